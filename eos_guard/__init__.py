@@ -1,0 +1,34 @@
+"""eos-guard: check that a model folder's chat template, tokenizer and generation config agree on when to stop.
+
+Public API::
+
+    report = eos_guard.check("path/to/model")
+    for finding in report.findings():
+        print(finding.code, finding.message)
+"""
+
+from __future__ import annotations
+
+from os import PathLike
+from pathlib import Path
+from typing import Union
+
+from .findings import Finding, Report, Severity
+
+__version__ = "0.1.0"
+__all__ = ["Finding", "Report", "Severity", "check", "__version__"]
+
+
+def check(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = None) -> Report:
+    """Check model folders (or folders above them) and return the findings with the resolved values.
+
+    ``config`` names a settings file; without it the nearest ``.eos-guard.yaml`` or ``[tool.eos-guard]`` above
+    the first path applies. Raises :class:`eos_guard.errors.InputError` for a missing path or bad settings;
+    a malformed model file is reported in ``Report.errors`` instead.
+    """
+    from . import config as settings
+    from .check import check_paths
+
+    targets = [Path(p) for p in paths] or [Path(".")]
+    loaded = settings.load(Path(config) if config is not None else None, targets[0])
+    return check_paths(targets, loaded)

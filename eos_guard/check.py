@@ -1,0 +1,34 @@
+"""The pipeline for one run: find folders, read their files, resolve, apply the rules, collect a Report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+from .config import Config
+from .errors import InputError
+from .findings import Finding, ModelReport, Report
+from .model_files import ModelFiles, find_model_folders
+from .resolve import ResolvedModel, resolve
+from .rules import ALL_RULES
+
+
+def check_paths(paths: Iterable[Path], config: Config | None = None) -> Report:
+    """Check every model folder under ``paths``; a broken folder is reported without stopping the others."""
+    config = config or Config()
+    folders = [f for f in find_model_folders(paths) if not config.excluded(f)]
+    return Report([check_folder(folder, config) for folder in folders])
+
+
+def check_folder(folder: Path, config: Config | None = None) -> ModelReport:
+    config = config or Config()
+    try:
+        model = resolve(ModelFiles.read(folder), config.limits)
+    except InputError as exc:
+        return ModelReport(folder, None, [], error=exc.render())
+    return ModelReport(folder, model, run_rules(model, config))
+
+
+def run_rules(model: ResolvedModel, config: Config) -> list[Finding]:
+    findings = [finding for rule in ALL_RULES if config.enabled(rule.code) for finding in rule.check(model)]
+    return sorted((f for f in findings if config.keeps(f)), key=Finding.sort_key)

@@ -1,0 +1,92 @@
+"""``eos-guard [PATHS]``: arguments and exit codes. The only module (with reporters) that prints.
+
+Exit codes: 0 no finding reaches ``--fail-on``; 1 one does; 2 usage error, bad settings, or an unreadable or
+malformed file (the other folders are still checked and reported).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from . import __version__
+from . import config as settings
+from .errors import InputError
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+FORMATS = ("auto", "text", "json", "github")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's own exit code is 2 too; keep its one-line style
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_ERROR, f"eos-guard: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="eos-guard", description="Check that a model folder's chat template, tokenizer and "
+                     "generation config agree on the token that ends a turn.")
+    parser.add_argument("paths", nargs="*", type=Path, metavar="PATH",
+                        help="model folders, folders above them, or files inside them (default: .)")
+    parser.add_argument("--format", choices=FORMATS, default="auto",
+                        help="output format; auto is github inside GitHub Actions, text elsewhere (default: auto)")
+    parser.add_argument("--fail-on", choices=("error", "warning", "info", "never"),
+                        help="lowest severity that makes the exit code 1 (default: error)")
+    parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings reach --fail-on")
+    parser.add_argument("--config", type=Path, metavar="FILE",
+                        help="settings file (.eos-guard.yaml or pyproject.toml); default: the nearest one")
+    parser.add_argument("--select", metavar="CODES", help="comma-separated rule codes to check (replaces config)")
+    parser.add_argument("--ignore", metavar="CODES", help="comma-separated rule codes to skip (adds to config)")
+    parser.add_argument("--verbose", action="store_true", help="show tracebacks of internal errors")
+    parser.add_argument("--version", action="version", version=f"eos-guard {__version__}")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    except InputError as exc:
+        print(f"eos-guard: {exc.render()}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # an internal error: one line unless asked for the traceback
+        if args.verbose:
+            raise
+        print(f"eos-guard: internal error: {type(exc).__name__}: {exc} (run with --verbose for details)",
+              file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .check import check_paths
+    from .report import REPORTERS
+
+    paths = args.paths or [Path(".")]
+    config = settings.load(args.config, paths[0])
+    if args.select:
+        config.select = settings.codes_of(args.select, None, "--select")
+    if args.ignore:
+        config.ignore |= settings.codes_of(args.ignore, None, "--ignore")
+    if args.fail_on:
+        config.fail_on = settings.parse_fail_on(args.fail_on, None)
+
+    report = check_paths(paths, config)
+    fmt = args.format
+    if fmt == "auto":
+        fmt = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
+    sys.stdout.write(REPORTERS[fmt](report))
+    for error in report.errors:
+        print(f"eos-guard: {error}", file=sys.stderr)
+    if not report.models:
+        print("eos-guard: no model folders found (a model folder holds config.json, generation_config.json or "
+              "tokenizer_config.json)", file=sys.stderr)
+    if report.errors:
+        return EXIT_ERROR
+    if args.exit_zero or config.fail_on is None:
+        return EXIT_OK
+    return EXIT_FINDINGS if report.count(config.fail_on) else EXIT_OK

@@ -1,0 +1,198 @@
+"""Settings from ``.eos-guard.yaml``, ``[tool.eos-guard]`` in pyproject.toml, or ``--config FILE``.
+
+Discovery walks up from the first checked path: the nearest ``.eos-guard.yaml`` (or ``.eos-guard.yml``)
+wins; without one, the nearest pyproject.toml that has a ``[tool.eos-guard]`` table. Unknown keys and rule
+codes are errors, never silently ignored.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+from .findings import Finding, Severity
+from .rules import ALL_RULES, lookup
+from .template import Limits
+
+YAML_NAMES = (".eos-guard.yaml", ".eos-guard.yml")
+KEYS = ("select", "ignore", "per-file-ignores", "fail-on", "exclude", "template-timeout", "template-max-output")
+FAIL_ON_NEVER = "never"
+
+
+@dataclass
+class Config:
+    select: set[str] = field(default_factory=lambda: {rule.code for rule in ALL_RULES})
+    ignore: set[str] = field(default_factory=set)
+    per_file_ignores: dict[str, set[str]] = field(default_factory=dict)
+    fail_on: Severity | None = Severity.ERROR   # None: never fail on findings
+    exclude: list[str] = field(default_factory=list)
+    limits: Limits = field(default_factory=Limits)
+    source: Path | None = None                  # the file the settings came from
+    root: Path = field(default_factory=Path.cwd)  # patterns are relative to this folder
+
+    def enabled(self, code: str) -> bool:
+        return code in self.select and code not in self.ignore
+
+    def keeps(self, finding: Finding) -> bool:
+        if not self.enabled(finding.code):
+            return False
+        relative = _relative(finding.location.path, self.root)
+        return not any(finding.code in codes and _matches(relative, pattern)
+                       for pattern, codes in self.per_file_ignores.items())
+
+    def excluded(self, folder: Path) -> bool:
+        relative = _relative(folder, self.root)
+        return any(_matches(relative, pattern) for pattern in self.exclude)
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _matches(relative: str, pattern: str) -> bool:
+    pattern = pattern.rstrip("/")
+    return fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(relative, pattern + "/*")
+
+
+def codes_of(entries: Any, where: Path | None, key: str) -> set[str]:
+    """Rule codes named by a list of codes, names or code prefixes (``EOS0``), or ``ALL``."""
+    if isinstance(entries, str):
+        entries = [e for e in entries.replace(",", " ").split() if e]
+    if not isinstance(entries, list):
+        raise InputError(where, f"{key} must be a list of rule codes")
+    codes: set[str] = set()
+    for entry in entries:
+        if not isinstance(entry, str):
+            raise InputError(where, f"{key}: {entry!r} is not a rule code")
+        if entry.upper() == "ALL":
+            codes.update(rule.code for rule in ALL_RULES)
+            continue
+        try:
+            codes.add(lookup(entry).code)
+            continue
+        except KeyError:
+            pass
+        matched = {rule.code for rule in ALL_RULES if rule.code.startswith(entry.upper())}
+        if not matched or not entry.upper().startswith("EOS"):
+            raise InputError(where, f"{key}: unknown rule {entry!r} (see docs/rules.md)")
+        codes.update(matched)
+    return codes
+
+
+def parse_fail_on(value: Any, where: Path | None) -> Severity | None:
+    if value == FAIL_ON_NEVER:
+        return None
+    try:
+        return Severity.parse(str(value))
+    except ValueError:
+        raise InputError(where, f"fail-on: {value!r} is not one of error, warning, info, never") from None
+
+
+def from_mapping(data: Any, source: Path | None) -> Config:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise InputError(source, "the eos-guard settings must be a mapping of keys to values")
+    unknown = sorted(set(data) - set(KEYS))
+    if unknown:
+        raise InputError(source, f"unknown setting {unknown[0]!r} (known: {', '.join(KEYS)})")
+    config = Config(source=source, root=source.parent if source else Path.cwd())
+    if "select" in data:
+        config.select = codes_of(data["select"], source, "select")
+    if "ignore" in data:
+        config.ignore = codes_of(data["ignore"], source, "ignore")
+    if "per-file-ignores" in data:
+        table = data["per-file-ignores"]
+        if not isinstance(table, dict):
+            raise InputError(source, "per-file-ignores must map path patterns to lists of rule codes")
+        config.per_file_ignores = {str(k): codes_of(v, source, f"per-file-ignores {k!r}") for k, v in table.items()}
+    if "fail-on" in data:
+        config.fail_on = parse_fail_on(data["fail-on"], source)
+    if "exclude" in data:
+        if not isinstance(data["exclude"], list) or not all(isinstance(p, str) for p in data["exclude"]):
+            raise InputError(source, "exclude must be a list of path patterns")
+        config.exclude = list(data["exclude"])
+    seconds, size = config.limits.seconds, config.limits.max_output
+    if "template-timeout" in data:
+        seconds = _positive(data["template-timeout"], source, "template-timeout", float)
+    if "template-max-output" in data:
+        size = int(_positive(data["template-max-output"], source, "template-max-output", int))
+    config.limits = Limits(seconds, size)
+    return config
+
+
+def _positive(value: Any, source: Path | None, key: str, kind: type) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0 \
+            or (kind is int and not isinstance(value, int)):
+        raise InputError(source, f"{key} must be a positive {'integer' if kind is int else 'number'}")
+    return value
+
+
+def load(explicit: Path | None, start: Path) -> Config:
+    """The settings for a run: ``explicit`` if given, else the nearest config file above ``start``."""
+    if explicit is not None:
+        if not explicit.is_file():
+            raise InputError(explicit, "config file not found")
+        return _read(explicit)
+    folder = start.resolve()
+    if folder.is_file():
+        folder = folder.parent
+    ancestors = [folder, *folder.parents]
+    for directory in ancestors:
+        for name in YAML_NAMES:
+            if (directory / name).is_file():
+                return _read(directory / name)
+    for directory in ancestors:
+        pyproject = directory / "pyproject.toml"
+        if pyproject.is_file():
+            table = _pyproject_table(pyproject)
+            if table is not None:
+                return from_mapping(table, pyproject)
+    return Config()
+
+
+def _read(path: Path) -> Config:
+    if path.name == "pyproject.toml" or path.suffix == ".toml":
+        table = _pyproject_table(path) if path.name == "pyproject.toml" else _toml(path)
+        return from_mapping(table or {}, path)
+    return from_mapping(_yaml(path), path)
+
+
+def _yaml(path: Path) -> Any:
+    import yaml
+
+    from .jsonspan import read_text
+    try:
+        return yaml.safe_load(read_text(path))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        raise InputError(path, f"cannot parse YAML: {exc.problem}", line, column) from None
+    except yaml.YAMLError as exc:
+        raise InputError(path, f"cannot parse YAML: {exc}") from None
+
+
+def _toml(path: Path) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli as tomllib
+    from .jsonspan import read_text
+    try:
+        return tomllib.loads(read_text(path))
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(path, f"cannot parse TOML: {exc}") from None
+
+
+def _pyproject_table(path: Path) -> dict[str, Any] | None:
+    table = _toml(path).get("tool", {}).get("eos-guard")
+    if table is not None and not isinstance(table, dict):
+        raise InputError(path, "[tool.eos-guard] must be a table")
+    return table

@@ -1,0 +1,32 @@
+"""The one exception eos-guard raises for bad input, carrying where the problem is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class InputError(Exception):
+    """A file or setting that eos-guard cannot use: reported as ``path:line:col: message``, exit code 2."""
+
+    def __init__(self, path: Path | str | None, message: str, line: int = 0, column: int = 0) -> None:
+        super().__init__(message)
+        self.path = Path(path) if path is not None else None
+        self.message = message
+        self.line = line
+        self.column = column
+
+    def render(self, relative_to: Path | None = None) -> str:
+        if self.path is None:
+            return self.message
+        shown = display_path(self.path, relative_to)
+        where = f"{shown}:{self.line}:{self.column}" if self.line else shown
+        return f"{where}: {self.message}"
+
+
+def display_path(path: Path, relative_to: Path | None = None) -> str:
+    """A path relative to the working directory when it lies below it, with ``/`` separators."""
+    base = relative_to or Path.cwd()
+    try:
+        return path.resolve().relative_to(base.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()

@@ -1,0 +1,99 @@
+"""Findings: what a rule reports, with the place of the value to change. Reporters only render these."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator, Union
+
+from .model_files import TemplateSource
+
+if TYPE_CHECKING:
+    from .resolve import ResolvedModel, Where
+    from .rules.base import Rule
+
+
+class Severity(enum.IntEnum):
+    INFO = 1
+    WARNING = 2
+    ERROR = 3
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        try:
+            return cls[text.upper()]
+        except KeyError:
+            raise ValueError(f"unknown severity {text!r} (use error, warning or info)") from None
+
+
+@dataclass(frozen=True)
+class Location:
+    """1-based line and column of the start and end of the text a finding is about."""
+
+    path: Path
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    @classmethod
+    def of(cls, place: Union["Where", TemplateSource, Path]) -> Location:
+        if isinstance(place, Path):
+            return cls(place, 1, 1, 1, 1)
+        if isinstance(place, TemplateSource):
+            if place.document is None:
+                return cls(place.path, 1, 1, 1, 1)
+            from .resolve import Where
+            return cls.of(Where(place.document, place.keys))
+        span, _ = place.document.nearest_span(place.keys)
+        doc = place.document
+        line, column = doc.position(span.start)
+        # A multi-line object is marked at its opening line only: annotations on whole files are noise.
+        end_line, end_column = doc.position(span.end)
+        if end_line != line:
+            end_line, end_column = line, column + 1
+        return cls(doc.path, line, column, end_line, end_column)
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    name: str
+    severity: Severity
+    message: str
+    location: Location
+    model: Path
+
+    def sort_key(self) -> tuple:
+        loc = self.location
+        return (str(self.model), str(loc.path), loc.line, loc.column, self.code)
+
+
+@dataclass
+class ModelReport:
+    """One model folder's resolved values and findings, or the error that stopped it from being read."""
+
+    folder: Path
+    model: "ResolvedModel | None"
+    findings: list[Finding]
+    error: str | None = None
+
+
+@dataclass
+class Report:
+    models: list[ModelReport]
+
+    def findings(self) -> Iterator[Finding]:
+        for model in self.models:
+            yield from model.findings
+
+    @property
+    def errors(self) -> list[str]:
+        return [m.error for m in self.models if m.error]
+
+    def count(self, at_least: Severity) -> int:
+        return sum(1 for f in self.findings() if f.severity >= at_least)

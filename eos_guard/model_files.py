@@ -1,0 +1,132 @@
+"""Finds model folders and reads each of their files once, keeping the text so values can be located.
+
+A model folder is one that holds config.json, generation_config.json or tokenizer_config.json. Which chat
+templates count follows transformers 5.x (``PreTrainedTokenizerBase._from_pretrained``):
+chat_template.jinja and additional_chat_templates/*.jinja replace tokenizer_config.json's ``chat_template``
+entirely; chat_template.json is read only by processors and is checked as a template of its own.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from .errors import InputError
+from .jsonspan import JsonDocument, KeyPath, read_text
+
+MODEL_MARKERS = ("config.json", "generation_config.json", "tokenizer_config.json")
+JSON_FILES = ("config.json", "generation_config.json", "tokenizer_config.json", "special_tokens_map.json",
+              "added_tokens.json", "tokenizer.json", "chat_template.json")
+TEMPLATE_FILE = "chat_template.jinja"
+TEMPLATE_DIR = "additional_chat_templates"
+SKIPPED_DIRS = {"node_modules", "venv", "__pycache__", "site-packages"}
+
+
+@dataclass(frozen=True)
+class TemplateSource:
+    """One chat template: its name, text, and where it is written."""
+
+    name: str
+    text: str
+    path: Path
+    document: JsonDocument | None = None  # the JSON file that holds it; None for a .jinja file
+    keys: KeyPath = ()
+
+
+@dataclass
+class ModelFiles:
+    """The files of one model folder that eos-guard reads; ``None`` where a file does not exist."""
+
+    folder: Path
+    config: JsonDocument | None = None
+    generation_config: JsonDocument | None = None
+    tokenizer_config: JsonDocument | None = None
+    special_tokens_map: JsonDocument | None = None
+    added_tokens: JsonDocument | None = None
+    tokenizer: JsonDocument | None = None
+    processor_template: JsonDocument | None = None
+    templates: dict[str, TemplateSource] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, folder: Path) -> ModelFiles:
+        """Read every file the folder has; raises InputError for the first unreadable or malformed one."""
+        files = cls(folder)
+        for name, attribute in zip(JSON_FILES, ("config", "generation_config", "tokenizer_config",
+                                                "special_tokens_map", "added_tokens", "tokenizer",
+                                                "processor_template")):
+            path = folder / name
+            if path.is_file():
+                setattr(files, attribute, JsonDocument.read(path))
+        files.templates = files._tokenizer_templates()
+        if files.processor_template is not None:
+            text = files.processor_template.get(("chat_template",))
+            if isinstance(text, str):
+                files.templates.setdefault("chat_template.json", TemplateSource(
+                    "chat_template.json", text, files.processor_template.path, files.processor_template,
+                    ("chat_template",)))
+        return files
+
+    def _tokenizer_templates(self) -> dict[str, TemplateSource]:
+        templates: dict[str, TemplateSource] = {}
+        jinja = self.folder / TEMPLATE_FILE
+        if jinja.is_file():
+            templates["default"] = TemplateSource("default", read_text(jinja), jinja)
+        extra = self.folder / TEMPLATE_DIR
+        if extra.is_dir():
+            for path in sorted(extra.glob("*.jinja")):
+                templates[path.stem] = TemplateSource(path.stem, read_text(path), path)
+        if templates or self.tokenizer_config is None:
+            return templates
+        value = self.tokenizer_config.get(("chat_template",))
+        path = self.tokenizer_config.path
+        if isinstance(value, str):
+            templates["default"] = TemplateSource("default", value, path, self.tokenizer_config,
+                                                  ("chat_template",))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                if isinstance(item, dict) and isinstance(item.get("name"), str) \
+                        and isinstance(item.get("template"), str):
+                    templates[item["name"]] = TemplateSource(item["name"], item["template"], path,
+                                                             self.tokenizer_config, ("chat_template", index, "template"))
+        return templates
+
+    def documents(self) -> Iterator[JsonDocument]:
+        for doc in (self.config, self.generation_config, self.tokenizer_config, self.special_tokens_map,
+                    self.added_tokens, self.tokenizer, self.processor_template):
+            if doc is not None:
+                yield doc
+
+
+def is_model_folder(folder: Path) -> bool:
+    return any((folder / name).is_file() for name in MODEL_MARKERS)
+
+
+def find_model_folders(paths: Iterable[Path]) -> list[Path]:
+    """Model folders named by ``paths``: folders searched recursively, files grouped by their folder.
+
+    A file inside a model folder (as pre-commit passes them) stands for its folder, checked once.
+    """
+    found: dict[Path, None] = {}
+    for path in paths:
+        if not path.exists():
+            raise InputError(path, "no such file or directory")
+        if path.is_file():
+            folder = path.parent
+            if folder.name == TEMPLATE_DIR and not is_model_folder(folder):
+                folder = folder.parent
+            if is_model_folder(folder):
+                found.setdefault(folder.resolve(), None)
+            continue
+        for folder in _walk(path):
+            found.setdefault(folder.resolve(), None)
+    return list(found)
+
+
+def _walk(top: Path) -> Iterator[Path]:
+    for root, dirs, files in os.walk(top):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_DIRS
+                         and not (Path(root) / d / "pyvenv.cfg").exists())
+        if any(name in files for name in MODEL_MARKERS):
+            yield Path(root)

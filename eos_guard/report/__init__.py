@@ -1,0 +1,16 @@
+"""Reporters render one Report; they compute nothing. Registered by format name."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from ..findings import Report
+from . import github, json_v1, text
+
+Reporter = Callable[[Report], str]
+
+REPORTERS: dict[str, Reporter] = {
+    "text": text.render,
+    "json": json_v1.render,
+    "github": github.render,
+}

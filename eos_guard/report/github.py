@@ -1,0 +1,35 @@
+"""GitHub Actions workflow commands, escaped exactly as actions/toolkit's ``issueCommand`` does."""
+
+from __future__ import annotations
+
+from ..errors import display_path
+from ..findings import Report, Severity
+from .text import summary
+
+COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
+
+
+def escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def render(report: Report) -> str:
+    lines = []
+    for finding in report.findings():
+        loc = finding.location
+        properties = {
+            "file": display_path(loc.path),
+            "line": str(loc.line),
+            "col": str(loc.column),
+            "endLine": str(loc.end_line),
+            "endColumn": str(loc.end_column),
+            "title": f"{finding.code} {finding.name}",
+        }
+        joined = ",".join(f"{key}={escape_property(value)}" for key, value in properties.items())
+        lines.append(f"::{COMMANDS[finding.severity]} {joined}::{escape_data(finding.message)}")
+    lines.append(summary(report))
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,52 @@
+"""The versioned JSON document (``"version": 1``); docs/output.md describes every field."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .. import __version__
+from ..errors import display_path
+from ..findings import Report
+from ..resolve import ResolvedModel
+
+VERSION = 1
+
+
+def render(report: Report) -> str:
+    return json.dumps(document(report), indent=2, ensure_ascii=False) + "\n"
+
+
+def document(report: Report) -> dict[str, Any]:
+    return {
+        "version": VERSION,
+        "tool": {"name": "eos-guard", "version": __version__},
+        "findings": [{
+            "code": f.code,
+            "name": f.name,
+            "severity": str(f.severity),
+            "path": display_path(f.location.path),
+            "line": f.location.line,
+            "column": f.location.column,
+            "end_line": f.location.end_line,
+            "end_column": f.location.end_column,
+            "message": f.message,
+            "model": display_path(f.model),
+        } for f in report.findings()],
+        "models": [_model(m.model) for m in report.models if m.model is not None],
+        "errors": [{"model": display_path(m.folder), "message": m.error} for m in report.models if m.error],
+    }
+
+
+def _model(model: ResolvedModel) -> dict[str, Any]:
+    eos = model.tokenizer_eos
+    terminator = model.terminator
+    return {
+        "path": display_path(model.folder),
+        "tokenizer_eos": {"token": eos.token, "id": eos.id} if eos else None,
+        "terminator": {"token": terminator.token, "id": terminator.id, "template": terminator.template.name}
+        if terminator and terminator.token is not None else None,
+        "templates": [{"name": t.template.name, "path": display_path(t.template.path), "token": t.token, "id": t.id}
+                      for t in model.terminators],
+        "stop_ids": {"transformers": list(model.stop.ids)},
+    }

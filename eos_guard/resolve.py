@@ -1,0 +1,255 @@
+"""What transformers 5.x will do with a model folder: the tokenizer's eos, the stop ids, the turn terminator.
+
+Every value keeps where it came from (a :class:`Where`), so rules can point at the text to change.
+Sources: ``tokenization_utils_base.py:PreTrainedTokenizerBase._from_pretrained`` (eos string precedence),
+``generation/configuration_utils.py:GenerationConfig.from_model_config`` (stop ids without
+generation_config.json) and ``utils/chat_template_utils.py`` (templates), read in transformers 5.24.
+Where 4.x differs, docs/resolution.md says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .jsonspan import JsonDocument, KeyPath
+from .model_files import ModelFiles, TemplateSource
+from .template import Limits, Probe, probe_template
+from .vocabulary import Vocabulary
+
+# GenerationConfig.from_model_config: attributes still unset are taken from the first truthy of these.
+SUB_CONFIGS = ("decoder", "generator", "text_config")
+SPECIAL_TOKEN_NAMES = ("bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token")
+
+
+@dataclass(frozen=True)
+class Where:
+    """A value's place: a document and the key path inside it (``keys=()`` for the whole file)."""
+
+    document: JsonDocument
+    keys: KeyPath
+
+    @property
+    def path(self) -> Path:
+        return self.document.path
+
+    def describe(self) -> str:
+        return f"{self.path.name} {_dotted(self.keys)}" if self.keys else self.path.name
+
+
+@dataclass(frozen=True)
+class TokenValue:
+    """A special token as the tokenizer will see it: its string, id (None when unknown) and origin."""
+
+    token: str
+    id: int | None
+    where: Where | None
+    appended: bool = False  # the string is in no vocabulary, so transformers adds it as a new id
+
+
+@dataclass(frozen=True)
+class StopIds:
+    """The eos_token_id generate() stops on, and where it is written."""
+
+    ids: tuple[int, ...]
+    where: Where | None          # the value, or the object that lacks it
+    present: bool                # whether the key exists with a non-null value
+    raw: Any = None
+    invalid: tuple[Any, ...] = ()  # entries that are not non-negative integers
+
+
+@dataclass(frozen=True)
+class Terminator:
+    """The token that ends an assistant turn in one template."""
+
+    template: TemplateSource
+    token: str | None
+    id: int | None
+    probe: Probe
+
+
+@dataclass
+class ResolvedModel:
+    folder: Path
+    files: ModelFiles
+    vocab: Vocabulary
+    tokenizer_eos: TokenValue | None
+    tokenizer_eos_problem: str | None
+    special_tokens: dict[str, str]
+    special_where: dict[str, Where]
+    stop: StopIds
+    config_eos: StopIds | None
+    vocab_size: int | None
+    terminators: list[Terminator] = field(default_factory=list)
+
+    @property
+    def terminator(self) -> Terminator | None:
+        """The default template's terminator (the one chat pipelines use)."""
+        for item in self.terminators:
+            if item.template.name == "default":
+                return item
+        return self.terminators[0] if self.terminators else None
+
+    @property
+    def has_template(self) -> bool:
+        return bool(self.files.templates)
+
+
+def resolve(files: ModelFiles, limits: Limits = Limits()) -> ResolvedModel:
+    vocab = Vocabulary(files)
+    special, where, problem = _special_tokens(files)
+    eos = None
+    if "eos_token" in special:
+        eos = _token_value(special["eos_token"], where.get("eos_token"), vocab)
+    model = ResolvedModel(
+        folder=files.folder, files=files, vocab=vocab, tokenizer_eos=eos, tokenizer_eos_problem=problem,
+        special_tokens=special, special_where=where, stop=generation_stop_ids(files), config_eos=config_eos_ids(files),
+        vocab_size=_vocab_size(files))
+    model.terminators = [_terminator(t, model, limits) for t in files.templates.values()]
+    return model
+
+
+def _special_tokens(files: ModelFiles) -> tuple[dict[str, str], dict[str, Where], str | None]:
+    """Named special token strings after transformers' precedence, their origins, and any eos problem.
+
+    tokenizer_config.json comes first; special_tokens_map.json overrides it only when tokenizer_config.json
+    has no ``added_tokens_decoder`` key (the "legacy" branch).
+    """
+    tc, stm = files.tokenizer_config, files.special_tokens_map
+    tokens: dict[str, str] = {}
+    where: dict[str, Where] = {}
+    problem: str | None = None
+    legacy = tc is None or not isinstance(tc.data, dict) or "added_tokens_decoder" not in tc.data
+    sources = [(tc, True)] + ([(stm, False)] if legacy else [])
+    for doc, is_config in sources:
+        if doc is None or not isinstance(doc.data, dict):
+            continue
+        for name in SPECIAL_TOKEN_NAMES:
+            if name not in doc.data:
+                continue
+            text, error = special_token_text(doc.data[name], is_config)
+            if text is not None or error:
+                where[name] = Where(doc, (name,))
+            if name == "eos_token" and (text is not None or error):
+                problem = error
+            if text is not None:
+                tokens[name] = text
+            elif not error:
+                tokens.pop(name, None)
+    if problem:
+        tokens.pop("eos_token", None)
+    return tokens, where, problem
+
+
+def special_token_text(value: Any, in_tokenizer_config: bool) -> tuple[str | None, str | None]:
+    """The string of a special token value, or the reason transformers cannot load it."""
+    if value is None:
+        return None, None
+    if isinstance(value, str):
+        return value, None
+    if isinstance(value, dict) and isinstance(value.get("content"), str):
+        if in_tokenizer_config and value.get("__type") != "AddedToken":
+            return None, ('is a dict without "__type": "AddedToken"; transformers raises '
+                          '"Special token eos_token has to be either str or AddedToken"')
+        return value["content"], None
+    return None, f"is {_kind(value)}, not a string or AddedToken; transformers cannot load the tokenizer"
+
+
+def _token_value(text: str, where: Where | None, vocab: Vocabulary) -> TokenValue:
+    token_id = vocab.id_of(text)
+    if token_id is not None:
+        return TokenValue(text, token_id, where)
+    appended = vocab.appended_id()
+    return TokenValue(text, appended, where, appended=appended is not None)
+
+
+def generation_stop_ids(files: ModelFiles) -> StopIds:
+    """The eos ids generate() and pipeline() stop on (transformers 5.x ``adjust_generation_fn``)."""
+    gen = files.generation_config
+    if gen is not None:
+        return _stop_ids(gen, ("eos_token_id",))
+    config = files.config
+    if config is None or not isinstance(config.data, dict):
+        return StopIds((), None, False)
+    if config.data.get("eos_token_id") is not None:
+        return _stop_ids(config, ("eos_token_id",))
+    for name in SUB_CONFIGS:
+        sub = config.data.get(name)
+        if sub:
+            if isinstance(sub, dict) and sub.get("eos_token_id") is not None:
+                return _stop_ids(config, (name, "eos_token_id"))
+            break
+    return _stop_ids(config, ("eos_token_id",))
+
+
+def config_eos_ids(files: ModelFiles) -> StopIds | None:
+    """config.json's own eos (top level, else the first truthy sub-config), whatever generation_config says."""
+    config = files.config
+    if config is None or not isinstance(config.data, dict):
+        return None
+    if config.data.get("eos_token_id") is not None:
+        return _stop_ids(config, ("eos_token_id",))
+    for name in SUB_CONFIGS + ("llm_config", "language_config"):
+        sub = config.data.get(name)
+        if isinstance(sub, dict) and sub.get("eos_token_id") is not None:
+            return _stop_ids(config, (name, "eos_token_id"))
+    return None
+
+
+def _stop_ids(doc: JsonDocument, keys: KeyPath) -> StopIds:
+    raw = doc.get(keys)
+    where = Where(doc, keys) if doc.has(keys) else Where(doc, keys[:-1])
+    if raw is None:
+        return StopIds((), where, False, raw)
+    items = raw if isinstance(raw, list) else [raw]
+    ids = tuple(v for v in items if _is_token_id(v))
+    invalid = tuple(v for v in items if not _is_token_id(v))
+    return StopIds(ids, where, True, raw, invalid)
+
+
+def _is_token_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _vocab_size(files: ModelFiles) -> int | None:
+    config = files.config
+    if config is None or not isinstance(config.data, dict):
+        return None
+    for keys in (("vocab_size",),) + tuple((name, "vocab_size") for name in ("text_config",) + SUB_CONFIGS):
+        value = config.get(keys)
+        if _is_token_id(value) and value > 0:
+            return value
+    return None
+
+
+def _terminator(template: TemplateSource, model: ResolvedModel, limits: Limits) -> Terminator:
+    added = model.vocab.added_token_strings() + list(model.special_tokens.values())
+    probe = probe_template(template.text, model.special_tokens, added, limits,
+                           with_tools=template.name == "tool_use")
+    if not probe.rendered and not probe.limit_exceeded and template.name != "tool_use":
+        with_tools = probe_template(template.text, model.special_tokens, added, limits, with_tools=True)
+        if with_tools.rendered or with_tools.limit_exceeded:
+            probe = with_tools
+    token_id = None
+    if probe.token is not None:
+        token_id = model.vocab.id_of(probe.token)
+        if token_id is None and probe.token == (model.tokenizer_eos.token if model.tokenizer_eos else None):
+            token_id = model.tokenizer_eos.id
+    return Terminator(template, probe.token, token_id, probe)
+
+
+def _dotted(keys: KeyPath) -> str:
+    return "".join(f"[{k}]" if isinstance(k, int) else (f".{k}" if i else k) for i, k in enumerate(keys))
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return f"{type(value).__name__}"

@@ -1,0 +1,38 @@
+"""The rules, in code order. Codes are stable and never reused."""
+
+from __future__ import annotations
+
+from .added_token_id_mismatch import AddedTokenIdMismatch
+from .base import Rule
+from .config_eos_mismatch import ConfigEosMismatch
+from .id_out_of_range import IdOutOfRange
+from .invalid_token_id import InvalidTokenId
+from .no_stop_ids import NoStopIds
+from .pad_is_terminator import PadIsTerminator
+from .special_tokens_map_override import SpecialTokensMapOverride
+from .stop_id_suppressed import StopIdSuppressed
+from .template_error import TemplateError
+from .terminator_not_single_token import TerminatorNotSingleToken
+from .terminator_not_special import TerminatorNotSpecial
+from .terminator_not_stop_id import TerminatorNotStopId
+from .token_not_in_vocab import TokenNotInVocab
+from .tokenizer_eos_not_stop_id import TokenizerEosNotStopId
+
+ALL_RULES: tuple[Rule, ...] = (
+    TerminatorNotStopId(), TokenizerEosNotStopId(), ConfigEosMismatch(), NoStopIds(), TokenNotInVocab(),
+    IdOutOfRange(), InvalidTokenId(), SpecialTokensMapOverride(), AddedTokenIdMismatch(), TerminatorNotSpecial(),
+    TerminatorNotSingleToken(), StopIdSuppressed(), PadIsTerminator(), TemplateError(),
+)
+BY_CODE = {rule.code: rule for rule in ALL_RULES}
+BY_NAME = {rule.name: rule for rule in ALL_RULES}
+
+
+def lookup(code_or_name: str) -> Rule:
+    """A rule by code (``EOS001``) or name (``terminator-not-stop-id``); unknown ones raise KeyError."""
+    rule = BY_CODE.get(code_or_name.upper()) or BY_NAME.get(code_or_name)
+    if rule is None:
+        raise KeyError(code_or_name)
+    return rule
+
+
+__all__ = ["ALL_RULES", "BY_CODE", "Rule", "lookup"]

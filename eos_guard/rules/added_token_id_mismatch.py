@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..findings import Finding, Severity
+from ..resolve import ResolvedModel, Where
+from .base import Rule
+
+
+class AddedTokenIdMismatch(Rule):
+    """tokenizer.json's added token ids disagree with tokenizer_config.json's `added_tokens_decoder`.
+
+    ## What it detects
+    A token whose id in tokenizer.json (the id the `tokenizers` library really assigns: its vocab id, or the
+    next free id in list order, whatever the `"id"` field says) differs from its key in
+    `added_tokens_decoder`, or an `added_tokens` entry whose `"id"` field is not the id it really gets.
+
+    ## Why it matters
+    Which id wins depends on the transformers version and tokenizer class: transformers 5's model-specific
+    classes (Qwen2Tokenizer, ...) re-add tokens in `added_tokens_decoder` order, while 4.x and the generic
+    backend keep tokenizer.json's. The eos id that stops generation can therefore change with an upgrade.
+
+    ## Example
+    ```json
+    {"added_tokens_decoder": {"151645": {"content": "<|im_end|>", "special": true}}}
+    ```
+    with tokenizer.json giving `<|im_end|>` the id 151644:
+    ```
+    tokenizer_config.json:1:26: EOS009 '<|im_end|>' is 151645 in added_tokens_decoder but 151644 in tokenizer.json [added-token-id-mismatch]
+    ```
+
+    ## Remediation
+    Re-save the tokenizer with one transformers version so both files agree, or correct the ids by hand.
+    """
+
+    code = "EOS009"
+    name = "added-token-id-mismatch"
+    severity = Severity.WARNING
+    summary = "tokenizer.json's added token ids disagree with added_tokens_decoder"
+
+    def check(self, model: ResolvedModel) -> Iterator[Finding]:
+        vocab = model.vocab
+        if not vocab.complete:
+            return
+        for content, token in vocab.added.items():
+            if token.declared_id is not None and token.declared_id != token.id:
+                yield self.finding(model, f"'{content}' is declared as id {token.declared_id} in tokenizer.json but "
+                                          f"the tokenizers library gives it {token.id} (ids follow list order)",
+                                   Where(token.document, token.keys + ("id",)))
+        for content, declared in vocab.declared.items():
+            real = vocab.id_of(content)
+            if real is not None and real != declared.id and declared.document.path.name == "tokenizer_config.json":
+                yield self.finding(model, f"'{content}' is {declared.id} in added_tokens_decoder but {real} in "
+                                          "tokenizer.json", Where(declared.document, declared.keys))

@@ -1,0 +1,55 @@
+"""What every rule is: a stable code, a kebab-case name, a default severity, and a docstring that is its doc."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Iterator, Union
+
+from ..findings import Finding, Location, Severity
+from ..model_files import TemplateSource
+from ..resolve import ResolvedModel, Where
+
+Place = Union[Where, TemplateSource]
+
+
+class Rule:
+    """Subclasses set the metadata below and implement :meth:`check`; the docstring is the rule's page."""
+
+    code: str = ""
+    name: str = ""
+    severity: Severity = Severity.ERROR
+    summary: str = ""
+
+    def check(self, model: ResolvedModel) -> Iterator[Finding]:
+        raise NotImplementedError
+
+    def finding(self, model: ResolvedModel, message: str, place: Place,
+                severity: Severity | None = None) -> Finding:
+        return Finding(self.code, self.name, severity or self.severity, message, Location.of(place), model.folder)
+
+    @classmethod
+    def doc(cls) -> str:
+        return inspect.cleandoc(cls.__doc__ or "")
+
+
+def describe_ids(ids: tuple[int, ...] | list[int], model: ResolvedModel) -> str:
+    """``[151643 '<|endoftext|>']``-style list with token strings where the files say them."""
+    shown = []
+    for token_id in ids:
+        text = token_text(model, token_id)
+        shown.append(f"{token_id} '{text}'" if text else str(token_id))
+    return "[" + ", ".join(shown) + "]"
+
+
+def token_text(model: ResolvedModel, token_id: int) -> str:
+    for token in model.vocab.added.values():
+        if token.id == token_id:
+            return token.content
+    return ""
+
+
+def where_stop_ids_are(model: ResolvedModel) -> str:
+    stop = model.stop
+    if stop.where is None:
+        return "no file"
+    return stop.where.describe()

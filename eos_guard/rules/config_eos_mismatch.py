@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..findings import Finding, Severity
+from ..resolve import ResolvedModel
+from .base import Rule, describe_ids
+
+
+class ConfigEosMismatch(Rule):
+    """config.json's eos disagrees with the tokenizer's eos.
+
+    ## What it detects
+    A generation_config.json exists, and config.json's `eos_token_id` (top level, or in `text_config` and
+    the other sub-configs) does not contain the tokenizer's eos id. Where there is no generation_config.json,
+    config.json *is* the stop set and EOS001/EOS002 report it instead.
+
+    ## Why it matters
+    `generate()` falls back to config.json when generation_config.json is missing, the llama.cpp converter
+    reads it, and so do tools that rebuild generation_config.json (mergekit, training scripts). A stale value
+    here comes back the next time the folder is saved or merged.
+
+    ## Example
+    ```json
+    {"architectures": ["Qwen2ForCausalLM"], "eos_token_id": 151643}
+    ```
+    with tokenizer eos `<|im_end|>`:
+    ```
+    config.json:1:56: EOS003 config.json eos_token_id [151643 '<|endoftext|>'] does not include the tokenizer's eos '<|im_end|>' (151645) [config-eos-mismatch]
+    ```
+
+    ## Remediation
+    Set config.json's `eos_token_id` to include the tokenizer's eos id.
+    """
+
+    code = "EOS003"
+    name = "config-eos-mismatch"
+    severity = Severity.WARNING
+    summary = "config.json's eos disagrees with the tokenizer's eos"
+
+    def check(self, model: ResolvedModel) -> Iterator[Finding]:
+        eos, config = model.tokenizer_eos, model.config_eos
+        if model.files.generation_config is None or config is None or not config.ids or config.where is None:
+            return
+        if eos is None or eos.id is None or eos.appended or eos.id in config.ids:
+            return
+        yield self.finding(
+            model,
+            f"{config.where.describe()} {describe_ids(config.ids, model)} does not "
+            f"include the tokenizer's eos '{eos.token}' ({eos.id})",
+            config.where)

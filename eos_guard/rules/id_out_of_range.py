@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..findings import Finding, Severity
+from ..resolve import ResolvedModel
+from .base import Rule
+
+
+class IdOutOfRange(Rule):
+    """A stop or eos id is outside the model's vocabulary.
+
+    ## What it detects
+    An id in `eos_token_id` (generation_config.json or config.json), the tokenizer's eos id, or the
+    terminator's id is not below `vocab_size` of the text model (config.json's top level, else
+    `text_config`, `decoder` or `generator`).
+
+    ## Why it breaks generation
+    The model's output layer has `vocab_size` rows: it can never emit a larger id, so a stop id out of range
+    never fires, and a tokenizer token out of range crashes the embedding lookup.
+
+    ## Example
+    ```json
+    {"vocab_size": 32000, "eos_token_id": 32000}
+    ```
+    ```
+    config.json:1:38: EOS006 eos_token_id 32000 is not below vocab_size 32000 (config.json eos_token_id) [id-out-of-range]
+    ```
+
+    ## Remediation
+    Use the id the tokenizer gives the token, or resize the embeddings and update `vocab_size`.
+    """
+
+    code = "EOS006"
+    name = "id-out-of-range"
+    severity = Severity.ERROR
+    summary = "an id is not below the model's vocab_size"
+
+    def check(self, model: ResolvedModel) -> Iterator[Finding]:
+        size = model.vocab_size
+        if size is None:
+            return
+        reported = set()
+        for stop in (model.stop, model.config_eos):
+            if stop is None or stop.where is None or stop.where in reported:
+                continue
+            reported.add(stop.where)
+            for token_id in stop.ids:
+                if token_id >= size:
+                    yield self.finding(model, f"eos_token_id {token_id} is not below vocab_size {size} "
+                                              f"({stop.where.describe()})", stop.where)
+        eos = model.tokenizer_eos
+        if eos is not None and eos.id is not None and not eos.appended and eos.id >= size and eos.where:
+            yield self.finding(model, f"the tokenizer's eos '{eos.token}' has id {eos.id}, not below vocab_size "
+                                      f"{size}", eos.where)
+        for terminator in model.terminators:
+            if terminator.id is not None and terminator.id >= size and \
+                    (eos is None or terminator.token != eos.token):
+                yield self.finding(model, f"'{terminator.token}', which ends assistant turns, has id "
+                                          f"{terminator.id}, not below vocab_size {size}", terminator.template)

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import json
+from typing import Iterator
+
+from ..findings import Finding, Severity
+from ..resolve import ResolvedModel
+from .base import Rule
+
+
+class InvalidTokenId(Rule):
+    """An eos value has the wrong type.
+
+    ## What it detects
+    `eos_token_id` holding something other than a non-negative integer or a list of them (`"2"`, `2.0`,
+    `-1`, `true`, `[[2]]`, `[2, null]`), or an `eos_token` in the tokenizer files that transformers cannot
+    load (a list, a number, or in tokenizer_config.json an object without `"__type": "AddedToken"`).
+
+    ## Why it breaks generation
+    `GenerationConfig` accepts anything, so the error only shows at generation time: transformers warns that
+    "`eos_token_id` should consist of positive integers" and never stops, or fails to build the stop tensor.
+    `AutoConfig` in transformers 5 refuses to load such a config.json at all, and a bad `eos_token` makes
+    `AutoTokenizer.from_pretrained` raise.
+
+    ## Example
+    ```json
+    {"eos_token_id": "2"}
+    ```
+    ```
+    generation_config.json:1:17: EOS007 eos_token_id holds "2", which is not a non-negative integer (generation_config.json eos_token_id) [invalid-token-id]
+    ```
+
+    ## Remediation
+    Write ids as JSON integers: `"eos_token_id": 2` or `[2, 32000]`.
+    """
+
+    code = "EOS007"
+    name = "invalid-token-id"
+    severity = Severity.ERROR
+    summary = "an eos value has the wrong type"
+
+    def check(self, model: ResolvedModel) -> Iterator[Finding]:
+        seen = set()
+        for stop in (model.stop, model.config_eos):
+            if stop is None or not stop.invalid or stop.where is None or stop.where in seen:
+                continue
+            seen.add(stop.where)
+            shown = ", ".join(json.dumps(v) for v in stop.invalid)
+            yield self.finding(model, f"eos_token_id holds {shown}, which is not a non-negative integer "
+                                      f"({stop.where.describe()})", stop.where)
+        eos_where = model.special_where.get("eos_token")
+        if model.tokenizer_eos_problem and eos_where is not None:
+            yield self.finding(model, f"eos_token {model.tokenizer_eos_problem}", eos_where)

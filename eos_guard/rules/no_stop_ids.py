@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..findings import Finding, Severity
+from ..resolve import ResolvedModel
+from .base import Rule
+
+
+class NoStopIds(Rule):
+    """There are no stop ids at all.
+
+    ## What it detects
+    generation_config.json exists without an `eos_token_id` (or with `null` or `[]`), or there is no
+    generation_config.json and config.json has no `eos_token_id` at the top level nor in `decoder`,
+    `generator` or `text_config`.
+
+    ## Why it breaks generation
+    transformers never merges generation_config.json with config.json: a generation_config.json without
+    `eos_token_id` means `generate()` has no stopping criterion on tokens and every answer runs to
+    `max_new_tokens`, whatever config.json says.
+
+    ## Example
+    ```json
+    {"_from_model_config": true, "bos_token_id": 1, "transformers_version": "4.40.0"}
+    ```
+    ```
+    generation_config.json:1:1: EOS004 generation_config.json has no eos_token_id, so generate() never stops on a token (config.json's eos_token_id is not used when this file exists) [no-stop-ids]
+    ```
+
+    ## Remediation
+    Add `"eos_token_id"` with the turn terminator and the tokenizer's eos to generation_config.json.
+    """
+
+    code = "EOS004"
+    name = "no-stop-ids"
+    severity = Severity.ERROR
+    summary = "no stop ids: generate() never stops on a token"
+
+    def check(self, model: ResolvedModel) -> Iterator[Finding]:
+        stop = model.stop
+        if stop.ids or stop.invalid or stop.where is None:
+            return
+        if model.files.generation_config is not None:
+            why = "has an empty eos_token_id" if stop.present else "has no eos_token_id"
+            yield self.finding(
+                model,
+                f"generation_config.json {why}, so generate() never stops on a token "
+                "(config.json's eos_token_id is not used when this file exists)", stop.where)
+        else:
+            yield self.finding(
+                model,
+                "config.json has no eos_token_id (top level, decoder, generator or text_config) and there is no "
+                "generation_config.json, so generate() never stops on a token", stop.where)

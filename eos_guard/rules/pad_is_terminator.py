@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..findings import Finding, Severity
+from ..resolve import ResolvedModel
+from .base import Rule
+
+
+class PadIsTerminator(Rule):
+    """The pad token is the turn terminator.
+
+    ## What it detects
+    The tokenizer's `pad_token` is the same token that ends assistant turns in the chat template.
+
+    ## Why it breaks generation
+    Data collators mask pad positions out of the loss (label -100), and they find them by id: every
+    terminator in the training data is masked too, so fine-tuning never teaches the model to stop.
+    The fine-tuned model then runs on after its answers in every runtime.
+
+    ## Example
+    tokenizer_config.json of a ChatML model:
+    ```json
+    {"eos_token": "<|im_end|>", "pad_token": "<|im_end|>"}
+    ```
+    ```
+    tokenizer_config.json:1:43: EOS013 the pad token '<|im_end|>' is also the turn terminator: collators mask it, so fine-tuning never teaches the model to stop [pad-is-terminator]
+    ```
+
+    ## Remediation
+    Use a dedicated pad token (for ChatML models `<|endoftext|>` or an unused reserved token).
+    """
+
+    code = "EOS013"
+    name = "pad-is-terminator"
+    severity = Severity.WARNING
+    summary = "the pad token equals the turn terminator"
+
+    def check(self, model: ResolvedModel) -> Iterator[Finding]:
+        pad = model.special_tokens.get("pad_token")
+        where = model.special_where.get("pad_token")
+        terminator = model.terminator
+        if pad is None or where is None or terminator is None or terminator.token != pad:
+            return
+        yield self.finding(model, f"the pad token '{pad}' is also the turn terminator: collators mask it, so "
+                                  "fine-tuning never teaches the model to stop", where)

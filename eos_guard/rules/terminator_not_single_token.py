@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..findings import Finding, Severity
+from ..resolve import ResolvedModel
+from .base import Rule
+
+
+class TerminatorNotSingleToken(Rule):
+    """The chat template ends turns with text that is not a single token.
+
+    ## What it detects
+    After the assistant's answer the template writes text (such as `<|endofturn|>` or `### End`) that is
+    not an added token, so the tokenizer splits it into several ordinary tokens.
+
+    ## Why it breaks generation
+    Stop ids are single ids: no `eos_token_id` can express a multi-token terminator, so generation only stops
+    on stop strings that the caller has to pass by hand.
+
+    ## Example
+    A template that ends turns with `<|endofturn|>` when the tokenizer has no such added token:
+    ```
+    chat_template.jinja:1:1: EOS011 the chat template ends assistant turns with '<|endofturn|>', which is not a single token (not an added token) [terminator-not-single-token]
+    ```
+
+    ## Remediation
+    Add the terminator as a special token (tokenizer.json `added_tokens` and `added_tokens_decoder`), or end
+    turns with the tokenizer's eos token.
+    """
+
+    code = "EOS011"
+    name = "terminator-not-single-token"
+    severity = Severity.WARNING
+    summary = "the template ends turns with text that is not a single token"
+
+    def check(self, model: ResolvedModel) -> Iterator[Finding]:
+        for terminator in model.terminators:
+            text = terminator.probe.tail.strip()
+            if terminator.token is not None or not text:
+                continue
+            shown = text.split()[0][:60]
+            yield self.finding(model, f"the '{terminator.template.name}' chat template ends assistant turns with "
+                                      f"{shown!r}, which is not a single token (not an added token)",
+                               terminator.template)

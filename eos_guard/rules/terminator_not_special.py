@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..findings import Finding, Severity
+from ..resolve import ResolvedModel, Where
+from .base import Rule
+
+
+class TerminatorNotSpecial(Rule):
+    """The turn terminator is an added token that is not marked special.
+
+    ## What it detects
+    The token that ends assistant turns is in tokenizer.json's `added_tokens` (or `added_tokens_decoder`)
+    with `"special": false`.
+
+    ## Why it matters
+    `decode(..., skip_special_tokens=True)` leaves it in the answer text, chat UIs show it, and the llama.cpp
+    converter types it as a normal token, so llama.cpp's end-of-generation heuristics may not treat it as
+    control.
+
+    ## Example
+    ```json
+    {"id": 32000, "content": "<|im_end|>", "special": false, "normalized": false}
+    ```
+    ```
+    tokenizer.json:12:5: EOS010 '<|im_end|>' ends assistant turns but is not marked special [terminator-not-special]
+    ```
+
+    ## Remediation
+    Set `"special": true` on the token in tokenizer.json and tokenizer_config.json.
+    """
+
+    code = "EOS010"
+    name = "terminator-not-special"
+    severity = Severity.WARNING
+    summary = "the turn terminator is an added token not marked special"
+
+    def check(self, model: ResolvedModel) -> Iterator[Finding]:
+        seen = set()
+        for terminator in model.terminators:
+            token = model.vocab.added.get(terminator.token or "")
+            if token is None or token.special or token.content in seen:
+                continue
+            if token.document.path.name == "added_tokens.json":
+                continue  # that file has no special flag
+            seen.add(token.content)
+            yield self.finding(model, f"'{token.content}' ends assistant turns but is not marked special",
+                               Where(token.document, token.keys))

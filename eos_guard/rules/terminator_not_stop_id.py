@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..findings import Finding, Severity
+from ..resolve import ResolvedModel
+from .base import Rule, describe_ids, where_stop_ids_are
+
+
+class TerminatorNotStopId(Rule):
+    """The chat template's turn terminator is not among the stop ids.
+
+    ## What it detects
+    The chat template ends every assistant turn with a token (`<|im_end|>`, `<|eot_id|>`, `<end_of_turn>`,
+    `<|end|>`, `</s>`...), but that token's id is not in the `eos_token_id` that `generate()` and
+    `pipeline()` stop on: generation_config.json's `eos_token_id` when that file exists, otherwise
+    config.json's (top level, then `decoder`, `generator`, `text_config`).
+
+    ## Why it breaks generation
+    The model emits the terminator at the end of its answer, transformers does not stop, and the model goes
+    on to write the next turn itself until `max_new_tokens`. This is the bug eos-guard exists for: Llama 3
+    Instruct at release, Qwen base models fine-tuned on ChatML, Gemma fine-tunes whose `[1, 107]` was
+    collapsed to `1`.
+
+    ## Example
+    generation_config.json of a Qwen2.5 base model fine-tuned with a ChatML template:
+    ```json
+    {"bos_token_id": 151643, "eos_token_id": 151643}
+    ```
+    ```
+    generation_config.json:3:19: EOS001 the chat template ends assistant turns with '<|im_end|>' (151645), but generate() stops only on [151643 '<|endoftext|>'] (generation_config.json eos_token_id) [terminator-not-stop-id]
+    ```
+
+    ## Remediation
+    Add the terminator's id to `eos_token_id`, keeping the ids already there:
+    `"eos_token_id": [151643, 151645]`. `eos-guard --fix` makes this edit.
+    """
+
+    code = "EOS001"
+    name = "terminator-not-stop-id"
+    severity = Severity.ERROR
+    summary = "the chat template's turn terminator is not among the stop ids"
+
+    def check(self, model: ResolvedModel) -> Iterator[Finding]:
+        stop = model.stop
+        if not stop.ids or stop.where is None:
+            return
+        for terminator in model.terminators:
+            if terminator.id is None or terminator.id in stop.ids:
+                continue
+            which = "the chat template" if terminator.template.name == "default" else \
+                f"the '{terminator.template.name}' chat template"
+            yield self.finding(
+                model,
+                f"{which} ends assistant turns with '{terminator.token}' ({terminator.id}), but generate() "
+                f"stops only on {describe_ids(stop.ids, model)} ({where_stop_ids_are(model)})",
+                stop.where)

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..findings import Finding, Severity
+from ..resolve import ResolvedModel
+from .base import Rule
+
+
+class TokenNotInVocab(Rule):
+    """An eos or terminator string is in no vocabulary.
+
+    ## What it detects
+    The tokenizer's `eos_token` names a string that is neither an added token nor in tokenizer.json's model
+    vocab. transformers does not complain: it silently appends the string as a brand-new token, with an id
+    after every other one (`len(tokenizer)`), which the model's embedding has never seen.
+
+    When the folder has no tokenizer.json, the full vocabulary is not in the folder (it lives in
+    tokenizer.model or vocab files), so a string missing from `added_tokens_decoder` is reported as **info**:
+    its id cannot be checked.
+
+    ## Why it breaks generation
+    The model can never produce a token it was not trained with, so a stop set built from the tokenizer's eos
+    (vLLM, TGI, llama.cpp) never fires.
+
+    ## Example
+    ```json
+    {"eos_token": "<|end|>", "added_tokens_decoder": {"32000": {"content": "<|endoftext|>", "special": true}}}
+    ```
+    ```
+    tokenizer_config.json:1:15: EOS005 the tokenizer's eos '<|end|>' is in no vocabulary; transformers appends it as a new token 32001 that the model never produces [token-not-in-vocab]
+    ```
+
+    ## Remediation
+    Spell `eos_token` exactly as the token is written in tokenizer.json's `added_tokens`.
+    """
+
+    code = "EOS005"
+    name = "token-not-in-vocab"
+    severity = Severity.ERROR
+    summary = "an eos or terminator string is in no vocabulary"
+
+    def check(self, model: ResolvedModel) -> Iterator[Finding]:
+        eos = model.tokenizer_eos
+        if eos is not None and eos.where is not None:
+            if eos.appended:
+                yield self.finding(
+                    model,
+                    f"the tokenizer's eos '{eos.token}' is in no vocabulary; transformers appends it as a new "
+                    f"token {eos.id} that the model never produces", eos.where)
+            elif eos.id is None:
+                yield self.finding(
+                    model,
+                    f"cannot tell the id of the tokenizer's eos '{eos.token}': it is not in added_tokens_decoder "
+                    "and the folder has no tokenizer.json", eos.where, Severity.INFO)
+        for terminator in model.terminators:
+            if terminator.token is not None and terminator.id is None and \
+                    (eos is None or terminator.token != eos.token):
+                yield self.finding(
+                    model,
+                    f"cannot tell the id of '{terminator.token}', which ends assistant turns in the "
+                    f"'{terminator.template.name}' chat template", terminator.template, Severity.INFO)

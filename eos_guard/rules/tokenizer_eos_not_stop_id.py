@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..findings import Finding, Severity
+from ..resolve import ResolvedModel
+from .base import Rule, describe_ids, where_stop_ids_are
+
+
+class TokenizerEosNotStopId(Rule):
+    """The tokenizer's eos token is not among the stop ids.
+
+    ## What it detects
+    `tokenizer.eos_token_id` (tokenizer_config.json's `eos_token`, or special_tokens_map.json's where
+    transformers reads it) is not in the `eos_token_id` that `generate()` stops on.
+
+    Severity: **error** when the folder has no chat template (or its template emits no terminator), since the
+    tokenizer's eos is then the only end-of-text the model knows; **warning** when a chat template ends turns
+    with another token that is a stop id.
+
+    ## Why it breaks generation
+    Training code appends `tokenizer.eos_token` to every sample, so that is what the model learns to emit.
+    vLLM, SGLang and TGI stop on it; transformers does not. A model that emits it keeps generating in
+    `pipeline()`.
+
+    ## Example
+    A base model fine-tuned with a new eos:
+    ```json
+    {"eos_token_id": 128001}
+    ```
+    with tokenizer_config.json `"eos_token": "<|eot_id|>"` and no chat template:
+    ```
+    generation_config.json:1:17: EOS002 the tokenizer's eos '<|eot_id|>' (128009) is not among the stop ids [128001 '<|end_of_text|>'] (generation_config.json eos_token_id) [tokenizer-eos-not-stop-id]
+    ```
+
+    ## Remediation
+    Add the tokenizer's eos id to `eos_token_id` (`[128001, 128009]`), or fix `eos_token` in
+    tokenizer_config.json if it names the wrong token.
+    """
+
+    code = "EOS002"
+    name = "tokenizer-eos-not-stop-id"
+    severity = Severity.ERROR
+    summary = "the tokenizer's eos is not among the stop ids"
+
+    def check(self, model: ResolvedModel) -> Iterator[Finding]:
+        eos, stop = model.tokenizer_eos, model.stop
+        if eos is None or eos.id is None or eos.appended or not stop.ids or stop.where is None:
+            return
+        if eos.id in stop.ids:
+            return
+        chat_ends_elsewhere = any(t.id is not None for t in model.terminators)
+        yield self.finding(
+            model,
+            f"the tokenizer's eos '{eos.token}' ({eos.id}) is not among the stop ids "
+            f"{describe_ids(stop.ids, model)} ({where_stop_ids_are(model)})",
+            stop.where, Severity.WARNING if chat_ends_elsewhere else Severity.ERROR)

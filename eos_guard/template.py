@@ -1,0 +1,295 @@
+"""Renders chat templates in a sandbox, as transformers does, to find the token that ends an assistant turn.
+
+The environment mirrors ``transformers.utils.chat_template_utils._cached_compile_jinja_template`` (5.x):
+an ``ImmutableSandboxedEnvironment`` with ``trim_blocks``/``lstrip_blocks``, loop controls, the
+``{% generation %}`` tag, ``tojson`` without HTML escaping, ``raise_exception``, ``strftime_now`` and the
+restricted ``dict``/``namespace``. On top of that sandbox, templates from strangers get limits: a deadline,
+a cap on output size and on the size of ``*``/``**`` results. jinja2 is imported only when a template exists.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Iterable
+
+ASSISTANT_MARKER = "EOSGUARDASSISTANT"
+SYSTEM_TEXT = "EOSGUARDSYSTEM"
+USER_TEXT = "EOSGUARDUSER"
+SECOND_USER_MARKER = "EOSGUARDUSERTWO"
+
+# A fixed date keeps renders reproducible (Llama 3.1 templates print today's date).
+FIXED_NOW = datetime(2026, 1, 15, 12, 0, 0)
+
+SAMPLE_TOOLS = [{
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Get the weather in a city.",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    },
+}]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much one template may cost: wall time per render and characters of output."""
+
+    seconds: float = 2.0
+    max_output: int = 1_000_000
+
+
+class TemplateLimitExceeded(Exception):
+    """A render went over its time or size budget."""
+
+
+@dataclass
+class Probe:
+    """What rendering one template showed about the end of an assistant turn."""
+
+    token: str | None = None        # the added token that first follows the answer
+    tail: str = ""                  # the text that follows the answer (up to the next turn), for messages
+    shape: str | None = None        # which probe conversation rendered it
+    marker_seen: bool = False       # whether any render showed the assistant's content at all
+    errors: list[str] = field(default_factory=list)
+    limit_exceeded: str | None = None
+
+    @property
+    def rendered(self) -> bool:
+        return self.shape is not None
+
+
+def _conversations(parts: bool) -> Iterable[tuple[str, list[dict[str, Any]]]]:
+    def content(text: str) -> Any:
+        return [{"type": "text", "text": text}] if parts else text
+
+    user = {"role": "user", "content": content(USER_TEXT)}
+    system = {"role": "system", "content": content(SYSTEM_TEXT)}
+    assistant = {"role": "assistant", "content": content(ASSISTANT_MARKER)}
+    user_two = {"role": "user", "content": content(SECOND_USER_MARKER)}
+    suffix = "+parts" if parts else ""
+    # The assistant turn comes last first: harmony-style templates end a final answer differently.
+    yield "user,assistant" + suffix, [user, assistant]
+    yield "system,user,assistant" + suffix, [system, user, assistant]
+    yield "user,assistant,user" + suffix, [user, assistant, user_two]
+    yield "system,user,assistant,user" + suffix, [system, user, assistant, user_two]
+
+
+def probe_template(source: str, special_tokens: dict[str, str], added_tokens: Iterable[str],
+                   limits: Limits = Limits(), with_tools: bool = False) -> Probe:
+    """Render probe conversations and return the token that follows the assistant's answer.
+
+    ``special_tokens`` are the strings transformers passes to the template (``eos_token``, ...);
+    ``added_tokens`` are the token strings the tokenizer treats as single tokens.
+    """
+    result = Probe()
+    try:
+        template = _compile(source, limits)
+    except TemplateLimitExceeded as exc:
+        result.limit_exceeded = str(exc)
+        return result
+    except Exception as exc:  # jinja2.TemplateSyntaxError and friends
+        result.errors.append(_describe(exc))
+        return result
+    by_length = sorted(set(t for t in added_tokens if t), key=len, reverse=True)
+    fallback: Probe | None = None
+    for parts in (False, True):
+        for shape, messages in _conversations(parts):
+            variables: dict[str, Any] = dict(special_tokens)
+            variables.update(messages=messages, add_generation_prompt=False, documents=None,
+                             tools=SAMPLE_TOOLS if with_tools else None)
+            try:
+                text = _render(template, variables, limits)
+            except TemplateLimitExceeded as exc:
+                result.limit_exceeded = str(exc)
+                return result
+            except Exception as exc:
+                result.errors.append(f"{shape}: {_describe(exc)}")
+                continue
+            at = text.rfind(ASSISTANT_MARKER)
+            if at < 0:
+                continue
+            result.marker_seen = True
+            tail = text[at + len(ASSISTANT_MARKER):].split(SECOND_USER_MARKER)[0]
+            stripped = tail.lstrip()
+            token = next((t for t in by_length if stripped.startswith(t)), None)
+            if token is not None:
+                result.token, result.tail, result.shape = token, tail, shape
+                return result
+            if fallback is None or (not fallback.tail.strip() and stripped):
+                fallback = Probe(tail=tail, shape=shape)
+    if fallback is not None:
+        result.tail, result.shape = fallback.tail, fallback.shape
+    return result
+
+
+def _describe(exc: BaseException) -> str:
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    name = type(exc).__name__
+    line = getattr(exc, "lineno", None)
+    where = f" (template line {line})" if line else ""
+    return f"{name}: {message}{where}" if message else f"{name}{where}"
+
+
+class _Budget:
+    """A deadline and size cap that the sandbox's hooks consult while a template runs."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.deadline = time.monotonic() + limits.seconds
+
+    def check_time(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise TemplateLimitExceeded(f"rendering took longer than {self.limits.seconds:g} s")
+
+    def check_size(self, size: int) -> None:
+        if size > self.limits.max_output:
+            raise TemplateLimitExceeded(f"rendering produced more than {self.limits.max_output} characters")
+
+
+_budget = threading.local()
+
+
+def _current_budget() -> _Budget | None:
+    return getattr(_budget, "value", None)
+
+
+def _environment() -> Any:
+    import jinja2
+    import jinja2.ext
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    class GenerationTag(jinja2.ext.Extension):
+        """``{% generation %}...{% endgeneration %}`` renders its body, as transformers does when not tracking."""
+
+        tags = {"generation"}
+
+        def parse(self, parser: Any) -> Any:
+            lineno = next(parser.stream).lineno
+            body = parser.parse_statements(["name:endgeneration"], drop_needle=True)
+            return jinja2.nodes.CallBlock(self.call_method("_body"), [], [], body).set_lineno(lineno)
+
+        def _body(self, caller: Any) -> str:
+            return caller()
+
+    class LimitedEnvironment(ImmutableSandboxedEnvironment):
+        intercepted_binops = frozenset(["*", "**"])
+
+        def call(self, context: Any, obj: Any, *args: Any, **kwargs: Any) -> Any:
+            budget = _current_budget()
+            if budget is not None:
+                budget.check_time()
+            return super().call(context, obj, *args, **kwargs)
+
+        def getattr(self, obj: Any, attribute: str) -> Any:
+            budget = _current_budget()
+            if budget is not None:
+                budget.check_time()
+            return super().getattr(obj, attribute)
+
+        def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+            budget = _current_budget()
+            if budget is not None:
+                budget.check_time()
+                if operator == "*" and isinstance(right, int) and isinstance(left, (str, list, tuple)):
+                    budget.check_size(len(left) * right)
+                if operator == "*" and isinstance(left, int) and isinstance(right, (str, list, tuple)):
+                    budget.check_size(len(right) * left)
+                if operator == "**" and isinstance(right, int) and right > 4096:
+                    raise TemplateLimitExceeded("exponent too large")
+            return super().call_binop(context, operator, left, right)
+
+    class TemplateNamespace(jinja2.utils.Namespace):
+        def __init__(*args: Any, **kwargs: Any) -> None:
+            self, args = args[0], args[1:]
+            attrs = dict(*args, **kwargs)
+            for name in attrs:
+                TemplateNamespace._check_name(name)
+            jinja2.utils.Namespace.__init__(self, attrs)
+
+        def __setitem__(self, name: str, value: Any) -> None:
+            TemplateNamespace._check_name(name)
+            jinja2.utils.Namespace.__setitem__(self, name, value)
+
+        @staticmethod
+        def _check_name(name: Any) -> None:
+            if isinstance(name, str) and name.startswith("_"):
+                raise jinja2.exceptions.SecurityError("underscore-prefixed namespace attribute")
+
+    class TemplateDict:
+        def __call__(self, *args: Any, **kwargs: Any) -> dict:
+            return dict(*args, **kwargs)
+
+        def fromkeys(self, *args: Any, **kwargs: Any) -> dict:
+            return dict.fromkeys(*args, **kwargs)
+
+    def raise_exception(message: Any) -> None:
+        raise jinja2.exceptions.TemplateError(message)
+
+    def tojson(x: Any, ensure_ascii: bool = False, indent: Any = None, separators: Any = None,
+               sort_keys: bool = False) -> str:
+        return json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
+
+    env = LimitedEnvironment(trim_blocks=True, lstrip_blocks=True,
+                             extensions=[GenerationTag, jinja2.ext.loopcontrols])
+    env.filters["tojson"] = tojson
+    env.globals["raise_exception"] = raise_exception
+    env.globals["strftime_now"] = lambda fmt: FIXED_NOW.strftime(fmt)
+    env.globals["dict"] = TemplateDict()
+    env.globals["namespace"] = TemplateNamespace
+    return env
+
+
+_ENV: Any = None
+
+
+def _compile(source: str, limits: Limits) -> Any:
+    global _ENV
+    if _ENV is None:
+        _ENV = _environment()
+    with _limited(limits):
+        return _ENV.from_string(source)
+
+
+def _render(template: Any, variables: dict[str, Any], limits: Limits) -> str:
+    chunks: list[str] = []
+    size = 0
+    with _limited(limits) as budget:
+        for chunk in template.generate(**variables):
+            size += len(chunk)
+            budget.check_size(size)
+            budget.check_time()
+            chunks.append(chunk)
+    return "".join(chunks)
+
+
+class _limited:
+    """Installs a budget for the hooks, plus a SIGALRM timer on the main thread of POSIX systems.
+
+    The timer interrupts loops that call nothing (``{% for %}`` over a long range with an empty body); the
+    hooks cover threads and platforms without SIGALRM.
+    """
+
+    def __init__(self, limits: Limits) -> None:
+        self.budget = _Budget(limits)
+        self.timer = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+
+    def __enter__(self) -> _Budget:
+        _budget.value = self.budget
+        if self.timer:
+            def on_alarm(signum: int, frame: Any) -> None:
+                raise TemplateLimitExceeded(f"rendering took longer than {self.budget.limits.seconds:g} s")
+
+            self.previous = signal.signal(signal.SIGALRM, on_alarm)
+            signal.setitimer(signal.ITIMER_REAL, self.budget.limits.seconds + 0.05)
+        return self.budget
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.timer:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.previous)
+        _budget.value = None

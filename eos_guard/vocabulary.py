@@ -1,0 +1,136 @@
+"""Token strings to ids, as the tokenizer that transformers builds will number them.
+
+With a tokenizer.json the ``tokenizers`` library decides: an added token whose text is in the model vocab
+takes the vocab id; every other added token gets the next free id in list order, whatever its ``"id"`` field
+says (``AddedVocabulary::add_tokens``). Without tokenizer.json, the ids declared in tokenizer_config.json's
+``added_tokens_decoder`` and added_tokens.json are all there is, and the base vocabulary is unknown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from .jsonspan import JsonDocument, KeyPath
+from .model_files import ModelFiles
+
+
+@dataclass(frozen=True)
+class AddedToken:
+    content: str
+    id: int
+    special: bool
+    declared_id: Any                 # what the file says, for reporting disagreements
+    document: JsonDocument
+    keys: KeyPath                    # where the token's entry is written
+
+
+class Vocabulary:
+    """The ids a folder's tokenizer gives to token strings."""
+
+    def __init__(self, files: ModelFiles) -> None:
+        self.files = files
+        self.tokenizer_json = files.tokenizer
+        self.added: dict[str, AddedToken] = {}
+        self.declared: dict[str, AddedToken] = {}  # added_tokens_decoder entries, by content
+        self._read_declared()
+        if self.tokenizer_json is not None:
+            self._read_tokenizer_json_added()
+        else:
+            for token in self.declared.values():
+                self.added.setdefault(token.content, token)
+
+    @property
+    def complete(self) -> bool:
+        """Whether every id is known: only tokenizer.json carries the whole vocabulary."""
+        return self.tokenizer_json is not None
+
+    def _read_declared(self) -> None:
+        tc = self.files.tokenizer_config
+        if tc is not None and isinstance(tc.get(("added_tokens_decoder",)), dict):
+            for key, entry in tc.data["added_tokens_decoder"].items():
+                if isinstance(entry, dict) and isinstance(entry.get("content"), str) and _is_int_text(key):
+                    self.declared[entry["content"]] = AddedToken(
+                        entry["content"], int(key), bool(entry.get("special", False)), int(key), tc,
+                        ("added_tokens_decoder", key))
+        at = self.files.added_tokens
+        if at is not None and isinstance(at.data, dict):
+            for content, value in at.data.items():
+                if _is_int(value) and content not in self.declared:
+                    self.declared[content] = AddedToken(content, value, False, value, at, (content,))
+
+    def _read_tokenizer_json_added(self) -> None:
+        doc = self.tokenizer_json
+        entries = doc.get(("added_tokens",))
+        if not isinstance(entries, list):
+            return
+        assigned: list[int] = []
+        for index, entry in enumerate(entries):
+            if not isinstance(entry, dict):
+                continue
+            content = entry.get("content")
+            if not isinstance(content, str) or not content or content in self.added:
+                continue
+            token_id = self.model_id(content)
+            if token_id is None:
+                token_id = self._next_id(assigned)
+            assigned.append(token_id)
+            self.added[content] = AddedToken(content, token_id, bool(entry.get("special", False)),
+                                             entry.get("id"), doc, ("added_tokens", index))
+
+    def _next_id(self, assigned: list[int]) -> int:
+        size = self.model_size
+        if not assigned:
+            return size
+        highest = max(assigned)
+        return highest + 1 if highest >= size or size == 0 else size
+
+    @cached_property
+    def _model_vocab(self) -> dict[str, int]:
+        if self.tokenizer_json is None:
+            return {}
+        vocab = self.tokenizer_json.get(("model", "vocab"))
+        if isinstance(vocab, dict):
+            return {k: v for k, v in vocab.items() if _is_int(v)}
+        if isinstance(vocab, list):  # Unigram: [[piece, score], ...], the id is the position
+            table: dict[str, int] = {}
+            for index, item in enumerate(vocab):
+                if isinstance(item, list) and item and isinstance(item[0], str):
+                    table.setdefault(item[0], index)
+            return table
+        return {}
+
+    @property
+    def model_size(self) -> int:
+        return len(self._model_vocab)
+
+    def model_id(self, content: str) -> int | None:
+        return self._model_vocab.get(content)
+
+    def id_of(self, content: str) -> int | None:
+        """The id of a token string, or None when the files do not say it."""
+        token = self.added.get(content)
+        if token is not None:
+            return token.id
+        return self.model_id(content)
+
+    def appended_id(self) -> int | None:
+        """The id transformers gives a special token string it finds nowhere: appended after the rest."""
+        if not self.complete:
+            return None
+        return self._next_id([t.id for t in self.added.values()])
+
+    def is_added(self, content: str) -> bool:
+        return content in self.added
+
+    def added_token_strings(self) -> list[str]:
+        return list(self.added) + [c for c in self.declared if c not in self.added]
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_int_text(text: str) -> bool:
+    return text.isascii() and text.isdigit()
