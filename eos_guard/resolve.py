@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .jsonspan import JsonDocument, KeyPath
+from .known_tokens import END_OF_TURN_TEXTS
 from .model_files import ModelFiles, TemplateSource
 from .template import Limits, Probe, probe_template
 from .vocabulary import Vocabulary
@@ -225,6 +226,8 @@ def _vocab_size(files: ModelFiles) -> int | None:
 
 def _terminator(template: TemplateSource, model: ResolvedModel, limits: Limits) -> Terminator:
     added = model.vocab.added_token_strings() + list(model.special_tokens.values())
+    if not model.vocab.lists_added_tokens:
+        added += END_OF_TURN_TEXTS
     probe = probe_template(template.text, model.special_tokens, added, limits,
                            with_tools=template.name == "tool_use")
     if not probe.rendered and not probe.limit_exceeded and template.name != "tool_use":

@@ -46,6 +46,11 @@ class Vocabulary:
         """Whether every id is known: only tokenizer.json carries the whole vocabulary."""
         return self.tokenizer_json is not None
 
+    @property
+    def lists_added_tokens(self) -> bool:
+        """Whether the files say which strings are single added tokens (else a template's text can't be judged)."""
+        return self.complete or bool(self.declared)
+
     def _read_declared(self) -> None:
         tc = self.files.tokenizer_config
         if tc is not None and isinstance(tc.get(("added_tokens_decoder",)), dict):

@@ -20,15 +20,6 @@ class AddedTokenIdMismatch(Rule):
     classes (Qwen2Tokenizer, ...) re-add tokens in `added_tokens_decoder` order, while 4.x and the generic
     backend keep tokenizer.json's. The eos id that stops generation can therefore change with an upgrade.
 
-    ## Example
-    ```json
-    {"added_tokens_decoder": {"151645": {"content": "<|im_end|>", "special": true}}}
-    ```
-    with tokenizer.json giving `<|im_end|>` the id 151644:
-    ```
-    tokenizer_config.json:1:26: EOS009 '<|im_end|>' is 151645 in added_tokens_decoder but 151644 in tokenizer.json [added-token-id-mismatch]
-    ```
-
     ## Remediation
     Re-save the tokenizer with one transformers version so both files agree, or correct the ids by hand.
     """

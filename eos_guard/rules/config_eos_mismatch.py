@@ -20,15 +20,6 @@ class ConfigEosMismatch(Rule):
     reads it, and so do tools that rebuild generation_config.json (mergekit, training scripts). A stale value
     here comes back the next time the folder is saved or merged.
 
-    ## Example
-    ```json
-    {"architectures": ["Qwen2ForCausalLM"], "eos_token_id": 151643}
-    ```
-    with tokenizer eos `<|im_end|>`:
-    ```
-    config.json:1:56: EOS003 config.json eos_token_id [151643 '<|endoftext|>'] does not include the tokenizer's eos '<|im_end|>' (151645) [config-eos-mismatch]
-    ```
-
     ## Remediation
     Set config.json's `eos_token_id` to include the tokenizer's eos id.
     """

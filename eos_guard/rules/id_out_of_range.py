@@ -19,14 +19,6 @@ class IdOutOfRange(Rule):
     The model's output layer has `vocab_size` rows: it can never emit a larger id, so a stop id out of range
     never fires, and a tokenizer token out of range crashes the embedding lookup.
 
-    ## Example
-    ```json
-    {"vocab_size": 32000, "eos_token_id": 32000}
-    ```
-    ```
-    config.json:1:38: EOS006 eos_token_id 32000 is not below vocab_size 32000 (config.json eos_token_id) [id-out-of-range]
-    ```
-
     ## Remediation
     Use the id the tokenizer gives the token, or resize the embeddings and update `vocab_size`.
     """

@@ -22,14 +22,6 @@ class InvalidTokenId(Rule):
     `AutoConfig` in transformers 5 refuses to load such a config.json at all, and a bad `eos_token` makes
     `AutoTokenizer.from_pretrained` raise.
 
-    ## Example
-    ```json
-    {"eos_token_id": "2"}
-    ```
-    ```
-    generation_config.json:1:17: EOS007 eos_token_id holds "2", which is not a non-negative integer (generation_config.json eos_token_id) [invalid-token-id]
-    ```
-
     ## Remediation
     Write ids as JSON integers: `"eos_token_id": 2` or `[2, 32000]`.
     """

@@ -20,14 +20,6 @@ class NoStopIds(Rule):
     `eos_token_id` means `generate()` has no stopping criterion on tokens and every answer runs to
     `max_new_tokens`, whatever config.json says.
 
-    ## Example
-    ```json
-    {"_from_model_config": true, "bos_token_id": 1, "transformers_version": "4.40.0"}
-    ```
-    ```
-    generation_config.json:1:1: EOS004 generation_config.json has no eos_token_id, so generate() never stops on a token (config.json's eos_token_id is not used when this file exists) [no-stop-ids]
-    ```
-
     ## Remediation
     Add `"eos_token_id"` with the turn terminator and the tokenizer's eos to generation_config.json.
     """

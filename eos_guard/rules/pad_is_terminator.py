@@ -18,15 +18,6 @@ class PadIsTerminator(Rule):
     terminator in the training data is masked too, so fine-tuning never teaches the model to stop.
     The fine-tuned model then runs on after its answers in every runtime.
 
-    ## Example
-    tokenizer_config.json of a ChatML model:
-    ```json
-    {"eos_token": "<|im_end|>", "pad_token": "<|im_end|>"}
-    ```
-    ```
-    tokenizer_config.json:1:43: EOS013 the pad token '<|im_end|>' is also the turn terminator: collators mask it, so fine-tuning never teaches the model to stop [pad-is-terminator]
-    ```
-
     ## Remediation
     Use a dedicated pad token (for ChatML models `<|endoftext|>` or an unused reserved token).
     """

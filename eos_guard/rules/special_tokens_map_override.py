@@ -22,15 +22,6 @@ class SpecialTokensMapOverride(Rule):
     next to a tokenizer_config.json saved by transformers 5 silently takes over. The llama.cpp and Ollama
     converters read only tokenizer_config.json, so the two files give different runtimes different eos tokens.
 
-    ## Example
-    tokenizer_config.json `"eos_token": "<|im_end|>"` (no `added_tokens_decoder`) and special_tokens_map.json:
-    ```json
-    {"eos_token": "</s>"}
-    ```
-    ```
-    special_tokens_map.json:1:15: EOS008 special_tokens_map.json sets eos_token '</s>', overriding tokenizer_config.json's '<|im_end|>' (transformers reads the map because tokenizer_config.json has no added_tokens_decoder) [special-tokens-map-override]
-    ```
-
     ## Remediation
     Make both files name the same eos, or delete the stale special_tokens_map.json.
     """

@@ -20,14 +20,6 @@ class StopIdSuppressed(Rule):
     Those logits processors set the token's score to minus infinity, so the model can never emit the token
     generation is waiting for and every answer runs to `max_new_tokens`.
 
-    ## Example
-    ```json
-    {"eos_token_id": 50257, "suppress_tokens": [220, 50257]}
-    ```
-    ```
-    generation_config.json:1:44: EOS012 suppress_tokens contains the stop id 50257, so generation can never stop on it [stop-id-suppressed]
-    ```
-
     ## Remediation
     Remove the stop ids from `suppress_tokens`, `begin_suppress_tokens` and `bad_words_ids`.
     """

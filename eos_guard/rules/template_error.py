@@ -20,14 +20,6 @@ class TemplateError(Rule):
     The turn terminator cannot be found, so EOS001 cannot be checked; a template that always raises also
     fails in `apply_chat_template`.
 
-    ## Example
-    ```jinja
-    {{ raise_exception('this template never renders') }}
-    ```
-    ```
-    chat_template.jinja:1:1: EOS014 the 'default' chat template failed on every probe conversation: user,assistant: TemplateError: this template never renders [template-error]
-    ```
-
     ## Remediation
     Fix the template; `template-timeout` and `template-max-output` in the configuration raise the limits.
     """

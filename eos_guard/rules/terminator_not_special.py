@@ -19,14 +19,6 @@ class TerminatorNotSpecial(Rule):
     converter types it as a normal token, so llama.cpp's end-of-generation heuristics may not treat it as
     control.
 
-    ## Example
-    ```json
-    {"id": 32000, "content": "<|im_end|>", "special": false, "normalized": false}
-    ```
-    ```
-    tokenizer.json:12:5: EOS010 '<|im_end|>' ends assistant turns but is not marked special [terminator-not-special]
-    ```
-
     ## Remediation
     Set `"special": true` on the token in tokenizer.json and tokenizer_config.json.
     """

@@ -22,18 +22,9 @@ class TerminatorNotStopId(Rule):
     Instruct at release, Qwen base models fine-tuned on ChatML, Gemma fine-tunes whose `[1, 107]` was
     collapsed to `1`.
 
-    ## Example
-    generation_config.json of a Qwen2.5 base model fine-tuned with a ChatML template:
-    ```json
-    {"bos_token_id": 151643, "eos_token_id": 151643}
-    ```
-    ```
-    generation_config.json:3:19: EOS001 the chat template ends assistant turns with '<|im_end|>' (151645), but generate() stops only on [151643 '<|endoftext|>'] (generation_config.json eos_token_id) [terminator-not-stop-id]
-    ```
-
     ## Remediation
     Add the terminator's id to `eos_token_id`, keeping the ids already there:
-    `"eos_token_id": [151643, 151645]`. `eos-guard --fix` makes this edit.
+    `"eos_token_id": [151643, 151645]`.
     """
 
     code = "EOS001"
@@ -53,5 +44,5 @@ class TerminatorNotStopId(Rule):
             yield self.finding(
                 model,
                 f"{which} ends assistant turns with '{terminator.token}' ({terminator.id}), but generate() "
-                f"stops only on {describe_ids(stop.ids, model)} ({where_stop_ids_are(model)})",
+                f"stops only on {describe_ids(stop.ids, model)} ({where_stop_ids_are(model)}); add {terminator.id}",
                 stop.where)

@@ -23,14 +23,6 @@ class TokenNotInVocab(Rule):
     The model can never produce a token it was not trained with, so a stop set built from the tokenizer's eos
     (vLLM, TGI, llama.cpp) never fires.
 
-    ## Example
-    ```json
-    {"eos_token": "<|end|>", "added_tokens_decoder": {"32000": {"content": "<|endoftext|>", "special": true}}}
-    ```
-    ```
-    tokenizer_config.json:1:15: EOS005 the tokenizer's eos '<|end|>' is in no vocabulary; transformers appends it as a new token 32001 that the model never produces [token-not-in-vocab]
-    ```
-
     ## Remediation
     Spell `eos_token` exactly as the token is written in tokenizer.json's `added_tokens`.
     """

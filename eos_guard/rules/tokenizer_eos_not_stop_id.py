@@ -23,16 +23,6 @@ class TokenizerEosNotStopId(Rule):
     vLLM, SGLang and TGI stop on it; transformers does not. A model that emits it keeps generating in
     `pipeline()`.
 
-    ## Example
-    A base model fine-tuned with a new eos:
-    ```json
-    {"eos_token_id": 128001}
-    ```
-    with tokenizer_config.json `"eos_token": "<|eot_id|>"` and no chat template:
-    ```
-    generation_config.json:1:17: EOS002 the tokenizer's eos '<|eot_id|>' (128009) is not among the stop ids [128001 '<|end_of_text|>'] (generation_config.json eos_token_id) [tokenizer-eos-not-stop-id]
-    ```
-
     ## Remediation
     Add the tokenizer's eos id to `eos_token_id` (`[128001, 128009]`), or fix `eos_token` in
     tokenizer_config.json if it names the wrong token.

@@ -1,0 +1,176 @@
+"""The command line as users meet it: output formats, exit codes, bad input, folder discovery."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, RULE_CASES, write_json
+
+BROKEN = RULE_CASES / "EOS001-terminator-not-stop-id"
+EXPECTED_TEXT = (
+    "generation_config.json:3:19: EOS001 the chat template ends assistant turns with '<|im_end|>' (151645), but "
+    "generate() stops only on [151643 '<|endoftext|>'] (generation_config.json eos_token_id); add 151645 "
+    "[terminator-not-stop-id]\n"
+    "generation_config.json:3:19: EOS002 the tokenizer's eos '<|im_end|>' (151645) is not among the stop ids "
+    "[151643 '<|endoftext|>'] (generation_config.json eos_token_id) [tokenizer-eos-not-stop-id]\n"
+    "Found 1 error, 1 warning in 1 model folder.\n"
+)
+
+
+def test_text_output(run):
+    assert run(cwd=BROKEN) == (1, EXPECTED_TEXT, "")
+
+
+def test_github_output_is_escaped_workflow_commands(run):
+    code, out, _ = run("--format", "github", cwd=BROKEN)
+    assert code == 1
+    assert out.splitlines()[0] == (
+        "::error file=generation_config.json,line=3,col=19,endLine=3,endColumn=25,"
+        "title=EOS001 terminator-not-stop-id::the chat template ends assistant turns with '<|im_end|>' (151645), "
+        "but generate() stops only on [151643 '<|endoftext|>'] (generation_config.json eos_token_id); add 151645")
+    assert out.splitlines()[1].startswith("::warning file=generation_config.json,line=3,col=19,")
+
+
+def test_auto_format_is_github_inside_actions(run, monkeypatch):
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    code, out, _ = run(cwd=BROKEN)
+    assert out.startswith("::error file=")
+
+
+def test_json_output_document(run):
+    code, out, _ = run("--format", "json", "EOS001-terminator-not-stop-id", cwd=RULE_CASES)
+    doc = json.loads(out)
+    assert code == 1 and doc["version"] == 1
+    assert doc["findings"][0] == {
+        "code": "EOS001", "name": "terminator-not-stop-id", "severity": "error",
+        "path": "EOS001-terminator-not-stop-id/generation_config.json", "line": 3, "column": 19,
+        "end_line": 3, "end_column": 25,
+        "message": "the chat template ends assistant turns with '<|im_end|>' (151645), but generate() stops only "
+                   "on [151643 '<|endoftext|>'] (generation_config.json eos_token_id); add 151645",
+        "model": "EOS001-terminator-not-stop-id"}
+    assert doc["models"] == [{
+        "path": "EOS001-terminator-not-stop-id",
+        "tokenizer_eos": {"token": "<|im_end|>", "id": 151645},
+        "terminator": {"token": "<|im_end|>", "id": 151645, "template": "default"},
+        "templates": [{"name": "default", "path": "EOS001-terminator-not-stop-id/tokenizer_config.json",
+                       "token": "<|im_end|>", "id": 151645}],
+        "stop_ids": {"transformers": [151643]}}]
+
+
+@pytest.mark.parametrize("args,expected", [
+    pytest.param([], 1, id="default-fails-on-error"),
+    pytest.param(["--fail-on", "warning"], 1, id="fail-on-warning"),
+    pytest.param(["--exit-zero"], 0, id="exit-zero"),
+    pytest.param(["--fail-on", "never"], 0, id="fail-on-never"),
+    pytest.param(["--ignore", "EOS001"], 0, id="ignored-error-leaves-warning"),
+    pytest.param(["--ignore", "EOS001", "--fail-on", "warning"], 1, id="warning-fails-when-asked"),
+    pytest.param(["--select", "EOS003"], 0, id="select-other-rule"),
+])
+def test_exit_codes(run, args, expected):
+    assert run(*args, cwd=BROKEN)[0] == expected
+
+
+def test_clean_folder_passes(run):
+    code, out, err = run(cwd=RULE_CASES / "EOS013-pad-is-terminator")
+    assert code == 0 and out.endswith("Found 1 warning in 1 model folder.\n")
+
+
+def test_files_are_grouped_by_folder_like_pre_commit_passes_them(run):
+    code, out, _ = run("EOS001-terminator-not-stop-id/config.json", "EOS001-terminator-not-stop-id/tokenizer_config.json",
+                       "EOS001-terminator-not-stop-id/generation_config.json", cwd=RULE_CASES)
+    assert code == 1 and out.count(": EOS001 ") == 1 and out.endswith("in 1 model folder.\n")
+
+
+def test_recursive_search_skips_hidden_and_virtualenv_folders(run, tmp_path):
+    write_json(tmp_path / "models" / "a" / "config.json", {"eos_token_id": 2})
+    write_json(tmp_path / ".git" / "x" / "config.json", {"eos_token_id": "bad"})
+    write_json(tmp_path / "env" / "pyvenv.cfg", {})
+    write_json(tmp_path / "env" / "lib" / "config.json", {"eos_token_id": "bad"})
+    code, out, _ = run(".")
+    assert code == 0 and out == "All checks passed (1 model folder).\n"
+
+
+@pytest.mark.parametrize("content,message", [
+    pytest.param(b'{"eos_token_id": 2,\n  "x": }', "config.json:2:8: cannot parse JSON: Expecting value",
+                 id="malformed"),
+    pytest.param(b'{"eos_token_id": 2, "n": "\xff"}', "config.json:1:27: cannot decode UTF-8: invalid byte 0xff",
+                 id="not-utf8"),
+    pytest.param(b"\xef\xbb\xbf{}", "config.json:1:1: cannot parse JSON: file starts with a UTF-8 byte order mark",
+                 id="bom"),
+])
+def test_unreadable_file_is_one_line_exit_2_and_others_still_checked(run, tmp_path, content, message):
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "config.json").write_bytes(content)
+    write_json(tmp_path / "good" / "config.json", {"eos_token_id": 2})
+    code, out, err = run(".")
+    assert code == 2
+    assert err.startswith(f"eos-guard: bad/{message}")
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "2 model folders" in out and "1 unreadable folder" in out
+
+
+@pytest.mark.parametrize("value,shown", [
+    pytest.param("2", '"2"', id="string"),
+    pytest.param(None, None, id="null"),
+    pytest.param(2.0, "2.0", id="float"),
+    pytest.param([[2]], "[2]", id="nested-list"),
+    pytest.param(-1, "-1", id="negative"),
+    pytest.param(True, "true", id="bool"),
+])
+def test_wrongly_typed_stop_ids_are_findings(run, tmp_path, value, shown):
+    write_json(tmp_path / "m" / "config.json", {"eos_token_id": 2})
+    write_json(tmp_path / "m" / "generation_config.json", {"eos_token_id": value})
+    code, out, err = run("--format", "json", ".")
+    codes = [f["code"] for f in json.loads(out)["findings"]]
+    assert code == 1 and err == ""
+    if shown is None:
+        assert codes == ["EOS004"]
+    else:
+        assert codes == ["EOS007"] and shown in json.loads(out)["findings"][0]["message"]
+
+
+def test_missing_path_is_a_usage_error(run):
+    code, _, err = run("does-not-exist")
+    assert code == 2 and err == "eos-guard: does-not-exist: no such file or directory\n"
+
+
+def test_bad_option_is_exit_2(run):
+    assert run("--format", "xml")[0] == 2
+
+
+def test_empty_tree_says_so(run):
+    code, out, err = run(".")
+    assert code == 0 and "no model folders found" in err
+
+
+@pytest.mark.parametrize("template,expected", [
+    pytest.param("{{ raise_exception('nope') }}", "failed on every probe conversation", id="always-raises"),
+    pytest.param("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+                 "took longer than", id="loop"),
+    pytest.param("{{ 'a' * 100000000 }}", "produced more than", id="output-bomb"),
+    pytest.param("{% macro f(x) %}{{ f(x) }}{% endmacro %}{{ f(1) }}", "RecursionError", id="recursion"),
+    pytest.param("{{ ''.__class__.__mro__[1].__subclasses__() }}", "failed on every probe", id="attribute-walk"),
+    pytest.param("{% if %}", "TemplateSyntaxError", id="syntax-error"),
+])
+def test_hostile_or_broken_templates_end_in_a_finding(run, tmp_path, template, expected):
+    write_json(tmp_path / "m" / "tokenizer_config.json", {"eos_token": "</s>", "chat_template": template})
+    write_json(tmp_path / "m" / "config.json", {"eos_token_id": 2})
+    (tmp_path / ".eos-guard.yaml").write_text("template-timeout: 0.5\n")
+    code, out, err = run("--format", "json", ".")
+    findings = [f for f in json.loads(out)["findings"] if f["code"] == "EOS014"]
+    assert len(findings) == 1 and expected in findings[0]["message"], out
+    assert err == ""
+
+
+def test_runs_as_a_module_without_traceback(tmp_path):
+    write_json(tmp_path / "m" / "config.json", {"eos_token_id": 2})
+    (tmp_path / "m" / "generation_config.json").write_text("{oops")
+    proc = subprocess.run([sys.executable, "-m", "eos_guard", str(tmp_path)], capture_output=True, text=True,
+                          cwd=ROOT)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "generation_config.json:1:2: cannot parse JSON" in proc.stderr

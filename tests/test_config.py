@@ -1,0 +1,76 @@
+"""Settings: discovery, keys, and errors for anything unknown."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import RULE_CASES, write_json
+
+import shutil
+
+BROKEN = RULE_CASES / "EOS001-terminator-not-stop-id"
+
+
+@pytest.fixture
+def repo(tmp_path):
+    shutil.copytree(BROKEN, tmp_path / "models" / "chat")
+    return tmp_path
+
+
+def test_yaml_found_by_walking_up(run, repo):
+    (repo / ".eos-guard.yaml").write_text("ignore: [EOS001]\n")
+    code, out, _ = run("models/chat", cwd=repo)
+    assert code == 0 and ": EOS001 " not in out and ": EOS002 " in out
+
+
+def test_pyproject_table(run, repo):
+    (repo / "pyproject.toml").write_text('[tool.eos-guard]\nignore = ["terminator-not-stop-id"]\n')
+    assert run("models/chat", cwd=repo)[0] == 0
+
+
+def test_yaml_wins_over_pyproject(run, repo):
+    (repo / "pyproject.toml").write_text('[tool.eos-guard]\nfail-on = "warning"\n')
+    (repo / ".eos-guard.yaml").write_text("select: [EOS003]\n")
+    assert run("models/chat", cwd=repo)[0] == 0
+
+
+def test_per_file_ignores_match_paths_below_the_config(run, repo):
+    (repo / ".eos-guard.yaml").write_text("per-file-ignores:\n  models/chat/*: [EOS001, EOS002]\n")
+    code, out, _ = run("models", cwd=repo)
+    assert code == 0 and out == "All checks passed (1 model folder).\n"
+
+
+def test_exclude_skips_folders(run, repo):
+    (repo / ".eos-guard.yaml").write_text("exclude: [models/chat]\n")
+    code, _, err = run(".", cwd=repo)
+    assert code == 0 and "no model folders found" in err
+
+
+def test_explicit_config_and_fail_on(run, repo):
+    (repo / "strict.yaml").write_text("fail-on: warning\nignore: [EOS001]\n")
+    assert run("--config", "strict.yaml", "models/chat", cwd=repo)[0] == 1
+
+
+@pytest.mark.parametrize("text,message", [
+    pytest.param("colour: red\n", "unknown setting 'colour'", id="unknown-key"),
+    pytest.param("select: [EOS999]\n", "select: unknown rule 'EOS999'", id="unknown-code"),
+    pytest.param("fail-on: sometimes\n", "fail-on: 'sometimes' is not one of", id="bad-fail-on"),
+    pytest.param("template-timeout: -1\n", "template-timeout must be a positive number", id="bad-timeout"),
+    pytest.param("select: [EOS001\n", "cannot parse YAML", id="bad-yaml"),
+    pytest.param("- a\n- b\n", "must be a mapping", id="not-a-mapping"),
+])
+def test_bad_settings_are_exit_2_with_the_file_named(run, repo, text, message):
+    (repo / ".eos-guard.yaml").write_text(text)
+    code, out, err = run("models/chat", cwd=repo)
+    assert code == 2 and err.startswith("eos-guard: .eos-guard.yaml") and message in err, err
+    assert out == ""
+
+
+def test_unknown_code_on_the_command_line(run, repo):
+    code, _, err = run("--select", "EOS0,XYZ", "models/chat", cwd=repo)
+    assert code == 2 and "unknown rule 'XYZ'" in err
+
+
+def test_code_prefix_selects_several_rules(run, repo):
+    code, out, _ = run("--select", "EOS00", "models/chat", cwd=repo)
+    assert code == 1 and ": EOS001 " in out
