@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
 from .config import Config
 from .errors import InputError
 from .findings import Finding, ModelReport, Report
+from .fix import FileChange, plan, unchanged_since_read, write_atomically
 from .model_files import ModelFiles, find_model_folders
 from .resolve import ResolvedModel, resolve
 from .rules import ALL_RULES
@@ -27,6 +29,38 @@ def check_folder(folder: Path, config: Config | None = None) -> ModelReport:
     except InputError as exc:
         return ModelReport(folder, None, [], error=exc.render())
     return ModelReport(folder, model, run_rules(model, config))
+
+
+@dataclass
+class FixResult:
+    """What a fix run changed (or would change, when not writing) and the report of the folders afterwards."""
+
+    changes: list[FileChange]
+    report: Report
+    skipped: list[Path]  # files another writer changed between reading and writing
+
+
+def fix_paths(paths: Iterable[Path], config: Config | None = None, unsafe: bool = False,
+              write: bool = True) -> FixResult:
+    config = config or Config()
+    before = check_paths(paths, config)
+    changes: list[FileChange] = []
+    skipped: list[Path] = []
+    for model_report in before.models:
+        if model_report.model is None:
+            continue
+        for change in plan(model_report.model, unsafe=unsafe):
+            if not write:
+                changes.append(change)
+            elif unchanged_since_read(change):
+                write_atomically(change.path, change.new_text)
+                changes.append(change)
+            else:
+                skipped.append(change.path)
+    if not write or not changes:
+        return FixResult(changes, before, skipped)
+    after = Report([check_folder(m.folder, config) if m.model is not None else m for m in before.models])
+    return FixResult(changes, after, skipped)
 
 
 def run_rules(model: ResolvedModel, config: Config) -> list[Finding]:

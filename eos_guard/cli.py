@@ -14,7 +14,7 @@ from typing import Sequence
 
 from . import __version__
 from . import config as settings
-from .errors import InputError
+from .errors import InputError, display_path
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 FORMATS = ("auto", "text", "json", "github")
@@ -40,6 +40,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="settings file (.eos-guard.yaml or pyproject.toml); default: the nearest one")
     parser.add_argument("--select", metavar="CODES", help="comma-separated rule codes to check (replaces config)")
     parser.add_argument("--ignore", metavar="CODES", help="comma-separated rule codes to skip (adds to config)")
+    parser.add_argument("--fix", action="store_true",
+                        help="edit the files so they agree (add-only; see docs/fix.md), then report what remains")
+    parser.add_argument("--unsafe-fixes", action="store_true",
+                        help="with --fix or --diff, also change tokenizer files (eos_token), which training code reads")
+    parser.add_argument("--diff", action="store_true", help="print the unified diff --fix would apply; write nothing")
+    parser.add_argument("--exit-zero-even-if-changed", action="store_true",
+                        help="with --fix, exit 0 when files were changed and nothing failing remains")
     parser.add_argument("--verbose", action="store_true", help="show tracebacks of internal errors")
     parser.add_argument("--version", action="version", version=f"eos-guard {__version__}")
     return parser
@@ -78,7 +85,21 @@ def _run(args: argparse.Namespace) -> int:
     if args.fail_on:
         config.fail_on = settings.parse_fail_on(args.fail_on, None)
 
-    report = check_paths(paths, config)
+    if args.diff:
+        return _diff(paths, config, args.unsafe_fixes)
+    changed = False
+    if args.fix:
+        from .check import fix_paths
+
+        result = fix_paths(paths, config, unsafe=args.unsafe_fixes)
+        for change in result.changes:
+            print(f"Fixing {display_path(change.path)}", file=sys.stderr)
+        for path in result.skipped:
+            print(f"eos-guard: {display_path(path)}: changed by another process while fixing; not written",
+                  file=sys.stderr)
+        report, changed = result.report, bool(result.changes) or bool(result.skipped)
+    else:
+        report = check_paths(paths, config)
     fmt = args.format
     if fmt == "auto":
         fmt = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
@@ -90,6 +111,21 @@ def _run(args: argparse.Namespace) -> int:
               "tokenizer_config.json)", file=sys.stderr)
     if report.errors:
         return EXIT_ERROR
+    if changed and not args.exit_zero_even_if_changed:
+        return EXIT_FINDINGS
     if args.exit_zero or config.fail_on is None:
         return EXIT_OK
     return EXIT_FINDINGS if report.count(config.fail_on) else EXIT_OK
+
+
+def _diff(paths: list[Path], config: settings.Config, unsafe: bool) -> int:
+    from .check import fix_paths
+
+    result = fix_paths(paths, config, unsafe=unsafe, write=False)
+    for change in result.changes:
+        sys.stdout.write(change.diff(display_path(change.path)))
+    for error in result.report.errors:
+        print(f"eos-guard: {error}", file=sys.stderr)
+    if result.report.errors:
+        return EXIT_ERROR
+    return EXIT_FINDINGS if result.changes else EXIT_OK

@@ -1,0 +1,201 @@
+"""``--fix``: make a folder's files agree with minimal, add-only edits, written atomically.
+
+What is changed (docs/fix.md has the details):
+- the stop ids generate() uses gain the turn terminator(s) and the tokenizer's eos, after the ids already
+  there (an int stays an int when nothing is added, and becomes a list when something is);
+- a missing generation_config.json is created as ``GenerationConfig.from_model_config`` would write it;
+- config.json's eos: a list gains the same ids; a scalar that disagrees with the tokenizer's eos becomes
+  the tokenizer's eos, as transformers' ``trainer_utils.align_special_tokens`` does;
+- with ``unsafe=True`` only: tokenizer-side edits (special_tokens_map.json's stale eos, tokenizer_config.json's
+  eos when it is not the turn terminator), since they change what training code sees.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import stat
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .jsonspan import JsonDocument
+from .resolve import ResolvedModel, special_token_text
+from .splice import Edit, add_to_id_list, apply_edits, insert_member, replace_value
+
+# Keys GenerationConfig.from_model_config copies from config.json that matter for a new generation_config.json.
+GENERATION_KEYS = ("bos_token_id", "decoder_start_token_id", "eos_token_id", "forced_eos_token_id", "pad_token_id")
+
+
+@dataclass
+class FileChange:
+    """The new text of one file and why; ``old_text`` is None for a file that does not exist yet."""
+
+    path: Path
+    old_text: str | None
+    new_text: str
+    reasons: list[str] = field(default_factory=list)
+
+    def diff(self, shown_path: str) -> str:
+        old = (self.old_text or "").splitlines(keepends=True)
+        new = self.new_text.splitlines(keepends=True)
+        source = f"a/{shown_path}" if self.old_text is not None else "/dev/null"
+        return "".join(difflib.unified_diff(old, new, source, f"b/{shown_path}"))
+
+
+def plan(model: ResolvedModel, unsafe: bool = False) -> list[FileChange]:
+    """The changes that make ``model``'s files agree; empty when there is nothing to fix."""
+    edits: dict[Path, tuple[JsonDocument, list[Edit], list[str]]] = {}
+
+    def add(doc: JsonDocument, edit: Edit | None, reason: str) -> None:
+        if edit is None:
+            return
+        entry = edits.setdefault(doc.path, (doc, [], []))
+        entry[1].append(edit)
+        entry[2].append(reason)
+
+    wanted = _ids_to_stop_on(model)
+    changes: list[FileChange] = []
+    stop = model.stop
+    gen = model.files.generation_config
+    missing = [i for i in wanted if i not in stop.ids]
+    if gen is not None and isinstance(gen.data, dict):
+        if stop.present and not stop.invalid and stop.where is not None and missing:
+            add(gen, add_to_id_list(gen, stop.where.keys, missing), f"eos_token_id: add {missing}")
+        elif not stop.present and wanted:
+            value = wanted[0] if len(wanted) == 1 else wanted
+            if gen.has(("eos_token_id",)):
+                add(gen, replace_value(gen, ("eos_token_id",), value), f"eos_token_id: set to {value}")
+            else:
+                add(gen, insert_member(gen, (), "eos_token_id", value), f"eos_token_id: add {value}")
+    elif gen is None and model.files.config is not None and isinstance(model.files.config.data, dict) and missing:
+        created = _new_generation_config(model, wanted)
+        if created is not None:
+            changes.append(created)
+
+    _align_config(model, wanted, add)
+    if unsafe:
+        _align_tokenizer(model, add)
+
+    for path, (doc, file_edits, reasons) in edits.items():
+        new_text = apply_edits(doc.text, file_edits)
+        if new_text != doc.text:
+            changes.append(FileChange(path, doc.text, new_text, reasons))
+    return sorted(changes, key=lambda c: str(c.path))
+
+
+def _ids_to_stop_on(model: ResolvedModel) -> list[int]:
+    """Terminators first (default template first), then the tokenizer's eos; only ids the model can emit."""
+    ids: list[int] = []
+    candidates = [t.id for t in sorted(model.terminators, key=lambda t: t.template.name != "default")]
+    eos = model.tokenizer_eos
+    if eos is not None and not eos.appended:
+        candidates.append(eos.id)
+    for token_id in candidates:
+        if token_id is None or token_id in ids:
+            continue
+        if model.vocab_size is not None and token_id >= model.vocab_size:
+            continue
+        ids.append(token_id)
+    return ids
+
+
+def _new_generation_config(model: ResolvedModel, wanted: list[int]) -> FileChange | None:
+    """generation_config.json as ``GenerationConfig.from_model_config(config).save_pretrained`` writes it."""
+    config = model.files.config
+    assert config is not None
+    values = {}
+    for key in GENERATION_KEYS:
+        value = config.data.get(key)
+        if value is None:
+            for sub in ("decoder", "generator", "text_config"):
+                if config.data.get(sub):
+                    value = config.data[sub].get(key) if isinstance(config.data[sub], dict) else None
+                    break
+        if value is not None:
+            values[key] = value
+    current = list(model.stop.ids)
+    if model.stop.invalid:
+        return None
+    ids = current + [i for i in wanted if i not in current]
+    values["eos_token_id"] = ids[0] if len(ids) == 1 else ids
+    document = {"_from_model_config": True, **dict(sorted(values.items()))}
+    text = json.dumps(document, indent=2, sort_keys=True) + "\n"
+    return FileChange(model.folder / "generation_config.json", None, text,
+                      [f"create generation_config.json with eos_token_id {values['eos_token_id']}"])
+
+
+def _align_config(model: ResolvedModel, wanted: list[int], add) -> None:
+    config, eos = model.config_eos, model.tokenizer_eos
+    if config is None or config.where is None or config.invalid or not config.present:
+        return
+    doc = config.where.document
+    if isinstance(config.raw, list):
+        missing = [i for i in wanted if i not in config.ids]
+        add(doc, add_to_id_list(doc, config.where.keys, missing), f"{config.where.describe()}: add {missing}")
+    elif eos is not None and eos.id is not None and not eos.appended and eos.id not in config.ids \
+            and (model.vocab_size is None or eos.id < model.vocab_size):
+        add(doc, replace_value(doc, config.where.keys, eos.id),
+            f"{config.where.describe()}: set to the tokenizer's eos {eos.id}")
+
+
+def _align_tokenizer(model: ResolvedModel, add) -> None:
+    tc, stm = model.files.tokenizer_config, model.files.special_tokens_map
+    terminator = model.terminator
+    if tc is not None and isinstance(tc.data, dict) and "eos_token" in tc.data:
+        tc_eos, _ = special_token_text(tc.data["eos_token"], True)
+        target = tc_eos
+        if terminator is not None and terminator.id is not None and terminator.token != tc_eos \
+                and model.vocab.is_added(terminator.token):
+            target = terminator.token
+            add(tc, _set_token(tc, ("eos_token",), target), f"eos_token: set to the turn terminator {target!r}")
+        legacy = "added_tokens_decoder" not in tc.data
+        if stm is not None and legacy and isinstance(stm.data, dict) and "eos_token" in stm.data and target:
+            stm_eos, _ = special_token_text(stm.data["eos_token"], False)
+            if stm_eos != target:
+                add(stm, _set_token(stm, ("eos_token",), target), f"eos_token: set to {target!r}")
+
+
+def _set_token(doc: JsonDocument, keys: tuple, text: str) -> Edit:
+    value = doc.get(keys)
+    if isinstance(value, dict):
+        return replace_value(doc, keys + ("content",), text)
+    return replace_value(doc, keys, text)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder: readers see old or new, never half."""
+    existing_mode = None
+    try:
+        existing_mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        pass
+    data = text.encode("utf-8")
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, existing_mode if existing_mode is not None else 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def unchanged_since_read(change: FileChange) -> bool:
+    """Whether the file still holds the text the plan was made from (another writer may have been faster)."""
+    try:
+        current = change.path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        return change.old_text is None
+    except (OSError, UnicodeDecodeError):
+        return False
+    return current == change.old_text
+
+

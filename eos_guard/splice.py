@@ -1,0 +1,106 @@
+"""Edits of JSON text as splices: only the characters of one value change, every other byte stays.
+
+Each function returns an :class:`Edit` (or None when nothing needs to change) computed from a document's
+spans; :func:`apply_edits` applies several to one text. Indentation, key order, CRLF line endings, the final
+newline and the ``ensure_ascii`` style of the file are kept because nothing else is re-serialised.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from .jsonspan import JsonDocument, KeyPath
+
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+
+
+@dataclass(frozen=True)
+class Edit:
+    start: int
+    end: int
+    text: str
+
+
+def apply_edits(text: str, edits: list[Edit]) -> str:
+    for edit in sorted(edits, key=lambda e: e.start, reverse=True):
+        text = text[:edit.start] + edit.text + text[edit.end:]
+    return text
+
+
+def dumps_like(doc: JsonDocument, value: Any) -> str:
+    """``value`` as JSON on one line, escaping non-ASCII only if the file does (``ensure_ascii`` style)."""
+    ascii_file = doc.text.isascii() and "\\u" in doc.text
+    return json.dumps(value, ensure_ascii=ascii_file)
+
+
+def replace_value(doc: JsonDocument, keys: KeyPath, value: Any) -> Edit:
+    span = doc.span(keys)
+    assert span is not None, keys
+    return Edit(span.start, span.end, dumps_like(doc, value))
+
+
+def add_to_id_list(doc: JsonDocument, keys: KeyPath, ids: list[int]) -> Edit | None:
+    """Append ``ids`` to the int or list at ``keys``: an int becomes a list, a list keeps its layout."""
+    current = doc.get(keys)
+    if not ids:
+        return None
+    span = doc.span(keys)
+    assert span is not None, keys
+    text = doc.text
+    if not isinstance(current, list):
+        return Edit(span.start, span.end, "[" + ", ".join(str(i) for i in [current, *ids]) + "]")
+    if not current:
+        return Edit(span.start, span.end, "[" + ", ".join(str(i) for i in ids) + "]")
+    first = doc.span(keys + (0,))
+    last = doc.span(keys + (len(current) - 1,))
+    assert first is not None and last is not None
+    if len(current) >= 2:
+        second = doc.span(keys + (1,))
+        assert second is not None
+        separator = text[first.end:second.start]
+    else:
+        leading = text[span.start + 1:first.start]
+        separator = "," + (leading if "\n" in leading else " ")
+    return Edit(last.end, last.end, "".join(separator + str(i) for i in ids))
+
+
+def insert_member(doc: JsonDocument, object_keys: KeyPath, name: str, value: Any) -> Edit:
+    """Add ``"name": value`` as the last member of the object at ``object_keys``, indented like its siblings."""
+    span = doc.span(object_keys)
+    assert span is not None, object_keys
+    text = doc.text
+    obj = doc.get(object_keys)
+    member = f"{json.dumps(name)}: {dumps_like(doc, value)}"
+    if not obj:
+        inner = text[span.start + 1:span.end - 1]
+        return Edit(span.start + 1, span.end - 1, member if not inner.strip() else inner + member)
+    last_key = list(obj)[-1]
+    last_value = doc.span(object_keys + (last_key,))
+    assert last_value is not None
+    # The whitespace before the last member's key is the indentation the new member gets.
+    key_start = _key_start(text, span.start, last_value.start)
+    line_start = text.rfind("\n", 0, key_start) + 1
+    before = text[line_start:key_start] if text[line_start:key_start].strip() == "" else None
+    if before is not None and line_start > span.start:
+        newline = "\r\n" if text[line_start - 2:line_start] == "\r\n" else "\n"
+        return Edit(last_value.end, last_value.end, f",{newline}{before}{member}")
+    return Edit(last_value.end, last_value.end, f", {member}")
+
+
+def _key_start(text: str, object_start: int, value_start: int) -> int:
+    """Offset of the opening quote of the key whose value starts at ``value_start``."""
+    colon = text.rfind(":", object_start, value_start)
+    end_quote = text.rfind('"', object_start, colon)
+    pos = end_quote - 1
+    while pos > object_start:
+        if text[pos] == '"':
+            backslashes = 0
+            while text[pos - 1 - backslashes] == "\\":
+                backslashes += 1
+            if backslashes % 2 == 0:
+                return pos
+        pos -= 1
+    return object_start + 1
