@@ -9,8 +9,12 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
+from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -26,15 +30,34 @@ def case_folder(code: str) -> Path:
     return next(CASES.glob(f"{code}-*"))
 
 
+@contextlib.contextmanager
+def prepared(folder: Path) -> Iterator[Path]:
+    """The folder to run eos-guard in: the case itself, or a git repository whose HEAD holds ``baseline/``."""
+    baseline = folder / "baseline"
+    if not baseline.is_dir():
+        yield folder
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = Path(tmp)
+        git = ["git", "-C", str(repo), "-c", "user.name=eos-guard", "-c", "user.email=eos-guard@example.invalid"]
+        subprocess.run(git[:3] + ["init", "-q"], check=True)
+        shutil.copytree(baseline, repo, dirs_exist_ok=True)
+        subprocess.run(git + ["add", "."], check=True)
+        subprocess.run(git + ["commit", "-q", "-m", "baseline"], check=True)
+        shutil.copytree(folder, repo, dirs_exist_ok=True, ignore=shutil.ignore_patterns("baseline", "README.md"))
+        yield repo
+
+
 def run_case(folder: Path) -> str:
     out = io.StringIO()
     cwd = os.getcwd()
-    os.chdir(folder)
-    try:
-        with contextlib.redirect_stdout(out):
-            main(["--format", "text", "."])
-    finally:
-        os.chdir(cwd)
+    with prepared(folder) as where:
+        os.chdir(where)
+        try:
+            with contextlib.redirect_stdout(out):
+                main(["--format", "text", "."])
+        finally:
+            os.chdir(cwd)
     return out.getvalue()
 
 
@@ -56,6 +79,10 @@ def render() -> str:
         lines += [head.strip().replace("## ", "### "), "", "### Example", ""]
         folder = case_folder(rule.code)
         for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != "README.md"):
+            if path.parent.name == "baseline":
+                lines += [f"`{path.relative_to(folder).as_posix()}` (the same file at the previous commit):",
+                          "```json", path.read_text(encoding="utf-8").rstrip("\n"), "```", ""]
+                continue
             text = path.read_text(encoding="utf-8")
             name = path.relative_to(folder).as_posix()
             lang = "jinja" if path.suffix == ".jinja" else "json"

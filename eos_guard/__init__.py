@@ -16,7 +16,7 @@ from typing import Union
 from .findings import Finding, Report, Severity
 
 __version__ = "0.1.0"
-__all__ = ["Finding", "Report", "Severity", "check", "__version__"]
+__all__ = ["Finding", "Report", "Severity", "check", "fix", "__version__"]
 
 
 def check(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = None) -> Report:
@@ -32,3 +32,17 @@ def check(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = Non
     targets = [Path(p) for p in paths] or [Path(".")]
     loaded = settings.load(Path(config) if config is not None else None, targets[0])
     return check_paths(targets, loaded)
+
+
+def fix(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = None, unsafe: bool = False,
+        write: bool = True) -> list:
+    """Make the folders' files agree (see docs/fix.md) and return the :class:`eos_guard.fixes.FileChange` list.
+
+    With ``write=False`` nothing is written: the changes are what ``--diff`` would show.
+    """
+    from . import config as settings
+    from .check import fix_paths
+
+    targets = [Path(p) for p in paths] or [Path(".")]
+    loaded = settings.load(Path(config) if config is not None else None, targets[0])
+    return fix_paths(targets, loaded, unsafe=unsafe, write=write).changes

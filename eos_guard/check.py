@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from .baseline import read_baselines
 from .config import Config
 from .errors import InputError
 from .findings import Finding, ModelReport, Report
-from .fix import FileChange, plan, unchanged_since_read, write_atomically
+from .fixes import FileChange, plan, unchanged_since_read, write_atomically
 from .model_files import ModelFiles, find_model_folders
 from .resolve import ResolvedModel, resolve
 from .rules import ALL_RULES
@@ -19,13 +20,14 @@ def check_paths(paths: Iterable[Path], config: Config | None = None) -> Report:
     """Check every model folder under ``paths``; a broken folder is reported without stopping the others."""
     config = config or Config()
     folders = [f for f in find_model_folders(paths) if not config.excluded(f)]
-    return Report([check_folder(folder, config) for folder in folders])
+    baselines = read_baselines(folders, config.baseline) if config.baseline and config.enabled("EOS015") else {}
+    return Report([check_folder(folder, config, baselines) for folder in folders])
 
 
-def check_folder(folder: Path, config: Config | None = None) -> ModelReport:
+def check_folder(folder: Path, config: Config | None = None, baselines: dict[Path, str] | None = None) -> ModelReport:
     config = config or Config()
     try:
-        model = resolve(ModelFiles.read(folder), config.limits)
+        model = resolve(ModelFiles.read(folder, baselines), config.limits)
     except InputError as exc:
         return ModelReport(folder, None, [], error=exc.render())
     return ModelReport(folder, model, run_rules(model, config))
@@ -59,7 +61,8 @@ def fix_paths(paths: Iterable[Path], config: Config | None = None, unsafe: bool 
                 skipped.append(change.path)
     if not write or not changes:
         return FixResult(changes, before, skipped)
-    after = Report([check_folder(m.folder, config) if m.model is not None else m for m in before.models])
+    baselines = read_baselines([m.folder for m in before.models], config.baseline) if config.baseline else {}
+    after = Report([check_folder(m.folder, config, baselines) if m.model is not None else m for m in before.models])
     return FixResult(changes, after, skipped)
 
 

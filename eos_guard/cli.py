@@ -47,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--diff", action="store_true", help="print the unified diff --fix would apply; write nothing")
     parser.add_argument("--exit-zero-even-if-changed", action="store_true",
                         help="with --fix, exit 0 when files were changed and nothing failing remains")
+    parser.add_argument("--baseline", metavar="REV", default="HEAD",
+                        help="git revision whose eos_token_id lists must not lose ids (EOS015); 'none' turns it off "
+                             "(default: HEAD)")
     parser.add_argument("--verbose", action="store_true", help="show tracebacks of internal errors")
     parser.add_argument("--version", action="version", version=f"eos-guard {__version__}")
     return parser
@@ -82,6 +85,9 @@ def _run(args: argparse.Namespace) -> int:
         config.select = settings.codes_of(args.select, None, "--select")
     if args.ignore:
         config.ignore |= settings.codes_of(args.ignore, None, "--ignore")
+    config.baseline = None if args.baseline.lower() == "none" else args.baseline
+    if config.baseline and config.baseline.startswith("-"):
+        raise InputError(None, f"--baseline: {config.baseline!r} is not a revision")
     if args.fail_on:
         config.fail_on = settings.parse_fail_on(args.fail_on, None)
 

@@ -31,6 +31,7 @@ class Config:
     fail_on: Severity | None = Severity.ERROR   # None: never fail on findings
     exclude: list[str] = field(default_factory=list)
     limits: Limits = field(default_factory=Limits)
+    baseline: str | None = "HEAD"               # git revision to compare stop ids with (EOS015); None: off
     source: Path | None = None                  # the file the settings came from
     root: Path = field(default_factory=Path.cwd)  # patterns are relative to this folder
 

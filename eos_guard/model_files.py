@@ -48,11 +48,21 @@ class ModelFiles:
     tokenizer: JsonDocument | None = None
     processor_template: JsonDocument | None = None
     templates: dict[str, TemplateSource] = field(default_factory=dict)
+    baseline: dict[str, JsonDocument] = field(default_factory=dict)  # file name -> its earlier version
 
     @classmethod
-    def read(cls, folder: Path) -> ModelFiles:
-        """Read every file the folder has; raises InputError for the first unreadable or malformed one."""
+    def read(cls, folder: Path, baseline_texts: dict[Path, str] | None = None) -> ModelFiles:
+        """Read every file the folder has; raises InputError for the first unreadable or malformed one.
+
+        ``baseline_texts`` holds earlier versions of some files (from git); unparsable ones are ignored.
+        """
         files = cls(folder)
+        for path, text in (baseline_texts or {}).items():
+            if path.parent == folder:
+                try:
+                    files.baseline[path.name] = JsonDocument(path, text)
+                except InputError:
+                    pass
         for name, attribute in zip(JSON_FILES, ("config", "generation_config", "tokenizer_config",
                                                 "special_tokens_map", "added_tokens", "tokenizer",
                                                 "processor_template")):

@@ -83,6 +83,7 @@ class ResolvedModel:
     config_eos: StopIds | None
     vocab_size: int | None
     terminators: list[Terminator] = field(default_factory=list)
+    baseline_eos: dict[str, StopIds] = field(default_factory=dict)  # file name -> eos_token_id there earlier
 
     @property
     def terminator(self) -> Terminator | None:
@@ -108,6 +109,9 @@ def resolve(files: ModelFiles, limits: Limits = Limits()) -> ResolvedModel:
         special_tokens=special, special_where=where, stop=generation_stop_ids(files), config_eos=config_eos_ids(files),
         vocab_size=_vocab_size(files))
     model.terminators = [_terminator(t, model, limits) for t in files.templates.values()]
+    for name, doc in files.baseline.items():
+        if isinstance(doc.data, dict) and doc.data.get("eos_token_id") is not None:
+            model.baseline_eos[name] = _stop_ids(doc, ("eos_token_id",))
     return model
 
 

@@ -11,20 +11,25 @@ from conftest import ROOT, RULE_CASES
 from eos_guard.rules import ALL_RULES
 
 
+def _generator():
+    spec = importlib.util.spec_from_file_location("gen_rules", ROOT / "docs" / "gen_rules.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: f"{r.code}-{r.name}")
 def test_example_folder_triggers_its_rule(run, rule):
     folder = next(RULE_CASES.glob(f"{rule.code}-*"))
     assert folder.name == f"{rule.code}-{rule.name}"
-    code, out, _ = run("--format", "json", ".", cwd=folder)
+    with _generator().prepared(folder) as where:
+        code, out, _ = run("--format", "json", ".", cwd=where)
     found = {(f["code"], f["severity"]) for f in json.loads(out)["findings"]}
     assert (rule.code, str(rule.severity)) in found
 
 
 def test_rules_page_is_generated_from_the_code():
-    spec = importlib.util.spec_from_file_location("gen_rules", ROOT / "docs" / "gen_rules.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    assert (ROOT / "docs" / "rules.md").read_text(encoding="utf-8") == module.render(), \
+    assert (ROOT / "docs" / "rules.md").read_text(encoding="utf-8") == _generator().render(), \
         "docs/rules.md is stale: run python docs/gen_rules.py"
 
 

@@ -11,6 +11,7 @@ from .no_stop_ids import NoStopIds
 from .pad_is_terminator import PadIsTerminator
 from .special_tokens_map_override import SpecialTokensMapOverride
 from .stop_id_suppressed import StopIdSuppressed
+from .stop_ids_dropped import StopIdsDropped
 from .template_error import TemplateError
 from .terminator_not_single_token import TerminatorNotSingleToken
 from .terminator_not_special import TerminatorNotSpecial
@@ -21,7 +22,7 @@ from .tokenizer_eos_not_stop_id import TokenizerEosNotStopId
 ALL_RULES: tuple[Rule, ...] = (
     TerminatorNotStopId(), TokenizerEosNotStopId(), ConfigEosMismatch(), NoStopIds(), TokenNotInVocab(),
     IdOutOfRange(), InvalidTokenId(), SpecialTokensMapOverride(), AddedTokenIdMismatch(), TerminatorNotSpecial(),
-    TerminatorNotSingleToken(), StopIdSuppressed(), PadIsTerminator(), TemplateError(),
+    TerminatorNotSingleToken(), StopIdSuppressed(), PadIsTerminator(), TemplateError(), StopIdsDropped(),
 )
 BY_CODE = {rule.code: rule for rule in ALL_RULES}
 BY_NAME = {rule.name: rule for rule in ALL_RULES}

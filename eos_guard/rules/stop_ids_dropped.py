@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..findings import Finding, Severity
+from ..resolve import ResolvedModel, Where
+from .base import Rule
+
+
+class StopIdsDropped(Rule):
+    """A change dropped stop ids that the file had before.
+
+    ## What it detects
+    `eos_token_id` in generation_config.json or config.json lost ids compared with the same file at a
+    baseline revision: git `HEAD` by default when the folder is in a git work tree and the file is tracked,
+    or the revision given with `--baseline REV`. Nothing is compared outside a git work tree.
+
+    ## Why it breaks generation
+    Training scripts "fix" the eos by assigning the tokenizer's eos id to the configs
+    (`generation_config.eos_token_id = tokenizer.eos_token_id`), which collapses a correct list such as
+    Gemma 3's `[1, 106]` to `1`: the model then never stops at `<end_of_turn>`. The alignment-handbook's SFT
+    script, TRL's `clone_chat_template`, axolotl and lighteval have all shipped this. Catching it at commit
+    time keeps such a checkpoint from being pushed.
+
+    ## Remediation
+    Restore the dropped ids; keep every id the list held and add the new one (`eos-guard --fix` only ever
+    adds ids).
+    """
+
+    code = "EOS015"
+    name = "stop-ids-dropped"
+    severity = Severity.ERROR
+    summary = "a change dropped stop ids the file had before"
+
+    def check(self, model: ResolvedModel) -> Iterator[Finding]:
+        for name, before in model.baseline_eos.items():
+            doc = getattr(model.files, "generation_config" if name == "generation_config.json" else "config")
+            if doc is None:
+                continue
+            keys = ("eos_token_id",)
+            now = doc.get(keys)
+            current = set(now) if isinstance(now, list) else ({now} if now is not None else set())
+            lost = [i for i in before.ids if i not in current]
+            if lost:
+                shown_now = "nothing" if now is None else str(now)
+                yield self.finding(model, f"{name} eos_token_id lost {lost} compared with the baseline: "
+                                          f"{list(before.ids)} became {shown_now}",
+                                   Where(doc, keys) if doc.has(keys) else Where(doc, ()))

@@ -1,0 +1,165 @@
+"""--fix, --diff and the splice writer: add-only, byte-preserving, atomic, idempotent."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import eos_guard
+from conftest import RULE_CASES, write_json
+from eos_guard.jsonspan import JsonDocument
+from eos_guard.splice import add_to_id_list, apply_edits, insert_member
+
+CHATML = RULE_CASES / "EOS001-terminator-not-stop-id"
+
+
+@pytest.fixture
+def chatml(tmp_path):
+    return shutil.copytree(CHATML, tmp_path / "chatml")
+
+
+def test_fix_adds_the_terminator_and_keeps_every_byte_around_it(run, chatml):
+    before = (chatml / "generation_config.json").read_text()
+    code, out, err = run("--fix", "chatml")
+    after = (chatml / "generation_config.json").read_text()
+    assert code == 1 and err == "Fixing chatml/generation_config.json\n"
+    assert after == before.replace('"eos_token_id": 151643', '"eos_token_id": [151643, 151645]')
+    assert out == "All checks passed (1 model folder).\n"
+
+
+def test_second_fix_changes_nothing_and_exits_0(run, chatml):
+    run("--fix", "chatml")
+    assert run("--fix", "chatml") == (0, "All checks passed (1 model folder).\n", "")
+
+
+def test_exit_zero_even_if_changed(run, chatml):
+    assert run("--fix", "--exit-zero-even-if-changed", "chatml")[0] == 0
+
+
+def test_diff_prints_and_writes_nothing(run, chatml):
+    before = (chatml / "generation_config.json").read_bytes()
+    code, out, _ = run("--diff", "chatml")
+    assert code == 1 and (chatml / "generation_config.json").read_bytes() == before
+    assert out == ("--- a/chatml/generation_config.json\n+++ b/chatml/generation_config.json\n"
+                   "@@ -1,4 +1,4 @@\n {\n   \"bos_token_id\": 151643,\n-  \"eos_token_id\": 151643\n"
+                   "+  \"eos_token_id\": [151643, 151645]\n }\n")
+
+
+def test_crlf_four_space_file_keeps_its_bytes(run, chatml):
+    path = chatml / "generation_config.json"
+    raw = '{\r\n    "bos_token_id": 151643,\r\n    "eos_token_id": [\r\n        151643\r\n    ]\r\n}'
+    path.write_bytes(raw.encode())
+    os.chmod(path, 0o640)
+    run("--fix", "chatml")
+    assert path.read_bytes() == raw.replace("151643\r\n    ]", "151643,\r\n        151645\r\n    ]").encode()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+
+
+def test_missing_key_is_inserted_with_the_siblings_indentation(run, tmp_path):
+    folder = shutil.copytree(CHATML, tmp_path / "m")
+    (folder / "generation_config.json").write_text('{\n\t"bos_token_id": 151643,\n\t"max_new_tokens": 512\n}\n')
+    run("--fix", "m")
+    assert (folder / "generation_config.json").read_text() == (
+        '{\n\t"bos_token_id": 151643,\n\t"max_new_tokens": 512,\n\t"eos_token_id": 151645\n}\n')
+
+
+def test_missing_generation_config_is_created(run, tmp_path):
+    folder = shutil.copytree(CHATML, tmp_path / "m")
+    (folder / "generation_config.json").unlink()
+    write_json(folder / "config.json", {"model_type": "qwen2", "bos_token_id": 151643, "eos_token_id": 151643,
+                                        "vocab_size": 151936})
+    run("--fix", "m")
+    assert json.loads((folder / "generation_config.json").read_text()) == {
+        "_from_model_config": True, "bos_token_id": 151643, "eos_token_id": [151643, 151645]}
+    # config.json follows transformers' align_special_tokens: a disagreeing scalar becomes the tokenizer's eos.
+    assert json.loads((folder / "config.json").read_text())["eos_token_id"] == 151645
+
+
+def test_gemma_list_is_never_collapsed(run, tmp_path):
+    folder = tmp_path / "gemma"
+    shutil.copytree(RULE_CASES / "EOS015-stop-ids-dropped", folder, ignore=shutil.ignore_patterns("baseline"))
+    write_json(folder / "generation_config.json", {"eos_token_id": [1, 106], "bos_token_id": 2})
+    assert run("--fix", "--baseline", "none", "gemma") == (0, "All checks passed (1 model folder).\n", "")
+
+
+def test_python_api_returns_the_changes(chatml):
+    changes = eos_guard.fix(chatml, write=False)
+    assert [c.path.name for c in changes] == ["generation_config.json"]
+    assert "[151643, 151645]" in changes[0].new_text
+    assert '"eos_token_id": 151643' in (chatml / "generation_config.json").read_text()
+
+
+def test_unsafe_fixes_change_the_tokenizer_side_only_when_asked(run, tmp_path):
+    folder = shutil.copytree(RULE_CASES / "EOS008-special-tokens-map-override", tmp_path / "m")
+    run("--fix", "m")
+    assert json.loads((folder / "special_tokens_map.json").read_text()) == {"eos_token": "<|endoftext|>"}
+    run("--fix", "--unsafe-fixes", "m")
+    assert json.loads((folder / "special_tokens_map.json").read_text()) == {"eos_token": "<|im_end|>"}
+
+
+def test_regression_rule_in_a_real_git_repository(run, tmp_path):
+    repo = tmp_path / "repo"
+    folder = shutil.copytree(RULE_CASES / "EOS015-stop-ids-dropped", repo / "gemma",
+                             ignore=shutil.ignore_patterns("baseline"))
+    write_json(folder / "generation_config.json", {"bos_token_id": 2, "eos_token_id": [1, 106], "pad_token_id": 0})
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run(git + ["add", "."], check=True)
+    subprocess.run(git + ["commit", "-qm", "gemma 3 fine-tune"], check=True)
+    assert run(".", cwd=repo)[0] == 0
+    # What `generation_config.eos_token_id = tokenizer.eos_token_id` writes:
+    write_json(folder / "generation_config.json", {"bos_token_id": 2, "eos_token_id": 1, "pad_token_id": 0})
+    code, out, _ = run("--select", "EOS015", ".", cwd=repo)
+    assert code == 1 and out.startswith(
+        "gemma/generation_config.json:3:19: EOS015 generation_config.json eos_token_id lost [106] compared with "
+        "the baseline: [1, 106] became 1 [stop-ids-dropped]\n")
+    assert run("--select", "EOS015", "--baseline", "none", ".", cwd=repo)[0] == 0
+
+
+ids = st.integers(min_value=0, max_value=300_000)
+documents = st.dictionaries(st.text(min_size=1, max_size=8).filter(lambda k: k != "eos_token_id"),
+                            st.none() | st.integers() | st.text(max_size=10) | st.lists(st.integers(), max_size=3),
+                            max_size=5)
+
+
+@settings(max_examples=300, deadline=None)
+@given(doc=documents, current=st.one_of(ids, st.lists(ids, max_size=4)), added=st.lists(ids, min_size=1, max_size=3),
+       indent=st.sampled_from([None, 2, 4, "\t"]), crlf=st.booleans(), ensure_ascii=st.booleans(),
+       position=st.integers(min_value=0, max_value=5))
+def test_adding_ids_splices_only_the_value(doc, current, added, indent, crlf, ensure_ascii, position):
+    items = list(doc.items())
+    items.insert(min(position, len(items)), ("eos_token_id", current))
+    data = dict(items)
+    text = json.dumps(data, indent=indent, ensure_ascii=ensure_ascii)
+    if crlf:
+        text = text.replace("\n", "\r\n")
+    parsed = JsonDocument.__new__(JsonDocument)
+    parsed.__init__(__import__("pathlib").Path("g.json"), text)
+    new_text = apply_edits(text, [add_to_id_list(parsed, ("eos_token_id",), added)])
+    expected = dict(data)
+    expected["eos_token_id"] = (current if isinstance(current, list) else [current]) + added
+    assert json.loads(new_text) == expected
+    span = parsed.span(("eos_token_id",))
+    assert new_text[:span.start] == text[:span.start]
+    assert new_text.endswith(text[span.end:])
+
+
+@settings(max_examples=300, deadline=None)
+@given(doc=documents, value=st.one_of(ids, st.lists(ids, min_size=1, max_size=3)),
+       indent=st.sampled_from([None, 2, 4, "\t"]), crlf=st.booleans())
+def test_inserting_a_missing_key_keeps_everything_else(doc, value, indent, crlf):
+    text = json.dumps(doc, indent=indent)
+    if crlf:
+        text = text.replace("\n", "\r\n")
+    parsed = JsonDocument(__import__("pathlib").Path("g.json"), text)
+    new_text = apply_edits(text, [insert_member(parsed, (), "eos_token_id", value)])
+    assert json.loads(new_text) == {**doc, "eos_token_id": value}
+    if crlf and indent is not None and doc:
+        assert "\n" not in new_text.replace("\r\n", "")
