@@ -15,6 +15,11 @@ class StopIdsDropped(Rule):
     baseline revision: git `HEAD` by default when the folder is in a git work tree and the file is tracked,
     or the revision given with `--baseline REV`. Nothing is compared outside a git work tree.
 
+    In config.json only a *list* that lost ids is reported, or any loss when there is no
+    generation_config.json (then config.json is the stop set). A scalar config.json eos that changed next to
+    a generation_config.json is what transformers' own `align_special_tokens` writes at every `train()`,
+    and generate() does not read it.
+
     ## Why it breaks generation
     Training scripts "fix" the eos by assigning the tokenizer's eos id to the configs
     (`generation_config.eos_token_id = tokenizer.eos_token_id`), which collapses a correct list such as
@@ -37,6 +42,9 @@ class StopIdsDropped(Rule):
             doc = getattr(model.files, "generation_config" if name == "generation_config.json" else "config")
             if doc is None:
                 continue
+            if name == "config.json" and not isinstance(before.raw, list) \
+                    and model.files.generation_config is not None:
+                continue  # a scalar next to generation_config.json is not a stop set (see the rule's doc)
             keys = ("eos_token_id",)
             now = doc.get(keys)
             current = set(now) if isinstance(now, list) else ({now} if now is not None else set())

@@ -1,0 +1,78 @@
+"""--fix on every fixture folder with an error, checked with transformers as the oracle."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import FIXTURES
+from eos_guard.check import check_folder
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+transformers = pytest.importorskip("transformers")
+
+# Errors --fix cannot repair by adding ids: the value itself is wrong, or no id can be resolved.
+UNFIXABLE = {"EOS005", "EOS006", "EOS007", "EOS012", "EOS014"}
+
+
+def _expected(folder):
+    return json.loads((folder / "expected.json").read_text(encoding="utf-8"))
+
+
+FIXABLE = [pytest.param(f, id=f.name) for f in sorted(FIXTURES.iterdir())
+           if (f / "expected.json").exists() and _expected(f)["errors"]
+           and not set(_expected(f)["errors"]) & UNFIXABLE]
+
+
+def generation_eos(folder) -> list:
+    if (folder / "generation_config.json").exists():
+        config = transformers.GenerationConfig.from_pretrained(str(folder))
+    else:
+        config = transformers.GenerationConfig.from_pretrained(
+            str(folder), config_file_name="config.json", _from_model_config=True)
+    eos = config.eos_token_id
+    return [] if eos is None else (list(eos) if isinstance(eos, list) else [eos])
+
+
+def test_enough_fixable_fixtures():
+    assert len(FIXABLE) >= 8
+
+
+@pytest.mark.parametrize("folder", FIXABLE)
+def test_fix_makes_transformers_stop_on_the_terminator(folder, tmp_path, run):
+    repo = tmp_path / "repo"
+    copy = shutil.copytree(folder, repo / folder.name)
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run(git + ["add", "."], check=True)
+    subprocess.run(git + ["commit", "-qm", "fixture"], check=True)
+    before = generation_eos(copy)
+
+    code, out, err = run("--fix", folder.name, cwd=repo)
+    assert code == 1 and err.startswith("Fixing "), err
+    report = check_folder(copy)
+    assert not [f for f in report.findings if str(f.severity) == "error"], out
+    model = report.model
+    after = generation_eos(copy)
+    assert set(before) <= set(after), "an id was dropped"
+    terminator = model.terminator
+    if terminator is not None and terminator.id is not None:
+        assert terminator.id in after
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(copy))
+    if (copy / "tokenizer.json").exists():
+        assert tokenizer.eos_token_id in after
+
+    diff = subprocess.run(git + ["diff", "--numstat"], capture_output=True, text=True, check=True).stdout
+    for line in diff.splitlines():
+        added, removed, name = line.split("\t")
+        # One value replaced, or one member inserted (the line before it gains a comma).
+        assert int(removed) <= 1 and int(added) <= 2, f"{name}: more than the value changed:\n{diff}"
+    created = subprocess.run(git + ["status", "--porcelain"], capture_output=True, text=True).stdout
+    assert all(line[3:].endswith("generation_config.json") for line in created.splitlines() if line.startswith("??"))
+
+    assert run("--fix", folder.name, cwd=repo)[0] == 0
+    assert subprocess.run(git + ["diff", "--numstat"], capture_output=True, text=True).stdout == diff
