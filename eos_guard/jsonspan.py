@@ -23,6 +23,7 @@ KeyPath = tuple[Key, ...]
 
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _SCAN_VALUE = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[attr-defined]
+_UNPARSED = object()
 
 
 @dataclass(frozen=True)
@@ -34,28 +35,49 @@ class Span:
 
 
 class JsonDocument:
-    """One parsed JSON file: its text, its value, and positions of the values inside it."""
+    """One JSON file: its text, its value, and positions of the values inside it.
 
-    def __init__(self, path: Path, text: str) -> None:
+    A ``lazy`` document (tokenizer.json, often 10 MB) is never parsed whole: :meth:`get` parses only the
+    value it is asked for, and a duplicated key resolves to its first occurrence (the ``tokenizers``
+    library rejects duplicated keys anyway).
+    """
+
+    def __init__(self, path: Path, text: str, lazy: bool = False) -> None:
         self.path = path
         self.text = text
+        self.lazy = lazy
         if text.startswith("\ufeff"):
             raise InputError(path, "cannot parse JSON: file starts with a UTF-8 byte order mark, "
                              "which transformers' json.load rejects", 1, 1)
-        try:
-            self.data: Any = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(path, f"cannot parse JSON: {exc.msg}", exc.lineno, exc.colno) from None
-        except RecursionError:
-            raise InputError(path, "cannot parse JSON: nesting is too deep", 1, 1) from None
+        self._data: Any = _UNPARSED
+        if not lazy:
+            self._data = self._parse(text)
+        elif not text.lstrip(" \t\n\r").startswith("{"):
+            raise InputError(path, "cannot parse JSON: expected an object", 1, 1)
         self._line_starts: list[int] | None = None
 
+    def _parse(self, text: str) -> Any:
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(self.path, f"cannot parse JSON: {exc.msg}", exc.lineno, exc.colno) from None
+        except RecursionError:
+            raise InputError(self.path, "cannot parse JSON: nesting is too deep", 1, 1) from None
+
+    @property
+    def data(self) -> Any:
+        if self._data is _UNPARSED:
+            self._data = self._parse(self.text)
+        return self._data
+
     @classmethod
-    def read(cls, path: Path, text: str | None = None) -> JsonDocument:
-        return cls(path, read_text(path) if text is None else text)
+    def read(cls, path: Path, text: str | None = None, lazy: bool = False) -> JsonDocument:
+        return cls(path, read_text(path) if text is None else text, lazy)
 
     def get(self, keys: KeyPath, default: Any = None) -> Any:
         """The value at ``keys``, or ``default`` where any step is missing or of the wrong kind."""
+        if self._data is _UNPARSED:
+            return self._get_lazily(keys, default)
         value = self.data
         for key in keys:
             if isinstance(key, str) and isinstance(value, dict) and key in value:
@@ -66,20 +88,37 @@ class JsonDocument:
                 return default
         return value
 
+    def _get_lazily(self, keys: KeyPath, default: Any) -> Any:
+        start = self._start_of(keys)
+        if start is None:
+            return default
+        try:
+            return _SCAN_VALUE(self.text, start)[0]
+        except (StopIteration, ValueError, RecursionError):
+            line, column = self.position(start)
+            raise InputError(self.path, f"cannot parse JSON value of {'.'.join(map(str, keys))}", line,
+                             column) from None
+
+    def _start_of(self, keys: KeyPath) -> int | None:
+        text = self.text
+        start: int | None = _WHITESPACE.match(text, 0).end()
+        for key in keys:
+            start = _child_start(text, start, key, first=self.lazy)
+            if start is None:
+                return None
+        return start
+
     def has(self, keys: KeyPath) -> bool:
         sentinel = object()
         return self.get(keys, sentinel) is not sentinel
 
     def span(self, keys: KeyPath) -> Span | None:
         """Where the value at ``keys`` is written (the last occurrence of a duplicated key, as json.loads keeps)."""
-        text = self.text
-        start = _WHITESPACE.match(text, 0).end()
-        for key in keys:
-            start = _child_start(text, start, key)
-            if start is None:
-                return None
+        start = self._start_of(keys)
+        if start is None:
+            return None
         try:
-            _, end = _SCAN_VALUE(text, start)
+            _, end = _SCAN_VALUE(self.text, start)
         except (StopIteration, ValueError, RecursionError):
             return None
         return Span(start, end)
@@ -100,17 +139,17 @@ class JsonDocument:
         return line, offset - self._line_starts[line - 1] + 1
 
 
-def _child_start(text: str, start: int, key: Key) -> int | None:
+def _child_start(text: str, start: int, key: Key, first: bool = False) -> int | None:
     """Offset of the value of member ``key`` of the object (or item of the array) that starts at ``start``."""
     opener = text[start:start + 1]
     if isinstance(key, str) and opener == "{":
-        return _member_start(text, start, key)
+        return _member_start(text, start, key, first)
     if isinstance(key, int) and opener == "[":
         return _item_start(text, start, key)
     return None
 
 
-def _member_start(text: str, start: int, wanted: str) -> int | None:
+def _member_start(text: str, start: int, wanted: str, first: bool = False) -> int | None:
     found = None
     pos = _WHITESPACE.match(text, start + 1).end()
     if text[pos:pos + 1] == "}":
@@ -123,6 +162,8 @@ def _member_start(text: str, start: int, wanted: str) -> int | None:
         value_start = _WHITESPACE.match(text, pos).end()
         if name == wanted:
             found = value_start
+            if first:
+                return found
         try:
             _, pos = _SCAN_VALUE(text, value_start)
         except (StopIteration, ValueError, RecursionError):

@@ -68,7 +68,7 @@ class ModelFiles:
                                                 "processor_template")):
             path = folder / name
             if path.is_file():
-                setattr(files, attribute, JsonDocument.read(path))
+                setattr(files, attribute, JsonDocument.read(path, lazy=name == "tokenizer.json"))
         files.templates = files._tokenizer_templates()
         if files.processor_template is not None:
             text = files.processor_template.get(("chat_template",))
