@@ -85,7 +85,7 @@ def render() -> str:
                 continue
             text = path.read_text(encoding="utf-8")
             name = path.relative_to(folder).as_posix()
-            lang = "jinja" if path.suffix == ".jinja" else "json"
+            lang = {".jinja": "jinja", ".yaml": "yaml"}.get(path.suffix, "json")
             if len(text) > SHOWN_LIMIT:
                 lines += [f"`{name}`: {len(text)} characters, not shown (see `tests/rule_cases/{folder.name}/`).", ""]
                 continue

@@ -14,6 +14,7 @@ from .fixes import FileChange, plan, unchanged_since_read, write_atomically
 from .model_files import ModelFiles, find_model_folders
 from .resolve import ResolvedModel, resolve
 from .rules import ALL_RULES
+from .rules.base import Options
 
 
 def check_paths(paths: Iterable[Path], config: Config | None = None) -> Report:
@@ -67,5 +68,6 @@ def fix_paths(paths: Iterable[Path], config: Config | None = None, unsafe: bool 
 
 
 def run_rules(model: ResolvedModel, config: Config) -> list[Finding]:
-    findings = [finding for rule in ALL_RULES if config.enabled(rule.code) for finding in rule.check(model)]
+    options = Options(runtimes=config.runtimes)
+    findings = [finding for rule in ALL_RULES if config.enabled(rule.code) for finding in rule.check(model, options)]
     return sorted((f for f in findings if config.keeps(f)), key=Finding.sort_key)

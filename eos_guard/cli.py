@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--fail-on", choices=("error", "warning", "info", "never"),
                         help="lowest severity that makes the exit code 1 (default: error)")
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings reach --fail-on")
+    parser.add_argument("--runtime", metavar="NAMES",
+                        help="comma-separated runtimes whose failure to stop is an error: transformers, vllm, sglang, "
+                             "tgi, mlx-lm, llama.cpp, ollama, or all (default: transformers)")
     parser.add_argument("--config", type=Path, metavar="FILE",
                         help="settings file (.eos-guard.yaml or pyproject.toml); default: the nearest one")
     parser.add_argument("--select", metavar="CODES", help="comma-separated rule codes to check (replaces config)")
@@ -88,6 +91,8 @@ def _run(args: argparse.Namespace) -> int:
     config.baseline = None if args.baseline.lower() == "none" else args.baseline
     if config.baseline and config.baseline.startswith("-"):
         raise InputError(None, f"--baseline: {config.baseline!r} is not a revision")
+    if args.runtime:
+        config.runtimes = settings.runtimes_of(args.runtime, None, "--runtime")
     if args.fail_on:
         config.fail_on = settings.parse_fail_on(args.fail_on, None)
 

@@ -19,7 +19,9 @@ from .rules import ALL_RULES, lookup
 from .template import Limits
 
 YAML_NAMES = (".eos-guard.yaml", ".eos-guard.yml")
-KEYS = ("select", "ignore", "per-file-ignores", "fail-on", "exclude", "template-timeout", "template-max-output")
+KEYS = ("select", "ignore", "per-file-ignores", "fail-on", "exclude", "runtimes", "template-timeout",
+        "template-max-output")
+RUNTIME_NAMES = ("transformers", "vllm", "sglang", "tgi", "mlx-lm", "llama.cpp", "ollama")
 FAIL_ON_NEVER = "never"
 
 
@@ -31,6 +33,7 @@ class Config:
     fail_on: Severity | None = Severity.ERROR   # None: never fail on findings
     exclude: list[str] = field(default_factory=list)
     limits: Limits = field(default_factory=Limits)
+    runtimes: tuple[str, ...] = ("transformers",)  # runtimes whose failure to stop is an error
     baseline: str | None = "HEAD"               # git revision to compare stop ids with (EOS015); None: off
     source: Path | None = None                  # the file the settings came from
     root: Path = field(default_factory=Path.cwd)  # patterns are relative to this folder
@@ -87,6 +90,23 @@ def codes_of(entries: Any, where: Path | None, key: str) -> set[str]:
     return codes
 
 
+def runtimes_of(entries: Any, where: Path | None, key: str) -> tuple[str, ...]:
+    """Runtime names from a list or a comma-separated string; ``all`` means every runtime."""
+    if isinstance(entries, str):
+        entries = [e for e in entries.replace(",", " ").split() if e]
+    if not isinstance(entries, list) or not entries:
+        raise InputError(where, f"{key} must be a list of runtime names ({', '.join(RUNTIME_NAMES)}) or all")
+    names: list[str] = []
+    for entry in entries:
+        if entry == "all":
+            names.extend(RUNTIME_NAMES)
+        elif entry in RUNTIME_NAMES:
+            names.append(entry)
+        else:
+            raise InputError(where, f"{key}: unknown runtime {entry!r} (known: {', '.join(RUNTIME_NAMES)}, all)")
+    return tuple(n for n in RUNTIME_NAMES if n in names)
+
+
 def parse_fail_on(value: Any, where: Path | None) -> Severity | None:
     if value == FAIL_ON_NEVER:
         return None
@@ -116,6 +136,8 @@ def from_mapping(data: Any, source: Path | None) -> Config:
         config.per_file_ignores = {str(k): codes_of(v, source, f"per-file-ignores {k!r}") for k, v in table.items()}
     if "fail-on" in data:
         config.fail_on = parse_fail_on(data["fail-on"], source)
+    if "runtimes" in data:
+        config.runtimes = runtimes_of(data["runtimes"], source, "runtimes")
     if "exclude" in data:
         if not isinstance(data["exclude"], list) or not all(isinstance(p, str) for p in data["exclude"]):
             raise InputError(source, "exclude must be a list of path patterns")

@@ -84,6 +84,7 @@ class ResolvedModel:
     vocab_size: int | None
     terminators: list[Terminator] = field(default_factory=list)
     baseline_eos: dict[str, StopIds] = field(default_factory=dict)  # file name -> eos_token_id there earlier
+    runtime_stops: dict[str, Any] = field(default_factory=dict)  # runtime name -> runtimes.StopSet
 
     @property
     def terminator(self) -> Terminator | None:
@@ -112,6 +113,9 @@ def resolve(files: ModelFiles, limits: Limits = Limits()) -> ResolvedModel:
     for name, doc in files.baseline.items():
         if isinstance(doc.data, dict) and doc.data.get("eos_token_id") is not None:
             model.baseline_eos[name] = _stop_ids(doc, ("eos_token_id",))
+    from .runtimes import RUNTIMES  # the runtimes read the resolved model, so they come after it
+
+    model.runtime_stops = {name: stop_set(model) for name, stop_set in RUNTIMES.items()}
     return model
 
 

@@ -9,12 +9,14 @@ from .id_out_of_range import IdOutOfRange
 from .invalid_token_id import InvalidTokenId
 from .no_stop_ids import NoStopIds
 from .pad_is_terminator import PadIsTerminator
+from .runtime_does_not_stop import RuntimeDoesNotStop
 from .special_tokens_map_override import SpecialTokensMapOverride
 from .stop_id_suppressed import StopIdSuppressed
 from .stop_ids_dropped import StopIdsDropped
 from .template_error import TemplateError
 from .terminator_not_single_token import TerminatorNotSingleToken
 from .terminator_not_special import TerminatorNotSpecial
+from .terminator_listed_nowhere import TerminatorListedNowhere
 from .terminator_not_stop_id import TerminatorNotStopId
 from .token_not_in_vocab import TokenNotInVocab
 from .tokenizer_eos_not_stop_id import TokenizerEosNotStopId
@@ -22,7 +24,8 @@ from .tokenizer_eos_not_stop_id import TokenizerEosNotStopId
 ALL_RULES: tuple[Rule, ...] = (
     TerminatorNotStopId(), TokenizerEosNotStopId(), ConfigEosMismatch(), NoStopIds(), TokenNotInVocab(),
     IdOutOfRange(), InvalidTokenId(), SpecialTokensMapOverride(), AddedTokenIdMismatch(), TerminatorNotSpecial(),
-    TerminatorNotSingleToken(), StopIdSuppressed(), PadIsTerminator(), TemplateError(), StopIdsDropped(),
+    TerminatorNotSingleToken(), StopIdSuppressed(), PadIsTerminator(), TemplateError(), StopIdsDropped(), RuntimeDoesNotStop(),
+    TerminatorListedNowhere(),
 )
 BY_CODE = {rule.code: rule for rule in ALL_RULES}
 BY_NAME = {rule.name: rule for rule in ALL_RULES}

@@ -4,7 +4,7 @@ from typing import Iterator
 
 from ..findings import Finding, Severity
 from ..resolve import ResolvedModel, Where
-from .base import Rule
+from .base import Options, Rule
 
 
 class AddedTokenIdMismatch(Rule):
@@ -29,7 +29,7 @@ class AddedTokenIdMismatch(Rule):
     severity = Severity.WARNING
     summary = "tokenizer.json's added token ids disagree with added_tokens_decoder"
 
-    def check(self, model: ResolvedModel) -> Iterator[Finding]:
+    def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         vocab = model.vocab
         if not vocab.complete:
             return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from dataclasses import dataclass
 from typing import Iterator, Union
 
 from ..findings import Finding, Location, Severity
@@ -10,6 +11,13 @@ from ..model_files import TemplateSource
 from ..resolve import ResolvedModel, Where
 
 Place = Union[Where, TemplateSource]
+
+
+@dataclass(frozen=True)
+class Options:
+    """Settings rules read: the runtimes whose failure to stop is an error."""
+
+    runtimes: tuple[str, ...] = ("transformers",)
 
 
 class Rule:
@@ -20,7 +28,7 @@ class Rule:
     severity: Severity = Severity.ERROR
     summary: str = ""
 
-    def check(self, model: ResolvedModel) -> Iterator[Finding]:
+    def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         raise NotImplementedError
 
     def finding(self, model: ResolvedModel, message: str, place: Place,

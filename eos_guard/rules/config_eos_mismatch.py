@@ -4,7 +4,7 @@ from typing import Iterator
 
 from ..findings import Finding, Severity
 from ..resolve import ResolvedModel
-from .base import Rule, describe_ids
+from .base import Options, Rule, describe_ids
 
 
 class ConfigEosMismatch(Rule):
@@ -29,7 +29,7 @@ class ConfigEosMismatch(Rule):
     severity = Severity.WARNING
     summary = "config.json's eos disagrees with the tokenizer's eos"
 
-    def check(self, model: ResolvedModel) -> Iterator[Finding]:
+    def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         eos, config = model.tokenizer_eos, model.config_eos
         if model.files.generation_config is None or config is None or not config.ids or config.where is None:
             return

@@ -4,7 +4,7 @@ from typing import Iterator
 
 from ..findings import Finding, Severity
 from ..resolve import ResolvedModel
-from .base import Rule
+from .base import Options, Rule
 
 
 class IdOutOfRange(Rule):
@@ -28,7 +28,7 @@ class IdOutOfRange(Rule):
     severity = Severity.ERROR
     summary = "an id is not below the model's vocab_size"
 
-    def check(self, model: ResolvedModel) -> Iterator[Finding]:
+    def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         size = model.vocab_size
         if size is None:
             return

@@ -5,7 +5,7 @@ from typing import Iterator
 
 from ..findings import Finding, Severity
 from ..resolve import ResolvedModel
-from .base import Rule
+from .base import Options, Rule
 
 
 class InvalidTokenId(Rule):
@@ -31,7 +31,7 @@ class InvalidTokenId(Rule):
     severity = Severity.ERROR
     summary = "an eos value has the wrong type"
 
-    def check(self, model: ResolvedModel) -> Iterator[Finding]:
+    def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         seen = set()
         for stop in (model.stop, model.config_eos):
             if stop is None or not stop.invalid or stop.where is None or stop.where in seen:

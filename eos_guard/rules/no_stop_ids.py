@@ -4,7 +4,7 @@ from typing import Iterator
 
 from ..findings import Finding, Severity
 from ..resolve import ResolvedModel
-from .base import Rule
+from .base import Options, Rule
 
 
 class NoStopIds(Rule):
@@ -29,7 +29,7 @@ class NoStopIds(Rule):
     severity = Severity.ERROR
     summary = "no stop ids: generate() never stops on a token"
 
-    def check(self, model: ResolvedModel) -> Iterator[Finding]:
+    def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         stop = model.stop
         if stop.ids or stop.invalid or stop.where is None:
             return

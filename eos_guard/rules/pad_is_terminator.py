@@ -4,7 +4,7 @@ from typing import Iterator
 
 from ..findings import Finding, Severity
 from ..resolve import ResolvedModel
-from .base import Rule
+from .base import Options, Rule
 
 
 class PadIsTerminator(Rule):
@@ -27,7 +27,7 @@ class PadIsTerminator(Rule):
     severity = Severity.WARNING
     summary = "the pad token equals the turn terminator"
 
-    def check(self, model: ResolvedModel) -> Iterator[Finding]:
+    def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         pad = model.special_tokens.get("pad_token")
         where = model.special_where.get("pad_token")
         terminator = model.terminator

@@ -4,7 +4,7 @@ from typing import Iterator
 
 from ..findings import Finding, Severity
 from ..resolve import ResolvedModel, Where, special_token_text
-from .base import Rule
+from .base import Options, Rule
 
 
 class SpecialTokensMapOverride(Rule):
@@ -31,7 +31,7 @@ class SpecialTokensMapOverride(Rule):
     severity = Severity.WARNING
     summary = "special_tokens_map.json's eos differs from tokenizer_config.json's"
 
-    def check(self, model: ResolvedModel) -> Iterator[Finding]:
+    def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         tc, stm = model.files.tokenizer_config, model.files.special_tokens_map
         if tc is None or stm is None or not isinstance(tc.data, dict) or not isinstance(stm.data, dict):
             return

@@ -4,7 +4,7 @@ from typing import Any, Iterator
 
 from ..findings import Finding, Severity
 from ..resolve import ResolvedModel, Where
-from .base import Rule
+from .base import Options, Rule
 
 SUPPRESSING_KEYS = ("suppress_tokens", "begin_suppress_tokens", "bad_words_ids")
 
@@ -29,7 +29,7 @@ class StopIdSuppressed(Rule):
     severity = Severity.ERROR
     summary = "a stop id is suppressed or banned"
 
-    def check(self, model: ResolvedModel) -> Iterator[Finding]:
+    def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         stop = model.stop
         if not stop.ids or stop.where is None:
             return

@@ -4,7 +4,7 @@ from typing import Iterator
 
 from ..findings import Finding, Severity
 from ..resolve import ResolvedModel, Where
-from .base import Rule
+from .base import Options, Rule
 
 
 class StopIdsDropped(Rule):
@@ -37,7 +37,7 @@ class StopIdsDropped(Rule):
     severity = Severity.ERROR
     summary = "a change dropped stop ids the file had before"
 
-    def check(self, model: ResolvedModel) -> Iterator[Finding]:
+    def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         for name, before in model.baseline_eos.items():
             doc = getattr(model.files, "generation_config" if name == "generation_config.json" else "config")
             if doc is None:

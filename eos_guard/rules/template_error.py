@@ -4,7 +4,7 @@ from typing import Iterator
 
 from ..findings import Finding, Severity
 from ..resolve import ResolvedModel
-from .base import Rule
+from .base import Options, Rule
 
 
 class TemplateError(Rule):
@@ -29,7 +29,7 @@ class TemplateError(Rule):
     severity = Severity.WARNING
     summary = "the chat template fails on every probe or exceeds the limits"
 
-    def check(self, model: ResolvedModel) -> Iterator[Finding]:
+    def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         for terminator in model.terminators:
             probe, name = terminator.probe, terminator.template.name
             if probe.limit_exceeded:

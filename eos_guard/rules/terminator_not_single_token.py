@@ -4,7 +4,7 @@ from typing import Iterator
 
 from ..findings import Finding, Severity
 from ..resolve import ResolvedModel
-from .base import Rule
+from .base import Options, Rule
 
 
 class TerminatorNotSingleToken(Rule):
@@ -28,7 +28,7 @@ class TerminatorNotSingleToken(Rule):
     severity = Severity.WARNING
     summary = "the template ends turns with text that is not a single token"
 
-    def check(self, model: ResolvedModel) -> Iterator[Finding]:
+    def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         for terminator in model.terminators:
             text = terminator.probe.tail.strip()
             if terminator.token is not None or not text or not model.vocab.lists_added_tokens:

@@ -4,7 +4,7 @@ from typing import Iterator
 
 from ..findings import Finding, Severity
 from ..resolve import ResolvedModel, Where
-from .base import Rule
+from .base import Options, Rule
 
 
 class TerminatorNotSpecial(Rule):
@@ -28,7 +28,7 @@ class TerminatorNotSpecial(Rule):
     severity = Severity.WARNING
     summary = "the turn terminator is an added token not marked special"
 
-    def check(self, model: ResolvedModel) -> Iterator[Finding]:
+    def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         seen = set()
         for terminator in model.terminators:
             token = model.vocab.added.get(terminator.token or "")

@@ -4,7 +4,7 @@ from typing import Iterator
 
 from ..findings import Finding, Severity
 from ..resolve import ResolvedModel
-from .base import Rule, describe_ids, where_stop_ids_are
+from .base import Options, Rule, describe_ids, where_stop_ids_are
 
 
 class TerminatorNotStopId(Rule):
@@ -32,9 +32,9 @@ class TerminatorNotStopId(Rule):
     severity = Severity.ERROR
     summary = "the chat template's turn terminator is not among the stop ids"
 
-    def check(self, model: ResolvedModel) -> Iterator[Finding]:
+    def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         stop = model.stop
-        if not stop.ids or stop.where is None:
+        if "transformers" not in options.runtimes or not stop.ids or stop.where is None:
             return
         for terminator in model.terminators:
             if terminator.id is None or terminator.id in stop.ids:

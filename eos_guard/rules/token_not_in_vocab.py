@@ -4,7 +4,7 @@ from typing import Iterator
 
 from ..findings import Finding, Severity
 from ..resolve import ResolvedModel
-from .base import Rule
+from .base import Options, Rule
 
 
 class TokenNotInVocab(Rule):
@@ -32,7 +32,7 @@ class TokenNotInVocab(Rule):
     severity = Severity.ERROR
     summary = "an eos or terminator string is in no vocabulary"
 
-    def check(self, model: ResolvedModel) -> Iterator[Finding]:
+    def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         eos = model.tokenizer_eos
         if eos is not None and eos.where is not None:
             if eos.appended:

@@ -4,7 +4,7 @@ from typing import Iterator
 
 from ..findings import Finding, Severity
 from ..resolve import ResolvedModel
-from .base import Rule, describe_ids, where_stop_ids_are
+from .base import Options, Rule, describe_ids, where_stop_ids_are
 
 
 class TokenizerEosNotStopId(Rule):
@@ -33,7 +33,7 @@ class TokenizerEosNotStopId(Rule):
     severity = Severity.ERROR
     summary = "the tokenizer's eos is not among the stop ids"
 
-    def check(self, model: ResolvedModel) -> Iterator[Finding]:
+    def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         eos, stop = model.tokenizer_eos, model.stop
         if eos is None or eos.id is None or eos.appended or not stop.ids or stop.where is None:
             return

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..findings import Finding, Severity
+from ..resolve import ResolvedModel
+from ..runtimes import stops, target_id
+from .base import Options, Rule, describe_ids, token_text
+
+NAMES = {"vllm": "vLLM", "sglang": "SGLang", "tgi": "TGI", "mlx-lm": "mlx-lm", "llama.cpp": "llama.cpp",
+         "ollama": "Ollama", "transformers": "transformers"}
+
+
+class RuntimeDoesNotStop(Rule):
+    """A selected serving runtime does not stop at the end of a chat answer.
+
+    ## What it detects
+    For each runtime selected with `--runtime` (or `runtimes` in the configuration) other than transformers
+    (EOS001 covers transformers), eos-guard builds the stop set that runtime builds from the folder's files
+    (docs/runtimes.md) and checks that it holds the turn terminator (or, without a chat template, the
+    tokenizer's eos). Runtimes that are not selected are shown by `eos-guard explain` but never fail a run.
+
+    ## Why it breaks generation
+    The runtimes merge the files differently: vLLM and SGLang take a union with the tokenizer's eos, TGI lets
+    a generation_config.json *list* replace it and ignores a scalar, mlx-lm replaces it with the configs'
+    value, the llama.cpp and Ollama converters read tokenizer_config.json only. The same folder can stop in
+    one runtime and run to the token limit in another (Yi-34B-Chat: transformers and vLLM stop, TGI does not).
+
+    ## Remediation
+    The message names the file and value to change for that runtime, or, where the fix lies outside the
+    folder (a GGUF already converted), what to pass: `--override-kv tokenizer.ggml.eos_token_id=int:ID` to
+    llama.cpp, `PARAMETER stop` in an Ollama Modelfile, `stop_token_ids` to vLLM.
+    """
+
+    code = "EOS016"
+    name = "runtime-does-not-stop"
+    severity = Severity.ERROR
+    summary = "a selected serving runtime does not stop at the end of a chat answer"
+
+    def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
+        target = target_id(model)
+        if target is None:
+            return
+        for runtime in options.runtimes:
+            stop = model.runtime_stops.get(runtime)
+            if runtime == "transformers" or stop is None or stops(model, stop) is not False:
+                continue
+            place = stop.where or model.stop.where
+            if place is None:
+                continue
+            text = token_text(model, target)
+            shown = f"'{text}' ({target})" if text else str(target)
+            yield self.finding(model, f"{NAMES[runtime]} does not stop on {shown}: it stops on "
+                                      f"{describe_ids(stop.ids, model)} ({stop.why}); {stop.fix}", place)

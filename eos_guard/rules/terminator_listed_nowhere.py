@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..findings import Finding, Severity
+from ..resolve import ResolvedModel
+from ..runtimes.base import as_ids
+from .base import Options, Rule
+
+
+class TerminatorListedNowhere(Rule):
+    """The turn terminator is not the tokenizer's eos and no config lists it: a base model's configs were kept.
+
+    ## What it detects
+    The chat template ends turns with a token that is not the tokenizer's eos, and neither
+    generation_config.json nor config.json (at any level) lists its id.
+
+    ## Why it breaks generation
+    This is the most common real cause of answers that never stop: a base model (Qwen2.5, Llama 3, Mistral)
+    fine-tuned with a chat template (ChatML's `<|im_end|>`) whose configs still describe the base model.
+    No runtime that reads the configs can stop on the terminator; only llama.cpp's list of known
+    end-of-generation texts may rescue it. The finding points at the tokenizer's eos, the value that
+    training code appends to every sample.
+
+    ## Remediation
+    Add the terminator's id to generation_config.json's `eos_token_id` (`eos-guard --fix`), and consider
+    making it the tokenizer's eos (`eos-guard --fix --unsafe-fixes`), as TRL's `SFTConfig.eos_token` does.
+    """
+
+    code = "EOS017"
+    name = "terminator-listed-nowhere"
+    severity = Severity.WARNING
+    summary = "the terminator is not the tokenizer's eos and no config lists it"
+
+    def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
+        terminator, eos = model.terminator, model.tokenizer_eos
+        if terminator is None or terminator.id is None or eos is None or eos.token == terminator.token:
+            return
+        listed = set(model.stop.ids)
+        if model.config_eos is not None:
+            listed |= set(model.config_eos.ids)
+        config = model.files.config
+        if config is not None and isinstance(config.data, dict):
+            for sub in ("text_config", "decoder", "generator", "llm_config", "language_config"):
+                listed |= set(as_ids(config.get((sub, "eos_token_id"))))
+        if terminator.id in listed:
+            return
+        place = eos.where or terminator.template
+        yield self.finding(model, f"the chat template ends turns with '{terminator.token}' ({terminator.id}), which is "
+                                  f"not the tokenizer's eos '{eos.token}' and is listed nowhere, as when a base "
+                                  "model's configs are kept after a chat fine-tune", place)
