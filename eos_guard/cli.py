@@ -27,8 +27,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="eos-guard", description="Check that a model folder's chat template, tokenizer and "
-                     "generation config agree on the token that ends a turn.")
+    parser = _Parser(prog="eos-guard", usage="%(prog)s [explain] [PATH ...] [options]",
+                     description="Check that a model folder's chat template, tokenizer and generation config agree "
+                     "on the token that ends a turn. 'eos-guard explain PATH' shows, for each serving runtime, the "
+                     "ids it stops on and whether a chat answer stops.")
     parser.add_argument("paths", nargs="*", type=Path, metavar="PATH",
                         help="model folders, folders above them, or files inside them (default: .)")
     parser.add_argument("--format", choices=FORMATS, default="auto",
@@ -59,8 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    explain = bool(argv) and argv[0] == "explain"
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser().parse_args(argv[1:] if explain else argv)
+        args.explain = explain
     except SystemExit as exc:  # --help, --version, or a usage error already printed by argparse
         return exc.code if isinstance(exc.code, int) else EXIT_ERROR
     try:
@@ -98,6 +103,14 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.diff:
         return _diff(paths, config, args.unsafe_fixes)
+    if args.explain:
+        from .report import explain
+
+        report = check_paths(paths, config)
+        sys.stdout.write(explain.render_json(report) if args.format == "json" else explain.render(report))
+        for error in report.errors:
+            print(f"eos-guard: {error}", file=sys.stderr)
+        return EXIT_ERROR if report.errors else EXIT_OK
     changed = False
     if args.fix:
         from .check import fix_paths

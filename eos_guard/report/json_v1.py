@@ -9,6 +9,7 @@ from .. import __version__
 from ..errors import display_path
 from ..findings import Report
 from ..resolve import ResolvedModel
+from ..runtimes import stops
 
 VERSION = 1
 
@@ -48,5 +49,6 @@ def _model(model: ResolvedModel) -> dict[str, Any]:
         if terminator and terminator.token is not None else None,
         "templates": [{"name": t.template.name, "path": display_path(t.template.path), "token": t.token, "id": t.id}
                       for t in model.terminators],
-        "stop_ids": {"transformers": list(model.stop.ids)},
+        "stop_ids": {name: list(stop.ids) for name, stop in model.runtime_stops.items()},
+        "stops": {name: stops(model, stop) for name, stop in model.runtime_stops.items()},
     }
