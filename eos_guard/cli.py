@@ -17,7 +17,7 @@ from . import config as settings
 from .errors import InputError, display_path
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-FORMATS = ("auto", "text", "json", "github")
+FORMATS = ("auto", "text", "json", "github", "sarif")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -35,6 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="model folders, folders above them, or files inside them (default: .)")
     parser.add_argument("--format", choices=FORMATS, default="auto",
                         help="output format; auto is github inside GitHub Actions, text elsewhere (default: auto)")
+    parser.add_argument("--sarif", type=Path, metavar="FILE",
+                        help="also write SARIF 2.1.0 to FILE (stdout and the exit code are unchanged)")
+    parser.add_argument("--summary", type=Path, metavar="FILE",
+                        help="also append a Markdown summary to FILE (e.g. $GITHUB_STEP_SUMMARY)")
     parser.add_argument("--fail-on", choices=("error", "warning", "info", "never"),
                         help="lowest severity that makes the exit code 1 (default: error)")
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings reach --fail-on")
@@ -128,6 +132,7 @@ def _run(args: argparse.Namespace) -> int:
     if fmt == "auto":
         fmt = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
     sys.stdout.write(REPORTERS[fmt](report))
+    _write_side_outputs(args, report)
     for error in report.errors:
         print(f"eos-guard: {error}", file=sys.stderr)
     if not report.models:
@@ -140,6 +145,19 @@ def _run(args: argparse.Namespace) -> int:
     if args.exit_zero or config.fail_on is None:
         return EXIT_OK
     return EXIT_FINDINGS if report.count(config.fail_on) else EXIT_OK
+
+
+def _write_side_outputs(args: argparse.Namespace, report: object) -> None:
+    from .report import sarif, summary
+
+    try:
+        if args.sarif:
+            args.sarif.write_text(sarif.render(report), encoding="utf-8")
+        if args.summary:
+            with args.summary.open("a", encoding="utf-8") as handle:
+                handle.write(summary.render(report))
+    except OSError as exc:
+        raise InputError(exc.filename, f"cannot write: {exc.strerror}") from None
 
 
 def _diff(paths: list[Path], config: settings.Config, unsafe: bool) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Callable
 
 from ..findings import Report
-from . import github, json_v1, text
+from . import github, json_v1, sarif, summary, text
 
 Reporter = Callable[[Report], str]
 
@@ -13,4 +13,5 @@ REPORTERS: dict[str, Reporter] = {
     "text": text.render,
     "json": json_v1.render,
     "github": github.render,
+    "sarif": sarif.render,
 }

@@ -1,0 +1,59 @@
+"""SARIF 2.1.0, with the fields GitHub code scanning reads (rules with descriptions and help, levels,
+repository-relative URIs, regions with start and end line and column)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .. import __version__
+from ..errors import display_path
+from ..findings import Report, Severity
+from ..rules import ALL_RULES
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+DOCS = "https://github.com/org/eos-guard/blob/main/docs/rules.md"
+
+
+def render(report: Report) -> str:
+    return json.dumps(document(report), indent=2, ensure_ascii=False) + "\n"
+
+
+def document(report: Report) -> dict[str, Any]:
+    rules = [{
+        "id": rule.code,
+        "name": rule.name,
+        "shortDescription": {"text": rule.summary},
+        "fullDescription": {"text": rule.doc().splitlines()[0]},
+        "help": {"text": rule.doc(), "markdown": rule.doc()},
+        "helpUri": f"{DOCS}#{rule.code.lower()}-{rule.name}",
+        "defaultConfiguration": {"level": LEVELS[rule.severity]},
+        "properties": {"tags": ["llm", "generation-config"]},
+    } for rule in ALL_RULES]
+    index = {rule.code: i for i, rule in enumerate(ALL_RULES)}
+    results = []
+    for finding in report.findings():
+        loc = finding.location
+        results.append({
+            "ruleId": finding.code,
+            "ruleIndex": index[finding.code],
+            "level": LEVELS[finding.severity],
+            "message": {"text": finding.message},
+            "locations": [{"physicalLocation": {
+                "artifactLocation": {"uri": display_path(loc.path), "uriBaseId": "%SRCROOT%"},
+                "region": {"startLine": loc.line, "startColumn": loc.column,
+                           "endLine": loc.end_line, "endColumn": loc.end_column},
+            }}],
+            "partialFingerprints": {"eosGuard/v1": f"{finding.code}:{display_path(loc.path)}:{loc.line}"},
+        })
+    return {
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "eos-guard", "version": __version__, "semanticVersion": __version__,
+                                "informationUri": "https://github.com/org/eos-guard", "rules": rules}},
+            "results": results,
+            "columnKind": "unicodeCodePoints",
+        }],
+    }

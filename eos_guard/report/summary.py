@@ -1,0 +1,43 @@
+"""Markdown for a GitHub job summary: one table per model folder, findings in a collapsed section."""
+
+from __future__ import annotations
+
+from ..errors import display_path
+from ..findings import Report
+from ..runtimes import stops
+from .text import summary
+
+
+def _cell(text: object) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def render(report: Report) -> str:
+    lines = ["## eos-guard", "", summary(report), ""]
+    by_model = {m.folder: m for m in report.models}
+    for folder, item in by_model.items():
+        model = item.model
+        lines.append(f"### `{_cell(display_path(folder))}`")
+        lines.append("")
+        if model is None:
+            lines += [f"Cannot be read: {_cell(item.error)}", ""]
+            continue
+        eos = model.tokenizer_eos
+        terminator = model.terminator
+        lines += ["| | |", "|---|---|",
+                  f"| tokenizer eos | {_cell(f'{eos.token} ({eos.id})') if eos else 'none'} |",
+                  f"| chat turn terminator | "
+                  f"{_cell(f'{terminator.token} ({terminator.id})') if terminator and terminator.token else 'none'} |",
+                  f"| transformers stop ids | {_cell(list(model.stop.ids))} |"]
+        stopping = [name for name, stop in model.runtime_stops.items() if stops(model, stop) is False]
+        if stopping:
+            lines.append(f"| does not stop in | {_cell(', '.join(stopping))} |")
+        lines.append("")
+        if item.findings:
+            lines += [f"<details><summary>{len(item.findings)} finding(s)</summary>", "",
+                      "| code | severity | where | message |", "|---|---|---|---|"]
+            for f in item.findings:
+                where = f"{display_path(f.location.path)}:{f.location.line}:{f.location.column}"
+                lines.append(f"| {f.code} | {f.severity} | {_cell(where)} | {_cell(f.message)} |")
+            lines += ["", "</details>", ""]
+    return "\n".join(lines) + "\n"
