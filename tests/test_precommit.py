@@ -1,0 +1,98 @@
+"""The pre-commit hooks, run by the real pre-commit (`pre-commit try-repo`) on a git repository made here."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import FIXTURES, ROOT
+
+HOOKS = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+PRE_COMMIT = Path(sys.executable).parent / "pre-commit"
+
+
+@pytest.mark.parametrize("name", [
+    "config.json", "generation_config.json", "tokenizer_config.json", "special_tokens_map.json",
+    "added_tokens.json", "tokenizer.json", "chat_template.jinja", "chat_template.json",
+    "models/llama/config.json", "a/b/additional_chat_templates/tool_use.jinja",
+])
+def test_files_regex_matches_model_files(name):
+    assert all(re.search(hook["files"], name) for hook in HOOKS)
+
+
+@pytest.mark.parametrize("name", [
+    "my_config.json", "config.json.bak", "config.yaml", "model.safetensors", "tokenizer.model",
+    "generation_config.jsonl", "additional_chat_templates/x.txt", "templates/chat_template.jinja2",
+    "a/additional_chat_templates/b/c.jinja", "preprocessor_config.json",
+])
+def test_files_regex_rejects_other_files(name):
+    assert not any(re.search(hook["files"], name) for hook in HOOKS)
+
+
+def test_hooks_are_serial_python_hooks_documented_in_the_readme():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for hook in HOOKS:
+        assert hook["language"] == "python" and hook["require_serial"] is True
+        assert hook["minimum_pre_commit_version"]
+        assert f"id: {hook['id']}" in readme
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
+                   check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def pre_commit_home(tmp_path_factory):
+    return tmp_path_factory.mktemp("pre-commit-home")
+
+
+@pytest.fixture
+def model_repo(tmp_path):
+    repo = tmp_path / "models"
+    shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", repo / "broken")
+    shutil.copytree(FIXTURES / "qwen2-instruct-aligned", repo / "clean",
+                    ignore=shutil.ignore_patterns("expected.json"))
+    _git(repo.parent, "init", "-q", str(repo))
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-qm", "models")
+    return repo
+
+
+def try_repo(repo: Path, home: Path, hook: str, *files: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PRE_COMMIT_HOME": str(home), "PRE_COMMIT_COLOR": "never"}
+    env.pop("GITHUB_ACTIONS", None)
+    args = ["--files", *files] if files else ["--all-files"]
+    return subprocess.run([str(PRE_COMMIT), "try-repo", str(ROOT), hook, "--verbose", *args], cwd=repo, env=env,
+                          capture_output=True, text=True, timeout=900)
+
+
+@pytest.mark.skipif(not PRE_COMMIT.exists(), reason="pre-commit is not installed in this environment")
+def test_check_hook_fails_on_the_broken_folder_and_passes_on_the_clean_one(model_repo, pre_commit_home):
+    proc = try_repo(model_repo, pre_commit_home, "eos-guard")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "broken/generation_config.json:3:19: EOS001" in proc.stdout
+    assert "clean/" not in proc.stdout
+    clean_files = [str(p.relative_to(model_repo)) for p in (model_repo / "clean").iterdir()]
+    proc = try_repo(model_repo, pre_commit_home, "eos-guard", *clean_files)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.skipif(not PRE_COMMIT.exists(), reason="pre-commit is not installed in this environment")
+def test_fix_hook_fixes_then_passes(model_repo, pre_commit_home):
+    proc = try_repo(model_repo, pre_commit_home, "eos-guard-fix")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Fixing broken/generation_config.json" in proc.stdout
+    assert '"eos_token_id": [151643, 151645]' in (model_repo / "broken" / "generation_config.json").read_text()
+    _git(model_repo, "add", ".")
+    proc = try_repo(model_repo, pre_commit_home, "eos-guard-fix")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    proc = try_repo(model_repo, pre_commit_home, "eos-guard")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
