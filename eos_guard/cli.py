@@ -7,6 +7,7 @@ malformed file (the other folders are still checked and reported).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -59,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--baseline", metavar="REV", default="HEAD",
                         help="git revision whose eos_token_id lists must not lose ids (EOS015); 'none' turns it off "
                              "(default: HEAD)")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="do not read or write the cache of template renders (see docs/performance.md)")
     parser.add_argument("--verbose", action="store_true", help="show tracebacks of internal errors")
     parser.add_argument("--version", action="version", version=f"eos-guard {__version__}")
     return parser
@@ -100,6 +103,8 @@ def _run(args: argparse.Namespace) -> int:
     config.baseline = None if args.baseline.lower() == "none" else args.baseline
     if config.baseline and config.baseline.startswith("-"):
         raise InputError(None, f"--baseline: {config.baseline!r} is not a revision")
+    if args.no_cache:
+        config.limits = dataclasses.replace(config.limits, cache=False)
     if args.runtime:
         config.runtimes = settings.runtimes_of(args.runtime, None, "--runtime")
     if args.fail_on:

@@ -20,7 +20,7 @@ from .template import Limits
 
 YAML_NAMES = (".eos-guard.yaml", ".eos-guard.yml")
 KEYS = ("select", "ignore", "per-file-ignores", "fail-on", "exclude", "runtimes", "template-timeout",
-        "template-max-output")
+        "template-max-output", "cache")
 RUNTIME_NAMES = ("transformers", "vllm", "sglang", "tgi", "mlx-lm", "llama.cpp", "ollama")
 FAIL_ON_NEVER = "never"
 
@@ -147,7 +147,10 @@ def from_mapping(data: Any, source: Path | None) -> Config:
         seconds = _positive(data["template-timeout"], source, "template-timeout", float)
     if "template-max-output" in data:
         size = int(_positive(data["template-max-output"], source, "template-max-output", int))
-    config.limits = Limits(seconds, size)
+    cache = data.get("cache", True)
+    if not isinstance(cache, bool):
+        raise InputError(source, "cache must be true or false")
+    config.limits = Limits(seconds, size, cache)
     return config
 
 

@@ -37,24 +37,31 @@ class Span:
 class JsonDocument:
     """One JSON file: its text, its value, and positions of the values inside it.
 
-    A ``lazy`` document (tokenizer.json, often 10 MB) is never parsed whole: :meth:`get` parses only the
-    value it is asked for, and a duplicated key resolves to its first occurrence (the ``tokenizers``
-    library rejects duplicated keys anyway).
+    A ``lazy`` document (tokenizer.json, often 10 MB) keeps its bytes and is never decoded or parsed whole
+    unless a position inside it is asked for: :meth:`get` walks the raw bytes along the key path, decoding and
+    parsing only the values on the way (``model.vocab`` is read without touching the merges). A duplicated
+    key then resolves to its first occurrence; the ``tokenizers`` library rejects duplicated keys anyway.
     """
 
-    def __init__(self, path: Path, text: str, lazy: bool = False) -> None:
+    def __init__(self, path: Path, text: str | None = None, lazy: bool = False, raw: bytes | None = None) -> None:
         self.path = path
-        self.text = text
         self.lazy = lazy
-        if text.startswith("\ufeff"):
+        self._raw = raw
+        self._text = text
+        head = text[:1] if text is not None else (raw or b"")[:3].decode("utf-8", "replace")[:1]
+        if head == "\ufeff":
             raise InputError(path, "cannot parse JSON: file starts with a UTF-8 byte order mark, "
                              "which transformers' json.load rejects", 1, 1)
         self._data: Any = _UNPARSED
         if not lazy:
-            self._data = self._parse(text)
-        elif not text.lstrip(" \t\n\r").startswith("{"):
-            raise InputError(path, "cannot parse JSON: expected an object", 1, 1)
+            self._data = self._parse(self.text)
         self._line_starts: list[int] | None = None
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = _decode(self.path, self._raw or b"")
+        return self._text
 
     def _parse(self, text: str) -> Any:
         try:
@@ -71,12 +78,16 @@ class JsonDocument:
         return self._data
 
     @classmethod
-    def read(cls, path: Path, text: str | None = None, lazy: bool = False) -> JsonDocument:
-        return cls(path, read_text(path) if text is None else text, lazy)
+    def read(cls, path: Path, lazy: bool = False) -> JsonDocument:
+        if lazy:
+            return cls(path, lazy=True, raw=read_bytes(path))
+        return cls(path, read_text(path))
 
     def get(self, keys: KeyPath, default: Any = None) -> Any:
         """The value at ``keys``, or ``default`` where any step is missing or of the wrong kind."""
         if self._data is _UNPARSED:
+            if self._raw is not None and self._text is None:
+                return _ByteWalker(self.path, self._raw).get(keys, default)
             return self._get_lazily(keys, default)
         value = self.data
         for key in keys:
@@ -194,12 +205,126 @@ def _item_start(text: str, start: int, index: int) -> int | None:
     return starts[index] if -len(starts) <= index < len(starts) else None
 
 
-def read_text(path: Path) -> str:
-    """A file's text as UTF-8, or an InputError naming the position of the first byte that is not."""
+class _ByteWalker:
+    """Reads values of a lazy document from its bytes, decoding growing windows instead of the whole file."""
+
+    WINDOW = 1 << 16
+
+    def __init__(self, path: Path, raw: bytes) -> None:
+        self.path, self.raw = path, raw
+
+    def value_at(self, pos: int) -> tuple[Any, int]:
+        """The JSON value starting at byte ``pos`` and the byte offset just after it."""
+        raw, window = self.raw, self.WINDOW
+        while True:
+            end = min(len(raw), pos + window)
+            while end < len(raw) and (raw[end] & 0xC0) == 0x80:  # never cut a UTF-8 sequence
+                end -= 1
+            text = _decode(self.path, raw[pos:end], offset=pos, whole=raw)
+            try:
+                value, stop = _SCAN_VALUE(text, 0)
+            except (StopIteration, ValueError, RecursionError):
+                stop = -1
+            if stop >= 0 and (stop < len(text) or end == len(raw)):
+                return value, pos + len(text[:stop].encode("utf-8"))
+            if end == len(raw):
+                raise InputError(self.path, "cannot parse JSON", *_byte_position(raw, pos))
+            window *= 4
+
+    def skip_whitespace(self, pos: int) -> int:
+        raw = self.raw
+        while pos < len(raw) and raw[pos] in b" \t\n\r":
+            pos += 1
+        return pos
+
+    def member_start(self, pos: int, wanted: str) -> int | None:
+        """Byte offset of the value of the first member ``wanted`` of the object at ``pos``."""
+        raw = self.raw
+        if raw[pos:pos + 1] != b"{":
+            return None
+        pos = self.skip_whitespace(pos + 1)
+        while raw[pos:pos + 1] == b'"':
+            name, pos = self.value_at(pos)
+            pos = self.skip_whitespace(pos)
+            if raw[pos:pos + 1] != b":":
+                return None
+            value_start = self.skip_whitespace(pos + 1)
+            if name == wanted:
+                return value_start
+            _, pos = self.value_at(value_start)
+            pos = self.skip_whitespace(pos)
+            if raw[pos:pos + 1] != b",":
+                return None
+            pos = self.skip_whitespace(pos + 1)
+        return None
+
+    def get(self, keys: KeyPath, default: Any) -> Any:
+        if keys == ("model", "vocab"):
+            found = self._bpe_vocab()
+            if found is not None:
+                return found
+        pos = self.skip_whitespace(0)
+        for key in keys:
+            if isinstance(key, int):  # arrays: read the array, then index it
+                array, _ = self.value_at(pos)
+                return array[key] if isinstance(array, list) and -len(array) <= key < len(array) else default
+            found = self.member_start(pos, key)
+            if found is None:
+                return default
+            pos = found
+        return self.value_at(pos)[0]
+
+
+    def _bpe_vocab(self) -> dict | None:
+        """A BPE ``model.vocab`` decoded and parsed alone: the slice between its key and the ``merges`` key.
+
+        ``"merges": [`` cannot occur inside the vocab (its values are numbers), so the last occurrence marks the
+        vocab's end; the slice must then parse as exactly one object, or the general walk is used.
+        """
+        raw = self.raw
+        merges = max(raw.rfind(b'"merges":['), raw.rfind(b'"merges": ['))
+        if merges < 0:
+            return None
+        vocab = raw.rfind(b'"vocab":', 0, merges)
+        model = raw.rfind(b'"model":', 0, vocab)
+        if vocab < 0 or model < 0:
+            return None
+        start = self.skip_whitespace(vocab + len(b'"vocab":'))
+        end = raw.rfind(b"}", start, merges) + 1
+        if raw[start:start + 1] != b"{" or raw[end:merges].strip(b" \t\r\n") != b",":
+            return None
+        try:
+            value = json.loads(_decode(self.path, raw[start:end], offset=start, whole=raw))
+        except ValueError:
+            return None
+        return value if isinstance(value, dict) else None
+
+
+def _byte_position(raw: bytes, offset: int) -> tuple[int, int]:
+    before = raw[:offset]
+    return before.count(b"\n") + 1, offset - (before.rfind(b"\n") + 1) + 1
+
+
+def _decode(path: Path, raw: bytes, offset: int = 0, whole: bytes | None = None) -> str:
     try:
-        raw = path.read_bytes()
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        position = offset + exc.start
+        source = whole if whole is not None else raw
+        raise InputError(path, f"cannot decode UTF-8: invalid byte 0x{source[position]:02x}",
+                         *_byte_position(source, position)) from None
+
+
+def read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
     except OSError as exc:
         raise InputError(path, f"cannot read file: {exc.strerror or exc}") from None
+
+
+def read_text(path: Path) -> str:
+    """A file's text as UTF-8, or an InputError naming the position of the first byte that is not."""
+    raw = read_bytes(path)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:

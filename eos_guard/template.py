@@ -9,6 +9,7 @@ a cap on output size and on the size of ``*``/``**`` results. jinja2 is imported
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import signal
 import threading
@@ -37,10 +38,12 @@ SAMPLE_TOOLS = [{
 
 @dataclass(frozen=True)
 class Limits:
-    """How much one template may cost: wall time per render and characters of output."""
+    """How much one template may cost (wall time per render, characters of output), and whether probe results
+    may be cached on disk (see probe_cache.py)."""
 
     seconds: float = 2.0
     max_output: int = 1_000_000
+    cache: bool = True
 
 
 class TemplateLimitExceeded(Exception):
@@ -86,6 +89,25 @@ def probe_template(source: str, special_tokens: dict[str, str], added_tokens: It
     ``special_tokens`` are the strings transformers passes to the template (``eos_token``, ...);
     ``added_tokens`` are the token strings the tokenizer treats as single tokens.
     """
+    from . import cache
+
+    added_tokens = list(added_tokens)
+    key = cache.digest(source, sorted(special_tokens.items()), sorted(set(added_tokens)), limits.max_output,
+                       with_tools)
+    cached = cache.load("probe", key, limits.cache)
+    if isinstance(cached, dict):
+        try:
+            return Probe(**cached)
+        except TypeError:
+            pass
+    result = _probe(source, special_tokens, added_tokens, limits, with_tools)
+    if not result.limit_exceeded:  # limits are in seconds: such a result depends on the machine's load
+        cache.store("probe", key, dataclasses.asdict(result), limits.cache)
+    return result
+
+
+def _probe(source: str, special_tokens: dict[str, str], added_tokens: list[str], limits: Limits,
+           with_tools: bool) -> Probe:
     result = Probe()
     try:
         template = _compile(source, limits)

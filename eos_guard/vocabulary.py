@@ -97,7 +97,7 @@ class Vocabulary:
             return {}
         vocab = self.tokenizer_json.get(("model", "vocab"))
         if isinstance(vocab, dict):
-            return {k: v for k, v in vocab.items() if _is_int(v)}
+            return vocab
         if isinstance(vocab, list):  # Unigram: [[piece, score], ...], the id is the position
             table: dict[str, int] = {}
             for index, item in enumerate(vocab):
@@ -111,7 +111,8 @@ class Vocabulary:
         return len(self._model_vocab)
 
     def model_id(self, content: str) -> int | None:
-        return self._model_vocab.get(content)
+        value = self._model_vocab.get(content)
+        return value if _is_int(value) else None
 
     def id_of(self, content: str) -> int | None:
         """The id of a token string, or None when the files do not say it."""

@@ -1,21 +1,15 @@
 from __future__ import annotations
 
-import json
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from eos_guard.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT / "tests" / "fixtures"
-RULE_CASES = ROOT / "tests" / "rule_cases"
-
-
-def write_json(path: Path, data: object) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    return path
+# Tests never touch the user's cache.
+os.environ["EOS_GUARD_CACHE_DIR"] = tempfile.mkdtemp(prefix="eos-guard-test-cache-")
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, RULE_CASES, write_json
+from support import ROOT, RULE_CASES, write_json
 
 BROKEN = RULE_CASES / "EOS001-terminator-not-stop-id"
 EXPECTED_TEXT = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import RULE_CASES, write_json
+from support import RULE_CASES, write_json
 
 import shutil
 

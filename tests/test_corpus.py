@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from support import ROOT
 
 CHECKER = ROOT.parent / "shared" / "tools" / "corpus-check"
 

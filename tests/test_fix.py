@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import eos_guard
-from conftest import RULE_CASES, write_json
+from support import RULE_CASES, write_json
 from eos_guard.jsonspan import JsonDocument
 from eos_guard.splice import add_to_id_list, apply_edits, insert_member
 

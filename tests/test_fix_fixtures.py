@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import FIXTURES
+from support import FIXTURES
 from eos_guard.check import check_folder
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

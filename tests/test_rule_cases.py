@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from conftest import ROOT, RULE_CASES
+from support import ROOT, RULE_CASES
 from eos_guard.rules import ALL_RULES
 
 

@@ -7,7 +7,7 @@ from importlib import resources
 
 import pytest
 
-from conftest import RULE_CASES
+from support import RULE_CASES
 from eos_guard.rules import ALL_RULES
 
 jsonschema = pytest.importorskip("jsonschema")
