@@ -100,7 +100,7 @@ class ResolvedModel:
 
 
 def resolve(files: ModelFiles, limits: Limits = Limits()) -> ResolvedModel:
-    vocab = Vocabulary(files)
+    vocab = Vocabulary(files, use_cache=limits.cache)
     special, where, problem = _special_tokens(files)
     eos = None
     if "eos_token" in special:

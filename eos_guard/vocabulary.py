@@ -13,6 +13,7 @@ from functools import cached_property
 from typing import Any
 
 from .jsonspan import JsonDocument, KeyPath
+from .known_tokens import END_OF_TURN_TEXTS
 from .model_files import ModelFiles
 
 
@@ -29,8 +30,9 @@ class AddedToken:
 class Vocabulary:
     """The ids a folder's tokenizer gives to token strings."""
 
-    def __init__(self, files: ModelFiles) -> None:
+    def __init__(self, files: ModelFiles, use_cache: bool = False) -> None:
         self.files = files
+        self.use_cache = use_cache
         self.tokenizer_json = files.tokenizer
         self.added: dict[str, AddedToken] = {}
         self.declared: dict[str, AddedToken] = {}  # added_tokens_decoder entries, by content
@@ -106,12 +108,48 @@ class Vocabulary:
             return table
         return {}
 
+    @cached_property
+    def _facts(self) -> dict:
+        """The model vocab's size and the ids of the strings a check can ask about (cache.py keeps them).
+
+        Parsing a 128k-entry vocab is the costliest step of a check; the strings asked about are known up
+        front: added tokens, special token values, known end-of-turn texts.
+        """
+        from . import cache
+
+        wanted = sorted(self._candidates())
+        path = self.tokenizer_json.path if self.tokenizer_json is not None else None
+        key = cache.file_key(path) if path is not None else None
+        cached = cache.load("vocab", key, self.use_cache) if key else None
+        if isinstance(cached, dict) and isinstance(cached.get("ids"), dict) and set(wanted) <= set(cached["ids"]):
+            return cached
+        vocab = self._model_vocab
+        facts = {"size": len(vocab), "ids": {c: vocab.get(c) if _is_int(vocab.get(c)) else None for c in wanted}}
+        if key:
+            cache.store("vocab", key, facts, self.use_cache)
+        return facts
+
+    def _candidates(self) -> set[str]:
+        names = set(self.declared) | set(END_OF_TURN_TEXTS)
+        entries = self.tokenizer_json.get(("added_tokens",)) if self.tokenizer_json is not None else None
+        if isinstance(entries, list):
+            names |= {e["content"] for e in entries if isinstance(e, dict) and isinstance(e.get("content"), str)}
+        for doc in (self.files.tokenizer_config, self.files.special_tokens_map):
+            if doc is not None and isinstance(doc.data, dict):
+                for name, value in doc.data.items():
+                    if name.endswith("_token"):
+                        value = value.get("content") if isinstance(value, dict) else value
+                        if isinstance(value, str):
+                            names.add(value)
+        return names
+
     @property
     def model_size(self) -> int:
-        return len(self._model_vocab)
+        return int(self._facts["size"])
 
     def model_id(self, content: str) -> int | None:
-        value = self._model_vocab.get(content)
+        ids = self._facts["ids"]
+        value = ids[content] if content in ids else self._model_vocab.get(content)
         return value if _is_int(value) else None
 
     def id_of(self, content: str) -> int | None:
