@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -17,12 +18,30 @@ from .rules import ALL_RULES
 from .rules.base import Options
 
 
+# Below this many folders per worker, starting worker processes costs more than it saves.
+PARALLEL_FROM = 100
+
+
 def check_paths(paths: Iterable[Path], config: Config | None = None) -> Report:
     """Check every model folder under ``paths``; a broken folder is reported without stopping the others."""
     config = config or Config()
     folders = [f for f in find_model_folders(paths) if not config.excluded(f)]
     baselines = read_baselines(folders, config.baseline) if config.baseline and config.enabled("EOS015") else {}
-    return Report([check_folder(folder, config, baselines) for folder in folders])
+    workers = min(os.cpu_count() or 1, len(folders) // PARALLEL_FROM)
+    if workers < 2:
+        return Report([check_folder(folder, config, baselines) for folder in folders])
+    import concurrent.futures
+    import functools
+
+    task = functools.partial(_check_many, config=config, baselines=baselines)
+    chunks = [folders[i::workers * 4] for i in range(workers * 4)]
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
+        done = {f.folder: f for chunk in pool.map(task, chunks) for f in chunk}
+    return Report([done[folder] for folder in folders])
+
+
+def _check_many(folders: list[Path], config: Config, baselines: dict[Path, str]) -> list[ModelReport]:
+    return [check_folder(folder, config, baselines) for folder in folders]
 
 
 def check_folder(folder: Path, config: Config | None = None, baselines: dict[Path, str] | None = None) -> ModelReport:

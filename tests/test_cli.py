@@ -177,3 +177,18 @@ def test_runs_as_a_module_without_traceback(tmp_path):
                           cwd=ROOT)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "generation_config.json:1:2: cannot parse JSON" in proc.stderr
+
+
+def test_many_folders_are_checked_in_parallel_with_the_same_report(run, tmp_path, monkeypatch):
+    import shutil
+
+    from eos_guard import check
+
+    for i in range(12):
+        shutil.copytree(RULE_CASES / ("EOS001-terminator-not-stop-id" if i % 3 else "EOS013-pad-is-terminator"),
+                        tmp_path / "tree" / f"m{i:02d}")
+    serial = run("--format", "json", "tree")
+    monkeypatch.setattr(check, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(check.os, "cpu_count", lambda: 2)
+    assert run("--format", "json", "tree") == serial
+    assert json.loads(serial[1])["findings"][0]["model"] == "tree/m00"
