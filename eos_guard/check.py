@@ -11,7 +11,6 @@ from .baseline import read_baselines
 from .config import Config
 from .errors import InputError
 from .findings import Finding, ModelReport, Report
-from .fixes import FileChange, plan, unchanged_since_read, write_atomically
 from .model_files import ModelFiles, find_model_folders
 from .resolve import ResolvedModel, resolve
 from .rules import ALL_RULES
@@ -57,16 +56,18 @@ def check_folder(folder: Path, config: Config | None = None, baselines: dict[Pat
 class FixResult:
     """What a fix run changed (or would change, when not writing) and the report of the folders afterwards."""
 
-    changes: list[FileChange]
+    changes: list  # of fixes.FileChange
     report: Report
     skipped: list[Path]  # files another writer changed between reading and writing
 
 
 def fix_paths(paths: Iterable[Path], config: Config | None = None, unsafe: bool = False,
               write: bool = True) -> FixResult:
+    from .fixes import plan, unchanged_since_read, write_atomically
+
     config = config or Config()
     before = check_paths(paths, config)
-    changes: list[FileChange] = []
+    changes = []
     skipped: list[Path] = []
     for model_report in before.models:
         if model_report.model is None:

@@ -15,7 +15,6 @@ import signal
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Iterable
 
 ASSISTANT_MARKER = "EOSGUARDASSISTANT"
@@ -24,7 +23,7 @@ USER_TEXT = "EOSGUARDUSER"
 SECOND_USER_MARKER = "EOSGUARDUSERTWO"
 
 # A fixed date keeps renders reproducible (Llama 3.1 templates print today's date).
-FIXED_NOW = datetime(2026, 1, 15, 12, 0, 0)
+FIXED_NOW = (2026, 1, 15, 12, 0, 0)
 
 SAMPLE_TOOLS = [{
     "type": "function",
@@ -260,7 +259,9 @@ def _environment() -> Any:
                              extensions=[GenerationTag, jinja2.ext.loopcontrols])
     env.filters["tojson"] = tojson
     env.globals["raise_exception"] = raise_exception
-    env.globals["strftime_now"] = lambda fmt: FIXED_NOW.strftime(fmt)
+    from datetime import datetime
+
+    env.globals["strftime_now"] = lambda fmt: datetime(*FIXED_NOW).strftime(fmt)
     env.globals["dict"] = TemplateDict()
     env.globals["namespace"] = TemplateNamespace
     return env

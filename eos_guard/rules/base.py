@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 from typing import Iterator, Union
 
@@ -37,7 +36,11 @@ class Rule:
 
     @classmethod
     def doc(cls) -> str:
-        return inspect.cleandoc(cls.__doc__ or "")
+        """The docstring without its indentation (``inspect.cleandoc``, without importing inspect)."""
+        lines = (cls.__doc__ or "").expandtabs().splitlines()
+        indents = [len(line) - len(line.lstrip()) for line in lines[1:] if line.strip()]
+        margin = min(indents, default=0)
+        return "\n".join([lines[0].strip()] + [line[margin:].rstrip() for line in lines[1:]]).strip()
 
 
 def describe_ids(ids: tuple[int, ...] | list[int], model: ResolvedModel) -> str:
