@@ -46,7 +46,7 @@ def _check_many(folders: list[Path], config: Config, baselines: dict[Path, str])
 def check_folder(folder: Path, config: Config | None = None, baselines: dict[Path, str] | None = None) -> ModelReport:
     config = config or Config()
     try:
-        model = resolve(ModelFiles.read(folder, baselines), config.limits)
+        model = resolve(ModelFiles.read(folder, baselines, config.max_file_bytes), config.limits)
     except InputError as exc:
         return ModelReport(folder, None, [], error=exc.render())
     return ModelReport(folder, model, run_rules(model, config))
@@ -76,7 +76,10 @@ def fix_paths(paths: Iterable[Path], config: Config | None = None, unsafe: bool 
             if not write:
                 changes.append(change)
             elif unchanged_since_read(change):
-                write_atomically(change.path, change.new_text)
+                try:
+                    write_atomically(change.path, change.new_text)
+                except OSError as exc:
+                    raise InputError(change.path, f"cannot write: {exc.strerror or exc}") from None
                 changes.append(change)
             else:
                 skipped.append(change.path)

@@ -15,12 +15,13 @@ from typing import Any
 
 from .errors import InputError
 from .findings import Finding, Severity
+from .model_files import DEFAULT_MAX_BYTES
 from .rules import ALL_RULES, lookup
 from .template import Limits
 
 YAML_NAMES = (".eos-guard.yaml", ".eos-guard.yml")
 KEYS = ("select", "ignore", "per-file-ignores", "fail-on", "exclude", "runtimes", "template-timeout",
-        "template-max-output", "cache")
+        "template-max-output", "cache", "max-file-size")
 RUNTIME_NAMES = ("transformers", "vllm", "sglang", "tgi", "mlx-lm", "llama.cpp", "ollama")
 FAIL_ON_NEVER = "never"
 
@@ -34,6 +35,7 @@ class Config:
     exclude: list[str] = field(default_factory=list)
     limits: Limits = field(default_factory=Limits)
     runtimes: tuple[str, ...] = ("transformers",)  # runtimes whose failure to stop is an error
+    max_file_bytes: int = DEFAULT_MAX_BYTES       # larger model files are not read (EOS018)
     baseline: str | None = "HEAD"               # git revision to compare stop ids with (EOS015); None: off
     source: Path | None = None                  # the file the settings came from
     root: Path = field(default_factory=Path.cwd)  # patterns are relative to this folder
@@ -147,6 +149,8 @@ def from_mapping(data: Any, source: Path | None) -> Config:
         seconds = _positive(data["template-timeout"], source, "template-timeout", float)
     if "template-max-output" in data:
         size = int(_positive(data["template-max-output"], source, "template-max-output", int))
+    if "max-file-size" in data:
+        config.max_file_bytes = int(_positive(data["max-file-size"], source, "max-file-size", float) * 1024 * 1024)
     cache = data.get("cache", True)
     if not isinstance(cache, bool):
         raise InputError(source, "cache must be true or false")

@@ -26,7 +26,8 @@ class InputError(Exception):
 def display_path(path: Path, relative_to: Path | None = None) -> str:
     """A path relative to the working directory when it lies below it, with ``/`` separators."""
     base = relative_to or Path.cwd()
+    full = path.parent.resolve() / path.name  # a link is shown where it is, not where it points
     try:
-        return path.resolve().relative_to(base.resolve()).as_posix()
+        return full.relative_to(base.resolve()).as_posix() or "."
     except ValueError:
         return path.as_posix()

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import bisect
 import json
+import os
 import re
+import stat
 from dataclasses import dataclass
 from json.decoder import scanstring
 from pathlib import Path
@@ -78,10 +80,10 @@ class JsonDocument:
         return self._data
 
     @classmethod
-    def read(cls, path: Path, lazy: bool = False) -> JsonDocument:
+    def read(cls, path: Path, lazy: bool = False, max_bytes: int | None = None) -> JsonDocument:
         if lazy:
-            return cls(path, lazy=True, raw=read_bytes(path))
-        return cls(path, read_text(path))
+            return cls(path, lazy=True, raw=read_bytes(path, max_bytes))
+        return cls(path, read_text(path, max_bytes))
 
     def get(self, keys: KeyPath, default: Any = None) -> Any:
         """The value at ``keys``, or ``default`` where any step is missing or of the wrong kind."""
@@ -315,16 +317,35 @@ def _decode(path: Path, raw: bytes, offset: int = 0, whole: bytes | None = None)
                          *_byte_position(source, position)) from None
 
 
-def read_bytes(path: Path) -> bytes:
+class NotRead(Exception):
+    """A file eos-guard refuses to open (its reason is a finding, not an error: see model_files.py)."""
+
+
+def read_bytes(path: Path, max_bytes: int | None = None) -> bytes:
+    """A regular file's bytes. FIFOs and devices are never read (opened non-blocking, checked with fstat,
+    closed), and a file over ``max_bytes`` raises NotRead before it is read."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
-        return path.read_bytes()
+        fd = os.open(path, flags)
     except OSError as exc:
         raise InputError(path, f"cannot read file: {exc.strerror or exc}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotRead("is not a regular file (a FIFO, device or folder); not opened for reading")
+        if max_bytes is not None and info.st_size > max_bytes:
+            raise NotRead(f"is {info.st_size:,} bytes, over the max-file-size limit of {max_bytes:,}; not read")
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read()
+    except OSError as exc:
+        raise InputError(path, f"cannot read file: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
 
 
-def read_text(path: Path) -> str:
+def read_text(path: Path, max_bytes: int | None = None) -> str:
     """A file's text as UTF-8, or an InputError naming the position of the first byte that is not."""
-    raw = read_bytes(path)
+    raw = read_bytes(path, max_bytes)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:

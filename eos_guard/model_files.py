@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from .errors import InputError
-from .jsonspan import JsonDocument, KeyPath, read_text
+from .jsonspan import JsonDocument, KeyPath, NotRead, read_text
 
 MODEL_MARKERS = ("config.json", "generation_config.json", "tokenizer_config.json")
 JSON_FILES = ("config.json", "generation_config.json", "tokenizer_config.json", "special_tokens_map.json",
               "added_tokens.json", "tokenizer.json", "chat_template.json")
 TEMPLATE_FILE = "chat_template.jinja"
 TEMPLATE_DIR = "additional_chat_templates"
+DEFAULT_MAX_BYTES = 100 * 1024 * 1024  # real tokenizer.json files reach ~35 MB
 SKIPPED_DIRS = {"node_modules", "venv", "__pycache__", "site-packages"}
 
 
@@ -49,14 +50,20 @@ class ModelFiles:
     processor_template: JsonDocument | None = None
     templates: dict[str, TemplateSource] = field(default_factory=dict)
     baseline: dict[str, JsonDocument] = field(default_factory=dict)  # file name -> its earlier version
+    skipped: list[tuple[Path, str]] = field(default_factory=list)  # files not read, and why (EOS018)
+    max_bytes: int | None = field(default=DEFAULT_MAX_BYTES, repr=False)
+    root: Path | None = field(default=None, repr=False)  # where symbolic links may point
 
     @classmethod
-    def read(cls, folder: Path, baseline_texts: dict[Path, str] | None = None) -> ModelFiles:
+    def read(cls, folder: Path, baseline_texts: dict[Path, str] | None = None,
+             max_bytes: int | None = DEFAULT_MAX_BYTES) -> ModelFiles:
         """Read every file the folder has; raises InputError for the first unreadable or malformed one.
 
         ``baseline_texts`` holds earlier versions of some files (from git); unparsable ones are ignored.
+        Symbolic links that leave the repository, files that are not regular files, and files over
+        ``max_bytes`` are not read: they are listed in ``skipped``.
         """
-        files = cls(folder)
+        files = cls(folder, max_bytes=max_bytes, root=trusted_root(folder))
         for path, text in (baseline_texts or {}).items():
             if path.parent == folder:
                 try:
@@ -67,8 +74,12 @@ class ModelFiles:
                                                 "special_tokens_map", "added_tokens", "tokenizer",
                                                 "processor_template")):
             path = folder / name
-            if path.is_file():
-                setattr(files, attribute, JsonDocument.read(path, lazy=name == "tokenizer.json"))
+            if files._readable(path):
+                try:
+                    setattr(files, attribute, JsonDocument.read(path, lazy=name == "tokenizer.json",
+                                                                max_bytes=max_bytes))
+                except NotRead as exc:
+                    files.skipped.append((path, str(exc)))
         files.templates = files._tokenizer_templates()
         if files.processor_template is not None:
             text = files.processor_template.get(("chat_template",))
@@ -78,15 +89,38 @@ class ModelFiles:
                     ("chat_template",)))
         return files
 
+    def _readable(self, path: Path) -> bool:
+        """Whether ``path`` exists and may be followed; a link out of the repository is listed as skipped."""
+        if not os.path.lexists(path):
+            return False
+        if path.is_symlink():
+            target = path.resolve()
+            if not _is_within(target, self.root):
+                self.skipped.append((path, f"is a symbolic link to {target}, outside {self.root}; not followed"))
+                return False
+        return True
+
+    def _template_text(self, path: Path) -> str | None:
+        if not self._readable(path):
+            return None
+        try:
+            return read_text(path, self.max_bytes)
+        except NotRead as exc:
+            self.skipped.append((path, str(exc)))
+            return None
+
     def _tokenizer_templates(self) -> dict[str, TemplateSource]:
         templates: dict[str, TemplateSource] = {}
         jinja = self.folder / TEMPLATE_FILE
-        if jinja.is_file():
-            templates["default"] = TemplateSource("default", read_text(jinja), jinja)
+        text = self._template_text(jinja) if os.path.lexists(jinja) else None
+        if text is not None:
+            templates["default"] = TemplateSource("default", text, jinja)
         extra = self.folder / TEMPLATE_DIR
-        if extra.is_dir():
+        if extra.is_dir() and not extra.is_symlink():
             for path in sorted(extra.glob("*.jinja")):
-                templates[path.stem] = TemplateSource(path.stem, read_text(path), path)
+                text = self._template_text(path)
+                if text is not None:
+                    templates[path.stem] = TemplateSource(path.stem, text, path)
         if templates or self.tokenizer_config is None:
             return templates
         value = self.tokenizer_config.get(("chat_template",))
@@ -107,6 +141,26 @@ class ModelFiles:
                     self.added_tokens, self.tokenizer, self.processor_template):
             if doc is not None:
                 yield doc
+
+
+def trusted_root(folder: Path) -> Path:
+    """Where links may point: the git work tree that holds the folder, else the folder itself; for a Hugging Face
+    cache snapshot (``models--org--name/snapshots/<rev>/``, whose files link to ``../../blobs/``), the repo folder."""
+    folder = folder.resolve()
+    if folder.parent.name == "snapshots" and folder.parent.parent.name.startswith(("models--", "datasets--")):
+        return folder.parent.parent
+    for directory in (folder, *folder.parents):
+        if (directory / ".git").exists():
+            return directory
+    return folder
+
+
+def _is_within(path: Path, root: Path) -> bool:
+    try:
+        path.relative_to(root)
+        return True
+    except ValueError:
+        return False
 
 
 def is_model_folder(folder: Path) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from .added_token_id_mismatch import AddedTokenIdMismatch
 from .base import Rule
 from .config_eos_mismatch import ConfigEosMismatch
+from .file_not_read import FileNotRead
 from .id_out_of_range import IdOutOfRange
 from .invalid_token_id import InvalidTokenId
 from .no_stop_ids import NoStopIds
@@ -25,7 +26,7 @@ ALL_RULES: tuple[Rule, ...] = (
     TerminatorNotStopId(), TokenizerEosNotStopId(), ConfigEosMismatch(), NoStopIds(), TokenNotInVocab(),
     IdOutOfRange(), InvalidTokenId(), SpecialTokensMapOverride(), AddedTokenIdMismatch(), TerminatorNotSpecial(),
     TerminatorNotSingleToken(), StopIdSuppressed(), PadIsTerminator(), TemplateError(), StopIdsDropped(), RuntimeDoesNotStop(),
-    TerminatorListedNowhere(),
+    TerminatorListedNowhere(), FileNotRead(),
 )
 BY_CODE = {rule.code: rule for rule in ALL_RULES}
 BY_NAME = {rule.name: rule for rule in ALL_RULES}

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterator, Union
 
 from ..findings import Finding, Location, Severity
 from ..model_files import TemplateSource
 from ..resolve import ResolvedModel, Where
 
-Place = Union[Where, TemplateSource]
+Place = Union[Where, TemplateSource, Path]
 
 
 @dataclass(frozen=True)

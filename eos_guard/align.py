@@ -1,0 +1,199 @@
+"""Align a loaded model's stop ids with its tokenizer and chat template, in memory, before it is saved.
+
+The alignment-handbook's SFT script does::
+
+    model.generation_config.eos_token_id = model.config.eos_token_id = tokenizer.eos_token_id
+
+which drops every stop id the model had (Gemma 3's ``[1, 106]`` becomes ``1``) and ignores the chat template
+(a Qwen base tokenizer's eos is ``<|endoftext|>`` while its ChatML template ends turns with ``<|im_end|>``).
+:func:`align` does the same job add-only and template-aware, with the rules of ``eos-guard --fix``
+(docs/fix.md), so that ``save_pretrained`` writes a folder eos-guard finds clean:
+
+- ``generation_config.eos_token_id`` keeps every id it had and gains, after them, each chat template's turn
+  terminator (the default template's first) and the tokenizer's eos. An int stays an int when nothing is
+  added and becomes a list when something is; ``None`` becomes the wanted ids.
+- ``config.eos_token_id`` (the text config's, as transformers' ``trainer_utils.align_special_tokens`` reads
+  it): a list gains the same ids; a scalar (or ``None``) that is not the tokenizer's eos becomes the
+  tokenizer's eos.
+- Ids that are not below the config's ``vocab_size`` are never added (the model cannot emit them).
+
+Only attributes are read and written (duck typing): neither transformers nor torch is imported here.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any
+
+from .template import probe_template
+
+logger = logging.getLogger("eos_guard")
+
+GENERATION_KEY = "generation_config.eos_token_id"
+CONFIG_KEY = "config.eos_token_id"
+
+
+def align(model: Any, tokenizer: Any) -> dict[str, tuple[Any, Any]]:
+    """Add the chat template's terminator and the tokenizer's eos to ``model``'s stop ids, in place.
+
+    ``model`` is anything with ``.config`` and ``.generation_config`` (a ``PreTrainedModel``, a PEFT model,
+    or a wrapper with ``.module``); ``tokenizer`` a transformers tokenizer or a processor holding one.
+    Returns what changed, as ``{"generation_config.eos_token_id": (old, new), "config.eos_token_id": (old,
+    new)}`` (only the keys that changed; for a multimodal model the config key names the text config, e.g.
+    ``"config.text_config.eos_token_id"``). An empty dict means the model was already aligned.
+    """
+    model = _unwrap(model)
+    tok = _tokenizer_of(tokenizer)
+    config = getattr(model, "config", None)
+    if config is None:
+        raise TypeError(f"{type(model).__name__} has no .config: pass the model (PreTrainedModel) to align()")
+    text_config, config_key = _text_config(config)
+    vocab_size = _int_or_none(getattr(text_config, "vocab_size", None))
+    eos_id = _int_or_none(getattr(tok, "eos_token_id", None))
+
+    wanted: list[int] = []
+    for token_id in [*terminator_ids(tokenizer), eos_id]:
+        if token_id is None or token_id in wanted:
+            continue
+        if vocab_size is not None and token_id >= vocab_size:
+            logger.warning("eos-guard: not adding stop id %d: it is not below the model's vocab_size %d",
+                           token_id, vocab_size)
+            continue
+        wanted.append(token_id)
+
+    changes: dict[str, tuple[Any, Any]] = {}
+    generation_config = getattr(model, "generation_config", None)
+    if generation_config is not None:
+        old = getattr(generation_config, "eos_token_id", None)
+        new = _added(old, wanted)
+        if new is not None:
+            generation_config.eos_token_id = new
+            changes[GENERATION_KEY] = (_copy(old), _copy(new))
+
+    old = getattr(text_config, "eos_token_id", None)
+    new = None
+    if isinstance(old, (list, tuple)):
+        new = _added(old, wanted)
+    elif eos_id is not None and old != eos_id and (vocab_size is None or eos_id < vocab_size):
+        new = eos_id
+    if new is not None:
+        text_config.eos_token_id = new
+        changes[config_key] = (_copy(old), _copy(new))
+
+    for key, (before, after) in changes.items():
+        logger.debug("eos-guard: %s %r -> %r", key, before, after)
+    return changes
+
+
+def terminator_ids(tokenizer: Any) -> list[int]:
+    """The ids of the tokens that end an assistant turn in each chat template, the default template's first.
+
+    The templates are rendered in eos-guard's sandbox (:func:`eos_guard.template.probe_template`) with the
+    tokenizer's special token strings as variables; a terminator is an added token that follows the
+    assistant's answer. A template that fails to render, or ends turns with text that is no added token,
+    contributes nothing.
+    """
+    return [token_id for _, _, token_id in terminators(tokenizer) if token_id is not None]
+
+
+def terminators(tokenizer: Any) -> list[tuple[str, str | None, int | None]]:
+    """``(template name, terminator string, id)`` for each chat template of ``tokenizer``, default first."""
+    tok = _tokenizer_of(tokenizer)
+    templates = _templates(tokenizer)
+    if not templates:
+        return []
+    special = getattr(tok, "special_tokens_map", None) or {}
+    special_tokens = tuple(sorted((k, v) for k, v in dict(special).items() if isinstance(k, str) and isinstance(v, str)))
+    get_added = getattr(tok, "get_added_vocab", None)
+    added = tuple(sorted(get_added().keys())) if callable(get_added) else ()
+    result = []
+    for name, source in templates:
+        token = _probe(source, special_tokens, added)
+        token_id = None
+        if token is not None:
+            token_id = _int_or_none(tok.convert_tokens_to_ids(token))
+            unk = getattr(tok, "unk_token_id", None)
+            if token_id is not None and unk is not None and token_id == unk and token != getattr(tok, "unk_token", None):
+                token_id = None
+        result.append((name, token, token_id))
+    return result
+
+
+@functools.lru_cache(maxsize=64)
+def _probe(source: str, special_tokens: tuple[tuple[str, str], ...], added: tuple[str, ...]) -> str | None:
+    """The terminator string of one template; cached, since callbacks align at every save."""
+    probe = probe_template(source, dict(special_tokens), added)
+    if probe.token is None and (probe.errors or probe.limit_exceeded):
+        logger.warning("eos-guard: the chat template did not render, so its terminator is unknown: %s",
+                       probe.limit_exceeded or "; ".join(probe.errors[:2]))
+    return probe.token
+
+
+def _templates(tokenizer: Any) -> list[tuple[str, str]]:
+    """``(name, source)`` pairs, "default" first: ``chat_template`` is a string or a dict of named templates."""
+    template = getattr(tokenizer, "chat_template", None)
+    if template is None and tokenizer is not _tokenizer_of(tokenizer):
+        template = getattr(_tokenizer_of(tokenizer), "chat_template", None)
+    if isinstance(template, str):
+        return [("default", template)] if template else []
+    if isinstance(template, dict):
+        items = [(str(k), v) for k, v in template.items() if isinstance(v, str) and v]
+    elif isinstance(template, (list, tuple)):  # tokenizer_config.json's [{name, template}] form
+        items = [(str(t.get("name")), t.get("template")) for t in template
+                 if isinstance(t, dict) and isinstance(t.get("template"), str) and t.get("template")]
+    else:
+        return []
+    return sorted(items, key=lambda item: item[0] != "default")
+
+
+def _added(old: Any, wanted: list[int]) -> Any:
+    """``old`` with the missing ``wanted`` ids appended, or None when nothing is missing."""
+    if old is None:
+        if not wanted:
+            return None
+        return wanted[0] if len(wanted) == 1 else list(wanted)
+    current = list(old) if isinstance(old, (list, tuple)) else [old]
+    missing = [i for i in wanted if i not in current]
+    if not missing:
+        return None
+    return current + missing
+
+
+def _text_config(config: Any) -> tuple[Any, str]:
+    """The config that holds eos_token_id (``get_text_config()``, as transformers aligns it) and its name."""
+    get_text_config = getattr(config, "get_text_config", None)
+    text_config = get_text_config() if callable(get_text_config) else config
+    if text_config is None or text_config is config:
+        return config, CONFIG_KEY
+    for name in ("text_config", "decoder", "generator", "language_config", "llm_config"):
+        if getattr(config, name, None) is text_config:
+            return text_config, f"config.{name}.eos_token_id"
+    return text_config, "config.text_config.eos_token_id"
+
+
+def _unwrap(model: Any) -> Any:
+    while getattr(model, "config", None) is None and getattr(model, "module", None) is not None:
+        model = model.module  # DistributedDataParallel and friends
+    return model
+
+
+def _tokenizer_of(tokenizer: Any) -> Any:
+    """A processor's tokenizer, or the tokenizer itself."""
+    if not hasattr(tokenizer, "convert_tokens_to_ids") and getattr(tokenizer, "tokenizer", None) is not None:
+        return tokenizer.tokenizer
+    return tokenizer
+
+
+def _int_or_none(value: Any) -> int | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number >= 0 and number == value else None
+
+
+def _copy(value: Any) -> Any:
+    return list(value) if isinstance(value, (list, tuple)) else value

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..findings import Finding, Severity
+from ..resolve import ResolvedModel
+from .base import Options, Rule
+
+
+class FileNotRead(Rule):
+    """A model file was not read: a link out of the repository, not a regular file, or too large.
+
+    ## What it detects
+    - a symbolic link whose target lies outside the repository (the git work tree that holds the folder, or
+      the folder itself outside git; a Hugging Face cache snapshot may link into its own `blobs/`);
+    - a FIFO, device or folder where a file should be (never opened for reading, so a check cannot hang);
+    - a file over the `max-file-size` limit (100 MiB by default; real tokenizer.json files reach ~35 MB).
+
+    ## Why it matters
+    eos-guard runs on pull requests from strangers. A link to a file outside the repository could make it
+    read (and quote in its messages) files of the machine it runs on; a FIFO could make it hang; a huge
+    file could exhaust memory. The folder is checked without the file, so the verdict may be incomplete:
+    this is an error so that such a change cannot pass unnoticed.
+
+    ## Remediation
+    Commit the real file instead of a link, or raise `max-file-size` in the configuration.
+    """
+
+    code = "EOS018"
+    name = "file-not-read"
+    severity = Severity.ERROR
+    summary = "a model file was not read (a link out of the repository, not a regular file, or too large)"
+
+    def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
+        for path, reason in model.files.skipped:
+            yield self.finding(model, f"{path.name} {reason}", path)

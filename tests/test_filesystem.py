@@ -1,0 +1,90 @@
+"""Files from strangers: links out of the repository, FIFOs, huge files, read-only files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from support import write_json
+
+
+def findings(out: str) -> list[tuple[str, str]]:
+    return [(f["code"], f["path"]) for f in json.loads(out)["findings"]]
+
+
+@pytest.fixture
+def repo(tmp_path):
+    subprocess.run(["git", "init", "-q", str(tmp_path / "repo")], check=True)
+    write_json(tmp_path / "repo" / "m" / "config.json", {"eos_token_id": 2})
+    return tmp_path / "repo"
+
+
+def test_link_out_of_the_repository_is_not_followed(run, repo, tmp_path):
+    secret = write_json(tmp_path / "outside.json", {"eos_token_id": 99, "token": "s3cr3t"})
+    os.symlink(secret, repo / "m" / "generation_config.json")
+    code, out, _ = run("--format", "json", "m", cwd=repo)
+    assert code == 1 and findings(out) == [("EOS018", "m/generation_config.json")]
+    assert "s3cr3t" not in out and json.loads(out)["models"][0]["stop_ids"]["transformers"] == [2]
+
+
+def test_link_inside_the_repository_is_followed(run, repo):
+    write_json(repo / "shared" / "generation_config.json", {"eos_token_id": [2, 7]})
+    os.symlink("../shared/generation_config.json", repo / "m" / "generation_config.json")
+    code, out, _ = run("--format", "json", "m", cwd=repo)
+    assert code == 0 and json.loads(out)["models"][0]["stop_ids"]["transformers"] == [2, 7]
+
+
+def test_hugging_face_cache_snapshot_links_into_its_blobs(run, tmp_path):
+    hub = tmp_path / "hub" / "models--org--name"
+    write_json(hub / "blobs" / "0123abcd", {"eos_token_id": 2})
+    (hub / "snapshots" / "rev").mkdir(parents=True)
+    os.symlink("../../blobs/0123abcd", hub / "snapshots" / "rev" / "config.json")
+    code, out, _ = run("--format", "json", str(hub / "snapshots" / "rev"))
+    assert code == 0 and findings(out) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+def test_fifo_is_never_opened_for_reading(run, repo):
+    os.mkfifo(repo / "m" / "tokenizer_config.json")  # a blocking open() would hang the check forever
+    code, out, _ = run("--format", "json", "m", cwd=repo)
+    assert code == 1 and findings(out) == [("EOS018", "m/tokenizer_config.json")]
+
+
+def test_file_over_the_size_limit_is_skipped(run, repo):
+    (repo / ".eos-guard.yaml").write_text("max-file-size: 0.01\n")
+    (repo / "m" / "tokenizer.json").write_text(json.dumps({"added_tokens": [], "pad": "x" * 20_000}))
+    code, out, _ = run("--format", "json", "m", cwd=repo)
+    assert code == 1 and findings(out) == [("EOS018", "m/tokenizer.json")]
+    assert "over the max-file-size limit of 10,485" in json.loads(out)["findings"][0]["message"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can read files without read permission")
+def test_unreadable_file_is_a_clear_error(run, repo):
+    path = write_json(repo / "m" / "generation_config.json", {"eos_token_id": 2})
+    path.chmod(0)
+    code, _, err = run("m", cwd=repo)
+    assert code == 2 and "m/generation_config.json: cannot read file: Permission denied" in err
+
+
+def test_read_only_file_keeps_its_mode_or_fix_says_why_it_cannot_write(run, repo):
+    import shutil
+
+    from support import RULE_CASES
+
+    folder = shutil.copytree(RULE_CASES / "EOS001-terminator-not-stop-id", repo / "chat")
+    target = folder / "generation_config.json"
+    target.chmod(0o444)
+    folder.chmod(0o555)  # no temporary file can be created here, except by root
+    try:
+        assert run("chat", cwd=repo)[0] == 1
+        code, _, err = run("--fix", "chat", cwd=repo)
+    finally:
+        folder.chmod(0o755)
+    if os.geteuid() == 0:  # root writes anyway: atomically, and the file keeps its read-only mode
+        assert code == 1 and "151645" in target.read_text() and (target.stat().st_mode & 0o777) == 0o444
+    else:
+        assert code == 2 and "chat/generation_config.json: cannot write" in err and "Traceback" not in err
+        assert "151645" not in target.read_text()
