@@ -9,7 +9,7 @@ from ..findings import Report
 from ..resolve import ResolvedModel
 from ..rules.base import token_text
 from ..runtimes import stops, target_id
-from .text import _one_line
+from .text import printable
 
 
 def render(report: Report) -> str:
@@ -37,17 +37,17 @@ def _model(model: ResolvedModel) -> str:
     target = target_id(model)
     terminator = model.terminator
     eos = model.tokenizer_eos
-    lines = [display_path(model.folder)]
+    lines = [printable(display_path(model.folder))]
     if terminator is not None and terminator.token is not None:
-        lines.append(f"  chat answers end with '{terminator.token}' ({terminator.id}), "
-                     f"from the '{terminator.template.name}' template")
+        lines.append(printable(f"  chat answers end with '{terminator.token}' ({terminator.id}), "
+                               f"from the '{terminator.template.name}' template"))
     elif eos is not None:
-        lines.append(f"  no chat template terminator; the tokenizer's eos is '{eos.token}' ({eos.id})")
+        lines.append(printable(f"  no chat template terminator; the tokenizer's eos is '{eos.token}' ({eos.id})"))
     rows = [("runtime", "stop ids", "stops?", "why")]
     for name, stop in model.runtime_stops.items():
         verdict = {True: "yes", False: "NO", None: "?"}[stops(model, stop)]
-        ids = ", ".join(f"{i} {token_text(model, i)}".strip() for i in stop.ids) or "none"
-        rows.append((name, ids, verdict, _one_line(stop.why)))
+        ids = printable(", ".join(f"{i} {token_text(model, i)}".strip() for i in stop.ids) or "none")
+        rows.append((name, ids, verdict, printable(stop.why)))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     for row in rows:
         lines.append("  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3])) + "  " + row[3])

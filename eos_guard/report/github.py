@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..errors import display_path
 from ..findings import Report, Severity
-from .text import summary
+from .text import printable, summary
 
 COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
@@ -22,7 +22,7 @@ def render(report: Report) -> str:
     for finding in report.findings():
         loc = finding.location
         properties = {
-            "file": display_path(loc.path),
+            "file": printable(display_path(loc.path)),
             "line": str(loc.line),
             "col": str(loc.column),
             "endLine": str(loc.end_line),
@@ -30,6 +30,6 @@ def render(report: Report) -> str:
             "title": f"{finding.code} {finding.name}",
         }
         joined = ",".join(f"{key}={escape_property(value)}" for key, value in properties.items())
-        lines.append(f"::{COMMANDS[finding.severity]} {joined}::{escape_data(finding.message)}")
+        lines.append(f"::{COMMANDS[finding.severity]} {joined}::{escape_data(printable(finding.message))}")
     lines.append(summary(report))
     return "\n".join(lines) + "\n"

@@ -10,8 +10,8 @@ def render(report: Report) -> str:
     lines = []
     for finding in report.findings():
         loc = finding.location
-        lines.append(f"{display_path(loc.path)}:{loc.line}:{loc.column}: {finding.code} "
-                     f"{_one_line(finding.message)} [{finding.name}]")
+        lines.append(f"{printable(display_path(loc.path))}:{loc.line}:{loc.column}: {finding.code} "
+                     f"{printable(finding.message)} [{finding.name}]")
     lines.append(summary(report))
     return "\n".join(lines) + "\n"
 
@@ -31,6 +31,7 @@ def summary(report: Report) -> str:
     return f"Found {', '.join(parts)} in {checked}."
 
 
-def _one_line(text: str) -> str:
-    """Messages quote strings from the checked files: keep them on one line, without terminal controls."""
+def printable(text: str) -> str:
+    """Messages quote strings from the checked files: keep them on one line, without terminal controls,
+    ANSI escapes or bidirectional overrides (shown as escapes such as ``\\x1b`` and ``\\u202e``)."""
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
