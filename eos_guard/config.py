@@ -17,12 +17,13 @@ from .errors import InputError
 from .findings import Finding, Severity
 from .model_files import DEFAULT_MAX_BYTES
 from .rules import ALL_RULES, lookup
+from .runtimes import RUNTIMES
 from .template import Limits
 
 YAML_NAMES = (".eos-guard.yaml", ".eos-guard.yml")
 KEYS = ("select", "ignore", "per-file-ignores", "fail-on", "exclude", "runtimes", "template-timeout",
         "template-max-output", "cache", "max-file-size")
-RUNTIME_NAMES = ("transformers", "vllm", "sglang", "tgi", "mlx-lm", "llama.cpp", "ollama")
+RUNTIME_NAMES = tuple(RUNTIMES)
 FAIL_ON_NEVER = "never"
 
 
