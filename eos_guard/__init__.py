@@ -13,10 +13,11 @@ from os import PathLike
 from pathlib import Path
 from typing import Union
 
+from .align import align
 from .findings import Finding, Report, Severity
 
 __version__ = "0.1.0"
-__all__ = ["Finding", "Report", "Severity", "check", "fix", "__version__"]
+__all__ = ["Finding", "Report", "Severity", "align", "check", "fix", "__version__"]
 
 
 def check(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = None) -> Report:
@@ -27,7 +28,7 @@ def check(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = Non
     a malformed model file is reported in ``Report.errors`` instead.
     """
     from . import config as settings
-    from .check import check_paths
+    from .pipeline import check_paths
 
     targets = [Path(p) for p in paths] or [Path(".")]
     loaded = settings.load(Path(config) if config is not None else None, targets[0])
@@ -41,7 +42,7 @@ def fix(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = None,
     With ``write=False`` nothing is written: the changes are what ``--diff`` would show.
     """
     from . import config as settings
-    from .check import fix_paths
+    from .pipeline import fix_paths
 
     targets = [Path(p) for p in paths] or [Path(".")]
     loaded = settings.load(Path(config) if config is not None else None, targets[0])

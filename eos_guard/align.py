@@ -23,12 +23,10 @@ Only attributes are read and written (duck typing): neither transformers nor tor
 from __future__ import annotations
 
 import functools
-import logging
 from typing import Any
 
-from .template import probe_template
-
-logger = logging.getLogger("eos_guard")
+# Nothing heavy at import time: ``eos_guard/__init__.py`` exports align(), and the CLI's start-up stays lean
+# (the template sandbox and logging are imported on the first call).
 
 GENERATION_KEY = "generation_config.eos_token_id"
 CONFIG_KEY = "config.eos_token_id"
@@ -57,8 +55,8 @@ def align(model: Any, tokenizer: Any) -> dict[str, tuple[Any, Any]]:
         if token_id is None or token_id in wanted:
             continue
         if vocab_size is not None and token_id >= vocab_size:
-            logger.warning("eos-guard: not adding stop id %d: it is not below the model's vocab_size %d",
-                           token_id, vocab_size)
+            _logger().warning("eos-guard: not adding stop id %d: it is not below the model's vocab_size %d",
+                              token_id, vocab_size)
             continue
         wanted.append(token_id)
 
@@ -82,7 +80,7 @@ def align(model: Any, tokenizer: Any) -> dict[str, tuple[Any, Any]]:
         changes[config_key] = (_copy(old), _copy(new))
 
     for key, (before, after) in changes.items():
-        logger.debug("eos-guard: %s %r -> %r", key, before, after)
+        _logger().debug("eos-guard: %s %r -> %r", key, before, after)
     return changes
 
 
@@ -104,7 +102,8 @@ def terminators(tokenizer: Any) -> list[tuple[str, str | None, int | None]]:
     if not templates:
         return []
     special = getattr(tok, "special_tokens_map", None) or {}
-    special_tokens = tuple(sorted((k, v) for k, v in dict(special).items() if isinstance(k, str) and isinstance(v, str)))
+    special_tokens = tuple(sorted((k, v) for k, v in dict(special).items()
+                                  if isinstance(k, str) and isinstance(v, str)))
     get_added = getattr(tok, "get_added_vocab", None)
     added = tuple(sorted(get_added().keys())) if callable(get_added) else ()
     result = []
@@ -114,8 +113,8 @@ def terminators(tokenizer: Any) -> list[tuple[str, str | None, int | None]]:
         if token is not None:
             token_id = _int_or_none(tok.convert_tokens_to_ids(token))
             unk = getattr(tok, "unk_token_id", None)
-            if token_id is not None and unk is not None and token_id == unk and token != getattr(tok, "unk_token", None):
-                token_id = None
+            if token_id is not None and token_id == unk and token != getattr(tok, "unk_token", None):
+                token_id = None  # not in the vocabulary after all
         result.append((name, token, token_id))
     return result
 
@@ -123,9 +122,11 @@ def terminators(tokenizer: Any) -> list[tuple[str, str | None, int | None]]:
 @functools.lru_cache(maxsize=64)
 def _probe(source: str, special_tokens: tuple[tuple[str, str], ...], added: tuple[str, ...]) -> str | None:
     """The terminator string of one template; cached, since callbacks align at every save."""
+    from .template import probe_template
+
     probe = probe_template(source, dict(special_tokens), added)
     if probe.token is None and (probe.errors or probe.limit_exceeded):
-        logger.warning("eos-guard: the chat template did not render, so its terminator is unknown: %s",
+        _logger().warning("eos-guard: the chat template did not render, so its terminator is unknown: %s",
                        probe.limit_exceeded or "; ".join(probe.errors[:2]))
     return probe.token
 
@@ -170,6 +171,12 @@ def _text_config(config: Any) -> tuple[Any, str]:
         if getattr(config, name, None) is text_config:
             return text_config, f"config.{name}.eos_token_id"
     return text_config, "config.text_config.eos_token_id"
+
+
+def _logger() -> Any:
+    import logging
+
+    return logging.getLogger("eos_guard")
 
 
 def _unwrap(model: Any) -> Any:

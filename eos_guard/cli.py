@@ -91,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .check import check_paths
+    from .pipeline import check_paths
     from .report import REPORTERS
 
     paths = args.paths or [Path(".")]
@@ -122,7 +122,7 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_ERROR if report.errors else EXIT_OK
     changed = False
     if args.fix:
-        from .check import fix_paths
+        from .pipeline import fix_paths
 
         result = fix_paths(paths, config, unsafe=args.unsafe_fixes)
         for change in result.changes:
@@ -166,7 +166,7 @@ def _write_side_outputs(args: argparse.Namespace, report: object) -> None:
 
 
 def _diff(paths: list[Path], config: settings.Config, unsafe: bool) -> int:
-    from .check import fix_paths
+    from .pipeline import fix_paths
 
     result = fix_paths(paths, config, unsafe=unsafe, write=False)
     for change in result.changes:

@@ -11,7 +11,7 @@ import sys
 import atheris
 
 with atheris.instrument_imports(include=["eos_guard"]):
-    import eos_guard.check  # noqa: F401
+    import eos_guard.pipeline  # noqa: F401
     import eos_guard.fixes  # noqa: F401
     import eos_guard.report  # noqa: F401
 

@@ -35,7 +35,7 @@ def pack(files: dict[str, bytes]) -> bytes:
 
 
 def check_input(data: bytes) -> None:
-    from eos_guard.check import check_folder
+    from eos_guard.pipeline import check_folder
     from eos_guard.config import Config
     from eos_guard.findings import Report
     from eos_guard.fixes import plan

@@ -182,7 +182,7 @@ def test_runs_as_a_module_without_traceback(tmp_path):
 def test_many_folders_are_checked_in_parallel_with_the_same_report(run, tmp_path, monkeypatch):
     import shutil
 
-    from eos_guard import check
+    from eos_guard import pipeline as check
 
     for i in range(12):
         shutil.copytree(RULE_CASES / ("EOS001-terminator-not-stop-id" if i % 3 else "EOS013-pad-is-terminator"),

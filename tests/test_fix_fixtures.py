@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from support import FIXTURES
-from eos_guard.check import check_folder
+from eos_guard.pipeline import check_folder
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 transformers = pytest.importorskip("transformers")

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from support import FIXTURES
-from eos_guard.check import check_folder
+from eos_guard.pipeline import check_folder
 from eos_guard.model_files import ModelFiles
 from eos_guard.template import ASSISTANT_MARKER, SAMPLE_TOOLS, SECOND_USER_MARKER, _conversations
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from eos_guard.check import check_folder
+from eos_guard.pipeline import check_folder
 from eos_guard.fixes import plan
 from eos_guard.splice import apply_edits  # noqa: F401  (plan uses it; imported to fail early if renamed)
 

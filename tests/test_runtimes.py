@@ -8,7 +8,7 @@ import json
 import pytest
 
 from support import FIXTURES, RULE_CASES, write_json
-from eos_guard.check import check_folder
+from eos_guard.pipeline import check_folder
 from eos_guard.runtimes import RUNTIMES, stops
 from eos_guard.runtimes.llama_cpp import converter_special_ids
 

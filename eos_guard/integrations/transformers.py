@@ -4,9 +4,10 @@
 
     from eos_guard.integrations.transformers import EosGuardCallback
 
+    callback = EosGuardCallback()                            # strict=True: raise instead of logging
     trainer = Trainer(model=model, args=args, train_dataset=data, processing_class=tokenizer,
-                      callbacks=[EosGuardCallback()])          # or SFTTrainer(...): TRL subclasses Trainer
-    trainer.train()
+                      callbacks=[callback])                  # or SFTTrainer(...): TRL subclasses Trainer
+    trainer.train()                                          # every checkpoint-N: aligned, then checked
     trainer.save_model(final_dir)                            # aligned: on_train_end ran eos_guard.align()
     callback.check(final_dir)                                # optional: check the final folder too
 
@@ -34,6 +35,7 @@ from transformers import TrainerCallback
 
 from ..align import align
 from ..findings import Report, Severity
+from ..report.text import printable
 
 logger = logging.getLogger("eos_guard")
 
@@ -109,7 +111,7 @@ class EosGuardCallback(TrainerCallback):
         lines = []
         for finding in report.findings():
             loc = finding.location
-            line = f"{loc.path}:{loc.line}:{loc.column}: {finding.code} {_one_line(finding.message)} [{finding.name}]"
+            line = f"{loc.path}:{loc.line}:{loc.column}: {finding.code} {printable(finding.message)} [{finding.name}]"
             lines.append(line)
             level = {Severity.ERROR: logging.ERROR, Severity.WARNING: logging.WARNING}.get(finding.severity,
                                                                                           logging.INFO)
@@ -146,21 +148,8 @@ class EosGuardCallback(TrainerCallback):
 
 
 def _check(folder: Path) -> Report:
-    """``eos_guard.check(folder)``.
-
-    The package attribute ``eos_guard.check`` is rebound to the ``eos_guard.check`` submodule once that is
-    first imported (Python binds a submodule on its package), so the function is looked up defensively.
-    """
     import eos_guard
 
-    api = getattr(eos_guard, "check", None)
-    if callable(api):
-        return api(folder)
-    from .. import config as settings
-    from ..check import check_paths
-
-    return check_paths([folder], settings.load(None, folder))
+    return eos_guard.check(folder)
 
 
-def _one_line(text: str) -> str:
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
