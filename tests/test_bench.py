@@ -1,0 +1,21 @@
+"""The benchmark works (a smoke test: small inputs, one run, no timing claims)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from support import ROOT
+
+pytest.importorskip("transformers")
+pytest.importorskip("tokenizers")
+
+
+def test_quick_benchmark_runs(tmp_path):
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--workdir", str(tmp_path)],
+                          capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "| Llama-3-scale folder |" in proc.stdout and "| 50 |" in proc.stdout
+    assert "import eos_guard" in proc.stdout
