@@ -96,3 +96,12 @@ def test_fix_hook_fixes_then_passes(model_repo, pre_commit_home):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     proc = try_repo(model_repo, pre_commit_home, "eos-guard")
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_one_version_in_the_package_and_the_readme_examples():
+    import eos_guard
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    major = eos_guard.__version__.split(".")[0]
+    assert f"rev: v{eos_guard.__version__}" in readme
+    assert re.findall(r"uses: org/eos-guard@(v\d+)", readme) == [f"v{major}" if major != "0" else "v1"]
