@@ -9,6 +9,7 @@ Public API::
 
 from __future__ import annotations
 
+import os
 from os import PathLike
 from pathlib import Path
 from typing import Union
@@ -30,8 +31,9 @@ def check(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = Non
     from . import config as settings
     from .pipeline import check_paths
 
-    targets = [Path(p) for p in paths] or [Path(".")]
-    loaded = settings.load(Path(config) if config is not None else None, targets[0])
+    targets = [os.fspath(p) for p in paths] or ["."]
+    local = [Path(t) for t in targets if not t.startswith("hf://")]
+    loaded = settings.load(Path(config) if config is not None else None, local[0] if local else Path("."))
     return check_paths(targets, loaded)
 
 
@@ -44,6 +46,6 @@ def fix(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = None,
     from . import config as settings
     from .pipeline import fix_paths
 
-    targets = [Path(p) for p in paths] or [Path(".")]
-    loaded = settings.load(Path(config) if config is not None else None, targets[0])
+    targets = [os.fspath(p) for p in paths] or ["."]
+    loaded = settings.load(Path(config) if config is not None else None, Path(targets[0]))
     return fix_paths(targets, loaded, unsafe=unsafe, write=write).changes

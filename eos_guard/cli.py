@@ -32,8 +32,13 @@ def build_parser() -> argparse.ArgumentParser:
                      description="Check that a model folder's chat template, tokenizer and generation config agree "
                      "on the token that ends a turn. 'eos-guard explain PATH' shows, for each serving runtime, the "
                      "ids it stops on and whether a chat answer stops.")
-    parser.add_argument("paths", nargs="*", type=Path, metavar="PATH",
-                        help="model folders, folders above them, or files inside them (default: .)")
+    parser.add_argument("paths", nargs="*", metavar="PATH",
+                        help="model folders, folders above them, files inside them, hf://org/name[@revision] Hub "
+                             "repositories, or .gguf files (default: .)")
+    parser.add_argument("--hub", action="append", default=[], metavar="ORG/NAME[@REV]",
+                        help="a Hugging Face Hub repository to check without downloading weights (repeatable)")
+    parser.add_argument("--hub-list", type=Path, metavar="FILE",
+                        help="audit every Hub repository listed in FILE (one per line) concurrently")
     parser.add_argument("--format", choices=FORMATS, default="auto",
                         help="output format; auto is github inside GitHub Actions, text elsewhere (default: auto)")
     parser.add_argument("--sarif", type=Path, metavar="FILE",
@@ -94,8 +99,11 @@ def _run(args: argparse.Namespace) -> int:
     from .pipeline import check_paths
     from .report import REPORTERS
 
-    paths = args.paths or [Path(".")]
-    config = settings.load(args.config, paths[0])
+    paths: list[str] = list(args.paths) + [f"hf://{name}" for name in args.hub]
+    local = [p for p in paths if not p.startswith("hf://")]
+    config = settings.load(args.config, Path(local[0]) if local else Path("."))
+    if not paths and not args.hub_list:
+        paths = ["."]
     if args.select:
         config.select = settings.codes_of(args.select, None, "--select")
     if args.ignore:
@@ -110,6 +118,10 @@ def _run(args: argparse.Namespace) -> int:
     if args.fail_on:
         config.fail_on = settings.parse_fail_on(args.fail_on, None)
 
+    if args.hub_list:
+        from .hub import audit
+
+        return audit(args.hub_list, config, args)
     if args.diff:
         return _diff(paths, config, args.unsafe_fixes)
     if args.explain:
@@ -165,7 +177,7 @@ def _write_side_outputs(args: argparse.Namespace, report: object) -> None:
         raise InputError(exc.filename, f"cannot write: {exc.strerror}") from None
 
 
-def _diff(paths: list[Path], config: settings.Config, unsafe: bool) -> int:
+def _diff(paths: list[str], config: settings.Config, unsafe: bool) -> int:
     from .pipeline import fix_paths
 
     result = fix_paths(paths, config, unsafe=unsafe, write=False)

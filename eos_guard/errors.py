@@ -23,10 +23,23 @@ class InputError(Exception):
         return f"{where}: {self.message}"
 
 
+# Folders shown under another name: a Hub repository's local snapshot is shown as ``org/name@revision``.
+ALIASES: dict[Path, str] = {}
+
+
+def register_alias(folder: Path, label: str) -> None:
+    ALIASES[folder.resolve()] = label
+
+
 def display_path(path: Path, relative_to: Path | None = None) -> str:
-    """A path relative to the working directory when it lies below it, with ``/`` separators."""
+    """A path relative to the working directory when it lies below it, with ``/`` separators; a path inside an
+    aliased folder is shown under the alias."""
     base = relative_to or Path.cwd()
     full = path.parent.resolve() / path.name  # a link is shown where it is, not where it points
+    for folder, label in ALIASES.items():
+        if full == folder or folder in full.parents:
+            rest = full.relative_to(folder).as_posix()
+            return label if rest == "." else f"{label}/{rest}"
     try:
         return full.relative_to(base.resolve()).as_posix() or "."
     except ValueError:

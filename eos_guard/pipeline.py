@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Union
 
 from .baseline import read_baselines
 from .config import Config
@@ -15,20 +15,41 @@ from .model_files import ModelFiles, find_model_folders
 from .resolve import ResolvedModel, resolve
 from .rules import ALL_RULES
 from .rules.base import Options
+from .sources import classify
 
 
 # Below this many folders per worker, starting worker processes costs more than it saves.
 PARALLEL_FROM = 100
 
 
-def check_paths(paths: Iterable[Path], config: Config | None = None) -> Report:
+def model_folders(paths: Iterable[Union[str, Path]], config: Config) -> tuple[list[Path], list[Path]]:
+    """The model folders named by ``paths`` (local ones found, Hub repositories fetched), and the GGUF files."""
+    sources = classify(paths)
+    folders = [f for f in find_model_folders(sources.local) if not config.excluded(f)]
+    if sources.hub:
+        from .hub import fetch
+
+        folders += [fetch(ref, config) for ref in sources.hub]
+    return folders, sources.gguf
+
+
+def check_paths(paths: Iterable[Union[str, Path]], config: Config | None = None) -> Report:
     """Check every model folder under ``paths``; a broken folder is reported without stopping the others."""
     config = config or Config()
-    folders = [f for f in find_model_folders(paths) if not config.excluded(f)]
+    folders, ggufs = model_folders(paths, config)
+    report = Report(check_folders(folders, config))
+    if ggufs:
+        from .gguf_check import check_gguf
+
+        report.models += [check_gguf(path, config, folders) for path in ggufs]
+    return report
+
+
+def check_folders(folders: list[Path], config: Config) -> list[ModelReport]:
     baselines = read_baselines(folders, config.baseline) if config.baseline and config.enabled("EOS015") else {}
     workers = min(os.cpu_count() or 1, len(folders) // PARALLEL_FROM)
     if workers < 2:
-        return Report([check_folder(folder, config, baselines) for folder in folders])
+        return [check_folder(folder, config, baselines) for folder in folders]
     import concurrent.futures
     import functools
 
@@ -36,7 +57,7 @@ def check_paths(paths: Iterable[Path], config: Config | None = None) -> Report:
     chunks = [folders[i::workers * 4] for i in range(workers * 4)]
     with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
         done = {f.folder: f for chunk in pool.map(task, chunks) for f in chunk}
-    return Report([done[folder] for folder in folders])
+    return [done[folder] for folder in folders]
 
 
 def _check_many(folders: list[Path], config: Config, baselines: dict[Path, str]) -> list[ModelReport]:
