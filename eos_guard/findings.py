@@ -11,7 +11,6 @@ from .model_files import TemplateSource
 
 if TYPE_CHECKING:
     from .resolve import ResolvedModel, Where
-    from .rules.base import Rule
 
 
 class Severity(enum.IntEnum):

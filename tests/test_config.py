@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
-from support import RULE_CASES, write_json
-
-import shutil
+from support import RULE_CASES
 
 BROKEN = RULE_CASES / "EOS001-terminator-not-stop-id"
 

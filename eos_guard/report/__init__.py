@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Callable
 
 from ..findings import Report
-from . import github, json_v1, sarif, summary, text
+from . import github, json_v1, sarif, text
 
 Reporter = Callable[[Report], str]
 
