@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -30,10 +31,46 @@ def case_folder(code: str) -> Path:
     return next(CASES.glob(f"{code}-*"))
 
 
+GGUF_SPEC = "model.gguf.json"  # a GGUF rule's case: the metadata of the model.gguf to write
+
+
+def arguments(where: Path) -> list[str]:
+    """The PATH arguments for a prepared case folder: the folder, and the GGUF files written into it."""
+    return ["."] + sorted(p.name for p in where.glob("*.gguf"))
+
+
+def write_gguf(spec: Path, out: Path) -> None:
+    """A GGUF file with the metadata in ``spec`` (ints as uint32, lists of ints as int32) and one tiny tensor."""
+    import gguf
+    import numpy as np
+
+    writer = gguf.GGUFWriter(out, arch="llama")
+    for key, value in json.loads(spec.read_text(encoding="utf-8")).items():
+        if isinstance(value, list):
+            writer.add_array(key, value)
+        elif isinstance(value, int):
+            writer.add_uint32(key, value)
+        else:
+            writer.add_string(key, value)
+    writer.add_tensor("token_embd.weight", np.zeros((2, 4), dtype=np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+
+
 @contextlib.contextmanager
 def prepared(folder: Path) -> Iterator[Path]:
-    """The folder to run eos-guard in: the case itself, or a git repository whose HEAD holds ``baseline/``."""
+    """The folder to run eos-guard in: the case itself, a copy holding the GGUF its ``model.gguf.json``
+    describes, or a git repository whose HEAD holds ``baseline/``."""
     baseline = folder / "baseline"
+    if (folder / GGUF_SPEC).is_file():
+        with tempfile.TemporaryDirectory() as tmp:
+            where = Path(tmp)
+            shutil.copytree(folder, where, dirs_exist_ok=True, ignore=shutil.ignore_patterns("README.md", GGUF_SPEC))
+            write_gguf(folder / GGUF_SPEC, where / "model.gguf")
+            yield where
+        return
     if not baseline.is_dir():
         yield folder
         return
@@ -55,7 +92,7 @@ def run_case(folder: Path) -> str:
         os.chdir(where)
         try:
             with contextlib.redirect_stdout(out):
-                main(["--format", "text", "."])
+                main(["--format", "text", *arguments(where)])
         finally:
             os.chdir(cwd)
     return out.getvalue()
@@ -89,8 +126,10 @@ def render() -> str:
             if len(text) > SHOWN_LIMIT:
                 lines += [f"`{name}`: {len(text)} characters, not shown (see `tests/rule_cases/{folder.name}/`).", ""]
                 continue
-            lines += [f"`{name}`:", f"```{lang}", text.rstrip("\n"), "```", ""]
-        lines += ["Output of `eos-guard .` in that folder:", "```", run_case(folder).rstrip("\n"), "```", "",
+            label = f"`model.gguf`'s metadata (`{name}`)" if name == GGUF_SPEC else f"`{name}`"
+            lines += [f"{label}:", f"```{lang}", text.rstrip("\n"), "```", ""]
+        command = "eos-guard . model.gguf" if (folder / GGUF_SPEC).is_file() else "eos-guard ."
+        lines += [f"Output of `{command}` in that folder:", "```", run_case(folder).rstrip("\n"), "```", "",
                   "### Remediation", "", remediation.strip()]
     return "\n".join(lines) + "\n"
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Iterator, Union
 from .model_files import TemplateSource
 
 if TYPE_CHECKING:
+    from .gguf_check import GgufModel
     from .resolve import ResolvedModel, Where
 
 
@@ -74,12 +75,16 @@ class Finding:
 
 @dataclass
 class ModelReport:
-    """One model folder's resolved values and findings, or the error that stopped it from being read."""
+    """One model folder's resolved values and findings, or the error that stopped it from being read.
+
+    For a GGUF file, ``folder`` is the file, ``model`` is None and ``gguf`` holds what its metadata says.
+    """
 
     folder: Path
     model: "ResolvedModel | None"
     findings: list[Finding]
     error: str | None = None
+    gguf: "GgufModel | None" = None
 
 
 @dataclass

@@ -69,6 +69,11 @@ def write(folder: Path, files: dict, style, crlf: bool) -> None:
         (folder / name).write_bytes((text.replace("\n", "\r\n") if crlf else text).encode("utf-8", "surrogatepass"))
 
 
+def without_eos(data: dict) -> dict:
+    return {k: (without_eos(v) if isinstance(v, dict) and k in ("text_config", "decoder") else v)
+            for k, v in data.items() if k != "eos_token_id"}
+
+
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(folders())
 def test_resolver_and_rules_never_crash_and_point_inside_files(case):
@@ -93,8 +98,9 @@ def test_resolver_and_rules_never_crash_and_point_inside_files(case):
             json.loads(change.new_text)  # always valid JSON
             if change.old_text is not None:
                 old, new = json.loads(change.old_text), json.loads(change.new_text)
-                assert {k: v for k, v in old.items() if k != "eos_token_id"} == \
-                       {k: v for k, v in new.items() if k != "eos_token_id"}
+                # Only eos_token_id may change: at the top level, or in the sub-config that holds config.json's
+                # eos (a disagreeing scalar there follows transformers' align_special_tokens, docs/fix.md).
+                assert without_eos(old) == without_eos(new)
                 before = old.get("eos_token_id")
                 before = before if isinstance(before, list) else [before]
                 after = new["eos_token_id"] if isinstance(new["eos_token_id"], list) else [new["eos_token_id"]]

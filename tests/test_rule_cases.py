@@ -22,8 +22,9 @@ def _generator():
 def test_example_folder_triggers_its_rule(run, rule):
     folder = next(RULE_CASES.glob(f"{rule.code}-*"))
     assert folder.name == f"{rule.code}-{rule.name}"
-    with _generator().prepared(folder) as where:
-        code, out, _ = run("--format", "json", ".", cwd=where)
+    generator = _generator()
+    with generator.prepared(folder) as where:
+        code, out, _ = run("--format", "json", *generator.arguments(where), cwd=where)
     found = {(f["code"], f["severity"]) for f in json.loads(out)["findings"]}
     assert (rule.code, str(rule.severity)) in found
 

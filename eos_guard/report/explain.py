@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from ..errors import display_path
 from ..findings import Report
@@ -11,9 +12,13 @@ from ..rules.base import token_text
 from ..runtimes import stops, target_id
 from .text import printable
 
+if TYPE_CHECKING:
+    from ..gguf_check import GgufModel
+
 
 def render(report: Report) -> str:
     blocks = [_model(m.model) for m in report.models if m.model is not None]
+    blocks += [_gguf(m.gguf) for m in report.models if m.gguf is not None]
     blocks += [f"{display_path(m.folder)}: cannot be read: {m.error}" for m in report.models if m.error]
     return "\n\n".join(blocks) + "\n"
 
@@ -56,4 +61,15 @@ def _model(model: ResolvedModel) -> str:
         lines.append(f"  fix for {name}: {model.runtime_stops[name].fix}")
     if target is None:
         lines.append("  (the folder does not say which id a chat answer ends with)")
+    return "\n".join(lines)
+
+
+def _gguf(gguf: GgufModel) -> str:
+    lines = [printable(display_path(gguf.path))]
+    terminator = gguf.terminator
+    if terminator is not None and terminator.token is not None:
+        lines.append(printable(f"  chat answers end with '{terminator.token}' ({terminator.id}), from "
+                               f"{terminator.key}"))
+    verdict = {True: "yes", False: "NO", None: "?"}[gguf.stops()]
+    lines.append(printable(f"  llama.cpp stops on {gguf.describe(gguf.eog)}: {verdict}"))
     return "\n".join(lines)

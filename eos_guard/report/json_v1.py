@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..errors import display_path
 from ..findings import Report
 from ..resolve import ResolvedModel
 from ..runtimes import stops
+
+if TYPE_CHECKING:
+    from ..gguf_check import GgufModel
 
 VERSION = 1
 
@@ -35,6 +38,7 @@ def document(report: Report) -> dict[str, Any]:
             "model": display_path(f.model),
         } for f in report.findings()],
         "models": [_model(m.model) for m in report.models if m.model is not None],
+        "gguf": [_gguf(m.gguf) for m in report.models if m.gguf is not None],
         "errors": [{"model": display_path(m.folder), "message": m.error} for m in report.models if m.error],
     }
 
@@ -51,4 +55,21 @@ def _model(model: ResolvedModel) -> dict[str, Any]:
                       for t in model.terminators],
         "stop_ids": {name: list(stop.ids) for name, stop in model.runtime_stops.items()},
         "stops": {name: stops(model, stop) for name, stop in model.runtime_stops.items()},
+    }
+
+
+def _gguf(gguf: GgufModel) -> dict[str, Any]:
+    terminator = gguf.terminator
+    return {
+        "path": display_path(gguf.path),
+        "tokens": len(gguf.tokens),
+        "eos_token_id": gguf.written.get("eos"),
+        "eot_token_id": gguf.written.get("eot"),
+        "eom_token_id": gguf.written.get("eom"),
+        "terminator": {"token": terminator.token, "id": terminator.id, "template": terminator.name}
+        if terminator and terminator.token is not None else None,
+        "templates": [{"name": t.name, "key": t.key, "token": t.token, "id": t.id} for t in gguf.templates],
+        "eog_ids": list(gguf.eog),
+        "stops": gguf.stops(),
+        "folders": [display_path(m.folder) for m in gguf.folders],
     }

@@ -19,20 +19,29 @@ def render(report: Report) -> str:
         model = item.model
         lines.append(f"### `{_cell(display_path(folder))}`")
         lines.append("")
-        if model is None:
+        if item.gguf is not None:
+            gguf = item.gguf
+            eos, ends = gguf.written.get("eos"), gguf.terminator
+            lines += ["| | |", "|---|---|",
+                      f"| tokenizer.ggml.eos_token_id | {_cell(gguf.show(eos)) if eos is not None else 'none'} |",
+                      f"| chat turn terminator | "
+                      f"{_cell(f'{ends.token} ({ends.id})') if ends and ends.token else 'none'} |",
+                      f"| llama.cpp end-of-generation ids | {_cell(list(gguf.eog))} |", ""]
+        elif model is None:
             lines += [f"Cannot be read: {_cell(item.error)}", ""]
             continue
-        eos = model.tokenizer_eos
-        terminator = model.terminator
-        lines += ["| | |", "|---|---|",
-                  f"| tokenizer eos | {_cell(f'{eos.token} ({eos.id})') if eos else 'none'} |",
-                  f"| chat turn terminator | "
-                  f"{_cell(f'{terminator.token} ({terminator.id})') if terminator and terminator.token else 'none'} |",
-                  f"| transformers stop ids | {_cell(list(model.stop.ids))} |"]
-        stopping = [name for name, stop in model.runtime_stops.items() if stops(model, stop) is False]
-        if stopping:
-            lines.append(f"| does not stop in | {_cell(', '.join(stopping))} |")
-        lines.append("")
+        else:
+            eos = model.tokenizer_eos
+            terminator = model.terminator
+            shown = f"{terminator.token} ({terminator.id})" if terminator and terminator.token else None
+            lines += ["| | |", "|---|---|",
+                      f"| tokenizer eos | {_cell(f'{eos.token} ({eos.id})') if eos else 'none'} |",
+                      f"| chat turn terminator | {_cell(shown) if shown else 'none'} |",
+                      f"| transformers stop ids | {_cell(list(model.stop.ids))} |"]
+            stopping = [name for name, stop in model.runtime_stops.items() if stops(model, stop) is False]
+            if stopping:
+                lines.append(f"| does not stop in | {_cell(', '.join(stopping))} |")
+            lines.append("")
         if item.findings:
             lines += [f"<details><summary>{len(item.findings)} finding(s)</summary>", "",
                       "| code | severity | where | message |", "|---|---|---|---|"]

@@ -6,6 +6,10 @@ from .added_token_id_mismatch import AddedTokenIdMismatch
 from .base import Rule
 from .config_eos_mismatch import ConfigEosMismatch
 from .file_not_read import FileNotRead
+from .gguf_eos_invalid import GgufEosInvalid
+from .gguf_eos_not_control import GgufEosNotControl
+from .gguf_folder_mismatch import GgufFolderMismatch
+from .gguf_terminator_not_eog import GgufTerminatorNotEog
 from .id_out_of_range import IdOutOfRange
 from .invalid_token_id import InvalidTokenId
 from .no_stop_ids import NoStopIds
@@ -26,7 +30,8 @@ ALL_RULES: tuple[Rule, ...] = (
     TerminatorNotStopId(), TokenizerEosNotStopId(), ConfigEosMismatch(), NoStopIds(), TokenNotInVocab(),
     IdOutOfRange(), InvalidTokenId(), SpecialTokensMapOverride(), AddedTokenIdMismatch(), TerminatorNotSpecial(),
     TerminatorNotSingleToken(), StopIdSuppressed(), PadIsTerminator(), TemplateError(), StopIdsDropped(), RuntimeDoesNotStop(),
-    TerminatorListedNowhere(), FileNotRead(),
+    TerminatorListedNowhere(), FileNotRead(), GgufTerminatorNotEog(), GgufEosInvalid(), GgufEosNotControl(),
+    GgufFolderMismatch(),
 )
 BY_CODE = {rule.code: rule for rule in ALL_RULES}
 BY_NAME = {rule.name: rule for rule in ALL_RULES}

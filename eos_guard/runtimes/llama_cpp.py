@@ -17,7 +17,7 @@ also stop, and the default eos id (2 or 11) used when the GGUF has none.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from ..known_tokens import LLAMA_CPP_EOG_TEXTS
 from ..resolve import ResolvedModel
@@ -63,7 +63,12 @@ def converter_special_ids(model: ResolvedModel) -> dict[str, int]:
 
 def end_of_generation(model: ResolvedModel, special: dict[str, int]) -> tuple[int, ...]:
     """llama.cpp's ``special_eog_ids`` for a GGUF with these special ids and this folder's vocabulary."""
-    by_text = {text: model.vocab.id_of(text) for text in LLAMA_CPP_EOG_TEXTS}
+    return end_of_generation_ids(model.vocab.id_of, special)
+
+
+def end_of_generation_ids(id_of: Callable[[str], int | None], special: dict[str, int]) -> tuple[int, ...]:
+    """llama.cpp's ``special_eog_ids`` for a vocabulary (token text -> id) and the GGUF's eos/eot/eom ids."""
+    by_text = {text: id_of(text) for text in LLAMA_CPP_EOG_TEXTS}
     present = {text for text, token_id in by_text.items() if token_id is not None}
     ids = unique([by_text[t] for t in LLAMA_CPP_EOG_TEXTS if t in present]
                  + [special.get("eos"), special.get("eot"), special.get("eom")])

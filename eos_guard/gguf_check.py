@@ -1,0 +1,214 @@
+"""``eos-guard model.gguf``: the ids llama.cpp stops on for a GGUF file, the token its chat templates end a turn
+with, and where it disagrees with the model folders checked in the same run (docs/gguf.md).
+
+Only the metadata is read (gguf_metadata.py). The stop set follows llama.cpp's ``llama_vocab::impl::load``
+(src/llama-vocab.cpp, commit 00ad355e009e): the eos, eot and eom ids that lie inside the token list (an eos
+outside it, or none, falls back to the tokenizer's default) plus every token whose text is an
+end-of-generation text (runtimes/llama_cpp.py). Templates get ``bos_token``/``eos_token`` as the texts of
+those ids, as llama.cpp's Jinja path passes them; the terminator is the CONTROL or USER_DEFINED token that
+follows the assistant's answer, the token types llama.cpp matches as one token in a prompt.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from .config import Config
+from .errors import InputError
+from .findings import Finding, ModelReport
+from .gguf_metadata import ARRAY, CONTROL, STRING, TYPE_NAMES, USER_DEFINED, GgufMetadata, read_metadata
+from .known_tokens import END_OF_TURN_TEXTS
+from .model_files import ModelFiles
+from .resolve import ResolvedModel, resolve
+from .rules import ALL_RULES
+from .rules.base import Options
+from .rules.gguf_base import GgufRule
+from .runtimes.llama_cpp import end_of_generation_ids
+from .template import Limits, probe_template
+
+SPECIAL_KEYS = {kind: f"tokenizer.ggml.{kind}_token_id" for kind in ("bos", "eos", "eot", "eom")}
+TOKENS = "tokenizer.ggml.tokens"
+TOKEN_TYPES = "tokenizer.ggml.token_type"
+TOKENIZER_MODEL = "tokenizer.ggml.model"
+TEMPLATE = "tokenizer.chat_template"  # named templates are tokenizer.chat_template.<name>
+INT32 = 5
+INTEGERS = {0, 1, 2, 3, 4, 5, 10, 11}
+# llama.cpp's eos when the GGUF names none inside the token list, by tokenizer.ggml.model (llama_vocab::impl::load).
+DEFAULT_EOS = {"llama": 2, "gpt2": 11, "hybriddna": 11, "whitespace": 11, "t5": 1, "plamo2": 2}
+
+
+@dataclass(frozen=True)
+class GgufTemplate:
+    """One chat template of the GGUF and the token its assistant turns end with."""
+
+    name: str          # "default" for tokenizer.chat_template
+    key: str
+    text: str
+    token: str | None
+    id: int | None
+
+
+@dataclass
+class GgufModel:
+    """What a GGUF's metadata says about ending a turn, and the model folders it is compared with."""
+
+    path: Path
+    tokens: list[str]
+    types: list[int]                # empty when the GGUF has no token types
+    written: dict[str, int]         # tokenizer.ggml.<kind>_token_id as written: bos, eos, eot, eom
+    tokenizer_model: str | None
+    templates: list[GgufTemplate] = field(default_factory=list)
+    folders: list[ResolvedModel] = field(default_factory=list)  # the folders of the run it may come from
+
+    @cached_property
+    def _ids(self) -> dict[str, int]:
+        ids: dict[str, int] = {}
+        for index, text in enumerate(self.tokens):
+            ids.setdefault(text, index)  # llama.cpp refuses duplicates; gguf_new_metadata.py takes the first
+        return ids
+
+    def id_of(self, text: str) -> int | None:
+        return self._ids.get(text)
+
+    def in_range(self, token_id: int | None) -> bool:
+        return token_id is not None and 0 <= token_id < len(self.tokens)
+
+    @property
+    def default_eos(self) -> int | None:
+        default = DEFAULT_EOS.get(self.tokenizer_model or "")
+        return default if self.in_range(default) else None
+
+    def special(self, replace: dict[str, int] | None = None) -> dict[str, int]:
+        """The eos/eot/eom ids llama.cpp uses (out-of-range ones dropped, a default eos), after ``replace``."""
+        written = {**self.written, **(replace or {})}
+        ids = {kind: written[kind] for kind in ("eos", "eot", "eom") if self.in_range(written.get(kind))}
+        if "eos" not in ids and self.default_eos is not None:
+            ids["eos"] = self.default_eos
+        return ids
+
+    def end_of_generation(self, replace: dict[str, int] | None = None) -> tuple[int, ...]:
+        """llama.cpp's end-of-generation ids; ``replace`` swaps in other special ids, as a repair would."""
+        return end_of_generation_ids(self.id_of, self.special(replace))
+
+    @cached_property
+    def eog(self) -> tuple[int, ...]:
+        return self.end_of_generation()
+
+    @property
+    def terminator(self) -> GgufTemplate | None:
+        """The default template's (the one llama.cpp's chat uses), else the first named one."""
+        return next((t for t in self.templates if t.name == "default"), self.templates[0] if self.templates else None)
+
+    def stops(self, replace: dict[str, int] | None = None) -> bool | None:
+        """Whether a chat answer stops in llama.cpp; None when the template's terminator is unknown."""
+        terminator = self.terminator
+        if terminator is None or terminator.id is None:
+            return None
+        return terminator.id in (self.end_of_generation(replace) if replace else self.eog)
+
+    def show(self, token_id: int) -> str:
+        if not self.in_range(token_id):
+            return f"{token_id} (outside the token list)"
+        return f"{token_id} '{self.tokens[token_id]}'"
+
+    def describe(self, ids: tuple[int, ...]) -> str:
+        return "[" + ", ".join(self.show(i) for i in ids) + "]"
+
+
+def check_gguf(path: Path, config: Config, folders: list[Path]) -> ModelReport:
+    """Check one GGUF file, and compare it with each model folder of the run (``folders``) it may come from."""
+    try:
+        gguf = load(path, config.limits, config.max_file_bytes)
+    except InputError as exc:
+        return ModelReport(path, None, [], error=exc.render())
+    if not gguf.tokens:  # a vision projector or an adapter: no vocabulary, nothing ends a turn
+        return ModelReport(path, None, [], gguf=gguf)
+    resolved = (_resolved(folder, config) for folder in folders)
+    gguf.folders = [model for model in resolved if model is not None and _may_come_from(gguf, model)]
+    options = Options(runtimes=config.runtimes)
+    findings = [finding for rule in ALL_RULES if isinstance(rule, GgufRule) and config.enabled(rule.code)
+                for finding in rule.check_gguf(gguf, options)]
+    return ModelReport(path, None, sorted((f for f in findings if config.keeps(f)), key=Finding.sort_key),
+                       gguf=gguf)
+
+
+def load(path: Path, limits: Limits = Limits(), max_bytes: int | None = None) -> GgufModel:
+    meta = read_metadata(path, _wanted, max_bytes)
+    tokens = _typed(meta, TOKENS, ARRAY, STRING) or []
+    types = _typed(meta, TOKEN_TYPES, ARRAY, INT32) or []
+    if types and len(types) < len(tokens):  # llama.cpp refuses such a file too
+        raise InputError(path, f"{TOKEN_TYPES} has {len(types)} entries for {len(tokens)} tokens")
+    written = {kind: _typed(meta, key, None) for kind, key in SPECIAL_KEYS.items() if key in meta.fields}
+    model = _typed(meta, TOKENIZER_MODEL, STRING)
+    gguf = GgufModel(path, tokens, types, written, model)
+    for key in sorted(filter(_is_template, meta.fields)):  # tokenizer.chat_template sorts first
+        text = _typed(meta, key, STRING)
+        name = "default" if key == TEMPLATE else key[len(TEMPLATE) + 1:]
+        gguf.templates.append(_template(gguf, name, key, text, limits))
+    return gguf
+
+
+def _wanted(key: str) -> bool:
+    return key in (TOKENS, TOKEN_TYPES, TOKENIZER_MODEL, *SPECIAL_KEYS.values()) or _is_template(key)
+
+
+def _is_template(key: str) -> bool:
+    return key == TEMPLATE or key.startswith(TEMPLATE + ".")
+
+
+def _typed(meta: GgufMetadata, key: str, kind: int | None, item: int | None = None) -> Any:
+    """The value of ``key``, None when missing; ``kind`` None accepts any integer type."""
+    entry = meta.fields.get(key)
+    if entry is None:
+        return None
+    if kind is None:
+        fits, expected = entry.type in INTEGERS, "an integer type"
+    else:
+        fits = entry.type == kind and (kind != ARRAY or entry.item_type == item)
+        expected = _type_name(kind, item)
+    if not fits:
+        found = _type_name(entry.type, entry.item_type)
+        raise InputError(meta.path, f"{key} (at byte {entry.offset}) has type {found}, not {expected}")
+    return entry.value
+
+
+def _type_name(kind: int, item: int | None) -> str:
+    name = TYPE_NAMES.get(kind, str(kind))
+    return f"{name} of {TYPE_NAMES.get(item, str(item)) if item is not None else '?'}" if kind == ARRAY else name
+
+
+def _template(gguf: GgufModel, name: str, key: str, source: str, limits: Limits) -> GgufTemplate:
+    special = {f"{kind}_token": gguf.tokens[i] for kind, i in (("bos", gguf.written.get("bos")),
+                                                                ("eos", gguf.special().get("eos")))
+               if gguf.in_range(i)}
+    if gguf.types:
+        added = [token for token, kind in zip(gguf.tokens, gguf.types) if kind in (CONTROL, USER_DEFINED)]
+    else:  # no token types: only the known turn-ending texts can be recognised as one token
+        added = [token for token in END_OF_TURN_TEXTS if gguf.id_of(token) is not None]
+    # As resolve._terminator: the tool_use template is rendered with tools, any other one also with tools
+    # when it renders nothing without them.
+    probe = probe_template(source, special, added, limits, with_tools=name == "tool_use")
+    if not probe.rendered and not probe.limit_exceeded and name != "tool_use":
+        with_tools = probe_template(source, special, added, limits, with_tools=True)
+        if with_tools.rendered or with_tools.limit_exceeded:
+            probe = with_tools
+    token_id = gguf.id_of(probe.token) if probe.token is not None else None
+    return GgufTemplate(name, key, source, probe.token, token_id)
+
+
+def _may_come_from(gguf: GgufModel, model: ResolvedModel) -> bool:
+    """Whether the GGUF can have been converted from the folder: the converter writes tokens by id, so each of the
+    folder's special added tokens has its id in the GGUF (a folder of another model family is not compared)."""
+    return all(gguf.in_range(token.id) and gguf.tokens[token.id] == token.content
+               for token in model.vocab.added.values() if token.special)
+
+
+def _resolved(folder: Path, config: Config) -> ResolvedModel | None:
+    """The folder as the folder checks resolve it; None when it cannot be read (that error is reported there)."""
+    try:
+        return resolve(ModelFiles.read(folder, None, config.max_file_bytes), config.limits)
+    except InputError:
+        return None

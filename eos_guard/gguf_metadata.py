@@ -1,0 +1,185 @@
+"""Reads the metadata key/values at the start of a GGUF file, and nothing after them.
+
+The layout follows the GGUF specification (ggml-org/ggml ``docs/gguf.md``) as gguf-py's ``GGUFReader`` reads it:
+``GGUF``, a uint32 version (2 or 3; a version whose low 16 bits are zero is the other byte order), uint64
+tensor and key/value counts, then the key/values (uint64-length UTF-8 key, uint32 type, value). The tensor
+infos and the tensor data that follow are never read. ``GGUFReader`` is not used: it memory-maps the whole
+file and builds a view of every tensor.
+
+The file is read front to back in chunks of at most ``CHUNK`` bytes past what is needed. Every length and
+count is checked against the bytes left in the file before anything is read or allocated, so a corrupt or
+hostile header fails with one line naming the byte offset instead of allocating its claimed sizes.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Callable
+
+from .errors import InputError
+
+MAGIC = b"GGUF"
+VERSIONS = (2, 3)
+STRING, ARRAY = 8, 9
+# GGUFValueType -> struct format of the scalar types (gguf-py constants.py).
+SCALARS = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}
+TYPE_NAMES = {0: "uint8", 1: "int8", 2: "uint16", 3: "int16", 4: "uint32", 5: "int32", 6: "float32", 7: "bool",
+              STRING: "string", ARRAY: "array", 10: "uint64", 11: "int64", 12: "float64"}
+# tokenizer.ggml.token_type values (gguf-py constants.py TokenType).
+CONTROL, USER_DEFINED = 3, 4
+TOKEN_TYPE_NAMES = {1: "NORMAL", 2: "UNKNOWN", 3: "CONTROL", 4: "USER_DEFINED", 5: "UNUSED", 6: "BYTE"}
+CHUNK = 1 << 20
+MAX_KEY_BYTES = 65535  # the specification's limit
+MAX_NESTING = 8        # arrays of arrays: none are written in practice; this only bounds the recursion
+
+
+@dataclass(frozen=True)
+class Field:
+    """One kept key/value: where its entry starts, its type, the item type of an array, and its value."""
+
+    offset: int
+    type: int
+    item_type: int | None
+    value: object
+
+
+@dataclass(frozen=True)
+class GgufMetadata:
+    path: Path
+    fields: dict[str, Field]  # only the keys asked for
+    end: int                  # the byte offset where the key/value section ends
+
+
+class _Corrupt(Exception):
+    """What is wrong at a byte offset; read_metadata turns it into one InputError line."""
+
+    def __init__(self, at: int, message: str) -> None:
+        super().__init__(message)
+        self.at, self.message = at, message
+
+
+def read_metadata(path: Path, keep: Callable[[str], bool], max_bytes: int | None = None) -> GgufMetadata:
+    """The values of the keys for which ``keep`` is true; ``max_bytes`` bounds the key/value section."""
+    try:
+        with path.open("rb") as handle:
+            return _Reader(handle, path, os.fstat(handle.fileno()).st_size, max_bytes).read(keep)
+    except OSError as exc:
+        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
+    except _Corrupt as exc:
+        raise InputError(path, f"corrupt GGUF at byte {exc.at}: {exc.message}") from None
+
+
+class _Reader:
+    def __init__(self, handle: BinaryIO, path: Path, size: int, max_bytes: int | None) -> None:
+        self.handle, self.path, self.size = handle, path, size
+        self.limit = size if max_bytes is None else min(size, max_bytes)
+        self.buffer = b""
+        self.start = 0  # the file offset of buffer[0]
+        self.pos = 0
+        self.order = "<"
+
+    def read(self, keep: Callable[[str], bool]) -> GgufMetadata:
+        if self.size < 4 or self._take(4) != MAGIC:
+            raise InputError(self.path, "not a GGUF file (it does not start with 'GGUF')")
+        self._version()
+        _tensors, count = self._unpack("QQ", 16)
+        self._check_count(count, 13, "key/value count", 16)  # the smallest entry: empty key, type, one byte
+        fields: dict[str, Field] = {}
+        seen: set[str] = set()
+        for _ in range(count):
+            at = self.pos
+            key = self._key()
+            if key in seen:
+                raise _Corrupt(at, f"duplicate key {key!r}")
+            seen.add(key)
+            wanted = keep(key)
+            try:
+                kind = self._unpack("I", 4)[0]
+                item_type, value = self._value(kind, wanted)
+            except _Corrupt as exc:
+                raise _Corrupt(exc.at, f"in {key}: {exc.message}") from None
+            if wanted:
+                fields[key] = Field(at, kind, item_type, value)
+        return GgufMetadata(self.path, fields, self.pos)
+
+    def _version(self) -> None:
+        """Checks the version, and learns the byte order from it."""
+        version = self._unpack("I", 4)[0]
+        if version & 0xFFFF == 0:  # written on a machine of the other byte order (gguf-py does the same)
+            self.order = ">"
+            version = struct.unpack(">I", struct.pack("<I", version))[0]
+        if version not in VERSIONS:
+            raise _Corrupt(4, f"GGUF version {version} is not supported (only versions 2 and 3)")
+
+    def _key(self) -> str:
+        at = self.pos
+        length = self._unpack("Q", 8)[0]
+        if length > MAX_KEY_BYTES:
+            raise _Corrupt(at, f"a key of {length} bytes (at most {MAX_KEY_BYTES})")
+        return self._take(length).decode("utf-8", "replace")
+
+    def _value(self, kind: int, keep: bool, depth: int = 0) -> tuple[int | None, object]:
+        """(item type of an array, value); the value is None when not kept: it is skipped, not decoded."""
+        at = self.pos
+        if kind in SCALARS:
+            data = self._take(struct.calcsize(SCALARS[kind]))
+            return None, struct.unpack(self.order + SCALARS[kind], data)[0] if keep else None
+        if kind == STRING:
+            length = self._unpack("Q", 8)[0]
+            if not keep:
+                self._skip(length)
+                return None, None
+            return None, self._take(length).decode("utf-8", "replace")
+        if kind != ARRAY:
+            raise _Corrupt(at, f"unknown value type {kind}")
+        item, count = self._unpack("IQ", 12)
+        if item in SCALARS:
+            size = struct.calcsize(SCALARS[item])
+            self._check_count(count, size, "array length", at + 4)
+            if not keep:
+                self._skip(count * size)
+                return item, None
+            return item, list(struct.unpack(f"{self.order}{count}{SCALARS[item]}", self._take(count * size)))
+        if item not in (STRING, ARRAY):
+            raise _Corrupt(at, f"unknown array item type {item}")
+        if depth >= MAX_NESTING:
+            raise _Corrupt(at, f"arrays nested more than {MAX_NESTING} deep")
+        self._check_count(count, 8 if item == STRING else 12, "array length", at + 4)
+        values = [self._value(item, keep, depth + 1)[1] for _ in range(count)]
+        return item, values if keep else None
+
+    def _check_count(self, count: int, smallest: int, what: str, at: int) -> None:
+        """A count whose items cannot fit in the rest of the file is corrupt: refuse it before looping over it."""
+        if count * smallest > self.size - self.pos:
+            raise _Corrupt(at, f"{what} {count} needs at least {count * smallest} more bytes, but the file ends at "
+                               f"byte {self.size}")
+
+    def _unpack(self, fmt: str, size: int) -> tuple:
+        return struct.unpack(self.order + fmt, self._take(size))
+
+    def _take(self, n: int) -> bytes:
+        self._check_room(n)
+        end = self.pos + n
+        if end > self.start + len(self.buffer):
+            self.handle.seek(self.pos)
+            self.buffer = self.handle.read(min(max(n, CHUNK), self.limit - self.pos))
+            self.start = self.pos
+            if len(self.buffer) < n:
+                raise _Corrupt(self.pos, "the file shrank while being read")
+        i = self.pos - self.start
+        self.pos = end
+        return self.buffer[i:i + n]
+
+    def _skip(self, n: int) -> None:
+        self._check_room(n)
+        self.pos += n
+
+    def _check_room(self, n: int) -> None:
+        if self.pos + n > self.size:
+            raise _Corrupt(self.pos, f"{n} bytes needed, but the file ends at byte {self.size}")
+        if self.pos + n > self.limit:
+            raise InputError(self.path, f"the metadata is larger than max-file-size ({self.limit} bytes); raise "
+                                        "max-file-size in the configuration to read it")

@@ -1,0 +1,45 @@
+"""What the GGUF rules share: they check a GGUF file's metadata (gguf_check.GgufModel), not a model folder."""
+
+from __future__ import annotations
+
+import shlex
+from typing import TYPE_CHECKING, Iterator
+
+from ..errors import display_path
+from ..findings import Finding, Location
+from ..resolve import ResolvedModel
+from .base import Options, Rule
+
+if TYPE_CHECKING:
+    from ..gguf_check import GgufModel
+
+
+class GgufRule(Rule):
+    """A rule that gguf_check.check_gguf runs on each GGUF file; on a model folder it finds nothing."""
+
+    def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
+        return iter(())
+
+    def check_gguf(self, gguf: GgufModel, options: Options) -> Iterator[Finding]:
+        raise NotImplementedError
+
+    def gguf_finding(self, gguf: GgufModel, message: str) -> Finding:
+        """A finding at the start of the file: GGUF metadata has no lines, so messages name the key."""
+        return Finding(self.code, self.name, self.severity, message, Location.of(gguf.path), gguf.path)
+
+
+def repair(gguf: GgufModel, kind: str, token_id: int) -> str:
+    """The two ways to make llama.cpp take ``token_id`` as its ``kind`` (eos, eot) token: per run, or in a copy."""
+    text = gguf.tokens[token_id]
+    # gguf_new_metadata.py looks a token up by its text (first match) or by id
+    select = f"--special-token {kind} {shlex.quote(text)}" if gguf.id_of(text) == token_id \
+        else f"--special-token-by-id {kind} {token_id}"
+    return f"run llama.cpp with --override-kv tokenizer.ggml.{kind}_token_id=int:{token_id}, or {rewrite(gguf, select)}"
+
+
+def rewrite(gguf: GgufModel, arguments: str) -> str:
+    """The command that writes a fixed copy next to the GGUF: gguf-py's gguf_new_metadata.py, installed as
+    ``gguf-new-metadata`` by ``pip install gguf``."""
+    source = display_path(gguf.path)
+    copy = source.removesuffix(".gguf") + ".fixed.gguf"
+    return f"rewrite the GGUF: gguf-new-metadata {shlex.quote(source)} {shlex.quote(copy)} {arguments}"

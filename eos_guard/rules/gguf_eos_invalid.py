@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterator
+
+from ..findings import Finding, Severity
+from .base import Options
+from .gguf_base import GgufRule, repair
+
+if TYPE_CHECKING:
+    from ..gguf_check import GgufModel
+
+KEY = "tokenizer.ggml.eos_token_id"
+
+
+class GgufEosInvalid(GgufRule):
+    """The GGUF has no eos id, or one outside its token list.
+
+    ## What it detects
+    `tokenizer.ggml.eos_token_id` is missing from the GGUF's metadata, or it is not an index into
+    `tokenizer.ggml.tokens`.
+
+    ## Why it breaks generation
+    llama.cpp then uses its tokenizer's default eos: id 2 for SentencePiece (`llama`) vocabularies, id 11 for
+    BPE (`gpt2`) ones, none for others. Id 11 of a BPE vocabulary is an ordinary token (`,` in many), so
+    generation stops at the first comma, or never stops when there is no default and the chat template's
+    terminator is not on llama.cpp's list of end-of-turn texts.
+
+    ## Remediation
+    Run llama.cpp with `--override-kv tokenizer.ggml.eos_token_id=int:ID`, or write a fixed copy with gguf-py's
+    `gguf-new-metadata model.gguf model.fixed.gguf --special-token eos TOKEN`; converting again from a folder
+    whose tokenizer_config.json names an `eos_token` writes the key.
+    """
+
+    code = "EOS020"
+    name = "gguf-eos-invalid"
+    severity = Severity.ERROR
+    summary = "the GGUF has no eos id, or one outside its token list"
+
+    def check_gguf(self, gguf: GgufModel, options: Options) -> Iterator[Finding]:
+        eos = gguf.written.get("eos")
+        if gguf.in_range(eos):
+            return
+        if eos is None:
+            problem = f"the GGUF has no {KEY}"
+        else:
+            problem = f"{KEY} {eos} is outside the token list ({len(gguf.tokens)} tokens), so llama.cpp ignores it"
+        default = gguf.default_eos
+        fallback = f"llama.cpp uses its default eos {gguf.show(default)} for '{gguf.tokenizer_model}' vocabularies" \
+            if default is not None else "llama.cpp has no eos"
+        terminator = gguf.terminator
+        fix = repair(gguf, "eos", terminator.id) if terminator is not None and terminator.id is not None \
+            else f"set {KEY} to the id of the token that ends a turn"
+        yield self.gguf_finding(gguf, f"{problem}; {fallback}; {fix}")

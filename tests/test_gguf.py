@@ -1,0 +1,399 @@
+"""``eos-guard model.gguf``: GGUF files written here with gguf-py's GGUFWriter (tiny tensors), one converted from a
+fixture folder as convert_hf_to_gguf.py would and repaired with gguf-py's own gguf_new_metadata.py."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from support import FIXTURES
+from eos_guard.gguf_metadata import read_metadata
+
+gguf = pytest.importorskip("gguf")
+np = pytest.importorskip("numpy")
+
+NORMAL, CONTROL, USER_DEFINED, UNUSED = 1, 3, 4, 5
+RELEASE = FIXTURES / "llama3-8b-instruct-release"          # eos <|end_of_text|> 128001, turns end <|eot_id|> 128009
+TOKENIZER_FIX = FIXTURES / "llama3-8b-instruct-tokenizer-fix"  # the same folder after eos_token became <|eot_id|>
+CUSTOM_TEMPLATE = ("{% for m in messages %}<|turn|>{{ m.role }}\n{{ m.content }}<|assistant_end|>\n{% endfor %}"
+                   "{% if add_generation_prompt %}<|turn|>assistant\n{% endif %}")
+# A BPE vocabulary whose id 11 is ',' (llama.cpp's default eos for gpt2 vocabularies) and a turn terminator that
+# is not on llama.cpp's list of end-of-turn texts.
+VOCAB = [chr(ord("a") + i) for i in range(11)] + [","] + ["</s>", "<|turn|>", "<|assistant_end|>"]
+TYPES = [NORMAL] * 12 + [CONTROL] * 3
+END, ASSISTANT_END = 12, 14
+
+
+def write_gguf(path: Path, tokens: list[str] | None = VOCAB, types: list[int] | None = TYPES,
+               template: str | list | None = CUSTOM_TEMPLATE, eos: int | None = END, **metadata: object) -> Path:
+    writer = gguf.GGUFWriter(path, arch="llama", endianess=metadata.pop("endianess", gguf.GGUFEndian.LITTLE))
+    if tokens is not None:
+        writer.add_tokenizer_model("gpt2")
+        writer.add_token_list(tokens)
+    if types is not None:
+        writer.add_token_types(types)
+    if eos is not None:
+        writer.add_eos_token_id(eos)
+    if template is not None:
+        writer.add_chat_template(template)
+    for key, value in metadata.items():
+        writer.add_uint32(key, value)
+    _finish(writer)
+    return path
+
+
+def _finish(writer) -> None:
+    writer.add_tensor("token_embd.weight", np.zeros((2, 4), dtype=np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+
+
+def convert(folder: Path, path: Path) -> Path:
+    """The metadata convert_hf_to_gguf.py writes for a BPE folder: tokens by id (missing ids padded as
+    ``[PAD<id>]``, UNUSED), added special tokens CONTROL, and gguf-py's SpecialVocab for the special ids and the
+    chat template, as the converter calls it."""
+    size = json.loads((folder / "config.json").read_text())["vocab_size"]
+    tokenizer = json.loads((folder / "tokenizer.json").read_text())
+    by_id = {i: text for text, i in tokenizer["model"]["vocab"].items()}
+    by_id.update({t["id"]: t["content"] for t in tokenizer["added_tokens"]})
+    special = {t["id"] for t in tokenizer["added_tokens"] if t["special"]}
+    writer = gguf.GGUFWriter(path, arch="llama")
+    writer.add_tokenizer_model("gpt2")
+    writer.add_token_list([by_id.get(i, f"[PAD{i}]") for i in range(size)])
+    writer.add_token_types([CONTROL if i in special else NORMAL if i in by_id else UNUSED for i in range(size)])
+    gguf.SpecialVocab(folder, load_merges=False, n_vocab=size).add_to_gguf(writer, quiet=True)
+    _finish(writer)
+    return path
+
+
+def new_metadata(*args: str, cwd: Path) -> None:
+    """gguf-py's gguf_new_metadata.py, as the messages tell users to run it."""
+    subprocess.run([sys.executable, "-m", "gguf.scripts.gguf_new_metadata", *args, "--force"], cwd=cwd, check=True,
+                   capture_output=True)
+
+
+def repair_arguments(message: str) -> list[str]:
+    """The gguf-new-metadata arguments a message gives (everything after the command name)."""
+    return shlex.split(message.split("gguf-new-metadata ", 1)[1])
+
+
+@pytest.fixture(scope="module")
+def release_gguf(tmp_path_factory) -> Path:
+    return convert(RELEASE, tmp_path_factory.mktemp("release") / "release.gguf")
+
+
+def findings(out: str) -> list[tuple[str, str]]:
+    return [(f["code"], f["message"]) for f in json.loads(out)["findings"]]
+
+
+# --- the terminator rule ---------------------------------------------------------------------------------------
+
+def test_terminator_not_end_of_generation(run, tmp_path):
+    write_gguf(tmp_path / "model.gguf")
+    code, out, err = run("model.gguf")
+    assert (code, err) == (1, "")
+    assert out == (
+        "model.gguf:1:1: EOS019 the chat template (tokenizer.chat_template) ends assistant turns with "
+        "'<|assistant_end|>' (14), but llama.cpp stops only on [12 '</s>']; run llama.cpp with --override-kv "
+        "tokenizer.ggml.eos_token_id=int:14, or rewrite the GGUF: gguf-new-metadata model.gguf model.fixed.gguf "
+        "--special-token eos '<|assistant_end|>' [gguf-terminator-not-eog]\n"
+        "Found 1 error in 1 model folder.\n")
+
+
+def test_the_printed_rewrite_fixes_the_file(run, tmp_path):
+    write_gguf(tmp_path / "model.gguf")
+    _, out, _ = run("--format", "json", "model.gguf")
+    new_metadata(*repair_arguments(findings(out)[0][1]), cwd=tmp_path)
+    code, out, _ = run("--format", "json", "model.fixed.gguf")
+    assert code == 0
+    assert json.loads(out)["gguf"][0]["eos_token_id"] == ASSISTANT_END
+    assert json.loads(out)["gguf"][0]["stops"] is True
+
+
+def test_named_template_is_checked_under_its_key(run, tmp_path):
+    chatml = "{% for m in messages %}<|turn|>{{ m.content }}</s>{% endfor %}"
+    write_gguf(tmp_path / "model.gguf", template=[{"name": "default", "template": chatml},
+                                                   {"name": "tool_use", "template": CUSTOM_TEMPLATE}])
+    code, out, _ = run("--format", "json", "model.gguf")
+    assert code == 1
+    [(rule, message)] = findings(out)
+    assert rule == "EOS019"
+    assert message.startswith("the 'tool_use' chat template (tokenizer.chat_template.tool_use) ends assistant turns "
+                              "with '<|assistant_end|>' (14)")
+    assert [(t["name"], t["token"]) for t in json.loads(out)["gguf"][0]["templates"]] == [
+        ("default", "</s>"), ("tool_use", "<|assistant_end|>")]
+
+
+def test_end_of_turn_texts_stop_whatever_the_eos(run, tmp_path):
+    """llama.cpp stops on <|im_end|> by its text even when the eos is another token."""
+    chatml = "{% for m in messages %}<|im_start|>{{ m.content }}<|im_end|>{% endfor %}"
+    write_gguf(tmp_path / "model.gguf", tokens=VOCAB[:12] + ["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
+               template=chatml)
+    code, out, _ = run("--format", "json", "model.gguf")
+    assert (code, findings(out)) == (0, [])
+    assert json.loads(out)["gguf"][0] == {
+        "path": "model.gguf", "tokens": 15, "eos_token_id": 12, "eot_token_id": None, "eom_token_id": None,
+        "terminator": {"token": "<|im_end|>", "id": 14, "template": "default"},
+        "templates": [{"name": "default", "key": "tokenizer.chat_template", "token": "<|im_end|>", "id": 14}],
+        "eog_ids": [14, 12], "stops": True, "folders": []}
+
+
+def test_eot_id_stops_too(run, tmp_path):
+    write_gguf(tmp_path / "model.gguf", **{"tokenizer.ggml.eot_token_id": ASSISTANT_END})
+    code, out, _ = run("model.gguf")
+    assert code == 0, out
+
+
+def test_explain_and_summary_show_the_stop_set(run, tmp_path):
+    write_gguf(tmp_path / "model.gguf")
+    assert run("explain", "model.gguf") == (0, (
+        "model.gguf\n"
+        "  chat answers end with '<|assistant_end|>' (14), from tokenizer.chat_template\n"
+        "  llama.cpp stops on [12 '</s>']: NO\n"), "")
+    run("--summary", "summary.md", "model.gguf")
+    assert "| llama.cpp end-of-generation ids | [12] |" in (tmp_path / "summary.md").read_text(encoding="utf-8")
+
+
+# --- the eos rules ---------------------------------------------------------------------------------------------
+
+def test_missing_eos_falls_back_to_a_comma(run, tmp_path):
+    write_gguf(tmp_path / "model.gguf", eos=None)
+    code, out, _ = run("--format", "json", "model.gguf")
+    assert code == 1
+    assert ("EOS020", "the GGUF has no tokenizer.ggml.eos_token_id; llama.cpp uses its default eos 11 ',' for 'gpt2' "
+            "vocabularies; run llama.cpp with --override-kv tokenizer.ggml.eos_token_id=int:14, or rewrite the GGUF: "
+            "gguf-new-metadata model.gguf model.fixed.gguf --special-token eos '<|assistant_end|>'") in findings(out)
+    assert json.loads(out)["gguf"][0]["eog_ids"] == [12, 11]  # '</s>' by its text, and the default eos
+
+
+def test_eos_outside_the_token_list(run, tmp_path):
+    write_gguf(tmp_path / "model.gguf", eos=40000)
+    code, out, _ = run("--format", "json", "model.gguf")
+    assert code == 1
+    [message] = [m for rule, m in findings(out) if rule == "EOS020"]
+    assert message.startswith("tokenizer.ggml.eos_token_id 40000 is outside the token list (15 tokens), so llama.cpp "
+                              "ignores it; llama.cpp uses its default eos 11 ','")
+
+
+def test_eos_not_control(run, tmp_path):
+    write_gguf(tmp_path / "model.gguf", types=TYPES[:12] + [USER_DEFINED, CONTROL, CONTROL], eos=END,
+               **{"tokenizer.ggml.eot_token_id": ASSISTANT_END})
+    code, out, _ = run("--format", "json", "model.gguf")
+    assert code == 0
+    assert findings(out) == [("EOS021", "tokenizer.ggml.eos_token_id 12 '</s>' has tokenizer.ggml.token_type "
+                                        "USER_DEFINED (4), not CONTROL (3): llama.cpp warns \"control-looking token "
+                                        "... was not control-type\" and treats it as CONTROL; mark it \"special\": "
+                                        "true in the model folder and convert again")]
+
+
+def test_rules_can_be_ignored(run, tmp_path):
+    write_gguf(tmp_path / "model.gguf")
+    assert run("--ignore", "gguf-terminator-not-eog", "model.gguf")[0] == 0
+
+
+def test_a_gguf_without_vocabulary_has_nothing_to_check(run, tmp_path):
+    write_gguf(tmp_path / "mmproj.gguf", tokens=None, types=None, template=None, eos=None)
+    code, out, _ = run("mmproj.gguf")
+    assert (code, out) == (0, "All checks passed (1 model folder).\n")
+
+
+def test_big_endian_file(run, tmp_path):
+    write_gguf(tmp_path / "model.gguf", endianess=gguf.GGUFEndian.BIG)
+    code, out, _ = run("--format", "json", "model.gguf")
+    assert code == 1
+    assert [rule for rule, _ in findings(out)] == ["EOS019"]
+
+
+# --- a GGUF and the folder it came from --------------------------------------------------------------------------
+
+def test_converted_from_the_release_folder(run, release_gguf):
+    """Llama 3 at release: the GGUF's eos is <|end_of_text|>, but llama.cpp stops on <|eot_id|> by its text. A folder
+    of another model family (Qwen ids) given in the same run is not compared with the GGUF."""
+    other = FIXTURES / "qwen2-instruct-aligned"
+    code, out, _ = run("--format", "json", str(release_gguf), str(RELEASE), str(other), cwd=release_gguf.parent)
+    document = json.loads(out)
+    assert code == 1
+    assert [f["code"] for f in document["findings"]] == ["EOS001", "EOS017"]  # the folder's own, for transformers
+    assert document["gguf"][0]["folders"] == [RELEASE.as_posix()]
+    assert document["gguf"][0]["eos_token_id"] == 128001
+    assert document["gguf"][0]["terminator"] == {"token": "<|eot_id|>", "id": 128009, "template": "default"}
+    assert set(document["gguf"][0]["eog_ids"]) == {128001, 128009}
+    assert document["gguf"][0]["stops"] is True
+
+
+def test_compared_with_the_fixed_folder(run, release_gguf):
+    code, out, _ = run("release.gguf", str(TOKENIZER_FIX), cwd=release_gguf.parent)
+    assert code == 0
+    assert out == (
+        "release.gguf:1:1: EOS022 tokenizer.ggml.eos_token_id is 128001 '<|end_of_text|>', but converting "
+        f"{TOKENIZER_FIX.as_posix()} today writes 128009 '<|eot_id|>'; run llama.cpp with --override-kv "
+        "tokenizer.ggml.eos_token_id=int:128009, or rewrite the GGUF: gguf-new-metadata release.gguf "
+        "release.fixed.gguf --special-token eos '<|eot_id|>' [gguf-folder-mismatch]\n"
+        "Found 1 warning in 2 model folders.\n")
+
+
+def test_repaired_gguf_matches_the_fixed_folder(run, release_gguf, tmp_path):
+    shutil.copy(release_gguf, tmp_path / "release.gguf")
+    _, out, _ = run("--format", "json", "release.gguf", str(TOKENIZER_FIX))
+    new_metadata(*repair_arguments(findings(out)[0][1]), cwd=tmp_path)
+    code, out, _ = run("--format", "json", "release.fixed.gguf", str(TOKENIZER_FIX))
+    assert (code, findings(out)) == (0, [])
+    assert json.loads(out)["gguf"][0]["eos_token_id"] == 128009
+
+
+def test_template_differs_from_the_folder(run, release_gguf, tmp_path):
+    folder = shutil.copytree(TOKENIZER_FIX, tmp_path / "folder")
+    (folder / "chat_template.jinja").write_text(
+        "{% for m in messages %}<|start_header_id|>{{ m.role }}<|end_header_id|>\n\n{{ m.content }}<|end_of_text|>"
+        "{% endfor %}", encoding="utf-8")
+    code, out, _ = run("--format", "json", str(release_gguf), "folder")
+    messages = [m for rule, m in findings(out) if rule == "EOS022"]
+    assert (f"tokenizer.chat_template differs from folder's chat template (folder/chat_template.jinja): the GGUF's "
+            "ends assistant turns with '<|eot_id|>', the folder's with '<|end_of_text|>'; run llama.cpp with --jinja "
+            "--chat-template-file folder/chat_template.jinja, or rewrite the GGUF: gguf-new-metadata "
+            f"{release_gguf.as_posix()} {release_gguf.with_suffix('').as_posix()}.fixed.gguf --chat-template-file "
+            "folder/chat_template.jinja") in messages
+
+
+def test_gguf_fixed_by_hand_and_folder_not(run, tmp_path):
+    """A GGUF whose eos was repaired stops; converting the stale folder again would not: keep the GGUF's."""
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    added = [{"id": i, "content": t, "special": True} for i, t in enumerate(VOCAB) if i >= END]
+    (folder / "tokenizer_config.json").write_text(json.dumps({
+        "eos_token": "</s>", "chat_template": CUSTOM_TEMPLATE,
+        "added_tokens_decoder": {str(t["id"]): {"content": t["content"], "special": True} for t in added}}))
+    (folder / "tokenizer.json").write_text(json.dumps({
+        "added_tokens": added, "model": {"type": "BPE", "vocab": {t: i for i, t in enumerate(VOCAB[:END])}}}))
+    write_gguf(tmp_path / "model.gguf", eos=ASSISTANT_END)
+    code, out, _ = run("--format", "json", "model.gguf", "folder")
+    messages = [m for rule, m in findings(out) if rule == "EOS022"]
+    assert messages == [
+        "tokenizer.ggml.eos_token_id is 14 '<|assistant_end|>', but converting folder today writes 12 '</s>'; keep "
+        "the GGUF's: with the folder's, chat answers would not stop in llama.cpp",
+        "chat answers stop in llama.cpp with this GGUF, but would not with folder converted today: fix the folder "
+        "before converting it again"]
+
+
+# --- reading only the metadata, and bad files --------------------------------------------------------------------
+
+def test_reader_agrees_with_gguf_py(tmp_path):
+    path = write_gguf(tmp_path / "model.gguf", **{"tokenizer.ggml.bos_token_id": 13})
+    theirs = gguf.GGUFReader(path)
+    keys = ("tokenizer.ggml.tokens", "tokenizer.ggml.token_type", "tokenizer.ggml.eos_token_id",
+            "tokenizer.ggml.bos_token_id", "tokenizer.chat_template")
+    ours = read_metadata(path, lambda key: key in keys)
+    assert set(ours.fields) == set(keys)
+    for key in keys:
+        assert ours.fields[key].value == theirs.get_field(key).contents(), key
+        assert ours.fields[key].offset == theirs.get_field(key).offset, key
+
+
+
+def test_reads_only_the_key_value_section(run, tmp_path):
+    """A header that claims a 256 GiB tensor, garbage after the key/values, and a sparse 64 GiB file: the tensor
+    infos and data are never parsed (gguf-py's GGUFReader, which maps and parses them, fails on this file)."""
+    path = tmp_path / "model.gguf"
+    writer = gguf.GGUFWriter(path, arch="llama")
+    writer.add_tokenizer_model("gpt2")
+    writer.add_token_list(VOCAB)
+    writer.add_token_types(TYPES)
+    writer.add_eos_token_id(ASSISTANT_END)
+    writer.add_chat_template(CUSTOM_TEMPLATE)
+    writer.add_tensor_info("token_embd.weight", [1 << 22, 1 << 14], np.dtype(np.float32), 1 << 38)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.close()
+    end = path.stat().st_size
+    with path.open("ab") as handle:
+        handle.write(b"\xff" * 4096)
+    try:
+        os.truncate(path, 1 << 36)
+    except OSError:  # a file system without sparse files: the garbage tail alone still shows it
+        pass
+    assert read_metadata(path, lambda key: False).end == end
+    with pytest.raises(Exception):
+        gguf.GGUFReader(path)
+    code, out, _ = run("--format", "json", "model.gguf")
+    assert (code, findings(out)) == (0, [])
+    assert json.loads(out)["gguf"][0]["terminator"]["id"] == ASSISTANT_END
+
+
+@pytest.mark.parametrize("cut", [3, 10, 30, 200, -40])
+def test_truncated_file(run, tmp_path, cut):
+    data = write_gguf(tmp_path / "full.gguf").read_bytes()
+    end = read_metadata(tmp_path / "full.gguf", lambda key: False).end
+    (tmp_path / "model.gguf").write_bytes(data[:cut if cut > 0 else end + cut])
+    code, out, err = run("model.gguf")
+    assert code == 2
+    [line] = err.splitlines()
+    assert line.startswith("eos-guard: model.gguf: ")
+    assert "Traceback" not in err
+    if cut > 4:
+        assert line.startswith("eos-guard: model.gguf: corrupt GGUF at byte ")
+        assert f"but the file ends at byte {len(data[:cut if cut > 0 else end + cut])}" in line
+
+
+@pytest.mark.parametrize("patch, message", [
+    (lambda data: b"PK\x03\x04" + data[4:], "model.gguf: not a GGUF file (it does not start with 'GGUF')"),
+    (lambda data: data[:4] + (1).to_bytes(4, "little") + data[8:],
+     "model.gguf: corrupt GGUF at byte 4: GGUF version 1 is not supported (only versions 2 and 3)"),
+    (lambda data: data[:16] + (1 << 60).to_bytes(8, "little") + data[24:],
+     "model.gguf: corrupt GGUF at byte 16: key/value count 1152921504606846976 needs at least "),
+])
+def test_corrupt_header(run, tmp_path, patch, message):
+    data = write_gguf(tmp_path / "full.gguf").read_bytes()
+    (tmp_path / "model.gguf").write_bytes(patch(data))
+    code, _, err = run("model.gguf")
+    assert code == 2
+    assert err.startswith(f"eos-guard: {message}")
+    assert len(err.splitlines()) == 1
+
+
+def test_huge_string_length_is_refused_before_reading(run, tmp_path):
+    data = bytearray(write_gguf(tmp_path / "full.gguf").read_bytes())
+    at = data.index(b"tokenizer.ggml.tokens") + len("tokenizer.ggml.tokens") + 4 + 4  # type, item type
+    data[at:at + 8] = (1 << 62).to_bytes(8, "little")
+    (tmp_path / "model.gguf").write_bytes(bytes(data))
+    code, _, err = run("model.gguf")
+    assert code == 2
+    assert err == (f"eos-guard: model.gguf: corrupt GGUF at byte {at}: in tokenizer.ggml.tokens: array length "
+                   f"{1 << 62} needs at least {8 << 62} more bytes, but the file ends at byte {len(data)}\n")
+
+
+def test_wrong_value_type(run, tmp_path):
+    writer_path = tmp_path / "model.gguf"
+    writer = gguf.GGUFWriter(writer_path, arch="llama")
+    writer.add_string("tokenizer.ggml.eos_token_id", "</s>")
+    _finish(writer)
+    code, _, err = run("model.gguf")
+    assert code == 2
+    assert err.startswith("eos-guard: model.gguf: tokenizer.ggml.eos_token_id (at byte ")
+    assert err.endswith(") has type string, not an integer type\n")
+
+
+def test_metadata_larger_than_max_file_size(run, tmp_path):
+    (tmp_path / ".eos-guard.yaml").write_text("max-file-size: 0.0001\n", encoding="utf-8")  # 104 bytes
+    write_gguf(tmp_path / "model.gguf")
+    code, _, err = run("model.gguf")
+    assert code == 2
+    assert err == ("eos-guard: model.gguf: the metadata is larger than max-file-size (104 bytes); raise "
+                   "max-file-size in the configuration to read it\n")
+
+
+def test_other_files_are_still_checked(run, tmp_path):
+    (tmp_path / "broken.gguf").write_bytes(b"GGUF")
+    write_gguf(tmp_path / "model.gguf")
+    code, out, err = run("broken.gguf", "model.gguf")
+    assert code == 2
+    assert "EOS019" in out
+    assert err.startswith("eos-guard: broken.gguf: corrupt GGUF at byte 4: ")
