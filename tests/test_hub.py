@@ -1,0 +1,360 @@
+"""Hub repositories (hf://org/name[@rev], --hub-list) against a local stand-in for the Hub, with the real client.
+
+tests/hub_server.py answers the requests huggingface_hub makes. The CLI runs in a child process whose environment
+points HF_ENDPOINT at that server and the cache into tmp_path (huggingface_hub reads both when it is imported, so
+an in-process run could reach the real Hub). HTTP(S)_PROXY points at the server as well: a request for any other
+host would arrive there as a proxied request, which the ``hub`` fixture rejects when the test ends.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from hub_server import GB, HubServer, Repo, chatml, commit_sha, lfs_oid
+from support import ROOT
+
+pytest.importorskip("huggingface_hub")
+
+from eos_guard.hub import MAX_WAIT_SECONDS, RETRIES, Progress, _wait  # noqa: E402
+
+TOKEN = "hf_test_token"
+REPOS = {
+    "org/chatml": Repo.of(chatml()),
+    "org/fixed": Repo.of(chatml(fixed=True, tokenizer=True, jinja=True)),
+    "org/weights": Repo.of(chatml(fixed=True, weights=True)),
+    "org/no-generation-config": Repo.of(chatml(generation_config=False)),
+    "org/private": Repo.of(chatml(fixed=True), private=True),
+    "org/gated": Repo.of(chatml(fixed=True), gated=True),
+    "org/tagged": Repo({"main": chatml(fixed=True), "v1.0": chatml()}),
+    "org/slow": Repo.of(chatml(fixed=True)),
+    "org/malformed": Repo.of({**chatml(fixed=True), "config.json": b'{"eos_token_id": 151645,,}\n'}),
+}
+
+
+def sha(repo: str, revision: str = "main") -> str:
+    return commit_sha(repo, REPOS[repo].revisions[revision])
+
+
+@pytest.fixture
+def hub():
+    with HubServer(REPOS, token=TOKEN) as server:
+        yield server
+    leaked = [line for line in server.log if not line.split(" ", 1)[1].startswith("/")]
+    assert not leaked, f"requests for other hosts: {leaked}"
+
+
+@pytest.fixture
+def eos_guard(hub, tmp_path):
+    """Run ``python -m eos_guard ARGS`` (or ``python -c CODE``) with the Hub at ``hub``; keyword arguments set
+    more environment variables."""
+
+    def run(*args: str, code: str | None = None, **env: str) -> subprocess.CompletedProcess:
+        base = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "PYTHONPATH": str(ROOT),
+                "HF_ENDPOINT": hub.url, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_CACHE": str(tmp_path / "hf" / "hub"),
+                "HF_HUB_DISABLE_TELEMETRY": "1", "HTTP_PROXY": hub.url, "HTTPS_PROXY": hub.url, "ALL_PROXY": hub.url,
+                "NO_PROXY": "127.0.0.1", "EOS_GUARD_CACHE_DIR": str(tmp_path / "eos-guard-cache")}
+        command = ["-c", code] if code else ["-m", "eos_guard", *args]
+        return subprocess.run([sys.executable, *command], env={**base, **env}, cwd=tmp_path,
+                              capture_output=True, text=True, timeout=120)
+
+    return run
+
+
+def test_a_request_for_another_host_reaches_the_tripwire(tmp_path):
+    code = ("from huggingface_hub.utils import get_session\n"
+            "for url in ('https://huggingface.co/api/models/gpt2', 'http://example.com/'):\n"
+            "    try:\n        get_session().get(url)\n    except Exception:\n        pass\n")
+    with HubServer({}) as server:
+        env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "HTTP_PROXY": server.url,
+               "HTTPS_PROXY": server.url, "NO_PROXY": "127.0.0.1"}
+        subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, timeout=60)
+    assert server.log == ["CONNECT huggingface.co:443", "GET http://example.com/"]
+
+
+def test_public_repo_finding_names_the_commit(eos_guard):
+    proc = eos_guard("hf://org/chatml")
+    assert proc.returncode == 1, proc.stderr
+    assert f"org/chatml@{sha('org/chatml')}/generation_config.json:3:19: EOS001 " in proc.stdout
+    assert proc.stderr == ""
+    assert eos_guard("--hub", "org/chatml").stdout == proc.stdout
+
+
+def test_only_the_files_eos_guard_reads_are_requested(eos_guard, hub):
+    proc = eos_guard("hf://org/weights")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    commit = sha("org/weights")
+    assert hub.requests_for(f"/api/models/org/weights/tree/{commit}")  # the weights were listed...
+    for name in ("model.safetensors", lfs_oid("model.safetensors", 10 * GB), "README.md", "unused.jinja"):
+        assert not hub.requests_for(name)  # ...and never requested
+    downloaded = {line.rsplit("/", 1)[1] for line in hub.requests_for(f"GET /org/weights/resolve/{commit}/")}
+    assert downloaded == {"config.json", "generation_config.json", "tokenizer_config.json"}
+
+
+def test_templates_and_an_lfs_tokenizer_are_fetched(eos_guard, hub):
+    proc = eos_guard("hf://org/fixed", "--fail-on", "info")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    commit = sha("org/fixed")
+    for name in ("chat_template.jinja", "additional_chat_templates/tool_use.jinja", "tokenizer.json"):
+        assert hub.requests_for(f"HEAD /org/fixed/resolve/{commit}/{name}")
+    # tokenizer.json is in LFS: the Hub redirects to its CDN, which is asked without the token
+    assert hub.requests_for(f"GET /{lfs_oid('tokenizer.json', chatml(tokenizer=True)['tokenizer.json'])}")
+
+
+def test_a_repo_without_generation_config_is_still_checked(eos_guard, hub):
+    proc = eos_guard("hf://org/no-generation-config")
+    assert proc.returncode == 1, proc.stderr
+    assert f"org/no-generation-config@{sha('org/no-generation-config')}/config.json:6:19: EOS001 " in proc.stdout
+    assert not hub.requests_for("generation_config.json")
+
+
+def test_private_repo_needs_the_token(eos_guard, hub):
+    proc = eos_guard("hf://org/private")
+    assert proc.returncode == 2
+    assert proc.stderr == (f"eos-guard: hf://org/private: repository not found on {hub.url} "
+                           "(if it is private or gated, set HF_TOKEN)\n")
+    wrong = eos_guard("hf://org/private", HF_TOKEN="hf_wrong")
+    assert wrong.stderr.endswith("(or the token has no access to it)\n")
+    proc = eos_guard("hf://org/private", HF_TOKEN=TOKEN)
+    assert proc.returncode == 0, proc.stderr
+    assert "All checks passed" in proc.stdout
+
+
+def test_gated_repo_without_token(eos_guard, hub):
+    proc = eos_guard("hf://org/gated")
+    assert proc.returncode == 2
+    assert proc.stderr == f"eos-guard: hf://org/gated: gated repository: request access on {hub.url}/org/gated " \
+                          "and set HF_TOKEN\n"
+
+
+def test_rate_limited_requests_are_retried_once_each(eos_guard, hub):
+    hub.throttle.update({"/api/models/org/slow/revision": 1, "/api/models/org/slow/tree": 1})
+    start = time.monotonic()
+    proc = eos_guard("hf://org/slow@main")
+    assert proc.returncode == 0, proc.stderr
+    assert time.monotonic() - start >= hub.retry_after
+    # eos-guard retries the revision look-up, which huggingface_hub does not; huggingface_hub retries the listing
+    assert len(hub.requests_for("/api/models/org/slow/revision/main")) == 2
+    assert len(hub.requests_for("/api/models/org/slow/tree/")) == 2
+
+
+def test_rate_limit_that_does_not_end(eos_guard, hub):
+    hub.throttle["/api/models/org/slow"] = 1000
+    hub.retry_after = 0
+    proc = eos_guard("hf://org/slow")
+    assert proc.returncode == 2
+    assert proc.stderr == f"eos-guard: hf://org/slow: {hub.url} answered HTTP 429 (rate limited; retries exhausted)\n"
+    assert len(hub.requests_for("/api/models/org/slow")) == RETRIES + 1
+
+
+def test_retry_wait():
+    assert _wait("3", 0) == 3
+    assert _wait(None, 0) == 1 and _wait(None, 2) == 4
+    assert _wait("86400", 0) == MAX_WAIT_SECONDS
+    assert _wait("Wed, 21 Oct 2015 07:28:00 GMT", 1) == 2  # an HTTP date: back off instead
+
+
+def test_specific_revision(eos_guard, hub):
+    tagged = sha("org/tagged", "v1.0")
+    proc = eos_guard("hf://org/tagged@v1.0")
+    assert proc.returncode == 1, proc.stderr
+    assert f"org/tagged@{tagged}/generation_config.json:3:19: EOS001 " in proc.stdout
+    assert eos_guard("hf://org/tagged").returncode == 0
+    assert f"org/tagged@{tagged}/generation_config.json:3:19: EOS001 " in eos_guard(f"hf://org/tagged@{tagged}").stdout
+    missing = eos_guard("hf://org/tagged@v9")
+    assert (missing.returncode, missing.stderr) == (2, "eos-guard: hf://org/tagged@v9: revision 'v9' not found\n")
+
+
+def test_offline_mode_uses_the_cache(eos_guard, hub):
+    online = eos_guard("hf://org/chatml")
+    requests = len(hub.log)
+    offline = eos_guard("hf://org/chatml", HF_HUB_OFFLINE="1")
+    assert (offline.returncode, offline.stdout) == (online.returncode, online.stdout)
+    assert len(hub.log) == requests
+    uncached = eos_guard("hf://org/fixed", HF_HUB_OFFLINE="1")
+    assert (uncached.returncode, uncached.stderr) == (
+        2, "eos-guard: hf://org/fixed: not in the local cache, and HF_HUB_OFFLINE is set\n")
+
+
+def test_unreachable_hub(eos_guard):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    proc = eos_guard("hf://org/chatml", HF_ENDPOINT=closed)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(f"eos-guard: hf://org/chatml: cannot reach {closed}, and the files are not in the "
+                                  "local cache: ")
+    assert proc.stderr.count("\n") == 1
+
+
+def test_without_huggingface_hub(eos_guard, tmp_path):
+    shadow = tmp_path / "shadow" / "huggingface_hub"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ImportError(\"No module named 'huggingface_hub'\")\n")
+    path = f"{shadow.parent}{os.pathsep}{ROOT}"
+    proc = eos_guard("hf://org/chatml", PYTHONPATH=path)
+    assert (proc.returncode, proc.stderr) == (2, "eos-guard: hf://org/chatml: checking Hub repositories needs "
+                                                 "huggingface_hub: pip install 'eos-guard[hub]'\n")
+    (tmp_path / "list.txt").write_text("org/chatml\n")
+    proc = eos_guard("--hub-list", "list.txt", PYTHONPATH=path)
+    assert proc.stderr == "eos-guard: --hub-list: checking Hub repositories needs huggingface_hub: " \
+                          "pip install 'eos-guard[hub]'\n"
+
+
+def test_blob_url_of_a_fetched_file(eos_guard, hub):
+    code = ("from pathlib import Path\nfrom eos_guard.config import Config\nfrom eos_guard.hub import blob_url, fetch\n"
+            "from eos_guard.sources import HubRef\nfolder = fetch(HubRef('org/chatml'), Config())\n"
+            "print(blob_url(folder / 'generation_config.json', 3))\nprint(blob_url(Path('config.json'), 3))\n")
+    proc = eos_guard(code=code)
+    assert proc.stdout.splitlines() == [f"{hub.url}/org/chatml/blob/{sha('org/chatml')}/generation_config.json#L3",
+                                        "None"], proc.stderr
+
+
+AUDIT = "# repositories to audit\norg/fixed\norg/chatml\n\norg/missing\norg/private\norg/tagged@v9\norg/malformed\n" \
+        "org/tagged@v1.0\n"
+
+
+def table(stdout: str) -> dict[str, list[str]]:
+    """The --hub-list table's rows by repository: commit, verdict, errors, warnings, detail."""
+    lines = stdout[stdout.index("\nrepository "):].strip().splitlines()
+    return {line.split()[0]: line.split(None, 5)[1:] for line in lines[1:-1]}
+
+
+def test_hub_list_keeps_partial_results_and_reports_every_failure(eos_guard, hub, tmp_path):
+    (tmp_path / "list.txt").write_text(AUDIT)
+    proc = eos_guard("--hub-list", "list.txt")
+    assert proc.returncode == 2
+    assert f"org/chatml@{sha('org/chatml')}/generation_config.json:3:19: EOS001 " in proc.stdout
+    assert f"org/tagged@{sha('org/tagged', 'v1.0')}/generation_config.json:3:19: EOS001 " in proc.stdout
+    rows = table(proc.stdout)
+    assert list(rows) == ["org/fixed", "org/chatml", "org/missing", "org/private", "org/tagged@v9", "org/malformed",
+                          "org/tagged@v1.0"]
+    assert rows["org/fixed"] == [sha("org/fixed")[:12], "pass", "0", "0"]
+    assert rows["org/chatml"] == [sha("org/chatml")[:12], "fail", "1", "2"]
+    assert rows["org/tagged@v9"] == ["-", "error", "-", "-", "revision 'v9' not found"]
+    assert rows["org/malformed"][:4] == [sha("org/malformed")[:12], "error", "-", "-"]
+    assert proc.stdout.endswith("Audited 7 repositories: 1 pass, 2 fail, 4 error.\n")
+    not_found = f"repository not found on {hub.url} (if it is private or gated, set HF_TOKEN)"
+    assert proc.stderr.splitlines() == [
+        f"eos-guard: hf://org/missing: {not_found}", f"eos-guard: hf://org/private: {not_found}",
+        "eos-guard: hf://org/tagged@v9: revision 'v9' not found",
+        f"eos-guard: org/malformed@{sha('org/malformed')}/config.json:1:25: cannot parse JSON: Expecting property name "
+        "enclosed in double quotes"]
+
+    document = json.loads(eos_guard("--hub-list", "list.txt", "--format", "json").stdout)
+    repositories = document["repositories"]
+    assert [(r["repo"], r["revision"], r["verdict"]) for r in repositories] == [
+        ("org/fixed", None, "pass"), ("org/chatml", None, "fail"), ("org/missing", None, "error"),
+        ("org/private", None, "error"), ("org/tagged", "v9", "error"), ("org/malformed", None, "error"),
+        ("org/tagged", "v1.0", "fail")]
+    assert repositories[1] == {"repo": "org/chatml", "revision": None, "commit": sha("org/chatml"), "verdict": "fail",
+                               "errors": 1, "warnings": 2, "infos": 0, "failure": None}
+    assert repositories[2]["failure"] == not_found and repositories[2]["errors"] is None
+    assert {e["model"] for e in document["errors"]} == {"hf://org/missing", "hf://org/private", "hf://org/tagged@v9",
+                                                         f"org/malformed@{sha('org/malformed')}"}
+    assert {f["model"] for f in document["findings"]} == {f"org/chatml@{sha('org/chatml')}",
+                                                           f"org/tagged@{sha('org/tagged', 'v1.0')}"}
+    assert [(m["path"], m["stops"]["transformers"]) for m in document["models"]] == [
+        (f"org/fixed@{sha('org/fixed')}", True), (f"org/chatml@{sha('org/chatml')}", False),
+        (f"org/tagged@{sha('org/tagged', 'v1.0')}", False)]
+
+
+def test_hub_list_checks_a_commit_once(eos_guard, tmp_path):
+    tagged = sha("org/tagged", "v1.0")
+    (tmp_path / "list.txt").write_text(f"org/tagged@v1.0\norg/tagged@{tagged}\norg/chatml\norg/chatml@main\n")
+    proc = eos_guard("--hub-list", "list.txt")
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout.count(f"org/tagged@{tagged}/generation_config.json:3:19: EOS001 ") == 1
+    assert "Found 2 errors, 4 warnings in 2 model folders." in proc.stdout
+    rows = table(proc.stdout)
+    assert rows["org/tagged@v1.0"] == rows[f"org/tagged@{tagged}"] == [tagged[:12], "fail", "1", "2"]
+    assert rows["org/chatml"] == rows["org/chatml@main"]
+
+
+def test_hub_list_exit_codes(eos_guard, tmp_path):
+    (tmp_path / "list.txt").write_text("org/fixed\norg/chatml\n")
+    assert eos_guard("--hub-list", "list.txt").returncode == 1
+    assert eos_guard("--hub-list", "list.txt", "--exit-zero").returncode == 0
+    assert eos_guard("--hub-list", "list.txt", "--fail-on", "never").returncode == 0
+    (tmp_path / "list.txt").write_text("org/fixed\norg/private\n")
+    proc = eos_guard("--hub-list", "list.txt", HF_TOKEN=TOKEN)
+    assert proc.returncode == 0, proc.stderr
+    assert "All checks passed (2 model folders)." in proc.stdout
+    assert proc.stdout.endswith("Audited 2 repositories: 2 pass.\n")
+
+
+def test_hub_list_github_format_and_summary(eos_guard, tmp_path):
+    (tmp_path / "list.txt").write_text("org/chatml\norg/missing\n")
+    proc = eos_guard("--hub-list", "list.txt", "--summary", "summary.md", GITHUB_ACTIONS="true")
+    assert proc.returncode == 2
+    assert f"::error file=org/chatml@{sha('org/chatml')}/generation_config.json,line=3,col=19," in proc.stdout
+    assert "Audited 2 repositories: 1 fail, 1 error." in proc.stdout
+    summary = (tmp_path / "summary.md").read_text()
+    assert f"| org/chatml | {sha('org/chatml')[:12]} | fail | 1 | 2 |  |" in summary
+    assert "| org/missing | - | error | - | - | repository not found on " in summary
+
+
+def test_hub_list_concurrency_setting(eos_guard, tmp_path):
+    (tmp_path / "list.txt").write_text("\n".join(REPOS) + "\n")
+    one = eos_guard("--hub-list", "list.txt", EOS_GUARD_HUB_WORKERS="1")
+    many = eos_guard("--hub-list", "list.txt", EOS_GUARD_HUB_WORKERS="16")
+    assert (one.returncode, table(one.stdout)) == (many.returncode, table(many.stdout))
+    proc = eos_guard("--hub-list", "list.txt", EOS_GUARD_HUB_WORKERS="0")
+    assert (proc.returncode, proc.stderr) == (2, "eos-guard: EOS_GUARD_HUB_WORKERS must be a positive integer, "
+                                                 "not '0'\n")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("org/fixed\n\n  # a comment\nnot-a-repo\n",
+     "list.txt:4:1: not-a-repo: not a Hub repository name (expected org/name[@revision])"),
+    ("# nothing\n\n", "list.txt: lists no repositories"),
+])
+def test_hub_list_file_errors(run, tmp_path, text, message):
+    (tmp_path / "list.txt").write_text(text)
+    assert run("--hub-list", "list.txt") == (2, "", f"eos-guard: {message}\n")
+
+
+def test_hub_list_missing_file(run):
+    code, _, err = run("--hub-list", "nowhere.txt")
+    assert code == 2 and err.startswith("eos-guard: nowhere.txt: cannot read: ")
+
+
+@pytest.mark.parametrize("args, refused", [
+    (["models"], "PATH arguments"), (["--fix"], "--fix"), (["--diff"], "--diff"), (["--sarif", "x.sarif"], "--sarif"),
+    (["--hub", "org/x", "--format", "sarif"], "--hub, --format sarif"),
+])
+def test_hub_list_refuses_options_it_cannot_honour(run, tmp_path, args, refused):
+    (tmp_path / "list.txt").write_text("org/fixed\n")
+    assert run("--hub-list", "list.txt", *args) == (2, "", f"eos-guard: --hub-list cannot be combined with {refused}\n")
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_only_on_a_terminal():
+    terminal, pipe = Terminal(), io.StringIO()
+    for stream in (terminal, pipe):
+        progress = Progress(2, stream)
+        progress.advance(failed=False)
+        progress.advance(failed=True)
+        progress.close()
+    assert pipe.getvalue() == ""
+    assert terminal.getvalue() == ("\r[------------------------------] 0/2 repositories"
+                                   "\r[###############---------------] 1/2 repositories"
+                                   "\r[##############################] 2/2 repositories (1 failed)\r\x1b[K")
+
+
+def test_benchmark_runs(tmp_path):
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "hub_audit.py"), "--quick", "--latency", "0",
+                           "--workdir", str(tmp_path)], capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "| cold cache | 8 |" in proc.stdout and "| offline (HF_HUB_OFFLINE=1) | 8 |" in proc.stdout
