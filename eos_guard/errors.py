@@ -36,8 +36,9 @@ def display_path(path: Path, relative_to: Path | None = None) -> str:
     aliased folder is shown under the alias."""
     base = relative_to or Path.cwd()
     full = path.parent.resolve() / path.name  # a link is shown where it is, not where it points
-    for folder, label in ALIASES.items():
-        if full == folder or folder in full.parents:
+    for folder in (full, *full.parents):
+        label = ALIASES.get(folder)
+        if label is not None:
             rest = full.relative_to(folder).as_posix()
             return label if rest == "." else f"{label}/{rest}"
     try:

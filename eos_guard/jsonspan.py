@@ -26,6 +26,7 @@ KeyPath = tuple[Key, ...]
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _SCAN_VALUE = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[attr-defined]
 _UNPARSED = object()
+_MISSING = object()
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class JsonDocument:
             raise InputError(path, "cannot parse JSON: file starts with a UTF-8 byte order mark, "
                              "which transformers' json.load rejects", 1, 1)
         self._data: Any = _UNPARSED
+        self._memo: dict[KeyPath, Any] = {}
         if not lazy:
             self._data = self._parse(self.text)
         self._line_starts: list[int] | None = None
@@ -73,6 +75,11 @@ class JsonDocument:
         except RecursionError:
             raise InputError(self.path, "cannot parse JSON: nesting is too deep", 1, 1) from None
 
+    def release(self) -> None:
+        """Drop the text and parsed values of a large document once nothing needs them (many folders in a run)."""
+        self._raw, self._text, self._memo, self._line_starts = b"", "", {}, None
+        self._data = _UNPARSED
+
     @property
     def data(self) -> Any:
         if self._data is _UNPARSED:
@@ -88,9 +95,15 @@ class JsonDocument:
     def get(self, keys: KeyPath, default: Any = None) -> Any:
         """The value at ``keys``, or ``default`` where any step is missing or of the wrong kind."""
         if self._data is _UNPARSED:
+            if keys in self._memo:  # a lazy document answers each key path once (tokenizer.json is large)
+                value = self._memo[keys]
+                return default if value is _MISSING else value
             if self._raw is not None and self._text is None:
-                return _ByteWalker(self.path, self._raw).get(keys, default)
-            return self._get_lazily(keys, default)
+                value = _ByteWalker(self.path, self._raw).get(keys, _MISSING)
+            else:
+                value = self._get_lazily(keys, _MISSING)
+            self._memo[keys] = value
+            return default if value is _MISSING else value
         value = self.data
         for key in keys:
             if isinstance(key, str) and isinstance(value, dict) and key in value:

@@ -22,22 +22,29 @@ from .sources import classify
 PARALLEL_FROM = 100
 
 
-def model_folders(paths: Iterable[Union[str, Path]], config: Config) -> tuple[list[Path], list[Path]]:
-    """The model folders named by ``paths`` (local ones found, Hub repositories fetched), and the GGUF files."""
+def model_folders(paths: Iterable[Union[str, Path]],
+                  config: Config) -> tuple[list[Path], list[Path], list[ModelReport]]:
+    """The model folders named by ``paths`` (local ones found, Hub repositories fetched), the GGUF files, and a
+    report for each Hub repository that could not be fetched (the others are still checked)."""
     sources = classify(paths)
     folders = [f for f in find_model_folders(sources.local) if not config.excluded(f)]
+    failed: list[ModelReport] = []
     if sources.hub:
         from .hub import fetch
 
-        folders += [fetch(ref, config) for ref in sources.hub]
-    return folders, sources.gguf
+        for ref in sources.hub:
+            try:
+                folders.append(fetch(ref, config))
+            except InputError as exc:
+                failed.append(ModelReport(Path(ref.label), None, [], error=exc.render()))
+    return folders, sources.gguf, failed
 
 
 def check_paths(paths: Iterable[Union[str, Path]], config: Config | None = None) -> Report:
     """Check every model folder under ``paths``; a broken folder is reported without stopping the others."""
     config = config or Config()
-    folders, ggufs = model_folders(paths, config)
-    report = Report(check_folders(folders, config))
+    folders, ggufs, failed = model_folders(paths, config)
+    report = Report(check_folders(folders, config) + failed)
     if ggufs:
         from .gguf_check import check_gguf
 
@@ -70,7 +77,9 @@ def check_folder(folder: Path, config: Config | None = None, baselines: dict[Pat
         model = resolve(ModelFiles.read(folder, baselines, config.max_file_bytes), config.limits)
     except InputError as exc:
         return ModelReport(folder, None, [], error=exc.render())
-    return ModelReport(folder, model, run_rules(model, config))
+    findings = run_rules(model, config)
+    model.release()
+    return ModelReport(folder, model, findings)
 
 
 @dataclass

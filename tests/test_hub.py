@@ -358,3 +358,14 @@ def test_benchmark_runs(tmp_path):
                            "--workdir", str(tmp_path)], capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "| cold cache | 8 |" in proc.stdout and "| offline (HF_HUB_OFFLINE=1) | 8 |" in proc.stdout
+
+
+def test_github_annotations_link_to_the_file_on_the_hub(eos_guard, hub):
+    proc = eos_guard("hf://org/chatml", "--format", "github")
+    assert f"add 151645 ({hub.url}/org/chatml/blob/{sha('org/chatml')}/generation_config.json#L3)" in proc.stdout
+
+
+def test_one_unreachable_repository_does_not_stop_the_others(eos_guard):
+    proc = eos_guard("hf://org/chatml", "hf://org/does-not-exist", "--format", "json")
+    assert proc.returncode == 2 and "hf://org/does-not-exist" in proc.stderr
+    assert any(f["code"] == "EOS001" for f in json.loads(proc.stdout)["findings"])

@@ -8,7 +8,8 @@ import json
 import pytest
 
 from support import FIXTURES, RULE_CASES, write_json
-from eos_guard.pipeline import check_folder
+from eos_guard.model_files import ModelFiles
+from eos_guard.resolve import resolve
 from eos_guard.runtimes import RUNTIMES, stops
 from eos_guard.runtimes.llama_cpp import converter_special_ids
 
@@ -18,9 +19,8 @@ FOLDERS = sorted(p for p in FIXTURES.iterdir() if p.is_dir() and (p / "expected.
 
 
 def model_of(folder):
-    report = check_folder(folder)
-    assert report.error is None, report.error
-    return report.model
+    """The resolved folder, with its files still loaded (check_folder releases tokenizer.json after the rules)."""
+    return resolve(ModelFiles.read(folder))
 
 
 @pytest.mark.parametrize("folder", [pytest.param(f, id=f.name) for f in FOLDERS + sorted(

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..findings import Report, Severity
 from . import json_v1
-from .summary import _cell
+from .summary import cell
 from .text import printable
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ def markdown(results: list[RepoResult]) -> str:
     """The same table in Markdown, for a GitHub job summary."""
     lines = ["## eos-guard Hub audit", "", _totals(results), "", "| " + " | ".join(COLUMNS) + " |",
              "|" + "---|" * len(COLUMNS)]
-    lines += ["| " + " | ".join(_cell(cell) for cell in row) + " |" for row in _rows(results)]
+    lines += ["| " + " | ".join(cell(value) for value in row) + " |" for row in _rows(results)]
     return "\n".join(lines) + "\n\n"
 
 

@@ -18,9 +18,13 @@ def escape_property(text: str) -> str:
 
 
 def render(report: Report) -> str:
+    from ..hub import blob_url  # a Hub file is not in the workflow's repository: the message links to it
+
     lines = []
     for finding in report.findings():
         loc = finding.location
+        url = blob_url(loc.path, loc.line)
+        message = f"{finding.message} ({url})" if url else finding.message
         properties = {
             "file": printable(display_path(loc.path)),
             "line": str(loc.line),
@@ -30,6 +34,6 @@ def render(report: Report) -> str:
             "title": f"{finding.code} {finding.name}",
         }
         joined = ",".join(f"{key}={escape_property(value)}" for key, value in properties.items())
-        lines.append(f"::{COMMANDS[finding.severity]} {joined}::{escape_data(printable(finding.message))}")
+        lines.append(f"::{COMMANDS[finding.severity]} {joined}::{escape_data(printable(message))}")
     lines.append(summary(report))
     return "\n".join(lines) + "\n"

@@ -8,7 +8,7 @@ from ..runtimes import stops
 from .text import summary
 
 
-def _cell(text: object) -> str:
+def cell(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -17,36 +17,36 @@ def render(report: Report) -> str:
     by_model = {m.folder: m for m in report.models}
     for folder, item in by_model.items():
         model = item.model
-        lines.append(f"### `{_cell(display_path(folder))}`")
+        lines.append(f"### `{cell(display_path(folder))}`")
         lines.append("")
         if item.gguf is not None:
             gguf = item.gguf
             eos, ends = gguf.written.get("eos"), gguf.terminator
             lines += ["| | |", "|---|---|",
-                      f"| tokenizer.ggml.eos_token_id | {_cell(gguf.show(eos)) if eos is not None else 'none'} |",
+                      f"| tokenizer.ggml.eos_token_id | {cell(gguf.show(eos)) if eos is not None else 'none'} |",
                       f"| chat turn terminator | "
-                      f"{_cell(f'{ends.token} ({ends.id})') if ends and ends.token else 'none'} |",
-                      f"| llama.cpp end-of-generation ids | {_cell(list(gguf.eog))} |", ""]
+                      f"{cell(f'{ends.token} ({ends.id})') if ends and ends.token else 'none'} |",
+                      f"| llama.cpp end-of-generation ids | {cell(list(gguf.eog))} |", ""]
         elif model is None:
-            lines += [f"Cannot be read: {_cell(item.error)}", ""]
+            lines += [f"Cannot be read: {cell(item.error)}", ""]
             continue
         else:
             eos = model.tokenizer_eos
             terminator = model.terminator
             shown = f"{terminator.token} ({terminator.id})" if terminator and terminator.token else None
             lines += ["| | |", "|---|---|",
-                      f"| tokenizer eos | {_cell(f'{eos.token} ({eos.id})') if eos else 'none'} |",
-                      f"| chat turn terminator | {_cell(shown) if shown else 'none'} |",
-                      f"| transformers stop ids | {_cell(list(model.stop.ids))} |"]
+                      f"| tokenizer eos | {cell(f'{eos.token} ({eos.id})') if eos else 'none'} |",
+                      f"| chat turn terminator | {cell(shown) if shown else 'none'} |",
+                      f"| transformers stop ids | {cell(list(model.stop.ids))} |"]
             stopping = [name for name, stop in model.runtime_stops.items() if stops(model, stop) is False]
             if stopping:
-                lines.append(f"| does not stop in | {_cell(', '.join(stopping))} |")
+                lines.append(f"| does not stop in | {cell(', '.join(stopping))} |")
             lines.append("")
         if item.findings:
             lines += [f"<details><summary>{len(item.findings)} finding(s)</summary>", "",
                       "| code | severity | where | message |", "|---|---|---|---|"]
             for f in item.findings:
                 where = f"{display_path(f.location.path)}:{f.location.line}:{f.location.column}"
-                lines.append(f"| {f.code} | {f.severity} | {_cell(where)} | {_cell(f.message)} |")
+                lines.append(f"| {f.code} | {f.severity} | {cell(where)} | {cell(f.message)} |")
             lines += ["", "</details>", ""]
     return "\n".join(lines) + "\n"
