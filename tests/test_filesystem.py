@@ -88,3 +88,23 @@ def test_read_only_file_keeps_its_mode_or_fix_says_why_it_cannot_write(run, repo
     else:
         assert code == 2 and "chat/generation_config.json: cannot write" in err and "Traceback" not in err
         assert "151645" not in target.read_text()
+
+
+def test_two_fix_runs_at_once_never_lose_data_or_leave_a_partial_file(tmp_path):
+    import shutil
+    import sys
+
+    from support import ROOT, RULE_CASES
+
+    for attempt in range(5):
+        folder = shutil.copytree(RULE_CASES / "EOS001-terminator-not-stop-id", tmp_path / f"m{attempt}")
+        command = [sys.executable, "-m", "eos_guard", "--fix", "--no-cache", "--baseline", "none", str(folder)]
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        runs = [subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+                for _ in range(2)]
+        errors = [run.communicate(timeout=120)[1].decode() for run in runs]
+        assert all("Traceback" not in e for e in errors), errors
+        data = json.loads((folder / "generation_config.json").read_text())
+        assert data == {"bos_token_id": 151643, "eos_token_id": [151643, 151645]}
+        assert sorted(p.name for p in folder.iterdir()) == ["config.json", "generation_config.json",
+                                                            "tokenizer_config.json"]
