@@ -27,7 +27,7 @@ from .rules import ALL_RULES
 from .rules.base import Options
 from .rules.gguf_base import GgufRule
 from .runtimes.llama_cpp import end_of_generation_ids
-from .template import Limits, probe_template
+from .template import Limits, probe_named_template
 
 SPECIAL_KEYS = {kind: f"tokenizer.ggml.{kind}_token_id" for kind in ("bos", "eos", "eot", "eom")}
 TOKENS = "tokenizer.ggml.tokens"
@@ -188,13 +188,7 @@ def _template(gguf: GgufModel, name: str, key: str, source: str, limits: Limits)
         added = [token for token, kind in zip(gguf.tokens, gguf.types) if kind in (CONTROL, USER_DEFINED)]
     else:  # no token types: only the known turn-ending texts can be recognised as one token
         added = [token for token in END_OF_TURN_TEXTS if gguf.id_of(token) is not None]
-    # As resolve._terminator: the tool_use template is rendered with tools, any other one also with tools
-    # when it renders nothing without them.
-    probe = probe_template(source, special, added, limits, with_tools=name == "tool_use")
-    if not probe.rendered and not probe.limit_exceeded and name != "tool_use":
-        with_tools = probe_template(source, special, added, limits, with_tools=True)
-        if with_tools.rendered or with_tools.limit_exceeded:
-            probe = with_tools
+    probe = probe_named_template(name, source, special, added, limits)
     token_id = gguf.id_of(probe.token) if probe.token is not None else None
     return GgufTemplate(name, key, source, probe.token, token_id)
 

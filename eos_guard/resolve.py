@@ -16,7 +16,7 @@ from typing import Any
 from .jsonspan import JsonDocument, KeyPath
 from .known_tokens import END_OF_TURN_TEXTS
 from .model_files import ModelFiles, TemplateSource
-from .template import Limits, Probe, probe_template
+from .template import Limits, Probe, probe_named_template
 from .vocabulary import Vocabulary
 
 # GenerationConfig.from_model_config: attributes still unset are taken from the first truthy of these.
@@ -93,10 +93,6 @@ class ResolvedModel:
             if item.template.name == "default":
                 return item
         return self.terminators[0] if self.terminators else None
-
-    @property
-    def has_template(self) -> bool:
-        return bool(self.files.templates)
 
     def release(self) -> None:
         """Drop tokenizer.json's text and parsed vocabulary once the rules have run: a run over many folders with
@@ -243,12 +239,7 @@ def _terminator(template: TemplateSource, model: ResolvedModel, limits: Limits) 
     added = model.vocab.added_token_strings() + list(model.special_tokens.values())
     if not model.vocab.lists_added_tokens:
         added += END_OF_TURN_TEXTS
-    probe = probe_template(template.text, model.special_tokens, added, limits,
-                           with_tools=template.name == "tool_use")
-    if not probe.rendered and not probe.limit_exceeded and template.name != "tool_use":
-        with_tools = probe_template(template.text, model.special_tokens, added, limits, with_tools=True)
-        if with_tools.rendered or with_tools.limit_exceeded:
-            probe = with_tools
+    probe = probe_named_template(template.name, template.text, model.special_tokens, added, limits)
     token_id = None
     if probe.token is not None:
         token_id = model.vocab.id_of(probe.token)

@@ -105,6 +105,19 @@ def probe_template(source: str, special_tokens: dict[str, str], added_tokens: It
     return result
 
 
+def probe_named_template(name: str, source: str, special_tokens: dict[str, str], added_tokens: Iterable[str],
+                         limits: Limits = Limits()) -> Probe:
+    """Probe a template by its name: ``tool_use`` is rendered with tools, any other one also with tools when it
+    renders nothing without them (templates that require tools)."""
+    added_tokens = list(added_tokens)
+    probe = probe_template(source, special_tokens, added_tokens, limits, with_tools=name == "tool_use")
+    if not probe.rendered and not probe.limit_exceeded and name != "tool_use":
+        with_tools = probe_template(source, special_tokens, added_tokens, limits, with_tools=True)
+        if with_tools.rendered or with_tools.limit_exceeded:
+            probe = with_tools
+    return probe
+
+
 def _probe(source: str, special_tokens: dict[str, str], added_tokens: list[str], limits: Limits,
            with_tools: bool) -> Probe:
     result = Probe()
