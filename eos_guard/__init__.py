@@ -5,6 +5,8 @@ Public API::
     report = eos_guard.check("path/to/model")
     for finding in report.findings():
         print(finding.code, finding.message)
+
+    findings = eos_guard.check_batch(batch, stop_ids=[151645], pad_token_id=151643)  # a collated batch
 """
 
 from __future__ import annotations
@@ -12,13 +14,13 @@ from __future__ import annotations
 import os
 from os import PathLike
 from pathlib import Path
-from typing import Union
+from typing import Any, Iterable, Mapping, Union
 
 from .align import align
 from .findings import Finding, Report, Severity
 
 __version__ = "0.1.0"
-__all__ = ["Finding", "Report", "Severity", "align", "check", "fix", "__version__"]
+__all__ = ["Finding", "Report", "Severity", "align", "check", "check_batch", "fix", "__version__"]
 
 
 def check(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = None) -> Report:
@@ -49,3 +51,18 @@ def fix(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = None,
     targets = [os.fspath(p) for p in paths] or ["."]
     loaded = settings.load(Path(config) if config is not None else None, Path(targets[0]))
     return fix_paths(targets, loaded, unsafe=unsafe, write=write).changes
+
+
+def check_batch(batch: Mapping[str, Any], stop_ids: Iterable[int], pad_token_id: Union[int, None] = None) -> list:
+    """Check that a training batch teaches the model to stop; return the :class:`Finding` list (EOS023-EOS026).
+
+    ``batch`` is what a data collator returns: ``input_ids`` and ``labels``, optionally ``attention_mask`` and
+    ``position_ids`` (packed, padding-free batches), as torch tensors, numpy arrays or lists of lists (neither
+    torch nor numpy is imported). ``stop_ids`` are the ids generation stops on; ``pad_token_id`` is the
+    tokenizer's. A finding's location is ``<batch>``, its line the row and its column the token position.
+    Raises :class:`eos_guard.rules.batch_base.BatchError` (a ``ValueError``) for a batch it cannot read.
+    See docs/training.md.
+    """
+    from .rules.training_data import check_batch as run
+
+    return run(batch, stop_ids, pad_token_id)

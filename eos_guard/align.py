@@ -84,6 +84,21 @@ def align(model: Any, tokenizer: Any) -> dict[str, tuple[Any, Any]]:
     return changes
 
 
+def stop_ids(model: Any, tokenizer: Any) -> list[int]:
+    """The ids generation stops on, as :func:`align` makes them: ``generation_config.eos_token_id``'s, then
+    each chat template's terminator and the tokenizer's eos when missing. Reads only; changes nothing."""
+    generation_config = getattr(_unwrap(model), "generation_config", None)
+    configured = getattr(generation_config, "eos_token_id", None)
+    if not isinstance(configured, (list, tuple)):
+        configured = [configured]
+    eos_id = _int_or_none(getattr(_tokenizer_of(tokenizer), "eos_token_id", None))
+    ids: list[int] = []
+    for token_id in [*(_int_or_none(i) for i in configured), *terminator_ids(tokenizer), eos_id]:
+        if token_id is not None and token_id not in ids:
+            ids.append(token_id)
+    return ids
+
+
 def terminator_ids(tokenizer: Any) -> list[int]:
     """The ids of the tokens that end an assistant turn in each chat template, the default template's first.
 

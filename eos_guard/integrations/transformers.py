@@ -1,4 +1,5 @@
-"""``EosGuardCallback``: align the stop ids before every checkpoint is written, and check each checkpoint after.
+"""``EosGuardCallback``: check that the training data teaches the model to stop, align the stop ids before every
+checkpoint is written, and check each checkpoint after.
 
 ::
 
@@ -10,6 +11,12 @@
     trainer.train()                                          # every checkpoint-N: aligned, then checked
     trainer.save_model(final_dir)                            # aligned: on_train_end ran eos_guard.align()
     callback.check(final_dir)                                # optional: check the final folder too
+
+Before the first optimizer step, ``on_train_begin`` reads the first training batches (8 by default) and raises
+:class:`EosGuardCheckError` when they never supervise a stop id (EOS023-EOS025, see docs/training.md). The
+batches are made as the train dataloader makes them (its dataset, collate_fn and batch size), in dataset order;
+the dataloader itself is not iterated, so its sampler, epoch and accelerate state are untouched, and the random
+states (python, numpy, torch) are restored: training sees the same batches with and without the check.
 
 When the hooks run, in transformers 5 (``Trainer._inner_training_loop`` and ``_maybe_log_save_evaluate``):
 
@@ -26,54 +33,114 @@ When the hooks run, in transformers 5 (``Trainer._inner_training_loop`` and ``_m
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import logging
 import os
+import random
+import sys
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Iterator, Union
 
 from transformers import TrainerCallback
 
-from ..align import align
-from ..findings import Report, Severity
+from ..align import align, stop_ids
+from ..findings import ModelReport, Report, Severity
 from ..report.text import printable
+from ..rules.batch_base import BatchError
+from ..rules.training_data import check_batches
 
 logger = logging.getLogger("eos_guard")
 
 PREFIX_CHECKPOINT_DIR = "checkpoint"  # transformers.trainer_utils.PREFIX_CHECKPOINT_DIR
 
 
-class EosGuardCheckError(RuntimeError):
-    """A saved folder has findings at or above ``fail_on`` (raised by ``EosGuardCallback(strict=True)``)."""
+TRAINING_BATCHES = Path("<training batches>")  # the folder of the data check's Report
 
-    def __init__(self, folder: Path, report: Report, lines: list[str]) -> None:
-        super().__init__(f"eos-guard found problems in {folder}:\n" + "\n".join(lines))
+
+class EosGuardCheckError(RuntimeError):
+    """A saved folder, or the first training batches, have findings at or above ``fail_on`` (raised by
+    ``EosGuardCallback(strict=True)`` for a folder, and by default for the training batches)."""
+
+    def __init__(self, folder: Path, report: Report, lines: list[str], heading: str | None = None) -> None:
+        super().__init__((heading or f"eos-guard found problems in {folder}") + ":\n" + "\n".join(lines))
         self.folder = folder
         self.report = report
 
 
 class EosGuardCallback(TrainerCallback):
-    """Aligns the model's stop ids with the tokenizer and chat template before each save; checks each save.
+    """Checks the first training batches; aligns the model's stop ids with the tokenizer and chat template
+    before each save; checks each save.
 
-    ``align_model=False`` only checks; ``check_saves=False`` only aligns. ``strict=True`` raises
-    :class:`EosGuardCheckError` when a checkpoint has a finding at or above ``fail_on`` ("error" by default,
-    as the CLI). ``changes`` lists every change :func:`eos_guard.align` made; ``reports`` maps each checked
-    folder to its :class:`eos_guard.Report`.
+    ``check_data=False`` skips the training-data check; ``data_batches`` is how many batches it reads;
+    ``strict_data=False`` logs its findings instead of raising. ``align_model=False`` only checks;
+    ``check_saves=False`` does not check checkpoints. ``strict=True`` raises :class:`EosGuardCheckError` when a
+    checkpoint has a finding at or above ``fail_on`` ("error" by default, as the CLI; the data check uses the
+    same threshold). ``changes`` lists every change :func:`eos_guard.align` made; ``reports`` maps each checked
+    folder to its :class:`eos_guard.Report`; ``data_report`` is the data check's (None until it ran).
     """
 
     def __init__(self, strict: bool = False, fail_on: Union[str, Severity] = "error", align_model: bool = True,
-                 check_saves: bool = True) -> None:
+                 check_saves: bool = True, check_data: bool = True, data_batches: int = 8,
+                 strict_data: bool = True) -> None:
         self.strict = strict
         self.fail_on = fail_on if isinstance(fail_on, Severity) else Severity.parse(fail_on)
         self.align_model = align_model
         self.check_saves = check_saves
+        self.check_data = check_data
+        self.data_batches = data_batches
+        self.strict_data = strict_data
         self.changes: list[dict[str, tuple[Any, Any]]] = []
         self.reports: dict[Path, Report] = {}
+        self.data_report: Report | None = None
         self._warned_no_tokenizer = False
 
-    # -- aligning, before anything is written -------------------------------------------------------------
+    # -- at the start: align, then check the training data ------------------------------------------------
 
     def on_train_begin(self, args, state, control, **kwargs):
         self._align(kwargs)
+        if self.check_data:
+            self.check_training_data(args, kwargs.get("train_dataloader"), kwargs.get("model"),
+                                     kwargs.get("processing_class"))
+
+    def check_training_data(self, args: Any, dataloader: Any, model: Any, tokenizer: Any) -> Report | None:
+        """Check the first ``data_batches`` batches of ``dataloader`` against the model's stop ids (run by
+        ``on_train_begin``). Returns the report, or None when there was nothing to check (a warning says why);
+        raises :class:`EosGuardCheckError` with ``strict_data`` when a finding reaches ``fail_on``."""
+        if dataloader is None or model is None or tokenizer is None:
+            missing = "train dataloader" if dataloader is None else "model" if model is None else \
+                "processing_class (tokenizer)"
+            logger.warning("eos-guard: no %s, so the training data is not checked", missing)
+            return None
+        stops = stop_ids(model, tokenizer)
+        if not stops:
+            logger.warning("eos-guard: the model has no stop ids, so the training data is not checked")
+            return None
+        tok = tokenizer if hasattr(tokenizer, "convert_ids_to_tokens") else getattr(tokenizer, "tokenizer", tokenizer)
+        pad = getattr(tok, "pad_token_id", None)
+        try:
+            batches = first_batches(dataloader, self.data_batches, getattr(args, "train_batch_size", None))
+            findings = check_batches(batches, stops, pad) if batches else []
+        except BatchError as error:
+            logger.warning("eos-guard: the training batches could not be read, so they are not checked: %s", error)
+            return None
+        if not batches:
+            return None
+        report = Report([ModelReport(TRAINING_BATCHES, None, findings)])
+        self.data_report = report
+        lines = _log(report)
+        if not lines:
+            logger.info("eos-guard: the first %d training batches train the model to stop (stop ids %s)",
+                        len(batches), _names(tok, stops))
+        if self.strict_data and report.count(self.fail_on):
+            pad_text = f"pad token {_names(tok, [pad])}" if pad is not None else "no pad token"
+            raise EosGuardCheckError(TRAINING_BATCHES, report, lines,
+                                     heading=f"eos-guard: the first {len(batches)} training batches do not train "
+                                             f"the model to stop (stop ids {_names(tok, stops)}, {pad_text}); "
+                                             "stopped before the first optimizer step")
+        return report
+
+    # -- aligning, before anything is written -------------------------------------------------------------
 
     def on_step_end(self, args, state, control, **kwargs):
         if control.should_save:
@@ -108,19 +175,10 @@ class EosGuardCallback(TrainerCallback):
         folder = Path(folder)
         report = _check(folder)
         self.reports[folder] = report
-        lines = []
-        for finding in report.findings():
-            loc = finding.location
-            line = f"{loc.path}:{loc.line}:{loc.column}: {finding.code} {printable(finding.message)} [{finding.name}]"
-            lines.append(line)
-            level = {Severity.ERROR: logging.ERROR, Severity.WARNING: logging.WARNING}.get(finding.severity,
-                                                                                          logging.INFO)
-            logger.log(level, "eos-guard: %s", line)
-        for error in report.errors:
-            logger.error("eos-guard: %s", error)
+        lines = _log(report)
         failing = report.count(self.fail_on)
         if self.strict and (failing or report.errors):
-            raise EosGuardCheckError(folder, report, lines + list(report.errors))
+            raise EosGuardCheckError(folder, report, lines)
         if not lines and not report.errors:
             logger.info("eos-guard: %s: all checks passed", folder)
         return report
@@ -145,6 +203,107 @@ class EosGuardCallback(TrainerCallback):
             for key, (old, new) in changed.items():
                 logger.warning("eos-guard: %s %r -> %r (aligned with the tokenizer and chat template)",
                                key, old, new)
+
+
+def first_batches(dataloader: Any, count: int, batch_size: int | None = None) -> list[Any]:
+    """The first ``count`` batches as ``dataloader`` makes them, without iterating it.
+
+    Iterating a (prepared) DataLoader is not free: each new iterator draws a seed from torch's global generator,
+    a ``RandomSampler`` draws another, accelerate synchronises and advances its generators and counts epochs,
+    and a partly read iterator stays registered with accelerate's gradient state. So the batches are made here
+    from the loader's dataset, ``collate_fn`` and batch size, in dataset order (the checks do not depend on
+    the order), with python's, numpy's and torch's random states restored afterwards. An iterable dataset is
+    read from a new iterator, unless iterating it returns itself (a one-shot iterator: not read).
+    """
+    import torch
+
+    dataset = getattr(dataloader, "dataset", None)
+    collate = getattr(dataloader, "collate_fn", None)
+    size = _batch_size(dataloader) or batch_size
+    if dataset is None or collate is None or not size:
+        logger.warning("eos-guard: the train dataloader has no dataset, collate_fn or batch size, so the training "
+                       "data is not checked")
+        return []
+    with _random_states_kept():
+        if isinstance(dataset, torch.utils.data.IterableDataset) or not hasattr(dataset, "__len__"):
+            iterator = iter(dataset)
+            if iterator is dataset:
+                logger.warning("eos-guard: the training dataset is a one-shot iterator; reading it would take "
+                               "examples from training, so the training data is not checked")
+                return []
+            examples = list(itertools.islice(iterator, count * size))
+            groups = [examples[i:i + size] for i in range(0, len(examples), size)]
+        else:
+            total = min(len(dataset), count * size)
+            groups = [_items(dataset, list(range(i, min(i + size, total)))) for i in range(0, total, size)]
+        return [collate(group) for group in groups if group]
+
+
+def _items(dataset: Any, indices: list[int]) -> list[Any]:
+    """``dataset[i]`` for each index, as torch's fetcher reads them (``__getitems__`` first: datasets.Dataset)."""
+    getitems = getattr(dataset, "__getitems__", None)
+    return list(getitems(indices)) if callable(getitems) else [dataset[i] for i in indices]
+
+
+def _batch_size(dataloader: Any) -> int | None:
+    """The loader's batch size; accelerate's prepared loaders keep it on their (sharded) batch sampler."""
+    for holder in (dataloader, getattr(dataloader, "batch_sampler", None),
+                   getattr(getattr(dataloader, "batch_sampler", None), "batch_sampler", None)):
+        size = getattr(holder, "batch_size", None)
+        if isinstance(size, int) and size > 0:
+            return size
+    return None
+
+
+@contextlib.contextmanager
+def _random_states_kept() -> Iterator[None]:
+    """Restore python's, numpy's and torch's (CPU and initialised CUDA) random states on exit: a dataset
+    transform or collator that draws random numbers must not shift what training draws."""
+    import torch
+
+    python_state = random.getstate()
+    numpy = sys.modules.get("numpy")
+    numpy_state = numpy.random.get_state() if numpy is not None else None
+    torch_state = torch.random.get_rng_state()
+    cuda_states = torch.cuda.get_rng_state_all() if torch.cuda.is_available() and torch.cuda.is_initialized() \
+        else None
+    try:
+        yield
+    finally:
+        random.setstate(python_state)
+        if numpy_state is not None:
+            numpy.random.set_state(numpy_state)
+        torch.random.set_rng_state(torch_state)
+        if cuda_states is not None:
+            torch.cuda.set_rng_state_all(cuda_states)
+
+
+def _log(report: Report) -> list[str]:
+    """Log each finding at its level on the ``eos_guard`` logger; return them as ``path:line:col`` lines."""
+    lines = []
+    for finding in report.findings():
+        loc = finding.location
+        line = f"{loc.path}:{loc.line}:{loc.column}: {finding.code} {printable(finding.message)} [{finding.name}]"
+        lines.append(line)
+        level = {Severity.ERROR: logging.ERROR, Severity.WARNING: logging.WARNING}.get(finding.severity,
+                                                                                      logging.INFO)
+        logger.log(level, "eos-guard: %s", line)
+    for error in report.errors:
+        logger.error("eos-guard: %s", error)
+    return lines + list(report.errors)
+
+
+def _names(tokenizer: Any, ids: list[int]) -> str:
+    """``[43 '<|endoftext|>', 45 '<|im_end|>']``."""
+    convert = getattr(tokenizer, "convert_ids_to_tokens", None)
+    shown = []
+    for token_id in ids:
+        try:
+            text = convert(token_id) if callable(convert) else None
+        except (IndexError, ValueError, TypeError, OverflowError):
+            text = None
+        shown.append(f"{token_id} {text!r}" if isinstance(text, str) else str(token_id))
+    return "[" + ", ".join(shown) + "]"
 
 
 def _check(folder: Path) -> Report:

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from ..errors import display_path
-from ..findings import Report, Severity
+from ..findings import Finding, Report, Severity
 
 
 def render(report: Report) -> str:
-    lines = []
-    for finding in report.findings():
-        loc = finding.location
-        lines.append(f"{printable(display_path(loc.path))}:{loc.line}:{loc.column}: {finding.code} "
-                     f"{printable(finding.message)} [{finding.name}]")
+    lines = [line(finding) for finding in report.findings()]
     lines.append(summary(report))
     return "\n".join(lines) + "\n"
+
+
+def line(finding: Finding) -> str:
+    """``path:line:col: EOS001 message [rule-name]``."""
+    loc = finding.location
+    return (f"{printable(display_path(loc.path))}:{loc.line}:{loc.column}: {finding.code} "
+            f"{printable(finding.message)} [{finding.name}]")
 
 
 def summary(report: Report) -> str:

@@ -12,12 +12,16 @@ from .gguf_folder_mismatch import GgufFolderMismatch
 from .gguf_terminator_not_eog import GgufTerminatorNotEog
 from .id_out_of_range import IdOutOfRange
 from .invalid_token_id import InvalidTokenId
+from .loss_mask_excludes_stop import LossMaskExcludesStop
 from .no_stop_ids import NoStopIds
 from .pad_is_terminator import PadIsTerminator
+from .pad_masks_stop import PadMasksStop
 from .runtime_does_not_stop import RuntimeDoesNotStop
+from .sequences_end_without_stop import SequencesEndWithoutStop
 from .special_tokens_map_override import SpecialTokensMapOverride
 from .stop_id_suppressed import StopIdSuppressed
 from .stop_ids_dropped import StopIdsDropped
+from .stop_not_in_data import StopNotInData
 from .template_error import TemplateError
 from .terminator_not_single_token import TerminatorNotSingleToken
 from .terminator_not_special import TerminatorNotSpecial
@@ -32,6 +36,8 @@ ALL_RULES: tuple[Rule, ...] = (
     TerminatorNotSingleToken(), StopIdSuppressed(), PadIsTerminator(), TemplateError(), StopIdsDropped(), RuntimeDoesNotStop(),
     TerminatorListedNowhere(), FileNotRead(), GgufTerminatorNotEog(), GgufEosInvalid(), GgufEosNotControl(),
     GgufFolderMismatch(),
+    # training data (eos_guard.check_batch, EosGuardCallback): they find nothing in a model folder
+    PadMasksStop(), StopNotInData(), LossMaskExcludesStop(), SequencesEndWithoutStop(),
 )
 BY_CODE = {rule.code: rule for rule in ALL_RULES}
 BY_NAME = {rule.name: rule for rule in ALL_RULES}

@@ -1,0 +1,250 @@
+"""What the training-data rules share: batches as data collators make them, read into sequences and labels.
+
+A batch is a mapping with ``input_ids`` and ``labels`` (and optionally ``attention_mask`` and ``position_ids``),
+each a torch tensor, a numpy array or a list of lists; only ``.tolist()`` is called, so neither torch nor numpy
+is imported here. Labels are read as transformers' causal language models read them: not shifted (the label
+at position ``i`` is the token at position ``i``; the model shifts them itself, so a sequence's first label is
+never trained), and a negative label (``-100``) is left out of the loss.
+
+Findings point at a pseudo file ``<batch>`` (``<batch N>`` when several batches are checked together): the
+line is the row of the batch and the column the token position in it, both 1-based.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping
+
+from ..findings import Finding, Location
+from ..resolve import ResolvedModel
+from .base import Options, Rule
+
+# Tokens a supervised span may hold after its last stop id and still count as ending with it: ChatML and Gemma
+# put "\n" after the terminator, and some formats add the tokenizer's eos after the turn terminator.
+TAIL = 2
+
+
+class BatchError(ValueError):
+    """A batch that cannot be read: a missing key, or values that are not rows of integer ids."""
+
+
+@dataclass(frozen=True)
+class Sequence:
+    """One training sequence: a row of a padded batch, or one of the sequences packed into a row."""
+
+    batch: int
+    row: int
+    positions: tuple[int, ...]       # its tokens' positions in the row (padding left out)
+    ids: tuple[int, ...] | None      # None when input_ids and labels differ in length (encoder-decoder)
+    labels: tuple[int, ...]
+
+    def supervised(self) -> list[int]:
+        """Indexes (into this sequence) whose label is trained: not negative, and (in a causal language model,
+        where ``ids`` is known) not the first, which the shift drops."""
+        first = 1 if self.ids is not None else 0
+        return [i for i, label in enumerate(self.labels) if label >= 0 and i >= first]
+
+
+@dataclass(frozen=True)
+class Token:
+    """One token of a sequence, for a finding's location."""
+
+    sequence: Sequence
+    index: int
+
+    @property
+    def id(self) -> int | None:
+        return None if self.sequence.ids is None else self.sequence.ids[self.index]
+
+
+class BatchView:
+    """The sequences of one or more batches and the stop ids: what the training-data rules look at."""
+
+    def __init__(self, sequences: list[Sequence], stop_ids: frozenset[int], pad_token_id: int | None,
+                 batches: int, ends_visible: bool) -> None:
+        self.sequences = sequences
+        self.stop_ids = stop_ids
+        self.pad_token_id = pad_token_id
+        self.batches = batches
+        self.ends_visible = ends_visible
+
+    @cached_property
+    def trained_stops(self) -> list[Token]:
+        """The supervised labels that are stop ids: what teaches the model to stop."""
+        return [Token(s, i) for s in self.sequences for i in s.supervised() if s.labels[i] in self.stop_ids]
+
+    @cached_property
+    def has_supervision(self) -> bool:
+        return any(s.supervised() for s in self.sequences)
+
+    @cached_property
+    def masked_stops(self) -> list[Token]:
+        """Stop ids in input_ids (outside padding) whose label is not trained."""
+        found = []
+        supervised = {id(s): set(s.supervised()) for s in self.sequences}
+        for s in self.sequences:
+            if s.ids is None:
+                continue
+            found += [Token(s, i) for i, token in enumerate(s.ids)
+                      if token in self.stop_ids and i not in supervised[id(s)]]
+        return found
+
+    @cached_property
+    def never_trained(self) -> str | None:
+        """Why no supervised label is a stop id: ``"pad"`` (a stop id is the pad id and every one is masked),
+        ``"mask"`` (stop ids appear, but only outside the supervised span), ``"absent"`` (none appears); None
+        when some supervised label is a stop id, nothing is supervised, or the batch shows no sequence end."""
+        if self.trained_stops or not self.has_supervision:
+            return None
+        if any(t.id == self.pad_token_id for t in self.masked_stops):
+            return "pad"
+        if self.masked_stops:
+            return "mask"
+        return "absent" if self.ends_visible else None
+
+    def stop_list(self) -> str:
+        return "[" + ", ".join(str(i) for i in sorted(self.stop_ids)) + "]"
+
+    def where(self) -> str:
+        return "the batch" if self.batches == 1 else f"the {self.batches} batches"
+
+    def location(self, token: Token) -> tuple[Location, Path]:
+        s = token.sequence
+        path = Path("<batch>" if self.batches == 1 else f"<batch {s.batch + 1}>")
+        column = s.positions[token.index] + 1
+        return Location(path, s.row + 1, column, s.row + 1, column + 1), path
+
+
+def last_span(sequence: Sequence) -> list[int]:
+    """The indexes of the sequence's last run of supervised labels (its last assistant turn, say)."""
+    supervised = sequence.supervised()
+    if not supervised:
+        return []
+    span = [supervised[-1]]
+    for i in reversed(supervised[:-1]):
+        if i != span[0] - 1:
+            break
+        span.insert(0, i)
+    return span
+
+
+def ends_with_stop(sequence: Sequence, stop_ids: frozenset[int]) -> bool:
+    """Whether the last supervised span ends with a stop id (followed by at most ``TAIL`` more tokens)."""
+    span = last_span(sequence)
+    stops = [i for i in span if sequence.labels[i] in stop_ids]
+    return bool(stops) and span[-1] - stops[-1] <= TAIL
+
+
+class BatchRule(Rule):
+    """A rule about training batches (``eos_guard.check_batch``); on a model folder it finds nothing."""
+
+    def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
+        return iter(())
+
+    def check_batches(self, view: BatchView) -> Iterator[Finding]:
+        raise NotImplementedError
+
+    def batch_finding(self, view: BatchView, message: str, at: Token) -> Finding:
+        location, path = view.location(at)
+        return Finding(self.code, self.name, self.severity, message, location, path)
+
+
+# -- reading batches ------------------------------------------------------------------------------------------
+
+def read_batches(batches: Iterable[Mapping[str, Any]], stop_ids: Iterable[int],
+                 pad_token_id: int | None) -> BatchView:
+    """The sequences of ``batches``; raises :class:`BatchError` for a batch that cannot be read."""
+    stops = frozenset(_int(i, "stop_ids") for i in stop_ids)
+    if not stops:
+        raise BatchError("no stop ids given: pass the ids that end generation (generation_config.eos_token_id)")
+    pad = None if pad_token_id is None else _int(pad_token_id, "pad_token_id")
+    sequences: list[Sequence] = []
+    visible = False
+    count = 0
+    for number, batch in enumerate(batches):
+        count += 1
+        found, shows_ends = _read_batch(number, batch)
+        sequences += found
+        visible = visible or shows_ends
+    return BatchView(sequences, stops, pad, count, visible)
+
+
+def _read_batch(number: int, batch: Mapping[str, Any]) -> tuple[list[Sequence], bool]:
+    """The batch's sequences, and whether it shows where sequences end (padding, packing, a loss mask, rows
+    of different lengths): chunks of concatenated text show none."""
+    if not hasattr(batch, "keys") or "input_ids" not in batch or "labels" not in batch:
+        keys = sorted(str(k) for k in batch.keys()) if hasattr(batch, "keys") else type(batch).__name__
+        raise BatchError(f"a batch needs 'input_ids' and 'labels' (the collator's output); got {keys}")
+    input_ids = _rows(batch["input_ids"], "input_ids")
+    labels = _rows(batch["labels"], "labels")
+    if len(labels) != len(input_ids):
+        raise BatchError(f"'labels' has {len(labels)} rows but 'input_ids' has {len(input_ids)}")
+    masks = _optional_rows(batch, "attention_mask", input_ids)
+    positions = _optional_rows(batch, "position_ids", input_ids)
+    visible = len({len(r) for r in input_ids}) > 1
+    sequences = []
+    for row, (ids, row_labels) in enumerate(zip(input_ids, labels)):
+        mask = masks[row] if masks is not None else None
+        if mask is not None and any(m == 0 for m in mask):
+            visible = True
+        if len(row_labels) != len(ids):  # encoder-decoder: labels are the decoder's, not aligned with input_ids
+            sequences.append(Sequence(number, row, tuple(range(len(row_labels))), None, tuple(row_labels)))
+            visible = visible or any(label < 0 for label in row_labels)
+            continue
+        segments = _segments(positions[row]) if positions is not None else [range(len(ids))]
+        if len(segments) > 1:
+            visible = True
+        for segment in segments:
+            kept = tuple(i for i in segment if mask is None or mask[i] != 0)
+            if not kept:
+                continue
+            sequence = Sequence(number, row, kept, tuple(ids[i] for i in kept), tuple(row_labels[i] for i in kept))
+            if any(label < 0 for label in sequence.labels[1:]):
+                visible = True
+            sequences.append(sequence)
+    return sequences, visible
+
+
+def _segments(position_ids: list[int]) -> list[range]:
+    """Packed sequences in a row: a new one starts wherever the position ids do not count on by one
+    (``DataCollatorWithFlattening``, TRL's padding-free collator)."""
+    starts = [0] + [i for i in range(1, len(position_ids)) if position_ids[i] != position_ids[i - 1] + 1]
+    ends = starts[1:] + [len(position_ids)]
+    return [range(a, b) for a, b in zip(starts, ends)]
+
+
+def _optional_rows(batch: Mapping[str, Any], key: str, like: list[list[int]]) -> list[list[int]] | None:
+    if key not in batch or batch[key] is None:
+        return None
+    rows = _rows(batch[key], key)
+    if [len(r) for r in rows] != [len(r) for r in like]:
+        raise BatchError(f"'{key}' does not have the shape of 'input_ids'")
+    return rows
+
+
+def _rows(value: Any, key: str) -> list[list[int]]:
+    """Rows of ints from a tensor, an array, a list of lists or one flat list (a single row)."""
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if not isinstance(value, (list, tuple)):
+        raise BatchError(f"'{key}' is a {type(value).__name__}, not rows of token ids")
+    if value and not any(hasattr(v, "tolist") or isinstance(v, (list, tuple)) for v in value):
+        value = [value]
+    rows = []
+    for row in value:
+        if hasattr(row, "tolist"):
+            row = row.tolist()
+        if not isinstance(row, (list, tuple)):
+            raise BatchError(f"'{key}' mixes rows and single values")
+        rows.append([_int(v, key) for v in row])
+    return rows
+
+
+def _int(value: Any, key: str) -> int:
+    if isinstance(value, bool) or not hasattr(value, "__index__"):
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise BatchError(f"'{key}' holds {value!r}, not an integer token id")
+    return value.__index__()

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..findings import Finding, Severity
+from .batch_base import BatchRule, BatchView
+
+
+class LossMaskExcludesStop(BatchRule):
+    """The training batches contain the terminator, but only outside the supervised span.
+
+    ## What it detects
+    In the batches given to `eos_guard.check_batch` (or read by `EosGuardCallback`), stop ids appear in
+    `input_ids`, but each has label -100 and no label that the loss uses is a stop id; the pad token is not
+    a stop id (that case is EOS023).
+
+    ## Why it breaks generation
+    Assistant-only or completion-only loss masks everything but the answers. When the mask ends before the
+    terminator (a chat template whose `{% generation %}` block closes before `<|im_end|>`, a response
+    template that cuts the answer's end, a custom mask that stops at the last word), the model is trained on
+    every answer but never on ending it, and runs to `max_new_tokens`.
+
+    ## Example
+    ```python
+    # <|im_start|> 1, <|im_end|> 2 (the stop id), "\\n" 3, pad 0; loss on the answer words 6 and 7 only
+    batch = {
+        "input_ids":      [[1, 5, 2, 3, 1, 6, 7, 2, 3]],
+        "attention_mask": [[1, 1, 1, 1, 1, 1, 1, 1, 1]],
+        "labels":         [[-100, -100, -100, -100, -100, 6, 7, -100, -100]],
+    }
+    findings = eos_guard.check_batch(batch, stop_ids=[2], pad_token_id=0)
+    ```
+    `findings`, in the text format of `eos-guard`:
+    ```
+    <batch>:1:8: EOS025 no supervised label in the batch is a stop id [2]: 2 appears in input_ids only at positions whose label is -100 (the loss mask excludes the terminator), so the model is never trained to stop; put the terminator inside the supervised span [loss-mask-excludes-stop]
+    ```
+
+    ## Remediation
+    Put the terminator inside the supervised span: in the chat template, close `{% endgeneration %}` after the
+    terminator (`{% generation %}{{ content }}<|im_end|>{% endgeneration %}`); with prompt-completion data,
+    end each completion with the terminator; in a custom mask, keep the answer's last token and the one after
+    it.
+    """
+
+    code = "EOS025"
+    name = "loss-mask-excludes-stop"
+    severity = Severity.ERROR
+    summary = "the training batches contain a stop id only outside the supervised span"
+
+    def check_batches(self, view: BatchView) -> Iterator[Finding]:
+        if view.never_trained != "mask":
+            return
+        # The terminator right after a supervised label is the one the mask should have kept.
+        after_answer = [t for t in view.masked_stops if t.index - 1 in t.sequence.supervised()]
+        at = (after_answer or view.masked_stops)[0]
+        yield self.batch_finding(view, f"no supervised label in {view.where()} is a stop id {view.stop_list()}: "
+                                       f"{at.id} appears in input_ids only at positions whose label is -100 (the "
+                                       "loss mask excludes the terminator), so the model is never trained to "
+                                       "stop; put the terminator inside the supervised span", at)

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..findings import Finding, Severity
+from .batch_base import BatchRule, BatchView
+
+
+class PadMasksStop(BatchRule):
+    """The training batches never supervise a stop id, because the pad token is the stop token.
+
+    ## What it detects
+    In the batches given to `eos_guard.check_batch` (or read by `EosGuardCallback` at the start of training),
+    no label that the loss uses is a stop id; the stop ids do appear in `input_ids`, every one with label
+    -100, and one of them is the pad token id.
+
+    ## Why it breaks generation
+    `tokenizer.pad_token = tokenizer.eos_token` is the usual way to give a tokenizer a pad token. A collator
+    that finds padding by its id, such as transformers' `DataCollatorForLanguageModeling(mlm=False)`
+    (`labels[labels == pad_token_id] = -100`), then masks every real eos as well. The loss never rewards the
+    terminator, so the fine-tuned model never learns to emit it and runs to `max_new_tokens`, however well the
+    runtime is configured to stop on it.
+
+    ## Example
+    ```python
+    # <|im_start|> 1, <|im_end|> 2 (the eos, and the pad token), words 5-9; loss on every token
+    batch = {
+        "input_ids":      [[1, 5, 2, 1, 6, 7, 2], [1, 8, 2, 1, 9, 2, 2]],
+        "attention_mask": [[1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1, 0]],
+        "labels":         [[1, 5, -100, 1, 6, 7, -100], [1, 8, -100, 1, 9, -100, -100]],
+    }
+    findings = eos_guard.check_batch(batch, stop_ids=[2], pad_token_id=2)
+    ```
+    `findings`, in the text format of `eos-guard`:
+    ```
+    <batch>:1:3: EOS023 no supervised label in the batch is a stop id [2]: the pad token id 2 is a stop id, and every 2 in input_ids has label -100 (pad token == eos: the collator masks every eos), so the model is never trained to stop; give the tokenizer a pad token that is not a stop id [pad-masks-stop]
+    ```
+
+    ## Remediation
+    Give the tokenizer a pad token that is not a stop id: an unused reserved token, `<|endoftext|>` for ChatML
+    models whose terminator is `<|im_end|>`, or a new one (`tokenizer.add_special_tokens({"pad_token":
+    "<pad>"})` and `model.resize_token_embeddings(len(tokenizer))`). Or use a collator that masks padding by
+    position, not by id (`DataCollatorForSeq2Seq`, TRL's `SFTTrainer` collator, `DataCollatorWithFlattening`).
+    """
+
+    code = "EOS023"
+    name = "pad-masks-stop"
+    severity = Severity.ERROR
+    summary = "the training batches never supervise a stop id: the pad token is the stop token"
+
+    def check_batches(self, view: BatchView) -> Iterator[Finding]:
+        if view.never_trained != "pad":
+            return
+        pad = view.pad_token_id
+        at = next(t for t in view.masked_stops if t.id == pad)
+        yield self.batch_finding(view, f"no supervised label in {view.where()} is a stop id {view.stop_list()}: "
+                                       f"the pad token id {pad} is a stop id, and every {pad} in input_ids has "
+                                       "label -100 (pad token == eos: the collator masks every eos), so the model "
+                                       "is never trained to stop; give the tokenizer a pad token that is not a "
+                                       "stop id", at)

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..findings import Finding, Severity
+from .batch_base import BatchRule, BatchView, Token, ends_with_stop, last_span
+
+
+class SequencesEndWithoutStop(BatchRule):
+    """Some training sequences do not end their last supervised span with a stop id.
+
+    ## What it detects
+    The batches given to `eos_guard.check_batch` (or read by `EosGuardCallback`) do supervise a stop id, but
+    some sequences' last supervised span (the last answer) does not end with one: its last stop id is
+    followed by more than two supervised tokens (ChatML's `<|im_end|>\\n` ends with one), or it has none. A
+    sequence is a row of a padded batch or one of the sequences packed into a row (`position_ids`). The
+    message gives the share.
+
+    ## Why it breaks generation
+    Usually truncation: an example longer than `max_length` loses its end, terminator included, so the model
+    is trained on answers that stop mid-sentence without ending the turn. A few such sequences are harmless;
+    many teach the model to run on.
+
+    ## Example
+    ```python
+    # stop id 2, pad 0; the second row was cut at max_length=4
+    batch = {
+        "input_ids":      [[1, 5, 2, 0], [1, 8, 9, 9]],
+        "attention_mask": [[1, 1, 1, 0], [1, 1, 1, 1]],
+        "labels":         [[1, 5, 2, -100], [1, 8, 9, 9]],
+    }
+    findings = eos_guard.check_batch(batch, stop_ids=[2], pad_token_id=0)
+    ```
+    `findings`, in the text format of `eos-guard`:
+    ```
+    <batch>:2:4: EOS026 1 of 2 sequences (50%) in the batch do not end their last supervised span with a stop id [2] (truncated at max_length, or missing the terminator); raise max_length or drop the examples that exceed it [sequences-end-without-stop]
+    ```
+
+    ## Remediation
+    Raise `max_length` so that the examples fit, or drop (or shorten the prompts of) the examples that exceed
+    it; check that every example ends with the terminator.
+    """
+
+    code = "EOS026"
+    name = "sequences-end-without-stop"
+    severity = Severity.WARNING
+    summary = "some training sequences do not end their last supervised span with a stop id"
+
+    def check_batches(self, view: BatchView) -> Iterator[Finding]:
+        if not view.trained_stops or not view.ends_visible:
+            return
+        supervised = [s for s in view.sequences if s.supervised()]
+        open_ended = [s for s in supervised if not ends_with_stop(s, view.stop_ids)]
+        if not open_ended:
+            return
+        share = f"{len(open_ended)} of {len(supervised)} sequences ({len(open_ended) / len(supervised):.0%})"
+        first = open_ended[0]
+        yield self.batch_finding(view, f"{share} in {view.where()} do not end their last supervised span with a "
+                                       f"stop id {view.stop_list()} (truncated at max_length, or missing the "
+                                       "terminator); raise max_length or drop the examples that exceed it",
+                                 Token(first, last_span(first)[-1]))

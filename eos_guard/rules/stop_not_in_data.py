@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..findings import Finding, Severity
+from .batch_base import BatchRule, BatchView, Token, last_span
+
+
+class StopNotInData(BatchRule):
+    """The training batches never contain a stop id: the formatted text never ends with the terminator.
+
+    ## What it detects
+    In the batches given to `eos_guard.check_batch` (or read by `EosGuardCallback`), no stop id appears in
+    `input_ids` (padding left out) and no label that the loss uses is one, while the batches show where
+    their sequences end (padding, packed sequences or a loss mask). Chunks of concatenated pretraining text,
+    which show no sequence end, are not reported.
+
+    ## Why it breaks generation
+    The model learns what the formatted text shows it. A formatting function that joins prompt and answer
+    without the chat template's terminator or the tokenizer's eos (GPT-2's tokenizer, for one, adds no eos
+    when it encodes) never shows the model an end, so the fine-tuned model never learns to emit one and runs
+    to `max_new_tokens`.
+
+    ## Example
+    ```python
+    # stop id 2 (the eos), pad token 0; the texts end with their last word
+    batch = {
+        "input_ids":      [[1, 5, 6, 7], [1, 8, 9, 0]],
+        "attention_mask": [[1, 1, 1, 1], [1, 1, 1, 0]],
+        "labels":         [[1, 5, 6, 7], [1, 8, 9, -100]],
+    }
+    findings = eos_guard.check_batch(batch, stop_ids=[2], pad_token_id=0)
+    ```
+    `findings`, in the text format of `eos-guard`:
+    ```
+    <batch>:1:4: EOS024 no supervised label in the batch is a stop id [2], and no stop id appears in input_ids: the formatted text never contains the terminator, so the model is never trained to stop; append the terminator (the chat template's, or tokenizer.eos_token) to every example [stop-not-in-data]
+    ```
+
+    ## Remediation
+    Append the terminator to every example: format conversations with `tokenizer.apply_chat_template` (it
+    writes the template's terminator), or add `tokenizer.eos_token` to the end of each text before
+    tokenizing (TRL's `SFTTrainer` does this for plain-text and prompt-completion datasets).
+    """
+
+    code = "EOS024"
+    name = "stop-not-in-data"
+    severity = Severity.ERROR
+    summary = "the training batches never contain a stop id"
+
+    def check_batches(self, view: BatchView) -> Iterator[Finding]:
+        if view.never_trained != "absent":
+            return
+        sequence = next(s for s in view.sequences if s.supervised())
+        at = Token(sequence, last_span(sequence)[-1])
+        where = "input_ids" if sequence.ids is not None else "the labels"
+        yield self.batch_finding(view, f"no supervised label in {view.where()} is a stop id {view.stop_list()}, "
+                                       f"and no stop id appears in {where}: the formatted text never contains "
+                                       "the terminator, so the model is never trained to stop; append the "
+                                       "terminator (the chat template's, or tokenizer.eos_token) to every example",
+                                 at)
