@@ -1,0 +1,385 @@
+"""eos_guard.check_batch (EOS023-EOS026) on batches made by the real collators of transformers (and TRL's when
+it is installed), from conversations tokenized with the toy ChatML tokenizer of examples/runaway_generation.py.
+
+Each cause of "the model is never trained to stop" has its case, next to the batches that must stay clean
+(full-sequence loss, assistant-only loss that keeps the terminator, multi-turn, packed sequences, the
+Seq2Seq collator with pad == eos, chunks of pretraining text).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import eos_guard
+from eos_guard.findings import ModelReport, Report
+from eos_guard.report import github, json_v1, sarif, text
+from eos_guard.rules.batch_base import BatchError
+from eos_guard.rules.training_data import BATCH_RULES, check_batches
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _load_story():
+    spec = importlib.util.spec_from_file_location("runaway_generation", ROOT / "examples" / "runaway_generation.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(spec.name, module)
+    spec.loader.exec_module(module)
+    return module
+
+
+story = _load_story()
+
+# The ChatML template with {% generation %} marks, as assistant-only loss needs them: the terminator inside
+# the marked span, or (the mistake EOS025 finds) after it.
+ASSISTANT_TURN = "{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}"
+KEEPS_TERMINATOR = story.CHATML_TEMPLATE.replace(ASSISTANT_TURN, (
+    "{% if message['role'] == 'assistant' %}{{ '<|im_start|>assistant\\n' }}"
+    "{% generation %}{{ message['content'] + '<|im_end|>' }}{% endgeneration %}{{ '\\n' }}"
+    "{% else %}" + ASSISTANT_TURN + "{% endif %}"))
+DROPS_TERMINATOR = KEEPS_TERMINATOR.replace("{{ message['content'] + '<|im_end|>' }}{% endgeneration %}",
+                                            "{{ message['content'] }}{% endgeneration %}{{ '<|im_end|>' }}")
+
+
+@pytest.fixture(scope="module")
+def tok():
+    """Tokenizer eos and terminator <|im_end|> (45), pad <|endoftext|> (43)."""
+    return story.build_tokenizer()
+
+
+@pytest.fixture(scope="module")
+def pad_is_eos():
+    """The same tokenizer after the usual ``tokenizer.pad_token = tokenizer.eos_token``."""
+    tokenizer = story.build_tokenizer()
+    tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def stops(tokenizer) -> list[int]:
+    return [tokenizer.convert_tokens_to_ids(story.BASE_EOS), tokenizer.convert_tokens_to_ids(story.TERMINATOR)]
+
+
+def chat(tokenizer, template: str | None = None, assistant_only: bool = False) -> list[dict]:
+    """Every conversation tokenized with the chat template; labels from the assistant mask when asked."""
+    features = []
+    for conversation in story.conversations():
+        encoded = tokenizer.apply_chat_template(conversation, tokenize=True, return_dict=True,
+                                                chat_template=template, return_assistant_tokens_mask=assistant_only)
+        feature = {"input_ids": list(encoded["input_ids"])}
+        if assistant_only:
+            feature["labels"] = [t if m else -100 for t, m in zip(encoded["input_ids"], encoded["assistant_masks"])]
+        features.append(feature)
+    return features
+
+
+def plain(tokenizer) -> list[dict]:
+    """Question and answer joined by a formatting function that forgets the terminator."""
+    return [{"input_ids": tokenizer(f"user\n{q}\nassistant\n{a}", add_special_tokens=False)["input_ids"]}
+            for q, a in story.QA]
+
+
+def with_labels(features: list[dict]) -> list[dict]:
+    return [{**f, "labels": list(f.get("labels", f["input_ids"]))} for f in features]
+
+
+def codes(findings) -> list[str]:
+    return [f.code for f in findings]
+
+
+def as_lists(batch) -> dict:
+    return {key: value.tolist() for key, value in batch.items() if hasattr(value, "tolist")}
+
+
+# -- the documented examples -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("rule", BATCH_RULES, ids=lambda r: f"{r.code}-{r.name}")
+def test_docstring_example_gives_the_documented_findings(rule):
+    doc = rule.doc()
+    code = re.search(r"## Example\n```python\n(.*?)```", doc, re.S).group(1)
+    shown = re.search(r"in the text format of `eos-guard`:\n```\n(.*?)```", doc, re.S).group(1)
+    namespace = {"eos_guard": eos_guard}
+    exec(code, namespace)  # the docstring's own code, as a reader would run it
+    findings = namespace["findings"]
+    assert "\n".join(text.line(f) for f in findings) + "\n" == shown
+    assert [(f.code, f.severity) for f in findings] == [(rule.code, rule.severity)]
+
+
+# -- each cause, with transformers' collators ------------------------------------------------------------
+
+@pytest.mark.parametrize("tensors", ["np", "pt", "lists"])
+def test_pad_is_eos_with_the_language_modeling_collator(pad_is_eos, tensors):
+    from transformers import DataCollatorForLanguageModeling
+
+    if tensors == "pt":
+        pytest.importorskip("torch")
+    collator = DataCollatorForLanguageModeling(pad_is_eos, mlm=False, return_tensors="np" if tensors == "lists"
+                                               else tensors)
+    batch = collator(chat(pad_is_eos))
+    if tensors == "lists":
+        batch = as_lists(batch)
+    [finding] = eos_guard.check_batch(batch, stops(pad_is_eos), pad_is_eos.pad_token_id)
+    assert finding.code == "EOS023" and str(finding.severity) == "error"
+    assert "pad token == eos: the collator masks every eos" in finding.message
+    assert "give the tokenizer a pad token that is not a stop id" in finding.message
+    # the first <|im_end|> of the first conversation: row 1, after "<|im_start|>user\nwhat color is the sky?"
+    assert (str(finding.location.path), finding.location.line, finding.location.column) == ("<batch>", 1, 14)
+
+
+def test_a_distinct_pad_token_with_the_same_collator_is_clean(tok):
+    from transformers import DataCollatorForLanguageModeling
+
+    batch = DataCollatorForLanguageModeling(tok, mlm=False, return_tensors="np")(chat(tok))
+    assert (batch["labels"] == -100).any()  # padded: the batch shows where its sequences end
+    assert eos_guard.check_batch(batch, stops(tok), tok.pad_token_id) == []
+
+
+def test_left_padding_is_read_by_the_attention_mask(pad_is_eos, tok):
+    from transformers import DataCollatorForLanguageModeling
+
+    for tokenizer, expected in ((tok, []), (pad_is_eos, ["EOS023"])):
+        tokenizer.padding_side = "left"
+        try:
+            batch = DataCollatorForLanguageModeling(tokenizer, mlm=False, return_tensors="np")(chat(tokenizer))
+        finally:
+            tokenizer.padding_side = "right"
+        assert batch["attention_mask"][:, 0].min() == 0
+        assert codes(eos_guard.check_batch(batch, stops(tokenizer), tokenizer.pad_token_id)) == expected
+
+
+def test_the_seq2seq_collator_pads_labels_by_position_so_pad_equal_to_eos_is_fine(pad_is_eos):
+    from transformers import DataCollatorForSeq2Seq
+
+    batch = DataCollatorForSeq2Seq(pad_is_eos, return_tensors="np")(with_labels(chat(pad_is_eos)))
+    assert eos_guard.check_batch(batch, stops(pad_is_eos), pad_is_eos.pad_token_id) == []
+
+
+def test_text_that_never_contains_the_terminator(tok):
+    from transformers import DataCollatorForLanguageModeling
+
+    batch = DataCollatorForLanguageModeling(tok, mlm=False, return_tensors="np")(plain(tok))
+    [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id)
+    assert finding.code == "EOS024"
+    assert "the formatted text never contains the terminator" in finding.message
+    assert "append the terminator" in finding.message
+    # the end of the first example: where the terminator should be
+    assert (finding.location.line, finding.location.column) == (1, len(plain(tok)[0]["input_ids"]))
+
+
+def test_assistant_only_loss_whose_mask_excludes_the_terminator(tok):
+    from transformers import DataCollatorForSeq2Seq
+
+    features = chat(tok, DROPS_TERMINATOR, assistant_only=True)
+    batch = DataCollatorForSeq2Seq(tok, return_tensors="np")(features)
+    [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id)
+    assert finding.code == "EOS025"
+    assert "the loss mask excludes the terminator" in finding.message
+    assert "put the terminator inside the supervised span" in finding.message
+    # the <|im_end|> right after the first answer "the sky is blue."
+    ids = features[0]["input_ids"]
+    answer_end = max(i for i, label in enumerate(features[0]["labels"]) if label != -100)
+    assert ids[answer_end + 1] == tok.convert_tokens_to_ids(story.TERMINATOR)
+    assert (finding.location.line, finding.location.column) == (1, answer_end + 2)
+
+
+def test_assistant_only_loss_that_keeps_the_terminator_multi_turn_is_clean(tok):
+    from transformers import DataCollatorForSeq2Seq
+
+    features = chat(tok, KEEPS_TERMINATOR, assistant_only=True)
+    assert any(f["input_ids"].count(tok.convert_tokens_to_ids(story.TERMINATOR)) == 4 for f in features)
+    batch = DataCollatorForSeq2Seq(tok, return_tensors="np")(features)
+    assert eos_guard.check_batch(batch, stops(tok), tok.pad_token_id) == []
+
+
+def test_truncation_cuts_the_terminator_off_some_sequences(tok):
+    from transformers import DataCollatorForLanguageModeling
+
+    features = chat(tok)  # 8 single-turn conversations (24-34 tokens), then 8 two-turn ones (50-58)
+    # the two-turn ones cut inside their last answer, as truncation to a max_length just below their length
+    cut = [{"input_ids": f["input_ids"][:len(f["input_ids"]) - 5 if i >= 8 else None]} for i, f in enumerate(features)]
+    batch = DataCollatorForLanguageModeling(tok, mlm=False, return_tensors="np")(cut)
+    [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id)
+    assert finding.code == "EOS026" and str(finding.severity) == "warning"
+    assert finding.message.startswith("8 of 16 sequences (50%) in the batch do not end their last supervised "
+                                      "span with a stop id [43, 45]")
+    assert (finding.location.line, finding.location.column) == (9, len(features[8]["input_ids"]) - 5)
+
+
+def test_a_single_truncated_sequence_among_many_is_counted(tok):
+    from transformers import DataCollatorForLanguageModeling
+
+    features = chat(tok)
+    features[3] = {"input_ids": features[3]["input_ids"][:20]}
+    batch = DataCollatorForLanguageModeling(tok, mlm=False, return_tensors="np")(features)
+    [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id)
+    assert finding.code == "EOS026" and "1 of 16 sequences (6%)" in finding.message
+    assert finding.location.line == 4
+
+
+# -- packed, padding-free batches (position_ids) ---------------------------------------------------------
+
+def test_flattened_batch_with_pad_equal_to_eos_is_clean(pad_is_eos):
+    from transformers import DataCollatorWithFlattening
+
+    batch = DataCollatorWithFlattening(return_tensors="np")(with_labels(chat(pad_is_eos)))
+    assert batch["input_ids"].shape[0] == 1 and "attention_mask" not in batch
+    assert eos_guard.check_batch(batch, stops(pad_is_eos), pad_is_eos.pad_token_id) == []
+
+
+def test_flattened_batch_without_terminators(tok):
+    from transformers import DataCollatorWithFlattening
+
+    batch = DataCollatorWithFlattening(return_tensors="np")(with_labels(plain(tok)))
+    assert codes(eos_guard.check_batch(batch, stops(tok), tok.pad_token_id)) == ["EOS024"]
+
+
+def test_flattened_batch_with_some_sequences_cut(tok):
+    from transformers import DataCollatorWithFlattening
+
+    features = with_labels(chat(tok))
+    features[0] = {key: value[:20] for key, value in features[0].items()}
+    features[9] = {key: value[:30] for key, value in features[9].items()}
+    batch = DataCollatorWithFlattening(return_tensors="np")(features)
+    [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id)
+    assert finding.code == "EOS026" and "2 of 16 sequences (12%)" in finding.message
+    # the first cut sequence is the first of the row: its 20th token
+    assert (finding.location.line, finding.location.column) == (1, 20)
+
+
+def test_packed_sequences_with_a_masked_terminator(tok):
+    from transformers import DataCollatorWithFlattening
+
+    features = chat(tok, DROPS_TERMINATOR, assistant_only=True)
+    batch = DataCollatorWithFlattening(return_tensors="np")(features)
+    assert codes(eos_guard.check_batch(batch, stops(tok), tok.pad_token_id)) == ["EOS025"]
+
+
+# -- batches that must stay clean -------------------------------------------------------------------------
+
+def test_chunks_of_pretraining_text_without_a_stop_are_not_reported(tok):
+    """run_clm's group_texts: documents concatenated and cut into equal blocks, loss on every token. No
+    sequence end is visible, so a missing eos is no finding."""
+    from transformers import DataCollatorForLanguageModeling
+
+    stream = [t for f in plain(tok) for t in f["input_ids"]]
+    blocks = [{"input_ids": stream[i:i + 16]} for i in range(0, len(stream) - 16, 16)]
+    batch = DataCollatorForLanguageModeling(tok, mlm=False, return_tensors="np")(blocks)
+    assert (batch["labels"] == batch["input_ids"]).all()
+    assert eos_guard.check_batch(batch, stops(tok), tok.pad_token_id) == []
+
+
+def test_full_sequence_loss_on_chatml_conversations_is_clean(tok):
+    """Every conversation ends ``<|im_end|>\\n``: the newline after the terminator is supervised too."""
+    from transformers import DataCollatorForSeq2Seq
+
+    batch = DataCollatorForSeq2Seq(tok, return_tensors="np")(with_labels(chat(tok)))
+    assert eos_guard.check_batch(batch, stops(tok), tok.pad_token_id) == []
+
+
+def test_a_batch_with_nothing_supervised_has_no_finding():
+    batch = {"input_ids": [[1, 5, 2, 0]], "attention_mask": [[1, 1, 1, 0]], "labels": [[-100] * 4]}
+    assert eos_guard.check_batch(batch, [2], 0) == []
+
+
+def test_the_first_label_is_not_trained_so_a_stop_there_does_not_count():
+    """transformers shifts labels inside the model: the label at position 0 has no prediction."""
+    batch = {"input_ids": [[2, 5, 6, 0]], "attention_mask": [[1, 1, 1, 0]], "labels": [[2, 5, 6, -100]]}
+    assert codes(eos_guard.check_batch(batch, [2], 0)) == ["EOS025"]
+
+
+def test_encoder_decoder_labels_are_read_on_their_own():
+    """Labels of another length than input_ids are a decoder's: read alone, the first one trained too."""
+    done = {"input_ids": [[7, 8, 9, 1]], "labels": [[5, 6, 1, -100, -100]]}
+    assert eos_guard.check_batch(done, [1], 0) == []
+    never = {"input_ids": [[7, 8, 9, 1]], "labels": [[5, 6, 4, -100, -100]]}
+    [finding] = eos_guard.check_batch(never, [1], 0)
+    assert finding.code == "EOS024" and "no stop id appears in the labels" in finding.message
+
+
+# -- input forms -----------------------------------------------------------------------------------------
+
+def test_lists_and_numpy_need_neither_torch_nor_numpy_imported():
+    code = ("import sys, eos_guard\n"
+            "batch = {'input_ids': [[1, 5, 2, 2]], 'attention_mask': [[1, 1, 1, 0]], 'labels': [[1, 5, -100, -100]]}\n"
+            "print([f.code for f in eos_guard.check_batch(batch, [2], 2)])\n"
+            "print(sorted(m for m in ('torch', 'numpy', 'transformers') if m in sys.modules))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert result.stdout.splitlines() == ["['EOS023']", "[]"]
+
+
+def test_one_flat_row_and_tuples_are_read():
+    assert codes(eos_guard.check_batch({"input_ids": (1, 5, 2), "labels": (1, 5, -100)}, (2,), 2)) == ["EOS023"]
+
+
+def test_torch_tensors_and_a_batch_encoding(pad_is_eos):
+    pytest.importorskip("torch")
+    from transformers import DataCollatorForLanguageModeling
+
+    batch = DataCollatorForLanguageModeling(pad_is_eos, mlm=False, return_tensors="pt")(chat(pad_is_eos))
+    assert type(batch).__name__ == "BatchEncoding"
+    assert codes(eos_guard.check_batch(batch, stops(pad_is_eos), pad_is_eos.pad_token_id)) == ["EOS023"]
+
+
+@pytest.mark.parametrize(("batch", "stop_ids", "message"), [
+    pytest.param({"input_ids": [[1, 2]]}, [2], "a batch needs 'input_ids' and 'labels'", id="no-labels"),
+    pytest.param([[1, 2]], [2], "a batch needs 'input_ids' and 'labels'", id="not-a-mapping"),
+    pytest.param({"input_ids": [[1, 2]], "labels": [[1, 2], [1, 2]]}, [2], "'labels' has 2 rows", id="rows"),
+    pytest.param({"input_ids": [["a", "b"]], "labels": [[1, 2]]}, [2], "not an integer token id", id="strings"),
+    pytest.param({"input_ids": [[1, 2]], "labels": [[1, 2]], "attention_mask": [[1]]}, [2],
+                 "'attention_mask' does not have the shape", id="mask-shape"),
+    pytest.param({"input_ids": [[1, 2]], "labels": [[1, 2]]}, [], "no stop ids given", id="no-stop-ids"),
+])
+def test_unreadable_batches_raise_a_value_error(batch, stop_ids, message):
+    with pytest.raises(BatchError, match=re.escape(message)):
+        eos_guard.check_batch(batch, stop_ids, 0)
+    assert issubclass(BatchError, ValueError)
+
+
+def test_several_batches_are_one_sample():
+    """One short batch without a stop does not decide alone; locations name the batch."""
+    trained = {"input_ids": [[1, 5, 2, 0]], "attention_mask": [[1, 1, 1, 0]], "labels": [[1, 5, 2, -100]]}
+    cut = {"input_ids": [[1, 5, 6, 7]], "attention_mask": [[1, 1, 1, 1]], "labels": [[1, 5, 6, 7]]}
+    [finding] = check_batches([trained, cut], [2], 0)
+    assert finding.code == "EOS026" and "1 of 2 sequences (50%) in the 2 batches" in finding.message
+    assert (str(finding.location.path), finding.location.line, finding.location.column) == ("<batch 2>", 1, 4)
+
+
+def test_the_reporters_render_batch_findings(pad_is_eos):
+    batch = {"input_ids": [[1, 5, 2, 2]], "attention_mask": [[1, 1, 1, 0]], "labels": [[1, 5, -100, -100]]}
+    findings = eos_guard.check_batch(batch, [2], 2)
+    report = Report([ModelReport(Path("<batch>"), None, findings)])
+    assert text.render(report).splitlines()[0].startswith("<batch>:1:3: EOS023 no supervised label")
+    document = json.loads(json_v1.render(report))
+    assert [(f["code"], f["path"], f["line"], f["column"]) for f in document["findings"]] == [
+        ("EOS023", "<batch>", 1, 3)]
+    [result] = sarif.document(report)["runs"][0]["results"]
+    assert result["ruleId"] == "EOS023"
+    assert github.render(report).startswith("::error file=<batch>,line=1,")
+
+
+# -- TRL's collator (when TRL is installed: the e2e extra) --------------------------------------------------
+
+@pytest.mark.parametrize("padding_free", [False, True], ids=["padded", "padding-free"])
+def test_trl_collator_pads_by_position_so_pad_equal_to_eos_is_fine(pad_is_eos, padding_free):
+    pytest.importorskip("trl")
+    from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
+
+    collator = DataCollatorForLanguageModeling(pad_token_id=pad_is_eos.pad_token_id, padding_free=padding_free)
+    batch = collator(chat(pad_is_eos))
+    assert ("position_ids" in batch) == padding_free
+    assert eos_guard.check_batch(batch, stops(pad_is_eos), pad_is_eos.pad_token_id) == []
+
+
+@pytest.mark.parametrize("padding_free", [False, True], ids=["padded", "padding-free"])
+def test_trl_collator_with_a_mask_that_excludes_the_terminator(tok, padding_free):
+    pytest.importorskip("trl")
+    from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
+
+    collator = DataCollatorForLanguageModeling(pad_token_id=tok.pad_token_id, padding_free=padding_free)
+    batch = collator(chat(tok, DROPS_TERMINATOR, assistant_only=True))
+    assert codes(eos_guard.check_batch(batch, stops(tok), tok.pad_token_id)) == ["EOS025"]
