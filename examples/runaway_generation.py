@@ -205,21 +205,32 @@ class TrainingDataset:
         return {key: value[i] for key, value in self.batch.items()}
 
 
+def tokenized_conversations(tokenizer: Any) -> list[dict[str, list[int]]]:
+    """Every conversation as ``{"input_ids": [...]}``, for a data collator to pad and label."""
+    return [{"input_ids": _ids(tokenizer.apply_chat_template(c, tokenize=True))} for c in conversations()]
+
+
 def trainer_for(model: Any, tokenizer: Any, output_dir: Path, steps: int, callbacks: list | None = None,
-                save_steps: int | None = None, save_strategy: str = "steps", lr: float = 3e-3) -> Any:
+                save_steps: int | None = None, save_strategy: str = "steps", lr: float = 3e-3,
+                dataset: Any = None, data_collator: Any = None, batch_size: int | None = None,
+                **arguments: Any) -> Any:
     """A ``transformers.Trainer`` running the same training as :func:`train`: full batch, AdamW, constant lr,
     no gradient clipping, CPU; checkpoints every ``save_steps`` (default: only at the last step), or every
-    epoch (one step: the whole data set is one batch) with ``save_strategy="epoch"``."""
+    epoch (one step: the whole data set is one batch) with ``save_strategy="epoch"``. ``dataset`` and
+    ``data_collator`` replace the ready-made batch (:class:`TrainingDataset`); ``arguments`` are more
+    ``TrainingArguments``."""
     from transformers import Trainer, TrainingArguments
     from transformers.trainer_callback import PrinterCallback
 
-    dataset = TrainingDataset(tokenizer)
+    dataset = TrainingDataset(tokenizer) if dataset is None else dataset
     args = TrainingArguments(
-        output_dir=str(output_dir), max_steps=steps, per_device_train_batch_size=len(dataset), learning_rate=lr,
+        output_dir=str(output_dir), max_steps=steps, per_device_train_batch_size=batch_size or len(dataset),
+        learning_rate=lr,
         weight_decay=0.0, lr_scheduler_type="constant", warmup_steps=0, max_grad_norm=0.0, seed=SEED,
         save_strategy=save_strategy, save_steps=save_steps or steps, save_only_model=True, logging_strategy="no",
-        report_to="none", use_cpu=True, dataloader_num_workers=0, disable_tqdm=True)
-    trainer = Trainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer, callbacks=callbacks)
+        report_to="none", use_cpu=True, dataloader_num_workers=0, disable_tqdm=True, **arguments)
+    trainer = Trainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer, callbacks=callbacks,
+                      data_collator=data_collator)
     trainer.remove_callback(PrinterCallback)  # it prints the metrics dict; the story prints what matters
     return trainer
 

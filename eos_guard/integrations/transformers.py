@@ -129,15 +129,17 @@ class EosGuardCallback(TrainerCallback):
         report = Report([ModelReport(TRAINING_BATCHES, None, findings)])
         self.data_report = report
         lines = _log(report)
+        one = len(batches) == 1
+        read = "the first training batch" if one else f"the first {len(batches)} training batches"
+        stop_names = _names(tok, sorted(stops))
         if not lines:
-            logger.info("eos-guard: the first %d training batches train the model to stop (stop ids %s)",
-                        len(batches), _names(tok, stops))
+            logger.info("eos-guard: %s %s the model to stop (stop ids %s)", read, "trains" if one else "train",
+                        stop_names)
         if self.strict_data and report.count(self.fail_on):
             pad_text = f"pad token {_names(tok, [pad])}" if pad is not None else "no pad token"
             raise EosGuardCheckError(TRAINING_BATCHES, report, lines,
-                                     heading=f"eos-guard: the first {len(batches)} training batches do not train "
-                                             f"the model to stop (stop ids {_names(tok, stops)}, {pad_text}); "
-                                             "stopped before the first optimizer step")
+                                     heading=f"eos-guard: {read} {'does' if one else 'do'} not train the model to stop (stop ids "
+                                             f"{stop_names}, {pad_text}); stopped before the first optimizer step")
         return report
 
     # -- aligning, before anything is written -------------------------------------------------------------

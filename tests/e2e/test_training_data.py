@@ -1,0 +1,252 @@
+"""The training-side half of "it never stops", end to end: configs that are perfectly aligned, and a model that
+still runs to ``max_new_tokens`` because its training data never taught it to stop.
+
+The toy ChatML model of examples/runaway_generation.py is trained in a real ``transformers.Trainer`` on the same
+16 conversations twice, with transformers' ``DataCollatorForLanguageModeling(mlm=False)``: once after the usual
+``tokenizer.pad_token = tokenizer.eos_token`` (the collator then masks every ``<|im_end|>``), once with the
+distinct pad token ``<|endoftext|>``. The first model's configs pass eos-guard's file check, and ``pipeline()``
+still runs every answer to ``max_new_tokens``; ``EosGuardCallback`` stops that training at ``on_train_begin``
+with EOS023. The second trains, passes the check, and stops after each answer.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+for _name in ("torch", "transformers", "tokenizers", "accelerate"):
+    if os.environ.get("CI"):
+        __import__(_name)  # CI installs them: missing is a failure there, not a skip
+    else:
+        pytest.importorskip(_name, reason=f"the e2e tests need {_name} (CI installs it; see .ci/run)")
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _load_story():
+    spec = importlib.util.spec_from_file_location("runaway_generation", ROOT / "examples" / "runaway_generation.py")
+    if spec.name in sys.modules:  # test_runaway_generation.py loaded it already
+        return sys.modules[spec.name]
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+story = _load_story()
+QUESTIONS = [q for q, _ in story.QA]
+ANSWERS = dict(story.QA)
+STEPS = 100  # what the toy model needs to end every answer with <|im_end|> (docs/training.md)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def quiet_one_thread():
+    import torch
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # see test_runaway_generation.py: faster and deterministic for a model this small
+    yield
+    torch.set_num_threads(before)
+
+
+def tokenizer_with(pad: str):
+    tokenizer = story.build_tokenizer()  # eos and terminator <|im_end|>
+    tokenizer.pad_token = pad
+    return tokenizer
+
+
+def lm_trainer(tokenizer, output_dir: Path, steps: int, callbacks: list, **kwargs):
+    """The story's Trainer (full batch, AdamW, constant lr, seed 1234) fed by DataCollatorForLanguageModeling."""
+    from transformers import DataCollatorForLanguageModeling
+
+    return story.trainer_for(story.build_model(tokenizer), tokenizer, output_dir, steps, callbacks=callbacks,
+                             dataset=story.tokenized_conversations(tokenizer),
+                             data_collator=DataCollatorForLanguageModeling(tokenizer, mlm=False), **kwargs)
+
+
+def test_pad_equal_to_eos_runs_away_with_aligned_configs_and_the_callback_stops_it(tmp_path):
+    import torch
+
+    from eos_guard.integrations.transformers import EosGuardCallback, EosGuardCheckError
+
+    # 1. Trained without the data check: align() keeps the configs right, every file check passes ...
+    pad_is_eos = tokenizer_with(story.TERMINATOR)
+    unchecked = EosGuardCallback(strict=True, check_data=False)
+    trainer = lm_trainer(pad_is_eos, tmp_path / "pad-is-eos", STEPS, [unchecked])
+    trainer.train()
+    assert unchecked.data_report is None
+    folder = tmp_path / "pad-is-eos" / f"checkpoint-{STEPS}"
+    im_end = pad_is_eos.convert_tokens_to_ids(story.TERMINATOR)
+    # transformers' own align_special_tokens put the tokenizer's eos first
+    assert json.loads((folder / "generation_config.json").read_text())["eos_token_id"] == [im_end, 43]
+    result = story.eos_guard_cli("--format", "json", str(folder.relative_to(tmp_path)), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    findings = json.loads(result.stdout)["findings"]
+    assert {f["code"] for f in findings} <= {"EOS013"}  # pad == terminator: a warning (info after #14), no error
+    assert all(f["severity"] != "error" for f in findings)
+
+    # ... and the real pipeline still runs every answer to max_new_tokens: the model never emits <|im_end|>.
+    for run in story.pipeline_generate(folder, QUESTIONS):
+        assert run.ran_away and len(run.new_ids) == story.MAX_NEW_TOKENS, run
+        assert im_end not in run.new_ids and 43 not in run.new_ids
+        assert run.text.startswith(ANSWERS[run.question]), run  # it learned the answers, not how to end them
+
+    # 2. The same training with the check on (the default): stopped at on_train_begin, before any step.
+    guarded = EosGuardCallback()
+    trainer = lm_trainer(pad_is_eos, tmp_path / "guarded", STEPS, [guarded])
+    before = [p.detach().clone() for p in trainer.model.parameters()]
+    with pytest.raises(EosGuardCheckError) as raised:
+        trainer.train()
+    assert trainer.state.global_step == 0
+    assert all(torch.equal(a, b) for a, b in zip(before, trainer.model.parameters()))
+    message = str(raised.value)
+    assert message.startswith("eos-guard: the first training batch does not train the model to stop "
+                              f"(stop ids [43 '<|endoftext|>', {im_end} '<|im_end|>'], pad token "
+                              f"[{im_end} '<|im_end|>']); stopped before the first optimizer step:\n<batch>:")
+    assert "EOS023" in message and "give the tokenizer a pad token that is not a stop id" in message
+    assert [f.code for f in raised.value.report.findings()] == ["EOS023"]
+    assert not (tmp_path / "guarded").exists() or not any((tmp_path / "guarded").iterdir())
+
+
+def test_a_distinct_pad_token_trains_passes_and_stops(tmp_path):
+    from eos_guard.integrations.transformers import EosGuardCallback
+
+    tokenizer = tokenizer_with(story.BASE_EOS)
+    callback = EosGuardCallback(strict=True)
+    lm_trainer(tokenizer, tmp_path / "out", STEPS, [callback]).train()
+    assert list(callback.data_report.findings()) == []
+    folder = tmp_path / "out" / f"checkpoint-{STEPS}"
+    assert list(callback.reports[folder].findings()) == []
+    assert story.eos_guard_cli(str(folder.relative_to(tmp_path)), cwd=tmp_path).returncode == 0
+    im_end = tokenizer.convert_tokens_to_ids(story.TERMINATOR)
+    for run in story.pipeline_generate(folder, QUESTIONS):
+        answer_ids = tokenizer.encode(ANSWERS[run.question], add_special_tokens=False)
+        assert run.new_ids == answer_ids + [im_end] and not run.ran_away, run
+        assert run.content == ANSWERS[run.question]
+
+
+# -- the check must not change what is trained -------------------------------------------------------------
+
+def _trained(tmp_path: Path, name: str, callbacks: list, seedable: bool) -> tuple[list, list]:
+    """The input_ids of every forward pass, and the final weights, of 8 steps (2 epochs of 4 shuffled batches),
+    with attention dropout on, so that the weights depend on torch's random generator too."""
+    tokenizer = tokenizer_with(story.BASE_EOS)
+    trainer = lm_trainer(tokenizer, tmp_path / name, 8, callbacks, batch_size=4, save_strategy="no",
+                         accelerator_config={"use_seedable_sampler": seedable})
+    for layer in trainer.model.model.layers:
+        layer.self_attn.attention_dropout = 0.1
+    seen = []
+    trainer.model.register_forward_pre_hook(lambda module, args, kwargs: seen.append(kwargs["input_ids"].clone()),
+                                            with_kwargs=True)
+    trainer.train()
+    return seen, [p.detach().clone() for p in trainer.model.parameters()]
+
+
+def _same(a: list, b: list) -> bool:
+    import torch
+
+    return len(a) == len(b) and all(x.shape == y.shape and torch.equal(x, y) for x, y in zip(a, b))
+
+
+@pytest.mark.parametrize("seedable", [True, False], ids=["seedable-sampler", "random-sampler"])
+def test_the_data_check_does_not_change_what_is_trained(tmp_path, seedable):
+    """The batches (their order: Trainer shuffles) and the final weights (dropout draws from torch's generator)
+    are the same with and without the data check. The control shows that reading the first batch by
+    iterating the dataloader would change them: the new iterator draws from torch's generator (the dropout
+    masks move), and a plain RandomSampler (``use_seedable_sampler=False``) draws its shuffle from it too."""
+    from transformers import TrainerCallback
+
+    from eos_guard.integrations.transformers import EosGuardCallback
+
+    class IterateTheDataloader(TrainerCallback):
+        def on_train_begin(self, args, state, control, train_dataloader=None, **kwargs):
+            next(iter(train_dataloader))
+
+    plain, plain_weights = _trained(tmp_path, "plain", [EosGuardCallback(check_data=False)], seedable)
+    checker = EosGuardCallback()
+    checked, checked_weights = _trained(tmp_path, "checked", [checker], seedable)
+    control, control_weights = _trained(tmp_path, "control", [EosGuardCallback(check_data=False),
+                                                              IterateTheDataloader()], seedable)
+
+    assert checker.data_report is not None and list(checker.data_report.findings()) == []
+    assert len(plain) == 8 and len({tuple(r) for b in plain[:4] for r in b.tolist()}) == 16  # one epoch: all 16
+    assert _same(plain, checked) and _same(plain_weights, checked_weights)
+    assert not _same(plain_weights, control_weights)
+    assert _same(plain, control) == seedable  # the seedable sampler reseeds at every epoch; a RandomSampler not
+
+
+def test_the_callback_reads_the_configured_number_of_batches(tmp_path, caplog):
+    import logging
+
+    from eos_guard.integrations.transformers import EosGuardCallback
+
+    tokenizer = tokenizer_with(story.BASE_EOS)
+    callback = EosGuardCallback(data_batches=3)
+    with caplog.at_level(logging.INFO, logger="eos_guard"):
+        lm_trainer(tokenizer, tmp_path / "out", 1, [callback], batch_size=2, save_strategy="no").train()
+    assert "the first 3 training batches train the model to stop (stop ids [43 '<|endoftext|>', 45 '<|im_end|>'])" \
+        in caplog.text
+
+
+# -- TRL's SFTTrainer (the e2e extra installs TRL) -----------------------------------------------------------
+
+def _sft_trainer(tmp_path: Path, tokenizer, callbacks: list, **config):
+    # CI installs TRL (the e2e extra): missing is a failure there, not a skip
+    trl = importlib.import_module("trl") if os.environ.get("CI") else pytest.importorskip("trl")
+    from datasets import Dataset
+
+    data = Dataset.from_list([{"messages": c} for c in story.conversations()])
+    args = trl.SFTConfig(output_dir=str(tmp_path / "sft"), max_steps=1, per_device_train_batch_size=8,
+                         learning_rate=3e-3, report_to="none", use_cpu=True, save_strategy="no",
+                         logging_strategy="no", disable_tqdm=True, seed=story.SEED, **config)
+    return trl.SFTTrainer(model=story.build_model(tokenizer), args=args, train_dataset=data,
+                          processing_class=tokenizer, callbacks=callbacks)
+
+
+@pytest.mark.parametrize("config", [
+    pytest.param({}, id="padded"),
+    pytest.param({"padding_free": True, "max_length": None}, id="padding-free"),
+    pytest.param({"packing": True, "max_length": 64}, id="packed"),
+])
+def test_sft_trainer_with_pad_equal_to_eos_passes(tmp_path, config):
+    """TRL's collator pads labels by position (-100), so pad == eos masks nothing: no false alarm."""
+    from eos_guard.integrations.transformers import EosGuardCallback
+
+    from eos_guard.integrations.transformers import first_batches
+
+    callback = EosGuardCallback()
+    trainer = _sft_trainer(tmp_path, tokenizer_with(story.TERMINATOR), [callback], **config)
+    [batch] = first_batches(trainer.get_train_dataloader(), 1)
+    packed = bool(config)
+    assert ("position_ids" in batch and batch["input_ids"].shape[0] == 1) == packed
+    trainer.train()
+    assert trainer.state.global_step == 1
+    assert list(callback.data_report.findings()) == []
+
+
+def test_sft_trainer_assistant_only_loss_that_drops_the_terminator_is_stopped(tmp_path):
+    from eos_guard.integrations.transformers import EosGuardCallback, EosGuardCheckError
+
+    ours = ("{% for message in messages %}{% if message['role'] == 'assistant' %}{{ '<|im_start|>assistant\\n' }}"
+            "{% generation %}{{ message['content'] }}{% endgeneration %}{{ '<|im_end|>\\n' }}"
+            "{% else %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
+            "{% endif %}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}")
+    tokenizer = tokenizer_with(story.BASE_EOS)
+    tokenizer.chat_template = ours
+    trainer = _sft_trainer(tmp_path, tokenizer, [EosGuardCallback()], assistant_only_loss=True)
+    with pytest.raises(EosGuardCheckError) as raised:
+        trainer.train()
+    assert trainer.state.global_step == 0
+    assert [f.code for f in raised.value.report.findings()] == ["EOS025"]
+    assert "put the terminator inside the supervised span" in str(raised.value)
