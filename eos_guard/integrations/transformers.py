@@ -137,8 +137,9 @@ class EosGuardCallback(TrainerCallback):
                         stop_names)
         if self.strict_data and report.count(self.fail_on):
             pad_text = f"pad token {_names(tok, [pad])}" if pad is not None else "no pad token"
+            verb = "does" if one else "do"
             raise EosGuardCheckError(TRAINING_BATCHES, report, lines,
-                                     heading=f"eos-guard: {read} {'does' if one else 'do'} not train the model to stop (stop ids "
+                                     heading=f"eos-guard: {read} {verb} not train the model to stop (stop ids "
                                              f"{stop_names}, {pad_text}); stopped before the first optimizer step")
         return report
 

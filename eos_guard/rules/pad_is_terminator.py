@@ -19,7 +19,9 @@ class PadIsTerminator(Rule):
     The fine-tuned model then runs on after its answers in every runtime.
 
     ## Remediation
-    Use a dedicated pad token (for ChatML models `<|endoftext|>` or an unused reserved token).
+    Use a dedicated pad token (for ChatML models `<|endoftext|>` or an unused reserved token). Whether the
+    collator really masks the terminator shows in the training batches: `EosGuardCallback` checks the first
+    ones before the first optimizer step, and `eos_guard.check_batch` checks any batch (EOS023).
     """
 
     code = "EOS013"
@@ -34,4 +36,5 @@ class PadIsTerminator(Rule):
         if pad is None or where is None or terminator is None or terminator.token != pad:
             return
         yield self.finding(model, f"the pad token '{pad}' is also the turn terminator: collators mask it, so "
-                                  "fine-tuning never teaches the model to stop", where)
+                                  "fine-tuning never teaches the model to stop (EosGuardCallback checks the training "
+                                  "batches: EOS023)", where)

@@ -250,3 +250,22 @@ def test_sft_trainer_assistant_only_loss_that_drops_the_terminator_is_stopped(tm
     assert trainer.state.global_step == 0
     assert [f.code for f in raised.value.report.findings()] == ["EOS025"]
     assert "put the terminator inside the supervised span" in str(raised.value)
+
+
+def test_batches_without_labels_are_not_checked(caplog):
+    """A collator that adds no labels: a warning, no error (training would go on)."""
+    import logging
+
+    from torch.utils.data import DataLoader
+    from transformers import DataCollatorWithPadding
+
+    from eos_guard.integrations.transformers import EosGuardCallback
+
+    tokenizer = tokenizer_with(story.BASE_EOS)
+    loader = DataLoader(story.tokenized_conversations(tokenizer), batch_size=4,
+                        collate_fn=DataCollatorWithPadding(tokenizer))
+    callback = EosGuardCallback()
+    with caplog.at_level(logging.WARNING, logger="eos_guard"):
+        assert callback.check_training_data(None, loader, story.build_model(tokenizer), tokenizer) is None
+    assert "the training batches could not be read, so they are not checked: a batch needs 'input_ids' and " \
+           "'labels' (the collator's output); got ['attention_mask', 'input_ids']" in caplog.text
