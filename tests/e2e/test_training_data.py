@@ -269,3 +269,56 @@ def test_batches_without_labels_are_not_checked(caplog):
         assert callback.check_training_data(None, loader, story.build_model(tokenizer), tokenizer) is None
     assert "the training batches could not be read, so they are not checked: a batch needs 'input_ids' and " \
            "'labels' (the collator's output); got ['attention_mask', 'input_ids']" in caplog.text
+
+
+def test_an_iterable_dataset_is_read_from_a_new_iterator(tmp_path):
+    import torch
+    from transformers import DataCollatorForLanguageModeling
+
+    from eos_guard.integrations.transformers import EosGuardCallback, EosGuardCheckError
+
+    class Stream(torch.utils.data.IterableDataset):
+        def __init__(self, examples):
+            self.examples = examples
+
+        def __iter__(self):
+            return iter(self.examples)
+
+    tokenizer = tokenizer_with(story.TERMINATOR)
+    trainer = story.trainer_for(story.build_model(tokenizer), tokenizer, tmp_path / "out", 2,
+                                callbacks=[EosGuardCallback()], batch_size=4,
+                                dataset=Stream(story.tokenized_conversations(tokenizer)),
+                                data_collator=DataCollatorForLanguageModeling(tokenizer, mlm=False))
+    with pytest.raises(EosGuardCheckError) as raised:
+        trainer.train()
+    assert [f.code for f in raised.value.report.findings()] == ["EOS023"]
+    assert str(raised.value).startswith("eos-guard: the first 4 training batches do not train the model")
+
+
+def test_a_one_shot_iterator_is_not_read(caplog):
+    """Reading it would take its first examples away from training: a warning instead."""
+    import logging
+
+    import torch
+    from torch.utils.data import DataLoader
+    from transformers import DataCollatorForLanguageModeling
+
+    from eos_guard.integrations.transformers import EosGuardCallback
+
+    class OneShot(torch.utils.data.IterableDataset):
+        def __init__(self, examples):
+            self.examples = iter(examples)
+
+        def __iter__(self):
+            return self
+
+        def __next__(self):
+            return next(self.examples)
+
+    tokenizer = tokenizer_with(story.TERMINATOR)
+    dataset = OneShot(story.tokenized_conversations(tokenizer))
+    loader = DataLoader(dataset, batch_size=4, collate_fn=DataCollatorForLanguageModeling(tokenizer, mlm=False))
+    with caplog.at_level(logging.WARNING, logger="eos_guard"):
+        assert EosGuardCallback().check_training_data(None, loader, story.build_model(tokenizer), tokenizer) is None
+    assert "one-shot iterator" in caplog.text
+    assert len([row for batch in loader for row in batch["input_ids"]]) == 16  # nothing was taken
