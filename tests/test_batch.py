@@ -291,7 +291,8 @@ def test_a_batch_with_nothing_supervised_has_no_finding():
 def test_the_first_label_is_not_trained_so_a_stop_there_does_not_count():
     """transformers shifts labels inside the model: the label at position 0 has no prediction."""
     batch = {"input_ids": [[2, 5, 6, 0]], "attention_mask": [[1, 1, 1, 0]], "labels": [[2, 5, 6, -100]]}
-    assert codes(eos_guard.check_batch(batch, [2], 0)) == ["EOS025"]
+    [finding] = eos_guard.check_batch(batch, [2], 0)
+    assert finding.code == "EOS024" and "never after a supervised span" in finding.message
 
 
 def test_encoder_decoder_labels_are_read_on_their_own():
@@ -388,3 +389,22 @@ def test_trl_collator_with_a_mask_that_excludes_the_terminator(tok, padding_free
     collator = DataCollatorForLanguageModeling(pad_token_id=tok.pad_token_id, padding_free=padding_free)
     batch = collator(chat(tok, DROPS_TERMINATOR, assistant_only=True))
     assert codes(eos_guard.check_batch(batch, stops(tok), tok.pad_token_id)) == ["EOS025"]
+
+
+def test_answers_without_terminator_under_prompt_masking(tok):
+    """The prompts end with <|im_end|> (masked), the answers were formatted without it: the mask is not the
+    problem, the formatting is (EOS024, not EOS025)."""
+    from transformers import DataCollatorForSeq2Seq
+
+    im_end = tok.convert_tokens_to_ids(story.TERMINATOR)
+    features = []
+    for question, answer in story.QA:
+        prompt = tok.apply_chat_template([{"role": "user", "content": question}], tokenize=True,
+                                         add_generation_prompt=True, return_dict=True)["input_ids"]
+        reply = tok(answer, add_special_tokens=False)["input_ids"]
+        features.append({"input_ids": prompt + reply, "labels": [-100] * len(prompt) + reply})
+    assert all(im_end in f["input_ids"] for f in features)
+    batch = DataCollatorForSeq2Seq(tok, return_tensors="np")(features)
+    [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id)
+    assert finding.code == "EOS024"
+    assert "stop ids appear only in unsupervised parts (prompts), never after a supervised span" in finding.message

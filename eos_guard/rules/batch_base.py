@@ -92,17 +92,29 @@ class BatchView:
         return found
 
     @cached_property
+    def stops_after_answers(self) -> list[Token]:
+        """The masked stop ids that close a supervised span: at most ``TAIL`` unsupervised tokens after it."""
+        found = []
+        for token in self.masked_stops:
+            supervised = set(token.sequence.supervised())
+            if any(k in supervised for k in range(token.index - 1 - TAIL, token.index)):
+                found.append(token)
+        return found
+
+    @cached_property
     def never_trained(self) -> str | None:
-        """Why no supervised label is a stop id: ``"pad"`` (a stop id is the pad id and every one is masked),
-        ``"mask"`` (stop ids appear, but only outside the supervised span), ``"absent"`` (none appears); None
-        when some supervised label is a stop id, nothing is supervised, or the batch shows no sequence end."""
+        """Why no supervised label is a stop id: ``"pad"`` (a stop id is the pad id, and every one in the text
+        is masked), ``"mask"`` (a masked stop id closes a supervised span: the loss mask stops short of it),
+        ``"absent"`` (no stop id closes any supervised span: none appears, or only in unsupervised parts such
+        as prompts); None when some supervised label is a stop id, nothing is supervised, or the batch shows
+        no sequence end and no stop id."""
         if self.trained_stops or not self.has_supervision:
             return None
         if any(t.id == self.pad_token_id for t in self.masked_stops):
             return "pad"
-        if self.masked_stops:
+        if self.stops_after_answers:
             return "mask"
-        return "absent" if self.ends_visible else None
+        return "absent" if self.ends_visible or self.masked_stops else None
 
     def stop_list(self) -> str:
         return "[" + ", ".join(str(i) for i in sorted(self.stop_ids)) + "]"

@@ -10,9 +10,9 @@ class LossMaskExcludesStop(BatchRule):
     """The training batches contain the terminator, but only outside the supervised span.
 
     ## What it detects
-    In the batches given to `eos_guard.check_batch` (or read by `EosGuardCallback`), stop ids appear in
-    `input_ids`, but each has label -100 and no label that the loss uses is a stop id; the pad token is not
-    a stop id (that case is EOS023).
+    In the batches given to `eos_guard.check_batch` (or read by `EosGuardCallback`), no label that the loss
+    uses is a stop id, and a stop id with label -100 closes a supervised span (it follows the span's last
+    token, or comes at most two tokens later); the pad token is not a stop id (that case is EOS023).
 
     ## Why it breaks generation
     Assistant-only or completion-only loss masks everything but the answers. When the mask ends before the
@@ -32,7 +32,7 @@ class LossMaskExcludesStop(BatchRule):
     ```
     `findings`, in the text format of `eos-guard`:
     ```
-    <batch>:1:8: EOS025 no supervised label in the batch is a stop id [2]: 2 appears in input_ids only at positions whose label is -100 (the loss mask excludes the terminator), so the model is never trained to stop; put the terminator inside the supervised span [loss-mask-excludes-stop]
+    <batch>:1:8: EOS025 no supervised label in the batch is a stop id [2]: 2 follows the supervised tokens with label -100 (the loss mask excludes the terminator), so the model is never trained to stop; put the terminator inside the supervised span [loss-mask-excludes-stop]
     ```
 
     ## Remediation
@@ -50,10 +50,8 @@ class LossMaskExcludesStop(BatchRule):
     def check_batches(self, view: BatchView) -> Iterator[Finding]:
         if view.never_trained != "mask":
             return
-        # The terminator right after a supervised label is the one the mask should have kept.
-        after_answer = [t for t in view.masked_stops if t.index - 1 in t.sequence.supervised()]
-        at = (after_answer or view.masked_stops)[0]
+        at = view.stops_after_answers[0]  # the terminator the mask should have kept
         yield self.batch_finding(view, f"no supervised label in {view.where()} is a stop id {view.stop_list()}: "
-                                       f"{at.id} appears in input_ids only at positions whose label is -100 (the "
-                                       "loss mask excludes the terminator), so the model is never trained to "
-                                       "stop; put the terminator inside the supervised span", at)
+                                       f"{at.id} follows the supervised tokens with label -100 (the loss mask "
+                                       "excludes the terminator), so the model is never trained to stop; put the "
+                                       "terminator inside the supervised span", at)

@@ -7,12 +7,13 @@ from .batch_base import BatchRule, BatchView, Token, last_span
 
 
 class StopNotInData(BatchRule):
-    """The training batches never contain a stop id: the formatted text never ends with the terminator.
+    """The training batches never end a supervised span with a stop id: the formatted text lacks the terminator.
 
     ## What it detects
-    In the batches given to `eos_guard.check_batch` (or read by `EosGuardCallback`), no stop id appears in
-    `input_ids` (padding left out) and no label that the loss uses is one, while the batches show where
-    their sequences end (padding, packed sequences or a loss mask). Chunks of concatenated pretraining text,
+    In the batches given to `eos_guard.check_batch` (or read by `EosGuardCallback`), no label that the loss
+    uses is a stop id, and no stop id closes a supervised span: none appears in `input_ids` (padding left
+    out), or only in unsupervised parts such as the prompts. Batches that contain no stop id must show where
+    their sequences end (padding, packed sequences or a loss mask): chunks of concatenated pretraining text,
     which show no sequence end, are not reported.
 
     ## Why it breaks generation
@@ -52,9 +53,13 @@ class StopNotInData(BatchRule):
             return
         sequence = next(s for s in view.sequences if s.supervised())
         at = Token(sequence, last_span(sequence)[-1])
-        where = "input_ids" if sequence.ids is not None else "the labels"
+        if view.masked_stops:
+            seen = "stop ids appear only in unsupervised parts (prompts), never after a supervised span: the " \
+                   "formatted answers never end with the terminator"
+        else:
+            where = "input_ids" if sequence.ids is not None else "the labels"
+            seen = f"no stop id appears in {where}: the formatted text never contains the terminator"
         yield self.batch_finding(view, f"no supervised label in {view.where()} is a stop id {view.stop_list()}, "
-                                       f"and no stop id appears in {where}: the formatted text never contains "
-                                       "the terminator, so the model is never trained to stop; append the "
+                                       f"and {seen}, so the model is never trained to stop; append the "
                                        "terminator (the chat template's, or tokenizer.eos_token) to every example",
                                  at)
