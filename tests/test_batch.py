@@ -275,6 +275,24 @@ def test_chunks_of_pretraining_text_without_a_stop_are_not_reported(tok):
     assert eos_guard.check_batch(batch, stops(tok), tok.pad_token_id) == []
 
 
+def test_chunks_of_pretraining_text_with_a_masked_eos_between_documents(pad_is_eos):
+    """The same blocks with an eos after each document and pad == eos: the collator masks those eos."""
+    from transformers import DataCollatorForLanguageModeling
+
+    eos = pad_is_eos.eos_token_id
+    stream = [t for f in plain(pad_is_eos) for t in f["input_ids"] + [eos]]
+    blocks = [{"input_ids": stream[i:i + 16]} for i in range(0, len(stream) - 16, 16)]
+    batch = DataCollatorForLanguageModeling(pad_is_eos, mlm=False, return_tensors="np")(blocks)
+    assert batch["attention_mask"].all()
+    assert codes(eos_guard.check_batch(batch, stops(pad_is_eos), pad_is_eos.pad_token_id)) == ["EOS023"]
+
+
+def test_one_unpadded_example_without_a_loss_mask_looks_like_a_chunk():
+    """No padding, no -100, no packing: where the sequence ends is not visible, so nothing is reported."""
+    batch = {"input_ids": [[1, 5, 6, 7]], "attention_mask": [[1, 1, 1, 1]], "labels": [[1, 5, 6, 7]]}
+    assert eos_guard.check_batch(batch, [2], 0) == []
+
+
 def test_full_sequence_loss_on_chatml_conversations_is_clean(tok):
     """Every conversation ends ``<|im_end|>\\n``: the newline after the terminator is supervised too."""
     from transformers import DataCollatorForSeq2Seq
