@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from . import __version__
 from . import config as settings
 from .errors import InputError, display_path
+from .version import __version__
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 FORMATS = ("auto", "text", "json", "github", "sarif")
@@ -119,7 +119,7 @@ def _run(args: argparse.Namespace) -> int:
         config.fail_on = settings.parse_fail_on(args.fail_on, None)
 
     if args.hub_list:
-        from .hub import audit
+        from .audit import audit
 
         return audit(args.hub_list, config, args)
     if args.diff:

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import shlex
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator
 
 from ..errors import display_path
 from ..findings import Finding, Location
+from ..gguf_check import GgufModel
 from ..resolve import ResolvedModel
 from .base import Options, Rule
 
-if TYPE_CHECKING:
-    from ..gguf_check import GgufModel
-
 
 class GgufRule(Rule):
-    """A rule that gguf_check.check_gguf runs on each GGUF file; on a model folder it finds nothing."""
+    """A rule the pipeline runs on each GGUF file (implement :meth:`check_gguf`); on a model folder it finds
+    nothing."""
+
+    def applies_to(self, subject: object) -> bool:
+        return isinstance(subject, GgufModel)
+
+    def run(self, subject: object, options: Options) -> Iterator[Finding]:
+        return self.check_gguf(subject, options)  # type: ignore[arg-type]
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         return iter(())
