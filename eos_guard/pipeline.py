@@ -10,22 +10,24 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Union
+from typing import TYPE_CHECKING, Iterable, Union
 
 from .baseline import read_baselines
 from .config_types import Config
 from .errors import InputError
 from .findings import Finding
-from .gguf_check import GgufModel, may_come_from
-from .gguf_check import load as load_gguf
 from .model_files import ModelFiles, find_model_folders
 from .resolve import ResolvedModel, resolve
 from .results import ModelReport, Report
 from .rules import ALL_RULES
 from .rules.base import Options
+from .rules.gguf_base import GgufRule
 from .runtimes import stop_sets
 from .runtimes.llama_cpp import gguf_end_of_generation
 from .sources import classify
+
+if TYPE_CHECKING:
+    from .gguf_check import GgufModel
 
 
 # Below this many folders per worker, starting worker processes costs more than it saves.
@@ -108,7 +110,9 @@ def check_gguf(path: Path, config: Config, folders: list[Path]) -> ModelReport:
 def resolve_gguf(path: Path, config: Config, folders: list[Path]) -> GgufModel:
     """Read a GGUF file's metadata, compute llama.cpp's stop set for it, and find the run's folders it may come
     from (a folder that cannot be read is left out: its error is reported with the folder)."""
-    gguf = load_gguf(path, config.limits, config.max_file_bytes)
+    from .gguf_check import load, may_come_from  # only a run that names a GGUF file reads one
+
+    gguf = load(path, config.limits, config.max_file_bytes)
     gguf.eog = gguf_end_of_generation(gguf)
     if gguf.tokens:
         for folder in folders:
@@ -160,8 +164,10 @@ def fix_paths(paths: Iterable[Path], config: Config | None = None, unsafe: bool 
 
 
 def run_rules(subject: ResolvedModel | GgufModel, config: Config) -> list[Finding]:
-    """The findings of every enabled rule that applies to ``subject`` (a folder or a GGUF file), sorted."""
+    """The findings of every enabled rule for ``subject``, sorted: the folder rules for a folder, the GGUF rules
+    for a GGUF file."""
     options = Options(runtimes=config.runtimes)
-    findings = [finding for rule in ALL_RULES if rule.applies_to(subject) and config.enabled(rule.code)
+    gguf = not isinstance(subject, ResolvedModel)
+    findings = [finding for rule in ALL_RULES if isinstance(rule, GgufRule) == gguf and config.enabled(rule.code)
                 for finding in rule.run(subject, options)]
     return sorted((f for f in findings if config.keeps(f)), key=Finding.sort_key)

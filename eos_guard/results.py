@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from .findings import Finding, Severity
-from .gguf_check import GgufModel
-from .resolve import ResolvedModel
-from .sources import HubRef
+
+if TYPE_CHECKING:  # annotations only: ``import eos_guard`` stays light (these are all in lower layers)
+    from .gguf_check import GgufModel
+    from .resolve import ResolvedModel
+    from .sources import HubRef
 
 
 @dataclass

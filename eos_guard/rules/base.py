@@ -28,12 +28,9 @@ class Rule:
     severity: Severity = Severity.ERROR
     summary: str = ""
 
-    def applies_to(self, subject: object) -> bool:
-        """Whether the pipeline runs this rule on ``subject``: a model folder (a GGUF rule says a GGUF file)."""
-        return isinstance(subject, ResolvedModel)
-
     def run(self, subject: object, options: Options) -> Iterator[Finding]:
-        """The findings on a ``subject`` this rule :meth:`applies_to`: the pipeline's one way to run any rule."""
+        """The findings on ``subject``, a resolved folder (a GGUF rule's: a GGUF file): the pipeline's one way to
+        run any rule."""
         return self.check(subject, options)  # type: ignore[arg-type]
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import shlex
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from ..errors import display_path
 from ..findings import Finding, Location
-from ..gguf_check import GgufModel
 from ..resolve import ResolvedModel
 from .base import Options, Rule
+
+if TYPE_CHECKING:
+    from ..gguf_check import GgufModel
 
 
 class GgufRule(Rule):
     """A rule the pipeline runs on each GGUF file (implement :meth:`check_gguf`); on a model folder it finds
     nothing."""
-
-    def applies_to(self, subject: object) -> bool:
-        return isinstance(subject, GgufModel)
 
     def run(self, subject: object, options: Options) -> Iterator[Finding]:
         return self.check_gguf(subject, options)  # type: ignore[arg-type]

@@ -17,12 +17,14 @@ also stop, and the default eos id (2 or 11) used when the GGUF has none.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from ..gguf_check import GgufModel
 from ..known_tokens import LLAMA_CPP_EOG_TEXTS
 from ..resolve import ResolvedModel
 from .base import StopSet, added_token_declared_id, show, tokenizer_eos_place, unique
+
+if TYPE_CHECKING:
+    from ..gguf_check import GgufModel
 
 
 def converter_special_ids(model: ResolvedModel) -> dict[str, int]:
