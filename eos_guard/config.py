@@ -14,6 +14,7 @@ from typing import Any
 from .config_types import FAIL_ON_NEVER, Config
 from .errors import InputError
 from .findings import Severity
+from .jsonspan import read_text
 from .rules import ALL_RULES, lookup
 from .runtimes import RUNTIMES
 from .template import Limits
@@ -155,7 +156,6 @@ def _read(path: Path) -> Config:
 def _yaml(path: Path) -> Any:
     import yaml
 
-    from .jsonspan import read_text
     try:
         return yaml.safe_load(read_text(path))
     except yaml.MarkedYAMLError as exc:
@@ -171,7 +171,6 @@ def _toml(path: Path) -> dict[str, Any]:
         import tomllib
     else:  # pragma: no cover - exercised on Python 3.10 only
         import tomli as tomllib
-    from .jsonspan import read_text
     try:
         return tomllib.loads(read_text(path))
     except tomllib.TOMLDecodeError as exc:

@@ -42,7 +42,7 @@ def model_folders(paths: Iterable[Union[str, Path]],
     folders = [f for f in find_model_folders(sources.local) if not config.excluded(f)]
     failed: list[ModelReport] = []
     if sources.hub:
-        from .hub import fetch  # huggingface_hub is imported only when a Hub repository is named
+        from .hub import fetch  # loaded only when a Hub repository is named
 
         for ref in sources.hub:
             try:
