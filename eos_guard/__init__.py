@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Union
 
 from .align import align
-from .findings import Finding, Report, Severity
+from .findings import Finding, Severity
+from .results import Report
+from .version import __version__
 
-__version__ = "0.1.0"
 __all__ = ["Finding", "Report", "Severity", "align", "check", "check_batch", "fix", "__version__"]
 
 
@@ -63,6 +64,6 @@ def check_batch(batch: Mapping[str, Any], stop_ids: Iterable[int], pad_token_id:
     Raises :class:`eos_guard.rules.batch_base.BatchError` (a ``ValueError``) for a batch it cannot read.
     See docs/training.md.
     """
-    from .rules.training_data import check_batch as run
+    from .rules import check_batches
 
-    return run(batch, stop_ids, pad_token_id)
+    return check_batches([batch], stop_ids, pad_token_id)

@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 
 import eos_guard
-from eos_guard.findings import ModelReport, Report
+from eos_guard.results import ModelReport, Report
 from eos_guard.report import github, json_v1, sarif, text
 from eos_guard.rules.batch_base import BatchError
-from eos_guard.rules.training_data import BATCH_RULES, check_batches
+from eos_guard.rules import BATCH_RULES, check_batches
 
 ROOT = Path(__file__).resolve().parent.parent
 

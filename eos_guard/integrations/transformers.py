@@ -45,10 +45,11 @@ from typing import Any, Iterator, Union
 from transformers import TrainerCallback
 
 from ..align import align, stop_ids
-from ..findings import ModelReport, Report, Severity
+from ..findings import Severity
 from ..report.text import printable
+from ..results import ModelReport, Report
+from ..rules import check_batches
 from ..rules.batch_base import BatchError
-from ..rules.training_data import check_batches
 
 logger = logging.getLogger("eos_guard")
 

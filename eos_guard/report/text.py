@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ..errors import display_path
-from ..findings import Finding, Report, Severity
+from ..findings import Finding, Severity
+from ..results import Report
 
 
 def render(report: Report) -> str:

@@ -1,9 +1,18 @@
-"""The rules, in code order. Codes are stable and never reused."""
+"""The rules, in code order. Codes are stable and never reused.
+
+``check_batches`` runs the training-data rules (EOS023-EOS026) on collated batches: ``eos_guard.check_batch``
+for one batch, EosGuardCallback for the first batches of a training run, read as one sample so that one short
+batch does not decide alone.
+"""
 
 from __future__ import annotations
 
+from typing import Any, Iterable, Mapping
+
+from ..findings import Finding
 from .added_token_id_mismatch import AddedTokenIdMismatch
-from .base import Rule
+from .base import Options, Rule
+from .batch_base import BatchRule, read_batches
 from .config_eos_mismatch import ConfigEosMismatch
 from .file_not_read import FileNotRead
 from .gguf_eos_invalid import GgufEosInvalid
@@ -39,6 +48,7 @@ ALL_RULES: tuple[Rule, ...] = (
     # training data (eos_guard.check_batch, EosGuardCallback): they find nothing in a model folder
     PadMasksStop(), StopNotInData(), LossMaskExcludesStop(), SequencesEndWithoutStop(),
 )
+BATCH_RULES: tuple[BatchRule, ...] = tuple(rule for rule in ALL_RULES if isinstance(rule, BatchRule))
 BY_CODE = {rule.code: rule for rule in ALL_RULES}
 BY_NAME = {rule.name: rule for rule in ALL_RULES}
 
@@ -51,4 +61,13 @@ def lookup(code_or_name: str) -> Rule:
     return rule
 
 
-__all__ = ["ALL_RULES", "BY_CODE", "Rule", "lookup"]
+def check_batches(batches: Iterable[Mapping[str, Any]], stop_ids: Iterable[int],
+                  pad_token_id: int | None = None) -> list[Finding]:
+    """The training-data findings for collated batches, read as one sample (``rules/batch_base.py`` says how a
+    batch is read); locations name ``<batch>``, or ``<batch N>`` (1-based) for several. Raises
+    :class:`eos_guard.rules.batch_base.BatchError` for a batch it cannot read."""
+    view = read_batches(batches, stop_ids, pad_token_id)
+    return [finding for rule in BATCH_RULES for finding in rule.run(view, Options())]
+
+
+__all__ = ["ALL_RULES", "BATCH_RULES", "BY_CODE", "Rule", "check_batches", "lookup"]

@@ -150,7 +150,11 @@ def ends_with_stop(sequence: Sequence, stop_ids: frozenset[int]) -> bool:
 
 
 class BatchRule(Rule):
-    """A rule about training batches (``eos_guard.check_batch``); on a model folder it finds nothing."""
+    """A rule about training batches (``eos_guard.check_batch``, implement :meth:`check_batches`); on a model
+    folder it finds nothing."""
+
+    def run(self, subject: object, options: Options) -> Iterator[Finding]:
+        return self.check_batches(subject) if isinstance(subject, BatchView) else iter(())
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         return iter(())
