@@ -232,12 +232,15 @@ def _segments(position_ids: list[int]) -> list[range]:
 
 
 def _optional_rows(batch: Mapping[str, Any], key: str, like: list[list[int]]) -> list[list[int]] | None:
+    """``attention_mask`` or ``position_ids`` when it has the shape of ``input_ids``; in another form (a 4-D
+    attention mask, say) it is not read."""
     if key not in batch or batch[key] is None:
         return None
-    rows = _rows(batch[key], key)
-    if [len(r) for r in rows] != [len(r) for r in like]:
-        raise BatchError(f"'{key}' does not have the shape of 'input_ids'")
-    return rows
+    try:
+        rows = _rows(batch[key], key)
+    except BatchError:
+        return None
+    return rows if [len(r) for r in rows] == [len(r) for r in like] else None
 
 
 def _rows(value: Any, key: str) -> list[list[int]]:

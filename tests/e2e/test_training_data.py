@@ -322,3 +322,38 @@ def test_a_one_shot_iterator_is_not_read(caplog):
         assert EosGuardCallback().check_training_data(None, loader, story.build_model(tokenizer), tokenizer) is None
     assert "one-shot iterator" in caplog.text
     assert len([row for batch in loader for row in batch["input_ids"]]) == 16  # nothing was taken
+
+
+def _loader(tokenizer, features):
+    from torch.utils.data import DataLoader
+    from transformers import DataCollatorForLanguageModeling
+
+    return DataLoader(features, batch_size=4, collate_fn=DataCollatorForLanguageModeling(tokenizer, mlm=False))
+
+
+def test_strict_data_false_logs_the_findings_instead_of_raising(caplog):
+    import logging
+
+    from eos_guard.integrations.transformers import EosGuardCallback
+
+    tokenizer = tokenizer_with(story.TERMINATOR)
+    callback = EosGuardCallback(strict_data=False)
+    with caplog.at_level(logging.WARNING, logger="eos_guard"):
+        report = callback.check_training_data(None, _loader(tokenizer, story.tokenized_conversations(tokenizer)),
+                                              story.build_model(tokenizer), tokenizer)
+    assert report is callback.data_report and [f.code for f in report.findings()] == ["EOS023"]
+    [record] = [r for r in caplog.records if "EOS023" in r.getMessage()]
+    assert record.levelno == logging.ERROR and record.getMessage().startswith("eos-guard: <batch 1>:1:14: EOS023")
+
+
+def test_fail_on_warning_stops_on_truncated_sequences():
+    from eos_guard.integrations.transformers import EosGuardCallback, EosGuardCheckError
+
+    tokenizer = tokenizer_with(story.BASE_EOS)
+    features = story.tokenized_conversations(tokenizer)
+    cut = [{"input_ids": f["input_ids"][:len(f["input_ids"]) - 5 if i >= 8 else None]} for i, f in enumerate(features)]
+    model = story.build_model(tokenizer)
+    report = EosGuardCallback().check_training_data(None, _loader(tokenizer, cut), model, tokenizer)
+    assert [f.code for f in report.findings()] == ["EOS026"]  # a warning: logged, training goes on
+    with pytest.raises(EosGuardCheckError, match="8 of 16 sequences"):
+        EosGuardCallback(fail_on="warning").check_training_data(None, _loader(tokenizer, cut), model, tokenizer)
