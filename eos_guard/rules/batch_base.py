@@ -40,11 +40,16 @@ class Sequence:
     ids: tuple[int, ...] | None      # None when input_ids and labels differ in length (encoder-decoder)
     labels: tuple[int, ...]
 
+    @cached_property
     def supervised(self) -> list[int]:
         """Indexes (into this sequence) whose label is trained: not negative, and (in a causal language model,
         where ``ids`` is known) not the first, which the shift drops."""
         first = 1 if self.ids is not None else 0
         return [i for i, label in enumerate(self.labels) if label >= 0 and i >= first]
+
+    @cached_property
+    def supervised_set(self) -> frozenset[int]:
+        return frozenset(self.supervised)
 
 
 @dataclass(frozen=True)
@@ -73,33 +78,23 @@ class BatchView:
     @cached_property
     def trained_stops(self) -> list[Token]:
         """The supervised labels that are stop ids: what teaches the model to stop."""
-        return [Token(s, i) for s in self.sequences for i in s.supervised() if s.labels[i] in self.stop_ids]
+        return [Token(s, i) for s in self.sequences for i in s.supervised if s.labels[i] in self.stop_ids]
 
     @cached_property
     def has_supervision(self) -> bool:
-        return any(s.supervised() for s in self.sequences)
+        return any(s.supervised for s in self.sequences)
 
     @cached_property
     def masked_stops(self) -> list[Token]:
         """Stop ids in input_ids (outside padding) whose label is not trained."""
-        found = []
-        supervised = {id(s): set(s.supervised()) for s in self.sequences}
-        for s in self.sequences:
-            if s.ids is None:
-                continue
-            found += [Token(s, i) for i, token in enumerate(s.ids)
-                      if token in self.stop_ids and i not in supervised[id(s)]]
-        return found
+        return [Token(s, i) for s in self.sequences if s.ids is not None for i, token in enumerate(s.ids)
+                if token in self.stop_ids and i not in s.supervised_set]
 
     @cached_property
     def stops_after_answers(self) -> list[Token]:
         """The masked stop ids that close a supervised span: at most ``TAIL`` unsupervised tokens after it."""
-        found = []
-        for token in self.masked_stops:
-            supervised = set(token.sequence.supervised())
-            if any(k in supervised for k in range(token.index - 1 - TAIL, token.index)):
-                found.append(token)
-        return found
+        return [t for t in self.masked_stops
+                if any(k in t.sequence.supervised_set for k in range(t.index - 1 - TAIL, t.index))]
 
     @cached_property
     def never_trained(self) -> str | None:
@@ -131,7 +126,7 @@ class BatchView:
 
 def last_span(sequence: Sequence) -> list[int]:
     """The indexes of the sequence's last run of supervised labels (its last assistant turn, say)."""
-    supervised = sequence.supervised()
+    supervised = sequence.supervised
     if not supervised:
         return []
     span = [supervised[-1]]

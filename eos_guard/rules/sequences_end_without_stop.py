@@ -49,7 +49,7 @@ class SequencesEndWithoutStop(BatchRule):
     def check_batches(self, view: BatchView) -> Iterator[Finding]:
         if not view.trained_stops or not view.ends_visible:
             return
-        supervised = [s for s in view.sequences if s.supervised()]
+        supervised = [s for s in view.sequences if s.supervised]
         open_ended = [s for s in supervised if not ends_with_stop(s, view.stop_ids)]
         if not open_ended:
             return

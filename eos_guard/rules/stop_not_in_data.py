@@ -46,12 +46,12 @@ class StopNotInData(BatchRule):
     code = "EOS024"
     name = "stop-not-in-data"
     severity = Severity.ERROR
-    summary = "the training batches never contain a stop id"
+    summary = "no supervised span in the training batches ends with a stop id"
 
     def check_batches(self, view: BatchView) -> Iterator[Finding]:
         if view.never_trained != "absent":
             return
-        sequence = next(s for s in view.sequences if s.supervised())
+        sequence = next(s for s in view.sequences if s.supervised)
         at = Token(sequence, last_span(sequence)[-1])
         if view.masked_stops:
             seen = "stop ids appear only in unsupervised parts (prompts), never after a supervised span: the " \
