@@ -333,6 +333,12 @@ def test_lists_and_numpy_need_neither_torch_nor_numpy_imported():
     assert result.stdout.splitlines() == ["['EOS023']", "[]"]
 
 
+def test_the_callback_module_does_not_import_trl():
+    code = "import sys, eos_guard.integrations.transformers; print('trl' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert result.stdout.strip() == "False"
+
+
 def test_one_flat_row_and_tuples_are_read():
     assert codes(eos_guard.check_batch({"input_ids": (1, 5, 2), "labels": (1, 5, -100)}, (2,), 2)) == ["EOS023"]
 

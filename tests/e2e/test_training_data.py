@@ -110,11 +110,13 @@ def test_pad_equal_to_eos_runs_away_with_aligned_configs_and_the_callback_stops_
         trainer.train()
     assert trainer.state.global_step == 0
     assert all(torch.equal(a, b) for a, b in zip(before, trainer.model.parameters()))
-    message = str(raised.value)
-    assert message.startswith("eos-guard: the first training batch does not train the model to stop "
-                              f"(stop ids [43 '<|endoftext|>', {im_end} '<|im_end|>'], pad token "
-                              f"[{im_end} '<|im_end|>']); stopped before the first optimizer step:\n<batch>:")
-    assert "EOS023" in message and "give the tokenizer a pad token that is not a stop id" in message
+    assert str(raised.value) in (ROOT / "docs" / "training.md").read_text(encoding="utf-8")
+    assert str(raised.value) == (
+        "eos-guard: the first training batch does not train the model to stop (stop ids [43 '<|endoftext|>', "
+        "45 '<|im_end|>'], pad token [45 '<|im_end|>']); stopped before the first optimizer step:\n"
+        "<batch>:1:14: EOS023 no supervised label in the batch is a stop id [43, 45]: the pad token id 45 is a stop "
+        "id, and every 45 in input_ids has label -100 (pad token == eos: the collator masks every eos), so the "
+        "model is never trained to stop; give the tokenizer a pad token that is not a stop id [pad-masks-stop]")
     assert [f.code for f in raised.value.report.findings()] == ["EOS023"]
     assert not (tmp_path / "guarded").exists() or not any((tmp_path / "guarded").iterdir())
 
