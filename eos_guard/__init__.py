@@ -54,7 +54,8 @@ def fix(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = None,
     return fix_paths(targets, loaded, unsafe=unsafe, write=write).changes
 
 
-def check_batch(batch: Mapping[str, Any], stop_ids: Iterable[int], pad_token_id: Union[int, None] = None) -> list:
+def check_batch(batch: Mapping[str, Any], stop_ids: Iterable[int],
+                pad_token_id: Union[int, None] = None) -> list[Finding]:
     """Check that a training batch teaches the model to stop; return the :class:`Finding` list (EOS023-EOS026).
 
     ``batch`` is what a data collator returns: ``input_ids`` and ``labels``, optionally ``attention_mask`` and
