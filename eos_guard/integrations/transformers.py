@@ -217,13 +217,17 @@ def first_batches(dataloader: Any, count: int, batch_size: int | None = None) ->
     and a partly read iterator stays registered with accelerate's gradient state. So the batches are made here
     from the loader's dataset, ``collate_fn`` and batch size, in dataset order (the checks do not depend on
     the order), with python's, numpy's and torch's random states restored afterwards. An iterable dataset is
-    read from a new iterator, unless iterating it returns itself (a one-shot iterator: not read).
+    read from a new iterator, unless iterating it returns itself (a one-shot iterator: not read). A loader
+    without automatic batching (``batch_size=None``: each item of the dataset is a batch) converts each item
+    with its ``collate_fn``, as torch does.
     """
     import torch
 
     dataset = getattr(dataloader, "dataset", None)
     collate = getattr(dataloader, "collate_fn", None)
-    size = _batch_size(dataloader) or batch_size
+    batched = getattr(dataloader, "batch_sampler", None) is not None or \
+        getattr(dataloader, "batch_size", None) is not None
+    size = (_batch_size(dataloader) or batch_size) if batched else 1
     if dataset is None or collate is None or not size:
         logger.warning("eos-guard: the train dataloader has no dataset, collate_fn or batch size, so the training "
                        "data is not checked")
@@ -240,7 +244,7 @@ def first_batches(dataloader: Any, count: int, batch_size: int | None = None) ->
         else:
             total = min(len(dataset), count * size)
             groups = [_items(dataset, list(range(i, min(i + size, total)))) for i in range(0, total, size)]
-        return [collate(group) for group in groups if group]
+        return [collate(group) if batched else collate(group[0]) for group in groups if group]
 
 
 def _items(dataset: Any, indices: list[int]) -> list[Any]:

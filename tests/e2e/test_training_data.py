@@ -359,3 +359,22 @@ def test_fail_on_warning_stops_on_truncated_sequences():
     assert [f.code for f in report.findings()] == ["EOS026"]  # a warning: logged, training goes on
     with pytest.raises(EosGuardCheckError, match="8 of 16 sequences"):
         EosGuardCallback(fail_on="warning").check_training_data(None, _loader(tokenizer, cut), model, tokenizer)
+
+
+def test_a_loader_without_automatic_batching_reads_each_item_as_a_batch():
+    """``DataLoader(batch_size=None)``: the dataset's items are whole batches (made by the dataset itself)."""
+    from torch.utils.data import DataLoader
+    from transformers import DataCollatorForLanguageModeling
+
+    from eos_guard.integrations.transformers import EosGuardCallback, first_batches
+
+    tokenizer = tokenizer_with(story.TERMINATOR)
+    features = story.tokenized_conversations(tokenizer)
+    collator = DataCollatorForLanguageModeling(tokenizer, mlm=False)
+    batches = [collator(features[i:i + 4]) for i in range(0, 16, 4)]
+    loader = DataLoader(batches, batch_size=None)
+    read = first_batches(loader, 8)
+    assert len(read) == 4 and all((a["input_ids"] == b["input_ids"]).all() for a, b in zip(read, batches))
+    report = EosGuardCallback(strict_data=False).check_training_data(None, loader, story.build_model(tokenizer),
+                                                                     tokenizer)
+    assert [f.code for f in report.findings()] == ["EOS023"]
