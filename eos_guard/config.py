@@ -18,11 +18,12 @@ from .findings import Finding, Severity
 from .model_files import DEFAULT_MAX_BYTES
 from .rules import ALL_RULES, lookup
 from .runtimes import RUNTIMES
+from .runtimes.base import parse_version
 from .template import Limits
 
 YAML_NAMES = (".eos-guard.yaml", ".eos-guard.yml")
-KEYS = ("select", "ignore", "per-file-ignores", "fail-on", "exclude", "runtimes", "template-timeout",
-        "template-max-output", "cache", "max-file-size")
+KEYS = ("select", "ignore", "per-file-ignores", "fail-on", "exclude", "runtimes", "runtime-versions",
+        "template-timeout", "template-max-output", "cache", "max-file-size")
 RUNTIME_NAMES = tuple(RUNTIMES)
 FAIL_ON_NEVER = "never"
 
@@ -36,6 +37,7 @@ class Config:
     exclude: list[str] = field(default_factory=list)
     limits: Limits = field(default_factory=Limits)
     runtimes: tuple[str, ...] = ("transformers",)  # runtimes whose failure to stop is an error
+    runtime_versions: dict[str, str] = field(default_factory=dict)  # runtime -> release run ("0.31"); else newest
     max_file_bytes: int = DEFAULT_MAX_BYTES       # larger model files are not read (EOS018)
     baseline: str | None = "HEAD"               # git revision to compare stop ids with (EOS015); None: off
     source: Path | None = None                  # the file the settings came from
@@ -110,6 +112,22 @@ def runtimes_of(entries: Any, where: Path | None, key: str) -> tuple[str, ...]:
     return tuple(n for n in RUNTIME_NAMES if n in names)
 
 
+def runtime_versions_of(table: Any, where: Path | None) -> dict[str, str]:
+    """``{runtime: "version"}``: each runtime known, each version a string such as ``"0.31"`` or ``"b10488"``."""
+    key = "runtime-versions"
+    if not isinstance(table, dict):
+        raise InputError(where, f'{key} must map runtime names to versions, e.g. {{mlx-lm: "0.31"}}')
+    versions: dict[str, str] = {}
+    for name, value in table.items():
+        if name not in RUNTIME_NAMES:
+            raise InputError(where, f"{key}: unknown runtime {name!r} (known: {', '.join(RUNTIME_NAMES)})")
+        if not isinstance(value, str) or parse_version(value) is None:
+            raise InputError(where, f'{key}: {name}: {value!r} is not a version string such as "0.31" or "b10488" '
+                                    "(quote it in YAML)")
+        versions[name] = value
+    return versions
+
+
 def parse_fail_on(value: Any, where: Path | None) -> Severity | None:
     if value == FAIL_ON_NEVER:
         return None
@@ -141,6 +159,8 @@ def from_mapping(data: Any, source: Path | None) -> Config:
         config.fail_on = parse_fail_on(data["fail-on"], source)
     if "runtimes" in data:
         config.runtimes = runtimes_of(data["runtimes"], source, "runtimes")
+    if "runtime-versions" in data:
+        config.runtime_versions = runtime_versions_of(data["runtime-versions"], source)
     if "exclude" in data:
         if not isinstance(data["exclude"], list) or not all(isinstance(p, str) for p in data["exclude"]):
             raise InputError(source, "exclude must be a list of path patterns")

@@ -74,7 +74,8 @@ def _check_many(folders: list[Path], config: Config, baselines: dict[Path, str])
 def check_folder(folder: Path, config: Config | None = None, baselines: dict[Path, str] | None = None) -> ModelReport:
     config = config or Config()
     try:
-        model = resolve(ModelFiles.read(folder, baselines, config.max_file_bytes), config.limits)
+        model = resolve(ModelFiles.read(folder, baselines, config.max_file_bytes), config.limits,
+                        config.runtime_versions)
     except InputError as exc:
         return ModelReport(folder, None, [], error=exc.render())
     findings = run_rules(model, config)

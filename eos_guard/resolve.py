@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from .jsonspan import JsonDocument, KeyPath
 from .known_tokens import END_OF_TURN_TEXTS
@@ -94,6 +94,14 @@ class ResolvedModel:
                 return item
         return self.terminators[0] if self.terminators else None
 
+    def describe_id(self, token_id: int | None) -> str:
+        """An id for people: the number, or why it is unknown (never ``None``)."""
+        if token_id is not None:
+            return str(token_id)
+        if not self.vocab.complete:
+            return "id unknown: no tokenizer.json"
+        return "id unknown: not one token of the vocabulary"
+
     def release(self) -> None:
         """Drop tokenizer.json's text and parsed vocabulary once the rules have run: a run over many folders with
         large tokenizers would otherwise keep ~20 MB per folder. Everything reported has been computed."""
@@ -102,7 +110,9 @@ class ResolvedModel:
         self.vocab.__dict__.pop("_model_vocab", None)
 
 
-def resolve(files: ModelFiles, limits: Limits = Limits()) -> ResolvedModel:
+def resolve(files: ModelFiles, limits: Limits = Limits(), versions: Mapping[str, str] | None = None) -> ResolvedModel:
+    """The folder as transformers resolves it, and every runtime's stop set (at the ``versions`` pinned, runtime
+    name -> release such as ``{"mlx-lm": "0.31"}``; the newest release of each otherwise)."""
     vocab = Vocabulary(files, use_cache=limits.cache)
     special, where, problem = _special_tokens(files)
     eos = None
@@ -116,9 +126,9 @@ def resolve(files: ModelFiles, limits: Limits = Limits()) -> ResolvedModel:
     for name, doc in files.baseline.items():
         if isinstance(doc.data, dict) and doc.data.get("eos_token_id") is not None:
             model.baseline_eos[name] = _stop_ids(doc, ("eos_token_id",))
-    from .runtimes import RUNTIMES  # the runtimes read the resolved model, so they come after it
+    from .runtimes import stop_sets  # the runtimes read the resolved model, so they come after it
 
-    model.runtime_stops = {name: stop_set(model) for name, stop_set in RUNTIMES.items()}
+    model.runtime_stops = stop_sets(model, versions)
     return model
 
 

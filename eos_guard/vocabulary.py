@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import Any
 
 from .jsonspan import JsonDocument, KeyPath
-from .known_tokens import END_OF_TURN_TEXTS
+from .known_tokens import END_OF_TURN_TEXTS, PLAMO_EOS
 from .model_files import ModelFiles
 
 
@@ -130,7 +130,7 @@ class Vocabulary:
         return facts
 
     def _candidates(self) -> set[str]:
-        names = set(self.declared) | set(END_OF_TURN_TEXTS)
+        names = set(self.declared) | set(END_OF_TURN_TEXTS) | {PLAMO_EOS}
         entries = self.tokenizer_json.get(("added_tokens",)) if self.tokenizer_json is not None else None
         if isinstance(entries, list):
             names |= {e["content"] for e in entries if isinstance(e, dict) and isinstance(e.get("content"), str)}

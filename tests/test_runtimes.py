@@ -35,7 +35,7 @@ def test_llama_cpp_converter_matches_gguf_special_vocab(folder):
 # vllm: SamplingParams.update_from_generation_config (tokenizer eos ∪ generation_config eos).
 # sglang: ModelConfig._get_hf_eos_token_id (config ∪ generation_config) ∪ tokenizer eos.
 # tgi: FlashCausalLM.__init__ (a generation_config list replaces the tokenizer eos; an int is ignored).
-# mlx-lm: load_config + TokenizerWrapper (generation_config replaces config replaces tokenizer eos).
+# mlx-lm: load_config + TokenizerWrapper (generation_config replaces config; 0.32: ∪ tokenizer eos).
 # llama.cpp / ollama: converter eos ∪ llama-vocab.cpp end-of-generation texts.
 CASES = [
     # Llama 3 Instruct at release: nothing stops but llama.cpp, whose text list has <|eot_id|>.
@@ -56,10 +56,13 @@ CASES = [
     ("yi-34b-chat-tokenizer-eos-endoftext", "transformers", [7], True),
     ("yi-34b-chat-tokenizer-eos-endoftext", "vllm", [2, 7], True),
     ("yi-34b-chat-tokenizer-eos-endoftext", "tgi", [2], False),
-    ("yi-34b-chat-tokenizer-eos-endoftext", "mlx-lm", [7], True),
+    ("yi-34b-chat-tokenizer-eos-endoftext", "mlx-lm", [7, 2], True),
     # Phi-3: a list in generation_config.json.
     ("phi3-mini-4k-instruct", "tgi", [32000, 32001, 32007], True),
     ("phi3-mini-4k-instruct", "mlx-lm", [32000, 32001, 32007], True),
+    # mlx-lm 0.32 adds the tokenizer eos: a generation_config without the terminator still stops when the
+    # tokenizer's eos is the terminator (tokenizer_utils.py:359-361); ≤ 0.31.3 does not (see test_release_lines).
+    ("yi-15-chat-slerp-merge-no-genconfig", "mlx-lm", [2, 7], True),
     # A config.json-only list with no generation_config.json.
     ("llama31-modelstock-merge-config-list", "transformers", [128001, 128008, 128009], True),
     ("llama31-modelstock-merge-config-list", "vllm", [128009, 128001, 128008], True),
