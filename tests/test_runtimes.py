@@ -10,7 +10,8 @@ import pytest
 from support import FIXTURES, RULE_CASES, write_json
 from eos_guard.model_files import ModelFiles
 from eos_guard.resolve import resolve
-from eos_guard.runtimes import RUNTIMES, stops
+from eos_guard.runtimes import MODULES, RUNTIMES, stop_sets, stops
+from eos_guard.runtimes.config_object import CLASS_DEFAULT_EOS, COMPOSITE
 from eos_guard.runtimes.llama_cpp import converter_special_ids
 
 gguf = pytest.importorskip("gguf")
@@ -70,6 +71,28 @@ CASES = [
     ("llama31-modelstock-merge-config-list", "mlx-lm", [128001, 128008, 128009], True),
     # gpt-oss: llama.cpp drops <|end|> (200007) from its list when <|return|> and <|call|> exist.
     ("gpt-oss-harmony-return-vs-end", "llama.cpp", [200002, 200012, 199999], True),
+    # SGLang 0.5.23 reads the config object: text_config's eos is copied up (HfModelConfigParser.parse).
+    ("vlm-eos-only-in-text-config", "sglang", [151645, 151643], True),
+    ("vlm-eos-only-in-text-config", "mlx-lm", [151643], False),
+    # SGLang's extra turn-end texts (common.py _ADDITIONAL_STOP_TOKEN_TEXTS) and llama.cpp b11739's new texts.
+    ("ifm-im-end-turns-config-eos-endoftext", "sglang", [151643, 151647], True),
+    ("ifm-im-end-turns-config-eos-endoftext", "vllm", [151643], False),
+    ("ifm-im-end-turns-config-eos-endoftext", "llama.cpp", [151645, 151643, 151647], True),
+    ("ifm-im-end-turns-config-eos-endoftext", "ollama", [151645, 151643], False),
+    ("llama4-eot-turn-end-tokenizer-eos-end-of-text", "llama.cpp", [200001, 200008], True),
+    ("llama4-eot-turn-end-tokenizer-eos-end-of-text", "ollama", [200001], False),
+    # llama.cpp >= b11413 drops </s> when <|plamo:eos|> is end-of-generation; Ollama's b10488 does not.
+    ("plamo-s-turn-end", "llama.cpp", [2], False),
+    ("plamo-s-turn-end", "ollama", [4, 2], True),
+    # No eos in config.json, no generation_config.json: MistralConfig's default eos 2 for vLLM and SGLang.
+    ("llama-config-class-default-eos", "transformers", [], False),
+    ("llama-config-class-default-eos", "vllm", [32000, 2], True),
+    ("llama-config-class-default-eos", "sglang", [2, 32000], True),
+    ("llama-config-class-default-eos", "tgi", [32000], False),
+    # Effective ids: Qwen2Tokenizer numbers <|im_end|> 300 (added_tokens_decoder), tokenizers >= 0.22.2 338.
+    ("qwen2-class-renumbers-added-tokens", "transformers", [300], True),
+    ("sparse-vocab-appended-token-id", "transformers", [32002], False),
+    ("sparse-vocab-appended-token-id", "vllm", [338, 32002], True),
 ]
 
 
@@ -118,3 +141,164 @@ def test_explain_json(run):
     doc = json.loads(out)
     assert doc["version"] == 1 and doc["models"][0]["target"] == 32007
     assert all(r["stops"] for r in doc["models"][0]["runtimes"])
+
+
+# (fixture, runtime, pinned version) -> whether a chat answer stops at that release.
+RELEASE_CASES = [
+    # mlx-lm 0.32.0 unions the tokenizer eos (tokenizer_utils.py:359-361); <= 0.31.3 replaces it (306-309).
+    ("yi-15-chat-slerp-merge-no-genconfig", "mlx-lm", None, True),
+    ("yi-15-chat-slerp-merge-no-genconfig", "mlx-lm", "0.32.2", True),
+    ("yi-15-chat-slerp-merge-no-genconfig", "mlx-lm", "0.31", False),
+    ("yi-15-chat-slerp-merge-no-genconfig", "mlx-lm", "0.30.7", False),
+    # llama.cpp: <|eot|> from b11739; the PLaMo </s> rule from b11413.
+    ("llama4-eot-turn-end-tokenizer-eos-end-of-text", "llama.cpp", None, True),
+    ("llama4-eot-turn-end-tokenizer-eos-end-of-text", "llama.cpp", "b11739", True),
+    ("llama4-eot-turn-end-tokenizer-eos-end-of-text", "llama.cpp", "b11413", False),
+    ("llama4-eot-turn-end-tokenizer-eos-end-of-text", "llama.cpp", "b10488", False),
+    ("plamo-s-turn-end", "llama.cpp", "b11413", False),
+    ("plamo-s-turn-end", "llama.cpp", "b11067", True),
+]
+
+
+@pytest.mark.parametrize("name,runtime,version,stopping",
+                         [pytest.param(*c, id=f"{c[0]}-{c[1]}-{c[2]}") for c in RELEASE_CASES])
+def test_release_lines(name, runtime, version, stopping):
+    model = model_of(FIXTURES / name)
+    stop = stop_sets(model, {runtime: version} if version else None)[runtime]
+    assert stops(model, stop) is stopping
+
+
+def test_every_runtime_names_its_releases():
+    for name, module in MODULES.items():
+        assert module.RELEASES and all(r.label.lower().startswith(name.split(".")[0].split("-")[0].lower()) or
+                                       name in ("vllm", "sglang", "tgi") for r in module.RELEASES)
+        assert module.RELEASES[-1].since is None  # the oldest line stands for every older release
+
+
+def test_explain_prints_a_note_where_releases_differ(run):
+    code, out, _ = run("explain", str(FIXTURES / "yi-15-chat-slerp-merge-no-genconfig"),
+                       str(FIXTURES / "llama4-eot-turn-end-tokenizer-eos-end-of-text"))
+    lines = out.splitlines()
+    assert "  mlx-lm ≤ 0.31.3: does not stop; mlx-lm ≥ 0.32.0: stops" in lines
+    assert ("  llama.cpp ≤ b11412: does not stop; llama.cpp b11413 – b11738: does not stop; "
+            "llama.cpp ≥ b11739: stops") in lines
+    assert "None" not in out
+
+
+def test_explain_json_carries_releases(run):
+    code, out, _ = run("explain", "--format", "json", str(FIXTURES / "yi-15-chat-slerp-merge-no-genconfig"))
+    rows = {r["runtime"]: r for r in json.loads(out)["models"][0]["runtimes"]}
+    assert rows["mlx-lm"]["release"] == "mlx-lm ≥ 0.32.0" and rows["mlx-lm"]["stops"] is True
+    assert rows["mlx-lm"]["other_releases"] == [{"release": "mlx-lm ≤ 0.31.3", "stop_ids": [2], "stops": False}]
+    assert rows["mlx-lm"]["notes"] == ["mlx-lm ≤ 0.31.3: does not stop; mlx-lm ≥ 0.32.0: stops"]
+    assert rows["vllm"]["release"] == "vLLM 0.33.0" and rows["vllm"]["other_releases"] == []
+
+
+def test_runtime_versions_pin_decides_eos016(run, tmp_path):
+    folder = str(FIXTURES / "yi-15-chat-slerp-merge-no-genconfig")
+    assert run("--runtime", "mlx-lm", folder)[0] == 0
+    (tmp_path / ".eos-guard.yaml").write_text('runtime-versions: {mlx-lm: "0.31"}\n')
+    code, out, _ = run("--config", str(tmp_path / ".eos-guard.yaml"), "--runtime", "mlx-lm", folder)
+    assert code == 1 and "EOS016 mlx-lm does not stop on '<|im_end|>' (7)" in out
+
+
+@pytest.mark.parametrize("text,message", [
+    pytest.param('runtime-versions: {tensorrt: "1.0"}', "runtime-versions: unknown runtime 'tensorrt'", id="runtime"),
+    pytest.param("runtime-versions: {mlx-lm: 0.31}", "runtime-versions: mlx-lm: 0.31 is not a version string",
+                 id="float"),
+    pytest.param('runtime-versions: {mlx-lm: "latest"}', "'latest' is not a version string", id="word"),
+    pytest.param("runtime-versions: [mlx-lm]", "runtime-versions must map runtime names to versions", id="list"),
+])
+def test_runtime_versions_are_validated(run, tmp_path, text, message):
+    write_json(tmp_path / "m" / "config.json", {"eos_token_id": 2})
+    (tmp_path / ".eos-guard.yaml").write_text(text + "\n")
+    code, _, err = run(".")
+    assert code == 2 and message in err
+
+
+def test_runtime_versions_in_pyproject(run, tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.eos-guard.runtime-versions]\n"llama.cpp" = "b10488"\n')
+    folder = str(FIXTURES / "llama4-eot-turn-end-tokenizer-eos-end-of-text")
+    assert run("--runtime", "llama.cpp", folder)[0] == 0
+    code, out, _ = run("--config", str(tmp_path / "pyproject.toml"), "--runtime", "llama.cpp", folder)
+    assert code == 1 and "EOS016 llama.cpp does not stop on '<|eot|>' (200008)" in out
+
+
+def folder_with(tmp_path, config: dict) -> object:
+    """A folder whose template ends answers with </s> (2) while the tokenizer eos is <|im_end|> (32000)."""
+    source = FIXTURES / "llama-config-class-default-eos"
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        (tmp_path / name).write_bytes((source / name).read_bytes())
+    write_json(tmp_path / "config.json", config)
+    return model_of(tmp_path)
+
+
+def test_unknown_config_class_is_cannot_tell_not_a_runaway(tmp_path):
+    model = folder_with(tmp_path, {"model_type": "made_up_lm"})
+    assert stops(model, model.runtime_stops["vllm"]) is None
+    assert stops(model, model.runtime_stops["sglang"]) is None
+    assert "not known to eos-guard" in model.runtime_stops["vllm"].why
+    assert stops(model, model.runtime_stops["transformers"]) is False
+
+
+def test_config_class_without_default_eos_does_not_stop(tmp_path):
+    model = folder_with(tmp_path, {"model_type": "qwen2"})
+    assert stops(model, model.runtime_stops["vllm"]) is False
+
+
+def test_composite_config_uses_its_text_class_default(tmp_path):
+    model = folder_with(tmp_path, {"model_type": "llava", "text_config": {"model_type": "mistral"}})
+    assert 2 in model.runtime_stops["sglang"].ids and 2 in model.runtime_stops["vllm"].ids
+
+
+def test_ollama_fix_never_advises_a_stop_string_for_a_special_token():
+    special = model_of(FIXTURES / "command-r-turn-token-not-eog").runtime_stops["ollama"]
+    assert "PARAMETER stop" in special.fix and "never matches a special token" in special.fix
+    assert special.fix.startswith("set tokenizer_config.json eos_token to the terminator before `ollama create`")
+    text = model_of(FIXTURES / "terminator-not-special").runtime_stops["ollama"]  # <|im_end|> is not special
+    assert text.fix.startswith('add PARAMETER stop "<|im_end|>" to the Modelfile')
+
+
+def test_no_none_in_explain_or_summary_when_ids_are_unknown(run, tmp_path):
+    write_json(tmp_path / "m" / "tokenizer_config.json", {
+        "eos_token": "<|im_end|>", "chat_template": "{% for m in messages %}{{ m['content'] + '<|im_end|>' }}{% endfor %}"})
+    write_json(tmp_path / "m" / "config.json", {"eos_token_id": 2})
+    code, out, _ = run("explain", "m")
+    assert code == 0 and "None" not in out
+    assert "'<|im_end|>' (id unknown: no tokenizer.json)" in out and "GGUF eos unknown" in out
+    summary = tmp_path / "summary.md"
+    run("--summary", str(summary), "m")
+    assert "None" not in summary.read_text(encoding="utf-8")
+
+
+def test_class_default_table_matches_transformers():
+    transformers = pytest.importorskip("transformers")
+    for model_type, value in CLASS_DEFAULT_EOS.items():
+        config = transformers.CONFIG_MAPPING[model_type]()
+        if model_type in COMPOSITE:
+            assert not hasattr(config, "eos_token_id") or config.eos_token_id is None, model_type
+            config = config.get_text_config(decoder=True)
+        assert config.eos_token_id == value, model_type
+
+
+def test_tokenizer_class_tables_match_transformers():
+    pytest.importorskip("transformers")
+    from transformers.models.auto import tokenization_auto as auto
+    from transformers.tokenization_utils_tokenizers import TokenizersBackend
+
+    from eos_guard import vocabulary
+
+    names = {n.removesuffix("Fast") for v in auto.TOKENIZER_MAPPING_NAMES.values() if v for n in [v]}
+    rebuilding = set()
+    for name in names:
+        cls = auto.tokenizer_class_from_name(name)
+        if isinstance(cls, type) and issubclass(cls, TokenizersBackend) and cls is not TokenizersBackend \
+                and "__init__" in cls.__dict__:
+            rebuilding.add(name)
+    assert rebuilding == vocabulary.REBUILDING_CLASSES
+    for model_type, name in vocabulary.REGISTERED_CLASSES.items():
+        registered = auto.TOKENIZER_MAPPING_NAMES[model_type].removesuffix("Fast")
+        assert (registered if registered not in vocabulary.GENERIC_CLASSES else "TokenizersBackend") == name
+    assert vocabulary.HUB_CLASS_OVERRIDDEN <= set(auto.MODELS_WITH_INCORRECT_HUB_TOKENIZER_CLASS)
+    assert {m for m in vocabulary.REGISTERED_CLASSES if m in auto.MODELS_WITH_INCORRECT_HUB_TOKENIZER_CLASS} \
+        == vocabulary.HUB_CLASS_OVERRIDDEN
