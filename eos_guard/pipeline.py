@@ -80,7 +80,9 @@ def check_folder(folder: Path, config: Config | None = None, baselines: dict[Pat
         return ModelReport(folder, None, [], error=exc.render())
     findings = run_rules(model, config)
     model.release()
-    return ModelReport(folder, model, findings)
+    broken = model.files.generation_config_error
+    # a generation_config.json that is not JSON is still an error (exit 2), next to what runtimes do without it
+    return ModelReport(folder, model, findings, error=broken.render() if broken is not None else None)
 
 
 @dataclass
@@ -101,8 +103,8 @@ def fix_paths(paths: Iterable[Path], config: Config | None = None, unsafe: bool 
     changes = []
     skipped: list[Path] = []
     for model_report in before.models:
-        if model_report.model is None:
-            continue
+        if model_report.model is None or model_report.error:
+            continue  # never edit a folder with a file that could not be read
         for change in plan(model_report.model, unsafe=unsafe):
             if not write:
                 changes.append(change)

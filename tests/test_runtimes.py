@@ -4,6 +4,7 @@ tests (expected sets derived from each runtime's code, cited per case) for the o
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
@@ -302,3 +303,16 @@ def test_tokenizer_class_tables_match_transformers():
     assert vocabulary.HUB_CLASS_OVERRIDDEN <= set(auto.MODELS_WITH_INCORRECT_HUB_TOKENIZER_CLASS)
     assert {m for m in vocabulary.REGISTERED_CLASSES if m in auto.MODELS_WITH_INCORRECT_HUB_TOKENIZER_CLASS} \
         == vocabulary.HUB_CLASS_OVERRIDDEN
+
+
+def test_invalid_generation_config_is_exit_2_with_the_verdict_runtimes_reach(run, tmp_path):
+    folder = shutil.copytree(FIXTURES / "generation-config-invalid-json", tmp_path / "m")
+    before = (folder / "generation_config.json").read_bytes()
+    code, out, err = run("m")
+    assert code == 2 and "generation_config.json:5:1: cannot parse JSON" in err
+    assert "EOS001 the chat template ends assistant turns with '<|eot_id|>' (128009), but generate() stops only " \
+           "on [128001 '<|end_of_text|>'] (config.json eos_token_id)" in out
+    code, out, _ = run("explain", "m")
+    assert "(generation_config.json is not valid JSON, so config.json)" in out
+    code, _, err = run("--fix", "m")
+    assert code == 2 and (folder / "generation_config.json").read_bytes() == before

@@ -24,6 +24,9 @@ def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
     if model.files.generation_config is not None:
         why = f"{where} {show(stop.ids)} (generation_config.json only; config.json and the tokenizer are not read)"
         fix = "add the id to generation_config.json eos_token_id"
+    elif model.files.generation_config_error is not None:
+        why = f"{where} {show(stop.ids)} (generation_config.json is not valid JSON, so config.json)"
+        fix = "repair generation_config.json and list the id in its eos_token_id"
     else:
         why = f"{where} {show(stop.ids)} (no generation_config.json, so config.json)"
         fix = "add the id to config.json eos_token_id, or create generation_config.json"
