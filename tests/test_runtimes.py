@@ -193,6 +193,7 @@ def test_explain_json_carries_releases(run):
     assert rows["mlx-lm"]["other_releases"] == [{"release": "mlx-lm ≤ 0.31.3", "stop_ids": [2], "stops": False}]
     assert rows["mlx-lm"]["notes"] == ["mlx-lm ≤ 0.31.3: does not stop; mlx-lm ≥ 0.32.0: stops"]
     assert rows["vllm"]["release"] == "vLLM 0.33.0" and rows["vllm"]["other_releases"] == []
+    assert "tokenizer_utils.py" in rows["mlx-lm"]["source"]
 
 
 def test_runtime_versions_pin_decides_eos016(run, tmp_path):
@@ -261,8 +262,8 @@ def test_ollama_fix_never_advises_a_stop_string_for_a_special_token():
 
 
 def test_no_none_in_explain_or_summary_when_ids_are_unknown(run, tmp_path):
-    write_json(tmp_path / "m" / "tokenizer_config.json", {
-        "eos_token": "<|im_end|>", "chat_template": "{% for m in messages %}{{ m['content'] + '<|im_end|>' }}{% endfor %}"})
+    template = "{% for m in messages %}{{ m['content'] + '<|im_end|>' }}{% endfor %}"
+    write_json(tmp_path / "m" / "tokenizer_config.json", {"eos_token": "<|im_end|>", "chat_template": template})
     write_json(tmp_path / "m" / "config.json", {"eos_token_id": 2})
     code, out, _ = run("explain", "m")
     assert code == 0 and "None" not in out

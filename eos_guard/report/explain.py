@@ -32,7 +32,7 @@ def render_json(report: Report) -> str:
         models.append({
             "path": display_path(model.folder),
             "target": target_id(model),
-            "runtimes": [{"runtime": name, "release": stop.release, "stop_ids": list(stop.ids),
+            "runtimes": [{"runtime": name, "release": stop.release, "source": stop.source, "stop_ids": list(stop.ids),
                           "stops": stops(model, stop), "why": stop.why, "fix": stop.fix, "notes": list(stop.notes),
                           "other_releases": [{"release": other.release, "stop_ids": list(other.ids),
                                               "stops": stops(model, other)} for other in stop.others]}

@@ -61,8 +61,8 @@ def stop_sets(model: ResolvedModel, versions: Mapping[str, str] | None = None) -
         releases: tuple[Release, ...] = module.RELEASES
         pin = versions.get(name)
         chosen = pick_release(releases, parse_version(pin) if pin is not None else None)
-        lines = {release: dataclasses.replace(module.stop_set(model, release), release=release.label)
-                 for release in releases}
+        lines = {release: dataclasses.replace(module.stop_set(model, release), release=release.label,
+                                              source=release.source) for release in releases}
         verdicts = {release: stops(model, stop) for release, stop in lines.items()}
         notes: tuple[str, ...] = ()
         if len(set(verdicts.values())) > 1:

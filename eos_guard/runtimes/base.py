@@ -36,6 +36,7 @@ class StopSet:
     fix: str
     where: Where | None = None
     release: str = ""                   # the Release.label this stop set follows
+    source: str = ""                    # the Release.source: upstream file, function and commit
     notes: tuple[str, ...] = ()         # where other release lines give another answer, one line each
     unknown: str = ""
     others: tuple["StopSet", ...] = ()  # the stop sets of the other release lines modelled, newest first
