@@ -150,6 +150,7 @@ RELEASE_CASES = [
     ("yi-15-chat-slerp-merge-no-genconfig", "mlx-lm", None, True),
     ("yi-15-chat-slerp-merge-no-genconfig", "mlx-lm", "0.32.2", True),
     ("yi-15-chat-slerp-merge-no-genconfig", "mlx-lm", "0.31", False),
+    ("yi-15-chat-slerp-merge-no-genconfig", "mlx-lm", "0.31.3", False),
     ("yi-15-chat-slerp-merge-no-genconfig", "mlx-lm", "0.30.7", False),
     # llama.cpp: <|eot|> from b11739; the PLaMo </s> rule from b11413.
     ("llama4-eot-turn-end-tokenizer-eos-end-of-text", "llama.cpp", None, True),
@@ -157,6 +158,8 @@ RELEASE_CASES = [
     ("llama4-eot-turn-end-tokenizer-eos-end-of-text", "llama.cpp", "b11413", False),
     ("llama4-eot-turn-end-tokenizer-eos-end-of-text", "llama.cpp", "b10488", False),
     ("plamo-s-turn-end", "llama.cpp", "b11413", False),
+    ("plamo-s-turn-end", "llama.cpp", "b11500", False),
+    ("llama4-eot-turn-end-tokenizer-eos-end-of-text", "llama.cpp", "b11500", False),
     ("plamo-s-turn-end", "llama.cpp", "b11067", True),
 ]
 
@@ -317,3 +320,47 @@ def test_invalid_generation_config_is_exit_2_with_the_verdict_runtimes_reach(run
     assert "(generation_config.json is not valid JSON, so config.json)" in out
     code, _, err = run("--fix", "m")
     assert code == 2 and (folder / "generation_config.json").read_bytes() == before
+
+
+def _as_list(value) -> list:
+    return [] if value is None else (list(value) if isinstance(value, list) else [value])
+
+
+ID_FOLDERS = [pytest.param(f, id=f.name) for f in FOLDERS + sorted(p for p in RULE_CASES.iterdir() if p.is_dir())
+              if (f / "tokenizer.json").exists()]
+
+
+@pytest.mark.parametrize("folder", ID_FOLDERS)
+def test_vllm_and_sglang_follow_the_config_object(folder):
+    """vLLM's and SGLang's rules run on the real transformers objects they use: AutoConfig (SGLang copies
+    text-config attributes up, HfModelConfigParser.parse), GenerationConfig.from_model_config(config object)
+    (vLLM without generation_config.json), AutoTokenizer's eos. (Same result with transformers 5.19, which
+    SGLang 0.5.23 pins, on every folder here.)"""
+    transformers = pytest.importorskip("transformers")
+    try:
+        config = transformers.AutoConfig.from_pretrained(str(folder))
+        tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
+    except Exception:  # noqa: BLE001 - folders transformers cannot load (EOS007 cases) are not compared
+        pytest.skip("transformers cannot load this folder")
+    model = model_of(folder)
+    primary = [] if model.tokenizer_eos is not None and model.tokenizer_eos.appended else [tokenizer.eos_token_id]
+    generation = None
+    if (folder / "generation_config.json").exists():
+        try:
+            generation = transformers.GenerationConfig.from_pretrained(str(folder))
+        except OSError:
+            pass
+    vllm_gen = generation or transformers.GenerationConfig.from_model_config(
+        transformers.AutoConfig.from_pretrained(str(folder)))
+    vllm = set(primary) | set(_as_list(vllm_gen.eos_token_id))
+    text = config.get_text_config()
+    if text is not config:
+        for key, value in text.to_dict().items():
+            if not hasattr(config, key) and value is not None:
+                setattr(config, key, value)
+    added = {str(t): i for i, t in tokenizer.added_tokens_decoder.items()}
+    sglang = (set(_as_list(getattr(config, "eos_token_id", None))) | set(primary)
+              | set(_as_list(generation.eos_token_id if generation else None))
+              | {added[t] for t in ("<|eom_id|>", "<|content_model_end_sampling|>", "<|ifm|im_end|>") if t in added})
+    assert set(model.runtime_stops["vllm"].ids) == {i for i in vllm if isinstance(i, int)}
+    assert set(model.runtime_stops["sglang"].ids) == {i for i in sglang if isinstance(i, int)}
