@@ -21,8 +21,11 @@ FOLDERS = sorted(p for p in FIXTURES.iterdir() if p.is_dir() and (p / "expected.
 
 
 def model_of(folder):
-    """The resolved folder, with its files still loaded (check_folder releases tokenizer.json after the rules)."""
-    return resolve(ModelFiles.read(folder))
+    """The resolved folder with every runtime's stop set, its files still loaded (check_folder releases
+    tokenizer.json after the rules)."""
+    model = resolve(ModelFiles.read(folder))
+    model.runtime_stops = stop_sets(model)
+    return model
 
 
 @pytest.mark.parametrize("folder", [pytest.param(f, id=f.name) for f in FOLDERS + sorted(

@@ -28,11 +28,14 @@ has none.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..known_tokens import LLAMA_CPP_EOG_TEXTS, LLAMA_CPP_EOG_TEXTS_B11067, PLAMO_EOS
 from ..resolve import ResolvedModel
 from .base import Release, StopSet, added_token_declared_id, show, tokenizer_eos_place, unique
+
+if TYPE_CHECKING:
+    from ..gguf_check import GgufModel
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,12 @@ def end_of_generation_ids(id_of: Callable[[str], int | None], special: dict[str,
                               or (rule.plamo_drops_s and by_text[PLAMO_EOS] in ids)):
         ids = tuple(i for i in ids if i != by_text["</s>"])
     return ids
+
+
+def gguf_end_of_generation(gguf: GgufModel, replace: dict[str, int] | None = None) -> tuple[int, ...]:
+    """llama.cpp's end-of-generation ids (newest build) for a GGUF file; ``replace`` swaps in other special ids,
+    as a repair would."""
+    return end_of_generation_ids(gguf.id_of, gguf.special(replace))
 
 
 def describe_special(special: dict[str, int], source: str) -> str:
