@@ -175,11 +175,13 @@ def test_release_lines(name, runtime, version, stopping):
     assert stops(model, stop) is stopping
 
 
-def test_every_runtime_names_its_releases():
+def test_every_runtime_names_its_releases_and_sources():
     for name, module in MODULES.items():
-        assert module.RELEASES and all(r.label.lower().startswith(name.split(".")[0].split("-")[0].lower()) or
-                                       name in ("vllm", "sglang", "tgi") for r in module.RELEASES)
-        assert module.RELEASES[-1].since is None  # the oldest line stands for every older release
+        releases = module.RELEASES
+        assert releases and all(r.label and r.source for r in releases), name
+        assert releases[-1].since is None, name  # the oldest line stands for every older release
+        firsts = [r.since for r in releases[:-1]]
+        assert firsts == sorted(firsts, reverse=True), name  # newest first
 
 
 def test_explain_prints_a_note_where_releases_differ(run):
