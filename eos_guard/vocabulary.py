@@ -103,15 +103,21 @@ class AddedToken:
 class Vocabulary:
     """The ids a folder's tokenizer gives to token strings."""
 
-    def __init__(self, files: ModelFiles, use_cache: bool = False) -> None:
+    def __init__(self, files: ModelFiles, use_cache: bool = False, transformers4: bool = False,
+                 facts: dict | None = None) -> None:
         self.files = files
         self.use_cache = use_cache
         self.tokenizer_json = files.tokenizer
         self.added: dict[str, AddedToken] = {}
         self.declared: dict[str, AddedToken] = {}  # added_tokens_decoder entries, by content
         self.tokenizer_class = tokenizer_class(files)
-        self.rebuilds = self.tokenizer_class in REBUILDING_CLASSES and files.tokenizer is not None
+        # transformers 4.x (with tokenizers < 0.22.2) keeps tokenizer.json for every class and numbers each new
+        # token one past the highest added id (or from the vocab size)
+        self.transformers4 = transformers4
+        self.rebuilds = self.tokenizer_class in REBUILDING_CLASSES and files.tokenizer is not None and not transformers4
         self._next: int | None = None  # the id the open batch gives its next new token
+        if facts is not None:
+            self.__dict__["_facts"] = facts
         self._read_declared()
         if self.tokenizer_json is not None:
             self._number_added_tokens()
@@ -189,6 +195,8 @@ class Vocabulary:
                 continue
             token_id = self.model_id(token.content)
             if token_id is None:
+                if self.transformers4:  # tokenizers < 0.22.2: from the ids assigned so far, token by token
+                    self._next = self._batch_start()
                 token_id = self._next
                 self._next += 1
             self.added[token.content] = AddedToken(token.content, token_id, token.special, token.declared_id,
@@ -266,6 +274,19 @@ class Vocabulary:
         if token is not None:
             return token.id
         return self.model_id(content)
+
+    def as_transformers4(self) -> Vocabulary:
+        """The same files numbered as transformers 4.x does (TGI pins 4.51.3 with tokenizers 0.21.1)."""
+        if self.transformers4:
+            return self
+        if "_transformers4" not in self.__dict__:
+            self.__dict__["_transformers4"] = Vocabulary(self.files, self.use_cache, transformers4=True,
+                                                         facts=self._facts if self.complete else None)
+        return self.__dict__["_transformers4"]
+
+    def content_of(self, token_id: int) -> str | None:
+        """The added token that has this id, if any."""
+        return next((t.content for t in self.added.values() if t.id == token_id), None)
 
     def appended_id(self) -> int | None:
         """The id transformers gives a special token string it finds nowhere: the next one of the last batch

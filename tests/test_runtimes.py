@@ -369,3 +369,25 @@ def test_vllm_and_sglang_follow_the_config_object(folder):
               | {added[t] for t in ("<|eom_id|>", "<|content_model_end_sampling|>", "<|ifm|im_end|>") if t in added})
     assert set(model.runtime_stops["vllm"].ids) == {i for i in vllm if isinstance(i, int)}
     assert set(model.runtime_stops["sglang"].ids) == {i for i in sglang if isinstance(i, int)}
+
+
+def test_tgi_reads_generation_config_ids_with_transformers_4_numbering(tmp_path):
+    """TGI pins transformers 4.51.3 / tokenizers 0.21.1, which keep tokenizer.json's order for Qwen2TokenizerFast:
+    there 300 is <|im_start|> (checked with 4.51.3: AutoTokenizer gives <|im_start|> 300, <|im_end|> 301; the
+    transformers-4 numbering equals 4.51.3's on all 875 fixture, rule-case and class-variant folders tried)."""
+    folder = shutil.copytree(FIXTURES / "qwen2-class-renumbers-added-tokens", tmp_path / "m")
+    write_json(folder / "generation_config.json", {"eos_token_id": [300]})
+    model = model_of(folder)
+    assert model.vocab.as_transformers4().id_of("<|im_start|>") == 300
+    tgi = model.runtime_stops["tgi"]
+    assert tgi.ids == (301,) and stops(model, tgi) is False  # TGI stops on <|im_start|>, 301 in transformers 5
+    assert "300 is '<|im_start|>' in transformers 4.51.3's numbering, 301 here" in tgi.why
+    assert stops(model, model.runtime_stops["transformers"]) is True
+
+
+def test_tgi_sparse_vocab_token_keeps_its_old_id(tmp_path):
+    folder = shutil.copytree(FIXTURES / "sparse-vocab-appended-token-id", tmp_path / "m")
+    write_json(folder / "generation_config.json", {"eos_token_id": [32002]})
+    model = model_of(folder)
+    assert model.vocab.as_transformers4().id_of("<|end|>") == 32002  # tokenizers 0.21: one past <pad> 32001
+    assert model.runtime_stops["tgi"].ids == (338,) and stops(model, model.runtime_stops["tgi"]) is True
