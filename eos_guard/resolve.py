@@ -94,7 +94,7 @@ class ResolvedModel:
         if self.files.tokenizer is not None:
             self.files.tokenizer.release()
         self.vocab.__dict__.pop("_model_vocab", None)
-        self.vocab.__dict__.pop("_transformers4", None)
+        self.vocab.__dict__.pop("_numberings", None)
 
 
 def resolve(files: ModelFiles, limits: Limits = Limits()) -> ResolvedModel:

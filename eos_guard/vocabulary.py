@@ -66,8 +66,10 @@ HUB_CLASS_OVERRIDDEN = frozenset({"qwen2", "phi3", "internlm2", "llava", "llava_
 GENERIC_CLASSES = frozenset({"TokenizersBackend", "PythonBackend", "PreTrainedTokenizer"})
 
 
-def tokenizer_class(files: ModelFiles) -> str:
-    """The tokenizer class AutoTokenizer loads (without "Fast"); ``TokenizersBackend`` for the generic one."""
+def tokenizer_class(files: ModelFiles, numbering: str = "5.24") -> str:
+    """The tokenizer class AutoTokenizer loads (without "Fast"); ``TokenizersBackend`` for the generic one.
+    ``numbering`` "5.19": before the ByteLevel ``LlamaTokenizer`` rule below (transformers 5.19 still loads
+    such a folder as ``LlamaTokenizer``)."""
     tc = files.tokenizer_config.data if files.tokenizer_config is not None else None
     config = files.config.data if files.config is not None else None
     tc = tc if isinstance(tc, dict) else {}
@@ -78,7 +80,8 @@ def tokenizer_class(files: ModelFiles) -> str:
     hub = hub.removesuffix("Fast") if isinstance(hub, str) else None
     model_type = config.get("model_type")
     registered = REGISTERED_CLASSES.get(model_type) if isinstance(model_type, str) else None
-    if hub == "LlamaTokenizer" and model_type not in HUB_CLASS_OVERRIDDEN and files.tokenizer is not None \
+    if hub == "LlamaTokenizer" and numbering != "5.19" and model_type not in HUB_CLASS_OVERRIDDEN \
+            and files.tokenizer is not None \
             and '"ByteLevel"' in files.tokenizer.text:
         return "TokenizersBackend"  # LlamaTokenizer hard-codes Metaspace; a ByteLevel tokenizer.json loads as is
     if hub and registered and registered != hub:
@@ -103,18 +106,21 @@ class AddedToken:
 class Vocabulary:
     """The ids a folder's tokenizer gives to token strings."""
 
-    def __init__(self, files: ModelFiles, use_cache: bool = False, transformers4: bool = False,
+    def __init__(self, files: ModelFiles, use_cache: bool = False, numbering: str = "5.24",
                  facts: dict | None = None) -> None:
         self.files = files
         self.use_cache = use_cache
         self.tokenizer_json = files.tokenizer
         self.added: dict[str, AddedToken] = {}
         self.declared: dict[str, AddedToken] = {}  # added_tokens_decoder entries, by content
-        self.tokenizer_class = tokenizer_class(files)
-        # transformers 4.x (with tokenizers < 0.22.2) keeps tokenizer.json for every class and numbers each new
-        # token one past the highest added id (or from the vocab size)
-        self.transformers4 = transformers4
-        self.rebuilds = self.tokenizer_class in REBUILDING_CLASSES and files.tokenizer is not None and not transformers4
+        # "5.24" (the newest), "5.19" (SGLang 0.5.23's pin), "4.51" (TGI's pin): transformers 4.x, with
+        # tokenizers < 0.22.2, keeps tokenizer.json for every class and numbers each new token one past the
+        # highest added id (or from the vocab size)
+        self.transformers_release = numbering
+        self.transformers4 = numbering.startswith("4.")
+        self.tokenizer_class = tokenizer_class(files, numbering)
+        self.rebuilds = (self.tokenizer_class in REBUILDING_CLASSES and files.tokenizer is not None
+                         and not self.transformers4)
         self._next: int | None = None  # the id the open batch gives its next new token
         if facts is not None:
             self.__dict__["_facts"] = facts
@@ -275,14 +281,16 @@ class Vocabulary:
             return token.id
         return self.model_id(content)
 
-    def as_transformers4(self) -> Vocabulary:
-        """The same files numbered as transformers 4.x does (TGI pins 4.51.3 with tokenizers 0.21.1)."""
-        if self.transformers4:
+    def numbered_as(self, numbering: str) -> Vocabulary:
+        """The same files numbered as another transformers release does: "4.51" (TGI pins 4.51.3 with
+        tokenizers 0.21.1) or "5.19" (SGLang 0.5.23 pins it)."""
+        if numbering == self.transformers_release:
             return self
-        if "_transformers4" not in self.__dict__:
-            self.__dict__["_transformers4"] = Vocabulary(self.files, self.use_cache, transformers4=True,
-                                                         facts=self._facts if self.complete else None)
-        return self.__dict__["_transformers4"]
+        others = self.__dict__.setdefault("_numberings", {})
+        if numbering not in others:
+            others[numbering] = Vocabulary(self.files, self.use_cache, numbering,
+                                           facts=self._facts if self.complete else None)
+        return others[numbering]
 
     def content_of(self, token_id: int) -> str | None:
         """The added token that has this id, if any."""

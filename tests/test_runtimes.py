@@ -378,7 +378,7 @@ def test_tgi_reads_generation_config_ids_with_transformers_4_numbering(tmp_path)
     folder = shutil.copytree(FIXTURES / "qwen2-class-renumbers-added-tokens", tmp_path / "m")
     write_json(folder / "generation_config.json", {"eos_token_id": [300]})
     model = model_of(folder)
-    assert model.vocab.as_transformers4().id_of("<|im_start|>") == 300
+    assert model.vocab.numbered_as("4.51").id_of("<|im_start|>") == 300
     tgi = model.runtime_stops["tgi"]
     assert tgi.ids == (301,) and stops(model, tgi) is False  # TGI stops on <|im_start|>, 301 in transformers 5
     assert "300 is '<|im_start|>' in transformers 4.51.3's numbering, 301 here" in tgi.why
@@ -389,5 +389,20 @@ def test_tgi_sparse_vocab_token_keeps_its_old_id(tmp_path):
     folder = shutil.copytree(FIXTURES / "sparse-vocab-appended-token-id", tmp_path / "m")
     write_json(folder / "generation_config.json", {"eos_token_id": [32002]})
     model = model_of(folder)
-    assert model.vocab.as_transformers4().id_of("<|end|>") == 32002  # tokenizers 0.21: one past <pad> 32001
+    assert model.vocab.numbered_as("4.51").id_of("<|end|>") == 32002  # tokenizers 0.21: one past <pad> 32001
     assert model.runtime_stops["tgi"].ids == (338,) and stops(model, model.runtime_stops["tgi"]) is True
+
+
+def test_vllm_and_sglang_read_raw_ids_with_transformers_5_19(tmp_path):
+    """transformers 5.19 (SGLang 0.5.23's pin; vLLM 0.33 needs 5.16-5.20) loads a ByteLevel LlamaTokenizer as
+    LlamaTokenizer, which renumbers from added_tokens_decoder: <|im_end|> is 300 there, 301 in 5.24 (both
+    checked with the real releases; the 5.19 numbering equals 5.19's on 902 folders)."""
+    folder = shutil.copytree(FIXTURES / "added-token-ids-disagree", tmp_path / "m")
+    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    write_json(folder / "tokenizer_config.json", {**config, "tokenizer_class": "LlamaTokenizerFast"})
+    model = model_of(folder)
+    assert model.vocab.id_of("<|im_end|>") == 301 and model.vocab.numbered_as("5.19").id_of("<|im_end|>") == 300
+    vllm, sglang = model.runtime_stops["vllm"], model.runtime_stops["sglang"]
+    assert vllm.ids == (301,) and sglang.ids == (301,)
+    assert "300 is '<|im_end|>' in transformers 5.19's numbering, 301 here" in vllm.why
+    assert stops(model, model.runtime_stops["transformers"]) is False  # 5.24: 300 is <|im_start|>

@@ -133,3 +133,26 @@ def show(ids: tuple[int, ...] | list[int]) -> str:
 def show_id(token_id: int | None, reason: str = "unknown") -> str:
     """An id for a sentence: the number, or what is known instead (never ``None``)."""
     return str(token_id) if token_id is not None else reason
+
+
+NUMBERING_NAMES = {"4.51": "transformers 4.51.3", "5.19": "transformers 5.19"}
+
+
+def renumbered(model: ResolvedModel, ids: tuple[int, ...], numbering: str) -> tuple[tuple[int, ...], str]:
+    """Raw ids a runtime reads with another transformers release's tokenizer, as the tokens they are there,
+    given in eos-guard's numbering (transformers 5.24), and a note for each id that moved ("" when none did).
+    Ids differ only where the files disagree on added-token ids (EOS009; ``vocabulary.py``)."""
+    if not model.vocab.complete or not model.vocab.added:
+        return ids, ""
+    theirs = model.vocab.numbered_as(numbering)
+    result: list[int | None] = []
+    moved: list[str] = []
+    for raw in ids:
+        text = theirs.content_of(raw)
+        now = model.vocab.id_of(text) if text is not None else None
+        if now is not None and now != raw:
+            moved.append(f"{raw} is '{text}' in {NUMBERING_NAMES[numbering]}'s numbering, {now} here")
+            result.append(now)
+        else:
+            result.append(raw)
+    return unique(result), (" (" + "; ".join(moved) + ")") if moved else ""

@@ -8,15 +8,15 @@ config class default applies when config.json names none (``config_object``). Th
 generation_config.json's ``eos_token_id`` (when truthy) **union** the tokenizer's eos
 (``managers/schedule_batch.py:1856-1878``), plus every added token whose text is in
 ``_ADDITIONAL_STOP_TOKEN_TEXTS`` (``srt/utils/hf_transformers/common.py:767-781``:
-``<|eom_id|>``, ``<|content_model_end_sampling|>``, ``<|ifm|im_end|>``). Older SGLang releases were not
-checked.
+``<|eom_id|>``, ``<|content_model_end_sampling|>``, ``<|ifm|im_end|>``). Raw ids are read in transformers
+5.19's numbering (``base.renumbered``). Older SGLang releases were not checked.
 """
 
 from __future__ import annotations
 
 from ..known_tokens import SGLANG_STOP_TEXTS
 from ..resolve import ResolvedModel
-from .base import Release, StopSet, as_ids, generation_eos, place, show, show_id, tokenizer_eos_id, unique
+from .base import Release, StopSet, as_ids, generation_eos, place, renumbered, show, show_id, tokenizer_eos_id, unique
 from .config_object import config_object_eos
 
 RELEASES = (Release("SGLang 0.5.23", None, "sgl-project/sglang 0.5.23 srt/configs/model_config.py "
@@ -29,8 +29,9 @@ def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
     gen_ids = as_ids(gen) if gen else []
     extra = [(text, model.vocab.added[text].id) for text in SGLANG_STOP_TEXTS if text in model.vocab.added]
     primary = tokenizer_eos_id(model)
-    ids = unique([*found.ids, *gen_ids, primary, *(token_id for _, token_id in extra)])
-    why = (f"{found.describe()} ∪ generation_config.json {show(gen_ids)} ∪ tokenizer eos "
+    raw, moved = renumbered(model, unique([*found.ids, *gen_ids]), "5.19")
+    ids = unique([*raw, primary, *(token_id for _, token_id in extra)])
+    why = (f"{found.describe()} ∪ generation_config.json {show(gen_ids)}{moved} ∪ tokenizer eos "
            f"{show_id(primary)}" + "".join(f" ∪ {text} {token_id}" for text, token_id in extra))
     where = (place(model.files.generation_config, ("eos_token_id",)) or found.where
              or place(model.files.config, ("eos_token_id",)))

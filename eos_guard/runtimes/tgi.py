@@ -6,13 +6,13 @@ Rule: when generation_config.json's ``eos_token_id`` is a **list**, it **replace
 int there is ignored; config.json is never read. (Only the FlashCausalLM path reads generation_config.json;
 non-flash model classes use the tokenizer's eos alone.) TGI pins transformers 4.51.3 and tokenizers 0.21.1
 (``server/requirements_cuda.txt``), which keep tokenizer.json's order for every tokenizer class: a raw id in
-generation_config.json is read in that numbering (``Vocabulary.as_transformers4``) and shown in transformers 5's.
+generation_config.json is read in that numbering (``base.renumbered``) and shown in transformers 5.24's.
 """
 
 from __future__ import annotations
 
 from ..resolve import ResolvedModel
-from .base import (Release, StopSet, as_ids, generation_eos, place, show, show_id, tokenizer_eos_id,
+from .base import (Release, StopSet, as_ids, generation_eos, place, renumbered, show, show_id, tokenizer_eos_id,
                    tokenizer_eos_place, unique)
 
 RELEASES = (Release("TGI db931fcf42", None, "huggingface/text-generation-inference db931fcf42 (2026-01-08) "
@@ -23,11 +23,8 @@ def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
     gen = generation_eos(model)
     where = place(model.files.generation_config, ("eos_token_id",)) or tokenizer_eos_place(model)
     if isinstance(gen, list):
-        ids, moved = _as_transformers5_ids(model, unique(as_ids(gen)))
-        why = f"generation_config.json eos_token_id list {show(unique(as_ids(gen)))} replaces the tokenizer eos"
-        if moved:
-            why += " (" + "; ".join(f"{raw} is '{text}' in transformers 4.51.3's numbering, {now} here"
-                                    for raw, text, now in moved) + ")"
+        ids, moved = renumbered(model, unique(as_ids(gen)), "4.51")
+        why = f"generation_config.json eos_token_id list {show(unique(as_ids(gen)))} replaces the tokenizer eos{moved}"
         return StopSet("tgi", ids, why, "add the id to the generation_config.json eos_token_id list", where)
     primary = tokenizer_eos_id(model)
     ids = unique([primary])
@@ -36,20 +33,3 @@ def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
     return StopSet("tgi", ids, why, "make generation_config.json eos_token_id a list holding the id and the "
                                     "tokenizer eos", where)
 
-
-def _as_transformers5_ids(model: ResolvedModel, ids: tuple[int, ...]) -> tuple[tuple[int, ...], list]:
-    """TGI's stop ids, numbered as the rest of eos-guard numbers tokens (transformers 5). TGI's tokenizer is
-    transformers 4.51.3's, which numbers added tokens in tokenizer.json's order: where the folder's files
-    disagree on added-token ids (EOS009), a raw id there can be another token than in transformers 5."""
-    if not model.vocab.complete or not model.vocab.added:
-        return ids, []
-    old = model.vocab.as_transformers4()
-    result: list[int] = []
-    moved = []
-    for raw in ids:
-        text = old.content_of(raw)
-        now = model.vocab.id_of(text) if text is not None else raw
-        if now is not None and now != raw:
-            moved.append((raw, text, now))
-        result.append(now if now is not None else raw)
-    return unique(result), moved
