@@ -284,8 +284,10 @@ class Vocabulary:
     def numbered_as(self, numbering: str) -> Vocabulary:
         """The same files numbered as another transformers release does: "4.51" (TGI pins 4.51.3 with
         tokenizers 0.21.1) or "5.19" (SGLang 0.5.23 pins it)."""
-        if numbering == self.transformers_release:
-            return self
+        if numbering == self.transformers_release or (
+                not numbering.startswith("4.") and not self.transformers4
+                and tokenizer_class(self.files, numbering) == self.tokenizer_class):
+            return self  # the same class in the same tokenizers: the same ids
         others = self.__dict__.setdefault("_numberings", {})
         if numbering not in others:
             others[numbering] = Vocabulary(self.files, self.use_cache, numbering,
