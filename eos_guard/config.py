@@ -17,11 +17,12 @@ from .findings import Severity
 from .jsonspan import read_text
 from .rules import ALL_RULES, lookup
 from .runtimes import RUNTIMES
+from .runtimes.base import parse_version
 from .template import Limits
 
 YAML_NAMES = (".eos-guard.yaml", ".eos-guard.yml")
-KEYS = ("select", "ignore", "per-file-ignores", "fail-on", "exclude", "runtimes", "template-timeout",
-        "template-max-output", "cache", "max-file-size")
+KEYS = ("select", "ignore", "per-file-ignores", "fail-on", "exclude", "runtimes", "runtime-versions",
+        "template-timeout", "template-max-output", "cache", "max-file-size")
 RUNTIME_NAMES = tuple(RUNTIMES)
 
 
@@ -67,6 +68,22 @@ def runtimes_of(entries: Any, where: Path | None, key: str) -> tuple[str, ...]:
     return tuple(n for n in RUNTIME_NAMES if n in names)
 
 
+def runtime_versions_of(table: Any, where: Path | None) -> dict[str, str]:
+    """``{runtime: "version"}``: each runtime known, each version a string such as ``"0.31"`` or ``"b10488"``."""
+    key = "runtime-versions"
+    if not isinstance(table, dict):
+        raise InputError(where, f'{key} must map runtime names to versions, e.g. {{mlx-lm: "0.31"}}')
+    versions: dict[str, str] = {}
+    for name, value in table.items():
+        if name not in RUNTIME_NAMES:
+            raise InputError(where, f"{key}: unknown runtime {name!r} (known: {', '.join(RUNTIME_NAMES)})")
+        if not isinstance(value, str) or parse_version(value) is None:
+            raise InputError(where, f'{key}: {name}: {value!r} is not a version string such as "0.31" or "b10488" '
+                                    "(quote it in YAML)")
+        versions[name] = value
+    return versions
+
+
 def parse_fail_on(value: Any, where: Path | None) -> Severity | None:
     if value == FAIL_ON_NEVER:
         return None
@@ -98,6 +115,8 @@ def from_mapping(data: Any, source: Path | None) -> Config:
         config.fail_on = parse_fail_on(data["fail-on"], source)
     if "runtimes" in data:
         config.runtimes = runtimes_of(data["runtimes"], source, "runtimes")
+    if "runtime-versions" in data:
+        config.runtime_versions = runtime_versions_of(data["runtime-versions"], source)
     if "exclude" in data:
         if not isinstance(data["exclude"], list) or not all(isinstance(p, str) for p in data["exclude"]):
             raise InputError(source, "exclude must be a list of path patterns")

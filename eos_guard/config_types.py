@@ -23,6 +23,7 @@ class Config:
     exclude: list[str] = field(default_factory=list)
     limits: Limits = field(default_factory=Limits)
     runtimes: tuple[str, ...] = ("transformers",)  # runtimes whose failure to stop is an error
+    runtime_versions: dict[str, str] = field(default_factory=dict)  # runtime -> release run ("0.31"); else newest
     max_file_bytes: int = DEFAULT_MAX_BYTES       # larger model files are not read (EOS018)
     baseline: str | None = "HEAD"               # git revision to compare stop ids with (EOS015); None: off
     source: Path | None = None                  # the file the settings came from

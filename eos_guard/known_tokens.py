@@ -1,12 +1,24 @@
 """Token texts that end a turn in known chat formats: one table, shared by the template probe and runtimes."""
 
 # llama.cpp's end-of-generation texts: any vocabulary token with one of these texts stops generation
-# (ggml-org/llama.cpp src/llama-vocab.cpp, llama_vocab::impl::load, read at commit 00ad355e009e, 2026).
-LLAMA_CPP_EOG_TEXTS = (
+# (ggml-org/llama.cpp src/llama-vocab.cpp, llama_vocab::impl::load, the EOG section). This list holds for builds
+# up to b11067 (read at commit 00ad355e009e; libllama b10335, b10488, b10603 and b11067 agree) and so for
+# Ollama 0.33, which pins b10488.
+LLAMA_CPP_EOG_TEXTS_B11067 = (
     "<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>", "<end_of_turn>",
     "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]", "<|end_of_text|>",
     "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>", "<｜end▁of▁sentence｜>", "[e~[",
 )
+# The newest build (b11739, commit 0ce8cd114, 2026-10) adds two texts; b11413 does not have them yet.
+LLAMA_CPP_EOG_TEXTS = LLAMA_CPP_EOG_TEXTS_B11067 + ("<|eot|>", "<|ifm|im_end|>")
+
+# PLaMo's eos: from b11413, llama.cpp drops `</s>` from the end-of-generation set when this token is in it.
+PLAMO_EOS = "<|plamo:eos|>"
+
+# SGLang 0.5.23: added tokens with these texts are extra stop ids
+# (python/sglang/srt/utils/hf_transformers/common.py, _ADDITIONAL_STOP_TOKEN_TEXTS).
+SGLANG_STOP_TEXTS = ("<|eom_id|>", "<|content_model_end_sampling|>", "<|ifm|im_end|>")
 
 # What the template probe may take as a terminator when a folder does not list its added tokens.
-END_OF_TURN_TEXTS = LLAMA_CPP_EOG_TEXTS + ("<|END_OF_TURN_TOKEN|>", "[|endofturn|]", "<|end▁of▁sentence|>")
+END_OF_TURN_TEXTS = LLAMA_CPP_EOG_TEXTS + ("<|END_OF_TURN_TOKEN|>", "[|endofturn|]", "<|end▁of▁sentence|>",
+                                           "<|content_model_end_sampling|>")

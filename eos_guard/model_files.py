@@ -50,6 +50,7 @@ class ModelFiles:
     folder: Path
     config: JsonDocument | None = None
     generation_config: JsonDocument | None = None
+    generation_config_error: InputError | None = None  # not valid JSON: reported, and read on without it
     tokenizer_config: JsonDocument | None = None
     special_tokens_map: JsonDocument | None = None
     added_tokens: JsonDocument | None = None
@@ -87,6 +88,12 @@ class ModelFiles:
                                                                 max_bytes=max_bytes))
                 except NotRead as exc:
                     files.skipped.append((path, str(exc)))
+                except InputError as exc:
+                    if name != "generation_config.json":
+                        raise
+                    # transformers (GenerationConfig.from_pretrained raises OSError, model loading falls back to
+                    # config.json) and mlx-lm (load_config ignores a JSONDecodeError) read on as if it were absent
+                    files.generation_config_error = exc
         files.templates = files._tokenizer_templates()
         if files.processor_template is not None:
             text = files.processor_template.get(("chat_template",))

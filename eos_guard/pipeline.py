@@ -86,13 +86,15 @@ def check_folder(folder: Path, config: Config | None = None, baselines: dict[Pat
         return ModelReport(folder, None, [], error=exc.render())
     findings = run_rules(model, config)
     model.release()
-    return ModelReport(folder, model, findings)
+    broken = model.files.generation_config_error
+    # a generation_config.json that is not JSON is still an error (exit 2), next to what runtimes do without it
+    return ModelReport(folder, model, findings, error=broken.render() if broken is not None else None)
 
 
 def resolve_folder(folder: Path, config: Config, baselines: dict[Path, str] | None = None) -> ResolvedModel:
     """Read and resolve a model folder and compute every runtime's stop set for it."""
     model = resolve(ModelFiles.read(folder, baselines, config.max_file_bytes), config.limits)
-    model.runtime_stops = stop_sets(model)
+    model.runtime_stops = stop_sets(model, config.runtime_versions)
     return model
 
 
@@ -143,8 +145,8 @@ def fix_paths(paths: Iterable[Path], config: Config | None = None, unsafe: bool 
     changes = []
     skipped: list[Path] = []
     for model_report in before.models:
-        if model_report.model is None:
-            continue
+        if model_report.model is None or model_report.error:
+            continue  # never edit a folder with a file that could not be read
         for change in plan(model_report.model, unsafe=unsafe):
             if not write:
                 changes.append(change)

@@ -80,12 +80,21 @@ class ResolvedModel:
                 return item
         return self.terminators[0] if self.terminators else None
 
+    def describe_id(self, token_id: int | None) -> str:
+        """An id for people: the number, or why it is unknown (never ``None``)."""
+        if token_id is not None:
+            return str(token_id)
+        if not self.vocab.complete:
+            return "id unknown: no tokenizer.json"
+        return "id unknown: not one token of the vocabulary"
+
     def release(self) -> None:
         """Drop tokenizer.json's text and parsed vocabulary once the rules have run: a run over many folders with
         large tokenizers would otherwise keep ~20 MB per folder. Everything reported has been computed."""
         if self.files.tokenizer is not None:
             self.files.tokenizer.release()
         self.vocab.__dict__.pop("_model_vocab", None)
+        self.vocab.__dict__.pop("_numberings", None)
 
 
 def resolve(files: ModelFiles, limits: Limits = Limits()) -> ResolvedModel:

@@ -1,8 +1,20 @@
-"""Token strings to ids, as the tokenizer that transformers builds will number them.
+"""Token strings to ids, as the tokenizer that transformers 5 builds will number them.
 
-With a tokenizer.json the ``tokenizers`` library decides: an added token whose text is in the model vocab
-takes the vocab id; every other added token gets the next free id in list order, whatever its ``"id"`` field
-says (``AddedVocabulary::add_tokens``). Without tokenizer.json, the ids declared in tokenizer_config.json's
+With a tokenizer.json the ``tokenizers`` library numbers added tokens: one that is in the model vocab takes the
+vocab id; the others get new ids in the order they are added, whatever their ``"id"`` field says
+(``AddedVocabulary::add_tokens``). Which tokens are added, in which order, depends on the tokenizer class
+transformers picks (``models/auto/tokenization_auto.py`` ``AutoTokenizer.from_pretrained``, 5.24):
+
+- ``TokenizersBackend`` (``PreTrainedTokenizerFast``, a ByteLevel ``LlamaTokenizer``, ...) loads tokenizer.json
+  as it is: its ``added_tokens`` in list order, then added_tokens_decoder entries it lacks;
+- a model-specific class with its own ``__init__`` (``Qwen2Tokenizer``, ``GPT2Tokenizer``, ``GemmaTokenizer``,
+  ...: ``REBUILDING_CLASSES``) rebuilds the tokenizer from the vocab and merges and adds the
+  ``added_tokens_decoder`` entries **sorted by their declared id** (``tokenization_utils_tokenizers.py``
+  ``convert_to_native_format`` and ``TokenizersBackend.__init__``, lines 113-123 and 477-513).
+
+Numbering a batch (tokenizers ≥ 0.22.2, commit d6a4acc0; transformers 5.19+ needs ≥ 0.23.1): new ids count up
+from the model vocab's size (its number of entries), or from one past the highest earlier added id when that is
+at or above the size. Without tokenizer.json, the ids declared in tokenizer_config.json's
 ``added_tokens_decoder`` and added_tokens.json are all there is, and the base vocabulary is unknown.
 """
 
@@ -13,8 +25,72 @@ from functools import cached_property
 from typing import Any
 
 from .jsonspan import JsonDocument, KeyPath
-from .known_tokens import END_OF_TURN_TEXTS
+from .known_tokens import END_OF_TURN_TEXTS, PLAMO_EOS
 from .model_files import ModelFiles
+
+
+# Tokenizer classes (tokenizer_class without "Fast") that rebuild the tokenizer from the vocab and number added
+# tokens from added_tokens_decoder: TokenizersBackend subclasses with their own __init__ in transformers 5.24
+# (tests/test_runtimes.py checks this list against the installed transformers' registry).
+REBUILDING_CLASSES = frozenset({
+    "AlbertTokenizer", "BartTokenizer", "BarthezTokenizer", "BertTokenizer", "BigBirdTokenizer", "BlenderbotTokenizer",
+    "CLIPTokenizer", "CamembertTokenizer", "CodeLlamaTokenizer", "CohereTokenizer", "DPRQuestionEncoderTokenizer",
+    "DebertaTokenizer", "DebertaV2Tokenizer", "EsmcTokenizer", "FunnelTokenizer", "GPT2Tokenizer", "GPTNeoXTokenizer",
+    "GemmaTokenizer", "HerbertTokenizer", "LEDTokenizer", "LasrTokenizer", "LayoutLMv2Tokenizer", "LayoutLMv3Tokenizer",
+    "LayoutXLMTokenizer", "LlamaTokenizer", "LukeTokenizer", "LxmertTokenizer", "MBart50Tokenizer", "MBartTokenizer",
+    "MPNetTokenizer", "MarkupLMTokenizer", "MobileBertTokenizer", "MvpTokenizer", "NllbTokenizer", "NougatTokenizer",
+    "OpenAIGPTTokenizer", "PegasusTokenizer", "Qwen2Tokenizer", "Qwen3_5Tokenizer", "ReformerTokenizer",
+    "RemBertTokenizer", "RoFormerTokenizer", "RobertaTokenizer", "SeamlessM4TTokenizer", "Siglip2Tokenizer",
+    "SplinterTokenizer", "T5Tokenizer", "UdopTokenizer", "VideoPrismTokenizer", "WhisperTokenizer", "XGLMTokenizer",
+    "XLMRobertaTokenizer", "XLNetTokenizer",
+})
+# model_type -> the tokenizer class transformers 5.24 registers for it (TOKENIZER_MAPPING_NAMES, "Fast" removed,
+# TokenizersBackend for the generic backends), for common model types; and the model types whose tokenizer_class on
+# the Hub transformers overrides (MODELS_WITH_INCORRECT_HUB_TOKENIZER_CLASS). Other model types: the folder's
+# tokenizer_class decides.
+REGISTERED_CLASSES = {
+    "mistral": "TokenizersBackend", "mixtral": "TokenizersBackend", "phi3": "TokenizersBackend",
+    "olmo2": "TokenizersBackend", "granite": "TokenizersBackend", "internlm2": "TokenizersBackend",
+    "stablelm": "TokenizersBackend", "llava": "TokenizersBackend", "llava_next": "TokenizersBackend",
+    "mistral3": "TokenizersBackend", "glm": "TokenizersBackend", "glm4": "TokenizersBackend",
+    "jamba": "TokenizersBackend", "nemotron": "TokenizersBackend", "ernie4_5": "TokenizersBackend",
+    "qwen2": "Qwen2Tokenizer", "qwen2_moe": "Qwen2Tokenizer", "qwen3": "Qwen2Tokenizer", "qwen3_moe": "Qwen2Tokenizer",
+    "qwen2_vl": "Qwen2Tokenizer", "qwen2_5_vl": "Qwen2Tokenizer", "gemma": "GemmaTokenizer", "gemma2": "GemmaTokenizer",
+    "gemma3": "GemmaTokenizer", "gemma3_text": "GemmaTokenizer", "phi": "GPT2Tokenizer", "gpt2": "GPT2Tokenizer",
+    "starcoder2": "GPT2Tokenizer", "gpt_neox": "GPTNeoXTokenizer", "olmo": "GPTNeoXTokenizer",
+    "mpt": "GPTNeoXTokenizer", "cohere": "CohereTokenizer", "cohere2": "CohereTokenizer", "t5": "T5Tokenizer",
+    "bart": "RobertaTokenizer", "mbart": "MBartTokenizer", "whisper": "WhisperTokenizer",
+}
+HUB_CLASS_OVERRIDDEN = frozenset({"qwen2", "phi3", "internlm2", "llava", "llava_next", "jamba", "nemotron",
+                                  "ernie4_5"})
+GENERIC_CLASSES = frozenset({"TokenizersBackend", "PythonBackend", "PreTrainedTokenizer"})
+
+
+def tokenizer_class(files: ModelFiles, numbering: str = "5.24") -> str:
+    """The tokenizer class AutoTokenizer loads (without "Fast"); ``TokenizersBackend`` for the generic one.
+    ``numbering`` "5.19": before the ByteLevel ``LlamaTokenizer`` rule below (transformers 5.19 still loads
+    such a folder as ``LlamaTokenizer``)."""
+    tc = files.tokenizer_config.data if files.tokenizer_config is not None else None
+    config = files.config.data if files.config is not None else None
+    tc = tc if isinstance(tc, dict) else {}
+    config = config if isinstance(config, dict) else {}
+    if tc.get("auto_map"):
+        return "TokenizersBackend"  # remote code: not modelled; such classes load tokenizer.json as it is
+    hub = tc.get("tokenizer_class") or config.get("tokenizer_class")
+    hub = hub.removesuffix("Fast") if isinstance(hub, str) else None
+    model_type = config.get("model_type")
+    registered = REGISTERED_CLASSES.get(model_type) if isinstance(model_type, str) else None
+    if hub == "LlamaTokenizer" and numbering != "5.19" and model_type not in HUB_CLASS_OVERRIDDEN \
+            and files.tokenizer is not None \
+            and '"ByteLevel"' in files.tokenizer.text:
+        return "TokenizersBackend"  # LlamaTokenizer hard-codes Metaspace; a ByteLevel tokenizer.json loads as is
+    if hub and registered and registered != hub:
+        if registered in GENERIC_CLASSES | {"TokenizersBackend"}:
+            return "TokenizersBackend"
+        chosen = registered if model_type in HUB_CLASS_OVERRIDDEN else hub
+        return "TokenizersBackend" if chosen in GENERIC_CLASSES else chosen
+    chosen = hub or registered or "TokenizersBackend"
+    return "TokenizersBackend" if chosen in GENERIC_CLASSES else chosen
 
 
 @dataclass(frozen=True)
@@ -30,15 +106,27 @@ class AddedToken:
 class Vocabulary:
     """The ids a folder's tokenizer gives to token strings."""
 
-    def __init__(self, files: ModelFiles, use_cache: bool = False) -> None:
+    def __init__(self, files: ModelFiles, use_cache: bool = False, numbering: str = "5.24",
+                 facts: dict | None = None) -> None:
         self.files = files
         self.use_cache = use_cache
         self.tokenizer_json = files.tokenizer
         self.added: dict[str, AddedToken] = {}
         self.declared: dict[str, AddedToken] = {}  # added_tokens_decoder entries, by content
+        # "5.24" (the newest), "5.19" (SGLang 0.5.23's pin), "4.51" (TGI's pin): transformers 4.x, with
+        # tokenizers < 0.22.2, keeps tokenizer.json for every class and numbers each new token one past the
+        # highest added id (or from the vocab size)
+        self.transformers_release = numbering
+        self.transformers4 = numbering.startswith("4.")
+        self.tokenizer_class = tokenizer_class(files, numbering)
+        self.rebuilds = (self.tokenizer_class in REBUILDING_CLASSES and files.tokenizer is not None
+                         and not self.transformers4)
+        self._next: int | None = None  # the id the open batch gives its next new token
+        if facts is not None:
+            self.__dict__["_facts"] = facts
         self._read_declared()
         if self.tokenizer_json is not None:
-            self._read_tokenizer_json_added()
+            self._number_added_tokens()
         else:
             for token in self.declared.values():
                 self.added.setdefault(token.content, token)
@@ -47,6 +135,13 @@ class Vocabulary:
     def complete(self) -> bool:
         """Whether every id is known: only tokenizer.json carries the whole vocabulary."""
         return self.tokenizer_json is not None
+
+    @property
+    def numbering(self) -> str:
+        """How added-token ids are decided, for messages."""
+        if self.rebuilds:
+            return f"{self.tokenizer_class} re-adds added_tokens_decoder sorted by id"
+        return "ids follow tokenizer.json's list order"
 
     @property
     def lists_added_tokens(self) -> bool:
@@ -67,30 +162,57 @@ class Vocabulary:
                 if _is_int(value) and content not in self.declared:
                     self.declared[content] = AddedToken(content, value, False, value, at, (content,))
 
-    def _read_tokenizer_json_added(self) -> None:
+    def _number_added_tokens(self) -> None:
+        """Number the added tokens in the batches transformers adds them (see the module docstring)."""
         doc = self.tokenizer_json
         entries = doc.get(("added_tokens",))
-        if not isinstance(entries, list):
-            return
-        assigned: list[int] = []
-        for index, entry in enumerate(entries):
-            if not isinstance(entry, dict):
-                continue
-            content = entry.get("content")
-            if not isinstance(content, str) or not content or content in self.added:
-                continue
-            token_id = self.model_id(content)
-            if token_id is None:
-                token_id = self._next_id(assigned)
-            assigned.append(token_id)
-            self.added[content] = AddedToken(content, token_id, bool(entry.get("special", False)),
-                                             entry.get("id"), doc, ("added_tokens", index))
+        listed: list[AddedToken] = []
+        if isinstance(entries, list):
+            for index, entry in enumerate(entries):
+                content = entry.get("content") if isinstance(entry, dict) else None
+                if isinstance(content, str) and content:
+                    listed.append(AddedToken(content, -1, bool(entry.get("special", False)), entry.get("id"), doc,
+                                             ("added_tokens", index)))
+        if self.rebuilds:
+            # keep tokenizer.json's entry (its "id" field and position) for reporting, with the id the class gives
+            by_content = {t.content: t for t in reversed(listed)}
+            self._add_batch([by_content.get(t.content, t) for t in self._rebuild_order(listed)])
+        else:
+            self._add_batch(listed)
+            self._add_batch([t for t in sorted(self.declared.values(), key=lambda t: t.id)
+                             if t.content not in self.added])
 
-    def _next_id(self, assigned: list[int]) -> int:
+    def _rebuild_order(self, listed: list[AddedToken]) -> list[AddedToken]:
+        """added_tokens_decoder sorted by id; without that key (legacy), added_tokens.json then tokenizer.json's
+        list, keyed by their declared ids (``tokenization_utils_base.py`` ``_from_pretrained``, lines 1885-1953)."""
+        tc = self.files.tokenizer_config
+        if tc is not None and isinstance(tc.data, dict) and "added_tokens_decoder" in tc.data:
+            by_id = {t.id: t for t in self.declared.values() if t.document is tc}
+        else:
+            by_id = {t.id: t for t in self.declared.values() if t.document is not tc}
+            by_id.update({t.declared_id: t for t in listed if _is_int(t.declared_id)})
+        return [by_id[key] for key in sorted(by_id)]
+
+    def _add_batch(self, tokens: list[AddedToken]) -> None:
+        """``AddedVocabulary::add_tokens`` (tokenizers ≥ 0.22.2): vocab ids for vocab texts, then counting up."""
+        self._next = self._batch_start()
+        for token in tokens:
+            if token.content in self.added:
+                continue
+            token_id = self.model_id(token.content)
+            if token_id is None:
+                if self.transformers4:  # tokenizers < 0.22.2: from the ids assigned so far, token by token
+                    self._next = self._batch_start()
+                token_id = self._next
+                self._next += 1
+            self.added[token.content] = AddedToken(token.content, token_id, token.special, token.declared_id,
+                                                   token.document, token.keys)
+
+    def _batch_start(self) -> int:
         size = self.model_size
-        if not assigned:
+        if not self.added:
             return size
-        highest = max(assigned)
+        highest = max(t.id for t in self.added.values())
         return highest + 1 if highest >= size or size == 0 else size
 
     @cached_property
@@ -130,7 +252,7 @@ class Vocabulary:
         return facts
 
     def _candidates(self) -> set[str]:
-        names = set(self.declared) | set(END_OF_TURN_TEXTS)
+        names = set(self.declared) | set(END_OF_TURN_TEXTS) | {PLAMO_EOS}
         entries = self.tokenizer_json.get(("added_tokens",)) if self.tokenizer_json is not None else None
         if isinstance(entries, list):
             names |= {e["content"] for e in entries if isinstance(e, dict) and isinstance(e.get("content"), str)}
@@ -159,11 +281,29 @@ class Vocabulary:
             return token.id
         return self.model_id(content)
 
+    def numbered_as(self, numbering: str) -> Vocabulary:
+        """The same files numbered as another transformers release does: "4.51" (TGI pins 4.51.3 with
+        tokenizers 0.21.1) or "5.19" (SGLang 0.5.23 pins it)."""
+        if numbering == self.transformers_release or (
+                not numbering.startswith("4.") and not self.transformers4
+                and tokenizer_class(self.files, numbering) == self.tokenizer_class):
+            return self  # the same class in the same tokenizers: the same ids
+        others = self.__dict__.setdefault("_numberings", {})
+        if numbering not in others:
+            others[numbering] = Vocabulary(self.files, self.use_cache, numbering,
+                                           facts=self._facts if self.complete else None)
+        return others[numbering]
+
+    def content_of(self, token_id: int) -> str | None:
+        """The added token that has this id, if any."""
+        return next((t.content for t in self.added.values() if t.id == token_id), None)
+
     def appended_id(self) -> int | None:
-        """The id transformers gives a special token string it finds nowhere: appended after the rest."""
+        """The id transformers gives a special token string it finds nowhere: the next one of the last batch
+        (transformers adds missing special tokens together with the last added_tokens_decoder entries)."""
         if not self.complete:
             return None
-        return self._next_id([t.id for t in self.added.values()])
+        return self._next if self._next is not None else self._batch_start()
 
     def is_added(self, content: str) -> bool:
         return content in self.added

@@ -59,8 +59,9 @@ def test_json_output_document(run):
         "templates": [{"name": "default", "path": "EOS001-terminator-not-stop-id/tokenizer_config.json",
                        "token": "<|im_end|>", "id": 151645}],
         "stop_ids": {"transformers": [151643], "vllm": [151645, 151643], "sglang": [151645, 151643],
-                     "tgi": [151645], "mlx-lm": [151643], "llama.cpp": [151645, 151643], "ollama": [151645, 151643]},
-        "stops": {"transformers": False, "vllm": True, "sglang": True, "tgi": True, "mlx-lm": False,
+                     "tgi": [151645], "mlx-lm": [151643, 151645], "llama.cpp": [151645, 151643],
+                     "ollama": [151645, 151643]},
+        "stops": {"transformers": False, "vllm": True, "sglang": True, "tgi": True, "mlx-lm": True,
                   "llama.cpp": True, "ollama": True}}]
 
 

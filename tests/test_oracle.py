@@ -37,8 +37,20 @@ def loadable(folder: Path) -> bool:
 
 def resolved(folder: Path):
     report = check_folder(folder)
-    assert report.error is None, report.error
+    assert report.error is None or expected(folder).get("exit_code") == 2, report.error
     return report.model
+
+
+def generation_config(folder: Path):
+    """The GenerationConfig model loading builds: generation_config.json, else (also when that file raises
+    OSError, e.g. not valid JSON: transformers generation/utils.py adjust_generation_fn) config.json."""
+    if (folder / "generation_config.json").exists():
+        try:
+            return transformers.GenerationConfig.from_pretrained(str(folder))
+        except OSError:
+            pass
+    return transformers.GenerationConfig.from_pretrained(str(folder), config_file_name="config.json",
+                                                         _from_model_config=True)
 
 
 def as_list(value) -> list:
@@ -65,11 +77,7 @@ def test_tokenizer_eos_id_matches_transformers(folder):
 
 @pytest.mark.parametrize("folder", ORACLE_FOLDERS)
 def test_stop_ids_match_generation_config(folder):
-    if (folder / "generation_config.json").exists():
-        config = transformers.GenerationConfig.from_pretrained(str(folder))
-    else:
-        config = transformers.GenerationConfig.from_pretrained(
-            str(folder), config_file_name="config.json", _from_model_config=True)
+    config = generation_config(folder)
     stop = resolved(folder).stop
     assert as_list(stop.raw) == as_list(config.eos_token_id)
     assert list(stop.ids) == [i for i in as_list(config.eos_token_id)
@@ -105,4 +113,7 @@ def test_findings_match_the_fixture_readme(folder, run):
     errors = sorted({f["code"] for f in findings if f["severity"] == "error"})
     warnings = sorted({f["code"] for f in findings if f["severity"] == "warning"})
     assert (errors, warnings) == (sorted(set(want["errors"])), sorted(set(want["warnings"]))), out
-    assert (code == 1) == (want["verdict"] == "misaligned" or bool(want["errors"]))
+    if want.get("exit_code") == 2:  # a file that cannot be read is exit 2, whatever the findings
+        assert code == 2
+    else:
+        assert (code == 1) == (want["verdict"] == "misaligned" or bool(want["errors"]))

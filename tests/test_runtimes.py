@@ -4,13 +4,15 @@ tests (expected sets derived from each runtime's code, cited per case) for the o
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
 from support import FIXTURES, RULE_CASES, write_json
 from eos_guard.model_files import ModelFiles
 from eos_guard.resolve import resolve
-from eos_guard.runtimes import RUNTIMES, stops
+from eos_guard.runtimes import MODULES, RUNTIMES, stop_sets, stops
+from eos_guard.runtimes.config_object import CLASS_DEFAULT_EOS, COMPOSITE
 from eos_guard.runtimes.llama_cpp import converter_special_ids
 
 gguf = pytest.importorskip("gguf")
@@ -19,8 +21,11 @@ FOLDERS = sorted(p for p in FIXTURES.iterdir() if p.is_dir() and (p / "expected.
 
 
 def model_of(folder):
-    """The resolved folder, with its files still loaded (check_folder releases tokenizer.json after the rules)."""
-    return resolve(ModelFiles.read(folder))
+    """The resolved folder with every runtime's stop set, its files still loaded (check_folder releases
+    tokenizer.json after the rules)."""
+    model = resolve(ModelFiles.read(folder))
+    model.runtime_stops = stop_sets(model)
+    return model
 
 
 @pytest.mark.parametrize("folder", [pytest.param(f, id=f.name) for f in FOLDERS + sorted(
@@ -35,7 +40,7 @@ def test_llama_cpp_converter_matches_gguf_special_vocab(folder):
 # vllm: SamplingParams.update_from_generation_config (tokenizer eos ∪ generation_config eos).
 # sglang: ModelConfig._get_hf_eos_token_id (config ∪ generation_config) ∪ tokenizer eos.
 # tgi: FlashCausalLM.__init__ (a generation_config list replaces the tokenizer eos; an int is ignored).
-# mlx-lm: load_config + TokenizerWrapper (generation_config replaces config replaces tokenizer eos).
+# mlx-lm: load_config + TokenizerWrapper (generation_config replaces config; 0.32: ∪ tokenizer eos).
 # llama.cpp / ollama: converter eos ∪ llama-vocab.cpp end-of-generation texts.
 CASES = [
     # Llama 3 Instruct at release: nothing stops but llama.cpp, whose text list has <|eot_id|>.
@@ -56,10 +61,13 @@ CASES = [
     ("yi-34b-chat-tokenizer-eos-endoftext", "transformers", [7], True),
     ("yi-34b-chat-tokenizer-eos-endoftext", "vllm", [2, 7], True),
     ("yi-34b-chat-tokenizer-eos-endoftext", "tgi", [2], False),
-    ("yi-34b-chat-tokenizer-eos-endoftext", "mlx-lm", [7], True),
+    ("yi-34b-chat-tokenizer-eos-endoftext", "mlx-lm", [7, 2], True),
     # Phi-3: a list in generation_config.json.
     ("phi3-mini-4k-instruct", "tgi", [32000, 32001, 32007], True),
     ("phi3-mini-4k-instruct", "mlx-lm", [32000, 32001, 32007], True),
+    # mlx-lm 0.32 adds the tokenizer eos: a generation_config without the terminator still stops when the
+    # tokenizer's eos is the terminator (tokenizer_utils.py:359-361); ≤ 0.31.3 does not (see test_release_lines).
+    ("yi-15-chat-slerp-merge-no-genconfig", "mlx-lm", [2, 7], True),
     # A config.json-only list with no generation_config.json.
     ("llama31-modelstock-merge-config-list", "transformers", [128001, 128008, 128009], True),
     ("llama31-modelstock-merge-config-list", "vllm", [128009, 128001, 128008], True),
@@ -67,6 +75,28 @@ CASES = [
     ("llama31-modelstock-merge-config-list", "mlx-lm", [128001, 128008, 128009], True),
     # gpt-oss: llama.cpp drops <|end|> (200007) from its list when <|return|> and <|call|> exist.
     ("gpt-oss-harmony-return-vs-end", "llama.cpp", [200002, 200012, 199999], True),
+    # SGLang 0.5.23 reads the config object: text_config's eos is copied up (HfModelConfigParser.parse).
+    ("vlm-eos-only-in-text-config", "sglang", [151645, 151643], True),
+    ("vlm-eos-only-in-text-config", "mlx-lm", [151643], False),
+    # SGLang's extra turn-end texts (common.py _ADDITIONAL_STOP_TOKEN_TEXTS) and llama.cpp b11739's new texts.
+    ("ifm-im-end-turns-config-eos-endoftext", "sglang", [151643, 151647], True),
+    ("ifm-im-end-turns-config-eos-endoftext", "vllm", [151643], False),
+    ("ifm-im-end-turns-config-eos-endoftext", "llama.cpp", [151645, 151643, 151647], True),
+    ("ifm-im-end-turns-config-eos-endoftext", "ollama", [151645, 151643], False),
+    ("llama4-eot-turn-end-tokenizer-eos-end-of-text", "llama.cpp", [200001, 200008], True),
+    ("llama4-eot-turn-end-tokenizer-eos-end-of-text", "ollama", [200001], False),
+    # llama.cpp >= b11413 drops </s> when <|plamo:eos|> is end-of-generation; Ollama's b10488 does not.
+    ("plamo-s-turn-end", "llama.cpp", [2], False),
+    ("plamo-s-turn-end", "ollama", [4, 2], True),
+    # No eos in config.json, no generation_config.json: MistralConfig's default eos 2 for vLLM and SGLang.
+    ("llama-config-class-default-eos", "transformers", [], False),
+    ("llama-config-class-default-eos", "vllm", [32000, 2], True),
+    ("llama-config-class-default-eos", "sglang", [2, 32000], True),
+    ("llama-config-class-default-eos", "tgi", [32000], False),
+    # Effective ids: Qwen2Tokenizer numbers <|im_end|> 300 (added_tokens_decoder), tokenizers >= 0.22.2 338.
+    ("qwen2-class-renumbers-added-tokens", "transformers", [300], True),
+    ("sparse-vocab-appended-token-id", "transformers", [32002], False),
+    ("sparse-vocab-appended-token-id", "vllm", [338, 32002], True),
 ]
 
 
@@ -115,3 +145,264 @@ def test_explain_json(run):
     doc = json.loads(out)
     assert doc["version"] == 1 and doc["models"][0]["target"] == 32007
     assert all(r["stops"] for r in doc["models"][0]["runtimes"])
+
+
+# (fixture, runtime, pinned version) -> whether a chat answer stops at that release.
+RELEASE_CASES = [
+    # mlx-lm 0.32.0 unions the tokenizer eos (tokenizer_utils.py:359-361); <= 0.31.3 replaces it (306-309).
+    ("yi-15-chat-slerp-merge-no-genconfig", "mlx-lm", None, True),
+    ("yi-15-chat-slerp-merge-no-genconfig", "mlx-lm", "0.32.2", True),
+    ("yi-15-chat-slerp-merge-no-genconfig", "mlx-lm", "0.31", False),
+    ("yi-15-chat-slerp-merge-no-genconfig", "mlx-lm", "0.31.3", False),
+    ("yi-15-chat-slerp-merge-no-genconfig", "mlx-lm", "0.30.7", False),
+    # llama.cpp: <|eot|> from b11739; the PLaMo </s> rule from b11413.
+    ("llama4-eot-turn-end-tokenizer-eos-end-of-text", "llama.cpp", None, True),
+    ("llama4-eot-turn-end-tokenizer-eos-end-of-text", "llama.cpp", "b11739", True),
+    ("llama4-eot-turn-end-tokenizer-eos-end-of-text", "llama.cpp", "b11413", False),
+    ("llama4-eot-turn-end-tokenizer-eos-end-of-text", "llama.cpp", "b10488", False),
+    ("plamo-s-turn-end", "llama.cpp", "b11413", False),
+    ("plamo-s-turn-end", "llama.cpp", "b11500", False),
+    ("llama4-eot-turn-end-tokenizer-eos-end-of-text", "llama.cpp", "b11500", False),
+    ("plamo-s-turn-end", "llama.cpp", "b11067", True),
+]
+
+
+@pytest.mark.parametrize("name,runtime,version,stopping",
+                         [pytest.param(*c, id=f"{c[0]}-{c[1]}-{c[2]}") for c in RELEASE_CASES])
+def test_release_lines(name, runtime, version, stopping):
+    model = model_of(FIXTURES / name)
+    stop = stop_sets(model, {runtime: version} if version else None)[runtime]
+    assert stops(model, stop) is stopping
+
+
+def test_every_runtime_names_its_releases_and_sources():
+    for name, module in MODULES.items():
+        releases = module.RELEASES
+        assert releases and all(r.label and r.source for r in releases), name
+        assert releases[-1].since is None, name  # the oldest line stands for every older release
+        firsts = [r.since for r in releases[:-1]]
+        assert firsts == sorted(firsts, reverse=True), name  # newest first
+
+
+def test_explain_prints_a_note_where_releases_differ(run):
+    code, out, _ = run("explain", str(FIXTURES / "yi-15-chat-slerp-merge-no-genconfig"),
+                       str(FIXTURES / "llama4-eot-turn-end-tokenizer-eos-end-of-text"))
+    lines = out.splitlines()
+    assert "  mlx-lm ≤ 0.31.3: does not stop; mlx-lm ≥ 0.32.0: stops" in lines
+    assert ("  llama.cpp ≤ b11412: does not stop; llama.cpp b11413 – b11738: does not stop; "
+            "llama.cpp ≥ b11739: stops") in lines
+    assert "None" not in out
+
+
+def test_explain_json_carries_releases(run):
+    code, out, _ = run("explain", "--format", "json", str(FIXTURES / "yi-15-chat-slerp-merge-no-genconfig"))
+    rows = {r["runtime"]: r for r in json.loads(out)["models"][0]["runtimes"]}
+    assert rows["mlx-lm"]["release"] == "mlx-lm ≥ 0.32.0" and rows["mlx-lm"]["stops"] is True
+    assert rows["mlx-lm"]["other_releases"] == [{"release": "mlx-lm ≤ 0.31.3", "stop_ids": [2], "stops": False}]
+    assert rows["mlx-lm"]["notes"] == ["mlx-lm ≤ 0.31.3: does not stop; mlx-lm ≥ 0.32.0: stops"]
+    assert rows["vllm"]["release"] == "vLLM 0.33.0" and rows["vllm"]["other_releases"] == []
+    assert "tokenizer_utils.py" in rows["mlx-lm"]["source"]
+
+
+def test_runtime_versions_pin_decides_eos016(run, tmp_path):
+    folder = str(FIXTURES / "yi-15-chat-slerp-merge-no-genconfig")
+    assert run("--runtime", "mlx-lm", folder)[0] == 0
+    (tmp_path / ".eos-guard.yaml").write_text('runtime-versions: {mlx-lm: "0.31"}\n')
+    code, out, _ = run("--config", str(tmp_path / ".eos-guard.yaml"), "--runtime", "mlx-lm", folder)
+    assert code == 1 and "EOS016 mlx-lm does not stop on '<|im_end|>' (7)" in out
+
+
+@pytest.mark.parametrize("text,message", [
+    pytest.param('runtime-versions: {tensorrt: "1.0"}', "runtime-versions: unknown runtime 'tensorrt'", id="runtime"),
+    pytest.param("runtime-versions: {mlx-lm: 0.31}", "runtime-versions: mlx-lm: 0.31 is not a version string",
+                 id="float"),
+    pytest.param('runtime-versions: {mlx-lm: "latest"}', "'latest' is not a version string", id="word"),
+    pytest.param("runtime-versions: [mlx-lm]", "runtime-versions must map runtime names to versions", id="list"),
+])
+def test_runtime_versions_are_validated(run, tmp_path, text, message):
+    write_json(tmp_path / "m" / "config.json", {"eos_token_id": 2})
+    (tmp_path / ".eos-guard.yaml").write_text(text + "\n")
+    code, _, err = run(".")
+    assert code == 2 and message in err
+
+
+def test_runtime_versions_in_pyproject(run, tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.eos-guard.runtime-versions]\n"llama.cpp" = "b10488"\n')
+    folder = str(FIXTURES / "llama4-eot-turn-end-tokenizer-eos-end-of-text")
+    assert run("--runtime", "llama.cpp", folder)[0] == 0
+    code, out, _ = run("--config", str(tmp_path / "pyproject.toml"), "--runtime", "llama.cpp", folder)
+    assert code == 1 and "EOS016 llama.cpp does not stop on '<|eot|>' (200008)" in out
+
+
+def folder_with(tmp_path, config: dict) -> object:
+    """A folder whose template ends answers with </s> (2) while the tokenizer eos is <|im_end|> (32000)."""
+    source = FIXTURES / "llama-config-class-default-eos"
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        (tmp_path / name).write_bytes((source / name).read_bytes())
+    write_json(tmp_path / "config.json", config)
+    return model_of(tmp_path)
+
+
+def test_unknown_config_class_is_cannot_tell_not_a_runaway(tmp_path):
+    model = folder_with(tmp_path, {"model_type": "made_up_lm"})
+    assert stops(model, model.runtime_stops["vllm"]) is None
+    assert stops(model, model.runtime_stops["sglang"]) is None
+    assert "not known to eos-guard" in model.runtime_stops["vllm"].why
+    assert stops(model, model.runtime_stops["transformers"]) is False
+
+
+def test_config_class_without_default_eos_does_not_stop(tmp_path):
+    model = folder_with(tmp_path, {"model_type": "qwen2"})
+    assert stops(model, model.runtime_stops["vllm"]) is False
+
+
+def test_composite_config_uses_its_text_class_default(tmp_path):
+    model = folder_with(tmp_path, {"model_type": "llava", "text_config": {"model_type": "mistral"}})
+    assert 2 in model.runtime_stops["sglang"].ids and 2 in model.runtime_stops["vllm"].ids
+
+
+def test_ollama_fix_never_advises_a_stop_string_for_a_special_token():
+    special = model_of(FIXTURES / "command-r-turn-token-not-eog").runtime_stops["ollama"]
+    assert "PARAMETER stop" in special.fix and "never matches a special token" in special.fix
+    assert special.fix.startswith("set tokenizer_config.json eos_token to the terminator before `ollama create`")
+    text = model_of(FIXTURES / "terminator-not-special").runtime_stops["ollama"]  # <|im_end|> is not special
+    assert text.fix.startswith('add PARAMETER stop "<|im_end|>" to the Modelfile')
+
+
+def test_no_none_in_explain_or_summary_when_ids_are_unknown(run, tmp_path):
+    template = "{% for m in messages %}{{ m['content'] + '<|im_end|>' }}{% endfor %}"
+    write_json(tmp_path / "m" / "tokenizer_config.json", {"eos_token": "<|im_end|>", "chat_template": template})
+    write_json(tmp_path / "m" / "config.json", {"eos_token_id": 2})
+    code, out, _ = run("explain", "m")
+    assert code == 0 and "None" not in out
+    assert "'<|im_end|>' (id unknown: no tokenizer.json)" in out and "GGUF eos unknown" in out
+    summary = tmp_path / "summary.md"
+    run("--summary", str(summary), "m")
+    assert "None" not in summary.read_text(encoding="utf-8")
+
+
+def test_class_default_table_matches_transformers():
+    transformers = pytest.importorskip("transformers")
+    for model_type, value in CLASS_DEFAULT_EOS.items():
+        config = transformers.CONFIG_MAPPING[model_type]()
+        if model_type in COMPOSITE:
+            assert not hasattr(config, "eos_token_id") or config.eos_token_id is None, model_type
+            config = config.get_text_config(decoder=True)
+        assert config.eos_token_id == value, model_type
+
+
+def test_tokenizer_class_tables_match_transformers():
+    pytest.importorskip("transformers")
+    from transformers.models.auto import tokenization_auto as auto
+    from transformers.tokenization_utils_tokenizers import TokenizersBackend
+
+    from eos_guard import vocabulary
+
+    names = {n.removesuffix("Fast") for v in auto.TOKENIZER_MAPPING_NAMES.values() if v for n in [v]}
+    rebuilding = set()
+    for name in names:
+        cls = auto.tokenizer_class_from_name(name)
+        if isinstance(cls, type) and issubclass(cls, TokenizersBackend) and cls is not TokenizersBackend \
+                and "__init__" in cls.__dict__:
+            rebuilding.add(name)
+    assert rebuilding == vocabulary.REBUILDING_CLASSES
+    for model_type, name in vocabulary.REGISTERED_CLASSES.items():
+        registered = auto.TOKENIZER_MAPPING_NAMES[model_type].removesuffix("Fast")
+        assert (registered if registered not in vocabulary.GENERIC_CLASSES else "TokenizersBackend") == name
+    assert vocabulary.HUB_CLASS_OVERRIDDEN <= set(auto.MODELS_WITH_INCORRECT_HUB_TOKENIZER_CLASS)
+    assert {m for m in vocabulary.REGISTERED_CLASSES if m in auto.MODELS_WITH_INCORRECT_HUB_TOKENIZER_CLASS} \
+        == vocabulary.HUB_CLASS_OVERRIDDEN
+
+
+def test_invalid_generation_config_is_exit_2_with_the_verdict_runtimes_reach(run, tmp_path):
+    folder = shutil.copytree(FIXTURES / "generation-config-invalid-json", tmp_path / "m")
+    before = (folder / "generation_config.json").read_bytes()
+    code, out, err = run("m")
+    assert code == 2 and "generation_config.json:5:1: cannot parse JSON" in err
+    assert "EOS001 the chat template ends assistant turns with '<|eot_id|>' (128009), but generate() stops only " \
+           "on [128001 '<|end_of_text|>'] (config.json eos_token_id)" in out
+    code, out, _ = run("explain", "m")
+    assert "(generation_config.json is not valid JSON, so config.json)" in out
+    code, _, err = run("--fix", "m")
+    assert code == 2 and (folder / "generation_config.json").read_bytes() == before
+
+
+def _as_list(value) -> list:
+    return [] if value is None else (list(value) if isinstance(value, list) else [value])
+
+
+ID_FOLDERS = [pytest.param(f, id=f.name) for f in FOLDERS + sorted(p for p in RULE_CASES.iterdir() if p.is_dir())
+              if (f / "tokenizer.json").exists()]
+
+
+@pytest.mark.parametrize("folder", ID_FOLDERS)
+def test_vllm_and_sglang_follow_the_config_object(folder):
+    """vLLM's and SGLang's rules run on the real transformers objects they use: AutoConfig (SGLang copies
+    text-config attributes up, HfModelConfigParser.parse), GenerationConfig.from_model_config(config object)
+    (vLLM without generation_config.json), AutoTokenizer's eos. (Same result with transformers 5.19, which
+    SGLang 0.5.23 pins, on every folder here.)"""
+    transformers = pytest.importorskip("transformers")
+    try:
+        config = transformers.AutoConfig.from_pretrained(str(folder))
+        tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
+    except Exception:  # noqa: BLE001 - folders transformers cannot load (EOS007 cases) are not compared
+        pytest.skip("transformers cannot load this folder")
+    model = model_of(folder)
+    primary = [] if model.tokenizer_eos is not None and model.tokenizer_eos.appended else [tokenizer.eos_token_id]
+    generation = None
+    if (folder / "generation_config.json").exists():
+        try:
+            generation = transformers.GenerationConfig.from_pretrained(str(folder))
+        except OSError:
+            pass
+    vllm_gen = generation or transformers.GenerationConfig.from_model_config(
+        transformers.AutoConfig.from_pretrained(str(folder)))
+    vllm = set(primary) | set(_as_list(vllm_gen.eos_token_id))
+    text = config.get_text_config()
+    if text is not config:
+        for key, value in text.to_dict().items():
+            if not hasattr(config, key) and value is not None:
+                setattr(config, key, value)
+    added = {str(t): i for i, t in tokenizer.added_tokens_decoder.items()}
+    sglang = (set(_as_list(getattr(config, "eos_token_id", None))) | set(primary)
+              | set(_as_list(generation.eos_token_id if generation else None))
+              | {added[t] for t in ("<|eom_id|>", "<|content_model_end_sampling|>", "<|ifm|im_end|>") if t in added})
+    assert set(model.runtime_stops["vllm"].ids) == {i for i in vllm if isinstance(i, int)}
+    assert set(model.runtime_stops["sglang"].ids) == {i for i in sglang if isinstance(i, int)}
+
+
+def test_tgi_reads_generation_config_ids_with_transformers_4_numbering(tmp_path):
+    """TGI pins transformers 4.51.3 / tokenizers 0.21.1, which keep tokenizer.json's order for Qwen2TokenizerFast:
+    there 300 is <|im_start|> (checked with 4.51.3: AutoTokenizer gives <|im_start|> 300, <|im_end|> 301; the
+    transformers-4 numbering equals 4.51.3's on all 875 fixture, rule-case and class-variant folders tried)."""
+    folder = shutil.copytree(FIXTURES / "qwen2-class-renumbers-added-tokens", tmp_path / "m")
+    write_json(folder / "generation_config.json", {"eos_token_id": [300]})
+    model = model_of(folder)
+    assert model.vocab.numbered_as("4.51").id_of("<|im_start|>") == 300
+    tgi = model.runtime_stops["tgi"]
+    assert tgi.ids == (301,) and stops(model, tgi) is False  # TGI stops on <|im_start|>, 301 in transformers 5
+    assert "300 is '<|im_start|>' in transformers 4.51.3's numbering, 301 here" in tgi.why
+    assert stops(model, model.runtime_stops["transformers"]) is True
+
+
+def test_tgi_sparse_vocab_token_keeps_its_old_id(tmp_path):
+    folder = shutil.copytree(FIXTURES / "sparse-vocab-appended-token-id", tmp_path / "m")
+    write_json(folder / "generation_config.json", {"eos_token_id": [32002]})
+    model = model_of(folder)
+    assert model.vocab.numbered_as("4.51").id_of("<|end|>") == 32002  # tokenizers 0.21: one past <pad> 32001
+    assert model.runtime_stops["tgi"].ids == (338,) and stops(model, model.runtime_stops["tgi"]) is True
+
+
+def test_vllm_and_sglang_read_raw_ids_with_transformers_5_19(tmp_path):
+    """transformers 5.19 (SGLang 0.5.23's pin; vLLM 0.33 needs 5.16-5.20) loads a ByteLevel LlamaTokenizer as
+    LlamaTokenizer, which renumbers from added_tokens_decoder: <|im_end|> is 300 there, 301 in 5.24 (both
+    checked with the real releases; the 5.19 numbering equals 5.19's on 902 folders)."""
+    folder = shutil.copytree(FIXTURES / "added-token-ids-disagree", tmp_path / "m")
+    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    write_json(folder / "tokenizer_config.json", {**config, "tokenizer_class": "LlamaTokenizerFast"})
+    model = model_of(folder)
+    assert model.vocab.id_of("<|im_end|>") == 301 and model.vocab.numbered_as("5.19").id_of("<|im_end|>") == 300
+    vllm, sglang = model.runtime_stops["vllm"], model.runtime_stops["sglang"]
+    assert vllm.ids == (301,) and sglang.ids == (301,)
+    assert "300 is '<|im_end|>' in transformers 5.19's numbering, 301 here" in vllm.why
+    assert stops(model, model.runtime_stops["transformers"]) is False  # 5.24: 300 is <|im_start|>

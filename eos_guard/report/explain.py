@@ -32,8 +32,11 @@ def render_json(report: Report) -> str:
         models.append({
             "path": display_path(model.folder),
             "target": target_id(model),
-            "runtimes": [{"runtime": name, "stop_ids": list(stop.ids), "stops": stops(model, stop), "why": stop.why,
-                          "fix": stop.fix} for name, stop in model.runtime_stops.items()],
+            "runtimes": [{"runtime": name, "release": stop.release, "source": stop.source, "stop_ids": list(stop.ids),
+                          "stops": stops(model, stop), "why": stop.why, "fix": stop.fix, "notes": list(stop.notes),
+                          "other_releases": [{"release": other.release, "stop_ids": list(other.ids),
+                                              "stops": stops(model, other)} for other in stop.others]}
+                         for name, stop in model.runtime_stops.items()],
         })
     return json.dumps({"version": 1, "models": models}, indent=2, ensure_ascii=False) + "\n"
 
@@ -44,10 +47,11 @@ def _model(model: ResolvedModel) -> str:
     eos = model.tokenizer_eos
     lines = [printable(display_path(model.folder))]
     if terminator is not None and terminator.token is not None:
-        lines.append(printable(f"  chat answers end with '{terminator.token}' ({terminator.id}), "
+        lines.append(printable(f"  chat answers end with '{terminator.token}' ({model.describe_id(terminator.id)}), "
                                f"from the '{terminator.template.name}' template"))
     elif eos is not None:
-        lines.append(printable(f"  no chat template terminator; the tokenizer's eos is '{eos.token}' ({eos.id})"))
+        lines.append(printable(f"  no chat template terminator; the tokenizer's eos is '{eos.token}' "
+                               f"({model.describe_id(eos.id)})"))
     rows = [("runtime", "stop ids", "stops?", "why")]
     for name, stop in model.runtime_stops.items():
         verdict = {True: "yes", False: "NO", None: "?"}[stops(model, stop)]
@@ -56,6 +60,8 @@ def _model(model: ResolvedModel) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     for row in rows:
         lines.append("  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3])) + "  " + row[3])
+    for stop in model.runtime_stops.values():
+        lines += [printable(f"  {note}") for note in stop.notes]
     failing = [name for name, stop in model.runtime_stops.items() if stops(model, stop) is False]
     for name in failing:
         lines.append(f"  fix for {name}: {model.runtime_stops[name].fix}")
@@ -68,7 +74,8 @@ def _gguf(gguf: GgufModel) -> str:
     lines = [printable(display_path(gguf.path))]
     terminator = gguf.terminator
     if terminator is not None and terminator.token is not None:
-        lines.append(printable(f"  chat answers end with '{terminator.token}' ({terminator.id}), from "
+        shown = terminator.id if terminator.id is not None else "id unknown: not one token of the GGUF"
+        lines.append(printable(f"  chat answers end with '{terminator.token}' ({shown}), from "
                                f"{terminator.key}"))
     verdict = {True: "yes", False: "NO", None: "?"}[gguf.stops()]
     lines.append(printable(f"  llama.cpp stops on {gguf.describe(gguf.eog)}: {verdict}"))

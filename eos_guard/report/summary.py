@@ -12,6 +12,10 @@ def cell(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def gguf_id(token_id: int | None) -> str:
+    return str(token_id) if token_id is not None else "id unknown: not one token of the GGUF"
+
+
 def render(report: Report) -> str:
     lines = ["## eos-guard", "", summary(report), ""]
     by_model = {m.folder: m for m in report.models}
@@ -25,7 +29,7 @@ def render(report: Report) -> str:
             lines += ["| | |", "|---|---|",
                       f"| tokenizer.ggml.eos_token_id | {cell(gguf.show(eos)) if eos is not None else 'none'} |",
                       f"| chat turn terminator | "
-                      f"{cell(f'{ends.token} ({ends.id})') if ends and ends.token else 'none'} |",
+                      f"{cell(f'{ends.token} ({gguf_id(ends.id)})') if ends and ends.token else 'none'} |",
                       f"| llama.cpp end-of-generation ids | {cell(list(gguf.eog))} |", ""]
         elif model is None:
             lines += [f"Cannot be read: {cell(item.error)}", ""]
@@ -33,9 +37,10 @@ def render(report: Report) -> str:
         else:
             eos = model.tokenizer_eos
             terminator = model.terminator
-            shown = f"{terminator.token} ({terminator.id})" if terminator and terminator.token else None
+            shown = (f"{terminator.token} ({model.describe_id(terminator.id)})" if terminator and terminator.token
+                     else None)
             lines += ["| | |", "|---|---|",
-                      f"| tokenizer eos | {cell(f'{eos.token} ({eos.id})') if eos else 'none'} |",
+                      f"| tokenizer eos | {cell(f'{eos.token} ({model.describe_id(eos.id)})') if eos else 'none'} |",
                       f"| chat turn terminator | {cell(shown) if shown else 'none'} |",
                       f"| transformers stop ids | {cell(list(model.stop.ids))} |"]
             stopping = [name for name, stop in model.runtime_stops.items() if stops(model, stop) is False]

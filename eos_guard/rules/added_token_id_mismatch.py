@@ -36,10 +36,10 @@ class AddedTokenIdMismatch(Rule):
         for content, token in vocab.added.items():
             if token.declared_id is not None and token.declared_id != token.id:
                 yield self.finding(model, f"'{content}' is declared as id {token.declared_id} in tokenizer.json but "
-                                          f"the tokenizers library gives it {token.id} (ids follow list order)",
+                                          f"transformers gives it {token.id} ({vocab.numbering})",
                                    Where(token.document, token.keys + ("id",)))
         for content, declared in vocab.declared.items():
             real = vocab.id_of(content)
             if real is not None and real != declared.id and declared.document.path.name == "tokenizer_config.json":
-                yield self.finding(model, f"'{content}' is {declared.id} in added_tokens_decoder but {real} in "
-                                          "tokenizer.json", Where(declared.document, declared.keys))
+                yield self.finding(model, f"'{content}' is {declared.id} in added_tokens_decoder but transformers "
+                                          f"gives it {real} ({vocab.numbering})", Where(declared.document, declared.keys))

@@ -21,15 +21,19 @@ class RuntimeDoesNotStop(Rule):
     tokenizer's eos). Runtimes that are not selected are shown by `eos-guard explain` but never fail a run.
 
     ## Why it breaks generation
-    The runtimes merge the files differently: vLLM and SGLang take a union with the tokenizer's eos, TGI lets
-    a generation_config.json *list* replace it and ignores a scalar, mlx-lm replaces it with the configs'
-    value, the llama.cpp and Ollama converters read tokenizer_config.json only. The same folder can stop in
-    one runtime and run to the token limit in another (Yi-34B-Chat: transformers and vLLM stop, TGI does not).
+    The runtimes merge the files differently: vLLM, SGLang and mlx-lm (0.32 and later) take a union with the
+    tokenizer's eos, TGI lets a generation_config.json *list* replace it and ignores a scalar, mlx-lm 0.31 and
+    earlier replace it with the configs' value, the llama.cpp and Ollama converters read tokenizer_config.json
+    only. The same folder can stop in one runtime and run to the token limit in another (Yi-34B-Chat:
+    transformers and vLLM stop, TGI does not). Each runtime is checked at its newest release unless
+    `runtime-versions` in the configuration pins the one you run (docs/runtimes.md).
 
     ## Remediation
     The message names the file and value to change for that runtime, or, where the fix lies outside the
     folder (a GGUF already converted), what to pass: `--override-kv tokenizer.ggml.eos_token_id=int:ID` to
-    llama.cpp, `PARAMETER stop` in an Ollama Modelfile, `stop_token_ids` to vLLM.
+    llama.cpp (or `gguf_new_metadata.py --special-token eos TEXT`, then `ollama create` again for Ollama),
+    `stop_token_ids` to vLLM. An Ollama `PARAMETER stop` string is advised only for a terminator that is not
+    a special token: a special token is rendered as empty text, so a stop string never matches it.
     """
 
     code = "EOS016"

@@ -1,27 +1,31 @@
-"""One module per serving runtime: resolved folder -> that runtime's stop set (see docs/runtimes.md)."""
+"""One module per serving runtime: resolved folder -> that runtime's stop set (see docs/runtimes.md).
+
+Each module names the release lines it models (``RELEASES``, newest first) and builds the stop set for one of
+them with ``stop_set(model, release)``. The newest line is the default; ``runtime-versions`` in the settings
+pins another. Where another line gives a different answer, the stop set carries a note saying so.
+"""
 
 from __future__ import annotations
 
-from typing import Callable
+import dataclasses
+from types import ModuleType
+from typing import Callable, Mapping
 
 from ..resolve import ResolvedModel
 from . import llama_cpp, mlx_lm, ollama, sglang, tgi, transformers, vllm
-from .base import StopSet
+from .base import Release, StopSet, parse_version, pick_release
 
-RUNTIMES: dict[str, Callable[[ResolvedModel], StopSet]] = {
-    "transformers": transformers.stop_set,
-    "vllm": vllm.stop_set,
-    "sglang": sglang.stop_set,
-    "tgi": tgi.stop_set,
-    "mlx-lm": mlx_lm.stop_set,
-    "llama.cpp": llama_cpp.stop_set,
-    "ollama": ollama.stop_set,
+MODULES: dict[str, ModuleType] = {
+    "transformers": transformers,
+    "vllm": vllm,
+    "sglang": sglang,
+    "tgi": tgi,
+    "mlx-lm": mlx_lm,
+    "llama.cpp": llama_cpp,
+    "ollama": ollama,
 }
-
-
-def stop_sets(model: ResolvedModel) -> dict[str, StopSet]:
-    """Every runtime's stop set for the folder, in the registry's order (the pipeline stores it in the model)."""
-    return {name: stop_set(model) for name, stop_set in RUNTIMES.items()}
+RUNTIMES: dict[str, Callable[..., StopSet]] = {name: module.stop_set for name, module in MODULES.items()}
+RELEASES: dict[str, tuple[Release, ...]] = {name: module.RELEASES for name, module in MODULES.items()}
 
 
 def target_id(model: ResolvedModel) -> int | None:
@@ -36,9 +40,37 @@ def target_id(model: ResolvedModel) -> int | None:
 
 
 def stops(model: ResolvedModel, stop: StopSet) -> bool | None:
-    """Whether a chat answer stops in that runtime; None when the folder does not say which id it ends with."""
+    """Whether a chat answer stops in that runtime; None when the folder does not say which id it ends with, or
+    when the runtime may stop on ids the files do not name (``stop.unknown``) and the answer's id is not listed."""
     target = target_id(model)
-    return None if target is None else target in stop.ids
+    if target is None:
+        return None
+    if target in stop.ids:
+        return True
+    return None if stop.unknown else False
 
 
-__all__ = ["RUNTIMES", "StopSet", "stop_sets", "stops", "target_id"]
+VERDICT_WORDS = {True: "stops", False: "does not stop", None: "cannot tell"}
+
+
+def stop_sets(model: ResolvedModel, versions: Mapping[str, str] | None = None) -> dict[str, StopSet]:
+    """Every runtime's stop set for the pinned (else newest) release, with a note where other releases differ."""
+    versions = versions or {}
+    result: dict[str, StopSet] = {}
+    for name, module in MODULES.items():
+        releases: tuple[Release, ...] = module.RELEASES
+        pin = versions.get(name)
+        chosen = pick_release(releases, parse_version(pin) if pin is not None else None)
+        lines = {release: dataclasses.replace(module.stop_set(model, release), release=release.label,
+                                              source=release.source) for release in releases}
+        verdicts = {release: stops(model, stop) for release, stop in lines.items()}
+        notes: tuple[str, ...] = ()
+        if len(set(verdicts.values())) > 1:
+            notes = ("; ".join(f"{release.label}: {VERDICT_WORDS[verdicts[release]]}"
+                               for release in reversed(releases)),)
+        result[name] = dataclasses.replace(lines[chosen], notes=notes, others=tuple(
+            stop for release, stop in lines.items() if release is not chosen))
+    return result
+
+
+__all__ = ["MODULES", "RELEASES", "RUNTIMES", "Release", "StopSet", "stop_sets", "stops", "target_id"]

@@ -10,14 +10,57 @@ from ..resolve import ResolvedModel, Where, special_token_text
 
 
 @dataclass(frozen=True)
+class Release:
+    """A line of releases that build the stop set by the same rule.
+
+    ``since`` is the first version the rule applies to (a tuple of ints: ``(0, 32)``, ``(11739,)`` for llama.cpp
+    build b11739); ``None`` for the oldest line modelled, which then stands for every older release too.
+    """
+
+    label: str                          # how output names it, with the runtime: "mlx-lm ≤ 0.31.3"
+    since: tuple[int, ...] | None
+    source: str                         # upstream file, function and commit read
+
+
+@dataclass(frozen=True)
 class StopSet:
-    """The ids a runtime stops on, why, what to change so it stops on the terminator, and where that is."""
+    """The ids a runtime stops on, why, what to change so it stops on the terminator, and where that is.
+
+    ``unknown`` is non-empty when the runtime may stop on more ids than the files say (a config class default
+    for a model type eos-guard does not know): it says why, and an id missing from ``ids`` is then "cannot
+    tell", never "does not stop"."""
 
     runtime: str
     ids: tuple[int, ...]
     why: str
     fix: str
     where: Where | None = None
+    release: str = ""                   # the Release.label this stop set follows
+    source: str = ""                    # the Release.source: upstream file, function and commit
+    notes: tuple[str, ...] = ()         # where other release lines give another answer, one line each
+    unknown: str = ""
+    others: tuple["StopSet", ...] = ()  # the stop sets of the other release lines modelled, newest first
+
+
+def parse_version(text: str) -> tuple[int, ...] | None:
+    """``"0.31"``, ``"v0.32.2"``, ``"b11739"`` -> ``(0, 31)``, ``(0, 32, 2)``, ``(11739,)``; None when not a version."""
+    body = text.strip()
+    if body[:1] in ("v", "b"):
+        body = body[1:]
+    parts = body.split(".")
+    if not body or not all(p.isascii() and p.isdigit() for p in parts):
+        return None
+    return tuple(int(p) for p in parts)
+
+
+def pick_release(releases: tuple[Release, ...], version: tuple[int, ...] | None) -> Release:
+    """The release line (newest first in ``releases``) that a version belongs to; the newest without a version."""
+    if version is None:
+        return releases[0]
+    for release in releases:
+        if release.since is None or version >= release.since:
+            return release
+    return releases[-1]
 
 
 def place(doc: JsonDocument | None, keys: KeyPath) -> Where | None:
@@ -85,3 +128,31 @@ def added_token_declared_id(model: ResolvedModel, content: str, last: bool = Fal
 
 def show(ids: tuple[int, ...] | list[int]) -> str:
     return "[" + ", ".join(str(i) for i in ids) + "]"
+
+
+def show_id(token_id: int | None, reason: str = "unknown") -> str:
+    """An id for a sentence: the number, or what is known instead (never ``None``)."""
+    return str(token_id) if token_id is not None else reason
+
+
+NUMBERING_NAMES = {"4.51": "transformers 4.51.3", "5.19": "transformers 5.19"}
+
+
+def renumbered(model: ResolvedModel, ids: tuple[int, ...], numbering: str) -> tuple[tuple[int, ...], str]:
+    """Raw ids a runtime reads with another transformers release's tokenizer, as the tokens they are there,
+    given in eos-guard's numbering (transformers 5.24), and a note for each id that moved ("" when none did).
+    Ids differ only where the files disagree on added-token ids (EOS009; ``vocabulary.py``)."""
+    if not model.vocab.complete or not model.vocab.added:
+        return ids, ""
+    theirs = model.vocab.numbered_as(numbering)
+    result: list[int | None] = []
+    moved: list[str] = []
+    for raw in ids:
+        text = theirs.content_of(raw)
+        now = model.vocab.id_of(text) if text is not None else None
+        if now is not None and now != raw:
+            moved.append(f"{raw} is '{text}' in {NUMBERING_NAMES[numbering]}'s numbering, {now} here")
+            result.append(now)
+        else:
+            result.append(raw)
+    return unique(result), (" (" + "; ".join(moved) + ")") if moved else ""

@@ -8,23 +8,55 @@ to the **first** tokenizer.json ``added_tokens`` entry with that content (its ``
 token the eos and the old one the eot. Failing that, config.json's ``eos_token_id`` (top level, else
 ``text_config``) when it is an int. generation_config.json and special_tokens_map.json are never read.
 
-Runtime source: ``src/llama-vocab.cpp`` ``llama_vocab::impl::load`` (commit 00ad355e009e). The
-end-of-generation set is the GGUF eos and eot, plus every token whose text is in ``LLAMA_CPP_EOG_TEXTS``;
+Runtime source: ``src/llama-vocab.cpp`` ``llama_vocab::impl::load``, the EOG section. The end-of-generation
+set is the GGUF eos and eot, plus every token whose text is in the build's list (``known_tokens``);
 ``<|end|>`` is dropped when ``<|return|>`` and ``<|call|>`` (or ``<|calls|>`` and ``<|flush|>``) are there too
-(gpt-oss, solar-open), and ``</s>`` when ``<|tool_response>`` is. Not modelled: FIM pad/rep/sep tokens, which
-also stop, and the default eos id (2 or 11) used when the GGUF has none.
+(gpt-oss, solar-open), and ``</s>`` when ``<|tool_response>`` is. What changed between builds (checked with the
+compiled libllama of llama-cpp-py-sync b10335, b10603, b11067, b11413 and b11739, vocab-only GGUFs):
+
+- ≥ b11739 (commit 0ce8cd114, 2026-10): the text list adds ``<|eot|>`` and ``<|ifm|im_end|>``.
+- ≥ b11413 (vendored in llama-cpp-python 0.3.36 = commit 0c1e57098): ``</s>`` is also dropped when
+  ``<|plamo:eos|>`` is end-of-generation (PLaMo vocabularies).
+- ≤ b11067 (commit 00ad355e009e; and b10488, which Ollama 0.33 pins): neither.
+  Builds between b11068 and b11412, and between b11414 and b11738, were not checked; they are given the
+  older rule.
+
+Not modelled: FIM pad/rep/sep tokens, which also stop, and the default eos id (2 or 11) used when the GGUF
+has none.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
-from ..known_tokens import LLAMA_CPP_EOG_TEXTS
+from ..known_tokens import LLAMA_CPP_EOG_TEXTS, LLAMA_CPP_EOG_TEXTS_B11067, PLAMO_EOS
 from ..resolve import ResolvedModel
-from .base import StopSet, added_token_declared_id, show, tokenizer_eos_place, unique
+from .base import Release, StopSet, added_token_declared_id, show, tokenizer_eos_place, unique
 
 if TYPE_CHECKING:
     from ..gguf_check import GgufModel
+
+
+@dataclass(frozen=True)
+class EogRule:
+    """What a llama.cpp build adds to the GGUF's eos/eot/eom: the texts that stop, and the PLaMo ``</s>`` rule."""
+
+    texts: tuple[str, ...]
+    plamo_drops_s: bool
+
+
+EOG_NEWEST = EogRule(LLAMA_CPP_EOG_TEXTS, True)
+EOG_B11413 = EogRule(LLAMA_CPP_EOG_TEXTS_B11067, True)
+EOG_B11067 = EogRule(LLAMA_CPP_EOG_TEXTS_B11067, False)
+
+_VOCAB = "ggml-org/llama.cpp src/llama-vocab.cpp llama_vocab::impl::load"
+RELEASES = (
+    Release("llama.cpp ≥ b11739", (11739,), f"{_VOCAB} (b11739, 0ce8cd114)"),
+    Release("llama.cpp b11413 – b11738", (11413,), f"{_VOCAB} (b11413; 0c1e57098)"),
+    Release("llama.cpp ≤ b11412", None, f"{_VOCAB} (00ad355e009e; b10335, b10488, b10603, b11067)"),
+)
+RULES = dict(zip(RELEASES, (EOG_NEWEST, EOG_B11413, EOG_B11067)))
 
 
 def converter_special_ids(model: ResolvedModel) -> dict[str, int]:
@@ -64,38 +96,47 @@ def converter_special_ids(model: ResolvedModel) -> dict[str, int]:
     return ids
 
 
-def end_of_generation(model: ResolvedModel, special: dict[str, int]) -> tuple[int, ...]:
+def end_of_generation(model: ResolvedModel, special: dict[str, int],
+                      rule: EogRule = EOG_NEWEST) -> tuple[int, ...]:
     """llama.cpp's ``special_eog_ids`` for a GGUF with these special ids and this folder's vocabulary."""
-    return end_of_generation_ids(model.vocab.id_of, special)
+    return end_of_generation_ids(model.vocab.id_of, special, rule)
 
 
-def end_of_generation_ids(id_of: Callable[[str], int | None], special: dict[str, int]) -> tuple[int, ...]:
+def end_of_generation_ids(id_of: Callable[[str], int | None], special: dict[str, int],
+                          rule: EogRule = EOG_NEWEST) -> tuple[int, ...]:
     """llama.cpp's ``special_eog_ids`` for a vocabulary (token text -> id) and the GGUF's eos/eot/eom ids."""
-    by_text = {text: id_of(text) for text in LLAMA_CPP_EOG_TEXTS}
+    by_text = {text: id_of(text) for text in rule.texts + (PLAMO_EOS,)}
     present = {text for text, token_id in by_text.items() if token_id is not None}
-    ids = unique([by_text[t] for t in LLAMA_CPP_EOG_TEXTS if t in present]
+    ids = unique([by_text[t] for t in rule.texts if t in present]
                  + [special.get("eos"), special.get("eot"), special.get("eom")])
     calls = "<|call|>" in present or "<|calls|>" in present
     if "<|end|>" in present and calls and ("<|return|>" in present or "<|flush|>" in present):
         ids = tuple(i for i in ids if i != by_text["<|end|>"])
-    if "<|tool_response>" in present and "</s>" in present:
+    if "</s>" in present and ("<|tool_response>" in present
+                              or (rule.plamo_drops_s and by_text[PLAMO_EOS] in ids)):
         ids = tuple(i for i in ids if i != by_text["</s>"])
     return ids
 
 
 def gguf_end_of_generation(gguf: GgufModel, replace: dict[str, int] | None = None) -> tuple[int, ...]:
-    """llama.cpp's end-of-generation ids for a GGUF file; ``replace`` swaps in other special ids, as a repair
-    would."""
+    """llama.cpp's end-of-generation ids (newest build) for a GGUF file; ``replace`` swaps in other special ids,
+    as a repair would."""
     return end_of_generation_ids(gguf.id_of, gguf.special(replace))
 
 
-def stop_set(model: ResolvedModel) -> StopSet:
+def describe_special(special: dict[str, int], source: str) -> str:
+    """``GGUF eos 7 + eot 2 (from ...)``, or why the GGUF would have no eos (never ``None``)."""
+    if "eos" not in special:
+        return f"GGUF eos unknown ({source} names no token the files give an id)"
+    parts = [f"GGUF eos {special['eos']}"] + ([f"eot {special['eot']}"] if "eot" in special else [])
+    return " + ".join(parts) + f" (from {source})"
+
+
+def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
     special = converter_special_ids(model)
-    ids = end_of_generation(model, special)
-    parts = [f"GGUF eos {special.get('eos')}"]
-    if "eot" in special:
-        parts.append(f"eot {special['eot']}")
-    why = " + ".join(parts) + f" (from tokenizer_config.json eos_token) ∪ known end-of-generation texts → {show(ids)}"
+    ids = end_of_generation(model, special, RULES[release])
+    why = (f"{describe_special(special, 'tokenizer_config.json eos_token')} ∪ known end-of-generation texts → "
+           f"{show(ids)}")
     return StopSet("llama.cpp", ids, why,
                    "set tokenizer_config.json eos_token to the terminator before converting; for a converted GGUF "
                    "pass --override-kv tokenizer.ggml.eos_token_id=int:ID", tokenizer_eos_place(model))

@@ -4,20 +4,47 @@ Converter source: ollama/ollama ``convert/tokenizer.go`` ``parseTokenizer`` and 
 (commit fb30760996, v0.33.0-rc2): the eos is tokenizer_config.json's ``eos_token`` matched to the **last**
 tokenizer.json ``added_tokens`` entry with that content; config.json is never read; a generation_config.json
 eos **list** is written as ``tokenizer.ggml.eos_token_ids``, which llama-server (Ollama's engine for GGUF
-since 0.30, PR #16031) does not read. Serving therefore follows ``llama_cpp.end_of_generation``.
+since 0.30, PR #16031) does not read. Serving follows ``llama_cpp.end_of_generation`` at the build Ollama
+pins: ``LLAMA_CPP_VERSION`` b10488 in v0.33.0-rc2, so the older text list (no ``<|eot|>``) applies.
+
+Stop strings do not help for special tokens: Ollama passes ``PARAMETER stop`` to llama-server's
+``/completion`` (``llm/llama_server.go:1569``), which matches them against rendered text, and a CONTROL token
+renders as empty text without ``--special`` (llama.cpp ``tools/server/server-context.cpp:3781-3784``). The fix
+advised for a special terminator is therefore in the files or the GGUF, never a stop string.
+Not modelled: GLM-4-MoE-Lite's extra eot/eom from the eos list (``convert/convert_glm4moelite.go``), and
+Ollama's MLX engine.
 """
 
 from __future__ import annotations
 
 from ..resolve import ResolvedModel
-from .base import StopSet, added_token_declared_id, show, tokenizer_config_eos, tokenizer_eos_place
-from .llama_cpp import end_of_generation
+from .base import Release, StopSet, added_token_declared_id, show, tokenizer_config_eos, tokenizer_eos_place
+from .llama_cpp import EOG_B11067, describe_special, end_of_generation
+
+RELEASES = (Release("Ollama 0.30 – 0.33 (llama.cpp b10488)", None,
+                    "ollama/ollama fb30760996 (v0.33.0-rc2) convert/tokenizer.go parseTokenizer; llama.cpp b10488"),)
+
+SPECIAL_FIX = ("set tokenizer_config.json eos_token to the terminator before `ollama create`; for a GGUF already made, "
+               "rewrite its metadata (gguf-py gguf_new_metadata.py --special-token eos TEXT) and create the model "
+               "again (a Modelfile PARAMETER stop never matches a special token: it is rendered as empty text)")
+TEXT_FIX = ('add PARAMETER stop "{text}" to the Modelfile (the terminator is not a special token, so the stop '
+            "string matches), or set tokenizer_config.json eos_token to it before `ollama create`")
 
 
-def stop_set(model: ResolvedModel) -> StopSet:
+def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
     content = tokenizer_config_eos(model)
     eos = added_token_declared_id(model, content, last=True) if content and model.files.tokenizer else None
-    ids = end_of_generation(model, {"eos": eos} if eos is not None else {})
-    why = f"GGUF eos {eos} (tokenizer_config.json eos_token) ∪ llama.cpp end-of-generation texts → {show(ids)}"
-    return StopSet("ollama", ids, why, 'add PARAMETER stop "<token>" to the Modelfile, or set tokenizer_config.json '
-                                       "eos_token to the terminator before converting", tokenizer_eos_place(model))
+    special = {"eos": eos} if eos is not None else {}
+    ids = end_of_generation(model, special, EOG_B11067)
+    why = (f"{describe_special(special, 'tokenizer_config.json eos_token')} ∪ llama.cpp b10488 end-of-generation "
+           f"texts → {show(ids)}")
+    return StopSet("ollama", ids, why, _fix(model), tokenizer_eos_place(model))
+
+
+def _fix(model: ResolvedModel) -> str:
+    terminator = model.terminator
+    text = terminator.token if terminator is not None else None
+    added = model.vocab.added.get(text) if text else None
+    if text and (added is None or not added.special):
+        return TEXT_FIX.format(text=text)
+    return SPECIAL_FIX

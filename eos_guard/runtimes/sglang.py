@@ -1,26 +1,39 @@
 """SGLang.
 
-Source: sgl-project/sglang ``python/sglang/srt/configs/model_config.py`` ``ModelConfig._get_hf_eos_token_id``
-(commit 001adf564fd3), ``srt/utils/hf_transformers_utils.py`` ``attach_additional_stop_token_ids`` and
-``managers/schedule_batch.py`` ``Req._check_token_based_finish``. Rule: config.json's top-level
-``eos_token_id`` **union** generation_config.json's (when truthy) **union** the tokenizer's eos, plus
-``<|eom_id|>`` when it is an added token.
+Source: SGLang 0.5.23 (PyPI wheel; pins transformers 5.19.0). ``srt/configs/model_config.py:2190-2207``
+``ModelConfig._get_hf_eos_token_id`` reads ``eos_token_id`` of the loaded config **object**, after
+``srt/utils/hf_transformers/config.py:228-268`` ``HfModelConfigParser.parse`` copied every text-config
+attribute missing at the top level up to it; so a VLM whose eos is only in ``text_config`` stops on it, and a
+config class default applies when config.json names none (``config_object``). That **union**
+generation_config.json's ``eos_token_id`` (when truthy) **union** the tokenizer's eos
+(``managers/schedule_batch.py:1856-1878``), plus every added token whose text is in
+``_ADDITIONAL_STOP_TOKEN_TEXTS`` (``srt/utils/hf_transformers/common.py:767-781``:
+``<|eom_id|>``, ``<|content_model_end_sampling|>``, ``<|ifm|im_end|>``). Raw ids are read in transformers
+5.19's numbering (``base.renumbered``). Older SGLang releases were not checked.
 """
 
 from __future__ import annotations
 
+from ..known_tokens import SGLANG_STOP_TEXTS
 from ..resolve import ResolvedModel
-from .base import StopSet, as_ids, config_top_eos, generation_eos, place, show, tokenizer_eos_id, unique
+from .base import Release, StopSet, as_ids, generation_eos, place, renumbered, show, show_id, tokenizer_eos_id, unique
+from .config_object import config_object_eos
+
+RELEASES = (Release("SGLang 0.5.23", None, "sgl-project/sglang 0.5.23 srt/configs/model_config.py "
+                                           "_get_hf_eos_token_id, srt/utils/hf_transformers/config.py, common.py"),)
 
 
-def stop_set(model: ResolvedModel) -> StopSet:
-    config_ids = as_ids(config_top_eos(model))
+def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
+    found = config_object_eos(model)
     gen = generation_eos(model)
     gen_ids = as_ids(gen) if gen else []
-    eom = model.vocab.added.get("<|eom_id|>")
+    extra = [(text, model.vocab.added[text].id) for text in SGLANG_STOP_TEXTS if text in model.vocab.added]
     primary = tokenizer_eos_id(model)
-    ids = unique([*config_ids, *gen_ids, primary, eom.id if eom else None])
-    why = (f"config.json eos_token_id {show(config_ids)} ∪ generation_config.json {show(gen_ids)} ∪ tokenizer eos "
-           f"{primary}" + (f" ∪ <|eom_id|> {eom.id}" if eom else ""))
-    where = place(model.files.generation_config, ("eos_token_id",)) or place(model.files.config, ("eos_token_id",))
-    return StopSet("sglang", ids, why, "add the id to generation_config.json (or config.json) eos_token_id", where)
+    raw, moved = renumbered(model, unique([*found.ids, *gen_ids]), "5.19")
+    ids = unique([*raw, primary, *(token_id for _, token_id in extra)])
+    why = (f"{found.describe()} ∪ generation_config.json {show(gen_ids)}{moved} ∪ tokenizer eos "
+           f"{show_id(primary)}" + "".join(f" ∪ {text} {token_id}" for text, token_id in extra))
+    where = (place(model.files.generation_config, ("eos_token_id",)) or found.where
+             or place(model.files.config, ("eos_token_id",)))
+    return StopSet("sglang", ids, why, "add the id to generation_config.json (or config.json) eos_token_id", where,
+                   unknown="" if found.known else found.how)

@@ -1,24 +1,41 @@
 """vLLM.
 
-Source: vllm-project/vllm ``vllm/sampling_params.py`` ``SamplingParams.update_from_generation_config`` and
-``vllm/transformers_utils/config.py`` ``try_get_generation_config`` (read at commits 00388f6573cc and
-0036026e7171, 2026). Rule: the tokenizer's eos ("primary eos") **union** generation_config.json's
-``eos_token_id``; when generation_config.json is absent, ``GenerationConfig.from_model_config(config)`` (so
-config.json, with the same sub-config fallback as transformers). A generation_config.json without
-``eos_token_id`` contributes nothing. ``ignore_eos`` and request ``stop_token_ids`` are per request and not
-modelled.
+Source: vLLM 0.33.0 (PyPI wheel, ``__commit_id__`` g4ba787ec9): ``vllm/v1/engine/input_processor.py``
+(``update_from_generation_config(self.generation_config_fields, self.renderer.get_eos_token_id())``, lines
+64, 489-492), ``vllm/renderers/base.py:444-451`` (the tokenizer's eos), ``vllm/sampling_params.py:775-804``
+``SamplingParams.update_from_generation_config`` and ``vllm/transformers_utils/config.py:1275-1302``
+``try_get_generation_config``. Rule: the tokenizer's eos ("primary eos") **union** generation_config.json's
+``eos_token_id``; a generation_config.json without the key contributes nothing. Without generation_config.json,
+``GenerationConfig.from_model_config(config)`` on the loaded config **object**: config.json's value, else its
+text sub-config's, else the config class default (a Llama config without ``eos_token_id`` stops on 2;
+``config_object``). vLLM 0.33 runs transformers 5.16-5.20: raw ids are read in 5.19's numbering
+(``base.renumbered``; checked with 5.19 only). Not modelled: ``ignore_eos`` and request ``stop_token_ids``
+(per request), and Mistral-format checkpoints (``consolidated*.safetensors`` with ``tekken.json``), whose eos
+comes from mistral_common.
 """
 
 from __future__ import annotations
 
 from ..resolve import ResolvedModel
-from .base import StopSet, show, tokenizer_eos_id, unique
+from .base import Release, StopSet, renumbered, show, show_id, tokenizer_eos_id, unique
+from .config_object import config_object_eos
+
+RELEASES = (Release("vLLM 0.33.0", None, "vllm-project/vllm 0.33.0 (g4ba787ec9) vllm/v1/engine/input_processor.py, "
+                                          "vllm/sampling_params.py update_from_generation_config"),)
 
 
-def stop_set(model: ResolvedModel) -> StopSet:
+def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
     primary = tokenizer_eos_id(model)
-    ids = unique([primary, *model.stop.ids])
-    source = "generation_config.json" if model.files.generation_config is not None else "config.json"
-    why = f"tokenizer eos {primary} ∪ {source} eos_token_id {show(model.stop.ids)}"
-    return StopSet("vllm", ids, why, f"add the id to {source} eos_token_id, or pass stop_token_ids per request",
-                   model.stop.where)
+    if model.files.generation_config is not None or model.stop.present:
+        stop_ids, moved = renumbered(model, model.stop.ids, "5.19")
+        ids = unique([primary, *stop_ids])
+        source = "generation_config.json" if model.files.generation_config is not None else "config.json"
+        why = f"tokenizer eos {show_id(primary)} ∪ {source} eos_token_id {show(model.stop.ids)}{moved}"
+        return StopSet("vllm", ids, why, f"add the id to {source} eos_token_id, or pass stop_token_ids per request",
+                       model.stop.where)
+    found = config_object_eos(model)
+    found_ids, moved = renumbered(model, found.ids, "5.19")
+    ids = unique([primary, *found_ids])
+    why = f"tokenizer eos {show_id(primary)} ∪ {found.describe()}{moved} (no generation_config.json)"
+    return StopSet("vllm", ids, why, "add the id to config.json eos_token_id, or create generation_config.json",
+                   model.stop.where or found.where, unknown="" if found.known else found.how)
