@@ -222,6 +222,9 @@ def _current_budget() -> _Budget | None:
     return getattr(_budget, "value", None)
 
 
+_NAMESPACE: Any = None  # jinja2.utils.Namespace, once jinja2 is imported
+
+
 def _text_size(value: Any, limit: int, indent: int = 0) -> int:
     """How many characters ``value`` takes as text (``str``, ``repr`` or JSON, give or take), counted until the
     count passes ``limit``. Shared references count each time, as their text repeats them; a cycle counts
@@ -240,9 +243,8 @@ def _text_size(value: Any, limit: int, indent: int = 0) -> int:
             total += 2 + len(item) * (2 + indent * (depth + 1))
             stack.extend((v, depth + 1) for v in item)
         else:
-            attrs = getattr(item, "_Namespace__attrs", None)  # jinja2's namespace() prints its attributes
-            if isinstance(attrs, dict):
-                stack.append((attrs, depth))
+            if _NAMESPACE is not None and isinstance(item, _NAMESPACE):  # namespace() prints its attributes
+                stack.append((object.__getattribute__(item, "_Namespace__attrs"), depth))
             total += 16
     return total
 
@@ -443,6 +445,9 @@ def _environment() -> Any:
                 if operator == "+" and isinstance(left, (str, list, tuple)):
                     budget.check_size(_repeat_size(left, limit) + _repeat_size(right, limit))
             return super().call_binop(context, operator, left, right)
+
+    global _NAMESPACE
+    _NAMESPACE = jinja2.utils.Namespace
 
     class TemplateNamespace(jinja2.utils.Namespace):
         def __init__(*args: Any, **kwargs: Any) -> None:
