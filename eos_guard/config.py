@@ -200,8 +200,13 @@ def _yaml(path: Path) -> Any:
     import yaml
 
     from .jsonspan import read_text
+    text = read_text(path)
     try:
-        return yaml.safe_load(read_text(path))
+        return yaml.safe_load(text)
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow: its message is two lines
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - text.rfind("\n", 0, exc.position)
+        raise InputError(path, f"cannot parse YAML: {str(exc).splitlines()[0]}", line, column) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
