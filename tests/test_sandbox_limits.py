@@ -297,3 +297,24 @@ def test_many_hostile_folders_in_one_run_each_get_eos014(hostile_folders):
         assert "EOS014" not in codes.get(name, set())
     # each stops within its 1 s (+1 s grace, + a restart after a kill); a generous bound for a shared machine
     assert elapsed < 25 * len(chosen) ** 0.5 + 30, elapsed
+
+
+def test_the_worker_starts_only_for_a_template_that_has_to_be_rendered(tmp_path):
+    """A folder without a template starts no worker; a warm run (the probe cache holds the template's result)
+    neither starts one nor imports jinja2; a cold run starts one."""
+    shutil.copytree(FIXTURES / "qwen25-base-chatml-sft-gen-endoftext", tmp_path / "model",
+                    ignore=shutil.ignore_patterns("expected.json", "README.md"))
+    plain = tmp_path / "plain"
+    write_json(plain / "config.json", {"eos_token_id": 2, "vocab_size": 8})
+    code = ("import sys, eos_guard; from eos_guard import render_worker; eos_guard.check(sys.argv[1]); "
+            "print(render_worker._WORKER is not None, 'jinja2' in sys.modules)")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "EOS_GUARD_CACHE_DIR": str(tmp_path / "cache")}
+
+    def started(folder):
+        proc = subprocess.run([sys.executable, "-c", code, str(folder)], capture_output=True, text=True,
+                              timeout=120, env=env)
+        return proc.stdout.split(), proc.stderr
+
+    assert started(plain)[0] == ["False", "False"]
+    assert started(tmp_path / "model")[0] == ["True", "False"]  # cold: rendered in the worker only
+    assert started(tmp_path / "model")[0] == ["False", "False"]  # warm: from the cache
