@@ -85,6 +85,7 @@ class _Worker:
         self.process = subprocess.Popen([sys.executable, "-I", "-S", "-c", code], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd="/")
         self.buffer = b""
+        self.owner = os.getpid()  # a forked copy of this process must not share the worker's pipes
         ready = self._receive(START_TIMEOUT)
         if not isinstance(ready, dict) or not ready.get("ready"):
             self.close()
@@ -162,6 +163,8 @@ def probe(source: str, special_tokens: dict[str, str], added_tokens: list[str], 
     request = {"source": source, "special_tokens": special_tokens, "added_tokens": added_tokens,
                "seconds": seconds, "max_output": max_output, "memory_mb": memory_mb, "with_tools": with_tools}
     with _LOCK:  # one worker, one request at a time: threads of the Python API take turns
+        if _WORKER is not None and _WORKER.owner != os.getpid():
+            _WORKER = None  # inherited through fork: the parent process still talks to it
         if _WORKER is None or not _WORKER.alive():
             if _WORKER is None:
                 import atexit

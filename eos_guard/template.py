@@ -39,6 +39,9 @@ SAMPLE_TOOLS = [{
 }]
 
 
+MAX_SECONDS = 86_400  # a day: longer than any render, short enough for every timer
+
+
 @dataclass(frozen=True)
 class Limits:
     """How much one template may cost: wall time of one probe (compiling and every probe conversation),
@@ -49,6 +52,15 @@ class Limits:
     max_output: int = 1_000_000
     cache: bool = True
     memory_mb: int = 512
+
+    def __post_init__(self) -> None:
+        # NaN or infinity would switch the timers off (or make them fail); a limit must be a real bound
+        if not (isinstance(self.seconds, (int, float)) and 0 < self.seconds <= MAX_SECONDS):
+            raise ValueError(f"template time limit must be more than 0 and at most {MAX_SECONDS} seconds")
+        if not (isinstance(self.max_output, int) and self.max_output > 0):
+            raise ValueError("template output limit must be a positive integer")
+        if not (isinstance(self.memory_mb, int) and self.memory_mb > 0):
+            raise ValueError("template memory limit must be a positive integer")
 
 
 class TemplateLimitExceeded(Exception):

@@ -318,3 +318,11 @@ def test_the_worker_starts_only_for_a_template_that_has_to_be_rendered(tmp_path)
     assert started(plain)[0] == ["False", "False"]
     assert started(tmp_path / "model")[0] == ["True", "False"]  # cold: rendered in the worker only
     assert started(tmp_path / "model")[0] == ["False", "False"]  # warm: from the cache
+
+
+@pytest.mark.parametrize("fields", [{"seconds": float("nan")}, {"seconds": float("inf")}, {"seconds": 0},
+                                    {"seconds": -1}, {"max_output": 0}, {"memory_mb": 0}],
+                         ids=["nan", "inf", "zero", "negative", "no-output", "no-memory"])
+def test_a_limit_that_is_no_bound_is_refused(fields):
+    with pytest.raises(ValueError):
+        Limits(**fields)
