@@ -312,33 +312,33 @@ def _format_size(template: Any, args: tuple, kwargs: dict, limit: int, braces: b
     return len(text) + max(widths, default=0) + _text_size((args, kwargs), limit)
 
 
-def _estimates(limit: int) -> dict[str, Any]:
-    """Upper bounds of the size of a result, computed from the arguments before the call, for filters and
-    ``str`` methods whose result can be far larger than their input (widths, fill values, separators)."""
-    return {
-        "center": lambda s, a, k: len(str(s)) + _int(_arg(a, k, 0, "width", 80)),
-        "ljust": lambda s, a, k: len(str(s)) + _int(_arg(a, k, 0, "width", 0)),
-        "rjust": lambda s, a, k: len(str(s)) + _int(_arg(a, k, 0, "width", 0)),
-        "zfill": lambda s, a, k: len(str(s)) + _int(_arg(a, k, 0, "width", 0)),
-        "expandtabs": lambda s, a, k: len(str(s)) * max(1, _int(_arg(a, k, 0, "tabsize", 8))),
-        "indent": lambda s, a, k: len(str(s)) + (str(s).count("\n") + 1) * _int(_arg(a, k, 0, "width", 4)),
-        "wordwrap": lambda s, a, k: len(str(s)) * (1 + len(str(_arg(a, k, 3, "wrapstring", "") or ""))),
-        "replace": lambda s, a, k: _replace_size(s, a, k),
-        "join": lambda s, a, k: _join_size(s, _arg(a, k, 0, "d", ""), limit),
-        "str.join": lambda s, a, k: _join_size(_arg(a, k, 0, "iterable"), s, limit),
-        "format": lambda s, a, k: _format_size(s, a, k, limit),
-        "str.format": lambda s, a, k: _format_size(s, a, k, limit, braces=True),
-        "str.format_map": lambda s, a, k: _format_size(s, a, k, limit, braces=True),
-        "batch": lambda s, a, k: _int(_arg(a, k, 0, "linecount", 0)) if _arg(a, k, 1, "fill_with") is not None
-        else 0,
-        "slice": lambda s, a, k: _int(_arg(a, k, 0, "slices", 0)),
-        "tojson": lambda s, a, k: _text_size(s, limit, _int(_arg(a, k, 1, "indent", 0) or 0)),
-        "string": lambda s, a, k: _text_size(s, limit),
-        "pprint": lambda s, a, k: _text_size(s, limit),
-        "list": lambda s, a, k: _text_size(s, limit),
-        "urlencode": lambda s, a, k: 3 * _text_size(s, limit),
-        "lipsum": lambda s, a, k: _int(_arg(a, k, 0, "n", 5)) * _int(_arg(a, k, 3, "max", 100)) * 12,
-    }
+# Upper bounds of the size of a result, computed from the arguments before the call, for filters and ``str``
+# methods whose result can be far larger than their input (widths, fill values, separators). The subject is a
+# string here, or something whose text the hooks have measured first.
+ESTIMATES: dict[str, Any] = {
+    "center": lambda s, a, k, limit: len(str(s)) + _int(_arg(a, k, 0, "width", 80)),
+    "ljust": lambda s, a, k, limit: len(str(s)) + _int(_arg(a, k, 0, "width", 0)),
+    "rjust": lambda s, a, k, limit: len(str(s)) + _int(_arg(a, k, 0, "width", 0)),
+    "zfill": lambda s, a, k, limit: len(str(s)) + _int(_arg(a, k, 0, "width", 0)),
+    "expandtabs": lambda s, a, k, limit: len(str(s)) * max(1, _int(_arg(a, k, 0, "tabsize", 8))),
+    "indent": lambda s, a, k, limit: len(str(s)) + (str(s).count("\n") + 1) * _int(_arg(a, k, 0, "width", 4)),
+    "wordwrap": lambda s, a, k, limit: len(str(s)) * (1 + len(str(_arg(a, k, 3, "wrapstring", "") or ""))),
+    "replace": lambda s, a, k, limit: _replace_size(s, a, k),
+    "join": lambda s, a, k, limit: _join_size(s, _arg(a, k, 0, "d", ""), limit),
+    "str.join": lambda s, a, k, limit: _join_size(_arg(a, k, 0, "iterable"), s, limit),
+    "format": lambda s, a, k, limit: _format_size(s, a, k, limit),
+    "str.format": lambda s, a, k, limit: _format_size(s, a, k, limit, braces=True),
+    "str.format_map": lambda s, a, k, limit: _format_size(s, a, k, limit, braces=True),
+    "batch": lambda s, a, k, limit: _int(_arg(a, k, 0, "linecount", 0)) if _arg(a, k, 1, "fill_with") is not None
+    else 0,
+    "slice": lambda s, a, k, limit: _int(_arg(a, k, 0, "slices", 0)),
+    "tojson": lambda s, a, k, limit: _text_size(s, limit, _int(_arg(a, k, 1, "indent", 0) or 0)),
+    "string": lambda s, a, k, limit: _text_size(s, limit),
+    "pprint": lambda s, a, k, limit: _text_size(s, limit),
+    "list": lambda s, a, k, limit: _text_size(s, limit),
+    "urlencode": lambda s, a, k, limit: 3 * _text_size(s, limit),
+    "lipsum": lambda s, a, k, limit: _int(_arg(a, k, 0, "n", 5)) * _int(_arg(a, k, 3, "max", 100)) * 12,
+}
 
 
 def _size_of_result(value: Any) -> int:
@@ -410,7 +410,7 @@ def _environment() -> Any:
             if estimate == "str.join" and args and not hasattr(args[0], "__len__"):
                 args = (list(args[0]), *args[1:])  # an iterator: count what it gives before joining it
             if estimate:
-                budget.check_size(_estimates(budget.limits.max_output)[estimate](subject, args, kwargs))
+                budget.check_size(ESTIMATES[estimate](subject, args, kwargs, budget.limits.max_output))
             result = ImmutableSandboxedEnvironment.call(__self, __context, __obj, *args, **kwargs)
             budget.check_size(_size_of_result(result))
             return result
@@ -424,7 +424,7 @@ def _environment() -> Any:
             def limited(*args: Any, **kwargs: Any) -> str:
                 budget = _current_budget()
                 if budget is not None:
-                    budget.check_size(_estimates(budget.limits.max_output)[estimate](subject, args, kwargs))
+                    budget.check_size(ESTIMATES[estimate](subject, args, kwargs, budget.limits.max_output))
                 return wrapped(*args, **kwargs)
 
             return limited
@@ -496,7 +496,7 @@ def _environment() -> Any:
         """Every filter runs at render time only (a context filter cannot be folded), after a check of the
         time and of the size its arguments promise, and its result is measured."""
         passed = jinja2.utils._PassArg.from_obj(function)
-        estimate = _estimates(0).get(name) and name
+        estimate = name if name in ESTIMATES else None
 
         @jinja2.pass_context
         def limited(context: Any, value: Any, *args: Any, **kwargs: Any) -> Any:
@@ -506,7 +506,10 @@ def _environment() -> Any:
                 if estimate == "join" and not hasattr(value, "__len__"):
                     value = list(value)  # an iterator: count what it gives before joining it
                 if estimate:
-                    budget.check_size(_estimates(budget.limits.max_output)[estimate](value, args, kwargs))
+                    limit = budget.limits.max_output
+                    if not isinstance(value, str):  # these filters turn it into text: measure that first
+                        budget.check_size(_text_size(value, limit))
+                    budget.check_size(ESTIMATES[estimate](value, args, kwargs, limit))
             if passed is jinja2.utils._PassArg.context:
                 result = function(context, value, *args, **kwargs)
             elif passed is jinja2.utils._PassArg.eval_context:
