@@ -79,6 +79,9 @@ MEMORY = {
     "int-squaring": "{% set ns = namespace(n=10 ** 4000) %}{% for i in range(40) %}{% set ns.n = ns.n * ns.n %}"
                     "{% endfor %}{{ ns.n > 0 }}",
     "strftime-format": "{{ strftime_now('%Y %B %A ' * 300000) }}",
+    "center-structure": "{% set s = 'x' * 900000 %}{{ ([s] * 1000)|center(5) }}",
+    "replace-structure": "{% set s = 'x' * 900000 %}{{ ([s] * 1000)|replace('x', 'y') }}",
+    "generation-tag": "{% generation %}{% set s = 'x' * 900000 %}{{ [s] * 1000 }}{% endgeneration %}",
 }
 
 # Time without allocation, on loops, loop controls, namespace counters, recursion and the probe's globals.
@@ -326,3 +329,8 @@ def test_the_worker_starts_only_for_a_template_that_has_to_be_rendered(tmp_path)
 def test_a_limit_that_is_no_bound_is_refused(fields):
     with pytest.raises(ValueError):
         Limits(**fields)
+
+
+def test_a_huge_error_message_is_shortened():
+    probe = probe_template("{{ raise_exception('x' * 900000) }}", SPECIAL, ["</s>"], LIMITS)
+    assert probe.errors and all(len(error) < 400 for error in probe.errors), [len(e) for e in probe.errors]
