@@ -197,7 +197,7 @@ def main() -> None:
 
     requests, answers = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # the protocol owns stdout
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    _limit(resource, resource.RLIMIT_CORE, 0)
     try:
         from . import template
 
@@ -212,14 +212,9 @@ def main() -> None:
             return
         limits = template.Limits(seconds=float(request["seconds"]), max_output=int(request["max_output"]),
                                  cache=False, memory_mb=int(request["memory_mb"]))
-        _, hard = resource.getrlimit(resource.RLIMIT_AS)
-        memory = limits.memory_mb << 20
-        resource.setrlimit(resource.RLIMIT_AS, (memory if hard == resource.RLIM_INFINITY else min(memory, hard),
-                                                hard))
         used = resource.getrusage(resource.RUSAGE_SELF)
-        cpu = math.ceil(used.ru_utime + used.ru_stime + limits.seconds) + 1
-        _, hard = resource.getrlimit(resource.RLIMIT_CPU)
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu if hard == resource.RLIM_INFINITY else min(cpu, hard), hard))
+        _limit(resource, resource.RLIMIT_AS, limits.memory_mb << 20)
+        _limit(resource, resource.RLIMIT_CPU, math.ceil(used.ru_utime + used.ru_stime + limits.seconds) + 1)
         result = template._probe(request["source"], request["special_tokens"], request["added_tokens"], limits,
                                  bool(request["with_tools"]))
         answer = dataclasses.asdict(result)
@@ -228,3 +223,13 @@ def main() -> None:
         write_message(answers, answer)
         if out_of_memory:  # a failed allocation can leave any state behind: start clean
             return
+
+
+def _limit(resource: Any, which: int, soft: int) -> None:
+    """Sets a soft limit (at most the hard one). Where the system refuses it (macOS does not enforce an
+    address-space limit), the other limits and the parent's kill still hold."""
+    _, hard = resource.getrlimit(which)
+    try:
+        resource.setrlimit(which, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard))
+    except (ValueError, OSError):
+        pass
