@@ -124,7 +124,7 @@ def from_mapping(data: Any, source: Path | None) -> Config:
         data = {}
     if not isinstance(data, dict):
         raise InputError(source, "the eos-guard settings must be a mapping of keys to values")
-    unknown = sorted(set(data) - set(KEYS))
+    unknown = sorted((key for key in data if key not in KEYS), key=str)  # YAML keys may be numbers or booleans
     if unknown:
         raise InputError(source, f"unknown setting {unknown[0]!r} (known: {', '.join(KEYS)})")
     config = Config(source=source, root=source.parent if source else Path.cwd())
