@@ -77,11 +77,14 @@ class _Worker:
     def __init__(self) -> None:
         import subprocess
 
-        package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        package = os.path.dirname(os.path.abspath(__file__))
         here = os.path.realpath(os.getcwd())
-        # The checked repository is often the working directory: nothing is imported from it.
-        path = [package_parent] + [p for p in sys.path if p and os.path.realpath(p) != here]
-        code = f"import sys; sys.path[:0] = {path!r}; from eos_guard.render_worker import main; main()"
+        # The checked repository is often the working directory: nothing is imported from it. The package is
+        # registered without running its __init__ (which imports what the worker does not need).
+        path = [p for p in sys.path if p and os.path.realpath(p) != here]
+        code = (f"import sys, types; sys.path[:] = {path!r}; package = types.ModuleType('eos_guard'); "
+                f"package.__path__ = [{package!r}]; sys.modules['eos_guard'] = package; "
+                "from eos_guard.render_worker import main; main()")
         self.process = subprocess.Popen([sys.executable, "-I", "-S", "-c", code], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd="/")
         self.buffer = b""
