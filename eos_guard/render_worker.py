@@ -12,7 +12,8 @@ where no timer can interrupt it), so the probe runs in a worker process with
 A worker that died or was killed gives the template an EOS014 finding and is started again for the next
 template. One worker serves every template of a run (it starts on the first template that has to be rendered,
 with ``python -I -S`` and nothing imported but this module, template.py and jinja2), so many folders pay the
-start-up once. Messages are length-prefixed JSON over the worker's stdin and stdout.
+start-up once. Messages are length-prefixed JSON over the worker's stdin and stdout. This module knows
+processes and limits, not templates: template.py runs the probes in the worker (``serve_probes``).
 
 Where the limits do not exist (no ``resource`` module or no ``fork``: Windows), templates are rendered in the
 calling process, under the hooks alone (docs/security.md says so).
@@ -26,7 +27,7 @@ import os
 import struct
 import sys
 import threading
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Callable
 
 GRACE = 1.0                # seconds the parent waits past a probe's limit before it kills the worker
 START_TIMEOUT = 60.0       # seconds a new worker may take to import jinja2 (a loaded machine is slow)
@@ -84,7 +85,7 @@ class _Worker:
         path = [p for p in sys.path if p and os.path.realpath(p) != here]
         code = (f"import sys, types; sys.path[:] = {path!r}; package = types.ModuleType('eos_guard'); "
                 f"package.__path__ = [{package!r}]; sys.modules['eos_guard'] = package; "
-                "from eos_guard.render_worker import main; main()")
+                "from eos_guard.template import serve_probes; serve_probes()")
         self.process = subprocess.Popen([sys.executable, "-I", "-S", "-c", code], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd="/")
         self.buffer = b""
@@ -193,18 +194,17 @@ def _shutdown() -> None:
             _WORKER = None
 
 
-def main() -> None:
-    """The worker: answer probe requests on stdin until it closes."""
-    import dataclasses
+def serve(warm_up: Callable[[], None], answer: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+    """The worker's loop: limit this process for each request on stdin and write ``answer(request)`` to stdout,
+    until stdin closes. ``warm_up`` runs before the worker says it is ready (imports, the environment). An answer
+    with ``"exit": true`` ends the worker after it is written."""
     import resource
 
     requests, answers = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # the protocol owns stdout
     _limit(resource, resource.RLIMIT_CORE, 0)
     try:
-        from . import template
-
-        template._compile("")  # import jinja2 and build the environment before the first request
+        warm_up()
     except Exception as exc:
         write_message(answers, {"ready": False, "error": f"{type(exc).__name__}: {exc}"})
         return
@@ -213,18 +213,12 @@ def main() -> None:
         request = read_message(requests)
         if request is None:
             return
-        limits = template.Limits(seconds=float(request["seconds"]), max_output=int(request["max_output"]),
-                                 cache=False, memory_mb=int(request["memory_mb"]))
         used = resource.getrusage(resource.RUSAGE_SELF)
-        _limit(resource, resource.RLIMIT_AS, limits.memory_mb << 20)
-        _limit(resource, resource.RLIMIT_CPU, math.ceil(used.ru_utime + used.ru_stime + limits.seconds) + 1)
-        result = template._probe(request["source"], request["special_tokens"], request["added_tokens"], limits,
-                                 bool(request["with_tools"]))
-        answer = dataclasses.asdict(result)
-        out_of_memory = result.limit_exceeded is not None and "MiB of memory" in result.limit_exceeded
-        answer["exit"] = out_of_memory
-        write_message(answers, answer)
-        if out_of_memory:  # a failed allocation can leave any state behind: start clean
+        _limit(resource, resource.RLIMIT_AS, int(request["memory_mb"]) << 20)
+        _limit(resource, resource.RLIMIT_CPU, math.ceil(used.ru_utime + used.ru_stime + request["seconds"]) + 1)
+        reply = answer(request)
+        write_message(answers, reply)
+        if reply.get("exit"):
             return
 
 

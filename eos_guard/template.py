@@ -148,6 +148,27 @@ def _probe_isolated(source: str, special_tokens: dict[str, str], added_tokens: l
     return Probe(**answer)
 
 
+def serve_probes() -> None:
+    """The render worker's entry point (render_worker.py starts it): probes requested by the parent process."""
+    from . import render_worker
+
+    def answer(request: dict[str, Any]) -> dict[str, Any]:
+        limits = Limits(seconds=float(request["seconds"]), max_output=int(request["max_output"]), cache=False,
+                        memory_mb=int(request["memory_mb"]))
+        result = _probe(request["source"], request["special_tokens"], request["added_tokens"], limits,
+                        bool(request["with_tools"]))
+        reply = dataclasses.asdict(result)
+        # a failed allocation can leave any state behind: the worker ends, the next template gets a new one
+        reply["exit"] = result.limit_exceeded == _out_of_memory(limits)
+        return reply
+
+    render_worker.serve(lambda: _compile(""), answer)
+
+
+def _out_of_memory(limits: Limits) -> str:
+    return f"rendering needed more than {limits.memory_mb} MiB of memory"
+
+
 def _probe(source: str, special_tokens: dict[str, str], added_tokens: list[str], limits: Limits,
            with_tools: bool) -> Probe:
     """Compile and render in this process, under the hooks' limits: one deadline for the whole probe."""
@@ -158,7 +179,7 @@ def _probe(source: str, special_tokens: dict[str, str], added_tokens: list[str],
     except TemplateLimitExceeded as exc:
         result.limit_exceeded = str(exc)
     except MemoryError:
-        result.limit_exceeded = f"rendering needed more than {limits.memory_mb} MiB of memory"
+        result.limit_exceeded = _out_of_memory(limits)
     return result
 
 

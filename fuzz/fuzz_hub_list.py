@@ -10,6 +10,7 @@ import sys
 import atheris
 
 with atheris.instrument_imports(include=["eos_guard"]):
+    import eos_guard.audit  # noqa: F401
     import eos_guard.config  # noqa: F401
     import eos_guard.gguf_check  # noqa: F401
     import eos_guard.hub  # noqa: F401

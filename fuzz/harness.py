@@ -37,7 +37,7 @@ def pack(files: dict[str, bytes]) -> bytes:
 def check_input(data: bytes) -> None:
     from eos_guard.pipeline import check_folder
     from eos_guard.config import Config
-    from eos_guard.findings import Report
+    from eos_guard.results import Report
     from eos_guard.fixes import plan
     from eos_guard.report import REPORTERS
     from eos_guard.template import Limits
@@ -62,7 +62,7 @@ def check_input(data: bytes) -> None:
 
 
 def _small_config() -> "Config":
-    from eos_guard.config import Config
+    from eos_guard.config_types import Config
     from eos_guard.template import Limits
 
     return Config(limits=Limits(seconds=0.5, max_output=100_000, cache=False), baseline=None)
@@ -71,9 +71,9 @@ def _small_config() -> "Config":
 def check_gguf_input(data: bytes) -> None:
     """A GGUF file: its metadata is read (eos-guard's own reader), its templates probed, its rules run and
     reported. A corrupt file must end in the report's one-line error, never in an exception."""
-    from eos_guard.findings import Report
-    from eos_guard.gguf_check import check_gguf
+    from eos_guard.pipeline import check_gguf
     from eos_guard.report import REPORTERS
+    from eos_guard.results import Report
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model.gguf"
@@ -85,10 +85,10 @@ def check_gguf_input(data: bytes) -> None:
 
 
 def check_hub_list_input(data: bytes) -> None:
-    """A ``--hub-list`` file: every listed line parses to an ``org/name[@revision]`` or the whole file fails
+    """A ``--hub-list`` file (audit.py): every listed line parses to an ``org/name[@revision]`` or the whole file fails
     with one InputError naming the line."""
     from eos_guard.errors import InputError
-    from eos_guard.hub import read_list
+    from eos_guard.audit import read_list
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "repos.txt"
