@@ -334,3 +334,17 @@ def test_a_limit_that_is_no_bound_is_refused(fields):
 def test_a_huge_error_message_is_shortened():
     probe = probe_template("{{ raise_exception('x' * 900000) }}", SPECIAL, ["</s>"], LIMITS)
     assert probe.errors and all(len(error) < 400 for error in probe.errors), [len(e) for e in probe.errors]
+
+
+@pytest.mark.parametrize("settings, message", [
+    ("template-timeout: .nan", "template-timeout must be a positive number of at most 86,400"),
+    ("template-timeout: .inf", "template-timeout must be a positive number of at most 86,400"),
+    ("template-timeout: 100000", "template-timeout must be a positive number of at most 86,400"),
+    ("max-file-size: 1.0e+308", "max-file-size must be a positive number of at most 1,048,576"),
+    ("true: 1", "unknown setting True"),
+    ("a: 1\nb: \x7f", "2:4: cannot parse YAML: unacceptable character #x007f"),
+], ids=["timeout-nan", "timeout-inf", "timeout-huge", "file-size-huge", "boolean-key", "control-character"])
+def test_settings_that_bound_nothing_are_one_line_errors(run, tmp_path, settings, message):
+    (tmp_path / ".eos-guard.yaml").write_text(settings + "\n")
+    code, out, err = run(".")
+    assert code == 2 and err.count("\n") == 1 and message in err, err
