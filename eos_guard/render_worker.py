@@ -21,6 +21,7 @@ calling process, under the hooks alone (docs/security.md says so).
 
 from __future__ import annotations
 
+import atexit
 import json
 import math
 import os
@@ -145,12 +146,16 @@ class _Worker:
             return f"the render process ended with signal {signal.Signals(-code).name}"
         return f"the render process ended (exit status {code})"
 
-    def close(self) -> None:
+    def forget(self) -> None:
+        """Closes this process's ends of the pipes, leaving the worker to the process that started it."""
         for stream in (self.process.stdin, self.process.stdout):
             try:
                 stream.close()  # type: ignore[union-attr]
             except OSError:
                 pass
+
+    def close(self) -> None:
+        self.forget()
         if self.alive():
             self.process.kill()
         self.process.wait()
@@ -168,12 +173,12 @@ def probe(source: str, special_tokens: dict[str, str], added_tokens: list[str], 
                "seconds": seconds, "max_output": max_output, "memory_mb": memory_mb, "with_tools": with_tools}
     with _LOCK:  # one worker, one request at a time: threads of the Python API take turns
         if _WORKER is not None and _WORKER.owner != os.getpid():
-            _WORKER = None  # inherited through fork: the parent process still talks to it
-        if _WORKER is None or not _WORKER.alive():
-            if _WORKER is None:
-                import atexit
-
-                atexit.register(_shutdown)
+            _WORKER.forget()  # inherited through fork: the parent process still talks to it
+            _WORKER = None
+        if _WORKER is not None and not _WORKER.alive():
+            _WORKER.close()
+            _WORKER = None
+        if _WORKER is None:
             _WORKER = _Worker()
         try:
             answer = _WORKER.probe(request, seconds)
@@ -186,12 +191,13 @@ def probe(source: str, special_tokens: dict[str, str], added_tokens: list[str], 
         return answer
 
 
+@atexit.register
 def _shutdown() -> None:
     global _WORKER
     with _LOCK:
-        if _WORKER is not None:
+        if _WORKER is not None and _WORKER.owner == os.getpid():
             _WORKER.close()
-            _WORKER = None
+        _WORKER = None
 
 
 def serve(warm_up: Callable[[], None], answer: Callable[[dict[str, Any]], dict[str, Any]]) -> None:

@@ -348,3 +348,18 @@ def test_settings_that_bound_nothing_are_one_line_errors(run, tmp_path, settings
     (tmp_path / ".eos-guard.yaml").write_text(settings + "\n")
     code, out, err = run(".")
     assert code == 2 and err.count("\n") == 1 and message in err, err
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork")
+def test_a_forked_process_starts_its_own_worker():
+    """A training script's data-loader workers are forked: they must not talk to their parent's worker."""
+    code = ("import os, sys; from eos_guard.template import probe_template, Limits; "
+            f"H = {HONEST!r}; print(probe_template(H, {{}}, ['</s>'], Limits(cache=False)).token); sys.stdout.flush()\n"
+            "pid = os.fork()\n"
+            "if pid == 0:\n"
+            "    print(probe_template(H + '{# c #}', {}, ['</s>'], Limits(cache=False)).token); sys.stdout.flush()\n"
+            "    os._exit(0)\n"
+            "os.waitpid(pid, 0); print(probe_template(H + '{# p #}', {}, ['</s>'], Limits(cache=False)).token)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.stdout.split() == ["</s>"] * 3, proc.stderr
