@@ -54,7 +54,10 @@ class GgufMetadata:
 
 
 def _shown(key: str) -> str:
-    """A key as it may appear in a one-line message: quoted with line breaks and controls escaped, and short."""
+    """A key as it may appear in a one-line message: as it is when printable and short, else quoted with line
+    breaks and controls escaped, and cut."""
+    if key.isprintable() and len(key) <= 80:
+        return key
     return repr(key) if len(key) <= 80 else repr(key[:80]) + "..."
 
 
@@ -98,7 +101,7 @@ class _Reader:
             at = self.pos
             key = self._key()
             if key in seen:
-                raise _Corrupt(at, f"duplicate key {_shown(key)}")
+                raise _Corrupt(at, f"duplicate key {key[:80]!r}")
             seen.add(key)
             wanted = keep(key)
             try:
