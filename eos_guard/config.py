@@ -18,7 +18,7 @@ from .jsonspan import read_text
 from .rules import ALL_RULES, lookup
 from .runtimes import RUNTIMES
 from .runtimes.base import parse_version
-from .template import Limits
+from .template import MAX_SECONDS, Limits
 
 YAML_NAMES = (".eos-guard.yaml", ".eos-guard.yml")
 KEYS = ("select", "ignore", "per-file-ignores", "fail-on", "exclude", "runtimes", "runtime-versions",
@@ -98,7 +98,7 @@ def from_mapping(data: Any, source: Path | None) -> Config:
         data = {}
     if not isinstance(data, dict):
         raise InputError(source, "the eos-guard settings must be a mapping of keys to values")
-    unknown = sorted(set(data) - set(KEYS))
+    unknown = sorted((key for key in data if key not in KEYS), key=str)  # YAML keys may be numbers or booleans
     if unknown:
         raise InputError(source, f"unknown setting {unknown[0]!r} (known: {', '.join(KEYS)})")
     config = Config(source=source, root=source.parent if source else Path.cwd())
@@ -123,11 +123,12 @@ def from_mapping(data: Any, source: Path | None) -> Config:
         config.exclude = list(data["exclude"])
     seconds, size = config.limits.seconds, config.limits.max_output
     if "template-timeout" in data:
-        seconds = _positive(data["template-timeout"], source, "template-timeout", float)
+        seconds = _positive(data["template-timeout"], source, "template-timeout", float, MAX_SECONDS)
     if "template-max-output" in data:
         size = int(_positive(data["template-max-output"], source, "template-max-output", int))
     if "max-file-size" in data:
-        config.max_file_bytes = int(_positive(data["max-file-size"], source, "max-file-size", float) * 1024 * 1024)
+        config.max_file_bytes = int(_positive(data["max-file-size"], source, "max-file-size", float, 1 << 20)
+                                    * 1024 * 1024)
     cache = data.get("cache", True)
     if not isinstance(cache, bool):
         raise InputError(source, "cache must be true or false")
@@ -135,10 +136,12 @@ def from_mapping(data: Any, source: Path | None) -> Config:
     return config
 
 
-def _positive(value: Any, source: Path | None, key: str, kind: type) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0 \
-            or (kind is int and not isinstance(value, int)):
-        raise InputError(source, f"{key} must be a positive {'integer' if kind is int else 'number'}")
+def _positive(value: Any, source: Path | None, key: str, kind: type, limit: float | None = None) -> float:
+    # `not 0 < value` also rejects NaN; infinity is no limit that a timer or a size can hold
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf") \
+            or (kind is int and not isinstance(value, int)) or (limit is not None and value > limit):
+        at_most = f" of at most {limit:,.0f}" if limit is not None else ""
+        raise InputError(source, f"{key} must be a positive {'integer' if kind is int else 'number'}{at_most}")
     return value
 
 
@@ -175,8 +178,13 @@ def _read(path: Path) -> Config:
 def _yaml(path: Path) -> Any:
     import yaml
 
+    text = read_text(path)
     try:
-        return yaml.safe_load(read_text(path))
+        return yaml.safe_load(text)
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow: its message is two lines
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - text.rfind("\n", 0, exc.position)
+        raise InputError(path, f"cannot parse YAML: {str(exc).splitlines()[0]}", line, column) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)

@@ -53,6 +53,14 @@ class GgufMetadata:
     end: int                  # the byte offset where the key/value section ends
 
 
+def _shown(key: str) -> str:
+    """A key as it may appear in a one-line message: as it is when printable and short, else quoted with line
+    breaks and controls escaped, and cut."""
+    if key.isprintable() and len(key) <= 80:
+        return key
+    return repr(key) if len(key) <= 80 else repr(key[:80]) + "..."
+
+
 class _Corrupt(Exception):
     """What is wrong at a byte offset; read_metadata turns it into one InputError line."""
 
@@ -93,14 +101,14 @@ class _Reader:
             at = self.pos
             key = self._key()
             if key in seen:
-                raise _Corrupt(at, f"duplicate key {key!r}")
+                raise _Corrupt(at, f"duplicate key {key[:80]!r}")
             seen.add(key)
             wanted = keep(key)
             try:
                 kind = self._unpack("I", 4)[0]
                 item_type, value = self._value(kind, wanted)
             except _Corrupt as exc:
-                raise _Corrupt(exc.at, f"in {key}: {exc.message}") from None
+                raise _Corrupt(exc.at, f"in {_shown(key)}: {exc.message}") from None
             if wanted:
                 fields[key] = Field(at, kind, item_type, value)
         return GgufMetadata(self.path, fields, self.pos)

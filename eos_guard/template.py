@@ -3,14 +3,18 @@
 The environment mirrors ``transformers.utils.chat_template_utils._cached_compile_jinja_template`` (5.x):
 an ``ImmutableSandboxedEnvironment`` with ``trim_blocks``/``lstrip_blocks``, loop controls, the
 ``{% generation %}`` tag, ``tojson`` without HTML escaping, ``raise_exception``, ``strftime_now`` and the
-restricted ``dict``/``namespace``. On top of that sandbox, templates from strangers get limits: a deadline,
-a cap on output size and on the size of ``*``/``**`` results. jinja2 is imported only when a template exists.
+restricted ``dict``/``namespace``. On top of that sandbox, templates from strangers get limits: one deadline
+for a whole probe, a cap on output size, and size checks before every operator, filter and method that can
+make a result much larger than its input; nothing of a template runs while it compiles. These hooks are the
+first line; the probe itself runs in a worker process under the operating system's limits (render_worker.py).
+jinja2 is imported only when a template has to be rendered, and then only in that worker.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import signal
 import threading
 import time
@@ -35,14 +39,28 @@ SAMPLE_TOOLS = [{
 }]
 
 
+MAX_SECONDS = 86_400  # a day: longer than any render, short enough for every timer
+
+
 @dataclass(frozen=True)
 class Limits:
-    """How much one template may cost (wall time per render, characters of output), and whether probe results
-    may be cached on disk (see probe_cache.py)."""
+    """How much one template may cost: wall time of one probe (compiling and every probe conversation),
+    characters of output of one render, memory of the render process (MiB of address space, where the
+    operating system can limit it), and whether probe results may be cached on disk (see cache.py)."""
 
     seconds: float = 2.0
     max_output: int = 1_000_000
     cache: bool = True
+    memory_mb: int = 512
+
+    def __post_init__(self) -> None:
+        # NaN or infinity would switch the timers off (or make them fail); a limit must be a real bound
+        if not (isinstance(self.seconds, (int, float)) and 0 < self.seconds <= MAX_SECONDS):
+            raise ValueError(f"template time limit must be more than 0 and at most {MAX_SECONDS} seconds")
+        if not (isinstance(self.max_output, int) and self.max_output > 0):
+            raise ValueError("template output limit must be a positive integer")
+        if not (isinstance(self.memory_mb, int) and self.memory_mb > 0):
+            raise ValueError("template memory limit must be a positive integer")
 
 
 class TemplateLimitExceeded(Exception):
@@ -99,7 +117,7 @@ def probe_template(source: str, special_tokens: dict[str, str], added_tokens: It
             return Probe(**cached)
         except TypeError:
             pass
-    result = _probe(source, special_tokens, added_tokens, limits, with_tools)
+    result = _probe_isolated(source, special_tokens, added_tokens, limits, with_tools)
     if not result.limit_exceeded:  # limits are in seconds: such a result depends on the machine's load
         cache.store("probe", key, dataclasses.asdict(result), limits.cache)
     return result
@@ -118,17 +136,62 @@ def probe_named_template(name: str, source: str, special_tokens: dict[str, str],
     return probe
 
 
+def _probe_isolated(source: str, special_tokens: dict[str, str], added_tokens: list[str], limits: Limits,
+                    with_tools: bool) -> Probe:
+    """Probe in the render worker, under the operating system's limits, where the platform has them."""
+    from . import render_worker
+
+    if not render_worker.supported():
+        return _probe(source, special_tokens, added_tokens, limits, with_tools)
+    answer = render_worker.probe(source, dict(special_tokens), added_tokens, limits.seconds, limits.max_output,
+                                 limits.memory_mb, with_tools)
+    return Probe(**answer)
+
+
+def serve_probes() -> None:
+    """The render worker's entry point (render_worker.py starts it): probes requested by the parent process."""
+    from . import render_worker
+
+    def answer(request: dict[str, Any]) -> dict[str, Any]:
+        limits = Limits(seconds=float(request["seconds"]), max_output=int(request["max_output"]), cache=False,
+                        memory_mb=int(request["memory_mb"]))
+        result = _probe(request["source"], request["special_tokens"], request["added_tokens"], limits,
+                        bool(request["with_tools"]))
+        reply = dataclasses.asdict(result)
+        # a failed allocation can leave any state behind: the worker ends, the next template gets a new one
+        reply["exit"] = result.limit_exceeded == _out_of_memory(limits)
+        return reply
+
+    render_worker.serve(lambda: _compile(""), answer)
+
+
+def _out_of_memory(limits: Limits) -> str:
+    return f"rendering needed more than {limits.memory_mb} MiB of memory"
+
+
 def _probe(source: str, special_tokens: dict[str, str], added_tokens: list[str], limits: Limits,
            with_tools: bool) -> Probe:
+    """Compile and render in this process, under the hooks' limits: one deadline for the whole probe."""
     result = Probe()
     try:
-        template = _compile(source, limits)
+        with _limited(limits) as budget:
+            _probe_within(source, special_tokens, added_tokens, limits, with_tools, budget, result)
     except TemplateLimitExceeded as exc:
         result.limit_exceeded = str(exc)
-        return result
+    except MemoryError:
+        result.limit_exceeded = _out_of_memory(limits)
+    return result
+
+
+def _probe_within(source: str, special_tokens: dict[str, str], added_tokens: list[str], limits: Limits,
+                  with_tools: bool, budget: _Budget, result: Probe) -> None:
+    try:
+        template = _compile(source)
+    except (TemplateLimitExceeded, MemoryError):
+        raise
     except Exception as exc:  # jinja2.TemplateSyntaxError and friends
         result.errors.append(_describe(exc))
-        return result
+        return
     by_length = sorted(set(t for t in added_tokens if t), key=len, reverse=True)
     fallback: Probe | None = None
     for parts in (False, True):
@@ -137,10 +200,9 @@ def _probe(source: str, special_tokens: dict[str, str], added_tokens: list[str],
             variables.update(messages=messages, add_generation_prompt=False, documents=None,
                              tools=SAMPLE_TOOLS if with_tools else None)
             try:
-                text = _render(template, variables, limits)
-            except TemplateLimitExceeded as exc:
-                result.limit_exceeded = str(exc)
-                return result
+                text = _render(template, variables, budget)
+            except (TemplateLimitExceeded, MemoryError):
+                raise
             except Exception as exc:
                 result.errors.append(f"{shape}: {_describe(exc)}")
                 continue
@@ -153,16 +215,17 @@ def _probe(source: str, special_tokens: dict[str, str], added_tokens: list[str],
             token = next((t for t in by_length if stripped.startswith(t)), None)
             if token is not None:
                 result.token, result.tail, result.shape = token, tail, shape
-                return result
+                return
             if fallback is None or (not fallback.tail.strip() and stripped):
                 fallback = Probe(tail=tail, shape=shape)
     if fallback is not None:
         result.tail, result.shape = fallback.tail, fallback.shape
-    return result
 
 
 def _describe(exc: BaseException) -> str:
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if len(message) > 300:  # raise_exception('x' * 999999) must not make a finding of a megabyte
+        message = message[:300] + "..."
     name = type(exc).__name__
     line = getattr(exc, "lineno", None)
     where = f" (template line {line})" if line else ""
@@ -170,7 +233,7 @@ def _describe(exc: BaseException) -> str:
 
 
 class _Budget:
-    """A deadline and size cap that the sandbox's hooks consult while a template runs."""
+    """A deadline and size cap that the sandbox's hooks consult while a template compiles and renders."""
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
@@ -192,9 +255,122 @@ def _current_budget() -> _Budget | None:
     return getattr(_budget, "value", None)
 
 
+_NAMESPACE: Any = None  # jinja2.utils.Namespace, once jinja2 is imported
+
+
+def _text_size(value: Any, limit: int, indent: int = 0) -> int:
+    """How many characters ``value`` takes as text (``str``, ``repr`` or JSON, give or take), counted until the
+    count passes ``limit``. Shared references count each time, as their text repeats them; a cycle counts
+    until the limit. ``indent`` adds the indentation ``tojson(indent=...)`` puts before each item."""
+    total = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack and total <= limit:
+        item, depth = stack.pop()
+        if isinstance(item, (str, bytes)):
+            total += len(item) + 2
+        elif isinstance(item, dict):
+            total += 2 + len(item) * (4 + indent * (depth + 1))
+            stack.extend((k, depth + 1) for k in item.keys())
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            total += 2 + len(item) * (2 + indent * (depth + 1))
+            stack.extend((v, depth + 1) for v in item)
+        else:
+            if _NAMESPACE is not None and isinstance(item, _NAMESPACE):  # namespace() prints its attributes
+                stack.append((object.__getattribute__(item, "_Namespace__attrs"), depth))
+            total += 16
+    return total
+
+
+def _repeat_size(value: Any, limit: int) -> int:
+    """The size of a string exactly (so ``'x' * limit`` still passes), of anything else as text."""
+    return len(value) if isinstance(value, str) else _text_size(value, limit)
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) else len(value) if isinstance(value, str) else 0
+
+
+def _arg(args: tuple, kwargs: dict, index: int, name: str, default: Any = None) -> Any:
+    return args[index] if len(args) > index else kwargs.get(name, default)
+
+
+def _replace_size(text: Any, args: tuple, kwargs: dict) -> int:
+    old, new = str(_arg(args, kwargs, 0, "old", "")), str(_arg(args, kwargs, 1, "new", ""))
+    text = str(text)
+    count = len(text) + 1 if not old else text.count(old)
+    limit = _arg(args, kwargs, 2, "count", -1)
+    if isinstance(limit, int) and limit >= 0:
+        count = min(count, limit)
+    return len(text) + count * (len(new) - len(old))
+
+
+def _join_size(items: Any, separator: Any, limit: int) -> int:
+    """Items are a list here (the hooks turn iterators into lists first)."""
+    if not hasattr(items, "__len__"):
+        return 0
+    return _text_size(list(items), limit) + len(items) * len(str(separator))
+
+
+_PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\d+|\*)?(?:\.(\d+|\*))?")
+_BRACE_SPEC = re.compile(r"\{[^{}]*?:([^{}]*(?:\{[^{}]*\}[^{}]*)*)\}")
+
+
+def _format_size(template: Any, args: tuple, kwargs: dict, limit: int, braces: bool = False) -> int:
+    """The widths and precisions of a %-format (``%`` and ``format``) or ``str.format`` string, given in the
+    string or taken from the arguments (``*``, nested braces), plus the size of the arguments."""
+    text = str(template)
+    if braces:
+        specs = [spec for spec in _BRACE_SPEC.findall(text)]
+    else:
+        specs = [width + "." + precision for width, precision in _PERCENT_SPEC.findall(text)]
+    widths = [int(run) if len(run) < 12 else 10 ** 12 for spec in specs for run in re.findall(r"\d+", spec)]
+    if any("*" in spec or "{" in spec for spec in specs):
+        flat = list(args) + list(kwargs.values())
+        if len(flat) == 1 and isinstance(flat[0], (tuple, dict)):
+            flat = list(flat[0].values()) if isinstance(flat[0], dict) else list(flat[0])
+        widths += [v for v in flat if isinstance(v, int)]
+    return len(text) + max(widths, default=0) + _text_size((args, kwargs), limit)
+
+
+# Upper bounds of the size of a result, computed from the arguments before the call, for filters and ``str``
+# methods whose result can be far larger than their input (widths, fill values, separators). The subject is a
+# string here, or something whose text the hooks have measured first.
+ESTIMATES: dict[str, Any] = {
+    "center": lambda s, a, k, limit: len(str(s)) + _int(_arg(a, k, 0, "width", 80)),
+    "ljust": lambda s, a, k, limit: len(str(s)) + _int(_arg(a, k, 0, "width", 0)),
+    "rjust": lambda s, a, k, limit: len(str(s)) + _int(_arg(a, k, 0, "width", 0)),
+    "zfill": lambda s, a, k, limit: len(str(s)) + _int(_arg(a, k, 0, "width", 0)),
+    "expandtabs": lambda s, a, k, limit: len(str(s)) * max(1, _int(_arg(a, k, 0, "tabsize", 8))),
+    "indent": lambda s, a, k, limit: len(str(s)) + (str(s).count("\n") + 1) * _int(_arg(a, k, 0, "width", 4)),
+    "wordwrap": lambda s, a, k, limit: len(str(s)) * (1 + len(str(_arg(a, k, 3, "wrapstring", "") or ""))),
+    "replace": lambda s, a, k, limit: _replace_size(s, a, k),
+    "join": lambda s, a, k, limit: _join_size(s, _arg(a, k, 0, "d", ""), limit),
+    "str.join": lambda s, a, k, limit: _join_size(_arg(a, k, 0, "iterable"), s, limit),
+    "format": lambda s, a, k, limit: _format_size(s, a, k, limit),
+    "str.format": lambda s, a, k, limit: _format_size(s, a, k, limit, braces=True),
+    "str.format_map": lambda s, a, k, limit: _format_size(s, a, k, limit, braces=True),
+    "batch": lambda s, a, k, limit: _int(_arg(a, k, 0, "linecount", 0)) if _arg(a, k, 1, "fill_with") is not None
+    else 0,
+    "slice": lambda s, a, k, limit: _int(_arg(a, k, 0, "slices", 0)),
+    "tojson": lambda s, a, k, limit: _text_size(s, limit, _int(_arg(a, k, 1, "indent", 0) or 0)),
+    "string": lambda s, a, k, limit: _text_size(s, limit),
+    "pprint": lambda s, a, k, limit: _text_size(s, limit),
+    "list": lambda s, a, k, limit: _text_size(s, limit),
+    "urlencode": lambda s, a, k, limit: 3 * _text_size(s, limit),
+    "lipsum": lambda s, a, k, limit: _int(_arg(a, k, 0, "n", 5)) * _int(_arg(a, k, 3, "max", 100)) * 12,
+}
+
+
+def _size_of_result(value: Any) -> int:
+    return len(value) if isinstance(value, (str, list, tuple, dict)) else 0
+
+
 def _environment() -> Any:
     import jinja2
     import jinja2.ext
+    from jinja2 import nodes
+    from jinja2.compiler import CodeGenerator
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     class GenerationTag(jinja2.ext.Extension):
@@ -210,14 +386,69 @@ def _environment() -> Any:
         def _body(self, caller: Any) -> str:
             return caller()
 
-    class LimitedEnvironment(ImmutableSandboxedEnvironment):
-        intercepted_binops = frozenset(["*", "**"])
+    class NoFoldingCodeGenerator(CodeGenerator):
+        """Evaluates nothing of the template while compiling, so no filter or operator runs outside the limits.
 
-        def call(self, context: Any, obj: Any, *args: Any, **kwargs: Any) -> Any:
+        jinja2 folds constant expressions at compile time (``('%9999999s' % 'a')|urlize`` runs while compiling)
+        and treats any exception there, the limit's included, as "not constant" and tries again one level up.
+        With ``optimized=False`` the optimizer is off; this turns off the other folding (of ``{{ }}``
+        children) and sends ``~`` through a size check."""
+
+        def _output_child_to_const(self, node: Any, frame: Any, finalize: Any) -> str:
+            if isinstance(node, nodes.TemplateData):
+                return super()._output_child_to_const(node, frame, finalize)
+            raise nodes.Impossible()
+
+        def visit_Concat(self, node: Any, frame: Any) -> None:
+            self.write("environment.limited_concat((")
+            for arg in node.nodes:
+                self.visit(arg, frame)
+                self.write(", ")
+            self.write("))")
+
+    class LimitedEnvironment(ImmutableSandboxedEnvironment):
+        code_generator_class = NoFoldingCodeGenerator
+        intercepted_binops = frozenset(["*", "**", "%", "+"])
+
+        def limited_concat(self, values: tuple) -> str:
             budget = _current_budget()
             if budget is not None:
-                budget.check_time()
-            return super().call(context, obj, *args, **kwargs)
+                budget.check_size(sum(_text_size(v, budget.limits.max_output) for v in values))
+            return "".join(map(str, values))
+
+        def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+            budget = _current_budget()
+            if budget is None:
+                return ImmutableSandboxedEnvironment.call(__self, __context, __obj, *args, **kwargs)
+            budget.check_time()
+            subject = getattr(__obj, "__self__", None)
+            name = getattr(__obj, "__name__", None)
+            estimate = None
+            if isinstance(subject, str) and name in STR_METHODS:
+                estimate = STR_METHODS[name]
+            elif __obj is __self.globals.get("lipsum"):
+                estimate = "lipsum"
+            if estimate == "str.join" and args and not hasattr(args[0], "__len__"):
+                args = (list(args[0]), *args[1:])  # an iterator: count what it gives before joining it
+            if estimate:
+                budget.check_size(ESTIMATES[estimate](subject, args, kwargs, budget.limits.max_output))
+            result = ImmutableSandboxedEnvironment.call(__self, __context, __obj, *args, **kwargs)
+            budget.check_size(_size_of_result(result))
+            return result
+
+        def wrap_str_format(self, value: Any) -> Any:
+            wrapped = super().wrap_str_format(value)
+            if wrapped is None:
+                return None
+            subject, estimate = value.__self__, "str." + value.__name__
+
+            def limited(*args: Any, **kwargs: Any) -> str:
+                budget = _current_budget()
+                if budget is not None:
+                    budget.check_size(ESTIMATES[estimate](subject, args, kwargs, budget.limits.max_output))
+                return wrapped(*args, **kwargs)
+
+            return limited
 
         def getattr(self, obj: Any, attribute: str) -> Any:
             budget = _current_budget()
@@ -229,13 +460,27 @@ def _environment() -> Any:
             budget = _current_budget()
             if budget is not None:
                 budget.check_time()
-                if operator == "*" and isinstance(right, int) and isinstance(left, (str, list, tuple)):
-                    budget.check_size(len(left) * right)
+                limit = budget.limits.max_output
                 if operator == "*" and isinstance(left, int) and isinstance(right, (str, list, tuple)):
-                    budget.check_size(len(right) * left)
+                    left, right = right, left
+                if operator == "*" and isinstance(right, int) and isinstance(left, (str, list, tuple)):
+                    budget.check_size(_repeat_size(left, limit) * right)
                 if operator == "**" and isinstance(right, int) and right > 4096:
                     raise TemplateLimitExceeded("exponent too large")
+                if operator in ("*", "**") and isinstance(left, int) and isinstance(right, int):
+                    # digits of the result: an int far larger than any output is only work for the CPU
+                    bits = left.bit_length() * right if operator == "**" else \
+                        left.bit_length() + right.bit_length()
+                    budget.check_size(bits // 3)
+                if operator == "%" and isinstance(left, str):
+                    budget.check_size(_format_size(left, right if isinstance(right, tuple) else (right,), {},
+                                                   limit))
+                if operator == "+" and isinstance(left, (str, list, tuple)):
+                    budget.check_size(_repeat_size(left, limit) + _repeat_size(right, limit))
             return super().call_binop(context, operator, left, right)
+
+    global _NAMESPACE
+    _NAMESPACE = jinja2.utils.Namespace
 
     class TemplateNamespace(jinja2.utils.Namespace):
         def __init__(*args: Any, **kwargs: Any) -> None:
@@ -268,9 +513,48 @@ def _environment() -> Any:
                sort_keys: bool = False) -> str:
         return json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
 
-    env = LimitedEnvironment(trim_blocks=True, lstrip_blocks=True,
+    def limited_filter(name: str, function: Any) -> Any:
+        """Every filter runs at render time only (a context filter cannot be folded), after a check of the
+        time and of the size its arguments promise, and its result is measured."""
+        passed = jinja2.utils._PassArg.from_obj(function)
+        estimate = name if name in ESTIMATES else None
+
+        @jinja2.pass_context
+        def limited(context: Any, value: Any, *args: Any, **kwargs: Any) -> Any:
+            budget = _current_budget()
+            if budget is not None:
+                budget.check_time()
+                if estimate == "join" and not hasattr(value, "__len__"):
+                    value = list(value)  # an iterator: count what it gives before joining it
+                if estimate:
+                    limit = budget.limits.max_output
+                    if not isinstance(value, str):  # these filters turn it into text: measure that first
+                        budget.check_size(_text_size(value, limit))
+                    budget.check_size(ESTIMATES[estimate](value, args, kwargs, limit))
+            if passed is jinja2.utils._PassArg.context:
+                result = function(context, value, *args, **kwargs)
+            elif passed is jinja2.utils._PassArg.eval_context:
+                result = function(context.eval_ctx, value, *args, **kwargs)
+            elif passed is jinja2.utils._PassArg.environment:
+                result = function(context.environment, value, *args, **kwargs)
+            else:
+                result = function(value, *args, **kwargs)
+            if budget is not None:
+                budget.check_size(_size_of_result(result))
+            return result
+
+        return limited
+
+    def finalize(value: Any) -> Any:
+        budget = _current_budget()
+        if budget is not None:
+            budget.check_size(_text_size(value, budget.limits.max_output))
+        return value
+
+    env = LimitedEnvironment(trim_blocks=True, lstrip_blocks=True, optimized=False, finalize=finalize,
                              extensions=[GenerationTag, jinja2.ext.loopcontrols])
     env.filters["tojson"] = tojson
+    env.filters = {name: limited_filter(name, function) for name, function in env.filters.items()}
     env.globals["raise_exception"] = raise_exception
     from datetime import datetime
 
@@ -280,26 +564,28 @@ def _environment() -> Any:
     return env
 
 
+# ``str`` methods that get a size estimate before they run, and the estimate they get.
+STR_METHODS = {"center": "center", "ljust": "ljust", "rjust": "rjust", "zfill": "zfill", "expandtabs": "expandtabs",
+               "replace": "replace", "join": "str.join"}  # format and format_map: see wrap_str_format
+
 _ENV: Any = None
 
 
-def _compile(source: str, limits: Limits) -> Any:
+def _compile(source: str) -> Any:
     global _ENV
     if _ENV is None:
         _ENV = _environment()
-    with _limited(limits):
-        return _ENV.from_string(source)
+    return _ENV.from_string(source)
 
 
-def _render(template: Any, variables: dict[str, Any], limits: Limits) -> str:
+def _render(template: Any, variables: dict[str, Any], budget: _Budget) -> str:
     chunks: list[str] = []
     size = 0
-    with _limited(limits) as budget:
-        for chunk in template.generate(**variables):
-            size += len(chunk)
-            budget.check_size(size)
-            budget.check_time()
-            chunks.append(chunk)
+    for chunk in template.generate(**variables):
+        size += len(chunk)
+        budget.check_size(size)
+        budget.check_time()
+        chunks.append(chunk)
     return "".join(chunks)
 
 
@@ -307,7 +593,8 @@ class _limited:
     """Installs a budget for the hooks, plus a SIGALRM timer on the main thread of POSIX systems.
 
     The timer interrupts loops that call nothing (``{% for %}`` over a long range with an empty body); the
-    hooks cover threads and platforms without SIGALRM.
+    hooks cover threads and platforms without SIGALRM. Off the main thread only the hooks hold: that is why
+    templates are rendered in a worker process where one can be started (render_worker.py).
     """
 
     def __init__(self, limits: Limits) -> None:

@@ -1,4 +1,5 @@
-"""Replays every input the fuzzer kept (fuzz/corpus/: seeds, interesting inputs and fixed crashes)."""
+"""Replays every input the fuzzers kept (seeds, interesting inputs and fixed crashes): fuzz/corpus/ through the
+whole pipeline, and the GGUF reader's, Hub list's and config loader's corpora through their targets."""
 
 from __future__ import annotations
 
@@ -9,15 +10,18 @@ import pytest
 from support import ROOT
 
 sys.path.insert(0, str(ROOT / "fuzz"))
-from harness import check_input  # noqa: E402
+import harness  # noqa: E402
 
-CORPUS = sorted((ROOT / "fuzz" / "corpus").iterdir())
-
-
-def test_corpus_is_there():
-    assert len(CORPUS) >= 18
+TARGETS = {"corpus": harness.check_input, "corpus-gguf": harness.check_gguf_input,
+           "corpus-hub-list": harness.check_hub_list_input, "corpus-config": harness.check_config_input}
+CORPUS = [(folder, path) for folder in TARGETS for path in sorted((ROOT / "fuzz" / folder).iterdir())]
 
 
-@pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.name[:16])
-def test_replay(path):
-    check_input(path.read_bytes())
+@pytest.mark.parametrize("folder", TARGETS)
+def test_corpus_is_there(folder):
+    assert len(list((ROOT / "fuzz" / folder).iterdir())) >= (18 if folder == "corpus" else 2)
+
+
+@pytest.mark.parametrize("folder, path", CORPUS, ids=lambda p: p if isinstance(p, str) else p.name[:24])
+def test_replay(folder, path):
+    TARGETS[folder](path.read_bytes())

@@ -13,8 +13,9 @@ class TemplateError(Rule):
     ## What it detects
     eos-guard renders each template in a sandbox with probe conversations (`[user, assistant]`, with a system
     turn, with a following user turn, with content as a list of parts, with tools). This rule fires when
-    every probe raises, when the template exceeds the time or output limits (a loop, a huge `range`, a
-    recursive macro), or when no render shows the assistant's answer.
+    every probe raises, when the template exceeds the time, output or memory limits (a loop, a huge `range`, a
+    recursive macro, a string built to gigabytes; see docs/security.md), or when no render shows the
+    assistant's answer.
 
     ## Why it matters
     The turn terminator cannot be found, so EOS001 cannot be checked; a template that always raises also
