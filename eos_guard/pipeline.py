@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Union
+from typing import Callable, Iterable, Union
 
 from .baseline import read_baselines
 from .config import Config
@@ -92,7 +92,9 @@ class FixResult:
 
 
 def fix_paths(paths: Iterable[Path], config: Config | None = None, unsafe: bool = False,
-              write: bool = True) -> FixResult:
+              write: bool = True, on_write: Callable[[Path], None] | None = None) -> FixResult:
+    """Fix the folders under ``paths``. ``on_write`` hears of each file as soon as it is written, so a caller
+    still knows what was written when a later write fails (InputError)."""
     from .fixes import plan, unchanged_since_read, write_atomically
 
     config = config or Config()
@@ -111,6 +113,8 @@ def fix_paths(paths: Iterable[Path], config: Config | None = None, unsafe: bool 
                 except OSError as exc:
                     raise InputError(change.path, f"cannot write: {exc.strerror or exc}") from None
                 changes.append(change)
+                if on_write is not None:
+                    on_write(change.path)
             else:
                 skipped.append(change.path)
     if not write or not changes:
