@@ -12,8 +12,10 @@ deps=${EOS_GUARD_DEPS-}
 if [[ -n $deps && ! -e "${deps}/.eos-guard-complete" ]]; then
     echo "::group::Install eos-guard's dependencies (action/requirements.txt)"
     rm -rf -- "$deps"
-    if ! "$python" -I -m pip install --quiet --disable-pip-version-check --no-input --target "$deps" \
-        --requirement "${action}/action/requirements.txt"; then
+    # --no-compile: Python compiles only the modules it imports, once, into the folder that actions/cache
+    # saves at the end of the job (compiling all of them costs more than the install).
+    if ! "$python" -I -m pip install --quiet --disable-pip-version-check --no-input --no-compile \
+        --target "$deps" --requirement "${action}/action/requirements.txt"; then
         echo "::endgroup::"
         echo "::error title=eos-guard::pip could not install eos-guard's dependencies (action/requirements.txt)"
         if [[ -n ${GITHUB_OUTPUT-} ]]; then

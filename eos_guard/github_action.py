@@ -42,6 +42,7 @@ RUNTIME_VALUES = (*RUNTIME_NAMES, "all")
 BOOLEANS = ("true", "false")
 # The action's own dependency spec: what action/setup.sh installs when the interpreter lacks it.
 REQUIREMENTS = Path(__file__).resolve().parent.parent / "action" / "requirements.txt"
+COMPLETE = ".eos-guard-complete"  # action/run.sh writes it into the folder once pip has installed them all
 # A message that starts with path:line:col: is annotated at that place.
 PLACED = re.compile(r"^(?P<file>[^:]+):(?P<line>[0-9]+):(?P<col>[0-9]+): (?P<message>.*)$", re.DOTALL)
 
@@ -193,7 +194,10 @@ def prepare(env: Mapping[str, str], out: TextIO) -> int:
         return 0
     key = cache_key()
     temp = env.get("RUNNER_TEMP") or os.path.join(os.path.expanduser("~"), ".cache")
-    outputs.set({"python": sys.executable, "deps": os.path.join(temp, "eos-guard", key), "cache-key": key})
+    deps = os.path.join(temp, "eos-guard", key)
+    if os.path.exists(os.path.join(deps, COMPLETE)):  # an earlier step of this job installed or restored them
+        key = ""
+    outputs.set({"python": sys.executable, "deps": deps, "cache-key": key})
     return 0
 
 

