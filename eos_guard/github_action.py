@@ -193,8 +193,10 @@ def prepare(env: Mapping[str, str], out: TextIO) -> int:
         outputs.set({"python": sys.executable, "deps": "", "cache-key": ""})
         return 0
     key = cache_key()
-    temp = env.get("RUNNER_TEMP") or os.path.join(os.path.expanduser("~"), ".cache")
-    deps = os.path.join(temp, "eos-guard", key)
+    # A path that is the same in every job (unlike RUNNER_TEMP under act): actions/cache restores only to the
+    # path it saved. On a self-hosted runner the folder outlives the job, and the key in its name keeps it right.
+    home = env.get("XDG_CACHE_HOME") or os.path.join(env.get("HOME") or os.path.expanduser("~"), ".cache")
+    deps = os.path.join(home, "eos-guard-action", key)
     if os.path.exists(os.path.join(deps, COMPLETE)):  # an earlier step of this job installed or restored them
         key = ""
     outputs.set({"python": sys.executable, "deps": deps, "cache-key": key})

@@ -283,6 +283,7 @@ def test_hostile_inputs_fail_validation_and_run_nothing(act_run: ActRun) -> None
     assert not [r for r in act_run.job("hostile") if r.get("command") == "warning"]
     # Nothing was installed or run: no virtualenv, the folder that `--fix` would have changed is unchanged.
     assert act_run.printed("hostile", "TEMP") == ["[]"]
+    assert act_run.printed("hostile", "INSTALLED") == ["[]"]
     assert act_run.printed("hostile", "UNCHANGED") == [
         '{"bos_token_id":151643,"eos_token_id":151643,"max_new_tokens":2048,"transformers_version":"4.57.1"}']
     assert act_run.printed("hostile", "PWNED") == ["[]"]
@@ -320,7 +321,7 @@ def test_dependencies_are_installed_once_per_job_and_only_when_missing(act_run: 
     installs = [r for r in act_run.job("check") if r.get("command") == "group"
                 and r["arg"].startswith("Install eos-guard's dependencies")]
     assert [r["stepID"][0] for r in installs] == ["clean"], act_run.text("check", "clean")
-    # fix (BARE_PYTHON again) found them in RUNNER_TEMP; baseline and broken use python3, which has them here.
+    # fix (BARE_PYTHON again) found them installed; baseline and broken use python3, which has them here.
     assert "already has jinja2 and PyYAML" in act_run.text("check", "baseline")
     assert not [r for r in act_run.job("check") if r.get("command") == "group" and r["stepID"][0] == "fix"]
     assert not [r for r in act_run.records if "actions/cache ran under act" in r.get("msg", "")]

@@ -48,8 +48,9 @@ class Step:
         self.summary = runner / "summary.md"
         self.output.touch()
         self.summary.touch()
+        self.cache_home = runner / "home-cache"
         self.env = {"GITHUB_OUTPUT": str(self.output), "GITHUB_STEP_SUMMARY": str(self.summary),
-                    "RUNNER_TEMP": str(runner / "temp")}
+                    "RUNNER_TEMP": str(runner / "temp"), "XDG_CACHE_HOME": str(self.cache_home)}
         monkeypatch.chdir(self.work)
 
     def add(self, source: Path, name: str) -> Path:
@@ -199,7 +200,7 @@ def test_an_invalid_input_stops_the_step_before_anything_runs(step: Step, comman
     assert outputs == {"findings": "", "errors": "", "changed-files": "", "sarif-file": "", "exit-code": "1"}
     assert "Running:" not in out
     assert (step.work / "broken" / "generation_config.json").read_bytes() == before
-    assert list(Path(step.env["RUNNER_TEMP"]).iterdir()) == []
+    assert list(Path(step.env["RUNNER_TEMP"]).iterdir()) == [] and not step.cache_home.exists()
     assert not list(step.work.rglob("pwned"))
 
 
@@ -232,9 +233,9 @@ def test_prepare_names_a_folder_and_a_cache_key_for_a_bare_interpreter(step: Ste
     key = outputs["cache-key"]
     version = ".".join(map(str, sys.version_info[:3]))
     assert re.fullmatch(rf"eos-guard-deps-{sys.platform}-[a-z0-9_]+-cpython{version}[a-z]*-[0-9a-f]{{16}}", key), key
-    assert outputs["deps"] == str(Path(step.env["RUNNER_TEMP"]) / "eos-guard" / key)
+    assert outputs["deps"] == str(step.cache_home / "eos-guard-action" / key)
     assert outputs["python"] == str(python) and proc.stdout == ""
-    assert list(Path(step.env["RUNNER_TEMP"]).iterdir()) == []  # named, not made: run.sh installs into it
+    assert not step.cache_home.exists()  # named, not made: run.sh installs into it
 
     # Once action/run.sh has filled it, a later step of the job skips the cache (the folder is complete).
     Path(outputs["deps"]).mkdir(parents=True)
