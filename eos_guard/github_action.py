@@ -31,14 +31,15 @@ from pathlib import Path
 from typing import TextIO
 
 from . import cli
-from .config import FAIL_ON_NEVER, RUNTIME_NAMES
+from .config_types import FAIL_ON_NEVER
 from .errors import InputError, display_path
 from .findings import Severity
 from .report.github import escape_data, escape_property
+from .runtimes import RUNTIMES
 
 OUTPUTS = ("findings", "errors", "changed-files", "sarif-file", "exit-code")
 FAIL_ON_VALUES = (*(str(s) for s in sorted(Severity, reverse=True)), FAIL_ON_NEVER)
-RUNTIME_VALUES = (*RUNTIME_NAMES, "all")
+RUNTIME_VALUES = (*RUNTIMES, "all")
 BOOLEANS = ("true", "false")
 # The action's own dependency spec: what action/setup.sh installs when the interpreter lacks it.
 REQUIREMENTS = Path(__file__).resolve().parent.parent / "action" / "requirements.txt"
