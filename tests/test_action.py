@@ -340,6 +340,7 @@ def test_documented_workflow_uses_the_action_with_its_own_inputs() -> None:
     assert upload["with"]["sarif_file"] == "${{ steps.eos-guard.outputs.sarif-file }}"
     for name in list(action["inputs"]) + list(action["outputs"]):
         assert f"| `{name}` |" in text, name  # each input and output has a row in docs/action.md
+    assert f"--local-repository {CACHE_ACTION}=" in text  # the act command maps the actions/cache action.yml pins
     selftest = yaml.safe_load((ROOT / ".github" / "workflows" / "selftest.yml").read_text(encoding="utf-8"))
     for step in selftest["jobs"]["selftest"]["steps"]:
         if step.get("uses") == "./":
