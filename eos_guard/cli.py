@@ -138,7 +138,8 @@ def check(paths: list[str], config: settings.Config, args: argparse.Namespace,
 
     if not args.fix:
         return Outcome(check_paths(paths, config), [], [])
-    result = fix_paths(paths, config, unsafe=args.unsafe_fixes, on_write=on_write)
+    written = None if on_write is None else (lambda change: on_write(change.path))
+    result = fix_paths(paths, config, unsafe=args.unsafe_fixes, on_write=written)
     return Outcome(result.report, [change.path for change in result.changes], result.skipped)
 
 
