@@ -11,11 +11,14 @@ import dataclasses
 import os
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from . import config as settings
 from .errors import InputError, display_path
 from .version import __version__
+
+if TYPE_CHECKING:
+    from .results import Report
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -96,10 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
 
 
-def _run(args: argparse.Namespace) -> int:
-    from .pipeline import check_paths
-    from .report import REPORTERS
-
+def configure(args: argparse.Namespace) -> tuple[list[str], settings.Config]:
+    """The paths to check and the settings: the settings file, then the options that override it."""
     paths: list[str] = list(args.paths) + [f"hf://{name}" for name in args.hub]
     local = [p for p in paths if not p.startswith("hf://")]
     config = settings.load(args.config, Path(local[0]) if local else Path("."))
@@ -118,7 +119,50 @@ def _run(args: argparse.Namespace) -> int:
         config.runtimes = settings.runtimes_of(args.runtime, None, "--runtime")
     if args.fail_on:
         config.fail_on = settings.parse_fail_on(args.fail_on, None)
+    return paths, config
 
+
+@dataclasses.dataclass
+class Outcome:
+    """What a check (or a fix) found and wrote. The CLI and the GitHub Action each render it their own way."""
+
+    report: Report
+    written: list[Path]  # files --fix wrote
+    skipped: list[Path]  # files another process changed while fixing: not written
+
+
+def check(paths: list[str], config: settings.Config, args: argparse.Namespace,
+          on_write: Callable[[Path], None] | None = None) -> Outcome:
+    """Check the paths, or fix them first with --fix; ``on_write`` hears of each file as soon as it is written."""
+    from .pipeline import check_paths, fix_paths
+
+    if not args.fix:
+        return Outcome(check_paths(paths, config), [], [])
+    written = None if on_write is None else (lambda change: on_write(change.path))
+    result = fix_paths(paths, config, unsafe=args.unsafe_fixes, on_write=written)
+    return Outcome(result.report, [change.path for change in result.changes], result.skipped)
+
+
+def exit_code(outcome: Outcome, config: settings.Config, args: argparse.Namespace) -> int:
+    report = outcome.report
+    if report.errors:
+        return EXIT_ERROR
+    if (outcome.written or outcome.skipped) and not args.exit_zero_even_if_changed:
+        return EXIT_FINDINGS
+    if args.exit_zero or config.fail_on is None:
+        return EXIT_OK
+    return EXIT_FINDINGS if report.count(config.fail_on) else EXIT_OK
+
+
+NO_MODEL_FOLDERS = ("no model folders found (a model folder holds config.json, generation_config.json or "
+                    "tokenizer_config.json)")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .pipeline import check_paths
+    from .report import REPORTERS
+
+    paths, config = configure(args)
     if args.hub_list:
         from .audit import audit
 
@@ -133,19 +177,13 @@ def _run(args: argparse.Namespace) -> int:
         for error in report.errors:
             print(f"eos-guard: {error}", file=sys.stderr)
         return EXIT_ERROR if report.errors else EXIT_OK
-    changed = False
-    if args.fix:
-        from .pipeline import fix_paths
-
-        result = fix_paths(paths, config, unsafe=args.unsafe_fixes)
-        for change in result.changes:
-            print(f"Fixing {display_path(change.path)}", file=sys.stderr)
-        for path in result.skipped:
-            print(f"eos-guard: {display_path(path)}: changed by another process while fixing; not written",
-                  file=sys.stderr)
-        report, changed = result.report, bool(result.changes) or bool(result.skipped)
-    else:
-        report = check_paths(paths, config)
+    outcome = check(paths, config, args)
+    for path in outcome.written:
+        print(f"Fixing {display_path(path)}", file=sys.stderr)
+    for path in outcome.skipped:
+        print(f"eos-guard: {display_path(path)}: changed by another process while fixing; not written",
+              file=sys.stderr)
+    report = outcome.report
     fmt = args.format
     if fmt == "auto":
         fmt = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
@@ -154,15 +192,8 @@ def _run(args: argparse.Namespace) -> int:
     for error in report.errors:
         print(f"eos-guard: {error}", file=sys.stderr)
     if not report.models:
-        print("eos-guard: no model folders found (a model folder holds config.json, generation_config.json or "
-              "tokenizer_config.json)", file=sys.stderr)
-    if report.errors:
-        return EXIT_ERROR
-    if changed and not args.exit_zero_even_if_changed:
-        return EXIT_FINDINGS
-    if args.exit_zero or config.fail_on is None:
-        return EXIT_OK
-    return EXIT_FINDINGS if report.count(config.fail_on) else EXIT_OK
+        print(f"eos-guard: {NO_MODEL_FOLDERS}", file=sys.stderr)
+    return exit_code(outcome, config, args)
 
 
 def _write_side_outputs(args: argparse.Namespace, report: object) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Union
 
 from .baseline import read_baselines
 from .config_types import Config
@@ -137,7 +137,9 @@ class FixResult:
 
 
 def fix_paths(paths: Iterable[Path], config: Config | None = None, unsafe: bool = False,
-              write: bool = True) -> FixResult:
+              write: bool = True, on_write: Callable[[Any], None] | None = None) -> FixResult:
+    """Fix the folders under ``paths``. ``on_write`` hears of each written file (its fixes.FileChange) at once,
+    so a caller still knows what was written when a later write fails (InputError)."""
     from .fixes import plan, unchanged_since_read, write_atomically  # only a fix run needs the writer
 
     config = config or Config()
@@ -156,6 +158,8 @@ def fix_paths(paths: Iterable[Path], config: Config | None = None, unsafe: bool 
                 except OSError as exc:
                     raise InputError(change.path, f"cannot write: {exc.strerror or exc}") from None
                 changes.append(change)
+                if on_write is not None:
+                    on_write(change)
             else:
                 skipped.append(change.path)
     if not write or not changes:

@@ -1,4 +1,5 @@
-"""The composite action (action.yml + action/run.sh), run by the real `act` on this machine's shell.
+"""The composite action (action.yml, action/*.sh, eos_guard/github_action.py), run by the real `act` on this
+machine's shell. tests/test_github_action.py tests the Python part directly.
 
 One act run (a module fixture) plays tests/action_data/eos-guard.yml and .github/workflows/selftest.yml as a
 pull request, in a scratch git repository that is a copy of this one plus the model folders the test
@@ -6,8 +7,9 @@ workflow checks. Every job starts with actions/checkout, which act replaces by a
 (no network), then runs `uses: org/eos-guard@v1`, which `--local-repository` maps to a copy of this checkout,
 or `uses: ./`. `-P ubuntu-latest=-self-hosted` runs the steps on the host (no Docker). `--json` gives one
 record per log line with the job, the step id and, for workflow commands (annotations, outputs, summaries),
-the parsed command. The action installs eos-guard from that copy into a virtualenv with pip, which takes
-setuptools and the dependencies from the package index or its cache.
+the parsed command. The action runs eos-guard from that copy. Steps that name BARE_PYTHON (a virtualenv with
+pip only, made by the fixture) make it install jinja2 and PyYAML with pip, from the package index or pip's
+cache. act cannot fetch actions/cache offline, so the action skips that step under act (`!env.ACT`).
 """
 
 from __future__ import annotations
@@ -35,11 +37,14 @@ NOT_NEEDED = ("fuzz", "bench")
 # workflows and docs, which the action never reads (act copies the action's folder again for each step that
 # uses it).
 NOT_SHIPPED = shutil.ignore_patterns(*LITTER, *NOT_NEEDED, ".github", "tests", "docs")
+# The actions/cache the action names, as act's --local-repository spells it.
+CACHE_ACTION = next(step["uses"] for step in yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
+                    ["runs"]["steps"] if step.get("uses", "").startswith("actions/cache@")).split()[0]
 # A clean folder whose name is shell syntax: it must reach eos-guard as data and never run.
 HOSTILE_NAME = "qwen2-$(touch${IFS}pwned)-`touch${IFS}pwned`-;touch${IFS}pwned"
 
 
-def act_command(workdir: Path, action_copy: Path, cache: Path) -> list[str]:
+def act_command(workdir: Path, action_copy: Path, cache: Path, bare_python: Path) -> list[str]:
     """The act command line: offline, on the host, one JSON record per log line."""
     return [
         ACT, "pull_request",
@@ -47,6 +52,7 @@ def act_command(workdir: Path, action_copy: Path, cache: Path) -> list[str]:
         "--workflows", ".github/workflows/",
         "--platform", "ubuntu-latest=-self-hosted",           # run steps on this machine, no container
         "--local-repository", f"org/eos-guard@v1={action_copy}",  # `uses: org/eos-guard@v1` without network
+        "--local-repository", f"{CACHE_ACTION}={cache_stand_in(cache.parent)}",
         "--action-cache-path", str(cache),                    # act's workspaces and action copies
         "--action-offline-mode",                              # never fetch an action that is already there
         "--no-cache-server",                                  # no actions/cache server on a port
@@ -54,8 +60,27 @@ def act_command(workdir: Path, action_copy: Path, cache: Path) -> list[str]:
         "--defaultbranch", "main",
         "--concurrent-jobs", "3",
         "--json",
+        "--env", f"BARE_PYTHON={bare_python}",
         "--directory", str(workdir),
     ]
+
+
+def cache_stand_in(root: Path) -> Path:
+    """act fetches every action a composite action names before it runs any step, even one that is skipped.
+    The action skips actions/cache under act (`!env.ACT`); this stand-in only answers that fetch, and fails if
+    it ever runs."""
+    folder = root / "actions-cache-stand-in"
+    folder.mkdir(exist_ok=True)
+    (folder / "action.yml").write_text(
+        "name: stand-in for actions/cache\nruns:\n  using: composite\n  steps:\n"
+        "    - shell: bash\n      run: echo 'actions/cache ran under act'; exit 1\n", encoding="utf-8")
+    return folder
+
+
+def bare_python(folder: Path) -> Path:
+    """A Python with pip and nothing else, as the action finds on a runner: a virtualenv of this interpreter."""
+    subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True, capture_output=True)
+    return folder / "bin" / "python"
 
 
 @dataclass
@@ -140,7 +165,8 @@ def act_run(tmp_path_factory: pytest.TempPathFactory) -> ActRun:
     repo = root / "repo"
     make_repository(repo)
     start = time.monotonic()
-    proc = subprocess.run(act_command(repo, action_copy, root / "act-cache"), cwd=repo,
+    python = bare_python(root / "bare")
+    proc = subprocess.run(act_command(repo, action_copy, root / "act-cache", python), cwd=repo,
                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=600)
     records, other = [], []
     for line in (proc.stdout + proc.stderr).splitlines():
@@ -257,6 +283,7 @@ def test_hostile_inputs_fail_validation_and_run_nothing(act_run: ActRun) -> None
     assert not [r for r in act_run.job("hostile") if r.get("command") == "warning"]
     # Nothing was installed or run: no virtualenv, the folder that `--fix` would have changed is unchanged.
     assert act_run.printed("hostile", "TEMP") == ["[]"]
+    assert act_run.printed("hostile", "INSTALLED") == ["[]"]
     assert act_run.printed("hostile", "UNCHANGED") == [
         '{"bos_token_id":151643,"eos_token_id":151643,"max_new_tokens":2048,"transformers_version":"4.57.1"}']
     assert act_run.printed("hostile", "PWNED") == ["[]"]
@@ -271,16 +298,33 @@ def test_no_file_named_pwned_anywhere(act_run: ActRun) -> None:
 def test_action_yml_passes_every_input_through_env() -> None:
     action = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
     assert action["runs"]["using"] == "composite"
-    steps = action["runs"]["steps"]
-    for step in steps:
+    setup, cache, check, fail = action["runs"]["steps"]
+    for step in (setup, check, fail):
         assert step["shell"] == "bash" and "${{" not in step["run"], step
-    check, fail = steps
+    assert setup["run"] == 'bash "${GITHUB_ACTION_PATH}/action/setup.sh"'
     assert check["run"] == 'bash "${GITHUB_ACTION_PATH}/action/run.sh"'
-    assert set(check["env"].values()) == {"${{ inputs.%s }}" % name for name in action["inputs"]}
+    inputs = {"${{ inputs.%s }}" % name for name in action["inputs"]}
+    assert set(setup["env"].values()) == inputs
+    assert set(check["env"].values()) == inputs - {"${{ inputs.python }}"} | {
+        "${{ steps.setup.outputs.python }}", "${{ steps.setup.outputs.deps }}"}
     for name, spec in action["inputs"].items():
         assert spec["required"] is False and "(default: " in spec["description"], name
-    assert fail["env"] == {"EOS_GUARD_EXIT_CODE": "${{ steps.eos-guard.outputs.exit-code }}"}
+    assert cache["uses"].startswith("actions/cache@") and cache["with"] == {
+        "path": "${{ steps.setup.outputs.deps }}", "key": "${{ steps.setup.outputs.cache-key }}"}
+    assert fail["env"] == {
+        "EOS_GUARD_EXIT_CODE": "${{ steps.eos-guard.outputs.exit-code || steps.setup.outputs.exit-code }}"}
     assert set(action["outputs"]) == {"findings", "errors", "changed-files", "sarif-file", "exit-code"}
+
+
+@needs_act
+def test_dependencies_are_installed_once_per_job_and_only_when_missing(act_run: ActRun) -> None:
+    installs = [r for r in act_run.job("check") if r.get("command") == "group"
+                and r["arg"].startswith("Install eos-guard's dependencies")]
+    assert [r["stepID"][0] for r in installs] == ["clean"], act_run.text("check", "clean")
+    # fix (BARE_PYTHON again) found them installed; baseline and broken use python3, which has them here.
+    assert "already has jinja2 and PyYAML" in act_run.text("check", "baseline")
+    assert not [r for r in act_run.job("check") if r.get("command") == "group" and r["stepID"][0] == "fix"]
+    assert not [r for r in act_run.records if "actions/cache ran under act" in r.get("msg", "")]
 
 
 def test_documented_workflow_uses_the_action_with_its_own_inputs() -> None:
@@ -296,15 +340,22 @@ def test_documented_workflow_uses_the_action_with_its_own_inputs() -> None:
     assert upload["with"]["sarif_file"] == "${{ steps.eos-guard.outputs.sarif-file }}"
     for name in list(action["inputs"]) + list(action["outputs"]):
         assert f"| `{name}` |" in text, name  # each input and output has a row in docs/action.md
+    assert f"--local-repository {CACHE_ACTION}=" in text  # the act command maps the actions/cache action.yml pins
     selftest = yaml.safe_load((ROOT / ".github" / "workflows" / "selftest.yml").read_text(encoding="utf-8"))
     for step in selftest["jobs"]["selftest"]["steps"]:
         if step.get("uses") == "./":
             assert set(step.get("with", {})) <= set(action["inputs"]), step
 
 
-def test_the_action_knows_every_runtime_eos_guard_knows() -> None:
-    from eos_guard.runtimes import RUNTIMES
+def test_the_action_inputs_name_exactly_the_registry_values() -> None:
+    """The runtimes and severities the inputs' descriptions list are eos-guard's own, in its order."""
+    from eos_guard.github_action import FAIL_ON_VALUES, RUNTIME_VALUES
 
-    script = (ROOT / "action" / "run.sh").read_text(encoding="utf-8")
-    line = next(line for line in script.splitlines() if line.startswith("KNOWN_RUNTIMES=("))
-    assert line[len("KNOWN_RUNTIMES=("):-1].split() == [*RUNTIMES, "all"]
+    action = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
+    listed = action["inputs"]["runtimes"]["description"].split(":", 1)[1].split(". Overrides")[0]
+    assert listed.replace(" or ", " ").replace(",", " ").split() == list(RUNTIME_VALUES)
+    listed = action["inputs"]["fail-on"]["description"].split(":", 1)[1].split(". Overrides")[0]
+    assert listed.replace(" or ", " ").replace(",", " ").split() == list(FAIL_ON_VALUES)
+    docs = (ROOT / "docs" / "action.md").read_text(encoding="utf-8")
+    assert ", ".join(f"`{name}`" for name in RUNTIME_VALUES[:-1]) + f", or `{RUNTIME_VALUES[-1]}`" in docs
+    assert ", ".join(f"`{name}`" for name in FAIL_ON_VALUES[:-1]) + f" or `{FAIL_ON_VALUES[-1]}`" in docs

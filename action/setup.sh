@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The eos-guard action's first step (see action.yml and docs/action.md): the one input shell must check,
+# the interpreter, before running it; then eos_guard.github_action validates every other input and says
+# whether the dependencies must be installed, where, and under which actions/cache key.
+#
+# Inputs arrive only as EOS_GUARD_* environment variables; no value is ever evaluated. An invalid input ends
+# this step normally with the exit-code output set to 1; the action's last step fails with it.
+set -euo pipefail
+
+error() { # workflow-command data escaped as actions/toolkit escapes it
+    local s=${1//'%'/'%25'}
+    s=${s//$'\r'/'%0D'}
+    s=${s//$'\n'/'%0A'}
+    printf '::error title=eos-guard input::%s\n' "$s"
+    if [[ -n ${GITHUB_OUTPUT-} ]]; then
+        printf 'exit-code=1\n' >>"$GITHUB_OUTPUT"
+        exit 0
+    fi
+    exit 1
+}
+
+python=${EOS_GUARD_PYTHON:-python3}
+if [[ $python == *[[:cntrl:]]* ]]; then
+    error "python: the value contains a newline or another control character" # not echoed
+elif [[ $python == -* ]]; then
+    error "python: '${python}' begins with '-' and would be read as an option"
+elif ! command -v -- "$python" >/dev/null 2>&1; then
+    error "python: '${python}' is not an executable on PATH (use actions/setup-python, or name an interpreter)"
+elif ! "$python" -I -c 'import sys; sys.exit(sys.version_info < (3, 10))' >/dev/null 2>&1; then
+    error "python: '${python}' is not Python 3.10 or newer (use actions/setup-python, or name an interpreter)"
+fi
+exec "$python" -I "${GITHUB_ACTION_PATH:?run this script as the eos-guard action}/action/main.py" prepare

@@ -1,0 +1,345 @@
+"""The GitHub Action (action.yml): its inputs, the check, and what it hands back to the workflow.
+
+action/main.py runs this module from the action's own checkout with the interpreter the ``python`` input names
+(already checked by action/setup.sh, the only shell the action has). It runs twice per step:
+
+- ``prepare`` validates every input, with the standard library only, before anything is installed. Then it says
+  whether eos-guard's dependencies must be installed, where (``deps``), and under which actions/cache key.
+- ``run`` validates the inputs again, runs the check in this process, and prints the annotations. It appends the
+  job summary, writes the SARIF file, and writes the outputs to ``$GITHUB_OUTPUT``.
+
+Inputs arrive only as ``EOS_GUARD_*`` environment variables. No value is ever evaluated, and a path is always
+passed after ``--``. Inside a runner (``GITHUB_OUTPUT`` is set) the step ends with 0 and hands eos-guard's exit
+code over in the ``exit-code`` output, so everything it printed comes from a step that ended normally. The
+action's last step then fails with that code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import re
+import secrets
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from . import cli
+from .config_types import FAIL_ON_NEVER
+from .errors import InputError, display_path
+from .findings import Severity
+from .report.github import escape_data, escape_property
+from .runtimes import RUNTIMES
+
+OUTPUTS = ("findings", "errors", "changed-files", "sarif-file", "exit-code")
+FAIL_ON_VALUES = (*(str(s) for s in sorted(Severity, reverse=True)), FAIL_ON_NEVER)
+RUNTIME_VALUES = (*RUNTIMES, "all")
+BOOLEANS = ("true", "false")
+# The action's own dependency spec: what action/setup.sh installs when the interpreter lacks it.
+REQUIREMENTS = Path(__file__).resolve().parent.parent / "action" / "requirements.txt"
+COMPLETE = ".eos-guard-complete"  # action/run.sh writes it into the folder once pip has installed them all
+# A message that starts with path:line:col: is annotated at that place.
+PLACED = re.compile(r"^(?P<file>[^:]+):(?P<line>[0-9]+):(?P<col>[0-9]+): (?P<message>.*)$", re.DOTALL)
+
+
+@dataclass
+class Inputs:
+    paths: list[str]
+    fix: bool
+    fail_on: str
+    runtimes: list[str]
+    config: str
+    sarif_file: str
+    summary: bool
+    problems: list[str] = field(default_factory=list)  # one line per invalid input
+
+    @classmethod
+    def read(cls, env: Mapping[str, str]) -> Inputs:
+        problems: list[str] = []
+
+        def value(name: str, default: str = "") -> str:
+            return env.get("EOS_GUARD_" + name.upper().replace("-", "_"), default)
+
+        def one_line(name: str, text: str) -> bool:
+            """A free-form value (a path): one line, no control character, not an option."""
+            if any(ord(c) < 32 or ord(c) == 127 for c in text):
+                problems.append(f"{name}: the value contains a newline or another control character")  # not echoed
+                return False
+            if text.startswith("-"):
+                problems.append(f"{name}: '{text}' begins with '-' and would be read as an option")
+                return False
+            return True
+
+        def boolean(name: str, default: str) -> bool:
+            text = value(name, default)
+            if text.lower() not in BOOLEANS:
+                problems.append(f"{name}: '{text}' is not true or false")
+            return text.lower() == "true"
+
+        paths = value("paths").split() or ["."]  # whitespace-separated, newlines included
+        for path in paths:
+            if one_line("paths", path) and not os.path.lexists(path):
+                problems.append(f"paths: '{path}' does not exist (in {os.getcwd()})")
+        fix = boolean("fix", "false")
+        fail_on = value("fail-on", "error")
+        if fail_on not in (*FAIL_ON_VALUES, ""):
+            problems.append(f"fail-on: '{fail_on}' is not one of {', '.join(FAIL_ON_VALUES)}")
+        runtimes = [name for name in re.split(r"[,\s]+", value("runtimes", "transformers")) if name]
+        for name in runtimes:
+            if name not in RUNTIME_VALUES:
+                problems.append(f"runtimes: '{name}' is not one of {' '.join(RUNTIME_VALUES)}")
+        config = value("config")
+        if config and one_line("config", config) and not os.path.isfile(config):
+            problems.append(f"config: '{config}' is not a file (in {os.getcwd()})")
+        sarif_file = value("sarif-file")
+        if sarif_file:
+            one_line("sarif-file", sarif_file)
+        summary = boolean("summary", "true")
+        return cls(paths, fix, fail_on, runtimes, config, sarif_file, summary, problems)
+
+    def argv(self, env: Mapping[str, str], out: TextIO) -> list[str]:
+        """eos-guard's command line for these inputs (the SARIF file and the summary are written here)."""
+        args = ["--format=github"]
+        if self.fail_on:
+            args.append(f"--fail-on={self.fail_on}")
+        if self.runtimes:
+            args.append(f"--runtime={','.join(self.runtimes)}")
+        if self.config:
+            args.append(f"--config={self.config}")
+        if self.fix:
+            # The edits stay in the workspace and are listed in changed-files: the step fails only when failing
+            # findings remain.
+            args += ["--fix", "--exit-zero-even-if-changed"]
+        baseline = pull_request_baseline(env, out)
+        if baseline:
+            args.append(f"--baseline={baseline}")
+        return [*args, "--", *self.paths]
+
+
+def pull_request_baseline(env: Mapping[str, str], out: TextIO) -> str | None:
+    """EOS015 (stop ids dropped) compares with git HEAD by default. In a pull request, compare with the base
+    branch instead when it was fetched (actions/checkout with fetch-depth: 0); never fetch anything."""
+    base = env.get("GITHUB_BASE_REF", "")
+    if not base or base.startswith("-"):
+        return None
+    ref = f"refs/remotes/origin/{base}"
+    try:
+        found = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+                               stdin=subprocess.DEVNULL, capture_output=True).returncode == 0
+    except OSError:  # no git
+        found = False
+    if not found:
+        print(f"eos-guard: {ref} is not in the checkout (fetch-depth: 0 fetches it); EOS015 compares with HEAD",
+              file=out)
+    return ref if found else None
+
+
+class Outputs:
+    """Step outputs in the delimiter form (``name<<DELIMITER``), which holds any value, several lines too."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.path = env.get("GITHUB_OUTPUT") or None
+
+    def set(self, values: Mapping[str, str]) -> None:
+        if self.path is None:
+            return
+        chunks = []
+        for name, text in values.items():
+            delimiter = f"EOS_GUARD_{secrets.token_hex(16)}"
+            while delimiter in text:  # never with a random delimiter, but then the value could end the block
+                delimiter = f"EOS_GUARD_{secrets.token_hex(16)}"
+            chunks.append(f"{name}<<{delimiter}\n{text}\n{delimiter}\n")
+        with open(self.path, "a", encoding="utf-8") as handle:
+            handle.write("".join(chunks))
+
+    def finish(self, code: int, values: Mapping[str, str] | None = None) -> int:
+        """Every output (empty when not known) with the exit code; the step's own code."""
+        self.set({**dict.fromkeys(OUTPUTS, ""), **(values or {}), "exit-code": str(code)})
+        return 0 if self.path else code
+
+
+def annotate(level: str, message: str, title: str = "eos-guard") -> str:
+    """One workflow command; a message that starts with ``path:line:col:`` is placed there."""
+    place = ""
+    match = PLACED.match(message)
+    if match:
+        place = (f"file={escape_property(match['file'])},line={match['line']},col={match['col']},")
+        message = match["message"]
+    return f"::{level} {place}title={escape_property(title)}::{escape_data(message)}"
+
+
+def invalid(inputs: Inputs, out: TextIO, outputs: Outputs) -> int | None:
+    if not inputs.problems:
+        return None
+    for problem in inputs.problems:
+        print(annotate("error", problem, title="eos-guard input"), file=out)
+    print(f"eos-guard: {len(inputs.problems)} invalid input(s); nothing was installed or run", file=out)
+    return outputs.finish(cli.EXIT_FINDINGS)
+
+
+def prepare(env: Mapping[str, str], out: TextIO) -> int:
+    """Validate the inputs; say where eos-guard's dependencies go, unless this interpreter already has them."""
+    outputs = Outputs(env)
+    stopped = invalid(Inputs.read(env), out, outputs)
+    if stopped is not None:
+        return stopped
+    if has_dependencies():
+        print(f"eos-guard: {sys.executable} already has jinja2 and PyYAML; nothing to install", file=out)
+        outputs.set({"python": sys.executable, "deps": "", "cache-key": ""})
+        return 0
+    key = cache_key()
+    # A path that is the same in every job (unlike RUNNER_TEMP under act): actions/cache restores only to the
+    # path it saved. On a self-hosted runner the folder outlives the job, and the key in its name keeps it right.
+    home = env.get("XDG_CACHE_HOME") or os.path.join(env.get("HOME") or os.path.expanduser("~"), ".cache")
+    deps = os.path.join(home, "eos-guard-action", key)
+    if os.path.exists(os.path.join(deps, COMPLETE)):  # an earlier step of this job installed or restored them
+        key = ""
+    outputs.set({"python": sys.executable, "deps": deps, "cache-key": key})
+    return 0
+
+
+def requirements() -> list[tuple[str, tuple[int, ...], bool]]:
+    """(distribution, lowest version, needed by this interpreter) for each line of action/requirements.txt.
+
+    The file holds only ``name>=version`` lines, with ``; python_version < "3.11"`` at most (a test keeps it
+    equal to pyproject.toml's dependencies), so no packaging library is needed to read it.
+    """
+    needed = []
+    for line in REQUIREMENTS.read_text(encoding="utf-8").splitlines():
+        spec, _, marker = line.split("#", 1)[0].partition(";")
+        if not spec.strip():
+            continue
+        name, _, version = spec.partition(">=")
+        applies = True
+        if marker.strip():
+            below = re.fullmatch(r"""\s*python_version\s*<\s*["']3\.(\d+)["']\s*""", marker)
+            if below is None:
+                raise ValueError(f"{REQUIREMENTS.name}: cannot read the marker {marker.strip()!r}")
+            applies = sys.version_info < (3, int(below[1]))
+        needed.append((name.strip(), tuple(int(part) for part in version.strip().split(".")), applies))
+    return needed
+
+
+def has_dependencies() -> bool:
+    from importlib import metadata
+
+    for name, lowest, applies in requirements():
+        if not applies:
+            continue
+        try:
+            found = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return False
+        numbers = tuple(int(part) for part in re.findall(r"\d+", found)[:len(lowest)])
+        if numbers < lowest:
+            return False
+    return True
+
+
+def cache_key() -> str:
+    """Changes with everything the installed dependencies depend on: the dependency spec, the interpreter (its
+    implementation, version and ABI) and the platform. The action's own code is never cached: it runs from the
+    action's checkout, so a new ref restores only dependencies its own spec asked for."""
+    spec = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()[:16]
+    version = ".".join(map(str, sys.version_info[:3]))
+    abi = getattr(sys, "abiflags", "")
+    return (f"eos-guard-deps-{sys.platform}-{platform.machine()}-{sys.implementation.name}{version}{abi}-{spec}"
+            .lower())
+
+
+def run(env: Mapping[str, str], out: TextIO) -> int:
+    """Check the paths (and fix them with ``fix: true``); print annotations; write outputs, summary, SARIF."""
+    outputs = Outputs(env)
+    inputs = Inputs.read(env)
+    stopped = invalid(inputs, out, outputs)
+    if stopped is not None:
+        return stopped
+    argv = inputs.argv(env, out)
+    print("Running: eos-guard " + " ".join(shlex.quote(arg) for arg in argv), file=out)
+    args = cli.build_parser().parse_args(argv)
+    written: list[Path] = []
+    started = time.perf_counter()
+    try:
+        paths, config = cli.configure(args)
+        outcome = cli.check(paths, config, args, on_write=written.append)
+    except InputError as exc:  # a bad setting, a missing path, a file --fix could not write
+        print(annotate("error", exc.render()), file=out)
+        return finish_written(env, out, outputs, written, cli.EXIT_ERROR, {})
+    seconds = time.perf_counter() - started
+    from .report import REPORTERS
+
+    report = outcome.report
+    for path in outcome.written:
+        print(f"Fixing {display_path(path)}", file=out)
+    out.write(REPORTERS["github"](report))
+    code = cli.exit_code(outcome, config, args)
+    level = "error" if report.errors else "warning"
+    for path in outcome.skipped:
+        print(annotate(level, f"{display_path(path)}: changed by another process while fixing; not written"),
+              file=out)
+    for error in report.errors:
+        print(annotate(level, error), file=out)
+    if not report.models:
+        print(annotate(level, cli.NO_MODEL_FOLDERS), file=out)
+
+    findings = list(report.findings())
+    errors = sum(1 for f in findings if f.severity is Severity.ERROR)
+    values = {"findings": str(len(findings)), "errors": str(errors)}
+    if inputs.sarif_file:
+        from .report import sarif
+
+        try:
+            target = Path(inputs.sarif_file)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(sarif.render(report), encoding="utf-8")
+            values["sarif-file"] = inputs.sarif_file
+        except OSError as exc:
+            print(annotate("error", f"sarif-file: cannot write '{inputs.sarif_file}': {exc.strerror or exc}"),
+                  file=out)
+            code = cli.EXIT_ERROR
+    summary_file = env.get("GITHUB_STEP_SUMMARY")
+    if inputs.summary and summary_file:
+        from .report import summary
+
+        with open(summary_file, "a", encoding="utf-8") as handle:
+            handle.write(summary.render(report))
+    print(f"eos-guard: {len(findings)} finding(s), {errors} error(s); exit code {code} "
+          f"(check took {seconds * 1000:.0f} ms)", file=out)
+    return finish_written(env, out, outputs, outcome.written, code, values, inputs.summary)
+
+
+def finish_written(env: Mapping[str, str], out: TextIO, outputs: Outputs, written: Sequence[Path], code: int,
+                   values: dict[str, str], summary: bool = True) -> int:
+    """The files --fix wrote, in changed-files and the summary (also when a later write failed), then the end."""
+    shown = [display_path(path) for path in written]
+    if shown:
+        values["changed-files"] = "\n".join(shown)
+        summary_file = env.get("GITHUB_STEP_SUMMARY")
+        if summary and summary_file:
+            with open(summary_file, "a", encoding="utf-8") as handle:
+                handle.write("### Files written by `eos-guard --fix`\n\n"
+                             + "".join(f"- `{path}`\n" for path in shown) + "\n")
+    out.flush()
+    return outputs.finish(code, values)
+
+
+def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None, out: TextIO | None = None) -> int:
+    """``prepare`` or ``run`` (see the module's docstring); the exit code of the step."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    env = os.environ if env is None else env
+    out = sys.stdout if out is None else out
+    if argv not in (["prepare"], ["run"]):
+        print("usage: action/main.py prepare|run", file=sys.stderr)
+        return cli.EXIT_ERROR
+    try:
+        return prepare(env, out) if argv == ["prepare"] else run(env, out)
+    except Exception as exc:  # an internal error: one annotation, then the traceback for the report
+        print(annotate("error", f"internal error: {type(exc).__name__}: {exc}"), file=out)
+        out.flush()
+        raise

@@ -1,0 +1,271 @@
+"""eos_guard.github_action, the Python half of action.yml, called directly: a fake environment dict, a real
+workspace in tmp_path, and real GITHUB_OUTPUT / GITHUB_STEP_SUMMARY files. tests/test_action.py runs the whole
+action under the real `act`."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from eos_guard import github_action
+from eos_guard.config import RUNTIME_NAMES
+from eos_guard.findings import Severity
+
+ROOT = Path(__file__).resolve().parents[1]
+BROKEN = ROOT / "examples" / "chatml-finetune-broken"
+CLEAN = ROOT / "tests" / "fixtures" / "qwen2-instruct-aligned"
+
+
+def read_outputs(path: Path) -> dict[str, str]:
+    """$GITHUB_OUTPUT as the runner reads it: ``name<<DELIMITER``, the value's lines, ``DELIMITER``."""
+    values: dict[str, str] = {}
+    lines = path.read_text(encoding="utf-8").split("\n")
+    i = 0
+    while i < len(lines) - 1:
+        name, delimiter = lines[i].split("<<")
+        end = lines.index(delimiter, i + 1)
+        values[name] = "\n".join(lines[i + 1:end])
+        i = end + 1
+    return values
+
+
+class Step:
+    """One run of the step in a workspace (tmp_path/work) with the runner's files (tmp_path/runner)."""
+
+    def __init__(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.work = tmp_path / "work"
+        self.work.mkdir()
+        runner = tmp_path / "runner"
+        (runner / "temp").mkdir(parents=True)
+        self.output = runner / "output"
+        self.summary = runner / "summary.md"
+        self.output.touch()
+        self.summary.touch()
+        self.cache_home = runner / "home-cache"
+        self.env = {"GITHUB_OUTPUT": str(self.output), "GITHUB_STEP_SUMMARY": str(self.summary),
+                    "RUNNER_TEMP": str(runner / "temp"), "XDG_CACHE_HOME": str(self.cache_home)}
+        monkeypatch.chdir(self.work)
+
+    def add(self, source: Path, name: str) -> Path:
+        return Path(shutil.copytree(source, self.work / name))
+
+    def __call__(self, command: str = "run", **inputs: str) -> tuple[int, str, dict[str, str]]:
+        env = dict(self.env)
+        env.update({"EOS_GUARD_" + name.upper(): value for name, value in inputs.items()})
+        out = io.StringIO()
+        code = github_action.main([command], env, out)
+        return code, re.sub(r"check took \d+ ms", "check took N ms", out.getvalue()), read_outputs(self.output)
+
+
+@pytest.fixture
+def step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Step:
+    return Step(tmp_path, monkeypatch)
+
+
+def test_findings_are_annotated_and_every_output_is_set(step: Step) -> None:
+    step.add(BROKEN, "broken")
+    code, out, outputs = step(paths="broken", sarif_file="reports/nested/eos-guard.sarif")
+    assert code == 0  # inside a runner the step ends normally; the action's last step fails with exit-code
+    assert outputs == {"findings": "3", "errors": "1", "changed-files": "",
+                       "sarif-file": "reports/nested/eos-guard.sarif", "exit-code": "1"}
+    lines = out.splitlines()
+    assert lines[0] == "Running: eos-guard --format=github --fail-on=error --runtime=transformers -- broken"
+    assert [line.split("::")[1] for line in lines[1:4]] == [
+        "warning file=broken/config.json,line=6,col=19,endLine=6,endColumn=25,title=EOS003 config-eos-mismatch",
+        "error file=broken/generation_config.json,line=3,col=19,endLine=3,endColumn=25,"
+        "title=EOS001 terminator-not-stop-id",
+        "warning file=broken/generation_config.json,line=3,col=19,endLine=3,endColumn=25,"
+        "title=EOS002 tokenizer-eos-not-stop-id"]
+    assert lines[4:] == ["Found 1 error, 2 warnings in 1 model folder.",
+                         "eos-guard: 3 finding(s), 1 error(s); exit code 1 (check took N ms)"]
+    sarif = json.loads((step.work / "reports" / "nested" / "eos-guard.sarif").read_text(encoding="utf-8"))
+    assert sorted(r["ruleId"] for r in sarif["runs"][0]["results"]) == ["EOS001", "EOS002", "EOS003"]
+    summary = step.summary.read_text(encoding="utf-8")
+    assert summary.startswith("## eos-guard\n\nFound 1 error, 2 warnings in 1 model folder.\n")
+    assert "| EOS001 | error | broken/generation_config.json:3:19 |" in summary
+
+
+def test_a_clean_folder_passes_without_summary_when_asked(step: Step) -> None:
+    step.add(CLEAN, "clean")
+    code, out, outputs = step(paths="clean", summary="FALSE", fail_on="warning", runtimes="transformers, vllm")
+    assert code == 0
+    assert outputs == {"findings": "0", "errors": "0", "changed-files": "", "sarif-file": "", "exit-code": "0"}
+    assert out.splitlines()[0] == "Running: eos-guard --format=github --fail-on=warning " \
+                                  "--runtime=transformers,vllm -- clean"
+    assert step.summary.read_text(encoding="utf-8") == ""
+
+
+def test_outside_a_runner_the_exit_code_is_the_step_s_own(step: Step) -> None:
+    step.add(BROKEN, "broken")
+    del step.env["GITHUB_OUTPUT"]
+    code, _, _ = step(paths="broken")
+    assert code == 1
+
+
+def test_fix_lists_the_written_files_in_changed_files_and_the_summary(step: Step) -> None:
+    step.add(BROKEN, "fixme")
+    code, out, outputs = step(paths="fixme", fix="true")
+    assert outputs == {"findings": "0", "errors": "0", "sarif-file": "", "exit-code": "0",
+                       "changed-files": "fixme/config.json\nfixme/generation_config.json"}
+    assert "--fix --exit-zero-even-if-changed -- fixme" in out.splitlines()[0]
+    assert "Fixing fixme/generation_config.json\n" in out
+    assert step.summary.read_text(encoding="utf-8").endswith(
+        "### Files written by `eos-guard --fix`\n\n- `fixme/config.json`\n- `fixme/generation_config.json`\n\n")
+
+
+def test_a_fix_that_fails_half_way_still_lists_what_it_wrote(step: Step) -> None:
+    """The second folder is immutable (chattr +i, which holds for root too): its write fails after the first
+    folder's files were written, and changed-files names exactly those."""
+    step.add(BROKEN, "a")
+    locked = step.add(BROKEN, "b")
+    if subprocess.run(["chattr", "+i", str(locked)], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not available on this file system")
+    try:
+        code, out, outputs = step(paths="a b", fix="true")
+    finally:
+        subprocess.run(["chattr", "-i", str(locked)], check=True)
+    assert outputs["exit-code"] == "2"
+    assert outputs["changed-files"] == "a/config.json\na/generation_config.json"
+    assert outputs["findings"] == ""  # no report: the run stopped at the failed write
+    assert re.search(r"^::error file=b/config\.json,.*cannot write|^::error title=eos-guard::b/config\.json: "
+                     r"cannot write", out, re.MULTILINE), out
+    assert "- `a/generation_config.json`" in step.summary.read_text(encoding="utf-8")
+    assert (BROKEN / "generation_config.json").read_bytes() == (locked / "generation_config.json").read_bytes()
+
+
+def test_an_unreadable_file_is_annotated_at_its_place(step: Step) -> None:
+    folder = step.add(CLEAN, "clean")
+    (folder / "generation_config.json").write_text('{"eos_token_id": [1,\n', encoding="utf-8")
+    code, out, outputs = step(paths="clean")
+    assert outputs["exit-code"] == "2"
+    [error] = [line for line in out.splitlines() if line.startswith("::error ")]
+    assert error.startswith("::error file=clean/generation_config.json,line=")
+
+
+def test_a_sarif_file_that_cannot_be_written_is_an_error(step: Step) -> None:
+    step.add(CLEAN, "clean")
+    (step.work / "blocker").write_text("a file, not a folder", encoding="utf-8")
+    code, out, outputs = step(paths="clean", sarif_file="blocker/eos-guard.sarif")
+    assert outputs["exit-code"] == "2" and outputs["sarif-file"] == ""
+    assert "::error title=eos-guard::sarif-file: cannot write 'blocker/eos-guard.sarif'" in out
+
+
+def test_the_pull_request_base_is_the_baseline_only_when_it_was_fetched(step: Step) -> None:
+    step.add(CLEAN, "clean")
+    step.env["GITHUB_BASE_REF"] = "main"
+    code, out, outputs = step(paths="clean")
+    assert "eos-guard: refs/remotes/origin/main is not in the checkout (fetch-depth: 0 fetches it); EOS015 " \
+           "compares with HEAD" in out
+    assert "--baseline" not in out.splitlines()[0]
+
+
+INVALID = [
+    pytest.param({"fail_on": "$(touch pwned)"}, "fail-on: '$(touch pwned)' is not one of error, warning, info, never",
+                 id="fail-on"),
+    pytest.param({"runtimes": 'vllm,"; touch pwned; id; "'},
+                 "runtimes: '\";' is not one of transformers vllm sglang tgi mlx-lm llama.cpp ollama all",
+                 id="runtimes"),
+    pytest.param({"fix": "`touch pwned`"}, "fix: '`touch pwned`' is not true or false", id="fix"),
+    pytest.param({"summary": "yes"}, "summary: 'yes' is not true or false", id="summary"),
+    pytest.param({"config": "eos-guard.yaml\n::warning::injected"},
+                 "config: the value contains a newline or another control character", id="config-newline"),
+    pytest.param({"config": "missing.yaml"}, "config: 'missing.yaml' is not a file (in ", id="config-missing"),
+    pytest.param({"paths": "--fix broken"}, "paths: '--fix' begins with '-' and would be read as an option",
+                 id="paths-option"),
+    pytest.param({"paths": "broken\x1b[31m"}, "paths: the value contains a newline or another control character",
+                 id="paths-control"),
+    pytest.param({"paths": "$(touch pwned)"}, "paths: '$(touch' does not exist (in ", id="paths-missing"),
+    pytest.param({"sarif_file": "--help"}, "sarif-file: '--help' begins with '-' and would be read as an option",
+                 id="sarif-option"),
+]
+
+
+@pytest.mark.parametrize("command", ["prepare", "run"])
+@pytest.mark.parametrize(("inputs", "message"), INVALID)
+def test_an_invalid_input_stops_the_step_before_anything_runs(step: Step, command: str, inputs: dict[str, str],
+                                                              message: str) -> None:
+    step.add(BROKEN, "broken")
+    before = (step.work / "broken" / "generation_config.json").read_bytes()
+    code, out, outputs = step(command, **{"paths": "broken", **inputs})
+    errors = [line for line in out.splitlines() if line.startswith("::")]
+    assert errors[0].startswith("::error title=eos-guard input::" + message), out
+    assert all(line.startswith("::error title=eos-guard input::") for line in errors), out
+    assert outputs == {"findings": "", "errors": "", "changed-files": "", "sarif-file": "", "exit-code": "1"}
+    assert "Running:" not in out
+    assert (step.work / "broken" / "generation_config.json").read_bytes() == before
+    assert list(Path(step.env["RUNNER_TEMP"]).iterdir()) == [] and not step.cache_home.exists()
+    assert not list(step.work.rglob("pwned"))
+
+
+def test_every_invalid_input_is_reported_at_once(step: Step) -> None:
+    _, out, _ = step("prepare", paths="missing", fix="maybe", fail_on="fatal")
+    assert [line.split("::")[2].split(":")[0] for line in out.splitlines() if line.startswith("::")] == [
+        "paths", "fix", "fail-on"]
+
+
+def test_the_accepted_values_are_the_registries() -> None:
+    assert github_action.RUNTIME_VALUES == (*RUNTIME_NAMES, "all")
+    assert github_action.FAIL_ON_VALUES == ("error", "warning", "info", "never")
+    assert set(github_action.FAIL_ON_VALUES) - {"never"} == {str(s) for s in Severity}
+
+
+def test_prepare_needs_no_install_when_the_interpreter_has_the_dependencies(step: Step) -> None:
+    code, out, outputs = step("prepare")
+    assert code == 0 and outputs == {"python": sys.executable, "deps": "", "cache-key": ""}
+    assert "already has jinja2 and PyYAML; nothing to install" in out
+
+
+def test_prepare_names_a_folder_and_a_cache_key_for_a_bare_interpreter(step: Step, tmp_path: Path) -> None:
+    """A virtualenv without packages, as setup-python's Python is, runs action/main.py as action/setup.sh does."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "bare")], check=True)
+    python = tmp_path / "bare" / "bin" / "python"
+    env = {**step.env, "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run([str(python), "-I", str(ROOT / "action" / "main.py"), "prepare"], env=env,
+                          capture_output=True, text=True, check=True)
+    outputs = read_outputs(step.output)
+    key = outputs["cache-key"]
+    version = ".".join(map(str, sys.version_info[:3]))
+    assert re.fullmatch(rf"eos-guard-deps-{sys.platform}-[a-z0-9_]+-cpython{version}[a-z]*-[0-9a-f]{{16}}", key), key
+    assert outputs["deps"] == str(step.cache_home / "eos-guard-action" / key)
+    assert outputs["python"] == str(python) and proc.stdout == ""
+    assert not step.cache_home.exists()  # named, not made: run.sh installs into it
+
+    # Once action/run.sh has filled it, a later step of the job skips the cache (the folder is complete).
+    Path(outputs["deps"]).mkdir(parents=True)
+    (Path(outputs["deps"]) / github_action.COMPLETE).touch()
+    step.output.write_text("", encoding="utf-8")
+    subprocess.run([str(python), "-I", str(ROOT / "action" / "main.py"), "prepare"], env=env, check=True)
+    assert read_outputs(step.output) == {**outputs, "cache-key": ""}
+
+
+def test_the_cache_key_changes_with_the_dependency_spec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = tmp_path / "requirements.txt"
+    spec.write_bytes(github_action.REQUIREMENTS.read_bytes())
+    monkeypatch.setattr(github_action, "REQUIREMENTS", spec)
+    before = github_action.cache_key()
+    spec.write_text(spec.read_text(encoding="utf-8").replace("jinja2>=3.1.6", "jinja2>=3.2"), encoding="utf-8")
+    assert github_action.cache_key() != before
+    assert github_action.requirements()[0] == ("jinja2", (3, 2), True)
+
+
+def test_the_action_requirements_are_pyproject_s_dependencies() -> None:
+    tomllib = pytest.importorskip("tomllib")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    lines = [line for line in github_action.REQUIREMENTS.read_text(encoding="utf-8").splitlines()
+             if line and not line.startswith("#")]
+    assert lines == project["dependencies"]
+    assert {name for name, _, _ in github_action.requirements()} == {"jinja2", "pyyaml", "tomli"}
+
+
+def test_outputs_use_a_delimiter_the_value_does_not_contain(tmp_path: Path) -> None:
+    path = tmp_path / "output"
+    outputs = github_action.Outputs({"GITHUB_OUTPUT": str(path)})
+    outputs.set({"changed-files": "a\nEOS_GUARD_\nb<<c", "exit-code": "0"})
+    assert read_outputs(path) == {"changed-files": "a\nEOS_GUARD_\nb<<c", "exit-code": "0"}
