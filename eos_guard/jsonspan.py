@@ -13,6 +13,7 @@ import json
 import os
 import re
 import stat
+import sys
 from dataclasses import dataclass
 from json.decoder import scanstring
 from pathlib import Path
@@ -74,6 +75,8 @@ class JsonDocument:
             raise InputError(self.path, f"cannot parse JSON: {exc.msg}", exc.lineno, exc.colno) from None
         except RecursionError:
             raise InputError(self.path, "cannot parse JSON: nesting is too deep", 1, 1) from None
+        except ValueError:  # an integer over Python's int-string limit (json.loads gives no position)
+            raise InputError(self.path, *long_integer(text)) from None
 
     def release(self) -> None:
         """Drop the text and parsed values of a large document once nothing needs them (many folders in a run)."""
@@ -163,6 +166,18 @@ class JsonDocument:
             self._line_starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
         line = bisect.bisect_right(self._line_starts, offset)
         return line, offset - self._line_starts[line - 1] + 1
+
+
+def long_integer(text: str) -> tuple[str, int, int]:
+    """The message and position of the first integer over Python's int-string limit (4,300 digits), which
+    json.loads (and so transformers) cannot read."""
+    limit = sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else 4300
+    found = re.search(r"[0-9]{%d,}" % (limit + 1), text)
+    start = found.start() if found else 0
+    before = text[:start]
+    line, column = before.count("\n") + 1, start - (before.rfind("\n") + 1) + 1
+    digits = f"{found.end() - found.start():,} digits" if found else "too many digits"
+    return f"cannot parse JSON: an integer of {digits}, over Python's limit of {limit:,}", line, column
 
 
 def _child_start(text: str, start: int, key: Key, first: bool = False) -> int | None:

@@ -9,7 +9,7 @@ from typing import Iterable, Union
 
 from .baseline import read_baselines
 from .config import Config
-from .errors import InputError
+from .errors import InputError, display_path
 from .findings import Finding, ModelReport, Report
 from .model_files import ModelFiles, find_model_folders
 from .resolve import ResolvedModel, resolve
@@ -56,7 +56,7 @@ def check_folders(folders: list[Path], config: Config) -> list[ModelReport]:
     baselines = read_baselines(folders, config.baseline) if config.baseline and config.enabled("EOS015") else {}
     workers = min(os.cpu_count() or 1, len(folders) // PARALLEL_FROM)
     if workers < 2:
-        return [check_folder(folder, config, baselines) for folder in folders]
+        return [_check_one(folder, config, baselines) for folder in folders]
     import concurrent.futures
     import functools
 
@@ -68,7 +68,16 @@ def check_folders(folders: list[Path], config: Config) -> list[ModelReport]:
 
 
 def _check_many(folders: list[Path], config: Config, baselines: dict[Path, str]) -> list[ModelReport]:
-    return [check_folder(folder, config, baselines) for folder in folders]
+    return [_check_one(folder, config, baselines) for folder in folders]
+
+
+def _check_one(folder: Path, config: Config, baselines: dict[Path, str]) -> ModelReport:
+    """check_folder, with an internal error kept to its folder: one hostile folder never loses the whole run."""
+    try:
+        return check_folder(folder, config, baselines)
+    except Exception as exc:  # noqa: BLE001 - reported as that folder's error (exit code 2)
+        return ModelReport(folder, None, [], error=f"{display_path(folder)}: internal error: "
+                           f"{type(exc).__name__}: {str(exc)[:200]}")
 
 
 def check_folder(folder: Path, config: Config | None = None, baselines: dict[Path, str] | None = None) -> ModelReport:
