@@ -8,6 +8,7 @@ codes are errors, never silently ignored.
 from __future__ import annotations
 
 import fnmatch
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,7 +59,8 @@ class Config:
 
 def _relative(path: Path, root: Path) -> str:
     try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
+        # Where the file is, not where a link points (Path.resolve raises on a link loop before Python 3.13).
+        return (Path(os.path.realpath(path.parent)) / path.name).relative_to(os.path.realpath(root)).as_posix()
     except ValueError:
         return path.as_posix()
 
@@ -172,7 +174,7 @@ def load(explicit: Path | None, start: Path) -> Config:
         if not explicit.is_file():
             raise InputError(explicit, "config file not found")
         return _read(explicit)
-    folder = start.resolve()
+    folder = Path(os.path.realpath(start))
     if folder.is_file():
         folder = folder.parent
     ancestors = [folder, *folder.parents]

@@ -8,6 +8,7 @@ entirely; chat_template.json is read only by processors and is checked as a temp
 
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,7 +95,13 @@ class ModelFiles:
         if not os.path.lexists(path):
             return False
         if path.is_symlink():
-            target = path.resolve()
+            try:
+                target = Path(os.path.realpath(path, strict=True))
+            except OSError as exc:
+                if exc.errno != errno.ELOOP:  # a dangling link: reading it says so
+                    return True
+                self.skipped.append((path, "is a symbolic link loop; not followed"))
+                return False
             if not _is_within(target, self.root):
                 self.skipped.append((path, f"is a symbolic link to {target}, outside {self.root}; not followed"))
                 return False
@@ -189,8 +196,28 @@ def find_model_folders(paths: Iterable[Path]) -> list[Path]:
 
 
 def _walk(top: Path) -> Iterator[Path]:
-    for root, dirs, files in os.walk(top):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_DIRS
-                         and not (Path(root) / d / "pyvenv.cfg").exists())
-        if any(name in files for name in MODEL_MARKERS):
-            yield Path(root)
+    """Folders below ``top`` (itself first, then sorted, depth first) that hold a marker file, as os.walk finds them.
+
+    os.walk recurses in Python before 3.12: a tree a thousand folders deep raised RecursionError. This walk keeps
+    its own stack; links to folders are not entered, so a link loop cannot trap it; unreadable folders are skipped.
+    """
+    stack = [top]
+    while stack:
+        root = stack.pop()
+        try:
+            with os.scandir(root) as entries:
+                listed = [(entry.name, _is_dir(entry), entry.is_symlink()) for entry in entries]
+        except OSError:
+            continue
+        if any(name in MODEL_MARKERS for name, is_dir, _ in listed if not is_dir):
+            yield root
+        children = sorted(name for name, is_dir, is_link in listed if is_dir and not is_link
+                          and not name.startswith(".") and name not in SKIPPED_DIRS)
+        stack.extend(root / name for name in reversed(children) if not os.path.exists(root / name / "pyvenv.cfg"))
+
+
+def _is_dir(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:  # a link loop, or a name too long for the system
+        return False

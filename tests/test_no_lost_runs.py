@@ -60,3 +60,66 @@ def test_a_token_id_over_the_int_string_limit_is_one_error_line(run, tmp_path, w
         (folder / "added_tokens.json").write_text('{"x": %s}' % LONG, encoding="utf-8")
     code, out, err = run("--format", "json", ".")
     assert_one_error_line(code, out, err, "b/", "json")
+
+
+@pytest.mark.parametrize("name", [*JSON_FILES, "chat_template.jinja", "additional_chat_templates"])
+def test_a_symbolic_link_loop_in_a_model_folder_is_a_finding(run, tmp_path, name):
+    honest(tmp_path / "a")
+    folder = honest(tmp_path / "b")
+    (folder / name).unlink(missing_ok=True)
+    os.symlink(name, folder / name)  # links to itself: ELOOP on open, RuntimeError from Path.resolve before 3.13
+    code, out, err = run("--format", "json", ".")
+    assert "internal error" not in err and "Traceback" not in err
+    assert [m["path"] for m in json.loads(out)["models"]] == ["a", "b"]
+    if name != "additional_chat_templates":  # a looping folder link holds no template to check
+        assert [(f["code"], f["path"]) for f in json.loads(out)["findings"]] == [("EOS018", f"b/{name}")]
+
+
+def test_link_loops_between_folders_do_not_trap_the_walk(run, tmp_path):
+    honest(tmp_path / "a")
+    os.symlink("../b", tmp_path / "a" / "up")
+    os.symlink("../a", (tmp_path / "b").mkdir() or tmp_path / "b" / "up")
+    os.symlink("self", tmp_path / "self")
+    code, out, err = run("--format", "text", ".")
+    assert (code, err) == (0, "") and out == "All checks passed (1 model folder).\n"
+
+
+@pytest.fixture
+def deep_tree(tmp_path):
+    """``tmp_path/d/d/.../d/config.json``, ``depth`` folders deep, removed bottom-up afterwards (shutil.rmtree, and so
+    pytest's clean-up of old temporary folders, recurses and fails on it)."""
+    made = []
+
+    def make(depth: int) -> None:
+        here = os.getcwd()
+        os.chdir(tmp_path)
+        for _ in range(depth):  # relative steps: the whole path may be longer than PATH_MAX
+            os.mkdir("d")
+            os.chdir("d")
+            made.append(None)
+        with open("config.json", "w", encoding="utf-8") as handle:
+            handle.write('{"eos_token_id": 2}')
+        os.chdir(here)
+
+    yield make
+    here = os.getcwd()
+    os.chdir(tmp_path)
+    for _ in made:
+        os.chdir("d")
+    if os.path.exists("config.json"):
+        os.remove("config.json")
+    for _ in made:
+        os.chdir("..")
+        os.rmdir("d")
+    os.chdir(here)
+
+
+@pytest.mark.parametrize("depth", [1200, 2100], ids=["deeper-than-recursion-limit", "longer-than-path-max"])
+def test_a_folder_tree_deeper_than_the_recursion_limit_is_walked(run, tmp_path, deep_tree, depth):
+    honest(tmp_path / "a")
+    deep_tree(depth)
+    reachable = len(str(tmp_path)) + 2 * depth < 4000
+    assert depth > sys.getrecursionlimit()
+    code, out, err = run("--format", "json", ".")
+    assert "internal error" not in err and "Traceback" not in err
+    assert [m["path"] for m in json.loads(out)["models"]] == ["a"] + (["d/" * (depth - 1) + "d"] if reachable else [])
