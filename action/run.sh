@@ -231,7 +231,9 @@ while IFS= read -r line || [[ -n $line ]]; do
         fi
         printf '::%s %stitle=eos-guard::%s\n' "$level" "$place" "$(escape "$message")"
     else
-        printf '  %s\n' "$line" # indented (argparse usage, a traceback): never read as a workflow command
+        # Anything else (argparse usage, a traceback) gets a prefix that is not whitespace: the runner trims
+        # leading whitespace before it looks for '::', so indenting would not stop a line from being a command.
+        printf '| %s\n' "$line"
     fi
 done <"${work}/stderr"
 

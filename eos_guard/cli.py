@@ -16,6 +16,7 @@ from typing import Sequence
 from . import __version__
 from . import config as settings
 from .errors import InputError, display_path
+from .report.escape import printable
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 FORMATS = ("auto", "text", "json", "github", "sarif")
@@ -83,15 +84,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _run(args)
     except InputError as exc:
-        print(f"eos-guard: {exc.render()}", file=sys.stderr)
+        _say(f"eos-guard: {exc.render()}")
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # an internal error: one line unless asked for the traceback
         if args.verbose:
             raise
-        print(f"eos-guard: internal error: {type(exc).__name__}: {exc} (run with --verbose for details)",
-              file=sys.stderr)
+        _say(f"eos-guard: internal error: {type(exc).__name__}: {exc} (run with --verbose for details)")
         return EXIT_ERROR
 
 
@@ -130,7 +130,7 @@ def _run(args: argparse.Namespace) -> int:
         report = check_paths(paths, config)
         sys.stdout.write(explain.render_json(report) if args.format == "json" else explain.render(report))
         for error in report.errors:
-            print(f"eos-guard: {error}", file=sys.stderr)
+            _say(f"eos-guard: {error}")
         return EXIT_ERROR if report.errors else EXIT_OK
     changed = False
     if args.fix:
@@ -138,10 +138,9 @@ def _run(args: argparse.Namespace) -> int:
 
         result = fix_paths(paths, config, unsafe=args.unsafe_fixes)
         for change in result.changes:
-            print(f"Fixing {display_path(change.path)}", file=sys.stderr)
+            _say(f"Fixing {display_path(change.path)}")
         for path in result.skipped:
-            print(f"eos-guard: {display_path(path)}: changed by another process while fixing; not written",
-                  file=sys.stderr)
+            _say(f"eos-guard: {display_path(path)}: changed by another process while fixing; not written")
         report, changed = result.report, bool(result.changes) or bool(result.skipped)
     else:
         report = check_paths(paths, config)
@@ -151,7 +150,7 @@ def _run(args: argparse.Namespace) -> int:
     sys.stdout.write(REPORTERS[fmt](report))
     _write_side_outputs(args, report)
     for error in report.errors:
-        print(f"eos-guard: {error}", file=sys.stderr)
+        _say(f"eos-guard: {error}")
     if not report.models:
         print("eos-guard: no model folders found (a model folder holds config.json, generation_config.json or "
               "tokenizer_config.json)", file=sys.stderr)
@@ -162,6 +161,12 @@ def _run(args: argparse.Namespace) -> int:
     if args.exit_zero or config.fail_on is None:
         return EXIT_OK
     return EXIT_FINDINGS if report.count(config.fail_on) else EXIT_OK
+
+
+def _say(line: str) -> None:
+    """One line on stderr. Paths and messages quote file and folder names, which may hold line breaks (a forged
+    ``::error`` workflow command on the next line) or terminal controls: they are escaped, on one line."""
+    print(printable(line), file=sys.stderr)
 
 
 def _write_side_outputs(args: argparse.Namespace, report: object) -> None:
@@ -182,9 +187,9 @@ def _diff(paths: list[str], config: settings.Config, unsafe: bool) -> int:
 
     result = fix_paths(paths, config, unsafe=unsafe, write=False)
     for change in result.changes:
-        sys.stdout.write(change.diff(display_path(change.path)))
+        sys.stdout.write(change.diff(printable(display_path(change.path))))
     for error in result.report.errors:
-        print(f"eos-guard: {error}", file=sys.stderr)
+        _say(f"eos-guard: {error}")
     if result.report.errors:
         return EXIT_ERROR
     return EXIT_FINDINGS if result.changes else EXIT_OK

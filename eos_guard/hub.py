@@ -186,6 +186,7 @@ def audit(list_file: Path, config: Config, args: argparse.Namespace) -> int:
     """
     from .report import REPORTERS
     from .report import audit as render
+    from .report.escape import printable
 
     fmt = _format(args)
     refs = read_list(list_file)
@@ -207,7 +208,7 @@ def audit(list_file: Path, config: Config, args: argparse.Namespace) -> int:
     for result in results:
         if result.failure is not None:  # an unreadable folder's message already starts with its path
             prefix = "" if result.model else f"hf://{result.ref.label}: "
-            print(f"eos-guard: {prefix}{result.failure}", file=sys.stderr)
+            print(printable(f"eos-guard: {prefix}{result.failure}"), file=sys.stderr)
     if any(r.verdict == "error" for r in results):
         return 2
     if args.exit_zero or config.fail_on is None:

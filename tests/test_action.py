@@ -176,7 +176,7 @@ def test_broken_folder_fails_the_job_with_annotations_outputs_summary_and_sarif(
 
     [summary] = act_run.summaries("check", "broken")
     assert summary.startswith("## eos-guard\n\nFound 1 error, 2 warnings in 1 model folder.\n")
-    assert "| EOS001 | error | models/broken/generation_config.json:3:19 |" in summary
+    assert "| EOS001 | error | ` models/broken/generation_config.json:3:19 ` |" in summary
 
 
 @needs_act

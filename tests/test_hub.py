@@ -297,8 +297,8 @@ def test_hub_list_github_format_and_summary(eos_guard, tmp_path):
     assert f"::error file=org/chatml@{sha('org/chatml')}/generation_config.json,line=3,col=19," in proc.stdout
     assert "Audited 2 repositories: 1 fail, 1 error." in proc.stdout
     summary = (tmp_path / "summary.md").read_text()
-    assert f"| org/chatml | {sha('org/chatml')[:12]} | fail | 1 | 2 |  |" in summary
-    assert "| org/missing | - | error | - | - | repository not found on " in summary
+    assert f"| ` org/chatml ` | {sha('org/chatml')[:12]} | fail | 1 | 2 |  |" in summary
+    assert "| ` org/missing ` | - | error | - | - | ` repository not found on " in summary
 
 
 def test_hub_list_concurrency_setting(eos_guard, tmp_path):

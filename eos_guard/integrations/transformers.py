@@ -35,7 +35,7 @@ from transformers import TrainerCallback
 
 from ..align import align
 from ..findings import Report, Severity
-from ..report.text import printable
+from ..report.escape import printable
 
 logger = logging.getLogger("eos_guard")
 

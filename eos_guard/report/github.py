@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ..errors import display_path
 from ..findings import Report, Severity
-from .text import printable, summary
+from .escape import printable
+from .text import summary
 
 COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
@@ -10,6 +9,7 @@ from ..errors import display_path
 from ..findings import Report
 from ..resolve import ResolvedModel
 from ..runtimes import stops
+from .escape import json_text
 
 if TYPE_CHECKING:
     from ..gguf_check import GgufModel
@@ -18,7 +18,7 @@ VERSION = 1
 
 
 def render(report: Report) -> str:
-    return json.dumps(document(report), indent=2, ensure_ascii=False) + "\n"
+    return json_text(document(report))
 
 
 def document(report: Report) -> dict[str, Any]:
