@@ -123,7 +123,8 @@ class ModelFiles:
         if text is not None:
             templates["default"] = TemplateSource("default", text, jinja)
         extra = self.folder / TEMPLATE_DIR
-        if extra.is_dir() and not extra.is_symlink():
+        # A link to a folder inside the repository is followed; one out of it (or a loop) is EOS018.
+        if self._readable(extra) and extra.is_dir():
             for path in sorted(extra.glob("*.jinja")):
                 text = self._template_text(path)
                 if text is not None:
@@ -174,24 +175,41 @@ def is_model_folder(folder: Path) -> bool:
     return any((folder / name).is_file() for name in MODEL_MARKERS)
 
 
-def find_model_folders(paths: Iterable[Path]) -> list[Path]:
+def repository_of(path: Path) -> Path:
+    """The repository a PATH argument lies in, as written (links not followed): the git work tree that holds it,
+    else the PATH itself (a folder, or a file's folder), which whoever runs eos-guard named."""
+    absolute = Path(os.path.abspath(path))
+    for directory in (absolute, *absolute.parents):
+        if not os.path.islink(directory) and os.path.lexists(directory / ".git"):
+            return Path(os.path.realpath(directory))
+    return Path(os.path.realpath(absolute if os.path.isdir(absolute) else absolute.parent))
+
+
+def find_model_folders(paths: Iterable[Path], refused: list[tuple[Path, str]] | None = None) -> list[Path]:
     """Model folders named by ``paths``: folders searched recursively, files grouped by their folder.
 
-    A file inside a model folder (as pre-commit passes them) stands for its folder, checked once.
+    A file inside a model folder (as pre-commit passes them) stands for its folder, checked once. A folder
+    that is (or lies under) a symbolic link out of its repository (:func:`repository_of`) is not read: it is
+    added to ``refused`` with the reason.
     """
     found: dict[Path, None] = {}
     for path in paths:
         if not path.exists():
             raise InputError(path, "no such file or directory")
+        root = repository_of(path)
         if path.is_file():
             folder = path.parent
             if folder.name == TEMPLATE_DIR and not is_model_folder(folder):
                 folder = folder.parent
-            if is_model_folder(folder):
-                found.setdefault(folder.resolve(), None)
-            continue
-        for folder in _walk(path):
-            found.setdefault(folder.resolve(), None)
+            folders = [folder] if is_model_folder(folder) else []
+        else:
+            folders = list(_walk(path))
+        for folder in folders:
+            real = Path(os.path.realpath(folder))
+            if _is_within(real, root):
+                found.setdefault(real, None)
+            elif refused is not None:
+                refused.append((folder, f"is a symbolic link to {real}, outside {root}; not followed"))
     return list(found)
 
 
@@ -199,7 +217,8 @@ def _walk(top: Path) -> Iterator[Path]:
     """Folders below ``top`` (itself first, then sorted, depth first) that hold a marker file, as os.walk finds them.
 
     os.walk recurses in Python before 3.12: a tree a thousand folders deep raised RecursionError. This walk keeps
-    its own stack; links to folders are not entered, so a link loop cannot trap it; unreadable folders are skipped.
+    its own stack; links to folders are not entered, so a link loop cannot trap it (a link to a model folder is
+    yielded itself); unreadable folders are skipped.
     """
     stack = [top]
     while stack:
@@ -213,6 +232,10 @@ def _walk(top: Path) -> Iterator[Path]:
             yield root
         children = sorted(name for name, is_dir, is_link in listed if is_dir and not is_link
                           and not name.startswith(".") and name not in SKIPPED_DIRS)
+        # A link to a model folder is yielded (the caller refuses it if it leaves the repository), not entered.
+        yield from (root / name for name, is_dir, is_link in sorted(listed)
+                    if is_dir and is_link and not name.startswith(".") and name != TEMPLATE_DIR
+                    and is_model_folder(root / name))
         stack.extend(root / name for name in reversed(children) if not os.path.exists(root / name / "pyvenv.cfg"))
 
 

@@ -27,8 +27,9 @@ def model_folders(paths: Iterable[Union[str, Path]],
     """The model folders named by ``paths`` (local ones found, Hub repositories fetched), the GGUF files, and a
     report for each Hub repository that could not be fetched (the others are still checked)."""
     sources = classify(paths)
-    folders = [f for f in find_model_folders(sources.local) if not config.excluded(f)]
-    failed: list[ModelReport] = []
+    refused: list[tuple[Path, str]] = []
+    folders = [f for f in find_model_folders(sources.local, refused) if not config.excluded(f)]
+    failed = [_not_read(folder, reason, config) for folder, reason in refused if not config.excluded(folder)]
     if sources.hub:
         from .hub import fetch
 
@@ -38,6 +39,15 @@ def model_folders(paths: Iterable[Union[str, Path]],
             except InputError as exc:
                 failed.append(ModelReport(Path(ref.label), None, [], error=exc.render()))
     return folders, sources.gguf, failed
+
+
+def _not_read(folder: Path, reason: str, config: Config) -> ModelReport:
+    """A model folder that is not read at all (a link out of the repository): one EOS018 finding at the folder."""
+    from .findings import Location
+    from .rules.file_not_read import FileNotRead as rule
+
+    finding = Finding(rule.code, rule.name, rule.severity, f"{folder.name} {reason}", Location.of(folder), folder)
+    return ModelReport(folder, None, [finding] if config.keeps(finding) else [])
 
 
 def check_paths(paths: Iterable[Union[str, Path]], config: Config | None = None) -> Report:

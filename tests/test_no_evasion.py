@@ -40,3 +40,76 @@ def test_folder_names_cannot_turn_off_the_baseline_for_other_folders(run, tmp_pa
     code, out, err = run("--format", "json", "--select", "EOS015", ".", cwd=repo)
     dropped = sorted(f["model"] for f in json.loads(out)["findings"] if f["code"] == "EOS015")
     assert dropped == sorted(names), err
+
+
+@pytest.fixture
+def outside(tmp_path):
+    """A model folder outside the repository, with a secret a check would quote and a fix would rewrite."""
+    folder = tmp_path / "outside"
+    write_json(folder / "config.json", {"eos_token_id": 7, "vocab_size": 8})
+    write_json(folder / "generation_config.json", {"eos_token_id": 1})
+    write_json(folder / "tokenizer_config.json", {"eos_token": "SECRET", "added_tokens_decoder": {
+        "7": {"content": "SECRET", "special": True}}})
+    return folder
+
+
+@pytest.fixture
+def repo(tmp_path):
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    write_json(repo / "honest" / "config.json", {"eos_token_id": 2, "vocab_size": 8})
+    return repo
+
+
+@pytest.mark.parametrize("shape", ["folder-link", "parent-link", "link-named-as-path", "file-of-linked-folder"])
+@pytest.mark.parametrize("args", [["--format", "json"], ["--fix", "--format", "json"], ["explain", "--format", "json"]],
+                         ids=["check", "fix", "explain"])
+def test_a_model_folder_linked_out_of_the_repository_is_not_read(run, repo, outside, shape, args):
+    before = {p.name: p.read_bytes() for p in outside.iterdir()}
+    if shape == "folder-link":
+        os.symlink(outside, repo / "evil")
+        named = "."
+    elif shape == "parent-link":
+        os.symlink(outside.parent, repo / "models")
+        named = "models/outside"
+    elif shape == "link-named-as-path":
+        os.symlink(outside, repo / "evil")
+        named = "evil"
+    else:
+        os.symlink(outside, repo / "evil")
+        named = "evil/generation_config.json"  # as pre-commit passes files
+    code, out, err = run(*args, named, "honest", cwd=repo)
+    assert "SECRET" not in out + err
+    assert {p.name: p.read_bytes() for p in outside.iterdir()} == before  # nothing written outside
+    if args[0] != "explain":
+        findings = json.loads(out)["findings"]
+        refused = [f for f in findings if f["code"] == "EOS018"]
+        assert len(refused) == 1 and "outside" in refused[0]["message"] and code == 1
+        assert [m["path"] for m in json.loads(out)["models"]] == ["honest"]
+
+
+def test_a_linked_folder_inside_the_repository_is_checked(run, repo):
+    write_json(repo / "real" / "config.json", {"eos_token_id": 3, "vocab_size": 8})
+    os.symlink("real", repo / "alias")
+    code, out, err = run("--format", "json", "alias", cwd=repo)
+    assert code == 0 and [m["path"] for m in json.loads(out)["models"]] == ["real"]
+
+
+@pytest.mark.parametrize("target", ["outside", "inside", "loop"])
+def test_a_linked_additional_chat_templates_folder_is_checked_or_refused(run, repo, outside, target):
+    folder = repo / "m"
+    write_json(folder / "config.json", {"eos_token_id": 2, "vocab_size": 8})
+    templates = {"outside": outside, "inside": repo / "templates", "loop": folder / "additional_chat_templates"}[target]
+    if target == "inside":
+        templates.mkdir()
+        (templates / "tool_use.jinja").write_text("{{ raise_exception('checked') }}", encoding="utf-8")
+    else:
+        (outside / "tool_use.jinja").write_text("SECRET", encoding="utf-8")
+    os.symlink(templates, folder / "additional_chat_templates")
+    code, out, err = run("--format", "json", "m", cwd=repo)
+    findings = [(f["code"], f["path"]) for f in json.loads(out)["findings"]]
+    assert "SECRET" not in out + err
+    if target == "inside":
+        assert ("EOS014", "templates/tool_use.jinja") in findings  # shown where the file is
+    else:
+        assert findings == [("EOS018", "m/additional_chat_templates")]
