@@ -267,14 +267,7 @@ fi
 
 if ((${#changed[@]} > 0)); then
     set_output changed-files "$(printf '%s\n' "${changed[@]}")"
-    if [[ ${summary,,} == true && -n ${GITHUB_STEP_SUMMARY-} ]]; then
-        # shellcheck disable=SC2016 # the backticks are Markdown
-        {
-            printf '### Files written by `eos-guard --fix`\n\n'
-            printf -- '- `%s`\n' "${changed[@]}"
-            printf '\n'
-        } >>"$GITHUB_STEP_SUMMARY"
-    fi
+    # eos-guard's --summary lists the written files itself, as code spans (a path is never Markdown or HTML).
 fi
 
 finish "$status"

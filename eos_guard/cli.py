@@ -136,9 +136,10 @@ def _run(args: argparse.Namespace) -> int:
     if args.fix:
         from .pipeline import fix_paths
 
-        result = fix_paths(paths, config, unsafe=args.unsafe_fixes)
-        for change in result.changes:
-            _say(f"Fixing {display_path(change.path)}")
+        result = fix_paths(paths, config, unsafe=args.unsafe_fixes,
+                           on_write=lambda change: _say(f"Fixing {display_path(change.path)}"))
+        for failure in result.failed:
+            _say(f"eos-guard: {failure.render()}")
         for path in result.skipped:
             _say(f"eos-guard: {display_path(path)}: changed by another process while fixing; not written")
         report, changed = result.report, bool(result.changes) or bool(result.skipped)
@@ -154,7 +155,7 @@ def _run(args: argparse.Namespace) -> int:
     if not report.models:
         print("eos-guard: no model folders found (a model folder holds config.json, generation_config.json or "
               "tokenizer_config.json)", file=sys.stderr)
-    if report.errors:
+    if report.errors or (args.fix and result.failed):
         return EXIT_ERROR
     if changed and not args.exit_zero_even_if_changed:
         return EXIT_FINDINGS
@@ -166,7 +167,7 @@ def _run(args: argparse.Namespace) -> int:
 def _say(line: str) -> None:
     """One line on stderr. Paths and messages quote file and folder names, which may hold line breaks (a forged
     ``::error`` workflow command on the next line) or terminal controls: they are escaped, on one line."""
-    print(printable(line), file=sys.stderr)
+    print(printable(line), file=sys.stderr, flush=True)
 
 
 def _write_side_outputs(args: argparse.Namespace, report: object) -> None:

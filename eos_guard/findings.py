@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Union
 
@@ -90,6 +90,7 @@ class ModelReport:
 @dataclass
 class Report:
     models: list[ModelReport]
+    written: list[Path] = field(default_factory=list)  # files --fix wrote, in order
 
     def findings(self) -> Iterator[Finding]:
         for model in self.models:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Union
+from typing import Any, Callable, Iterable, Union
 
 from .baseline import read_baselines
 from .config import Config
@@ -105,19 +105,24 @@ def check_folder(folder: Path, config: Config | None = None, baselines: dict[Pat
 class FixResult:
     """What a fix run changed (or would change, when not writing) and the report of the folders afterwards."""
 
-    changes: list  # of fixes.FileChange
+    changes: list  # of fixes.FileChange: written (or, when not writing, to be written)
     report: Report
     skipped: list[Path]  # files another writer changed between reading and writing
+    failed: list[InputError] = field(default_factory=list)  # files that could not be written
 
 
 def fix_paths(paths: Iterable[Path], config: Config | None = None, unsafe: bool = False,
-              write: bool = True) -> FixResult:
+              write: bool = True, on_write: Callable[[Any], None] | None = None) -> FixResult:
+    """Plan and (with ``write``) apply the fixes. A file that cannot be written does not stop the others: it is in
+    ``failed``, and every file written before and after it is in ``changes``; ``on_write`` hears of each written
+    file at once (the CLI prints ``Fixing path``), so even a run that dies later has said what it wrote."""
     from .fixes import plan, unchanged_since_read, write_atomically
 
     config = config or Config()
     before = check_paths(paths, config)
     changes = []
     skipped: list[Path] = []
+    failed: list[InputError] = []
     for model_report in before.models:
         if model_report.model is None:
             continue
@@ -128,15 +133,20 @@ def fix_paths(paths: Iterable[Path], config: Config | None = None, unsafe: bool 
                 try:
                     write_atomically(change.path, change.new_text)
                 except OSError as exc:
-                    raise InputError(change.path, f"cannot write: {exc.strerror or exc}") from None
+                    failed.append(InputError(change.path, f"cannot write: {exc.strerror or exc}"))
+                    continue
                 changes.append(change)
+                if on_write is not None:
+                    on_write(change)
             else:
                 skipped.append(change.path)
+    before.written = [change.path for change in changes] if write else []
     if not write or not changes:
-        return FixResult(changes, before, skipped)
+        return FixResult(changes, before, skipped, failed)
     baselines = read_baselines([m.folder for m in before.models], config.baseline) if config.baseline else {}
     after = Report([check_folder(m.folder, config, baselines) if m.model is not None else m for m in before.models])
-    return FixResult(changes, after, skipped)
+    after.written = before.written
+    return FixResult(changes, after, skipped, failed)
 
 
 def run_rules(model: ResolvedModel, config: Config) -> list[Finding]:

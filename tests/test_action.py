@@ -205,7 +205,7 @@ def test_fix_writes_the_files_lists_them_and_passes(act_run: ActRun) -> None:
         '"transformers_version":"4.57.1"}']
     assert "Fixing models/fixme/generation_config.json" in act_run.text("check", "fix")
     [summary] = act_run.summaries("check", "fix")
-    assert "### Files written by `eos-guard --fix`\n\n- `models/fixme/config.json`\n" in summary
+    assert "### Files written by `eos-guard --fix`\n\n- ` models/fixme/config.json `\n" in summary
 
 
 @needs_act

@@ -123,3 +123,33 @@ def test_a_folder_tree_deeper_than_the_recursion_limit_is_walked(run, tmp_path, 
     code, out, err = run("--format", "json", ".")
     assert "internal error" not in err and "Traceback" not in err
     assert [m["path"] for m in json.loads(out)["models"]] == ["a"] + (["d/" * (depth - 1) + "d"] if reachable else [])
+
+
+def test_a_fix_that_fails_half_way_reports_every_file_it_wrote(tmp_path):
+    """A file that cannot be written (here: larger than RLIMIT_FSIZE, so the real write fails with EFBIG) does not
+    hide the files written before and after it: each is a ``Fixing`` line on stderr as soon as it is written (the
+    Action's changed-files reads them) and in the JSON ``written`` list; the failure is one error line, exit 2."""
+    import resource
+    import signal
+    import subprocess
+
+    for name, padding in (("a", 0), ("b", 4000), ("c", 0)):
+        write_json(tmp_path / name / "config.json", {"eos_token_id": 2, "vocab_size": 8, "pad": "x" * padding})
+        write_json(tmp_path / name / "generation_config.json", {"eos_token_id": 1, "pad": "x" * padding})
+        write_json(tmp_path / name / "tokenizer_config.json", {"eos_token": "</s>", "added_tokens_decoder": {
+            "2": {"content": "</s>", "special": True}}})
+
+    def limit_file_size():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write over the limit then fails with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2000, 2000))
+
+    proc = subprocess.run([sys.executable, "-m", "eos_guard", "--fix", "--no-cache", "--baseline", "none",
+                           "--format", "json", "."], cwd=tmp_path, capture_output=True, text=True,
+                          preexec_fn=limit_file_size, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert lines[:2] == ["Fixing a/generation_config.json", "Fixing c/generation_config.json"]
+    assert lines[2].startswith("eos-guard: b/generation_config.json: cannot write: File too large")
+    assert len(lines) == 3
+    assert json.loads(proc.stdout)["written"] == ["a/generation_config.json", "c/generation_config.json"]
+    assert json.loads((tmp_path / "b" / "generation_config.json").read_text())["eos_token_id"] == 1  # untouched

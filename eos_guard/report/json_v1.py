@@ -40,6 +40,7 @@ def document(report: Report) -> dict[str, Any]:
         "models": [_model(m.model) for m in report.models if m.model is not None],
         "gguf": [_gguf(m.gguf) for m in report.models if m.gguf is not None],
         "errors": [{"model": display_path(m.folder), "message": m.error} for m in report.models if m.error],
+        "written": [display_path(path) for path in report.written],
     }
 
 

@@ -53,4 +53,6 @@ def render(report: Report) -> str:
                 where = f"{display_path(f.location.path)}:{f.location.line}:{f.location.column}"
                 lines.append(f"| {f.code} | {f.severity} | {code(where)} | {code(f.message)} |")
             lines += ["", "</details>", ""]
+    if report.written:
+        lines += ["### Files written by `eos-guard --fix`", "", *(f"- {code(display_path(p))}" for p in report.written), ""]
     return "\n".join(lines) + "\n"
