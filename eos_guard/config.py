@@ -8,6 +8,8 @@ codes are errors, never silently ignored.
 from __future__ import annotations
 
 import fnmatch
+import math
+import reprlib
 import os
 import sys
 from dataclasses import dataclass, field
@@ -16,15 +18,19 @@ from typing import Any
 
 from .errors import InputError
 from .findings import Finding, Severity
-from .model_files import DEFAULT_MAX_BYTES
+from .model_files import DEFAULT_MAX_BYTES, DEFAULT_MAX_CONFIG_BYTES
 from .rules import ALL_RULES, lookup
 from .runtimes import RUNTIMES
 from .template import Limits
 
 YAML_NAMES = (".eos-guard.yaml", ".eos-guard.yml")
 KEYS = ("select", "ignore", "per-file-ignores", "fail-on", "exclude", "runtimes", "template-timeout",
-        "template-max-output", "cache", "max-file-size")
+        "template-max-output", "cache", "max-file-size", "max-config-size")
 RUNTIME_NAMES = tuple(RUNTIMES)
+MAX_CONFIG_FILE = 1024 * 1024  # a settings file is a few lines
+MAX_ALIASES = 100  # YAML aliases per settings file: enough for any real one, too few for a "billion laughs"
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict, _SHORT.maxstring, _SHORT.maxother = 2, 4, 4, 60, 60
 FAIL_ON_NEVER = "never"
 
 
@@ -37,7 +43,8 @@ class Config:
     exclude: list[str] = field(default_factory=list)
     limits: Limits = field(default_factory=Limits)
     runtimes: tuple[str, ...] = ("transformers",)  # runtimes whose failure to stop is an error
-    max_file_bytes: int = DEFAULT_MAX_BYTES       # larger model files are not read (EOS018)
+    max_file_bytes: int = DEFAULT_MAX_BYTES       # a larger tokenizer.json (or GGUF metadata) is not read (EOS018)
+    max_config_bytes: int = DEFAULT_MAX_CONFIG_BYTES  # a larger config, added-tokens or template file is not read
     baseline: str | None = "HEAD"               # git revision to compare stop ids with (EOS015); None: off
     source: Path | None = None                  # the file the settings came from
     root: Path = field(default_factory=Path.cwd)  # patterns are relative to this folder
@@ -79,7 +86,7 @@ def codes_of(entries: Any, where: Path | None, key: str) -> set[str]:
     codes: set[str] = set()
     for entry in entries:
         if not isinstance(entry, str):
-            raise InputError(where, f"{key}: {entry!r} is not a rule code")
+            raise InputError(where, f"{key}: {shown(entry)} is not a rule code")
         if entry.upper() == "ALL":
             codes.update(rule.code for rule in ALL_RULES)
             continue
@@ -90,7 +97,7 @@ def codes_of(entries: Any, where: Path | None, key: str) -> set[str]:
             pass
         matched = {rule.code for rule in ALL_RULES if rule.code.startswith(entry.upper())}
         if not matched or not entry.upper().startswith("EOS"):
-            raise InputError(where, f"{key}: unknown rule {entry!r} (see docs/rules.md)")
+            raise InputError(where, f"{key}: unknown rule {shown(entry)} (see docs/rules.md)")
         codes.update(matched)
     return codes
 
@@ -108,7 +115,7 @@ def runtimes_of(entries: Any, where: Path | None, key: str) -> tuple[str, ...]:
         elif entry in RUNTIME_NAMES:
             names.append(entry)
         else:
-            raise InputError(where, f"{key}: unknown runtime {entry!r} (known: {', '.join(RUNTIME_NAMES)}, all)")
+            raise InputError(where, f"{key}: unknown runtime {shown(entry)} (known: {', '.join(RUNTIME_NAMES)}, all)")
     return tuple(n for n in RUNTIME_NAMES if n in names)
 
 
@@ -116,9 +123,11 @@ def parse_fail_on(value: Any, where: Path | None) -> Severity | None:
     if value == FAIL_ON_NEVER:
         return None
     try:
-        return Severity.parse(str(value))
+        if not isinstance(value, str):  # str() of an alias graph would expand it
+            raise ValueError
+        return Severity.parse(value)
     except ValueError:
-        raise InputError(where, f"fail-on: {value!r} is not one of error, warning, info, never") from None
+        raise InputError(where, f"fail-on: {shown(value)} is not one of error, warning, info, never") from None
 
 
 def from_mapping(data: Any, source: Path | None) -> Config:
@@ -128,7 +137,7 @@ def from_mapping(data: Any, source: Path | None) -> Config:
         raise InputError(source, "the eos-guard settings must be a mapping of keys to values")
     unknown = sorted(set(data) - set(KEYS))
     if unknown:
-        raise InputError(source, f"unknown setting {unknown[0]!r} (known: {', '.join(KEYS)})")
+        raise InputError(source, f"unknown setting {shown(unknown[0])} (known: {', '.join(KEYS)})")
     config = Config(source=source, root=source.parent if source else Path.cwd())
     if "select" in data:
         config.select = codes_of(data["select"], source, "select")
@@ -138,7 +147,7 @@ def from_mapping(data: Any, source: Path | None) -> Config:
         table = data["per-file-ignores"]
         if not isinstance(table, dict):
             raise InputError(source, "per-file-ignores must map path patterns to lists of rule codes")
-        config.per_file_ignores = {str(k): codes_of(v, source, f"per-file-ignores {k!r}") for k, v in table.items()}
+        config.per_file_ignores = {str(k): codes_of(v, source, f"per-file-ignores {shown(k)}") for k, v in table.items()}
     if "fail-on" in data:
         config.fail_on = parse_fail_on(data["fail-on"], source)
     if "runtimes" in data:
@@ -154,6 +163,9 @@ def from_mapping(data: Any, source: Path | None) -> Config:
         size = int(_positive(data["template-max-output"], source, "template-max-output", int))
     if "max-file-size" in data:
         config.max_file_bytes = int(_positive(data["max-file-size"], source, "max-file-size", float) * 1024 * 1024)
+    if "max-config-size" in data:
+        config.max_config_bytes = int(_positive(data["max-config-size"], source, "max-config-size", float)
+                                      * 1024 * 1024)
     cache = data.get("cache", True)
     if not isinstance(cache, bool):
         raise InputError(source, "cache must be true or false")
@@ -161,11 +173,24 @@ def from_mapping(data: Any, source: Path | None) -> Config:
     return config
 
 
+# The largest value each number setting accepts: beyond it a value is a typo, or would disable the limit.
+MAXIMUM = {"template-timeout": 3600, "template-max-output": 1_000_000_000, "max-file-size": 4096,
+           "max-config-size": 4096}
+
+
 def _positive(value: Any, source: Path | None, key: str, kind: type) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0 \
-            or (kind is int and not isinstance(value, int)):
-        raise InputError(source, f"{key} must be a positive {'integer' if kind is int else 'number'}")
+    """A finite number in (0, MAXIMUM[key]]: NaN, infinities and absurd sizes are one-line errors."""
+    kind_name = "integer" if kind is int else "number"
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not isinstance(value, int)):
+        raise InputError(source, f"{key} must be a positive {kind_name}, not {shown(value)}")
+    if not math.isfinite(value) or not 0 < value <= MAXIMUM.get(key, math.inf):
+        raise InputError(source, f"{key} must be a positive {kind_name} of at most {MAXIMUM[key]:,}, not {shown(value)}")
     return value
+
+
+def shown(value: Any) -> str:
+    """A value quoted in an error message, cut short: a YAML alias graph can expand to billions of items."""
+    return _SHORT.repr(value)
 
 
 def load(explicit: Path | None, start: Path) -> Config:
@@ -201,15 +226,36 @@ def _read(path: Path) -> Config:
 def _yaml(path: Path) -> Any:
     import yaml
 
-    from .jsonspan import read_text
+    class BoundedLoader(yaml.SafeLoader):
+        """yaml.safe_load, refusing more than MAX_ALIASES aliases: an alias graph can expand exponentially."""
+
+        aliases = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                self.aliases += 1
+                if self.aliases > MAX_ALIASES:
+                    raise yaml.composer.ComposerError(None, None, f"more than {MAX_ALIASES} aliases",
+                                                      self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+
     try:
-        return yaml.safe_load(read_text(path))
+        return yaml.load(_settings_text(path), Loader=BoundedLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         raise InputError(path, f"cannot parse YAML: {exc.problem}", line, column) from None
     except yaml.YAMLError as exc:
-        raise InputError(path, f"cannot parse YAML: {exc}") from None
+        raise InputError(path, f"cannot parse YAML: {shown(str(exc))}") from None
+
+
+def _settings_text(path: Path) -> str:
+    from .jsonspan import NotRead, read_text
+
+    try:
+        return read_text(path, MAX_CONFIG_FILE, "settings-file")
+    except NotRead as exc:
+        raise InputError(path, f"the settings file {exc}") from None
 
 
 def _toml(path: Path) -> dict[str, Any]:
@@ -217,9 +263,8 @@ def _toml(path: Path) -> dict[str, Any]:
         import tomllib
     else:  # pragma: no cover - exercised on Python 3.10 only
         import tomli as tomllib
-    from .jsonspan import read_text
     try:
-        return tomllib.loads(read_text(path))
+        return tomllib.loads(_settings_text(path))
     except tomllib.TOMLDecodeError as exc:
         raise InputError(path, f"cannot parse TOML: {exc}") from None
 

@@ -79,9 +79,10 @@ class JsonDocument:
             raise InputError(self.path, *long_integer(text)) from None
 
     def release(self) -> None:
-        """Drop the text and parsed values of a large document once nothing needs them (many folders in a run)."""
+        """Drop the text and parsed values once nothing needs them (many folders in a run): afterwards the document
+        is empty (``data`` is None, ``get`` answers its default)."""
         self._raw, self._text, self._memo, self._line_starts = b"", "", {}, None
-        self._data = _UNPARSED
+        self._data = None
 
     @property
     def data(self) -> Any:
@@ -90,10 +91,11 @@ class JsonDocument:
         return self._data
 
     @classmethod
-    def read(cls, path: Path, lazy: bool = False, max_bytes: int | None = None) -> JsonDocument:
+    def read(cls, path: Path, lazy: bool = False, max_bytes: int | None = None,
+             setting: str = "max-file-size") -> JsonDocument:
         if lazy:
-            return cls(path, lazy=True, raw=read_bytes(path, max_bytes))
-        return cls(path, read_text(path, max_bytes))
+            return cls(path, lazy=True, raw=read_bytes(path, max_bytes, setting))
+        return cls(path, read_text(path, max_bytes, setting))
 
     def get(self, keys: KeyPath, default: Any = None) -> Any:
         """The value at ``keys``, or ``default`` where any step is missing or of the wrong kind."""
@@ -349,7 +351,7 @@ class NotRead(Exception):
     """A file eos-guard refuses to open (its reason is a finding, not an error: see model_files.py)."""
 
 
-def read_bytes(path: Path, max_bytes: int | None = None) -> bytes:
+def read_bytes(path: Path, max_bytes: int | None = None, setting: str = "max-file-size") -> bytes:
     """A regular file's bytes. FIFOs and devices are never read (opened non-blocking, checked with fstat,
     closed), and a file over ``max_bytes`` raises NotRead before it is read."""
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
@@ -362,7 +364,7 @@ def read_bytes(path: Path, max_bytes: int | None = None) -> bytes:
         if not stat.S_ISREG(info.st_mode):
             raise NotRead("is not a regular file (a FIFO, device or folder); not opened for reading")
         if max_bytes is not None and info.st_size > max_bytes:
-            raise NotRead(f"is {info.st_size:,} bytes, over the max-file-size limit of {max_bytes:,}; not read")
+            raise NotRead(f"is {info.st_size:,} bytes, over the {setting} limit of {max_bytes:,}; not read")
         with os.fdopen(fd, "rb", closefd=False) as handle:
             return handle.read()
     except OSError as exc:
@@ -371,9 +373,9 @@ def read_bytes(path: Path, max_bytes: int | None = None) -> bytes:
         os.close(fd)
 
 
-def read_text(path: Path, max_bytes: int | None = None) -> str:
+def read_text(path: Path, max_bytes: int | None = None, setting: str = "max-file-size") -> str:
     """A file's text as UTF-8, or an InputError naming the position of the first byte that is not."""
-    raw = read_bytes(path, max_bytes)
+    raw = read_bytes(path, max_bytes, setting)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:

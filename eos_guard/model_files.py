@@ -23,6 +23,10 @@ JSON_FILES = ("config.json", "generation_config.json", "tokenizer_config.json", 
 TEMPLATE_FILE = "chat_template.jinja"
 TEMPLATE_DIR = "additional_chat_templates"
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024  # real tokenizer.json files reach ~35 MB
+# Every other file: configs, added tokens, templates. Gemma 3's tokenizer_config.json (6,000 added tokens) is 1.2 MB;
+# parsed JSON can take ~25 times its size ([{},{},...]), so this bounds a folder's memory to ~100 MB.
+DEFAULT_MAX_CONFIG_BYTES = 4 * 1024 * 1024
+LARGE_FILES = ("tokenizer.json",)  # read under max-file-size; the others under max-config-size
 SKIPPED_DIRS = {"node_modules", "venv", "__pycache__", "site-packages"}
 
 
@@ -53,18 +57,21 @@ class ModelFiles:
     baseline: dict[str, JsonDocument] = field(default_factory=dict)  # file name -> its earlier version
     skipped: list[tuple[Path, str]] = field(default_factory=list)  # files not read, and why (EOS018)
     max_bytes: int | None = field(default=DEFAULT_MAX_BYTES, repr=False)
+    max_config_bytes: int | None = field(default=DEFAULT_MAX_CONFIG_BYTES, repr=False)
     root: Path | None = field(default=None, repr=False)  # where symbolic links may point
 
     @classmethod
     def read(cls, folder: Path, baseline_texts: dict[Path, str] | None = None,
-             max_bytes: int | None = DEFAULT_MAX_BYTES) -> ModelFiles:
+             max_bytes: int | None = DEFAULT_MAX_BYTES,
+             max_config_bytes: int | None = DEFAULT_MAX_CONFIG_BYTES) -> ModelFiles:
         """Read every file the folder has; raises InputError for the first unreadable or malformed one.
 
         ``baseline_texts`` holds earlier versions of some files (from git); unparsable ones are ignored.
-        Symbolic links that leave the repository, files that are not regular files, and files over
-        ``max_bytes`` are not read: they are listed in ``skipped``.
+        Symbolic links that leave the repository, files that are not regular files, and files over their limit
+        (``max_bytes`` for tokenizer.json, ``max_config_bytes`` for every other file) are not read: they are
+        listed in ``skipped``.
         """
-        files = cls(folder, max_bytes=max_bytes, root=trusted_root(folder))
+        files = cls(folder, max_bytes=max_bytes, max_config_bytes=max_config_bytes, root=trusted_root(folder))
         for path, text in (baseline_texts or {}).items():
             if path.parent == folder:
                 try:
@@ -77,8 +84,8 @@ class ModelFiles:
             path = folder / name
             if files._readable(path):
                 try:
-                    setattr(files, attribute, JsonDocument.read(path, lazy=name == "tokenizer.json",
-                                                                max_bytes=max_bytes))
+                    setattr(files, attribute, JsonDocument.read(path, name == "tokenizer.json",
+                                                                *files._limit(name)))
                 except NotRead as exc:
                     files.skipped.append((path, str(exc)))
         files.templates = files._tokenizer_templates()
@@ -107,11 +114,19 @@ class ModelFiles:
                 return False
         return True
 
+    def _limit(self, name: str) -> tuple[int | None, str]:
+        """The size limit of a file, and the setting that changes it."""
+        if name in LARGE_FILES or self.max_config_bytes is None:
+            return self.max_bytes, "max-file-size"
+        if self.max_bytes is not None and self.max_bytes < self.max_config_bytes:
+            return self.max_bytes, "max-file-size"
+        return self.max_config_bytes, "max-config-size"
+
     def _template_text(self, path: Path) -> str | None:
         if not self._readable(path):
             return None
         try:
-            return read_text(path, self.max_bytes)
+            return read_text(path, *self._limit(path.name))
         except NotRead as exc:
             self.skipped.append((path, str(exc)))
             return None

@@ -50,11 +50,16 @@ def _not_read(folder: Path, reason: str, config: Config) -> ModelReport:
     return ModelReport(folder, None, [finding] if config.keeps(finding) else [])
 
 
-def check_paths(paths: Iterable[Union[str, Path]], config: Config | None = None) -> Report:
-    """Check every model folder under ``paths``; a broken folder is reported without stopping the others."""
+def check_paths(paths: Iterable[Union[str, Path]], config: Config | None = None,
+                keep_documents: bool = False) -> Report:
+    """Check every model folder under ``paths``; a broken folder is reported without stopping the others.
+
+    Each folder's parsed files are dropped once its findings are made (memory does not grow with the number of
+    folders); the reporters need only the resolved values. ``keep_documents`` keeps them, for planning fixes.
+    """
     config = config or Config()
     folders, ggufs, failed = model_folders(paths, config)
-    report = Report(check_folders(folders, config) + failed)
+    report = Report(check_folders(folders, config, keep_documents) + failed)
     if ggufs:
         from .gguf_check import check_gguf
 
@@ -62,42 +67,45 @@ def check_paths(paths: Iterable[Union[str, Path]], config: Config | None = None)
     return report
 
 
-def check_folders(folders: list[Path], config: Config) -> list[ModelReport]:
+def check_folders(folders: list[Path], config: Config, keep_documents: bool = False) -> list[ModelReport]:
     baselines = read_baselines(folders, config.baseline) if config.baseline and config.enabled("EOS015") else {}
     workers = min(os.cpu_count() or 1, len(folders) // PARALLEL_FROM)
     if workers < 2:
-        return [_check_one(folder, config, baselines) for folder in folders]
+        return [_check_one(folder, config, baselines, keep_documents) for folder in folders]
     import concurrent.futures
     import functools
 
-    task = functools.partial(_check_many, config=config, baselines=baselines)
+    task = functools.partial(_check_many, config=config, baselines=baselines, keep_documents=keep_documents)
     chunks = [folders[i::workers * 4] for i in range(workers * 4)]
     with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
         done = {f.folder: f for chunk in pool.map(task, chunks) for f in chunk}
     return [done[folder] for folder in folders]
 
 
-def _check_many(folders: list[Path], config: Config, baselines: dict[Path, str]) -> list[ModelReport]:
-    return [_check_one(folder, config, baselines) for folder in folders]
+def _check_many(folders: list[Path], config: Config, baselines: dict[Path, str],
+                keep_documents: bool) -> list[ModelReport]:
+    return [_check_one(folder, config, baselines, keep_documents) for folder in folders]
 
 
-def _check_one(folder: Path, config: Config, baselines: dict[Path, str]) -> ModelReport:
+def _check_one(folder: Path, config: Config, baselines: dict[Path, str], keep_documents: bool) -> ModelReport:
     """check_folder, with an internal error kept to its folder: one hostile folder never loses the whole run."""
     try:
-        return check_folder(folder, config, baselines)
+        return check_folder(folder, config, baselines, keep_documents)
     except Exception as exc:  # noqa: BLE001 - reported as that folder's error (exit code 2)
         return ModelReport(folder, None, [], error=f"{display_path(folder)}: internal error: "
                            f"{type(exc).__name__}: {str(exc)[:200]}")
 
 
-def check_folder(folder: Path, config: Config | None = None, baselines: dict[Path, str] | None = None) -> ModelReport:
+def check_folder(folder: Path, config: Config | None = None, baselines: dict[Path, str] | None = None,
+                 keep_documents: bool = True) -> ModelReport:
     config = config or Config()
     try:
-        model = resolve(ModelFiles.read(folder, baselines, config.max_file_bytes), config.limits)
+        files = ModelFiles.read(folder, baselines, config.max_file_bytes, config.max_config_bytes)
+        model = resolve(files, config.limits)
     except InputError as exc:
         return ModelReport(folder, None, [], error=exc.render())
     findings = run_rules(model, config)
-    model.release()
+    model.release(keep_documents)
     return ModelReport(folder, model, findings)
 
 
@@ -119,7 +127,7 @@ def fix_paths(paths: Iterable[Path], config: Config | None = None, unsafe: bool 
     from .fixes import plan, unchanged_since_read, write_atomically
 
     config = config or Config()
-    before = check_paths(paths, config)
+    before = check_paths(paths, config, keep_documents=True)
     changes = []
     skipped: list[Path] = []
     failed: list[InputError] = []

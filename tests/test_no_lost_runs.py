@@ -153,3 +153,43 @@ def test_a_fix_that_fails_half_way_reports_every_file_it_wrote(tmp_path):
     assert len(lines) == 3
     assert json.loads(proc.stdout)["written"] == ["a/generation_config.json", "c/generation_config.json"]
     assert json.loads((tmp_path / "b" / "generation_config.json").read_text())["eos_token_id"] == 1  # untouched
+
+
+@pytest.mark.parametrize("name", [n for n in JSON_FILES if n != "tokenizer.json"])
+def test_small_model_files_have_their_own_smaller_size_limit(run, tmp_path, name):
+    """``[{},{},...]`` costs ~25 bytes of memory per byte of JSON: config files are capped at max-config-size
+    (4 MiB), tokenizer.json at max-file-size (100 MiB)."""
+    honest(tmp_path / "a")
+    folder = honest(tmp_path / "b")
+    (folder / name).write_text('{"x": [' + ",".join(["{}"] * (4 * 1024 * 1024 // 3 + 1)) + "]}", encoding="utf-8")
+    write_json(folder / "tokenizer.json", {"added_tokens": [], "model": {"vocab": {}}, "pad": "x" * 5_000_000})
+    code, out, err = run("--format", "json", ".")
+    findings = json.loads(out)["findings"]
+    not_read = [f for f in findings if f["code"] == "EOS018"]
+    assert [f["path"] for f in not_read] == [f"b/{name}"]  # tokenizer.json, larger, is read
+    assert "over the max-config-size limit of 4,194,304" in not_read[0]["message"]
+    assert not [f for f in findings if f["model"] == "a"]
+
+
+def _peak_rss_mib(tmp_path, folders):
+    import subprocess
+
+    script = ("import resource, sys\nfrom eos_guard.cli import main\ncode = main(['--format', 'json', '--no-cache',"
+              " '--baseline', 'none', *sys.argv[1:]])\n"
+              "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, file=sys.stderr)\n")
+    proc = subprocess.run([sys.executable, "-c", script, *folders], cwd=tmp_path, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert len(json.loads(proc.stdout)["models"]) == len(folders), proc.stderr
+    return int(proc.stderr.splitlines()[-1])
+
+
+def test_memory_does_not_grow_with_the_number_of_folders(tmp_path):
+    """Each folder's parsed documents are dropped once its findings are made: ten folders whose configs parse to
+    ~30 MB each peak no higher than one folder plus a margin (kept to the end, they would add ~300 MB)."""
+    objects = '{"eos_token": "</s>", "x": [' + ",".join(["{}"] * 330_000) + "]}"
+    names = [f"m{i}" for i in range(10)]
+    for name in names:
+        honest(tmp_path / name)
+        (tmp_path / name / "tokenizer_config.json").write_text(objects, encoding="utf-8")
+    one, ten = _peak_rss_mib(tmp_path, names[:1]), _peak_rss_mib(tmp_path, names)
+    assert ten < one + 100, (one, ten)

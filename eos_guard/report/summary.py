@@ -30,7 +30,7 @@ def render(report: Report) -> str:
             lines += ["| | |", "|---|---|",
                       f"| tokenizer.ggml.eos_token_id | {code(gguf.show(eos)) if eos is not None else 'none'} |",
                       f"| chat turn terminator | {_token(ends.token, ends.id) if ends and ends.token else 'none'} |",
-                      f"| llama.cpp end-of-generation ids | {code(list(gguf.eog))} |", ""]
+                      f"| llama.cpp end-of-generation ids | {list(gguf.eog)} |", ""]
         elif model is None:
             if item.error:
                 lines += [f"Cannot be read: {code(item.error)}", ""]
@@ -41,7 +41,7 @@ def render(report: Report) -> str:
                       f"| tokenizer eos | {_token(eos.token, eos.id) if eos else 'none'} |",
                       f"| chat turn terminator | "
                       f"{_token(terminator.token, terminator.id) if terminator and terminator.token else 'none'} |",
-                      f"| transformers stop ids | {code(list(model.stop.ids))} |"]
+                      f"| transformers stop ids | {list(model.stop.ids)} |"]
             stopping = [name for name, stop in model.runtime_stops.items() if stops(model, stop) is False]
             if stopping:
                 lines.append(f"| does not stop in | {', '.join(stopping)} |")
