@@ -8,6 +8,7 @@ honours HF_ENDPOINT, HF_TOKEN, HF_HOME / HF_HUB_CACHE and HF_HUB_OFFLINE. A fetc
 from __future__ import annotations
 
 import dataclasses
+import glob
 import os
 import sys
 import time
@@ -18,8 +19,8 @@ from urllib.parse import quote
 from .config import Config
 from .errors import InputError, register_alias
 from .findings import ModelReport, Report, Severity
-from .model_files import JSON_FILES, TEMPLATE_DIR, TEMPLATE_FILE
-from .sources import HubRef
+from .model_files import JSON_FILES, TEMPLATE_DIR, TEMPLATE_FILE, size_limit
+from .sources import HubRef, record_not_fetched
 
 if TYPE_CHECKING:
     import argparse
@@ -34,6 +35,7 @@ FILE_WORKERS = 4  # parallel file downloads inside one repository; a repository 
 RETRIES = 5
 BACKOFF_SECONDS = 1.0
 MAX_WAIT_SECONDS = 60.0
+MAX_LIST_BYTES = 16 * 1024 * 1024  # a --hub-list file: ~400,000 repository names
 INSTALL_HINT = "checking Hub repositories needs huggingface_hub: pip install 'eos-guard[hub]'"
 
 # Snapshot folder -> (endpoint, repo, commit sha), for the web address of a fetched file.
@@ -53,23 +55,50 @@ def fetch(ref: HubRef, config: Config) -> Path:
 
     ``config`` is the run's settings; fetching needs none of them, but every source takes them.
     """
-    folder = _download(ref)
+    folder = _download(ref, config)
     _register(ref, folder)
     return folder
 
 
-def _download(ref: HubRef) -> Path:
-    """The snapshot folder (named by its commit sha). It changes no state of eos-guard, so threads may run it."""
+def _download(ref: HubRef, config: Config) -> Path:
+    """The snapshot folder (named by its commit sha). Threads may run it: the only state it changes is the record of
+    files not fetched (sources.record_not_fetched, one dictionary entry per folder).
+
+    The tree listing gives every file's size first: a file over its limit (``max-file-size`` for tokenizer.json,
+    ``max-config-size`` for the others) is never downloaded, and becomes EOS018 when the folder is read.
+    """
     hub = _import_hub(ref)
     # Offline, ask the cache only: trying the network first would only fail, with a warning for each repository.
     offline = hub.constants.is_offline_mode()
     try:
-        revision = _resolve(hub.HfApi(), ref, offline)
-        return Path(hub.snapshot_download(ref.repo, revision=revision, allow_patterns=READ_PATTERNS,
-                                          ignore_patterns=SKIP_PATTERNS, max_workers=FILE_WORKERS,
-                                          tqdm_class=_quiet_bar(hub), local_files_only=offline))
+        api = hub.HfApi()
+        revision = _resolve(api, ref, offline)
+        too_large = {} if offline else _too_large(hub, api, ref, revision, config)
+        folder = Path(hub.snapshot_download(ref.repo, revision=revision, allow_patterns=READ_PATTERNS,
+                                            ignore_patterns=SKIP_PATTERNS + [glob.escape(n) for n in too_large],
+                                            max_workers=FILE_WORKERS, tqdm_class=_quiet_bar(hub),
+                                            local_files_only=offline))
     except Exception as exc:  # every failure of the client becomes one line naming the repository
         raise HubError(ref, _reason(hub, exc, ref)) from None
+    if too_large:
+        record_not_fetched(folder, too_large)
+    return folder
+
+
+def _too_large(hub: Any, api: Any, ref: HubRef, revision: Any, config: Config) -> dict[str, str]:
+    """The files eos-guard would fetch whose listed size is over their limit, and why they are not fetched."""
+    commit = getattr(revision, "resolved", None) or revision  # the commit the snapshot will be
+    listed = [item for item in api.list_repo_tree(ref.repo, revision=commit, recursive=True)
+              if isinstance(getattr(item, "size", None), int)]
+    wanted = hub.utils.filter_repo_objects(listed, allow_patterns=READ_PATTERNS, ignore_patterns=SKIP_PATTERNS,
+                                           key=lambda item: item.path)
+    too_large = {}
+    for item in wanted:
+        limit, setting = size_limit(item.path.rsplit("/", 1)[-1], config.max_file_bytes, config.max_config_bytes)
+        if limit is not None and item.size > limit:
+            too_large[item.path] = (f"is {item.size:,} bytes on the Hub, over the {setting} limit of {limit:,}; "
+                                    "not downloaded")
+    return too_large
 
 
 def _register(ref: HubRef, folder: Path) -> None:
@@ -218,10 +247,12 @@ def audit(list_file: Path, config: Config, args: argparse.Namespace) -> int:
 
 def read_list(path: Path) -> list[HubRef]:
     """The repositories listed in ``path``, one ``org/name[@revision]`` a line; blank and ``#`` lines are skipped."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(path, f"cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    from .jsonspan import NotRead, read_text
+
+    try:  # the same checks as a model file: a FIFO or device is never read, nor a file over the limit
+        lines = read_text(path, MAX_LIST_BYTES, "--hub-list").splitlines()
+    except NotRead as exc:
+        raise InputError(path, str(exc)) from None
     refs: dict[HubRef, None] = {}
     for number, line in enumerate(lines, 1):
         text = line.strip()
@@ -252,7 +283,7 @@ def fetch_and_check(refs: list[HubRef], config: Config, workers: int, stream: Te
     progress = Progress(len(refs), stream)
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="eos-guard-hub")
     try:
-        futures = {pool.submit(_download, result.ref): result for result in results}
+        futures = {pool.submit(_download, result.ref, config): result for result in results}
         for future in as_completed(futures):
             result = futures[future]
             try:

@@ -16,6 +16,7 @@ from typing import Iterable, Iterator
 
 from .errors import InputError
 from .jsonspan import JsonDocument, KeyPath, NotRead, read_text
+from .sources import not_fetched
 
 MODEL_MARKERS = ("config.json", "generation_config.json", "tokenizer_config.json")
 JSON_FILES = ("config.json", "generation_config.json", "tokenizer_config.json", "special_tokens_map.json",
@@ -88,6 +89,9 @@ class ModelFiles:
                                                                 *files._limit(name)))
                 except NotRead as exc:
                     files.skipped.append((path, str(exc)))
+        for name, reason in not_fetched(folder).items():  # a Hub file over its limit was never downloaded
+            if not os.path.lexists(folder / name):
+                files.skipped.append((folder / name, reason))
         files.templates = files._tokenizer_templates()
         if files.processor_template is not None:
             text = files.processor_template.get(("chat_template",))
@@ -115,12 +119,7 @@ class ModelFiles:
         return True
 
     def _limit(self, name: str) -> tuple[int | None, str]:
-        """The size limit of a file, and the setting that changes it."""
-        if name in LARGE_FILES or self.max_config_bytes is None:
-            return self.max_bytes, "max-file-size"
-        if self.max_bytes is not None and self.max_bytes < self.max_config_bytes:
-            return self.max_bytes, "max-file-size"
-        return self.max_config_bytes, "max-config-size"
+        return size_limit(name, self.max_bytes, self.max_config_bytes)
 
     def _template_text(self, path: Path) -> str | None:
         if not self._readable(path):
@@ -164,6 +163,15 @@ class ModelFiles:
                     self.added_tokens, self.tokenizer, self.processor_template):
             if doc is not None:
                 yield doc
+
+
+def size_limit(name: str, max_bytes: int | None, max_config_bytes: int | None) -> tuple[int | None, str]:
+    """The size limit of a model file named ``name``, and the setting that changes it."""
+    if name in LARGE_FILES or max_config_bytes is None:
+        return max_bytes, "max-file-size"
+    if max_bytes is not None and max_bytes < max_config_bytes:
+        return max_bytes, "max-file-size"
+    return max_config_bytes, "max-config-size"
 
 
 def trusted_root(folder: Path) -> Path:
