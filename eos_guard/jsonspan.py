@@ -58,6 +58,8 @@ class JsonDocument:
                              "which transformers' json.load rejects", 1, 1)
         self._data: Any = _UNPARSED
         self._memo: dict[KeyPath, Any] = {}
+        self._children: dict[int, Any] = {}  # container offset -> its members' or items' offsets (_start_of)
+        self._spans: dict[KeyPath, Span | None] = {}
         if not lazy:
             self._data = self._parse(self.text)
         self._line_starts: list[int] | None = None
@@ -81,7 +83,7 @@ class JsonDocument:
     def release(self) -> None:
         """Drop the text and parsed values once nothing needs them (many folders in a run): afterwards the document
         is empty (``data`` is None, ``get`` answers its default)."""
-        self._raw, self._text, self._memo, self._line_starts = b"", "", {}, None
+        self._raw, self._text, self._memo, self._line_starts, self._children, self._spans = b"", "", {}, None, {}, {}
         self._data = None
 
     @property
@@ -131,10 +133,24 @@ class JsonDocument:
                              column) from None
 
     def _start_of(self, keys: KeyPath) -> int | None:
+        """Offset of the value at ``keys``. Each object's members and each array's items are scanned once and
+        remembered: a finding per item of a 30,000-id list costs one scan, not 30,000."""
         text = self.text
         start: int | None = _WHITESPACE.match(text, 0).end()
         for key in keys:
-            start = _child_start(text, start, key, first=self.lazy)
+            opener = text[start:start + 1]
+            if isinstance(key, str) and opener == "{":
+                members = self._children.get(start)
+                if members is None:
+                    members = self._children[start] = _members(text, start, first=self.lazy)
+                start = members.get(key)
+            elif isinstance(key, int) and opener == "[":
+                items = self._children.get(start)
+                if items is None:
+                    items = self._children[start] = _items(text, start)
+                start = items[key] if -len(items) <= key < len(items) else None
+            else:
+                return None
             if start is None:
                 return None
         return start
@@ -144,15 +160,19 @@ class JsonDocument:
         return self.get(keys, sentinel) is not sentinel
 
     def span(self, keys: KeyPath) -> Span | None:
-        """Where the value at ``keys`` is written (the last occurrence of a duplicated key, as json.loads keeps)."""
+        """Where the value at ``keys`` is written (the last occurrence of a duplicated key, as json.loads keeps).
+        Remembered: many findings may point at one long list."""
+        if keys in self._spans:
+            return self._spans[keys]
         start = self._start_of(keys)
-        if start is None:
-            return None
-        try:
-            _, end = _SCAN_VALUE(self.text, start)
-        except (StopIteration, ValueError, RecursionError):
-            return None
-        return Span(start, end)
+        found = None
+        if start is not None:
+            try:
+                found = Span(start, _SCAN_VALUE(self.text, start)[1])
+            except (StopIteration, ValueError, RecursionError):
+                pass
+        self._spans[keys] = found
+        return found
 
     def nearest_span(self, keys: KeyPath) -> tuple[Span, bool]:
         """The span of ``keys``, or of the deepest enclosing value that exists; the flag says which."""
@@ -182,50 +202,39 @@ def long_integer(text: str) -> tuple[str, int, int]:
     return f"cannot parse JSON: an integer of {digits}, over Python's limit of {limit:,}", line, column
 
 
-def _child_start(text: str, start: int, key: Key, first: bool = False) -> int | None:
-    """Offset of the value of member ``key`` of the object (or item of the array) that starts at ``start``."""
-    opener = text[start:start + 1]
-    if isinstance(key, str) and opener == "{":
-        return _member_start(text, start, key, first)
-    if isinstance(key, int) and opener == "[":
-        return _item_start(text, start, key)
-    return None
-
-
-def _member_start(text: str, start: int, wanted: str, first: bool = False) -> int | None:
-    found = None
+def _members(text: str, start: int, first: bool = False) -> dict[str, int]:
+    """Offsets of the values of the object at ``start``, by member name: the last occurrence of a duplicated name
+    (as json.loads keeps), or the first with ``first``. A member that does not scan ends the table."""
+    found: dict[str, int] = {}
     pos = _WHITESPACE.match(text, start + 1).end()
-    if text[pos:pos + 1] == "}":
-        return None
-    while True:
-        if text[pos:pos + 1] != '"':
-            return found
-        name, pos = scanstring(text, pos + 1)
+    while text[pos:pos + 1] == '"':
+        try:
+            name, pos = scanstring(text, pos + 1)
+        except ValueError:
+            break
         pos = _WHITESPACE.match(text, pos).end() + 1  # past ':'
         value_start = _WHITESPACE.match(text, pos).end()
-        if name == wanted:
-            found = value_start
-            if first:
-                return found
+        if not (first and name in found):
+            found[name] = value_start
         try:
             _, pos = _SCAN_VALUE(text, value_start)
         except (StopIteration, ValueError, RecursionError):
-            return found
+            break
         pos = _WHITESPACE.match(text, pos).end()
         if text[pos:pos + 1] != ",":
-            return found
+            break
         pos = _WHITESPACE.match(text, pos + 1).end()
+    return found
 
 
-def _item_start(text: str, start: int, index: int) -> int | None:
-    starts = []
+def _items(text: str, start: int) -> list[int]:
+    """Offsets of the items of the array at ``start``; an item that does not scan is the last one."""
+    starts: list[int] = []
     pos = _WHITESPACE.match(text, start + 1).end()
     if text[pos:pos + 1] == "]":
-        return None
+        return starts
     while True:
         starts.append(pos)
-        if index >= 0 and len(starts) > index:
-            return starts[index]
         try:
             _, pos = _SCAN_VALUE(text, pos)
         except (StopIteration, ValueError, RecursionError):
@@ -234,7 +243,7 @@ def _item_start(text: str, start: int, index: int) -> int | None:
         if text[pos:pos + 1] != ",":
             break
         pos = _WHITESPACE.match(text, pos + 1).end()
-    return starts[index] if -len(starts) <= index < len(starts) else None
+    return starts
 
 
 class _ByteWalker:
