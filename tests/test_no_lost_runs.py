@@ -193,3 +193,13 @@ def test_memory_does_not_grow_with_the_number_of_folders(tmp_path):
         (tmp_path / name / "tokenizer_config.json").write_text(objects, encoding="utf-8")
     one, ten = _peak_rss_mib(tmp_path, names[:1]), _peak_rss_mib(tmp_path, names)
     assert ten < one + 100, (one, ten)
+
+
+def test_a_file_swapped_for_a_fifo_before_the_fix_writes_is_not_read_or_written(tmp_path):
+    """--fix reads each file again just before writing it; that read has the first read's checks, so a FIFO put
+    in the file's place meanwhile neither blocks the run nor gets written."""
+    from eos_guard.fixes import FileChange, unchanged_since_read
+
+    fifo = tmp_path / "generation_config.json"
+    os.mkfifo(fifo)
+    assert unchanged_since_read(FileChange(fifo, '{"eos_token_id": 1}\n', '{"eos_token_id": [1, 2]}\n')) is False
