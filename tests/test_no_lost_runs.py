@@ -203,3 +203,46 @@ def test_a_file_swapped_for_a_fifo_before_the_fix_writes_is_not_read_or_written(
     fifo = tmp_path / "generation_config.json"
     os.mkfifo(fifo)
     assert unchanged_since_read(FileChange(fifo, '{"eos_token_id": 1}\n', '{"eos_token_id": [1, 2]}\n')) is False
+
+
+@pytest.mark.parametrize("name", JSON_FILES)
+def test_json_nested_deeper_than_the_recursion_limit_is_one_error_line(run, tmp_path, name):
+    honest(tmp_path / "a")
+    folder = tmp_path / "b"
+    write_json(folder / "config.json", {})
+    (folder / name).write_text('{"eos_token_id": ' + "[" * 100_000 + "]" * 100_000 + "}", encoding="utf-8")
+    code, out, err = run("--format", "text", ".")
+    assert_one_error_line(code, out, err, f"b/{name}")
+
+
+def test_a_file_changed_between_reading_and_writing_is_not_written(tmp_path):
+    from eos_guard.fixes import FileChange, unchanged_since_read
+
+    path = write_json(tmp_path / "generation_config.json", {"eos_token_id": 1})
+    planned = FileChange(path, path.read_text(), '{"eos_token_id": [1, 2]}\n')
+    assert unchanged_since_read(planned)
+    write_json(path, {"eos_token_id": 3})  # another writer was faster
+    assert not unchanged_since_read(planned)
+
+
+def test_check_mode_writes_nothing_but_the_cache_and_the_named_outputs(run, tmp_path, monkeypatch):
+    """Every format and explain, on a folder with findings: the folder is byte for byte and time for time the
+    same; the only new files are in the cache folder and the --sarif / --summary files."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(cache))
+    folder = honest(tmp_path / "m")
+    write_json(folder / "generation_config.json", {"eos_token_id": 1})
+    (folder / "chat_template.jinja").write_text("{% for m in messages %}{{ m.content }}</s>{% endfor %}")
+
+    def snapshot():
+        return {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in tmp_path.rglob("*") if p.is_file()}
+
+    before = snapshot()
+    for args in (["--format", "text"], ["--format", "json"], ["--format", "github"], ["--format", "sarif"],
+                 ["explain"], ["--diff"], ["--sarif", "out.sarif", "--summary", "summary.md"]):
+        code, out, err = run(*args, "m")
+        assert code in (0, 1), err
+    after = snapshot()
+    assert {p: v for p, v in after.items() if p in before} == before
+    new = {p.relative_to(tmp_path).parts[0] for p in after if p not in before}
+    assert new == {"cache", "out.sarif", "summary.md"}
