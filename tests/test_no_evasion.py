@@ -113,3 +113,32 @@ def test_a_linked_additional_chat_templates_folder_is_checked_or_refused(run, re
         assert ("EOS014", "templates/tool_use.jinja") in findings  # shown where the file is
     else:
         assert findings == [("EOS018", "m/additional_chat_templates")]
+
+
+def test_code_in_a_model_folder_is_never_imported(run, tmp_path):
+    """transformers would import tokenization_evil.py with trust_remote_code; eos-guard reads JSON only."""
+    folder = tmp_path / "m"
+    write_json(folder / "config.json", {"eos_token_id": 2, "auto_map": {"AutoConfig": "configuration_evil.EvilConfig"}})
+    write_json(folder / "tokenizer_config.json", {"eos_token": "</s>", "auto_map": {
+        "AutoTokenizer": ["tokenization_evil.EvilTokenizer", None]}})
+    marker = tmp_path / "imported"
+    for name in ("configuration_evil.py", "tokenization_evil.py", "__init__.py"):
+        (folder / name).write_text(f"open({str(marker)!r}, 'w').write('pwned')\n", encoding="utf-8")
+    for args in (["--format", "json"], ["explain"], ["--fix"]):
+        run(*args, "m")
+    assert not marker.exists()
+
+
+def test_jinja2_is_pinned_to_a_release_without_known_sandbox_escapes():
+    import sys
+    from importlib.metadata import version
+
+    from support import ROOT
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert "jinja2>=3.1.6" in [d.replace(" ", "").lower() for d in dependencies]
+    assert tuple(int(p) for p in version("jinja2").split(".")[:3]) >= (3, 1, 6)
