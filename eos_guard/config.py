@@ -1,4 +1,4 @@
-"""Settings from ``.eos-guard.yaml``, ``[tool.eos-guard]`` in pyproject.toml, or ``--config FILE``.
+"""Reading settings from ``.eos-guard.yaml``, ``[tool.eos-guard]`` in pyproject.toml, or ``--config FILE``.
 
 Discovery walks up from the first checked path: the nearest ``.eos-guard.yaml`` (or ``.eos-guard.yml``)
 wins; without one, the nearest pyproject.toml that has a ``[tool.eos-guard]`` table. Unknown keys and rule
@@ -7,18 +7,17 @@ codes are errors, never silently ignored.
 
 from __future__ import annotations
 
-import fnmatch
 import math
-import reprlib
 import os
+import reprlib
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .config_types import FAIL_ON_NEVER, Config
 from .errors import InputError
-from .findings import Finding, Severity
-from .model_files import DEFAULT_MAX_BYTES, DEFAULT_MAX_CONFIG_BYTES
+from .findings import Severity
+from .jsonspan import NotRead, read_text
 from .rules import ALL_RULES, lookup
 from .runtimes import RUNTIMES
 from .template import Limits
@@ -31,50 +30,6 @@ MAX_CONFIG_FILE = 1024 * 1024  # a settings file is a few lines
 MAX_ALIASES = 100  # YAML aliases per settings file: enough for any real one, too few for a "billion laughs"
 _SHORT = reprlib.Repr()
 _SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict, _SHORT.maxstring, _SHORT.maxother = 2, 4, 4, 60, 60
-FAIL_ON_NEVER = "never"
-
-
-@dataclass
-class Config:
-    select: set[str] = field(default_factory=lambda: {rule.code for rule in ALL_RULES})
-    ignore: set[str] = field(default_factory=set)
-    per_file_ignores: dict[str, set[str]] = field(default_factory=dict)
-    fail_on: Severity | None = Severity.ERROR   # None: never fail on findings
-    exclude: list[str] = field(default_factory=list)
-    limits: Limits = field(default_factory=Limits)
-    runtimes: tuple[str, ...] = ("transformers",)  # runtimes whose failure to stop is an error
-    max_file_bytes: int = DEFAULT_MAX_BYTES       # a larger tokenizer.json (or GGUF metadata) is not read (EOS018)
-    max_config_bytes: int = DEFAULT_MAX_CONFIG_BYTES  # a larger config, added-tokens or template file is not read
-    baseline: str | None = "HEAD"               # git revision to compare stop ids with (EOS015); None: off
-    source: Path | None = None                  # the file the settings came from
-    root: Path = field(default_factory=Path.cwd)  # patterns are relative to this folder
-
-    def enabled(self, code: str) -> bool:
-        return code in self.select and code not in self.ignore
-
-    def keeps(self, finding: Finding) -> bool:
-        if not self.enabled(finding.code):
-            return False
-        relative = _relative(finding.location.path, self.root)
-        return not any(finding.code in codes and _matches(relative, pattern)
-                       for pattern, codes in self.per_file_ignores.items())
-
-    def excluded(self, folder: Path) -> bool:
-        relative = _relative(folder, self.root)
-        return any(_matches(relative, pattern) for pattern in self.exclude)
-
-
-def _relative(path: Path, root: Path) -> str:
-    try:
-        # Where the file is, not where a link points (Path.resolve raises on a link loop before Python 3.13).
-        return (Path(os.path.realpath(path.parent)) / path.name).relative_to(os.path.realpath(root)).as_posix()
-    except ValueError:
-        return path.as_posix()
-
-
-def _matches(relative: str, pattern: str) -> bool:
-    pattern = pattern.rstrip("/")
-    return fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(relative, pattern + "/*")
 
 
 def codes_of(entries: Any, where: Path | None, key: str) -> set[str]:
@@ -250,8 +205,6 @@ def _yaml(path: Path) -> Any:
 
 
 def _settings_text(path: Path) -> str:
-    from .jsonspan import NotRead, read_text
-
     try:
         return read_text(path, MAX_CONFIG_FILE, "settings-file")
     except NotRead as exc:

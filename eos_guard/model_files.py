@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from .errors import InputError
-from .jsonspan import JsonDocument, KeyPath, NotRead, read_text
-from .sources import not_fetched
+from .findings import Location
+from .jsonspan import JsonDocument, KeyPath, NotRead, Where, read_text
 
 MODEL_MARKERS = ("config.json", "generation_config.json", "tokenizer_config.json")
 JSON_FILES = ("config.json", "generation_config.json", "tokenizer_config.json", "special_tokens_map.json",
@@ -40,6 +40,12 @@ class TemplateSource:
     path: Path
     document: JsonDocument | None = None  # the JSON file that holds it; None for a .jinja file
     keys: KeyPath = ()
+
+    def location(self) -> Location:
+        """Where a finding about the template points: its value in the JSON file, or the start of the .jinja."""
+        if self.document is None:
+            return Location(self.path, 1, 1, 1, 1)
+        return Where(self.document, self.keys).location()
 
 
 @dataclass
@@ -163,6 +169,19 @@ class ModelFiles:
                     self.added_tokens, self.tokenizer, self.processor_template):
             if doc is not None:
                 yield doc
+
+
+# Hub snapshot folder (real path) -> files its listing showed over their size limit, never downloaded, and why
+# (hub.py records them; reading the folder turns them into EOS018).
+_NOT_FETCHED: dict[str, dict[str, str]] = {}
+
+
+def record_not_fetched(folder: Path, reasons: dict[str, str]) -> None:
+    _NOT_FETCHED[os.path.realpath(folder)] = reasons
+
+
+def not_fetched(folder: Path) -> dict[str, str]:
+    return _NOT_FETCHED.get(os.path.realpath(folder), {})
 
 
 def size_limit(name: str, max_bytes: int | None, max_config_bytes: int | None) -> tuple[int | None, str]:

@@ -7,7 +7,6 @@ anything else is a local model folder, a folder above model folders, or a file i
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Union
@@ -15,16 +14,6 @@ from typing import Iterable, Union
 from .errors import InputError
 
 HUB_SCHEME = "hf://"
-# Hub snapshot folder (real path) -> files the listing showed over their size limit, never downloaded, and why.
-_NOT_FETCHED: dict[str, dict[str, str]] = {}
-
-
-def record_not_fetched(folder: Path, reasons: dict[str, str]) -> None:
-    _NOT_FETCHED[os.path.realpath(folder)] = reasons
-
-
-def not_fetched(folder: Path) -> dict[str, str]:
-    return _NOT_FETCHED.get(os.path.realpath(folder), {})
 
 
 @dataclass(frozen=True)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..findings import Report, Severity
+from ..findings import Severity
+from ..results import RepoResult, Report
 from . import json_v1
 from .escape import code, json_text, printable
-
-if TYPE_CHECKING:
-    from ..hub import RepoResult
 
 COLUMNS = ("repository", "commit", "verdict", "errors", "warnings", "detail")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..errors import display_path
-from ..findings import Report
 from ..resolve import ResolvedModel
+from ..results import Report
 from ..rules.base import token_text
 from ..runtimes import stops, target_id
 from .escape import json_text, printable

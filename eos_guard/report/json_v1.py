@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .. import __version__
 from ..errors import display_path
-from ..findings import Report
 from ..resolve import ResolvedModel
+from ..results import Report
 from ..runtimes import stops
+from ..version import __version__
 from .escape import json_text
 
 if TYPE_CHECKING:

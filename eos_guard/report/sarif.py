@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import __version__
 from ..errors import display_path
-from ..findings import Report, Severity
+from ..findings import Severity
+from ..results import Report
 from ..rules import ALL_RULES
+from ..version import __version__
 from .escape import json_text, uri
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"

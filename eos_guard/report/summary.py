@@ -7,7 +7,7 @@ Every string that comes from a checked folder (paths, token strings, messages th
 from __future__ import annotations
 
 from ..errors import display_path
-from ..findings import Report
+from ..results import Report
 from ..runtimes import stops
 from .escape import code
 from .text import summary
