@@ -44,14 +44,18 @@ def fix(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = None,
         write: bool = True) -> list:
     """Make the folders' files agree (see docs/fix.md) and return the :class:`eos_guard.fixes.FileChange` list.
 
-    With ``write=False`` nothing is written: the changes are what ``--diff`` would show.
+    With ``write=False`` nothing is written: the changes are what ``--diff`` would show. A file that cannot be
+    written raises InputError after every other file has been written.
     """
     from . import config as settings
     from .pipeline import fix_paths
 
     targets = [os.fspath(p) for p in paths] or ["."]
     loaded = settings.load(Path(config) if config is not None else None, Path(targets[0]))
-    return fix_paths(targets, loaded, unsafe=unsafe, write=write).changes
+    result = fix_paths(targets, loaded, unsafe=unsafe, write=write)
+    if result.failed:  # the other files were written; the error names the first that could not be
+        raise result.failed[0]
+    return result.changes
 
 
 def check_batch(batch: Mapping[str, Any], stop_ids: Iterable[int],

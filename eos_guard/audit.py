@@ -15,9 +15,11 @@ from .config_types import Config
 from .errors import InputError
 from .findings import Severity
 from .hub import HubError, download, import_hub, register
+from .jsonspan import NotRead, read_text
 from .pipeline import check_folders
 from .report import REPORTERS
 from .report import audit as render
+from .report.escape import printable
 from .report.json_v1 import document
 from .results import ModelReport, RepoResult, Report
 from .sources import HubRef
@@ -54,20 +56,22 @@ def audit(list_file: Path, config: Config, args: argparse.Namespace) -> int:
     for result in results:
         if result.failure is not None:  # an unreadable folder's message already starts with its path
             prefix = "" if result.model else f"hf://{result.ref.label}: "
-            print(f"eos-guard: {prefix}{result.failure}", file=sys.stderr)
+            print(printable(f"eos-guard: {prefix}{result.failure}"), file=sys.stderr)
     if any(r.verdict == "error" for r in results):
         return 2
     if args.exit_zero or config.fail_on is None:
         return 0
     return 1 if report.count(config.fail_on) else 0
 
+MAX_LIST_BYTES = 16 * 1024 * 1024  # a --hub-list file: ~400,000 repository names
+
 
 def read_list(path: Path) -> list[HubRef]:
     """The repositories listed in ``path``, one ``org/name[@revision]`` a line; blank and ``#`` lines are skipped."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(path, f"cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    try:  # the same checks as a model file: a FIFO or device is never read, nor a file over the limit
+        lines = read_text(path, MAX_LIST_BYTES, "--hub-list").splitlines()
+    except NotRead as exc:
+        raise InputError(path, str(exc)) from None
     refs: dict[HubRef, None] = {}
     for number, line in enumerate(lines, 1):
         text = line.strip()
@@ -98,7 +102,7 @@ def fetch_and_check(refs: list[HubRef], config: Config, workers: int, stream: Te
     progress = Progress(len(refs), stream)
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="eos-guard-hub")
     try:
-        futures = {pool.submit(download, result.ref): result for result in results}
+        futures = {pool.submit(download, result.ref, config): result for result in results}
         for future in as_completed(futures):
             result = futures[future]
             try:

@@ -1,16 +1,19 @@
 """Earlier versions of the files, from git, so a change that drops stop ids can be caught (EOS015).
 
-One ``git cat-file --batch`` process per repository reads every wanted file at the revision; no git at all
-when the folders are not in a work tree. Files git does not track at that revision have no baseline.
+Per repository, ``git ls-tree -z`` finds the wanted files at the revision (names as arguments, NUL-terminated
+answers) and one ``git cat-file --batch`` reads them by object id; no git at all when the folders are not in a
+work tree. Files git does not track at that revision have no baseline.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 from typing import Iterable
 
 BASELINE_FILES = ("generation_config.json", "config.json")
+ARGUMENTS_PER_CALL = 500  # paths per ls-tree call, well below any system's argument-length limit
 
 
 def git_root(folder: Path) -> Path | None:
@@ -34,29 +37,42 @@ def read_baselines(folders: Iterable[Path], revision: str = "HEAD") -> dict[Path
 
 
 def _cat_files(root: Path, paths: list[Path], revision: str) -> dict[Path, str]:
-    names = [p.relative_to(root).as_posix() for p in paths]
-    request = "".join(f"{revision}:{name}\n" for name in names).encode("utf-8")
-    try:
-        proc = subprocess.run(["git", "-C", str(root), "cat-file", "--batch"], input=request,
-                              capture_output=True, timeout=30, check=False)
-    except (OSError, subprocess.SubprocessError):
+    """Any path is data: names go to git as arguments (literal pathspecs) and come back NUL-terminated; blobs are
+    then asked for by object id and read by their announced size, so no name can shift the reader."""
+    by_name = {os.fsencode(p.relative_to(root).as_posix()): p for p in paths}
+    blobs: dict[bytes, list[Path]] = {}  # object id -> the paths with that content
+    names = list(by_name)
+    for start in range(0, len(names), ARGUMENTS_PER_CALL):
+        listed = _git(root, ["--literal-pathspecs", "ls-tree", "-z", revision, "--",
+                             *names[start:start + ARGUMENTS_PER_CALL]])
+        for entry in (listed or b"").split(b"\0"):
+            info, _, name = entry.partition(b"\t")
+            fields = info.split()
+            if len(fields) == 3 and fields[1] == b"blob" and name in by_name:
+                blobs.setdefault(fields[2], []).append(by_name[name])
+    if not blobs:
         return {}
-    if proc.returncode != 0:
-        return {}
-    out, pos, texts = proc.stdout, 0, {}
-    for path in paths:
+    out = _git(root, ["cat-file", "--batch"], b"".join(oid + b"\n" for oid in blobs)) or b""
+    pos, texts = 0, {}
+    for oid, same in blobs.items():
         end = out.find(b"\n", pos)
-        if end < 0:
-            break
-        header = out[pos:end].split()
-        pos = end + 1
-        if len(header) != 3 or header[1] != b"blob":
-            continue  # "<name> missing": not tracked at that revision
+        header = out[pos:end].split() if end >= 0 else []
+        if len(header) != 3 or header[0] != oid or header[1] != b"blob" or not header[2].isdigit():
+            break  # not what was asked for: trust nothing after it
         size = int(header[2])
-        blob = out[pos:pos + size]
-        pos += size + 1
+        blob = out[end + 1:end + 1 + size]
+        pos = end + 1 + size + 1
         try:
-            texts[path] = blob.decode("utf-8")
+            texts.update(dict.fromkeys(same, blob.decode("utf-8")))
         except UnicodeDecodeError:
             continue
     return texts
+
+
+def _git(root: Path, args: list, stdin: bytes | None = None) -> bytes | None:
+    try:
+        proc = subprocess.run(["git", "-C", str(root), *args], input=stdin, capture_output=True, timeout=30,
+                              check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return proc.stdout if proc.returncode == 0 else None

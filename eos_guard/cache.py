@@ -36,7 +36,7 @@ def cache_dir() -> Path:
 
 def digest(*parts: Any) -> str:
     payload = json.dumps([__version__, *parts], ensure_ascii=False, sort_keys=True, default=str)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()  # a lone surrogate is valid JSON
 
 
 def file_key(path: Path) -> str | None:
@@ -71,7 +71,7 @@ def store(kind: str, key: str, value: Any, on_disk: bool) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         fd, temporary = tempfile.mkstemp(dir=folder, suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(value, handle, ensure_ascii=False)
+            json.dump(value, handle)  # ASCII: a token string may hold a lone surrogate, which UTF-8 cannot encode
         os.replace(temporary, folder / f"{key}.json")
     except OSError:
         pass

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 from . import config as settings
 from .errors import InputError, display_path
+from .report.escape import printable
 from .version import __version__
 
 if TYPE_CHECKING:
@@ -87,15 +88,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _run(args)
     except InputError as exc:
-        print(f"eos-guard: {exc.render()}", file=sys.stderr)
+        _say(f"eos-guard: {exc.render()}")
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # an internal error: one line unless asked for the traceback
         if args.verbose:
             raise
-        print(f"eos-guard: internal error: {type(exc).__name__}: {exc} (run with --verbose for details)",
-              file=sys.stderr)
+        _say(f"eos-guard: internal error: {type(exc).__name__}: {exc} (run with --verbose for details)")
         return EXIT_ERROR
 
 
@@ -129,6 +129,7 @@ class Outcome:
     report: Report
     written: list[Path]  # files --fix wrote
     skipped: list[Path]  # files another process changed while fixing: not written
+    failed: list[InputError] = dataclasses.field(default_factory=list)  # files that could not be written
 
 
 def check(paths: list[str], config: settings.Config, args: argparse.Namespace,
@@ -140,12 +141,12 @@ def check(paths: list[str], config: settings.Config, args: argparse.Namespace,
         return Outcome(check_paths(paths, config), [], [])
     written = None if on_write is None else (lambda change: on_write(change.path))
     result = fix_paths(paths, config, unsafe=args.unsafe_fixes, on_write=written)
-    return Outcome(result.report, [change.path for change in result.changes], result.skipped)
+    return Outcome(result.report, [change.path for change in result.changes], result.skipped, result.failed)
 
 
 def exit_code(outcome: Outcome, config: settings.Config, args: argparse.Namespace) -> int:
     report = outcome.report
-    if report.errors:
+    if report.errors or outcome.failed:
         return EXIT_ERROR
     if (outcome.written or outcome.skipped) and not args.exit_zero_even_if_changed:
         return EXIT_FINDINGS
@@ -175,14 +176,13 @@ def _run(args: argparse.Namespace) -> int:
         report = check_paths(paths, config)
         sys.stdout.write(explain.render_json(report) if args.format == "json" else explain.render(report))
         for error in report.errors:
-            print(f"eos-guard: {error}", file=sys.stderr)
+            _say(f"eos-guard: {error}")
         return EXIT_ERROR if report.errors else EXIT_OK
-    outcome = check(paths, config, args)
-    for path in outcome.written:
-        print(f"Fixing {display_path(path)}", file=sys.stderr)
+    outcome = check(paths, config, args, on_write=lambda path: _say(f"Fixing {display_path(path)}"))
+    for failure in outcome.failed:
+        _say(f"eos-guard: {failure.render()}")
     for path in outcome.skipped:
-        print(f"eos-guard: {display_path(path)}: changed by another process while fixing; not written",
-              file=sys.stderr)
+        _say(f"eos-guard: {display_path(path)}: changed by another process while fixing; not written")
     report = outcome.report
     fmt = args.format
     if fmt == "auto":
@@ -190,10 +190,16 @@ def _run(args: argparse.Namespace) -> int:
     sys.stdout.write(REPORTERS[fmt](report))
     _write_side_outputs(args, report)
     for error in report.errors:
-        print(f"eos-guard: {error}", file=sys.stderr)
+        _say(f"eos-guard: {error}")
     if not report.models:
-        print(f"eos-guard: {NO_MODEL_FOLDERS}", file=sys.stderr)
+        _say(f"eos-guard: {NO_MODEL_FOLDERS}")
     return exit_code(outcome, config, args)
+
+
+def _say(line: str) -> None:
+    """One line on stderr. Paths and messages quote file and folder names, which may hold line breaks (a forged
+    ``::error`` workflow command on the next line) or terminal controls: they are escaped, on one line."""
+    print(printable(line), file=sys.stderr, flush=True)
 
 
 def _write_side_outputs(args: argparse.Namespace, report: object) -> None:
@@ -214,9 +220,9 @@ def _diff(paths: list[str], config: settings.Config, unsafe: bool) -> int:
 
     result = fix_paths(paths, config, unsafe=unsafe, write=False)
     for change in result.changes:
-        sys.stdout.write(change.diff(display_path(change.path)))
+        sys.stdout.write(change.diff(printable(display_path(change.path))))
     for error in result.report.errors:
-        print(f"eos-guard: {error}", file=sys.stderr)
+        _say(f"eos-guard: {error}")
     if result.report.errors:
         return EXIT_ERROR
     return EXIT_FINDINGS if result.changes else EXIT_OK

@@ -7,6 +7,9 @@ codes are errors, never silently ignored.
 
 from __future__ import annotations
 
+import math
+import os
+import reprlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,16 +17,20 @@ from typing import Any
 from .config_types import FAIL_ON_NEVER, Config
 from .errors import InputError
 from .findings import Severity
-from .jsonspan import read_text
+from .jsonspan import NotRead, read_text
 from .rules import ALL_RULES, lookup
 from .runtimes import RUNTIMES
 from .runtimes.base import parse_version
-from .template import MAX_SECONDS, Limits
+from .template import Limits
 
 YAML_NAMES = (".eos-guard.yaml", ".eos-guard.yml")
 KEYS = ("select", "ignore", "per-file-ignores", "fail-on", "exclude", "runtimes", "runtime-versions",
-        "template-timeout", "template-max-output", "cache", "max-file-size")
+        "template-timeout", "template-max-output", "cache", "max-file-size", "max-config-size")
 RUNTIME_NAMES = tuple(RUNTIMES)
+MAX_CONFIG_FILE = 1024 * 1024  # a settings file is a few lines
+MAX_ALIASES = 100  # YAML aliases per settings file: enough for any real one, too few for a "billion laughs"
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict, _SHORT.maxstring, _SHORT.maxother = 2, 4, 4, 60, 60
 
 
 def codes_of(entries: Any, where: Path | None, key: str) -> set[str]:
@@ -35,7 +42,7 @@ def codes_of(entries: Any, where: Path | None, key: str) -> set[str]:
     codes: set[str] = set()
     for entry in entries:
         if not isinstance(entry, str):
-            raise InputError(where, f"{key}: {entry!r} is not a rule code")
+            raise InputError(where, f"{key}: {shown(entry)} is not a rule code")
         if entry.upper() == "ALL":
             codes.update(rule.code for rule in ALL_RULES)
             continue
@@ -46,7 +53,7 @@ def codes_of(entries: Any, where: Path | None, key: str) -> set[str]:
             pass
         matched = {rule.code for rule in ALL_RULES if rule.code.startswith(entry.upper())}
         if not matched or not entry.upper().startswith("EOS"):
-            raise InputError(where, f"{key}: unknown rule {entry!r} (see docs/rules.md)")
+            raise InputError(where, f"{key}: unknown rule {shown(entry)} (see docs/rules.md)")
         codes.update(matched)
     return codes
 
@@ -64,7 +71,7 @@ def runtimes_of(entries: Any, where: Path | None, key: str) -> tuple[str, ...]:
         elif entry in RUNTIME_NAMES:
             names.append(entry)
         else:
-            raise InputError(where, f"{key}: unknown runtime {entry!r} (known: {', '.join(RUNTIME_NAMES)}, all)")
+            raise InputError(where, f"{key}: unknown runtime {shown(entry)} (known: {', '.join(RUNTIME_NAMES)}, all)")
     return tuple(n for n in RUNTIME_NAMES if n in names)
 
 
@@ -88,9 +95,11 @@ def parse_fail_on(value: Any, where: Path | None) -> Severity | None:
     if value == FAIL_ON_NEVER:
         return None
     try:
-        return Severity.parse(str(value))
+        if not isinstance(value, str):  # str() of an alias graph would expand it
+            raise ValueError
+        return Severity.parse(value)
     except ValueError:
-        raise InputError(where, f"fail-on: {value!r} is not one of error, warning, info, never") from None
+        raise InputError(where, f"fail-on: {shown(value)} is not one of error, warning, info, never") from None
 
 
 def from_mapping(data: Any, source: Path | None) -> Config:
@@ -100,7 +109,7 @@ def from_mapping(data: Any, source: Path | None) -> Config:
         raise InputError(source, "the eos-guard settings must be a mapping of keys to values")
     unknown = sorted((key for key in data if key not in KEYS), key=str)  # YAML keys may be numbers or booleans
     if unknown:
-        raise InputError(source, f"unknown setting {unknown[0]!r} (known: {', '.join(KEYS)})")
+        raise InputError(source, f"unknown setting {shown(unknown[0])} (known: {', '.join(KEYS)})")
     config = Config(source=source, root=source.parent if source else Path.cwd())
     if "select" in data:
         config.select = codes_of(data["select"], source, "select")
@@ -110,7 +119,7 @@ def from_mapping(data: Any, source: Path | None) -> Config:
         table = data["per-file-ignores"]
         if not isinstance(table, dict):
             raise InputError(source, "per-file-ignores must map path patterns to lists of rule codes")
-        config.per_file_ignores = {str(k): codes_of(v, source, f"per-file-ignores {k!r}") for k, v in table.items()}
+        config.per_file_ignores = {str(k): codes_of(v, source, f"per-file-ignores {shown(k)}") for k, v in table.items()}
     if "fail-on" in data:
         config.fail_on = parse_fail_on(data["fail-on"], source)
     if "runtimes" in data:
@@ -123,12 +132,14 @@ def from_mapping(data: Any, source: Path | None) -> Config:
         config.exclude = list(data["exclude"])
     seconds, size = config.limits.seconds, config.limits.max_output
     if "template-timeout" in data:
-        seconds = _positive(data["template-timeout"], source, "template-timeout", float, MAX_SECONDS)
+        seconds = _positive(data["template-timeout"], source, "template-timeout", float)
     if "template-max-output" in data:
         size = int(_positive(data["template-max-output"], source, "template-max-output", int))
     if "max-file-size" in data:
-        config.max_file_bytes = int(_positive(data["max-file-size"], source, "max-file-size", float, 1 << 20)
-                                    * 1024 * 1024)
+        config.max_file_bytes = int(_positive(data["max-file-size"], source, "max-file-size", float) * 1024 * 1024)
+    if "max-config-size" in data:
+        config.max_config_bytes = int(_positive(data["max-config-size"], source, "max-config-size", float)
+                                      * 1024 * 1024)
     cache = data.get("cache", True)
     if not isinstance(cache, bool):
         raise InputError(source, "cache must be true or false")
@@ -136,13 +147,24 @@ def from_mapping(data: Any, source: Path | None) -> Config:
     return config
 
 
-def _positive(value: Any, source: Path | None, key: str, kind: type, limit: float | None = None) -> float:
-    # `not 0 < value` also rejects NaN; infinity is no limit that a timer or a size can hold
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf") \
-            or (kind is int and not isinstance(value, int)) or (limit is not None and value > limit):
-        at_most = f" of at most {limit:,.0f}" if limit is not None else ""
-        raise InputError(source, f"{key} must be a positive {'integer' if kind is int else 'number'}{at_most}")
+# The largest value each number setting accepts: beyond it a value is a typo, or would disable the limit.
+MAXIMUM = {"template-timeout": 3600, "template-max-output": 1_000_000_000, "max-file-size": 4096,
+           "max-config-size": 4096}
+
+
+def _positive(value: Any, source: Path | None, key: str, kind: type) -> float:
+    """A finite number in (0, MAXIMUM[key]]: NaN, infinities and absurd sizes are one-line errors."""
+    kind_name = "integer" if kind is int else "number"
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not isinstance(value, int)):
+        raise InputError(source, f"{key} must be a positive {kind_name}, not {shown(value)}")
+    if not math.isfinite(value) or not 0 < value <= MAXIMUM.get(key, math.inf):
+        raise InputError(source, f"{key} must be a positive {kind_name} of at most {MAXIMUM[key]:,}, not {shown(value)}")
     return value
+
+
+def shown(value: Any) -> str:
+    """A value quoted in an error message, cut short: a YAML alias graph can expand to billions of items."""
+    return _SHORT.repr(value)
 
 
 def load(explicit: Path | None, start: Path) -> Config:
@@ -151,7 +173,7 @@ def load(explicit: Path | None, start: Path) -> Config:
         if not explicit.is_file():
             raise InputError(explicit, "config file not found")
         return _read(explicit)
-    folder = start.resolve()
+    folder = Path(os.path.realpath(start))
     if folder.is_file():
         folder = folder.parent
     ancestors = [folder, *folder.parents]
@@ -178,9 +200,22 @@ def _read(path: Path) -> Config:
 def _yaml(path: Path) -> Any:
     import yaml
 
-    text = read_text(path)
+    class BoundedLoader(yaml.SafeLoader):
+        """yaml.safe_load, refusing more than MAX_ALIASES aliases: an alias graph can expand exponentially."""
+
+        aliases = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                self.aliases += 1
+                if self.aliases > MAX_ALIASES:
+                    raise yaml.composer.ComposerError(None, None, f"more than {MAX_ALIASES} aliases",
+                                                      self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+
+    text = _settings_text(path)
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=BoundedLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow: its message is two lines
         line = text.count("\n", 0, exc.position) + 1
         column = exc.position - text.rfind("\n", 0, exc.position)
@@ -190,7 +225,14 @@ def _yaml(path: Path) -> Any:
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         raise InputError(path, f"cannot parse YAML: {exc.problem}", line, column) from None
     except yaml.YAMLError as exc:
-        raise InputError(path, f"cannot parse YAML: {exc}") from None
+        raise InputError(path, f"cannot parse YAML: {shown(str(exc))}") from None
+
+
+def _settings_text(path: Path) -> str:
+    try:
+        return read_text(path, MAX_CONFIG_FILE, "settings-file")
+    except NotRead as exc:
+        raise InputError(path, f"the settings file {exc}") from None
 
 
 def _toml(path: Path) -> dict[str, Any]:
@@ -199,7 +241,7 @@ def _toml(path: Path) -> dict[str, Any]:
     else:  # pragma: no cover - exercised on Python 3.10 only
         import tomli as tomllib
     try:
-        return tomllib.loads(read_text(path))
+        return tomllib.loads(_settings_text(path))
     except tomllib.TOMLDecodeError as exc:
         raise InputError(path, f"cannot parse TOML: {exc}") from None
 

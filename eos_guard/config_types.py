@@ -4,11 +4,12 @@ runtime registries; this type does not, so sources and the pipeline can take set
 from __future__ import annotations
 
 import fnmatch
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .findings import Finding, Severity
-from .model_files import DEFAULT_MAX_BYTES
+from .model_files import DEFAULT_MAX_BYTES, DEFAULT_MAX_CONFIG_BYTES
 from .template import Limits
 
 FAIL_ON_NEVER = "never"
@@ -24,7 +25,8 @@ class Config:
     limits: Limits = field(default_factory=Limits)
     runtimes: tuple[str, ...] = ("transformers",)  # runtimes whose failure to stop is an error
     runtime_versions: dict[str, str] = field(default_factory=dict)  # runtime -> release run ("0.31"); else newest
-    max_file_bytes: int = DEFAULT_MAX_BYTES       # larger model files are not read (EOS018)
+    max_file_bytes: int = DEFAULT_MAX_BYTES       # a larger tokenizer.json (or GGUF metadata) is not read (EOS018)
+    max_config_bytes: int = DEFAULT_MAX_CONFIG_BYTES  # a larger config, added-tokens or template file is not read
     baseline: str | None = "HEAD"               # git revision to compare stop ids with (EOS015); None: off
     source: Path | None = None                  # the file the settings came from
     root: Path = field(default_factory=Path.cwd)  # patterns are relative to this folder
@@ -46,7 +48,8 @@ class Config:
 
 def _relative(path: Path, root: Path) -> str:
     try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
+        # Where the file is, not where a link points (Path.resolve raises on a link loop before Python 3.13).
+        return (Path(os.path.realpath(path.parent)) / path.name).relative_to(os.path.realpath(root)).as_posix()
     except ValueError:
         return path.as_posix()
 

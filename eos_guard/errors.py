@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import os
 from pathlib import Path
 
 
@@ -58,13 +60,23 @@ def display_path(path: Path, relative_to: Path | None = None) -> str:
     """A path relative to the working directory when it lies below it, with ``/`` separators; a path inside an
     aliased folder is shown under the alias."""
     base = relative_to or Path.cwd()
-    full = path.parent.resolve() / path.name  # a link is shown where it is, not where it points
+    full = _real(path.parent) / path.name  # a link is shown where it is, not where it points
     for folder in (full, *full.parents):
         label = ALIASES.get(folder)
         if label is not None:
             rest = full.relative_to(folder).as_posix()
             return label if rest == "." else f"{label}/{rest}"
     try:
-        return full.relative_to(base.resolve()).as_posix() or "."
+        return full.relative_to(_real(base)).as_posix() or "."
     except ValueError:
         return path.as_posix()
+
+
+@functools.lru_cache(maxsize=4096)
+def _resolved(folder: Path, cwd: str) -> Path:
+    return Path(os.path.realpath(os.path.join(cwd, folder)))
+
+
+def _real(folder: Path) -> Path:
+    """The real path of a folder, remembered: reporters show thousands of paths in a few folders."""
+    return _resolved(folder, os.getcwd())

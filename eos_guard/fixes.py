@@ -20,7 +20,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .jsonspan import JsonDocument
+from .errors import InputError
+from .jsonspan import JsonDocument, NotRead, read_bytes
 from .resolve import ResolvedModel, special_token_text
 from .splice import Edit, add_to_id_list, apply_edits, insert_member, replace_value
 
@@ -190,11 +191,11 @@ def write_atomically(path: Path, text: str) -> None:
 
 def unchanged_since_read(change: FileChange) -> bool:
     """Whether the file still holds the text the plan was made from (another writer may have been faster)."""
-    try:
-        current = change.path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
+    if not os.path.lexists(change.path):
         return change.old_text is None
-    except (OSError, UnicodeDecodeError):
+    try:  # with the checks of the first read: a file swapped for a FIFO meanwhile must not block the fix
+        current = read_bytes(change.path).decode("utf-8")
+    except (InputError, NotRead, UnicodeDecodeError):
         return False
     return current == change.old_text
 

@@ -34,6 +34,7 @@ from . import cli
 from .config_types import FAIL_ON_NEVER
 from .errors import InputError, display_path
 from .findings import Severity
+from .report.escape import code as code_span
 from .report.github import escape_data, escape_property
 from .runtimes import RUNTIMES
 
@@ -280,6 +281,8 @@ def run(env: Mapping[str, str], out: TextIO) -> int:
     out.write(REPORTERS["github"](report))
     code = cli.exit_code(outcome, config, args)
     level = "error" if report.errors else "warning"
+    for failure in outcome.failed:  # the other files were written, and are listed in changed-files
+        print(annotate("error", failure.render()), file=out)
     for path in outcome.skipped:
         print(annotate(level, f"{display_path(path)}: changed by another process while fixing; not written"),
               file=out)
@@ -311,12 +314,14 @@ def run(env: Mapping[str, str], out: TextIO) -> int:
             handle.write(summary.render(report))
     print(f"eos-guard: {len(findings)} finding(s), {errors} error(s); exit code {code} "
           f"(check took {seconds * 1000:.0f} ms)", file=out)
-    return finish_written(env, out, outputs, outcome.written, code, values, inputs.summary)
+    # the summary's report lists the written files itself
+    return finish_written(env, out, outputs, outcome.written, code, values, summary=False)
 
 
 def finish_written(env: Mapping[str, str], out: TextIO, outputs: Outputs, written: Sequence[Path], code: int,
                    values: dict[str, str], summary: bool = True) -> int:
-    """The files --fix wrote, in changed-files and the summary (also when a later write failed), then the end."""
+    """The files --fix wrote, in changed-files, and in the summary when no report was rendered there (the run
+    stopped early), then the end."""
     shown = [display_path(path) for path in written]
     if shown:
         values["changed-files"] = "\n".join(shown)
@@ -324,7 +329,7 @@ def finish_written(env: Mapping[str, str], out: TextIO, outputs: Outputs, writte
         if summary and summary_file:
             with open(summary_file, "a", encoding="utf-8") as handle:
                 handle.write("### Files written by `eos-guard --fix`\n\n"
-                             + "".join(f"- `{path}`\n" for path in shown) + "\n")
+                             + "".join(f"- {code_span(path)}\n" for path in shown) + "\n")
     out.flush()
     return outputs.finish(code, values)
 

@@ -9,13 +9,14 @@ that was checked and a finding's Location links to the file without reporters kn
 
 from __future__ import annotations
 
+import glob
 import time
 from pathlib import Path
 from typing import Any
 
 from .config_types import Config
 from .errors import InputError, register_alias, web_address
-from .model_files import JSON_FILES, TEMPLATE_DIR, TEMPLATE_FILE
+from .model_files import JSON_FILES, TEMPLATE_DIR, TEMPLATE_FILE, record_not_fetched, size_limit
 from .sources import HubRef
 
 READ_PATTERNS = [*JSON_FILES, TEMPLATE_FILE, f"{TEMPLATE_DIR}/*.jinja"]
@@ -40,25 +41,52 @@ class HubError(InputError):
 def fetch(ref: HubRef, config: Config) -> Path:
     """The local snapshot folder of ``ref``, holding only the files eos-guard reads, downloaded or from the cache.
 
-    ``config`` is the run's settings; fetching needs none of them, but every source takes them.
+    ``config`` gives the size limits: a file over its limit is not downloaded.
     """
-    folder = download(ref)
+    folder = download(ref, config)
     register(ref, folder)
     return folder
 
 
-def download(ref: HubRef) -> Path:
-    """The snapshot folder (named by its commit sha). It changes no state of eos-guard, so threads may run it."""
+def download(ref: HubRef, config: Config) -> Path:
+    """The snapshot folder (named by its commit sha). Threads may run it: the only state it changes is the record of
+    files not fetched (model_files.record_not_fetched, one dictionary entry per folder).
+
+    The tree listing gives every file's size first: a file over its limit (``max-file-size`` for tokenizer.json,
+    ``max-config-size`` for the others) is never downloaded, and becomes EOS018 when the folder is read.
+    """
     hub = import_hub(ref)
     # Offline, ask the cache only: trying the network first would only fail, with a warning for each repository.
     offline = hub.constants.is_offline_mode()
     try:
-        revision = _resolve(hub.HfApi(), ref, offline)
-        return Path(hub.snapshot_download(ref.repo, revision=revision, allow_patterns=READ_PATTERNS,
-                                          ignore_patterns=SKIP_PATTERNS, max_workers=FILE_WORKERS,
-                                          tqdm_class=_quiet_bar(hub), local_files_only=offline))
+        api = hub.HfApi()
+        revision = _resolve(api, ref, offline)
+        too_large = {} if offline else _too_large(hub, api, ref, revision, config)
+        folder = Path(hub.snapshot_download(ref.repo, revision=revision, allow_patterns=READ_PATTERNS,
+                                            ignore_patterns=SKIP_PATTERNS + [glob.escape(n) for n in too_large],
+                                            max_workers=FILE_WORKERS, tqdm_class=_quiet_bar(hub),
+                                            local_files_only=offline))
     except Exception as exc:  # every failure of the client becomes one line naming the repository
         raise HubError(ref, _reason(hub, exc, ref)) from None
+    if too_large:
+        record_not_fetched(folder, too_large)
+    return folder
+
+
+def _too_large(hub: Any, api: Any, ref: HubRef, revision: Any, config: Config) -> dict[str, str]:
+    """The files eos-guard would fetch whose listed size is over their limit, and why they are not fetched."""
+    commit = getattr(revision, "resolved", None) or revision  # the commit the snapshot will be
+    listed = [item for item in api.list_repo_tree(ref.repo, revision=commit, recursive=True)
+              if isinstance(getattr(item, "size", None), int)]
+    wanted = hub.utils.filter_repo_objects(listed, allow_patterns=READ_PATTERNS, ignore_patterns=SKIP_PATTERNS,
+                                           key=lambda item: item.path)
+    too_large = {}
+    for item in wanted:
+        limit, setting = size_limit(item.path.rsplit("/", 1)[-1], config.max_file_bytes, config.max_config_bytes)
+        if limit is not None and item.size > limit:
+            too_large[item.path] = (f"is {item.size:,} bytes on the Hub, over the {setting} limit of {limit:,}; "
+                                    "not downloaded")
+    return too_large
 
 
 def register(ref: HubRef, folder: Path) -> None:

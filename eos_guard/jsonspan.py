@@ -13,6 +13,7 @@ import json
 import os
 import re
 import stat
+import sys
 from dataclasses import dataclass
 from json.decoder import scanstring
 from pathlib import Path
@@ -58,6 +59,8 @@ class JsonDocument:
                              "which transformers' json.load rejects", 1, 1)
         self._data: Any = _UNPARSED
         self._memo: dict[KeyPath, Any] = {}
+        self._children: dict[int, Any] = {}  # container offset -> its members' or items' offsets (_start_of)
+        self._spans: dict[KeyPath, Span | None] = {}
         if not lazy:
             self._data = self._parse(self.text)
         self._line_starts: list[int] | None = None
@@ -75,11 +78,14 @@ class JsonDocument:
             raise InputError(self.path, f"cannot parse JSON: {exc.msg}", exc.lineno, exc.colno) from None
         except RecursionError:
             raise InputError(self.path, "cannot parse JSON: nesting is too deep", 1, 1) from None
+        except ValueError:  # an integer over Python's int-string limit (json.loads gives no position)
+            raise InputError(self.path, *long_integer(text)) from None
 
     def release(self) -> None:
-        """Drop the text and parsed values of a large document once nothing needs them (many folders in a run)."""
-        self._raw, self._text, self._memo, self._line_starts = b"", "", {}, None
-        self._data = _UNPARSED
+        """Drop the text and parsed values once nothing needs them (many folders in a run): afterwards the document
+        is empty (``data`` is None, ``get`` answers its default)."""
+        self._raw, self._text, self._memo, self._line_starts, self._children, self._spans = b"", "", {}, None, {}, {}
+        self._data = None
 
     @property
     def data(self) -> Any:
@@ -88,10 +94,11 @@ class JsonDocument:
         return self._data
 
     @classmethod
-    def read(cls, path: Path, lazy: bool = False, max_bytes: int | None = None) -> JsonDocument:
+    def read(cls, path: Path, lazy: bool = False, max_bytes: int | None = None,
+             setting: str = "max-file-size") -> JsonDocument:
         if lazy:
-            return cls(path, lazy=True, raw=read_bytes(path, max_bytes))
-        return cls(path, read_text(path, max_bytes))
+            return cls(path, lazy=True, raw=read_bytes(path, max_bytes, setting))
+        return cls(path, read_text(path, max_bytes, setting))
 
     def get(self, keys: KeyPath, default: Any = None) -> Any:
         """The value at ``keys``, or ``default`` where any step is missing or of the wrong kind."""
@@ -127,10 +134,24 @@ class JsonDocument:
                              column) from None
 
     def _start_of(self, keys: KeyPath) -> int | None:
+        """Offset of the value at ``keys``. Each object's members and each array's items are scanned once and
+        remembered: a finding per item of a 30,000-id list costs one scan, not 30,000."""
         text = self.text
         start: int | None = _WHITESPACE.match(text, 0).end()
         for key in keys:
-            start = _child_start(text, start, key, first=self.lazy)
+            opener = text[start:start + 1]
+            if isinstance(key, str) and opener == "{":
+                members = self._children.get(start)
+                if members is None:
+                    members = self._children[start] = _members(text, start, first=self.lazy)
+                start = members.get(key)
+            elif isinstance(key, int) and opener == "[":
+                items = self._children.get(start)
+                if items is None:
+                    items = self._children[start] = _items(text, start)
+                start = items[key] if -len(items) <= key < len(items) else None
+            else:
+                return None
             if start is None:
                 return None
         return start
@@ -140,15 +161,19 @@ class JsonDocument:
         return self.get(keys, sentinel) is not sentinel
 
     def span(self, keys: KeyPath) -> Span | None:
-        """Where the value at ``keys`` is written (the last occurrence of a duplicated key, as json.loads keeps)."""
+        """Where the value at ``keys`` is written (the last occurrence of a duplicated key, as json.loads keeps).
+        Remembered: many findings may point at one long list."""
+        if keys in self._spans:
+            return self._spans[keys]
         start = self._start_of(keys)
-        if start is None:
-            return None
-        try:
-            _, end = _SCAN_VALUE(self.text, start)
-        except (StopIteration, ValueError, RecursionError):
-            return None
-        return Span(start, end)
+        found = None
+        if start is not None:
+            try:
+                found = Span(start, _SCAN_VALUE(self.text, start)[1])
+            except (StopIteration, ValueError, RecursionError):
+                pass
+        self._spans[keys] = found
+        return found
 
     def nearest_span(self, keys: KeyPath) -> tuple[Span, bool]:
         """The span of ``keys``, or of the deepest enclosing value that exists; the flag says which."""
@@ -197,50 +222,53 @@ def dotted(keys: KeyPath) -> str:
     return "".join(f"[{k}]" if isinstance(k, int) else (f".{k}" if i else k) for i, k in enumerate(keys))
 
 
-def _child_start(text: str, start: int, key: Key, first: bool = False) -> int | None:
-    """Offset of the value of member ``key`` of the object (or item of the array) that starts at ``start``."""
-    opener = text[start:start + 1]
-    if isinstance(key, str) and opener == "{":
-        return _member_start(text, start, key, first)
-    if isinstance(key, int) and opener == "[":
-        return _item_start(text, start, key)
-    return None
+def long_integer(text: str) -> tuple[str, int, int]:
+    """The message and position of the first integer over Python's int-string limit (4,300 digits), which
+    json.loads (and so transformers) cannot read."""
+    limit = sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else 4300
+    found = re.search(r"[0-9]{%d,}" % (limit + 1), text)
+    start = found.start() if found else 0
+    before = text[:start]
+    line, column = before.count("\n") + 1, start - (before.rfind("\n") + 1) + 1
+    digits = f"{found.end() - found.start():,} digits" if found else "too many digits"
+    return f"cannot parse JSON: an integer of {digits}, over Python's limit of {limit:,}", line, column
 
 
-def _member_start(text: str, start: int, wanted: str, first: bool = False) -> int | None:
-    found = None
+
+
+def _members(text: str, start: int, first: bool = False) -> dict[str, int]:
+    """Offsets of the values of the object at ``start``, by member name: the last occurrence of a duplicated name
+    (as json.loads keeps), or the first with ``first``. A member that does not scan ends the table."""
+    found: dict[str, int] = {}
     pos = _WHITESPACE.match(text, start + 1).end()
-    if text[pos:pos + 1] == "}":
-        return None
-    while True:
-        if text[pos:pos + 1] != '"':
-            return found
-        name, pos = scanstring(text, pos + 1)
+    while text[pos:pos + 1] == '"':
+        try:
+            name, pos = scanstring(text, pos + 1)
+        except ValueError:
+            break
         pos = _WHITESPACE.match(text, pos).end() + 1  # past ':'
         value_start = _WHITESPACE.match(text, pos).end()
-        if name == wanted:
-            found = value_start
-            if first:
-                return found
+        if not (first and name in found):
+            found[name] = value_start
         try:
             _, pos = _SCAN_VALUE(text, value_start)
         except (StopIteration, ValueError, RecursionError):
-            return found
+            break
         pos = _WHITESPACE.match(text, pos).end()
         if text[pos:pos + 1] != ",":
-            return found
+            break
         pos = _WHITESPACE.match(text, pos + 1).end()
+    return found
 
 
-def _item_start(text: str, start: int, index: int) -> int | None:
-    starts = []
+def _items(text: str, start: int) -> list[int]:
+    """Offsets of the items of the array at ``start``; an item that does not scan is the last one."""
+    starts: list[int] = []
     pos = _WHITESPACE.match(text, start + 1).end()
     if text[pos:pos + 1] == "]":
-        return None
+        return starts
     while True:
         starts.append(pos)
-        if index >= 0 and len(starts) > index:
-            return starts[index]
         try:
             _, pos = _SCAN_VALUE(text, pos)
         except (StopIteration, ValueError, RecursionError):
@@ -249,7 +277,7 @@ def _item_start(text: str, start: int, index: int) -> int | None:
         if text[pos:pos + 1] != ",":
             break
         pos = _WHITESPACE.match(text, pos + 1).end()
-    return starts[index] if -len(starts) <= index < len(starts) else None
+    return starts
 
 
 class _ByteWalker:
@@ -366,7 +394,7 @@ class NotRead(Exception):
     """A file eos-guard refuses to open (its reason is a finding, not an error: see model_files.py)."""
 
 
-def read_bytes(path: Path, max_bytes: int | None = None) -> bytes:
+def read_bytes(path: Path, max_bytes: int | None = None, setting: str = "max-file-size") -> bytes:
     """A regular file's bytes. FIFOs and devices are never read (opened non-blocking, checked with fstat,
     closed), and a file over ``max_bytes`` raises NotRead before it is read."""
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
@@ -379,7 +407,7 @@ def read_bytes(path: Path, max_bytes: int | None = None) -> bytes:
         if not stat.S_ISREG(info.st_mode):
             raise NotRead("is not a regular file (a FIFO, device or folder); not opened for reading")
         if max_bytes is not None and info.st_size > max_bytes:
-            raise NotRead(f"is {info.st_size:,} bytes, over the max-file-size limit of {max_bytes:,}; not read")
+            raise NotRead(f"is {info.st_size:,} bytes, over the {setting} limit of {max_bytes:,}; not read")
         with os.fdopen(fd, "rb", closefd=False) as handle:
             return handle.read()
     except OSError as exc:
@@ -388,9 +416,9 @@ def read_bytes(path: Path, max_bytes: int | None = None) -> bytes:
         os.close(fd)
 
 
-def read_text(path: Path, max_bytes: int | None = None) -> str:
+def read_text(path: Path, max_bytes: int | None = None, setting: str = "max-file-size") -> str:
     """A file's text as UTF-8, or an InputError naming the position of the first byte that is not."""
-    raw = read_bytes(path, max_bytes)
+    raw = read_bytes(path, max_bytes, setting)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -8,6 +8,7 @@ entirely; chat_template.json is read only by processors and is checked as a temp
 
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,10 @@ JSON_FILES = ("config.json", "generation_config.json", "tokenizer_config.json", 
 TEMPLATE_FILE = "chat_template.jinja"
 TEMPLATE_DIR = "additional_chat_templates"
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024  # real tokenizer.json files reach ~35 MB
+# Every other file: configs, added tokens, templates. Gemma 3's tokenizer_config.json (6,000 added tokens) is 1.2 MB;
+# parsed JSON can take ~25 times its size ([{},{},...]), so this bounds a folder's memory to ~100 MB.
+DEFAULT_MAX_CONFIG_BYTES = 4 * 1024 * 1024
+LARGE_FILES = ("tokenizer.json",)  # read under max-file-size; the others under max-config-size
 SKIPPED_DIRS = {"node_modules", "venv", "__pycache__", "site-packages"}
 
 
@@ -60,18 +65,21 @@ class ModelFiles:
     baseline: dict[str, JsonDocument] = field(default_factory=dict)  # file name -> its earlier version
     skipped: list[tuple[Path, str]] = field(default_factory=list)  # files not read, and why (EOS018)
     max_bytes: int | None = field(default=DEFAULT_MAX_BYTES, repr=False)
+    max_config_bytes: int | None = field(default=DEFAULT_MAX_CONFIG_BYTES, repr=False)
     root: Path | None = field(default=None, repr=False)  # where symbolic links may point
 
     @classmethod
     def read(cls, folder: Path, baseline_texts: dict[Path, str] | None = None,
-             max_bytes: int | None = DEFAULT_MAX_BYTES) -> ModelFiles:
+             max_bytes: int | None = DEFAULT_MAX_BYTES,
+             max_config_bytes: int | None = DEFAULT_MAX_CONFIG_BYTES) -> ModelFiles:
         """Read every file the folder has; raises InputError for the first unreadable or malformed one.
 
         ``baseline_texts`` holds earlier versions of some files (from git); unparsable ones are ignored.
-        Symbolic links that leave the repository, files that are not regular files, and files over
-        ``max_bytes`` are not read: they are listed in ``skipped``.
+        Symbolic links that leave the repository, files that are not regular files, and files over their limit
+        (``max_bytes`` for tokenizer.json, ``max_config_bytes`` for every other file) are not read: they are
+        listed in ``skipped``.
         """
-        files = cls(folder, max_bytes=max_bytes, root=trusted_root(folder))
+        files = cls(folder, max_bytes=max_bytes, max_config_bytes=max_config_bytes, root=trusted_root(folder))
         for path, text in (baseline_texts or {}).items():
             if path.parent == folder:
                 try:
@@ -84,8 +92,8 @@ class ModelFiles:
             path = folder / name
             if files._readable(path):
                 try:
-                    setattr(files, attribute, JsonDocument.read(path, lazy=name == "tokenizer.json",
-                                                                max_bytes=max_bytes))
+                    setattr(files, attribute, JsonDocument.read(path, name == "tokenizer.json",
+                                                                *files._limit(name)))
                 except NotRead as exc:
                     files.skipped.append((path, str(exc)))
                 except InputError as exc:
@@ -94,6 +102,9 @@ class ModelFiles:
                     # transformers (GenerationConfig.from_pretrained raises OSError, model loading falls back to
                     # config.json) and mlx-lm (load_config ignores a JSONDecodeError) read on as if it were absent
                     files.generation_config_error = exc
+        for name, reason in not_fetched(folder).items():  # a Hub file over its limit was never downloaded
+            if not os.path.lexists(folder / name):
+                files.skipped.append((folder / name, reason))
         files.templates = files._tokenizer_templates()
         if files.processor_template is not None:
             text = files.processor_template.get(("chat_template",))
@@ -108,17 +119,26 @@ class ModelFiles:
         if not os.path.lexists(path):
             return False
         if path.is_symlink():
-            target = path.resolve()
+            try:
+                target = Path(os.path.realpath(path, strict=True))
+            except OSError as exc:
+                if exc.errno != errno.ELOOP:  # a dangling link: reading it says so
+                    return True
+                self.skipped.append((path, "is a symbolic link loop; not followed"))
+                return False
             if not _is_within(target, self.root):
                 self.skipped.append((path, f"is a symbolic link to {target}, outside {self.root}; not followed"))
                 return False
         return True
 
+    def _limit(self, name: str) -> tuple[int | None, str]:
+        return size_limit(name, self.max_bytes, self.max_config_bytes)
+
     def _template_text(self, path: Path) -> str | None:
         if not self._readable(path):
             return None
         try:
-            return read_text(path, self.max_bytes)
+            return read_text(path, *self._limit(path.name))
         except NotRead as exc:
             self.skipped.append((path, str(exc)))
             return None
@@ -130,7 +150,8 @@ class ModelFiles:
         if text is not None:
             templates["default"] = TemplateSource("default", text, jinja)
         extra = self.folder / TEMPLATE_DIR
-        if extra.is_dir() and not extra.is_symlink():
+        # A link to a folder inside the repository is followed; one out of it (or a loop) is EOS018.
+        if self._readable(extra) and extra.is_dir():
             for path in sorted(extra.glob("*.jinja")):
                 text = self._template_text(path)
                 if text is not None:
@@ -157,6 +178,28 @@ class ModelFiles:
                 yield doc
 
 
+# Hub snapshot folder (real path) -> files its listing showed over their size limit, never downloaded, and why
+# (hub.py records them; reading the folder turns them into EOS018).
+_NOT_FETCHED: dict[str, dict[str, str]] = {}
+
+
+def record_not_fetched(folder: Path, reasons: dict[str, str]) -> None:
+    _NOT_FETCHED[os.path.realpath(folder)] = reasons
+
+
+def not_fetched(folder: Path) -> dict[str, str]:
+    return _NOT_FETCHED.get(os.path.realpath(folder), {})
+
+
+def size_limit(name: str, max_bytes: int | None, max_config_bytes: int | None) -> tuple[int | None, str]:
+    """The size limit of a model file named ``name``, and the setting that changes it."""
+    if name in LARGE_FILES or max_config_bytes is None:
+        return max_bytes, "max-file-size"
+    if max_bytes is not None and max_bytes < max_config_bytes:
+        return max_bytes, "max-file-size"
+    return max_config_bytes, "max-config-size"
+
+
 def trusted_root(folder: Path) -> Path:
     """Where links may point: the git work tree that holds the folder, else the folder itself; for a Hugging Face
     cache snapshot (``models--org--name/snapshots/<rev>/``, whose files link to ``../../blobs/``), the repo folder."""
@@ -181,30 +224,72 @@ def is_model_folder(folder: Path) -> bool:
     return any((folder / name).is_file() for name in MODEL_MARKERS)
 
 
-def find_model_folders(paths: Iterable[Path]) -> list[Path]:
+def repository_of(path: Path) -> Path:
+    """The repository a PATH argument lies in, as written (links not followed): the git work tree that holds it,
+    else the PATH itself (a folder, or a file's folder), which whoever runs eos-guard named."""
+    absolute = Path(os.path.abspath(path))
+    for directory in (absolute, *absolute.parents):
+        if not os.path.islink(directory) and os.path.lexists(directory / ".git"):
+            return Path(os.path.realpath(directory))
+    return Path(os.path.realpath(absolute if os.path.isdir(absolute) else absolute.parent))
+
+
+def find_model_folders(paths: Iterable[Path], refused: list[tuple[Path, str]] | None = None) -> list[Path]:
     """Model folders named by ``paths``: folders searched recursively, files grouped by their folder.
 
-    A file inside a model folder (as pre-commit passes them) stands for its folder, checked once.
+    A file inside a model folder (as pre-commit passes them) stands for its folder, checked once. A folder
+    that is (or lies under) a symbolic link out of its repository (:func:`repository_of`) is not read: it is
+    added to ``refused`` with the reason.
     """
     found: dict[Path, None] = {}
     for path in paths:
         if not path.exists():
             raise InputError(path, "no such file or directory")
+        root = repository_of(path)
         if path.is_file():
             folder = path.parent
             if folder.name == TEMPLATE_DIR and not is_model_folder(folder):
                 folder = folder.parent
-            if is_model_folder(folder):
-                found.setdefault(folder.resolve(), None)
-            continue
-        for folder in _walk(path):
-            found.setdefault(folder.resolve(), None)
+            folders = [folder] if is_model_folder(folder) else []
+        else:
+            folders = list(_walk(path))
+        for folder in folders:
+            real = Path(os.path.realpath(folder))
+            if _is_within(real, root):
+                found.setdefault(real, None)
+            elif refused is not None:
+                refused.append((folder, f"is a symbolic link to {real}, outside {root}; not followed"))
     return list(found)
 
 
 def _walk(top: Path) -> Iterator[Path]:
-    for root, dirs, files in os.walk(top):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_DIRS
-                         and not (Path(root) / d / "pyvenv.cfg").exists())
-        if any(name in files for name in MODEL_MARKERS):
-            yield Path(root)
+    """Folders below ``top`` (itself first, then sorted, depth first) that hold a marker file, as os.walk finds them.
+
+    os.walk recurses in Python before 3.12: a tree a thousand folders deep raised RecursionError. This walk keeps
+    its own stack; links to folders are not entered, so a link loop cannot trap it (a link to a model folder is
+    yielded itself); unreadable folders are skipped.
+    """
+    stack = [top]
+    while stack:
+        root = stack.pop()
+        try:
+            with os.scandir(root) as entries:
+                listed = [(entry.name, _is_dir(entry), entry.is_symlink()) for entry in entries]
+        except OSError:
+            continue
+        if any(name in MODEL_MARKERS for name, is_dir, _ in listed if not is_dir):
+            yield root
+        children = sorted(name for name, is_dir, is_link in listed if is_dir and not is_link
+                          and not name.startswith(".") and name not in SKIPPED_DIRS)
+        # A link to a model folder is yielded (the caller refuses it if it leaves the repository), not entered.
+        yield from (root / name for name, is_dir, is_link in sorted(listed)
+                    if is_dir and is_link and not name.startswith(".") and name != TEMPLATE_DIR
+                    and is_model_folder(root / name))
+        stack.extend(root / name for name in reversed(children) if not os.path.exists(root / name / "pyvenv.cfg"))
+
+
+def _is_dir(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:  # a link loop, or a name too long for the system
+        return False

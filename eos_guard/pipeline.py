@@ -8,14 +8,14 @@ rules that apply to them); a GGUF file is checked after the folders, which it is
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Union
 
 from .baseline import read_baselines
 from .config_types import Config
-from .errors import InputError
-from .findings import Finding
+from .errors import InputError, display_path
+from .findings import Finding, Location
 from .model_files import ModelFiles, find_model_folders
 from .resolve import ResolvedModel, resolve
 from .results import ModelReport, Report
@@ -39,8 +39,9 @@ def model_folders(paths: Iterable[Union[str, Path]],
     """The model folders named by ``paths`` (local ones found, Hub repositories fetched), the GGUF files, and a
     report for each Hub repository that could not be fetched (the others are still checked)."""
     sources = classify(paths)
-    folders = [f for f in find_model_folders(sources.local) if not config.excluded(f)]
-    failed: list[ModelReport] = []
+    refused: list[tuple[Path, str]] = []
+    folders = [f for f in find_model_folders(sources.local, refused) if not config.excluded(f)]
+    failed = [_not_read(folder, reason, config) for folder, reason in refused if not config.excluded(folder)]
     if sources.hub:
         from .hub import fetch  # loaded only when a Hub repository is named
 
@@ -52,40 +53,65 @@ def model_folders(paths: Iterable[Union[str, Path]],
     return folders, sources.gguf, failed
 
 
-def check_paths(paths: Iterable[Union[str, Path]], config: Config | None = None) -> Report:
-    """Check every model folder under ``paths``; a broken folder is reported without stopping the others."""
+def _not_read(folder: Path, reason: str, config: Config) -> ModelReport:
+    """A model folder that is not read at all (a link out of the repository): one EOS018 finding at the folder."""
+    from .rules.file_not_read import FileNotRead as rule
+
+    finding = Finding(rule.code, rule.name, rule.severity, f"{folder.name} {reason}", Location.of(folder), folder)
+    return ModelReport(folder, None, [finding] if config.keeps(finding) else [])
+
+
+def check_paths(paths: Iterable[Union[str, Path]], config: Config | None = None,
+                keep_documents: bool = False) -> Report:
+    """Check every model folder under ``paths``; a broken folder is reported without stopping the others.
+
+    Each folder's parsed files are dropped once its findings are made (memory does not grow with the number of
+    folders); the reporters need only the resolved values. ``keep_documents`` keeps them, for planning fixes.
+    """
     config = config or Config()
     folders, ggufs, failed = model_folders(paths, config)
-    return Report(check_folders(folders, config) + failed + [check_gguf(path, config, folders) for path in ggufs])
+    return Report(check_folders(folders, config, keep_documents) + failed
+                  + [check_gguf(path, config, folders) for path in ggufs])
 
 
-def check_folders(folders: list[Path], config: Config) -> list[ModelReport]:
+def check_folders(folders: list[Path], config: Config, keep_documents: bool = False) -> list[ModelReport]:
     baselines = read_baselines(folders, config.baseline) if config.baseline and config.enabled("EOS015") else {}
     workers = min(os.cpu_count() or 1, len(folders) // PARALLEL_FROM)
     if workers < 2:
-        return [check_folder(folder, config, baselines) for folder in folders]
+        return [_check_one(folder, config, baselines, keep_documents) for folder in folders]
     import concurrent.futures
     import functools
 
-    task = functools.partial(_check_many, config=config, baselines=baselines)
+    task = functools.partial(_check_many, config=config, baselines=baselines, keep_documents=keep_documents)
     chunks = [folders[i::workers * 4] for i in range(workers * 4)]
     with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
         done = {f.folder: f for chunk in pool.map(task, chunks) for f in chunk}
     return [done[folder] for folder in folders]
 
 
-def _check_many(folders: list[Path], config: Config, baselines: dict[Path, str]) -> list[ModelReport]:
-    return [check_folder(folder, config, baselines) for folder in folders]
+def _check_many(folders: list[Path], config: Config, baselines: dict[Path, str],
+                keep_documents: bool) -> list[ModelReport]:
+    return [_check_one(folder, config, baselines, keep_documents) for folder in folders]
 
 
-def check_folder(folder: Path, config: Config | None = None, baselines: dict[Path, str] | None = None) -> ModelReport:
+def _check_one(folder: Path, config: Config, baselines: dict[Path, str], keep_documents: bool) -> ModelReport:
+    """check_folder, with an internal error kept to its folder: one hostile folder never loses the whole run."""
+    try:
+        return check_folder(folder, config, baselines, keep_documents)
+    except Exception as exc:  # noqa: BLE001 - reported as that folder's error (exit code 2)
+        return ModelReport(folder, None, [], error=f"{display_path(folder)}: internal error: "
+                           f"{type(exc).__name__}: {str(exc)[:200]}")
+
+
+def check_folder(folder: Path, config: Config | None = None, baselines: dict[Path, str] | None = None,
+                 keep_documents: bool = True) -> ModelReport:
     config = config or Config()
     try:
         model = resolve_folder(folder, config, baselines)
     except InputError as exc:
         return ModelReport(folder, None, [], error=exc.render())
     findings = run_rules(model, config)
-    model.release()
+    model.release(keep_documents)
     broken = model.files.generation_config_error
     # a generation_config.json that is not JSON is still an error (exit 2), next to what runtimes do without it
     return ModelReport(folder, model, findings, error=broken.render() if broken is not None else None)
@@ -93,7 +119,7 @@ def check_folder(folder: Path, config: Config | None = None, baselines: dict[Pat
 
 def resolve_folder(folder: Path, config: Config, baselines: dict[Path, str] | None = None) -> ResolvedModel:
     """Read and resolve a model folder and compute every runtime's stop set for it."""
-    model = resolve(ModelFiles.read(folder, baselines, config.max_file_bytes), config.limits)
+    model = resolve(ModelFiles.read(folder, baselines, config.max_file_bytes, config.max_config_bytes), config.limits)
     model.runtime_stops = stop_sets(model, config.runtime_versions)
     return model
 
@@ -131,21 +157,24 @@ def resolve_gguf(path: Path, config: Config, folders: list[Path]) -> GgufModel:
 class FixResult:
     """What a fix run changed (or would change, when not writing) and the report of the folders afterwards."""
 
-    changes: list  # of fixes.FileChange
+    changes: list  # of fixes.FileChange: written (or, when not writing, to be written)
     report: Report
     skipped: list[Path]  # files another writer changed between reading and writing
+    failed: list[InputError] = field(default_factory=list)  # files that could not be written
 
 
 def fix_paths(paths: Iterable[Path], config: Config | None = None, unsafe: bool = False,
               write: bool = True, on_write: Callable[[Any], None] | None = None) -> FixResult:
-    """Fix the folders under ``paths``. ``on_write`` hears of each written file (its fixes.FileChange) at once,
-    so a caller still knows what was written when a later write fails (InputError)."""
+    """Plan and (with ``write``) apply the fixes. A file that cannot be written does not stop the others: it is in
+    ``failed``, and every file written before and after it is in ``changes``; ``on_write`` hears of each written
+    file at once (the CLI prints ``Fixing path``), so even a run that dies later has said what it wrote."""
     from .fixes import plan, unchanged_since_read, write_atomically  # only a fix run needs the writer
 
     config = config or Config()
-    before = check_paths(paths, config)
+    before = check_paths(paths, config, keep_documents=True)
     changes = []
     skipped: list[Path] = []
+    failed: list[InputError] = []
     for model_report in before.models:
         if model_report.model is None or model_report.error:
             continue  # never edit a folder with a file that could not be read
@@ -156,17 +185,20 @@ def fix_paths(paths: Iterable[Path], config: Config | None = None, unsafe: bool 
                 try:
                     write_atomically(change.path, change.new_text)
                 except OSError as exc:
-                    raise InputError(change.path, f"cannot write: {exc.strerror or exc}") from None
+                    failed.append(InputError(change.path, f"cannot write: {exc.strerror or exc}"))
+                    continue
                 changes.append(change)
                 if on_write is not None:
                     on_write(change)
             else:
                 skipped.append(change.path)
+    before.written = [change.path for change in changes] if write else []
     if not write or not changes:
-        return FixResult(changes, before, skipped)
+        return FixResult(changes, before, skipped, failed)
     baselines = read_baselines([m.folder for m in before.models], config.baseline) if config.baseline else {}
     after = Report([check_folder(m.folder, config, baselines) if m.model is not None else m for m in before.models])
-    return FixResult(changes, after, skipped)
+    after.written = before.written
+    return FixResult(changes, after, skipped, failed)
 
 
 def run_rules(subject: ResolvedModel | GgufModel, config: Config) -> list[Finding]:

@@ -32,6 +32,7 @@ class ModelReport:
 @dataclass
 class Report:
     models: list[ModelReport]
+    written: list[Path] = field(default_factory=list)  # files --fix wrote, in order
 
     def findings(self) -> Iterator[Finding]:
         for model in self.models:

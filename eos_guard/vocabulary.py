@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from .errors import InputError
 from .jsonspan import JsonDocument, KeyPath
 from .known_tokens import END_OF_TURN_TEXTS, PLAMO_EOS
 from .model_files import ModelFiles
@@ -103,6 +104,9 @@ class AddedToken:
     keys: KeyPath                    # where the token's entry is written
 
 
+INT_DIGITS = 4300  # Python's default int-string conversion limit (sys.get_int_max_str_digits)
+
+
 class Vocabulary:
     """The ids a folder's tokenizer gives to token strings."""
 
@@ -153,6 +157,10 @@ class Vocabulary:
         if tc is not None and isinstance(tc.get(("added_tokens_decoder",)), dict):
             for key, entry in tc.data["added_tokens_decoder"].items():
                 if isinstance(entry, dict) and isinstance(entry.get("content"), str) and _is_int_text(key):
+                    if len(key) > INT_DIGITS:  # transformers' int(key) raises: the tokenizer cannot be loaded
+                        line, column = tc.position(tc.nearest_span(("added_tokens_decoder", key))[0].start)
+                        raise InputError(tc.path, f"added_tokens_decoder key of {len(key):,} digits: transformers "
+                                         f"cannot read it as an id (Python's limit is {INT_DIGITS:,})", line, column)
                     self.declared[entry["content"]] = AddedToken(
                         entry["content"], int(key), bool(entry.get("special", False)), int(key), tc,
                         ("added_tokens_decoder", key))

@@ -202,7 +202,7 @@ def test_broken_folder_fails_the_job_with_annotations_outputs_summary_and_sarif(
 
     [summary] = act_run.summaries("check", "broken")
     assert summary.startswith("## eos-guard\n\nFound 1 error, 2 warnings in 1 model folder.\n")
-    assert "| EOS001 | error | models/broken/generation_config.json:3:19 |" in summary
+    assert "| EOS001 | error | ` models/broken/generation_config.json:3:19 ` |" in summary
 
 
 @needs_act
@@ -231,7 +231,7 @@ def test_fix_writes_the_files_lists_them_and_passes(act_run: ActRun) -> None:
         '"transformers_version":"4.57.1"}']
     assert "Fixing models/fixme/generation_config.json" in act_run.text("check", "fix")
     [summary] = act_run.summaries("check", "fix")
-    assert "### Files written by `eos-guard --fix`\n\n- `models/fixme/config.json`\n" in summary
+    assert "### Files written by `eos-guard --fix`\n\n- ` models/fixme/config.json `\n" in summary
 
 
 @needs_act

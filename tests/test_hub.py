@@ -37,6 +37,9 @@ REPOS = {
     "org/tagged": Repo({"main": chatml(fixed=True), "v1.0": chatml()}),
     "org/slow": Repo.of(chatml(fixed=True)),
     "org/malformed": Repo.of({**chatml(fixed=True), "config.json": b'{"eos_token_id": 151645,,}\n'}),
+    # listed with sizes only: a 300 MiB tokenizer.json and a 5 MiB template (over max-file-size / max-config-size)
+    "org/huge": Repo.of({**chatml(fixed=True), "tokenizer.json": 300 * 1024 * 1024,
+                         "additional_chat_templates/tool_use.jinja": 5 * 1024 * 1024}),
 }
 
 
@@ -143,7 +146,8 @@ def test_rate_limited_requests_are_retried_once_each(eos_guard, hub):
     assert time.monotonic() - start >= hub.retry_after
     # eos-guard retries the revision look-up, which huggingface_hub does not; huggingface_hub retries the listing
     assert len(hub.requests_for("/api/models/org/slow/revision/main")) == 2
-    assert len(hub.requests_for("/api/models/org/slow/tree/")) == 2
+    # the listing is retried too: eos-guard's own (for the sizes, throttled once) and snapshot_download's
+    assert len(hub.requests_for("/api/models/org/slow/tree/")) == 3
 
 
 def test_rate_limit_that_does_not_end(eos_guard, hub):
@@ -298,8 +302,8 @@ def test_hub_list_github_format_and_summary(eos_guard, tmp_path):
     assert f"::error file=org/chatml@{sha('org/chatml')}/generation_config.json,line=3,col=19," in proc.stdout
     assert "Audited 2 repositories: 1 fail, 1 error." in proc.stdout
     summary = (tmp_path / "summary.md").read_text()
-    assert f"| org/chatml | {sha('org/chatml')[:12]} | fail | 1 | 2 |  |" in summary
-    assert "| org/missing | - | error | - | - | repository not found on " in summary
+    assert f"| ` org/chatml ` | {sha('org/chatml')[:12]} | fail | 1 | 2 |  |" in summary
+    assert "| ` org/missing ` | - | error | - | - | ` repository not found on " in summary
 
 
 def test_hub_list_concurrency_setting(eos_guard, tmp_path):
@@ -324,7 +328,22 @@ def test_hub_list_file_errors(run, tmp_path, text, message):
 
 def test_hub_list_missing_file(run):
     code, _, err = run("--hub-list", "nowhere.txt")
-    assert code == 2 and err.startswith("eos-guard: nowhere.txt: cannot read: ")
+    assert code == 2 and err == "eos-guard: nowhere.txt: cannot read file: No such file or directory\n"
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "large"])
+def test_hub_list_file_gets_the_checks_model_files_get(run, tmp_path, kind):
+    """A FIFO would block and /dev/zero would fill memory: neither is read, nor a file over 16 MiB."""
+    path = tmp_path / "list.txt"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "large":
+        path.write_text("org/name\n" * (2 * 1024 * 1024), encoding="utf-8")
+    else:
+        path = "/dev/zero"
+    code, out, err = run("--hub-list", str(path))
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert ("is not a regular file" if kind != "large" else "over the --hub-list limit of 16,777,216") in err
 
 
 @pytest.mark.parametrize("args, refused", [
@@ -370,3 +389,19 @@ def test_one_unreachable_repository_does_not_stop_the_others(eos_guard):
     proc = eos_guard("hf://org/chatml", "hf://org/does-not-exist", "--format", "json")
     assert proc.returncode == 2 and "hf://org/does-not-exist" in proc.stderr
     assert any(f["code"] == "EOS001" for f in json.loads(proc.stdout)["findings"])
+
+
+def test_a_listed_file_over_its_size_limit_is_never_downloaded(eos_guard, hub):
+    """The tree listing gives every file's size: files over their limit are EOS018 and never requested."""
+    proc = eos_guard("--format", "json", "hf://org/huge")
+    commit = sha("org/huge")
+    not_read = {f["path"]: f["message"] for f in json.loads(proc.stdout)["findings"] if f["code"] == "EOS018"}
+    assert not_read == {
+        f"org/huge@{commit}/tokenizer.json":
+            "tokenizer.json is 314,572,800 bytes on the Hub, over the max-file-size limit of 104,857,600; not downloaded",
+        f"org/huge@{commit}/additional_chat_templates/tool_use.jinja":
+            "tool_use.jinja is 5,242,880 bytes on the Hub, over the max-config-size limit of 4,194,304; not downloaded"}
+    assert proc.returncode == 1, proc.stderr
+    for name in ("tokenizer.json", "tool_use.jinja", lfs_oid("tokenizer.json", 300 * 1024 * 1024)):
+        assert not hub.requests_for(name)
+    assert hub.requests_for(f"GET /org/huge/resolve/{commit}/config.json")  # the small files still are

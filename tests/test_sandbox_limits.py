@@ -337,10 +337,10 @@ def test_a_huge_error_message_is_shortened():
 
 
 @pytest.mark.parametrize("settings, message", [
-    ("template-timeout: .nan", "template-timeout must be a positive number of at most 86,400"),
-    ("template-timeout: .inf", "template-timeout must be a positive number of at most 86,400"),
-    ("template-timeout: 100000", "template-timeout must be a positive number of at most 86,400"),
-    ("max-file-size: 1.0e+308", "max-file-size must be a positive number of at most 1,048,576"),
+    ("template-timeout: .nan", "template-timeout must be a positive number of at most 3,600"),
+    ("template-timeout: .inf", "template-timeout must be a positive number of at most 3,600"),
+    ("template-timeout: 100000", "template-timeout must be a positive number of at most 3,600"),
+    ("max-file-size: 1.0e+308", "max-file-size must be a positive number of at most 4,096"),
     ("true: 1", "unknown setting True"),
     ("a: 1\nb: \x7f", "2:4: cannot parse YAML: unacceptable character #x007f"),
 ], ids=["timeout-nan", "timeout-inf", "timeout-huge", "file-size-huge", "boolean-key", "control-character"])

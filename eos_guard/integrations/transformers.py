@@ -46,7 +46,7 @@ from transformers import TrainerCallback
 
 from ..align import align, stop_ids
 from ..findings import Severity
-from ..report.text import printable
+from ..report.escape import printable
 from ..results import ModelReport, Report
 from ..rules import check_batches
 from ..rules.batch_base import BatchError

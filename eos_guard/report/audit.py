@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ..findings import Severity
 from ..results import RepoResult, Report
 from . import json_v1
-from .summary import cell
-from .text import printable
+from .escape import code, json_text, printable
 
 COLUMNS = ("repository", "commit", "verdict", "errors", "warnings", "detail")
 
@@ -54,8 +52,16 @@ def markdown(results: list[RepoResult]) -> str:
     """The same table in Markdown, for a GitHub job summary."""
     lines = ["## eos-guard Hub audit", "", _totals(results), "", "| " + " | ".join(COLUMNS) + " |",
              "|" + "---|" * len(COLUMNS)]
-    lines += ["| " + " | ".join(cell(value) for value in row) + " |" for row in _rows(results)]
+    lines += ["| " + " | ".join(_markdown_cell(name, value) for name, value in zip(COLUMNS, row)) + " |"
+              for row in _rows(results)]
     return "\n".join(lines) + "\n\n"
+
+
+def _markdown_cell(column: str, value: str) -> str:
+    """The repository name and the failure detail come from the list and the Hub: code spans, never Markdown."""
+    if column in ("verdict", "errors", "warnings") or (column == "commit" and (value == "-" or value.isalnum())):
+        return value
+    return code(value) if value else ""
 
 
 def json_document(report: Report, models: list[dict[str, Any]], results: list[RepoResult]) -> str:
@@ -67,7 +73,7 @@ def json_document(report: Report, models: list[dict[str, Any]], results: list[Re
     document["repositories"] = [_repository(result) for result in results]
     document["errors"] += [{"model": f"hf://{r.ref.label}", "message": r.failure}
                            for r in results if r.model is None]
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return json_text(document)
 
 
 def _repository(result: RepoResult) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 from ..errors import display_path
@@ -10,7 +9,7 @@ from ..resolve import ResolvedModel
 from ..results import Report
 from ..rules.base import token_text
 from ..runtimes import stops, target_id
-from .text import printable
+from .escape import json_text, printable
 
 if TYPE_CHECKING:
     from ..gguf_check import GgufModel
@@ -19,7 +18,7 @@ if TYPE_CHECKING:
 def render(report: Report) -> str:
     blocks = [_model(m.model) for m in report.models if m.model is not None]
     blocks += [_gguf(m.gguf) for m in report.models if m.gguf is not None]
-    blocks += [f"{display_path(m.folder)}: cannot be read: {m.error}" for m in report.models if m.error]
+    blocks += [printable(f"{display_path(m.folder)}: cannot be read: {m.error}") for m in report.models if m.error]
     return "\n\n".join(blocks) + "\n"
 
 
@@ -38,7 +37,7 @@ def render_json(report: Report) -> str:
                                               "stops": stops(model, other)} for other in stop.others]}
                          for name, stop in model.runtime_stops.items()],
         })
-    return json.dumps({"version": 1, "models": models}, indent=2, ensure_ascii=False) + "\n"
+    return json_text({"version": 1, "models": models})
 
 
 def _model(model: ResolvedModel) -> str:
@@ -64,7 +63,7 @@ def _model(model: ResolvedModel) -> str:
         lines += [printable(f"  {note}") for note in stop.notes]
     failing = [name for name, stop in model.runtime_stops.items() if stops(model, stop) is False]
     for name in failing:
-        lines.append(f"  fix for {name}: {model.runtime_stops[name].fix}")
+        lines.append(printable(f"  fix for {name}: {model.runtime_stops[name].fix}"))
     if target is None:
         lines.append("  (the folder does not say which id a chat answer ends with)")
     return "\n".join(lines)

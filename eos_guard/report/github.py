@@ -5,7 +5,8 @@ from __future__ import annotations
 from ..errors import display_path
 from ..findings import Severity
 from ..results import Report
-from .text import printable, summary
+from .escape import printable
+from .text import summary
 
 COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from ..errors import display_path
@@ -10,6 +9,7 @@ from ..resolve import ResolvedModel
 from ..results import Report
 from ..runtimes import stops
 from ..version import __version__
+from .escape import json_text
 
 if TYPE_CHECKING:
     from ..gguf_check import GgufModel
@@ -18,7 +18,7 @@ VERSION = 1
 
 
 def render(report: Report) -> str:
-    return json.dumps(document(report), indent=2, ensure_ascii=False) + "\n"
+    return json_text(document(report))
 
 
 def document(report: Report) -> dict[str, Any]:
@@ -40,6 +40,7 @@ def document(report: Report) -> dict[str, Any]:
         "models": [_model(m.model) for m in report.models if m.model is not None],
         "gguf": [_gguf(m.gguf) for m in report.models if m.gguf is not None],
         "errors": [{"model": display_path(m.folder), "message": m.error} for m in report.models if m.error],
+        "written": [display_path(path) for path in report.written],
     }
 
 

@@ -3,7 +3,6 @@ repository-relative URIs, regions with start and end line and column)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ..errors import display_path
@@ -11,6 +10,7 @@ from ..findings import Severity
 from ..results import Report
 from ..rules import ALL_RULES
 from ..version import __version__
+from .escape import json_text, uri
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
@@ -18,7 +18,7 @@ DOCS = "https://github.com/org/eos-guard/blob/main/docs/rules.md"
 
 
 def render(report: Report) -> str:
-    return json.dumps(document(report), indent=2, ensure_ascii=False) + "\n"
+    return json_text(document(report))
 
 
 def document(report: Report) -> dict[str, Any]:
@@ -42,7 +42,7 @@ def document(report: Report) -> dict[str, Any]:
             "level": LEVELS[finding.severity],
             "message": {"text": finding.message},
             "locations": [{"physicalLocation": {
-                "artifactLocation": {"uri": display_path(loc.path), "uriBaseId": "%SRCROOT%"},
+                "artifactLocation": uri(display_path(loc.path)),
                 "region": {"startLine": loc.line, "startColumn": loc.column,
                            "endLine": loc.end_line, "endColumn": loc.end_column},
             }}],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..errors import display_path
 from ..findings import Finding, Severity
 from ..results import Report
+from .escape import printable
 
 
 def render(report: Report) -> str:
@@ -33,9 +34,3 @@ def summary(report: Report) -> str:
     if not parts:
         return f"All checks passed ({checked})."
     return f"Found {', '.join(parts)} in {checked}."
-
-
-def printable(text: str) -> str:
-    """Messages quote strings from the checked files: keep them on one line, without terminal controls,
-    ANSI escapes or bidirectional overrides (shown as escapes such as ``\\x1b`` and ``\\u202e``)."""
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)

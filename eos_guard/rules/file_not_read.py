@@ -12,9 +12,14 @@ class FileNotRead(Rule):
 
     ## What it detects
     - a symbolic link whose target lies outside the repository (the git work tree that holds the folder, or
-      the folder itself outside git; a Hugging Face cache snapshot may link into its own `blobs/`);
+      the folder itself outside git; a Hugging Face cache snapshot may link into its own `blobs/`), or a link
+      loop;
+    - a model folder, or an `additional_chat_templates/` folder, that is such a link (the whole folder is not
+      read; the repository is the git work tree that holds the PATH as written, else the PATH itself);
     - a FIFO, device or folder where a file should be (never opened for reading, so a check cannot hang);
-    - a file over the `max-file-size` limit (100 MiB by default; real tokenizer.json files reach ~35 MB).
+    - a tokenizer.json over the `max-file-size` limit (100 MiB by default; real ones reach ~35 MB), or another
+      model file over `max-config-size` (4 MiB by default; real ones stay under 1.2 MB);
+    - a Hub file whose listed size is over its limit (never downloaded).
 
     ## Why it matters
     eos-guard runs on pull requests from strangers. A link to a file outside the repository could make it
@@ -23,7 +28,7 @@ class FileNotRead(Rule):
     this is an error so that such a change cannot pass unnoticed.
 
     ## Remediation
-    Commit the real file instead of a link, or raise `max-file-size` in the configuration.
+    Commit the real file instead of a link, or raise `max-file-size` / `max-config-size` in the configuration.
     """
 
     code = "EOS018"

@@ -81,11 +81,7 @@ def as_ids(value: Any) -> list[int]:
 
 
 def unique(ids: list[int | None]) -> tuple[int, ...]:
-    seen: list[int] = []
-    for token_id in ids:
-        if token_id is not None and token_id not in seen:
-            seen.append(token_id)
-    return tuple(seen)
+    return tuple(dict.fromkeys(token_id for token_id in ids if token_id is not None))  # first-seen order, linear
 
 
 def tokenizer_eos_id(model: ResolvedModel) -> int | None:

@@ -1,0 +1,53 @@
+"""Strings from checked files and paths are data: the one place that makes them safe for each output.
+
+- ``printable``: one line, no terminal controls, ANSI escapes, bidirectional overrides or lone surrogates (text,
+  stderr, ``explain``, GitHub annotations), shown as Python escapes (``\\n``, ``\\x1b``, ``\\u202e``, ``\\ud800``);
+- ``json_text``: JSON that keeps every string exactly; a lone surrogate (valid JSON, ``"\\ud800"``) is written as
+  its ``\\u`` escape, since UTF-8 cannot encode it;
+- ``code``: a Markdown code span, safe in a table cell (no link, image, HTML or line break can start in it);
+- ``uri``: an RFC 3986 URI reference for a shown path, every segment percent-encoded.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import PurePosixPath
+from typing import Any
+from urllib.parse import quote
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_BACKTICKS = re.compile("`+")
+
+
+def printable(text: str) -> str:
+    """Messages quote strings from the checked files: keep them on one line, without terminal controls,
+    ANSI escapes, bidirectional overrides or lone surrogates (shown as escapes such as ``\\x1b`` and ``\\u202e``)."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+def json_text(value: Any) -> str:
+    """``value`` as indented JSON, non-ASCII kept as is, and always encodable as UTF-8."""
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    # A surrogate can only stand inside a JSON string, where its escape means the same code point.
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
+
+
+def code(text: object) -> str:
+    """A Markdown code span showing ``text`` literally, on one line; ``|`` is escaped for table cells (GitHub's
+    table parser unescapes it inside code spans too). The fence is longer than any run of backticks inside."""
+    shown = printable(str(text)).replace("|", "\\|")
+    if not shown:
+        return '""'
+    longest = max((len(run) for run in _BACKTICKS.findall(shown)), default=0)
+    fence = "`" * (longest + 1)
+    return f"{fence} {shown} {fence}"  # one space each side is stripped, and lets the text start with a backtick
+
+
+def uri(shown_path: str) -> dict[str, str]:
+    """SARIF ``artifactLocation`` of a path as shown (relative with ``/``, or absolute)."""
+    path = PurePosixPath(shown_path)
+    if path.is_absolute():
+        return {"uri": path.as_uri()}
+    # A file name that is not UTF-8 holds surrogate escapes (os.fsdecode): they become its original bytes.
+    return {"uri": quote(shown_path, safe="/", errors="surrogateescape"), "uriBaseId": "%SRCROOT%"}

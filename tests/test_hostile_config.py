@@ -1,0 +1,67 @@
+"""Settings files: every number setting rejects NaN, infinities and absurd values; no error message echoes an
+expanded YAML alias graph; the loader refuses alias bombs and oversized or non-regular settings files."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from eos_guard.config import KEYS, MAXIMUM
+
+NUMBER_KEYS = [key for key in KEYS if key in MAXIMUM]
+BAD_NUMBERS = {".nan": "nan", ".inf": "inf", "-.inf": "-inf", "0": "0", "-1": "-1", "1e400": "inf", "true": "True",
+               "'5'": "'5'"}
+
+
+def check(run, tmp_path, text, name=".eos-guard.yaml"):
+    (tmp_path / "m").mkdir(exist_ok=True)
+    (tmp_path / "m" / "config.json").write_text('{"eos_token_id": 2}', encoding="utf-8")
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    return run("--format", "text", "m")
+
+
+@pytest.mark.parametrize("key", NUMBER_KEYS)
+@pytest.mark.parametrize("value", list(BAD_NUMBERS))
+def test_number_settings_reject_non_finite_and_non_positive_values(run, tmp_path, key, value):
+    code, out, err = check(run, tmp_path, f"{key}: !!float {value}\n" if value == "1e400" else f"{key}: {value}\n")
+    assert code == 2 and out == ""
+    assert err.startswith(f"eos-guard: .eos-guard.yaml: {key} must be a positive ") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("key", NUMBER_KEYS)
+def test_number_settings_reject_absurd_values_and_accept_the_maximum(run, tmp_path, key):
+    code, out, err = check(run, tmp_path, f"{key}: {MAXIMUM[key] * 10}\n")
+    assert code == 2 and f"of at most {MAXIMUM[key]:,}" in err
+    code, out, err = check(run, tmp_path, f"{key}: {MAXIMUM[key]}\n")
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("key", ["select", "ignore", "runtimes", "fail-on", "per-file-ignores", "exclude"])
+def test_an_expanding_alias_graph_is_never_echoed(run, tmp_path, key):
+    """30 anchors that each double the one before: 2**30 leaves if expanded. Every setting's error stays one line."""
+    graph = "[" + ", ".join(["&a0 [x, x]"] + [f"&a{i} [*a{i - 1}, *a{i - 1}]" for i in range(1, 30)]) + "]"
+    value = f"{{p: {graph}}}" if key == "per-file-ignores" else graph
+    code, out, err = check(run, tmp_path, f"{key}: {value}\n")
+    assert code == 2 and err.count("\n") == 1 and len(err) < 300, err
+
+
+def test_more_aliases_than_any_settings_file_needs_are_refused(run, tmp_path):
+    text = "a: &a [x]\nselect: [" + ", ".join(["*a"] * 101) + "]\n"
+    code, out, err = check(run, tmp_path, text)
+    assert code == 2 and "more than 100 aliases" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("kind", ["fifo", "large", "device"])
+def test_a_settings_file_that_is_not_a_small_regular_file_is_an_error(run, tmp_path, kind):
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "config.json").write_text('{"eos_token_id": 2}', encoding="utf-8")
+    settings = tmp_path / "settings.yaml"
+    if kind == "fifo":
+        os.mkfifo(settings)
+    elif kind == "large":
+        settings.write_text("# " + "x" * (1024 * 1024) + "\n", encoding="utf-8")
+    else:
+        settings = "/dev/zero"
+    code, out, err = run("--config", str(settings), "m")
+    assert code == 2 and err.count("\n") == 1, err

@@ -1,0 +1,61 @@
+"""Time grows linearly with the input: 10 times the tokens or ids never costs 30 times the CPU time.
+
+Written from the class (any list or table a hostile folder can make long, through every stage: reading with
+positions, resolving, rules, fix planning, every reporter), measured against the same shape at a tenth of the
+size, so the bound holds on a slow or busy machine. Before, 8,000 mismatched added tokens took 150 s and a
+30,000-id eos list over 200 s (one position scan per finding, a list searched per id).
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from eos_guard.config import Config
+from eos_guard.pipeline import check_paths, fix_paths
+from eos_guard.report import REPORTERS, explain, summary
+from support import write_json
+
+
+def long_eos_list(folder, n):
+    """n stop ids, most of them over vocab_size: a finding per id (EOS011), positions inside one long list."""
+    write_json(folder / "config.json", {"eos_token_id": list(range(n)), "vocab_size": 100})
+    write_json(folder / "generation_config.json", {"eos_token_id": list(range(n))})
+    write_json(folder / "tokenizer_config.json", {"eos_token": "</s>", "added_tokens_decoder": {
+        str(n + 1): {"content": "</s>", "special": True}}})
+
+
+def many_added_tokens(folder, n):
+    """n added tokens whose declared ids disagree with tokenizer.json's: two findings per token (EOS009)."""
+    write_json(folder / "tokenizer.json", {
+        "added_tokens": [{"id": 5 + i, "content": f"<|a{i}|>", "special": True} for i in range(n)],
+        "model": {"type": "BPE", "vocab": {f"t{i}": i for i in range(100)}, "merges": []}})
+    write_json(folder / "tokenizer_config.json", {
+        "eos_token": "<|a0|>", "chat_template": "{% for m in messages %}{{ m.content }}<|a1|>{% endfor %}",
+        "added_tokens_decoder": {str(7 + i): {"content": f"<|a{i}|>", "special": True} for i in range(n)}})
+    write_json(folder / "config.json", {"eos_token_id": 5, "vocab_size": 90})
+
+
+def cpu_seconds(folder) -> float:
+    config = Config()
+    config.limits = type(config.limits)(config.limits.seconds, config.limits.max_output, False)
+    start = time.process_time()
+    report = check_paths([folder], config)
+    assert sum(1 for _ in report.findings()) > 10
+    for render in (*REPORTERS.values(), summary.render, explain.render, explain.render_json):
+        render(report)
+    fix_paths([folder], config, write=False)
+    return time.process_time() - start
+
+
+@pytest.mark.parametrize("shape,n", [(long_eos_list, 1500), (many_added_tokens, 500)],
+                         ids=["eos-list", "added-tokens"])
+def test_ten_times_the_input_costs_at_most_thirty_times_the_time(tmp_path, monkeypatch, shape, n):
+    monkeypatch.chdir(tmp_path)
+    shape(tmp_path / "small", n)
+    shape(tmp_path / "large", 10 * n)
+    cpu_seconds(tmp_path / "small")  # imports and first-use costs out of the measurement
+    small = min(cpu_seconds(tmp_path / "small") for _ in range(2))
+    large = cpu_seconds(tmp_path / "large")
+    assert large < 30 * small + 0.5, (small, large)

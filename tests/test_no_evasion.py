@@ -1,0 +1,144 @@
+"""No evasion, no reading outside the repository: any path is data, links out of the repository are refused,
+and every input file gets the same checks as a model file."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from support import write_json
+
+# Names git and line-based protocols treat specially: newlines, a trailing "missing", quotes, tabs, spaces.
+AWKWARD_NAMES = ["a\nb", "x missing", "HEAD:y", 'q"uote', "t\tab", " lead", "\\back", "ünï"]
+
+
+def commit_all(repo):
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run(git + ["add", "-A"], check=True)
+    subprocess.run(git + ["commit", "-qm", "base"], check=True)
+
+
+@pytest.mark.parametrize("per_call", [500, 3], ids=["one-git-call", "several-git-calls"])
+def test_folder_names_cannot_turn_off_the_baseline_for_other_folders(run, tmp_path, monkeypatch, per_call):
+    """EOS015 compares with git HEAD; before, a folder name with a newline shifted the reader, so every folder
+    after it was compared with nothing."""
+    from eos_guard import baseline
+
+    monkeypatch.setattr(baseline, "ARGUMENTS_PER_CALL", per_call)
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    names = [*AWKWARD_NAMES, "z-plain"]
+    for name in names:
+        write_json(repo / name / "config.json", {"eos_token_id": [1, 2], "vocab_size": 8})
+        write_json(repo / name / "generation_config.json", {"eos_token_id": [1, 2]})
+    commit_all(repo)
+    for name in names:  # every folder drops id 2
+        write_json(repo / name / "generation_config.json", {"eos_token_id": [1]})
+    code, out, err = run("--format", "json", "--select", "EOS015", ".", cwd=repo)
+    dropped = sorted(f["model"] for f in json.loads(out)["findings"] if f["code"] == "EOS015")
+    assert dropped == sorted(names), err
+
+
+@pytest.fixture
+def outside(tmp_path):
+    """A model folder outside the repository, with a secret a check would quote and a fix would rewrite."""
+    folder = tmp_path / "outside"
+    write_json(folder / "config.json", {"eos_token_id": 7, "vocab_size": 8})
+    write_json(folder / "generation_config.json", {"eos_token_id": 1})
+    write_json(folder / "tokenizer_config.json", {"eos_token": "SECRET", "added_tokens_decoder": {
+        "7": {"content": "SECRET", "special": True}}})
+    return folder
+
+
+@pytest.fixture
+def repo(tmp_path):
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    write_json(repo / "honest" / "config.json", {"eos_token_id": 2, "vocab_size": 8})
+    return repo
+
+
+@pytest.mark.parametrize("shape", ["folder-link", "parent-link", "link-named-as-path", "file-of-linked-folder"])
+@pytest.mark.parametrize("args", [["--format", "json"], ["--fix", "--format", "json"], ["explain", "--format", "json"]],
+                         ids=["check", "fix", "explain"])
+def test_a_model_folder_linked_out_of_the_repository_is_not_read(run, repo, outside, shape, args):
+    before = {p.name: p.read_bytes() for p in outside.iterdir()}
+    if shape == "folder-link":
+        os.symlink(outside, repo / "evil")
+        named = "."
+    elif shape == "parent-link":
+        os.symlink(outside.parent, repo / "models")
+        named = "models/outside"
+    elif shape == "link-named-as-path":
+        os.symlink(outside, repo / "evil")
+        named = "evil"
+    else:
+        os.symlink(outside, repo / "evil")
+        named = "evil/generation_config.json"  # as pre-commit passes files
+    code, out, err = run(*args, named, "honest", cwd=repo)
+    assert "SECRET" not in out + err
+    assert {p.name: p.read_bytes() for p in outside.iterdir()} == before  # nothing written outside
+    if args[0] != "explain":
+        findings = json.loads(out)["findings"]
+        refused = [f for f in findings if f["code"] == "EOS018"]
+        assert len(refused) == 1 and "outside" in refused[0]["message"] and code == 1
+        assert [m["path"] for m in json.loads(out)["models"]] == ["honest"]
+
+
+def test_a_linked_folder_inside_the_repository_is_checked(run, repo):
+    write_json(repo / "real" / "config.json", {"eos_token_id": 3, "vocab_size": 8})
+    os.symlink("real", repo / "alias")
+    code, out, err = run("--format", "json", "alias", cwd=repo)
+    assert code == 0 and [m["path"] for m in json.loads(out)["models"]] == ["real"]
+
+
+@pytest.mark.parametrize("target", ["outside", "inside", "loop"])
+def test_a_linked_additional_chat_templates_folder_is_checked_or_refused(run, repo, outside, target):
+    folder = repo / "m"
+    write_json(folder / "config.json", {"eos_token_id": 2, "vocab_size": 8})
+    templates = {"outside": outside, "inside": repo / "templates", "loop": folder / "additional_chat_templates"}[target]
+    if target == "inside":
+        templates.mkdir()
+        (templates / "tool_use.jinja").write_text("{{ raise_exception('checked') }}", encoding="utf-8")
+    else:
+        (outside / "tool_use.jinja").write_text("SECRET", encoding="utf-8")
+    os.symlink(templates, folder / "additional_chat_templates")
+    code, out, err = run("--format", "json", "m", cwd=repo)
+    findings = [(f["code"], f["path"]) for f in json.loads(out)["findings"]]
+    assert "SECRET" not in out + err
+    if target == "inside":
+        assert ("EOS014", "templates/tool_use.jinja") in findings  # shown where the file is
+    else:
+        assert findings == [("EOS018", "m/additional_chat_templates")]
+
+
+def test_code_in_a_model_folder_is_never_imported(run, tmp_path):
+    """transformers would import tokenization_evil.py with trust_remote_code; eos-guard reads JSON only."""
+    folder = tmp_path / "m"
+    write_json(folder / "config.json", {"eos_token_id": 2, "auto_map": {"AutoConfig": "configuration_evil.EvilConfig"}})
+    write_json(folder / "tokenizer_config.json", {"eos_token": "</s>", "auto_map": {
+        "AutoTokenizer": ["tokenization_evil.EvilTokenizer", None]}})
+    marker = tmp_path / "imported"
+    for name in ("configuration_evil.py", "tokenization_evil.py", "__init__.py"):
+        (folder / name).write_text(f"open({str(marker)!r}, 'w').write('pwned')\n", encoding="utf-8")
+    for args in (["--format", "json"], ["explain"], ["--fix"]):
+        run(*args, "m")
+    assert not marker.exists()
+
+
+def test_jinja2_is_pinned_to_a_release_without_known_sandbox_escapes():
+    import sys
+    from importlib.metadata import version
+
+    from support import ROOT
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert "jinja2>=3.1.6" in [d.replace(" ", "").lower() for d in dependencies]
+    assert tuple(int(p) for p in version("jinja2").split(".")[:3]) >= (3, 1, 6)
