@@ -7,7 +7,9 @@ Results are kept in memory for the run and as small JSON files in ``$EOS_GUARD_C
 
 - template probes, keyed by a hash of the template, the special and added token strings and eos-guard's version
   (a render that hit a time limit is never cached);
-- vocabulary look-ups, keyed by tokenizer.json's path, size, modification time and inode, like ruff's cache.
+- vocabulary look-ups, keyed by a SHA-256 of tokenizer.json's bytes, so a cache folder restored on another
+  machine (a CI cache) is warm; the digest itself is remembered under the file's path, size, modification time
+  and inode, like ruff's cache, so a repeated local run does not hash the file again.
 
 ``--no-cache`` or ``cache: false`` turns the files off; an unwritable cache folder is silently not used.
 """
@@ -46,6 +48,18 @@ def file_key(path: Path) -> str | None:
     except OSError:
         return None
     return digest(str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def content_key(path: Path, data: bytes, on_disk: bool) -> str:
+    """A key for the content ``data`` read from ``path``: its SHA-256, looked up by :func:`file_key` first."""
+    by_stat = file_key(path)
+    known = load("digest", by_stat, on_disk) if by_stat else None
+    if isinstance(known, str):
+        return known
+    key = digest(hashlib.sha256(data).hexdigest())
+    if by_stat:
+        store("digest", by_stat, key, on_disk)
+    return key
 
 
 def load(kind: str, key: str, on_disk: bool) -> Any:

@@ -67,6 +67,11 @@ class JsonDocument:
             self._text = _decode(self.path, self._raw or b"")
         return self._text
 
+    @property
+    def raw(self) -> bytes:
+        """The file's bytes (encoded again from the text for a document read as text)."""
+        return self._raw if self._raw is not None else self.text.encode("utf-8")
+
     def _parse(self, text: str) -> Any:
         try:
             return json.loads(text)

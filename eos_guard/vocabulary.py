@@ -118,8 +118,8 @@ class Vocabulary:
         from . import cache
 
         wanted = sorted(self._candidates())
-        path = self.tokenizer_json.path if self.tokenizer_json is not None else None
-        key = cache.file_key(path) if path is not None else None
+        doc = self.tokenizer_json
+        key = cache.content_key(doc.path, doc.raw, self.use_cache) if doc is not None else None
         cached = cache.load("vocab", key, self.use_cache) if key else None
         if isinstance(cached, dict) and isinstance(cached.get("ids"), dict) and set(wanted) <= set(cached["ids"]):
             return cached
