@@ -10,15 +10,30 @@ Public API::
 from __future__ import annotations
 
 import os
-from os import PathLike
-from pathlib import Path
-from typing import Union
+from typing import TYPE_CHECKING, Any, Union
 
-from .align import align
-from .findings import Finding, Report, Severity
+from .align import align  # eager: the submodule of the same name must not shadow the function
+
+if TYPE_CHECKING:
+    from os import PathLike
+
+    from .findings import Finding, Report, Severity
 
 __version__ = "0.1.0"
 __all__ = ["Finding", "Report", "Severity", "align", "check", "fix", "__version__"]
+
+# Imported on first use, so ``import eos_guard`` (a training script, the CLI's start) stays cheap.
+_LAZY = {"Finding": "findings", "Report": "findings", "Severity": "findings"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def check(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = None) -> Report:
@@ -28,6 +43,8 @@ def check(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = Non
     the first path applies. Raises :class:`eos_guard.errors.InputError` for a missing path or bad settings;
     a malformed model file is reported in ``Report.errors`` instead.
     """
+    from pathlib import Path
+
     from . import config as settings
     from .pipeline import check_paths
 
@@ -43,6 +60,8 @@ def fix(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = None,
 
     With ``write=False`` nothing is written: the changes are what ``--diff`` would show.
     """
+    from pathlib import Path
+
     from . import config as settings
     from .pipeline import fix_paths
 

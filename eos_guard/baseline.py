@@ -6,7 +6,6 @@ when the folders are not in a work tree. Files git does not track at that revisi
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Iterable
 
@@ -34,6 +33,8 @@ def read_baselines(folders: Iterable[Path], revision: str = "HEAD") -> dict[Path
 
 
 def _cat_files(root: Path, paths: list[Path], revision: str) -> dict[Path, str]:
+    import subprocess  # only for folders in a git work tree
+
     names = [p.relative_to(root).as_posix() for p in paths]
     request = "".join(f"{revision}:{name}\n" for name in names).encode("utf-8")
     try:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +82,10 @@ def store(kind: str, key: str, value: Any, on_disk: bool) -> None:
     folder = cache_dir() / "v1" / kind
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=folder, suffix=".tmp")
+        # A name of this process's own (not tempfile, whose import costs more than a small check), then an
+        # atomic rename: concurrent runs never see a half-written file.
+        temporary = folder / f"{key}.{os.getpid()}.{id(value):x}.tmp"
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(value, handle, ensure_ascii=False)
         os.replace(temporary, folder / f"{key}.json")

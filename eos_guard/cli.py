@@ -165,12 +165,14 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _write_side_outputs(args: argparse.Namespace, report: object) -> None:
-    from .report import sarif, summary
-
     try:
         if args.sarif:
+            from .report import sarif
+
             args.sarif.write_text(sarif.render(report), encoding="utf-8")
         if args.summary:
+            from .report import summary
+
             with args.summary.open("a", encoding="utf-8") as handle:
                 handle.write(summary.render(report))
     except OSError as exc:
