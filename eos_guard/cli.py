@@ -144,7 +144,7 @@ def _run(args: argparse.Namespace) -> int:
                   file=sys.stderr)
         report, changed = result.report, bool(result.changes) or bool(result.skipped)
     else:
-        report = check_paths(paths, config)
+        report = check_paths(paths, config, keep_documents=False)  # reporters need no file texts
     fmt = args.format
     if fmt == "auto":
         fmt = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"

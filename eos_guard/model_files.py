@@ -8,6 +8,7 @@ entirely; chat_template.json is read only by processors and is checked as a temp
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,10 +150,16 @@ def trusted_root(folder: Path) -> Path:
     folder = folder.resolve()
     if folder.parent.name == "snapshots" and folder.parent.parent.name.startswith(("models--", "datasets--")):
         return folder.parent.parent
-    for directory in (folder, *folder.parents):
-        if (directory / ".git").exists():
-            return directory
-    return folder
+    return _work_tree(folder) or folder
+
+
+@functools.lru_cache(maxsize=4096)
+def _work_tree(directory: Path) -> Path | None:
+    """The nearest folder at or above ``directory`` that holds ``.git``; remembered for the run (folders of one
+    tree share their parents), forgotten when the next run looks for model folders."""
+    if (directory / ".git").exists():
+        return directory
+    return _work_tree(directory.parent) if directory.parent != directory else None
 
 
 def _is_within(path: Path, root: Path) -> bool:
@@ -172,6 +179,7 @@ def find_model_folders(paths: Iterable[Path]) -> list[Path]:
 
     A file inside a model folder (as pre-commit passes them) stands for its folder, checked once.
     """
+    _work_tree.cache_clear()
     found: dict[Path, None] = {}
     for path in paths:
         if not path.exists():
@@ -183,8 +191,8 @@ def find_model_folders(paths: Iterable[Path]) -> list[Path]:
             if is_model_folder(folder):
                 found.setdefault(folder.resolve(), None)
             continue
-        for folder in _walk(path):
-            found.setdefault(folder.resolve(), None)
+        for folder in _walk(path.resolve()):  # below a resolved top, os.walk yields resolved paths
+            found.setdefault(folder, None)
     return list(found)
 
 

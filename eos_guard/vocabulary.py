@@ -115,11 +115,13 @@ class Vocabulary:
         Parsing a 128k-entry vocab is the costliest step of a check; the strings asked about are known up
         front: added tokens, special token values, known end-of-turn texts.
         """
+        doc = self.tokenizer_json
+        if doc is None:  # no model vocab: nothing to look up (a run over many small folders keeps this per folder)
+            return {"size": 0, "ids": {}}
         from . import cache
 
         wanted = sorted(self._candidates())
-        doc = self.tokenizer_json
-        key = cache.content_key(doc.path, doc.raw, self.use_cache) if doc is not None else None
+        key = cache.content_key(doc.path, doc.raw, self.use_cache)
         cached = cache.load("vocab", key, self.use_cache) if key else None
         if isinstance(cached, dict) and isinstance(cached.get("ids"), dict) and set(wanted) <= set(cached["ids"]):
             return cached
