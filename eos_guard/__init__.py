@@ -13,17 +13,18 @@ import os
 from typing import TYPE_CHECKING, Any, Union
 
 from .align import align  # eager: the submodule of the same name must not shadow the function
+from .version import __version__
 
 if TYPE_CHECKING:
     from os import PathLike
 
-    from .findings import Finding, Report, Severity
+    from .findings import Finding, Severity
+    from .results import Report
 
-__version__ = "0.1.0"
 __all__ = ["Finding", "Report", "Severity", "align", "check", "fix", "__version__"]
 
 # Imported on first use, so ``import eos_guard`` (a training script, the CLI's start) stays cheap.
-_LAZY = {"Finding": "findings", "Report": "findings", "Severity": "findings"}
+_LAZY = {"Finding": "findings", "Report": "results", "Severity": "findings"}
 
 
 def __getattr__(name: str) -> Any:

@@ -13,12 +13,11 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from . import __version__
 from . import config as settings
 from .errors import InputError, display_path
+from .version import __version__
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-FORMATS = ("auto", "text", "json", "github", "sarif")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -28,6 +27,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .report import REPORTERS  # the output formats are the reporters' registry; loaded per run, not on import
+
     parser = _Parser(prog="eos-guard", usage="%(prog)s [explain] [PATH ...] [options]",
                      description="Check that a model folder's chat template, tokenizer and generation config agree "
                      "on the token that ends a turn. 'eos-guard explain PATH' shows, for each serving runtime, the "
@@ -39,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a Hugging Face Hub repository to check without downloading weights (repeatable)")
     parser.add_argument("--hub-list", type=Path, metavar="FILE",
                         help="audit every Hub repository listed in FILE (one per line) concurrently")
-    parser.add_argument("--format", choices=FORMATS, default="auto",
+    parser.add_argument("--format", choices=("auto", *REPORTERS), default="auto",
                         help="output format; auto is github inside GitHub Actions, text elsewhere (default: auto)")
     parser.add_argument("--sarif", type=Path, metavar="FILE",
                         help="also write SARIF 2.1.0 to FILE (stdout and the exit code are unchanged)")
@@ -49,8 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="lowest severity that makes the exit code 1 (default: error)")
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings reach --fail-on")
     parser.add_argument("--runtime", metavar="NAMES",
-                        help="comma-separated runtimes whose failure to stop is an error: transformers, vllm, sglang, "
-                             "tgi, mlx-lm, llama.cpp, ollama, or all (default: transformers)")
+                        help="comma-separated runtimes whose failure to stop is an error: "
+                             f"{', '.join(settings.RUNTIME_NAMES)}, or all (default: transformers)")
     parser.add_argument("--config", type=Path, metavar="FILE",
                         help="settings file (.eos-guard.yaml or pyproject.toml); default: the nearest one")
     parser.add_argument("--select", metavar="CODES", help="comma-separated rule codes to check (replaces config)")
@@ -119,7 +120,7 @@ def _run(args: argparse.Namespace) -> int:
         config.fail_on = settings.parse_fail_on(args.fail_on, None)
 
     if args.hub_list:
-        from .hub import audit
+        from .audit import audit
 
         return audit(args.hub_list, config, args)
     if args.diff:

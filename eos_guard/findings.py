@@ -1,17 +1,18 @@
-"""Findings: what a rule reports, with the place of the value to change. Reporters only render these."""
+"""Findings: what a rule reports, with the place of the value to change. Reporters only render these.
+
+This is the lowest layer: a place to report (a readers-layer ``Where`` or ``TemplateSource``) turns itself into a
+:class:`Location`, and a Location links to itself (``url``) from what the sources registered, so nothing here
+imports a reader or a source.
+"""
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Union
+from typing import Protocol, Union
 
-from .model_files import TemplateSource
-
-if TYPE_CHECKING:
-    from .gguf_check import GgufModel
-    from .resolve import ResolvedModel, Where
+from .errors import web_address
 
 
 class Severity(enum.IntEnum):
@@ -30,6 +31,12 @@ class Severity(enum.IntEnum):
             raise ValueError(f"unknown severity {text!r} (use error, warning or info)") from None
 
 
+class Locatable(Protocol):
+    """A place in a file that knows its line and column (jsonspan.Where, model_files.TemplateSource)."""
+
+    def location(self) -> Location: ...
+
+
 @dataclass(frozen=True)
 class Location:
     """1-based line and column of the start and end of the text a finding is about."""
@@ -41,22 +48,15 @@ class Location:
     end_column: int
 
     @classmethod
-    def of(cls, place: Union["Where", TemplateSource, Path]) -> Location:
+    def of(cls, place: Union[Locatable, Path]) -> Location:
         if isinstance(place, Path):
             return cls(place, 1, 1, 1, 1)
-        if isinstance(place, TemplateSource):
-            if place.document is None:
-                return cls(place.path, 1, 1, 1, 1)
-            from .resolve import Where
-            return cls.of(Where(place.document, place.keys))
-        span, _ = place.document.nearest_span(place.keys)
-        doc = place.document
-        line, column = doc.position(span.start)
-        # A multi-line object is marked at its opening line only: annotations on whole files are noise.
-        end_line, end_column = doc.position(span.end)
-        if end_line != line:
-            end_line, end_column = line, column + 1
-        return cls(doc.path, line, column, end_line, end_column)
+        return place.location()
+
+    @property
+    def url(self) -> str | None:
+        """The web page of the file at this line when it came from a Hub repository, else None."""
+        return web_address(self.path, self.line)
 
 
 @dataclass(frozen=True)
@@ -71,33 +71,3 @@ class Finding:
     def sort_key(self) -> tuple:
         loc = self.location
         return (str(self.model), str(loc.path), loc.line, loc.column, self.code)
-
-
-@dataclass
-class ModelReport:
-    """One model folder's resolved values and findings, or the error that stopped it from being read.
-
-    For a GGUF file, ``folder`` is the file, ``model`` is None and ``gguf`` holds what its metadata says.
-    """
-
-    folder: Path
-    model: "ResolvedModel | None"
-    findings: list[Finding]
-    error: str | None = None
-    gguf: "GgufModel | None" = None
-
-
-@dataclass
-class Report:
-    models: list[ModelReport]
-
-    def findings(self) -> Iterator[Finding]:
-        for model in self.models:
-            yield from model.findings
-
-    @property
-    def errors(self) -> list[str]:
-        return [m.error for m in self.models if m.error]
-
-    def count(self, at_least: Severity) -> int:
-        return sum(1 for f in self.findings() if f.severity >= at_least)

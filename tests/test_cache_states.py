@@ -1,34 +1,49 @@
-"""Reports do not depend on the cache: every fixture folder gives byte-identical output when everything is computed
-from the files (``--no-cache``: every template rendered, every vocabulary parsed), with an empty cache folder
-(cold: shipped probe results and the vocabulary scan), and with that folder filled by the cold run (warm)."""
+"""Reports do not depend on the cache: every golden folder's reports are byte-identical to the golden files (made
+with ``--no-cache``: every template rendered, every vocabulary parsed) when run with an empty cache folder (cold:
+shipped probe results, the vocabulary computed and stored) and again with that folder filled (warm)."""
 
 from __future__ import annotations
+
+import importlib.util
 
 import pytest
 
 from eos_guard import cache, template
-from support import FIXTURES
+from support import FIXTURES, ROOT
 
-FOLDERS = sorted(p for p in FIXTURES.iterdir() if p.is_dir())
+_spec = importlib.util.spec_from_file_location("golden_regenerate", ROOT / "tests" / "golden" / "regenerate.py")
+golden = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(golden)
 
 
-def _forget_run_memory() -> None:
+def _new_process() -> None:
     """What a new process starts with: no in-memory cache, no compiled jinja2 environment."""
     cache._MEMORY.clear()
     template._ENV = None
 
 
-@pytest.mark.parametrize("folder", FOLDERS, ids=[p.name for p in FOLDERS])
-@pytest.mark.parametrize("output", ["json", "text"])
-def test_report_is_the_same_uncached_cold_and_warm(run, folder, output, tmp_path, monkeypatch):
-    args = ("--format", output, "--baseline", "none", str(folder))
+@pytest.mark.parametrize("folder", golden.folders(), ids=lambda f: f"{f.parent.name}/{f.name}")
+def test_cold_and_warm_reports_match_the_golden_files(folder, tmp_path, monkeypatch):
     monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(tmp_path / "cache"))
-    _forget_run_memory()
+    expected = [path.read_text(encoding="utf-8") for path in golden.golden_paths(folder)]
+    with golden._prepared(folder) as (where, args):
+        for state in ("cold", "warm"):
+            _new_process()
+            check = golden._run(where, ["--format", "json", *args])
+            _new_process()
+            explain = golden._run(where, ["explain", "--format", "json", *args])
+            assert [check, explain] == expected, f"{state} cache"
+
+
+@pytest.mark.parametrize("folder", sorted(p for p in FIXTURES.iterdir() if p.is_dir()), ids=lambda f: f.name)
+def test_text_report_is_the_same_uncached_cold_and_warm(run, folder, tmp_path, monkeypatch):
+    monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(tmp_path / "cache"))
+    args = ("--format", "text", "--baseline", "none", str(folder))
+    _new_process()
     uncached = run("--no-cache", *args)
-    _forget_run_memory()
+    _new_process()
     cold = run(*args)
-    assert (tmp_path / "cache").is_dir(), "the cold run filled the cache folder"
-    _forget_run_memory()
+    _new_process()
     warm = run(*args)
     assert uncached == cold == warm
-    assert uncached[1]  # a report was written
+    assert uncached[1]

@@ -34,8 +34,9 @@ from typing import Any, Union
 from transformers import TrainerCallback
 
 from ..align import align
-from ..findings import Report, Severity
+from ..findings import Severity
 from ..report.text import printable
+from ..results import Report
 
 logger = logging.getLogger("eos_guard")
 

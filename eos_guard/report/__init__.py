@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
-    from ..findings import Report
+    from ..results import Report
 
 Reporter = Callable[["Report"], str]
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ..errors import display_path
-from ..findings import Report, Severity
+from ..findings import Severity
+from ..results import Report
 
 
 def render(report: Report) -> str:
