@@ -15,6 +15,7 @@ from typing import Any
 from .jsonspan import JsonDocument, KeyPath
 from .known_tokens import END_OF_TURN_TEXTS
 from .model_files import ModelFiles
+from .vocab_scan import vocab_facts
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,8 @@ class Vocabulary:
         """The model vocab's size and the ids of the strings a check can ask about (cache.py keeps them).
 
         Parsing a 128k-entry vocab is the costliest step of a check; the strings asked about are known up
-        front: added tokens, special token values, known end-of-turn texts.
+        front: added tokens, special token values, known end-of-turn texts. vocab_scan.py reads a BPE vocab piece
+        by piece for them; anything else is parsed whole.
         """
         doc = self.tokenizer_json
         if doc is None:  # no model vocab: nothing to look up (a run over many small folders keeps this per folder)
@@ -125,8 +127,10 @@ class Vocabulary:
         cached = cache.load("vocab", key, self.use_cache) if key else None
         if isinstance(cached, dict) and isinstance(cached.get("ids"), dict) and set(wanted) <= set(cached["ids"]):
             return cached
-        vocab = self._model_vocab
-        facts = {"size": len(vocab), "ids": {c: vocab.get(c) if _is_int(vocab.get(c)) else None for c in wanted}}
+        undecoded = doc.undecoded
+        scanned = vocab_facts(undecoded, wanted) if undecoded is not None else None
+        size, vocab = scanned if scanned is not None else (len(self._model_vocab), self._model_vocab)
+        facts = {"size": size, "ids": {c: vocab.get(c) if _is_int(vocab.get(c)) else None for c in wanted}}
         if key:
             cache.store("vocab", key, facts, self.use_cache)
         return facts
