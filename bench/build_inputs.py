@@ -2,7 +2,9 @@
 
 The Llama-3-scale tokenizer.json is built with the ``tokenizers`` library: a byte-level BPE with a
 128,000-entry vocabulary (256 byte symbols and 127,744 merges made deterministically from a seeded RNG) and
-256 added special tokens (ids 128000-128255, as in Llama 3), about 11 MB like the real file.
+256 added special tokens (ids 128000-128255, as in Llama 3), about 12 MB like the real file. The Gemma-scale one
+has 262,144 entries and is about 34 MB. The templates written here are shortened paraphrases; bench/run.py puts
+the real templates in when a local copy exists (``--corpus``), since those are the ones eos-guard knows.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ def _added(tokens: list[tuple[int, str]]) -> dict:
                      "special": True} for i, t in tokens}
 
 
-def llama3_folder(folder: Path, vocab_size: int = 128_000) -> Path:
+def llama3_folder(folder: Path, vocab_size: int = 128_000, template: str = LLAMA3_TEMPLATE) -> Path:
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
     from tokenizers.pre_tokenizers import ByteLevel
 
@@ -83,7 +85,7 @@ def llama3_folder(folder: Path, vocab_size: int = 128_000) -> Path:
     tokenizer.save(str(folder / "tokenizer.json"))
     special = [(vocab_size + i, t) for i, t in enumerate(LLAMA3_SPECIAL)]
     _write(folder / "tokenizer_config.json", {
-        "added_tokens_decoder": _added(special), "bos_token": "<|begin_of_text|>", "chat_template": LLAMA3_TEMPLATE,
+        "added_tokens_decoder": _added(special), "bos_token": "<|begin_of_text|>", "chat_template": template,
         "clean_up_tokenization_spaces": True, "eos_token": "<|eot_id|>", "model_max_length": 131072,
         "tokenizer_class": "PreTrainedTokenizerFast"})
     _write(folder / "config.json", {"architectures": ["LlamaForCausalLM"], "bos_token_id": 128000,
@@ -150,9 +152,9 @@ def gemma_folder(folder: Path, vocab_size: int = 262_144, template: str = GEMMA_
     return folder
 
 
-def chatml_folder(folder: Path, broken: bool = False) -> Path:
+def chatml_folder(folder: Path, broken: bool = False, template: str = CHATML) -> Path:
     tokens = [(151643, "<|endoftext|>"), (151644, "<|im_start|>"), (151645, "<|im_end|>")]
-    _write(folder / "tokenizer_config.json", {"added_tokens_decoder": _added(tokens), "chat_template": CHATML,
+    _write(folder / "tokenizer_config.json", {"added_tokens_decoder": _added(tokens), "chat_template": template,
                                               "eos_token": "<|im_end|>", "pad_token": "<|endoftext|>",
                                               "tokenizer_class": "Qwen2Tokenizer"})
     _write(folder / "config.json", {"architectures": ["Qwen2ForCausalLM"], "eos_token_id": 151645,
