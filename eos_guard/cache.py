@@ -11,7 +11,9 @@ Results are kept in memory for the run and as small JSON files in ``$EOS_GUARD_C
   machine (a CI cache) is warm; the digest itself is remembered under the file's path, size, modification time
   and inode, like ruff's cache, so a repeated local run does not hash the file again.
 
-``--no-cache`` or ``cache: false`` turns the files off; an unwritable cache folder is silently not used.
+Templates that many models ship byte for byte are not rendered at all on a cold run: known_probes.py holds their
+results. ``--no-cache`` or ``cache: false`` turns both off (every template is rendered, every vocabulary read);
+an unwritable cache folder is silently not used.
 """
 
 from __future__ import annotations

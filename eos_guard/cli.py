@@ -67,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="git revision whose eos_token_id lists must not lose ids (EOS015); 'none' turns it off "
                              "(default: HEAD)")
     parser.add_argument("--no-cache", action="store_true",
-                        help="do not read or write the cache of template renders (see docs/performance.md)")
+                        help="compute everything from the files: no cache folder, no shipped template results "
+                             "(see docs/performance.md)")
     parser.add_argument("--verbose", action="store_true", help="show tracebacks of internal errors")
     parser.add_argument("--version", action="version", version=f"eos-guard {__version__}")
     return parser

@@ -47,3 +47,21 @@ def test_text_report_is_the_same_uncached_cold_and_warm(run, folder, tmp_path, m
     warm = run(*args)
     assert uncached == cold == warm
     assert uncached[1]
+
+
+def test_vocabulary_cache_is_found_by_content_after_a_fresh_checkout(run, tmp_path, monkeypatch):
+    """A CI job restores the cache folder into a fresh checkout (new paths, inodes, modification times): the
+    vocabulary entry is found by tokenizer.json's content, so the second run stores no new one."""
+    import shutil
+
+    monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(tmp_path / "cache"))
+    first = shutil.copytree(FIXTURES / "llama3-8b-instruct-release", tmp_path / "job1" / "model")
+    _new_process()
+    before = run("--format", "json", "--baseline", "none", ".", cwd=first)
+    vocab_entries = sorted((tmp_path / "cache").rglob("vocab/*.json"))
+    assert len(vocab_entries) == 1
+    second = shutil.copytree(FIXTURES / "llama3-8b-instruct-release", tmp_path / "job2" / "model")
+    _new_process()
+    after = run("--format", "json", "--baseline", "none", ".", cwd=second)
+    assert sorted((tmp_path / "cache").rglob("vocab/*.json")) == vocab_entries
+    assert after == before
