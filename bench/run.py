@@ -43,6 +43,7 @@ sys.path.insert(0, str(HERE))
 import build_inputs  # noqa: E402
 
 PYTHON = sys.executable
+NEUTRAL = tempfile.gettempdir()  # the working directory of every timed command
 FLOOR = "import sys\nfor p in sys.argv[1:]:\n    open(p, 'rb').read()"
 JSON_LOADS = "import json, sys\njson.loads(open(sys.argv[1], encoding='utf-8').read())"
 # Each command runs under this small wrapper, which times it and reads its peak RSS: a child forked straight
@@ -79,7 +80,9 @@ class Command:
     def run(self, keep: bool) -> None:
         if self.empty_cache and self.cache is not None:
             shutil.rmtree(self.cache, ignore_errors=True)
-        proc = subprocess.run([PYTHON, "-c", WRAPPER, *self.argv], capture_output=True, text=True, env=self.env)
+        # From a neutral folder: ``python -m`` puts the working directory first on sys.path, ahead of PYTHONPATH.
+        proc = subprocess.run([PYTHON, "-c", WRAPPER, *self.argv], capture_output=True, text=True, env=self.env,
+                              cwd=NEUTRAL)
         elapsed, rss, code = proc.stdout.split()
         if int(code) not in self.expect:
             raise SystemExit(f"{self.label}: {' '.join(self.argv)} exited {code}: {proc.stderr[-400:]}")
@@ -132,12 +135,21 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     runs = 1 if args.quick else args.runs
     work = args.workdir or Path(tempfile.mkdtemp(prefix="eos-guard-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    global NEUTRAL
+    NEUTRAL = str(work)
     corpus = args.corpus if args.corpus.is_dir() else None
     trees = [("new", ROOT)] + ([("old", args.baseline_tree.resolve())] if args.baseline_tree else [])
     for _, tree in trees:  # bytecode, as pip writes it on install
         subprocess.run([PYTHON, "-m", "compileall", "-q", str(tree / "eos_guard")], check=True,
                        stdout=subprocess.DEVNULL)
 
+    for name, tree in trees:  # each label must time its own sources (an installed copy must not win)
+        probe = Command(name, [], tree=tree)
+        where = subprocess.run([PYTHON, "-c", "import eos_guard; print(eos_guard.__file__)"], capture_output=True,
+                               text=True, env=probe.env, cwd=NEUTRAL).stdout.strip()
+        if not Path(where).is_relative_to(tree):
+            raise SystemExit(f"{name}: eos_guard is imported from {where}, not from {tree}")
     print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"load average {os.getloadavg()[0]:.1f} at the start")
     templates = {name: real_template(corpus, name) for name in REAL_TEMPLATES}
