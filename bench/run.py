@@ -5,7 +5,9 @@ usage: python bench/run.py [--quick] [--runs N] [--workdir DIR] [--baseline-tree
 
 Builds its inputs (bench/build_inputs.py), compiles the sources to bytecode as an installation does, then times
 whole processes; every row's commands run interleaved, one warm-up round first, and medians are printed with
-min-max, peak RSS and ratios measured in the same rounds:
+min-max, peak RSS and ratios measured in the same rounds. Wall time is what a user waits; CPU time (user + system
+of the process and its children) is what the process itself costs, and it stays stable when other jobs load
+the machine, so both are printed:
 
 - a Llama-3-scale folder (128k vocab, 256 added tokens) with an empty cache (a fresh cache folder every run:
   what a CI job sees), then warm (the cache the warm-up filled), against reading its files' bytes (the floor);
@@ -52,7 +54,8 @@ WRAPPER = ("import resource, subprocess, sys, time\n"
            "start = time.perf_counter()\n"
            "code = subprocess.call(sys.argv[1:], stdout=subprocess.DEVNULL)\n"
            "elapsed = time.perf_counter() - start\n"
-           "print(elapsed, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code)")
+           "usage = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+           "print(elapsed, usage.ru_maxrss, code, usage.ru_utime + usage.ru_stime)")
 # (corpus folder, file, key) of the real templates: the ones most fine-tunes ship byte for byte
 REAL_TEMPLATES = {
     "llama": ("llama-3.1-8b-instruct-finetune", "tokenizer_config.json", "chat_template"),
@@ -75,6 +78,7 @@ class Command:
             self.env["EOS_GUARD_CACHE_DIR"] = str(cache)
         self.cache, self.empty_cache = cache, empty_cache
         self.times: list[float] = []
+        self.cpu: list[float] = []  # user + system seconds: what the process itself costs, whatever the load
         self.peaks: list[float] = []
 
     def run(self, keep: bool) -> None:
@@ -83,11 +87,12 @@ class Command:
         # From a neutral folder: ``python -m`` puts the working directory first on sys.path, ahead of PYTHONPATH.
         proc = subprocess.run([PYTHON, "-c", WRAPPER, *self.argv], capture_output=True, text=True, env=self.env,
                               cwd=NEUTRAL)
-        elapsed, rss, code = proc.stdout.split()
+        elapsed, rss, code, cpu = proc.stdout.split()
         if int(code) not in self.expect:
             raise SystemExit(f"{self.label}: {' '.join(self.argv)} exited {code}: {proc.stderr[-400:]}")
         if keep:
             self.times.append(float(elapsed))
+            self.cpu.append(float(cpu))
             self.peaks.append(int(rss) / 1024)
 
     @property
@@ -96,6 +101,13 @@ class Command:
 
     def fmt(self) -> str:
         return f"{self.median * 1000:.0f} ms ({min(self.times) * 1000:.0f}-{max(self.times) * 1000:.0f})"
+
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu)
+
+    def fmt_cpu(self) -> str:
+        return f"{self.cpu_median * 1000:.0f} ms"
 
     @property
     def rss(self) -> float:
@@ -171,8 +183,9 @@ def main(argv: list[str] | None = None) -> int:
                                            str(target)],
                        tree=tree, cache=caches / f"{name}-{target.name}", empty_cache=state == "empty cache")
 
-    print("| input | cache | code | eos-guard | reference | eos-guard / reference | eos-guard peak RSS |")
-    print("|---|---|---|---|---|---|---|")
+    print("| input | cache | code | eos-guard wall (min-max) | CPU | reference | wall (min-max) | CPU | "
+          "eos-guard / reference, wall | CPU | eos-guard peak RSS |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     rows = [("Llama-3-scale folder", llama, "empty cache", "read bytes", [PYTHON, "-c", FLOOR, *files_of(llama)]),
             ("Llama-3-scale folder", llama, "warm cache", "read bytes", [PYTHON, "-c", FLOOR, *files_of(llama)]),
             ("Llama-3-scale folder, template eos-guard does not know", llama_own, "empty cache", "read bytes",
@@ -188,8 +201,9 @@ def main(argv: list[str] | None = None) -> int:
         ours = [eos_guard(name, tree, folder, state) for name, tree in trees]
         measure([reference, *ours], runs)
         for (name, _), command in zip(trees, ours):
-            print(f"| {title} | {state} | {name} | {command.fmt()} | {ref_name}: {reference.fmt()} | "
-                  f"{command.median / reference.median:.2f}x | {command.rss:.0f} MB |")
+            print(f"| {title} | {state} | {name} | {command.fmt()} | {command.fmt_cpu()} | {ref_name} | "
+                  f"{reference.fmt()} | {reference.fmt_cpu()} | {command.median / reference.median:.2f}x | "
+                  f"{command.cpu_median / reference.cpu_median:.2f}x | {command.rss:.0f} MB |")
 
     bare = Command("bare", [PYTHON, "-c", "pass"], expect=(0,))
     imports = [Command(f"import {name}", [PYTHON, "-c", "import eos_guard"], tree=tree, expect=(0,))
@@ -197,18 +211,20 @@ def main(argv: list[str] | None = None) -> int:
     measure([bare, *imports], runs * 3)
     print()
     for (name, _), command in zip(trees, imports):
-        print(f"`import eos_guard` ({name}): {(command.median - bare.median) * 1000:.1f} ms over a bare interpreter "
-              f"({bare.fmt()}); {command.median / bare.median:.2f}x")
+        print(f"`import eos_guard` ({name}): {(command.median - bare.median) * 1000:.1f} ms wall, "
+              f"{(command.cpu_median - bare.cpu_median) * 1000:.1f} ms CPU over a bare interpreter "
+              f"({bare.fmt()}, {bare.fmt_cpu()} CPU)")
 
-    print("\n| folders in one run | cache | code | eos-guard | per folder | peak RSS |")
-    print("|---|---|---|---|---|---|")
+    print("\n| folders in one run | cache | code | eos-guard wall (min-max) | per folder | CPU | per folder | "
+          "peak RSS |")
+    print("|---|---|---|---|---|---|---|---|")
     for count in ((20, 50) if args.quick else (1_000, 10_000)):
         root = build_inputs.tree(work / f"tree{count}", count)
         ours = [eos_guard(name, tree, root, "empty cache") for name, tree in trees]
         measure(ours, max(1, runs // 2) if count >= 10_000 else runs)
         for (name, _), command in zip(trees, ours):
             print(f"| {count} | empty cache | {name} | {command.fmt()} | {command.median / count * 1000:.2f} ms | "
-                  f"{command.rss:.0f} MB |")
+                  f"{command.fmt_cpu()} | {command.cpu_median / count * 1000:.2f} ms | {command.rss:.0f} MB |")
 
     if args.transformers:
         print("\n| input | transformers check | eos-guard (new, empty cache) |")
