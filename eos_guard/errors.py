@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 
@@ -54,17 +55,23 @@ def web_address(path: Path, line: int | None = None) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=1024)
+def _resolved(folder: Path) -> Path:
+    """``folder.resolve()``, remembered: a report of many folders shows several paths in each (display only)."""
+    return folder.resolve()
+
+
 def display_path(path: Path, relative_to: Path | None = None) -> str:
     """A path relative to the working directory when it lies below it, with ``/`` separators; a path inside an
     aliased folder is shown under the alias."""
     base = relative_to or Path.cwd()
-    full = path.parent.resolve() / path.name  # a link is shown where it is, not where it points
+    full = _resolved(path.parent) / path.name  # a link is shown where it is, not where it points
     for folder in (full, *full.parents):
         label = ALIASES.get(folder)
         if label is not None:
             rest = full.relative_to(folder).as_posix()
             return label if rest == "." else f"{label}/{rest}"
     try:
-        return full.relative_to(base.resolve()).as_posix() or "."
+        return full.relative_to(_resolved(base)).as_posix() or "."
     except ValueError:
         return path.as_posix()
