@@ -22,7 +22,7 @@ from typing import Iterable
 
 from .jsonspan import bpe_vocab_bounds
 
-PIECE = 1 << 20  # bytes parsed at once
+PIECE = 1 << 18  # bytes parsed at once
 
 
 def vocab_facts(raw: bytes, wanted: Iterable[str]) -> tuple[int, dict[str, object]] | None:
