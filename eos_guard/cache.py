@@ -18,7 +18,6 @@ an unwritable cache folder is silently not used.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -37,9 +36,25 @@ def cache_dir() -> Path:
     return Path(base) / "eos-guard"
 
 
+def sha256_hex(data: bytes) -> str:
+    """SHA-256 of ``data``: the interpreter's own implementation for small inputs (loading OpenSSL through hashlib
+    costs more than a small check), OpenSSL's (several times faster) for a large tokenizer.json."""
+    if len(data) < 1 << 20:
+        try:
+            from _sha2 import sha256  # Python 3.12+
+        except ImportError:
+            try:
+                from _sha256 import sha256  # Python 3.10, 3.11
+            except ImportError:
+                from hashlib import sha256
+    else:
+        from hashlib import sha256
+    return sha256(data).hexdigest()
+
+
 def digest(*parts: Any) -> str:
     payload = json.dumps([__version__, *parts], ensure_ascii=False, sort_keys=True, default=str)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    return sha256_hex(payload.encode("utf-8"))
 
 
 def file_key(path: Path) -> str | None:
@@ -57,7 +72,7 @@ def content_key(path: Path, data: bytes, on_disk: bool) -> str:
     known = load("digest", by_stat, on_disk) if by_stat else None
     if isinstance(known, str):
         return known
-    key = digest(hashlib.sha256(data).hexdigest())
+    key = digest(sha256_hex(data))
     if by_stat:
         store("digest", by_stat, key, on_disk)
     return key

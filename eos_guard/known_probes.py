@@ -11,7 +11,6 @@ render. ``scripts/known_probes.py`` generates the file with eos-guard's own rend
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,9 @@ _DATA: dict[str, Any] | None = None
 
 
 def template_hash(source: str) -> str:
-    return hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
+    from .cache import sha256_hex
+
+    return sha256_hex(source.encode("utf-8", "surrogatepass"))
 
 
 def result_key(uses: list[str], special_tokens: dict[str, str], with_tools: bool) -> str:
