@@ -128,18 +128,21 @@ class Vocabulary:
         if isinstance(cached, dict) and isinstance(cached.get("ids"), dict) and set(wanted) <= set(cached["ids"]):
             return cached
         undecoded = doc.undecoded
-        scanned = vocab_facts(undecoded, wanted) if undecoded is not None else None
+        scanned = vocab_facts(undecoded, wanted, self._added_contents()) if undecoded is not None else None
         size, vocab = scanned if scanned is not None else (len(self._model_vocab), self._model_vocab)
         facts = {"size": size, "ids": {c: vocab.get(c) if _is_int(vocab.get(c)) else None for c in wanted}}
         if key:
             cache.store("vocab", key, facts, self.use_cache)
         return facts
 
-    def _candidates(self) -> set[str]:
-        names = set(self.declared) | set(END_OF_TURN_TEXTS)
+    def _added_contents(self) -> list[str]:
         entries = self.tokenizer_json.get(("added_tokens",)) if self.tokenizer_json is not None else None
-        if isinstance(entries, list):
-            names |= {e["content"] for e in entries if isinstance(e, dict) and isinstance(e.get("content"), str)}
+        if not isinstance(entries, list):
+            return []
+        return [e["content"] for e in entries if isinstance(e, dict) and isinstance(e.get("content"), str)]
+
+    def _candidates(self) -> set[str]:
+        names = set(self.declared) | set(END_OF_TURN_TEXTS) | set(self._added_contents())
         for doc in (self.files.tokenizer_config, self.files.special_tokens_map):
             if doc is not None and isinstance(doc.data, dict):
                 for name, value in doc.data.items():
@@ -151,7 +154,8 @@ class Vocabulary:
 
     @property
     def model_size(self) -> int:
-        return int(self._facts["size"])
+        size = self._facts["size"]
+        return int(size) if size is not None else len(self._model_vocab)  # not counted by the scan: parse
 
     def model_id(self, content: str) -> int | None:
         ids = self._facts["ids"]

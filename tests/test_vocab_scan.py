@@ -53,18 +53,19 @@ def _whole(raw: bytes, wanted: list[str]):
 
 
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(tokenizer_json(), st.sampled_from([8, 64, 1 << 20]))
-def test_scan_agrees_with_parsing_the_vocab_whole(case, piece):
+@given(tokenizer_json(), st.sampled_from([8, 64, 1 << 20]), st.booleans())
+def test_scan_agrees_with_parsing_the_vocab_whole(case, piece, count):
     raw, wanted = case
     old = vocab_scan.PIECE
     vocab_scan.PIECE = piece  # small pieces: many cuts even in small vocabularies
-    try:
-        scanned = vocab_scan.vocab_facts(raw, wanted)
+    try:  # an added token missing from the vocab makes it count the keys; all of them present: no count
+        scanned = vocab_scan.vocab_facts(raw, wanted, ["\x00 not in any vocab"] if count else [])
     finally:
         vocab_scan.PIECE = old
     whole = _whole(raw, wanted)
     if scanned is not None:
-        assert whole == scanned
+        assert scanned[1] == whole[1]
+        assert scanned[0] == (whole[0] if count else None)
     if whole == "invalid" or whole is None:
         assert scanned is None
 
@@ -75,11 +76,12 @@ def test_large_vocab_is_read_in_pieces_with_the_same_answer(layout):
     vocab["<|eot_id|>"] = 60_000
     dump = json.dumps(vocab, indent=2) if layout == "pretty" else json.dumps(vocab, separators=(",", ":"))
     raw = ('{"model": {"type": "BPE", "vocab": ' + dump + ', "merges": []}}').encode()
-    size, ids = vocab_scan.vocab_facts(raw, ["<|eot_id|>", "tok5", "missing"])
+    size, ids = vocab_scan.vocab_facts(raw, ["<|eot_id|>", "tok5", "missing"], ["<|eot_id|>", "<|im_end|>"])
     assert (size, ids) == (60_001, {"<|eot_id|>": 60_000, "tok5": 5})
+    assert vocab_scan.vocab_facts(raw, ["tok5"], ["<|eot_id|>"]) == (None, {"tok5": 5})  # all present: not counted
 
 
 def test_a_key_repeated_in_another_piece_is_not_guessed():
     vocab = ",\n".join(f'"tok{i}": {i}' for i in range(200_000))
     raw = ('{"model": {"vocab": {' + vocab + ',\n"tok3": 7}, "merges": []}}').encode()
-    assert vocab_scan.vocab_facts(raw, ["tok3"]) is None
+    assert vocab_scan.vocab_facts(raw, ["tok3"], ["absent"]) is None
