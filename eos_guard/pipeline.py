@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 
 # Below this many folders per worker, starting worker processes costs more than it saves.
 PARALLEL_FROM = 100
+# Workers send each folder's report back pickled, and the parent unpickles them one by one: on 2 idle cores, two
+# workers checked 10,000 small folders slower than one process did, so a pool starts only from this many idle cores.
+POOL_FROM_CORES = 4
 
 
 def model_folders(paths: Iterable[Union[str, Path]],
@@ -67,7 +70,8 @@ def check_paths(paths: Iterable[Union[str, Path]], config: Config | None = None,
 
 def check_folders(folders: list[Path], config: Config, keep_documents: bool = True) -> list[ModelReport]:
     baselines = read_baselines(folders, config.baseline) if config.baseline and config.enabled("EOS015") else {}
-    workers = min(_idle_cores(), len(folders) // PARALLEL_FROM)
+    idle = _idle_cores()
+    workers = min(idle, len(folders) // PARALLEL_FROM) if idle >= POOL_FROM_CORES else 1
     with _collector_for_many(len(folders)):
         if workers < 2:
             return [check_folder(folder, config, baselines, keep_documents) for folder in folders]
@@ -82,14 +86,14 @@ def check_folders(folders: list[Path], config: Config, keep_documents: bool = Tr
 
 
 def _idle_cores() -> int:
-    """Cores this process may use that are not busy now: a pool of workers pays only with two or more (on a
-    loaded machine, forking workers and sending their reports back costs more than it saves)."""
+    """Cores this process may use that are not busy now (on a loaded machine, forking workers and sending their
+    reports back costs more than it saves)."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cores = os.cpu_count() or 1
     try:
-        busy = os.getloadavg()[0]
+        busy = max(0.0, os.getloadavg()[0] - 1)  # the load average counts this process too
     except (AttributeError, OSError):  # Windows
         busy = 0.0
     return max(1, round(cores - busy))
