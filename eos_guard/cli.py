@@ -20,6 +20,23 @@ from .version import __version__
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help layout, with the terminal width found as shutil.get_terminal_size finds it, without
+    importing shutil (and the compression modules it loads) on every run."""
+
+    def __init__(self, prog: str) -> None:
+        try:
+            columns = int(os.environ["COLUMNS"])
+        except (KeyError, ValueError):
+            columns = 0
+        if columns <= 0:
+            try:
+                columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+            except (AttributeError, ValueError, OSError):
+                columns = 0
+        super().__init__(prog, width=(columns or 80) - 2)
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # argparse's own exit code is 2 too; keep its one-line style
         self.print_usage(sys.stderr)
@@ -29,7 +46,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     from .report import REPORTERS  # the output formats are the reporters' registry; loaded per run, not on import
 
-    parser = _Parser(prog="eos-guard", usage="%(prog)s [explain] [PATH ...] [options]",
+    parser = _Parser(prog="eos-guard", usage="%(prog)s [explain] [PATH ...] [options]", formatter_class=_Formatter,
                      description="Check that a model folder's chat template, tokenizer and generation config agree "
                      "on the token that ends a turn. 'eos-guard explain PATH' shows, for each serving runtime, the "
                      "ids it stops on and whether a chat answer stops.")
