@@ -2,7 +2,9 @@
 
 The Llama-3-scale tokenizer.json is built with the ``tokenizers`` library: a byte-level BPE with a
 128,000-entry vocabulary (256 byte symbols and 127,744 merges made deterministically from a seeded RNG) and
-256 added special tokens (ids 128000-128255, as in Llama 3), about 11 MB like the real file.
+256 added special tokens (ids 128000-128255, as in Llama 3), about 12 MB like the real file. The Gemma-scale one
+has 262,144 entries and is about 34 MB. The templates written here are shortened paraphrases; bench/run.py puts
+the real templates in when a local copy exists (``--corpus``), since those are the ones eos-guard knows.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ def _added(tokens: list[tuple[int, str]]) -> dict:
                      "special": True} for i, t in tokens}
 
 
-def llama3_folder(folder: Path, vocab_size: int = 128_000) -> Path:
+def llama3_folder(folder: Path, vocab_size: int = 128_000, template: str = LLAMA3_TEMPLATE) -> Path:
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
     from tokenizers.pre_tokenizers import ByteLevel
 
@@ -83,7 +85,7 @@ def llama3_folder(folder: Path, vocab_size: int = 128_000) -> Path:
     tokenizer.save(str(folder / "tokenizer.json"))
     special = [(vocab_size + i, t) for i, t in enumerate(LLAMA3_SPECIAL)]
     _write(folder / "tokenizer_config.json", {
-        "added_tokens_decoder": _added(special), "bos_token": "<|begin_of_text|>", "chat_template": LLAMA3_TEMPLATE,
+        "added_tokens_decoder": _added(special), "bos_token": "<|begin_of_text|>", "chat_template": template,
         "clean_up_tokenization_spaces": True, "eos_token": "<|eot_id|>", "model_max_length": 131072,
         "tokenizer_class": "PreTrainedTokenizerFast"})
     _write(folder / "config.json", {"architectures": ["LlamaForCausalLM"], "bos_token_id": 128000,
@@ -95,9 +97,64 @@ def llama3_folder(folder: Path, vocab_size: int = 128_000) -> Path:
     return folder
 
 
-def chatml_folder(folder: Path, broken: bool = False) -> Path:
+GEMMA_SPECIAL = ["<pad>", "<eos>", "<bos>", "<unk>", "<mask>", "[multimodal]"] + [f"<unused{i}>" for i in range(99)] \
+    + ["<start_of_turn>", "<end_of_turn>", "<start_of_image>", "<end_of_image>", "<image_soft_token>"]
+GEMMA_TEMPLATE = (
+    "{{ bos_token }}\n{%- if messages[0]['role'] == 'system' -%}\n    {%- set first_user_prefix = "
+    "messages[0]['content'] + '\n\n' -%}\n    {%- set loop_messages = messages[1:] -%}\n{%- else -%}\n"
+    "    {%- set first_user_prefix = \"\" -%}\n    {%- set loop_messages = messages -%}\n{%- endif -%}\n"
+    "{%- for message in loop_messages -%}\n    {%- if (message['role'] == 'assistant') -%}\n"
+    "        {%- set role = \"model\" -%}\n    {%- else -%}\n        {%- set role = message['role'] -%}\n"
+    "    {%- endif -%}\n    {{ '<start_of_turn>' + role + '\n' + (first_user_prefix if loop.first else \"\") }}\n"
+    "    {{ message['content'] | trim }}\n    {{ '<end_of_turn>\n' }}\n{%- endfor -%}\n"
+    "{%- if add_generation_prompt -%}\n    {{'<start_of_turn>model\n'}}\n{%- endif -%}\n")
+
+
+def gemma_folder(folder: Path, vocab_size: int = 262_144, template: str = GEMMA_TEMPLATE) -> Path:
+    """A Gemma-3-scale folder: a byte-fallback BPE over "▁"-marked pieces, 262,144 entries (the special and
+    unused tokens among them, as in Gemma, so every added token is in the vocab), about 34 MB like the real file."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+
+    rng = random.Random(4321)
+    base = GEMMA_SPECIAL + [f"<0x{b:02X}>" for b in range(256)]
+    letters = [chr(c) for c in range(0x61, 0x7B)] + [chr(c) for c in range(0xE0, 0x100)] + ["▁", "\n", "\t", " "] \
+        + [chr(c) for c in range(0x4E00, 0x4E00 + 200)]
+    vocab = {t: i for i, t in enumerate(base)}
+    tokens = []
+    for ch in letters:
+        if ch not in vocab:
+            vocab[ch] = len(vocab)
+            tokens.append(ch)
+    merges = []
+    while len(vocab) < vocab_size:
+        a = tokens[rng.randrange(len(tokens)) if rng.random() < 0.5 else rng.randrange(min(len(tokens), 6000))]
+        b = tokens[rng.randrange(min(len(tokens), 3000))]
+        merged = a + b
+        if merged in vocab or len(merged) > 22:
+            continue
+        vocab[merged] = len(vocab)
+        tokens.append(merged)
+        merges.append((a, b))
+    tokenizer = Tokenizer(models.BPE(vocab=vocab, merges=merges, byte_fallback=True, unk_token="<unk>"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Split("▁", "merged_with_next")
+    tokenizer.decoder = decoders.ByteFallback()
+    tokenizer.add_special_tokens(GEMMA_SPECIAL)
+    folder.mkdir(parents=True, exist_ok=True)
+    tokenizer.save(str(folder / "tokenizer.json"))
+    special = [(vocab[t], t) for t in GEMMA_SPECIAL]
+    _write(folder / "tokenizer_config.json", {
+        "added_tokens_decoder": _added(special), "bos_token": "<bos>", "chat_template": template,
+        "eos_token": "<eos>", "pad_token": "<pad>", "unk_token": "<unk>", "model_max_length": 1000000000000000019884624838656,
+        "tokenizer_class": "GemmaTokenizer"})
+    _write(folder / "config.json", {"architectures": ["Gemma3ForCausalLM"], "bos_token_id": 2, "eos_token_id": [1, 106],
+                                    "model_type": "gemma3_text", "vocab_size": vocab_size})
+    _write(folder / "generation_config.json", {"bos_token_id": 2, "eos_token_id": [1, 106], "pad_token_id": 0})
+    return folder
+
+
+def chatml_folder(folder: Path, broken: bool = False, template: str = CHATML) -> Path:
     tokens = [(151643, "<|endoftext|>"), (151644, "<|im_start|>"), (151645, "<|im_end|>")]
-    _write(folder / "tokenizer_config.json", {"added_tokens_decoder": _added(tokens), "chat_template": CHATML,
+    _write(folder / "tokenizer_config.json", {"added_tokens_decoder": _added(tokens), "chat_template": template,
                                               "eos_token": "<|im_end|>", "pad_token": "<|endoftext|>",
                                               "tokenizer_class": "Qwen2Tokenizer"})
     _write(folder / "config.json", {"architectures": ["Qwen2ForCausalLM"], "eos_token_id": 151645,

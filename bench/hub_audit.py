@@ -46,7 +46,7 @@ def audit(hub: HubServer, work: Path, workers: int, offline: bool = False) -> di
     proc = subprocess.run([sys.executable, "-c", WRAPPER, sys.executable, "-m", "eos_guard", "--hub-list",
                            str(work / "list.txt"), "--format", "json"], env=env, cwd=work, capture_output=True,
                           text=True)
-    elapsed, rss, code = proc.stdout.split()
+    elapsed, rss, code, _ = proc.stdout.split()
     if int(code) not in (0, 1):
         raise SystemExit(f"eos-guard exited {code}: {proc.stderr[-1000:]}")
     cached = sum(p.stat().st_size for p in (work / "hf" / "hub").rglob("*") if p.is_file() and not p.is_symlink())

@@ -1,19 +1,37 @@
-"""eos-guard's cost against the transformers-based check and against only reading the files.
+"""eos-guard's cost as whole processes, with the cache state of every row stated, against what it must at least do.
 
-usage: python bench/run.py [--quick] [--runs N] [--workdir DIR]
+usage: python bench/run.py [--quick] [--runs N] [--workdir DIR] [--baseline-tree DIR] [--corpus DIR]
+                           [--transformers]
 
-Builds its inputs (bench/build_inputs.py), then times whole processes, each after a warm-up run: (a) eos-guard,
-(b) bench/transformers_check.py, the check users write with transformers, (c) the floor, ``python -c`` reading
-the same files' bytes, run by the same interpreter. Prints medians with min-max, the ratios, peak RSS, and the
-per-folder cost on trees of 100 / 1,000 / 5,000 folders. ``--quick`` uses small inputs and one run: a smoke test
-that the benchmark works, with no timing claims. docs/performance.md records a full run.
+Builds its inputs (bench/build_inputs.py), compiles the sources to bytecode as an installation does, then times
+whole processes; every row's commands run interleaved, one warm-up round first, and medians are printed with
+min-max, peak RSS and ratios measured in the same rounds. Wall time is what a user waits; CPU time (user + system
+of the process and its children) is what the process itself costs, and it stays stable when other jobs load
+the machine, so both are printed:
+
+- a Llama-3-scale folder (128k vocab, 256 added tokens) with an empty cache (a fresh cache folder every run:
+  what a CI job sees), then warm (the cache the warm-up filled), against reading its files' bytes (the floor);
+- the same folder with a chat template eos-guard does not know (its own render, jinja2 included);
+- a Gemma-scale folder (262k vocab, ~34 MB tokenizer.json), empty cache, against ``json.loads`` of tokenizer.json;
+- a small ChatML folder without tokenizer.json, empty cache, against ``python -c pass``;
+- ``import eos_guard`` against ``python -c pass``;
+- trees of 1,000 and 10,000 small ChatML folders in one run, empty cache: time per folder and peak RSS.
+
+``--baseline-tree DIR`` measures another copy of the sources (e.g. ``git worktree add DIR <commit>``) in the same
+rounds, so today's and the changed code share the machine's load. ``--corpus DIR`` (default
+$EOS_GUARD_CORPUS or /work/shared/corpus) supplies the real Llama 3.1, Gemma 3 and Qwen2 templates when present;
+without it the shortened templates of build_inputs.py are used and the output says so. ``--transformers`` adds
+the check users write with transformers (bench/transformers_check.py). ``--quick`` uses small inputs and one run:
+a smoke test that the benchmark works, with no timing claims. docs/performance.md records a full run.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -21,88 +39,202 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 import build_inputs  # noqa: E402
 
 PYTHON = sys.executable
+NEUTRAL = tempfile.gettempdir()  # the working directory of every timed command
 FLOOR = "import sys\nfor p in sys.argv[1:]:\n    open(p, 'rb').read()"
+JSON_LOADS = "import json, sys\njson.loads(open(sys.argv[1], encoding='utf-8').read())"
 # Each command runs under this small wrapper, which times it and reads its peak RSS: a child forked straight
-# from this benchmark (which holds a 128k-entry tokenizer) would report the benchmark's own memory.
+# from this benchmark (which may hold a large tokenizer) would report the benchmark's own memory.
 WRAPPER = ("import resource, subprocess, sys, time\n"
            "start = time.perf_counter()\n"
            "code = subprocess.call(sys.argv[1:], stdout=subprocess.DEVNULL)\n"
            "elapsed = time.perf_counter() - start\n"
-           "print(elapsed, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code)")
+           "usage = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+           "print(elapsed, usage.ru_maxrss, code, usage.ru_utime + usage.ru_stime)")
+# (corpus folder, file, key) of the real templates: the ones most fine-tunes ship byte for byte
+REAL_TEMPLATES = {
+    "llama": ("llama-3.1-8b-instruct-finetune", "tokenizer_config.json", "chat_template"),
+    "gemma": ("medgemma-27b-it", "chat_template.jinja", None),
+    "chatml": ("qwen2-1.5b-instruct-boundless", "tokenizer_config.json", "chat_template"),
+}
 
 
-def measure(command: list[str], runs: int, expect: tuple[int, ...] = (0, 1)) -> dict:
-    """Median, min and max wall time (s) and the largest peak RSS (MB) of ``runs`` runs after one warm-up."""
-    times, peaks = [], []
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_VERBOSITY": "error"}
-    for attempt in range(runs + 1):
-        proc = subprocess.run([PYTHON, "-c", WRAPPER, *command], capture_output=True, text=True, env=env)
-        elapsed, rss, code = proc.stdout.split()
-        if int(code) not in expect:
-            raise SystemExit(f"{' '.join(command)} exited {code}: {proc.stderr[-400:]}")
-        if attempt:
-            times.append(float(elapsed))
-            peaks.append(int(rss) / 1024)
-    return {"median": statistics.median(times), "min": min(times), "max": max(times), "rss": max(peaks)}
+class Command:
+    """One process to time: its arguments, environment, and a step before each run (emptying a cache)."""
+
+    def __init__(self, label: str, argv: list[str], tree: Path | None = None, cache: Path | None = None,
+                 empty_cache: bool = False, expect: tuple[int, ...] = (0, 1)) -> None:
+        self.label, self.argv, self.expect = label, argv, expect
+        self.env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_VERBOSITY": "error"}
+        self.env.pop("PYTHONDONTWRITEBYTECODE", None)
+        if tree is not None:
+            self.env["PYTHONPATH"] = str(tree)
+        if cache is not None:
+            self.env["EOS_GUARD_CACHE_DIR"] = str(cache)
+        self.cache, self.empty_cache = cache, empty_cache
+        self.times: list[float] = []
+        self.cpu: list[float] = []  # user + system seconds: what the process itself costs, whatever the load
+        self.peaks: list[float] = []
+
+    def run(self, keep: bool) -> None:
+        if self.empty_cache and self.cache is not None:
+            shutil.rmtree(self.cache, ignore_errors=True)
+        # From a neutral folder: ``python -m`` puts the working directory first on sys.path, ahead of PYTHONPATH.
+        proc = subprocess.run([PYTHON, "-c", WRAPPER, *self.argv], capture_output=True, text=True, env=self.env,
+                              cwd=NEUTRAL)
+        elapsed, rss, code, cpu = proc.stdout.split()
+        if int(code) not in self.expect:
+            raise SystemExit(f"{self.label}: {' '.join(self.argv)} exited {code}: {proc.stderr[-400:]}")
+        if keep:
+            self.times.append(float(elapsed))
+            self.cpu.append(float(cpu))
+            self.peaks.append(int(rss) / 1024)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times)
+
+    def fmt(self) -> str:
+        return f"{self.median * 1000:.0f} ms ({min(self.times) * 1000:.0f}-{max(self.times) * 1000:.0f})"
+
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu)
+
+    def fmt_cpu(self) -> str:
+        return f"{self.cpu_median * 1000:.0f} ms"
+
+    @property
+    def rss(self) -> float:
+        return statistics.median(self.peaks)
+
+
+def measure(commands: list[Command], runs: int) -> None:
+    """Run the commands interleaved: one warm-up round, then ``runs`` rounds."""
+    for round_ in range(runs + 1):
+        for command in commands:
+            command.run(keep=round_ > 0)
 
 
 def files_of(folder: Path) -> list[str]:
     return sorted(str(p) for p in folder.rglob("*") if p.is_file())
 
 
-def fmt(m: dict) -> str:
-    return f"{m['median'] * 1000:.0f} ms ({m['min'] * 1000:.0f}-{m['max'] * 1000:.0f})"
+def real_template(corpus: Path | None, name: str) -> str | None:
+    if corpus is None:
+        return None
+    folder, file, key = REAL_TEMPLATES[name]
+    path = corpus / folder / file
+    if not path.is_file():
+        return None
+    text = path.read_text(encoding="utf-8")
+    return json.loads(text)[key] if key else text
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small inputs, one run: a smoke test")
-    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--workdir", type=Path)
+    parser.add_argument("--baseline-tree", type=Path, help="another copy of the sources, measured alongside")
+    parser.add_argument("--corpus", type=Path, default=Path(os.environ.get("EOS_GUARD_CORPUS", "/work/shared/corpus")))
+    parser.add_argument("--transformers", action="store_true", help="also time the transformers-based check")
     args = parser.parse_args(argv)
     runs = 1 if args.quick else args.runs
     work = args.workdir or Path(tempfile.mkdtemp(prefix="eos-guard-bench-"))
-    eos_guard = [PYTHON, "-m", "eos_guard", "--format", "json", "--baseline", "none"]
-    os.environ["EOS_GUARD_CACHE_DIR"] = str(work / "cache")
+    work.mkdir(parents=True, exist_ok=True)
+    global NEUTRAL
+    NEUTRAL = str(work)
+    corpus = args.corpus if args.corpus.is_dir() else None
+    trees = [("new", ROOT)] + ([("old", args.baseline_tree.resolve())] if args.baseline_tree else [])
+    for _, tree in trees:  # bytecode, as pip writes it on install
+        subprocess.run([PYTHON, "-m", "compileall", "-q", str(tree / "eos_guard")], check=True,
+                       stdout=subprocess.DEVNULL)
 
-    print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    llama = build_inputs.llama3_folder(work / "llama3", vocab_size=2_000 if args.quick else 128_000)
-    small = build_inputs.small_chatml_with_tokenizer(work / "chatml")
-    size = (llama / "tokenizer.json").stat().st_size / 1e6
-    print(f"inputs in {work}: llama3 tokenizer.json {size:.1f} MB; runs per command: {runs} after a warm-up\n")
+    for name, tree in trees:  # each label must time its own sources (an installed copy must not win)
+        probe = Command(name, [], tree=tree)
+        where = subprocess.run([PYTHON, "-c", "import eos_guard; print(eos_guard.__file__)"], capture_output=True,
+                               text=True, env=probe.env, cwd=NEUTRAL).stdout.strip()
+        if not Path(where).is_relative_to(tree):
+            raise SystemExit(f"{name}: eos_guard is imported from {where}, not from {tree}")
+    print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"load average {os.getloadavg()[0]:.1f} at the start")
+    templates = {name: real_template(corpus, name) for name in REAL_TEMPLATES}
+    print("templates: " + ", ".join(f"{name} {'real (from ' + str(corpus) + ')' if text else 'shortened'}"
+                                    for name, text in templates.items()))
+    llama_vocab, gemma_vocab = (2_000, 4_000) if args.quick else (128_000, 262_144)
+    llama = build_inputs.llama3_folder(work / "llama3", llama_vocab, templates["llama"] or build_inputs.LLAMA3_TEMPLATE)
+    llama_own = build_inputs.llama3_folder(work / "llama3-own-template", llama_vocab, build_inputs.LLAMA3_TEMPLATE)
+    gemma = build_inputs.gemma_folder(work / "gemma", gemma_vocab, templates["gemma"] or build_inputs.GEMMA_TEMPLATE)
+    small = build_inputs.chatml_folder(work / "chatml", template=templates["chatml"] or build_inputs.CHATML)
+    small_own = build_inputs.chatml_folder(work / "chatml-own-template")
+    print(f"inputs in {work}: tokenizer.json {(llama / 'tokenizer.json').stat().st_size / 1e6:.1f} MB (Llama-3-scale),"
+          f" {(gemma / 'tokenizer.json').stat().st_size / 1e6:.1f} MB (Gemma-scale); {runs} runs per command after "
+          f"a warm-up round, interleaved\n")
+    caches = work / "caches"
 
-    print("| input | eos-guard | transformers check | floor (read bytes) | vs transformers | vs floor | "
-          "eos-guard peak RSS |")
-    print("|---|---|---|---|---|---|---|")
-    for name, folder in (("Llama-3-scale folder", llama), ("small ChatML folder", small)):
-        theirs = measure([PYTHON, str(HERE / "transformers_check.py"), str(folder)], runs, expect=(0,))
-        floor = measure([PYTHON, "-c", FLOOR, *files_of(folder)], runs, expect=(0,))
-        # The default keeps template renders and vocabulary look-ups in the cache folder (warm after the
-        # warm-up run); --no-cache pays for jinja2 and the vocabulary every time.
-        for mode, extra in (("", []), (", --no-cache", ["--no-cache"])):
-            ours = measure(eos_guard + extra + [str(folder)], runs)
-            print(f"| {name}{mode} | {fmt(ours)} | {fmt(theirs)} | {fmt(floor)} | "
-                  f"{theirs['median'] / ours['median']:.1f}x faster | {ours['median'] / floor['median']:.1f}x | "
-                  f"{ours['rss']:.0f} MB |")
+    def eos_guard(name: str, tree: Path, target: Path, state: str) -> Command:
+        return Command(f"{name} {state}", [PYTHON, "-m", "eos_guard", "--format", "json", "--baseline", "none",
+                                           str(target)],
+                       tree=tree, cache=caches / f"{name}-{target.name}", empty_cache=state == "empty cache")
 
-    print("\n| folders in one run | eos-guard | per folder | floor (read bytes) | peak RSS |")
-    print("|---|---|---|---|---|")
-    for count in ((20, 50) if args.quick else (100, 1_000, 5_000)):
+    print("| input | cache | code | eos-guard wall (min-max) | CPU | reference | wall (min-max) | CPU | "
+          "eos-guard / reference, wall | CPU | eos-guard peak RSS |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    rows = [("Llama-3-scale folder", llama, "empty cache", "read bytes", [PYTHON, "-c", FLOOR, *files_of(llama)]),
+            ("Llama-3-scale folder", llama, "warm cache", "read bytes", [PYTHON, "-c", FLOOR, *files_of(llama)]),
+            ("Llama-3-scale folder, template eos-guard does not know", llama_own, "empty cache", "read bytes",
+             [PYTHON, "-c", FLOOR, *files_of(llama_own)]),
+            ("Gemma-scale folder", gemma, "empty cache", "json.loads of tokenizer.json",
+             [PYTHON, "-c", JSON_LOADS, str(gemma / "tokenizer.json")]),
+            ("small ChatML folder, no tokenizer.json", small, "empty cache", "python -c pass",
+             [PYTHON, "-c", "pass"]),
+            ("small ChatML folder, no tokenizer.json, template eos-guard does not know", small_own, "empty cache",
+             "python -c pass", [PYTHON, "-c", "pass"])]
+    for title, folder, state, ref_name, ref_argv in rows:
+        reference = Command(ref_name, ref_argv, expect=(0,))
+        ours = [eos_guard(name, tree, folder, state) for name, tree in trees]
+        measure([reference, *ours], runs)
+        for (name, _), command in zip(trees, ours):
+            print(f"| {title} | {state} | {name} | {command.fmt()} | {command.fmt_cpu()} | {ref_name} | "
+                  f"{reference.fmt()} | {reference.fmt_cpu()} | {command.median / reference.median:.2f}x | "
+                  f"{command.cpu_median / reference.cpu_median:.2f}x | {command.rss:.0f} MB |")
+
+    bare = Command("bare", [PYTHON, "-c", "pass"], expect=(0,))
+    imports = [Command(f"import {name}", [PYTHON, "-c", "import eos_guard"], tree=tree, expect=(0,))
+               for name, tree in trees]
+    measure([bare, *imports], runs * 3)
+    print()
+    for (name, _), command in zip(trees, imports):
+        print(f"`import eos_guard` ({name}): {(command.median - bare.median) * 1000:.1f} ms wall, "
+              f"{(command.cpu_median - bare.cpu_median) * 1000:.1f} ms CPU over a bare interpreter "
+              f"({bare.fmt()}, {bare.fmt_cpu()} CPU)")
+
+    print("\n| folders in one run | cache | code | eos-guard wall (min-max) | per folder | CPU | per folder | "
+          "peak RSS |")
+    print("|---|---|---|---|---|---|---|---|")
+    for count in ((20, 50) if args.quick else (1_000, 10_000)):
         root = build_inputs.tree(work / f"tree{count}", count)
-        ours = measure(eos_guard + [str(root)], runs)
-        floor = measure([PYTHON, "-c", FLOOR, *files_of(root)], runs, expect=(0,))
-        print(f"| {count} | {fmt(ours)} | {ours['median'] / count * 1000:.2f} ms | {fmt(floor)} | "
-              f"{ours['rss']:.0f} MB |")
+        ours = [eos_guard(name, tree, root, "empty cache") for name, tree in trees]
+        measure(ours, max(1, runs // 2) if count >= 10_000 else runs)
+        for (name, _), command in zip(trees, ours):
+            print(f"| {count} | empty cache | {name} | {command.fmt()} | {command.median / count * 1000:.2f} ms | "
+                  f"{command.fmt_cpu()} | {command.cpu_median / count * 1000:.2f} ms | {command.rss:.0f} MB |")
 
-    imports = measure([PYTHON, "-X", "importtime", "-c", "import eos_guard"], runs, expect=(0,))
-    bare = measure([PYTHON, "-c", "pass"], runs, expect=(0,))
-    print(f"\n`import eos_guard`: {(imports['median'] - bare['median']) * 1000:.0f} ms over a bare interpreter "
-          f"({fmt(bare)})")
+    if args.transformers:
+        print("\n| input | transformers check | eos-guard (new, empty cache) |")
+        print("|---|---|---|")
+        for title, folder in (("Llama-3-scale folder", llama), ("Gemma-scale folder", gemma)):
+            theirs = Command("transformers", [PYTHON, str(HERE / "transformers_check.py"), str(folder)], expect=(0,))
+            ours = eos_guard("new", ROOT, folder, "empty cache")
+            measure([theirs, ours], runs)
+            print(f"| {title} | {theirs.fmt()} | {ours.fmt()} |")
+    print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
     return 0
 
 

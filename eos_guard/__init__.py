@@ -12,16 +12,31 @@ Public API::
 from __future__ import annotations
 
 import os
-from os import PathLike
-from pathlib import Path
-from typing import Any, Iterable, Mapping, Union
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Union
 
-from .align import align
-from .findings import Finding, Severity
-from .results import Report
+from .align import align  # eager: the submodule of the same name must not shadow the function
 from .version import __version__
 
+if TYPE_CHECKING:
+    from os import PathLike
+
+    from .findings import Finding, Severity
+    from .results import Report
+
 __all__ = ["Finding", "Report", "Severity", "align", "check", "check_batch", "fix", "__version__"]
+
+# Imported on first use, so ``import eos_guard`` (a training script, the CLI's start) stays cheap.
+_LAZY = {"Finding": "findings", "Report": "results", "Severity": "findings"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def check(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = None) -> Report:
@@ -31,6 +46,8 @@ def check(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = Non
     the first path applies. Raises :class:`eos_guard.errors.InputError` for a missing path or bad settings;
     a malformed model file is reported in ``Report.errors`` instead.
     """
+    from pathlib import Path
+
     from . import config as settings
     from .pipeline import check_paths
 
@@ -47,6 +64,8 @@ def fix(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = None,
     With ``write=False`` nothing is written: the changes are what ``--diff`` would show. A file that cannot be
     written raises InputError after every other file has been written.
     """
+    from pathlib import Path
+
     from . import config as settings
     from .pipeline import fix_paths
 

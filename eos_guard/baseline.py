@@ -8,7 +8,6 @@ work tree. Files git does not track at that revision have no baseline.
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 from typing import Iterable
 
@@ -70,6 +69,7 @@ def _cat_files(root: Path, paths: list[Path], revision: str) -> dict[Path, str]:
 
 
 def _git(root: Path, args: list, stdin: bytes | None = None) -> bytes | None:
+    import subprocess  # only for folders in a git work tree
     try:
         proc = subprocess.run(["git", "-C", str(root), *args], input=stdin, capture_output=True, timeout=30,
                               check=False)

@@ -7,17 +7,19 @@ Results are kept in memory for the run and as small JSON files in ``$EOS_GUARD_C
 
 - template probes, keyed by a hash of the template, the special and added token strings and eos-guard's version
   (a render that hit a time limit is never cached);
-- vocabulary look-ups, keyed by tokenizer.json's path, size, modification time and inode, like ruff's cache.
+- vocabulary look-ups, keyed by a SHA-256 of tokenizer.json's bytes, so a cache folder restored on another
+  machine (a CI cache) is warm; the digest itself is remembered under the file's path, size, modification time
+  and inode, like ruff's cache, so a repeated local run does not hash the file again.
 
-``--no-cache`` or ``cache: false`` turns the files off; an unwritable cache folder is silently not used.
+Templates that many models ship byte for byte are not rendered at all on a cold run: known_probes.py holds their
+results. ``--no-cache`` or ``cache: false`` turns both off (every template is rendered, every vocabulary read);
+an unwritable cache folder is silently not used.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +36,25 @@ def cache_dir() -> Path:
     return Path(base) / "eos-guard"
 
 
+def sha256_hex(data: bytes) -> str:
+    """SHA-256 of ``data``: the interpreter's own implementation for small inputs (loading OpenSSL through hashlib
+    costs more than a small check), OpenSSL's (several times faster) for a large tokenizer.json."""
+    if len(data) < 1 << 20:
+        try:
+            from _sha2 import sha256  # Python 3.12+
+        except ImportError:
+            try:
+                from _sha256 import sha256  # Python 3.10, 3.11
+            except ImportError:
+                from hashlib import sha256
+    else:
+        from hashlib import sha256
+    return sha256(data).hexdigest()
+
+
 def digest(*parts: Any) -> str:
     payload = json.dumps([__version__, *parts], ensure_ascii=False, sort_keys=True, default=str)
-    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()  # a lone surrogate is valid JSON
+    return sha256_hex(payload.encode("utf-8", "surrogatepass"))  # a lone surrogate is valid JSON
 
 
 def file_key(path: Path) -> str | None:
@@ -46,6 +64,18 @@ def file_key(path: Path) -> str | None:
     except OSError:
         return None
     return digest(str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def content_key(path: Path, data: bytes, on_disk: bool) -> str:
+    """A key for the content ``data`` read from ``path``: its SHA-256, looked up by :func:`file_key` first."""
+    by_stat = file_key(path)
+    known = load("digest", by_stat, on_disk) if by_stat else None
+    if isinstance(known, str):
+        return known
+    key = digest(sha256_hex(data))
+    if by_stat:
+        store("digest", by_stat, key, on_disk)
+    return key
 
 
 def load(kind: str, key: str, on_disk: bool) -> Any:
@@ -69,7 +99,10 @@ def store(kind: str, key: str, value: Any, on_disk: bool) -> None:
     folder = cache_dir() / "v1" / kind
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=folder, suffix=".tmp")
+        # A name of this process's own (not tempfile, whose import costs more than a small check), then an
+        # atomic rename: concurrent runs never see a half-written file.
+        temporary = folder / f"{key}.{os.getpid()}.{id(value):x}.tmp"
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(value, handle)  # ASCII: a token string may hold a lone surrogate, which UTF-8 cannot encode
         os.replace(temporary, folder / f"{key}.json")

@@ -24,6 +24,23 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help layout, with the terminal width found as shutil.get_terminal_size finds it, without
+    importing shutil (and the compression modules it loads) on every run."""
+
+    def __init__(self, prog: str) -> None:
+        try:
+            columns = int(os.environ["COLUMNS"])
+        except (KeyError, ValueError):
+            columns = 0
+        if columns <= 0:
+            try:
+                columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+            except (AttributeError, ValueError, OSError):
+                columns = 0
+        super().__init__(prog, width=(columns or 80) - 2)
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # argparse's own exit code is 2 too; keep its one-line style
         self.print_usage(sys.stderr)
@@ -33,7 +50,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     from .report import REPORTERS  # the output formats are the reporters' registry; loaded per run, not on import
 
-    parser = _Parser(prog="eos-guard", usage="%(prog)s [explain] [PATH ...] [options]",
+    parser = _Parser(prog="eos-guard", usage="%(prog)s [explain] [PATH ...] [options]", formatter_class=_Formatter,
                      description="Check that a model folder's chat template, tokenizer and generation config agree "
                      "on the token that ends a turn. 'eos-guard explain PATH' shows, for each serving runtime, the "
                      "ids it stops on and whether a chat answer stops.")
@@ -71,7 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="git revision whose eos_token_id lists must not lose ids (EOS015); 'none' turns it off "
                              "(default: HEAD)")
     parser.add_argument("--no-cache", action="store_true",
-                        help="do not read or write the cache of template renders (see docs/performance.md)")
+                        help="compute everything from the files: no cache folder, no shipped template results "
+                             "(see docs/performance.md)")
     parser.add_argument("--verbose", action="store_true", help="show tracebacks of internal errors")
     parser.add_argument("--version", action="version", version=f"eos-guard {__version__}")
     return parser
@@ -203,12 +221,14 @@ def _say(line: str) -> None:
 
 
 def _write_side_outputs(args: argparse.Namespace, report: object) -> None:
-    from .report import sarif, summary
-
     try:
         if args.sarif:
+            from .report import sarif
+
             args.sarif.write_text(sarif.render(report), encoding="utf-8")
         if args.summary:
+            from .report import summary
+
             with args.summary.open("a", encoding="utf-8") as handle:
                 handle.write(summary.render(report))
     except OSError as exc:

@@ -183,7 +183,9 @@ def load(explicit: Path | None, start: Path) -> Config:
                 return _read(directory / name)
     for directory in ancestors:
         pyproject = directory / "pyproject.toml"
-        if pyproject.is_file():
+        # Discovery skips the many pyproject.toml files that never name eos-guard without importing a TOML
+        # parser (a broken one belongs to the tools it configures).
+        if pyproject.is_file() and b"eos-guard" in pyproject.read_bytes():
             table = _pyproject_table(pyproject)
             if table is not None:
                 return from_mapping(table, pyproject)

@@ -37,11 +37,15 @@ class Config:
     def keeps(self, finding: Finding) -> bool:
         if not self.enabled(finding.code):
             return False
+        if not self.per_file_ignores:
+            return True
         relative = _relative(finding.location.path, self.root)
         return not any(finding.code in codes and _matches(relative, pattern)
                        for pattern, codes in self.per_file_ignores.items())
 
     def excluded(self, folder: Path) -> bool:
+        if not self.exclude:
+            return False
         relative = _relative(folder, self.root)
         return any(_matches(relative, pattern) for pattern in self.exclude)
 

@@ -71,6 +71,16 @@ class JsonDocument:
             self._text = _decode(self.path, self._raw or b"")
         return self._text
 
+    @property
+    def undecoded(self) -> bytes | None:
+        """The bytes of a lazy document whose text has not been decoded (values are then read from the bytes)."""
+        return self._raw if self._raw is not None and self._text is None and self._data is _UNPARSED else None
+
+    @property
+    def raw(self) -> bytes:
+        """The file's bytes (encoded again from the text for a document read as text)."""
+        return self._raw if self._raw is not None else self.text.encode("utf-8")
+
     def _parse(self, text: str) -> Any:
         try:
             return json.loads(text)
@@ -351,28 +361,50 @@ class _ByteWalker:
 
 
     def _bpe_vocab(self) -> dict | None:
-        """A BPE ``model.vocab`` decoded and parsed alone: the slice between its key and the ``merges`` key.
-
-        ``"merges": [`` cannot occur inside the vocab (its values are numbers), so the last occurrence marks the
-        vocab's end; the slice must then parse as exactly one object, or the general walk is used.
-        """
+        """A BPE ``model.vocab`` decoded and parsed alone (see :func:`bpe_vocab_bounds`), or None for the general
+        walk."""
         raw = self.raw
-        merges = max(raw.rfind(b'"merges":['), raw.rfind(b'"merges": ['))
-        if merges < 0:
+        bounds = bpe_vocab_bounds(raw)
+        if bounds is None:
             return None
-        vocab = raw.rfind(b'"vocab":', 0, merges)
-        model = raw.rfind(b'"model":', 0, vocab)
-        if vocab < 0 or model < 0:
-            return None
-        start = self.skip_whitespace(vocab + len(b'"vocab":'))
-        end = raw.rfind(b"}", start, merges) + 1
-        if raw[start:start + 1] != b"{" or raw[end:merges].strip(b" \t\r\n") != b",":
-            return None
+        start, end = bounds
         try:
             value = json.loads(_decode(self.path, raw[start:end], offset=start, whole=raw))
         except ValueError:
             return None
         return value if isinstance(value, dict) else None
+
+
+def bpe_vocab_bounds(raw: bytes) -> tuple[int, int] | None:
+    """Byte offsets ``[start, end)`` of a BPE ``model.vocab`` object: the slice between its key and the ``merges``
+    key, or None when the file is not laid out that way.
+
+    ``"merges": [`` cannot occur inside the vocab (its values are numbers), so the last occurrence marks the
+    vocab's end; the slice must then parse as exactly one object (the caller's part), or the general walk is used.
+    """
+    merges, end_of_search = -1, len(raw)
+    while True:  # the last '"merges":[' or '"merges": [', in one backward search
+        found = raw.rfind(b'"merges":', 0, end_of_search)
+        if found < 0:
+            break
+        after = raw[found + 9:found + 11]
+        if after[:1] == b"[" or after == b" [":
+            merges = found
+            break
+        end_of_search = found + 8
+    if merges < 0:
+        return None
+    vocab = raw.rfind(b'"vocab":', 0, merges)
+    model = raw.rfind(b'"model":', 0, vocab)
+    if vocab < 0 or model < 0:
+        return None
+    start = vocab + len(b'"vocab":')
+    while start < len(raw) and raw[start] in b" \t\n\r":
+        start += 1
+    end = raw.rfind(b"}", start, merges) + 1
+    if raw[start:start + 1] != b"{" or raw[end:merges].strip(b" \t\r\n") != b",":
+        return None
+    return start, end
 
 
 def _byte_position(raw: bytes, offset: int) -> tuple[int, int]:

@@ -9,6 +9,7 @@ entirely; chat_template.json is read only by processors and is checked as a temp
 from __future__ import annotations
 
 import errno
+import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -206,10 +207,18 @@ def trusted_root(folder: Path) -> Path:
     folder = folder.resolve()
     if folder.parent.name == "snapshots" and folder.parent.parent.name.startswith(("models--", "datasets--")):
         return folder.parent.parent
-    for directory in (folder, *folder.parents):
-        if (directory / ".git").exists():
-            return directory
-    return folder
+    return _work_tree(folder) or folder
+
+
+@functools.lru_cache(maxsize=4096)
+def _work_tree(directory: Path) -> Path | None:
+    """The nearest folder at or above ``directory`` that holds ``.git``; remembered for the run (folders of one
+    tree share their parents), forgotten when the next run looks for model folders. A loop, not recursion: a
+    folder may lie deeper than Python's recursion limit."""
+    for candidate in (directory, *directory.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
 
 
 def _is_within(path: Path, root: Path) -> bool:
@@ -241,6 +250,7 @@ def find_model_folders(paths: Iterable[Path], refused: list[tuple[Path, str]] | 
     that is (or lies under) a symbolic link out of its repository (:func:`repository_of`) is not read: it is
     added to ``refused`` with the reason.
     """
+    _work_tree.cache_clear()
     found: dict[Path, None] = {}
     for path in paths:
         if not path.exists():

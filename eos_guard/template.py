@@ -19,7 +19,7 @@ import signal
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 ASSISTANT_MARKER = "EOSGUARDASSISTANT"
 SYSTEM_TEXT = "EOSGUARDSYSTEM"
@@ -117,10 +117,23 @@ def probe_template(source: str, special_tokens: dict[str, str], added_tokens: It
             return Probe(**cached)
         except TypeError:
             pass
+    if _known_allowed(limits):
+        from . import known_probes
+
+        outcomes = known_probes.lookup(source, special_tokens, with_tools)
+        if outcomes is not None:
+            return select(outcomes, added_tokens)
     result = _probe_isolated(source, special_tokens, added_tokens, limits, with_tools)
     if not result.limit_exceeded:  # limits are in seconds: such a result depends on the machine's load
         cache.store("probe", key, dataclasses.asdict(result), limits.cache)
     return result
+
+
+def _known_allowed(limits: Limits) -> bool:
+    """Shipped results (known_probes.py) were rendered within the default limits; with tighter limits, or with
+    the cache turned off (compute everything from the files), the template is rendered."""
+    default = Limits()
+    return limits.cache and limits.seconds >= default.seconds and limits.max_output >= default.max_output
 
 
 def probe_named_template(name: str, source: str, special_tokens: dict[str, str], added_tokens: Iterable[str],
@@ -172,28 +185,28 @@ def _out_of_memory(limits: Limits) -> str:
 def _probe(source: str, special_tokens: dict[str, str], added_tokens: list[str], limits: Limits,
            with_tools: bool) -> Probe:
     """Compile and render in this process, under the hooks' limits: one deadline for the whole probe."""
-    result = Probe()
     try:
         with _limited(limits) as budget:
-            _probe_within(source, special_tokens, added_tokens, limits, with_tools, budget, result)
+            try:
+                template = _compile(source)
+            except (TemplateLimitExceeded, MemoryError):
+                raise
+            except Exception as exc:  # jinja2.TemplateSyntaxError and friends
+                return Probe(errors=[_describe(exc)])
+            return select(render_outcomes(template, special_tokens, budget, with_tools), added_tokens)
     except TemplateLimitExceeded as exc:
-        result.limit_exceeded = str(exc)
+        return Probe(limit_exceeded=str(exc))
     except MemoryError:
-        result.limit_exceeded = _out_of_memory(limits)
-    return result
+        return Probe(limit_exceeded=_out_of_memory(limits))
 
 
-def _probe_within(source: str, special_tokens: dict[str, str], added_tokens: list[str], limits: Limits,
-                  with_tools: bool, budget: _Budget, result: Probe) -> None:
-    try:
-        template = _compile(source)
-    except (TemplateLimitExceeded, MemoryError):
-        raise
-    except Exception as exc:  # jinja2.TemplateSyntaxError and friends
-        result.errors.append(_describe(exc))
-        return
-    by_length = sorted(set(t for t in added_tokens if t), key=len, reverse=True)
-    fallback: Probe | None = None
+Outcome = tuple[str, str, str]  # (conversation shape, "error" | "tail" | "unmarked", message or tail)
+
+
+def render_outcomes(template: Any, special_tokens: dict[str, str], budget: _Budget,
+                    with_tools: bool) -> Iterator[Outcome]:
+    """Render each probe conversation in turn (lazily: :func:`select` stops at the first one that shows a
+    token) and yield what it showed after the assistant's content. Raises TemplateLimitExceeded."""
     for parts in (False, True):
         for shape, messages in _conversations(parts):
             variables: dict[str, Any] = dict(special_tokens)
@@ -204,22 +217,59 @@ def _probe_within(source: str, special_tokens: dict[str, str], added_tokens: lis
             except (TemplateLimitExceeded, MemoryError):
                 raise
             except Exception as exc:
-                result.errors.append(f"{shape}: {_describe(exc)}")
+                yield shape, "error", _describe(exc)
                 continue
             at = text.rfind(ASSISTANT_MARKER)
             if at < 0:
+                yield shape, "unmarked", ""
+                continue
+            yield shape, "tail", text[at + len(ASSISTANT_MARKER):].split(SECOND_USER_MARKER)[0]
+
+
+def select(outcomes: Iterable[Outcome], added_tokens: Iterable[str]) -> Probe:
+    """The probe result of render outcomes: the first conversation whose answer is followed by an added token."""
+    result = Probe()
+    by_length = sorted(set(t for t in added_tokens if t), key=len, reverse=True)
+    fallback: Probe | None = None
+    try:
+        for shape, kind, value in outcomes:
+            if kind == "error":
+                result.errors.append(f"{shape}: {value}")
+                continue
+            if kind != "tail":
                 continue
             result.marker_seen = True
-            tail = text[at + len(ASSISTANT_MARKER):].split(SECOND_USER_MARKER)[0]
+            tail = value
             stripped = tail.lstrip()
             token = next((t for t in by_length if stripped.startswith(t)), None)
             if token is not None:
                 result.token, result.tail, result.shape = token, tail, shape
-                return
+                return result
             if fallback is None or (not fallback.tail.strip() and stripped):
                 fallback = Probe(tail=tail, shape=shape)
+    except TemplateLimitExceeded as exc:
+        result.limit_exceeded = str(exc)
+        return result
     if fallback is not None:
         result.tail, result.shape = fallback.tail, fallback.shape
+    return result
+
+
+def outcomes_of(source: str, special_tokens: dict[str, str], with_tools: bool,
+                limits: Limits = Limits()) -> tuple[list[str], list[Outcome]]:
+    """Every probe conversation's outcome, and the context names the template reads other than those every probe
+    sets (jinja2.meta): what known_probes.py ships. Raises on a template that does not compile or hits a limit."""
+    import jinja2.meta
+
+    from .known_probes import PROBE_VARIABLES
+
+    global _ENV
+    if _ENV is None:
+        _ENV = _environment()
+    names = jinja2.meta.find_undeclared_variables(_ENV.parse(source))
+    with _limited(limits) as budget:
+        outcomes = list(render_outcomes(_compile(source), special_tokens, budget, with_tools))
+    return sorted(names - PROBE_VARIABLES), outcomes
 
 
 def _describe(exc: BaseException) -> str:

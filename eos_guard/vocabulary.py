@@ -28,6 +28,7 @@ from .errors import InputError
 from .jsonspan import JsonDocument, KeyPath
 from .known_tokens import END_OF_TURN_TEXTS, PLAMO_EOS
 from .model_files import ModelFiles
+from .vocab_scan import vocab_facts
 
 
 # Tokenizer classes (tokenizer_class without "Fast") that rebuild the tokenizer from the vocab and number added
@@ -243,27 +244,35 @@ class Vocabulary:
         """The model vocab's size and the ids of the strings a check can ask about (cache.py keeps them).
 
         Parsing a 128k-entry vocab is the costliest step of a check; the strings asked about are known up
-        front: added tokens, special token values, known end-of-turn texts.
+        front: added tokens, special token values, known end-of-turn texts. vocab_scan.py reads a BPE vocab piece
+        by piece for them; anything else is parsed whole.
         """
+        doc = self.tokenizer_json
+        if doc is None:  # no model vocab: nothing to look up (a run over many small folders keeps this per folder)
+            return {"size": 0, "ids": {}}
         from . import cache
 
         wanted = sorted(self._candidates())
-        path = self.tokenizer_json.path if self.tokenizer_json is not None else None
-        key = cache.file_key(path) if path is not None else None
+        key = cache.content_key(doc.path, doc.raw, self.use_cache)
         cached = cache.load("vocab", key, self.use_cache) if key else None
         if isinstance(cached, dict) and isinstance(cached.get("ids"), dict) and set(wanted) <= set(cached["ids"]):
             return cached
-        vocab = self._model_vocab
-        facts = {"size": len(vocab), "ids": {c: vocab.get(c) if _is_int(vocab.get(c)) else None for c in wanted}}
+        undecoded = doc.undecoded
+        scanned = vocab_facts(undecoded, wanted, self._added_contents()) if undecoded is not None else None
+        size, vocab = scanned if scanned is not None else (len(self._model_vocab), self._model_vocab)
+        facts = {"size": size, "ids": {c: vocab.get(c) if _is_int(vocab.get(c)) else None for c in wanted}}
         if key:
             cache.store("vocab", key, facts, self.use_cache)
         return facts
 
-    def _candidates(self) -> set[str]:
-        names = set(self.declared) | set(END_OF_TURN_TEXTS) | {PLAMO_EOS}
+    def _added_contents(self) -> list[str]:
         entries = self.tokenizer_json.get(("added_tokens",)) if self.tokenizer_json is not None else None
-        if isinstance(entries, list):
-            names |= {e["content"] for e in entries if isinstance(e, dict) and isinstance(e.get("content"), str)}
+        if not isinstance(entries, list):
+            return []
+        return [e["content"] for e in entries if isinstance(e, dict) and isinstance(e.get("content"), str)]
+
+    def _candidates(self) -> set[str]:
+        names = set(self.declared) | set(END_OF_TURN_TEXTS) | {PLAMO_EOS} | set(self._added_contents())
         for doc in (self.files.tokenizer_config, self.files.special_tokens_map):
             if doc is not None and isinstance(doc.data, dict):
                 for name, value in doc.data.items():
@@ -275,7 +284,8 @@ class Vocabulary:
 
     @property
     def model_size(self) -> int:
-        return int(self._facts["size"])
+        size = self._facts["size"]
+        return int(size) if size is not None else len(self._model_vocab)  # not counted by the scan: parse
 
     def model_id(self, content: str) -> int | None:
         ids = self._facts["ids"]

@@ -74,3 +74,16 @@ def test_unknown_code_on_the_command_line(run, repo):
 def test_code_prefix_selects_several_rules(run, repo):
     code, out, _ = run("--select", "EOS00", "models/chat", cwd=repo)
     assert code == 1 and ": EOS001 " in out
+
+
+def test_discovery_skips_a_pyproject_that_never_names_eos_guard(run, repo):
+    """Another tool's pyproject.toml is not parsed: even a broken one does not stop the check."""
+    (repo / "pyproject.toml").write_text('[tool.ruff\nline-length = 120\n')
+    code, out, err = run("--format", "json", cwd=repo)
+    assert code != 2, err
+
+
+def test_an_explicit_pyproject_is_always_parsed(run, repo):
+    (repo / "pyproject.toml").write_text('[tool.ruff\nline-length = 120\n')
+    code, out, err = run("--config", "pyproject.toml", cwd=repo)
+    assert code == 2 and "cannot parse TOML" in err

@@ -319,6 +319,12 @@ def test_the_worker_starts_only_for_a_template_that_has_to_be_rendered(tmp_path)
         return proc.stdout.split(), proc.stderr
 
     assert started(plain)[0] == ["False", "False"]
+    # a widely used template: its shipped result (known_probes.py) answers even a cold run
+    assert started(tmp_path / "model")[0] == ["False", "False"]
+    config_path = tmp_path / "model" / "tokenizer_config.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    config["chat_template"] += "{# a template no one ships #}"
+    config_path.write_text(json.dumps(config), encoding="utf-8")
     assert started(tmp_path / "model")[0] == ["True", "False"]  # cold: rendered in the worker only
     assert started(tmp_path / "model")[0] == ["False", "False"]  # warm: from the cache
 

@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Callable
+import importlib
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Callable
 
-from ..results import Report
-from . import github, json_v1, sarif, text
+if TYPE_CHECKING:
+    from ..results import Report
 
-Reporter = Callable[[Report], str]
+Reporter = Callable[["Report"], str]
 
-REPORTERS: dict[str, Reporter] = {
-    "text": text.render,
-    "json": json_v1.render,
-    "github": github.render,
-    "sarif": sarif.render,
-}
+# format name -> the module whose render() writes it
+_MODULES = {"text": "text", "json": "json_v1", "github": "github", "sarif": "sarif"}
+
+
+class _Reporters(Mapping):
+    """Format name -> render function; a format's module is imported only when a run asks for that format."""
+
+    def __getitem__(self, name: str) -> Reporter:
+        return importlib.import_module(f"{__name__}.{_MODULES[name]}").render
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_MODULES)
+
+    def __len__(self) -> int:
+        return len(_MODULES)
+
+
+REPORTERS: Mapping[str, Reporter] = _Reporters()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..errors import display_path
@@ -18,29 +19,49 @@ VERSION = 1
 
 
 def render(report: Report) -> str:
-    return json_text(document(report))
+    """``json.dumps(document(report), indent=2)``, written one list item at a time: a run over thousands of folders
+    never holds the whole document and the encoder's list of its pieces at once."""
+    entries = []
+    for key, value in _sections(report):
+        name = _dumps(key)
+        if isinstance(value, Iterator):
+            items = ",\n".join("    " + _dumps(item).replace("\n", "\n    ") for item in value)
+            entries.append(f"  {name}: [\n{items}\n  ]" if items else f"  {name}: []")
+        else:
+            entries.append(f"  {name}: " + _dumps(value).replace("\n", "\n  "))
+    return "{\n" + ",\n".join(entries) + "\n}\n"
+
+
+def _dumps(value: Any) -> str:
+    return json_text(value)[:-1]  # newlines inside strings are escaped: "\n" is layout
 
 
 def document(report: Report) -> dict[str, Any]:
+    return {key: list(value) if isinstance(value, Iterator) else value for key, value in _sections(report)}
+
+
+def _sections(report: Report) -> Iterator[tuple[str, Any]]:
+    yield "version", VERSION
+    yield "tool", {"name": "eos-guard", "version": __version__}
+    yield "findings", (_finding(f) for f in report.findings())
+    yield "models", (_model(m.model) for m in report.models if m.model is not None)
+    yield "gguf", (_gguf(m.gguf) for m in report.models if m.gguf is not None)
+    yield "errors", ({"model": display_path(m.folder), "message": m.error} for m in report.models if m.error)
+    yield "written", [display_path(path) for path in report.written]
+
+
+def _finding(f: Any) -> dict[str, Any]:
     return {
-        "version": VERSION,
-        "tool": {"name": "eos-guard", "version": __version__},
-        "findings": [{
-            "code": f.code,
-            "name": f.name,
-            "severity": str(f.severity),
-            "path": display_path(f.location.path),
-            "line": f.location.line,
-            "column": f.location.column,
-            "end_line": f.location.end_line,
-            "end_column": f.location.end_column,
-            "message": f.message,
-            "model": display_path(f.model),
-        } for f in report.findings()],
-        "models": [_model(m.model) for m in report.models if m.model is not None],
-        "gguf": [_gguf(m.gguf) for m in report.models if m.gguf is not None],
-        "errors": [{"model": display_path(m.folder), "message": m.error} for m in report.models if m.error],
-        "written": [display_path(path) for path in report.written],
+        "code": f.code,
+        "name": f.name,
+        "severity": str(f.severity),
+        "path": display_path(f.location.path),
+        "line": f.location.line,
+        "column": f.location.column,
+        "end_line": f.location.end_line,
+        "end_column": f.location.end_column,
+        "message": f.message,
+        "model": display_path(f.model),
     }
 
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Iterator
 
 from ..findings import Finding, Severity
-from ..gguf_metadata import CONTROL, TOKEN_TYPE_NAMES, USER_DEFINED
 from ..known_tokens import LLAMA_CPP_EOG_TEXTS
 from .base import Options
 from .gguf_base import GgufRule
@@ -37,6 +36,8 @@ class GgufEosNotControl(GgufRule):
     summary = "the GGUF's eos token is not CONTROL-type"
 
     def check_gguf(self, gguf: GgufModel, options: Options) -> Iterator[Finding]:
+        from ..gguf_metadata import CONTROL, TOKEN_TYPE_NAMES, USER_DEFINED  # GGUF code loads for GGUF runs only
+
         eos = gguf.written.get("eos")
         if eos is None or not gguf.in_range(eos) or not gguf.types or gguf.types[eos] == CONTROL:
             return

@@ -1,0 +1,72 @@
+"""The ids of a few strings in a BPE tokenizer.json's ``model.vocab``, without building the whole table.
+
+A check asks the model vocab for a few hundred strings (added tokens, special token values, known end-of-turn
+texts) and its size; parsing the 128k-262k entries into one dict held them all at once (~20-40 MB). Here the
+vocab object, found where :func:`jsonspan.bpe_vocab_bounds` finds it, is cut between members and each piece is
+parsed alone by the standard library's parser, keeping only the wanted ids and one hash per key.
+
+The answer is exactly what parsing the vocab whole gives (``len`` of the dict, the value of each wanted key,
+the last one for a repeated key), or None when this way cannot be sure; the caller then parses it whole:
+
+- a piece is cut only after a ``,`` that ends a line (a raw newline never occurs inside a JSON string), or, in a
+  file without newlines, before a ``,"`` (after which the piece must still parse); the pieces of a valid object
+  are valid members, and if every piece parses, the whole object does too;
+- the size is the number of distinct keys: pieces count their own keys, and a repeated key hash across pieces
+  (a key written twice, or two keys whose hashes collide) means "not sure".
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Iterable
+
+from .jsonspan import bpe_vocab_bounds
+
+PIECE = 1 << 18  # bytes parsed at once
+
+
+def vocab_facts(raw: bytes, wanted: Iterable[str],
+                size_unless_present: Iterable[str] = ()) -> tuple[int | None, dict[str, object]] | None:
+    """``(size, {string: value})`` of tokenizer.json's BPE vocab for each wanted string found in it, or None.
+
+    Counting the distinct keys costs a third of the time and most of the memory, so the size is counted only
+    when it will be needed: when one of ``size_unless_present`` (the added tokens, which take ids after the vocab
+    when they are not in it) is not written in the vocab's bytes; otherwise it is None (then parse it whole in
+    the rare case that it is needed after all).
+    """
+    bounds = bpe_vocab_bounds(raw)
+    if bounds is None:
+        return None
+    start, end = bounds
+    wanted = set(wanted)
+    counting = any(raw.find(json.dumps(text, ensure_ascii=False).encode("utf-8", "surrogatepass"), start, end) < 0
+                   for text in list(size_unless_present)[:16])
+    found: dict[str, object] = {}
+    hashes: set[int] = set()
+    count = 0
+    view = memoryview(raw)
+    first = start + 1  # inside the braces
+    stop = end - 1
+    separator = b",\n" if raw.find(b",\n", first, min(stop, first + PIECE)) >= 0 else b',"'
+    while True:
+        cut = raw.find(separator, first + PIECE, stop) if first + PIECE < stop else -1
+        piece_end = cut if cut >= 0 else stop
+        try:
+            piece = json.loads("{" + str(view[first:piece_end], "utf-8") + "}")
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+            return None
+        if not isinstance(piece, dict):
+            return None
+        count += len(piece)
+        if counting:
+            hashes.update(map(hash, piece))
+        for key in wanted.intersection(piece):
+            found[key] = piece[key]
+        if cut < 0:
+            break
+        first = cut + 1
+    if not counting:
+        return None, found
+    if len(hashes) != count:
+        return None
+    return count, found

@@ -1,0 +1,67 @@
+"""Reports do not depend on the cache: every golden folder's reports are byte-identical to the golden files (made
+with ``--no-cache``: every template rendered, every vocabulary parsed) when run with an empty cache folder (cold:
+shipped probe results, the vocabulary computed and stored) and again with that folder filled (warm)."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from eos_guard import cache, template
+from support import FIXTURES, ROOT
+
+_spec = importlib.util.spec_from_file_location("golden_regenerate", ROOT / "tests" / "golden" / "regenerate.py")
+golden = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(golden)
+
+
+def _new_process() -> None:
+    """What a new process starts with: no in-memory cache, no compiled jinja2 environment."""
+    cache._MEMORY.clear()
+    template._ENV = None
+
+
+@pytest.mark.parametrize("folder", golden.folders(), ids=lambda f: f"{f.parent.name}/{f.name}")
+def test_cold_and_warm_reports_match_the_golden_files(folder, tmp_path, monkeypatch):
+    monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(tmp_path / "cache"))
+    expected = [path.read_text(encoding="utf-8") for path in golden.golden_paths(folder)]
+    with golden._prepared(folder) as (where, args):
+        for state in ("cold", "warm"):
+            _new_process()
+            check = golden._run(where, ["--format", "json", *args])
+            _new_process()
+            explain = golden._run(where, ["explain", "--format", "json", *args])
+            assert [check, explain] == expected, f"{state} cache"
+
+
+@pytest.mark.parametrize("folder", sorted(p for p in FIXTURES.iterdir() if p.is_dir()), ids=lambda f: f.name)
+def test_text_report_is_the_same_uncached_cold_and_warm(run, folder, tmp_path, monkeypatch):
+    monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(tmp_path / "cache"))
+    args = ("--format", "text", "--baseline", "none", str(folder))
+    _new_process()
+    uncached = run("--no-cache", *args)
+    _new_process()
+    cold = run(*args)
+    _new_process()
+    warm = run(*args)
+    assert uncached == cold == warm
+    assert uncached[1]
+
+
+def test_vocabulary_cache_is_found_by_content_after_a_fresh_checkout(run, tmp_path, monkeypatch):
+    """A CI job restores the cache folder into a fresh checkout (new paths, inodes, modification times): the
+    vocabulary entry is found by tokenizer.json's content, so the second run stores no new one."""
+    import shutil
+
+    monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(tmp_path / "cache"))
+    first = shutil.copytree(FIXTURES / "llama3-8b-instruct-release", tmp_path / "job1" / "model")
+    _new_process()
+    before = run("--format", "json", "--baseline", "none", ".", cwd=first)
+    vocab_entries = sorted((tmp_path / "cache").rglob("vocab/*.json"))
+    assert len(vocab_entries) == 1
+    second = shutil.copytree(FIXTURES / "llama3-8b-instruct-release", tmp_path / "job2" / "model")
+    _new_process()
+    after = run("--format", "json", "--baseline", "none", ".", cwd=second)
+    assert sorted((tmp_path / "cache").rglob("vocab/*.json")) == vocab_entries
+    assert after == before

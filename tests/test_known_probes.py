@@ -1,0 +1,82 @@
+"""The shipped probe results (eos_guard/data/known_probes.json) are what eos-guard's own renderer gives today, and a
+cold check of a known template does not import jinja2."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from eos_guard import known_probes
+from eos_guard.model_files import ModelFiles
+from eos_guard.resolve import _special_tokens
+from eos_guard.template import Limits, outcomes_of, probe_template
+from support import FIXTURES, ROOT
+
+CORPUS = Path(os.environ.get("EOS_GUARD_CORPUS", "/work/shared/corpus"))
+SOURCES = sorted(p for p in FIXTURES.iterdir() if p.is_dir()) + (
+    sorted(p for p in CORPUS.iterdir() if p.is_dir()) if CORPUS.is_dir() else [])
+
+
+def _templates(folder: Path):
+    files = ModelFiles.read(folder)
+    special = _special_tokens(files)[0]
+    for template in files.templates.values():
+        yield template.text, special
+
+
+@pytest.mark.parametrize("folder", SOURCES, ids=[f"{p.parent.name}/{p.name}" for p in SOURCES])
+def test_shipped_outcomes_match_a_render(folder):
+    for source, special in _templates(folder):
+        for with_tools in (False, True):
+            shipped = known_probes.lookup(source, special, with_tools)
+            if shipped is None:
+                continue
+            uses, rendered = outcomes_of(source, special, with_tools, Limits(cache=False))
+            assert uses == known_probes._data()[known_probes.template_hash(source)]["uses"]
+            assert shipped == rendered
+
+
+def test_every_shipped_template_is_checked_here_when_the_corpus_is_present():
+    hashes = {known_probes.template_hash(source) for folder in SOURCES for source, _ in _templates(folder)}
+    data = json.loads(known_probes.DATA_FILE.read_text(encoding="utf-8"))
+    fixture_hashes = {known_probes.template_hash(s) for f in FIXTURES.iterdir() if f.is_dir() for s, _ in _templates(f)}
+    assert fixture_hashes & set(data["templates"]), "fixture templates are shipped"
+    if CORPUS.is_dir():
+        assert set(data["templates"]) <= hashes
+
+
+def test_a_token_the_template_reads_changes_the_key():
+    """Only the variables a template reads are in the key: a ChatML template reads none, Llama 3.1's reads bos_token."""
+    folder = FIXTURES / "llama31-8b-instruct-strftime"
+    (source, special), = _templates(folder)
+    assert known_probes.lookup(source, special, False) is not None
+    uses = known_probes._data()[known_probes.template_hash(source)]["uses"]
+    assert "bos_token" in uses
+    assert known_probes.lookup(source, {**special, "bos_token": "<s>"}, False) is None
+    assert known_probes.lookup(source, {**special, "unrelated_token": "<x>"}, False) is not None
+
+
+def test_shipped_result_equals_a_render_through_the_probe_entry(tmp_path, monkeypatch):
+    monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(tmp_path))
+    folder = FIXTURES / "llama31-8b-instruct-strftime"
+    (source, special), = _templates(folder)
+    added = ["<|eot_id|>", "<|eom_id|>", "<|start_header_id|>"]
+    shipped = probe_template(source, special, added, Limits(cache=True))
+    rendered = probe_template(source, special, added, Limits(cache=False))
+    assert shipped == rendered
+    assert shipped.token == "<|eot_id|>"
+
+
+def test_cold_check_of_a_known_template_imports_no_jinja2(tmp_path):
+    folder = FIXTURES / "qwen2-instruct-aligned"
+    code = ("import sys\nfrom eos_guard.cli import main\n"
+            f"main(['--format', 'json', '--baseline', 'none', {str(folder)!r}])\n"
+            "sys.stderr.write('jinja2' in sys.modules and 'JINJA' or 'NOJINJA')\n")
+    env = {**os.environ, "EOS_GUARD_CACHE_DIR": str(tmp_path / "empty"), "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert proc.stderr.endswith("NOJINJA"), proc.stderr[-2000:]

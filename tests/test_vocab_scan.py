@@ -1,0 +1,87 @@
+"""vocab_scan.vocab_facts gives what parsing the vocab whole gives (its size, each wanted string's value), or None;
+never a different answer. Generated vocabularies cover escapes, non-ASCII text, repeated keys, odd whitespace,
+compact and pretty layouts, values that are not integers, and broken JSON."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from eos_guard import vocab_scan
+from eos_guard.jsonspan import bpe_vocab_bounds
+
+KEYS = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=6) | st.sampled_from(
+    ["<|eot_id|>", "a,", ",\"", "\\", "\"", "\n", "}", "{", ":", "merges", "\"merges\": [", "é", "\U0001F600"])
+VALUES = st.integers(-3, 300_000) | st.sampled_from([1.5, "7", None, True, [1], {"a": 1}])
+WHITESPACE = st.sampled_from(["", " ", "\n", "\n  ", "\t", "\r\n", " \n "])
+
+
+def _encode(key: str, escaped: bool) -> str:
+    text = json.dumps(key, ensure_ascii=escaped)
+    return text.replace("/", "\\/") if escaped else text
+
+
+@st.composite
+def tokenizer_json(draw) -> tuple[bytes, list[str]]:
+    entries = draw(st.lists(st.tuples(KEYS, VALUES), max_size=40))
+    if entries and draw(st.booleans()):  # a key written twice
+        entries.append((entries[draw(st.integers(0, len(entries) - 1))][0], draw(VALUES)))
+    ws = draw(WHITESPACE)
+    members = [f"{ws}{_encode(k, draw(st.booleans()))}{draw(WHITESPACE)}:{draw(WHITESPACE)}{json.dumps(v)}"
+               for k, v in entries]
+    body = "{" + ",".join(members) + ws + "}"
+    if draw(st.booleans()) and body != "{}":  # break it somewhere
+        cut = draw(st.integers(1, len(body) - 1))
+        body = body[:cut] + draw(st.sampled_from(["", ",", "\"", "\x01", "\\x", "}", "\ud800"])) + body[cut + 1:]
+    text = ('{"added_tokens": [], "model": {"type": "BPE", "vocab": ' + body + ',\n "merges": [["a", "b"]]}}')
+    wanted = [k for k, _ in entries[:5]] + draw(st.lists(KEYS, max_size=3))
+    return text.encode("utf-8", "surrogatepass"), wanted
+
+
+def _whole(raw: bytes, wanted: list[str]):
+    bounds = bpe_vocab_bounds(raw)
+    if bounds is None:
+        return None
+    try:
+        vocab = json.loads(raw[bounds[0]:bounds[1]].decode("utf-8"))
+    except ValueError:
+        return "invalid"
+    return len(vocab), {k: vocab[k] for k in wanted if k in vocab}
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tokenizer_json(), st.sampled_from([8, 64, 1 << 20]), st.booleans())
+def test_scan_agrees_with_parsing_the_vocab_whole(case, piece, count):
+    raw, wanted = case
+    old = vocab_scan.PIECE
+    vocab_scan.PIECE = piece  # small pieces: many cuts even in small vocabularies
+    try:  # an added token missing from the vocab makes it count the keys; all of them present: no count
+        scanned = vocab_scan.vocab_facts(raw, wanted, ["\x00 not in any vocab"] if count else [])
+    finally:
+        vocab_scan.PIECE = old
+    whole = _whole(raw, wanted)
+    if scanned is not None:
+        assert scanned[1] == whole[1]
+        assert scanned[0] == (whole[0] if count else None)
+    if whole == "invalid" or whole is None:
+        assert scanned is None
+
+
+@pytest.mark.parametrize("layout", ["pretty", "compact"])
+def test_large_vocab_is_read_in_pieces_with_the_same_answer(layout):
+    vocab = {f"tok{i}": i for i in range(60_000)}
+    vocab["<|eot_id|>"] = 60_000
+    dump = json.dumps(vocab, indent=2) if layout == "pretty" else json.dumps(vocab, separators=(",", ":"))
+    raw = ('{"model": {"type": "BPE", "vocab": ' + dump + ', "merges": []}}').encode()
+    size, ids = vocab_scan.vocab_facts(raw, ["<|eot_id|>", "tok5", "missing"], ["<|eot_id|>", "<|im_end|>"])
+    assert (size, ids) == (60_001, {"<|eot_id|>": 60_000, "tok5": 5})
+    assert vocab_scan.vocab_facts(raw, ["tok5"], ["<|eot_id|>"]) == (None, {"tok5": 5})  # all present: not counted
+
+
+def test_a_key_repeated_in_another_piece_is_not_guessed():
+    vocab = ",\n".join(f'"tok{i}": {i}' for i in range(200_000))
+    raw = ('{"model": {"vocab": {' + vocab + ',\n"tok3": 7}, "merges": []}}').encode()
+    assert vocab_scan.vocab_facts(raw, ["tok3"], ["absent"]) is None
