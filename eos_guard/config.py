@@ -7,6 +7,7 @@ codes are errors, never silently ignored.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import sys
 from dataclasses import dataclass, field
@@ -16,12 +17,12 @@ from typing import Any
 from .errors import InputError
 from .findings import Finding, Severity
 from .model_files import DEFAULT_MAX_BYTES
-from .rules import ALL_RULES, lookup
+from .rules import ALL_RULES, lookup, suggest
 from .runtimes import RUNTIMES
 from .template import Limits
 
 YAML_NAMES = (".eos-guard.yaml", ".eos-guard.yml")
-KEYS = ("select", "ignore", "per-file-ignores", "fail-on", "exclude", "runtimes", "template-timeout",
+KEYS = ("select", "ignore", "per-file-ignores", "severity", "fail-on", "exclude", "runtimes", "template-timeout",
         "template-max-output", "cache", "max-file-size")
 RUNTIME_NAMES = tuple(RUNTIMES)
 FAIL_ON_NEVER = "never"
@@ -32,12 +33,14 @@ class Config:
     select: set[str] = field(default_factory=lambda: {rule.code for rule in ALL_RULES})
     ignore: set[str] = field(default_factory=set)
     per_file_ignores: dict[str, set[str]] = field(default_factory=dict)
+    severity: dict[str, Severity] = field(default_factory=dict)  # rule code -> the severity of all its findings
     fail_on: Severity | None = Severity.ERROR   # None: never fail on findings
     exclude: list[str] = field(default_factory=list)
     limits: Limits = field(default_factory=Limits)
     runtimes: tuple[str, ...] = ("transformers",)  # runtimes whose failure to stop is an error
     max_file_bytes: int = DEFAULT_MAX_BYTES       # larger model files are not read (EOS018)
     baseline: str | None = "HEAD"               # git revision to compare stop ids with (EOS015); None: off
+    baseline_explicit: bool = False             # asked for (--baseline): a revision that cannot be read is an error
     source: Path | None = None                  # the file the settings came from
     root: Path = field(default_factory=Path.cwd)  # patterns are relative to this folder
 
@@ -50,6 +53,12 @@ class Config:
         relative = _relative(finding.location.path, self.root)
         return not any(finding.code in codes and _matches(relative, pattern)
                        for pattern, codes in self.per_file_ignores.items())
+
+    def severity_of(self, finding: Finding) -> Finding:
+        """The finding with the severity the settings give its rule, if they give one."""
+        wanted = self.severity.get(finding.code)
+        return finding if wanted is None or wanted == finding.severity else dataclasses.replace(finding,
+                                                                                                  severity=wanted)
 
     def excluded(self, folder: Path) -> bool:
         relative = _relative(folder, self.root)
@@ -88,7 +97,9 @@ def codes_of(entries: Any, where: Path | None, key: str) -> set[str]:
             pass
         matched = {rule.code for rule in ALL_RULES if rule.code.startswith(entry.upper())}
         if not matched or not entry.upper().startswith("EOS"):
-            raise InputError(where, f"{key}: unknown rule {entry!r} (see docs/rules.md)")
+            hint = suggest(entry)
+            also = f"did you mean {hint}? " if hint else ""
+            raise InputError(where, f"{key}: unknown rule {entry!r} ({also}'eos-guard rule --all' lists them)")
         codes.update(matched)
     return codes
 
@@ -119,6 +130,21 @@ def parse_fail_on(value: Any, where: Path | None) -> Severity | None:
         raise InputError(where, f"fail-on: {value!r} is not one of error, warning, info, never") from None
 
 
+def severities_of(table: Any, where: Path | None) -> dict[str, Severity]:
+    """``{rule: error|warning|info}``: the severity every finding of that rule gets."""
+    if not isinstance(table, dict):
+        raise InputError(where, "severity must map rule codes or names to error, warning or info")
+    result = {}
+    for key, value in table.items():
+        codes = codes_of([key], where, "severity")
+        try:
+            level = Severity.parse(value if isinstance(value, str) else repr(value))
+        except ValueError:
+            raise InputError(where, f"severity {key!r}: {value!r} is not one of error, warning, info") from None
+        result.update(dict.fromkeys(codes, level))
+    return result
+
+
 def from_mapping(data: Any, source: Path | None) -> Config:
     if data is None:
         data = {}
@@ -137,6 +163,8 @@ def from_mapping(data: Any, source: Path | None) -> Config:
         if not isinstance(table, dict):
             raise InputError(source, "per-file-ignores must map path patterns to lists of rule codes")
         config.per_file_ignores = {str(k): codes_of(v, source, f"per-file-ignores {k!r}") for k, v in table.items()}
+    if "severity" in data:
+        config.severity = severities_of(data["severity"], source)
     if "fail-on" in data:
         config.fail_on = parse_fail_on(data["fail-on"], source)
     if "runtimes" in data:

@@ -123,7 +123,7 @@ def check_gguf(path: Path, config: Config, folders: list[Path]) -> ModelReport:
     try:
         gguf = load(path, config.limits, config.max_file_bytes)
     except InputError as exc:
-        return ModelReport(path, None, [], error=exc.render())
+        return ModelReport(path, None, [], error=exc.render(), cause=exc)
     if not gguf.tokens:  # a vision projector or an adapter: no vocabulary, nothing ends a turn
         return ModelReport(path, None, [], gguf=gguf)
     resolved = (_resolved(folder, config) for folder in folders)
@@ -131,8 +131,8 @@ def check_gguf(path: Path, config: Config, folders: list[Path]) -> ModelReport:
     options = Options(runtimes=config.runtimes)
     findings = [finding for rule in ALL_RULES if isinstance(rule, GgufRule) and config.enabled(rule.code)
                 for finding in rule.check_gguf(gguf, options)]
-    return ModelReport(path, None, sorted((f for f in findings if config.keeps(f)), key=Finding.sort_key),
-                       gguf=gguf)
+    kept = (config.severity_of(f) for f in findings if config.keeps(f))
+    return ModelReport(path, None, sorted(kept, key=Finding.sort_key), gguf=gguf)
 
 
 def load(path: Path, limits: Limits = Limits(), max_bytes: int | None = None) -> GgufModel:

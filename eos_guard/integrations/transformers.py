@@ -31,7 +31,13 @@ import os
 from pathlib import Path
 from typing import Any, Union
 
-from transformers import TrainerCallback
+try:
+    from transformers import TrainerCallback
+except ModuleNotFoundError as exc:  # eos-guard itself does not need transformers; only this callback does
+    if exc.name != "transformers":
+        raise
+    raise ModuleNotFoundError("eos_guard.integrations.transformers needs transformers: "
+                              "pip install 'eos-guard[transformers]'", name="transformers") from exc
 
 from ..align import align
 from ..findings import Report, Severity
@@ -147,9 +153,18 @@ class EosGuardCallback(TrainerCallback):
                                key, old, new)
 
 
-def _check(folder: Path) -> Report:
-    import eos_guard
+# A pad token equal to the turn terminator is masked out of the loss by the collators (EOS013): harmless in a
+# released folder (info by default), a real hazard in the folder being trained, so the guard reports it as a
+# warning unless the settings give it a severity.
+TRAINING_SEVERITY = {"EOS013": Severity.WARNING}
 
-    return eos_guard.check(folder)
+
+def _check(folder: Path) -> Report:
+    from .. import config as settings
+    from ..pipeline import check_paths
+
+    config = settings.load(None, folder)
+    config.severity = {**TRAINING_SEVERITY, **config.severity}
+    return check_paths([folder], config)
 
 
