@@ -25,16 +25,20 @@ def check(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = Non
     """Check model folders (or folders above them) and return the findings with the resolved values.
 
     ``config`` names a settings file; without it the nearest ``.eos-guard.yaml`` or ``[tool.eos-guard]`` above
-    the first path applies. Raises :class:`eos_guard.errors.InputError` for a missing path or bad settings;
-    a malformed model file is reported in ``Report.errors`` instead.
+    the first path applies. Raises :class:`eos_guard.errors.InputError`, whose message starts with the path, for
+    a missing path, a folder without model folders, or bad settings; a malformed model file is reported in
+    ``Report.errors`` instead.
     """
     from . import config as settings
     from .pipeline import check_paths
 
     targets = [os.fspath(p) for p in paths] or ["."]
-    local = [Path(t) for t in targets if not t.startswith("hf://")]
+    local = [Path(t) for t in targets if t and not t.startswith("hf://")]
     loaded = settings.load(Path(config) if config is not None else None, local[0] if local else Path("."))
-    return check_paths(targets, loaded)
+    report = check_paths(targets, loaded)
+    if report.problems:
+        raise report.problems[0]
+    return report
 
 
 def fix(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = None, unsafe: bool = False,

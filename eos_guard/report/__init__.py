@@ -11,6 +11,7 @@ Reporter = Callable[[Report], str]
 
 REPORTERS: dict[str, Reporter] = {
     "text": text.render,
+    "concise": text.concise,
     "json": json_v1.render,
     "github": github.render,
     "sarif": sarif.render,

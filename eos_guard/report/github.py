@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import display_path
+from ..errors import InputError, display_path
 from ..findings import Report, Severity
 from .text import printable, summary
 
@@ -35,5 +35,14 @@ def render(report: Report) -> str:
         }
         joined = ",".join(f"{key}={escape_property(value)}" for key, value in properties.items())
         lines.append(f"::{COMMANDS[finding.severity]} {joined}::{escape_data(printable(message))}")
+    # What stopped a folder or a PATH from being checked is annotated too, where the file and position are known.
+    causes = [m.cause or InputError(None, m.error) for m in report.models if m.error] + report.problems
+    for cause in causes:
+        properties = {"file": printable(display_path(cause.path))} if cause.path is not None else {}
+        if cause.path is not None and cause.line:
+            properties.update(line=str(cause.line), col=str(cause.column))
+        properties["title"] = "eos-guard"
+        joined = ",".join(f"{key}={escape_property(value)}" for key, value in properties.items())
+        lines.append(f"::error {joined}::{escape_data(printable(cause.render()))}")
     lines.append(summary(report))
     return "\n".join(lines) + "\n"

@@ -10,10 +10,10 @@ from .. import __version__
 from ..errors import display_path
 from ..findings import Report, Severity
 from ..rules import ALL_RULES
+from . import rule_doc
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
-DOCS = "https://github.com/org/eos-guard/blob/main/docs/rules.md"
 
 
 def render(report: Report) -> str:
@@ -27,7 +27,7 @@ def document(report: Report) -> dict[str, Any]:
         "shortDescription": {"text": rule.summary},
         "fullDescription": {"text": rule.doc().splitlines()[0]},
         "help": {"text": rule.doc(), "markdown": rule.doc()},
-        "helpUri": f"{DOCS}#{rule.code.lower()}-{rule.name}",
+        "helpUri": rule_doc.url(rule),
         "defaultConfiguration": {"level": LEVELS[rule.severity]},
         "properties": {"tags": ["llm", "generation-config"]},
     } for rule in ALL_RULES]
