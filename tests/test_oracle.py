@@ -104,5 +104,7 @@ def test_findings_match_the_fixture_readme(folder, run):
     findings = json.loads(out)["findings"]
     errors = sorted({f["code"] for f in findings if f["severity"] == "error"})
     warnings = sorted({f["code"] for f in findings if f["severity"] == "warning"})
-    assert (errors, warnings) == (sorted(set(want["errors"])), sorted(set(want["warnings"]))), out
+    infos = sorted({f["code"] for f in findings if f["severity"] == "info"})
+    assert (errors, warnings, infos) == (sorted(set(want["errors"])), sorted(set(want["warnings"])),
+                                         sorted(set(want["infos"]))), out
     assert (code == 1) == (want["verdict"] == "misaligned" or bool(want["errors"]))

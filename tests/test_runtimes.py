@@ -90,7 +90,7 @@ def test_selected_runtime_failure_is_an_error(run):
     folder = str(FIXTURES / "yi-34b-chat-tokenizer-eos-endoftext")
     assert run(folder)[0] == 0
     code, out, _ = run("--runtime", "tgi", folder)
-    assert code == 1 and ": EOS016 TGI does not stop on '<|im_end|>' (7)" in out
+    assert code == 1 and ": EOS016 error: TGI does not stop on '<|im_end|>' (7)" in out
     assert run("--runtime", "transformers,vllm", folder)[0] == 0
 
 

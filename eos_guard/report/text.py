@@ -117,25 +117,25 @@ def summary(report: Report) -> str:
     counts = Counter(f.severity for f in report.findings())
     severities = ", ".join(_plural(counts[s], str(s)) for s in sorted(counts, reverse=True))
     if not report.models:
-        return "No model folders found"
+        return "No model folders found."
     tail = f"; {unreadable} cannot be read" if unreadable else ""
     if report.fixed:
         touched = {path.parent for path in report.fixed}
         remaining = ", ".join(_plural(counts[s], str(s)) for s in sorted(Severity, reverse=True)
                               if counts[s] or s == Severity.ERROR)
         return (f"Fixed {_plural(len(report.fixed), 'file')} in {_plural(len(touched), 'folder')}; "
-                f"{remaining} remain{tail}")
+                f"{remaining} remain{tail}.")
     checked = _plural(len(report.models), "model folder")
     if not counts:
-        return f"All checks passed ({checked})" if not unreadable else f"No findings in {checked}{tail}"
+        return f"All checks passed ({checked})." if not unreadable else f"No findings in {checked}{tail}."
     failing = sum(1 for m in folders if report.fails(m))
     fixable = sum(1 for m in folders if m.fixable)
     fix = f"; {fixable} fixable with --fix" if fixable else ""
     if failing:
         verb = "fail" if failing != 1 else "fails"
-        return f"{failing} of {checked} {verb} ({severities}){fix}{tail}"
+        return f"{failing} of {checked} {verb} ({severities}){fix}{tail}."
     verb = "pass" if len(report.models) != 1 else "passes"
-    return f"{checked} {verb} ({severities}){fix}{tail}"
+    return f"{checked} {verb} ({severities}){fix}{tail}."
 
 
 def _plural(n: int, noun: str) -> str:
