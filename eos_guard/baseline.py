@@ -54,8 +54,8 @@ def baseline_problems(folders: Iterable[Path], revision: str) -> list[InputError
                                          "regression check (EOS015) is off there"))
     for root in roots:
         if not _is_commit(root, revision):
-            problems.append(InputError(None, f"--baseline {revision}: no such revision in {display_path(root)}; the regression "
-                                             "check (EOS015) is off"))
+            problems.append(InputError(None, f"--baseline {revision}: no such revision in {display_path(root)}; "
+                                             "the regression check (EOS015) is off"))
     return problems
 
 

@@ -204,6 +204,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.hub_list:
         from .hub import audit
 
+        args.format = output_format(args.format, sys.stdout)
         return audit(args.hub_list, config, args)
     if args.diff:
         return _diff(paths, config, args.unsafe_fixes, args.allow_empty)

@@ -272,7 +272,7 @@ def test_hub_list_checks_a_commit_once(eos_guard, tmp_path):
     proc = eos_guard("--hub-list", "list.txt")
     assert proc.returncode == 1, proc.stderr
     assert proc.stdout.count(f"org/tagged@{tagged}/generation_config.json:3:19: EOS001 ") == 1
-    assert "Found 2 errors, 4 warnings in 2 model folders." in proc.stdout
+    assert "2 of 2 model folders fail (2 errors, 4 warnings)." in proc.stdout
     rows = table(proc.stdout)
     assert rows["org/tagged@v1.0"] == rows[f"org/tagged@{tagged}"] == [tagged[:12], "fail", "1", "2"]
     assert rows["org/chatml"] == rows["org/chatml@main"]

@@ -105,7 +105,7 @@ def test_explain_table(run):
     code, out, _ = run("explain", str(FIXTURES / "yi-34b-chat-tokenizer-eos-endoftext"))
     lines = out.splitlines()
     assert code == 0 and lines[1] == "  chat answers end with '<|im_end|>' (7), from the 'default' template"
-    assert lines[6].split()[:4] == ["tgi", "2", "<|endoftext|>", "NO"]
+    assert lines[6].split()[:4] == ["tgi", "NO", "2", "'<|endoftext|>'"]
     assert lines[-1] == ("  fix for tgi: make generation_config.json eos_token_id a list holding the id and "
                          "the tokenizer eos")
 

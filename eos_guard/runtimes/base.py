@@ -83,5 +83,10 @@ def added_token_declared_id(model: ResolvedModel, content: str, last: bool = Fal
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def show_id(token_id: int | None) -> str:
+    """An id in a ``why`` text; "none" where there is none (explain never prints Python's None)."""
+    return "none" if token_id is None else str(token_id)
+
+
 def show(ids: tuple[int, ...] | list[int]) -> str:
     return "[" + ", ".join(str(i) for i in ids) + "]"

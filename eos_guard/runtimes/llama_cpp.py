@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from ..known_tokens import LLAMA_CPP_EOG_TEXTS
 from ..resolve import ResolvedModel
-from .base import StopSet, added_token_declared_id, show, tokenizer_eos_place, unique
+from .base import StopSet, added_token_declared_id, show, show_id, tokenizer_eos_place, unique
 
 
 def converter_special_ids(model: ResolvedModel) -> dict[str, int]:
@@ -83,7 +83,7 @@ def end_of_generation_ids(id_of: Callable[[str], int | None], special: dict[str,
 def stop_set(model: ResolvedModel) -> StopSet:
     special = converter_special_ids(model)
     ids = end_of_generation(model, special)
-    parts = [f"GGUF eos {special.get('eos')}"]
+    parts = [f"GGUF eos {show_id(special.get('eos'))}"]
     if "eot" in special:
         parts.append(f"eot {special['eot']}")
     why = " + ".join(parts) + f" (from tokenizer_config.json eos_token) ∪ known end-of-generation texts → {show(ids)}"

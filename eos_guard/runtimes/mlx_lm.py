@@ -10,7 +10,7 @@ is a command-line addition, not modelled.
 from __future__ import annotations
 
 from ..resolve import ResolvedModel
-from .base import StopSet, as_ids, config_top_eos, generation_eos, place, show, tokenizer_eos_id, unique
+from .base import StopSet, as_ids, config_top_eos, generation_eos, place, show, show_id, tokenizer_eos_id, unique
 
 
 def stop_set(model: ResolvedModel) -> StopSet:
@@ -27,6 +27,7 @@ def stop_set(model: ResolvedModel) -> StopSet:
                        "add the id to config.json eos_token_id, or pass --extra-eos-token",
                        place(model.files.config, ("eos_token_id",)))
     primary = tokenizer_eos_id(model)
-    return StopSet("mlx-lm", unique([primary]), f"tokenizer eos {primary} (no eos_token_id in the configs)",
+    return StopSet("mlx-lm", unique([primary]),
+                   f"tokenizer eos {show_id(primary)} (no eos_token_id in the configs)",
                    "add eos_token_id to generation_config.json, or pass --extra-eos-token",
                    place(model.files.generation_config, ("eos_token_id",)) or place(model.files.config, ("eos_token_id",)))

@@ -10,7 +10,7 @@ since 0.30, PR #16031) does not read. Serving therefore follows ``llama_cpp.end_
 from __future__ import annotations
 
 from ..resolve import ResolvedModel
-from .base import StopSet, added_token_declared_id, show, tokenizer_config_eos, tokenizer_eos_place
+from .base import StopSet, added_token_declared_id, show, show_id, tokenizer_config_eos, tokenizer_eos_place
 from .llama_cpp import end_of_generation
 
 
@@ -18,6 +18,7 @@ def stop_set(model: ResolvedModel) -> StopSet:
     content = tokenizer_config_eos(model)
     eos = added_token_declared_id(model, content, last=True) if content and model.files.tokenizer else None
     ids = end_of_generation(model, {"eos": eos} if eos is not None else {})
-    why = f"GGUF eos {eos} (tokenizer_config.json eos_token) ∪ llama.cpp end-of-generation texts → {show(ids)}"
+    why = (f"GGUF eos {show_id(eos)} (tokenizer_config.json eos_token) ∪ llama.cpp end-of-generation texts → "
+           f"{show(ids)}")
     return StopSet("ollama", ids, why, 'add PARAMETER stop "<token>" to the Modelfile, or set tokenizer_config.json '
                                        "eos_token to the terminator before converting", tokenizer_eos_place(model))

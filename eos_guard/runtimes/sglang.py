@@ -10,7 +10,7 @@ Source: sgl-project/sglang ``python/sglang/srt/configs/model_config.py`` ``Model
 from __future__ import annotations
 
 from ..resolve import ResolvedModel
-from .base import StopSet, as_ids, config_top_eos, generation_eos, place, show, tokenizer_eos_id, unique
+from .base import StopSet, as_ids, config_top_eos, generation_eos, place, show, show_id, tokenizer_eos_id, unique
 
 
 def stop_set(model: ResolvedModel) -> StopSet:
@@ -21,6 +21,6 @@ def stop_set(model: ResolvedModel) -> StopSet:
     primary = tokenizer_eos_id(model)
     ids = unique([*config_ids, *gen_ids, primary, eom.id if eom else None])
     why = (f"config.json eos_token_id {show(config_ids)} ∪ generation_config.json {show(gen_ids)} ∪ tokenizer eos "
-           f"{primary}" + (f" ∪ <|eom_id|> {eom.id}" if eom else ""))
+           f"{show_id(primary)}" + (f" ∪ <|eom_id|> {eom.id}" if eom else ""))
     where = place(model.files.generation_config, ("eos_token_id",)) or place(model.files.config, ("eos_token_id",))
     return StopSet("sglang", ids, why, "add the id to generation_config.json (or config.json) eos_token_id", where)

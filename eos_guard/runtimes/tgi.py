@@ -10,7 +10,7 @@ non-flash model classes use the tokenizer's eos alone.)
 from __future__ import annotations
 
 from ..resolve import ResolvedModel
-from .base import StopSet, as_ids, generation_eos, place, show, tokenizer_eos_id, tokenizer_eos_place, unique
+from .base import StopSet, as_ids, generation_eos, place, show, show_id, tokenizer_eos_id, tokenizer_eos_place, unique
 
 
 def stop_set(model: ResolvedModel) -> StopSet:
@@ -22,7 +22,7 @@ def stop_set(model: ResolvedModel) -> StopSet:
                        "add the id to the generation_config.json eos_token_id list", where)
     primary = tokenizer_eos_id(model)
     ids = unique([primary])
-    why = f"tokenizer eos {primary} only" + (" (a scalar generation_config.json eos_token_id is ignored)"
+    why = f"tokenizer eos {show_id(primary)} only" + (" (a scalar generation_config.json eos_token_id is ignored)"
                                            if gen is not None else "")
     return StopSet("tgi", ids, why, "make generation_config.json eos_token_id a list holding the id and the "
                                     "tokenizer eos", where)

@@ -12,13 +12,13 @@ modelled.
 from __future__ import annotations
 
 from ..resolve import ResolvedModel
-from .base import StopSet, show, tokenizer_eos_id, unique
+from .base import StopSet, show, show_id, tokenizer_eos_id, unique
 
 
 def stop_set(model: ResolvedModel) -> StopSet:
     primary = tokenizer_eos_id(model)
     ids = unique([primary, *model.stop.ids])
     source = "generation_config.json" if model.files.generation_config is not None else "config.json"
-    why = f"tokenizer eos {primary} ∪ {source} eos_token_id {show(model.stop.ids)}"
+    why = f"tokenizer eos {show_id(primary)} ∪ {source} eos_token_id {show(model.stop.ids)}"
     return StopSet("vllm", ids, why, f"add the id to {source} eos_token_id, or pass stop_token_ids per request",
                    model.stop.where)
