@@ -103,4 +103,8 @@ def test_one_version_in_the_package_and_the_readme_examples():
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert f"rev: v{eos_guard.__version__}" in readme
-    assert re.findall(r"uses: org/eos-guard@(\S+)", readme) == ["v1"]  # the moving major tag (docs/release.md)
+    major = eos_guard.__version__.split(".")[0]
+    # the moving major tag docs/release.md creates, in the README and in docs/action.md
+    assert re.findall(r"uses: org/eos-guard@(\S+)", readme) == [f"v{major}"]
+    action_doc = (ROOT / "docs" / "action.md").read_text(encoding="utf-8")
+    assert set(re.findall(r"org/eos-guard@(v[^\s=`]*)", action_doc)) == {f"v{major}"}
