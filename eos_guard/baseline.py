@@ -49,7 +49,8 @@ def baseline_problems(folders: Iterable[Path], revision: str) -> list[InputError
     problems = []
     if outside:
         first = display_path(outside[0])
-        where = first if len(outside) == 1 else f"{first} and {len(outside) - 1} more folders"
+        more = len(outside) - 1
+        where = f"{first} (and {more} more folder{'s' if more != 1 else ''})" if more else first
         problems.append(InputError(None, f"--baseline {revision}: {where} is not in a git repository; the "
                                          "regression check (EOS015) is off there"))
     for root in roots:
