@@ -220,3 +220,10 @@ def test_the_transformers_integration_says_which_extra_to_install():
     assert proc.returncode == 1
     assert proc.stderr.splitlines()[-1] == ("ModuleNotFoundError: eos_guard.integrations.transformers needs "
                                             "transformers: pip install 'eos-guard[transformers]'")
+
+
+def test_json_and_the_job_summary_list_the_paths_not_checked(run, broken, tmp_path):
+    code, out, _ = run("--format", "json", "--summary", "summary.md", "nowhere", "broken")
+    assert code == 2
+    assert json.loads(out)["errors"] == [{"model": "nowhere", "message": "nowhere: no such file or directory"}]
+    assert "- not checked: nowhere: no such file or directory\n" in (tmp_path / "summary.md").read_text()

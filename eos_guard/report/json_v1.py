@@ -39,7 +39,9 @@ def document(report: Report) -> dict[str, Any]:
         } for f in report.findings()],
         "models": [_model(m.model) for m in report.models if m.model is not None],
         "gguf": [_gguf(m.gguf) for m in report.models if m.gguf is not None],
-        "errors": [{"model": display_path(m.folder), "message": m.error} for m in report.models if m.error],
+        "errors": [{"model": display_path(m.folder), "message": m.error} for m in report.models if m.error]
+        + [{"model": display_path(p.path) if p.path is not None else None, "message": p.render()}
+           for p in report.problems],
     }
 
 

@@ -14,6 +14,8 @@ def cell(text: object) -> str:
 
 def render(report: Report) -> str:
     lines = ["## eos-guard", "", summary(report), ""]
+    if report.problems:
+        lines += [f"- not checked: {cell(problem.render())}" for problem in report.problems] + [""]
     by_model = {m.folder: m for m in report.models}
     for folder, item in by_model.items():
         model = item.model
