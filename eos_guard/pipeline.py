@@ -25,10 +25,11 @@ PARALLEL_FROM = 100
 
 @dataclass
 class Found:
-    """What the PATH arguments name: model folders, GGUF files, Hub repositories that could not be fetched, and
-    the PATHs that could not be checked (each one line; the run goes on with the others)."""
+    """What the PATH arguments name: local model folders, Hub snapshots, GGUF files, Hub repositories that could not
+    be fetched, and the PATHs that could not be checked (each one line; the run goes on with the others)."""
 
     folders: list[Path] = field(default_factory=list)
+    fetched: list[Path] = field(default_factory=list)  # the folders that are Hub snapshots (no git history)
     ggufs: list[Path] = field(default_factory=list)
     failed: list[ModelReport] = field(default_factory=list)
     problems: list[InputError] = field(default_factory=list)
@@ -69,7 +70,7 @@ def model_folders(paths: Iterable[Union[str, Path]], config: Config, allow_empty
 
         for ref in hub:
             try:
-                found.folders.append(fetch(ref, config))
+                found.fetched.append(fetch(ref, config))
             except InputError as exc:
                 found.failed.append(ModelReport(Path(ref.label), None, [], error=exc.render(), cause=exc))
     return found
@@ -80,12 +81,13 @@ def check_paths(paths: Iterable[Union[str, Path]], config: Config | None = None,
     config = config or Config()
     found = model_folders(paths, config, allow_empty)
     baselines, problems = _baselines(found.folders, config)
-    report = Report(check_folders(found.folders, config, baselines) + found.failed, found.problems + problems,
+    folders = found.folders + found.fetched
+    report = Report(check_folders(folders, config, baselines) + found.failed, found.problems + problems,
                     runtimes=config.runtimes, fail_on=config.fail_on)
     if found.ggufs:
         from .gguf_check import check_gguf
 
-        report.models += [check_gguf(path, config, found.folders) for path in found.ggufs]
+        report.models += [check_gguf(path, config, folders) for path in found.ggufs]
     return report
 
 

@@ -291,7 +291,7 @@ def test_documented_workflow_uses_the_action_with_its_own_inputs() -> None:
     assert job["permissions"] == {"contents": "read", "security-events": "write"}
     checkout, guard, upload = job["steps"]
     assert checkout["uses"].startswith("actions/checkout@") and checkout["with"]["persist-credentials"] is False
-    assert guard["uses"] == "org/eos-guard@v1" and set(guard["with"]) <= set(action["inputs"])
+    assert guard["uses"] == "org/eos-guard@v0" and set(guard["with"]) <= set(action["inputs"])
     assert upload["uses"].startswith("github/codeql-action/upload-sarif@")
     assert upload["with"]["sarif_file"] == "${{ steps.eos-guard.outputs.sarif-file }}"
     for name in list(action["inputs"]) + list(action["outputs"]):
