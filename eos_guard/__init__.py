@@ -45,11 +45,15 @@ def fix(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = None,
         write: bool = True) -> list:
     """Make the folders' files agree (see docs/fix.md) and return the :class:`eos_guard.fixes.FileChange` list.
 
-    With ``write=False`` nothing is written: the changes are what ``--diff`` would show.
+    With ``write=False`` nothing is written: the changes are what ``--diff`` would show. Raises
+    :class:`eos_guard.errors.InputError` as :func:`check` does.
     """
     from . import config as settings
     from .pipeline import fix_paths
 
     targets = [os.fspath(p) for p in paths] or ["."]
     loaded = settings.load(Path(config) if config is not None else None, Path(targets[0]))
-    return fix_paths(targets, loaded, unsafe=unsafe, write=write).changes
+    result = fix_paths(targets, loaded, unsafe=unsafe, write=write)
+    if result.report.problems:
+        raise result.report.problems[0]
+    return result.changes
