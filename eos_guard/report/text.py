@@ -121,10 +121,10 @@ def summary(report: Report) -> str:
     tail = f"; {unreadable} cannot be read" if unreadable else ""
     if report.fixed:
         touched = {path.parent for path in report.fixed}
-        remaining = ", ".join(_plural(counts[s], str(s)) for s in sorted(Severity, reverse=True)
-                              if counts[s] or s == Severity.ERROR)
+        left = [s for s in sorted(Severity, reverse=True) if counts[s] or s == Severity.ERROR]
+        verb = "remains" if len(left) == 1 and counts[left[0]] == 1 else "remain"
         return (f"Fixed {_plural(len(report.fixed), 'file')} in {_plural(len(touched), 'folder')}; "
-                f"{remaining} remain{tail}.")
+                f"{', '.join(_plural(counts[s], str(s)) for s in left)} {verb}{tail}.")
     checked = _plural(len(report.models), "model folder")
     if not counts:
         return f"All checks passed ({checked})." if not unreadable else f"No findings in {checked}{tail}."
