@@ -304,6 +304,7 @@ def _format(args: argparse.Namespace) -> str:
     """The output format of an audit; options that make no sense for Hub repositories are refused, not ignored."""
     refused = [name for name, given in (("PATH arguments", args.paths), ("--hub", args.hub), ("--fix", args.fix),
                                         ("--diff", args.diff), ("explain", args.explain), ("--sarif", args.sarif),
+                                        ("--statistics", args.statistics),
                                         ("--format sarif", args.format == "sarif")) if given]
     if refused:
         raise InputError(None, f"--hub-list cannot be combined with {', '.join(refused)}")

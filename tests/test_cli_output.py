@@ -163,3 +163,13 @@ def test_colour_through_a_pipe(tree, env, args, coloured):
 def test_pre_commit_gets_concise_lines_even_on_a_terminal(tree):
     code, out = _on_a_terminal(["models", "--color", "never"], _env(PRE_COMMIT="1"), tree)
     assert (code, out) == (1, golden("concise"))
+
+
+def test_the_usage_page_shows_the_golden_outputs():
+    usage = (ROOT / "docs" / "usage.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```\n(.*?)```", usage, flags=re.S)
+    assert golden("text") in blocks and golden("statistics") in blocks
+    concise = next(b for b in blocks if b.startswith("models/chatml/generation_config.json:3:19: EOS001 error:"))
+    assert concise in golden("concise")
+    explain = next(b for b in blocks if b.startswith("models/chatml\n"))
+    assert all(line in golden("explain").splitlines() for line in explain.splitlines() if line.strip() != "…")

@@ -328,7 +328,7 @@ def test_hub_list_missing_file(run):
 
 @pytest.mark.parametrize("args, refused", [
     (["models"], "PATH arguments"), (["--fix"], "--fix"), (["--diff"], "--diff"), (["--sarif", "x.sarif"], "--sarif"),
-    (["--hub", "org/x", "--format", "sarif"], "--hub, --format sarif"),
+    (["--hub", "org/x", "--format", "sarif"], "--hub, --format sarif"), (["--statistics"], "--statistics"),
 ])
 def test_hub_list_refuses_options_it_cannot_honour(run, tmp_path, args, refused):
     (tmp_path / "list.txt").write_text("org/fixed\n")
