@@ -86,8 +86,8 @@ def test_clean_folder_passes(run):
 def test_files_are_grouped_by_folder_like_pre_commit_passes_them(run):
     code, out, _ = run("EOS001-terminator-not-stop-id/config.json", "EOS001-terminator-not-stop-id/tokenizer_config.json",
                        "EOS001-terminator-not-stop-id/generation_config.json", cwd=RULE_CASES)
-    assert code == 1 and out.count(": EOS001 ") == 1 and out.endswith(" of 1 model folder fails (1 error, 1 warning); "
-                                                                      "1 fixable with --fix.\n")
+    assert code == 1 and out.count(": EOS001 ") == 1
+    assert out.endswith("1 of 1 model folder fails (1 error, 1 warning); 1 fixable with --fix.\n")
 
 
 def test_recursive_search_skips_hidden_and_virtualenv_folders(run, tmp_path):
