@@ -101,7 +101,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_ERROR
     try:
         return _run(args)
-    except InputError as exc:
+    except InputError as exc:  # bad settings, or an output file that cannot be written: nothing was checked
+        if output_format(args.format, sys.stdout) == "github":
+            from .report.github import error_annotation
+
+            print(error_annotation(exc))
         print(f"eos-guard: {exc.render()}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:

@@ -227,3 +227,12 @@ def test_json_and_the_job_summary_list_the_paths_not_checked(run, broken, tmp_pa
     assert code == 2
     assert json.loads(out)["errors"] == [{"model": "nowhere", "message": "nowhere: no such file or directory"}]
     assert "- not checked: nowhere: no such file or directory\n" in (tmp_path / "summary.md").read_text()
+
+
+def test_github_format_annotates_bad_settings(run, broken, tmp_path):
+    (tmp_path / ".eos-guard.yaml").write_text("fail-on: [x\n")
+    code, out, err = run("--format", "github", "broken")
+    assert code == 2
+    assert out.startswith("::error file=.eos-guard.yaml,line=2,col=1,title=eos-guard::.eos-guard.yaml:2:1: "
+                          "cannot parse YAML: ")
+    assert err.startswith("eos-guard: .eos-guard.yaml:2:1: cannot parse YAML: ")
