@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Union
 
 from .align import align
-from .findings import Finding, Report, Severity
+from .findings import Finding, Severity
+from .results import Report
+from .version import __version__
 
-__version__ = "0.1.0"
 __all__ = ["Finding", "Report", "Severity", "align", "check", "fix", "__version__"]
 
 

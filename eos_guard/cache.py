@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from .version import __version__
 
 _MEMORY: dict[str, Any] = {}
 

@@ -14,13 +14,12 @@ import sys
 from pathlib import Path
 from typing import Sequence, TextIO
 
-from . import __version__
 from . import config as settings
 from .errors import InputError, display_path
+from .version import __version__
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-FORMATS = ("auto", "text", "concise", "json", "github", "sarif")
-TEXT_FORMATS = ("text", "concise")
+TEXT_FORMATS = ("text", "concise")  # the formats for people and editors: --color and --statistics apply to them
 
 
 class _Parser(argparse.ArgumentParser):
@@ -30,6 +29,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .report import REPORTERS  # the output formats are the reporters' registry; loaded per run, not on import
+
     parser = _Parser(prog="eos-guard", usage="%(prog)s [explain] [PATH ...] [options]\n       %(prog)s rule CODE|--all",
                      allow_abbrev=False,
                      description="Check that a model folder's chat template, tokenizer and generation config agree "
@@ -43,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a Hugging Face Hub repository to check without downloading weights (repeatable)")
     parser.add_argument("--hub-list", type=Path, metavar="FILE",
                         help="audit every Hub repository listed in FILE (one per line) concurrently")
-    parser.add_argument("--format", choices=FORMATS, default="auto",
+    parser.add_argument("--format", choices=("auto", *REPORTERS), default="auto",
                         help="output format; auto is github inside GitHub Actions, text (grouped by model folder) "
                              "on a terminal, concise (one line per finding) elsewhere and in pre-commit "
                              "(default: auto)")
@@ -62,8 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="lowest severity that makes the exit code 1 (default: error)")
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings reach --fail-on")
     parser.add_argument("--runtime", metavar="NAMES",
-                        help="comma-separated runtimes whose failure to stop is an error: transformers, vllm, sglang, "
-                             "tgi, mlx-lm, llama.cpp, ollama, or all (default: transformers)")
+                        help="comma-separated runtimes whose failure to stop is an error: "
+                             f"{', '.join(settings.RUNTIME_NAMES)}, or all (default: transformers)")
     parser.add_argument("--config", type=Path, metavar="FILE",
                         help="settings file (.eos-guard.yaml or pyproject.toml); default: the nearest one")
     parser.add_argument("--select", metavar="CODES", help="comma-separated rule codes to check (replaces config)")
@@ -206,7 +207,7 @@ def _run(args: argparse.Namespace) -> int:
         config.fail_on = settings.parse_fail_on(args.fail_on, None)
 
     if args.hub_list:
-        from .hub import audit
+        from .audit import audit
 
         args.format = output_format(args.format, sys.stdout)
         return audit(args.hub_list, config, args)

@@ -1,4 +1,4 @@
-"""Settings from ``.eos-guard.yaml``, ``[tool.eos-guard]`` in pyproject.toml, or ``--config FILE``.
+"""Reading settings from ``.eos-guard.yaml``, ``[tool.eos-guard]`` in pyproject.toml, or ``--config FILE``.
 
 Discovery walks up from the first checked path: the nearest ``.eos-guard.yaml`` (or ``.eos-guard.yml``)
 wins; without one, the nearest pyproject.toml that has a ``[tool.eos-guard]`` table. Unknown keys and rule
@@ -7,16 +7,14 @@ codes are errors, never silently ignored.
 
 from __future__ import annotations
 
-import dataclasses
-import fnmatch
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .config_types import FAIL_ON_NEVER, Config
 from .errors import InputError
-from .findings import Finding, Severity
-from .model_files import DEFAULT_MAX_BYTES
+from .findings import Severity
+from .jsonspan import read_text
 from .rules import ALL_RULES, lookup, suggest
 from .runtimes import RUNTIMES
 from .template import Limits
@@ -25,56 +23,6 @@ YAML_NAMES = (".eos-guard.yaml", ".eos-guard.yml")
 KEYS = ("select", "ignore", "per-file-ignores", "severity", "fail-on", "exclude", "runtimes", "template-timeout",
         "template-max-output", "cache", "max-file-size")
 RUNTIME_NAMES = tuple(RUNTIMES)
-FAIL_ON_NEVER = "never"
-
-
-@dataclass
-class Config:
-    select: set[str] = field(default_factory=lambda: {rule.code for rule in ALL_RULES})
-    ignore: set[str] = field(default_factory=set)
-    per_file_ignores: dict[str, set[str]] = field(default_factory=dict)
-    severity: dict[str, Severity] = field(default_factory=dict)  # rule code -> the severity of all its findings
-    fail_on: Severity | None = Severity.ERROR   # None: never fail on findings
-    exclude: list[str] = field(default_factory=list)
-    limits: Limits = field(default_factory=Limits)
-    runtimes: tuple[str, ...] = ("transformers",)  # runtimes whose failure to stop is an error
-    max_file_bytes: int = DEFAULT_MAX_BYTES       # larger model files are not read (EOS018)
-    baseline: str | None = "HEAD"               # git revision to compare stop ids with (EOS015); None: off
-    baseline_explicit: bool = False             # asked for (--baseline): a revision that cannot be read is an error
-    source: Path | None = None                  # the file the settings came from
-    root: Path = field(default_factory=Path.cwd)  # patterns are relative to this folder
-
-    def enabled(self, code: str) -> bool:
-        return code in self.select and code not in self.ignore
-
-    def keeps(self, finding: Finding) -> bool:
-        if not self.enabled(finding.code):
-            return False
-        relative = _relative(finding.location.path, self.root)
-        return not any(finding.code in codes and _matches(relative, pattern)
-                       for pattern, codes in self.per_file_ignores.items())
-
-    def severity_of(self, finding: Finding) -> Finding:
-        """The finding with the severity the settings give its rule, if they give one."""
-        wanted = self.severity.get(finding.code)
-        return finding if wanted is None or wanted == finding.severity else dataclasses.replace(finding,
-                                                                                                  severity=wanted)
-
-    def excluded(self, folder: Path) -> bool:
-        relative = _relative(folder, self.root)
-        return any(_matches(relative, pattern) for pattern in self.exclude)
-
-
-def _relative(path: Path, root: Path) -> str:
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
-
-
-def _matches(relative: str, pattern: str) -> bool:
-    pattern = pattern.rstrip("/")
-    return fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(relative, pattern + "/*")
 
 
 def codes_of(entries: Any, where: Path | None, key: str) -> set[str]:
@@ -227,7 +175,6 @@ def _read(path: Path) -> Config:
 def _yaml(path: Path) -> Any:
     import yaml
 
-    from .jsonspan import read_text
     try:
         return yaml.safe_load(read_text(path))
     except yaml.MarkedYAMLError as exc:
@@ -243,7 +190,6 @@ def _toml(path: Path) -> dict[str, Any]:
         import tomllib
     else:  # pragma: no cover - exercised on Python 3.10 only
         import tomli as tomllib
-    from .jsonspan import read_text
     try:
         return tomllib.loads(read_text(path))
     except tomllib.TOMLDecodeError as exc:

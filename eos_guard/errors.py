@@ -28,10 +28,33 @@ class InputError(Exception):
 
 # Folders shown under another name: a Hub repository's local snapshot is shown as ``org/name@revision``.
 ALIASES: dict[Path, str] = {}
+# Folders whose files have a web page: a Hub snapshot -> ``{endpoint}/{org/name}/blob/{commit}``.
+WEB_PAGES: dict[Path, str] = {}
 
 
-def register_alias(folder: Path, label: str) -> None:
+def register_alias(folder: Path, label: str, web_page: str | None = None) -> None:
+    """Show ``folder`` as ``label``; with ``web_page``, a finding in it links to ``{web_page}/{file}#L{line}``.
+
+    A source registers its folders here, so reporters never need to know where a folder came from.
+    """
     ALIASES[folder.resolve()] = label
+    if web_page is not None:
+        WEB_PAGES[folder.resolve()] = web_page
+
+
+def web_address(path: Path, line: int | None = None) -> str | None:
+    """The web page of ``path`` (at ``line``) when it lies in a folder registered with one, else None."""
+    if not WEB_PAGES:
+        return None
+    from urllib.parse import quote
+
+    full = path.parent.resolve() / path.name
+    for folder in full.parents:  # a look-up per parent, not a scan of every folder: audits fetch hundreds
+        page = WEB_PAGES.get(folder)
+        if page is not None:
+            anchor = f"#L{line}" if line else ""
+            return f"{page}/{quote(full.relative_to(folder).as_posix())}{anchor}"
+    return None
 
 
 def display_path(path: Path, relative_to: Path | None = None) -> str:

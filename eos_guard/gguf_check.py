@@ -1,7 +1,8 @@
-"""``eos-guard model.gguf``: the ids llama.cpp stops on for a GGUF file, the token its chat templates end a turn
-with, and where it disagrees with the model folders checked in the same run (docs/gguf.md).
+"""A GGUF file as the checks see it (``eos-guard model.gguf``, docs/gguf.md): its tokens, the special ids it
+writes, the token its chat templates end a turn with, and the model folders of the run it may come from.
 
-Only the metadata is read (gguf_metadata.py). The stop set follows llama.cpp's ``llama_vocab::impl::load``
+This is the resolve layer for GGUF files, as resolve.py is for folders; the pipeline checks both the same way.
+Only the metadata is read (gguf_metadata.py). llama.cpp's stop set (runtimes/llama_cpp.py) follows llama.cpp's ``llama_vocab::impl::load``
 (src/llama-vocab.cpp, commit 00ad355e009e): the eos, eot and eom ids that lie inside the token list (an eos
 outside it, or none, falls back to the tokenizer's default) plus every token whose text is an
 end-of-generation text (runtimes/llama_cpp.py). Templates get ``bos_token``/``eos_token`` as the texts of
@@ -16,17 +17,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from .config import Config
 from .errors import InputError
-from .findings import Finding, ModelReport
 from .gguf_metadata import ARRAY, CONTROL, STRING, TYPE_NAMES, USER_DEFINED, GgufMetadata, read_metadata
 from .known_tokens import END_OF_TURN_TEXTS
-from .model_files import ModelFiles
-from .resolve import ResolvedModel, resolve
-from .rules import ALL_RULES
-from .rules.base import Options
-from .rules.gguf_base import GgufRule
-from .runtimes.llama_cpp import end_of_generation_ids
+from .resolve import ResolvedModel
 from .template import Limits, probe_named_template
 
 SPECIAL_KEYS = {kind: f"tokenizer.ggml.{kind}_token_id" for kind in ("bos", "eos", "eot", "eom")}
@@ -62,6 +56,8 @@ class GgufModel:
     tokenizer_model: str | None
     templates: list[GgufTemplate] = field(default_factory=list)
     folders: list[ResolvedModel] = field(default_factory=list)  # the folders of the run it may come from
+    # llama.cpp's end-of-generation ids: the runtimes layer fills them in (runtimes.llama_cpp.gguf_end_of_generation)
+    eog: tuple[int, ...] = ()
 
     @cached_property
     def _ids(self) -> dict[str, int]:
@@ -89,25 +85,18 @@ class GgufModel:
             ids["eos"] = self.default_eos
         return ids
 
-    def end_of_generation(self, replace: dict[str, int] | None = None) -> tuple[int, ...]:
-        """llama.cpp's end-of-generation ids; ``replace`` swaps in other special ids, as a repair would."""
-        return end_of_generation_ids(self.id_of, self.special(replace))
-
-    @cached_property
-    def eog(self) -> tuple[int, ...]:
-        return self.end_of_generation()
-
     @property
     def terminator(self) -> GgufTemplate | None:
         """The default template's (the one llama.cpp's chat uses), else the first named one."""
         return next((t for t in self.templates if t.name == "default"), self.templates[0] if self.templates else None)
 
-    def stops(self, replace: dict[str, int] | None = None) -> bool | None:
-        """Whether a chat answer stops in llama.cpp; None when the template's terminator is unknown."""
+    def stops(self, eog: tuple[int, ...] | None = None) -> bool | None:
+        """Whether a chat answer stops on ``eog`` (default: llama.cpp's end-of-generation ids, ``self.eog``);
+        None when the template's terminator is unknown."""
         terminator = self.terminator
         if terminator is None or terminator.id is None:
             return None
-        return terminator.id in (self.end_of_generation(replace) if replace else self.eog)
+        return terminator.id in (self.eog if eog is None else eog)
 
     def show(self, token_id: int) -> str:
         if not self.in_range(token_id):
@@ -116,23 +105,6 @@ class GgufModel:
 
     def describe(self, ids: tuple[int, ...]) -> str:
         return "[" + ", ".join(self.show(i) for i in ids) + "]"
-
-
-def check_gguf(path: Path, config: Config, folders: list[Path]) -> ModelReport:
-    """Check one GGUF file, and compare it with each model folder of the run (``folders``) it may come from."""
-    try:
-        gguf = load(path, config.limits, config.max_file_bytes)
-    except InputError as exc:
-        return ModelReport(path, None, [], error=exc.render(), cause=exc)
-    if not gguf.tokens:  # a vision projector or an adapter: no vocabulary, nothing ends a turn
-        return ModelReport(path, None, [], gguf=gguf)
-    resolved = (_resolved(folder, config) for folder in folders)
-    gguf.folders = [model for model in resolved if model is not None and _may_come_from(gguf, model)]
-    options = Options(runtimes=config.runtimes)
-    findings = [finding for rule in ALL_RULES if isinstance(rule, GgufRule) and config.enabled(rule.code)
-                for finding in rule.check_gguf(gguf, options)]
-    kept = (config.severity_of(f) for f in findings if config.keeps(f))
-    return ModelReport(path, None, sorted(kept, key=Finding.sort_key), gguf=gguf)
 
 
 def load(path: Path, limits: Limits = Limits(), max_bytes: int | None = None) -> GgufModel:
@@ -193,16 +165,8 @@ def _template(gguf: GgufModel, name: str, key: str, source: str, limits: Limits)
     return GgufTemplate(name, key, source, probe.token, token_id)
 
 
-def _may_come_from(gguf: GgufModel, model: ResolvedModel) -> bool:
+def may_come_from(gguf: GgufModel, model: ResolvedModel) -> bool:
     """Whether the GGUF can have been converted from the folder: the converter writes tokens by id, so each of the
     folder's special added tokens has its id in the GGUF (a folder of another model family is not compared)."""
     return all(gguf.in_range(token.id) and gguf.tokens[token.id] == token.content
                for token in model.vocab.added.values() if token.special)
-
-
-def _resolved(folder: Path, config: Config) -> ResolvedModel | None:
-    """The folder as the folder checks resolve it; None when it cannot be read (that error is reported there)."""
-    try:
-        return resolve(ModelFiles.read(folder, None, config.max_file_bytes), config.limits)
-    except InputError:
-        return None

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Union
 
 from .errors import InputError
+from .findings import Location
 
 Key = Union[str, int]
 KeyPath = tuple[Key, ...]
@@ -163,6 +164,37 @@ class JsonDocument:
             self._line_starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
         line = bisect.bisect_right(self._line_starts, offset)
         return line, offset - self._line_starts[line - 1] + 1
+
+
+@dataclass(frozen=True)
+class Where:
+    """A value's place: a document and the key path inside it (``keys=()`` for the whole file)."""
+
+    document: JsonDocument
+    keys: KeyPath
+
+    @property
+    def path(self) -> Path:
+        return self.document.path
+
+    def describe(self) -> str:
+        return f"{self.path.name} {dotted(self.keys)}" if self.keys else self.path.name
+
+    def location(self) -> Location:
+        """The value's first and last character; a multi-line value is marked at its opening line only
+        (annotations on whole files are noise)."""
+        doc = self.document
+        span, _ = doc.nearest_span(self.keys)
+        line, column = doc.position(span.start)
+        end_line, end_column = doc.position(span.end)
+        if end_line != line:
+            end_line, end_column = line, column + 1
+        return Location(doc.path, line, column, end_line, end_column)
+
+
+def dotted(keys: KeyPath) -> str:
+    """``generation_config.eos_token_id``-style text of a key path (``added_tokens[3].content``)."""
+    return "".join(f"[{k}]" if isinstance(k, int) else (f".{k}" if i else k) for i, k in enumerate(keys))
 
 
 def _child_start(text: str, start: int, key: Key, first: bool = False) -> int | None:

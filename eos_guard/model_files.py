@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from .errors import InputError
-from .jsonspan import JsonDocument, KeyPath, NotRead, read_text
+from .findings import Location
+from .jsonspan import JsonDocument, KeyPath, NotRead, Where, read_text
 
 MODEL_MARKERS = ("config.json", "generation_config.json", "tokenizer_config.json")
 JSON_FILES = ("config.json", "generation_config.json", "tokenizer_config.json", "special_tokens_map.json",
@@ -34,6 +35,12 @@ class TemplateSource:
     path: Path
     document: JsonDocument | None = None  # the JSON file that holds it; None for a .jinja file
     keys: KeyPath = ()
+
+    def location(self) -> Location:
+        """Where a finding about the template points: its value in the JSON file, or the start of the .jinja."""
+        if self.document is None:
+            return Location(self.path, 1, 1, 1, 1)
+        return Where(self.document, self.keys).location()
 
 
 @dataclass

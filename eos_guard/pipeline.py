@@ -1,4 +1,9 @@
-"""The pipeline for one run: find folders, read their files, resolve, apply the rules, collect a Report."""
+"""The pipeline for one run: sources -> read -> resolve -> runtimes -> rules -> a Report.
+
+Every source ends as something to check: a local folder, a Hub repository's fetched snapshot (a folder too), or
+a GGUF file. Folders and GGUF files take the same steps (read and resolve, compute the runtimes' stop sets, run the
+rules that apply to them); a GGUF file is checked after the folders, which it is compared with.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +11,24 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Union
+from typing import TYPE_CHECKING, Iterable, Union
 
 from .baseline import baseline_problems, read_baselines
-from .config import Config
+from .config_types import Config
 from .errors import InputError
-from .findings import Finding, ModelReport, Report
+from .findings import Finding
 from .model_files import ModelFiles, find_model_folders
 from .resolve import ResolvedModel, resolve
+from .results import ModelReport, Report
 from .rules import ALL_RULES
 from .rules.base import Options
+from .rules.gguf_base import GgufRule
+from .runtimes import stop_sets
+from .runtimes.llama_cpp import gguf_end_of_generation
 from .sources import classify
+
+if TYPE_CHECKING:
+    from .gguf_check import GgufModel
 
 
 # Below this many folders per worker, starting worker processes costs more than it saves.
@@ -66,7 +78,7 @@ def model_folders(paths: Iterable[Union[str, Path]], config: Config, allow_empty
         hub += sources.hub
     found.folders = [f for f in local if not config.excluded(f)]
     if hub:
-        from .hub import fetch
+        from .hub import fetch  # loaded only when a Hub repository is named
 
         for ref in hub:
             try:
@@ -82,13 +94,9 @@ def check_paths(paths: Iterable[Union[str, Path]], config: Config | None = None,
     found = model_folders(paths, config, allow_empty)
     baselines, problems = _baselines(found.folders, config)
     folders = found.folders + found.fetched
-    report = Report(check_folders(folders, config, baselines) + found.failed, found.problems + problems,
-                    runtimes=config.runtimes, fail_on=config.fail_on)
-    if found.ggufs:
-        from .gguf_check import check_gguf
-
-        report.models += [check_gguf(path, config, folders) for path in found.ggufs]
-    return report
+    return Report(check_folders(folders, config, baselines) + found.failed
+                  + [check_gguf(path, config, folders) for path in found.ggufs],
+                  found.problems + problems, runtimes=config.runtimes, fail_on=config.fail_on)
 
 
 def _baselines(folders: list[Path], config: Config) -> tuple[dict[Path, str], list[InputError]]:
@@ -122,17 +130,53 @@ def _check_many(folders: list[Path], config: Config, baselines: dict[Path, str])
 def check_folder(folder: Path, config: Config | None = None, baselines: dict[Path, str] | None = None) -> ModelReport:
     config = config or Config()
     try:
-        model = resolve(ModelFiles.read(folder, baselines, config.max_file_bytes), config.limits)
+        model = resolve_folder(folder, config, baselines)
     except InputError as exc:
         return ModelReport(folder, None, [], error=exc.render(), cause=exc)
     findings = run_rules(model, config)
     fixable = 0
     if findings:
-        from .fixes import plan
+        from .fixes import plan  # only a folder with findings asks what --fix would change
 
         fixable = len(plan(model))
     model.release()
     return ModelReport(folder, model, findings, fixable=fixable)
+
+
+def resolve_folder(folder: Path, config: Config, baselines: dict[Path, str] | None = None) -> ResolvedModel:
+    """Read and resolve a model folder and compute every runtime's stop set for it."""
+    model = resolve(ModelFiles.read(folder, baselines, config.max_file_bytes), config.limits)
+    model.runtime_stops = stop_sets(model)
+    return model
+
+
+def check_gguf(path: Path, config: Config, folders: list[Path]) -> ModelReport:
+    """Check one GGUF file, and compare it with each model folder of the run (``folders``) it may come from."""
+    try:
+        gguf = resolve_gguf(path, config, folders)
+    except InputError as exc:
+        return ModelReport(path, None, [], error=exc.render(), cause=exc)
+    if not gguf.tokens:  # a vision projector or an adapter: no vocabulary, nothing ends a turn
+        return ModelReport(path, None, [], gguf=gguf)
+    return ModelReport(path, None, run_rules(gguf, config), gguf=gguf)
+
+
+def resolve_gguf(path: Path, config: Config, folders: list[Path]) -> GgufModel:
+    """Read a GGUF file's metadata, compute llama.cpp's stop set for it, and find the run's folders it may come
+    from (a folder that cannot be read is left out: its error is reported with the folder)."""
+    from .gguf_check import load, may_come_from  # only a run that names a GGUF file reads one
+
+    gguf = load(path, config.limits, config.max_file_bytes)
+    gguf.eog = gguf_end_of_generation(gguf)
+    if gguf.tokens:
+        for folder in folders:
+            try:
+                model = resolve_folder(folder, config)
+            except InputError:
+                continue
+            if may_come_from(gguf, model):
+                gguf.folders.append(model)
+    return gguf
 
 
 @dataclass
@@ -146,7 +190,7 @@ class FixResult:
 
 def fix_paths(paths: Iterable[Path], config: Config | None = None, unsafe: bool = False,
               write: bool = True, allow_empty: bool = False) -> FixResult:
-    from .fixes import plan, unchanged_since_read, write_atomically
+    from .fixes import plan, unchanged_since_read, write_atomically  # only a fix run needs the writer
 
     config = config or Config()
     before = check_paths(paths, config, allow_empty)
@@ -174,7 +218,11 @@ def fix_paths(paths: Iterable[Path], config: Config | None = None, unsafe: bool 
     return FixResult(changes, after, skipped)
 
 
-def run_rules(model: ResolvedModel, config: Config) -> list[Finding]:
+def run_rules(subject: ResolvedModel | GgufModel, config: Config) -> list[Finding]:
+    """The findings of every enabled rule for ``subject``, sorted: the folder rules for a folder, the GGUF rules
+    for a GGUF file."""
     options = Options(runtimes=config.runtimes)
-    findings = [finding for rule in ALL_RULES if config.enabled(rule.code) for finding in rule.check(model, options)]
+    gguf = not isinstance(subject, ResolvedModel)
+    findings = [finding for rule in ALL_RULES if isinstance(rule, GgufRule) == gguf and config.enabled(rule.code)
+                for finding in rule.run(subject, options)]
     return sorted((config.severity_of(f) for f in findings if config.keeps(f)), key=Finding.sort_key)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .jsonspan import JsonDocument, KeyPath
+from .jsonspan import JsonDocument, KeyPath, Where
 from .known_tokens import END_OF_TURN_TEXTS
 from .model_files import ModelFiles, TemplateSource
 from .template import Limits, Probe, probe_named_template
@@ -22,21 +22,6 @@ from .vocabulary import Vocabulary
 # GenerationConfig.from_model_config: attributes still unset are taken from the first truthy of these.
 SUB_CONFIGS = ("decoder", "generator", "text_config")
 SPECIAL_TOKEN_NAMES = ("bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token")
-
-
-@dataclass(frozen=True)
-class Where:
-    """A value's place: a document and the key path inside it (``keys=()`` for the whole file)."""
-
-    document: JsonDocument
-    keys: KeyPath
-
-    @property
-    def path(self) -> Path:
-        return self.document.path
-
-    def describe(self) -> str:
-        return f"{self.path.name} {_dotted(self.keys)}" if self.keys else self.path.name
 
 
 @dataclass(frozen=True)
@@ -84,7 +69,8 @@ class ResolvedModel:
     vocab_size: int | None
     terminators: list[Terminator] = field(default_factory=list)
     baseline_eos: dict[str, StopIds] = field(default_factory=dict)  # file name -> eos_token_id there earlier
-    runtime_stops: dict[str, Any] = field(default_factory=dict)  # runtime name -> runtimes.StopSet
+    # runtime name -> runtimes.StopSet; the runtimes layer fills it in (runtimes.stop_sets), since it reads this model
+    runtime_stops: dict[str, Any] = field(default_factory=dict)
 
     @property
     def terminator(self) -> Terminator | None:
@@ -116,9 +102,6 @@ def resolve(files: ModelFiles, limits: Limits = Limits()) -> ResolvedModel:
     for name, doc in files.baseline.items():
         if isinstance(doc.data, dict) and doc.data.get("eos_token_id") is not None:
             model.baseline_eos[name] = _stop_ids(doc, ("eos_token_id",))
-    from .runtimes import RUNTIMES  # the runtimes read the resolved model, so they come after it
-
-    model.runtime_stops = {name: stop_set(model) for name, stop_set in RUNTIMES.items()}
     return model
 
 
@@ -246,10 +229,6 @@ def _terminator(template: TemplateSource, model: ResolvedModel, limits: Limits) 
         if token_id is None and probe.token == (model.tokenizer_eos.token if model.tokenizer_eos else None):
             token_id = model.tokenizer_eos.id
     return Terminator(template, probe.token, token_id, probe)
-
-
-def _dotted(keys: KeyPath) -> str:
-    return "".join(f"[{k}]" if isinstance(k, int) else (f".{k}" if i else k) for i, k in enumerate(keys))
 
 
 def _kind(value: Any) -> str:

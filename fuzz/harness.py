@@ -37,7 +37,7 @@ def pack(files: dict[str, bytes]) -> bytes:
 def check_input(data: bytes) -> None:
     from eos_guard.pipeline import check_folder
     from eos_guard.config import Config
-    from eos_guard.findings import Report
+    from eos_guard.results import Report
     from eos_guard.fixes import plan
     from eos_guard.report import REPORTERS
     from eos_guard.template import Limits

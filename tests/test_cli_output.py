@@ -1,13 +1,13 @@
 """What a person and a program read: the grouped text, the concise lines, --statistics, -q, explain, colour, and
-the closing line. Whole outputs are compared with the golden files in tests/golden/ (input: the fixture folders
-that ``tree`` copies; output: ``<case>.out``)."""
+the closing line. Whole outputs are compared with the golden files in tests/golden/cli/ (input: the fixture
+folders of ``CLI_TREE`` in tests/golden/regenerate.py, copied side by side; output: ``<case>.out``)."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import pty
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,41 +16,27 @@ import pytest
 
 from support import FIXTURES, ROOT, RULE_CASES
 
-GOLDEN = ROOT / "tests" / "golden"
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_spec = importlib.util.spec_from_file_location("golden_regenerate", ROOT / "tests" / "golden" / "regenerate.py")
+regenerate = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(regenerate)
 
-# The model folders of the golden outputs: an error, a warning only, an info only, and a clean folder.
-TREE = {
-    "models/chatml": ROOT / "examples" / "chatml-finetune-broken",
-    "models/llama3": FIXTURES / "llama3-8b-instruct-release",
-    "models/yi": FIXTURES / "yi-34b-chat-tokenizer-eos-endoftext",
-    "models/pad": RULE_CASES / "EOS013-pad-is-terminator",
-    "models/clean": FIXTURES / "qwen2-instruct-aligned",
-}
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @pytest.fixture
 def tree(tmp_path: Path) -> Path:
-    for name, source in TREE.items():
-        shutil.copytree(source, tmp_path / name, ignore=shutil.ignore_patterns("README.md", "expected.json"))
-    return tmp_path
+    return regenerate.cli_tree(tmp_path)
 
 
 def golden(name: str) -> str:
-    return (GOLDEN / f"{name}.out").read_text(encoding="utf-8")
+    return (regenerate.GOLDEN / "cli" / f"{name}.out").read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("case,args,code", [
-    pytest.param("text", ["--format", "text", "models"], 1, id="text-grouped-by-folder"),
-    pytest.param("concise", ["--format", "concise", "models"], 1, id="concise"),
-    pytest.param("statistics", ["--statistics", "models"], 1, id="statistics"),
-    pytest.param("quiet", ["-q", "models"], 1, id="quiet-only-failing-findings"),
-    pytest.param("quiet-warning", ["-q", "--fail-on", "warning", "--format", "text", "models"], 1,
-                 id="quiet-grouped-fail-on-warning"),
-    pytest.param("explain", ["explain", "models/chatml", "models/pad"], 0, id="explain-table"),
-])
-def test_golden_outputs(run, tree, case, args, code):
-    assert run(*args, cwd=tree) == (code, golden(case), "")
+@pytest.mark.parametrize("case", list(regenerate.CLI_CASES))
+def test_golden_outputs(run, tree, case):
+    args, code = regenerate.CLI_CASES[case]
+    assert run(*args, cwd=tree) == (code, golden(case), ""), \
+        "if on purpose, run python tests/golden/regenerate.py and commit the diff"
 
 
 def test_every_finding_line_says_its_severity(run, tree):

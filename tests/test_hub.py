@@ -23,7 +23,8 @@ from support import ROOT
 
 pytest.importorskip("huggingface_hub")
 
-from eos_guard.hub import MAX_WAIT_SECONDS, RETRIES, Progress, _wait  # noqa: E402
+from eos_guard.audit import Progress  # noqa: E402
+from eos_guard.hub import MAX_WAIT_SECONDS, RETRIES, _wait  # noqa: E402
 
 TOKEN = "hf_test_token"
 REPOS = {

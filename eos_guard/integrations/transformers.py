@@ -26,6 +26,7 @@ When the hooks run, in transformers 5 (``Trainer._inner_training_loop`` and ``_m
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from pathlib import Path
@@ -40,8 +41,9 @@ except ModuleNotFoundError as exc:  # eos-guard itself does not need transformer
                               "pip install 'eos-guard[transformers]'", name="transformers") from exc
 
 from ..align import align
-from ..findings import Report, Severity
+from ..findings import Severity
 from ..report.text import printable
+from ..results import Report
 
 logger = logging.getLogger("eos_guard")
 
@@ -154,17 +156,18 @@ class EosGuardCallback(TrainerCallback):
 
 
 # A pad token equal to the turn terminator is masked out of the loss by the collators (EOS013): harmless in a
-# released folder (info by default), a real hazard in the folder being trained, so the guard reports it as a
-# warning unless the settings give it a severity.
+# released folder (info by default), a real hazard in the folder being trained, so the guard raises it to a
+# warning (a higher severity from the settings stays).
 TRAINING_SEVERITY = {"EOS013": Severity.WARNING}
 
 
 def _check(folder: Path) -> Report:
-    from .. import config as settings
-    from ..pipeline import check_paths
+    import eos_guard
 
-    config = settings.load(None, folder)
-    config.severity = {**TRAINING_SEVERITY, **config.severity}
-    return check_paths([folder], config)
+    report = eos_guard.check(folder)
+    for item in report.models:
+        item.findings = [dataclasses.replace(f, severity=max(f.severity, TRAINING_SEVERITY[f.code]))
+                         if f.code in TRAINING_SEVERITY else f for f in item.findings]
+    return report
 
 

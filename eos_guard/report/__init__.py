@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ..findings import Report
+from ..results import Report
 from . import github, json_v1, sarif, text
 
 Reporter = Callable[[Report], str]

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..findings import Report, Severity
+from ..findings import Severity
+from ..results import RepoResult, Report
 from . import json_v1
 from .summary import cell
 from .text import printable
-
-if TYPE_CHECKING:
-    from ..hub import RepoResult
 
 COLUMNS = ("repository", "commit", "verdict", "errors", "warnings", "detail")
 

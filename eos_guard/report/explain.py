@@ -6,8 +6,8 @@ import json
 from typing import TYPE_CHECKING
 
 from ..errors import display_path
-from ..findings import Report
 from ..resolve import ResolvedModel
+from ..results import Report
 from ..rules.base import token_text
 from ..runtimes import stops, target_id
 from .text import printable

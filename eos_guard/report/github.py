@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ..errors import InputError, display_path
-from ..findings import Report, Severity
+from ..findings import Severity
+from ..results import Report
 from .text import printable, summary
 
 COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
@@ -18,12 +19,10 @@ def escape_property(text: str) -> str:
 
 
 def render(report: Report) -> str:
-    from ..hub import blob_url  # a Hub file is not in the workflow's repository: the message links to it
-
     lines = []
     for finding in report.findings():
         loc = finding.location
-        url = blob_url(loc.path, loc.line)
+        url = loc.url  # a Hub file is not in the workflow's repository: the message links to it
         message = f"{finding.message} ({url})" if url else finding.message
         properties = {
             "file": printable(display_path(loc.path)),

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from .. import __version__
 from ..errors import display_path
-from ..findings import Report
 from ..resolve import ResolvedModel
+from ..results import Report
 from ..runtimes import stops
+from ..version import __version__
 
 if TYPE_CHECKING:
     from ..gguf_check import GgufModel

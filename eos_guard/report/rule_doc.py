@@ -6,7 +6,7 @@ docs/rules.md of the release's tag, so the page matches the installed version); 
 
 from __future__ import annotations
 
-from .. import __version__
+from ..version import __version__
 from ..rules.base import Rule
 
 DOCS_URL = f"https://github.com/org/eos-guard/blob/v{__version__}/docs/rules.md"

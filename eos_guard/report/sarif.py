@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .. import __version__
 from ..errors import display_path
-from ..findings import Report, Severity
+from ..findings import Severity
+from ..results import Report
 from ..rules import ALL_RULES
+from ..version import __version__
 from . import rule_doc
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"

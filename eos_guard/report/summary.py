@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import display_path
-from ..findings import Report
+from ..results import Report
 from ..runtimes import stops
 from .text import summary
 

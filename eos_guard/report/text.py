@@ -11,7 +11,8 @@ from collections import Counter
 from pathlib import Path
 
 from ..errors import display_path
-from ..findings import Finding, ModelReport, Report, Severity
+from ..findings import Finding, Severity
+from ..results import ModelReport, Report
 from ..runtimes import stops
 
 RESET = "\x1b[0m"

@@ -28,6 +28,11 @@ class Rule:
     severity: Severity = Severity.ERROR
     summary: str = ""
 
+    def run(self, subject: object, options: Options) -> Iterator[Finding]:
+        """The findings on ``subject``, a resolved folder (a GGUF rule's: a GGUF file): the pipeline's one way to
+        run any rule."""
+        return self.check(subject, options)  # type: ignore[arg-type]
+
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         raise NotImplementedError
 

@@ -15,7 +15,11 @@ if TYPE_CHECKING:
 
 
 class GgufRule(Rule):
-    """A rule that gguf_check.check_gguf runs on each GGUF file; on a model folder it finds nothing."""
+    """A rule the pipeline runs on each GGUF file (implement :meth:`check_gguf`); on a model folder it finds
+    nothing."""
+
+    def run(self, subject: object, options: Options) -> Iterator[Finding]:
+        return self.check_gguf(subject, options)  # type: ignore[arg-type]
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         return iter(())

@@ -7,7 +7,7 @@ from ..errors import display_path
 from ..findings import Finding, Severity
 from ..resolve import ResolvedModel
 from ..runtimes import stops
-from ..runtimes.llama_cpp import converter_special_ids
+from ..runtimes.llama_cpp import converter_special_ids, gguf_end_of_generation
 from .base import Options
 from .gguf_base import GgufRule, repair, rewrite
 
@@ -59,7 +59,7 @@ class GgufFolderMismatch(GgufRule):
             message = f"{said}, but converting {folder} today writes {gguf.show(wanted)}"
             if not gguf.in_range(wanted):
                 yield f"{message}, an id outside the GGUF's token list"
-            elif gguf.stops() and gguf.stops({kind: wanted}) is False:
+            elif gguf.stops() and gguf.stops(gguf_end_of_generation(gguf, {kind: wanted})) is False:
                 yield f"{message}; keep the GGUF's: with the folder's, chat answers would not stop in llama.cpp"
             else:
                 yield f"{message}; {repair(gguf, kind, wanted)}"

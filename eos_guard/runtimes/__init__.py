@@ -19,6 +19,11 @@ RUNTIMES: dict[str, Callable[[ResolvedModel], StopSet]] = {
 }
 
 
+def stop_sets(model: ResolvedModel) -> dict[str, StopSet]:
+    """Every runtime's stop set for the folder, in the registry's order (the pipeline stores it in the model)."""
+    return {name: stop_set(model) for name, stop_set in RUNTIMES.items()}
+
+
 def target_id(model: ResolvedModel) -> int | None:
     """The id a chat answer ends with: the default template's terminator, else the tokenizer's eos."""
     terminator = model.terminator
@@ -36,4 +41,4 @@ def stops(model: ResolvedModel, stop: StopSet) -> bool | None:
     return None if target is None else target in stop.ids
 
 
-__all__ = ["RUNTIMES", "StopSet", "stops", "target_id"]
+__all__ = ["RUNTIMES", "StopSet", "stop_sets", "stops", "target_id"]

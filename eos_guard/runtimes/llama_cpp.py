@@ -17,11 +17,14 @@ also stop, and the default eos id (2 or 11) used when the GGUF has none.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..known_tokens import LLAMA_CPP_EOG_TEXTS
 from ..resolve import ResolvedModel
 from .base import StopSet, added_token_declared_id, show, show_id, tokenizer_eos_place, unique
+
+if TYPE_CHECKING:
+    from ..gguf_check import GgufModel
 
 
 def converter_special_ids(model: ResolvedModel) -> dict[str, int]:
@@ -78,6 +81,12 @@ def end_of_generation_ids(id_of: Callable[[str], int | None], special: dict[str,
     if "<|tool_response>" in present and "</s>" in present:
         ids = tuple(i for i in ids if i != by_text["</s>"])
     return ids
+
+
+def gguf_end_of_generation(gguf: GgufModel, replace: dict[str, int] | None = None) -> tuple[int, ...]:
+    """llama.cpp's end-of-generation ids for a GGUF file; ``replace`` swaps in other special ids, as a repair
+    would."""
+    return end_of_generation_ids(gguf.id_of, gguf.special(replace))
 
 
 def stop_set(model: ResolvedModel) -> StopSet:

@@ -1,0 +1,63 @@
+"""The settings of a run, as every layer sees them. Reading and validating them (config.py) needs the rule and
+runtime registries; this type does not, so sources and the pipeline can take settings without importing rules."""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .findings import Finding, Severity
+from .model_files import DEFAULT_MAX_BYTES
+from .template import Limits
+
+FAIL_ON_NEVER = "never"
+
+
+@dataclass
+class Config:
+    select: set[str] | None = None              # rule codes to run; None: every rule
+    ignore: set[str] = field(default_factory=set)
+    per_file_ignores: dict[str, set[str]] = field(default_factory=dict)
+    severity: dict[str, Severity] = field(default_factory=dict)  # rule code -> the severity of all its findings
+    fail_on: Severity | None = Severity.ERROR   # None: never fail on findings
+    exclude: list[str] = field(default_factory=list)
+    limits: Limits = field(default_factory=Limits)
+    runtimes: tuple[str, ...] = ("transformers",)  # runtimes whose failure to stop is an error
+    max_file_bytes: int = DEFAULT_MAX_BYTES       # larger model files are not read (EOS018)
+    baseline: str | None = "HEAD"               # git revision to compare stop ids with (EOS015); None: off
+    baseline_explicit: bool = False             # asked for (--baseline): a revision that cannot be read is an error
+    source: Path | None = None                  # the file the settings came from
+    root: Path = field(default_factory=Path.cwd)  # patterns are relative to this folder
+
+    def enabled(self, code: str) -> bool:
+        return (self.select is None or code in self.select) and code not in self.ignore
+
+    def keeps(self, finding: Finding) -> bool:
+        if not self.enabled(finding.code):
+            return False
+        relative = _relative(finding.location.path, self.root)
+        return not any(finding.code in codes and _matches(relative, pattern)
+                       for pattern, codes in self.per_file_ignores.items())
+
+    def severity_of(self, finding: Finding) -> Finding:
+        """The finding with the severity the settings give its rule, if they give one."""
+        wanted = self.severity.get(finding.code)
+        return finding if wanted in (None, finding.severity) else dataclasses.replace(finding, severity=wanted)
+
+    def excluded(self, folder: Path) -> bool:
+        relative = _relative(folder, self.root)
+        return any(_matches(relative, pattern) for pattern in self.exclude)
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _matches(relative: str, pattern: str) -> bool:
+    pattern = pattern.rstrip("/")
+    return fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(relative, pattern + "/*")
