@@ -43,8 +43,9 @@ def check(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = Non
     """Check model folders (or folders above them) and return the findings with the resolved values.
 
     ``config`` names a settings file; without it the nearest ``.eos-guard.yaml`` or ``[tool.eos-guard]`` above
-    the first path applies. Raises :class:`eos_guard.errors.InputError` for a missing path or bad settings;
-    a malformed model file is reported in ``Report.errors`` instead.
+    the first path applies. Raises :class:`eos_guard.errors.InputError`, whose message starts with the path, for
+    a missing path, a folder without model folders, or bad settings; a malformed model file is reported in
+    ``Report.errors`` instead.
     """
     from pathlib import Path
 
@@ -52,17 +53,21 @@ def check(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = Non
     from .pipeline import check_paths
 
     targets = [os.fspath(p) for p in paths] or ["."]
-    local = [Path(t) for t in targets if not t.startswith("hf://")]
+    local = [Path(t) for t in targets if t and not t.startswith("hf://")]
     loaded = settings.load(Path(config) if config is not None else None, local[0] if local else Path("."))
-    return check_paths(targets, loaded)
+    report = check_paths(targets, loaded)
+    if report.problems:
+        raise report.problems[0]
+    return report
 
 
 def fix(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = None, unsafe: bool = False,
         write: bool = True) -> list:
     """Make the folders' files agree (see docs/fix.md) and return the :class:`eos_guard.fixes.FileChange` list.
 
-    With ``write=False`` nothing is written: the changes are what ``--diff`` would show. A file that cannot be
-    written raises InputError after every other file has been written.
+    With ``write=False`` nothing is written: the changes are what ``--diff`` would show. Raises
+    :class:`eos_guard.errors.InputError` as :func:`check` does; a file that cannot be written raises it after
+    every other file has been written.
     """
     from pathlib import Path
 
@@ -72,6 +77,8 @@ def fix(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = None,
     targets = [os.fspath(p) for p in paths] or ["."]
     loaded = settings.load(Path(config) if config is not None else None, Path(targets[0]))
     result = fix_paths(targets, loaded, unsafe=unsafe, write=write)
+    if result.report.problems:
+        raise result.report.problems[0]
     if result.failed:  # the other files were written; the error names the first that could not be
         raise result.failed[0]
     return result.changes

@@ -42,7 +42,9 @@ def audit(list_file: Path, config: Config, args: argparse.Namespace) -> int:
     config = dataclasses.replace(config, baseline=None)  # a Hub snapshot has no git history to compare with (EOS015)
     results = fetch_and_check(refs, config, _workers(), sys.stderr, summaries=fmt == "json")
     unique = list({r.folder: r for r in results if r.model}.values())  # two revisions may name one commit
-    report = Report([r.model for r in unique if r.model])
+    # --fix does not apply to Hub repositories: the closing line does not offer it
+    report = Report([dataclasses.replace(r.model, fixable=0) for r in unique if r.model], runtimes=config.runtimes,
+                    fail_on=config.fail_on)
     if fmt == "json":
         sys.stdout.write(render.json_document(report, [e for r in unique for e in r.summary], results))
     else:
@@ -150,6 +152,7 @@ def _format(args: argparse.Namespace) -> str:
     """The output format of an audit; options that make no sense for Hub repositories are refused, not ignored."""
     refused = [name for name, given in (("PATH arguments", args.paths), ("--hub", args.hub), ("--fix", args.fix),
                                         ("--diff", args.diff), ("explain", args.explain), ("--sarif", args.sarif),
+                                        ("--statistics", args.statistics),
                                         ("--format sarif", args.format == "sarif")) if given]
     if refused:
         raise InputError(None, f"--hub-list cannot be combined with {', '.join(refused)}")

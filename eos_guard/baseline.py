@@ -11,6 +11,8 @@ import os
 from pathlib import Path
 from typing import Iterable
 
+from .errors import InputError, display_path
+
 BASELINE_FILES = ("generation_config.json", "config.json")
 ARGUMENTS_PER_CALL = 500  # paths per ls-tree call, well below any system's argument-length limit
 
@@ -33,6 +35,42 @@ def read_baselines(folders: Iterable[Path], revision: str = "HEAD") -> dict[Path
     for root, paths in by_root.items():
         texts.update(_cat_files(root, paths, revision))
     return texts
+
+
+def baseline_problems(folders: Iterable[Path], revision: str) -> list[InputError]:
+    """Why a baseline that was asked for cannot be read: folders outside any git work tree (said once), and each
+    work tree where ``revision`` names no commit."""
+    roots: dict[Path, None] = {}
+    outside: list[Path] = []
+    for folder in folders:
+        root = git_root(folder)
+        if root is None:
+            outside.append(folder)
+        else:
+            roots.setdefault(root, None)
+    problems = []
+    if outside:
+        first = display_path(outside[0])
+        more = len(outside) - 1
+        where = f"{first} (and {more} more folder{'s' if more != 1 else ''})" if more else first
+        problems.append(InputError(None, f"--baseline {revision}: {where} is not in a git repository; the "
+                                         "regression check (EOS015) is off there"))
+    for root in roots:
+        if not _is_commit(root, revision):
+            problems.append(InputError(None, f"--baseline {revision}: no such revision in {display_path(root)}; "
+                                             "the regression check (EOS015) is off"))
+    return problems
+
+
+def _is_commit(root: Path, revision: str) -> bool:
+    import subprocess  # only for folders in a git work tree
+
+    try:
+        proc = subprocess.run(["git", "-C", str(root), "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"],
+                              capture_output=True, timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return proc.returncode == 0
 
 
 def _cat_files(root: Path, paths: list[Path], revision: str) -> dict[Path, str]:

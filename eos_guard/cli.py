@@ -1,4 +1,5 @@
-"""``eos-guard [PATHS]``: arguments and exit codes. The only module (with reporters) that prints.
+"""``eos-guard [PATHS]``, ``eos-guard explain``, ``eos-guard rule``: arguments and exit codes. The only module (with
+reporters) that prints.
 
 Exit codes: 0 no finding reaches ``--fail-on``; 1 one does; 2 usage error, bad settings, or an unreadable or
 malformed file (the other folders are still checked and reported).
@@ -11,7 +12,7 @@ import dataclasses
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence, TextIO
 
 from . import config as settings
 from .errors import InputError, display_path
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from .results import Report
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+TEXT_FORMATS = ("text", "concise")  # the formats for people and editors: --color and --statistics apply to them
 
 
 class _Formatter(argparse.HelpFormatter):
@@ -50,10 +52,12 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     from .report import REPORTERS  # the output formats are the reporters' registry; loaded per run, not on import
 
-    parser = _Parser(prog="eos-guard", usage="%(prog)s [explain] [PATH ...] [options]", formatter_class=_Formatter,
+    parser = _Parser(prog="eos-guard", usage="%(prog)s [explain] [PATH ...] [options]\n       %(prog)s rule CODE|--all",
+                     formatter_class=_Formatter, allow_abbrev=False,
                      description="Check that a model folder's chat template, tokenizer and generation config agree "
                      "on the token that ends a turn. 'eos-guard explain PATH' shows, for each serving runtime, the "
-                     "ids it stops on and whether a chat answer stops.")
+                     "ids it stops on and whether a chat answer stops; 'eos-guard rule CODE' prints a rule's "
+                     "documentation.")
     parser.add_argument("paths", nargs="*", metavar="PATH",
                         help="model folders, folders above them, files inside them, hf://org/name[@revision] Hub "
                              "repositories, or .gguf files (default: .)")
@@ -62,7 +66,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--hub-list", type=Path, metavar="FILE",
                         help="audit every Hub repository listed in FILE (one per line) concurrently")
     parser.add_argument("--format", choices=("auto", *REPORTERS), default="auto",
-                        help="output format; auto is github inside GitHub Actions, text elsewhere (default: auto)")
+                        help="output format; auto is github inside GitHub Actions, text (grouped by model folder) "
+                             "on a terminal, concise (one line per finding) elsewhere and in pre-commit "
+                             "(default: auto)")
+    parser.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                        help="colour the text and concise formats; auto colours a terminal unless NO_COLOR is set, "
+                             "or when FORCE_COLOR is set (default: auto)")
+    parser.add_argument("--statistics", action="store_true",
+                        help="print how many findings each rule has instead of the findings")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="print only the findings that reach --fail-on (and errors); no summary")
     parser.add_argument("--sarif", type=Path, metavar="FILE",
                         help="also write SARIF 2.1.0 to FILE (stdout and the exit code are unchanged)")
     parser.add_argument("--summary", type=Path, metavar="FILE",
@@ -78,15 +91,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--select", metavar="CODES", help="comma-separated rule codes to check (replaces config)")
     parser.add_argument("--ignore", metavar="CODES", help="comma-separated rule codes to skip (adds to config)")
     parser.add_argument("--fix", action="store_true",
-                        help="edit the files so they agree (add-only; see docs/fix.md), then report what remains")
+                        help="edit the files so they agree (add-only edits), then report what remains")
     parser.add_argument("--unsafe-fixes", action="store_true",
                         help="with --fix or --diff, also change tokenizer files (eos_token), which training code reads")
     parser.add_argument("--diff", action="store_true", help="print the unified diff --fix would apply; write nothing")
     parser.add_argument("--exit-zero-even-if-changed", action="store_true",
                         help="with --fix, exit 0 when files were changed and nothing failing remains")
-    parser.add_argument("--baseline", metavar="REV", default="HEAD",
-                        help="git revision whose eos_token_id lists must not lose ids (EOS015); 'none' turns it off "
-                             "(default: HEAD)")
+    parser.add_argument("--baseline", metavar="REV",
+                        help="git revision whose eos_token_id lists must not lose ids (EOS015); 'none' turns it off; "
+                             "a REV that cannot be read is an error (default: HEAD, off where there is none)")
+    parser.add_argument("--allow-empty", action="store_true",
+                        help="a folder PATH without model folders is not an error")
     parser.add_argument("--no-cache", action="store_true",
                         help="compute everything from the files: no cache folder, no shipped template results "
                              "(see docs/performance.md)")
@@ -97,15 +112,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "rule":
+        return _rule(argv[1:])
     explain = bool(argv) and argv[0] == "explain"
+    parser = build_parser()
     try:
-        args = build_parser().parse_args(argv[1:] if explain else argv)
+        args = parser.parse_args(argv[1:] if explain else argv)
         args.explain = explain
+        _refuse_conflicts(parser, args)
     except SystemExit as exc:  # --help, --version, or a usage error already printed by argparse
         return exc.code if isinstance(exc.code, int) else EXIT_ERROR
     try:
         return _run(args)
-    except InputError as exc:
+    except InputError as exc:  # bad settings, or an output file that cannot be written: nothing was checked
+        if output_format(args.format, sys.stdout) == "github":
+            from .report.github import error_annotation
+
+            print(error_annotation(exc))
         _say(f"eos-guard: {exc.render()}")
         return EXIT_ERROR
     except KeyboardInterrupt:
@@ -117,10 +140,72 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
 
 
+def _refuse_conflicts(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Options that would be ignored, or contradict each other, are usage errors rather than silent no-ops."""
+    if args.fix and args.diff:
+        parser.error("--fix and --diff cannot be combined (--diff shows what --fix would write)")
+    if args.unsafe_fixes and not (args.fix or args.diff):
+        parser.error("--unsafe-fixes needs --fix or --diff")
+    if args.statistics and args.format not in ("auto", *TEXT_FORMATS):
+        parser.error(f"--statistics prints a table; it cannot be combined with --format {args.format}")
+
+
+def _rule(argv: list[str]) -> int:
+    """``eos-guard rule CODE|NAME ...`` or ``eos-guard rule --all``: the rules' documentation."""
+    from .report import rule_doc
+    from .rules import ALL_RULES, lookup, suggest
+
+    parser = _Parser(prog="eos-guard rule", allow_abbrev=False,
+                     description="Print the documentation of rules, from the installed package.")
+    parser.add_argument("rules", nargs="*", metavar="CODE", help="rule codes (EOS001) or names (pad-is-terminator)")
+    parser.add_argument("--all", action="store_true", help="every rule, in code order")
+    try:
+        args = parser.parse_args(argv)
+        if bool(args.rules) == args.all:
+            parser.error("name rules (eos-guard rule EOS001) or give --all")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else EXIT_ERROR
+    chosen, code = (list(ALL_RULES) if args.all else []), EXIT_OK
+    for name in args.rules:
+        try:
+            chosen.append(lookup(name))
+        except KeyError:
+            hint = suggest(name)
+            also = f"; did you mean {hint}?" if hint else ""
+            print(f"eos-guard: unknown rule {name!r}{also} ('eos-guard rule --all' lists every rule)",
+                  file=sys.stderr)
+            code = EXIT_ERROR
+    sys.stdout.write("\n".join(rule_doc.render(rule) for rule in chosen))
+    return code
+
+
+def use_color(choice: str, stream: TextIO) -> bool:
+    """``--color``; for auto: NO_COLOR (no-color.org) turns colour off, FORCE_COLOR on, else only on a terminal."""
+    if choice != "auto":
+        return choice == "always"
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return stream.isatty() and os.environ.get("TERM") != "dumb"
+
+
+def output_format(choice: str, stream: TextIO) -> str:
+    """``--format auto``: annotations in GitHub Actions; grouped text for a person at a terminal; one line per
+    finding where a program reads the output (a pipe, an editor, pre-commit), as ruff does."""
+    if choice != "auto":
+        return choice
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        return "github"
+    if os.environ.get("PRE_COMMIT") == "1" or not stream.isatty():
+        return "concise"
+    return "text"
+
+
 def configure(args: argparse.Namespace) -> tuple[list[str], settings.Config]:
     """The paths to check and the settings: the settings file, then the options that override it."""
     paths: list[str] = list(args.paths) + [f"hf://{name}" for name in args.hub]
-    local = [p for p in paths if not p.startswith("hf://")]
+    local = [p for p in paths if p and not p.startswith("hf://")]
     config = settings.load(args.config, Path(local[0]) if local else Path("."))
     if not paths and not args.hub_list:
         paths = ["."]
@@ -128,7 +213,9 @@ def configure(args: argparse.Namespace) -> tuple[list[str], settings.Config]:
         config.select = settings.codes_of(args.select, None, "--select")
     if args.ignore:
         config.ignore |= settings.codes_of(args.ignore, None, "--ignore")
-    config.baseline = None if args.baseline.lower() == "none" else args.baseline
+    if args.baseline is not None:
+        config.baseline = None if args.baseline.lower() == "none" else args.baseline
+        config.baseline_explicit = config.baseline is not None
     if config.baseline and config.baseline.startswith("-"):
         raise InputError(None, f"--baseline: {config.baseline!r} is not a revision")
     if args.no_cache:
@@ -156,9 +243,9 @@ def check(paths: list[str], config: settings.Config, args: argparse.Namespace,
     from .pipeline import check_paths, fix_paths
 
     if not args.fix:
-        return Outcome(check_paths(paths, config), [], [])
+        return Outcome(check_paths(paths, config, args.allow_empty), [], [])
     written = None if on_write is None else (lambda change: on_write(change.path))
-    result = fix_paths(paths, config, unsafe=args.unsafe_fixes, on_write=written)
+    result = fix_paths(paths, config, unsafe=args.unsafe_fixes, on_write=written, allow_empty=args.allow_empty)
     return Outcome(result.report, [change.path for change in result.changes], result.skipped, result.failed)
 
 
@@ -179,19 +266,20 @@ NO_MODEL_FOLDERS = ("no model folders found (a model folder holds config.json, g
 
 def _run(args: argparse.Namespace) -> int:
     from .pipeline import check_paths
-    from .report import REPORTERS
+    from .report import REPORTERS, text
 
     paths, config = configure(args)
     if args.hub_list:
         from .audit import audit
 
+        args.format = output_format(args.format, sys.stdout)
         return audit(args.hub_list, config, args)
     if args.diff:
-        return _diff(paths, config, args.unsafe_fixes)
+        return _diff(paths, config, args.unsafe_fixes, args.allow_empty)
     if args.explain:
         from .report import explain
 
-        report = check_paths(paths, config)
+        report = check_paths(paths, config, args.allow_empty)
         sys.stdout.write(explain.render_json(report) if args.format == "json" else explain.render(report))
         for error in report.errors:
             _say(f"eos-guard: {error}")
@@ -202,15 +290,16 @@ def _run(args: argparse.Namespace) -> int:
     for path in outcome.skipped:
         _say(f"eos-guard: {display_path(path)}: changed by another process while fixing; not written")
     report = outcome.report
-    fmt = args.format
-    if fmt == "auto":
-        fmt = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
-    sys.stdout.write(REPORTERS[fmt](report))
+    fmt = output_format(args.format, sys.stdout)
+    shown = report.only_failing() if args.quiet else report
+    if fmt in TEXT_FORMATS:
+        render = text.statistics if args.statistics else text.render if fmt == "text" else text.concise
+        sys.stdout.write(render(shown, color=use_color(args.color, sys.stdout), closing=not args.quiet))
+    else:
+        sys.stdout.write(REPORTERS[fmt](shown))
     _write_side_outputs(args, report)
     for error in report.errors:
         _say(f"eos-guard: {error}")
-    if not report.models:
-        _say(f"eos-guard: {NO_MODEL_FOLDERS}")
     return exit_code(outcome, config, args)
 
 
@@ -235,10 +324,10 @@ def _write_side_outputs(args: argparse.Namespace, report: object) -> None:
         raise InputError(exc.filename, f"cannot write: {exc.strerror}") from None
 
 
-def _diff(paths: list[str], config: settings.Config, unsafe: bool) -> int:
+def _diff(paths: list[str], config: settings.Config, unsafe: bool, allow_empty: bool) -> int:
     from .pipeline import fix_paths
 
-    result = fix_paths(paths, config, unsafe=unsafe, write=False)
+    result = fix_paths(paths, config, unsafe=unsafe, write=False, allow_empty=allow_empty)
     for change in result.changes:
         sys.stdout.write(change.diff(printable(display_path(change.path))))
     for error in result.report.errors:

@@ -18,13 +18,13 @@ from .config_types import FAIL_ON_NEVER, Config
 from .errors import InputError
 from .findings import Severity
 from .jsonspan import NotRead, read_text
-from .rules import ALL_RULES, lookup
+from .rules import ALL_RULES, lookup, suggest
 from .runtimes import RUNTIMES
 from .runtimes.base import parse_version
 from .template import Limits
 
 YAML_NAMES = (".eos-guard.yaml", ".eos-guard.yml")
-KEYS = ("select", "ignore", "per-file-ignores", "fail-on", "exclude", "runtimes", "runtime-versions",
+KEYS = ("select", "ignore", "per-file-ignores", "severity", "fail-on", "exclude", "runtimes", "runtime-versions",
         "template-timeout", "template-max-output", "cache", "max-file-size", "max-config-size")
 RUNTIME_NAMES = tuple(RUNTIMES)
 MAX_CONFIG_FILE = 1024 * 1024  # a settings file is a few lines
@@ -53,7 +53,9 @@ def codes_of(entries: Any, where: Path | None, key: str) -> set[str]:
             pass
         matched = {rule.code for rule in ALL_RULES if rule.code.startswith(entry.upper())}
         if not matched or not entry.upper().startswith("EOS"):
-            raise InputError(where, f"{key}: unknown rule {shown(entry)} (see docs/rules.md)")
+            hint = suggest(entry)
+            also = f"did you mean {hint}? " if hint else ""
+            raise InputError(where, f"{key}: unknown rule {shown(entry)} ({also}'eos-guard rule --all' lists them)")
         codes.update(matched)
     return codes
 
@@ -102,6 +104,21 @@ def parse_fail_on(value: Any, where: Path | None) -> Severity | None:
         raise InputError(where, f"fail-on: {shown(value)} is not one of error, warning, info, never") from None
 
 
+def severities_of(table: Any, where: Path | None) -> dict[str, Severity]:
+    """``{rule: error|warning|info}``: the severity every finding of that rule gets."""
+    if not isinstance(table, dict):
+        raise InputError(where, "severity must map rule codes or names to error, warning or info")
+    result = {}
+    for key, value in table.items():
+        codes = codes_of([key], where, "severity")
+        try:
+            level = Severity.parse(value if isinstance(value, str) else repr(value))
+        except ValueError:
+            raise InputError(where, f"severity {key!r}: {value!r} is not one of error, warning, info") from None
+        result.update(dict.fromkeys(codes, level))
+    return result
+
+
 def from_mapping(data: Any, source: Path | None) -> Config:
     if data is None:
         data = {}
@@ -120,6 +137,8 @@ def from_mapping(data: Any, source: Path | None) -> Config:
         if not isinstance(table, dict):
             raise InputError(source, "per-file-ignores must map path patterns to lists of rule codes")
         config.per_file_ignores = {str(k): codes_of(v, source, f"per-file-ignores {shown(k)}") for k, v in table.items()}
+    if "severity" in data:
+        config.severity = severities_of(data["severity"], source)
     if "fail-on" in data:
         config.fail_on = parse_fail_on(data["fail-on"], source)
     if "runtimes" in data:

@@ -3,6 +3,7 @@ runtime registries; this type does not, so sources and the pipeline can take set
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import os
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ class Config:
     select: set[str] | None = None              # rule codes to run; None: every rule
     ignore: set[str] = field(default_factory=set)
     per_file_ignores: dict[str, set[str]] = field(default_factory=dict)
+    severity: dict[str, Severity] = field(default_factory=dict)  # rule code -> the severity of all its findings
     fail_on: Severity | None = Severity.ERROR   # None: never fail on findings
     exclude: list[str] = field(default_factory=list)
     limits: Limits = field(default_factory=Limits)
@@ -28,6 +30,7 @@ class Config:
     max_file_bytes: int = DEFAULT_MAX_BYTES       # a larger tokenizer.json (or GGUF metadata) is not read (EOS018)
     max_config_bytes: int = DEFAULT_MAX_CONFIG_BYTES  # a larger config, added-tokens or template file is not read
     baseline: str | None = "HEAD"               # git revision to compare stop ids with (EOS015); None: off
+    baseline_explicit: bool = False             # asked for (--baseline): a revision that cannot be read is an error
     source: Path | None = None                  # the file the settings came from
     root: Path = field(default_factory=Path.cwd)  # patterns are relative to this folder
 
@@ -42,6 +45,11 @@ class Config:
         relative = _relative(finding.location.path, self.root)
         return not any(finding.code in codes and _matches(relative, pattern)
                        for pattern, codes in self.per_file_ignores.items())
+
+    def severity_of(self, finding: Finding) -> Finding:
+        """The finding with the severity the settings give its rule, if they give one."""
+        wanted = self.severity.get(finding.code)
+        return finding if wanted in (None, finding.severity) else dataclasses.replace(finding, severity=wanted)
 
     def excluded(self, folder: Path) -> bool:
         if not self.exclude:

@@ -24,6 +24,9 @@ class InputError(Exception):
         where = f"{shown}:{self.line}:{self.column}" if self.line else shown
         return f"{where}: {self.message}"
 
+    def __str__(self) -> str:  # the API's message names the file, as the CLI's does
+        return self.render()
+
 
 # Folders shown under another name: a Hub repository's local snapshot is shown as ``org/name@revision``.
 ALIASES: dict[Path, str] = {}

@@ -286,9 +286,8 @@ def run(env: Mapping[str, str], out: TextIO) -> int:
     for path in outcome.skipped:
         print(annotate(level, f"{display_path(path)}: changed by another process while fixing; not written"),
               file=out)
-    for error in report.errors:
-        print(annotate(level, error), file=out)
-    if not report.models:
+    # the github reporter has annotated every unreadable file and every PATH that could not be checked
+    if not report.models and not report.errors:
         print(annotate(level, cli.NO_MODEL_FOLDERS), file=out)
 
     findings = list(report.findings())

@@ -7,12 +7,13 @@ rules that apply to them); a GGUF file is checked after the folders, which it is
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Union
 
-from .baseline import read_baselines
+from .baseline import baseline_problems, read_baselines
 from .config_types import Config
 from .errors import InputError, display_path
 from .findings import Finding, Location
@@ -37,23 +38,60 @@ PARALLEL_FROM = 100
 POOL_FROM_CORES = 4
 
 
-def model_folders(paths: Iterable[Union[str, Path]],
-                  config: Config) -> tuple[list[Path], list[Path], list[ModelReport]]:
-    """The model folders named by ``paths`` (local ones found, Hub repositories fetched), the GGUF files, and a
-    report for each Hub repository that could not be fetched (the others are still checked)."""
-    sources = classify(paths)
-    refused: list[tuple[Path, str]] = []
-    folders = [f for f in find_model_folders(sources.local, refused) if not config.excluded(f)]
-    failed = [_not_read(folder, reason, config) for folder, reason in refused if not config.excluded(folder)]
-    if sources.hub:
+@dataclass
+class Found:
+    """What the PATH arguments name: local model folders, Hub snapshots, GGUF files, Hub repositories that could not
+    be fetched, and the PATHs that could not be checked (each one line; the run goes on with the others)."""
+
+    folders: list[Path] = field(default_factory=list)
+    fetched: list[Path] = field(default_factory=list)  # the folders that are Hub snapshots (no git history)
+    ggufs: list[Path] = field(default_factory=list)
+    failed: list[ModelReport] = field(default_factory=list)
+    problems: list[InputError] = field(default_factory=list)
+
+
+NO_MODEL_FOLDER = "holds no model folder (one with config.json, generation_config.json or tokenizer_config.json)"
+
+
+def model_folders(paths: Iterable[Union[str, Path]], config: Config, allow_empty: bool = False) -> Found:
+    """The model folders named by ``paths`` (local ones found, Hub repositories fetched) and the GGUF files.
+
+    A missing PATH, an empty one, and a folder without any model folder below it (unless ``allow_empty``) are
+    problems; a file outside a model folder is skipped, as pre-commit passes every file whose name matches.
+    """
+    found = Found()
+    refused: list[tuple[Path, str]] = []  # model folders linked out of their repository: EOS018, never read
+    local: dict[Path, None] = {}
+    hub = []
+    for item in paths:
+        if str(item) == "":
+            found.problems.append(InputError(None, "an empty PATH argument (a variable that expanded to nothing?) "
+                                                   "is not the current folder; pass . for that"))
+            continue
+        try:
+            sources = classify([item])
+            for path in sources.local:
+                already_refused = len(refused)
+                folders = find_model_folders([path], refused)
+                if not folders and len(refused) == already_refused and path.is_dir() and not allow_empty:
+                    found.problems.append(InputError(path, NO_MODEL_FOLDER))
+                local.update(dict.fromkeys(folders))
+        except InputError as exc:
+            found.problems.append(exc)
+            continue
+        found.ggufs += sources.gguf
+        hub += sources.hub
+    found.folders = [f for f in local if not config.excluded(f)]
+    found.failed += [_not_read(folder, reason, config) for folder, reason in refused if not config.excluded(folder)]
+    if hub:
         from .hub import fetch  # loaded only when a Hub repository is named
 
-        for ref in sources.hub:
+        for ref in hub:
             try:
-                folders.append(fetch(ref, config))
+                found.fetched.append(fetch(ref, config))
             except InputError as exc:
-                failed.append(ModelReport(Path(ref.label), None, [], error=exc.render()))
-    return folders, sources.gguf, failed
+                found.failed.append(ModelReport(Path(ref.label), None, [], error=exc.render(), cause=exc))
+    return found
 
 
 def _not_read(folder: Path, reason: str, config: Config) -> ModelReport:
@@ -64,21 +102,34 @@ def _not_read(folder: Path, reason: str, config: Config) -> ModelReport:
     return ModelReport(folder, None, [finding] if config.keeps(finding) else [])
 
 
-def check_paths(paths: Iterable[Union[str, Path]], config: Config | None = None,
+def check_paths(paths: Iterable[Union[str, Path]], config: Config | None = None, allow_empty: bool = False,
                 keep_documents: bool = False) -> Report:
-    """Check every model folder under ``paths``; a broken folder is reported without stopping the others.
+    """Check every model folder under ``paths``; a broken folder or PATH is reported without stopping the others.
 
     Each folder's parsed files are dropped once its findings are made (memory does not grow with the number of
     folders); the reporters need only the resolved values. ``keep_documents`` keeps them, for planning fixes.
     """
     config = config or Config()
-    folders, ggufs, failed = model_folders(paths, config)
-    return Report(check_folders(folders, config, keep_documents) + failed
-                  + [check_gguf(path, config, folders) for path in ggufs])
+    found = model_folders(paths, config, allow_empty)
+    baselines, problems = _baselines(found.folders, config)
+    folders = found.folders + found.fetched
+    return Report(check_folders(folders, config, baselines, keep_documents) + found.failed
+                  + [check_gguf(path, config, folders) for path in found.ggufs],
+                  found.problems + problems, runtimes=config.runtimes, fail_on=config.fail_on)
 
 
-def check_folders(folders: list[Path], config: Config, keep_documents: bool = False) -> list[ModelReport]:
-    baselines = read_baselines(folders, config.baseline) if config.baseline and config.enabled("EOS015") else {}
+def _baselines(folders: list[Path], config: Config) -> tuple[dict[Path, str], list[InputError]]:
+    """The earlier versions of the files for EOS015, and, when ``--baseline`` was given, why it cannot be read."""
+    if not config.baseline or not config.enabled("EOS015") or not folders:
+        return {}, []
+    problems = baseline_problems(folders, config.baseline) if config.baseline_explicit else []
+    return read_baselines(folders, config.baseline), problems
+
+
+def check_folders(folders: list[Path], config: Config, baselines: dict[Path, str] | None = None,
+                  keep_documents: bool = False) -> list[ModelReport]:
+    if baselines is None:
+        baselines, _ = _baselines(folders, config)
     idle = _idle_cores()
     workers = min(idle, len(folders) // PARALLEL_FROM) if idle >= POOL_FROM_CORES else 1
     with _collector_for_many(len(folders)):
@@ -156,12 +207,18 @@ def check_folder(folder: Path, config: Config | None = None, baselines: dict[Pat
     try:
         model = resolve_folder(folder, config, baselines)
     except InputError as exc:
-        return ModelReport(folder, None, [], error=exc.render())
+        return ModelReport(folder, None, [], error=exc.render(), cause=exc)
     findings = run_rules(model, config)
-    model.release(keep_documents)
     broken = model.files.generation_config_error
+    fixable = 0
+    if findings and broken is None:  # --fix never edits a folder with a file it could not read
+        from .fixes import plan  # only a folder with findings asks what --fix would change
+
+        fixable = len(plan(model))
+    model.release(keep_documents)
     # a generation_config.json that is not JSON is still an error (exit 2), next to what runtimes do without it
-    return ModelReport(folder, model, findings, error=broken.render() if broken is not None else None)
+    return ModelReport(folder, model, findings, error=broken.render() if broken is not None else None,
+                       fixable=fixable, cause=broken)
 
 
 def resolve_folder(folder: Path, config: Config, baselines: dict[Path, str] | None = None) -> ResolvedModel:
@@ -176,7 +233,7 @@ def check_gguf(path: Path, config: Config, folders: list[Path]) -> ModelReport:
     try:
         gguf = resolve_gguf(path, config, folders)
     except InputError as exc:
-        return ModelReport(path, None, [], error=exc.render())
+        return ModelReport(path, None, [], error=exc.render(), cause=exc)
     if not gguf.tokens:  # a vision projector or an adapter: no vocabulary, nothing ends a turn
         return ModelReport(path, None, [], gguf=gguf)
     return ModelReport(path, None, run_rules(gguf, config), gguf=gguf)
@@ -211,14 +268,15 @@ class FixResult:
 
 
 def fix_paths(paths: Iterable[Path], config: Config | None = None, unsafe: bool = False,
-              write: bool = True, on_write: Callable[[Any], None] | None = None) -> FixResult:
+              write: bool = True, on_write: Callable[[Any], None] | None = None,
+              allow_empty: bool = False) -> FixResult:
     """Plan and (with ``write``) apply the fixes. A file that cannot be written does not stop the others: it is in
     ``failed``, and every file written before and after it is in ``changes``; ``on_write`` hears of each written
     file at once (the CLI prints ``Fixing path``), so even a run that dies later has said what it wrote."""
     from .fixes import plan, unchanged_since_read, write_atomically  # only a fix run needs the writer
 
     config = config or Config()
-    before = check_paths(paths, config, keep_documents=True)
+    before = check_paths(paths, config, allow_empty, keep_documents=True)
     changes = []
     skipped: list[Path] = []
     failed: list[InputError] = []
@@ -243,8 +301,8 @@ def fix_paths(paths: Iterable[Path], config: Config | None = None, unsafe: bool 
     if not write or not changes:
         return FixResult(changes, before, skipped, failed)
     baselines = read_baselines([m.folder for m in before.models], config.baseline) if config.baseline else {}
-    after = Report([check_folder(m.folder, config, baselines) if m.model is not None else m for m in before.models])
-    after.written = before.written
+    after = dataclasses.replace(before, models=[check_folder(m.folder, config, baselines) if m.model is not None
+                                                else m for m in before.models])
     return FixResult(changes, after, skipped, failed)
 
 
@@ -255,4 +313,4 @@ def run_rules(subject: ResolvedModel | GgufModel, config: Config) -> list[Findin
     gguf = not isinstance(subject, ResolvedModel)
     findings = [finding for rule in ALL_RULES if isinstance(rule, GgufRule) == gguf and config.enabled(rule.code)
                 for finding in rule.run(subject, options)]
-    return sorted((f for f in findings if config.keeps(f)), key=Finding.sort_key)
+    return sorted((config.severity_of(f) for f in findings if config.keeps(f)), key=Finding.sort_key)

@@ -3,10 +3,12 @@ it), and per repository of a Hub audit. The pipeline fills these in; reporters a
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
+from .errors import InputError
 from .findings import Finding, Severity
 
 if TYPE_CHECKING:  # annotations only: ``import eos_guard`` stays light (these are all in lower layers)
@@ -27,11 +29,22 @@ class ModelReport:
     findings: list[Finding]
     error: str | None = None
     gguf: GgufModel | None = None
+    cause: InputError | None = None  # the error with its file and position, for annotations
+    fixable: int = 0                 # files ``--fix`` would change in this folder
 
 
 @dataclass
 class Report:
+    """One run: a report per model folder, and what stopped a PATH from being checked.
+
+    ``runtimes`` and ``fail_on`` are the run's settings the reporters show verdicts for; ``written`` lists the
+    files ``--fix`` wrote before the folders were checked again.
+    """
+
     models: list[ModelReport]
+    problems: list[InputError] = field(default_factory=list)
+    runtimes: tuple[str, ...] = ("transformers",)
+    fail_on: Severity | None = Severity.ERROR
     written: list[Path] = field(default_factory=list)  # files --fix wrote, in order
 
     def findings(self) -> Iterator[Finding]:
@@ -40,10 +53,21 @@ class Report:
 
     @property
     def errors(self) -> list[str]:
-        return [m.error for m in self.models if m.error]
+        """One line each for every folder that could not be read and every PATH that could not be checked."""
+        return [m.error for m in self.models if m.error] + [p.render() for p in self.problems]
 
     def count(self, at_least: Severity) -> int:
         return sum(1 for f in self.findings() if f.severity >= at_least)
+
+    def fails(self, model: ModelReport) -> bool:
+        """Whether a folder has a finding that reaches ``fail_on``."""
+        return self.fail_on is not None and any(f.severity >= self.fail_on for f in model.findings)
+
+    def only_failing(self) -> Report:
+        """The same report with only the findings that reach ``fail_on`` (``--quiet``)."""
+        models = [dataclasses.replace(m, findings=[f for f in m.findings if self.fail_on is not None
+                                                   and f.severity >= self.fail_on]) for m in self.models]
+        return dataclasses.replace(self, models=models)
 
 
 @dataclass

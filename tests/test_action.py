@@ -201,7 +201,8 @@ def test_broken_folder_fails_the_job_with_annotations_outputs_summary_and_sarif(
     assert act_run.printed("check", "SARIF") == ["EOS001:error EOS002:warning EOS003:warning"]
 
     [summary] = act_run.summaries("check", "broken")
-    assert summary.startswith("## eos-guard\n\nFound 1 error, 2 warnings in 1 model folder.\n")
+    assert summary.startswith("## eos-guard\n\n"
+                              "1 of 1 model folder fails (1 error, 2 warnings); 1 fixable with --fix.\n")
     assert "| EOS001 | error | ` models/broken/generation_config.json:3:19 ` |" in summary
 
 
@@ -335,7 +336,7 @@ def test_documented_workflow_uses_the_action_with_its_own_inputs() -> None:
     assert job["permissions"] == {"contents": "read", "security-events": "write"}
     checkout, guard, upload = job["steps"]
     assert checkout["uses"].startswith("actions/checkout@") and checkout["with"]["persist-credentials"] is False
-    assert guard["uses"] == "org/eos-guard@v1" and set(guard["with"]) <= set(action["inputs"])
+    assert guard["uses"] == "org/eos-guard@v0" and set(guard["with"]) <= set(action["inputs"])
     assert upload["uses"].startswith("github/codeql-action/upload-sarif@")
     assert upload["with"]["sarif_file"] == "${{ steps.eos-guard.outputs.sarif-file }}"
     for name in list(action["inputs"]) + list(action["outputs"]):

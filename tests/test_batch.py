@@ -385,7 +385,7 @@ def test_the_reporters_render_batch_findings(pad_is_eos):
     batch = {"input_ids": [[1, 5, 2, 2]], "attention_mask": [[1, 1, 1, 0]], "labels": [[1, 5, -100, -100]]}
     findings = eos_guard.check_batch(batch, [2], 2)
     report = Report([ModelReport(Path("<batch>"), None, findings)])
-    assert text.render(report).splitlines()[0].startswith("<batch>:1:3: EOS023 no supervised label")
+    assert text.concise(report).splitlines()[0].startswith("<batch>:1:3: EOS023 error: no supervised label")
     document = json.loads(json_v1.render(report))
     assert [(f["code"], f["path"], f["line"], f["column"]) for f in document["findings"]] == [
         ("EOS023", "<batch>", 1, 3)]

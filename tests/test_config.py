@@ -42,8 +42,7 @@ def test_per_file_ignores_match_paths_below_the_config(run, repo):
 
 def test_exclude_skips_folders(run, repo):
     (repo / ".eos-guard.yaml").write_text("exclude: [models/chat]\n")
-    code, _, err = run(".", cwd=repo)
-    assert code == 0 and "no model folders found" in err
+    assert run(".", cwd=repo) == (0, "No model folders found.\n", "")
 
 
 def test_explicit_config_and_fail_on(run, repo):

@@ -31,7 +31,7 @@ def test_fix_adds_the_terminator_and_keeps_every_byte_around_it(run, chatml):
     after = (chatml / "generation_config.json").read_text()
     assert code == 1 and err == "Fixing chatml/generation_config.json\n"
     assert after == before.replace('"eos_token_id": 151643', '"eos_token_id": [151643, 151645]')
-    assert out == "All checks passed (1 model folder).\n"
+    assert out == "Fixed 1 file in 1 folder; 0 errors remain.\n"
 
 
 def test_second_fix_changes_nothing_and_exits_0(run, chatml):
@@ -118,7 +118,7 @@ def test_regression_rule_in_a_real_git_repository(run, tmp_path):
     write_json(folder / "generation_config.json", {"bos_token_id": 2, "eos_token_id": 1, "pad_token_id": 0})
     code, out, _ = run("--select", "EOS015", ".", cwd=repo)
     assert code == 1 and out.startswith(
-        "gemma/generation_config.json:3:19: EOS015 generation_config.json eos_token_id lost [106] compared with "
+        "gemma/generation_config.json:3:19: EOS015 error: generation_config.json eos_token_id lost [106] compared with "
         "the baseline: [1, 106] became 1 [stop-ids-dropped]\n")
     assert run("--select", "EOS015", "--baseline", "none", ".", cwd=repo)[0] == 0
 

@@ -102,11 +102,11 @@ def test_terminator_not_end_of_generation(run, tmp_path):
     code, out, err = run("model.gguf")
     assert (code, err) == (1, "")
     assert out == (
-        "model.gguf:1:1: EOS019 the chat template (tokenizer.chat_template) ends assistant turns with "
+        "model.gguf:1:1: EOS019 error: the chat template (tokenizer.chat_template) ends assistant turns with "
         "'<|assistant_end|>' (14), but llama.cpp stops only on [12 '</s>']; run llama.cpp with --override-kv "
         "tokenizer.ggml.eos_token_id=int:14, or rewrite the GGUF: gguf-new-metadata model.gguf model.fixed.gguf "
         "--special-token eos '<|assistant_end|>' [gguf-terminator-not-eog]\n"
-        "Found 1 error in 1 model folder.\n")
+        "1 of 1 model folder fails (1 error).\n")
 
 
 def test_the_printed_rewrite_fixes_the_file(run, tmp_path):
@@ -234,11 +234,11 @@ def test_compared_with_the_fixed_folder(run, release_gguf):
     code, out, _ = run("release.gguf", str(TOKENIZER_FIX), cwd=release_gguf.parent)
     assert code == 0
     assert out == (
-        "release.gguf:1:1: EOS022 tokenizer.ggml.eos_token_id is 128001 '<|end_of_text|>', but converting "
+        "release.gguf:1:1: EOS022 warning: tokenizer.ggml.eos_token_id is 128001 '<|end_of_text|>', but converting "
         f"{TOKENIZER_FIX.as_posix()} today writes 128009 '<|eot_id|>'; run llama.cpp with --override-kv "
         "tokenizer.ggml.eos_token_id=int:128009, or rewrite the GGUF: gguf-new-metadata release.gguf "
         "release.fixed.gguf --special-token eos '<|eot_id|>' [gguf-folder-mismatch]\n"
-        "Found 1 warning in 2 model folders.\n")
+        "2 model folders pass (1 warning).\n")
 
 
 def test_repaired_gguf_matches_the_fixed_folder(run, release_gguf, tmp_path):

@@ -277,7 +277,7 @@ def test_hub_list_checks_a_commit_once(eos_guard, tmp_path):
     proc = eos_guard("--hub-list", "list.txt")
     assert proc.returncode == 1, proc.stderr
     assert proc.stdout.count(f"org/tagged@{tagged}/generation_config.json:3:19: EOS001 ") == 1
-    assert "Found 2 errors, 4 warnings in 2 model folders." in proc.stdout
+    assert "2 of 2 model folders fail (2 errors, 4 warnings)." in proc.stdout
     rows = table(proc.stdout)
     assert rows["org/tagged@v1.0"] == rows[f"org/tagged@{tagged}"] == [tagged[:12], "fail", "1", "2"]
     assert rows["org/chatml"] == rows["org/chatml@main"]
@@ -348,7 +348,7 @@ def test_hub_list_file_gets_the_checks_model_files_get(run, tmp_path, kind):
 
 @pytest.mark.parametrize("args, refused", [
     (["models"], "PATH arguments"), (["--fix"], "--fix"), (["--diff"], "--diff"), (["--sarif", "x.sarif"], "--sarif"),
-    (["--hub", "org/x", "--format", "sarif"], "--hub, --format sarif"),
+    (["--hub", "org/x", "--format", "sarif"], "--hub, --format sarif"), (["--statistics"], "--statistics"),
 ])
 def test_hub_list_refuses_options_it_cannot_honour(run, tmp_path, args, refused):
     (tmp_path / "list.txt").write_text("org/fixed\n")

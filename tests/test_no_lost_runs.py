@@ -33,7 +33,7 @@ def assert_one_error_line(code, out, err, name, fmt="text"):
     assert "internal error" not in err and "Traceback" not in err
     assert len(lines) == 1 and name in lines[0], err
     if fmt == "text":
-        assert "in 2 model folders" in out.splitlines()[-1]
+        assert "2 model folders" in out.splitlines()[-1]
     else:
         assert [m["path"] for m in json.loads(out)["models"]] == ["a"]
 

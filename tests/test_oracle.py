@@ -112,7 +112,9 @@ def test_findings_match_the_fixture_readme(folder, run):
     findings = json.loads(out)["findings"]
     errors = sorted({f["code"] for f in findings if f["severity"] == "error"})
     warnings = sorted({f["code"] for f in findings if f["severity"] == "warning"})
-    assert (errors, warnings) == (sorted(set(want["errors"])), sorted(set(want["warnings"]))), out
+    infos = sorted({f["code"] for f in findings if f["severity"] == "info"})
+    assert (errors, warnings, infos) == (sorted(set(want["errors"])), sorted(set(want["warnings"])),
+                                         sorted(set(want["infos"]))), out
     if want.get("exit_code") == 2:  # a file that cannot be read is exit 2, whatever the findings
         assert code == 2
     else:

@@ -33,7 +33,7 @@ def test_github_commands_cannot_be_forged(run, hostile_folder):
 
 
 def test_text_output_is_one_line_per_finding_without_controls(run, hostile_folder):
-    code, out, _ = run("--format", "text", hostile_folder.name)
+    code, out, _ = run("--format", "concise", hostile_folder.name)
     assert "\x1b" not in out and "\u202e" not in out and "\r" not in out
     assert all(line.startswith("we,ird:%dir/") for line in out.splitlines()[:-1])
     assert "\\x1b[31m" in out and "\\u202e" in out

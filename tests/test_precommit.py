@@ -103,4 +103,20 @@ def test_one_version_in_the_package_and_the_readme_examples():
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert f"rev: v{eos_guard.__version__}" in readme
-    assert re.findall(r"uses: org/eos-guard@(\S+)", readme) == ["v1"]  # the moving major tag (docs/release.md)
+    major = eos_guard.__version__.split(".")[0]
+    # the moving major tag docs/release.md creates, in the README and in docs/action.md
+    assert re.findall(r"uses: org/eos-guard@(\S+)", readme) == [f"v{major}"]
+    action_doc = (ROOT / "docs" / "action.md").read_text(encoding="utf-8")
+    assert set(re.findall(r"org/eos-guard@(v[^\s=`]*)", action_doc)) == {f"v{major}"}
+
+
+@pytest.mark.skipif(not PRE_COMMIT.exists(), reason="pre-commit is not installed in this environment")
+def test_a_matching_file_outside_a_model_folder_does_not_fail_the_hook(model_repo, pre_commit_home):
+    # The hook's `files:` matches a lone tokenizer.json too; a PATH that is a file is skipped when it is not in
+    # a model folder, so only folder PATHs without model folders are errors (docs/usage.md).
+    (model_repo / "stray").mkdir()
+    (model_repo / "stray" / "tokenizer.json").write_text('{"added_tokens": []}\n')
+    _git(model_repo, "add", ".")
+    proc = try_repo(model_repo, pre_commit_home, "eos-guard", "stray/tokenizer.json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "No model folders found." in proc.stdout

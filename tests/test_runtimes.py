@@ -120,7 +120,7 @@ def test_selected_runtime_failure_is_an_error(run):
     folder = str(FIXTURES / "yi-34b-chat-tokenizer-eos-endoftext")
     assert run(folder)[0] == 0
     code, out, _ = run("--runtime", "tgi", folder)
-    assert code == 1 and ": EOS016 TGI does not stop on '<|im_end|>' (7)" in out
+    assert code == 1 and ": EOS016 error: TGI does not stop on '<|im_end|>' (7)" in out
     assert run("--runtime", "transformers,vllm", folder)[0] == 0
 
 
@@ -135,7 +135,7 @@ def test_explain_table(run):
     code, out, _ = run("explain", str(FIXTURES / "yi-34b-chat-tokenizer-eos-endoftext"))
     lines = out.splitlines()
     assert code == 0 and lines[1] == "  chat answers end with '<|im_end|>' (7), from the 'default' template"
-    assert lines[6].split()[:4] == ["tgi", "2", "<|endoftext|>", "NO"]
+    assert lines[6].split()[:4] == ["tgi", "NO", "2", "'<|endoftext|>'"]
     assert lines[-1] == ("  fix for tgi: make generation_config.json eos_token_id a list holding the id and "
                          "the tokenizer eos")
 
@@ -188,8 +188,8 @@ def test_explain_prints_a_note_where_releases_differ(run):
     code, out, _ = run("explain", str(FIXTURES / "yi-15-chat-slerp-merge-no-genconfig"),
                        str(FIXTURES / "llama4-eot-turn-end-tokenizer-eos-end-of-text"))
     lines = out.splitlines()
-    assert "  mlx-lm ≤ 0.31.3: does not stop; mlx-lm ≥ 0.32.0: stops" in lines
-    assert ("  llama.cpp ≤ b11412: does not stop; llama.cpp b11413 – b11738: does not stop; "
+    assert "    mlx-lm ≤ 0.31.3: does not stop; mlx-lm ≥ 0.32.0: stops" in lines
+    assert ("    llama.cpp ≤ b11412: does not stop; llama.cpp b11413 – b11738: does not stop; "
             "llama.cpp ≥ b11739: stops") in lines
     assert "None" not in out
 
@@ -209,7 +209,7 @@ def test_runtime_versions_pin_decides_eos016(run, tmp_path):
     assert run("--runtime", "mlx-lm", folder)[0] == 0
     (tmp_path / ".eos-guard.yaml").write_text('runtime-versions: {mlx-lm: "0.31"}\n')
     code, out, _ = run("--config", str(tmp_path / ".eos-guard.yaml"), "--runtime", "mlx-lm", folder)
-    assert code == 1 and "EOS016 mlx-lm does not stop on '<|im_end|>' (7)" in out
+    assert code == 1 and "EOS016 error: mlx-lm does not stop on '<|im_end|>' (7)" in out
 
 
 @pytest.mark.parametrize("text,message", [
@@ -231,7 +231,7 @@ def test_runtime_versions_in_pyproject(run, tmp_path):
     folder = str(FIXTURES / "llama4-eot-turn-end-tokenizer-eos-end-of-text")
     assert run("--runtime", "llama.cpp", folder)[0] == 0
     code, out, _ = run("--config", str(tmp_path / "pyproject.toml"), "--runtime", "llama.cpp", folder)
-    assert code == 1 and "EOS016 llama.cpp does not stop on '<|eot|>' (200008)" in out
+    assert code == 1 and "EOS016 error: llama.cpp does not stop on '<|eot|>' (200008)" in out
 
 
 def folder_with(tmp_path, config: dict) -> object:
@@ -319,7 +319,7 @@ def test_invalid_generation_config_is_exit_2_with_the_verdict_runtimes_reach(run
     before = (folder / "generation_config.json").read_bytes()
     code, out, err = run("m")
     assert code == 2 and "generation_config.json:5:1: cannot parse JSON" in err
-    assert "EOS001 the chat template ends assistant turns with '<|eot_id|>' (128009), but generate() stops only " \
+    assert "EOS001 error: the chat template ends assistant turns with '<|eot_id|>' (128009), but generate() stops only " \
            "on [128001 '<|end_of_text|>'] (config.json eos_token_id)" in out
     code, out, _ = run("explain", "m")
     assert "(generation_config.json is not valid JSON, so config.json)" in out

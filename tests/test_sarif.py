@@ -38,7 +38,7 @@ def test_fields_code_scanning_reads(sarif):
     location = result["locations"][0]["physicalLocation"]
     assert location["artifactLocation"]["uri"] == "EOS001-terminator-not-stop-id/generation_config.json"
     assert location["region"] == {"startLine": 3, "startColumn": 19, "endLine": 3, "endColumn": 25}
-    assert {r["level"] for r in run["results"]} == {"error", "warning"}  # info findings would be "note"
+    assert {r["level"] for r in run["results"]} == {"error", "warning", "note"}  # note: info findings
 
 
 def test_sarif_file_leaves_stdout_and_exit_code_alone(run, tmp_path):

@@ -34,6 +34,7 @@ When the hooks run, in transformers 5 (``Trainer._inner_training_loop`` and ``_m
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import logging
 import os
@@ -42,7 +43,13 @@ import sys
 from pathlib import Path
 from typing import Any, Iterator, Union
 
-from transformers import TrainerCallback
+try:
+    from transformers import TrainerCallback
+except ModuleNotFoundError as exc:  # eos-guard itself does not need transformers; only this callback does
+    if exc.name != "transformers":
+        raise
+    raise ModuleNotFoundError("eos_guard.integrations.transformers needs transformers: "
+                              "pip install 'eos-guard[transformers]'", name="transformers") from exc
 
 from ..align import align, stop_ids
 from ..findings import Severity
@@ -314,9 +321,19 @@ def _names(tokenizer: Any, ids: list[int]) -> str:
     return "[" + ", ".join(shown) + "]"
 
 
+# A pad token equal to the turn terminator is masked out of the loss by the collators (EOS013): harmless in a
+# released folder (info by default), a real hazard in the folder being trained, so the guard raises it to a
+# warning (a higher severity from the settings stays).
+TRAINING_SEVERITY = {"EOS013": Severity.WARNING}
+
+
 def _check(folder: Path) -> Report:
     import eos_guard
 
-    return eos_guard.check(folder)
+    report = eos_guard.check(folder)
+    for item in report.models:
+        item.findings = [dataclasses.replace(f, severity=max(f.severity, TRAINING_SEVERITY[f.code]))
+                         if f.code in TRAINING_SEVERITY else f for f in item.findings]
+    return report
 
 

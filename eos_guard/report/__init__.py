@@ -11,21 +11,23 @@ if TYPE_CHECKING:
 
 Reporter = Callable[["Report"], str]
 
-# format name -> the module whose render() writes it
-_MODULES = {"text": "text", "json": "json_v1", "github": "github", "sarif": "sarif"}
+# format name -> (module, function) that writes it
+_FORMATS = {"text": ("text", "render"), "concise": ("text", "concise"), "json": ("json_v1", "render"),
+            "github": ("github", "render"), "sarif": ("sarif", "render")}
 
 
 class _Reporters(Mapping):
     """Format name -> render function; a format's module is imported only when a run asks for that format."""
 
     def __getitem__(self, name: str) -> Reporter:
-        return importlib.import_module(f"{__name__}.{_MODULES[name]}").render
+        module, function = _FORMATS[name]
+        return getattr(importlib.import_module(f"{__name__}.{module}"), function)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(_MODULES)
+        return iter(_FORMATS)
 
     def __len__(self) -> int:
-        return len(_MODULES)
+        return len(_FORMATS)
 
 
 REPORTERS: Mapping[str, Reporter] = _Reporters()

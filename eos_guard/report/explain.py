@@ -40,8 +40,11 @@ def render_json(report: Report) -> str:
     return json_text({"version": 1, "models": models})
 
 
+VERDICTS = {True: "yes", False: "NO", None: "unknown"}
+COLUMNS = ("runtime", "stops?", "stop ids", "why")
+
+
 def _model(model: ResolvedModel) -> str:
-    target = target_id(model)
     terminator = model.terminator
     eos = model.tokenizer_eos
     lines = [printable(display_path(model.folder))]
@@ -51,21 +54,24 @@ def _model(model: ResolvedModel) -> str:
     elif eos is not None:
         lines.append(printable(f"  no chat template terminator; the tokenizer's eos is '{eos.token}' "
                                f"({model.describe_id(eos.id)})"))
-    rows = [("runtime", "stop ids", "stops?", "why")]
+    else:
+        lines.append("  no chat template terminator and no tokenizer eos")
+    rows = [COLUMNS]
     for name, stop in model.runtime_stops.items():
-        verdict = {True: "yes", False: "NO", None: "?"}[stops(model, stop)]
-        ids = printable(", ".join(f"{i} {token_text(model, i)}".strip() for i in stop.ids) or "none")
-        rows.append((name, ids, verdict, printable(stop.why)))
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+        ids = ", ".join(f"{i} '{token_text(model, i)}'" if token_text(model, i) else str(i) for i in stop.ids)
+        rows.append((name, VERDICTS[stops(model, stop)], printable(ids or "none"), printable(stop.why)))
+    # One row per runtime, the last column unpadded: a runtime's row may be followed by indented lines of its own.
+    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS) - 1)]
     for row in rows:
-        lines.append("  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3])) + "  " + row[3])
-    for stop in model.runtime_stops.values():
-        lines += [printable(f"  {note}") for note in stop.notes]
-    failing = [name for name, stop in model.runtime_stops.items() if stops(model, stop) is False]
-    for name in failing:
-        lines.append(printable(f"  fix for {name}: {model.runtime_stops[name].fix}"))
-    if target is None:
-        lines.append("  (the folder does not say which id a chat answer ends with)")
+        lines.append("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1])
+        stop = model.runtime_stops.get(row[0]) if row is not rows[0] else None
+        if stop is not None:  # where releases of that runtime disagree, one line each
+            lines += [printable(f"    {note}") for note in stop.notes]
+    for name, stop in model.runtime_stops.items():
+        if stops(model, stop) is False:
+            lines.append(printable(f"  fix for {name}: {stop.fix}"))
+    if target_id(model) is None:
+        lines.append("  unknown: the folder does not say which id a chat answer ends with")
     return "\n".join(lines)
 
 
@@ -76,6 +82,6 @@ def _gguf(gguf: GgufModel) -> str:
         shown = terminator.id if terminator.id is not None else "id unknown: not one token of the GGUF"
         lines.append(printable(f"  chat answers end with '{terminator.token}' ({shown}), from "
                                f"{terminator.key}"))
-    verdict = {True: "yes", False: "NO", None: "?"}[gguf.stops()]
+    verdict = VERDICTS[gguf.stops()]
     lines.append(printable(f"  llama.cpp stops on {gguf.describe(gguf.eog)}: {verdict}"))
     return "\n".join(lines)

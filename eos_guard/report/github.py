@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import display_path
+from ..errors import InputError, display_path
 from ..findings import Severity
 from ..results import Report
 from .escape import printable
@@ -35,5 +35,18 @@ def render(report: Report) -> str:
         }
         joined = ",".join(f"{key}={escape_property(value)}" for key, value in properties.items())
         lines.append(f"::{COMMANDS[finding.severity]} {joined}::{escape_data(printable(message))}")
+    # What stopped a folder or a PATH from being checked is annotated too, where the file and position are known.
+    causes = [m.cause or InputError(None, m.error) for m in report.models if m.error] + report.problems
+    lines += [error_annotation(cause) for cause in causes]
     lines.append(summary(report))
     return "\n".join(lines) + "\n"
+
+
+def error_annotation(cause: InputError) -> str:
+    """An ``::error`` at the file and position of an error (a file that cannot be read, a bad setting)."""
+    properties = {"file": printable(display_path(cause.path))} if cause.path is not None else {}
+    if cause.path is not None and cause.line:
+        properties.update(line=str(cause.line), col=str(cause.column))
+    properties["title"] = "eos-guard"
+    joined = ",".join(f"{key}={escape_property(value)}" for key, value in properties.items())
+    return f"::error {joined}::{escape_data(printable(cause.render()))}"

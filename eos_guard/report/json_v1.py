@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -46,7 +47,10 @@ def _sections(report: Report) -> Iterator[tuple[str, Any]]:
     yield "findings", (_finding(f) for f in report.findings())
     yield "models", (_model(m.model) for m in report.models if m.model is not None)
     yield "gguf", (_gguf(m.gguf) for m in report.models if m.gguf is not None)
-    yield "errors", ({"model": display_path(m.folder), "message": m.error} for m in report.models if m.error)
+    yield "errors", itertools.chain(
+        ({"model": display_path(m.folder), "message": m.error} for m in report.models if m.error),
+        ({"model": display_path(p.path) if p.path is not None else None, "message": p.render()}
+         for p in report.problems))
     yield "written", [display_path(path) for path in report.written]
 
 

@@ -10,11 +10,11 @@ from ..findings import Severity
 from ..results import Report
 from ..rules import ALL_RULES
 from ..version import __version__
+from . import rule_doc
 from .escape import json_text, uri
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
-DOCS = "https://github.com/org/eos-guard/blob/main/docs/rules.md"
 
 
 def render(report: Report) -> str:
@@ -28,7 +28,7 @@ def document(report: Report) -> dict[str, Any]:
         "shortDescription": {"text": rule.summary},
         "fullDescription": {"text": rule.doc().splitlines()[0]},
         "help": {"text": rule.doc(), "markdown": rule.doc()},
-        "helpUri": f"{DOCS}#{rule.code.lower()}-{rule.name}",
+        "helpUri": rule_doc.url(rule),
         "defaultConfiguration": {"level": LEVELS[rule.severity]},
         "properties": {"tags": ["llm", "generation-config"]},
     } for rule in ALL_RULES]

@@ -23,6 +23,8 @@ def gguf_id(token_id: int | None) -> str:
 
 def render(report: Report) -> str:
     lines = ["## eos-guard", "", summary(report), ""]
+    if report.problems:
+        lines += [f"- not checked: {code(problem.render())}" for problem in report.problems] + [""]
     by_model = {m.folder: m for m in report.models}
     for folder, item in by_model.items():
         model = item.model

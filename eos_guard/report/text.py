@@ -1,17 +1,115 @@
-"""``path:line:col: EOS001 message [rule-name]``, one finding a line, then a summary line."""
+"""Text for people and for editors: grouped by model folder (``text``), one line per finding (``concise``), the
+count per rule (``--statistics``), and the closing line all of them end with.
+
+``color=True`` adds ANSI colours to the severity, the rule code and the path; they are added after
+:func:`printable` has escaped the text from the checked files, so a file can never colour the terminal itself.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
+from pathlib import Path
+
 from ..errors import display_path
 from ..findings import Finding, Severity
-from ..results import Report
+from ..results import ModelReport, Report
 from .escape import printable
+from ..runtimes import stops
+
+RESET = "\x1b[0m"
+BOLD = "\x1b[1m"
+SEVERITY_COLORS = {Severity.ERROR: "\x1b[1;31m", Severity.WARNING: "\x1b[33m", Severity.INFO: "\x1b[36m"}
+SEVERITY_WIDTH = max(len(str(s)) for s in Severity)
 
 
-def render(report: Report) -> str:
-    lines = [line(finding) for finding in report.findings()]
-    lines.append(summary(report))
-    return "\n".join(lines) + "\n"
+def paint(text: str, style: str, color: bool) -> str:
+    return f"{style}{text}{RESET}" if color and text else text
+
+
+def concise(report: Report, color: bool = False, closing: bool = True) -> str:
+    """``path:line:col: EOS001 error: message [rule-name]``, one finding a line: the form editors, problem matchers
+    and pre-commit read."""
+    lines = [_concise_line(finding, color) for finding in report.findings()]
+    return _join(lines, report, closing)
+
+
+def _concise_line(finding: Finding, color: bool) -> str:
+    loc = finding.location
+    where = paint(f"{printable(display_path(loc.path))}:{loc.line}:{loc.column}:", BOLD, color)
+    return (f"{where} {paint(finding.code, BOLD, color)} "
+            f"{paint(str(finding.severity) + ':', SEVERITY_COLORS[finding.severity], color)} "
+            f"{printable(finding.message)} [{finding.name}]")
+
+
+def render(report: Report, color: bool = False, closing: bool = True) -> str:
+    """One block per model folder with findings: a header with its verdict, then its findings, most severe
+    first, with paths relative to the folder."""
+    blocks = []
+    for item in report.models:
+        if not item.findings:
+            continue
+        lines = [f"{paint(printable(display_path(item.folder)), BOLD, color)}: {verdict(report, item)}"]
+        findings = sorted(item.findings, key=lambda f: (-f.severity, f.sort_key()))
+        places = [_place(f, item.folder) for f in findings]
+        width = max(len(place) for place in places)
+        for finding, place in zip(findings, places):
+            severity = str(finding.severity).ljust(SEVERITY_WIDTH)
+            lines.append(f"  {paint(place, BOLD, color)}{' ' * (width - len(place))}  "
+                         f"{paint(severity, SEVERITY_COLORS[finding.severity], color)}  "
+                         f"{paint(finding.code, BOLD, color)}  {printable(finding.message)}")
+        blocks.append("\n".join(lines))
+    text = "\n\n".join(blocks)
+    if not closing:
+        return text + "\n" if text else ""
+    return (text + "\n\n" if text else "") + summary(report) + "\n"
+
+
+def _place(finding: Finding, folder: Path) -> str:
+    loc = finding.location
+    try:
+        shown = loc.path.resolve().relative_to(folder.resolve()).as_posix()
+    except ValueError:
+        shown = display_path(loc.path)
+    if shown == ".":  # a finding on a GGUF file, whose "folder" is the file itself
+        shown = loc.path.name
+    return f"{printable(shown)}:{loc.line}:{loc.column}"
+
+
+def verdict(report: Report, item: ModelReport) -> str:
+    """``fails; stops in transformers: no; --fix changes 1 file``: whether the folder fails and whether a chat
+    answer stops in the runtimes the run checks."""
+    parts = ["fails" if report.fails(item) else "passes"]
+    if item.gguf is not None:
+        parts.append(f"stops in llama.cpp: {_yes_no(item.gguf.stops())}")
+    elif item.model is not None:
+        for name in report.runtimes:
+            stop = item.model.runtime_stops.get(name)
+            if stop is not None:
+                parts.append(f"stops in {name}: {_yes_no(stops(item.model, stop))}")
+    if item.fixable:
+        parts.append(f"--fix changes {_plural(item.fixable, 'file')}")
+    return "; ".join(parts)
+
+
+def _yes_no(value: bool | None) -> str:
+    return {True: "yes", False: "no", None: "unknown (no template terminator or eos to stop on)"}[value]
+
+
+def statistics(report: Report, color: bool = False, closing: bool = True) -> str:
+    """How many findings each rule has, most first (``--statistics``, as ruff prints it)."""
+    counts = Counter((f.code, f.severity, f.name) for f in report.findings())
+    rows = sorted(counts.items(), key=lambda item: (-item[1], item[0][0], -item[0][1]))
+    width = max((len(str(n)) for _, n in rows), default=1)
+    lines = [f"{str(n).rjust(width)}  {paint(code, BOLD, color)}  "
+             f"{paint(str(severity).ljust(SEVERITY_WIDTH), SEVERITY_COLORS[severity], color)}  {name}"
+             for (code, severity, name), n in rows]
+    return _join(lines, report, closing)
+
+
+def _join(lines: list[str], report: Report, closing: bool) -> str:
+    if closing:
+        lines = [*lines, summary(report)]
+    return "".join(line + "\n" for line in lines)
 
 
 def line(finding: Finding) -> str:
@@ -22,15 +120,33 @@ def line(finding: Finding) -> str:
 
 
 def summary(report: Report) -> str:
-    counts = {severity: 0 for severity in Severity}
-    for finding in report.findings():
-        counts[finding.severity] += 1
-    folders = len(report.models)
-    checked = f"{folders} model folder{'s' if folders != 1 else ''}"
-    parts = [f"{n} {s}{'s' if n != 1 else ''}" for s, n in sorted(counts.items(), reverse=True) if n]
-    broken = len(report.errors)
-    if broken:
-        parts.append(f"{broken} unreadable folder{'s' if broken != 1 else ''}")
-    if not parts:
-        return f"All checks passed ({checked})."
-    return f"Found {', '.join(parts)} in {checked}."
+    """The closing line: how many folders fail and why, what ``--fix`` can do or did."""
+    folders = [m for m in report.models if m.error is None]
+    unreadable = len(report.models) - len(folders)
+    counts = Counter(f.severity for f in report.findings())
+    severities = ", ".join(_plural(counts[s], str(s)) for s in sorted(counts, reverse=True))
+    if not report.models:
+        return "No model folders found."
+    tail = f"; {unreadable} cannot be read" if unreadable else ""
+    if report.written:
+        touched = {path.parent for path in report.written}
+        left = [s for s in sorted(Severity, reverse=True) if counts[s] or s == Severity.ERROR]
+        verb = "remains" if len(left) == 1 and counts[left[0]] == 1 else "remain"
+        return (f"Fixed {_plural(len(report.written), 'file')} in {_plural(len(touched), 'folder')}; "
+                f"{', '.join(_plural(counts[s], str(s)) for s in left)} {verb}{tail}.")
+    checked = _plural(len(report.models), "model folder")
+    if not counts:
+        return f"All checks passed ({checked})." if not unreadable else f"No findings in {checked}{tail}."
+    failing = sum(1 for m in report.models if report.fails(m))  # an unreadable file does not hide its findings
+    fixable = sum(1 for m in folders if m.fixable)
+    fix = f"; {fixable} fixable with --fix" if fixable else ""
+    if failing:
+        verb = "fail" if failing != 1 else "fails"
+        return f"{failing} of {checked} {verb} ({severities}){fix}{tail}."
+    verb = "pass" if len(report.models) != 1 else "passes"
+    return f"{checked} {verb} ({severities}){fix}{tail}."
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' if n != 1 else ''}"
+

@@ -70,4 +70,20 @@ def check_batches(batches: Iterable[Mapping[str, Any]], stop_ids: Iterable[int],
     return [finding for rule in BATCH_RULES for finding in rule.run(view, Options())]
 
 
-__all__ = ["ALL_RULES", "BATCH_RULES", "BY_CODE", "Rule", "check_batches", "lookup"]
+def suggest(code_or_name: str) -> str | None:
+    """The rule code or name closest to a mistyped one (``EOS01`` -> ``EOS010``), or None."""
+    import difflib
+
+    text = code_or_name.strip()
+    if len(text) >= 3:
+        prefixed = [key for key in (*BY_CODE, *BY_NAME) if key.startswith(text.upper()) or key.startswith(text)]
+        if prefixed:
+            return prefixed[0]
+    codes = difflib.get_close_matches(text.upper(), list(BY_CODE), n=1, cutoff=0.6)
+    names = difflib.get_close_matches(text.lower(), list(BY_NAME), n=1, cutoff=0.6)
+    if text.upper().startswith("EOS"):
+        return (codes or names or [None])[0]
+    return (names or codes or [None])[0]
+
+
+__all__ = ["ALL_RULES", "BATCH_RULES", "BY_CODE", "Rule", "check_batches", "lookup", "suggest"]

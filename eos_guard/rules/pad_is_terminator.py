@@ -18,6 +18,11 @@ class PadIsTerminator(Rule):
     terminator in the training data is masked too, so fine-tuning never teaches the model to stop.
     The fine-tuned model then runs on after its answers in every runtime.
 
+    ## Severity
+    Info by default: it does not change how a released model generates, and unmodified publisher releases
+    (TinyLlama-Chat, Granite) have it. It matters when you train on the folder: `EosGuardCallback` reports
+    it as a warning, and `severity: {pad-is-terminator: warning}` in the settings raises it for the CLI.
+
     ## Remediation
     Use a dedicated pad token (for ChatML models `<|endoftext|>` or an unused reserved token). Whether the
     collator really masks the terminator shows in the training batches: `EosGuardCallback` checks the first
@@ -26,7 +31,7 @@ class PadIsTerminator(Rule):
 
     code = "EOS013"
     name = "pad-is-terminator"
-    severity = Severity.WARNING
+    severity = Severity.INFO
     summary = "the pad token equals the turn terminator"
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:

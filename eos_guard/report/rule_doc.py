@@ -1,0 +1,22 @@
+"""``eos-guard rule CODE``: a rule's documentation, from its docstring in the installed package.
+
+The same pages, with an example folder and its output for each rule, are published at :data:`DOCS_URL` (the
+docs/rules.md of the release's tag, so the page matches the installed version); SARIF's ``helpUri`` points there.
+"""
+
+from __future__ import annotations
+
+from ..version import __version__
+from ..rules.base import Rule
+
+DOCS_URL = f"https://github.com/org/eos-guard/blob/v{__version__}/docs/rules.md"
+
+
+def url(rule: Rule) -> str:
+    return f"{DOCS_URL}#{rule.code.lower()}-{rule.name}"
+
+
+def render(rule: Rule) -> str:
+    doc = rule.doc().splitlines()
+    return "\n".join([f"{rule.code} {rule.name}", "", f"Default severity: {rule.severity}. {doc[0]}",
+                      *doc[1:], "", f"Examples: {url(rule)}"]) + "\n"

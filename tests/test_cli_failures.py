@@ -1,0 +1,238 @@
+"""Mistakes fail loudly: one clear line on stderr, exit 2, and every other PATH still checked and reported.
+Also ``eos-guard rule``, severities from the settings, and the messages of the Python API."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import eos_guard
+from eos_guard.errors import InputError
+from eos_guard.report import rule_doc
+from eos_guard.rules import ALL_RULES
+from support import ROOT, RULE_CASES, write_json
+
+BROKEN = ROOT / "examples" / "chatml-finetune-broken"
+ONE_FAILING = "1 of 1 model folder fails (1 error, 2 warnings); 1 fixable with --fix.\n"
+NO_MODEL = "holds no model folder (one with config.json, generation_config.json or tokenizer_config.json)"
+
+
+@pytest.fixture
+def broken(tmp_path):
+    return shutil.copytree(BROKEN, tmp_path / "broken")
+
+
+def _git(repo, *args):
+    subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
+                   check=True, capture_output=True)
+
+
+# ---------------------------------------------------------------------------------------------- PATHs
+
+def test_missing_path_is_reported_and_the_others_are_checked(run, broken):
+    code, out, err = run("does-not-exist", "broken")
+    assert code == 2 and err == "eos-guard: does-not-exist: no such file or directory\n"
+    assert "broken/generation_config.json:3:19: EOS001 error: " in out and out.endswith(ONE_FAILING)
+
+
+def test_an_empty_path_is_not_the_current_folder(run, broken):
+    code, out, err = run("", "broken")
+    assert code == 2 and err == ("eos-guard: an empty PATH argument (a variable that expanded to nothing?) is not "
+                                 "the current folder; pass . for that\n")
+    assert out.endswith(ONE_FAILING)
+
+
+def test_a_folder_without_model_folders_is_an_error(run, broken, tmp_path):
+    (tmp_path / "notes").mkdir()
+    code, out, err = run("notes", "broken")
+    assert (code, err) == (2, f"eos-guard: notes: {NO_MODEL}\n") and out.endswith(ONE_FAILING)
+
+
+@pytest.mark.parametrize("args", [pytest.param([], id="default"), pytest.param(["."], id="dot")])
+def test_the_current_folder_without_model_folders_says_so(run, args):
+    assert run(*args) == (2, "No model folders found.\n", f"eos-guard: .: {NO_MODEL}\n")
+
+
+def test_allow_empty_accepts_a_folder_without_model_folders(run):
+    assert run("--allow-empty", ".") == (0, "No model folders found.\n", "")
+
+
+def test_a_file_outside_a_model_folder_is_skipped_as_pre_commit_passes_files(run, tmp_path):
+    # pre-commit passes every file whose name matches the hook's `files:`; a lone tokenizer.json is not a model
+    write_json(tmp_path / "lone" / "tokenizer.json", {"added_tokens": []})
+    assert run("lone/tokenizer.json") == (0, "No model folders found.\n", "")
+
+
+def test_a_missing_gguf_does_not_stop_the_other_paths(run, broken):
+    code, out, err = run("missing.gguf", "broken")
+    assert (code, err) == (2, "eos-guard: missing.gguf: no such file\n") and out.endswith(ONE_FAILING)
+
+
+# ---------------------------------------------------------------------------------------------- --baseline
+
+def test_a_baseline_revision_that_does_not_exist(run, tmp_path):
+    shutil.copytree(BROKEN, tmp_path / "repo" / "broken")
+    _git(tmp_path, "init", "-q", "repo")
+    _git(tmp_path / "repo", "add", ".")
+    _git(tmp_path / "repo", "commit", "-qm", "models")
+    code, out, err = run("--baseline", "v9.9", "broken", cwd=tmp_path / "repo")
+    assert code == 2 and err == ("eos-guard: --baseline v9.9: no such revision in .; the regression check (EOS015) "
+                                 "is off\n")
+    assert out.endswith(ONE_FAILING)
+    assert run("--baseline", "HEAD", "broken", cwd=tmp_path / "repo")[0] == 1  # exists: the findings decide
+
+
+def test_a_baseline_outside_a_git_repository_is_said_once(run, tmp_path):
+    for name in ("a", "b"):
+        shutil.copytree(BROKEN, tmp_path / name)
+    code, out, err = run("--baseline", "HEAD", "a", "b")
+    assert code == 2 and err == ("eos-guard: --baseline HEAD: a (and 1 more folder) is not in a git repository; the "
+                                 "regression check (EOS015) is off there\n")
+    assert out.endswith("2 of 2 model folders fail (2 errors, 4 warnings); 2 fixable with --fix.\n")
+
+
+def test_the_default_baseline_is_quietly_off_without_git(run, broken):
+    assert run("broken") == (1, run("broken")[1], "")
+
+
+# ---------------------------------------------------------------------------------------------- options
+
+@pytest.mark.parametrize("args,message", [
+    pytest.param(["--unsafe-fixes"], "--unsafe-fixes needs --fix or --diff", id="unsafe-without-fix"),
+    pytest.param(["--fix", "--diff"], "--fix and --diff cannot be combined", id="fix-with-diff"),
+    pytest.param(["--form", "json"], "unrecognized arguments: --form", id="abbreviated-option"),
+    pytest.param(["--stat"], "unrecognized arguments: --stat", id="abbreviated-flag"),
+    pytest.param(["--statistics", "--format", "json"], "--statistics prints a table", id="statistics-json"),
+])
+def test_refused_options(run, broken, args, message):
+    code, out, err = run(*args, "broken")
+    assert code == 2 and out == "" and message in err and err.splitlines()[-1].startswith("eos-guard: error: ")
+
+
+def test_github_format_annotates_a_file_that_cannot_be_read(run, broken, tmp_path):
+    write_json(tmp_path / "bad" / "config.json", {})
+    (tmp_path / "bad" / "config.json").write_text('{"eos_token_id": }')
+    code, out, err = run("--format", "github", "bad", "broken", "nowhere")
+    assert code == 2
+    assert "::error file=bad/config.json,line=1,col=18,title=eos-guard::bad/config.json:1:18: cannot parse JSON: " \
+           "Expecting value" in out
+    assert "::error file=nowhere,title=eos-guard::nowhere: no such file or directory" in out
+    assert out.count("::error file=broken/generation_config.json") == 1
+    assert err.splitlines() == ["eos-guard: bad/config.json:1:18: cannot parse JSON: Expecting value",
+                                "eos-guard: nowhere: no such file or directory"]
+
+
+# ---------------------------------------------------------------------------------------------- rule docs
+
+def test_rule_prints_its_documentation_from_the_package(run):
+    code, out, err = run("rule", "EOS001")
+    assert (code, err) == (0, "")
+    assert out.startswith("EOS001 terminator-not-stop-id\n\nDefault severity: error. The chat template's turn "
+                          "terminator is not among the stop ids.\n")
+    assert "## Remediation" in out
+    assert out.endswith(f"Examples: {rule_doc.DOCS_URL}#eos001-terminator-not-stop-id\n")
+    assert run("rule", "pad-is-terminator")[1].startswith("EOS013 pad-is-terminator\n\nDefault severity: info.")
+
+
+def test_rule_all_prints_every_rule_in_code_order(run):
+    code, out, _ = run("rule", "--all")
+    headers = [line.split()[0] for line in out.splitlines() if line.startswith("EOS") and " " in line
+               and line.split()[0][3:].isdigit() and len(line.split()) == 2]
+    assert code == 0 and headers == [rule.code for rule in ALL_RULES]
+
+
+@pytest.mark.parametrize("name,hint", [
+    pytest.param("EOS01", "did you mean EOS010?", id="short-code"),
+    pytest.param("pad-is-terminater", "did you mean pad-is-terminator?", id="typo-name"),
+    pytest.param("xyz", "", id="nothing-close"),
+])
+def test_unknown_rule_is_exit_2_with_a_suggestion(run, name, hint):
+    code, out, err = run("rule", name)
+    assert (code, out) == (2, "")
+    assert err == f"eos-guard: unknown rule {name!r}{'; ' + hint if hint else ''} ('eos-guard rule --all' lists " \
+                  "every rule)\n"
+
+
+def test_rule_needs_a_code_or_all(run):
+    assert run("rule")[0] == 2
+
+
+def test_sarif_and_messages_point_at_the_published_docs_not_the_source_tree(run, broken):
+    code, out, _ = run("--format", "sarif", "broken")
+    rules = json.loads(out)["runs"][0]["tool"]["driver"]["rules"]
+    assert {r["helpUri"] for r in rules} == {rule_doc.url(rule) for rule in ALL_RULES}
+    assert rule_doc.DOCS_URL == f"https://github.com/org/eos-guard/blob/v{eos_guard.__version__}/docs/rules.md"
+    assert rule_doc.DOCS_URL in (ROOT / "docs" / "usage.md").read_text(encoding="utf-8").replace(
+        "vX.Y.Z", f"v{eos_guard.__version__}")
+    code, _, err = run("--select", "pad-is-terminater", "broken")
+    assert code == 2 and "docs/" not in err
+    assert "did you mean pad-is-terminator?" in err and "eos-guard rule --all" in err
+
+
+# ---------------------------------------------------------------------------------------------- severities
+
+def test_pad_is_terminator_is_info_and_settings_can_raise_it(run, tmp_path):
+    shutil.copytree(RULE_CASES / "EOS013-pad-is-terminator", tmp_path / "pad")
+    code, out, _ = run("--fail-on", "warning", "pad")
+    assert code == 0 and ": EOS013 info: " in out
+    (tmp_path / ".eos-guard.yaml").write_text("severity:\n  pad-is-terminator: error\n")
+    code, out, _ = run("pad")
+    assert code == 1 and ": EOS013 error: " in out
+
+
+@pytest.mark.parametrize("yaml,message", [
+    pytest.param("severity: [EOS013]\n", "severity must map rule codes or names", id="not-a-mapping"),
+    pytest.param("severity:\n  EOS013: loud\n", "'loud' is not one of error, warning, info", id="bad-level"),
+    pytest.param("severity:\n  EOS999: info\n", "unknown rule 'EOS999'", id="bad-rule"),
+])
+def test_bad_severity_settings(run, broken, tmp_path, yaml, message):
+    (tmp_path / ".eos-guard.yaml").write_text(yaml)
+    code, _, err = run("broken")
+    assert code == 2 and message in err
+
+
+def test_the_training_guard_reports_pad_is_terminator_as_a_warning(tmp_path):
+    pytest.importorskip("transformers")
+    from eos_guard.integrations.transformers import EosGuardCallback
+
+    folder = shutil.copytree(RULE_CASES / "EOS013-pad-is-terminator", tmp_path / "checkpoint-1")
+    report = EosGuardCallback().check(folder)
+    assert [(f.code, str(f.severity)) for f in report.findings()] == [("EOS013", "warning")]
+
+
+# ---------------------------------------------------------------------------------------------- Python API
+
+def test_the_api_error_names_the_path(tmp_path):
+    with pytest.raises(InputError) as raised:
+        eos_guard.check(tmp_path / "missing")
+    assert str(raised.value) == f"{(tmp_path / 'missing').as_posix()}: no such file or directory"
+
+
+def test_the_transformers_integration_says_which_extra_to_install():
+    # transformers is installed here; the child process makes its import fail as on a machine without it
+    code = ("import sys; sys.modules['transformers'] = None\n"
+            "import eos_guard.integrations.transformers")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines()[-1] == ("ModuleNotFoundError: eos_guard.integrations.transformers needs "
+                                            "transformers: pip install 'eos-guard[transformers]'")
+
+
+def test_json_and_the_job_summary_list_the_paths_not_checked(run, broken, tmp_path):
+    code, out, _ = run("--format", "json", "--summary", "summary.md", "nowhere", "broken")
+    assert code == 2
+    assert json.loads(out)["errors"] == [{"model": "nowhere", "message": "nowhere: no such file or directory"}]
+    assert "- not checked: ` nowhere: no such file or directory `\n" in (tmp_path / "summary.md").read_text()
+
+
+def test_github_format_annotates_bad_settings(run, broken, tmp_path):
+    (tmp_path / ".eos-guard.yaml").write_text("fail-on: [x\n")
+    code, out, err = run("--format", "github", "broken")
+    assert code == 2
+    assert out.startswith("::error file=.eos-guard.yaml,line=2,col=1,title=eos-guard::.eos-guard.yaml:2:1: "
+                          "cannot parse YAML: ")
+    assert err.startswith("eos-guard: .eos-guard.yaml:2:1: cannot parse YAML: ")

@@ -1,0 +1,161 @@
+"""What a person and a program read: the grouped text, the concise lines, --statistics, -q, explain, colour, and
+the closing line. Whole outputs are compared with the golden files in tests/golden/cli/ (input: the fixture
+folders of ``CLI_TREE`` in tests/golden/regenerate.py, copied side by side; output: ``<case>.out``)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import pty
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from support import FIXTURES, ROOT, RULE_CASES
+
+_spec = importlib.util.spec_from_file_location("golden_regenerate", ROOT / "tests" / "golden" / "regenerate.py")
+regenerate = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(regenerate)
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    return regenerate.cli_tree(tmp_path)
+
+
+def golden(name: str) -> str:
+    return (regenerate.GOLDEN / "cli" / f"{name}.out").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("case", list(regenerate.CLI_CASES))
+def test_golden_outputs(run, tree, case):
+    args, code = regenerate.CLI_CASES[case]
+    assert run(*args, cwd=tree) == (code, golden(case), ""), \
+        "if on purpose, run python tests/golden/regenerate.py and commit the diff"
+
+
+def test_every_finding_line_says_its_severity(run, tree):
+    _, concise, _ = run("--format", "concise", "models", cwd=tree)
+    _, text, _ = run("--format", "text", "models", cwd=tree)
+    findings = concise.splitlines()[:-1]
+    assert findings and all(re.search(r": EOS\d{3} (error|warning|info): ", line) for line in findings)
+    rows = [line for line in text.splitlines() if line.startswith("  ")]
+    assert len(rows) == len(findings) and all(re.search(r"  (error|warning|info) +EOS\d{3}  ", r) for r in rows)
+
+
+def test_the_readme_sample_is_what_a_terminal_shows(run):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    sample = readme.split("<!-- sample output: eos-guard examples/chatml-finetune-broken -->\n```\n")[1]
+    sample = sample.split("```")[0]
+    assert run("--format", "text", "examples/chatml-finetune-broken", cwd=ROOT) == (1, sample, "")
+
+
+def test_explain_never_prints_none(run):
+    folders = [str(p) for p in sorted(FIXTURES.iterdir()) + sorted(RULE_CASES.iterdir())
+               if p.is_dir() and not (p / "model.gguf.json").exists()]
+    code, out, _ = run("explain", *folders)
+    assert "None" not in out and out.count("\n  runtime  ") >= 40
+
+
+# ---------------------------------------------------------------------------------------------- closing line
+
+def test_closing_line_after_fix(run, tree):
+    code, out, err = run("--fix", "--format", "concise", "models", cwd=tree)
+    assert code == 1 and err.splitlines() == [
+        "Fixing models/chatml/config.json", "Fixing models/chatml/generation_config.json",
+        "Fixing models/llama3/generation_config.json", "Fixing models/yi/generation_config.json"]
+    assert out.splitlines()[-1] == "Fixed 4 files in 3 folders; 0 errors, 1 info remain."
+
+
+def test_no_model_folder_is_never_all_checks_passed(run, tmp_path):
+    (tmp_path / "docs").mkdir()
+    code, out, err = run("docs")
+    assert (code, out) == (2, "No model folders found.\n")
+    assert err == ("eos-guard: docs: holds no model folder (one with config.json, generation_config.json or "
+                   "tokenizer_config.json)\n")
+
+
+# ---------------------------------------------------------------------------------------------- colour
+
+def _on_a_terminal(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, str]:
+    """Run eos-guard with its stdout on a pseudo-terminal, as in an interactive shell."""
+    main, child = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "eos_guard", *args], stdout=child, stderr=subprocess.DEVNULL,
+                            cwd=cwd, env=env)
+    os.close(child)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # the terminal closes when the process ends (EIO on Linux)
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(main)
+    return proc.wait(timeout=60), b"".join(chunks).decode("utf-8").replace("\r\n", "\n")
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("NO_COLOR", "FORCE_COLOR", "GITHUB_ACTIONS", "PRE_COMMIT", "TERM")}
+    return {**env, "PYTHONPATH": str(ROOT), "TERM": "xterm-256color", **extra}
+
+
+def _through_a_pipe(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, str]:
+    proc = subprocess.run([sys.executable, "-m", "eos_guard", *args], capture_output=True, text=True, cwd=cwd,
+                          env=env, timeout=60)
+    return proc.returncode, proc.stdout
+
+
+def test_a_terminal_gets_grouped_coloured_text(tree):
+    code, out = _on_a_terminal(["models"], _env(), tree)
+    assert code == 1 and "\x1b[1;31merror" in out and "\x1b[1mEOS001\x1b[0m" in out
+    assert ANSI.sub("", out) == golden("text")
+
+
+def test_a_pipe_gets_concise_lines_without_colour(tree):
+    assert _through_a_pipe(["models"], _env(), tree) == (1, golden("concise"))
+
+
+@pytest.mark.parametrize("env,args,coloured", [
+    pytest.param({"NO_COLOR": "1"}, [], False, id="NO_COLOR"),
+    pytest.param({"NO_COLOR": "1"}, ["--color", "always"], True, id="color-always-beats-NO_COLOR"),
+    pytest.param({}, ["--color", "never"], False, id="color-never"),
+    pytest.param({"TERM": "dumb"}, [], False, id="dumb-terminal"),
+])
+def test_colour_on_a_terminal(tree, env, args, coloured):
+    code, out = _on_a_terminal(["models", *args], _env(**env), tree)
+    assert ("\x1b[" in out) is coloured
+    assert ANSI.sub("", out) == golden("text")  # still grouped: it is a person's terminal
+
+
+@pytest.mark.parametrize("env,args,coloured", [
+    pytest.param({"FORCE_COLOR": "1"}, [], True, id="FORCE_COLOR"),
+    pytest.param({"FORCE_COLOR": "1", "NO_COLOR": "1"}, [], False, id="NO_COLOR-beats-FORCE_COLOR"),
+    pytest.param({}, ["--color", "always"], True, id="color-always"),
+])
+def test_colour_through_a_pipe(tree, env, args, coloured):
+    code, out = _through_a_pipe(["models", *args], _env(**env), tree)
+    assert ("\x1b[" in out) is coloured
+    assert ANSI.sub("", out) == golden("concise")
+
+
+def test_pre_commit_gets_concise_lines_even_on_a_terminal(tree):
+    code, out = _on_a_terminal(["models", "--color", "never"], _env(PRE_COMMIT="1"), tree)
+    assert (code, out) == (1, golden("concise"))
+
+
+def test_the_usage_page_shows_the_golden_outputs():
+    usage = (ROOT / "docs" / "usage.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```\n(.*?)```", usage, flags=re.S)
+    assert golden("text") in blocks and golden("statistics") in blocks
+    concise = next(b for b in blocks if b.startswith("models/chatml/generation_config.json:3:19: EOS001 error:"))
+    assert concise in golden("concise")
+    explain = next(b for b in blocks if b.startswith("models/chatml\n"))
+    assert all(line in golden("explain").splitlines() for line in explain.splitlines() if line.strip() != "…")
