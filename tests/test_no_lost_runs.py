@@ -245,4 +245,5 @@ def test_check_mode_writes_nothing_but_the_cache_and_the_named_outputs(run, tmp_
     after = snapshot()
     assert {p: v for p, v in after.items() if p in before} == before
     new = {p.relative_to(tmp_path).parts[0] for p in after if p not in before}
-    assert new == {"cache", "out.sarif", "summary.md"}
+    # the cache folder may stay empty: a probe already made in this process is answered from memory
+    assert new - {"cache"} == {"out.sarif", "summary.md"}
