@@ -95,6 +95,9 @@ def tokenizer_class(files: ModelFiles, numbering: str = "5.24") -> str:
     return "TokenizersBackend" if chosen in GENERIC_CLASSES else chosen
 
 
+_NO_BATCH = object()  # no batch of added tokens read yet
+
+
 @dataclass(frozen=True)
 class AddedToken:
     content: str
@@ -127,6 +130,7 @@ class Vocabulary:
         self.rebuilds = (self.tokenizer_class in REBUILDING_CLASSES and files.tokenizer is not None
                          and not self.transformers4)
         self._next: int | None = None  # the id the open batch gives its next new token
+        self._batch_highest: object = _NO_BATCH  # the highest added id when the last batch started
         if facts is not None:
             self.__dict__["_facts"] = facts
         self._read_declared()
@@ -203,8 +207,11 @@ class Vocabulary:
         return [by_id[key] for key in sorted(by_id)]
 
     def _add_batch(self, tokens: list[AddedToken]) -> None:
-        """``AddedVocabulary::add_tokens`` (tokenizers ≥ 0.22.2): vocab ids for vocab texts, then counting up."""
-        self._next = self._batch_start()
+        """``AddedVocabulary::add_tokens`` (tokenizers ≥ 0.22.2): vocab ids for vocab texts, then counting up
+        from where the batch started. That start needs the model vocab's size, which can cost a parse of the
+        whole vocabulary, so it is worked out only when a token of the batch is in no vocabulary."""
+        self._batch_highest = max((t.id for t in self.added.values()), default=None)
+        self._next = None
         for token in tokens:
             if token.content in self.added:
                 continue
@@ -212,16 +219,21 @@ class Vocabulary:
             if token_id is None:
                 if self.transformers4:  # tokenizers < 0.22.2: from the ids assigned so far, token by token
                     self._next = self._batch_start()
+                elif self._next is None:
+                    self._next = self._start_after(self._batch_highest)
                 token_id = self._next
                 self._next += 1
             self.added[token.content] = AddedToken(token.content, token_id, token.special, token.declared_id,
                                                    token.document, token.keys)
 
     def _batch_start(self) -> int:
+        return self._start_after(max((t.id for t in self.added.values()), default=None))
+
+    def _start_after(self, highest: int | None) -> int:
+        """The first id a new added token gets when ``highest`` is the highest added id so far (None: none)."""
         size = self.model_size
-        if not self.added:
+        if highest is None:
             return size
-        highest = max(t.id for t in self.added.values())
         return highest + 1 if highest >= size or size == 0 else size
 
     @cached_property
@@ -321,7 +333,10 @@ class Vocabulary:
         (transformers adds missing special tokens together with the last added_tokens_decoder entries)."""
         if not self.complete:
             return None
-        return self._next if self._next is not None else self._batch_start()
+        if self._next is not None:
+            return self._next
+        # the next id of the last batch, which started after the ids added before it
+        return self._start_after(self._batch_highest) if self._batch_highest is not _NO_BATCH else self._batch_start()
 
     def is_added(self, content: str) -> bool:
         return content in self.added
