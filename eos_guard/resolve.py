@@ -96,6 +96,7 @@ class ResolvedModel:
             self.files.tokenizer.release()
         self.vocab.__dict__.pop("_model_vocab", None)
         self.vocab.__dict__.pop("_numberings", None)
+        self.vocab.__dict__.pop("_looked_up", None)
         if not keep_documents:
             for document in [*self.files.documents(), *self.files.baseline.values()]:
                 document.release()
