@@ -26,6 +26,12 @@ class InputError(Exception):
     def __str__(self) -> str:  # the API's message names the file, as the CLI's does
         return self.render()
 
+    def detached(self) -> InputError:
+        """This error without its traceback and the exceptions it was raised from, to be kept in a report: their
+        frames would keep every local of the run alive, in a reference cycle with the report."""
+        self.__traceback__ = self.__context__ = self.__cause__ = None
+        return self
+
 
 # Folders shown under another name: a Hub repository's local snapshot is shown as ``org/name@revision``.
 ALIASES: dict[Path, str] = {}

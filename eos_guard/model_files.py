@@ -105,7 +105,7 @@ class ModelFiles:
                         raise
                     # transformers (GenerationConfig.from_pretrained raises OSError, model loading falls back to
                     # config.json) and mlx-lm (load_config ignores a JSONDecodeError) read on as if it were absent
-                    files.generation_config_error = exc
+                    files.generation_config_error = exc.detached()
         for name, reason in not_fetched(folder).items():  # a Hub file over its limit was never downloaded
             if not os.path.lexists(folder / name):
                 files.skipped.append((folder / name, reason))
