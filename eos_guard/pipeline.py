@@ -23,7 +23,7 @@ from .results import ModelReport, Report
 from .rules import ALL_RULES
 from .rules.base import Options
 from .rules.gguf_base import GgufRule
-from .runtimes import stop_sets
+from .runtimes import released, stop_sets
 from .runtimes.llama_cpp import gguf_end_of_generation
 from .sources import classify
 
@@ -260,6 +260,8 @@ def check_folder(folder: Path, config: Config | None = None, baselines: dict[Pat
 
         fixable = len(plan(model))
     model.release(keep_documents)
+    if not keep_documents:
+        model.runtime_stops = released(model.runtime_stops)
     # a generation_config.json that is not JSON is still an error (exit 2), next to what runtimes do without it
     return ModelReport(folder, model, findings, error=broken.render() if broken is not None else None,
                        fixable=fixable, cause=broken)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, MutableMapping
 
 from ..jsonspan import JsonDocument, KeyPath
 from ..resolve import ResolvedModel, Where, special_token_text
@@ -42,11 +42,23 @@ class StopSet:
     others: tuple["StopSet", ...] = ()  # the stop sets of the other release lines modelled, newest first
 
     def labelled(self, release: Release, notes: tuple[str, ...] = (), others: tuple[StopSet, ...] = ()) -> StopSet:
-        """This stop set as the release line ``release`` gives it, with the notes and the other lines' stop sets:
-        ``dataclasses.replace`` without its field-by-field work (a run makes ten of these per folder)."""
+        """This stop set as the release line ``release`` gives it, with the notes and the other lines' stop sets."""
+        return self._with(release=release.label, source=release.source, notes=notes, others=others)
+
+    def _with(self, **changes: Any) -> StopSet:
+        """``dataclasses.replace`` without its field-by-field work (a run makes ten of these per folder)."""
         copy = object.__new__(StopSet)
-        copy.__dict__.update(self.__dict__, release=release.label, source=release.source, notes=notes, others=others)
+        copy.__dict__.update(self.__dict__, **changes)
         return copy
+
+    def without_place(self, shared: MutableMapping[tuple, StopSet]) -> StopSet:
+        """This stop set without ``where`` (and so are the others), as one object for all equal ones in ``shared``."""
+        changes = {"where": None, "others": tuple(other.without_place(shared) for other in self.others)}
+        key = tuple({**self.__dict__, **changes}.values())
+        found = shared.get(key)
+        if found is None:
+            found = shared[key] = self._with(**changes)
+        return found
 
 
 def parse_version(text: str) -> tuple[int, ...] | None:
