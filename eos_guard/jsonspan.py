@@ -440,11 +440,14 @@ def read_bytes(path: Path, max_bytes: int | None = None, setting: str = "max-fil
             raise NotRead("is not a regular file (a FIFO, device or folder); not opened for reading")
         if max_bytes is not None and info.st_size > max_bytes:
             raise NotRead(f"is {info.st_size:,} bytes, over the {setting} limit of {max_bytes:,}; not read")
-        # os.read, not a file object: a run over many small folders reads three files each
-        chunks = [os.read(fd, info.st_size + 1)]  # one call reads a regular file whole; +1 sees one that grew
-        while chunks[-1]:
+        # os.read, not a file object: a run over many small folders reads three files each. Asking for one byte
+        # more than the size: a regular file that gives exactly its size has ended (no second call to see it).
+        chunks = [os.read(fd, info.st_size + 1)]
+        if len(chunks[0]) == info.st_size:
+            return chunks[0]
+        while chunks[-1]:  # it grew, or the system gave less than asked: read to the end
             chunks.append(os.read(fd, 1 << 20))
-        return chunks[0] if len(chunks) == 2 else b"".join(chunks)
+        return b"".join(chunks)
     except OSError as exc:
         raise InputError(path, f"cannot read file: {exc.strerror or exc}") from None
     finally:

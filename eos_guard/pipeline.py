@@ -141,8 +141,9 @@ def check_folders(folders: list[Path], config: Config, baselines: dict[Path, str
     workers = min(idle, len(folders) // PARALLEL_FROM) if idle >= POOL_FROM_CORES else 1
     if workers < 2:
         reports = []
+        shared: dict = {}  # equal stop sets of the run's folders (runtimes.released)
         for folder in folders:
-            reports.append(_check_one(folder, config, baselines, keep_documents))
+            reports.append(_check_one(folder, config, baselines, keep_documents, shared))
             collector.keep()
         return reports
     import concurrent.futures
@@ -171,13 +172,15 @@ def _idle_cores() -> int:
 
 def _check_many(folders: list[Path], config: Config, baselines: dict[Path, str],
                 keep_documents: bool) -> list[ModelReport]:
-    return [_check_one(folder, config, baselines, keep_documents) for folder in folders]
+    shared: dict = {}
+    return [_check_one(folder, config, baselines, keep_documents, shared) for folder in folders]
 
 
-def _check_one(folder: Path, config: Config, baselines: dict[Path, str], keep_documents: bool) -> ModelReport:
+def _check_one(folder: Path, config: Config, baselines: dict[Path, str], keep_documents: bool,
+               shared: dict) -> ModelReport:
     """check_folder, with an internal error kept to its folder: one hostile folder never loses the whole run."""
     try:
-        return check_folder(folder, config, baselines, keep_documents)
+        return check_folder(folder, config, baselines, keep_documents, shared)
     except Exception as exc:  # noqa: BLE001 - reported as that folder's error (exit code 2)
         return ModelReport(folder, None, [], error=f"{display_path(folder)}: internal error: "
                            f"{type(exc).__name__}: {str(exc)[:200]}")
@@ -246,7 +249,9 @@ class _collector_for_many:
 
 
 def check_folder(folder: Path, config: Config | None = None, baselines: dict[Path, str] | None = None,
-                 keep_documents: bool = True) -> ModelReport:
+                 keep_documents: bool = True, shared: dict | None = None) -> ModelReport:
+    """Read, resolve and check one folder. Without ``keep_documents``, its files are dropped once its findings
+    are made, and its stop sets are kept once with the equal ones of the run's other folders (``shared``)."""
     config = config or Config()
     try:
         model = resolve_folder(folder, config, baselines)
@@ -261,7 +266,7 @@ def check_folder(folder: Path, config: Config | None = None, baselines: dict[Pat
         fixable = len(plan(model))
     model.release(keep_documents)
     if not keep_documents:
-        model.runtime_stops = released(model.runtime_stops)
+        model.runtime_stops = released(model.runtime_stops, {} if shared is None else shared)
     # a generation_config.json that is not JSON is still an error (exit 2), next to what runtimes do without it
     return ModelReport(folder, model, findings, error=broken.render() if broken is not None else None,
                        fixable=fixable, cause=broken)

@@ -8,7 +8,7 @@ pins another. Where another line gives a different answer, the stop set carries 
 from __future__ import annotations
 
 from types import ModuleType
-from typing import Callable, Mapping, MutableMapping
+from typing import Callable, Mapping
 
 from ..resolve import ResolvedModel
 from . import llama_cpp, mlx_lm, ollama, sglang, tgi, transformers, vllm
@@ -74,20 +74,11 @@ def stop_sets(model: ResolvedModel, versions: Mapping[str, str] | None = None) -
     return result
 
 
-# equal stop sets of the folders checked, without their places: a run over many folders of a few families keeps
-# one object for each (an entry goes when no report holds it)
-_SHARED: MutableMapping[tuple, StopSet] | None = None
-
-
-def released(stops: Mapping[str, StopSet]) -> dict[str, StopSet]:
+def released(stops: Mapping[str, StopSet], shared: dict[tuple, StopSet]) -> dict[str, StopSet]:
     """The stop sets a report keeps once its folder's documents are released: without their places, which pointed
-    into those documents (the rules have used them), and shared with equal stop sets of other folders."""
-    global _SHARED
-    if _SHARED is None:
-        import weakref  # here, not at start-up: only runs that release documents share stop sets
-
-        _SHARED = weakref.WeakValueDictionary()
-    return {name: stop.without_place(_SHARED) for name, stop in stops.items()}
+    into those documents (the rules have used them), and one object for equal ones in ``shared``, which a run keeps
+    for its folders (a run over many folders of a few families keeps a few)."""
+    return {name: stop.without_place(shared) for name, stop in stops.items()}
 
 
 __all__ = ["MODULES", "RELEASES", "RUNTIMES", "Release", "StopSet", "released", "stop_sets", "stops", "target_id"]

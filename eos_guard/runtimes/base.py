@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, MutableMapping
+from typing import Any
 
 from ..jsonspan import JsonDocument, KeyPath
 from ..resolve import ResolvedModel, Where, special_token_text
@@ -51,13 +51,14 @@ class StopSet:
         copy.__dict__.update(self.__dict__, **changes)
         return copy
 
-    def without_place(self, shared: MutableMapping[tuple, StopSet]) -> StopSet:
-        """This stop set without ``where`` (and so are the others), as one object for all equal ones in ``shared``."""
-        changes = {"where": None, "others": tuple(other.without_place(shared) for other in self.others)}
-        key = tuple({**self.__dict__, **changes}.values())
+    def without_place(self, shared: dict[tuple, StopSet]) -> StopSet:
+        """This stop set without ``where`` (nor have its others), as one object for all equal ones in ``shared``,
+        which holds them (so the others, already shared, are told apart by identity)."""
+        others = tuple(other.without_place(shared) for other in self.others)
+        key = tuple({**self.__dict__, "where": None, "others": tuple(map(id, others))}.values())
         found = shared.get(key)
         if found is None:
-            found = shared[key] = self._with(**changes)
+            found = shared[key] = self._with(where=None, others=others)
         return found
 
 
