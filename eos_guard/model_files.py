@@ -281,6 +281,9 @@ def _parent_work_tree(directory: str) -> str | None:
 
 
 def _is_within(path: Path, root: Path) -> bool:
+    if os.sep == "/":  # string work: a run asks this for every folder
+        inside, top = os.fspath(path), os.fspath(root)
+        return inside == top or inside.startswith(top if top.endswith("/") else top + "/")
     try:
         path.relative_to(root)
         return True
@@ -323,8 +326,9 @@ def find_model_folders(paths: Iterable[Path], refused: list[tuple[Path, str]] | 
             folders = [folder] if is_model_folder(folder) else []
         else:
             folders = list(_walk(path))
+        cwd = os.getcwd()
         for folder in folders:
-            real = Path(real_folder(os.path.join(os.getcwd(), folder)))
+            real = Path(real_folder(os.path.join(cwd, folder)))
             if _is_within(real, root):
                 found.setdefault(real, None)
             elif refused is not None:
@@ -347,6 +351,9 @@ def _walk(top: Path) -> Iterator[Path]:
                 listed = [(entry.name, _is_dir(entry), entry.is_symlink()) for entry in entries]
         except OSError:
             continue
+        if root is not top and any(name == "pyvenv.cfg" for name, _, _ in listed) \
+                and os.path.exists(os.path.join(root, "pyvenv.cfg")):
+            continue  # a virtual environment, found from its own listing (no look-up per folder)
         if any(name in MODEL_MARKERS for name, is_dir, _ in listed if not is_dir):
             yield root
         children = sorted(name for name, is_dir, is_link in listed if is_dir and not is_link
@@ -355,7 +362,7 @@ def _walk(top: Path) -> Iterator[Path]:
         yield from (root / name for name, is_dir, is_link in sorted(listed)
                     if is_dir and is_link and not name.startswith(".") and name != TEMPLATE_DIR
                     and is_model_folder(root / name))
-        stack.extend(root / name for name in reversed(children) if not os.path.exists(root / name / "pyvenv.cfg"))
+        stack.extend(root / name for name in reversed(children))
 
 
 def _is_dir(entry: os.DirEntry) -> bool:
