@@ -94,8 +94,9 @@ class JsonDocument:
     def release(self) -> None:
         """Drop the text and parsed values once nothing needs them (many folders in a run): afterwards the document
         is empty (``data`` is None, ``get`` answers its default)."""
-        self._raw, self._text, self._memo, self._line_starts, self._children, self._spans = b"", "", {}, None, {}, {}
-        self._data = None
+        self._raw, self._text, self._line_starts, self._spans, self._data = b"", "", None, {}, None
+        # never read again: get() memoises only unparsed documents, and an empty text has no members or items
+        self._memo = self._children = None  # type: ignore[assignment]
 
     @property
     def data(self) -> Any:

@@ -242,7 +242,13 @@ def trusted_root(folder: Path) -> Path:
             ("models--", "datasets--")):
         return Path(os.path.dirname(parent))
     tree = _work_tree(real)
-    return Path(tree if tree is not None else real)
+    if tree is None:
+        return folder if isinstance(folder, Path) and os.fspath(folder) == real else Path(real)
+    return _TREE_PATHS.setdefault(tree, Path(tree))  # one object for the folders of a tree
+
+
+# work tree -> its Path, for the run (forgotten with _WORK_TREES)
+_TREE_PATHS: dict[str, Path] = {}
 
 
 def _work_tree(directory: str) -> str | None:
@@ -313,6 +319,7 @@ def find_model_folders(paths: Iterable[Path], refused: list[tuple[Path, str]] | 
     added to ``refused`` with the reason.
     """
     _WORK_TREES.clear()
+    _TREE_PATHS.clear()
     forget_real_paths()
     found: dict[Path, None] = {}
     for path in paths:
