@@ -18,21 +18,22 @@ the last one for a repeated key), or None when this way cannot be sure; the call
 from __future__ import annotations
 
 import json
-from typing import Iterable
+from typing import Callable, Iterable
 
 from .jsonspan import bpe_vocab_bounds
 
 PIECE = 1 << 18  # bytes parsed at once
 
 
-def vocab_facts(raw: bytes, wanted: Iterable[str],
-                size_unless_present: Iterable[str] = ()) -> tuple[int | None, dict[str, object]] | None:
+def vocab_facts(raw: bytes, wanted: Iterable[str], size_unless_present: Iterable[str] = (),
+                give_up: Callable[[], bool] | None = None) -> tuple[int | None, dict[str, object]] | None:
     """``(size, {string: value})`` of tokenizer.json's BPE vocab for each wanted string found in it, or None.
 
     Counting the distinct keys costs a third of the time and most of the memory, so the size is counted only
     when it will be needed: when one of ``size_unless_present`` (the added tokens, which take ids after the vocab
     when they are not in it) is not written in the vocab's bytes; otherwise it is None (then parse it whole in
-    the rare case that it is needed after all).
+    the rare case that it is needed after all). ``give_up`` is asked between pieces; when it says yes (the answer
+    arrived from the cache meanwhile), the scan stops and returns None.
     """
     bounds = bpe_vocab_bounds(raw)
     if bounds is None:
@@ -64,6 +65,8 @@ def vocab_facts(raw: bytes, wanted: Iterable[str],
             found[key] = piece[key]
         if cut < 0:
             break
+        if give_up is not None and give_up():
+            return None
         first = cut + 1
     if not counting:
         return None, found
