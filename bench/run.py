@@ -48,6 +48,8 @@ import build_inputs  # noqa: E402
 PYTHON = sys.executable  # replaced by the interpreter of clean_python() before anything is timed
 NEUTRAL = tempfile.gettempdir()  # the working directory of every timed command
 FLOOR = "import sys\nfor p in sys.argv[1:]:\n    open(p, 'rb').read()"
+# What a check cannot start without: the JSON parser, paths, the record classes, annotations and the CLI parser.
+STDLIB = "import argparse, dataclasses, json, pathlib, typing"
 JSON_LOADS = "import json, sys\njson.loads(open(sys.argv[1], encoding='utf-8').read())"
 # Each command runs under this small wrapper, which times it and reads its peak RSS: a child forked straight
 # from this benchmark (which may hold a large tokenizer) would report the benchmark's own memory.
@@ -227,10 +229,14 @@ def main(argv: list[str] | None = None) -> int:
                   f"{command.cpu_median / reference.cpu_median:.2f}x | {command.rss:.0f} MB |")
 
     bare = Command("bare", [PYTHON, "-c", "pass"], expect=(0,))
+    stdlib = Command("stdlib", [PYTHON, "-c", STDLIB], expect=(0,))
     imports = [Command(f"import {name}", [PYTHON, "-c", "import eos_guard"], tree=tree, expect=(0,))
                for name, tree in trees]
-    measure([bare, *imports], runs * 3)
+    measure([bare, stdlib, *imports], runs * 3)
     print()
+    print(f"the standard library modules every check imports (`{STDLIB}`): "
+          f"{(stdlib.median - bare.median) * 1000:.1f} ms wall, {(stdlib.cpu_median - bare.cpu_median) * 1000:.1f} ms "
+          f"CPU over a bare interpreter, {stdlib.median / bare.median:.2f}x its wall time")
     for (name, _), command in zip(trees, imports):
         print(f"`import eos_guard` ({name}): {(command.median - bare.median) * 1000:.1f} ms wall, "
               f"{(command.cpu_median - bare.cpu_median) * 1000:.1f} ms CPU over a bare interpreter "
