@@ -15,7 +15,8 @@ the machine, so both are printed:
 - a Gemma-scale folder (262k vocab, ~34 MB tokenizer.json), empty cache, against ``json.loads`` of tokenizer.json;
 - a small ChatML folder without tokenizer.json, empty cache, against ``python -c pass``;
 - ``import eos_guard`` against ``python -c pass``;
-- trees of 1,000 and 10,000 small ChatML folders in one run, empty cache: time per folder and peak RSS.
+- trees of 1,000 and 10,000 small ChatML folders in one run, empty cache: time per folder and peak RSS;
+- the steps of reading the large folders' tokenizer.json, one by one (bench/phases.py).
 
 ``--baseline-tree DIR`` measures another copy of the sources (e.g. ``git worktree add DIR <commit>``) in the same
 rounds, so today's and the changed code share the machine's load. ``--corpus DIR`` (default
@@ -252,6 +253,11 @@ def main(argv: list[str] | None = None) -> int:
         for (name, _), command in zip(trees, ours):
             print(f"| {count} | empty cache | {name} | {command.fmt()} | {command.median / count * 1000:.2f} ms | "
                   f"{command.fmt_cpu()} | {command.cpu_median / count * 1000:.2f} ms | {command.rss:.0f} MB |")
+
+    print("\nWhere a cold check of the large folders spends its time (bench/phases.py, in one process):\n")
+    sys.stdout.flush()
+    subprocess.run([PYTHON, str(HERE / "phases.py"), str(llama), str(gemma), "--runs", str(max(3, runs))],
+                   check=True, cwd=NEUTRAL, env={**os.environ, "PYTHONPATH": str(ROOT)})
 
     if args.transformers:
         print("\n| input | transformers check | eos-guard (new, empty cache) |")
