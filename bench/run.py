@@ -15,7 +15,8 @@ the machine, so both are printed:
 - a Gemma-scale folder (262k vocab, ~34 MB tokenizer.json), empty cache, against ``json.loads`` of tokenizer.json;
 - a small ChatML folder without tokenizer.json, empty cache, against ``python -c pass``;
 - ``import eos_guard`` against ``python -c pass``;
-- trees of 1,000 and 10,000 small ChatML folders in one run, empty cache: time per folder and peak RSS.
+- trees of 1,000 and 10,000 small ChatML folders in one run, empty cache: time per folder and peak RSS;
+- the steps of reading the large folders' tokenizer.json, one by one (bench/phases.py).
 
 ``--baseline-tree DIR`` measures another copy of the sources (e.g. ``git worktree add DIR <commit>``) in the same
 rounds, so today's and the changed code share the machine's load. ``--corpus DIR`` (default
@@ -36,6 +37,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import venv
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -44,9 +46,11 @@ sys.path.insert(0, str(HERE))
 
 import build_inputs  # noqa: E402
 
-PYTHON = sys.executable
+PYTHON = sys.executable  # replaced by the interpreter of clean_python() before anything is timed
 NEUTRAL = tempfile.gettempdir()  # the working directory of every timed command
 FLOOR = "import sys\nfor p in sys.argv[1:]:\n    open(p, 'rb').read()"
+# What a check cannot start without: the JSON parser, paths, the record classes, annotations and the CLI parser.
+STDLIB = "import argparse, dataclasses, json, pathlib, typing"
 JSON_LOADS = "import json, sys\njson.loads(open(sys.argv[1], encoding='utf-8').read())"
 # Each command runs under this small wrapper, which times it and reads its peak RSS: a child forked straight
 # from this benchmark (which may hold a large tokenizer) would report the benchmark's own memory.
@@ -114,6 +118,24 @@ class Command:
         return statistics.median(self.peaks)
 
 
+def clean_python(work: Path) -> str:
+    """A fresh virtualenv whose only addition is a path line to the dependencies' site-packages.
+
+    Started from a development install, every Python process (``python -c pass`` too) runs the editable-install
+    finder, which imports pathlib, urllib.parse and re: ~15-20 ms that an installed wheel never pays, and that made
+    the references slower and the ratios look better than a user sees. A path line in a ``.pth`` file only extends
+    sys.path; it imports nothing.
+    """
+    target = work / "python"
+    if not (target / "bin" / "python").exists():
+        venv.EnvBuilder(with_pip=False, symlinks=os.name != "nt").create(target)
+    deps = [p for p in sys.path if p.endswith("site-packages") and Path(p).is_dir()]
+    site = subprocess.run([str(target / "bin" / "python"), "-c", "import site; print(site.getsitepackages()[0])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    (Path(site) / "eos_guard_bench_deps.pth").write_text("".join(f"{p}\n" for p in deps), encoding="utf-8")
+    return str(target / "bin" / "python")
+
+
 def measure(commands: list[Command], runs: int) -> None:
     """Run the commands interleaved: one warm-up round, then ``runs`` rounds."""
     for round_ in range(runs + 1):
@@ -148,8 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     runs = 1 if args.quick else args.runs
     work = args.workdir or Path(tempfile.mkdtemp(prefix="eos-guard-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    global NEUTRAL
+    global NEUTRAL, PYTHON
     NEUTRAL = str(work)
+    PYTHON = clean_python(work)
     corpus = args.corpus if args.corpus.is_dir() else None
     trees = [("new", ROOT)] + ([("old", args.baseline_tree.resolve())] if args.baseline_tree else [])
     for _, tree in trees:  # bytecode, as pip writes it on install
@@ -163,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
         if not Path(where).is_relative_to(tree):
             raise SystemExit(f"{name}: eos_guard is imported from {where}, not from {tree}")
     print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"load average {os.getloadavg()[0]:.1f} at the start")
+          f"load average {os.getloadavg()[0]:.1f} at the start; every command runs under {PYTHON}, a fresh "
+          f"virtualenv without the editable-install finder")
     templates = {name: real_template(corpus, name) for name in REAL_TEMPLATES}
     print("templates: " + ", ".join(f"{name} {'real (from ' + str(corpus) + ')' if text else 'shortened'}"
                                     for name, text in templates.items()))
@@ -206,10 +230,14 @@ def main(argv: list[str] | None = None) -> int:
                   f"{command.cpu_median / reference.cpu_median:.2f}x | {command.rss:.0f} MB |")
 
     bare = Command("bare", [PYTHON, "-c", "pass"], expect=(0,))
+    stdlib = Command("stdlib", [PYTHON, "-c", STDLIB], expect=(0,))
     imports = [Command(f"import {name}", [PYTHON, "-c", "import eos_guard"], tree=tree, expect=(0,))
                for name, tree in trees]
-    measure([bare, *imports], runs * 3)
+    measure([bare, stdlib, *imports], runs * 3)
     print()
+    print(f"the standard library modules every check imports (`{STDLIB}`): "
+          f"{(stdlib.median - bare.median) * 1000:.1f} ms wall, {(stdlib.cpu_median - bare.cpu_median) * 1000:.1f} ms "
+          f"CPU over a bare interpreter, {stdlib.median / bare.median:.2f}x its wall time")
     for (name, _), command in zip(trees, imports):
         print(f"`import eos_guard` ({name}): {(command.median - bare.median) * 1000:.1f} ms wall, "
               f"{(command.cpu_median - bare.cpu_median) * 1000:.1f} ms CPU over a bare interpreter "
@@ -225,6 +253,11 @@ def main(argv: list[str] | None = None) -> int:
         for (name, _), command in zip(trees, ours):
             print(f"| {count} | empty cache | {name} | {command.fmt()} | {command.median / count * 1000:.2f} ms | "
                   f"{command.fmt_cpu()} | {command.cpu_median / count * 1000:.2f} ms | {command.rss:.0f} MB |")
+
+    print("\nWhere a cold check of the large folders spends its time (bench/phases.py, in one process):\n")
+    sys.stdout.flush()
+    subprocess.run([PYTHON, str(HERE / "phases.py"), str(llama), str(gemma), "--runs", str(max(3, runs))],
+                   check=True, cwd=NEUTRAL, env={**os.environ, "PYTHONPATH": str(ROOT)})
 
     if args.transformers:
         print("\n| input | transformers check | eos-guard (new, empty cache) |")

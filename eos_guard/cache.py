@@ -9,7 +9,9 @@ Results are kept in memory for the run and as small JSON files in ``$EOS_GUARD_C
   (a render that hit a time limit is never cached);
 - vocabulary look-ups, keyed by a SHA-256 of tokenizer.json's bytes, so a cache folder restored on another
   machine (a CI cache) is warm; the digest itself is remembered under the file's path, size, modification time
-  and inode, like ruff's cache, so a repeated local run does not hash the file again.
+  and inode, like ruff's cache, so a repeated local run does not hash the file again;
+- which templates were rendered before (``rendered``), so the render worker is started early, before a folder's
+  vocabulary is read, only for a template that is likely to be rendered (template.prepare).
 
 Templates that many models ship byte for byte are not rendered at all on a cold run: known_probes.py holds their
 results. ``--no-cache`` or ``cache: false`` turns both off (every template is rendered, every vocabulary read);
@@ -74,16 +76,54 @@ def file_key(path: Path) -> str | None:
     return digest(str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
 
 
-def content_key(path: Path, data: bytes, on_disk: bool) -> str:
-    """A key for the content ``data`` read from ``path``: its SHA-256, looked up by :func:`file_key` first."""
-    by_stat = file_key(path)
-    known = load("digest", by_stat, on_disk) if by_stat else None
-    if isinstance(known, str):
-        return known
-    key = digest(sha256_hex(data))
-    if by_stat:
-        store("digest", by_stat, key, on_disk)
-    return key
+class Lookup:
+    """The content key of ``data`` and what the cache holds for it under ``kind`` (None for nothing).
+
+    Hashing a large file costs tens of milliseconds (36 MB: ~35 ms). When the digest is not already known from
+    the file's stat, it is worked out on another thread while the caller computes the value itself; hashlib
+    releases the interpreter lock while it hashes, so on a machine with two cores a cold run pays the longer of
+    the two, not their sum. ``ready()`` says, without waiting, whether a usable cached value has arrived, so the
+    caller can stop computing; ``result()`` waits for the key and the value.
+    """
+
+    BACKGROUND_FROM = 1 << 20  # bytes: below this, a thread costs more than the hash
+
+    def __init__(self, kind: str, path: Path, data: bytes, on_disk: bool) -> None:
+        self.kind, self.path, self.data, self.on_disk = kind, path, data, on_disk
+        self.key: str | None = None
+        self.value: Any = None
+        self.by_stat = file_key(path)
+        known = load("digest", self.by_stat, on_disk) if self.by_stat else None
+        if isinstance(known, str) or len(data) < self.BACKGROUND_FROM:
+            self._thread = None
+            self._run(known if isinstance(known, str) else None)
+            return
+        import threading  # only a large file on a cold cache starts one
+
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="eos-guard-hash", daemon=True)
+        self._thread.start()
+
+    def _run(self, known: str | None = None) -> None:
+        try:
+            key = known if known is not None else digest(sha256_hex(self.data))
+            if known is None and self.by_stat:
+                store("digest", self.by_stat, key, self.on_disk)
+            self.value = load(self.kind, key, self.on_disk)
+            self.key = key
+        except Exception:  # noqa: BLE001 - a cache that cannot be used is not used; the caller computes
+            self.key, self.value = None, None
+        finally:
+            if self._thread is not None:
+                self._done.set()
+
+    def ready(self) -> bool:
+        return self._thread is None or self._done.is_set()
+
+    def result(self) -> tuple[str | None, Any]:
+        if self._thread is not None:
+            self._done.wait()
+        return self.key, self.value
 
 
 def load(kind: str, key: str, on_disk: bool) -> Any:

@@ -45,6 +45,11 @@ def _data() -> dict[str, Any]:
     return _DATA
 
 
+def known(source: str) -> bool:
+    """Whether ``source`` is one of the shipped templates (some of its results may still need a render)."""
+    return template_hash(source) in _data()
+
+
 def lookup(source: str, special_tokens: dict[str, str], with_tools: bool) -> list[tuple[str, str, str]] | None:
     """The render outcomes of ``source`` with these special tokens, or None when the template is not known."""
     entry = _data().get(template_hash(source))

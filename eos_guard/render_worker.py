@@ -12,7 +12,8 @@ where no timer can interrupt it), so the probe runs in a worker process with
 A worker that died or was killed gives the template an EOS014 finding and is started again for the next
 template. One worker serves every template of a run (it starts on the first template that has to be rendered,
 with ``python -I -S`` and nothing imported but this module, template.py and jinja2), so many folders pay the
-start-up once. Messages are length-prefixed JSON over the worker's stdin and stdout. This module knows
+start-up once. ``start()`` starts it early without waiting (a folder whose template will be rendered starts it
+before its vocabulary is read), and its "ready" message is read before the first request. Messages are length-prefixed JSON over the worker's stdin and stdout. This module knows
 processes and limits, not templates: template.py runs the probes in the worker (``serve_probes``).
 
 Where the limits do not exist (no ``resource`` module or no ``fork``: Windows), templates are rendered in the
@@ -91,11 +92,17 @@ class _Worker:
                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd="/")
         self.buffer = b""
         self.owner = os.getpid()  # a forked copy of this process must not share the worker's pipes
+        self.ready = False  # its "ready" message is read before the first request: it starts meanwhile
+
+    def wait_ready(self) -> None:
+        if self.ready:
+            return
         ready = self._receive(START_TIMEOUT)
         if not isinstance(ready, dict) or not ready.get("ready"):
             self.close()
             detail = ready.get("error") if isinstance(ready, dict) else "no answer"
             raise RuntimeError(f"the template render process did not start: {detail}")
+        self.ready = True
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -165,6 +172,33 @@ _LOCK = threading.Lock()
 _WORKER: _Worker | None = None
 
 
+def _usable_worker() -> _Worker:
+    """The run's worker, started if need be (called with _LOCK held)."""
+    global _WORKER
+    if _WORKER is not None and _WORKER.owner != os.getpid():
+        _WORKER.forget()  # inherited through fork: the parent process still talks to it
+        _WORKER = None
+    if _WORKER is not None and not _WORKER.alive():
+        _WORKER.close()
+        _WORKER = None
+    if _WORKER is None:
+        _WORKER = _Worker()
+    return _WORKER
+
+
+def running() -> bool:
+    """Whether this process has a worker (started, perhaps still starting)."""
+    worker = _WORKER
+    return worker is not None and worker.owner == os.getpid() and worker.alive()
+
+
+def start() -> None:
+    """Start the worker now, without waiting for it: it imports jinja2 while this process reads the rest of the
+    folder (a large vocabulary), so the first render does not pay its start-up on a machine with two cores."""
+    with _LOCK:
+        _usable_worker()
+
+
 def probe(source: str, special_tokens: dict[str, str], added_tokens: list[str], seconds: float, max_output: int,
           memory_mb: int, with_tools: bool) -> dict[str, Any]:
     """The fields of a :class:`eos_guard.template.Probe`, rendered in the worker (started if need be)."""
@@ -172,16 +206,14 @@ def probe(source: str, special_tokens: dict[str, str], added_tokens: list[str], 
     request = {"source": source, "special_tokens": special_tokens, "added_tokens": added_tokens,
                "seconds": seconds, "max_output": max_output, "memory_mb": memory_mb, "with_tools": with_tools}
     with _LOCK:  # one worker, one request at a time: threads of the Python API take turns
-        if _WORKER is not None and _WORKER.owner != os.getpid():
-            _WORKER.forget()  # inherited through fork: the parent process still talks to it
-            _WORKER = None
-        if _WORKER is not None and not _WORKER.alive():
-            _WORKER.close()
-            _WORKER = None
-        if _WORKER is None:
-            _WORKER = _Worker()
+        worker = _usable_worker()
         try:
-            answer = _WORKER.probe(request, seconds)
+            worker.wait_ready()
+        except RuntimeError:
+            _WORKER = None
+            raise
+        try:
+            answer = worker.probe(request, seconds)
         except WorkerDied as exc:
             _WORKER = None
             return {"limit_exceeded": str(exc)}

@@ -16,7 +16,7 @@ from typing import Any
 from .jsonspan import JsonDocument, KeyPath, Where
 from .known_tokens import END_OF_TURN_TEXTS
 from .model_files import ModelFiles, TemplateSource
-from .template import Limits, Probe, probe_named_template
+from .template import Limits, Probe, prepare, probe_named_template
 from .vocabulary import Vocabulary
 
 # GenerationConfig.from_model_config: attributes still unset are taken from the first truthy of these.
@@ -106,6 +106,8 @@ class ResolvedModel:
 
 
 def resolve(files: ModelFiles, limits: Limits = Limits()) -> ResolvedModel:
+    for template in files.templates.values():  # a render worker starts while the vocabulary is read
+        prepare(template.text, limits)
     vocab = Vocabulary(files, use_cache=limits.cache)
     special, where, problem = _special_tokens(files)
     eos = None

@@ -114,9 +114,13 @@ def probe_template(source: str, special_tokens: dict[str, str], added_tokens: It
     cached = cache.load("probe", key, limits.cache)
     if isinstance(cached, dict):
         try:
-            return Probe(**cached)
+            probe = Probe(**cached)
         except TypeError:
             pass
+        else:
+            if cache.load("rendered", _rendered_key(source), limits.cache) is not True:  # e.g. an older cache
+                cache.store("rendered", _rendered_key(source), True, limits.cache)
+            return probe
     if _known_allowed(limits):
         from . import known_probes
 
@@ -126,7 +130,32 @@ def probe_template(source: str, special_tokens: dict[str, str], added_tokens: It
     result = _probe_isolated(source, special_tokens, added_tokens, limits, with_tools)
     if not result.limit_exceeded:  # limits are in seconds: such a result depends on the machine's load
         cache.store("probe", key, dataclasses.asdict(result), limits.cache)
+        cache.store("rendered", _rendered_key(source), True, limits.cache)
     return result
+
+
+def _rendered_key(source: str) -> str:
+    from . import cache
+
+    return cache.digest("rendered", source)
+
+
+def prepare(source: str, limits: Limits = Limits()) -> None:
+    """Start the render worker now if ``source`` is likely to be rendered (not a shipped template, not rendered
+    before with this cache), so that it starts while the caller reads the rest of the folder. A guess: a worker
+    started for nothing is ended when the run ends; a template rendered without it starts one then."""
+    from . import cache, render_worker
+
+    if not render_worker.supported() or render_worker.running():
+        return
+    if _known_allowed(limits):
+        from . import known_probes
+
+        if known_probes.known(source):
+            return
+    if cache.load("rendered", _rendered_key(source), limits.cache) is True:
+        return
+    render_worker.start()
 
 
 def _known_allowed(limits: Limits) -> bool:

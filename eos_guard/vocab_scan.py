@@ -12,27 +12,30 @@ the last one for a repeated key), or None when this way cannot be sure; the call
   file without newlines, before a ``,"`` (after which the piece must still parse); the pieces of a valid object
   are valid members, and if every piece parses, the whole object does too;
 - the size is the number of distinct keys: pieces count their own keys, and a repeated key hash across pieces
-  (a key written twice, or two keys whose hashes collide) means "not sure".
+  (a key written twice, or two keys whose hashes collide) means "not sure". The hashes are kept in a table of
+  8-byte slots (:class:`KeyHashes`), not a set: 128k keys cost ~2 MB there, ~8 MB as a set of ints.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Iterable
+from array import array
+from typing import Callable, Iterable
 
 from .jsonspan import bpe_vocab_bounds
 
 PIECE = 1 << 18  # bytes parsed at once
 
 
-def vocab_facts(raw: bytes, wanted: Iterable[str],
-                size_unless_present: Iterable[str] = ()) -> tuple[int | None, dict[str, object]] | None:
+def vocab_facts(raw: bytes, wanted: Iterable[str], size_unless_present: Iterable[str] = (),
+                give_up: Callable[[], bool] | None = None) -> tuple[int | None, dict[str, object]] | None:
     """``(size, {string: value})`` of tokenizer.json's BPE vocab for each wanted string found in it, or None.
 
     Counting the distinct keys costs a third of the time and most of the memory, so the size is counted only
     when it will be needed: when one of ``size_unless_present`` (the added tokens, which take ids after the vocab
     when they are not in it) is not written in the vocab's bytes; otherwise it is None (then parse it whole in
-    the rare case that it is needed after all).
+    the rare case that it is needed after all). ``give_up`` is asked between pieces; when it says yes (the answer
+    arrived from the cache meanwhile), the scan stops and returns None.
     """
     bounds = bpe_vocab_bounds(raw)
     if bounds is None:
@@ -42,7 +45,7 @@ def vocab_facts(raw: bytes, wanted: Iterable[str],
     counting = any(raw.find(json.dumps(text, ensure_ascii=False).encode("utf-8", "surrogatepass"), start, end) < 0
                    for text in list(size_unless_present)[:16])
     found: dict[str, object] = {}
-    hashes: set[int] = set()
+    hashes = KeyHashes()
     count = 0
     view = memoryview(raw)
     first = start + 1  # inside the braces
@@ -58,15 +61,55 @@ def vocab_facts(raw: bytes, wanted: Iterable[str],
         if not isinstance(piece, dict):
             return None
         count += len(piece)
-        if counting:
-            hashes.update(map(hash, piece))
+        if counting and not hashes.add(map(hash, piece), len(piece)):
+            return None
         for key in wanted.intersection(piece):
             found[key] = piece[key]
         if cut < 0:
             break
+        if give_up is not None and give_up():
+            return None
         first = cut + 1
-    if not counting:
-        return None, found
-    if len(hashes) != count:
-        return None
-    return count, found
+    return (count if counting else None), found
+
+
+class KeyHashes:
+    """The hashes of the keys seen so far, in an open-addressing table of 64-bit slots (linear probing, at most
+    half full). ``add`` says False when a hash is there already: a key written twice, or two keys whose hashes
+    collide; either way the caller cannot be sure of the count. 0 marks an empty slot, so a hash of 0 is kept as
+    1 (a key whose hash is 1 then also says False: not sure, never a wrong count)."""
+
+    def __init__(self) -> None:
+        self.size = 1 << 16
+        self.table = array("q", bytes(8 * self.size))
+        self.count = 0
+
+    def add(self, hashes: Iterable[int], how_many: int) -> bool:
+        if (self.count + how_many) * 2 > self.size:
+            self._grow(self.count + how_many)
+        table, mask = self.table, self.size - 1
+        for value in hashes:
+            value = value or 1
+            slot = value & mask
+            while True:
+                there = table[slot]
+                if not there:
+                    table[slot] = value
+                    break
+                if there == value:
+                    return False
+                slot = (slot + 1) & mask
+        self.count += how_many
+        return True
+
+    def _grow(self, needed: int) -> None:
+        while needed * 2 > self.size:
+            self.size *= 2
+        old, self.table = self.table, array("q", bytes(8 * self.size))
+        table, mask = self.table, self.size - 1
+        for value in old:
+            if value:
+                slot = value & mask
+                while table[slot]:
+                    slot = (slot + 1) & mask
+                table[slot] = value

@@ -265,12 +265,20 @@ class Vocabulary:
         from . import cache
 
         wanted = sorted(self._candidates())
-        key = cache.content_key(doc.path, doc.raw, self.use_cache)
-        cached = cache.load("vocab", key, self.use_cache) if key else None
-        if isinstance(cached, dict) and isinstance(cached.get("ids"), dict) and set(wanted) <= set(cached["ids"]):
+
+        def usable(cached: Any) -> bool:
+            return isinstance(cached, dict) and isinstance(cached.get("ids"), dict) and set(wanted) <= set(cached["ids"])
+
+        lookup = cache.Lookup("vocab", doc.path, doc.raw, self.use_cache)  # a large file is hashed meanwhile
+        scanned = None
+        if not (lookup.ready() and usable(lookup.result()[1])):
+            undecoded = doc.undecoded
+            if undecoded is not None:
+                scanned = vocab_facts(undecoded, wanted, self._added_contents(),
+                                      give_up=lambda: lookup.ready() and usable(lookup.result()[1]))
+        key, cached = lookup.result()
+        if usable(cached):
             return cached
-        undecoded = doc.undecoded
-        scanned = vocab_facts(undecoded, wanted, self._added_contents()) if undecoded is not None else None
         size, vocab = scanned if scanned is not None else (len(self._model_vocab), self._model_vocab)
         facts = {"size": size, "ids": {c: vocab.get(c) if _is_int(vocab.get(c)) else None for c in wanted}}
         if key:

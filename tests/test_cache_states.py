@@ -49,11 +49,15 @@ def test_text_report_is_the_same_uncached_cold_and_warm(run, folder, tmp_path, m
     assert uncached[1]
 
 
-def test_vocabulary_cache_is_found_by_content_after_a_fresh_checkout(run, tmp_path, monkeypatch):
+@pytest.mark.parametrize("background", [False, True], ids=["hashed-first", "hashed-meanwhile"])
+def test_vocabulary_cache_is_found_by_content_after_a_fresh_checkout(run, tmp_path, monkeypatch, background):
     """A CI job restores the cache folder into a fresh checkout (new paths, inodes, modification times): the
-    vocabulary entry is found by tokenizer.json's content, so the second run stores no new one."""
+    vocabulary entry is found by tokenizer.json's content, so the second run stores no new one. A large file is
+    hashed on another thread while the vocabulary is read (``hashed-meanwhile``: every size, here)."""
     import shutil
 
+    if background:
+        monkeypatch.setattr(cache.Lookup, "BACKGROUND_FROM", 0)
     monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(tmp_path / "cache"))
     first = shutil.copytree(FIXTURES / "llama3-8b-instruct-release", tmp_path / "job1" / "model")
     _new_process()
@@ -65,3 +69,44 @@ def test_vocabulary_cache_is_found_by_content_after_a_fresh_checkout(run, tmp_pa
     after = run("--format", "json", "--baseline", "none", ".", cwd=second)
     assert sorted((tmp_path / "cache").rglob("vocab/*.json")) == vocab_entries
     assert after == before
+
+
+def test_a_large_tokenizer_hashed_meanwhile_gives_the_same_reports(run, tmp_path, monkeypatch):
+    """Every fixture with a tokenizer.json, hashed on another thread while its vocabulary is read: cold and warm
+    text reports equal the uncached one."""
+    monkeypatch.setattr(cache.Lookup, "BACKGROUND_FROM", 0)
+    monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(tmp_path / "cache"))
+    folders = sorted(p for p in FIXTURES.iterdir() if (p / "tokenizer.json").is_file())
+    assert folders
+    for folder in folders:
+        args = ("--format", "json", "--baseline", "none", str(folder))
+        _new_process()
+        uncached = run("--no-cache", *args)
+        _new_process()
+        cold = run(*args)
+        _new_process()
+        warm = run(*args)
+        assert uncached == cold == warm, folder.name
+
+
+def test_the_vocabulary_read_stops_when_the_cache_answers(tmp_path, monkeypatch):
+    """A restored cache entry for the file's content is used, and the scan asked to give up: the entry planted here
+    (a vocabulary size the file does not have) is what the check then reports, so it was not computed again."""
+    import shutil
+
+    from eos_guard.model_files import ModelFiles
+    from eos_guard.vocabulary import Vocabulary
+
+    monkeypatch.setattr(cache.Lookup, "BACKGROUND_FROM", 0)
+    monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(tmp_path / "cache"))
+    folder = shutil.copytree(FIXTURES / "llama3-8b-instruct-release", tmp_path / "model")
+    _new_process()
+    honest = Vocabulary(ModelFiles.read(folder), use_cache=True)
+    facts = dict(honest._facts)
+    entries = list((tmp_path / "cache").rglob("vocab/*.json"))
+    assert len(entries) == 1
+    planted = {**facts, "size": facts["size"] + 1000 if facts["size"] is not None else 1000}
+    entries[0].write_text(__import__("json").dumps(planted), encoding="utf-8")
+    moved = shutil.copytree(folder, tmp_path / "elsewhere")  # new path and inode: only the content finds it
+    _new_process()
+    assert Vocabulary(ModelFiles.read(moved), use_cache=True)._facts == planted

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from support import FIXTURES
+from support import FIXTURES, write_json
 from eos_guard.gguf_metadata import read_metadata
 
 gguf = pytest.importorskip("gguf")
@@ -106,7 +106,7 @@ def test_terminator_not_end_of_generation(run, tmp_path):
         "'<|assistant_end|>' (14), but llama.cpp stops only on [12 '</s>']; run llama.cpp with --override-kv "
         "tokenizer.ggml.eos_token_id=int:14, or rewrite the GGUF: gguf-new-metadata model.gguf model.fixed.gguf "
         "--special-token eos '<|assistant_end|>' [gguf-terminator-not-eog]\n"
-        "1 of 1 model folder fails (1 error).\n")
+        "1 of 1 GGUF file fails (1 error).\n")
 
 
 def test_the_printed_rewrite_fixes_the_file(run, tmp_path):
@@ -203,7 +203,7 @@ def test_rules_can_be_ignored(run, tmp_path):
 def test_a_gguf_without_vocabulary_has_nothing_to_check(run, tmp_path):
     write_gguf(tmp_path / "mmproj.gguf", tokens=None, types=None, template=None, eos=None)
     code, out, _ = run("mmproj.gguf")
-    assert (code, out) == (0, "All checks passed (1 model folder).\n")
+    assert (code, out) == (0, "All checks passed (1 GGUF file).\n")
 
 
 def test_big_endian_file(run, tmp_path):
@@ -238,7 +238,7 @@ def test_compared_with_the_fixed_folder(run, release_gguf):
         f"{TOKENIZER_FIX.as_posix()} today writes 128009 '<|eot_id|>'; run llama.cpp with --override-kv "
         "tokenizer.ggml.eos_token_id=int:128009, or rewrite the GGUF: gguf-new-metadata release.gguf "
         "release.fixed.gguf --special-token eos '<|eot_id|>' [gguf-folder-mismatch]\n"
-        "2 model folders pass (1 warning).\n")
+        "2 checked (1 model folder, 1 GGUF file) pass (1 warning).\n")
 
 
 def test_repaired_gguf_matches_the_fixed_folder(run, release_gguf, tmp_path):
@@ -397,3 +397,14 @@ def test_other_files_are_still_checked(run, tmp_path):
     assert code == 2
     assert "EOS019" in out
     assert err.startswith("eos-guard: broken.gguf: corrupt GGUF at byte 4: ")
+
+
+def test_the_closing_line_counts_folders_and_gguf_files_apart(run, tmp_path):
+    write_gguf(tmp_path / "model.gguf")
+    folder = tmp_path / "model"
+    write_json(folder / "config.json", {"eos_token_id": 2, "vocab_size": 8})
+    write_json(folder / "generation_config.json", {"eos_token_id": 2})
+    code, out, _ = run("--ignore", "gguf-terminator-not-eog,gguf-folder-mismatch", "model", "model.gguf")
+    assert (code, out) == (0, "All checks passed (1 model folder, 1 GGUF file).\n")
+    code, out, _ = run("model", "model.gguf")
+    assert code == 1 and out.endswith("1 of 2 checked (1 model folder, 1 GGUF file) fails (1 error, 1 warning).\n")

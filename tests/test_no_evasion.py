@@ -142,3 +142,28 @@ def test_jinja2_is_pinned_to_a_release_without_known_sandbox_escapes():
     dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     assert "jinja2>=3.1.6" in [d.replace(" ", "").lower() for d in dependencies]
     assert tuple(int(p) for p in version("jinja2").split(".")[:3]) >= (3, 1, 6)
+
+
+@pytest.mark.parametrize("pieces", [1 << 18, 64], ids=["one-piece", "many-pieces"])
+def test_a_decoy_vocabulary_after_the_models_is_not_read(run, tmp_path, monkeypatch, pieces):
+    """A second ``vocab`` and ``merges`` written after the model's, inside ``model`` (the tokenizers library
+    accepts and ignores them): the ids are those of ``model.vocab``, as the tokenizers library gives them. Before,
+    the vocabulary's bounds were taken from the last ``"merges": [`` and the ``"vocab":`` before it, the decoy's."""
+    from tokenizers import Tokenizer, models
+
+    from eos_guard import vocab_scan
+
+    monkeypatch.setattr(vocab_scan, "PIECE", pieces)
+    vocab = {f"tok{i}": i for i in range(300)} | {"<|eot_id|>": 300}
+    document = json.loads(Tokenizer(models.BPE(vocab=vocab, merges=[])).to_str())
+    document["model"]["zz"] = {"vocab": {"<|eot_id|>": 7}, "merges": []}
+    text = json.dumps(document, indent=2)
+    assert Tokenizer.from_str(text).token_to_id("<|eot_id|>") == 300
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "tokenizer.json").write_text(text, encoding="utf-8")
+    write_json(folder / "tokenizer_config.json", {"eos_token": "<|eot_id|>"})
+    write_json(folder / "generation_config.json", {"eos_token_id": 300})
+    code, out, err = run("--format", "json", "--no-cache", str(folder))
+    assert json.loads(out)["models"][0]["tokenizer_eos"] == {"token": "<|eot_id|>", "id": 300}
+    assert code == 0, out + err

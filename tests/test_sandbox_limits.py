@@ -329,6 +329,47 @@ def test_the_worker_starts_only_for_a_template_that_has_to_be_rendered(tmp_path)
     assert started(tmp_path / "model")[0] == ["False", "False"]  # warm: from the cache
 
 
+def test_the_worker_starts_before_the_vocabulary_is_read_and_a_needless_one_is_ended(tmp_path):
+    """A template that will be rendered starts the worker before the folder's vocabulary is read (it imports
+    jinja2 meanwhile). When the guess was wrong (the probe cache holds the result, but not the note that the
+    template was rendered), the run gives the same report and the worker is ended with it."""
+    shutil.copytree(FIXTURES / "qwen25-base-chatml-sft-gen-endoftext", tmp_path / "model",
+                    ignore=shutil.ignore_patterns("expected.json", "README.md"))
+    config_path = tmp_path / "model" / "tokenizer_config.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    config["chat_template"] += "{# a template no one ships #}"
+    config_path.write_text(json.dumps(config), encoding="utf-8")
+    code = ("import json, sys, eos_guard; from eos_guard import render_worker, vocabulary\n"
+            "seen = []\n"
+            "read = vocabulary.Vocabulary._read_declared\n"
+            "def spy(self):\n"
+            "    seen.append(render_worker.running())\n"
+            "    return read(self)\n"
+            "vocabulary.Vocabulary._read_declared = spy\n"
+            "report = eos_guard.check(sys.argv[1])\n"
+            "worker = render_worker._WORKER\n"
+            "print(json.dumps([seen[0], worker.process.pid if worker else None, 'jinja2' in sys.modules,\n"
+            "                  [m.model.terminator.token for m in report.models]]))")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "EOS_GUARD_CACHE_DIR": str(tmp_path / "cache")}
+
+    def run_once():
+        proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "model")], capture_output=True, text=True,
+                              timeout=120, env=env)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)
+
+    cold = run_once()
+    assert cold[0] is True and cold[1] is not None and cold[2] is False  # started before the vocabulary
+    markers = list((tmp_path / "cache").rglob("rendered/*.json"))
+    assert len(markers) == 1
+    markers[0].unlink()
+    needless = run_once()
+    assert needless[0] is True and needless[3] == cold[3]
+    with pytest.raises(ProcessLookupError):  # ended (and reaped) with the run
+        os.kill(needless[1], 0)
+    assert run_once()[:2] == [False, None]  # the note is back: a warm run starts nothing
+
+
 @pytest.mark.parametrize("fields", [{"seconds": float("nan")}, {"seconds": float("inf")}, {"seconds": 0},
                                     {"seconds": -1}, {"max_output": 0}, {"memory_mb": 0}],
                          ids=["nan", "inf", "zero", "negative", "no-output", "no-memory"])

@@ -85,3 +85,47 @@ def test_a_key_repeated_in_another_piece_is_not_guessed():
     vocab = ",\n".join(f'"tok{i}": {i}' for i in range(200_000))
     raw = ('{"model": {"vocab": {' + vocab + ',\n"tok3": 7}, "merges": []}}').encode()
     assert vocab_scan.vocab_facts(raw, ["tok3"], ["absent"]) is None
+
+
+def test_the_scan_gives_up_between_pieces_when_asked():
+    vocab = ",\n".join(f'"tok{i}": {i}' for i in range(200_000))
+    raw = ('{"model": {"vocab": {' + vocab + '}, "merges": []}}').encode()
+    asked = []
+
+    def give_up() -> bool:
+        asked.append(1)
+        return len(asked) == 2
+
+    assert vocab_scan.vocab_facts(raw, ["tok3"], ["absent"], give_up=give_up) is None
+    assert len(asked) == 2  # asked once per piece, and it stopped at the first yes
+    assert vocab_scan.vocab_facts(raw, ["tok3"], ["absent"], give_up=lambda: False) == (200_000, {"tok3": 3})
+
+
+@pytest.mark.parametrize("decoy", [
+    '"normalizer": {"vocab": {"<|eot_id|>": 999}}, ',                  # an earlier "vocab" key
+    '"normalizer": {"vocab": {"<|eot_id|>": 999}, "merges": [1]}, ',   # ... followed by its own merges
+    '',                                                                 # a vocab and merges after the model's
+])
+def test_another_vocab_key_never_gives_its_ids(decoy):
+    vocab = ",\n".join(f'"tok{i}": {i}' for i in range(50_000)) + ',\n"<|eot_id|>": 50000'
+    after = '' if decoy else ', "extra": {"vocab": {"<|eot_id|>": 999}, "merges": []}'
+    raw = ('{' + decoy + '"model": {"type": "BPE", "vocab": {' + vocab + '}, "merges": ["a b"]}, '
+           '"post": {"xmerges": [], "merges":1}' + after + '}').encode()
+    scanned = vocab_scan.vocab_facts(raw, ["<|eot_id|>"], ["absent"])
+    assert scanned is None or scanned == (50_001, {"<|eot_id|>": 50_000})
+    assert json.loads(raw)["model"]["vocab"]["<|eot_id|>"] == 50_000
+
+
+def test_key_hashes_find_every_repeat_across_growth():
+    import random
+
+    rng = random.Random(7)
+    values = [rng.getrandbits(64) - (1 << 63) for _ in range(300_000)]
+    table = vocab_scan.KeyHashes()
+    for start in range(0, len(values), 1000):  # grows from 64k slots, keeping every value
+        assert table.add(values[start:start + 1000], 1000)
+    assert table.count == len(values) and table.size >= 2 * len(values)
+    assert not table.add([values[123_456]], 1)  # seen long before the table grew
+    assert table.add([values[0] ^ 1 if values[0] ^ 1 not in set(values) else 12345], 1)
+    zero = vocab_scan.KeyHashes()
+    assert zero.add([0], 1) and not zero.add([1], 1)  # 0 is kept as 1: not sure, never a wrong count

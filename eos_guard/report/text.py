@@ -134,9 +134,9 @@ def summary(report: Report) -> str:
         verb = "remains" if len(left) == 1 and counts[left[0]] == 1 else "remain"
         return (f"Fixed {_plural(len(report.written), 'file')} in {_plural(len(touched), 'folder')}; "
                 f"{', '.join(_plural(counts[s], str(s)) for s in left)} {verb}{tail}.")
-    checked = _plural(len(report.models), "model folder")
+    checked, alone = _checked(report)
     if not counts:
-        return f"All checks passed ({checked})." if not unreadable else f"No findings in {checked}{tail}."
+        return f"All checks passed ({alone})." if not unreadable else f"No findings in {checked}{tail}."
     failing = sum(1 for m in report.models if report.fails(m))  # an unreadable file does not hide its findings
     fixable = sum(1 for m in folders if m.fixable)
     fix = f"; {fixable} fixable with --fix" if fixable else ""
@@ -145,6 +145,18 @@ def summary(report: Report) -> str:
         return f"{failing} of {checked} {verb} ({severities}){fix}{tail}."
     verb = "pass" if len(report.models) != 1 else "passes"
     return f"{checked} {verb} ({severities}){fix}{tail}."
+
+
+def _checked(report: Report) -> tuple[str, str]:
+    """What the run checked, for ``N of ...`` (``2 model folders``, ``1 GGUF file``, ``2 checked (1 model folder,
+    1 GGUF file)``) and alone in brackets (``1 model folder, 1 GGUF file``)."""
+    ggufs = sum(1 for m in report.models if m.gguf is not None or m.folder.suffix.lower() == ".gguf")
+    folders = len(report.models) - ggufs
+    if not ggufs or not folders:
+        noun = _plural(folders, "model folder") if folders else _plural(ggufs, "GGUF file")
+        return noun, noun
+    both = f"{_plural(folders, 'model folder')}, {_plural(ggufs, 'GGUF file')}"
+    return f"{len(report.models)} checked ({both})", both
 
 
 def _plural(n: int, noun: str) -> str:

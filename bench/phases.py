@@ -1,0 +1,82 @@
+"""Where a cold check of a large folder spends its time: the steps of reading tokenizer.json, timed one by one in
+one process, against parsing the file whole.
+
+usage: python bench/phases.py FOLDER [FOLDER ...] [--runs N]
+
+For each folder's tokenizer.json (a BPE vocabulary, as bench/build_inputs.py writes them), the median of N runs of:
+
+- reading its bytes;
+- its SHA-256 (the cache key; a cold check does this on another thread while it scans, see eos_guard/cache.py);
+- finding the vocabulary's bounds (``jsonspan.bpe_vocab_bounds``);
+- the scan of the vocabulary for the strings a check asks about (``vocab_scan.vocab_facts``), with and without
+  counting its distinct keys (a check counts them only when an added token is not in the vocabulary);
+- ``json.loads`` of the vocabulary slice alone, in one piece (the scan parses it in 256 KB pieces);
+- ``json.loads`` of the whole file (the reference of bench/run.py's Gemma-scale row).
+
+The strings asked about are the file's added tokens and the known end-of-turn texts, as a check asks. Files stay
+in the page cache between runs (as in bench/run.py: every command there runs after a warm-up round).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from eos_guard.jsonspan import JsonDocument, bpe_vocab_bounds  # noqa: E402
+from eos_guard.known_tokens import END_OF_TURN_TEXTS  # noqa: E402
+from eos_guard.vocab_scan import vocab_facts  # noqa: E402
+
+
+def timed(step, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def phases(path: Path, runs: int) -> list[tuple[str, float]]:
+    raw = path.read_bytes()
+    entries = JsonDocument.read(path, lazy=True).get(("added_tokens",)) or []
+    added = [entry["content"] for entry in entries if isinstance(entry, dict) and isinstance(entry.get("content"), str)]
+    wanted = sorted(set(added) | set(END_OF_TURN_TEXTS))
+    bounds = bpe_vocab_bounds(raw)
+    if bounds is None:
+        raise SystemExit(f"{path}: not a BPE tokenizer.json laid out as the scan expects")
+    start, end = bounds
+    return [
+        ("read the bytes", timed(path.read_bytes, runs)),
+        ("SHA-256 of the bytes", timed(lambda: hashlib.sha256(raw).hexdigest(), runs)),
+        ("find the vocabulary's bounds", timed(lambda: bpe_vocab_bounds(raw), runs)),
+        ("scan, counting the keys", timed(lambda: vocab_facts(raw, wanted, ["\x00 in no vocabulary"]), runs)),
+        ("scan, not counting", timed(lambda: vocab_facts(raw, wanted, []), runs)),
+        ("json.loads of the vocabulary slice", timed(lambda: json.loads(raw[start:end].decode("utf-8")), runs)),
+        ("json.loads of the whole file", timed(lambda: json.loads(raw.decode("utf-8")), runs)),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folders", nargs="+", type=Path)
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args(argv)
+    names = [folder.name for folder in args.folders]
+    results = [phases(folder / "tokenizer.json", args.runs) for folder in args.folders]
+    print("| step (median of %d, in one process) | " % args.runs + " | ".join(names) + " |")
+    print("|---|" + "---|" * len(names))
+    for index, (label, _) in enumerate(results[0]):
+        print(f"| {label} | " + " | ".join(f"{result[index][1] * 1000:.1f} ms" for result in results) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
