@@ -325,7 +325,12 @@ class Vocabulary:
         looked_up = self.__dict__.setdefault("_looked_up", {})
         found = looked_up.get(texts)
         if found is None:
-            found = looked_up[texts] = {text: self.id_of(text) for text in texts}
+            if self.tokenizer_json is None:  # no model vocab: the added tokens are every id known
+                added = self.added
+                found = {text: added[text].id if text in added else None for text in texts}
+            else:
+                found = {text: self.id_of(text) for text in texts}
+            looked_up[texts] = found
         return found
 
     def numbered_as(self, numbering: str) -> Vocabulary:

@@ -9,7 +9,7 @@ from ..jsonspan import JsonDocument, KeyPath
 from ..resolve import ResolvedModel, Where, special_token_text
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # each line is one constant: compared and hashed by identity, fast as a dict key
 class Release:
     """A line of releases that build the stop set by the same rule.
 
