@@ -20,6 +20,7 @@ an unwritable cache folder is silently not used.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from pathlib import Path
@@ -42,16 +43,23 @@ def sha256_hex(data: bytes) -> str:
     """SHA-256 of ``data``: the interpreter's own implementation for small inputs (loading OpenSSL through hashlib
     costs more than a small check), OpenSSL's (several times faster) for a large tokenizer.json."""
     if len(data) < 1 << 20:
-        try:
-            from _sha2 import sha256  # Python 3.12+
-        except ImportError:
-            try:
-                from _sha256 import sha256  # Python 3.10, 3.11
-            except ImportError:
-                from hashlib import sha256
-    else:
-        from hashlib import sha256
+        return _small_sha256()(data).hexdigest()
+    from hashlib import sha256
+
     return sha256(data).hexdigest()
+
+
+@functools.lru_cache(maxsize=None)
+def _small_sha256() -> Any:
+    """Found once: a failed import searches the whole path again each time (a run hashes a template per folder)."""
+    try:
+        from _sha2 import sha256  # Python 3.12+
+    except ImportError:
+        try:
+            from _sha256 import sha256  # Python 3.10, 3.11
+        except ImportError:
+            from hashlib import sha256
+    return sha256
 
 
 def digest(*parts: Any) -> str:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import os
-from pathlib import Path
+from pathlib import Path, PurePath
 
 
 class InputError(Exception):
@@ -26,6 +25,12 @@ class InputError(Exception):
 
     def __str__(self) -> str:  # the API's message names the file, as the CLI's does
         return self.render()
+
+    def detached(self) -> InputError:
+        """This error without its traceback and the exceptions it was raised from, to be kept in a report: their
+        frames would keep every local of the run alive, in a reference cycle with the report."""
+        self.__traceback__ = self.__context__ = self.__cause__ = None
+        return self
 
 
 # Folders shown under another name: a Hub repository's local snapshot is shown as ``org/name@revision``.
@@ -62,6 +67,8 @@ def web_address(path: Path, line: int | None = None) -> str | None:
 def display_path(path: Path, relative_to: Path | None = None) -> str:
     """A path relative to the working directory when it lies below it, with ``/`` separators; a path inside an
     aliased folder is shown under the alias."""
+    if not ALIASES and os.sep == "/":
+        return _display_posix(path, relative_to)
     base = relative_to or Path.cwd()
     full = _real(path.parent) / path.name  # a link is shown where it is, not where it points
     for folder in (full, *full.parents):
@@ -75,11 +82,57 @@ def display_path(path: Path, relative_to: Path | None = None) -> str:
         return path.as_posix()
 
 
-@functools.lru_cache(maxsize=4096)
-def _resolved(folder: Path, cwd: str) -> Path:
-    return Path(os.path.realpath(os.path.join(cwd, folder)))
+def _display_posix(path: Path, relative_to: Path | None) -> str:
+    """display_path without aliases, in string operations: reporters show thousands of paths."""
+    text = os.fspath(path if isinstance(path, PurePath) else Path(path))
+    head, name = os.path.split(text)
+    if name == ".":  # Path(".") has no name
+        head, name = ".", ""
+    cwd = os.getcwd()
+    parent = real_folder(os.path.join(cwd, head) if head else cwd)
+    full = os.path.join(parent, name) if name else parent  # a link is shown where it is, not where it points
+    base = real_folder(os.path.join(cwd, relative_to)) if relative_to is not None else real_folder(cwd)
+    if full == base:
+        return "."
+    prefix = base if base.endswith("/") else base + "/"
+    return full[len(prefix):] if full.startswith(prefix) else text
 
 
 def _real(folder: Path) -> Path:
     """The real path of a folder, remembered: reporters show thousands of paths in a few folders."""
-    return _resolved(folder, os.getcwd())
+    return Path(real_folder(os.path.join(os.getcwd(), folder)))
+
+
+# absolute folder path as given -> its real path, for the run (find_model_folders forgets them when a run starts)
+_REAL: dict[str, str] = {}
+_REAL_KEPT = 1 << 16
+
+
+def real_folder(folder: str) -> str:
+    """``os.path.realpath`` of an absolute path, remembered. A folder's real path is its parent's real path and its
+    name unless the folder itself is a link, so a folder in a known parent costs one ``lstat``, not one per level."""
+    known = _REAL.get(folder)
+    if known is not None:
+        return known
+    if len(_REAL) > _REAL_KEPT:
+        _REAL.clear()
+    below: list[tuple[str, str]] = []
+    current = folder
+    while True:  # a loop, not recursion: a folder may lie deeper than Python's recursion limit
+        known = _REAL.get(current)
+        if known is not None:
+            break
+        parent, name = os.path.split(current)
+        if not name or name in (".", "..") or parent == current:  # the root, or a path that is not normalised
+            known = _REAL[current] = os.path.realpath(current)
+            break
+        below.append((current, name))
+        current = parent
+    for current, name in reversed(below):
+        known = _REAL[current] = os.path.realpath(current) if os.path.islink(current) else os.path.join(known, name)
+    return known
+
+
+def forget_real_paths() -> None:
+    """A new run: folders may have been moved or linked since the last one."""
+    _REAL.clear()

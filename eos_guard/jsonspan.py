@@ -94,8 +94,9 @@ class JsonDocument:
     def release(self) -> None:
         """Drop the text and parsed values once nothing needs them (many folders in a run): afterwards the document
         is empty (``data`` is None, ``get`` answers its default)."""
-        self._raw, self._text, self._memo, self._line_starts, self._children, self._spans = b"", "", {}, None, {}, {}
-        self._data = None
+        self._raw, self._text, self._line_starts, self._spans, self._data = b"", "", None, {}, None
+        # never read again: get() memoises only unparsed documents, and an empty text has no members or items
+        self._memo = self._children = None  # type: ignore[assignment]
 
     @property
     def data(self) -> Any:
@@ -444,8 +445,14 @@ def read_bytes(path: Path, max_bytes: int | None = None, setting: str = "max-fil
             raise NotRead("is not a regular file (a FIFO, device or folder); not opened for reading")
         if max_bytes is not None and info.st_size > max_bytes:
             raise NotRead(f"is {info.st_size:,} bytes, over the {setting} limit of {max_bytes:,}; not read")
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            return handle.read()
+        # os.read, not a file object: a run over many small folders reads three files each. Asking for one byte
+        # more than the size: a regular file that gives exactly its size has ended (no second call to see it).
+        chunks = [os.read(fd, info.st_size + 1)]
+        if len(chunks[0]) == info.st_size:
+            return chunks[0]
+        while chunks[-1]:  # it grew, or the system gave less than asked: read to the end
+            chunks.append(os.read(fd, 1 << 20))
+        return b"".join(chunks)
     except OSError as exc:
         raise InputError(path, f"cannot read file: {exc.strerror or exc}") from None
     finally:

@@ -9,13 +9,12 @@ entirely; chat_template.json is read only by processors and is checked as a temp
 from __future__ import annotations
 
 import errno
-import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from .errors import InputError
+from .errors import InputError, forget_real_paths, real_folder
 from .findings import Location
 from .jsonspan import JsonDocument, KeyPath, NotRead, Where, read_text
 
@@ -87,11 +86,15 @@ class ModelFiles:
                     files.baseline[path.name] = JsonDocument(path, text)
                 except InputError:
                     pass
+        entries = _Entries(folder)
         for name, attribute in zip(JSON_FILES, ("config", "generation_config", "tokenizer_config",
                                                 "special_tokens_map", "added_tokens", "tokenizer",
                                                 "processor_template")):
+            link = entries.link(name)
+            if link is None:
+                continue
             path = folder / name
-            if files._readable(path):
+            if files._followable(path, link):
                 try:
                     setattr(files, attribute, JsonDocument.read(path, name == "tokenizer.json",
                                                                 *files._limit(name)))
@@ -102,11 +105,11 @@ class ModelFiles:
                         raise
                     # transformers (GenerationConfig.from_pretrained raises OSError, model loading falls back to
                     # config.json) and mlx-lm (load_config ignores a JSONDecodeError) read on as if it were absent
-                    files.generation_config_error = exc
+                    files.generation_config_error = exc.detached()
         for name, reason in not_fetched(folder).items():  # a Hub file over its limit was never downloaded
             if not os.path.lexists(folder / name):
                 files.skipped.append((folder / name, reason))
-        files.templates = files._tokenizer_templates()
+        files.templates = files._tokenizer_templates(entries)
         if files.processor_template is not None:
             text = files.processor_template.get(("chat_template",))
             if isinstance(text, str):
@@ -117,9 +120,11 @@ class ModelFiles:
 
     def _readable(self, path: Path) -> bool:
         """Whether ``path`` exists and may be followed; a link out of the repository is listed as skipped."""
-        if not os.path.lexists(path):
-            return False
-        if path.is_symlink():
+        return os.path.lexists(path) and self._followable(path, path.is_symlink())
+
+    def _followable(self, path: Path, link: bool) -> bool:
+        """Whether an existing ``path`` may be followed; a link out of the repository is listed as skipped."""
+        if link:
             try:
                 target = Path(os.path.realpath(path, strict=True))
             except OSError as exc:
@@ -144,15 +149,17 @@ class ModelFiles:
             self.skipped.append((path, str(exc)))
             return None
 
-    def _tokenizer_templates(self) -> dict[str, TemplateSource]:
+    def _tokenizer_templates(self, entries: _Entries) -> dict[str, TemplateSource]:
         templates: dict[str, TemplateSource] = {}
-        jinja = self.folder / TEMPLATE_FILE
-        text = self._template_text(jinja) if os.path.lexists(jinja) else None
-        if text is not None:
-            templates["default"] = TemplateSource("default", text, jinja)
-        extra = self.folder / TEMPLATE_DIR
+        if entries.link(TEMPLATE_FILE) is not None:
+            jinja = self.folder / TEMPLATE_FILE
+            text = self._template_text(jinja)
+            if text is not None:
+                templates["default"] = TemplateSource("default", text, jinja)
+        link = entries.link(TEMPLATE_DIR)
+        extra = self.folder / TEMPLATE_DIR if link is not None else None
         # A link to a folder inside the repository is followed; one out of it (or a loop) is EOS018.
-        if self._readable(extra) and extra.is_dir():
+        if extra is not None and self._followable(extra, link) and extra.is_dir():
             for path in sorted(extra.glob("*.jinja")):
                 text = self._template_text(path)
                 if text is not None:
@@ -179,6 +186,31 @@ class ModelFiles:
                 yield doc
 
 
+class _Entries:
+    """A folder's entries, listed once: one system call instead of one per file name looked for."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.links: dict[str, bool] | None = None  # name -> whether it is a symbolic link
+        try:
+            with os.scandir(folder) as listing:
+                self.links = {entry.name: entry.is_symlink() for entry in listing}
+        except OSError:  # the names are then looked for one by one
+            pass
+        self.folded = {name.casefold() for name in self.links} if self.links is not None else set()
+
+    def link(self, name: str) -> bool | None:
+        """None when the folder has no entry ``name``, else whether it is a symbolic link."""
+        if self.links is not None:
+            if name in self.links:
+                return self.links[name]
+            if name.casefold() not in self.folded:
+                return None
+        # not listed, or listed in another case (which a case-insensitive file system opens): ask for the name
+        path = os.path.join(self.folder, name)
+        return os.path.islink(path) if os.path.lexists(path) else None
+
+
 # Hub snapshot folder (real path) -> files its listing showed over their size limit, never downloaded, and why
 # (hub.py records them; reading the folder turns them into EOS018).
 _NOT_FETCHED: dict[str, dict[str, str]] = {}
@@ -189,7 +221,7 @@ def record_not_fetched(folder: Path, reasons: dict[str, str]) -> None:
 
 
 def not_fetched(folder: Path) -> dict[str, str]:
-    return _NOT_FETCHED.get(os.path.realpath(folder), {})
+    return _NOT_FETCHED.get(os.path.realpath(folder), {}) if _NOT_FETCHED else {}
 
 
 def size_limit(name: str, max_bytes: int | None, max_config_bytes: int | None) -> tuple[int | None, str]:
@@ -204,24 +236,60 @@ def size_limit(name: str, max_bytes: int | None, max_config_bytes: int | None) -
 def trusted_root(folder: Path) -> Path:
     """Where links may point: the git work tree that holds the folder, else the folder itself; for a Hugging Face
     cache snapshot (``models--org--name/snapshots/<rev>/``, whose files link to ``../../blobs/``), the repo folder."""
-    folder = folder.resolve()
-    if folder.parent.name == "snapshots" and folder.parent.parent.name.startswith(("models--", "datasets--")):
-        return folder.parent.parent
-    return _work_tree(folder) or folder
+    real = real_folder(os.path.join(os.getcwd(), folder))  # not abspath: '..' after a link
+    parent = os.path.dirname(real)
+    if os.path.basename(parent) == "snapshots" and os.path.basename(os.path.dirname(parent)).startswith(
+            ("models--", "datasets--")):
+        return Path(os.path.dirname(parent))
+    tree = _work_tree(real)
+    if tree is None:
+        return folder if isinstance(folder, Path) and os.fspath(folder) == real else Path(real)
+    return _TREE_PATHS.setdefault(tree, Path(tree))  # one object for the folders of a tree
 
 
-@functools.lru_cache(maxsize=4096)
-def _work_tree(directory: Path) -> Path | None:
-    """The nearest folder at or above ``directory`` that holds ``.git``; remembered for the run (folders of one
-    tree share their parents), forgotten when the next run looks for model folders. A loop, not recursion: a
-    folder may lie deeper than Python's recursion limit."""
-    for candidate in (directory, *directory.parents):
-        if (candidate / ".git").exists():
-            return candidate
-    return None
+# work tree -> its Path, for the run (forgotten with _WORK_TREES)
+_TREE_PATHS: dict[str, Path] = {}
+
+
+def _work_tree(directory: str) -> str | None:
+    """The nearest folder at or above ``directory`` that holds ``.git``."""
+    if os.path.exists(os.path.join(directory, ".git")):
+        return directory
+    parent = os.path.dirname(directory)
+    return _parent_work_tree(parent) if parent != directory else None
+
+
+# folder -> the work tree that holds it (None: none), for the folders above model folders: remembered for the run
+# (folders of one tree share their parents), forgotten when the next run looks for model folders
+_WORK_TREES: dict[str, str | None] = {}
+
+
+def _parent_work_tree(directory: str) -> str | None:
+    """A loop, not recursion: a folder may lie deeper than Python's recursion limit."""
+    pending = []
+    current: str = directory
+    found: str | None = None
+    while True:
+        if current in _WORK_TREES:
+            found = _WORK_TREES[current]
+            break
+        if os.path.exists(os.path.join(current, ".git")):
+            found = current
+            break
+        pending.append(current)
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    for folder in pending:
+        _WORK_TREES[folder] = found
+    return found
 
 
 def _is_within(path: Path, root: Path) -> bool:
+    if os.sep == "/":  # string work: a run asks this for every folder
+        inside, top = os.fspath(path), os.fspath(root)
+        return inside == top or inside.startswith(top if top.endswith("/") else top + "/")
     try:
         path.relative_to(root)
         return True
@@ -250,7 +318,9 @@ def find_model_folders(paths: Iterable[Path], refused: list[tuple[Path, str]] | 
     that is (or lies under) a symbolic link out of its repository (:func:`repository_of`) is not read: it is
     added to ``refused`` with the reason.
     """
-    _work_tree.cache_clear()
+    _WORK_TREES.clear()
+    _TREE_PATHS.clear()
+    forget_real_paths()
     found: dict[Path, None] = {}
     for path in paths:
         if not path.exists():
@@ -263,8 +333,9 @@ def find_model_folders(paths: Iterable[Path], refused: list[tuple[Path, str]] | 
             folders = [folder] if is_model_folder(folder) else []
         else:
             folders = list(_walk(path))
+        cwd = os.getcwd()
         for folder in folders:
-            real = Path(os.path.realpath(folder))
+            real = Path(real_folder(os.path.join(cwd, folder)))
             if _is_within(real, root):
                 found.setdefault(real, None)
             elif refused is not None:
@@ -287,6 +358,9 @@ def _walk(top: Path) -> Iterator[Path]:
                 listed = [(entry.name, _is_dir(entry), entry.is_symlink()) for entry in entries]
         except OSError:
             continue
+        if root is not top and any(name == "pyvenv.cfg" for name, _, _ in listed) \
+                and os.path.exists(os.path.join(root, "pyvenv.cfg")):
+            continue  # a virtual environment, found from its own listing (no look-up per folder)
         if any(name in MODEL_MARKERS for name, is_dir, _ in listed if not is_dir):
             yield root
         children = sorted(name for name, is_dir, is_link in listed if is_dir and not is_link
@@ -295,7 +369,7 @@ def _walk(top: Path) -> Iterator[Path]:
         yield from (root / name for name, is_dir, is_link in sorted(listed)
                     if is_dir and is_link and not name.startswith(".") and name != TEMPLATE_DIR
                     and is_model_folder(root / name))
-        stack.extend(root / name for name in reversed(children) if not os.path.exists(root / name / "pyvenv.cfg"))
+        stack.extend(root / name for name in reversed(children))
 
 
 def _is_dir(entry: os.DirEntry) -> bool:

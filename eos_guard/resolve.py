@@ -91,14 +91,18 @@ class ResolvedModel:
     def release(self, keep_documents: bool = True) -> None:
         """Drop tokenizer.json's text and parsed vocabulary once the rules have run: a run over many folders with
         large tokenizers would otherwise keep ~20 MB per folder. Everything reported has been computed.
-        Without ``keep_documents``, every file's text and parsed value goes too (fixes need them; reports do not)."""
+        Without ``keep_documents``, every file's text and parsed value goes too, templates' text included (fixes
+        need them; reports do not)."""
         if self.files.tokenizer is not None:
             self.files.tokenizer.release()
         self.vocab.__dict__.pop("_model_vocab", None)
         self.vocab.__dict__.pop("_numberings", None)
+        self.vocab.__dict__.pop("_looked_up", None)
         if not keep_documents:
             for document in [*self.files.documents(), *self.files.baseline.values()]:
                 document.release()
+            for template in self.files.templates.values():  # the terminators hold these same objects
+                object.__setattr__(template, "text", "")  # frozen for readers; released like its document
 
 
 def resolve(files: ModelFiles, limits: Limits = Limits()) -> ResolvedModel:

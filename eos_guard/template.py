@@ -13,6 +13,7 @@ jinja2 is imported only when a template has to be rendered, and then only in tha
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import re
 import signal
@@ -109,8 +110,8 @@ def probe_template(source: str, special_tokens: dict[str, str], added_tokens: It
     from . import cache
 
     added_tokens = list(added_tokens)
-    key = cache.digest(source, sorted(special_tokens.items()), sorted(set(added_tokens)), limits.max_output,
-                       with_tools)
+    key = _probe_key(source, tuple(sorted(special_tokens.items())), tuple(sorted(set(added_tokens))),
+                     limits.max_output, with_tools)
     cached = cache.load("probe", key, limits.cache)
     if isinstance(cached, dict):
         try:
@@ -134,6 +135,17 @@ def probe_template(source: str, special_tokens: dict[str, str], added_tokens: It
     return result
 
 
+# The keys are hashes of the template and its inputs, remembered: the folders of one family share a template, and a
+# run over many of them would otherwise encode and hash it twice per folder.
+@functools.lru_cache(maxsize=1024)
+def _probe_key(source: str, special_tokens: tuple[tuple[str, str], ...], added_tokens: tuple[str, ...],
+               max_output: int, with_tools: bool) -> str:
+    from . import cache
+
+    return cache.digest(source, special_tokens, added_tokens, max_output, with_tools)  # tuples: JSON arrays
+
+
+@functools.lru_cache(maxsize=1024)
 def _rendered_key(source: str) -> str:
     from . import cache
 

@@ -319,6 +319,20 @@ class Vocabulary:
             return token.id
         return self.model_id(content)
 
+    def ids_of(self, texts: tuple[str, ...]) -> dict[str, int | None]:
+        """:meth:`id_of` of each text, remembered per tuple: runtimes look up the same list of known texts for each
+        release line they model."""
+        looked_up = self.__dict__.setdefault("_looked_up", {})
+        found = looked_up.get(texts)
+        if found is None:
+            if self.tokenizer_json is None:  # no model vocab: the added tokens are every id known
+                added = self.added
+                found = {text: added[text].id if text in added else None for text in texts}
+            else:
+                found = {text: self.id_of(text) for text in texts}
+            looked_up[texts] = found
+        return found
+
     def numbered_as(self, numbering: str) -> Vocabulary:
         """The same files numbered as another transformers release does: "4.51" (TGI pins 4.51.3 with
         tokenizers 0.21.1) or "5.19" (SGLang 0.5.23 pins it)."""

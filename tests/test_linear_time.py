@@ -8,14 +8,16 @@ size, so the bound holds on a slow or busy machine. Before, 8,000 mismatched add
 
 from __future__ import annotations
 
+import gc
 import time
+import weakref
 
 import pytest
 
 from eos_guard.config import Config
 from eos_guard.pipeline import check_paths, fix_paths
 from eos_guard.report import REPORTERS, explain, summary
-from support import write_json
+from support import FIXTURES, RULE_CASES, write_json
 
 
 def long_eos_list(folder, n):
@@ -59,3 +61,32 @@ def test_ten_times_the_input_costs_at_most_thirty_times_the_time(tmp_path, monke
     small = min(cpu_seconds(tmp_path / "small") for _ in range(2))
     large = cpu_seconds(tmp_path / "large")
     assert large < 30 * small + 0.5, (small, large)
+
+
+def test_reports_hold_no_reference_cycles(tmp_path, monkeypatch):
+    """A run over many folders leaves what it made frozen out of the garbage collector until its report is dropped
+    (pipeline._collector_for_many), so that no collection scans it again: a reference cycle inside a report would
+    then outlive the report. Every fixture folder, a file that is not JSON and a PATH that does not exist, rendered
+    in every format, are freed by reference counting alone."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "config.json").write_text("{")
+    paths = [FIXTURES, RULE_CASES, tmp_path / "broken", tmp_path / "missing"]
+    config = Config()
+    config.baseline = None
+    check_paths(paths, config)  # cache files written (json.dump leaves cycles of its own), templates probed
+    gc.collect()
+    gc.disable()
+    try:
+        report = check_paths(paths, config)
+        assert report.problems and any(m.cause for m in report.models)
+        assert any(m.model is not None and m.model.files.generation_config_error for m in report.models)
+        for render in (*REPORTERS.values(), summary.render, explain.render, explain.render_json):
+            render(report)
+        gc.collect()  # what rendering left
+        freed = weakref.ref(report)
+        del report
+        assert freed() is None and gc.get_freeze_count() == 0  # dropping the report unfroze what the run made
+        assert gc.collect() == 0
+    finally:
+        gc.enable()

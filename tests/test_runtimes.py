@@ -9,7 +9,9 @@ import shutil
 import pytest
 
 from support import FIXTURES, RULE_CASES, write_json
+from eos_guard.config import Config
 from eos_guard.model_files import ModelFiles
+from eos_guard.pipeline import check_folder, check_paths
 from eos_guard.resolve import resolve
 from eos_guard.runtimes import MODULES, RUNTIMES, stop_sets, stops
 from eos_guard.runtimes.config_object import CLASS_DEFAULT_EOS, COMPOSITE
@@ -406,3 +408,17 @@ def test_vllm_and_sglang_read_raw_ids_with_transformers_5_19(tmp_path):
     assert vllm.ids == (301,) and sglang.ids == (301,)
     assert "300 is '<|im_end|>' in transformers 5.19's numbering, 301 here" in vllm.why
     assert stops(model, model.runtime_stops["transformers"]) is False  # 5.24: 300 is <|im_start|>
+
+
+def test_a_run_shares_equal_stop_sets(tmp_path):
+    """Once a folder's documents are released, its report keeps the stop sets without their places (which pointed
+    into those documents) and one object for equal stop sets of different folders; fix planning, which keeps the
+    documents, keeps the places."""
+    for name in ("a", "b"):
+        shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / name)
+    config = Config()
+    config.baseline = None
+    first, second = (m.model.runtime_stops for m in check_paths([tmp_path], config).models)
+    assert list(first) == list(MODULES) and all(first[name] is second[name] for name in first)
+    assert all(stop.where is None for stop in first.values())
+    assert check_folder(tmp_path / "a", config).model.runtime_stops["transformers"].where is not None

@@ -21,20 +21,25 @@ VERSION = 1
 
 def render(report: Report) -> str:
     """``json.dumps(document(report), indent=2)``, written one list item at a time: a run over thousands of folders
-    never holds the whole document and the encoder's list of its pieces at once."""
-    entries = []
+    never holds the whole document, nor more than one copy of its text, before the text itself."""
+    pieces = ["{\n"]
     for key, value in _sections(report):
-        name = _dumps(key)
+        pieces.append(f"  {_dumps(key)}: ")
         if isinstance(value, Iterator):
-            items = ",\n".join("    " + _dumps(item).replace("\n", "\n    ") for item in value)
-            entries.append(f"  {name}: [\n{items}\n  ]" if items else f"  {name}: []")
+            empty = True
+            for item in value:
+                pieces += ("[\n    " if empty else ",\n    ", _dumps(item, "\n    "))
+                empty = False
+            pieces.append("[]" if empty else "\n  ]")
         else:
-            entries.append(f"  {name}: " + _dumps(value).replace("\n", "\n  "))
-    return "{\n" + ",\n".join(entries) + "\n}\n"
+            pieces.append(_dumps(value, "\n  "))
+        pieces.append(",\n")
+    pieces[-1] = "\n}\n"
+    return "".join(pieces)
 
 
-def _dumps(value: Any) -> str:
-    return json_text(value)[:-1]  # newlines inside strings are escaped: "\n" is layout
+def _dumps(value: Any, newline: str = "\n") -> str:
+    return json_text(value, newline)[:-1]
 
 
 def document(report: Report) -> dict[str, Any]:

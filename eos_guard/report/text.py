@@ -7,10 +7,11 @@ count per rule (``--statistics``), and the closing line all of them end with.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from pathlib import Path
 
-from ..errors import display_path
+from ..errors import display_path, real_folder
 from ..findings import Finding, Severity
 from ..results import ModelReport, Report
 from .escape import printable
@@ -66,13 +67,27 @@ def render(report: Report, color: bool = False, closing: bool = True) -> str:
 
 def _place(finding: Finding, folder: Path) -> str:
     loc = finding.location
-    try:
-        shown = loc.path.resolve().relative_to(folder.resolve()).as_posix()
-    except ValueError:
+    shown = _inside(loc.path, folder)
+    if shown is None:
         shown = display_path(loc.path)
     if shown == ".":  # a finding on a GGUF file, whose "folder" is the file itself
         shown = loc.path.name
     return f"{printable(shown)}:{loc.line}:{loc.column}"
+
+
+def _inside(path: Path, folder: Path) -> str | None:
+    """``path`` relative to ``folder``, links followed in both, or None when it lies outside."""
+    if os.sep != "/":
+        try:
+            return path.resolve().relative_to(folder.resolve()).as_posix()
+        except ValueError:
+            return None
+    cwd = os.getcwd()  # real paths as strings, remembered per folder: a report shows thousands
+    inside, top = real_folder(os.path.join(cwd, path)), real_folder(os.path.join(cwd, folder))
+    if inside == top:
+        return "."
+    prefix = top if top.endswith("/") else top + "/"
+    return inside[len(prefix):] if inside.startswith(prefix) else None
 
 
 def verdict(report: Report, item: ModelReport) -> str:

@@ -7,7 +7,6 @@ pins another. Where another line gives a different answer, the stop set carries 
 
 from __future__ import annotations
 
-import dataclasses
 from types import ModuleType
 from typing import Callable, Mapping
 
@@ -59,18 +58,27 @@ def stop_sets(model: ResolvedModel, versions: Mapping[str, str] | None = None) -
     result: dict[str, StopSet] = {}
     for name, module in MODULES.items():
         releases: tuple[Release, ...] = module.RELEASES
+        if len(releases) == 1:  # one line modelled: nothing to pick or compare
+            result[name] = module.stop_set(model, releases[0]).labelled(releases[0])
+            continue
         pin = versions.get(name)
         chosen = pick_release(releases, parse_version(pin) if pin is not None else None)
-        lines = {release: dataclasses.replace(module.stop_set(model, release), release=release.label,
-                                              source=release.source) for release in releases}
+        lines = {release: module.stop_set(model, release) for release in releases}
         verdicts = {release: stops(model, stop) for release, stop in lines.items()}
         notes: tuple[str, ...] = ()
         if len(set(verdicts.values())) > 1:
             notes = ("; ".join(f"{release.label}: {VERDICT_WORDS[verdicts[release]]}"
                                for release in reversed(releases)),)
-        result[name] = dataclasses.replace(lines[chosen], notes=notes, others=tuple(
-            stop for release, stop in lines.items() if release is not chosen))
+        others = tuple(stop.labelled(release) for release, stop in lines.items() if release is not chosen)
+        result[name] = lines[chosen].labelled(chosen, notes, others)
     return result
 
 
-__all__ = ["MODULES", "RELEASES", "RUNTIMES", "Release", "StopSet", "stop_sets", "stops", "target_id"]
+def released(stops: Mapping[str, StopSet], shared: dict[tuple, StopSet]) -> dict[str, StopSet]:
+    """The stop sets a report keeps once its folder's documents are released: without their places, which pointed
+    into those documents (the rules have used them), and one object for equal ones in ``shared``, which a run keeps
+    for its folders (a run over many folders of a few families keeps a few)."""
+    return {name: stop.without_place(shared) for name, stop in stops.items()}
+
+
+__all__ = ["MODULES", "RELEASES", "RUNTIMES", "Release", "StopSet", "released", "stop_sets", "stops", "target_id"]

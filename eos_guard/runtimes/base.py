@@ -9,7 +9,7 @@ from ..jsonspan import JsonDocument, KeyPath
 from ..resolve import ResolvedModel, Where, special_token_text
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # each line is one constant: compared and hashed by identity, fast as a dict key
 class Release:
     """A line of releases that build the stop set by the same rule.
 
@@ -40,6 +40,26 @@ class StopSet:
     notes: tuple[str, ...] = ()         # where other release lines give another answer, one line each
     unknown: str = ""
     others: tuple["StopSet", ...] = ()  # the stop sets of the other release lines modelled, newest first
+
+    def labelled(self, release: Release, notes: tuple[str, ...] = (), others: tuple[StopSet, ...] = ()) -> StopSet:
+        """This stop set as the release line ``release`` gives it, with the notes and the other lines' stop sets."""
+        return self._with(release=release.label, source=release.source, notes=notes, others=others)
+
+    def _with(self, **changes: Any) -> StopSet:
+        """``dataclasses.replace`` without its field-by-field work (a run makes ten of these per folder)."""
+        copy = object.__new__(StopSet)
+        copy.__dict__.update(self.__dict__, **changes)
+        return copy
+
+    def without_place(self, shared: dict[tuple, StopSet]) -> StopSet:
+        """This stop set without ``where`` (nor have its others), as one object for all equal ones in ``shared``,
+        which holds them (so the others, already shared, are told apart by identity)."""
+        others = tuple(other.without_place(shared) for other in self.others)
+        key = tuple({**self.__dict__, "where": None, "others": tuple(map(id, others))}.values())
+        found = shared.get(key)
+        if found is None:
+            found = shared[key] = self._with(where=None, others=others)
+        return found
 
 
 def parse_version(text: str) -> tuple[int, ...] | None:

@@ -57,6 +57,8 @@ RELEASES = (
     Release("llama.cpp ≤ b11412", None, f"{_VOCAB} (00ad355e009e; b10335, b10488, b10603, b11067)"),
 )
 RULES = dict(zip(RELEASES, (EOG_NEWEST, EOG_B11413, EOG_B11067)))
+# every text some build's rule looks up, so a folder's vocabulary is asked about each once
+EOG_LOOKUPS = tuple(dict.fromkeys(LLAMA_CPP_EOG_TEXTS + LLAMA_CPP_EOG_TEXTS_B11067 + (PLAMO_EOS,)))
 
 
 def converter_special_ids(model: ResolvedModel) -> dict[str, int]:
@@ -99,7 +101,7 @@ def converter_special_ids(model: ResolvedModel) -> dict[str, int]:
 def end_of_generation(model: ResolvedModel, special: dict[str, int],
                       rule: EogRule = EOG_NEWEST) -> tuple[int, ...]:
     """llama.cpp's ``special_eog_ids`` for a GGUF with these special ids and this folder's vocabulary."""
-    return end_of_generation_ids(model.vocab.id_of, special, rule)
+    return end_of_generation_ids(model.vocab.ids_of(EOG_LOOKUPS).__getitem__, special, rule)
 
 
 def end_of_generation_ids(id_of: Callable[[str], int | None], special: dict[str, int],
