@@ -12,12 +12,13 @@ Public API::
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Union
 
 from .align import align  # eager: the submodule of the same name must not shadow the function
 from .version import __version__
 
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
+    from typing import Any, Iterable, Mapping, Union
     from os import PathLike
 
     from .findings import Finding, Severity

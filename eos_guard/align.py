@@ -23,7 +23,10 @@ Only attributes are read and written (duck typing): neither transformers nor tor
 from __future__ import annotations
 
 import functools
-from typing import Any
+
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 # Nothing heavy at import time: ``eos_guard/__init__.py`` exports align(), and the CLI's start-up stays lean
 # (the template sandbox and logging are imported on the first call).

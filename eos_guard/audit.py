@@ -9,7 +9,6 @@ import dataclasses
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
 
 from .config_types import Config
 from .errors import InputError
@@ -24,7 +23,9 @@ from .report.json_v1 import document
 from .results import ModelReport, RepoResult, Report
 from .sources import HubRef
 
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
+    from typing import TextIO
     import argparse
 
 WORKERS_ENV = "EOS_GUARD_HUB_WORKERS"

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Iterable
 
 from .errors import InputError, display_path
+
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Iterable
 
 BASELINE_FILES = ("generation_config.json", "config.json")
 ARGUMENTS_PER_CALL = 500  # paths per ls-tree call, well below any system's argument-length limit

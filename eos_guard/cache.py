@@ -24,9 +24,12 @@ import functools
 import json
 import os
 from pathlib import Path
-from typing import Any
 
 from .version import __version__
+
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 _MEMORY: dict[str, Any] = {}
 

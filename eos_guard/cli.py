@@ -12,14 +12,16 @@ import dataclasses
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence, TextIO
 
 from . import config as settings
 from .errors import InputError, display_path
 from .report.escape import printable
 from .version import __version__
 
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
+    from typing import Callable, Sequence, TextIO
+
     from .results import Report
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2

@@ -12,7 +12,6 @@ import os
 import reprlib
 import sys
 from pathlib import Path
-from typing import Any
 
 from .config_types import FAIL_ON_NEVER, Config
 from .errors import InputError
@@ -22,6 +21,10 @@ from .rules import ALL_RULES, lookup, suggest
 from .runtimes import RUNTIMES
 from .runtimes.base import parse_version
 from .template import Limits
+
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 YAML_NAMES = (".eos-guard.yaml", ".eos-guard.yml")
 KEYS = ("select", "ignore", "per-file-ignores", "severity", "fail-on", "exclude", "runtimes", "runtime-versions",

@@ -10,7 +10,6 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, Union
 
 from .errors import web_address
 
@@ -31,10 +30,14 @@ class Severity(enum.IntEnum):
             raise ValueError(f"unknown severity {text!r} (use error, warning or info)") from None
 
 
-class Locatable(Protocol):
-    """A place in a file that knows its line and column (jsonspan.Where, model_files.TemplateSource)."""
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Protocol, Union
 
-    def location(self) -> Location: ...
+    class Locatable(Protocol):
+        """A place in a file that knows its line and column (jsonspan.Where, model_files.TemplateSource)."""
+
+        def location(self) -> Location: ...
 
 
 @dataclass(frozen=True)

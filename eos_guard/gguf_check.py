@@ -15,13 +15,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
 
 from .errors import InputError
 from .gguf_metadata import ARRAY, CONTROL, STRING, TYPE_NAMES, USER_DEFINED, GgufMetadata, read_metadata
 from .known_tokens import END_OF_TURN_TEXTS
 from .resolve import ResolvedModel
 from .template import Limits, probe_named_template
+
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 SPECIAL_KEYS = {kind: f"tokenizer.ggml.{kind}_token_id" for kind in ("bos", "eos", "eot", "eom")}
 TOKENS = "tokenizer.ggml.tokens"

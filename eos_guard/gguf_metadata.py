@@ -17,9 +17,12 @@ import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable
 
 from .errors import InputError
+
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import BinaryIO, Callable
 
 MAGIC = b"GGUF"
 VERSIONS = (2, 3)

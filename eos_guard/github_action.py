@@ -28,7 +28,6 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
 
 from . import cli
 from .config_types import FAIL_ON_NEVER
@@ -37,6 +36,10 @@ from .findings import Severity
 from .report.escape import code as code_span
 from .report.github import escape_data, escape_property
 from .runtimes import RUNTIMES
+
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import TextIO
 
 OUTPUTS = ("findings", "errors", "changed-files", "sarif-file", "exit-code")
 FAIL_ON_VALUES = (*(str(s) for s in sorted(Severity, reverse=True)), FAIL_ON_NEVER)

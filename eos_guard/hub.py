@@ -12,12 +12,15 @@ from __future__ import annotations
 import glob
 import time
 from pathlib import Path
-from typing import Any
 
 from .config_types import Config
 from .errors import InputError, register_alias, web_address
 from .model_files import JSON_FILES, TEMPLATE_DIR, TEMPLATE_FILE, record_not_fetched, size_limit
 from .sources import HubRef
+
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 READ_PATTERNS = [*JSON_FILES, TEMPLATE_FILE, f"{TEMPLATE_DIR}/*.jinja"]
 SKIP_PATTERNS = [f"{TEMPLATE_DIR}/*/*"]  # fnmatch's * crosses "/", but only direct children are templates

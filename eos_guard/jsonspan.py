@@ -17,12 +17,15 @@ import sys
 from dataclasses import dataclass
 from json.decoder import scanstring
 from pathlib import Path
-from typing import Any, Union
 
 from .errors import InputError
 from .findings import Location
 
-Key = Union[str, int]
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
+
+Key = str | int
 KeyPath = tuple[Key, ...]
 
 _WHITESPACE = re.compile(r"[ \t\n\r]*")

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 FORMAT = 1
 # The variables every probe sets itself; a special token of the same name is overridden, so it is not in the key.

@@ -12,11 +12,14 @@ import errno
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from .errors import InputError, forget_real_paths, real_folder
 from .findings import Location
 from .jsonspan import JsonDocument, KeyPath, NotRead, Where, read_text
+
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Iterable, Iterator
 
 MODEL_MARKERS = ("config.json", "generation_config.json", "tokenizer_config.json")
 JSON_FILES = ("config.json", "generation_config.json", "tokenizer_config.json", "special_tokens_map.json",

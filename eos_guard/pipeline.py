@@ -11,7 +11,6 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Union
 
 from .baseline import baseline_problems, read_baselines
 from .config_types import Config
@@ -27,7 +26,10 @@ from .runtimes import released, stop_sets
 from .runtimes.llama_cpp import gguf_end_of_generation
 from .sources import classify
 
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
+    from typing import Any, Callable, Iterable, Union
+
     from .gguf_check import GgufModel
 
 

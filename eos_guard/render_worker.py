@@ -29,7 +29,10 @@ import os
 import struct
 import sys
 import threading
-from typing import Any, BinaryIO, Callable
+
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any, BinaryIO, Callable
 
 GRACE = 1.0                # seconds the parent waits past a probe's limit before it kills the worker
 START_TIMEOUT = 60.0       # seconds a new worker may take to import jinja2 (a loaded machine is slow)

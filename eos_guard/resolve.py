@@ -11,13 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from .jsonspan import JsonDocument, KeyPath, Where
 from .known_tokens import END_OF_TURN_TEXTS
 from .model_files import ModelFiles, TemplateSource
 from .template import Limits, Probe, prepare, probe_named_template
 from .vocabulary import Vocabulary
+
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 # GenerationConfig.from_model_config: attributes still unset are taken from the first truthy of these.
 SUB_CONFIGS = ("decoder", "generator", "text_config")

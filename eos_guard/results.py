@@ -6,12 +6,14 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
 
 from .errors import InputError
 from .findings import Finding, Severity
 
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:  # annotations only: ``import eos_guard`` stays light (these are all in lower layers)
+    from typing import Any, Iterator
+
     from .gguf_check import GgufModel
     from .resolve import ResolvedModel
     from .sources import HubRef

@@ -20,7 +20,10 @@ import signal
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any, Iterable, Iterator
 
 ASSISTANT_MARKER = "EOSGUARDASSISTANT"
 SYSTEM_TEXT = "EOSGUARDSYSTEM"

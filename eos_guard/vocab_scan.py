@@ -20,9 +20,12 @@ from __future__ import annotations
 
 import json
 from array import array
-from typing import Callable, Iterable
 
 from .jsonspan import bpe_vocab_bounds
+
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Callable, Iterable
 
 PIECE = 1 << 18  # bytes parsed at once
 

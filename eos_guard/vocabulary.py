@@ -22,13 +22,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
 
 from .errors import InputError
 from .jsonspan import JsonDocument, KeyPath
 from .known_tokens import END_OF_TURN_TEXTS, PLAMO_EOS
 from .model_files import ModelFiles
 from .vocab_scan import vocab_facts
+
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 # Tokenizer classes (tokenizer_class without "Fast") that rebuild the tokenizer from the vocab and number added

@@ -31,3 +31,27 @@ def test_no_import_cycles():
             if back:
                 cycles.append(" -> ".join((importer, *back)))
     assert cycles == []
+
+
+def test_typing_is_not_imported_at_run_time(tmp_path):
+    """``import eos_guard`` and a check (each report format, explain, --diff) leave the typing module unloaded:
+    importing it costs ~4 ms of every run (docs/architecture.md). (A pyproject.toml that names eos-guard loads
+    tomllib, which imports typing: the folder is copied out of this repository.)"""
+    import shutil
+
+    folder = shutil.copytree(ROOT / "tests" / "fixtures" / "llama3-8b-instruct-release", tmp_path / "model")
+    code = ("import sys\n"
+            "import eos_guard\n"
+            "assert 'typing' not in sys.modules, 'import eos_guard'\n"
+            "from eos_guard.cli import main\n"
+            "for args in (['--format', f] for f in ('text', 'concise', 'json', 'github', 'sarif')):\n"
+            "    main([*args, '--baseline', 'none', sys.argv[1]])\n"
+            "main(['explain', '--format', 'json', sys.argv[1]])\n"
+            "main(['--diff', '--baseline', 'none', sys.argv[1]])\n"
+            "loaded = [m for m in ('typing',) if m in sys.modules]\n"
+            "print('LOADED', loaded, file=sys.stderr)\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "EOS_GUARD_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("GITHUB_ACTIONS", None)
+    proc = subprocess.run([sys.executable, "-I", "-c", code, str(folder)], capture_output=True, text=True, env=env,
+                          cwd=tmp_path, timeout=120)
+    assert "LOADED []" in proc.stderr, proc.stderr[-2000:]

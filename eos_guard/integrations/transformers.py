@@ -41,7 +41,6 @@ import os
 import random
 import sys
 from pathlib import Path
-from typing import Any, Iterator, Union
 
 try:
     from transformers import TrainerCallback
@@ -57,6 +56,10 @@ from ..report.escape import printable
 from ..results import ModelReport, Report
 from ..rules import check_batches
 from ..rules.batch_base import BatchError
+
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any, Iterator, Union
 
 logger = logging.getLogger("eos_guard")
 

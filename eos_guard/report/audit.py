@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..findings import Severity
 from ..results import RepoResult, Report
 from . import json_v1
 from .escape import code, json_text, printable
+
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 COLUMNS = ("repository", "commit", "verdict", "errors", "warnings", "detail")
 

@@ -14,8 +14,11 @@ import json
 import re
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from pathlib import PurePosixPath
-from typing import Any
 from urllib.parse import quote
+
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _BACKTICKS = re.compile("`+")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ..errors import display_path
 from ..resolve import ResolvedModel
 from ..results import Report
@@ -11,6 +9,7 @@ from ..rules.base import token_text
 from ..runtimes import stops, target_id
 from .escape import json_text, printable
 
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
     from ..gguf_check import GgufModel
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
 
 from ..errors import display_path
 from ..resolve import ResolvedModel
@@ -13,7 +12,10 @@ from ..runtimes import stops
 from ..version import __version__
 from .escape import json_text
 
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..gguf_check import GgufModel
 
 VERSION = 1

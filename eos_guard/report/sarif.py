@@ -3,8 +3,6 @@ repository-relative URIs, regions with start and end line and column)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..errors import display_path
 from ..findings import Severity
 from ..results import Report
@@ -12,6 +10,10 @@ from ..rules import ALL_RULES
 from ..version import __version__
 from . import rule_doc
 from .escape import json_text, uri
+
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}

@@ -7,8 +7,6 @@ batch does not decide alone.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
-
 from ..findings import Finding
 from .added_token_id_mismatch import AddedTokenIdMismatch
 from .base import Options, Rule
@@ -38,6 +36,10 @@ from .terminator_listed_nowhere import TerminatorListedNowhere
 from .terminator_not_stop_id import TerminatorNotStopId
 from .token_not_in_vocab import TokenNotInVocab
 from .tokenizer_eos_not_stop_id import TokenizerEosNotStopId
+
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any, Iterable, Mapping
 
 ALL_RULES: tuple[Rule, ...] = (
     TerminatorNotStopId(), TokenizerEosNotStopId(), ConfigEosMismatch(), NoStopIds(), TokenNotInVocab(),

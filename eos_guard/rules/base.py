@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Union
 
 from ..findings import Finding, Location, Severity
 from ..model_files import TemplateSource
 from ..resolve import ResolvedModel, Where
 
-Place = Union[Where, TemplateSource, Path]
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Iterator
+
+Place = Where | TemplateSource | Path
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
 
 from ..findings import Finding, Location
 from ..resolve import ResolvedModel
 from .base import Options, Rule
+
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any, Iterable, Iterator, Mapping
 
 # Tokens a supervised span may hold after its last stop id and still count as ending with it: ChatML and Gemma
 # put "\n" after the terminator, and some formats add the tokenizer's eos after the turn terminator.

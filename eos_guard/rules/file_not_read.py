@@ -1,10 +1,12 @@
 from __future__ import annotations
 
-from typing import Iterator
-
 from ..findings import Finding, Severity
 from ..resolve import ResolvedModel
 from .base import Options, Rule
+
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Iterator
 
 
 class FileNotRead(Rule):

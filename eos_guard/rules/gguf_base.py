@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import shlex
-from typing import TYPE_CHECKING, Iterator
 
 from ..errors import display_path
 from ..findings import Finding, Location
 from ..resolve import ResolvedModel
 from .base import Options, Rule
 
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
+    from typing import Iterator
+
     from ..gguf_check import GgufModel
 
 

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator
-
 from ..findings import Finding, Severity
 from ..known_tokens import LLAMA_CPP_EOG_TEXTS
 from .base import Options
 from .gguf_base import GgufRule
 
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
+    from typing import Iterator
+
     from ..gguf_check import GgufModel
 
 

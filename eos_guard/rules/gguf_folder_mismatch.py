@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import shlex
-from typing import TYPE_CHECKING, Iterator
 
 from ..errors import display_path
 from ..findings import Finding, Severity
@@ -11,7 +10,10 @@ from ..runtimes.llama_cpp import converter_special_ids, gguf_end_of_generation
 from .base import Options
 from .gguf_base import GgufRule, repair, rewrite
 
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
+    from typing import Iterator
+
     from ..gguf_check import GgufModel
 
 

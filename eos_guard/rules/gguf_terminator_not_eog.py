@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator
-
 from ..findings import Finding, Severity
 from .base import Options
 from .gguf_base import GgufRule, repair
 
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
+    from typing import Iterator
+
     from ..gguf_check import GgufModel
 
 

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
-from typing import Iterator
-
 from ..findings import Finding, Severity
 from ..resolve import ResolvedModel
 from ..runtimes import stops, target_id
 from .base import Options, Rule, describe_ids, token_text
+
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Iterator
 
 NAMES = {"vllm": "vLLM", "sglang": "SGLang", "tgi": "TGI", "mlx-lm": "mlx-lm", "llama.cpp": "llama.cpp",
          "ollama": "Ollama", "transformers": "transformers"}

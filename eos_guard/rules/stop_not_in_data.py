@@ -1,9 +1,11 @@
 from __future__ import annotations
 
-from typing import Iterator
-
 from ..findings import Finding, Severity
 from .batch_base import BatchRule, BatchView, Token, last_span
+
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Iterator
 
 
 class StopNotInData(BatchRule):

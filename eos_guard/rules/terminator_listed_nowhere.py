@@ -1,11 +1,13 @@
 from __future__ import annotations
 
-from typing import Iterator
-
 from ..findings import Finding, Severity
 from ..resolve import ResolvedModel
 from ..runtimes.base import as_ids
 from .base import Options, Rule
+
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Iterator
 
 
 class TerminatorListedNowhere(Rule):

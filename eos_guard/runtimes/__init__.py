@@ -8,11 +8,14 @@ pins another. Where another line gives a different answer, the stop set carries 
 from __future__ import annotations
 
 from types import ModuleType
-from typing import Callable, Mapping
 
 from ..resolve import ResolvedModel
 from . import llama_cpp, mlx_lm, ollama, sglang, tgi, transformers, vllm
 from .base import Release, StopSet, parse_version, pick_release
+
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Callable, Mapping
 
 MODULES: dict[str, ModuleType] = {
     "transformers": transformers,

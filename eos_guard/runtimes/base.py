@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from ..jsonspan import JsonDocument, KeyPath
 from ..resolve import ResolvedModel, Where, special_token_text
+
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @dataclass(frozen=True, eq=False)  # each line is one constant: compared and hashed by identity, fast as a dict key

@@ -11,10 +11,13 @@ default, is used.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from ..resolve import ResolvedModel, Where
 from .base import as_ids, show
+
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
 
 # model_type -> eos_token_id default of its transformers config class (configuration_<model>.py), for a
 # composite model the default of its text sub-config. Checked against the installed transformers by

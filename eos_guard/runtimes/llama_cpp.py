@@ -28,13 +28,15 @@ has none.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
 
 from ..known_tokens import LLAMA_CPP_EOG_TEXTS, LLAMA_CPP_EOG_TEXTS_B11067, PLAMO_EOS
 from ..resolve import ResolvedModel
 from .base import Release, StopSet, added_token_declared_id, show, tokenizer_eos_place, unique
 
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
+    from typing import Any, Callable
+
     from ..gguf_check import GgufModel
 
 
