@@ -11,6 +11,7 @@ render. ``scripts/known_probes.py`` generates the file with eos-guard's own rend
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -26,6 +27,7 @@ DATA_FILE = Path(__file__).parent / "data" / "known_probes.json"
 _DATA: dict[str, Any] | None = None
 
 
+@functools.lru_cache(maxsize=1024)  # asked twice per template (known, lookup); many folders share one template
 def template_hash(source: str) -> str:
     from .cache import sha256_hex
 

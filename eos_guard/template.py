@@ -16,9 +16,8 @@ import dataclasses
 import functools
 import json
 import re
-import signal
-import threading
 import time
+from _thread import _local as _thread_local  # threading.local itself: threading is imported only to render
 from dataclasses import dataclass, field
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -159,15 +158,17 @@ def prepare(source: str, limits: Limits = Limits()) -> None:
     """Start the render worker now if ``source`` is likely to be rendered (not a shipped template, not rendered
     before with this cache), so that it starts while the caller reads the rest of the folder. A guess: a worker
     started for nothing is ended when the run ends; a template rendered without it starts one then."""
-    from . import cache, render_worker
+    from . import cache
 
-    if not render_worker.supported() or render_worker.running():
-        return
     if _known_allowed(limits):
         from . import known_probes
 
         if known_probes.known(source):
             return
+    from . import render_worker  # imported only for a template that may be rendered
+
+    if not render_worker.supported() or render_worker.running():
+        return
     if cache.load("rendered", _rendered_key(source), limits.cache) is True:
         return
     render_worker.start()
@@ -342,7 +343,7 @@ class _Budget:
             raise TemplateLimitExceeded(f"rendering produced more than {self.limits.max_output} characters")
 
 
-_budget = threading.local()
+_budget = _thread_local()
 
 
 def _current_budget() -> _Budget | None:
@@ -692,6 +693,10 @@ class _limited:
     """
 
     def __init__(self, limits: Limits) -> None:
+        import signal  # a check that renders nothing never loads these
+        import threading
+
+        self.signal = signal
         self.budget = _Budget(limits)
         self.timer = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
 
@@ -701,12 +706,14 @@ class _limited:
             def on_alarm(signum: int, frame: Any) -> None:
                 raise TemplateLimitExceeded(f"rendering took longer than {self.budget.limits.seconds:g} s")
 
+            signal = self.signal
             self.previous = signal.signal(signal.SIGALRM, on_alarm)
             signal.setitimer(signal.ITIMER_REAL, self.budget.limits.seconds + 0.05)
         return self.budget
 
     def __exit__(self, *exc: Any) -> None:
         if self.timer:
+            signal = self.signal
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, self.previous)
         _budget.value = None
