@@ -213,7 +213,8 @@ class Vocabulary:
         """``AddedVocabulary::add_tokens`` (tokenizers ≥ 0.22.2): vocab ids for vocab texts, then counting up
         from where the batch started. That start needs the model vocab's size, which can cost a parse of the
         whole vocabulary, so it is worked out only when a token of the batch is in no vocabulary."""
-        self._batch_highest = max((t.id for t in self.added.values()), default=None)
+        highest = max((t.id for t in self.added.values()), default=None)  # of the ids assigned so far
+        self._batch_highest = highest
         self._next = None
         for token in tokens:
             if token.content in self.added:
@@ -221,13 +222,15 @@ class Vocabulary:
             token_id = self.model_id(token.content)
             if token_id is None:
                 if self.transformers4:  # tokenizers < 0.22.2: from the ids assigned so far, token by token
-                    self._next = self._batch_start()
+                    self._next = self._start_after(highest)
                 elif self._next is None:
                     self._next = self._start_after(self._batch_highest)
                 token_id = self._next
                 self._next += 1
             self.added[token.content] = AddedToken(token.content, token_id, token.special, token.declared_id,
                                                    token.document, token.keys)
+            if highest is None or token_id > highest:
+                highest = token_id
 
     def _batch_start(self) -> int:
         return self._start_after(max((t.id for t in self.added.values()), default=None))
