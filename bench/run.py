@@ -51,6 +51,8 @@ NEUTRAL = tempfile.gettempdir()  # the working directory of every timed command
 FLOOR = "import sys\nfor p in sys.argv[1:]:\n    open(p, 'rb').read()"
 # What a check cannot start without: the JSON parser, paths, the record classes, annotations and the CLI parser.
 STDLIB = "import argparse, dataclasses, json, pathlib, typing"
+# What a JSON check of one folder imports before it reads a file (the old code has the same modules).
+CHECK_MODULES = "import eos_guard.cli, eos_guard.pipeline, eos_guard.report.json_v1"
 JSON_LOADS = "import json, sys\njson.loads(open(sys.argv[1], encoding='utf-8').read())"
 # Each command runs under this small wrapper, which times it and reads its peak RSS: a child forked straight
 # from this benchmark (which may hold a large tokenizer) would report the benchmark's own memory.
@@ -233,7 +235,9 @@ def main(argv: list[str] | None = None) -> int:
     stdlib = Command("stdlib", [PYTHON, "-c", STDLIB], expect=(0,))
     imports = [Command(f"import {name}", [PYTHON, "-c", "import eos_guard"], tree=tree, expect=(0,))
                for name, tree in trees]
-    measure([bare, stdlib, *imports], runs * 3)
+    check_modules = [Command(f"check modules {name}", [PYTHON, "-c", CHECK_MODULES], tree=tree, expect=(0,))
+                     for name, tree in trees]
+    measure([bare, stdlib, *imports, *check_modules], runs * 3)
     print()
     print(f"the standard library modules every check imports (`{STDLIB}`): "
           f"{(stdlib.median - bare.median) * 1000:.1f} ms wall, {(stdlib.cpu_median - bare.cpu_median) * 1000:.1f} ms "
@@ -242,6 +246,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"`import eos_guard` ({name}): {(command.median - bare.median) * 1000:.1f} ms wall, "
               f"{(command.cpu_median - bare.cpu_median) * 1000:.1f} ms CPU over a bare interpreter "
               f"({bare.fmt()}, {bare.fmt_cpu()} CPU)")
+    for (name, _), command in zip(trees, check_modules):
+        print(f"the modules a JSON check of a folder loads ({name}; standard library included): "
+              f"{(command.median - bare.median) * 1000:.1f} ms wall, "
+              f"{(command.cpu_median - bare.cpu_median) * 1000:.1f} ms CPU over a bare interpreter")
 
     print("\n| folders in one run | cache | code | eos-guard wall (min-max) | per folder | CPU | per folder | "
           "peak RSS |")
