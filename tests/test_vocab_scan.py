@@ -129,3 +129,16 @@ def test_key_hashes_find_every_repeat_across_growth():
     assert table.add([values[0] ^ 1 if values[0] ^ 1 not in set(values) else 12345], 1)
     zero = vocab_scan.KeyHashes()
     assert zero.add([0], 1) and not zero.add([1], 1)  # 0 is kept as 1: not sure, never a wrong count
+
+
+def test_key_hashes_sharing_their_low_bits_give_up_instead_of_walking_one_run():
+    """With PYTHONHASHSEED fixed, a file could hold keys whose hashes share their low bits; each would walk the
+    same run of slots (quadratic). The table says 'not sure' after MAX_PROBES, so the scan parses the vocabulary
+    whole instead."""
+    import time
+
+    table = vocab_scan.KeyHashes()
+    same_low_bits = [(i << 20) | 12345 for i in range(1, 200_000)]
+    start = time.perf_counter()
+    assert not table.add(same_low_bits, len(same_low_bits))
+    assert time.perf_counter() - start < 5  # ~MAX_PROBES steps per key at most, not one run of 200,000
