@@ -10,7 +10,8 @@ the last one for a repeated key), or None when this way cannot be sure; the call
 
 - a piece is cut only after a ``,`` that ends a line (a raw newline never occurs inside a JSON string), or, in a
   file without newlines, before a ``,"`` (after which the piece must still parse); the pieces of a valid object
-  are valid members, and if every piece parses, the whole object does too;
+  are valid members, and if every piece parses and none but a lone one is empty (an empty piece is a comma with
+  no member after it: ``{"a": 1,}``), the whole object does too;
 - the size is the number of distinct keys: pieces count their own keys, and a repeated key hash across pieces
   (a key written twice, or two keys whose hashes collide) means "not sure". The hashes are kept in a table of
   8-byte slots (:class:`KeyHashes`), not a set: 128k keys cost ~2 MB there, ~8 MB as a set of ints.
@@ -62,6 +63,8 @@ def vocab_facts(raw: bytes, wanted: Iterable[str], size_unless_present: Iterable
         except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
             return None
         if not isinstance(piece, dict):
+            return None
+        if not piece and (cut >= 0 or first != start + 1):  # a comma before "}" or before another comma
             return None
         count += len(piece)
         if counting and not hashes.add(map(hash, piece), len(piece)):

@@ -142,3 +142,23 @@ def test_key_hashes_sharing_their_low_bits_give_up_instead_of_walking_one_run():
     start = time.perf_counter()
     assert not table.add(same_low_bits, len(same_low_bits))
     assert time.perf_counter() - start < 5  # ~MAX_PROBES steps per key at most, not one run of 200,000
+
+
+@pytest.mark.parametrize("body", ['{\n  "a": 1,\n  "b": 2,\n  }', '{\n  "a": 1,\n  ,\n  "b": 2\n}',
+                                  '{"a": 1,"b": 2,}', '{,"a": 1,"b": 2}'])
+def test_a_comma_with_no_member_after_it_is_not_json(body):
+    """Found by the property test above: a trailing comma became a cut, and the empty piece after it parsed as {}."""
+    raw = ('{"added_tokens": [], "model": {"type": "BPE", "vocab": ' + body + ',\n "merges": []}}').encode()
+    for piece in (1, 4, 8, 12, 16, 1 << 20):
+        old = vocab_scan.PIECE
+        vocab_scan.PIECE = piece
+        try:
+            assert vocab_scan.vocab_facts(raw, ["a"], []) is None
+            assert vocab_scan.vocab_facts(raw, ["a"], ["absent"]) is None
+        finally:
+            vocab_scan.PIECE = old
+
+
+def test_an_empty_vocabulary_is_still_read():
+    raw = b'{"added_tokens": [], "model": {"type": "BPE", "vocab": { \n }, "merges": []}}'
+    assert vocab_scan.vocab_facts(raw, ["a"], ["absent"]) == (0, {})
