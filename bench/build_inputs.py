@@ -57,6 +57,24 @@ def _added(tokens: list[tuple[int, str]]) -> dict:
                      "special": True} for i, t in tokens}
 
 
+def grow_merges(vocab: dict[str, int], tokens: list[str], size: int, rng: random.Random, spread: float,
+                first: int, second: int, longest: int) -> list[tuple[str, str]]:
+    """Merge random pairs of tokens into new ones until ``vocab`` has ``size`` entries (``tokens`` grows with it).
+    The first part is any token with probability ``spread``, else one of the ``first`` oldest; the second is one of
+    the ``second`` oldest; merged tokens longer than ``longest`` characters are skipped."""
+    merges = []
+    while len(vocab) < size:
+        a = tokens[rng.randrange(len(tokens)) if rng.random() < spread else rng.randrange(min(len(tokens), first))]
+        b = tokens[rng.randrange(min(len(tokens), second))]
+        merged = a + b
+        if merged in vocab or len(merged) > longest:
+            continue
+        vocab[merged] = len(vocab)
+        tokens.append(merged)
+        merges.append((a, b))
+    return merges
+
+
 def llama3_folder(folder: Path, vocab_size: int = 128_000, template: str = LLAMA3_TEMPLATE) -> Path:
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
     from tokenizers.pre_tokenizers import ByteLevel
@@ -65,18 +83,7 @@ def llama3_folder(folder: Path, vocab_size: int = 128_000, template: str = LLAMA
     alphabet = sorted(ByteLevel.alphabet())
     vocab = {symbol: i for i, symbol in enumerate(alphabet)}
     tokens = list(alphabet)
-    merges = []
-    seen = set(vocab)
-    while len(vocab) < vocab_size:
-        a = tokens[rng.randrange(len(tokens)) if rng.random() < 0.3 else rng.randrange(min(len(tokens), 4000))]
-        b = tokens[rng.randrange(min(len(tokens), 2000))]
-        merged = a + b
-        if merged in seen or len(merged) > 16:
-            continue
-        seen.add(merged)
-        vocab[merged] = len(vocab)
-        tokens.append(merged)
-        merges.append((a, b))
+    merges = grow_merges(vocab, tokens, vocab_size, rng, spread=0.3, first=4000, second=2000, longest=16)
     tokenizer = Tokenizer(models.BPE(vocab=vocab, merges=merges))
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
@@ -125,16 +132,7 @@ def gemma_folder(folder: Path, vocab_size: int = 262_144, template: str = GEMMA_
         if ch not in vocab:
             vocab[ch] = len(vocab)
             tokens.append(ch)
-    merges = []
-    while len(vocab) < vocab_size:
-        a = tokens[rng.randrange(len(tokens)) if rng.random() < 0.5 else rng.randrange(min(len(tokens), 6000))]
-        b = tokens[rng.randrange(min(len(tokens), 3000))]
-        merged = a + b
-        if merged in vocab or len(merged) > 22:
-            continue
-        vocab[merged] = len(vocab)
-        tokens.append(merged)
-        merges.append((a, b))
+    merges = grow_merges(vocab, tokens, vocab_size, rng, spread=0.5, first=6000, second=3000, longest=22)
     tokenizer = Tokenizer(models.BPE(vocab=vocab, merges=merges, byte_fallback=True, unk_token="<unk>"))
     tokenizer.pre_tokenizer = pre_tokenizers.Split("▁", "merged_with_next")
     tokenizer.decoder = decoders.ByteFallback()

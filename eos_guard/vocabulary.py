@@ -271,9 +271,11 @@ class Vocabulary:
         from . import cache
 
         wanted = sorted(self._candidates())
+        wanted_set = set(wanted)
 
         def usable(cached: Any) -> bool:
-            return isinstance(cached, dict) and isinstance(cached.get("ids"), dict) and set(wanted) <= set(cached["ids"])
+            ids = cached.get("ids") if isinstance(cached, dict) else None
+            return isinstance(ids, dict) and wanted_set <= ids.keys()
 
         lookup = cache.Lookup("vocab", doc.path, doc.raw, self.use_cache)  # a large file is hashed meanwhile
         scanned = None

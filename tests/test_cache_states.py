@@ -22,6 +22,16 @@ def _new_process() -> None:
     template._ENV = None
 
 
+def _uncached_cold_warm(run, args: tuple[str, ...]) -> list:
+    """The CLI's (code, stdout, stderr) with --no-cache, then with the cache folder empty, then filled, each as a
+    new process would start."""
+    results = []
+    for extra in (("--no-cache",), (), ()):
+        _new_process()
+        results.append(run(*extra, *args))
+    return results
+
+
 @pytest.mark.parametrize("folder", golden.folders(), ids=lambda f: f"{f.parent.name}/{f.name}")
 def test_cold_and_warm_reports_match_the_golden_files(folder, tmp_path, monkeypatch):
     monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(tmp_path / "cache"))
@@ -38,13 +48,7 @@ def test_cold_and_warm_reports_match_the_golden_files(folder, tmp_path, monkeypa
 @pytest.mark.parametrize("folder", sorted(p for p in FIXTURES.iterdir() if p.is_dir()), ids=lambda f: f.name)
 def test_text_report_is_the_same_uncached_cold_and_warm(run, folder, tmp_path, monkeypatch):
     monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(tmp_path / "cache"))
-    args = ("--format", "text", "--baseline", "none", str(folder))
-    _new_process()
-    uncached = run("--no-cache", *args)
-    _new_process()
-    cold = run(*args)
-    _new_process()
-    warm = run(*args)
+    uncached, cold, warm = _uncached_cold_warm(run, ("--format", "text", "--baseline", "none", str(folder)))
     assert uncached == cold == warm
     assert uncached[1]
 
@@ -79,13 +83,7 @@ def test_a_large_tokenizer_hashed_meanwhile_gives_the_same_reports(run, tmp_path
     folders = sorted(p for p in FIXTURES.iterdir() if (p / "tokenizer.json").is_file())
     assert folders
     for folder in folders:
-        args = ("--format", "json", "--baseline", "none", str(folder))
-        _new_process()
-        uncached = run("--no-cache", *args)
-        _new_process()
-        cold = run(*args)
-        _new_process()
-        warm = run(*args)
+        uncached, cold, warm = _uncached_cold_warm(run, ("--format", "json", "--baseline", "none", str(folder)))
         assert uncached == cold == warm, folder.name
 
 
