@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import importlib.metadata
-import json
 import re
 import subprocess
 import sys
@@ -19,15 +18,9 @@ HEAVY = re.compile(r"^(torch|accelerate|nvidia-.*|triton)$")
 
 @pytest.fixture(scope="module")
 def eos_guard_metadata(tmp_path_factory) -> importlib.metadata.Distribution:
-    """The installed eos-guard's metadata when it is this checkout (as in CI, after ``pip install -e``); otherwise
-    this checkout's metadata as pip would install it, written by setuptools' PEP 517 hook without any download."""
-    try:
-        dist = importlib.metadata.distribution("eos-guard")
-        direct = json.loads(dist.read_text("direct_url.json") or "{}")
-        if direct.get("url") == ROOT.as_uri():
-            return dist
-    except importlib.metadata.PackageNotFoundError:
-        pass
+    """This checkout's metadata as pip would install it, written by setuptools' PEP 517 hook without any download.
+    (Not the installed metadata: an install from an earlier pyproject.toml, or an eos_guard.egg-info that
+    ``pip install .`` leaves in the checkout, would be read instead.)"""
     out = tmp_path_factory.mktemp("metadata")
     proc = subprocess.run([sys.executable, "-c", "import sys; from setuptools import build_meta; "
                            "print(build_meta.prepare_metadata_for_build_wheel(sys.argv[1]))", str(out)],
