@@ -5,7 +5,6 @@ source (hub.py) only fetches.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ from .findings import Severity
 from .hub import HubError, download, import_hub, register
 from .jsonspan import NotRead, read_text
 from .pipeline import check_folders
+from .records import replace
 from .report import REPORTERS
 from .report import audit as render
 from .report.escape import printable
@@ -40,11 +40,11 @@ def audit(list_file: Path, config: Config, args: argparse.Namespace) -> int:
     fmt = _format(args)
     refs = read_list(list_file)
     import_hub(None)
-    config = dataclasses.replace(config, baseline=None)  # a Hub snapshot has no git history to compare with (EOS015)
+    config = replace(config, baseline=None)  # a Hub snapshot has no git history to compare with (EOS015)
     results = fetch_and_check(refs, config, _workers(), sys.stderr, summaries=fmt == "json")
     unique = list({r.folder: r for r in results if r.model}.values())  # two revisions may name one commit
     # --fix does not apply to Hub repositories: the closing line does not offer it
-    report = Report([dataclasses.replace(r.model, fixable=0) for r in unique if r.model], runtimes=config.runtimes,
+    report = Report([replace(r.model, fixable=0) for r in unique if r.model], runtimes=config.runtimes,
                     fail_on=config.fail_on)
     if fmt == "json":
         sys.stdout.write(render.json_document(report, [e for r in unique for e in r.summary], results))

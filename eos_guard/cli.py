@@ -8,13 +8,13 @@ malformed file (the other folders are still checked and reported).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import sys
 from pathlib import Path
 
 from . import config as settings
 from .errors import InputError, display_path
+from .records import field, record, replace
 from .report.escape import printable
 from .version import __version__
 
@@ -221,7 +221,7 @@ def configure(args: argparse.Namespace) -> tuple[list[str], settings.Config]:
     if config.baseline and config.baseline.startswith("-"):
         raise InputError(None, f"--baseline: {config.baseline!r} is not a revision")
     if args.no_cache:
-        config.limits = dataclasses.replace(config.limits, cache=False)
+        config.limits = replace(config.limits, cache=False)
     if args.runtime:
         config.runtimes = settings.runtimes_of(args.runtime, None, "--runtime")
     if args.fail_on:
@@ -229,14 +229,14 @@ def configure(args: argparse.Namespace) -> tuple[list[str], settings.Config]:
     return paths, config
 
 
-@dataclasses.dataclass
+@record
 class Outcome:
     """What a check (or a fix) found and wrote. The CLI and the GitHub Action each render it their own way."""
 
     report: Report
     written: list[Path]  # files --fix wrote
     skipped: list[Path]  # files another process changed while fixing: not written
-    failed: list[InputError] = dataclasses.field(default_factory=list)  # files that could not be written
+    failed: list[InputError] = field(default_factory=list)  # files that could not be written
 
 
 def check(paths: list[str], config: settings.Config, args: argparse.Namespace,

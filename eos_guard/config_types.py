@@ -3,20 +3,19 @@ runtime registries; this type does not, so sources and the pipeline can take set
 
 from __future__ import annotations
 
-import dataclasses
 import fnmatch
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from .findings import Finding, Severity
 from .model_files import DEFAULT_MAX_BYTES, DEFAULT_MAX_CONFIG_BYTES
+from .records import field, record, replace
 from .template import Limits
 
 FAIL_ON_NEVER = "never"
 
 
-@dataclass
+@record
 class Config:
     select: set[str] | None = None              # rule codes to run; None: every rule
     ignore: set[str] = field(default_factory=set)
@@ -49,7 +48,7 @@ class Config:
     def severity_of(self, finding: Finding) -> Finding:
         """The finding with the severity the settings give its rule, if they give one."""
         wanted = self.severity.get(finding.code)
-        return finding if wanted in (None, finding.severity) else dataclasses.replace(finding, severity=wanted)
+        return finding if wanted in (None, finding.severity) else replace(finding, severity=wanted)
 
     def excluded(self, folder: Path) -> bool:
         if not self.exclude:

@@ -8,10 +8,10 @@ imports a reader or a source.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import web_address
+from .records import record
 
 
 class Severity(enum.IntEnum):
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
         def location(self) -> Location: ...
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Location:
     """1-based line and column of the start and end of the text a finding is about."""
 
@@ -62,7 +62,7 @@ class Location:
         return web_address(self.path, self.line)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Finding:
     code: str
     name: str

@@ -17,11 +17,11 @@ import json
 import os
 import stat
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InputError
 from .jsonspan import JsonDocument, NotRead, read_bytes
+from .records import field, record
 from .resolve import ResolvedModel, special_token_text
 from .splice import Edit, add_to_id_list, apply_edits, insert_member, replace_value
 
@@ -29,7 +29,7 @@ from .splice import Edit, add_to_id_list, apply_edits, insert_member, replace_va
 GENERATION_KEYS = ("bos_token_id", "decoder_start_token_id", "eos_token_id", "forced_eos_token_id", "pad_token_id")
 
 
-@dataclass
+@record
 class FileChange:
     """The new text of one file and why; ``old_text`` is None for a file that does not exist yet."""
 

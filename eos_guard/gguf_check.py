@@ -12,13 +12,13 @@ follows the assistant's answer, the token types llama.cpp matches as one token i
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 from .errors import InputError
 from .gguf_metadata import ARRAY, CONTROL, STRING, TYPE_NAMES, USER_DEFINED, GgufMetadata, read_metadata
 from .known_tokens import END_OF_TURN_TEXTS
+from .records import field, record
 from .resolve import ResolvedModel
 from .template import Limits, probe_named_template
 
@@ -37,7 +37,7 @@ INTEGERS = {0, 1, 2, 3, 4, 5, 10, 11}
 DEFAULT_EOS = {"llama": 2, "gpt2": 11, "hybriddna": 11, "whitespace": 11, "t5": 1, "plamo2": 2}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class GgufTemplate:
     """One chat template of the GGUF and the token its assistant turns end with."""
 
@@ -48,7 +48,7 @@ class GgufTemplate:
     id: int | None
 
 
-@dataclass
+@record
 class GgufModel:
     """What a GGUF's metadata says about ending a turn, and the model folders it is compared with."""
 

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import os
 import struct
-from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InputError
+from .records import record
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ MAX_KEY_BYTES = 65535  # the specification's limit
 MAX_NESTING = 8        # arrays of arrays: none are written in practice; this only bounds the recursion
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Field:
     """One kept key/value: where its entry starts, its type, the item type of an array, and its value."""
 
@@ -49,7 +49,7 @@ class Field:
     value: object
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class GgufMetadata:
     path: Path
     fields: dict[str, Field]  # only the keys asked for

@@ -26,13 +26,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import cli
 from .config_types import FAIL_ON_NEVER
 from .errors import InputError, display_path
 from .findings import Severity
+from .records import field, record
 from .report.escape import code as code_span
 from .report.github import escape_data, escape_property
 from .runtimes import RUNTIMES
@@ -52,7 +52,7 @@ COMPLETE = ".eos-guard-complete"  # action/run.sh writes it into the folder once
 PLACED = re.compile(r"^(?P<file>[^:]+):(?P<line>[0-9]+):(?P<col>[0-9]+): (?P<message>.*)$", re.DOTALL)
 
 
-@dataclass
+@record
 class Inputs:
     paths: list[str]
     fix: bool

@@ -14,12 +14,12 @@ import os
 import re
 import stat
 import sys
-from dataclasses import dataclass
 from json.decoder import scanstring
 from pathlib import Path
 
 from .errors import InputError
 from .findings import Location
+from .records import record
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ _UNPARSED = object()
 _MISSING = object()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Span:
     """Character offsets ``[start, end)`` of a value in its document's text."""
 
@@ -205,7 +205,7 @@ class JsonDocument:
         return line, offset - self._line_starts[line - 1] + 1
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Where:
     """A value's place: a document and the key path inside it (``keys=()`` for the whole file)."""
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import errno
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InputError, forget_real_paths, real_folder
 from .findings import Location
 from .jsonspan import JsonDocument, KeyPath, NotRead, Where, read_text
+from .records import field, record
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ LARGE_FILES = ("tokenizer.json",)  # read under max-file-size; the others under 
 SKIPPED_DIRS = {"node_modules", "venv", "__pycache__", "site-packages"}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class TemplateSource:
     """One chat template: its name, text, and where it is written."""
 
@@ -51,7 +51,7 @@ class TemplateSource:
         return Where(self.document, self.keys).location()
 
 
-@dataclass
+@record
 class ModelFiles:
     """The files of one model folder that eos-guard reads; ``None`` where a file does not exist."""
 

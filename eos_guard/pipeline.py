@@ -7,9 +7,7 @@ rules that apply to them); a GGUF file is checked after the folders, which it is
 
 from __future__ import annotations
 
-import dataclasses
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from .baseline import baseline_problems, read_baselines
@@ -17,6 +15,7 @@ from .config_types import Config
 from .errors import InputError, display_path
 from .findings import Finding, Location
 from .model_files import ModelFiles, find_model_folders
+from .records import field, record, replace
 from .resolve import ResolvedModel, resolve
 from .results import ModelReport, Report
 from .rules import ALL_RULES
@@ -40,7 +39,7 @@ PARALLEL_FROM = 100
 POOL_FROM_CORES = 4
 
 
-@dataclass
+@record
 class Found:
     """What the PATH arguments name: local model folders, Hub snapshots, GGUF files, Hub repositories that could not
     be fetched, and the PATHs that could not be checked (each one line; the run goes on with the others)."""
@@ -310,7 +309,7 @@ def resolve_gguf(path: Path, config: Config, folders: list[Path]) -> GgufModel:
     return gguf
 
 
-@dataclass
+@record
 class FixResult:
     """What a fix run changed (or would change, when not writing) and the report of the folders afterwards."""
 
@@ -354,7 +353,7 @@ def fix_paths(paths: Iterable[Path], config: Config | None = None, unsafe: bool 
     if not write or not changes:
         return FixResult(changes, before, skipped, failed)
     baselines = read_baselines([m.folder for m in before.models], config.baseline) if config.baseline else {}
-    after = dataclasses.replace(before, models=[check_folder(m.folder, config, baselines) if m.model is not None
+    after = replace(before, models=[check_folder(m.folder, config, baselines) if m.model is not None
                                                 else m for m in before.models])
     return FixResult(changes, after, skipped, failed)
 

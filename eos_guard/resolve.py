@@ -9,12 +9,12 @@ Where 4.x differs, docs/resolution.md says so.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from .jsonspan import JsonDocument, KeyPath, Where
 from .known_tokens import END_OF_TURN_TEXTS
 from .model_files import ModelFiles, TemplateSource
+from .records import field, record
 from .template import Limits, Probe, prepare, probe_named_template
 from .vocabulary import Vocabulary
 
@@ -27,7 +27,7 @@ SUB_CONFIGS = ("decoder", "generator", "text_config")
 SPECIAL_TOKEN_NAMES = ("bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class TokenValue:
     """A special token as the tokenizer will see it: its string, id (None when unknown) and origin."""
 
@@ -37,7 +37,7 @@ class TokenValue:
     appended: bool = False  # the string is in no vocabulary, so transformers adds it as a new id
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class StopIds:
     """The eos_token_id generate() stops on, and where it is written."""
 
@@ -48,7 +48,7 @@ class StopIds:
     invalid: tuple[Any, ...] = ()  # entries that are not non-negative integers
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Terminator:
     """The token that ends an assistant turn in one template."""
 
@@ -58,7 +58,7 @@ class Terminator:
     probe: Probe
 
 
-@dataclass
+@record
 class ResolvedModel:
     folder: Path
     files: ModelFiles

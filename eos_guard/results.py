@@ -3,12 +3,11 @@ it), and per repository of a Hub audit. The pipeline fills these in; reporters a
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InputError
 from .findings import Finding, Severity
+from .records import field, record, replace
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:  # annotations only: ``import eos_guard`` stays light (these are all in lower layers)
@@ -19,7 +18,7 @@ if TYPE_CHECKING:  # annotations only: ``import eos_guard`` stays light (these a
     from .sources import HubRef
 
 
-@dataclass
+@record
 class ModelReport:
     """One model folder's resolved values and findings, or the error that stopped it from being read.
 
@@ -35,7 +34,7 @@ class ModelReport:
     fixable: int = 0                 # files ``--fix`` would change in this folder
 
 
-@dataclass
+@record
 class Report:
     """One run: a report per model folder, and what stopped a PATH from being checked.
 
@@ -67,12 +66,12 @@ class Report:
 
     def only_failing(self) -> Report:
         """The same report with only the findings that reach ``fail_on`` (``--quiet``)."""
-        models = [dataclasses.replace(m, findings=[f for f in m.findings if self.fail_on is not None
+        models = [replace(m, findings=[f for f in m.findings if self.fail_on is not None
                                                    and f.severity >= self.fail_on]) for m in self.models]
-        return dataclasses.replace(self, models=models)
+        return replace(self, models=models)
 
 
-@dataclass
+@record
 class RepoResult:
     """One repository of ``--hub-list``: its findings (``model``), or why it could not be fetched or read
     (``failure``)."""

@@ -7,10 +7,10 @@ anything else is a local model folder, a folder above model folders, or a file i
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InputError
+from .records import field, record
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 HUB_SCHEME = "hf://"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class HubRef:
     repo: str                   # "org/name"
     revision: str | None = None
@@ -38,7 +38,7 @@ class HubRef:
         return cls(repo, revision or None)
 
 
-@dataclass
+@record
 class Sources:
     local: list[Path] = field(default_factory=list)
     hub: list[HubRef] = field(default_factory=list)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 
 from .jsonspan import JsonDocument, KeyPath
+from .records import record
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Edit:
     start: int
     end: int

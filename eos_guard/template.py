@@ -12,13 +12,12 @@ jinja2 is imported only when a template has to be rendered, and then only in tha
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import re
 import time
 from _thread import _local as _thread_local  # threading.local itself: threading is imported only to render
-from dataclasses import dataclass, field
+from .records import asdict, field, record
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -45,7 +44,7 @@ SAMPLE_TOOLS = [{
 MAX_SECONDS = 86_400  # a day: longer than any render, short enough for every timer
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Limits:
     """How much one template may cost: wall time of one probe (compiling and every probe conversation),
     characters of output of one render, memory of the render process (MiB of address space, where the
@@ -70,7 +69,7 @@ class TemplateLimitExceeded(Exception):
     """A render went over its time or size budget."""
 
 
-@dataclass
+@record
 class Probe:
     """What rendering one template showed about the end of an assistant turn."""
 
@@ -132,7 +131,7 @@ def probe_template(source: str, special_tokens: dict[str, str], added_tokens: It
             return select(outcomes, added_tokens)
     result = _probe_isolated(source, special_tokens, added_tokens, limits, with_tools)
     if not result.limit_exceeded:  # limits are in seconds: such a result depends on the machine's load
-        cache.store("probe", key, dataclasses.asdict(result), limits.cache)
+        cache.store("probe", key, asdict(result), limits.cache)
         cache.store("rendered", _rendered_key(source), True, limits.cache)
     return result
 
@@ -215,7 +214,7 @@ def serve_probes() -> None:
                         memory_mb=int(request["memory_mb"]))
         result = _probe(request["source"], request["special_tokens"], request["added_tokens"], limits,
                         bool(request["with_tools"]))
-        reply = dataclasses.asdict(result)
+        reply = asdict(result)
         # a failed allocation can leave any state behind: the worker ends, the next template gets a new one
         reply["exit"] = result.limit_exceeded == _out_of_memory(limits)
         return reply

@@ -20,13 +20,13 @@ at or above the size. Without tokenizer.json, the ids declared in tokenizer_conf
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
 
 from .errors import InputError
 from .jsonspan import JsonDocument, KeyPath
 from .known_tokens import END_OF_TURN_TEXTS, PLAMO_EOS
 from .model_files import ModelFiles
+from .records import record
 from .vocab_scan import vocab_facts
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -101,7 +101,7 @@ def tokenizer_class(files: ModelFiles, numbering: str = "5.24") -> str:
 _NO_BATCH = object()  # no batch of added tokens read yet
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class AddedToken:
     content: str
     id: int

@@ -34,7 +34,6 @@ When the hooks run, in transformers 5 (``Trainer._inner_training_loop`` and ``_m
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import itertools
 import logging
 import os
@@ -52,6 +51,7 @@ except ModuleNotFoundError as exc:  # eos-guard itself does not need transformer
 
 from ..align import align, stop_ids
 from ..findings import Severity
+from ..records import replace
 from ..report.escape import printable
 from ..results import ModelReport, Report
 from ..rules import check_batches
@@ -335,7 +335,7 @@ def _check(folder: Path) -> Report:
 
     report = eos_guard.check(folder)
     for item in report.models:
-        item.findings = [dataclasses.replace(f, severity=max(f.severity, TRAINING_SEVERITY[f.code]))
+        item.findings = [replace(f, severity=max(f.severity, TRAINING_SEVERITY[f.code]))
                          if f.code in TRAINING_SEVERITY else f for f in item.findings]
     return report
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from ..findings import Finding, Location, Severity
 from ..model_files import TemplateSource
+from ..records import record
 from ..resolve import ResolvedModel, Where
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 Place = Where | TemplateSource | Path
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Options:
     """Settings rules read: the runtimes whose failure to stop is an error."""
 

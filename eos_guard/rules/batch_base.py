@@ -12,11 +12,11 @@ line is the row of the batch and the column the token position in it, both 1-bas
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from ..findings import Finding, Location
+from ..records import record
 from ..resolve import ResolvedModel
 from .base import Options, Rule
 
@@ -33,7 +33,7 @@ class BatchError(ValueError):
     """A batch that cannot be read: a missing key, or values that are not rows of integer ids."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Sequence:
     """One training sequence: a row of a padded batch, or one of the sequences packed into a row."""
 
@@ -55,7 +55,7 @@ class Sequence:
         return frozenset(self.supervised)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Token:
     """One token of a sequence, for a finding's location."""
 

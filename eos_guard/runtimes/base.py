@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from ..jsonspan import JsonDocument, KeyPath
+from ..records import record
 from ..resolve import ResolvedModel, Where, special_token_text
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 
-@dataclass(frozen=True, eq=False)  # each line is one constant: compared and hashed by identity, fast as a dict key
+@record(frozen=True, eq=False)  # each line is one constant: compared and hashed by identity, fast as a dict key
 class Release:
     """A line of releases that build the stop set by the same rule.
 
@@ -25,7 +25,7 @@ class Release:
     source: str                         # upstream file, function and commit read
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class StopSet:
     """The ids a runtime stops on, why, what to change so it stops on the terminator, and where that is.
 
@@ -49,7 +49,7 @@ class StopSet:
         return self._with(release=release.label, source=release.source, notes=notes, others=others)
 
     def _with(self, **changes: Any) -> StopSet:
-        """``dataclasses.replace`` without its field-by-field work (a run makes ten of these per folder)."""
+        """``records.replace`` without its field-by-field work (a run makes ten of these per folder)."""
         copy = object.__new__(StopSet)
         copy.__dict__.update(self.__dict__, **changes)
         return copy

@@ -10,8 +10,8 @@ default, is used.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
+from ..records import record
 from ..resolve import ResolvedModel, Where
 from .base import as_ids, show
 
@@ -41,7 +41,7 @@ COMPOSITE = frozenset({"llava", "llava_next", "mistral3", "idefics3", "llama4", 
                        "qwen2_5_vl"})
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ObjectEos:
     """The eos ids of the config object, how they were found, and whether eos-guard can tell at all."""
 

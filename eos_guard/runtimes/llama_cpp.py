@@ -27,9 +27,9 @@ has none.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from ..known_tokens import LLAMA_CPP_EOG_TEXTS, LLAMA_CPP_EOG_TEXTS_B11067, PLAMO_EOS
+from ..records import record
 from ..resolve import ResolvedModel
 from .base import Release, StopSet, added_token_declared_id, show, tokenizer_eos_place, unique
 
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from ..gguf_check import GgufModel
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class EogRule:
     """What a llama.cpp build adds to the GGUF's eos/eot/eom: the texts that stop, and the PLaMo ``</s>`` rule."""
 
