@@ -10,7 +10,7 @@ For each folder's tokenizer.json (a BPE vocabulary, as bench/build_inputs.py wri
 - finding the vocabulary's bounds (``jsonspan.bpe_vocab_bounds``);
 - the scan of the vocabulary for the strings a check asks about (``vocab_scan.vocab_facts``), with and without
   counting its distinct keys (a check counts them only when an added token is not in the vocabulary);
-- ``json.loads`` of the vocabulary slice alone, in one piece (the scan parses it in 256 KB pieces);
+- ``json.loads`` of the vocabulary slice alone, in one piece (the scan parses it in 64 KB pieces);
 - ``json.loads`` of the whole file (the reference of bench/run.py's Gemma-scale row).
 
 The strings asked about are the file's added tokens and the known end-of-turn texts, as a check asks. Files stay

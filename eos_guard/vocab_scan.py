@@ -13,14 +13,12 @@ the last one for a repeated key), or None when this way cannot be sure; the call
   are valid members, and if every piece parses and none but a lone one is empty (an empty piece is a comma with
   no member after it: ``{"a": 1,}``), the whole object does too;
 - the size is the number of distinct keys: pieces count their own keys, and a repeated key hash across pieces
-  (a key written twice, or two keys whose hashes collide) means "not sure". The hashes are kept in a table of
-  8-byte slots (:class:`KeyHashes`), not a set: 128k keys cost ~2 MB there, ~8 MB as a set of ints.
+  (a key written twice, or two keys whose hashes collide) means "not sure" (:class:`KeyHashes`).
 """
 
 from __future__ import annotations
 
 import json
-from array import array
 
 from .jsonspan import bpe_vocab_bounds
 
@@ -28,7 +26,7 @@ TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.m
 if TYPE_CHECKING:
     from typing import Callable, Iterable
 
-PIECE = 1 << 18  # bytes parsed at once
+PIECE = 1 << 16  # bytes parsed at once: small pieces keep the peak low, and cost no more time than larger ones
 
 
 def vocab_facts(raw: bytes, wanted: Iterable[str], size_unless_present: Iterable[str] = (),
@@ -80,58 +78,23 @@ def vocab_facts(raw: bytes, wanted: Iterable[str], size_unless_present: Iterable
 
 
 class KeyHashes:
-    """The hashes of the keys seen so far, in an open-addressing table of 64-bit slots (linear probing, at most
-    half full). ``add`` says False when a hash is there already: a key written twice, or two keys whose hashes
-    collide; either way the caller cannot be sure of the count. 0 marks an empty slot, so a hash of 0 is kept as
-    1 (a key whose hash is 1 then also says False: not sure, never a wrong count).
+    """The hashes of the keys seen so far. ``add`` says False when a hash is there already: a key written twice,
+    or two keys whose hashes collide; either way the caller cannot be sure of the count.
 
-    A run of more than ``MAX_PROBES`` occupied slots also says False. With the interpreter's random string hashes
-    that does not happen (at half load the longest run among 10^6 keys is a few dozen slots); with
-    PYTHONHASHSEED fixed, a file could be made of keys whose hashes share their low bits, and every key would
-    then walk the same run: a count that would take hours instead falls back to parsing the vocabulary whole."""
-
-    MAX_PROBES = 256
+    A set of ints, filled by ``set.update`` in C: 128k keys cost ~6 MB there for the time of the scan. (A table
+    of 8-byte slots filled by a Python loop cost a third of that memory and twice the scan's time.) Keys chosen
+    so that their hashes share their low bits (possible with PYTHONHASHSEED fixed) do not make it slow: the set's
+    probing mixes in the high bits of the hash after a few slots."""
 
     def __init__(self) -> None:
-        self.size = 1 << 16
-        self.table = array("q", bytes(8 * self.size))
-        self.count = 0
+        self.seen: set[int] = set()
+
+    @property
+    def count(self) -> int:
+        return len(self.seen)
 
     def add(self, hashes: Iterable[int], how_many: int) -> bool:
-        if (self.count + how_many) * 2 > self.size and not self._grow(self.count + how_many):
-            return False
-        table, mask, limit = self.table, self.size - 1, self.MAX_PROBES
-        for value in hashes:
-            value = value or 1
-            slot = value & mask
-            probes = 0
-            while True:
-                there = table[slot]
-                if not there:
-                    table[slot] = value
-                    break
-                if there == value:
-                    return False
-                probes += 1
-                if probes > limit:
-                    return False
-                slot = (slot + 1) & mask
-        self.count += how_many
-        return True
-
-    def _grow(self, needed: int) -> bool:
-        while needed * 2 > self.size:
-            self.size *= 2
-        old, self.table = self.table, array("q", bytes(8 * self.size))
-        table, mask, limit = self.table, self.size - 1, self.MAX_PROBES
-        for value in old:
-            if value:
-                slot = value & mask
-                probes = 0
-                while table[slot]:
-                    probes += 1
-                    if probes > limit:
-                        return False
-                    slot = (slot + 1) & mask
-                table[slot] = value
-        return True
+        seen = self.seen
+        before = len(seen)
+        seen.update(hashes)
+        return len(seen) - before == how_many
