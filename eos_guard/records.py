@@ -108,6 +108,9 @@ def _fields_of(cls: type) -> list[Field]:
         declared = cls.__dict__.get(name, MISSING)
         spec = declared if isinstance(declared, Field) else Field(default=declared)
         spec.name = name
+        if isinstance(spec.default, (list, dict, set)):  # one object shared by every instance: as dataclasses
+            raise ValueError(f"mutable default {type(spec.default)} for field {name} is not allowed: use "
+                             f"default_factory")
         if spec.default is not MISSING:
             setattr(cls, name, spec.default)  # as a dataclass: the class attribute is the default
         elif isinstance(declared, Field):
@@ -151,37 +154,47 @@ def _init_for(cls: type, specs: list[Field]) -> Callable[..., None]:
     names = tuple(s.name for s in specs)
     count = len(names)
     known = frozenset(names)
-    defaults = {s.name: s.default for s in specs if s.default is not MISSING}
-    factories = {s.name: s.default_factory for s in specs if s.default_factory is not MISSING}
+    positional = [frozenset(names[:given]) for given in range(count + 1)]  # the names the first n arguments fill
+    start = {s.name: s.default for s in specs}  # every field in order, MISSING where no plain default
+    required = tuple(s.name for s in specs if s.default is MISSING and s.default_factory is MISSING)
+    # the factories and required fields after the first n, which n positional arguments leave to be filled
+    factories_after = [tuple((s.name, s.default_factory) for s in specs[given:] if s.default_factory is not MISSING)
+                       for given in range(count + 1)]
+    required_after = [tuple(n for n in required if n not in positional[given]) for given in range(count + 1)]
     title = cls.__qualname__
     post_init = hasattr(cls, "__post_init__")
 
+    def refuse(args: tuple, kwargs: dict, values: dict) -> None:
+        """The TypeError CPython raises for these arguments (keywords first, then the count, then missing ones)."""
+        for name in kwargs:
+            if name not in known:
+                raise TypeError(f"{title}.__init__() got an unexpected keyword argument {name!r}")
+            if name in positional[min(len(args), count)]:
+                raise TypeError(f"{title}.__init__() got multiple values for argument {name!r}")
+        if len(args) > count:
+            raise TypeError(f"{title}.__init__() takes {count + 1} positional arguments but {len(args) + 1} "
+                            f"were given")
+        missing = [n for n in required if values[n] is MISSING]
+        raise TypeError(f"{title}.__init__() missing {len(missing)} required argument"
+                        f"{'s' if len(missing) > 1 else ''}: {', '.join(map(repr, missing))}")
+
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        if len(args) == count and not kwargs:  # every field given in order: the common case, one C call
+        if len(args) == count and not kwargs:  # every field given in order: one C call
             self.__dict__.update(zip(names, args))
-        else:
-            given = dict(zip(names, args))
-            for name in kwargs:  # checked in CPython's order: keywords first, then the count of positionals
-                if name not in known:
-                    raise TypeError(f"{title}.__init__() got an unexpected keyword argument {name!r}")
-                if name in given:
-                    raise TypeError(f"{title}.__init__() got multiple values for argument {name!r}")
-            if len(args) > count:
-                raise TypeError(f"{title}.__init__() takes {count + 1} positional arguments but {len(args) + 1} "
-                                f"were given")
-            given.update(kwargs)
-            values = self.__dict__
-            for name in names:
-                if name in given:
-                    values[name] = given[name]
-                elif name in defaults:
-                    values[name] = defaults[name]
-                elif name in factories:
-                    values[name] = factories[name]()
-                else:
-                    missing = [n for n in names if n not in given and n not in defaults and n not in factories]
-                    raise TypeError(f"{title}.__init__() missing {len(missing)} required argument"
-                                    f"{'s' if len(missing) > 1 else ''}: {', '.join(map(repr, missing))}")
+        else:  # a copy of the defaults in field order, then what was given, in C; a Python step per field left
+            values = start.copy()
+            values.update(zip(names, args))
+            if len(args) > count or (kwargs and not (known.issuperset(kwargs) and
+                                                     positional[len(args)].isdisjoint(kwargs))):
+                refuse(args, kwargs, values)
+            values.update(kwargs)
+            for name, factory in factories_after[len(args)]:
+                if values[name] is MISSING:
+                    values[name] = factory()
+            for name in required_after[len(args)]:
+                if values[name] is MISSING:
+                    refuse(args, kwargs, values)
+            self.__dict__.update(values)
         if post_init:
             self.__post_init__()
 

@@ -135,6 +135,14 @@ def test_a_field_without_default_after_one_with_is_refused_as_dataclasses_does()
         build("rec", body, {})
 
 
+@pytest.mark.parametrize("body", ["a: list = []\n", "a: dict = FIELD(default={})\n", "a: set = set()\n"])
+def test_a_mutable_default_is_refused_as_dataclasses_does(body):
+    with pytest.raises(ValueError, match="mutable default .* is not allowed: use default_factory"):
+        build("dc", body, {})
+    with pytest.raises(ValueError, match="mutable default .* is not allowed: use default_factory"):
+        build("rec", body, {})
+
+
 def test_frozen_records_compare_and_hash_by_value_and_eq_false_by_identity():
     _, frozen = pair("plain", {"frozen": True})
     assert {frozen(1, "a"), frozen(1, "a")} == {frozen(1, "a")}
