@@ -255,6 +255,49 @@ def test_the_cache_key_changes_with_the_dependency_spec(tmp_path: Path, monkeypa
     assert github_action.requirements()[0] == ("jinja2", (3, 2), True)
 
 
+def test_installed_versions_are_those_importlib_metadata_gives() -> None:
+    """The setup step reads versions without importlib.metadata (its imports cost more than the rest of the step):
+    for every distribution installed here, and for names spelt otherwise or missing, the same answer."""
+    from importlib import metadata
+
+    names = {dist.metadata["Name"] for dist in metadata.distributions()}
+    assert {"Jinja2", "PyYAML", "MarkupSafe"} <= names
+    spelt_otherwise = {n.upper() for n in names} | {n.replace("-", ".") for n in names} | {"no-such-dist", "py_yaml"}
+    for name in sorted(names | spelt_otherwise):
+        try:
+            expected = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            expected = None
+        assert github_action.installed_version(name) == expected, name
+
+
+def test_installed_versions_follow_sys_path_order_and_metadata_files(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Made-up site folders: the first on sys.path wins, the METADATA header is read (not the folder's name),
+    PKG-INFO for an egg-info folder, the file itself for an egg-info file; the same as importlib.metadata."""
+    from importlib import metadata
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    (first / "Jinja2-9.9.9.dist-info").mkdir(parents=True)
+    (first / "Jinja2-9.9.9.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: Jinja2\n"
+                                                                "Version: 3.0.0\n\nVersion: 7\n")
+    (second / "jinja2-3.1.6.dist-info").mkdir(parents=True)
+    (second / "jinja2-3.1.6.dist-info" / "METADATA").write_text("Name: jinja2\nVersion: 3.1.6\n")
+    (second / "PyYAML-6.0.egg-info").mkdir()
+    (second / "PyYAML-6.0.egg-info" / "PKG-INFO").write_text("Name: PyYAML\nVersion: 6.0\n")
+    (second / "tomli-2.0.1-py3.11.egg-info").write_text("Name: tomli\nVersion: 2.0.1\n")
+    (second / "empty_dist-1.0.dist-info").mkdir()
+    monkeypatch.setattr(sys, "path", [str(tmp_path / "missing"), str(first), str(second)])
+    for name in ("jinja2", "pyyaml", "tomli", "empty-dist", "markupsafe"):
+        try:
+            expected = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            expected = None
+        assert github_action.installed_version(name) == expected, name
+    assert github_action.installed_version("jinja2") == "3.0.0"  # the first on sys.path, its header
+    assert not github_action.has_dependencies()  # jinja2 3.0.0 is below the 3.1.6 the action asks for
+
+
 def test_the_action_requirements_are_pyproject_s_dependencies() -> None:
     tomllib = pytest.importorskip("tomllib")
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
