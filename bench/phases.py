@@ -10,6 +10,7 @@ For each folder's tokenizer.json (a BPE vocabulary, as bench/build_inputs.py wri
 - finding the vocabulary's bounds (``jsonspan.bpe_vocab_bounds``);
 - the scan of the vocabulary for the strings a check asks about (``vocab_scan.vocab_facts``), with and without
   counting its distinct keys (a check counts them only when an added token is not in the vocabulary);
+- decoding the vocabulary slice's UTF-8 alone (``json.loads`` takes text, so the scan decodes each piece);
 - ``json.loads`` of the vocabulary slice alone, in one piece (the scan parses it in 64 KB pieces);
 - ``json.loads`` of the whole file (the reference of bench/run.py's Gemma-scale row).
 
@@ -59,6 +60,8 @@ def phases(path: Path, runs: int) -> list[tuple[str, float]]:
         ("find the vocabulary's bounds", timed(lambda: bpe_vocab_bounds(raw), runs)),
         ("scan, counting the keys", timed(lambda: vocab_facts(raw, wanted, ["\x00 in no vocabulary"]), runs)),
         ("scan, not counting", timed(lambda: vocab_facts(raw, wanted, []), runs)),
+        ("decoding the vocabulary slice's UTF-8 (the scan decodes each piece)",
+         timed(lambda: raw[start:end].decode("utf-8"), runs)),
         ("json.loads of the vocabulary slice", timed(lambda: json.loads(raw[start:end].decode("utf-8")), runs)),
         ("json.loads of the whole file", timed(lambda: json.loads(raw.decode("utf-8")), runs)),
     ]

@@ -50,7 +50,7 @@ PYTHON = sys.executable  # replaced by the interpreter of clean_python() before 
 NEUTRAL = tempfile.gettempdir()  # the working directory of every timed command
 FLOOR = "import sys\nfor p in sys.argv[1:]:\n    open(p, 'rb').read()"
 # What a check cannot start without: the JSON parser, paths, the record classes and the CLI parser.
-STDLIB = "import argparse, dataclasses, json, pathlib"
+STDLIB = "import argparse, json, pathlib"
 # What a JSON check of one folder imports before it reads a file (the old code has the same modules).
 CHECK_MODULES = "import eos_guard.cli, eos_guard.pipeline, eos_guard.report.json_v1"
 JSON_LOADS = "import json, sys\njson.loads(open(sys.argv[1], encoding='utf-8').read())"
