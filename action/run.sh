@@ -34,5 +34,8 @@ if [[ -n $deps && ! -e "${deps}/.eos-guard-complete" ]]; then
     "$python" -I -c 'import os, sys; os.rename(sys.argv[1], sys.argv[2])' "$partial" "$deps" 2>/dev/null ||
         rm -rf -- "$partial"
     echo "::endgroup::"
+    if [[ -n ${GITHUB_OUTPUT-} ]]; then
+        printf 'installed=true\n' >>"$GITHUB_OUTPUT" # the action's save step keeps the folder for later jobs
+    fi
 fi
 exec "$python" -I "${action}/action/main.py" run

@@ -20,10 +20,10 @@ this action, the check's own time as the step prints it (``check took N ms``, th
 process); for the old action, the median time of the same ``eos-guard`` command as a whole process, which is
 what its step started. The overhead is the difference.
 
-actions/cache: act fetches actions from GitHub, which needs network, so the action skips that step under act
-and case 2 measures the step with the dependencies in place (the state after a restore). With
+actions/cache: act fetches actions from GitHub, which needs network, so the action skips its restore and save
+steps under act and case 2 measures the step with the dependencies in place (the state after a restore). With
 ``--actions-cache DIR`` (a checkout of actions/cache at the commit action.yml pins), the bench also runs the
-action with its cache step enabled against act's own cache server, twice per sample: a job that misses and
+action with its cache steps enabled against act's own cache server, twice per sample: a job that misses and
 saves, then a job on a fresh runner that restores. That is the real actions/cache code, with act's cache server
 on this machine instead of GitHub's.
 """
@@ -67,9 +67,10 @@ def workflow(steps_of: dict[str, str]) -> str:
 
 def cache_stand_in(folder: Path) -> Path:
     """act fetches every action a composite names, even a skipped one; the action skips actions/cache under act."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "action.yml").write_text("name: stand-in\nruns:\n  using: composite\n  steps:\n"
-                                       "    - shell: bash\n      run: exit 1\n", encoding="utf-8")
+    for part in ("restore", "save"):
+        (folder / part).mkdir(parents=True, exist_ok=True)
+        (folder / part / "action.yml").write_text("name: stand-in\nruns:\n  using: composite\n  steps:\n"
+                                                  "    - shell: bash\n      run: exit 1\n", encoding="utf-8")
     return folder
 
 
@@ -111,7 +112,7 @@ def setup(work: Path, old_rev: str) -> dict[str, Path]:
 
 def cache_action() -> str:
     text = (ROOT / "action.yml").read_text(encoding="utf-8")
-    return re.search(r"uses: (actions/cache@[0-9a-f]{40})", text)[1]
+    return "actions/cache@" + re.search(r"uses: actions/cache/restore@([0-9a-f]{40})", text)[1]
 
 
 def act_once(paths: dict[str, Path], run: Path, workflow: str, steps: tuple[str, ...],
@@ -247,9 +248,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {name} | {span(times)} | {span(checks)} | "
                   f"{span([t - c for t, c in zip(times, checks)])} |")
     print()
-    # act names a composite's inner steps by id, and a step without one by its index: actions/cache is step 1.
-    inner_names = {"setup": "setup step", "1": "actions/cache step", "eos-guard": "check step (pip when needed, "
-                   "then the check)"}
+    # act names a composite's inner steps by their ids.
+    inner_names = {"setup": "setup step", "restore": "actions/cache/restore step",
+                   "eos-guard": "check step (pip when needed, then the check)", "save": "actions/cache/save step"}
     samples = {"new-cold": runs, "new-warm": runs, "cached-miss": cached, "cached-hit": cached}
     for step, found in samples.items():
         if not found:

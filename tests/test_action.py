@@ -15,6 +15,7 @@ cache. act cannot fetch actions/cache offline, so the action skips that step und
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -37,9 +38,11 @@ NOT_NEEDED = ("fuzz", "bench")
 # workflows and docs, which the action never reads (act copies the action's folder again for each step that
 # uses it).
 NOT_SHIPPED = shutil.ignore_patterns(*LITTER, *NOT_NEEDED, ".github", "tests", "docs")
-# The actions/cache the action names, as act's --local-repository spells it.
-CACHE_ACTION = next(step["uses"] for step in yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
-                    ["runs"]["steps"] if step.get("uses", "").startswith("actions/cache@")).split()[0]
+# The actions/cache repository the action's restore and save steps name, as act's --local-repository spells it
+# (``actions/cache@<sha>``; act reads ``restore/action.yml`` and ``save/action.yml`` inside it).
+CACHE_USES = [step["uses"] for step in yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
+              ["runs"]["steps"] if step.get("uses", "").startswith("actions/cache/")]
+CACHE_ACTION = re.sub(r"^actions/cache/(?:restore|save)@", "actions/cache@", CACHE_USES[0])
 # A clean folder whose name is shell syntax: it must reach eos-guard as data and never run.
 HOSTILE_NAME = "qwen2-$(touch${IFS}pwned)-`touch${IFS}pwned`-;touch${IFS}pwned"
 
@@ -70,10 +73,11 @@ def cache_stand_in(root: Path) -> Path:
     The action skips actions/cache under act (`!env.ACT`); this stand-in only answers that fetch, and fails if
     it ever runs."""
     folder = root / "actions-cache-stand-in"
-    folder.mkdir(exist_ok=True)
-    (folder / "action.yml").write_text(
-        "name: stand-in for actions/cache\nruns:\n  using: composite\n  steps:\n"
-        "    - shell: bash\n      run: echo 'actions/cache ran under act'; exit 1\n", encoding="utf-8")
+    for part in ("restore", "save"):
+        (folder / part).mkdir(parents=True, exist_ok=True)
+        (folder / part / "action.yml").write_text(
+            f"name: stand-in for actions/cache/{part}\nruns:\n  using: composite\n  steps:\n"
+            "    - shell: bash\n      run: echo 'actions/cache ran under act'; exit 1\n", encoding="utf-8")
     return folder
 
 
@@ -110,8 +114,12 @@ class ActRun:
         return [r for r in self.step(job, step) if r.get("command") == command]
 
     def outputs(self, job: str, step: str) -> dict[str, str]:
-        """The outputs of the `uses:` step as act records them (the composite's `outputs:`)."""
-        return {r["name"]: r["arg"] for r in self.commands(job, step, "set-output") if len(r["stepID"]) == 1}
+        """The outputs of the `uses:` step as act records them (the composite's `outputs:`). act also echoes the
+        inner steps' own outputs at the composite's level (the run step's `installed`, which the action does not
+        declare and GitHub does not pass on): only the declared names are kept."""
+        declared = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))["outputs"]
+        return {r["name"]: r["arg"] for r in self.commands(job, step, "set-output")
+                if len(r["stepID"]) == 1 and r["name"] in declared}
 
     def summaries(self, job: str, step: str) -> list[str]:
         """What the action's own step wrote to GITHUB_STEP_SUMMARY (act reads the file after the step)."""
@@ -299,7 +307,7 @@ def test_no_file_named_pwned_anywhere(act_run: ActRun) -> None:
 def test_action_yml_passes_every_input_through_env() -> None:
     action = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
     assert action["runs"]["using"] == "composite"
-    setup, cache, check, fail = action["runs"]["steps"]
+    setup, restore, check, save, fail = action["runs"]["steps"]
     for step in (setup, check, fail):
         assert step["shell"] == "bash" and "${{" not in step["run"], step
     assert setup["run"] == 'bash "${GITHUB_ACTION_PATH}/action/setup.sh"'
@@ -310,8 +318,13 @@ def test_action_yml_passes_every_input_through_env() -> None:
         "${{ steps.setup.outputs.python }}", "${{ steps.setup.outputs.deps }}"}
     for name, spec in action["inputs"].items():
         assert spec["required"] is False and "(default: " in spec["description"], name
-    assert cache["uses"].startswith("actions/cache@") and cache["with"] == {
-        "path": "${{ steps.setup.outputs.deps }}", "key": "${{ steps.setup.outputs.cache-key }}"}
+    for step, part in ((restore, "restore"), (save, "save")):  # one folder, one key, one pinned actions/cache
+        assert step["uses"] == CACHE_USES[0].replace("/restore@", f"/{part}@") and step["with"] == {
+            "path": "${{ steps.setup.outputs.deps }}", "key": "${{ steps.setup.outputs.cache-key }}"}
+        assert step["if"].startswith(("steps.setup.outputs.cache-key != ''", "steps.eos-guard.outputs.installed"))
+        assert step["if"].endswith("&& !env.ACT")
+    assert CACHE_USES[0].startswith("actions/cache/restore@") and re.fullmatch(r"[0-9a-f]{40}", CACHE_USES[0][-40:])
+    assert "steps.eos-guard.outputs.installed == 'true'" in save["if"]  # saved only after this job's install
     assert fail["env"] == {
         "EOS_GUARD_EXIT_CODE": "${{ steps.eos-guard.outputs.exit-code || steps.setup.outputs.exit-code }}"}
     assert set(action["outputs"]) == {"findings", "errors", "changed-files", "sarif-file", "exit-code"}
