@@ -102,7 +102,10 @@ def _fields_of(cls: type) -> list[Field]:
     for base in reversed(cls.__mro__[1:]):
         for inherited in base.__dict__.get("__record_fields__", ()):
             found[inherited.name] = inherited
-    for name, annotation in cls.__dict__.get("__annotations__", {}).items():
+    annotations = cls.__dict__.get("__annotations__")
+    if annotations is None:  # Python 3.14 may keep them out of the class's __dict__ (PEP 749): ask the class,
+        annotations = getattr(cls, "__annotations__", None) or {}  # which gives its own since 3.10
+    for name, annotation in annotations.items():
         if isinstance(annotation, str) and annotation.replace("typing.", "").startswith("ClassVar"):
             continue
         declared = cls.__dict__.get(name, MISSING)

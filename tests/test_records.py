@@ -58,7 +58,8 @@ def outcome(action):
     except (dataclasses.FrozenInstanceError, FrozenInstanceError) as exc:
         return ("frozen", type(exc).__mro__[1].__name__)
     except TypeError as exc:  # the message's wording is CPython's; the names it quotes must be the same
-        return ("TypeError", sorted(re.findall(r"'(\w+)'", str(exc))))
+        text = re.sub(r"\. Did you mean .*$", "", str(exc))  # Python 3.13 suggests a close name
+        return ("TypeError", sorted(re.findall(r"'(\w+)'", text)))
     except Exception as exc:  # noqa: BLE001 - the comparison is the point
         return (type(exc).__name__, str(exc))
 
