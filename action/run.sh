@@ -15,8 +15,8 @@ if [[ -n $deps && ! -e "${deps}/.eos-guard-complete" ]]; then
     # same folder, and a failed install leaves nothing behind for actions/cache to save.
     mkdir -p -- "$(dirname -- "$deps")"
     partial=$(mktemp -d "${deps}.XXXXXX")
-    # --no-compile: Python compiles only the modules it imports, once, into the folder that actions/cache
-    # saves at the end of the job (compiling all of them costs more than the install).
+    # --no-compile: Python compiles only the modules it imports, once, into the folder that the action's save
+    # step keeps after the check (compiling all of them costs more than the install).
     if ! "$python" -I -m pip install --quiet --disable-pip-version-check --no-input --no-compile \
         --target "$partial" --requirement "${action}/action/requirements.txt"; then
         rm -rf -- "$partial"
