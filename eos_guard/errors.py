@@ -26,11 +26,23 @@ class InputError(Exception):
     def __str__(self) -> str:  # the API's message names the file, as the CLI's does
         return self.render()
 
+    def __reduce__(self) -> tuple:
+        """Pickled as its fields (a worker process sends reports back pickled): the exception default rebuilds
+        it as ``cls(*args)``, which calls ``__init__`` with the message alone."""
+        return (_restored, (type(self), self.args), self.__dict__)
+
     def detached(self) -> InputError:
         """This error without its traceback and the exceptions it was raised from, to be kept in a report: their
         frames would keep every local of the run alive, in a reference cycle with the report."""
         self.__traceback__ = self.__context__ = self.__cause__ = None
         return self
+
+
+def _restored(cls: type[InputError], args: tuple) -> InputError:
+    """An unpickled InputError (or subclass) before its fields are set back: made without its ``__init__``."""
+    error = Exception.__new__(cls, *args)
+    error.args = args
+    return error
 
 
 # Folders shown under another name: a Hub repository's local snapshot is shown as ``org/name@revision``.

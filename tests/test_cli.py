@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from support import ROOT, RULE_CASES, write_json
+from support import FIXTURES, ROOT, RULE_CASES, write_json
 
 BROKEN = RULE_CASES / "EOS001-terminator-not-stop-id"
 EXPECTED_CONCISE = (
@@ -171,6 +171,24 @@ def test_runs_as_a_module_without_traceback(tmp_path):
     assert "generation_config.json:1:2: cannot parse JSON" in proc.stderr
 
 
+def test_input_errors_survive_pickling_with_their_place():
+    """Worker processes send reports back pickled; an InputError (and HubError, whose __init__ differs) must come
+    back whole: the exception default would call __init__ with the message alone."""
+    import pickle
+
+    from eos_guard.errors import InputError
+    from eos_guard.hub import HubError
+    from eos_guard.sources import HubRef
+
+    error = InputError("m/generation_config.json", "cannot parse JSON: Expecting value", 3, 19)
+    back = pickle.loads(pickle.dumps(error))
+    assert (type(back), back.path, back.message, back.line, back.column, str(back)) == \
+        (InputError, error.path, error.message, 3, 19, str(error))
+    hub = HubError(HubRef("org/name", None), "not found")
+    back = pickle.loads(pickle.dumps(hub))
+    assert type(back) is HubError and back.reason == "not found" and str(back) == str(hub)
+
+
 def test_many_folders_are_checked_in_parallel_with_the_same_report(run, tmp_path, monkeypatch):
     import shutil
 
@@ -179,7 +197,10 @@ def test_many_folders_are_checked_in_parallel_with_the_same_report(run, tmp_path
     for i in range(12):
         shutil.copytree(RULE_CASES / ("EOS001-terminator-not-stop-id" if i % 3 else "EOS013-pad-is-terminator"),
                         tmp_path / "tree" / f"m{i:02d}")
+    # a folder that cannot be read: its report carries an InputError, which a worker sends back pickled
+    shutil.copytree(FIXTURES / "generation-config-invalid-json", tmp_path / "tree" / "m12")
     serial = run("--format", "json", "tree")
+    assert "cannot parse JSON" in serial[1]
     monkeypatch.setattr(check, "PARALLEL_FROM", 2)
     monkeypatch.setattr(check, "_idle_cores", lambda: check.POOL_FROM_CORES)  # as on an idle 4-core machine
     assert run("--format", "json", "tree") == serial
