@@ -10,8 +10,10 @@ What it keeps from ``dataclasses``: fields from the class's annotations in order
 fields) and from records it inherits from; defaults, ``field(default_factory=...)``, ``field(repr=False)``,
 ``field(compare=False)``; ``__post_init__``; ``frozen`` (assigning a field raises ``FrozenInstanceError``, an
 ``AttributeError``); ``eq=False`` (identity); the same ``__hash__`` rules and values; a method the class defines
-itself is kept. Instances keep their fields in ``__dict__``, in field order. Not supported, because no class here
-uses them: ``order``, ``slots``, ``kw_only``, ``init=False`` fields and ``InitVar``.
+itself is kept. Instances keep their fields in ``__dict__``, in field order. Not supported, because nothing here
+uses them: ``order``, ``slots``, ``kw_only``, ``init=False`` fields, ``InitVar``, ``copy.replace`` (3.13), a guard
+against a record that holds itself in its repr, and the checks ``dataclasses`` makes on inheritance between frozen
+and mutable classes.
 """
 
 from __future__ import annotations
