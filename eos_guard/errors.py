@@ -40,9 +40,7 @@ class InputError(Exception):
 
 def _restored(cls: type[InputError], args: tuple) -> InputError:
     """An unpickled InputError (or subclass) before its fields are set back: made without its ``__init__``."""
-    error = Exception.__new__(cls, *args)
-    error.args = args
-    return error
+    return Exception.__new__(cls, *args)  # BaseException.__new__ keeps ``args``
 
 
 # Folders shown under another name: a Hub repository's local snapshot is shown as ``org/name@revision``.

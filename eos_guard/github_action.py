@@ -251,7 +251,7 @@ def installed_version(name: str) -> str | None:
     file itself for an egg-info file). Zip files and eggs on ``sys.path`` are not looked into: a distribution only
     there reads as missing, and the action installs the dependencies (tests/test_github_action.py compares this
     with importlib.metadata for every installed distribution)."""
-    wanted = re.sub(r"[-_.]+", "_", name).lower()
+    wanted = _distribution_key(name)
     for entry in sys.path:
         try:
             children = os.listdir(entry or ".")
@@ -259,21 +259,29 @@ def installed_version(name: str) -> str | None:
             continue
         for child in children:
             stem, _, suffix = child.lower().rpartition(".")
-            if suffix not in ("dist-info", "egg-info") or re.sub(r"[-_.]+", "_", stem.partition("-")[0]) != wanted:
-                continue
-            info = os.path.join(entry or ".", child)
-            for candidate in (os.path.join(info, "METADATA"), os.path.join(info, "PKG-INFO"), info):
-                try:
-                    with open(candidate, encoding="utf-8", errors="replace") as handle:
-                        for line in handle:
-                            if not line.strip():
-                                break  # the headers end at the first empty line
-                            if line.lower().startswith("version:"):
-                                return line.split(":", 1)[1].strip()
-                    return None  # no Version header: importlib.metadata gives None too
-                except OSError:
-                    continue
+            if suffix in ("dist-info", "egg-info") and _distribution_key(stem.partition("-")[0]) == wanted:
+                return _version_header(os.path.join(entry or ".", child))
+    return None
+
+
+def _distribution_key(name: str) -> str:
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+def _version_header(info: str) -> str | None:
+    """The ``Version:`` header of a dist-info's METADATA, an egg-info folder's PKG-INFO, or an egg-info file;
+    None without one (importlib.metadata gives None too)."""
+    for candidate in (os.path.join(info, "METADATA"), os.path.join(info, "PKG-INFO"), info):
+        try:
+            with open(candidate, encoding="utf-8", errors="replace") as handle:
+                for line in handle:
+                    if not line.strip():
+                        break  # the headers end at the first empty line
+                    if line.lower().startswith("version:"):
+                        return line.split(":", 1)[1].strip()
             return None
+        except OSError:  # not there, or a folder (an egg-info folder read as a file)
+            continue
     return None
 
 

@@ -354,7 +354,7 @@ def fix_paths(paths: Iterable[Path], config: Config | None = None, unsafe: bool 
         return FixResult(changes, before, skipped, failed)
     baselines = read_baselines([m.folder for m in before.models], config.baseline) if config.baseline else {}
     after = replace(before, models=[check_folder(m.folder, config, baselines) if m.model is not None
-                                                else m for m in before.models])
+                                    else m for m in before.models])
     return FixResult(changes, after, skipped, failed)
 
 

@@ -67,7 +67,7 @@ class Report:
     def only_failing(self) -> Report:
         """The same report with only the findings that reach ``fail_on`` (``--quiet``)."""
         models = [replace(m, findings=[f for f in m.findings if self.fail_on is not None
-                                                   and f.severity >= self.fail_on]) for m in self.models]
+                                       and f.severity >= self.fail_on]) for m in self.models]
         return replace(self, models=models)
 
 

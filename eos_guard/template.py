@@ -17,6 +17,7 @@ import json
 import re
 import time
 from _thread import _local as _thread_local  # threading.local itself: threading is imported only to render
+
 from .records import asdict, field, record
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)

@@ -81,8 +81,8 @@ class KeyHashes:
     """The hashes of the keys seen so far. ``add`` says False when a hash is there already: a key written twice,
     or two keys whose hashes collide; either way the caller cannot be sure of the count.
 
-    A set of ints, filled by ``set.update`` in C: 128k keys cost ~6 MB there for the time of the scan. (A table
-    of 8-byte slots filled by a Python loop cost a third of that memory and twice the scan's time.) Keys chosen
+    A set of ints, filled by ``set.update`` in C: 128k keys cost ~8 MB there for the time of the scan. (A table
+    of 8-byte slots held a quarter of that, but was filled by a Python loop, one step per key.) Keys chosen
     so that their hashes share their low bits (possible with PYTHONHASHSEED fixed) do not make it slow: the set's
     probing mixes in the high bits of the hash after a few slots."""
 

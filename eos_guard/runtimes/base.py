@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from ..jsonspan import JsonDocument, KeyPath
 from ..records import record
 from ..resolve import ResolvedModel, Where, special_token_text

@@ -10,7 +10,6 @@ default, is used.
 
 from __future__ import annotations
 
-
 from ..records import record
 from ..resolve import ResolvedModel, Where
 from .base import as_ids, show

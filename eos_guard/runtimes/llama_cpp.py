@@ -27,7 +27,6 @@ has none.
 
 from __future__ import annotations
 
-
 from ..known_tokens import LLAMA_CPP_EOG_TEXTS, LLAMA_CPP_EOG_TEXTS_B11067, PLAMO_EOS
 from ..records import record
 from ..resolve import ResolvedModel
