@@ -1,31 +1,38 @@
 """The GitHub Action's own cost: step time minus eos-guard's run, under the real `act`, as tests/test_action.py
 runs it (offline, steps on this machine, `-P ubuntu-latest=-self-hosted`).
 
-usage: python bench/action.py [--runs N] [--old REV] [--workdir DIR]
+usage: python bench/action.py [--runs N] [--old REV] [--workdir DIR] [--actions-cache DIR]
 
-Each run is one fresh act run (a new RUNNER_TEMP) of one job that checks a small ChatML folder
-(tests/fixtures/qwen2-instruct-aligned) four times, with an empty pip cache and an empty eos-guard cache:
+Two small ChatML folders are checked: ``model`` (tests/fixtures/qwen2-instruct-aligned, a chat template eos-guard
+ships results for, as most fine-tunes have) and ``model-own`` (the ChatML template TRL's setup_chat_format
+writes, bench/build_inputs.py, which eos-guard must render with jinja2). Each run is one fresh act run (a new
+RUNNER_TEMP) of one job, with an empty pip cache and an empty eos-guard cache, whose steps are:
 
-1. this checkout's action, cold: the interpreter lacks jinja2 and PyYAML, so pip installs them;
-2. the same action again: the dependencies are where actions/cache restores them (see below);
-3. the action as it was at ``--old`` (the bash action: a virtualenv and ``pip install`` of eos-guard from
-   source, which builds a wheel with setuptools), cold;
-4. that action again in the same job: it reuses its virtualenv.
+1. this checkout's action on ``model``, cold: the interpreter lacks jinja2 and PyYAML, and the check needs
+   neither, so nothing is installed;
+2. the same action on ``model-own``, cold: the first check stops, pip installs the dependencies, the check runs
+   again;
+3. the same action on ``model-own`` again: the dependencies are in place (the state after actions/cache
+   restored them, see below);
+4. the action as it was at ``--old`` (the bash action: a virtualenv and ``pip install`` of eos-guard from
+   source, which builds a wheel with setuptools) on ``model``, cold;
+5. that action again in the same job: it reuses its virtualenv.
 
 Plus a composite action whose one step is ``true``: act's own cost for a composite step. Every action runs with
 ``python:`` set to a virtualenv that holds pip and nothing else, as a runner's Python does.
 
 Step time is act's executionTime of the ``uses:`` step (its Pre, Main and Post stages). eos-guard's run is, for
 this action, the check's own time as the step prints it (``check took N ms``, the check runs in the step's
-process); for the old action, the median time of the same ``eos-guard`` command as a whole process, which is
-what its step started. The overhead is the difference.
+process; a first check that stops for a dependency prints none and counts as overhead); for the old action, the
+median time of the same ``eos-guard`` command as a whole process, which is what its step started. The overhead
+is the difference.
 
 actions/cache: act fetches actions from GitHub, which needs network, so the action skips its restore and save
-steps under act and case 2 measures the step with the dependencies in place (the state after a restore). With
+steps under act and case 3 measures the step with the dependencies in place (the state after a restore). With
 ``--actions-cache DIR`` (a checkout of actions/cache at the commit action.yml pins), the bench also runs the
-action with its cache steps enabled against act's own cache server, twice per sample: a job that misses and
-saves, then a job on a fresh runner that restores. That is the real actions/cache code, with act's cache server
-on this machine instead of GitHub's.
+action on ``model-own`` with its cache steps enabled against act's own cache server, twice per sample: a job
+that misses and saves, then a job on a fresh runner that restores. That is the real actions/cache code, with
+act's cache server on this machine instead of GitHub's.
 """
 
 from __future__ import annotations
@@ -44,22 +51,27 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import build_inputs  # noqa: E402
+
 ACT = shutil.which("act", path=str(Path(sys.executable).parent)) or shutil.which("act")
 FOLDER = ROOT / "tests" / "fixtures" / "qwen2-instruct-aligned"
 # The last commit whose action was the bash script that made a virtualenv and built eos-guard with pip.
 OLD = "2ad83b0"
 CHECKOUT = "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1"
-STEPS = {"new-cold": "org/eos-guard@v1", "new-warm": "org/eos-guard@v1",
-         "old-cold": "org/eos-guard-old@v1", "old-warm": "org/eos-guard-old@v1", "noop": "org/noop@v1"}
+# step id -> (action, folder); the order matters: the dependencies are installed by new-own-cold
+STEPS = {"new-known-cold": ("org/eos-guard@v1", "model"), "new-own-cold": ("org/eos-guard@v1", "model-own"),
+         "new-own-warm": ("org/eos-guard@v1", "model-own"), "old-cold": ("org/eos-guard-old@v1", "model"),
+         "old-warm": ("org/eos-guard-old@v1", "model"), "noop": ("org/noop@v1", None)}
 LITTER = (".git", ".venv", "venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis",
           ".mypy_cache", ".ruff_cache", "tests", "docs", "fuzz", "bench", ".github")
 
 
-def workflow(steps_of: dict[str, str]) -> str:
+def workflow(steps_of: dict[str, tuple[str, str | None]]) -> str:
     steps = [f"      - uses: {CHECKOUT}\n        with:\n          persist-credentials: false\n"]
-    for step, uses in steps_of.items():
+    for step, (uses, folder) in steps_of.items():
         steps.append(f"      - id: {step}\n        uses: {uses}\n"
-                     + ("" if step == "noop" else "        with:\n          paths: model\n"
+                     + ("" if folder is None else f"        with:\n          paths: {folder}\n"
                         "          python: ${{ env.BARE_PYTHON }}\n"))
     return ("name: bench\non: push\npermissions: {}\njobs:\n  bench:\n    runs-on: ubuntu-latest\n    steps:\n"
             + "".join(steps))
@@ -91,10 +103,11 @@ def setup(work: Path, old_rev: str) -> dict[str, Path]:
                                      "    - shell: bash\n      run: \"true\"\n", encoding="utf-8")
     repo = work / "repo"
     shutil.copytree(FOLDER, repo / "model", ignore=shutil.ignore_patterns("expected.json", "README.md"))
+    build_inputs.chatml_folder(repo / "model-own")
     (repo / ".github" / "workflows").mkdir(parents=True)
     (repo / ".github" / "workflows" / "bench.yml").write_text(workflow(STEPS), encoding="utf-8")
-    (repo / ".github" / "workflows" / "cache.yml").write_text(workflow({"cached": "org/eos-guard@v1"}),
-                                                               encoding="utf-8")
+    (repo / ".github" / "workflows" / "cache.yml").write_text(
+        workflow({"cached": ("org/eos-guard@v1", "model-own")}), encoding="utf-8")
     # The same action with its cache step enabled under act, for --actions-cache.
     cached = work / "eos-guard-cached"
     shutil.copytree(new, cached)
@@ -228,8 +241,9 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print("| step | step time | eos-guard's run | the action's overhead |")
     print("|---|---|---|---|")
-    names = {"new-cold": "this action, cold (pip installs jinja2 and PyYAML)",
-             "new-warm": "this action, dependencies in place (as restored by actions/cache)",
+    names = {"new-known-cold": "this action, cold, a template eos-guard ships results for (nothing installed)",
+             "new-own-cold": "this action, cold, a template it must render (pip installs jinja2 and PyYAML)",
+             "new-own-warm": "this action, a template it must render, dependencies in place (as restored)",
              "old-cold": f"bash action ({args.old}), cold (virtualenv, pip builds and installs eos-guard)",
              "old-warm": f"bash action ({args.old}), again in the same job (virtualenv reused)",
              "noop": "a composite action whose step is `true` (act's own cost)"}
@@ -240,8 +254,9 @@ def main(argv: list[str] | None = None) -> int:
             continue
         checks = [r[step]["check"] for r in runs] if step.startswith("new") else [old_check]
         print(f"| {name} | {span(times)} | {span(checks)} | {span(overhead(step))} |")
-    for step, name in (("cached-miss", "this action, cold, with actions/cache (a miss, then its save)"),
-                       ("cached-hit", "this action on a fresh runner, restored by actions/cache")):
+    for step, name in (("cached-miss", "this action, cold, a template it must render, with actions/cache (a "
+                                       "miss, then its save)"),
+                       ("cached-hit", "the same on a fresh runner, restored by actions/cache")):
         if cached:
             times = [c[step]["step"] for c in cached]
             checks = [c[step]["check"] for c in cached]
@@ -249,9 +264,11 @@ def main(argv: list[str] | None = None) -> int:
                   f"{span([t - c for t, c in zip(times, checks)])} |")
     print()
     # act names a composite's inner steps by their ids.
-    inner_names = {"setup": "setup step", "restore": "actions/cache/restore step",
-                   "eos-guard": "check step (pip when needed, then the check)", "save": "actions/cache/save step"}
-    samples = {"new-cold": runs, "new-warm": runs, "cached-miss": cached, "cached-hit": cached}
+    inner_names = {"setup": "setup step", "eos-guard": "first check step", "restore": "actions/cache/restore step",
+                   "with-dependencies": "second check step (pip when needed, then the check)",
+                   "save": "actions/cache/save step"}
+    samples = {"new-known-cold": runs, "new-own-cold": runs, "new-own-warm": runs, "cached-miss": cached,
+               "cached-hit": cached}
     for step, found in samples.items():
         if not found:
             continue
@@ -266,10 +283,11 @@ def main(argv: list[str] | None = None) -> int:
     if sizes:
         print(f"the dependency folder as actions/cache saved it: {statistics.median(sizes) / 1e6:.2f} MB")
     print()
-    cold = [n / o for n, o in zip(overhead("new-cold"), overhead("old-cold"))]
-    warm = [n / o for n, o in zip(overhead("new-warm"), overhead("old-cold"))]
-    print(f"Overhead against the old action's cold step, same act run: cold {statistics.median(cold):.2f}x, "
-          f"dependencies in place {statistics.median(warm):.2f}x.")
+    ratios = {step: statistics.median([n / o for n, o in zip(overhead(step), overhead("old-cold"))])
+              for step in ("new-known-cold", "new-own-cold", "new-own-warm")}
+    print(f"Overhead against the old action's cold step, same act run: cold, nothing to install "
+          f"{ratios['new-known-cold']:.2f}x; cold, pip installs {ratios['new-own-cold']:.2f}x; dependencies in "
+          f"place {ratios['new-own-warm']:.2f}x.")
     return 0
 
 

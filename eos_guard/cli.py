@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from . import config as settings
-from .errors import InputError, display_path
+from .errors import InputError, MissingDependency, display_path
 from .records import field, record, replace
 from .report.escape import printable
 from .version import __version__
@@ -127,12 +127,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _run(args)
     except InputError as exc:  # bad settings, or an output file that cannot be written: nothing was checked
-        if output_format(args.format, sys.stdout) == "github":
-            from .report.github import error_annotation
-
-            print(error_annotation(exc))
-        _say(f"eos-guard: {exc.render()}")
-        return EXIT_ERROR
+        return _stopped(args, exc)
+    except MissingDependency as exc:  # an installation without eos-guard's dependencies: nothing was written
+        return _stopped(args, InputError(None, str(exc)))
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # an internal error: one line unless asked for the traceback
@@ -140,6 +137,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         _say(f"eos-guard: internal error: {type(exc).__name__}: {exc} (run with --verbose for details)")
         return EXIT_ERROR
+
+
+def _stopped(args: argparse.Namespace, error: InputError) -> int:
+    if output_format(args.format, sys.stdout) == "github":
+        from .report.github import error_annotation
+
+        print(error_annotation(error))
+    _say(f"eos-guard: {error.render()}")
+    return EXIT_ERROR
 
 
 def _refuse_conflicts(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:

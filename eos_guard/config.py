@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from .config_types import FAIL_ON_NEVER, Config
-from .errors import InputError
+from .errors import InputError, MissingDependency, display_path
 from .findings import Severity
 from .jsonspan import NotRead, read_text
 from .rules import ALL_RULES, lookup, suggest
@@ -222,7 +222,10 @@ def _read(path: Path) -> Config:
 
 
 def _yaml(path: Path) -> Any:
-    import yaml
+    try:
+        import yaml
+    except ImportError:
+        raise MissingDependency("PyYAML", f"reading the settings file {display_path(path)}") from None
 
     class BoundedLoader(yaml.SafeLoader):
         """yaml.safe_load, refusing more than MAX_ALIASES aliases: an alias graph can expand exponentially."""
@@ -263,7 +266,10 @@ def _toml(path: Path) -> dict[str, Any]:
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - exercised on Python 3.10 only
-        import tomli as tomllib
+        try:
+            import tomli as tomllib
+        except ImportError:
+            raise MissingDependency("tomli", f"reading {display_path(path)} on Python 3.10") from None
     try:
         return tomllib.loads(_settings_text(path))
     except tomllib.TOMLDecodeError as exc:

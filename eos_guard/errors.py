@@ -1,4 +1,4 @@
-"""The one exception eos-guard raises for bad input, carrying where the problem is."""
+"""The exceptions eos-guard raises for bad input (carrying where the problem is) and for a missing dependency."""
 
 from __future__ import annotations
 
@@ -41,6 +41,25 @@ class InputError(Exception):
 def _restored(cls: type[InputError], args: tuple) -> InputError:
     """An unpickled InputError (or subclass) before its fields are set back: made without its ``__init__``."""
     return Exception.__new__(cls, *args)  # BaseException.__new__ keeps ``args``
+
+
+class MissingDependency(Exception):
+    """A run needs a package that is not installed: jinja2 to render a chat template eos-guard has no results for,
+    PyYAML to read ``.eos-guard.yaml``, tomli to read pyproject.toml before Python 3.11. The CLI says so and exits
+    with 2; the GitHub Action installs the dependencies and checks again (docs/action.md). Nothing was written
+    when it is raised: a run with ``--fix`` checks every folder before it writes."""
+
+    def __init__(self, distribution: str, purpose: str) -> None:
+        super().__init__(distribution, purpose)  # both in args: pickled as ``cls(*args)`` by a worker process
+        self.distribution = distribution
+        self.purpose = purpose
+
+    def __str__(self) -> str:
+        return f"{self.purpose} needs {self.distribution}, which is not installed (pip install {self.distribution})"
+
+    def at(self, path: Path) -> MissingDependency:
+        """The same, naming the file that needs it."""
+        return MissingDependency(self.distribution, f"{display_path(path)}: {self.purpose}")
 
 
 # Folders shown under another name: a Hub repository's local snapshot is shown as ``org/name@revision``.

@@ -15,7 +15,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from .errors import InputError
+from .errors import InputError, MissingDependency
 from .gguf_metadata import ARRAY, CONTROL, STRING, TYPE_NAMES, USER_DEFINED, GgufMetadata, read_metadata
 from .known_tokens import END_OF_TURN_TEXTS
 from .records import field, record
@@ -163,7 +163,10 @@ def _template(gguf: GgufModel, name: str, key: str, source: str, limits: Limits)
         added = [token for token, kind in zip(gguf.tokens, gguf.types) if kind in (CONTROL, USER_DEFINED)]
     else:  # no token types: only the known turn-ending texts can be recognised as one token
         added = [token for token in END_OF_TURN_TEXTS if gguf.id_of(token) is not None]
-    probe = probe_named_template(name, source, special, added, limits)
+    try:
+        probe = probe_named_template(name, source, special, added, limits)
+    except MissingDependency as exc:
+        raise exc.at(gguf.path) from None
     token_id = gguf.id_of(probe.token) if probe.token is not None else None
     return GgufTemplate(name, key, source, probe.token, token_id)
 

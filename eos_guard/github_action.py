@@ -6,7 +6,11 @@ action/main.py runs this module from the action's own checkout with the interpre
 - ``prepare`` validates every input, with the standard library only, before anything is installed. Then it says
   whether eos-guard's dependencies must be installed, where (``deps``), and under which actions/cache key.
 - ``run`` validates the inputs again, runs the check in this process, and prints the annotations. It appends the
-  job summary, writes the SARIF file, and writes the outputs to ``$GITHUB_OUTPUT``.
+  job summary, writes the SARIF file, and writes the outputs to ``$GITHUB_OUTPUT``. When the dependencies are
+  missing, the first ``run`` goes without them (``EOS_GUARD_INSTALL_LATER``): most checks need none (a chat
+  template eos-guard ships results for, no ``.eos-guard.yaml``). One that needs one stops before it annotates or
+  writes anything and sets the ``needs-dependencies`` output; the action then restores or installs them and
+  runs again.
 
 Inputs arrive only as ``EOS_GUARD_*`` environment variables. No value is ever evaluated, and a path is always
 passed after ``--``. Inside a runner (``GITHUB_OUTPUT`` is set) the step ends with 0 and hands eos-guard's exit
@@ -27,7 +31,7 @@ from pathlib import Path
 
 from . import cli
 from .config_types import FAIL_ON_NEVER
-from .errors import InputError, display_path
+from .errors import InputError, MissingDependency, display_path
 from .findings import Severity
 from .records import field, record
 from .report.escape import code as code_span
@@ -319,6 +323,15 @@ def run(env: Mapping[str, str], out: TextIO) -> int:
         outcome = cli.check(paths, config, args, on_write=written.append)
     except InputError as exc:  # a bad setting, a missing path, a file --fix could not write
         print(annotate("error", exc.render()), file=out)
+        return finish_written(env, out, outputs, written, cli.EXIT_ERROR, {})
+    except MissingDependency as exc:  # raised before --fix writes anything: every folder is checked first
+        if env.get("EOS_GUARD_INSTALL_LATER") == "true" and outputs.path and not written:
+            print(f"eos-guard: {exc.purpose} needs {exc.distribution}: the next step installs eos-guard's "
+                  "dependencies and checks again", file=out)
+            out.flush()
+            outputs.set({"needs-dependencies": "true"})
+            return 0
+        print(annotate("error", str(exc)), file=out)
         return finish_written(env, out, outputs, written, cli.EXIT_ERROR, {})
     seconds = time.perf_counter() - started
     from .report import REPORTERS

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .baseline import baseline_problems, read_baselines
 from .config_types import Config
-from .errors import InputError, display_path
+from .errors import InputError, MissingDependency, display_path
 from .findings import Finding, Location
 from .model_files import ModelFiles, find_model_folders
 from .records import field, record, replace
@@ -182,6 +182,8 @@ def _check_one(folder: Path, config: Config, baselines: dict[Path, str], keep_do
     """check_folder, with an internal error kept to its folder: one hostile folder never loses the whole run."""
     try:
         return check_folder(folder, config, baselines, keep_documents, shared)
+    except MissingDependency:  # the whole run needs it: the CLI says which, the Action installs it
+        raise
     except Exception as exc:  # noqa: BLE001 - reported as that folder's error (exit code 2)
         return ModelReport(folder, None, [], error=f"{display_path(folder)}: internal error: "
                            f"{type(exc).__name__}: {str(exc)[:200]}")

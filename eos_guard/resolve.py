@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .errors import MissingDependency
 from .jsonspan import JsonDocument, KeyPath, Where
 from .known_tokens import END_OF_TURN_TEXTS
 from .model_files import ModelFiles, TemplateSource
@@ -110,7 +111,10 @@ class ResolvedModel:
 
 def resolve(files: ModelFiles, limits: Limits = Limits()) -> ResolvedModel:
     for template in files.templates.values():  # a render worker starts while the vocabulary is read
-        prepare(template.text, limits)
+        try:
+            prepare(template.text, limits)
+        except MissingDependency as exc:
+            raise exc.at(template.path) from None
     vocab = Vocabulary(files, use_cache=limits.cache)
     special, where, problem = _special_tokens(files)
     eos = None
@@ -244,7 +248,10 @@ def _terminator(template: TemplateSource, model: ResolvedModel, limits: Limits) 
     added = model.vocab.added_token_strings() + list(model.special_tokens.values())
     if not model.vocab.lists_added_tokens:
         added += END_OF_TURN_TEXTS
-    probe = probe_named_template(template.name, template.text, model.special_tokens, added, limits)
+    try:
+        probe = probe_named_template(template.name, template.text, model.special_tokens, added, limits)
+    except MissingDependency as exc:
+        raise exc.at(template.path) from None
     token_id = None
     if probe.token is not None:
         token_id = model.vocab.id_of(probe.token)

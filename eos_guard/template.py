@@ -18,6 +18,7 @@ import re
 import time
 from _thread import _local as _thread_local  # threading.local itself: threading is imported only to render
 
+from .errors import MissingDependency
 from .records import asdict, field, record
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -171,7 +172,17 @@ def prepare(source: str, limits: Limits = Limits()) -> None:
         return
     if cache.load("rendered", _rendered_key(source), limits.cache) is True:
         return
+    require_jinja2()  # early: before the folder's vocabulary is read for a run that cannot finish
     render_worker.start()
+
+
+def require_jinja2() -> None:
+    """Raise MissingDependency unless jinja2 (and MarkupSafe, which it imports) can be imported: found, not
+    imported, since jinja2 is imported in the render worker only."""
+    from importlib.util import find_spec
+
+    if find_spec("jinja2") is None or find_spec("markupsafe") is None:
+        raise MissingDependency("jinja2", "the chat template is not one eos-guard ships results for; rendering it")
 
 
 def _known_allowed(limits: Limits) -> bool:
@@ -197,6 +208,7 @@ def probe_named_template(name: str, source: str, special_tokens: dict[str, str],
 def _probe_isolated(source: str, special_tokens: dict[str, str], added_tokens: list[str], limits: Limits,
                     with_tools: bool) -> Probe:
     """Probe in the render worker, under the operating system's limits, where the platform has them."""
+    require_jinja2()
     from . import render_worker
 
     if not render_worker.supported():

@@ -43,6 +43,9 @@ NOT_SHIPPED = shutil.ignore_patterns(*LITTER, *NOT_NEEDED, ".github", "tests", "
 CACHE_USES = [step["uses"] for step in yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
               ["runs"]["steps"] if step.get("uses", "").startswith("actions/cache/")]
 CACHE_ACTION = re.sub(r"^actions/cache/(?:restore|save)@", "actions/cache@", CACHE_USES[0])
+# ChatML as a fine-tune might write it: a template eos-guard ships no results for, which needs jinja2.
+OWN_TEMPLATE = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+                "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
 # A clean folder whose name is shell syntax: it must reach eos-guard as data and never run.
 HOSTILE_NAME = "qwen2-$(touch${IFS}pwned)-`touch${IFS}pwned`-;touch${IFS}pwned"
 
@@ -123,7 +126,8 @@ class ActRun:
 
     def summaries(self, job: str, step: str) -> list[str]:
         """What the action's own step wrote to GITHUB_STEP_SUMMARY (act reads the file after the step)."""
-        return [r["content"] for r in self.commands(job, step, "summary") if r["stepID"][1:] == ["eos-guard"]]
+        return [r["content"] for r in self.commands(job, step, "summary")
+                if r["stepID"][1:] in (["eos-guard"], ["with-dependencies"])]
 
     def text(self, job: str, step: str | None = None) -> str:
         records = self.job(job) if step is None else self.step(job, step)
@@ -143,6 +147,10 @@ def make_repository(repo: Path) -> None:
     shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", models / "broken")
     shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", models / "fixme")
     shutil.copytree(ROOT / "tests" / "fixtures" / "qwen2-instruct-aligned", models / HOSTILE_NAME)
+    own = Path(shutil.copytree(ROOT / "tests" / "fixtures" / "qwen2-instruct-aligned", models / "own-template"))
+    config = json.loads((own / "tokenizer_config.json").read_text(encoding="utf-8"))
+    config["chat_template"] = OWN_TEMPLATE
+    (own / "tokenizer_config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
     shutil.copytree(ROOT / "tests" / "fixtures" / "gemma-3-it-aligned", models / "gemma")
     workflows = repo / ".github" / "workflows"
     workflows.mkdir(parents=True)
@@ -307,34 +315,51 @@ def test_no_file_named_pwned_anywhere(act_run: ActRun) -> None:
 def test_action_yml_passes_every_input_through_env() -> None:
     action = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
     assert action["runs"]["using"] == "composite"
-    setup, restore, check, save, fail = action["runs"]["steps"]
-    for step in (setup, check, fail):
+    setup, first, restore, check, save, fail = action["runs"]["steps"]
+    for step in (setup, first, check, fail):
         assert step["shell"] == "bash" and "${{" not in step["run"], step
     assert setup["run"] == 'bash "${GITHUB_ACTION_PATH}/action/setup.sh"'
+    assert first["run"] == 'bash "${GITHUB_ACTION_PATH}/action/run.sh" first'
     assert check["run"] == 'bash "${GITHUB_ACTION_PATH}/action/run.sh"'
     inputs = {"${{ inputs.%s }}" % name for name in action["inputs"]}
     assert set(setup["env"].values()) == inputs
-    assert set(check["env"].values()) == inputs - {"${{ inputs.python }}"} | {
+    assert set(first["env"].values()) == set(check["env"].values()) == inputs - {"${{ inputs.python }}"} | {
         "${{ steps.setup.outputs.python }}", "${{ steps.setup.outputs.deps }}"}
+    # restore, the second check and save run only when the first check needed a dependency
+    for step in (restore, check):
+        assert step["if"].startswith("steps.eos-guard.outputs.needs-dependencies == 'true'"), step
     for name, spec in action["inputs"].items():
         assert spec["required"] is False and "(default: " in spec["description"], name
     for step, part in ((restore, "restore"), (save, "save")):  # one folder, one key, one pinned actions/cache
         assert step["uses"] == CACHE_USES[0].replace("/restore@", f"/{part}@") and step["with"] == {
             "path": "${{ steps.setup.outputs.deps }}", "key": "${{ steps.setup.outputs.cache-key }}"}
-        assert step["if"].startswith(("steps.setup.outputs.cache-key != ''", "steps.eos-guard.outputs.installed"))
-        assert step["if"].endswith("&& !env.ACT")
+        assert "steps.setup.outputs.cache-key != ''" in step["if"] and step["if"].endswith("&& !env.ACT")
     assert CACHE_USES[0].startswith("actions/cache/restore@") and re.fullmatch(r"[0-9a-f]{40}", CACHE_USES[0][-40:])
-    assert "steps.eos-guard.outputs.installed == 'true'" in save["if"]  # saved only after this job's install
-    assert fail["env"] == {
-        "EOS_GUARD_EXIT_CODE": "${{ steps.eos-guard.outputs.exit-code || steps.setup.outputs.exit-code }}"}
+    assert "steps.with-dependencies.outputs.installed == 'true'" in save["if"]  # only after this job's install
+    assert fail["env"] == {"EOS_GUARD_EXIT_CODE": "${{ steps.with-dependencies.outputs.exit-code || "
+                                                  "steps.eos-guard.outputs.exit-code || steps.setup.outputs.exit-code }}"}
     assert set(action["outputs"]) == {"findings", "errors", "changed-files", "sarif-file", "exit-code"}
+    for name, output in action["outputs"].items():  # the second check's value, else the first's
+        assert output["value"].startswith(f"${{{{ steps.with-dependencies.outputs.{name} || "
+                                          f"steps.eos-guard.outputs.{name}"), name
 
 
 @needs_act
 def test_dependencies_are_installed_once_per_job_and_only_when_missing(act_run: ActRun) -> None:
     installs = [r for r in act_run.job("check") if r.get("command") == "group"
                 and r["arg"].startswith("Install eos-guard's dependencies")]
-    assert [r["stepID"][0] for r in installs] == ["clean"], act_run.text("check", "clean")
+    assert [r["stepID"] for r in installs] == [["own-template", "with-dependencies"]], act_run.text("check")
+    # clean (BARE_PYTHON, a template eos-guard ships results for) needed none: checked by the first step alone.
+    assert "needs jinja2" not in act_run.text("check", "clean")
+    assert "Running: eos-guard" in act_run.text("check", "clean")
+    assert "tokenizer_config.json: the chat template is not one eos-guard ships results for; rendering it needs " \
+           "jinja2: the next step installs" in act_run.text("check", "own-template")
+    assert act_run.outputs("check", "own-template") == {
+        "findings": "0", "errors": "0", "changed-files": "", "sarif-file": "", "exit-code": "0"}
+    assert act_run.step_result("check", "own-template") == "success"
+    assert "own-template=success 0 0" in act_run.printed("check", "RESULT")
+    [summary] = act_run.summaries("check", "own-template")
+    assert "All checks passed (1 model folder)." in summary
     # fix (BARE_PYTHON again) found them installed; baseline and broken use python3, which has them here.
     assert "already has jinja2 and PyYAML" in act_run.text("check", "baseline")
     assert not [r for r in act_run.job("check") if r.get("command") == "group" and r["stepID"][0] == "fix"]

@@ -30,5 +30,6 @@ def test_action_benchmark_runs(tmp_path):
     proc = subprocess.run([sys.executable, str(ROOT / "bench" / "action.py"), "--runs", "1", "--workdir",
                            str(tmp_path)], capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-2000:] + proc.stdout[-2000:]
-    assert "| this action, cold (pip installs jinja2 and PyYAML) |" in proc.stdout
+    assert "| this action, cold, a template eos-guard ships results for (nothing installed) |" in proc.stdout
+    assert "| this action, cold, a template it must render (pip installs jinja2 and PyYAML) |" in proc.stdout
     assert "Overhead against the old action's cold step" in proc.stdout

@@ -205,3 +205,43 @@ def test_many_folders_are_checked_in_parallel_with_the_same_report(run, tmp_path
     monkeypatch.setattr(check, "_idle_cores", lambda: check.POOL_FROM_CORES)  # as on an idle 4-core machine
     assert run("--format", "json", "tree") == serial
     assert json.loads(serial[1])["findings"][0]["model"] == "tree/m00"
+
+
+@pytest.fixture(scope="module")
+def without_dependencies(tmp_path_factory):
+    """An interpreter with the standard library only (a virtualenv without pip) that imports eos-guard from this
+    checkout, as an installation made with --no-deps, or the GitHub Action's first check step, has it."""
+    folder = tmp_path_factory.mktemp("bare")
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder / "venv")], check=True)
+
+    def run(*args, cwd):
+        env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "EOS_GUARD_CACHE_DIR": str(folder / "cache")}
+        proc = subprocess.run([str(folder / "venv" / "bin" / "python"), "-m", "eos_guard", *args], cwd=cwd,
+                              env=env, capture_output=True, text=True, timeout=120)
+        return proc.returncode, proc.stdout, proc.stderr
+
+    return run
+
+
+def test_a_check_that_renders_nothing_needs_no_dependency(without_dependencies, run):
+    """A template eos-guard ships results for, no settings file: the same report as with every dependency."""
+    example = ROOT / "examples" / "chatml-finetune-broken"
+    code, out, err = without_dependencies("--format", "json", cwd=example)
+    assert (code, err) == (1, "") and len(json.loads(out)["findings"]) == 3
+    assert (code, out, err) == run("--format", "json", cwd=example)
+
+
+def test_a_missing_dependency_is_one_line_and_exit_code_2(without_dependencies, tmp_path):
+    folder = tmp_path / "own"
+    write_json(folder / "tokenizer_config.json", {"eos_token": "<|im_end|>", "chat_template": (
+        "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}")})
+    code, out, err = without_dependencies("own", cwd=tmp_path)
+    assert (code, out) == (2, "")
+    assert err == ("eos-guard: own/tokenizer_config.json: the chat template is not one eos-guard ships results "
+                   "for; rendering it needs jinja2, which is not installed (pip install jinja2)\n")
+    code, out, err = without_dependencies("--format", "github", "own", cwd=tmp_path)
+    assert code == 2 and out.startswith("::error title=eos-guard::own/tokenizer_config.json: the chat template")
+    (tmp_path / ".eos-guard.yaml").write_text("fail-on: warning\n", encoding="utf-8")
+    code, out, err = without_dependencies("own", cwd=tmp_path)  # the settings are read first
+    assert (code, out, err) == (2, "", "eos-guard: reading the settings file .eos-guard.yaml needs PyYAML, which "
+                                       "is not installed (pip install PyYAML)\n")

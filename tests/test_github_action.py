@@ -140,6 +140,72 @@ def test_a_fix_that_fails_half_way_still_lists_what_it_wrote(step: Step) -> None
     assert (BROKEN / "generation_config.json").read_bytes() == (locked / "generation_config.json").read_bytes()
 
 
+# ChatML as a fine-tune might write it: a template eos-guard ships no results for, so it must be rendered.
+OWN_TEMPLATE = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+                "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+
+
+def with_own_template(folder: Path) -> Path:
+    config = folder / "tokenizer_config.json"
+    values = json.loads(config.read_text(encoding="utf-8"))
+    values["chat_template"] = OWN_TEMPLATE
+    config.write_text(json.dumps(values, indent=2), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def bare(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This process as an interpreter without eos-guard's dependencies: importing (or finding) them fails."""
+    for name in ("jinja2", "markupsafe", "yaml"):
+        monkeypatch.setitem(sys.modules, name, None)
+
+
+def test_without_the_dependencies_a_known_template_is_checked_at_once(step: Step, bare: None) -> None:
+    step.add(BROKEN, "broken")
+    code, out, outputs = step(paths="broken", install_later="true")
+    assert outputs == {"findings": "3", "errors": "1", "changed-files": "", "sarif-file": "", "exit-code": "1"}
+    assert "needs-dependencies" not in outputs and "::error file=broken/generation_config.json" in out
+
+
+@pytest.mark.parametrize("fix", ["false", "true"])
+def test_a_check_that_needs_a_dependency_stops_without_annotating_or_writing(step: Step, bare: None,
+                                                                            fix: str) -> None:
+    """A known template first (its folder would be fixed), then one eos-guard has no results for: the run asks
+    for the dependencies before it has annotated, summarised or written anything."""
+    first = step.add(BROKEN, "a")
+    with_own_template(step.add(CLEAN, "b"))
+    before = {path: path.read_bytes() for path in first.iterdir()}
+    code, out, outputs = step(paths="a b", fix=fix, sarif_file="eos-guard.sarif", install_later="true")
+    assert (code, outputs) == (0, {"needs-dependencies": "true"})
+    running, message = out.splitlines()
+    assert running.startswith("Running: eos-guard ")
+    assert message == ("eos-guard: b/tokenizer_config.json: the chat template is not one eos-guard ships results "
+                       "for; rendering it needs jinja2: the next step installs eos-guard's dependencies and checks "
+                       "again")
+    assert step.summary.read_text(encoding="utf-8") == "" and not (step.work / "eos-guard.sarif").exists()
+    assert {path: path.read_bytes() for path in first.iterdir()} == before
+
+
+def test_a_settings_file_needs_pyyaml(step: Step, bare: None) -> None:
+    step.add(CLEAN, "clean")
+    (step.work / ".eos-guard.yaml").write_text("fail-on: warning\n", encoding="utf-8")
+    code, out, outputs = step(paths="clean", install_later="true")
+    assert outputs == {"needs-dependencies": "true"}
+    assert "reading the settings file .eos-guard.yaml needs PyYAML: the next step installs" in out
+
+
+def test_a_missing_dependency_is_an_error_when_nothing_will_install_it(step: Step, bare: None) -> None:
+    """The second check step (dependencies installed) and a run outside a runner never ask again."""
+    with_own_template(step.add(CLEAN, "own"))
+    code, out, outputs = step(paths="own")
+    assert (code, outputs["exit-code"]) == (0, "2") and "needs-dependencies" not in outputs
+    assert ("::error title=eos-guard::own/tokenizer_config.json: the chat template is not one eos-guard ships "
+            "results for; rendering it needs jinja2, which is not installed (pip install jinja2)") in out
+    del step.env["GITHUB_OUTPUT"]
+    code, out, _ = step(paths="own", install_later="true")
+    assert code == 2 and "needs jinja2, which is not installed" in out
+
+
 def test_an_unreadable_file_is_annotated_at_its_place(step: Step) -> None:
     folder = step.add(CLEAN, "clean")
     (folder / "generation_config.json").write_text('{"eos_token_id": [1,\n', encoding="utf-8")
