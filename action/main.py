@@ -1,15 +1,14 @@
-"""The action's Python entry point: ``python -I action/main.py prepare|run`` (see eos_guard/github_action.py).
+"""The action's Python entry point: ``python -I action/main.py check|run`` (see eos_guard/github_action.py).
 
 Isolated mode (-I) keeps the workspace, which a pull request controls, off ``sys.path``: the action's own
-checkout comes first, then the folder its dependencies were installed into (``EOS_GUARD_DEPS``), if any.
+checkout comes first (eos_guard.github_action puts the folder of the dependencies right after it, when they
+are used from there).
 """
 
 import os
 import sys
 
-ACTION = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEPS = os.environ.get("EOS_GUARD_DEPS", "")
-sys.path[:0] = [ACTION, DEPS] if DEPS else [ACTION]
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from eos_guard.github_action import main  # noqa: E402  (the path above comes first)
 

@@ -264,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{span([t - c for t, c in zip(times, checks)])} |")
     print()
     # act names a composite's inner steps by their ids.
-    inner_names = {"setup": "setup step", "eos-guard": "first check step", "restore": "actions/cache/restore step",
+    inner_names = {"eos-guard": "first check step (inputs, then the check)", "restore": "actions/cache/restore step",
                    "with-dependencies": "second check step (pip when needed, then the check)",
                    "save": "actions/cache/save step"}
     samples = {"new-known-cold": runs, "new-own-cold": runs, "new-own-warm": runs, "cached-miss": cached,

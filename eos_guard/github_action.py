@@ -1,16 +1,17 @@
 """The GitHub Action (action.yml): its inputs, the check, and what it hands back to the workflow.
 
 action/main.py runs this module from the action's own checkout with the interpreter the ``python`` input names
-(already checked by action/setup.sh, the only shell the action has). It runs twice per step:
+(already checked by action/check.sh, the only shell the action has). It has two commands, one per step:
 
-- ``prepare`` validates every input, with the standard library only, before anything is installed. Then it says
-  whether eos-guard's dependencies must be installed, where (``deps``), and under which actions/cache key.
-- ``run`` validates the inputs again, runs the check in this process, and prints the annotations. It appends the
-  job summary, writes the SARIF file, and writes the outputs to ``$GITHUB_OUTPUT``. When the dependencies are
-  missing, the first ``run`` goes without them (``EOS_GUARD_INSTALL_LATER``): most checks need none (a chat
-  template eos-guard ships results for, no ``.eos-guard.yaml``). One that needs one stops before it annotates or
-  writes anything and sets the ``needs-dependencies`` output; the action then restores or installs them and
-  runs again.
+- ``check`` (the first step) validates every input, with the standard library only, before anything runs. Then
+  it checks the paths in this process, prints the annotations, appends the job summary, writes the SARIF file,
+  and writes the outputs to ``$GITHUB_OUTPUT``. eos-guard's dependencies are used from the interpreter, or from
+  the folder an earlier use of the action in the job installed them into. Without them, the check goes ahead
+  anyway: most checks need none (a chat template eos-guard ships results for, no ``.eos-guard.yaml``). One
+  that needs one stops before it annotates or writes anything, and sets ``needs-dependencies`` with where the
+  dependencies go (``deps``) and their actions/cache key.
+- ``run`` (the second step, only then) checks the same way with the dependencies on ``sys.path``, which
+  ``action/check-with-dependencies.sh`` has installed or actions/cache has restored.
 
 Inputs arrive only as ``EOS_GUARD_*`` environment variables. No value is ever evaluated, and a path is always
 passed after ``--``. Inside a runner (``GITHUB_OUTPUT`` is set) the step ends with 0 and hands eos-guard's exit
@@ -46,9 +47,10 @@ OUTPUTS = ("findings", "errors", "changed-files", "sarif-file", "exit-code")
 FAIL_ON_VALUES = (*(str(s) for s in sorted(Severity, reverse=True)), FAIL_ON_NEVER)
 RUNTIME_VALUES = (*RUNTIMES, "all")
 BOOLEANS = ("true", "false")
-# The action's own dependency spec: what action/setup.sh installs when the interpreter lacks it.
+# The action's own dependency spec: what action/check-with-dependencies.sh installs when a check needs it.
 REQUIREMENTS = Path(__file__).resolve().parent.parent / "action" / "requirements.txt"
-COMPLETE = ".eos-guard-complete"  # action/run.sh writes it into the folder once pip has installed them all
+# action/check-with-dependencies.sh writes it into the folder once pip has installed them all
+COMPLETE = ".eos-guard-complete"
 # A message that starts with path:line:col: is annotated at that place.
 PLACED = re.compile(r"^(?P<file>[^:]+):(?P<line>[0-9]+):(?P<col>[0-9]+): (?P<message>.*)$", re.DOTALL)
 
@@ -190,25 +192,31 @@ def invalid(inputs: Inputs, out: TextIO, outputs: Outputs) -> int | None:
     return outputs.finish(cli.EXIT_FINDINGS)
 
 
-def prepare(env: Mapping[str, str], out: TextIO) -> int:
-    """Validate the inputs; say where eos-guard's dependencies go, unless this interpreter already has them."""
+def check(env: Mapping[str, str], out: TextIO) -> int:
+    """The first check step: validate the inputs, put the dependencies on ``sys.path`` when they are installed,
+    and check; without them, a check that needs one hands over to the second step (see the module's docstring)."""
     outputs = Outputs(env)
-    stopped = invalid(Inputs.read(env), out, outputs)
+    inputs = Inputs.read(env)
+    stopped = invalid(inputs, out, outputs)
     if stopped is not None:
         return stopped
     if has_dependencies():
         print(f"eos-guard: {sys.executable} already has jinja2 and PyYAML; nothing to install", file=out)
-        outputs.set({"python": sys.executable, "deps": "", "cache-key": ""})
-        return 0
+        return check_paths(inputs, env, out, outputs)
     key = cache_key()
-    # A path that is the same in every job (unlike RUNNER_TEMP under act): actions/cache restores only to the
-    # path it saved. On a self-hosted runner the folder outlives the job, and the key in its name keeps it right.
-    home = env.get("XDG_CACHE_HOME") or os.path.join(env.get("HOME") or os.path.expanduser("~"), ".cache")
-    deps = os.path.join(home, "eos-guard-action", key)
+    deps = dependency_folder(env, key)
     if os.path.exists(os.path.join(deps, COMPLETE)):  # an earlier step of this job installed or restored them
-        key = ""
-    outputs.set({"python": sys.executable, "deps": deps, "cache-key": key})
-    return 0
+        use_dependencies(deps)
+        return check_paths(inputs, env, out, outputs)
+    return check_paths(inputs, env, out, outputs, install_later={"python": sys.executable, "deps": deps,
+                                                                 "cache-key": key})
+
+
+def dependency_folder(env: Mapping[str, str], key: str) -> str:
+    """A path that is the same in every job (unlike RUNNER_TEMP under act): actions/cache restores only to the
+    path it saved. On a self-hosted runner the folder outlives the job, and the key in its name keeps it right."""
+    home = env.get("XDG_CACHE_HOME") or os.path.join(env.get("HOME") or os.path.expanduser("~"), ".cache")
+    return os.path.join(home, "eos-guard-action", key)
 
 
 def requirements() -> list[tuple[str, tuple[int, ...], bool]]:
@@ -307,12 +315,29 @@ def cache_key() -> str:
 
 
 def run(env: Mapping[str, str], out: TextIO) -> int:
-    """Check the paths (and fix them with ``fix: true``); print annotations; write outputs, summary, SARIF."""
+    """The second check step, with the dependencies installed in the folder ``EOS_GUARD_DEPS`` names."""
     outputs = Outputs(env)
     inputs = Inputs.read(env)
     stopped = invalid(inputs, out, outputs)
     if stopped is not None:
         return stopped
+    use_dependencies(env.get("EOS_GUARD_DEPS", ""))
+    return check_paths(inputs, env, out, outputs)
+
+
+def use_dependencies(folder: str) -> None:
+    """Import the dependencies from ``folder``: after the action's checkout (action/main.py puts it first), before
+    the interpreter's own packages (one may be too old)."""
+    if folder and folder not in sys.path:
+        sys.path.insert(1, folder)
+
+
+def check_paths(inputs: Inputs, env: Mapping[str, str], out: TextIO, outputs: Outputs,
+                install_later: Mapping[str, str] | None = None) -> int:
+    """Check the paths (and fix them with ``fix: true``); print annotations; write outputs, summary, SARIF.
+
+    With ``install_later`` (the outputs the second step needs: the interpreter, the dependency folder and its
+    cache key), a check that needs a missing dependency sets them and ``needs-dependencies`` instead."""
     argv = inputs.argv(env, out)
     print("Running: eos-guard " + " ".join(shlex.quote(arg) for arg in argv), file=out)
     args = cli.build_parser().parse_args(argv)
@@ -325,11 +350,11 @@ def run(env: Mapping[str, str], out: TextIO) -> int:
         print(annotate("error", exc.render()), file=out)
         return finish_written(env, out, outputs, written, cli.EXIT_ERROR, {})
     except MissingDependency as exc:  # raised before --fix writes anything: every folder is checked first
-        if env.get("EOS_GUARD_INSTALL_LATER") == "true" and outputs.path and not written:
+        if install_later is not None and outputs.path and not written:
             print(f"eos-guard: {exc.purpose} needs {exc.distribution}: the next step installs eos-guard's "
                   "dependencies and checks again", file=out)
             out.flush()
-            outputs.set({"needs-dependencies": "true"})
+            outputs.set({**install_later, "needs-dependencies": "true"})
             return 0
         print(annotate("error", str(exc)), file=out)
         return finish_written(env, out, outputs, written, cli.EXIT_ERROR, {})
@@ -395,15 +420,15 @@ def finish_written(env: Mapping[str, str], out: TextIO, outputs: Outputs, writte
 
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None, out: TextIO | None = None) -> int:
-    """``prepare`` or ``run`` (see the module's docstring); the exit code of the step."""
+    """``check`` or ``run`` (see the module's docstring); the exit code of the step."""
     argv = list(sys.argv[1:] if argv is None else argv)
     env = os.environ if env is None else env
     out = sys.stdout if out is None else out
-    if argv not in (["prepare"], ["run"]):
-        print("usage: action/main.py prepare|run", file=sys.stderr)
+    if argv not in (["check"], ["run"]):
+        print("usage: action/main.py check|run", file=sys.stderr)
         return cli.EXIT_ERROR
     try:
-        return prepare(env, out) if argv == ["prepare"] else run(env, out)
+        return check(env, out) if argv == ["check"] else run(env, out)
     except Exception as exc:  # an internal error: one annotation, then the traceback for the report
         print(annotate("error", f"internal error: {type(exc).__name__}: {exc}"), file=out)
         out.flush()

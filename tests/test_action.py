@@ -315,29 +315,28 @@ def test_no_file_named_pwned_anywhere(act_run: ActRun) -> None:
 def test_action_yml_passes_every_input_through_env() -> None:
     action = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
     assert action["runs"]["using"] == "composite"
-    setup, first, restore, check, save, fail = action["runs"]["steps"]
-    for step in (setup, first, check, fail):
+    first, restore, second, save, fail = action["runs"]["steps"]
+    for step in (first, second, fail):
         assert step["shell"] == "bash" and "${{" not in step["run"], step
-    assert setup["run"] == 'bash "${GITHUB_ACTION_PATH}/action/setup.sh"'
-    assert first["run"] == 'bash "${GITHUB_ACTION_PATH}/action/run.sh" first'
-    assert check["run"] == 'bash "${GITHUB_ACTION_PATH}/action/run.sh"'
+    assert first["run"] == 'bash "${GITHUB_ACTION_PATH}/action/check.sh"'
+    assert second["run"] == 'bash "${GITHUB_ACTION_PATH}/action/check-with-dependencies.sh"'
     inputs = {"${{ inputs.%s }}" % name for name in action["inputs"]}
-    assert set(setup["env"].values()) == inputs
-    assert set(first["env"].values()) == set(check["env"].values()) == inputs - {"${{ inputs.python }}"} | {
-        "${{ steps.setup.outputs.python }}", "${{ steps.setup.outputs.deps }}"}
-    # restore, the second check and save run only when the first check needed a dependency
-    for step in (restore, check):
+    assert set(first["env"].values()) == inputs
+    assert set(second["env"].values()) == inputs - {"${{ inputs.python }}"} | {
+        "${{ steps.eos-guard.outputs.python }}", "${{ steps.eos-guard.outputs.deps }}"}
+    # restore and the second check run only when the first check needed a dependency
+    for step in (restore, second):
         assert step["if"].startswith("steps.eos-guard.outputs.needs-dependencies == 'true'"), step
     for name, spec in action["inputs"].items():
         assert spec["required"] is False and "(default: " in spec["description"], name
     for step, part in ((restore, "restore"), (save, "save")):  # one folder, one key, one pinned actions/cache
         assert step["uses"] == CACHE_USES[0].replace("/restore@", f"/{part}@") and step["with"] == {
-            "path": "${{ steps.setup.outputs.deps }}", "key": "${{ steps.setup.outputs.cache-key }}"}
-        assert "steps.setup.outputs.cache-key != ''" in step["if"] and step["if"].endswith("&& !env.ACT")
+            "path": "${{ steps.eos-guard.outputs.deps }}", "key": "${{ steps.eos-guard.outputs.cache-key }}"}
+        assert step["if"].endswith("&& !env.ACT")
     assert CACHE_USES[0].startswith("actions/cache/restore@") and re.fullmatch(r"[0-9a-f]{40}", CACHE_USES[0][-40:])
     assert "steps.with-dependencies.outputs.installed == 'true'" in save["if"]  # only after this job's install
     assert fail["env"] == {"EOS_GUARD_EXIT_CODE": "${{ steps.with-dependencies.outputs.exit-code || "
-                                                  "steps.eos-guard.outputs.exit-code || steps.setup.outputs.exit-code }}"}
+                                                  "steps.eos-guard.outputs.exit-code }}"}
     assert set(action["outputs"]) == {"findings", "errors", "changed-files", "sarif-file", "exit-code"}
     for name, output in action["outputs"].items():  # the second check's value, else the first's
         assert output["value"].startswith(f"${{{{ steps.with-dependencies.outputs.{name} || "

@@ -153,30 +153,46 @@ def with_own_template(folder: Path) -> Path:
     return folder
 
 
-@pytest.fixture
-def bare(monkeypatch: pytest.MonkeyPatch) -> None:
-    """This process as an interpreter without eos-guard's dependencies: importing (or finding) them fails."""
-    for name in ("jinja2", "markupsafe", "yaml"):
-        monkeypatch.setitem(sys.modules, name, None)
+@pytest.fixture(scope="module")
+def bare_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A virtualenv without packages (not even pip), as setup-python's Python is: no jinja2, no PyYAML."""
+    folder = tmp_path_factory.mktemp("bare") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True)
+    return folder / "bin" / "python"
 
 
-def test_without_the_dependencies_a_known_template_is_checked_at_once(step: Step, bare: None) -> None:
+def run_step(step: Step, python: Path, command: str, **inputs: str) -> tuple[int, str, dict[str, str]]:
+    """action/main.py as the action's steps run it, with ``python``."""
+    env = {**step.env, "PATH": "/usr/bin:/bin"}
+    env.update({"EOS_GUARD_" + name.upper(): value for name, value in inputs.items()})
+    proc = subprocess.run([str(python), "-I", str(ROOT / "action" / "main.py"), command], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.stderr == ""
+    return proc.returncode, proc.stdout, read_outputs(step.output)
+
+
+def test_without_the_dependencies_a_known_template_is_checked_at_once(step: Step, bare_python: Path) -> None:
     step.add(BROKEN, "broken")
-    code, out, outputs = step(paths="broken", install_later="true")
+    code, out, outputs = run_step(step, bare_python, "check", paths="broken")
     assert outputs == {"findings": "3", "errors": "1", "changed-files": "", "sarif-file": "", "exit-code": "1"}
-    assert "needs-dependencies" not in outputs and "::error file=broken/generation_config.json" in out
+    assert "::error file=broken/generation_config.json" in out
+    assert not step.cache_home.exists()  # nothing installed, no folder named
 
 
 @pytest.mark.parametrize("fix", ["false", "true"])
-def test_a_check_that_needs_a_dependency_stops_without_annotating_or_writing(step: Step, bare: None,
+def test_a_check_that_needs_a_dependency_stops_without_annotating_or_writing(step: Step, bare_python: Path,
                                                                             fix: str) -> None:
-    """A known template first (its folder would be fixed), then one eos-guard has no results for: the run asks
+    """A known template first (its folder would be fixed), then one eos-guard has no results for: the check asks
     for the dependencies before it has annotated, summarised or written anything."""
     first = step.add(BROKEN, "a")
     with_own_template(step.add(CLEAN, "b"))
     before = {path: path.read_bytes() for path in first.iterdir()}
-    code, out, outputs = step(paths="a b", fix=fix, sarif_file="eos-guard.sarif", install_later="true")
-    assert (code, outputs) == (0, {"needs-dependencies": "true"})
+    code, out, outputs = run_step(step, bare_python, "check", paths="a b", fix=fix, sarif_file="eos-guard.sarif")
+    key = outputs.get("cache-key", "")
+    version = ".".join(map(str, sys.version_info[:3]))
+    assert re.fullmatch(rf"eos-guard-deps-{sys.platform}-[a-z0-9_]+-cpython{version}[a-z]*-[0-9a-f]{{16}}", key), key
+    assert (code, outputs) == (0, {"python": str(bare_python), "cache-key": key, "needs-dependencies": "true",
+                                   "deps": str(step.cache_home / "eos-guard-action" / key)})
     running, message = out.splitlines()
     assert running.startswith("Running: eos-guard ")
     assert message == ("eos-guard: b/tokenizer_config.json: the chat template is not one eos-guard ships results "
@@ -184,25 +200,47 @@ def test_a_check_that_needs_a_dependency_stops_without_annotating_or_writing(ste
                        "again")
     assert step.summary.read_text(encoding="utf-8") == "" and not (step.work / "eos-guard.sarif").exists()
     assert {path: path.read_bytes() for path in first.iterdir()} == before
+    assert not step.cache_home.exists()  # named, not made: check-with-dependencies.sh installs into it
 
 
-def test_a_settings_file_needs_pyyaml(step: Step, bare: None) -> None:
+def test_a_settings_file_needs_pyyaml(step: Step, bare_python: Path) -> None:
     step.add(CLEAN, "clean")
     (step.work / ".eos-guard.yaml").write_text("fail-on: warning\n", encoding="utf-8")
-    code, out, outputs = step(paths="clean", install_later="true")
-    assert outputs == {"needs-dependencies": "true"}
-    assert "reading the settings file .eos-guard.yaml needs PyYAML: the next step installs" in out
+    code, out, outputs = run_step(step, bare_python, "check", paths="clean")
+    assert outputs["needs-dependencies"] == "true" and "findings" not in outputs
+    assert "eos-guard: reading the settings file .eos-guard.yaml needs PyYAML: the next step installs" in out
 
 
-def test_a_missing_dependency_is_an_error_when_nothing_will_install_it(step: Step, bare: None) -> None:
-    """The second check step (dependencies installed) and a run outside a runner never ask again."""
+def test_installed_dependencies_are_used_by_later_checks(step: Step, bare_python: Path) -> None:
+    """Once the folder is complete (installed by an earlier use of the action in the job, or restored), the first
+    check imports from it and needs no second step. The folder here holds links to this environment's packages."""
     with_own_template(step.add(CLEAN, "own"))
-    code, out, outputs = step(paths="own")
+    _, _, outputs = run_step(step, bare_python, "check", paths="own")
+    deps = Path(outputs["deps"])
+    deps.mkdir(parents=True)
+    for name in ("jinja2", "markupsafe", "yaml"):
+        module = __import__(name)
+        (deps / name).symlink_to(Path(module.__file__).parent)
+    (deps / github_action.COMPLETE).touch()
+    step.output.write_text("", encoding="utf-8")
+    code, out, outputs = run_step(step, bare_python, "check", paths="own")
+    assert outputs == {"findings": "0", "errors": "0", "changed-files": "", "sarif-file": "", "exit-code": "0"}
+    step.output.write_text("", encoding="utf-8")
+    code, out, outputs = run_step(step, bare_python, "run", paths="own", deps=str(deps))
+    assert outputs["exit-code"] == "0"
+
+
+def test_a_missing_dependency_is_an_error_when_nothing_will_install_it(step: Step, bare_python: Path) -> None:
+    """The second step (its folder lacks them, say a broken install) and a run outside a runner never ask again."""
+    with_own_template(step.add(CLEAN, "own"))
+    empty = step.work.parent / "empty"
+    empty.mkdir()
+    code, out, outputs = run_step(step, bare_python, "run", paths="own", deps=str(empty))
     assert (code, outputs["exit-code"]) == (0, "2") and "needs-dependencies" not in outputs
     assert ("::error title=eos-guard::own/tokenizer_config.json: the chat template is not one eos-guard ships "
             "results for; rendering it needs jinja2, which is not installed (pip install jinja2)") in out
     del step.env["GITHUB_OUTPUT"]
-    code, out, _ = step(paths="own", install_later="true")
+    code, out, _ = run_step(step, bare_python, "check", paths="own")
     assert code == 2 and "needs jinja2, which is not installed" in out
 
 
@@ -253,7 +291,7 @@ INVALID = [
 ]
 
 
-@pytest.mark.parametrize("command", ["prepare", "run"])
+@pytest.mark.parametrize("command", ["check", "run"])
 @pytest.mark.parametrize(("inputs", "message"), INVALID)
 def test_an_invalid_input_stops_the_step_before_anything_runs(step: Step, command: str, inputs: dict[str, str],
                                                               message: str) -> None:
@@ -271,7 +309,7 @@ def test_an_invalid_input_stops_the_step_before_anything_runs(step: Step, comman
 
 
 def test_every_invalid_input_is_reported_at_once(step: Step) -> None:
-    _, out, _ = step("prepare", paths="missing", fix="maybe", fail_on="fatal")
+    _, out, _ = step("check", paths="missing", fix="maybe", fail_on="fatal")
     assert [line.split("::")[2].split(":")[0] for line in out.splitlines() if line.startswith("::")] == [
         "paths", "fix", "fail-on"]
 
@@ -282,33 +320,12 @@ def test_the_accepted_values_are_the_registries() -> None:
     assert set(github_action.FAIL_ON_VALUES) - {"never"} == {str(s) for s in Severity}
 
 
-def test_prepare_needs_no_install_when_the_interpreter_has_the_dependencies(step: Step) -> None:
-    code, out, outputs = step("prepare")
-    assert code == 0 and outputs == {"python": sys.executable, "deps": "", "cache-key": ""}
-    assert "already has jinja2 and PyYAML; nothing to install" in out
-
-
-def test_prepare_names_a_folder_and_a_cache_key_for_a_bare_interpreter(step: Step, tmp_path: Path) -> None:
-    """A virtualenv without packages, as setup-python's Python is, runs action/main.py as action/setup.sh does."""
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "bare")], check=True)
-    python = tmp_path / "bare" / "bin" / "python"
-    env = {**step.env, "PATH": "/usr/bin:/bin"}
-    proc = subprocess.run([str(python), "-I", str(ROOT / "action" / "main.py"), "prepare"], env=env,
-                          capture_output=True, text=True, check=True)
-    outputs = read_outputs(step.output)
-    key = outputs["cache-key"]
-    version = ".".join(map(str, sys.version_info[:3]))
-    assert re.fullmatch(rf"eos-guard-deps-{sys.platform}-[a-z0-9_]+-cpython{version}[a-z]*-[0-9a-f]{{16}}", key), key
-    assert outputs["deps"] == str(step.cache_home / "eos-guard-action" / key)
-    assert outputs["python"] == str(python) and proc.stdout == ""
-    assert not step.cache_home.exists()  # named, not made: run.sh installs into it
-
-    # Once action/run.sh has filled it, a later step of the job skips the cache (the folder is complete).
-    Path(outputs["deps"]).mkdir(parents=True)
-    (Path(outputs["deps"]) / github_action.COMPLETE).touch()
-    step.output.write_text("", encoding="utf-8")
-    subprocess.run([str(python), "-I", str(ROOT / "action" / "main.py"), "prepare"], env=env, check=True)
-    assert read_outputs(step.output) == {**outputs, "cache-key": ""}
+def test_check_uses_the_interpreter_s_own_dependencies(step: Step) -> None:
+    step.add(CLEAN, "clean")
+    code, out, outputs = step("check", paths="clean")
+    assert code == 0 and outputs == {"findings": "0", "errors": "0", "changed-files": "", "sarif-file": "",
+                                     "exit-code": "0"}
+    assert out.startswith(f"eos-guard: {sys.executable} already has jinja2 and PyYAML; nothing to install\n")
 
 
 def test_the_cache_key_changes_with_the_dependency_spec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

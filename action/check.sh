@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The eos-guard action's first step (see action.yml and docs/action.md): the one input shell must check,
-# the interpreter, before running it; then eos_guard.github_action validates every other input and says
-# whether the dependencies must be installed, where, and under which actions/cache key.
+# the interpreter, before running it; then eos_guard.github_action validates every other input and checks
+# the paths with the dependencies the interpreter has (or an earlier step of the job installed). A check that
+# needs a missing one sets needs-dependencies, and the action's later steps install them and check again.
 #
 # Inputs arrive only as EOS_GUARD_* environment variables; no value is ever evaluated. An invalid input ends
 # this step normally with the exit-code output set to 1; the action's last step fails with it.
@@ -29,4 +30,4 @@ elif ! command -v -- "$python" >/dev/null 2>&1; then
 elif ! "$python" -I -c 'import sys; sys.exit(sys.version_info < (3, 10))' >/dev/null 2>&1; then
     error "python: '${python}' is not Python 3.10 or newer (use actions/setup-python, or name an interpreter)"
 fi
-exec "$python" -I "${GITHUB_ACTION_PATH:?run this script as the eos-guard action}/action/main.py" prepare
+exec "$python" -I "${GITHUB_ACTION_PATH:?run this script as the eos-guard action}/action/main.py" check

@@ -1,23 +1,15 @@
 #!/usr/bin/env bash
-# The eos-guard action's check steps (see action.yml and docs/action.md). action/setup.sh has validated the
-# inputs and named the interpreter (EOS_GUARD_INTERPRETER) and, when it lacks jinja2 or PyYAML, the folder
-# to install them into (EOS_GUARD_DEPS, which actions/cache may have restored). pip installs only those
+# The eos-guard action's second check step (see action.yml and docs/action.md), run only when the first one
+# (action/check.sh) needed a dependency the interpreter (EOS_GUARD_INTERPRETER) lacks. It named the folder to
+# install them into (EOS_GUARD_DEPS), which actions/cache may have restored since. pip installs only those
 # dependencies, from action/requirements.txt: eos-guard itself runs from the action's checkout, so nothing is
 # built and `@v1` pins the code. The check, the outputs, the summary and SARIF are eos_guard.github_action.
-#
-# `run.sh first` (the first check step) checks without the dependencies when they are not in place: most checks
-# need none. A check that needs one stops before it annotates or writes anything and sets the
-# needs-dependencies output; then actions/cache restores the folder and the second check step (`run.sh`)
-# installs what is still missing and checks again.
 set -euo pipefail
 
 python=${EOS_GUARD_INTERPRETER:?run this script as the eos-guard action}
 action=${GITHUB_ACTION_PATH:?run this script as the eos-guard action}
-deps=${EOS_GUARD_DEPS-}
-if [[ -n $deps && ! -e "${deps}/.eos-guard-complete" ]]; then
-    if [[ ${1-} == first && -n ${GITHUB_OUTPUT-} ]]; then
-        EOS_GUARD_DEPS='' EOS_GUARD_INSTALL_LATER=true exec "$python" -I "${action}/action/main.py" run
-    fi
+deps=${EOS_GUARD_DEPS:?run this script as the eos-guard action}
+if [[ ! -e "${deps}/.eos-guard-complete" ]]; then
     echo "::group::Install eos-guard's dependencies (action/requirements.txt)"
     # Into a new folder, renamed into place once complete: another job on a self-hosted runner may use the
     # same folder, and a failed install leaves nothing behind for actions/cache to save.
