@@ -88,7 +88,8 @@ class JsonDocument:
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
-            raise InputError(self.path, f"cannot parse JSON: {exc.msg}", exc.lineno, exc.colno) from None
+            raise InputError(self.path, f"cannot parse JSON: {_trailing_comma_message(exc)}",
+                             *_text_position(text, exc.pos)) from None
         except RecursionError:
             raise InputError(self.path, "cannot parse JSON: nesting is too deep", 1, 1) from None
         except ValueError:  # an integer over Python's int-string limit (json.loads gives no position)
@@ -234,6 +235,24 @@ class Where:
 def dotted(keys: KeyPath) -> str:
     """``generation_config.eos_token_id``-style text of a key path (``added_tokens[3].content``)."""
     return "".join(f"[{k}]" if isinstance(k, int) else (f".{k}" if i else k) for i, k in enumerate(keys))
+
+
+def _trailing_comma_message(exc: json.JSONDecodeError) -> str:
+    """Python 3.13's words and place for a trailing comma (``{"a": 1,}``), on every Python: 3.10 to 3.12 say
+    "Expecting property name enclosed in double quotes" (or "Expecting value") at the closing bracket instead.
+    The position is moved to the comma in ``exc.pos`` too, so the report is the same on every version."""
+    text, pos = exc.doc, exc.pos
+    if pos < len(text) and text[pos] in "}]":
+        before = len(text[:pos].rstrip(" \t\n\r")) - 1
+        if before >= 0 and text[before] == ",":
+            exc.pos = before
+            return f"Illegal trailing comma before end of {'object' if text[pos] == '}' else 'array'}"
+    return exc.msg
+
+
+def _text_position(text: str, pos: int) -> tuple[int, int]:
+    """1-based line and column of a character offset, as json.JSONDecodeError counts them."""
+    return text.count("\n", 0, pos) + 1, pos - text.rfind("\n", 0, pos)
 
 
 def long_integer(text: str) -> tuple[str, int, int]:

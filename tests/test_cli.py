@@ -103,6 +103,12 @@ def test_recursive_search_skips_hidden_and_virtualenv_folders(run, tmp_path):
 @pytest.mark.parametrize("content,message", [
     pytest.param(b'{"eos_token_id": 2,\n  "x": }', "config.json:2:8: cannot parse JSON: Expecting value",
                  id="malformed"),
+    # Python 3.13's words and place on every version (3.10-3.12 say "Expecting property name ..." at the brace)
+    pytest.param(b'{"eos_token_id": [2, 7],\n  "x": 1,\n}',
+                 "config.json:2:9: cannot parse JSON: Illegal trailing comma before end of object", id="trailing-comma"),
+    pytest.param(b'{"eos_token_id": [2, 7, ]}',
+                 "config.json:1:23: cannot parse JSON: Illegal trailing comma before end of array",
+                 id="trailing-comma-array"),
     pytest.param(b'{"eos_token_id": 2, "n": "\xff"}', "config.json:1:27: cannot decode UTF-8: invalid byte 0xff",
                  id="not-utf8"),
     pytest.param(b"\xef\xbb\xbf{}", "config.json:1:1: cannot parse JSON: file starts with a UTF-8 byte order mark",
