@@ -421,6 +421,8 @@ def finish_written(env: Mapping[str, str], out: TextIO, outputs: Outputs, writte
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None, out: TextIO | None = None) -> int:
     """``check`` or ``run`` (see the module's docstring); the exit code of the step."""
+    if argv is None:  # action/main.py, not a test
+        cli.start_up_done()
     argv = list(sys.argv[1:] if argv is None else argv)
     env = os.environ if env is None else env
     out = sys.stdout if out is None else out

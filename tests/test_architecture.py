@@ -57,3 +57,25 @@ def test_typing_and_the_render_modules_are_not_imported_by_a_check(tmp_path):
     proc = subprocess.run([sys.executable, "-I", "-c", code, str(folder)], capture_output=True, text=True, env=env,
                           cwd=tmp_path, timeout=120)
     assert "LOADED []" in proc.stderr, proc.stderr[-2000:]
+
+
+def test_the_program_freezes_what_start_up_made_and_a_caller_s_objects_stay_collectable(tmp_path):
+    """The console script and ``python -m eos_guard`` freeze the start-up's objects (gc.freeze: the scans, and the
+    full collection at exit, skip them); ``main(argv)`` from Python, as the tests and the Action's tests call
+    it, freezes nothing."""
+    import shutil
+
+    folder = shutil.copytree(ROOT / "tests" / "fixtures" / "qwen2-instruct-aligned", tmp_path / "model")
+    code = ("import gc, runpy, sys\n"
+            "from eos_guard.cli import main\n"
+            "main(['--format', 'json', '--baseline', 'none', sys.argv[1]])\n"
+            "print('CALLED', gc.get_freeze_count(), file=sys.stderr)\n"
+            "sys.argv[1:] = ['--format', 'json', '--baseline', 'none', sys.argv[1]]\n"
+            "try:\n"
+            "    runpy.run_module('eos_guard', run_name='__main__')\n"
+            "except SystemExit as exit:\n"
+            "    print('PROGRAM', exit.code, gc.get_freeze_count() > 1000, file=sys.stderr)\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "EOS_GUARD_CACHE_DIR": str(tmp_path / "cache")}
+    proc = subprocess.run([sys.executable, "-I", "-c", code, str(folder)], capture_output=True, text=True, env=env,
+                          cwd=tmp_path, timeout=120)
+    assert "CALLED 0\n" in proc.stderr and "PROGRAM 0 True\n" in proc.stderr, proc.stderr[-2000:]
