@@ -5,11 +5,14 @@ checkout comes first (eos_guard.github_action puts the folder of the dependencie
 are used from there).
 """
 
+import gc
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+gc.disable()  # start-up's objects live until the process exits: no collection while they are made (main freezes them)
 from eos_guard.github_action import main  # noqa: E402  (the path above comes first)
 
+gc.enable()
 raise SystemExit(main())

@@ -74,8 +74,8 @@ def test_the_program_freezes_what_start_up_made_and_a_caller_s_objects_stay_coll
             "try:\n"
             "    runpy.run_module('eos_guard', run_name='__main__')\n"
             "except SystemExit as exit:\n"
-            "    print('PROGRAM', exit.code, gc.get_freeze_count() > 1000, file=sys.stderr)\n")
+            "    print('PROGRAM', exit.code, gc.get_freeze_count() > 1000, gc.isenabled(), file=sys.stderr)\n")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "EOS_GUARD_CACHE_DIR": str(tmp_path / "cache")}
     proc = subprocess.run([sys.executable, "-I", "-c", code, str(folder)], capture_output=True, text=True, env=env,
                           cwd=tmp_path, timeout=120)
-    assert "CALLED 0\n" in proc.stderr and "PROGRAM 0 True\n" in proc.stderr, proc.stderr[-2000:]
+    assert "CALLED 0\n" in proc.stderr and "PROGRAM 0 True True\n" in proc.stderr, proc.stderr[-2000:]
