@@ -35,7 +35,7 @@ from .config_types import FAIL_ON_NEVER
 from .errors import InputError, MissingDependency, display_path
 from .findings import Severity
 from .records import field, record
-from .report.escape import code as code_span
+from .report.escape import code as code_span, printable
 from .report.github import escape_data, escape_property
 from .runtimes import RUNTIMES
 
@@ -136,7 +136,7 @@ def pull_request_baseline(env: Mapping[str, str], out: TextIO) -> str | None:
     if not base or base.startswith("-"):
         return None
     ref = f"refs/remotes/origin/{base}"
-    import subprocess  # here: the setup step, which imports this module too, runs no process
+    import subprocess  # here: only a pull request's check runs a process
 
     try:
         found = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
@@ -200,7 +200,8 @@ def check(env: Mapping[str, str], out: TextIO) -> int:
     stopped = invalid(inputs, out, outputs)
     if stopped is not None:
         return stopped
-    if has_dependencies():
+    unusable = unusable_dependencies()
+    if not unusable:
         print(f"eos-guard: {sys.executable} already has jinja2 and PyYAML; nothing to install", file=out)
         return check_paths(inputs, env, out, outputs)
     key = cache_key()
@@ -208,6 +209,7 @@ def check(env: Mapping[str, str], out: TextIO) -> int:
     if os.path.exists(os.path.join(deps, COMPLETE)):  # an earlier step of this job installed or restored them
         use_dependencies(deps)
         return check_paths(inputs, env, out, outputs)
+    block_imports(unusable)  # missing, or too old: the check asks for them if it needs them
     return check_paths(inputs, env, out, outputs, install_later={"python": sys.executable, "deps": deps,
                                                                  "cache-key": key})
 
@@ -241,22 +243,41 @@ def requirements() -> list[tuple[str, tuple[int, ...], bool]]:
     return needed
 
 
-def has_dependencies() -> bool:
+# The modules each dependency of action/requirements.txt provides (its distribution name normalised).
+MODULES = {"jinja2": ("jinja2",), "pyyaml": ("yaml",), "tomli": ("tomli",)}
+
+
+def unusable_dependencies() -> list[str]:
+    """The dependencies this interpreter lacks, or has in a version below the one action/requirements.txt asks
+    for (jinja2 3.1.6 is the first without the sandbox escapes docs/security.md lists)."""
+    unusable = []
     for name, lowest, applies in requirements():
         if not applies:
             continue
         found = installed_version(name)
-        if found is None:
-            return False
-        numbers = tuple(int(part) for part in re.findall(r"\d+", found)[:len(lowest)])
-        if numbers < lowest:
-            return False
-    return True
+        numbers = tuple(int(part) for part in re.findall(r"\d+", found)[:len(lowest)]) if found else ()
+        if found is None or numbers < lowest:
+            unusable.append(name)
+    return unusable
+
+
+def has_dependencies() -> bool:
+    return not unusable_dependencies()
+
+
+def block_imports(distributions: Sequence[str]) -> None:
+    """Make the modules of ``distributions`` unimportable in this process (``sys.modules[name] = None``: an import
+    raises ImportError and ``importlib.util.find_spec`` gives None), so that a check without the dependency
+    folder asks for them rather than using a version that is too old. The render worker starts only after
+    ``template.require_jinja2`` has found jinja2, so it never runs with a blocked one."""
+    for name in distributions:
+        for module in MODULES[_distribution_key(name)]:
+            sys.modules.setdefault(module, None)  # type: ignore[arg-type]
 
 
 def installed_version(name: str) -> str | None:
     """The version ``importlib.metadata.version(name)`` gives, found as it finds it, without importing it (it
-    imports email, zipfile, csv and typing: ~40 ms of the setup step, more than the rest of it).
+    imports email, zipfile, csv and typing: ~40 ms, more than validating the inputs).
 
     The first ``*.dist-info`` or ``*.egg-info`` on ``sys.path`` whose name part normalises to ``name``'s
     (``[-_.]+`` as ``_``, lower case), and the ``Version:`` header of its METADATA (PKG-INFO for egg-info, the
@@ -351,8 +372,8 @@ def check_paths(inputs: Inputs, env: Mapping[str, str], out: TextIO, outputs: Ou
         return finish_written(env, out, outputs, written, cli.EXIT_ERROR, {})
     except MissingDependency as exc:  # raised before --fix writes anything: every folder is checked first
         if install_later is not None and outputs.path and not written:
-            print(f"eos-guard: {exc.purpose} needs {exc.distribution}: the next step installs eos-guard's "
-                  "dependencies and checks again", file=out)
+            print(printable(f"eos-guard: {exc.purpose} needs {exc.distribution}: the next step installs "
+                            "eos-guard's dependencies and checks again"), file=out)
             out.flush()
             outputs.set({**install_later, "needs-dependencies": "true"})
             return 0
@@ -363,7 +384,7 @@ def check_paths(inputs: Inputs, env: Mapping[str, str], out: TextIO, outputs: Ou
 
     report = outcome.report
     for path in outcome.written:
-        print(f"Fixing {display_path(path)}", file=out)
+        print(printable(f"Fixing {display_path(path)}"), file=out)  # a folder's name is data: one line
     out.write(REPORTERS["github"](report))
     code = cli.exit_code(outcome, config, args)
     level = "error" if report.errors else "warning"

@@ -88,8 +88,8 @@ class JsonDocument:
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
-            raise InputError(self.path, f"cannot parse JSON: {_trailing_comma_message(exc)}",
-                             *_text_position(text, exc.pos)) from None
+            message, place = _message_and_place(exc)
+            raise InputError(self.path, f"cannot parse JSON: {message}", *_text_position(text, place)) from None
         except RecursionError:
             raise InputError(self.path, "cannot parse JSON: nesting is too deep", 1, 1) from None
         except ValueError:  # an integer over Python's int-string limit (json.loads gives no position)
@@ -237,17 +237,19 @@ def dotted(keys: KeyPath) -> str:
     return "".join(f"[{k}]" if isinstance(k, int) else (f".{k}" if i else k) for i, k in enumerate(keys))
 
 
-def _trailing_comma_message(exc: json.JSONDecodeError) -> str:
-    """Python 3.13's words and place for a trailing comma (``{"a": 1,}``), on every Python: 3.10 to 3.12 say
-    "Expecting property name enclosed in double quotes" (or "Expecting value") at the closing bracket instead.
-    The position is moved to the comma in ``exc.pos`` too, so the report is the same on every version."""
+def _message_and_place(exc: json.JSONDecodeError) -> tuple[str, int]:
+    """The error's message and character offset, with Python 3.13's words and place for a trailing comma
+    (``{"a": 1,}``, ``[1,]``) on every Python: 3.10 to 3.12 say "Expecting property name enclosed in double
+    quotes" (or "Expecting value") at the closing bracket instead, so that the report is the same on every
+    version. Only those two messages at the bracket that closes what the comma continues are reworded: 3.13
+    reports ``[1,}`` as "Expecting value" at the brace, and so does this."""
     text, pos = exc.doc, exc.pos
-    if pos < len(text) and text[pos] in "}]":
-        before = len(text[:pos].rstrip(" \t\n\r")) - 1
-        if before >= 0 and text[before] == ",":
-            exc.pos = before
-            return f"Illegal trailing comma before end of {'object' if text[pos] == '}' else 'array'}"
-    return exc.msg
+    closing = {"Expecting property name enclosed in double quotes": "}", "Expecting value": "]"}.get(exc.msg)
+    if closing is not None and text[pos:pos + 1] == closing:
+        comma = len(text[:pos].rstrip(" \t\n\r")) - 1
+        if comma >= 0 and text[comma] == ",":
+            return f"Illegal trailing comma before end of {'object' if closing == '}' else 'array'}", comma
+    return exc.msg, pos
 
 
 def _text_position(text: str, pos: int) -> tuple[int, int]:

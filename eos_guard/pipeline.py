@@ -153,7 +153,11 @@ def check_folders(folders: list[Path], config: Config, baselines: dict[Path, str
     task = functools.partial(_check_many, config=config, baselines=baselines, keep_documents=keep_documents)
     chunks = [folders[i::workers * 4] for i in range(workers * 4)]
     with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
-        done = {f.folder: f for chunk in pool.map(task, chunks) for f in chunk}
+        try:
+            done = {f.folder: f for chunk in pool.map(task, chunks) for f in chunk}
+        except BaseException:  # a MissingDependency, an interrupt: the chunks not started yet never start
+            pool.shutdown(cancel_futures=True)
+            raise
     return [done[folder] for folder in folders]
 
 
@@ -355,9 +359,18 @@ def fix_paths(paths: Iterable[Path], config: Config | None = None, unsafe: bool 
     if not write or not changes:
         return FixResult(changes, before, skipped, failed)
     baselines = read_baselines([m.folder for m in before.models], config.baseline) if config.baseline else {}
-    after = replace(before, models=[check_folder(m.folder, config, baselines) if m.model is not None
+    after = replace(before, models=[_check_again(m.folder, config, baselines) if m.model is not None
                                     else m for m in before.models])
     return FixResult(changes, after, skipped, failed)
+
+
+def _check_again(folder: Path, config: Config, baselines: dict[Path, str]) -> ModelReport:
+    """A folder after its fix. An unsafe fix can change the tokens a template is given, so that its shipped
+    results no longer apply: a missing jinja2 is then that folder's error, since files were already written."""
+    try:
+        return check_folder(folder, config, baselines)
+    except MissingDependency as exc:
+        return ModelReport(folder, None, [], error=f"{display_path(folder)}: after the fix: {exc}")
 
 
 def run_rules(subject: ResolvedModel | GgufModel, config: Config) -> list[Finding]:

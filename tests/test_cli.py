@@ -109,6 +109,8 @@ def test_recursive_search_skips_hidden_and_virtualenv_folders(run, tmp_path):
     pytest.param(b'{"eos_token_id": [2, 7, ]}',
                  "config.json:1:23: cannot parse JSON: Illegal trailing comma before end of array",
                  id="trailing-comma-array"),
+    pytest.param(b'{"eos_token_id": [2, 7,}', "config.json:1:24: cannot parse JSON: Expecting value",
+                 id="comma-then-the-wrong-bracket"),
     pytest.param(b'{"eos_token_id": 2, "n": "\xff"}', "config.json:1:27: cannot decode UTF-8: invalid byte 0xff",
                  id="not-utf8"),
     pytest.param(b"\xef\xbb\xbf{}", "config.json:1:1: cannot parse JSON: file starts with a UTF-8 byte order mark",

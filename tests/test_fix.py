@@ -7,6 +7,7 @@ import os
 import shutil
 import stat
 import subprocess
+import sys
 
 import pytest
 from hypothesis import given, settings
@@ -163,3 +164,20 @@ def test_inserting_a_missing_key_keeps_everything_else(doc, value, indent, crlf)
     assert json.loads(new_text) == {**doc, "eos_token_id": value}
     if crlf and indent is not None and doc:
         assert "\n" not in new_text.replace("\r\n", "")
+
+
+def test_a_missing_dependency_after_a_fix_is_the_folder_s_error(tmp_path, monkeypatch):
+    """An unsafe fix can change the tokens a template is given, so that the check after the writes must render it:
+    without jinja2 that folder reports the error (its files are written), rather than the run stopping unheard."""
+    from eos_guard.config_types import Config
+    from eos_guard.pipeline import _check_again
+
+    folder = tmp_path / "own"
+    write_json(folder / "tokenizer_config.json", {"eos_token": "<|im_end|>", "chat_template": (
+        "{% for m in messages %}<|im_start|>{{ m['content'] }}<|im_end|>\n{% endfor %}")})
+    monkeypatch.setitem(sys.modules, "jinja2", None)
+    monkeypatch.chdir(tmp_path)
+    report = _check_again(folder, Config(), {})
+    assert report.model is None and report.error.endswith(
+        "own: after the fix: own/tokenizer_config.json: the chat template is not one eos-guard ships results for; "
+        "rendering it needs jinja2, which is not installed (pip install jinja2)")

@@ -224,10 +224,44 @@ def test_installed_dependencies_are_used_by_later_checks(step: Step, bare_python
     (deps / github_action.COMPLETE).touch()
     step.output.write_text("", encoding="utf-8")
     code, out, outputs = run_step(step, bare_python, "check", paths="own")
-    assert outputs == {"findings": "0", "errors": "0", "changed-files": "", "sarif-file": "", "exit-code": "0"}
+    assert code == 0 and outputs == {"findings": "0", "errors": "0", "changed-files": "", "sarif-file": "",
+                                     "exit-code": "0"}
     step.output.write_text("", encoding="utf-8")
     code, out, outputs = run_step(step, bare_python, "run", paths="own", deps=str(deps))
-    assert outputs["exit-code"] == "0"
+    assert (code, outputs["exit-code"]) == (0, "0")
+
+
+def test_a_dependency_too_old_is_never_imported(step: Step, tmp_path: Path) -> None:
+    """An interpreter whose jinja2 is older than action/requirements.txt asks (3.0.0 has sandbox escapes 3.1.6
+    fixed): the first check treats it as missing. The stand-in package records it if it is ever imported."""
+    venv = tmp_path / "old-jinja2"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    [site] = venv.glob("lib/python3*/site-packages")
+    (site / "jinja2").mkdir()
+    marker = tmp_path / "imported"
+    (site / "jinja2" / "__init__.py").write_text(f"open({str(marker)!r}, 'w').close()\n", encoding="utf-8")
+    (site / "markupsafe").mkdir()  # which jinja2 needs: present, so that only the version can keep jinja2 out
+    (site / "markupsafe" / "__init__.py").write_text("", encoding="utf-8")
+    (site / "Jinja2-3.0.0.dist-info").mkdir()
+    (site / "Jinja2-3.0.0.dist-info" / "METADATA").write_text("Name: Jinja2\nVersion: 3.0.0\n", encoding="utf-8")
+    with_own_template(step.add(CLEAN, "own"))
+    step.add(BROKEN, "known")
+    python = venv / "bin" / "python"
+    code, out, outputs = run_step(step, python, "check", paths="known")
+    assert outputs["exit-code"] == "1" and "needs-dependencies" not in outputs
+    step.output.write_text("", encoding="utf-8")
+    code, out, outputs = run_step(step, python, "check", paths="own")
+    assert outputs["needs-dependencies"] == "true" and "rendering it needs jinja2: the next step installs" in out
+    assert not marker.exists()
+
+
+def test_a_folder_name_cannot_forge_a_workflow_command_when_asking_for_dependencies(step: Step,
+                                                                                    bare_python: Path) -> None:
+    with_own_template(step.add(CLEAN, "m\n::error::forged"))
+    code, out, outputs = run_step(step, bare_python, "check", paths=".")
+    assert outputs["needs-dependencies"] == "true"
+    assert "m\\n::error::forged/tokenizer_config.json: the chat template" in out
+    assert not [line for line in out.splitlines() if line.startswith("::")], out
 
 
 def test_a_missing_dependency_is_an_error_when_nothing_will_install_it(step: Step, bare_python: Path) -> None:
@@ -339,7 +373,7 @@ def test_the_cache_key_changes_with_the_dependency_spec(tmp_path: Path, monkeypa
 
 
 def test_installed_versions_are_those_importlib_metadata_gives() -> None:
-    """The setup step reads versions without importlib.metadata (its imports cost more than the rest of the step):
+    """The action reads versions without importlib.metadata (its imports cost more than validating the inputs):
     for every distribution installed here, and for names spelt otherwise or missing, the same answer."""
     from importlib import metadata
 
@@ -378,7 +412,8 @@ def test_installed_versions_follow_sys_path_order_and_metadata_files(tmp_path: P
             expected = None
         assert github_action.installed_version(name) == expected, name
     assert github_action.installed_version("jinja2") == "3.0.0"  # the first on sys.path, its header
-    assert not github_action.has_dependencies()  # jinja2 3.0.0 is below the 3.1.6 the action asks for
+    assert github_action.unusable_dependencies() == ["jinja2"]  # 3.0.0 is below the 3.1.6 the action asks for
+    assert not github_action.has_dependencies()
 
 
 def test_the_action_requirements_are_pyproject_s_dependencies() -> None:
