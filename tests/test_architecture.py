@@ -52,11 +52,17 @@ def test_typing_and_the_render_modules_are_not_imported_by_a_check(tmp_path):
             "loaded = [m for m in ('typing', 'dataclasses', 'inspect', 'threading', 'signal', 'eos_guard.render_worker')\n"
             "          if m in sys.modules]\n"
             "print('LOADED', loaded, file=sys.stderr)\n")
+    stderr = run_code(code, folder, tmp_path)
+    assert "LOADED []" in stderr, stderr[-2000:]
+
+
+def run_code(code: str, folder, tmp_path) -> str:
+    """``python -I -c code folder`` with this checkout importable and a cache of its own; its stderr."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "EOS_GUARD_CACHE_DIR": str(tmp_path / "cache")}
     env.pop("GITHUB_ACTIONS", None)
     proc = subprocess.run([sys.executable, "-I", "-c", code, str(folder)], capture_output=True, text=True, env=env,
                           cwd=tmp_path, timeout=120)
-    assert "LOADED []" in proc.stderr, proc.stderr[-2000:]
+    return proc.stderr
 
 
 def test_the_program_freezes_what_start_up_made_and_a_caller_s_objects_stay_collectable(tmp_path):
@@ -75,7 +81,5 @@ def test_the_program_freezes_what_start_up_made_and_a_caller_s_objects_stay_coll
             "    runpy.run_module('eos_guard', run_name='__main__')\n"
             "except SystemExit as exit:\n"
             "    print('PROGRAM', exit.code, gc.get_freeze_count() > 1000, gc.isenabled(), file=sys.stderr)\n")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "EOS_GUARD_CACHE_DIR": str(tmp_path / "cache")}
-    proc = subprocess.run([sys.executable, "-I", "-c", code, str(folder)], capture_output=True, text=True, env=env,
-                          cwd=tmp_path, timeout=120)
-    assert "CALLED 0\n" in proc.stderr and "PROGRAM 0 True True\n" in proc.stderr, proc.stderr[-2000:]
+    stderr = run_code(code, folder, tmp_path)
+    assert "CALLED 0\n" in stderr and "PROGRAM 0 True True\n" in stderr, stderr[-2000:]
