@@ -320,7 +320,7 @@ def test_invalid_generation_config_is_exit_2_with_the_verdict_runtimes_reach(run
     folder = shutil.copytree(FIXTURES / "generation-config-invalid-json", tmp_path / "m")
     before = (folder / "generation_config.json").read_bytes()
     code, out, err = run("m")
-    assert code == 2 and "generation_config.json:5:1: cannot parse JSON" in err
+    assert code == 2 and "generation_config.json:4:40: cannot parse JSON: Illegal trailing comma" in err
     assert "EOS001 error: the chat template ends assistant turns with '<|eot_id|>' (128009), but generate() stops only " \
            "on [128001 '<|end_of_text|>'] (config.json eos_token_id)" in out
     code, out, _ = run("explain", "m")
