@@ -261,10 +261,6 @@ def unusable_dependencies() -> list[str]:
     return unusable
 
 
-def has_dependencies() -> bool:
-    return not unusable_dependencies()
-
-
 def block_imports(distributions: Sequence[str]) -> None:
     """Make the modules of ``distributions`` unimportable in this process (``sys.modules[name] = None``: an import
     raises ImportError and ``importlib.util.find_spec`` gives None), so that a check without the dependency
