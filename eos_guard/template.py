@@ -172,17 +172,20 @@ def prepare(source: str, limits: Limits = Limits()) -> None:
         return
     if cache.load("rendered", _rendered_key(source), limits.cache) is True:
         return
-    require_jinja2()  # early: before the folder's vocabulary is read for a run that cannot finish
+    require_jinja2(limits)  # early: before the folder's vocabulary is read for a run that cannot finish
     render_worker.start()
 
 
-def require_jinja2() -> None:
+def require_jinja2(limits: Limits) -> None:
     """Raise MissingDependency unless jinja2 (and MarkupSafe, which it imports) can be imported: found, not
     imported, since jinja2 is imported in the render worker only."""
     from importlib.util import find_spec
 
     if find_spec("jinja2") is None or find_spec("markupsafe") is None:
-        raise MissingDependency("jinja2", "the chat template is not one eos-guard ships results for; rendering it")
+        if _known_allowed(limits):
+            raise MissingDependency("jinja2", "the chat template is not one eos-guard ships results for; rendering it")
+        raise MissingDependency("jinja2", "with the shipped results off (no cache, or limits below the defaults), "
+                                          "rendering the chat template")
 
 
 def _known_allowed(limits: Limits) -> bool:
@@ -208,7 +211,7 @@ def probe_named_template(name: str, source: str, special_tokens: dict[str, str],
 def _probe_isolated(source: str, special_tokens: dict[str, str], added_tokens: list[str], limits: Limits,
                     with_tools: bool) -> Probe:
     """Probe in the render worker, under the operating system's limits, where the platform has them."""
-    require_jinja2()
+    require_jinja2(limits)
     from . import render_worker
 
     if not render_worker.supported():

@@ -240,6 +240,11 @@ def test_a_check_that_renders_nothing_needs_no_dependency(without_dependencies, 
     code, out, err = without_dependencies("--format", "json", cwd=example)
     assert (code, err) == (1, "") and len(json.loads(out)["findings"]) == 3
     assert (code, out, err) == run("--format", "json", cwd=example)
+    # --no-cache renders every template (no shipped results): that needs jinja2, and the message says why
+    code, out, err = without_dependencies("--no-cache", cwd=example)
+    assert (code, out) == (2, "") and err == (
+        "eos-guard: tokenizer_config.json: with the shipped results off (no cache, or limits below the defaults), "
+        "rendering the chat template needs jinja2, which is not installed (pip install jinja2)\n")
 
 
 def test_a_missing_dependency_is_one_line_and_exit_code_2(without_dependencies, tmp_path):
