@@ -177,6 +177,10 @@ def test_without_the_dependencies_a_known_template_is_checked_at_once(step: Step
     assert outputs == {"findings": "3", "errors": "1", "changed-files": "", "sarif-file": "", "exit-code": "1"}
     assert "::error file=broken/generation_config.json" in out
     assert not step.cache_home.exists()  # nothing installed, no folder named
+    step.output.write_text("", encoding="utf-8")
+    code, out, outputs = run_step(step, bare_python, "check", paths="broken", fix="true")  # fixing needs none
+    assert outputs == {"findings": "0", "errors": "0", "sarif-file": "", "exit-code": "0",
+                       "changed-files": "broken/config.json\nbroken/generation_config.json"}
 
 
 @pytest.mark.parametrize("fix", ["false", "true"])
