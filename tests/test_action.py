@@ -26,6 +26,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from support import with_own_template
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "action_data"
 ACT = shutil.which("act", path=str(Path(sys.executable).parent)) or shutil.which("act")
@@ -43,9 +45,6 @@ NOT_SHIPPED = shutil.ignore_patterns(*LITTER, *NOT_NEEDED, ".github", "tests", "
 CACHE_USES = [step["uses"] for step in yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
               ["runs"]["steps"] if step.get("uses", "").startswith("actions/cache/")]
 CACHE_ACTION = re.sub(r"^actions/cache/(?:restore|save)@", "actions/cache@", CACHE_USES[0])
-# ChatML as a fine-tune might write it: a template eos-guard ships no results for, which needs jinja2.
-OWN_TEMPLATE = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
-                "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
 # A clean folder whose name is shell syntax: it must reach eos-guard as data and never run.
 HOSTILE_NAME = "qwen2-$(touch${IFS}pwned)-`touch${IFS}pwned`-;touch${IFS}pwned"
 
@@ -147,10 +146,8 @@ def make_repository(repo: Path) -> None:
     shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", models / "broken")
     shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", models / "fixme")
     shutil.copytree(ROOT / "tests" / "fixtures" / "qwen2-instruct-aligned", models / HOSTILE_NAME)
-    own = Path(shutil.copytree(ROOT / "tests" / "fixtures" / "qwen2-instruct-aligned", models / "own-template"))
-    config = json.loads((own / "tokenizer_config.json").read_text(encoding="utf-8"))
-    config["chat_template"] = OWN_TEMPLATE
-    (own / "tokenizer_config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    with_own_template(Path(shutil.copytree(ROOT / "tests" / "fixtures" / "qwen2-instruct-aligned",
+                                           models / "own-template")))
     shutil.copytree(ROOT / "tests" / "fixtures" / "gemma-3-it-aligned", models / "gemma")
     workflows = repo / ".github" / "workflows"
     workflows.mkdir(parents=True)

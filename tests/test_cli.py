@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from support import FIXTURES, ROOT, RULE_CASES, write_json
+from support import FIXTURES, OWN_TEMPLATE, ROOT, RULE_CASES, write_json
 
 BROKEN = RULE_CASES / "EOS001-terminator-not-stop-id"
 EXPECTED_CONCISE = (
@@ -249,8 +249,7 @@ def test_a_check_that_renders_nothing_needs_no_dependency(without_dependencies, 
 
 def test_a_missing_dependency_is_one_line_and_exit_code_2(without_dependencies, tmp_path):
     folder = tmp_path / "own"
-    write_json(folder / "tokenizer_config.json", {"eos_token": "<|im_end|>", "chat_template": (
-        "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}")})
+    write_json(folder / "tokenizer_config.json", {"eos_token": "<|im_end|>", "chat_template": OWN_TEMPLATE})
     code, out, err = without_dependencies("own", cwd=tmp_path)
     assert (code, out) == (2, "")
     assert err == ("eos-guard: own/tokenizer_config.json: the chat template is not one eos-guard ships results "

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import eos_guard
-from support import RULE_CASES, write_json
+from support import OWN_TEMPLATE, RULE_CASES, write_json
 from eos_guard.jsonspan import JsonDocument
 from eos_guard.splice import add_to_id_list, apply_edits, insert_member
 
@@ -173,8 +173,7 @@ def test_a_missing_dependency_after_a_fix_is_the_folder_s_error(tmp_path, monkey
     from eos_guard.pipeline import _check_again
 
     folder = tmp_path / "own"
-    write_json(folder / "tokenizer_config.json", {"eos_token": "<|im_end|>", "chat_template": (
-        "{% for m in messages %}<|im_start|>{{ m['content'] }}<|im_end|>\n{% endfor %}")})
+    write_json(folder / "tokenizer_config.json", {"eos_token": "<|im_end|>", "chat_template": OWN_TEMPLATE})
     monkeypatch.setitem(sys.modules, "jinja2", None)
     monkeypatch.chdir(tmp_path)
     report = _check_again(folder, Config(), {})

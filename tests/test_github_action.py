@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from eos_guard import github_action
+from support import with_own_template
 from eos_guard.config import RUNTIME_NAMES
 from eos_guard.findings import Severity
 
@@ -138,19 +139,6 @@ def test_a_fix_that_fails_half_way_still_lists_what_it_wrote(step: Step) -> None
                      r"cannot write", out, re.MULTILINE), out
     assert "- ` a/generation_config.json `" in step.summary.read_text(encoding="utf-8")
     assert (BROKEN / "generation_config.json").read_bytes() == (locked / "generation_config.json").read_bytes()
-
-
-# ChatML as a fine-tune might write it: a template eos-guard ships no results for, so it must be rendered.
-OWN_TEMPLATE = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
-                "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
-
-
-def with_own_template(folder: Path) -> Path:
-    config = folder / "tokenizer_config.json"
-    values = json.loads(config.read_text(encoding="utf-8"))
-    values["chat_template"] = OWN_TEMPLATE
-    config.write_text(json.dumps(values, indent=2), encoding="utf-8")
-    return folder
 
 
 @pytest.fixture(scope="module")
