@@ -13,8 +13,8 @@ which drops every stop id the model had (Gemma 3's ``[1, 106]`` becomes ``1``) a
   terminator (the default template's first) and the tokenizer's eos. An int stays an int when nothing is
   added and becomes a list when something is; ``None`` becomes the wanted ids.
 - ``config.eos_token_id`` (the text config's, as transformers' ``trainer_utils.align_special_tokens`` reads
-  it): a list gains the same ids; a scalar (or ``None``) that is not the tokenizer's eos becomes the
-  tokenizer's eos.
+  it): a list gains the same ids, and so does an int that is not the tokenizer's eos (it becomes a list that
+  keeps it first); ``None``, or a value that is no id, becomes the tokenizer's eos.
 - Ids that are not below the config's ``vocab_size`` are never added (the model cannot emit them).
 
 Only attributes are read and written (duck typing): neither transformers nor torch is imported here.
@@ -74,9 +74,9 @@ def align(model: Any, tokenizer: Any) -> dict[str, tuple[Any, Any]]:
 
     old = getattr(text_config, "eos_token_id", None)
     new = None
-    if isinstance(old, (list, tuple)):
-        new = _added(old, wanted)
-    elif eos_id is not None and old != eos_id and (vocab_size is None or eos_id < vocab_size):
+    if isinstance(old, (list, tuple)) or (_int_or_none(old) is not None and eos_id in wanted and old != eos_id):
+        new = _added(old, wanted)  # a scalar without the tokenizer's eos becomes a list that keeps it first
+    elif _int_or_none(old) is None and eos_id in wanted:  # None, or no id at all
         new = eos_id
     if new is not None:
         text_config.eos_token_id = new

@@ -4,8 +4,8 @@ What is changed (docs/fix.md has the details):
 - the stop ids generate() uses gain the turn terminator(s) and the tokenizer's eos, after the ids already
   there (an int stays an int when nothing is added, and becomes a list when something is);
 - a missing generation_config.json is created as ``GenerationConfig.from_model_config`` would write it;
-- config.json's eos: a list gains the same ids; a scalar that disagrees with the tokenizer's eos becomes
-  the tokenizer's eos, as transformers' ``trainer_utils.align_special_tokens`` does;
+- config.json's eos: a list gains the same ids, and so does a scalar without the tokenizer's eos (it becomes
+  a list that keeps it first); nothing is removed;
 - with ``unsafe=True`` only: tokenizer-side edits (special_tokens_map.json's stale eos, tokenizer_config.json's
   eos when it is not the turn terminator), since they change what training code sees.
 """
@@ -132,13 +132,10 @@ def _align_config(model: ResolvedModel, wanted: list[int], add) -> None:
     if config is None or config.where is None or config.invalid or not config.present:
         return
     doc = config.where.document
-    if isinstance(config.raw, list):
+    # a scalar is left alone unless it lacks the tokenizer's eos (EOS003); then it becomes a list, keeping its id
+    if isinstance(config.raw, list) or (eos is not None and eos.id in wanted and eos.id not in config.ids):
         missing = [i for i in wanted if i not in config.ids]
         add(doc, add_to_id_list(doc, config.where.keys, missing), f"{config.where.describe()}: add {missing}")
-    elif eos is not None and eos.id is not None and not eos.appended and eos.id not in config.ids \
-            and (model.vocab_size is None or eos.id < model.vocab_size):
-        add(doc, replace_value(doc, config.where.keys, eos.id),
-            f"{config.where.describe()}: set to the tokenizer's eos {eos.id}")
 
 
 def _align_tokenizer(model: ResolvedModel, add) -> None:

@@ -98,8 +98,8 @@ def test_chatml_fine_tune_gains_the_terminator_after_the_base_eos():
     changes = align(model, tokenizer)
 
     assert model.generation_config.eos_token_id == [5, 7]
-    assert model.config.eos_token_id == 7  # a scalar that is not the tokenizer's eos becomes it
-    assert changes == {"generation_config.eos_token_id": (5, [5, 7]), "config.eos_token_id": (5, 7)}
+    assert model.config.eos_token_id == [5, 7]  # a scalar without the tokenizer's eos keeps its id (add-only)
+    assert changes == {"generation_config.eos_token_id": (5, [5, 7]), "config.eos_token_id": (5, [5, 7])}
     assert align(model, tokenizer) == {}  # a second call changes nothing
 
 
@@ -238,9 +238,9 @@ def test_what_align_leaves_is_clean_for_eos_guard_and_transformers_agrees(tmp_pa
 
     reloaded = SimpleNamespace(config=AutoConfig.from_pretrained(tmp_path),
                                generation_config=GenerationConfig.from_pretrained(tmp_path))
-    assert reloaded.generation_config.eos_token_id == [5, 7] and reloaded.config.eos_token_id == 7
+    assert reloaded.generation_config.eos_token_id == [5, 7] and reloaded.config.eos_token_id == [5, 7]
     align_special_tokens(reloaded, AutoTokenizer.from_pretrained(tmp_path))
-    assert reloaded.generation_config.eos_token_id == [5, 7] and reloaded.config.eos_token_id == 7
+    assert reloaded.generation_config.eos_token_id == [5, 7] and reloaded.config.eos_token_id == [5, 7]
 
     # Without align(), the same folder is what the issue is about.
     broken = tmp_path / "broken"
@@ -289,7 +289,7 @@ def test_callback_aligns_only_when_a_save_follows_and_checks_after(tmp_path):
     control.should_save = True
     callback.on_step_end(args, state, control, **objects)
     assert model.generation_config.eos_token_id == [5, 7]
-    assert callback.changes == [{"generation_config.eos_token_id": (5, [5, 7]), "config.eos_token_id": (5, 7)}]
+    assert callback.changes == [{"generation_config.eos_token_id": (5, [5, 7]), "config.eos_token_id": (5, [5, 7])}]
 
     save_folder(tmp_path / "checkpoint-3", model, tokenizer)
     callback.on_save(args, state, control, **objects)

@@ -79,8 +79,8 @@ def test_missing_generation_config_is_created(run, tmp_path):
     run("--fix", "m")
     assert json.loads((folder / "generation_config.json").read_text()) == {
         "_from_model_config": True, "bos_token_id": 151643, "eos_token_id": [151643, 151645]}
-    # config.json follows transformers' align_special_tokens: a disagreeing scalar becomes the tokenizer's eos.
-    assert json.loads((folder / "config.json").read_text())["eos_token_id"] == 151645
+    # config.json's scalar lacks the tokenizer's eos: it becomes a list that keeps its id (add-only)
+    assert json.loads((folder / "config.json").read_text())["eos_token_id"] == [151643, 151645]
 
 
 def test_gemma_list_is_never_collapsed(run, tmp_path):

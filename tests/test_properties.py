@@ -69,6 +69,15 @@ def write(folder: Path, files: dict, style, crlf: bool) -> None:
         (folder / name).write_bytes((text.replace("\n", "\r\n") if crlf else text).encode("utf-8", "surrogatepass"))
 
 
+def eos_ids_by_path(data: dict, keys: tuple = ()) -> dict:
+    """Every eos_token_id that without_eos drops, by its key path."""
+    found = {keys: data["eos_token_id"]} if "eos_token_id" in data else {}
+    for k, v in data.items():
+        if isinstance(v, dict) and k in ("text_config", "decoder"):
+            found.update(eos_ids_by_path(v, keys + (k,)))
+    return found
+
+
 def without_eos(data: dict) -> dict:
     return {k: (without_eos(v) if isinstance(v, dict) and k in ("text_config", "decoder") else v)
             for k, v in data.items() if k != "eos_token_id"}
@@ -98,12 +107,12 @@ def test_resolver_and_rules_never_crash_and_point_inside_files(case):
             json.loads(change.new_text)  # always valid JSON
             if change.old_text is not None:
                 old, new = json.loads(change.old_text), json.loads(change.new_text)
-                # Only eos_token_id may change: at the top level, or in the sub-config that holds config.json's
-                # eos (a disagreeing scalar there follows transformers' align_special_tokens, docs/fix.md).
+                # Only eos_token_id may change (at the top level, or in the sub-config that holds config.json's
+                # eos), and only by gaining ids: add-only (docs/fix.md).
                 assert without_eos(old) == without_eos(new)
-                before = old.get("eos_token_id")
-                before = before if isinstance(before, list) else [before]
-                after = new["eos_token_id"] if isinstance(new["eos_token_id"], list) else [new["eos_token_id"]]
-                if change.path.name == "generation_config.json":
-                    assert all(i in after for i in before if i is not None), "an id was dropped"
+                for keys, before in eos_ids_by_path(old).items():
+                    after = eos_ids_by_path(new)[keys]
+                    before = before if isinstance(before, list) else [before]
+                    after = after if isinstance(after, list) else [after]
+                    assert all(i in after for i in before if i is not None), f"an id was dropped at {keys}"
         shutil.rmtree(folder)

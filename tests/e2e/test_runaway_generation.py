@@ -105,7 +105,8 @@ def test_broken_save_runs_away_and_eos_guard_fix_makes_it_stop(trained, tmp_path
     assert "Fixing sft-broken/generation_config.json" in result.stderr
     assert json.loads((folder / "generation_config.json").read_text())["eos_token_id"] == [trained.base_eos,
                                                                                         trained.im_end]
-    assert json.loads((folder / "config.json").read_text())["eos_token_id"] == trained.im_end
+    # config.json's scalar lacked the tokenizer's eos: add-only, it keeps the base eos first
+    assert json.loads((folder / "config.json").read_text())["eos_token_id"] == [trained.base_eos, trained.im_end]
     assert story.eos_guard_cli("sft-broken", cwd=tmp_path).returncode == 0
 
     # Reloaded, the same pipeline call stops right after <|im_end|>, and the message is the answer.
