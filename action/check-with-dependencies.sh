@@ -38,4 +38,4 @@ if [[ ! -e "${deps}/.eos-guard-complete" ]]; then
         printf 'installed=true\n' >>"$GITHUB_OUTPUT" # the action's save step keeps the folder for later jobs
     fi
 fi
-exec "$python" -I "${action}/action/main.py" run
+exec "$python" -I -X utf8 "${action}/action/main.py" run

@@ -30,4 +30,4 @@ elif ! command -v -- "$python" >/dev/null 2>&1; then
 elif ! "$python" -I -c 'import sys; sys.exit(sys.version_info < (3, 10))' >/dev/null 2>&1; then
     error "python: '${python}' is not Python 3.10 or newer (use actions/setup-python, or name an interpreter)"
 fi
-exec "$python" -I "${GITHUB_ACTION_PATH:?run this script as the eos-guard action}/action/main.py" check
+exec "$python" -I -X utf8 "${GITHUB_ACTION_PATH:?run this script as the eos-guard action}/action/main.py" check

@@ -16,7 +16,7 @@ from .hub import HubError, download, import_hub, register
 from .jsonspan import NotRead, read_text
 from .pipeline import check_folders
 from .records import replace
-from .report import REPORTERS
+from .report import REPORTERS, write
 from .report import audit as render
 from .report.escape import printable
 from .report.json_v1 import document
@@ -47,9 +47,9 @@ def audit(list_file: Path, config: Config, args: argparse.Namespace) -> int:
     report = Report([replace(r.model, fixable=0) for r in unique if r.model], runtimes=config.runtimes,
                     fail_on=config.fail_on)
     if fmt == "json":
-        sys.stdout.write(render.json_document(report, [e for r in unique for e in r.summary], results))
+        write(render.json_document(report, [e for r in unique for e in r.summary], results), "json")
     else:
-        sys.stdout.write(REPORTERS[fmt](report) + "\n" + render.table(results))
+        write(REPORTERS[fmt](report) + "\n" + render.table(results), fmt)
     if args.summary:
         try:
             with args.summary.open("a", encoding="utf-8") as handle:

@@ -16,6 +16,7 @@ from pathlib import Path
 from . import config as settings
 from .errors import InputError, MissingDependency, display_path
 from .records import field, record, replace
+from .report import write
 from .report.escape import printable
 from .version import __version__
 
@@ -153,7 +154,7 @@ def _stopped(args: argparse.Namespace, error: InputError) -> int:
     if output_format(args.format, sys.stdout) == "github":
         from .report.github import error_annotation
 
-        print(error_annotation(error))
+        write(error_annotation(error) + "\n", "github")
     _say(f"eos-guard: {error.render()}")
     return EXIT_ERROR
 
@@ -193,7 +194,7 @@ def _rule(argv: list[str]) -> int:
             print(f"eos-guard: unknown rule {name!r}{also} ('eos-guard rule --all' lists every rule)",
                   file=sys.stderr)
             code = EXIT_ERROR
-    sys.stdout.write("\n".join(rule_doc.render(rule) for rule in chosen))
+    write("\n".join(rule_doc.render(rule) for rule in chosen))
     return code
 
 
@@ -298,7 +299,10 @@ def _run(args: argparse.Namespace) -> int:
         from .report import explain
 
         report = check_paths(paths, config, args.allow_empty)
-        sys.stdout.write(explain.render_json(report) if args.format == "json" else explain.render(report))
+        if args.format == "json":
+            write(explain.render_json(report), "json")
+        else:
+            write(explain.render(report))
         for error in report.errors:
             _say(f"eos-guard: {error}")
         return EXIT_ERROR if report.errors else EXIT_OK
@@ -312,9 +316,9 @@ def _run(args: argparse.Namespace) -> int:
     shown = report.only_failing() if args.quiet else report
     if fmt in TEXT_FORMATS:
         render = text.statistics if args.statistics else text.render if fmt == "text" else text.concise
-        sys.stdout.write(render(shown, color=use_color(args.color, sys.stdout), closing=not args.quiet))
+        write(render(shown, color=use_color(args.color, sys.stdout), closing=not args.quiet))
     else:
-        sys.stdout.write(REPORTERS[fmt](shown))
+        write(REPORTERS[fmt](shown), fmt)
     _write_side_outputs(args, report)
     for error in report.errors:
         _say(f"eos-guard: {error}")
@@ -347,7 +351,7 @@ def _diff(paths: list[str], config: settings.Config, unsafe: bool, allow_empty: 
 
     result = fix_paths(paths, config, unsafe=unsafe, write=False, allow_empty=allow_empty)
     for change in result.changes:
-        sys.stdout.write(change.diff(printable(display_path(change.path))))
+        write(change.diff(printable(display_path(change.path))))
     for error in result.report.errors:
         _say(f"eos-guard: {error}")
     if result.report.errors:

@@ -159,3 +159,43 @@ def test_the_usage_page_shows_the_golden_outputs():
     assert concise in golden("concise")
     explain = next(b for b in blocks if b.startswith("models/chatml\n"))
     assert all(line in golden("explain").splitlines() for line in explain.splitlines() if line.strip() != "…")
+
+
+# A Windows pipe or a C locale without UTF-8 mode: stdout cannot encode every token string (DeepSeek's
+# '<｜end▁of▁sentence｜>', explain's '∪').
+NOT_UTF8 = ("ascii", "cp1252")
+DEEPSEEK = FIXTURES / "deepseek-r1-distill-think-split"
+
+
+def _bytes_out(args: list[str], encoding: str | None) -> tuple[int, bytes, bytes]:
+    env = _env(PYTHONIOENCODING=encoding) if encoding else _env(PYTHONUTF8="1")
+    proc = subprocess.run([sys.executable, "-m", "eos_guard", *args], capture_output=True, cwd=ROOT, env=env,
+                          timeout=60)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+@pytest.mark.parametrize("encoding", NOT_UTF8)
+@pytest.mark.parametrize("fmt", ["json", "sarif", "github"])
+def test_machine_formats_are_utf8_whatever_the_locale(encoding, fmt):
+    code, out, err = _bytes_out(["--format", fmt, str(DEEPSEEK)], encoding)
+    assert (code, err) == (0, b"")
+    assert out == _bytes_out(["--format", fmt, str(DEEPSEEK)], None)[1]
+    assert "<\uff5cend\u2581of\u2581sentence\uff5c>" in out.decode("utf-8")
+
+
+@pytest.mark.parametrize("encoding", NOT_UTF8)
+@pytest.mark.parametrize("args", [["--format", "text"], ["--format", "concise"], ["explain"]])
+def test_text_escapes_what_the_stream_cannot_encode(encoding, args):
+    code, out, err = _bytes_out([*args, str(DEEPSEEK)], encoding)
+    assert (code, err) == (0, b"")
+    text = out.decode(encoding)
+    assert "\\uff5c" in text and "internal error" not in text
+    if args == ["explain"]:
+        assert "\\u222a" in text  # explain's '∪'
+
+
+@pytest.mark.parametrize("encoding", NOT_UTF8)
+def test_explain_json_is_utf8_whatever_the_locale(encoding):
+    code, out, err = _bytes_out(["explain", "--format", "json", str(DEEPSEEK)], encoding)
+    assert (code, err) == (0, b"")
+    assert out == _bytes_out(["explain", "--format", "json", str(DEEPSEEK)], None)[1]

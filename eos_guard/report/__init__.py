@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import codecs
 import importlib
+import sys
 from collections.abc import Callable, Iterator, Mapping
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -31,3 +33,28 @@ class _Reporters(Mapping):
 
 
 REPORTERS: Mapping[str, Reporter] = _Reporters()
+
+
+MACHINE_FORMATS = ("json", "sarif", "github")
+
+
+def write(text: str, fmt: str = "text") -> None:
+    """Write a rendered report to stdout, whatever its encoding. JSON, SARIF and workflow commands are UTF-8
+    (RFC 8259; GitHub's runner reads UTF-8), also where the locale says otherwise (a Windows pipe is cp1252).
+    Text for a person goes in the stream's encoding, a character it cannot hold written as a Python escape
+    (``\\u222a``), as Python's stderr does, instead of failing."""
+    stream = sys.stdout
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    try:
+        utf8 = codecs.lookup(encoding).name == "utf-8"
+    except LookupError:
+        utf8 = False
+    if not utf8:
+        buffer = getattr(stream, "buffer", None)
+        if fmt in MACHINE_FORMATS and buffer is not None:
+            stream.flush()
+            buffer.write(text.encode("utf-8", "backslashreplace"))
+            buffer.flush()
+            return
+        text = text.encode(encoding, "backslashreplace").decode(encoding, "replace")
+    stream.write(text)
