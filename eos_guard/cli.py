@@ -117,7 +117,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     if argv is None:  # the program itself (the console script, python -m eos_guard), not a caller in Python
         start_up_done()
-    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv))
+    except BrokenPipeError:  # the reader stopped reading (``| head``): nothing more to say, and nowhere to say it
+        _discard_stdout()
+        return EXIT_ERROR
+
+
+def _main(argv: list[str]) -> int:
     if argv and argv[0] == "rule":
         return _rule(argv[1:])
     explain = bool(argv) and argv[0] == "explain"
@@ -136,11 +143,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _stopped(args, InputError(None, str(exc)))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # not an internal error: main() ends quietly
+        raise
     except Exception as exc:  # an internal error: one line unless asked for the traceback
         if args.verbose:
             raise
         _say(f"eos-guard: internal error: {type(exc).__name__}: {exc} (run with --verbose for details)")
         return EXIT_ERROR
+
+
+def _discard_stdout() -> None:
+    """Point stdout at the null device, so that the interpreter's flush at exit does not fail again (the recipe
+    of Python's signal module documentation, "Note on SIGPIPE")."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # not a file descriptor (a caller's stream): nothing to flush
+        pass
 
 
 def start_up_done() -> None:
@@ -167,6 +186,25 @@ def _refuse_conflicts(parser: argparse.ArgumentParser, args: argparse.Namespace)
         parser.error("--unsafe-fixes needs --fix or --diff")
     if args.statistics and args.format not in ("auto", *TEXT_FORMATS):
         parser.error(f"--statistics prints a table; it cannot be combined with --format {args.format}")
+    if args.exit_zero_even_if_changed and not args.fix:
+        parser.error("--exit-zero-even-if-changed needs --fix")
+    mode, formats = ("explain", ("auto", "text", "json")) if args.explain else ("--diff", ("auto", "text")) \
+        if args.diff else (None, ())
+    if mode is not None:
+        given = [name for name, dest in _REPORT_OPTIONS if getattr(args, dest) and name != mode]
+        if given:
+            parser.error(f"{mode} cannot be combined with {given[0]}: {_WHAT_IT_PRINTS[mode]}")
+        if args.format not in formats:
+            parser.error(f"{mode} cannot be combined with --format {args.format}: {_WHAT_IT_PRINTS[mode]}")
+
+
+# Options that shape a check's report, its exit code or its edits: explain and --diff print something else.
+# (--hub-list refuses both itself: audit.py)
+_REPORT_OPTIONS = (("--fix", "fix"), ("--diff", "diff"), ("--statistics", "statistics"),
+                   ("--quiet", "quiet"), ("--sarif", "sarif"), ("--summary", "summary"), ("--fail-on", "fail_on"),
+                   ("--exit-zero", "exit_zero"))
+_WHAT_IT_PRINTS = {"explain": "it prints each runtime's stop ids (as text, or as JSON with --format json)",
+                   "--diff": "it prints the unified diff --fix would apply, and exits 1 when there is one"}
 
 
 def _rule(argv: list[str]) -> int:

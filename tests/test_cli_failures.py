@@ -4,6 +4,7 @@ Also ``eos-guard rule``, severities from the settings, and the messages of the P
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -107,10 +108,36 @@ def test_the_default_baseline_is_quietly_off_without_git(run, broken):
     pytest.param(["--form", "json"], "unrecognized arguments: --form", id="abbreviated-option"),
     pytest.param(["--stat"], "unrecognized arguments: --stat", id="abbreviated-flag"),
     pytest.param(["--statistics", "--format", "json"], "--statistics prints a table", id="statistics-json"),
+    pytest.param(["--exit-zero-even-if-changed"], "--exit-zero-even-if-changed needs --fix", id="exit-zero-changed"),
+    # explain and --diff print something else than a report: an option for the report would be ignored
+    *(pytest.param(["explain", *option], f"explain cannot be combined with {shown}", id=f"explain{shown}")
+      for option, shown in [(["--diff"], "--diff"), (["--fix"], "--fix"), (["--sarif", "x.sarif"], "--sarif"),
+                            (["--summary", "s.md"], "--summary"), (["-q"], "--quiet"),
+                            (["--statistics"], "--statistics"), (["--exit-zero"], "--exit-zero"),
+                            (["--fail-on", "info"], "--fail-on"), (["--format", "sarif"], "--format sarif"),
+                            (["--format", "github"], "--format github"), (["--format", "concise"], "--format concise")]),
+    *(pytest.param(["--diff", *option], f"--diff cannot be combined with {shown}", id=f"diff{shown}")
+      for option, shown in [(["--sarif", "x.sarif"], "--sarif"), (["--summary", "s.md"], "--summary"),
+                            (["-q"], "--quiet"), (["--statistics"], "--statistics"), (["--exit-zero"], "--exit-zero"),
+                            (["--fail-on", "info"], "--fail-on"), (["--format", "json"], "--format json"),
+                            (["--format", "sarif"], "--format sarif"), (["--format", "github"], "--format github")]),
 ])
 def test_refused_options(run, broken, args, message):
     code, out, err = run(*args, "broken")
     assert code == 2 and out == "" and message in err and err.splitlines()[-1].startswith("eos-guard: error: ")
+    assert not (broken.parent / "x.sarif").exists() and not (broken.parent / "s.md").exists()
+
+
+def test_a_closed_stdout_ends_the_run_quietly():
+    """``eos-guard ... | head``: the reader is gone before the report is written (a broken pipe)."""
+    for args in (["--format", "json"], ["--format", "text"], ["explain"], ["--diff"], ["rule", "--all"]):
+        read_end, write_end = os.pipe()
+        os.close(read_end)
+        proc = subprocess.run([sys.executable, "-m", "eos_guard", *args, *([] if "rule" in args else [str(BROKEN)])],
+                              stdout=write_end, stderr=subprocess.PIPE, cwd=ROOT, timeout=60,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+        os.close(write_end)
+        assert (proc.returncode, proc.stderr) == (2, b""), args
 
 
 def test_github_format_annotates_a_file_that_cannot_be_read(run, broken, tmp_path):
