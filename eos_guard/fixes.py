@@ -91,7 +91,7 @@ def _ids_to_stop_on(model: ResolvedModel) -> list[int]:
     ids: list[int] = []
     candidates = [t.id for t in sorted(model.terminators, key=lambda t: t.template.name != "default")]
     eos = model.tokenizer_eos
-    if eos is not None and not eos.appended:
+    if eos is not None and eos.in_vocabulary:
         candidates.append(eos.id)
     for token_id in candidates:
         if token_id is None or token_id in ids:

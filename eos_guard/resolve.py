@@ -37,6 +37,12 @@ class TokenValue:
     where: Where | None
     appended: bool = False  # the string is in no vocabulary, so transformers adds it as a new id
 
+    @property
+    def in_vocabulary(self) -> bool:
+        """Whether the id is a token the model knows (not a new one, not the unk id an empty string gets): only
+        then is it worth a stop id (EOS002, EOS003, --fix)."""
+        return not self.appended and self.token != ""
+
 
 @record(frozen=True)
 class StopIds:
@@ -115,11 +121,12 @@ def resolve(files: ModelFiles, limits: Limits = Limits()) -> ResolvedModel:
             prepare(template.text, limits)
         except MissingDependency as exc:
             raise exc.at(template.path) from None
-    vocab = Vocabulary(files, use_cache=limits.cache)
     special, where, problem = _special_tokens(files)
+    specials = [(text, where.get(name)) for name, text in special.items()] + _extra_special_tokens(files)
+    vocab = Vocabulary(files, use_cache=limits.cache, specials=specials)
     eos = None
     if "eos_token" in special:
-        eos = _token_value(special["eos_token"], where.get("eos_token"), vocab)
+        eos = _token_value(special["eos_token"], where.get("eos_token"), vocab, special.get("unk_token"))
     model = ResolvedModel(
         folder=files.folder, files=files, vocab=vocab, tokenizer_eos=eos, tokenizer_eos_problem=problem,
         special_tokens=special, special_where=where, stop=generation_stop_ids(files), config_eos=config_eos_ids(files),
@@ -132,13 +139,17 @@ def resolve(files: ModelFiles, limits: Limits = Limits()) -> ResolvedModel:
 
 
 def _special_tokens(files: ModelFiles) -> tuple[dict[str, str], dict[str, Where], str | None]:
-    """Named special token strings after transformers' precedence, their origins, and any eos problem.
+    """Named special token strings after transformers' precedence, in its order, their origins, and any eos
+    problem. These are the tokenizer's ``special_tokens_map``: the variables a chat template sees.
 
-    tokenizer_config.json comes first; special_tokens_map.json overrides it only when tokenizer_config.json
-    has no ``added_tokens_decoder`` key (the "legacy" branch).
+    The seven standard names first: tokenizer_config.json's, which special_tokens_map.json overrides only when
+    tokenizer_config.json has no ``added_tokens_decoder`` key (the "legacy" branch). Then the model-specific
+    ones (Gemma 3's ``boi_token``, an ``eot_token``): any other ``*_token`` key whose value is a string or an
+    AddedToken, and the entries of an ``extra_special_tokens`` object; here tokenizer_config.json wins over the
+    legacy map (``_from_pretrained`` lines 1852-1865 and 1904-1925, ``__init__`` lines 1034-1109, 5.24).
     """
     tc, stm = files.tokenizer_config, files.special_tokens_map
-    tokens: dict[str, str] = {}
+    standard: dict[str, str] = {}
     where: dict[str, Where] = {}
     problem: str | None = None
     legacy = tc is None or not isinstance(tc.data, dict) or "added_tokens_decoder" not in tc.data
@@ -155,12 +166,56 @@ def _special_tokens(files: ModelFiles) -> tuple[dict[str, str], dict[str, Where]
             if name == "eos_token" and (text is not None or error):
                 problem = error
             if text is not None:
-                tokens[name] = text
+                standard[name] = text
             elif not error:
-                tokens.pop(name, None)
+                standard.pop(name, None)
     if problem:
-        tokens.pop("eos_token", None)
+        standard.pop("eos_token", None)
+    tokens = {name: standard[name] for name in SPECIAL_TOKEN_NAMES if name in standard}
+    found_in_map = _model_specific(stm, False) if legacy else {}
+    found_in_config = _model_specific(tc, True)
+    for name, (text, place) in {**found_in_map, **found_in_config}.items():
+        tokens[name], where[name] = text, place
     return tokens, where, problem
+
+
+def _model_specific(doc: JsonDocument | None, in_tokenizer_config: bool) -> dict[str, tuple[str, Where]]:
+    """A file's model-specific special tokens: ``*_token`` keys other than the standard ones, then an
+    ``extra_special_tokens`` object's entries. A value that is no string or AddedToken is not one (transformers
+    leaves it as a plain setting)."""
+    if doc is None or not isinstance(doc.data, dict):
+        return {}
+    found: dict[str, tuple[str, Where]] = {}
+    entries = [((name,), name, value) for name, value in doc.data.items()
+               if name.endswith("_token") and name not in SPECIAL_TOKEN_NAMES]
+    extra = doc.data.get("extra_special_tokens")
+    if isinstance(extra, dict):
+        entries += [(("extra_special_tokens", name), name, value) for name, value in extra.items()]
+    for keys, name, value in entries:
+        text, error = special_token_text(value, in_tokenizer_config)
+        if text is not None and not error:
+            found[name] = (text, Where(doc, keys))
+    return found
+
+
+def _extra_special_tokens(files: ModelFiles) -> list[tuple[str, Where]]:
+    """The unnamed special tokens (``extra_special_tokens`` as a list, or ``additional_special_tokens`` when it is
+    unset, and in the legacy branch special_tokens_map.json's), which the tokenizer adds as special tokens."""
+    tc, stm = files.tokenizer_config, files.special_tokens_map
+    legacy = tc is None or not isinstance(tc.data, dict) or "added_tokens_decoder" not in tc.data
+    found: list[tuple[str, Where]] = []
+    for doc, is_config in [(tc, True)] + ([(stm, False)] if legacy else []):
+        if doc is None or not isinstance(doc.data, dict):
+            continue
+        key = "extra_special_tokens" if doc.data.get("extra_special_tokens") else "additional_special_tokens"
+        values = doc.data.get(key)
+        if not isinstance(values, list):
+            continue
+        for index, value in enumerate(values):
+            text, error = special_token_text(value, is_config)
+            if text is not None and not error and text not in (t for t, _ in found):
+                found.append((text, Where(doc, (key, index))))
+    return found
 
 
 def special_token_text(value: Any, in_tokenizer_config: bool) -> tuple[str | None, str | None]:
@@ -177,12 +232,13 @@ def special_token_text(value: Any, in_tokenizer_config: bool) -> tuple[str | Non
     return None, f"is {_kind(value)}, not a string or AddedToken; transformers cannot load the tokenizer"
 
 
-def _token_value(text: str, where: Where | None, vocab: Vocabulary) -> TokenValue:
-    token_id = vocab.id_of(text)
-    if token_id is not None:
-        return TokenValue(text, token_id, where)
-    appended = vocab.appended_id()
-    return TokenValue(text, appended, where, appended=appended is not None)
+def _token_value(text: str, where: Where | None, vocab: Vocabulary, unk: str | None = None) -> TokenValue:
+    """The id the tokenizer gives a special token string: an added or vocab token's, or, for a string found
+    nowhere, the new id the tokenizer appends it with. An empty string is never added, and an id the tokenizer
+    cannot find is the unk token's (``_convert_token_to_id_with_added_voc``), or None without one."""
+    if text == "":
+        return TokenValue(text, vocab.id_of(unk) if unk else None, where)
+    return TokenValue(text, vocab.id_of(text), where, appended=text in vocab.appended)
 
 
 def generation_stop_ids(files: ModelFiles) -> StopIds:

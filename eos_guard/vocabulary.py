@@ -23,7 +23,7 @@ from __future__ import annotations
 from functools import cached_property
 
 from .errors import InputError
-from .jsonspan import JsonDocument, KeyPath
+from .jsonspan import JsonDocument, KeyPath, Where
 from .known_tokens import END_OF_TURN_TEXTS, PLAMO_EOS
 from .model_files import ModelFiles
 from .records import record
@@ -98,9 +98,6 @@ def tokenizer_class(files: ModelFiles, numbering: str = "5.24") -> str:
     return "TokenizersBackend" if chosen in GENERIC_CLASSES else chosen
 
 
-_NO_BATCH = object()  # no batch of added tokens read yet
-
-
 @record(frozen=True)
 class AddedToken:
     content: str
@@ -118,9 +115,13 @@ class Vocabulary:
     """The ids a folder's tokenizer gives to token strings."""
 
     def __init__(self, files: ModelFiles, use_cache: bool = False, numbering: str = "5.24",
-                 facts: dict | None = None) -> None:
+                 facts: dict | None = None, specials: list[tuple[str, Where | None]] | None = None) -> None:
         self.files = files
         self.use_cache = use_cache
+        # the special token strings (named, then extra), which the tokenizer adds as special tokens after the
+        # added_tokens_decoder entries it lacks, in one batch (TokenizersBackend.__init__, lines 478-513, 5.24)
+        self.specials = specials or []
+        self.appended: set[str] = set()  # special token strings in no vocabulary: new ids (EOS005)
         self.tokenizer_json = files.tokenizer
         self.added: dict[str, AddedToken] = {}
         self.declared: dict[str, AddedToken] = {}  # added_tokens_decoder entries, by content
@@ -132,8 +133,6 @@ class Vocabulary:
         self.tokenizer_class = tokenizer_class(files, numbering)
         self.rebuilds = (self.tokenizer_class in REBUILDING_CLASSES and files.tokenizer is not None
                          and not self.transformers4)
-        self._next: int | None = None  # the id the open batch gives its next new token
-        self._batch_highest: object = _NO_BATCH  # the highest added id when the last batch started
         if facts is not None:
             self.__dict__["_facts"] = facts
         self._read_declared()
@@ -173,7 +172,8 @@ class Vocabulary:
                         entry["content"], int(key), bool(entry.get("special", False)), int(key), tc,
                         ("added_tokens_decoder", key))
         at = self.files.added_tokens
-        if at is not None and isinstance(at.data, dict):
+        legacy = tc is None or not isinstance(tc.data, dict) or "added_tokens_decoder" not in tc.data
+        if at is not None and legacy and isinstance(at.data, dict):  # read only without added_tokens_decoder
             for content, value in at.data.items():
                 if _is_int(value) and content not in self.declared:
                     self.declared[content] = AddedToken(content, value, False, value, at, (content,))
@@ -192,11 +192,19 @@ class Vocabulary:
         if self.rebuilds:
             # keep tokenizer.json's entry (its "id" field and position) for reporting, with the id the class gives
             by_content = {t.content: t for t in reversed(listed)}
-            self._add_batch([by_content.get(t.content, t) for t in self._rebuild_order(listed)])
+            batch = [by_content.get(t.content, t) for t in self._rebuild_order(listed)]
         else:
             self._add_batch(listed)
-            self._add_batch([t for t in sorted(self.declared.values(), key=lambda t: t.id)
-                             if t.content not in self.added])
+            batch = [t for t in sorted(self.declared.values(), key=lambda t: t.id) if t.content not in self.added]
+        in_batch = {t.content for t in batch}
+        specials = []
+        for text, where in self.specials:
+            if text and text not in self.added and text not in in_batch:
+                in_batch.add(text)
+                place = (where.document, where.keys) if where is not None else (doc, ())
+                specials.append(AddedToken(text, -1, True, None, *place))
+        self._add_batch(batch + specials)
+        self.appended = {t.content for t in specials if self.model_id(t.content) is None}
 
     def _rebuild_order(self, listed: list[AddedToken]) -> list[AddedToken]:
         """added_tokens_decoder sorted by id; without that key (legacy), added_tokens.json then tokenizer.json's
@@ -214,26 +222,23 @@ class Vocabulary:
         from where the batch started. That start needs the model vocab's size, which can cost a parse of the
         whole vocabulary, so it is worked out only when a token of the batch is in no vocabulary."""
         highest = max((t.id for t in self.added.values()), default=None)  # of the ids assigned so far
-        self._batch_highest = highest
-        self._next = None
+        batch_highest = highest
+        next_id = None  # the id the batch gives its next new token
         for token in tokens:
             if token.content in self.added:
                 continue
             token_id = self.model_id(token.content)
             if token_id is None:
                 if self.transformers4:  # tokenizers < 0.22.2: from the ids assigned so far, token by token
-                    self._next = self._start_after(highest)
-                elif self._next is None:
-                    self._next = self._start_after(self._batch_highest)
-                token_id = self._next
-                self._next += 1
+                    next_id = self._start_after(highest)
+                elif next_id is None:
+                    next_id = self._start_after(batch_highest)
+                token_id = next_id
+                next_id += 1
             self.added[token.content] = AddedToken(token.content, token_id, token.special, token.declared_id,
                                                    token.document, token.keys)
             if highest is None or token_id > highest:
                 highest = token_id
-
-    def _batch_start(self) -> int:
-        return self._start_after(max((t.id for t in self.added.values()), default=None))
 
     def _start_after(self, highest: int | None) -> int:
         """The first id a new added token gets when ``highest`` is the highest added id so far (None: none)."""
@@ -300,7 +305,8 @@ class Vocabulary:
         return [e["content"] for e in entries if isinstance(e, dict) and isinstance(e.get("content"), str)]
 
     def _candidates(self) -> set[str]:
-        names = set(self.declared) | set(END_OF_TURN_TEXTS) | {PLAMO_EOS} | set(self._added_contents())
+        names = set(self.declared) | set(END_OF_TURN_TEXTS) | {PLAMO_EOS} | set(self._added_contents()) \
+            | {text for text, _ in self.specials}
         for doc in (self.files.tokenizer_config, self.files.special_tokens_map):
             if doc is not None and isinstance(doc.data, dict):
                 for name, value in doc.data.items():
@@ -351,22 +357,18 @@ class Vocabulary:
         others = self.__dict__.setdefault("_numberings", {})
         if numbering not in others:
             others[numbering] = Vocabulary(self.files, self.use_cache, numbering,
-                                           facts=self._facts if self.complete else None)
+                                           facts=self._facts if self.complete else None, specials=self.specials)
         return others[numbering]
 
     def content_of(self, token_id: int) -> str | None:
-        """The added token that has this id, if any."""
-        return next((t.content for t in self.added.values() if t.id == token_id), None)
-
-    def appended_id(self) -> int | None:
-        """The id transformers gives a special token string it finds nowhere: the next one of the last batch
-        (transformers adds missing special tokens together with the last added_tokens_decoder entries)."""
-        if not self.complete:
-            return None
-        if self._next is not None:
-            return self._next
-        # the next id of the last batch, which started after the ids added before it
-        return self._start_after(self._batch_highest) if self._batch_highest is not _NO_BATCH else self._batch_start()
+        """The added token that has this id, if any (the first one, when two share it)."""
+        by_id = self.__dict__.get("_by_id")
+        if by_id is None:  # one pass, on first use: rules look up every stop id (thousands, in a hostile file)
+            by_id = {}
+            for token in self.added.values():
+                by_id.setdefault(token.id, token.content)
+            self.__dict__["_by_id"] = by_id
+        return by_id.get(token_id)
 
     def is_added(self, content: str) -> bool:
         return content in self.added

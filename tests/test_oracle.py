@@ -119,3 +119,27 @@ def test_findings_match_the_fixture_readme(folder, run):
         assert code == 2
     else:
         assert (code == 1) == (want["verdict"] == "misaligned" or bool(want["errors"]))
+
+
+def test_an_added_tokens_json_id_transformers_does_not_give_is_reported_in_that_file(tmp_path, run):
+    """Legacy branch (no added_tokens_decoder): added_tokens.json declares <|im_end|> 9, but the token is in the
+    model vocab as 5, which the tokenizer keeps. EOS009 names added_tokens.json and its entry."""
+    from tokenizers import AddedToken, Tokenizer
+    from tokenizers.models import WordLevel
+    from tokenizers.pre_tokenizers import Whitespace
+
+    vocab = {"<unk>": 0, "<s>": 1, "</s>": 2, "hi": 3, "<|im_start|>": 4, "<|im_end|>": 5}
+    tok = Tokenizer(WordLevel(vocab, unk_token="<unk>"))
+    tok.pre_tokenizer = Whitespace()
+    tok.add_special_tokens([AddedToken(t, special=True) for t in ("<unk>", "<s>", "</s>")])
+    tok.save(str(tmp_path / "tokenizer.json"))
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps(
+        {"tokenizer_class": "PreTrainedTokenizerFast", "eos_token": "</s>", "unk_token": "<unk>"}))
+    (tmp_path / "added_tokens.json").write_text('{\n  "<|im_end|>": 9\n}\n')
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "llama", "vocab_size": 16, "eos_token_id": 2}))
+
+    assert transformers.AutoTokenizer.from_pretrained(str(tmp_path)).convert_tokens_to_ids("<|im_end|>") == 5
+    code, out, _ = run("--format", "concise", "--no-cache", str(tmp_path))
+    eos009 = [line for line in out.splitlines() if " EOS009 " in line]
+    assert eos009 == ["added_tokens.json:2:17: EOS009 warning: '<|im_end|>' is 9 in added_tokens.json but "
+                      "transformers gives it 5 (ids follow tokenizer.json's list order) [added-token-id-mismatch]"]

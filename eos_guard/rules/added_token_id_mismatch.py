@@ -15,7 +15,8 @@ class AddedTokenIdMismatch(Rule):
     ## What it detects
     A token whose id in tokenizer.json (the id the `tokenizers` library really assigns: its vocab id, or the
     next free id in list order, whatever the `"id"` field says) differs from its key in
-    `added_tokens_decoder`, or an `added_tokens` entry whose `"id"` field is not the id it really gets.
+    `added_tokens_decoder` (or, without that key, from its id in added_tokens.json), or an `added_tokens` entry
+    whose `"id"` field is not the id it really gets.
 
     ## Why it matters
     Which id wins depends on the transformers version and tokenizer class: transformers 5's model-specific
@@ -36,12 +37,16 @@ class AddedTokenIdMismatch(Rule):
         if not vocab.complete:
             return
         for content, token in vocab.added.items():
-            if token.declared_id is not None and token.declared_id != token.id:
-                yield self.finding(model, f"'{content}' is declared as id {token.declared_id} in tokenizer.json but "
-                                          f"transformers gives it {token.id} ({vocab.numbering})",
-                                   Where(token.document, token.keys + ("id",)))
+            if token.declared_id is None or token.declared_id == token.id or token.document is not vocab.tokenizer_json:
+                continue  # added_tokens_decoder below; added_tokens.json in the loop after it
+            yield self.finding(model, f"'{content}' is declared as id {token.declared_id} in tokenizer.json but "
+                                      f"transformers gives it {token.id} ({vocab.numbering})",
+                               Where(token.document, token.keys + ("id",)))
         for content, declared in vocab.declared.items():
             real = vocab.id_of(content)
-            if real is not None and real != declared.id and declared.document.path.name == "tokenizer_config.json":
-                yield self.finding(model, f"'{content}' is {declared.id} in added_tokens_decoder but transformers "
-                                          f"gives it {real} ({vocab.numbering})", Where(declared.document, declared.keys))
+            if real is None or real == declared.id:
+                continue
+            where = "added_tokens_decoder" if declared.document.path.name == "tokenizer_config.json" \
+                else declared.document.path.name
+            yield self.finding(model, f"'{content}' is {declared.id} in {where} but transformers gives it {real} "
+                                      f"({vocab.numbering})", Where(declared.document, declared.keys))

@@ -35,7 +35,7 @@ class ConfigEosMismatch(Rule):
         eos, config = model.tokenizer_eos, model.config_eos
         if model.files.generation_config is None or config is None or not config.ids or config.where is None:
             return
-        if eos is None or eos.id is None or eos.appended or eos.id in config.ids:
+        if eos is None or eos.id is None or not eos.in_vocabulary or eos.id in config.ids:
             return
         yield self.finding(
             model,

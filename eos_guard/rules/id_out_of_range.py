@@ -44,7 +44,7 @@ class IdOutOfRange(Rule):
                     yield self.finding(model, f"eos_token_id {token_id} is not below vocab_size {size} "
                                               f"({stop.where.describe()})", stop.where)
         eos = model.tokenizer_eos
-        if eos is not None and eos.id is not None and not eos.appended and eos.id >= size and eos.where:
+        if eos is not None and eos.id is not None and eos.in_vocabulary and eos.id >= size and eos.where:
             yield self.finding(model, f"the tokenizer's eos '{eos.token}' has id {eos.id}, not below vocab_size "
                                       f"{size}", eos.where)
         for terminator in model.terminators:

@@ -17,6 +17,9 @@ class TokenNotInVocab(Rule):
     vocab. transformers does not complain: it silently appends the string as a brand-new token, with an id
     after every other one (`len(tokenizer)`), which the model's embedding has never seen.
 
+    An empty `eos_token` (`""`) is never added: the tokenizer's `eos_token_id` is then the unk token's id (a
+    string it cannot find), or None without an unk token.
+
     When the folder has no tokenizer.json, the full vocabulary is not in the folder (it lives in
     tokenizer.model or vocab files), so a string missing from `added_tokens_decoder` is reported as **info**:
     its id cannot be checked.
@@ -37,7 +40,12 @@ class TokenNotInVocab(Rule):
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         eos = model.tokenizer_eos
         if eos is not None and eos.where is not None:
-            if eos.appended:
+            if eos.token == "":
+                unk = f"{eos.id}, the unk token's id" if eos.id is not None else "None"
+                yield self.finding(
+                    model, f"the tokenizer's eos is an empty string: transformers adds no token for it, so "
+                    f"tokenizer.eos_token_id is {unk}", eos.where)
+            elif eos.appended:
                 yield self.finding(
                     model,
                     f"the tokenizer's eos '{eos.token}' is in no vocabulary; transformers appends it as a new "

@@ -37,7 +37,7 @@ class TokenizerEosNotStopId(Rule):
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         eos, stop = model.tokenizer_eos, model.stop
-        if eos is None or eos.id is None or eos.appended or not stop.ids or stop.where is None:
+        if eos is None or eos.id is None or not eos.in_vocabulary or not stop.ids or stop.where is None:
             return
         if eos.id in stop.ids:
             return
