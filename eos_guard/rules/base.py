@@ -62,10 +62,7 @@ def describe_ids(ids: tuple[int, ...] | list[int], model: ResolvedModel) -> str:
 
 
 def token_text(model: ResolvedModel, token_id: int) -> str:
-    for token in model.vocab.added.values():
-        if token.id == token_id:
-            return token.content
-    return ""
+    return model.vocab.content_of(token_id) or ""
 
 
 def where_stop_ids_are(model: ResolvedModel) -> str:
