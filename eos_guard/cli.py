@@ -317,8 +317,8 @@ def exit_code(outcome: Outcome, config: settings.Config, args: argparse.Namespac
     return EXIT_FINDINGS if report.count(config.fail_on) else EXIT_OK
 
 
-NO_MODEL_FOLDERS = ("no model folders found (a model folder holds config.json, generation_config.json or "
-                    "tokenizer_config.json)")
+NO_MODEL_FOLDERS = ("no model folders found (a model folder holds generation_config.json, tokenizer_config.json "
+                    "or a model's config.json)")
 
 
 def _run(args: argparse.Namespace) -> int:

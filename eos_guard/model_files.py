@@ -1,6 +1,7 @@
 """Finds model folders and reads each of their files once, keeping the text so values can be located.
 
-A model folder is one that holds config.json, generation_config.json or tokenizer_config.json. Which chat
+A model folder is one that holds generation_config.json, tokenizer_config.json or a model's config.json
+(:data:`MODEL_CONFIG_KEYS`). Which chat
 templates count follows transformers 5.x (``PreTrainedTokenizerBase._from_pretrained``):
 chat_template.jinja and additional_chat_templates/*.jinja replace tokenizer_config.json's ``chat_template``
 entirely; chat_template.json is read only by processors and is checked as a template of its own.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 from pathlib import Path
 
 from .errors import InputError, forget_real_paths, real_folder
@@ -300,8 +302,37 @@ def _is_within(path: Path, root: Path) -> bool:
         return False
 
 
+# Keys a model's config.json has (transformers writes model_type and architectures; older ones at least
+# vocab_size or an eos): a folder whose only marker is config.json is a model folder only when one is there, so
+# an application's config.json next to the models of a repository is not checked (pre-commit passes them all).
+MODEL_CONFIG_KEYS = (b'"model_type"', b'"architectures"', b'"eos_token_id"', b'"vocab_size"', b'"text_config"',
+                     b'"_name_or_path"', b'"transformers_version"')
+MODEL_CONFIG_PROBE = 1024 * 1024  # bytes read to look for them; real configs are a few KB
+
+
 def is_model_folder(folder: Path) -> bool:
-    return any((folder / name).is_file() for name in MODEL_MARKERS)
+    return holds_model_files(folder, [name for name in MODEL_MARKERS if (folder / name).is_file()])
+
+
+def holds_model_files(folder: Path | str, markers: list[str]) -> bool:
+    """Whether a folder that holds these marker files is a model folder (see MODEL_CONFIG_KEYS)."""
+    if any(name != "config.json" for name in markers):
+        return True
+    if not markers:
+        return False
+    try:  # never blocks: a FIFO is opened without waiting for a writer, and not read
+        descriptor = os.open(os.path.join(folder, "config.json"), os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return True  # unreadable: checking the folder reports it
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            return True  # a FIFO or a device: checking the folder reports it (EOS018)
+        head = os.read(descriptor, MODEL_CONFIG_PROBE)
+    except OSError:
+        return True
+    finally:
+        os.close(descriptor)
+    return any(key in head for key in MODEL_CONFIG_KEYS)
 
 
 def repository_of(path: Path) -> Path:
@@ -364,7 +395,7 @@ def _walk(top: Path) -> Iterator[Path]:
         if root is not top and any(name == "pyvenv.cfg" for name, _, _ in listed) \
                 and os.path.exists(os.path.join(root, "pyvenv.cfg")):
             continue  # a virtual environment, found from its own listing (no look-up per folder)
-        if any(name in MODEL_MARKERS for name, is_dir, _ in listed if not is_dir):
+        if holds_model_files(root, [name for name, is_dir, _ in listed if not is_dir and name in MODEL_MARKERS]):
             yield root
         children = sorted(name for name, is_dir, is_link in listed if is_dir and not is_link
                           and not name.startswith(".") and name not in SKIPPED_DIRS)

@@ -51,7 +51,8 @@ class Found:
     problems: list[InputError] = field(default_factory=list)
 
 
-NO_MODEL_FOLDER = "holds no model folder (one with config.json, generation_config.json or tokenizer_config.json)"
+NO_MODEL_FOLDER = ("holds no model folder (one with generation_config.json, tokenizer_config.json or a model's "
+                   "config.json)")
 
 
 def model_folders(paths: Iterable[Union[str, Path]], config: Config, allow_empty: bool = False) -> Found:

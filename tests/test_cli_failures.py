@@ -19,7 +19,7 @@ from support import ROOT, RULE_CASES, write_json
 
 BROKEN = ROOT / "examples" / "chatml-finetune-broken"
 ONE_FAILING = "1 of 1 model folder fails (1 error, 2 warnings); 1 fixable with --fix.\n"
-NO_MODEL = "holds no model folder (one with config.json, generation_config.json or tokenizer_config.json)"
+NO_MODEL = "holds no model folder (one with generation_config.json, tokenizer_config.json or a model's config.json)"
 
 
 @pytest.fixture
@@ -263,3 +263,25 @@ def test_github_format_annotates_bad_settings(run, broken, tmp_path):
     assert out.startswith("::error file=.eos-guard.yaml,line=2,col=1,title=eos-guard::.eos-guard.yaml:2:1: "
                           "cannot parse YAML: ")
     assert err.startswith("eos-guard: .eos-guard.yaml:2:1: cannot parse YAML: ")
+
+
+def test_an_application_config_json_is_not_a_model_folder(run, tmp_path):
+    """A repository with models and an app: pre-commit passes every config.json (the hook's files: pattern)."""
+    shutil.copytree(BROKEN, tmp_path / "model", ignore=shutil.ignore_patterns("README.md"))
+    write_json(tmp_path / "app" / "config.json", {"port": 8080, "debug": True})
+    assert run("app/config.json") == (0, "No model folders found.\n", "")
+    code, out, _ = run("--format", "concise", ".")
+    assert code == 1 and "app/" not in out and "model/generation_config.json" in out
+    assert run("app")[0] == 2  # a folder named explicitly that holds no model folder, as an empty one
+    # a model's config.json alone (no tokenizer files yet) is one: every key transformers writes counts
+    for key in ("model_type", "architectures", "eos_token_id", "vocab_size", "text_config", "_name_or_path",
+                "transformers_version"):
+        write_json(tmp_path / key / "config.json", {key: None})
+        assert "No model folders found" not in run(key)[1], key
+
+
+def test_a_fifo_named_config_json_never_blocks_the_search(run, tmp_path):
+    (tmp_path / "m").mkdir()
+    os.mkfifo(tmp_path / "m" / "config.json")
+    code, out, err = run("--format", "concise", ".")  # would wait forever for a writer if it were opened for reading
+    assert code in (1, 2) and "m/config.json" in out + err

@@ -76,8 +76,8 @@ def test_no_model_folder_is_never_all_checks_passed(run, tmp_path):
     (tmp_path / "docs").mkdir()
     code, out, err = run("docs")
     assert (code, out) == (2, "No model folders found.\n")
-    assert err == ("eos-guard: docs: holds no model folder (one with config.json, generation_config.json or "
-                   "tokenizer_config.json)\n")
+    assert err == ("eos-guard: docs: holds no model folder (one with generation_config.json, tokenizer_config.json "
+                   "or a model's config.json)\n")
 
 
 # ---------------------------------------------------------------------------------------------- colour
