@@ -64,14 +64,20 @@ EOG_LOOKUPS = tuple(dict.fromkeys(LLAMA_CPP_EOG_TEXTS + LLAMA_CPP_EOG_TEXTS_B110
 
 def converter_special_ids(model: ResolvedModel) -> dict[str, int]:
     """``{"eos": id, "eot": id}`` as gguf-py's SpecialVocab sets them (only the keys it sets)."""
+    return converter_special(model)[0]
+
+
+def converter_special(model: ResolvedModel) -> tuple[dict[str, int], str]:
+    """:func:`converter_special_ids`, and which file value the eos comes from (for ``explain``)."""
     ids: dict[str, int] = {}
+    source = "tokenizer_config.json eos_token"
     tc = model.files.tokenizer_config
     tokenizer = model.files.tokenizer
     config_data = tc.data if tc is not None and isinstance(tc.data, dict) else None
     if tokenizer is not None and config_data:
         eos_entry: Any = config_data.get("eos_token")
         if not eos_entry and config_data.get("sep_token"):
-            eos_entry = config_data["sep_token"]
+            eos_entry, source = config_data["sep_token"], "tokenizer_config.json sep_token"
         eot_entry: Any = None
         post = tokenizer.get(("post_processor",))
         processors = post.get("processors", [post]) if isinstance(post, dict) else []
@@ -83,6 +89,7 @@ def converter_special_ids(model: ResolvedModel) -> dict[str, int]:
                 last = single[-1].get("SpecialToken", {}).get("id")
                 if last and last != eos_entry:
                     eot_entry, eos_entry = eos_entry, last
+                    source = "tokenizer.json post_processor, eot: tokenizer_config.json eos_token"
         for kind, entry in (("eos", eos_entry), ("eot", eot_entry)):
             content = entry.get("content") if isinstance(entry, dict) else entry
             if isinstance(content, str):
@@ -96,7 +103,8 @@ def converter_special_ids(model: ResolvedModel) -> dict[str, int]:
             value = config["text_config"].get("eos_token_id")
         if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
             ids["eos"] = value
-    return ids
+            source = "config.json eos_token_id"
+    return ids, source
 
 
 def end_of_generation(model: ResolvedModel, special: dict[str, int],
@@ -136,9 +144,9 @@ def describe_special(special: dict[str, int], source: str) -> str:
 
 
 def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
-    special = converter_special_ids(model)
+    special, source = converter_special(model)
     ids = end_of_generation(model, special, RULES[release])
-    why = (f"{describe_special(special, 'tokenizer_config.json eos_token')} ∪ known end-of-generation texts → "
+    why = (f"{describe_special(special, source)} ∪ known end-of-generation texts → "
            f"{show(ids)}")
     return StopSet("llama.cpp", ids, why,
                    "set tokenizer_config.json eos_token to the terminator before converting; for a converted GGUF "
