@@ -259,13 +259,26 @@ def output_format(choice: str, stream: TextIO) -> str:
     return "text"
 
 
+# Commands other tools have, typed out of habit (ruff check, ruff rule): a PATH that does not exist.
+_HABITS = {"check": "eos-guard has no 'check' command: the paths follow eos-guard itself (eos-guard PATH ...)",
+           "lint": "eos-guard has no 'lint' command: the paths follow eos-guard itself (eos-guard PATH ...)",
+           "fix": "eos-guard has no 'fix' command: use eos-guard --fix PATH",
+           "rules": "eos-guard has no 'rules' command: use eos-guard rule --all (or eos-guard rule CODE)"}
+
+
 def configure(args: argparse.Namespace) -> tuple[list[str], settings.Config]:
     """The paths to check and the settings: the settings file, then the options that override it."""
+    if args.paths and args.paths[0] in _HABITS and not os.path.lexists(args.paths[0]):
+        raise InputError(None, _HABITS[args.paths[0]])
     paths: list[str] = list(args.paths) + [f"hf://{name}" for name in args.hub]
     local = [p for p in paths if p and not p.startswith("hf://")]
     config = settings.load(args.config, Path(local[0]) if local else Path("."))
     if not paths and not args.hub_list:
         paths = ["."]
+    for option, value in (("--select", args.select), ("--ignore", args.ignore), ("--runtime", args.runtime),
+                          ("--baseline", args.baseline)):
+        if value is not None and not value.strip(", "):  # a variable that expanded to nothing: not "everything"
+            raise InputError(None, f"{option}: the value is empty")
     if args.select:
         config.select = settings.codes_of(args.select, None, "--select")
     if args.ignore:

@@ -285,3 +285,21 @@ def test_a_fifo_named_config_json_never_blocks_the_search(run, tmp_path):
     os.mkfifo(tmp_path / "m" / "config.json")
     code, out, err = run("--format", "concise", ".")  # would wait forever for a writer if it were opened for reading
     assert code in (1, 2) and "m/config.json" in out + err
+
+
+@pytest.mark.parametrize("args,message", [
+    (["check", "broken"], "eos-guard: eos-guard has no 'check' command: the paths follow eos-guard itself"),
+    (["rules"], "eos-guard: eos-guard has no 'rules' command: use eos-guard rule --all"),
+    (["fix", "broken"], "eos-guard: eos-guard has no 'fix' command: use eos-guard --fix PATH"),
+    (["--select", "", "broken"], "eos-guard: --select: the value is empty"),
+    (["--runtime", " ", "broken"], "eos-guard: --runtime: the value is empty"),
+    (["--ignore", ",", "broken"], "eos-guard: --ignore: the value is empty"),
+])
+def test_habits_of_other_tools_and_empty_values_are_usage_errors(run, broken, args, message):
+    code, out, err = run(*args)
+    assert (code, out) == (2, "") and err.startswith(message), err
+
+
+def test_a_folder_named_like_a_command_is_still_checked(run, broken):
+    shutil.copytree(broken, broken.parent / "check")
+    assert run("check")[0] == 1
