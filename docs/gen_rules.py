@@ -1,6 +1,6 @@
 """Writes docs/rules.md from the rules' docstrings and the example folders in tests/rule_cases/.
 
-Run from the repository root: ``python docs/gen_rules.py``. tests/test_docs.py fails when the page is stale,
+Run from the repository root: ``python docs/gen_rules.py``. tests/test_rule_cases.py fails when the page is stale,
 so the documented output is always what the code prints.
 """
 

@@ -56,7 +56,8 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     from .report import REPORTERS  # the output formats are the reporters' registry; loaded per run, not on import
 
-    parser = _Parser(prog="eos-guard", usage="%(prog)s [explain] [PATH ...] [options]\n       %(prog)s rule CODE|--all",
+    parser = _Parser(prog="eos-guard", usage="%(prog)s [explain] [PATH ...] [options]\n       %(prog)s rule CODE|NAME ... | --all\n"
+                           "       %(prog)s --hub-list FILE [options]",
                      formatter_class=_Formatter, allow_abbrev=False,
                      description="Check that a model folder's chat template, tokenizer and generation config agree "
                      "on the token that ends a turn. 'eos-guard explain PATH' shows, for each serving runtime, the "
@@ -92,8 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
                              f"{', '.join(settings.RUNTIME_NAMES)}, or all (default: transformers)")
     parser.add_argument("--config", type=Path, metavar="FILE",
                         help="settings file (.eos-guard.yaml or pyproject.toml); default: the nearest one")
-    parser.add_argument("--select", metavar="CODES", help="comma-separated rule codes to check (replaces config)")
-    parser.add_argument("--ignore", metavar="CODES", help="comma-separated rule codes to skip (adds to config)")
+    parser.add_argument("--select", metavar="CODES", help="comma-separated rules to check: codes (EOS001), code "
+                        "prefixes (EOS01) or names (pad-is-terminator); replaces config")
+    parser.add_argument("--ignore", metavar="CODES", help="comma-separated rules to skip, as for --select; adds to "
+                        "config")
     parser.add_argument("--fix", action="store_true",
                         help="edit the files so they agree (add-only edits), then report what remains")
     parser.add_argument("--unsafe-fixes", action="store_true",

@@ -260,3 +260,10 @@ def test_a_missing_dependency_is_one_line_and_exit_code_2(without_dependencies, 
     code, out, err = without_dependencies("own", cwd=tmp_path)  # the settings are read first
     assert (code, out, err) == (2, "", "eos-guard: reading the settings file .eos-guard.yaml needs PyYAML, which "
                                        "is not installed (pip install PyYAML)\n")
+
+
+def test_a_folder_with_a_malformed_file_is_still_checked_and_counted_as_not_read(run):
+    """docs/usage.md: a broken generation_config.json still leaves config.json's findings."""
+    code, out, err = run("--format", "text", str(FIXTURES / "generation-config-invalid-json"))
+    assert code == 2 and "generation_config.json:4:40: cannot parse JSON" in err
+    assert "config.json" in out and out.endswith("1 of 1 model folder fails (1 error, 1 warning); 1 cannot be read.\n")
