@@ -332,6 +332,8 @@ def holds_model_files(folder: Path | str, markers: list[str]) -> bool:
         return True
     finally:
         os.close(descriptor)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True  # UTF-16 (keys not findable as bytes): checking the folder reports the encoding
     return any(key in head for key in MODEL_CONFIG_KEYS)
 
 

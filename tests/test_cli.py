@@ -113,7 +113,8 @@ def test_recursive_search_skips_hidden_and_virtualenv_folders(run, tmp_path):
                  id="comma-then-the-wrong-bracket"),
     pytest.param(b'{"eos_token_id": 2, "n": "\xff"}', "config.json:1:27: cannot decode UTF-8: invalid byte 0xff",
                  id="not-utf8"),
-    pytest.param(b"\xef\xbb\xbf{}", "config.json:1:1: cannot parse JSON: file starts with a UTF-8 byte order mark",
+    pytest.param(b'\xef\xbb\xbf{"model_type": "llama"}',
+                 "config.json:1:1: cannot parse JSON: file starts with a UTF-8 byte order mark",
                  id="bom"),
 ])
 def test_unreadable_file_is_one_line_exit_2_and_others_still_checked(run, tmp_path, content, message):

@@ -278,6 +278,11 @@ def test_an_application_config_json_is_not_a_model_folder(run, tmp_path):
                 "transformers_version"):
         write_json(tmp_path / key / "config.json", {key: None})
         assert "No model folders found" not in run(key)[1], key
+    # UTF-16 hides the keys from a byte search: the folder is checked, and its file reported
+    (tmp_path / "utf16").mkdir()
+    (tmp_path / "utf16" / "config.json").write_text('{"model_type": "llama"}', encoding="utf-16")
+    code, _, err = run("utf16")
+    assert code == 2 and "utf16/config.json" in err
 
 
 def test_a_fifo_named_config_json_never_blocks_the_search(run, tmp_path):
