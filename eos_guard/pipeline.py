@@ -49,6 +49,7 @@ class Found:
     ggufs: list[Path] = field(default_factory=list)
     failed: list[ModelReport] = field(default_factory=list)
     problems: list[InputError] = field(default_factory=list)
+    excluded: int = 0  # model folders the settings' exclude left out
 
 
 NO_MODEL_FOLDER = ("holds no model folder (one with generation_config.json, tokenizer_config.json or a model's "
@@ -84,6 +85,7 @@ def model_folders(paths: Iterable[Union[str, Path]], config: Config, allow_empty
         found.ggufs += sources.gguf
         hub += sources.hub
     found.folders = [f for f in local if not config.excluded(f)]
+    found.excluded = len(local) - len(found.folders)
     found.failed += [_not_read(folder, reason, config) for folder, reason in refused if not config.excluded(folder)]
     if hub:
         from .hub import fetch  # loaded only when a Hub repository is named
@@ -119,7 +121,8 @@ def check_paths(paths: Iterable[Union[str, Path]], config: Config | None = None,
     with _collector_for_many(len(folders)) as collector:
         report = Report(check_folders(folders, config, baselines, keep_documents, collector) + found.failed
                         + [check_gguf(path, config, folders) for path in found.ggufs],
-                        found.problems + problems, runtimes=config.runtimes, fail_on=config.fail_on)
+                        found.problems + problems, runtimes=config.runtimes, fail_on=config.fail_on,
+                        excluded=found.excluded)
         collector.hand_over(report)
     return report
 

@@ -47,6 +47,7 @@ class Report:
     runtimes: tuple[str, ...] = ("transformers",)
     fail_on: Severity | None = Severity.ERROR
     written: list[Path] = field(default_factory=list)  # files --fix wrote, in order
+    excluded: int = 0  # model folders the settings' exclude left out (said when nothing else was found)
 
     def findings(self) -> Iterator[Finding]:
         for model in self.models:

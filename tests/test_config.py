@@ -42,7 +42,7 @@ def test_per_file_ignores_match_paths_below_the_config(run, repo):
 
 def test_exclude_skips_folders(run, repo):
     (repo / ".eos-guard.yaml").write_text("exclude: [models/chat]\n")
-    assert run(".", cwd=repo) == (0, "No model folders found.\n", "")
+    assert run(".", cwd=repo) == (0, "No model folders found (1 model folder excluded by the settings).\n", "")
 
 
 def test_explicit_config_and_fail_on(run, repo):

@@ -141,7 +141,8 @@ def summary(report: Report) -> str:
     counts = Counter(f.severity for f in report.findings())
     severities = ", ".join(_plural(counts[s], str(s)) for s in sorted(counts, reverse=True))
     if not report.models:
-        return "No model folders found."
+        return f"No model folders found ({_plural(report.excluded, 'model folder')} excluded by the settings)." \
+            if report.excluded else "No model folders found."
     tail = f"; {unreadable} cannot be read" if unreadable else ""
     if report.written:
         touched = {path.parent for path in report.written}
