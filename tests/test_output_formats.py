@@ -99,7 +99,7 @@ def test_every_format_writes_valid_output_and_forges_nothing(run, tmp_path, name
 def test_error_lines_and_fix_lines_on_stderr_are_escaped(run, tmp_path, name):
     broken = tmp_path / (name + "-broken")
     broken.mkdir()
-    (broken / "config.json").write_text("{", encoding="utf-8")
+    (broken / "config.json").write_text("{\"model_type\": ", encoding="utf-8")
     folder = tmp_path / name
     write_json(folder / "config.json", {"eos_token_id": 2, "vocab_size": 8})
     write_json(folder / "generation_config.json", {"eos_token_id": 1})
