@@ -88,9 +88,9 @@ def runtime_versions_of(table: Any, where: Path | None) -> dict[str, str]:
     versions: dict[str, str] = {}
     for name, value in table.items():
         if name not in RUNTIME_NAMES:
-            raise InputError(where, f"{key}: unknown runtime {name!r} (known: {', '.join(RUNTIME_NAMES)})")
+            raise InputError(where, f"{key}: unknown runtime {shown(name)} (known: {', '.join(RUNTIME_NAMES)})")
         if not isinstance(value, str) or parse_version(value) is None:
-            raise InputError(where, f'{key}: {name}: {value!r} is not a version string such as "0.31" or "b10488" '
+            raise InputError(where, f'{key}: {name}: {shown(value)} is not a version string such as "0.31" or "b10488" '
                                     "(quote it in YAML)")
         versions[name] = value
     return versions
@@ -115,9 +115,11 @@ def severities_of(table: Any, where: Path | None) -> dict[str, Severity]:
     for key, value in table.items():
         codes = codes_of([key], where, "severity")
         try:
-            level = Severity.parse(value if isinstance(value, str) else repr(value))
+            if not isinstance(value, str):  # the repr of an alias graph would expand it
+                raise ValueError
+            level = Severity.parse(value)
         except ValueError:
-            raise InputError(where, f"severity {key!r}: {value!r} is not one of error, warning, info") from None
+            raise InputError(where, f"severity {shown(key)}: {shown(value)} is not one of error, warning, info") from None
         result.update(dict.fromkeys(codes, level))
     return result
 

@@ -4,10 +4,12 @@ expanded YAML alias graph; the loader refuses alias bombs and oversized or non-r
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 
 from eos_guard.config import KEYS, MAXIMUM
+from support import ROOT
 
 NUMBER_KEYS = [key for key in KEYS if key in MAXIMUM]
 BAD_NUMBERS = {".nan": "nan", ".inf": "inf", "-.inf": "-inf", "0": "0", "-1": "-1", "1e400": "inf", "true": "True",
@@ -37,13 +39,25 @@ def test_number_settings_reject_absurd_values_and_accept_the_maximum(run, tmp_pa
     assert code == 0, err
 
 
-@pytest.mark.parametrize("key", ["select", "ignore", "runtimes", "fail-on", "per-file-ignores", "exclude"])
+# Settings whose values are tables: the graph is the value of one of their keys.
+TABLE_KEY = {"per-file-ignores": "p", "severity": "EOS001", "runtime-versions": "vllm"}
+
+
+@pytest.mark.parametrize("key", ["select", "ignore", "runtimes", "fail-on", "per-file-ignores", "exclude", "severity",
+                                 "runtime-versions"])
 def test_an_expanding_alias_graph_is_never_echoed(run, tmp_path, key):
     """30 anchors that each double the one before: 2**30 leaves if expanded. Every setting's error stays one line."""
     graph = "[" + ", ".join(["&a0 [x, x]"] + [f"&a{i} [*a{i - 1}, *a{i - 1}]" for i in range(1, 30)]) + "]"
-    value = f"{{p: {graph}}}" if key == "per-file-ignores" else graph
+    value = f"{{{TABLE_KEY[key]}: {graph}}}" if key in TABLE_KEY else graph
     code, out, err = check(run, tmp_path, f"{key}: {value}\n")
     assert code == 2 and err.count("\n") == 1 and len(err) < 300, err
+
+
+def test_no_error_message_quotes_a_settings_value_unshortened():
+    """Every value a settings error quotes goes through config.shown (the alias-graph test above runs the ones it
+    can reach); a plain repr of a value would expand an alias graph."""
+    source = (ROOT / "eos_guard" / "config.py").read_text(encoding="utf-8")
+    assert not re.search(r"!r\}|\brepr\(", source.replace("_SHORT.repr(", ""))
 
 
 def test_more_aliases_than_any_settings_file_needs_are_refused(run, tmp_path):
