@@ -24,6 +24,7 @@ from .jsonspan import JsonDocument, NotRead, read_bytes
 from .records import field, record
 from .resolve import ResolvedModel, special_token_text
 from .splice import Edit, add_to_id_list, apply_edits, insert_member, replace_value
+from .vocabulary import is_token_id
 
 # Keys GenerationConfig.from_model_config copies from config.json that matter for a new generation_config.json.
 GENERATION_KEYS = ("bos_token_id", "decoder_start_token_id", "eos_token_id", "forced_eos_token_id", "pad_token_id")
@@ -87,14 +88,15 @@ def plan(model: ResolvedModel, unsafe: bool = False) -> list[FileChange]:
 
 
 def _ids_to_stop_on(model: ResolvedModel) -> list[int]:
-    """Terminators first (default template first), then the tokenizer's eos; only ids the model can emit."""
+    """Terminators first (default template first), then the tokenizer's eos; only ids the model can emit: token
+    ids (non-negative, below 2**32), below vocab_size when it is known."""
     ids: list[int] = []
     candidates = [t.id for t in sorted(model.terminators, key=lambda t: t.template.name != "default")]
     eos = model.tokenizer_eos
     if eos is not None and not eos.appended:
         candidates.append(eos.id)
     for token_id in candidates:
-        if token_id is None or token_id in ids:
+        if not is_token_id(token_id) or token_id in ids:
             continue
         if model.vocab_size is not None and token_id >= model.vocab_size:
             continue

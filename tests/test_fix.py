@@ -180,3 +180,48 @@ def test_a_missing_dependency_after_a_fix_is_the_folder_s_error(tmp_path, monkey
     assert report.model is None and report.error.endswith(
         "own: after the fix: own/tokenizer_config.json: the chat template is not one eos-guard ships results for; "
         "rendering it needs jinja2, which is not installed (pip install jinja2)")
+
+
+def _qwen_tokenizer_json(vocab: dict) -> dict:
+    added = [{"id": 151643 + i, "content": c, "special": True, "single_word": False, "lstrip": False, "rstrip": False,
+              "normalized": False} for i, c in enumerate(["<|endoftext|>", "<|im_start|>", "<|im_end|>"])]
+    return {"version": "1.0", "added_tokens": added, "model": {"type": "BPE", "vocab": vocab, "merges": []}}
+
+
+def _no_id_in_vocab(folder):
+    write_json(folder / "tokenizer.json", _qwen_tokenizer_json({"a": 0, "<|im_end|>": -5}))
+
+
+def _no_id_in_vocab_over_u32(folder):
+    write_json(folder / "tokenizer.json", _qwen_tokenizer_json({"a": 0, "<|im_end|>": 1 << 32}))
+
+
+def _no_id_in_added_tokens_json(folder):
+    config = json.loads((folder / "tokenizer_config.json").read_text())
+    del config["added_tokens_decoder"]
+    write_json(folder / "tokenizer_config.json", config)
+    write_json(folder / "added_tokens.json", {"<|im_end|>": -7, "<|endoftext|>": 151643, "<|im_start|>": 151644})
+
+
+def _huge_declared_id_without_vocab_size(folder):
+    write_json(folder / "config.json", {"model_type": "qwen2", "eos_token_id": 151645})
+    text = (folder / "tokenizer_config.json").read_text()
+    (folder / "tokenizer_config.json").write_text(text.replace('"151645"', '"' + "9" * 4300 + '"'))
+
+
+@pytest.mark.parametrize("make", [
+    pytest.param(_no_id_in_vocab, id="negative-vocab-value"),
+    pytest.param(_no_id_in_vocab_over_u32, id="vocab-value-over-u32"),
+    pytest.param(_no_id_in_added_tokens_json, id="negative-added-tokens-json-value"),
+    pytest.param(_huge_declared_id_without_vocab_size, id="4300-digit-declared-id-no-vocab-size"),
+])
+def test_fix_adds_only_valid_token_ids(run, chatml, make):
+    """tokenizers cannot load an id that is negative or not below 2**32 (u32): such a value is never an id to stop
+    on, and --fix never writes it (a second run would flag eos-guard's own edit as EOS007)."""
+    make(chatml)
+    run("--fix", "chatml")
+    for name in ("config.json", "generation_config.json"):
+        value = json.loads((chatml / name).read_text())["eos_token_id"]
+        assert all(0 <= i < 1 << 32 for i in (value if isinstance(value, list) else [value])), (name, value)
+    code, out, err = run("--format", "concise", "chatml")
+    assert "EOS007" not in out and "EOS006" not in out and err == "", out
