@@ -128,7 +128,7 @@ def _baselines(folders: list[Path], config: Config) -> tuple[dict[Path, str], li
     if not config.baseline or not config.enabled("EOS015") or not folders:
         return {}, []
     problems = baseline_problems(folders, config.baseline) if config.baseline_explicit else []
-    return read_baselines(folders, config.baseline), problems
+    return read_baselines(folders, config.baseline, config.max_config_bytes), problems
 
 
 def check_folders(folders: list[Path], config: Config, baselines: dict[Path, str] | None = None,
@@ -358,7 +358,8 @@ def fix_paths(paths: Iterable[Path], config: Config | None = None, unsafe: bool 
     before.written = [change.path for change in changes] if write else []
     if not write or not changes:
         return FixResult(changes, before, skipped, failed)
-    baselines = read_baselines([m.folder for m in before.models], config.baseline) if config.baseline else {}
+    baselines = (read_baselines([m.folder for m in before.models], config.baseline, config.max_config_bytes)
+                 if config.baseline else {})
     after = replace(before, models=[_check_again(m.folder, config, baselines) if m.model is not None
                                     else m for m in before.models])
     return FixResult(changes, after, skipped, failed)
