@@ -188,6 +188,18 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
+def unencodable(changes: list[FileChange]) -> InputError | None:
+    """Why one of a folder's new texts cannot be written as UTF-8, if one cannot (the splices escape what UTF-8
+    cannot hold, so this only makes sure no folder is left half-written by a text that fails at its write)."""
+    for change in changes:
+        try:
+            change.new_text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return InputError(change.path, f"cannot write: the new text holds {exc.object[exc.start]!r}, which UTF-8 "
+                                           "cannot encode; no file of this folder is changed")
+    return None
+
+
 def unchanged_since_read(change: FileChange) -> bool:
     """Whether the file still holds the text the plan was made from (another writer may have been faster)."""
     if not os.path.lexists(change.path):
