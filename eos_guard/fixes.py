@@ -165,10 +165,12 @@ def _set_token(doc: JsonDocument, keys: tuple, text: str) -> Edit:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder: readers see old or new, never half."""
-    existing_mode = None
+    """Write ``text`` to ``path`` through a temporary file in the same folder: readers see old or new, never half.
+    The new file keeps the old one's permission bits, and its owner and group as far as the process may set them
+    (root may; another user keeps the group when it is one of theirs)."""
+    existing = None
     try:
-        existing_mode = stat.S_IMODE(path.stat().st_mode)
+        existing = path.stat()
     except FileNotFoundError:
         pass
     data = text.encode("utf-8")
@@ -178,7 +180,10 @@ def write_atomically(path: Path, text: str) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(temporary, existing_mode if existing_mode is not None else 0o644)
+        if existing is not None:
+            _keep_owner(temporary, existing)
+        # after the chown, which may clear set-id bits
+        os.chmod(temporary, stat.S_IMODE(existing.st_mode) if existing is not None else 0o644)
         os.replace(temporary, path)
     except BaseException:
         try:
@@ -186,6 +191,17 @@ def write_atomically(path: Path, text: str) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def _keep_owner(temporary: str, existing: os.stat_result) -> None:
+    if not hasattr(os, "chown"):  # Windows
+        return
+    for uid in (existing.st_uid, -1):  # the owner and group; failing that (not root), the group alone
+        try:
+            os.chown(temporary, uid, existing.st_gid)
+            return
+        except PermissionError:
+            continue
 
 
 def unencodable(changes: list[FileChange]) -> InputError | None:
