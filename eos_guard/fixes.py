@@ -40,10 +40,17 @@ class FileChange:
     reasons: list[str] = field(default_factory=list)
 
     def diff(self, shown_path: str) -> str:
-        old = (self.old_text or "").splitlines(keepends=True)
-        new = self.new_text.splitlines(keepends=True)
+        """A unified diff that ``git apply`` and ``patch`` accept: for them, as here, a line ends at "\\n" only."""
         source = f"a/{shown_path}" if self.old_text is not None else "/dev/null"
-        return "".join(difflib.unified_diff(old, new, source, f"b/{shown_path}"))
+        lines = difflib.unified_diff(_lines(self.old_text or ""), _lines(self.new_text), source, f"b/{shown_path}")
+        return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+
+
+def _lines(text: str) -> list[str]:
+    """``text`` cut after each "\\n" (a "\\r\\n" stays in its line). Not str.splitlines, which also cuts at
+    U+2028, U+2029 and U+0085, which a JSON string may hold raw: a patch cut there does not apply."""
+    lines = text.split("\n")
+    return [line + "\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
 
 
 def plan(model: ResolvedModel, unsafe: bool = False) -> list[FileChange]:

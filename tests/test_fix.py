@@ -288,3 +288,33 @@ def test_a_fix_encodes_every_new_text_before_the_first_write(run, chatml, monkey
         assert code == 2 and err.count("\n") == 1 and err.startswith(
             "eos-guard: chatml/tokenizer_config.json: cannot write: the new text holds '\\ud800', "), (mode, err)
         assert {p.name: p.read_bytes() for p in chatml.iterdir()} == before
+
+
+@pytest.mark.parametrize("text", [
+    pytest.param('{\n  "note": "a\u2028b\u0085c\u2029d",\n  "eos_token_id": 151643\n}\n',
+                 id="line-separators-in-a-string"),
+    pytest.param('{\r\n  "note": "\u2028",\r\n  "eos_token_id": 151643\r\n}\r\n', id="crlf"),
+    pytest.param('{\n  "note": "\u0085",\n  "eos_token_id": 151643\n}', id="no-final-newline"),
+    pytest.param(None, id="created-file"),
+])
+def test_the_diff_is_a_patch_git_applies(run, tmp_path, text):
+    """--diff applied with git gives byte for byte what --fix writes; str.splitlines cut lines at U+2028 and
+    U+0085, which git does not, so the patch did not apply."""
+    for where in ("diffed", "fixed"):
+        folder = shutil.copytree(CHATML, tmp_path / where / "chatml")
+        if text is None:
+            (folder / "generation_config.json").unlink()
+            write_json(folder / "config.json", {"model_type": "qwen2", "eos_token_id": 151643, "vocab_size": 151936})
+        else:
+            (folder / "generation_config.json").write_bytes(text.encode("utf-8"))
+    code, patch, err = run("--diff", "chatml", cwd=tmp_path / "diffed")
+    assert code == 1 and err == ""
+    (tmp_path / "fix.patch").write_bytes(patch.encode("utf-8"))
+    apply = ["git", "apply", "--whitespace=nowarn", str(tmp_path / "fix.patch")]
+    for args in (apply[:2] + ["--check"] + apply[2:], apply):
+        proc = subprocess.run(args, cwd=tmp_path / "diffed", capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr + patch
+    run("--fix", "chatml", cwd=tmp_path / "fixed")
+    for name in ("config.json", "generation_config.json"):
+        diffed, fixed = (tmp_path / where / "chatml" / name for where in ("diffed", "fixed"))
+        assert diffed.read_bytes() == fixed.read_bytes(), name
