@@ -16,7 +16,7 @@ from pathlib import Path
 from .config_types import FAIL_ON_NEVER, Config
 from .errors import InputError, MissingDependency, display_path
 from .findings import Severity
-from .jsonspan import NotRead, read_text
+from .jsonspan import NotRead, read_bytes, read_text
 from .rules import ALL_RULES, lookup, suggest
 from .runtimes import RUNTIMES
 from .runtimes.base import parse_version
@@ -208,12 +208,22 @@ def load(explicit: Path | None, start: Path) -> Config:
     for directory in ancestors:
         pyproject = directory / "pyproject.toml"
         # Discovery skips the many pyproject.toml files that never name eos-guard without importing a TOML
-        # parser (a broken one belongs to the tools it configures).
-        if pyproject.is_file() and b"eos-guard" in pyproject.read_bytes():
+        # parser (a broken one belongs to the tools it configures). Only the start of each is read: one that
+        # names eos-guard there and is over the size limit is then refused as a settings file.
+        if pyproject.is_file() and b"eos-guard" in _start_of(pyproject):
             table = _pyproject_table(pyproject)
             if table is not None:
                 return from_mapping(table, pyproject)
     return Config()
+
+
+def _start_of(path: Path) -> bytes:
+    """The first MAX_CONFIG_FILE + 1 bytes (enough to tell a file over the limit), with the checks of a settings
+    file: no FIFO or device is read."""
+    try:
+        return read_bytes(path, MAX_CONFIG_FILE + 1, head=True)
+    except NotRead:
+        return b""
 
 
 def _read(path: Path) -> Config:

@@ -79,3 +79,31 @@ def test_a_settings_file_that_is_not_a_small_regular_file_is_an_error(run, tmp_p
         settings = "/dev/zero"
     code, out, err = run("--config", str(settings), "m")
     assert code == 2 and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize("start, error", [
+    pytest.param(b"[tool.ruff]\nline-length = 120\n", None, id="another-tool-s-pyproject"),
+    pytest.param(b"[tool.eos-guard]\nfail-on = 'warning'\n", "over the settings-file limit", id="eos-guard-s-pyproject"),
+])
+def test_a_huge_pyproject_is_never_read_whole(tmp_path, start, error):
+    """Discovery looked for "eos-guard" in the whole of every pyproject.toml above the path: a 600 MB one cost
+    600 MB, a 3 GB one ended in MemoryError. Only its start is read now; a 2 GiB (sparse) file is checked past
+    in a process that may not map 1 GiB, and one that names eos-guard is refused as an oversized settings file."""
+    import subprocess
+    import sys
+
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "config.json").write_text('{"eos_token_id": 2}', encoding="utf-8")
+    with open(tmp_path / "pyproject.toml", "wb") as handle:
+        handle.write(start)
+        handle.truncate(2 << 30)
+    script = ("import resource, sys\nresource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))\n"
+              "from eos_guard.cli import main\nsys.exit(main(['--no-cache', 'm']))\n")
+    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    if error is None:
+        assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    else:
+        assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+        assert proc.stderr.startswith("eos-guard: pyproject.toml: the settings file is 2,147,483,648 bytes, ")
+        assert error in proc.stderr
