@@ -289,7 +289,11 @@ def _toml(path: Path) -> dict[str, Any]:
 
 
 def _pyproject_table(path: Path) -> dict[str, Any] | None:
-    table = _toml(path).get("tool", {}).get("eos-guard")
+    # A [tool] that is no table is an error, as it is for ruff (whatever other table names eos-guard)
+    tools = _toml(path).get("tool", {})
+    if not isinstance(tools, dict):
+        raise InputError(path, f"[tool] must be a table, not {shown(tools)}")
+    table = tools.get("eos-guard")
     if table is not None and not isinstance(table, dict):
         raise InputError(path, "[tool.eos-guard] must be a table")
     return table
