@@ -275,9 +275,8 @@ class Vocabulary:
         wanted = sorted(self._candidates())
         wanted_set = set(wanted)
 
-        def usable(cached: Any) -> bool:
-            ids = cached.get("ids") if isinstance(cached, dict) else None
-            return isinstance(ids, dict) and wanted_set <= ids.keys()
+        def usable(cached: Any) -> bool:  # exactly the shape stored below, with the ids asked about
+            return well_formed_facts(cached) and wanted_set <= cached["ids"].keys()
 
         lookup = cache.Lookup("vocab", doc.path, doc.raw, self.use_cache)  # a large file is hashed meanwhile
         scanned = None
@@ -375,6 +374,17 @@ class Vocabulary:
 
     def added_token_strings(self) -> list[str]:
         return list(self.added) + [c for c in self.declared if c not in self.added]
+
+
+def well_formed_facts(cached: Any) -> bool:
+    """Whether a vocab cache entry is exactly what ``_facts`` stores: ``{"size": n or None, "ids": {string: id or
+    None}}``. Any other entry is not one eos-guard wrote, and is a miss."""
+    if not isinstance(cached, dict) or cached.keys() != {"size", "ids"}:
+        return False
+    size, ids = cached["size"], cached["ids"]
+    if not (size is None or (_is_int(size) and size >= 0)) or not isinstance(ids, dict):
+        return False
+    return all(value is None or is_token_id(value) for value in ids.values())
 
 
 def _is_int(value: Any) -> bool:
