@@ -2,7 +2,8 @@
 
 Per repository, ``git ls-tree -z`` finds the wanted files at the revision (names as arguments, NUL-terminated
 answers) and one ``git cat-file --batch`` reads them by object id; no git at all when the folders are not in a
-work tree. Files git does not track at that revision have no baseline.
+work tree. Files git does not track at that revision have no baseline, and neither has a version over the size
+limit of the working-tree file (max-config-size): ls-tree gives its size, so it is never read.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ def git_root(folder: Path) -> Path | None:
     return None
 
 
-def read_baselines(folders: Iterable[Path], revision: str = "HEAD") -> dict[Path, str]:
-    """Text of each of BASELINE_FILES at ``revision``, keyed by its path in the work tree."""
+def read_baselines(folders: Iterable[Path], revision: str, max_bytes: int) -> dict[Path, str]:
+    """Text of each of BASELINE_FILES at ``revision`` of at most ``max_bytes``, keyed by its path in the work
+    tree."""
     by_root: dict[Path, list[Path]] = {}
     for folder in folders:
         root = git_root(folder)
@@ -36,7 +38,7 @@ def read_baselines(folders: Iterable[Path], revision: str = "HEAD") -> dict[Path
             by_root.setdefault(root, []).extend(folder / name for name in BASELINE_FILES)
     texts: dict[Path, str] = {}
     for root, paths in by_root.items():
-        texts.update(_cat_files(root, paths, revision))
+        texts.update(_cat_files(root, paths, revision, max_bytes))
     return texts
 
 
@@ -76,19 +78,21 @@ def _is_commit(root: Path, revision: str) -> bool:
     return proc.returncode == 0
 
 
-def _cat_files(root: Path, paths: list[Path], revision: str) -> dict[Path, str]:
+def _cat_files(root: Path, paths: list[Path], revision: str, max_bytes: int) -> dict[Path, str]:
     """Any path is data: names go to git as arguments (literal pathspecs) and come back NUL-terminated; blobs are
-    then asked for by object id and read by their announced size, so no name can shift the reader."""
+    then asked for by object id and read by their announced size, so no name can shift the reader. A blob over
+    ``max_bytes`` (a file that is small in .git's compressed store can be large) is not asked for."""
     by_name = {os.fsencode(p.relative_to(root).as_posix()): p for p in paths}
     blobs: dict[bytes, list[Path]] = {}  # object id -> the paths with that content
     names = list(by_name)
     for start in range(0, len(names), ARGUMENTS_PER_CALL):
-        listed = _git(root, ["--literal-pathspecs", "ls-tree", "-z", revision, "--",
+        listed = _git(root, ["--literal-pathspecs", "ls-tree", "-l", "-z", revision, "--",
                              *names[start:start + ARGUMENTS_PER_CALL]])
         for entry in (listed or b"").split(b"\0"):
             info, _, name = entry.partition(b"\t")
-            fields = info.split()
-            if len(fields) == 3 and fields[1] == b"blob" and name in by_name:
+            fields = info.split()  # mode, type, object id, size
+            if len(fields) == 4 and fields[1] == b"blob" and fields[3].isdigit() and name in by_name \
+                    and int(fields[3]) <= max_bytes:
                 blobs.setdefault(fields[2], []).append(by_name[name])
     if not blobs:
         return {}
@@ -97,7 +101,8 @@ def _cat_files(root: Path, paths: list[Path], revision: str) -> dict[Path, str]:
     for oid, same in blobs.items():
         end = out.find(b"\n", pos)
         header = out[pos:end].split() if end >= 0 else []
-        if len(header) != 3 or header[0] != oid or header[1] != b"blob" or not header[2].isdigit():
+        if len(header) != 3 or header[0] != oid or header[1] != b"blob" or not header[2].isdigit() \
+                or int(header[2]) > max_bytes:
             break  # not what was asked for: trust nothing after it
         size = int(header[2])
         blob = out[end + 1:end + 1 + size]

@@ -15,7 +15,8 @@ Results are kept in memory for the run and as small JSON files in ``$EOS_GUARD_C
 
 Templates that many models ship byte for byte are not rendered at all on a cold run: known_probes.py holds their
 results. ``--no-cache`` or ``cache: false`` turns both off (every template is rendered, every vocabulary read);
-an unwritable cache folder is silently not used.
+an unwritable cache folder is silently not used. Its users take an entry only in exactly the shape they store
+(template._cached_probe, vocabulary.well_formed_facts, _is_digest here); anything else is a miss.
 """
 
 from __future__ import annotations
@@ -97,9 +98,10 @@ class Lookup:
         self.value: Any = None
         self.by_stat = file_key(path)
         known = load("digest", self.by_stat, on_disk) if self.by_stat else None
-        if isinstance(known, str) or len(data) < self.BACKGROUND_FROM:
+        known = known if _is_digest(known) else None  # it names a cache file: nothing else may
+        if known is not None or len(data) < self.BACKGROUND_FROM:
             self._thread = None
-            self._run(known if isinstance(known, str) else None)
+            self._run(known)
             return
         import threading  # only a large file on a cold cache starts one
 
@@ -127,6 +129,14 @@ class Lookup:
         if self._thread is not None:
             self._done.wait()
         return self.key, self.value
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def _is_digest(value: Any) -> bool:
+    """A SHA-256 as ``digest`` writes it: 64 lowercase hexadecimal digits."""
+    return isinstance(value, str) and len(value) == 64 and _HEX.issuperset(value)
 
 
 def load(kind: str, key: str, on_disk: bool) -> Any:

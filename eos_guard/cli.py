@@ -406,8 +406,8 @@ def _diff(paths: list[str], config: settings.Config, unsafe: bool, allow_empty: 
     result = fix_paths(paths, config, unsafe=unsafe, write=False, allow_empty=allow_empty)
     for change in result.changes:
         write(change.diff(printable(display_path(change.path))))
-    for error in result.report.errors:
+    for error in [*result.report.errors, *result.failed]:
         _say(f"eos-guard: {error}")
-    if result.report.errors:
+    if result.report.errors or result.failed:
         return EXIT_ERROR
     return EXIT_FINDINGS if result.changes else EXIT_OK

@@ -16,7 +16,7 @@ from pathlib import Path
 from .config_types import FAIL_ON_NEVER, Config
 from .errors import InputError, MissingDependency, display_path
 from .findings import Severity
-from .jsonspan import NotRead, read_text
+from .jsonspan import NotRead, read_bytes, read_text
 from .rules import ALL_RULES, lookup, suggest
 from .runtimes import RUNTIMES
 from .runtimes.base import parse_version
@@ -88,9 +88,9 @@ def runtime_versions_of(table: Any, where: Path | None) -> dict[str, str]:
     versions: dict[str, str] = {}
     for name, value in table.items():
         if name not in RUNTIME_NAMES:
-            raise InputError(where, f"{key}: unknown runtime {name!r} (known: {', '.join(RUNTIME_NAMES)})")
+            raise InputError(where, f"{key}: unknown runtime {shown(name)} (known: {', '.join(RUNTIME_NAMES)})")
         if not isinstance(value, str) or parse_version(value) is None:
-            raise InputError(where, f'{key}: {name}: {value!r} is not a version string such as "0.31" or "b10488" '
+            raise InputError(where, f'{key}: {name}: {shown(value)} is not a version string such as "0.31" or "b10488" '
                                     "(quote it in YAML)")
         versions[name] = value
     return versions
@@ -115,9 +115,11 @@ def severities_of(table: Any, where: Path | None) -> dict[str, Severity]:
     for key, value in table.items():
         codes = codes_of([key], where, "severity")
         try:
-            level = Severity.parse(value if isinstance(value, str) else repr(value))
+            if not isinstance(value, str):  # the repr of an alias graph would expand it
+                raise ValueError
+            level = Severity.parse(value)
         except ValueError:
-            raise InputError(where, f"severity {key!r}: {value!r} is not one of error, warning, info") from None
+            raise InputError(where, f"severity {shown(key)}: {shown(value)} is not one of error, warning, info") from None
         result.update(dict.fromkeys(codes, level))
     return result
 
@@ -206,12 +208,22 @@ def load(explicit: Path | None, start: Path) -> Config:
     for directory in ancestors:
         pyproject = directory / "pyproject.toml"
         # Discovery skips the many pyproject.toml files that never name eos-guard without importing a TOML
-        # parser (a broken one belongs to the tools it configures).
-        if pyproject.is_file() and b"eos-guard" in pyproject.read_bytes():
+        # parser (a broken one belongs to the tools it configures). Only the start of each is read: one that
+        # names eos-guard there and is over the size limit is then refused as a settings file.
+        if pyproject.is_file() and b"eos-guard" in _start_of(pyproject):
             table = _pyproject_table(pyproject)
             if table is not None:
                 return from_mapping(table, pyproject)
     return Config()
+
+
+def _start_of(path: Path) -> bytes:
+    """The first MAX_CONFIG_FILE + 1 bytes (enough to tell a file over the limit), with the checks of a settings
+    file: no FIFO or device is read."""
+    try:
+        return read_bytes(path, MAX_CONFIG_FILE + 1, head=True)
+    except NotRead:
+        return b""
 
 
 def _read(path: Path) -> Config:
@@ -277,7 +289,11 @@ def _toml(path: Path) -> dict[str, Any]:
 
 
 def _pyproject_table(path: Path) -> dict[str, Any] | None:
-    table = _toml(path).get("tool", {}).get("eos-guard")
+    # A [tool] that is no table is an error, as it is for ruff (whatever other table names eos-guard)
+    tools = _toml(path).get("tool", {})
+    if not isinstance(tools, dict):
+        raise InputError(path, f"[tool] must be a table, not {shown(tools)}")
+    table = tools.get("eos-guard")
     if table is not None and not isinstance(table, dict):
         raise InputError(path, "[tool.eos-guard] must be a table")
     return table

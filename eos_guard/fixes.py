@@ -24,6 +24,7 @@ from .jsonspan import JsonDocument, NotRead, read_bytes
 from .records import field, record
 from .resolve import ResolvedModel, special_token_text
 from .splice import Edit, add_to_id_list, apply_edits, insert_member, replace_value
+from .vocabulary import is_token_id
 
 # Keys GenerationConfig.from_model_config copies from config.json that matter for a new generation_config.json.
 GENERATION_KEYS = ("bos_token_id", "decoder_start_token_id", "eos_token_id", "forced_eos_token_id", "pad_token_id")
@@ -39,10 +40,17 @@ class FileChange:
     reasons: list[str] = field(default_factory=list)
 
     def diff(self, shown_path: str) -> str:
-        old = (self.old_text or "").splitlines(keepends=True)
-        new = self.new_text.splitlines(keepends=True)
+        """A unified diff that ``git apply`` and ``patch`` accept: for them, as here, a line ends at "\\n" only."""
         source = f"a/{shown_path}" if self.old_text is not None else "/dev/null"
-        return "".join(difflib.unified_diff(old, new, source, f"b/{shown_path}"))
+        lines = difflib.unified_diff(_lines(self.old_text or ""), _lines(self.new_text), source, f"b/{shown_path}")
+        return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+
+
+def _lines(text: str) -> list[str]:
+    """``text`` cut after each "\\n" (a "\\r\\n" stays in its line). Not str.splitlines, which also cuts at
+    U+2028, U+2029 and U+0085, which a JSON string may hold raw: a patch cut there does not apply."""
+    lines = text.split("\n")
+    return [line + "\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
 
 
 def plan(model: ResolvedModel, unsafe: bool = False) -> list[FileChange]:
@@ -87,14 +95,15 @@ def plan(model: ResolvedModel, unsafe: bool = False) -> list[FileChange]:
 
 
 def _ids_to_stop_on(model: ResolvedModel) -> list[int]:
-    """Terminators first (default template first), then the tokenizer's eos; only ids the model can emit."""
+    """Terminators first (default template first), then the tokenizer's eos; only ids the model can emit: token
+    ids (non-negative, below 2**32), below vocab_size when it is known."""
     ids: list[int] = []
     candidates = [t.id for t in sorted(model.terminators, key=lambda t: t.template.name != "default")]
     eos = model.tokenizer_eos
     if eos is not None and eos.in_vocabulary:
         candidates.append(eos.id)
     for token_id in candidates:
-        if token_id is None or token_id in ids:
+        if not is_token_id(token_id) or token_id in ids:
             continue
         if model.vocab_size is not None and token_id >= model.vocab_size:
             continue
@@ -163,10 +172,12 @@ def _set_token(doc: JsonDocument, keys: tuple, text: str) -> Edit:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder: readers see old or new, never half."""
-    existing_mode = None
+    """Write ``text`` to ``path`` through a temporary file in the same folder: readers see old or new, never half.
+    The new file keeps the old one's permission bits, and its owner and group as far as the process may set them
+    (root may; another user keeps the group when it is one of theirs)."""
+    existing = None
     try:
-        existing_mode = stat.S_IMODE(path.stat().st_mode)
+        existing = path.stat()
     except FileNotFoundError:
         pass
     data = text.encode("utf-8")
@@ -176,7 +187,10 @@ def write_atomically(path: Path, text: str) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(temporary, existing_mode if existing_mode is not None else 0o644)
+        if existing is not None:
+            _keep_owner(temporary, existing)
+        # after the chown, which may clear set-id bits
+        os.chmod(temporary, stat.S_IMODE(existing.st_mode) if existing is not None else 0o644)
         os.replace(temporary, path)
     except BaseException:
         try:
@@ -184,6 +198,29 @@ def write_atomically(path: Path, text: str) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def _keep_owner(temporary: str, existing: os.stat_result) -> None:
+    if not hasattr(os, "chown"):  # Windows
+        return
+    for uid in (existing.st_uid, -1):  # the owner and group; failing that (not root), the group alone
+        try:
+            os.chown(temporary, uid, existing.st_gid)
+            return
+        except PermissionError:
+            continue
+
+
+def unencodable(changes: list[FileChange]) -> InputError | None:
+    """Why one of a folder's new texts cannot be written as UTF-8, if one cannot (the splices escape what UTF-8
+    cannot hold, so this only makes sure no folder is left half-written by a text that fails at its write)."""
+    for change in changes:
+        try:
+            change.new_text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return InputError(change.path, f"cannot write: the new text holds {exc.object[exc.start]!r}, which UTF-8 "
+                                           "cannot encode; no file of this folder is changed")
+    return None
 
 
 def unchanged_since_read(change: FileChange) -> bool:

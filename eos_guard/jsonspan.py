@@ -455,9 +455,10 @@ class NotRead(Exception):
     """A file eos-guard refuses to open (its reason is a finding, not an error: see model_files.py)."""
 
 
-def read_bytes(path: Path, max_bytes: int | None = None, setting: str = "max-file-size") -> bytes:
+def read_bytes(path: Path, max_bytes: int | None = None, setting: str = "max-file-size", head: bool = False) -> bytes:
     """A regular file's bytes. FIFOs and devices are never read (opened non-blocking, checked with fstat,
-    closed), and a file over ``max_bytes`` raises NotRead before it is read."""
+    closed), and a file over ``max_bytes`` raises NotRead before it is read; with ``head``, its first
+    ``max_bytes`` bytes are read instead, however large it is."""
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
         fd = os.open(path, flags)
@@ -467,6 +468,14 @@ def read_bytes(path: Path, max_bytes: int | None = None, setting: str = "max-fil
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise NotRead("is not a regular file (a FIFO, device or folder); not opened for reading")
+        if head and max_bytes is not None:
+            data = os.read(fd, max_bytes)
+            while 0 < len(data) < max_bytes:  # the system gave less than asked: the rest, up to the end
+                more = os.read(fd, max_bytes - len(data))
+                if not more:
+                    break
+                data += more
+            return data
         if max_bytes is not None and info.st_size > max_bytes:
             raise NotRead(f"is {info.st_size:,} bytes, over the {setting} limit of {max_bytes:,}; not read")
         # os.read, not a file object: a run over many small folders reads three files each. Asking for one byte

@@ -132,7 +132,7 @@ def _baselines(folders: list[Path], config: Config) -> tuple[dict[Path, str], li
     if not config.baseline or not config.enabled("EOS015") or not folders:
         return {}, []
     problems = baseline_problems(folders, config.baseline) if config.baseline_explicit else []
-    return read_baselines(folders, config.baseline), problems
+    return read_baselines(folders, config.baseline, config.max_config_bytes), problems
 
 
 def check_folders(folders: list[Path], config: Config, baselines: dict[Path, str] | None = None,
@@ -334,35 +334,44 @@ def fix_paths(paths: Iterable[Path], config: Config | None = None, unsafe: bool 
               allow_empty: bool = False) -> FixResult:
     """Plan and (with ``write``) apply the fixes. A file that cannot be written does not stop the others: it is in
     ``failed``, and every file written before and after it is in ``changes``; ``on_write`` hears of each written
-    file at once (the CLI prints ``Fixing path``), so even a run that dies later has said what it wrote."""
-    from .fixes import plan, unchanged_since_read, write_atomically  # only a fix run needs the writer
+    file at once (the CLI prints ``Fixing path``), so even a run that dies later has said what it wrote. Every new
+    text is encoded before the first write: a folder with one that cannot be is not changed at all."""
+    from .fixes import plan, unchanged_since_read, unencodable, write_atomically  # only a fix run needs the writer
 
     config = config or Config()
     before = check_paths(paths, config, allow_empty, keep_documents=True)
     changes = []
     skipped: list[Path] = []
     failed: list[InputError] = []
+    planned = []
     for model_report in before.models:
         if model_report.model is None or model_report.error:
             continue  # never edit a folder with a file that could not be read
-        for change in plan(model_report.model, unsafe=unsafe):
-            if not write:
-                changes.append(change)
-            elif unchanged_since_read(change):
-                try:
-                    write_atomically(change.path, change.new_text)
-                except OSError as exc:
-                    failed.append(InputError(change.path, f"cannot write: {exc.strerror or exc}"))
-                    continue
-                changes.append(change)
-                if on_write is not None:
-                    on_write(change)
-            else:
-                skipped.append(change.path)
+        folder_changes = plan(model_report.model, unsafe=unsafe)
+        problem = unencodable(folder_changes)
+        if problem is not None:
+            failed.append(problem)
+            continue
+        planned.extend(folder_changes)
+    for change in planned:
+        if not write:
+            changes.append(change)
+        elif unchanged_since_read(change):
+            try:
+                write_atomically(change.path, change.new_text)
+            except OSError as exc:
+                failed.append(InputError(change.path, f"cannot write: {exc.strerror or exc}"))
+                continue
+            changes.append(change)
+            if on_write is not None:
+                on_write(change)
+        else:
+            skipped.append(change.path)
     before.written = [change.path for change in changes] if write else []
     if not write or not changes:
         return FixResult(changes, before, skipped, failed)
-    baselines = read_baselines([m.folder for m in before.models], config.baseline) if config.baseline else {}
+    baselines = (read_baselines([m.folder for m in before.models], config.baseline, config.max_config_bytes)
+                 if config.baseline else {})
     after = replace(before, models=[_check_again(m.folder, config, baselines) if m.model is not None
                                     else m for m in before.models])
     return FixResult(changes, after, skipped, failed)

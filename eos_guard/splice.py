@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @record(frozen=True)
@@ -34,9 +35,11 @@ def apply_edits(text: str, edits: list[Edit]) -> str:
 
 
 def dumps_like(doc: JsonDocument, value: Any) -> str:
-    """``value`` as JSON on one line, escaping non-ASCII only if the file does (``ensure_ascii`` style)."""
+    """``value`` as JSON on one line, escaping non-ASCII only if the file does (``ensure_ascii`` style). A lone
+    surrogate (valid JSON as an escape, read from one) is written as its escape either way: UTF-8 cannot hold it."""
     ascii_file = doc.text.isascii() and "\\u" in doc.text
-    return json.dumps(value, ensure_ascii=ascii_file)
+    text = json.dumps(value, ensure_ascii=ascii_file)
+    return text if ascii_file else _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def replace_value(doc: JsonDocument, keys: KeyPath, value: Any) -> Edit:

@@ -87,6 +87,24 @@ class Probe:
         return self.shape is not None
 
 
+# The types of a Probe's fields as the cache holds them (asdict): an entry of any other shape is not one eos-guard
+# wrote, and is a miss (tests/test_cache_states.py checks this against the fields).
+_NONE = type(None)
+PROBE_TYPES = {"token": (str, _NONE), "tail": (str,), "shape": (str, _NONE), "marker_seen": (bool,),
+               "errors": (list,), "limit_exceeded": (str, _NONE)}
+
+
+def _cached_probe(cached: Any) -> Probe | None:
+    """The Probe a cache entry holds, or None when the entry is not exactly the shape a Probe is stored in."""
+    if not isinstance(cached, dict) or cached.keys() != PROBE_TYPES.keys():
+        return None
+    if not all(isinstance(cached[name], types) for name, types in PROBE_TYPES.items()):
+        return None
+    if not all(isinstance(error, str) for error in cached["errors"]):
+        return None
+    return Probe(**cached)
+
+
 def _conversations(parts: bool) -> Iterable[tuple[str, list[dict[str, Any]]]]:
     def content(text: str) -> Any:
         return [{"type": "text", "text": text}] if parts else text
@@ -115,16 +133,11 @@ def probe_template(source: str, special_tokens: dict[str, str], added_tokens: It
     added_tokens = list(added_tokens)
     key = _probe_key(source, tuple(sorted(special_tokens.items())), tuple(sorted(set(added_tokens))),
                      limits.max_output, with_tools)
-    cached = cache.load("probe", key, limits.cache)
-    if isinstance(cached, dict):
-        try:
-            probe = Probe(**cached)
-        except TypeError:
-            pass
-        else:
-            if cache.load("rendered", _rendered_key(source), limits.cache) is not True:  # e.g. an older cache
-                cache.store("rendered", _rendered_key(source), True, limits.cache)
-            return probe
+    probe = _cached_probe(cache.load("probe", key, limits.cache))
+    if probe is not None:
+        if cache.load("rendered", _rendered_key(source), limits.cache) is not True:  # e.g. an older cache
+            cache.store("rendered", _rendered_key(source), True, limits.cache)
+        return probe
     if _known_allowed(limits):
         from . import known_probes
 

@@ -109,6 +109,7 @@ class AddedToken:
 
 
 INT_DIGITS = 4300  # Python's default int-string conversion limit (sys.get_int_max_str_digits)
+TOKEN_ID_LIMIT = 1 << 32  # the tokenizers library's ids are u32: it refuses to load a file with another one
 
 
 class Vocabulary:
@@ -138,9 +139,10 @@ class Vocabulary:
         self._read_declared()
         if self.tokenizer_json is not None:
             self._number_added_tokens()
-        else:
+        else:  # the declared ids are the ids; one no tokenizer can hold (-7, 2**32) is none
             for token in self.declared.values():
-                self.added.setdefault(token.content, token)
+                if is_token_id(token.id):
+                    self.added.setdefault(token.content, token)
 
     @property
     def complete(self) -> bool:
@@ -278,9 +280,8 @@ class Vocabulary:
         wanted = sorted(self._candidates())
         wanted_set = set(wanted)
 
-        def usable(cached: Any) -> bool:
-            ids = cached.get("ids") if isinstance(cached, dict) else None
-            return isinstance(ids, dict) and wanted_set <= ids.keys()
+        def usable(cached: Any) -> bool:  # exactly the shape stored below, with the ids asked about
+            return well_formed_facts(cached) and wanted_set <= cached["ids"].keys()
 
         lookup = cache.Lookup("vocab", doc.path, doc.raw, self.use_cache)  # a large file is hashed meanwhile
         scanned = None
@@ -293,7 +294,7 @@ class Vocabulary:
         if usable(cached):
             return cached
         size, vocab = scanned if scanned is not None else (len(self._model_vocab), self._model_vocab)
-        facts = {"size": size, "ids": {c: vocab.get(c) if _is_int(vocab.get(c)) else None for c in wanted}}
+        facts = {"size": size, "ids": {c: vocab.get(c) if is_token_id(vocab.get(c)) else None for c in wanted}}
         if key:
             cache.store("vocab", key, facts, self.use_cache)
         return facts
@@ -324,7 +325,7 @@ class Vocabulary:
     def model_id(self, content: str) -> int | None:
         ids = self._facts["ids"]
         value = ids[content] if content in ids else self._model_vocab.get(content)
-        return value if _is_int(value) else None
+        return value if is_token_id(value) else None
 
     def id_of(self, content: str) -> int | None:
         """The id of a token string, or None when the files do not say it."""
@@ -377,8 +378,25 @@ class Vocabulary:
         return list(self.added) + [c for c in self.declared if c not in self.added]
 
 
+def well_formed_facts(cached: Any) -> bool:
+    """Whether a vocab cache entry is exactly what ``_facts`` stores: ``{"size": n or None, "ids": {string: id or
+    None}}``. Any other entry is not one eos-guard wrote, and is a miss."""
+    if not isinstance(cached, dict) or cached.keys() != {"size", "ids"}:
+        return False
+    size, ids = cached["size"], cached["ids"]
+    if not (size is None or (_is_int(size) and size >= 0)) or not isinstance(ids, dict):
+        return False
+    return all(value is None or is_token_id(value) for value in ids.values())
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_token_id(value: Any) -> bool:
+    """Whether a value is an id a tokenizer can give. Another value (-5, "5", 5.0, 2**32) is none: tokenizers
+    refuses to load a vocab that holds one, so it counts as absent, never as an id to stop on."""
+    return _is_int(value) and 0 <= value < TOKEN_ID_LIMIT
 
 
 def _is_int_text(text: str) -> bool:

@@ -108,3 +108,67 @@ def test_the_vocabulary_read_stops_when_the_cache_answers(tmp_path, monkeypatch)
     moved = shutil.copytree(folder, tmp_path / "elsewhere")  # new path and inode: only the content finds it
     _new_process()
     assert Vocabulary(ModelFiles.read(moved), use_cache=True)._facts == planted
+
+
+def _poison(entry: dict, change: dict) -> dict:
+    """``entry`` with ``change``'s values; a dict value changes those keys of the entry's dict."""
+    changed = {key: {**entry[key], **value} if isinstance(value, dict) and isinstance(entry.get(key), dict) else value
+               for key, value in change.items()}
+    return {key: value for key, value in {**entry, **changed}.items() if value is not _DROP}
+
+
+_DROP = object()
+FOLDER = "qwen2-class-renumbers-added-tokens"  # its added tokens are numbered from the vocabulary's size
+POISONED = [
+    pytest.param("probe", {"tail": 7}, id="probe-tail-a-number"),
+    pytest.param("probe", {"errors": [None]}, id="probe-error-not-a-string"),
+    pytest.param("probe", {"marker_seen": "yes"}, id="probe-flag-a-string"),
+    pytest.param("probe", {"token": ["<|im_end|>"]}, id="probe-token-a-list"),
+    pytest.param("probe", {"shape": _DROP}, id="probe-field-missing"),
+    pytest.param("probe", {"extra": 1}, id="probe-unknown-field"),
+    pytest.param("vocab", {"size": "abc"}, id="vocab-size-a-string"),
+    pytest.param("vocab", {"size": -1}, id="vocab-size-negative"),
+    pytest.param("vocab", {"size": True}, id="vocab-size-a-boolean"),
+    pytest.param("vocab", {"ids": {"<|im_end|>": -5}}, id="vocab-id-negative"),
+    pytest.param("vocab", {"ids": {"<|im_end|>": 1 << 32}}, id="vocab-id-over-u32"),
+    pytest.param("vocab", {"ids": {"<|im_end|>": "7"}}, id="vocab-id-a-string"),
+    pytest.param("vocab", {"ids": ["<|im_end|>"]}, id="vocab-ids-a-list"),
+    pytest.param("vocab", {"extra": 1}, id="vocab-unknown-field"),
+    pytest.param("digest", "../../../planted", id="digest-a-path-out-of-the-cache"),
+    pytest.param("digest", 42, id="digest-a-number"),
+]
+
+
+@pytest.mark.parametrize("kind, change", POISONED)
+def test_a_cache_entry_not_shaped_as_eos_guard_writes_it_is_a_miss(run, tmp_path, monkeypatch, kind, change):
+    """The cache folder may be restored from a CI cache: an entry of another shape is recomputed, never an
+    internal error, and never gives an id that is no token id (before, "tail": 7 and "size": "abc" were internal
+    errors). A digest names the vocabulary entry's file, so it may be nothing but a digest."""
+    import json
+    import shutil
+
+    from support import with_own_template
+
+    monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(tmp_path / "cache"))
+    folder = with_own_template(shutil.copytree(FIXTURES / FOLDER, tmp_path / "model"))
+    args = ("--format", "json", "--baseline", "none", str(folder))
+    _new_process()
+    uncached = run("--no-cache", *args)
+    _new_process()
+    assert run(*args) == uncached
+    entries = sorted((tmp_path / "cache" / "v1" / kind).glob("*.json"))
+    assert entries
+    for entry in entries:
+        value = change if kind == "digest" else _poison(json.loads(entry.read_text(encoding="utf-8")), change)
+        entry.write_text(json.dumps(value), encoding="utf-8")
+    vocab = sorted((tmp_path / "cache" / "v1" / "vocab").glob("*.json"))
+    planted = {"size": 1 << 20, "ids": dict.fromkeys(json.loads(vocab[0].read_text(encoding="utf-8"))["ids"], 7)}
+    (tmp_path / "planted.json").write_text(json.dumps(planted), encoding="utf-8")  # what the path would load
+    _new_process()
+    assert run(*args) == uncached
+
+
+def test_a_cached_probe_has_exactly_the_probe_s_fields():
+    from eos_guard.records import fields
+
+    assert list(template.PROBE_TYPES) == [f.name for f in fields(template.Probe)]

@@ -86,3 +86,16 @@ def test_an_explicit_pyproject_is_always_parsed(run, repo):
     (repo / "pyproject.toml").write_text('[tool.ruff\nline-length = 120\n')
     code, out, err = run("--config", "pyproject.toml", cwd=repo)
     assert code == 2 and "cannot parse TOML" in err
+
+
+@pytest.mark.parametrize("text, message", [
+    pytest.param('tool = "eos-guard"\n', "[tool] must be a table, not 'eos-guard'", id="tool-a-string"),
+    pytest.param('[[tool]]\neos-guard = {}\n', "[tool] must be a table, not [{'eos-guard': {}}]", id="tool-an-array"),
+    pytest.param('[tool]\neos-guard = ["EOS001"]\n', "[tool.eos-guard] must be a table", id="eos-guard-a-list"),
+])
+@pytest.mark.parametrize("explicit", [False, True], ids=["discovered", "explicit"])
+def test_a_tool_section_that_is_no_table_is_one_error_line(run, repo, text, message, explicit):
+    """As for ruff, a malformed [tool] is an error naming the file (before, an internal AttributeError)."""
+    (repo / "pyproject.toml").write_text(text)
+    code, out, err = run(*(["--config", "pyproject.toml"] if explicit else []), "models/chat", cwd=repo)
+    assert (code, out, err) == (2, "", f"eos-guard: pyproject.toml: {message}\n")

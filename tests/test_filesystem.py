@@ -90,6 +90,44 @@ def test_read_only_file_keeps_its_mode_or_fix_says_why_it_cannot_write(run, repo
         assert "151645" not in target.read_text()
 
 
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="only root can give a file to another user")
+def test_fix_run_as_root_keeps_the_file_s_owner_and_group(run, repo):
+    """The temporary file that replaces the original is created by root: before, the fixed file became root's."""
+    import shutil
+
+    from support import RULE_CASES
+
+    folder = shutil.copytree(RULE_CASES / "EOS001-terminator-not-stop-id", repo / "chat")
+    target = folder / "generation_config.json"
+    os.chown(target, 12345, 23456)
+    target.chmod(0o640)
+    assert run("--fix", "chat", cwd=repo)[0] == 1
+    st = target.stat()
+    assert "151645" in target.read_text() and (st.st_uid, st.st_gid, st.st_mode & 0o777) == (12345, 23456, 0o640)
+
+
+def test_fix_that_may_not_set_the_owner_keeps_the_group_or_writes_anyway(run, repo, monkeypatch):
+    """A user who is not root may not give a file to another user: the group alone is kept, and when even that is
+    refused the file is written all the same, with the user's own."""
+    import shutil
+
+    from support import RULE_CASES
+
+    calls = []
+
+    def chown(path, uid, gid):
+        calls.append((uid, gid))
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "chown", chown)
+    folder = shutil.copytree(RULE_CASES / "EOS001-terminator-not-stop-id", repo / "chat")
+    target = folder / "generation_config.json"
+    st = target.stat()
+    code, _, err = run("--fix", "chat", cwd=repo)
+    assert code == 1 and "151645" in target.read_text() and "cannot write" not in err
+    assert calls == [(st.st_uid, st.st_gid), (-1, st.st_gid)]
+
+
 def test_two_fix_runs_at_once_never_lose_data_or_leave_a_partial_file(tmp_path):
     import shutil
     import sys

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 import eos_guard
 from support import OWN_TEMPLATE, RULE_CASES, write_json
 from eos_guard.jsonspan import JsonDocument
-from eos_guard.splice import add_to_id_list, apply_edits, insert_member
+from eos_guard.splice import add_to_id_list, apply_edits, insert_member, replace_value
 
 CHATML = RULE_CASES / "EOS001-terminator-not-stop-id"
 
@@ -166,6 +166,23 @@ def test_inserting_a_missing_key_keeps_everything_else(doc, value, indent, crlf)
         assert "\n" not in new_text.replace("\r\n", "")
 
 
+# Any string a JSON file can hold: lone surrogates included, but no high surrogate followed by a low one, which
+# JSON reads back as the one character the pair encodes (json.loads never gives such a string).
+json_strings = st.text(st.characters() | st.characters(categories=["Cs"]), max_size=8).filter(
+    lambda s: not any("\ud800" <= a <= "\udbff" and "\udc00" <= b <= "\udfff" for a, b in zip(s, s[1:])))
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=json_strings, ensure_ascii=st.booleans())
+def test_a_spliced_string_is_always_encodable(value, ensure_ascii):
+    text = json.dumps({"eos_token": "x", "note": "caf\u00e9"}, indent=2, ensure_ascii=ensure_ascii)
+    parsed = JsonDocument(__import__("pathlib").Path("t.json"), text)
+    new_text = apply_edits(text, [replace_value(parsed, ("eos_token",), value),
+                                  insert_member(parsed, (), "added", value)])
+    new_text.encode("utf-8")
+    assert json.loads(new_text) == {"eos_token": value, "note": "caf\u00e9", "added": value}
+
+
 def test_a_missing_dependency_after_a_fix_is_the_folder_s_error(tmp_path, monkeypatch):
     """An unsafe fix can change the tokens a template is given, so that the check after the writes must render it:
     without jinja2 that folder reports the error (its files are written), rather than the run stopping unheard."""
@@ -180,3 +197,124 @@ def test_a_missing_dependency_after_a_fix_is_the_folder_s_error(tmp_path, monkey
     assert report.model is None and report.error.endswith(
         "own: after the fix: own/tokenizer_config.json: the chat template is not one eos-guard ships results for; "
         "rendering it needs jinja2, which is not installed (pip install jinja2)")
+
+
+def _qwen_tokenizer_json(vocab: dict) -> dict:
+    added = [{"id": 151643 + i, "content": c, "special": True, "single_word": False, "lstrip": False, "rstrip": False,
+              "normalized": False} for i, c in enumerate(["<|endoftext|>", "<|im_start|>", "<|im_end|>"])]
+    return {"version": "1.0", "added_tokens": added, "model": {"type": "BPE", "vocab": vocab, "merges": []}}
+
+
+def _no_id_in_vocab(folder):
+    write_json(folder / "tokenizer.json", _qwen_tokenizer_json({"a": 0, "<|im_end|>": -5}))
+
+
+def _no_id_in_vocab_over_u32(folder):
+    write_json(folder / "tokenizer.json", _qwen_tokenizer_json({"a": 0, "<|im_end|>": 1 << 32}))
+
+
+def _no_id_in_added_tokens_json(folder):
+    config = json.loads((folder / "tokenizer_config.json").read_text())
+    del config["added_tokens_decoder"]
+    write_json(folder / "tokenizer_config.json", config)
+    write_json(folder / "added_tokens.json", {"<|im_end|>": -7, "<|endoftext|>": 151643, "<|im_start|>": 151644})
+
+
+def _huge_declared_id_without_vocab_size(folder):
+    write_json(folder / "config.json", {"model_type": "qwen2", "eos_token_id": 151645})
+    text = (folder / "tokenizer_config.json").read_text()
+    (folder / "tokenizer_config.json").write_text(text.replace('"151645"', '"' + "9" * 4300 + '"'))
+
+
+@pytest.mark.parametrize("make", [
+    pytest.param(_no_id_in_vocab, id="negative-vocab-value"),
+    pytest.param(_no_id_in_vocab_over_u32, id="vocab-value-over-u32"),
+    pytest.param(_no_id_in_added_tokens_json, id="negative-added-tokens-json-value"),
+    pytest.param(_huge_declared_id_without_vocab_size, id="4300-digit-declared-id-no-vocab-size"),
+])
+def test_fix_adds_only_valid_token_ids(run, chatml, make):
+    """tokenizers cannot load an id that is negative or not below 2**32 (u32): such a value is never an id to stop
+    on, and --fix never writes it (a second run would flag eos-guard's own edit as EOS007)."""
+    make(chatml)
+    run("--fix", "chatml")
+    for name in ("config.json", "generation_config.json"):
+        value = json.loads((chatml / name).read_text())["eos_token_id"]
+        assert all(0 <= i < 1 << 32 for i in (value if isinstance(value, list) else [value])), (name, value)
+    code, out, err = run("--format", "concise", "chatml")
+    assert "EOS007" not in out and "EOS006" not in out and err == "", out
+
+
+@pytest.fixture
+def lone_surrogate_terminator(chatml):
+    """The terminator is an added token ending in a lone surrogate (valid JSON as the escape \\ud800), in a
+    tokenizer_config.json that also holds a non-ASCII character, so splices there do not escape non-ASCII."""
+    config = json.loads((chatml / "tokenizer_config.json").read_text())
+    config["added_tokens_decoder"]["151645"]["content"] = "<|im_end|>\ud800"
+    config["chat_template"] = config["chat_template"].replace("<|im_end|>", "<|im_end|>\ud800")
+    config["eos_token"] = "<|endoftext|>"
+    config["note"] = "NOTE"
+    text = json.dumps(config, indent=2).replace('"NOTE"', '"caf\u00e9"')
+    (chatml / "tokenizer_config.json").write_text(text, encoding="utf-8")
+    return chatml
+
+
+def test_a_lone_surrogate_is_spliced_as_its_escape(run, lone_surrogate_terminator):
+    folder = lone_surrogate_terminator
+    code, out, err = run("--diff", "--unsafe-fixes", "chatml")
+    assert code == 1 and '+  "eos_token": "<|im_end|>\\ud800",\n' in out, err
+    code, out, err = run("--fix", "--unsafe-fixes", "chatml")
+    assert err.splitlines() == ["Fixing chatml/config.json", "Fixing chatml/generation_config.json",
+                                "Fixing chatml/tokenizer_config.json"], err
+    text = (folder / "tokenizer_config.json").read_text(encoding="utf-8")
+    assert '"eos_token": "<|im_end|>\\ud800"' in text and '"caf\u00e9"' in text
+    assert json.loads(text)["eos_token"] == "<|im_end|>\ud800"
+    assert run("--fix", "--unsafe-fixes", "chatml")[2] == ""  # nothing left to write
+
+
+def test_a_fix_encodes_every_new_text_before_the_first_write(run, chatml, monkeypatch):
+    """Should a planned text not be encodable, the folder is not half-written: no file of it is, and one line
+    says why (exit 2), for --fix and --diff alike."""
+    from eos_guard import fixes
+
+    def plan_with_an_unencodable_text(model, unsafe=False):
+        good = fixes.FileChange(chatml / "generation_config.json", None, '{"eos_token_id": [151643, 151645]}\n')
+        bad = fixes.FileChange(chatml / "tokenizer_config.json", None, '{"eos_token": "\ud800"}\n')
+        return [good, bad]
+
+    monkeypatch.setattr(fixes, "plan", plan_with_an_unencodable_text)
+    before = {p.name: p.read_bytes() for p in chatml.iterdir()}
+    for mode in ("--fix", "--diff"):
+        code, out, err = run(mode, "chatml")
+        assert code == 2 and err.count("\n") == 1 and err.startswith(
+            "eos-guard: chatml/tokenizer_config.json: cannot write: the new text holds '\\ud800', "), (mode, err)
+        assert {p.name: p.read_bytes() for p in chatml.iterdir()} == before
+
+
+@pytest.mark.parametrize("text", [
+    pytest.param('{\n  "note": "a\u2028b\u0085c\u2029d",\n  "eos_token_id": 151643\n}\n',
+                 id="line-separators-in-a-string"),
+    pytest.param('{\r\n  "note": "\u2028",\r\n  "eos_token_id": 151643\r\n}\r\n', id="crlf"),
+    pytest.param('{\n  "note": "\u0085",\n  "eos_token_id": 151643\n}', id="no-final-newline"),
+    pytest.param(None, id="created-file"),
+])
+def test_the_diff_is_a_patch_git_applies(run, tmp_path, text):
+    """--diff applied with git gives byte for byte what --fix writes; str.splitlines cut lines at U+2028 and
+    U+0085, which git does not, so the patch did not apply."""
+    for where in ("diffed", "fixed"):
+        folder = shutil.copytree(CHATML, tmp_path / where / "chatml")
+        if text is None:
+            (folder / "generation_config.json").unlink()
+            write_json(folder / "config.json", {"model_type": "qwen2", "eos_token_id": 151643, "vocab_size": 151936})
+        else:
+            (folder / "generation_config.json").write_bytes(text.encode("utf-8"))
+    code, patch, err = run("--diff", "chatml", cwd=tmp_path / "diffed")
+    assert code == 1 and err == ""
+    (tmp_path / "fix.patch").write_bytes(patch.encode("utf-8"))
+    apply = ["git", "apply", "--whitespace=nowarn", str(tmp_path / "fix.patch")]
+    for args in (apply[:2] + ["--check"] + apply[2:], apply):
+        proc = subprocess.run(args, cwd=tmp_path / "diffed", capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr + patch
+    run("--fix", "chatml", cwd=tmp_path / "fixed")
+    for name in ("config.json", "generation_config.json"):
+        diffed, fixed = (tmp_path / where / "chatml" / name for where in ("diffed", "fixed"))
+        assert diffed.read_bytes() == fixed.read_bytes(), name

@@ -4,10 +4,12 @@ expanded YAML alias graph; the loader refuses alias bombs and oversized or non-r
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 
 from eos_guard.config import KEYS, MAXIMUM
+from support import ROOT
 
 NUMBER_KEYS = [key for key in KEYS if key in MAXIMUM]
 BAD_NUMBERS = {".nan": "nan", ".inf": "inf", "-.inf": "-inf", "0": "0", "-1": "-1", "1e400": "inf", "true": "True",
@@ -37,13 +39,25 @@ def test_number_settings_reject_absurd_values_and_accept_the_maximum(run, tmp_pa
     assert code == 0, err
 
 
-@pytest.mark.parametrize("key", ["select", "ignore", "runtimes", "fail-on", "per-file-ignores", "exclude"])
+# Settings whose values are tables: the graph is the value of one of their keys.
+TABLE_KEY = {"per-file-ignores": "p", "severity": "EOS001", "runtime-versions": "vllm"}
+
+
+@pytest.mark.parametrize("key", ["select", "ignore", "runtimes", "fail-on", "per-file-ignores", "exclude", "severity",
+                                 "runtime-versions"])
 def test_an_expanding_alias_graph_is_never_echoed(run, tmp_path, key):
     """30 anchors that each double the one before: 2**30 leaves if expanded. Every setting's error stays one line."""
     graph = "[" + ", ".join(["&a0 [x, x]"] + [f"&a{i} [*a{i - 1}, *a{i - 1}]" for i in range(1, 30)]) + "]"
-    value = f"{{p: {graph}}}" if key == "per-file-ignores" else graph
+    value = f"{{{TABLE_KEY[key]}: {graph}}}" if key in TABLE_KEY else graph
     code, out, err = check(run, tmp_path, f"{key}: {value}\n")
     assert code == 2 and err.count("\n") == 1 and len(err) < 300, err
+
+
+def test_no_error_message_quotes_a_settings_value_unshortened():
+    """Every value a settings error quotes goes through config.shown (the alias-graph test above runs the ones it
+    can reach); a plain repr of a value would expand an alias graph."""
+    source = (ROOT / "eos_guard" / "config.py").read_text(encoding="utf-8")
+    assert not re.search(r"!r\}|\brepr\(", source.replace("_SHORT.repr(", ""))
 
 
 def test_more_aliases_than_any_settings_file_needs_are_refused(run, tmp_path):
@@ -65,3 +79,31 @@ def test_a_settings_file_that_is_not_a_small_regular_file_is_an_error(run, tmp_p
         settings = "/dev/zero"
     code, out, err = run("--config", str(settings), "m")
     assert code == 2 and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize("start, error", [
+    pytest.param(b"[tool.ruff]\nline-length = 120\n", None, id="another-tool-s-pyproject"),
+    pytest.param(b"[tool.eos-guard]\nfail-on = 'warning'\n", "over the settings-file limit", id="eos-guard-s-pyproject"),
+])
+def test_a_huge_pyproject_is_never_read_whole(tmp_path, start, error):
+    """Discovery looked for "eos-guard" in the whole of every pyproject.toml above the path: a 600 MB one cost
+    600 MB, a 3 GB one ended in MemoryError. Only its start is read now; a 2 GiB (sparse) file is checked past
+    in a process that may not map 1 GiB, and one that names eos-guard is refused as an oversized settings file."""
+    import subprocess
+    import sys
+
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "config.json").write_text('{"eos_token_id": 2}', encoding="utf-8")
+    with open(tmp_path / "pyproject.toml", "wb") as handle:
+        handle.write(start)
+        handle.truncate(2 << 30)
+    script = ("import resource, sys\nresource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))\n"
+              "from eos_guard.cli import main\nsys.exit(main(['--no-cache', 'm']))\n")
+    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    if error is None:
+        assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    else:
+        assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+        assert proc.stderr.startswith("eos-guard: pyproject.toml: the settings file is 2,147,483,648 bytes, ")
+        assert error in proc.stderr

@@ -42,6 +42,34 @@ def test_folder_names_cannot_turn_off_the_baseline_for_other_folders(run, tmp_pa
     assert dropped == sorted(names), err
 
 
+def test_a_baseline_over_the_size_limit_is_never_read(run, tmp_path, monkeypatch):
+    """A committed generation_config.json is small in .git (compressed) however large it is: before, HEAD's 39 MB
+    version was read and parsed whole (1 GB) while the working-tree copy was refused. A baseline over
+    max-config-size is not asked from git, so that file has no baseline; the folder beside it keeps its EOS015."""
+    from eos_guard import baseline
+
+    git, outputs = baseline._git, []
+
+    def recording_git(*args, **kwargs):
+        out = git(*args, **kwargs)
+        outputs.append(len(out or b""))
+        return out
+
+    monkeypatch.setattr(baseline, "_git", recording_git)
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / ".eos-guard.yaml").write_text("max-config-size: 0.01\n", encoding="utf-8")  # 10,485 bytes
+    for name, padding in (("large", 50_000), ("small", 0)):
+        write_json(repo / name / "config.json", {"eos_token_id": [1, 2], "vocab_size": 8})
+        write_json(repo / name / "generation_config.json", {"eos_token_id": [1, 2], "pad": " " * padding})
+    commit_all(repo)
+    for name in ("large", "small"):
+        write_json(repo / name / "generation_config.json", {"eos_token_id": [1]})
+    code, out, err = run("--format", "json", "--select", "EOS015", ".", cwd=repo)
+    assert [f["model"] for f in json.loads(out)["findings"]] == ["small"], err
+    assert outputs and max(outputs) < 10_000
+
+
 @pytest.fixture
 def outside(tmp_path):
     """A model folder outside the repository, with a secret a check would quote and a fix would rewrite."""

@@ -53,8 +53,9 @@ class TokenNotInVocab(Rule):
             elif eos.id is None:
                 yield self.finding(
                     model,
-                    f"cannot tell the id of the tokenizer's eos '{eos.token}': it is not in added_tokens_decoder "
-                    "and the folder has no tokenizer.json", eos.where, Severity.INFO)
+                    f"cannot tell the id of the tokenizer's eos '{eos.token}': added_tokens_decoder and "
+                    "added_tokens.json give it no token id, and the folder has no tokenizer.json", eos.where,
+                    Severity.INFO)
         for terminator in model.terminators:
             if terminator.token is not None and terminator.id is None and \
                     (eos is None or terminator.token != eos.token):
