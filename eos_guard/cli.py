@@ -405,7 +405,7 @@ def _diff(paths: list[str], config: settings.Config, unsafe: bool, allow_empty: 
 
     result = fix_paths(paths, config, unsafe=unsafe, write=False, allow_empty=allow_empty)
     for change in result.changes:
-        write(change.diff(printable(display_path(change.path))))
+        write(change.diff(printable(display_path(change.path))), "diff")
     for error in [*result.report.errors, *result.failed]:
         _say(f"eos-guard: {error}")
     if result.report.errors or result.failed:

@@ -310,16 +310,25 @@ MODEL_CONFIG_KEYS = (b'"model_type"', b'"architectures"', b'"eos_token_id"', b'"
 MODEL_CONFIG_PROBE = 1024 * 1024  # bytes read to look for them; real configs are a few KB
 
 
+# Files only a model folder has: next to them, any config.json is a model's.
+MODEL_FILES = (*JSON_FILES, TEMPLATE_FILE)
+
+
 def is_model_folder(folder: Path) -> bool:
-    return holds_model_files(folder, [name for name in MODEL_MARKERS if (folder / name).is_file()])
+    return holds_model_files(folder, [name for name in MODEL_FILES if (folder / name).is_file()])
 
 
-def holds_model_files(folder: Path | str, markers: list[str]) -> bool:
-    """Whether a folder that holds these marker files is a model folder (see MODEL_CONFIG_KEYS)."""
+def holds_model_files(folder: Path | str, names: list[str]) -> bool:
+    """Whether a folder whose files have these names is a model folder: it holds generation_config.json or
+    tokenizer_config.json, or a config.json next to another model file, or a config.json that looks like a
+    model's (MODEL_CONFIG_KEYS)."""
+    markers = [name for name in names if name in MODEL_MARKERS]
     if any(name != "config.json" for name in markers):
         return True
     if not markers:
         return False
+    if any(name in MODEL_FILES and name != "config.json" for name in names):
+        return True
     try:  # never blocks: a FIFO is opened without waiting for a writer, and not read
         descriptor = os.open(os.path.join(folder, "config.json"), os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError:
@@ -397,7 +406,7 @@ def _walk(top: Path) -> Iterator[Path]:
         if root is not top and any(name == "pyvenv.cfg" for name, _, _ in listed) \
                 and os.path.exists(os.path.join(root, "pyvenv.cfg")):
             continue  # a virtual environment, found from its own listing (no look-up per folder)
-        if holds_model_files(root, [name for name, is_dir, _ in listed if not is_dir and name in MODEL_MARKERS]):
+        if holds_model_files(root, [name for name, is_dir, _ in listed if not is_dir]):
             yield root
         children = sorted(name for name, is_dir, is_link in listed if is_dir and not is_link
                           and not name.startswith(".") and name not in SKIPPED_DIRS)

@@ -278,6 +278,10 @@ def test_an_application_config_json_is_not_a_model_folder(run, tmp_path):
                 "transformers_version"):
         write_json(tmp_path / key / "config.json", {key: None})
         assert "No model folders found" not in run(key)[1], key
+    # next to another model file, any config.json is a model's
+    write_json(tmp_path / "bare" / "config.json", {})
+    write_json(tmp_path / "bare" / "special_tokens_map.json", {"eos_token": "</s>"})
+    assert "No model folders found" not in run("bare")[1]
     # UTF-16 hides the keys from a byte search: the folder is checked, and its file reported
     (tmp_path / "utf16").mkdir()
     (tmp_path / "utf16" / "config.json").write_text('{"model_type": "llama"}', encoding="utf-16")

@@ -35,7 +35,7 @@ class _Reporters(Mapping):
 REPORTERS: Mapping[str, Reporter] = _Reporters()
 
 
-MACHINE_FORMATS = ("json", "sarif", "github")
+MACHINE_FORMATS = ("json", "sarif", "github", "diff")  # diff: the files' own UTF-8, so that the patch applies
 
 
 def write(text: str, fmt: str = "text") -> None:
