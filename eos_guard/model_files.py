@@ -34,6 +34,9 @@ DEFAULT_MAX_BYTES = 100 * 1024 * 1024  # real tokenizer.json files reach ~35 MB
 DEFAULT_MAX_CONFIG_BYTES = 4 * 1024 * 1024
 LARGE_FILES = ("tokenizer.json",)  # read under max-file-size; the others under max-config-size
 SKIPPED_DIRS = {"node_modules", "venv", "__pycache__", "site-packages"}
+# Chat templates read per folder (real models have one to three): each probe is bounded by the template limits,
+# so this bounds a folder's rendering time; the others are not read (EOS018).
+MAX_TEMPLATES = 16
 
 
 @record(frozen=True)
@@ -166,6 +169,9 @@ class ModelFiles:
         # A link to a folder inside the repository is followed; one out of it (or a loop) is EOS018.
         if extra is not None and self._followable(extra, link) and extra.is_dir():
             for path in sorted(extra.glob("*.jinja")):
+                if len(templates) >= MAX_TEMPLATES:
+                    self.skipped.append((path, _TOO_MANY))
+                    continue
                 text = self._template_text(path)
                 if text is not None:
                     templates[path.stem] = TemplateSource(path.stem, text, path)
@@ -178,6 +184,9 @@ class ModelFiles:
                                                   ("chat_template",))
         elif isinstance(value, list):
             for index, item in enumerate(value):
+                if len(templates) >= MAX_TEMPLATES:
+                    self.skipped.append((path, f"chat_template lists {len(value)} templates: {_TOO_MANY}"))
+                    break
                 if isinstance(item, dict) and isinstance(item.get("name"), str) \
                         and isinstance(item.get("template"), str):
                     templates[item["name"]] = TemplateSource(item["name"], item["template"], path,
@@ -189,6 +198,9 @@ class ModelFiles:
                     self.added_tokens, self.tokenizer, self.processor_template):
             if doc is not None:
                 yield doc
+
+
+_TOO_MANY = f"not read: eos-guard checks at most {MAX_TEMPLATES} chat templates per folder, each one costing its renders"
 
 
 class _Entries:

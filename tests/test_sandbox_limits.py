@@ -410,3 +410,29 @@ def test_a_forked_process_starts_its_own_worker():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.stdout.split() == ["</s>"] * 3, proc.stderr
+
+
+@pytest.mark.parametrize("where", ["additional_chat_templates", "chat_template list"])
+def test_a_folder_renders_at_most_sixteen_templates(tmp_path, where):
+    """Each template costs up to its probes' time limits: a folder of a thousand templates would take hours."""
+    from eos_guard.pipeline import check_folder
+
+    folder = tmp_path / "m"
+    shutil.copytree(FIXTURES / "qwen2-instruct-aligned", folder)
+    loop = "{% for i in range(10**9) %}{{ i }}{% endfor %}"  # each one runs until the time limit
+    if where == "additional_chat_templates":
+        (folder / "additional_chat_templates").mkdir()
+        for index in range(40):
+            (folder / "additional_chat_templates" / f"t{index:02}.jinja").write_text(loop)
+    else:
+        config = json.loads((folder / "tokenizer_config.json").read_text())
+        config["chat_template"] = [{"name": f"t{index:02}", "template": loop} for index in range(40)]
+        write_json(folder / "tokenizer_config.json", config)
+    from eos_guard.config import Config
+
+    config = Config()
+    config.limits = Limits(seconds=0.2, cache=False)
+    report = check_folder(folder, config)
+    assert len(report.model.terminators) == 16
+    not_read = [f for f in report.findings if f.code == "EOS018"]
+    assert not_read and all("at most 16 chat templates" in f.message for f in not_read)
