@@ -78,7 +78,8 @@ def plan(model: ResolvedModel, unsafe: bool = False) -> list[FileChange]:
                 add(gen, replace_value(gen, ("eos_token_id",), value), f"eos_token_id: set to {value}")
             else:
                 add(gen, insert_member(gen, (), "eos_token_id", value), f"eos_token_id: add {value}")
-    elif gen is None and model.files.config is not None and isinstance(model.files.config.data, dict) and missing:
+    elif gen is None and model.files.config is not None and isinstance(model.files.config.data, dict) and missing \
+            and not any(path.name == "generation_config.json" for path, _ in model.files.skipped):  # EOS018: not read
         created = _new_generation_config(model, wanted)
         if created is not None:
             changes.append(created)

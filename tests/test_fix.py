@@ -318,3 +318,34 @@ def test_the_diff_is_a_patch_git_applies(run, tmp_path, text):
     for name in ("config.json", "generation_config.json"):
         diffed, fixed = (tmp_path / where / "chatml" / name for where in ("diffed", "fixed"))
         assert diffed.read_bytes() == fixed.read_bytes(), name
+
+
+def test_a_file_that_is_not_read_is_never_created_or_replaced(run, tmp_path):
+    """generation_config.json is a link out of the repository (EOS018): --fix neither writes through it nor
+    replaces it, and --diff shows no new file there."""
+    outside = tmp_path / "outside.json"
+    repo = tmp_path / "repo"
+    folder = shutil.copytree(CHATML, repo / "m")
+    (repo / ".git").mkdir()  # the repository: the work tree that holds the folder
+    (folder / "generation_config.json").rename(outside)
+    (folder / "generation_config.json").symlink_to(outside)
+    before = outside.read_bytes()
+    code, out, _ = run("--diff", "m", cwd=repo)
+    assert "generation_config.json" not in out
+    code, out, err = run("--fix", "m", cwd=repo)
+    assert "EOS018" in out and "generation_config.json" not in err and "another process" not in err
+    assert (folder / "generation_config.json").is_symlink() and outside.read_bytes() == before
+
+
+def test_a_linked_file_inside_the_repository_is_replaced_by_a_file_and_its_target_kept(run, tmp_path):
+    """A Hugging Face cache snapshot links each file to a blob shared with other snapshots: --fix writes a
+    regular file in the link's place, never into the blob."""
+    folder = shutil.copytree(CHATML, tmp_path / "m")
+    (tmp_path / ".git").mkdir()  # the repository holds both the folder and the blob
+    blob = tmp_path / "blob"
+    (folder / "generation_config.json").rename(blob)
+    (folder / "generation_config.json").symlink_to(blob)
+    before = blob.read_bytes()
+    run("--fix", "m")
+    assert not (folder / "generation_config.json").is_symlink() and blob.read_bytes() == before
+    assert "151645" in (folder / "generation_config.json").read_text()
