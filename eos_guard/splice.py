@@ -80,9 +80,14 @@ def insert_member(doc: JsonDocument, object_keys: KeyPath, name: str, value: Any
     text = doc.text
     obj = doc.get(object_keys)
     member = f"{json.dumps(name)}: {dumps_like(doc, value)}"
-    if not obj:
+    if not obj:  # an insertion after the brace: the whitespace inside stays, byte for byte
         inner = text[span.start + 1:span.end - 1]
-        return Edit(span.start + 1, span.end - 1, member if not inner.strip() else inner + member)
+        if inner.strip():  # not JSON whitespace: never reached for a parsed empty object
+            return Edit(span.start + 1, span.end - 1, inner + member)
+        if "\n" in inner:
+            newline = "\r\n" if "\r\n" in inner else "\n"
+            return Edit(span.start + 1, span.start + 1, f"{newline}  {member}")
+        return Edit(span.start + 1, span.start + 1, member)
     last_key = list(obj)[-1]
     last_value = doc.span(object_keys + (last_key,))
     assert last_value is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import os
 import shutil
 import stat
@@ -349,3 +350,14 @@ def test_a_linked_file_inside_the_repository_is_replaced_by_a_file_and_its_targe
     run("--fix", "m")
     assert not (folder / "generation_config.json").is_symlink() and blob.read_bytes() == before
     assert "151645" in (folder / "generation_config.json").read_text()
+
+
+@pytest.mark.parametrize("text", ["{}", "{\n\n}\n", "{ }", "{\r\n}\r\n", "{\n\t\n}"])
+def test_a_member_added_to_an_empty_object_is_a_pure_insertion(text):
+    from eos_guard.jsonspan import JsonDocument
+    from eos_guard.splice import apply_edits, insert_member
+
+    edit = insert_member(JsonDocument(Path("generation_config.json"), text), (), "eos_token_id", 5)
+    new = apply_edits(text, [edit])
+    assert edit.start == edit.end == 1 and json.loads(new) == {"eos_token_id": 5}
+    assert new[:1] + new[1 + len(edit.text):] == text  # every byte of the file is still there, in order
