@@ -1,0 +1,127 @@
+"""Writes eos_guard/data/tokenizer_classes.json: how the installed transformers' AutoTokenizer picks a tokenizer class.
+
+usage: python scripts/tokenizer_classes.py [RELEASE]
+
+Without RELEASE it rewrites the section "newest" (the release whose numbering eos-guard reports, 5.24 today)
+from the transformers installed with this Python: after upgrading transformers, this one command updates the
+tables. A RELEASE names an older release line a runtime pins ("5.19", SGLang 0.5.23's), whose section
+it writes when that line is installed: ``pip install --target /tmp/t519 --no-deps transformers==5.19.0``, then
+``PYTHONPATH=/tmp/t519 python scripts/tokenizer_classes.py 5.19``. Other sections are kept.
+tests/test_tokenizer_classes.py compares the section of the installed release line (else "newest") with what this
+script computes, and sweeps every model type through ``AutoTokenizer.from_pretrained``.
+
+Each section holds what ``models/auto/tokenization_auto.py`` ``AutoTokenizer.from_pretrained`` reads
+(eos_guard/vocabulary.py ``tokenizer_class`` follows its steps):
+
+- ``registered``: ``TOKENIZER_MAPPING_NAMES`` (model_type -> class name, "Fast" removed, unset entries left out);
+- ``overridden``: ``MODELS_WITH_INCORRECT_HUB_TOKENIZER_CLASS``, the model types whose tokenizer_class on the
+  Hub is replaced by the registered class;
+- ``default``: for each model type ``AutoConfig`` knows, the class ``TOKENIZER_MAPPING`` gives its config class
+  when no file names a tokenizer class (not always the registered one: config classes shared by model types,
+  aliases such as ``LEDTokenizer`` = ``RobertaTokenizer``; for ``encoder-decoder``, its default encoder's);
+  ``TokenizersBackend`` entries left out;
+- ``classes``: tokenizer_class value -> the class ``tokenizer_class_from_name`` returns (its ``__name__``), for
+  every tokenizer class name transformers exports or registers, with and without "Fast"; a name not listed
+  is found nowhere (or only as a placeholder that raises because a package is missing);
+- ``rebuilding``: the classes among them that rebuild the tokenizer from the vocab and re-add
+  added_tokens_decoder sorted by id (``TokenizersBackend`` subclasses with their own ``__init__``);
+- ``byte_level_llama``: whether a ``LlamaTokenizer`` whose tokenizer.json is ByteLevel loads as
+  ``TokenizersBackend`` (5.24 does, 5.19 and 5.20 do not; tried on a small folder);
+- ``sentencepiece``, ``mistral_common``: whether those packages were installed, since a few registered
+  classes depend on them.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_FILE = ROOT / "eos_guard" / "data" / "tokenizer_classes.json"
+NEWEST = "newest"
+
+
+def tables() -> dict:
+    """The section for the installed transformers."""
+    import transformers
+    from transformers.models.auto import tokenization_auto as auto
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING, CONFIG_MAPPING_NAMES
+    from transformers.models.encoder_decoder import EncoderDecoderConfig
+    from transformers.tokenization_utils_base import PreTrainedTokenizerBase
+    from transformers.tokenization_utils_tokenizers import TokenizersBackend
+    from transformers.utils import import_utils
+
+    registered = {t: n.removesuffix("Fast") for t, n in auto.TOKENIZER_MAPPING_NAMES.items() if n}
+    default = {}
+    for model_type in CONFIG_MAPPING_NAMES:
+        config_class = CONFIG_MAPPING[model_type]
+        if issubclass(config_class, EncoderDecoderConfig):  # its encoder's class: the default encoder's here
+            try:
+                config_class = type(config_class().encoder)
+            except ValueError:  # 5.19 has no default encoder: AutoTokenizer falls back to PreTrainedConfig
+                continue
+        cls = auto.TOKENIZER_MAPPING.get(config_class, TokenizersBackend)
+        if cls is not None and cls.__name__ != "TokenizersBackend":
+            default[model_type] = cls.__name__
+    names = {"BloomTokenizer", "PreTrainedTokenizer", "PreTrainedTokenizerFast", *registered.values(),
+             *(n for n in dir(transformers) if n.endswith(("Tokenizer", "Backend")))}
+    names |= {n + "Fast" for n in names if not n.endswith("Fast")}
+    classes = {}
+    for name in sorted(names):
+        cls = auto.tokenizer_class_from_name(name)
+        if isinstance(cls, type) and issubclass(cls, PreTrainedTokenizerBase):  # not a placeholder or a helper
+            classes[name] = cls.__name__
+    rebuilding = set()
+    for name in classes:
+        cls = auto.tokenizer_class_from_name(name)
+        if issubclass(cls, TokenizersBackend) and cls is not TokenizersBackend and "__init__" in cls.__dict__:
+            rebuilding.add(cls.__name__)
+    return {"transformers": transformers.__version__,
+            "sentencepiece": import_utils.is_sentencepiece_available(),
+            "mistral_common": import_utils.is_mistral_common_available(),
+            "byte_level_llama": _byte_level_llama_loads_generic(),
+            "registered": dict(sorted(registered.items())),
+            "overridden": sorted(auto.MODELS_WITH_INCORRECT_HUB_TOKENIZER_CLASS),
+            "default": dict(sorted(default.items())),
+            "classes": classes,
+            "rebuilding": sorted(rebuilding)}
+
+
+def _byte_level_llama_loads_generic() -> bool:
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import AutoTokenizer
+    from transformers.utils import logging
+
+    logging.set_verbosity_error()  # the rule's warning is what is being tried
+    with tempfile.TemporaryDirectory() as folder:
+        tokenizer = Tokenizer(models.BPE({"a": 0, "b": 1, "ab": 2}, [("a", "b")]))
+        tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel()
+        tokenizer.save(str(Path(folder) / "tokenizer.json"))
+        (Path(folder) / "config.json").write_text('{"model_type": "llama"}', encoding="utf-8")
+        (Path(folder) / "tokenizer_config.json").write_text('{"tokenizer_class": "LlamaTokenizerFast"}',
+                                                            encoding="utf-8")
+        return type(AutoTokenizer.from_pretrained(folder)).__name__ == "TokenizersBackend"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    release = args[0] if args else NEWEST
+    data = (json.loads(DATA_FILE.read_text(encoding="utf-8")) if DATA_FILE.exists()
+            else {"about": "Generated by scripts/tokenizer_classes.py: how transformers' AutoTokenizer picks a "
+                           "tokenizer class, per release line eos-guard models.", "releases": {}})
+    section = tables()
+    if release != NEWEST and not section["transformers"].startswith(release + "."):
+        print(f"transformers {section['transformers']} is installed, not {release}", file=sys.stderr)
+        return 2
+    data["releases"][release] = section
+    data["releases"] = dict(sorted(data["releases"].items(), key=lambda item: item[0] != NEWEST))  # newest first
+    DATA_FILE.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"transformers {section['transformers']}: {len(section['registered'])} registered model types, "
+          f"{len(section['classes'])} class names -> {DATA_FILE} [{release}]")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
