@@ -3,12 +3,14 @@
 With a tokenizer.json the ``tokenizers`` library numbers added tokens: one that is in the model vocab takes the
 vocab id; the others get new ids in the order they are added, whatever their ``"id"`` field says
 (``AddedVocabulary::add_tokens``). Which tokens are added, in which order, depends on the tokenizer class
-transformers picks (``models/auto/tokenization_auto.py`` ``AutoTokenizer.from_pretrained``, 5.24):
+transformers picks (``models/auto/tokenization_auto.py`` ``AutoTokenizer.from_pretrained``; ``tokenizer_class``
+follows its steps for 5.24 and 5.19, reading tables generated from transformers into
+``data/tokenizer_classes.json`` by ``scripts/tokenizer_classes.py``):
 
 - ``TokenizersBackend`` (``PreTrainedTokenizerFast``, a ByteLevel ``LlamaTokenizer``, ...) loads tokenizer.json
   as it is: its ``added_tokens`` in list order, then added_tokens_decoder entries it lacks;
 - a model-specific class with its own ``__init__`` (``Qwen2Tokenizer``, ``GPT2Tokenizer``, ``GemmaTokenizer``,
-  ...: ``REBUILDING_CLASSES``) rebuilds the tokenizer from the vocab and merges and adds the
+  ...: the tables' ``rebuilding``) rebuilds the tokenizer from the vocab and merges and adds the
   ``added_tokens_decoder`` entries **sorted by their declared id** (``tokenization_utils_tokenizers.py``
   ``convert_to_native_format`` and ``TokenizersBackend.__init__``, lines 113-123 and 477-513).
 
@@ -20,7 +22,9 @@ at or above the size. Without tokenizer.json, the ids declared in tokenizer_conf
 
 from __future__ import annotations
 
-from functools import cached_property
+import json
+from functools import cache, cached_property
+from pathlib import Path
 
 from .errors import InputError
 from .jsonspan import JsonDocument, KeyPath, Where
@@ -34,68 +38,81 @@ if TYPE_CHECKING:
     from typing import Any
 
 
-# Tokenizer classes (tokenizer_class without "Fast") that rebuild the tokenizer from the vocab and number added
-# tokens from added_tokens_decoder: TokenizersBackend subclasses with their own __init__ in transformers 5.24
-# (tests/test_runtimes.py checks this list against the installed transformers' registry).
-REBUILDING_CLASSES = frozenset({
-    "AlbertTokenizer", "BartTokenizer", "BarthezTokenizer", "BertTokenizer", "BigBirdTokenizer", "BlenderbotTokenizer",
-    "CLIPTokenizer", "CamembertTokenizer", "CodeLlamaTokenizer", "CohereTokenizer", "DPRQuestionEncoderTokenizer",
-    "DebertaTokenizer", "DebertaV2Tokenizer", "EsmcTokenizer", "FunnelTokenizer", "GPT2Tokenizer", "GPTNeoXTokenizer",
-    "GemmaTokenizer", "HerbertTokenizer", "LEDTokenizer", "LasrTokenizer", "LayoutLMv2Tokenizer", "LayoutLMv3Tokenizer",
-    "LayoutXLMTokenizer", "LlamaTokenizer", "LukeTokenizer", "LxmertTokenizer", "MBart50Tokenizer", "MBartTokenizer",
-    "MPNetTokenizer", "MarkupLMTokenizer", "MobileBertTokenizer", "MvpTokenizer", "NllbTokenizer", "NougatTokenizer",
-    "OpenAIGPTTokenizer", "PegasusTokenizer", "Qwen2Tokenizer", "Qwen3_5Tokenizer", "ReformerTokenizer",
-    "RemBertTokenizer", "RoFormerTokenizer", "RobertaTokenizer", "SeamlessM4TTokenizer", "Siglip2Tokenizer",
-    "SplinterTokenizer", "T5Tokenizer", "UdopTokenizer", "VideoPrismTokenizer", "WhisperTokenizer", "XGLMTokenizer",
-    "XLMRobertaTokenizer", "XLNetTokenizer",
-})
-# model_type -> the tokenizer class transformers 5.24 registers for it (TOKENIZER_MAPPING_NAMES, "Fast" removed,
-# TokenizersBackend for the generic backends), for common model types; and the model types whose tokenizer_class on
-# the Hub transformers overrides (MODELS_WITH_INCORRECT_HUB_TOKENIZER_CLASS). Other model types: the folder's
-# tokenizer_class decides.
-REGISTERED_CLASSES = {
-    "mistral": "TokenizersBackend", "mixtral": "TokenizersBackend", "phi3": "TokenizersBackend",
-    "olmo2": "TokenizersBackend", "granite": "TokenizersBackend", "internlm2": "TokenizersBackend",
-    "stablelm": "TokenizersBackend", "llava": "TokenizersBackend", "llava_next": "TokenizersBackend",
-    "mistral3": "TokenizersBackend", "glm": "TokenizersBackend", "glm4": "TokenizersBackend",
-    "jamba": "TokenizersBackend", "nemotron": "TokenizersBackend", "ernie4_5": "TokenizersBackend",
-    "qwen2": "Qwen2Tokenizer", "qwen2_moe": "Qwen2Tokenizer", "qwen3": "Qwen2Tokenizer", "qwen3_moe": "Qwen2Tokenizer",
-    "qwen2_vl": "Qwen2Tokenizer", "qwen2_5_vl": "Qwen2Tokenizer", "gemma": "GemmaTokenizer", "gemma2": "GemmaTokenizer",
-    "gemma3": "GemmaTokenizer", "gemma3_text": "GemmaTokenizer", "phi": "GPT2Tokenizer", "gpt2": "GPT2Tokenizer",
-    "starcoder2": "GPT2Tokenizer", "gpt_neox": "GPTNeoXTokenizer", "olmo": "GPTNeoXTokenizer",
-    "mpt": "GPTNeoXTokenizer", "cohere": "CohereTokenizer", "cohere2": "CohereTokenizer", "t5": "T5Tokenizer",
-    "bart": "RobertaTokenizer", "mbart": "MBartTokenizer", "whisper": "WhisperTokenizer",
-}
-HUB_CLASS_OVERRIDDEN = frozenset({"qwen2", "phi3", "internlm2", "llava", "llava_next", "jamba", "nemotron",
-                                  "ernie4_5"})
-GENERIC_CLASSES = frozenset({"TokenizersBackend", "PythonBackend", "PreTrainedTokenizer"})
+# How AutoTokenizer picks a class, per transformers release line: TOKENIZER_MAPPING_NAMES,
+# MODELS_WITH_INCORRECT_HUB_TOKENIZER_CLASS, the class each config class maps to, what each tokenizer_class value
+# loads and which classes rebuild. Generated from transformers by scripts/tokenizer_classes.py (the section
+# "newest", 5.24, and "5.19"); tests/test_tokenizer_classes.py compares it with the installed transformers.
+TABLES_FILE = Path(__file__).parent / "data" / "tokenizer_classes.json"
+# class names AutoTokenizer treats as the generic backend (tokenization_auto.py 5.24, lines 878-898, 980-984);
+# MistralCommonBackend needs mistral-common and a tekken.json, else TokenizersBackend loads (lines 900-911)
+GENERIC_CLASSES = frozenset({"TokenizersBackend", "PythonBackend", "PreTrainedTokenizerFast", "MistralCommonBackend"})
+
+
+def class_tables(numbering: str = "5.24") -> dict[str, Any]:
+    """The tables of a release line: "5.19", else the newest (also for 4.x, whose classes never rebuild)."""
+    releases = _releases()
+    return releases.get(numbering, releases["newest"])
+
+
+@cache
+def _releases() -> dict[str, Any]:
+    return json.loads(TABLES_FILE.read_text(encoding="utf-8"))["releases"]  # 60 KB: under a millisecond, once
 
 
 def tokenizer_class(files: ModelFiles, numbering: str = "5.24") -> str:
-    """The tokenizer class AutoTokenizer loads (without "Fast"); ``TokenizersBackend`` for the generic one.
-    ``numbering`` "5.19": before the ByteLevel ``LlamaTokenizer`` rule below (transformers 5.19 still loads
-    such a folder as ``LlamaTokenizer``)."""
+    """The tokenizer class AutoTokenizer loads (its ``__name__``); ``TokenizersBackend`` for the generic one.
+    ``numbering`` "5.19": transformers 5.19's tables, without the ByteLevel ``LlamaTokenizer`` rule below.
+
+    The steps of ``models/auto/tokenization_auto.py`` ``AutoTokenizer.from_pretrained`` (5.24, lines 677-1034).
+    Not modelled: remote code (an ``AutoTokenizer`` entry in auto_map), which eos-guard takes to keep
+    tokenizer.json as it is; MODEL_IDS_TO_TOKENIZERS_BACKEND (lines 444-454, 832-841), which matches the name
+    the folder is loaded by, not its files (``deepseek-ai/deepseek-coder-*`` and a few more load the generic
+    backend); MistralCommonBackend (mistral-common installed and a tekken.json)."""
+    tables = class_tables(numbering)
     tc = files.tokenizer_config.data if files.tokenizer_config is not None else None
     config = files.config.data if files.config is not None else None
     tc = tc if isinstance(tc, dict) else {}
     config = config if isinstance(config, dict) else {}
-    if tc.get("auto_map"):
-        return "TokenizersBackend"  # remote code: not modelled; such classes load tokenizer.json as it is
+    auto_map = tc.get("auto_map")
+    if isinstance(auto_map, (list, tuple)) or isinstance(auto_map, dict) and auto_map.get("AutoTokenizer"):
+        return "TokenizersBackend"  # remote code (lines 823-830): not modelled; such classes load tokenizer.json
+    # the config object's model_type and model_name: config.json's, also when AutoConfig does not know the type
+    # and PreTrainedConfig reads the file (lines 803-815)
+    model_type = config.get("model_type") if isinstance(config.get("model_type"), str) else None
+    overridden = model_type in tables["overridden"] or config.get("model_name") in tables["overridden"]
+    registered = tables["registered"].get(model_type)
     hub = tc.get("tokenizer_class") or config.get("tokenizer_class")
-    hub = hub.removesuffix("Fast") if isinstance(hub, str) else None
-    model_type = config.get("model_type")
-    registered = REGISTERED_CLASSES.get(model_type) if isinstance(model_type, str) else None
-    if hub == "LlamaTokenizer" and numbering != "5.19" and model_type not in HUB_CLASS_OVERRIDDEN \
-            and files.tokenizer is not None \
+    hub = hub if isinstance(hub, str) else None
+    # the ByteLevel LlamaTokenizer rule (lines 843-862; not in 5.19 or 5.20)
+    if hub and hub.removesuffix("Fast") == "LlamaTokenizer" and tables["byte_level_llama"] \
+            and registered != "MistralCommonBackend" and not overridden and files.tokenizer is not None \
             and '"ByteLevel"' in files.tokenizer.text:
         return "TokenizersBackend"  # LlamaTokenizer hard-codes Metaspace; a ByteLevel tokenizer.json loads as is
-    if hub and registered and registered != hub:
-        if registered in GENERIC_CLASSES | {"TokenizersBackend"}:
-            return "TokenizersBackend"
-        chosen = registered if model_type in HUB_CLASS_OVERRIDDEN else hub
-        return "TokenizersBackend" if chosen in GENERIC_CLASSES else chosen
-    chosen = hub or registered or "TokenizersBackend"
-    return "TokenizersBackend" if chosen in GENERIC_CLASSES else chosen
+    classes = tables["classes"]
+    if hub and registered and registered != hub.removesuffix("Fast"):  # lines 864-916
+        if registered not in GENERIC_CLASSES:
+            chosen = classes.get(registered if overridden else hub)
+            if chosen is not None and chosen not in GENERIC_CLASSES:
+                return chosen
+        return "TokenizersBackend"
+    named = tc.get("tokenizer_class")
+    if isinstance(named, str):  # lines 975-985
+        named = named.removesuffix("Fast")
+        chosen = classes.get(named) or classes.get(named + "Fast")
+    elif hub:  # config.json's tokenizer_class (lines 987-992)
+        chosen = classes.get(hub if "PreTrainedTokenizerFast" in hub else hub.removesuffix("Fast"))
+    else:  # the class of the config's model type, an encoder-decoder's encoder's (lines 994-1015)
+        encoder = config.get("encoder")
+        if model_type == "encoder-decoder" and isinstance(encoder, dict) \
+                and isinstance(encoder.get("model_type"), str):
+            model_type = encoder["model_type"]
+        chosen = tables["default"].get(model_type)
+    return "TokenizersBackend" if chosen is None or chosen in GENERIC_CLASSES else chosen
+
+
+def rebuilds(class_name: str, numbering: str = "5.24") -> bool:
+    """Whether the class rebuilds the tokenizer from the vocab and re-adds added_tokens_decoder sorted by id."""
+    return class_name in class_tables(numbering)["rebuilding"]
 
 
 @record(frozen=True)
@@ -132,7 +149,7 @@ class Vocabulary:
         self.transformers_release = numbering
         self.transformers4 = numbering.startswith("4.")
         self.tokenizer_class = tokenizer_class(files, numbering)
-        self.rebuilds = (self.tokenizer_class in REBUILDING_CLASSES and files.tokenizer is not None
+        self.rebuilds = (rebuilds(self.tokenizer_class, numbering) and files.tokenizer is not None
                          and not self.transformers4)
         if facts is not None:
             self.__dict__["_facts"] = facts
@@ -353,7 +370,9 @@ class Vocabulary:
         tokenizers 0.21.1) or "5.19" (SGLang 0.5.23 pins it)."""
         if numbering == self.transformers_release or (
                 not numbering.startswith("4.") and not self.transformers4
-                and tokenizer_class(self.files, numbering) == self.tokenizer_class):
+                and tokenizer_class(self.files, numbering) == self.tokenizer_class
+                and rebuilds(self.tokenizer_class, numbering) == rebuilds(self.tokenizer_class,
+                                                                           self.transformers_release)):
             return self  # the same class in the same tokenizers: the same ids
         others = self.__dict__.setdefault("_numberings", {})
         if numbering not in others:

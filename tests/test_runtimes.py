@@ -293,29 +293,6 @@ def test_class_default_table_matches_transformers():
         assert config.eos_token_id == value, model_type
 
 
-def test_tokenizer_class_tables_match_transformers():
-    pytest.importorskip("transformers")
-    from transformers.models.auto import tokenization_auto as auto
-    from transformers.tokenization_utils_tokenizers import TokenizersBackend
-
-    from eos_guard import vocabulary
-
-    names = {n.removesuffix("Fast") for v in auto.TOKENIZER_MAPPING_NAMES.values() if v for n in [v]}
-    rebuilding = set()
-    for name in names:
-        cls = auto.tokenizer_class_from_name(name)
-        if isinstance(cls, type) and issubclass(cls, TokenizersBackend) and cls is not TokenizersBackend \
-                and "__init__" in cls.__dict__:
-            rebuilding.add(name)
-    assert rebuilding == vocabulary.REBUILDING_CLASSES
-    for model_type, name in vocabulary.REGISTERED_CLASSES.items():
-        registered = auto.TOKENIZER_MAPPING_NAMES[model_type].removesuffix("Fast")
-        assert (registered if registered not in vocabulary.GENERIC_CLASSES else "TokenizersBackend") == name
-    assert vocabulary.HUB_CLASS_OVERRIDDEN <= set(auto.MODELS_WITH_INCORRECT_HUB_TOKENIZER_CLASS)
-    assert {m for m in vocabulary.REGISTERED_CLASSES if m in auto.MODELS_WITH_INCORRECT_HUB_TOKENIZER_CLASS} \
-        == vocabulary.HUB_CLASS_OVERRIDDEN
-
-
 def test_invalid_generation_config_is_exit_2_with_the_verdict_runtimes_reach(run, tmp_path):
     folder = shutil.copytree(FIXTURES / "generation-config-invalid-json", tmp_path / "m")
     before = (folder / "generation_config.json").read_bytes()
