@@ -131,7 +131,11 @@ def from_mapping(data: Any, source: Path | None) -> Config:
         raise InputError(source, "the eos-guard settings must be a mapping of keys to values")
     unknown = sorted((key for key in data if key not in KEYS), key=str)  # YAML keys may be numbers or booleans
     if unknown:
-        raise InputError(source, f"unknown setting {shown(unknown[0])} (known: {', '.join(KEYS)})")
+        import difflib  # only for the message
+
+        close = difflib.get_close_matches(str(unknown[0]).replace("_", "-"), KEYS, n=1, cutoff=0.6)
+        hint = f"did you mean {shown(close[0])}? " if close else ""
+        raise InputError(source, f"unknown setting {shown(unknown[0])} ({hint}known: {', '.join(KEYS)})")
     config = Config(source=source, root=source.parent if source else Path.cwd())
     if "select" in data:
         config.select = codes_of(data["select"], source, "select")
@@ -210,7 +214,8 @@ def load(explicit: Path | None, start: Path) -> Config:
         # Discovery skips the many pyproject.toml files that never name eos-guard without importing a TOML
         # parser (a broken one belongs to the tools it configures). Only the start of each is read: one that
         # names eos-guard there and is over the size limit is then refused as a settings file.
-        if pyproject.is_file() and b"eos-guard" in _start_of(pyproject):
+        start_of = _start_of(pyproject) if pyproject.is_file() else b""
+        if b"eos-guard" in start_of or b"eos_guard" in start_of:
             table = _pyproject_table(pyproject)
             if table is not None:
                 return from_mapping(table, pyproject)
@@ -296,4 +301,6 @@ def _pyproject_table(path: Path) -> dict[str, Any] | None:
     table = tools.get("eos-guard")
     if table is not None and not isinstance(table, dict):
         raise InputError(path, "[tool.eos-guard] must be a table")
+    if table is None and "eos_guard" in tools:  # a table meant for eos-guard would otherwise be ignored silently
+        raise InputError(path, "[tool.eos_guard] is not read: eos-guard's table is [tool.eos-guard]")
     return table

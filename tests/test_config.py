@@ -99,3 +99,15 @@ def test_a_tool_section_that_is_no_table_is_one_error_line(run, repo, text, mess
     (repo / "pyproject.toml").write_text(text)
     code, out, err = run(*(["--config", "pyproject.toml"] if explicit else []), "models/chat", cwd=repo)
     assert (code, out, err) == (2, "", f"eos-guard: pyproject.toml: {message}\n")
+
+
+def test_a_mistyped_setting_gets_a_suggestion(run, repo):
+    (repo / ".eos-guard.yaml").write_text("fail_on: never\n")
+    code, out, err = run("models/chat", cwd=repo)
+    assert code == 2 and "unknown setting 'fail_on' (did you mean 'fail-on'?" in err
+
+
+def test_a_tool_eos_underscore_guard_table_is_an_error_not_ignored(run, repo):
+    (repo / "pyproject.toml").write_text('[tool.eos_guard]\nfail-on = "never"\n')
+    code, out, err = run("models/chat", cwd=repo)
+    assert (code, out) == (2, "") and "[tool.eos_guard] is not read: eos-guard's table is [tool.eos-guard]" in err
