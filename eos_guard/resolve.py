@@ -122,7 +122,7 @@ def resolve(files: ModelFiles, limits: Limits = Limits()) -> ResolvedModel:
         except MissingDependency as exc:
             raise exc.at(template.path) from None
     special, where, problem = _special_tokens(files)
-    specials = [(text, where.get(name)) for name, text in special.items()] + _extra_special_tokens(files)
+    specials = [(text, where.get(name)) for name, text in special.items()] + _model_specific_and_extra(files)[1]
     vocab = Vocabulary(files, use_cache=limits.cache, specials=specials)
     eos = None
     if "eos_token" in special:
@@ -171,50 +171,94 @@ def _special_tokens(files: ModelFiles) -> tuple[dict[str, str], dict[str, Where]
                 standard.pop(name, None)
     if problem:
         standard.pop("eos_token", None)
-    tokens = {name: standard[name] for name in SPECIAL_TOKEN_NAMES if name in standard}
-    found_in_map = _model_specific(stm, False) if legacy else {}
-    found_in_config = _model_specific(tc, True)
-    for name, (text, place) in {**found_in_map, **found_in_config}.items():
-        tokens[name], where[name] = text, place
+    named, _ = _model_specific_and_extra(files)
+    tokens: dict[str, str] = {}
+    for name in SPECIAL_TOKEN_NAMES:  # the standard slots first, whatever set them
+        if name in named and name != "eos_token":  # an extra_special_tokens object may name a standard token
+            tokens[name], where[name] = named[name]
+        elif name in standard:
+            tokens[name] = standard[name]
+    for name, (text, place) in named.items():
+        if name not in SPECIAL_TOKEN_NAMES:
+            tokens[name], where[name] = text, place
     return tokens, where, problem
 
 
-def _model_specific(doc: JsonDocument | None, in_tokenizer_config: bool) -> dict[str, tuple[str, Where]]:
-    """A file's model-specific special tokens: ``*_token`` keys other than the standard ones, then an
-    ``extra_special_tokens`` object's entries. A value that is no string or AddedToken is not one (transformers
-    leaves it as a plain setting)."""
-    if doc is None or not isinstance(doc.data, dict):
+def _model_specific_and_extra(files: ModelFiles) -> tuple[dict[str, tuple[str, Where]], list[tuple[str, Where]]]:
+    """The model-specific named special tokens, in the order the tokenizer sets them, and the unnamed extra
+    ones, each with where it is written: the steps of ``_from_pretrained`` (lines 1850-1865, 1904-1930) and of
+    ``__init__`` (lines 1011-1013, 1034-1109) in transformers 5.24, on the files' values.
+
+    - tokenizer_config.json's ``additional_special_tokens`` becomes ``extra_special_tokens`` unless that is set;
+      its ``*_token`` keys with a string value and its ``extra_special_tokens`` object are collected first;
+    - in the legacy branch special_tokens_map.json's keys are then copied over (its extra list merged, its
+      ``extra_special_tokens`` object added to the collected names, replacing theirs);
+    - ``__init__`` takes the other ``*_token`` keys (AddedToken objects, the map's) first, then the collected
+      names, and uses one unnamed list: ``extra_special_tokens``, else what is left of
+      ``additional_special_tokens``.
+    """
+    tc, stm = files.tokenizer_config, files.special_tokens_map
+    init: dict[str, tuple[Any, Where, bool]] = {}  # key -> (value, where, whether a plain object is an AddedToken)
+    if tc is not None and isinstance(tc.data, dict):
+        init = {key: (value, Where(tc, (key,)), False) for key, value in tc.data.items()}
+    legacy = "added_tokens_decoder" not in init
+    if "additional_special_tokens" in init and not init.get("extra_special_tokens", (None,))[0]:
+        init["extra_special_tokens"] = init.pop("additional_special_tokens")
+    collected = {key: (init[key][0], init.pop(key)[1]) for key in list(init)
+                 if key not in SPECIAL_TOKEN_NAMES and key.endswith("_token") and isinstance(init[key][0], str)}
+    collected.update(_named_entries(init))
+    if legacy and stm is not None and isinstance(stm.data, dict):
+        for key, value in stm.data.items():
+            if key == "extra_special_tokens" and isinstance(value, list):
+                merged = _items(init.get("extra_special_tokens"))
+                seen = {text for text, _ in merged}
+                for text, place in _items((value, Where(stm, (key,)), True)):
+                    if text not in seen:
+                        merged.append((text, place))
+                        seen.add(text)
+                init[key] = (merged, Where(stm, (key,)), True)
+            else:
+                init[key] = (value, Where(stm, (key,)), True)
+        collected.update(_named_entries(init))
+    if "additional_special_tokens" in init and "extra_special_tokens" not in init:
+        init["extra_special_tokens"] = init.pop("additional_special_tokens")
+    automatic: dict[str, tuple[str, Where]] = {}
+    for key, (value, place, plain_objects) in init.items():
+        if key not in SPECIAL_TOKEN_NAMES and key != "extra_special_tokens" and key.endswith("_token"):
+            text, error = special_token_text(value, not plain_objects)
+            if text is not None and not error:
+                automatic[key] = (text, place)
+    named = {**automatic, **{key: found for key, found in collected.items() if found[0] is not None}}
+    return {key: found for key, found in named.items()}, _items(init.get("extra_special_tokens"))
+
+
+def _named_entries(init: dict) -> dict[str, tuple[str | None, Where]]:
+    """An ``extra_special_tokens`` object's entries (taken out of ``init``), name -> (text, where)."""
+    if not isinstance(init.get("extra_special_tokens", (None,))[0], dict):
         return {}
-    found: dict[str, tuple[str, Where]] = {}
-    entries = [((name,), name, value) for name, value in doc.data.items()
-               if name.endswith("_token") and name not in SPECIAL_TOKEN_NAMES]
-    extra = doc.data.get("extra_special_tokens")
-    if isinstance(extra, dict):
-        entries += [(("extra_special_tokens", name), name, value) for name, value in extra.items()]
-    for keys, name, value in entries:
-        text, error = special_token_text(value, in_tokenizer_config)
-        if text is not None and not error:
-            found[name] = (text, Where(doc, keys))
+    value, place, plain_objects = init.pop("extra_special_tokens")
+    found = {}
+    for name, entry in value.items():
+        text, error = special_token_text(entry, not plain_objects)
+        found[name] = (text if not error else None, Where(place.document, place.keys + (name,)))
     return found
 
 
-def _extra_special_tokens(files: ModelFiles) -> list[tuple[str, Where]]:
-    """The unnamed special tokens (``extra_special_tokens`` as a list, or ``additional_special_tokens`` when it is
-    unset, and in the legacy branch special_tokens_map.json's), which the tokenizer adds as special tokens."""
-    tc, stm = files.tokenizer_config, files.special_tokens_map
-    legacy = tc is None or not isinstance(tc.data, dict) or "added_tokens_decoder" not in tc.data
+def _items(entry: tuple | None) -> list[tuple[str, Where]]:
+    """The texts of an unnamed token list (strings and AddedTokens), each with where it is written."""
+    if entry is None:
+        return []
+    value, place, plain_objects = entry
+    if not isinstance(value, list):
+        return []
     found: list[tuple[str, Where]] = []
-    for doc, is_config in [(tc, True)] + ([(stm, False)] if legacy else []):
-        if doc is None or not isinstance(doc.data, dict):
+    for index, item in enumerate(value):
+        if isinstance(item, tuple):  # already read (a merged list)
+            found.append(item)
             continue
-        key = "extra_special_tokens" if doc.data.get("extra_special_tokens") else "additional_special_tokens"
-        values = doc.data.get(key)
-        if not isinstance(values, list):
-            continue
-        for index, value in enumerate(values):
-            text, error = special_token_text(value, is_config)
-            if text is not None and not error and text not in (t for t, _ in found):
-                found.append((text, Where(doc, (key, index))))
+        text, error = special_token_text(item, not plain_objects)
+        if text is not None and not error and text not in (t for t, _ in found):
+            found.append((text, Where(place.document, place.keys + (index,))))
     return found
 
 

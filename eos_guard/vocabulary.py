@@ -187,9 +187,11 @@ class Vocabulary:
                         line, column = tc.position(tc.nearest_span(("added_tokens_decoder", key))[0].start)
                         raise InputError(tc.path, f"added_tokens_decoder key of {len(key):,} digits: transformers "
                                          f"cannot read it as an id (Python's limit is {INT_DIGITS:,})", line, column)
-                    self.declared[entry["content"]] = AddedToken(
-                        entry["content"], int(key), bool(entry.get("special", False)), int(key), tc,
-                        ("added_tokens_decoder", key))
+                    earlier = self.declared.get(entry["content"])
+                    if earlier is None or int(key) < earlier.id:  # sorted by id, a text is added at its first id
+                        self.declared[entry["content"]] = AddedToken(
+                            entry["content"], int(key), bool(entry.get("special", False)), int(key), tc,
+                            ("added_tokens_decoder", key))
         at = self.files.added_tokens
         legacy = tc is None or not isinstance(tc.data, dict) or "added_tokens_decoder" not in tc.data
         if at is not None and legacy and isinstance(at.data, dict):  # read only without added_tokens_decoder
@@ -211,10 +213,10 @@ class Vocabulary:
         if self.rebuilds:
             # keep tokenizer.json's entry (its "id" field and position) for reporting, with the id the class gives
             by_content = {t.content: t for t in reversed(listed)}
-            batch = [by_content.get(t.content, t) for t in self._rebuild_order(listed)]
+            batch = [by_content.get(t.content, t) for t in self._decoder(listed)]
         else:
             self._add_batch(listed)
-            batch = [t for t in sorted(self.declared.values(), key=lambda t: t.id) if t.content not in self.added]
+            batch = [t for t in self._decoder(listed) if t.content not in self.added]
         in_batch = {t.content for t in batch}
         specials = []
         for text, where in self.specials:
@@ -225,9 +227,11 @@ class Vocabulary:
         self._add_batch(batch + specials)
         self.appended = {t.content for t in specials if self.model_id(t.content) is None}
 
-    def _rebuild_order(self, listed: list[AddedToken]) -> list[AddedToken]:
-        """added_tokens_decoder sorted by id; without that key (legacy), added_tokens.json then tokenizer.json's
-        list, keyed by their declared ids (``tokenization_utils_base.py`` ``_from_pretrained``, lines 1885-1953)."""
+    def _decoder(self, listed: list[AddedToken]) -> list[AddedToken]:
+        """The added_tokens_decoder transformers builds, sorted by id: tokenizer_config.json's; without that key
+        (legacy), added_tokens.json's entries, then tokenizer.json's list, keyed by their declared ids, a later
+        entry replacing an earlier one of the same id (``tokenization_utils_base.py`` ``_from_pretrained``, lines
+        1885-1953). The class adds each text at its first id; a text already in the tokenizer is not added again."""
         tc = self.files.tokenizer_config
         if tc is not None and isinstance(tc.data, dict) and "added_tokens_decoder" in tc.data:
             by_id = {t.id: t for t in self.declared.values() if t.document is tc}
@@ -394,6 +398,11 @@ class Vocabulary:
         return content in self.added
 
     def added_token_strings(self) -> list[str]:
+        """The texts that are single tokens: with tokenizer.json, those the tokenizer added (a declared text it
+        dropped, such as an added_tokens.json entry whose id tokenizer.json gives another text, is none);
+        without it, every declared one too."""
+        if self.complete:
+            return list(self.added)
         return list(self.added) + [c for c in self.declared if c not in self.added]
 
 
