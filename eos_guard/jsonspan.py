@@ -333,8 +333,10 @@ class _ByteWalker:
             text = _decode(self.path, raw[pos:end], offset=pos, whole=raw)
             try:
                 value, stop = _SCAN_VALUE(text, 0)
-            except (StopIteration, ValueError, RecursionError):
+            except (StopIteration, ValueError):
                 stop = -1
+            except RecursionError:  # as for every other file (JsonDocument._parse)
+                raise InputError(self.path, "cannot parse JSON: nesting is too deep", 1, 1) from None
             if stop >= 0 and (stop < len(text) or end == len(raw)):
                 return value, pos + len(text[:stop].encode("utf-8"))
             if end == len(raw):
@@ -395,7 +397,7 @@ class _ByteWalker:
         start, end = bounds
         try:
             value = json.loads(_decode(self.path, raw[start:end], offset=start, whole=raw))
-        except ValueError:
+        except (ValueError, RecursionError):  # the general walk reports it
             return None
         return value if isinstance(value, dict) else None
 
