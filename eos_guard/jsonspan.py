@@ -85,15 +85,7 @@ class JsonDocument:
         return self._raw if self._raw is not None else self.text.encode("utf-8")
 
     def _parse(self, text: str) -> Any:
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            message, place = _message_and_place(exc)
-            raise InputError(self.path, f"cannot parse JSON: {message}", *_text_position(text, place)) from None
-        except RecursionError:
-            raise InputError(self.path, "cannot parse JSON: nesting is too deep", 1, 1) from None
-        except ValueError:  # an integer over Python's int-string limit (json.loads gives no position)
-            raise InputError(self.path, *long_integer(text)) from None
+        return parse(self.path, text)
 
     def release(self) -> None:
         """Drop the text and parsed values once nothing needs them (many folders in a run): afterwards the document
@@ -144,9 +136,7 @@ class JsonDocument:
         try:
             return _SCAN_VALUE(self.text, start)[0]
         except (StopIteration, ValueError, RecursionError):
-            line, column = self.position(start)
-            raise InputError(self.path, f"cannot parse JSON value of {'.'.join(map(str, keys))}", line,
-                             column) from None
+            raise parse_error(self.path, self.raw, len(self.text[:start].encode("utf-8"))) from None
 
     def _start_of(self, keys: KeyPath) -> int | None:
         """Offset of the value at ``keys``. Each object's members and each array's items are scanned once and
@@ -230,6 +220,31 @@ class Where:
         if end_line != line:
             end_line, end_column = line, column + 1
         return Location(doc.path, line, column, end_line, end_column)
+
+
+def parse(path: Path, text: str) -> Any:
+    """``json.loads`` of a file's text, or an InputError with json's reason at its line and character column."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        message, place = _message_and_place(exc)
+        raise InputError(path, f"cannot parse JSON: {message}", *_text_position(text, place)) from None
+    except RecursionError:
+        raise InputError(path, "cannot parse JSON: nesting is too deep", 1, 1) from None
+    except ValueError:  # an integer over Python's int-string limit (json.loads gives no position)
+        raise InputError(path, *long_integer(text)) from None
+
+
+def parse_error(path: Path, raw: bytes, offset: int) -> InputError:
+    """The error of a file read in parts whose part at byte ``offset`` does not parse: the one parsing the whole
+    file gives (json's reason, at the line and character column of the real error, as for every other file), so
+    that the place is the same however the file was read. Only ever called for a file that does not parse."""
+    text = _decode(path, raw)  # raises the error of the file's first byte that is not UTF-8
+    try:
+        parse(path, text)
+    except InputError as exc:
+        return exc
+    return InputError(path, "cannot parse JSON", *_character_position(raw, offset))
 
 
 def dotted(keys: KeyPath) -> str:
@@ -330,7 +345,10 @@ class _ByteWalker:
             end = min(len(raw), pos + window)
             while end < len(raw) and (raw[end] & 0xC0) == 0x80:  # never cut a UTF-8 sequence
                 end -= 1
-            text = _decode(self.path, raw[pos:end], offset=pos, whole=raw)
+            try:
+                text = raw[pos:end].decode("utf-8")
+            except UnicodeDecodeError:
+                raise parse_error(self.path, raw, pos) from None  # the file's first undecodable byte
             try:
                 value, stop = _SCAN_VALUE(text, 0)
             except (StopIteration, ValueError):
@@ -340,7 +358,7 @@ class _ByteWalker:
             if stop >= 0 and (stop < len(text) or end == len(raw)):
                 return value, pos + len(text[:stop].encode("utf-8"))
             if end == len(raw):
-                raise InputError(self.path, "cannot parse JSON", *_byte_position(raw, pos))
+                raise parse_error(self.path, raw, pos)
             window *= 4
 
     def skip_whitespace(self, pos: int) -> int:
@@ -396,8 +414,8 @@ class _ByteWalker:
             return None
         start, end = bounds
         try:
-            value = json.loads(_decode(self.path, raw[start:end], offset=start, whole=raw))
-        except (ValueError, RecursionError):  # the general walk reports it
+            value = json.loads(raw[start:end].decode("utf-8"))
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError; the general walk reports it
             return None
         return value if isinstance(value, dict) else None
 
@@ -438,19 +456,19 @@ def bpe_vocab_bounds(raw: bytes) -> tuple[int, int] | None:
     return start, end
 
 
-def _byte_position(raw: bytes, offset: int) -> tuple[int, int]:
-    before = raw[:offset]
-    return before.count(b"\n") + 1, offset - (before.rfind(b"\n") + 1) + 1
+def _character_position(raw: bytes, offset: int) -> tuple[int, int]:
+    """1-based line and character column of byte ``offset`` (columns count characters in every error, as SARIF's
+    ``unicodeCodePoints`` says; an undecodable byte counts as one)."""
+    line_start = raw.rfind(b"\n", 0, offset) + 1
+    return raw.count(b"\n", 0, offset) + 1, len(raw[line_start:offset].decode("utf-8", "replace")) + 1
 
 
-def _decode(path: Path, raw: bytes, offset: int = 0, whole: bytes | None = None) -> str:
+def _decode(path: Path, raw: bytes) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        position = offset + exc.start
-        source = whole if whole is not None else raw
-        raise InputError(path, f"cannot decode UTF-8: invalid byte 0x{source[position]:02x}",
-                         *_byte_position(source, position)) from None
+        raise InputError(path, f"cannot decode UTF-8: invalid byte 0x{raw[exc.start]:02x}",
+                         *_character_position(raw, exc.start)) from None
 
 
 class NotRead(Exception):
@@ -487,11 +505,4 @@ def read_bytes(path: Path, max_bytes: int | None = None, setting: str = "max-fil
 
 def read_text(path: Path, max_bytes: int | None = None, setting: str = "max-file-size") -> str:
     """A file's text as UTF-8, or an InputError naming the position of the first byte that is not."""
-    raw = read_bytes(path, max_bytes, setting)
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        before = raw[:exc.start]
-        line = before.count(b"\n") + 1
-        column = exc.start - (before.rfind(b"\n") + 1) + 1
-        raise InputError(path, f"cannot decode UTF-8: invalid byte 0x{raw[exc.start]:02x}", line, column) from None
+    return _decode(path, read_bytes(path, max_bytes, setting))

@@ -113,6 +113,8 @@ def test_recursive_search_skips_hidden_and_virtualenv_folders(run, tmp_path):
                  id="comma-then-the-wrong-bracket"),
     pytest.param(b'{"eos_token_id": 2, "n": "\xff"}', "config.json:1:27: cannot decode UTF-8: invalid byte 0xff",
                  id="not-utf8"),
+    pytest.param(b'{"n": "\xc3\xa9", "m": "\xff"}', "config.json:1:18: cannot decode UTF-8: invalid byte 0xff",
+                 id="not-utf8-after-a-two-byte-character"),  # columns count characters, as SARIF declares
     pytest.param(b"\xef\xbb\xbf{}", "config.json:1:1: cannot parse JSON: file starts with a UTF-8 byte order mark",
                  id="bom"),
 ])
@@ -125,6 +127,27 @@ def test_unreadable_file_is_one_line_exit_2_and_others_still_checked(run, tmp_pa
     assert err.startswith(f"eos-guard: bad/{message}")
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert out == "No findings in 2 model folders; 1 cannot be read.\n"
+
+
+@pytest.mark.parametrize("content,message", [
+    pytest.param('{"x": "ééééééééé", "added_tokens": [tru], "model": {}}', "1:37: cannot parse JSON: Expecting value",
+                 id="in-added_tokens"),
+    pytest.param('{"added_tokens": [],\n "model": {"type": "BPE", "vocab": {"é": 0, "b" 1}, "merges": []}}',
+                 "2:49: cannot parse JSON: Expecting ':' delimiter", id="in-model.vocab"),
+    pytest.param('{"x": "é", "added_tokens": ["\udcff"]}', "1:30: cannot decode UTF-8: invalid byte 0xff",
+                 id="not-utf8"),
+])
+def test_tokenizer_json_errors_are_those_of_any_other_file(run, tmp_path, content, message):
+    """tokenizer.json is read in parts (docs/performance.md), yet an error names json's reason at the line and
+    character column of the real error, as the same bytes in config.json do."""
+    raw = content.encode("utf-8", "surrogateescape")
+    write_json(tmp_path / "t" / "config.json", {"eos_token_id": 2})
+    (tmp_path / "t" / "tokenizer.json").write_bytes(raw)
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "config.json").write_bytes(raw)
+    code, out, err = run(".")
+    assert code == 2
+    assert err.splitlines() == [f"eos-guard: c/config.json:{message}", f"eos-guard: t/tokenizer.json:{message}"]
 
 
 @pytest.mark.parametrize("value,shown", [
