@@ -3,7 +3,8 @@
 Values come from the standard library's C parser (``json.loads``), which is what transformers uses, so
 duplicate keys, ``NaN`` and big numbers mean the same here as there. Positions are found on demand by walking
 the raw text along one key path, skipping the values that are not on it with the same C scanner: locating
-``eos_token_id`` in a 10 MB tokenizer.json never builds a position table for the whole file.
+``eos_token_id`` in a 10 MB tokenizer.json never builds a position table for the whole file. tokenizer.json
+itself is read without parsing it whole (:class:`_Outline`), with the values parsing it whole would give.
 """
 
 from __future__ import annotations
@@ -29,9 +30,15 @@ Key = str | int
 KeyPath = tuple[Key, ...]
 
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
+_WHITESPACE_BYTES = re.compile(rb"[ \t\n\r]*")
 _SCAN_VALUE = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[attr-defined]
 _UNPARSED = object()
 _MISSING = object()
+_WHOLE = object()  # an outline's answer: parse the file whole
+_QUOTE_OR_SPACE = frozenset(b'" \t\n\r')
+# the kinds of value a tokenizer.json read as an outline (_Outline) is known to hold, by key path
+_OUTLINED: dict[KeyPath, type] = {(): dict, ("model",): dict, ("model", "vocab"): dict, ("model", "merges"): list}
+LFS_POINTER = "version https://git-lfs.github.com/spec/"
 
 
 @record(frozen=True)
@@ -45,15 +52,16 @@ class Span:
 class JsonDocument:
     """One JSON file: its text, its value, and positions of the values inside it.
 
-    A ``lazy`` document (tokenizer.json, often 10 MB) keeps its bytes and is never decoded or parsed whole
-    unless a position inside it is asked for: :meth:`get` walks the raw bytes along the key path, decoding and
-    parsing only the values on the way (``model.vocab`` is read without touching the merges). A duplicated
-    key then resolves to its first occurrence; the ``tokenizers`` library rejects duplicated keys anyway.
+    A ``lazy`` document (tokenizer.json, often 10 MB) keeps its bytes. Laid out as the ``tokenizers`` library
+    writes it, it is never decoded or parsed whole unless a position inside it is asked for: :class:`_Outline`
+    parses its top level and ``model`` up to the vocabulary, the vocabulary when it is asked for, and never the
+    merges. Either way every value :meth:`get` gives is the one ``json.loads`` of the whole file gives (the last
+    of a duplicated key, which the ``tokenizers`` library keeps too); any other layout, and any part that does not
+    parse, is parsed whole, so a file that is not JSON is the error json gives.
     """
 
     def __init__(self, path: Path, text: str | None = None, lazy: bool = False, raw: bytes | None = None) -> None:
         self.path = path
-        self.lazy = lazy
         self._raw = raw
         self._text = text
         head = text[:1] if text is not None else (raw or b"")[:3].decode("utf-8", "replace")[:1]
@@ -61,12 +69,12 @@ class JsonDocument:
             raise InputError(path, "cannot parse JSON: file starts with a UTF-8 byte order mark, "
                              "which transformers' json.load rejects", 1, 1)
         self._data: Any = _UNPARSED
-        self._memo: dict[KeyPath, Any] = {}
         self._children: dict[int, Any] = {}  # container offset -> its members' or items' offsets (_start_of)
         self._spans: dict[KeyPath, Span | None] = {}
-        if not lazy:
-            self._data = self._parse(self.text)
         self._line_starts: list[int] | None = None
+        self._outline = _Outline.read(raw) if lazy and raw is not None and text is None else None
+        if self._outline is None:
+            self._data = self._parse(self.text)
 
     @property
     def text(self) -> str:
@@ -74,10 +82,21 @@ class JsonDocument:
             self._text = _decode(self.path, self._raw or b"")
         return self._text
 
-    @property
-    def undecoded(self) -> bytes | None:
-        """The bytes of a lazy document whose text has not been decoded (values are then read from the bytes)."""
-        return self._raw if self._raw is not None and self._text is None and self._data is _UNPARSED else None
+    def bpe_vocab(self) -> tuple[bytes, tuple[int, int]] | None:
+        """The bytes of a lazy document and the byte offsets ``[start, end)`` of its BPE ``model.vocab`` object,
+        while that object is not parsed yet (vocab_scan.py reads it in pieces); None otherwise."""
+        outline = self._outline
+        if outline is None or outline.vocab is not _UNPARSED:
+            return None
+        return outline.raw, outline.bounds
+
+    def kind(self, keys: KeyPath) -> type | None:
+        """The type of the value at ``keys`` (None where there is none), without parsing a lazy document whole or
+        its vocabulary for it."""
+        if self._outline is not None and keys in _OUTLINED:
+            return _OUTLINED[keys]
+        value = self.get(keys, _MISSING)
+        return None if value is _MISSING else type(value)
 
     @property
     def raw(self) -> bytes:
@@ -91,13 +110,14 @@ class JsonDocument:
         """Drop the text and parsed values once nothing needs them (many folders in a run): afterwards the document
         is empty (``data`` is None, ``get`` answers its default)."""
         self._raw, self._text, self._line_starts, self._spans, self._data = b"", "", None, {}, None
-        # never read again: get() memoises only unparsed documents, and an empty text has no members or items
-        self._memo = self._children = None  # type: ignore[assignment]
+        self._outline = None
+        self._children = None  # type: ignore[assignment]  # never read again: an empty text has no members
 
     @property
     def data(self) -> Any:
         if self._data is _UNPARSED:
             self._data = self._parse(self.text)
+            self._outline = None
         return self._data
 
     @classmethod
@@ -109,34 +129,12 @@ class JsonDocument:
 
     def get(self, keys: KeyPath, default: Any = None) -> Any:
         """The value at ``keys``, or ``default`` where any step is missing or of the wrong kind."""
-        if self._data is _UNPARSED:
-            if keys in self._memo:  # a lazy document answers each key path once (tokenizer.json is large)
-                value = self._memo[keys]
+        if self._outline is not None:
+            value = self._outline.get(keys)
+            if value is not _WHOLE:
                 return default if value is _MISSING else value
-            if self._raw is not None and self._text is None:
-                value = _ByteWalker(self.path, self._raw).get(keys, _MISSING)
-            else:
-                value = self._get_lazily(keys, _MISSING)
-            self._memo[keys] = value
-            return default if value is _MISSING else value
-        value = self.data
-        for key in keys:
-            if isinstance(key, str) and isinstance(value, dict) and key in value:
-                value = value[key]
-            elif isinstance(key, int) and isinstance(value, list) and -len(value) <= key < len(value):
-                value = value[key]
-            else:
-                return default
-        return value
-
-    def _get_lazily(self, keys: KeyPath, default: Any) -> Any:
-        start = self._start_of(keys)
-        if start is None:
-            return default
-        try:
-            return _SCAN_VALUE(self.text, start)[0]
-        except (StopIteration, ValueError, RecursionError):
-            raise parse_error(self.path, self.raw, len(self.text[:start].encode("utf-8"))) from None
+        value = _index(self.data, keys)
+        return default if value is _MISSING else value
 
     def _start_of(self, keys: KeyPath) -> int | None:
         """Offset of the value at ``keys``. Each object's members and each array's items are scanned once and
@@ -148,7 +146,7 @@ class JsonDocument:
             if isinstance(key, str) and opener == "{":
                 members = self._children.get(start)
                 if members is None:
-                    members = self._children[start] = _members(text, start, first=self.lazy)
+                    members = self._children[start] = _members(text, start)
                 start = members.get(key)
             elif isinstance(key, int) and opener == "[":
                 items = self._children.get(start)
@@ -227,24 +225,15 @@ def parse(path: Path, text: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
+        if text.startswith(LFS_POINTER):  # a checkout without git-lfs: the common way to meet a non-JSON file
+            raise InputError(path, "cannot parse JSON: a git-LFS pointer, not the file: run git lfs pull", 1,
+                             1) from None
         message, place = _message_and_place(exc)
         raise InputError(path, f"cannot parse JSON: {message}", *_text_position(text, place)) from None
     except RecursionError:
         raise InputError(path, "cannot parse JSON: nesting is too deep", 1, 1) from None
     except ValueError:  # an integer over Python's int-string limit (json.loads gives no position)
         raise InputError(path, *long_integer(text)) from None
-
-
-def parse_error(path: Path, raw: bytes, offset: int) -> InputError:
-    """The error of a file read in parts whose part at byte ``offset`` does not parse: the one parsing the whole
-    file gives (json's reason, at the line and character column of the real error, as for every other file), so
-    that the place is the same however the file was read. Only ever called for a file that does not parse."""
-    text = _decode(path, raw)  # raises the error of the file's first byte that is not UTF-8
-    try:
-        parse(path, text)
-    except InputError as exc:
-        return exc
-    return InputError(path, "cannot parse JSON", *_character_position(raw, offset))
 
 
 def dotted(keys: KeyPath) -> str:
@@ -286,9 +275,9 @@ def long_integer(text: str) -> tuple[str, int, int]:
 
 
 
-def _members(text: str, start: int, first: bool = False) -> dict[str, int]:
+def _members(text: str, start: int) -> dict[str, int]:
     """Offsets of the values of the object at ``start``, by member name: the last occurrence of a duplicated name
-    (as json.loads keeps), or the first with ``first``. A member that does not scan ends the table."""
+    (as json.loads keeps). A member that does not scan ends the table."""
     found: dict[str, int] = {}
     pos = _WHITESPACE.match(text, start + 1).end()
     while text[pos:pos + 1] == '"':
@@ -297,9 +286,7 @@ def _members(text: str, start: int, first: bool = False) -> dict[str, int]:
         except ValueError:
             break
         pos = _WHITESPACE.match(text, pos).end() + 1  # past ':'
-        value_start = _WHITESPACE.match(text, pos).end()
-        if not (first and name in found):
-            found[name] = value_start
+        value_start = found[name] = _WHITESPACE.match(text, pos).end()
         try:
             _, pos = _SCAN_VALUE(text, value_start)
         except (StopIteration, ValueError, RecursionError):
@@ -330,130 +317,210 @@ def _items(text: str, start: int) -> list[int]:
     return starts
 
 
-class _ByteWalker:
-    """Reads values of a lazy document from its bytes, decoding growing windows instead of the whole file."""
+class _Outline:
+    """A tokenizer.json laid out as the ``tokenizers`` library writes it, read without its vocabulary and merges::
 
-    WINDOW = 1 << 16
+        {<members>, "model": {<members>, "vocab": {<vocabulary>}, "merges": [<merges>]}}
 
-    def __init__(self, path: Path, raw: bytes) -> None:
-        self.path, self.raw = path, raw
+    The members before the vocabulary (``added_tokens``, ``post_processor``, ``model.type``, ...: a few KB) are
+    parsed from a decoded head of the file, each once. The vocabulary ends at its first ``}`` outside a string,
+    and must be followed by the merges, the model's ``}`` and the file's ``}`` only: the merges may hold no ``:``
+    outside a string, which would be a member after them (json.loads, and the ``tokenizers`` library, would let
+    it replace one read here). For a file that is valid JSON these facts make every value read here the one
+    ``json.loads`` of the whole file gives; they are found from the few bytes around each ``}`` of the vocabulary
+    and each ``:`` of the merges (:func:`_first_outside_strings`). The vocabulary is parsed when it is asked for
+    (vocab_scan.py scans it instead), and must then be one object; the merges, most of the file, are never parsed.
+    A file laid out otherwise, or that does not parse where it is read, is parsed whole by its document.
+    """
 
-    def value_at(self, pos: int) -> tuple[Any, int]:
-        """The JSON value starting at byte ``pos`` and the byte offset just after it."""
-        raw, window = self.raw, self.WINDOW
+    HEAD = 1 << 16  # bytes decoded first: the members before the vocabulary; four times more while they go on
+
+    def __init__(self, raw: bytes, members: dict[str, Any], model: dict[str, Any], bounds: tuple[int, int]) -> None:
+        self.raw, self.members, self.model, self.bounds = raw, members, model, bounds
+        self.vocab: Any = _UNPARSED
+
+    @classmethod
+    def read(cls, raw: bytes) -> _Outline | None:
+        size = cls.HEAD
         while True:
-            end = min(len(raw), pos + window)
+            end = min(len(raw), size)
             while end < len(raw) and (raw[end] & 0xC0) == 0x80:  # never cut a UTF-8 sequence
                 end -= 1
             try:
-                text = raw[pos:end].decode("utf-8")
-            except UnicodeDecodeError:
-                raise parse_error(self.path, raw, pos) from None  # the file's first undecodable byte
-            try:
-                value, stop = _SCAN_VALUE(text, 0)
-            except (StopIteration, ValueError):
-                stop = -1
-            except RecursionError:  # as for every other file (JsonDocument._parse)
-                raise InputError(self.path, "cannot parse JSON: nesting is too deep", 1, 1) from None
-            if stop >= 0 and (stop < len(text) or end == len(raw)):
-                return value, pos + len(text[:stop].encode("utf-8"))
-            if end == len(raw):
-                raise parse_error(self.path, raw, pos)
-            window *= 4
-
-    def skip_whitespace(self, pos: int) -> int:
-        raw = self.raw
-        while pos < len(raw) and raw[pos] in b" \t\n\r":
-            pos += 1
-        return pos
-
-    def member_start(self, pos: int, wanted: str) -> int | None:
-        """Byte offset of the value of the first member ``wanted`` of the object at ``pos``."""
-        raw = self.raw
-        if raw[pos:pos + 1] != b"{":
-            return None
-        pos = self.skip_whitespace(pos + 1)
-        while raw[pos:pos + 1] == b'"':
-            name, pos = self.value_at(pos)
-            pos = self.skip_whitespace(pos)
-            if raw[pos:pos + 1] != b":":
+                head = _head(raw[:end].decode("utf-8"))
+            except (_Short, StopIteration, ValueError):  # cut by the end of the head, or not JSON
+                if end == len(raw):
+                    return None
+                size *= 4
+                continue
+            except RecursionError:
                 return None
-            value_start = self.skip_whitespace(pos + 1)
-            if name == wanted:
-                return value_start
-            _, pos = self.value_at(value_start)
-            pos = self.skip_whitespace(pos)
-            if raw[pos:pos + 1] != b",":
+            if head is None:
                 return None
-            pos = self.skip_whitespace(pos + 1)
+            members, model, text, vocab = head
+            start = len(text[:vocab].encode("utf-8"))
+            stop = _bpe_vocab_end(raw, start)
+            return cls(raw, members, model, (start, stop)) if stop is not None else None
+
+    def get(self, keys: KeyPath) -> Any:
+        """The value at ``keys``, ``_MISSING``, or ``_WHOLE`` where only the whole file can say."""
+        if keys[:1] != ("model",):
+            return _index(self.members, keys) if keys else _WHOLE
+        if keys[1:2] == ("vocab",):
+            if self.vocab is _UNPARSED:
+                start, end = self.bounds
+                try:
+                    self.vocab = json.loads(self.raw[start:end].decode("utf-8"))
+                except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+                    self.vocab = _WHOLE
+            return self.vocab if self.vocab is _WHOLE else _index(self.vocab, keys[2:])
+        if len(keys) == 1 or keys[1] == "merges":
+            return _WHOLE
+        return _index(self.model, keys[1:])
+
+
+class _Short(Exception):
+    """The decoded head of the file ends before the members before the vocabulary do."""
+
+
+def _head(text: str) -> tuple[dict[str, Any], dict[str, Any], str, int] | None:
+    """The top-level members before ``model``, model's members before ``vocab``, and where the vocabulary object
+    starts in ``text``; None when the file does not begin that way."""
+    members: dict[str, Any] = {}
+    model: dict[str, Any] = {}
+    pos = _next(text, 0)
+    if text[pos] != "{":
         return None
+    pos = _next(text, pos + 1)
+    in_model = False
+    while text[pos] == '"':
+        name, pos = scanstring(text, pos + 1)
+        pos = _next(text, pos)
+        if text[pos] != ":":
+            return None
+        pos = _next(text, pos + 1)
+        if in_model and name == "vocab":
+            if text[pos] != "{":
+                return None  # not a BPE vocabulary
+            model.pop("merges", None)  # replaced by the merges after the vocabulary
+            return members, model, text, pos
+        if not in_model and name == "model" and text[pos] == "{":
+            members.pop("model", None)
+            in_model = True
+            pos = _next(text, pos + 1)
+            continue
+        (model if in_model else members)[name], pos = _SCAN_VALUE(text, pos)
+        pos = _next(text, pos)
+        if text[pos] != ",":
+            return None  # the end of an object before the vocabulary, or not JSON
+        pos = _next(text, pos + 1)
+    return None
 
-    def get(self, keys: KeyPath, default: Any) -> Any:
-        if keys == ("model", "vocab"):
-            found = self._bpe_vocab()
-            if found is not None:
+
+def _next(text: str, pos: int) -> int:
+    """The position of the next character that is not whitespace; _Short at the end of the decoded head."""
+    pos = _WHITESPACE.match(text, pos).end()
+    if pos >= len(text):
+        raise _Short
+    return pos
+
+
+def _bpe_vocab_end(raw: bytes, start: int) -> int | None:
+    """The end of the vocabulary object at byte ``start`` when only ``, "merges": [...]}}`` follows it."""
+    close = _first_outside_strings(raw, b"}", start + 1, len(raw))
+    if close is None or close < 0:
+        return None
+    pos = _WHITESPACE_BYTES.match(raw, close + 1).end()
+    if raw[pos:pos + 1] != b",":
+        return None
+    pos = _WHITESPACE_BYTES.match(raw, pos + 1).end()
+    if not raw.startswith(b'"merges"', pos):
+        return None
+    pos = _WHITESPACE_BYTES.match(raw, pos + 8).end()
+    if raw[pos:pos + 1] != b":":
+        return None
+    merges = _WHITESPACE_BYTES.match(raw, pos + 1).end()
+    last = len(raw)
+    for closing in b"}}]":  # the file's, the model's, the merges'
+        last = _last_nonspace(raw, last)
+        if last <= merges or raw[last] != closing:
+            return None
+    if raw[merges:merges + 1] != b"[" or _first_outside_strings(raw, b":", merges + 1, last, True) != -1:
+        return None
+    return close + 1
+
+
+def _last_nonspace(raw: bytes, end: int) -> int:
+    """The offset of the last byte before ``end`` that is not JSON whitespace (-1 for none)."""
+    pos = end - 1
+    while pos >= 0 and raw[pos] in b" \t\n\r":
+        pos -= 1
+        if end - pos > 64:  # a long run (hostile): one copy, not a loop per byte
+            return len(raw[:end].rstrip(b" \t\n\r")) - 1
+    return pos
+
+
+def _first_outside_strings(raw: bytes, byte: bytes, start: int, end: int, after_key: bool = False) -> int | None:
+    """The offset of the first ``byte`` in ``raw[start:end]`` that lies outside every string, -1 for none, or None
+    when the bytes near one cannot say. ``start`` must lie outside strings.
+
+    The file is taken to be valid JSON, where a raw line break never occurs inside a string: whether a byte lies
+    inside one is the parity of the unescaped quotes between it and the start of its line, or the last byte
+    looked at (a file without line breaks is counted through once). With ``after_key``, only bytes right after a
+    quote or whitespace are looked at: a ``:`` outside strings follows a member's name."""
+    find, rfind, count = raw.find, raw.rfind, raw.count
+    anchor, inside = start, False
+    found = find(byte, start, end)
+    while found >= 0:
+        if not after_key or raw[found - 1] in _QUOTE_OR_SPACE:
+            line = rfind(b"\n", anchor, found)
+            if line >= 0:
+                anchor, inside = line + 1, False
+            quotes = count(b'"', anchor, found)
+            if quotes and find(b"\\", anchor, found) >= 0:
+                quotes = _unescaped_quotes(raw, anchor, found, quotes)
+                if quotes is None:
+                    return None
+            if quotes & 1:
+                inside = not inside
+            if not inside:
                 return found
-        pos = self.skip_whitespace(0)
-        for key in keys:
-            if isinstance(key, int):  # arrays: read the array, then index it
-                array, _ = self.value_at(pos)
-                return array[key] if isinstance(array, list) and -len(array) <= key < len(array) else default
-            found = self.member_start(pos, key)
-            if found is None:
-                return default
-            pos = found
-        return self.value_at(pos)[0]
+            anchor = found  # not a backslash or a quote: no escape sequence spans it
+        found = find(byte, found + 1, end)
+    return -1
 
 
-    def _bpe_vocab(self) -> dict | None:
-        """A BPE ``model.vocab`` decoded and parsed alone (see :func:`bpe_vocab_bounds`), or None for the general
-        walk."""
-        raw = self.raw
-        bounds = bpe_vocab_bounds(raw)
-        if bounds is None:
+def _unescaped_quotes(raw: bytes, start: int, end: int, quotes: int) -> int | None:
+    """How many of the ``quotes`` in ``raw[start:end]`` a backslash does not escape (``\\"`` is escaped, ``\\\\"``
+    is not: quotes after an odd run of backslashes are), or None after runs too long to count this way."""
+    run, sign = b'\\"', 1
+    while True:  # quotes after at least 1, 2, 3, ... backslashes, taken away and added back in turn
+        after = raw.count(run, start, end)
+        if not after:
+            return quotes
+        quotes -= sign * after
+        run, sign = b"\\" + run, -sign
+        if len(run) > 17:
             return None
-        start, end = bounds
-        try:
-            value = json.loads(raw[start:end].decode("utf-8"))
-        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError; the general walk reports it
-            return None
-        return value if isinstance(value, dict) else None
 
 
 def bpe_vocab_bounds(raw: bytes) -> tuple[int, int] | None:
-    """Byte offsets ``[start, end)`` of a BPE ``model.vocab`` object: the slice between the first ``"vocab":`` key
-    of the file and the last ``"merges": [``, or None when the file is not laid out that way.
+    """Byte offsets ``[start, end)`` of the BPE ``model.vocab`` object of a tokenizer.json laid out as the
+    ``tokenizers`` library writes it (:class:`_Outline`), or None. For a valid file, the slice is that object."""
+    outline = _Outline.read(raw)
+    return outline.bounds if outline is not None else None
 
-    ``"merges": [`` cannot occur inside the vocab (its values are numbers), so the last occurrence marks the
-    vocab's end; the slice must then parse as exactly one object (the caller's part), or the general walk is used.
-    A ``"vocab":`` key earlier than the model's (in a hand-written file) makes the slice span other members, so it
-    does not parse and the general walk runs. The searches are chosen for speed on 30 MB files: the first
-    ``"vocab":`` is near the start, and searching backwards for ``merges":`` (then checking the quote before it)
-    skips faster than for ``"merges":``, whose first byte is the most frequent one of a merges list.
-    """
-    merges, end_of_search = -1, len(raw)
-    while True:  # the last '"merges":[' or '"merges": [', in one backward search
-        found = raw.rfind(b'merges":', 0, end_of_search)
-        if found < 1:
-            break
-        after = raw[found + 8:found + 10]
-        if raw[found - 1:found] == b'"' and (after[:1] == b"[" or after == b" ["):
-            merges = found - 1
-            break
-        end_of_search = found + 7
-    if merges < 0:
-        return None
-    vocab = raw.find(b'"vocab":', 0, merges)
-    model = raw.rfind(b'"model":', 0, vocab) if vocab >= 0 else -1
-    if vocab < 0 or model < 0:
-        return None
-    start = vocab + len(b'"vocab":')
-    while start < len(raw) and raw[start] in b" \t\n\r":
-        start += 1
-    end = raw.rfind(b"}", start, merges) + 1
-    if raw[start:start + 1] != b"{" or raw[end:merges].strip(b" \t\r\n") != b",":
-        return None
-    return start, end
+
+def _index(value: Any, keys: KeyPath) -> Any:
+    """The value at ``keys`` inside ``value``, or _MISSING."""
+    for key in keys:
+        if isinstance(key, str) and isinstance(value, dict) and key in value:
+            value = value[key]
+        elif isinstance(key, int) and isinstance(value, list) and -len(value) <= key < len(value):
+            value = value[key]
+        else:
+            return _MISSING
+    return value
 
 
 def _character_position(raw: bytes, offset: int) -> tuple[int, int]:

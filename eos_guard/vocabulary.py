@@ -136,6 +136,8 @@ class Vocabulary:
         self._batch_highest: object = _NO_BATCH  # the highest added id when the last batch started
         if facts is not None:
             self.__dict__["_facts"] = facts
+        if files.tokenizer is not None:
+            _check_tokenizer_json(files.tokenizer)
         self._read_declared()
         if self.tokenizer_json is not None:
             self._number_added_tokens()
@@ -280,10 +282,11 @@ class Vocabulary:
         lookup = cache.Lookup("vocab", doc.path, doc.raw, self.use_cache)  # a large file is hashed meanwhile
         scanned = None
         if not (lookup.ready() and usable(lookup.result()[1])):
-            undecoded = doc.undecoded
-            if undecoded is not None:
-                scanned = vocab_facts(undecoded, wanted, self._added_contents(),
-                                      give_up=lambda: lookup.ready() and usable(lookup.result()[1]))
+            unparsed = doc.bpe_vocab()
+            if unparsed is not None:
+                scanned = vocab_facts(unparsed[0], wanted, self._added_contents(),
+                                      give_up=lambda: lookup.ready() and usable(lookup.result()[1]),
+                                      bounds=unparsed[1])
         key, cached = lookup.result()
         if usable(cached):
             return cached
@@ -373,6 +376,38 @@ class Vocabulary:
 
     def added_token_strings(self) -> list[str]:
         return list(self.added) + [c for c in self.declared if c not in self.added]
+
+
+# model.type -> the kind of model.vocab it needs (tokenizers' models/*/serialization.rs)
+VOCAB_KINDS = {"BPE": dict, "WordPiece": dict, "WordLevel": dict, "Unigram": list}
+KIND_NAMES = {dict: "an object", list: "an array", str: "a string", int: "a number", float: "a number",
+              bool: "a boolean", type(None): "null"}
+
+
+def _check_tokenizer_json(doc: JsonDocument) -> None:
+    """The parts of tokenizer.json that ids are read from must be there and of the right kind: the tokenizers
+    library cannot load the file otherwise, and numbering the added tokens from an empty vocabulary would give
+    wrong ids (to --fix too)."""
+    top = doc.kind(())
+    if top is not dict:
+        problem, keys = f"the file is {KIND_NAMES.get(top, 'a value')}, not an object", ()
+    elif doc.kind(("model",)) is not dict:
+        kind = doc.kind(("model",))
+        problem, keys = ("model is missing" if kind is None else f"model is {KIND_NAMES[kind]}, not an object",
+                         ("model",))
+    elif doc.kind(("added_tokens",)) not in (None, list):
+        problem, keys = f"added_tokens is {KIND_NAMES[doc.kind(('added_tokens',))]}, not an array", ("added_tokens",)
+    else:
+        model_type = doc.get(("model", "type"))
+        needed = VOCAB_KINDS.get(model_type) if isinstance(model_type, str) else None
+        kind = doc.kind(("model", "vocab"))
+        if kind in ((needed,) if needed else (dict, list)):
+            return
+        problem = "model.vocab is missing" if kind is None else f"model.vocab is {KIND_NAMES[kind]}, not " + (
+            f"the {KIND_NAMES[needed][3:]} a {model_type} model needs" if needed else "an object or an array")
+        keys = ("model", "vocab")
+    line, column = doc.position(doc.nearest_span(keys)[0].start)
+    raise InputError(doc.path, f"{problem}: the tokenizers library cannot load this tokenizer.json", line, column)
 
 
 def _is_int(value: Any) -> bool:
