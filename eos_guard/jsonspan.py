@@ -10,6 +10,7 @@ itself is read without parsing it whole (:class:`_Outline`), with the values par
 from __future__ import annotations
 
 import bisect
+import gc
 import json
 import os
 import re
@@ -72,9 +73,10 @@ class JsonDocument:
         self._children: dict[int, Any] = {}  # container offset -> its members' or items' offsets (_start_of)
         self._spans: dict[KeyPath, Span | None] = {}
         self._line_starts: list[int] | None = None
+        self._lines_of = 0  # the length of the text _line_starts were found in
         self._outline = _Outline.read(raw) if lazy and raw is not None and text is None else None
         if self._outline is None:
-            self._data = self._parse(self.text)
+            self._data = self._parse_whole()
 
     @property
     def text(self) -> str:
@@ -103,8 +105,14 @@ class JsonDocument:
         """The file's bytes (encoded again from the text for a document read as text)."""
         return self._raw if self._raw is not None else self.text.encode("utf-8")
 
-    def _parse(self, text: str) -> Any:
-        return parse(self.path, text)
+    def contains(self, text: str) -> bool:
+        """Whether the file's text holds ``text``, looked for in the bytes of a document read as bytes (decoding a
+        10 MB tokenizer.json for it would cost more than reading it)."""
+        return text in self._text if self._text is not None else text.encode("utf-8") in (self._raw or b"")
+
+    def _parse_whole(self) -> Any:
+        """The file's value; a file read as bytes is decoded for it only (a position decodes it again)."""
+        return parse(self.path, self._text if self._text is not None else _decode(self.path, self._raw or b""))
 
     def release(self) -> None:
         """Drop the text and parsed values once nothing needs them (many folders in a run): afterwards the document
@@ -116,7 +124,7 @@ class JsonDocument:
     @property
     def data(self) -> Any:
         if self._data is _UNPARSED:
-            self._data = self._parse(self.text)
+            self._data = self._parse_whole()
             self._outline = None
         return self._data
 
@@ -136,10 +144,16 @@ class JsonDocument:
         value = _index(self.data, keys)
         return default if value is _MISSING else value
 
-    def _start_of(self, keys: KeyPath) -> int | None:
-        """Offset of the value at ``keys``. Each object's members and each array's items are scanned once and
-        remembered: a finding per item of a 30,000-id list costs one scan, not 30,000."""
-        text = self.text
+    def _text_holding(self, keys: KeyPath) -> str:
+        """The text to find ``keys`` in: for a top-level member of a lazy document other than ``model``, the decoded
+        head its outline read (the member is whole in it, and written nowhere after it); else the whole text."""
+        if keys[:1] not in ((), ("model",)) and self._text is None and self._outline is not None:
+            return self._outline.text
+        return self.text
+
+    def _start_of(self, keys: KeyPath, text: str) -> int | None:
+        """Offset of the value at ``keys`` in ``text``. Each object's members and each array's items are scanned once
+        and remembered: a finding per item of a 30,000-id list costs one scan, not 30,000."""
         start: int | None = _WHITESPACE.match(text, 0).end()
         for key in keys:
             opener = text[start:start + 1]
@@ -168,11 +182,12 @@ class JsonDocument:
         Remembered: many findings may point at one long list."""
         if keys in self._spans:
             return self._spans[keys]
-        start = self._start_of(keys)
+        text = self._text_holding(keys)
+        start = self._start_of(keys, text)
         found = None
         if start is not None:
             try:
-                found = Span(start, _SCAN_VALUE(self.text, start)[1])
+                found = Span(start, _SCAN_VALUE(text, start)[1])
             except (StopIteration, ValueError, RecursionError):
                 pass
         self._spans[keys] = found
@@ -187,9 +202,15 @@ class JsonDocument:
         return Span(0, len(self.text)), False
 
     def position(self, offset: int) -> tuple[int, int]:
-        """1-based line and column of a character offset (lines end at ``\\n``, so CRLF files count right)."""
-        if self._line_starts is None:
-            self._line_starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
+        """1-based line and column of a character offset (lines end at ``\\n``, so CRLF files count right); inside a
+        lazy document's decoded head, found without decoding the whole file."""
+        text = self._text
+        if text is None and self._outline is not None and offset <= len(self._outline.text):
+            text = self._outline.text  # a prefix of the whole text: the same lines and columns
+        elif text is None:
+            text = self.text
+        if self._line_starts is None or self._lines_of != len(text):
+            self._line_starts, self._lines_of = [0] + [m.end() for m in re.finditer("\n", text)], len(text)
         line = bisect.bisect_right(self._line_starts, offset)
         return line, offset - self._line_starts[line - 1] + 1
 
@@ -221,7 +242,12 @@ class Where:
 
 
 def parse(path: Path, text: str) -> Any:
-    """``json.loads`` of a file's text, or an InputError with json's reason at its line and character column."""
+    """``json.loads`` of a file's text, or an InputError with json's reason at its line and character column.
+
+    The garbage collector is paused meanwhile: json.loads makes no reference cycles, and collections while it
+    builds millions of small arrays (a hostile 10 MB ``[[],[],...]``) cost five times the parse itself."""
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -234,6 +260,9 @@ def parse(path: Path, text: str) -> Any:
         raise InputError(path, "cannot parse JSON: nesting is too deep", 1, 1) from None
     except ValueError:  # an integer over Python's int-string limit (json.loads gives no position)
         raise InputError(path, *long_integer(text)) from None
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def dotted(keys: KeyPath) -> str:
@@ -335,32 +364,33 @@ class _Outline:
 
     HEAD = 1 << 16  # bytes decoded first: the members before the vocabulary; four times more while they go on
 
-    def __init__(self, raw: bytes, members: dict[str, Any], model: dict[str, Any], bounds: tuple[int, int]) -> None:
-        self.raw, self.members, self.model, self.bounds = raw, members, model, bounds
-        self.vocab: Any = _UNPARSED
+    def __init__(self, raw: bytes, text: str, members: dict[str, Any], model: dict[str, Any],
+                 bounds: tuple[int, int]) -> None:
+        self.raw, self.text, self.members, self.model, self.bounds = raw, text, members, model, bounds
+        self.vocab: Any = _UNPARSED  # parsed when asked for
 
     @classmethod
     def read(cls, raw: bytes) -> _Outline | None:
-        size = cls.HEAD
+        head, size = _Head(), cls.HEAD
         while True:
             end = min(len(raw), size)
             while end < len(raw) and (raw[end] & 0xC0) == 0x80:  # never cut a UTF-8 sequence
                 end -= 1
             try:
-                head = _head(raw[:end].decode("utf-8"))
+                text = raw[:end].decode("utf-8")
+                vocab = head.walk(text)
             except (_Short, StopIteration, ValueError):  # cut by the end of the head, or not JSON
                 if end == len(raw):
                     return None
-                size *= 4
+                size *= 4  # the members read so far are kept: the walk goes on from the one that was cut
                 continue
             except RecursionError:
                 return None
-            if head is None:
+            if vocab is None:
                 return None
-            members, model, text, vocab = head
             start = len(text[:vocab].encode("utf-8"))
             stop = _bpe_vocab_end(raw, start)
-            return cls(raw, members, model, (start, stop)) if stop is not None else None
+            return cls(raw, text, head.members, head.model, (start, stop)) if stop is not None else None
 
     def get(self, keys: KeyPath) -> Any:
         """The value at ``keys``, ``_MISSING``, or ``_WHOLE`` where only the whole file can say."""
@@ -383,38 +413,48 @@ class _Short(Exception):
     """The decoded head of the file ends before the members before the vocabulary do."""
 
 
-def _head(text: str) -> tuple[dict[str, Any], dict[str, Any], str, int] | None:
-    """The top-level members before ``model``, model's members before ``vocab``, and where the vocabulary object
-    starts in ``text``; None when the file does not begin that way."""
-    members: dict[str, Any] = {}
-    model: dict[str, Any] = {}
-    pos = _next(text, 0)
-    if text[pos] != "{":
-        return None
-    pos = _next(text, pos + 1)
-    in_model = False
-    while text[pos] == '"':
-        name, pos = scanstring(text, pos + 1)
-        pos = _next(text, pos)
-        if text[pos] != ":":
-            return None
-        pos = _next(text, pos + 1)
-        if in_model and name == "vocab":
+class _Head:
+    """The top-level members before ``model`` and model's members before ``vocab``, read from a decoded head of
+    the file; a walk cut by the end of the head goes on from the last member it finished in a longer head."""
+
+    def __init__(self) -> None:
+        self.members: dict[str, Any] = {}
+        self.model: dict[str, Any] = {}
+        self.in_model = False
+        self.pos = -1  # where the next member's name starts; -1: the file's first character is still to read
+
+    def walk(self, text: str) -> int | None:
+        """Where the vocabulary object starts in ``text``, or None when the file does not begin that way."""
+        pos = self.pos
+        if pos < 0:
+            pos = _next(text, 0)
             if text[pos] != "{":
-                return None  # not a BPE vocabulary
-            model.pop("merges", None)  # replaced by the merges after the vocabulary
-            return members, model, text, pos
-        if not in_model and name == "model" and text[pos] == "{":
-            members.pop("model", None)
-            in_model = True
+                return None
+            pos = self.pos = _next(text, pos + 1)
+        while text[pos] == '"':
+            name, pos = scanstring(text, pos + 1)
+            pos = _next(text, pos)
+            if text[pos] != ":":
+                return None
             pos = _next(text, pos + 1)
-            continue
-        (model if in_model else members)[name], pos = _SCAN_VALUE(text, pos)
-        pos = _next(text, pos)
-        if text[pos] != ",":
-            return None  # the end of an object before the vocabulary, or not JSON
-        pos = _next(text, pos + 1)
-    return None
+            if self.in_model and name == "vocab":
+                if text[pos] != "{":
+                    return None  # not a BPE vocabulary
+                self.model.pop("merges", None)  # replaced by the merges after the vocabulary
+                return pos
+            if not self.in_model and name == "model" and text[pos] == "{":
+                pos = _next(text, pos + 1)
+                self.members.pop("model", None)
+                self.in_model, self.pos = True, pos
+                continue
+            value, pos = _SCAN_VALUE(text, pos)
+            pos = _next(text, pos)
+            if text[pos] != ",":
+                return None  # the end of an object before the vocabulary, or not JSON
+            pos = _next(text, pos + 1)
+            (self.model if self.in_model else self.members)[name] = value
+            self.pos = pos  # state changes only once a member is read whole
+        return None
 
 
 def _next(text: str, pos: int) -> int:

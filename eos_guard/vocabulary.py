@@ -87,7 +87,7 @@ def tokenizer_class(files: ModelFiles, numbering: str = "5.24") -> str:
     registered = REGISTERED_CLASSES.get(model_type) if isinstance(model_type, str) else None
     if hub == "LlamaTokenizer" and numbering != "5.19" and model_type not in HUB_CLASS_OVERRIDDEN \
             and files.tokenizer is not None \
-            and '"ByteLevel"' in files.tokenizer.text:
+            and files.tokenizer.contains('"ByteLevel"'):
         return "TokenizersBackend"  # LlamaTokenizer hard-codes Metaspace; a ByteLevel tokenizer.json loads as is
     if hub and registered and registered != hub:
         if registered in GENERIC_CLASSES | {"TokenizersBackend"}:
@@ -99,6 +99,7 @@ def tokenizer_class(files: ModelFiles, numbering: str = "5.24") -> str:
 
 
 _NO_BATCH = object()  # no batch of added tokens read yet
+_NO_PIECE = object()  # a Unigram vocab item that is not [piece, ...]
 
 
 @record(frozen=True)
@@ -251,11 +252,12 @@ class Vocabulary:
         vocab = self.tokenizer_json.get(("model", "vocab"))
         if isinstance(vocab, dict):
             return vocab
-        if isinstance(vocab, list):  # Unigram: [[piece, score], ...], the id is the position
-            table: dict[str, int] = {}
-            for index, item in enumerate(vocab):
-                if isinstance(item, list) and item and isinstance(item[0], str):
-                    table.setdefault(item[0], index)
+        if isinstance(vocab, list):  # Unigram: [[piece, score], ...], the id is the position (the first one)
+            # from the last item to the first, so that the first id of a repeated piece is the one kept
+            pieces = (item[0] if type(item) is list and item and type(item[0]) is str else _NO_PIECE
+                      for item in reversed(vocab))
+            table: dict[str, int] = dict(zip(pieces, range(len(vocab) - 1, -1, -1)))
+            table.pop(_NO_PIECE, None)  # type: ignore[call-overload]
             return table
         return {}
 

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from eos_guard.errors import InputError
-from eos_guard.jsonspan import JsonDocument, bpe_vocab_bounds
+from eos_guard.jsonspan import JsonDocument, Where, bpe_vocab_bounds
 
 P = Path("f.json")
 
@@ -101,6 +101,8 @@ EDITS = ['], "vocab": {"x": 1}, "zz": [', '}, "added_tokens": [], "model": {"voc
          '"', "\\", "}", "{", "]", "[", ",", ":", "\n", " ", "\udcff", "tru", '"vocab": ']
 READ = [("added_tokens",), ("version",), ("normalizer",), ("post_processor",), ("zz",), ("model", "type"),
         ("model", "dropout"), ("model", "zz"), ("model", "vocab")]
+LOCATED = [("added_tokens", 0), ("added_tokens", -1, "content"), ("post_processor", "type"), ("version",),
+           ("zz",), ("model", "type"), ("model", "vocab")]
 
 
 @st.composite
@@ -110,6 +112,7 @@ def tokenizer_files(draw) -> bytes:
     merges = draw(st.lists(st.tuples(TOKEN_TEXT, TOKEN_TEXT), max_size=6))
     document = {
         "version": "1.0",
+        "truncation": "long member before the vocabulary\n" * draw(st.sampled_from([0, 3000])),  # past 64 KB
         "added_tokens": draw(st.lists(st.fixed_dictionaries({"id": st.integers(0, 200), "content": TOKEN_TEXT}),
                                       max_size=3)),
         "normalizer": draw(st.none() | st.fixed_dictionaries({"type": TOKEN_TEXT})),
@@ -134,7 +137,8 @@ def _read(document):
     try:
         doc = document()
         kinds = [doc.kind(keys) for keys in (("model",), ("model", "vocab"))]
-        return [doc.get(keys, "missing") for keys in READ] + kinds
+        places = [Where(doc, keys).location() for keys in LOCATED]
+        return [doc.get(keys, "missing") for keys in READ] + kinds + places
     except InputError as exc:
         return exc.line, exc.column, exc.message
 
@@ -192,3 +196,21 @@ def test_a_tokenizer_json_as_the_tokenizers_library_writes_it_is_read_in_parts()
         assert doc.get(("added_tokens", 2999, "content")) == "<|2999|>"
         start, end = doc.bpe_vocab()[1]
         assert json.loads(raw[start:end]) == document["model"]["vocab"] == doc.get(("model", "vocab"))
+
+
+def test_members_before_the_vocabulary_cut_at_any_byte_are_read_on(monkeypatch):
+    """The head is decoded 64 KB first, then four times more while the members before the vocabulary go on: the
+    walk goes on from the last member it read whole, wherever the head ends."""
+    from eos_guard import jsonspan
+
+    document = {"version": "1.0", "added_tokens": [{"id": 1, "content": "é<|x|>"}], "normalizer": {"a": [1, "b"]},
+                "model": {"type": "BPE", "dropout": None, "vocab": {"a": 0, "}": 1}, "merges": [["a", ":"]]}}
+    for indent in (None, 2):
+        raw = json.dumps(document, indent=indent, ensure_ascii=False).encode()
+        for head in range(1, len(raw) + 1):
+            monkeypatch.setattr(jsonspan._Outline, "HEAD", head)
+            doc = JsonDocument(P, lazy=True, raw=raw)
+            assert doc.bpe_vocab() is not None, head
+            assert [doc.get(("added_tokens",)), doc.get(("normalizer",)), doc.get(("model", "type")),
+                    doc.get(("model", "vocab"))] == [document["added_tokens"], document["normalizer"], "BPE",
+                                                     document["model"]["vocab"]], head
