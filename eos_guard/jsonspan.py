@@ -36,7 +36,12 @@ _SCAN_VALUE = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[attr
 _UNPARSED = object()
 _MISSING = object()
 _WHOLE = object()  # an outline's answer: parse the file whole
-_QUOTE_OR_SPACE = frozenset(b'" \t\n\r')
+# what may stand right before a ':' outside strings (the end of a member's name), and right after one (a value);
+# right after a '}' outside strings
+_BEFORE_COLON = frozenset(b'" \t\n\r')
+_AFTER_COLON = frozenset(b' \t\n\r"{[-0123456789tfnNI')  # json.loads reads NaN and Infinity too
+_AFTER_BRACE = frozenset(b" \t\n\r,}]")
+_OUTSIDE_STRINGS = b" \t\n\r,:[]{}0123456789+-.eEtrufalsn"  # the bytes valid JSON may hold outside strings
 # the kinds of value a tokenizer.json read as an outline (_Outline) is known to hold, by key path
 _OUTLINED: dict[KeyPath, type] = {(): dict, ("model",): dict, ("model", "vocab"): dict, ("model", "merges"): list}
 LFS_POINTER = "version https://git-lfs.github.com/spec/"
@@ -87,15 +92,36 @@ class JsonDocument:
     def bpe_vocab(self) -> tuple[bytes, tuple[int, int]] | None:
         """The bytes of a lazy document and the byte offsets ``[start, end)`` of its BPE ``model.vocab`` object,
         while that object is not parsed yet (vocab_scan.py reads it in pieces); None otherwise."""
-        outline = self._outline
+        outline = self._checked_outline()
         if outline is None or outline.vocab is not _UNPARSED:
             return None
         return outline.raw, outline.bounds
 
+    @property
+    def checked_layout(self) -> tuple[int, int] | None:
+        """The vocabulary bounds of a lazy document whose layout has been checked (the cache keeps them, so that a
+        later run on the same bytes can :meth:`vouch` for the checks)."""
+        return self._outline.bounds if self._outline is not None else None
+
+    def vouch(self, bounds: tuple[int, int]) -> None:
+        """Take the checks of the layout after the vocabulary as passed, for a lazy document whose vocabulary
+        starts at ``bounds[0]``: an earlier run made them on the same bytes (the cache keys them by content)."""
+        if self._outline is not None and self._outline.bounds is None and self._outline.start == bounds[0]:
+            self._outline.bounds = bounds
+
+    def _checked_outline(self) -> _Outline | None:
+        """The outline once the layout after its vocabulary is checked (on first use); None for a document parsed
+        whole, which one whose layout fails the checks then is."""
+        outline = self._outline
+        if outline is not None and outline.bounds is None and not outline.check():
+            self._data = self._parse_whole()
+            self._outline = outline = None
+        return outline
+
     def kind(self, keys: KeyPath) -> type | None:
         """The type of the value at ``keys`` (None where there is none), without parsing a lazy document whole or
         its vocabulary for it."""
-        if self._outline is not None and keys in _OUTLINED:
+        if keys in _OUTLINED and self._checked_outline() is not None:
             return _OUTLINED[keys]
         value = self.get(keys, _MISSING)
         return None if value is _MISSING else type(value)
@@ -137,8 +163,9 @@ class JsonDocument:
 
     def get(self, keys: KeyPath, default: Any = None) -> Any:
         """The value at ``keys``, or ``default`` where any step is missing or of the wrong kind."""
-        if self._outline is not None:
-            value = self._outline.get(keys)
+        outline = self._checked_outline()
+        if outline is not None:
+            value = outline.get(keys)
             if value is not _WHOLE:
                 return default if value is _MISSING else value
         value = _index(self.data, keys)
@@ -147,7 +174,7 @@ class JsonDocument:
     def _text_holding(self, keys: KeyPath) -> str:
         """The text to find ``keys`` in: for a top-level member of a lazy document other than ``model``, the decoded
         head its outline read (the member is whole in it, and written nowhere after it); else the whole text."""
-        if keys[:1] not in ((), ("model",)) and self._text is None and self._outline is not None:
+        if keys[:1] not in ((), ("model",)) and self._text is None and self._checked_outline() is not None:
             return self._outline.text
         return self.text
 
@@ -205,7 +232,7 @@ class JsonDocument:
         """1-based line and column of a character offset (lines end at ``\\n``, so CRLF files count right); inside a
         lazy document's decoded head, found without decoding the whole file."""
         text = self._text
-        if text is None and self._outline is not None and offset <= len(self._outline.text):
+        if text is None and self._checked_outline() is not None and offset <= len(self._outline.text):
             text = self._outline.text  # a prefix of the whole text: the same lines and columns
         elif text is None:
             text = self.text
@@ -364,10 +391,17 @@ class _Outline:
 
     HEAD = 1 << 16  # bytes decoded first: the members before the vocabulary; four times more while they go on
 
-    def __init__(self, raw: bytes, text: str, members: dict[str, Any], model: dict[str, Any],
-                 bounds: tuple[int, int]) -> None:
-        self.raw, self.text, self.members, self.model, self.bounds = raw, text, members, model, bounds
+    def __init__(self, raw: bytes, text: str, members: dict[str, Any], model: dict[str, Any], start: int) -> None:
+        self.raw, self.text, self.members, self.model, self.start = raw, text, members, model, start
+        self.bounds: tuple[int, int] | None = None  # the vocabulary's, once the layout after it is checked
         self.vocab: Any = _UNPARSED  # parsed when asked for
+
+    def check(self) -> bool:
+        """Whether the layout after the vocabulary is the one the outline reads (see the class)."""
+        stop = _bpe_vocab_end(self.raw, self.start)
+        if stop is not None:
+            self.bounds = (self.start, stop)
+        return stop is not None
 
     @classmethod
     def read(cls, raw: bytes) -> _Outline | None:
@@ -388,9 +422,7 @@ class _Outline:
                 return None
             if vocab is None:
                 return None
-            start = len(text[:vocab].encode("utf-8"))
-            stop = _bpe_vocab_end(raw, start)
-            return cls(raw, text, head.members, head.model, (start, stop)) if stop is not None else None
+            return cls(raw, text, head.members, head.model, len(text[:vocab].encode("utf-8")))
 
     def get(self, keys: KeyPath) -> Any:
         """The value at ``keys``, ``_MISSING``, or ``_WHOLE`` where only the whole file can say."""
@@ -467,7 +499,7 @@ def _next(text: str, pos: int) -> int:
 
 def _bpe_vocab_end(raw: bytes, start: int) -> int | None:
     """The end of the vocabulary object at byte ``start`` when only ``, "merges": [...]}}`` follows it."""
-    close = _first_outside_strings(raw, b"}", start + 1, len(raw))
+    close = _first_outside_strings(raw, b"}", start + 1, len(raw), after=_AFTER_BRACE)
     if close is None or close < 0:
         return None
     pos = _WHITESPACE_BYTES.match(raw, close + 1).end()
@@ -485,7 +517,8 @@ def _bpe_vocab_end(raw: bytes, start: int) -> int | None:
         last = _last_nonspace(raw, last)
         if last <= merges or raw[last] != closing:
             return None
-    if raw[merges:merges + 1] != b"[" or _first_outside_strings(raw, b":", merges + 1, last, True) != -1:
+    if raw[merges:merges + 1] != b"[" \
+            or _first_outside_strings(raw, b":", merges + 1, last, _BEFORE_COLON, _AFTER_COLON) != -1:
         return None
     return close + 1
 
@@ -500,34 +533,63 @@ def _last_nonspace(raw: bytes, end: int) -> int:
     return pos
 
 
-def _first_outside_strings(raw: bytes, byte: bytes, start: int, end: int, after_key: bool = False) -> int | None:
+def _first_outside_strings(raw: bytes, byte: bytes, start: int, end: int, before: frozenset[int] | None = None,
+                           after: frozenset[int] = frozenset(range(256))) -> int | None:
     """The offset of the first ``byte`` in ``raw[start:end]`` that lies outside every string, -1 for none, or None
-    when the bytes near one cannot say. ``start`` must lie outside strings.
-
-    The file is taken to be valid JSON, where a raw line break never occurs inside a string: whether a byte lies
-    inside one is the parity of the unescaped quotes between it and the start of its line, or the last byte
-    looked at (a file without line breaks is counted through once). With ``after_key``, only bytes right after a
-    quote or whitespace are looked at: a ``:`` outside strings follows a member's name."""
+    when the bytes near one cannot say (see :func:`_inside_string`). ``start`` must lie outside strings. Only a
+    ``byte`` between one of ``before`` and one of ``after`` is looked at: where JSON allows it outside strings."""
     find, rfind, count = raw.find, raw.rfind, raw.count
-    anchor, inside = start, False
     found = find(byte, start, end)
     while found >= 0:
-        if not after_key or raw[found - 1] in _QUOTE_OR_SPACE:
-            line = rfind(b"\n", anchor, found)
-            if line >= 0:
-                anchor, inside = line + 1, False
-            quotes = count(b'"', anchor, found)
-            if quotes and find(b"\\", anchor, found) >= 0:
-                quotes = _unescaped_quotes(raw, anchor, found, quotes)
-                if quotes is None:
-                    return None
-            if quotes & 1:
-                inside = not inside
+        if (before is None or raw[found - 1] in before) and (found + 1 == len(raw) or raw[found + 1] in after):
+            line = rfind(b"\n", found - 4096 if found - 4096 > start else start, found)
+            if line >= 0:  # the common case of _inside_string, inline: a line break in the 4 KB before
+                quotes = count(b'"', line + 1, found)
+                inside = quotes & 1 == 1
+                if quotes and find(b"\\", line + 1, found) >= 0:
+                    inside = _inside_string(raw, found, start)
+            else:
+                inside = _inside_string(raw, found, start)
             if not inside:
-                return found
-            anchor = found  # not a backslash or a quote: no escape sequence spans it
+                return None if inside is None else found
         found = find(byte, found + 1, end)
     return -1
+
+
+def _inside_string(raw: bytes, pos: int, start: int) -> bool | None:
+    """Whether byte ``pos`` lies inside a string of a valid JSON file, told from the few bytes before it, or None.
+
+    A line starts outside strings (a string cannot hold a line break): when one starts in the 4 KB before ``pos``,
+    the parity of the unescaped quotes between the two says. Otherwise (a file without line breaks), between two
+    unescaped quotes bytes lie all inside a string or all outside: inside when they hold an escape or a byte that
+    cannot stand outside strings (anything but whitespace, ``,:[]{}``, digits and the letters of numbers, true,
+    false and null). Going back from ``pos`` one quote at a time until such a stretch (or ``start``, which lies
+    outside strings), the number of quotes passed says. None beyond 64 quotes or 4 KB."""
+    floor = max(start, pos - 4096)
+    line = raw.rfind(b"\n", floor, pos)
+    if line >= 0:
+        quotes = raw.count(b'"', line + 1, pos)
+        if quotes and raw.find(b'\\"', line + 1, pos) >= 0:
+            quotes = _unescaped_quotes(raw, line + 1, pos, quotes)
+            if quotes is None:
+                return None
+        return quotes & 1 == 1
+    quotes, stop = 0, pos
+    for _ in range(64):
+        quote = raw.rfind(b'"', floor, stop)
+        if quote < 0:
+            return quotes & 1 == 1 if floor == start else None
+        if raw[quote - 1] == 92:  # a backslash: the quote is escaped after an odd run of them
+            run = raw[max(quote - 16, start):quote]
+            run = len(run) - len(run.rstrip(b"\\"))
+            if run == 16:
+                return None
+            if run & 1:
+                return quotes & 1 == 0
+        if raw[quote + 1:stop].translate(None, _OUTSIDE_STRINGS):  # text: a string's content
+            return quotes & 1 == 0
+        quotes, stop = quotes + 1, quote
+    return None
 
 
 def _unescaped_quotes(raw: bytes, start: int, end: int, quotes: int) -> int | None:
@@ -548,7 +610,7 @@ def bpe_vocab_bounds(raw: bytes) -> tuple[int, int] | None:
     """Byte offsets ``[start, end)`` of the BPE ``model.vocab`` object of a tokenizer.json laid out as the
     ``tokenizers`` library writes it (:class:`_Outline`), or None. For a valid file, the slice is that object."""
     outline = _Outline.read(raw)
-    return outline.bounds if outline is not None else None
+    return outline.bounds if outline is not None and outline.check() else None
 
 
 def _index(value: Any, keys: KeyPath) -> Any:

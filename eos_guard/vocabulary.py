@@ -138,6 +138,8 @@ class Vocabulary:
         if facts is not None:
             self.__dict__["_facts"] = facts
         if files.tokenizer is not None:
+            if facts is None:
+                self._lookup = self._cache_lookup(files.tokenizer)
             _check_tokenizer_json(files.tokenizer)
         self._read_declared()
         if self.tokenizer_json is not None:
@@ -281,7 +283,7 @@ class Vocabulary:
             ids = cached.get("ids") if isinstance(cached, dict) else None
             return isinstance(ids, dict) and wanted_set <= ids.keys()
 
-        lookup = cache.Lookup("vocab", doc.path, doc.raw, self.use_cache)  # a large file is hashed meanwhile
+        lookup = self._lookup
         scanned = None
         if not (lookup.ready() and usable(lookup.result()[1])):
             unparsed = doc.bpe_vocab()
@@ -294,9 +296,24 @@ class Vocabulary:
             return cached
         size, vocab = scanned if scanned is not None else (len(self._model_vocab), self._model_vocab)
         facts = {"size": size, "ids": {c: vocab.get(c) if _is_int(vocab.get(c)) else None for c in wanted}}
+        if doc.checked_layout is not None:
+            facts["layout"] = list(doc.checked_layout)
         if key:
             cache.store("vocab", key, facts, self.use_cache)
         return facts
+
+    def _cache_lookup(self, doc: JsonDocument) -> Any:
+        """The cache entry of tokenizer.json's bytes, looked up before anything is read from the file (a large file
+        is hashed on another thread meanwhile): when it is there already, it vouches for the checks of the file's
+        layout that the run which stored it made (JsonDocument.vouch)."""
+        from . import cache
+
+        lookup = cache.Lookup("vocab", doc.path, doc.raw, self.use_cache)
+        cached = lookup.result()[1] if lookup.ready() else None  # ready now: the digest was known, no hashing
+        layout = cached.get("layout") if isinstance(cached, dict) else None
+        if isinstance(layout, list) and len(layout) == 2 and all(_is_int(bound) for bound in layout):
+            doc.vouch((layout[0], layout[1]))
+        return lookup
 
     def _added_contents(self) -> list[str]:
         entries = self.tokenizer_json.get(("added_tokens",)) if self.tokenizer_json is not None else None

@@ -108,3 +108,35 @@ def test_the_vocabulary_read_stops_when_the_cache_answers(tmp_path, monkeypatch)
     moved = shutil.copytree(folder, tmp_path / "elsewhere")  # new path and inode: only the content finds it
     _new_process()
     assert Vocabulary(ModelFiles.read(moved), use_cache=True)._facts == planted
+
+
+def test_a_warm_run_takes_the_layout_checks_of_tokenizer_json_from_the_entry_of_its_bytes(tmp_path, monkeypatch):
+    """The checks of tokenizer.json's layout after its vocabulary (jsonspan._Outline) are made once per content: the
+    run that stores the vocabulary's entry records them, and a run that finds that entry before it reads the file
+    (its digest known at once: a small file, here in a fresh checkout, or a path, size, modification time and inode
+    seen before) does not make them again. An entry whose vocabulary starts elsewhere vouches for nothing."""
+    import json
+    import shutil
+
+    from eos_guard import jsonspan
+    from eos_guard.model_files import ModelFiles
+    from eos_guard.vocabulary import Vocabulary
+
+    checked = []
+    real = jsonspan._bpe_vocab_end
+    monkeypatch.setattr(jsonspan, "_bpe_vocab_end", lambda raw, start: checked.append(start) or real(raw, start))
+    monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(tmp_path / "cache"))
+    folder = shutil.copytree(FIXTURES / "llama3-8b-instruct-release", tmp_path / "job1")
+    _new_process()
+    cold = Vocabulary(ModelFiles.read(folder), use_cache=True)
+    assert len(checked) == 1 and cold.tokenizer_json.checked_layout is not None
+    ids = {content: token.id for content, token in cold.added.items()}
+    _new_process()
+    warm = Vocabulary(ModelFiles.read(shutil.copytree(folder, tmp_path / "job2")), use_cache=True)
+    assert len(checked) == 1 and {content: token.id for content, token in warm.added.items()} == ids
+    entry = next((tmp_path / "cache").rglob("vocab/*.json"))
+    stored = json.loads(entry.read_text(encoding="utf-8"))
+    entry.write_text(json.dumps({**stored, "layout": [stored["layout"][0] + 1, stored["layout"][1]]}))
+    _new_process()
+    Vocabulary(ModelFiles.read(shutil.copytree(folder, tmp_path / "job3")), use_cache=True)
+    assert len(checked) == 2

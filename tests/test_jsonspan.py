@@ -98,6 +98,7 @@ TOKEN_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), m
 # and edits that break it
 EDITS = ['], "vocab": {"x": 1}, "zz": [', '}, "added_tokens": [], "model": {"vocab": {"y": 2}, "merges": [',
          ', "vocab": {"z": 3}', '"added_tokens": [{"content": "w", "id": 7}], ', '], "merges": [', '"merges": [',
+         '],"vocab":{"x":1},"zz":[', '},"added_tokens":[],"model":{"vocab":{"y":NaN},"merges":[', '"zz":-1,',
          '"', "\\", "}", "{", "]", "[", ",", ":", "\n", " ", "\udcff", "tru", '"vocab": ']
 READ = [("added_tokens",), ("version",), ("normalizer",), ("post_processor",), ("zz",), ("model", "type"),
         ("model", "dropout"), ("model", "zz"), ("model", "vocab")]
@@ -107,8 +108,8 @@ LOCATED = [("added_tokens", 0), ("added_tokens", -1, "content"), ("post_processo
 
 @st.composite
 def tokenizer_files(draw) -> bytes:
-    """A tokenizer.json as the tokenizers library writes it (pretty or compact, merges as pairs or strings), with
-    tricky token texts, then maybe edited at one place."""
+    """A tokenizer.json as the tokenizers library writes it (pretty, on one line or compact, merges as pairs or
+    strings), with tricky token texts, then maybe edited at one place."""
     merges = draw(st.lists(st.tuples(TOKEN_TEXT, TOKEN_TEXT), max_size=6))
     document = {
         "version": "1.0",
@@ -120,7 +121,8 @@ def tokenizer_files(draw) -> bytes:
         "model": {"type": "BPE", "dropout": None,
                   "vocab": draw(st.dictionaries(TOKEN_TEXT, st.integers(0, 99), max_size=8)),
                   "merges": [list(m) for m in merges] if draw(st.booleans()) else [" ".join(m) for m in merges]}}
-    text = json.dumps(document, indent=draw(st.sampled_from([None, 2])), ensure_ascii=draw(st.booleans()))
+    layout = draw(st.sampled_from([{"indent": 2}, {}, {"separators": (",", ":")}]))  # pretty, one line, compact
+    text = json.dumps(document, ensure_ascii=draw(st.booleans()), **layout)
     edit = draw(st.sampled_from(["none", "insert", "delete", "truncate"]))
     at = draw(st.integers(0, len(text)))
     if edit == "insert":
@@ -214,3 +216,31 @@ def test_members_before_the_vocabulary_cut_at_any_byte_are_read_on(monkeypatch):
             assert [doc.get(("added_tokens",)), doc.get(("normalizer",)), doc.get(("model", "type")),
                     doc.get(("model", "vocab"))] == [document["added_tokens"], document["normalizer"], "BPE",
                                                      document["model"]["vocab"]], head
+
+
+def _inside_strings(raw: bytes) -> list[bool]:
+    """For each byte of a JSON text other than a quote, whether it lies inside a string."""
+    inside, escaped, found = False, False, []
+    for byte in raw:
+        found.append(inside)
+        if byte == 0x22 and not escaped:
+            inside = not inside
+        escaped = inside and not escaped and byte == 0x5C
+    return found
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.recursive(st.text(st.sampled_from('ab:,[]{}"\\\n é'), max_size=6) | st.integers(),
+                    lambda children: st.lists(children, max_size=4) | st.dictionaries(TOKEN_TEXT, children, max_size=3),
+                    max_leaves=30), st.sampled_from([None, 1]))
+def test_a_byte_inside_a_string_is_told_from_the_bytes_before_it(value, indent):
+    """What the outline's checks rest on: from the bytes before it alone (a line break, or the quotes back to some
+    text), a byte is said to lie inside a string or outside exactly as a parse says, or not at all (None)."""
+    from eos_guard import jsonspan
+
+    raw = json.dumps([value], indent=indent, ensure_ascii=False).encode()
+    truth = _inside_strings(raw)
+    for pos in range(1, len(raw)):
+        if raw[pos] != 0x22:  # the checks ask about a ':' or a '}', never about a quote
+            told = jsonspan._inside_string(raw, pos, 1)
+            assert told == truth[pos] or (told is None and indent is None), (raw, pos)
