@@ -9,7 +9,9 @@ Results are kept in memory for the run and as small JSON files in ``$EOS_GUARD_C
   (a render that hit a time limit is never cached);
 - vocabulary look-ups, keyed by a SHA-256 of tokenizer.json's bytes, so a cache folder restored on another
   machine (a CI cache) is warm; the digest itself is remembered under the file's path, size, modification time
-  and inode, like ruff's cache, so a repeated local run does not hash the file again;
+  and inode, like ruff's cache, so a repeated local run does not hash the file again. The entry also records the
+  vocabulary's bounds once the layout after it was checked (jsonspan.JsonDocument.vouch), so those bytes are
+  checked once;
 - which templates were rendered before (``rendered``), so the render worker is started early, before a folder's
   vocabulary is read, only for a template that is likely to be rendered (template.prepare).
 

@@ -3,12 +3,14 @@
 Values come from the standard library's C parser (``json.loads``), which is what transformers uses, so
 duplicate keys, ``NaN`` and big numbers mean the same here as there. Positions are found on demand by walking
 the raw text along one key path, skipping the values that are not on it with the same C scanner: locating
-``eos_token_id`` in a 10 MB tokenizer.json never builds a position table for the whole file.
+``eos_token_id`` in a 10 MB tokenizer.json never builds a position table for the whole file. tokenizer.json
+itself is read without parsing it whole (:class:`_Outline`), with the values parsing it whole would give.
 """
 
 from __future__ import annotations
 
 import bisect
+import gc
 import json
 import os
 import re
@@ -29,9 +31,20 @@ Key = str | int
 KeyPath = tuple[Key, ...]
 
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
+_WHITESPACE_BYTES = re.compile(rb"[ \t\n\r]*")
 _SCAN_VALUE = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[attr-defined]
 _UNPARSED = object()
 _MISSING = object()
+_WHOLE = object()  # an outline's answer: parse the file whole
+# what may stand right before a ':' outside strings (the end of a member's name), and right after one (a value);
+# right after a '}' outside strings
+_BEFORE_COLON = frozenset(b'" \t\n\r')
+_AFTER_COLON = frozenset(b' \t\n\r"{[-0123456789tfnNI')  # json.loads reads NaN and Infinity too
+_AFTER_BRACE = frozenset(b" \t\n\r,}]")
+_OUTSIDE_STRINGS = b" \t\n\r,:[]{}0123456789+-.eEtrufalsn"  # the bytes valid JSON may hold outside strings
+# the kinds of value a tokenizer.json read as an outline (_Outline) is known to hold, by key path
+_OUTLINED: dict[KeyPath, type] = {(): dict, ("model",): dict, ("model", "vocab"): dict, ("model", "merges"): list}
+LFS_POINTER = "version https://git-lfs.github.com/spec/"
 
 
 @record(frozen=True)
@@ -45,15 +58,16 @@ class Span:
 class JsonDocument:
     """One JSON file: its text, its value, and positions of the values inside it.
 
-    A ``lazy`` document (tokenizer.json, often 10 MB) keeps its bytes and is never decoded or parsed whole
-    unless a position inside it is asked for: :meth:`get` walks the raw bytes along the key path, decoding and
-    parsing only the values on the way (``model.vocab`` is read without touching the merges). A duplicated
-    key then resolves to its first occurrence; the ``tokenizers`` library rejects duplicated keys anyway.
+    A ``lazy`` document (tokenizer.json, often 10 MB) keeps its bytes. Laid out as the ``tokenizers`` library
+    writes it, it is never decoded or parsed whole unless a position inside it is asked for: :class:`_Outline`
+    parses its top level and ``model`` up to the vocabulary, the vocabulary when it is asked for, and never the
+    merges. Either way every value :meth:`get` gives is the one ``json.loads`` of the whole file gives (the last
+    of a duplicated key, which the ``tokenizers`` library keeps too); any other layout, and any part that does not
+    parse, is parsed whole, so a file that is not JSON is the error json gives.
     """
 
     def __init__(self, path: Path, text: str | None = None, lazy: bool = False, raw: bytes | None = None) -> None:
         self.path = path
-        self.lazy = lazy
         self._raw = raw
         self._text = text
         head = text[:1] if text is not None else (raw or b"")[:3].decode("utf-8", "replace")[:1]
@@ -61,12 +75,13 @@ class JsonDocument:
             raise InputError(path, "cannot parse JSON: file starts with a UTF-8 byte order mark, "
                              "which transformers' json.load rejects", 1, 1)
         self._data: Any = _UNPARSED
-        self._memo: dict[KeyPath, Any] = {}
         self._children: dict[int, Any] = {}  # container offset -> its members' or items' offsets (_start_of)
         self._spans: dict[KeyPath, Span | None] = {}
-        if not lazy:
-            self._data = self._parse(self.text)
         self._line_starts: list[int] | None = None
+        self._lines_of = 0  # the length of the text _line_starts were found in
+        self._outline = _Outline.read(raw) if lazy and raw is not None and text is None else None
+        if self._outline is None:
+            self._data = self._parse_whole()
 
     @property
     def text(self) -> str:
@@ -74,38 +89,69 @@ class JsonDocument:
             self._text = _decode(self.path, self._raw or b"")
         return self._text
 
+    def bpe_vocab(self) -> tuple[bytes, tuple[int, int]] | None:
+        """The bytes of a lazy document and the byte offsets ``[start, end)`` of its BPE ``model.vocab`` object,
+        while that object is not parsed yet (vocab_scan.py reads it in pieces); None otherwise."""
+        outline = self._checked_outline()
+        if outline is None or outline.vocab is not _UNPARSED:
+            return None
+        return outline.raw, outline.bounds
+
     @property
-    def undecoded(self) -> bytes | None:
-        """The bytes of a lazy document whose text has not been decoded (values are then read from the bytes)."""
-        return self._raw if self._raw is not None and self._text is None and self._data is _UNPARSED else None
+    def checked_layout(self) -> tuple[int, int] | None:
+        """The vocabulary bounds of a lazy document whose layout has been checked (the cache keeps them, so that a
+        later run on the same bytes can :meth:`vouch` for the checks)."""
+        return self._outline.bounds if self._outline is not None else None
+
+    def vouch(self, bounds: tuple[int, int]) -> None:
+        """Take the checks of the layout after the vocabulary as passed, for a lazy document whose vocabulary
+        starts at ``bounds[0]``: an earlier run made them on the same bytes (the cache keys them by content)."""
+        if self._outline is not None and self._outline.bounds is None and self._outline.start == bounds[0]:
+            self._outline.bounds = bounds
+
+    def _checked_outline(self) -> _Outline | None:
+        """The outline once the layout after its vocabulary is checked (on first use); None for a document parsed
+        whole, which one whose layout fails the checks then is."""
+        outline = self._outline
+        if outline is not None and outline.bounds is None and not outline.check():
+            self._data = self._parse_whole()
+            self._outline = outline = None
+        return outline
+
+    def kind(self, keys: KeyPath) -> type | None:
+        """The type of the value at ``keys`` (None where there is none), without parsing a lazy document whole or
+        its vocabulary for it."""
+        if keys in _OUTLINED and self._checked_outline() is not None:
+            return _OUTLINED[keys]
+        value = self.get(keys, _MISSING)
+        return None if value is _MISSING else type(value)
 
     @property
     def raw(self) -> bytes:
         """The file's bytes (encoded again from the text for a document read as text)."""
         return self._raw if self._raw is not None else self.text.encode("utf-8")
 
-    def _parse(self, text: str) -> Any:
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            message, place = _message_and_place(exc)
-            raise InputError(self.path, f"cannot parse JSON: {message}", *_text_position(text, place)) from None
-        except RecursionError:
-            raise InputError(self.path, "cannot parse JSON: nesting is too deep", 1, 1) from None
-        except ValueError:  # an integer over Python's int-string limit (json.loads gives no position)
-            raise InputError(self.path, *long_integer(text)) from None
+    def contains(self, text: str) -> bool:
+        """Whether the file's text holds ``text``, looked for in the bytes of a document read as bytes (decoding a
+        10 MB tokenizer.json for it would cost more than reading it)."""
+        return text in self._text if self._text is not None else text.encode("utf-8") in (self._raw or b"")
+
+    def _parse_whole(self) -> Any:
+        """The file's value; a file read as bytes is decoded for it only (a position decodes it again)."""
+        return parse(self.path, self._text if self._text is not None else _decode(self.path, self._raw or b""))
 
     def release(self) -> None:
         """Drop the text and parsed values once nothing needs them (many folders in a run): afterwards the document
         is empty (``data`` is None, ``get`` answers its default)."""
         self._raw, self._text, self._line_starts, self._spans, self._data = b"", "", None, {}, None
-        # never read again: get() memoises only unparsed documents, and an empty text has no members or items
-        self._memo = self._children = None  # type: ignore[assignment]
+        self._outline = None
+        self._children = None  # type: ignore[assignment]  # never read again: an empty text has no members
 
     @property
     def data(self) -> Any:
         if self._data is _UNPARSED:
-            self._data = self._parse(self.text)
+            self._data = self._parse_whole()
+            self._outline = None
         return self._data
 
     @classmethod
@@ -117,48 +163,31 @@ class JsonDocument:
 
     def get(self, keys: KeyPath, default: Any = None) -> Any:
         """The value at ``keys``, or ``default`` where any step is missing or of the wrong kind."""
-        if self._data is _UNPARSED:
-            if keys in self._memo:  # a lazy document answers each key path once (tokenizer.json is large)
-                value = self._memo[keys]
+        outline = self._checked_outline()
+        if outline is not None:
+            value = outline.get(keys)
+            if value is not _WHOLE:
                 return default if value is _MISSING else value
-            if self._raw is not None and self._text is None:
-                value = _ByteWalker(self.path, self._raw).get(keys, _MISSING)
-            else:
-                value = self._get_lazily(keys, _MISSING)
-            self._memo[keys] = value
-            return default if value is _MISSING else value
-        value = self.data
-        for key in keys:
-            if isinstance(key, str) and isinstance(value, dict) and key in value:
-                value = value[key]
-            elif isinstance(key, int) and isinstance(value, list) and -len(value) <= key < len(value):
-                value = value[key]
-            else:
-                return default
-        return value
+        value = _index(self.data, keys)
+        return default if value is _MISSING else value
 
-    def _get_lazily(self, keys: KeyPath, default: Any) -> Any:
-        start = self._start_of(keys)
-        if start is None:
-            return default
-        try:
-            return _SCAN_VALUE(self.text, start)[0]
-        except (StopIteration, ValueError, RecursionError):
-            line, column = self.position(start)
-            raise InputError(self.path, f"cannot parse JSON value of {'.'.join(map(str, keys))}", line,
-                             column) from None
+    def _text_holding(self, keys: KeyPath) -> str:
+        """The text to find ``keys`` in: for a top-level member of a lazy document other than ``model``, the decoded
+        head its outline read (the member is whole in it, and written nowhere after it); else the whole text."""
+        if keys[:1] not in ((), ("model",)) and self._text is None and self._checked_outline() is not None:
+            return self._outline.text
+        return self.text
 
-    def _start_of(self, keys: KeyPath) -> int | None:
-        """Offset of the value at ``keys``. Each object's members and each array's items are scanned once and
-        remembered: a finding per item of a 30,000-id list costs one scan, not 30,000."""
-        text = self.text
+    def _start_of(self, keys: KeyPath, text: str) -> int | None:
+        """Offset of the value at ``keys`` in ``text``. Each object's members and each array's items are scanned once
+        and remembered: a finding per item of a 30,000-id list costs one scan, not 30,000."""
         start: int | None = _WHITESPACE.match(text, 0).end()
         for key in keys:
             opener = text[start:start + 1]
             if isinstance(key, str) and opener == "{":
                 members = self._children.get(start)
                 if members is None:
-                    members = self._children[start] = _members(text, start, first=self.lazy)
+                    members = self._children[start] = _members(text, start)
                 start = members.get(key)
             elif isinstance(key, int) and opener == "[":
                 items = self._children.get(start)
@@ -180,11 +209,12 @@ class JsonDocument:
         Remembered: many findings may point at one long list."""
         if keys in self._spans:
             return self._spans[keys]
-        start = self._start_of(keys)
+        text = self._text_holding(keys)
+        start = self._start_of(keys, text)
         found = None
         if start is not None:
             try:
-                found = Span(start, _SCAN_VALUE(self.text, start)[1])
+                found = Span(start, _SCAN_VALUE(text, start)[1])
             except (StopIteration, ValueError, RecursionError):
                 pass
         self._spans[keys] = found
@@ -199,9 +229,15 @@ class JsonDocument:
         return Span(0, len(self.text)), False
 
     def position(self, offset: int) -> tuple[int, int]:
-        """1-based line and column of a character offset (lines end at ``\\n``, so CRLF files count right)."""
-        if self._line_starts is None:
-            self._line_starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
+        """1-based line and column of a character offset (lines end at ``\\n``, so CRLF files count right); inside a
+        lazy document's decoded head, found without decoding the whole file."""
+        text = self._text
+        if text is None and self._checked_outline() is not None and offset <= len(self._outline.text):
+            text = self._outline.text  # a prefix of the whole text: the same lines and columns
+        elif text is None:
+            text = self.text
+        if self._line_starts is None or self._lines_of != len(text):
+            self._line_starts, self._lines_of = [0] + [m.end() for m in re.finditer("\n", text)], len(text)
         line = bisect.bisect_right(self._line_starts, offset)
         return line, offset - self._line_starts[line - 1] + 1
 
@@ -230,6 +266,30 @@ class Where:
         if end_line != line:
             end_line, end_column = line, column + 1
         return Location(doc.path, line, column, end_line, end_column)
+
+
+def parse(path: Path, text: str) -> Any:
+    """``json.loads`` of a file's text, or an InputError with json's reason at its line and character column.
+
+    The garbage collector is paused meanwhile: json.loads makes no reference cycles, and collections while it
+    builds millions of small arrays (a hostile 10 MB ``[[],[],...]``) cost five times the parse itself."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        if text.startswith(LFS_POINTER):  # a checkout without git-lfs: the common way to meet a non-JSON file
+            raise InputError(path, "cannot parse JSON: a git-LFS pointer, not the file: run git lfs pull", 1,
+                             1) from None
+        message, place = _message_and_place(exc)
+        raise InputError(path, f"cannot parse JSON: {message}", *_text_position(text, place)) from None
+    except RecursionError:
+        raise InputError(path, "cannot parse JSON: nesting is too deep", 1, 1) from None
+    except ValueError:  # an integer over Python's int-string limit (json.loads gives no position)
+        raise InputError(path, *long_integer(text)) from None
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def dotted(keys: KeyPath) -> str:
@@ -271,9 +331,9 @@ def long_integer(text: str) -> tuple[str, int, int]:
 
 
 
-def _members(text: str, start: int, first: bool = False) -> dict[str, int]:
+def _members(text: str, start: int) -> dict[str, int]:
     """Offsets of the values of the object at ``start``, by member name: the last occurrence of a duplicated name
-    (as json.loads keeps), or the first with ``first``. A member that does not scan ends the table."""
+    (as json.loads keeps). A member that does not scan ends the table."""
     found: dict[str, int] = {}
     pos = _WHITESPACE.match(text, start + 1).end()
     while text[pos:pos + 1] == '"':
@@ -282,9 +342,7 @@ def _members(text: str, start: int, first: bool = False) -> dict[str, int]:
         except ValueError:
             break
         pos = _WHITESPACE.match(text, pos).end() + 1  # past ':'
-        value_start = _WHITESPACE.match(text, pos).end()
-        if not (first and name in found):
-            found[name] = value_start
+        value_start = found[name] = _WHITESPACE.match(text, pos).end()
         try:
             _, pos = _SCAN_VALUE(text, value_start)
         except (StopIteration, ValueError, RecursionError):
@@ -315,140 +373,271 @@ def _items(text: str, start: int) -> list[int]:
     return starts
 
 
-class _ByteWalker:
-    """Reads values of a lazy document from its bytes, decoding growing windows instead of the whole file."""
+class _Outline:
+    """A tokenizer.json laid out as the ``tokenizers`` library writes it, read without its vocabulary and merges::
 
-    WINDOW = 1 << 16
+        {<members>, "model": {<members>, "vocab": {<vocabulary>}, "merges": [<merges>]}}
 
-    def __init__(self, path: Path, raw: bytes) -> None:
-        self.path, self.raw = path, raw
+    The members before the vocabulary (``added_tokens``, ``post_processor``, ``model.type``, ...: a few KB) are
+    parsed from a decoded head of the file, each once. The vocabulary ends at its first ``}`` outside a string,
+    and must be followed by the merges, the model's ``}`` and the file's ``}`` only: the merges may hold no ``:``
+    outside a string, which would be a member after them (json.loads, and the ``tokenizers`` library, would let
+    it replace one read here). For a file that is valid JSON these facts make every value read here the one
+    ``json.loads`` of the whole file gives; they are found from the few bytes around each ``}`` of the vocabulary
+    and each ``:`` of the merges (:func:`_first_outside_strings`). The vocabulary is parsed when it is asked for
+    (vocab_scan.py scans it instead), and must then be one object; the merges, most of the file, are never parsed.
+    A file laid out otherwise, or that does not parse where it is read, is parsed whole by its document.
+    """
 
-    def value_at(self, pos: int) -> tuple[Any, int]:
-        """The JSON value starting at byte ``pos`` and the byte offset just after it."""
-        raw, window = self.raw, self.WINDOW
+    HEAD = 1 << 16  # bytes decoded first: the members before the vocabulary; four times more while they go on
+
+    def __init__(self, raw: bytes, text: str, members: dict[str, Any], model: dict[str, Any], start: int) -> None:
+        self.raw, self.text, self.members, self.model, self.start = raw, text, members, model, start
+        self.bounds: tuple[int, int] | None = None  # the vocabulary's, once the layout after it is checked
+        self.vocab: Any = _UNPARSED  # parsed when asked for
+
+    def check(self) -> bool:
+        """Whether the layout after the vocabulary is the one the outline reads (see the class)."""
+        stop = _bpe_vocab_end(self.raw, self.start)
+        if stop is not None:
+            self.bounds = (self.start, stop)
+        return stop is not None
+
+    @classmethod
+    def read(cls, raw: bytes) -> _Outline | None:
+        head, size = _Head(), cls.HEAD
         while True:
-            end = min(len(raw), pos + window)
+            end = min(len(raw), size)
             while end < len(raw) and (raw[end] & 0xC0) == 0x80:  # never cut a UTF-8 sequence
                 end -= 1
-            text = _decode(self.path, raw[pos:end], offset=pos, whole=raw)
             try:
-                value, stop = _SCAN_VALUE(text, 0)
-            except (StopIteration, ValueError, RecursionError):
-                stop = -1
-            if stop >= 0 and (stop < len(text) or end == len(raw)):
-                return value, pos + len(text[:stop].encode("utf-8"))
-            if end == len(raw):
-                raise InputError(self.path, "cannot parse JSON", *_byte_position(raw, pos))
-            window *= 4
-
-    def skip_whitespace(self, pos: int) -> int:
-        raw = self.raw
-        while pos < len(raw) and raw[pos] in b" \t\n\r":
-            pos += 1
-        return pos
-
-    def member_start(self, pos: int, wanted: str) -> int | None:
-        """Byte offset of the value of the first member ``wanted`` of the object at ``pos``."""
-        raw = self.raw
-        if raw[pos:pos + 1] != b"{":
-            return None
-        pos = self.skip_whitespace(pos + 1)
-        while raw[pos:pos + 1] == b'"':
-            name, pos = self.value_at(pos)
-            pos = self.skip_whitespace(pos)
-            if raw[pos:pos + 1] != b":":
+                text = raw[:end].decode("utf-8")
+                vocab = head.walk(text)
+            except (_Short, StopIteration, ValueError):  # cut by the end of the head, or not JSON
+                if end == len(raw):
+                    return None
+                size *= 4  # the members read so far are kept: the walk goes on from the one that was cut
+                continue
+            except RecursionError:
                 return None
-            value_start = self.skip_whitespace(pos + 1)
-            if name == wanted:
-                return value_start
-            _, pos = self.value_at(value_start)
-            pos = self.skip_whitespace(pos)
-            if raw[pos:pos + 1] != b",":
+            if vocab is None:
                 return None
-            pos = self.skip_whitespace(pos + 1)
+            return cls(raw, text, head.members, head.model, len(text[:vocab].encode("utf-8")))
+
+    def get(self, keys: KeyPath) -> Any:
+        """The value at ``keys``, ``_MISSING``, or ``_WHOLE`` where only the whole file can say."""
+        if keys[:1] != ("model",):
+            return _index(self.members, keys) if keys else _WHOLE
+        if keys[1:2] == ("vocab",):
+            if self.vocab is _UNPARSED:
+                start, end = self.bounds
+                try:
+                    self.vocab = json.loads(self.raw[start:end].decode("utf-8"))
+                except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+                    self.vocab = _WHOLE
+            return self.vocab if self.vocab is _WHOLE else _index(self.vocab, keys[2:])
+        if len(keys) == 1 or keys[1] == "merges":
+            return _WHOLE
+        return _index(self.model, keys[1:])
+
+
+class _Short(Exception):
+    """The decoded head of the file ends before the members before the vocabulary do."""
+
+
+class _Head:
+    """The top-level members before ``model`` and model's members before ``vocab``, read from a decoded head of
+    the file; a walk cut by the end of the head goes on from the last member it finished in a longer head."""
+
+    def __init__(self) -> None:
+        self.members: dict[str, Any] = {}
+        self.model: dict[str, Any] = {}
+        self.in_model = False
+        self.pos = -1  # where the next member's name starts; -1: the file's first character is still to read
+
+    def walk(self, text: str) -> int | None:
+        """Where the vocabulary object starts in ``text``, or None when the file does not begin that way."""
+        pos = self.pos
+        if pos < 0:
+            pos = _next(text, 0)
+            if text[pos] != "{":
+                return None
+            pos = self.pos = _next(text, pos + 1)
+        while text[pos] == '"':
+            name, pos = scanstring(text, pos + 1)
+            pos = _next(text, pos)
+            if text[pos] != ":":
+                return None
+            pos = _next(text, pos + 1)
+            if self.in_model and name == "vocab":
+                if text[pos] != "{":
+                    return None  # not a BPE vocabulary
+                self.model.pop("merges", None)  # replaced by the merges after the vocabulary
+                return pos
+            if not self.in_model and name == "model" and text[pos] == "{":
+                pos = _next(text, pos + 1)
+                self.members.pop("model", None)
+                self.in_model, self.pos = True, pos
+                continue
+            value, pos = _SCAN_VALUE(text, pos)
+            pos = _next(text, pos)
+            if text[pos] != ",":
+                return None  # the end of an object before the vocabulary, or not JSON
+            pos = _next(text, pos + 1)
+            (self.model if self.in_model else self.members)[name] = value
+            self.pos = pos  # state changes only once a member is read whole
         return None
 
-    def get(self, keys: KeyPath, default: Any) -> Any:
-        if keys == ("model", "vocab"):
-            found = self._bpe_vocab()
-            if found is not None:
-                return found
-        pos = self.skip_whitespace(0)
-        for key in keys:
-            if isinstance(key, int):  # arrays: read the array, then index it
-                array, _ = self.value_at(pos)
-                return array[key] if isinstance(array, list) and -len(array) <= key < len(array) else default
-            found = self.member_start(pos, key)
-            if found is None:
-                return default
-            pos = found
-        return self.value_at(pos)[0]
+
+def _next(text: str, pos: int) -> int:
+    """The position of the next character that is not whitespace; _Short at the end of the decoded head."""
+    pos = _WHITESPACE.match(text, pos).end()
+    if pos >= len(text):
+        raise _Short
+    return pos
 
 
-    def _bpe_vocab(self) -> dict | None:
-        """A BPE ``model.vocab`` decoded and parsed alone (see :func:`bpe_vocab_bounds`), or None for the general
-        walk."""
-        raw = self.raw
-        bounds = bpe_vocab_bounds(raw)
-        if bounds is None:
+def _bpe_vocab_end(raw: bytes, start: int) -> int | None:
+    """The end of the vocabulary object at byte ``start`` when only ``, "merges": [...]}}`` follows it."""
+    close = _first_outside_strings(raw, b"}", start + 1, len(raw), after=_AFTER_BRACE)
+    if close is None or close < 0:
+        return None
+    pos = _WHITESPACE_BYTES.match(raw, close + 1).end()
+    if raw[pos:pos + 1] != b",":
+        return None
+    pos = _WHITESPACE_BYTES.match(raw, pos + 1).end()
+    if not raw.startswith(b'"merges"', pos):
+        return None
+    pos = _WHITESPACE_BYTES.match(raw, pos + 8).end()
+    if raw[pos:pos + 1] != b":":
+        return None
+    merges = _WHITESPACE_BYTES.match(raw, pos + 1).end()
+    last = len(raw)
+    for closing in b"}}]":  # the file's, the model's, the merges'
+        last = _last_nonspace(raw, last)
+        if last <= merges or raw[last] != closing:
             return None
-        start, end = bounds
-        try:
-            value = json.loads(_decode(self.path, raw[start:end], offset=start, whole=raw))
-        except ValueError:
+    if raw[merges:merges + 1] != b"[" \
+            or _first_outside_strings(raw, b":", merges + 1, last, _BEFORE_COLON, _AFTER_COLON) != -1:
+        return None
+    return close + 1
+
+
+def _last_nonspace(raw: bytes, end: int) -> int:
+    """The offset of the last byte before ``end`` that is not JSON whitespace (-1 for none)."""
+    pos = end - 1
+    while pos >= 0 and raw[pos] in b" \t\n\r":
+        pos -= 1
+        if end - pos > 64:  # a long run (hostile): one copy, not a loop per byte
+            return len(raw[:end].rstrip(b" \t\n\r")) - 1
+    return pos
+
+
+def _first_outside_strings(raw: bytes, byte: bytes, start: int, end: int, before: frozenset[int] | None = None,
+                           after: frozenset[int] = frozenset(range(256))) -> int | None:
+    """The offset of the first ``byte`` in ``raw[start:end]`` that lies outside every string, -1 for none, or None
+    when the bytes near one cannot say (see :func:`_inside_string`). ``start`` must lie outside strings. Only a
+    ``byte`` between one of ``before`` and one of ``after`` is looked at: where JSON allows it outside strings."""
+    find, rfind, count = raw.find, raw.rfind, raw.count
+    found = find(byte, start, end)
+    while found >= 0:
+        if (before is None or raw[found - 1] in before) and (found + 1 == len(raw) or raw[found + 1] in after):
+            line = rfind(b"\n", found - 4096 if found - 4096 > start else start, found)
+            if line >= 0:  # the common case of _inside_string, inline: a line break in the 4 KB before
+                quotes = count(b'"', line + 1, found)
+                inside = quotes & 1 == 1
+                if quotes and find(b"\\", line + 1, found) >= 0:
+                    inside = _inside_string(raw, found, start)
+            else:
+                inside = _inside_string(raw, found, start)
+            if not inside:
+                return None if inside is None else found
+        found = find(byte, found + 1, end)
+    return -1
+
+
+def _inside_string(raw: bytes, pos: int, start: int) -> bool | None:
+    """Whether byte ``pos`` lies inside a string of a valid JSON file, told from the few bytes before it, or None.
+
+    A line starts outside strings (a string cannot hold a line break): when one starts in the 4 KB before ``pos``,
+    the parity of the unescaped quotes between the two says. Otherwise (a file without line breaks), between two
+    unescaped quotes bytes lie all inside a string or all outside: inside when they hold an escape or a byte that
+    cannot stand outside strings (anything but whitespace, ``,:[]{}``, digits and the letters of numbers, true,
+    false and null). Going back from ``pos`` one quote at a time until such a stretch (or ``start``, which lies
+    outside strings), the number of quotes passed says. None beyond 64 quotes or 4 KB."""
+    floor = max(start, pos - 4096)
+    line = raw.rfind(b"\n", floor, pos)
+    if line >= 0:
+        quotes = raw.count(b'"', line + 1, pos)
+        if quotes and raw.find(b'\\"', line + 1, pos) >= 0:
+            quotes = _unescaped_quotes(raw, line + 1, pos, quotes)
+            if quotes is None:
+                return None
+        return quotes & 1 == 1
+    quotes, stop = 0, pos
+    for _ in range(64):
+        quote = raw.rfind(b'"', floor, stop)
+        if quote < 0:
+            return quotes & 1 == 1 if floor == start else None
+        if raw[quote - 1] == 92:  # a backslash: the quote is escaped after an odd run of them
+            run = raw[max(quote - 16, start):quote]
+            run = len(run) - len(run.rstrip(b"\\"))
+            if run == 16:
+                return None
+            if run & 1:
+                return quotes & 1 == 0
+        if raw[quote + 1:stop].translate(None, _OUTSIDE_STRINGS):  # text: a string's content
+            return quotes & 1 == 0
+        quotes, stop = quotes + 1, quote
+    return None
+
+
+def _unescaped_quotes(raw: bytes, start: int, end: int, quotes: int) -> int | None:
+    """How many of the ``quotes`` in ``raw[start:end]`` a backslash does not escape (``\\"`` is escaped, ``\\\\"``
+    is not: quotes after an odd run of backslashes are), or None after runs too long to count this way."""
+    run, sign = b'\\"', 1
+    while True:  # quotes after at least 1, 2, 3, ... backslashes, taken away and added back in turn
+        after = raw.count(run, start, end)
+        if not after:
+            return quotes
+        quotes -= sign * after
+        run, sign = b"\\" + run, -sign
+        if len(run) > 17:
             return None
-        return value if isinstance(value, dict) else None
 
 
 def bpe_vocab_bounds(raw: bytes) -> tuple[int, int] | None:
-    """Byte offsets ``[start, end)`` of a BPE ``model.vocab`` object: the slice between the first ``"vocab":`` key
-    of the file and the last ``"merges": [``, or None when the file is not laid out that way.
-
-    ``"merges": [`` cannot occur inside the vocab (its values are numbers), so the last occurrence marks the
-    vocab's end; the slice must then parse as exactly one object (the caller's part), or the general walk is used.
-    A ``"vocab":`` key earlier than the model's (in a hand-written file) makes the slice span other members, so it
-    does not parse and the general walk runs. The searches are chosen for speed on 30 MB files: the first
-    ``"vocab":`` is near the start, and searching backwards for ``merges":`` (then checking the quote before it)
-    skips faster than for ``"merges":``, whose first byte is the most frequent one of a merges list.
-    """
-    merges, end_of_search = -1, len(raw)
-    while True:  # the last '"merges":[' or '"merges": [', in one backward search
-        found = raw.rfind(b'merges":', 0, end_of_search)
-        if found < 1:
-            break
-        after = raw[found + 8:found + 10]
-        if raw[found - 1:found] == b'"' and (after[:1] == b"[" or after == b" ["):
-            merges = found - 1
-            break
-        end_of_search = found + 7
-    if merges < 0:
-        return None
-    vocab = raw.find(b'"vocab":', 0, merges)
-    model = raw.rfind(b'"model":', 0, vocab) if vocab >= 0 else -1
-    if vocab < 0 or model < 0:
-        return None
-    start = vocab + len(b'"vocab":')
-    while start < len(raw) and raw[start] in b" \t\n\r":
-        start += 1
-    end = raw.rfind(b"}", start, merges) + 1
-    if raw[start:start + 1] != b"{" or raw[end:merges].strip(b" \t\r\n") != b",":
-        return None
-    return start, end
+    """Byte offsets ``[start, end)`` of the BPE ``model.vocab`` object of a tokenizer.json laid out as the
+    ``tokenizers`` library writes it (:class:`_Outline`), or None. For a valid file, the slice is that object."""
+    outline = _Outline.read(raw)
+    return outline.bounds if outline is not None and outline.check() else None
 
 
-def _byte_position(raw: bytes, offset: int) -> tuple[int, int]:
-    before = raw[:offset]
-    return before.count(b"\n") + 1, offset - (before.rfind(b"\n") + 1) + 1
+def _index(value: Any, keys: KeyPath) -> Any:
+    """The value at ``keys`` inside ``value``, or _MISSING."""
+    for key in keys:
+        if isinstance(key, str) and isinstance(value, dict) and key in value:
+            value = value[key]
+        elif isinstance(key, int) and isinstance(value, list) and -len(value) <= key < len(value):
+            value = value[key]
+        else:
+            return _MISSING
+    return value
 
 
-def _decode(path: Path, raw: bytes, offset: int = 0, whole: bytes | None = None) -> str:
+def _character_position(raw: bytes, offset: int) -> tuple[int, int]:
+    """1-based line and character column of byte ``offset`` (columns count characters in every error, as SARIF's
+    ``unicodeCodePoints`` says; an undecodable byte counts as one)."""
+    line_start = raw.rfind(b"\n", 0, offset) + 1
+    return raw.count(b"\n", 0, offset) + 1, len(raw[line_start:offset].decode("utf-8", "replace")) + 1
+
+
+def _decode(path: Path, raw: bytes) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        position = offset + exc.start
-        source = whole if whole is not None else raw
-        raise InputError(path, f"cannot decode UTF-8: invalid byte 0x{source[position]:02x}",
-                         *_byte_position(source, position)) from None
+        raise InputError(path, f"cannot decode UTF-8: invalid byte 0x{raw[exc.start]:02x}",
+                         *_character_position(raw, exc.start)) from None
 
 
 class NotRead(Exception):
@@ -494,11 +683,4 @@ def read_bytes(path: Path, max_bytes: int | None = None, setting: str = "max-fil
 
 def read_text(path: Path, max_bytes: int | None = None, setting: str = "max-file-size") -> str:
     """A file's text as UTF-8, or an InputError naming the position of the first byte that is not."""
-    raw = read_bytes(path, max_bytes, setting)
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        before = raw[:exc.start]
-        line = before.count(b"\n") + 1
-        column = exc.start - (before.rfind(b"\n") + 1) + 1
-        raise InputError(path, f"cannot decode UTF-8: invalid byte 0x{raw[exc.start]:02x}", line, column) from None
+    return _decode(path, read_bytes(path, max_bytes, setting))

@@ -28,9 +28,12 @@ JSON_FILES = ("config.json", "generation_config.json", "tokenizer_config.json", 
               "added_tokens.json", "tokenizer.json", "chat_template.json")
 TEMPLATE_FILE = "chat_template.jinja"
 TEMPLATE_DIR = "additional_chat_templates"
-DEFAULT_MAX_BYTES = 100 * 1024 * 1024  # real tokenizer.json files reach ~35 MB
+# Real tokenizer.json files reach ~35 MB. One laid out as the tokenizers library writes it is read without parsing it
+# whole (about its size in memory); any other is parsed whole, and parsed JSON can take ~25 times its size
+# ([[],[],...]): a hostile 100 MB one costs ~2.6 GB and ~15 s, once per folder (a folder's files are dropped after it).
+DEFAULT_MAX_BYTES = 100 * 1024 * 1024
 # Every other file: configs, added tokens, templates. Gemma 3's tokenizer_config.json (6,000 added tokens) is 1.2 MB;
-# parsed JSON can take ~25 times its size ([{},{},...]), so this bounds a folder's memory to ~100 MB.
+# parsed JSON can take ~25 times its size ([{},{},...]), so this bounds each of them to ~100 MB once parsed.
 DEFAULT_MAX_CONFIG_BYTES = 4 * 1024 * 1024
 LARGE_FILES = ("tokenizer.json",)  # read under max-file-size; the others under max-config-size
 SKIPPED_DIRS = {"node_modules", "venv", "__pycache__", "site-packages"}

@@ -30,16 +30,18 @@ PIECE = 1 << 16  # bytes parsed at once: small pieces keep the peak low, and cos
 
 
 def vocab_facts(raw: bytes, wanted: Iterable[str], size_unless_present: Iterable[str] = (),
-                give_up: Callable[[], bool] | None = None) -> tuple[int | None, dict[str, object]] | None:
+                give_up: Callable[[], bool] | None = None,
+                bounds: tuple[int, int] | None = None) -> tuple[int | None, dict[str, object]] | None:
     """``(size, {string: value})`` of tokenizer.json's BPE vocab for each wanted string found in it, or None.
 
     Counting the distinct keys costs a third of the time and most of the memory, so the size is counted only
     when it will be needed: when one of ``size_unless_present`` (the added tokens, which take ids after the vocab
     when they are not in it) is not written in the vocab's bytes; otherwise it is None (then parse it whole in
     the rare case that it is needed after all). ``give_up`` is asked between pieces; when it says yes (the answer
-    arrived from the cache meanwhile), the scan stops and returns None.
+    arrived from the cache meanwhile), the scan stops and returns None. ``bounds``: the vocab's, when the caller
+    knows them already (:meth:`jsonspan.JsonDocument.bpe_vocab`).
     """
-    bounds = bpe_vocab_bounds(raw)
+    bounds = bounds or bpe_vocab_bounds(raw)
     if bounds is None:
         return None
     start, end = bounds

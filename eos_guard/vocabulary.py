@@ -86,7 +86,7 @@ def tokenizer_class(files: ModelFiles, numbering: str = "5.24") -> str:
     # the ByteLevel LlamaTokenizer rule (lines 843-862; not in 5.19 or 5.20)
     if hub and hub.removesuffix("Fast") == "LlamaTokenizer" and tables["byte_level_llama"] \
             and registered != "MistralCommonBackend" and not overridden and files.tokenizer is not None \
-            and '"ByteLevel"' in files.tokenizer.text:
+            and files.tokenizer.contains('"ByteLevel"'):
         return "TokenizersBackend"  # LlamaTokenizer hard-codes Metaspace; a ByteLevel tokenizer.json loads as is
     classes = tables["classes"]
     if hub and registered and registered != hub.removesuffix("Fast"):  # lines 864-916
@@ -113,6 +113,9 @@ def tokenizer_class(files: ModelFiles, numbering: str = "5.24") -> str:
 def rebuilds(class_name: str, numbering: str = "5.24") -> bool:
     """Whether the class rebuilds the tokenizer from the vocab and re-adds added_tokens_decoder sorted by id."""
     return class_name in class_tables(numbering)["rebuilding"]
+
+
+_NO_PIECE = object()  # a Unigram vocab item that is not [piece, ...]
 
 
 @record(frozen=True)
@@ -153,6 +156,10 @@ class Vocabulary:
                          and not self.transformers4)
         if facts is not None:
             self.__dict__["_facts"] = facts
+        if files.tokenizer is not None:
+            if facts is None:
+                self._lookup = self._cache_lookup(files.tokenizer)
+            _check_tokenizer_json(files.tokenizer)
         self._read_declared()
         if self.tokenizer_json is not None:
             self._number_added_tokens()
@@ -277,11 +284,12 @@ class Vocabulary:
         vocab = self.tokenizer_json.get(("model", "vocab"))
         if isinstance(vocab, dict):
             return vocab
-        if isinstance(vocab, list):  # Unigram: [[piece, score], ...], the id is the position
-            table: dict[str, int] = {}
-            for index, item in enumerate(vocab):
-                if isinstance(item, list) and item and isinstance(item[0], str):
-                    table.setdefault(item[0], index)
+        if isinstance(vocab, list):  # Unigram: [[piece, score], ...], the id is the position (the first one)
+            # from the last item to the first, so that the first id of a repeated piece is the one kept
+            pieces = (item[0] if type(item) is list and item and type(item[0]) is str else _NO_PIECE
+                      for item in reversed(vocab))
+            table: dict[str, int] = dict(zip(pieces, range(len(vocab) - 1, -1, -1)))
+            table.pop(_NO_PIECE, None)  # type: ignore[call-overload]
             return table
         return {}
 
@@ -304,21 +312,37 @@ class Vocabulary:
         def usable(cached: Any) -> bool:  # exactly the shape stored below, with the ids asked about
             return well_formed_facts(cached) and wanted_set <= cached["ids"].keys()
 
-        lookup = cache.Lookup("vocab", doc.path, doc.raw, self.use_cache)  # a large file is hashed meanwhile
+        lookup = self._lookup
         scanned = None
         if not (lookup.ready() and usable(lookup.result()[1])):
-            undecoded = doc.undecoded
-            if undecoded is not None:
-                scanned = vocab_facts(undecoded, wanted, self._added_contents(),
-                                      give_up=lambda: lookup.ready() and usable(lookup.result()[1]))
+            unparsed = doc.bpe_vocab()
+            if unparsed is not None:
+                scanned = vocab_facts(unparsed[0], wanted, self._added_contents(),
+                                      give_up=lambda: lookup.ready() and usable(lookup.result()[1]),
+                                      bounds=unparsed[1])
         key, cached = lookup.result()
         if usable(cached):
             return cached
         size, vocab = scanned if scanned is not None else (len(self._model_vocab), self._model_vocab)
         facts = {"size": size, "ids": {c: vocab.get(c) if is_token_id(vocab.get(c)) else None for c in wanted}}
+        if doc.checked_layout is not None:
+            facts["layout"] = list(doc.checked_layout)
         if key:
             cache.store("vocab", key, facts, self.use_cache)
         return facts
+
+    def _cache_lookup(self, doc: JsonDocument) -> Any:
+        """The cache entry of tokenizer.json's bytes, looked up before anything is read from the file (a large file
+        is hashed on another thread meanwhile): when it is there already, it vouches for the checks of the file's
+        layout that the run which stored it made (JsonDocument.vouch)."""
+        from . import cache
+
+        lookup = cache.Lookup("vocab", doc.path, doc.raw, self.use_cache)
+        cached = lookup.result()[1] if lookup.ready() else None  # ready now: the digest was known, no hashing
+        layout = cached.get("layout") if isinstance(cached, dict) else None
+        if isinstance(layout, list) and len(layout) == 2 and all(_is_int(bound) for bound in layout):
+            doc.vouch((layout[0], layout[1]))
+        return lookup
 
     def _added_contents(self) -> list[str]:
         entries = self.tokenizer_json.get(("added_tokens",)) if self.tokenizer_json is not None else None
@@ -408,13 +432,49 @@ class Vocabulary:
 
 def well_formed_facts(cached: Any) -> bool:
     """Whether a vocab cache entry is exactly what ``_facts`` stores: ``{"size": n or None, "ids": {string: id or
-    None}}``. Any other entry is not one eos-guard wrote, and is a miss."""
-    if not isinstance(cached, dict) or cached.keys() != {"size", "ids"}:
+    None}}``, and the checked ``"layout"`` (two offsets) when there was one. Any other entry is not one eos-guard
+    wrote, and is a miss."""
+    if not isinstance(cached, dict) or not {"size", "ids"} <= cached.keys() <= {"size", "ids", "layout"}:
+        return False
+    layout = cached.get("layout", [0, 0])
+    if not (isinstance(layout, list) and len(layout) == 2 and all(_is_int(b) and b >= 0 for b in layout)):
         return False
     size, ids = cached["size"], cached["ids"]
     if not (size is None or (_is_int(size) and size >= 0)) or not isinstance(ids, dict):
         return False
     return all(value is None or is_token_id(value) for value in ids.values())
+
+
+# model.type -> the kind of model.vocab it needs (tokenizers' models/*/serialization.rs)
+VOCAB_KINDS = {"BPE": dict, "WordPiece": dict, "WordLevel": dict, "Unigram": list}
+KIND_NAMES = {dict: "an object", list: "an array", str: "a string", int: "a number", float: "a number",
+              bool: "a boolean", type(None): "null"}
+
+
+def _check_tokenizer_json(doc: JsonDocument) -> None:
+    """The parts of tokenizer.json that ids are read from must be there and of the right kind: the tokenizers
+    library cannot load the file otherwise, and numbering the added tokens from an empty vocabulary would give
+    wrong ids (to --fix too)."""
+    top = doc.kind(())
+    if top is not dict:
+        problem, keys = f"the file is {KIND_NAMES.get(top, 'a value')}, not an object", ()
+    elif doc.kind(("model",)) is not dict:
+        kind = doc.kind(("model",))
+        problem, keys = ("model is missing" if kind is None else f"model is {KIND_NAMES[kind]}, not an object",
+                         ("model",))
+    elif doc.kind(("added_tokens",)) not in (None, list):
+        problem, keys = f"added_tokens is {KIND_NAMES[doc.kind(('added_tokens',))]}, not an array", ("added_tokens",)
+    else:
+        model_type = doc.get(("model", "type"))
+        needed = VOCAB_KINDS.get(model_type) if isinstance(model_type, str) else None
+        kind = doc.kind(("model", "vocab"))
+        if kind in ((needed,) if needed else (dict, list)):
+            return
+        problem = "model.vocab is missing" if kind is None else f"model.vocab is {KIND_NAMES[kind]}, not " + (
+            f"the {KIND_NAMES[needed][3:]} a {model_type} model needs" if needed else "an object or an array")
+        keys = ("model", "vocab")
+    line, column = doc.position(doc.nearest_span(keys)[0].start)
+    raise InputError(doc.path, f"{problem}: the tokenizers library cannot load this tokenizer.json", line, column)
 
 
 def _is_int(value: Any) -> bool:

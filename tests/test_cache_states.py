@@ -134,6 +134,7 @@ POISONED = [
     pytest.param("vocab", {"ids": {"<|im_end|>": "7"}}, id="vocab-id-a-string"),
     pytest.param("vocab", {"ids": ["<|im_end|>"]}, id="vocab-ids-a-list"),
     pytest.param("vocab", {"extra": 1}, id="vocab-unknown-field"),
+    pytest.param("vocab", {"layout": "0-9"}, id="vocab-layout-a-string"),
     pytest.param("digest", "../../../planted", id="digest-a-path-out-of-the-cache"),
     pytest.param("digest", 42, id="digest-a-number"),
 ]
@@ -172,3 +173,35 @@ def test_a_cached_probe_has_exactly_the_probe_s_fields():
     from eos_guard.records import fields
 
     assert list(template.PROBE_TYPES) == [f.name for f in fields(template.Probe)]
+
+
+def test_a_warm_run_takes_the_layout_checks_of_tokenizer_json_from_the_entry_of_its_bytes(tmp_path, monkeypatch):
+    """The checks of tokenizer.json's layout after its vocabulary (jsonspan._Outline) are made once per content: the
+    run that stores the vocabulary's entry records them, and a run that finds that entry before it reads the file
+    (its digest known at once: a small file, here in a fresh checkout, or a path, size, modification time and inode
+    seen before) does not make them again. An entry whose vocabulary starts elsewhere vouches for nothing."""
+    import json
+    import shutil
+
+    from eos_guard import jsonspan
+    from eos_guard.model_files import ModelFiles
+    from eos_guard.vocabulary import Vocabulary
+
+    checked = []
+    real = jsonspan._bpe_vocab_end
+    monkeypatch.setattr(jsonspan, "_bpe_vocab_end", lambda raw, start: checked.append(start) or real(raw, start))
+    monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(tmp_path / "cache"))
+    folder = shutil.copytree(FIXTURES / "llama3-8b-instruct-release", tmp_path / "job1")
+    _new_process()
+    cold = Vocabulary(ModelFiles.read(folder), use_cache=True)
+    assert len(checked) == 1 and cold.tokenizer_json.checked_layout is not None
+    ids = {content: token.id for content, token in cold.added.items()}
+    _new_process()
+    warm = Vocabulary(ModelFiles.read(shutil.copytree(folder, tmp_path / "job2")), use_cache=True)
+    assert len(checked) == 1 and {content: token.id for content, token in warm.added.items()} == ids
+    entry = next((tmp_path / "cache").rglob("vocab/*.json"))
+    stored = json.loads(entry.read_text(encoding="utf-8"))
+    entry.write_text(json.dumps({**stored, "layout": [stored["layout"][0] + 1, stored["layout"][1]]}))
+    _new_process()
+    Vocabulary(ModelFiles.read(shutil.copytree(folder, tmp_path / "job3")), use_cache=True)
+    assert len(checked) == 2

@@ -113,6 +113,9 @@ def test_recursive_search_skips_hidden_and_virtualenv_folders(run, tmp_path):
                  id="comma-then-the-wrong-bracket"),
     pytest.param(b'{"eos_token_id": 2, "n": "\xff"}', "config.json:1:27: cannot decode UTF-8: invalid byte 0xff",
                  id="not-utf8"),
+    pytest.param(b'{"n": "\xc3\xa9", "m": "\xff", "model_type": "x"}',
+                 "config.json:1:18: cannot decode UTF-8: invalid byte 0xff",
+                 id="not-utf8-after-a-two-byte-character"),  # columns count characters, as SARIF declares
     pytest.param(b'\xef\xbb\xbf{"model_type": "llama"}',
                  "config.json:1:1: cannot parse JSON: file starts with a UTF-8 byte order mark",
                  id="bom"),
@@ -126,6 +129,69 @@ def test_unreadable_file_is_one_line_exit_2_and_others_still_checked(run, tmp_pa
     assert err.startswith(f"eos-guard: bad/{message}")
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert out == "No findings in 2 model folders; 1 cannot be read.\n"
+
+
+@pytest.mark.parametrize("content,message", [
+    pytest.param('{"x": "ééééééééé", "added_tokens": [tru], "model": {}}', "1:37: cannot parse JSON: Expecting value",
+                 id="in-added_tokens"),
+    pytest.param('{"added_tokens": [],\n "model": {"type": "BPE", "vocab": {"é": 0, "b" 1}, "merges": []}}',
+                 "2:49: cannot parse JSON: Expecting ':' delimiter", id="in-model.vocab"),
+    pytest.param('{"x": "é", "added_tokens": ["\udcff"]}', "1:30: cannot decode UTF-8: invalid byte 0xff",
+                 id="not-utf8"),
+    # what a tokenizer.json that is not JSON looks like in practice: each used to be read as an empty vocabulary,
+    # and --fix then wrote ids numbered from 0
+    pytest.param("version https://git-lfs.github.com/spec/v1\noid sha256:4b2e8f8c1f1d0a3f2a8c6a4a2e9c1b2e3f4a5b6c7d"
+                 "8e9f0a1b2c3d4e5f6a7b8c\nsize 7031645\n",
+                 "1:1: cannot parse JSON: a git-LFS pointer, not the file: run git lfs pull", id="git-lfs-pointer"),
+    pytest.param("", "1:1: cannot parse JSON: Expecting value", id="empty"),
+    pytest.param("<!DOCTYPE html><html>404</html>", "1:1: cannot parse JSON: Expecting value", id="html"),
+    pytest.param('{"model": {"vocab": {}}}'.encode("utf-16").decode("utf-8", "surrogateescape"),
+                 "1:1: cannot decode UTF-8: invalid byte 0xff", id="utf-16"),
+    pytest.param('{"added_tokens": [], "model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}}\n<<<<<<< HEAD',
+                 "2:1: cannot parse JSON: Extra data", id="garbage-after"),
+    pytest.param('{"added_tokens": [], "model": {"type": "BPE", "vocab": {"a": 0}, "merges": [["a", "b"]',
+                 "1:87: cannot parse JSON: Expecting ',' delimiter", id="truncated"),
+])
+def test_tokenizer_json_errors_are_those_of_any_other_file(run, tmp_path, content, message):
+    """tokenizer.json is read in parts (docs/performance.md), yet a file that is not JSON is an error, and the
+    error names json's reason at the line and character column of the real error, as the same bytes in
+    config.json do."""
+    raw = content.encode("utf-8", "surrogateescape")
+    write_json(tmp_path / "t" / "config.json", {"eos_token_id": 2})
+    (tmp_path / "t" / "tokenizer.json").write_bytes(raw)
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "config.json").write_bytes(raw)
+    code, out, err = run(".")
+    assert code == 2
+    assert err.splitlines() == [f"eos-guard: c/config.json:{message}", f"eos-guard: t/tokenizer.json:{message}"]
+
+
+@pytest.mark.parametrize("content,message", [
+    pytest.param("[1]", "1:1: the file is an array, not an object", id="not-an-object"),
+    pytest.param('{"added_tokens": []}', "1:1: model is missing", id="no-model"),
+    pytest.param('{"added_tokens": [], "model": "BPE"}', "1:31: model is a string, not an object", id="model-string"),
+    pytest.param('{"added_tokens": {"<|im_end|>": 2}, "model": {"type": "BPE", "vocab": {}, "merges": []}}',
+                 "1:18: added_tokens is an object, not an array", id="added_tokens-object"),
+    pytest.param('{"model": {"type": "BPE", "merges": []}}', "1:11: model.vocab is missing", id="no-vocab"),
+    pytest.param('{"model": {"type": "BPE", "vocab": [["a", 0.0]], "merges": []}}',
+                 "1:36: model.vocab is an array, not the object a BPE model needs", id="vocab-array"),
+])
+def test_a_tokenizer_json_the_tokenizers_library_cannot_load_is_an_error_and_fix_writes_nothing(
+        run, tmp_path, content, message):
+    """Without a model vocabulary, added tokens would be numbered from 0 and --fix would write those ids."""
+    folder = tmp_path / "m"
+    write_json(folder / "config.json", {"eos_token_id": 151643})
+    write_json(folder / "generation_config.json", {"eos_token_id": 151643})
+    write_json(folder / "tokenizer_config.json", {"eos_token": "<|im_end|>", "added_tokens_decoder": {
+        "151643": {"content": "<|endoftext|>", "special": True}, "151645": {"content": "<|im_end|>", "special": True}}})
+    (folder / "tokenizer.json").write_text(content, encoding="utf-8")
+    before = {path.name: path.read_bytes() for path in folder.iterdir()}
+    for args in (("m",), ("--fix", "m")):
+        code, out, err = run(*args)
+        assert code == 2
+        assert err.splitlines() == [f"eos-guard: m/tokenizer.json:{message}: the tokenizers library cannot load "
+                                    "this tokenizer.json"]
+    assert {path.name: path.read_bytes() for path in folder.iterdir()} == before
 
 
 @pytest.mark.parametrize("value,shown", [

@@ -4,11 +4,11 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from eos_guard.errors import InputError
-from eos_guard.jsonspan import JsonDocument
+from eos_guard.jsonspan import JsonDocument, Where, bpe_vocab_bounds
 
 P = Path("f.json")
 
@@ -88,3 +88,159 @@ def test_every_value_is_located_exactly(value, indent, crlf, ensure_ascii):
         assert json.loads(text[span.start:span.end]) == doc.get(keys)
         line, column = doc.position(span.start)
         assert 1 <= line <= text.count("\n") + 1 and column >= 1
+
+
+# --- tokenizer.json, read without parsing it whole --------------------------------------------------------------
+
+TOKEN_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=4) | st.sampled_from(
+    ["}", "{", ":", '"', "\\", "],", '":', '"}', "\n", "\\\"", "\\\\", "a b", "merges", "é", "\U0001F600"])
+# edits that keep a file JSON but move or repeat the members read (json.loads keeps the last of a repeated key),
+# and edits that break it
+EDITS = ['], "vocab": {"x": 1}, "zz": [', '}, "added_tokens": [], "model": {"vocab": {"y": 2}, "merges": [',
+         ', "vocab": {"z": 3}', '"added_tokens": [{"content": "w", "id": 7}], ', '], "merges": [', '"merges": [',
+         '],"vocab":{"x":1},"zz":[', '},"added_tokens":[],"model":{"vocab":{"y":NaN},"merges":[', '"zz":-1,',
+         '"', "\\", "}", "{", "]", "[", ",", ":", "\n", " ", "\udcff", "tru", '"vocab": ']
+READ = [("added_tokens",), ("version",), ("normalizer",), ("post_processor",), ("zz",), ("model", "type"),
+        ("model", "dropout"), ("model", "zz"), ("model", "vocab")]
+LOCATED = [("added_tokens", 0), ("added_tokens", -1, "content"), ("post_processor", "type"), ("version",),
+           ("zz",), ("model", "type"), ("model", "vocab")]
+
+
+@st.composite
+def tokenizer_files(draw) -> bytes:
+    """A tokenizer.json as the tokenizers library writes it (pretty, on one line or compact, merges as pairs or
+    strings), with tricky token texts, then maybe edited at one place."""
+    merges = draw(st.lists(st.tuples(TOKEN_TEXT, TOKEN_TEXT), max_size=6))
+    document = {
+        "version": "1.0",
+        "truncation": "long member before the vocabulary\n" * draw(st.sampled_from([0, 3000])),  # past 64 KB
+        "added_tokens": draw(st.lists(st.fixed_dictionaries({"id": st.integers(0, 200), "content": TOKEN_TEXT}),
+                                      max_size=3)),
+        "normalizer": draw(st.none() | st.fixed_dictionaries({"type": TOKEN_TEXT})),
+        "post_processor": {"type": "ByteLevel", "trim_offsets": draw(st.booleans())},
+        "model": {"type": "BPE", "dropout": None,
+                  "vocab": draw(st.dictionaries(TOKEN_TEXT, st.integers(0, 99), max_size=8)),
+                  "merges": [list(m) for m in merges] if draw(st.booleans()) else [" ".join(m) for m in merges]}}
+    layout = draw(st.sampled_from([{"indent": 2}, {}, {"separators": (",", ":")}]))  # pretty, one line, compact
+    text = json.dumps(document, ensure_ascii=draw(st.booleans()), **layout)
+    edit = draw(st.sampled_from(["none", "insert", "delete", "truncate"]))
+    at = draw(st.integers(0, len(text)))
+    if edit == "insert":
+        text = text[:at] + draw(st.sampled_from(EDITS)) + text[at:]
+    elif edit == "delete":
+        text = text[:at] + text[at + draw(st.integers(1, 3)):]
+    elif edit == "truncate":
+        text = text[:at]
+    return text.encode("utf-8", "surrogateescape")
+
+
+def _read(document):
+    """What a check reads from tokenizer.json, or the error it stops at."""
+    try:
+        doc = document()
+        kinds = [doc.kind(keys) for keys in (("model",), ("model", "vocab"))]
+        places = [Where(doc, keys).location() for keys in LOCATED]
+        return [doc.get(keys, "missing") for keys in READ] + kinds + places
+    except InputError as exc:
+        return exc.line, exc.column, exc.message
+
+
+def _byte_offset(raw: bytes, line: int, column: int) -> int:
+    start = 0
+    for _ in range(line - 1):
+        start = raw.index(b"\n", start) + 1
+    return start + len(raw[start:].split(b"\n")[0].decode("utf-8", "replace")[:column - 1].encode("utf-8"))
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tokenizer_files())
+def test_tokenizer_json_read_in_parts_gives_what_parsing_it_whole_gives(raw):
+    """Every value read, and every error, is that of json.loads of the whole file; the one difference is a file
+    whose only flaw lies in model.merges, which are never parsed (they are most of the file)."""
+    lazy = _read(lambda: JsonDocument(P, lazy=True, raw=raw))
+    whole = _read(lambda: JsonDocument(P, raw=raw))
+    if lazy != whole:
+        assert isinstance(whole, tuple) and isinstance(lazy, list), (lazy, whole)
+        bounds = bpe_vocab_bounds(raw)
+        assert bounds is not None and _byte_offset(raw, *whole[:2]) >= bounds[1], (lazy, whole)
+
+
+@pytest.mark.parametrize("text,value", [
+    pytest.param('{"added_tokens": [1], "model": {"vocab": {"a": 0}, "merges": []}, "added_tokens": [2]}', [2],
+                 id="top-level-key-after-the-model"),
+    pytest.param('{"added_tokens": [1], "model": {"vocab": {"a": 0}, "merges": [], "x": []}, "added_tokens": [2]}',
+                 [2], id="after-a-member-after-the-merges"),
+    pytest.param('{"added_tokens": [1], "model": {"vocab": {"a": 0}, "merges": [["a", "b"]]}, "added_tokens": [2],'
+                 ' "zz": {"vocab": {}, "merges": []}}', [2], id="hidden-before-a-decoy-layout"),
+    pytest.param('{"added_tokens": [1], "model": {"vocab": {"a": 0}, "merges": ["a b"]}, "added_tokens": [2], '
+                 '"model": {"vocab": {}, "merges": []}}', [2], id="a-second-model"),
+    pytest.param('{"added_tokens": [1], "model": {"vocab": {"a": {"b": 1}, "merges": [], "c": 2}, "merges": []}}',
+                 [1], id="merges-inside-the-vocab"),
+])
+def test_members_written_again_after_the_vocabulary_are_the_ones_read(text, value):
+    """json.loads and the tokenizers library keep the last of a repeated key: so does the reading in parts."""
+    doc = JsonDocument(P, lazy=True, raw=text.encode())
+    assert doc.get(("added_tokens",)) == value == json.loads(text)["added_tokens"]
+    assert doc.get(("model", "vocab")) == json.loads(text)["model"]["vocab"]
+
+
+def test_a_tokenizer_json_as_the_tokenizers_library_writes_it_is_read_in_parts():
+    """The standard layout is read without parsing the file whole, also with long members before the vocabulary
+    (read in a growing head) and tokens that hold quotes, braces, colons and backslashes."""
+    tricky = ["}", '"}', ":", '":', "\\", '\\"', "a:b", "]", "é}"]
+    document = {"version": "1.0", "added_tokens": [{"id": i, "content": f"<|{i}|>"} for i in range(3000)],
+                "model": {"type": "BPE", "vocab": {t: i for i, t in enumerate(tricky)},
+                          "merges": [[a, b] for a in tricky for b in tricky]}}
+    for indent in (None, 2):
+        raw = json.dumps(document, indent=indent, ensure_ascii=False).encode()
+        doc = JsonDocument(P, lazy=True, raw=raw)
+        assert doc.bpe_vocab() is not None  # not parsed whole
+        assert doc.get(("added_tokens", 2999, "content")) == "<|2999|>"
+        start, end = doc.bpe_vocab()[1]
+        assert json.loads(raw[start:end]) == document["model"]["vocab"] == doc.get(("model", "vocab"))
+
+
+def test_members_before_the_vocabulary_cut_at_any_byte_are_read_on(monkeypatch):
+    """The head is decoded 64 KB first, then four times more while the members before the vocabulary go on: the
+    walk goes on from the last member it read whole, wherever the head ends."""
+    from eos_guard import jsonspan
+
+    document = {"version": "1.0", "added_tokens": [{"id": 1, "content": "é<|x|>"}], "normalizer": {"a": [1, "b"]},
+                "model": {"type": "BPE", "dropout": None, "vocab": {"a": 0, "}": 1}, "merges": [["a", ":"]]}}
+    for indent in (None, 2):
+        raw = json.dumps(document, indent=indent, ensure_ascii=False).encode()
+        for head in range(1, len(raw) + 1):
+            monkeypatch.setattr(jsonspan._Outline, "HEAD", head)
+            doc = JsonDocument(P, lazy=True, raw=raw)
+            assert doc.bpe_vocab() is not None, head
+            assert [doc.get(("added_tokens",)), doc.get(("normalizer",)), doc.get(("model", "type")),
+                    doc.get(("model", "vocab"))] == [document["added_tokens"], document["normalizer"], "BPE",
+                                                     document["model"]["vocab"]], head
+
+
+def _inside_strings(raw: bytes) -> list[bool]:
+    """For each byte of a JSON text other than a quote, whether it lies inside a string."""
+    inside, escaped, found = False, False, []
+    for byte in raw:
+        found.append(inside)
+        if byte == 0x22 and not escaped:
+            inside = not inside
+        escaped = inside and not escaped and byte == 0x5C
+    return found
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.recursive(st.text(st.sampled_from('ab:,[]{}"\\\n é'), max_size=6) | st.integers(),
+                    lambda children: st.lists(children, max_size=4) | st.dictionaries(TOKEN_TEXT, children, max_size=3),
+                    max_leaves=30), st.sampled_from([None, 1]))
+def test_a_byte_inside_a_string_is_told_from_the_bytes_before_it(value, indent):
+    """What the outline's checks rest on: from the bytes before it alone (a line break, or the quotes back to some
+    text), a byte is said to lie inside a string or outside exactly as a parse says, or not at all (None)."""
+    from eos_guard import jsonspan
+
+    raw = json.dumps([value], indent=indent, ensure_ascii=False).encode()
+    truth = _inside_strings(raw)
+    for pos in range(1, len(raw)):
+        if raw[pos] != 0x22:  # the checks ask about a ':' or a '}', never about a quote
+            told = jsonspan._inside_string(raw, pos, 1)
+            assert told == truth[pos] or (told is None and indent is None), (raw, pos)

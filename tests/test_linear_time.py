@@ -9,11 +9,13 @@ size, so the bound holds on a slow or busy machine. Before, 8,000 mismatched add
 from __future__ import annotations
 
 import gc
+import json
 import time
 import weakref
 
 import pytest
 
+from eos_guard import cache
 from eos_guard.config import Config
 from eos_guard.pipeline import check_paths, fix_paths
 from eos_guard.report import REPORTERS, explain, summary
@@ -102,3 +104,94 @@ def test_reports_hold_no_reference_cycles(tmp_path, monkeypatch):
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+# --- tokenizer.json: any shape is read in time linear in its size ------------------------------------------------
+
+def _tokenizer_folder(folder, tokenizer: str) -> None:
+    write_json(folder / "config.json", {"eos_token_id": 2})
+    write_json(folder / "tokenizer_config.json", {"eos_token": "</s>"})
+    (folder / "tokenizer.json").write_text(tokenizer, encoding="utf-8")
+
+
+def unigram_of_empty_arrays(n):
+    """A Unigram vocabulary of n empty items: parsed whole (once: it was re-parsed per key path, in growing
+    windows, 5.6 s and 554 MB for 10 MB), and millions of small arrays for the garbage collector."""
+    return '{"added_tokens": [], "model": {"type": "Unigram", "vocab": [' + ",".join(["[]"] * n) + "]}}"
+
+
+def bpe_of_tricky_tokens(n, indent=2):
+    """The tokenizers library's layout, whose vocabulary holds n keys with braces, quotes and backslashes and whose
+    merges hold n colons: every one is looked at to read the file without parsing it."""
+    vocab = {f'}}"{i}\\': i for i in range(n)} | {"</s>": n}
+    merges = [[f':{i}"', f'\\\\:{i}'] for i in range(n)]
+    return json.dumps({"added_tokens": [{"id": n, "content": "</s>", "special": True}],
+                       "model": {"type": "BPE", "vocab": vocab, "merges": merges}}, indent=indent)
+
+
+def long_members_before_the_vocabulary(n):
+    """A top level whose members before the model are n values long: the decoded head grows."""
+    return json.dumps({"added_tokens": [], "normalizer": [[] for _ in range(n)], "decoder": "x" * n,
+                       "model": {"type": "BPE", "vocab": {"</s>": 0}, "merges": []}}, indent=2)
+
+
+@pytest.mark.parametrize("shape,n", [
+    pytest.param(unigram_of_empty_arrays, 60_000, id="unigram-of-empty-arrays"),
+    pytest.param(bpe_of_tricky_tokens, 6_000, id="pretty-bpe-of-tricky-tokens"),
+    pytest.param(lambda n: bpe_of_tricky_tokens(n, None), 6_000, id="compact-bpe-of-tricky-tokens"),
+    pytest.param(long_members_before_the_vocabulary, 30_000, id="long-members-before-the-vocabulary"),
+    pytest.param(lambda n: bpe_of_tricky_tokens(n)[:-1], 6_000, id="not-json"),
+])
+def test_tokenizer_json_ten_times_larger_costs_at_most_thirty_times_the_time(tmp_path, monkeypatch, shape, n):
+    monkeypatch.chdir(tmp_path)
+    for name, size in (("small", n), ("large", 10 * n)):
+        _tokenizer_folder(tmp_path / name, shape(size))
+
+    config = Config()
+    config.limits = type(config.limits)(config.limits.seconds, config.limits.max_output, False)
+
+    def seconds(folder) -> float:
+        cache._MEMORY.clear()  # each run reads the file anew (a cache entry would answer for it)
+        start = time.process_time()
+        report = check_paths([folder], config)
+        assert len(report.models) == 1
+        return time.process_time() - start
+
+    seconds(tmp_path / "small")  # imports and first-use costs out of the measurement
+    small = min(seconds(tmp_path / "small") for _ in range(2))
+    large = seconds(tmp_path / "large")
+    assert large < 30 * small + 0.5, (small, large)
+
+
+@pytest.mark.parametrize("shape,n", [
+    pytest.param(unigram_of_empty_arrays, 300_000, id="unigram-of-empty-arrays"),
+    pytest.param(bpe_of_tricky_tokens, 20_000, id="pretty-bpe-of-tricky-tokens"),
+    pytest.param(lambda n: bpe_of_tricky_tokens(n, None), 20_000, id="compact-bpe-of-tricky-tokens"),
+    pytest.param(long_members_before_the_vocabulary, 200_000, id="long-members-before-the-vocabulary"),
+])
+def test_tokenizer_json_is_parsed_at_most_once(tmp_path, monkeypatch, shape, n):
+    """A check parses each part of tokenizer.json at most once (a 10 MB Unigram vocabulary was parsed 13 times):
+    the text json parses in all is at most the file's size, and its merges are never parsed."""
+    from eos_guard import jsonspan
+
+    _tokenizer_folder(tmp_path / "m", shape(n))
+    size = (tmp_path / "m" / "tokenizer.json").stat().st_size
+    parsed = []
+    loads, scan = json.loads, jsonspan._SCAN_VALUE
+
+    def counting_loads(text, *args, **kwargs):
+        parsed.append(len(text))
+        return loads(text, *args, **kwargs)
+
+    def counting_scan(text, start):
+        value, end = scan(text, start)
+        parsed.append(end - start)
+        return value, end
+
+    monkeypatch.setattr(json, "loads", counting_loads)
+    monkeypatch.setattr(jsonspan, "_SCAN_VALUE", counting_scan)
+    config = Config()
+    config.limits = type(config.limits)(config.limits.seconds, config.limits.max_output, False)
+    report = check_paths([tmp_path / "m"], config)
+    assert report.models[0].error is None
+    assert sum(parsed) < size + 100_000, (sum(parsed), size)

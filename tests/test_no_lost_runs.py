@@ -215,6 +215,28 @@ def test_json_nested_deeper_than_the_recursion_limit_is_one_error_line(run, tmp_
     assert_one_error_line(code, out, err, f"b/{name}")
 
 
+DEEP_OBJECT = '{"a": ' * 50_000 + "1" + "}" * 50_000
+DEEP_ARRAY = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.mark.parametrize("added,vocab", [
+    pytest.param("[]", DEEP_OBJECT, id="model.vocab"),
+    pytest.param(DEEP_ARRAY, '{"a": 0}', id="added_tokens"),
+    pytest.param("[]", '{"a": ' + DEEP_ARRAY + "}", id="a-value-in-model.vocab"),
+])
+def test_tokenizer_json_nested_deeper_than_the_recursion_limit_is_the_same_error_line(run, tmp_path, added, vocab):
+    """tokenizer.json is read in parts (docs/performance.md); nesting too deep in any part is the error line of any
+    other file, not an internal error."""
+    honest(tmp_path / "a")
+    folder = honest(tmp_path / "b")
+    (folder / "tokenizer.json").write_text(
+        '{"added_tokens": ' + added + ', "model": {"type": "BPE", "vocab": ' + vocab + ', "merges": []}}',
+        encoding="utf-8")
+    code, out, err = run("--format", "text", ".")
+    assert_one_error_line(code, out, err, "b/tokenizer.json")
+    assert "eos-guard: b/tokenizer.json:1:1: cannot parse JSON: nesting is too deep" in err.splitlines()
+
+
 def test_a_file_changed_between_reading_and_writing_is_not_written(tmp_path):
     from eos_guard.fixes import FileChange, unchanged_since_read
 
