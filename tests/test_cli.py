@@ -159,7 +159,7 @@ def test_tokenizer_json_errors_are_those_of_any_other_file(run, tmp_path, conten
     raw = content.encode("utf-8", "surrogateescape")
     write_json(tmp_path / "t" / "config.json", {"eos_token_id": 2})
     (tmp_path / "t" / "tokenizer.json").write_bytes(raw)
-    (tmp_path / "c").mkdir()
+    write_json(tmp_path / "c" / "generation_config.json", {"eos_token_id": 2})  # a model folder, whatever config.json holds
     (tmp_path / "c" / "config.json").write_bytes(raw)
     code, out, err = run(".")
     assert code == 2
