@@ -56,7 +56,8 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     from .report import REPORTERS  # the output formats are the reporters' registry; loaded per run, not on import
 
-    parser = _Parser(prog="eos-guard", usage="%(prog)s [explain] [PATH ...] [options]\n       %(prog)s rule CODE|NAME ... | --all\n"
+    parser = _Parser(prog="eos-guard",
+                     usage="%(prog)s [explain] [PATH ...] [options]\n       %(prog)s rule CODE|NAME ... | --all\n"
                            "       %(prog)s --hub-list FILE [options]",
                      formatter_class=_Formatter, allow_abbrev=False,
                      description="Check that a model folder's chat template, tokenizer and generation config agree "

@@ -203,7 +203,8 @@ class ModelFiles:
                 yield doc
 
 
-_TOO_MANY = f"not read: eos-guard checks at most {MAX_TEMPLATES} chat templates per folder, each one costing its renders"
+_TOO_MANY = (f"not read: eos-guard checks at most {MAX_TEMPLATES} chat templates per folder, each one costing its "
+             "renders")
 
 
 class _Entries:

@@ -121,8 +121,8 @@ def resolve(files: ModelFiles, limits: Limits = Limits()) -> ResolvedModel:
             prepare(template.text, limits)
         except MissingDependency as exc:
             raise exc.at(template.path) from None
-    special, where, problem = _special_tokens(files)
-    specials = [(text, where.get(name)) for name, text in special.items()] + _model_specific_and_extra(files)[1]
+    special, where, problem, extra = _special_tokens(files)
+    specials = [(text, where.get(name)) for name, text in special.items()] + extra
     vocab = Vocabulary(files, use_cache=limits.cache, specials=specials)
     eos = None
     if "eos_token" in special:
@@ -138,9 +138,11 @@ def resolve(files: ModelFiles, limits: Limits = Limits()) -> ResolvedModel:
     return model
 
 
-def _special_tokens(files: ModelFiles) -> tuple[dict[str, str], dict[str, Where], str | None]:
-    """Named special token strings after transformers' precedence, in its order, their origins, and any eos
-    problem. These are the tokenizer's ``special_tokens_map``: the variables a chat template sees.
+def _special_tokens(files: ModelFiles) \
+        -> tuple[dict[str, str], dict[str, Where], str | None, list[tuple[str, Where]]]:
+    """Named special token strings after transformers' precedence, in its order, their origins, any eos problem,
+    and the unnamed special tokens. The named ones are the tokenizer's ``special_tokens_map``: the variables a
+    chat template sees.
 
     The seven standard names first: tokenizer_config.json's, which special_tokens_map.json overrides only when
     tokenizer_config.json has no ``added_tokens_decoder`` key (the "legacy" branch). Then the model-specific
@@ -171,7 +173,7 @@ def _special_tokens(files: ModelFiles) -> tuple[dict[str, str], dict[str, Where]
                 standard.pop(name, None)
     if problem:
         standard.pop("eos_token", None)
-    named, _ = _model_specific_and_extra(files)
+    named, extra = _model_specific_and_extra(files)
     tokens: dict[str, str] = {}
     for name in SPECIAL_TOKEN_NAMES:  # the standard slots first, whatever set them
         if name in named and name != "eos_token":  # an extra_special_tokens object may name a standard token
@@ -181,7 +183,7 @@ def _special_tokens(files: ModelFiles) -> tuple[dict[str, str], dict[str, Where]
     for name, (text, place) in named.items():
         if name not in SPECIAL_TOKEN_NAMES:
             tokens[name], where[name] = text, place
-    return tokens, where, problem
+    return tokens, where, problem, extra
 
 
 def _model_specific_and_extra(files: ModelFiles) -> tuple[dict[str, tuple[str, Where]], list[tuple[str, Where]]]:
