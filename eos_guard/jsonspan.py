@@ -405,6 +405,19 @@ class _Outline:
 
     @classmethod
     def read(cls, raw: bytes) -> _Outline | None:
+        """The outline of ``raw``, or None. The garbage collector is paused meanwhile, as in :func:`parse`: the
+        members before the vocabulary may be long arrays of small values, and in a process with a large heap (a
+        long run, a test session) each collection while they are built scans all of it."""
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return cls._read(raw)
+        finally:
+            if collecting:
+                gc.enable()
+
+    @classmethod
+    def _read(cls, raw: bytes) -> _Outline | None:
         head, size = _Head(), cls.HEAD
         while True:
             end = min(len(raw), size)
