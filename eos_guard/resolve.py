@@ -79,6 +79,8 @@ class ResolvedModel:
     vocab_size: int | None
     terminators: list[Terminator] = field(default_factory=list)
     baseline_eos: dict[str, StopIds] = field(default_factory=dict)  # file name -> eos_token_id there earlier
+    # special tokens other than eos whose value makes AutoTokenizer raise: name -> (message, where) (EOS007)
+    special_token_problems: dict[str, tuple[str, Where]] = field(default_factory=dict)
     # runtime name -> runtimes.StopSet; the runtimes layer fills it in (runtimes.stop_sets), since it reads this model
     runtime_stops: dict[str, Any] = field(default_factory=dict)
 
@@ -121,7 +123,7 @@ def resolve(files: ModelFiles, limits: Limits = Limits()) -> ResolvedModel:
             prepare(template.text, limits)
         except MissingDependency as exc:
             raise exc.at(template.path) from None
-    special, where, problem, extra = _special_tokens(files)
+    special, where, problem, extra, unloadable = _special_tokens(files)
     specials = [(text, where.get(name)) for name, text in special.items()] + extra
     vocab = Vocabulary(files, use_cache=limits.cache, specials=specials)
     eos = None
@@ -129,6 +131,7 @@ def resolve(files: ModelFiles, limits: Limits = Limits()) -> ResolvedModel:
         eos = _token_value(special["eos_token"], where.get("eos_token"), vocab, special.get("unk_token"))
     model = ResolvedModel(
         folder=files.folder, files=files, vocab=vocab, tokenizer_eos=eos, tokenizer_eos_problem=problem,
+        special_token_problems=unloadable,
         special_tokens=special, special_where=where, stop=generation_stop_ids(files), config_eos=config_eos_ids(files),
         vocab_size=_vocab_size(files))
     model.terminators = [_terminator(t, model, limits) for t in files.templates.values()]
@@ -138,22 +141,22 @@ def resolve(files: ModelFiles, limits: Limits = Limits()) -> ResolvedModel:
     return model
 
 
-def _special_tokens(files: ModelFiles) \
-        -> tuple[dict[str, str], dict[str, Where], str | None, list[tuple[str, Where]]]:
+def _special_tokens(files: ModelFiles) -> tuple[dict[str, str], dict[str, Where], str | None,
+                                                list[tuple[str, Where]], dict[str, tuple[str, Where]]]:
     """Named special token strings after transformers' precedence, in its order, their origins, any eos problem,
-    and the unnamed special tokens. The named ones are the tokenizer's ``special_tokens_map``: the variables a
-    chat template sees.
+    the unnamed special tokens, and the other special token values that make transformers raise (name ->
+    message, where). The named ones are the tokenizer's ``special_tokens_map``: the variables a chat template
+    sees.
 
     The seven standard names first: tokenizer_config.json's, which special_tokens_map.json overrides only when
     tokenizer_config.json has no ``added_tokens_decoder`` key (the "legacy" branch). Then the model-specific
-    ones (Gemma 3's ``boi_token``, an ``eot_token``): any other ``*_token`` key whose value is a string or an
-    AddedToken, and the entries of an ``extra_special_tokens`` object; here tokenizer_config.json wins over the
-    legacy map (``_from_pretrained`` lines 1852-1865 and 1904-1925, ``__init__`` lines 1034-1109, 5.24).
+    ones (Gemma 3's ``boi_token``, an ``eot_token``), in transformers' steps (:func:`_model_specific_and_extra`).
     """
     tc, stm = files.tokenizer_config, files.special_tokens_map
     standard: dict[str, str] = {}
     where: dict[str, Where] = {}
     problem: str | None = None
+    unloadable: dict[str, tuple[str, Where]] = {}  # other special tokens that make transformers raise
     legacy = tc is None or not isinstance(tc.data, dict) or "added_tokens_decoder" not in tc.data
     sources = [(tc, True)] + ([(stm, False)] if legacy else [])
     for doc, is_config in sources:
@@ -162,18 +165,22 @@ def _special_tokens(files: ModelFiles) \
         for name in SPECIAL_TOKEN_NAMES:
             if name not in doc.data:
                 continue
-            text, error = special_token_text(doc.data[name], is_config)
+            text, error = special_token_text(doc.data[name], is_config, name)
             if text is not None or error:
                 where[name] = Where(doc, (name,))
             if name == "eos_token" and (text is not None or error):
                 problem = error
+            elif error:
+                unloadable[name] = (f"{name} {error}", Where(doc, (name,)))
+            else:
+                unloadable.pop(name, None)  # the legacy map's value replaces a bad one
             if text is not None:
                 standard[name] = text
             elif not error:
                 standard.pop(name, None)
     if problem:
         standard.pop("eos_token", None)
-    named, extra = _model_specific_and_extra(files)
+    named, extra = _model_specific_and_extra(files, unloadable)
     tokens: dict[str, str] = {}
     for name in SPECIAL_TOKEN_NAMES:  # the standard slots first, whatever set them
         if name in named and name != "eos_token":  # an extra_special_tokens object may name a standard token
@@ -183,10 +190,11 @@ def _special_tokens(files: ModelFiles) \
     for name, (text, place) in named.items():
         if name not in SPECIAL_TOKEN_NAMES:
             tokens[name], where[name] = text, place
-    return tokens, where, problem, extra
+    return tokens, where, problem, extra, unloadable
 
 
-def _model_specific_and_extra(files: ModelFiles) -> tuple[dict[str, tuple[str, Where]], list[tuple[str, Where]]]:
+def _model_specific_and_extra(files: ModelFiles, unloadable: dict[str, tuple[str, Where]] | None = None) \
+        -> tuple[dict[str, tuple[str, Where]], list[tuple[str, Where]]]:
     """The model-specific named special tokens, in the order the tokenizer sets them, and the unnamed extra
     ones, each with where it is written: the steps of ``_from_pretrained`` (lines 1850-1865, 1904-1930) and of
     ``__init__`` (lines 1011-1013, 1034-1109) in transformers 5.24, on the files' values.
@@ -230,6 +238,11 @@ def _model_specific_and_extra(files: ModelFiles) -> tuple[dict[str, tuple[str, W
             text, error = special_token_text(value, not plain_objects)
             if text is not None and not error:
                 automatic[key] = (text, place)
+    if unloadable is not None:  # an object's entry that is no string or AddedToken: TypeError in __init__
+        for key, (text, place) in collected.items():
+            if text is None:
+                unloadable[key] = (f"{key} in extra_special_tokens is not a string or AddedToken; transformers "
+                                   "raises when it loads the tokenizer", place)
     named = {**automatic, **{key: found for key, found in collected.items() if found[0] is not None}}
     return {key: found for key, found in named.items()}, _items(init.get("extra_special_tokens"))
 
@@ -264,7 +277,7 @@ def _items(entry: tuple | None) -> list[tuple[str, Where]]:
     return found
 
 
-def special_token_text(value: Any, in_tokenizer_config: bool) -> tuple[str | None, str | None]:
+def special_token_text(value: Any, in_tokenizer_config: bool, name: str = "eos_token") -> tuple[str | None, str | None]:
     """The string of a special token value, or the reason transformers cannot load it."""
     if value is None:
         return None, None
@@ -273,7 +286,7 @@ def special_token_text(value: Any, in_tokenizer_config: bool) -> tuple[str | Non
     if isinstance(value, dict) and isinstance(value.get("content"), str):
         if in_tokenizer_config and value.get("__type") != "AddedToken":
             return None, ('is a dict without "__type": "AddedToken"; transformers raises '
-                          '"Special token eos_token has to be either str or AddedToken"')
+                          f'"Special token {name} has to be either str or AddedToken"')
         return value["content"], None
     return None, f"is {_kind(value)}, not a string or AddedToken; transformers cannot load the tokenizer"
 

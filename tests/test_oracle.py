@@ -143,3 +143,22 @@ def test_an_added_tokens_json_id_transformers_does_not_give_is_reported_in_that_
     eos009 = [line for line in out.splitlines() if " EOS009 " in line]
     assert eos009 == ["added_tokens.json:2:17: EOS009 warning: '<|im_end|>' is 9 in added_tokens.json but "
                       "transformers gives it 5 (ids follow tokenizer.json's list order) [added-token-id-mismatch]"]
+
+
+@pytest.mark.parametrize("change,name", [
+    pytest.param({"pad_token": {"content": "<|endoftext|>"}}, "pad_token", id="pad-object-without-type"),
+    pytest.param({"extra_special_tokens": {"image_token": {"content": "<img>"}}}, "image_token",
+                 id="extra-object-entry-without-type"),
+    pytest.param({"extra_special_tokens": {"image_token": None}}, "image_token", id="extra-object-entry-null"),
+])
+def test_a_special_token_transformers_cannot_load_is_eos007(tmp_path, run, change, name):
+    """Not only the eos: any special token value AutoTokenizer refuses means no runtime loads these files."""
+    import shutil
+
+    folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
+    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    (folder / "tokenizer_config.json").write_text(json.dumps({**config, **change}, indent=2), encoding="utf-8")
+    with pytest.raises(TypeError):
+        transformers.AutoTokenizer.from_pretrained(str(folder))
+    code, out, _ = run("--format", "concise", "--no-cache", str(folder))
+    assert code == 1 and f"EOS007 error: {name}" in out, out

@@ -17,7 +17,9 @@ class InvalidTokenId(Rule):
     ## What it detects
     `eos_token_id` holding something other than a non-negative integer or a list of them (`"2"`, `2.0`,
     `-1`, `true`, `[[2]]`, `[2, null]`), or an `eos_token` in the tokenizer files that transformers cannot
-    load (a list, a number, or in tokenizer_config.json an object without `"__type": "AddedToken"`).
+    load (a list, a number, or in tokenizer_config.json an object without `"__type": "AddedToken"`). The same for
+    the other special tokens (`pad_token`, ..., and the entries of an `extra_special_tokens` object): such a value
+    makes `AutoTokenizer.from_pretrained` raise, so nothing runs the model with these files.
 
     ## Why it breaks generation
     `GenerationConfig` accepts anything, so the error only shows at generation time: transformers warns that
@@ -46,3 +48,5 @@ class InvalidTokenId(Rule):
         eos_where = model.special_where.get("eos_token")
         if model.tokenizer_eos_problem and eos_where is not None:
             yield self.finding(model, f"eos_token {model.tokenizer_eos_problem}", eos_where)
+        for message, where in model.special_token_problems.values():  # the tokenizer does not load at all
+            yield self.finding(model, message, where)
