@@ -196,6 +196,13 @@ class ModelFiles:
                                                              self.tokenizer_config, ("chat_template", index, "template"))
         return templates
 
+    @property
+    def legacy(self) -> bool:
+        """Whether transformers takes its "legacy" branch: tokenizer_config.json has no ``added_tokens_decoder``
+        key (even ``{}`` counts), so it also reads special_tokens_map.json and added_tokens.json."""
+        tc = self.tokenizer_config
+        return tc is None or not isinstance(tc.data, dict) or "added_tokens_decoder" not in tc.data
+
     def documents(self) -> Iterator[JsonDocument]:
         for doc in (self.config, self.generation_config, self.tokenizer_config, self.special_tokens_map,
                     self.added_tokens, self.tokenizer, self.processor_template):

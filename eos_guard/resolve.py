@@ -157,8 +157,7 @@ def _special_tokens(files: ModelFiles) -> tuple[dict[str, str], dict[str, Where]
     where: dict[str, Where] = {}
     problem: str | None = None
     unloadable: dict[str, tuple[str, Where]] = {}  # other special tokens that make transformers raise
-    legacy = tc is None or not isinstance(tc.data, dict) or "added_tokens_decoder" not in tc.data
-    sources = [(tc, True)] + ([(stm, False)] if legacy else [])
+    sources = [(tc, True)] + ([(stm, False)] if files.legacy else [])
     for doc, is_config in sources:
         if doc is None or not isinstance(doc.data, dict):
             continue
@@ -211,13 +210,12 @@ def _model_specific_and_extra(files: ModelFiles, unloadable: dict[str, tuple[str
     init: dict[str, tuple[Any, Where, bool]] = {}  # key -> (value, where, whether a plain object is an AddedToken)
     if tc is not None and isinstance(tc.data, dict):
         init = {key: (value, Where(tc, (key,)), False) for key, value in tc.data.items()}
-    legacy = "added_tokens_decoder" not in init
     if "additional_special_tokens" in init and not init.get("extra_special_tokens", (None,))[0]:
         init["extra_special_tokens"] = init.pop("additional_special_tokens")
     collected = {key: (init[key][0], init.pop(key)[1]) for key in list(init)
                  if key not in SPECIAL_TOKEN_NAMES and key.endswith("_token") and isinstance(init[key][0], str)}
     collected.update(_named_entries(init))
-    if legacy and stm is not None and isinstance(stm.data, dict):
+    if files.legacy and stm is not None and isinstance(stm.data, dict):
         for key, value in stm.data.items():
             if key == "extra_special_tokens" and isinstance(value, list):
                 merged = _items(init.get("extra_special_tokens"))
@@ -244,7 +242,7 @@ def _model_specific_and_extra(files: ModelFiles, unloadable: dict[str, tuple[str
                 unloadable[key] = (f"{key} in extra_special_tokens is not a string or AddedToken; transformers "
                                    "raises when it loads the tokenizer", place)
     named = {**automatic, **{key: found for key, found in collected.items() if found[0] is not None}}
-    return {key: found for key, found in named.items()}, _items(init.get("extra_special_tokens"))
+    return named, _items(init.get("extra_special_tokens"))
 
 
 def _named_entries(init: dict) -> dict[str, tuple[str | None, Where]]:
@@ -267,17 +265,20 @@ def _items(entry: tuple | None) -> list[tuple[str, Where]]:
     if not isinstance(value, list):
         return []
     found: list[tuple[str, Where]] = []
+    seen: set[str] = set()  # a list may be long (a 4 MB tokenizer_config.json): one look-up per item
     for index, item in enumerate(value):
         if isinstance(item, tuple):  # already read (a merged list)
             found.append(item)
             continue
         text, error = special_token_text(item, not plain_objects)
-        if text is not None and not error and text not in (t for t, _ in found):
+        if text is not None and not error and text not in seen:
+            seen.add(text)
             found.append((text, Where(place.document, place.keys + (index,))))
     return found
 
 
-def special_token_text(value: Any, in_tokenizer_config: bool, name: str = "eos_token") -> tuple[str | None, str | None]:
+def special_token_text(value: Any, in_tokenizer_config: bool,
+                       name: str = "eos_token") -> tuple[str | None, str | None]:
     """The string of a special token value, or the reason transformers cannot load it."""
     if value is None:
         return None, None

@@ -200,8 +200,7 @@ class Vocabulary:
                             entry["content"], int(key), bool(entry.get("special", False)), int(key), tc,
                             ("added_tokens_decoder", key))
         at = self.files.added_tokens
-        legacy = tc is None or not isinstance(tc.data, dict) or "added_tokens_decoder" not in tc.data
-        if at is not None and legacy and isinstance(at.data, dict):  # read only without added_tokens_decoder
+        if at is not None and self.files.legacy and isinstance(at.data, dict):  # not with added_tokens_decoder
             for content, value in at.data.items():
                 if _is_int(value) and content not in self.declared:
                     self.declared[content] = AddedToken(content, value, False, value, at, (content,))
@@ -240,7 +239,7 @@ class Vocabulary:
         entry replacing an earlier one of the same id (``tokenization_utils_base.py`` ``_from_pretrained``, lines
         1885-1953). The class adds each text at its first id; a text already in the tokenizer is not added again."""
         tc = self.files.tokenizer_config
-        if tc is not None and isinstance(tc.data, dict) and "added_tokens_decoder" in tc.data:
+        if not self.files.legacy:
             by_id = {t.id: t for t in self.declared.values() if t.document is tc}
         else:
             by_id = {t.id: t for t in self.declared.values() if t.document is not tc}
