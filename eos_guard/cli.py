@@ -169,8 +169,13 @@ def _discard_stdout() -> None:
 def start_up_done() -> None:
     """What start-up made (modules, classes, registries) lives until the process exits: frozen, so that the garbage
     collector's scans skip it, the full collection the interpreter makes at exit too. That was ~10 ms of a small
-    check (docs/performance.md). Only for the program itself: a caller's objects are never frozen."""
+    check (docs/performance.md). Only for the program itself: a caller's objects are never frozen.
+
+    argparse also looks its own words up in gettext's translations each time it builds a parser, which imports
+    ``locale`` and searches the locale folders for an ``argparse.mo`` (~2 ms of a check); Python ships none, and
+    eos-guard's messages are English, so the program takes argparse's words as they are written."""
     gc.freeze()
+    argparse._ = str  # type: ignore[attr-defined]  # gettext's identity for a message without a translation
 
 
 def _stopped(args: argparse.Namespace, error: InputError) -> int:

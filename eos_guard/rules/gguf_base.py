@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
-
 from ..errors import display_path
 from ..findings import Finding, Location
 from ..resolve import ResolvedModel
@@ -36,6 +34,8 @@ class GgufRule(Rule):
 
 def repair(gguf: GgufModel, kind: str, token_id: int) -> str:
     """The two ways to make llama.cpp take ``token_id`` as its ``kind`` (eos, eot) token: per run, or in a copy."""
+    import shlex  # only a GGUF file's findings quote a command (start-up, docs/performance.md)
+
     text = gguf.tokens[token_id]
     # gguf_new_metadata.py looks a token up by its text (first match) or by id
     select = f"--special-token {kind} {shlex.quote(text)}" if gguf.id_of(text) == token_id \
@@ -46,6 +46,8 @@ def repair(gguf: GgufModel, kind: str, token_id: int) -> str:
 def rewrite(gguf: GgufModel, arguments: str) -> str:
     """The command that writes a fixed copy next to the GGUF: gguf-py's gguf_new_metadata.py, installed as
     ``gguf-new-metadata`` by ``pip install gguf``."""
+    import shlex  # only a GGUF file's findings quote a command (start-up, docs/performance.md)
+
     source = display_path(gguf.path)
     copy = source.removesuffix(".gguf") + ".fixed.gguf"
     return f"rewrite the GGUF: gguf-new-metadata {shlex.quote(source)} {shlex.quote(copy)} {arguments}"

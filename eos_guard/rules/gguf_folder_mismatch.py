@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import shlex
-
 from ..errors import display_path
 from ..findings import Finding, Severity
 from ..resolve import ResolvedModel
@@ -71,6 +69,8 @@ class GgufFolderMismatch(GgufRule):
         mine = next((t for t in gguf.templates if t.name == "default"), None)
         if source is None or (mine is not None and mine.text == source.text):
             return
+        import shlex  # only a GGUF file's findings quote a command (start-up, docs/performance.md)
+
         path = shlex.quote(display_path(source.path))
         said = "the GGUF has no tokenizer.chat_template" if mine is None else \
             f"tokenizer.chat_template differs from {folder}'s chat template ({display_path(source.path)})"
