@@ -17,11 +17,11 @@ from .known_tokens import END_OF_TURN_TEXTS
 from .model_files import ModelFiles, TemplateSource
 from .records import field, record
 from .template import Limits, Probe, prepare, probe_named_template
-from .vocabulary import Vocabulary
+from .vocabulary import Vocabulary, is_token_id
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Iterator
 
 # GenerationConfig.from_model_config: attributes still unset are taken from the first truthy of these.
 SUB_CONFIGS = ("decoder", "generator", "text_config")
@@ -179,6 +179,8 @@ def _special_tokens(files: ModelFiles) -> tuple[dict[str, str], dict[str, Where]
                 standard.pop(name, None)
     if problem:
         standard.pop("eos_token", None)
+    for label, message, place in _added_token_problems(files):
+        unloadable.setdefault(label, (message, place))
     named, extra = _model_specific_and_extra(files, unloadable)
     tokens: dict[str, str] = {}
     for name in SPECIAL_TOKEN_NAMES:  # the standard slots first, whatever set them
@@ -218,6 +220,9 @@ def _model_specific_and_extra(files: ModelFiles, unloadable: dict[str, tuple[str
     if files.legacy and stm is not None and isinstance(stm.data, dict):
         for key, value in stm.data.items():
             if key == "extra_special_tokens" and isinstance(value, list):
+                if isinstance(init.get("extra_special_tokens", (None,))[0], list):  # merged into a new list
+                    _refused_entries(init["extra_special_tokens"], unloadable)
+                _refused_entries((value, Where(stm, (key,)), True), unloadable, converted=True)
                 merged = _items(init.get("extra_special_tokens"))
                 seen = {text for text, _ in merged}
                 for text, place in _items((value, Where(stm, (key,)), True)):
@@ -241,18 +246,180 @@ def _model_specific_and_extra(files: ModelFiles, unloadable: dict[str, tuple[str
             if text is None:
                 unloadable[key] = (f"{key} in extra_special_tokens is not a string or AddedToken; transformers "
                                    "raises when it loads the tokenizer", place)
+        _refused_entries(init.get("extra_special_tokens"), unloadable)
     named = {**automatic, **{key: found for key, found in collected.items() if found[0] is not None}}
     return named, _items(init.get("extra_special_tokens"))
+
+
+LOAD_FAILS = "transformers raises when it loads the tokenizer"
+ADDED_TOKEN_FLAGS = ("single_word", "lstrip", "rstrip", "normalized", "special")
+ADDED_TOKEN_FLAGS_SET = frozenset(ADDED_TOKEN_FLAGS)
+
+
+def added_token_error(value: dict, special_given: bool = False) -> str | None:
+    """Why ``tokenizers.AddedToken(**value)`` raises a TypeError, or None (it ignores other keys, and a missing
+    content is ""). ``special_given``: transformers passes ``special=True`` itself, so a "special" key is given
+    twice (special_tokens_map.json's ``extra_special_tokens`` list)."""
+    content = value.get("content")
+    if content is not None and not isinstance(content, str):
+        return f'has a "content" that is {_kind(content)}, not a string'
+    if special_given and "special" in value:
+        return 'has a "special" key, which transformers gives AddedToken() itself ("got multiple values")'
+    for flag in ADDED_TOKEN_FLAGS:
+        if flag in value and not isinstance(value[flag], bool):
+            return f'has a "{flag}" that is {_kind(value[flag])}, not true or false'
+    return None
+
+
+def _added_token_problems(files: ModelFiles) -> Iterator[tuple[str, str, Where]]:
+    """The values transformers turns into AddedTokens that make it raise (``_from_pretrained`` lines 1887-1958,
+    ``convert_added_tokens``): tokenizer_config.json's ``added_tokens_decoder`` entries (an object each, keyed by
+    an id ``int()`` reads) and its ``{"__type": "AddedToken"}`` objects anywhere; in the legacy branch
+    special_tokens_map.json's objects (``special`` is dropped from a named one) and its own AddedToken objects.
+    Yields (label, message, where).
+
+    tokenizer.json's ``added_tokens`` entries too: the tokenizers library refuses one without every field of
+    the right kind, so every runtime that loads the file with it fails (transformers does, unless its tokenizer
+    class rebuilds the tokenizer from the vocabulary, as Qwen2Tokenizer does)."""
+    tc, stm = files.tokenizer_config, files.special_tokens_map
+    if tc is not None and isinstance(tc.data, dict):
+        if "added_tokens_decoder" in tc.data:
+            decoder = tc.data["added_tokens_decoder"]
+            if not isinstance(decoder, dict):
+                yield "added_tokens_decoder", (f"added_tokens_decoder is {_kind(decoder)}, not an object; "
+                                               f"{LOAD_FAILS}"), Where(tc, ("added_tokens_decoder",))
+                decoder = {}
+            for key, entry in decoder.items():
+                if key.isdigit() and _plain_added_token(entry):  # nearly every entry (thousands in a file)
+                    continue
+                label, place = f'added_tokens_decoder["{key}"]', Where(tc, ("added_tokens_decoder", key))
+                try:
+                    int(key)
+                except ValueError:
+                    yield label, f"{label} has a key that is not a number (int() reads it as the id); {LOAD_FAILS}", \
+                        place
+                    continue
+                error = added_token_error(entry) if isinstance(entry, dict) else f"is {_kind(entry)}, not an object"
+                if error:
+                    yield label, f"{label} {error}; {LOAD_FAILS}", place
+        yield from _added_token_objects(tc, [item for item in tc.data.items() if item[0] != "added_tokens_decoder"])
+    if files.legacy and stm is not None and isinstance(stm.data, dict):
+        rest = []
+        for key, value in stm.data.items():
+            if isinstance(value, dict) and key != "extra_special_tokens":  # AddedToken(**value, special=True)
+                error = added_token_error({k: v for k, v in value.items() if k != "special"})
+                if error:
+                    yield key, f"{key} {error}; {LOAD_FAILS}", Where(stm, (key,))
+            elif not (key == "extra_special_tokens" and isinstance(value, list)):  # that list: _refused_entries
+                rest.append((key, value))
+        yield from _added_token_objects(stm, rest)
+    doc = files.tokenizer
+    entries = doc.get(("added_tokens",)) if doc is not None else None
+    wrong = _wrong_added_token(entries) if isinstance(entries, list) else None
+    if wrong is not None:
+        message, keys = wrong
+        yield "tokenizer.json added_tokens", (f"tokenizer.json {message}; the tokenizers library refuses the file "
+                                              "(TGI loads it with that library, and transformers does for most "
+                                              "tokenizer classes)"), Where(doc, keys)
+
+
+# tokenizers' AddedTokenWithId: every field is required, of this kind (serde; other keys are ignored)
+ADDED_TOKEN_FIELDS = (("id", "a token id"), ("content", "a string"), *((flag, "true or false") for flag in (
+    "single_word", "lstrip", "rstrip", "normalized", "special")))
+
+
+def _plain_added_token(entry: Any) -> bool:
+    """Whether an object has a string content and no flag (ADDED_TOKEN_FLAGS) but true or false: the usual entry,
+    tested without a loop (a file may hold thousands)."""
+    return type(entry) is dict and type(entry.get("content")) is str \
+        and type(entry.get("special", False)) is bool and type(entry.get("normalized", False)) is bool \
+        and type(entry.get("lstrip", False)) is bool and type(entry.get("rstrip", False)) is bool \
+        and type(entry.get("single_word", False)) is bool
+
+
+def _wrong_added_token(entries: list) -> tuple[str, KeyPath] | None:
+    """The first tokenizer.json added_tokens entry the tokenizers library refuses: (the problem, where), or None.
+    (transformers loads the file with it, unless the tokenizer class rebuilds the tokenizer from the vocabulary,
+    as Qwen2Tokenizer does; TGI and the other Rust loaders always do.)"""
+    for index, entry in enumerate(entries):
+        if _plain_added_token(entry) and ADDED_TOKEN_FLAGS_SET <= entry.keys() and is_token_id(entry.get("id")):
+            continue
+        if not isinstance(entry, dict):
+            return f"added_tokens[{index}] is {_kind(entry)}, not an object", \
+                ("added_tokens", index)
+        for name, kind in ADDED_TOKEN_FIELDS:
+            if name not in entry:
+                return f'added_tokens[{index}] has no "{name}"', ("added_tokens", index)
+            value = entry[name]
+            if not (is_token_id(value) if name == "id" else isinstance(value, str) if name == "content"
+                    else isinstance(value, bool)):
+                shown = str(value) if name == "id" and isinstance(value, int) and not isinstance(value, bool) \
+                    else _kind(value)
+                return f'added_tokens[{index}].{name} is {shown}, not {kind}', ("added_tokens", index, name)
+    return None
+
+
+def _added_token_objects(doc: JsonDocument, items: list[tuple[str, Any]]) -> Iterator[tuple[str, str, Where]]:
+    """The ``{"__type": "AddedToken", ...}`` objects under these top-level items that AddedToken() refuses,
+    depth first in file order, without recursion (a file may nest a thousand levels)."""
+    stack: list[tuple[KeyPath, Any]] = [((key,), value) for key, value in reversed(items)
+                                        if isinstance(value, (dict, list))]
+    while stack:
+        keys, value = stack.pop()
+        if isinstance(value, dict):
+            if value.get("__type") == "AddedToken":
+                error = added_token_error(value)
+                if error:
+                    label = ".".join(map(str, keys))
+                    yield label, f"{label} {error}; {LOAD_FAILS}", Where(doc, keys)
+                continue
+            children = [(key, child) for key, child in value.items() if isinstance(child, (dict, list))]
+        else:  # a long list of strings (additional_special_tokens) costs one test per item
+            children = [(index, child) for index, child in enumerate(value) if isinstance(child, (dict, list))]
+        stack.extend((keys + (key,), child) for key, child in reversed(children))
+
+
+def _refused_entries(entry: tuple | None, unloadable: dict[str, tuple[str, Where]] | None,
+                     converted: bool = False) -> None:
+    """Note in ``unloadable`` the entries of an unnamed special-token list that the tokenizers library refuses
+    ("Input must be a List[Union[str, AddedToken]]"), or the value when it is neither a list nor an object:
+    anything but a string or an AddedToken object. ``converted``: special_tokens_map.json's
+    ``extra_special_tokens`` list, whose objects transformers makes AddedTokens (special=True given)."""
+    if entry is None or unloadable is None:
+        return
+    value, place, from_map = entry
+    if value is None or isinstance(value, dict):
+        return
+    if not isinstance(value, list):
+        unloadable.setdefault("extra_special_tokens", (
+            f"extra_special_tokens is {_kind(value)}, not a list or an object; {LOAD_FAILS}", place))
+        return
+    for index, item in enumerate(value):
+        if isinstance(item, (str, tuple)):  # a tuple: an entry already read (a merged list)
+            continue
+        if isinstance(item, dict) and converted:
+            error = added_token_error(item, special_given=True)
+        elif isinstance(item, dict) and item.get("__type") == "AddedToken":
+            continue  # its fields are checked with the file's other AddedToken objects
+        else:
+            error = ('is an object without "__type": "AddedToken"' if isinstance(item, dict)
+                     else f"is {_kind(item)}, not a string or AddedToken")
+        if error:
+            label = f"{'.'.join(map(str, place.keys))}[{index}]"
+            # special_tokens_map.json's additional_special_tokens objects: transformers 4.x made them AddedTokens
+            fails = LOAD_FAILS.replace("transformers", "transformers 5") + " (4.x loads it)" \
+                if from_map and not converted and isinstance(item, dict) else LOAD_FAILS
+            unloadable.setdefault(label, (f"{label} {error}; {fails}", Where(place.document, place.keys + (index,))))
 
 
 def _named_entries(init: dict) -> dict[str, tuple[str | None, Where]]:
     """An ``extra_special_tokens`` object's entries (taken out of ``init``), name -> (text, where)."""
     if not isinstance(init.get("extra_special_tokens", (None,))[0], dict):
         return {}
-    value, place, plain_objects = init.pop("extra_special_tokens")
+    value, place, _ = init.pop("extra_special_tokens")
     found = {}
-    for name, entry in value.items():
-        text, error = special_token_text(entry, not plain_objects)
+    for name, entry in value.items():  # a plain object stays a dict in either file: __init__ raises
+        text, error = special_token_text(entry, True)
         found[name] = (text if not error else None, Where(place.document, place.keys + (name,)))
     return found
 
@@ -377,6 +544,10 @@ def _terminator(template: TemplateSource, model: ResolvedModel, limits: Limits) 
 
 
 def _kind(value: Any) -> str:
+    if isinstance(value, str):
+        return "a string"
+    if value is None:
+        return "null"
     if isinstance(value, bool):
         return "a boolean"
     if isinstance(value, (int, float)):

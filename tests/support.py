@@ -29,3 +29,9 @@ def write_json(path: Path, data: object) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     return path
+
+
+def added_token(token_id: int, content: str, special: bool = True) -> dict:
+    """A tokenizer.json ``added_tokens`` entry with every field the tokenizers library requires."""
+    return {"id": token_id, "content": content, "single_word": False, "lstrip": False, "rstrip": False,
+            "normalized": not special, "special": special}

@@ -268,7 +268,8 @@ def test_gguf_fixed_by_hand_and_folder_not(run, tmp_path):
     """A GGUF whose eos was repaired stops; converting the stale folder again would not: keep the GGUF's."""
     folder = tmp_path / "folder"
     folder.mkdir()
-    added = [{"id": i, "content": t, "special": True} for i, t in enumerate(VOCAB) if i >= END]
+    added = [{"id": i, "content": t, "single_word": False, "lstrip": False, "rstrip": False, "normalized": False,
+              "special": True} for i, t in enumerate(VOCAB) if i >= END]
     (folder / "tokenizer_config.json").write_text(json.dumps({
         "eos_token": "</s>", "chat_template": CUSTOM_TEMPLATE,
         "added_tokens_decoder": {str(t["id"]): {"content": t["content"], "special": True} for t in added}}))

@@ -19,7 +19,7 @@ from eos_guard import cache
 from eos_guard.config import Config
 from eos_guard.pipeline import check_paths, fix_paths
 from eos_guard.report import REPORTERS, explain, summary
-from support import FIXTURES, RULE_CASES, write_json
+from support import FIXTURES, RULE_CASES, added_token, write_json
 
 
 def long_eos_list(folder, n):
@@ -33,7 +33,7 @@ def long_eos_list(folder, n):
 def many_added_tokens(folder, n):
     """n added tokens whose declared ids disagree with tokenizer.json's: two findings per token (EOS009)."""
     write_json(folder / "tokenizer.json", {
-        "added_tokens": [{"id": 5 + i, "content": f"<|a{i}|>", "special": True} for i in range(n)],
+        "added_tokens": [added_token(5 + i, f"<|a{i}|>") for i in range(n)],
         "model": {"type": "BPE", "vocab": {f"t{i}": i for i in range(100)}, "merges": []}})
     write_json(folder / "tokenizer_config.json", {
         "eos_token": "<|a0|>", "chat_template": "{% for m in messages %}{{ m.content }}<|a1|>{% endfor %}",
@@ -125,7 +125,7 @@ def bpe_of_tricky_tokens(n, indent=2):
     merges hold n colons: every one is looked at to read the file without parsing it."""
     vocab = {f'}}"{i}\\': i for i in range(n)} | {"</s>": n}
     merges = [[f':{i}"', f'\\\\:{i}'] for i in range(n)]
-    return json.dumps({"added_tokens": [{"id": n, "content": "</s>", "special": True}],
+    return json.dumps({"added_tokens": [added_token(n, "</s>")],
                        "model": {"type": "BPE", "vocab": vocab, "merges": merges}}, indent=indent)
 
 

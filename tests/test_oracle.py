@@ -162,3 +162,146 @@ def test_a_special_token_transformers_cannot_load_is_eos007(tmp_path, run, chang
         transformers.AutoTokenizer.from_pretrained(str(folder))
     code, out, _ = run("--format", "concise", "--no-cache", str(folder))
     assert code == 1 and f"EOS007 error: {name}" in out, out
+
+
+AT_FLAGS = {"single_word": False, "lstrip": False, "rstrip": False, "normalized": False, "special": True}
+
+
+def added_token_object(content, **changes):
+    return {"__type": "AddedToken", "content": content, **AT_FLAGS, **changes}
+
+
+def _tc(**changes):
+    def change(folder):
+        path = folder / "tokenizer_config.json"
+        config = json.loads(path.read_text(encoding="utf-8"))
+        for key, value in changes.items():
+            if callable(value):
+                value(config)
+            else:
+                config[key] = value
+        path.write_text(json.dumps(config, indent=2), encoding="utf-8")
+    return change
+
+
+def _map(special_tokens_map):
+    """special_tokens_map.json replaced, tokenizer_config.json kept (with its added_tokens_decoder)."""
+    def change(folder):
+        (folder / "special_tokens_map.json").write_text(json.dumps(special_tokens_map, indent=2), encoding="utf-8")
+    return change
+
+
+def _legacy(special_tokens_map):
+    """The legacy branch: tokenizer_config.json without added_tokens_decoder, and this special_tokens_map.json."""
+    def change(folder):
+        _tc(added_tokens_decoder=lambda config: config.pop("added_tokens_decoder"))(folder)
+        (folder / "special_tokens_map.json").write_text(json.dumps(special_tokens_map, indent=2), encoding="utf-8")
+    return change
+
+
+def _decoder_entry(key, **changes):
+    return lambda config: config["added_tokens_decoder"].__setitem__(
+        key, {**config["added_tokens_decoder"].get(key, config["added_tokens_decoder"]["151645"]), **changes})
+
+
+def _added_tokens(edit):
+    def change(folder):
+        path = folder / "tokenizer.json"
+        data = json.loads(path.read_text(encoding="utf-8"))
+        edit(data["added_tokens"])
+        path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return change
+
+
+# (change, whether AutoTokenizer raises: 1 for tokenizer_config.json and special_tokens_map.json, 2 for tokenizer.json,
+# which the tokenizers library refuses; eos-guard says so with an EOS007 finding either way)
+LOADING_CASES = [
+    pytest.param(_tc(added_tokens_decoder=_decoder_entry("151645", special="true")), 1, id="decoder-flag-string"),
+    pytest.param(_tc(added_tokens_decoder=_decoder_entry("151644", content=5)), 1, id="decoder-content-number"),
+    pytest.param(_tc(added_tokens_decoder=lambda c: c["added_tokens_decoder"].__setitem__("151644", "<|im_start|>")),
+                 1, id="decoder-entry-string"),
+    pytest.param(_tc(added_tokens_decoder=_decoder_entry("x")), 1, id="decoder-key-not-a-number"),
+    pytest.param(_tc(added_tokens_decoder=_decoder_entry("151646", content=None)), 0, id="decoder-content-null"),
+    pytest.param(_tc(eos_token=added_token_object("<|im_end|>", lstrip=1)), 1, id="eos-added-token-flag-number"),
+    pytest.param(_tc(some_setting={"x": [added_token_object("<y>", rstrip=0)]}), 1, id="nested-added-token-flag"),
+    pytest.param(_tc(some_setting={"x": [added_token_object("<y>", foo=1)]}), 0, id="nested-added-token-other-key"),
+    pytest.param(_tc(extra_special_tokens=[{"content": "<img>"}]), 1, id="extra-list-plain-object"),
+    pytest.param(_tc(extra_special_tokens=[5]), 1, id="extra-list-number"),
+    pytest.param(_tc(extra_special_tokens=[None]), 1, id="extra-list-null"),
+    pytest.param(_tc(extra_special_tokens="<img>"), 1, id="extra-string"),
+    pytest.param(_tc(extra_special_tokens=[added_token_object("<img>")]), 0, id="extra-list-added-token"),
+    pytest.param(_tc(additional_special_tokens=[{"content": "<img>"}]), 1, id="additional-list-plain-object"),
+    pytest.param(_tc(extra_special_tokens=["<img>"], additional_special_tokens=[{"content": "<x>"}]), 0,
+                 id="additional-list-unused"),
+    pytest.param(_tc(extra_special_tokens={"image_token": added_token_object("<img>", lstrip=1)}), 1,
+                 id="extra-object-added-token-flag"),
+    pytest.param(_legacy({"eos_token": {"content": "<|im_end|>", "lstrip": "no"}}), 1, id="legacy-map-flag-string"),
+    pytest.param(_legacy({"eos_token": added_token_object("<|im_end|>")}), 0, id="legacy-map-added-token"),
+    pytest.param(_legacy({"foo": {"content": "x", "rstrip": "n"}}), 1, id="legacy-map-other-object-flag"),
+    pytest.param(_legacy({"extra_special_tokens": [{"content": "<img>", "special": True}]}), 1,
+                 id="legacy-map-extra-list-special-key"),
+    pytest.param(_legacy({"extra_special_tokens": [{"content": "<img>", "lstrip": None}]}), 1,
+                 id="legacy-map-extra-list-flag-null"),
+    pytest.param(_legacy({"extra_special_tokens": [{"lstrip": False}]}), 0, id="legacy-map-extra-list-no-content"),
+    pytest.param(_legacy({"extra_special_tokens": {"image_token": {"content": "<img>"}}}), 1,
+                 id="legacy-map-extra-object-plain-object"),
+    pytest.param(_legacy({"additional_special_tokens": [{"content": "<img>", **AT_FLAGS}]}), 1,
+                 id="legacy-map-additional-list-plain-object"),  # transformers 4.57 loads it
+    pytest.param(_legacy({"additional_special_tokens": ["<img>"]}), 0, id="legacy-map-additional-list-string"),
+    pytest.param(_map({"additional_special_tokens": [{"content": "<img>", "special": 1}]}), 0,
+                 id="map-not-read-with-added-tokens-decoder"),
+    pytest.param(_added_tokens(lambda tokens: tokens[0].__setitem__("special", "yes")), 2,
+                 id="tokenizer-json-flag-string"),
+    pytest.param(_added_tokens(lambda tokens: tokens[1].pop("lstrip")), 2, id="tokenizer-json-missing-flag"),
+    pytest.param(_added_tokens(lambda tokens: tokens[2].__setitem__("id", "151645")), 2, id="tokenizer-json-id-string"),
+    pytest.param(_added_tokens(lambda tokens: tokens[2].__setitem__("id", -1)), 2, id="tokenizer-json-id-negative"),
+    pytest.param(_added_tokens(lambda tokens: tokens.append("<x>")), 2, id="tokenizer-json-entry-string"),
+    pytest.param(_added_tokens(lambda tokens: tokens[0].__setitem__("note", 1)), 0, id="tokenizer-json-other-key"),
+]
+
+
+@pytest.mark.parametrize("change,refused", LOADING_CASES)
+def test_eos_guard_says_the_tokenizer_cannot_load_exactly_when_transformers_raises(tmp_path, run, change, refused):
+    """Where transformers builds an AddedToken from the files (tokenizer_config.json's added_tokens_decoder and
+    AddedToken objects, the legacy special_tokens_map.json, tokenizer.json's added_tokens) or hands the
+    tokenizers library its unnamed list, a value it refuses makes AutoTokenizer raise: eos-guard reports it (an
+    EOS007 finding), and stays silent on the look-alike values that load."""
+    import shutil
+
+    from tokenizers import Tokenizer
+
+    folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
+    change(folder)
+    if refused == 2:  # Qwen2Tokenizer rebuilds the tokenizer from the vocabulary: the tokenizers library refuses it
+        with pytest.raises(Exception, match="expected|missing field|invalid"):
+            Tokenizer.from_file(str(folder / "tokenizer.json"))
+        # the generic class, for a model type whose own class does not replace it, loads the file with that library
+        _tc(tokenizer_class="PreTrainedTokenizerFast")(folder)
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        (folder / "config.json").write_text(json.dumps({**config, "model_type": "llama"}), encoding="utf-8")
+    try:
+        transformers.AutoTokenizer.from_pretrained(str(folder))
+        raised = False
+    except Exception:  # TypeError, ValueError, AttributeError, the tokenizers library's own exception
+        raised = True
+    assert raised == bool(refused)
+    code, out, err = run("--format", "concise", "--no-cache", str(folder))
+    if refused:
+        assert code == 1 and " EOS007 error: " in out, (out, err)
+    else:
+        assert " EOS007 " not in out and code in (0, 1), (code, out, err)
+
+
+def test_the_fast_added_token_test_agrees_with_the_full_one():
+    """``_plain_added_token`` (the loop-free test of thousands of entries) passes exactly the objects with a string
+    content that ``added_token_error`` accepts; 0 and 1 are no booleans for tokenizers' AddedToken."""
+    import itertools
+
+    from eos_guard.resolve import ADDED_TOKEN_FLAGS, _plain_added_token, added_token_error
+
+    values = [True, False, None, 0, 1, "true", [], {}, 0.0]
+    for flag, value, content in itertools.product(ADDED_TOKEN_FLAGS, values, ["<x>", None, 5]):
+        entry = {"content": content, **dict.fromkeys(ADDED_TOKEN_FLAGS, False), flag: value}
+        assert _plain_added_token(entry) == (added_token_error(entry) is None and isinstance(content, str)), entry
+        entry.pop(flag)
+        assert _plain_added_token(entry) == isinstance(content, str), entry

@@ -21,6 +21,18 @@ class InvalidTokenId(Rule):
     the other special tokens (`pad_token`, ..., and the entries of an `extra_special_tokens` object): such a value
     makes `AutoTokenizer.from_pretrained` raise, so nothing runs the model with these files.
 
+    Also every other value that makes the tokenizer fail to load while transformers builds its added tokens:
+    an `added_tokens_decoder` entry that is not an object or whose key is not a number; an object tokenizers'
+    `AddedToken` refuses (a `"content"` that is not a string, an `"lstrip"`, `"rstrip"`, `"single_word"`,
+    `"normalized"` or `"special"` that is not `true` or `false`), in tokenizer_config.json's
+    `added_tokens_decoder` and `{"__type": "AddedToken"}` objects, and in the legacy branch in
+    special_tokens_map.json (where an `extra_special_tokens` entry may not say `"special"`: transformers passes
+    it); an entry of the unnamed special-token list the tokenizer gets that is not a string or an AddedToken
+    object (in transformers 5; 4.x turned special_tokens_map.json's `additional_special_tokens` objects into
+    AddedTokens); and a tokenizer.json `added_tokens` entry without every field of the right kind (`id`,
+    `content`, the five flags), which the tokenizers library refuses, as TGI, and transformers with most
+    tokenizer classes, load the file with it.
+
     ## Why it breaks generation
     `GenerationConfig` accepts anything, so the error only shows at generation time: transformers warns that
     "`eos_token_id` should consist of positive integers" and never stops, or fails to build the stop tensor.
@@ -28,7 +40,8 @@ class InvalidTokenId(Rule):
     `AutoTokenizer.from_pretrained` raise.
 
     ## Remediation
-    Write ids as JSON integers: `"eos_token_id": 2` or `[2, 32000]`.
+    Write ids as JSON integers: `"eos_token_id": 2` or `[2, 32000]`; write token flags as `true` or `false`, and
+    special token values as strings or `{"__type": "AddedToken", "content": ...}` objects.
     """
 
     code = "EOS007"
