@@ -278,6 +278,15 @@ def test_an_application_config_json_is_not_a_model_folder(run, tmp_path):
                 "transformers_version"):
         write_json(tmp_path / key / "config.json", {key: None})
         assert "No model folders found" not in run(key)[1], key
+    # the keys are looked for in the file's first MB (MODEL_CONFIG_PROBE): one written after it does not count
+    from eos_guard.model_files import MODEL_CONFIG_PROBE
+
+    (tmp_path / "late").mkdir()
+    head = '{"notes": "' + "x" * MODEL_CONFIG_PROBE + '", '
+    (tmp_path / "late" / "config.json").write_text(head + '"model_type": "llama"}', encoding="utf-8")
+    assert run("late/config.json") == (0, "No model folders found.\n", "")
+    (tmp_path / "late" / "config.json").write_text('{"model_type": "llama", ' + head[1:] + '"n": 1}', encoding="utf-8")
+    assert "No model folders found" not in run("late/config.json")[1]
     # next to another model file, any config.json is a model's
     write_json(tmp_path / "bare" / "config.json", {})
     write_json(tmp_path / "bare" / "special_tokens_map.json", {"eos_token": "</s>"})

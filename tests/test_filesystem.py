@@ -146,3 +146,38 @@ def test_two_fix_runs_at_once_never_lose_data_or_leave_a_partial_file(tmp_path):
         assert data == {"bos_token_id": 151643, "eos_token_id": [151643, 151645]}
         assert sorted(p.name for p in folder.iterdir()) == ["config.json", "generation_config.json",
                                                             "tokenizer_config.json"]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "over-the-size-limit", "link-out-of-the-repository"])
+def test_fix_never_writes_replaces_or_creates_a_file_it_did_not_read(run, repo, tmp_path, kind):
+    """docs/fix.md: a file that was not read (EOS018) is never written, replaced or created, whatever the other
+    findings ask --fix to change there (here EOS001 asks for 151645 in generation_config.json)."""
+    import shutil
+    import stat
+
+    from support import RULE_CASES
+
+    folder = shutil.copytree(RULE_CASES / "EOS001-terminator-not-stop-id", repo / "chat")
+    target = folder / "generation_config.json"
+    before = target.read_bytes()
+    if kind == "fifo":
+        target.unlink()
+        os.mkfifo(target)
+    elif kind == "over-the-size-limit":
+        (repo / ".eos-guard.yaml").write_text("max-config-size: 0.001\n")  # 1,048 bytes
+        target.write_bytes(before.rstrip(b"}\n") + b', "pad": "' + b"x" * 2000 + b'"}\n')
+        before = target.read_bytes()
+    else:
+        outside = tmp_path / "outside.json"
+        outside.write_bytes(before)
+        target.unlink()
+        os.symlink(outside, target)
+    code, out, err = run("--fix", "--format", "json", "chat", cwd=repo)
+    assert code == 1 and ("EOS018", "chat/generation_config.json") in findings(out), (out, err)
+    assert json.loads(out)["written"] == [] and "Traceback" not in err
+    if kind == "fifo":
+        assert stat.S_ISFIFO(os.lstat(target).st_mode)
+    elif kind == "over-the-size-limit":
+        assert target.read_bytes() == before
+    else:
+        assert os.path.islink(target) and (tmp_path / "outside.json").read_bytes() == before

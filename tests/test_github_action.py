@@ -421,3 +421,20 @@ def test_outputs_use_a_delimiter_the_value_does_not_contain(tmp_path: Path) -> N
     outputs = github_action.Outputs({"GITHUB_OUTPUT": str(path)})
     outputs.set({"changed-files": "a\nEOS_GUARD_\nb<<c", "exit-code": "0"})
     assert read_outputs(path) == {"changed-files": "a\nEOS_GUARD_\nb<<c", "exit-code": "0"}
+
+
+def test_the_steps_run_python_in_utf8_mode_and_annotate_a_non_ascii_path_in_utf8(step: Step) -> None:
+    """docs/action.md: both shell steps start Python as ``-I -X utf8``, so the workflow commands are written in
+    UTF-8 whatever the runner's locale; here in the C locale, with a folder named ``modèle-日本``."""
+    import re
+
+    for script in ("check.sh", "check-with-dependencies.sh"):
+        text = (ROOT / "action" / script).read_text(encoding="utf-8")
+        assert re.search(r'exec "\$\{?python\}?" -I -X utf8 "[^"]*action/main\.py"', text), script
+    step.add(BROKEN, "modèle-日本")
+    env = {**step.env, "PATH": "/usr/bin:/bin", "LC_ALL": "C", "LANG": "C", "EOS_GUARD_PATHS": "modèle-日本"}
+    env.pop("PYTHONIOENCODING", None)
+    proc = subprocess.run([sys.executable, "-I", "-X", "utf8", str(ROOT / "action" / "main.py"), "check"], env=env,
+                          capture_output=True, timeout=120)
+    assert proc.returncode == 0 and b"::error file=mod\xc3\xa8le-\xe6\x97\xa5\xe6\x9c\xac/generation_config.json" \
+        in proc.stdout, proc.stdout[-2000:] + proc.stderr[-2000:]
