@@ -34,9 +34,11 @@ if TYPE_CHECKING:
 
 # Below this many folders per worker, starting worker processes costs more than it saves.
 PARALLEL_FROM = 100
-# Workers send each folder's report back pickled, and the parent unpickles them one by one: on 2 idle cores, two
-# workers checked 10,000 small folders slower than one process did, so a pool starts only from this many idle cores.
-POOL_FROM_CORES = 4
+# Workers send each folder's report back pickled, and the parent unpickles them one by one. On 2 cores, two
+# workers check 10,000 small folders in 0.72x the wall time of one process when both cores are idle, and in the
+# same time when another process keeps one busy, for 1.2x its CPU time (docs/performance.md): a pool starts from
+# this many cores, with at least one core's worth of them idle.
+POOL_FROM_CORES = 2
 
 
 @record
@@ -142,8 +144,7 @@ def check_folders(folders: list[Path], config: Config, baselines: dict[Path, str
             return check_folders(folders, config, baselines, keep_documents, collector)
     if baselines is None:
         baselines, _ = _baselines(folders, config)
-    idle = _idle_cores()
-    workers = min(idle, len(folders) // PARALLEL_FROM) if idle >= POOL_FROM_CORES else 1
+    workers = pool_size(len(folders), _cores(), _idle_cores())
     if workers < 2:
         reports = []
         shared: dict = {}  # equal stop sets of the run's folders (runtimes.released)
@@ -165,18 +166,31 @@ def check_folders(folders: list[Path], config: Config, baselines: dict[Path, str
     return [done[folder] for folder in folders]
 
 
-def _idle_cores() -> int:
-    """Cores this process may use that are not busy now (on a loaded machine, forking workers and sending their
-    reports back costs more than it saves)."""
+def pool_size(folders: int, cores: int, idle: int) -> int:
+    """How many worker processes check this many folders (1: none, this process does): one per idle core, at
+    least POOL_FROM_CORES, where there are that many cores and at least one of them is idle, and at most one per
+    PARALLEL_FROM folders."""
+    if cores < POOL_FROM_CORES or idle < 1:
+        return 1
+    return max(1, min(max(idle, POOL_FROM_CORES), folders // PARALLEL_FROM))
+
+
+def _cores() -> int:
+    """The cores this process may use."""
     try:
-        cores = len(os.sched_getaffinity(0))
+        return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
+        return os.cpu_count() or 1
+
+
+def _idle_cores() -> int:
+    """Cores this process may use that are not busy now, at least 0 (on a machine whose cores are all busy with
+    other work, forking workers and sending their reports back costs more than it saves)."""
     try:
         busy = max(0.0, os.getloadavg()[0] - 1)  # the load average counts this process too
     except (AttributeError, OSError):  # Windows
         busy = 0.0
-    return max(1, round(cores - busy))
+    return max(0, round(_cores() - busy))
 
 
 def _check_many(folders: list[Path], config: Config, baselines: dict[Path, str],
