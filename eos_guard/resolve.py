@@ -370,13 +370,18 @@ def _added_token_objects(doc: JsonDocument, items: list[tuple[str, Any]]) -> Ite
             if value.get("__type") == "AddedToken":
                 error = added_token_error(value)
                 if error:
-                    label = ".".join(map(str, keys))
+                    label = _label(keys)
                     yield label, f"{label} {error}; {LOAD_FAILS}", Where(doc, keys)
                 continue
             children = [(key, child) for key, child in value.items() if isinstance(child, (dict, list))]
         else:  # a long list of strings (additional_special_tokens) costs one test per item
             children = [(index, child) for index, child in enumerate(value) if isinstance(child, (dict, list))]
         stack.extend((keys + (key,), child) for key, child in reversed(children))
+
+
+def _label(keys: KeyPath) -> str:
+    """A value's key path as messages write it: ``settings.tokens[0]``."""
+    return "".join(f"[{key}]" if isinstance(key, int) else f".{key}" if i else key for i, key in enumerate(keys))
 
 
 def _refused_entries(entry: tuple | None, unloadable: dict[str, tuple[str, Where]] | None,
@@ -405,7 +410,7 @@ def _refused_entries(entry: tuple | None, unloadable: dict[str, tuple[str, Where
             error = ('is an object without "__type": "AddedToken"' if isinstance(item, dict)
                      else f"is {_kind(item)}, not a string or AddedToken")
         if error:
-            label = f"{'.'.join(map(str, place.keys))}[{index}]"
+            label = _label(place.keys + (index,))
             # special_tokens_map.json's additional_special_tokens objects: transformers 4.x made them AddedTokens
             fails = LOAD_FAILS.replace("transformers", "transformers 5") + " (4.x loads it)" \
                 if from_map and not converted and isinstance(item, dict) else LOAD_FAILS

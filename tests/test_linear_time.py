@@ -52,6 +52,17 @@ def long_eos_list_and_many_added_tokens(folder, n):
                                  **{str(200_000 + i): {"content": f"<|a{i}|>", "special": True} for i in range(n)}}})
 
 
+def many_tokens_transformers_cannot_load(folder, n):
+    """n added_tokens_decoder entries, n AddedToken objects in a list and n map entries transformers refuses (a
+    flag that is not true or false): an EOS007 finding each, and a placed message for each."""
+    bad = {"content": "x", "lstrip": 1, "rstrip": False, "single_word": False, "normalized": False, "special": True}
+    write_json(folder / "tokenizer_config.json", {
+        "eos_token": "</s>", "added_tokens_decoder": {str(100 + i): {**bad, "content": f"<|b{i}|>"} for i in range(n)},
+        "settings": [[{"__type": "AddedToken", **bad, "content": f"<|c{i}|>"}] for i in range(n)],
+        "extra_special_tokens": [{"content": f"<|d{i}|>"} for i in range(n)]})
+    write_json(folder / "config.json", {"eos_token_id": 2, "vocab_size": 90})
+
+
 def cpu_seconds(folder) -> float:
     config = Config()
     config.limits = type(config.limits)(config.limits.seconds, config.limits.max_output, False)
@@ -65,8 +76,9 @@ def cpu_seconds(folder) -> float:
 
 
 @pytest.mark.parametrize("shape,n", [(long_eos_list, 1500), (many_added_tokens, 500),
-                                     (long_eos_list_and_many_added_tokens, 500)],
-                         ids=["eos-list", "added-tokens", "eos-list-and-added-tokens"])
+                                     (long_eos_list_and_many_added_tokens, 500),
+                                     (many_tokens_transformers_cannot_load, 300)],
+                         ids=["eos-list", "added-tokens", "eos-list-and-added-tokens", "tokens-that-cannot-load"])
 def test_ten_times_the_input_costs_at_most_thirty_times_the_time(tmp_path, monkeypatch, shape, n):
     monkeypatch.chdir(tmp_path)
     shape(tmp_path / "small", n)
