@@ -75,43 +75,30 @@ def run_code(code: str, folder, tmp_path) -> str:
 def test_the_program_freezes_what_start_up_made_and_a_caller_s_objects_stay_collectable(tmp_path):
     """The console script and ``python -m eos_guard`` freeze the start-up's objects (gc.freeze: the scans, and the
     full collection at exit, skip them); ``main(argv)`` from Python, as the tests and the Action's tests call
-    it, freezes nothing."""
+    it, freezes nothing.
+
+    The program also takes argparse's own words as written (its translation look-ups imported ``locale`` and
+    searched the locale folders for every parser built: ~2 ms of a check), and a folder check imports no ``shlex``
+    (only GGUF findings quote a command); the help still reads as argparse writes it, and a caller's argparse is
+    left as it is."""
     import shutil
 
     folder = shutil.copytree(ROOT / "tests" / "fixtures" / "qwen2-instruct-aligned", tmp_path / "model")
-    code = ("import gc, runpy, sys\n"
+    code = ("import argparse, gc, gettext, io, runpy, sys\n"
             "from eos_guard.cli import main\n"
             "main(['--format', 'json', '--baseline', 'none', sys.argv[1]])\n"
-            "print('CALLED', gc.get_freeze_count(), file=sys.stderr)\n"
-            "sys.argv[1:] = ['--format', 'json', '--baseline', 'none', sys.argv[1]]\n"
-            "try:\n"
-            "    runpy.run_module('eos_guard', run_name='__main__')\n"
-            "except SystemExit as exit:\n"
-            "    print('PROGRAM', exit.code, gc.get_freeze_count() > 1000, gc.isenabled(), file=sys.stderr)\n")
-    stderr = run_code(code, folder, tmp_path)
-    assert "CALLED 0\n" in stderr and "PROGRAM 0 True True\n" in stderr, stderr[-2000:]
-
-
-def test_the_program_takes_argparse_s_words_as_written_and_a_caller_keeps_gettext(tmp_path):
-    """The program skips argparse's translation look-ups (they imported ``locale`` and searched the locale folders
-    for every parser built: ~2 ms of a check) and a folder check imports no ``shlex`` (only GGUF findings quote a
-    command); its help reads as argparse writes it. ``main(argv)`` called from Python leaves argparse as it is."""
-    import shutil
-
-    folder = shutil.copytree(ROOT / "tests" / "fixtures" / "qwen2-instruct-aligned", tmp_path / "model")
-    code = ("import argparse, gettext, io, runpy, sys\n"
-            "from eos_guard.cli import main\n"
-            "main(['--format', 'json', '--baseline', 'none', sys.argv[1]])\n"
-            "print('CALLED', argparse._ is gettext.gettext, file=sys.stderr)\n"
+            "print('CALLED', gc.get_freeze_count(), argparse._ is gettext.gettext, file=sys.stderr)\n"
             "sys.modules.pop('locale', None)\n"
             "sys.argv[1:] = ['--format', 'json', '--baseline', 'none', sys.argv[1]]\n"
             "try:\n"
             "    runpy.run_module('eos_guard', run_name='__main__')\n"
             "except SystemExit as exit:\n"
-            "    print('PROGRAM', exit.code, [m for m in ('locale', 'shlex') if m in sys.modules], file=sys.stderr)\n"
+            "    print('PROGRAM', exit.code, gc.get_freeze_count() > 1000, gc.isenabled(),\n"
+            "          [m for m in ('locale', 'shlex') if m in sys.modules], file=sys.stderr)\n"
             "out, sys.stdout = sys.stdout, io.StringIO()\n"
             "main(['--help'])\n"
             "help, sys.stdout = sys.stdout.getvalue(), out\n"
             "print('HELP', 'positional arguments:' in help, 'show this help message and exit' in help, file=sys.stderr)\n")
     stderr = run_code(code, folder, tmp_path)
-    assert "CALLED True\n" in stderr and "PROGRAM 0 []\n" in stderr and "HELP True True\n" in stderr, stderr[-2000:]
+    assert "CALLED 0 True\n" in stderr and "PROGRAM 0 True True []\n" in stderr and "HELP True True\n" in stderr, \
+        stderr[-2000:]
