@@ -35,9 +35,9 @@ if TYPE_CHECKING:
 # Below this many folders per worker, starting worker processes costs more than it saves.
 PARALLEL_FROM = 100
 # Workers send each folder's report back pickled, and the parent unpickles them one by one. On 2 cores, two
-# workers check 10,000 small folders in 0.72x the wall time of one process when both cores are idle, and in the
-# same time when another process keeps one busy, for 1.2x its CPU time (docs/performance.md): a pool starts from
-# this many cores, with at least one core's worth of them idle.
+# workers check 10,000 small folders in three quarters of the wall time of one process when both cores are idle,
+# and in the same time when another process keeps one busy, for 1.26x its CPU time (bench/pool.py,
+# docs/performance.md): a pool starts from this many cores, with at least one core's worth of them idle.
 POOL_FROM_CORES = 2
 
 

@@ -21,6 +21,15 @@ def test_quick_benchmark_runs(tmp_path):
     assert "import eos_guard" in proc.stdout
 
 
+def test_pool_benchmark_runs(tmp_path):
+    """bench/pool.py on 200 folders, one round: both workers settings, idle and next to a busy core."""
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "pool.py"), "--folders", "200", "--runs", "1",
+                           "--workdir", str(tmp_path)], capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = [line for line in proc.stdout.splitlines() if line.startswith("| none |") or line.startswith("| one core")]
+    assert len(rows) == 4, proc.stdout
+
+
 def test_action_benchmark_runs(tmp_path):
     """bench/action.py under the real act, one run (a smoke test: no timing claims)."""
     from test_action import ACT

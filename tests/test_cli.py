@@ -338,9 +338,9 @@ def test_a_folder_with_a_malformed_file_is_still_checked_and_counted_as_not_read
 
 
 def test_a_pool_starts_where_it_pays():
-    """Two workers from 2 cores with one of them idle (on 2 cores: 0.72x the wall time of one process when both
-    are idle, the same when another process keeps one busy; docs/performance.md), never on 1 core or when every
-    core is busy, and one worker per 100 folders at most."""
+    """Two workers from 2 cores with one of them idle (on 2 cores: three quarters of the wall time of one process
+    when both are idle, the same when another process keeps one busy; bench/pool.py), never on 1 core or when
+    every core is busy, and one worker per 100 folders at most."""
     from eos_guard.pipeline import pool_size
 
     assert pool_size(10_000, cores=1, idle=1) == 1
