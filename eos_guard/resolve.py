@@ -290,7 +290,7 @@ def _added_token_problems(files: ModelFiles) -> Iterator[tuple[str, str, Where]]
                                                f"{LOAD_FAILS}"), Where(tc, ("added_tokens_decoder",))
                 decoder = {}
             for key, entry in decoder.items():
-                if key.isdigit() and _plain_added_token(entry):  # nearly every entry (thousands in a file)
+                if key.isdecimal() and _plain_added_token(entry):  # nearly every entry (thousands in a file)
                     continue
                 label, place = f'added_tokens_decoder["{key}"]', Where(tc, ("added_tokens_decoder", key))
                 try:

@@ -221,6 +221,7 @@ LOADING_CASES = [
     pytest.param(_tc(added_tokens_decoder=lambda c: c["added_tokens_decoder"].__setitem__("151644", "<|im_start|>")),
                  1, id="decoder-entry-string"),
     pytest.param(_tc(added_tokens_decoder=_decoder_entry("x")), 1, id="decoder-key-not-a-number"),
+    pytest.param(_tc(added_tokens_decoder=_decoder_entry("²")), 1, id="decoder-key-a-digit-int-refuses"),
     pytest.param(_tc(added_tokens_decoder=_decoder_entry("151646", content=None)), 0, id="decoder-content-null"),
     pytest.param(_tc(eos_token=added_token_object("<|im_end|>", lstrip=1)), 1, id="eos-added-token-flag-number"),
     pytest.param(_tc(some_setting={"x": [added_token_object("<y>", rstrip=0)]}), 1, id="nested-added-token-flag"),
