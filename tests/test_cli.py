@@ -281,6 +281,16 @@ def test_many_folders_are_checked_in_parallel_with_the_same_report(run, tmp_path
     monkeypatch.setattr(check, "_idle_cores", lambda: 2)
     assert run("--format", "json", "tree") == serial
     assert json.loads(serial[1])["findings"][0]["model"] == "tree/m00"
+    # --fix keeps each folder's documents to plan its edits: workers send them back too, and the same files change
+    shutil.copytree(tmp_path / "tree", tmp_path / "copy")
+    monkeypatch.setattr(check, "_cores", lambda: 1)
+    fixed_serially = run("--fix", "--format", "json", "copy")
+    monkeypatch.setattr(check, "_cores", lambda: 2)
+    fixed_in_parallel = run("--fix", "--format", "json", "tree")
+    assert fixed_in_parallel == (fixed_serially[0], *(part.replace("copy/", "tree/") for part in fixed_serially[1:]))
+    assert "tree/m01/generation_config.json" in json.loads(fixed_in_parallel[1])["written"]
+    for path in (tmp_path / "copy").rglob("*.json"):
+        assert path.read_bytes() == (tmp_path / "tree" / path.relative_to(tmp_path / "copy")).read_bytes(), path
 
 
 @pytest.fixture(scope="module")
