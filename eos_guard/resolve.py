@@ -252,6 +252,8 @@ def _model_specific_and_extra(files: ModelFiles, unloadable: dict[str, tuple[str
 
 
 LOAD_FAILS = "transformers raises when it loads the tokenizer"
+# special_tokens_map.json's additional_special_tokens objects: transformers 4.57 made them AddedTokens, 5.x does not
+LOAD_FAILS_IN_5 = "transformers 5 raises when it loads the tokenizer (4.x loads it)"
 ADDED_TOKEN_FLAGS = ("single_word", "lstrip", "rstrip", "normalized", "special")
 ADDED_TOKEN_FLAGS_SET = frozenset(ADDED_TOKEN_FLAGS)
 
@@ -324,8 +326,8 @@ def _added_token_problems(files: ModelFiles) -> Iterator[tuple[str, str, Where]]
 
 
 # tokenizers' AddedTokenWithId: every field is required, of this kind (serde; other keys are ignored)
-ADDED_TOKEN_FIELDS = (("id", "a token id"), ("content", "a string"), *((flag, "true or false") for flag in (
-    "single_word", "lstrip", "rstrip", "normalized", "special")))
+ADDED_TOKEN_FIELDS = (("id", "a token id"), ("content", "a string"),
+                      *((flag, "true or false") for flag in ADDED_TOKEN_FLAGS))
 
 
 def _plain_added_token(entry: Any) -> bool:
@@ -411,9 +413,7 @@ def _refused_entries(entry: tuple | None, unloadable: dict[str, tuple[str, Where
                      else f"is {_kind(item)}, not a string or AddedToken")
         if error:
             label = _label(place.keys + (index,))
-            # special_tokens_map.json's additional_special_tokens objects: transformers 4.x made them AddedTokens
-            fails = LOAD_FAILS.replace("transformers", "transformers 5") + " (4.x loads it)" \
-                if from_map and not converted and isinstance(item, dict) else LOAD_FAILS
+            fails = LOAD_FAILS_IN_5 if from_map and not converted and isinstance(item, dict) else LOAD_FAILS
             unloadable.setdefault(label, (f"{label} {error}; {fails}", Where(place.document, place.keys + (index,))))
 
 
