@@ -338,9 +338,8 @@ class Vocabulary:
 
         lookup = cache.Lookup("vocab", doc.path, doc.raw, self.use_cache)
         cached = lookup.result()[1] if lookup.ready() else None  # ready now: the digest was known, no hashing
-        layout = cached.get("layout") if isinstance(cached, dict) else None
-        if isinstance(layout, list) and len(layout) == 2 and all(_is_int(bound) for bound in layout):
-            doc.vouch((layout[0], layout[1]))
+        if well_formed_facts(cached) and "layout" in cached:  # an entry eos-guard wrote, and no other, vouches
+            doc.vouch((cached["layout"][0], cached["layout"][1]))
         return lookup
 
     def _added_contents(self) -> list[str]:
