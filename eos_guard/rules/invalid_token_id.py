@@ -28,8 +28,8 @@ class InvalidTokenId(Rule):
     `added_tokens_decoder` and `{"__type": "AddedToken"}` objects, and in the legacy branch in
     special_tokens_map.json (where an `extra_special_tokens` entry may not say `"special"`: transformers passes
     it); an entry of the unnamed special-token list the tokenizer gets that is not a string or an AddedToken
-    object (in transformers 5; 4.57 turned special_tokens_map.json's `additional_special_tokens` objects into
-    AddedTokens); and a tokenizer.json `added_tokens` entry without every field of the right kind (`id`,
+    object (transformers 5); and a
+    tokenizer.json `added_tokens` entry without every field of the right kind (`id`,
     `content`, the five flags), which the tokenizers library refuses (TGI loads the file with it, and so does
     transformers for most tokenizer classes).
 
