@@ -59,7 +59,8 @@ def vocab_facts(raw: bytes, wanted: Iterable[str], size_unless_present: Iterable
         cut = raw.find(separator, first + PIECE, stop) if first + PIECE < stop else -1
         piece_end = cut if cut >= 0 else stop
         try:
-            piece = json.loads("{" + str(view[first:piece_end], "utf-8") + "}")
+            # The braces joined as bytes: a copy of the piece's bytes costs less than one of its decoded text
+            piece = json.loads(str(b"{" + view[first:piece_end] + b"}", "utf-8"))
         except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
             return None
         if not isinstance(piece, dict):
@@ -69,7 +70,7 @@ def vocab_facts(raw: bytes, wanted: Iterable[str], size_unless_present: Iterable
         count += len(piece)
         if counting and not hashes.add(map(hash, piece), len(piece)):
             return None
-        for key in wanted.intersection(piece):
+        for key in piece.keys() & wanted:  # C walks the smaller of the two
             found[key] = piece[key]
         if cut < 0:
             break
