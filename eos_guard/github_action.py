@@ -36,7 +36,7 @@ from .errors import InputError, MissingDependency, display_path
 from .findings import Severity
 from .records import field, record
 from .report.escape import code as code_span, printable
-from .report.github import escape_data, escape_property
+from .report.github import error_annotation, escape_data, escape_property
 from .runtimes import RUNTIMES
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -51,8 +51,6 @@ BOOLEANS = ("true", "false")
 REQUIREMENTS = Path(__file__).resolve().parent.parent / "action" / "requirements.txt"
 # action/check-with-dependencies.sh writes it into the folder once pip has installed them all
 COMPLETE = ".eos-guard-complete"
-# A message that starts with path:line:col: is annotated at that place.
-PLACED = re.compile(r"^(?P<file>[^:]+):(?P<line>[0-9]+):(?P<col>[0-9]+): (?P<message>.*)$", re.DOTALL)
 
 
 @record
@@ -174,13 +172,9 @@ class Outputs:
 
 
 def annotate(level: str, message: str, title: str = "eos-guard") -> str:
-    """One workflow command; a message that starts with ``path:line:col:`` is placed there."""
-    place = ""
-    match = PLACED.match(message)
-    if match:
-        place = (f"file={escape_property(match['file'])},line={match['line']},col={match['col']},")
-        message = match["message"]
-    return f"::{level} {place}title={escape_property(title)}::{escape_data(message)}"
+    """One workflow command for a message that names no file (an error about a file: ``error_annotation``). The
+    message may quote inputs and folder names: it is shown escaped, on one line."""
+    return f"::{level} title={escape_property(title)}::{escape_data(printable(message))}"
 
 
 def invalid(inputs: Inputs, out: TextIO, outputs: Outputs) -> int | None:
@@ -364,7 +358,7 @@ def check_paths(inputs: Inputs, env: Mapping[str, str], out: TextIO, outputs: Ou
         paths, config = cli.configure(args)
         outcome = cli.check(paths, config, args, on_write=written.append)
     except InputError as exc:  # a bad setting, a missing path, a file --fix could not write
-        print(annotate("error", exc.render()), file=out)
+        print(error_annotation(exc), file=out)
         return finish_written(env, out, outputs, written, cli.EXIT_ERROR, {})
     except MissingDependency as exc:  # raised before --fix writes anything: every folder is checked first
         if install_later is not None and outputs.path and not written:
@@ -385,9 +379,9 @@ def check_paths(inputs: Inputs, env: Mapping[str, str], out: TextIO, outputs: Ou
     code = cli.exit_code(outcome, config, args)
     level = "error" if report.errors else "warning"
     for failure in outcome.failed:  # the other files were written, and are listed in changed-files
-        print(annotate("error", failure.render()), file=out)
+        print(error_annotation(failure), file=out)
     for path in outcome.skipped:
-        print(annotate(level, f"{display_path(path)}: changed by another process while fixing; not written"),
+        print(error_annotation(InputError(path, "changed by another process while fixing; not written"), level),
               file=out)
     # the github reporter has annotated every unreadable file and every PATH that could not be checked
     if not report.models and not report.errors:

@@ -18,6 +18,8 @@ from eos_guard import github_action
 from support import with_own_template
 from eos_guard.config import RUNTIME_NAMES
 from eos_guard.findings import Severity
+from eos_guard.report.escape import printable
+from eos_guard.report.github import escape_property
 
 ROOT = Path(__file__).resolve().parents[1]
 BROKEN = ROOT / "examples" / "chatml-finetune-broken"
@@ -139,6 +141,26 @@ def test_a_fix_that_fails_half_way_still_lists_what_it_wrote(step: Step) -> None
                      r"cannot write", out, re.MULTILINE), out
     assert "- ` a/generation_config.json `" in step.summary.read_text(encoding="utf-8")
     assert (BROKEN / "generation_config.json").read_bytes() == (locked / "generation_config.json").read_bytes()
+
+
+def test_a_write_failure_is_annotated_at_its_file_whatever_the_folder_is_named(step: Step) -> None:
+    """A folder named like ``path:line:col: message`` with a terminal control in it: the annotation of the file
+    --fix could not write names that file (escaped), not the place the name spells, and no control reaches the log."""
+    name = "README.md:99:7: \x1b[2Jevil"
+    locked = step.add(BROKEN, name)
+    if subprocess.run(["chattr", "+i", str(locked)], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not available on this file system")
+    try:
+        code, out, outputs = step(paths=".", fix="true")
+    finally:
+        subprocess.run(["chattr", "-i", str(locked)], check=True)
+    assert outputs["exit-code"] == "2"
+    assert "\x1b" not in out
+    failures = [line for line in out.splitlines() if line.startswith("::") and "cannot write" in line]
+    assert failures, out
+    shown = escape_property(printable(name))
+    assert all(line.startswith(f"::error file={shown}/") for line in failures), failures
+    assert "file=README.md," not in out
 
 
 @pytest.fixture(scope="module")

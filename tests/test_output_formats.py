@@ -24,9 +24,12 @@ FOLDER_NAMES = [
     pytest.param("README.md#L1 [l](https:e.example) ![i](https:e.example?i.png) <img src=x> `t` |p|%41",
                  id="markdown-html-uri"),
     pytest.param("\u202eevil\x1b[31m\u2028\x85", id="bidi-ansi-separators"),
+    # the text formats start a line with the path: a name that starts with "::" would be a command there
+    pytest.param("::error file=forged.py,line=1::forged", id="leading-command"),
+    pytest.param("  ::warning file=forged.py::forged", id="indented-leading-command"),
 ]
 TOKEN = "<|end|>\n::error file=forged.py::forged\r![i](https://e.example/i.png)`|\ud800\x1b[2J\u202e"
-FORMATS = [["--format", f] for f in ("text", "json", "github", "sarif")] + [["explain"], ["explain", "--format", "json"]]
+FORMATS = [["--format", f] for f in ("text", "concise", "json", "github", "sarif")] + [["explain"], ["explain", "--format", "json"]]
 
 
 def hostile_folder(root, name):

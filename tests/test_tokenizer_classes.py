@@ -47,6 +47,17 @@ def _installed_section() -> dict:
     return next((s for s in releases.values() if s["transformers"].startswith(line + ".")), releases["newest"])
 
 
+def _skip_unless_modelled(section: dict) -> None:
+    """The tables model the newest release line and the ones runtimes pin; an older line between them (Python 3.10
+    installs transformers 5.20: 5.21 and later need 3.11) differs from both, by design. A newer one fails the
+    comparison: the tables are then to be generated again."""
+    installed = tuple(int(part) for part in transformers.__version__.split(".")[:2])
+    if installed < tuple(int(part) for part in section["transformers"].split(".")[:2]):
+        releases = json.loads(vocabulary.TABLES_FILE.read_text(encoding="utf-8"))["releases"]
+        pytest.skip(f"the tables model transformers {', '.join(s['transformers'] for s in releases.values())}; "
+                    f"{transformers.__version__} is none of them")
+
+
 def _numbering() -> str:
     """The numbering whose tables model the installed transformers."""
     return "5.19" if transformers.__version__.startswith("5.19.") else "5.24"
@@ -54,6 +65,7 @@ def _numbering() -> str:
 
 def test_tables_match_the_installed_transformers():
     section = _installed_section()
+    _skip_unless_modelled(section)
     if (section["sentencepiece"], section["mistral_common"]) != (import_utils.is_sentencepiece_available(),
                                                                   import_utils.is_mistral_common_available()):
         pytest.skip("the tables were generated with other optional packages (sentencepiece, mistral-common), which "
@@ -127,6 +139,8 @@ def _as_eos_guard_names(name: str) -> str:
 
 
 def test_every_model_type_loads_the_class_eos_guard_names(tmp_path, monkeypatch):
+    _skip_unless_modelled(_installed_section())
+
     def picked(cls, *args, **kwargs):
         raise Picked(cls)
 

@@ -42,7 +42,12 @@ def write(text: str, fmt: str = "text") -> None:
     """Write a rendered report to stdout, whatever its encoding. JSON, SARIF and workflow commands are UTF-8
     (RFC 8259; GitHub's runner reads UTF-8), also where the locale says otherwise (a Windows pipe is cp1252).
     Text for a person goes in the stream's encoding, a character it cannot hold written as a Python escape
-    (``\\u222a``), as Python's stderr does, instead of failing."""
+    (``\\u222a``), as Python's stderr does, instead of failing, and never as a line a GitHub runner would read as
+    a workflow command (only the github format writes those)."""
+    if fmt not in MACHINE_FORMATS and "::" in text:
+        from .escape import no_workflow_commands
+
+        text = no_workflow_commands(text)
     stream = sys.stdout
     encoding = getattr(stream, "encoding", None) or "utf-8"
     try:

@@ -4,6 +4,8 @@
   stderr, ``explain``, GitHub annotations), shown as Python escapes (``\\n``, ``\\x1b``, ``\\u202e``, ``\\ud800``);
 - ``json_text``: JSON that keeps every string exactly; a lone surrogate (valid JSON, ``"\\ud800"``) is written as
   its ``\\u`` escape, since UTF-8 cannot encode it;
+- ``no_workflow_commands``: text for a person, in which no line is a GitHub workflow command (a folder named
+  ``::error file=...::`` starts a line of the text report with its path);
 - ``code``: a Markdown code span, safe in a table cell (no link, image, HTML or line break can start in it);
 - ``uri``: an RFC 3986 URI reference for a shown path, every segment percent-encoded.
 """
@@ -27,6 +29,21 @@ def printable(text: str) -> str:
     """Messages quote strings from the checked files: keep them on one line, without terminal controls,
     ANSI escapes, bidirectional overrides or lone surrogates (shown as escapes such as ``\\x1b`` and ``\\u202e``)."""
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+def no_workflow_commands(text: str) -> str:
+    """``text`` with no line a GitHub runner reads as a workflow command: one that starts with ``::`` once leading
+    whitespace is trimmed. Such a line (a path that starts a line of the text report, from a folder named
+    ``::error file=README.md::...``) shows its first ``:`` as the escape ``\\x3a``. Run after ``printable``, which
+    leaves the space as the only whitespace."""
+    if "::" not in text:
+        return text
+    lines = text.split("\n")
+    for number, line in enumerate(lines):
+        rest = line.lstrip()
+        if rest.startswith("::"):
+            lines[number] = line[:len(line) - len(rest)] + "\\x3a" + rest[1:]
+    return "\n".join(lines)
 
 
 def json_text(value: Any, newline: str = "\n") -> str:

@@ -42,11 +42,13 @@ def render(report: Report) -> str:
     return "\n".join(lines) + "\n"
 
 
-def error_annotation(cause: InputError) -> str:
-    """An ``::error`` at the file and position of an error (a file that cannot be read, a bad setting)."""
+def error_annotation(cause: InputError, level: str = "error") -> str:
+    """An ``::error`` (or ``level``) at the file and position of an error (a file that cannot be read or written, a
+    bad setting), taken from the error's fields: a message that merely starts like ``path:line:col:`` (a folder
+    named so) places nothing."""
     properties = {"file": printable(display_path(cause.path))} if cause.path is not None else {}
     if cause.path is not None and cause.line:
         properties.update(line=str(cause.line), col=str(cause.column))
     properties["title"] = "eos-guard"
     joined = ",".join(f"{key}={escape_property(value)}" for key, value in properties.items())
-    return f"::error {joined}::{escape_data(printable(cause.render()))}"
+    return f"::{level} {joined}::{escape_data(printable(cause.render()))}"
