@@ -66,7 +66,9 @@ class ModelFiles:
     folder: Path
     config: JsonDocument | None = None
     generation_config: JsonDocument | None = None
-    generation_config_error: InputError | None = None  # not valid JSON: reported, and read on without it
+    # files that cannot be read (not valid JSON, ...) but that every runtime modelled loads the folder without
+    # (_read_on_without): reported as errors (exit 2), and the folder is checked without them
+    read_without: list[InputError] = field(default_factory=list)
     tokenizer_config: JsonDocument | None = None
     special_tokens_map: JsonDocument | None = None
     added_tokens: JsonDocument | None = None
@@ -112,11 +114,7 @@ class ModelFiles:
                 except NotRead as exc:
                     files.skipped.append((path, str(exc)))
                 except InputError as exc:
-                    if name != "generation_config.json":
-                        raise
-                    # transformers (GenerationConfig.from_pretrained raises OSError, model loading falls back to
-                    # config.json) and mlx-lm (load_config ignores a JSONDecodeError) read on as if it were absent
-                    files.generation_config_error = exc.detached()
+                    files.read_without.append(files._read_on_without(name, exc))
         for name, reason in not_fetched(folder).items():  # a Hub file over its limit was never downloaded
             if not os.path.lexists(folder / name):
                 files.skipped.append((folder / name, reason))
@@ -128,6 +126,32 @@ class ModelFiles:
                     "chat_template.json", text, files.processor_template.path, files.processor_template,
                     ("chat_template",)))
         return files
+
+    def _read_on_without(self, name: str, error: InputError) -> InputError:
+        """The error of a file that cannot be read (not valid JSON, ...), kept when the runtimes load the folder
+        without that file; raised again when they cannot load the folder at all.
+
+        - generation_config.json: transformers (GenerationConfig.from_pretrained raises OSError, model loading
+          falls back to config.json) and mlx-lm (load_config ignores a JSONDecodeError) read on as if it were
+          absent;
+        - special_tokens_map.json and added_tokens.json: transformers opens them only in its legacy branch
+          (``PreTrainedTokenizerBase._from_pretrained``, tokenization_utils_base.py lines 1889-1926 in 5.24,
+          2279-2346 in 4.57), never when tokenizer_config.json has ``added_tokens_decoder``; the converters
+          (llama.cpp, Ollama) read neither file.
+        """
+        if name == "generation_config.json":
+            return error.detached()
+        if name in ("special_tokens_map.json", "added_tokens.json") and not self.legacy:
+            return InputError(error.path, f"{error.message}; transformers does not read this file here "
+                                          "(tokenizer_config.json has added_tokens_decoder), so the folder is "
+                                          "checked without it", error.line, error.column)
+        raise error
+
+    @property
+    def generation_config_error(self) -> InputError | None:
+        """generation_config.json's error when it is not valid JSON (the folder is then read without it)."""
+        return next((e for e in self.read_without if e.path is not None and e.path.name == "generation_config.json"),
+                    None)
 
     def _readable(self, path: Path) -> bool:
         """Whether ``path`` exists and may be followed; a link out of the repository is listed as skipped."""

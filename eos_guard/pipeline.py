@@ -283,7 +283,7 @@ def check_folder(folder: Path, config: Config | None = None, baselines: dict[Pat
     except InputError as exc:
         return ModelReport(folder, None, [], error=exc.render(), cause=exc.detached())
     findings = run_rules(model, config)
-    broken = model.files.generation_config_error
+    broken = model.files.read_without[0] if model.files.read_without else None
     fixable = 0
     if findings and broken is None:  # --fix never edits a folder with a file it could not read
         from .fixes import plan  # only a folder with findings asks what --fix would change
@@ -292,7 +292,8 @@ def check_folder(folder: Path, config: Config | None = None, baselines: dict[Pat
     model.release(keep_documents)
     if not keep_documents:
         model.runtime_stops = released(model.runtime_stops, {} if shared is None else shared)
-    # a generation_config.json that is not JSON is still an error (exit 2), next to what runtimes do without it
+    # a file the runtimes read on without (ModelFiles._read_on_without) that is not JSON is still an error (exit 2),
+    # next to what they do without it; with more than one, the first in reading order is shown
     return ModelReport(folder, model, findings, error=broken.render() if broken is not None else None,
                        fixable=fixable, cause=broken)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -345,6 +346,29 @@ def test_a_folder_with_a_malformed_file_is_still_checked_and_counted_as_not_read
     code, out, err = run("--format", "text", str(FIXTURES / "generation-config-invalid-json"))
     assert code == 2 and "generation_config.json:4:40: cannot parse JSON" in err
     assert "config.json" in out and out.endswith("1 of 1 model folder fails (1 error, 1 warning); 1 cannot be read.\n")
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["with-added-tokens-decoder", "legacy"])
+@pytest.mark.parametrize("name", ["special_tokens_map.json", "added_tokens.json"])
+def test_a_malformed_file_transformers_does_not_open_leaves_the_folder_checked(run, tmp_path, name, legacy):
+    """transformers opens special_tokens_map.json and added_tokens.json only when tokenizer_config.json has no
+    added_tokens_decoder (tests/fixtures/special-tokens-map-invalid-json-with-decoder): with that key, a broken one
+    is an error (exit 2) and the folder's findings are still reported; without it, AutoTokenizer fails on the
+    file, and so does the folder."""
+    folder = shutil.copytree(FIXTURES / "gemma-1-2b-it-gen-eos-1", tmp_path / "m")
+    (folder / name).write_text('{"<start_of_turn>": 106,}', encoding="utf-8")
+    if legacy:
+        config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+        del config["added_tokens_decoder"]
+        (folder / "tokenizer_config.json").write_text(json.dumps(config), encoding="utf-8")
+    code, out, err = run("--format", "concise", str(folder))
+    assert code == 2
+    assert f"{name}:1:24: cannot parse JSON" in err  # the comma
+    if legacy:
+        assert "does not read this file" not in err and "EOS001" not in out
+    else:
+        assert "transformers does not read this file here (tokenizer_config.json has added_tokens_decoder)" in err
+        assert "EOS001" in out
 
 
 def test_a_pool_starts_where_it_pays():
