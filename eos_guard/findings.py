@@ -32,7 +32,7 @@ class Severity(enum.IntEnum):
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
-    from typing import Protocol, Union
+    from typing import Callable, Protocol, Sequence, Union
 
     class Locatable(Protocol):
         """A place in a file that knows its line and column (jsonspan.Where, model_files.TemplateSource)."""
@@ -74,3 +74,15 @@ class Finding:
     def sort_key(self) -> tuple:
         loc = self.location
         return (str(self.model), str(loc.path), loc.line, loc.column, self.code)
+
+
+QUOTED_ITEMS = 16  # a message quotes at most this many items of a list (a 3.5 MB list of ids made 12 MB lines)
+
+
+def quoted_list(items: Sequence[object], show: Callable[[object], str] = str) -> str:
+    """``[a, b, c]`` for a message, each item as ``show`` gives it; a longer list than QUOTED_ITEMS shows its first
+    items and how many more there are (``[1, 2, ..., 16, ... 499,984 more]``)."""
+    shown = [show(item) for item in items[:QUOTED_ITEMS]]
+    if len(items) > QUOTED_ITEMS:
+        shown.append(f"... {len(items) - QUOTED_ITEMS:,} more")
+    return "[" + ", ".join(shown) + "]"

@@ -16,6 +16,7 @@ from functools import cached_property
 from pathlib import Path
 
 from .errors import InputError, MissingDependency
+from .findings import quoted_list
 from .gguf_metadata import ARRAY, CONTROL, STRING, TYPE_NAMES, USER_DEFINED, GgufMetadata, read_metadata
 from .known_tokens import END_OF_TURN_TEXTS
 from .records import field, record
@@ -107,7 +108,7 @@ class GgufModel:
         return f"{token_id} '{self.tokens[token_id]}'"
 
     def describe(self, ids: tuple[int, ...]) -> str:
-        return "[" + ", ".join(self.show(i) for i in ids) + "]"
+        return quoted_list(ids, self.show)
 
 
 def load(path: Path, limits: Limits = Limits(), max_bytes: int | None = None) -> GgufModel:

@@ -5,9 +5,11 @@ folders of ``CLI_TREE`` in tests/golden/regenerate.py, copied side by side; outp
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import pty
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -199,3 +201,18 @@ def test_explain_json_is_utf8_whatever_the_locale(encoding):
     code, out, err = _bytes_out(["explain", "--format", "json", str(DEEPSEEK)], encoding)
     assert (code, err) == (0, b"")
     assert out == _bytes_out(["explain", "--format", "json", str(DEEPSEEK)], None)[1]
+
+
+def test_a_message_quotes_a_long_id_list_by_its_first_ids_and_a_count(run, tmp_path):
+    """A hostile generation_config.json of 3.5 MB holds 500,000 ids: each finding that quoted the list whole was a
+    12 MB line. A message quotes sixteen ids and says how many more there are."""
+    folder = shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", tmp_path / "m")
+    (folder / "generation_config.json").write_text(json.dumps({"eos_token_id": [151643] * 5000}), encoding="utf-8")
+    code, out, err = run("--format", "concise", str(folder))
+    assert code == 1 and err == ""
+    eos001 = next(line for line in out.splitlines() if " EOS001 " in line)
+    assert "151643 '<|endoftext|>', ... 4,984 more]" in eos001
+    assert eos001.count("151643") == 16
+    assert max(len(line) for line in out.splitlines()) < 1000
+    code, out, err = run("--format", "json", str(folder))
+    assert json.loads(out)["models"][0]["stop_ids"]["transformers"] == [151643] * 5000

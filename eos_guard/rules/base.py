@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..findings import Finding, Location, Severity
+from ..findings import Finding, Location, Severity, quoted_list
 from ..model_files import TemplateSource
 from ..records import record
 from ..resolve import ResolvedModel, Where
@@ -54,11 +54,11 @@ class Rule:
 
 def describe_ids(ids: tuple[int, ...] | list[int], model: ResolvedModel) -> str:
     """``[151643 '<|endoftext|>']``-style list with token strings where the files say them."""
-    shown = []
-    for token_id in ids:
+    def shown(token_id: int) -> str:
         text = token_text(model, token_id)
-        shown.append(f"{token_id} '{text}'" if text else str(token_id))
-    return "[" + ", ".join(shown) + "]"
+        return f"{token_id} '{text}'" if text else str(token_id)
+
+    return quoted_list(ids, shown)
 
 
 def token_text(model: ResolvedModel, token_id: int) -> str:

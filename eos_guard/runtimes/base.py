@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..findings import quoted_list
 from ..jsonspan import JsonDocument, KeyPath
 from ..records import record
 from ..resolve import ResolvedModel, Where, special_token_text
@@ -145,7 +146,7 @@ def added_token_declared_id(model: ResolvedModel, content: str, last: bool = Fal
 
 
 def show(ids: tuple[int, ...] | list[int]) -> str:
-    return "[" + ", ".join(str(i) for i in ids) + "]"
+    return quoted_list(ids)
 
 
 def show_id(token_id: int | None, reason: str = "unknown") -> str:
