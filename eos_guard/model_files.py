@@ -28,6 +28,7 @@ JSON_FILES = ("config.json", "generation_config.json", "tokenizer_config.json", 
               "added_tokens.json", "tokenizer.json", "chat_template.json")
 TEMPLATE_FILE = "chat_template.jinja"
 TEMPLATE_DIR = "additional_chat_templates"
+PROCESSOR_TEMPLATE = "chat_template.json"  # a processor's template, checked under this name next to the tokenizer's
 # Real tokenizer.json files reach ~35 MB. One laid out as the tokenizers library writes it is read without parsing it
 # whole (about its size in memory); any other is parsed whole, and parsed JSON can take ~25 times its size
 # ([[],[],...]): a hostile 100 MB one costs ~2.6 GB and ~15 s, once per folder (a folder's files are dropped after it).
@@ -122,8 +123,8 @@ class ModelFiles:
         if files.processor_template is not None:
             text = files.processor_template.get(("chat_template",))
             if isinstance(text, str):
-                files.templates.setdefault("chat_template.json", TemplateSource(
-                    "chat_template.json", text, files.processor_template.path, files.processor_template,
+                files.templates.setdefault(PROCESSOR_TEMPLATE, TemplateSource(
+                    PROCESSOR_TEMPLATE, text, files.processor_template.path, files.processor_template,
                     ("chat_template",)))
         return files
 

@@ -306,3 +306,49 @@ def test_the_fast_added_token_test_agrees_with_the_full_one():
         assert _plain_added_token(entry) == (added_token_error(entry) is None and isinstance(content, str)), entry
         entry.pop(flag)
         assert _plain_added_token(entry) == isinstance(content, str), entry
+
+
+NO_DEFAULT_CASES = [
+    pytest.param({"additional_chat_templates/tool_use.jinja": "tools"}, True, id="tool-use-file-only"),
+    pytest.param({"additional_chat_templates/tool_use.jinja": "tools", "chat_template.jinja": "main"}, False,
+                 id="tool-use-file-and-default-file"),
+    pytest.param({"list": ["tool_use", "rag"]}, True, id="list-without-default"),
+    pytest.param({"list": ["default", "tool_use"]}, False, id="list-with-default"),
+    pytest.param({"chat_template.json": "main"}, False, id="processor-template-only"),
+]
+
+
+@pytest.mark.parametrize("files,raises", NO_DEFAULT_CASES)
+def test_eos014_says_there_is_no_default_template_exactly_when_apply_chat_template_raises(tmp_path, run, files,
+                                                                                         raises):
+    """The tokenizer's templates are all named and none is "default": transformers keeps them as a dict and
+    apply_chat_template without tools raises. Each file holds the folder's own inline template."""
+    import shutil
+
+    folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
+    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    template = config["chat_template"]
+    for name, value in files.items():
+        if name == "list":
+            config["chat_template"] = [{"name": item, "template": template} for item in value]
+        elif name == "chat_template.json":
+            del config["chat_template"]
+            (folder / name).write_text(json.dumps({"chat_template": template}), encoding="utf-8")
+        else:
+            (folder / name).parent.mkdir(exist_ok=True)
+            (folder / name).write_text(template, encoding="utf-8")
+    (folder / "tokenizer_config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
+    chat = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]
+    try:
+        tokenizer.apply_chat_template(chat, tokenize=False)
+        raised = False
+    except ValueError as error:
+        # the tokenizer has no template at all when only a processor's chat_template.json holds one: not EOS014
+        assert "multiple chat templates with no default" in str(error) or "chat_template.json" in files, error
+        raised = "multiple chat templates with no default" in str(error)
+    assert raised == raises
+    code, out, _ = run("--format", "concise", "--no-cache", str(folder))
+    no_default = [line for line in out.splitlines() if " EOS014 " in line and "no chat template is the default" in line]
+    assert bool(no_default) == raises, out

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from ..findings import Finding, Severity
+from ..model_files import PROCESSOR_TEMPLATE
 from ..resolve import ResolvedModel
 from .base import Options, Rule
 
@@ -17,14 +18,22 @@ class TemplateError(Rule):
     turn, with a following user turn, with content as a list of parts, with tools). This rule fires when
     every probe raises, when the template exceeds the time, output or memory limits (a loop, a huge `range`, a
     recursive macro, a string built to gigabytes; see docs/security.md), or when no render shows the
-    assistant's answer.
+    assistant's answer. It also fires when the tokenizer's templates are all named and none is `default`:
+    `additional_chat_templates/*.jinja` without a `chat_template.jinja` (those files replace tokenizer_config.json's
+    `chat_template` entirely), or a `chat_template` list without a `default` entry. transformers 5.24 then keeps
+    them as a dict, and `apply_chat_template` without tools raises "This model has multiple chat templates with no
+    default specified!" (`tokenization_utils_base.py`, `_from_pretrained` lines 1822-1839 and
+    `get_chat_template` lines 3361-3376); a call with tools uses `tool_use` when there is one. eos-guard checks
+    the first named template as the one chats use.
 
     ## Why it matters
     The turn terminator cannot be found, so EOS001 cannot be checked; a template that always raises also
-    fails in `apply_chat_template`.
+    fails in `apply_chat_template`, and without a default template every chat without tools fails there
+    (`pipeline("text-generation")` with messages included).
 
     ## Remediation
-    Fix the template; `template-timeout` and `template-max-output` in the configuration raise the limits.
+    Fix the template; `template-timeout` and `template-max-output` in the configuration raise the limits. Name
+    one template `default` (write it to `chat_template.jinja`).
     """
 
     code = "EOS014"
@@ -33,6 +42,12 @@ class TemplateError(Rule):
     summary = "the chat template fails on every probe or exceeds the limits"
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
+        named = [source for name, source in model.files.templates.items() if name != PROCESSOR_TEMPLATE]
+        if named and all(source.name != "default" for source in named):
+            shown = ", ".join(f"'{source.name}'" for source in named)
+            yield self.finding(model, f"no chat template is the default one (the tokenizer's are {shown}): "
+                                      "apply_chat_template without tools raises \"This model has multiple chat "
+                                      "templates with no default specified!\"", named[0])
         for terminator in model.terminators:
             probe, name = terminator.probe, terminator.template.name
             if probe.limit_exceeded:
