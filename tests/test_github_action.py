@@ -123,17 +123,22 @@ def test_fix_lists_the_written_files_in_changed_files_and_the_summary(step: Step
         "### Files written by `eos-guard --fix`\n\n- ` fixme/config.json `\n- ` fixme/generation_config.json `\n\n")
 
 
-def test_a_fix_that_fails_half_way_still_lists_what_it_wrote(step: Step) -> None:
-    """The second folder is immutable (chattr +i, which holds for root too): its write fails after the first
-    folder's files were written, and changed-files names exactly those."""
-    step.add(BROKEN, "a")
-    locked = step.add(BROKEN, "b")
+def run_locked(step: Step, locked: Path, **inputs: str) -> tuple[int, str, dict[str, str]]:
+    """The step, run while the folder ``locked`` is immutable (chattr +i, which holds for root too)."""
     if subprocess.run(["chattr", "+i", str(locked)], capture_output=True).returncode != 0:
         pytest.skip("chattr +i is not available on this file system")
     try:
-        code, out, outputs = step(paths="a b", fix="true")
+        return step(**inputs)
     finally:
         subprocess.run(["chattr", "-i", str(locked)], check=True)
+
+
+def test_a_fix_that_fails_half_way_still_lists_what_it_wrote(step: Step) -> None:
+    """The second folder is immutable: its write fails after the first folder's files were written, and
+    changed-files names exactly those."""
+    step.add(BROKEN, "a")
+    locked = step.add(BROKEN, "b")
+    code, out, outputs = run_locked(step, locked, paths="a b", fix="true")
     assert outputs["exit-code"] == "2"
     assert outputs["changed-files"] == "a/config.json\na/generation_config.json"
     assert int(outputs["findings"]) > 0  # the run went on: folder b, not written, still has its findings
@@ -147,13 +152,7 @@ def test_a_write_failure_is_annotated_at_its_file_whatever_the_folder_is_named(s
     """A folder named like ``path:line:col: message`` with a terminal control in it: the annotation of the file
     --fix could not write names that file (escaped), not the place the name spells, and no control reaches the log."""
     name = "README.md:99:7: \x1b[2Jevil"
-    locked = step.add(BROKEN, name)
-    if subprocess.run(["chattr", "+i", str(locked)], capture_output=True).returncode != 0:
-        pytest.skip("chattr +i is not available on this file system")
-    try:
-        code, out, outputs = step(paths=".", fix="true")
-    finally:
-        subprocess.run(["chattr", "-i", str(locked)], check=True)
+    code, out, outputs = run_locked(step, step.add(BROKEN, name), paths=".", fix="true")
     assert outputs["exit-code"] == "2"
     assert "\x1b" not in out
     failures = [line for line in out.splitlines() if line.startswith("::") and "cannot write" in line]
