@@ -314,6 +314,25 @@ ID_FOLDERS = [pytest.param(f, id=f.name) for f in FOLDERS + sorted(p for p in RU
               if (f / "tokenizer.json").exists()]
 
 
+def _null_eos_variant(tmp_path, source: str, keys: tuple[str, ...]) -> Path:
+    folder = shutil.copytree(FIXTURES / source, tmp_path / "m")
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    config.get(keys[0], config)[keys[-1]] = None  # ("eos_token_id",) or ("text_config", "eos_token_id")
+    write_json(folder / "config.json", config)
+    return folder
+
+
+NULL_EOS = [pytest.param("llama-config-class-default-eos", ("eos_token_id",), id="mistral-null"),
+            pytest.param("llava-text-config-eos-only", ("text_config", "eos_token_id"), id="llava-text-null")]
+
+
+@pytest.mark.parametrize(("source", "keys"), NULL_EOS)
+def test_an_explicit_null_eos_is_not_the_class_default_for_vllm_and_sglang(tmp_path, source, keys):
+    """``"eos_token_id": null`` reaches the config class as eos_token_id=None: the class default (Mistral's 2)
+    does not apply; the same rule as the fixture folders, on the real objects."""
+    test_vllm_and_sglang_follow_the_config_object(_null_eos_variant(tmp_path, source, keys))
+
+
 @pytest.mark.parametrize("folder", ID_FOLDERS)
 def test_vllm_and_sglang_follow_the_config_object(folder):
     """vLLM's and SGLang's rules run on the real transformers objects they use: AutoConfig (SGLang copies

@@ -3,9 +3,12 @@
 transformers' own ``generate()`` reads the raw JSON (``resolve.generation_stop_ids``), where an absent eos is
 absent. vLLM (``GenerationConfig.from_model_config(config)`` on the loaded object) and SGLang
 (``getattr(hf_config, "eos_token_id")`` after copying ``text_config`` attributes up) read the object, where
-the config class's default applies: a Llama config.json without ``eos_token_id`` means eos 2. A composite
-config (LLaVA, Qwen2-VL, ...) has no top-level eos attribute; its text sub-config's value, or that class's
-default, is used.
+the config class's default applies: a Llama config.json without ``eos_token_id`` means eos 2, one with
+``"eos_token_id": null`` none (the class receives ``eos_token_id=None``). A composite config (LLaVA, Qwen2-VL, ...)
+has no top-level eos attribute; its text sub-config's value (null included), or that class's default, is used.
+Not modelled: a composite config.json with a top-level ``"eos_token_id": null``, which SGLang reads as no eos
+(the attribute then exists, so its copy from the text config skips it) and vLLM does not
+(``GenerationConfig.from_model_config`` takes the text config's); eos-guard follows vLLM.
 """
 
 from __future__ import annotations
@@ -62,9 +65,15 @@ def config_object_eos(model: ResolvedModel) -> ObjectEos:
         return ObjectEos(tuple(as_ids(data["eos_token_id"])), "config.json eos_token_id", where=Where(config,
                                                                                                    ("eos_token_id",)))
     model_type = data.get("model_type")
+    if "eos_token_id" in data and isinstance(model_type, str) and model_type not in COMPOSITE:
+        # an explicit null is passed to the class as eos_token_id=None: no default (LlamaConfig's 2 included)
+        return ObjectEos((), "config.json eos_token_id null (the class default does not apply)",
+                         where=Where(config, ("eos_token_id",)))
     text = data.get("text_config")
-    if isinstance(text, dict) and text.get("eos_token_id") is not None:
-        return ObjectEos(tuple(as_ids(text["eos_token_id"])), "config.json text_config.eos_token_id",
+    if isinstance(text, dict) and "eos_token_id" in text:
+        value = text["eos_token_id"]
+        return ObjectEos(tuple(as_ids(value)), "config.json text_config.eos_token_id" if value is not None else
+                         "config.json text_config.eos_token_id null (the class default does not apply)",
                          where=Where(config, ("text_config", "eos_token_id")))
     where = Where(config, ())
     if model_type in COMPOSITE and isinstance(text, dict) and isinstance(text.get("model_type"), str):
