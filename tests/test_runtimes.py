@@ -41,7 +41,8 @@ def test_llama_cpp_converter_matches_gguf_special_vocab(folder):
 # (fixture, runtime) -> expected stop ids, and whether a chat answer stops. Sources:
 # vllm: SamplingParams.update_from_generation_config (tokenizer eos ∪ generation_config eos).
 # sglang: ModelConfig._get_hf_eos_token_id (config ∪ generation_config) ∪ tokenizer eos.
-# tgi: FlashCausalLM.__init__ (a generation_config list replaces the tokenizer eos; an int is ignored).
+# tgi: FlashCausalLM.__init__ (a generation_config list replaces the tokenizer eos; an int is ignored), for the
+#      model types TGI has flash code for; the others (llama4, qwen3, ...) stop on the tokenizer eos alone.
 # mlx-lm: load_config + TokenizerWrapper (generation_config replaces config; 0.32: ∪ tokenizer eos).
 # llama.cpp / ollama: converter eos ∪ llama-vocab.cpp end-of-generation texts.
 CASES = [
@@ -86,6 +87,8 @@ CASES = [
     ("ifm-im-end-turns-config-eos-endoftext", "llama.cpp", [151645, 151643, 151647], True),
     ("ifm-im-end-turns-config-eos-endoftext", "ollama", [151645, 151643], False),
     ("llama4-eot-turn-end-tokenizer-eos-end-of-text", "llama.cpp", [200001, 200008], True),
+    # TGI serves Llama 4 with TransformersLlama4VlmCausalLM, which skips FlashCausalLM.__init__: tokenizer eos only.
+    ("llama4-eot-turn-end-tokenizer-eos-end-of-text", "tgi", [200001], False),
     ("llama4-eot-turn-end-tokenizer-eos-end-of-text", "ollama", [200001], False),
     # llama.cpp >= b11413 drops </s> when <|plamo:eos|> is end-of-generation; Ollama's b10488 does not.
     ("plamo-s-turn-end", "llama.cpp", [2], False),
@@ -367,6 +370,24 @@ def test_vllm_and_sglang_follow_the_config_object(folder):
               | {added[t] for t in ("<|eom_id|>", "<|content_model_end_sampling|>", "<|ifm|im_end|>") if t in added})
     assert set(model.runtime_stops["vllm"].ids) == {i for i in vllm if isinstance(i, int)}
     assert set(model.runtime_stops["sglang"].ids) == {i for i in sglang if isinstance(i, int)}
+
+
+@pytest.mark.parametrize(("model_type", "ids"), [("qwen2", [151645, 151643]), ("qwen3", [151643]),
+                                                ("olmo2", [151643])])
+def test_tgi_reads_generation_config_only_for_the_model_types_it_has_flash_code_for(tmp_path, model_type, ids):
+    """TGI db931fcf42 get_model: qwen2 goes to FlashCausalLM, whose __init__ lets a generation_config.json list
+    replace the tokenizer eos; qwen3 and olmo2 (no flash code of TGI's own) go to TransformersFlashCausalLM, which
+    skips that __init__: the tokenizer eos (here <|endoftext|>) alone, so answers ending in <|im_end|> run on."""
+    folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    write_json(folder / "config.json", {**config, "model_type": model_type})
+    tokenizer_config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    write_json(folder / "tokenizer_config.json", {**tokenizer_config, "eos_token": "<|endoftext|>"})
+    write_json(folder / "generation_config.json", {"eos_token_id": [151645, 151643]})
+    model = model_of(folder)
+    stop = RUNTIMES["tgi"](model)
+    assert list(stop.ids) == ids
+    assert stops(model, stop) is (151645 in ids)
 
 
 def test_tgi_reads_generation_config_ids_with_transformers_4_numbering(tmp_path):

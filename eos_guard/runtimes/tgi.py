@@ -3,8 +3,13 @@
 Source: huggingface/text-generation-inference ``server/text_generation_server/models/flash_causal_lm.py``
 ``FlashCausalLM.__init__`` and ``utils/tokens.py`` ``StoppingCriteria.from_pb`` (commit db931fcf42, 2026-01-08).
 Rule: when generation_config.json's ``eos_token_id`` is a **list**, it **replaces** the tokenizer's eos; an
-int there is ignored; config.json is never read. (Only the FlashCausalLM path reads generation_config.json;
-non-flash model classes use the tokenizer's eos alone.) TGI pins transformers 4.51.3 and tokenizers 0.21.1
+int there is ignored; config.json is never read. Only ``FlashCausalLM.__init__`` reads generation_config.json
+(lines 1239-1247), and TGI runs it only for the model types it has flash code for (``FLASH_MODEL_TYPES``, from
+``models/__init__.py`` ``get_model``, on a GPU with flash attention, TGI's usual deployment; ``VlmCausalLM`` runs
+it too). Every other model type (Llama 4, Qwen3, Qwen3-MoE, OLMo 2, GLM-4, Cohere2, gpt-oss, ...) is served by
+``TransformersFlashCausalLM`` or ``TransformersLlama4VlmCausalLM``, which skip that ``__init__`` ("Skip
+FlashCausalLM init.", transformers_flash_causal_lm.py and transformers_flash_vlm.py), or by the non-flash
+``CausalLM``: the tokenizer's eos alone. TGI pins transformers 4.51.3 and tokenizers 0.21.1
 (``server/requirements_cuda.txt``), which keep tokenizer.json's order for every tokenizer class: a raw id in
 generation_config.json is read in that numbering (``base.renumbered``) and shown in transformers 5.24's.
 """
@@ -16,12 +21,30 @@ from .base import (Release, StopSet, as_ids, generation_eos, place, renumbered, 
                    tokenizer_eos_place, unique)
 
 RELEASES = (Release("TGI db931fcf42", None, "huggingface/text-generation-inference db931fcf42 (2026-01-08) "
-                                            "flash_causal_lm.py FlashCausalLM.__init__, utils/tokens.py"),)
+                                            "models/__init__.py get_model, flash_causal_lm.py "
+                                            "FlashCausalLM.__init__, utils/tokens.py"),)
+
+
+# model_type values get_model serves with FlashCausalLM or VlmCausalLM when flash attention is available
+FLASH_MODEL_TYPES = frozenset({
+    "deepseek_v2", "deepseek_v3", "gpt_bigcode", "gpt2", "gptj", "gpt_neox", "phi", "phimoe", "llama", "phi3",
+    "granite", "baichuan", "gemma", "gemma2", "gemma3_text", "gemma3", "cohere", "dbrx", "RefinedWeb",
+    "RefinedWebModel", "falcon", "mistral", "mixtral", "starcoder2", "qwen2", "qwen2_vl", "qwen2_5_vl", "mllama",
+    "idefics2", "idefics3", "paligemma", "llava_next",
+})
 
 
 def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
     gen = generation_eos(model)
     where = place(model.files.generation_config, ("eos_token_id",)) or tokenizer_eos_place(model)
+    config = model.files.config.data if model.files.config is not None else None
+    model_type = config.get("model_type") if isinstance(config, dict) else None
+    if isinstance(model_type, str) and model_type not in FLASH_MODEL_TYPES:
+        primary = tokenizer_eos_id(model)
+        why = (f"tokenizer eos {show_id(primary)} only (TGI has no flash code for model type '{model_type}' and "
+               "serves it, if at all, with its transformers backend, which never reads generation_config.json)")
+        return StopSet("tgi", unique([primary]), why, "make the tokenizer's eos (tokenizer_config.json eos_token) "
+                                                      "the terminator", tokenizer_eos_place(model) or where)
     if isinstance(gen, list):
         ids, moved = renumbered(model, unique(as_ids(gen)), "4.51")
         why = f"generation_config.json eos_token_id list {show(unique(as_ids(gen)))} replaces the tokenizer eos{moved}"
