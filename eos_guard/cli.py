@@ -8,7 +8,9 @@ malformed file (the other folders are still checked and reported).
 from __future__ import annotations
 
 import argparse
+import errno
 import gc
+import io
 import os
 import sys
 from pathlib import Path
@@ -121,6 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     if argv is None:  # the program itself (the console script, python -m eos_guard), not a caller in Python
         start_up_done()
+        if sys.stdout is None:  # started with stdout closed (``>&-``): as a reader that stopped reading, below
+            sys.stdout = _ClosedStdout()
     try:
         return _main(list(sys.argv[1:] if argv is None else argv))
     except BrokenPipeError:  # the reader stopped reading (``| head``): nothing more to say, and nowhere to say it
@@ -149,11 +153,22 @@ def _main(argv: list[str]) -> int:
         return 130
     except BrokenPipeError:  # not an internal error: main() ends quietly
         raise
-    except Exception as exc:  # an internal error: one line unless asked for the traceback
+    except Exception as exc:  # an internal error: one line unless asked for the traceback; exit 2 either way
         if args.verbose:
-            raise
-        _say(f"eos-guard: internal error: {type(exc).__name__}: {exc} (run with --verbose for details)")
+            import traceback
+
+            traceback.print_exc()
+        else:
+            _say(f"eos-guard: internal error: {type(exc).__name__}: {exc} (run with --verbose for details)")
         return EXIT_ERROR
+
+
+class _ClosedStdout(io.TextIOBase):
+    """The stdout of a process started without one: writing to it is a broken pipe, as when the reader of a pipe
+    has gone, so the run does its work (``--fix`` included) and exits 2 without a word."""
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(errno.EPIPE, "stdout is closed")
 
 
 def _discard_stdout() -> None:

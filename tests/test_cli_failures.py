@@ -321,3 +321,35 @@ def test_habits_of_other_tools_and_empty_values_are_usage_errors(run, broken, ar
 def test_a_folder_named_like_a_command_is_still_checked(run, broken):
     shutil.copytree(broken, broken.parent / "check")
     assert run("check")[0] == 1
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_an_internal_error_exits_2_with_one_line_or_with_the_traceback(run, broken, monkeypatch, verbose):
+    """docs/usage.md: an internal error is exit 2, one line on stderr; --verbose adds the traceback and keeps the
+    code (re-raised, it was Python's 1, the code of findings that fail)."""
+    from eos_guard import cli
+
+    def fails(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(cli, "check", fails)
+    code, out, err = run(*(["--verbose"] if verbose else []), str(broken))
+    assert code == 2 and out == ""
+    if verbose:
+        assert err.startswith("Traceback (most recent call last):") and err.endswith("RuntimeError: a bug\n")
+    else:
+        assert err == "eos-guard: internal error: RuntimeError: a bug (run with --verbose for details)\n"
+
+
+@pytest.mark.parametrize("fix", [False, True])
+def test_a_process_started_with_stdout_closed_does_its_work_and_exits_2_quietly(broken, tmp_path, fix):
+    """``eos-guard PATH >&-``: as when the reader of a pipe has gone (docs/usage.md, exit 2, nothing more printed);
+    --fix still writes its files first."""
+    folder = shutil.copytree(broken, tmp_path / "m")
+    before = (folder / "generation_config.json").read_bytes()
+    command = [sys.executable, "-m", "eos_guard", *(["--fix"] if fix else []), str(folder)]
+    result = subprocess.run(["sh", "-c", 'exec "$@" >&-', "sh", *command], stderr=subprocess.PIPE, cwd=tmp_path,
+                            env={**os.environ, "EOS_GUARD_CACHE_DIR": str(tmp_path / "cache")})
+    fixing = b"Fixing m/config.json\nFixing m/generation_config.json\n" if fix else b""  # stderr is open
+    assert (result.returncode, result.stderr) == (2, fixing)
+    assert ((folder / "generation_config.json").read_bytes() != before) == fix
