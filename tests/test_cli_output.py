@@ -216,3 +216,28 @@ def test_a_message_quotes_a_long_id_list_by_its_first_ids_and_a_count(run, tmp_p
     assert max(len(line) for line in out.splitlines()) < 1000
     code, out, err = run("--format", "json", str(folder))
     assert json.loads(out)["models"][0]["stop_ids"]["transformers"] == [151643] * 5000
+
+
+@pytest.mark.parametrize(("env", "tty", "colour"), [
+    ({}, True, True), ({}, False, False), ({"TERM": "dumb"}, True, False),
+    ({"NO_COLOR": "1"}, True, False), ({"NO_COLOR": ""}, True, True),
+    ({"FORCE_COLOR": "1"}, False, True), ({"FORCE_COLOR": ""}, False, False),
+    ({"FORCE_COLOR": "1", "TERM": "dumb"}, False, True), ({"FORCE_COLOR": "1", "NO_COLOR": "1"}, True, False),
+])
+def test_color_auto_follows_no_color_force_color_and_term(monkeypatch, env, tty, colour):
+    """docs/usage.md --color: NO_COLOR (not empty) wins over FORCE_COLOR (not empty), which wins over TERM=dumb;
+    otherwise a terminal is coloured."""
+    from eos_guard.cli import use_color
+
+    for name in ("NO_COLOR", "FORCE_COLOR", "TERM"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    master, terminal = pty.openpty()
+    try:
+        with open(terminal if tty else os.devnull, "w", closefd=not tty) as stream:
+            assert stream.isatty() is tty
+            assert use_color("auto", stream) is colour
+    finally:
+        os.close(master)
+        os.close(terminal)

@@ -111,3 +111,16 @@ def test_a_tool_eos_underscore_guard_table_is_an_error_not_ignored(run, repo):
     (repo / "pyproject.toml").write_text('[tool.eos_guard]\nfail-on = "never"\n')
     code, out, err = run("models/chat", cwd=repo)
     assert (code, out) == (2, "") and "[tool.eos_guard] is not read: eos-guard's table is [tool.eos-guard]" in err
+
+
+def test_a_single_rule_or_runtime_may_be_written_without_the_list(run, repo):
+    """docs/usage.md: `select`, `ignore` and `runtimes` take a list, or one value written alone."""
+    (repo / ".eos-guard.yaml").write_text("select: EOS002\nruntimes: all\n")
+    code, out, _ = run("--format", "concise", "models/chat", cwd=repo)
+    assert ": EOS002 " in out and ": EOS001 " not in out
+    (repo / ".eos-guard.yaml").write_text("ignore: EOS001\n")
+    code, out, _ = run("--format", "concise", "models/chat", cwd=repo)
+    assert code == 0 and ": EOS001 " not in out and ": EOS002 " in out
+    (repo / ".eos-guard.yaml").write_text("runtimes: vllm\n")
+    code, out, _ = run("--format", "text", "models/chat", cwd=repo)
+    assert "stops in vllm: yes" in out and "stops in transformers" not in out
