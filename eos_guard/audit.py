@@ -18,7 +18,7 @@ from .pipeline import check_folders
 from .records import replace
 from .report import REPORTERS, write
 from .report import audit as render
-from .report.escape import printable
+from .report.escape import no_workflow_commands, printable
 from .report.json_v1 import document
 from .results import ModelReport, RepoResult, Report
 from .sources import HubRef
@@ -49,7 +49,8 @@ def audit(list_file: Path, config: Config, args: argparse.Namespace) -> int:
     if fmt == "json":
         write(render.json_document(report, [e for r in unique for e in r.summary], results), "json")
     else:
-        write(REPORTERS[fmt](report) + "\n" + render.table(results), fmt)
+        # the table quotes repository names as given: text for a person, also after the github format's commands
+        write(REPORTERS[fmt](report) + "\n" + no_workflow_commands(render.table(results)), fmt)
     if args.summary:
         try:
             with args.summary.open("a", encoding="utf-8") as handle:

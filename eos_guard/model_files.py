@@ -136,9 +136,11 @@ class ModelFiles:
           falls back to config.json) and mlx-lm (load_config ignores a JSONDecodeError) read on as if it were
           absent;
         - special_tokens_map.json and added_tokens.json: transformers opens them only in its legacy branch
-          (``PreTrainedTokenizerBase._from_pretrained``, tokenization_utils_base.py lines 1889-1926 in 5.24,
-          2279-2346 in 4.57), never when tokenizer_config.json has ``added_tokens_decoder``; the converters
-          (llama.cpp, Ollama) read neither file.
+          (``PreTrainedTokenizerBase._from_pretrained``, tokenization_utils_base.py lines 1889-1940 in 5.24,
+          2279-2346 in 4.57), never when tokenizer_config.json has ``added_tokens_decoder``, and the stop sets
+          eos-guard models for the converters (llama.cpp, Ollama) come from tokenizer.json and
+          tokenizer_config.json. (The converters do read added_tokens.json for a SentencePiece tokenizer.model,
+          whose conversion fails on a broken one; the file's error, exit 2, stands for that too.)
         """
         if name == "generation_config.json":
             return error.detached()
@@ -235,8 +237,8 @@ class ModelFiles:
                 yield doc
 
 
-_TOO_MANY = (f"not read: eos-guard checks at most {MAX_TEMPLATES} chat templates per folder, each one costing its "
-             "renders")
+TEMPLATES_NOT_READ = f"eos-guard checks at most {MAX_TEMPLATES} chat templates per folder"
+_TOO_MANY = f"not read: {TEMPLATES_NOT_READ}, each one costing its renders"
 
 
 class _Entries:

@@ -371,6 +371,16 @@ def test_a_malformed_file_transformers_does_not_open_leaves_the_folder_checked(r
         assert "EOS001" in out
 
 
+def test_of_several_malformed_files_of_a_folder_the_first_in_reading_order_is_reported(run, tmp_path):
+    """docs/usage.md: generation_config.json is read before added_tokens.json."""
+    folder = shutil.copytree(FIXTURES / "gemma-1-2b-it-gen-eos-1", tmp_path / "m")
+    (folder / "generation_config.json").write_text('{"eos_token_id": 1,}', encoding="utf-8")
+    (folder / "added_tokens.json").write_text('{"<x>": 5,}', encoding="utf-8")
+    code, out, err = run("--format", "concise", str(folder))
+    assert code == 2 and "generation_config.json:1:19: cannot parse JSON" in err and "added_tokens.json" not in err
+    assert "EOS001" in out  # config.json's eos 1, the template's <end_of_turn> 107
+
+
 def test_a_pool_starts_where_it_pays():
     """Two workers from 2 cores with one of them idle (on 2 cores: three quarters of the wall time of one process
     when both are idle, the same when another process keeps one busy; bench/pool.py), never on 1 core or when

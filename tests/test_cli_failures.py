@@ -341,15 +341,17 @@ def test_an_internal_error_exits_2_with_one_line_or_with_the_traceback(run, brok
         assert err == "eos-guard: internal error: RuntimeError: a bug (run with --verbose for details)\n"
 
 
+@pytest.mark.parametrize("closed", [">&-", ">&- 2>&-"])
 @pytest.mark.parametrize("fix", [False, True])
-def test_a_process_started_with_stdout_closed_does_its_work_and_exits_2_quietly(broken, tmp_path, fix):
+def test_a_process_started_with_stdout_closed_does_its_work_and_exits_2_quietly(broken, tmp_path, fix, closed):
     """``eos-guard PATH >&-``: as when the reader of a pipe has gone (docs/usage.md, exit 2, nothing more printed);
-    --fix still writes its files first."""
-    folder = shutil.copytree(broken, tmp_path / "m")
-    before = (folder / "generation_config.json").read_bytes()
-    command = [sys.executable, "-m", "eos_guard", *(["--fix"] if fix else []), str(folder)]
-    result = subprocess.run(["sh", "-c", 'exec "$@" >&-', "sh", *command], stderr=subprocess.PIPE, cwd=tmp_path,
-                            env={**os.environ, "EOS_GUARD_CACHE_DIR": str(tmp_path / "cache")})
-    fixing = b"Fixing m/config.json\nFixing m/generation_config.json\n" if fix else b""  # stderr is open
-    assert (result.returncode, result.stderr) == (2, fixing)
-    assert ((folder / "generation_config.json").read_bytes() != before) == fix
+    --fix still writes the files of every folder first, also with stderr closed too (whose lines print() would
+    otherwise send to stdout)."""
+    folders = [shutil.copytree(broken, tmp_path / name) for name in ("m", "n")]
+    before = [(folder / "generation_config.json").read_bytes() for folder in folders]
+    command = [sys.executable, "-m", "eos_guard", *(["--fix"] if fix else []), "m", "n"]
+    result = subprocess.run(["sh", "-c", f'exec "$@" {closed}', "sh", *command], stderr=subprocess.PIPE,
+                            cwd=tmp_path, env={**os.environ, "EOS_GUARD_CACHE_DIR": str(tmp_path / "cache")})
+    fixing = b"".join(b"Fixing %s/config.json\nFixing %s/generation_config.json\n" % (n, n) for n in (b"m", b"n"))
+    assert (result.returncode, result.stderr) == (2, fixing if fix and "2>&-" not in closed else b"")
+    assert [(f / "generation_config.json").read_bytes() != b for f, b in zip(folders, before)] == [fix, fix]

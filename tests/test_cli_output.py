@@ -216,6 +216,8 @@ def test_a_message_quotes_a_long_id_list_by_its_first_ids_and_a_count(run, tmp_p
     assert max(len(line) for line in out.splitlines()) < 1000
     code, out, err = run("--format", "json", str(folder))
     assert json.loads(out)["models"][0]["stop_ids"]["transformers"] == [151643] * 5000
+    code, out, err = run("explain", "--runtime", "all", str(folder))
+    assert "... 4,984 more" in out and max(len(line) for line in out.splitlines()) < 1000
 
 
 @pytest.mark.parametrize(("env", "tty", "colour"), [

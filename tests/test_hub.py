@@ -306,6 +306,17 @@ def test_hub_list_github_format_and_summary(eos_guard, tmp_path):
     assert "| ` org/missing ` | - | error | - | - | ` repository not found on " in summary
 
 
+def test_hub_list_table_forges_no_command_in_the_github_format(eos_guard, tmp_path):
+    """The table after the annotations quotes the list's names as given: a name that starts a line with "::" or
+    holds "##[" is text there, not a workflow command (docs/security.md)."""
+    (tmp_path / "list.txt").write_text("org/chatml\n::error file=README.md,line=1::forged/x\n##[error]forged/y\n")
+    proc = eos_guard("--hub-list", "list.txt", GITHUB_ACTIONS="true")
+    commands = [line for line in proc.stdout.splitlines() if line.lstrip().startswith("::") or "##[" in line]
+    assert commands and all(line.startswith(("::error file=org/chatml@", "::warning file=org/chatml@",
+                                             "::error title=eos-guard::hf://")) for line in commands), commands
+    assert "\\x3a:error file=README.md,line=1::forged/x" in proc.stdout and "Audited " in proc.stdout
+
+
 def test_hub_list_concurrency_setting(eos_guard, tmp_path):
     (tmp_path / "list.txt").write_text("\n".join(REPOS) + "\n")
     one = eos_guard("--hub-list", "list.txt", EOS_GUARD_HUB_WORKERS="1")

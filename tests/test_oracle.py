@@ -352,3 +352,20 @@ def test_eos014_says_there_is_no_default_template_exactly_when_apply_chat_templa
     code, out, _ = run("--format", "concise", "--no-cache", str(folder))
     no_default = [line for line in out.splitlines() if " EOS014 " in line and "no chat template is the default" in line]
     assert bool(no_default) == raises, out
+
+
+def test_no_default_template_is_not_said_when_eos_guard_did_not_read_chat_template_jinja(tmp_path, run):
+    """chat_template.jinja is a link out of the repository (EOS018: not read): transformers follows it and has a
+    default template, so EOS014 must not say there is none."""
+    import shutil
+
+    folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
+    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    (tmp_path / "outside.jinja").write_text(config["chat_template"], encoding="utf-8")
+    (folder / "chat_template.jinja").symlink_to(tmp_path / "outside.jinja")
+    (folder / "additional_chat_templates").mkdir()
+    (folder / "additional_chat_templates" / "tool_use.jinja").write_text(config["chat_template"], encoding="utf-8")
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
+    assert tokenizer.apply_chat_template([{"role": "user", "content": "hi"}], tokenize=False)
+    code, out, _ = run("--format", "concise", "--no-cache", str(folder))
+    assert " EOS018 " in out and "no chat template is the default" not in out, out

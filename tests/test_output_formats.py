@@ -27,8 +27,9 @@ FOLDER_NAMES = [
     # the text formats start a line with the path: a name that starts with "::" would be a command there
     pytest.param("::error file=forged.py,line=1::forged", id="leading-command"),
     pytest.param("  ::warning file=forged.py::forged", id="indented-leading-command"),
+    pytest.param("##[error]forged annotation", id="old-form-command"),
 ]
-TOKEN = "<|end|>\n::error file=forged.py::forged\r![i](https://e.example/i.png)`|\ud800\x1b[2J\u202e"
+TOKEN = "<|end|>\n::error file=forged.py::forged\r![i](https://e.example/i.png)`|\ud800\x1b[2J\u202e##[error]x"
 FORMATS = [["--format", f] for f in ("text", "concise", "json", "github", "sarif")] + [["explain"], ["explain", "--format", "json"]]
 
 
@@ -53,10 +54,12 @@ def strings(value):
 
 
 def assert_no_forged_command(text, folder=None):
-    """The runner reads a line as a command when, with leading whitespace trimmed, it starts with ``::``; only
-    eos-guard's own annotations may, and their file property, unescaped as the runner does, is the checked file."""
+    """The runner reads a line as a command when, with leading whitespace trimmed, it starts with ``::``, or else
+    when it holds the older form ``##[command]`` anywhere (actions/runner ActionCommand.TryParseV2, then TryParse);
+    only eos-guard's own annotations may, and their file property, unescaped as the runner does, is the checked
+    file."""
     for line in re.split("\r\n|\r|\n", text):
-        if line.lstrip().startswith("::"):
+        if line.lstrip().startswith("::") or "##[" in line:
             command = re.match(r"::(error|warning|notice) ([^:]*)::", line)
             assert folder is not None and command, line
             properties = dict(item.split("=", 1) for item in command.group(2).split(","))

@@ -3,9 +3,9 @@
 - ``printable``: one line, no terminal controls, ANSI escapes, bidirectional overrides or lone surrogates (text,
   stderr, ``explain``, GitHub annotations), shown as Python escapes (``\\n``, ``\\x1b``, ``\\u202e``, ``\\ud800``);
 - ``json_text``: JSON that keeps every string exactly; a lone surrogate (valid JSON, ``"\\ud800"``) is written as
-  its ``\\u`` escape, since UTF-8 cannot encode it;
-- ``no_workflow_commands``: text for a person, in which no line is a GitHub workflow command (a folder named
-  ``::error file=...::`` starts a line of the text report with its path);
+  its ``\\u`` escape, since UTF-8 cannot encode it, and so is the ``[`` of ``##[``;
+- ``no_workflow_commands``: text for a person with no GitHub workflow command in it (a folder named
+  ``::error file=...::`` starts a line of the text report with its path; ``##[error]`` works anywhere in a line);
 - ``code``: a Markdown code span, safe in a table cell (no link, image, HTML or line break can start in it);
 - ``uri``: an RFC 3986 URI reference for a shown path, every segment percent-encoded.
 """
@@ -32,12 +32,15 @@ def printable(text: str) -> str:
 
 
 def no_workflow_commands(text: str) -> str:
-    """``text`` with no line a GitHub runner reads as a workflow command: one that starts with ``::`` once leading
-    whitespace is trimmed. Such a line (a path that starts a line of the text report, from a folder named
-    ``::error file=README.md::...``) shows its first ``:`` as the escape ``\\x3a``. Run after ``printable``, which
-    leaves the space as the only whitespace."""
-    if "::" not in text:
+    """``text`` with no GitHub workflow command in it, for a person (text, concise, ``explain``, stderr, the Action's
+    own lines): the runner reads a line that starts with ``::`` once leading whitespace is trimmed (a path that
+    starts a line, from a folder named ``::error file=README.md::...``), and the older form ``##[command]`` anywhere
+    in a line (actions/runner ``ActionCommand.TryParse``). Such a line shows its first ``:`` as the escape
+    ``\\x3a``, and every ``##[`` is shown as ``##\\x5b``. Run after ``printable``, which leaves the space as the
+    only whitespace."""
+    if "::" not in text and "##[" not in text:
         return text
+    text = text.replace("##[", "##\\x5b")
     lines = text.split("\n")
     for number, line in enumerate(lines):
         rest = line.lstrip()
@@ -60,7 +63,9 @@ def json_text(value: Any, newline: str = "\n") -> str:
             text.encode("utf-8")
         except UnicodeEncodeError:
             text = "".join(f"\\u{ord(c):04x}" if "\ud800" <= c <= "\udfff" else c for c in text)
-    return text + "\n"
+    # "##[" can only stand inside a string: its escape keeps the string and forges no command when the document is
+    # printed in a GitHub Actions log (no_workflow_commands)
+    return text.replace("##[", "##\\u005b") + "\n"
 
 
 class _NotPlain(Exception):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..errors import display_path
 from ..resolve import ResolvedModel
 from ..results import Report
-from ..rules.base import token_text
+from ..rules.base import describe_ids
 from ..runtimes import stops, target_id
 from .escape import json_text, printable
 
@@ -57,7 +57,7 @@ def _model(model: ResolvedModel) -> str:
         lines.append("  no chat template terminator and no tokenizer eos")
     rows = [COLUMNS]
     for name, stop in model.runtime_stops.items():
-        ids = ", ".join(f"{i} '{token_text(model, i)}'" if token_text(model, i) else str(i) for i in stop.ids)
+        ids = describe_ids(stop.ids, model)[1:-1]  # the list's items, at most 16 (findings.quoted_list)
         rows.append((name, VERDICTS[stops(model, stop)], printable(ids or "none"), printable(stop.why)))
     # One row per runtime, the last column unpadded: a runtime's row may be followed by indented lines of its own.
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS) - 1)]

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from ..findings import Finding, Severity
-from ..model_files import PROCESSOR_TEMPLATE
+from ..model_files import PROCESSOR_TEMPLATE, TEMPLATE_FILE, TEMPLATES_NOT_READ
 from ..resolve import ResolvedModel
 from .base import Options, Rule
 
@@ -43,7 +43,9 @@ class TemplateError(Rule):
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         named = [source for name, source in model.files.templates.items() if name != PROCESSOR_TEMPLATE]
-        if named and all(source.name != "default" for source in named):
+        # a chat_template.jinja or template list eos-guard did not read (EOS018) may hold the default
+        unread = any(path.name == TEMPLATE_FILE or TEMPLATES_NOT_READ in reason for path, reason in model.files.skipped)
+        if named and not unread and all(source.name != "default" for source in named):
             shown = ", ".join(f"'{source.name}'" for source in named)
             yield self.finding(model, f"no chat template is the default one (the tokenizer's are {shown}): "
                                       "apply_chat_template without tools raises \"This model has multiple chat "

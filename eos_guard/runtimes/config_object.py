@@ -65,11 +65,13 @@ def config_object_eos(model: ResolvedModel) -> ObjectEos:
         return ObjectEos(tuple(as_ids(data["eos_token_id"])), "config.json eos_token_id", where=Where(config,
                                                                                                    ("eos_token_id",)))
     model_type = data.get("model_type")
-    if "eos_token_id" in data and isinstance(model_type, str) and model_type not in COMPOSITE:
-        # an explicit null is passed to the class as eos_token_id=None: no default (LlamaConfig's 2 included)
+    text = data.get("text_config")
+    if "eos_token_id" in data and isinstance(model_type, str) and model_type not in COMPOSITE \
+            and not isinstance(text, dict):
+        # an explicit null is passed to the class as eos_token_id=None: no default (LlamaConfig's 2 included); a
+        # config with a text sub-config (composite, also one not in COMPOSITE: gemma3n, qwen3_vl) goes on to it
         return ObjectEos((), "config.json eos_token_id null (the class default does not apply)",
                          where=Where(config, ("eos_token_id",)))
-    text = data.get("text_config")
     if isinstance(text, dict) and "eos_token_id" in text:
         value = text["eos_token_id"]
         return ObjectEos(tuple(as_ids(value)), "config.json text_config.eos_token_id" if value is not None else
