@@ -373,14 +373,17 @@ def test_vllm_and_sglang_follow_the_config_object(folder):
 
 
 @pytest.mark.parametrize(("model_type", "ids"), [("qwen2", [151645, 151643]), ("qwen3", [151643]),
-                                                ("olmo2", [151643])])
+                                                ("olmo2", [151643]), ("falcon", [151645, 151643]),
+                                                ("falcon+alibi", [151643])])
 def test_tgi_reads_generation_config_only_for_the_model_types_it_has_flash_code_for(tmp_path, model_type, ids):
     """TGI db931fcf42 get_model: qwen2 goes to FlashCausalLM, whose __init__ lets a generation_config.json list
     replace the tokenizer eos; qwen3 and olmo2 (no flash code of TGI's own) go to TransformersFlashCausalLM, which
-    skips that __init__: the tokenizer eos (here <|endoftext|>) alone, so answers ending in <|im_end|> run on."""
+    skips that __init__, and a falcon config with "alibi" to CausalLM: the tokenizer eos (here <|endoftext|>)
+    alone, so answers ending in <|im_end|> run on."""
     folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
     config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    write_json(folder / "config.json", {**config, "model_type": model_type})
+    write_json(folder / "config.json", {**config, "model_type": model_type.removesuffix("+alibi"),
+                                        **({"alibi": True} if model_type.endswith("+alibi") else {})})
     tokenizer_config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
     write_json(folder / "tokenizer_config.json", {**tokenizer_config, "eos_token": "<|endoftext|>"})
     write_json(folder / "generation_config.json", {"eos_token_id": [151645, 151643]})

@@ -32,6 +32,12 @@ FLASH_MODEL_TYPES = frozenset({
     "RefinedWebModel", "falcon", "mistral", "mixtral", "starcoder2", "qwen2", "qwen2_vl", "qwen2_5_vl", "mllama",
     "idefics2", "idefics3", "paligemma", "llava_next",
 })
+FALCON_TYPES = ("falcon", "RefinedWeb", "RefinedWebModel")  # flash only without "alibi" (get_model)
+
+
+def _flash(model_type: str, config: dict) -> bool:
+    """Whether get_model serves the model type with FlashCausalLM (or VlmCausalLM)."""
+    return model_type in FLASH_MODEL_TYPES and not (model_type in FALCON_TYPES and config.get("alibi"))
 
 
 def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
@@ -39,10 +45,11 @@ def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
     where = place(model.files.generation_config, ("eos_token_id",)) or tokenizer_eos_place(model)
     config = model.files.config.data if model.files.config is not None else None
     model_type = config.get("model_type") if isinstance(config, dict) else None
-    if isinstance(model_type, str) and model_type not in FLASH_MODEL_TYPES:
+    if isinstance(model_type, str) and not _flash(model_type, config):
         primary = tokenizer_eos_id(model)
-        why = (f"tokenizer eos {show_id(primary)} only (TGI has no flash code for model type '{model_type}' and "
-               "serves it, if at all, with its transformers backend, which never reads generation_config.json)")
+        which = f"model type '{model_type}'" + (" with alibi" if model_type in FALCON_TYPES else "")
+        why = (f"tokenizer eos {show_id(primary)} only (TGI has no flash code for {which} and serves it, if at all, "
+               "with its transformers or non-flash backend, which never reads generation_config.json)")
         return StopSet("tgi", unique([primary]), why, "make the tokenizer's eos (tokenizer_config.json eos_token) "
                                                       "the terminator", tokenizer_eos_place(model) or where)
     if isinstance(gen, list):
