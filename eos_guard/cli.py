@@ -19,7 +19,7 @@ from . import config as settings
 from .errors import InputError, MissingDependency, display_path
 from .records import field, record, replace
 from .report import write
-from .report.escape import no_workflow_commands, printable
+from .report.escape import printable
 from .version import __version__
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -405,7 +405,7 @@ def _run(args: argparse.Namespace) -> int:
 def _say(line: str) -> None:
     """One line on stderr. Paths and messages quote file and folder names, which may hold line breaks (a forged
     ``::error`` workflow command on the next line) or terminal controls: they are escaped, on one line."""
-    print(no_workflow_commands(printable(line)), file=sys.stderr, flush=True)
+    print(printable(line), file=sys.stderr, flush=True)
 
 
 def _write_side_outputs(args: argparse.Namespace, report: object) -> None:
@@ -428,7 +428,7 @@ def _diff(paths: list[str], config: settings.Config, unsafe: bool, allow_empty: 
 
     result = fix_paths(paths, config, unsafe=unsafe, write=False, allow_empty=allow_empty)
     for change in result.changes:
-        write(change.diff(no_workflow_commands(printable(display_path(change.path)))), "diff")
+        write(change.diff(printable(display_path(change.path))), "diff")
     for error in [*result.report.errors, *result.failed]:
         _say(f"eos-guard: {error}")
     if result.report.errors or result.failed:

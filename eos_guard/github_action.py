@@ -35,7 +35,7 @@ from .config_types import FAIL_ON_NEVER
 from .errors import InputError, MissingDependency, display_path
 from .findings import Severity
 from .records import field, record
-from .report.escape import code as code_span, no_workflow_commands, printable
+from .report.escape import code as code_span, printable
 from .report.github import error_annotation, escape_data, escape_property
 from .runtimes import RUNTIMES
 
@@ -350,8 +350,7 @@ def check_paths(inputs: Inputs, env: Mapping[str, str], out: TextIO, outputs: Ou
     With ``install_later`` (the outputs the second step needs: the interpreter, the dependency folder and its
     cache key), a check that needs a missing dependency sets them and ``needs-dependencies`` instead."""
     argv = inputs.argv(env, out)
-    print(no_workflow_commands(printable("Running: eos-guard " + " ".join(shlex.quote(arg) for arg in argv))),
-          file=out)
+    print(printable("Running: eos-guard " + " ".join(shlex.quote(arg) for arg in argv)), file=out)
     args = cli.build_parser().parse_args(argv)
     written: list[Path] = []
     started = time.perf_counter()
@@ -375,7 +374,7 @@ def check_paths(inputs: Inputs, env: Mapping[str, str], out: TextIO, outputs: Ou
 
     report = outcome.report
     for path in outcome.written:
-        print(no_workflow_commands(printable(f"Fixing {display_path(path)}")), file=out)  # a name is data: one line
+        print(printable(f"Fixing {display_path(path)}"), file=out)  # a folder's name is data: one line
     out.write(REPORTERS["github"](report))
     code = cli.exit_code(outcome, config, args)
     level = "error" if report.errors else "warning"

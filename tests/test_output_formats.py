@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from urllib.parse import unquote
 
 import pytest
 from markdown_it import MarkdownIt
 
 from eos_guard.report.escape import printable
-from support import write_json
+from support import ROOT, write_json
 
 FOLDER_NAMES = [
     pytest.param("x\n::error file=forged.py,line=1::forged", id="newline-command"),
@@ -120,6 +121,16 @@ def test_error_lines_and_fix_lines_on_stderr_are_escaped(run, tmp_path, name):
     assert_one_line_per_entry(err)
     lines = err.splitlines()
     assert len(lines) == 2 and lines[0].startswith("Fixing ") and lines[1].startswith("eos-guard: ")
+
+
+@pytest.mark.parametrize("args", [["--format", "text"], ["--format", "concise"], ["explain"], ["--fix"]])
+def test_the_old_command_form_is_escaped_where_nothing_else_is(run, tmp_path, args):
+    """A folder named "##[error]..." in a run whose output has no "::" at all (ordinary token strings): the runner
+    reads "##[" anywhere in a line, so printable() escapes it in every string, not only next to other hostile text."""
+    shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", tmp_path / "##[error]forged")
+    code, out, err = run(*args, ".")
+    assert "##\\x5berror]forged" in out + err
+    assert_no_forged_command(out + err)
 
 
 def test_code_spans_hold_any_text():

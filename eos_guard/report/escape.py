@@ -1,11 +1,12 @@
 """Strings from checked files and paths are data: the one place that makes them safe for each output.
 
-- ``printable``: one line, no terminal controls, ANSI escapes, bidirectional overrides or lone surrogates (text,
-  stderr, ``explain``, GitHub annotations), shown as Python escapes (``\\n``, ``\\x1b``, ``\\u202e``, ``\\ud800``);
+- ``printable``: one line, no terminal controls, ANSI escapes, bidirectional overrides, lone surrogates or ``##[``
+  (the GitHub runner's older command form) (text, stderr, ``explain``, GitHub annotations), shown as Python
+  escapes (``\\n``, ``\\x1b``, ``\\u202e``, ``\\ud800``, ``##\\x5b``);
 - ``json_text``: JSON that keeps every string exactly; a lone surrogate (valid JSON, ``"\\ud800"``) is written as
   its ``\\u`` escape, since UTF-8 cannot encode it, and so is the ``[`` of ``##[``;
-- ``no_workflow_commands``: text for a person with no GitHub workflow command in it (a folder named
-  ``::error file=...::`` starts a line of the text report with its path; ``##[error]`` works anywhere in a line);
+- ``no_workflow_commands``: text for a person in which no line starts a GitHub workflow command (a folder named
+  ``::error file=...::`` starts a line of the text report with its path);
 - ``code``: a Markdown code span, safe in a table cell (no link, image, HTML or line break can start in it);
 - ``uri``: an RFC 3986 URI reference for a shown path, every segment percent-encoded.
 """
@@ -27,20 +28,22 @@ _BACKTICKS = re.compile("`+")
 
 def printable(text: str) -> str:
     """Messages quote strings from the checked files: keep them on one line, without terminal controls,
-    ANSI escapes, bidirectional overrides or lone surrogates (shown as escapes such as ``\\x1b`` and ``\\u202e``)."""
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+    ANSI escapes, bidirectional overrides or lone surrogates (shown as escapes such as ``\\x1b`` and ``\\u202e``),
+    and without the GitHub runner's ``##[command]`` form (its ``[`` shown as ``\\x5b``)."""
+    shown = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+    # the GitHub runner's older command form, which it reads anywhere in a line (actions/runner
+    # ActionCommand.TryParse): "##[error]..." in a name or token string would be an annotation in a job's log
+    return shown.replace("##[", "##\\x5b") if "##[" in shown else shown
 
 
 def no_workflow_commands(text: str) -> str:
-    """``text`` with no GitHub workflow command in it, for a person (text, concise, ``explain``, stderr, the Action's
-    own lines): the runner reads a line that starts with ``::`` once leading whitespace is trimmed (a path that
-    starts a line, from a folder named ``::error file=README.md::...``), and the older form ``##[command]`` anywhere
-    in a line (actions/runner ``ActionCommand.TryParse``). Such a line shows its first ``:`` as the escape
-    ``\\x3a``, and every ``##[`` is shown as ``##\\x5b``. Run after ``printable``, which leaves the space as the
-    only whitespace."""
-    if "::" not in text and "##[" not in text:
+    """``text`` for a person (text, concise, ``explain``, the ``--hub-list`` table) with no line a GitHub runner
+    reads as a workflow command: one that starts with ``::`` once leading whitespace is trimmed (a path that
+    starts a line, from a folder named ``::error file=README.md::...``) shows its first ``:`` as the escape
+    ``\\x3a``. The strings in it went through ``printable``, which escapes the ``##[command]`` form and leaves the
+    space as the only whitespace."""
+    if "::" not in text:
         return text
-    text = text.replace("##[", "##\\x5b")
     lines = text.split("\n")
     for number, line in enumerate(lines):
         rest = line.lstrip()
