@@ -17,7 +17,7 @@ from .known_tokens import END_OF_TURN_TEXTS
 from .model_files import ModelFiles, TemplateSource
 from .records import field, record
 from .template import Limits, Probe, prepare, probe_named_template
-from .vocabulary import Vocabulary, is_token_id
+from .vocabulary import Vocabulary, class_special_defaults, is_token_id
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -123,7 +123,7 @@ def resolve(files: ModelFiles, limits: Limits = Limits()) -> ResolvedModel:
             prepare(template.text, limits)
         except MissingDependency as exc:
             raise exc.at(template.path) from None
-    special, where, problem, extra, unloadable = _special_tokens(files)
+    special, where, problem, extra, unloadable = _special_tokens(files, class_special_defaults(files))
     specials = [(text, where.get(name)) for name, text in special.items()] + extra
     vocab = Vocabulary(files, use_cache=limits.cache, specials=specials)
     eos = None
@@ -141,8 +141,8 @@ def resolve(files: ModelFiles, limits: Limits = Limits()) -> ResolvedModel:
     return model
 
 
-def _special_tokens(files: ModelFiles) -> tuple[dict[str, str], dict[str, Where], str | None,
-                                                list[tuple[str, Where]], dict[str, tuple[str, Where]]]:
+def _special_tokens(files: ModelFiles, defaults: dict[str, str] | None = None) \
+        -> tuple[dict[str, str], dict[str, Where], str | None, list[tuple[str, Where]], dict[str, tuple[str, Where]]]:
     """Named special token strings after transformers' precedence, in its order, their origins, any eos problem,
     the unnamed special tokens, and the other special token values that make transformers raise (name ->
     message, where). The named ones are the tokenizer's ``special_tokens_map``: the variables a chat template
@@ -151,6 +151,9 @@ def _special_tokens(files: ModelFiles) -> tuple[dict[str, str], dict[str, Where]
     The seven standard names first: tokenizer_config.json's, which special_tokens_map.json overrides only when
     tokenizer_config.json has no ``added_tokens_decoder`` key (the "legacy" branch). Then the model-specific
     ones (Gemma 3's ``boi_token``, an ``eot_token``), in transformers' steps (:func:`_model_specific_and_extra`).
+    A standard name no file read mentions (not even as null) takes the tokenizer class's default, ``defaults``
+    (``Qwen2Tokenizer``'s eos is ``<|endoftext|>``): the class's ``__init__`` default, as no keyword overrides it.
+    It has no ``where``.
     """
     tc, stm = files.tokenizer_config, files.special_tokens_map
     standard: dict[str, str] = {}
@@ -158,12 +161,14 @@ def _special_tokens(files: ModelFiles) -> tuple[dict[str, str], dict[str, Where]
     problem: str | None = None
     unloadable: dict[str, tuple[str, Where]] = {}  # other special tokens that make transformers raise
     sources = [(tc, True)] + ([(stm, False)] if files.legacy else [])
+    unmentioned = dict(defaults or {})
     for doc, is_config in sources:
         if doc is None or not isinstance(doc.data, dict):
             continue
         for name in SPECIAL_TOKEN_NAMES:
             if name not in doc.data:
                 continue
+            unmentioned.pop(name, None)
             text, error = special_token_text(doc.data[name], is_config, name)
             if text is not None or error:
                 where[name] = Where(doc, (name,))
@@ -179,6 +184,7 @@ def _special_tokens(files: ModelFiles) -> tuple[dict[str, str], dict[str, Where]
                 standard.pop(name, None)
     if problem:
         standard.pop("eos_token", None)
+    standard.update(unmentioned)
     for label, message, place in _added_token_problems(files):
         unloadable.setdefault(label, (message, place))
     named, extra = _model_specific_and_extra(files, unloadable)

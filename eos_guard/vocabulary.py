@@ -115,6 +115,15 @@ def rebuilds(class_name: str, numbering: str = "5.24") -> bool:
     return class_name in class_tables(numbering)["rebuilding"]
 
 
+def class_special_defaults(files: ModelFiles, numbering: str = "5.24") -> dict[str, str]:
+    """The standard special tokens (``eos_token``, ...) the folder's tokenizer class sets when no file names them:
+    its ``__init__`` defaults, as the tables record them from the class itself (a folder without tokenizer.json
+    and tokenizer_config.json has no tokenizer, and so none)."""
+    if files.tokenizer is None and files.tokenizer_config is None:
+        return {}
+    return class_tables(numbering).get("special_defaults", {}).get(tokenizer_class(files, numbering), {})
+
+
 _NO_PIECE = object()  # a Unigram vocab item that is not [piece, ...]
 
 

@@ -33,6 +33,7 @@ Each section holds what ``models/auto/tokenization_auto.py`` ``AutoTokenizer.fro
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 import tempfile
@@ -78,6 +79,11 @@ def tables() -> dict:
         cls = auto.tokenizer_class_from_name(name)
         if issubclass(cls, TokenizersBackend) and cls is not TokenizersBackend and "__init__" in cls.__dict__:
             rebuilding.add(cls.__name__)
+    special_defaults = {}
+    for name in sorted(set(classes.values())):
+        defaults = _special_defaults(auto.tokenizer_class_from_name(name))
+        if defaults:
+            special_defaults[name] = defaults
     return {"transformers": transformers.__version__,
             "sentencepiece": import_utils.is_sentencepiece_available(),
             "mistral_common": import_utils.is_mistral_common_available(),
@@ -86,7 +92,47 @@ def tables() -> dict:
             "overridden": sorted(auto.MODELS_WITH_INCORRECT_HUB_TOKENIZER_CLASS),
             "default": dict(sorted(default.items())),
             "classes": classes,
-            "rebuilding": sorted(rebuilding)}
+            "rebuilding": sorted(rebuilding),
+            "special_defaults": special_defaults}
+
+
+SPECIAL_TOKEN_NAMES = ("bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token")
+
+
+def _special_defaults(cls: type) -> dict[str, str]:
+    """The standard special tokens the class sets when no file names them: what the class loaded from a folder
+    whose files name none says (``special_tokens_map``), else, for a class that cannot be built from that small
+    BPE, its ``__init__`` defaults, following ``**kwargs`` up to the parent classes."""
+    from tokenizers import Tokenizer, models
+    from transformers import AddedToken
+    from transformers.utils import logging
+
+    logging.set_verbosity_error()
+    with tempfile.TemporaryDirectory() as folder:
+        Tokenizer(models.BPE({"a": 0, "b": 1, "ab": 2}, [("a", "b")])).save(str(Path(folder) / "tokenizer.json"))
+        (Path(folder) / "tokenizer_config.json").write_text("{}", encoding="utf-8")
+        try:
+            loaded = cls.from_pretrained(folder).special_tokens_map
+        except Exception:  # noqa: BLE001 - needs vocab files, sentencepiece, a Unigram model...
+            loaded = None
+    if loaded is not None:
+        return {name: str(loaded[name]) for name in SPECIAL_TOKEN_NAMES if isinstance(loaded.get(name), (str, AddedToken))}
+    defaults: dict[str, str] = {}
+    shadowed: set[str] = set()
+    for klass in cls.__mro__:
+        if "__init__" not in klass.__dict__ or klass.__name__ in ("TokenizersBackend", "PythonBackend",
+                                                                   "PreTrainedTokenizerBase"):
+            continue
+        parameters = inspect.signature(klass.__init__).parameters
+        for parameter in parameters.values():
+            if parameter.name in SPECIAL_TOKEN_NAMES and parameter.name not in shadowed:
+                shadowed.add(parameter.name)
+                value = parameter.default
+                if isinstance(value, (str, AddedToken)):
+                    defaults[parameter.name] = str(value)
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+            break
+    return {name: defaults[name] for name in SPECIAL_TOKEN_NAMES if name in defaults}
 
 
 def _byte_level_llama_loads_generic() -> bool:

@@ -228,3 +228,87 @@ def test_other_files_autotokenizer_reads(tmp_path, config, tokenizer_config, exp
     folder = _write(tmp_path / "m", config, tokenizer_config)
     assert tokenizer_class(ModelFiles.read(folder), _numbering()) == expected
     assert _ids_agree(folder, expected)
+
+
+def _special_folder(folder: Path, config: dict, tokenizer_config: dict, special_tokens_map: dict | None = None) -> Path:
+    """A folder whose tokenizer.json holds no special token the class names by default."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    (folder / "tokenizer_config.json").write_text(json.dumps(tokenizer_config), encoding="utf-8")
+    (folder / "tokenizer.json").write_text(_tokenizer_json(True), encoding="utf-8")
+    if special_tokens_map is not None:
+        (folder / "special_tokens_map.json").write_text(json.dumps(special_tokens_map), encoding="utf-8")
+    return folder
+
+
+def _eos_guard_specials(folder: Path, with_ids: bool = True) -> dict[str, tuple[str, int | None]]:
+    """The standard named special tokens eos-guard resolves: name -> (text, id), the eos as the tokenizer's eos."""
+    from eos_guard.resolve import SPECIAL_TOKEN_NAMES, Limits, resolve
+
+    model = resolve(ModelFiles.read(folder), Limits(cache=False))
+    named = {name: (text, model.vocab.id_of(text) if with_ids else None)
+             for name, text in model.special_tokens.items() if name in SPECIAL_TOKEN_NAMES}
+    eos = model.tokenizer_eos
+    if eos is not None:
+        named["eos_token"] = (eos.token, eos.id if with_ids else None)
+    return named
+
+
+# rebuilding classes whose ids do not come from tokenizer.json's vocab: their names are compared, not their ids
+FIXED_VOCABULARY = {"EsmcTokenizer": "builds its vocab from a fixed protein alphabet (models/esmc/tokenization_esmc.py)"}
+
+
+def _their_specials(folder: Path) -> tuple[dict[str, tuple[str, int | None]], bool]:
+    """What transformers loads: name -> (text, id), and whether its ids are numbered from tokenizer.json (a
+    Python tokenizer such as CanineTokenizer, whose ids are code points, is not: its ids are not modelled)."""
+    from eos_guard.resolve import SPECIAL_TOKEN_NAMES
+
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
+    modelled = isinstance(tokenizer, TokenizersBackend) and type(tokenizer).__name__ not in FIXED_VOCABULARY
+    named = tokenizer.special_tokens_map
+    return ({name: (str(named[name]), tokenizer.convert_tokens_to_ids(str(named[name])) if modelled else None)
+             for name in SPECIAL_TOKEN_NAMES if name in named}, modelled)
+
+
+def test_class_defaults_fill_the_special_tokens_no_file_names(tmp_path):
+    """For every class a model type loads, a folder naming no special token: the class's defaults (Qwen2Tokenizer's
+    eos ``<|endoftext|>``, GemmaTokenizer's ``<mask>``...), with the ids the tokenizer gives them (here mostly new
+    ones, appended after the vocab in transformers' order)."""
+    _skip_unless_modelled(_installed_section())
+    compared: dict[str, str] = {}
+    for model_type in sorted(set(CONFIG_MAPPING_NAMES) - set(NOT_SWEPT)):
+        folder = _special_folder(tmp_path / model_type, {"model_type": model_type}, {})
+        ours = tokenizer_class(ModelFiles.read(folder), _numbering())
+        if ours in compared:
+            continue
+        try:
+            theirs = _their_specials(folder)
+        except Exception:  # noqa: BLE001 - a class that cannot be built from this BPE, a config that cannot be
+            continue
+        compared[ours] = model_type
+        assert _eos_guard_specials(folder, with_ids=theirs[1]) == theirs[0], (model_type, ours)
+    assert {"GPT2Tokenizer", "Qwen2Tokenizer", "GemmaTokenizer", "LlamaTokenizer", "RobertaTokenizer",
+            "TokenizersBackend"} <= set(compared), sorted(compared)
+
+
+SPECIAL_FILES = [
+    pytest.param({"eos_token": None}, None, id="null-eos-is-no-eos"),
+    pytest.param({"eos_token": "<a>"}, None, id="named-eos"),
+    pytest.param({}, {"eos_token": "<b>"}, id="legacy-map-names-eos"),
+    pytest.param({}, {"eos_token": None}, id="legacy-map-null-eos"),
+    pytest.param({"added_tokens_decoder": {}}, {"eos_token": "<b>"}, id="map-not-read-default-eos"),
+    pytest.param({"eos_token": "", "unk_token": None}, None, id="empty-eos-is-unk"),
+    pytest.param({"eos_token": ""}, None, id="empty-eos-default-unk"),
+]
+
+
+@pytest.mark.parametrize(("tokenizer_config", "special_tokens_map"), SPECIAL_FILES)
+@pytest.mark.parametrize("model_type", ["qwen2", "gemma", "gpt2"])
+def test_which_files_override_a_class_default(tmp_path, model_type, tokenizer_config, special_tokens_map):
+    """A name a file mentions, even as null, is the file's; special_tokens_map.json counts only where
+    transformers reads it (no added_tokens_decoder key)."""
+    _skip_unless_modelled(_installed_section())
+    folder = _special_folder(tmp_path / "m", {"model_type": model_type}, tokenizer_config, special_tokens_map)
+    theirs, modelled = _their_specials(folder)
+    assert modelled
+    assert _eos_guard_specials(folder) == theirs
