@@ -145,6 +145,14 @@ def test_explain_table(run):
                          "the tokenizer eos")
 
 
+def test_explain_says_when_the_eos_is_the_class_default(run):
+    code, out, _ = run("explain", str(FIXTURES / "gpt2-tokenizer-config-names-no-special-tokens"))
+    lines = out.splitlines()
+    assert code == 0 and lines[1] == ("  no chat template terminator; the tokenizer's eos is '<|endoftext|>' (50256), "
+                                      "GPT2Tokenizer's default: no file names eos_token")
+    assert all(line.split()[1] == "yes" for line in lines[3:])
+
+
 def test_explain_json(run):
     code, out, _ = run("explain", "--format", "json", str(FIXTURES / "phi3-mini-4k-instruct"))
     doc = json.loads(out)
