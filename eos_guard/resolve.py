@@ -92,6 +92,21 @@ class ResolvedModel:
                 return item
         return self.terminators[0] if self.terminators else None
 
+    @property
+    def eos_default_of(self) -> str:
+        """For messages, when no file names the tokenizer's eos and it is the class's default: "Qwen2Tokenizer's
+        default: no file names eos_token"; else ""."""
+        eos = self.tokenizer_eos
+        if eos is None or eos.where is not None:
+            return ""
+        return f"{self.vocab.tokenizer_class}'s default: no file names eos_token"
+
+    @property
+    def eos_default_where(self) -> Where | None:
+        """Where a class-default eos would be named: tokenizer_config.json (the whole file), else tokenizer.json."""
+        doc = self.files.tokenizer_config or self.files.tokenizer
+        return Where(doc, ()) if doc is not None and self.eos_default_of else None
+
     def describe_id(self, token_id: int | None) -> str:
         """An id for people: the number, or why it is unknown (never ``None``)."""
         if token_id is not None:

@@ -312,3 +312,19 @@ def test_which_files_override_a_class_default(tmp_path, model_type, tokenizer_co
     theirs, modelled = _their_specials(folder)
     assert modelled
     assert _eos_guard_specials(folder) == theirs
+
+
+def test_a_class_default_eos_the_vocab_lacks_is_eos005_on_tokenizer_config(tmp_path):
+    """GPT2Tokenizer's default eos <|endoftext|>, in no vocabulary: transformers appends it as a new token."""
+    _skip_unless_modelled(_installed_section())
+    import eos_guard
+
+    folder = _special_folder(tmp_path / "m", {"model_type": "gpt2"}, {})
+    theirs, modelled = _their_specials(folder)
+    report = eos_guard.check(folder)
+    [finding] = [f for f in report.findings() if f.code == "EOS005"]
+    assert modelled and theirs["eos_token"][0] == "<|endoftext|>"
+    assert finding.location.path.name == "tokenizer_config.json" and finding.location.line == 1
+    assert finding.message == (f"the tokenizer's eos '<|endoftext|>' (GPT2Tokenizer's default: no file names "
+                               f"eos_token) is in no vocabulary; transformers appends it as a new token "
+                               f"{theirs['eos_token'][1]} that the model never produces")

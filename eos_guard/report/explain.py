@@ -51,7 +51,7 @@ def _model(model: ResolvedModel) -> str:
         lines.append(printable(f"  chat answers end with '{terminator.token}' ({model.describe_id(terminator.id)}), "
                                f"from the '{terminator.template.name}' template"))
     elif eos is not None:
-        default = f", {model.vocab.tokenizer_class}'s default: no file names eos_token" if eos.where is None else ""
+        default = f", {model.eos_default_of}" if model.eos_default_of else ""
         lines.append(printable(f"  no chat template terminator; the tokenizer's eos is '{eos.token}' "
                                f"({model.describe_id(eos.id)}){default}"))
     else:

@@ -28,8 +28,13 @@ class TokenNotInVocab(Rule):
     The model can never produce a token it was not trained with, so a stop set built from the tokenizer's eos
     (vLLM, TGI, llama.cpp) never fires.
 
+    When no file names `eos_token`, the tokenizer class's default is the eos (`GPT2Tokenizer`'s and
+    `Qwen2Tokenizer`'s `<|endoftext|>`, `LlamaTokenizer`'s `</s>`): a default the vocabulary lacks is reported
+    the same way, on tokenizer_config.json as a whole.
+
     ## Remediation
-    Spell `eos_token` exactly as the token is written in tokenizer.json's `added_tokens`.
+    Spell `eos_token` exactly as the token is written in tokenizer.json's `added_tokens` (for a class default,
+    add `eos_token` to tokenizer_config.json).
     """
 
     code = "EOS005"
@@ -39,22 +44,24 @@ class TokenNotInVocab(Rule):
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         eos = model.tokenizer_eos
-        if eos is not None and eos.where is not None:
+        where = eos.where or model.eos_default_where if eos is not None else None
+        if eos is not None and where is not None:
+            shown = f"'{eos.token}' ({model.eos_default_of})" if model.eos_default_of else f"'{eos.token}'"
             if eos.token == "":
                 unk = f"{eos.id}, the unk token's id" if eos.id is not None else "None"
                 yield self.finding(
                     model, f"the tokenizer's eos is an empty string: transformers adds no token for it, so "
-                    f"tokenizer.eos_token_id is {unk}", eos.where)
+                    f"tokenizer.eos_token_id is {unk}", where)
             elif eos.appended:
                 yield self.finding(
                     model,
-                    f"the tokenizer's eos '{eos.token}' is in no vocabulary; transformers appends it as a new "
-                    f"token {eos.id} that the model never produces", eos.where)
+                    f"the tokenizer's eos {shown} is in no vocabulary; transformers appends it as a new "
+                    f"token {eos.id} that the model never produces", where)
             elif eos.id is None:
                 yield self.finding(
                     model,
-                    f"cannot tell the id of the tokenizer's eos '{eos.token}': added_tokens_decoder and "
-                    "added_tokens.json give it no token id, and the folder has no tokenizer.json", eos.where,
+                    f"cannot tell the id of the tokenizer's eos {shown}: added_tokens_decoder and "
+                    "added_tokens.json give it no token id, and the folder has no tokenizer.json", where,
                     Severity.INFO)
         for terminator in model.terminators:
             if terminator.token is not None and terminator.id is None and \
