@@ -242,6 +242,11 @@ class JsonDocument:
         return line, offset - self._line_starts[line - 1] + 1
 
 
+# what a JSON value's Python type is called in messages
+KIND_NAMES = {dict: "an object", list: "an array", str: "a string", int: "a number", float: "a number",
+              bool: "a boolean", type(None): "null"}
+
+
 @record(frozen=True)
 class Where:
     """A value's place: a document and the key path inside it (``keys=()`` for the whole file)."""

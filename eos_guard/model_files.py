@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .errors import InputError, forget_real_paths, real_folder
 from .findings import Location
-from .jsonspan import JsonDocument, KeyPath, NotRead, Where, read_text
+from .jsonspan import KIND_NAMES, JsonDocument, KeyPath, NotRead, Where, read_text
 from .records import field, record
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -36,6 +36,13 @@ DEFAULT_MAX_BYTES = 100 * 1024 * 1024
 # Every other file: configs, added tokens, templates. Gemma 3's tokenizer_config.json (6,000 added tokens) is 1.2 MB;
 # parsed JSON can take ~25 times its size ([{},{},...]), so this bounds each of them to ~100 MB once parsed.
 DEFAULT_MAX_CONFIG_BYTES = 4 * 1024 * 1024
+# files transformers reads as a JSON object (a dict): one of another kind stops it (AttributeError, TypeError),
+# and what that stops; tokenizer.json's shape is checked with its parts (vocabulary._check_tokenizer_json)
+OBJECT_FILES = {"config.json": "transformers cannot load the config",
+                "generation_config.json": "transformers cannot load the generation config",
+                "tokenizer_config.json": "transformers cannot load the tokenizer",
+                "special_tokens_map.json": "transformers cannot load the tokenizer when it reads this file",
+                "added_tokens.json": "transformers cannot load the tokenizer when it reads this file"}
 LARGE_FILES = ("tokenizer.json",)  # read under max-file-size; the others under max-config-size
 SKIPPED_DIRS = {"node_modules", "venv", "__pycache__", "site-packages"}
 # Chat templates read per folder (real models have one to three): each probe is bounded by the template limits,
@@ -58,6 +65,16 @@ class TemplateSource:
         if self.document is None:
             return Location(self.path, 1, 1, 1, 1)
         return Where(self.document, self.keys).location()
+
+
+def _object(doc: JsonDocument) -> JsonDocument:
+    """``doc``, when its file is one transformers reads as an object and it is one (else an InputError)."""
+    consequence = OBJECT_FILES.get(doc.path.name)
+    if consequence is not None and doc.kind(()) is not dict:
+        line, column = doc.position(doc.nearest_span(())[0].start)
+        raise InputError(doc.path, f"the file is {KIND_NAMES.get(doc.kind(()), 'a value')}, not an object: "
+                                   f"{consequence}", line, column)
+    return doc
 
 
 @record
@@ -110,8 +127,8 @@ class ModelFiles:
             path = folder / name
             if files._followable(path, link):
                 try:
-                    setattr(files, attribute, JsonDocument.read(path, name == "tokenizer.json",
-                                                                *files._limit(name)))
+                    setattr(files, attribute, _object(JsonDocument.read(path, name == "tokenizer.json",
+                                                                        *files._limit(name))))
                 except NotRead as exc:
                     files.skipped.append((path, str(exc)))
                 except InputError as exc:

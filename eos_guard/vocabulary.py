@@ -27,7 +27,7 @@ from functools import cache, cached_property
 from pathlib import Path
 
 from .errors import InputError
-from .jsonspan import JsonDocument, KeyPath, Where
+from .jsonspan import KIND_NAMES, JsonDocument, KeyPath, Where
 from .known_tokens import END_OF_TURN_TEXTS, PLAMO_EOS
 from .model_files import ModelFiles
 from .records import record
@@ -454,8 +454,6 @@ def well_formed_facts(cached: Any) -> bool:
 
 # model.type -> the kind of model.vocab it needs (tokenizers' models/*/serialization.rs)
 VOCAB_KINDS = {"BPE": dict, "WordPiece": dict, "WordLevel": dict, "Unigram": list}
-KIND_NAMES = {dict: "an object", list: "an array", str: "a string", int: "a number", float: "a number",
-              bool: "a boolean", type(None): "null"}
 
 
 def _check_tokenizer_json(doc: JsonDocument) -> None:

@@ -140,6 +140,56 @@ def test_a_closed_stdout_ends_the_run_quietly():
         assert (proc.returncode, proc.stderr) == (2, b""), args
 
 
+STOPS = {"config.json": "transformers cannot load the config",
+         "generation_config.json": "transformers cannot load the generation config",
+         "tokenizer_config.json": "transformers cannot load the tokenizer",
+         "special_tokens_map.json": "transformers cannot load the tokenizer when it reads this file",
+         "added_tokens.json": "transformers cannot load the tokenizer when it reads this file"}
+NOT_OBJECTS = [("[]", "an array"), ("null", "null"), ("3", "a number"), ('"x"', "a string"), ("true", "a boolean")]
+
+
+def _transformers_error(folder, file_name):
+    """What the transformers part that reads ``file_name`` raises loading the folder, None when it loads (the
+    oracle)."""
+    transformers = pytest.importorskip("transformers")
+    load = {"config.json": transformers.AutoConfig.from_pretrained,
+            "generation_config.json": transformers.GenerationConfig.from_pretrained}.get(
+        file_name, transformers.AutoTokenizer.from_pretrained)
+    try:
+        load(str(folder))
+    except Exception as error:  # noqa: BLE001 - AttributeError, TypeError, ValueError: it does not load
+        return error
+    return None
+
+
+@pytest.mark.parametrize(("text", "kind"), NOT_OBJECTS)
+@pytest.mark.parametrize("file_name", list(STOPS))
+def test_a_file_transformers_reads_as_an_object_that_is_not_one_is_an_error(run, tmp_path, file_name, text, kind):
+    """Valid JSON of another kind stops transformers as invalid JSON would: one line naming the file, exit 2.
+    special_tokens_map.json and added_tokens.json are read only in the legacy branch (no added_tokens_decoder)."""
+    folder = shutil.copytree(ROOT / "tests" / "fixtures" / "llama3-8b-instruct-release", tmp_path / "m")
+    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    del config["added_tokens_decoder"]  # the legacy branch: special_tokens_map.json and added_tokens.json are read
+    write_json(folder / "tokenizer_config.json", config)
+    (folder / file_name).write_text(text, encoding="utf-8")
+    code, out, err = run(str(folder))
+    error = _transformers_error(folder, file_name)
+    # model loading catches only the OSError of a generation_config.json that is not JSON (docs/usage.md)
+    assert error is not None and not isinstance(error, OSError)
+    assert code == 2 and err == f"eos-guard: m/{file_name}:1:1: the file is {kind}, not an object: {STOPS[file_name]}\n"
+
+
+def test_a_map_transformers_does_not_read_that_is_not_an_object_is_reported_and_skipped(run, tmp_path):
+    folder = shutil.copytree(ROOT / "tests" / "fixtures" / "llama3-8b-instruct-release", tmp_path / "m")
+    (folder / "special_tokens_map.json").write_text("[]", encoding="utf-8")
+    code, out, err = run(str(folder))
+    assert _transformers_error(folder, "special_tokens_map.json") is None
+    assert code == 2 and "EOS001" in out and err.startswith(
+        "eos-guard: m/special_tokens_map.json:1:1: the file is an array, not an object: ")
+    assert err.endswith("transformers does not read this file here (tokenizer_config.json has added_tokens_decoder), "
+                        "so the folder is checked without it\n")
+
+
 def test_github_format_annotates_a_file_that_cannot_be_read(run, broken, tmp_path):
     write_json(tmp_path / "bad" / "config.json", {})
     (tmp_path / "bad" / "config.json").write_text('{"eos_token_id": }')
