@@ -205,7 +205,7 @@ def _special_tokens(files: ModelFiles, defaults: dict[str, str] | None = None) \
     named, extra = _model_specific_and_extra(files, unloadable)
     tokens: dict[str, str] = {}
     for name in SPECIAL_TOKEN_NAMES:  # the standard slots first, whatever set them
-        if name in named and name != "eos_token":  # an extra_special_tokens object may name a standard token
+        if name in named:  # an extra_special_tokens object may name a standard token, the eos too: it wins
             tokens[name], where[name] = named[name]
         elif name in standard:
             tokens[name] = standard[name]

@@ -299,6 +299,12 @@ SPECIAL_FILES = [
     pytest.param({"added_tokens_decoder": {}}, {"eos_token": "<b>"}, id="map-not-read-default-eos"),
     pytest.param({"eos_token": "", "unk_token": None}, None, id="empty-eos-is-unk"),
     pytest.param({"eos_token": ""}, None, id="empty-eos-default-unk"),
+    # an extra_special_tokens object's named tokens come after the standard keys: its eos wins
+    pytest.param({"extra_special_tokens": {"eos_token": "<x>"}}, None, id="object-names-eos"),
+    pytest.param({"eos_token": "<a>", "extra_special_tokens": {"eos_token": "<b>"}}, None, id="object-eos-wins"),
+    pytest.param({"extra_special_tokens": {"eos_token": {"__type": "AddedToken", "content": "<b>", "special": True}}},
+                 None, id="object-eos-added-token"),
+    pytest.param({"eos_token": "<a>"}, {"extra_special_tokens": {"eos_token": "<x>"}}, id="legacy-map-object-eos-wins"),
 ]
 
 
@@ -328,3 +334,20 @@ def test_a_class_default_eos_the_vocab_lacks_is_eos005_on_tokenizer_config(tmp_p
     assert finding.message == (f"the tokenizer's eos '<|endoftext|>' (GPT2Tokenizer's default: no file names "
                                f"eos_token) is in no vocabulary; transformers appends it as a new token "
                                f"{theirs['eos_token'][1]} that the model never produces")
+
+
+def test_a_folder_with_only_vocab_json_and_merges_gets_no_class_default_here(tmp_path):
+    """docs/resolution.md step 5's stated limit: eos-guard reads tokenizer.json and tokenizer_config.json only, so a
+    GPT-2 folder whose tokenizer is vocab.json and merges.txt has no eos for eos-guard; transformers gives it the
+    class default."""
+    _skip_unless_modelled(_installed_section())
+    from eos_guard.resolve import Limits, resolve
+
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"model_type": "gpt2"}', encoding="utf-8")
+    (folder / "vocab.json").write_text(json.dumps({"a": 0, "b": 1, "ab": 2, "<|endoftext|>": 3}), encoding="utf-8")
+    (folder / "merges.txt").write_text("#version: 0.2\na b\n", encoding="utf-8")
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
+    assert (tokenizer.eos_token, tokenizer.eos_token_id) == ("<|endoftext|>", 3)
+    assert resolve(ModelFiles.read(folder), Limits(cache=False)).tokenizer_eos is None
