@@ -102,7 +102,7 @@ EDITS = ['], "vocab": {"x": 1}, "zz": [', '}, "added_tokens": [], "model": {"voc
          '"', "\\", "}", "{", "]", "[", ",", ":", "\n", " ", "\udcff", "tru", '"vocab": ']
 READ = [("added_tokens",), ("version",), ("normalizer",), ("post_processor",), ("zz",), ("model", "type"),
         ("model", "dropout"), ("model", "zz"), ("model", "vocab")]
-LOCATED = [("added_tokens", 0), ("added_tokens", -1, "content"), ("post_processor", "type"), ("version",),
+LOCATED = [(), ("added_tokens", 0), ("added_tokens", -1, "content"), ("post_processor", "type"), ("version",),
            ("zz",), ("model", "type"), ("model", "vocab")]
 
 

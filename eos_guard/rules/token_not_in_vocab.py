@@ -30,7 +30,8 @@ class TokenNotInVocab(Rule):
 
     When no file names `eos_token`, the tokenizer class's default is the eos (`GPT2Tokenizer`'s and
     `Qwen2Tokenizer`'s `<|endoftext|>`, `LlamaTokenizer`'s `</s>`): a default the vocabulary lacks is reported
-    the same way, on tokenizer_config.json as a whole.
+    the same way, on tokenizer_config.json as a whole (on tokenizer.json when the folder has no
+    tokenizer_config.json).
 
     ## Remediation
     Spell `eos_token` exactly as the token is written in tokenizer.json's `added_tokens` (for a class default,
