@@ -17,7 +17,7 @@ from .known_tokens import END_OF_TURN_TEXTS
 from .model_files import ModelFiles, TemplateSource
 from .records import field, record
 from .template import Limits, Probe, prepare, probe_named_template
-from .vocabulary import Vocabulary, class_special_defaults, is_token_id
+from .vocabulary import Vocabulary, class_special_defaults, is_token_id, older_release_lines
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -138,9 +138,16 @@ def resolve(files: ModelFiles, limits: Limits = Limits()) -> ResolvedModel:
             prepare(template.text, limits)
         except MissingDependency as exc:
             raise exc.at(template.path) from None
-    special, where, problem, extra, unloadable = _special_tokens(files, class_special_defaults(files))
+    defaults = class_special_defaults(files)
+    special, where, problem, extra, unloadable = _special_tokens(files, defaults)
     specials = [(text, where.get(name)) for name, text in special.items()] + extra
-    vocab = Vocabulary(files, use_cache=limits.cache, specials=specials)
+    by_line = {}  # a release line whose class has other defaults numbers added tokens with its own specials
+    for line in older_release_lines():
+        older = class_special_defaults(files, line)
+        if older != defaults:
+            named, places, _, unnamed, _ = _special_tokens(files, older)
+            by_line[line] = [(text, places.get(name)) for name, text in named.items()] + unnamed
+    vocab = Vocabulary(files, use_cache=limits.cache, specials=specials, specials_by_line=by_line)
     eos = None
     if "eos_token" in special:
         eos = _token_value(special["eos_token"], where.get("eos_token"), vocab, special.get("unk_token"))

@@ -115,6 +115,11 @@ def rebuilds(class_name: str, numbering: str = "5.24") -> bool:
     return class_name in class_tables(numbering)["rebuilding"]
 
 
+def older_release_lines() -> list[str]:
+    """The release lines runtimes pin that have tables of their own ("5.19"), besides the newest."""
+    return [line for line in _releases() if line != "newest"]
+
+
 def class_special_defaults(files: ModelFiles, numbering: str = "5.24") -> dict[str, str]:
     """The standard special tokens (``eos_token``, ...) the folder's tokenizer class sets when no file names them:
     its ``__init__`` defaults, as the tables record them from the class itself (a folder without tokenizer.json
@@ -145,12 +150,16 @@ class Vocabulary:
     """The ids a folder's tokenizer gives to token strings."""
 
     def __init__(self, files: ModelFiles, use_cache: bool = False, numbering: str = "5.24",
-                 facts: dict | None = None, specials: list[tuple[str, Where | None]] | None = None) -> None:
+                 facts: dict | None = None, specials: list[tuple[str, Where | None]] | None = None,
+                 specials_by_line: dict[str, list[tuple[str, Where | None]]] | None = None) -> None:
         self.files = files
         self.use_cache = use_cache
         # the special token strings (named, then extra), which the tokenizer adds as special tokens after the
         # added_tokens_decoder entries it lacks, in one batch (TokenizersBackend.__init__, lines 478-513, 5.24)
         self.specials = specials or []
+        # another release line's, where its class sets other defaults (5.19 loads a ByteLevel LlamaTokenizer as
+        # LlamaTokenizer, whose unk_token defaults to <unk>): what numbered_as numbers with
+        self.specials_by_line = specials_by_line or {}
         self.appended: set[str] = set()  # special token strings in no vocabulary: new ids (EOS005)
         self.tokenizer_json = files.tokenizer
         self.added: dict[str, AddedToken] = {}
@@ -359,7 +368,7 @@ class Vocabulary:
 
     def _candidates(self) -> set[str]:
         names = set(self.declared) | set(END_OF_TURN_TEXTS) | {PLAMO_EOS} | set(self._added_contents()) \
-            | {text for text, _ in self.specials}
+            | {text for specials in (self.specials, *self.specials_by_line.values()) for text, _ in specials}
         for doc in (self.files.tokenizer_config, self.files.special_tokens_map):
             if doc is not None and isinstance(doc.data, dict):
                 for name, value in doc.data.items():
@@ -412,7 +421,9 @@ class Vocabulary:
         others = self.__dict__.setdefault("_numberings", {})
         if numbering not in others:
             others[numbering] = Vocabulary(self.files, self.use_cache, numbering,
-                                           facts=self._facts if self.complete else None, specials=self.specials)
+                                           facts=self._facts if self.complete else None,
+                                           specials=self.specials_by_line.get(numbering, self.specials),
+                                           specials_by_line=self.specials_by_line)
         return others[numbering]
 
     def content_of(self, token_id: int) -> str | None:

@@ -423,6 +423,20 @@ def test_tgi_sparse_vocab_token_keeps_its_old_id(tmp_path):
     assert model.runtime_stops["tgi"].ids == (338,) and stops(model, model.runtime_stops["tgi"]) is True
 
 
+def test_an_older_release_numbers_added_tokens_with_its_own_class_defaults(tmp_path):
+    """transformers 5.19 loads a ByteLevel LlamaTokenizerFast folder as LlamaTokenizer, whose unk_token defaults
+    to <unk>: in no vocabulary, it is appended (302) before an extra special token <x> (303); 5.24 loads the generic
+    backend, which has no default, and gives <x> 302. Both checked with the real releases (5.19.0 and 5.24.0)."""
+    folder = shutil.copytree(FIXTURES / "added-token-ids-disagree", tmp_path / "m")
+    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    write_json(folder / "tokenizer_config.json",
+               {**config, "tokenizer_class": "LlamaTokenizerFast", "additional_special_tokens": ["<x>"]})
+    vocab = model_of(folder).vocab
+    texts = ("<|im_start|>", "<|im_end|>", "<x>", "<unk>")
+    assert [vocab.id_of(text) for text in texts] == [300, 301, 302, None]
+    assert [vocab.numbered_as("5.19").id_of(text) for text in texts] == [301, 300, 303, 302]
+
+
 def test_vllm_and_sglang_read_raw_ids_with_transformers_5_19(tmp_path):
     """transformers 5.19 (SGLang 0.5.23's pin; vLLM 0.33 needs 5.16-5.20) loads a ByteLevel LlamaTokenizer as
     LlamaTokenizer, which renumbers from added_tokens_decoder: <|im_end|> is 300 there, 301 in 5.24 (both
