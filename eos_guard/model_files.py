@@ -127,12 +127,17 @@ class ModelFiles:
             path = folder / name
             if files._followable(path, link):
                 try:
-                    setattr(files, attribute, _object(JsonDocument.read(path, name == "tokenizer.json",
-                                                                        *files._limit(name))))
+                    document = JsonDocument.read(path, name == "tokenizer.json", *files._limit(name))
                 except NotRead as exc:
                     files.skipped.append((path, str(exc)))
+                    continue
                 except InputError as exc:
                     files.read_without.append(files._read_on_without(name, exc))
+                    continue
+                try:
+                    setattr(files, attribute, _object(document))
+                except InputError as exc:
+                    files.read_without.append(files._read_on_without(name, exc, other_kind=True))
         for name, reason in not_fetched(folder).items():  # a Hub file over its limit was never downloaded
             if not os.path.lexists(folder / name):
                 files.skipped.append((folder / name, reason))
@@ -145,13 +150,14 @@ class ModelFiles:
                     ("chat_template",)))
         return files
 
-    def _read_on_without(self, name: str, error: InputError) -> InputError:
+    def _read_on_without(self, name: str, error: InputError, other_kind: bool = False) -> InputError:
         """The error of a file that cannot be read (not valid JSON, ...), kept when the runtimes load the folder
         without that file; raised again when they cannot load the folder at all.
 
-        - generation_config.json: transformers (GenerationConfig.from_pretrained raises OSError, model loading
-          falls back to config.json) and mlx-lm (load_config ignores a JSONDecodeError) read on as if it were
-          absent;
+        - generation_config.json that is not JSON: transformers (GenerationConfig.from_pretrained raises OSError,
+          model loading falls back to config.json) and mlx-lm (load_config ignores a JSONDecodeError) read on as
+          if it were absent; JSON of ``other_kind`` than an object makes it raise TypeError, which model loading
+          does not catch (generation/utils.py, 5.24), so that folder is not read on;
         - special_tokens_map.json and added_tokens.json: transformers opens them only in its legacy branch
           (``PreTrainedTokenizerBase._from_pretrained``, tokenization_utils_base.py lines 1889-1940 in 5.24,
           2279-2346 in 4.57), never when tokenizer_config.json has ``added_tokens_decoder``, and the stop sets
@@ -159,7 +165,7 @@ class ModelFiles:
           tokenizer_config.json. (The converters do read added_tokens.json for a SentencePiece tokenizer.model,
           whose conversion fails on a broken one; the file's error, exit 2, stands for that too.)
         """
-        if name == "generation_config.json":
+        if name == "generation_config.json" and not other_kind:
             return error.detached()
         if name in ("special_tokens_map.json", "added_tokens.json") and not self.legacy:
             return InputError(error.path, f"{error.message}; transformers does not read this file here "

@@ -177,6 +177,7 @@ def test_a_file_transformers_reads_as_an_object_that_is_not_one_is_an_error(run,
     # model loading catches only the OSError of a generation_config.json that is not JSON (docs/usage.md)
     assert error is not None and not isinstance(error, OSError)
     assert code == 2 and err == f"eos-guard: m/{file_name}:1:1: the file is {kind}, not an object: {STOPS[file_name]}\n"
+    assert out == "No findings in 1 model folder; 1 cannot be read.\n"  # nothing loads it: nothing else to say
 
 
 def test_a_map_transformers_does_not_read_that_is_not_an_object_is_reported_and_skipped(run, tmp_path):
