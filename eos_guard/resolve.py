@@ -17,7 +17,8 @@ from .known_tokens import END_OF_TURN_TEXTS
 from .model_files import ModelFiles, TemplateSource
 from .records import field, record
 from .template import Limits, Probe, prepare, probe_named_template
-from .vocabulary import Vocabulary, class_special_defaults, is_token_id, older_release_lines
+from .vocabulary import (Vocabulary, class_required_tokens, class_special_defaults, is_token_id, older_release_lines,
+                         tokenizer_class)
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -140,6 +141,8 @@ def resolve(files: ModelFiles, limits: Limits = Limits()) -> ResolvedModel:
             raise exc.at(template.path) from None
     defaults = class_special_defaults(files)
     special, where, problem, extra, unloadable = _special_tokens(files, defaults)
+    for name, message, place in _required_tokens_missing(files, special):
+        unloadable.setdefault(name, (message, place))
     specials = [(text, where.get(name)) for name, text in special.items()] + extra
     by_line = {}  # a release line whose class has other defaults numbers added tokens with its own specials
     for line in older_release_lines():
@@ -220,6 +223,24 @@ def _special_tokens(files: ModelFiles, defaults: dict[str, str] | None = None) \
         if name not in SPECIAL_TOKEN_NAMES:
             tokens[name], where[name] = text, place
     return tokens, where, problem, extra, unloadable
+
+
+def _required_tokens_missing(files: ModelFiles, special: dict[str, str]) -> Iterator[tuple[str, str, Where]]:
+    """The standard special tokens the tokenizer class cannot be built without that the files leave with no
+    token (null, or absent with no class default, or "" with no unk token, whose id is then None): transformers
+    raises while it builds the tokenizer (RobertaTokenizer passes the sep and cls ids to its post-processor)."""
+    class_name = ""
+    for name in class_required_tokens(files):
+        text = special.get(name)
+        if text is not None and (text != "" or special.get("unk_token") is not None):
+            continue
+        class_name = class_name or tokenizer_class(files)
+        sources = ([files.special_tokens_map] if files.legacy else []) + [files.tokenizer_config]
+        doc = next((d for d in sources if d is not None and isinstance(d.data, dict) and name in d.data), None)
+        place = Where(doc, (name,)) if doc is not None else Where(files.tokenizer_config or files.tokenizer, ())
+        given = "an empty string, and there is no unk token" if text == "" else \
+            "null" if doc is not None else "not set, and the class has no default"
+        yield name, (f"{name} is {given}: {class_name} cannot be built without its id, so {LOAD_FAILS}"), place
 
 
 def _model_specific_and_extra(files: ModelFiles, unloadable: dict[str, tuple[str, Where]] | None = None) \

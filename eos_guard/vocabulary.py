@@ -56,7 +56,7 @@ def class_tables(numbering: str = "5.24") -> dict[str, Any]:
 
 @cache
 def _releases() -> dict[str, Any]:
-    return json.loads(TABLES_FILE.read_text(encoding="utf-8"))["releases"]  # 89 KB: about a millisecond, once
+    return json.loads(TABLES_FILE.read_text(encoding="utf-8"))["releases"]  # 92 KB: about a millisecond, once
 
 
 def tokenizer_class(files: ModelFiles, numbering: str = "5.24") -> str:
@@ -113,6 +113,14 @@ def tokenizer_class(files: ModelFiles, numbering: str = "5.24") -> str:
 def rebuilds(class_name: str, numbering: str = "5.24") -> bool:
     """Whether the class rebuilds the tokenizer from the vocab and re-adds added_tokens_decoder sorted by id."""
     return class_name in class_tables(numbering)["rebuilding"]
+
+
+def class_required_tokens(files: ModelFiles, numbering: str = "5.24") -> list[str]:
+    """The standard special tokens the folder's tokenizer class cannot be built without (RobertaTokenizer's
+    ``sep_token`` and ``cls_token``, T5Tokenizer's ``eos_token``): without an id for one, loading raises."""
+    if files.tokenizer is None and files.tokenizer_config is None:
+        return []
+    return class_tables(numbering).get("required_tokens", {}).get(tokenizer_class(files, numbering), [])
 
 
 def older_release_lines() -> list[str]:

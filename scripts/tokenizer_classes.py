@@ -28,7 +28,10 @@ Each section holds what ``models/auto/tokenization_auto.py`` ``AutoTokenizer.fro
 - ``byte_level_llama``: whether a ``LlamaTokenizer`` whose tokenizer.json is ByteLevel loads as
   ``TokenizersBackend`` (5.24 does, 5.19 and 5.20 do not; tried on a small folder);
 - ``sentencepiece``, ``mistral_common``: whether those packages were installed, since a few registered
-  classes depend on them.
+  classes depend on them;
+- ``special_defaults``: class -> the standard special tokens (``eos_token``, ...) it sets when no file names them
+  (the class loaded from a tiny BPE or Unigram tokenizer.json, else its ``__init__`` signature);
+- ``required_tokens``: class -> the standard names it cannot be built without (set to null, the load raises).
 """
 
 from __future__ import annotations
@@ -79,11 +82,15 @@ def tables() -> dict:
         cls = auto.tokenizer_class_from_name(name)
         if issubclass(cls, TokenizersBackend) and cls is not TokenizersBackend and "__init__" in cls.__dict__:
             rebuilding.add(cls.__name__)
-    special_defaults = {}
+    special_defaults, required_tokens = {}, {}
     for name in sorted(set(classes.values())):
-        defaults = _special_defaults(auto.tokenizer_class_from_name(name))
+        cls = auto.tokenizer_class_from_name(name)
+        defaults = _special_defaults(cls)
         if defaults:
             special_defaults[name] = defaults
+        required = _required_tokens(cls)
+        if required:
+            required_tokens[name] = required
     return {"transformers": transformers.__version__,
             "sentencepiece": import_utils.is_sentencepiece_available(),
             "mistral_common": import_utils.is_mistral_common_available(),
@@ -93,30 +100,62 @@ def tables() -> dict:
             "default": dict(sorted(default.items())),
             "classes": classes,
             "rebuilding": sorted(rebuilding),
-            "special_defaults": special_defaults}
+            "special_defaults": special_defaults,
+            "required_tokens": required_tokens}
 
 
 SPECIAL_TOKEN_NAMES = ("bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token")
 
 
+def _small_folder(folder: Path, unigram: bool, tokenizer_config: dict) -> Path:
+    """A folder the tokenizer classes can be loaded from: a tiny BPE, or Unigram, tokenizer.json."""
+    from tokenizers import Tokenizer, models
+
+    model = (models.Unigram([("<unk>", 0.0), ("▁", -1.0), ("a", -2.0), ("b", -2.0), ("hi", -3.0)], 0)
+             if unigram else models.BPE({"a": 0, "b": 1, "ab": 2}, [("a", "b")]))
+    Tokenizer(model).save(str(folder / "tokenizer.json"))
+    (folder / "tokenizer_config.json").write_text(json.dumps(tokenizer_config), encoding="utf-8")
+    return folder
+
+
+def _loads(cls: type, unigram: bool, tokenizer_config: dict) -> bool:
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            cls.from_pretrained(str(_small_folder(Path(folder), unigram, tokenizer_config)))
+        except Exception:  # noqa: BLE001 - whatever it raises, it does not load
+            return False
+    return True
+
+
+def _required_tokens(cls: type) -> list[str]:
+    """The standard names the class cannot be built without: a folder that loads fails to once tokenizer_config.json
+    sets that name to null (RobertaTokenizer builds its post-processor from the sep and cls ids, T5Tokenizer from
+    the eos id). Only classes that load from a tiny BPE or Unigram tokenizer.json are tried."""
+    from transformers.utils import logging
+
+    logging.set_verbosity_error()
+    unigram = next((kind for kind in (False, True) if _loads(cls, kind, {})), None)
+    if unigram is None:
+        return []
+    return [name for name in SPECIAL_TOKEN_NAMES if not _loads(cls, unigram, {name: None})]
+
+
 def _special_defaults(cls: type) -> dict[str, str]:
     """The standard special tokens the class sets when no file names them: what the class loaded from a folder
     whose files name none says (``special_tokens_map``), else, for a class that cannot be built from that small
-    BPE, its ``__init__`` defaults, following ``**kwargs`` up to the parent classes."""
-    from tokenizers import Tokenizer, models
+    BPE or Unigram file, its ``__init__`` defaults, following ``**kwargs`` up to the parent classes."""
     from transformers import AddedToken
     from transformers.utils import logging
 
     logging.set_verbosity_error()
-    with tempfile.TemporaryDirectory() as folder:
-        Tokenizer(models.BPE({"a": 0, "b": 1, "ab": 2}, [("a", "b")])).save(str(Path(folder) / "tokenizer.json"))
-        (Path(folder) / "tokenizer_config.json").write_text("{}", encoding="utf-8")
-        try:
-            loaded = cls.from_pretrained(folder).special_tokens_map
-        except Exception:  # noqa: BLE001 - needs vocab files, sentencepiece, a Unigram model...
-            loaded = None
-    if loaded is not None:
-        return {name: str(loaded[name]) for name in SPECIAL_TOKEN_NAMES if isinstance(loaded.get(name), (str, AddedToken))}
+    for unigram in (False, True):
+        with tempfile.TemporaryDirectory() as folder:
+            try:
+                loaded = cls.from_pretrained(str(_small_folder(Path(folder), unigram, {}))).special_tokens_map
+            except Exception:  # noqa: BLE001 - needs vocab files, sentencepiece, the other model...
+                continue
+        return {name: str(loaded[name]) for name in SPECIAL_TOKEN_NAMES
+                if isinstance(loaded.get(name), (str, AddedToken))}
     defaults: dict[str, str] = {}
     shadowed: set[str] = set()
     for klass in cls.__mro__:

@@ -370,3 +370,38 @@ def test_a_folder_with_only_vocab_json_and_merges_gets_no_class_default_here(tmp
     tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
     assert (tokenizer.eos_token, tokenizer.eos_token_id) == ("<|endoftext|>", 3)
     assert resolve(ModelFiles.read(folder), Limits(cache=False)).tokenizer_eos is None
+
+
+REQUIRED = [
+    pytest.param("t5", {"eos_token": None}, None, id="t5-null-eos"),
+    pytest.param("t5", {"eos_token": "", "unk_token": None}, None, id="t5-empty-eos-no-unk"),
+    pytest.param("t5", {"eos_token": ""}, None, id="t5-empty-eos-is-unk"),
+    pytest.param("roberta", {"sep_token": None}, None, id="roberta-null-sep"),
+    pytest.param("roberta", {"cls_token": None}, None, id="roberta-null-cls"),
+    pytest.param("roberta", {"sep_token": "", "unk_token": None}, None, id="roberta-empty-sep-no-unk"),
+    pytest.param("roberta", {}, {"sep_token": None}, id="roberta-legacy-map-null-sep"),
+    pytest.param("roberta", {"added_tokens_decoder": {}}, {"sep_token": None}, id="roberta-map-not-read"),
+    pytest.param("xlm-roberta", {"bos_token": None}, None, id="xlm-roberta-null-bos"),
+    pytest.param("qwen2", {"eos_token": None}, None, id="qwen2-null-eos-loads"),
+]
+
+
+@pytest.mark.parametrize(("model_type", "tokenizer_config", "special_tokens_map"), REQUIRED)
+def test_a_class_that_cannot_be_built_without_a_token_is_eos007(tmp_path, model_type, tokenizer_config,
+                                                                 special_tokens_map):
+    """RobertaTokenizer builds its post-processor from the sep and cls ids, T5Tokenizer from the eos id: a folder
+    that leaves one with no id makes transformers raise, and eos-guard says so (required_tokens in the tables)."""
+    _skip_unless_modelled(_installed_section())
+    import eos_guard
+
+    folder = _special_folder(tmp_path / "m", {"model_type": model_type}, tokenizer_config, special_tokens_map,
+                             unigram=model_type in ("t5", "xlm-roberta"))
+    try:
+        transformers.AutoTokenizer.from_pretrained(str(folder))
+    except TypeError:
+        raises = True
+    else:
+        raises = False
+    said = [f.message for f in eos_guard.check(folder).findings()
+            if f.code == "EOS007" and "cannot be built without its id" in f.message]
+    assert len(said) == raises, said
