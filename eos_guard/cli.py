@@ -19,7 +19,7 @@ from . import config as settings
 from .errors import InputError, MissingDependency, display_path
 from .records import field, record, replace
 from .report import write
-from .report.escape import printable
+from .report.escape import no_workflow_commands, printable
 from .version import __version__
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -156,10 +156,11 @@ def _main(argv: list[str]) -> int:
     except BrokenPipeError:  # not an internal error: main() ends quietly
         raise
     except Exception as exc:  # an internal error: one line unless asked for the traceback; exit 2 either way
-        if args.verbose:
+        if args.verbose:  # each line escaped as every line on stderr: a message may quote a hostile name
             import traceback
 
-            traceback.print_exc()
+            for line in traceback.format_exc().splitlines():
+                _say(line)
         else:
             _say(f"eos-guard: internal error: {type(exc).__name__}: {exc} (run with --verbose for details)")
         return EXIT_ERROR
@@ -404,8 +405,9 @@ def _run(args: argparse.Namespace) -> int:
 
 def _say(line: str) -> None:
     """One line on stderr. Paths and messages quote file and folder names, which may hold line breaks (a forged
-    ``::error`` workflow command on the next line) or terminal controls: they are escaped, on one line."""
-    print(printable(line), file=sys.stderr, flush=True)
+    ``::error`` workflow command on the next line) or terminal controls: they are escaped, on one line, which
+    never starts a workflow command (a traceback line with --verbose has no "eos-guard: " before it)."""
+    print(no_workflow_commands(printable(line)), file=sys.stderr, flush=True)
 
 
 def _write_side_outputs(args: argparse.Namespace, report: object) -> None:

@@ -381,15 +381,18 @@ def test_an_internal_error_exits_2_with_one_line_or_with_the_traceback(run, brok
     from eos_guard import cli
 
     def fails(*args, **kwargs):
-        raise RuntimeError("a bug")
+        raise RuntimeError("a bug in \x1b[31m::error::x\n##[error]y\n  ::warning::z")  # quoting a hostile name
 
     monkeypatch.setattr(cli, "check", fails)
     code, out, err = run(*(["--verbose"] if verbose else []), str(broken))
     assert code == 2 and out == ""
     if verbose:
-        assert err.startswith("Traceback (most recent call last):") and err.endswith("RuntimeError: a bug\n")
+        assert err.startswith("Traceback (most recent call last):\n")
+        assert err.endswith("RuntimeError: a bug in \\x1b[31m::error::x\n##\\x5berror]y\n  \\x3a:warning::z\n")
+        assert "\x1b" not in err and "##[" not in err
     else:
-        assert err == "eos-guard: internal error: RuntimeError: a bug (run with --verbose for details)\n"
+        assert err == ("eos-guard: internal error: RuntimeError: a bug in \\x1b[31m::error::x\\n##\\x5berror]y"
+                       "\\n  ::warning::z (run with --verbose for details)\n")
 
 
 @pytest.mark.parametrize("closed", [">&-", ">&- 2>&-"])
