@@ -228,18 +228,16 @@ class JsonDocument:
                 return found, depth == len(keys)
         return Span(0, len(self.text)), False
 
-    @property
-    def undecoded(self) -> bool:
-        """Whether the document is a lazy one whose text has not been decoded."""
-        return self._text is None and self._raw is not None
-
     def multi_line_whole_value(self) -> tuple[int, int] | None:
-        """The line and column where a lazy document's top-level value starts, when that value spans lines (then
+        """The line and column where a lazy document's top-level value starts, while its text is not decoded and
+        when that value spans lines (then
         ``Where(doc, ()).location()`` marks that character alone), found in its bytes: a finding on a whole 10 MB
         tokenizer.json neither decodes nor scans it (that cost 0.4 s). The value runs from the first to the last
         character that is not JSON whitespace (the file is JSON), so it spans lines when a line break lies between
-        them. None for a file on one line, whose end column needs its text."""
-        raw = self._raw or b""
+        them. None for a file on one line, whose end column needs its text, and for a decoded text."""
+        if self._text is not None or self._raw is None:
+            return None
+        raw = self._raw
         start = _LEADING_SPACE.match(raw).end()
         end = len(raw)
         while end > start and raw[end - 1] in b" \t\n\r":
@@ -287,7 +285,7 @@ class Where:
         """The value's first and last character; a multi-line value is marked at its opening line only
         (annotations on whole files are noise)."""
         doc = self.document
-        place = doc.multi_line_whole_value() if not self.keys and doc.undecoded else None
+        place = doc.multi_line_whole_value() if not self.keys else None
         if place is not None:
             return Location(doc.path, *place, place[0], place[1] + 1)
         span, _ = doc.nearest_span(self.keys)

@@ -139,17 +139,20 @@ def resolve(files: ModelFiles, limits: Limits = Limits()) -> ResolvedModel:
             prepare(template.text, limits)
         except MissingDependency as exc:
             raise exc.at(template.path) from None
-    defaults = class_special_defaults(files)
+    # a folder without tokenizer.json and tokenizer_config.json has no tokenizer, so no class and no defaults
+    has_tokenizer = files.tokenizer is not None or files.tokenizer_config is not None
+    class_name = tokenizer_class(files) if has_tokenizer else None
+    defaults = class_special_defaults(class_name)
     special, where, problem, extra, unloadable = _special_tokens(files, defaults)
-    for name, message, place in _required_tokens_missing(files, special):
+    for name, message, place in _required_tokens_missing(files, class_name, special):
         unloadable.setdefault(name, (message, place))
-    specials = [(text, where.get(name)) for name, text in special.items()] + extra
+    specials = _batch(special, where, extra)
     by_line = {}  # a release line whose class has other defaults numbers added tokens with its own specials
     for line in older_release_lines():
-        older = class_special_defaults(files, line)
+        older = class_special_defaults(tokenizer_class(files, line) if has_tokenizer else None, line)
         if older != defaults:
             named, places, _, unnamed, _ = _special_tokens(files, older)
-            by_line[line] = [(text, places.get(name)) for name, text in named.items()] + unnamed
+            by_line[line] = _batch(named, places, unnamed)
     vocab = Vocabulary(files, use_cache=limits.cache, specials=specials, specials_by_line=by_line)
     eos = None
     if "eos_token" in special:
@@ -164,6 +167,12 @@ def resolve(files: ModelFiles, limits: Limits = Limits()) -> ResolvedModel:
         if isinstance(doc.data, dict) and doc.data.get("eos_token_id") is not None:
             model.baseline_eos[name] = _stop_ids(doc, ("eos_token_id",))
     return model
+
+
+def _batch(named: dict[str, str], where: dict[str, Where], unnamed: list[tuple[str, Where]]) \
+        -> list[tuple[str, Where | None]]:
+    """The special token strings in the order the tokenizer adds them, each with its place (Vocabulary.specials)."""
+    return [(text, where.get(name)) for name, text in named.items()] + unnamed
 
 
 def _special_tokens(files: ModelFiles, defaults: dict[str, str] | None = None) \
@@ -225,16 +234,15 @@ def _special_tokens(files: ModelFiles, defaults: dict[str, str] | None = None) \
     return tokens, where, problem, extra, unloadable
 
 
-def _required_tokens_missing(files: ModelFiles, special: dict[str, str]) -> Iterator[tuple[str, str, Where]]:
+def _required_tokens_missing(files: ModelFiles, class_name: str | None,
+                             special: dict[str, str]) -> Iterator[tuple[str, str, Where]]:
     """The standard special tokens the tokenizer class cannot be built without that the files leave with no
     token (null, or absent with no class default, or "" with no unk token, whose id is then None): transformers
     raises while it builds the tokenizer (RobertaTokenizer passes the sep and cls ids to its post-processor)."""
-    class_name = ""
-    for name in class_required_tokens(files):
+    for name in class_required_tokens(class_name):
         text = special.get(name)
         if text is not None and (text != "" or special.get("unk_token") is not None):
             continue
-        class_name = class_name or tokenizer_class(files)
         sources = ([files.special_tokens_map] if files.legacy else []) + [files.tokenizer_config]
         doc = next((d for d in sources if d is not None and isinstance(d.data, dict) and name in d.data), None)
         place = Where(doc, (name,)) if doc is not None else Where(files.tokenizer_config or files.tokenizer, ())

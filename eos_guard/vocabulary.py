@@ -115,26 +115,21 @@ def rebuilds(class_name: str, numbering: str = "5.24") -> bool:
     return class_name in class_tables(numbering)["rebuilding"]
 
 
-def class_required_tokens(files: ModelFiles, numbering: str = "5.24") -> list[str]:
-    """The standard special tokens the folder's tokenizer class cannot be built without (RobertaTokenizer's
-    ``sep_token`` and ``cls_token``, T5Tokenizer's ``eos_token``): without an id for one, loading raises."""
-    if files.tokenizer is None and files.tokenizer_config is None:
-        return []
-    return class_tables(numbering).get("required_tokens", {}).get(tokenizer_class(files, numbering), [])
+def class_required_tokens(class_name: str | None, numbering: str = "5.24") -> list[str]:
+    """The standard special tokens the tokenizer class cannot be built without (RobertaTokenizer's ``sep_token``
+    and ``cls_token``, T5Tokenizer's ``eos_token``): without an id for one, loading raises. None: no tokenizer."""
+    return class_tables(numbering).get("required_tokens", {}).get(class_name, []) if class_name else []
+
+
+def class_special_defaults(class_name: str | None, numbering: str = "5.24") -> dict[str, str]:
+    """The standard special tokens (``eos_token``, ...) the tokenizer class sets when no file names them: its
+    ``__init__`` defaults, as the tables record them from the class itself. None: no tokenizer."""
+    return class_tables(numbering).get("special_defaults", {}).get(class_name, {}) if class_name else {}
 
 
 def older_release_lines() -> list[str]:
     """The release lines runtimes pin that have tables of their own ("5.19"), besides the newest."""
     return [line for line in _releases() if line != "newest"]
-
-
-def class_special_defaults(files: ModelFiles, numbering: str = "5.24") -> dict[str, str]:
-    """The standard special tokens (``eos_token``, ...) the folder's tokenizer class sets when no file names them:
-    its ``__init__`` defaults, as the tables record them from the class itself (a folder without tokenizer.json
-    and tokenizer_config.json has no tokenizer, and so none)."""
-    if files.tokenizer is None and files.tokenizer_config is None:
-        return {}
-    return class_tables(numbering).get("special_defaults", {}).get(tokenizer_class(files, numbering), {})
 
 
 _NO_PIECE = object()  # a Unigram vocab item that is not [piece, ...]

@@ -41,6 +41,7 @@ import json
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_FILE = ROOT / "eos_guard" / "data" / "tokenizer_classes.json"
@@ -85,10 +86,11 @@ def tables() -> dict:
     special_defaults, required_tokens = {}, {}
     for name in sorted(set(classes.values())):
         cls = auto.tokenizer_class_from_name(name)
-        defaults = _special_defaults(cls)
+        unigram = _loading_kind(cls)
+        defaults = _special_defaults(cls, unigram)
         if defaults:
             special_defaults[name] = defaults
-        required = _required_tokens(cls)
+        required = _required_tokens(cls, unigram)
         if required:
             required_tokens[name] = required
     return {"transformers": transformers.__version__,
@@ -118,42 +120,40 @@ def _small_folder(folder: Path, unigram: bool, tokenizer_config: dict) -> Path:
     return folder
 
 
-def _loads(cls: type, unigram: bool, tokenizer_config: dict) -> bool:
+def _load(cls: type, unigram: bool, tokenizer_config: dict) -> Any:
+    """The class loaded from a small folder, or None when that raises."""
+    from transformers.utils import logging
+
+    logging.set_verbosity_error()
     with tempfile.TemporaryDirectory() as folder:
         try:
-            cls.from_pretrained(str(_small_folder(Path(folder), unigram, tokenizer_config)))
-        except Exception:  # noqa: BLE001 - whatever it raises, it does not load
-            return False
-    return True
+            return cls.from_pretrained(str(_small_folder(Path(folder), unigram, tokenizer_config)))
+        except Exception:  # noqa: BLE001 - needs vocab files, sentencepiece, the other model...: it does not load
+            return None
 
 
-def _required_tokens(cls: type) -> list[str]:
+def _loading_kind(cls: type) -> bool | None:
+    """Whether the class loads from the Unigram folder (True), the BPE one (False), or neither (None)."""
+    return next((unigram for unigram in (False, True) if _load(cls, unigram, {}) is not None), None)
+
+
+def _required_tokens(cls: type, unigram: bool | None) -> list[str]:
     """The standard names the class cannot be built without: a folder that loads fails to once tokenizer_config.json
     sets that name to null (RobertaTokenizer builds its post-processor from the sep and cls ids, T5Tokenizer from
-    the eos id). Only classes that load from a tiny BPE or Unigram tokenizer.json are tried."""
-    from transformers.utils import logging
-
-    logging.set_verbosity_error()
-    unigram = next((kind for kind in (False, True) if _loads(cls, kind, {})), None)
+    the eos id). Only classes that load from a tiny BPE or Unigram tokenizer.json (``unigram``) are tried."""
     if unigram is None:
         return []
-    return [name for name in SPECIAL_TOKEN_NAMES if not _loads(cls, unigram, {name: None})]
+    return [name for name in SPECIAL_TOKEN_NAMES if _load(cls, unigram, {name: None}) is None]
 
 
-def _special_defaults(cls: type) -> dict[str, str]:
+def _special_defaults(cls: type, unigram: bool | None) -> dict[str, str]:
     """The standard special tokens the class sets when no file names them: what the class loaded from a folder
     whose files name none says (``special_tokens_map``), else, for a class that cannot be built from that small
-    BPE or Unigram file, its ``__init__`` defaults, following ``**kwargs`` up to the parent classes."""
+    BPE or Unigram file (``unigram`` None), its ``__init__`` defaults, following ``**kwargs`` up to the parents."""
     from transformers import AddedToken
-    from transformers.utils import logging
 
-    logging.set_verbosity_error()
-    for unigram in (False, True):
-        with tempfile.TemporaryDirectory() as folder:
-            try:
-                loaded = cls.from_pretrained(str(_small_folder(Path(folder), unigram, {}))).special_tokens_map
-            except Exception:  # noqa: BLE001 - needs vocab files, sentencepiece, the other model...
-                continue
+    if unigram is not None:
+        loaded = _load(cls, unigram, {}).special_tokens_map
         return {name: str(loaded[name]) for name in SPECIAL_TOKEN_NAMES
                 if isinstance(loaded.get(name), (str, AddedToken))}
     defaults: dict[str, str] = {}
