@@ -353,6 +353,9 @@ def test_a_class_default_eos_the_vocab_lacks_is_eos005_on_tokenizer_config(tmp_p
     assert finding.message == (f"the tokenizer's eos '<|endoftext|>' (GPT2Tokenizer's default: no file names "
                                f"eos_token) is in no vocabulary; transformers appends it as a new token "
                                f"{theirs['eos_token'][1]} that the model never produces")
+    (folder / "tokenizer_config.json").unlink()  # docs/rules.md: then on tokenizer.json, as a whole
+    [finding] = [f for f in eos_guard.check(folder).findings() if f.code == "EOS005"]
+    assert (finding.location.path.name, finding.location.line, finding.location.column) == ("tokenizer.json", 1, 1)
 
 
 def test_a_folder_with_only_vocab_json_and_merges_gets_no_class_default_here(tmp_path):
