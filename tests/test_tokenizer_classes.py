@@ -408,3 +408,11 @@ def test_a_class_that_cannot_be_built_without_a_token_is_eos007(tmp_path, model_
     said = [f.message for f in eos_guard.check(folder).findings()
             if f.code == "EOS007" and "cannot be built without its id" in f.message]
     assert len(said) == raises, said
+
+
+def test_every_token_a_class_requires_has_a_default():
+    """rules.md EOS007: leaving a required token out is fine, since the class then sets its default."""
+    for section in json.loads(vocabulary.TABLES_FILE.read_text(encoding="utf-8"))["releases"].values():
+        assert section["required_tokens"], "the tables list required tokens"
+        for name, required in section["required_tokens"].items():
+            assert set(required) <= set(section["special_defaults"].get(name, {})), name

@@ -33,7 +33,8 @@ class InvalidTokenId(Rule):
     does transformers for most tokenizer classes); and a special token the tokenizer class cannot be built
     without (`RobertaTokenizer`'s `sep_token` and `cls_token`, `T5Tokenizer`'s and `XLMRobertaTokenizer`'s
     `eos_token`, ...: `required_tokens` in eos_guard/data/tokenizer_classes.json, found by loading each class)
-    left with no id: null, absent where the class has no default, or `""` with no unk token.
+    left with no id: null, or `""` with no unk token (every such token has a class default, so leaving it out
+    is fine).
 
     ## Why it breaks generation
     `GenerationConfig` accepts anything, so the error only shows at generation time: transformers warns that
