@@ -425,12 +425,23 @@ def _write_side_outputs(args: argparse.Namespace, report: object) -> None:
         raise InputError(exc.filename, f"cannot write: {exc.strerror}") from None
 
 
+def _commands_paused(patch: str) -> str:
+    """The patch between ``::stop-commands::TOKEN`` and ``::TOKEN::``. Its lines are the files' own, unescaped so
+    that it applies, and a GitHub runner reads ``##[`` anywhere in a line as a workflow command (a token string
+    ``"##[error]..."``; actions/runner, src/Runner.Common/ActionCommand.cs, TryParse). While paused, the runner
+    processes no command of either form but the one that resumes (src/Runner.Worker/ActionCommandManager.cs,
+    TryProcessCommand); the token is random, so no file can hold it. ``git apply`` skips the two lines."""
+    token = os.urandom(16).hex()
+    return f"::stop-commands::{token}\n{patch}::{token}::\n"
+
+
 def _diff(paths: list[str], config: settings.Config, unsafe: bool, allow_empty: bool) -> int:
     from .pipeline import fix_paths
 
     result = fix_paths(paths, config, unsafe=unsafe, write=False, allow_empty=allow_empty)
-    for change in result.changes:
-        write(change.diff(printable(display_path(change.path))), "diff")
+    patch = "".join(change.diff(printable(display_path(change.path))) for change in result.changes)
+    if patch:
+        write(_commands_paused(patch) if os.environ.get("GITHUB_ACTIONS") == "true" else patch, "diff")
     for error in [*result.report.errors, *result.failed]:
         _say(f"eos-guard: {error}")
     if result.report.errors or result.failed:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -361,3 +362,34 @@ def test_a_member_added_to_an_empty_object_is_a_pure_insertion(text):
     new = apply_edits(text, [edit])
     assert edit.start == edit.end == 1 and json.loads(new) == {"eos_token_id": 5}
     assert new[:1] + new[1 + len(edit.text):] == text  # every byte of the file is still there, in order
+
+
+def test_a_diff_in_github_actions_pauses_workflow_commands(run, tmp_path, monkeypatch):
+    """--diff shows the files' own lines, which a GitHub runner would read as workflow commands where they hold
+    ``##[`` (the runner's older form, read anywhere in a line): in GitHub Actions the patch is printed between
+    ``::stop-commands::TOKEN`` and ``::TOKEN::``, with a new random token each run, and still applies."""
+    hostile = '{\n  "note": "##[error file=x.py]forged ::warning::forged",\n  "eos_token_id": 151643\n}\n'
+    for where in ("diffed", "fixed"):
+        folder = shutil.copytree(CHATML, tmp_path / where / "chatml")
+        (folder / "generation_config.json").write_text(hostile, encoding="utf-8")
+    code, plain, _ = run("--diff", "chatml", cwd=tmp_path / "diffed")
+    assert code == 1 and plain.startswith("--- a/chatml/generation_config.json\n") and "##[error" in plain
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    tokens = []
+    for _ in range(2):
+        code, patch, err = run("--diff", "chatml", cwd=tmp_path / "diffed")
+        assert code == 1 and err == ""
+        lines = patch.splitlines()
+        opening, closing = lines[0], lines[-1]
+        token = opening.removeprefix("::stop-commands::")
+        assert re.fullmatch(r"[0-9a-f]{32}", token) and closing == f"::{token}::", patch
+        assert "\n".join(lines[1:-1]) + "\n" == plain and token not in plain
+        tokens.append(token)
+    assert tokens[0] != tokens[1]
+    (tmp_path / "fix.patch").write_text(patch, encoding="utf-8")
+    proc = subprocess.run(["git", "apply", "--whitespace=nowarn", str(tmp_path / "fix.patch")],
+                          cwd=tmp_path / "diffed", capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    run("--fix", "chatml", cwd=tmp_path / "fixed")
+    name = "generation_config.json"
+    assert (tmp_path / "diffed" / "chatml" / name).read_bytes() == (tmp_path / "fixed" / "chatml" / name).read_bytes()
