@@ -17,8 +17,8 @@ from .known_tokens import END_OF_TURN_TEXTS
 from .model_files import ModelFiles, TemplateSource
 from .records import field, record
 from .template import Limits, Probe, prepare, probe_named_template
-from .vocabulary import (Vocabulary, class_required_tokens, class_special_defaults, is_token_id, older_release_lines,
-                         tokenizer_class)
+from .vocabulary import (Vocabulary, class_required_tokens, class_special_defaults, class_takes_padding_pad_token,
+                         is_token_id, older_release_lines, tokenizer_class)
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -142,16 +142,16 @@ def resolve(files: ModelFiles, limits: Limits = Limits()) -> ResolvedModel:
     # a folder without tokenizer.json and tokenizer_config.json has no tokenizer, so no class and no defaults
     has_tokenizer = files.tokenizer is not None or files.tokenizer_config is not None
     class_name = tokenizer_class(files) if has_tokenizer else None
-    defaults = class_special_defaults(class_name)
-    special, where, problem, extra, unloadable = _special_tokens(files, defaults)
+    defaults, default_where = _unnamed_defaults(files, class_name)
+    special, where, problem, extra, unloadable = _special_tokens(files, defaults, default_where)
     for name, message, place in _required_tokens_missing(files, class_name, special):
         unloadable.setdefault(name, (message, place))
     specials = _batch(special, where, extra)
     by_line = {}  # a release line whose class has other defaults numbers added tokens with its own specials
     for line in older_release_lines():
-        older = class_special_defaults(tokenizer_class(files, line) if has_tokenizer else None, line)
+        older, _ = _unnamed_defaults(files, tokenizer_class(files, line) if has_tokenizer else None, line)
         if older != defaults:
-            named, places, _, unnamed, _ = _special_tokens(files, older)
+            named, places, _, unnamed, _ = _special_tokens(files, older, default_where)
             by_line[line] = _batch(named, places, unnamed)
     vocab = Vocabulary(files, use_cache=limits.cache, specials=specials, specials_by_line=by_line)
     eos = None
@@ -175,7 +175,24 @@ def _batch(named: dict[str, str], where: dict[str, Where], unnamed: list[tuple[s
     return [(text, where.get(name)) for name, text in named.items()] + unnamed
 
 
-def _special_tokens(files: ModelFiles, defaults: dict[str, str] | None = None) \
+def _unnamed_defaults(files: ModelFiles, class_name: str | None, numbering: str = "5.24") \
+        -> tuple[dict[str, str], dict[str, Where]]:
+    """The values of the standard special tokens no file names, and the places of those a file holds: the class's
+    ``__init__`` defaults, and for a class that takes it (``TokenizersBackend``, ``LlamaTokenizer``, ...),
+    tokenizer.json's ``padding.pad_token`` (``TokenizersBackend.__init__``: ``kwargs.setdefault("pad_token",
+    padding["pad_token"])`` in 5.24 and 5.19)."""
+    defaults = dict(class_special_defaults(class_name, numbering))
+    places: dict[str, Where] = {}
+    tokenizer = files.tokenizer
+    pad = tokenizer.get(("padding", "pad_token")) if tokenizer is not None else None
+    if isinstance(pad, str) and class_takes_padding_pad_token(class_name, numbering):
+        defaults["pad_token"] = pad
+        places["pad_token"] = Where(tokenizer, ("padding", "pad_token"))
+    return defaults, places
+
+
+def _special_tokens(files: ModelFiles, defaults: dict[str, str] | None = None,
+                    default_where: dict[str, Where] | None = None) \
         -> tuple[dict[str, str], dict[str, Where], str | None, list[tuple[str, Where]], dict[str, tuple[str, Where]]]:
     """Named special token strings after transformers' precedence, in its order, their origins, any eos problem,
     the unnamed special tokens, and the other special token values that make transformers raise (name ->
@@ -186,8 +203,9 @@ def _special_tokens(files: ModelFiles, defaults: dict[str, str] | None = None) \
     tokenizer_config.json has no ``added_tokens_decoder`` key (the "legacy" branch). Then the model-specific
     ones (Gemma 3's ``boi_token``, an ``eot_token``), in transformers' steps (:func:`_model_specific_and_extra`).
     A standard name no file read mentions (not even as null) takes the tokenizer class's default, ``defaults``
-    (``Qwen2Tokenizer``'s eos is ``<|endoftext|>``): the class's ``__init__`` default, as no keyword overrides it.
-    It has no ``where``.
+    (``Qwen2Tokenizer``'s eos is ``<|endoftext|>``): the class's ``__init__`` default, as no keyword overrides it,
+    or tokenizer.json's padding pad token (:func:`_unnamed_defaults`); only the latter has a ``where``
+    (``default_where``).
     """
     tc, stm = files.tokenizer_config, files.special_tokens_map
     standard: dict[str, str] = {}
@@ -219,6 +237,7 @@ def _special_tokens(files: ModelFiles, defaults: dict[str, str] | None = None) \
     if problem:
         standard.pop("eos_token", None)
     standard.update(unmentioned)
+    where.update({name: place for name, place in (default_where or {}).items() if name in unmentioned})
     for label, message, place in _added_token_problems(files):
         unloadable.setdefault(label, (message, place))
     named, extra = _model_specific_and_extra(files, unloadable)

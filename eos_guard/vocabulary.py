@@ -121,6 +121,12 @@ def class_required_tokens(class_name: str | None, numbering: str = "5.24") -> li
     return class_tables(numbering).get("required_tokens", {}).get(class_name, []) if class_name else []
 
 
+def class_takes_padding_pad_token(class_name: str | None, numbering: str = "5.24") -> bool:
+    """Whether the class's pad_token is tokenizer.json's ``padding.pad_token`` when no file names one
+    (``TokenizersBackend.__init__`` sets it with ``kwargs.setdefault``; a class that passes its own keeps that)."""
+    return bool(class_name) and class_name in class_tables(numbering).get("padding_pad_token", ())
+
+
 def class_special_defaults(class_name: str | None, numbering: str = "5.24") -> dict[str, str]:
     """The standard special tokens (``eos_token``, ...) the tokenizer class sets when no file names them: its
     ``__init__`` defaults, as the tables record them from the class itself. None: no tokenizer."""

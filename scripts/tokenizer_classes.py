@@ -31,7 +31,10 @@ Each section holds what ``models/auto/tokenization_auto.py`` ``AutoTokenizer.fro
   classes depend on them;
 - ``special_defaults``: class -> the standard special tokens (``eos_token``, ...) it sets when no file names them
   (the class loaded from a tiny BPE or Unigram tokenizer.json, else its ``__init__`` signature);
-- ``required_tokens``: class -> the standard names it cannot be built without (set to null, the load raises).
+- ``required_tokens``: class -> the standard names it cannot be built without (set to null, the load raises);
+- ``padding_pad_token``: the classes whose pad_token is tokenizer.json's ``padding.pad_token`` when no file names
+  one (``TokenizersBackend.__init__``: ``kwargs.setdefault("pad_token", ...)``; a class that passes its own
+  default, or None, keeps it).
 """
 
 from __future__ import annotations
@@ -83,7 +86,7 @@ def tables() -> dict:
         cls = auto.tokenizer_class_from_name(name)
         if issubclass(cls, TokenizersBackend) and cls is not TokenizersBackend and "__init__" in cls.__dict__:
             rebuilding.add(cls.__name__)
-    special_defaults, required_tokens = {}, {}
+    special_defaults, required_tokens, padding_pad_token = {}, {}, []
     for name in sorted(set(classes.values())):
         cls = auto.tokenizer_class_from_name(name)
         unigram = _loading_kind(cls)
@@ -93,6 +96,8 @@ def tables() -> dict:
         required = _required_tokens(cls, unigram)
         if required:
             required_tokens[name] = required
+        if _takes_padding_pad_token(cls, unigram):
+            padding_pad_token.append(name)
     return {"transformers": transformers.__version__,
             "sentencepiece": import_utils.is_sentencepiece_available(),
             "mistral_common": import_utils.is_mistral_common_available(),
@@ -103,31 +108,39 @@ def tables() -> dict:
             "classes": classes,
             "rebuilding": sorted(rebuilding),
             "special_defaults": special_defaults,
-            "required_tokens": required_tokens}
+            "required_tokens": required_tokens,
+            "padding_pad_token": padding_pad_token}
 
 
 SPECIAL_TOKEN_NAMES = ("bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token")
 
 
-def _small_folder(folder: Path, unigram: bool, tokenizer_config: dict) -> Path:
-    """A folder the tokenizer classes can be loaded from: a tiny BPE, or Unigram, tokenizer.json."""
+PADDING_PROBE = "b"  # a token of both small vocabularies that no class has as a default
+
+
+def _small_folder(folder: Path, unigram: bool, tokenizer_config: dict, padding: bool = False) -> Path:
+    """A folder the tokenizer classes can be loaded from: a tiny BPE, or Unigram, tokenizer.json; with
+    ``padding``, its padding set to pad with PADDING_PROBE."""
     from tokenizers import Tokenizer, models
 
     model = (models.Unigram([("<unk>", 0.0), ("▁", -1.0), ("a", -2.0), ("b", -2.0), ("hi", -3.0)], 0)
              if unigram else models.BPE({"a": 0, "b": 1, "ab": 2}, [("a", "b")]))
-    Tokenizer(model).save(str(folder / "tokenizer.json"))
+    tokenizer = Tokenizer(model)
+    if padding:
+        tokenizer.enable_padding(pad_id=tokenizer.token_to_id(PADDING_PROBE), pad_token=PADDING_PROBE)
+    tokenizer.save(str(folder / "tokenizer.json"))
     (folder / "tokenizer_config.json").write_text(json.dumps(tokenizer_config), encoding="utf-8")
     return folder
 
 
-def _load(cls: type, unigram: bool, tokenizer_config: dict) -> Any:
+def _load(cls: type, unigram: bool, tokenizer_config: dict, padding: bool = False) -> Any:
     """The class loaded from a small folder, or None when that raises."""
     from transformers.utils import logging
 
     logging.set_verbosity_error()
     with tempfile.TemporaryDirectory() as folder:
         try:
-            return cls.from_pretrained(str(_small_folder(Path(folder), unigram, tokenizer_config)))
+            return cls.from_pretrained(str(_small_folder(Path(folder), unigram, tokenizer_config, padding)))
         except Exception:  # noqa: BLE001 - needs vocab files, sentencepiece, the other model...: it does not load
             return None
 
@@ -144,6 +157,15 @@ def _required_tokens(cls: type, unigram: bool | None) -> list[str]:
     if unigram is None:
         return []
     return [name for name in SPECIAL_TOKEN_NAMES if _load(cls, unigram, {name: None}) is None]
+
+
+def _takes_padding_pad_token(cls: type, unigram: bool | None) -> bool:
+    """Whether the class, loaded from a folder whose tokenizer.json pads with PADDING_PROBE and whose files name no
+    pad_token, has that as its pad_token. Only classes that load from a tiny BPE or Unigram tokenizer.json."""
+    if unigram is None:
+        return False
+    loaded = _load(cls, unigram, {}, padding=True)
+    return loaded is not None and str(loaded.pad_token) == PADDING_PROBE
 
 
 def _special_defaults(cls: type, unigram: bool | None) -> dict[str, str]:

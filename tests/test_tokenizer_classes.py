@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ import pytest
 from eos_guard import vocabulary
 from eos_guard.model_files import ModelFiles
 from eos_guard.vocabulary import Vocabulary, tokenizer_class
-from support import ROOT
+from support import FIXTURES, ROOT
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 transformers = pytest.importorskip("transformers")
@@ -242,13 +243,16 @@ def _unigram_tokenizer_json() -> str:
 
 
 def _special_folder(folder: Path, config: dict, tokenizer_config: dict, special_tokens_map: dict | None = None,
-                    unigram: bool = False) -> Path:
-    """A folder whose tokenizer.json holds no special token the class names by default."""
+                    unigram: bool = False, padding: dict | None = None) -> Path:
+    """A folder whose tokenizer.json holds no special token the class names by default (and pads, with
+    ``padding``)."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
     (folder / "tokenizer_config.json").write_text(json.dumps(tokenizer_config), encoding="utf-8")
-    (folder / "tokenizer.json").write_text(_unigram_tokenizer_json() if unigram else _tokenizer_json(True),
-                                           encoding="utf-8")
+    text = _unigram_tokenizer_json() if unigram else _tokenizer_json(True)
+    if padding is not None:
+        text = json.dumps({**json.loads(text), "padding": padding})
+    (folder / "tokenizer.json").write_text(text, encoding="utf-8")
     if special_tokens_map is not None:
         (folder / "special_tokens_map.json").write_text(json.dumps(special_tokens_map), encoding="utf-8")
     return folder
@@ -416,3 +420,52 @@ def test_every_token_a_class_requires_has_a_default():
         assert section["required_tokens"], "the tables list required tokens"
         for name, required in section["required_tokens"].items():
             assert set(required) <= set(section["special_defaults"].get(name, {})), name
+
+
+def _padding(pad_token: str) -> dict:
+    """tokenizer.json's padding as the tokenizers library writes it after ``enable_padding``."""
+    return {"strategy": "BatchLongest", "direction": "Right", "pad_to_multiple_of": None, "pad_id": 0,
+            "pad_type_id": 0, "pad_token": pad_token}
+
+
+PADDING = [
+    pytest.param({}, {}, "<a>", id="generic-class-takes-it"),
+    pytest.param({}, {}, "<pad>", id="a-token-no-vocabulary-holds"),
+    pytest.param({"model_type": "llama"}, {"tokenizer_class": "LlamaTokenizer"}, "<a>", id="llama-takes-it"),
+    pytest.param({"model_type": "qwen2"}, {}, "<a>", id="qwen2-keeps-its-default"),
+    pytest.param({"model_type": "gpt2"}, {}, "<a>", id="gpt2-passes-none"),
+    pytest.param({}, {"pad_token": None}, "<a>", id="null-pad-is-a-mention"),
+    pytest.param({}, {"pad_token": "<b>"}, "<a>", id="named-pad-wins"),
+    pytest.param({}, {"extra_special_tokens": {"pad_token": "<b>"}}, "<a>", id="extra-object-wins"),
+]
+
+
+@pytest.mark.parametrize(("config", "tokenizer_config", "pad_token"), PADDING)
+def test_a_padding_pad_token_is_the_pad_where_no_file_names_one(tmp_path, config, tokenizer_config, pad_token):
+    """tokenizer.json's padding.pad_token is the pad token of a class that does not pass its own, when no file
+    names pad_token (``TokenizersBackend.__init__``: ``kwargs.setdefault``); compared with transformers."""
+    _skip_unless_modelled(_installed_section())
+    folder = _special_folder(tmp_path / "m", config, tokenizer_config, padding=_padding(pad_token))
+    theirs, modelled = _their_specials(folder)
+    assert modelled
+    assert _eos_guard_specials(folder) == theirs
+
+
+def test_a_padding_pad_token_that_is_the_terminator_is_eos013_on_tokenizer_json(run, tmp_path):
+    """TRL's setup_chat_format folder (pad == eos == <|im_end|>) with the pad named only by tokenizer.json's
+    padding: EOS013 at that value, where transformers reads it."""
+    folder = shutil.copytree(FIXTURES / "trl-setup-chat-format-pad-is-terminator", tmp_path / "m")
+    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    del config["pad_token"]
+    (folder / "tokenizer_config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    (folder / "special_tokens_map.json").unlink()
+    text = (folder / "tokenizer.json").read_text(encoding="utf-8")
+    padding = json.dumps(_padding("<|im_end|>"))
+    (folder / "tokenizer.json").write_text(text.replace('"padding": null', f'"padding": {padding}', 1),
+                                           encoding="utf-8")
+    line = 1 + text[:text.index('"padding": null')].count("\n")
+    column = len(text[:text.index('"padding": null')].rsplit("\n", 1)[-1]) + 1 + padding.index('"<|im_end|>"') \
+        + len('"padding": ')
+    code, out, _ = run("--format", "concise", "m")
+    assert f"m/tokenizer.json:{line}:{column}: EOS013 info: the pad token '<|im_end|>'" in out, out
+    assert transformers.AutoTokenizer.from_pretrained(str(folder)).pad_token == "<|im_end|>"
