@@ -464,3 +464,41 @@ def test_a_run_shares_equal_stop_sets(tmp_path):
     assert list(first) == list(MODULES) and all(first[name] is second[name] for name in first)
     assert all(stop.where is None for stop in first.values())
     assert check_folder(tmp_path / "a", config).model.runtime_stops["transformers"].where is not None
+
+
+@pytest.mark.parametrize(("key", "value", "suppressed"), [
+    pytest.param("suppress_tokens", [151644, 151645], True, id="suppress-tokens"),
+    pytest.param("bad_words_ids", [[151645]], True, id="one-token-bad-word"),
+    pytest.param("bad_words_ids", [[151644, 151645]], False, id="two-token-bad-word"),
+    # Whisper's generation config: begin_suppress_tokens [220, 50257] with eos 50257 (only the first step)
+    pytest.param("begin_suppress_tokens", [220, 151645], False, id="begin-suppress-tokens"),
+])
+def test_a_stop_id_transformers_never_samples_does_not_stop_there(run, tmp_path, key, value, suppressed):
+    """An id in the stop set that a logits processor keeps from being sampled at every step (suppress_tokens, a
+    one-token bad_words_ids) is EOS012, and the folder does not stop in transformers (the header, explain and
+    JSON agree); begin_suppress_tokens applies to the first generated token only: neither."""
+    folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
+    config = json.loads((folder / "generation_config.json").read_text(encoding="utf-8"))
+    config.pop("suppress_tokens", None)
+    write_json(folder / "generation_config.json", {**config, key: value})
+    model = check_folder(folder).model
+    assert stops(model, model.runtime_stops["transformers"]) is (not suppressed)
+    assert all(stops(model, stop) for name, stop in model.runtime_stops.items() if name != "transformers")
+    code, out, _ = run("--format", "text", "m")
+    assert ("EOS012" in out) is suppressed and code == (1 if suppressed else 0), out
+    assert ("m: fails; stops in transformers: no" in out if suppressed else out == "All checks passed (1 model folder).\n")
+    code, out, _ = run("explain", "m")
+    if suppressed:
+        assert f"the model never emits 151645: generation_config.json {key} holds it" in out
+        assert f"fix for transformers: remove 151645 from generation_config.json {key}" in out
+
+
+def test_a_stop_id_out_of_the_vocabulary_stops_nowhere(run):
+    """The terminator 301 with vocab_size 300: every runtime lists it, and none can stop on it (EOS006 says why;
+    EOS016 does not say that the runtime should list it)."""
+    model = check_folder(FIXTURES / "stop-id-out-of-range").model
+    assert all(stops(model, stop) is False for stop in model.runtime_stops.values())
+    code, out, _ = run("--format", "concise", "--runtime", "all", str(FIXTURES / "stop-id-out-of-range"))
+    assert "EOS006" in out and "EOS016" not in out
+    code, out, _ = run("explain", str(FIXTURES / "stop-id-out-of-range"))
+    assert out.count("the model never emits 301: it is not below vocab_size 300") == 7

@@ -6,7 +6,7 @@ from ..errors import display_path
 from ..resolve import ResolvedModel
 from ..results import Report
 from ..rules.base import describe_ids
-from ..runtimes import stops, target_id
+from ..runtimes import fix, stops, target_id, why
 from .escape import json_text, printable
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -31,7 +31,7 @@ def render_json(report: Report) -> str:
             "path": display_path(model.folder),
             "target": target_id(model),
             "runtimes": [{"runtime": name, "release": stop.release, "source": stop.source, "stop_ids": list(stop.ids),
-                          "stops": stops(model, stop), "why": stop.why, "fix": stop.fix, "notes": list(stop.notes),
+                          "stops": stops(model, stop), "why": why(model, stop), "fix": fix(model, stop), "notes": list(stop.notes),
                           "other_releases": [{"release": other.release, "stop_ids": list(other.ids),
                                               "stops": stops(model, other)} for other in stop.others]}
                          for name, stop in model.runtime_stops.items()],
@@ -59,7 +59,7 @@ def _model(model: ResolvedModel) -> str:
     rows = [COLUMNS]
     for name, stop in model.runtime_stops.items():
         ids = describe_ids(stop.ids, model)[1:-1]  # the list's items, at most 16 (findings.quoted_list)
-        rows.append((name, VERDICTS[stops(model, stop)], printable(ids or "none"), printable(stop.why)))
+        rows.append((name, VERDICTS[stops(model, stop)], printable(ids or "none"), printable(why(model, stop))))
     # One row per runtime, the last column unpadded: a runtime's row may be followed by indented lines of its own.
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS) - 1)]
     for row in rows:
@@ -69,7 +69,7 @@ def _model(model: ResolvedModel) -> str:
             lines += [printable(f"    {note}") for note in stop.notes]
     for name, stop in model.runtime_stops.items():
         if stops(model, stop) is False:
-            lines.append(printable(f"  fix for {name}: {stop.fix}"))
+            lines.append(printable(f"  fix for {name}: {fix(model, stop)}"))
     if target_id(model) is None:
         lines.append("  unknown: the folder does not say which id a chat answer ends with")
     return "\n".join(lines)

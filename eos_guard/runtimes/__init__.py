@@ -48,8 +48,36 @@ def stops(model: ResolvedModel, stop: StopSet) -> bool | None:
     if target is None:
         return None
     if target in stop.ids:
-        return True
+        return not never_emitted(model, stop, target)
     return None if stop.unknown else False
+
+
+def never_emitted(model: ResolvedModel, stop: StopSet, token_id: int) -> tuple[str, str] | None:
+    """Why the runtime never samples ``token_id``, and what to change; None when it may. An id not below the text
+    model's ``vocab_size`` has no row in its output layer (EOS006); a runtime may ban ids of its own
+    (``StopSet.never_samples``: transformers' ``suppress_tokens``, EOS012)."""
+    size = model.vocab_size
+    if size is not None and token_id >= size:
+        return (f"the model never emits {token_id}: it is not below vocab_size {size}",
+                "use the id the tokenizer gives the token, or resize the embeddings and update vocab_size (EOS006)")
+    for banned, reason, fix in stop.never_samples:
+        if banned == token_id:
+            return f"the model never emits {token_id}: {reason}", fix
+    return None
+
+
+def why(model: ResolvedModel, stop: StopSet) -> str:
+    """The stop set's reason, and why the answer's id never comes, where it is in the set but never sampled."""
+    target = target_id(model)
+    blocked = never_emitted(model, stop, target) if target is not None and target in stop.ids else None
+    return f"{stop.why}; {blocked[0]}" if blocked else stop.why
+
+
+def fix(model: ResolvedModel, stop: StopSet) -> str:
+    """What to change so that the runtime stops on the answer's id."""
+    target = target_id(model)
+    blocked = never_emitted(model, stop, target) if target is not None and target in stop.ids else None
+    return blocked[1] if blocked else stop.fix
 
 
 VERDICT_WORDS = {True: "stops", False: "does not stop", None: "cannot tell"}

@@ -42,6 +42,8 @@ class StopSet:
     source: str = ""                    # the Release.source: upstream file, function and commit
     notes: tuple[str, ...] = ()         # where other release lines give another answer, one line each
     unknown: str = ""
+    # ids the runtime never samples, whatever the stop set says, each with where that is set: (id, reason, fix)
+    never_samples: tuple[tuple[int, str, str], ...] = ()
     others: tuple["StopSet", ...] = ()  # the stop sets of the other release lines modelled, newest first
 
     def labelled(self, release: Release, notes: tuple[str, ...] = (), others: tuple[StopSet, ...] = ()) -> StopSet:

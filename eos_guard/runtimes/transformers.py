@@ -11,8 +11,18 @@ used instead (``generation/utils.py:532-583``).
 
 from __future__ import annotations
 
-from ..resolve import ResolvedModel
+from ..resolve import ResolvedModel, Where
 from .base import Release, StopSet, show
+
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any, Iterator
+
+# The generation config's keys whose logits processors keep an id from being sampled at every step (generation/
+# utils.py 5.24 ``_get_logits_processor``): SuppressTokensLogitsProcessor, and NoBadWordsLogitsProcessor for a
+# one-token sequence. ``begin_suppress_tokens`` is not one: SuppressTokensAtBeginLogitsProcessor applies only at
+# the first generated position (Whisper suppresses its eos there, so that no answer is empty).
+BANNING_KEYS = ("suppress_tokens", "bad_words_ids")
 
 RELEASES = (Release("transformers 5.24", None, "huggingface/transformers v5.24.0 generation/utils.py, "
                                                "generation/configuration_utils.py"),)
@@ -30,4 +40,27 @@ def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
     else:
         why = f"{where} {show(stop.ids)} (no generation_config.json, so config.json)"
         fix = "add the id to config.json eos_token_id, or create generation_config.json"
-    return StopSet("transformers", stop.ids, why, fix, stop.where)
+    never = tuple((token_id, f"{place.describe()} holds it", f"remove {token_id} from {place.describe()}")
+                  for token_id, place in banned_ids(model))
+    return StopSet("transformers", stop.ids, why, fix, stop.where, never_samples=never)
+
+
+def banned_ids(model: ResolvedModel) -> Iterator[tuple[int, Where]]:
+    """The ids generate() never samples, each with the key that bans it, in the file GenerationConfig is read
+    from: generation_config.json, else config.json (``GenerationConfig.from_model_config`` keeps these keys)."""
+    files = model.files
+    doc = files.generation_config if files.generation_config is not None else files.config
+    if doc is None or not isinstance(doc.data, dict):
+        return
+    for key in BANNING_KEYS:
+        for token_id in sorted(_single_ids(doc.get((key,)), nested=key == "bad_words_ids")):
+            yield token_id, Where(doc, (key,))
+
+
+def _single_ids(value: Any, nested: bool) -> set[int]:
+    if not isinstance(value, list):
+        return set()
+    if nested:  # bad_words_ids bans sequences; only a one-token sequence bans an id outright
+        return {v[0] for v in value if isinstance(v, list) and len(v) == 1 and isinstance(v[0], int)
+                and not isinstance(v[0], bool)}
+    return {v for v in value if isinstance(v, int) and not isinstance(v, bool)}
