@@ -270,6 +270,8 @@ def _yaml(path: Path) -> Any:
         raise InputError(path, f"cannot parse YAML: {exc.problem}", line, column) from None
     except yaml.YAMLError as exc:
         raise InputError(path, f"cannot parse YAML: {shown(str(exc))}") from None
+    except (ValueError, RecursionError) as exc:  # Python's limits: an int of 4,300+ digits, deep nesting
+        raise InputError(path, f"cannot parse YAML: {_beyond_limits(exc)}") from None
 
 
 def _settings_text(path: Path) -> str:
@@ -287,10 +289,22 @@ def _toml(path: Path) -> dict[str, Any]:
             import tomli as tomllib
         except ImportError:
             raise MissingDependency("tomli", f"reading {display_path(path)} on Python 3.10") from None
+    text = _settings_text(path)
     try:
-        return tomllib.loads(_settings_text(path))
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(path, f"cannot parse TOML: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # Python's limits: an int of 4,300+ digits, deep nesting
+        raise InputError(path, f"cannot parse TOML: {_beyond_limits(exc)}") from None
+
+
+def _beyond_limits(exc: Exception) -> str:
+    """What a settings file holds that Python cannot hold, in one line."""
+    if isinstance(exc, RecursionError):
+        return "values nested too deeply"
+    if "integer string conversion" in str(exc):
+        return f"an integer of more than {sys.get_int_max_str_digits()} digits"
+    return f"a value Python cannot hold ({shown(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)})"
 
 
 def _pyproject_table(path: Path) -> dict[str, Any] | None:

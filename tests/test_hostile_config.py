@@ -107,3 +107,20 @@ def test_a_huge_pyproject_is_never_read_whole(tmp_path, start, error):
         assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
         assert proc.stderr.startswith("eos-guard: pyproject.toml: the settings file is 2,147,483,648 bytes, ")
         assert error in proc.stderr
+
+
+@pytest.mark.parametrize(("name", "text", "message"), [
+    pytest.param(".eos-guard.yaml", "template-max-output: 1" + "0" * 5000 + "\n",
+                 "cannot parse YAML: an integer of more than 4300 digits", id="yaml-huge-int"),
+    pytest.param(".eos-guard.yaml", "select: " + "[" * 5000 + "]" * 5000 + "\n",
+                 "cannot parse YAML: values nested too deeply", id="yaml-deep"),
+    pytest.param("pyproject.toml", "[tool.eos-guard]\ntemplate-max-output = 1" + "0" * 5000 + "\n",
+                 "cannot parse TOML: an integer of more than 4300 digits", id="toml-huge-int"),
+    pytest.param("pyproject.toml", "[tool.other]\nx = " + "[" * 5000 + "]" * 5000 + "\n[tool.eos-guard]\n",
+                 "cannot parse TOML: values nested too deeply", id="toml-deep-in-another-table"),
+])
+def test_a_settings_file_beyond_pythons_limits_is_one_error_line(run, tmp_path, name, text, message):
+    """An integer past Python's int-string limit or nesting past its recursion limit: the settings file's error
+    (one line naming it, exit 2), not an internal error."""
+    code, out, err = check(run, tmp_path, text, name)
+    assert code == 2 and out == "" and err == f"eos-guard: {name}: {message}\n", err
