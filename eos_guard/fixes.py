@@ -84,9 +84,11 @@ def plan(model: ResolvedModel, unsafe: bool = False) -> list[FileChange]:
         if created is not None:
             changes.append(created)
 
-    _align_config(model, wanted, add)
-    if unsafe:
-        _align_tokenizer(model, add)
+    eos = model.tokenizer_eos
+    eos_id = eos.id if eos is not None else None
+    if unsafe:  # first: config.json is then aligned with the eos the tokenizer will have, so one --fix is enough
+        eos_id = _align_tokenizer(model, add, eos_id)
+    _align_config(model, wanted, add, eos_id)
 
     for path, (doc, file_edits, reasons) in edits.items():
         new_text = apply_edits(doc.text, file_edits)
@@ -137,18 +139,20 @@ def _new_generation_config(model: ResolvedModel, wanted: list[int]) -> FileChang
                       [f"create generation_config.json with eos_token_id {values['eos_token_id']}"])
 
 
-def _align_config(model: ResolvedModel, wanted: list[int], add) -> None:
-    config, eos = model.config_eos, model.tokenizer_eos
+def _align_config(model: ResolvedModel, wanted: list[int], add, eos_id: int | None) -> None:
+    """config.json's eos ids gain the wanted ones; ``eos_id``: the tokenizer's eos id once the fix is written."""
+    config = model.config_eos
     if config is None or config.where is None or config.invalid or not config.present:
         return
     doc = config.where.document
     # a scalar is left alone unless it lacks the tokenizer's eos (EOS003); then it becomes a list, keeping its id
-    if isinstance(config.raw, list) or (eos is not None and eos.id in wanted and eos.id not in config.ids):
+    if isinstance(config.raw, list) or (eos_id is not None and eos_id in wanted and eos_id not in config.ids):
         missing = [i for i in wanted if i not in config.ids]
         add(doc, add_to_id_list(doc, config.where.keys, missing), f"{config.where.describe()}: add {missing}")
 
 
-def _align_tokenizer(model: ResolvedModel, add) -> None:
+def _align_tokenizer(model: ResolvedModel, add, eos_id: int | None) -> int | None:
+    """tokenizer_config.json's (and a legacy map's) eos_token becomes the turn terminator; the eos id after that."""
     tc, stm = model.files.tokenizer_config, model.files.special_tokens_map
     terminator = model.terminator
     if tc is not None and isinstance(tc.data, dict) and "eos_token" in tc.data:
@@ -158,11 +162,13 @@ def _align_tokenizer(model: ResolvedModel, add) -> None:
                 and model.vocab.is_added(terminator.token):
             target = terminator.token
             add(tc, _set_token(tc, ("eos_token",), target), f"eos_token: set to the turn terminator {target!r}")
+            eos_id = terminator.id
         legacy = "added_tokens_decoder" not in tc.data
         if stm is not None and legacy and isinstance(stm.data, dict) and "eos_token" in stm.data and target:
             stm_eos, _ = special_token_text(stm.data["eos_token"], False)
             if stm_eos != target:
                 add(stm, _set_token(stm, ("eos_token",), target), f"eos_token: set to {target!r}")
+    return eos_id
 
 
 def _set_token(doc: JsonDocument, keys: tuple, text: str) -> Edit:

@@ -265,8 +265,8 @@ def test_a_lone_surrogate_is_spliced_as_its_escape(run, lone_surrogate_terminato
     code, out, err = run("--diff", "--unsafe-fixes", "chatml")
     assert code == 1 and '+  "eos_token": "<|im_end|>\\ud800",\n' in out, err
     code, out, err = run("--fix", "--unsafe-fixes", "chatml")
-    assert err.splitlines() == ["Fixing chatml/config.json", "Fixing chatml/generation_config.json",
-                                "Fixing chatml/tokenizer_config.json"], err
+    # config.json's 151645 is the tokenizer's eos once the fix is written: it needs nothing
+    assert err.splitlines() == ["Fixing chatml/generation_config.json", "Fixing chatml/tokenizer_config.json"], err
     text = (folder / "tokenizer_config.json").read_text(encoding="utf-8")
     assert '"eos_token": "<|im_end|>\\ud800"' in text and '"caf\u00e9"' in text
     assert json.loads(text)["eos_token"] == "<|im_end|>\ud800"

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from support import FIXTURES
+from support import FIXTURES, RULE_CASES
 from eos_guard.pipeline import check_folder
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -76,3 +76,20 @@ def test_fix_makes_transformers_stop_on_the_terminator(folder, tmp_path, run):
 
     assert run("--fix", folder.name, cwd=repo)[0] == 0
     assert subprocess.run(git + ["diff", "--numstat"], capture_output=True, text=True).stdout == diff
+
+
+FOLDERS = [pytest.param(f, id=f.name) for root in (FIXTURES, RULE_CASES) for f in sorted(root.iterdir())
+           if f.is_dir() and (f / "config.json").exists()]
+
+
+@pytest.mark.parametrize("folder", FOLDERS)
+def test_one_fix_with_unsafe_fixes_is_enough(folder, tmp_path, run):
+    """--fix --unsafe-fixes sets the tokenizer's eos to the terminator and aligns config.json with that new eos
+    in the same run: a second run changes nothing (it planned config.json with the old eos, so EOS003 remained
+    and a second run wrote config.json)."""
+    copy = shutil.copytree(folder, tmp_path / folder.name)
+    run("--fix", "--unsafe-fixes", folder.name, cwd=tmp_path)
+    after = {p.name: p.read_bytes() for p in copy.iterdir() if p.is_file()}
+    code, out, err = run("--fix", "--unsafe-fixes", folder.name, cwd=tmp_path)
+    assert "Fixing" not in err, (err, out)
+    assert {p.name: p.read_bytes() for p in copy.iterdir() if p.is_file()} == after
