@@ -21,7 +21,7 @@ from .records import field, record
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
-    from typing import Iterable, Iterator
+    from typing import Any, Iterable, Iterator
 
 MODEL_MARKERS = ("config.json", "generation_config.json", "tokenizer_config.json")
 JSON_FILES = ("config.json", "generation_config.json", "tokenizer_config.json", "special_tokens_map.json",
@@ -95,6 +95,8 @@ class ModelFiles:
     templates: dict[str, TemplateSource] = field(default_factory=dict)
     baseline: dict[str, JsonDocument] = field(default_factory=dict)  # file name -> its earlier version
     skipped: list[tuple[Path, str]] = field(default_factory=list)  # files not read, and why (EOS018)
+    # tokenizer_config.json chat_template values apply_chat_template fails on: (message, where) (EOS014)
+    template_problems: list[tuple[str, Where]] = field(default_factory=list)
     max_bytes: int | None = field(default=DEFAULT_MAX_BYTES, repr=False)
     max_config_bytes: int | None = field(default=DEFAULT_MAX_CONFIG_BYTES, repr=False)
     root: Path | None = field(default=None, repr=False)  # where symbolic links may point
@@ -230,21 +232,52 @@ class ModelFiles:
                     templates[path.stem] = TemplateSource(path.stem, text, path)
         if templates or self.tokenizer_config is None:
             return templates
-        value = self.tokenizer_config.get(("chat_template",))
-        path = self.tokenizer_config.path
+        doc = self.tokenizer_config
+        value = doc.get(("chat_template",))
         if isinstance(value, str):
-            templates["default"] = TemplateSource("default", value, path, self.tokenizer_config,
-                                                  ("chat_template",))
-        elif isinstance(value, list):
-            for index, item in enumerate(value):
-                if len(templates) >= MAX_TEMPLATES:
-                    self.skipped.append((path, f"chat_template lists {len(value)} templates: {_TOO_MANY}"))
-                    break
-                if isinstance(item, dict) and isinstance(item.get("name"), str) \
-                        and isinstance(item.get("template"), str):
-                    templates[item["name"]] = TemplateSource(item["name"], item["template"], path,
-                                                             self.tokenizer_config, ("chat_template", index, "template"))
+            templates["default"] = TemplateSource("default", value, doc.path, doc, ("chat_template",))
+        elif isinstance(value, (list, dict)):
+            self._named_templates(value, templates)
+        elif value is not None:  # kept as it is, and apply_chat_template cannot compile it
+            self.template_problems.append((f"chat_template is {KIND_NAMES[type(value)]}, not a string: "
+                                           "apply_chat_template raises TypeError", Where(doc, ("chat_template",))))
         return templates
+
+    def _named_templates(self, value: list | dict, templates: dict[str, TemplateSource]) -> None:
+        """tokenizer_config.json's named templates, as transformers 5.24 keeps them (``PreTrainedTokenizerBase.
+        __init__``): a list of ``{"name", "template"}`` objects becomes a dict, the last of a repeated name winning,
+        and an item that is not such an object makes loading raise (TypeError, KeyError); an object is kept as it
+        is. ``get_chat_template`` then takes "default" (EOS014 when there is none)."""
+        doc = self.tokenizer_config
+        assert doc is not None
+        if not value:
+            self.template_problems.append((f"chat_template is an empty {'array' if isinstance(value, list) else 'object'}"
+                                           ": apply_chat_template raises \"This model has multiple chat templates "
+                                           "with no default specified!\"", Where(doc, ("chat_template",))))
+        items: list[tuple[Any, Any, KeyPath]] = []
+        for key, item in (enumerate(value) if isinstance(value, list) else value.items()):
+            if isinstance(value, dict):
+                items.append((key, item, ("chat_template", key)))
+            elif isinstance(item, dict) and "name" in item and "template" in item:
+                items.append((item["name"], item["template"], ("chat_template", key, "template")))
+            else:
+                place = Where(doc, ("chat_template", key)).location()
+                shape = (f"has no \"{'name' if 'name' not in item else 'template'}\"" if isinstance(item, dict) else
+                         f"is {KIND_NAMES.get(type(item), 'a value')}, not an object with \"name\" and \"template\"")
+                raise InputError(doc.path, f"chat_template item {key} {shape}: transformers cannot load this "
+                                           "tokenizer (AutoTokenizer raises)", place.line, place.column)
+        for name, text, keys in items:
+            if not isinstance(name, str):
+                continue
+            if not isinstance(text, str):
+                self.template_problems.append((f"the '{name}' chat template is {KIND_NAMES.get(type(text), 'a value')}"
+                                               ", not a string: apply_chat_template raises TypeError where it is "
+                                               "used", Where(doc, keys)))
+                continue
+            if len(templates) >= MAX_TEMPLATES and name not in templates:
+                self.skipped.append((doc.path, f"chat_template lists {len(value)} templates: {_TOO_MANY}"))
+                break
+            templates[name] = TemplateSource(name, text, doc.path, doc, keys)
 
     @property
     def legacy(self) -> bool:

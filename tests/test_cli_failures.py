@@ -409,3 +409,52 @@ def test_a_process_started_with_stdout_closed_does_its_work_and_exits_2_quietly(
     fixing = b"".join(b"Fixing %s/config.json\nFixing %s/generation_config.json\n" % (n, n) for n in (b"m", b"n"))
     assert (result.returncode, result.stderr) == (2, fixing if fix and "2>&-" not in closed else b"")
     assert [(f / "generation_config.json").read_bytes() != b for f, b in zip(folders, before)] == [fix, fix]
+
+
+_TEMPLATE = json.loads((ROOT / "tests" / "fixtures" / "qwen2-instruct-aligned" / "tokenizer_config.json")
+                       .read_text(encoding="utf-8"))["chat_template"]
+CHAT_TEMPLATE_SHAPES = {
+    "string": _TEMPLATE,
+    "object-with-default": {"default": _TEMPLATE},
+    "object-without-default": {"x": _TEMPLATE},
+    "object-tool-use-only": {"tool_use": _TEMPLATE},
+    "empty-object": {},
+    "empty-array": [],
+    "number": 5,
+    "boolean": True,
+    "array-of-strings": ["a", "b"],
+    "array-with-a-number": [{"name": "default", "template": _TEMPLATE}, 5],
+    "array-item-without-template": [{"name": "default"}],
+    "array-template-a-number": [{"name": "default", "template": 5}],
+    "object-template-a-number": {"default": 5},
+    "array-repeated-name-last-wins": [{"name": "default", "template": "x"}, {"name": "default", "template": _TEMPLATE}],
+}
+
+
+@pytest.mark.parametrize("shape", list(CHAT_TEMPLATE_SHAPES))
+def test_a_chat_template_value_transformers_cannot_use_is_reported(run, tmp_path, shape):
+    """tokenizer_config.json's chat_template as each JSON shape, with transformers as the oracle: where
+    AutoTokenizer cannot load the folder, one error line (exit 2); where apply_chat_template raises, EOS014;
+    where it renders, eos-guard checks the template it renders (an object of named templates included)."""
+    transformers = pytest.importorskip("transformers")
+    folder = shutil.copytree(ROOT / "tests" / "fixtures" / "qwen2-instruct-aligned", tmp_path / "m")
+    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    write_json(folder / "tokenizer_config.json", {**config, "chat_template": CHAT_TEMPLATE_SHAPES[shape]})
+    code, out, err = run("--format", "concise", "m")
+    try:
+        tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
+    except Exception:  # noqa: BLE001 - TypeError, KeyError: the folder does not load
+        assert code == 2 and "transformers cannot load this tokenizer" in err and err.count("\n") == 1, err
+        return
+    try:
+        tokenizer.apply_chat_template([{"role": "user", "content": "hi"}], tokenize=False)
+    except Exception:  # noqa: BLE001 - ValueError (no default), TypeError (not a string)
+        assert code == 0 and "EOS014" in out and err == "", out
+        return
+    assert code == 0 and out == "All checks passed (1 model folder).\n"
+    # the template read is the one transformers renders: a broken copy of it is found
+    broken = _TEMPLATE.replace("<|im_end|>", "<|im_start|>")
+    write_json(folder / "tokenizer_config.json",
+               {**config, "chat_template": json.loads(json.dumps(CHAT_TEMPLATE_SHAPES[shape]).replace(
+                   json.dumps(_TEMPLATE)[1:-1], json.dumps(broken)[1:-1]))})
+    assert "EOS001" in run("--format", "concise", "m")[1]

@@ -24,7 +24,11 @@ class TemplateError(Rule):
     them as a dict, and `apply_chat_template` without tools raises "This model has multiple chat templates with no
     default specified!" (`tokenization_utils_base.py`, `_from_pretrained` lines 1822-1839 and
     `get_chat_template` lines 3361-3376); a call with tools uses `tool_use` when there is one. eos-guard checks
-    the first named template as the one chats use.
+    the first named template as the one chats use. And it fires for a tokenizer_config.json `chat_template`
+    that `apply_chat_template` cannot use: a number or boolean, an empty list or object, or a named template that
+    is not a string (transformers keeps an object of named templates as it is, and a list of `{"name",
+    "template"}` objects as such an object). A list item that is not such an object is no finding but an error
+    (exit 2): transformers cannot load the tokenizer at all.
 
     ## Why it matters
     The turn terminator cannot be found, so EOS001 cannot be checked; a template that always raises also
@@ -50,6 +54,8 @@ class TemplateError(Rule):
             yield self.finding(model, f"no chat template is the default one (the tokenizer's are {shown}): "
                                       "apply_chat_template without tools raises \"This model has multiple chat "
                                       "templates with no default specified!\"", named[0])
+        for message, place in model.files.template_problems:
+            yield self.finding(model, message, place)
         for terminator in model.terminators:
             probe, name = terminator.probe, terminator.template.name
             if probe.limit_exceeded:
