@@ -243,3 +243,19 @@ def test_color_auto_follows_no_color_force_color_and_term(monkeypatch, env, tty,
     finally:
         os.close(master)
         os.close(terminal)
+
+
+@pytest.mark.parametrize("count", [3, 400_000])
+def test_the_out_of_range_ids_of_one_list_are_one_finding(run, tmp_path, count):
+    """A generation_config.json listing ids past vocab_size (151936) is one EOS006 naming the first 16: one
+    finding per id made 348,064 findings, 50-170 MB of output, from a 3 MB file a pull request can hold."""
+    folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
+    ids = [151645, 151643] + list(range(151936, 151936 + count))
+    (folder / "generation_config.json").write_text(json.dumps({"eos_token_id": ids}), encoding="utf-8")
+    code, out, _ = run("--format", "concise", "m")
+    lines = [line for line in out.splitlines() if "EOS006" in line]
+    more = f", ... {count - 16:,} more" if count > 16 else ""
+    shown = ", ".join(str(i) for i in range(151936, 151936 + min(count, 16)))
+    assert lines == [f"m/generation_config.json:1:18: EOS006 error: eos_token_id [{shown}{more}] are not below "
+                     "vocab_size 151936 (generation_config.json eos_token_id) [id-out-of-range]"], out
+    assert len(out) < 2_000

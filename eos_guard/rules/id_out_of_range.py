@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from ..findings import Finding, Severity
+from ..findings import Finding, Severity, quoted_list
 from ..resolve import ResolvedModel
 from .base import Options, Rule
 
@@ -15,7 +15,8 @@ class IdOutOfRange(Rule):
     ## What it detects
     An id in `eos_token_id` (generation_config.json or config.json), the tokenizer's eos id, or the
     terminator's id is not below `vocab_size` of the text model (config.json's top level, else
-    `text_config`, `decoder` or `generator`).
+    `text_config`, `decoder` or `generator`). The ids of one `eos_token_id` list that are out of range are one
+    finding (the first 16 quoted).
 
     ## Why it breaks generation
     The model's output layer has `vocab_size` rows: it can never emit a larger id, so a stop id out of range
@@ -39,10 +40,13 @@ class IdOutOfRange(Rule):
             if stop is None or stop.where is None or stop.where in reported:
                 continue
             reported.add(stop.where)
-            for token_id in stop.ids:
-                if token_id >= size:
-                    yield self.finding(model, f"eos_token_id {token_id} is not below vocab_size {size} "
-                                              f"({stop.where.describe()})", stop.where)
+            outside = [token_id for token_id in stop.ids if token_id >= size]
+            if len(outside) == 1:
+                yield self.finding(model, f"eos_token_id {outside[0]} is not below vocab_size {size} "
+                                          f"({stop.where.describe()})", stop.where)
+            elif outside:  # one finding per list: a list of 500,000 ids is one mistake, not 348,000
+                yield self.finding(model, f"eos_token_id {quoted_list(outside)} are not below vocab_size {size} "
+                                          f"({stop.where.describe()})", stop.where)
         eos = model.tokenizer_eos
         if eos is not None and eos.id is not None and eos.in_vocabulary and eos.id >= size and eos.where:
             yield self.finding(model, f"the tokenizer's eos '{eos.token}' has id {eos.id}, not below vocab_size "
