@@ -202,24 +202,33 @@ def load(explicit: Path | None, start: Path) -> Config:
             raise InputError(explicit, "config file not found")
         return _read(explicit)
     folder = Path(os.path.realpath(start))
-    if folder.is_file():
+    if _is_file(folder):
         folder = folder.parent
     ancestors = [folder, *folder.parents]
     for directory in ancestors:
         for name in YAML_NAMES:
-            if (directory / name).is_file():
+            if _is_file(directory / name):
                 return _read(directory / name)
     for directory in ancestors:
         pyproject = directory / "pyproject.toml"
         # Discovery skips the many pyproject.toml files that never name eos-guard without importing a TOML
         # parser (a broken one belongs to the tools it configures). Only the start of each is read: one that
         # names eos-guard there and is over the size limit is then refused as a settings file.
-        start_of = _start_of(pyproject) if pyproject.is_file() else b""
+        start_of = _start_of(pyproject) if _is_file(pyproject) else b""
         if b"eos-guard" in start_of or b"eos_guard" in start_of:
             table = _pyproject_table(pyproject)
             if table is not None:
                 return from_mapping(table, pyproject)
     return Config()
+
+
+def _is_file(path: Path) -> bool:
+    """Whether a settings file is there; a folder that cannot be searched (no permission) holds none eos-guard can
+    read, and the check of a model folder in it says that it cannot be read."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 def _start_of(path: Path) -> bytes:

@@ -462,28 +462,34 @@ def repository_of(path: Path) -> Path:
     return Path(os.path.realpath(absolute if os.path.isdir(absolute) else absolute.parent))
 
 
-def find_model_folders(paths: Iterable[Path], refused: list[tuple[Path, str]] | None = None) -> list[Path]:
+def find_model_folders(paths: Iterable[Path], refused: list[tuple[Path, str]] | None = None,
+                       unlisted: list[InputError] | None = None) -> list[Path]:
     """Model folders named by ``paths``: folders searched recursively, files grouped by their folder.
 
     A file inside a model folder (as pre-commit passes them) stands for its folder, checked once. A folder
     that is (or lies under) a symbolic link out of its repository (:func:`repository_of`) is not read: it is
-    added to ``refused`` with the reason.
+    added to ``refused`` with the reason. A folder that cannot be listed (no permission) may hold a model folder:
+    its error goes to ``unlisted``. A PATH that cannot be looked at raises InputError.
     """
     _WORK_TREES.clear()
     _TREE_PATHS.clear()
     forget_real_paths()
     found: dict[Path, None] = {}
     for path in paths:
-        if not path.exists():
-            raise InputError(path, "no such file or directory")
+        try:
+            is_file = path.is_file()
+            if not is_file and not path.exists():
+                raise InputError(path, "no such file or directory")
+        except OSError as exc:  # a folder on the way that cannot be searched
+            raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
         root = repository_of(path)
-        if path.is_file():
+        if is_file:
             folder = path.parent
             if folder.name == TEMPLATE_DIR and not is_model_folder(folder):
                 folder = folder.parent
             folders = [folder] if is_model_folder(folder) else []
         else:
-            folders = list(_walk(path))
+            folders = list(_walk(path, unlisted))
         cwd = os.getcwd()
         for folder in folders:
             real = Path(real_folder(os.path.join(cwd, folder)))
@@ -494,12 +500,12 @@ def find_model_folders(paths: Iterable[Path], refused: list[tuple[Path, str]] | 
     return list(found)
 
 
-def _walk(top: Path) -> Iterator[Path]:
+def _walk(top: Path, unlisted: list[InputError] | None = None) -> Iterator[Path]:
     """Folders below ``top`` (itself first, then sorted, depth first) that hold a marker file, as os.walk finds them.
 
     os.walk recurses in Python before 3.12: a tree a thousand folders deep raised RecursionError. This walk keeps
     its own stack; links to folders are not entered, so a link loop cannot trap it (a link to a model folder is
-    yielded itself); unreadable folders are skipped.
+    yielded itself); a folder that cannot be listed is added to ``unlisted`` (it may hold a model folder).
     """
     stack = [top]
     while stack:
@@ -507,7 +513,10 @@ def _walk(top: Path) -> Iterator[Path]:
         try:
             with os.scandir(root) as entries:
                 listed = [(entry.name, _is_dir(entry), entry.is_symlink()) for entry in entries]
-        except OSError:
+        except OSError as exc:
+            if unlisted is not None and not isinstance(exc, (FileNotFoundError, NotADirectoryError)):
+                unlisted.append(InputError(root, f"cannot list the folder: {exc.strerror or exc}; a model folder "
+                                                 "in it is not checked"))
             continue
         if root is not top and any(name == "pyvenv.cfg" for name, _, _ in listed) \
                 and os.path.exists(os.path.join(root, "pyvenv.cfg")):

@@ -77,8 +77,11 @@ def model_folders(paths: Iterable[Union[str, Path]], config: Config, allow_empty
             sources = classify([item])
             for path in sources.local:
                 already_refused = len(refused)
-                folders = find_model_folders([path], refused)
-                if not folders and len(refused) == already_refused and path.is_dir() and not allow_empty:
+                unlisted: list[InputError] = []
+                folders = find_model_folders([path], refused, unlisted)
+                found.problems += [error for error in unlisted if not config.excluded(error.path)]
+                if not folders and len(refused) == already_refused and not unlisted and path.is_dir() \
+                        and not allow_empty:
                     found.problems.append(InputError(path, NO_MODEL_FOLDER))
                 local.update(dict.fromkeys(folders))
         except InputError as exc:

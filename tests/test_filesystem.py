@@ -181,3 +181,59 @@ def test_fix_never_writes_replaces_or_creates_a_file_it_did_not_read(run, repo, 
         assert target.read_bytes() == before
     else:
         assert os.path.islink(target) and (tmp_path / "outside.json").read_bytes() == before
+
+
+def _as_a_user() -> list[str]:
+    """A command prefix that runs eos-guard without root's power to read what its permissions deny (root here
+    drops it with setpriv; another user has none)."""
+    import shutil
+    import sys
+
+    if os.geteuid() != 0:
+        return [sys.executable, "-m", "eos_guard"]
+    if shutil.which("setpriv") is None:
+        pytest.skip("root reads folders without read permission, and setpriv is not here to drop that")
+    drop = "-dac_override,-dac_read_search,-fowner"
+    return ["setpriv", f"--bounding-set={drop}", f"--inh-caps={drop}", sys.executable, "-m", "eos_guard"]
+
+
+@pytest.mark.parametrize("argv", [["locked", "good"], ["good", "locked"], ["."], ["locked/config.json", "good"]],
+                         ids=["locked-first", "locked-second", "parent", "file-inside"])
+def test_a_folder_that_cannot_be_listed_is_an_error_and_the_others_are_checked(tmp_path, argv):
+    """A model folder without read permission: one error line naming it (not an internal error, not "holds no
+    model folder", not silently skipped while the others pass), exit 2, and the other folder is checked."""
+    import shutil
+
+    from support import FIXTURES, ROOT
+
+    shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "good")
+    shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "locked")
+    (tmp_path / "locked").chmod(0)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "EOS_GUARD_CACHE_DIR": str(tmp_path / "cache")}
+    try:
+        proc = subprocess.run([*_as_a_user(), "--format", "concise", *argv], cwd=tmp_path, env=env,
+                              capture_output=True, text=True)
+    finally:
+        (tmp_path / "locked").chmod(0o755)
+    assert proc.returncode == 2 and "internal error" not in proc.stderr, proc.stderr
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("eos-guard: locked"), proc.stderr
+    assert ("cannot read: Permission denied" if argv[0].endswith(".json") else
+            "cannot list the folder: Permission denied; a model folder in it is not checked") in proc.stderr
+    assert "All checks passed (1 model folder)." in proc.stdout, proc.stdout
+
+
+def test_an_excluded_folder_that_cannot_be_listed_is_not_reported(tmp_path):
+    import shutil
+
+    from support import FIXTURES, ROOT
+
+    shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "good")
+    (tmp_path / "private").mkdir()
+    (tmp_path / ".eos-guard.yaml").write_text('exclude: ["private"]\n', encoding="utf-8")
+    (tmp_path / "private").chmod(0)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "EOS_GUARD_CACHE_DIR": str(tmp_path / "cache")}
+    try:
+        proc = subprocess.run([*_as_a_user(), "."], cwd=tmp_path, env=env, capture_output=True, text=True)
+    finally:
+        (tmp_path / "private").chmod(0o755)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
