@@ -215,7 +215,7 @@ def test_broken_folder_fails_the_job_with_annotations_outputs_summary_and_sarif(
 
     [summary] = act_run.summaries("check", "broken")
     assert summary.startswith("## eos-guard\n\n"
-                              "1 of 1 model folder fails (1 error, 2 warnings); 1 fixable with --fix.\n")
+                              "1 of 1 model folder fails (1 error, 2 warnings); --fix changes 2 files in 1 folder.\n")
     assert "| EOS001 | error | ` models/broken/generation_config.json:3:19 ` |" in summary
 
 

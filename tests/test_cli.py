@@ -18,7 +18,7 @@ EXPECTED_CONCISE = (
     "[terminator-not-stop-id]\n"
     "generation_config.json:3:19: EOS002 warning: the tokenizer's eos '<|im_end|>' (151645) is not among the stop ids "
     "[151643 '<|endoftext|>'] (generation_config.json eos_token_id) [tokenizer-eos-not-stop-id]\n"
-    "1 of 1 model folder fails (1 error, 1 warning); 1 fixable with --fix.\n"
+    "1 of 1 model folder fails (1 error, 1 warning); --fix changes 1 file in 1 folder.\n"
 )
 
 
@@ -89,7 +89,7 @@ def test_files_are_grouped_by_folder_like_pre_commit_passes_them(run):
     code, out, _ = run("EOS001-terminator-not-stop-id/config.json", "EOS001-terminator-not-stop-id/tokenizer_config.json",
                        "EOS001-terminator-not-stop-id/generation_config.json", cwd=RULE_CASES)
     assert code == 1 and out.count(": EOS001 ") == 1
-    assert out.endswith("1 of 1 model folder fails (1 error, 1 warning); 1 fixable with --fix.\n")
+    assert out.endswith("1 of 1 model folder fails (1 error, 1 warning); --fix changes 1 file in 1 folder.\n")
 
 
 def test_recursive_search_skips_hidden_and_virtualenv_folders(run, tmp_path):

@@ -18,7 +18,7 @@ from eos_guard.rules import ALL_RULES
 from support import ROOT, RULE_CASES, write_json
 
 BROKEN = ROOT / "examples" / "chatml-finetune-broken"
-ONE_FAILING = "1 of 1 model folder fails (1 error, 2 warnings); 1 fixable with --fix.\n"
+ONE_FAILING = "1 of 1 model folder fails (1 error, 2 warnings); --fix changes 2 files in 1 folder.\n"
 NO_MODEL = "holds no model folder (one with generation_config.json, tokenizer_config.json or a model's config.json)"
 
 
@@ -93,7 +93,7 @@ def test_a_baseline_outside_a_git_repository_is_said_once(run, tmp_path):
     code, out, err = run("--baseline", "HEAD", "a", "b")
     assert code == 2 and err == ("eos-guard: --baseline HEAD: a (and 1 more folder) is not in a git repository; the "
                                  "regression check (EOS015) is off there\n")
-    assert out.endswith("2 of 2 model folders fail (2 errors, 4 warnings); 2 fixable with --fix.\n")
+    assert out.endswith("2 of 2 model folders fail (2 errors, 4 warnings); --fix changes 4 files in 2 folders.\n")
 
 
 def test_the_default_baseline_is_quietly_off_without_git(run, broken):

@@ -86,12 +86,12 @@ def test_findings_are_annotated_and_every_output_is_set(step: Step) -> None:
         "title=EOS001 terminator-not-stop-id",
         "warning file=broken/generation_config.json,line=3,col=19,endLine=3,endColumn=25,"
         "title=EOS002 tokenizer-eos-not-stop-id"]
-    assert lines[4:] == ["1 of 1 model folder fails (1 error, 2 warnings); 1 fixable with --fix.",
+    assert lines[4:] == ["1 of 1 model folder fails (1 error, 2 warnings); --fix changes 2 files in 1 folder.",
                          "eos-guard: 3 finding(s), 1 error(s); exit code 1 (check took N ms)"]
     sarif = json.loads((step.work / "reports" / "nested" / "eos-guard.sarif").read_text(encoding="utf-8"))
     assert sorted(r["ruleId"] for r in sarif["runs"][0]["results"]) == ["EOS001", "EOS002", "EOS003"]
     summary = step.summary.read_text(encoding="utf-8")
-    assert summary.startswith("## eos-guard\n\n1 of 1 model folder fails (1 error, 2 warnings); 1 fixable with --fix.\n")
+    assert summary.startswith("## eos-guard\n\n1 of 1 model folder fails (1 error, 2 warnings); --fix changes 2 files in 1 folder.\n")
     assert "| EOS001 | error | ` broken/generation_config.json:3:19 ` |" in summary
 
 

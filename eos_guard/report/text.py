@@ -154,8 +154,10 @@ def summary(report: Report) -> str:
     if not counts:
         return f"All checks passed ({alone})." if not unreadable else f"No findings in {checked}{tail}."
     failing = sum(1 for m in report.models if report.fails(m))  # an unreadable file does not hide its findings
-    fixable = sum(1 for m in folders if m.fixable)
-    fix = f"; {fixable} fixable with --fix" if fixable else ""
+    # the files and folders --fix would change, as each folder's header says it ("--fix changes 2 files")
+    fixable = [m for m in folders if m.fixable]
+    fix = (f"; --fix changes {_plural(sum(m.fixable for m in fixable), 'file')} in "
+           f"{_plural(len(fixable), 'folder')}") if fixable else ""
     if failing:
         verb = "fail" if failing != 1 else "fails"
         return f"{failing} of {checked} {verb} ({severities}){fix}{tail}."
