@@ -259,3 +259,19 @@ def test_the_out_of_range_ids_of_one_list_are_one_finding(run, tmp_path, count):
     assert lines == [f"m/generation_config.json:1:18: EOS006 error: eos_token_id [{shown}{more}] are not below "
                      "vocab_size 151936 (generation_config.json eos_token_id) [id-out-of-range]"], out
     assert len(out) < 2_000
+
+
+def test_an_unknown_verdict_says_why(run):
+    """"stops in transformers: unknown" names the reason: here the eos is in no vocabulary (EOS005), while explain
+    shows the id transformers appends it as; it used to say there was no eos to stop on."""
+    code, out, _ = run("--format", "text", str(FIXTURES / "eos-string-not-in-vocab"))
+    assert out.splitlines()[0].endswith("fails; stops in transformers: unknown (no template terminator, and the "
+                                        "tokenizer's eos '<|end_of_text|>' is in no vocabulary)"), out
+
+
+def test_explain_says_ollama_needs_tokenizer_json_for_the_eos_id(run):
+    """Without tokenizer.json, Ollama's converter has no added_tokens to take tokenizer_config.json's eos_token id
+    from; explain said the files give that token no id, next to rows that use its id from added_tokens_decoder."""
+    code, out, _ = run("explain", str(ROOT / "examples" / "chatml-finetune-broken"))
+    row = next(line for line in out.splitlines() if line.lstrip().startswith("ollama"))
+    assert "GGUF eos unknown (no tokenizer.json, whose added_tokens give the converter the eos_token's id)" in row

@@ -15,7 +15,7 @@ from ..errors import display_path, real_folder
 from ..findings import Finding, Severity
 from ..results import ModelReport, Report
 from .escape import printable
-from ..runtimes import stops
+from ..runtimes import stops, why_unknown
 
 RESET = "\x1b[0m"
 BOLD = "\x1b[1m"
@@ -100,7 +100,9 @@ def verdict(report: Report, item: ModelReport) -> str:
         for name in report.runtimes:
             stop = item.model.runtime_stops.get(name)
             if stop is not None:
-                parts.append(f"stops in {name}: {_yes_no(stops(item.model, stop))}")
+                verdict = stops(item.model, stop)
+                shown = _yes_no(verdict) if verdict is not None else f"unknown ({why_unknown(item.model, stop)})"
+                parts.append(f"stops in {name}: {shown}")
     if item.fixable:
         parts.append(f"--fix changes {_plural(item.fixable, 'file')}")
     return "; ".join(parts)

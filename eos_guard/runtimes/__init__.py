@@ -52,6 +52,20 @@ def stops(model: ResolvedModel, stop: StopSet) -> bool | None:
     return None if stop.unknown else False
 
 
+def why_unknown(model: ResolvedModel, stop: StopSet) -> str:
+    """Why ``stops`` says neither yes nor no, in a few words: which id a chat answer ends with is not known, or
+    the runtime may stop on ids the files do not name (``stop.unknown``)."""
+    terminator, eos = model.terminator, model.tokenizer_eos
+    if terminator is not None and terminator.token is not None and terminator.id is None:
+        return f"the terminator '{terminator.token}' has no id: {model.describe_id(None).removeprefix('id unknown: ')}"
+    if terminator is None or terminator.token is None:
+        if eos is not None and eos.appended:
+            return f"no template terminator, and the tokenizer's eos '{eos.token}' is in no vocabulary"
+        if eos is None or eos.id is None:
+            return "no template terminator or eos to stop on"
+    return stop.unknown or "no template terminator or eos to stop on"
+
+
 def never_emitted(model: ResolvedModel, stop: StopSet, token_id: int) -> tuple[str, str] | None:
     """Why the runtime never samples ``token_id``, and what to change; None when it may. An id not below the text
     model's ``vocab_size`` has no row in its output layer (EOS006); a runtime may ban ids of its own

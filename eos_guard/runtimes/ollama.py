@@ -36,8 +36,10 @@ def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
     eos = added_token_declared_id(model, content, last=True) if content and model.files.tokenizer else None
     special = {"eos": eos} if eos is not None else {}
     ids = end_of_generation(model, special, EOG_B11067)
-    why = (f"{describe_special(special, 'tokenizer_config.json eos_token')} ∪ llama.cpp b10488 end-of-generation "
-           f"texts → {show(ids)}")
+    source = describe_special(special, "tokenizer_config.json eos_token")
+    if content and model.files.tokenizer is None:  # not the value's fault: the converter has nowhere to look it up
+        source = "GGUF eos unknown (no tokenizer.json, whose added_tokens give the converter the eos_token's id)"
+    why = f"{source} ∪ llama.cpp b10488 end-of-generation texts → {show(ids)}"
     return StopSet("ollama", ids, why, _fix(model), tokenizer_eos_place(model))
 
 
