@@ -407,7 +407,7 @@ def _check_again(folder: Path, config: Config, baselines: dict[Path, str]) -> Mo
 def run_rules(subject: ResolvedModel | GgufModel, config: Config) -> list[Finding]:
     """The findings of every enabled rule for ``subject``, sorted: the folder rules for a folder, the GGUF rules
     for a GGUF file."""
-    options = Options(runtimes=config.runtimes)
+    options = Options(runtimes=config.runtimes, baseline=config.baseline or "HEAD")
     gguf = not isinstance(subject, ResolvedModel)
     findings = [finding for rule in ALL_RULES if isinstance(rule, GgufRule) == gguf and config.enabled(rule.code)
                 for finding in rule.run(subject, options)]

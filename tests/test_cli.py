@@ -17,7 +17,7 @@ EXPECTED_CONCISE = (
     "generate() stops only on [151643 '<|endoftext|>'] (generation_config.json eos_token_id); add 151645 "
     "[terminator-not-stop-id]\n"
     "generation_config.json:3:19: EOS002 warning: the tokenizer's eos '<|im_end|>' (151645) is not among the stop ids "
-    "[151643 '<|endoftext|>'] (generation_config.json eos_token_id) [tokenizer-eos-not-stop-id]\n"
+    "[151643 '<|endoftext|>'] (generation_config.json eos_token_id); add 151645 [tokenizer-eos-not-stop-id]\n"
     "1 of 1 model folder fails (1 error, 1 warning); --fix changes 1 file in 1 folder.\n"
 )
 

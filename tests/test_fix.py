@@ -122,7 +122,10 @@ def test_regression_rule_in_a_real_git_repository(run, tmp_path):
     code, out, _ = run("--select", "EOS015", ".", cwd=repo)
     assert code == 1 and out.startswith(
         "gemma/generation_config.json:3:19: EOS015 error: generation_config.json eos_token_id lost [106] compared with "
-        "the baseline: [1, 106] became 1 [stop-ids-dropped]\n")
+        "HEAD: [1, 106] became 1; restore them [stop-ids-dropped]\n")
+    commit = subprocess.run(git + ["rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    code, out, _ = run("--select", "EOS015", "--baseline", commit, ".", cwd=repo)  # the revision as given
+    assert code == 1 and f"lost [106] compared with {commit}: [1, 106] became 1" in out, out
     assert run("--select", "EOS015", "--baseline", "none", ".", cwd=repo)[0] == 0
 
 

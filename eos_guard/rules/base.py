@@ -18,9 +18,10 @@ Place = Where | TemplateSource | Path
 
 @record(frozen=True)
 class Options:
-    """Settings rules read: the runtimes whose failure to stop is an error."""
+    """Settings rules read: the runtimes whose failure to stop is an error, the revision EOS015 compares with."""
 
     runtimes: tuple[str, ...] = ("transformers",)
+    baseline: str = "HEAD"
 
 
 class Rule:

@@ -40,5 +40,5 @@ class ConfigEosMismatch(Rule):
         yield self.finding(
             model,
             f"{config.where.describe()} {describe_ids(config.ids, model)} does not "
-            f"include the tokenizer's eos '{eos.token}' ({eos.id})",
+            f"include the tokenizer's eos '{eos.token}' ({eos.id}); add {eos.id}",
             config.where)

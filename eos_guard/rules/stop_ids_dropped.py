@@ -53,6 +53,6 @@ class StopIdsDropped(Rule):
             lost = [i for i in before.ids if i not in current]
             if lost:
                 shown_now = "nothing" if now is None else str(now)
-                yield self.finding(model, f"{name} eos_token_id lost {lost} compared with the baseline: "
-                                          f"{list(before.ids)} became {shown_now}",
+                yield self.finding(model, f"{name} eos_token_id lost {lost} compared with {options.baseline}: "
+                                          f"{list(before.ids)} became {shown_now}; restore them",
                                    Where(doc, keys) if doc.has(keys) else Where(doc, ()))

@@ -39,5 +39,5 @@ class TerminatorNotSpecial(Rule):
             if token.document.path.name == "added_tokens.json":
                 continue  # that file has no special flag
             seen.add(token.content)
-            yield self.finding(model, f"'{token.content}' ends assistant turns but is not marked special",
-                               Where(token.document, token.keys))
+            yield self.finding(model, f"'{token.content}' ends assistant turns but is not marked special; set "
+                                      "\"special\": true on it", Where(token.document, token.keys))

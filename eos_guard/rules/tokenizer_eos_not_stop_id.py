@@ -45,5 +45,5 @@ class TokenizerEosNotStopId(Rule):
         yield self.finding(
             model,
             f"the tokenizer's eos '{eos.token}' ({eos.id}) is not among the stop ids "
-            f"{describe_ids(stop.ids, model)} ({where_stop_ids_are(model)})",
+            f"{describe_ids(stop.ids, model)} ({where_stop_ids_are(model)}); add {eos.id}",
             stop.where, Severity.WARNING if chat_ends_elsewhere else Severity.ERROR)
