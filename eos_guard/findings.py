@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from pathlib import Path
 
-from .errors import web_address
+from .errors import display_path, web_address
 from .records import record
 
 
@@ -74,6 +74,13 @@ class Finding:
     def sort_key(self) -> tuple:
         loc = self.location
         return (str(self.model), str(loc.path), loc.line, loc.column, self.code)
+
+    def __str__(self) -> str:
+        """``path:line:col: EOS001 error: message [rule-name]``: the line ``eos-guard --format concise`` prints (which
+        also escapes what a terminal would act on), for ``print(finding)`` and logs."""
+        loc = self.location
+        return f"{display_path(loc.path)}:{loc.line}:{loc.column}: {self.code} {self.severity}: {self.message} " \
+               f"[{self.name}]"
 
 
 QUOTED_ITEMS = 16  # a message quotes at most this many items of a list (a 3.5 MB list of ids made 12 MB lines)

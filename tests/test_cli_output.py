@@ -275,3 +275,16 @@ def test_explain_says_ollama_needs_tokenizer_json_for_the_eos_id(run):
     code, out, _ = run("explain", str(ROOT / "examples" / "chatml-finetune-broken"))
     row = next(line for line in out.splitlines() if line.lstrip().startswith("ollama"))
     assert "GGUF eos unknown (no tokenizer.json, whose added_tokens give the converter the eos_token's id)" in row
+
+
+def test_a_finding_prints_as_its_concise_line():
+    """``str(finding)`` (for ``print`` and the callback's logs) is the concise line, before its terminal escaping."""
+    from eos_guard.pipeline import check_paths
+    from eos_guard.report.escape import printable
+    from eos_guard.report.text import concise
+
+    report = check_paths([str(FIXTURES), str(RULE_CASES)])
+    findings = list(report.findings())
+    assert len(findings) > 50
+    lines = concise(report, closing=False).splitlines()
+    assert lines == [printable(str(finding)) for finding in findings]

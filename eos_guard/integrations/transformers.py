@@ -297,11 +297,11 @@ def _random_states_kept() -> Iterator[None]:
 
 
 def _log(report: Report) -> list[str]:
-    """Log each finding at its level on the ``eos_guard`` logger; return them as ``path:line:col`` lines."""
+    """Log each finding at its level on the ``eos_guard`` logger; return them as the concise lines
+    (``path:line:col: EOS001 error: message [rule-name]``)."""
     lines = []
     for finding in report.findings():
-        loc = finding.location
-        line = f"{loc.path}:{loc.line}:{loc.column}: {finding.code} {printable(finding.message)} [{finding.name}]"
+        line = printable(str(finding))
         lines.append(line)
         level = {Severity.ERROR: logging.ERROR, Severity.WARNING: logging.WARNING}.get(finding.severity,
                                                                                       logging.INFO)

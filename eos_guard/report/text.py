@@ -129,13 +129,6 @@ def _join(lines: list[str], report: Report, closing: bool) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-def line(finding: Finding) -> str:
-    """``path:line:col: EOS001 message [rule-name]``."""
-    loc = finding.location
-    return (f"{printable(display_path(loc.path))}:{loc.line}:{loc.column}: {finding.code} "
-            f"{printable(finding.message)} [{finding.name}]")
-
-
 def summary(report: Report) -> str:
     """The closing line: how many folders fail and why, what ``--fix`` can do or did."""
     folders = [m for m in report.models if m.error is None]

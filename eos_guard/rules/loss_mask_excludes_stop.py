@@ -32,9 +32,9 @@ class LossMaskExcludesStop(BatchRule):
     }
     findings = eos_guard.check_batch(batch, stop_ids=[2], pad_token_id=0)
     ```
-    `findings`, in the text format of `eos-guard`:
+    `findings`, each printed with `print(finding)` (the line `eos-guard --format concise` prints):
     ```
-    <batch>:1:8: EOS025 no supervised label in the batch is a stop id [2]: 2 follows the supervised tokens with label -100 (the loss mask excludes the terminator), so the model is never trained to stop; put the terminator inside the supervised span [loss-mask-excludes-stop]
+    <batch>:1:8: EOS025 error: no supervised label in the batch is a stop id [2]: 2 follows the supervised tokens with label -100 (the loss mask excludes the terminator), so the model is never trained to stop; put the terminator inside the supervised span [loss-mask-excludes-stop]
     ```
 
     ## Remediation

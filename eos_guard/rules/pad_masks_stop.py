@@ -33,9 +33,9 @@ class PadMasksStop(BatchRule):
     }
     findings = eos_guard.check_batch(batch, stop_ids=[2], pad_token_id=2)
     ```
-    `findings`, in the text format of `eos-guard`:
+    `findings`, each printed with `print(finding)` (the line `eos-guard --format concise` prints):
     ```
-    <batch>:1:3: EOS023 no supervised label in the batch is a stop id [2]: the pad token id 2 is a stop id, and every 2 in input_ids has label -100 (pad token == eos: the collator masks every eos), so the model is never trained to stop; give the tokenizer a pad token that is not a stop id [pad-masks-stop]
+    <batch>:1:3: EOS023 error: no supervised label in the batch is a stop id [2]: the pad token id 2 is a stop id, and every 2 in input_ids has label -100 (pad token == eos: the collator masks every eos), so the model is never trained to stop; give the tokenizer a pad token that is not a stop id [pad-masks-stop]
     ```
 
     ## Remediation

@@ -33,9 +33,9 @@ class SequencesEndWithoutStop(BatchRule):
     }
     findings = eos_guard.check_batch(batch, stop_ids=[2], pad_token_id=0)
     ```
-    `findings`, in the text format of `eos-guard`:
+    `findings`, each printed with `print(finding)` (the line `eos-guard --format concise` prints):
     ```
-    <batch>:2:4: EOS026 1 of 2 sequences (50%) in the batch do not end their last supervised span with a stop id [2] (truncated at max_length, or missing the terminator); raise max_length or drop the examples that exceed it [sequences-end-without-stop]
+    <batch>:2:4: EOS026 warning: 1 of 2 sequences (50%) in the batch do not end their last supervised span with a stop id [2] (truncated at max_length, or missing the terminator); raise max_length or drop the examples that exceed it [sequences-end-without-stop]
     ```
 
     ## Remediation

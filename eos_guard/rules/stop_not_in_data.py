@@ -34,9 +34,9 @@ class StopNotInData(BatchRule):
     }
     findings = eos_guard.check_batch(batch, stop_ids=[2], pad_token_id=0)
     ```
-    `findings`, in the text format of `eos-guard`:
+    `findings`, each printed with `print(finding)` (the line `eos-guard --format concise` prints):
     ```
-    <batch>:1:4: EOS024 no supervised label in the batch is a stop id [2], and no stop id appears in input_ids: the formatted text never contains the terminator, so the model is never trained to stop; append the terminator (the chat template's, or tokenizer.eos_token) to every example [stop-not-in-data]
+    <batch>:1:4: EOS024 error: no supervised label in the batch is a stop id [2], and no stop id appears in input_ids: the formatted text never contains the terminator, so the model is never trained to stop; append the terminator (the chat template's, or tokenizer.eos_token) to every example [stop-not-in-data]
     ```
 
     ## Remediation
