@@ -49,8 +49,17 @@ class _Formatter(argparse.HelpFormatter):
         super().__init__(prog, width=(columns or 80) - 2)
 
 
+# Options other tools have for what eos-guard does with a command (ruff's --explain, ...): the way here.
+_OPTION_HABITS = {"--explain": "explain is a command: eos-guard explain PATH",
+                  "--rule": "rule is a command: eos-guard rule CODE (or --all)",
+                  "--rules": "rule is a command: eos-guard rule --all"}
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # argparse's own exit code is 2 too; keep its one-line style
+        if message.startswith("unrecognized arguments: "):
+            hints = [_OPTION_HABITS[word] for word in message.split()[2:] if word in _OPTION_HABITS]
+            message += "".join(f" ({hint})" for hint in dict.fromkeys(hints))
         self.print_usage(sys.stderr)
         self.exit(EXIT_ERROR, f"eos-guard: error: {message}\n")
 

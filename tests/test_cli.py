@@ -395,3 +395,11 @@ def test_a_pool_starts_where_it_pays():
     assert pool_size(300, cores=8, idle=8) == 3
     assert pool_size(10_000, cores=8, idle=5) == 5
 
+
+
+@pytest.mark.parametrize(("option", "hint"), [("--explain", "explain is a command: eos-guard explain PATH"),
+                                              ("--rules", "rule is a command: eos-guard rule --all")])
+def test_an_option_other_tools_have_for_a_command_says_the_command(run, option, hint):
+    """ruff's ``--explain``: eos-guard's ``explain`` is a command; the usage error says so."""
+    code, out, err = run(option, ".")
+    assert code == 2 and out == "" and err.endswith(f"eos-guard: error: unrecognized arguments: {option} ({hint})\n")
