@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from . import config as settings
-from .errors import InputError, MissingDependency, display_path
+from .errors import InputError, MissingDependency, OutputFailed, display_path
 from .records import field, record, replace
 from .report import write
 from .report.escape import no_workflow_commands, printable
@@ -156,6 +156,10 @@ def _main(argv: list[str]) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_ERROR
     try:
         return _run(args)
+    except OutputFailed as exc:  # stdout is full: say so on stderr, and let the exit's flush fail quietly
+        _discard_stdout()
+        _say(f"eos-guard: {exc.render()}")
+        return EXIT_ERROR
     except InputError as exc:  # bad settings, or an output file that cannot be written: nothing was checked
         return _stopped(args, exc)
     except MissingDependency as exc:  # an installation without eos-guard's dependencies: nothing was written
@@ -420,18 +424,21 @@ def _say(line: str) -> None:
 
 
 def _write_side_outputs(args: argparse.Namespace, report: object) -> None:
+    target = None  # the file being written: a failed write (a full disk) names no file of its own
     try:
         if args.sarif:
             from .report import sarif
 
+            target = args.sarif
             args.sarif.write_text(sarif.render(report), encoding="utf-8")
         if args.summary:
             from .report import summary
 
+            target = args.summary
             with args.summary.open("a", encoding="utf-8") as handle:
                 handle.write(summary.render(report))
     except OSError as exc:
-        raise InputError(exc.filename, f"cannot write: {exc.strerror}") from None
+        raise InputError(exc.filename or target, f"cannot write: {exc.strerror}") from None
 
 
 def _commands_paused(patch: str) -> str:

@@ -198,8 +198,9 @@ def shown(value: Any) -> str:
 def load(explicit: Path | None, start: Path) -> Config:
     """The settings for a run: ``explicit`` if given, else the nearest config file above ``start``."""
     if explicit is not None:
-        if not explicit.is_file():
-            raise InputError(explicit, "config file not found")
+        if not _is_file(explicit):
+            kind = "a folder" if os.path.isdir(explicit) else "not a regular file" if os.path.lexists(explicit) else ""
+            raise InputError(explicit, f"the settings file is {kind}" if kind else "config file not found")
         return _read(explicit)
     folder = Path(os.path.realpath(start))
     if _is_file(folder):

@@ -43,6 +43,10 @@ def _restored(cls: type[InputError], args: tuple) -> InputError:
     return Exception.__new__(cls, *args)  # BaseException.__new__ keeps ``args``
 
 
+class OutputFailed(InputError):
+    """stdout could not be written (a full disk, an I/O error; not a closed pipe, which ends a run quietly)."""
+
+
 class MissingDependency(Exception):
     """A run needs a package that is not installed: jinja2 to render a chat template eos-guard has no results for,
     PyYAML to read ``.eos-guard.yaml``, tomli to read pyproject.toml before Python 3.11. The CLI says so and exits

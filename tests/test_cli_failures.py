@@ -458,3 +458,27 @@ def test_a_chat_template_value_transformers_cannot_use_is_reported(run, tmp_path
                {**config, "chat_template": json.loads(json.dumps(CHAT_TEMPLATE_SHAPES[shape]).replace(
                    json.dumps(_TEMPLATE)[1:-1], json.dumps(broken)[1:-1]))})
     assert "EOS001" in run("--format", "concise", "m")[1]
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full here")
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_a_full_disk_is_one_error_line_not_an_internal_error(tmp_path, fmt):
+    """stdout on a full disk (/dev/full fails every write): one line on stderr, exit 2; the --sarif file that
+    cannot be written is named."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "EOS_GUARD_CACHE_DIR": str(tmp_path / "cache")}
+    folder = str(ROOT / "examples" / "chatml-finetune-broken")
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([sys.executable, "-m", "eos_guard", "--format", fmt, folder], stdout=full,
+                              stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr == "eos-guard: cannot write the output: No space left on device\n"
+    proc = subprocess.run([sys.executable, "-m", "eos_guard", "--sarif", "/dev/full", folder], capture_output=True,
+                          text=True, env=env, cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr == "eos-guard: /dev/full: cannot write: No space left on device\n"
+
+
+@pytest.mark.parametrize(("target", "message"), [("/dev/null", "the settings file is not a regular file"),
+                                                  (".", "the settings file is a folder"),
+                                                  ("missing.yaml", "config file not found")])
+def test_a_config_option_that_names_no_settings_file_says_what_it_names(run, tmp_path, target, message):
+    code, out, err = run("--config", target, str(ROOT / "examples" / "chatml-finetune-broken"))
+    assert code == 2 and out == "" and err == f"eos-guard: {target}: {message}\n"

@@ -7,6 +7,8 @@ import importlib
 import sys
 from collections.abc import Callable, Iterator, Mapping
 
+from ..errors import OutputFailed
+
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
     from ..results import Report
@@ -44,6 +46,15 @@ def write(text: str, fmt: str = "text") -> None:
     Text for a person goes in the stream's encoding, a character it cannot hold written as a Python escape
     (``\\u222a``), as Python's stderr does, instead of failing, and never as a line a GitHub runner would read as
     a workflow command (only the github format writes those)."""
+    try:
+        _write(text, fmt)
+    except BrokenPipeError:  # the reader stopped reading: the caller ends quietly
+        raise
+    except OSError as exc:  # a full disk, an I/O error: one line on stderr, not an internal error
+        raise OutputFailed(None, f"cannot write the output: {exc.strerror or exc}") from None
+
+
+def _write(text: str, fmt: str) -> None:
     if fmt not in MACHINE_FORMATS and "::" in text:
         from .escape import no_workflow_commands
 
