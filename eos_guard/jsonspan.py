@@ -692,6 +692,11 @@ def read_bytes(path: Path, max_bytes: int | None = None, setting: str = "max-fil
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
         fd = os.open(path, flags)
+    except FileNotFoundError:
+        if os.path.islink(path):  # a link whose target is gone (a Hub cache's blob deleted, a moved checkout)
+            raise InputError(path, f"cannot read file: a symbolic link to {os.readlink(path)}, which does not "
+                                   "exist") from None
+        raise InputError(path, "cannot read file: No such file or directory") from None
     except OSError as exc:
         raise InputError(path, f"cannot read file: {exc.strerror or exc}") from None
     try:

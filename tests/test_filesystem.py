@@ -237,3 +237,11 @@ def test_an_excluded_folder_that_cannot_be_listed_is_not_reported(tmp_path):
     finally:
         (tmp_path / "private").chmod(0o755)
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+
+
+def test_a_link_to_a_missing_file_says_so(run, repo):
+    """A dangling generation_config.json (a Hub cache's blob deleted): the error names the link's target."""
+    os.symlink("blobs/deleted", repo / "m" / "generation_config.json")
+    code, _, err = run("m", cwd=repo)
+    assert code == 2 and "m/generation_config.json: cannot read file: a symbolic link to blobs/deleted, which does " \
+                          "not exist" in err, err
