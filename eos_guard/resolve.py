@@ -110,11 +110,12 @@ class ResolvedModel:
 
     def describe_id(self, token_id: int | None) -> str:
         """An id for people: the number, or why it is unknown (never ``None``)."""
-        if token_id is not None:
-            return str(token_id)
-        if not self.vocab.complete:
-            return "id unknown: no tokenizer.json"
-        return "id unknown: not one token of the vocabulary"
+        return str(token_id) if token_id is not None else f"id unknown: {self.why_no_id}"
+
+    @property
+    def why_no_id(self) -> str:
+        """Why a token string of this folder may have no id."""
+        return "no tokenizer.json" if not self.vocab.complete else "not one token of the vocabulary"
 
     def release(self, keep_documents: bool = True) -> None:
         """Drop tokenizer.json's text and parsed vocabulary once the rules have run: a run over many folders with
@@ -149,9 +150,9 @@ def resolve(files: ModelFiles, limits: Limits = Limits()) -> ResolvedModel:
     specials = _batch(special, where, extra)
     by_line = {}  # a release line whose class has other defaults numbers added tokens with its own specials
     for line in older_release_lines():
-        older, _ = _unnamed_defaults(files, tokenizer_class(files, line) if has_tokenizer else None, line)
+        older, older_where = _unnamed_defaults(files, tokenizer_class(files, line) if has_tokenizer else None, line)
         if older != defaults:
-            named, places, _, unnamed, _ = _special_tokens(files, older, default_where)
+            named, places, _, unnamed, _ = _special_tokens(files, older, older_where)
             by_line[line] = _batch(named, places, unnamed)
     vocab = Vocabulary(files, use_cache=limits.cache, specials=specials, specials_by_line=by_line)
     eos = None
@@ -598,10 +599,15 @@ def _is_token_id(value: Any) -> bool:
 
 
 def _vocab_size(files: ModelFiles) -> int | None:
+    """The rows of the output layer: ``config.get_text_config(decoder=True).vocab_size`` (configuration_utils.py
+    5.24), the ``decoder``, ``generator`` or ``text_config`` section's where config.json has one that says it, else
+    the top level's (a section without vocab_size takes its class default, which eos-guard does not know: the top
+    level's stands for it)."""
     config = files.config
     if config is None or not isinstance(config.data, dict):
         return None
-    for keys in (("vocab_size",),) + tuple((name, "vocab_size") for name in ("text_config",) + SUB_CONFIGS):
+    sections = [name for name in SUB_CONFIGS if config.data.get(name)]
+    for keys in [(name, "vocab_size") for name in sections[:1]] + [("vocab_size",)]:
         value = config.get(keys)
         if _is_token_id(value) and value > 0:
             return value

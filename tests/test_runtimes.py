@@ -468,15 +468,16 @@ def test_a_run_shares_equal_stop_sets(tmp_path):
 
 @pytest.mark.parametrize(("key", "value", "suppressed"), [
     pytest.param("suppress_tokens", [151644, 151645], True, id="suppress-tokens"),
-    pytest.param("bad_words_ids", [[151645]], True, id="one-token-bad-word"),
+    # NoBadWordsLogitsProcessor drops a one-token sequence that is an eos id: never banned
+    pytest.param("bad_words_ids", [[151645]], False, id="one-token-bad-word"),
     pytest.param("bad_words_ids", [[151644, 151645]], False, id="two-token-bad-word"),
     # Whisper's generation config: begin_suppress_tokens [220, 50257] with eos 50257 (only the first step)
     pytest.param("begin_suppress_tokens", [220, 151645], False, id="begin-suppress-tokens"),
 ])
 def test_a_stop_id_transformers_never_samples_does_not_stop_there(run, tmp_path, key, value, suppressed):
-    """An id in the stop set that a logits processor keeps from being sampled at every step (suppress_tokens, a
-    one-token bad_words_ids) is EOS012, and the folder does not stop in transformers (the header, explain and
-    JSON agree); begin_suppress_tokens applies to the first generated token only: neither."""
+    """An id in the stop set that a logits processor keeps from being sampled at every step (suppress_tokens) is
+    EOS012, and the folder does not stop in transformers (the header, explain and JSON agree); begin_suppress_tokens
+    applies to the first generated token only, and bad_words_ids never bans an eos id: neither."""
     folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
     config = json.loads((folder / "generation_config.json").read_text(encoding="utf-8"))
     config.pop("suppress_tokens", None)
@@ -502,3 +503,49 @@ def test_a_stop_id_out_of_the_vocabulary_stops_nowhere(run):
     assert "EOS006" in out and "EOS016" not in out
     code, out, _ = run("explain", str(FIXTURES / "stop-id-out-of-range"))
     assert out.count("the model never emits 301: it is not below vocab_size 300") == 7
+
+
+def test_the_vocab_size_is_the_text_config_s_where_both_are_written(tmp_path):
+    """A composite config with a stale top-level vocab_size: the output layer has text_config's rows
+    (get_text_config(decoder=True)), so 151645 is in range and the folder stops (it said no in every runtime)."""
+    transformers = pytest.importorskip("transformers")
+    folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
+    config = {"model_type": "llava", "vocab_size": 151643, "eos_token_id": 151645,
+              "text_config": {"model_type": "qwen2", "vocab_size": 151936, "eos_token_id": 151645}}
+    write_json(folder / "config.json", config)
+    assert transformers.AutoConfig.from_pretrained(str(folder)).get_text_config(decoder=True).vocab_size == 151936
+    report = check_folder(folder)
+    assert report.model.vocab_size == 151936 and not [f for f in report.findings if f.code == "EOS006"]
+    assert all(stops(report.model, stop) for stop in report.model.runtime_stops.values())
+
+
+def test_config_json_suppress_tokens_count_only_where_the_config_class_keeps_them(tmp_path):
+    """Without generation_config.json, generate() takes suppress_tokens from the config object, which in
+    transformers 5 keeps them for Whisper's config class only: CONFIGS_WITH_SUPPRESS_TOKENS is that set, computed
+    here from every config class; a Qwen2 config.json's (top level or a LLaVA text_config's) is dropped."""
+    transformers = pytest.importorskip("transformers")
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+
+    from eos_guard.runtimes.transformers import CONFIGS_WITH_SUPPRESS_TOKENS
+
+    keeping = set()
+    for model_type in CONFIG_MAPPING.keys():
+        try:
+            config = CONFIG_MAPPING[model_type](suppress_tokens=[5])
+        except Exception:  # noqa: BLE001 - a config class that needs more arguments
+            continue
+        if transformers.GenerationConfig.from_model_config(config).suppress_tokens == [5]:
+            keeping.add(model_type)
+    assert keeping == set(CONFIGS_WITH_SUPPRESS_TOKENS)
+    folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
+    (folder / "generation_config.json").unlink()
+    for config in ({"model_type": "qwen2", "eos_token_id": [151645, 151643], "vocab_size": 151936,
+                    "suppress_tokens": [151645]},
+                   {"model_type": "llava", "eos_token_id": [151645, 151643],
+                    "text_config": {"model_type": "qwen2", "vocab_size": 151936, "suppress_tokens": [151645]}}):
+        write_json(folder / "config.json", config)
+        loaded = transformers.AutoConfig.from_pretrained(str(folder))
+        assert transformers.GenerationConfig.from_model_config(loaded).suppress_tokens is None
+        report = check_folder(folder)
+        assert stops(report.model, report.model.runtime_stops["transformers"]) is True
+        assert not [f for f in report.findings if f.code == "EOS012"]

@@ -14,8 +14,8 @@ class IdOutOfRange(Rule):
 
     ## What it detects
     An id in `eos_token_id` (generation_config.json or config.json), the tokenizer's eos id, or the
-    terminator's id is not below `vocab_size` of the text model (config.json's top level, else
-    `text_config`, `decoder` or `generator`). The ids of one `eos_token_id` list that are out of range are one
+    terminator's id is not below `vocab_size` of the text model (config.json's `decoder`, `generator` or
+    `text_config` section, as `get_text_config(decoder=True)` picks it, else its top level). The ids of one `eos_token_id` list that are out of range are one
     finding (the first 16 quoted).
 
     ## Why it breaks generation

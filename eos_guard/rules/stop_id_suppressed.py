@@ -14,17 +14,18 @@ class StopIdSuppressed(Rule):
     """A stop id is suppressed or banned by the generation config.
 
     ## What it detects
-    `suppress_tokens`, or a one-token sequence of `bad_words_ids` (in generation_config.json, or in config.json
-    when there is no generation_config.json), holds one of the stop ids. `begin_suppress_tokens` does not count:
-    it applies only to the first generated token (Whisper suppresses its eos there so that no answer is empty).
+    `suppress_tokens` holds one of the stop ids: generation_config.json's, or without that file config.json's
+    where its config class keeps the key (Whisper's; transformers 5 drops it for other model types). `begin_suppress_tokens` does not count: it applies only to the first generated
+    token (Whisper suppresses its eos there so that no answer is empty); nor does `bad_words_ids`, whose
+    processor drops every one-token sequence that is a stop id (transformers 5.24 `NoBadWordsLogitsProcessor`).
 
     ## Why it breaks generation
-    Those logits processors set the token's score to minus infinity at every step, so the model can never emit
+    `SuppressTokensLogitsProcessor` sets the token's score to minus infinity at every step, so the model can never emit
     the token generation is waiting for and every answer runs to `max_new_tokens`. The folder's verdict for
     transformers is then "does not stop" (`eos-guard explain` says why).
 
     ## Remediation
-    Remove the stop ids from `suppress_tokens` and `bad_words_ids`.
+    Remove the stop ids from `suppress_tokens`.
     """
 
     code = "EOS012"
@@ -36,5 +37,5 @@ class StopIdSuppressed(Rule):
         stop = set(model.stop.ids)
         for token_id, place in banned_ids(model):
             if token_id in stop:
-                yield self.finding(model, f"{place.keys[0]} contains the stop id {token_id}, so generation can never "
+                yield self.finding(model, f"{place.keys[-1]} contains the stop id {token_id}, so generation can never "
                                           "stop on it", place)

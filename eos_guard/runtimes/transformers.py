@@ -16,13 +16,20 @@ from .base import Release, StopSet, show
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
-    from typing import Any, Iterator
+    from typing import Iterator
 
 # The generation config's keys whose logits processors keep an id from being sampled at every step (generation/
-# utils.py 5.24 ``_get_logits_processor``): SuppressTokensLogitsProcessor, and NoBadWordsLogitsProcessor for a
-# one-token sequence. ``begin_suppress_tokens`` is not one: SuppressTokensAtBeginLogitsProcessor applies only at
-# the first generated position (Whisper suppresses its eos there, so that no answer is empty).
-BANNING_KEYS = ("suppress_tokens", "bad_words_ids")
+# utils.py 5.24 ``_get_logits_processor``): SuppressTokensLogitsProcessor. Not ``bad_words_ids``:
+# NoBadWordsLogitsProcessor drops every one-token sequence that is an eos id (logits_process.py 5.24 lines
+# 1491-1501, "Filter EOS token from bad_words_ids"; 5.19 too), so it never bans a stop id. Not
+# ``begin_suppress_tokens``: SuppressTokensAtBeginLogitsProcessor applies only at the first generated position
+# (Whisper suppresses its eos there, so that no answer is empty).
+BANNING_KEYS = ("suppress_tokens",)
+# Without generation_config.json, generate() builds its config from the model's config object
+# (``GenerationConfig.from_model_config``), which in transformers 5 keeps suppress_tokens only where the config
+# class has that attribute: config.json's key is dropped for every other model type, the text config's too
+# (tests/test_runtimes.py computes this set from the installed transformers; 4.x kept the key for every type).
+CONFIGS_WITH_SUPPRESS_TOKENS = ("whisper",)
 
 RELEASES = (Release("transformers 5.24", None, "huggingface/transformers v5.24.0 generation/utils.py, "
                                                "generation/configuration_utils.py"),)
@@ -47,20 +54,17 @@ def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
 
 def banned_ids(model: ResolvedModel) -> Iterator[tuple[int, Where]]:
     """The ids generate() never samples, each with the key that bans it, in the file GenerationConfig is read
-    from: generation_config.json, else config.json (``GenerationConfig.from_model_config`` keeps these keys)."""
+    from: generation_config.json, else config.json where its config class keeps the key
+    (CONFIGS_WITH_SUPPRESS_TOKENS)."""
     files = model.files
     doc = files.generation_config if files.generation_config is not None else files.config
     if doc is None or not isinstance(doc.data, dict):
         return
+    if doc is files.config and doc.data.get("model_type") not in CONFIGS_WITH_SUPPRESS_TOKENS:
+        return
     for key in BANNING_KEYS:
-        for token_id in sorted(_single_ids(doc.get((key,)), nested=key == "bad_words_ids")):
-            yield token_id, Where(doc, (key,))
-
-
-def _single_ids(value: Any, nested: bool) -> set[int]:
-    if not isinstance(value, list):
-        return set()
-    if nested:  # bad_words_ids bans sequences; only a one-token sequence bans an id outright
-        return {v[0] for v in value if isinstance(v, list) and len(v) == 1 and isinstance(v[0], int)
-                and not isinstance(v[0], bool)}
-    return {v for v in value if isinstance(v, int) and not isinstance(v, bool)}
+        keys = (key,)
+        value = doc.get(keys)
+        ids = {v for v in value if isinstance(v, int) and not isinstance(v, bool)} if isinstance(value, list) else ()
+        for token_id in sorted(ids):
+            yield token_id, Where(doc, keys)
