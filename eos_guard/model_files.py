@@ -44,7 +44,8 @@ OBJECT_FILES = {"config.json": "transformers cannot load the config",
                 "special_tokens_map.json": "transformers cannot load the tokenizer when it reads this file",
                 "added_tokens.json": "transformers cannot load the tokenizer when it reads this file"}
 LARGE_FILES = ("tokenizer.json",)  # read under max-file-size; the others under max-config-size
-SKIPPED_DIRS = {"node_modules", "venv", "__pycache__", "site-packages"}
+# lost+found: a file system's own folder, readable by root only (a folder that cannot be listed is an error)
+SKIPPED_DIRS = {"node_modules", "venv", "__pycache__", "site-packages", "lost+found"}
 # Chat templates read per folder (real models have one to three): each probe is bounded by the template limits,
 # so this bounds a folder's rendering time; the others are not read (EOS018).
 MAX_TEMPLATES = 16
@@ -95,8 +96,9 @@ class ModelFiles:
     templates: dict[str, TemplateSource] = field(default_factory=dict)
     baseline: dict[str, JsonDocument] = field(default_factory=dict)  # file name -> its earlier version
     skipped: list[tuple[Path, str]] = field(default_factory=list)  # files not read, and why (EOS018)
-    # tokenizer_config.json chat_template values apply_chat_template fails on: (message, where) (EOS014)
-    template_problems: list[tuple[str, Where]] = field(default_factory=list)
+    # tokenizer_config.json chat_template values apply_chat_template fails on (EOS014): (the template's name, or
+    # None for the whole value; message; where)
+    template_problems: list[tuple[Any, str, Where]] = field(default_factory=list)
     max_bytes: int | None = field(default=DEFAULT_MAX_BYTES, repr=False)
     max_config_bytes: int | None = field(default=DEFAULT_MAX_CONFIG_BYTES, repr=False)
     root: Path | None = field(default=None, repr=False)  # where symbolic links may point
@@ -239,8 +241,8 @@ class ModelFiles:
         elif isinstance(value, (list, dict)):
             self._named_templates(value, templates)
         elif value is not None:  # kept as it is, and apply_chat_template cannot compile it
-            self.template_problems.append((f"chat_template is {KIND_NAMES[type(value)]}, not a string: "
-                                           "apply_chat_template raises TypeError", Where(doc, ("chat_template",))))
+            self.template_problems.append((None, f"chat_template is {KIND_NAMES[type(value)]}, not a string: "
+                                                 "apply_chat_template raises TypeError", Where(doc, ("chat_template",))))
         return templates
 
     def _named_templates(self, value: list | dict, templates: dict[str, TemplateSource]) -> None:
@@ -250,29 +252,36 @@ class ModelFiles:
         is. ``get_chat_template`` then takes "default" (EOS014 when there is none)."""
         doc = self.tokenizer_config
         assert doc is not None
-        if not value:
-            self.template_problems.append((f"chat_template is an empty {'array' if isinstance(value, list) else 'object'}"
-                                           ": apply_chat_template raises \"This model has multiple chat templates "
-                                           "with no default specified!\"", Where(doc, ("chat_template",))))
-        items: list[tuple[Any, Any, KeyPath]] = []
+        named: dict[Any, tuple[Any, KeyPath]] = {}  # name -> (template, where), as transformers' dict holds them
         for key, item in (enumerate(value) if isinstance(value, list) else value.items()):
             if isinstance(value, dict):
-                items.append((key, item, ("chat_template", key)))
-            elif isinstance(item, dict) and "name" in item and "template" in item:
-                items.append((item["name"], item["template"], ("chat_template", key, "template")))
+                named[key] = (item, ("chat_template", key))
+            elif isinstance(item, dict) and "name" in item and "template" in item \
+                    and not isinstance(item["name"], (list, dict)):
+                named[item["name"]] = (item["template"], ("chat_template", key, "template"))
             else:
                 place = Where(doc, ("chat_template", key)).location()
-                shape = (f"has no \"{'name' if 'name' not in item else 'template'}\"" if isinstance(item, dict) else
-                         f"is {KIND_NAMES.get(type(item), 'a value')}, not an object with \"name\" and \"template\"")
+                shape = (f"is {KIND_NAMES.get(type(item), 'a value')}, not an object with \"name\" and \"template\""
+                         if not isinstance(item, dict) else f"has no \"{'name' if 'name' not in item else 'template'}\""
+                         if "name" not in item or "template" not in item else "has a name that is no string")
                 raise InputError(doc.path, f"chat_template item {key} {shape}: transformers cannot load this "
                                            "tokenizer (AutoTokenizer raises)", place.line, place.column)
-        for name, text, keys in items:
-            if not isinstance(name, str):
-                continue
+        if "default" not in named and not any(isinstance(name, str) and isinstance(text, str)
+                                              for name, (text, _) in named.items()):
+            # no default, and no template the rule could name instead (the names are no strings, or none is there)
+            shape = "an empty " + ("array" if isinstance(value, list) else "object") if not value else \
+                "without a template named \"default\""
+            self.template_problems.append((None, f"chat_template is {shape}: apply_chat_template raises \"This model "
+                                                 "has multiple chat templates with no default specified!\"",
+                                           Where(doc, ("chat_template",))))
+        for name, (text, keys) in named.items():
             if not isinstance(text, str):
-                self.template_problems.append((f"the '{name}' chat template is {KIND_NAMES.get(type(text), 'a value')}"
-                                               ", not a string: apply_chat_template raises TypeError where it is "
-                                               "used", Where(doc, keys)))
+                self.template_problems.append((name, f"the '{name}' chat template is "
+                                                     f"{KIND_NAMES.get(type(text), 'a value')}, not a string: "
+                                                     "apply_chat_template raises TypeError where it is used",
+                                               Where(doc, keys)))
+                continue
+            if not isinstance(name, str):  # usable only as apply_chat_template(chat_template=5)
                 continue
             if len(templates) >= MAX_TEMPLATES and name not in templates:
                 self.skipped.append((doc.path, f"chat_template lists {len(value)} templates: {_TOO_MANY}"))

@@ -428,6 +428,12 @@ CHAT_TEMPLATE_SHAPES = {
     "array-template-a-number": [{"name": "default", "template": 5}],
     "object-template-a-number": {"default": 5},
     "array-repeated-name-last-wins": [{"name": "default", "template": "x"}, {"name": "default", "template": _TEMPLATE}],
+    "array-repeated-name-last-is-a-string": [{"name": "default", "template": 5},
+                                             {"name": "default", "template": _TEMPLATE}],
+    "array-name-a-number": [{"name": 5, "template": _TEMPLATE}],
+    "array-name-an-array": [{"name": ["default"], "template": _TEMPLATE}],
+    "object-default-a-number-and-tool-use": {"default": 5, "tool_use": _TEMPLATE},
+    "object-only-a-number": {"x": 5},
 }
 
 
@@ -448,8 +454,11 @@ def test_a_chat_template_value_transformers_cannot_use_is_reported(run, tmp_path
         return
     try:
         tokenizer.apply_chat_template([{"role": "user", "content": "hi"}], tokenize=False)
-    except Exception:  # noqa: BLE001 - ValueError (no default), TypeError (not a string)
-        assert code == 0 and "EOS014" in out and err == "", out
+    except Exception as error:  # noqa: BLE001 - ValueError (no default), TypeError (not a string)
+        findings = [line for line in out.splitlines() if "EOS014" in line]
+        assert code == 0 and err == "" and findings, out
+        # the first says what transformers raises (a named template that is no string may follow)
+        assert ("no default" in findings[0]) is ("no default" in str(error)), (findings, error)
         return
     assert code == 0 and out == "All checks passed (1 model folder).\n"
     # the template read is the one transformers renders: a broken copy of it is found
@@ -471,9 +480,10 @@ def test_a_full_disk_is_one_error_line_not_an_internal_error(tmp_path, fmt):
         proc = subprocess.run([sys.executable, "-m", "eos_guard", "--format", fmt, folder], stdout=full,
                               stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
     assert proc.returncode == 2 and proc.stderr == "eos-guard: cannot write the output: No space left on device\n"
-    proc = subprocess.run([sys.executable, "-m", "eos_guard", "--sarif", "/dev/full", folder], capture_output=True,
-                          text=True, env=env, cwd=tmp_path)
-    assert proc.returncode == 2 and proc.stderr == "eos-guard: /dev/full: cannot write: No space left on device\n"
+    for option in ("--sarif", "--summary"):
+        proc = subprocess.run([sys.executable, "-m", "eos_guard", option, "/dev/full", folder], capture_output=True,
+                              text=True, env=env, cwd=tmp_path)
+        assert proc.returncode == 2 and proc.stderr == "eos-guard: /dev/full: cannot write: No space left on device\n"
 
 
 @pytest.mark.parametrize(("target", "message"), [("/dev/null", "the settings file is not a regular file"),

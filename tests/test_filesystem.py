@@ -222,20 +222,23 @@ def test_a_folder_that_cannot_be_listed_is_an_error_and_the_others_are_checked(t
     assert "All checks passed (1 model folder)." in proc.stdout, proc.stdout
 
 
-def test_an_excluded_folder_that_cannot_be_listed_is_not_reported(tmp_path):
+@pytest.mark.parametrize("name", ["private", "lost+found"])
+def test_an_excluded_folder_that_cannot_be_listed_is_not_reported(tmp_path, name):
+    """An excluded folder, and a file system's lost+found (root's only), are not listed: not an error."""
     import shutil
 
     from support import FIXTURES, ROOT
 
     shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "good")
-    (tmp_path / "private").mkdir()
-    (tmp_path / ".eos-guard.yaml").write_text('exclude: ["private"]\n', encoding="utf-8")
-    (tmp_path / "private").chmod(0)
+    (tmp_path / name).mkdir()
+    if name == "private":
+        (tmp_path / ".eos-guard.yaml").write_text('exclude: ["private"]\n', encoding="utf-8")
+    (tmp_path / name).chmod(0)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "EOS_GUARD_CACHE_DIR": str(tmp_path / "cache")}
     try:
         proc = subprocess.run([*_as_a_user(), "."], cwd=tmp_path, env=env, capture_output=True, text=True)
     finally:
-        (tmp_path / "private").chmod(0o755)
+        (tmp_path / name).chmod(0o755)
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
 
 

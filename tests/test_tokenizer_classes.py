@@ -451,6 +451,13 @@ def test_a_padding_pad_token_is_the_pad_where_no_file_names_one(tmp_path, config
     assert _eos_guard_specials(folder) == theirs
 
 
+def test_the_release_lines_take_a_padding_pad_token_in_the_same_classes():
+    """docs/resolution.md: the tables generated with transformers 5.19 (scripts/tokenizer_classes.py 5.19) list
+    the classes of the newest release."""
+    releases = json.loads((ROOT / "eos_guard" / "data" / "tokenizer_classes.json").read_text(encoding="utf-8"))["releases"]
+    assert releases["5.19"]["padding_pad_token"] == releases["newest"]["padding_pad_token"]
+
+
 def test_a_padding_pad_token_that_is_the_terminator_is_eos013_on_tokenizer_json(run, tmp_path):
     """TRL's setup_chat_format folder (pad == eos == <|im_end|>) with the pad named only by tokenizer.json's
     padding: EOS013 at that value, where transformers reads it."""

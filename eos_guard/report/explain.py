@@ -31,7 +31,8 @@ def render_json(report: Report) -> str:
             "path": display_path(model.folder),
             "target": target_id(model),
             "runtimes": [{"runtime": name, "release": stop.release, "source": stop.source, "stop_ids": list(stop.ids),
-                          "stops": stops(model, stop), "why": why(model, stop), "fix": fix(model, stop), "notes": list(stop.notes),
+                          "stops": stops(model, stop), "why": why(model, stop), "fix": fix(model, stop),
+                          "notes": list(stop.notes),
                           "other_releases": [{"release": other.release, "stop_ids": list(other.ids),
                                               "stops": stops(model, other)} for other in stop.others]}
                          for name, stop in model.runtime_stops.items()],

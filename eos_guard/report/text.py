@@ -100,8 +100,8 @@ def verdict(report: Report, item: ModelReport) -> str:
         for name in report.runtimes:
             stop = item.model.runtime_stops.get(name)
             if stop is not None:
-                verdict = stops(item.model, stop)
-                shown = _yes_no(verdict) if verdict is not None else f"unknown ({why_unknown(item.model, stop)})"
+                answer = stops(item.model, stop)
+                shown = _yes_no(answer) if answer is not None else f"unknown ({why_unknown(item.model, stop)})"
                 parts.append(f"stops in {name}: {shown}")
     if item.fixable:
         parts.append(f"--fix changes {_plural(item.fixable, 'file')}")

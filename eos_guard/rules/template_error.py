@@ -49,12 +49,14 @@ class TemplateError(Rule):
         named = [source for name, source in model.files.templates.items() if name != PROCESSOR_TEMPLATE]
         # a chat_template.jinja or template list eos-guard did not read (EOS018) may hold the default
         unread = any(path.name == TEMPLATE_FILE or TEMPLATES_NOT_READ in reason for path, reason in model.files.skipped)
-        if named and not unread and all(source.name != "default" for source in named):
+        # a "default" that is no string is its own finding below, not a missing default
+        unusable_default = any(name == "default" for name, _, _ in model.files.template_problems)
+        if named and not unread and not unusable_default and all(source.name != "default" for source in named):
             shown = ", ".join(f"'{source.name}'" for source in named)
             yield self.finding(model, f"no chat template is the default one (the tokenizer's are {shown}): "
                                       "apply_chat_template without tools raises \"This model has multiple chat "
                                       "templates with no default specified!\"", named[0])
-        for message, place in model.files.template_problems:
+        for _, message, place in model.files.template_problems:
             yield self.finding(model, message, place)
         for terminator in model.terminators:
             probe, name = terminator.probe, terminator.template.name

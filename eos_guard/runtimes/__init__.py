@@ -57,7 +57,7 @@ def why_unknown(model: ResolvedModel, stop: StopSet) -> str:
     the runtime may stop on ids the files do not name (``stop.unknown``)."""
     terminator, eos = model.terminator, model.tokenizer_eos
     if terminator is not None and terminator.token is not None and terminator.id is None:
-        return f"the terminator '{terminator.token}' has no id: {model.describe_id(None).removeprefix('id unknown: ')}"
+        return f"the terminator '{terminator.token}' has no id: {model.why_no_id}"
     if terminator is None or terminator.token is None:
         if eos is not None and eos.appended:
             return f"no template terminator, and the tokenizer's eos '{eos.token}' is in no vocabulary"
@@ -80,17 +80,21 @@ def never_emitted(model: ResolvedModel, stop: StopSet, token_id: int) -> tuple[s
     return None
 
 
+def _listed_but_never_emitted(model: ResolvedModel, stop: StopSet) -> tuple[str, str] | None:
+    """:func:`never_emitted` for the answer's id, where the stop set lists it."""
+    target = target_id(model)
+    return never_emitted(model, stop, target) if target is not None and target in stop.ids else None
+
+
 def why(model: ResolvedModel, stop: StopSet) -> str:
     """The stop set's reason, and why the answer's id never comes, where it is in the set but never sampled."""
-    target = target_id(model)
-    blocked = never_emitted(model, stop, target) if target is not None and target in stop.ids else None
+    blocked = _listed_but_never_emitted(model, stop)
     return f"{stop.why}; {blocked[0]}" if blocked else stop.why
 
 
 def fix(model: ResolvedModel, stop: StopSet) -> str:
     """What to change so that the runtime stops on the answer's id."""
-    target = target_id(model)
-    blocked = never_emitted(model, stop, target) if target is not None and target in stop.ids else None
+    blocked = _listed_but_never_emitted(model, stop)
     return blocked[1] if blocked else stop.fix
 
 
