@@ -11,18 +11,19 @@ if TYPE_CHECKING:
 
 
 class StopIdSuppressed(Rule):
-    """A stop id is suppressed or banned by the generation config.
+    """A stop id is suppressed by the generation config.
 
     ## What it detects
     `suppress_tokens` holds one of the stop ids: generation_config.json's, or without that file config.json's
-    where its config class keeps the key (Whisper's; transformers 5 drops it for other model types). `begin_suppress_tokens` does not count: it applies only to the first generated
-    token (Whisper suppresses its eos there so that no answer is empty); nor does `bad_words_ids`, whose
-    processor drops every one-token sequence that is a stop id (transformers 5.24 `NoBadWordsLogitsProcessor`).
+    where its config class keeps the key (Whisper's; transformers 5 drops it for other model types).
+    `begin_suppress_tokens` does not count: it applies only to the first generated token (Whisper suppresses its
+    eos there so that no answer is empty); nor does `bad_words_ids`, whose processor drops every one-token
+    sequence that is a stop id (transformers 5.24 `NoBadWordsLogitsProcessor`).
 
     ## Why it breaks generation
-    `SuppressTokensLogitsProcessor` sets the token's score to minus infinity at every step, so the model can never emit
-    the token generation is waiting for and every answer runs to `max_new_tokens`. The folder's verdict for
-    transformers is then "does not stop" (`eos-guard explain` says why).
+    `SuppressTokensLogitsProcessor` sets the token's score to minus infinity at every step, so the model can
+    never emit the token generation is waiting for and every answer runs to `max_new_tokens`. The folder's
+    verdict for transformers is then "does not stop" (`eos-guard explain` says why).
 
     ## Remediation
     Remove the stop ids from `suppress_tokens`.
@@ -31,7 +32,7 @@ class StopIdSuppressed(Rule):
     code = "EOS012"
     name = "stop-id-suppressed"
     severity = Severity.ERROR
-    summary = "a stop id is suppressed or banned"
+    summary = "a stop id is suppressed"
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         stop = set(model.stop.ids)
