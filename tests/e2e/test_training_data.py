@@ -114,8 +114,8 @@ def test_pad_equal_to_eos_runs_away_with_aligned_configs_and_the_callback_stops_
     assert str(raised.value) == (
         "eos-guard: the first training batch does not train the model to stop (stop ids [43 '<|endoftext|>', "
         "45 '<|im_end|>'], pad token [45 '<|im_end|>']); stopped before the first optimizer step:\n"
-        "<batch>:1:14: EOS023 no supervised label in the batch is a stop id [43, 45]: the pad token id 45 is a stop "
-        "id, and every 45 in input_ids has label -100 (pad token == eos: the collator masks every eos), so the "
+        "<batch>:1:14: EOS023 error: no supervised label in the batch is a stop id [43, 45]: the pad token id 45 is a "
+        "stop id, and every 45 in input_ids has label -100 (pad token == eos: the collator masks every eos), so the "
         "model is never trained to stop; give the tokenizer a pad token that is not a stop id [pad-masks-stop]")
     assert [f.code for f in raised.value.report.findings()] == ["EOS023"]
     assert not (tmp_path / "guarded").exists() or not any((tmp_path / "guarded").iterdir())
