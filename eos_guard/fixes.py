@@ -108,7 +108,7 @@ def _ids_to_stop_on(model: ResolvedModel) -> list[int]:
     for token_id in candidates:
         if not is_token_id(token_id) or token_id in ids:
             continue
-        if model.vocab_size is not None and token_id >= model.vocab_size:
+        if model.beyond_vocab(token_id):
             continue
         ids.append(token_id)
     return ids

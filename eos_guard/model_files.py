@@ -261,11 +261,8 @@ class ModelFiles:
                 named[item["name"]] = (item["template"], ("chat_template", key, "template"))
             else:
                 place = Where(doc, ("chat_template", key)).location()
-                shape = (f"is {KIND_NAMES.get(type(item), 'a value')}, not an object with \"name\" and \"template\""
-                         if not isinstance(item, dict) else f"has no \"{'name' if 'name' not in item else 'template'}\""
-                         if "name" not in item or "template" not in item else "has a name that is no string")
-                raise InputError(doc.path, f"chat_template item {key} {shape}: transformers cannot load this "
-                                           "tokenizer (AutoTokenizer raises)", place.line, place.column)
+                raise InputError(doc.path, f"chat_template item {key} {_item_shape(item)}: transformers cannot load "
+                                           "this tokenizer (AutoTokenizer raises)", place.line, place.column)
         if "default" not in named and not any(isinstance(name, str) and isinstance(text, str)
                                               for name, (text, _) in named.items()):
             # no default, and no template the rule could name instead (the names are no strings, or none is there)
@@ -300,6 +297,16 @@ class ModelFiles:
                     self.added_tokens, self.tokenizer, self.processor_template):
             if doc is not None:
                 yield doc
+
+
+def _item_shape(item: Any) -> str:
+    """What is wrong with a chat_template list item transformers cannot turn into a named template."""
+    if not isinstance(item, dict):
+        return f"is {KIND_NAMES.get(type(item), 'a value')}, not an object with \"name\" and \"template\""
+    for key in ("name", "template"):
+        if key not in item:
+            return f"has no \"{key}\""
+    return "has a name that is no string"
 
 
 TEMPLATES_NOT_READ = f"eos-guard checks at most {MAX_TEMPLATES} chat templates per folder"

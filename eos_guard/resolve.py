@@ -112,6 +112,10 @@ class ResolvedModel:
         """An id for people: the number, or why it is unknown (never ``None``)."""
         return str(token_id) if token_id is not None else f"id unknown: {self.why_no_id}"
 
+    def beyond_vocab(self, token_id: int) -> bool:
+        """Whether the output layer has no row for ``token_id`` (not below ``vocab_size``, when that is known)."""
+        return self.vocab_size is not None and token_id >= self.vocab_size
+
     @property
     def why_no_id(self) -> str:
         """Why a token string of this folder may have no id."""

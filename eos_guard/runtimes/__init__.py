@@ -70,9 +70,8 @@ def never_emitted(model: ResolvedModel, stop: StopSet, token_id: int) -> tuple[s
     """Why the runtime never samples ``token_id``, and what to change; None when it may. An id not below the text
     model's ``vocab_size`` has no row in its output layer (EOS006); a runtime may ban ids of its own
     (``StopSet.never_samples``: transformers' ``suppress_tokens``, EOS012)."""
-    size = model.vocab_size
-    if size is not None and token_id >= size:
-        return (f"the model never emits {token_id}: it is not below vocab_size {size}",
+    if model.beyond_vocab(token_id):
+        return (f"the model never emits {token_id}: it is not below vocab_size {model.vocab_size}",
                 "use the id the tokenizer gives the token, or resize the embeddings and update vocab_size (EOS006)")
     for banned, reason, fix in stop.never_samples:
         if banned == token_id:

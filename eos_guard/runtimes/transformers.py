@@ -63,8 +63,7 @@ def banned_ids(model: ResolvedModel) -> Iterator[tuple[int, Where]]:
     if doc is files.config and doc.data.get("model_type") not in CONFIGS_WITH_SUPPRESS_TOKENS:
         return
     for key in BANNING_KEYS:
-        keys = (key,)
-        value = doc.get(keys)
+        value = doc.get((key,))
         ids = {v for v in value if isinstance(v, int) and not isinstance(v, bool)} if isinstance(value, list) else ()
         for token_id in sorted(ids):
-            yield token_id, Where(doc, keys)
+            yield token_id, Where(doc, (key,))
