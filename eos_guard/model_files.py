@@ -29,6 +29,13 @@ JSON_FILES = ("config.json", "generation_config.json", "tokenizer_config.json", 
 TEMPLATE_FILE = "chat_template.jinja"
 TEMPLATE_DIR = "additional_chat_templates"
 PROCESSOR_TEMPLATE = "chat_template.json"  # a processor's template, checked under this name next to the tokenizer's
+
+
+def is_processor_template(name: str) -> bool:
+    """Whether a template's name (``ModelFiles.templates``) is one of chat_template.json's."""
+    return name == PROCESSOR_TEMPLATE or name.startswith(PROCESSOR_TEMPLATE + ":")
+
+
 # Real tokenizer.json files reach ~35 MB. One laid out as the tokenizers library writes it is read without parsing it
 # whole (about its size in memory); any other is parsed whole, and parsed JSON can take ~25 times its size
 # ([[],[],...]): a hostile 100 MB one costs ~2.6 GB and ~15 s, once per folder (a folder's files are dropped after it).
@@ -146,13 +153,26 @@ class ModelFiles:
             if not os.path.lexists(folder / name):
                 files.skipped.append((folder / name, reason))
         files.templates = files._tokenizer_templates(entries)
-        if files.processor_template is not None:
-            text = files.processor_template.get(("chat_template",))
-            if isinstance(text, str):
-                files.templates.setdefault(PROCESSOR_TEMPLATE, TemplateSource(
-                    PROCESSOR_TEMPLATE, text, files.processor_template.path, files.processor_template,
-                    ("chat_template",)))
+        files._add_processor_templates()
         return files
+
+    def _add_processor_templates(self) -> None:
+        """chat_template.json's templates, as a processor keeps them (``ProcessorMixin.get_processor_dict``, 5.24):
+        its ``chat_template`` value is a string, or an object of named templates (``_resolve_chat_template`` takes
+        "default" unless asked for another). Each string is checked as a template of its own, named
+        ``chat_template.json`` (the processor's default) or ``chat_template.json:NAME``."""
+        doc = self.processor_template
+        value = doc.get(("chat_template",)) if doc is not None else None
+        named = value.items() if isinstance(value, dict) else (("default", value),)
+        for name, text in named:
+            if not isinstance(text, str) or not isinstance(name, str):
+                continue
+            label = PROCESSOR_TEMPLATE if name == "default" else f"{PROCESSOR_TEMPLATE}:{name}"
+            if len(self.templates) >= MAX_TEMPLATES and label not in self.templates:
+                self.skipped.append((doc.path, f"chat_template holds {len(value)} templates: {_TOO_MANY}"))
+                break
+            keys = ("chat_template",) if value is text else ("chat_template", name)
+            self.templates.setdefault(label, TemplateSource(label, text, doc.path, doc, keys))
 
     def _read_on_without(self, name: str, error: InputError, other_kind: bool = False) -> InputError:
         """The error of a file that cannot be read (not valid JSON, ...), kept when the runtimes load the folder

@@ -354,6 +354,32 @@ def test_eos014_says_there_is_no_default_template_exactly_when_apply_chat_templa
     assert bool(no_default) == raises, out
 
 
+def test_a_processor_chat_template_json_of_named_templates_is_checked_template_by_template(tmp_path, run):
+    """chat_template.json's ``chat_template`` may be an object of named templates: the processor keeps it as such
+    (``ProcessorMixin.get_processor_dict``) and renders "default" unless asked for another. Each is checked, so a
+    named one ending turns with a string that is no token is reported at its own value."""
+    import shutil
+
+    from transformers.processing_utils import ProcessorMixin
+
+    folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
+    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    template = config.pop("chat_template")
+    (folder / "tokenizer_config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    named = {"default": template, "tool_use": template.replace("<|im_end|>", "<|end|>")}
+    (folder / "chat_template.json").write_text(json.dumps({"chat_template": named}, indent=2), encoding="utf-8")
+    processor_dict, _ = ProcessorMixin.get_processor_dict(str(folder))
+    assert processor_dict["chat_template"] == named
+
+    code, out, _ = run("--format", "json", "--no-cache", str(folder))
+    report = json.loads(out)
+    templates = {entry["name"]: entry["id"] for entry in report["models"][0]["templates"]}
+    assert templates == {"chat_template.json": 151645, "chat_template.json:tool_use": None}, templates
+    findings = [(f["code"], f["line"]) for f in report["findings"]]
+    assert findings == [("EOS011", 4)], report["findings"]
+    assert "'chat_template.json:tool_use'" in report["findings"][0]["message"]
+
+
 def test_no_default_template_is_not_said_when_eos_guard_did_not_read_chat_template_jinja(tmp_path, run):
     """chat_template.jinja is a link out of the repository (EOS018: not read): transformers follows it and has a
     default template, so EOS014 must not say there is none."""

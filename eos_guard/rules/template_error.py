@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from ..findings import Finding, Severity
-from ..model_files import PROCESSOR_TEMPLATE, TEMPLATE_FILE, TEMPLATES_NOT_READ
+from ..model_files import TEMPLATE_FILE, TEMPLATES_NOT_READ, is_processor_template
 from ..resolve import ResolvedModel
 from .base import Options, Rule
 
@@ -46,7 +46,7 @@ class TemplateError(Rule):
     summary = "the chat template fails on every probe or exceeds the limits"
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
-        named = [source for name, source in model.files.templates.items() if name != PROCESSOR_TEMPLATE]
+        named = [source for name, source in model.files.templates.items() if not is_processor_template(name)]
         # a chat_template.jinja or template list eos-guard did not read (EOS018) may hold the default
         unread = any(path.name == TEMPLATE_FILE or TEMPLATES_NOT_READ in reason for path, reason in model.files.skipped)
         # a "default" that is no string is its own finding below, not a missing default
