@@ -407,7 +407,18 @@ def _text_size(value: Any, limit: int, indent: int = 0) -> int:
 
 def _repeat_size(value: Any, limit: int) -> int:
     """The size of a string exactly (so ``'x' * limit`` still passes), of anything else as text."""
-    return len(value) if isinstance(value, str) else _text_size(value, limit)
+    return len(value) if isinstance(value, _TEXT) else _text_size(value, limit)
+
+
+# What a template can widen: strings, and the bytes ``str.encode`` gives, which have the same widening methods and
+# operators (``b * n``, ``b.ljust(n)``, ``b % x``)
+_TEXT = (str, bytes, bytearray)
+_SEQUENCES = _TEXT + (list, tuple)
+
+
+def _as_text(value: Any) -> Any:
+    """Bytes as a string of the same length, so that the estimates (which measure and search strings) apply."""
+    return value.decode("latin-1") if isinstance(value, (bytes, bytearray)) else value
 
 
 def _int(value: Any) -> int:
@@ -487,7 +498,7 @@ ESTIMATES: dict[str, Any] = {
 
 
 def _size_of_result(value: Any) -> int:
-    return len(value) if isinstance(value, (str, list, tuple, dict)) else 0
+    return len(value) if isinstance(value, _SEQUENCES + (dict,)) else 0
 
 
 def _environment() -> Any:
@@ -548,14 +559,16 @@ def _environment() -> Any:
             subject = getattr(__obj, "__self__", None)
             name = getattr(__obj, "__name__", None)
             estimate = None
-            if isinstance(subject, str) and name in STR_METHODS:
+            if isinstance(subject, _TEXT) and name in STR_METHODS:  # ``'x'.encode()`` has the same methods
                 estimate = STR_METHODS[name]
             elif __obj is __self.globals.get("lipsum"):
                 estimate = "lipsum"
             if estimate == "str.join" and args and not hasattr(args[0], "__len__"):
                 args = (list(args[0]), *args[1:])  # an iterator: count what it gives before joining it
             if estimate:
-                budget.check_size(ESTIMATES[estimate](subject, args, kwargs, budget.limits.max_output))
+                budget.check_size(ESTIMATES[estimate](_as_text(subject), tuple(map(_as_text, args)),
+                                                      {key: _as_text(v) for key, v in kwargs.items()},
+                                                      budget.limits.max_output))
             result = ImmutableSandboxedEnvironment.call(__self, __context, __obj, *args, **kwargs)
             budget.check_size(_size_of_result(result))
             return result
@@ -585,9 +598,9 @@ def _environment() -> Any:
             if budget is not None:
                 budget.check_time()
                 limit = budget.limits.max_output
-                if operator == "*" and isinstance(left, int) and isinstance(right, (str, list, tuple)):
+                if operator == "*" and isinstance(left, int) and isinstance(right, _SEQUENCES):
                     left, right = right, left
-                if operator == "*" and isinstance(right, int) and isinstance(left, (str, list, tuple)):
+                if operator == "*" and isinstance(right, int) and isinstance(left, _SEQUENCES):
                     budget.check_size(_repeat_size(left, limit) * right)
                 if operator == "**" and isinstance(right, int) and right > 4096:
                     raise TemplateLimitExceeded("exponent too large")
@@ -596,10 +609,10 @@ def _environment() -> Any:
                     bits = left.bit_length() * right if operator == "**" else \
                         left.bit_length() + right.bit_length()
                     budget.check_size(bits // 3)
-                if operator == "%" and isinstance(left, str):
-                    budget.check_size(_format_size(left, right if isinstance(right, tuple) else (right,), {},
+                if operator == "%" and isinstance(left, _TEXT):
+                    budget.check_size(_format_size(_as_text(left), right if isinstance(right, tuple) else (right,), {},
                                                    limit))
-                if operator == "+" and isinstance(left, (str, list, tuple)):
+                if operator == "+" and isinstance(left, _SEQUENCES):
                     budget.check_size(_repeat_size(left, limit) + _repeat_size(right, limit))
             return super().call_binop(context, operator, left, right)
 

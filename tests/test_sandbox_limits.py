@@ -73,6 +73,17 @@ MEMORY = {
     "slice": "{{ [1]|slice(50000000)|list }}",
     "wordwrap-string": "{{ ('a ' * 400000)|wordwrap(1, wrapstring='x' * 900000) }}",
     "lipsum": "{{ lipsum(1000000) }}",
+    # str.encode gives bytes, which have the same widening operators and methods
+    "bytes-repeat": "{{ ('x'.encode() * 1500000000)|length }}",
+    "bytes-repeat-left": "{{ (1500000000 * 'x'.encode())|length }}",
+    "bytes-ljust": "{{ 'x'.encode().ljust(1500000000)|length }}",
+    "bytes-center": "{{ 'x'.encode().center(1500000000)|length }}",
+    "bytes-zfill": "{{ '1'.encode().zfill(1500000000)|length }}",
+    "bytes-percent-width": "{{ ('%500000000s'.encode() % 'x'.encode())|length }}",
+    "bytes-replace": "{{ ('a' * 900000).encode().replace('a'.encode(), ('b' * 900000).encode())|length }}",
+    "bytes-join": "{{ ('x' * 900000).encode().join(['a'.encode()] * 99999)|length }}",
+    "bytes-plus-doubling": "{% set ns = namespace(b='ab'.encode()) %}{% for i in range(40) %}"
+                           "{% set ns.b = ns.b + ns.b %}{% endfor %}{{ ns.b|length }}",
     "output-shared": "{% set s = 'x' * 900000 %}{{ [s] * 1000 }}",
     "string-shared": "{% set s = 'x' * 900000 %}{{ ([[s] * 1000] * 1000)|string|length }}",
     "int-power": "{{ ((10 ** 4096) ** 4096) ** 4096 }}",
