@@ -64,6 +64,10 @@ class Terminator:
     token: str | None
     id: int | None
     probe: Probe
+    # the added tokens the template writes right before ``token`` after every answer, none of them a stop id
+    # (Command R7B's "<|END_RESPONSE|>" before "<|END_OF_TURN_TOKEN|>"): the model writes them, then stops
+    written_before: tuple[str, ...] = ()
+    run_ids: tuple[int | None, ...] = ()  # the ids of every token of the probe's run (Probe.run), in order
 
 
 @record
@@ -626,12 +630,25 @@ def _terminator(template: TemplateSource, model: ResolvedModel, limits: Limits) 
         probe = probe_named_template(template.name, template.text, model.special_tokens, added, limits)
     except MissingDependency as exc:
         raise exc.at(template.path) from None
-    token_id = None
-    if probe.token is not None:
-        token_id = model.vocab.id_of(probe.token)
-        if token_id is None and probe.token == (model.tokenizer_eos.token if model.tokenizer_eos else None):
-            token_id = model.tokenizer_eos.id
-    return Terminator(template, probe.token, token_id, probe)
+    if probe.token is None:
+        return Terminator(template, None, None, probe)
+    tokens = probe.run or [probe.token]
+    ids = tuple(_terminator_id(token, model) for token in tokens)
+    # generate() stops at the first token of the run that is a stop id (runtimes.stop_id: each runtime's own
+    # first); when none is, the one to make a stop id is the first the tokenizer or config.json names as eos
+    # (Command R7B's <|END_OF_TURN_TOKEN|>, after <|END_RESPONSE|>), else the first
+    named = {model.tokenizer_eos.id} if model.tokenizer_eos is not None else set()
+    named.update(model.config_eos.ids if model.config_eos is not None else ())
+    stop_at = next((i for i, token_id in enumerate(ids) if token_id is not None and token_id in model.stop.ids),
+                   next((i for i, token_id in enumerate(ids) if token_id is not None and token_id in named), 0))
+    return Terminator(template, tokens[stop_at], ids[stop_at], probe, tuple(tokens[:stop_at]), ids)
+
+
+def _terminator_id(token: str, model: ResolvedModel) -> int | None:
+    token_id = model.vocab.id_of(token)
+    if token_id is None and token == (model.tokenizer_eos.token if model.tokenizer_eos else None):
+        token_id = model.tokenizer_eos.id
+    return token_id
 
 
 def _kind(value: Any) -> str:

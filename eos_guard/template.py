@@ -76,6 +76,10 @@ class Probe:
     """What rendering one template showed about the end of an assistant turn."""
 
     token: str | None = None        # the added token that first follows the answer
+    # ``token`` and the added tokens written right after it, with nothing between them, wherever the answer is
+    # followed by a token: after the last turn and before the next one (Command R7B's "<|END_RESPONSE|>" then
+    # "<|END_OF_TURN_TOKEN|>"); generation stops at the first of them that is a stop id
+    run: list[str] = field(default_factory=list)
     tail: str = ""                  # the text that follows the answer (up to the next turn), for messages
     shape: str | None = None        # which probe conversation rendered it
     marker_seen: bool = False       # whether any render showed the assistant's content at all
@@ -90,7 +94,7 @@ class Probe:
 # The types of a Probe's fields as the cache holds them (asdict): an entry of any other shape is not one eos-guard
 # wrote, and is a miss (tests/test_cache_states.py checks this against the fields).
 _NONE = type(None)
-PROBE_TYPES = {"token": (str, _NONE), "tail": (str,), "shape": (str, _NONE), "marker_seen": (bool,),
+PROBE_TYPES = {"token": (str, _NONE), "run": (list,), "tail": (str,), "shape": (str, _NONE), "marker_seen": (bool,),
                "errors": (list,), "limit_exceeded": (str, _NONE)}
 
 
@@ -100,7 +104,7 @@ def _cached_probe(cached: Any) -> Probe | None:
         return None
     if not all(isinstance(cached[name], types) for name, types in PROBE_TYPES.items()):
         return None
-    if not all(isinstance(error, str) for error in cached["errors"]):
+    if not all(isinstance(item, str) for item in cached["errors"] + cached["run"]):
         return None
     return Probe(**cached)
 
@@ -300,10 +304,15 @@ def render_outcomes(template: Any, special_tokens: dict[str, str], budget: _Budg
 
 
 def select(outcomes: Iterable[Outcome], added_tokens: Iterable[str]) -> Probe:
-    """The probe result of render outcomes: the first conversation whose answer is followed by an added token."""
+    """The probe result of render outcomes: the first conversation whose answer is followed by an added token.
+
+    When other added tokens follow that one directly, the next conversation that goes on to another turn is
+    rendered too: ``run`` keeps the tokens both write after the answer (the model writes them all before it
+    could write anything else, whether the chat ends there or goes on)."""
     result = Probe()
     by_length = sorted(set(t for t in added_tokens if t), key=len, reverse=True)
     fallback: Probe | None = None
+    outcomes = iter(outcomes)
     try:
         for shape, kind, value in outcomes:
             if kind == "error":
@@ -313,12 +322,13 @@ def select(outcomes: Iterable[Outcome], added_tokens: Iterable[str]) -> Probe:
                 continue
             result.marker_seen = True
             tail = value
-            stripped = tail.lstrip()
-            token = next((t for t in by_length if stripped.startswith(t)), None)
-            if token is not None:
-                result.token, result.tail, result.shape = token, tail, shape
+            run = _token_run(tail, by_length)
+            if run:
+                result.token, result.run, result.tail, result.shape = run[0], run[:1], tail, shape
+                if len(run) > 1 and not _goes_on(shape):
+                    result.run = _common_run(run, outcomes, by_length)
                 return result
-            if fallback is None or (not fallback.tail.strip() and stripped):
+            if fallback is None or (not fallback.tail.strip() and tail.strip()):
                 fallback = Probe(tail=tail, shape=shape)
     except TemplateLimitExceeded as exc:
         result.limit_exceeded = str(exc)
@@ -326,6 +336,39 @@ def select(outcomes: Iterable[Outcome], added_tokens: Iterable[str]) -> Probe:
     if fallback is not None:
         result.tail, result.shape = fallback.tail, fallback.shape
     return result
+
+
+def _goes_on(shape: str) -> bool:
+    """Whether a probe conversation has another turn after the assistant's."""
+    return "assistant,user" in shape
+
+
+def _token_run(tail: str, by_length: list[str]) -> list[str]:
+    """The added tokens at the start of ``tail`` (after its leading whitespace), one right after the other."""
+    run: list[str] = []
+    at = len(tail) - len(tail.lstrip())
+    while True:
+        token = next((t for t in by_length if tail.startswith(t, at)), None)
+        if token is None:
+            return run
+        run.append(token)
+        at += len(token)
+
+
+def _common_run(run: list[str], outcomes: Iterator[Outcome], by_length: list[str]) -> list[str]:
+    """The start of ``run`` (seen after the last turn) that the next conversation going on to another turn writes
+    too; only its first token when none renders, or when the limits stop the render."""
+    try:
+        for shape, kind, value in outcomes:
+            if kind == "tail" and _goes_on(shape):
+                later = _token_run(value, by_length)
+                common = 0
+                while common < min(len(run), len(later)) and run[common] == later[common]:
+                    common += 1
+                return run[:max(common, 1)]
+    except TemplateLimitExceeded:
+        pass
+    return run[:1]
 
 
 def outcomes_of(source: str, special_tokens: dict[str, str], with_tools: bool,

@@ -100,9 +100,17 @@ def test_terminator_matches_apply_chat_template(folder):
     tail = text[text.rfind(ASSISTANT_MARKER) + len(ASSISTANT_MARKER):].split(SECOND_USER_MARKER)[0]
     assert tail == terminator.probe.tail
     if terminator.token is not None:
-        assert tail.lstrip().startswith(terminator.token)
+        # the tokens written before the terminator, then the terminator, one right after the other
+        written = [*terminator.written_before, terminator.token]
+        assert tail.lstrip().startswith("".join(written))
         assert tokenizer.convert_tokens_to_ids(terminator.token) == terminator.id
-        assert terminator.token in tokenizer.get_added_vocab() or terminator.token in tokenizer.all_special_tokens
+        for token in written:
+            assert token in tokenizer.get_added_vocab() or token in tokenizer.all_special_tokens
+        # as ids: the text after the answer starts with exactly these tokens (only a stop id is a terminator
+        # after others)
+        ids = tokenizer(tail.lstrip(), add_special_tokens=False)["input_ids"]
+        assert ids[:len(written)] == tokenizer.convert_tokens_to_ids(written), (ids, written)
+        assert not terminator.written_before or terminator.id in resolved(folder).stop.ids
 
 
 @pytest.mark.parametrize("folder", [pytest.param(f, id=f.name) for f in FOLDERS])

@@ -49,8 +49,9 @@ def _model(model: ResolvedModel) -> str:
     eos = model.tokenizer_eos
     lines = [printable(display_path(model.folder))]
     if terminator is not None and terminator.token is not None:
-        lines.append(printable(f"  chat answers end with '{terminator.token}' ({model.describe_id(terminator.id)}), "
-                               f"from the '{terminator.template.name}' template"))
+        before = "".join(f"'{token}' then " for token in terminator.written_before)
+        lines.append(printable(f"  chat answers end with {before}'{terminator.token}' "
+                               f"({model.describe_id(terminator.id)}), from the '{terminator.template.name}' template"))
     elif eos is not None:
         default = f", {model.eos_default_of}" if model.eos_default_of else ""
         lines.append(printable(f"  no chat template terminator; the tokenizer's eos is '{eos.token}' "

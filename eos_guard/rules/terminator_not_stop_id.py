@@ -16,7 +16,9 @@ class TerminatorNotStopId(Rule):
     The chat template ends every assistant turn with a token (`<|im_end|>`, `<|eot_id|>`, `<end_of_turn>`,
     `<|end|>`, `</s>`...), but that token's id is not in the `eos_token_id` that `generate()` and
     `pipeline()` stop on: generation_config.json's `eos_token_id` when that file exists, otherwise
-    config.json's (top level, then `decoder`, `generator`, `text_config`).
+    config.json's (top level, then `decoder`, `generator`, `text_config`). Where the template writes several
+    tokens right after every answer (Command R7B's `<|END_RESPONSE|><|END_OF_TURN_TOKEN|>`), generation stops
+    at the first of them that is a stop id, and the rule fires only when none is.
 
     ## Why it breaks generation
     The model emits the terminator at the end of its answer, transformers does not stop, and the model goes

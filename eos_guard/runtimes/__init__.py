@@ -41,10 +41,21 @@ def target_id(model: ResolvedModel) -> int | None:
     return eos.id if eos is not None and not eos.appended else None
 
 
+def stop_id(model: ResolvedModel, stop: StopSet) -> int | None:
+    """The id a chat answer stops on in that runtime, if it lists it: the first of the tokens the template writes
+    one right after the other after every answer that the runtime lists (``Terminator.run_ids``: the model writes
+    them in turn), else the answer's id (:func:`target_id`)."""
+    target, terminator = target_id(model), model.terminator
+    if target is None or terminator is None or terminator.token is None:
+        return target
+    return next((token_id for token_id in terminator.run_ids if token_id is not None and token_id in stop.ids),
+                target)
+
+
 def stops(model: ResolvedModel, stop: StopSet) -> bool | None:
     """Whether a chat answer stops in that runtime; None when the folder does not say which id it ends with, or
     when the runtime may stop on ids the files do not name (``stop.unknown``) and the answer's id is not listed."""
-    target = target_id(model)
+    target = stop_id(model, stop)
     if target is None:
         return None
     if target in stop.ids:
@@ -81,7 +92,7 @@ def never_emitted(model: ResolvedModel, stop: StopSet, token_id: int) -> tuple[s
 
 def _listed_but_never_emitted(model: ResolvedModel, stop: StopSet) -> tuple[str, str] | None:
     """:func:`never_emitted` for the answer's id, where the stop set lists it."""
-    target = target_id(model)
+    target = stop_id(model, stop)
     return never_emitted(model, stop, target) if target is not None and target in stop.ids else None
 
 
@@ -129,4 +140,5 @@ def released(stops: Mapping[str, StopSet], shared: dict[tuple, StopSet]) -> dict
     return {name: stop.without_place(shared) for name, stop in stops.items()}
 
 
-__all__ = ["MODULES", "RELEASES", "RUNTIMES", "Release", "StopSet", "released", "stop_sets", "stops", "target_id"]
+__all__ = ["MODULES", "RELEASES", "RUNTIMES", "Release", "StopSet", "released", "stop_id", "stop_sets", "stops",
+           "target_id"]

@@ -1,0 +1,107 @@
+"""The tokens a template writes one right after the other after an answer (``Probe.run``): the model writes them
+in turn, so generation stops at the first that is a stop id. Only the tokens written after every answer count:
+after the last turn and before the next one."""
+
+from __future__ import annotations
+
+import pytest
+
+from eos_guard.template import Limits, TemplateLimitExceeded, probe_template, select
+
+ADDED = ["<|END_RESPONSE|>", "<|END_OF_TURN_TOKEN|>", "<|START_OF_TURN_TOKEN|>", "<|USER_TOKEN|>",
+         "<|im_end|>", "<|im_start|>", "<|endoftext|>"]
+
+
+def outcomes(last: str, going_on: str | None) -> list[tuple[str, str, str]]:
+    result = [("user,assistant", "tail", last), ("system,user,assistant", "tail", last)]
+    if going_on is not None:
+        result.append(("user,assistant,user", "tail", going_on))
+    return result
+
+
+@pytest.mark.parametrize("last,going_on,run", [
+    # Command R7B: both write <|END_RESPONSE|><|END_OF_TURN_TOKEN|>
+    ("<|END_RESPONSE|><|END_OF_TURN_TOKEN|>", "<|END_RESPONSE|><|END_OF_TURN_TOKEN|><|START_OF_TURN_TOKEN|>"
+     "<|USER_TOKEN|>", ["<|END_RESPONSE|>", "<|END_OF_TURN_TOKEN|>"]),
+    # the eos only after the last turn: between turns <|im_end|> is followed by a newline
+    ("<|im_end|><|endoftext|>", "<|im_end|>\n<|im_start|>user\n", ["<|im_end|>"]),
+    # between turns another token follows
+    ("<|im_end|><|endoftext|>", "<|im_end|><|im_start|>user\n", ["<|im_end|>"]),
+    # a space before the first token is not written between tokens
+    (" <|im_end|>", " <|im_end|>\n", ["<|im_end|>"]),
+    ("<|im_end|> <|endoftext|>", "<|im_end|> <|endoftext|><|im_start|>", ["<|im_end|>"]),
+    # no conversation goes on to another turn: only the first token
+    ("<|END_RESPONSE|><|END_OF_TURN_TOKEN|>", None, ["<|END_RESPONSE|>"]),
+])
+def test_the_run_is_what_every_answer_is_followed_by(last, going_on, run):
+    probe = select(outcomes(last, going_on), ADDED)
+    assert probe.token == run[0] and probe.run == run and probe.shape == "user,assistant"
+
+
+def test_a_run_seen_only_between_turns_is_one_token():
+    """The answer is followed by a token only when the chat goes on: nothing says what ends the last turn."""
+    probe = select([("user,assistant", "tail", ""), ("user,assistant,user", "tail",
+                                                     "<|END_RESPONSE|><|END_OF_TURN_TOKEN|>")], ADDED)
+    assert probe.token == "<|END_RESPONSE|>" and probe.run == ["<|END_RESPONSE|>"]
+
+
+def test_a_render_stopped_by_the_limits_after_the_answer_was_found_keeps_the_first_token():
+    def rendered():
+        yield "user,assistant", "tail", "<|END_RESPONSE|><|END_OF_TURN_TOKEN|>"
+        raise TemplateLimitExceeded("over the time limit")
+
+    probe = select(rendered(), ADDED)
+    assert probe.token == "<|END_RESPONSE|>" and probe.run == ["<|END_RESPONSE|>"] and probe.limit_exceeded is None
+
+
+def test_no_other_conversation_is_rendered_when_one_token_follows_the_answer():
+    seen = []
+
+    def rendered():
+        for item in outcomes("<|im_end|>\n", "<|im_end|>\n<|im_start|>"):
+            seen.append(item[0])
+            yield item
+
+    assert select(rendered(), ADDED).run == ["<|im_end|>"]
+    assert seen == ["user,assistant"]
+
+
+def test_a_real_render_gives_the_run(tmp_path):
+    """The same through jinja2: the template's own renders, not written outcomes."""
+    template = ("{% for m in messages %}{% if m.role == 'assistant' %}<|START_RESPONSE|>{{ m.content }}"
+                "<|END_RESPONSE|><|END_OF_TURN_TOKEN|>{% else %}<|START_OF_TURN_TOKEN|><|USER_TOKEN|>{{ m.content }}"
+                "<|END_OF_TURN_TOKEN|>{% endif %}{% endfor %}")
+    probe = probe_template(template, {}, ADDED + ["<|START_RESPONSE|>"], Limits(cache=None))
+    assert probe.run == ["<|END_RESPONSE|>", "<|END_OF_TURN_TOKEN|>"]
+
+
+FIXTURES = __import__("pathlib").Path(__file__).parent / "fixtures"
+
+
+def test_when_no_token_of_the_run_is_a_stop_id_the_one_the_tokenizer_names_is_added(tmp_path, run):
+    """Command R7B's run with generation_config.json and config.json stopping on <EOS_TOKEN> 6 only: the fix is the
+    tokenizer's eos <|END_OF_TURN_TOKEN|> 255001 (generation stops there, after <|END_RESPONSE|>), not 255020;
+    runtimes that add the tokenizer's eos stop already. transformers says which ids the fixed files give."""
+    import json
+    import shutil
+
+    import transformers
+
+    folder = shutil.copytree(FIXTURES / "command-r7b-end-response-then-end-of-turn", tmp_path / "m")
+    for name in ("config.json", "generation_config.json"):
+        data = json.loads((folder / name).read_text(encoding="utf-8"))
+        data["eos_token_id"] = 6
+        (folder / name).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    code, out, _ = run("--format", "json", "--no-cache", str(folder))
+    report = json.loads(out)
+    eos001 = [f["message"] for f in report["findings"] if f["code"] == "EOS001"]
+    assert code == 1 and len(eos001) == 1 and eos001[0].endswith("; add 255001"), report["findings"]
+    assert not [f for f in report["findings"] if f["code"] == "EOS017"], report["findings"]
+    code, out, _ = run("explain", "--format", "json", "--no-cache", str(folder))
+    verdicts = {row["runtime"]: row["stops"] for row in json.loads(out)["models"][0]["runtimes"]}
+    assert verdicts["transformers"] is False and verdicts["vllm"] is True, verdicts
+
+    code, _, _ = run("--fix", "--no-cache", str(folder))
+    assert transformers.GenerationConfig.from_pretrained(str(folder)).eos_token_id == [6, 255001]
+    code, out, _ = run("--no-cache", str(folder))
+    assert code == 0, out
