@@ -15,7 +15,7 @@ from eos_guard.pipeline import check_folder, check_paths
 from eos_guard.resolve import resolve
 from eos_guard.runtimes import MODULES, RUNTIMES, stop_sets, stops
 from eos_guard.runtimes.config_object import CLASS_DEFAULT_EOS, COMPOSITE
-from eos_guard.runtimes.llama_cpp import converter_special_ids
+from eos_guard.runtimes.llama_cpp import converter_special_ids, special_vocab
 
 gguf = pytest.importorskip("gguf")
 
@@ -35,7 +35,7 @@ def model_of(folder):
 def test_llama_cpp_converter_matches_gguf_special_vocab(folder):
     vocab = gguf.SpecialVocab(folder, load_merges=False)
     theirs = {k: v for k, v in vocab.special_token_ids.items() if k in ("eos", "eot")}
-    assert converter_special_ids(model_of(folder)) == theirs
+    assert special_vocab(model_of(folder))[0] == theirs
 
 
 # (fixture, runtime) -> expected stop ids, and whether a chat answer stops. Sources:
@@ -549,3 +549,53 @@ def test_config_json_suppress_tokens_count_only_where_the_config_class_keeps_the
         report = check_folder(folder)
         assert stops(report.model, report.model.runtime_stops["transformers"]) is True
         assert not [f for f in report.findings if f.code == "EOS012"]
+
+
+def _converter_folder(tmp_path, architecture: str, tokens: dict[str, int], eos: str, config: dict | None = None,
+                      generation: dict | None = None):
+    """A folder whose tokenizer.json holds ``tokens`` at their ids (in the vocab and as special added tokens)."""
+    from tokenizers import AddedToken, Tokenizer
+    from tokenizers.models import WordLevel
+
+    folder = tmp_path / architecture
+    folder.mkdir()
+    tokenizer = Tokenizer(WordLevel({"<unk>": 0, "a": 3, **tokens}, unk_token="<unk>"))
+    tokenizer.add_special_tokens([AddedToken(text, special=True, normalized=False) for text in tokens])
+    tokenizer.save(str(folder / "tokenizer.json"))
+    write_json(folder / "tokenizer_config.json", {"eos_token": eos, "tokenizer_class": "PreTrainedTokenizerFast"})
+    write_json(folder / "config.json", {"architectures": [architecture], **(config or {})})
+    if generation is not None:
+        write_json(folder / "generation_config.json", generation)
+    return folder
+
+
+GLM = {"<|endoftext|>": 151329, "<|user|>": 151336, "<|observation|>": 151338}
+# architecture, tokens, tokenizer eos, config.json, generation_config.json -> the ids convert_hf_to_gguf.py writes
+# (commit 0024aa7417ef: Glm4Model/ChatGLMModel.set_vocab, _set_vocab_glm, GemmaModel, LlamaModel, InternLM2Model,
+# HunYuanModel._fix_special_tokens)
+CONVERTER_OVERRIDES = [
+    pytest.param("Glm4ForCausalLM", GLM, "<|endoftext|>", {}, None, {"eos": 151329, "eot": 151336}, id="glm-4"),
+    pytest.param("ChatGLMForConditionalGeneration", GLM, "<|endoftext|>", {"_name_or_path": "THUDM/chatglm3-6b"}, None,
+                 {"eos": 151329}, id="chatglm3-6b-plain"),
+    pytest.param("Glm4MoeForCausalLM", GLM, "<|endoftext|>", {}, None,
+                 {"eos": 151329, "eot": 151336, "eom": 151338}, id="glm-4-moe"),
+    pytest.param("GemmaForCausalLM", {"<eos>": 1, "<end_of_turn>": 107}, "<eos>", {}, None, {"eos": 1, "eot": 107},
+                 id="gemma-1"),
+    pytest.param("LlamaForCausalLM", {"</s>": 2}, "</s>", {"vocab_size": 32016}, None, {"eos": 2, "eot": 32010},
+                 id="codellama"),
+    pytest.param("LlamaForCausalLM", {"</s>": 2}, "</s>", {"vocab_size": 32000}, None, {"eos": 2}, id="llama-2"),
+    pytest.param("InternLM2ForCausalLM", {"</s>": 2, "<|im_end|>": 92542}, "</s>", {}, None, {"eos": 92542},
+                 id="internlm2"),
+    pytest.param("HunYuanDenseV1ForCausalLM", {"<|eos|>": 127960, "<|extra_0|>": 127957}, "<|eos|>",
+                 {"eod_token_id": 127957}, {"eos_token_id": [127960, 127957]}, {"eos": 127957, "eot": 127960},
+                 id="hunyuan"),
+]
+
+
+@pytest.mark.parametrize("architecture, tokens, eos, config, generation, expected", CONVERTER_OVERRIDES)
+def test_llama_cpp_converter_classes_set_their_own_special_ids(tmp_path, architecture, tokens, eos, config,
+                                                               generation, expected):
+    """GLM-4 ends a turn with <|user|>: a GGUF of it stops there, since the converter's class adds it as eot."""
+    model = model_of(_converter_folder(tmp_path, architecture, tokens, eos, config, generation))
+    assert converter_special_ids(model) == expected
+    assert set(expected.values()) <= set(model.runtime_stops["llama.cpp"].ids)

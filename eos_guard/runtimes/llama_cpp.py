@@ -21,8 +21,15 @@ compiled libllama of llama-cpp-py-sync b10335, b10603, b11067, b11413 and b11739
   Builds between b11068 and b11412, and between b11414 and b11738, were not checked; they are given the
   older rule.
 
+Architecture overrides: ``convert_hf_to_gguf.py`` (commit 0024aa7417ef) sets some ids itself for the class it
+picks by config.json's ``architectures[0]`` (``ARCHITECTURE_OVERRIDES``): GLM-4 and ChatGLM add ``<|user|>`` as
+eot (GLM-4-MoE also ``<|observation|>`` as eom), Gemma (1) ``<end_of_turn>`` 107, PLaMo 2/3 id 4, CodeLlama
+(vocab_size 32016) 32010, Solar Open ``<|endoftext|>``; InternLM2, InternLM3 and Qwen3-Omni/ASR make
+``<|im_end|>`` the eos, and HunYuan dense its config's ``eod_token_id`` (eot: generation_config.json's first eos
+id). An eos the class names only stands where SpecialVocab found none (``_set_special_token`` does not overwrite).
+
 Not modelled: FIM pad/rep/sep tokens, which also stop, and the default eos id (2 or 11) used when the GGUF
-has none.
+has none; overrides of classes for less common architectures (RWKV, Kimi-Linear, MPT, Mistral's own format).
 """
 
 from __future__ import annotations
@@ -63,12 +70,26 @@ EOG_LOOKUPS = tuple(dict.fromkeys(LLAMA_CPP_EOG_TEXTS + LLAMA_CPP_EOG_TEXTS_B110
 
 
 def converter_special_ids(model: ResolvedModel) -> dict[str, int]:
-    """``{"eos": id, "eot": id}`` as gguf-py's SpecialVocab sets them (only the keys it sets)."""
+    """``{"eos": id, "eot": id, "eom": id}`` as the converter writes them (only the keys it sets)."""
     return converter_special(model)[0]
 
 
 def converter_special(model: ResolvedModel) -> tuple[dict[str, int], str]:
-    """:func:`converter_special_ids`, and which file value the eos comes from (for ``explain``)."""
+    """:func:`converter_special_ids`, and which file value the eos comes from (for ``explain``): gguf-py's
+    SpecialVocab, then what the converter's class for the architecture sets itself."""
+    ids, source = special_vocab(model)
+    override = ARCHITECTURE_OVERRIDES.get(_architecture(model))
+    if override is not None:
+        before = dict(ids)
+        override(model, ids)
+        if ids != before:
+            source += f"; convert_hf_to_gguf.py's class for {_architecture(model)} sets " + ", ".join(
+                f"{kind} {ids[kind]}" for kind in ids if ids[kind] != before.get(kind))
+    return ids, source
+
+
+def special_vocab(model: ResolvedModel) -> tuple[dict[str, int], str]:
+    """``{"eos": id, "eot": id}`` as gguf-py's SpecialVocab sets them (only the keys it sets), and the source."""
     ids: dict[str, int] = {}
     source = "tokenizer_config.json eos_token"
     tc = model.files.tokenizer_config
@@ -101,10 +122,101 @@ def converter_special(model: ResolvedModel) -> tuple[dict[str, int], str]:
         value = config.get("eos_token_id")
         if value is None and isinstance(config.get("text_config"), dict):
             value = config["text_config"].get("eos_token_id")
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        if _is_id(value):
             ids["eos"] = value
             source = "config.json eos_token_id"
     return ids, source
+
+
+def _is_id(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _architecture(model: ResolvedModel) -> str | None:
+    """config.json's ``architectures[0]``: the converter class it registers picks the overrides."""
+    config = model.files.config
+    names = config.data.get("architectures") if config is not None and isinstance(config.data, dict) else None
+    return names[0] if isinstance(names, list) and names and isinstance(names[0], str) else None
+
+
+def _added(model: ResolvedModel, text: str) -> int | None:
+    """``tokenizer.get_added_vocab()[text]`` as the converter asks it (transformers' id), None when not added."""
+    token = model.vocab.added.get(text)
+    return token.id if token is not None else None
+
+
+def _set(ids: dict[str, int], kind: str, token_id: int | None, overwrite: bool = True) -> None:
+    """``special_vocab._set_special_token`` (``overwrite=False``: keeps an id SpecialVocab found), or the class
+    writing the id itself."""
+    if token_id is not None and (overwrite or kind not in ids):
+        ids[kind] = token_id
+
+
+def _glm(model: ResolvedModel, ids: dict[str, int]) -> None:  # Glm4Model, ChatGLMModel, _set_vocab_glmedge
+    config = model.files.config
+    if config is not None and "THUDM/chatglm3-6b" in str(config.data.get("_name_or_path", "")):
+        return  # set_vocab_chatglm3: a plain SpecialVocab
+    _set(ids, "eos", _added(model, "<|endoftext|>"), overwrite=False)
+    _set(ids, "eot", _added(model, "<|user|>"))
+
+
+def _glm_moe(model: ResolvedModel, ids: dict[str, int]) -> None:  # _set_vocab_glm
+    _set(ids, "eot", _added(model, "<|user|>"))
+    _set(ids, "eom", _added(model, "<|observation|>"))
+
+
+def _solar_open(model: ResolvedModel, ids: dict[str, int]) -> None:
+    _set(ids, "eos", _added(model, "<|endoftext|>"), overwrite=False)
+    _set(ids, "eot", _added(model, "<|endoftext|>"))
+
+
+def _code_llama(model: ResolvedModel, ids: dict[str, int]) -> None:  # LlamaModel.set_vocab
+    config = model.files.config
+    if config is not None and config.data.get("vocab_size", 32000) == 32016:
+        _set(ids, "eot", 32010)
+
+
+def _im_end_is_eos(model: ResolvedModel, ids: dict[str, int]) -> None:  # InternLM2, Qwen3-Omni, Qwen3-ASR
+    _set(ids, "eos", _added(model, "<|im_end|>"))
+
+
+def _internlm3(model: ResolvedModel, ids: dict[str, int]) -> None:
+    token = model.vocab.added.get("<|im_end|>")
+    if "eos" in ids and token is not None and token.special:
+        _set(ids, "eos", token.id)
+
+
+def _hunyuan(model: ResolvedModel, ids: dict[str, int]) -> None:  # HunYuanModel._fix_special_tokens
+    config, generation = model.files.config, model.files.generation_config
+    eod = config.data.get("eod_token_id") if config is not None else None
+    _set(ids, "eos", eod if _is_id(eod) else None)
+    eos = generation.data.get("eos_token_id") if generation is not None and isinstance(generation.data, dict) else None
+    if isinstance(eos, list) and len(eos) >= 2 and _is_id(eos[0]):
+        _set(ids, "eot", eos[0])
+
+
+def _fixed(kind: str, token_id: int) -> Callable[[ResolvedModel, dict[str, int]], None]:
+    return lambda model, ids: _set(ids, kind, token_id)
+
+
+_LLAMA_CLASSES = ("LLaMAForCausalLM", "LlamaForCausalLM", "MistralForCausalLM", "MixtralForCausalLM",
+                  "VLlama3ForCausalLM", "LlavaForConditionalGeneration", "LlamaModel")
+# config.json architectures[0] -> what convert_hf_to_gguf.py's class for it does to the special ids
+ARCHITECTURE_OVERRIDES: dict[str, Callable[[ResolvedModel, dict[str, int]], None]] = {
+    **dict.fromkeys(("Glm4ForCausalLM", "Glm4vForConditionalGeneration", "GlmOcrForConditionalGeneration",
+                     "GlmForCausalLM", "ChatGLMModel", "ChatGLMForConditionalGeneration"), _glm),
+    **dict.fromkeys(("Glm4MoeForCausalLM", "Glm4vMoeForConditionalGeneration", "Glm4MoeLiteForCausalLM",
+                     "GlmMoeDsaForCausalLM"), _glm_moe),
+    "SolarOpenForCausalLM": _solar_open,
+    "GemmaForCausalLM": _fixed("eot", 107),
+    **dict.fromkeys(("Plamo2ForCausalLM", "PLaMo2ForCausalLM", "Plamo3ForCausalLM", "PLaMo3ForCausalLM"),
+                    _fixed("eot", 4)),
+    **dict.fromkeys(_LLAMA_CLASSES, _code_llama),
+    **dict.fromkeys(("InternLM2ForCausalLM", "Qwen3OmniMoeForConditionalGeneration",
+                     "Qwen3ASRForConditionalGeneration"), _im_end_is_eos),
+    "InternLM3ForCausalLM": _internlm3,
+    **dict.fromkeys(("HunYuanDenseV1ForCausalLM", "HunYuanVLForConditionalGeneration"), _hunyuan),
+}
 
 
 def end_of_generation(model: ResolvedModel, special: dict[str, int],
