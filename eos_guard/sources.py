@@ -1,12 +1,13 @@
 """What the PATH arguments name: local files and folders, Hugging Face Hub repositories, GGUF files.
 
 ``hf://org/name[@revision]`` names a Hub repository (eos_guard/hub.py fetches only the small files eos-guard
-reads); a path ending in ``.gguf`` names a GGUF file (eos_guard/gguf_check.py reads only its metadata);
+reads); a path ending in ``.gguf`` (any case) that is no folder names a GGUF file (eos_guard/gguf_check.py reads only its metadata);
 anything else is a local model folder, a folder above model folders, or a file inside a model folder.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from .errors import InputError
@@ -51,10 +52,10 @@ def classify(paths: Iterable[Union[str, Path]]) -> Sources:
         text = str(item)
         if isinstance(item, str) and text.startswith(HUB_SCHEME):
             sources.hub.append(HubRef.parse(text))
-        elif text.endswith(".gguf"):
+        elif text.lower().endswith(".gguf") and not os.path.isdir(text):  # llama.cpp reads any name; a folder is one
             path = Path(text)
             if not path.is_file():
-                raise InputError(path, "no such file")
+                raise InputError(path, "not a regular file" if os.path.exists(text) else "no such file")
             sources.gguf.append(path)
         else:
             sources.local.append(Path(text))

@@ -409,3 +409,19 @@ def test_the_closing_line_counts_folders_and_gguf_files_apart(run, tmp_path):
     assert (code, out) == (0, "All checks passed (1 model folder, 1 GGUF file).\n")
     code, out, _ = run("model", "model.gguf")
     assert code == 1 and out.endswith("1 of 2 checked (1 model folder, 1 GGUF file) fails (1 error, 1 warning).\n")
+
+
+def test_a_gguf_name_in_any_case_is_read_and_a_folder_so_named_is_a_folder(run, tmp_path):
+    """llama.cpp opens a GGUF whatever its name: "Model.GGUF" was taken for a file outside a model folder (exit 0,
+    nothing checked). A folder named "x.gguf" is a folder; a FIFO so named is not a regular file."""
+    import os
+
+    write_gguf(tmp_path / "Model.GGUF")
+    code, out, _ = run("--format", "json", "Model.GGUF")
+    assert code == 1 and [rule for rule, _ in findings(out)] == ["EOS019"], out
+    (tmp_path / "dir.gguf").mkdir()
+    code, _, err = run("dir.gguf")
+    assert code == 2 and "dir.gguf: holds no model folder" in err, err
+    os.mkfifo(tmp_path / "fifo.gguf")
+    code, _, err = run("fifo.gguf")
+    assert code == 2 and "fifo.gguf: not a regular file" in err, err
