@@ -121,6 +121,7 @@ class Lookup:
         except Exception:  # noqa: BLE001 - a cache that cannot be used is not used; the caller computes
             self.key, self.value = None, None
         finally:
+            self.data = b""  # hashed: the file's bytes are not kept alive by the lookup
             if self._thread is not None:
                 self._done.set()
 
@@ -131,6 +132,12 @@ class Lookup:
         if self._thread is not None:
             self._done.wait()
         return self.key, self.value
+
+    def __getstate__(self) -> dict[str, Any]:
+        """A finished lookup, without its thread and event: a report that keeps its model crosses processes
+        (a worker of a run over many folders returns it)."""
+        self.result()
+        return {**self.__dict__, "_thread": None, "_done": None}
 
 
 _HEX = frozenset("0123456789abcdef")

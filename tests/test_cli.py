@@ -294,6 +294,39 @@ def test_many_folders_are_checked_in_parallel_with_the_same_report(run, tmp_path
         assert path.read_bytes() == (tmp_path / "tree" / path.relative_to(tmp_path / "copy")).read_bytes(), path
 
 
+def test_the_api_checks_many_folders_in_parallel_when_one_has_a_large_tokenizer_json(tmp_path, monkeypatch):
+    """eos_guard.check() keeps each folder's model in its report: a worker sends it back pickled, and a
+    tokenizer.json over 1 MB is hashed on a thread (cache.Lookup) whose lock could not be pickled: the whole call
+    raised TypeError. Run as on an idle 2-core machine."""
+    import shutil
+
+    from tokenizers import AddedToken, Tokenizer
+    from tokenizers.models import WordLevel
+
+    import eos_guard
+    from eos_guard import pipeline as check
+
+    for i in range(4):
+        shutil.copytree(RULE_CASES / "EOS001-terminator-not-stop-id", tmp_path / "tree" / f"m{i}")
+    big = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "tree" / "big")
+    tokenizer = Tokenizer(WordLevel({f"piece{i:06d}": i for i in range(80_000)}, unk_token="piece000000"))
+    tokenizer.add_special_tokens([AddedToken(t, special=True) for t in ("<|endoftext|>", "<|im_start|>",
+                                                                       "<|im_end|>")])
+    tokenizer.save(str(big / "tokenizer.json"))
+    assert (big / "tokenizer.json").stat().st_size > (1 << 20)
+    monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(tmp_path / "cold-cache"))  # first: this process remembers entries
+    monkeypatch.setattr(check, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(check, "_cores", lambda: 2)
+    monkeypatch.setattr(check, "_idle_cores", lambda: 2)
+    parallel = eos_guard.check(tmp_path / "tree")
+    monkeypatch.setattr(check, "_cores", lambda: 1)
+    serial = eos_guard.check(tmp_path / "tree")
+    assert [(m.folder, [f.code for f in m.findings]) for m in parallel.models] == \
+        [(m.folder, [f.code for f in m.findings]) for m in serial.models]
+    kept = next(m.model for m in parallel.models if m.folder.name == "big")
+    assert kept.vocab.id_of("<|im_end|>") == 80_002
+
+
 @pytest.fixture(scope="module")
 def without_dependencies(tmp_path_factory):
     """An interpreter with the standard library only (a virtualenv without pip) that imports eos-guard from this
