@@ -53,7 +53,7 @@ def check(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = Non
     from . import config as settings
     from .pipeline import check_paths
 
-    targets = [os.fspath(p) for p in paths] or ["."]
+    targets = [os.fsdecode(p) for p in paths] or ["."]
     local = [Path(t) for t in targets if t and not t.startswith("hf://")]
     loaded = settings.load(Path(config) if config is not None else None, local[0] if local else Path("."))
     report = check_paths(targets, loaded)
@@ -75,7 +75,7 @@ def fix(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = None,
     from . import config as settings
     from .pipeline import fix_paths
 
-    targets = [os.fspath(p) for p in paths] or ["."]
+    targets = [os.fsdecode(p) for p in paths] or ["."]
     loaded = settings.load(Path(config) if config is not None else None, Path(targets[0]))
     result = fix_paths(targets, loaded, unsafe=unsafe, write=write)
     if result.report.problems:
@@ -85,14 +85,14 @@ def fix(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = None,
     return result.changes
 
 
-def check_batch(batch: Mapping[str, Any], stop_ids: Iterable[int],
+def check_batch(batch: Mapping[str, Any], stop_ids: Union[Iterable[int], int],
                 pad_token_id: Union[int, None] = None) -> list[Finding]:
     """Check that a training batch teaches the model to stop; return the :class:`Finding` list (EOS023-EOS026).
 
     ``batch`` is what a data collator returns: ``input_ids`` and ``labels``, optionally ``attention_mask`` and
     ``position_ids`` (packed, padding-free batches), as torch tensors, numpy arrays or lists of lists (neither
-    torch nor numpy is imported). ``stop_ids`` are the ids generation stops on; ``pad_token_id`` is the
-    tokenizer's. A finding's location is ``<batch>``, its line the row and its column the token position.
+    torch nor numpy is imported). ``stop_ids`` are the ids generation stops on (one id alone too);
+    ``pad_token_id`` is the tokenizer's. A finding's location is ``<batch>``, its line the row and its column the token position.
     Raises :class:`eos_guard.rules.batch_base.BatchError` (a ``ValueError``) for a batch it cannot read.
     See docs/training.md.
     """

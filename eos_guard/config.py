@@ -184,10 +184,21 @@ def _positive(value: Any, source: Path | None, key: str, kind: type) -> float:
     """A finite number in (0, MAXIMUM[key]]: NaN, infinities and absurd sizes are one-line errors."""
     kind_name = "integer" if kind is int else "number"
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not isinstance(value, int)):
-        raise InputError(source, f"{key} must be a positive {kind_name}, not {shown(value)}")
+        hint = ""
+        if isinstance(value, str) and kind is float and _reads_as_float(value):  # YAML 1.1 reads 1e-3 as text
+            hint = " (a string: YAML reads a number in this form as text; write it with a decimal point, as 0.001)"
+        raise InputError(source, f"{key} must be a positive {kind_name}, not {shown(value)}{hint}")
     if not math.isfinite(value) or not 0 < value <= MAXIMUM.get(key, math.inf):
         raise InputError(source, f"{key} must be a positive {kind_name} of at most {MAXIMUM[key]:,}, not {shown(value)}")
     return value
+
+
+def _reads_as_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def shown(value: Any) -> str:

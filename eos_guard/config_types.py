@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import posixpath
 from pathlib import Path
 
 from .findings import Finding, Severity
@@ -66,5 +67,6 @@ def _relative(path: Path, root: Path) -> str:
 
 
 def _matches(relative: str, pattern: str) -> bool:
-    pattern = pattern.rstrip("/")
+    """Whether a path relative to the settings' folder is the pattern or under it; "./m/" and "m//" are "m"."""
+    pattern = posixpath.normpath(pattern) if pattern else pattern
     return fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(relative, pattern + "/*")

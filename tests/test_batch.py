@@ -340,6 +340,12 @@ def test_the_callback_module_does_not_import_trl():
     assert result.stdout.strip() == "False"
 
 
+def test_one_stop_id_alone_is_read_as_generation_config_gives_it():
+    """``generation_config.eos_token_id`` is often one int: passing it as it is raised a bare TypeError."""
+    batch = {"input_ids": (1, 5, 2), "labels": (1, 5, -100)}
+    assert codes(eos_guard.check_batch(batch, 2, 2)) == codes(eos_guard.check_batch(batch, [2], 2)) == ["EOS023"]
+
+
 def test_one_flat_row_and_tuples_are_read():
     assert codes(eos_guard.check_batch({"input_ids": (1, 5, 2), "labels": (1, 5, -100)}, (2,), 2)) == ["EOS023"]
 
@@ -359,6 +365,8 @@ def test_torch_tensors_and_a_batch_encoding(pad_is_eos):
     pytest.param({"input_ids": [[1, 2]], "labels": [[1, 2], [1, 2]]}, [2], "'labels' has 2 rows", id="rows"),
     pytest.param({"input_ids": [["a", "b"]], "labels": [[1, 2]]}, [2], "not an integer token id", id="strings"),
     pytest.param({"input_ids": [[1, 2]], "labels": [[1, 2]]}, [], "no stop ids given", id="no-stop-ids"),
+    pytest.param({"input_ids": [[1, 2]], "labels": [[1, 2]]}, None, "no stop ids given", id="none"),
+    pytest.param({"input_ids": [[1, 2]], "labels": [[1, 2]]}, 2.5, "not an integer token id", id="a-float"),
 ])
 def test_unreadable_batches_raise_a_value_error(batch, stop_ids, message):
     with pytest.raises(BatchError, match=re.escape(message)):

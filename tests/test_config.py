@@ -45,6 +45,15 @@ def test_exclude_skips_folders(run, repo):
     assert run(".", cwd=repo) == (0, "No model folders found (1 model folder excluded by the settings).\n", "")
 
 
+@pytest.mark.parametrize("pattern", ["./models/chat", "./models/chat/", ".//models/chat"])
+def test_patterns_written_from_the_current_folder_match(run, repo, pattern):
+    """"./models/chat" names the same folder as "models/chat": it matched nothing (accepted, and ignored)."""
+    (repo / ".eos-guard.yaml").write_text(f"exclude: ['{pattern}']\n")
+    assert run(".", cwd=repo) == (0, "No model folders found (1 model folder excluded by the settings).\n", "")
+    (repo / ".eos-guard.yaml").write_text(f"per-file-ignores:\n  '{pattern}/*': [EOS001, EOS002]\n")
+    assert run("models", cwd=repo) == (0, "All checks passed (1 model folder).\n", "")
+
+
 def test_explicit_config_and_fail_on(run, repo):
     (repo / "strict.yaml").write_text("fail-on: warning\nignore: [EOS001]\n")
     assert run("--config", "strict.yaml", "models/chat", cwd=repo)[0] == 1
@@ -55,6 +64,9 @@ def test_explicit_config_and_fail_on(run, repo):
     pytest.param("select: [EOS999]\n", "select: unknown rule 'EOS999'", id="unknown-code"),
     pytest.param("fail-on: sometimes\n", "fail-on: 'sometimes' is not one of", id="bad-fail-on"),
     pytest.param("template-timeout: -1\n", "template-timeout must be a positive number", id="bad-timeout"),
+    # YAML 1.1 (PyYAML) reads 1e-3 as a string: the message says so, or it reads "not '1e-3'"
+    pytest.param("template-timeout: 1e-3\n", "not '1e-3' (a string: YAML reads a number in this form as text; write "
+                 "it with a decimal point, as 0.001)", id="yaml-exponent"),
     pytest.param("select: [EOS001\n", "cannot parse YAML", id="bad-yaml"),
     pytest.param("- a\n- b\n", "must be a mapping", id="not-a-mapping"),
 ])
@@ -124,3 +136,11 @@ def test_a_single_rule_or_runtime_may_be_written_without_the_list(run, repo):
     (repo / ".eos-guard.yaml").write_text("runtimes: vllm\n")
     code, out, _ = run("--format", "text", "models/chat", cwd=repo)
     assert "stops in vllm: yes" in out and "stops in transformers" not in out
+
+
+def test_the_api_takes_paths_as_bytes_too(repo):
+    """os.PathLike, str and bytes, as os.fsdecode takes them: bytes raised TypeError from inside check()."""
+    import eos_guard
+
+    report = eos_guard.check(bytes(repo / "models" / "chat"))
+    assert [f.code for f in report.findings() if f.code == "EOS001"] == ["EOS001"]

@@ -169,7 +169,12 @@ class BatchRule(Rule):
 
 def read_batches(batches: Iterable[Mapping[str, Any]], stop_ids: Iterable[int],
                  pad_token_id: int | None) -> BatchView:
-    """The sequences of ``batches``; raises :class:`BatchError` for a batch that cannot be read."""
+    """The sequences of ``batches``; raises :class:`BatchError` for a batch that cannot be read. ``stop_ids`` may
+    be one id, as ``generation_config.eos_token_id`` often is."""
+    if stop_ids is None:
+        stop_ids = ()
+    elif isinstance(stop_ids, int) or not hasattr(stop_ids, "__iter__"):
+        stop_ids = (stop_ids,)
     stops = frozenset(_int(i, "stop_ids") for i in stop_ids)
     if not stops:
         raise BatchError("no stop ids given: pass the ids that end generation (generation_config.eos_token_id)")
