@@ -38,7 +38,9 @@ def read_baselines(folders: Iterable[Path], revision: str, max_bytes: int) -> di
             by_root.setdefault(root, []).extend(folder / name for name in BASELINE_FILES)
     texts: dict[Path, str] = {}
     for root, paths in by_root.items():
-        texts.update(_cat_files(root, paths, revision, max_bytes))
+        commit = commit_of(root, revision)
+        if commit is not None:  # a revision that names no commit (a tree, a blob) compares with nothing
+            texts.update(_cat_files(root, paths, commit, max_bytes))
     return texts
 
 
@@ -61,21 +63,22 @@ def baseline_problems(folders: Iterable[Path], revision: str) -> list[InputError
         problems.append(InputError(None, f"--baseline {revision}: {where} is not in a git repository; the "
                                          "regression check (EOS015) is off there"))
     for root in roots:
-        if not _is_commit(root, revision):
-            problems.append(InputError(None, f"--baseline {revision}: no such revision in {display_path(root)}; "
+        if commit_of(root, revision) is None:
+            problems.append(InputError(None, f"--baseline {revision}: no such commit in {display_path(root)}; "
                                              "the regression check (EOS015) is off"))
     return problems
 
 
-def _is_commit(root: Path, revision: str) -> bool:
-    import subprocess  # only for folders in a git work tree
-
-    try:
-        proc = subprocess.run(["git", "-C", str(root), "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"],
-                              capture_output=True, timeout=30, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return proc.returncode == 0
+def commit_of(root: Path, revision: str) -> str | None:
+    """The id of the commit ``revision`` names in that work tree, or None: a revision git cannot read, or one
+    that names a tree or a blob. The revision is resolved alone first (``REV^{commit}`` would read ``:/text^{commit}``
+    as a search for that whole text), then the id is checked to be a commit's."""
+    found = _git(root, ["rev-parse", "--verify", "--quiet", "--end-of-options", revision])
+    oid = found.decode("ascii", "replace").strip() if found else ""
+    if not oid or not all(c in "0123456789abcdef" for c in oid):
+        return None
+    kind = _git(root, ["cat-file", "-t", oid])
+    return oid if kind is not None and kind.strip() == b"commit" else None
 
 
 def _cat_files(root: Path, paths: list[Path], revision: str, max_bytes: int) -> dict[Path, str]:

@@ -15,7 +15,7 @@ import eos_guard
 from eos_guard.errors import InputError
 from eos_guard.report import rule_doc
 from eos_guard.rules import ALL_RULES
-from support import ROOT, RULE_CASES, write_json
+from support import FIXTURES, ROOT, RULE_CASES, write_json
 
 BROKEN = ROOT / "examples" / "chatml-finetune-broken"
 ONE_FAILING = "1 of 1 model folder fails (1 error, 2 warnings); --fix changes 2 files in 1 folder.\n"
@@ -80,11 +80,27 @@ def test_a_baseline_revision_that_does_not_exist(run, tmp_path):
     _git(tmp_path, "init", "-q", "repo")
     _git(tmp_path / "repo", "add", ".")
     _git(tmp_path / "repo", "commit", "-qm", "models")
-    code, out, err = run("--baseline", "v9.9", "broken", cwd=tmp_path / "repo")
-    assert code == 2 and err == ("eos-guard: --baseline v9.9: no such revision in .; the regression check (EOS015) "
-                                 "is off\n")
-    assert out.endswith(ONE_FAILING)
+    for revision in ("v9.9", "HEAD^{tree}"):  # neither names a commit: a tree is no earlier version
+        code, out, err = run(f"--baseline={revision}", "broken", cwd=tmp_path / "repo")
+        assert code == 2 and err == (f"eos-guard: --baseline {revision}: no such commit in .; the regression check "
+                                     "(EOS015) is off\n")
+        assert out.endswith(ONE_FAILING)
     assert run("--baseline", "HEAD", "broken", cwd=tmp_path / "repo")[0] == 1  # exists: the findings decide
+
+
+def test_a_baseline_named_by_its_message_is_read(run, tmp_path):
+    """':/models' names the newest commit whose message holds "models": "REV^{commit}" read it as a search for
+    "models^{commit}", so the check said "no such revision" while EOS015 compared with it."""
+    shutil.copytree(FIXTURES / "gemma-3-it-aligned", tmp_path / "repo" / "gemma")
+    _git(tmp_path, "init", "-q", "repo")
+    _git(tmp_path / "repo", "add", ".")
+    _git(tmp_path / "repo", "commit", "-qm", "models")
+    config = tmp_path / "repo" / "gemma" / "generation_config.json"
+    data = json.loads(config.read_text(encoding="utf-8"))
+    data["eos_token_id"] = 1
+    config.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    code, out, err = run("--format", "concise", "--baseline", ":/models", "gemma", cwd=tmp_path / "repo")
+    assert (code, err) == (1, "") and " EOS015 " in out, out
 
 
 def test_a_baseline_outside_a_git_repository_is_said_once(run, tmp_path):
