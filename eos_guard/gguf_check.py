@@ -65,10 +65,9 @@ class GgufModel:
 
     @cached_property
     def _ids(self) -> dict[str, int]:
-        ids: dict[str, int] = {}
-        for index, text in enumerate(self.tokens):
-            ids.setdefault(text, index)  # llama.cpp refuses duplicates; gguf_new_metadata.py takes the first
-        return ids
+        # from the last token to the first, so that a repeated text keeps its first id (llama.cpp refuses
+        # duplicates; gguf_new_metadata.py takes the first)
+        return dict(zip(reversed(self.tokens), range(len(self.tokens) - 1, -1, -1)))
 
     def id_of(self, text: str) -> int | None:
         return self._ids.get(text)

@@ -159,8 +159,36 @@ class _Reader:
         if depth >= MAX_NESTING:
             raise _Corrupt(at, f"arrays nested more than {MAX_NESTING} deep")
         self._check_count(count, 8 if item == STRING else 12, "array length", at + 4)
+        if item == STRING:
+            return item, self._strings(count, keep)
         values = [self._value(item, keep, depth + 1)[1] for _ in range(count)]
         return item, values if keep else None
+
+    def _strings(self, count: int, keep: bool) -> list[str] | None:
+        """An array's ``count`` strings (a vocabulary, merges: hundreds of thousands), each read from the buffer in
+        place; :meth:`_value` reads the ones that cross the buffer's end (it refills the buffer, checks the room
+        and the limit). The buffer only ever holds bytes of the file below the limit."""
+        values: list[str] | None = [] if keep else None
+        read_length = struct.Struct(self.order + "Q").unpack_from
+        buffer, start, i = self.buffer, self.start, self.pos - self.start  # i: where the next string is in buffer
+        room = len(buffer) - 8  # a length starting at i <= room is in the buffer
+        for _ in range(count):
+            if i <= room:
+                text = i + 8
+                end = text + read_length(buffer, i)[0]
+                if end <= room + 8:
+                    if values is not None:
+                        values.append(buffer[text:end].decode("utf-8", "replace"))
+                    i = end
+                    continue
+            self.pos = start + i
+            value = self._value(STRING, keep)[1]
+            if values is not None:
+                values.append(value)  # type: ignore[arg-type]
+            buffer, start = self.buffer, self.start
+            i, room = self.pos - start, len(buffer) - 8
+        self.pos = start + i
+        return values
 
     def _check_count(self, count: int, smallest: int, what: str, at: int) -> None:
         """A count whose items cannot fit in the rest of the file is corrupt: refuse it before looping over it."""

@@ -300,6 +300,34 @@ def test_reader_agrees_with_gguf_py(tmp_path):
 
 
 
+def test_string_arrays_across_the_read_buffer_agree_with_gguf_py(tmp_path):
+    """Token lists and merges are read string by string from a 1 MiB buffer: strings of many lengths (empty,
+    long, multi-byte) lie across its ends again and again; kept and skipped arrays, and what follows them, read as
+    gguf-py reads them."""
+    import random
+
+    rng = random.Random(7)
+    tokens = [rng.choice(["", "a", "é" * rng.randrange(1, 40), "x" * rng.randrange(100, 3000), f"<t{i}>"])
+              + str(i) for i in range(30_000)]
+    path = tmp_path / "model.gguf"
+    writer = gguf.GGUFWriter(path, arch="llama")
+    writer.add_tokenizer_model("gpt2")
+    writer.add_token_list(tokens)
+    writer.add_token_merges([f"{rng.randrange(10**6)} {i}" for i in range(50_000)])
+    writer.add_uint32("tokenizer.ggml.bos_token_id", 3)
+    writer.add_chat_template(CUSTOM_TEMPLATE)
+    _finish(writer)
+    assert path.stat().st_size > 4 * (1 << 20)
+    theirs = gguf.GGUFReader(path)
+    keys = ("tokenizer.ggml.tokens", "tokenizer.ggml.bos_token_id", "tokenizer.chat_template")
+    ours = read_metadata(path, lambda key: key in keys)
+    for key in keys:
+        assert ours.fields[key].value == theirs.get_field(key).contents(), key
+        assert ours.fields[key].offset == theirs.get_field(key).offset, key
+    merges = read_metadata(path, lambda key: key == "tokenizer.ggml.merges").fields["tokenizer.ggml.merges"]
+    assert merges.value == theirs.get_field("tokenizer.ggml.merges").contents()
+
+
 def test_reads_only_the_key_value_section(run, tmp_path):
     """A header that claims a 256 GiB tensor, garbage after the key/values, and a sparse 64 GiB file: the tensor
     infos and data are never parsed (gguf-py's GGUFReader, which maps and parses them, fails on this file)."""
