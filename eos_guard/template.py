@@ -90,6 +90,12 @@ class Probe:
     def rendered(self) -> bool:
         return self.shape is not None
 
+    @property
+    def between_turns(self) -> bool:
+        """Whether what follows the answer was seen only before another turn: the conversations that end with the
+        answer show nothing after it (``select`` keeps the first text that is not blank)."""
+        return self.shape is not None and _goes_on(self.shape)
+
 
 # The types of a Probe's fields as the cache holds them (asdict): an entry of any other shape is not one eos-guard
 # wrote, and is a miss (tests/test_cache_states.py checks this against the fields).

@@ -105,3 +105,22 @@ def test_when_no_token_of_the_run_is_a_stop_id_the_one_the_tokenizer_names_is_ad
     assert transformers.GenerationConfig.from_pretrained(str(folder)).eos_token_id == [6, 255001]
     code, out, _ = run("--no-cache", str(folder))
     assert code == 0, out
+
+
+def test_a_template_that_ends_no_turn_is_said_so(tmp_path, run):
+    """Solar-style: nothing after the last answer, "### User:" before the next turn. EOS011 said the template
+    "ends assistant turns with '###'", which is where the next turn starts."""
+    import json
+    import shutil
+
+    folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
+    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    config["chat_template"] = ("{% for m in messages %}{% if m.role == 'assistant' %}### Assistant:\n{{ m.content }}"
+                               "{% if not loop.last %}\n\n{% endif %}{% else %}### User:\n{{ m.content }}\n\n{% endif %}"
+                               "{% endfor %}")
+    (folder / "tokenizer_config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    code, out, _ = run("--format", "json", "--no-cache", str(folder))
+    messages = [f["message"] for f in json.loads(out)["findings"] if f["code"] == "EOS011"]
+    assert messages == ["the 'default' chat template writes no token after an answer: nothing after the last one, "
+                        "and '###' (not an added token) before the next turn; no stop id can end an answer unless "
+                        "training appended an eos the template does not write"], out

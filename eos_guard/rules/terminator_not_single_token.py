@@ -14,7 +14,9 @@ class TerminatorNotSingleToken(Rule):
 
     ## What it detects
     After the assistant's answer the template writes text (such as `<|endofturn|>` or `### End`) that is
-    not an added token, so the tokenizer splits it into several ordinary tokens.
+    not an added token, so the tokenizer splits it into several ordinary tokens. A template that writes nothing
+    after the last answer and only the next turn's text (`### User:`) before another one (Solar, MiniCPM) is
+    said so: no token in it ends an answer.
 
     ## Why it breaks generation
     Stop ids are single ids: no `eos_token_id` can express a multi-token terminator, so generation only stops
@@ -36,6 +38,12 @@ class TerminatorNotSingleToken(Rule):
             if terminator.token is not None or not text or not model.vocab.lists_added_tokens:
                 continue
             shown = text.split()[0][:60]
-            yield self.finding(model, f"the '{terminator.template.name}' chat template ends assistant turns with "
-                                      f"{shown!r}, which is not a single token (not an added token)",
-                               terminator.template)
+            name = terminator.template.name
+            if terminator.probe.between_turns:  # Solar, MiniCPM: "### User:" starts the next turn, nothing ends one
+                message = (f"the '{name}' chat template writes no token after an answer: nothing after the last one, "
+                           f"and {shown!r} (not an added token) before the next turn; no stop id can end an answer "
+                           "unless training appended an eos the template does not write")
+            else:
+                message = f"the '{name}' chat template ends assistant turns with {shown!r}, which is not a single " \
+                          "token (not an added token)"
+            yield self.finding(model, message, terminator.template)
