@@ -72,13 +72,14 @@ def baseline_problems(folders: Iterable[Path], revision: str) -> list[InputError
 def commit_of(root: Path, revision: str) -> str | None:
     """The id of the commit ``revision`` names in that work tree, or None: a revision git cannot read, or one
     that names a tree or a blob. The revision is resolved alone first (``REV^{commit}`` would read ``:/text^{commit}``
-    as a search for that whole text), then the id is checked to be a commit's."""
+    as a search for that whole text), then the id is peeled to a commit (an annotated tag names its commit)."""
     found = _git(root, ["rev-parse", "--verify", "--quiet", "--end-of-options", revision])
     oid = found.decode("ascii", "replace").strip() if found else ""
     if not oid or not all(c in "0123456789abcdef" for c in oid):
         return None
-    kind = _git(root, ["cat-file", "-t", oid])
-    return oid if kind is not None and kind.strip() == b"commit" else None
+    # a commit is itself, an annotated tag its commit; a tree or a blob (no version of the files) has none
+    peeled = _git(root, ["rev-parse", "--verify", "--quiet", f"{oid}^{{commit}}"])
+    return peeled.decode("ascii", "replace").strip() or None if peeled else None
 
 
 def _cat_files(root: Path, paths: list[Path], revision: str, max_bytes: int) -> dict[Path, str]:

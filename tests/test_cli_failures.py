@@ -88,9 +88,10 @@ def test_a_baseline_revision_that_does_not_exist(run, tmp_path):
     assert run("--baseline", "HEAD", "broken", cwd=tmp_path / "repo")[0] == 1  # exists: the findings decide
 
 
-def test_a_baseline_named_by_its_message_is_read(run, tmp_path):
+def test_a_baseline_named_by_its_message_or_an_annotated_tag_is_read(run, tmp_path):
     """':/models' names the newest commit whose message holds "models": "REV^{commit}" read it as a search for
-    "models^{commit}", so the check said "no such revision" while EOS015 compared with it."""
+    "models^{commit}", so the check said "no such revision" while EOS015 compared with it. An annotated tag names
+    a tag object, peeled to its commit."""
     shutil.copytree(FIXTURES / "gemma-3-it-aligned", tmp_path / "repo" / "gemma")
     _git(tmp_path, "init", "-q", "repo")
     _git(tmp_path / "repo", "add", ".")
@@ -99,8 +100,10 @@ def test_a_baseline_named_by_its_message_is_read(run, tmp_path):
     data = json.loads(config.read_text(encoding="utf-8"))
     data["eos_token_id"] = 1
     config.write_text(json.dumps(data, indent=2), encoding="utf-8")
-    code, out, err = run("--format", "concise", "--baseline", ":/models", "gemma", cwd=tmp_path / "repo")
-    assert (code, err) == (1, "") and " EOS015 " in out, out
+    _git(tmp_path / "repo", "tag", "-a", "-m", "release", "v1.0")  # an annotated tag: a tag object, then the commit
+    for revision in (":/models", "v1.0"):
+        code, out, err = run("--format", "concise", "--baseline", revision, "gemma", cwd=tmp_path / "repo")
+        assert (code, err) == (1, "") and " EOS015 " in out, (revision, out, err)
 
 
 def test_a_baseline_outside_a_git_repository_is_said_once(run, tmp_path):
