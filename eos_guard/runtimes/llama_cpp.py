@@ -26,7 +26,8 @@ picks by config.json's ``architectures[0]`` (``ARCHITECTURE_OVERRIDES``): GLM-4 
 eot (GLM-4-MoE also ``<|observation|>`` as eom), Gemma (1) ``<end_of_turn>`` 107, PLaMo 2/3 id 4, CodeLlama
 (vocab_size 32016) 32010, Solar Open ``<|endoftext|>``; InternLM2, InternLM3 and Qwen3-Omni/ASR make
 ``<|im_end|>`` the eos, and HunYuan dense its config's ``eod_token_id`` (eot: generation_config.json's first eos
-id). An eos the class names only stands where SpecialVocab found none (``_set_special_token`` does not overwrite).
+id). What GLM and Solar Open set with ``_set_special_token`` stands only where SpecialVocab set no id of that
+kind (it does not overwrite); the others write theirs over it.
 
 Not modelled: FIM pad/rep/sep tokens, which also stop, and the default eos id (2 or 11) used when the GGUF
 has none; overrides of classes for less common architectures (RWKV, Kimi-Linear, MPT, Mistral's own format).
@@ -146,8 +147,9 @@ def _added(model: ResolvedModel, text: str) -> int | None:
 
 
 def _set(ids: dict[str, int], kind: str, token_id: int | None, overwrite: bool = True) -> None:
-    """``special_vocab._set_special_token`` (``overwrite=False``: keeps an id SpecialVocab found), or the class
-    writing the id itself."""
+    """``special_vocab._set_special_token`` on the SpecialVocab that read the files (``overwrite=False``: it keeps
+    any id of that kind SpecialVocab found, an eot from a TemplateProcessing too), or the class writing the id
+    itself (a second SpecialVocab, ``gguf_writer.add_*_token_id``, ``special_token_ids[...] =``)."""
     if token_id is not None and (overwrite or kind not in ids):
         ids[kind] = token_id
 
@@ -157,17 +159,17 @@ def _glm(model: ResolvedModel, ids: dict[str, int]) -> None:  # Glm4Model, ChatG
     if config is not None and "THUDM/chatglm3-6b" in str(config.data.get("_name_or_path", "")):
         return  # set_vocab_chatglm3: a plain SpecialVocab
     _set(ids, "eos", _added(model, "<|endoftext|>"), overwrite=False)
-    _set(ids, "eot", _added(model, "<|user|>"))
+    _set(ids, "eot", _added(model, "<|user|>"), overwrite=False)
 
 
 def _glm_moe(model: ResolvedModel, ids: dict[str, int]) -> None:  # _set_vocab_glm
-    _set(ids, "eot", _added(model, "<|user|>"))
-    _set(ids, "eom", _added(model, "<|observation|>"))
+    _set(ids, "eot", _added(model, "<|user|>"), overwrite=False)
+    _set(ids, "eom", _added(model, "<|observation|>"), overwrite=False)
 
 
 def _solar_open(model: ResolvedModel, ids: dict[str, int]) -> None:
     _set(ids, "eos", _added(model, "<|endoftext|>"), overwrite=False)
-    _set(ids, "eot", _added(model, "<|endoftext|>"))
+    _set(ids, "eot", _added(model, "<|endoftext|>"), overwrite=False)
 
 
 def _code_llama(model: ResolvedModel, ids: dict[str, int]) -> None:  # LlamaModel.set_vocab
