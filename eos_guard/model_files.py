@@ -163,13 +163,14 @@ class ModelFiles:
         ``chat_template.json`` (the processor's default) or ``chat_template.json:NAME``."""
         doc = self.processor_template
         value = doc.get(("chat_template",)) if doc is not None else None
-        named = value.items() if isinstance(value, dict) else (("default", value),)
+        named = list(value.items()) if isinstance(value, dict) else [("default", value)]
         for name, text in named:
             if not isinstance(text, str) or not isinstance(name, str):
                 continue
             label = PROCESSOR_TEMPLATE if name == "default" else f"{PROCESSOR_TEMPLATE}:{name}"
-            if len(self.templates) >= MAX_TEMPLATES and label not in self.templates:
-                self.skipped.append((doc.path, f"chat_template holds {len(value)} templates: {_TOO_MANY}"))
+            # the processor's default is checked whatever the tokenizer holds; its named ones count to the limit
+            if label != PROCESSOR_TEMPLATE and len(self.templates) >= MAX_TEMPLATES and label not in self.templates:
+                self.skipped.append((doc.path, f"chat_template holds {len(named)} templates: {_TOO_MANY}"))
                 break
             keys = ("chat_template",) if value is text else ("chat_template", name)
             self.templates.setdefault(label, TemplateSource(label, text, doc.path, doc, keys))
