@@ -346,6 +346,14 @@ def test_one_stop_id_alone_is_read_as_generation_config_gives_it():
     assert codes(eos_guard.check_batch(batch, 2, 2)) == codes(eos_guard.check_batch(batch, [2], 2)) == ["EOS023"]
 
 
+def test_stop_ids_as_an_array_of_one_id_or_more():
+    """A 0-d array (``np.array(2)``, a tensor's scalar) iterated raised TypeError; ``.tolist()`` reads both."""
+    np = pytest.importorskip("numpy")
+    batch = {"input_ids": (1, 5, 2), "labels": (1, 5, -100)}
+    assert codes(eos_guard.check_batch(batch, np.array(2), 2)) == codes(eos_guard.check_batch(batch, np.array([2, 7]),
+                                                                                             2)) == ["EOS023"]
+
+
 def test_one_flat_row_and_tuples_are_read():
     assert codes(eos_guard.check_batch({"input_ids": (1, 5, 2), "labels": (1, 5, -100)}, (2,), 2)) == ["EOS023"]
 
@@ -367,6 +375,10 @@ def test_torch_tensors_and_a_batch_encoding(pad_is_eos):
     pytest.param({"input_ids": [[1, 2]], "labels": [[1, 2]]}, [], "no stop ids given", id="no-stop-ids"),
     pytest.param({"input_ids": [[1, 2]], "labels": [[1, 2]]}, None, "no stop ids given", id="none"),
     pytest.param({"input_ids": [[1, 2]], "labels": [[1, 2]]}, 2.5, "not an integer token id", id="a-float"),
+    pytest.param({"input_ids": [[1, 2]], "labels": [[1, 2]]}, "12", "stop_ids must be token ids, not text",
+                 id="a-string"),
+    pytest.param({"input_ids": [[1, 2]], "labels": [[1, 2]]}, b"\x02", "stop_ids must be token ids, not text",
+                 id="bytes"),
 ])
 def test_unreadable_batches_raise_a_value_error(batch, stop_ids, message):
     with pytest.raises(BatchError, match=re.escape(message)):

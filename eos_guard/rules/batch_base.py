@@ -171,6 +171,10 @@ def read_batches(batches: Iterable[Mapping[str, Any]], stop_ids: Iterable[int],
                  pad_token_id: int | None) -> BatchView:
     """The sequences of ``batches``; raises :class:`BatchError` for a batch that cannot be read. ``stop_ids`` may
     be one id, as ``generation_config.eos_token_id`` often is."""
+    if isinstance(stop_ids, (str, bytes, bytearray)):
+        raise BatchError(f"stop_ids must be token ids, not text ({type(stop_ids).__name__})")
+    if hasattr(stop_ids, "tolist"):  # a torch tensor or numpy array, of one id (0-d) or more: neither is imported
+        stop_ids = stop_ids.tolist()
     if stop_ids is None:
         stop_ids = ()
     elif isinstance(stop_ids, int) or not hasattr(stop_ids, "__iter__"):
