@@ -124,9 +124,13 @@ def terminators(tokenizer: Any) -> list[tuple[str, str | None, int | None]]:
                                   if isinstance(k, str) and isinstance(v, str)))
     get_added = getattr(tok, "get_added_vocab", None)
     added = tuple(sorted(get_added().keys())) if callable(get_added) else ()
+    eos = getattr(tok, "eos_token", None)
     result = []
     for name, source in templates:
-        token = _probe(source, special_tokens, added)
+        run = _probe(source, special_tokens, added)
+        # of the tokens written one after the other after every answer (Command R7B's <|END_RESPONSE|> then
+        # <|END_OF_TURN_TOKEN|>), the tokenizer's eos where it is one of them, as eos-guard's fix picks it
+        token = eos if eos in run else (run[0] if run else None)
         token_id = None
         if token is not None:
             token_id = _int_or_none(tok.convert_tokens_to_ids(token))
@@ -138,15 +142,16 @@ def terminators(tokenizer: Any) -> list[tuple[str, str | None, int | None]]:
 
 
 @functools.lru_cache(maxsize=64)
-def _probe(source: str, special_tokens: tuple[tuple[str, str], ...], added: tuple[str, ...]) -> str | None:
-    """The terminator string of one template; cached, since callbacks align at every save."""
-    from .template import probe_template
+def _probe(source: str, special_tokens: tuple[tuple[str, str], ...], added: tuple[str, ...]) -> tuple[str, ...]:
+    """The added tokens one template writes one right after the other after every answer (``Probe.run``, the
+    terminator first); cached, since callbacks align at every save."""
+    from .template import probe_template, turn_end_run
 
     probe = probe_template(source, dict(special_tokens), added)
     if probe.token is None and (probe.errors or probe.limit_exceeded):
         _logger().warning("eos-guard: the chat template did not render, so its terminator is unknown: %s",
                        probe.limit_exceeded or "; ".join(probe.errors[:2]))
-    return probe.token
+    return tuple(turn_end_run(probe, source))
 
 
 def _templates(tokenizer: Any) -> list[tuple[str, str]]:

@@ -21,7 +21,7 @@ from .gguf_metadata import ARRAY, CONTROL, STRING, TYPE_NAMES, USER_DEFINED, Ggu
 from .known_tokens import END_OF_TURN_TEXTS
 from .records import field, record
 from .resolve import ResolvedModel
-from .template import Limits, probe_named_template
+from .template import Limits, probe_named_template, turn_end_run
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -47,6 +47,13 @@ class GgufTemplate:
     text: str
     token: str | None
     id: int | None
+    # the ids of the tokens written one after the other after every answer, ``id`` first (template.turn_end_run)
+    run_ids: tuple[int | None, ...] = ()
+
+    def stops_on(self, eog: tuple[int, ...]) -> bool:
+        """Whether llama.cpp stops at the end of an answer: at the first of the tokens written after it that is
+        an end-of-generation id (Command R7B's <|END_OF_TURN_TOKEN|>, after <|END_RESPONSE|>)."""
+        return any(token_id in eog for token_id in self.run_ids or (self.id,) if token_id is not None)
 
 
 @record
@@ -99,7 +106,7 @@ class GgufModel:
         terminator = self.terminator
         if terminator is None or terminator.id is None:
             return None
-        return terminator.id in (self.eog if eog is None else eog)
+        return terminator.stops_on(self.eog if eog is None else eog)
 
     def show(self, token_id: int) -> str:
         if not self.in_range(token_id):
@@ -168,7 +175,8 @@ def _template(gguf: GgufModel, name: str, key: str, source: str, limits: Limits)
     except MissingDependency as exc:
         raise exc.at(gguf.path) from None
     token_id = gguf.id_of(probe.token) if probe.token is not None else None
-    return GgufTemplate(name, key, source, probe.token, token_id)
+    run = tuple(gguf.id_of(token) for token in turn_end_run(probe, source))
+    return GgufTemplate(name, key, source, probe.token, token_id, run)
 
 
 def may_come_from(gguf: GgufModel, model: ResolvedModel) -> bool:

@@ -16,7 +16,7 @@ from .jsonspan import JsonDocument, KeyPath, Where
 from .known_tokens import END_OF_TURN_TEXTS
 from .model_files import ModelFiles, TemplateSource
 from .records import field, record
-from .template import Limits, Probe, prepare, probe_named_template
+from .template import Limits, Probe, prepare, probe_named_template, turn_end_run
 from .vocabulary import (Vocabulary, class_required_tokens, class_special_defaults, class_takes_padding_pad_token,
                          is_token_id, older_release_lines, tokenizer_class)
 
@@ -632,7 +632,7 @@ def _terminator(template: TemplateSource, model: ResolvedModel, limits: Limits) 
         raise exc.at(template.path) from None
     if probe.token is None:
         return Terminator(template, None, None, probe)
-    tokens = probe.run or [probe.token]
+    tokens = turn_end_run(probe, template.text)
     ids = tuple(_terminator_id(token, model) for token in tokens)
     # generate() stops at the first token of the run that is a stop id (runtimes.stop_id: each runtime's own
     # first); when none is, the one to make a stop id is the first the tokenizer or config.json names as eos

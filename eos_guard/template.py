@@ -76,9 +76,9 @@ class Probe:
     """What rendering one template showed about the end of an assistant turn."""
 
     token: str | None = None        # the added token that first follows the answer
-    # ``token`` and the added tokens written right after it, with nothing between them, wherever the answer is
-    # followed by a token: after the last turn and before the next one (Command R7B's "<|END_RESPONSE|>" then
-    # "<|END_OF_TURN_TOKEN|>"); generation stops at the first of them that is a stop id
+    # ``token`` and the added tokens written after it, with nothing but whitespace between them, wherever the
+    # answer is followed by a token: after the last turn and before the next one (Command R7B's "<|END_RESPONSE|>"
+    # then "<|END_OF_TURN_TOKEN|>"); generation stops at the first of them that is a stop id (turn_end_run)
     run: list[str] = field(default_factory=list)
     tail: str = ""                  # the text that follows the answer (up to the next turn), for messages
     shape: str | None = None        # which probe conversation rendered it
@@ -344,16 +344,31 @@ def select(outcomes: Iterable[Outcome], added_tokens: Iterable[str]) -> Probe:
     return result
 
 
+_GENERATION_TAG = re.compile(r"\{%-?\s*generation\s*-?%\}")
+
+
+def turn_end_run(probe: Probe, source: str) -> list[str]:
+    """The tokens written one right after the other after every answer (``Probe.run``), the first alone for a
+    template that marks what the model writes with ``{% generation %}``: its block may end before a later one
+    (transformers' assistant mask leaves that one out, so assistant-only training never teaches it), and the
+    probe does not see where the block ends."""
+    run = probe.run or ([probe.token] if probe.token is not None else [])
+    return run[:1] if _GENERATION_TAG.search(source) else run
+
+
 def _goes_on(shape: str) -> bool:
     """Whether a probe conversation has another turn after the assistant's."""
     return "assistant,user" in shape
 
 
 def _token_run(tail: str, by_length: list[str]) -> list[str]:
-    """The added tokens at the start of ``tail`` (after its leading whitespace), one right after the other."""
+    """The added tokens at the start of ``tail``, one after the other with nothing but whitespace around them
+    (the model writes that whitespace too)."""
     run: list[str] = []
-    at = len(tail) - len(tail.lstrip())
+    at = 0
     while True:
+        while at < len(tail) and tail[at].isspace():
+            at += 1
         token = next((t for t in by_length if tail.startswith(t, at)), None)
         if token is None:
             return run

@@ -27,9 +27,13 @@ def outcomes(last: str, going_on: str | None) -> list[tuple[str, str, str]]:
     ("<|im_end|><|endoftext|>", "<|im_end|>\n<|im_start|>user\n", ["<|im_end|>"]),
     # between turns another token follows
     ("<|im_end|><|endoftext|>", "<|im_end|><|im_start|>user\n", ["<|im_end|>"]),
-    # a space before the first token is not written between tokens
+    # whitespace before and between the tokens is written too
     (" <|im_end|>", " <|im_end|>\n", ["<|im_end|>"]),
-    ("<|im_end|> <|endoftext|>", "<|im_end|> <|endoftext|><|im_start|>", ["<|im_end|>"]),
+    ("<|im_end|> <|endoftext|>", "<|im_end|> <|endoftext|><|im_start|>", ["<|im_end|>", "<|endoftext|>"]),
+    ("<|END_RESPONSE|>\n<|END_OF_TURN_TOKEN|>", "<|END_RESPONSE|>\n<|END_OF_TURN_TOKEN|><|START_OF_TURN_TOKEN|>",
+     ["<|END_RESPONSE|>", "<|END_OF_TURN_TOKEN|>"]),
+    # text between two tokens ends the run
+    ("<|im_end|>x<|endoftext|>", "<|im_end|>x<|endoftext|>", ["<|im_end|>"]),
     # no conversation goes on to another turn: only the first token
     ("<|END_RESPONSE|><|END_OF_TURN_TOKEN|>", None, ["<|END_RESPONSE|>"]),
 ])
@@ -124,3 +128,68 @@ def test_a_template_that_ends_no_turn_is_said_so(tmp_path, run):
     assert messages == ["the 'default' chat template writes no token after an answer: nothing after the last one, "
                         "and '###' (not an added token) before the next turn; no stop id can end an answer unless "
                         "training appended an eos the template does not write"], out
+
+
+def _r7b_with(tmp_path, template: str):
+    import json
+    import shutil
+
+    folder = shutil.copytree(FIXTURES / "command-r7b-end-response-then-end-of-turn", tmp_path / "m")
+    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    config["chat_template"] = template
+    (folder / "tokenizer_config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    return folder, config
+
+
+R7B_TURNS = ("{% for m in messages %}{% if m.role == 'assistant' %}<|START_RESPONSE|>{BODY}<|END_OF_TURN_TOKEN|>"
+             "{% else %}<|START_OF_TURN_TOKEN|><|USER_TOKEN|>{{ m.content }}<|END_OF_TURN_TOKEN|>{% endif %}"
+             "{% endfor %}")
+
+
+def test_a_generation_block_that_ends_before_the_stop_token_keeps_the_first_token(tmp_path, run):
+    """With {% generation %} around the answer and <|END_RESPONSE|> only, transformers' assistant mask leaves
+    <|END_OF_TURN_TOKEN|> out: assistant-only training never teaches the stop id. The probe does not see where the
+    block ends, so a template that marks generation keeps the first token alone (EOS001 as before the run)."""
+    import json
+
+    import transformers
+
+    body = "{% generation %}{{ m.content }}<|END_RESPONSE|>{% endgeneration %}"
+    folder, _ = _r7b_with(tmp_path, R7B_TURNS.replace("{BODY}", body))
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
+    out = tokenizer.apply_chat_template([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "ok"}],
+                                        return_assistant_tokens_mask=True, return_dict=True)
+    masked = dict(zip(out["input_ids"], out["assistant_masks"]))
+    assert (masked[255020], masked[255001]) == (1, 0)
+    code, out, _ = run("--format", "json", "--no-cache", str(folder))
+    assert code == 1 and "EOS001" in [f["code"] for f in json.loads(out)["findings"]], out
+
+
+def test_a_token_not_marked_special_written_before_the_stop_token_is_eos010(tmp_path, run):
+    """It shows in every decoded answer as the terminator would."""
+    import json
+
+    folder, config = _r7b_with(tmp_path, R7B_TURNS.replace("{BODY}", "{{ m.content }}<|USER_TOKEN|>"))
+    assert not config["added_tokens_decoder"]["255006"]["special"]
+    code, out, _ = run("--format", "json", "--no-cache", str(folder))
+    found = [(f["code"], f["message"]) for f in json.loads(out)["findings"]]
+    assert found == [("EOS010", "'<|USER_TOKEN|>' ends assistant turns but is not marked special; set \"special\": "
+                                "true on it")], found
+
+
+def test_a_gguf_whose_template_writes_the_eos_right_after_another_token_stops(tmp_path, run):
+    """llama.cpp writes <|END_RESPONSE|> then the eos <|END_OF_TURN_TOKEN|> and stops: no EOS019."""
+    import gguf
+
+    tokens = ["<unk>", "<s>", "</s>", "a", "<|START_OF_TURN_TOKEN|>", "<|END_OF_TURN_TOKEN|>", "<|USER_TOKEN|>",
+              "<|START_RESPONSE|>", "<|END_RESPONSE|>"]
+    writer = gguf.GGUFWriter(tmp_path / "m.gguf", arch="llama")
+    writer.add_tokenizer_model("gpt2")
+    writer.add_token_list(tokens)
+    writer.add_token_types([3] * len(tokens))
+    writer.add_eos_token_id(5)
+    writer.add_chat_template(R7B_TURNS.replace("{BODY}", "{{ m.content }}<|END_RESPONSE|>"))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.close()
+    assert run("--format", "concise", "--no-cache", str(tmp_path / "m.gguf"))[0] == 0

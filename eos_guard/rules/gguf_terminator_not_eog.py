@@ -41,7 +41,7 @@ class GgufTerminatorNotEog(GgufRule):
 
     def check_gguf(self, gguf: GgufModel, options: Options) -> Iterator[Finding]:
         for template in gguf.templates:
-            if template.id is None or template.id in gguf.eog:
+            if template.id is None or template.stops_on(gguf.eog):
                 continue
             which = "the chat template" if template.name == "default" else f"the '{template.name}' chat template"
             yield self.gguf_finding(

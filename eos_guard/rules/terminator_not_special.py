@@ -33,11 +33,13 @@ class TerminatorNotSpecial(Rule):
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         seen = set()
         for terminator in model.terminators:
-            token = model.vocab.added.get(terminator.token or "")
-            if token is None or token.special or token.content in seen:
-                continue
-            if token.document.path.name == "added_tokens.json":
-                continue  # that file has no special flag
-            seen.add(token.content)
-            yield self.finding(model, f"'{token.content}' ends assistant turns but is not marked special; set "
-                                      "\"special\": true on it", Where(token.document, token.keys))
+            # the terminator, and the tokens the model writes right before it (they show in the answer just as)
+            for text in (*terminator.written_before, terminator.token or ""):
+                token = model.vocab.added.get(text)
+                if token is None or token.special or token.content in seen:
+                    continue
+                if token.document.path.name == "added_tokens.json":
+                    continue  # that file has no special flag
+                seen.add(token.content)
+                yield self.finding(model, f"'{token.content}' ends assistant turns but is not marked special; set "
+                                          "\"special\": true on it", Where(token.document, token.keys))
