@@ -389,6 +389,23 @@ def test_a_processor_chat_template_json_of_named_templates_is_checked_template_b
     assert "'chat_template.json:tool_use'" in report["findings"][0]["message"]
 
 
+def test_the_processor_template_is_checked_next_to_sixteen_tokenizer_templates(tmp_path, run):
+    """The limit of 16 templates per folder counts chat_template.json's named templates, not its one string (which
+    was EOS018 since named ones were read, with the string's length given as a count of templates)."""
+    import shutil
+
+    folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
+    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    template = config["chat_template"]
+    config["chat_template"] = [{"name": "default" if i == 0 else f"t{i}", "template": template} for i in range(16)]
+    (folder / "tokenizer_config.json").write_text(json.dumps(config), encoding="utf-8")
+    (folder / "chat_template.json").write_text(json.dumps({"chat_template": template}), encoding="utf-8")
+    code, out, _ = run("--format", "json", "--no-cache", str(folder))
+    report = json.loads(out)
+    assert code == 0 and report["findings"] == [], report["findings"]
+    assert "chat_template.json" in [t["name"] for t in report["models"][0]["templates"]]
+
+
 def test_no_default_template_is_not_said_when_eos_guard_did_not_read_chat_template_jinja(tmp_path, run):
     """chat_template.jinja is a link out of the repository (EOS018: not read): transformers follows it and has a
     default template, so EOS014 must not say there is none."""

@@ -599,3 +599,21 @@ def test_llama_cpp_converter_classes_set_their_own_special_ids(tmp_path, archite
     model = model_of(_converter_folder(tmp_path, architecture, tokens, eos, config, generation))
     assert converter_special_ids(model) == expected
     assert set(expected.values()) <= set(model.runtime_stops["llama.cpp"].ids)
+
+
+def test_glm_keeps_an_eot_special_vocab_found(tmp_path):
+    """GLM's class calls _set_special_token("eot", <|user|>) on the SpecialVocab that read the files, which does
+    not overwrite: where tokenizer.json's TemplateProcessing ends with another special token, SpecialVocab makes
+    the old eos the eot, and that eot stays."""
+    from tokenizers import Tokenizer
+    from tokenizers.processors import TemplateProcessing
+
+    folder = _converter_folder(tmp_path, "Glm4ForCausalLM", GLM, "<|endoftext|>")
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    tokenizer.post_processor = TemplateProcessing(single="$A <|observation|>", pair="$A $B <|observation|>",
+                                                  special_tokens=[("<|observation|>", 151338)])
+    tokenizer.save(str(folder / "tokenizer.json"))
+    found = {k: v for k, v in gguf.SpecialVocab(folder, load_merges=False).special_token_ids.items()
+             if k in ("eos", "eot")}
+    assert found == {"eos": 151338, "eot": 151329}
+    assert converter_special_ids(model_of(folder)) == found
