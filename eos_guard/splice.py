@@ -84,9 +84,10 @@ def insert_member(doc: JsonDocument, object_keys: KeyPath, name: str, value: Any
         inner = text[span.start + 1:span.end - 1]
         if inner.strip():  # not JSON whitespace: never reached for a parsed empty object
             return Edit(span.start + 1, span.end - 1, inner + member)
-        if "\n" in inner:
+        if "\n" in inner:  # on a line of its own, before the first line break: '{ \n }' keeps its ' ' and ' '
             newline = "\r\n" if "\r\n" in inner else "\n"
-            return Edit(span.start + 1, span.start + 1, f"{newline}  {member}")
+            at = span.start + 1 + inner.index(newline)
+            return Edit(at, at, f"{newline}  {member}")
         return Edit(span.start + 1, span.start + 1, member)
     last_key = list(obj)[-1]
     last_value = doc.span(object_keys + (last_key,))

@@ -356,15 +356,24 @@ def test_a_linked_file_inside_the_repository_is_replaced_by_a_file_and_its_targe
     assert "151645" in (folder / "generation_config.json").read_text()
 
 
-@pytest.mark.parametrize("text", ["{}", "{\n\n}\n", "{ }", "{\r\n}\r\n", "{\n\t\n}"])
-def test_a_member_added_to_an_empty_object_is_a_pure_insertion(text):
+@pytest.mark.parametrize("text, expected", [
+    ("{}", '{"eos_token_id": 5}'),
+    ("{\n\n}\n", '{\n  "eos_token_id": 5\n\n}\n'),
+    ("{ }", '{"eos_token_id": 5 }'),
+    ("{\r\n}\r\n", '{\r\n  "eos_token_id": 5\r\n}\r\n'),
+    ("{\n\t\n}", '{\n  "eos_token_id": 5\n\t\n}'),
+    # the member gets a line of its own before the first line break: no space moves to the end of its line
+    ("{ \n }\n", '{ \n  "eos_token_id": 5\n }\n'),
+    ("{\t\r\n}", '{\t\r\n  "eos_token_id": 5\r\n}'),
+])
+def test_a_member_added_to_an_empty_object_is_a_pure_insertion(text, expected):
     from eos_guard.jsonspan import JsonDocument
     from eos_guard.splice import apply_edits, insert_member
 
     edit = insert_member(JsonDocument(Path("generation_config.json"), text), (), "eos_token_id", 5)
     new = apply_edits(text, [edit])
-    assert edit.start == edit.end == 1 and json.loads(new) == {"eos_token_id": 5}
-    assert new[:1] + new[1 + len(edit.text):] == text  # every byte of the file is still there, in order
+    assert edit.start == edit.end and json.loads(new) == {"eos_token_id": 5} and new == expected, repr(new)
+    assert new[:edit.start] + new[edit.start + len(edit.text):] == text  # every byte of the file, in order
 
 
 def test_a_diff_in_github_actions_pauses_workflow_commands(run, tmp_path, monkeypatch):
