@@ -363,17 +363,22 @@ def _goes_on(shape: str) -> bool:
 
 def _token_run(tail: str, by_length: list[str]) -> list[str]:
     """The added tokens at the start of ``tail``, one after the other with nothing but whitespace around them
-    (the model writes that whitespace too)."""
+    (the model writes that whitespace too); at most MAX_RUN of them (real runs hold two or three: a template that
+    writes a token a million times must not cost a million searches of the added tokens)."""
     run: list[str] = []
     at = 0
-    while True:
-        while at < len(tail) and tail[at].isspace():
-            at += 1
+    while len(run) < MAX_RUN:
+        at = _SPACE.match(tail, at).end()  # type: ignore[union-attr]
         token = next((t for t in by_length if tail.startswith(t, at)), None)
         if token is None:
-            return run
+            break
         run.append(token)
         at += len(token)
+    return run
+
+
+MAX_RUN = 8
+_SPACE = re.compile(r"\s*")
 
 
 def _common_run(run: list[str], outcomes: Iterator[Outcome], by_length: list[str]) -> list[str]:

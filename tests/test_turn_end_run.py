@@ -193,3 +193,13 @@ def test_a_gguf_whose_template_writes_the_eos_right_after_another_token_stops(tm
     writer.write_kv_data_to_file()
     writer.close()
     assert run("--format", "concise", "--no-cache", str(tmp_path / "m.gguf"))[0] == 0
+
+
+def test_a_template_writing_a_token_a_hundred_thousand_times_costs_a_few_searches():
+    """The run stops at MAX_RUN tokens: each one is a search of every added token (thousands in a hostile file)."""
+    from eos_guard.template import MAX_RUN
+
+    added = [f"<|reserved_{i}|>" for i in range(5000)] + ["<|eot|>"]
+    tail = "<|eot|>" * 100_000
+    probe = select([("user,assistant", "tail", tail), ("user,assistant,user", "tail", tail)], added)
+    assert probe.run == ["<|eot|>"] * MAX_RUN
