@@ -168,6 +168,9 @@ def _align_tokenizer(model: ResolvedModel, add, eos_id: int | None) -> int | Non
             stm_eos, _ = special_token_text(stm.data["eos_token"], False)
             if stm_eos != target:
                 add(stm, _set_token(stm, ("eos_token",), target), f"eos_token: set to {target!r}")
+                # the map's eos was the one transformers used (legacy branch): the target's id is the eos now
+                target_id = model.vocab.id_of(target)
+                eos_id = target_id if target_id is not None else eos_id
     return eos_id
 
 

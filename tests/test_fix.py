@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import eos_guard
-from support import OWN_TEMPLATE, RULE_CASES, write_json
+from support import FIXTURES, OWN_TEMPLATE, RULE_CASES, write_json
 from eos_guard.jsonspan import JsonDocument
 from eos_guard.splice import add_to_id_list, apply_edits, insert_member, replace_value
 
@@ -405,3 +405,23 @@ def test_a_diff_in_github_actions_pauses_workflow_commands(run, tmp_path, monkey
     run("--fix", "chatml", cwd=tmp_path / "fixed")
     name = "generation_config.json"
     assert (tmp_path / "diffed" / "chatml" / name).read_bytes() == (tmp_path / "fixed" / "chatml" / name).read_bytes()
+
+
+def test_one_unsafe_fix_is_enough_when_a_stale_special_tokens_map_sets_the_eos(run, tmp_path):
+    """TRL's SFTConfig(eos_token="<|im_end|>") saved by transformers 5 into a folder that still holds the base
+    model's special_tokens_map.json: without added_tokens_decoder, transformers reads the map, whose
+    <|endoftext|> wins. The unsafe fix rewrites the map; config.json must then be aligned with <|im_end|> in the
+    same run (a second run changed config.json again)."""
+    import transformers
+
+    folder = shutil.copytree(FIXTURES / "qwen25-base-chatml-sft-gen-endoftext", tmp_path / "m")
+    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    del config["added_tokens_decoder"]
+    config["eos_token"] = "<|im_end|>"
+    (folder / "tokenizer_config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    assert transformers.AutoTokenizer.from_pretrained(str(folder)).eos_token == "<|endoftext|>"
+    code, out, _ = run("--fix", "--unsafe-fixes", "--no-cache", "m")
+    assert code == 1 and out == "Fixed 3 files in 1 folder; 0 errors remain.\n", out  # 1: files were changed
+    assert transformers.AutoTokenizer.from_pretrained(str(folder)).eos_token_id == 151645
+    assert 151645 in transformers.GenerationConfig.from_pretrained(str(folder)).eos_token_id
+    assert run("--diff", "--unsafe-fixes", "--no-cache", "m") == (0, "", "")
