@@ -23,6 +23,7 @@ from .errors import InputError
 from .jsonspan import JsonDocument, NotRead, read_bytes
 from .records import field, record
 from .resolve import ResolvedModel, special_token_text
+from .runtimes import stops
 from .splice import Edit, add_to_id_list, apply_edits, insert_member, replace_value
 from .vocabulary import is_token_id
 
@@ -87,7 +88,9 @@ def plan(model: ResolvedModel, unsafe: bool = False) -> list[FileChange]:
     eos = model.tokenizer_eos
     eos_id = eos.id if eos is not None else None
     if unsafe:  # first: config.json is then aligned with the eos the tokenizer will have, so one --fix is enough
-        eos_id = _align_tokenizer(model, add, eos_id)
+        # the eos becomes the terminator only where a runtime runs on (Gemma 2 it's <eos> stays: every one stops)
+        runs_on = any(stops(model, stop) is False for stop in model.runtime_stops.values())
+        eos_id = _align_tokenizer(model, add, eos_id, runs_on)
     _align_config(model, wanted, add, eos_id)
 
     for path, (doc, file_edits, reasons) in edits.items():
@@ -151,14 +154,15 @@ def _align_config(model: ResolvedModel, wanted: list[int], add, eos_id: int | No
         add(doc, add_to_id_list(doc, config.where.keys, missing), f"{config.where.describe()}: add {missing}")
 
 
-def _align_tokenizer(model: ResolvedModel, add, eos_id: int | None) -> int | None:
-    """tokenizer_config.json's (and a legacy map's) eos_token becomes the turn terminator; the eos id after that."""
+def _align_tokenizer(model: ResolvedModel, add, eos_id: int | None, to_terminator: bool = True) -> int | None:
+    """tokenizer_config.json's eos_token becomes the turn terminator (``to_terminator``), and a legacy map's
+    follows tokenizer_config.json's (EOS008); the eos id after that."""
     tc, stm = model.files.tokenizer_config, model.files.special_tokens_map
     terminator = model.terminator
     if tc is not None and isinstance(tc.data, dict) and "eos_token" in tc.data:
         tc_eos, _ = special_token_text(tc.data["eos_token"], True)
         target = tc_eos
-        if terminator is not None and terminator.id is not None and terminator.token != tc_eos \
+        if to_terminator and terminator is not None and terminator.id is not None and terminator.token != tc_eos \
                 and model.vocab.is_added(terminator.token):
             target = terminator.token
             add(tc, _set_token(tc, ("eos_token",), target), f"eos_token: set to the turn terminator {target!r}")

@@ -425,3 +425,14 @@ def test_one_unsafe_fix_is_enough_when_a_stale_special_tokens_map_sets_the_eos(r
     assert transformers.AutoTokenizer.from_pretrained(str(folder)).eos_token_id == 151645
     assert 151645 in transformers.GenerationConfig.from_pretrained(str(folder)).eos_token_id
     assert run("--diff", "--unsafe-fixes", "--no-cache", "m") == (0, "", "")
+
+
+@pytest.mark.parametrize("fixture", ["gemma-2-2b-it-aligned", "gemma-3-it-aligned", "llama3-8b-instruct-genconfig-fix"])
+def test_unsafe_fixes_leave_a_folder_every_runtime_stops_on_as_it_is(run, tmp_path, fixture):
+    """Gemma 2 it ends turns with <end_of_turn> and its eos is <eos>: every runtime stops (generation_config.json
+    lists both, llama.cpp knows the text). --unsafe-fixes made <end_of_turn> the eos anyway, changing what
+    training code appends to every example, and exited 1 on an official release."""
+    folder = shutil.copytree(FIXTURES / fixture, tmp_path / "m")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    assert run("--fix", "--unsafe-fixes", "--no-cache", "m") == (0, "All checks passed (1 model folder).\n", "")
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
