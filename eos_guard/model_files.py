@@ -29,6 +29,7 @@ JSON_FILES = ("config.json", "generation_config.json", "tokenizer_config.json", 
 TEMPLATE_FILE = "chat_template.jinja"
 TEMPLATE_DIR = "additional_chat_templates"
 PROCESSOR_TEMPLATE = "chat_template.json"  # a processor's template, checked under this name next to the tokenizer's
+ADAPTER_CONFIG = "adapter_config.json"  # a PEFT adapter: generate() runs with its base model's configs
 
 
 def is_processor_template(name: str) -> bool:
@@ -100,6 +101,9 @@ class ModelFiles:
     added_tokens: JsonDocument | None = None
     tokenizer: JsonDocument | None = None
     processor_template: JsonDocument | None = None
+    # a PEFT adapter's base model (adapter_config.json's base_model_name_or_path; "" when it does not say), None
+    # for a folder that is no adapter
+    adapter_base: str | None = None
     templates: dict[str, TemplateSource] = field(default_factory=dict)
     baseline: dict[str, JsonDocument] = field(default_factory=dict)  # file name -> its earlier version
     skipped: list[tuple[Path, str]] = field(default_factory=list)  # files not read, and why (EOS018)
@@ -154,7 +158,27 @@ class ModelFiles:
                 files.skipped.append((folder / name, reason))
         files.templates = files._tokenizer_templates(entries)
         files._add_processor_templates()
+        if entries.link(ADAPTER_CONFIG) is not None:
+            files.adapter_base = files._adapter_base(folder / ADAPTER_CONFIG)
         return files
+
+    def _adapter_base(self, path: Path) -> str:
+        """adapter_config.json's base model, or "" when it cannot be read (PEFT reads it, not transformers: a
+        broken one is no error of the tokenizer's or the configs')."""
+        if not self._readable(path):
+            return ""
+        try:
+            value = JsonDocument.read(path, False, *self._limit(path.name)).get(("base_model_name_or_path",))
+        except (InputError, NotRead, OSError):
+            return ""
+        return value if isinstance(value, str) else ""
+
+    @property
+    def configs_elsewhere(self) -> bool:
+        """A PEFT adapter without config.json and generation_config.json: generate() runs with its base model,
+        whose configs give the stop ids (AutoPeftModelForCausalLM loads the base from base_model_name_or_path)."""
+        return self.adapter_base is not None and self.config is None and self.generation_config is None \
+            and self.generation_config_error is None
 
     def _add_processor_templates(self) -> None:
         """chat_template.json's templates, as a processor keeps them (``ProcessorMixin.get_processor_dict``, 5.24):

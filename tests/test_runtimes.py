@@ -617,3 +617,21 @@ def test_glm_keeps_an_eot_special_vocab_found(tmp_path):
              if k in ("eos", "eot")}
     assert found == {"eos": 151338, "eot": 151329}
     assert converter_special_ids(model_of(folder)) == found
+
+
+def test_a_peft_adapter_folder_takes_its_stop_ids_from_the_base_model(tmp_path, run):
+    """adapter_config.json with the tokenizer files and no config.json: AutoPeftModelForCausalLM loads the base model
+    named there, whose configs give generate() its stop ids. eos-guard said transformers does not stop ("none") and,
+    with a tokenizer eos other than the terminator, EOS017 ("listed nowhere"), on a correct Gemma 2 it adapter."""
+    folder = shutil.copytree(FIXTURES / "qwen25-base-chatml-sft-gen-endoftext", tmp_path / "adapter")
+    for name in ("config.json", "generation_config.json"):
+        (folder / name).unlink()
+    write_json(folder / "adapter_config.json", {"base_model_name_or_path": "Qwen/Qwen2.5-3B", "peft_type": "LORA"})
+    code, out, _ = run("--format", "json", "--no-cache", str(folder))
+    assert code == 0 and [f["code"] for f in json.loads(out)["findings"]] == [], out
+    code, out, _ = run("explain", "--format", "json", "--no-cache", str(folder))
+    rows = {row["runtime"]: row for row in json.loads(out)["models"][0]["runtimes"]}
+    assert rows["transformers"]["stops"] is None and "Qwen/Qwen2.5-3B" in rows["transformers"]["why"]
+    assert all(row["stops"] is not False for row in rows.values()), rows
+    (folder / "adapter_config.json").write_text("{not json", encoding="utf-8")  # PEFT's file: no error of ours
+    assert run("--no-cache", str(folder))[0] == 0

@@ -15,7 +15,8 @@ class TerminatorListedNowhere(Rule):
 
     ## What it detects
     The chat template ends turns with a token that is not the tokenizer's eos, and neither
-    generation_config.json nor config.json (at any level) lists its id.
+    generation_config.json nor config.json (at any level) lists its id. Not in a PEFT adapter's folder that holds
+    neither file (`adapter_config.json` and the tokenizer files): its base model's configs give the stop ids.
 
     ## Why it breaks generation
     This is the most common real cause of answers that never stop: a base model (Qwen2.5, Llama 3, Mistral)
@@ -37,6 +38,8 @@ class TerminatorListedNowhere(Rule):
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         terminator, eos = model.terminator, model.tokenizer_eos
         if terminator is None or terminator.id is None or eos is None or eos.token == terminator.token:
+            return
+        if model.files.configs_elsewhere:  # a PEFT adapter: its base model's configs may list it
             return
         listed = set(model.stop.ids)
         if model.config_eos is not None:

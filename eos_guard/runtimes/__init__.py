@@ -130,6 +130,11 @@ def stop_sets(model: ResolvedModel, versions: Mapping[str, str] | None = None) -
                                for release in reversed(releases)),)
         others = tuple(stop.labelled(release) for release, stop in lines.items() if release is not chosen)
         result[name] = lines[chosen].labelled(chosen, notes, others)
+    if model.files.configs_elsewhere:
+        base = f"the base model {model.files.adapter_base}" if model.files.adapter_base else "the base model"
+        reason = f"a PEFT adapter: its stop ids come from {base}'s configs, which this folder does not hold"
+        fix = f"check {base} (eos-guard hf://NAME): its generation_config.json must list the id"
+        result = {name: stop.from_elsewhere(reason, fix) for name, stop in result.items()}
     return result
 
 

@@ -50,6 +50,12 @@ class StopSet:
         """This stop set as the release line ``release`` gives it, with the notes and the other lines' stop sets."""
         return self._with(release=release.label, source=release.source, notes=notes, others=others)
 
+    def from_elsewhere(self, reason: str, fix: str) -> StopSet:
+        """This stop set where the ids come from files this folder does not hold (a PEFT adapter's base model):
+        an id it lacks is "cannot tell", and the fix is there."""
+        return self._with(unknown=reason, why=f"{self.why}; {reason}" if self.ids else reason, fix=fix,
+                          others=tuple(other.from_elsewhere(reason, fix) for other in self.others))
+
     def _with(self, **changes: Any) -> StopSet:
         """``records.replace`` without its field-by-field work (a run makes ten of these per folder)."""
         copy = object.__new__(StopSet)
