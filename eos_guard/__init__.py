@@ -92,7 +92,8 @@ def check_batch(batch: Mapping[str, Any], stop_ids: Union[Iterable[int], int],
     ``batch`` is what a data collator returns: ``input_ids`` and ``labels``, optionally ``attention_mask`` and
     ``position_ids`` (packed, padding-free batches), as torch tensors, numpy arrays or lists of lists (neither
     torch nor numpy is imported). ``stop_ids`` are the ids generation stops on (one id alone too);
-    ``pad_token_id`` is the tokenizer's. A finding's location is ``<batch>``, its line the row and its column the token position.
+    ``pad_token_id`` is the tokenizer's. A finding's location is ``<batch>``, its line the row and its column the
+    token position.
     Raises :class:`eos_guard.rules.batch_base.BatchError` (a ``ValueError``) for a batch it cannot read.
     See docs/training.md.
     """

@@ -38,7 +38,9 @@ def read_baselines(folders: Iterable[Path], revision: str, max_bytes: int) -> di
             by_root.setdefault(root, []).extend(folder / name for name in BASELINE_FILES)
     texts: dict[Path, str] = {}
     for root, paths in by_root.items():
-        commit = commit_of(root, revision)
+        # HEAD names a commit or nothing (ls-tree then lists nothing): the default, read by every check in a
+        # repository, costs no process to resolve it
+        commit = revision if revision == "HEAD" else commit_of(root, revision)
         if commit is not None:  # a revision that names no commit (a tree, a blob) compares with nothing
             texts.update(_cat_files(root, paths, commit, max_bytes))
     return texts

@@ -21,7 +21,7 @@ from .gguf_metadata import ARRAY, CONTROL, STRING, TYPE_NAMES, USER_DEFINED, Ggu
 from .known_tokens import END_OF_TURN_TEXTS
 from .records import field, record
 from .resolve import ResolvedModel
-from .template import Limits, probe_named_template, turn_end_run
+from .template import Limits, first_listed, probe_named_template, turn_end_run
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ class GgufTemplate:
     def stops_on(self, eog: tuple[int, ...]) -> bool:
         """Whether llama.cpp stops at the end of an answer: at the first of the tokens written after it that is
         an end-of-generation id (Command R7B's <|END_OF_TURN_TOKEN|>, after <|END_RESPONSE|>)."""
-        return any(token_id in eog for token_id in self.run_ids or (self.id,) if token_id is not None)
+        return first_listed(self.run_ids or (self.id,), eog) is not None
 
 
 @record

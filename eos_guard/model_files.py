@@ -287,7 +287,8 @@ class ModelFiles:
             self._named_templates(value, templates)
         elif value is not None:  # kept as it is, and apply_chat_template cannot compile it
             self.template_problems.append((None, f"chat_template is {KIND_NAMES[type(value)]}, not a string: "
-                                                 "apply_chat_template raises TypeError", Where(doc, ("chat_template",))))
+                                                 "apply_chat_template raises TypeError",
+                                           Where(doc, ("chat_template",))))
         return templates
 
     def _named_templates(self, value: list | dict, templates: dict[str, TemplateSource]) -> None:

@@ -16,7 +16,7 @@ from .jsonspan import JsonDocument, KeyPath, Where
 from .known_tokens import END_OF_TURN_TEXTS
 from .model_files import ModelFiles, TemplateSource
 from .records import field, record
-from .template import Limits, Probe, prepare, probe_named_template, turn_end_run
+from .template import Limits, Probe, first_listed, prepare, probe_named_template, turn_end_run
 from .vocabulary import (Vocabulary, class_required_tokens, class_special_defaults, class_takes_padding_pad_token,
                          is_token_id, older_release_lines, tokenizer_class)
 
@@ -597,12 +597,14 @@ def _stop_ids(doc: JsonDocument, keys: KeyPath) -> StopIds:
     if raw is None:
         return StopIds((), where, False, raw)
     items = raw if isinstance(raw, list) else [raw]
-    ids = tuple(v for v in items if _is_token_id(v))
-    invalid = tuple(v for v in items if not _is_token_id(v))
+    ids = tuple(v for v in items if is_listed_id(v))
+    invalid = tuple(v for v in items if not is_listed_id(v))
     return StopIds(ids, where, True, raw, invalid)
 
 
-def _is_token_id(value: Any) -> bool:
+def is_listed_id(value: Any) -> bool:
+    """Whether a config's eos_token_id (or another id key) holds an id here: an int of at least 0 that is no
+    bool; transformers keeps any such value (vocabulary.is_token_id also asks that a tokenizer can give it)."""
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
@@ -617,7 +619,7 @@ def _vocab_size(files: ModelFiles) -> int | None:
     sections = [name for name in SUB_CONFIGS if config.data.get(name)]
     for keys in [(name, "vocab_size") for name in sections[:1]] + [("vocab_size",)]:
         value = config.get(keys)
-        if _is_token_id(value) and value > 0:
+        if is_listed_id(value) and value > 0:
             return value
     return None
 
@@ -639,8 +641,9 @@ def _terminator(template: TemplateSource, model: ResolvedModel, limits: Limits) 
     # (Command R7B's <|END_OF_TURN_TOKEN|>, after <|END_RESPONSE|>), else the first
     named = {model.tokenizer_eos.id} if model.tokenizer_eos is not None else set()
     named.update(model.config_eos.ids if model.config_eos is not None else ())
-    stop_at = next((i for i, token_id in enumerate(ids) if token_id is not None and token_id in model.stop.ids),
-                   next((i for i, token_id in enumerate(ids) if token_id is not None and token_id in named), 0))
+    stop_at = first_listed(ids, model.stop.ids)
+    if stop_at is None:
+        stop_at = first_listed(ids, named) or 0
     return Terminator(template, tokens[stop_at], ids[stop_at], probe, tuple(tokens[:stop_at]), ids)
 
 

@@ -1,8 +1,9 @@
 """What the PATH arguments name: local files and folders, Hugging Face Hub repositories, GGUF files.
 
 ``hf://org/name[@revision]`` names a Hub repository (eos_guard/hub.py fetches only the small files eos-guard
-reads); a path ending in ``.gguf`` (any case) that is no folder names a GGUF file (eos_guard/gguf_check.py reads only its metadata);
-anything else is a local model folder, a folder above model folders, or a file inside a model folder.
+reads); a path ending in ``.gguf`` (any case) that is no folder names a GGUF file (eos_guard/gguf_check.py reads
+only its metadata); anything else is a local model folder, a folder above model folders, or a file inside a model
+folder.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from .records import asdict, field, record
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
-    from typing import Any, Iterable, Iterator
+    from typing import Any, Collection, Iterable, Iterator
 
 ASSISTANT_MARKER = "EOSGUARDASSISTANT"
 SYSTEM_TEXT = "EOSGUARDSYSTEM"
@@ -354,6 +354,12 @@ def turn_end_run(probe: Probe, source: str) -> list[str]:
     probe does not see where the block ends."""
     run = probe.run or ([probe.token] if probe.token is not None else [])
     return run[:1] if _GENERATION_TAG.search(source) else run
+
+
+def first_listed(run_ids: Iterable[int | None], listed: Collection[int]) -> int | None:
+    """Where in a run's ids (:func:`turn_end_run`, as ids) the first one that ``listed`` holds is, or None: the
+    model writes the run's tokens in turn, so generation stops there."""
+    return next((at for at, token_id in enumerate(run_ids) if token_id is not None and token_id in listed), None)
 
 
 def _goes_on(shape: str) -> bool:

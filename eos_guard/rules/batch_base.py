@@ -177,7 +177,7 @@ def read_batches(batches: Iterable[Mapping[str, Any]], stop_ids: Iterable[int],
         stop_ids = stop_ids.tolist()
     if stop_ids is None:
         stop_ids = ()
-    elif isinstance(stop_ids, int) or not hasattr(stop_ids, "__iter__"):
+    elif not hasattr(stop_ids, "__iter__"):  # one id
         stop_ids = (stop_ids,)
     stops = frozenset(_int(i, "stop_ids") for i in stop_ids)
     if not stops:

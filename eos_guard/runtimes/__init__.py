@@ -10,6 +10,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from ..resolve import ResolvedModel
+from ..template import first_listed
 from . import llama_cpp, mlx_lm, ollama, sglang, tgi, transformers, vllm
 from .base import Release, StopSet, parse_version, pick_release
 
@@ -48,8 +49,8 @@ def stop_id(model: ResolvedModel, stop: StopSet) -> int | None:
     target, terminator = target_id(model), model.terminator
     if target is None or terminator is None or terminator.token is None:
         return target
-    return next((token_id for token_id in terminator.run_ids if token_id is not None and token_id in stop.ids),
-                target)
+    at = first_listed(terminator.run_ids, stop.ids)
+    return terminator.run_ids[at] if at is not None else target
 
 
 def stops(model: ResolvedModel, stop: StopSet) -> bool | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..findings import quoted_list
 from ..jsonspan import JsonDocument, KeyPath
 from ..records import record
-from ..resolve import ResolvedModel, Where, special_token_text
+from ..resolve import ResolvedModel, Where, is_listed_id, special_token_text
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -108,7 +108,7 @@ def tokenizer_eos_place(model: ResolvedModel) -> Where | None:
 def as_ids(value: Any) -> list[int]:
     """An eos value as a list of valid ids (int -> [int], list -> its ints, anything else -> [])."""
     items = value if isinstance(value, list) else [value]
-    return [v for v in items if isinstance(v, int) and not isinstance(v, bool) and v >= 0]
+    return [v for v in items if is_listed_id(v)]
 
 
 def unique(ids: list[int | None]) -> tuple[int, ...]:

@@ -37,8 +37,9 @@ from __future__ import annotations
 
 from ..known_tokens import LLAMA_CPP_EOG_TEXTS, LLAMA_CPP_EOG_TEXTS_B11067, PLAMO_EOS
 from ..records import record
-from ..resolve import ResolvedModel
-from .base import Release, StopSet, added_token_declared_id, show, tokenizer_eos_place, unique
+from ..resolve import ResolvedModel, is_listed_id
+from .base import (Release, StopSet, added_token_declared_id, generation_eos, show, tokenizer_eos_place,
+                   unique)
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -79,12 +80,13 @@ def converter_special(model: ResolvedModel) -> tuple[dict[str, int], str]:
     """:func:`converter_special_ids`, and which file value the eos comes from (for ``explain``): gguf-py's
     SpecialVocab, then what the converter's class for the architecture sets itself."""
     ids, source = special_vocab(model)
-    override = ARCHITECTURE_OVERRIDES.get(_architecture(model))
+    architecture = _architecture(model)
+    override = ARCHITECTURE_OVERRIDES.get(architecture)
     if override is not None:
         before = dict(ids)
         override(model, ids)
         if ids != before:
-            source += f"; convert_hf_to_gguf.py's class for {_architecture(model)} sets " + ", ".join(
+            source += f"; convert_hf_to_gguf.py's class for {architecture} sets " + ", ".join(
                 f"{kind} {ids[kind]}" for kind in ids if ids[kind] != before.get(kind))
     return ids, source
 
@@ -123,20 +125,16 @@ def special_vocab(model: ResolvedModel) -> tuple[dict[str, int], str]:
         value = config.get("eos_token_id")
         if value is None and isinstance(config.get("text_config"), dict):
             value = config["text_config"].get("eos_token_id")
-        if _is_id(value):
+        if is_listed_id(value):
             ids["eos"] = value
             source = "config.json eos_token_id"
     return ids, source
 
 
-def _is_id(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
 def _architecture(model: ResolvedModel) -> str | None:
     """config.json's ``architectures[0]``: the converter class it registers picks the overrides."""
     config = model.files.config
-    names = config.data.get("architectures") if config is not None and isinstance(config.data, dict) else None
+    names = config.get(("architectures",)) if config is not None else None
     return names[0] if isinstance(names, list) and names and isinstance(names[0], str) else None
 
 
@@ -156,7 +154,7 @@ def _set(ids: dict[str, int], kind: str, token_id: int | None, overwrite: bool =
 
 def _glm(model: ResolvedModel, ids: dict[str, int]) -> None:  # Glm4Model, ChatGLMModel, _set_vocab_glmedge
     config = model.files.config
-    if config is not None and "THUDM/chatglm3-6b" in str(config.data.get("_name_or_path", "")):
+    if config is not None and "THUDM/chatglm3-6b" in str(config.get(("_name_or_path",), "")):
         return  # set_vocab_chatglm3: a plain SpecialVocab
     _set(ids, "eos", _added(model, "<|endoftext|>"), overwrite=False)
     _set(ids, "eot", _added(model, "<|user|>"), overwrite=False)
@@ -174,7 +172,7 @@ def _solar_open(model: ResolvedModel, ids: dict[str, int]) -> None:
 
 def _code_llama(model: ResolvedModel, ids: dict[str, int]) -> None:  # LlamaModel.set_vocab
     config = model.files.config
-    if config is not None and config.data.get("vocab_size", 32000) == 32016:
+    if config is not None and config.get(("vocab_size",), 32000) == 32016:
         _set(ids, "eot", 32010)
 
 
@@ -189,11 +187,11 @@ def _internlm3(model: ResolvedModel, ids: dict[str, int]) -> None:
 
 
 def _hunyuan(model: ResolvedModel, ids: dict[str, int]) -> None:  # HunYuanModel._fix_special_tokens
-    config, generation = model.files.config, model.files.generation_config
-    eod = config.data.get("eod_token_id") if config is not None else None
-    _set(ids, "eos", eod if _is_id(eod) else None)
-    eos = generation.data.get("eos_token_id") if generation is not None and isinstance(generation.data, dict) else None
-    if isinstance(eos, list) and len(eos) >= 2 and _is_id(eos[0]):
+    config = model.files.config
+    eod = config.get(("eod_token_id",)) if config is not None else None
+    _set(ids, "eos", eod if is_listed_id(eod) else None)
+    eos = generation_eos(model)
+    if isinstance(eos, list) and len(eos) >= 2 and is_listed_id(eos[0]):
         _set(ids, "eot", eos[0])
 
 
