@@ -14,7 +14,8 @@ class TerminatorNotSpecial(Rule):
 
     ## What it detects
     The token that ends assistant turns is in tokenizer.json's `added_tokens` (or `added_tokens_decoder`)
-    with `"special": false`.
+    with `"special": false`; so is a token the template writes right before it after every answer (Command
+    R7B's `<|END_RESPONSE|>` before `<|END_OF_TURN_TOKEN|>`), which shows in the answer just as well.
 
     ## Why it matters
     `decode(..., skip_special_tokens=True)` leaves it in the answer text, chat UIs show it, and the llama.cpp
