@@ -551,7 +551,7 @@ def test_config_json_suppress_tokens_count_only_where_the_config_class_keeps_the
         assert not [f for f in report.findings if f.code == "EOS012"]
 
 
-def _converter_folder(tmp_path, architecture: str, tokens: dict[str, int], eos: str, config: dict | None = None,
+def _converter_folder(tmp_path, architecture: str, tokens: dict[str, int], eos: str | None, config: dict | None = None,
                       generation: dict | None = None):
     """A folder whose tokenizer.json holds ``tokens`` at their ids (in the vocab and as special added tokens)."""
     from tokenizers import AddedToken, Tokenizer
@@ -562,7 +562,8 @@ def _converter_folder(tmp_path, architecture: str, tokens: dict[str, int], eos: 
     tokenizer = Tokenizer(WordLevel({"<unk>": 0, "a": 3, **tokens}, unk_token="<unk>"))
     tokenizer.add_special_tokens([AddedToken(text, special=True, normalized=False) for text in tokens])
     tokenizer.save(str(folder / "tokenizer.json"))
-    write_json(folder / "tokenizer_config.json", {"eos_token": eos, "tokenizer_class": "PreTrainedTokenizerFast"})
+    write_json(folder / "tokenizer_config.json", {**({"eos_token": eos} if eos else {}),
+                                                  "tokenizer_class": "PreTrainedTokenizerFast"})
     write_json(folder / "config.json", {"architectures": [architecture], **(config or {})})
     if generation is not None:
         write_json(folder / "generation_config.json", generation)
@@ -586,6 +587,17 @@ CONVERTER_OVERRIDES = [
     pytest.param("LlamaForCausalLM", {"</s>": 2}, "</s>", {"vocab_size": 32000}, None, {"eos": 2}, id="llama-2"),
     pytest.param("InternLM2ForCausalLM", {"</s>": 2, "<|im_end|>": 92542}, "</s>", {}, None, {"eos": 92542},
                  id="internlm2"),
+    pytest.param("Glm4ForCausalLM", GLM, None, {}, None, {"eos": 151329, "eot": 151336}, id="glm-4-eos-where-none"),
+    pytest.param("Plamo2ForCausalLM", {"</s>": 2, "<|plamo:op|>": 4}, "</s>", {}, None, {"eos": 2, "eot": 4},
+                 id="plamo-2"),
+    pytest.param("SolarOpenForCausalLM", {"<|endoftext|>": 5, "<|im_end|>": 6}, "<|im_end|>", {}, None,
+                 {"eos": 6, "eot": 5}, id="solar-open"),
+    pytest.param("InternLM3ForCausalLM", {"</s>": 2, "<|im_end|>": 128131}, "</s>", {}, None, {"eos": 128131},
+                 id="internlm3"),
+    pytest.param("InternLM3ForCausalLM", {"</s>": 2, "<|im_end|>": 128131}, None, {}, None, {},
+                 id="internlm3-no-eos-loaded"),
+    pytest.param("Qwen3OmniMoeForConditionalGeneration", {"<|endoftext|>": 151643, "<|im_end|>": 151645},
+                 "<|endoftext|>", {}, None, {"eos": 151645}, id="qwen3-omni"),
     pytest.param("HunYuanDenseV1ForCausalLM", {"<|eos|>": 127960, "<|extra_0|>": 127957}, "<|eos|>",
                  {"eod_token_id": 127957}, {"eos_token_id": [127960, 127957]}, {"eos": 127957, "eot": 127960},
                  id="hunyuan"),
