@@ -470,10 +470,12 @@ def _is_within(path: Path, root: Path) -> bool:
         return False
 
 
-# Keys a model's config.json has (transformers writes model_type and architectures; older ones at least
-# vocab_size or an eos): a folder whose only marker is config.json is a model folder only when one is there, so
-# an application's config.json next to the models of a repository is not checked (pre-commit passes them all).
-MODEL_CONFIG_KEYS = (b'"model_type"', b'"architectures"', b'"eos_token_id"', b'"vocab_size"', b'"text_config"',
+# Keys of a config.json that transformers wrote or can load (model_type and architectures pick the class; an eos
+# is what the checks are about): a folder whose only marker is config.json is a model folder only when one is
+# there, so an application's config.json next to the models of a repository is not checked (pre-commit passes
+# them all), nor a checkpoint's own configuration of sizes (gpt-oss's original/config.json: vocab_size and
+# num_hidden_layers, no model_type), which no Auto class loads.
+MODEL_CONFIG_KEYS = (b'"model_type"', b'"architectures"', b'"eos_token_id"', b'"text_config"',
                      b'"_name_or_path"', b'"transformers_version"')
 MODEL_CONFIG_PROBE = 1024 * 1024  # bytes read to look for them; real configs are a few KB
 

@@ -344,10 +344,16 @@ def test_an_application_config_json_is_not_a_model_folder(run, tmp_path):
     assert code == 1 and "app/" not in out and "model/generation_config.json" in out
     assert run("app")[0] == 2  # a folder named explicitly that holds no model folder, as an empty one
     # a model's config.json alone (no tokenizer files yet) is one: every key transformers writes counts
-    for key in ("model_type", "architectures", "eos_token_id", "vocab_size", "text_config", "_name_or_path",
+    for key in ("model_type", "architectures", "eos_token_id", "text_config", "_name_or_path",
                 "transformers_version"):
         write_json(tmp_path / key / "config.json", {key: None})
         assert "No model folders found" not in run(key)[1], key
+    # a checkpoint's own sizes, as the original/config.json of openai/gpt-oss-20b writes them (no class to load it
+    # with): not a model folder, so `eos-guard .` in that repository does not fail it with EOS004
+    write_json(tmp_path / "original" / "config.json", {
+        "num_hidden_layers": 24, "num_experts": 32, "experts_per_token": 4, "vocab_size": 201088,
+        "hidden_size": 2880, "head_dim": 64, "num_attention_heads": 64, "num_key_value_heads": 8})
+    assert run("original/config.json") == (0, "No model folders found.\n", "")
     # the keys are looked for in the file's first MB (MODEL_CONFIG_PROBE): one written after it does not count
     from eos_guard.model_files import MODEL_CONFIG_PROBE
 
