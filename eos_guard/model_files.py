@@ -104,6 +104,7 @@ class ModelFiles:
     # a PEFT adapter's base model (adapter_config.json's base_model_name_or_path; "" when it does not say), None
     # for a folder that is no adapter
     adapter_base: str | None = None
+    adapter_config: JsonDocument | None = None  # adapter_config.json, when it parses
     templates: dict[str, TemplateSource] = field(default_factory=dict)
     baseline: dict[str, JsonDocument] = field(default_factory=dict)  # file name -> its earlier version
     skipped: list[tuple[Path, str]] = field(default_factory=list)  # files not read, and why (EOS018)
@@ -168,9 +169,10 @@ class ModelFiles:
         if not self._readable(path):
             return ""
         try:
-            value = JsonDocument.read(path, False, *self._limit(path.name)).get(("base_model_name_or_path",))
+            self.adapter_config = JsonDocument.read(path, False, *self._limit(path.name))
         except (InputError, NotRead, OSError):
             return ""
+        value = self.adapter_config.get(("base_model_name_or_path",))
         return value if isinstance(value, str) else ""
 
     @property

@@ -640,10 +640,23 @@ def test_a_peft_adapter_folder_takes_its_stop_ids_from_the_base_model(tmp_path, 
         (folder / name).unlink()
     write_json(folder / "adapter_config.json", {"base_model_name_or_path": "Qwen/Qwen2.5-3B", "peft_type": "LORA"})
     code, out, _ = run("--format", "json", "--no-cache", str(folder))
-    assert code == 0 and [f["code"] for f in json.loads(out)["findings"]] == [], out
+    findings = json.loads(out)["findings"]
+    assert code == 0 and [(f["code"], f["severity"]) for f in findings] == [("EOS027", "info")], out
+    # the one finding says where the stop ids are and which id they must list (the template's <|im_end|>)
+    assert (findings[0]["path"], findings[0]["line"]) == ("adapter/adapter_config.json", 2)
+    assert "'Qwen/Qwen2.5-3B'" in findings[0]["message"] and "151645 of '<|im_end|>'" in findings[0]["message"]
+    assert "eos-guard hf://Qwen/Qwen2.5-3B" in findings[0]["message"]
     code, out, _ = run("explain", "--format", "json", "--no-cache", str(folder))
     rows = {row["runtime"]: row for row in json.loads(out)["models"][0]["runtimes"]}
     assert rows["transformers"]["stops"] is None and "Qwen/Qwen2.5-3B" in rows["transformers"]["why"]
     assert all(row["stops"] is not False for row in rows.values()), rows
+    write_json(folder / "adapter_config.json", {"base_model_name_or_path": "./qwen-base", "peft_type": "LORA"})
+    message = json.loads(run("--format", "json", "--no-cache", str(folder))[1])["findings"][0]["message"]
+    assert "'./qwen-base'" in message and "(check it: eos-guard ./qwen-base)" in message  # a local folder
     (folder / "adapter_config.json").write_text("{not json", encoding="utf-8")  # PEFT's file: no error of ours
-    assert run("--no-cache", str(folder))[0] == 0
+    code, out, _ = run("--format", "concise", "--no-cache", str(folder))
+    assert code == 0 and "adapter_config.json:1:1: EOS027 info: a PEFT adapter: generation takes its stop ids " \
+        "from its base model, " in out, out
+    # with config.json or generation_config.json the folder's own stop ids are checked: no EOS027
+    write_json(folder / "generation_config.json", {"eos_token_id": 151645})
+    assert "EOS027" not in run("--format", "concise", "--no-cache", str(folder))[1]

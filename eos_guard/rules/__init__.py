@@ -28,6 +28,7 @@ from .sequences_end_without_stop import SequencesEndWithoutStop
 from .special_tokens_map_override import SpecialTokensMapOverride
 from .stop_id_suppressed import StopIdSuppressed
 from .stop_ids_dropped import StopIdsDropped
+from .stop_ids_in_base_model import StopIdsInBaseModel
 from .stop_not_in_data import StopNotInData
 from .template_error import TemplateError
 from .terminator_not_single_token import TerminatorNotSingleToken
@@ -49,6 +50,7 @@ ALL_RULES: tuple[Rule, ...] = (
     GgufFolderMismatch(),
     # training data (eos_guard.check_batch, EosGuardCallback): they find nothing in a model folder
     PadMasksStop(), StopNotInData(), LossMaskExcludesStop(), SequencesEndWithoutStop(),
+    StopIdsInBaseModel(),
 )
 BATCH_RULES: tuple[BatchRule, ...] = tuple(rule for rule in ALL_RULES if isinstance(rule, BatchRule))
 BY_CODE = {rule.code: rule for rule in ALL_RULES}

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..findings import Finding, Severity
+from ..model_files import ADAPTER_CONFIG
+from ..resolve import ResolvedModel, Where
+from .base import Options, Rule
+
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Iterator
+
+
+class StopIdsInBaseModel(Rule):
+    """A PEFT adapter's stop ids are its base model's, which the folder does not hold.
+
+    ## What it detects
+    The folder holds `adapter_config.json` (a PEFT adapter, LoRA and the like) and neither config.json nor
+    generation_config.json. PEFT's `AutoPeftModelForCausalLM` loads the base model that
+    `base_model_name_or_path` names, and its configs give `generate()` its stop ids. The checks of this folder's
+    tokenizer and chat template still run, and every runtime's row in `eos-guard explain` says it cannot tell;
+    whether generation stops on the token the template ends answers with depends on files elsewhere, so the
+    finding names the id to look for there. (A folder that does hold either file is checked as a model folder.)
+
+    ## Why it breaks generation
+    An adapter trained with a chat template the base model was not (ChatML's `<|im_end|>` on a base model whose
+    configs list only `<|endoftext|>`) never stops when served with that base model's configs.
+
+    ## Remediation
+    Check the base model too (`eos-guard hf://ORG/NAME` with the `hub` extra, or its local folder): its
+    generation_config.json `eos_token_id` must list the id the finding names. When it does not, save a
+    generation_config.json that lists it next to the merged model, or pass `eos_token_id` to `generate()`.
+    """
+
+    code = "EOS027"
+    name = "stop-ids-in-base-model"
+    severity = Severity.INFO
+    summary = "a PEFT adapter: its stop ids are the base model's, whose configs the folder does not hold"
+
+    def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
+        files = model.files
+        if not files.configs_elsewhere:
+            return
+        base = files.adapter_base
+        named = f"its base model '{base}'" if base else "its base model"
+        terminator, eos = model.terminator, model.tokenizer_eos
+        if terminator is not None and terminator.id is not None:
+            needed = f"the id {terminator.id} of '{terminator.token}', which ends chat answers in this template"
+        elif eos is not None and eos.id is not None:
+            needed = f"the id {eos.id} of the tokenizer's eos '{eos.token}'"
+        else:
+            needed = "the id a chat answer ends with"
+        command = f"eos-guard hf://{base}" if _hub_name(base) else f"eos-guard {base}" if base else "eos-guard"
+        if files.adapter_config is None:
+            place: Where | Path = files.folder / ADAPTER_CONFIG
+        else:
+            keys = ("base_model_name_or_path",) if files.adapter_config.get(("base_model_name_or_path",)) else ()
+            place = Where(files.adapter_config, keys)
+        yield self.finding(
+            model, f"a PEFT adapter: generation takes its stop ids from {named}, whose configs this folder does not "
+                   f"hold; they must list {needed} (check it: {command})", place)
+
+
+def _hub_name(name: str | None) -> bool:
+    """Whether ``base_model_name_or_path`` reads as a Hub repository ("org/name"), not a local folder."""
+    if not name or name.startswith((".", "/", "~")) or "\\" in name or ":" in name:
+        return False
+    return name.count("/") == 1 and all(name.split("/"))
