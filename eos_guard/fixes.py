@@ -19,6 +19,10 @@ import stat
 import tempfile
 from pathlib import Path
 
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Iterable
+
 from .errors import InputError
 from .jsonspan import JsonDocument, NotRead, read_bytes
 from .records import field, record
@@ -29,6 +33,14 @@ from .vocabulary import is_token_id
 
 # Keys GenerationConfig.from_model_config copies from config.json that matter for a new generation_config.json.
 GENERATION_KEYS = ("bos_token_id", "decoder_start_token_id", "eos_token_id", "forced_eos_token_id", "pad_token_id")
+
+# The findings each kind of edit answers. As ruff applies only the fixes of the diagnostics it reports, an edit
+# is made only when the folder reports one of them after --select/--ignore and per-file-ignores: a rule turned
+# off changes no file.
+STOP_ID_CODES = frozenset({"EOS001", "EOS002", "EOS004", "EOS015", "EOS016", "EOS017"})  # the ids generate() uses
+CONFIG_CODES = frozenset({"EOS003", "EOS015", "EOS016"})  # config.json's eos next to a generation_config.json
+TOKENIZER_CODES = frozenset({"EOS001", "EOS016", "EOS017"})  # --unsafe-fixes: the eos becomes the terminator
+MAP_CODES = frozenset({"EOS008"})  # --unsafe-fixes: special_tokens_map.json's stale eos
 
 
 @record
@@ -54,23 +66,31 @@ def _lines(text: str) -> list[str]:
     return [line + "\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
 
 
-def plan(model: ResolvedModel, unsafe: bool = False) -> list[FileChange]:
-    """The changes that make ``model``'s files agree; empty when there is nothing to fix."""
+def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | None = None) -> list[FileChange]:
+    """The changes that make ``model``'s files agree; empty when there is nothing to fix. ``reported``: the codes
+    of the folder's findings as the run reports them (None: every edit), which decide the edits made (the
+    ``*_CODES`` sets above)."""
+    codes = None if reported is None else frozenset(reported)
     edits: dict[Path, tuple[JsonDocument, list[Edit], list[str]]] = {}
 
-    def add(doc: JsonDocument, edit: Edit | None, reason: str) -> None:
+    def answers(kind: frozenset[str]) -> bool:
+        return codes is None or not codes.isdisjoint(kind)
+
+    def add(doc: JsonDocument, edit: Edit | None, reason: str) -> bool:
         if edit is None:
-            return
+            return False
         entry = edits.setdefault(doc.path, (doc, [], []))
         entry[1].append(edit)
         entry[2].append(reason)
+        return True
 
     wanted = _ids_to_stop_on(model)
     changes: list[FileChange] = []
     stop = model.stop
     gen = model.files.generation_config
     missing = [i for i in wanted if i not in stop.ids]
-    if gen is not None and isinstance(gen.data, dict):
+    fix_stops = answers(STOP_ID_CODES)
+    if fix_stops and gen is not None and isinstance(gen.data, dict):
         if stop.present and not stop.invalid and stop.where is not None and missing:
             add(gen, add_to_id_list(gen, stop.where.keys, missing), f"eos_token_id: add {missing}")
         elif not stop.present and wanted:
@@ -79,8 +99,8 @@ def plan(model: ResolvedModel, unsafe: bool = False) -> list[FileChange]:
                 add(gen, replace_value(gen, ("eos_token_id",), value), f"eos_token_id: set to {value}")
             else:
                 add(gen, insert_member(gen, (), "eos_token_id", value), f"eos_token_id: add {value}")
-    elif gen is None and model.files.config is not None and isinstance(model.files.config.data, dict) and missing \
-            and not any(path.name == "generation_config.json" for path, _ in model.files.skipped):  # EOS018: not read
+    elif fix_stops and gen is None and model.files.config is not None and isinstance(model.files.config.data, dict) \
+            and missing and not any(path.name == "generation_config.json" for path, _ in model.files.skipped):  # EOS018: not read
         created = _new_generation_config(model, wanted)
         if created is not None:
             changes.append(created)
@@ -89,9 +109,12 @@ def plan(model: ResolvedModel, unsafe: bool = False) -> list[FileChange]:
     eos_id = eos.id if eos is not None else None
     if unsafe:  # first: config.json is then aligned with the eos the tokenizer will have, so one --fix is enough
         # the eos becomes the terminator only where a runtime runs on (Gemma 2 it's <eos> stays: every one stops)
-        runs_on = any(stops(model, stop) is False for stop in model.runtime_stops.values())
-        eos_id = _align_tokenizer(model, add, eos_id, runs_on)
-    _align_config(model, wanted, add, eos_id)
+        runs_on = answers(TOKENIZER_CODES) and any(stops(model, stop) is False for stop in model.runtime_stops.values())
+        eos_id = _align_tokenizer(model, add, eos_id, runs_on, answers(MAP_CODES))
+    # config.json: for its own findings; as the stop ids where there is no generation_config.json; and after an
+    # unsafe fix changed the eos, which EOS003 would report on the next run
+    if answers(CONFIG_CODES) or (fix_stops and gen is None) or eos_id != (eos.id if eos is not None else None):
+        _align_config(model, wanted, add, eos_id)
 
     for path, (doc, file_edits, reasons) in edits.items():
         new_text = apply_edits(doc.text, file_edits)
@@ -154,9 +177,10 @@ def _align_config(model: ResolvedModel, wanted: list[int], add, eos_id: int | No
         add(doc, add_to_id_list(doc, config.where.keys, missing), f"{config.where.describe()}: add {missing}")
 
 
-def _align_tokenizer(model: ResolvedModel, add, eos_id: int | None, to_terminator: bool = True) -> int | None:
+def _align_tokenizer(model: ResolvedModel, add, eos_id: int | None, to_terminator: bool = True,
+                     align_map: bool = True) -> int | None:
     """tokenizer_config.json's eos_token becomes the turn terminator (``to_terminator``), and a legacy map's
-    follows tokenizer_config.json's (EOS008); the eos id after that."""
+    follows tokenizer_config.json's (EOS008, ``align_map``); the eos id after that."""
     tc, stm = model.files.tokenizer_config, model.files.special_tokens_map
     terminator = model.terminator
     if tc is not None and isinstance(tc.data, dict) and "eos_token" in tc.data:
@@ -168,7 +192,8 @@ def _align_tokenizer(model: ResolvedModel, add, eos_id: int | None, to_terminato
             add(tc, _set_token(tc, ("eos_token",), target), f"eos_token: set to the turn terminator {target!r}")
             eos_id = terminator.id
         legacy = "added_tokens_decoder" not in tc.data
-        if stm is not None and legacy and isinstance(stm.data, dict) and "eos_token" in stm.data and target:
+        if align_map and stm is not None and legacy and isinstance(stm.data, dict) and "eos_token" in stm.data \
+                and target:
             stm_eos, _ = special_token_text(stm.data["eos_token"], False)
             if stm_eos != target:
                 add(stm, _set_token(stm, ("eos_token",), target), f"eos_token: set to {target!r}")

@@ -281,7 +281,7 @@ def test_a_fix_encodes_every_new_text_before_the_first_write(run, chatml, monkey
     says why (exit 2), for --fix and --diff alike."""
     from eos_guard import fixes
 
-    def plan_with_an_unencodable_text(model, unsafe=False):
+    def plan_with_an_unencodable_text(model, unsafe=False, reported=None):
         good = fixes.FileChange(chatml / "generation_config.json", None, '{"eos_token_id": [151643, 151645]}\n')
         bad = fixes.FileChange(chatml / "tokenizer_config.json", None, '{"eos_token": "\ud800"}\n')
         return [good, bad]
@@ -436,3 +436,32 @@ def test_unsafe_fixes_leave_a_folder_every_runtime_stops_on_as_it_is(run, tmp_pa
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
     assert run("--fix", "--unsafe-fixes", "--no-cache", "m") == (0, "All checks passed (1 model folder).\n", "")
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+def test_a_rule_turned_off_changes_no_file(run, tmp_path):
+    """As ruff applies only the fixes of the diagnostics it reports, --fix makes an edit only for a finding the run
+    reports after --select/--ignore and per-file-ignores: a team that keeps config.json's scalar eos on purpose
+    (EOS003 ignored for it) had it rewritten by every pre-commit run, and a check that passed (--select EOS013)
+    still wrote both files and exited 1."""
+    example = Path(__file__).resolve().parent.parent / "examples" / "chatml-finetune-broken"
+
+    def fixed(settings: str | None, *options: str) -> tuple[int, set[str]]:
+        work = tmp_path / f"w{len(list(tmp_path.iterdir()))}"
+        folder = shutil.copytree(example, work / "m")
+        if settings is not None:
+            (work / ".eos-guard.yaml").write_text(settings, encoding="utf-8")
+        code, _, _ = run("--fix", "--no-cache", "--baseline", "none", *options, "m", cwd=work)
+        return code, {p.name for p in folder.iterdir() if p.read_bytes() != (example / p.name).read_bytes()}
+
+    assert fixed(None) == (1, {"config.json", "generation_config.json"})
+    assert fixed('per-file-ignores:\n  "m/config.json": [EOS003]\n') == (1, {"generation_config.json"})
+    assert fixed("ignore: [EOS003]\n") == (1, {"generation_config.json"})
+    assert fixed(None, "--select", "EOS013") == (0, set())  # the check passes: nothing to fix
+    assert fixed(None, "--select", "EOS003") == (1, {"config.json"})
+    assert fixed(None, "--select", "EOS001") == (1, {"generation_config.json"})
+    # without generation_config.json, config.json holds the stop ids: EOS001 alone creates the file and aligns it
+    folder = shutil.copytree(example, tmp_path / "no-generation-config" / "m")
+    (folder / "generation_config.json").unlink()
+    run("--fix", "--no-cache", "--select", "EOS001", "m", cwd=folder.parent)
+    assert json.loads((folder / "generation_config.json").read_text())["eos_token_id"] == [151643, 151645]
+    assert json.loads((folder / "config.json").read_text())["eos_token_id"] == [151643, 151645]
