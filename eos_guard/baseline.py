@@ -22,8 +22,11 @@ ARGUMENTS_PER_CALL = 500  # paths per ls-tree call, well below any system's argu
 
 
 def git_root(folder: Path) -> Path | None:
+    """The work tree ``folder`` lies in, or None. A folder that cannot be searched (listable, not enterable) is
+    no work tree here: os.path.exists says False where Path.exists raises, and the folder's own check then says
+    why it cannot be read, while the run's other folders are reported."""
     for directory in (folder, *folder.parents):
-        if (directory / ".git").exists():
+        if os.path.exists(os.path.join(directory, ".git")):
             return directory
     return None
 

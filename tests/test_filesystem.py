@@ -222,6 +222,30 @@ def test_a_folder_that_cannot_be_listed_is_an_error_and_the_others_are_checked(t
     assert "All checks passed (1 model folder)." in proc.stdout, proc.stdout
 
 
+@pytest.mark.parametrize("argv", [["locked", "good"], ["good", "locked"], ["."]], ids=["named-first", "named-second",
+                                                                                    "parent"])
+def test_a_folder_that_can_be_listed_but_not_entered_is_an_error_and_the_others_are_checked(tmp_path, argv):
+    """Mode 0644 on a folder (read, no search permission): looking for its .git raised PermissionError, an internal
+    error that lost the whole run; its files are now its one error line, and the other folder is checked."""
+    import shutil
+
+    from support import FIXTURES, ROOT
+
+    shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "good")
+    shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "locked")
+    (tmp_path / "locked").chmod(0o644)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "EOS_GUARD_CACHE_DIR": str(tmp_path / "cache")}
+    try:
+        proc = subprocess.run([*_as_a_user(), "--format", "concise", *argv], cwd=tmp_path, env=env,
+                              capture_output=True, text=True)
+    finally:
+        (tmp_path / "locked").chmod(0o755)
+    assert proc.returncode == 2 and "internal error" not in proc.stderr, proc.stderr
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("eos-guard: locked/"), proc.stderr
+    assert "locked/config.json: cannot read file: Permission denied" in proc.stderr
+    assert proc.stdout == "No findings in 2 model folders; 1 cannot be read.\n", proc.stdout
+
+
 @pytest.mark.parametrize("name", ["private", "lost+found"])
 def test_an_excluded_folder_that_cannot_be_listed_is_not_reported(tmp_path, name):
     """An excluded folder, and a file system's lost+found (root's only), are not listed: not an error."""
