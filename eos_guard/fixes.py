@@ -184,7 +184,9 @@ def _align_tokenizer(model: ResolvedModel, add, eos_id: int | None, to_terminato
     tc, stm = model.files.tokenizer_config, model.files.special_tokens_map
     terminator = model.terminator
     if tc is not None and isinstance(tc.data, dict) and "eos_token" in tc.data:
-        tc_eos, _ = special_token_text(tc.data["eos_token"], True)
+        tc_eos, unreadable = special_token_text(tc.data["eos_token"], True)
+        if unreadable:  # a value transformers cannot load (EOS007): left for a person, as the docs say
+            return eos_id
         target = tc_eos
         if to_terminator and terminator is not None and terminator.id is not None and terminator.token != tc_eos \
                 and model.vocab.is_added(terminator.token):
@@ -194,8 +196,8 @@ def _align_tokenizer(model: ResolvedModel, add, eos_id: int | None, to_terminato
         legacy = "added_tokens_decoder" not in tc.data
         if align_map and stm is not None and legacy and isinstance(stm.data, dict) and "eos_token" in stm.data \
                 and target:
-            stm_eos, _ = special_token_text(stm.data["eos_token"], False)
-            if stm_eos != target:
+            stm_eos, unreadable = special_token_text(stm.data["eos_token"], False)
+            if stm_eos != target and not unreadable:
                 add(stm, _set_token(stm, ("eos_token",), target), f"eos_token: set to {target!r}")
                 # the map's eos was the one transformers used (legacy branch): the target's id is the eos now
                 target_id = model.vocab.id_of(target)

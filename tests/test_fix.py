@@ -465,3 +465,29 @@ def test_a_rule_turned_off_changes_no_file(run, tmp_path):
     run("--fix", "--no-cache", "--select", "EOS001", "m", cwd=folder.parent)
     assert json.loads((folder / "generation_config.json").read_text())["eos_token_id"] == [151643, 151645]
     assert json.loads((folder / "config.json").read_text())["eos_token_id"] == [151643, 151645]
+
+
+@pytest.mark.parametrize("value", [{}, {"__type": "AddedToken"}, 5, ["<|im_end|>"]], ids=["object", "added-token-no-content",
+                                                                                          "number", "list"])
+@pytest.mark.parametrize("name", ["tokenizer_config.json", "special_tokens_map.json"])
+def test_unsafe_fixes_leave_an_eos_transformers_cannot_load_to_a_person(run, tmp_path, name, value):
+    """An eos_token object without "content" made --fix --unsafe-fixes and --diff --unsafe-fixes stop with an
+    internal error (AssertionError), the run's other folders neither fixed nor reported. The value is EOS007's
+    and left as it is; the stop ids are still fixed, and so is the other folder."""
+    folder = shutil.copytree(FIXTURES / "qwen25-base-chatml-sft-gen-endoftext", tmp_path / "bad")
+    other = shutil.copytree(CHATML, tmp_path / "good")
+    if name == "special_tokens_map.json":  # read only without added_tokens_decoder (the legacy branch)
+        config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+        config.pop("added_tokens_decoder")
+        write_json(folder / "tokenizer_config.json", config)
+        write_json(folder / name, {"eos_token": value})
+    else:
+        config = json.loads((folder / name).read_text(encoding="utf-8"))
+        write_json(folder / name, {**config, "eos_token": value})
+    before = (folder / name).read_bytes()
+    code, out, err = run("--diff", "--unsafe-fixes", "--no-cache", ".", cwd=tmp_path)
+    assert code == 1 and "internal error" not in err and "b/good/generation_config.json" in out, err
+    code, out, err = run("--fix", "--unsafe-fixes", "--no-cache", "--format", "concise", ".", cwd=tmp_path)
+    assert "internal error" not in err and f"bad/{name}" in out and "EOS007" in out, (out, err)
+    assert (folder / name).read_bytes() == before
+    assert 151645 in json.loads((other / "generation_config.json").read_text())["eos_token_id"]
