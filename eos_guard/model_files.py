@@ -501,8 +501,11 @@ def holds_model_files(folder: Path | str, names: list[str]) -> bool:
         return False
     if any(name in MODEL_FILES and name != "config.json" for name in names):
         return True
+    path = os.path.join(folder, "config.json")
+    if os.path.islink(path) and not _is_within(Path(os.path.realpath(path)), trusted_root(Path(folder))):
+        return True  # not opened: checking the folder reports the link out of the repository (EOS018)
     try:  # never blocks: a FIFO is opened without waiting for a writer, and not read
-        descriptor = os.open(os.path.join(folder, "config.json"), os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError:
         return True  # unreadable: checking the folder reports it
     try:
@@ -526,6 +529,19 @@ def repository_of(path: Path) -> Path:
         if not os.path.islink(directory) and os.path.lexists(directory / ".git"):
             return Path(os.path.realpath(directory))
     return Path(os.path.realpath(absolute if os.path.isdir(absolute) else absolute.parent))
+
+
+def linked_out_of_repository(path: Path) -> str | None:
+    """Why a named file (a GGUF PATH) is not read: it lies in a git work tree and is, or lies under, a symbolic link
+    to a place outside it, as a pull request can add (a folder so linked is refused in find_model_folders). None
+    otherwise: outside a work tree, whoever runs eos-guard named the file, wherever it links."""
+    root = repository_of(path)
+    if not os.path.lexists(root / ".git"):
+        return None
+    real = Path(os.path.realpath(path))
+    if _is_within(real, root):
+        return None
+    return f"is a symbolic link to {real}, outside {root}; not followed"
 
 
 def find_model_folders(paths: Iterable[Path], refused: list[tuple[Path, str]] | None = None,

@@ -14,7 +14,7 @@ from .baseline import baseline_problems, read_baselines
 from .config_types import Config
 from .errors import InputError, MissingDependency, display_path
 from .findings import Finding, Location
-from .model_files import ModelFiles, find_model_folders
+from .model_files import ModelFiles, find_model_folders, linked_out_of_repository
 from .records import field, record, replace
 from .resolve import ResolvedModel, resolve
 from .results import ModelReport, Report
@@ -87,7 +87,12 @@ def model_folders(paths: Iterable[Union[str, Path]], config: Config, allow_empty
         except InputError as exc:
             found.problems.append(exc.detached())
             continue
-        found.ggufs += sources.gguf
+        for gguf in sources.gguf:
+            reason = linked_out_of_repository(gguf)
+            if reason is None:
+                found.ggufs.append(gguf)
+            else:
+                refused.append((gguf, reason))
         hub += sources.hub
     found.folders = [f for f in local if not config.excluded(f)]
     found.excluded = len(local) - len(found.folders)

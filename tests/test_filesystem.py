@@ -30,6 +30,22 @@ def test_link_out_of_the_repository_is_not_followed(run, repo, tmp_path):
     assert "s3cr3t" not in out and json.loads(out)["models"][0]["stop_ids"]["transformers"] == [2]
 
 
+def test_a_config_json_linked_out_of_the_repository_is_not_even_opened(run, repo, tmp_path, monkeypatch):
+    """A folder whose only model file is config.json: deciding whether it is a model's config opened the file,
+    following a link out of the repository (to /dev/zero, say: a device with side effects on open is touched);
+    the link is now refused (EOS018) without an open."""
+    target = write_json(tmp_path / "outside.json", {"model_type": "qwen2", "eos_token_id": 2})
+    (repo / "m" / "config.json").unlink()
+    os.symlink(target, repo / "m" / "config.json")
+    opened = []
+    real_open = os.open
+    monkeypatch.setattr(os, "open", lambda path, *rest, **kw: opened.append(os.fspath(path)) or real_open(path, *rest,
+                                                                                                      **kw))
+    code, out, _ = run("--format", "json", ".", cwd=repo)
+    assert code == 1 and findings(out) == [("EOS018", "m/config.json")]
+    assert not [path for path in opened if path.endswith("config.json") or path == str(target)], opened
+
+
 def test_link_inside_the_repository_is_followed(run, repo):
     write_json(repo / "shared" / "generation_config.json", {"eos_token_id": [2, 7]})
     os.symlink("../shared/generation_config.json", repo / "m" / "generation_config.json")

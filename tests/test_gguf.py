@@ -453,3 +453,23 @@ def test_a_gguf_name_in_any_case_is_read_and_a_folder_so_named_is_a_folder(run, 
     os.mkfifo(tmp_path / "fifo.gguf")
     code, _, err = run("fifo.gguf")
     assert code == 2 and "fifo.gguf: not a regular file" in err, err
+
+
+def test_a_gguf_path_linked_out_of_its_repository_is_not_read(run, tmp_path):
+    """A .gguf PATH in a git work tree that links outside it (a pull request can add one) was read and its token
+    texts quoted in findings; it is refused as a linked model file is (EOS018). Outside a work tree the named
+    file is read wherever it links (a GGUF linked from a model store)."""
+    import subprocess
+
+    outside = write_gguf(tmp_path / "outside.gguf", tokens=VOCAB[:-1] + ["SECRET-FROM-OUTSIDE"])
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    os.symlink(outside, repo / "model.gguf")
+    code, out, _ = run("--format", "json", "model.gguf", cwd=repo)
+    assert code == 1 and [(f["code"], f["path"]) for f in json.loads(out)["findings"]] == [("EOS018", "model.gguf")]
+    assert "SECRET" not in out and "not followed" in out
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    os.symlink(outside, plain / "model.gguf")
+    code, out, _ = run("model.gguf", cwd=plain)
+    assert (code, out) == (0, "All checks passed (1 GGUF file).\n")
