@@ -330,18 +330,30 @@ def select(outcomes: Iterable[Outcome], added_tokens: Iterable[str]) -> Probe:
             tail = value
             run = _token_run(tail, by_length)
             if run:
-                result.token, result.run, result.tail, result.shape = run[0], run[:1], tail, shape
+                result.token, result.run, result.tail, result.shape = run[0], run[:1], _kept(tail), shape
                 if len(run) > 1 and not _goes_on(shape):
                     result.run = _common_run(run, outcomes, by_length)
                 return result
             if fallback is None or (not fallback.tail.strip() and tail.strip()):
-                fallback = Probe(tail=tail, shape=shape)
+                fallback = Probe(tail=_kept(tail), shape=shape)
     except TemplateLimitExceeded as exc:
         result.limit_exceeded = str(exc)
         return result
     if fallback is not None:
         result.tail, result.shape = fallback.tail, fallback.shape
     return result
+
+
+TAIL_KEPT = 256  # characters of the text after an answer a probe keeps, after its leading whitespace (64 of it)
+
+
+def _kept(tail: str) -> str:
+    """The start of the text after an answer, all messages show of it: a template may write a megabyte there, and a
+    probe's result lives for the whole run and in the cache."""
+    if len(tail) <= TAIL_KEPT:
+        return tail
+    lead = len(tail) - len(tail.lstrip())
+    return tail[:min(lead, 64)] + tail[lead:lead + TAIL_KEPT]
 
 
 _GENERATION_TAG = re.compile(r"\{%-?\s*generation\s*-?%\}")

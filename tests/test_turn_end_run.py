@@ -203,3 +203,18 @@ def test_a_template_writing_a_token_a_hundred_thousand_times_costs_a_few_searche
     tail = "<|eot|>" * 100_000
     probe = select([("user,assistant", "tail", tail), ("user,assistant,user", "tail", tail)], added)
     assert probe.run == ["<|eot|>"] * MAX_RUN
+
+
+@pytest.mark.parametrize("after", ["<|im_end|>", "", "{{ '\\n' * 5000 }}"], ids=["token", "text", "whitespace"])
+def test_a_probe_keeps_only_the_start_of_the_text_after_an_answer(after):
+    """A template may write up to the output limit after an answer; a probe's result lives for the whole run and in
+    the cache, so it keeps the start of that text (what messages show): 60 folders of 16 such templates held
+    0.9 GB in memory and wrote 0.9 GB of cache. The token and the first word after the whitespace are kept."""
+    from eos_guard.template import TAIL_KEPT, probe_named_template
+
+    source = ("{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}" + after +
+              "{% if m.role == 'assistant' %}{{ '### y' * 100000 }}{% endif %}\n{% endfor %}")
+    probe = probe_named_template("default", source, {}, ["<|im_start|>", "<|im_end|>"])
+    assert len(probe.tail) <= TAIL_KEPT + 64
+    assert probe.token == ("<|im_end|>" if after == "<|im_end|>" else None)
+    assert probe.tail.split()[0].startswith("<|im_end|>###" if after == "<|im_end|>" else "###")
