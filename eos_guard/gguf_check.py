@@ -19,9 +19,10 @@ from .errors import InputError, MissingDependency
 from .findings import quoted_list
 from .gguf_metadata import ARRAY, CONTROL, STRING, TYPE_NAMES, USER_DEFINED, GgufMetadata, read_metadata
 from .known_tokens import END_OF_TURN_TEXTS
+from .model_files import MAX_TEMPLATES
 from .records import field, record
 from .resolve import ResolvedModel
-from .template import Limits, first_listed, probe_named_template, turn_end_run
+from .template import Limits, first_listed, probe_named_template, probe_problem, turn_end_run
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ class GgufTemplate:
     id: int | None
     # the ids of the tokens written one after the other after every answer, ``id`` first (template.turn_end_run)
     run_ids: tuple[int | None, ...] = ()
+    problem: str | None = None  # why the template cannot be checked (template.probe_problem): EOS028
 
     def stops_on(self, eog: tuple[int, ...]) -> bool:
         """Whether llama.cpp stops at the end of an answer: at the first of the tokens written after it that is
@@ -66,6 +68,8 @@ class GgufModel:
     written: dict[str, int]         # tokenizer.ggml.<kind>_token_id as written: bos, eos, eot, eom
     tokenizer_model: str | None
     templates: list[GgufTemplate] = field(default_factory=list)
+    # the template keys past MAX_TEMPLATES, not rendered (EOS028): a folder checks as many
+    templates_not_checked: list[str] = field(default_factory=list)
     folders: list[ResolvedModel] = field(default_factory=list)  # the folders of the run it may come from
     # llama.cpp's end-of-generation ids: the runtimes layer fills them in (runtimes.llama_cpp.gguf_end_of_generation)
     eog: tuple[int, ...] = ()
@@ -128,6 +132,9 @@ def load(path: Path, limits: Limits = Limits(), max_bytes: int | None = None) ->
     gguf = GgufModel(path, tokens, types, written, model)
     for key in sorted(filter(_is_template, meta.fields)):  # tokenizer.chat_template sorts first
         text = _typed(meta, key, STRING)
+        if len(gguf.templates) >= MAX_TEMPLATES:  # each may run to the time limit: a 3 KB file held 20 of them
+            gguf.templates_not_checked.append(key)
+            continue
         name = "default" if key == TEMPLATE else key[len(TEMPLATE) + 1:]
         gguf.templates.append(_template(gguf, name, key, text, limits))
     return gguf
@@ -176,7 +183,7 @@ def _template(gguf: GgufModel, name: str, key: str, source: str, limits: Limits)
         raise exc.at(gguf.path) from None
     token_id = gguf.id_of(probe.token) if probe.token is not None else None
     run = tuple(gguf.id_of(token) for token in turn_end_run(probe, source))
-    return GgufTemplate(name, key, source, probe.token, token_id, run)
+    return GgufTemplate(name, key, source, probe.token, token_id, run, probe_problem(probe))
 
 
 def may_come_from(gguf: GgufModel, model: ResolvedModel) -> bool:

@@ -344,6 +344,17 @@ def select(outcomes: Iterable[Outcome], added_tokens: Iterable[str]) -> Probe:
     return result
 
 
+def probe_problem(probe: Probe) -> str | None:
+    """Why a template's probe cannot be checked (EOS014 for a folder, EOS028 for a GGUF file), or None."""
+    if probe.limit_exceeded:
+        return f"was stopped: {probe.limit_exceeded}"
+    if not probe.marker_seen and probe.errors:
+        return f"failed on every probe conversation: {probe.errors[0]}"
+    if not probe.marker_seen:
+        return "never shows the assistant's answer"
+    return None
+
+
 TAIL_KEPT = 256  # characters of the text after an answer a probe keeps, after its leading whitespace (64 of it)
 
 

@@ -473,3 +473,45 @@ def test_a_gguf_path_linked_out_of_its_repository_is_not_read(run, tmp_path):
     os.symlink(outside, plain / "model.gguf")
     code, out, _ = run("model.gguf", cwd=plain)
     assert (code, out) == (0, "All checks passed (1 GGUF file).\n")
+
+
+@pytest.mark.parametrize(("template", "problem"), [
+    ("{% for m in messages %}{{ m.content }}{% endfor", "failed on every probe conversation: TemplateSyntaxError"),
+    ("{{ raise_exception('no chats here') }}", "failed on every probe conversation: user,assistant: TemplateError"),
+    ("{{ 'x' * 999999 }}{{ 'y' * 999999 }}", "was stopped: "),
+    ("{% for m in messages %}<|turn|>{{ m.role }}{% endfor %}", "never shows the assistant's answer"),
+], ids=["syntax-error", "raises", "over-a-limit", "no-answer"])
+def test_a_gguf_template_that_cannot_be_checked_is_eos028(run, tmp_path, template, problem):
+    """The GGUF's EOS014: a template eos-guard cannot check passed in silence ('All checks passed', exit 0) where a
+    working one gives EOS019, so breaking the template hid the error."""
+    write_gguf(tmp_path / "m.gguf", template=template)
+    code, out, _ = run("--format", "json", "m.gguf", cwd=tmp_path)
+    found = [(f["code"], f["severity"], f["message"]) for f in json.loads(out)["findings"]]
+    assert code == 0 and [(c, s) for c, s, _ in found] == [("EOS028", "warning")], found
+    assert found[0][2].startswith("the chat template (tokenizer.chat_template) " + problem), found
+
+
+def test_a_gguf_renders_at_most_sixteen_templates(run, tmp_path, monkeypatch):
+    """A GGUF's templates were all rendered: a 3 KB file with 20 templates that each ran to the time limit held a
+    check for 40 s, and 2,000 of them took 1.9 GB. As for a folder, 16 are checked (tokenizer.chat_template
+    first) and the rest are one EOS028 error."""
+    from eos_guard import gguf_check
+
+    rendered = []
+    real = gguf_check.probe_named_template
+    monkeypatch.setattr(gguf_check, "probe_named_template", lambda name, *rest: rendered.append(name) or real(name,
+                                                                                                        *rest))
+    writer = gguf.GGUFWriter(tmp_path / "m.gguf", arch="llama")
+    writer.add_tokenizer_model("gpt2")
+    writer.add_token_list(VOCAB)
+    writer.add_token_types(TYPES)
+    writer.add_eos_token_id(END)
+    writer.add_chat_template([{"name": "default", "template": CUSTOM_TEMPLATE}] +
+                             [{"name": f"t{i:02d}", "template": CUSTOM_TEMPLATE} for i in range(19)])
+    _finish(writer)
+    code, out, _ = run("--format", "json", "m.gguf", cwd=tmp_path)
+    assert len(rendered) == 16 and rendered[0] == "default"
+    found = [(f["code"], f["severity"], f["message"]) for f in json.loads(out)["findings"]]
+    assert code == 1 and ("EOS028", "error", "4 chat templates not checked (tokenizer.chat_template.t15 and the ones "
+                          "after it): eos-guard checks at most 16 chat templates per GGUF file, as per model folder") \
+        in found, found

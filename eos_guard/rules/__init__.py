@@ -16,6 +16,7 @@ from .file_not_read import FileNotRead
 from .gguf_eos_invalid import GgufEosInvalid
 from .gguf_eos_not_control import GgufEosNotControl
 from .gguf_folder_mismatch import GgufFolderMismatch
+from .gguf_template_error import GgufTemplateError
 from .gguf_terminator_not_eog import GgufTerminatorNotEog
 from .id_out_of_range import IdOutOfRange
 from .invalid_token_id import InvalidTokenId
@@ -50,7 +51,7 @@ ALL_RULES: tuple[Rule, ...] = (
     GgufFolderMismatch(),
     # training data (eos_guard.check_batch, EosGuardCallback): they find nothing in a model folder
     PadMasksStop(), StopNotInData(), LossMaskExcludesStop(), SequencesEndWithoutStop(),
-    StopIdsInBaseModel(),
+    StopIdsInBaseModel(), GgufTemplateError(),
 )
 BATCH_RULES: tuple[BatchRule, ...] = tuple(rule for rule in ALL_RULES if isinstance(rule, BatchRule))
 BY_CODE = {rule.code: rule for rule in ALL_RULES}

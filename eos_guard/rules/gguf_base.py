@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import display_path
-from ..findings import Finding, Location
+from ..findings import Finding, Location, Severity
 from ..resolve import ResolvedModel
 from .base import Options, Rule
 
@@ -27,9 +27,9 @@ class GgufRule(Rule):
     def check_gguf(self, gguf: GgufModel, options: Options) -> Iterator[Finding]:
         raise NotImplementedError
 
-    def gguf_finding(self, gguf: GgufModel, message: str) -> Finding:
+    def gguf_finding(self, gguf: GgufModel, message: str, severity: Severity | None = None) -> Finding:
         """A finding at the start of the file: GGUF metadata has no lines, so messages name the key."""
-        return Finding(self.code, self.name, self.severity, message, Location.of(gguf.path), gguf.path)
+        return Finding(self.code, self.name, severity or self.severity, message, Location.of(gguf.path), gguf.path)
 
 
 def repair(gguf: GgufModel, kind: str, token_id: int) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from ..findings import Finding, Severity
 from ..model_files import TEMPLATE_FILE, TEMPLATES_NOT_READ, is_processor_template
 from ..resolve import ResolvedModel
+from ..template import probe_problem
 from .base import Options, Rule
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -59,13 +60,7 @@ class TemplateError(Rule):
         for _, message, place in model.files.template_problems:
             yield self.finding(model, message, place)
         for terminator in model.terminators:
-            probe, name = terminator.probe, terminator.template.name
-            if probe.limit_exceeded:
-                message = f"the '{name}' chat template was stopped: {probe.limit_exceeded}"
-            elif not probe.marker_seen and probe.errors:
-                message = f"the '{name}' chat template failed on every probe conversation: {probe.errors[0]}"
-            elif not probe.marker_seen:
-                message = f"the '{name}' chat template never shows the assistant's answer"
-            else:
-                continue
-            yield self.finding(model, message, terminator.template)
+            problem = probe_problem(terminator.probe)
+            if problem is not None:
+                yield self.finding(model, f"the '{terminator.template.name}' chat template {problem}",
+                                   terminator.template)
