@@ -396,7 +396,11 @@ def _run(args: argparse.Namespace) -> int:
             write(explain.render(report))
         for error in report.errors:
             _say(f"eos-guard: {error}")
-        return EXIT_ERROR if report.errors else EXIT_OK
+        # a file that was not read (EOS018 in a check: a link out of the repository, over a size limit, a FIFO)
+        unread = [(path, reason) for m in report.models if m.model is not None for path, reason in m.model.files.skipped]
+        for path, reason in unread:
+            _say(f"eos-guard: {display_path(path)} {reason}")
+        return EXIT_ERROR if report.errors or unread else EXIT_OK
     outcome = check(paths, config, args, on_write=lambda path: _say(f"Fixing {display_path(path)}"))
     for failure in outcome.failed:
         _say(f"eos-guard: {failure.render()}")

@@ -288,3 +288,21 @@ def test_a_link_to_a_missing_file_says_so(run, repo):
     code, _, err = run("m", cwd=repo)
     assert code == 2 and "m/generation_config.json: cannot read file: a symbolic link to blobs/deleted, which does " \
                           "not exist" in err, err
+
+
+def test_explain_names_a_file_it_did_not_read_and_exits_2(run, repo, tmp_path):
+    """explain explained a folder as if a file it skipped were not there (a chat_template.jinja over the size limit:
+    the inline template's terminator, every runtime 'yes'), exit 0; check mode says EOS018. It names the file
+    under its folder and on stderr, lists it in JSON, and exits 2 (docs/usage.md)."""
+    secret = write_json(tmp_path / "outside.json", {"eos_token_id": 99})
+    os.symlink(secret, repo / "m" / "generation_config.json")
+    code, out, err = run("explain", "m", cwd=repo)
+    assert code == 2 and "  generation_config.json is a symbolic link to " in out, out
+    assert ": the rows below are without it" in out
+    assert err.count("\n") == 1 and err.startswith("eos-guard: m/generation_config.json is a symbolic link to "), err
+    code, out, err = run("explain", "--format", "json", "m", cwd=repo)
+    not_read = json.loads(out)["models"][0]["not_read"]
+    assert code == 2 and [entry["path"] for entry in not_read] == ["m/generation_config.json"], out
+    os.unlink(repo / "m" / "generation_config.json")
+    code, out, err = run("explain", "--format", "json", "m", cwd=repo)
+    assert (code, err, json.loads(out)["models"][0]["not_read"]) == (0, "", [])

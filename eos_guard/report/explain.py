@@ -30,6 +30,7 @@ def render_json(report: Report) -> str:
         models.append({
             "path": display_path(model.folder),
             "target": target_id(model),
+            "not_read": [{"path": display_path(path), "reason": reason} for path, reason in model.files.skipped],
             "runtimes": [{"runtime": name, "release": stop.release, "source": stop.source, "stop_ids": list(stop.ids),
                           "stops": stops(model, stop), "why": why(model, stop), "fix": fix(model, stop),
                           "notes": list(stop.notes),
@@ -58,6 +59,8 @@ def _model(model: ResolvedModel) -> str:
                                f"({model.describe_id(eos.id)}){default}"))
     else:
         lines.append("  no chat template terminator and no tokenizer eos")
+    for path, reason in model.files.skipped:  # what the rows below do without (EOS018 in a check)
+        lines.append(printable(f"  {path.name} {reason}: the rows below are without it"))
     rows = [COLUMNS]
     for name, stop in model.runtime_stops.items():
         ids = describe_ids(stop.ids, model)[1:-1]  # the list's items, at most 16 (findings.quoted_list)
