@@ -272,7 +272,7 @@ class ModelFiles:
         extra = self.folder / TEMPLATE_DIR if link is not None else None
         # A link to a folder inside the repository is followed; one out of it (or a loop) is EOS018.
         if extra is not None and self._followable(extra, link) and extra.is_dir():
-            for path in sorted(extra.glob("*.jinja")):
+            for path in self._listed_templates(extra):
                 if len(templates) >= MAX_TEMPLATES:
                     self.skipped.append((path, _TOO_MANY))
                     continue
@@ -292,6 +292,26 @@ class ModelFiles:
                                                  "apply_chat_template raises TypeError",
                                            Where(doc, ("chat_template",))))
         return templates
+
+    @staticmethod
+    def _listed_templates(folder: Path) -> list[Path]:
+        """additional_chat_templates/*.jinja, sorted. A folder that cannot be listed, or whose files cannot be
+        looked at (read permission without search permission), is the model folder's error: transformers loads
+        every template there in place of tokenizer_config.json's, so checking without them would check another
+        template."""
+        try:
+            names = sorted(name for name in os.listdir(folder) if name.endswith(".jinja") and not name.startswith("."))
+        except OSError as exc:
+            raise InputError(folder, f"cannot list the folder: {exc.strerror or exc}") from None
+        paths = [folder / name for name in names]
+        for path in paths:
+            try:
+                os.lstat(path)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise InputError(path, f"cannot read file: {exc.strerror or exc}") from None
+        return paths
 
     def _named_templates(self, value: list | dict, templates: dict[str, TemplateSource]) -> None:
         """tokenizer_config.json's named templates, as transformers 5.24 keeps them (``PreTrainedTokenizerBase.
@@ -603,10 +623,13 @@ def _walk(top: Path, unlisted: list[InputError] | None = None) -> Iterator[Path]
         if root is not top and any(name == "pyvenv.cfg" for name, _, _ in listed) \
                 and os.path.exists(os.path.join(root, "pyvenv.cfg")):
             continue  # a virtual environment, found from its own listing (no look-up per folder)
-        if holds_model_files(root, [name for name, is_dir, _ in listed if not is_dir]):
+        model = holds_model_files(root, [name for name, is_dir, _ in listed if not is_dir])
+        if model:
             yield root
+        # a model folder's additional_chat_templates/ is its own (an unlistable one is that folder's error)
         children = sorted(name for name, is_dir, is_link in listed if is_dir and not is_link
-                          and not name.startswith(".") and name not in SKIPPED_DIRS)
+                          and not name.startswith(".") and name not in SKIPPED_DIRS
+                          and not (model and name == TEMPLATE_DIR))
         # A link to a model folder is yielded (the caller refuses it if it leaves the repository), not entered.
         yield from (root / name for name, is_dir, is_link in sorted(listed)
                     if is_dir and is_link and not name.startswith(".") and name != TEMPLATE_DIR

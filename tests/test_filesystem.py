@@ -306,3 +306,31 @@ def test_explain_names_a_file_it_did_not_read_and_exits_2(run, repo, tmp_path):
     os.unlink(repo / "m" / "generation_config.json")
     code, out, err = run("explain", "--format", "json", "m", cwd=repo)
     assert (code, err, json.loads(out)["models"][0]["not_read"]) == (0, "", [])
+
+
+@pytest.mark.parametrize(("mode", "argv", "named"), [
+    (0o000, ["m"], "m/additional_chat_templates: cannot list the folder: Permission denied"),
+    (0o000, ["m/config.json"], "m/additional_chat_templates: cannot list the folder: Permission denied"),
+    (0o444, ["m"], "m/additional_chat_templates/default.jinja: cannot read file: Permission denied"),
+], ids=["unlistable", "unlistable-file-named", "unsearchable"])
+def test_templates_that_cannot_be_read_are_the_folders_error(tmp_path, mode, argv, named):
+    """additional_chat_templates/ replaces tokenizer_config.json's template in transformers. One that could not be
+    listed (named by a file, as pre-commit passes them) or whose files could not be looked at (0444) was skipped
+    in silence: the folder was checked with the inline template and passed. It is now the folder's one error."""
+    import shutil
+
+    from support import FIXTURES, ROOT
+
+    folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
+    (folder / "additional_chat_templates").mkdir()
+    (folder / "additional_chat_templates" / "default.jinja").write_text(
+        "{% for m in messages %}{{ m.content }}<|endoftext|>{% endfor %}", encoding="utf-8")
+    (folder / "additional_chat_templates").chmod(mode)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "EOS_GUARD_CACHE_DIR": str(tmp_path / "cache")}
+    try:
+        proc = subprocess.run([*_as_a_user(), "--format", "concise", *argv], cwd=tmp_path, env=env,
+                              capture_output=True, text=True)
+    finally:
+        (folder / "additional_chat_templates").chmod(0o755)
+    assert proc.returncode == 2 and proc.stderr == f"eos-guard: {named}\n", proc.stderr
+    assert proc.stdout == "No findings in 1 model folder; 1 cannot be read.\n", proc.stdout
