@@ -31,8 +31,26 @@ from .runtimes import stops
 from .splice import Edit, add_to_id_list, apply_edits, insert_member, replace_value
 from .vocabulary import is_token_id
 
-# Keys GenerationConfig.from_model_config copies from config.json that matter for a new generation_config.json.
-GENERATION_KEYS = ("bos_token_id", "decoder_start_token_id", "eos_token_id", "forced_eos_token_id", "pad_token_id")
+# The attributes of transformers 5.24's GenerationConfig (all None by default): GenerationConfig.from_model_config
+# copies each one config.json sets, and save_pretrained writes those that are not None
+# (tests/test_fix.py::test_the_generation_attributes_are_those_of_the_installed_transformers).
+GENERATION_ATTRIBUTES = (
+    "max_length", "max_new_tokens", "min_length", "min_new_tokens", "early_stopping", "max_time", "stop_strings",
+    "do_sample", "num_beams", "use_mtp", "use_cache", "cache_implementation", "cache_config", "max_cache_len",
+    "temperature", "top_k", "top_p", "min_p", "top_h", "typical_p", "epsilon_cutoff", "eta_cutoff",
+    "repetition_penalty", "encoder_repetition_penalty", "length_penalty", "no_repeat_ngram_size", "bad_words_ids",
+    "renormalize_logits", "forced_bos_token_id", "forced_eos_token_id", "remove_invalid_values",
+    "exponential_decay_length_penalty", "suppress_tokens", "begin_suppress_tokens", "sequence_bias", "token_healing",
+    "guidance_scale", "watermarking_config", "num_return_sequences", "output_attentions", "output_hidden_states",
+    "output_scores", "output_logits", "return_dict_in_generate", "pad_token_id", "bos_token_id", "eos_token_id",
+    "encoder_no_repeat_ngram_size", "decoder_start_token_id", "is_assistant", "num_assistant_tokens",
+    "num_assistant_tokens_schedule", "assistant_confidence_threshold", "prompt_lookup_num_tokens",
+    "max_matching_ngram_size", "assistant_early_exit", "assistant_lookbehind", "target_lookbehind",
+    "assistant_ensemble_weight", "speculation_type", "compile_config", "disable_compile",
+    "continuous_batching_config", "low_memory", "penalty_alpha", "dola_layers", "diversity_penalty",
+    "num_beam_groups", "constraints", "force_words_ids", "prefill_chunk_size",
+)
+EXTRA_OUTPUT_FLAGS = ("output_attentions", "output_hidden_states", "output_scores", "output_logits")
 
 # The findings each kind of edit answers. As ruff applies only the fixes of the diagnostics it reports, an edit
 # is made only when the folder reports one of them after --select/--ignore and per-file-ignores: a rule turned
@@ -141,19 +159,18 @@ def _ids_to_stop_on(model: ResolvedModel) -> list[int]:
 
 
 def _new_generation_config(model: ResolvedModel, wanted: list[int]) -> FileChange | None:
-    """generation_config.json as ``GenerationConfig.from_model_config(config).save_pretrained`` writes it."""
+    """generation_config.json as ``GenerationConfig.from_model_config(config).save_pretrained`` writes it: every
+    generation setting config.json holds (``max_length``, ``do_sample``, ``temperature``...; generate() read them
+    from there while the file was missing, and reads only the file once it exists), top level, else the first
+    truthy ``decoder``/``generator``/``text_config`` (``from_model_config``'s order)."""
     config = model.files.config
     assert config is not None
-    values = {}
-    for key in GENERATION_KEYS:
-        value = config.data.get(key)
-        if value is None:
-            for sub in ("decoder", "generator", "text_config"):
-                if config.data.get(sub):
-                    value = config.data[sub].get(key) if isinstance(config.data[sub], dict) else None
-                    break
-        if value is not None:
-            values[key] = value
+    values = {key: config.data[key] for key in GENERATION_ATTRIBUTES if config.data.get(key) is not None}
+    sub = next((config.data[name] for name in ("decoder", "generator", "text_config") if config.data.get(name)), None)
+    if isinstance(sub, dict):
+        values.update({key: sub[key] for key in GENERATION_ATTRIBUTES if key not in values and sub.get(key) is not None})
+    if not values.get("return_dict_in_generate") and any(values.get(flag) is True for flag in EXTRA_OUTPUT_FLAGS):
+        values["return_dict_in_generate"] = True
     current = list(model.stop.ids)
     if model.stop.invalid:
         return None

@@ -491,3 +491,44 @@ def test_unsafe_fixes_leave_an_eos_transformers_cannot_load_to_a_person(run, tmp
     assert "internal error" not in err and f"bad/{name}" in out and "EOS007" in out, (out, err)
     assert (folder / name).read_bytes() == before
     assert 151645 in json.loads((other / "generation_config.json").read_text())["eos_token_id"]
+
+
+def test_the_generation_attributes_are_those_of_the_installed_transformers():
+    transformers = pytest.importorskip("transformers")
+    from eos_guard.fixes import GENERATION_ATTRIBUTES
+
+    if not transformers.__version__.startswith("5.24."):
+        pytest.skip(f"GENERATION_ATTRIBUTES lists transformers 5.24's; {transformers.__version__} is installed")
+    defaults = transformers.GenerationConfig().to_dict()
+    assert [key for key in defaults if key not in ("_from_model_config", "transformers_version")] == \
+        list(GENERATION_ATTRIBUTES)
+    assert all(defaults[key] is None for key in GENERATION_ATTRIBUTES)  # save_pretrained writes what is set
+
+
+@pytest.mark.parametrize("config", [
+    {"model_type": "gpt2", "eos_token_id": 50256, "bos_token_id": 50256, "max_length": 50, "do_sample": True,
+     "temperature": 0.7, "top_p": 0.9, "repetition_penalty": 1.1, "no_repeat_ngram_size": 3, "use_cache": True,
+     "num_beams": 4, "task_specific_params": {"summarization": {"num_beams": 2}}, "vocab_size": 151936},
+    {"model_type": "llava", "text_config": {"eos_token_id": 2, "max_length": 77, "pad_token_id": 0},
+     "vocab_size": 151936},
+    {"model_type": "t5", "eos_token_id": 1, "decoder_start_token_id": 0, "output_hidden_states": True,
+     "decoder": {"max_length": 9, "eos_token_id": 5}, "vocab_size": 151936},
+    {"model_type": "qwen2", "eos_token_id": 151643, "max_length": None, "vocab_size": 151936},
+], ids=["settings-at-the-top", "settings-in-text-config", "output-flag-and-decoder", "null-values"])
+def test_a_created_generation_config_keeps_what_generate_read_from_config_json(run, tmp_path, config):
+    """Without generation_config.json, generate() takes every generation setting config.json holds
+    (GenerationConfig.from_model_config); once the file exists, only the file. The file --fix created held the ids
+    alone: max_length, do_sample, temperature, top_p, repetition_penalty and no_repeat_ngram_size were lost, and
+    decoding changed. It holds what from_model_config gives now, with the stop ids completed."""
+    transformers = pytest.importorskip("transformers")
+    folder = shutil.copytree(CHATML, tmp_path / "m")
+    (folder / "generation_config.json").unlink()
+    write_json(folder / "config.json", config)
+    run("--fix", "--no-cache", "m")
+    created = json.loads((folder / "generation_config.json").read_text())
+    expected = transformers.GenerationConfig.from_model_config(config).to_diff_dict()
+    expected.pop("transformers_version")
+    created_ids, expected_ids = created.pop("eos_token_id"), expected.pop("eos_token_id", None)
+    assert created == {**expected, "_from_model_config": True}
+    assert (created_ids if isinstance(created_ids, list) else [created_ids])[:1] == \
+        (expected_ids if isinstance(expected_ids, list) else [expected_ids])[:1] or expected_ids is None
