@@ -93,3 +93,23 @@ def test_one_fix_with_unsafe_fixes_is_enough(folder, tmp_path, run):
     code, out, err = run("--fix", "--unsafe-fixes", folder.name, cwd=tmp_path)
     assert "Fixing" not in err, (err, out)
     assert {p.name: p.read_bytes() for p in copy.iterdir() if p.is_file()} == after
+
+
+def _errors(out: str) -> set[tuple[str, str]]:
+    return {(f["code"], f["message"]) for f in json.loads(out)["findings"] if f["severity"] == "error"}
+
+
+@pytest.mark.parametrize("folder", FOLDERS)
+def test_unsafe_fixes_leave_no_error_the_safe_fix_does_not(folder, tmp_path, run):
+    """--unsafe-fixes made the eos a terminator that transformers appends at load time (a string listed in
+    additional_special_tokens only), and the next check reported its own edit as EOS005 ('in no vocabulary')
+    where --fix alone ended passing. The errors left after --fix --unsafe-fixes are among those --fix leaves."""
+    safe = shutil.copytree(folder, tmp_path / "safe" / folder.name)
+    unsafe = shutil.copytree(folder, tmp_path / "unsafe" / folder.name)
+    run("--fix", "--no-cache", "--baseline", "none", folder.name, cwd=safe.parent)
+    run("--fix", "--unsafe-fixes", "--no-cache", "--baseline", "none", folder.name, cwd=unsafe.parent)
+    left = {}
+    for kind, copy in (("safe", safe), ("unsafe", unsafe)):
+        _, out, _ = run("--format", "json", "--no-cache", "--baseline", "none", folder.name, cwd=copy.parent)
+        left[kind] = {code for code, _ in _errors(out)}
+    assert left["unsafe"] <= left["safe"], left
