@@ -13,6 +13,7 @@ What is changed (docs/fix.md has the details):
 from __future__ import annotations
 
 import difflib
+import errno
 import json
 import os
 import stat
@@ -231,15 +232,33 @@ def _set_token(doc: JsonDocument, keys: tuple, text: str) -> Edit:
     return replace_value(doc, keys, text)
 
 
+def unwritable(changes: list[FileChange]) -> InputError | None:
+    """Why one of a folder's files cannot be written (read-only to this process), if one cannot: checked before the
+    first write, so that no folder is left half-fixed by a file that would fail at its turn."""
+    for change in changes:
+        if change.old_text is not None and os.path.lexists(change.path) and not _may_write(change.path):
+            return InputError(change.path, "cannot write: Permission denied (the file is read-only); no file of this "
+                                           "folder is changed")
+    return None
+
+
+def _may_write(path: Path) -> bool:
+    return os.access(path, os.W_OK, effective_ids=os.access in os.supports_effective_ids)
+
+
 def write_atomically(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file in the same folder: readers see old or new, never half.
     The new file keeps the old one's permission bits, and its owner and group as far as the process may set them
-    (root may; another user keeps the group when it is one of theirs)."""
+    (root may; another user keeps the group when it is one of theirs); a new file gets the umask's. A file the
+    process may not write (read-only to it) is not replaced, although the rename could: raises PermissionError,
+    as a formatter's write does."""
     existing = None
     try:
         existing = path.stat()
     except FileNotFoundError:
         pass
+    if existing is not None and not _may_write(path):
+        raise PermissionError(errno.EACCES, "Permission denied (the file is read-only)", str(path))
     data = text.encode("utf-8")
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -250,7 +269,7 @@ def write_atomically(path: Path, text: str) -> None:
         if existing is not None:
             _keep_owner(temporary, existing)
         # after the chown, which may clear set-id bits
-        os.chmod(temporary, stat.S_IMODE(existing.st_mode) if existing is not None else 0o644)
+        os.chmod(temporary, stat.S_IMODE(existing.st_mode) if existing is not None else 0o666 & ~_umask())
         os.replace(temporary, path)
     except BaseException:
         try:
@@ -258,6 +277,12 @@ def write_atomically(path: Path, text: str) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)  # read by setting it: the process's only way
+    os.umask(mask)
+    return mask
 
 
 def _keep_owner(temporary: str, existing: os.stat_result) -> None:

@@ -359,7 +359,7 @@ def fix_paths(paths: Iterable[Path], config: Config | None = None, unsafe: bool 
     ``failed``, and every file written before and after it is in ``changes``; ``on_write`` hears of each written
     file at once (the CLI prints ``Fixing path``), so even a run that dies later has said what it wrote. Every new
     text is encoded before the first write: a folder with one that cannot be is not changed at all."""
-    from .fixes import plan, unchanged_since_read, unencodable, write_atomically  # only a fix run needs the writer
+    from .fixes import plan, unchanged_since_read, unencodable, unwritable, write_atomically  # a fix run's writer
 
     config = config or Config()
     before = check_paths(paths, config, allow_empty, keep_documents=True)
@@ -372,25 +372,30 @@ def fix_paths(paths: Iterable[Path], config: Config | None = None, unsafe: bool 
             continue  # never edit a folder with a file that could not be read
         folder_changes = plan(model_report.model, unsafe=unsafe,
                               reported=[finding.code for finding in model_report.findings])
-        problem = unencodable(folder_changes)
+        problem = unencodable(folder_changes) or (unwritable(folder_changes) if write else None)
         if problem is not None:
             failed.append(problem)
             continue
         planned.extend(folder_changes)
-    for change in planned:
-        if not write:
-            changes.append(change)
-        elif unchanged_since_read(change):
-            try:
-                write_atomically(change.path, change.new_text)
-            except OSError as exc:
-                failed.append(InputError(change.path, f"cannot write: {exc.strerror or exc}"))
-                continue
-            changes.append(change)
-            if on_write is not None:
-                on_write(change)
-        else:
-            skipped.append(change.path)
+    restore = _exit_on_terminate() if write and planned else None
+    try:
+        for change in planned:
+            if not write:
+                changes.append(change)
+            elif unchanged_since_read(change):
+                try:
+                    write_atomically(change.path, change.new_text)
+                except OSError as exc:
+                    failed.append(InputError(change.path, f"cannot write: {exc.strerror or exc}"))
+                    continue
+                changes.append(change)
+                if on_write is not None:
+                    on_write(change)
+            else:
+                skipped.append(change.path)
+    finally:
+        if restore is not None:
+            restore()
     before.written = [change.path for change in changes] if write else []
     if not write or not changes:
         return FixResult(changes, before, skipped, failed)
@@ -399,6 +404,22 @@ def fix_paths(paths: Iterable[Path], config: Config | None = None, unsafe: bool 
     after = replace(before, models=[_check_again(m.folder, config, baselines) if m.model is not None
                                     else m for m in before.models])
     return FixResult(changes, after, skipped, failed)
+
+
+def _exit_on_terminate() -> Callable[[], None] | None:
+    """While fixes are written, SIGTERM (a cancelled CI job, ``timeout``) exits through Python, so a temporary file
+    being written is removed (write_atomically) instead of left in the model folder. Returns what restores the
+    previous handler; None off the main thread or without SIGTERM, where nothing is changed."""
+    import signal
+
+    def terminate(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    try:
+        previous = signal.signal(signal.SIGTERM, terminate)
+    except (ValueError, AttributeError):  # not the main thread; no SIGTERM on this platform
+        return None
+    return lambda: signal.signal(signal.SIGTERM, previous)
 
 
 def _check_again(folder: Path, config: Config, baselines: dict[Path, str]) -> ModelReport:

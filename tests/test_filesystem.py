@@ -334,3 +334,59 @@ def test_templates_that_cannot_be_read_are_the_folders_error(tmp_path, mode, arg
         (folder / "additional_chat_templates").chmod(0o755)
     assert proc.returncode == 2 and proc.stderr == f"eos-guard: {named}\n", proc.stderr
     assert proc.stdout == "No findings in 1 model folder; 1 cannot be read.\n", proc.stdout
+
+
+def test_fix_does_not_replace_a_file_read_only_to_it(tmp_path):
+    """A generation_config.json the user made read-only (0444, in a writable folder) was replaced through rename,
+    which the folder's permissions allow; formatters refuse such a file. One line names it (exit 2), and no file
+    of the folder is changed: the check comes before the first write."""
+    import shutil
+
+    from support import ROOT
+
+    folder = shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", tmp_path / "m")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    (folder / "generation_config.json").chmod(0o444)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "EOS_GUARD_CACHE_DIR": str(tmp_path / "cache")}
+    proc = subprocess.run([*_as_a_user(), "--fix", "--baseline", "none", "m"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr == (
+        "eos-guard: m/generation_config.json: cannot write: Permission denied (the file is read-only); no file of "
+        "this folder is changed\n"), proc.stderr
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+def test_a_created_file_gets_the_umask_s_mode(run, tmp_path):
+    import shutil
+
+    from support import ROOT
+
+    folder = shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", tmp_path / "m")
+    (folder / "generation_config.json").unlink()
+    previous = os.umask(0o077)
+    try:
+        run("--fix", "--no-cache", "m")
+    finally:
+        os.umask(previous)
+    assert (folder / "generation_config.json").stat().st_mode & 0o777 == 0o600  # was 0o644 whatever the umask
+
+
+def test_sigterm_while_a_fix_is_written_leaves_no_temporary_file(run, tmp_path, monkeypatch):
+    """A cancelled CI job or `timeout` sends SIGTERM; by default it ended the process between the temporary file's
+    write and its rename, leaving .generation_config.json.XXXX.tmp in the model folder for `git add -A`."""
+    import shutil
+    import signal
+
+    from support import RULE_CASES
+
+    folder = shutil.copytree(RULE_CASES / "EOS001-terminator-not-stop-id", tmp_path / "m")
+    before = (folder / "generation_config.json").read_bytes()
+    monkeypatch.setattr(os, "fsync", lambda fd: os.kill(os.getpid(), signal.SIGTERM))
+    handler = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(SystemExit) as stopped:
+        run("--fix", "--no-cache", "m")
+    assert stopped.value.code == 128 + signal.SIGTERM
+    assert sorted(p.name for p in folder.iterdir()) == ["config.json", "generation_config.json",
+                                                       "tokenizer_config.json"]
+    assert (folder / "generation_config.json").read_bytes() == before
+    assert signal.getsignal(signal.SIGTERM) == handler  # restored
