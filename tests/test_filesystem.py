@@ -390,3 +390,32 @@ def test_sigterm_while_a_fix_is_written_leaves_no_temporary_file(run, tmp_path, 
                                                        "tokenizer_config.json"]
     assert (folder / "generation_config.json").read_bytes() == before
     assert signal.getsignal(signal.SIGTERM) == handler  # restored
+
+
+@pytest.mark.parametrize("shape", ["nested-empty-lists", "flat-empty-lists"])
+def test_a_hostile_tokenizer_json_costs_at_most_the_documented_multiple_of_its_size(tmp_path, shape):
+    """docs/security.md: a tokenizer.json not laid out as the tokenizers library writes it is parsed whole, which a
+    hostile shape makes at most 60 times its size. It said ~25 times, measured on flat empty lists (~31 times
+    here); nested ones (`[[[...]]]`, one list object per byte) cost ~53 times. A 4 MiB file, in a process of its
+    own."""
+    import shutil
+    import sys
+
+    from support import FIXTURES, ROOT
+
+    folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
+    unit = "[" * 50 + "]" * 50 if shape == "nested-empty-lists" else "[]"
+    size = 4 << 20
+    blob = '"x": [' + ",".join([unit] * (size // (len(unit) + 1))) + "],\n"
+    text = (folder / "tokenizer.json").read_text(encoding="utf-8")
+    (folder / "tokenizer.json").write_text(text.replace("{", "{\n  " + blob, 1), encoding="utf-8")
+    measure = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL); "
+               "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "EOS_GUARD_CACHE_DIR": str(tmp_path / "cache")}
+    baseline = subprocess.run([sys.executable, "-c", measure, sys.executable, "-m", "eos_guard", "--version"],
+                              env=env, capture_output=True, text=True, check=True)
+    proc = subprocess.run([sys.executable, "-c", measure, sys.executable, "-m", "eos_guard", "--no-cache", "m"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
+    grown = (int(proc.stdout) - int(baseline.stdout)) * 1024  # ru_maxrss is in KiB on Linux
+    file_size = (folder / "tokenizer.json").stat().st_size
+    assert grown <= 60 * file_size, f"{grown / file_size:.0f} times the file's size"
