@@ -56,8 +56,8 @@ def add_to_id_list(doc: JsonDocument, keys: KeyPath, ids: list[int]) -> Edit | N
     span = doc.span(keys)
     assert span is not None, keys
     text = doc.text
-    if not isinstance(current, list):
-        return Edit(span.start, span.end, "[" + ", ".join(str(i) for i in [current, *ids]) + "]")
+    if not isinstance(current, list):  # the value keeps its spelling ("-0", "1E2" stay as written)
+        return Edit(span.start, span.end, "[" + ", ".join([text[span.start:span.end], *map(str, ids)]) + "]")
     if not current:
         return Edit(span.start, span.end, "[" + ", ".join(str(i) for i in ids) + "]")
     first = doc.span(keys + (0,))

@@ -532,3 +532,12 @@ def test_a_created_generation_config_keeps_what_generate_read_from_config_json(r
     assert created == {**expected, "_from_model_config": True}
     assert (created_ids if isinstance(created_ids, list) else [created_ids])[:1] == \
         (expected_ids if isinstance(expected_ids, list) else [expected_ids])[:1] or expected_ids is None
+
+
+def test_a_scalar_made_a_list_keeps_its_spelling(tmp_path):
+    """Turning a scalar eos into a list re-wrote it with str(): -0 became 0, a byte outside the ids added."""
+    path = tmp_path / "generation_config.json"
+    path.write_text('{"eos_token_id": -0}\n', encoding="utf-8")
+    doc = JsonDocument.read(path)
+    assert apply_edits(doc.text, [add_to_id_list(doc, ("eos_token_id",), [151645])]) == \
+        '{"eos_token_id": [-0, 151645]}\n'
