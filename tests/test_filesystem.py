@@ -213,6 +213,14 @@ def _as_a_user() -> list[str]:
     return ["setpriv", f"--bounding-set={drop}", f"--inh-caps={drop}", sys.executable, "-m", "eos_guard"]
 
 
+def _run_as_a_user(tmp_path, *argv: str) -> subprocess.CompletedProcess:
+    """eos-guard run in ``tmp_path`` as a user without root's power over permissions, with a cache of its own."""
+    from support import ROOT
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "EOS_GUARD_CACHE_DIR": str(tmp_path / "cache")}
+    return subprocess.run([*_as_a_user(), *argv], cwd=tmp_path, env=env, capture_output=True, text=True)
+
+
 @pytest.mark.parametrize("argv", [["locked", "good"], ["good", "locked"], ["."], ["locked/config.json", "good"]],
                          ids=["locked-first", "locked-second", "parent", "file-inside"])
 def test_a_folder_that_cannot_be_listed_is_an_error_and_the_others_are_checked(tmp_path, argv):
@@ -220,15 +228,13 @@ def test_a_folder_that_cannot_be_listed_is_an_error_and_the_others_are_checked(t
     model folder", not silently skipped while the others pass), exit 2, and the other folder is checked."""
     import shutil
 
-    from support import FIXTURES, ROOT
+    from support import FIXTURES
 
     shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "good")
     shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "locked")
     (tmp_path / "locked").chmod(0)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "EOS_GUARD_CACHE_DIR": str(tmp_path / "cache")}
     try:
-        proc = subprocess.run([*_as_a_user(), "--format", "concise", *argv], cwd=tmp_path, env=env,
-                              capture_output=True, text=True)
+        proc = _run_as_a_user(tmp_path, "--format", "concise", *argv)
     finally:
         (tmp_path / "locked").chmod(0o755)
     assert proc.returncode == 2 and "internal error" not in proc.stderr, proc.stderr
@@ -245,15 +251,13 @@ def test_a_folder_that_can_be_listed_but_not_entered_is_an_error_and_the_others_
     error that lost the whole run; its files are now its one error line, and the other folder is checked."""
     import shutil
 
-    from support import FIXTURES, ROOT
+    from support import FIXTURES
 
     shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "good")
     shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "locked")
     (tmp_path / "locked").chmod(0o644)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "EOS_GUARD_CACHE_DIR": str(tmp_path / "cache")}
     try:
-        proc = subprocess.run([*_as_a_user(), "--format", "concise", *argv], cwd=tmp_path, env=env,
-                              capture_output=True, text=True)
+        proc = _run_as_a_user(tmp_path, "--format", "concise", *argv)
     finally:
         (tmp_path / "locked").chmod(0o755)
     assert proc.returncode == 2 and "internal error" not in proc.stderr, proc.stderr
@@ -267,16 +271,15 @@ def test_an_excluded_folder_that_cannot_be_listed_is_not_reported(tmp_path, name
     """An excluded folder, and a file system's lost+found (root's only), are not listed: not an error."""
     import shutil
 
-    from support import FIXTURES, ROOT
+    from support import FIXTURES
 
     shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "good")
     (tmp_path / name).mkdir()
     if name == "private":
         (tmp_path / ".eos-guard.yaml").write_text('exclude: ["private"]\n', encoding="utf-8")
     (tmp_path / name).chmod(0)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "EOS_GUARD_CACHE_DIR": str(tmp_path / "cache")}
     try:
-        proc = subprocess.run([*_as_a_user(), "."], cwd=tmp_path, env=env, capture_output=True, text=True)
+        proc = _run_as_a_user(tmp_path, ".")
     finally:
         (tmp_path / name).chmod(0o755)
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
@@ -319,17 +322,15 @@ def test_templates_that_cannot_be_read_are_the_folders_error(tmp_path, mode, arg
     in silence: the folder was checked with the inline template and passed. It is now the folder's one error."""
     import shutil
 
-    from support import FIXTURES, ROOT
+    from support import FIXTURES
 
     folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
     (folder / "additional_chat_templates").mkdir()
     (folder / "additional_chat_templates" / "default.jinja").write_text(
         "{% for m in messages %}{{ m.content }}<|endoftext|>{% endfor %}", encoding="utf-8")
     (folder / "additional_chat_templates").chmod(mode)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "EOS_GUARD_CACHE_DIR": str(tmp_path / "cache")}
     try:
-        proc = subprocess.run([*_as_a_user(), "--format", "concise", *argv], cwd=tmp_path, env=env,
-                              capture_output=True, text=True)
+        proc = _run_as_a_user(tmp_path, "--format", "concise", *argv)
     finally:
         (folder / "additional_chat_templates").chmod(0o755)
     assert proc.returncode == 2 and proc.stderr == f"eos-guard: {named}\n", proc.stderr
@@ -347,9 +348,7 @@ def test_fix_does_not_replace_a_file_read_only_to_it(tmp_path):
     folder = shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", tmp_path / "m")
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
     (folder / "generation_config.json").chmod(0o444)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "EOS_GUARD_CACHE_DIR": str(tmp_path / "cache")}
-    proc = subprocess.run([*_as_a_user(), "--fix", "--baseline", "none", "m"], cwd=tmp_path, env=env,
-                          capture_output=True, text=True)
+    proc = _run_as_a_user(tmp_path, "--fix", "--baseline", "none", "m")
     assert proc.returncode == 2 and proc.stderr == (
         "eos-guard: m/generation_config.json: cannot write: Permission denied (the file is read-only); no file of "
         "this folder is changed\n"), proc.stderr
