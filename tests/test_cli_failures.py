@@ -517,3 +517,16 @@ def test_a_full_disk_is_one_error_line_not_an_internal_error(tmp_path, fmt):
 def test_a_config_option_that_names_no_settings_file_says_what_it_names(run, tmp_path, target, message):
     code, out, err = run("--config", target, str(ROOT / "examples" / "chatml-finetune-broken"))
     assert code == 2 and out == "" and err == f"eos-guard: {target}: {message}\n"
+
+
+def test_an_unreadable_generation_config_is_what_eos001_says_to_repair(run):
+    """generation_config.json with a trailing comma: transformers falls back to config.json, so EOS001 points there;
+    it said only 'add 128009' (to config.json) and EOS017 called the id 'listed nowhere', while the unread file
+    lists it: a hurried user edited the wrong file. EOS001 now says to repair generation_config.json first, and
+    EOS017 does not claim what it cannot see."""
+    from support import FIXTURES
+
+    code, out, err = run("--format", "concise", str(FIXTURES / "generation-config-invalid-json"))
+    assert code == 2 and "EOS017" not in out and "generation_config.json:4:40: cannot parse JSON" in err
+    assert "; repair generation_config.json (while transformers cannot read it, generate() uses config.json's " \
+           "eos_token_id), or add 128009 here [terminator-not-stop-id]" in out, out

@@ -16,7 +16,8 @@ class TerminatorListedNowhere(Rule):
     ## What it detects
     The chat template ends turns with a token that is not the tokenizer's eos, and neither
     generation_config.json nor config.json (at any level) lists its id. Not in a PEFT adapter's folder that holds
-    neither file (`adapter_config.json` and the tokenizer files): its base model's configs give the stop ids.
+    neither file (`adapter_config.json` and the tokenizer files): its base model's configs give the stop ids (EOS027).
+    Nor where generation_config.json cannot be read: it may list the id (EOS001 then says to repair it).
 
     ## Why it breaks generation
     This is the most common real cause of answers that never stop: a base model (Qwen2.5, Llama 3, Mistral)
@@ -40,6 +41,8 @@ class TerminatorListedNowhere(Rule):
         if terminator is None or terminator.id is None or eos is None or eos.token == terminator.token:
             return
         if model.files.configs_elsewhere:  # a PEFT adapter: its base model's configs may list it
+            return
+        if model.files.generation_config_error is not None:  # a generation_config.json not read may list it
             return
         listed = set(model.stop.ids)
         if model.config_eos is not None:

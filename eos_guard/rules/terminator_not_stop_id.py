@@ -28,7 +28,8 @@ class TerminatorNotStopId(Rule):
 
     ## Remediation
     Add the terminator's id to `eos_token_id`, keeping the ids already there:
-    `"eos_token_id": [151643, 151645]`.
+    `"eos_token_id": [151643, 151645]`. Where generation_config.json is not valid JSON, transformers reads
+    config.json instead (the finding points there) and the message says to repair generation_config.json first.
     """
 
     code = "EOS001"
@@ -45,8 +46,12 @@ class TerminatorNotStopId(Rule):
                 continue
             which = "the chat template" if terminator.template.name == "default" else \
                 f"the '{terminator.template.name}' chat template"
+            # a generation_config.json that cannot be read is what to repair: generate() falls back to config.json
+            change = f"add {terminator.id}" if model.files.generation_config_error is None else \
+                f"repair generation_config.json (while transformers cannot read it, generate() uses config.json's " \
+                f"eos_token_id), or add {terminator.id} here"
             yield self.finding(
                 model,
                 f"{which} ends assistant turns with '{terminator.token}' ({terminator.id}), but generate() "
-                f"stops only on {describe_ids(stop.ids, model)} ({where_stop_ids_are(model)}); add {terminator.id}",
+                f"stops only on {describe_ids(stop.ids, model)} ({where_stop_ids_are(model)}); {change}",
                 stop.where)
