@@ -530,3 +530,21 @@ def test_an_unreadable_generation_config_is_what_eos001_says_to_repair(run):
     assert code == 2 and "EOS017" not in out and "generation_config.json:4:40: cannot parse JSON" in err
     assert "; repair generation_config.json (while transformers cannot read it, generate() uses config.json's " \
            "eos_token_id), or add 128009 here [terminator-not-stop-id]" in out, out
+
+
+def test_eos010_points_at_the_special_flag_to_change(run, tmp_path):
+    """docs/usage.md: positions point at the value to change, at the object only for a missing key. EOS010 pointed at
+    the token's '{' several lines above "special": false."""
+    folder = shutil.copytree(RULE_CASES / "EOS010-terminator-not-special", tmp_path / "m")
+    found = [f for f in json.loads(run("--format", "json", "m", cwd=tmp_path)[1])["findings"] if f["code"] == "EOS010"]
+    path = tmp_path / found[0]["path"]
+    line = path.read_text(encoding="utf-8").splitlines()[found[0]["line"] - 1]
+    assert line[found[0]["column"] - 1:].startswith("false"), line
+    document = json.loads(path.read_text(encoding="utf-8"))  # without the key: at the entry that should hold it
+    entries = document["added_tokens"] if path.name == "tokenizer.json" else document["added_tokens_decoder"]
+    for entry in entries if isinstance(entries, list) else entries.values():
+        entry.pop("special", None)
+    write_json(path, document)
+    found = [f for f in json.loads(run("--format", "json", "m", cwd=tmp_path)[1])["findings"] if f["code"] == "EOS010"]
+    line = path.read_text(encoding="utf-8").splitlines()[found[0]["line"] - 1]
+    assert line[found[0]["column"] - 1:].startswith("{"), line
