@@ -412,6 +412,10 @@ def _run(args: argparse.Namespace) -> int:
     if fmt in TEXT_FORMATS:
         render = text.statistics if args.statistics else text.render if fmt == "text" else text.concise
         write(render(shown, color=use_color(args.color, sys.stdout), closing=not args.quiet))
+    elif fmt == "github":  # the one machine format with a closing line
+        from .report import github
+
+        write(github.render(shown, closing=not args.quiet), fmt)
     else:
         write(REPORTERS[fmt](shown), fmt)
     _write_side_outputs(args, report)

@@ -288,3 +288,15 @@ def test_a_finding_prints_as_its_concise_line():
     assert len(findings) > 50
     lines = concise(report, closing=False).splitlines()
     assert lines == [printable(str(finding)) for finding in findings]
+
+
+@pytest.mark.parametrize("fmt", ["text", "concise", "github"])
+def test_quiet_prints_no_closing_line_in_any_format_that_has_one(run, fmt):
+    """docs/usage.md: -q prints only the findings that reach --fail-on, and no closing line. The github format still
+    printed its closing line."""
+    from support import FIXTURES
+
+    code, out, _ = run("-q", "--format", fmt, str(FIXTURES / "qwen2-instruct-aligned"))
+    assert (code, out) == (0, "")
+    code, out, _ = run("-q", "--format", fmt, str(FIXTURES / "qwen25-base-chatml-sft-gen-endoftext"))
+    assert code == 1 and "EOS001" in out and "1 of 1 model folder fails" not in out, out

@@ -19,7 +19,8 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def render(report: Report) -> str:
+def render(report: Report, closing: bool = True) -> str:
+    """One workflow command per finding and per error, then the closing line (``closing``: not with ``-q``)."""
     lines = []
     for finding in report.findings():
         loc = finding.location
@@ -38,8 +39,9 @@ def render(report: Report) -> str:
     # What stopped a folder or a PATH from being checked is annotated too, where the file and position are known.
     causes = [m.cause or InputError(None, m.error) for m in report.models if m.error] + report.problems
     lines += [error_annotation(cause) for cause in causes]
-    lines.append(summary(report))
-    return "\n".join(lines) + "\n"
+    if closing:
+        lines.append(summary(report))
+    return "".join(line + "\n" for line in lines)
 
 
 def error_annotation(cause: InputError, level: str = "error") -> str:
