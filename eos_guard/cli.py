@@ -58,10 +58,22 @@ _OPTION_HABITS = {"--explain": "explain is a command: eos-guard explain PATH",
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # argparse's own exit code is 2 too; keep its one-line style
         if message.startswith("unrecognized arguments: "):
-            hints = [_OPTION_HABITS[word] for word in message.split()[2:] if word in _OPTION_HABITS]
-            message += "".join(f" ({hint})" for hint in dict.fromkeys(hints))
+            hints = [_OPTION_HABITS.get(word) or self._closest(word) for word in message.split()[2:]]
+            message += "".join(f" ({hint})" for hint in dict.fromkeys(hint for hint in hints if hint))
         self.print_usage(sys.stderr)
         self.exit(EXIT_ERROR, f"eos-guard: error: {message}\n")
+
+    def _closest(self, word: str) -> str | None:
+        """'did you mean --format?' for a mistyped or abbreviated option (abbreviations are refused: ruff's way)."""
+        if not word.startswith("-"):
+            return None
+        import difflib
+
+        name = word.split("=", 1)[0]
+        options = [option for option in self._option_string_actions if option.startswith("--")]
+        prefixed = [option for option in options if option.startswith(name) and len(name) > 2]
+        close = prefixed if len(prefixed) == 1 else difflib.get_close_matches(name, options, n=1, cutoff=0.75)
+        return f"did you mean {close[0]}?" if close else None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -310,6 +322,9 @@ def configure(args: argparse.Namespace) -> tuple[list[str], settings.Config]:
     """The paths to check and the settings: the settings file, then the options that override it."""
     if args.paths and args.paths[0] in _HABITS and not os.path.lexists(args.paths[0]):
         raise InputError(None, _HABITS[args.paths[0]])
+    mistyped = _mistyped_command(args.paths[0]) if args.paths and not args.explain else None
+    if mistyped is not None:
+        raise InputError(None, f"{args.paths[0]}: no such file or directory; did you mean the command '{mistyped}'?")
     paths: list[str] = list(args.paths) + [f"hf://{name}" for name in args.hub]
     local = [p for p in paths if p and not p.startswith("hf://")]
     config = settings.load(args.config, Path(local[0]) if local else Path("."))
@@ -372,6 +387,17 @@ def exit_code(outcome: Outcome, config: settings.Config, args: argparse.Namespac
 
 NO_MODEL_FOLDERS = ("no model folders found (a model folder holds generation_config.json, tokenizer_config.json "
                     "or a model's config.json)")
+
+
+def _mistyped_command(word: str) -> str | None:
+    """The command a first argument that names no file looks like a typo of ('explian', 'rules'), else None."""
+    if not word or word in ("explain", "rule", *_HABITS) or word.startswith("-") or "/" in word or os.sep in word \
+            or os.path.lexists(word):
+        return None
+    import difflib
+
+    close = difflib.get_close_matches(word.lower(), ("explain", "rule"), n=1, cutoff=0.7)
+    return close[0] if close else None
 
 
 def _run(args: argparse.Namespace) -> int:

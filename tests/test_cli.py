@@ -378,7 +378,7 @@ def test_a_folder_with_a_malformed_file_is_still_checked_and_counted_as_not_read
     """docs/usage.md: a broken generation_config.json still leaves config.json's findings."""
     code, out, err = run("--format", "text", str(FIXTURES / "generation-config-invalid-json"))
     assert code == 2 and "generation_config.json:4:40: cannot parse JSON" in err
-    assert "config.json" in out and out.endswith("1 of 1 model folder fails (1 error, 1 warning); 1 cannot be read.\n")
+    assert "config.json" in out and out.endswith("1 of 1 model folder fails (1 error); 1 cannot be read.\n")
 
 
 @pytest.mark.parametrize("legacy", [False, True], ids=["with-added-tokens-decoder", "legacy"])

@@ -548,3 +548,24 @@ def test_eos010_points_at_the_special_flag_to_change(run, tmp_path):
     found = [f for f in json.loads(run("--format", "json", "m", cwd=tmp_path)[1])["findings"] if f["code"] == "EOS010"]
     line = path.read_text(encoding="utf-8").splitlines()[found[0]["line"] - 1]
     assert line[found[0]["column"] - 1:].startswith("{"), line
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["explian", "m"], "eos-guard: explian: no such file or directory; did you mean the command 'explain'?\n"),
+    (["--form", "json", "m"], "(did you mean --format?)"),
+    (["--failon", "warning", "m"], "(did you mean --fail-on?)"),
+    (["--selct", "EOS001", "m"], "(did you mean --select?)"),
+    (["--unsafe", "m"], "(did you mean --unsafe-fixes?)"),
+], ids=["command", "abbreviated-option", "option-without-hyphen", "misspelt-option", "option-prefix"])
+def test_a_mistyped_command_or_option_says_what_was_meant(run, tmp_path, argv, message):
+    """'eos-guard explian m' checked m, printed 'All checks passed', then 'explian: no such file or directory'; a
+    mistyped option gave argparse's 'unrecognized arguments' alone, where a mistyped rule code gets a suggestion."""
+    shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
+    code, out, err = run(*argv, cwd=tmp_path)
+    assert code == 2 and message in err and "All checks passed" not in out, (out, err)
+
+
+def test_no_closing_line_says_all_checks_passed_after_an_error(run, tmp_path):
+    shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
+    code, out, err = run("m", "missing", cwd=tmp_path)
+    assert (code, out, err) == (2, "No findings in 1 model folder.\n", "eos-guard: missing: no such file or directory\n")

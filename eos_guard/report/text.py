@@ -147,7 +147,9 @@ def summary(report: Report) -> str:
                 f"{', '.join(_plural(counts[s], str(s)) for s in left)} {verb}{tail}.")
     checked, alone = _checked(report)
     if not counts:
-        return f"All checks passed ({alone})." if not unreadable else f"No findings in {checked}{tail}."
+        # not after an error on stderr (a PATH that names nothing, a folder that cannot be listed, a bad baseline)
+        passed = not unreadable and not report.problems
+        return f"All checks passed ({alone})." if passed else f"No findings in {checked}{tail}."
     failing = sum(1 for m in report.models if report.fails(m))  # an unreadable file does not hide its findings
     # the files and folders --fix would change, as each folder's header says it ("--fix changes 2 files")
     fixable = [m for m in folders if m.fixable]
