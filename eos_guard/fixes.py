@@ -22,7 +22,7 @@ from pathlib import Path
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
-    from typing import Iterable
+    from typing import Callable, Iterable
 
 from .errors import InputError
 from .jsonspan import JsonDocument, NotRead, read_bytes
@@ -56,9 +56,13 @@ EXTRA_OUTPUT_FLAGS = ("output_attentions", "output_hidden_states", "output_score
 # The findings each kind of edit answers. As ruff applies only the fixes of the diagnostics it reports, an edit
 # is made only when the folder reports one of them after --select/--ignore and per-file-ignores: a rule turned
 # off changes no file.
-STOP_ID_CODES = frozenset({"EOS001", "EOS002", "EOS004", "EOS015", "EOS016", "EOS017"})  # the ids generate() uses
+TERMINATOR_CODES = frozenset({"EOS001", "EOS004", "EOS015", "EOS016", "EOS017"})  # stop ids: the terminators
+EOS_CODES = frozenset({"EOS002", "EOS004", "EOS015", "EOS016"})  # stop ids: the tokenizer's eos
+STOP_ID_CODES = TERMINATOR_CODES | EOS_CODES  # the ids generate() uses
 CONFIG_CODES = frozenset({"EOS003", "EOS015", "EOS016"})  # config.json's eos next to a generation_config.json
-TOKENIZER_CODES = frozenset({"EOS001", "EOS016", "EOS017"})  # --unsafe-fixes: the eos becomes the terminator
+# --unsafe-fixes: the eos becomes the terminator where a runtime runs on: unless the user turned these rules off
+# (an unselected runtime's failure is EOS016's only when selected, so being reported is not asked)
+TOKENIZER_CODES = frozenset({"EOS001", "EOS016", "EOS017"})
 MAP_CODES = frozenset({"EOS008"})  # --unsafe-fixes: special_tokens_map.json's stale eos
 
 
@@ -85,10 +89,11 @@ def _lines(text: str) -> list[str]:
     return [line + "\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
 
 
-def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | None = None) -> list[FileChange]:
+def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | None = None,
+         enabled: Callable[[str], bool] | None = None) -> list[FileChange]:
     """The changes that make ``model``'s files agree; empty when there is nothing to fix. ``reported``: the codes
-    of the folder's findings as the run reports them (None: every edit), which decide the edits made (the
-    ``*_CODES`` sets above)."""
+    of the folder's findings as the run reports them (None: every edit), which decide the edits made and the ids
+    the stop ids gain (the ``*_CODES`` sets above); ``enabled``: whether the settings turn a rule on (None: all)."""
     codes = None if reported is None else frozenset(reported)
     edits: dict[Path, tuple[JsonDocument, list[Edit], list[str]]] = {}
 
@@ -103,7 +108,9 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
         entry[2].append(reason)
         return True
 
-    wanted = _ids_to_stop_on(model)
+    everything = _ids_to_stop_on(model)  # for config.json's own alignment (step 4)
+    # the stop ids gain the ids the reported findings ask for: not the terminator when only EOS002 is reported
+    wanted = _ids_to_stop_on(model, answers(TERMINATOR_CODES), answers(EOS_CODES))
     changes: list[FileChange] = []
     stop = model.stop
     gen = model.files.generation_config
@@ -128,12 +135,13 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
     eos_id = eos.id if eos is not None else None
     if unsafe:  # first: config.json is then aligned with the eos the tokenizer will have, so one --fix is enough
         # the eos becomes the terminator only where a runtime runs on (Gemma 2 it's <eos> stays: every one stops)
-        runs_on = answers(TOKENIZER_CODES) and any(stops(model, stop) is False for stop in model.runtime_stops.values())
+        allowed = enabled is None or any(enabled(code) for code in TOKENIZER_CODES)
+        runs_on = allowed and any(stops(model, stop) is False for stop in model.runtime_stops.values())
         eos_id = _align_tokenizer(model, add, eos_id, runs_on, answers(MAP_CODES))
     # config.json: for its own findings; as the stop ids where there is no generation_config.json; and after an
     # unsafe fix changed the eos, which EOS003 would report on the next run
     if answers(CONFIG_CODES) or (fix_stops and gen is None) or eos_id != (eos.id if eos is not None else None):
-        _align_config(model, wanted, add, eos_id)
+        _align_config(model, everything if gen is not None else wanted, add, eos_id)
 
     for path, (doc, file_edits, reasons) in edits.items():
         new_text = apply_edits(doc.text, file_edits)
@@ -142,13 +150,14 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
     return sorted(changes, key=lambda c: str(c.path))
 
 
-def _ids_to_stop_on(model: ResolvedModel) -> list[int]:
+def _ids_to_stop_on(model: ResolvedModel, terminators: bool = True, tokenizer_eos: bool = True) -> list[int]:
     """Terminators first (default template first), then the tokenizer's eos; only ids the model can emit: token
     ids (non-negative, below 2**32), below vocab_size when it is known."""
     ids: list[int] = []
-    candidates = [t.id for t in sorted(model.terminators, key=lambda t: t.template.name != "default")]
+    candidates = [t.id for t in sorted(model.terminators, key=lambda t: t.template.name != "default")] \
+        if terminators else []
     eos = model.tokenizer_eos
-    if eos is not None and eos.in_vocabulary:
+    if tokenizer_eos and eos is not None and eos.in_vocabulary:
         candidates.append(eos.id)
     for token_id in candidates:
         if not is_token_id(token_id) or token_id in ids:
@@ -214,8 +223,9 @@ def _align_tokenizer(model: ResolvedModel, add, eos_id: int | None, to_terminato
             add(tc, _set_token(tc, ("eos_token",), target), f"eos_token: set to the turn terminator {target!r}")
             eos_id = terminator.id
         legacy = "added_tokens_decoder" not in tc.data
-        if align_map and stm is not None and legacy and isinstance(stm.data, dict) and "eos_token" in stm.data \
-                and target:
+        # the map follows when tokenizer_config.json's eos changes here, or for its own finding (EOS008)
+        if (align_map or target != tc_eos) and stm is not None and legacy and isinstance(stm.data, dict) \
+                and "eos_token" in stm.data and target:
             stm_eos, unreadable = special_token_text(stm.data["eos_token"], False)
             if stm_eos != target and not unreadable:
                 add(stm, _set_token(stm, ("eos_token",), target), f"eos_token: set to {target!r}")

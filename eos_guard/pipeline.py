@@ -296,7 +296,7 @@ def check_folder(folder: Path, config: Config | None = None, baselines: dict[Pat
     if findings and broken is None:  # --fix never edits a folder with a file it could not read
         from .fixes import plan  # only a folder with findings asks what --fix would change
 
-        fixable = len(plan(model, reported=[finding.code for finding in findings]))
+        fixable = len(plan(model, reported=[finding.code for finding in findings], enabled=config.enabled))
     model.release(keep_documents)
     if not keep_documents:
         model.runtime_stops = released(model.runtime_stops, {} if shared is None else shared)
@@ -371,7 +371,7 @@ def fix_paths(paths: Iterable[Path], config: Config | None = None, unsafe: bool 
         if model_report.model is None or model_report.error:
             continue  # never edit a folder with a file that could not be read
         folder_changes = plan(model_report.model, unsafe=unsafe,
-                              reported=[finding.code for finding in model_report.findings])
+                              reported=[finding.code for finding in model_report.findings], enabled=config.enabled)
         problem = unencodable(folder_changes) or (unwritable(folder_changes) if write else None)
         if problem is not None:
             failed.append(problem)

@@ -281,7 +281,7 @@ def test_a_fix_encodes_every_new_text_before_the_first_write(run, chatml, monkey
     says why (exit 2), for --fix and --diff alike."""
     from eos_guard import fixes
 
-    def plan_with_an_unencodable_text(model, unsafe=False, reported=None):
+    def plan_with_an_unencodable_text(model, unsafe=False, reported=None, enabled=None):
         good = fixes.FileChange(chatml / "generation_config.json", None, '{"eos_token_id": [151643, 151645]}\n')
         bad = fixes.FileChange(chatml / "tokenizer_config.json", None, '{"eos_token": "\ud800"}\n')
         return [good, bad]
@@ -541,3 +541,14 @@ def test_a_scalar_made_a_list_keeps_its_spelling(tmp_path):
     doc = JsonDocument.read(path)
     assert apply_edits(doc.text, [add_to_id_list(doc, ("eos_token_id",), [151645])]) == \
         '{"eos_token_id": [-0, 151645]}\n'
+
+
+def test_the_stop_ids_gain_only_the_ids_the_reported_findings_ask_for(run, tmp_path):
+    """With EOS001 and EOS017 ignored, the only finding was EOS002 ('add 151643'), yet --fix added the terminator
+    151645 too: an id only the ignored rules ask for."""
+    folder = shutil.copytree(FIXTURES / "qwen25-base-chatml-sft-gen-endoftext", tmp_path / "m")  # eos 151643
+    write_json(folder / "generation_config.json", {"eos_token_id": 151644})
+    run("--fix", "--no-cache", "--ignore", "EOS001,EOS017", "m")
+    assert json.loads((folder / "generation_config.json").read_text())["eos_token_id"] == [151644, 151643]
+    run("--fix", "--no-cache", "m")
+    assert json.loads((folder / "generation_config.json").read_text())["eos_token_id"] == [151644, 151643, 151645]
