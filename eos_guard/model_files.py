@@ -300,7 +300,8 @@ class ModelFiles:
         every template there in place of tokenizer_config.json's, so checking without them would check another
         template."""
         try:
-            names = sorted(name for name in os.listdir(folder) if name.endswith(".jinja") and not name.startswith("."))
+            # every *.jinja, as transformers' pathlib glob takes them: ".hidden.jinja" too
+            names = sorted(name for name in os.listdir(folder) if name.endswith(".jinja"))
         except OSError as exc:
             raise InputError(folder, f"cannot list the folder: {exc.strerror or exc}") from None
         paths = [folder / name for name in names]
@@ -430,12 +431,16 @@ def size_limit(name: str, max_bytes: int | None, max_config_bytes: int | None) -
 
 def trusted_root(folder: Path) -> Path:
     """Where links may point: the git work tree that holds the folder, else the folder itself; for a Hugging Face
-    cache snapshot (``models--org--name/snapshots/<rev>/``, whose files link to ``../../blobs/``), the repo folder."""
+    cache snapshot (``models--org--name/snapshots/<rev>/``, whose files link to ``../../blobs/``) and any folder in
+    it (a sentence-transformers ``1_Pooling/``), the repo folder."""
     real = real_folder(os.path.join(os.getcwd(), folder))  # not abspath: '..' after a link
-    parent = os.path.dirname(real)
-    if os.path.basename(parent) == "snapshots" and os.path.basename(os.path.dirname(parent)).startswith(
-            ("models--", "datasets--")):
-        return Path(os.path.dirname(parent))
+    revision = real
+    while os.path.dirname(revision) != revision:
+        parent = os.path.dirname(revision)
+        if os.path.basename(parent) == "snapshots" and os.path.basename(os.path.dirname(parent)).startswith(
+                ("models--", "datasets--")):
+            return Path(os.path.dirname(parent))
+        revision = parent
     tree = _work_tree(real)
     if tree is None:
         return folder if isinstance(folder, Path) and os.fspath(folder) == real else Path(real)

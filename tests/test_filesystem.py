@@ -418,3 +418,16 @@ def test_a_hostile_tokenizer_json_costs_at_most_the_documented_multiple_of_its_s
     grown = (int(proc.stdout) - int(baseline.stdout)) * 1024  # ru_maxrss is in KiB on Linux
     file_size = (folder / "tokenizer.json").stat().st_size
     assert grown <= 60 * file_size, f"{grown / file_size:.0f} times the file's size"
+
+
+def test_a_hugging_face_snapshot_s_subfolders_link_into_its_blobs_too(run, tmp_path):
+    """A sentence-transformers snapshot holds 1_Pooling/config.json, a link to ../../../blobs/: refusing to open
+    links out of the folder made that subfolder a model folder with an EOS018 error (exit 1)."""
+    hub = tmp_path / "hub" / "models--org--name"
+    write_json(hub / "blobs" / "aaaa", {"model_type": "qwen2", "eos_token_id": 2})
+    write_json(hub / "blobs" / "bbbb", {"word_embedding_dimension": 384, "pooling_mode_mean_tokens": True})
+    (hub / "snapshots" / "rev" / "1_Pooling").mkdir(parents=True)
+    os.symlink("../../blobs/aaaa", hub / "snapshots" / "rev" / "config.json")
+    os.symlink("../../../blobs/bbbb", hub / "snapshots" / "rev" / "1_Pooling" / "config.json")
+    code, out, _ = run(str(hub / "snapshots" / "rev"))
+    assert (code, out) == (0, "All checks passed (1 model folder).\n")

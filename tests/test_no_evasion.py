@@ -195,3 +195,22 @@ def test_a_decoy_vocabulary_after_the_models_is_not_read(run, tmp_path, monkeypa
     code, out, err = run("--format", "json", "--no-cache", str(folder))
     assert json.loads(out)["models"][0]["tokenizer_eos"] == {"token": "<|eot_id|>", "id": 300}
     assert code == 0, out + err
+
+
+def test_a_hidden_template_file_is_checked(run, tmp_path):
+    """transformers loads every additional_chat_templates/*.jinja through pathlib's glob, '.rag.jinja' included;
+    leaving names that start with a dot out let such a template end turns with a token no stop id covers."""
+    import shutil
+
+    from support import RULE_CASES
+
+    folder = shutil.copytree(RULE_CASES / "EOS001-terminator-not-stop-id", tmp_path / "m")
+    config = json.loads((folder / "generation_config.json").read_text(encoding="utf-8"))
+    config["eos_token_id"] = [151643, 151645]
+    write_json(folder / "generation_config.json", config)
+    templates = folder / "additional_chat_templates"
+    templates.mkdir()
+    (templates / "default.jinja").write_text("{% for m in messages %}{{ m.content }}<|im_end|>{% endfor %}")
+    (templates / ".rag.jinja").write_text("{% for m in messages %}{{ m.content }}<|im_start|>{% endfor %}")
+    code, out, _ = run("--format", "json", "--no-cache", "m", cwd=tmp_path)
+    assert code == 1 and any(f["code"] == "EOS001" and "'.rag'" in f["message"] for f in json.loads(out)["findings"])
