@@ -15,14 +15,14 @@ from pathlib import Path
 
 from .config_types import Config
 from .errors import InputError, register_alias, web_address
-from .model_files import JSON_FILES, TEMPLATE_DIR, TEMPLATE_FILE, record_not_fetched, size_limit
+from .model_files import ADAPTER_CONFIG, JSON_FILES, TEMPLATE_DIR, TEMPLATE_FILE, record_not_fetched, size_limit
 from .sources import HubRef
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
     from typing import Any
 
-READ_PATTERNS = [*JSON_FILES, TEMPLATE_FILE, f"{TEMPLATE_DIR}/*.jinja"]
+READ_PATTERNS = [*JSON_FILES, TEMPLATE_FILE, f"{TEMPLATE_DIR}/*.jinja", ADAPTER_CONFIG]  # a PEFT adapter: EOS027
 SKIP_PATTERNS = [f"{TEMPLATE_DIR}/*/*"]  # fnmatch's * crosses "/", but only direct children are templates
 FILE_WORKERS = 4  # parallel file downloads inside one repository; a repository has at most a few files to fetch
 # Resolving the revision is the one request huggingface_hub sends without retrying on 429 (repo_info); its tree

@@ -37,6 +37,9 @@ REPOS = {
     "org/tagged": Repo({"main": chatml(fixed=True), "v1.0": chatml()}),
     "org/slow": Repo.of(chatml(fixed=True)),
     "org/malformed": Repo.of({**chatml(fixed=True), "config.json": b'{"eos_token_id": 151645,,}\n'}),
+    # a PEFT adapter: the tokenizer files and adapter_config.json, no config.json or generation_config.json
+    "org/lora": Repo.of({"tokenizer_config.json": chatml()["tokenizer_config.json"],
+                         "adapter_config.json": b'{"base_model_name_or_path": "Qwen/Qwen2.5-3B", "peft_type": "LORA"}'}),
     # listed with sizes only: a 300 MiB tokenizer.json and a 5 MiB template (over max-file-size / max-config-size)
     "org/huge": Repo.of({**chatml(fixed=True), "tokenizer.json": 300 * 1024 * 1024,
                          "additional_chat_templates/tool_use.jinja": 5 * 1024 * 1024}),
@@ -416,3 +419,12 @@ def test_a_listed_file_over_its_size_limit_is_never_downloaded(eos_guard, hub):
     for name in ("tokenizer.json", "tool_use.jinja", lfs_oid("tokenizer.json", 300 * 1024 * 1024)):
         assert not hub.requests_for(name)
     assert hub.requests_for(f"GET /org/huge/resolve/{commit}/config.json")  # the small files still are
+
+
+def test_an_adapter_on_the_hub_is_checked_as_one(eos_guard, hub):
+    """adapter_config.json was not fetched, so an adapter checked as hf://org/name was a folder without configs
+    (EOS017) where the same files checked locally give EOS027, which names the base model to check."""
+    proc = eos_guard("--format", "concise", "hf://org/lora")
+    assert proc.returncode == 0 and ": EOS027 info: a PEFT adapter: generation takes its stop ids from its base " \
+        "model 'Qwen/Qwen2.5-3B'" in proc.stdout and "EOS017" not in proc.stdout, proc.stdout + proc.stderr
+    assert hub.requests_for(f"GET /org/lora/resolve/{sha('org/lora')}/adapter_config.json")
