@@ -176,10 +176,14 @@ def _new_generation_config(model: ResolvedModel, wanted: list[int]) -> FileChang
     config = model.files.config
     assert config is not None
     values = {key: config.data[key] for key in GENERATION_ATTRIBUTES if config.data.get(key) is not None}
+    if config.data.get("force_bos_token_to_be_generated"):  # GenerationConfig.__init__'s old-config rule
+        values.pop("forced_bos_token_id", None)
+        if values.get("bos_token_id") is not None:
+            values["forced_bos_token_id"] = values["bos_token_id"]
     sub = next((config.data[name] for name in ("decoder", "generator", "text_config") if config.data.get(name)), None)
     if isinstance(sub, dict):
         values.update({key: sub[key] for key in GENERATION_ATTRIBUTES if key not in values and sub.get(key) is not None})
-    if not values.get("return_dict_in_generate") and any(values.get(flag) is True for flag in EXTRA_OUTPUT_FLAGS):
+    if not values.get("return_dict_in_generate") and any(values.get(flag) for flag in EXTRA_OUTPUT_FLAGS):
         values["return_dict_in_generate"] = True
     current = list(model.stop.ids)
     if model.stop.invalid:

@@ -514,7 +514,12 @@ def test_the_generation_attributes_are_those_of_the_installed_transformers():
     {"model_type": "t5", "eos_token_id": 1, "decoder_start_token_id": 0, "output_hidden_states": True,
      "decoder": {"max_length": 9, "eos_token_id": 5}, "vocab_size": 151936},
     {"model_type": "qwen2", "eos_token_id": 151643, "max_length": None, "vocab_size": 151936},
-], ids=["settings-at-the-top", "settings-in-text-config", "output-flag-and-decoder", "null-values"])
+    {"model_type": "bart", "eos_token_id": 2, "bos_token_id": 0, "forced_bos_token_id": 5,
+     "force_bos_token_to_be_generated": True, "output_scores": 1, "vocab_size": 151936},
+    {"model_type": "bart", "eos_token_id": 2, "force_bos_token_to_be_generated": True,
+     "text_config": {"forced_bos_token_id": 7}, "vocab_size": 151936},
+], ids=["settings-at-the-top", "settings-in-text-config", "output-flag-and-decoder", "null-values",
+        "old-forced-bos-flag-and-a-truthy-output-flag", "old-forced-bos-flag-without-bos"])
 def test_a_created_generation_config_keeps_what_generate_read_from_config_json(run, tmp_path, config):
     """Without generation_config.json, generate() takes every generation setting config.json holds
     (GenerationConfig.from_model_config); once the file exists, only the file. The file --fix created held the ids
