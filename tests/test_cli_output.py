@@ -300,3 +300,17 @@ def test_quiet_prints_no_closing_line_in_any_format_that_has_one(run, fmt):
     assert (code, out) == (0, "")
     code, out, _ = run("-q", "--format", fmt, str(FIXTURES / "qwen25-base-chatml-sft-gen-endoftext"))
     assert code == 1 and "EOS001" in out and "1 of 1 model folder fails" not in out, out
+
+
+def test_the_header_says_why_the_verdict_is_unknown(run, tmp_path):
+    """falcon-7b-instruct's files: both configs stop on 11 and the tokenizer's eos is '<|endoftext|>', whose id no
+    file gives (no tokenizer.json). The header said 'no template terminator or eos to stop on', which its own
+    explain contradicted (stop id 11)."""
+    from support import write_json
+
+    write_json(tmp_path / "m" / "config.json", {"model_type": "falcon", "eos_token_id": 11, "vocab_size": 65024})
+    write_json(tmp_path / "m" / "generation_config.json", {"eos_token_id": 11})
+    write_json(tmp_path / "m" / "tokenizer_config.json", {"eos_token": "<|endoftext|>"})
+    code, out, _ = run("--format", "text", "m", cwd=tmp_path)
+    assert out.startswith("m: passes; stops in transformers: unknown (no template terminator, and the tokenizer's "
+                          "eos '<|endoftext|>' has no id in these files)"), out

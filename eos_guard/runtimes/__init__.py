@@ -73,7 +73,9 @@ def why_unknown(model: ResolvedModel, stop: StopSet) -> str:
     if terminator is None or terminator.token is None:
         if eos is not None and eos.appended:
             return f"no template terminator, and the tokenizer's eos '{eos.token}' is in no vocabulary"
-        if eos is None or eos.id is None:
+        if eos is not None and eos.id is None:  # falcon-7b-instruct: an eos text, no tokenizer.json to number it
+            return f"no template terminator, and the tokenizer's eos '{eos.token}' has no id in these files"
+        if eos is None:
             return "no template terminator or eos to stop on"
     return stop.unknown or "no template terminator or eos to stop on"
 
