@@ -458,21 +458,21 @@ def _say(line: str) -> None:
 
 
 def _write_side_outputs(args: argparse.Namespace, report: object) -> None:
-    target = None  # the file being written: a failed write (a full disk) names no file of its own
+    target, option = None, ""  # the file being written: a failed write (a full disk) names no file of its own
     try:
         if args.sarif:
             from .report import sarif
 
-            target = args.sarif
+            target, option = args.sarif, "--sarif"
             args.sarif.write_text(sarif.render(report), encoding="utf-8")
         if args.summary:
             from .report import summary
 
-            target = args.summary
+            target, option = args.summary, "--summary"
             with args.summary.open("a", encoding="utf-8") as handle:
                 handle.write(summary.render(report))
-    except OSError as exc:
-        raise InputError(exc.filename or target, f"cannot write: {exc.strerror}") from None
+    except OSError as exc:  # named with its option: 'eos-guard --sarif models/x' took the folder for the file
+        raise InputError(exc.filename or target, f"cannot write the {option} file: {exc.strerror}") from None
 
 
 def _commands_paused(patch: str) -> str:

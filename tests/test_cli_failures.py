@@ -508,7 +508,13 @@ def test_a_full_disk_is_one_error_line_not_an_internal_error(tmp_path, fmt):
     for option in ("--sarif", "--summary"):
         proc = subprocess.run([sys.executable, "-m", "eos_guard", option, "/dev/full", folder], capture_output=True,
                               text=True, env=env, cwd=tmp_path)
-        assert proc.returncode == 2 and proc.stderr == "eos-guard: /dev/full: cannot write: No space left on device\n"
+        assert proc.returncode == 2 and proc.stderr == \
+            f"eos-guard: /dev/full: cannot write the {option} file: No space left on device\n"
+    # a folder after --sarif is taken for the file (eos-guard --sarif models/x): the option is named
+    proc = subprocess.run([sys.executable, "-m", "eos_guard", "--sarif", folder, folder], capture_output=True,
+                          text=True, env=env, cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr.endswith("chatml-finetune-broken: cannot write the --sarif file: Is a "
+                                                         "directory\n"), proc.stderr
 
 
 @pytest.mark.parametrize(("target", "message"), [("/dev/null", "the settings file is not a regular file"),
