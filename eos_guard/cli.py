@@ -322,7 +322,7 @@ def configure(args: argparse.Namespace) -> tuple[list[str], settings.Config]:
     """The paths to check and the settings: the settings file, then the options that override it."""
     if args.paths and args.paths[0] in _HABITS and not os.path.lexists(args.paths[0]):
         raise InputError(None, _HABITS[args.paths[0]])
-    mistyped = _mistyped_command(args.paths[0]) if args.paths and not args.explain else None
+    mistyped = _mistyped_command(args.paths[0]) if args.paths and not getattr(args, "explain", False) else None
     if mistyped is not None:
         raise InputError(None, f"{args.paths[0]}: no such file or directory; did you mean the command '{mistyped}'?")
     paths: list[str] = list(args.paths) + [f"hf://{name}" for name in args.hub]
