@@ -366,33 +366,47 @@ def fix_paths(paths: Iterable[Path], config: Config | None = None, unsafe: bool 
     changes = []
     skipped: list[Path] = []
     failed: list[InputError] = []
-    planned = []
-    for model_report in before.models:
+    written: set[str] = set()  # the real paths written: a folder may link to another's file
+    again: dict[Path, None] = {}  # folders whose planned file another folder's fix wrote first: planned again
+
+    def planned_for(model_report: ModelReport) -> list:
         if model_report.model is None or model_report.error:
-            continue  # never edit a folder with a file that could not be read
+            return []  # never edit a folder with a file that could not be read
         folder_changes = plan(model_report.model, unsafe=unsafe,
                               reported=[finding.code for finding in model_report.findings], enabled=config.enabled)
         problem = unencodable(folder_changes) or (unwritable(folder_changes) if write else None)
         if problem is not None:
             failed.append(problem)
-            continue
-        planned.extend(folder_changes)
+            return []
+        return folder_changes
+
+    def apply(change, second: bool = False) -> None:
+        real = os.path.realpath(change.path)
+        if not write:
+            changes.append(change)
+        elif unchanged_since_read(change):
+            try:
+                write_atomically(change.path, change.new_text)
+            except OSError as exc:
+                failed.append(InputError(change.path, f"cannot write: {exc.strerror or exc}"))
+                return
+            written.add(real)
+            changes.append(change)
+            if on_write is not None:
+                on_write(change)
+        elif real in written and not second:  # a link to a file this run wrote: plan its folder again
+            again[change.path.parent] = None
+        else:
+            skipped.append(change.path)
+
+    planned = [change for model_report in before.models for change in planned_for(model_report)]
     restore = _exit_on_terminate() if write and planned else None
     try:
         for change in planned:
-            if not write:
-                changes.append(change)
-            elif unchanged_since_read(change):
-                try:
-                    write_atomically(change.path, change.new_text)
-                except OSError as exc:
-                    failed.append(InputError(change.path, f"cannot write: {exc.strerror or exc}"))
-                    continue
-                changes.append(change)
-                if on_write is not None:
-                    on_write(change)
-            else:
-                skipped.append(change.path)
+            apply(change)
+        for folder in again:  # so that one run is enough: a second --fix changes nothing
+            for change in planned_for(check_folder(folder, config)):
+                apply(change, second=True)
     finally:
         if restore is not None:
             restore()

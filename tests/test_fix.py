@@ -557,3 +557,23 @@ def test_the_stop_ids_gain_only_the_ids_the_reported_findings_ask_for(run, tmp_p
     assert json.loads((folder / "generation_config.json").read_text())["eos_token_id"] == [151644, 151643]
     run("--fix", "--no-cache", "m")
     assert json.loads((folder / "generation_config.json").read_text())["eos_token_id"] == [151644, 151643, 151645]
+
+
+def test_one_fix_is_enough_when_two_folders_share_a_file_through_a_link(run, tmp_path):
+    """m2/config.json links to m1/config.json (a checkpoint layout). The run wrote m1's, then refused m2's as
+    'changed by another process while fixing' (the other process was itself), and a second --fix wrote again. The
+    folder whose file another folder's fix wrote first is now planned again from what is there."""
+    example = Path(__file__).resolve().parent.parent / "examples" / "chatml-finetune-broken"
+    for name in ("m1", "m2"):
+        shutil.copytree(example, tmp_path / name)
+    config = (tmp_path / "m2" / "tokenizer_config.json").read_text(encoding="utf-8")
+    (tmp_path / "m2" / "tokenizer_config.json").write_text(  # m2's turns end with <|im_start|>, its eos
+        config.replace("+ '<|im_end|>' +", "+ '<|im_start|>' +").replace('"eos_token": "<|im_end|>"',
+                                                                        '"eos_token": "<|im_start|>"'),
+        encoding="utf-8")
+    (tmp_path / "m2" / "config.json").unlink()
+    os.symlink("../m1/config.json", tmp_path / "m2" / "config.json")
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)  # links may point anywhere in the repository
+    code, out, err = run("--fix", "--no-cache", "--format", "concise", "m1", "m2")
+    assert "another process" not in err and out == "Fixed 4 files in 2 folders; 0 errors remain.\n", (out, err)
+    assert run("--fix", "--no-cache", "m1", "m2") == (0, "All checks passed (2 model folders).\n", "")
