@@ -423,7 +423,8 @@ def _run(args: argparse.Namespace) -> int:
         for error in report.errors:
             _say(f"eos-guard: {error}")
         # a file that was not read (EOS018 in a check: a link out of the repository, over a size limit, a FIFO)
-        unread = [(path, reason) for m in report.models if m.model is not None for path, reason in m.model.files.skipped]
+        unread = [(path, reason) for m in report.models if m.model is not None
+                  for path, reason in m.model.files.skipped]
         for path, reason in unread:
             _say(f"eos-guard: {display_path(path)} {reason}")
         return EXIT_ERROR if report.errors or unread else EXIT_OK

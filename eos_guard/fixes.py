@@ -20,10 +20,6 @@ import stat
 import tempfile
 from pathlib import Path
 
-TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
-if TYPE_CHECKING:
-    from typing import Callable, Iterable
-
 from .errors import InputError
 from .jsonspan import JsonDocument, NotRead, read_bytes
 from .records import field, record
@@ -31,6 +27,10 @@ from .resolve import ResolvedModel, special_token_text
 from .runtimes import stops
 from .splice import Edit, add_to_id_list, apply_edits, insert_member, replace_value
 from .vocabulary import is_token_id
+
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Callable, Iterable
 
 # The attributes of transformers 5.24's GenerationConfig (all None by default): GenerationConfig.from_model_config
 # copies each one config.json sets, and save_pretrained writes those that are not None
@@ -100,13 +100,12 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
     def answers(kind: frozenset[str]) -> bool:
         return codes is None or not codes.isdisjoint(kind)
 
-    def add(doc: JsonDocument, edit: Edit | None, reason: str) -> bool:
+    def add(doc: JsonDocument, edit: Edit | None, reason: str) -> None:
         if edit is None:
-            return False
+            return
         entry = edits.setdefault(doc.path, (doc, [], []))
         entry[1].append(edit)
         entry[2].append(reason)
-        return True
 
     everything = _ids_to_stop_on(model)  # for config.json's own alignment (step 4)
     # the stop ids gain the ids the reported findings ask for: not the terminator when only EOS002 is reported
@@ -126,13 +125,14 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
             else:
                 add(gen, insert_member(gen, (), "eos_token_id", value), f"eos_token_id: add {value}")
     elif fix_stops and gen is None and model.files.config is not None and isinstance(model.files.config.data, dict) \
-            and missing and not any(path.name == "generation_config.json" for path, _ in model.files.skipped):  # EOS018: not read
+            and missing and not any(path.name == "generation_config.json"  # EOS018: not read, never created
+                                    for path, _ in model.files.skipped):
         created = _new_generation_config(model, wanted)
         if created is not None:
             changes.append(created)
 
     eos = model.tokenizer_eos
-    eos_id = eos.id if eos is not None else None
+    eos_id = read_eos_id = eos.id if eos is not None else None
     if unsafe:  # first: config.json is then aligned with the eos the tokenizer will have, so one --fix is enough
         # the eos becomes the terminator only where a runtime runs on (Gemma 2 it's <eos> stays: every one stops)
         allowed = enabled is None or any(enabled(code) for code in TOKENIZER_CODES)
@@ -140,7 +140,7 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
         eos_id = _align_tokenizer(model, add, eos_id, runs_on, answers(MAP_CODES))
     # config.json: for its own findings; as the stop ids where there is no generation_config.json; and after an
     # unsafe fix changed the eos, which EOS003 would report on the next run
-    if answers(CONFIG_CODES) or (fix_stops and gen is None) or eos_id != (eos.id if eos is not None else None):
+    if answers(CONFIG_CODES) or (fix_stops and gen is None) or eos_id != read_eos_id:
         _align_config(model, everything if gen is not None else wanted, add, eos_id)
 
     for path, (doc, file_edits, reasons) in edits.items():
@@ -182,7 +182,8 @@ def _new_generation_config(model: ResolvedModel, wanted: list[int]) -> FileChang
             values["forced_bos_token_id"] = values["bos_token_id"]
     sub = next((config.data[name] for name in ("decoder", "generator", "text_config") if config.data.get(name)), None)
     if isinstance(sub, dict):
-        values.update({key: sub[key] for key in GENERATION_ATTRIBUTES if key not in values and sub.get(key) is not None})
+        values.update({key: sub[key] for key in GENERATION_ATTRIBUTES
+                       if key not in values and sub.get(key) is not None})
     if not values.get("return_dict_in_generate") and any(values.get(flag) for flag in EXTRA_OUTPUT_FLAGS):
         values["return_dict_in_generate"] = True
     current = list(model.stop.ids)

@@ -166,9 +166,9 @@ class ModelFiles:
     def _adapter_base(self, path: Path) -> str:
         """adapter_config.json's base model, or "" when it cannot be read (PEFT reads it, not transformers: a
         broken one is no error of the tokenizer's or the configs')."""
-        if not self._readable(path):
-            return ""
         try:
+            if not self._readable(path):
+                return ""
             self.adapter_config = JsonDocument.read(path, False, *self._limit(path.name))
         except (InputError, NotRead, OSError):
             return ""
@@ -231,8 +231,16 @@ class ModelFiles:
                     None)
 
     def _readable(self, path: Path) -> bool:
-        """Whether ``path`` exists and may be followed; a link out of the repository is listed as skipped."""
-        return os.path.lexists(path) and self._followable(path, path.is_symlink())
+        """Whether ``path`` exists and may be followed; a link out of the repository is listed as skipped. A file
+        that cannot be looked at (its folder readable but not searchable) raises InputError: the model folder's
+        error, not a file it lacks."""
+        try:
+            info = os.lstat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+        except OSError as exc:
+            raise InputError(path, f"cannot read file: {exc.strerror or exc}") from None
+        return self._followable(path, stat.S_ISLNK(info.st_mode))
 
     def _followable(self, path: Path, link: bool) -> bool:
         """Whether an existing ``path`` may be followed; a link out of the repository is listed as skipped."""
@@ -245,7 +253,7 @@ class ModelFiles:
                 self.skipped.append((path, "is a symbolic link loop; not followed"))
                 return False
             if not _is_within(target, self.root):
-                self.skipped.append((path, f"is a symbolic link to {target}, outside {self.root}; not followed"))
+                self.skipped.append((path, linked_outside(target, self.root)))
                 return False
         return True
 
@@ -295,24 +303,15 @@ class ModelFiles:
 
     @staticmethod
     def _listed_templates(folder: Path) -> list[Path]:
-        """additional_chat_templates/*.jinja, sorted. A folder that cannot be listed, or whose files cannot be
-        looked at (read permission without search permission), is the model folder's error: transformers loads
-        every template there in place of tokenizer_config.json's, so checking without them would check another
-        template."""
+        """additional_chat_templates/*.jinja, sorted: every one, as transformers' pathlib glob takes them
+        (".hidden.jinja" too). A folder that cannot be listed is the model folder's error (so is a file in it that
+        cannot be looked at: _readable): transformers loads these templates in place of tokenizer_config.json's,
+        so checking without them would check another template."""
         try:
-            # every *.jinja, as transformers' pathlib glob takes them: ".hidden.jinja" too
             names = sorted(name for name in os.listdir(folder) if name.endswith(".jinja"))
         except OSError as exc:
             raise InputError(folder, f"cannot list the folder: {exc.strerror or exc}") from None
-        paths = [folder / name for name in names]
-        for path in paths:
-            try:
-                os.lstat(path)
-            except FileNotFoundError:
-                continue
-            except OSError as exc:
-                raise InputError(path, f"cannot read file: {exc.strerror or exc}") from None
-        return paths
+        return [folder / name for name in names]
 
     def _named_templates(self, value: list | dict, templates: dict[str, TemplateSource]) -> None:
         """tokenizer_config.json's named templates, as transformers 5.24 keeps them (``PreTrainedTokenizerBase.
@@ -564,9 +563,12 @@ def linked_out_of_repository(path: Path) -> str | None:
     if not os.path.lexists(root / ".git"):
         return None
     real = Path(os.path.realpath(path))
-    if _is_within(real, root):
-        return None
-    return f"is a symbolic link to {real}, outside {root}; not followed"
+    return None if _is_within(real, root) else linked_outside(real, root)
+
+
+def linked_outside(target: Path, root: Path) -> str:
+    """Why a link is not followed (EOS018): the one wording for files, folders and GGUF PATHs."""
+    return f"is a symbolic link to {target}, outside {root}; not followed"
 
 
 def find_model_folders(paths: Iterable[Path], refused: list[tuple[Path, str]] | None = None,
@@ -603,7 +605,7 @@ def find_model_folders(paths: Iterable[Path], refused: list[tuple[Path, str]] | 
             if _is_within(real, root):
                 found.setdefault(real, None)
             elif refused is not None:
-                refused.append((folder, f"is a symbolic link to {real}, outside {root}; not followed"))
+                refused.append((folder, linked_outside(real, root)))
     return list(found)
 
 

@@ -51,6 +51,7 @@ ALL_RULES: tuple[Rule, ...] = (
     GgufFolderMismatch(),
     # training data (eos_guard.check_batch, EosGuardCallback): they find nothing in a model folder
     PadMasksStop(), StopNotInData(), LossMaskExcludesStop(), SequencesEndWithoutStop(),
+    # a folder rule and a GGUF rule added after the training rules (codes are never renumbered)
     StopIdsInBaseModel(), GgufTemplateError(),
 )
 BATCH_RULES: tuple[BatchRule, ...] = tuple(rule for rule in ALL_RULES if isinstance(rule, BatchRule))

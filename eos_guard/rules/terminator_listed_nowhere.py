@@ -56,5 +56,6 @@ class TerminatorListedNowhere(Rule):
         place = eos.where or terminator.template
         yield self.finding(model, f"the chat template ends turns with '{terminator.token}' ({terminator.id}), which is "
                                   f"not the tokenizer's eos '{eos.token}' and is listed nowhere, as when a base "
-                                  "model's configs are kept after a chat fine-tune; list it in generation_config.json's "
-                                  "eos_token_id (--fix), and consider making it the eos (--unsafe-fixes)", place)
+                                  "model's configs are kept after a chat fine-tune; list it in "
+                                  "generation_config.json's eos_token_id (--fix), and consider making it the eos "
+                                  "(--unsafe-fixes)", place)

@@ -42,8 +42,6 @@ class TerminatorNotSpecial(Rule):
                 if token.document.path.name == "added_tokens.json":
                     continue  # that file has no special flag
                 seen.add(token.content)
-                # at the value to change; at the entry when it has no "special" key (docs/usage.md)
-                entry = token.document.get(token.keys)
-                keys = token.keys + ("special",) if isinstance(entry, dict) and "special" in entry else token.keys
+                # at the value to change; a missing key's place is its entry's (Where.location, docs/usage.md)
                 yield self.finding(model, f"'{token.content}' ends assistant turns but is not marked special; set "
-                                          "\"special\": true on it", Where(token.document, keys))
+                                          "\"special\": true on it", Where(token.document, token.keys + ("special",)))
