@@ -575,3 +575,5 @@ def test_no_closing_line_says_all_checks_passed_after_an_error(run, tmp_path):
     shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
     code, out, err = run("m", "missing", cwd=tmp_path)
     assert (code, out, err) == (2, "No findings in 1 model folder.\n", "eos-guard: missing: no such file or directory\n")
+    code, out, err = run("--baseline", "HEAD", "m", cwd=tmp_path)  # a baseline outside a git repository
+    assert (code, out) == (2, "No findings in 1 model folder.\n") and "--baseline HEAD" in err, err

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -210,6 +211,10 @@ def test_without_huggingface_hub(eos_guard, tmp_path):
     proc = eos_guard("hf://org/chatml", PYTHONPATH=path)
     assert (proc.returncode, proc.stderr) == (2, "eos-guard: hf://org/chatml: checking Hub repositories needs "
                                                  "huggingface_hub: pip install 'eos-guard[hub]'\n")
+    # the repository is its own error; a local PATH next to it is still checked (docs/usage.md)
+    shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", tmp_path / "local")
+    proc = eos_guard("--format", "concise", "hf://org/chatml", "local", PYTHONPATH=path)
+    assert proc.returncode == 2 and "local/generation_config.json:3:19: EOS001 error" in proc.stdout, proc.stdout
     (tmp_path / "list.txt").write_text("org/chatml\n")
     proc = eos_guard("--hub-list", "list.txt", PYTHONPATH=path)
     assert proc.stderr == "eos-guard: --hub-list: checking Hub repositories needs huggingface_hub: " \
