@@ -155,12 +155,27 @@ INT_DIGITS = 4300  # Python's default int-string conversion limit (sys.get_int_m
 TOKEN_ID_LIMIT = 1 << 32  # the tokenizers library's ids are u32: it refuses to load a file with another one
 
 
+def cache_lookup(doc: JsonDocument, use_cache: bool) -> Any:
+    """The cache entry of tokenizer.json's bytes, looked up before anything is read from the file (a large file
+    is hashed on another thread meanwhile): when it is there already, it vouches for the checks of the file's
+    layout that the run which stored it made (JsonDocument.vouch), so the caller looks it up before its first
+    ``get`` of the document, which would make those checks."""
+    from . import cache
+
+    lookup = cache.Lookup("vocab", doc.path, doc.raw, use_cache)
+    cached = lookup.result()[1] if lookup.ready() else None  # ready now: the digest was known, no hashing
+    if well_formed_facts(cached) and "layout" in cached:  # an entry eos-guard wrote, and no other, vouches
+        doc.vouch((cached["layout"][0], cached["layout"][1]))
+    return lookup
+
+
 class Vocabulary:
     """The ids a folder's tokenizer gives to token strings."""
 
     def __init__(self, files: ModelFiles, use_cache: bool = False, numbering: str = "5.24",
                  facts: dict | None = None, specials: list[tuple[str, Where | None]] | None = None,
-                 specials_by_line: dict[str, list[tuple[str, Where | None]]] | None = None) -> None:
+                 specials_by_line: dict[str, list[tuple[str, Where | None]]] | None = None,
+                 lookup: Any = None) -> None:
         self.files = files
         self.use_cache = use_cache
         # the special token strings (named, then extra), which the tokenizer adds as special tokens after the
@@ -185,7 +200,7 @@ class Vocabulary:
             self.__dict__["_facts"] = facts
         if files.tokenizer is not None:
             if facts is None:
-                self._lookup = self._cache_lookup(files.tokenizer)
+                self._lookup = lookup if lookup is not None else cache_lookup(files.tokenizer, use_cache)
             _check_tokenizer_json(files.tokenizer)
         self._read_declared()
         if self.tokenizer_json is not None:
@@ -356,18 +371,6 @@ class Vocabulary:
         if key:
             cache.store("vocab", key, facts, self.use_cache)
         return facts
-
-    def _cache_lookup(self, doc: JsonDocument) -> Any:
-        """The cache entry of tokenizer.json's bytes, looked up before anything is read from the file (a large file
-        is hashed on another thread meanwhile): when it is there already, it vouches for the checks of the file's
-        layout that the run which stored it made (JsonDocument.vouch)."""
-        from . import cache
-
-        lookup = cache.Lookup("vocab", doc.path, doc.raw, self.use_cache)
-        cached = lookup.result()[1] if lookup.ready() else None  # ready now: the digest was known, no hashing
-        if well_formed_facts(cached) and "layout" in cached:  # an entry eos-guard wrote, and no other, vouches
-            doc.vouch((cached["layout"][0], cached["layout"][1]))
-        return lookup
 
     def _added_contents(self) -> list[str]:
         entries = self.tokenizer_json.get(("added_tokens",)) if self.tokenizer_json is not None else None

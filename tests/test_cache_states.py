@@ -205,3 +205,29 @@ def test_a_warm_run_takes_the_layout_checks_of_tokenizer_json_from_the_entry_of_
     _new_process()
     Vocabulary(ModelFiles.read(shutil.copytree(folder, tmp_path / "job3")), use_cache=True)
     assert len(checked) == 2
+
+
+def test_a_warm_check_of_a_folder_makes_no_layout_check_of_tokenizer_json(tmp_path, monkeypatch):
+    """The whole resolution, not only the Vocabulary: the cache entry is looked up before the first member of
+    tokenizer.json is read (the tokenizer class's defaults read its ``padding``), which would make the checks the
+    entry vouches for. Until 2026-12-02 every warm check of a 12 MB tokenizer.json made them again (~6 ms)."""
+    import shutil
+
+    from eos_guard import jsonspan
+    from eos_guard.model_files import ModelFiles
+    from eos_guard.resolve import resolve
+    from eos_guard.template import Limits
+
+    checked = []
+    real = jsonspan._bpe_vocab_end
+    monkeypatch.setattr(jsonspan, "_bpe_vocab_end", lambda raw, start: checked.append(start) or real(raw, start))
+    monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(tmp_path / "cache"))
+    folder = shutil.copytree(FIXTURES / "llama3-8b-instruct-release", tmp_path / "job1")
+    _new_process()
+    cold = resolve(ModelFiles.read(folder), Limits(cache=True))
+    assert len(checked) == 1
+    _new_process()
+    warm = resolve(ModelFiles.read(shutil.copytree(folder, tmp_path / "job2")), Limits(cache=True))
+    assert len(checked) == 1
+    assert (warm.tokenizer_eos.token, warm.tokenizer_eos.id) == (cold.tokenizer_eos.token, cold.tokenizer_eos.id)
+    assert warm.vocab.added.keys() == cold.vocab.added.keys()
