@@ -378,7 +378,17 @@ def test_a_folder_with_a_malformed_file_is_still_checked_and_counted_as_not_read
     """docs/usage.md: a broken generation_config.json still leaves config.json's findings."""
     code, out, err = run("--format", "text", str(FIXTURES / "generation-config-invalid-json"))
     assert code == 2 and "generation_config.json:4:40: cannot parse JSON" in err
-    assert "config.json" in out and out.endswith("1 of 1 model folder fails (1 error); 1 cannot be read.\n")
+    assert "config.json" in out and out.endswith("1 of 1 model folder fails (1 error); 1 checked without a malformed file.\n")
+
+
+def test_a_folder_checked_without_a_malformed_file_and_no_findings_says_so(run, tmp_path):
+    """A broken generation_config.json whose folder config.json aligns (transformers stops on config.json's ids):
+    the folder was checked, so the closing line does not say that it cannot be read."""
+    folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
+    (folder / "generation_config.json").write_text('{"eos_token_id": [151645, 151643],}', encoding="utf-8")
+    code, out, err = run("--format", "text", str(folder))
+    assert code == 2 and "m/generation_config.json:1:34: cannot parse JSON" in err
+    assert out == "No findings in 1 model folder; 1 checked without a malformed file.\n"
 
 
 @pytest.mark.parametrize("legacy", [False, True], ids=["with-added-tokens-decoder", "legacy"])

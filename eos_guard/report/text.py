@@ -138,7 +138,7 @@ def summary(report: Report) -> str:
     if not report.models:
         return f"No model folders found ({_plural(report.excluded, 'model folder')} excluded by the settings)." \
             if report.excluded else "No model folders found."
-    tail = f"; {unreadable} cannot be read" if unreadable else ""
+    tail = _unread_tail(report)
     if report.written:
         touched = {path.parent for path in report.written}
         left = [s for s in sorted(Severity, reverse=True) if counts[s] or s == Severity.ERROR]
@@ -160,6 +160,16 @@ def summary(report: Report) -> str:
         return f"{failing} of {checked} {verb} ({severities}){fix}{tail}."
     verb = "pass" if len(report.models) != 1 else "passes"
     return f"{checked} {verb} ({severities}){fix}{tail}."
+
+
+def _unread_tail(report: Report) -> str:
+    """``; N cannot be read`` for the folders a file stopped, and ``; N checked without a malformed file`` for those
+    checked without it, as the runtimes load them (a broken generation_config.json: config.json's ids)."""
+    stopped = sum(1 for m in report.models if m.error is not None and m.model is None)
+    without = sum(1 for m in report.models if m.error is not None and m.model is not None)
+    parts = ([f"{stopped} cannot be read"] if stopped else []) + \
+        ([f"{without} checked without a malformed file"] if without else [])
+    return "".join(f"; {part}" for part in parts)
 
 
 def _checked(report: Report) -> tuple[str, str]:
