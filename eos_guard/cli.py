@@ -136,6 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-cache", action="store_true",
                         help="compute everything from the files: no cache folder, no shipped template results "
                              "(see docs/performance.md)")
+    parser.add_argument("--pre-commit", action="store_true",
+                        help="run as a pre-commit hook (the hooks' entry): pre-commit passes file names after the "
+                             "options without --, so an argument that names an existing model file is a PATH, "
+                             "even one that starts with - (a file named --sarif=/x/config.json)")
     parser.add_argument("--verbose", action="store_true", help="show tracebacks of internal errors")
     parser.add_argument("--version", action="version", version=f"eos-guard {__version__}")
     return parser
@@ -158,6 +162,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: list[str]) -> int:
     if argv and argv[0] == "rule":
         return _rule(argv[1:])
+    if "--pre-commit" in argv:
+        argv = _hook_paths(argv)
     explain = bool(argv) and argv[0] == "explain"
     parser = build_parser()
     try:
@@ -189,6 +195,25 @@ def _main(argv: list[str]) -> int:
         else:
             _say(f"eos-guard: internal error: {type(exc).__name__}: {exc} (run with --verbose for details)")
         return EXIT_ERROR
+
+
+def _hook_paths(argv: list[str]) -> list[str]:
+    """pre-commit runs ``entry + args + file names`` without a ``--`` before the names, so a pull request's file
+    named ``--sarif=/outside/config.json`` would be read as an option (and overwrite that file). Under
+    ``--pre-commit`` an argument that starts with ``-`` and names an existing file the hooks match (a model file,
+    a template in additional_chat_templates/) is a PATH: ``./`` is put before it. An option never has such a
+    name, and a file planted under an option's name (``--fix``) is not one the hooks match."""
+    from .model_files import JSON_FILES, TEMPLATE_DIR, TEMPLATE_FILE
+
+    hooked = {*JSON_FILES, TEMPLATE_FILE}  # the hooks' files: pattern (tests/test_precommit.py compares them)
+
+    def is_model_file(arg: str) -> bool:
+        head, name = os.path.split(arg)
+        return (name in hooked or (os.path.basename(head) == TEMPLATE_DIR and name.endswith(".jinja"))) \
+            and os.path.lexists(arg)
+
+    return [f"./{arg}" if arg.startswith("-") and arg != "--pre-commit" and is_model_file(arg) else arg
+            for arg in argv]
 
 
 class _ClosedStdout(io.TextIOBase):

@@ -120,3 +120,45 @@ def test_a_matching_file_outside_a_model_folder_does_not_fail_the_hook(model_rep
     proc = try_repo(model_repo, pre_commit_home, "eos-guard", "stray/tokenizer.json")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "No model folders found." in proc.stdout
+
+
+@pytest.mark.skipif(not PRE_COMMIT.exists(), reason="pre-commit is not installed in this environment")
+@pytest.mark.parametrize("hook", ["eos-guard", "eos-guard-fix"])
+@pytest.mark.parametrize("option", ["--sarif=", "--summary=", "--config="])
+def test_a_file_named_as_an_option_is_a_path_not_an_option(model_repo, pre_commit_home, tmp_path, hook, option):
+    """pre-commit passes file names after the hook's options without "--": a pull request's file named
+    ``--sarif=/outside/config.json`` (a folder ``--sarif=``) must not become ``--sarif /outside/config.json``, which
+    would overwrite that file outside the repository (docs/security.md)."""
+    victim = tmp_path / "outside" / "config.json"
+    victim.parent.mkdir()
+    victim.write_text('{"precious": true}\n', encoding="utf-8")
+    planted = model_repo / f"{option}{victim.parent}" / "config.json"
+    planted.parent.mkdir(parents=True)
+    planted.write_text('{"model_type": "llama", "eos_token_id": 2}\n', encoding="utf-8")
+    shutil.rmtree(model_repo / "broken")
+    _git(model_repo, "add", "-A", ".")
+    # --all-files: pre-commit's own --files would read the name as an option of pre-commit's
+    proc = try_repo(model_repo, pre_commit_home, hook)
+    assert victim.read_text(encoding="utf-8") == '{"precious": true}\n'
+    assert proc.returncode == 0, proc.stdout + proc.stderr  # a config.json alone: no template, no tokenizer
+    assert "All checks passed (2 model folders)." in proc.stdout
+
+
+def test_the_hook_paths_are_the_files_the_hooks_match(tmp_path, monkeypatch):
+    """--pre-commit makes an argument that starts with "-" a PATH exactly when it names an existing file the hooks'
+    ``files:`` pattern matches; options, and files planted under an option's name, stay options."""
+    from eos_guard.cli import _hook_paths
+
+    monkeypatch.chdir(tmp_path)
+    names = ["--a=/x/config.json", "--b/additional_chat_templates/t.jinja", "--c/tokenizer.json", "--fix",
+             "--d/model.safetensors", "--e/gone/config.json"]
+    for name in names[:-1]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("{}", encoding="utf-8")
+    got = _hook_paths(["--pre-commit", "--select", "EOS001", *names])
+    assert got == ["--pre-commit", "--select", "EOS001", "./--a=/x/config.json",
+                   "./--b/additional_chat_templates/t.jinja", "./--c/tokenizer.json", "--fix",
+                   "--d/model.safetensors", "--e/gone/config.json"]
+    for name in names[:3]:
+        assert all(re.search(hook["files"], name) for hook in HOOKS)
+    assert not any(re.search(hook["files"], name) for hook in HOOKS for name in names[3:5])
