@@ -231,21 +231,36 @@ class Vocabulary:
         tc = self.files.tokenizer_config
         if tc is not None and isinstance(tc.get(("added_tokens_decoder",)), dict):
             for key, entry in tc.data["added_tokens_decoder"].items():
-                if isinstance(entry, dict) and isinstance(entry.get("content"), str) and _is_int_text(key):
-                    if len(key) > INT_DIGITS:  # transformers' int(key) raises: the tokenizer cannot be loaded
-                        line, column = tc.position(tc.nearest_span(("added_tokens_decoder", key))[0].start)
-                        raise InputError(tc.path, f"added_tokens_decoder key of {len(key):,} digits: transformers "
-                                         f"cannot read it as an id (Python's limit is {INT_DIGITS:,})", line, column)
+                if isinstance(entry, dict) and isinstance(entry.get("content"), str):
+                    token_id = self._decoder_key_id(key)
+                    if token_id is None:  # not a number: transformers raises (resolve.py reports it)
+                        continue
                     earlier = self.declared.get(entry["content"])
-                    if earlier is None or int(key) < earlier.id:  # sorted by id, a text is added at its first id
+                    if earlier is None or token_id < earlier.id:  # sorted by id, a text is added at its first id
                         self.declared[entry["content"]] = AddedToken(
-                            entry["content"], int(key), bool(entry.get("special", False)), int(key), tc,
+                            entry["content"], token_id, bool(entry.get("special", False)), token_id, tc,
                             ("added_tokens_decoder", key))
         at = self.files.added_tokens
         if at is not None and self.files.legacy and isinstance(at.data, dict):  # not with added_tokens_decoder
             for content, value in at.data.items():
                 if _is_int(value) and content not in self.declared:
                     self.declared[content] = AddedToken(content, value, False, value, at, (content,))
+
+    def _decoder_key_id(self, key: str) -> int | None:
+        """The id transformers reads from an added_tokens_decoder key, ``int(key)`` (``_from_pretrained``, line
+        1894, 5.24), which also takes ``+151645``, `` 151645 ``, ``151_645`` and other scripts' digits; None for a
+        key it refuses as not a number. A key of more digits than Python's default limit makes it raise: an
+        InputError here, whatever this process's own limit is."""
+        digits = sum(ch.isdigit() for ch in key) if len(key) > INT_DIGITS else 0
+        if digits <= INT_DIGITS:
+            try:
+                return int(key)
+            except ValueError:
+                return None
+        tc = self.files.tokenizer_config
+        line, column = tc.position(tc.nearest_span(("added_tokens_decoder", key))[0].start)
+        raise InputError(tc.path, f"added_tokens_decoder key of {digits:,} digits: transformers cannot read it as "
+                         f"an id (Python's limit is {INT_DIGITS:,})", line, column)
 
     def _number_added_tokens(self) -> None:
         """Number the added tokens in the batches transformers adds them (see the module docstring)."""
@@ -513,7 +528,3 @@ def is_token_id(value: Any) -> bool:
     """Whether a value is an id a tokenizer can give. Another value (-5, "5", 5.0, 2**32) is none: tokenizers
     refuses to load a vocab that holds one, so it counts as absent, never as an id to stop on."""
     return _is_int(value) and 0 <= value < TOKEN_ID_LIMIT
-
-
-def _is_int_text(text: str) -> bool:
-    return text.isascii() and text.isdigit()

@@ -421,3 +421,27 @@ def test_no_default_template_is_not_said_when_eos_guard_did_not_read_chat_templa
     assert tokenizer.apply_chat_template([{"role": "user", "content": "hi"}], tokenize=False)
     code, out, _ = run("--format", "concise", "--no-cache", str(folder))
     assert " EOS018 " in out and "no chat template is the default" not in out, out
+
+
+@pytest.mark.parametrize("key", ["+151645", " 151645 ", "151_645", "\uff11\uff15\uff11\uff16\uff14\uff15",
+                                 "\u0661\u0665\u0661\u0666\u0664\u0665"],
+                         ids=["plus", "spaces", "underscore", "full-width", "arabic-indic"])
+@pytest.mark.parametrize("fixture", ["qwen2-instruct-aligned", "../../examples/chatml-finetune-broken"],
+                         ids=["with-tokenizer-json", "without"])
+def test_an_added_tokens_decoder_key_is_read_as_int_reads_it(tmp_path, run, key, fixture):
+    """transformers reads an added_tokens_decoder key with ``int(idx)``, which takes these spellings of 151645:
+    the entry counts as that id's (a folder that fails keeps failing, one that passes gets no finding)."""
+    import shutil
+
+    plain = shutil.copytree(FIXTURES / fixture, tmp_path / "plain", ignore=shutil.ignore_patterns("expected.json"))
+    spelled = shutil.copytree(plain, tmp_path / "spelled")
+    path = spelled / "tokenizer_config.json"
+    config = json.loads(path.read_text(encoding="utf-8"))
+    config["added_tokens_decoder"] = {key if k == "151645" else k: v for k, v in config["added_tokens_decoder"].items()}
+    path.write_text(json.dumps(config, ensure_ascii=False, indent=2), encoding="utf-8")
+    if (spelled / "tokenizer.json").exists():
+        tokenizer = transformers.AutoTokenizer.from_pretrained(str(spelled))
+        assert (resolved(spelled).tokenizer_eos.id, tokenizer.eos_token_id) == (151645, 151645)
+    code, out, err = run("--format", "concise", "--no-cache", "--baseline", "none", str(plain))
+    assert run("--format", "concise", "--no-cache", "--baseline", "none", str(spelled)) == \
+        (code, out.replace("plain/", "spelled/"), err)
