@@ -44,7 +44,7 @@ def check(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = Non
     """Check model folders (or folders above them) and return the findings with the resolved values.
 
     ``config`` names a settings file; without it the nearest ``.eos-guard.yaml`` or ``[tool.eos-guard]`` above
-    the first path applies. Raises :class:`eos_guard.errors.InputError`, whose message starts with the path, for
+    the folder that holds every path applies. Raises :class:`eos_guard.errors.InputError`, whose message starts with the path, for
     a missing path, a folder without model folders, or bad settings; a malformed model file is reported in
     ``Report.errors`` instead.
     """
@@ -54,8 +54,8 @@ def check(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = Non
     from .pipeline import check_paths
 
     targets = [os.fsdecode(p) for p in paths] or ["."]
-    local = [Path(t) for t in targets if t and not t.startswith("hf://")]
-    loaded = settings.load(Path(config) if config is not None else None, local[0] if local else Path("."))
+    local = [t for t in targets if t and not t.startswith("hf://")]
+    loaded = settings.load(Path(config) if config is not None else None, settings.settings_start(local))
     report = check_paths(targets, loaded)
     if report.problems:
         raise report.problems[0]
@@ -76,7 +76,8 @@ def fix(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = None,
     from .pipeline import fix_paths
 
     targets = [os.fsdecode(p) for p in paths] or ["."]
-    loaded = settings.load(Path(config) if config is not None else None, Path(targets[0]))
+    local = [t for t in targets if t and not t.startswith("hf://")]
+    loaded = settings.load(Path(config) if config is not None else None, settings.settings_start(local))
     result = fix_paths(targets, loaded, unsafe=unsafe, write=write)
     if result.report.problems:
         raise result.report.problems[0]

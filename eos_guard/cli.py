@@ -352,7 +352,7 @@ def configure(args: argparse.Namespace) -> tuple[list[str], settings.Config]:
         raise InputError(None, f"{args.paths[0]}: no such file or directory; did you mean the command '{mistyped}'?")
     paths: list[str] = list(args.paths) + [f"hf://{name}" for name in args.hub]
     local = [p for p in paths if p and not p.startswith("hf://")]
-    config = settings.load(args.config, Path(local[0]) if local else Path("."))
+    config = settings.load(args.config, settings.settings_start(local))
     if not paths and not args.hub_list:
         paths = ["."]
     for option, value in (("--select", args.select), ("--ignore", args.ignore), ("--runtime", args.runtime),

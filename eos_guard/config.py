@@ -207,7 +207,8 @@ def shown(value: Any) -> str:
 
 
 def load(explicit: Path | None, start: Path) -> Config:
-    """The settings for a run: ``explicit`` if given, else the nearest config file above ``start``."""
+    """The settings for a run: ``explicit`` if given, else the nearest config file above ``start`` (ruff's way: in
+    the nearest folder that has one, ``.eos-guard.yaml``, ``.eos-guard.yml``, then ``pyproject.toml``)."""
     if explicit is not None:
         if not _is_file(explicit):
             kind = "a folder" if os.path.isdir(explicit) else "not a regular file" if os.path.lexists(explicit) else ""
@@ -216,12 +217,10 @@ def load(explicit: Path | None, start: Path) -> Config:
     folder = Path(os.path.realpath(start))
     if _is_file(folder):
         folder = folder.parent
-    ancestors = [folder, *folder.parents]
-    for directory in ancestors:
+    for directory in (folder, *folder.parents):  # the nearest folder with settings: its YAML, else its pyproject
         for name in YAML_NAMES:
             if _is_file(directory / name):
                 return _read(directory / name)
-    for directory in ancestors:
         pyproject = directory / "pyproject.toml"
         # Discovery skips the many pyproject.toml files that never name eos-guard without importing a TOML
         # parser (a broken one belongs to the tools it configures). Only the start of each is read: one that
@@ -232,6 +231,20 @@ def load(explicit: Path | None, start: Path) -> Config:
             if table is not None:
                 return from_mapping(table, pyproject)
     return Config()
+
+
+def settings_start(paths: list[str]) -> Path:
+    """Where discovery starts for a run over ``paths``: the folder that holds them all, so that settings inside one
+    of them (a model folder's own ``.eos-guard.yaml``) never govern the others, and the order of the PATHs (the
+    order pre-commit passes files in) does not change which settings a run takes."""
+    if not paths:
+        return Path(".")
+    real = [os.path.realpath(p) for p in paths]
+    try:
+        common = os.path.commonpath(real)
+    except ValueError:  # different drives: the first PATH's
+        return Path(paths[0])
+    return Path(common) if len(real) > 1 or os.path.isdir(common) else Path(common).parent
 
 
 def _is_file(path: Path) -> bool:

@@ -34,6 +34,27 @@ def test_yaml_wins_over_pyproject(run, repo):
     assert run("models/chat", cwd=repo)[0] == 0
 
 
+def test_the_nearest_folder_with_settings_wins_whatever_their_kind(run, repo):
+    """As ruff: in the nearest folder that has settings, .eos-guard.yaml, else pyproject.toml; a .eos-guard.yaml
+    farther up (a CI workspace's parent, /tmp) never beats the repository's own pyproject.toml."""
+    (repo / "models" / "pyproject.toml").write_text('[tool.eos-guard]\nfail-on = "warning"\n')
+    (repo / ".eos-guard.yaml").write_text("select: [EOS003]\n")
+    assert run("models/chat", cwd=repo)[0] == 1
+
+
+def test_settings_in_one_model_folder_never_govern_the_others(run, repo):
+    """Discovery starts at the folder that holds every PATH: a pull request's model folder that brings its own
+    .eos-guard.yaml cannot turn the checks off for the folders checked with it, in any order of the PATHs (the
+    order pre-commit passes file names in); alone, that folder is governed by its own settings."""
+    shutil.copytree(repo / "models" / "chat", repo / "models" / "00-pr")
+    (repo / "models" / "00-pr" / ".eos-guard.yaml").write_text("select: []\n")
+    for paths in (["models/00-pr/config.json", "models/chat/config.json"],
+                  ["models/chat/config.json", "models/00-pr/config.json"], ["models/00-pr", "models/chat"]):
+        code, out, _ = run("--format", "concise", *paths, cwd=repo)
+        assert code == 1 and "models/00-pr/generation_config.json" in out and "models/chat/generation_config" in out
+    assert run("models/00-pr", cwd=repo) == (0, "All checks passed (1 model folder).\n", "")
+
+
 def test_per_file_ignores_match_paths_below_the_config(run, repo):
     (repo / ".eos-guard.yaml").write_text("per-file-ignores:\n  models/chat/*: [EOS001, EOS002]\n")
     code, out, _ = run("models", cwd=repo)
