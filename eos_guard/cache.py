@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import stat
 from pathlib import Path
 
 from .version import __version__
@@ -148,33 +149,91 @@ def _is_digest(value: Any) -> bool:
     return isinstance(value, str) and len(value) == 64 and _HEX.issuperset(value)
 
 
+MAX_ENTRY_BYTES = 16 * 1024 * 1024  # a vocabulary's entry holds a few thousand ids: far below this
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
 def load(kind: str, key: str, on_disk: bool) -> Any:
     memory_key = f"{kind}/{key}"
     if memory_key in _MEMORY:
         return _MEMORY[memory_key]
     if not on_disk:
         return None
+    folder = _entries(kind)
+    if folder is None:
+        return None
     try:
-        value = json.loads((cache_dir() / "v1" / kind / f"{key}.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        value = json.loads(_read_entry(folder / f"{key}.json"))
+    except (OSError, ValueError, RecursionError):  # gone, not a small regular file, not JSON, nested too deep
         return None
     _MEMORY[memory_key] = value
     return value
+
+
+def _read_entry(path: Path) -> str:
+    """An entry's text: a regular file, not a link, of at most MAX_ENTRY_BYTES (a FIFO or device, which a restored
+    or shared cache folder may hold, is never read; it is opened non-blocking and checked first)."""
+    fd = os.open(path, os.O_RDONLY | _NOFOLLOW | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_ENTRY_BYTES:
+            raise ValueError("not a cache entry")
+        data = os.read(fd, MAX_ENTRY_BYTES + 1)
+    finally:
+        os.close(fd)
+    if len(data) > MAX_ENTRY_BYTES:
+        raise ValueError("not a cache entry")
+    return data.decode("utf-8")
+
+
+@functools.lru_cache(maxsize=None)
+def _entries_at(root: str, kind: str) -> Path | None:
+    """``root/v1/kind`` when eos-guard's own folders there are real folders (or not made yet); None when either is
+    a link or another kind of file: a cache folder restored from another job or kept in a repository could link
+    them into a model folder, which check mode must never write into."""
+    folder = Path(root) / "v1" / kind
+    for part in (folder.parent, folder):
+        try:
+            mode = os.lstat(part).st_mode
+        except FileNotFoundError:
+            return folder
+        except OSError:
+            return None
+        if not stat.S_ISDIR(mode):
+            return None
+    return folder
+
+
+def _entries(kind: str) -> Path | None:
+    return _entries_at(str(cache_dir()), kind)
 
 
 def store(kind: str, key: str, value: Any, on_disk: bool) -> None:
     _MEMORY[f"{kind}/{key}"] = value
     if not on_disk:
         return
-    folder = cache_dir() / "v1" / kind
+    folder = _entries(kind)
+    if folder is None:
+        return
+    temporary = None
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        if _entries_at.__wrapped__(str(cache_dir()), kind) is None:  # made a link meanwhile, by another process
+            return
         # A name of this process's own (not tempfile, whose import costs more than a small check), then an
         # atomic rename: concurrent runs never see a half-written file.
         temporary = folder / f"{key}.{os.getpid()}.{id(value):x}.tmp"
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | getattr(os, "O_BINARY", 0),
+                     0o644)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(value, handle)  # ASCII: a token string may hold a lone surrogate, which UTF-8 cannot encode
         os.replace(temporary, folder / f"{key}.json")
+        temporary = None
     except OSError:
         pass
+    finally:
+        if temporary is not None:  # a full disk, a write refused: no partial file is left behind
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass

@@ -231,3 +231,82 @@ def test_a_warm_check_of_a_folder_makes_no_layout_check_of_tokenizer_json(tmp_pa
     assert len(checked) == 1
     assert (warm.tokenizer_eos.token, warm.tokenizer_eos.id) == (cold.tokenizer_eos.token, cold.tokenizer_eos.id)
     assert warm.vocab.added.keys() == cold.vocab.added.keys()
+
+
+@pytest.mark.parametrize("entry", ["nested", "fifo", "device", "huge"])
+def test_a_cache_entry_that_is_no_small_json_file_is_a_miss(run, tmp_path, monkeypatch, entry):
+    """A restored or shared cache folder may hold anything under an entry's name: JSON nested deeper than the
+    parser's recursion limit, a FIFO (reading it would hang), a link to a device (/dev/zero: reading it would take
+    all memory), a file over the entry limit. Each is a miss, and the run's output is that of --no-cache."""
+    import os
+    import shutil
+
+    from support import with_own_template
+
+    monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(tmp_path / "cache"))
+    folder = with_own_template(shutil.copytree(FIXTURES / FOLDER, tmp_path / "model"))
+    args = ("--format", "json", "--baseline", "none", str(folder))
+    _new_process()
+    uncached = run("--no-cache", *args)
+    _new_process()
+    assert run(*args) == uncached
+    for kind in ("probe", "rendered", "vocab"):
+        for path in (tmp_path / "cache" / "v1" / kind).glob("*.json"):
+            path.unlink()
+            if entry == "nested":
+                path.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+            elif entry == "fifo":
+                os.mkfifo(path)
+            elif entry == "device":
+                path.symlink_to("/dev/zero")
+            else:
+                path.write_text(" " * (cache.MAX_ENTRY_BYTES + 1) + "{}", encoding="utf-8")
+    _new_process()
+    assert run(*args) == uncached
+
+
+def test_cache_folders_that_are_links_are_never_written_through(run, tmp_path, monkeypatch):
+    """eos-guard's own folders in the cache (v1, v1/probe, ...) that are links, as a cache folder restored from
+    another job or kept in a repository may have them, are not used: check mode never writes through them into
+    a model folder."""
+    import shutil
+
+    from support import with_own_template
+
+    cache_root = tmp_path / "cache"
+    monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(cache_root))
+    folder = with_own_template(shutil.copytree(FIXTURES / FOLDER, tmp_path / "model"))
+    before = sorted(p.name for p in folder.iterdir())
+    (cache_root / "v1").mkdir(parents=True)
+    for kind in ("probe", "rendered", "vocab", "digest"):
+        (cache_root / "v1" / kind).symlink_to(folder, target_is_directory=True)
+    args = ("--format", "json", "--baseline", "none", str(folder))
+    _new_process()
+    cache._entries_at.cache_clear()
+    uncached = run("--no-cache", *args)
+    assert run(*args) == uncached
+    assert sorted(p.name for p in folder.iterdir()) == before
+    shutil.rmtree(cache_root)
+    (tmp_path / "elsewhere").mkdir()
+    cache_root.mkdir()
+    (cache_root / "v1").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    cache._entries_at.cache_clear()
+    _new_process()
+    assert run(*args) == uncached
+    assert list((tmp_path / "elsewhere").iterdir()) == []
+
+
+def test_a_failed_cache_write_leaves_no_temporary_file(tmp_path, monkeypatch):
+    """A full disk (here: the write raising ENOSPC) leaves no *.tmp file behind in the cache folder."""
+    import errno
+
+    monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(tmp_path / "cache"))
+    cache._entries_at.cache_clear()
+
+    def full(value, handle):
+        handle.write("{")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(cache.json, "dump", full)
+    cache.store("probe", "a" * 64, {"x": 1}, True)
+    assert list((tmp_path / "cache" / "v1" / "probe").iterdir()) == []
