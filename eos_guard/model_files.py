@@ -339,6 +339,9 @@ class ModelFiles:
             self.template_problems.append((None, f"chat_template is {shape}: apply_chat_template raises \"This model "
                                                  "has multiple chat templates with no default specified!\"",
                                            Where(doc, ("chat_template",))))
+        # the "default" template, the one apply_chat_template uses, keeps a place wherever it is listed
+        default_listed = isinstance(named.get("default", (None,))[0], str)
+        left_out = False
         for name, (text, keys) in named.items():
             if not isinstance(text, str):
                 self.template_problems.append((name, f"the '{name}' chat template is "
@@ -348,9 +351,12 @@ class ModelFiles:
                 continue
             if not isinstance(name, str):  # usable only as apply_chat_template(chat_template=5)
                 continue
-            if len(templates) >= MAX_TEMPLATES and name not in templates:
-                self.skipped.append((doc.path, f"chat_template lists {len(value)} templates: {_TOO_MANY}"))
-                break
+            room = MAX_TEMPLATES - (1 if default_listed and name != "default" and "default" not in templates else 0)
+            if len(templates) >= room and name not in templates:
+                if not left_out:
+                    self.skipped.append((doc.path, f"chat_template lists {len(value)} templates: {_TOO_MANY}"))
+                    left_out = True
+                continue
             templates[name] = TemplateSource(name, text, doc.path, doc, keys)
 
     @property

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from support import FIXTURES
+from support import FIXTURES, ROOT
 from eos_guard.pipeline import check_folder
 from eos_guard.model_files import ModelFiles
 from eos_guard.template import ASSISTANT_MARKER, SAMPLE_TOOLS, SECOND_USER_MARKER, _conversations
@@ -445,3 +445,27 @@ def test_an_added_tokens_decoder_key_is_read_as_int_reads_it(tmp_path, run, key,
     code, out, err = run("--format", "concise", "--no-cache", "--baseline", "none", str(plain))
     assert run("--format", "concise", "--no-cache", "--baseline", "none", str(spelled)) == \
         (code, out.replace("plain/", "spelled/"), err)
+
+
+@pytest.mark.parametrize("shape", ["list", "object"])
+def test_the_default_template_is_checked_wherever_it_is_listed_past_the_limit(tmp_path, run, shape):
+    """Of 20 named templates, 16 are checked: "default" (the one apply_chat_template uses) among them when it is
+    listed last, so its verdict is the folder's (EOS001 here, as transformers' template ends turns with a token
+    generate() does not stop on), not that of another template."""
+    import shutil
+
+    folder = shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", tmp_path / "m")
+    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    template = config["chat_template"]
+    other = template.replace("<|im_end|>", "<|endoftext|>")
+    named = [(f"t{i}", other + "{# %d #}" % i) for i in range(19)] + [("default", template)]
+    config["chat_template"] = [{"name": n, "template": t} for n, t in named] if shape == "list" else dict(named)
+    (folder / "tokenizer_config.json").write_text(json.dumps(config), encoding="utf-8")
+    tokenizer_text = transformers.AutoTokenizer.from_pretrained(str(folder)).apply_chat_template(
+        [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "XYZZY"}], tokenize=False)
+    assert tokenizer_text.split("XYZZY")[1].startswith("<|im_end|>")
+    code, out, _ = run("--format", "json", "--no-cache", "--select", "EOS001", str(folder))
+    report = json.loads(out)
+    assert code == 1 and [f["code"] for f in report["findings"]] == ["EOS001"]
+    assert report["models"][0]["terminator"]["template"] == "default"
+    assert len(report["models"][0]["templates"]) == 16
