@@ -224,8 +224,12 @@ class Vocabulary:
 
     @property
     def lists_added_tokens(self) -> bool:
-        """Whether the files say which strings are single added tokens (else a template's text can't be judged)."""
-        return self.complete or bool(self.declared)
+        """Whether the files say which strings are single added tokens (else a template's text can't be judged):
+        tokenizer.json, or tokenizer_config.json's added_tokens_decoder, where transformers writes every added
+        token, those of the base vocabulary (``</s>``, Granite's ``<|end_of_text|>`` 0) too. added_tokens.json holds
+        only the tokens added past the base vocabulary, so alone it cannot tell that a text is no single token."""
+        tc = self.files.tokenizer_config
+        return self.complete or any(token.document is tc for token in self.declared.values())
 
     def _read_declared(self) -> None:
         tc = self.files.tokenizer_config
