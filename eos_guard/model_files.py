@@ -182,6 +182,14 @@ class ModelFiles:
         return self.adapter_base is not None and self.config is None and self.generation_config is None \
             and self.generation_config_error is None
 
+    @property
+    def tokenizer_only(self) -> bool:
+        """Tokenizer files without config.json or generation_config.json, and no adapter's base model named: no
+        runtime can load a model from the folder, so the stop ids are those of the model it is used with."""
+        configs = ("config.json", "generation_config.json")
+        return self.adapter_base is None and self.config is None and self.generation_config is None \
+            and self.generation_config_error is None and not any(path.name in configs for path, _ in self.skipped)
+
     def _add_processor_templates(self) -> None:
         """chat_template.json's templates, as a processor keeps them (``ProcessorMixin.get_processor_dict``, 5.24):
         its ``chat_template`` value is a string, or an object of named templates (``_resolve_chat_template`` takes

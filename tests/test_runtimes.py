@@ -661,3 +661,19 @@ def test_a_peft_adapter_folder_takes_its_stop_ids_from_the_base_model(tmp_path, 
     # with config.json or generation_config.json the folder's own stop ids are checked: no EOS027
     write_json(folder / "generation_config.json", {"eos_token_id": 151645})
     assert "EOS027" not in run("--format", "concise", "--no-cache", str(folder))[1]
+
+
+def test_a_tokenizer_only_folder_is_not_said_to_make_generate_run_on(tmp_path, run):
+    """Tokenizer files without config.json or generation_config.json (a tokenizer saved on its own, found in real
+    repositories): no model loads from the folder, so explain said transformers does "NO" stop and told the user to
+    add the id to config.json, which it does not have, while the check passed. transformers is "unknown" now, and
+    no runtime is said not to stop."""
+    folder = shutil.copytree(FIXTURES / "qwen25-base-chatml-sft-gen-endoftext", tmp_path / "tok")
+    for name in ("config.json", "generation_config.json"):
+        (folder / name).unlink()
+    code, out, _ = run("explain", "--format", "json", "--no-cache", str(folder))
+    rows = {row["runtime"]: row for row in json.loads(out)["models"][0]["runtimes"]}
+    assert code == 0 and rows["transformers"]["stops"] is None, rows["transformers"]
+    assert not rows["transformers"]["fix"].startswith("add the id to config.json")
+    assert all(row["stops"] is not False for row in rows.values()), rows
+    assert run("--format", "concise", "--no-cache", str(folder))[0] == 0

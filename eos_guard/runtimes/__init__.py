@@ -138,6 +138,11 @@ def stop_sets(model: ResolvedModel, versions: Mapping[str, str] | None = None) -
         reason = f"a PEFT adapter: its stop ids come from {base}'s configs, which this folder does not hold"
         fix = f"check {base} (eos-guard hf://NAME): its generation_config.json must list the id"
         result = {name: stop.from_elsewhere(reason, fix) for name, stop in result.items()}
+    elif model.files.tokenizer_only and (model.files.tokenizer is not None or model.files.tokenizer_config is not None):
+        # no model loads from such a folder: the configs of the model the tokenizer is used with give the ids
+        reason = "tokenizer files only: the stop ids depend on the model's configs, which this folder does not hold"
+        fix = "check the model folder that holds its config.json and generation_config.json"
+        result = {name: stop.from_elsewhere(reason, fix) for name, stop in result.items()}
     return result
 
 
