@@ -10,6 +10,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -110,7 +111,8 @@ def render() -> str:
              "The training-data rules (EOS023-EOS026) check batches, not folders ([training.md](training.md)): ",
              "their examples are batches passed to `eos_guard.check_batch`, with its findings (tests/test_batch.py ",
              "runs them).",
-             "`eos-guard rule CODE` prints a rule's section, without the example, from the installed package.", "",
+             "`eos-guard rule CODE` prints a rule's section from the installed package, without the example folder "
+             "(a training-data rule's example batch is part of its text, and is printed).", "",
              "| code | name | severity | what it reports |", "|---|---|---|---|"]
     for rule in ALL_RULES:
         lines.append(f"| [{rule.code}](#{rule.code.lower()}-{rule.name}) | `{rule.name}` | {rule.severity} | "
@@ -120,7 +122,7 @@ def render() -> str:
         lines += ["", f"## {rule.code} {rule.name}", "", f"**Severity:** {rule.severity}. {doc[0]}", ""]
         body = "\n".join(doc[1:]).strip()
         head, _, remediation = body.partition("## Remediation")
-        lines += [head.strip().replace("## ", "### "), ""]
+        lines += [re.sub(r"(?m)^## ", "### ", head.strip()), ""]  # headings only: "## " in code stays
         if isinstance(rule, BatchRule):  # its example, a batch and the findings, is in the docstring
             lines += ["### Remediation", "", remediation.strip()]
             continue

@@ -16,9 +16,10 @@ class TokenizerEosNotStopId(Rule):
     `tokenizer.eos_token_id` (tokenizer_config.json's `eos_token`, or special_tokens_map.json's where
     transformers reads it) is not in the `eos_token_id` that `generate()` stops on.
 
-    Severity: **error** when the folder has no chat template (or its template emits no terminator), since the
-    tokenizer's eos is then the only end-of-text the model knows; **warning** when a chat template ends turns
-    with another token that is a stop id.
+    Severity: **error** when the folder has no chat template (or no template ends its turns with a token whose
+    id the files give), since the tokenizer's eos is then the only end-of-text the model knows; **warning** when
+    a chat template ends turns with a token of known id, which EOS001 checks against the stop ids (the eos
+    itself, as in a ChatML fine-tune whose eos is `<|im_end|>`, or another token).
 
     ## Why it breaks generation
     Training code appends `tokenizer.eos_token` to every sample, so that is what the model learns to emit.
