@@ -89,8 +89,13 @@ def runtime_versions_of(table: Any, where: Path | None) -> dict[str, str]:
     for name, value in table.items():
         if name not in RUNTIME_NAMES:
             raise InputError(where, f"{key}: unknown runtime {shown(name)} (known: {', '.join(RUNTIME_NAMES)})")
-        if not isinstance(value, str) or parse_version(value) is None:
-            raise InputError(where, f'{key}: {name}: {shown(value)} is not a version string such as "0.31" or "b10488" '
+        # llama.cpp numbers its builds (b10488); the other runtimes have dotted releases (0.31, v0.32.2): one in
+        # the other's form would silently pick the newest or the oldest line
+        build = name == "llama.cpp"
+        parsed = parse_version(value) if isinstance(value, str) else None
+        if parsed is None or (len(parsed) == 1) != build or value.strip()[:1] == ("v" if build else "b"):
+            example = '"b10488"' if build else '"0.31" or "0.32.2"'
+            raise InputError(where, f"{key}: {name}: {shown(value)} is not a version of {name} such as {example} "
                                     "(quote it in YAML)")
         versions[name] = value
     return versions

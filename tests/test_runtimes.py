@@ -228,9 +228,16 @@ def test_runtime_versions_pin_decides_eos016(run, tmp_path):
 
 @pytest.mark.parametrize("text,message", [
     pytest.param('runtime-versions: {tensorrt: "1.0"}', "runtime-versions: unknown runtime 'tensorrt'", id="runtime"),
-    pytest.param("runtime-versions: {mlx-lm: 0.31}", "runtime-versions: mlx-lm: 0.31 is not a version string",
+    pytest.param("runtime-versions: {mlx-lm: 0.31}", "runtime-versions: mlx-lm: 0.31 is not a version of mlx-lm",
                  id="float"),
-    pytest.param('runtime-versions: {mlx-lm: "latest"}', "'latest' is not a version string", id="word"),
+    pytest.param('runtime-versions: {mlx-lm: "latest"}', "'latest' is not a version of mlx-lm", id="word"),
+    # one runtime's form for another's would pick the oldest or newest line without a word
+    pytest.param('runtime-versions: {llama.cpp: "0.31"}', "'0.31' is not a version of llama.cpp such as \"b10488\"",
+                 id="dotted-llama-cpp"),
+    pytest.param('runtime-versions: {mlx-lm: "b100"}', "'b100' is not a version of mlx-lm such as \"0.31\"",
+                 id="build-mlx-lm"),
+    pytest.param('runtime-versions: {vllm: "33"}', "'33' is not a version of vllm", id="one-number-vllm"),
+    pytest.param('runtime-versions: {llama.cpp: "v10488"}', "'v10488' is not a version of llama.cpp", id="v-build"),
     pytest.param("runtime-versions: [mlx-lm]", "runtime-versions must map runtime names to versions", id="list"),
 ])
 def test_runtime_versions_are_validated(run, tmp_path, text, message):
