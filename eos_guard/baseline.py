@@ -31,9 +31,12 @@ def git_root(folder: Path) -> Path | None:
     return None
 
 
-def read_baselines(folders: Iterable[Path], revision: str, max_bytes: int) -> dict[Path, str]:
+def read_baselines(folders: Iterable[Path], revision: str, max_bytes: int,
+                   refused: list[InputError] | None = None) -> dict[Path, str]:
     """Text of each of BASELINE_FILES at ``revision`` of at most ``max_bytes``, keyed by its path in the work
-    tree."""
+    tree. A work tree git refuses to read (``detected dubious ownership``: a checkout owned by another user, as
+    in CI container jobs) has none, and ``refused`` gets why, so that the regression check is never off without
+    a word; a work tree without commits yet has none either, silently."""
     by_root: dict[Path, list[Path]] = {}
     for folder in folders:
         root = git_root(folder)
@@ -45,8 +48,25 @@ def read_baselines(folders: Iterable[Path], revision: str, max_bytes: int) -> di
         # repository, costs no process to resolve it
         commit = revision if revision == "HEAD" else commit_of(root, revision)
         if commit is not None:  # a revision that names no commit (a tree, a blob) compares with nothing
-            texts.update(_cat_files(root, paths, commit, max_bytes))
+            texts.update(_cat_files(root, paths, commit, max_bytes, refused))
     return texts
+
+
+def _refusal(root: Path, revision: str) -> InputError | None:
+    """Why git refuses the work tree, when ``git rev-parse`` of the revision fails with a message (a revision that
+    is only missing fails without one under ``--quiet``: no commits yet)."""
+    import subprocess
+
+    try:
+        proc = subprocess.run(["git", "-C", str(root), "rev-parse", "--verify", "--quiet", "--end-of-options",
+                               revision], capture_output=True, timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    said = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+    if proc.returncode == 0 or not said:
+        return None
+    return InputError(None, f"--baseline {revision}: git cannot read {display_path(root)} ({said[0].strip()}); the "
+                            "regression check (EOS015) is off there (--baseline none turns it off without this line)")
 
 
 def baseline_problems(folders: Iterable[Path], revision: str) -> list[InputError]:
@@ -69,8 +89,9 @@ def baseline_problems(folders: Iterable[Path], revision: str) -> list[InputError
                                          "regression check (EOS015) is off there"))
     for root in roots:
         if commit_of(root, revision) is None:
-            problems.append(InputError(None, f"--baseline {revision}: no such commit in {display_path(root)}; "
-                                             "the regression check (EOS015) is off"))
+            problems.append(_refusal(root, revision) or InputError(
+                None, f"--baseline {revision}: no such commit in {display_path(root)}; the regression check (EOS015) "
+                      "is off"))
     return problems
 
 
@@ -87,7 +108,8 @@ def commit_of(root: Path, revision: str) -> str | None:
     return peeled.decode("ascii", "replace").strip() or None if peeled else None
 
 
-def _cat_files(root: Path, paths: list[Path], revision: str, max_bytes: int) -> dict[Path, str]:
+def _cat_files(root: Path, paths: list[Path], revision: str, max_bytes: int,
+               refused: list[InputError] | None = None) -> dict[Path, str]:
     """Any path is data: names go to git as arguments (literal pathspecs) and come back NUL-terminated; blobs are
     then asked for by object id and read by their announced size, so no name can shift the reader. A blob over
     ``max_bytes`` (a file that is small in .git's compressed store can be large) is not asked for."""
@@ -97,6 +119,11 @@ def _cat_files(root: Path, paths: list[Path], revision: str, max_bytes: int) -> 
     for start in range(0, len(names), ARGUMENTS_PER_CALL):
         listed = _git(root, ["--literal-pathspecs", "ls-tree", "-l", "-z", revision, "--",
                              *names[start:start + ARGUMENTS_PER_CALL]])
+        if listed is None:  # no such revision (no commits yet), or git refuses the work tree: asked only then
+            why = _refusal(root, revision) if refused is not None else None
+            if why is not None:
+                refused.append(why)
+            return {}
         for entry in (listed or b"").split(b"\0"):
             info, _, name = entry.partition(b"\t")
             fields = info.split()  # mode, type, object id, size

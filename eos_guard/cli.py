@@ -130,7 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="with --fix, exit 0 when files were changed and nothing failing remains")
     parser.add_argument("--baseline", metavar="REV",
                         help="git revision whose eos_token_id lists must not lose ids (EOS015); 'none' turns it off; "
-                             "a REV that cannot be read is an error (default: HEAD, off where there is none)")
+                             "a REV that cannot be read is an error (default: HEAD, off where there is none; a work "
+                             "tree git refuses is an error)")
     parser.add_argument("--allow-empty", action="store_true",
                         help="a folder PATH without model folders is not an error")
     parser.add_argument("--no-cache", action="store_true",

@@ -142,7 +142,10 @@ def _baselines(folders: list[Path], config: Config) -> tuple[dict[Path, str], li
     if not config.baseline or not config.enabled("EOS015") or not folders:
         return {}, []
     problems = baseline_problems(folders, config.baseline) if config.baseline_explicit else []
-    return read_baselines(folders, config.baseline, config.max_config_bytes), problems
+    refused: list[InputError] = []
+    texts = read_baselines(folders, config.baseline, config.max_config_bytes, refused)
+    said = {problem.message for problem in problems}
+    return texts, problems + [why for why in refused if why.message not in said]
 
 
 def check_folders(folders: list[Path], config: Config, baselines: dict[Path, str] | None = None,

@@ -119,6 +119,46 @@ def test_the_default_baseline_is_quietly_off_without_git(run, broken):
     assert run("broken") == (1, run("broken")[1], "")
 
 
+def test_the_default_baseline_is_quietly_off_in_a_repository_without_commits(run, tmp_path):
+    shutil.copytree(BROKEN, tmp_path / "repo" / "broken")
+    _git(tmp_path, "init", "-q", "repo")
+    code, out, err = run("broken", cwd=tmp_path / "repo")
+    assert (code, err) == (1, "") and out.endswith(ONE_FAILING)
+
+
+def _refused_by_git(repo):
+    """A work tree git refuses: its .git names a folder that is not there (as a moved worktree's does). Run as
+    root, also one owned by another user ("detected dubious ownership", as CI container jobs meet it)."""
+    (repo / ".git").write_text("gitdir: /nonexistent/eos-guard-test\n", encoding="utf-8")
+    return "not a git repository"
+
+
+@pytest.mark.parametrize("explicit", [False, True], ids=["default", "explicit"])
+def test_a_work_tree_git_refuses_is_said_not_silently_skipped(run, tmp_path, explicit):
+    """The regression check (EOS015) was silently off, and a dropped stop id passed, when git refused the work
+    tree; an explicit --baseline said "no such commit". git's own reason is now one error line (exit 2)."""
+    shutil.copytree(BROKEN, tmp_path / "repo" / "broken")
+    said = _refused_by_git(tmp_path / "repo")
+    code, out, err = run(*(["--baseline", "HEAD"] if explicit else []), "broken", cwd=tmp_path / "repo")
+    assert code == 2 and err.startswith("eos-guard: --baseline HEAD: git cannot read . (fatal: ") and said in err
+    assert err.count("\n") == 1 and err.endswith("the regression check (EOS015) is off there (--baseline none "
+                                                  "turns it off without this line)\n"), err
+    assert out.endswith(ONE_FAILING)
+    assert run("--baseline", "none", "broken", cwd=tmp_path / "repo")[2] == ""
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root to give the work tree "
+                    "to another user")
+def test_a_work_tree_of_another_user_is_said_not_silently_skipped(run, tmp_path):
+    shutil.copytree(BROKEN, tmp_path / "repo" / "broken")
+    _git(tmp_path, "init", "-q", "repo")
+    _git(tmp_path / "repo", "add", ".")
+    _git(tmp_path / "repo", "commit", "-qm", "models")
+    subprocess.run(["chown", "-R", "nobody", str(tmp_path / "repo")], check=True)
+    code, _, err = run("broken", cwd=tmp_path / "repo")
+    assert code == 2 and "dubious ownership" in err, err
+
+
 # ---------------------------------------------------------------------------------------------- options
 
 @pytest.mark.parametrize("args,message", [

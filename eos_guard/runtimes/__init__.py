@@ -29,6 +29,7 @@ MODULES: dict[str, ModuleType] = {
 }
 RUNTIMES: dict[str, Callable[..., StopSet]] = {name: module.stop_set for name, module in MODULES.items()}
 RELEASES: dict[str, tuple[Release, ...]] = {name: module.RELEASES for name, module in MODULES.items()}
+GGUF_RUNTIMES = ("llama.cpp", "ollama")  # they serve a GGUF, whose eos the converter takes from the tokenizer files
 
 
 def target_id(model: ResolvedModel) -> int | None:
@@ -139,10 +140,12 @@ def stop_sets(model: ResolvedModel, versions: Mapping[str, str] | None = None) -
         fix = f"check {base} (eos-guard hf://NAME): its generation_config.json must list the id"
         result = {name: stop.from_elsewhere(reason, fix) for name, stop in result.items()}
     elif model.files.tokenizer_only and (model.files.tokenizer is not None or model.files.tokenizer_config is not None):
-        # no model loads from such a folder: the configs of the model the tokenizer is used with give the ids
+        # no model loads from such a folder: the configs of the model the tokenizer is used with give the ids of
+        # the runtimes that read them; a GGUF converter takes its eos from the tokenizer files (llama.cpp, Ollama)
         reason = "tokenizer files only: the stop ids depend on the model's configs, which this folder does not hold"
         fix = "check the model folder that holds its config.json and generation_config.json"
-        result = {name: stop.from_elsewhere(reason, fix) for name, stop in result.items()}
+        result = {name: stop if name in GGUF_RUNTIMES else stop.from_elsewhere(reason, fix)
+                  for name, stop in result.items()}
     return result
 
 
