@@ -296,6 +296,18 @@ def _yaml(path: Path) -> Any:
                                                       self.peek_event().start_mark)
             return super().compose_node(parent, index)
 
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            """A key written twice is an error (yamllint's key-duplicates; PyYAML would keep the last silently,
+            so a second ``fail-on: never`` below the first would turn the check off unseen)."""
+            seen = set()
+            for key_node, _ in node.value:
+                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+                if key is not None and key in seen:
+                    raise yaml.constructor.ConstructorError(None, None, f"the key {shown(key)} is written twice",
+                                                            key_node.start_mark)
+                seen.add(key)
+            return super().construct_mapping(node, deep)
+
     text = _settings_text(path)
     try:
         return yaml.load(text, Loader=BoundedLoader)  # noqa: S506 - a SafeLoader subclass

@@ -124,3 +124,23 @@ def test_a_settings_file_beyond_pythons_limits_is_one_error_line(run, tmp_path, 
     (one line naming it, exit 2), not an internal error."""
     code, out, err = check(run, tmp_path, text, name)
     assert code == 2 and out == "" and err == f"eos-guard: {name}: {message}\n", err
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    pytest.param("fail-on: error\nfail-on: never\n", ".eos-guard.yaml:2:1: cannot parse YAML: the key 'fail-on' is "
+                 "written twice", id="top-level"),
+    pytest.param("per-file-ignores:\n  'm/*': [EOS001]\n  m/*: [EOS002]\n", ".eos-guard.yaml:3:3: cannot parse YAML: "
+                 "the key 'm/*' is written twice", id="nested-spelled-otherwise"),
+])
+def test_a_settings_key_written_twice_is_an_error(run, tmp_path, text, message):
+    """PyYAML keeps the last of a repeated key: a second 'fail-on: never' turned the check off unseen. As
+    yamllint's key-duplicates, it is an error (TOML refuses a repeated key itself)."""
+    code, out, err = check(run, tmp_path, text, ".eos-guard.yaml")
+    assert (code, out, err) == (2, "", f"eos-guard: {message}\n")
+
+
+def test_a_merge_key_may_be_overridden(run, tmp_path):
+    """YAML's merge key ('<<') is no repeated key: the mapping's own value overrides the merged one."""
+    code, out, err = check(run, tmp_path, "severity: &base {EOS002: error}\nper-file-ignores: {'m/*': [EOS001]}\n"
+                           "x-unused: {<<: *base, EOS002: info}\n", ".eos-guard.yaml")
+    assert code == 2 and "unknown setting 'x-unused'" in err  # parsed: only the unknown key is refused
