@@ -469,3 +469,27 @@ def test_the_default_template_is_checked_wherever_it_is_listed_past_the_limit(tm
     assert code == 1 and [f["code"] for f in report["findings"]] == ["EOS001"]
     assert report["models"][0]["terminator"]["template"] == "default"
     assert len(report["models"][0]["templates"]) == 16
+
+
+def test_an_added_token_listed_twice_is_eos009_at_the_later_entry(tmp_path, run):
+    """tokenizer.json lists '<|im_end|>' twice, the second time with the next id: the tokenizers library keeps the
+    first entry (151645) and gives the second id to nothing; EOS009 points at the later entry's id."""
+    import shutil
+
+    from tokenizers import Tokenizer
+
+    folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m",
+                             ignore=shutil.ignore_patterns("expected.json"))
+    path = folder / "tokenizer.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    first = next(entry for entry in data["added_tokens"] if entry["content"] == "<|im_end|>")
+    data["added_tokens"].append({**first, "id": 151646})
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    tokenizer = Tokenizer.from_file(str(path))
+    assert (tokenizer.token_to_id("<|im_end|>"), tokenizer.id_to_token(151646)) == (151645, None)
+    assert transformers.AutoTokenizer.from_pretrained(str(folder)).convert_tokens_to_ids("<|im_end|>") == 151645
+    code, out, _ = run("--format", "json", "--no-cache", "--select", "EOS009", str(folder))
+    findings = json.loads(out)["findings"]
+    assert [(f["code"], f["path"]) for f in findings] == [("EOS009", "m/tokenizer.json")], findings
+    assert "'<|im_end|>' is listed again in tokenizer.json's added_tokens with id 151646, but the first entry " \
+           "wins: transformers gives it 151645" == findings[0]["message"]

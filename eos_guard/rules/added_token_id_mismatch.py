@@ -16,7 +16,8 @@ class AddedTokenIdMismatch(Rule):
     A token whose id in tokenizer.json (the id the `tokenizers` library really assigns: its vocab id, or the
     next free id in list order, whatever the `"id"` field says) differs from its key in
     `added_tokens_decoder` (or, without that key, from its id in added_tokens.json), or an `added_tokens` entry
-    whose `"id"` field is not the id it really gets.
+    whose `"id"` field is not the id it really gets, a later entry of a text listed twice included (the library
+    keeps the first; Ollama's converter, which reads the list, takes the last).
 
     ## Why it matters
     Which id wins depends on the transformers version and tokenizer class: transformers 5's model-specific
@@ -42,6 +43,7 @@ class AddedTokenIdMismatch(Rule):
             yield self.finding(model, f"'{content}' is declared as id {token.declared_id} in tokenizer.json but "
                                       f"transformers gives it {token.id} ({vocab.numbering})",
                                Where(token.document, token.keys + ("id",)))
+        yield from self._repeated_entries(model)
         for content, declared in vocab.declared.items():
             real = vocab.id_of(content)
             if real is None or real == declared.id:
@@ -50,3 +52,21 @@ class AddedTokenIdMismatch(Rule):
                 else declared.document.path.name
             yield self.finding(model, f"'{content}' is {declared.id} in {where} but transformers gives it {real} "
                                       f"({vocab.numbering})", Where(declared.document, declared.keys))
+
+    def _repeated_entries(self, model: ResolvedModel) -> Iterator[Finding]:
+        """An ``added_tokens`` entry whose text an earlier entry has: the tokenizers library keeps the first (its
+        id is the text's), so the later entry's id is no token's, while a GGUF converter that reads the list (Ollama)
+        takes the last."""
+        vocab = model.vocab
+        entries = vocab.tokenizer_json.get(("added_tokens",))
+        seen: set[str] = set()
+        for index, entry in enumerate(entries if isinstance(entries, list) else ()):
+            content = entry.get("content") if isinstance(entry, dict) else None
+            if not isinstance(content, str):
+                continue
+            declared, real = entry.get("id"), vocab.id_of(content)
+            if content in seen and isinstance(declared, int) and real is not None and declared != real:
+                yield self.finding(model, f"'{content}' is listed again in tokenizer.json's added_tokens with id "
+                                          f"{declared}, but the first entry wins: transformers gives it {real}",
+                                   Where(vocab.tokenizer_json, ("added_tokens", index, "id")))
+            seen.add(content)
