@@ -98,6 +98,9 @@ def special_vocab(model: ResolvedModel) -> tuple[dict[str, int], str]:
     tc = model.files.tokenizer_config
     tokenizer = model.files.tokenizer
     config_data = tc.data if tc is not None and isinstance(tc.data, dict) else None
+    missing = [name for name, doc in (("tokenizer.json", tokenizer), ("tokenizer_config.json", tc)) if doc is None]
+    if missing:
+        source = f"no {' or '.join(missing)}, where gguf-py's SpecialVocab reads the eos"
     if tokenizer is not None and config_data:
         eos_entry: Any = config_data.get("eos_token")
         if not eos_entry and config_data.get("sep_token"):
@@ -250,6 +253,8 @@ def gguf_end_of_generation(gguf: GgufModel, replace: dict[str, int] | None = Non
 def describe_special(special: dict[str, int], source: str) -> str:
     """``GGUF eos 7 + eot 2 (from ...)``, or why the GGUF would have no eos (never ``None``)."""
     if "eos" not in special:
+        if source.startswith("no "):  # the files it reads are not there
+            return f"GGUF eos unknown ({source})"
         return f"GGUF eos unknown ({source} names no token the files give an id)"
     parts = [f"GGUF eos {special['eos']}"] + ([f"eot {special['eot']}"] if "eot" in special else [])
     return " + ".join(parts) + f" (from {source})"
