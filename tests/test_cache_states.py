@@ -310,3 +310,16 @@ def test_a_failed_cache_write_leaves_no_temporary_file(tmp_path, monkeypatch):
     monkeypatch.setattr(cache.json, "dump", full)
     cache.store("probe", "a" * 64, {"x": 1}, True)
     assert list((tmp_path / "cache" / "v1" / "probe").iterdir()) == []
+
+
+def test_the_cache_folder_is_eos_guard_cache_dir_else_xdg_cache_home_else_home(tmp_path, monkeypatch):
+    """docs/performance.md and docs/security.md: $EOS_GUARD_CACHE_DIR, else $XDG_CACHE_HOME/eos-guard, else
+    ~/.cache/eos-guard."""
+    monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(tmp_path / "explicit"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert cache.cache_dir() == tmp_path / "explicit"
+    monkeypatch.delenv("EOS_GUARD_CACHE_DIR")
+    assert cache.cache_dir() == tmp_path / "xdg" / "eos-guard"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert cache.cache_dir() == tmp_path / "home" / ".cache" / "eos-guard"

@@ -165,3 +165,13 @@ def test_the_api_takes_paths_as_bytes_too(repo):
 
     report = eos_guard.check(bytes(repo / "models" / "chat"))
     assert [f.code for f in report.findings() if f.code == "EOS001"] == ["EOS001"]
+
+
+def test_severity_overrides_a_rule_whose_severity_depends_on_the_case(run, repo):
+    """usage.md: `severity` sets a rule's severity whatever the case would give it. EOS002 is a warning next to a
+    template's terminator (this folder); set to error, it fails the run on its own."""
+    (repo / ".eos-guard.yaml").write_text("select: [EOS002]\n")
+    assert run("--format", "concise", "models/chat", cwd=repo)[0] == 0
+    (repo / ".eos-guard.yaml").write_text("select: [EOS002]\nseverity:\n  EOS002: error\n")
+    code, out, _ = run("--format", "concise", "models/chat", cwd=repo)
+    assert code == 1 and " EOS002 error: " in out
