@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import eos_guard
-from support import FIXTURES, OWN_TEMPLATE, RULE_CASES, write_json
+from support import FIXTURES, OWN_TEMPLATE, ROOT, RULE_CASES, write_json
 from eos_guard.jsonspan import JsonDocument
 from eos_guard.splice import add_to_id_list, apply_edits, insert_member, replace_value
 
@@ -97,6 +97,19 @@ def test_python_api_returns_the_changes(chatml):
     assert [c.path.name for c in changes] == ["generation_config.json"]
     assert "[151643, 151645]" in changes[0].new_text
     assert '"eos_token_id": 151643' in (chatml / "generation_config.json").read_text()
+
+
+def test_python_api_raises_for_a_folder_it_could_not_fix_after_fixing_the_others(tmp_path):
+    """eos_guard.fix returned [] for a folder whose generation_config.json is not JSON (which --fix never edits,
+    exit 2), so a script took it for fixed; it raises that file's error once the other folders are written."""
+    from eos_guard.errors import InputError
+
+    broken = shutil.copytree(FIXTURES / "generation-config-invalid-json", tmp_path / "broken")
+    fine = shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", tmp_path / "fine")
+    with pytest.raises(InputError, match=r"generation_config\.json:4:40: cannot parse JSON") as raised:
+        eos_guard.fix(broken, fine)
+    assert raised.value.path == broken / "generation_config.json"
+    assert "151645" in (fine / "generation_config.json").read_text(encoding="utf-8")  # the other folder is fixed
 
 
 def test_unsafe_fixes_change_the_tokenizer_side_only_when_asked(run, tmp_path):
