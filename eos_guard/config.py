@@ -190,8 +190,12 @@ def _positive(value: Any, source: Path | None, key: str, kind: type) -> float:
     kind_name = "integer" if kind is int else "number"
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not isinstance(value, int)):
         hint = ""
-        if isinstance(value, str) and kind is float and _reads_as_float(value):  # YAML 1.1 reads 1e-3 as text
+        yaml_exponent = source is not None and source.suffix in (".yaml", ".yml") and "e" in value.lower() \
+            if isinstance(value, str) else False
+        if isinstance(value, str) and kind is float and _reads_as_float(value) and yaml_exponent:
             hint = " (a string: YAML reads a number in this form as text; write it with a decimal point, as 0.001)"
+        elif isinstance(value, str) and _reads_as_float(value):  # "5": quoted
+            hint = " (a string: write the number without quotes)"
         raise InputError(source, f"{key} must be a positive {kind_name}, not {shown(value)}{hint}")
     if not math.isfinite(value) or not 0 < value <= MAXIMUM.get(key, math.inf):
         raise InputError(source, f"{key} must be a positive {kind_name} of at most {MAXIMUM[key]:,}, not {shown(value)}")
