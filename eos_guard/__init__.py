@@ -21,13 +21,14 @@ if TYPE_CHECKING:
     from typing import Any, Iterable, Mapping, Union
     from os import PathLike
 
+    from .errors import InputError
     from .findings import Finding, Severity
     from .results import Report
 
-__all__ = ["Finding", "Report", "Severity", "align", "check", "check_batch", "fix", "__version__"]
+__all__ = ["Finding", "InputError", "Report", "Severity", "align", "check", "check_batch", "fix", "__version__"]
 
 # Imported on first use, so ``import eos_guard`` (a training script, the CLI's start) stays cheap.
-_LAZY = {"Finding": "findings", "Report": "results", "Severity": "findings"}
+_LAZY = {"Finding": "findings", "Report": "results", "Severity": "findings", "InputError": "errors"}
 
 
 def __getattr__(name: str) -> Any:

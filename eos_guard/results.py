@@ -58,8 +58,10 @@ class Report:
         """One line each for every folder that could not be read and every PATH that could not be checked."""
         return [m.error for m in self.models if m.error] + [p.render() for p in self.problems]
 
-    def count(self, at_least: Severity) -> int:
-        return sum(1 for f in self.findings() if f.severity >= at_least)
+    def count(self, at_least: Severity | str) -> int:
+        """How many findings are at least this severe (``Severity.WARNING`` or ``"warning"``)."""
+        floor = Severity.parse(at_least) if isinstance(at_least, str) else at_least
+        return sum(1 for f in self.findings() if f.severity >= floor)
 
     def fails(self, model: ModelReport) -> bool:
         """Whether a folder has a finding that reaches ``fail_on``."""

@@ -617,3 +617,13 @@ def test_no_closing_line_says_all_checks_passed_after_an_error(run, tmp_path):
     assert (code, out, err) == (2, "No findings in 1 model folder.\n", "eos-guard: missing: no such file or directory\n")
     code, out, err = run("--baseline", "HEAD", "m", cwd=tmp_path)  # a baseline outside a git repository
     assert (code, out) == (2, "No findings in 1 model folder.\n") and "--baseline HEAD" in err, err
+
+
+def test_the_python_api_counts_by_severity_name_and_exports_its_error():
+    """A script writes report.count("error") (it raised TypeError) and catches eos_guard.InputError."""
+    report = eos_guard.check(ROOT / "examples" / "chatml-finetune-broken")
+    assert (report.count("error"), report.count("warning"), report.count(eos_guard.Severity.INFO)) == (1, 3, 3)
+    with pytest.raises(ValueError, match="unknown severity 'fatal'"):
+        report.count("fatal")
+    with pytest.raises(eos_guard.InputError, match="no such file or directory"):
+        eos_guard.check(ROOT / "no-such-folder")
