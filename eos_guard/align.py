@@ -209,9 +209,13 @@ def _unwrap(model: Any) -> Any:
 
 
 def _tokenizer_of(tokenizer: Any) -> Any:
-    """A processor's tokenizer, or the tokenizer itself."""
+    """A processor's tokenizer, or the tokenizer itself; TypeError for anything else (None, a path, a dict), which
+    would otherwise give no ids and read as "already aligned"."""
     if not hasattr(tokenizer, "convert_tokens_to_ids") and getattr(tokenizer, "tokenizer", None) is not None:
-        return tokenizer.tokenizer
+        tokenizer = tokenizer.tokenizer
+    if not hasattr(tokenizer, "convert_tokens_to_ids"):
+        raise TypeError(f"{type(tokenizer).__name__} is not a tokenizer: pass the tokenizer (or the processor "
+                        "holding one) the model is trained with")
     return tokenizer
 
 

@@ -361,3 +361,16 @@ def test_exported_as_eos_guard_align():
     if "align" not in getattr(eos_guard, "__all__", ()):
         pytest.skip("eos_guard/__init__.py does not export align yet")
     assert eos_guard.align is align
+
+
+@pytest.mark.parametrize("tokenizer", [None, "path/to/tokenizer", {"eos_token": "<|im_end|>"}],
+                         ids=["none", "path", "dict"])
+def test_align_and_stop_ids_refuse_what_is_not_a_tokenizer(tokenizer):
+    """align(model, None) returned {} ("already aligned") and stop_ids left the terminator out."""
+    from eos_guard.align import stop_ids
+
+    model = stand_in(llama_config(2), 2)
+    with pytest.raises(TypeError, match="is not a tokenizer"):
+        align(model, tokenizer)
+    with pytest.raises(TypeError, match="is not a tokenizer"):
+        stop_ids(model, tokenizer)
