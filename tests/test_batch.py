@@ -162,6 +162,51 @@ def test_the_seq2seq_collator_pads_labels_by_position_so_pad_equal_to_eos_is_fin
     assert eos_guard.check_batch(batch, stops(pad_is_eos), pad_is_eos.pad_token_id) == []
 
 
+def _padded_to_max_length_with_labels_copied(tokenizer, side: str) -> dict:
+    """The classic recipe: ``tokenizer(texts, padding="max_length")``, ``labels = input_ids.copy()``,
+    ``default_data_collator``: the padding keeps its labels, and the loss trains them."""
+    from transformers import default_data_collator
+
+    tokenizer.padding_side = side
+    try:
+        encoded = tokenizer([f"{q} {a}" for q, a in story.QA], padding="max_length", max_length=32)
+    finally:
+        tokenizer.padding_side = "right"
+    features = [{"input_ids": ids, "attention_mask": mask, "labels": list(ids)}
+                for ids, mask in zip(encoded["input_ids"], encoded["attention_mask"])]
+    return default_data_collator(features, return_tensors="np")
+
+
+def test_right_padding_whose_labels_are_kept_trains_the_pad_equal_to_eos():
+    """The first padding after the text is predicted from the text's last token (the loss shifts the labels and
+    does not read the attention mask): with pad == eos that trains "last word -> eos", so nothing is wrong."""
+    tokenizer = story.build_tokenizer(eos_token=story.BASE_EOS)  # eos and pad <|endoftext|> (43)
+    assert tokenizer.pad_token_id == tokenizer.eos_token_id == 43
+    batch = _padded_to_max_length_with_labels_copied(tokenizer, "right")
+    first_pad = [list(row).index(0) for row in batch["attention_mask"]]
+    assert [int(batch["labels"][k, p]) for k, p in enumerate(first_pad)] == [43] * 8
+    assert eos_guard.check_batch(batch, [43], tokenizer.pad_token_id) == []
+
+
+def test_left_padding_whose_labels_are_kept_trains_no_stop():
+    """Left padding's pads are predicted from padding, never from the text: the text still never ends."""
+    tokenizer = story.build_tokenizer(eos_token=story.BASE_EOS)
+    batch = _padded_to_max_length_with_labels_copied(tokenizer, "left")
+    assert codes(eos_guard.check_batch(batch, [43], tokenizer.pad_token_id)) == ["EOS024"]
+
+
+def test_the_padding_after_a_text_whose_label_is_masked_stays_out():
+    """DataCollatorForLanguageModeling sets the pad labels to -100: the padding is not trained, as before."""
+    from transformers import DataCollatorForLanguageModeling
+
+    tokenizer = story.build_tokenizer(eos_token=story.BASE_EOS)
+    encoded = tokenizer([f"{q} {a}" for q, a in story.QA], padding="max_length", max_length=32)
+    batch = DataCollatorForLanguageModeling(tokenizer, mlm=False, return_tensors="np")(
+        [{"input_ids": ids, "attention_mask": mask} for ids, mask in zip(encoded["input_ids"], encoded["attention_mask"])])
+    assert batch["attention_mask"].min() == 0 and (batch["labels"] == -100).any()
+    assert codes(eos_guard.check_batch(batch, [43], tokenizer.pad_token_id)) == ["EOS024"]
+
+
 def test_text_that_never_contains_the_terminator(tok):
     from transformers import DataCollatorForLanguageModeling
 

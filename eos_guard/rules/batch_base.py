@@ -4,7 +4,9 @@ A batch is a mapping with ``input_ids`` and ``labels`` (and optionally ``attenti
 each a torch tensor, a numpy array or a list of lists; only ``.tolist()`` is called, so neither torch nor numpy
 is imported here. Labels are read as transformers' causal language models read them: not shifted (the label
 at position ``i`` is the token at position ``i``; the model shifts them itself, so a sequence's first label is
-never trained), and a negative label (``-100``) is left out of the loss.
+never trained), and a negative label (``-100``) is left out of the loss. Padding (``attention_mask`` 0) is left
+out, except the first padding after the text when its label is not negative: the loss predicts it from the
+text's last token.
 
 Findings point at a pseudo file ``<batch>`` (``<batch N>`` when several batches are checked together): the
 line is the row of the batch and the column the token position in it, both 1-based.
@@ -39,7 +41,8 @@ class Sequence:
 
     batch: int
     row: int
-    positions: tuple[int, ...]       # its tokens' positions in the row (padding left out)
+    positions: tuple[int, ...]       # its tokens' positions in the row (padding left out, but the first padding
+                                     # after the text when its label is trained: see _trained_after_text)
     ids: tuple[int, ...] | None      # None when input_ids and labels differ in length (encoder-decoder)
     labels: tuple[int, ...]
 
@@ -220,7 +223,7 @@ def _read_batch(number: int, batch: Mapping[str, Any]) -> tuple[list[Sequence], 
         if len(segments) > 1:
             visible = True
         for segment in segments:
-            kept = tuple(i for i in segment if mask is None or mask[i] != 0)
+            kept = tuple(i for i in segment if _attended(mask, i) or _trained_after_text(mask, row_labels, segment, i))
             if not kept:
                 continue
             sequence = Sequence(number, row, kept, tuple(ids[i] for i in kept), tuple(row_labels[i] for i in kept))
@@ -228,6 +231,19 @@ def _read_batch(number: int, batch: Mapping[str, Any]) -> tuple[list[Sequence], 
                 visible = True
             sequences.append(sequence)
     return sequences, visible
+
+
+def _attended(mask: list[int] | None, i: int) -> bool:
+    return mask is None or mask[i] != 0
+
+
+def _trained_after_text(mask: list[int] | None, labels: list[int], segment: range, i: int) -> bool:
+    """Whether the padding at ``i`` is trained from the text before it. The loss reads labels, not the attention
+    mask, and the label at ``i`` is predicted from position ``i - 1`` (transformers' ``ForCausalLMLoss`` shifts
+    the labels): the first padding after the text counts when its label is not negative (``labels =
+    input_ids`` with ``padding="max_length"`` and pad == eos trains "last word -> eos"). Padding predicted from
+    padding (the rest of right padding, all of left padding) teaches nothing about ending the text."""
+    return i > segment.start and _attended(mask, i - 1) and labels[i] >= 0
 
 
 def _segments(position_ids: list[int]) -> list[range]:

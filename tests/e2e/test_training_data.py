@@ -138,6 +138,28 @@ def test_a_distinct_pad_token_trains_passes_and_stops(tmp_path):
         assert run.content == ANSWERS[run.question]
 
 
+def test_padding_to_max_length_with_labels_copied_and_pad_equal_to_eos_trains(tmp_path):
+    """The classic recipe (``padding="max_length"``, ``labels = input_ids``, ``default_data_collator``, pad ==
+    eos): the first padding after each text keeps its label, so the loss trains "last word -> eos". The callback
+    lets it train (it stopped it with EOS024 when it left every padding label out)."""
+    from transformers import default_data_collator
+
+    from eos_guard.integrations.transformers import EosGuardCallback
+
+    tokenizer = story.build_tokenizer(eos_token=story.BASE_EOS)  # eos and pad <|endoftext|>
+    tokenizer.chat_template = None
+    encoded = tokenizer([f"{q} {a}" for q, a in story.QA], padding="max_length", max_length=32)
+    features = [{"input_ids": ids, "attention_mask": mask, "labels": list(ids)}
+                for ids, mask in zip(encoded["input_ids"], encoded["attention_mask"])]
+    callback = EosGuardCallback()
+    trainer = story.trainer_for(story.build_model(tokenizer), tokenizer, tmp_path / "out", 1, callbacks=[callback],
+                                batch_size=4, save_strategy="no", dataset=features,
+                                data_collator=default_data_collator)
+    trainer.train()
+    assert trainer.state.global_step == 1
+    assert list(callback.data_report.findings()) == []
+
+
 # -- the check must not change what is trained -------------------------------------------------------------
 
 def _trained(tmp_path: Path, name: str, callbacks: list, seedable: bool) -> tuple[list, list]:
