@@ -258,6 +258,37 @@ def test_truncation_cuts_the_terminator_off_some_sequences(tok):
     assert (finding.location.line, finding.location.column) == (9, len(features[8]["input_ids"]) - 5)
 
 
+def test_truncation_of_every_example_in_full_rows_is_told_from_pretraining_blocks(tok):
+    """Full-sequence loss, every conversation longer than max_length=20: full rows, no padding and no -100, as
+    run_clm's blocks. But every row starts with <|im_start|> and supervises the prompt's <|im_end|>: each row is
+    one example, cut before its answer's terminator (it was no finding)."""
+    from transformers import DataCollatorForLanguageModeling
+
+    cut = [{"input_ids": f["input_ids"][:20]} for f in chat(tok)]
+    batch = DataCollatorForLanguageModeling(tok, mlm=False, return_tensors="np")(cut)
+    assert (batch["labels"] == batch["input_ids"]).all() and batch["attention_mask"].all()
+    [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id)
+    assert finding.code == "EOS026" and str(finding.severity) == "warning"
+    assert finding.message.startswith("14 of 16 sequences (88%) in the batch do not end their last supervised span")
+    assert "raise max_length" in finding.message
+
+
+def test_truncation_inside_every_answer_under_assistant_only_loss(tok):
+    """Every example cut inside its first answer: the data has the terminator, max_length took it (EOS026, an
+    error since nothing teaches the model to stop; it was EOS024, "append the terminator")."""
+    from transformers import DataCollatorForSeq2Seq
+
+    features = [{key: value[:22] for key, value in f.items()} for f in chat(tok, KEEPS_TERMINATOR, assistant_only=True)]
+    batch = DataCollatorForSeq2Seq(tok, return_tensors="np")(features)
+    [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id)
+    assert (finding.code, str(finding.severity)) == ("EOS026", "error")
+    assert finding.message == (
+        "14 of 14 sequences (100%) in the batch do not end their last supervised span with a stop id [43, 45]: each "
+        "runs to the end of a full row (truncated at max_length), and no supervised label is a stop id, so the model "
+        "is never trained to stop; raise max_length or drop the examples that exceed it")
+    assert (finding.location.line, finding.location.column) == (1, 22)
+
+
 def test_a_single_truncated_sequence_among_many_is_counted(tok):
     from transformers import DataCollatorForLanguageModeling
 
@@ -331,6 +362,18 @@ def test_chunks_of_pretraining_text_with_a_masked_eos_between_documents(pad_is_e
     batch = DataCollatorForLanguageModeling(pad_is_eos, mlm=False, return_tensors="np")(blocks)
     assert batch["attention_mask"].all()
     assert codes(eos_guard.check_batch(batch, stops(pad_is_eos), pad_is_eos.pad_token_id)) == ["EOS023"]
+
+
+def test_chunks_of_pretraining_text_with_a_trained_eos_between_documents(tok):
+    """The blocks with an eos after each document and a distinct pad: the eos is trained inside the rows, and
+    the rows start anywhere, so a row that ends without one says nothing."""
+    from transformers import DataCollatorForLanguageModeling
+
+    stream = [t for f in plain(tok) for t in f["input_ids"] + [tok.eos_token_id]]
+    blocks = [{"input_ids": stream[i:i + 16]} for i in range(0, len(stream) - 16, 16)]
+    batch = DataCollatorForLanguageModeling(tok, mlm=False, return_tensors="np")(blocks)
+    assert (batch["labels"] == batch["input_ids"]).all() and len({int(r[0]) for r in batch["input_ids"]}) > 1
+    assert eos_guard.check_batch(batch, stops(tok), tok.pad_token_id) == []
 
 
 def test_one_unpadded_example_without_a_loss_mask_looks_like_a_chunk():
@@ -479,11 +522,41 @@ def test_trl_collator_pads_by_position_so_pad_equal_to_eos_is_fine(pad_is_eos, p
 
 
 @pytest.mark.parametrize("padding_free", [False, True], ids=["padded", "padding-free"])
-def test_trl_collator_with_a_mask_that_excludes_the_terminator(tok, padding_free):
+@pytest.mark.parametrize("pad", ["distinct-pad", "pad-is-eos"])
+def test_trl_collator_with_a_mask_that_excludes_the_terminator(tok, pad_is_eos, padding_free, pad):
+    """With pad == eos too the mask is the cause: TRL pads labels by position (it was EOS023)."""
+    tokenizer = tok if pad == "distinct-pad" else pad_is_eos
     DataCollatorForLanguageModeling = _trl_collator()
-    collator = DataCollatorForLanguageModeling(pad_token_id=tok.pad_token_id, padding_free=padding_free)
-    batch = collator(chat(tok, DROPS_TERMINATOR, assistant_only=True))
-    assert codes(eos_guard.check_batch(batch, stops(tok), tok.pad_token_id)) == ["EOS025"]
+    collator = DataCollatorForLanguageModeling(pad_token_id=tokenizer.pad_token_id, padding_free=padding_free)
+    batch = collator(chat(tokenizer, DROPS_TERMINATOR, assistant_only=True))
+    assert codes(eos_guard.check_batch(batch, stops(tokenizer), tokenizer.pad_token_id)) == ["EOS025"]
+
+
+def test_pad_equal_to_eos_under_a_mask_that_excludes_the_terminator_is_the_mask(pad_is_eos):
+    """A collator that pads labels by position (Seq2Seq, TRL's) with pad == eos, and a {% generation %} block that
+    closes before <|im_end|>: the mask is the cause (EOS025), not the pad token (it was EOS023, whose fix changes
+    nothing here). The tokens after each masked <|im_end|> are masked too: a span, not a hole at the pad id."""
+    from transformers import DataCollatorForSeq2Seq
+
+    batch = DataCollatorForSeq2Seq(pad_is_eos, return_tensors="np")(chat(pad_is_eos, DROPS_TERMINATOR,
+                                                                         assistant_only=True))
+    assert codes(eos_guard.check_batch(batch, stops(pad_is_eos), pad_is_eos.pad_token_id)) == ["EOS025"]
+
+
+def test_pad_equal_to_eos_masked_by_id_under_a_completion_only_mask_is_the_pad(pad_is_eos):
+    """A completion-only mask (everything before the first answer -100) from a collator that also masks the pad
+    id, as DataCollatorForCompletionOnlyLM did: every <|im_end|> is masked while the "\\n" after it is trained.
+    Only the pad id explains that hole: EOS023."""
+    from transformers import DataCollatorForSeq2Seq
+
+    pad = pad_is_eos.pad_token_id
+    features = []
+    for feature in chat(pad_is_eos, KEEPS_TERMINATOR, assistant_only=True):
+        start = next(i for i, label in enumerate(feature["labels"]) if label != -100)
+        labels = [-100 if i < start or t == pad else t for i, t in enumerate(feature["input_ids"])]
+        features.append({"input_ids": feature["input_ids"], "labels": labels})
+    batch = DataCollatorForSeq2Seq(pad_is_eos, return_tensors="np")(features)
+    assert codes(eos_guard.check_batch(batch, stops(pad_is_eos), pad)) == ["EOS023"]
 
 
 def test_answers_without_terminator_under_prompt_masking(tok):

@@ -242,6 +242,8 @@ def _sft_trainer(tmp_path: Path, tokenizer, callbacks: list, **config):
     pytest.param({}, id="padded"),
     pytest.param({"padding_free": True, "max_length": None}, id="padding-free"),
     pytest.param({"packing": True, "max_length": 64}, id="packed"),
+    # blocks of 16 cut from the concatenated conversations, which start anywhere (the last, shorter block too)
+    pytest.param({"packing": True, "packing_strategy": "wrapped", "max_length": 16}, id="packed-wrapped"),
 ])
 def test_sft_trainer_with_pad_equal_to_eos_passes(tmp_path, config):
     """TRL's collator pads labels by position (-100), so pad == eos masks nothing: no false alarm."""
@@ -252,11 +254,27 @@ def test_sft_trainer_with_pad_equal_to_eos_passes(tmp_path, config):
     callback = EosGuardCallback()
     trainer = _sft_trainer(tmp_path, tokenizer_with(story.TERMINATOR), [callback], **config)
     [batch] = first_batches(trainer.get_train_dataloader(), 1)
-    packed = bool(config)
-    assert ("position_ids" in batch and batch["input_ids"].shape[0] == 1) == packed
+    if config.get("packing_strategy") == "wrapped":  # blocks cut from the concatenated conversations
+        assert "position_ids" not in batch and (batch["labels"] == batch["input_ids"]).all()
+    else:
+        packed = bool(config)
+        assert ("position_ids" in batch and batch["input_ids"].shape[0] == 1) == packed
     trainer.train()
     assert trainer.state.global_step == 1
     assert list(callback.data_report.findings()) == []
+
+
+def test_sft_trainer_truncating_every_conversation_is_reported(tmp_path):
+    """Full-sequence loss, max_length=20 below every conversation's length: full rows with no padding and no
+    -100, each starting with <|im_start|> (it was no finding, and the log said the batches train the model to
+    stop)."""
+    from eos_guard.integrations.transformers import EosGuardCallback
+
+    callback = EosGuardCallback()
+    trainer = _sft_trainer(tmp_path, tokenizer_with(story.BASE_EOS), [callback], max_length=20)
+    trainer.train()  # a warning: logged, training goes on
+    [finding] = callback.data_report.findings()
+    assert finding.code == "EOS026" and "raise max_length" in finding.message
 
 
 def test_sft_trainer_assistant_only_loss_that_drops_the_terminator_is_stopped(tmp_path):
