@@ -474,6 +474,24 @@ def test_unreadable_batches_raise_a_value_error(batch, stop_ids, message):
     assert issubclass(BatchError, ValueError)
 
 
+@pytest.mark.parametrize("kind", ["lists", "numpy", "torch"])
+def test_a_bool_attention_mask_is_read(kind):
+    """A mask of True and False (``torch.bool``, common in custom collators) marks padding as 0 and 1 do: the
+    text has no terminator, so EOS024 (it was not read, the padding counted as text, and EOS023 named the pad)."""
+    ids = [[1, 5, 6, 7, 2, 2], [1, 8, 9, 10, 11, 12]]  # 2 = eos = pad; no eos in the text
+    mask = [[True, True, True, True, False, False], [True] * 6]
+    labels = [[-100 if t == 2 else t for t in row] for row in ids]
+    if kind == "numpy":
+        np = pytest.importorskip("numpy")
+        ids, mask, labels = np.array(ids), np.array(mask), np.array(labels)
+    elif kind == "torch":
+        torch = pytest.importorskip("torch")
+        ids, mask, labels = torch.tensor(ids), torch.tensor(mask), torch.tensor(labels)
+        assert mask.dtype == torch.bool
+    batch = {"input_ids": ids, "attention_mask": mask, "labels": labels}
+    assert codes(eos_guard.check_batch(batch, [2], 2)) == ["EOS024"]
+
+
 def test_an_attention_mask_of_another_shape_is_not_read():
     """A 4-D mask (some packing collators make one) is left aside; the rest of the batch is read."""
     mask = [[[[1, 0, 0], [1, 1, 0], [1, 1, 1]]]]

@@ -255,7 +255,7 @@ def _read_batch(number: int, batch: Mapping[str, Any]) -> tuple[list[Sequence], 
     labels = _rows(batch["labels"], "labels")
     if len(labels) != len(input_ids):
         raise BatchError(f"'labels' has {len(labels)} rows but 'input_ids' has {len(input_ids)}")
-    masks = _optional_rows(batch, "attention_mask", input_ids)
+    masks = _optional_rows(batch, "attention_mask", input_ids, bools=True)
     positions = _optional_rows(batch, "position_ids", input_ids)
     visible = len({len(r) for r in input_ids}) > 1
     longest = max((len(r) for r in input_ids), default=0)
@@ -305,19 +305,20 @@ def _segments(position_ids: list[int]) -> list[range]:
     return [range(a, b) for a, b in zip(starts, ends)]
 
 
-def _optional_rows(batch: Mapping[str, Any], key: str, like: list[list[int]]) -> list[list[int]] | None:
-    """``attention_mask`` or ``position_ids`` when it has the shape of ``input_ids``; in another form (a 4-D
-    attention mask, say) it is not read."""
+def _optional_rows(batch: Mapping[str, Any], key: str, like: list[list[int]],
+                   bools: bool = False) -> list[list[int]] | None:
+    """``attention_mask`` (``bools``: of True and False too, as a ``torch.bool`` mask) or ``position_ids`` when it
+    has the shape of ``input_ids``; in another form (a 4-D attention mask, say) it is not read."""
     if key not in batch or batch[key] is None:
         return None
     try:
-        rows = _rows(batch[key], key)
+        rows = _rows(batch[key], key, bools)
     except BatchError:
         return None
     return rows if [len(r) for r in rows] == [len(r) for r in like] else None
 
 
-def _rows(value: Any, key: str) -> list[list[int]]:
+def _rows(value: Any, key: str, bools: bool = False) -> list[list[int]]:
     """Rows of ints from a tensor, an array, a list of lists or one flat list (a single row)."""
     if hasattr(value, "tolist"):
         value = value.tolist()
@@ -331,12 +332,12 @@ def _rows(value: Any, key: str) -> list[list[int]]:
             row = row.tolist()
         if not isinstance(row, (list, tuple)):
             raise BatchError(f"'{key}' mixes rows and single values")
-        rows.append([_int(v, key) for v in row])
+        rows.append([_int(v, key, bools) for v in row])
     return rows
 
 
-def _int(value: Any, key: str) -> int:
-    if isinstance(value, bool) or not hasattr(value, "__index__"):
+def _int(value: Any, key: str, bools: bool = False) -> int:
+    if (isinstance(value, bool) and not bools) or not hasattr(value, "__index__"):
         if isinstance(value, float) and value.is_integer():
             return int(value)
         raise BatchError(f"'{key}' holds {value!r}, not an integer token id")
