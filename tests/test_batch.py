@@ -428,6 +428,24 @@ def test_the_callback_module_does_not_import_trl():
     assert result.stdout.strip() == "False"
 
 
+@pytest.mark.parametrize(("arguments", "error", "message"), [
+    pytest.param({"data_batches": 0}, ValueError, "data_batches must be 1 or more, not 0", id="data-batches-0"),
+    pytest.param({"data_batches": -1}, ValueError, "data_batches must be 1 or more, not -1", id="data-batches-negative"),
+    pytest.param({"data_batches": "8"}, TypeError, "data_batches must be an int, not str ('8')", id="data-batches-str"),
+    pytest.param({"data_batches": True}, TypeError, "data_batches must be an int, not bool", id="data-batches-bool"),
+    pytest.param({"fail_on": None}, TypeError, "fail_on must be 'error', 'warning' or 'info', not None",
+                 id="fail-on-none"),
+    pytest.param({"fail_on": "fatal"}, ValueError, "unknown severity 'fatal'", id="fail-on-unknown"),
+])
+def test_the_callback_refuses_bad_arguments_when_it_is_made(arguments, error, message):
+    """Not inside train(): data_batches=0 skipped the data check without a word, "8" raised a TypeError from
+    on_train_begin, fail_on=None an AttributeError."""
+    from eos_guard.integrations.transformers import EosGuardCallback
+
+    with pytest.raises(error, match=re.escape(message)):
+        EosGuardCallback(**arguments)
+
+
 def test_one_stop_id_alone_is_read_as_generation_config_gives_it():
     """``generation_config.eos_token_id`` is often one int: passing it as it is raised a bare TypeError."""
     batch = {"input_ids": (1, 5, 2), "labels": (1, 5, -100)}

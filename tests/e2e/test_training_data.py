@@ -388,6 +388,75 @@ def test_strict_data_false_logs_the_findings_instead_of_raising(caplog):
     assert record.levelno == logging.ERROR and record.getMessage().startswith("eos-guard: <batch 1>:1:14: EOS023")
 
 
+def test_batches_with_no_supervised_label_are_not_said_to_train_the_model_to_stop(caplog):
+    """Every label -100 (a response template that never matches): a warning that nothing is trained."""
+    import logging
+
+    from torch.utils.data import DataLoader
+    from transformers import DataCollatorForSeq2Seq
+
+    from eos_guard.integrations.transformers import EosGuardCallback
+
+    tokenizer = tokenizer_with(story.BASE_EOS)
+    features = [{"input_ids": f["input_ids"], "labels": [-100] * len(f["input_ids"])}
+                for f in story.tokenized_conversations(tokenizer)]
+    loader = DataLoader(features, batch_size=4, collate_fn=DataCollatorForSeq2Seq(tokenizer))
+    with caplog.at_level(logging.INFO, logger="eos_guard"):
+        report = EosGuardCallback().check_training_data(None, loader, story.build_model(tokenizer), tokenizer)
+    assert list(report.findings()) == []
+    assert "train the model to stop" not in caplog.text
+    [record] = [r for r in caplog.records if r.name == "eos_guard"]
+    assert record.levelno == logging.WARNING
+    assert record.getMessage() == ("eos-guard: the first 4 training batches have no label the loss uses (every label "
+                                   "is -100): nothing is trained, so whether the model learns to stop is not checked")
+
+
+def test_the_settings_above_output_dir_apply_to_the_data_check(tmp_path):
+    """``ignore: [EOS023]`` in the settings the checkpoints are checked with ignores it in the data check too."""
+    from eos_guard.integrations.transformers import EosGuardCallback
+
+    (tmp_path / ".eos-guard.yaml").write_text("ignore: [EOS023]\n", encoding="utf-8")
+    callback = EosGuardCallback()
+    trainer = lm_trainer(tokenizer_with(story.TERMINATOR), tmp_path / "out", 1, [callback], save_strategy="no")
+    trainer.train()
+    assert trainer.state.global_step == 1 and list(callback.data_report.findings()) == []
+
+
+def test_a_mistake_in_the_settings_stops_training_before_the_first_step(tmp_path):
+    """It was read at the first checkpoint only: a non-strict run died there, after the first save."""
+    from eos_guard.errors import InputError
+    from eos_guard.integrations.transformers import EosGuardCallback
+
+    (tmp_path / ".eos-guard.yaml").write_text("fail_on: errr\n", encoding="utf-8")
+    trainer = lm_trainer(tokenizer_with(story.BASE_EOS), tmp_path / "out", 2, [EosGuardCallback()], save_steps=1)
+    with pytest.raises(InputError, match="unknown setting 'fail_on'"):
+        trainer.train()
+    assert trainer.state.global_step == 0
+
+
+def test_the_pad_is_terminator_hint_is_left_out_when_the_data_trains_the_pad(tmp_path):
+    """pad == eos with a collator that pads labels by position: the data check sees <|im_end|> trained, so the
+    checkpoints' EOS013 ("collators mask it") is left out; it stopped a strict fail_on="warning" run at the
+    first save. Without the data check it is still raised to a warning."""
+    from transformers import DataCollatorForSeq2Seq
+
+    from eos_guard.integrations.transformers import EosGuardCallback, EosGuardCheckError
+
+    tokenizer = tokenizer_with(story.TERMINATOR)
+    features = [{**f, "labels": list(f["input_ids"])} for f in story.tokenized_conversations(tokenizer)]
+
+    def trainer(name, callback):
+        return story.trainer_for(story.build_model(tokenizer), tokenizer, tmp_path / name, 1, callbacks=[callback],
+                                 batch_size=4, dataset=features, data_collator=DataCollatorForSeq2Seq(tokenizer))
+
+    checked = EosGuardCallback(strict=True, fail_on="warning")
+    trainer("checked", checked).train()
+    assert [f.code for f in checked.reports[tmp_path / "checked" / "checkpoint-1"].findings()] == []
+    unchecked = EosGuardCallback(strict=True, fail_on="warning", check_data=False)
+    with pytest.raises(EosGuardCheckError, match="EOS013 warning"):
+        trainer("unchecked", unchecked).train()
+
+
 def test_fail_on_warning_stops_on_truncated_sequences():
     from eos_guard.integrations.transformers import EosGuardCallback, EosGuardCheckError
 
