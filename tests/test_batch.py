@@ -202,7 +202,8 @@ def test_the_padding_after_a_text_whose_label_is_masked_stays_out():
     tokenizer = story.build_tokenizer(eos_token=story.BASE_EOS)
     encoded = tokenizer([f"{q} {a}" for q, a in story.QA], padding="max_length", max_length=32)
     batch = DataCollatorForLanguageModeling(tokenizer, mlm=False, return_tensors="np")(
-        [{"input_ids": ids, "attention_mask": mask} for ids, mask in zip(encoded["input_ids"], encoded["attention_mask"])])
+        [{"input_ids": ids, "attention_mask": mask}
+         for ids, mask in zip(encoded["input_ids"], encoded["attention_mask"])])
     assert batch["attention_mask"].min() == 0 and (batch["labels"] == -100).any()
     assert codes(eos_guard.check_batch(batch, [43], tokenizer.pad_token_id)) == ["EOS024"]
 
@@ -430,7 +431,8 @@ def test_the_callback_module_does_not_import_trl():
 
 @pytest.mark.parametrize(("arguments", "error", "message"), [
     pytest.param({"data_batches": 0}, ValueError, "data_batches must be 1 or more, not 0", id="data-batches-0"),
-    pytest.param({"data_batches": -1}, ValueError, "data_batches must be 1 or more, not -1", id="data-batches-negative"),
+    pytest.param({"data_batches": -1}, ValueError, "data_batches must be 1 or more, not -1",
+                 id="data-batches-negative"),
     pytest.param({"data_batches": "8"}, TypeError, "data_batches must be an int, not str ('8')", id="data-batches-str"),
     pytest.param({"data_batches": True}, TypeError, "data_batches must be an int, not bool", id="data-batches-bool"),
     pytest.param({"fail_on": None}, TypeError, "fail_on must be 'error', 'warning' or 'info', not None",

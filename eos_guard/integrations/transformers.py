@@ -13,8 +13,9 @@ checkpoint is written, and check each checkpoint after.
     callback.check(final_dir)                                # optional: check the final folder too
 
 Before the first optimizer step, ``on_train_begin`` reads the first training batches (8 by default) and raises
-:class:`EosGuardCheckError` when they never supervise a stop id (EOS023-EOS025, see docs/training.md). The
-batches are made as the train dataloader makes them (its dataset, collate_fn and batch size), in dataset order;
+:class:`EosGuardCheckError` when they never supervise a stop id (EOS023-EOS025, and EOS026 when truncation cut
+every terminator; see docs/training.md). The batches are made as the train dataloader makes them (its dataset,
+collate_fn and batch size), in dataset order;
 the dataloader itself is not iterated, so its sampler, epoch and accelerate state are untouched, and the random
 states (python, numpy, torch) are restored: training sees the same batches with and without the check.
 
