@@ -162,6 +162,52 @@ def test_the_seq2seq_collator_pads_labels_by_position_so_pad_equal_to_eos_is_fin
     assert eos_guard.check_batch(batch, stops(pad_is_eos), pad_is_eos.pad_token_id) == []
 
 
+def _padded_to_max_length_with_labels_copied(tokenizer, side: str) -> dict:
+    """The classic recipe: ``tokenizer(texts, padding="max_length")``, ``labels = input_ids.copy()``,
+    ``default_data_collator``: the padding keeps its labels, and the loss trains them."""
+    from transformers import default_data_collator
+
+    tokenizer.padding_side = side
+    try:
+        encoded = tokenizer([f"{q} {a}" for q, a in story.QA], padding="max_length", max_length=32)
+    finally:
+        tokenizer.padding_side = "right"
+    features = [{"input_ids": ids, "attention_mask": mask, "labels": list(ids)}
+                for ids, mask in zip(encoded["input_ids"], encoded["attention_mask"])]
+    return default_data_collator(features, return_tensors="np")
+
+
+def test_right_padding_whose_labels_are_kept_trains_the_pad_equal_to_eos():
+    """The first padding after the text is predicted from the text's last token (the loss shifts the labels and
+    does not read the attention mask): with pad == eos that trains "last word -> eos", so nothing is wrong."""
+    tokenizer = story.build_tokenizer(eos_token=story.BASE_EOS)  # eos and pad <|endoftext|> (43)
+    assert tokenizer.pad_token_id == tokenizer.eos_token_id == 43
+    batch = _padded_to_max_length_with_labels_copied(tokenizer, "right")
+    first_pad = [list(row).index(0) for row in batch["attention_mask"]]
+    assert [int(batch["labels"][k, p]) for k, p in enumerate(first_pad)] == [43] * 8
+    assert eos_guard.check_batch(batch, [43], tokenizer.pad_token_id) == []
+
+
+def test_left_padding_whose_labels_are_kept_trains_no_stop():
+    """Left padding's pads are predicted from padding, never from the text: the text still never ends."""
+    tokenizer = story.build_tokenizer(eos_token=story.BASE_EOS)
+    batch = _padded_to_max_length_with_labels_copied(tokenizer, "left")
+    assert codes(eos_guard.check_batch(batch, [43], tokenizer.pad_token_id)) == ["EOS024"]
+
+
+def test_the_padding_after_a_text_whose_label_is_masked_stays_out():
+    """DataCollatorForLanguageModeling sets the pad labels to -100: the padding is not trained, as before."""
+    from transformers import DataCollatorForLanguageModeling
+
+    tokenizer = story.build_tokenizer(eos_token=story.BASE_EOS)
+    encoded = tokenizer([f"{q} {a}" for q, a in story.QA], padding="max_length", max_length=32)
+    batch = DataCollatorForLanguageModeling(tokenizer, mlm=False, return_tensors="np")(
+        [{"input_ids": ids, "attention_mask": mask}
+         for ids, mask in zip(encoded["input_ids"], encoded["attention_mask"])])
+    assert batch["attention_mask"].min() == 0 and (batch["labels"] == -100).any()
+    assert codes(eos_guard.check_batch(batch, [43], tokenizer.pad_token_id)) == ["EOS024"]
+
+
 def test_text_that_never_contains_the_terminator(tok):
     from transformers import DataCollatorForLanguageModeling
 
@@ -211,6 +257,37 @@ def test_truncation_cuts_the_terminator_off_some_sequences(tok):
     assert finding.message.startswith("8 of 16 sequences (50%) in the batch do not end their last supervised "
                                       "span with a stop id [43, 45]")
     assert (finding.location.line, finding.location.column) == (9, len(features[8]["input_ids"]) - 5)
+
+
+def test_truncation_of_every_example_in_full_rows_is_told_from_pretraining_blocks(tok):
+    """Full-sequence loss, every conversation longer than max_length=20: full rows, no padding and no -100, as
+    run_clm's blocks. But every row starts with <|im_start|> and supervises the prompt's <|im_end|>: each row is
+    one example, cut before its answer's terminator (it was no finding)."""
+    from transformers import DataCollatorForLanguageModeling
+
+    cut = [{"input_ids": f["input_ids"][:20]} for f in chat(tok)]
+    batch = DataCollatorForLanguageModeling(tok, mlm=False, return_tensors="np")(cut)
+    assert (batch["labels"] == batch["input_ids"]).all() and batch["attention_mask"].all()
+    [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id)
+    assert finding.code == "EOS026" and str(finding.severity) == "warning"
+    assert finding.message.startswith("14 of 16 sequences (88%) in the batch do not end their last supervised span")
+    assert "raise max_length" in finding.message
+
+
+def test_truncation_inside_every_answer_under_assistant_only_loss(tok):
+    """Every example cut inside its first answer: the data has the terminator, max_length took it (EOS026, an
+    error since nothing teaches the model to stop; it was EOS024, "append the terminator")."""
+    from transformers import DataCollatorForSeq2Seq
+
+    features = [{key: value[:22] for key, value in f.items()} for f in chat(tok, KEEPS_TERMINATOR, assistant_only=True)]
+    batch = DataCollatorForSeq2Seq(tok, return_tensors="np")(features)
+    [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id)
+    assert (finding.code, str(finding.severity)) == ("EOS026", "error")
+    assert finding.message == (
+        "14 of 14 sequences (100%) in the batch do not end their last supervised span with a stop id [43, 45]: each "
+        "runs to the end of a full row (truncated at max_length), and no supervised label is a stop id, so the model "
+        "is never trained to stop; raise max_length or drop the examples that exceed it")
+    assert (finding.location.line, finding.location.column) == (1, 22)
 
 
 def test_a_single_truncated_sequence_among_many_is_counted(tok):
@@ -288,6 +365,18 @@ def test_chunks_of_pretraining_text_with_a_masked_eos_between_documents(pad_is_e
     assert codes(eos_guard.check_batch(batch, stops(pad_is_eos), pad_is_eos.pad_token_id)) == ["EOS023"]
 
 
+def test_chunks_of_pretraining_text_with_a_trained_eos_between_documents(tok):
+    """The blocks with an eos after each document and a distinct pad: the eos is trained inside the rows, and
+    the rows start anywhere, so a row that ends without one says nothing."""
+    from transformers import DataCollatorForLanguageModeling
+
+    stream = [t for f in plain(tok) for t in f["input_ids"] + [tok.eos_token_id]]
+    blocks = [{"input_ids": stream[i:i + 16]} for i in range(0, len(stream) - 16, 16)]
+    batch = DataCollatorForLanguageModeling(tok, mlm=False, return_tensors="np")(blocks)
+    assert (batch["labels"] == batch["input_ids"]).all() and len({int(r[0]) for r in batch["input_ids"]}) > 1
+    assert eos_guard.check_batch(batch, stops(tok), tok.pad_token_id) == []
+
+
 def test_one_unpadded_example_without_a_loss_mask_looks_like_a_chunk():
     """No padding, no -100, no packing: where the sequence ends is not visible, so nothing is reported."""
     batch = {"input_ids": [[1, 5, 6, 7]], "attention_mask": [[1, 1, 1, 1]], "labels": [[1, 5, 6, 7]]}
@@ -340,6 +429,25 @@ def test_the_callback_module_does_not_import_trl():
     assert result.stdout.strip() == "False"
 
 
+@pytest.mark.parametrize(("arguments", "error", "message"), [
+    pytest.param({"data_batches": 0}, ValueError, "data_batches must be 1 or more, not 0", id="data-batches-0"),
+    pytest.param({"data_batches": -1}, ValueError, "data_batches must be 1 or more, not -1",
+                 id="data-batches-negative"),
+    pytest.param({"data_batches": "8"}, TypeError, "data_batches must be an int, not str ('8')", id="data-batches-str"),
+    pytest.param({"data_batches": True}, TypeError, "data_batches must be an int, not bool", id="data-batches-bool"),
+    pytest.param({"fail_on": None}, TypeError, "fail_on must be 'error', 'warning' or 'info', not None",
+                 id="fail-on-none"),
+    pytest.param({"fail_on": "fatal"}, ValueError, "unknown severity 'fatal'", id="fail-on-unknown"),
+])
+def test_the_callback_refuses_bad_arguments_when_it_is_made(arguments, error, message):
+    """Not inside train(): data_batches=0 skipped the data check without a word, "8" raised a TypeError from
+    on_train_begin, fail_on=None an AttributeError."""
+    from eos_guard.integrations.transformers import EosGuardCallback
+
+    with pytest.raises(error, match=re.escape(message)):
+        EosGuardCallback(**arguments)
+
+
 def test_one_stop_id_alone_is_read_as_generation_config_gives_it():
     """``generation_config.eos_token_id`` is often one int: passing it as it is raised a bare TypeError."""
     batch = {"input_ids": (1, 5, 2), "labels": (1, 5, -100)}
@@ -384,6 +492,24 @@ def test_unreadable_batches_raise_a_value_error(batch, stop_ids, message):
     with pytest.raises(BatchError, match=re.escape(message)):
         eos_guard.check_batch(batch, stop_ids, 0)
     assert issubclass(BatchError, ValueError)
+
+
+@pytest.mark.parametrize("kind", ["lists", "numpy", "torch"])
+def test_a_bool_attention_mask_is_read(kind):
+    """A mask of True and False (``torch.bool``, common in custom collators) marks padding as 0 and 1 do: the
+    text has no terminator, so EOS024 (it was not read, the padding counted as text, and EOS023 named the pad)."""
+    ids = [[1, 5, 6, 7, 2, 2], [1, 8, 9, 10, 11, 12]]  # 2 = eos = pad; no eos in the text
+    mask = [[True, True, True, True, False, False], [True] * 6]
+    labels = [[-100 if t == 2 else t for t in row] for row in ids]
+    if kind == "numpy":
+        np = pytest.importorskip("numpy")
+        ids, mask, labels = np.array(ids), np.array(mask), np.array(labels)
+    elif kind == "torch":
+        torch = pytest.importorskip("torch")
+        ids, mask, labels = torch.tensor(ids), torch.tensor(mask), torch.tensor(labels)
+        assert mask.dtype == torch.bool
+    batch = {"input_ids": ids, "attention_mask": mask, "labels": labels}
+    assert codes(eos_guard.check_batch(batch, [2], 2)) == ["EOS024"]
 
 
 def test_an_attention_mask_of_another_shape_is_not_read():
@@ -434,11 +560,41 @@ def test_trl_collator_pads_by_position_so_pad_equal_to_eos_is_fine(pad_is_eos, p
 
 
 @pytest.mark.parametrize("padding_free", [False, True], ids=["padded", "padding-free"])
-def test_trl_collator_with_a_mask_that_excludes_the_terminator(tok, padding_free):
+@pytest.mark.parametrize("pad", ["distinct-pad", "pad-is-eos"])
+def test_trl_collator_with_a_mask_that_excludes_the_terminator(tok, pad_is_eos, padding_free, pad):
+    """With pad == eos too the mask is the cause: TRL pads labels by position (it was EOS023)."""
+    tokenizer = tok if pad == "distinct-pad" else pad_is_eos
     DataCollatorForLanguageModeling = _trl_collator()
-    collator = DataCollatorForLanguageModeling(pad_token_id=tok.pad_token_id, padding_free=padding_free)
-    batch = collator(chat(tok, DROPS_TERMINATOR, assistant_only=True))
-    assert codes(eos_guard.check_batch(batch, stops(tok), tok.pad_token_id)) == ["EOS025"]
+    collator = DataCollatorForLanguageModeling(pad_token_id=tokenizer.pad_token_id, padding_free=padding_free)
+    batch = collator(chat(tokenizer, DROPS_TERMINATOR, assistant_only=True))
+    assert codes(eos_guard.check_batch(batch, stops(tokenizer), tokenizer.pad_token_id)) == ["EOS025"]
+
+
+def test_pad_equal_to_eos_under_a_mask_that_excludes_the_terminator_is_the_mask(pad_is_eos):
+    """A collator that pads labels by position (Seq2Seq, TRL's) with pad == eos, and a {% generation %} block that
+    closes before <|im_end|>: the mask is the cause (EOS025), not the pad token (it was EOS023, whose fix changes
+    nothing here). The tokens after each masked <|im_end|> are masked too: a span, not a hole at the pad id."""
+    from transformers import DataCollatorForSeq2Seq
+
+    batch = DataCollatorForSeq2Seq(pad_is_eos, return_tensors="np")(chat(pad_is_eos, DROPS_TERMINATOR,
+                                                                         assistant_only=True))
+    assert codes(eos_guard.check_batch(batch, stops(pad_is_eos), pad_is_eos.pad_token_id)) == ["EOS025"]
+
+
+def test_pad_equal_to_eos_masked_by_id_under_a_completion_only_mask_is_the_pad(pad_is_eos):
+    """A completion-only mask (everything before the first answer -100) from a collator that also masks the pad
+    id, as DataCollatorForCompletionOnlyLM did: every <|im_end|> is masked while the "\\n" after it is trained.
+    Only the pad id explains that hole: EOS023."""
+    from transformers import DataCollatorForSeq2Seq
+
+    pad = pad_is_eos.pad_token_id
+    features = []
+    for feature in chat(pad_is_eos, KEEPS_TERMINATOR, assistant_only=True):
+        start = next(i for i, label in enumerate(feature["labels"]) if label != -100)
+        labels = [-100 if i < start or t == pad else t for i, t in enumerate(feature["input_ids"])]
+        features.append({"input_ids": feature["input_ids"], "labels": labels})
+    batch = DataCollatorForSeq2Seq(pad_is_eos, return_tensors="np")(features)
+    assert codes(eos_guard.check_batch(batch, stops(pad_is_eos), pad)) == ["EOS023"]
 
 
 def test_answers_without_terminator_under_prompt_masking(tok):

@@ -13,8 +13,9 @@ checkpoint is written, and check each checkpoint after.
     callback.check(final_dir)                                # optional: check the final folder too
 
 Before the first optimizer step, ``on_train_begin`` reads the first training batches (8 by default) and raises
-:class:`EosGuardCheckError` when they never supervise a stop id (EOS023-EOS025, see docs/training.md). The
-batches are made as the train dataloader makes them (its dataset, collate_fn and batch size), in dataset order;
+:class:`EosGuardCheckError` when they never supervise a stop id (EOS023-EOS025, and EOS026 when truncation cut
+every terminator; see docs/training.md). The batches are made as the train dataloader makes them (its dataset,
+collate_fn and batch size), in dataset order;
 the dataloader itself is not iterated, so its sampler, epoch and accelerate state are untouched, and the random
 states (python, numpy, torch) are restored: training sees the same batches with and without the check.
 
@@ -49,17 +50,20 @@ except ModuleNotFoundError as exc:  # eos-guard itself does not need transformer
     raise ModuleNotFoundError("eos_guard.integrations.transformers needs transformers: "
                               "pip install 'eos-guard[transformers]'", name="transformers") from exc
 
+from .. import config as settings
 from ..align import align, stop_ids
 from ..findings import Severity
 from ..records import replace
 from ..report.escape import printable
 from ..results import ModelReport, Report
-from ..rules import check_batches
-from ..rules.batch_base import BatchError
+from ..rules import batch_findings
+from ..rules.batch_base import BatchError, read_batches
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
     from typing import Any, Iterator, Union
+
+    from ..config_types import Config
 
 logger = logging.getLogger("eos_guard")
 
@@ -94,6 +98,13 @@ class EosGuardCallback(TrainerCallback):
     def __init__(self, strict: bool = False, fail_on: Union[str, Severity] = "error", align_model: bool = True,
                  check_saves: bool = True, check_data: bool = True, data_batches: int = 8,
                  strict_data: bool = True) -> None:
+        if not isinstance(fail_on, (str, Severity)):
+            raise TypeError(f"fail_on must be 'error', 'warning' or 'info', not {fail_on!r}")
+        if isinstance(data_batches, bool) or not isinstance(data_batches, int):
+            raise TypeError(f"data_batches must be an int, not {type(data_batches).__name__} ({data_batches!r})")
+        if data_batches < 1:
+            raise ValueError(f"data_batches must be 1 or more, not {data_batches} (check_data=False turns the data "
+                             "check off)")
         self.strict = strict
         self.fail_on = fail_on if isinstance(fail_on, Severity) else Severity.parse(fail_on)
         self.align_model = align_model
@@ -105,11 +116,17 @@ class EosGuardCallback(TrainerCallback):
         self.reports: dict[Path, Report] = {}
         self.data_report: Report | None = None
         self._warned_no_tokenizer = False
+        self._settings: Config | None = None  # the settings above output_dir, read at on_train_begin
+        self._pad_trained = False  # the data check saw the pad token supervised as a stop id
 
     # -- at the start: align, then check the training data ------------------------------------------------
 
     def on_train_begin(self, args, state, control, **kwargs):
         self._align(kwargs)
+        if (self.check_data or self.check_saves) and getattr(args, "output_dir", None) is not None:
+            # the settings the checkpoints will be checked with: a mistake in them fails here, before the first
+            # step, rather than at the first save
+            self._settings = settings.load(None, Path(args.output_dir))
         if self.check_data:
             self.check_training_data(args, kwargs.get("train_dataloader"), kwargs.get("model"),
                                      kwargs.get("processing_class"))
@@ -131,21 +148,33 @@ class EosGuardCallback(TrainerCallback):
         pad = getattr(tok, "pad_token_id", None)
         try:
             batches = first_batches(dataloader, self.data_batches, getattr(args, "train_batch_size", None))
-            findings = check_batches(batches, stops, pad) if batches else []
+            view = read_batches(batches, stops, pad) if batches else None
         except BatchError as error:
             logger.warning("eos-guard: the training batches could not be read, so they are not checked: %s", error)
             return None
-        if not batches:
+        if view is None:
             return None
+        found = batch_findings(view)
+        config = self._settings
+        findings = found if config is None else [config.severity_of(f) for f in found if config.enabled(f.code)]
+        self._pad_trained = pad is not None and any(t.sequence.labels[t.index] == pad for t in view.trained_stops)
         report = Report([ModelReport(TRAINING_BATCHES, None, findings)])
         self.data_report = report
         lines = _log(report)
         one = len(batches) == 1
         read = "the first training batch" if one else f"the first {len(batches)} training batches"
         stop_names = _names(tok, sorted(stops))
-        if not lines:
+        if not lines and not view.has_supervision:
+            logger.warning("eos-guard: %s %s no label the loss uses (every label is -100): nothing is trained, "
+                           "so whether the model learns to stop is not checked", read, "has" if one else "have")
+        elif not lines and view.trained_stops:
             logger.info("eos-guard: %s %s the model to stop (stop ids %s)", read, "trains" if one else "train",
                         stop_names)
+        elif not lines:
+            why = f"the settings ignore {', '.join(sorted({f.code for f in found}))}" if found else \
+                "they show no sequence end, as blocks of concatenated text"
+            logger.info("eos-guard: %s %s no stop id (stop ids %s), with no finding: %s", read,
+                        "supervises" if one else "supervise", stop_names, why)
         if self.strict_data and report.count(self.fail_on):
             pad_text = f"pad token {_names(tok, [pad])}" if pad is not None else "no pad token"
             verb = "does" if one else "do"
@@ -187,7 +216,7 @@ class EosGuardCallback(TrainerCallback):
         Raises :class:`EosGuardCheckError` with ``strict=True`` when a finding reaches ``fail_on``.
         """
         folder = Path(folder)
-        report = _check(folder)
+        report = _check(folder, pad_trained=self._pad_trained)
         self.reports[folder] = report
         lines = _log(report)
         failing = report.count(self.fail_on)
@@ -326,14 +355,19 @@ def _names(tokenizer: Any, ids: list[int]) -> str:
 
 # A pad token equal to the turn terminator is masked out of the loss by the collators (EOS013): harmless in a
 # released folder (info by default), a real hazard in the folder being trained, so the guard raises it to a
-# warning (a higher severity from the settings stays).
+# warning (a higher severity from the settings stays). When the data check saw the pad token supervised, this
+# run's collator does not mask it, and the hint is left out.
 TRAINING_SEVERITY = {"EOS013": Severity.WARNING}
+HINTS_THE_DATA_ANSWERS = {"EOS013"}
 
 
-def _check(folder: Path) -> Report:
+def _check(folder: Path, pad_trained: bool = False) -> Report:
     import eos_guard
 
     report = eos_guard.check(folder)
+    if pad_trained:
+        for item in report.models:
+            item.findings = [f for f in item.findings if f.code not in HINTS_THE_DATA_ANSWERS]
     for item in report.models:
         item.findings = [replace(f, severity=max(f.severity, TRAINING_SEVERITY[f.code]))
                          if f.code in TRAINING_SEVERITY else f for f in item.findings]

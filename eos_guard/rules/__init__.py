@@ -10,7 +10,7 @@ from __future__ import annotations
 from ..findings import Finding
 from .added_token_id_mismatch import AddedTokenIdMismatch
 from .base import Options, Rule
-from .batch_base import BatchRule, read_batches
+from .batch_base import BatchRule, BatchView, read_batches
 from .config_eos_mismatch import ConfigEosMismatch
 from .file_not_read import FileNotRead
 from .gguf_eos_invalid import GgufEosInvalid
@@ -72,7 +72,11 @@ def check_batches(batches: Iterable[Mapping[str, Any]], stop_ids: Iterable[int],
     """The training-data findings for collated batches, read as one sample (``rules/batch_base.py`` says how a
     batch is read); locations name ``<batch>``, or ``<batch N>`` (1-based) for several. Raises
     :class:`eos_guard.rules.batch_base.BatchError` for a batch it cannot read."""
-    view = read_batches(batches, stop_ids, pad_token_id)
+    return batch_findings(read_batches(batches, stop_ids, pad_token_id))
+
+
+def batch_findings(view: BatchView) -> list[Finding]:
+    """The training-data findings for batches already read (``rules.batch_base.read_batches``)."""
     return [finding for rule in BATCH_RULES for finding in rule.run(view, Options())]
 
 
@@ -92,4 +96,4 @@ def suggest(code_or_name: str) -> str | None:
     return (names or codes or [None])[0]
 
 
-__all__ = ["ALL_RULES", "BATCH_RULES", "BY_CODE", "Rule", "check_batches", "lookup", "suggest"]
+__all__ = ["ALL_RULES", "BATCH_RULES", "BY_CODE", "Rule", "batch_findings", "check_batches", "lookup", "suggest"]

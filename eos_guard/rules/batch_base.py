@@ -4,7 +4,9 @@ A batch is a mapping with ``input_ids`` and ``labels`` (and optionally ``attenti
 each a torch tensor, a numpy array or a list of lists; only ``.tolist()`` is called, so neither torch nor numpy
 is imported here. Labels are read as transformers' causal language models read them: not shifted (the label
 at position ``i`` is the token at position ``i``; the model shifts them itself, so a sequence's first label is
-never trained), and a negative label (``-100``) is left out of the loss.
+never trained), and a negative label (``-100``) is left out of the loss. Padding (``attention_mask`` 0) is left
+out, except the first padding after the text when its label is not negative: the loss predicts it from the
+text's last token.
 
 Findings point at a pseudo file ``<batch>`` (``<batch N>`` when several batches are checked together): the
 line is the row of the batch and the column the token position in it, both 1-based.
@@ -15,7 +17,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from ..findings import Finding, Location
+from ..findings import Finding, Location, Severity
 from ..records import record
 from ..resolve import ResolvedModel
 from .base import Options, Rule
@@ -39,9 +41,11 @@ class Sequence:
 
     batch: int
     row: int
-    positions: tuple[int, ...]       # its tokens' positions in the row (padding left out)
+    positions: tuple[int, ...]       # its tokens' positions in the row (padding left out, but the first padding
+                                     # after the text when its label is trained: see _trained_after_text)
     ids: tuple[int, ...] | None      # None when input_ids and labels differ in length (encoder-decoder)
     labels: tuple[int, ...]
+    full_row: int = 0                # its row's length when it runs to the last position of a row without padding
 
     @cached_property
     def supervised(self) -> list[int]:
@@ -71,12 +75,13 @@ class BatchView:
     """The sequences of one or more batches and the stop ids: what the training-data rules look at."""
 
     def __init__(self, sequences: list[Sequence], stop_ids: frozenset[int], pad_token_id: int | None,
-                 batches: int, ends_visible: bool) -> None:
+                 batches: int, ends_visible: bool, longest_row: int = 0) -> None:
         self.sequences = sequences
         self.stop_ids = stop_ids
         self.pad_token_id = pad_token_id
         self.batches = batches
         self.ends_visible = ends_visible
+        self.longest_row = longest_row
 
     @cached_property
     def trained_stops(self) -> list[Token]:
@@ -100,19 +105,63 @@ class BatchView:
                 if any(k in t.sequence.supervised_set for k in range(t.index - 1 - TAIL, t.index))]
 
     @cached_property
+    def masked_by_pad_id(self) -> bool:
+        """Whether the masked stop ids look masked because they are the pad id (a collator that masks padding by
+        id): a stop id is the pad id, and either every masked token is a pad-id token, or some masked pad-id
+        token is followed by a supervised one (a hole in the supervision that only the id explains). A loss
+        mask that stops short of the terminator masks the tokens after it too (ChatML's ``\\n``, the next
+        prompt)."""
+        pad = self.pad_token_id
+        if not any(t.id == pad for t in self.masked_stops):
+            return False
+        masked = [(s, i) for s in self.sequences if s.ids is not None
+                  for i in range(1, len(s.ids)) if i not in s.supervised_set]
+        return all(s.ids[i] == pad for s, i in masked) or \
+            any(s.ids[i] == pad and i + 1 in s.supervised_set for s, i in masked)
+
+    @cached_property
+    def rows_start_alike(self) -> bool:
+        """Whether the batches hold two rows or more, each one sequence, and all start with the same token (a
+        bos, or the chat template's turn opener): each row is one example, not a block cut from concatenated
+        text (run_clm's ``group_texts`` blocks start anywhere)."""
+        rows = {(s.batch, s.row) for s in self.sequences}
+        return len(rows) >= 2 and len(rows) == len(self.sequences) and \
+            all(s.ids is not None and s.positions[0] == 0 for s in self.sequences) and \
+            len({s.ids[0] for s in self.sequences}) == 1
+
+    @cached_property
+    def sequence_ends_known(self) -> bool:
+        """Whether a sequence that does not end with a stop id shows a problem: the batches show where their
+        sequences end, or (some stop id being trained) every row starts as an example does, so a row that ends
+        without one was cut at ``max_length`` (full rows with no padding or -100: full-sequence loss, every
+        example longer than ``max_length``)."""
+        return self.ends_visible or (bool(self.trained_stops) and self.rows_start_alike)
+
+    def cut(self, sequence: Sequence) -> bool:
+        """Whether the sequence runs, supervised, to the last position of a full row as long as the longest:
+        what truncation at ``max_length`` leaves."""
+        supervised = sequence.supervised
+        return sequence.full_row == self.longest_row > 0 and bool(supervised) and \
+            supervised[-1] == len(sequence.labels) - 1
+
+    @cached_property
     def never_trained(self) -> str | None:
-        """Why no supervised label is a stop id: ``"pad"`` (a stop id is the pad id, and every one in the text
-        is masked), ``"mask"`` (a masked stop id closes a supervised span: the loss mask stops short of it),
-        ``"absent"`` (no stop id closes any supervised span: none appears, or only in unsupervised parts such
-        as prompts); None when some supervised label is a stop id, nothing is supervised, or the batch shows
-        no sequence end and no stop id."""
+        """Why no supervised label is a stop id: ``"pad"`` (a stop id is the pad id, and the collator masks
+        it by id: :attr:`masked_by_pad_id`), ``"mask"`` (a masked stop id closes a supervised span: the loss
+        mask stops short of it), ``"cut"`` (two sequences or more, and every supervised one is :meth:`cut`:
+        truncation took the terminator away), ``"absent"`` (no stop id closes any supervised span: none
+        appears, or only in unsupervised parts such as prompts); None when some supervised label is a stop id,
+        nothing is supervised, or the batch shows no sequence end and no stop id."""
         if self.trained_stops or not self.has_supervision:
             return None
-        if any(t.id == self.pad_token_id for t in self.masked_stops):
+        if self.masked_by_pad_id:
             return "pad"
         if self.stops_after_answers:
             return "mask"
-        return "absent" if self.ends_visible or self.masked_stops else None
+        if not (self.ends_visible or self.masked_stops):
+            return None
+        supervised = [s for s in self.sequences if s.supervised]
+        return "cut" if len(supervised) >= 2 and all(self.cut(s) for s in supervised) else "absent"
 
     def stop_list(self) -> str:
         return "[" + ", ".join(str(i) for i in sorted(self.stop_ids)) + "]"
@@ -160,9 +209,9 @@ class BatchRule(Rule):
     def check_batches(self, view: BatchView) -> Iterator[Finding]:
         raise NotImplementedError
 
-    def batch_finding(self, view: BatchView, message: str, at: Token) -> Finding:
+    def batch_finding(self, view: BatchView, message: str, at: Token, severity: Severity | None = None) -> Finding:
         location, path = view.location(at)
-        return Finding(self.code, self.name, self.severity, message, location, path)
+        return Finding(self.code, self.name, severity or self.severity, message, location, path)
 
 
 # -- reading batches ------------------------------------------------------------------------------------------
@@ -186,17 +235,19 @@ def read_batches(batches: Iterable[Mapping[str, Any]], stop_ids: Iterable[int],
     sequences: list[Sequence] = []
     visible = False
     count = 0
+    longest = 0
     for number, batch in enumerate(batches):
         count += 1
-        found, shows_ends = _read_batch(number, batch)
+        found, shows_ends, length = _read_batch(number, batch)
         sequences += found
         visible = visible or shows_ends
-    return BatchView(sequences, stops, pad, count, visible)
+        longest = max(longest, length)
+    return BatchView(sequences, stops, pad, count, visible, longest)
 
 
-def _read_batch(number: int, batch: Mapping[str, Any]) -> tuple[list[Sequence], bool]:
-    """The batch's sequences, and whether it shows where sequences end (padding, packing, a loss mask, rows
-    of different lengths): chunks of concatenated text show none."""
+def _read_batch(number: int, batch: Mapping[str, Any]) -> tuple[list[Sequence], bool, int]:
+    """The batch's sequences, whether it shows where sequences end (padding, packing, a loss mask, rows
+    of different lengths: chunks of concatenated text show none), and its longest row's length."""
     if not hasattr(batch, "keys") or "input_ids" not in batch or "labels" not in batch:
         keys = sorted(str(k) for k in batch.keys()) if hasattr(batch, "keys") else type(batch).__name__
         raise BatchError(f"a batch needs 'input_ids' and 'labels' (the collator's output); got {keys}")
@@ -204,9 +255,10 @@ def _read_batch(number: int, batch: Mapping[str, Any]) -> tuple[list[Sequence], 
     labels = _rows(batch["labels"], "labels")
     if len(labels) != len(input_ids):
         raise BatchError(f"'labels' has {len(labels)} rows but 'input_ids' has {len(input_ids)}")
-    masks = _optional_rows(batch, "attention_mask", input_ids)
+    masks = _optional_rows(batch, "attention_mask", input_ids, bools=True)
     positions = _optional_rows(batch, "position_ids", input_ids)
     visible = len({len(r) for r in input_ids}) > 1
+    longest = max((len(r) for r in input_ids), default=0)
     sequences = []
     for row, (ids, row_labels) in enumerate(zip(input_ids, labels)):
         mask = masks[row] if masks is not None else None
@@ -220,14 +272,29 @@ def _read_batch(number: int, batch: Mapping[str, Any]) -> tuple[list[Sequence], 
         if len(segments) > 1:
             visible = True
         for segment in segments:
-            kept = tuple(i for i in segment if mask is None or mask[i] != 0)
+            kept = tuple(i for i in segment if _attended(mask, i) or _trained_after_text(mask, row_labels, segment, i))
             if not kept:
                 continue
-            sequence = Sequence(number, row, kept, tuple(ids[i] for i in kept), tuple(row_labels[i] for i in kept))
+            full = len(ids) if kept[-1] == len(ids) - 1 and (mask is None or all(m != 0 for m in mask)) else 0
+            sequence = Sequence(number, row, kept, tuple(ids[i] for i in kept), tuple(row_labels[i] for i in kept),
+                                full)
             if any(label < 0 for label in sequence.labels[1:]):
                 visible = True
             sequences.append(sequence)
-    return sequences, visible
+    return sequences, visible, longest
+
+
+def _attended(mask: list[int] | None, i: int) -> bool:
+    return mask is None or mask[i] != 0
+
+
+def _trained_after_text(mask: list[int] | None, labels: list[int], segment: range, i: int) -> bool:
+    """Whether the padding at ``i`` is trained from the text before it. The loss reads labels, not the attention
+    mask, and the label at ``i`` is predicted from position ``i - 1`` (transformers' ``ForCausalLMLoss`` shifts
+    the labels): the first padding after the text counts when its label is not negative (``labels =
+    input_ids`` with ``padding="max_length"`` and pad == eos trains "last word -> eos"). Padding predicted from
+    padding (the rest of right padding, all of left padding) teaches nothing about ending the text."""
+    return i > segment.start and _attended(mask, i - 1) and labels[i] >= 0
 
 
 def _segments(position_ids: list[int]) -> list[range]:
@@ -238,19 +305,20 @@ def _segments(position_ids: list[int]) -> list[range]:
     return [range(a, b) for a, b in zip(starts, ends)]
 
 
-def _optional_rows(batch: Mapping[str, Any], key: str, like: list[list[int]]) -> list[list[int]] | None:
-    """``attention_mask`` or ``position_ids`` when it has the shape of ``input_ids``; in another form (a 4-D
-    attention mask, say) it is not read."""
+def _optional_rows(batch: Mapping[str, Any], key: str, like: list[list[int]],
+                   bools: bool = False) -> list[list[int]] | None:
+    """``attention_mask`` (``bools``: of True and False too, as a ``torch.bool`` mask) or ``position_ids`` when it
+    has the shape of ``input_ids``; in another form (a 4-D attention mask, say) it is not read."""
     if key not in batch or batch[key] is None:
         return None
     try:
-        rows = _rows(batch[key], key)
+        rows = _rows(batch[key], key, bools)
     except BatchError:
         return None
     return rows if [len(r) for r in rows] == [len(r) for r in like] else None
 
 
-def _rows(value: Any, key: str) -> list[list[int]]:
+def _rows(value: Any, key: str, bools: bool = False) -> list[list[int]]:
     """Rows of ints from a tensor, an array, a list of lists or one flat list (a single row)."""
     if hasattr(value, "tolist"):
         value = value.tolist()
@@ -264,12 +332,12 @@ def _rows(value: Any, key: str) -> list[list[int]]:
             row = row.tolist()
         if not isinstance(row, (list, tuple)):
             raise BatchError(f"'{key}' mixes rows and single values")
-        rows.append([_int(v, key) for v in row])
+        rows.append([_int(v, key, bools) for v in row])
     return rows
 
 
-def _int(value: Any, key: str) -> int:
-    if isinstance(value, bool) or not hasattr(value, "__index__"):
+def _int(value: Any, key: str, bools: bool = False) -> int:
+    if (isinstance(value, bool) and not bools) or not hasattr(value, "__index__"):
         if isinstance(value, float) and value.is_integer():
             return int(value)
         raise BatchError(f"'{key}' holds {value!r}, not an integer token id")

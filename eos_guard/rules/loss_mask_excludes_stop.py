@@ -14,7 +14,9 @@ class LossMaskExcludesStop(BatchRule):
     ## What it detects
     In the batches given to `eos_guard.check_batch` (or read by `EosGuardCallback`), no label that the loss
     uses is a stop id, and a stop id with label -100 closes a supervised span (it follows the span's last
-    token, or comes at most two tokens later); the pad token is not a stop id (that case is EOS023).
+    token, or comes at most two tokens later), and the masked stop ids are not explained by a pad token that
+    is a stop id and masked by id (that case is EOS023): a mask that leaves out the terminator leaves out the
+    tokens after it too (ChatML's `\\n`, the next prompt).
 
     ## Why it breaks generation
     Assistant-only or completion-only loss masks everything but the answers. When the mask ends before the

@@ -14,7 +14,10 @@ class PadMasksStop(BatchRule):
     ## What it detects
     In the batches given to `eos_guard.check_batch` (or read by `EosGuardCallback` at the start of training),
     no label that the loss uses is a stop id; the stop ids do appear in `input_ids`, every one with label
-    -100, and one of them is the pad token id.
+    -100, and one of them is the pad token id, masked as a collator masks padding by id: every token with
+    label -100 (padding left out) is a pad-id token, or some pad-id token with label -100 is followed by a
+    trained one. A loss mask that leaves out the terminator together with the tokens after it is EOS025, even
+    when the pad token is a stop id.
 
     ## Why it breaks generation
     `tokenizer.pad_token = tokenizer.eos_token` is the usual way to give a tokenizer a pad token. A collator

@@ -18,6 +18,16 @@ class SequencesEndWithoutStop(BatchRule):
     sequence is a row of a padded batch or one of the sequences packed into a row (`position_ids`). The
     message gives the share.
 
+    The batches must show where their sequences end (padding, packed sequences, a loss mask), or, when they
+    show none (full rows, no -100: full-sequence loss with every example longer than `max_length`), every
+    row (two or more) must start with the same token, a bos or the chat template's turn opener: each row is
+    then one example, while blocks of concatenated pretraining text start anywhere.
+
+    When no stop id is supervised at all and every supervised sequence (two or more) runs, supervised, to the
+    end of a full row (no padding) as long as the longest, truncation cut the terminator off every one: the
+    finding is then an error, since nothing in the batches teaches the model to stop (EOS024 would name the
+    wrong fix: the data has the terminator).
+
     ## Why it breaks generation
     Usually truncation: an example longer than `max_length` loses its end, terminator included, so the model
     is trained on answers that stop mid-sentence without ending the turn. A few such sequences are harmless;
@@ -49,9 +59,18 @@ class SequencesEndWithoutStop(BatchRule):
     summary = "some training sequences do not end their last supervised span with a stop id"
 
     def check_batches(self, view: BatchView) -> Iterator[Finding]:
-        if not view.trained_stops or not view.ends_visible:
-            return
         supervised = [s for s in view.sequences if s.supervised]
+        if view.never_trained == "cut":  # every sequence cut: no stop id is trained at all
+            first = supervised[0]
+            yield self.batch_finding(view, f"{len(supervised)} of {len(supervised)} sequences (100%) in "
+                                           f"{view.where()} do not end their last supervised span with a stop id "
+                                           f"{view.stop_list()}: each runs to the end of a full row (truncated at "
+                                           "max_length), and no supervised label is a stop id, so the model is "
+                                           "never trained to stop; raise max_length or drop the examples that "
+                                           "exceed it", Token(first, last_span(first)[-1]), Severity.ERROR)
+            return
+        if not view.trained_stops or not view.sequence_ends_known:
+            return
         open_ended = [s for s in supervised if not ends_with_stop(s, view.stop_ids)]
         if not open_ended:
             return

@@ -51,7 +51,8 @@ class StopIdsInBaseModel(Rule):
             needed = f"the id {eos.id} of the tokenizer's eos '{eos.token}'"
         else:
             needed = "the id a chat answer ends with"
-        command = f"eos-guard hf://{base}" if _hub_name(base) else f"eos-guard {base}" if base else "eos-guard"
+        command = f"eos-guard hf://{base}" if _hub_name(base) else f"eos-guard {base}" if base else \
+            "eos-guard <the base model's folder>"
         if files.adapter_config is None:
             place: Where | Path = files.folder / ADAPTER_CONFIG
         else:

@@ -14,7 +14,8 @@ class StopNotInData(BatchRule):
     ## What it detects
     In the batches given to `eos_guard.check_batch` (or read by `EosGuardCallback`), no label that the loss
     uses is a stop id, and no stop id closes a supervised span: none appears in `input_ids` (padding left
-    out), or only in unsupervised parts such as the prompts. Batches that contain no stop id must show where
+    out), or only in unsupervised parts such as the prompts; and not every sequence was cut at `max_length`
+    (each running, supervised, to the end of a full row: EOS026). Batches that contain no stop id must show where
     their sequences end (padding, packed sequences or a loss mask): chunks of concatenated pretraining text,
     which show no sequence end, are not reported.
 

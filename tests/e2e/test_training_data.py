@@ -138,6 +138,28 @@ def test_a_distinct_pad_token_trains_passes_and_stops(tmp_path):
         assert run.content == ANSWERS[run.question]
 
 
+def test_padding_to_max_length_with_labels_copied_and_pad_equal_to_eos_trains(tmp_path):
+    """The classic recipe (``padding="max_length"``, ``labels = input_ids``, ``default_data_collator``, pad ==
+    eos): the first padding after each text keeps its label, so the loss trains "last word -> eos". The callback
+    lets it train (it stopped it with EOS024 when it left every padding label out)."""
+    from transformers import default_data_collator
+
+    from eos_guard.integrations.transformers import EosGuardCallback
+
+    tokenizer = story.build_tokenizer(eos_token=story.BASE_EOS)  # eos and pad <|endoftext|>
+    tokenizer.chat_template = None
+    encoded = tokenizer([f"{q} {a}" for q, a in story.QA], padding="max_length", max_length=32)
+    features = [{"input_ids": ids, "attention_mask": mask, "labels": list(ids)}
+                for ids, mask in zip(encoded["input_ids"], encoded["attention_mask"])]
+    callback = EosGuardCallback()
+    trainer = story.trainer_for(story.build_model(tokenizer), tokenizer, tmp_path / "out", 1, callbacks=[callback],
+                                batch_size=4, save_strategy="no", dataset=features,
+                                data_collator=default_data_collator)
+    trainer.train()
+    assert trainer.state.global_step == 1
+    assert list(callback.data_report.findings()) == []
+
+
 # -- the check must not change what is trained -------------------------------------------------------------
 
 def _trained(tmp_path: Path, name: str, callbacks: list, seedable: bool) -> tuple[list, list]:
@@ -220,6 +242,8 @@ def _sft_trainer(tmp_path: Path, tokenizer, callbacks: list, **config):
     pytest.param({}, id="padded"),
     pytest.param({"padding_free": True, "max_length": None}, id="padding-free"),
     pytest.param({"packing": True, "max_length": 64}, id="packed"),
+    # blocks of 16 cut from the concatenated conversations, which start anywhere (the last, shorter block too)
+    pytest.param({"packing": True, "packing_strategy": "wrapped", "max_length": 16}, id="packed-wrapped"),
 ])
 def test_sft_trainer_with_pad_equal_to_eos_passes(tmp_path, config):
     """TRL's collator pads labels by position (-100), so pad == eos masks nothing: no false alarm."""
@@ -230,11 +254,27 @@ def test_sft_trainer_with_pad_equal_to_eos_passes(tmp_path, config):
     callback = EosGuardCallback()
     trainer = _sft_trainer(tmp_path, tokenizer_with(story.TERMINATOR), [callback], **config)
     [batch] = first_batches(trainer.get_train_dataloader(), 1)
-    packed = bool(config)
-    assert ("position_ids" in batch and batch["input_ids"].shape[0] == 1) == packed
+    if config.get("packing_strategy") == "wrapped":  # blocks cut from the concatenated conversations
+        assert "position_ids" not in batch and (batch["labels"] == batch["input_ids"]).all()
+    else:
+        packed = bool(config)
+        assert ("position_ids" in batch and batch["input_ids"].shape[0] == 1) == packed
     trainer.train()
     assert trainer.state.global_step == 1
     assert list(callback.data_report.findings()) == []
+
+
+def test_sft_trainer_truncating_every_conversation_is_reported(tmp_path):
+    """Full-sequence loss, max_length=20 below every conversation's length: full rows with no padding and no
+    -100, each starting with <|im_start|> (it was no finding, and the log said the batches train the model to
+    stop)."""
+    from eos_guard.integrations.transformers import EosGuardCallback
+
+    callback = EosGuardCallback()
+    trainer = _sft_trainer(tmp_path, tokenizer_with(story.BASE_EOS), [callback], max_length=20)
+    trainer.train()  # a warning: logged, training goes on
+    [finding] = callback.data_report.findings()
+    assert finding.code == "EOS026" and "raise max_length" in finding.message
 
 
 def test_sft_trainer_assistant_only_loss_that_drops_the_terminator_is_stopped(tmp_path):
@@ -346,6 +386,75 @@ def test_strict_data_false_logs_the_findings_instead_of_raising(caplog):
     assert report is callback.data_report and [f.code for f in report.findings()] == ["EOS023"]
     [record] = [r for r in caplog.records if "EOS023" in r.getMessage()]
     assert record.levelno == logging.ERROR and record.getMessage().startswith("eos-guard: <batch 1>:1:14: EOS023")
+
+
+def test_batches_with_no_supervised_label_are_not_said_to_train_the_model_to_stop(caplog):
+    """Every label -100 (a response template that never matches): a warning that nothing is trained."""
+    import logging
+
+    from torch.utils.data import DataLoader
+    from transformers import DataCollatorForSeq2Seq
+
+    from eos_guard.integrations.transformers import EosGuardCallback
+
+    tokenizer = tokenizer_with(story.BASE_EOS)
+    features = [{"input_ids": f["input_ids"], "labels": [-100] * len(f["input_ids"])}
+                for f in story.tokenized_conversations(tokenizer)]
+    loader = DataLoader(features, batch_size=4, collate_fn=DataCollatorForSeq2Seq(tokenizer))
+    with caplog.at_level(logging.INFO, logger="eos_guard"):
+        report = EosGuardCallback().check_training_data(None, loader, story.build_model(tokenizer), tokenizer)
+    assert list(report.findings()) == []
+    assert "train the model to stop" not in caplog.text
+    [record] = [r for r in caplog.records if r.name == "eos_guard"]
+    assert record.levelno == logging.WARNING
+    assert record.getMessage() == ("eos-guard: the first 4 training batches have no label the loss uses (every label "
+                                   "is -100): nothing is trained, so whether the model learns to stop is not checked")
+
+
+def test_the_settings_above_output_dir_apply_to_the_data_check(tmp_path):
+    """``ignore: [EOS023]`` in the settings the checkpoints are checked with ignores it in the data check too."""
+    from eos_guard.integrations.transformers import EosGuardCallback
+
+    (tmp_path / ".eos-guard.yaml").write_text("ignore: [EOS023]\n", encoding="utf-8")
+    callback = EosGuardCallback()
+    trainer = lm_trainer(tokenizer_with(story.TERMINATOR), tmp_path / "out", 1, [callback], save_strategy="no")
+    trainer.train()
+    assert trainer.state.global_step == 1 and list(callback.data_report.findings()) == []
+
+
+def test_a_mistake_in_the_settings_stops_training_before_the_first_step(tmp_path):
+    """It was read at the first checkpoint only: a non-strict run died there, after the first save."""
+    from eos_guard.errors import InputError
+    from eos_guard.integrations.transformers import EosGuardCallback
+
+    (tmp_path / ".eos-guard.yaml").write_text("fail_on: errr\n", encoding="utf-8")
+    trainer = lm_trainer(tokenizer_with(story.BASE_EOS), tmp_path / "out", 2, [EosGuardCallback()], save_steps=1)
+    with pytest.raises(InputError, match="unknown setting 'fail_on'"):
+        trainer.train()
+    assert trainer.state.global_step == 0
+
+
+def test_the_pad_is_terminator_hint_is_left_out_when_the_data_trains_the_pad(tmp_path):
+    """pad == eos with a collator that pads labels by position: the data check sees <|im_end|> trained, so the
+    checkpoints' EOS013 ("collators mask it") is left out; it stopped a strict fail_on="warning" run at the
+    first save. Without the data check it is still raised to a warning."""
+    from transformers import DataCollatorForSeq2Seq
+
+    from eos_guard.integrations.transformers import EosGuardCallback, EosGuardCheckError
+
+    tokenizer = tokenizer_with(story.TERMINATOR)
+    features = [{**f, "labels": list(f["input_ids"])} for f in story.tokenized_conversations(tokenizer)]
+
+    def trainer(name, callback):
+        return story.trainer_for(story.build_model(tokenizer), tokenizer, tmp_path / name, 1, callbacks=[callback],
+                                 batch_size=4, dataset=features, data_collator=DataCollatorForSeq2Seq(tokenizer))
+
+    checked = EosGuardCallback(strict=True, fail_on="warning")
+    trainer("checked", checked).train()
+    assert [f.code for f in checked.reports[tmp_path / "checked" / "checkpoint-1"].findings()] == []
+    unchecked = EosGuardCallback(strict=True, fail_on="warning", check_data=False)
+    with pytest.raises(EosGuardCheckError, match="EOS013 warning"):
+        trainer("unchecked", unchecked).train()
 
 
 def test_fail_on_warning_stops_on_truncated_sequences():
