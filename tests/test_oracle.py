@@ -493,3 +493,16 @@ def test_an_added_token_listed_twice_is_eos009_at_the_later_entry(tmp_path, run)
     assert [(f["code"], f["path"]) for f in findings] == [("EOS009", "m/tokenizer.json")], findings
     assert "'<|im_end|>' is listed again in tokenizer.json's added_tokens with id 151646, but the first entry " \
            "wins: transformers gives it 151645" == findings[0]["message"]
+
+
+@pytest.mark.parametrize("fixture,token", [("terminator-not-special-named-eos", "<|im_end|>"),
+                                           ("terminator-not-special", "<|im_end|>")])
+def test_eos010_is_info_exactly_when_transformers_makes_the_terminator_special(run, fixture, token):
+    """A terminator with "special": false in the files: transformers 5 makes a named token (eos_token here)
+    special at load, so decode(skip_special_tokens=True) drops it and EOS010 is info; otherwise decode keeps
+    its text in the answer and EOS010 is a warning (deepseek-coder-instruct's <|EOT|> was a false warning)."""
+    folder = FIXTURES / fixture
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
+    dropped = tokenizer.decode([tokenizer.convert_tokens_to_ids(token)], skip_special_tokens=True) == ""
+    code, out, _ = run("--format", "json", "--no-cache", "--select", "EOS010", str(folder))
+    assert [f["severity"] for f in json.loads(out)["findings"]] == ["info" if dropped else "warning"]

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from ..findings import Finding, Severity
-from ..resolve import ResolvedModel, Where
+from ..resolve import SPECIAL_TOKEN_NAMES, ResolvedModel, Where
 from .base import Options, Rule
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -22,6 +22,13 @@ class TerminatorNotSpecial(Rule):
     converter types it as a normal token, so llama.cpp's end-of-generation heuristics may not treat it as
     control.
 
+    **info** instead of warning for a token the tokenizer names (`eos_token`, `pad_token`, ...:
+    deepseek-coder-instruct's `<|EOT|>`): transformers 5 adds the named tokens as special when it loads the
+    tokenizer, whatever the files say (`TokenizersBackend._post_init`, tokenization_utils_tokenizers.py,
+    5.24), so decode drops it, and llama.cpp's converter reads the flags through transformers; only a tool
+    that reads tokenizer.json's flag itself (the tokenizers library alone, Ollama's converter) sees a normal
+    token.
+
     ## Remediation
     Set `"special": true` on the token in tokenizer.json and tokenizer_config.json.
     """
@@ -32,6 +39,7 @@ class TerminatorNotSpecial(Rule):
     summary = "the turn terminator is an added token not marked special"
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
+        named = {model.special_tokens[name] for name in SPECIAL_TOKEN_NAMES if name in model.special_tokens}
         seen = set()
         for terminator in model.terminators:
             # the terminator, and the tokens the model writes right before it (they show in the answer just as)
@@ -43,5 +51,11 @@ class TerminatorNotSpecial(Rule):
                     continue  # that file has no special flag
                 seen.add(token.content)
                 # at the value to change; a missing key's place is its entry's (Where.location, docs/usage.md)
+                if token.content in named:
+                    yield self.finding(model, f"'{token.content}' ends assistant turns and is not marked special in "
+                                              "the files (transformers makes it special at load, as a named token; "
+                                              "tools that read tokenizer.json alone do not); set \"special\": true "
+                                              "on it", Where(token.document, token.keys + ("special",)), Severity.INFO)
+                    continue
                 yield self.finding(model, f"'{token.content}' ends assistant turns but is not marked special; set "
                                           "\"special\": true on it", Where(token.document, token.keys + ("special",)))
