@@ -57,6 +57,12 @@ SKIPPED_DIRS = {"node_modules", "venv", "__pycache__", "site-packages", "lost+fo
 # Chat templates read per folder (real models have one to three): each probe is bounded by the template limits,
 # so this bounds a folder's rendering time; the others are not read (EOS018).
 MAX_TEMPLATES = 16
+# class names of heads that cannot generate (transformers gives them no GenerationMixin): a model folder of one
+# has no stop ids to check; a bare "XModel" is not among them (ChatGLM's remote-code generating class is one)
+NO_GENERATE = ("ForSequenceClassification", "ForTokenClassification", "ForMultipleChoice",
+               "ForMaskedLM", "ForNextSentencePrediction", "ForImageClassification", "ForAudioClassification",
+               "ForAudioFrameClassification", "ForXVector", "ForObjectDetection", "ForSemanticSegmentation",
+               "ForDepthEstimation", "ForZeroShotImageClassification")
 
 
 @record(frozen=True)
@@ -181,6 +187,16 @@ class ModelFiles:
         whose configs give the stop ids (AutoPeftModelForCausalLM loads the base from base_model_name_or_path)."""
         return self.adapter_base is not None and self.config is None and self.generation_config is None \
             and self.generation_config_error is None
+
+    @property
+    def generates(self) -> bool:
+        """False when every class config.json's ``architectures`` lists is a head that cannot generate
+        (``BertForSequenceClassification``: its ``can_generate()`` is False, as it has no GenerationMixin), so no
+        runtime runs ``generate()`` on the model; True otherwise, also when the list is absent or unknown."""
+        config = self.config
+        names = config.get(("architectures",)) if config is not None else None
+        return not (isinstance(names, list) and names and all(isinstance(name, str) and name.endswith(NO_GENERATE)
+                                                              for name in names))
 
     @property
     def tokenizer_only(self) -> bool:

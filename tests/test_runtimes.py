@@ -685,3 +685,40 @@ def test_a_tokenizer_only_folder_is_not_said_to_make_generate_run_on(tmp_path, r
     assert not rows["transformers"]["fix"].startswith("add the id to config.json")
     assert all(row["stops"] is not False for row in rows.values()), rows
     assert run("--format", "concise", "--no-cache", str(folder))[0] == 0
+
+
+def test_heads_eos_guard_takes_for_non_generating_never_generate_in_transformers():
+    """model_files.NO_GENERATE: no class of the installed transformers whose name ends with one of these suffixes
+    lists GenerationMixin among its bases (read from the modeling sources: without torch the classes cannot be
+    imported), and each suffix names real classes."""
+    import ast
+
+    from eos_guard.model_files import NO_GENERATE
+
+    transformers = pytest.importorskip("transformers")
+    models = Path(transformers.__file__).parent / "models"
+    seen = dict.fromkeys(NO_GENERATE, 0)
+    generating = []
+    for source in models.glob("*/modeling_*.py"):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and node.name.endswith(NO_GENERATE):
+                seen[next(s for s in NO_GENERATE if node.name.endswith(s))] += 1
+                bases = {ast.unparse(base) for base in node.bases}
+                if any("GenerationMixin" in base or base.endswith(("ForCausalLM", "LMHeadModel")) for base in bases):
+                    generating.append(node.name)
+    assert generating == []
+    assert all(seen.values()), seen
+
+
+def test_a_classifier_has_no_stop_ids_to_check(tmp_path, run):
+    """A BERT classifier's folder (real repositories commit them next to chat models): no eos_token_id, and no
+    generate(); EOS004 said generate() never stops, failing a run over the repository."""
+    folder = shutil.copytree(FIXTURES / "llama31-8b-base-no-template", tmp_path / "clf")
+    write_json(folder / "config.json", {"architectures": ["BertForSequenceClassification"], "model_type": "bert",
+                                        "vocab_size": 128256})
+    (folder / "generation_config.json").unlink(missing_ok=True)
+    assert run("--format", "concise", "--no-cache", str(folder)) == (0, "All checks passed (1 model folder).\n", "")
+    write_json(folder / "config.json", {"architectures": ["LlamaForCausalLM"], "model_type": "llama",
+                                        "vocab_size": 128256})
+    code, out, _ = run("--format", "concise", "--no-cache", str(folder))
+    assert code == 1 and " EOS004 error: " in out

@@ -17,6 +17,9 @@ class NoStopIds(Rule):
     generation_config.json and config.json has no `eos_token_id` at the top level nor in `decoder`,
     `generator` or `text_config`.
 
+    Not for a model whose config.json lists only heads that cannot generate (`BertForSequenceClassification`,
+    `...ForTokenClassification`, `...ForMaskedLM`, ...): transformers gives them no `generate()`.
+
     ## Why it breaks generation
     transformers never merges generation_config.json with config.json: a generation_config.json without
     `eos_token_id` means `generate()` has no stopping criterion on tokens and every answer runs to
@@ -33,7 +36,7 @@ class NoStopIds(Rule):
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         stop = model.stop
-        if stop.ids or stop.invalid or stop.where is None:
+        if stop.ids or stop.invalid or stop.where is None or not model.files.generates:
             return
         if model.files.generation_config is not None:
             why = "has an empty eos_token_id" if stop.present else "has no eos_token_id"
