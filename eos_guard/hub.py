@@ -1,7 +1,7 @@
 """Hugging Face Hub repositories as a source: fetch only the small files eos-guard reads into a local snapshot,
 which the pipeline then checks like any model folder (audit.py runs ``--hub-list`` on top of this).
 
-huggingface_hub (the ``eos-guard[hub]`` extra) is imported here only, and only when a Hub repository is named. It
+huggingface_hub (the ``hub`` extra of pyproject.toml) is imported here only, and only when a Hub repository is named. It
 honours HF_ENDPOINT, HF_TOKEN, HF_HOME / HF_HUB_CACHE and HF_HUB_OFFLINE. A fetched snapshot is shown as
 ``org/name@<commit sha>`` and linked to its web page (errors.register_alias), so findings name the exact commit
 that was checked and a finding's Location links to the file without reporters knowing about the Hub.
@@ -30,7 +30,9 @@ FILE_WORKERS = 4  # parallel file downloads inside one repository; a repository 
 RETRIES = 5
 BACKOFF_SECONDS = 1.0
 MAX_WAIT_SECONDS = 60.0
-INSTALL_HINT = "checking Hub repositories needs huggingface_hub: pip install 'eos-guard[hub]'"
+# eos-guard is not on PyPI yet: 'eos-guard[hub]' would install nothing, or whatever someone published under the name
+INSTALL_HINT = ("checking Hub repositories needs huggingface_hub: pip install 'huggingface_hub>=1.26' "
+                "(in an eos-guard checkout: pip install -e '.[hub]')")
 
 
 class HubError(InputError):

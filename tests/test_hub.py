@@ -203,22 +203,25 @@ def test_unreachable_hub(eos_guard):
     assert proc.stderr.count("\n") == 1
 
 
+# eos-guard is not on PyPI: the hint names what pip can install, and the extra only for a checkout
+INSTALL = ("checking Hub repositories needs huggingface_hub: pip install 'huggingface_hub>=1.26' "
+           "(in an eos-guard checkout: pip install -e '.[hub]')")
+
+
 def test_without_huggingface_hub(eos_guard, tmp_path):
     shadow = tmp_path / "shadow" / "huggingface_hub"
     shadow.mkdir(parents=True)
     (shadow / "__init__.py").write_text("raise ImportError(\"No module named 'huggingface_hub'\")\n")
     path = f"{shadow.parent}{os.pathsep}{ROOT}"
     proc = eos_guard("hf://org/chatml", PYTHONPATH=path)
-    assert (proc.returncode, proc.stderr) == (2, "eos-guard: hf://org/chatml: checking Hub repositories needs "
-                                                 "huggingface_hub: pip install 'eos-guard[hub]'\n")
+    assert (proc.returncode, proc.stderr) == (2, f"eos-guard: hf://org/chatml: {INSTALL}\n")
     # the repository is its own error; a local PATH next to it is still checked (docs/usage.md)
     shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", tmp_path / "local")
     proc = eos_guard("--format", "concise", "hf://org/chatml", "local", PYTHONPATH=path)
     assert proc.returncode == 2 and "local/generation_config.json:3:19: EOS001 error" in proc.stdout, proc.stdout
     (tmp_path / "list.txt").write_text("org/chatml\n")
     proc = eos_guard("--hub-list", "list.txt", PYTHONPATH=path)
-    assert proc.stderr == "eos-guard: --hub-list: checking Hub repositories needs huggingface_hub: " \
-                          "pip install 'eos-guard[hub]'\n"
+    assert proc.stderr == f"eos-guard: --hub-list: {INSTALL}\n"
 
 
 def test_blob_url_of_a_fetched_file(eos_guard, hub):
