@@ -181,6 +181,31 @@ def test_specific_revision(eos_guard, hub):
     assert (missing.returncode, missing.stderr) == (2, "eos-guard: hf://org/tagged@v9: revision 'v9' not found\n")
 
 
+def test_fix_refuses_a_hub_repository_and_diff_shows_the_changes(eos_guard, hub, tmp_path):
+    """--fix on hf://org/name edited the shared Hugging Face cache: the snapshot's links to blobs became edited
+    files, after which hf://org/name@<sha> passed (and transformers loaded them) while the Hub commit was broken."""
+    commit = sha("org/chatml")
+    checked = eos_guard("hf://org/chatml")
+    assert checked.returncode == 1 and "--fix" not in checked.stdout, checked.stdout  # not offered for the Hub
+    snapshot = tmp_path / "hf" / "hub" / "models--org--chatml" / "snapshots" / commit
+    links = {path.name: os.readlink(path) for path in snapshot.iterdir()}
+    requests = len(hub.log)
+    for args in (["hf://org/chatml", "--fix"], ["--hub", "org/chatml", "local", "--fix"]):
+        proc = eos_guard(*args)
+        assert (proc.returncode, proc.stdout, proc.stderr) == (
+            2, "", "eos-guard: hf://org/chatml: --fix cannot edit a Hub repository (it would edit the shared Hugging "
+                   "Face cache, not the repository); --diff shows the changes to make in a clone\n")
+    api = eos_guard(code="import eos_guard\ntry:\n    eos_guard.fix('hf://org/chatml')\nexcept Exception as e:\n"
+                         "    print(type(e).__name__, e)\n")
+    assert api.stdout.startswith("InputError hf://org/chatml: --fix cannot edit a Hub repository"), api.stderr
+    assert len(hub.log) == requests  # refused before anything is fetched
+    assert {path.name: os.readlink(path) for path in snapshot.iterdir()} == links
+    assert eos_guard(f"hf://org/chatml@{commit}").returncode == 1  # the cached commit still fails
+    diff = eos_guard("hf://org/chatml", "--diff")
+    assert diff.returncode == 1 and f"+++ b/org/chatml@{commit}/generation_config.json\n" in diff.stdout, diff.stderr
+    assert {path.name: os.readlink(path) for path in snapshot.iterdir()} == links
+
+
 def test_offline_mode_uses_the_cache(eos_guard, hub):
     online = eos_guard("hf://org/chatml")
     requests = len(hub.log)
