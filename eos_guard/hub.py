@@ -15,14 +15,16 @@ from pathlib import Path
 
 from .config_types import Config
 from .errors import InputError, register_alias, web_address
-from .model_files import ADAPTER_CONFIG, JSON_FILES, TEMPLATE_DIR, TEMPLATE_FILE, record_not_fetched, size_limit
+from .model_files import (ADAPTER_CONFIG, JSON_FILES, MAX_TEMPLATES, TEMPLATE_DIR, TEMPLATE_FILE, TOO_MANY_TEMPLATES,
+                          record_not_fetched, size_limit)
 from .sources import HubRef
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
     from typing import Any
 
-READ_PATTERNS = [*JSON_FILES, TEMPLATE_FILE, f"{TEMPLATE_DIR}/*.jinja", ADAPTER_CONFIG]  # a PEFT adapter: EOS027
+READ_NAMES = (*JSON_FILES, TEMPLATE_FILE, ADAPTER_CONFIG)  # a PEFT adapter's adapter_config.json: EOS027
+READ_PATTERNS = [*READ_NAMES, f"{TEMPLATE_DIR}/*.jinja"]  # offline without a listing: what the cache holds of these
 SKIP_PATTERNS = [f"{TEMPLATE_DIR}/*/*"]  # fnmatch's * crosses "/", but only direct children are templates
 FILE_WORKERS = 4  # parallel file downloads inside one repository; a repository has at most a few files to fetch
 # Resolving the revision is the one request huggingface_hub sends without retrying on 429 (repo_info); its tree
@@ -58,7 +60,8 @@ def download(ref: HubRef, config: Config) -> Path:
     files not fetched (model_files.record_not_fetched, one dictionary entry per folder).
 
     The tree listing gives every file's size first: a file over its limit (``max-file-size`` for tokenizer.json,
-    ``max-config-size`` for the others) is never downloaded, and becomes EOS018 when the folder is read.
+    ``max-config-size`` for the others) is never downloaded, nor a template past the ones a folder's check reads
+    (MAX_TEMPLATES); both become EOS018 when the folder is read.
     """
     hub = import_hub(ref)
     # Offline, ask the cache only: trying the network first would only fail, with a warning for each repository.
@@ -66,32 +69,64 @@ def download(ref: HubRef, config: Config) -> Path:
     try:
         api = hub.HfApi()
         revision = _resolve(api, ref, offline)
-        too_large = {} if offline else _too_large(hub, api, ref, revision, config)
-        folder = Path(hub.snapshot_download(ref.repo, revision=revision, allow_patterns=READ_PATTERNS,
-                                            ignore_patterns=SKIP_PATTERNS + [glob.escape(n) for n in too_large],
-                                            max_workers=FILE_WORKERS, tqdm_class=_quiet_bar(hub),
-                                            local_files_only=offline))
+        if offline:  # no listing: the files the cache holds
+            wanted, not_fetched = None, {}
+        else:
+            wanted, not_fetched = _selection(_listing(api, ref, revision), config)
+        folder = Path(hub.snapshot_download(
+            ref.repo, revision=revision, max_workers=FILE_WORKERS, tqdm_class=_quiet_bar(hub), local_files_only=offline,
+            allow_patterns=READ_PATTERNS if wanted is None else [glob.escape(name) for name in wanted],
+            ignore_patterns=SKIP_PATTERNS if wanted is None else None))
     except Exception as exc:  # every failure of the client becomes one line naming the repository
         raise HubError(ref, _reason(hub, exc, ref)) from None
-    if too_large:
-        record_not_fetched(folder, too_large)
+    if not_fetched:
+        record_not_fetched(folder, not_fetched)
     return folder
 
 
-def _too_large(hub: Any, api: Any, ref: HubRef, revision: Any, config: Config) -> dict[str, str]:
-    """The files eos-guard would fetch whose listed size is over their limit, and why they are not fetched."""
-    commit = getattr(revision, "resolved", None) or revision  # the commit the snapshot will be
-    listed = [item for item in api.list_repo_tree(ref.repo, revision=commit, recursive=True)
-              if isinstance(getattr(item, "size", None), int)]
-    wanted = hub.utils.filter_repo_objects(listed, allow_patterns=READ_PATTERNS, ignore_patterns=SKIP_PATTERNS,
-                                           key=lambda item: item.path)
-    too_large = {}
-    for item in wanted:
-        limit, setting = size_limit(item.path.rsplit("/", 1)[-1], config.max_file_bytes, config.max_config_bytes)
-        if limit is not None and item.size > limit:
-            too_large[item.path] = (f"is {item.size:,} bytes on the Hub, over the {setting} limit of {limit:,}; "
-                                    "not downloaded")
-    return too_large
+def _listing(api: Any, ref: HubRef, revision: Any) -> dict[str, int]:
+    """Every file of the commit the snapshot will be, and its size."""
+    commit = getattr(revision, "resolved", None) or revision
+    return {item.path: item.size for item in api.list_repo_tree(ref.repo, revision=commit, recursive=True)
+            if isinstance(getattr(item, "size", None), int)}
+
+
+def _selection(listing: dict[str, int], config: Config) -> tuple[list[str], dict[str, str]]:
+    """The listed files eos-guard reads, and those it does not download with why: over their size limit, or a chat
+    template past the MAX_TEMPLATES a folder's check reads, taken in the order ModelFiles reads them
+    (chat_template.jinja, then additional_chat_templates/*.jinja sorted by name; one not read does not count)."""
+    wanted: list[str] = []
+    not_fetched: dict[str, str] = {}
+    templates = 0
+    for path in sorted(listing, key=_reading_order):
+        name = path.rsplit("/", 1)[-1]
+        if not _is_read(path):
+            continue
+        limit, setting = size_limit(name, config.max_file_bytes, config.max_config_bytes)
+        template = path == TEMPLATE_FILE or path.startswith(f"{TEMPLATE_DIR}/")
+        if limit is not None and listing[path] > limit:
+            not_fetched[path] = (f"is {listing[path]:,} bytes on the Hub, over the {setting} limit of {limit:,}; "
+                                 "not downloaded")
+        elif template and templates >= MAX_TEMPLATES:
+            not_fetched[path] = f"{TOO_MANY_TEMPLATES}; not downloaded"
+        else:
+            wanted.append(path)
+            templates += template
+    return wanted, not_fetched
+
+
+def _is_read(path: str) -> bool:
+    """Whether a folder's check reads the file at ``path`` (relative to the folder): READ_PATTERNS, without files in
+    folders under additional_chat_templates/."""
+    folder, _, name = path.rpartition("/")
+    if folder == TEMPLATE_DIR:
+        return name.endswith(".jinja")
+    return not folder and name in READ_NAMES
+
+
+def _reading_order(path: str) -> tuple[int, str]:
+    """chat_template.jinja before additional_chat_templates/*.jinja, which are read sorted by name."""
+    return (0 if path == TEMPLATE_FILE else 1, path)
 
 
 def register(ref: HubRef, folder: Path) -> None:

@@ -44,6 +44,11 @@ REPOS = {
     # listed with sizes only: a 300 MiB tokenizer.json and a 5 MiB template (over max-file-size / max-config-size)
     "org/huge": Repo.of({**chatml(fixed=True), "tokenizer.json": 300 * 1024 * 1024,
                          "additional_chat_templates/tool_use.jinja": 5 * 1024 * 1024}),
+    # more templates than a check reads (MAX_TEMPLATES), and one over max-config-size among the first by name
+    "org/many-templates": Repo.of({**chatml(fixed=True, jinja=True),
+                                   **{f"additional_chat_templates/t{i:02d}.jinja": chatml(jinja=True)["chat_template.jinja"]
+                                      for i in range(20)},
+                                   "additional_chat_templates/a_huge.jinja": 5 * 1024 * 1024}),
 }
 
 
@@ -452,6 +457,33 @@ def test_a_listed_file_over_its_size_limit_is_never_downloaded(eos_guard, hub):
     for name in ("tokenizer.json", "tool_use.jinja", lfs_oid("tokenizer.json", 300 * 1024 * 1024)):
         assert not hub.requests_for(name)
     assert hub.requests_for(f"GET /org/huge/resolve/{commit}/config.json")  # the small files still are
+
+
+def test_only_the_templates_a_check_reads_are_downloaded(eos_guard, hub, tmp_path):
+    """A check reads at most MAX_TEMPLATES templates (chat_template.jinja, then additional_chat_templates/*.jinja by
+    name; one over its limit does not count): only those are downloaded. Every one was, so a repository with 2,000
+    templates cost 2,001 requests. The others are EOS018 as in a local folder, without being downloaded."""
+    proc = eos_guard("--format", "json", "hf://org/many-templates")
+    assert proc.returncode == 1, proc.stderr  # EOS018 is an error
+    commit = sha("org/many-templates")
+    fetched = {line.rsplit("/", 1)[1] for line in hub.requests_for(f"HEAD /org/many-templates/resolve/{commit}/")
+               if line.endswith(".jinja")}
+    assert fetched == {"chat_template.jinja", *(f"t{i:02d}.jinja" for i in range(15))}
+    assert not hub.requests_for("a_huge.jinja") and not hub.requests_for("t15.jinja")
+    not_read = {f["path"].rsplit("/", 1)[1]: f["message"] for f in json.loads(proc.stdout)["findings"]
+                if f["code"] == "EOS018"}
+    assert not_read.pop("a_huge.jinja").endswith("over the max-config-size limit of 4,194,304; not downloaded")
+    assert not_read == {name: f"{name} not read: eos-guard checks at most 16 chat templates per folder, each one "
+                              "costing its renders; not downloaded"
+                        for name in (*(f"t{i:02d}.jinja" for i in range(15, 20)), "tool_use.jinja")}
+    # the same templates in a local folder: the same ones are not read
+    local = tmp_path / "local"
+    for name, content in REPOS["org/many-templates"].revisions["main"].items():
+        if isinstance(content, bytes):
+            (local / name).parent.mkdir(parents=True, exist_ok=True)
+            (local / name).write_bytes(content)
+    findings = json.loads(eos_guard("--format", "json", "local").stdout)["findings"]
+    assert {f["path"].rsplit("/", 1)[1] for f in findings if f["code"] == "EOS018"} == set(not_read)
 
 
 def test_an_adapter_on_the_hub_is_checked_as_one(eos_guard, hub):
