@@ -148,15 +148,18 @@ def test_gated_repo_without_token(eos_guard, hub):
 
 
 def test_rate_limited_requests_are_retried_once_each(eos_guard, hub):
-    hub.throttle.update({"/api/models/org/slow/revision": 1, "/api/models/org/slow/tree": 1})
+    commit = sha("org/slow")
+    hub.throttle.update({"/api/models/org/slow/revision/main": 1, f"/api/models/org/slow/revision/{commit}": 1,
+                         "/api/models/org/slow/tree": 1})
     start = time.monotonic()
     proc = eos_guard("hf://org/slow@main")
     assert proc.returncode == 0, proc.stderr
     assert time.monotonic() - start >= hub.retry_after
-    # eos-guard retries the revision look-up, which huggingface_hub does not; huggingface_hub retries the listing
+    # eos-guard retries the revision look-up and its file listing (model_info), which huggingface_hub does not...
     assert len(hub.requests_for("/api/models/org/slow/revision/main")) == 2
-    # the listing is retried too: eos-guard's own (for the sizes, throttled once) and snapshot_download's
-    assert len(hub.requests_for("/api/models/org/slow/tree/")) == 3
+    assert len(hub.requests_for(f"/api/models/org/slow/revision/{commit}?blobs=true")) == 2
+    # ...and huggingface_hub retries snapshot_download's listing itself
+    assert len(hub.requests_for("/api/models/org/slow/tree/")) == 2
 
 
 def test_rate_limit_that_does_not_end(eos_guard, hub):
@@ -211,7 +214,51 @@ def test_fix_refuses_a_hub_repository_and_diff_shows_the_changes(eos_guard, hub,
     assert {path.name: os.readlink(path) for path in snapshot.iterdir()} == links
 
 
-def test_offline_mode_uses_the_cache(eos_guard, hub):
+def test_a_warm_cache_costs_one_request(eos_guard, hub):
+    """A commit's file listing never changes: snapshot_download saves it in the cache, and a warm run reads it there
+    instead of listing the files again (it cost 2 requests a repository, hub.md said 1)."""
+    cold = eos_guard("hf://org/fixed")
+    requests = len(hub.log)
+    warm = eos_guard("hf://org/fixed")
+    assert (warm.returncode, warm.stdout) == (cold.returncode, cold.stdout)
+    assert hub.log[requests:] == ["GET /api/models/org/fixed"]  # the revision; nothing else
+    pinned = eos_guard(f"hf://org/fixed@{sha('org/fixed')}")  # a commit sha needs no resolving
+    assert (pinned.returncode, pinned.stdout) == (cold.returncode, cold.stdout)
+    assert len(hub.log) == requests + 1
+
+
+def test_an_unreachable_hub_checks_a_complete_cached_snapshot(eos_guard, tmp_path):
+    """hub.md: when the Hub cannot be reached, a revision in the cache is checked from the cache. The file listing
+    was always asked for, retried for ~25 s, and the run ended with "ConnectError: [Errno 111] Connection refused"."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    commit = sha("org/chatml")
+    online = eos_guard("hf://org/chatml")
+    for name in ("hf://org/chatml", f"hf://org/chatml@{commit}"):
+        start = time.monotonic()
+        proc = eos_guard(name, HF_ENDPOINT=closed)
+        assert time.monotonic() - start < 10
+        assert (proc.returncode, proc.stdout) == (online.returncode, online.stdout), proc.stderr
+    # the branch was resolved from the cache, which huggingface_hub says (it may have moved on the Hub since)
+    assert "Using cached commit hash for 'org/chatml'" in eos_guard("hf://org/chatml", HF_ENDPOINT=closed).stderr
+    # a snapshot that lacks a file its cached listing has is not complete: never checked without it
+    repo = tmp_path / "hf" / "hub" / "models--org--chatml"
+    (repo / "snapshots" / commit / "generation_config.json").unlink()
+    unreachable = f"eos-guard: hf://org/chatml@{commit}: cannot reach {closed}, and the files are not in the local cache: "
+    start = time.monotonic()
+    proc = eos_guard(f"hf://org/chatml@{commit}", HF_ENDPOINT=closed)
+    assert (proc.returncode, proc.stderr.startswith(unreachable), proc.stderr.count("\n")) == (2, True, 1), proc.stderr
+    assert time.monotonic() - start < 10
+    # nor is a snapshot whose listing the cache does not hold (transformers' downloads save none)
+    eos_guard("hf://org/chatml")
+    shutil.rmtree(repo / "trees")
+    proc = eos_guard(f"hf://org/chatml@{commit}", HF_ENDPOINT=closed)
+    assert (proc.returncode, proc.stderr.startswith(unreachable), proc.stderr.count("\n")) == (2, True, 1), proc.stderr
+    assert time.monotonic() - start < 10
+
+
+def test_offline_mode_uses_the_cache(eos_guard, hub, tmp_path):
     online = eos_guard("hf://org/chatml")
     requests = len(hub.log)
     offline = eos_guard("hf://org/chatml", HF_HUB_OFFLINE="1")
@@ -220,6 +267,12 @@ def test_offline_mode_uses_the_cache(eos_guard, hub):
     uncached = eos_guard("hf://org/fixed", HF_HUB_OFFLINE="1")
     assert (uncached.returncode, uncached.stderr) == (
         2, "eos-guard: hf://org/fixed: not in the local cache, and HF_HUB_OFFLINE is set\n")
+    # the commit's saved listing names a file the snapshot lacks: an error, not a check without it
+    snapshot = tmp_path / "hf" / "hub" / "models--org--chatml" / "snapshots" / sha("org/chatml")
+    (snapshot / "generation_config.json").unlink()
+    partial = eos_guard("hf://org/chatml", HF_HUB_OFFLINE="1")
+    assert (partial.returncode, partial.stderr) == (
+        2, "eos-guard: hf://org/chatml: not in the local cache, and HF_HUB_OFFLINE is set\n")
 
 
 def test_unreachable_hub(eos_guard):
