@@ -28,6 +28,7 @@ from eos_guard.audit import Progress  # noqa: E402
 from eos_guard.hub import MAX_WAIT_SECONDS, RETRIES, _wait  # noqa: E402
 
 TOKEN = "hf_test_token"
+TEMPLATE = chatml(jinja=True)["chat_template.jinja"]
 REPOS = {
     "org/chatml": Repo.of(chatml()),
     "org/fixed": Repo.of(chatml(fixed=True, tokenizer=True, jinja=True)),
@@ -46,8 +47,7 @@ REPOS = {
                          "additional_chat_templates/tool_use.jinja": 5 * 1024 * 1024}),
     # more templates than a check reads (MAX_TEMPLATES), and one over max-config-size among the first by name
     "org/many-templates": Repo.of({**chatml(fixed=True, jinja=True),
-                                   **{f"additional_chat_templates/t{i:02d}.jinja": chatml(jinja=True)["chat_template.jinja"]
-                                      for i in range(20)},
+                                   **{f"additional_chat_templates/t{i:02d}.jinja": TEMPLATE for i in range(20)},
                                    "additional_chat_templates/a_huge.jinja": 5 * 1024 * 1024}),
 }
 
@@ -245,7 +245,8 @@ def test_an_unreachable_hub_checks_a_complete_cached_snapshot(eos_guard, tmp_pat
     # a snapshot that lacks a file its cached listing has is not complete: never checked without it
     repo = tmp_path / "hf" / "hub" / "models--org--chatml"
     (repo / "snapshots" / commit / "generation_config.json").unlink()
-    unreachable = f"eos-guard: hf://org/chatml@{commit}: cannot reach {closed}, and the files are not in the local cache: "
+    unreachable = (f"eos-guard: hf://org/chatml@{commit}: cannot reach {closed}, and the files are not in the local "
+                   "cache: ")
     start = time.monotonic()
     proc = eos_guard(f"hf://org/chatml@{commit}", HF_ENDPOINT=closed)
     assert (proc.returncode, proc.stderr.startswith(unreachable), proc.stderr.count("\n")) == (2, True, 1), proc.stderr
