@@ -45,9 +45,10 @@ def check(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = Non
     """Check model folders (or folders above them) and return the findings with the resolved values.
 
     ``config`` names a settings file; without it the nearest ``.eos-guard.yaml`` or ``[tool.eos-guard]`` above
-    the folder that holds every path applies. Raises :class:`eos_guard.errors.InputError`, whose message starts with the path, for
-    a missing path, a folder without model folders, or bad settings; a malformed model file is reported in
-    ``Report.errors`` instead.
+    the folder that holds every path applies. Raises :class:`eos_guard.InputError`, whose message starts with
+    the path, for a missing path, a folder without model folders, or bad settings; a malformed model file is
+    reported in ``Report.errors`` instead. A file in no model folder is skipped, as pre-commit passes files:
+    ``Report.models`` is then empty.
     """
     from pathlib import Path
 

@@ -1,7 +1,7 @@
 """Hugging Face Hub repositories as a source: fetch only the small files eos-guard reads into a local snapshot,
 which the pipeline then checks like any model folder (audit.py runs ``--hub-list`` on top of this).
 
-huggingface_hub (the ``eos-guard[hub]`` extra) is imported here only, and only when a Hub repository is named. It
+huggingface_hub (the ``hub`` extra of pyproject.toml) is imported here only, and only when a Hub repository is named. It
 honours HF_ENDPOINT, HF_TOKEN, HF_HOME / HF_HUB_CACHE and HF_HUB_OFFLINE. A fetched snapshot is shown as
 ``org/name@<commit sha>`` and linked to its web page (errors.register_alias), so findings name the exact commit
 that was checked and a finding's Location links to the file without reporters knowing about the Hub.
@@ -15,22 +15,26 @@ from pathlib import Path
 
 from .config_types import Config
 from .errors import InputError, register_alias, web_address
-from .model_files import ADAPTER_CONFIG, JSON_FILES, TEMPLATE_DIR, TEMPLATE_FILE, record_not_fetched, size_limit
+from .model_files import (ADAPTER_CONFIG, JSON_FILES, MAX_TEMPLATES, TEMPLATE_DIR, TEMPLATE_FILE, TOO_MANY_TEMPLATES,
+                          record_not_fetched, size_limit)
 from .sources import HubRef
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Callable
 
-READ_PATTERNS = [*JSON_FILES, TEMPLATE_FILE, f"{TEMPLATE_DIR}/*.jinja", ADAPTER_CONFIG]  # a PEFT adapter: EOS027
+READ_NAMES = (*JSON_FILES, TEMPLATE_FILE, ADAPTER_CONFIG)  # a PEFT adapter's adapter_config.json: EOS027
+READ_PATTERNS = [*READ_NAMES, f"{TEMPLATE_DIR}/*.jinja"]  # offline without a listing: what the cache holds of these
 SKIP_PATTERNS = [f"{TEMPLATE_DIR}/*/*"]  # fnmatch's * crosses "/", but only direct children are templates
 FILE_WORKERS = 4  # parallel file downloads inside one repository; a repository has at most a few files to fetch
-# Resolving the revision is the one request huggingface_hub sends without retrying on 429 (repo_info); its tree
-# listing and file requests already back off on 429 themselves, so only the resolution is retried here.
+# Resolving the revision and listing the files (model_info) are the requests huggingface_hub sends without retrying
+# on 429; its own tree listing and file requests already back off on 429 themselves, so only those two are retried.
 RETRIES = 5
 BACKOFF_SECONDS = 1.0
 MAX_WAIT_SECONDS = 60.0
-INSTALL_HINT = "checking Hub repositories needs huggingface_hub: pip install 'eos-guard[hub]'"
+# eos-guard is not on PyPI yet: 'eos-guard[hub]' would install nothing, or whatever someone published under the name
+INSTALL_HINT = ("checking Hub repositories needs huggingface_hub: pip install 'huggingface_hub>=1.26' "
+                "(in an eos-guard checkout: pip install -e '.[hub]')")
 
 
 class HubError(InputError):
@@ -55,41 +59,92 @@ def download(ref: HubRef, config: Config) -> Path:
     """The snapshot folder (named by its commit sha). Threads may run it: the only state it changes is the record of
     files not fetched (model_files.record_not_fetched, one dictionary entry per folder).
 
-    The tree listing gives every file's size first: a file over its limit (``max-file-size`` for tokenizer.json,
-    ``max-config-size`` for the others) is never downloaded, and becomes EOS018 when the folder is read.
+    The commit's file listing gives every file's size first: a file over its limit (``max-file-size`` for
+    tokenizer.json, ``max-config-size`` for the others) is never downloaded, nor a template past the ones a folder's
+    check reads (MAX_TEMPLATES); both become EOS018 when the folder is read. A commit never changes, so its listing
+    is taken from the cache when snapshot_download saved it there: a warm cache then costs the revision's one request
+    (none for a commit sha), and a Hub that cannot be reached costs nothing more when every file is cached.
     """
     hub = import_hub(ref)
     # Offline, ask the cache only: trying the network first would only fail, with a warning for each repository.
     offline = hub.constants.is_offline_mode()
     try:
         api = hub.HfApi()
-        revision = _resolve(api, ref, offline)
-        too_large = {} if offline else _too_large(hub, api, ref, revision, config)
-        folder = Path(hub.snapshot_download(ref.repo, revision=revision, allow_patterns=READ_PATTERNS,
-                                            ignore_patterns=SKIP_PATTERNS + [glob.escape(n) for n in too_large],
-                                            max_workers=FILE_WORKERS, tqdm_class=_quiet_bar(hub),
-                                            local_files_only=offline))
+        revision = _retrying(lambda: api.resolve_revision(ref.repo, revision=ref.revision, local_files_only=offline))
+        commit = getattr(revision, "resolved", None) or revision
+        listing = _cached_listing(hub, ref, commit)
+        selection = _selection(listing, config) if listing is not None else None
+        # The cache alone when it holds the commit's listing and every file eos-guard reads in it; offline, also
+        # when the listing is not saved (then the files the cache holds are checked).
+        local = offline or (selection is not None and all(
+            isinstance(hub.try_to_load_from_cache(ref.repo, name, revision=commit), str) for name in selection[0]))
+        if not local:  # one request that is not retried when the Hub cannot be reached
+            selection = _selection(_hub_listing(api, ref, commit), config)
+        wanted, not_fetched = selection if selection is not None else (None, {})
+        folder = Path(hub.snapshot_download(
+            ref.repo, revision=revision, max_workers=FILE_WORKERS, tqdm_class=_quiet_bar(hub), local_files_only=local,
+            allow_patterns=READ_PATTERNS if wanted is None else [glob.escape(name) for name in wanted],
+            ignore_patterns=SKIP_PATTERNS if wanted is None else None))
     except Exception as exc:  # every failure of the client becomes one line naming the repository
         raise HubError(ref, _reason(hub, exc, ref)) from None
-    if too_large:
-        record_not_fetched(folder, too_large)
+    if not_fetched:
+        record_not_fetched(folder, not_fetched)
     return folder
 
 
-def _too_large(hub: Any, api: Any, ref: HubRef, revision: Any, config: Config) -> dict[str, str]:
-    """The files eos-guard would fetch whose listed size is over their limit, and why they are not fetched."""
-    commit = getattr(revision, "resolved", None) or revision  # the commit the snapshot will be
-    listed = [item for item in api.list_repo_tree(ref.repo, revision=commit, recursive=True)
-              if isinstance(getattr(item, "size", None), int)]
-    wanted = hub.utils.filter_repo_objects(listed, allow_patterns=READ_PATTERNS, ignore_patterns=SKIP_PATTERNS,
-                                           key=lambda item: item.path)
-    too_large = {}
-    for item in wanted:
-        limit, setting = size_limit(item.path.rsplit("/", 1)[-1], config.max_file_bytes, config.max_config_bytes)
-        if limit is not None and item.size > limit:
-            too_large[item.path] = (f"is {item.size:,} bytes on the Hub, over the {setting} limit of {limit:,}; "
-                                    "not downloaded")
-    return too_large
+def _cached_listing(hub: Any, ref: HubRef, commit: str) -> dict[str, int] | None:
+    """Every file of the commit and its size, as snapshot_download saved them in the cache (a commit never changes,
+    so neither does its listing); None when it saved none (transformers' per-file downloads save none)."""
+    try:
+        return {item.path: item.size for item in hub.get_cached_repo_tree(ref.repo, revision=commit)}
+    except hub.errors.CachedRepoTreeNotFoundError:
+        return None
+
+
+def _hub_listing(api: Any, ref: HubRef, commit: str) -> dict[str, int]:
+    """Every file of the commit and its size, from the Hub in one request: model_info's file metadata, which, unlike
+    list_repo_tree, huggingface_hub does not retry for 25 seconds when the Hub cannot be reached."""
+    info = _retrying(lambda: api.model_info(ref.repo, revision=commit, files_metadata=True))
+    return {item.rfilename: item.lfs.size if item.lfs is not None else item.size for item in info.siblings or ()
+            if isinstance(item.size, int)}
+
+
+def _selection(listing: dict[str, int], config: Config) -> tuple[list[str], dict[str, str]]:
+    """The listed files eos-guard reads, and those it does not download with why: over their size limit, or a chat
+    template past the MAX_TEMPLATES a folder's check reads, taken in the order ModelFiles reads them
+    (chat_template.jinja, then additional_chat_templates/*.jinja sorted by name; one not read does not count)."""
+    wanted: list[str] = []
+    not_fetched: dict[str, str] = {}
+    templates = 0
+    for path in sorted(listing, key=_reading_order):
+        name = path.rsplit("/", 1)[-1]
+        if not _is_read(path):
+            continue
+        limit, setting = size_limit(name, config.max_file_bytes, config.max_config_bytes)
+        template = path == TEMPLATE_FILE or path.startswith(f"{TEMPLATE_DIR}/")
+        if limit is not None and listing[path] > limit:
+            not_fetched[path] = (f"is {listing[path]:,} bytes on the Hub, over the {setting} limit of {limit:,}; "
+                                 "not downloaded")
+        elif template and templates >= MAX_TEMPLATES:
+            not_fetched[path] = f"{TOO_MANY_TEMPLATES}; not downloaded"
+        else:
+            wanted.append(path)
+            templates += template
+    return wanted, not_fetched
+
+
+def _is_read(path: str) -> bool:
+    """Whether a folder's check reads the file at ``path`` (relative to the folder): READ_PATTERNS, without files in
+    folders under additional_chat_templates/."""
+    folder, _, name = path.rpartition("/")
+    if folder == TEMPLATE_DIR:
+        return name.endswith(".jinja")
+    return not folder and name in READ_NAMES
+
+
+def _reading_order(path: str) -> tuple[int, str]:
+    """chat_template.jinja before additional_chat_templates/*.jinja, which are read sorted by name."""
+    return (0 if path == TEMPLATE_FILE else 1, path)
 
 
 def register(ref: HubRef, folder: Path) -> None:
@@ -128,14 +183,15 @@ def _quiet_bar(hub: Any) -> type:
     return QuietBar
 
 
-def _resolve(api: Any, ref: HubRef, offline: bool) -> Any:
-    """The revision pinned to its commit (a ResolvedRevision), retrying on 429 as Retry-After asks."""
+def _retrying(request: Callable[[], Any]) -> Any:
+    """``request()``, retried on 429 as Retry-After asks: huggingface_hub does not retry resolve_revision's and
+    model_info's request (it does retry its file listing and file requests)."""
     from huggingface_hub.errors import HfHubHTTPError
 
     attempt = 0
     while True:
         try:
-            return api.resolve_revision(ref.repo, revision=ref.revision, local_files_only=offline)
+            return request()
         except HfHubHTTPError as exc:
             if exc.response is None or exc.response.status_code != 429 or attempt == RETRIES:
                 raise
@@ -170,6 +226,9 @@ def _reason(hub: Any, exc: Exception, ref: HubRef) -> str:
         cause = exc.__cause__ or exc.__context__
         detail = f": {_first_line(cause)}" if cause else ""
         return f"cannot reach {endpoint}, and the files are not in the local cache{detail}"
+    # the listing's request (httpx's, or httpx2's in huggingface_hub 2.x), when the cache cannot stand in for it
+    if any(kind.__name__ == "TransportError" for kind in type(exc).__mro__):
+        return f"cannot reach {endpoint}, and the files are not in the local cache: {_first_line(exc)}"
     return _first_line(exc)
 
 

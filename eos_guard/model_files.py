@@ -220,7 +220,7 @@ class ModelFiles:
             label = PROCESSOR_TEMPLATE if name == "default" else f"{PROCESSOR_TEMPLATE}:{name}"
             # the processor's default is checked whatever the tokenizer holds; its named ones count to the limit
             if label != PROCESSOR_TEMPLATE and len(self.templates) >= MAX_TEMPLATES and label not in self.templates:
-                self.skipped.append((doc.path, f"chat_template holds {len(named)} templates: {_TOO_MANY}"))
+                self.skipped.append((doc.path, f"chat_template holds {len(named)} templates: {TOO_MANY_TEMPLATES}"))
                 break
             keys = ("chat_template",) if value is text else ("chat_template", name)
             self.templates.setdefault(label, TemplateSource(label, text, doc.path, doc, keys))
@@ -306,7 +306,7 @@ class ModelFiles:
         if extra is not None and self._followable(extra, link) and extra.is_dir():
             for path in self._listed_templates(extra):
                 if len(templates) >= MAX_TEMPLATES:
-                    self.skipped.append((path, _TOO_MANY))
+                    self.skipped.append((path, TOO_MANY_TEMPLATES))
                     continue
                 text = self._template_text(path)
                 if text is not None:
@@ -378,7 +378,8 @@ class ModelFiles:
             room = MAX_TEMPLATES - (1 if default_listed and name != "default" and "default" not in templates else 0)
             if len(templates) >= room and name not in templates:
                 if not left_out:
-                    self.skipped.append((doc.path, f"chat_template lists {len(value)} templates: {_TOO_MANY}"))
+                    self.skipped.append((doc.path,
+                                         f"chat_template lists {len(value)} templates: {TOO_MANY_TEMPLATES}"))
                     left_out = True
                 continue
             templates[name] = TemplateSource(name, text, doc.path, doc, keys)
@@ -408,7 +409,7 @@ def _item_shape(item: Any) -> str:
 
 
 TEMPLATES_NOT_READ = f"eos-guard checks at most {MAX_TEMPLATES} chat templates per folder"
-_TOO_MANY = f"not read: {TEMPLATES_NOT_READ}, each one costing its renders"
+TOO_MANY_TEMPLATES = f"not read: {TEMPLATES_NOT_READ}, each one costing its renders"
 
 
 class _Entries:

@@ -23,7 +23,7 @@ from .rules.base import Options
 from .rules.gguf_base import GgufRule
 from .runtimes import released, stop_sets
 from .runtimes.llama_cpp import gguf_end_of_generation
-from .sources import classify
+from .sources import HUB_SCHEME, classify
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -129,7 +129,9 @@ def check_paths(paths: Iterable[Union[str, Path]], config: Config | None = None,
     baselines, problems = _baselines(found.folders, config)
     folders = found.folders + found.fetched
     with _collector_for_many(len(folders)) as collector:
-        report = Report(check_folders(folders, config, baselines, keep_documents, collector) + found.failed
+        checked = check_folders(folders, config, baselines, keep_documents, collector)
+        fetched = set(found.fetched)  # --fix refuses Hub snapshots (fix_paths): the closing line does not offer it
+        report = Report([replace(m, fixable=0) if m.folder in fetched else m for m in checked] + found.failed
                         + [check_gguf(path, config, folders) for path in found.ggufs],
                         found.problems + problems, runtimes=config.runtimes, fail_on=config.fail_on,
                         excluded=found.excluded)
@@ -355,15 +357,27 @@ class FixResult:
     failed: list[InputError] = field(default_factory=list)  # files that could not be written
 
 
-def fix_paths(paths: Iterable[Path], config: Config | None = None, unsafe: bool = False,
+# A Hub snapshot lives in the shared Hugging Face cache: its files link to blobs that transformers and vLLM load too,
+# and an edit there would make the cached commit pass while the repository on the Hub is unchanged.
+FIX_REFUSED = ("--fix cannot edit a Hub repository (it would edit the shared Hugging Face cache, not the repository); "
+               "--diff shows the changes to make in a clone")
+
+
+def fix_paths(paths: Iterable[Union[str, Path]], config: Config | None = None, unsafe: bool = False,
               write: bool = True, on_write: Callable[[Any], None] | None = None,
               allow_empty: bool = False) -> FixResult:
     """Plan and (with ``write``) apply the fixes. A file that cannot be written does not stop the others: it is in
     ``failed``, and every file written before and after it is in ``changes``; ``on_write`` hears of each written
     file at once (the CLI prints ``Fixing path``), so even a run that dies later has said what it wrote. Every new
-    text is encoded before the first write: a folder with one that cannot be is not changed at all."""
+    text is encoded before the first write: a folder with one that cannot be is not changed at all. A Hub repository
+    among ``paths`` is refused before anything is fetched (InputError) when ``write``; without it, the changes are
+    planned in its snapshot (``--diff``)."""
     from .fixes import plan, unchanged_since_read, unencodable, unwritable, write_atomically  # a fix run's writer
 
+    paths = list(paths)
+    hub = next((p for p in paths if isinstance(p, str) and p.startswith(HUB_SCHEME)), None) if write else None
+    if hub is not None:
+        raise InputError(None, f"{hub}: {FIX_REFUSED}")
     config = config or Config()
     before = check_paths(paths, config, allow_empty, keep_documents=True)
     changes = []

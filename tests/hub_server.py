@@ -2,7 +2,8 @@
 
 It answers the requests huggingface_hub 2.x makes for ``HfApi.resolve_revision`` and ``snapshot_download``:
 
-- ``GET /api/models/{org}/{name}[/revision/{rev}]``: the repo info (``id``, ``sha``, ``siblings``);
+- ``GET /api/models/{org}/{name}[/revision/{rev}]``: the repo info (``id``, ``sha``, ``siblings``; with ``?blobs=true``,
+  each sibling's ``size``, ``blobId`` and, for an LFS file, ``lfs``, as ``model_info(files_metadata=True)`` asks);
 - ``GET /api/models/{org}/{name}/tree/{rev}``: the recursive file listing (``type``, ``path``, ``size``, ``oid``, and
   ``lfs`` for LFS files);
 - ``HEAD``/``GET /{org}/{name}/resolve/{rev}/{path}``: a git-stored file answers 200 with ``X-Repo-Commit``, ``ETag``
@@ -171,7 +172,8 @@ def _handler(hub: HubServer, cdn: bool) -> type[BaseHTTPRequestHandler]:
             elif cdn:
                 self._cdn(path, head)
             elif path.startswith("/api/models/"):
-                self._api(path[len("/api/models/"):].split("/"), head)
+                blobs = "blobs=true" in urlsplit(self.path).query.lower().split("&")
+                self._api(path[len("/api/models/"):].split("/"), head, blobs)
             else:
                 self._resolve(path.lstrip("/").split("/"), head)
 
@@ -192,7 +194,7 @@ def _handler(hub: HubServer, cdn: bool) -> type[BaseHTTPRequestHandler]:
                 self._error(404, "RevisionNotFound", "Invalid rev id", head)
             return found
 
-        def _api(self, parts: list[str], head: bool) -> None:
+        def _api(self, parts: list[str], head: bool, blobs: bool = False) -> None:
             repo = self._repo(parts, head)
             if repo is None:
                 return
@@ -205,7 +207,7 @@ def _handler(hub: HubServer, cdn: bool) -> type[BaseHTTPRequestHandler]:
             else:
                 self._json({"_id": sha[:24], "id": "/".join(parts[:2]), "modelId": "/".join(parts[:2]), "sha": sha,
                             "private": repo.private, "gated": "manual" if repo.gated else False, "disabled": False,
-                            "tags": [], "siblings": [{"rfilename": name} for name in sorted(files)]}, head)
+                            "tags": [], "siblings": _siblings(repo, files, blobs)}, head)
 
         def _resolve(self, parts: list[str], head: bool) -> None:
             if len(parts) < 5 or parts[2] != "resolve":
@@ -267,6 +269,21 @@ def _handler(hub: HubServer, cdn: bool) -> type[BaseHTTPRequestHandler]:
 
 def _pointer(oid: str, size: int) -> bytes:
     return f"version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {size}\n".encode()
+
+
+def _siblings(repo: Repo, files: dict[str, Content], blobs: bool) -> list[dict]:
+    """The repo info's files: names only, or with the metadata ``blobs=true`` asks for (as the tree listing's)."""
+    if not blobs:
+        return [{"rfilename": name} for name in sorted(files)]
+    siblings = []
+    for entry in _tree(repo, files):
+        if entry["type"] == "file":
+            sibling = {"rfilename": entry["path"], "size": entry["size"], "blobId": entry["oid"]}
+            if "lfs" in entry:
+                sibling["lfs"] = {"sha256": entry["lfs"]["oid"], "size": entry["lfs"]["size"],
+                                  "pointerSize": entry["lfs"]["pointerSize"]}
+            siblings.append(sibling)
+    return siblings
 
 
 def _tree(repo: Repo, files: dict[str, Content]) -> list[dict]:

@@ -356,7 +356,8 @@ def test_the_transformers_integration_says_which_extra_to_install():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 1
     assert proc.stderr.splitlines()[-1] == ("ModuleNotFoundError: eos_guard.integrations.transformers needs "
-                                            "transformers: pip install 'eos-guard[transformers]'")
+                                            "transformers: pip install 'transformers>=5' (in an eos-guard checkout: "
+                                            "pip install -e '.[transformers]')")
 
 
 def test_json_and_the_job_summary_list_the_paths_not_checked(run, broken, tmp_path):

@@ -28,6 +28,7 @@ from eos_guard.audit import Progress  # noqa: E402
 from eos_guard.hub import MAX_WAIT_SECONDS, RETRIES, _wait  # noqa: E402
 
 TOKEN = "hf_test_token"
+TEMPLATE = chatml(jinja=True)["chat_template.jinja"]
 REPOS = {
     "org/chatml": Repo.of(chatml()),
     "org/fixed": Repo.of(chatml(fixed=True, tokenizer=True, jinja=True)),
@@ -44,6 +45,10 @@ REPOS = {
     # listed with sizes only: a 300 MiB tokenizer.json and a 5 MiB template (over max-file-size / max-config-size)
     "org/huge": Repo.of({**chatml(fixed=True), "tokenizer.json": 300 * 1024 * 1024,
                          "additional_chat_templates/tool_use.jinja": 5 * 1024 * 1024}),
+    # more templates than a check reads (MAX_TEMPLATES), and one over max-config-size among the first by name
+    "org/many-templates": Repo.of({**chatml(fixed=True, jinja=True),
+                                   **{f"additional_chat_templates/t{i:02d}.jinja": TEMPLATE for i in range(20)},
+                                   "additional_chat_templates/a_huge.jinja": 5 * 1024 * 1024}),
 }
 
 
@@ -143,15 +148,18 @@ def test_gated_repo_without_token(eos_guard, hub):
 
 
 def test_rate_limited_requests_are_retried_once_each(eos_guard, hub):
-    hub.throttle.update({"/api/models/org/slow/revision": 1, "/api/models/org/slow/tree": 1})
+    commit = sha("org/slow")
+    hub.throttle.update({"/api/models/org/slow/revision/main": 1, f"/api/models/org/slow/revision/{commit}": 1,
+                         "/api/models/org/slow/tree": 1})
     start = time.monotonic()
     proc = eos_guard("hf://org/slow@main")
     assert proc.returncode == 0, proc.stderr
     assert time.monotonic() - start >= hub.retry_after
-    # eos-guard retries the revision look-up, which huggingface_hub does not; huggingface_hub retries the listing
+    # eos-guard retries the revision look-up and its file listing (model_info), which huggingface_hub does not...
     assert len(hub.requests_for("/api/models/org/slow/revision/main")) == 2
-    # the listing is retried too: eos-guard's own (for the sizes, throttled once) and snapshot_download's
-    assert len(hub.requests_for("/api/models/org/slow/tree/")) == 3
+    assert len(hub.requests_for(f"/api/models/org/slow/revision/{commit}?blobs=true")) == 2
+    # ...and huggingface_hub retries snapshot_download's listing itself
+    assert len(hub.requests_for("/api/models/org/slow/tree/")) == 2
 
 
 def test_rate_limit_that_does_not_end(eos_guard, hub):
@@ -181,7 +189,77 @@ def test_specific_revision(eos_guard, hub):
     assert (missing.returncode, missing.stderr) == (2, "eos-guard: hf://org/tagged@v9: revision 'v9' not found\n")
 
 
-def test_offline_mode_uses_the_cache(eos_guard, hub):
+def test_fix_refuses_a_hub_repository_and_diff_shows_the_changes(eos_guard, hub, tmp_path):
+    """--fix on hf://org/name edited the shared Hugging Face cache: the snapshot's links to blobs became edited
+    files, after which hf://org/name@<sha> passed (and transformers loaded them) while the Hub commit was broken."""
+    commit = sha("org/chatml")
+    checked = eos_guard("hf://org/chatml")
+    assert checked.returncode == 1 and "--fix" not in checked.stdout, checked.stdout  # not offered for the Hub
+    snapshot = tmp_path / "hf" / "hub" / "models--org--chatml" / "snapshots" / commit
+    links = {path.name: os.readlink(path) for path in snapshot.iterdir()}
+    requests = len(hub.log)
+    for args in (["hf://org/chatml", "--fix"], ["--hub", "org/chatml", "local", "--fix"]):
+        proc = eos_guard(*args)
+        assert (proc.returncode, proc.stdout, proc.stderr) == (
+            2, "", "eos-guard: hf://org/chatml: --fix cannot edit a Hub repository (it would edit the shared Hugging "
+                   "Face cache, not the repository); --diff shows the changes to make in a clone\n")
+    api = eos_guard(code="import eos_guard\ntry:\n    eos_guard.fix('hf://org/chatml')\nexcept Exception as e:\n"
+                         "    print(type(e).__name__, e)\n")
+    assert api.stdout.startswith("InputError hf://org/chatml: --fix cannot edit a Hub repository"), api.stderr
+    assert len(hub.log) == requests  # refused before anything is fetched
+    assert {path.name: os.readlink(path) for path in snapshot.iterdir()} == links
+    assert eos_guard(f"hf://org/chatml@{commit}").returncode == 1  # the cached commit still fails
+    diff = eos_guard("hf://org/chatml", "--diff")
+    assert diff.returncode == 1 and f"+++ b/org/chatml@{commit}/generation_config.json\n" in diff.stdout, diff.stderr
+    assert {path.name: os.readlink(path) for path in snapshot.iterdir()} == links
+
+
+def test_a_warm_cache_costs_one_request(eos_guard, hub):
+    """A commit's file listing never changes: snapshot_download saves it in the cache, and a warm run reads it there
+    instead of listing the files again (it cost 2 requests a repository, hub.md said 1)."""
+    cold = eos_guard("hf://org/fixed")
+    requests = len(hub.log)
+    warm = eos_guard("hf://org/fixed")
+    assert (warm.returncode, warm.stdout) == (cold.returncode, cold.stdout)
+    assert hub.log[requests:] == ["GET /api/models/org/fixed"]  # the revision; nothing else
+    pinned = eos_guard(f"hf://org/fixed@{sha('org/fixed')}")  # a commit sha needs no resolving
+    assert (pinned.returncode, pinned.stdout) == (cold.returncode, cold.stdout)
+    assert len(hub.log) == requests + 1
+
+
+def test_an_unreachable_hub_checks_a_complete_cached_snapshot(eos_guard, tmp_path):
+    """hub.md: when the Hub cannot be reached, a revision in the cache is checked from the cache. The file listing
+    was always asked for, retried for ~25 s, and the run ended with "ConnectError: [Errno 111] Connection refused"."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    commit = sha("org/chatml")
+    online = eos_guard("hf://org/chatml")
+    for name in ("hf://org/chatml", f"hf://org/chatml@{commit}"):
+        start = time.monotonic()
+        proc = eos_guard(name, HF_ENDPOINT=closed)
+        assert time.monotonic() - start < 10
+        assert (proc.returncode, proc.stdout) == (online.returncode, online.stdout), proc.stderr
+    # the branch was resolved from the cache, which huggingface_hub says (it may have moved on the Hub since)
+    assert "Using cached commit hash for 'org/chatml'" in eos_guard("hf://org/chatml", HF_ENDPOINT=closed).stderr
+    # a snapshot that lacks a file its cached listing has is not complete: never checked without it
+    repo = tmp_path / "hf" / "hub" / "models--org--chatml"
+    (repo / "snapshots" / commit / "generation_config.json").unlink()
+    unreachable = (f"eos-guard: hf://org/chatml@{commit}: cannot reach {closed}, and the files are not in the local "
+                   "cache: ")
+    start = time.monotonic()
+    proc = eos_guard(f"hf://org/chatml@{commit}", HF_ENDPOINT=closed)
+    assert (proc.returncode, proc.stderr.startswith(unreachable), proc.stderr.count("\n")) == (2, True, 1), proc.stderr
+    assert time.monotonic() - start < 10
+    # nor is a snapshot whose listing the cache does not hold (transformers' downloads save none)
+    eos_guard("hf://org/chatml")
+    shutil.rmtree(repo / "trees")
+    proc = eos_guard(f"hf://org/chatml@{commit}", HF_ENDPOINT=closed)
+    assert (proc.returncode, proc.stderr.startswith(unreachable), proc.stderr.count("\n")) == (2, True, 1), proc.stderr
+    assert time.monotonic() - start < 10
+
+
+def test_offline_mode_uses_the_cache(eos_guard, hub, tmp_path):
     online = eos_guard("hf://org/chatml")
     requests = len(hub.log)
     offline = eos_guard("hf://org/chatml", HF_HUB_OFFLINE="1")
@@ -190,6 +268,12 @@ def test_offline_mode_uses_the_cache(eos_guard, hub):
     uncached = eos_guard("hf://org/fixed", HF_HUB_OFFLINE="1")
     assert (uncached.returncode, uncached.stderr) == (
         2, "eos-guard: hf://org/fixed: not in the local cache, and HF_HUB_OFFLINE is set\n")
+    # the commit's saved listing names a file the snapshot lacks: an error, not a check without it
+    snapshot = tmp_path / "hf" / "hub" / "models--org--chatml" / "snapshots" / sha("org/chatml")
+    (snapshot / "generation_config.json").unlink()
+    partial = eos_guard("hf://org/chatml", HF_HUB_OFFLINE="1")
+    assert (partial.returncode, partial.stderr) == (
+        2, "eos-guard: hf://org/chatml: not in the local cache, and HF_HUB_OFFLINE is set\n")
 
 
 def test_unreachable_hub(eos_guard):
@@ -203,22 +287,25 @@ def test_unreachable_hub(eos_guard):
     assert proc.stderr.count("\n") == 1
 
 
+# eos-guard is not on PyPI: the hint names what pip can install, and the extra only for a checkout
+INSTALL = ("checking Hub repositories needs huggingface_hub: pip install 'huggingface_hub>=1.26' "
+           "(in an eos-guard checkout: pip install -e '.[hub]')")
+
+
 def test_without_huggingface_hub(eos_guard, tmp_path):
     shadow = tmp_path / "shadow" / "huggingface_hub"
     shadow.mkdir(parents=True)
     (shadow / "__init__.py").write_text("raise ImportError(\"No module named 'huggingface_hub'\")\n")
     path = f"{shadow.parent}{os.pathsep}{ROOT}"
     proc = eos_guard("hf://org/chatml", PYTHONPATH=path)
-    assert (proc.returncode, proc.stderr) == (2, "eos-guard: hf://org/chatml: checking Hub repositories needs "
-                                                 "huggingface_hub: pip install 'eos-guard[hub]'\n")
+    assert (proc.returncode, proc.stderr) == (2, f"eos-guard: hf://org/chatml: {INSTALL}\n")
     # the repository is its own error; a local PATH next to it is still checked (docs/usage.md)
     shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", tmp_path / "local")
     proc = eos_guard("--format", "concise", "hf://org/chatml", "local", PYTHONPATH=path)
     assert proc.returncode == 2 and "local/generation_config.json:3:19: EOS001 error" in proc.stdout, proc.stdout
     (tmp_path / "list.txt").write_text("org/chatml\n")
     proc = eos_guard("--hub-list", "list.txt", PYTHONPATH=path)
-    assert proc.stderr == "eos-guard: --hub-list: checking Hub repositories needs huggingface_hub: " \
-                          "pip install 'eos-guard[hub]'\n"
+    assert proc.stderr == f"eos-guard: --hub-list: {INSTALL}\n"
 
 
 def test_blob_url_of_a_fetched_file(eos_guard, hub):
@@ -424,6 +511,33 @@ def test_a_listed_file_over_its_size_limit_is_never_downloaded(eos_guard, hub):
     for name in ("tokenizer.json", "tool_use.jinja", lfs_oid("tokenizer.json", 300 * 1024 * 1024)):
         assert not hub.requests_for(name)
     assert hub.requests_for(f"GET /org/huge/resolve/{commit}/config.json")  # the small files still are
+
+
+def test_only_the_templates_a_check_reads_are_downloaded(eos_guard, hub, tmp_path):
+    """A check reads at most MAX_TEMPLATES templates (chat_template.jinja, then additional_chat_templates/*.jinja by
+    name; one over its limit does not count): only those are downloaded. Every one was, so a repository with 2,000
+    templates cost 2,001 requests. The others are EOS018 as in a local folder, without being downloaded."""
+    proc = eos_guard("--format", "json", "hf://org/many-templates")
+    assert proc.returncode == 1, proc.stderr  # EOS018 is an error
+    commit = sha("org/many-templates")
+    fetched = {line.rsplit("/", 1)[1] for line in hub.requests_for(f"HEAD /org/many-templates/resolve/{commit}/")
+               if line.endswith(".jinja")}
+    assert fetched == {"chat_template.jinja", *(f"t{i:02d}.jinja" for i in range(15))}
+    assert not hub.requests_for("a_huge.jinja") and not hub.requests_for("t15.jinja")
+    not_read = {f["path"].rsplit("/", 1)[1]: f["message"] for f in json.loads(proc.stdout)["findings"]
+                if f["code"] == "EOS018"}
+    assert not_read.pop("a_huge.jinja").endswith("over the max-config-size limit of 4,194,304; not downloaded")
+    assert not_read == {name: f"{name} not read: eos-guard checks at most 16 chat templates per folder, each one "
+                              "costing its renders; not downloaded"
+                        for name in (*(f"t{i:02d}.jinja" for i in range(15, 20)), "tool_use.jinja")}
+    # the same templates in a local folder: the same ones are not read
+    local = tmp_path / "local"
+    for name, content in REPOS["org/many-templates"].revisions["main"].items():
+        if isinstance(content, bytes):
+            (local / name).parent.mkdir(parents=True, exist_ok=True)
+            (local / name).write_bytes(content)
+    findings = json.loads(eos_guard("--format", "json", "local").stdout)["findings"]
+    assert {f["path"].rsplit("/", 1)[1] for f in findings if f["code"] == "EOS018"} == set(not_read)
 
 
 def test_an_adapter_on_the_hub_is_checked_as_one(eos_guard, hub):

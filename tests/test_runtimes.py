@@ -639,6 +639,27 @@ def test_glm_keeps_an_eot_special_vocab_found(tmp_path):
     assert converter_special_ids(model_of(folder)) == found
 
 
+@pytest.mark.parametrize("base, check", [
+    pytest.param("Qwen/Qwen2.5-3B", "eos-guard hf://Qwen/Qwen2.5-3B", id="hub-id"),
+    pytest.param("./qwen-base", "eos-guard ./qwen-base", id="relative-path"),
+    pytest.param("/content/drive/base", "eos-guard /content/drive/base", id="absolute-path"),
+    pytest.param("models/qwen/base", "eos-guard models/qwen/base", id="deeper-path"),
+    # a bare name was suggested as `eos-guard DeepSeek-R1-Distill-Qwen-7B`, a folder that is rarely there
+    pytest.param("DeepSeek-R1-Distill-Qwen-7B", "'DeepSeek-R1-Distill-Qwen-7B' is not a Hub repository id (org/name), "
+                 "so run eos-guard on the base model's folder, or on hf://ORG/NAME for its Hub repository",
+                 id="bare-name"),
+    pytest.param("", "run eos-guard on the base model's folder, or on hf://ORG/NAME for its Hub repository",
+                 id="not-named"),
+])
+def test_eos027_says_how_to_check_the_base_model(tmp_path, run, base, check):
+    folder = shutil.copytree(FIXTURES / "qwen25-base-chatml-sft-gen-endoftext", tmp_path / "adapter")
+    for name in ("config.json", "generation_config.json"):
+        (folder / name).unlink()
+    write_json(folder / "adapter_config.json", {"base_model_name_or_path": base, "peft_type": "LORA"})
+    message = json.loads(run("--format", "json", "--no-cache", str(folder))[1])["findings"][0]["message"]
+    assert message.endswith(f"(check it: {check})"), message
+
+
 def test_a_peft_adapter_folder_takes_its_stop_ids_from_the_base_model(tmp_path, run):
     """adapter_config.json with the tokenizer files and no config.json: AutoPeftModelForCausalLM loads the base model
     named there, whose configs give generate() its stop ids. eos-guard said transformers does not stop ("none") and,

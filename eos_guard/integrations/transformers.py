@@ -47,8 +47,10 @@ try:
 except ModuleNotFoundError as exc:  # eos-guard itself does not need transformers; only this callback does
     if exc.name != "transformers":
         raise
-    raise ModuleNotFoundError("eos_guard.integrations.transformers needs transformers: "
-                              "pip install 'eos-guard[transformers]'", name="transformers") from exc
+    # eos-guard is not on PyPI yet, so its extra cannot be installed by name
+    raise ModuleNotFoundError("eos_guard.integrations.transformers needs transformers: pip install 'transformers>=5' "
+                              "(in an eos-guard checkout: pip install -e '.[transformers]')",
+                              name="transformers") from exc
 
 from .. import config as settings
 from ..align import align, stop_ids

@@ -28,7 +28,8 @@ class StopIdsInBaseModel(Rule):
     configs list only `<|endoftext|>`) never stops when served with that base model's configs.
 
     ## Remediation
-    Check the base model too (`eos-guard hf://ORG/NAME` with the `hub` extra, or its local folder): its
+    Check the base model too (`eos-guard hf://ORG/NAME` with huggingface_hub installed, or its local folder; the
+    finding gives the command for `base_model_name_or_path`, or says that a bare name is no Hub repository id): its
     generation_config.json `eos_token_id` must list the id the finding names. When it does not, save a
     generation_config.json that lists it next to the merged model, or pass `eos_token_id` to `generate()`.
     """
@@ -51,8 +52,6 @@ class StopIdsInBaseModel(Rule):
             needed = f"the id {eos.id} of the tokenizer's eos '{eos.token}'"
         else:
             needed = "the id a chat answer ends with"
-        command = f"eos-guard hf://{base}" if _hub_name(base) else f"eos-guard {base}" if base else \
-            "eos-guard <the base model's folder>"
         if files.adapter_config is None:
             place: Where | Path = files.folder / ADAPTER_CONFIG
         else:
@@ -60,7 +59,24 @@ class StopIdsInBaseModel(Rule):
             place = Where(files.adapter_config, keys)
         yield self.finding(
             model, f"a PEFT adapter: generation takes its stop ids from {named}, whose configs this folder does not "
-                   f"hold; they must list {needed} (check it: {command})", place)
+                   f"hold; they must list {needed} (check it: {_how_to_check(base)})", place)
+
+
+def _how_to_check(base: str) -> str:
+    """How to check the base model: PEFT loads ``base_model_name_or_path`` from that folder when it exists where the
+    adapter is loaded, else from the Hub. A bare name (often the folder a training script saved the base model to)
+    is no Hub repository eos-guard can fetch, and which folder it names depends on where the adapter is loaded."""
+    if _hub_name(base):
+        return f"eos-guard hf://{base}"
+    if _local_path(base):
+        return f"eos-guard {base}"
+    named = f"'{base}' is not a Hub repository id (org/name), so " if base else ""
+    return f"{named}run eos-guard on the base model's folder, or on hf://ORG/NAME for its Hub repository"
+
+
+def _local_path(name: str) -> bool:
+    """Whether ``base_model_name_or_path`` is written as a path (``./base``, ``/content/base``, ``models/a/b``)."""
+    return name.startswith((".", "/", "~")) or "/" in name or "\\" in name or ":" in name
 
 
 def _hub_name(name: str | None) -> bool:
