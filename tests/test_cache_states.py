@@ -119,6 +119,23 @@ def _poison(entry: dict, change: dict) -> dict:
 
 _DROP = object()
 FOLDER = "qwen2-class-renumbers-added-tokens"  # its added tokens are numbered from the vocabulary's size
+
+
+def _filled_cache(run, tmp_path, monkeypatch) -> tuple[tuple[str, ...], tuple]:
+    """The CLI's arguments for a copy of FOLDER with a template of its own, and its --no-cache output, after a run
+    that filled the cache folder gave the same output."""
+    import shutil
+
+    from support import with_own_template
+
+    monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(tmp_path / "cache"))
+    folder = with_own_template(shutil.copytree(FIXTURES / FOLDER, tmp_path / "model"))
+    args = ("--format", "json", "--baseline", "none", str(folder))
+    _new_process()
+    uncached = run("--no-cache", *args)
+    _new_process()
+    assert run(*args) == uncached
+    return args, uncached
 POISONED = [
     pytest.param("probe", {"tail": 7}, id="probe-tail-a-number"),
     pytest.param("probe", {"errors": [None]}, id="probe-error-not-a-string"),
@@ -146,17 +163,8 @@ def test_a_cache_entry_not_shaped_as_eos_guard_writes_it_is_a_miss(run, tmp_path
     internal error, and never gives an id that is no token id (before, "tail": 7 and "size": "abc" were internal
     errors). A digest names the vocabulary entry's file, so it may be nothing but a digest."""
     import json
-    import shutil
 
-    from support import with_own_template
-
-    monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(tmp_path / "cache"))
-    folder = with_own_template(shutil.copytree(FIXTURES / FOLDER, tmp_path / "model"))
-    args = ("--format", "json", "--baseline", "none", str(folder))
-    _new_process()
-    uncached = run("--no-cache", *args)
-    _new_process()
-    assert run(*args) == uncached
+    args, uncached = _filled_cache(run, tmp_path, monkeypatch)
     entries = sorted((tmp_path / "cache" / "v1" / kind).glob("*.json"))
     assert entries
     for entry in entries:
@@ -175,6 +183,20 @@ def test_a_cached_probe_has_exactly_the_probe_s_fields():
     assert list(template.PROBE_TYPES) == [f.name for f in fields(template.Probe)]
 
 
+def _layout_checks_counted(tmp_path, monkeypatch) -> tuple[list[int], object]:
+    """A list that gets one item per check of tokenizer.json's layout (jsonspan._bpe_vocab_end), and a copy of a
+    Llama 3 folder to check, with an empty cache folder."""
+    import shutil
+
+    from eos_guard import jsonspan
+
+    checked: list[int] = []
+    real = jsonspan._bpe_vocab_end
+    monkeypatch.setattr(jsonspan, "_bpe_vocab_end", lambda raw, start: checked.append(start) or real(raw, start))
+    monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(tmp_path / "cache"))
+    return checked, shutil.copytree(FIXTURES / "llama3-8b-instruct-release", tmp_path / "job1")
+
+
 def test_a_warm_run_takes_the_layout_checks_of_tokenizer_json_from_the_entry_of_its_bytes(tmp_path, monkeypatch):
     """The checks of tokenizer.json's layout after its vocabulary (jsonspan._Outline) are made once per content: the
     run that stores the vocabulary's entry records them, and a run that finds that entry before it reads the file
@@ -183,15 +205,10 @@ def test_a_warm_run_takes_the_layout_checks_of_tokenizer_json_from_the_entry_of_
     import json
     import shutil
 
-    from eos_guard import jsonspan
     from eos_guard.model_files import ModelFiles
     from eos_guard.vocabulary import Vocabulary
 
-    checked = []
-    real = jsonspan._bpe_vocab_end
-    monkeypatch.setattr(jsonspan, "_bpe_vocab_end", lambda raw, start: checked.append(start) or real(raw, start))
-    monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(tmp_path / "cache"))
-    folder = shutil.copytree(FIXTURES / "llama3-8b-instruct-release", tmp_path / "job1")
+    checked, folder = _layout_checks_counted(tmp_path, monkeypatch)
     _new_process()
     cold = Vocabulary(ModelFiles.read(folder), use_cache=True)
     assert len(checked) == 1 and cold.tokenizer_json.checked_layout is not None
@@ -213,16 +230,11 @@ def test_a_warm_check_of_a_folder_makes_no_layout_check_of_tokenizer_json(tmp_pa
     entry vouches for. Until 2026-12-02 every warm check of a 12 MB tokenizer.json made them again (~6 ms)."""
     import shutil
 
-    from eos_guard import jsonspan
     from eos_guard.model_files import ModelFiles
     from eos_guard.resolve import resolve
     from eos_guard.template import Limits
 
-    checked = []
-    real = jsonspan._bpe_vocab_end
-    monkeypatch.setattr(jsonspan, "_bpe_vocab_end", lambda raw, start: checked.append(start) or real(raw, start))
-    monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(tmp_path / "cache"))
-    folder = shutil.copytree(FIXTURES / "llama3-8b-instruct-release", tmp_path / "job1")
+    checked, folder = _layout_checks_counted(tmp_path, monkeypatch)
     _new_process()
     cold = resolve(ModelFiles.read(folder), Limits(cache=True))
     assert len(checked) == 1
@@ -239,17 +251,8 @@ def test_a_cache_entry_that_is_no_small_json_file_is_a_miss(run, tmp_path, monke
     parser's recursion limit, a FIFO (reading it would hang), a link to a device (/dev/zero: reading it would take
     all memory), a file over the entry limit. Each is a miss, and the run's output is that of --no-cache."""
     import os
-    import shutil
 
-    from support import with_own_template
-
-    monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(tmp_path / "cache"))
-    folder = with_own_template(shutil.copytree(FIXTURES / FOLDER, tmp_path / "model"))
-    args = ("--format", "json", "--baseline", "none", str(folder))
-    _new_process()
-    uncached = run("--no-cache", *args)
-    _new_process()
-    assert run(*args) == uncached
+    args, uncached = _filled_cache(run, tmp_path, monkeypatch)
     for kind in ("probe", "rendered", "vocab"):
         for path in (tmp_path / "cache" / "v1" / kind).glob("*.json"):
             path.unlink()
