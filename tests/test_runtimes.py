@@ -686,7 +686,8 @@ def test_a_peft_adapter_folder_takes_its_stop_ids_from_the_base_model(tmp_path, 
     code, out, _ = run("--format", "concise", "--no-cache", str(folder))
     assert code == 0 and "adapter_config.json:1:1: EOS027 info: a PEFT adapter: generation takes its stop ids " \
         "from its base model, " in out, out
-    assert out.splitlines()[0].endswith("(check it: eos-guard <the base model's folder>) [stop-ids-in-base-model]")
+    assert out.splitlines()[0].endswith("(check it: run eos-guard on the base model's folder, or on hf://ORG/NAME "
+                                        "for its Hub repository) [stop-ids-in-base-model]")
     # with config.json or generation_config.json the folder's own stop ids are checked: no EOS027
     write_json(folder / "generation_config.json", {"eos_token_id": 151645})
     assert "EOS027" not in run("--format", "concise", "--no-cache", str(folder))[1]
