@@ -15,7 +15,7 @@ from .errors import InputError, display_path
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
-    from typing import Iterable
+    from typing import Any, Iterable
 
 BASELINE_FILES = ("generation_config.json", "config.json")
 ARGUMENTS_PER_CALL = 500  # paths per ls-tree call, well below any system's argument-length limit
@@ -55,12 +55,8 @@ def read_baselines(folders: Iterable[Path], revision: str, max_bytes: int,
 def _refusal(root: Path, revision: str) -> InputError | None:
     """Why git refuses the work tree, when ``git rev-parse`` of the revision fails with a message (a revision that
     is only missing fails without one under ``--quiet``: no commits yet)."""
-    import subprocess
-
-    try:
-        proc = subprocess.run(["git", "-C", str(root), "rev-parse", "--verify", "--quiet", "--end-of-options",
-                               revision], capture_output=True, timeout=30, check=False)
-    except (OSError, subprocess.SubprocessError):
+    proc = _run_git(root, ["rev-parse", "--verify", "--quiet", "--end-of-options", revision])
+    if proc is None:
         return None
     said = proc.stderr.decode("utf-8", "replace").strip().splitlines()
     if proc.returncode == 0 or not said:
@@ -151,10 +147,15 @@ def _cat_files(root: Path, paths: list[Path], revision: str, max_bytes: int,
 
 
 def _git(root: Path, args: list, stdin: bytes | None = None) -> bytes | None:
+    proc = _run_git(root, args, stdin)
+    return proc.stdout if proc is not None and proc.returncode == 0 else None
+
+
+def _run_git(root: Path, args: list, stdin: bytes | None = None) -> Any:
+    """The finished git process (its stdout and stderr), or None when git cannot be run at all."""
     import subprocess  # only for folders in a git work tree
     try:
-        proc = subprocess.run(["git", "-C", str(root), *args], input=stdin, capture_output=True, timeout=30,
+        return subprocess.run(["git", "-C", str(root), *args], input=stdin, capture_output=True, timeout=30,
                               check=False)
     except (OSError, subprocess.SubprocessError):
         return None
-    return proc.stdout if proc.returncode == 0 else None

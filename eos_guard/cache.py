@@ -29,6 +29,7 @@ import os
 import stat
 from pathlib import Path
 
+from .errors import InputError
 from .version import __version__
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -171,19 +172,14 @@ def load(kind: str, key: str, on_disk: bool) -> Any:
 
 
 def _read_entry(path: Path) -> str:
-    """An entry's text: a regular file, not a link, of at most MAX_ENTRY_BYTES (a FIFO or device, which a restored
-    or shared cache folder may hold, is never read; it is opened non-blocking and checked first)."""
-    fd = os.open(path, os.O_RDONLY | _NOFOLLOW | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    """An entry's text: a regular file of at most MAX_ENTRY_BYTES, read with the checks model files get (a FIFO or
+    device, which a restored or shared cache folder may hold, is never read)."""
+    from .jsonspan import NotRead, read_bytes
+
     try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_ENTRY_BYTES:
-            raise ValueError("not a cache entry")
-        data = os.read(fd, MAX_ENTRY_BYTES + 1)
-    finally:
-        os.close(fd)
-    if len(data) > MAX_ENTRY_BYTES:
-        raise ValueError("not a cache entry")
-    return data.decode("utf-8")
+        return read_bytes(path, MAX_ENTRY_BYTES, "cache entry").decode("utf-8")
+    except (NotRead, InputError) as exc:
+        raise ValueError("not a cache entry") from exc
 
 
 @functools.lru_cache(maxsize=None)
