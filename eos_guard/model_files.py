@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from functools import cache
 from pathlib import Path
 
 from .errors import InputError, forget_real_paths, real_folder
@@ -58,11 +59,27 @@ SKIPPED_DIRS = {"node_modules", "venv", "__pycache__", "site-packages", "lost+fo
 # so this bounds a folder's rendering time; the others are not read (EOS018).
 MAX_TEMPLATES = 16
 # class names of heads that cannot generate (transformers gives them no GenerationMixin): a model folder of one
-# has no stop ids to check; a bare "XModel" is not among them (ChatGLM's remote-code generating class is one)
+# has no stop ids to check. The bare models AutoModel loads (BertModel, MistralModel) are listed by name in
+# data/model_classes.json instead: a suffix cannot tell them apart (ChatGLM's remote-code generating class is
+# ChatGLMModel).
 NO_GENERATE = ("ForSequenceClassification", "ForTokenClassification", "ForMultipleChoice",
                "ForMaskedLM", "ForNextSentencePrediction", "ForImageClassification", "ForAudioClassification",
                "ForAudioFrameClassification", "ForXVector", "ForObjectDetection", "ForSemanticSegmentation",
                "ForDepthEstimation", "ForZeroShotImageClassification")
+
+
+def _cannot_generate(class_name: str) -> bool:
+    return class_name.endswith(NO_GENERATE) or class_name in _headless_classes()
+
+
+@cache
+def _headless_classes() -> frozenset[str]:
+    """data/model_classes.json's bare models, read when a rule first asks (only EOS004 does, for a folder
+    without stop ids)."""
+    import json
+
+    text = (Path(__file__).parent / "data" / "model_classes.json").read_text(encoding="utf-8")
+    return frozenset(json.loads(text)["headless"])
 
 
 @record(frozen=True)
@@ -190,13 +207,21 @@ class ModelFiles:
 
     @property
     def generates(self) -> bool:
-        """False when every class config.json's ``architectures`` lists is a head that cannot generate
-        (``BertForSequenceClassification``: its ``can_generate()`` is False, as it has no GenerationMixin), so no
-        runtime runs ``generate()`` on the model; True otherwise, also when the list is absent or unknown."""
+        """False when every class config.json's ``architectures`` lists cannot generate, so no runtime runs
+        ``generate()`` on the model: a head without GenerationMixin (``BertForSequenceClassification``, whose
+        ``can_generate()`` is False), or a bare model as AutoModel loads it (``BertModel`` in sentence-transformers
+        folders, ``MistralModel`` in embedding models; vLLM runs these as pooling models). True otherwise: when
+        the list is absent or names a class not known, and when config.json's ``auto_map`` names remote code for
+        an ``AutoModelFor...`` class that can generate (the class ``trust_remote_code`` loads instead)."""
         config = self.config
         names = config.get(("architectures",)) if config is not None else None
-        return not (isinstance(names, list) and names and all(isinstance(name, str) and name.endswith(NO_GENERATE)
-                                                              for name in names))
+        if not (isinstance(names, list) and names and all(isinstance(name, str) for name in names)):
+            return True
+        auto_map = config.get(("auto_map",))
+        remote = [value.rsplit(".", 1)[-1] for key, value in auto_map.items()
+                  if isinstance(key, str) and key.startswith("AutoModelFor") and isinstance(value, str)] \
+            if isinstance(auto_map, dict) else []
+        return not all(_cannot_generate(name) for name in [*names, *remote])
 
     @property
     def tokenizer_only(self) -> bool:

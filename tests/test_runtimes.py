@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
-from support import FIXTURES, RULE_CASES, write_json
+from support import FIXTURES, ROOT, RULE_CASES, write_json
 from eos_guard.config import Config
 from eos_guard.model_files import ModelFiles
 from eos_guard.pipeline import check_folder, check_paths
@@ -744,3 +745,50 @@ def test_a_classifier_has_no_stop_ids_to_check(tmp_path, run):
                                         "vocab_size": 128256})
     code, out, _ = run("--format", "concise", "--no-cache", str(folder))
     assert code == 1 and " EOS004 error: " in out
+
+
+def test_the_bare_model_table_is_the_installed_transformers_own():
+    """data/model_classes.json ``headless`` is what scripts/model_classes.py computes from the installed
+    transformers: the classes AutoModel loads, less those with GenerationMixin among their bases. Spot checks
+    keep the computation honest: BERT's and Mistral's bare models cannot generate, Bark's and SeamlessM4T's
+    can, and no ...ForCausalLM or ...ForConditionalGeneration class of a chat model is listed."""
+    pytest.importorskip("transformers")
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import model_classes
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    shipped = json.loads((ROOT / "eos_guard" / "data" / "model_classes.json").read_text(encoding="utf-8"))
+    assert shipped["headless"] == model_classes.tables()["headless"]
+    headless = set(shipped["headless"])
+    assert {"BertModel", "MistralModel", "Qwen2Model", "XLMRobertaModel"} <= headless
+    assert not {"BarkModel", "SeamlessM4TModel", "ChatGLMModel", "LlamaForCausalLM"} & headless
+    assert not [name for name in headless if name.endswith(("ForCausalLM", "LMHeadModel"))]
+
+
+@pytest.mark.parametrize("architecture, model_type", [("BertModel", "bert"), ("MistralModel", "mistral"),
+                                                      ("XLMRobertaModel", "xlm-roberta")])
+def test_an_embedding_model_has_no_stop_ids_to_check(tmp_path, run, architecture, model_type):
+    """sentence-transformers' all-MiniLM-L6-v2 (``BertModel``, no eos anywhere) and embedding models saved as a
+    bare decoder (e5-mistral-7b-instruct, ``MistralModel``) cannot generate: EOS004 failed them."""
+    folder = shutil.copytree(FIXTURES / "llama31-8b-base-no-template", tmp_path / "embed")
+    write_json(folder / "config.json", {"architectures": [architecture], "model_type": model_type,
+                                        "vocab_size": 128256})
+    (folder / "generation_config.json").unlink(missing_ok=True)
+    assert run("--format", "concise", "--no-cache", str(folder)) == (0, "All checks passed (1 model folder).\n", "")
+
+
+@pytest.mark.parametrize("config", [
+    {"architectures": ["ChatGLMModel"], "model_type": "chatglm"},  # a remote-code class of that name generates
+    {"architectures": ["Qwen2Model"], "model_type": "qwen2",
+     "auto_map": {"AutoModel": "modeling_qwen.Qwen2Model", "AutoModelForCausalLM": "modeling_qwen.Qwen2ForCausalLM"}},
+    {"architectures": ["BertModel", "BertLMHeadModel"], "model_type": "bert"},
+])
+def test_a_model_that_may_generate_keeps_eos004(tmp_path, run, config):
+    """A class not in transformers' bare-model list, remote code mapped to AutoModelForCausalLM, or one
+    generating class among several: generate() can run, so no stop ids is still an error."""
+    folder = shutil.copytree(FIXTURES / "llama31-8b-base-no-template", tmp_path / "gen")
+    write_json(folder / "config.json", {**config, "vocab_size": 128256})
+    (folder / "generation_config.json").unlink(missing_ok=True)
+    code, out, _ = run("--format", "concise", "--no-cache", str(folder))
+    assert code == 1 and " EOS004 error: " in out, out

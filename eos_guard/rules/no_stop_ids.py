@@ -17,8 +17,12 @@ class NoStopIds(Rule):
     generation_config.json and config.json has no `eos_token_id` at the top level nor in `decoder`,
     `generator` or `text_config`.
 
-    Not for a model whose config.json lists only heads that cannot generate (`BertForSequenceClassification`,
-    `...ForTokenClassification`, `...ForMaskedLM`, ...): transformers gives them no `generate()`.
+    Not for a model whose config.json `architectures` lists only classes that cannot generate: heads
+    (`BertForSequenceClassification`, `...ForTokenClassification`, `...ForMaskedLM`, ...) and the bare models
+    `AutoModel` loads (`BertModel` in sentence-transformers folders, `MistralModel` in embedding models; the
+    list is transformers' own, in `eos_guard/data/model_classes.json`). transformers gives them no
+    `generate()`, and vLLM runs them as pooling models. It is reported when config.json's `auto_map` names
+    remote code that generates for an `AutoModelFor...` class.
 
     ## Why it breaks generation
     transformers never merges generation_config.json with config.json: a generation_config.json without
