@@ -17,7 +17,6 @@ from .config_types import FAIL_ON_NEVER, Config
 from .errors import InputError, MissingDependency, display_path
 from .findings import Severity
 from .jsonspan import NotRead, read_bytes, read_text
-from .rules import ALL_RULES, lookup, suggest
 from .runtimes import RUNTIMES
 from .runtimes.base import parse_version
 from .template import Limits
@@ -42,6 +41,8 @@ def codes_of(entries: Any, where: Path | None, key: str) -> set[str]:
         entries = [e for e in entries.replace(",", " ").split() if e]
     if not isinstance(entries, list):
         raise InputError(where, f"{key} must be a list of rule codes")
+    from .rules import ALL_RULES, lookup, suggest  # every rule's code: imported only when settings name codes
+
     codes: set[str] = set()
     for entry in entries:
         if not isinstance(entry, str):

@@ -18,9 +18,8 @@ from .model_files import ModelFiles, find_model_folders, linked_out_of_repositor
 from .records import field, record, replace
 from .resolve import ResolvedModel, resolve
 from .results import ModelReport, Report
-from .rules import ALL_RULES
+from .rules import FOLDER_RULES, gguf_rules
 from .rules.base import Options
-from .rules.gguf_base import GgufRule
 from .runtimes import released, stop_sets
 from .runtimes.llama_cpp import gguf_end_of_generation
 from .sources import HUB_SCHEME, classify
@@ -467,6 +466,6 @@ def run_rules(subject: ResolvedModel | GgufModel, config: Config) -> list[Findin
     for a GGUF file."""
     options = Options(runtimes=config.runtimes, baseline=config.baseline or "HEAD")
     gguf = not isinstance(subject, ResolvedModel)
-    findings = [finding for rule in ALL_RULES if isinstance(rule, GgufRule) == gguf and config.enabled(rule.code)
+    findings = [finding for rule in (gguf_rules() if gguf else FOLDER_RULES) if config.enabled(rule.code)
                 for finding in rule.run(subject, options)]
     return sorted((config.severity_of(f) for f in findings if config.keeps(f)), key=Finding.sort_key)

@@ -10,27 +10,17 @@ from __future__ import annotations
 from ..findings import Finding
 from .added_token_id_mismatch import AddedTokenIdMismatch
 from .base import Options, Rule
-from .batch_base import BatchRule, BatchView, read_batches
 from .config_eos_mismatch import ConfigEosMismatch
 from .file_not_read import FileNotRead
-from .gguf_eos_invalid import GgufEosInvalid
-from .gguf_eos_not_control import GgufEosNotControl
-from .gguf_folder_mismatch import GgufFolderMismatch
-from .gguf_template_error import GgufTemplateError
-from .gguf_terminator_not_eog import GgufTerminatorNotEog
 from .id_out_of_range import IdOutOfRange
 from .invalid_token_id import InvalidTokenId
-from .loss_mask_excludes_stop import LossMaskExcludesStop
 from .no_stop_ids import NoStopIds
 from .pad_is_terminator import PadIsTerminator
-from .pad_masks_stop import PadMasksStop
 from .runtime_does_not_stop import RuntimeDoesNotStop
-from .sequences_end_without_stop import SequencesEndWithoutStop
 from .special_tokens_map_override import SpecialTokensMapOverride
 from .stop_id_suppressed import StopIdSuppressed
 from .stop_ids_dropped import StopIdsDropped
 from .stop_ids_in_base_model import StopIdsInBaseModel
-from .stop_not_in_data import StopNotInData
 from .template_error import TemplateError
 from .terminator_not_single_token import TerminatorNotSingleToken
 from .terminator_not_special import TerminatorNotSpecial
@@ -43,25 +33,66 @@ TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.m
 if TYPE_CHECKING:
     from typing import Any, Iterable, Mapping
 
-ALL_RULES: tuple[Rule, ...] = (
+    from .batch_base import BatchRule, BatchView
+
+# The rules a model folder runs, in code order, imported with this package. The GGUF and training-data rules are
+# imported when a run first needs them (gguf_rules, batch_rules): a check of folders imports neither.
+FOLDER_RULES: tuple[Rule, ...] = (
     TerminatorNotStopId(), TokenizerEosNotStopId(), ConfigEosMismatch(), NoStopIds(), TokenNotInVocab(),
     IdOutOfRange(), InvalidTokenId(), SpecialTokensMapOverride(), AddedTokenIdMismatch(), TerminatorNotSpecial(),
-    TerminatorNotSingleToken(), StopIdSuppressed(), PadIsTerminator(), TemplateError(), StopIdsDropped(), RuntimeDoesNotStop(),
-    TerminatorListedNowhere(), FileNotRead(), GgufTerminatorNotEog(), GgufEosInvalid(), GgufEosNotControl(),
-    GgufFolderMismatch(),
-    # training data (eos_guard.check_batch, EosGuardCallback): they find nothing in a model folder
-    PadMasksStop(), StopNotInData(), LossMaskExcludesStop(), SequencesEndWithoutStop(),
-    # a folder rule and a GGUF rule added after the training rules (codes are never renumbered)
-    StopIdsInBaseModel(), GgufTemplateError(),
+    TerminatorNotSingleToken(), StopIdSuppressed(), PadIsTerminator(), TemplateError(), StopIdsDropped(),
+    RuntimeDoesNotStop(), TerminatorListedNowhere(), FileNotRead(), StopIdsInBaseModel(),
 )
-BATCH_RULES: tuple[BatchRule, ...] = tuple(rule for rule in ALL_RULES if isinstance(rule, BatchRule))
-BY_CODE = {rule.code: rule for rule in ALL_RULES}
-BY_NAME = {rule.name: rule for rule in ALL_RULES}
+_loaded: dict[str, tuple[Rule, ...]] = {}
+
+
+def gguf_rules() -> tuple[Rule, ...]:
+    """The rules a GGUF file runs (EOS019-EOS022, EOS028), in code order."""
+    if "gguf" not in _loaded:
+        from .gguf_eos_invalid import GgufEosInvalid
+        from .gguf_eos_not_control import GgufEosNotControl
+        from .gguf_folder_mismatch import GgufFolderMismatch
+        from .gguf_template_error import GgufTemplateError
+        from .gguf_terminator_not_eog import GgufTerminatorNotEog
+
+        _loaded["gguf"] = (GgufTerminatorNotEog(), GgufEosInvalid(), GgufEosNotControl(), GgufFolderMismatch(),
+                           GgufTemplateError())
+    return _loaded["gguf"]
+
+
+def batch_rules() -> tuple[BatchRule, ...]:
+    """The training-data rules (EOS023-EOS026), in code order: they find nothing in a model folder."""
+    if "batch" not in _loaded:
+        from .loss_mask_excludes_stop import LossMaskExcludesStop
+        from .pad_masks_stop import PadMasksStop
+        from .sequences_end_without_stop import SequencesEndWithoutStop
+        from .stop_not_in_data import StopNotInData
+
+        _loaded["batch"] = (PadMasksStop(), StopNotInData(), LossMaskExcludesStop(), SequencesEndWithoutStop())
+    return _loaded["batch"]  # type: ignore[return-value]
+
+
+def _every_rule() -> dict[str, Any]:
+    """This module's globals, with ``ALL_RULES`` (every rule, in code order), ``BATCH_RULES``, ``BY_CODE`` and
+    ``BY_NAME`` set the first time: they import the GGUF and training-data rules."""
+    names = globals()
+    if "ALL_RULES" not in names:
+        every = tuple(sorted((*FOLDER_RULES, *gguf_rules(), *batch_rules()), key=lambda rule: rule.code))
+        names.update(ALL_RULES=every, BATCH_RULES=batch_rules(), BY_CODE={rule.code: rule for rule in every},
+                     BY_NAME={rule.name: rule for rule in every})
+    return names
+
+
+def __getattr__(name: str) -> Any:  # PEP 562: asked only for names not set yet
+    if name in ("ALL_RULES", "BATCH_RULES", "BY_CODE", "BY_NAME"):
+        return _every_rule()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def lookup(code_or_name: str) -> Rule:
     """A rule by code (``EOS001``) or name (``terminator-not-stop-id``); unknown ones raise KeyError."""
-    rule = BY_CODE.get(code_or_name.upper()) or BY_NAME.get(code_or_name)
+    every = _every_rule()
+    rule = every["BY_CODE"].get(code_or_name.upper()) or every["BY_NAME"].get(code_or_name)
     if rule is None:
         raise KeyError(code_or_name)
     return rule
@@ -72,12 +103,14 @@ def check_batches(batches: Iterable[Mapping[str, Any]], stop_ids: Iterable[int],
     """The training-data findings for collated batches, read as one sample (``rules/batch_base.py`` says how a
     batch is read); locations name ``<batch>``, or ``<batch N>`` (1-based) for several. Raises
     :class:`eos_guard.rules.batch_base.BatchError` for a batch it cannot read."""
+    from .batch_base import read_batches
+
     return batch_findings(read_batches(batches, stop_ids, pad_token_id))
 
 
 def batch_findings(view: BatchView) -> list[Finding]:
     """The training-data findings for batches already read (``rules.batch_base.read_batches``)."""
-    return [finding for rule in BATCH_RULES for finding in rule.run(view, Options())]
+    return [finding for rule in batch_rules() for finding in rule.run(view, Options())]
 
 
 def suggest(code_or_name: str) -> str | None:
@@ -86,14 +119,16 @@ def suggest(code_or_name: str) -> str | None:
 
     text = code_or_name.strip()
     if len(text) >= 3:
-        prefixed = [key for key in (*BY_CODE, *BY_NAME) if key.startswith(text.upper()) or key.startswith(text)]
+        every = _every_rule()
+        prefixed = [key for key in (*every["BY_CODE"], *every["BY_NAME"]) if key.startswith(text.upper()) or key.startswith(text)]
         if prefixed:
             return prefixed[0]
-    codes = difflib.get_close_matches(text.upper(), list(BY_CODE), n=1, cutoff=0.6)
-    names = difflib.get_close_matches(text.lower(), list(BY_NAME), n=1, cutoff=0.6)
+    codes = difflib.get_close_matches(text.upper(), list(_every_rule()["BY_CODE"]), n=1, cutoff=0.6)
+    names = difflib.get_close_matches(text.lower(), list(_every_rule()["BY_NAME"]), n=1, cutoff=0.6)
     if text.upper().startswith("EOS"):
         return (codes or names or [None])[0]
     return (names or codes or [None])[0]
 
 
-__all__ = ["ALL_RULES", "BATCH_RULES", "BY_CODE", "Rule", "batch_findings", "check_batches", "lookup", "suggest"]
+__all__ = ["ALL_RULES", "BATCH_RULES", "BY_CODE", "FOLDER_RULES", "Rule", "batch_findings", "batch_rules",
+           "check_batches", "gguf_rules", "lookup", "suggest"]
