@@ -63,6 +63,38 @@ def test_typing_and_the_render_modules_are_not_imported_by_a_check(tmp_path):
     assert "LOADED []" in stderr, stderr[-2000:]
 
 
+def test_a_folder_check_leaves_the_gguf_and_training_data_rules_unloaded(tmp_path):
+    """They find nothing in a model folder: the text and JSON checks of a folder import neither group, nor the
+    settings' rule lookup (rules/__init__.py); SARIF lists every rule, so it loads them."""
+    import shutil
+
+    folder = shutil.copytree(ROOT / "tests" / "fixtures" / "llama3-8b-instruct-release", tmp_path / "model")
+    code = ("import sys\n"
+            "from eos_guard.cli import main\n"
+            "main(['--baseline', 'none', sys.argv[1]]); main(['--format', 'json', sys.argv[1]])\n"
+            "print('LOADED', sorted(m for m in sys.modules if m.startswith(('eos_guard.rules.gguf',\n"
+            "      'eos_guard.rules.batch', 'eos_guard.rules.pad_masks', 'eos_guard.rules.stop_not_in_data'))),\n"
+            "      file=sys.stderr)\n"
+            "main(['--format', 'sarif', sys.argv[1]])\n"
+            "print('SARIF', 'eos_guard.rules.gguf_base' in sys.modules, file=sys.stderr)\n")
+    stderr = run_code(code, folder, tmp_path)
+    assert "LOADED []" in stderr and "SARIF True" in stderr, stderr[-2000:]
+
+
+def test_the_rule_groups_are_every_rule_once_in_code_order():
+    from eos_guard.rules import ALL_RULES, BY_CODE, FOLDER_RULES, batch_rules, gguf_rules
+    from eos_guard.rules.batch_base import BatchRule
+    from eos_guard.rules.gguf_base import GgufRule
+
+    groups = [*FOLDER_RULES, *gguf_rules(), *batch_rules()]
+    assert sorted(rule.code for rule in groups) == [rule.code for rule in ALL_RULES] == sorted(BY_CODE)
+    assert len(set(map(id, groups))) == len(ALL_RULES) and set(map(id, groups)) == set(map(id, ALL_RULES))
+    assert all(isinstance(rule, GgufRule) for rule in gguf_rules())
+    assert all(isinstance(rule, BatchRule) for rule in batch_rules())
+    assert not any(isinstance(rule, (GgufRule, BatchRule)) for rule in FOLDER_RULES)
+    assert [rule.code for rule in FOLDER_RULES] == sorted(rule.code for rule in FOLDER_RULES)
+
+
 def run_code(code: str, folder, tmp_path) -> str:
     """``python -I -c code folder`` with this checkout importable and a cache of its own; its stderr."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "EOS_GUARD_CACHE_DIR": str(tmp_path / "cache")}
