@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "repositories, or .gguf files (default: .)")
     parser.add_argument("--hub", action="append", default=[], metavar="ORG/NAME[@REV]",
                         help="a Hugging Face Hub repository to check without downloading weights (repeatable)")
-    parser.add_argument("--hub-list", type=Path, metavar="FILE",
+    parser.add_argument("--hub-list", type=file_name, metavar="FILE",
                         help="audit every Hub repository listed in FILE (one per line) concurrently")
     parser.add_argument("--format", choices=("auto", *REPORTERS), default="auto",
                         help="output format; auto is github inside GitHub Actions, text (grouped by model folder) "
@@ -105,9 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="print how many findings each rule has instead of the findings")
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="print only the findings that reach --fail-on (and errors); no summary")
-    parser.add_argument("--sarif", type=Path, metavar="FILE",
+    parser.add_argument("--sarif", type=file_name, metavar="FILE",
                         help="also write SARIF 2.1.0 to FILE (stdout and the exit code are unchanged)")
-    parser.add_argument("--summary", type=Path, metavar="FILE",
+    parser.add_argument("--summary", type=file_name, metavar="FILE",
                         help="also append a Markdown summary to FILE (e.g. $GITHUB_STEP_SUMMARY)")
     parser.add_argument("--fail-on", choices=("error", "warning", "info", "never"),
                         help="lowest severity that makes the exit code 1 (default: error)")
@@ -115,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--runtime", metavar="NAMES",
                         help="comma-separated runtimes whose failure to stop is an error: "
                              f"{', '.join(settings.RUNTIME_NAMES)}, or all (default: transformers)")
-    parser.add_argument("--config", type=Path, metavar="FILE",
+    parser.add_argument("--config", type=file_name, metavar="FILE",
                         help="settings file (.eos-guard.yaml or pyproject.toml); default: the nearest one")
     parser.add_argument("--select", metavar="CODES", help="comma-separated rules to check: codes (EOS001), code "
                         "prefixes (EOS01) or names (pad-is-terminator); replaces config")
@@ -342,6 +342,13 @@ _HABITS = {"check": "eos-guard has no 'check' command: the paths follow eos-guar
            "lint": "eos-guard has no 'lint' command: the paths follow eos-guard itself (eos-guard PATH ...)",
            "fix": "eos-guard has no 'fix' command: use eos-guard --fix PATH",
            "rules": "eos-guard has no 'rules' command: use eos-guard rule --all (or eos-guard rule CODE)"}
+
+
+def file_name(text: str) -> Path:
+    """A FILE option's value: an empty one names no file (``Path("")`` is the current folder)."""
+    if not text:
+        raise argparse.ArgumentTypeError("an empty value (a variable that expanded to nothing?) is not a file name")
+    return Path(text)
 
 
 def configure(args: argparse.Namespace) -> tuple[list[str], settings.Config]:

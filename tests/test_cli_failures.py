@@ -628,3 +628,26 @@ def test_the_python_api_counts_by_severity_name_and_exports_its_error():
         report.count("fatal")
     with pytest.raises(eos_guard.InputError, match="no such file or directory"):
         eos_guard.check(ROOT / "no-such-folder")
+
+
+@pytest.mark.parametrize("option", ["--config", "--sarif", "--summary", "--hub-list"])
+def test_an_empty_file_option_is_a_usage_error_not_the_current_folder(run, option):
+    """``--config "$SETTINGS"`` with the variable unset: Path("") is ".", which was reported as "the settings file
+    is a folder" (and --sarif/--summary as a folder they cannot write, after the check ran)."""
+    code, out, err = run(option, "", str(FIXTURES / "qwen2-instruct-aligned"))
+    assert code == 2 and out == ""
+    assert f"argument {option}: an empty value (a variable that expanded to nothing?) is not a file name" in err
+
+
+def test_names_after_double_dash_are_paths_even_when_they_look_like_options(run, tmp_path, monkeypatch):
+    """docs/usage.md: a script passing file names puts ``--`` before them; a file named ``--sarif=x.json`` is then
+    a PATH (a file outside a model folder, skipped), not the option that would write x.json."""
+    import shutil
+
+    shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
+    (tmp_path / "--sarif=x.json").write_text("{}", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run("--baseline", "none", "--", "m", "--sarif=x.json")
+    assert code == 0 and not (tmp_path / "x.json").exists(), (out, err)
+    code, _, _ = run("--baseline", "none", "m", "--sarif=x.json")
+    assert code == 0 and (tmp_path / "x.json").exists()  # without "--", the option: why the docs say to add it

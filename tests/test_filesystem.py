@@ -431,3 +431,21 @@ def test_a_hugging_face_snapshot_s_subfolders_link_into_its_blobs_too(run, tmp_p
     os.symlink("../../../blobs/bbbb", hub / "snapshots" / "rev" / "1_Pooling" / "config.json")
     code, out, _ = run(str(hub / "snapshots" / "rev"))
     assert (code, out) == (0, "All checks passed (1 model folder).\n")
+
+
+def test_fix_replaces_a_hard_linked_file_in_its_folder_only(run, tmp_path):
+    """docs/fix.md: the atomic rename gives the fixed path a new file, so another hard link to the old one (a
+    checkpoint copied with ``cp -l``) keeps the old text, as with any editor that writes atomically."""
+    import shutil
+
+    from support import ROOT
+
+    folder = shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", tmp_path / "m")
+    other = tmp_path / "elsewhere.json"
+    os.link(folder / "generation_config.json", other)
+    before = other.read_bytes()
+    code, _, _ = run("--fix", "--baseline", "none", str(folder))
+    assert code == 1  # files changed
+    assert other.read_bytes() == before and os.stat(other).st_nlink == 1
+    assert (folder / "generation_config.json").read_bytes() != before
+    assert run("--baseline", "none", str(folder))[0] == 0
