@@ -495,13 +495,25 @@ def test_an_added_token_listed_twice_is_eos009_at_the_later_entry(tmp_path, run)
            "wins: transformers gives it 151645" == findings[0]["message"]
 
 
-@pytest.mark.parametrize("fixture,token", [("terminator-not-special-named-eos", "<|im_end|>"),
-                                           ("terminator-not-special", "<|im_end|>")])
-def test_eos010_is_info_exactly_when_transformers_makes_the_terminator_special(run, fixture, token):
-    """A terminator with "special": false in the files: transformers 5 makes a named token (eos_token here)
-    special at load, so decode(skip_special_tokens=True) drops it and EOS010 is info; otherwise decode keeps
-    its text in the answer and EOS010 is a warning (deepseek-coder-instruct's <|EOT|> was a false warning)."""
-    folder = FIXTURES / fixture
+@pytest.mark.parametrize("fixture,token,named", [
+    ("terminator-not-special-named-eos", "<|im_end|>", {}),
+    ("terminator-not-special", "<|im_end|>", {}),
+    ("terminator-not-special", "<|im_end|>", {"eot_token": "<|im_end|>"}),  # a model-specific name
+    ("terminator-not-special", "<|im_end|>", {"extra_special_tokens": {"eot_token": "<|im_end|>"}}),
+    ("terminator-not-special", "<|im_end|>", {"extra_special_tokens": ["<|im_end|>"]}),  # a list names nothing
+    ("terminator-not-special", "<|im_end|>", {"additional_special_tokens": ["<|im_end|>"]}),
+])
+def test_eos010_is_info_exactly_when_transformers_makes_the_terminator_special(run, tmp_path, fixture, token, named):
+    """A terminator with "special": false in the files: transformers 5 makes a named token (eos_token, or a
+    model-specific name such as eot_token, top level or in an extra_special_tokens object) special at load, so
+    decode(skip_special_tokens=True) drops it and EOS010 is info; otherwise (also in an unnamed list) decode
+    keeps its text in the answer and EOS010 is a warning (deepseek-coder-instruct's <|EOT|> was a false
+    warning)."""
+    import shutil
+
+    folder = shutil.copytree(FIXTURES / fixture, tmp_path / "m", ignore=shutil.ignore_patterns("expected.json"))
+    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    (folder / "tokenizer_config.json").write_text(json.dumps({**config, **named}), encoding="utf-8")
     tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
     dropped = tokenizer.decode([tokenizer.convert_tokens_to_ids(token)], skip_special_tokens=True) == ""
     code, out, _ = run("--format", "json", "--no-cache", "--select", "EOS010", str(folder))

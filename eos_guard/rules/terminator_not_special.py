@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from ..findings import Finding, Severity
-from ..resolve import SPECIAL_TOKEN_NAMES, ResolvedModel, Where
+from ..resolve import ResolvedModel, Where
 from .base import Options, Rule
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -23,9 +23,11 @@ class TerminatorNotSpecial(Rule):
     control.
 
     **info** instead of warning for a token the tokenizer names (`eos_token`, `pad_token`, ...:
-    deepseek-coder-instruct's `<|EOT|>`): transformers 5 adds the named tokens as special when it loads the
-    tokenizer, whatever the files say (`TokenizersBackend._post_init`, tokenization_utils_tokenizers.py,
-    5.24), so decode drops it, and llama.cpp's converter reads the flags through transformers; only a tool
+    deepseek-coder-instruct's `<|EOT|>`; or a model-specific name, a `*_token` key of tokenizer_config.json or
+    of its `extra_special_tokens` object, such as `eot_token`): transformers 5 adds the named tokens as special
+    when it loads the tokenizer, whatever the files say (`TokenizersBackend._post_init`,
+    tokenization_utils_tokenizers.py, 5.24), so decode drops it; a token only in an unnamed list
+    (`additional_special_tokens`, an `extra_special_tokens` list) keeps its flag, and llama.cpp's converter reads the flags through transformers; only a tool
     that reads tokenizer.json's flag itself (the tokenizers library alone, Ollama's converter) sees a normal
     token.
 
@@ -39,7 +41,7 @@ class TerminatorNotSpecial(Rule):
     summary = "the turn terminator is an added token not marked special"
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
-        named = {model.special_tokens[name] for name in SPECIAL_TOKEN_NAMES if name in model.special_tokens}
+        named = set(model.special_tokens.values())  # the standard and the model-specific names
         seen = set()
         for terminator in model.terminators:
             # the terminator, and the tokens the model writes right before it (they show in the answer just as)
