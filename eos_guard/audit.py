@@ -49,8 +49,10 @@ def audit(list_file: Path, config: Config, args: argparse.Namespace) -> int:
     if fmt == "json":
         write(render.json_document(report, [e for r in unique for e in r.summary], results), "json")
     else:
-        # the table quotes repository names as given: text for a person, also after the github format's commands
-        write(REPORTERS[fmt](report) + "\n" + no_workflow_commands(render.table(results)), fmt)
+        # the table quotes repository names as given: text for a person, also after the github format's commands;
+        # when no repository could be checked, the table's totals say so, not "No model folders found."
+        findings = REPORTERS[fmt](report) + "\n" if report.models or not results else ""
+        write(findings + no_workflow_commands(render.table(results)), fmt)
     if args.summary:
         try:
             with args.summary.open("a", encoding="utf-8") as handle:

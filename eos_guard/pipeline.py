@@ -104,7 +104,7 @@ def model_folders(paths: Iterable[Union[str, Path]], config: Config, allow_empty
                 found.fetched.append(fetch(ref, config))
             except InputError as exc:
                 found.failed.append(ModelReport(Path(ref.label), None, [], error=exc.render(),
-                                                cause=exc.detached()))
+                                                cause=exc.detached(), unfetched=True))
     return found
 
 

@@ -32,6 +32,7 @@ class ModelReport:
     gguf: GgufModel | None = None
     cause: InputError | None = None  # the error with its file and position, for annotations
     fixable: int = 0                 # files ``--fix`` would change in this folder
+    unfetched: bool = False          # a Hub repository whose files could not be fetched: no folder was read
 
 
 @record

@@ -366,6 +366,24 @@ def test_hub_list_keeps_partial_results_and_reports_every_failure(eos_guard, hub
         (f"org/tagged@{sha('org/tagged', 'v1.0')}", False)]
 
 
+def test_hub_list_where_no_repository_can_be_checked_shows_the_table_alone(eos_guard, tmp_path):
+    """Every repository failed: the output was "No model folders found." above a table of errors."""
+    (tmp_path / "list.txt").write_text("org/missing\norg/tagged@v9\n")
+    proc = eos_guard("--hub-list", "list.txt")
+    assert proc.returncode == 2 and proc.stdout.startswith("repository ") and "No model folders" not in proc.stdout
+    assert proc.stdout.endswith("Audited 2 repositories: 2 error.\n"), proc.stdout
+
+
+def test_the_closing_line_counts_a_repository_that_cannot_be_fetched_apart(eos_guard):
+    """It said "No findings in 1 model folder; 1 cannot be read", as if a folder had been checked."""
+    proc = eos_guard("hf://org/missing")
+    assert proc.returncode == 2 and proc.stdout == "No model folders checked; 1 Hub repository cannot be fetched.\n"
+    proc = eos_guard("hf://org/missing", "hf://org/private", "hf://org/chatml", "hf://org/malformed")
+    assert proc.returncode == 2
+    assert proc.stdout.endswith("1 of 2 model folders fails (1 error, 2 warnings); 1 cannot be read; "
+                                "2 Hub repositories cannot be fetched.\n"), proc.stdout
+
+
 def test_hub_list_checks_a_commit_once(eos_guard, tmp_path):
     tagged = sha("org/tagged", "v1.0")
     (tmp_path / "list.txt").write_text(f"org/tagged@v1.0\norg/tagged@{tagged}\norg/chatml\norg/chatml@main\n")

@@ -139,6 +139,8 @@ def summary(report: Report) -> str:
         return f"No model folders found ({_plural(report.excluded, 'model folder')} excluded by the settings)." \
             if report.excluded else "No model folders found."
     tail = _unread_tail(report)
+    if all(m.unfetched for m in report.models):
+        return f"No model folders checked{tail}."
     if report.written:
         touched = {path.parent for path in report.written}
         left = [s for s in sorted(Severity, reverse=True) if counts[s] or s == Severity.ERROR]
@@ -158,32 +160,37 @@ def summary(report: Report) -> str:
     if failing:
         verb = "fail" if failing != 1 else "fails"
         return f"{failing} of {checked} {verb} ({severities}){fix}{tail}."
-    verb = "pass" if len(report.models) != 1 else "passes"
+    verb = "pass" if sum(1 for m in report.models if not m.unfetched) != 1 else "passes"
     return f"{checked} {verb} ({severities}){fix}{tail}."
 
 
 def _unread_tail(report: Report) -> str:
     """``; N cannot be read`` for the folders a file stopped, and ``; N checked without a malformed file`` for those
     checked without it, as the runtimes load them (a broken generation_config.json: config.json's ids)."""
-    stopped = sum(1 for m in report.models if m.error is not None and m.model is None)
+    unfetched = sum(1 for m in report.models if m.unfetched)
+    stopped = sum(1 for m in report.models if m.error is not None and m.model is None) - unfetched
     without = sum(1 for m in report.models if m.error is not None and m.model is not None)
     parts = ([f"{stopped} cannot be read"] if stopped else []) + \
-        ([f"{without} checked without a malformed file"] if without else [])
+        ([f"{without} checked without a malformed file"] if without else []) + \
+        ([f"{_plural(unfetched, 'Hub repository')} cannot be fetched"] if unfetched else [])
     return "".join(f"; {part}" for part in parts)
 
 
 def _checked(report: Report) -> tuple[str, str]:
     """What the run checked, for ``N of ...`` (``2 model folders``, ``1 GGUF file``, ``2 checked (1 model folder,
     1 GGUF file)``) and alone in brackets (``1 model folder, 1 GGUF file``)."""
-    ggufs = sum(1 for m in report.models if m.gguf is not None or m.folder.suffix.lower() == ".gguf")
-    folders = len(report.models) - ggufs
+    models = [m for m in report.models if not m.unfetched]
+    ggufs = sum(1 for m in models if m.gguf is not None or m.folder.suffix.lower() == ".gguf")
+    folders = len(models) - ggufs
     if not ggufs or not folders:
         noun = _plural(folders, "model folder") if folders else _plural(ggufs, "GGUF file")
         return noun, noun
     both = f"{_plural(folders, 'model folder')}, {_plural(ggufs, 'GGUF file')}"
-    return f"{len(report.models)} checked ({both})", both
+    return f"{len(models)} checked ({both})", both
 
 
 def _plural(n: int, noun: str) -> str:
-    return f"{n} {noun}{'s' if n != 1 else ''}"
+    if n == 1:
+        return f"{n} {noun}"
+    return f"{n} {noun[:-1]}ies" if noun.endswith("y") else f"{n} {noun}s"
 
