@@ -26,16 +26,18 @@ if TYPE_CHECKING:
 
 MODEL_MARKERS = ("config.json", "generation_config.json", "tokenizer_config.json")
 JSON_FILES = ("config.json", "generation_config.json", "tokenizer_config.json", "special_tokens_map.json",
-              "added_tokens.json", "tokenizer.json", "chat_template.json")
+              "added_tokens.json", "tokenizer.json", "chat_template.json", "processor_config.json")
 TEMPLATE_FILE = "chat_template.jinja"
 TEMPLATE_DIR = "additional_chat_templates"
 PROCESSOR_TEMPLATE = "chat_template.json"  # a processor's template, checked under this name next to the tokenizer's
+PROCESSOR_CONFIG = "processor_config.json"  # its chat_template, when set, is the processor's instead
 ADAPTER_CONFIG = "adapter_config.json"  # a PEFT adapter: generate() runs with its base model's configs
 
 
 def is_processor_template(name: str) -> bool:
-    """Whether a template's name (``ModelFiles.templates``) is one of chat_template.json's."""
-    return name == PROCESSOR_TEMPLATE or name.startswith(PROCESSOR_TEMPLATE + ":")
+    """Whether a template's name (``ModelFiles.templates``) is one of a processor's (chat_template.json's, or
+    processor_config.json's)."""
+    return name.partition(":")[0] in (PROCESSOR_TEMPLATE, PROCESSOR_CONFIG)
 
 
 # Real tokenizer.json files reach ~35 MB. One laid out as the tokenizers library writes it is read without parsing it
@@ -124,6 +126,7 @@ class ModelFiles:
     added_tokens: JsonDocument | None = None
     tokenizer: JsonDocument | None = None
     processor_template: JsonDocument | None = None
+    processor_config: JsonDocument | None = None
     # a PEFT adapter's base model (adapter_config.json's base_model_name_or_path; "" when it does not say), None
     # for a folder that is no adapter
     adapter_base: str | None = None
@@ -159,7 +162,7 @@ class ModelFiles:
         entries = _Entries(folder)
         for name, attribute in zip(JSON_FILES, ("config", "generation_config", "tokenizer_config",
                                                 "special_tokens_map", "added_tokens", "tokenizer",
-                                                "processor_template")):
+                                                "processor_template", "processor_config")):
             link = entries.link(name)
             if link is None:
                 continue
@@ -232,19 +235,25 @@ class ModelFiles:
             and self.generation_config_error is None and not any(path.name in configs for path, _ in self.skipped)
 
     def _add_processor_templates(self) -> None:
-        """chat_template.json's templates, as a processor keeps them (``ProcessorMixin.get_processor_dict``, 5.24):
-        its ``chat_template`` value is a string, or an object of named templates (``_resolve_chat_template`` takes
-        "default" unless asked for another). Each string is checked as a template of its own, named
-        ``chat_template.json`` (the processor's default) or ``chat_template.json:NAME``."""
-        doc = self.processor_template
+        """A processor's own templates, as ``ProcessorMixin.get_processor_dict`` (processing_utils.py, 5.24)
+        finds them: processor_config.json's ``chat_template`` when it is set (not null), which replaces every
+        other (transformers warns that it belongs in chat_template.jinja); else chat_template.json's (else the
+        processor takes the tokenizer's .jinja files, checked already). The value is a string, or an object of
+        named templates (``_resolve_chat_template`` takes "default" unless asked for another). Each string is
+        checked as a template of its own, named after its file (``chat_template.json``, the processor's
+        default) or ``FILE:NAME``."""
+        doc = self.processor_config
+        if doc is None or doc.get(("chat_template",)) is None:
+            doc = self.processor_template
         value = doc.get(("chat_template",)) if doc is not None else None
         named = list(value.items()) if isinstance(value, dict) else [("default", value)]
         for name, text in named:
             if not isinstance(text, str) or not isinstance(name, str):
                 continue
-            label = PROCESSOR_TEMPLATE if name == "default" else f"{PROCESSOR_TEMPLATE}:{name}"
+            file_name = doc.path.name
+            label = file_name if name == "default" else f"{file_name}:{name}"
             # the processor's default is checked whatever the tokenizer holds; its named ones count to the limit
-            if label != PROCESSOR_TEMPLATE and len(self.templates) >= MAX_TEMPLATES and label not in self.templates:
+            if label != file_name and len(self.templates) >= MAX_TEMPLATES and label not in self.templates:
                 self.skipped.append((doc.path, f"chat_template holds {len(named)} templates: {TOO_MANY_TEMPLATES}"))
                 break
             keys = ("chat_template",) if value is text else ("chat_template", name)
@@ -418,7 +427,7 @@ class ModelFiles:
 
     def documents(self) -> Iterator[JsonDocument]:
         for doc in (self.config, self.generation_config, self.tokenizer_config, self.special_tokens_map,
-                    self.added_tokens, self.tokenizer, self.processor_template):
+                    self.added_tokens, self.tokenizer, self.processor_template, self.processor_config):
             if doc is not None:
                 yield doc
 

@@ -518,3 +518,49 @@ def test_eos010_is_info_exactly_when_transformers_makes_the_terminator_special(r
     dropped = tokenizer.decode([tokenizer.convert_tokens_to_ids(token)], skip_special_tokens=True) == ""
     code, out, _ = run("--format", "json", "--no-cache", "--select", "EOS010", str(folder))
     assert [f["severity"] for f in json.loads(out)["findings"]] == ["info" if dropped else "warning"]
+
+
+@pytest.mark.parametrize("in_config, in_json, expected", [
+    pytest.param("bad", "good", {"processor_config.json": None}, id="processor-config-wins"),
+    pytest.param(None, "bad", {"chat_template.json": None}, id="null-in-processor-config"),
+    pytest.param("absent", "bad", {"chat_template.json": None}, id="no-key-in-processor-config"),
+    pytest.param({"default": "good", "tool_use": "bad"}, None,
+                 {"processor_config.json": 151645, "processor_config.json:tool_use": None}, id="named"),
+])
+def test_the_processor_s_template_is_processor_config_json_s_when_it_sets_one(tmp_path, run, in_config, in_json,
+                                                                             expected):
+    """Processors saved by transformers before chat_template.json (PR #31691, 2024: Idefics2, which TGI read it
+    for) wrote ``chat_template`` into processor_config.json; ``ProcessorMixin.get_processor_dict`` (5.24) still
+    takes it there first, over chat_template.json, when it is not null. A template there that ends turns with a
+    string that is no token went unchecked. The oracle is transformers' own processor dict."""
+    import shutil
+
+    from transformers.processing_utils import ProcessorMixin
+
+    folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m",
+                             ignore=shutil.ignore_patterns("expected.json"))
+    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    template = config.pop("chat_template")
+    (folder / "tokenizer_config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    texts = {"good": template, "bad": template.replace("<|im_end|>", "<|end|>")}
+
+    def value(choice: object) -> object:
+        return {name: texts[text] for name, text in choice.items()} if isinstance(choice, dict) else texts.get(choice)
+
+    processor = {"processor_class": "LlavaProcessor", "patch_size": 14}
+    if in_config != "absent":
+        processor["chat_template"] = value(in_config)
+    (folder / "processor_config.json").write_text(json.dumps(processor, indent=2), encoding="utf-8")
+    if in_json is not None:
+        (folder / "chat_template.json").write_text(json.dumps({"chat_template": texts[in_json]}), encoding="utf-8")
+    processor_dict, _ = ProcessorMixin.get_processor_dict(str(folder))
+    wins = value(in_config) if in_config not in (None, "absent") else texts[in_json]
+    assert processor_dict["chat_template"] == wins
+
+    code, out, _ = run("--format", "json", "--no-cache", "--baseline", "none", str(folder))
+    report = json.loads(out)
+    templates = {entry["name"]: entry["id"] for entry in report["models"][0]["templates"]}
+    assert templates == expected, templates
+    bad = [name for name, token_id in expected.items() if token_id is None]
+    assert [(f["code"], f["path"].rsplit("/", 1)[-1]) for f in report["findings"]] == \
+        [("EOS011", bad[0].partition(":")[0])], report["findings"]

@@ -20,7 +20,7 @@ PRE_COMMIT = Path(sys.executable).parent / "pre-commit"
 
 @pytest.mark.parametrize("name", [
     "config.json", "generation_config.json", "tokenizer_config.json", "special_tokens_map.json",
-    "added_tokens.json", "tokenizer.json", "chat_template.jinja", "chat_template.json",
+    "added_tokens.json", "tokenizer.json", "chat_template.jinja", "chat_template.json", "processor_config.json",
     "models/llama/config.json", "a/b/additional_chat_templates/tool_use.jinja", "lora/adapter_config.json",
 ])
 def test_files_regex_matches_model_files(name):
