@@ -466,6 +466,8 @@ def run_rules(subject: ResolvedModel | GgufModel, config: Config) -> list[Findin
     for a GGUF file."""
     options = Options(runtimes=config.runtimes, baseline=config.baseline or "HEAD")
     gguf = not isinstance(subject, ResolvedModel)
-    findings = [finding for rule in (gguf_rules() if gguf else FOLDER_RULES) if config.enabled(rule.code)
+    generates = gguf or subject.generates  # a classifier or an embedding model: no rule about stopping
+    findings = [finding for rule in (gguf_rules() if gguf else FOLDER_RULES)
+                if config.enabled(rule.code) and (generates or not rule.needs_generation)
                 for finding in rule.run(subject, options)]
     return sorted((config.severity_of(f) for f in findings if config.keeps(f)), key=Finding.sort_key)

@@ -792,3 +792,28 @@ def test_a_model_that_may_generate_keeps_eos004(tmp_path, run, config):
     (folder / "generation_config.json").unlink(missing_ok=True)
     code, out, _ = run("--format", "concise", "--no-cache", str(folder))
     assert code == 1 and " EOS004 error: " in out, out
+
+
+def test_a_reward_model_with_a_chat_template_gets_no_rule_about_stopping(tmp_path, run):
+    """A Qwen2.5-base reward model or classifier fine-tune (Qwen2ForSequenceClassification) keeps the base's
+    ChatML template, whose <|im_end|> is no stop id: EOS001 (an error), EOS002 and EOS017 fired, and --fix wrote a
+    generation_config.json into it, though transformers gives the class no generate(). The same folder saved as
+    Qwen2ForCausalLM keeps them. explain says why it runs no such rule."""
+    import shutil
+
+    folder = shutil.copytree(FIXTURES / "qwen25-base-chatml-sft-gen-endoftext", tmp_path / "rm",
+                             ignore=shutil.ignore_patterns("expected.json"))
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    causal = run("--format", "json", "--no-cache", "--baseline", "none", str(folder))
+    assert causal[0] == 1 and "EOS001" in {f["code"] for f in json.loads(causal[1])["findings"]}
+    write_json(folder / "config.json", {**config, "architectures": ["Qwen2ForSequenceClassification"]})
+    code, out, _ = run("--format", "json", "--no-cache", "--baseline", "none", str(folder))
+    codes = {f["code"] for f in json.loads(out)["findings"]}
+    assert code == 0 and not codes & {"EOS001", "EOS002", "EOS003", "EOS010", "EOS011", "EOS012", "EOS013", "EOS016",
+                                      "EOS017"}, codes
+    assert run("--diff", "--no-cache", "--baseline", "none", str(folder))[:2] == (0, "")
+    code, out, _ = run("explain", "--no-cache", str(folder))
+    assert "Qwen2ForSequenceClassification cannot generate (config.json architectures)" in out
+    assert "fix for" not in out
+    code, out, _ = run("explain", "--format", "json", "--no-cache", str(folder))
+    assert json.loads(out)["models"][0]["generates"] is False

@@ -29,6 +29,7 @@ def render_json(report: Report) -> str:
             continue
         models.append({
             "path": display_path(model.folder),
+            "generates": model.generates,
             "target": target_id(model),
             "not_read": [{"path": display_path(path), "reason": reason} for path, reason in model.files.skipped],
             "runtimes": [{"runtime": name, "release": stop.release, "source": stop.source, "stop_ids": list(stop.ids),
@@ -59,6 +60,12 @@ def _model(model: ResolvedModel) -> str:
                                f"({model.describe_id(eos.id)}){default}"))
     else:
         lines.append("  no chat template terminator and no tokenizer eos")
+    generates = model.generates
+    if not generates:
+        names = ", ".join(model.cannot_generate)
+        lines.append(printable(f"  {names} cannot generate (config.json architectures): no runtime runs generate() "
+                               "on this model, so a check runs no rule about stopping; the rows below say what "
+                               "each runtime would stop on if one did"))
     for path, reason in model.files.skipped:  # what the rows below do without (EOS018 in a check)
         lines.append(printable(f"  {path.name} {reason}: the rows below are without it"))
     rows = [COLUMNS]
@@ -73,7 +80,7 @@ def _model(model: ResolvedModel) -> str:
         if stop is not None:  # where releases of that runtime disagree, one line each
             lines += [printable(f"    {note}") for note in stop.notes]
     for name, stop in model.runtime_stops.items():
-        if stops(model, stop) is False:
+        if stops(model, stop) is False and generates:
             lines.append(printable(f"  fix for {name}: {fix(model, stop)}"))
     if target_id(model) is None:
         lines.append("  unknown: the folder does not say which id a chat answer ends with")

@@ -31,6 +31,8 @@ class Rule:
     name: str = ""
     severity: Severity = Severity.ERROR
     summary: str = ""
+    # a rule about generation stopping: not run for a model that cannot generate (ModelFiles.generates)
+    needs_generation: bool = False
 
     def run(self, subject: object, options: Options) -> Iterator[Finding]:
         """The findings on ``subject``, a resolved folder (a GGUF rule's: a GGUF file): the pipeline's one way to
@@ -46,11 +48,26 @@ class Rule:
 
     @classmethod
     def doc(cls) -> str:
-        """The docstring without its indentation (``inspect.cleandoc``, without importing inspect)."""
+        """The docstring without its indentation (``inspect.cleandoc``, without importing inspect), with
+        :data:`NOT_FOR_NON_GENERATING` at the end of "What it detects" for a rule about generation stopping."""
         lines = (cls.__doc__ or "").expandtabs().splitlines()
         indents = [len(line) - len(line.lstrip()) for line in lines[1:] if line.strip()]
         margin = min(indents, default=0)
-        return "\n".join([lines[0].strip()] + [line[margin:].rstrip() for line in lines[1:]]).strip()
+        text = "\n".join([lines[0].strip()] + [line[margin:].rstrip() for line in lines[1:]]).strip()
+        if cls.needs_generation:
+            head, mark, rest = text.partition("\n\n## Why")
+            text = f"{head}\n\n{NOT_FOR_NON_GENERATING}{mark}{rest}"
+        return text
+
+
+NOT_FOR_NON_GENERATING = (
+    "Not reported for a model that cannot generate: config.json's `architectures` lists only heads without\n"
+    "`generate()` (`BertForSequenceClassification`, `Qwen2ForSequenceClassification` reward models,\n"
+    "`...ForTokenClassification`, `...ForMaskedLM`, ...) and bare models as `AutoModel` loads them (`BertModel` in\n"
+    "sentence-transformers folders, `MistralModel` in embedding models; transformers' own list, in\n"
+    "`eos_guard/data/model_classes.json`). transformers gives them no `generate()`, and vLLM runs them as pooling\n"
+    "models. A config.json `auto_map` that names remote code able to generate for an `AutoModelFor...` class\n"
+    "keeps the rule.")
 
 
 def describe_ids(ids: tuple[int, ...] | list[int], model: ResolvedModel) -> str:

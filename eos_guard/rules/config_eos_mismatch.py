@@ -30,6 +30,7 @@ class ConfigEosMismatch(Rule):
     name = "config-eos-mismatch"
     severity = Severity.WARNING
     summary = "config.json's eos disagrees with the tokenizer's eos"
+    needs_generation = True
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         eos, config = model.tokenizer_eos, model.config_eos

@@ -17,13 +17,6 @@ class NoStopIds(Rule):
     generation_config.json and config.json has no `eos_token_id` at the top level nor in `decoder`,
     `generator` or `text_config`.
 
-    Not for a model whose config.json `architectures` lists only classes that cannot generate: heads
-    (`BertForSequenceClassification`, `...ForTokenClassification`, `...ForMaskedLM`, ...) and the bare models
-    `AutoModel` loads (`BertModel` in sentence-transformers folders, `MistralModel` in embedding models; the
-    list is transformers' own, in `eos_guard/data/model_classes.json`). transformers gives them no
-    `generate()`, and vLLM runs them as pooling models. It is reported when config.json's `auto_map` names
-    remote code that generates for an `AutoModelFor...` class.
-
     ## Why it breaks generation
     transformers never merges generation_config.json with config.json: a generation_config.json without
     `eos_token_id` means `generate()` has no stopping criterion on tokens and every answer runs to
@@ -37,10 +30,11 @@ class NoStopIds(Rule):
     name = "no-stop-ids"
     severity = Severity.ERROR
     summary = "no stop ids: generate() never stops on a token"
+    needs_generation = True
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         stop = model.stop
-        if stop.ids or stop.invalid or stop.where is None or not model.files.generates:
+        if stop.ids or stop.invalid or stop.where is None:
             return
         if model.files.generation_config is not None:
             why = "has an empty eos_token_id" if stop.present else "has no eos_token_id"

@@ -35,6 +35,7 @@ class PadIsTerminator(Rule):
     name = "pad-is-terminator"
     severity = Severity.INFO
     summary = "the pad token equals the turn terminator"
+    needs_generation = True
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         pad = model.special_tokens.get("pad_token")

@@ -42,6 +42,7 @@ class RuntimeDoesNotStop(Rule):
     name = "runtime-does-not-stop"
     severity = Severity.ERROR
     summary = "a selected serving runtime does not stop at the end of a chat answer"
+    needs_generation = True
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         target = target_id(model)

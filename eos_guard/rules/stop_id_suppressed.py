@@ -33,6 +33,7 @@ class StopIdSuppressed(Rule):
     name = "stop-id-suppressed"
     severity = Severity.ERROR
     summary = "a stop id is suppressed"
+    needs_generation = True
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         stop = set(model.stop.ids)

@@ -38,6 +38,7 @@ class StopIdsDropped(Rule):
     name = "stop-ids-dropped"
     severity = Severity.ERROR
     summary = "a change dropped stop ids the file had before"
+    needs_generation = True
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         for name, before in model.baseline_eos.items():

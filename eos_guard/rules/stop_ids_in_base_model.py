@@ -38,6 +38,7 @@ class StopIdsInBaseModel(Rule):
     name = "stop-ids-in-base-model"
     severity = Severity.INFO
     summary = "a PEFT adapter: its stop ids are the base model's, whose configs the folder does not hold"
+    needs_generation = True
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         files = model.files

@@ -35,6 +35,7 @@ class TerminatorListedNowhere(Rule):
     name = "terminator-listed-nowhere"
     severity = Severity.WARNING
     summary = "the terminator is not the tokenizer's eos and no config lists it"
+    needs_generation = True
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         terminator, eos = model.terminator, model.tokenizer_eos

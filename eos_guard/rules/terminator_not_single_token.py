@@ -31,6 +31,7 @@ class TerminatorNotSingleToken(Rule):
     name = "terminator-not-single-token"
     severity = Severity.WARNING
     summary = "the template ends turns with text that is not a single token"
+    needs_generation = True
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         for terminator in model.terminators:

@@ -39,6 +39,7 @@ class TerminatorNotSpecial(Rule):
     name = "terminator-not-special"
     severity = Severity.WARNING
     summary = "the turn terminator is an added token not marked special"
+    needs_generation = True
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         named = set(model.special_tokens.values())  # the standard and the model-specific names

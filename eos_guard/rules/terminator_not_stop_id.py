@@ -36,6 +36,7 @@ class TerminatorNotStopId(Rule):
     name = "terminator-not-stop-id"
     severity = Severity.ERROR
     summary = "the chat template's turn terminator is not among the stop ids"
+    needs_generation = True
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         stop = model.stop

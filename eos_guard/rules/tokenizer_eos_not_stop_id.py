@@ -35,6 +35,7 @@ class TokenizerEosNotStopId(Rule):
     name = "tokenizer-eos-not-stop-id"
     severity = Severity.ERROR
     summary = "the tokenizer's eos is not among the stop ids"
+    needs_generation = True
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         eos, stop = model.tokenizer_eos, model.stop
