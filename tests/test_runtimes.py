@@ -817,3 +817,27 @@ def test_a_reward_model_with_a_chat_template_gets_no_rule_about_stopping(tmp_pat
     assert "fix for" not in out
     code, out, _ = run("explain", "--format", "json", "--no-cache", str(folder))
     assert json.loads(out)["models"][0]["generates"] is False
+
+
+def test_messages_quote_what_the_files_hold(tmp_path, run):
+    """LLaVA-v1.6-Mistral's template writes the typo <\\s>: EOS011 quoted it as '<\\\\s>' (Python's repr). The
+    Ollama row said the eos_token "names no token" where tokenizer_config.json has no eos_token at all, and the
+    SGLang row listed "generation_config.json []" for a folder without one."""
+    import shutil
+
+    folder = shutil.copytree(FIXTURES / "mistral-7b-instruct-v02", tmp_path / "m",
+                             ignore=shutil.ignore_patterns("expected.json"))
+    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    config["chat_template"] = config["chat_template"].replace("+ eos_token", "+ '<\\\\s>'")
+    del config["eos_token"]
+    write_json(folder / "tokenizer_config.json", config)
+    (folder / "generation_config.json").unlink()
+    code, out, _ = run("--format", "json", "--no-cache", "--select", "EOS011", str(folder))
+    assert [f["message"] for f in json.loads(out)["findings"]] == [
+        "the 'default' chat template ends assistant turns with '<\\s>', which is not a single token (not an added "
+        "token)"]
+    rows = {row["runtime"]: row["why"] for row in json.loads(run("explain", "--format", "json", "--no-cache",
+                                                                 str(folder))[1])["models"][0]["runtimes"]}
+    assert rows["ollama"].startswith("GGUF eos unknown (tokenizer_config.json names no eos_token, which the converter "
+                                     "reads)"), rows["ollama"]
+    assert "generation_config.json" not in rows["sglang"], rows["sglang"]

@@ -42,9 +42,9 @@ class TerminatorNotSingleToken(Rule):
             name = terminator.template.name
             if terminator.probe.between_turns:  # Solar, MiniCPM: "### User:" starts the next turn, nothing ends one
                 message = (f"the '{name}' chat template writes no token after an answer: nothing after the last one, "
-                           f"and {shown!r} (not an added token) before the next turn; no stop id can end an answer "
+                           f"and '{shown}' (not an added token) before the next turn; no stop id can end an answer "
                            "unless training appended an eos the template does not write")
             else:
-                message = f"the '{name}' chat template ends assistant turns with {shown!r}, which is not a single " \
+                message = f"the '{name}' chat template ends assistant turns with '{shown}', which is not a single " \
                           "token (not an added token)"
             yield self.finding(model, message, terminator.template)

@@ -41,6 +41,8 @@ def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
         source = "GGUF eos unknown (no tokenizer.json, whose added_tokens give the converter the eos_token's id)"
     elif model.files.tokenizer_config is None:
         source = "GGUF eos unknown (no tokenizer_config.json, whose eos_token the converter reads)"
+    elif not content:
+        source = "GGUF eos unknown (tokenizer_config.json names no eos_token, which the converter reads)"
     why = f"{source} ∪ llama.cpp b10488 end-of-generation texts → {show(ids)}"
     return StopSet("ollama", ids, why, _fix(model), tokenizer_eos_place(model))
 

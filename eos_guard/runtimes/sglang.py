@@ -31,7 +31,8 @@ def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
     primary = tokenizer_eos_id(model)
     raw, moved = renumbered(model, unique([*found.ids, *gen_ids]), "5.19")
     ids = unique([*raw, primary, *(token_id for _, token_id in extra)])
-    why = (f"{found.describe()} ∪ generation_config.json {show(gen_ids)}{moved} ∪ tokenizer eos "
+    generation = f" ∪ generation_config.json {show(gen_ids)}" if model.files.generation_config is not None else ""
+    why = (f"{found.describe()}{generation}{moved} ∪ tokenizer eos "
            f"{show_id(primary)}" + "".join(f" ∪ {text} {token_id}" for text, token_id in extra))
     where = (place(model.files.generation_config, ("eos_token_id",)) or found.where
              or place(model.files.config, ("eos_token_id",)))
