@@ -45,9 +45,6 @@ def test_typing_and_the_render_modules_are_not_imported_by_a_check(tmp_path):
     leave typing unloaded (~4 ms of every run, docs/architecture.md), dataclasses and inspect too (records.py
     replaces them), and threading, signal and the render worker's module (they serve rendering only). (A pyproject.toml that names eos-guard loads
     tomllib, which imports typing: the folder is copied out of this repository.)"""
-    import shutil
-
-    folder = shutil.copytree(ROOT / "tests" / "fixtures" / "llama3-8b-instruct-release", tmp_path / "model")
     code = ("import sys\n"
             "import eos_guard\n"
             "assert 'typing' not in sys.modules, 'import eos_guard'\n"
@@ -59,16 +56,13 @@ def test_typing_and_the_render_modules_are_not_imported_by_a_check(tmp_path):
             "loaded = [m for m in ('typing', 'dataclasses', 'inspect', 'threading', 'signal', 'eos_guard.render_worker')\n"
             "          if m in sys.modules]\n"
             "print('LOADED', loaded, file=sys.stderr)\n")
-    stderr = run_code(code, folder, tmp_path)
+    stderr = run_on_a_release_folder(code, tmp_path)
     assert "LOADED []" in stderr, stderr[-2000:]
 
 
 def test_a_folder_check_leaves_the_gguf_and_training_data_rules_unloaded(tmp_path):
     """They find nothing in a model folder: the text and JSON checks of a folder import neither group, nor the
     settings' rule lookup (rules/__init__.py); SARIF lists every rule, so it loads them."""
-    import shutil
-
-    folder = shutil.copytree(ROOT / "tests" / "fixtures" / "llama3-8b-instruct-release", tmp_path / "model")
     code = ("import sys\n"
             "from eos_guard.cli import main\n"
             "main(['--baseline', 'none', sys.argv[1]]); main(['--format', 'json', sys.argv[1]])\n"
@@ -77,7 +71,7 @@ def test_a_folder_check_leaves_the_gguf_and_training_data_rules_unloaded(tmp_pat
             "      file=sys.stderr)\n"
             "main(['--format', 'sarif', sys.argv[1]])\n"
             "print('SARIF', 'eos_guard.rules.gguf_base' in sys.modules, file=sys.stderr)\n")
-    stderr = run_code(code, folder, tmp_path)
+    stderr = run_on_a_release_folder(code, tmp_path)
     assert "LOADED []" in stderr and "SARIF True" in stderr, stderr[-2000:]
 
 
@@ -93,6 +87,15 @@ def test_the_rule_groups_are_every_rule_once_in_code_order():
     assert all(isinstance(rule, BatchRule) for rule in batch_rules())
     assert not any(isinstance(rule, (GgufRule, BatchRule)) for rule in FOLDER_RULES)
     assert [rule.code for rule in FOLDER_RULES] == sorted(rule.code for rule in FOLDER_RULES)
+
+
+def run_on_a_release_folder(code: str, tmp_path) -> str:
+    """``run_code`` on a copy of Llama 3 Instruct's release folder (a template eos-guard ships results for), copied out
+    of this repository so that its pyproject.toml is not read."""
+    import shutil
+
+    folder = shutil.copytree(ROOT / "tests" / "fixtures" / "llama3-8b-instruct-release", tmp_path / "model")
+    return run_code(code, folder, tmp_path)
 
 
 def run_code(code: str, folder, tmp_path) -> str:
