@@ -244,6 +244,9 @@ def _sft_trainer(tmp_path: Path, tokenizer, callbacks: list, **config):
     pytest.param({"packing": True, "max_length": 64}, id="packed"),
     # blocks of 16 cut from the concatenated conversations, which start anywhere (the last, shorter block too)
     pytest.param({"packing": True, "packing_strategy": "wrapped", "max_length": 16}, id="packed-wrapped"),
+    # blocks of 32: the callback's 8 batches reach the last block, padded beside 4 full ones (it was EOS026,
+    # "15 of 21 sequences (71%)")
+    pytest.param({"packing": True, "packing_strategy": "wrapped", "max_length": 32}, id="packed-wrapped-padded-tail"),
 ])
 def test_sft_trainer_with_pad_equal_to_eos_passes(tmp_path, config):
     """TRL's collator pads labels by position (-100), so pad == eos masks nothing: no false alarm."""
