@@ -290,6 +290,22 @@ def test_truncation_inside_every_answer_under_assistant_only_loss(tok):
     assert (finding.location.line, finding.location.column) == (1, 22)
 
 
+def test_truncation_before_the_first_terminator_of_every_example_in_full_rows(tok):
+    """Full-sequence loss, max_length=8, shorter than every first user turn: full rows, no padding, no -100 and no
+    stop id anywhere, each row opening with <|im_start|>user. Truncation took every terminator: EOS026, an error (it
+    was no finding: only rows that trained some stop id were read as examples)."""
+    from transformers import DataCollatorForLanguageModeling
+
+    cut = [{"input_ids": f["input_ids"][:8]} for f in chat(tok)]
+    batch = DataCollatorForLanguageModeling(tok, mlm=False, return_tensors="np")(cut)
+    assert (batch["labels"] == batch["input_ids"]).all() and batch["attention_mask"].all()
+    assert not set(batch["input_ids"].flatten().tolist()) & set(stops(tok))
+    [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id)
+    assert (finding.code, str(finding.severity)) == ("EOS026", "error")
+    assert finding.message.startswith("16 of 16 sequences (100%) in the batch do not end their last supervised span")
+    assert "raise max_length" in finding.message
+
+
 def test_truncated_chatml_rows_that_open_with_different_roles_are_examples(tok):
     """Half the conversations open with a system turn (<|im_start|>system), half with the user's: the rows share
     only <|im_start|>, which opens again after every <|im_end|> inside them. They are still examples, cut at

@@ -191,19 +191,22 @@ class BatchView:
         """Why no supervised label is a stop id: ``"pad"`` (a stop id is the pad id, and the collator masks
         it by id: :attr:`masked_by_pad_id`), ``"mask"`` (a masked stop id closes a supervised span: the loss
         mask stops short of it), ``"cut"`` (two sequences or more, and every supervised one is :meth:`cut`:
-        truncation took the terminator away), ``"absent"`` (no stop id closes any supervised span: none
-        appears, or only in unsupervised parts such as prompts); None when some supervised label is a stop id,
-        nothing is supervised, or the batch shows no sequence end and no stop id."""
+        truncation took the terminator away; in batches that show no sequence end and no stop id, only when the
+        rows open as examples, :attr:`rows_open_as_examples`: chat rows cut before their first terminator),
+        ``"absent"`` (no stop id closes any supervised span: none appears, or only in unsupervised parts such as
+        prompts); None when some supervised label is a stop id, nothing is supervised, or the batch shows no
+        sequence end and no stop id and its rows are not examples cut (blocks of concatenated text)."""
         if self.trained_stops or not self.has_supervision:
             return None
         if self.masked_by_pad_id:
             return "pad"
         if self.stops_after_answers:
             return "mask"
-        if not (self.ends_visible or self.masked_stops):
-            return None
         supervised = [s for s in self.sequences if s.supervised]
-        return "cut" if len(supervised) >= 2 and all(self.cut(s) for s in supervised) else "absent"
+        if len(supervised) >= 2 and all(self.cut(s) for s in supervised) and \
+                (self.ends_visible or self.masked_stops or self.rows_open_as_examples):
+            return "cut"
+        return "absent" if self.ends_visible or self.masked_stops else None
 
     def stop_list(self) -> str:
         return "[" + ", ".join(str(i) for i in sorted(self.stop_ids)) + "]"

@@ -33,7 +33,9 @@ class SequencesEndWithoutStop(BatchRule):
     When no stop id is supervised at all and every supervised sequence (two or more) runs, supervised, to the
     end of a full row (no padding) as long as the longest, truncation cut the terminator off every one: the
     finding is then an error, since nothing in the batches teaches the model to stop (EOS024 would name the
-    wrong fix: the data has the terminator).
+    wrong fix: the data has the terminator). When the batches show no sequence end either (no padding, no
+    -100, no stop id anywhere: chat examples cut before their first terminator), only if the rows open as
+    examples do (the same first and second token, as above); blocks of concatenated text are not reported.
 
     ## Why it breaks generation
     Usually truncation: an example longer than `max_length` loses its end, terminator included, so the model

@@ -280,6 +280,19 @@ def test_sft_trainer_truncating_every_conversation_is_reported(tmp_path):
     assert finding.code == "EOS026" and "raise max_length" in finding.message
 
 
+def test_sft_trainer_truncating_every_conversation_before_its_first_terminator_is_stopped(tmp_path):
+    """max_length=8, shorter than every first user turn: full rows, no padding, no -100 and no stop id anywhere,
+    each opening with <|im_start|>user. Nothing teaches the model to stop: EOS026, an error (it was no finding)."""
+    from eos_guard.integrations.transformers import EosGuardCallback, EosGuardCheckError
+
+    trainer = _sft_trainer(tmp_path, tokenizer_with(story.BASE_EOS), [EosGuardCallback()], max_length=8)
+    with pytest.raises(EosGuardCheckError) as raised:
+        trainer.train()
+    assert trainer.state.global_step == 0
+    [finding] = raised.value.report.findings()
+    assert (finding.code, str(finding.severity)) == ("EOS026", "error") and "raise max_length" in finding.message
+
+
 def test_sft_trainer_assistant_only_loss_that_drops_the_terminator_is_stopped(tmp_path):
     from eos_guard.integrations.transformers import EosGuardCallback, EosGuardCheckError
 
