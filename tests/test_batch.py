@@ -702,6 +702,37 @@ def test_pad_equal_to_eos_masked_by_id_under_a_completion_only_mask_is_the_pad(p
     assert codes(eos_guard.check_batch(batch, stops(pad_is_eos), pad)) == ["EOS023"]
 
 
+def test_pad_equal_to_eos_masked_by_id_under_a_template_mask_that_keeps_the_terminator(pad_is_eos):
+    """The template's mask keeps <|im_end|> and leaves the "\\n" after it out (KEEPS_TERMINATOR); the script then
+    masks the pad id, as ``labels[labels == tokenizer.pad_token_id] = -100`` does, and pad == eos. <|im_end|> is
+    not trained, so the error is right; but the batch is, token for token, the one a {% generation %} block that
+    closes before <|im_end|> makes with a collator that pads by position: the labels cannot tell the two causes
+    apart. EOS025 names both fixes (it named only the template's)."""
+    from transformers import DataCollatorForSeq2Seq
+
+    pad = pad_is_eos.pad_token_id
+    by_id = [{"input_ids": f["input_ids"], "labels": [-100 if t == pad else label
+                                                      for t, label in zip(f["input_ids"], f["labels"])]}
+             for f in chat(pad_is_eos, KEEPS_TERMINATOR, assistant_only=True)]
+    batch = DataCollatorForSeq2Seq(pad_is_eos, return_tensors="np")(by_id)
+    template = DataCollatorForSeq2Seq(pad_is_eos, return_tensors="np")(chat(pad_is_eos, DROPS_TERMINATOR,
+                                                                            assistant_only=True))
+    assert as_lists(batch) == as_lists(template)
+    [finding] = eos_guard.check_batch(batch, stops(pad_is_eos), pad)
+    assert finding.code == "EOS025"
+    assert "put the terminator inside the supervised span" in finding.message
+    assert (f"the pad token id {pad} is this stop id: if the loss mask keeps it, the collator masks it by id "
+            "(pad token == eos); then give the tokenizer a pad token that is not a stop id") in finding.message
+
+
+def test_a_mask_that_excludes_a_terminator_that_is_not_the_pad_names_only_the_mask(tok):
+    from transformers import DataCollatorForSeq2Seq
+
+    batch = DataCollatorForSeq2Seq(tok, return_tensors="np")(chat(tok, DROPS_TERMINATOR, assistant_only=True))
+    [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id)
+    assert finding.code == "EOS025" and "pad token" not in finding.message
+
+
 def test_answers_without_terminator_under_prompt_masking(tok):
     """The prompts end with <|im_end|> (masked), the answers were formatted without it: the mask is not the
     problem, the formatting is (EOS024, not EOS025)."""
