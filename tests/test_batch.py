@@ -290,6 +290,41 @@ def test_truncation_inside_every_answer_under_assistant_only_loss(tok):
     assert (finding.location.line, finding.location.column) == (1, 22)
 
 
+def test_truncation_before_the_first_terminator_of_every_example_in_full_rows(tok):
+    """Full-sequence loss, max_length=8, shorter than every first user turn: full rows, no padding, no -100 and no
+    stop id anywhere, each row opening with <|im_start|>user. Truncation took every terminator: EOS026, an error (it
+    was no finding: only rows that trained some stop id were read as examples)."""
+    from transformers import DataCollatorForLanguageModeling
+
+    cut = [{"input_ids": f["input_ids"][:8]} for f in chat(tok)]
+    batch = DataCollatorForLanguageModeling(tok, mlm=False, return_tensors="np")(cut)
+    assert (batch["labels"] == batch["input_ids"]).all() and batch["attention_mask"].all()
+    assert not set(batch["input_ids"].flatten().tolist()) & set(stops(tok))
+    [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id)
+    assert (finding.code, str(finding.severity)) == ("EOS026", "error")
+    assert finding.message.startswith("16 of 16 sequences (100%) in the batch do not end their last supervised span")
+    assert "raise max_length" in finding.message
+
+
+def test_truncated_chatml_rows_that_open_with_different_roles_are_examples(tok):
+    """Half the conversations open with a system turn (<|im_start|>system), half with the user's: the rows share
+    only <|im_start|>, which opens again after every <|im_end|> inside them. They are still examples, cut at
+    max_length=24."""
+    from transformers import DataCollatorForLanguageModeling
+
+    system = [{"role": "system", "content": "be short."}]
+    features = []
+    for k, conversation in enumerate(story.conversations()):
+        ids = tok.apply_chat_template(system + conversation if k % 2 else conversation, tokenize=True,
+                                      return_dict=True)["input_ids"]
+        features.append({"input_ids": list(ids)[:24]})
+    batch = DataCollatorForLanguageModeling(tok, mlm=False, return_tensors="np")(features)
+    assert batch["attention_mask"].all() and len({int(r[1]) for r in batch["input_ids"]}) == 2
+    [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id)
+    assert (finding.code, str(finding.severity)) == ("EOS026", "warning")
+    assert finding.message.startswith("12 of 16 sequences (75%)")  # 4 rows end with <|im_end|>\n
+
+
 def test_a_single_truncated_sequence_among_many_is_counted(tok):
     from transformers import DataCollatorForLanguageModeling
 
@@ -375,6 +410,76 @@ def test_chunks_of_pretraining_text_with_a_trained_eos_between_documents(tok):
     batch = DataCollatorForLanguageModeling(tok, mlm=False, return_tensors="np")(blocks)
     assert (batch["labels"] == batch["input_ids"]).all() and len({int(r[0]) for r in batch["input_ids"]}) > 1
     assert eos_guard.check_batch(batch, stops(tok), tok.pad_token_id) == []
+
+
+def wrapped(features: list[dict], length: int, keep_tail: bool = True) -> list[dict]:
+    """TRL's ``packing_strategy="wrapped"`` and run_clm's ``group_texts``: the token streams of every example
+    concatenated and cut into blocks of ``length``. TRL keeps the shorter last block (run_clm drops it, unless
+    the data set is shorter than one block), which the collator pads."""
+    stream = [t for f in features for t in f["input_ids"]]
+    end = len(stream) if keep_tail else len(stream) - len(stream) % length
+    return [{"input_ids": stream[i:i + length]} for i in range(0, end, length)]
+
+
+def documents(tokenizer) -> list[dict]:
+    """Plain-text documents, each followed by the tokenizer's eos: pretraining text."""
+    return [{"input_ids": f["input_ids"] + [tokenizer.eos_token_id]} for f in plain(tokenizer)]
+
+
+@pytest.mark.parametrize("data", ["documents-with-eos", "chatml-conversations"])
+@pytest.mark.parametrize("collator", ["transformers-lm", "trl"])
+def test_wrapped_blocks_whose_last_block_is_padded_are_clean(tok, pad_is_eos, data, collator):
+    """A small data set packed into blocks of 24: the last block is shorter, and its padding makes the batch show
+    where a sequence ends. The full blocks still start and end anywhere, with the eos (or <|im_end|>) trained
+    inside them: their ends are no truncation (it was EOS026, "4 of 8 sequences (50%) ... truncated at
+    max_length")."""
+    if collator == "trl":  # TRL pads by position, so pad == eos masks nothing
+        tokenizer = pad_is_eos
+        make = _trl_collator()(pad_token_id=tokenizer.pad_token_id)
+    else:
+        from transformers import DataCollatorForLanguageModeling
+
+        tokenizer = tok
+        make = DataCollatorForLanguageModeling(tokenizer, mlm=False, return_tensors="np")
+    features = documents(tokenizer) if data == "documents-with-eos" else chat(tokenizer)[:3]
+    batch = as_lists(make(wrapped(features, 24)))
+    assert min(batch["attention_mask"][-1]) == 0 and all(min(row) == 1 for row in batch["attention_mask"][:-1])
+    assert eos_guard.check_batch(batch, stops(tokenizer), tokenizer.pad_token_id) == []
+
+
+@pytest.fixture(scope="module")
+def with_bos():
+    """The toy tokenizer with a bos, ``<s>``, for pretraining blocks that each start with it."""
+    tokenizer = story.build_tokenizer()
+    tokenizer.add_special_tokens({"bos_token": "<s>"})
+    return tokenizer
+
+
+@pytest.mark.parametrize("keep_tail", [False, True], ids=["full-blocks", "padded-last-block"])
+def test_pretraining_blocks_each_prefixed_with_bos_train_the_eos_inside_them(with_bos, keep_tail):
+    """Documents joined with the eos, cut into blocks of 15 each prefixed with the bos: every row opens with the
+    same token, but goes on mid-document, and the eos inside the rows is followed by the next document, not by
+    the bos. Blocks, not examples (it was EOS026, "10 of 12 sequences (83%)")."""
+    from transformers import DataCollatorForLanguageModeling
+
+    bos = with_bos.bos_token_id
+    blocks = [{"input_ids": [bos] + b["input_ids"]} for b in wrapped(documents(with_bos), 15, keep_tail)]
+    batch = DataCollatorForLanguageModeling(with_bos, mlm=False, return_tensors="np")(blocks)
+    assert {int(r[0]) for r in batch["input_ids"]} == {bos}
+    assert (batch["labels"] == with_bos.eos_token_id).sum() >= 4  # the eos is trained inside the blocks
+    assert eos_guard.check_batch(batch, stops(with_bos), with_bos.pad_token_id) == []
+
+
+def test_pretraining_blocks_prefixed_with_bos_without_any_eos_are_not_reported(with_bos):
+    """The same blocks from documents joined without an eos: no sequence end shows, and rows that share only the
+    bos are no examples cut before their terminator (EOS026 is not read into them)."""
+    from transformers import DataCollatorForLanguageModeling
+
+    bos = with_bos.bos_token_id
+    blocks = [{"input_ids": [bos] + b["input_ids"]} for b in wrapped(plain(with_bos), 15, keep_tail=False)]
+    batch = DataCollatorForLanguageModeling(with_bos, mlm=False, return_tensors="np")(blocks)
+    assert batch["attention_mask"].all()
+    assert eos_guard.check_batch(batch, stops(with_bos), with_bos.pad_token_id) == []
 
 
 def test_one_unpadded_example_without_a_loss_mask_looks_like_a_chunk():
@@ -595,6 +700,37 @@ def test_pad_equal_to_eos_masked_by_id_under_a_completion_only_mask_is_the_pad(p
         features.append({"input_ids": feature["input_ids"], "labels": labels})
     batch = DataCollatorForSeq2Seq(pad_is_eos, return_tensors="np")(features)
     assert codes(eos_guard.check_batch(batch, stops(pad_is_eos), pad)) == ["EOS023"]
+
+
+def test_pad_equal_to_eos_masked_by_id_under_a_template_mask_that_keeps_the_terminator(pad_is_eos):
+    """The template's mask keeps <|im_end|> and leaves the "\\n" after it out (KEEPS_TERMINATOR); the script then
+    masks the pad id, as ``labels[labels == tokenizer.pad_token_id] = -100`` does, and pad == eos. <|im_end|> is
+    not trained, so the error is right; but the batch is, token for token, the one a {% generation %} block that
+    closes before <|im_end|> makes with a collator that pads by position: the labels cannot tell the two causes
+    apart. EOS025 names both fixes (it named only the template's)."""
+    from transformers import DataCollatorForSeq2Seq
+
+    pad = pad_is_eos.pad_token_id
+    by_id = [{"input_ids": f["input_ids"], "labels": [-100 if t == pad else label
+                                                      for t, label in zip(f["input_ids"], f["labels"])]}
+             for f in chat(pad_is_eos, KEEPS_TERMINATOR, assistant_only=True)]
+    batch = DataCollatorForSeq2Seq(pad_is_eos, return_tensors="np")(by_id)
+    template = DataCollatorForSeq2Seq(pad_is_eos, return_tensors="np")(chat(pad_is_eos, DROPS_TERMINATOR,
+                                                                            assistant_only=True))
+    assert as_lists(batch) == as_lists(template)
+    [finding] = eos_guard.check_batch(batch, stops(pad_is_eos), pad)
+    assert finding.code == "EOS025"
+    assert "put the terminator inside the supervised span" in finding.message
+    assert (f"the pad token id {pad} is this stop id: if the loss mask keeps it, the collator masks it by id "
+            "(pad token == eos); then give the tokenizer a pad token that is not a stop id") in finding.message
+
+
+def test_a_mask_that_excludes_a_terminator_that_is_not_the_pad_names_only_the_mask(tok):
+    from transformers import DataCollatorForSeq2Seq
+
+    batch = DataCollatorForSeq2Seq(tok, return_tensors="np")(chat(tok, DROPS_TERMINATOR, assistant_only=True))
+    [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id)
+    assert finding.code == "EOS025" and "pad token" not in finding.message
 
 
 def test_answers_without_terminator_under_prompt_masking(tok):

@@ -120,22 +120,64 @@ class BatchView:
             any(s.ids[i] == pad and i + 1 in s.supervised_set for s, i in masked)
 
     @cached_property
-    def rows_start_alike(self) -> bool:
-        """Whether the batches hold two rows or more, each one sequence, and all start with the same token (a
-        bos, or the chat template's turn opener): each row is one example, not a block cut from concatenated
-        text (run_clm's ``group_texts`` blocks start anywhere)."""
-        rows = {(s.batch, s.row) for s in self.sequences}
-        return len(rows) >= 2 and len(rows) == len(self.sequences) and \
-            all(s.ids is not None and s.positions[0] == 0 for s in self.sequences) and \
-            len({s.ids[0] for s in self.sequences}) == 1
+    def packed_rows(self) -> frozenset[tuple[int, int]]:
+        """The rows (batch, row) that hold more than one sequence (``position_ids``)."""
+        seen: set[tuple[int, int]] = set()
+        packed = set()
+        for s in self.sequences:
+            row = (s.batch, s.row)
+            if row in seen:
+                packed.add(row)
+            seen.add(row)
+        return frozenset(packed)
+
+    def inner_stops(self, sequence: Sequence) -> list[int]:
+        """The indexes of the stop ids in ``sequence`` (label trained or not) followed by more than ``TAIL`` tokens:
+        a turn or a document that ends inside it."""
+        if sequence.ids is None:
+            return []
+        last = len(sequence.ids) - 1 - TAIL
+        return [i for i, token in enumerate(sequence.ids) if token in self.stop_ids and i < last]
 
     @cached_property
-    def sequence_ends_known(self) -> bool:
-        """Whether a sequence that does not end with a stop id shows a problem: the batches show where their
-        sequences end, or (some stop id being trained) every row starts as an example does, so a row that ends
-        without one was cut at ``max_length`` (full rows with no padding or -100: full-sequence loss, every
-        example longer than ``max_length``)."""
-        return self.ends_visible or (bool(self.trained_stops) and self.rows_start_alike)
+    def rows_open_as_examples(self) -> bool:
+        """Whether the batches hold two rows or more, each one sequence, that open as examples of one format do:
+        all with the same token, and either all with the same second token too (a chat template's opening:
+        ``<|im_start|>user``, ``<|begin_of_text|><|start_header_id|>``, ``<bos><start_of_turn>``), or with that
+        first token opening again after every stop id of :meth:`inner_stops`, with at most ``TAIL`` tokens between
+        them (ChatML's ``<|im_end|>\\n<|im_start|>``: the next turn, whatever role each row opens with). Blocks
+        cut from concatenated text start anywhere (run_clm's ``group_texts``); a block prefixed with a bos goes
+        on with any token, and the documents inside it, joined with the eos, start without one."""
+        rows = self.sequences
+        if len(rows) < 2 or self.packed_rows or any(s.ids is None for s in rows) or \
+                len({s.ids[0] for s in rows}) != 1:
+            return False
+        if len({s.ids[1:2] for s in rows}) == 1:
+            return True
+        opener = rows[0].ids[0]
+        inner = [(s, i) for s in rows for i in self.inner_stops(s)]
+        return bool(inner) and all(opener in s.ids[i + 1:i + 2 + TAIL] for s, i in inner)
+
+    @cached_property
+    def rows_are_examples(self) -> bool:
+        """Whether a full row (no padding, one sequence) that ends without a stop id was cut at ``max_length``: its
+        rows open as examples do (:attr:`rows_open_as_examples`), or the batches show where sequences end and
+        no full row holds a stop id with more than ``TAIL`` tokens after it (each row one text, as in plain-text
+        fine-tuning). Blocks cut from documents joined with the eos (run_clm's ``group_texts``, TRL's wrapped
+        packing) hold it inside their rows and start anywhere: a block ends where the cut falls, even when the
+        last, shorter block is padded."""
+        if self.rows_open_as_examples:
+            return True
+        return self.ends_visible and not any(self.inner_stops(s) for s in self.sequences
+                                             if s.full_row and (s.batch, s.row) not in self.packed_rows)
+
+    def end_known(self, sequence: Sequence) -> bool:
+        """Whether the sequence's end shows whether it ends with a stop id: a full row's when the rows are
+        examples (:attr:`rows_are_examples`); another sequence's (it ends before padding, or where the next packed
+        one starts) when the batches show where their sequences end."""
+        if sequence.full_row and (sequence.batch, sequence.row) not in self.packed_rows:
+            return self.rows_are_examples
+        return self.ends_visible
 
     def cut(self, sequence: Sequence) -> bool:
         """Whether the sequence runs, supervised, to the last position of a full row as long as the longest:
@@ -149,19 +191,22 @@ class BatchView:
         """Why no supervised label is a stop id: ``"pad"`` (a stop id is the pad id, and the collator masks
         it by id: :attr:`masked_by_pad_id`), ``"mask"`` (a masked stop id closes a supervised span: the loss
         mask stops short of it), ``"cut"`` (two sequences or more, and every supervised one is :meth:`cut`:
-        truncation took the terminator away), ``"absent"`` (no stop id closes any supervised span: none
-        appears, or only in unsupervised parts such as prompts); None when some supervised label is a stop id,
-        nothing is supervised, or the batch shows no sequence end and no stop id."""
+        truncation took the terminator away; in batches that show no sequence end and no stop id, only when the
+        rows open as examples, :attr:`rows_open_as_examples`: chat rows cut before their first terminator),
+        ``"absent"`` (no stop id closes any supervised span: none appears, or only in unsupervised parts such as
+        prompts); None when some supervised label is a stop id, nothing is supervised, or the batch shows no
+        sequence end and no stop id and its rows are not examples cut (blocks of concatenated text)."""
         if self.trained_stops or not self.has_supervision:
             return None
         if self.masked_by_pad_id:
             return "pad"
         if self.stops_after_answers:
             return "mask"
-        if not (self.ends_visible or self.masked_stops):
-            return None
         supervised = [s for s in self.sequences if s.supervised]
-        return "cut" if len(supervised) >= 2 and all(self.cut(s) for s in supervised) else "absent"
+        if len(supervised) >= 2 and all(self.cut(s) for s in supervised) and \
+                (self.ends_visible or self.masked_stops or self.rows_open_as_examples):
+            return "cut"
+        return "absent" if self.ends_visible or self.masked_stops else None
 
     def stop_list(self) -> str:
         return "[" + ", ".join(str(i) for i in sorted(self.stop_ids)) + "]"

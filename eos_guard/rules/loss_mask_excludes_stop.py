@@ -18,6 +18,11 @@ class LossMaskExcludesStop(BatchRule):
     is a stop id and masked by id (that case is EOS023): a mask that leaves out the terminator leaves out the
     tokens after it too (ChatML's `\\n`, the next prompt).
 
+    When that stop id is also the pad id, the labels cannot tell two causes apart: a mask that stops short of
+    the terminator, and a mask that keeps it but leaves out the `\\n` after it under a collator that masks the
+    pad id (`labels[labels == tokenizer.pad_token_id] = -100`) make the same batch. The message then names
+    both fixes.
+
     ## Why it breaks generation
     Assistant-only or completion-only loss masks everything but the answers. When the mask ends before the
     terminator (a chat template whose `{% generation %}` block closes before `<|im_end|>`, a response
@@ -43,7 +48,8 @@ class LossMaskExcludesStop(BatchRule):
     Put the terminator inside the supervised span: in the chat template, close `{% endgeneration %}` after the
     terminator (`{% generation %}{{ content }}<|im_end|>{% endgeneration %}`); with prompt-completion data,
     end each completion with the terminator; in a custom mask, keep the answer's last token and the one after
-    it.
+    it. If the mask already keeps it and the pad token is the terminator, give the tokenizer a pad token that
+    is not a stop id (EOS023's remediation).
     """
 
     code = "EOS025"
@@ -55,7 +61,13 @@ class LossMaskExcludesStop(BatchRule):
         if view.never_trained != "mask":
             return
         at = view.stops_after_answers[0]  # the terminator the mask should have kept
+        pad = view.pad_token_id
+        # A mask that keeps the terminator and leaves out the "\n" after it, under a collator that masks the pad
+        # id, makes the very labels of a mask that stops short of the terminator: name both fixes.
+        by_id = "" if at.id != pad else (f"; the pad token id {pad} is this stop id: if the loss mask keeps it, "
+                                         "the collator masks it by id (pad token == eos); then give the tokenizer "
+                                         "a pad token that is not a stop id")
         yield self.batch_finding(view, f"no supervised label in {view.where()} is a stop id {view.stop_list()}: "
                                        f"{at.id} follows the supervised tokens with label -100 (the loss mask "
                                        "excludes the terminator), so the model is never trained to stop; put the "
-                                       "terminator inside the supervised span", at)
+                                       f"terminator inside the supervised span{by_id}", at)

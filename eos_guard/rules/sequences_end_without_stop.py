@@ -16,17 +16,26 @@ class SequencesEndWithoutStop(BatchRule):
     some sequences' last supervised span (the last answer) does not end with one: its last stop id is
     followed by more than two supervised tokens (ChatML's `<|im_end|>\\n` ends with one), or it has none. A
     sequence is a row of a padded batch or one of the sequences packed into a row (`position_ids`). The
-    message gives the share.
+    message gives the share of the sequences whose end counts.
 
-    The batches must show where their sequences end (padding, packed sequences, a loss mask), or, when they
-    show none (full rows, no -100: full-sequence loss with every example longer than `max_length`), every
-    row (two or more) must start with the same token, a bos or the chat template's turn opener: each row is
-    then one example, while blocks of concatenated pretraining text start anywhere.
+    A sequence that ends before padding, or where the next packed one starts, counts when the batches show
+    where their sequences end (padding, packed sequences, a loss mask). A sequence that runs to the end of a
+    full row (no padding) counts only when the rows are examples, each cut at `max_length`, not blocks cut
+    from concatenated text (run_clm's `group_texts`, TRL's `packing_strategy="wrapped"`, blocks that each
+    start with a bos), whose ends fall anywhere: every row (two or more) opens with the same token, and
+    either with the same second token too (a chat template's opening: `<|im_start|>user`) or with that first
+    token again after each stop id followed by more than two tokens in its row, with at most two tokens
+    between them (ChatML's `<|im_end|>\\n<|im_start|>`); or the batches show where their sequences end and
+    no full row holds a stop id followed by more than two tokens (one text per row, as in plain-text
+    fine-tuning). A bos alone makes no examples: a block prefixed with it goes on with any token, and the
+    documents inside it do not start with it.
 
     When no stop id is supervised at all and every supervised sequence (two or more) runs, supervised, to the
     end of a full row (no padding) as long as the longest, truncation cut the terminator off every one: the
     finding is then an error, since nothing in the batches teaches the model to stop (EOS024 would name the
-    wrong fix: the data has the terminator).
+    wrong fix: the data has the terminator). When the batches show no sequence end either (no padding, no
+    -100, no stop id anywhere: chat examples cut before their first terminator), only if the rows open as
+    examples do (the same first and second token, as above); blocks of concatenated text are not reported.
 
     ## Why it breaks generation
     Usually truncation: an example longer than `max_length` loses its end, terminator included, so the model
@@ -69,12 +78,13 @@ class SequencesEndWithoutStop(BatchRule):
                                            "never trained to stop; raise max_length or drop the examples that "
                                            "exceed it", Token(first, last_span(first)[-1]), Severity.ERROR)
             return
-        if not view.trained_stops or not view.sequence_ends_known:
+        if not view.trained_stops:
             return
-        open_ended = [s for s in supervised if not ends_with_stop(s, view.stop_ids)]
+        known = [s for s in supervised if view.end_known(s)]
+        open_ended = [s for s in known if not ends_with_stop(s, view.stop_ids)]
         if not open_ended:
             return
-        share = f"{len(open_ended)} of {len(supervised)} sequences ({len(open_ended) / len(supervised):.0%})"
+        share = f"{len(open_ended)} of {len(known)} sequences ({len(open_ended) / len(known):.0%})"
         first = open_ended[0]
         yield self.batch_finding(view, f"{share} in {view.where()} do not end their last supervised span with a "
                                        f"stop id {view.stop_list()} (truncated at max_length, or missing the "

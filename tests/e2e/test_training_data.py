@@ -244,6 +244,9 @@ def _sft_trainer(tmp_path: Path, tokenizer, callbacks: list, **config):
     pytest.param({"packing": True, "max_length": 64}, id="packed"),
     # blocks of 16 cut from the concatenated conversations, which start anywhere (the last, shorter block too)
     pytest.param({"packing": True, "packing_strategy": "wrapped", "max_length": 16}, id="packed-wrapped"),
+    # blocks of 32: the callback's 8 batches reach the last block, padded beside 4 full ones (it was EOS026,
+    # "15 of 21 sequences (71%)")
+    pytest.param({"packing": True, "packing_strategy": "wrapped", "max_length": 32}, id="packed-wrapped-padded-tail"),
 ])
 def test_sft_trainer_with_pad_equal_to_eos_passes(tmp_path, config):
     """TRL's collator pads labels by position (-100), so pad == eos masks nothing: no false alarm."""
@@ -275,6 +278,19 @@ def test_sft_trainer_truncating_every_conversation_is_reported(tmp_path):
     trainer.train()  # a warning: logged, training goes on
     [finding] = callback.data_report.findings()
     assert finding.code == "EOS026" and "raise max_length" in finding.message
+
+
+def test_sft_trainer_truncating_every_conversation_before_its_first_terminator_is_stopped(tmp_path):
+    """max_length=8, shorter than every first user turn: full rows, no padding, no -100 and no stop id anywhere,
+    each opening with <|im_start|>user. Nothing teaches the model to stop: EOS026, an error (it was no finding)."""
+    from eos_guard.integrations.transformers import EosGuardCallback, EosGuardCheckError
+
+    trainer = _sft_trainer(tmp_path, tokenizer_with(story.BASE_EOS), [EosGuardCallback()], max_length=8)
+    with pytest.raises(EosGuardCheckError) as raised:
+        trainer.train()
+    assert trainer.state.global_step == 0
+    [finding] = raised.value.report.findings()
+    assert (finding.code, str(finding.severity)) == ("EOS026", "error") and "raise max_length" in finding.message
 
 
 def test_sft_trainer_assistant_only_loss_that_drops_the_terminator_is_stopped(tmp_path):
