@@ -8,6 +8,7 @@ rules that apply to them); a GGUF file is checked after the folders, which it is
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from .baseline import baseline_problems, read_baselines
@@ -157,7 +158,8 @@ def check_folders(folders: list[Path], config: Config, baselines: dict[Path, str
     if baselines is None:
         baselines, _ = _baselines(folders, config)
     workers = pool_size(len(folders), _cores(), _idle_cores())
-    if workers < 2:
+    start = _start_method() if workers >= 2 else None
+    if start is None:
         reports = []
         shared: dict = {}  # equal stop sets of the run's folders (runtimes.released)
         for folder in folders:
@@ -169,13 +171,27 @@ def check_folders(folders: list[Path], config: Config, baselines: dict[Path, str
 
     task = functools.partial(_check_many, config=config, baselines=baselines, keep_documents=keep_documents)
     chunks = [folders[i::workers * 4] for i in range(workers * 4)]
-    with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=start) as pool:
         try:
             done = {f.folder: f for chunk in pool.map(task, chunks) for f in chunk}
         except BaseException:  # a MissingDependency, an interrupt: the chunks not started yet never start
             pool.shutdown(cancel_futures=True)
             raise
     return [done[folder] for folder in folders]
+
+
+def _start_method() -> Any:
+    """How workers start, or None for no workers. On Linux, forked (it costs least, and Python 3.14 would
+    otherwise use forkserver, which imports the caller's main script again), but only where this process runs no
+    other thread: a fork in the middle of another thread's lock may deadlock the child (Python 3.12+ warns of
+    it), so a caller with threads (a notebook's kernel, a training script calling eos_guard.check) has its
+    folders checked in this process. Elsewhere, the platform's default (spawn on macOS and Windows)."""
+    import multiprocessing
+    import threading
+
+    if not sys.platform.startswith("linux"):
+        return multiprocessing.get_context()
+    return multiprocessing.get_context("fork") if threading.active_count() == 1 else None
 
 
 def pool_size(folders: int, cores: int, idle: int) -> int:

@@ -266,6 +266,12 @@ def test_input_errors_survive_pickling_with_their_place():
     assert type(back) is HubError and back.reason == "not found" and str(back) == str(hub)
 
 
+def forked():
+    import multiprocessing
+
+    return multiprocessing.get_context("fork")
+
+
 def test_many_folders_are_checked_in_parallel_with_the_same_report(run, tmp_path, monkeypatch):
     import shutil
 
@@ -281,6 +287,7 @@ def test_many_folders_are_checked_in_parallel_with_the_same_report(run, tmp_path
     monkeypatch.setattr(check, "PARALLEL_FROM", 2)
     monkeypatch.setattr(check, "_cores", lambda: 2)  # as on an idle 2-core machine
     monkeypatch.setattr(check, "_idle_cores", lambda: 2)
+    monkeypatch.setattr(check, "_start_method", forked)  # workers, even where earlier tests left a thread
     assert run("--format", "json", "tree") == serial
     assert json.loads(serial[1])["findings"][0]["model"] == "tree/m00"
     # --fix keeps each folder's documents to plan its edits: workers send them back too, and the same files change
@@ -319,6 +326,7 @@ def test_the_api_checks_many_folders_in_parallel_when_one_has_a_large_tokenizer_
     monkeypatch.setattr(check, "PARALLEL_FROM", 2)
     monkeypatch.setattr(check, "_cores", lambda: 2)
     monkeypatch.setattr(check, "_idle_cores", lambda: 2)
+    monkeypatch.setattr(check, "_start_method", forked)  # workers, even where earlier tests left a thread
     parallel = eos_guard.check(tmp_path / "tree")
     monkeypatch.setattr(check, "_cores", lambda: 1)
     serial = eos_guard.check(tmp_path / "tree")
@@ -447,3 +455,42 @@ def test_an_option_other_tools_have_for_a_command_says_the_command(run, option, 
     """ruff's ``--explain``: eos-guard's ``explain`` is a command; the usage error says so."""
     code, out, err = run(option, ".")
     assert code == 2 and out == "" and err.endswith(f"eos-guard: error: unrecognized arguments: {option} ({hint})\n")
+
+
+def test_workers_are_not_forked_while_another_thread_runs(tmp_path, monkeypatch):
+    """eos_guard.check() over many folders from a process with other threads (a notebook's kernel, a training
+    script): a fork then may deadlock the child, which Python 3.12+ warns of (a DeprecationWarning, made an error
+    here). Those folders are checked in this process, with the same reports; without threads, workers are forked
+    (Python 3.14's default, forkserver, would import the caller's main script again)."""
+    import multiprocessing
+    import shutil
+    import threading
+    import warnings
+
+    import eos_guard
+    from eos_guard import pipeline as check
+
+    for i in range(6):
+        shutil.copytree(RULE_CASES / "EOS001-terminator-not-stop-id", tmp_path / "tree" / f"m{i}")
+    monkeypatch.setattr(check, "_cores", lambda: 1)
+    serial = [(m.folder, m.findings) for m in eos_guard.check(tmp_path / "tree").models]
+    monkeypatch.setattr(check, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(check, "_cores", lambda: 2)
+    monkeypatch.setattr(check, "_idle_cores", lambda: 2)
+    if threading.active_count() == 1:
+        assert check._start_method().get_start_method() == "fork"
+    pools = []
+    monkeypatch.setattr(multiprocessing.get_context("fork"), "Process",
+                        lambda *args, **kwargs: pools.append(1) or multiprocessing.Process(*args, **kwargs))
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert check._start_method() is None
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", DeprecationWarning)
+            threaded = [(m.folder, m.findings) for m in eos_guard.check(tmp_path / "tree").models]
+    finally:
+        stop.set()
+        other.join()
+    assert threaded == serial and pools == []
