@@ -24,7 +24,7 @@ from .version import __version__
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
-    from typing import Callable, Sequence, TextIO
+    from typing import Any, Callable, Sequence, TextIO
 
     from .results import Report
 
@@ -56,6 +56,20 @@ _OPTION_HABITS = {"--explain": "explain is a command: eos-guard explain PATH",
 
 
 class _Parser(argparse.ArgumentParser):
+    def _print_message(self, message: str, file: Any = None) -> None:
+        """argparse's, except that stdout that cannot be written (--help or --version to a full disk) is
+        OutputFailed, not silently lost: argparse passes over an OSError there."""
+        if message and file is sys.stdout:
+            try:
+                file.write(message)
+                file.flush()
+            except BrokenPipeError:
+                raise
+            except OSError as exc:
+                raise OutputFailed(None, f"cannot write the output: {exc.strerror or exc}") from None
+            return
+        super()._print_message(message, file)
+
     def error(self, message: str) -> None:  # argparse's own exit code is 2 too; keep its one-line style
         if message.startswith("unrecognized arguments: "):
             hints = [_OPTION_HABITS.get(word) or self._closest(word) for word in message.split()[2:]]
@@ -157,6 +171,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _main(list(sys.argv[1:] if argv is None else argv))
     except BrokenPipeError:  # the reader stopped reading (``| head``): nothing more to say, and nowhere to say it
         _discard_stdout()
+        return EXIT_ERROR
+    except OutputFailed as exc:  # stdout is full (``eos-guard rule --all > /dev/full``): say so on stderr
+        _discard_stdout()
+        _say(f"eos-guard: {exc.render()}")
         return EXIT_ERROR
 
 

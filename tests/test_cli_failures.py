@@ -651,3 +651,16 @@ def test_names_after_double_dash_are_paths_even_when_they_look_like_options(run,
     assert code == 0 and not (tmp_path / "x.json").exists(), (out, err)
     code, _, _ = run("--baseline", "none", "m", "--sarif=x.json")
     assert code == 0 and (tmp_path / "x.json").exists()  # without "--", the option: why the docs say to add it
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full here")
+@pytest.mark.parametrize("args", [["--version"], ["--help"], ["explain", "--help"], ["rule", "EOS001"],
+                                  ["rule", "--all"]])
+def test_every_command_says_a_full_disk_on_stderr(tmp_path, args):
+    """`eos-guard rule EOS001 > /dev/full` ended in a traceback; --help and --version exited 0 with nothing
+    written, since argparse passes over an OSError of stdout."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "EOS_GUARD_CACHE_DIR": str(tmp_path / "cache")}
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([sys.executable, "-m", "eos_guard", *args], stdout=full, stderr=subprocess.PIPE,
+                              text=True, env=env, cwd=tmp_path)
+    assert (proc.returncode, proc.stderr) == (2, "eos-guard: cannot write the output: No space left on device\n")
