@@ -750,3 +750,20 @@ def test_answers_without_terminator_under_prompt_masking(tok):
     [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id)
     assert finding.code == "EOS024"
     assert "stop ids appear only in unsupervised parts (prompts), never after a supervised span" in finding.message
+
+
+def test_truncated_multi_turn_rows_whose_turns_open_with_their_role_still_count():
+    """Zephyr-style rows (``<|system|>``/``<|user|>``/``<|assistant|>`` each open a turn, ``</s>`` ends one): the
+    rows neither share their second token nor reopen with their first after a stop, so after 6995feb a truncated
+    full row read as a block of wrapped text and EOS026 went silent. Two rows that end before padding show that
+    rows are examples: wrapped text pads only the dataset's last block."""
+    full = [1, 10, 13, 20, 2, 13, 11, 13, 21, 2, 13, 12, 13, 22, 23, 24]  # cut inside its last answer
+    padded = [[1, 11, 13, 21, 2, 13, 12, 13, 22, 25, 2, 13, 0, 0, 0, 0],
+              [1, 11, 13, 26, 2, 13, 12, 13, 27, 2, 13, 0, 0, 0, 0, 0]]
+    batch = {"input_ids": [full, *padded],
+             "attention_mask": [[1] * 16, [1] * 12 + [0] * 4, [1] * 11 + [0] * 5],
+             "labels": [[-100] * 13 + [22, 23, 24], [-100] * 8 + [22, 25, 2] + [-100] * 5,
+                        [-100] * 8 + [27, 2] + [-100] * 6]}
+    findings = eos_guard.check_batch(batch, stop_ids=[2], pad_token_id=0)
+    assert [(f.code, str(f.severity)) for f in findings] == [("EOS026", "warning")]
+    assert findings[0].message.startswith("1 of 3 sequences (33%)")

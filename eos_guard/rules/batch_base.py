@@ -159,14 +159,21 @@ class BatchView:
         return bool(inner) and all(opener in s.ids[i + 1:i + 2 + TAIL] for s, i in inner)
 
     @cached_property
+    def padded_rows(self) -> int:
+        """The rows of one sequence that end before their row does (padding follows)."""
+        return sum(1 for s in self.sequences if not s.full_row and (s.batch, s.row) not in self.packed_rows)
+
+    @cached_property
     def rows_are_examples(self) -> bool:
         """Whether a full row (no padding, one sequence) that ends without a stop id was cut at ``max_length``: its
-        rows open as examples do (:attr:`rows_open_as_examples`), or the batches show where sequences end and
-        no full row holds a stop id with more than ``TAIL`` tokens after it (each row one text, as in plain-text
+        rows open as examples do (:attr:`rows_open_as_examples`), or two rows or more end before padding (blocks
+        of wrapped text are all full but the dataset's last), or the batches show where sequences end and no
+        full row holds a stop id with more than ``TAIL`` tokens after it (each row one text, as in plain-text
         fine-tuning). Blocks cut from documents joined with the eos (run_clm's ``group_texts``, TRL's wrapped
         packing) hold it inside their rows and start anywhere: a block ends where the cut falls, even when the
-        last, shorter block is padded."""
-        if self.rows_open_as_examples:
+        last, shorter block is padded. (Multi-turn rows whose turns open with their role's token, Zephyr's
+        ``<|user|>``, read as examples through their padded rows.)"""
+        if self.rows_open_as_examples or self.padded_rows >= 2:
             return True
         return self.ends_visible and not any(self.inner_stops(s) for s in self.sequences
                                              if s.full_row and (s.batch, s.row) not in self.packed_rows)

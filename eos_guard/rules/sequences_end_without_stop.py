@@ -25,9 +25,10 @@ class SequencesEndWithoutStop(BatchRule):
     start with a bos), whose ends fall anywhere: every row (two or more) opens with the same token, and
     either with the same second token too (a chat template's opening: `<|im_start|>user`) or with that first
     token again after each stop id followed by more than two tokens in its row, with at most two tokens
-    between them (ChatML's `<|im_end|>\\n<|im_start|>`); or the batches show where their sequences end and
-    no full row holds a stop id followed by more than two tokens (one text per row, as in plain-text
-    fine-tuning). A bos alone makes no examples: a block prefixed with it goes on with any token, and the
+    between them (ChatML's `<|im_end|>\\n<|im_start|>`); or two rows or more end before padding (wrapped text
+    pads only the dataset's last block: Zephyr-style rows, whose turns open with their role's token); or the
+    batches show where their sequences end and no full row holds a stop id followed by more than two tokens
+    (one text per row, as in plain-text fine-tuning). A bos alone makes no examples: a block prefixed with it goes on with any token, and the
     documents inside it do not start with it.
 
     When no stop id is supervised at all and every supervised sequence (two or more) runs, supervised, to the
