@@ -664,3 +664,23 @@ def test_every_command_says_a_full_disk_on_stderr(tmp_path, args):
         proc = subprocess.run([sys.executable, "-m", "eos_guard", *args], stdout=full, stderr=subprocess.PIPE,
                               text=True, env=env, cwd=tmp_path)
     assert (proc.returncode, proc.stderr) == (2, "eos-guard: cannot write the output: No space left on device\n")
+
+
+@pytest.mark.parametrize("text", ['{"processor_class": "LlavaProcessor",', "[1, 2]"])
+def test_a_broken_processor_config_json_does_not_hide_the_folder_s_findings(tmp_path, run, text):
+    """Only AutoProcessor reads processor_config.json: AutoTokenizer, generate() and pipeline() never open it. One
+    that is not JSON made the folder "cannot be read" (exit 2, no finding) once the file was read for its chat
+    template; now its error is reported (exit 2) and the folder checked without it. JSON of another kind has no
+    chat template to read."""
+    import shutil
+
+    folder = shutil.copytree(RULE_CASES / "EOS001-terminator-not-stop-id", tmp_path / "m")
+    (folder / "processor_config.json").write_text(text, encoding="utf-8")
+    code, out, err = run("--format", "concise", "--no-cache", "--baseline", "none", str(folder))
+    assert " EOS001 error: " in out, out
+    if text.startswith("{"):
+        assert code == 2 and "processor_config.json:1:38: cannot parse JSON" in err
+        assert "only a processor (AutoProcessor) reads this file, so the folder is checked without it" in err
+        assert out.endswith("1 checked without a malformed file.\n")
+    else:
+        assert code == 1 and err == ""
