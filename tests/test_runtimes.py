@@ -813,7 +813,8 @@ def test_a_reward_model_with_a_chat_template_gets_no_rule_about_stopping(tmp_pat
                                       "EOS017"}, codes
     assert run("--diff", "--no-cache", "--baseline", "none", str(folder))[:2] == (0, "")
     code, out, _ = run("explain", "--no-cache", str(folder))
-    assert "Qwen2ForSequenceClassification cannot generate (config.json architectures)" in out
+    assert "Qwen2ForSequenceClassification cannot generate (config.json architectures; vLLM runs it as a pooling " \
+           "model)" in out
     assert "fix for" not in out
     code, out, _ = run("explain", "--format", "json", "--no-cache", str(folder))
     assert json.loads(out)["models"][0]["generates"] is False

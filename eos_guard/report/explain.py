@@ -63,9 +63,9 @@ def _model(model: ResolvedModel) -> str:
     generates = model.generates
     if not generates:
         names = ", ".join(model.cannot_generate)
-        lines.append(printable(f"  {names} cannot generate (config.json architectures): no runtime runs generate() "
-                               "on this model, so a check runs no rule about stopping; the rows below say what "
-                               "each runtime would stop on if one did"))
+        lines.append(printable(f"  {names} cannot generate (config.json architectures; vLLM runs it as a pooling "
+                               "model): a check runs no rule about stopping; the rows below say what each runtime "
+                               "would stop on if it generated"))
     for path, reason in model.files.skipped:  # what the rows below do without (EOS018 in a check)
         lines.append(printable(f"  {path.name} {reason}: the rows below are without it"))
     rows = [COLUMNS]

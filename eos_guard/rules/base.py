@@ -61,13 +61,16 @@ class Rule:
 
 
 NOT_FOR_NON_GENERATING = (
-    "Not reported for a model that cannot generate: config.json's `architectures` lists only heads without\n"
-    "`generate()` (`BertForSequenceClassification`, `Qwen2ForSequenceClassification` reward models,\n"
+    "Not reported for a model folder whose config.json `architectures` lists only classes without `generate()`:\n"
+    "heads (`BertForSequenceClassification`, `Qwen2ForSequenceClassification` reward models,\n"
     "`...ForTokenClassification`, `...ForMaskedLM`, ...) and bare models as `AutoModel` loads them (`BertModel` in\n"
     "sentence-transformers folders, `MistralModel` in embedding models; transformers' own list, in\n"
-    "`eos_guard/data/model_classes.json`). transformers gives them no `generate()`, and vLLM runs them as pooling\n"
-    "models. A config.json `auto_map` that names remote code able to generate for an `AutoModelFor...` class\n"
-    "keeps the rule.")
+    "`eos_guard/data/model_classes.json`). The rule follows `architectures`, as vLLM does, which runs such a folder\n"
+    "as a pooling model. transformers' `pipeline()` and `AutoModelForCausalLM` pick their class by `model_type`\n"
+    "instead, and would load a generating class whose head the checkpoint does not hold (untrained, unless the\n"
+    "embeddings are tied), and llama.cpp's converter takes some bare models (`LlamaModel`, `Qwen2Model`): a folder\n"
+    "meant to generate names its `...ForCausalLM` class. A config.json `auto_map` that names remote code able to\n"
+    "generate for an `AutoModelFor...` class keeps the rule.")
 
 
 def describe_ids(ids: tuple[int, ...] | list[int], model: ResolvedModel) -> str:
