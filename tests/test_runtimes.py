@@ -752,13 +752,16 @@ def test_the_bare_model_table_is_the_installed_transformers_own():
     transformers: the classes AutoModel loads, less those with GenerationMixin among their bases. Spot checks
     keep the computation honest: BERT's and Mistral's bare models cannot generate, Bark's and SeamlessM4T's
     can, and no ...ForCausalLM or ...ForConditionalGeneration class of a chat model is listed."""
-    pytest.importorskip("transformers")
+    transformers = pytest.importorskip("transformers")
+    shipped = json.loads((ROOT / "eos_guard" / "data" / "model_classes.json").read_text(encoding="utf-8"))
+    if transformers.__version__.split(".")[:2] != shipped["transformers"].split(".")[:2]:
+        pytest.skip(f"the table was written from transformers {shipped['transformers']}; {transformers.__version__} "
+                    "has other model classes (Python 3.10 gets 5.20)")
     sys.path.insert(0, str(ROOT / "scripts"))
     try:
         import model_classes
     finally:
         sys.path.remove(str(ROOT / "scripts"))
-    shipped = json.loads((ROOT / "eos_guard" / "data" / "model_classes.json").read_text(encoding="utf-8"))
     assert shipped["headless"] == model_classes.tables()["headless"]
     headless = set(shipped["headless"])
     assert {"BertModel", "MistralModel", "Qwen2Model", "XLMRobertaModel"} <= headless
