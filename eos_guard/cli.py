@@ -60,13 +60,7 @@ class _Parser(argparse.ArgumentParser):
         """argparse's, except that stdout that cannot be written (--help or --version to a full disk) is
         OutputFailed, not silently lost: argparse passes over an OSError there."""
         if message and file is sys.stdout:
-            try:
-                file.write(message)
-                file.flush()
-            except BrokenPipeError:
-                raise
-            except OSError as exc:
-                raise OutputFailed(None, f"cannot write the output: {exc.strerror or exc}") from None
+            write(message)  # the reports' writer: a full disk is its OutputFailed
             return
         super()._print_message(message, file)
 

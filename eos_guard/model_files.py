@@ -71,13 +71,19 @@ NO_GENERATE = ("ForSequenceClassification", "ForTokenClassification", "ForMultip
 
 
 def _cannot_generate(class_name: str) -> bool:
+    if class_name.endswith(GENERATING):  # most folders: the table is not read
+        return False
     return class_name.endswith(NO_GENERATE) or class_name in _headless_classes()
+
+
+# class names that generate: no bare model's ends so (tests/test_runtimes.py reads the table)
+GENERATING = ("ForCausalLM", "ForConditionalGeneration", "LMHeadModel")
 
 
 @cache
 def _headless_classes() -> frozenset[str]:
-    """data/model_classes.json's bare models, read when a rule first asks (only EOS004 does, for a folder
-    without stop ids)."""
+    """data/model_classes.json's bare models, read once per process, for the first folder whose classes are
+    not named as generating ones."""
     import json
 
     text = (Path(__file__).parent / "data" / "model_classes.json").read_text(encoding="utf-8")

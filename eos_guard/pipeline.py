@@ -185,21 +185,23 @@ def _start_method() -> Any:
     otherwise use forkserver, which imports the caller's main script again), but only where this process runs no
     other thread, started by Python or by a library: a fork in the middle of another thread's lock may deadlock
     the child (Python 3.12+ warns of it), so a caller with threads (a notebook's kernel, a training script that
-    tokenized with the tokenizers library, calling eos_guard.check) has its folders checked in this process. Elsewhere, the platform's default (spawn on macOS and Windows)."""
+    tokenized with the tokenizers library, calling eos_guard.check) has its folders checked in this process.
+    Elsewhere, the platform's default (spawn on macOS and Windows)."""
     import multiprocessing
-    import threading
 
     if not sys.platform.startswith("linux"):
         return multiprocessing.get_context()
-    return multiprocessing.get_context("fork") if _threads(threading) == 1 else None
+    return multiprocessing.get_context("fork") if _threads() == 1 else None
 
 
-def _threads(threading: Any) -> int:
+def _threads() -> int:
     """The threads of this process, those its libraries start outside Python too (the tokenizers library's pool,
     torch's), as Python 3.12+ counts them for its warning: /proc/self/task, else Python's own."""
     try:
         return len(os.listdir("/proc/self/task"))
     except OSError:
+        import threading
+
         return threading.active_count()
 
 

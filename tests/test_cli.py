@@ -477,7 +477,7 @@ def test_workers_are_not_forked_while_another_thread_runs(tmp_path, monkeypatch)
     monkeypatch.setattr(check, "PARALLEL_FROM", 2)
     monkeypatch.setattr(check, "_cores", lambda: 2)
     monkeypatch.setattr(check, "_idle_cores", lambda: 2)
-    if check._threads(threading) == 1:
+    if check._threads() == 1:
         assert check._start_method().get_start_method() == "fork"
     pools = []
     monkeypatch.setattr(multiprocessing.get_context("fork"), "Process",
@@ -508,6 +508,6 @@ def test_threads_a_library_starts_outside_python_count_too():
     tokenizer = Tokenizer(models.WordLevel({"a": 0, "[UNK]": 1}, unk_token="[UNK]"))
     tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
     tokenizer.encode_batch(["a a"] * 2000)
-    if check._threads(threading) == threading.active_count():
+    if check._threads() == threading.active_count():
         pytest.skip("the tokenizers library started no thread here (one core, or TOKENIZERS_PARALLELISM=false)")
     assert check._start_method() is None
