@@ -15,15 +15,16 @@ from pathlib import Path
 
 from .config_types import Config
 from .errors import InputError, register_alias, web_address
-from .model_files import (ADAPTER_CONFIG, JSON_FILES, MAX_TEMPLATES, TEMPLATE_DIR, TEMPLATE_FILE, TOO_MANY_TEMPLATES,
-                          record_not_fetched, size_limit)
+from .model_files import (ADAPTER_CONFIG, JSON_FILES, MAX_TEMPLATES, MODULES_CONFIG, TEMPLATE_DIR, TEMPLATE_FILE,
+                          TOO_MANY_TEMPLATES, record_not_fetched, size_limit)
 from .sources import HubRef
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
     from typing import Any, Callable
 
-READ_NAMES = (*JSON_FILES, TEMPLATE_FILE, ADAPTER_CONFIG)  # a PEFT adapter's adapter_config.json: EOS027
+# adapter_config.json: a PEFT adapter's base model (EOS027); modules.json: an embedding model (ModelFiles.not_generating)
+READ_NAMES = (*JSON_FILES, TEMPLATE_FILE, ADAPTER_CONFIG, MODULES_CONFIG)
 READ_PATTERNS = [*READ_NAMES, f"{TEMPLATE_DIR}/*.jinja"]  # offline without a listing: what the cache holds of these
 SKIP_PATTERNS = [f"{TEMPLATE_DIR}/*/*"]  # fnmatch's * crosses "/", but only direct children are templates
 FILE_WORKERS = 4  # parallel file downloads inside one repository; a repository has at most a few files to fetch

@@ -32,6 +32,10 @@ TEMPLATE_DIR = "additional_chat_templates"
 PROCESSOR_TEMPLATE = "chat_template.json"  # a processor's template, checked under this name next to the tokenizer's
 PROCESSOR_CONFIG = "processor_config.json"  # its chat_template, when set, is the processor's instead
 ADAPTER_CONFIG = "adapter_config.json"  # a PEFT adapter: generate() runs with its base model's configs
+MODULES_CONFIG = "modules.json"  # a sentence-transformers model's modules: one that pools makes it an embedding model
+# the module types vLLM takes for a Pooling module (vllm/transformers_utils/config.py _ST_POOLING_MODULE_TYPES, 0.33.0)
+POOLING_MODULES = ("sentence_transformers.models.Pooling",
+                   "sentence_transformers.sentence_transformer.modules.pooling.Pooling")
 
 
 def is_processor_template(name: str) -> bool:
@@ -137,6 +141,9 @@ class ModelFiles:
     # for a folder that is no adapter
     adapter_base: str | None = None
     adapter_config: JsonDocument | None = None  # adapter_config.json, when it parses
+    # modules.json's Pooling module (its "path", or the module's place when it has none) in a sentence-transformers
+    # folder, else None: vLLM runs the model as a pooling model (ModelFiles.generates)
+    pooling_module: str | None = None
     templates: dict[str, TemplateSource] = field(default_factory=dict)
     baseline: dict[str, JsonDocument] = field(default_factory=dict)  # file name -> its earlier version
     skipped: list[tuple[Path, str]] = field(default_factory=list)  # files not read, and why (EOS018)
@@ -193,6 +200,8 @@ class ModelFiles:
         files._add_processor_templates()
         if entries.link(ADAPTER_CONFIG) is not None:
             files.adapter_base = files._adapter_base(folder / ADAPTER_CONFIG)
+        if entries.link(MODULES_CONFIG) is not None:
+            files.pooling_module = files._pooling_module(folder / MODULES_CONFIG)
         return files
 
     def _adapter_base(self, path: Path) -> str:
@@ -207,6 +216,28 @@ class ModelFiles:
         value = self.adapter_config.get(("base_model_name_or_path",))
         return value if isinstance(value, str) else ""
 
+    def _pooling_module(self, path: Path) -> str | None:
+        """modules.json's first Pooling module, as vLLM's ``get_pooling_config`` (vllm/transformers_utils/config.py,
+        0.33.0) finds it: the first item of the list whose ``type`` is one of :data:`POOLING_MODULES`. None when
+        there is none, and when the file cannot be read or is not a list of objects with a ``type`` up to that item
+        (vLLM fails to start on it; transformers never reads the file): the folder is then checked as one that may
+        generate."""
+        try:
+            if not self._readable(path):
+                return None
+            modules = JsonDocument.read(path, False, *self._limit(path.name)).data
+        except (InputError, NotRead, OSError):
+            return None
+        if not isinstance(modules, list):
+            return None
+        for place, item in enumerate(modules):
+            if not (isinstance(item, dict) and "type" in item):
+                return None
+            if isinstance(item["type"], str) and item["type"] in POOLING_MODULES:
+                module = item.get("path")
+                return module if isinstance(module, str) and module else f"item {place + 1}"
+        return None
+
     @property
     def configs_elsewhere(self) -> bool:
         """A PEFT adapter without config.json and generation_config.json: generate() runs with its base model,
@@ -216,21 +247,35 @@ class ModelFiles:
 
     @property
     def generates(self) -> bool:
-        """False when every class config.json's ``architectures`` lists cannot generate, so no runtime runs
-        ``generate()`` on the model: a head without GenerationMixin (``BertForSequenceClassification``, whose
-        ``can_generate()`` is False), or a bare model as AutoModel loads it (``BertModel`` in sentence-transformers
-        folders, ``MistralModel`` in embedding models; vLLM runs these as pooling models). True otherwise: when
-        the list is absent or names a class not known, and when config.json's ``auto_map`` names remote code for
-        an ``AutoModelFor...`` class that can generate (the class ``trust_remote_code`` loads instead)."""
+        """Whether a runtime runs ``generate()`` on the model (:attr:`not_generating` says why not)."""
+        return not self.not_generating
+
+    @property
+    def not_generating(self) -> str:
+        """Why no runtime runs ``generate()`` on the model, or "" when one may:
+
+        - every class config.json's ``architectures`` lists cannot generate: a head without GenerationMixin
+          (``BertForSequenceClassification``, whose ``can_generate()`` is False), or a bare model as AutoModel loads
+          it (``BertModel`` in sentence-transformers folders, ``MistralModel`` in embedding models); vLLM runs these
+          as pooling models. Not when the list is absent or names a class not known, nor when config.json's
+          ``auto_map`` names remote code for an ``AutoModelFor...`` class that can generate (the class
+          ``trust_remote_code`` loads instead);
+        - modules.json lists a sentence-transformers Pooling module (:attr:`pooling_module`): vLLM runs the model as
+          a pooling model whatever its class (``ModelConfig._get_default_runner_type``, vllm/config/model.py,
+          0.33.0: "Some Sentence Transformers models use *ForCausalLM archs"), as Qwen3-Embedding and gte-Qwen2 are.
+        """
         config = self.config
         names = config.get(("architectures",)) if config is not None else None
-        if not (isinstance(names, list) and names and all(isinstance(name, str) for name in names)):
-            return True
-        auto_map = config.get(("auto_map",))
-        remote = [value.rsplit(".", 1)[-1] for key, value in auto_map.items()
-                  if isinstance(key, str) and key.startswith("AutoModelFor") and isinstance(value, str)] \
-            if isinstance(auto_map, dict) else []
-        return not all(_cannot_generate(name) for name in [*names, *remote])
+        if isinstance(names, list) and names and all(isinstance(name, str) for name in names):
+            auto_map = config.get(("auto_map",))
+            remote = [value.rsplit(".", 1)[-1] for key, value in auto_map.items()
+                      if isinstance(key, str) and key.startswith("AutoModelFor") and isinstance(value, str)] \
+                if isinstance(auto_map, dict) else []
+            if all(_cannot_generate(name) for name in [*names, *remote]):
+                return f"{', '.join(names)} cannot generate (config.json architectures)"
+        if self.pooling_module is not None:
+            return f"modules.json lists a sentence-transformers Pooling module ({self.pooling_module})"
+        return ""
 
     @property
     def tokenizer_only(self) -> bool:

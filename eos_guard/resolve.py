@@ -88,14 +88,14 @@ class ResolvedModel:
     special_token_problems: dict[str, tuple[str, Where]] = field(default_factory=dict)
     # runtime name -> runtimes.StopSet; the runtimes layer fills it in (runtimes.stop_sets), since it reads this model
     runtime_stops: dict[str, Any] = field(default_factory=dict)
-    # config.json's architectures when none of them can generate (a classifier, an embedding model:
-    # ModelFiles.generates), else empty; kept here since reports come after the files are released
-    cannot_generate: tuple[str, ...] = ()
+    # why no runtime runs generate() on the model (a classifier, an embedding model: ModelFiles.not_generating),
+    # else ""; kept here since reports come after the files are released
+    not_generating: str = ""
 
     @property
     def generates(self) -> bool:
         """Whether a runtime may run generate() on the model (the rules about stopping run only then)."""
-        return not self.cannot_generate
+        return not self.not_generating
 
     @property
     def terminator(self) -> Terminator | None:
@@ -184,8 +184,7 @@ def resolve(files: ModelFiles, limits: Limits = Limits()) -> ResolvedModel:
         special_tokens=special, special_where=where, stop=generation_stop_ids(files), config_eos=config_eos_ids(files),
         vocab_size=_vocab_size(files))
     model.terminators = [_terminator(t, model, limits) for t in files.templates.values()]
-    if not files.generates:
-        model.cannot_generate = tuple(files.config.get(("architectures",)))
+    model.not_generating = files.not_generating
     for name, doc in files.baseline.items():
         if isinstance(doc.data, dict) and doc.data.get("eos_token_id") is not None:
             model.baseline_eos[name] = _stop_ids(doc, ("eos_token_id",))

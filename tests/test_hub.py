@@ -42,6 +42,10 @@ REPOS = {
     # a PEFT adapter: the tokenizer files and adapter_config.json, no config.json or generation_config.json
     "org/lora": Repo.of({"tokenizer_config.json": chatml()["tokenizer_config.json"],
                          "adapter_config.json": b'{"base_model_name_or_path": "Qwen/Qwen2.5-3B", "peft_type": "LORA"}'}),
+    # an embedding model: a ChatML template whose <|im_end|> is no stop id, and a sentence-transformers Pooling module
+    "org/embedder": Repo.of({**chatml(), "modules.json": b'[{"idx": 0, "name": "0", "path": "", "type": '
+                             b'"sentence_transformers.models.Transformer"}, {"idx": 1, "name": "1", "path": '
+                             b'"1_Pooling", "type": "sentence_transformers.models.Pooling"}]'}),
     # listed with sizes only: a 300 MiB tokenizer.json and a 5 MiB template (over max-file-size / max-config-size)
     "org/huge": Repo.of({**chatml(fixed=True), "tokenizer.json": 300 * 1024 * 1024,
                          "additional_chat_templates/tool_use.jinja": 5 * 1024 * 1024}),
@@ -565,3 +569,12 @@ def test_an_adapter_on_the_hub_is_checked_as_one(eos_guard, hub):
     assert proc.returncode == 0 and ": EOS027 info: a PEFT adapter: generation takes its stop ids from its base " \
         "model 'Qwen/Qwen2.5-3B'" in proc.stdout and "EOS017" not in proc.stdout, proc.stdout + proc.stderr
     assert hub.requests_for(f"GET /org/lora/resolve/{sha('org/lora')}/adapter_config.json")
+
+
+def test_an_embedding_model_on_the_hub_is_checked_as_one(eos_guard, hub):
+    """modules.json was not fetched, so a sentence-transformers model checked as hf://org/name got the rules about
+    stopping (EOS001 here) that the same files checked locally do not get."""
+    proc = eos_guard("--format", "concise", "hf://org/embedder")
+    assert proc.returncode == 0 and "EOS001" not in proc.stdout, proc.stdout + proc.stderr
+    assert hub.requests_for(f"GET /org/embedder/resolve/{sha('org/embedder')}/modules.json")
+    assert eos_guard("--format", "concise", "hf://org/chatml").returncode == 1  # the same files without it

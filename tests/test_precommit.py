@@ -22,6 +22,7 @@ PRE_COMMIT = Path(sys.executable).parent / "pre-commit"
     "config.json", "generation_config.json", "tokenizer_config.json", "special_tokens_map.json",
     "added_tokens.json", "tokenizer.json", "chat_template.jinja", "chat_template.json", "processor_config.json",
     "models/llama/config.json", "a/b/additional_chat_templates/tool_use.jinja", "lora/adapter_config.json",
+    "embedder/modules.json",
 ])
 def test_files_regex_matches_model_files(name):
     assert all(re.search(hook["files"], name) for hook in HOOKS)
@@ -30,7 +31,7 @@ def test_files_regex_matches_model_files(name):
 @pytest.mark.parametrize("name", [
     "my_config.json", "config.json.bak", "config.yaml", "model.safetensors", "tokenizer.model",
     "generation_config.jsonl", "additional_chat_templates/x.txt", "templates/chat_template.jinja2",
-    "a/additional_chat_templates/b/c.jinja", "preprocessor_config.json",
+    "a/additional_chat_templates/b/c.jinja", "preprocessor_config.json", "my_modules.json",
 ])
 def test_files_regex_rejects_other_files(name):
     assert not any(re.search(hook["files"], name) for hook in HOOKS)

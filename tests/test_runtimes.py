@@ -818,11 +818,52 @@ def test_a_reward_model_with_a_chat_template_gets_no_rule_about_stopping(tmp_pat
                                       "EOS017"}, codes
     assert run("--diff", "--no-cache", "--baseline", "none", str(folder))[:2] == (0, "")
     code, out, _ = run("explain", "--no-cache", str(folder))
-    assert "Qwen2ForSequenceClassification cannot generate (config.json architectures; vLLM runs it as a pooling " \
-           "model)" in out
+    assert "Qwen2ForSequenceClassification cannot generate (config.json architectures): vLLM runs it as a pooling " \
+           "model" in out
     assert "fix for" not in out
     code, out, _ = run("explain", "--format", "json", "--no-cache", str(folder))
     assert json.loads(out)["models"][0]["generates"] is False
+
+
+POOLING = {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}
+TRANSFORMER = {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"}
+
+
+@pytest.mark.parametrize("modules, generates", [
+    ([TRANSFORMER, POOLING, {"idx": 2, "name": "2", "path": "2_Dense", "type": "sentence_transformers.models.Dense"}],
+     False),  # the fixture's own
+    ([TRANSFORMER, {**POOLING, "type": "sentence_transformers.sentence_transformer.modules.pooling.Pooling"}], False),
+    ([{**POOLING, "path": ""}], False),
+    (None, True),  # no modules.json
+    ([TRANSFORMER, {"idx": 1, "name": "1", "path": "1_Normalize", "type": "sentence_transformers.models.Normalize"}],
+     True),  # no Pooling module: vLLM goes by the class
+    ([TRANSFORMER, {**POOLING, "type": "my_package.Pooling"}], True),
+    ({"0": POOLING}, True),  # not a list: vLLM fails on it
+    ([{"path": ""}, POOLING], True),  # an item without a type before the Pooling one: vLLM fails on it
+    ("[{", True),  # not JSON: vLLM fails on it, transformers never reads it
+])
+def test_a_sentence_transformers_embedding_model_gets_no_rule_about_stopping(tmp_path, run, modules, generates):
+    """gte-Qwen2, stella_en_1.5B_v5 and Qwen3-Embedding are embedding models saved with a ...ForCausalLM class and a
+    ChatML template whose <|im_end|> is no stop id: EOS001 failed them. vLLM 0.33.0 runs a folder whose modules.json
+    lists a Pooling module as a pooling model whatever its class (ModelConfig._get_default_runner_type, through
+    get_pooling_config: the first item whose type is a Pooling module's); a folder it cannot read that way keeps
+    the rules, and a modules.json that is not JSON is no error of the folder's (transformers never reads it)."""
+    folder = shutil.copytree(FIXTURES / "stella-gte-qwen2-embedding-pooling", tmp_path / "embedder",
+                             ignore=shutil.ignore_patterns("expected.json", "README.md"))
+    if modules is None:
+        (folder / "modules.json").unlink()
+    elif isinstance(modules, str):
+        (folder / "modules.json").write_text(modules, encoding="utf-8")
+    else:
+        write_json(folder / "modules.json", modules)
+    code, out, err = run("--format", "json", "--no-cache", "--baseline", "none", str(folder))
+    codes = {f["code"] for f in json.loads(out)["findings"]}
+    assert (code, codes, err) == ((1, {"EOS001", "EOS017"}, "") if generates else (0, set(), ""))
+    code, out, _ = run("explain", "--no-cache", str(folder))
+    assert ("modules.json lists a sentence-transformers Pooling module (" in out) is not generates
+    if not generates and modules[-1]["path"]:
+        assert "modules.json lists a sentence-transformers Pooling module (1_Pooling): vLLM runs it as a pooling " \
+               "model, and a check runs no rule about stopping" in out
 
 
 def test_messages_quote_what_the_files_hold(tmp_path, run):

@@ -70,7 +70,12 @@ NOT_FOR_NON_GENERATING = (
     "instead, and would load a generating class whose head the checkpoint does not hold (untrained, unless the\n"
     "embeddings are tied), and llama.cpp's converter takes some bare models (`LlamaModel`, `Qwen2Model`): a folder\n"
     "meant to generate names its `...ForCausalLM` class. A config.json `auto_map` that names remote code able to\n"
-    "generate for an `AutoModelFor...` class keeps the rule.")
+    "generate for an `AutoModelFor...` class keeps the rule.\n\n"
+    "Nor for a sentence-transformers folder whose `modules.json` lists a Pooling module\n"
+    "(`sentence_transformers.models.Pooling`), whatever its class: embedding models such as gte-Qwen2 and\n"
+    "Qwen3-Embedding name `...ForCausalLM`. vLLM 0.33.0 runs such a folder as a pooling model\n"
+    "(`ModelConfig._get_default_runner_type`, vllm/config/model.py, reading `modules.json` before the class).\n"
+    "SGLang (without `--is-embedding`) and TGI go by the class and would load it as a causal LM.")
 
 
 def describe_ids(ids: tuple[int, ...] | list[int], model: ResolvedModel) -> str:
