@@ -447,7 +447,7 @@ def _mistyped_command(word: str) -> str | None:
 
 def _run(args: argparse.Namespace) -> int:
     from .pipeline import check_paths
-    from .report import REPORTERS, text
+    from .report import REPORTERS
 
     paths, config = configure(args)
     if args.hub_list:
@@ -482,6 +482,8 @@ def _run(args: argparse.Namespace) -> int:
     fmt = output_format(args.format, sys.stdout)
     shown = report.only_failing() if args.quiet else report
     if fmt in TEXT_FORMATS:
+        from .report import text
+
         render = text.statistics if args.statistics else text.render if fmt == "text" else text.concise
         write(render(shown, color=use_color(args.color, sys.stdout), closing=not args.quiet))
     elif fmt == "github":  # the one machine format with a closing line
