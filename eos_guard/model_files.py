@@ -219,9 +219,9 @@ class ModelFiles:
     def _pooling_module(self, path: Path) -> str | None:
         """modules.json's first Pooling module, as vLLM's ``get_pooling_config`` (vllm/transformers_utils/config.py,
         0.33.0) finds it: the first item of the list whose ``type`` is one of :data:`POOLING_MODULES`. None when
-        there is none, and when the file cannot be read or is not a list of objects with a ``type`` up to that item
-        (vLLM fails to start on it; transformers never reads the file): the folder is then checked as one that may
-        generate."""
+        there is none, and when the file cannot be read, is not a list of objects with a ``type`` up to that item,
+        or that item has no ``path`` (vLLM fails to start on it; transformers never reads the file): the folder is
+        then checked as one that may generate."""
         try:
             if not self._readable(path):
                 return None
@@ -234,7 +234,9 @@ class ModelFiles:
             if not (isinstance(item, dict) and "type" in item):
                 return None
             if isinstance(item["type"], str) and item["type"] in POOLING_MODULES:
-                module = item.get("path")
+                if "path" not in item:  # where vLLM reads the module's config.json: it fails without one
+                    return None
+                module = item["path"]
                 return module if isinstance(module, str) and module else f"item {place + 1}"
         return None
 

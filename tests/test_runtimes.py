@@ -840,6 +840,7 @@ TRANSFORMER = {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers
     ([TRANSFORMER, {**POOLING, "type": "my_package.Pooling"}], True),
     ({"0": POOLING}, True),  # not a list: vLLM fails on it
     ([{"path": ""}, POOLING], True),  # an item without a type before the Pooling one: vLLM fails on it
+    ([TRANSFORMER, {"type": POOLING["type"]}], True),  # a Pooling module without a path: vLLM fails on it
     ("[{", True),  # not JSON: vLLM fails on it, transformers never reads it
 ])
 def test_a_sentence_transformers_embedding_model_gets_no_rule_about_stopping(tmp_path, run, modules, generates):
