@@ -163,3 +163,18 @@ def test_the_hook_paths_are_the_files_the_hooks_match(tmp_path, monkeypatch):
     for name in names[:3]:
         assert all(re.search(hook["files"], name) for hook in HOOKS)
     assert not any(re.search(hook["files"], name) for hook in HOOKS for name in names[3:5])
+
+
+def test_the_hooks_run_on_every_file_a_check_reads_and_the_readme_lists_them():
+    """The hooks' ``files`` pattern, the files a Hub check fetches (hub.READ_NAMES, every file a folder check
+    reads) and the README's list name the same files: modules.json was read before the hooks ran on it."""
+    from eos_guard.hub import READ_NAMES
+    from eos_guard.model_files import TEMPLATE_DIR
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    listed = readme[readme.index("Both hooks run on the files eos-guard reads"):]
+    listed = listed[:listed.index(") and")]
+    for hook in HOOKS:
+        names = re.fullmatch(r"\(\^\|/\)\((.*)\)\$", hook["files"]).group(1).split("|")
+        assert {name.replace("\\", "") for name in names} == {*READ_NAMES, f"{TEMPLATE_DIR}/[^/]+.jinja"}
+    assert {name for name in re.findall(r"`([^`]+)`", listed)} == {*READ_NAMES, f"{TEMPLATE_DIR}/*.jinja"}
