@@ -167,7 +167,8 @@ def test_the_hook_paths_are_the_files_the_hooks_match(tmp_path, monkeypatch):
 
 def test_the_hooks_run_on_every_file_a_check_reads_and_the_readme_lists_them():
     """The hooks' ``files`` pattern, the files a Hub check fetches (hub.READ_NAMES, every file a folder check
-    reads) and the README's list name the same files: modules.json was read before the hooks ran on it."""
+    reads), and the lists in the README, usage.md and hub.md name the same files: modules.json was read before
+    the hooks ran on it."""
     from eos_guard.hub import READ_NAMES
     from eos_guard.model_files import TEMPLATE_DIR
 
@@ -178,3 +179,8 @@ def test_the_hooks_run_on_every_file_a_check_reads_and_the_readme_lists_them():
         names = re.fullmatch(r"\(\^\|/\)\((.*)\)\$", hook["files"]).group(1).split("|")
         assert {name.replace("\\", "") for name in names} == {*READ_NAMES, f"{TEMPLATE_DIR}/[^/]+.jinja"}
     assert {name for name in re.findall(r"`([^`]+)`", listed)} == {*READ_NAMES, f"{TEMPLATE_DIR}/*.jinja"}
+    for page, start in (("usage.md", "Files read in each folder:"), ("hub.md", "\n\n`config.json`")):
+        text = (ROOT / "docs" / page).read_text(encoding="utf-8")
+        paragraph = text[text.index(start):].strip().split("\n\n")[0]
+        named = set(re.findall(r"`([^`]+\.(?:json|jinja))`", paragraph))
+        assert named == {*READ_NAMES, f"{TEMPLATE_DIR}/*.jinja"}, page
