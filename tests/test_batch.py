@@ -285,9 +285,67 @@ def test_truncation_inside_every_answer_under_assistant_only_loss(tok):
     assert (finding.code, str(finding.severity)) == ("EOS026", "error")
     assert finding.message == (
         "14 of 14 sequences (100%) in the batch do not end their last supervised span with a stop id [43, 45]: each "
-        "runs to the end of a full row (truncated at max_length), and no supervised label is a stop id, so the model "
-        "is never trained to stop; raise max_length or drop the examples that exceed it")
+        "is as long as the longest (22 tokens) and supervised to its last token (truncated at max_length), and no "
+        "supervised label is a stop id, so the model is never trained to stop; raise max_length or drop the examples "
+        "that exceed it")
     assert (finding.location.line, finding.location.column) == (1, 22)
+
+
+def _cut_inside_every_answer(tok) -> list[dict]:
+    """Assistant-only labels, every conversation truncated to max_length=22, inside its first answer."""
+    return [{key: value[:22] for key, value in f.items()} for f in chat(tok, KEEPS_TERMINATOR, assistant_only=True)]
+
+
+@pytest.mark.parametrize("collator", ["seq2seq-pad-to-8", "trl-pad-to-8", "flattening", "trl-padding-free"])
+def test_truncation_inside_every_answer_then_padded_or_packed_is_truncation(tok, collator):
+    """The same truncated examples, padded to a multiple of 8 after truncation (rows of 24 that end in padding),
+    or packed into one row with position_ids (DataCollatorWithFlattening; TRL's padding-free collator, which
+    best-fit packing uses: it truncates a sequence longer than max_length to it). Every sequence is as long as
+    the longest and supervised to its end: truncation, EOS026 (it was EOS024, "append the terminator")."""
+    features = _cut_inside_every_answer(tok)
+    if collator == "seq2seq-pad-to-8":
+        from transformers import DataCollatorForSeq2Seq
+
+        batch = DataCollatorForSeq2Seq(tok, pad_to_multiple_of=8, return_tensors="np")(features)
+    elif collator == "flattening":
+        from transformers import DataCollatorWithFlattening
+
+        batch = DataCollatorWithFlattening(return_tensors="np")(features)
+    else:
+        make = _trl_collator()
+        options = {"pad_to_multiple_of": 8} if collator == "trl-pad-to-8" else {"padding_free": True}
+        batch = make(pad_token_id=tok.pad_token_id, **options)(features)
+    batch = as_lists(batch)
+    if "pad-to-8" in collator:
+        assert len(batch["input_ids"][0]) == 24 and all(row[-1] == 0 for row in batch["attention_mask"])
+    else:
+        assert len(batch["input_ids"]) == 1 and "position_ids" in batch
+    [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id)
+    assert (finding.code, str(finding.severity)) == ("EOS026", "error")
+    assert finding.message.startswith("14 of 14 sequences (100%)") and "(22 tokens)" in finding.message
+
+
+@pytest.mark.parametrize("collator", ["lm-pad-to-16", "flattening"])
+def test_truncation_before_the_first_terminator_then_padded_or_packed_is_truncation(tok, collator):
+    """Full-sequence loss, max_length=8, then padding to a multiple of 16 or packing: no stop id anywhere, every
+    sequence 8 tokens long (it was EOS024)."""
+    from transformers import DataCollatorForLanguageModeling, DataCollatorWithFlattening
+
+    cut = [{"input_ids": f["input_ids"][:8]} for f in chat(tok)]
+    batch = DataCollatorForLanguageModeling(tok, mlm=False, pad_to_multiple_of=16, return_tensors="np")(cut) \
+        if collator == "lm-pad-to-16" else DataCollatorWithFlattening(return_tensors="np")(with_labels(cut))
+    [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id)
+    assert (finding.code, str(finding.severity)) == ("EOS026", "error")
+
+
+@pytest.mark.parametrize("collator", ["lm-pad-to-8", "flattening"])
+def test_text_without_terminator_padded_to_a_multiple_or_packed_is_still_absent(tok, collator):
+    """Sequences of different lengths, none cut: the formatted text lacks the terminator (EOS024), however padded."""
+    from transformers import DataCollatorForLanguageModeling, DataCollatorWithFlattening
+
+    batch = DataCollatorForLanguageModeling(tok, mlm=False, pad_to_multiple_of=8, return_tensors="np")(plain(tok)) \
+        if collator == "lm-pad-to-8" else DataCollatorWithFlattening(return_tensors="np")(with_labels(plain(tok)))
+    assert codes(eos_guard.check_batch(batch, stops(tok), tok.pad_token_id)) == ["EOS024"]
 
 
 def test_truncation_before_the_first_terminator_of_every_example_in_full_rows(tok):

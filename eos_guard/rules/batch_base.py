@@ -75,13 +75,12 @@ class BatchView:
     """The sequences of one or more batches and the stop ids: what the training-data rules look at."""
 
     def __init__(self, sequences: list[Sequence], stop_ids: frozenset[int], pad_token_id: int | None,
-                 batches: int, ends_visible: bool, longest_row: int = 0) -> None:
+                 batches: int, ends_visible: bool) -> None:
         self.sequences = sequences
         self.stop_ids = stop_ids
         self.pad_token_id = pad_token_id
         self.batches = batches
         self.ends_visible = ends_visible
-        self.longest_row = longest_row
 
     @cached_property
     def trained_stops(self) -> list[Token]:
@@ -186,11 +185,17 @@ class BatchView:
             return self.rows_are_examples
         return self.ends_visible
 
+    @cached_property
+    def longest(self) -> int:
+        """The length of the longest sequence (padding left out): ``max_length`` when truncation cut one."""
+        return max((len(s.positions) for s in self.sequences if s.ids is not None), default=0)
+
     def cut(self, sequence: Sequence) -> bool:
-        """Whether the sequence runs, supervised, to the last position of a full row as long as the longest:
-        what truncation at ``max_length`` leaves."""
+        """Whether the sequence is as long as the longest and supervised to its last token: what truncation at
+        ``max_length`` leaves, whether it fills its row or padding follows it (``pad_to_multiple_of``) or another
+        packed sequence does (best-fit packing, padding-free batches)."""
         supervised = sequence.supervised
-        return sequence.full_row == self.longest_row > 0 and bool(supervised) and \
+        return sequence.ids is not None and len(sequence.positions) == self.longest > 0 and bool(supervised) and \
             supervised[-1] == len(sequence.labels) - 1
 
     @cached_property
@@ -287,19 +292,17 @@ def read_batches(batches: Iterable[Mapping[str, Any]], stop_ids: Iterable[int],
     sequences: list[Sequence] = []
     visible = False
     count = 0
-    longest = 0
     for number, batch in enumerate(batches):
         count += 1
-        found, shows_ends, length = _read_batch(number, batch)
+        found, shows_ends = _read_batch(number, batch)
         sequences += found
         visible = visible or shows_ends
-        longest = max(longest, length)
-    return BatchView(sequences, stops, pad, count, visible, longest)
+    return BatchView(sequences, stops, pad, count, visible)
 
 
-def _read_batch(number: int, batch: Mapping[str, Any]) -> tuple[list[Sequence], bool, int]:
-    """The batch's sequences, whether it shows where sequences end (padding, packing, a loss mask, rows
-    of different lengths: chunks of concatenated text show none), and its longest row's length."""
+def _read_batch(number: int, batch: Mapping[str, Any]) -> tuple[list[Sequence], bool]:
+    """The batch's sequences, and whether it shows where sequences end (padding, packing, a loss mask, rows
+    of different lengths: chunks of concatenated text show none)."""
     if not hasattr(batch, "keys") or "input_ids" not in batch or "labels" not in batch:
         keys = sorted(str(k) for k in batch.keys()) if hasattr(batch, "keys") else type(batch).__name__
         raise BatchError(f"a batch needs 'input_ids' and 'labels' (the collator's output); got {keys}")
@@ -310,7 +313,6 @@ def _read_batch(number: int, batch: Mapping[str, Any]) -> tuple[list[Sequence], 
     masks = _optional_rows(batch, "attention_mask", input_ids, bools=True)
     positions = _optional_rows(batch, "position_ids", input_ids)
     visible = len({len(r) for r in input_ids}) > 1
-    longest = max((len(r) for r in input_ids), default=0)
     sequences = []
     for row, (ids, row_labels) in enumerate(zip(input_ids, labels)):
         mask = masks[row] if masks is not None else None
@@ -333,7 +335,7 @@ def _read_batch(number: int, batch: Mapping[str, Any]) -> tuple[list[Sequence], 
             if any(label < 0 for label in sequence.labels[1:]):
                 visible = True
             sequences.append(sequence)
-    return sequences, visible, longest
+    return sequences, visible
 
 
 def _attended(mask: list[int] | None, i: int) -> bool:

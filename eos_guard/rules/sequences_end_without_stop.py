@@ -31,10 +31,12 @@ class SequencesEndWithoutStop(BatchRule):
     (one text per row, as in plain-text fine-tuning). A bos alone makes no examples: a block prefixed with it goes on with any token, and the
     documents inside it do not start with it.
 
-    When no stop id is supervised at all and every supervised sequence (two or more) runs, supervised, to the
-    end of a full row (no padding) as long as the longest, truncation cut the terminator off every one: the
+    When no stop id is supervised at all and every supervised sequence (two or more) is as long as the longest
+    (padding left out) and supervised to its last token, truncation cut the terminator off every one: the
     finding is then an error, since nothing in the batches teaches the model to stop (EOS024 would name the
-    wrong fix: the data has the terminator). When the batches show no sequence end either (no padding, no
+    wrong fix: the data has the terminator). That holds for full rows, for rows padded after truncation
+    (`pad_to_multiple_of`), and for packed sequences (best-fit packing truncates a sequence longer than
+    `max_length` to it; padding-free batches). When the batches show no sequence end either (no padding, no
     -100, no stop id anywhere: chat examples cut before their first terminator), only if the rows open as
     examples do (the same first and second token, as above); blocks of concatenated text are not reported.
 
@@ -74,10 +76,10 @@ class SequencesEndWithoutStop(BatchRule):
             first = supervised[0]
             yield self.batch_finding(view, f"{len(supervised)} of {len(supervised)} sequences (100%) in "
                                            f"{view.where()} do not end their last supervised span with a stop id "
-                                           f"{view.stop_list()}: each runs to the end of a full row (truncated at "
-                                           "max_length), and no supervised label is a stop id, so the model is "
-                                           "never trained to stop; raise max_length or drop the examples that "
-                                           "exceed it", Token(first, last_span(first)[-1]), Severity.ERROR)
+                                           f"{view.stop_list()}: each is as long as the longest ({view.longest} tokens) "
+                                           "and supervised to its last token (truncated at max_length), and no "
+                                           "supervised label is a stop id, so the model is never trained to stop; "
+                                           "raise max_length or drop the examples that exceed it", Token(first, last_span(first)[-1]), Severity.ERROR)
             return
         if not view.trained_stops:
             return

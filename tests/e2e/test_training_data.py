@@ -280,12 +280,20 @@ def test_sft_trainer_truncating_every_conversation_is_reported(tmp_path):
     assert finding.code == "EOS026" and "raise max_length" in finding.message
 
 
-def test_sft_trainer_truncating_every_conversation_before_its_first_terminator_is_stopped(tmp_path):
-    """max_length=8, shorter than every first user turn: full rows, no padding, no -100 and no stop id anywhere,
-    each opening with <|im_start|>user. Nothing teaches the model to stop: EOS026, an error (it was no finding)."""
+@pytest.mark.parametrize("config", [
+    pytest.param({}, id="padded"),
+    # best-fit packing truncates each conversation to 8 tokens and packs them with position_ids (it was EOS024)
+    pytest.param({"packing": True}, id="packed-bfd"),
+    # rows of 8 padded to 16 after truncation: they end in padding although they were cut (it was EOS024)
+    pytest.param({"pad_to_multiple_of": 16}, id="padded-to-a-multiple"),
+])
+def test_sft_trainer_truncating_every_conversation_before_its_first_terminator_is_stopped(tmp_path, config):
+    """max_length=8, shorter than every first user turn: no -100 and no stop id anywhere, each sequence opening
+    with <|im_start|>user and 8 tokens long. Nothing teaches the model to stop: EOS026, an error (it was no
+    finding)."""
     from eos_guard.integrations.transformers import EosGuardCallback, EosGuardCheckError
 
-    trainer = _sft_trainer(tmp_path, tokenizer_with(story.BASE_EOS), [EosGuardCallback()], max_length=8)
+    trainer = _sft_trainer(tmp_path, tokenizer_with(story.BASE_EOS), [EosGuardCallback()], max_length=8, **config)
     with pytest.raises(EosGuardCheckError) as raised:
         trainer.train()
     assert trainer.state.global_step == 0
