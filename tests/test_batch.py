@@ -528,6 +528,25 @@ def test_pretraining_blocks_each_prefixed_with_bos_train_the_eos_inside_them(wit
     assert eos_guard.check_batch(batch, stops(with_bos), with_bos.pad_token_id) == []
 
 
+@pytest.mark.parametrize("keep_tail", [False, True], ids=["full-blocks", "padded-last-block"])
+def test_pretraining_blocks_prefixed_with_bos_from_documents_that_carry_a_bos_too(with_bos, keep_tail):
+    """Each document tokenized with the bos and the eos (Llama 3's tokenizer with an eos appended), one longer
+    than every block, concatenated and cut into blocks of 15 each prefixed with the bos: the bos opens again
+    after every eos inside the rows, as ChatML's <|im_start|> does after <|im_end|>, but the rows go on
+    mid-document after it, each with its own token. Blocks, not examples (it was EOS026, "11 of 13 sequences
+    (85%)")."""
+    from transformers import DataCollatorForLanguageModeling
+
+    bos, eos = with_bos.bos_token_id, with_bos.eos_token_id
+    texts = [f["input_ids"] for f in plain(with_bos)]
+    texts[2] = [t for text in texts for t in text][:40]  # a document longer than every block
+    docs = [{"input_ids": [bos] + text + [eos]} for text in texts]
+    blocks = [{"input_ids": [bos] + b["input_ids"]} for b in wrapped(docs, 15, keep_tail)]
+    batch = DataCollatorForLanguageModeling(with_bos, mlm=False, return_tensors="np")(blocks)
+    assert {int(r[0]) for r in batch["input_ids"]} == {bos} and (batch["labels"] == eos).sum() >= 4
+    assert eos_guard.check_batch(batch, stops(with_bos), with_bos.pad_token_id) == []
+
+
 def test_pretraining_blocks_prefixed_with_bos_without_any_eos_are_not_reported(with_bos):
     """The same blocks from documents joined without an eos: no sequence end shows, and rows that share only the
     bos are no examples cut before their terminator (EOS026 is not read into them)."""

@@ -144,9 +144,12 @@ class BatchView:
         all with the same token, and either all with the same second token too (a chat template's opening:
         ``<|im_start|>user``, ``<|begin_of_text|><|start_header_id|>``, ``<bos><start_of_turn>``), or with that
         first token opening again after every stop id of :meth:`inner_stops`, with at most ``TAIL`` tokens between
-        them (ChatML's ``<|im_end|>\\n<|im_start|>``: the next turn, whatever role each row opens with). Blocks
-        cut from concatenated text start anywhere (run_clm's ``group_texts``); a block prefixed with a bos goes
-        on with any token, and the documents inside it, joined with the eos, start without one."""
+        them (ChatML's ``<|im_end|>\\n<|im_start|>``: the next turn, whatever role each row opens with), and every
+        row but one going on after it as a turn does: with a token that follows it after such a stop id too, or
+        that opens another row as well (the roles: ``user``, ``system``). Blocks cut from concatenated text start
+        anywhere (run_clm's ``group_texts``); a block prefixed with a bos goes on mid-document, with any token,
+        and the documents inside it start without the bos or, when each was tokenized with one (Llama 3's
+        ``<|begin_of_text|>``), go on after it with their first word, not with the token a block goes on with."""
         rows = self.sequences
         if len(rows) < 2 or self.packed_rows or any(s.ids is None for s in rows) or \
                 len({s.ids[0] for s in rows}) != 1:
@@ -155,7 +158,15 @@ class BatchView:
             return True
         opener = rows[0].ids[0]
         inner = [(s, i) for s in rows for i in self.inner_stops(s)]
-        return bool(inner) and all(opener in s.ids[i + 1:i + 2 + TAIL] for s, i in inner)
+        if not inner or not all(opener in s.ids[i + 1:i + 2 + TAIL] for s, i in inner):
+            return False
+        turns = set()  # what follows the opener after a stop id: the role of the next turn
+        for s, i in inner:
+            at = s.ids.index(opener, i + 1)
+            turns.add(s.ids[at + 1:at + 2])
+        seconds = [s.ids[1:2] for s in rows]
+        unlike = [t for t in seconds if t not in turns and seconds.count(t) < 2]
+        return len(unlike) <= 1
 
     @cached_property
     def padded_rows(self) -> int:

@@ -25,11 +25,14 @@ class SequencesEndWithoutStop(BatchRule):
     start with a bos), whose ends fall anywhere: every row (two or more) opens with the same token, and
     either with the same second token too (a chat template's opening: `<|im_start|>user`) or with that first
     token again after each stop id followed by more than two tokens in its row, with at most two tokens
-    between them (ChatML's `<|im_end|>\\n<|im_start|>`); or two rows or more end before padding (wrapped text
-    pads only the dataset's last block: Zephyr-style rows, whose turns open with their role's token); or the
-    batches show where their sequences end and no full row holds a stop id followed by more than two tokens
-    (one text per row, as in plain-text fine-tuning). A bos alone makes no examples: a block prefixed with it goes on with any token, and the
-    documents inside it do not start with it.
+    between them (ChatML's `<|im_end|>\\n<|im_start|>`), every row but one going on after it with a token
+    that follows it after such a stop id too or that opens another row as well (a role: `user`, `system`);
+    or two rows or more end before padding (wrapped text pads only the dataset's last block: Zephyr-style
+    rows, whose turns open with their role's token); or the batches show where their sequences end and no
+    full row holds a stop id followed by more than two tokens (one text per row, as in plain-text
+    fine-tuning). A bos alone makes no examples: a block prefixed with it goes on mid-document with any
+    token, and the documents inside it start without it or, when each was tokenized with one too (Llama 3's
+    `<|begin_of_text|>`), go on after it with their first word, not with the token each block goes on with.
 
     When no stop id is supervised at all and every supervised sequence (two or more) is as long as the longest
     (padding left out) and supervised to its last token, truncation cut the terminator off every one: the
