@@ -741,6 +741,22 @@ def test_trl_collator_pads_by_position_so_pad_equal_to_eos_is_fine(pad_is_eos, p
     assert eos_guard.check_batch(batch, stops(pad_is_eos), pad_is_eos.pad_token_id) == []
 
 
+@pytest.mark.parametrize("data, code", [("cut-before-the-first-terminator", "EOS026"), ("without-terminator", "EOS024")])
+def test_trl_padding_free_padded_to_a_multiple_with_pad_equal_to_eos_is_not_the_pad(pad_is_eos, data, code):
+    """TRL's padding-free collator pads the one row to a multiple of 64 with the pad id, label -100 and position
+    id 0: each padding token reads as a sequence of one, a masked pad == eos, and no stop id was trained (every
+    conversation cut to 8 tokens; text without the terminator), so it was EOS023, "the collator masks every
+    eos". TRL masks by position; padding trains nothing. The causes are truncation (EOS026) and the formatting
+    (EOS024)."""
+    features = [{"input_ids": f["input_ids"][:8]} for f in chat(pad_is_eos)][:15] \
+        if data.startswith("cut") else plain(pad_is_eos)
+    batch = as_lists(_trl_collator()(pad_token_id=pad_is_eos.pad_token_id, padding_free=True,
+                                     pad_to_multiple_of=64)(features))
+    assert batch["input_ids"][0][-1] == pad_is_eos.pad_token_id and batch["position_ids"][0][-2:] == [0, 0]
+    findings = eos_guard.check_batch(batch, stops(pad_is_eos), pad_is_eos.pad_token_id)
+    assert [(f.code, str(f.severity)) for f in findings] == [(code, "error")]
+
+
 @pytest.mark.parametrize("padding_free", [False, True], ids=["padded", "padding-free"])
 @pytest.mark.parametrize("pad", ["distinct-pad", "pad-is-eos"])
 def test_trl_collator_with_a_mask_that_excludes_the_terminator(tok, pad_is_eos, padding_free, pad):

@@ -337,6 +337,8 @@ def _read_batch(number: int, batch: Mapping[str, Any]) -> tuple[list[Sequence], 
         if len(segments) > 1:
             visible = True
         for segment in segments:
+            if len(segments) > 1 and len(segment) == 1 and row_labels[segment.start] < 0:
+                continue  # padding of a padding-free row (TRL pads position_ids with 0): one token trains nothing
             kept = tuple(i for i in segment if _attended(mask, i) or _trained_after_text(mask, row_labels, segment, i))
             if not kept:
                 continue
@@ -364,7 +366,9 @@ def _trained_after_text(mask: list[int] | None, labels: list[int], segment: rang
 
 def _segments(position_ids: list[int]) -> list[range]:
     """Packed sequences in a row: a new one starts wherever the position ids do not count on by one
-    (``DataCollatorWithFlattening``, TRL's padding-free collator)."""
+    (``DataCollatorWithFlattening``, TRL's padding-free collator). Padding whose position ids are 0 (TRL's
+    padding-free collator with ``pad_to_multiple_of``) makes one sequence of each token: the caller leaves out
+    sequences of one token with label -100."""
     starts = [0] + [i for i in range(1, len(position_ids)) if position_ids[i] != position_ids[i - 1] + 1]
     ends = starts[1:] + [len(position_ids)]
     return [range(a, b) for a, b in zip(starts, ends)]

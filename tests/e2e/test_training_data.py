@@ -286,6 +286,9 @@ def test_sft_trainer_truncating_every_conversation_is_reported(tmp_path):
     pytest.param({"packing": True}, id="packed-bfd"),
     # rows of 8 padded to 16 after truncation: they end in padding although they were cut (it was EOS024)
     pytest.param({"pad_to_multiple_of": 16}, id="padded-to-a-multiple"),
+    # pad == eos, and the packed row padded to a multiple of 48 with it, position id 0 and label -100: each
+    # padding token read as a one-token sequence with a masked eos (it was EOS023, "the collator masks every eos")
+    pytest.param({"packing": True, "pad_to_multiple_of": 48, "pad": story.TERMINATOR}, id="packed-bfd-pad-is-eos"),
 ])
 def test_sft_trainer_truncating_every_conversation_before_its_first_terminator_is_stopped(tmp_path, config):
     """max_length=8, shorter than every first user turn: no -100 and no stop id anywhere, each sequence opening
@@ -293,7 +296,9 @@ def test_sft_trainer_truncating_every_conversation_before_its_first_terminator_i
     finding)."""
     from eos_guard.integrations.transformers import EosGuardCallback, EosGuardCheckError
 
-    trainer = _sft_trainer(tmp_path, tokenizer_with(story.BASE_EOS), [EosGuardCallback()], max_length=8, **config)
+    config = dict(config)
+    tokenizer = tokenizer_with(config.pop("pad", story.BASE_EOS))
+    trainer = _sft_trainer(tmp_path, tokenizer, [EosGuardCallback()], max_length=8, **config)
     with pytest.raises(EosGuardCheckError) as raised:
         trainer.train()
     assert trainer.state.global_step == 0
