@@ -757,6 +757,27 @@ def test_trl_padding_free_padded_to_a_multiple_with_pad_equal_to_eos_is_not_the_
     assert [(f.code, str(f.severity)) for f in findings] == [(code, "error")]
 
 
+@pytest.mark.parametrize("strategy", ["bfd", "bfd_split"])
+def test_trl_best_fit_packing_that_splits_long_conversations_is_no_truncation(tok, strategy):
+    """TRL's pack_dataset into bins of 40, then its padding-free collator, 2 bins a batch, every batch read as one
+    sample (as the callback does). "bfd" truncates the two-turn conversations (50-58 tokens) to 40: EOS026.
+    "bfd_split" splits them instead, and packs the rest, which ends with the terminator, as a piece of its own
+    that opens mid-conversation: the 40-token pieces were not cut (it was EOS026, "5 of 16 sequences")."""
+    collator = _trl_collator()(pad_token_id=tok.pad_token_id, padding_free=True)
+    from datasets import Dataset
+    from trl.data_utils import pack_dataset
+
+    bins = pack_dataset(Dataset.from_list(chat(tok)), 40, strategy=strategy)
+    rows = [bins[i] for i in range(len(bins))]
+    batches = [collator(rows[i:i + 2]) for i in range(0, len(rows), 2)]
+    findings = check_batches(batches, stops(tok), tok.pad_token_id)
+    if strategy == "bfd":
+        assert [(f.code, str(f.severity)) for f in findings] == [("EOS026", "warning")]
+        assert findings[0].message.startswith("5 of 16 sequences (31%) in the 8 batches")
+    else:
+        assert findings == []
+
+
 @pytest.mark.parametrize("padding_free", [False, True], ids=["padded", "padding-free"])
 @pytest.mark.parametrize("pad", ["distinct-pad", "pad-is-eos"])
 def test_trl_collator_with_a_mask_that_excludes_the_terminator(tok, pad_is_eos, padding_free, pad):

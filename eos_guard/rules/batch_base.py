@@ -188,12 +188,30 @@ class BatchView:
         return self.ends_visible and not any(self.inner_stops(s) for s in self.sequences
                                              if s.full_row and (s.batch, s.row) not in self.packed_rows)
 
+    @cached_property
+    def packing_split(self) -> bool:
+        """Whether packing split sequences longer than ``max_length`` into pieces instead of truncating them (TRL's
+        ``packing_strategy="bfd_split"``): half the supervised packed sequences or more (two or more) open with
+        one token (the chat template's, the bos), and some other one opens with another: a piece that goes on
+        mid-text. Packed sequences that open each with its own token (plain text without a bos) show nothing."""
+        packed = [s for s in self.sequences if s.ids is not None and s.supervised and
+                  (s.batch, s.row) in self.packed_rows]
+        counts: dict[int, int] = {}
+        for s in packed:
+            counts[s.ids[0]] = counts.get(s.ids[0], 0) + 1
+        most = max(counts.values(), default=0)
+        return 2 <= most < len(packed) and 2 * most >= len(packed)
+
     def end_known(self, sequence: Sequence) -> bool:
         """Whether the sequence's end shows whether it ends with a stop id: a full row's when the rows are
         examples (:attr:`rows_are_examples`); another sequence's (it ends before padding, or where the next packed
-        one starts) when the batches show where their sequences end."""
-        if sequence.full_row and (sequence.batch, sequence.row) not in self.packed_rows:
+        one starts) when the batches show where their sequences end, except a packed one as long as the longest
+        when packing split sequences (:attr:`packing_split`): a piece whose end goes on in another piece."""
+        packed = (sequence.batch, sequence.row) in self.packed_rows
+        if sequence.full_row and not packed:
             return self.rows_are_examples
+        if packed and self.packing_split and len(sequence.positions) == self.longest:
+            return False
         return self.ends_visible
 
     @cached_property

@@ -19,7 +19,10 @@ class SequencesEndWithoutStop(BatchRule):
     message gives the share of the sequences whose end counts.
 
     A sequence that ends before padding, or where the next packed one starts, counts when the batches show
-    where their sequences end (padding, packed sequences, a loss mask). A sequence that runs to the end of a
+    where their sequences end (padding, packed sequences, a loss mask), except a packed one as long as the
+    longest when packing split the sequences longer than `max_length` into pieces instead of truncating them
+    (TRL's `packing_strategy="bfd_split"`): half the supervised packed sequences or more (two or more) open
+    with one token, and some other one opens with another, a piece that goes on mid-text. A sequence that runs to the end of a
     full row (no padding) counts only when the rows are examples, each cut at `max_length`, not blocks cut
     from concatenated text (run_clm's `group_texts`, TRL's `packing_strategy="wrapped"`, blocks that each
     start with a bos), whose ends fall anywhere: every row (two or more) opens with the same token, and

@@ -242,6 +242,9 @@ def _sft_trainer(tmp_path: Path, tokenizer, callbacks: list, **config):
     pytest.param({}, id="padded"),
     pytest.param({"padding_free": True, "max_length": None}, id="padding-free"),
     pytest.param({"packing": True, "max_length": 64}, id="packed"),
+    # the two-turn conversations (50-58 tokens) split into a piece of 40 and the rest, packed apart: no
+    # truncation (it was EOS026, "5 of 16 sequences (31%)")
+    pytest.param({"packing": True, "packing_strategy": "bfd_split", "max_length": 40}, id="packed-bfd-split"),
     # blocks of 16 cut from the concatenated conversations, which start anywhere (the last, shorter block too)
     pytest.param({"packing": True, "packing_strategy": "wrapped", "max_length": 16}, id="packed-wrapped"),
     # blocks of 32: the callback's 8 batches reach the last block, padded beside 4 full ones (it was EOS026,
