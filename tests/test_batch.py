@@ -757,6 +757,27 @@ def test_trl_padding_free_padded_to_a_multiple_with_pad_equal_to_eos_is_not_the_
     assert [(f.code, str(f.severity)) for f in findings] == [(code, "error")]
 
 
+@pytest.mark.parametrize("data, part", [("documents-with-eos", 2), ("chatml-conversations", 4),
+                                        ("chatml-conversations", 8)])
+def test_trl_wrapped_packing_leaves_a_padded_block_in_each_part_of_the_dataset(tok, data, part):
+    """TRL's pack_dataset wraps each batch of ``datasets.map`` (1000 examples by default; each process's shard
+    with ``dataset_num_proc``) on its own, so every part leaves a shorter last block, which the collator pads:
+    here parts of 2, 4 or 8 examples in blocks of 32, two to four padded blocks among the full ones. Each starts
+    mid-text, as the full ones do (it was EOS026, "13 of 21 sequences (62%)": two padded rows read as examples).
+    (Not parts of 4 documents: both padded blocks start with the toy tokenizer's " ", which opens both, as a role
+    would.)"""
+    from datasets import Dataset
+    from trl.data_utils import pack_dataset
+
+    collator = _trl_collator()(pad_token_id=tok.pad_token_id)
+    features = documents(tok) if data == "documents-with-eos" else chat(tok)
+    blocks = pack_dataset(Dataset.from_list(features), 32, strategy="wrapped", map_kwargs={"batch_size": part})
+    rows = [blocks[i] for i in range(len(blocks))]
+    assert sum(len(row["input_ids"]) < 32 for row in rows) >= 2
+    batches = [collator(rows[i:i + 8]) for i in range(0, len(rows), 8)]
+    assert check_batches(batches, stops(tok), tok.pad_token_id) == []
+
+
 @pytest.mark.parametrize("strategy", ["bfd", "bfd_split"])
 def test_trl_best_fit_packing_that_splits_long_conversations_is_no_truncation(tok, strategy):
     """TRL's pack_dataset into bins of 40, then its padding-free collator, 2 bins a batch, every batch read as one

@@ -169,21 +169,32 @@ class BatchView:
         return len(unlike) <= 1
 
     @cached_property
-    def padded_rows(self) -> int:
-        """The rows of one sequence that end before their row does (padding follows)."""
-        return sum(1 for s in self.sequences if not s.full_row and (s.batch, s.row) not in self.packed_rows)
+    def padded_rows_open_as_examples(self) -> bool:
+        """Whether two rows or more, each one sequence, end before padding, and open as examples do: every one with
+        a token that opens another of them too (a bos, a role's token) or that is one of the ``TAIL`` tokens right
+        after a stop id of :meth:`inner_stops` (the next turn's opening: Zephyr's ``</s>\\n<|user|>``). Wrapped
+        text pads only the last block of each part of the dataset packed on its own (TRL packs each batch of
+        ``datasets.map``, and each process's shard, apart), and that block goes on mid-text."""
+        padded = [s for s in self.sequences
+                  if s.ids is not None and not s.full_row and (s.batch, s.row) not in self.packed_rows]
+        if len(padded) < 2:
+            return False
+        after_stops = {t for s in self.sequences for i in self.inner_stops(s) for t in s.ids[i + 1:i + 1 + TAIL]}
+        firsts = [s.ids[0] for s in padded]
+        unlike = [t for t in firsts if firsts.count(t) < 2 and t not in after_stops]
+        return not unlike
 
     @cached_property
     def rows_are_examples(self) -> bool:
         """Whether a full row (no padding, one sequence) that ends without a stop id was cut at ``max_length``: its
-        rows open as examples do (:attr:`rows_open_as_examples`), or two rows or more end before padding (blocks
-        of wrapped text are all full but the dataset's last), or the batches show where sequences end and no
+        rows open as examples do (:attr:`rows_open_as_examples`), or two rows or more end before padding and
+        open as examples do (:attr:`padded_rows_open_as_examples`), or the batches show where sequences end and no
         full row holds a stop id with more than ``TAIL`` tokens after it (each row one text, as in plain-text
         fine-tuning). Blocks cut from documents joined with the eos (run_clm's ``group_texts``, TRL's wrapped
         packing) hold it inside their rows and start anywhere: a block ends where the cut falls, even when the
         last, shorter block is padded. (Multi-turn rows whose turns open with their role's token, Zephyr's
         ``<|user|>``, read as examples through their padded rows.)"""
-        if self.rows_open_as_examples or self.padded_rows >= 2:
+        if self.rows_open_as_examples or self.padded_rows_open_as_examples:
             return True
         return self.ends_visible and not any(self.inner_stops(s) for s in self.sequences
                                              if s.full_row and (s.batch, s.row) not in self.packed_rows)

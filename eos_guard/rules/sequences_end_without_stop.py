@@ -30,8 +30,11 @@ class SequencesEndWithoutStop(BatchRule):
     token again after each stop id followed by more than two tokens in its row, with at most two tokens
     between them (ChatML's `<|im_end|>\\n<|im_start|>`), every row but one going on after it with a token
     that follows it after such a stop id too or that opens another row as well (a role: `user`, `system`);
-    or two rows or more end before padding (wrapped text pads only the dataset's last block: Zephyr-style
-    rows, whose turns open with their role's token); or the batches show where their sequences end and no
+    or two rows or more end before padding, each opening with a token that opens another of them too (a bos,
+    a role's token) or that is one of the two tokens right after a stop id followed by more than two tokens
+    (Zephyr-style rows, whose turns open with their role's token: wrapped text pads only the last block of
+    each part of the dataset packed on its own, a batch of `datasets.map` or a process's shard, and that
+    block starts mid-text); or the batches show where their sequences end and no
     full row holds a stop id followed by more than two tokens (one text per row, as in plain-text
     fine-tuning). A bos alone makes no examples: a block prefixed with it goes on mid-document with any
     token, and the documents inside it start without it or, when each was tokenized with one too (Llama 3's

@@ -250,6 +250,10 @@ def _sft_trainer(tmp_path: Path, tokenizer, callbacks: list, **config):
     # blocks of 32: the callback's 8 batches reach the last block, padded beside 4 full ones (it was EOS026,
     # "15 of 21 sequences (71%)")
     pytest.param({"packing": True, "packing_strategy": "wrapped", "max_length": 32}, id="packed-wrapped-padded-tail"),
+    # two processes pack a shard each, and each shard leaves a padded last block: two padded rows, each starting
+    # mid-conversation (it was EOS026: two padded rows read as examples)
+    pytest.param({"packing": True, "packing_strategy": "wrapped", "max_length": 32, "dataset_num_proc": 2},
+                 id="packed-wrapped-two-shards"),
 ])
 def test_sft_trainer_with_pad_equal_to_eos_passes(tmp_path, config):
     """TRL's collator pads labels by position (-100), so pad == eos masks nothing: no false alarm."""
@@ -261,7 +265,11 @@ def test_sft_trainer_with_pad_equal_to_eos_passes(tmp_path, config):
     trainer = _sft_trainer(tmp_path, tokenizer_with(story.TERMINATOR), [callback], **config)
     [batch] = first_batches(trainer.get_train_dataloader(), 1)
     if config.get("packing_strategy") == "wrapped":  # blocks cut from the concatenated conversations
-        assert "position_ids" not in batch and (batch["labels"] == batch["input_ids"]).all()
+        attended = batch["attention_mask"] == 1
+        assert "position_ids" not in batch and (batch["labels"] == batch["input_ids"])[attended].all()
+        if "dataset_num_proc" in config:  # a padded last block from each shard among the batches the callback reads
+            read = first_batches(trainer.get_train_dataloader(), callback.data_batches)
+            assert sum(int((b["attention_mask"] == 0).any(dim=1).sum()) for b in read) == 2
     else:
         packed = bool(config)
         assert ("position_ids" in batch and batch["input_ids"].shape[0] == 1) == packed
