@@ -766,10 +766,10 @@ def test_trl_wrapped_packing_leaves_a_padded_block_in_each_part_of_the_dataset(t
     mid-text, as the full ones do (it was EOS026, "13 of 21 sequences (62%)": two padded rows read as examples).
     (Not parts of 4 documents: both padded blocks start with the toy tokenizer's " ", which opens both, as a role
     would.)"""
+    collator = _trl_collator()(pad_token_id=tok.pad_token_id)  # skips without TRL (and so without datasets)
     from datasets import Dataset
     from trl.data_utils import pack_dataset
 
-    collator = _trl_collator()(pad_token_id=tok.pad_token_id)
     features = documents(tok) if data == "documents-with-eos" else chat(tok)
     blocks = pack_dataset(Dataset.from_list(features), 32, strategy="wrapped", map_kwargs={"batch_size": part})
     rows = [blocks[i] for i in range(len(blocks))]
