@@ -285,9 +285,67 @@ def test_truncation_inside_every_answer_under_assistant_only_loss(tok):
     assert (finding.code, str(finding.severity)) == ("EOS026", "error")
     assert finding.message == (
         "14 of 14 sequences (100%) in the batch do not end their last supervised span with a stop id [43, 45]: each "
-        "runs to the end of a full row (truncated at max_length), and no supervised label is a stop id, so the model "
-        "is never trained to stop; raise max_length or drop the examples that exceed it")
+        "is as long as the longest (22 tokens) and supervised to its last token (truncated at max_length), and no "
+        "supervised label is a stop id, so the model is never trained to stop; raise max_length or drop the examples "
+        "that exceed it")
     assert (finding.location.line, finding.location.column) == (1, 22)
+
+
+def _cut_inside_every_answer(tok) -> list[dict]:
+    """Assistant-only labels, every conversation truncated to max_length=22, inside its first answer."""
+    return [{key: value[:22] for key, value in f.items()} for f in chat(tok, KEEPS_TERMINATOR, assistant_only=True)]
+
+
+@pytest.mark.parametrize("collator", ["seq2seq-pad-to-8", "trl-pad-to-8", "flattening", "trl-padding-free"])
+def test_truncation_inside_every_answer_then_padded_or_packed_is_truncation(tok, collator):
+    """The same truncated examples, padded to a multiple of 8 after truncation (rows of 24 that end in padding),
+    or packed into one row with position_ids (DataCollatorWithFlattening; TRL's padding-free collator, which
+    best-fit packing uses: it truncates a sequence longer than max_length to it). Every sequence is as long as
+    the longest and supervised to its end: truncation, EOS026 (it was EOS024, "append the terminator")."""
+    features = _cut_inside_every_answer(tok)
+    if collator == "seq2seq-pad-to-8":
+        from transformers import DataCollatorForSeq2Seq
+
+        batch = DataCollatorForSeq2Seq(tok, pad_to_multiple_of=8, return_tensors="np")(features)
+    elif collator == "flattening":
+        from transformers import DataCollatorWithFlattening
+
+        batch = DataCollatorWithFlattening(return_tensors="np")(features)
+    else:
+        make = _trl_collator()
+        options = {"pad_to_multiple_of": 8} if collator == "trl-pad-to-8" else {"padding_free": True}
+        batch = make(pad_token_id=tok.pad_token_id, **options)(features)
+    batch = as_lists(batch)
+    if "pad-to-8" in collator:
+        assert len(batch["input_ids"][0]) == 24 and all(row[-1] == 0 for row in batch["attention_mask"])
+    else:
+        assert len(batch["input_ids"]) == 1 and "position_ids" in batch
+    [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id)
+    assert (finding.code, str(finding.severity)) == ("EOS026", "error")
+    assert finding.message.startswith("14 of 14 sequences (100%)") and "(22 tokens)" in finding.message
+
+
+@pytest.mark.parametrize("collator", ["lm-pad-to-16", "flattening"])
+def test_truncation_before_the_first_terminator_then_padded_or_packed_is_truncation(tok, collator):
+    """Full-sequence loss, max_length=8, then padding to a multiple of 16 or packing: no stop id anywhere, every
+    sequence 8 tokens long (it was EOS024)."""
+    from transformers import DataCollatorForLanguageModeling, DataCollatorWithFlattening
+
+    cut = [{"input_ids": f["input_ids"][:8]} for f in chat(tok)]
+    batch = DataCollatorForLanguageModeling(tok, mlm=False, pad_to_multiple_of=16, return_tensors="np")(cut) \
+        if collator == "lm-pad-to-16" else DataCollatorWithFlattening(return_tensors="np")(with_labels(cut))
+    [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id)
+    assert (finding.code, str(finding.severity)) == ("EOS026", "error")
+
+
+@pytest.mark.parametrize("collator", ["lm-pad-to-8", "flattening"])
+def test_text_without_terminator_padded_to_a_multiple_or_packed_is_still_absent(tok, collator):
+    """Sequences of different lengths, none cut: the formatted text lacks the terminator (EOS024), however padded."""
+    from transformers import DataCollatorForLanguageModeling, DataCollatorWithFlattening
+
+    batch = DataCollatorForLanguageModeling(tok, mlm=False, pad_to_multiple_of=8, return_tensors="np")(plain(tok)) \
+        if collator == "lm-pad-to-8" else DataCollatorWithFlattening(return_tensors="np")(with_labels(plain(tok)))
+    assert codes(eos_guard.check_batch(batch, stops(tok), tok.pad_token_id)) == ["EOS024"]
 
 
 def test_truncation_before_the_first_terminator_of_every_example_in_full_rows(tok):
@@ -467,6 +525,25 @@ def test_pretraining_blocks_each_prefixed_with_bos_train_the_eos_inside_them(wit
     batch = DataCollatorForLanguageModeling(with_bos, mlm=False, return_tensors="np")(blocks)
     assert {int(r[0]) for r in batch["input_ids"]} == {bos}
     assert (batch["labels"] == with_bos.eos_token_id).sum() >= 4  # the eos is trained inside the blocks
+    assert eos_guard.check_batch(batch, stops(with_bos), with_bos.pad_token_id) == []
+
+
+@pytest.mark.parametrize("keep_tail", [False, True], ids=["full-blocks", "padded-last-block"])
+def test_pretraining_blocks_prefixed_with_bos_from_documents_that_carry_a_bos_too(with_bos, keep_tail):
+    """Each document tokenized with the bos and the eos (Llama 3's tokenizer with an eos appended), one longer
+    than every block, concatenated and cut into blocks of 15 each prefixed with the bos: the bos opens again
+    after every eos inside the rows, as ChatML's <|im_start|> does after <|im_end|>, but the rows go on
+    mid-document after it, each with its own token. Blocks, not examples (it was EOS026, "11 of 13 sequences
+    (85%)")."""
+    from transformers import DataCollatorForLanguageModeling
+
+    bos, eos = with_bos.bos_token_id, with_bos.eos_token_id
+    texts = [f["input_ids"] for f in plain(with_bos)]
+    texts[2] = [t for text in texts for t in text][:40]  # a document longer than every block
+    docs = [{"input_ids": [bos] + text + [eos]} for text in texts]
+    blocks = [{"input_ids": [bos] + b["input_ids"]} for b in wrapped(docs, 15, keep_tail)]
+    batch = DataCollatorForLanguageModeling(with_bos, mlm=False, return_tensors="np")(blocks)
+    assert {int(r[0]) for r in batch["input_ids"]} == {bos} and (batch["labels"] == eos).sum() >= 4
     assert eos_guard.check_batch(batch, stops(with_bos), with_bos.pad_token_id) == []
 
 
@@ -662,6 +739,64 @@ def test_trl_collator_pads_by_position_so_pad_equal_to_eos_is_fine(pad_is_eos, p
     batch = collator(chat(pad_is_eos))
     assert ("position_ids" in batch) == padding_free
     assert eos_guard.check_batch(batch, stops(pad_is_eos), pad_is_eos.pad_token_id) == []
+
+
+@pytest.mark.parametrize("data, code", [("cut-before-the-first-terminator", "EOS026"), ("without-terminator", "EOS024")])
+def test_trl_padding_free_padded_to_a_multiple_with_pad_equal_to_eos_is_not_the_pad(pad_is_eos, data, code):
+    """TRL's padding-free collator pads the one row to a multiple of 64 with the pad id, label -100 and position
+    id 0: each padding token reads as a sequence of one, a masked pad == eos, and no stop id was trained (every
+    conversation cut to 8 tokens; text without the terminator), so it was EOS023, "the collator masks every
+    eos". TRL masks by position; padding trains nothing. The causes are truncation (EOS026) and the formatting
+    (EOS024)."""
+    features = [{"input_ids": f["input_ids"][:8]} for f in chat(pad_is_eos)][:15] \
+        if data.startswith("cut") else plain(pad_is_eos)
+    batch = as_lists(_trl_collator()(pad_token_id=pad_is_eos.pad_token_id, padding_free=True,
+                                     pad_to_multiple_of=64)(features))
+    assert batch["input_ids"][0][-1] == pad_is_eos.pad_token_id and batch["position_ids"][0][-2:] == [0, 0]
+    findings = eos_guard.check_batch(batch, stops(pad_is_eos), pad_is_eos.pad_token_id)
+    assert [(f.code, str(f.severity)) for f in findings] == [(code, "error")]
+
+
+@pytest.mark.parametrize("data, part", [("documents-with-eos", 2), ("chatml-conversations", 4),
+                                        ("chatml-conversations", 8)])
+def test_trl_wrapped_packing_leaves_a_padded_block_in_each_part_of_the_dataset(tok, data, part):
+    """TRL's pack_dataset wraps each batch of ``datasets.map`` (1000 examples by default; each process's shard
+    with ``dataset_num_proc``) on its own, so every part leaves a shorter last block, which the collator pads:
+    here parts of 2, 4 or 8 examples in blocks of 32, two to four padded blocks among the full ones. Each starts
+    mid-text, as the full ones do (it was EOS026, "13 of 21 sequences (62%)": two padded rows read as examples).
+    (Not parts of 4 documents: both padded blocks start with the toy tokenizer's " ", which opens both, as a role
+    would.)"""
+    collator = _trl_collator()(pad_token_id=tok.pad_token_id)  # skips without TRL (and so without datasets)
+    from datasets import Dataset
+    from trl.data_utils import pack_dataset
+
+    features = documents(tok) if data == "documents-with-eos" else chat(tok)
+    blocks = pack_dataset(Dataset.from_list(features), 32, strategy="wrapped", map_kwargs={"batch_size": part})
+    rows = [blocks[i] for i in range(len(blocks))]
+    assert sum(len(row["input_ids"]) < 32 for row in rows) >= 2
+    batches = [collator(rows[i:i + 8]) for i in range(0, len(rows), 8)]
+    assert check_batches(batches, stops(tok), tok.pad_token_id) == []
+
+
+@pytest.mark.parametrize("strategy", ["bfd", "bfd_split"])
+def test_trl_best_fit_packing_that_splits_long_conversations_is_no_truncation(tok, strategy):
+    """TRL's pack_dataset into bins of 40, then its padding-free collator, 2 bins a batch, every batch read as one
+    sample (as the callback does). "bfd" truncates the two-turn conversations (50-58 tokens) to 40: EOS026.
+    "bfd_split" splits them instead, and packs the rest, which ends with the terminator, as a piece of its own
+    that opens mid-conversation: the 40-token pieces were not cut (it was EOS026, "5 of 16 sequences")."""
+    collator = _trl_collator()(pad_token_id=tok.pad_token_id, padding_free=True)
+    from datasets import Dataset
+    from trl.data_utils import pack_dataset
+
+    bins = pack_dataset(Dataset.from_list(chat(tok)), 40, strategy=strategy)
+    rows = [bins[i] for i in range(len(bins))]
+    batches = [collator(rows[i:i + 2]) for i in range(0, len(rows), 2)]
+    findings = check_batches(batches, stops(tok), tok.pad_token_id)
+    if strategy == "bfd":
+        assert [(f.code, str(f.severity)) for f in findings] == [("EOS026", "warning")]
+        assert findings[0].message.startswith("5 of 16 sequences (31%) in the 8 batches")
+    else:
+        assert findings == []
 
 
 @pytest.mark.parametrize("padding_free", [False, True], ids=["padded", "padding-free"])

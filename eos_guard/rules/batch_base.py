@@ -75,13 +75,12 @@ class BatchView:
     """The sequences of one or more batches and the stop ids: what the training-data rules look at."""
 
     def __init__(self, sequences: list[Sequence], stop_ids: frozenset[int], pad_token_id: int | None,
-                 batches: int, ends_visible: bool, longest_row: int = 0) -> None:
+                 batches: int, ends_visible: bool) -> None:
         self.sequences = sequences
         self.stop_ids = stop_ids
         self.pad_token_id = pad_token_id
         self.batches = batches
         self.ends_visible = ends_visible
-        self.longest_row = longest_row
 
     @cached_property
     def trained_stops(self) -> list[Token]:
@@ -145,9 +144,12 @@ class BatchView:
         all with the same token, and either all with the same second token too (a chat template's opening:
         ``<|im_start|>user``, ``<|begin_of_text|><|start_header_id|>``, ``<bos><start_of_turn>``), or with that
         first token opening again after every stop id of :meth:`inner_stops`, with at most ``TAIL`` tokens between
-        them (ChatML's ``<|im_end|>\\n<|im_start|>``: the next turn, whatever role each row opens with). Blocks
-        cut from concatenated text start anywhere (run_clm's ``group_texts``); a block prefixed with a bos goes
-        on with any token, and the documents inside it, joined with the eos, start without one."""
+        them (ChatML's ``<|im_end|>\\n<|im_start|>``: the next turn, whatever role each row opens with), and every
+        row but one going on after it as a turn does: with a token that follows it after such a stop id too, or
+        that opens another row as well (the roles: ``user``, ``system``). Blocks cut from concatenated text start
+        anywhere (run_clm's ``group_texts``); a block prefixed with a bos goes on mid-document, with any token,
+        and the documents inside it start without the bos or, when each was tokenized with one (Llama 3's
+        ``<|begin_of_text|>``), go on after it with their first word, not with the token a block goes on with."""
         rows = self.sequences
         if len(rows) < 2 or self.packed_rows or any(s.ids is None for s in rows) or \
                 len({s.ids[0] for s in rows}) != 1:
@@ -156,41 +158,84 @@ class BatchView:
             return True
         opener = rows[0].ids[0]
         inner = [(s, i) for s in rows for i in self.inner_stops(s)]
-        return bool(inner) and all(opener in s.ids[i + 1:i + 2 + TAIL] for s, i in inner)
+        if not inner or not all(opener in s.ids[i + 1:i + 2 + TAIL] for s, i in inner):
+            return False
+        turns = set()  # what follows the opener after a stop id: the role of the next turn
+        for s, i in inner:
+            at = s.ids.index(opener, i + 1)
+            turns.add(s.ids[at + 1:at + 2])
+        seconds = [s.ids[1:2] for s in rows]
+        unlike = [t for t in seconds if t not in turns and seconds.count(t) < 2]
+        return len(unlike) <= 1
 
     @cached_property
-    def padded_rows(self) -> int:
-        """The rows of one sequence that end before their row does (padding follows)."""
-        return sum(1 for s in self.sequences if not s.full_row and (s.batch, s.row) not in self.packed_rows)
+    def padded_rows_open_as_examples(self) -> bool:
+        """Whether two rows or more, each one sequence, end before padding, and open as examples do: every one with
+        a token that opens another of them too (a bos, a role's token) or that is one of the ``TAIL`` tokens right
+        after a stop id of :meth:`inner_stops` (the next turn's opening: Zephyr's ``</s>\\n<|user|>``). Wrapped
+        text pads only the last block of each part of the dataset packed on its own (TRL packs each batch of
+        ``datasets.map``, and each process's shard, apart), and that block goes on mid-text."""
+        padded = [s for s in self.sequences
+                  if s.ids is not None and not s.full_row and (s.batch, s.row) not in self.packed_rows]
+        if len(padded) < 2:
+            return False
+        after_stops = {t for s in self.sequences for i in self.inner_stops(s) for t in s.ids[i + 1:i + 1 + TAIL]}
+        firsts = [s.ids[0] for s in padded]
+        unlike = [t for t in firsts if firsts.count(t) < 2 and t not in after_stops]
+        return not unlike
 
     @cached_property
     def rows_are_examples(self) -> bool:
         """Whether a full row (no padding, one sequence) that ends without a stop id was cut at ``max_length``: its
-        rows open as examples do (:attr:`rows_open_as_examples`), or two rows or more end before padding (blocks
-        of wrapped text are all full but the dataset's last), or the batches show where sequences end and no
+        rows open as examples do (:attr:`rows_open_as_examples`), or two rows or more end before padding and
+        open as examples do (:attr:`padded_rows_open_as_examples`), or the batches show where sequences end and no
         full row holds a stop id with more than ``TAIL`` tokens after it (each row one text, as in plain-text
         fine-tuning). Blocks cut from documents joined with the eos (run_clm's ``group_texts``, TRL's wrapped
         packing) hold it inside their rows and start anywhere: a block ends where the cut falls, even when the
         last, shorter block is padded. (Multi-turn rows whose turns open with their role's token, Zephyr's
         ``<|user|>``, read as examples through their padded rows.)"""
-        if self.rows_open_as_examples or self.padded_rows >= 2:
+        if self.rows_open_as_examples or self.padded_rows_open_as_examples:
             return True
         return self.ends_visible and not any(self.inner_stops(s) for s in self.sequences
                                              if s.full_row and (s.batch, s.row) not in self.packed_rows)
 
+    @cached_property
+    def packing_split(self) -> bool:
+        """Whether packing split sequences longer than ``max_length`` into pieces instead of truncating them (TRL's
+        ``packing_strategy="bfd_split"``): half the supervised packed sequences or more (two or more) open with
+        one token (the chat template's, the bos), and some other one opens with another: a piece that goes on
+        mid-text. Packed sequences that open each with its own token (plain text without a bos) show nothing."""
+        packed = [s for s in self.sequences if s.ids is not None and s.supervised and
+                  (s.batch, s.row) in self.packed_rows]
+        counts: dict[int, int] = {}
+        for s in packed:
+            counts[s.ids[0]] = counts.get(s.ids[0], 0) + 1
+        most = max(counts.values(), default=0)
+        return 2 <= most < len(packed) and 2 * most >= len(packed)
+
     def end_known(self, sequence: Sequence) -> bool:
         """Whether the sequence's end shows whether it ends with a stop id: a full row's when the rows are
         examples (:attr:`rows_are_examples`); another sequence's (it ends before padding, or where the next packed
-        one starts) when the batches show where their sequences end."""
-        if sequence.full_row and (sequence.batch, sequence.row) not in self.packed_rows:
+        one starts) when the batches show where their sequences end, except a packed one as long as the longest
+        when packing split sequences (:attr:`packing_split`): a piece whose end goes on in another piece."""
+        packed = (sequence.batch, sequence.row) in self.packed_rows
+        if sequence.full_row and not packed:
             return self.rows_are_examples
+        if packed and self.packing_split and len(sequence.positions) == self.longest:
+            return False
         return self.ends_visible
 
+    @cached_property
+    def longest(self) -> int:
+        """The length of the longest sequence (padding left out): ``max_length`` when truncation cut one."""
+        return max((len(s.positions) for s in self.sequences if s.ids is not None), default=0)
+
     def cut(self, sequence: Sequence) -> bool:
-        """Whether the sequence runs, supervised, to the last position of a full row as long as the longest:
-        what truncation at ``max_length`` leaves."""
+        """Whether the sequence is as long as the longest and supervised to its last token: what truncation at
+        ``max_length`` leaves, whether it fills its row or padding follows it (``pad_to_multiple_of``) or another
+        packed sequence does (best-fit packing, padding-free batches)."""
         supervised = sequence.supervised
-        return sequence.full_row == self.longest_row > 0 and bool(supervised) and \
+        return sequence.ids is not None and len(sequence.positions) == self.longest > 0 and bool(supervised) and \
             supervised[-1] == len(sequence.labels) - 1
 
     @cached_property
@@ -287,19 +332,17 @@ def read_batches(batches: Iterable[Mapping[str, Any]], stop_ids: Iterable[int],
     sequences: list[Sequence] = []
     visible = False
     count = 0
-    longest = 0
     for number, batch in enumerate(batches):
         count += 1
-        found, shows_ends, length = _read_batch(number, batch)
+        found, shows_ends = _read_batch(number, batch)
         sequences += found
         visible = visible or shows_ends
-        longest = max(longest, length)
-    return BatchView(sequences, stops, pad, count, visible, longest)
+    return BatchView(sequences, stops, pad, count, visible)
 
 
-def _read_batch(number: int, batch: Mapping[str, Any]) -> tuple[list[Sequence], bool, int]:
-    """The batch's sequences, whether it shows where sequences end (padding, packing, a loss mask, rows
-    of different lengths: chunks of concatenated text show none), and its longest row's length."""
+def _read_batch(number: int, batch: Mapping[str, Any]) -> tuple[list[Sequence], bool]:
+    """The batch's sequences, and whether it shows where sequences end (padding, packing, a loss mask, rows
+    of different lengths: chunks of concatenated text show none)."""
     if not hasattr(batch, "keys") or "input_ids" not in batch or "labels" not in batch:
         keys = sorted(str(k) for k in batch.keys()) if hasattr(batch, "keys") else type(batch).__name__
         raise BatchError(f"a batch needs 'input_ids' and 'labels' (the collator's output); got {keys}")
@@ -310,7 +353,6 @@ def _read_batch(number: int, batch: Mapping[str, Any]) -> tuple[list[Sequence], 
     masks = _optional_rows(batch, "attention_mask", input_ids, bools=True)
     positions = _optional_rows(batch, "position_ids", input_ids)
     visible = len({len(r) for r in input_ids}) > 1
-    longest = max((len(r) for r in input_ids), default=0)
     sequences = []
     for row, (ids, row_labels) in enumerate(zip(input_ids, labels)):
         mask = masks[row] if masks is not None else None
@@ -324,6 +366,8 @@ def _read_batch(number: int, batch: Mapping[str, Any]) -> tuple[list[Sequence], 
         if len(segments) > 1:
             visible = True
         for segment in segments:
+            if len(segments) > 1 and len(segment) == 1 and row_labels[segment.start] < 0:
+                continue  # padding of a padding-free row (TRL pads position_ids with 0): one token trains nothing
             kept = tuple(i for i in segment if _attended(mask, i) or _trained_after_text(mask, row_labels, segment, i))
             if not kept:
                 continue
@@ -333,7 +377,7 @@ def _read_batch(number: int, batch: Mapping[str, Any]) -> tuple[list[Sequence], 
             if any(label < 0 for label in sequence.labels[1:]):
                 visible = True
             sequences.append(sequence)
-    return sequences, visible, longest
+    return sequences, visible
 
 
 def _attended(mask: list[int] | None, i: int) -> bool:
@@ -351,7 +395,9 @@ def _trained_after_text(mask: list[int] | None, labels: list[int], segment: rang
 
 def _segments(position_ids: list[int]) -> list[range]:
     """Packed sequences in a row: a new one starts wherever the position ids do not count on by one
-    (``DataCollatorWithFlattening``, TRL's padding-free collator)."""
+    (``DataCollatorWithFlattening``, TRL's padding-free collator). Padding whose position ids are 0 (TRL's
+    padding-free collator with ``pad_to_multiple_of``) makes one sequence of each token: the caller leaves out
+    sequences of one token with label -100."""
     starts = [0] + [i for i in range(1, len(position_ids)) if position_ids[i] != position_ids[i - 1] + 1]
     ends = starts[1:] + [len(position_ids)]
     return [range(a, b) for a, b in zip(starts, ends)]

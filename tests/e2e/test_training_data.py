@@ -242,11 +242,18 @@ def _sft_trainer(tmp_path: Path, tokenizer, callbacks: list, **config):
     pytest.param({}, id="padded"),
     pytest.param({"padding_free": True, "max_length": None}, id="padding-free"),
     pytest.param({"packing": True, "max_length": 64}, id="packed"),
+    # the two-turn conversations (50-58 tokens) split into a piece of 40 and the rest, packed apart: no
+    # truncation (it was EOS026, "5 of 16 sequences (31%)")
+    pytest.param({"packing": True, "packing_strategy": "bfd_split", "max_length": 40}, id="packed-bfd-split"),
     # blocks of 16 cut from the concatenated conversations, which start anywhere (the last, shorter block too)
     pytest.param({"packing": True, "packing_strategy": "wrapped", "max_length": 16}, id="packed-wrapped"),
     # blocks of 32: the callback's 8 batches reach the last block, padded beside 4 full ones (it was EOS026,
     # "15 of 21 sequences (71%)")
     pytest.param({"packing": True, "packing_strategy": "wrapped", "max_length": 32}, id="packed-wrapped-padded-tail"),
+    # two processes pack a shard each, and each shard leaves a padded last block: two padded rows, each starting
+    # mid-conversation (it was EOS026: two padded rows read as examples)
+    pytest.param({"packing": True, "packing_strategy": "wrapped", "max_length": 32, "dataset_num_proc": 2},
+                 id="packed-wrapped-two-shards"),
 ])
 def test_sft_trainer_with_pad_equal_to_eos_passes(tmp_path, config):
     """TRL's collator pads labels by position (-100), so pad == eos masks nothing: no false alarm."""
@@ -258,7 +265,11 @@ def test_sft_trainer_with_pad_equal_to_eos_passes(tmp_path, config):
     trainer = _sft_trainer(tmp_path, tokenizer_with(story.TERMINATOR), [callback], **config)
     [batch] = first_batches(trainer.get_train_dataloader(), 1)
     if config.get("packing_strategy") == "wrapped":  # blocks cut from the concatenated conversations
-        assert "position_ids" not in batch and (batch["labels"] == batch["input_ids"]).all()
+        attended = batch["attention_mask"] == 1
+        assert "position_ids" not in batch and (batch["labels"] == batch["input_ids"])[attended].all()
+        if "dataset_num_proc" in config:  # a padded last block from each shard among the batches the callback reads
+            read = first_batches(trainer.get_train_dataloader(), callback.data_batches)
+            assert sum(int((b["attention_mask"] == 0).any(dim=1).sum()) for b in read) == 2
     else:
         packed = bool(config)
         assert ("position_ids" in batch and batch["input_ids"].shape[0] == 1) == packed
@@ -280,12 +291,25 @@ def test_sft_trainer_truncating_every_conversation_is_reported(tmp_path):
     assert finding.code == "EOS026" and "raise max_length" in finding.message
 
 
-def test_sft_trainer_truncating_every_conversation_before_its_first_terminator_is_stopped(tmp_path):
-    """max_length=8, shorter than every first user turn: full rows, no padding, no -100 and no stop id anywhere,
-    each opening with <|im_start|>user. Nothing teaches the model to stop: EOS026, an error (it was no finding)."""
+@pytest.mark.parametrize("config", [
+    pytest.param({}, id="padded"),
+    # best-fit packing truncates each conversation to 8 tokens and packs them with position_ids (it was EOS024)
+    pytest.param({"packing": True}, id="packed-bfd"),
+    # rows of 8 padded to 16 after truncation: they end in padding although they were cut (it was EOS024)
+    pytest.param({"pad_to_multiple_of": 16}, id="padded-to-a-multiple"),
+    # pad == eos, and the packed row padded to a multiple of 48 with it, position id 0 and label -100: each
+    # padding token read as a one-token sequence with a masked eos (it was EOS023, "the collator masks every eos")
+    pytest.param({"packing": True, "pad_to_multiple_of": 48, "pad": story.TERMINATOR}, id="packed-bfd-pad-is-eos"),
+])
+def test_sft_trainer_truncating_every_conversation_before_its_first_terminator_is_stopped(tmp_path, config):
+    """max_length=8, shorter than every first user turn: no -100 and no stop id anywhere, each sequence opening
+    with <|im_start|>user and 8 tokens long. Nothing teaches the model to stop: EOS026, an error (it was no
+    finding)."""
     from eos_guard.integrations.transformers import EosGuardCallback, EosGuardCheckError
 
-    trainer = _sft_trainer(tmp_path, tokenizer_with(story.BASE_EOS), [EosGuardCallback()], max_length=8)
+    config = dict(config)
+    tokenizer = tokenizer_with(config.pop("pad", story.BASE_EOS))
+    trainer = _sft_trainer(tmp_path, tokenizer, [EosGuardCallback()], max_length=8, **config)
     with pytest.raises(EosGuardCheckError) as raised:
         trainer.train()
     assert trainer.state.global_step == 0
