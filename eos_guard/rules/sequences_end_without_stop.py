@@ -18,26 +18,34 @@ class SequencesEndWithoutStop(BatchRule):
     sequence is a row of a padded batch or one of the sequences packed into a row (`position_ids`). The
     message gives the share of the sequences whose end counts.
 
-    A sequence that ends before padding, or where the next packed one starts, counts when the batches show
-    where their sequences end (padding, packed sequences, a loss mask), except a packed one as long as the
-    longest when packing split the sequences longer than `max_length` into pieces instead of truncating them
-    (TRL's `packing_strategy="bfd_split"`): half the supervised packed sequences or more (two or more) open
-    with one token, and some other one opens with another, a piece that goes on mid-text. A sequence that runs to the end of a
-    full row (no padding) counts only when the rows are examples, each cut at `max_length`, not blocks cut
-    from concatenated text (run_clm's `group_texts`, TRL's `packing_strategy="wrapped"`, blocks that each
-    start with a bos), whose ends fall anywhere: every row (two or more) opens with the same token, and
-    either with the same second token too (a chat template's opening: `<|im_start|>user`) or with that first
-    token again after each stop id followed by more than two tokens in its row, with at most two tokens
-    between them (ChatML's `<|im_end|>\\n<|im_start|>`), every row but one going on after it with a token
-    that follows it after such a stop id too or that opens another row as well (a role: `user`, `system`);
-    or two rows or more end before padding, each opening with a token that opens another of them too (a bos,
-    a role's token) or that is one of the two tokens right after a stop id followed by more than two tokens
-    (Zephyr-style rows, whose turns open with their role's token: wrapped text pads only the last block of
-    each part of the dataset packed on its own, a batch of `datasets.map` or a process's shard, and that
-    block starts mid-text); or the batches show where their sequences end and no
-    full row holds a stop id followed by more than two tokens (one text per row, as in plain-text
-    fine-tuning). A bos alone makes no examples: a block prefixed with it goes on mid-document with any
-    token, and the documents inside it start without it or, when each was tokenized with one too (Llama 3's
+    Whose end counts:
+
+    - a sequence that ends before padding, or where the next packed one starts, when the batches show where
+      their sequences end (padding, packed sequences, a loss mask); not a packed one as long as the longest
+      when packing split the sequences longer than `max_length` into pieces instead of truncating them (TRL's
+      `packing_strategy="bfd_split"`: half the supervised packed sequences or more, two or more, open with one
+      token, and some other one opens with another, a piece that goes on mid-text);
+    - a sequence that runs to the end of a full row (no padding), only when the rows are examples, each cut at
+      `max_length`, not blocks cut from concatenated text (run_clm's `group_texts`, TRL's
+      `packing_strategy="wrapped"`, blocks that each start with a bos), whose ends fall anywhere.
+
+    The rows are examples when:
+
+    - every row (two or more) opens with the same token, and either with the same second token too (a chat
+      template's opening: `<|im_start|>user`), or with that first token again after each stop id followed by
+      more than two tokens in its row, at most two tokens after it (ChatML's `<|im_end|>\\n<|im_start|>`), every
+      row but one going on after it with a token that follows it after such a stop id too, or that opens
+      another row as well (a role: `user`, `system`);
+    - or two rows or more end before padding, each opening with a token that opens another of them too (a
+      bos, a role's token) or that is one of the two tokens right after a stop id followed by more than two
+      tokens (Zephyr-style rows, whose turns open with their role's token). Wrapped text pads only the last
+      block of each part of the dataset packed on its own (a batch of `datasets.map`, a process's shard), and
+      that block starts mid-text;
+    - or the batches show where their sequences end and no full row holds a stop id followed by more than
+      two tokens (one text per row, as in plain-text fine-tuning).
+
+    A bos alone makes no examples: a block prefixed with it goes on mid-document with any token, and the
+    documents inside it start without it or, when each was tokenized with one too (Llama 3's
     `<|begin_of_text|>`), go on after it with their first word, not with the token each block goes on with.
 
     When no stop id is supervised at all and every supervised sequence (two or more) is as long as the longest
@@ -85,10 +93,11 @@ class SequencesEndWithoutStop(BatchRule):
             first = supervised[0]
             yield self.batch_finding(view, f"{len(supervised)} of {len(supervised)} sequences (100%) in "
                                            f"{view.where()} do not end their last supervised span with a stop id "
-                                           f"{view.stop_list()}: each is as long as the longest ({view.longest} tokens) "
-                                           "and supervised to its last token (truncated at max_length), and no "
-                                           "supervised label is a stop id, so the model is never trained to stop; "
-                                           "raise max_length or drop the examples that exceed it", Token(first, last_span(first)[-1]), Severity.ERROR)
+                                           f"{view.stop_list()}: each is as long as the longest ({view.longest} "
+                                           "tokens) and supervised to its last token (truncated at max_length), "
+                                           "and no supervised label is a stop id, so the model is never trained "
+                                           "to stop; raise max_length or drop the examples that exceed it",
+                                 Token(first, last_span(first)[-1]), Severity.ERROR)
             return
         if not view.trained_stops:
             return
