@@ -740,7 +740,8 @@ def test_a_classifier_has_no_stop_ids_to_check(tmp_path, run):
     write_json(folder / "config.json", {"architectures": ["BertForSequenceClassification"], "model_type": "bert",
                                         "vocab_size": 128256})
     (folder / "generation_config.json").unlink(missing_ok=True)
-    assert run("--format", "concise", "--no-cache", str(folder)) == (0, "All checks passed (1 model folder).\n", "")
+    assert run("--format", "concise", "--no-cache", str(folder)) == \
+        (0, "All checks passed (1 model folder; 1 cannot generate, not checked for stopping).\n", "")
     write_json(folder / "config.json", {"architectures": ["LlamaForCausalLM"], "model_type": "llama",
                                         "vocab_size": 128256})
     code, out, _ = run("--format", "concise", "--no-cache", str(folder))
@@ -780,7 +781,8 @@ def test_an_embedding_model_has_no_stop_ids_to_check(tmp_path, run, architecture
     write_json(folder / "config.json", {"architectures": [architecture], "model_type": model_type,
                                         "vocab_size": 128256})
     (folder / "generation_config.json").unlink(missing_ok=True)
-    assert run("--format", "concise", "--no-cache", str(folder)) == (0, "All checks passed (1 model folder).\n", "")
+    assert run("--format", "concise", "--no-cache", str(folder)) == \
+        (0, "All checks passed (1 model folder; 1 cannot generate, not checked for stopping).\n", "")
 
 
 @pytest.mark.parametrize("config", [
@@ -860,6 +862,8 @@ def test_a_sentence_transformers_embedding_model_gets_no_rule_about_stopping(tmp
     code, out, err = run("--format", "json", "--no-cache", "--baseline", "none", str(folder))
     codes = {f["code"] for f in json.loads(out)["findings"]}
     assert (code, codes, err) == ((1, {"EOS001", "EOS017"}, "") if generates else (0, set(), ""))
+    closing = run("--format", "concise", "--no-cache", "--baseline", "none", str(folder))[1].splitlines()[-1]
+    assert ("; 1 cannot generate, not checked for stopping" in closing) is not generates, closing
     code, out, _ = run("explain", "--no-cache", str(folder))
     assert ("modules.json lists a sentence-transformers Pooling module (" in out) is not generates
     if not generates and modules[-1]["path"]:

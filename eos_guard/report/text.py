@@ -138,7 +138,8 @@ def summary(report: Report) -> str:
     if not report.models:
         return f"No model folders found ({_plural(report.excluded, 'model folder')} excluded by the settings)." \
             if report.excluded else "No model folders found."
-    tail = _unread_tail(report)
+    skipped = _not_generating_tail(report)
+    tail = _unread_tail(report) + skipped
     if all(m.unfetched for m in report.models):
         return f"No model folders checked{tail}."
     if report.written:
@@ -151,7 +152,7 @@ def summary(report: Report) -> str:
     if not counts:
         # not after an error on stderr (a PATH that names nothing, a folder that cannot be listed, a bad baseline)
         passed = not unreadable and not report.problems
-        return f"All checks passed ({alone})." if passed else f"No findings in {checked}{tail}."
+        return f"All checks passed ({alone}{skipped})." if passed else f"No findings in {checked}{tail}."
     failing = sum(1 for m in report.models if report.fails(m))  # an unreadable file does not hide its findings
     # the files and folders --fix would change, as each folder's header says it ("--fix changes 2 files")
     fixable = [m for m in folders if m.fixable]
@@ -174,6 +175,14 @@ def _unread_tail(report: Report) -> str:
         ([f"{without} checked without a malformed file"] if without else []) + \
         ([f"{_plural(unfetched, 'Hub repository')} cannot be fetched"] if unfetched else [])
     return "".join(f"; {part}" for part in parts)
+
+
+def _not_generating_tail(report: Report) -> str:
+    """``; N cannot generate, not checked for stopping`` for the folders whose model cannot generate (a classifier,
+    an embedding model: ModelFiles.not_generating), whose rules about stopping did not run: a run says so, so that
+    a change that makes a chat model read as one (its class, a modules.json) is seen."""
+    count = sum(1 for m in report.models if m.model is not None and not m.model.generates)
+    return f"; {count} cannot generate, not checked for stopping" if count else ""
 
 
 def _checked(report: Report) -> tuple[str, str]:
