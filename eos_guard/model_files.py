@@ -77,7 +77,7 @@ NO_GENERATE = ("ForSequenceClassification", "ForTokenClassification", "ForMultip
 def _cannot_generate(class_name: str) -> bool:
     if class_name.endswith(GENERATING):  # most folders: the table is not read
         return False
-    return class_name.endswith(NO_GENERATE) or class_name in _headless_classes()
+    return class_name.endswith(NO_GENERATE) or class_name in _headless_classes() or class_name in _pooling_classes()
 
 
 # class names that generate: no bare model's ends so (tests/test_runtimes.py reads the table)
@@ -92,6 +92,16 @@ def _headless_classes() -> frozenset[str]:
 
     text = (Path(__file__).parent / "data" / "model_classes.json").read_text(encoding="utf-8")
     return frozenset(json.loads(text)["headless"])
+
+
+@cache
+def _pooling_classes() -> frozenset[str]:
+    """data/vllm_pooling.json's architectures, which vLLM runs only as pooling models and transformers has no
+    class of its own for (ColBERT's ``HF_ColBERT``, ``Qwen2ForRewardModel``): scripts/vllm_pooling.py."""
+    import json
+
+    text = (Path(__file__).parent / "data" / "vllm_pooling.json").read_text(encoding="utf-8")
+    return frozenset(json.loads(text)["pooling"])
 
 
 @record(frozen=True)

@@ -772,11 +772,47 @@ def test_the_bare_model_table_is_the_installed_transformers_own():
     assert not [name for name in headless if name.endswith(GENERATING)]
 
 
+def test_the_vllm_pooling_table_adds_only_what_transformers_classes_do_not_cover():
+    """data/vllm_pooling.json (scripts/vllm_pooling.py, from vLLM 0.33.0's registry.py, which is not installed here):
+    the architectures vLLM runs only as pooling models, less the heads and bare models eos-guard knows from
+    transformers, and never a name that ends as a generating class does."""
+    from eos_guard.model_files import GENERATING, NO_GENERATE, _headless_classes
+
+    shipped = json.loads((ROOT / "eos_guard" / "data" / "vllm_pooling.json").read_text(encoding="utf-8"))
+    pooling = set(shipped["pooling"])
+    assert shipped["vllm"] == "0.33.0" and shipped["pooling"] == sorted(pooling)
+    assert {"HF_ColBERT", "Qwen2ForRewardModel", "InternLM2ForRewardModel", "GteNewModel"} <= pooling
+    assert not pooling & _headless_classes()
+    assert not [name for name in pooling if name.endswith((*GENERATING, *NO_GENERATE))]
+
+
+def test_the_vllm_pooling_script_keeps_pooling_only_architectures():
+    """scripts/vllm_pooling.py on a registry of vLLM's shape: a name in a pooling table and in no generating one is
+    kept; one in both (vLLM registers LlamaForCausalLM for embeddings too), a head, a bare model transformers has,
+    and a ``**`` entry are not; a registry without one of the tables is refused."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import vllm_pooling
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    tables = {name: "{}" for name in (*vllm_pooling.POOLING, *vllm_pooling.GENERATING_TABLES)}
+    tables["_EMBEDDING_MODELS"] = ('{"BertModel": ("bert", "B"), "Qwen2ForCausalLM": ("qwen2", "Q"), '
+                                   '**{k: v for k, v in _TEXT_GENERATION_MODELS.items()}}')
+    tables["_LATE_INTERACTION_MODELS"] = '{"HF_ColBERT": ("colbert", "ColBERTModel")}'
+    tables["_SEQUENCE_CLASSIFICATION_MODELS"] = '{"BertForSequenceClassification": ("bert", "B")}'
+    tables["_TEXT_GENERATION_MODELS"] = '{"Qwen2ForCausalLM": ("qwen2", "Q"), "FooForBar": ("foo", "F")}'
+    source = "\n".join(f"{name} = {value}" for name, value in tables.items())
+    assert vllm_pooling.pooling_only(source) == ["HF_ColBERT"]
+    with pytest.raises(SystemExit, match="_REWARD_MODELS"):
+        vllm_pooling.pooling_only(source.replace("_REWARD_MODELS", "_OTHER_MODELS"))
+
+
 @pytest.mark.parametrize("architecture, model_type", [("BertModel", "bert"), ("MistralModel", "mistral"),
-                                                      ("XLMRobertaModel", "xlm-roberta")])
+                                                      ("XLMRobertaModel", "xlm-roberta"), ("HF_ColBERT", "bert")])
 def test_an_embedding_model_has_no_stop_ids_to_check(tmp_path, run, architecture, model_type):
-    """sentence-transformers' all-MiniLM-L6-v2 (``BertModel``, no eos anywhere) and embedding models saved as a
-    bare decoder (e5-mistral-7b-instruct, ``MistralModel``) cannot generate: EOS004 failed them."""
+    """sentence-transformers' all-MiniLM-L6-v2 (``BertModel``, no eos anywhere), embedding models saved as a
+    bare decoder (e5-mistral-7b-instruct, ``MistralModel``) and ColBERT checkpoints (colbertv2.0's ``HF_ColBERT``,
+    a class transformers does not have, which vLLM runs as a pooling model) cannot generate: EOS004 failed them."""
     folder = shutil.copytree(FIXTURES / "llama31-8b-base-no-template", tmp_path / "embed")
     write_json(folder / "config.json", {"architectures": [architecture], "model_type": model_type,
                                         "vocab_size": 128256})

@@ -1,0 +1,79 @@
+"""Writes eos_guard/data/vllm_pooling.json: the architectures vLLM runs only as pooling models.
+
+usage: python scripts/vllm_pooling.py REGISTRY_PY VERSION
+
+REGISTRY_PY is ``vllm/model_executor/models/registry.py`` of a vLLM release, read as text (vLLM is not
+installed; its wheel needs no build):
+
+    pip download --no-deps --only-binary :all: vllm==0.33.0
+    unzip -p vllm-0.33.0-*.whl vllm/model_executor/models/registry.py > registry.py
+    python scripts/vllm_pooling.py registry.py 0.33.0
+
+``pooling``: the names of the registry's pooling tables (``_EMBEDDING_MODELS``, ``_LATE_INTERACTION_MODELS``,
+``_REWARD_MODELS``, ``_TOKEN_CLASSIFICATION_MODELS``, ``_SEQUENCE_CLASSIFICATION_MODELS``) that none of its
+generating tables lists (``_TEXT_GENERATION_MODELS``, ``_MULTIMODAL_MODELS``, ``_SPECULATIVE_DECODING_MODELS``,
+``_TRANSFORMERS_SUPPORTED_MODELS``, ``_TRANSFORMERS_BACKEND_MODELS``), less the names that transformers' own
+classes cover already (``model_files.NO_GENERATE`` heads, data/model_classes.json's bare models) and the names
+ending as a generating class does (``model_files.GENERATING``). For these ``architectures``,
+``ModelConfig._get_default_runner_type`` (vllm/config/model.py) picks the pooling runner: ``HF_ColBERT``
+(ColBERT checkpoints), ``NomicBertModel``, ``GteNewModel``, ``Qwen2ForRewardModel``. transformers knows none of
+them as a class of its own (remote code, or no class at all).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_FILE = ROOT / "eos_guard" / "data" / "vllm_pooling.json"
+POOLING = ("_EMBEDDING_MODELS", "_LATE_INTERACTION_MODELS", "_REWARD_MODELS", "_TOKEN_CLASSIFICATION_MODELS",
+           "_SEQUENCE_CLASSIFICATION_MODELS")
+GENERATING_TABLES = ("_TEXT_GENERATION_MODELS", "_MULTIMODAL_MODELS", "_SPECULATIVE_DECODING_MODELS",
+                     "_TRANSFORMERS_SUPPORTED_MODELS", "_TRANSFORMERS_BACKEND_MODELS")
+
+
+def table_names(source: str) -> dict[str, set[str]]:
+    """Each top-level ``_NAME = {...}`` table of the registry: its literal string keys (``**`` entries are left
+    out: the registry's one, in ``_EMBEDDING_MODELS``, repeats generating names)."""
+    tables: dict[str, set[str]] = {}
+    for node in ast.parse(source).body:
+        target = node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else \
+            node.target if isinstance(node, ast.AnnAssign) else None
+        if isinstance(target, ast.Name) and isinstance(node.value, ast.Dict):
+            tables[target.id] = {key.value for key in node.value.keys
+                                 if isinstance(key, ast.Constant) and isinstance(key.value, str)}
+    return tables
+
+
+def pooling_only(source: str) -> list[str]:
+    sys.path.insert(0, str(ROOT))
+    from eos_guard.model_files import GENERATING, NO_GENERATE, _headless_classes
+
+    tables = table_names(source)
+    missing = [name for name in (*POOLING, *GENERATING_TABLES) if name not in tables]
+    if missing:
+        raise SystemExit(f"the registry has no table {', '.join(missing)}: read the release's registry.py again")
+    pooling = set().union(*(tables[name] for name in POOLING))
+    generating = set().union(*(tables[name] for name in GENERATING_TABLES))
+    return sorted(name for name in pooling - generating
+                  if not name.endswith((*GENERATING, *NO_GENERATE)) and name not in _headless_classes())
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        raise SystemExit(__doc__.split("\n\n")[1])
+    registry, version = argv
+    data = {"about": "The architectures vLLM runs only as pooling models, less those transformers' own classes "
+                     "cover: written by scripts/vllm_pooling.py from vllm/model_executor/models/registry.py.",
+            "vllm": version,
+            "pooling": pooling_only(Path(registry).read_text(encoding="utf-8"))}
+    DATA_FILE.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {DATA_FILE.relative_to(ROOT)}: {len(data['pooling'])} names", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
