@@ -77,7 +77,7 @@ NO_GENERATE = ("ForSequenceClassification", "ForTokenClassification", "ForMultip
 def _cannot_generate(class_name: str) -> bool:
     if class_name.endswith(GENERATING):  # most folders: the table is not read
         return False
-    return class_name.endswith(NO_GENERATE) or class_name in _headless_classes() or class_name in _pooling_classes()
+    return class_name.endswith(NO_GENERATE) or class_name in _non_generating_classes()
 
 
 # class names that generate: no bare model's ends so (tests/test_runtimes.py reads the table)
@@ -85,23 +85,25 @@ GENERATING = ("ForCausalLM", "ForConditionalGeneration", "LMHeadModel")
 
 
 @cache
-def _headless_classes() -> frozenset[str]:
-    """data/model_classes.json's bare models, read once per process, for the first folder whose classes are
+def _shipped_names(file: str, key: str) -> frozenset[str]:
+    """A list of class names in eos_guard/data, read once per process, for the first folder whose classes are
     not named as generating ones."""
     import json
 
-    text = (Path(__file__).parent / "data" / "model_classes.json").read_text(encoding="utf-8")
-    return frozenset(json.loads(text)["headless"])
+    return frozenset(json.loads((Path(__file__).parent / "data" / file).read_text(encoding="utf-8"))[key])
+
+
+def _headless_classes() -> frozenset[str]:
+    """data/model_classes.json's bare models (scripts/model_classes.py)."""
+    return _shipped_names("model_classes.json", "headless")
 
 
 @cache
-def _pooling_classes() -> frozenset[str]:
-    """data/vllm_pooling.json's architectures, which vLLM runs only as pooling models and transformers has no
-    class of its own for (ColBERT's ``HF_ColBERT``, ``Qwen2ForRewardModel``): scripts/vllm_pooling.py."""
-    import json
-
-    text = (Path(__file__).parent / "data" / "vllm_pooling.json").read_text(encoding="utf-8")
-    return frozenset(json.loads(text)["pooling"])
+def _non_generating_classes() -> frozenset[str]:
+    """The bare models, and data/vllm_pooling.json's architectures, which vLLM registers only as pooling models and
+    transformers has no class of its own for (ColBERT's ``HF_ColBERT``, ``Qwen2ForRewardModel``:
+    scripts/vllm_pooling.py)."""
+    return _headless_classes() | _shipped_names("vllm_pooling.json", "pooling")
 
 
 @record(frozen=True)

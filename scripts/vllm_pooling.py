@@ -1,4 +1,4 @@
-"""Writes eos_guard/data/vllm_pooling.json: the architectures vLLM runs only as pooling models.
+"""Writes eos_guard/data/vllm_pooling.json: the architectures vLLM registers only as pooling models.
 
 usage: python scripts/vllm_pooling.py REGISTRY_PY VERSION
 
@@ -14,10 +14,9 @@ installed; its wheel needs no build):
 generating tables lists (``_TEXT_GENERATION_MODELS``, ``_MULTIMODAL_MODELS``, ``_SPECULATIVE_DECODING_MODELS``,
 ``_TRANSFORMERS_SUPPORTED_MODELS``, ``_TRANSFORMERS_BACKEND_MODELS``), less the names that transformers' own
 classes cover already (``model_files.NO_GENERATE`` heads, data/model_classes.json's bare models) and the names
-ending as a generating class does (``model_files.GENERATING``). For these ``architectures``,
-``ModelConfig._get_default_runner_type`` (vllm/config/model.py) picks the pooling runner: ``HF_ColBERT``
-(ColBERT checkpoints), ``NomicBertModel``, ``GteNewModel``, ``Qwen2ForRewardModel``. transformers knows none of
-them as a class of its own (remote code, or no class at all).
+ending as a generating class does (``model_files.GENERATING``). vLLM registers these ``architectures`` as
+pooling models only: ``HF_ColBERT`` (ColBERT checkpoints), ``GteNewModel``, ``Qwen2ForRewardModel``. transformers
+has no class of its own for any of them (remote code, or no class at all).
 """
 
 from __future__ import annotations
@@ -66,7 +65,7 @@ def main(argv: list[str]) -> int:
     if len(argv) != 2:
         raise SystemExit(__doc__.split("\n\n")[1])
     registry, version = argv
-    data = {"about": "The architectures vLLM runs only as pooling models, less those transformers' own classes "
+    data = {"about": "The architectures vLLM registers only as pooling models, less those transformers' own classes "
                      "cover: written by scripts/vllm_pooling.py from vllm/model_executor/models/registry.py.",
             "vllm": version,
             "pooling": pooling_only(Path(registry).read_text(encoding="utf-8"))}

@@ -130,6 +130,10 @@ class BatchView:
             seen.add(row)
         return frozenset(packed)
 
+    def packed(self, sequence: Sequence) -> bool:
+        """Whether the sequence shares its row with others (:attr:`packed_rows`)."""
+        return (sequence.batch, sequence.row) in self.packed_rows
+
     def inner_stops(self, sequence: Sequence) -> list[int]:
         """The indexes of the stop ids in ``sequence`` (label trained or not) followed by more than ``TAIL`` tokens:
         a turn or a document that ends inside it."""
@@ -176,7 +180,7 @@ class BatchView:
         text pads only the last block of each part of the dataset packed on its own (TRL packs each batch of
         ``datasets.map``, and each process's shard, apart), and that block goes on mid-text."""
         padded = [s for s in self.sequences
-                  if s.ids is not None and not s.full_row and (s.batch, s.row) not in self.packed_rows]
+                  if s.ids is not None and not s.full_row and not self.packed(s)]
         if len(padded) < 2:
             return False
         after_stops = {t for s in self.sequences for i in self.inner_stops(s) for t in s.ids[i + 1:i + 1 + TAIL]}
@@ -197,7 +201,7 @@ class BatchView:
         if self.rows_open_as_examples or self.padded_rows_open_as_examples:
             return True
         return self.ends_visible and not any(self.inner_stops(s) for s in self.sequences
-                                             if s.full_row and (s.batch, s.row) not in self.packed_rows)
+                                             if s.full_row and not self.packed(s))
 
     @cached_property
     def packing_split(self) -> bool:
@@ -205,8 +209,7 @@ class BatchView:
         ``packing_strategy="bfd_split"``): half the supervised packed sequences or more (two or more) open with
         one token (the chat template's, the bos), and some other one opens with another: a piece that goes on
         mid-text. Packed sequences that open each with its own token (plain text without a bos) show nothing."""
-        packed = [s for s in self.sequences if s.ids is not None and s.supervised and
-                  (s.batch, s.row) in self.packed_rows]
+        packed = [s for s in self.sequences if s.ids is not None and s.supervised and self.packed(s)]
         counts: dict[int, int] = {}
         for s in packed:
             counts[s.ids[0]] = counts.get(s.ids[0], 0) + 1
@@ -218,7 +221,7 @@ class BatchView:
         examples (:attr:`rows_are_examples`); another sequence's (it ends before padding, or where the next packed
         one starts) when the batches show where their sequences end, except a packed one as long as the longest
         when packing split sequences (:attr:`packing_split`): a piece whose end goes on in another piece."""
-        packed = (sequence.batch, sequence.row) in self.packed_rows
+        packed = self.packed(sequence)
         if sequence.full_row and not packed:
             return self.rows_are_examples
         if packed and self.packing_split and len(sequence.positions) == self.longest:
