@@ -76,8 +76,7 @@ NOT_FOR_NON_GENERATING = (
     "Nor for a sentence-transformers folder whose `modules.json` lists a Pooling module\n"
     "(`sentence_transformers.models.Pooling`), whatever its class: embedding models such as gte-Qwen2 and\n"
     "Qwen3-Embedding name `...ForCausalLM`. vLLM 0.33.0 runs such a folder as a pooling model\n"
-    "(`ModelConfig._get_default_runner_type`, vllm/config/model.py, reading `modules.json` before the class).\n"
-    "SGLang (without `--is-embedding`) and TGI go by the class and would load it as a causal LM.")
+    "(`ModelConfig._get_default_runner_type`, vllm/config/model.py, reading `modules.json` before the class).")
 
 
 def describe_ids(ids: tuple[int, ...] | list[int], model: ResolvedModel) -> str:
