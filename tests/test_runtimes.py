@@ -640,6 +640,44 @@ def test_glm_keeps_an_eot_special_vocab_found(tmp_path):
     assert converter_special_ids(model_of(folder)) == found
 
 
+@pytest.mark.parametrize("architecture", ["Glm4MoeForCausalLM", "Glm4ForCausalLM"])
+def test_ollama_serves_an_architecture_it_cannot_convert_from_llama_cpps_gguf(tmp_path, architecture):
+    """`ollama create` converts only the classes convert.go's LoadModelMetadata lists (fb30760996); GLM-4.5's
+    Glm4MoeForCausalLM fails with "unsupported architecture", and Ollama's maintainers point to llama.cpp's
+    converter. eos-guard gave Ollama its own converter's eos (<|endoftext|> alone) and said a GLM-4.5 folder, which
+    ends turns with <|user|>, runs on; the GGUF llama.cpp writes lists <|user|> as eot, and Ollama stops on it."""
+    from eos_guard.runtimes import llama_cpp, ollama
+
+    model = model_of(_converter_folder(tmp_path, architecture, GLM, "<|endoftext|>"))
+    stop = model.runtime_stops["ollama"]
+    assert stop.ids == llama_cpp.stop_set(model, llama_cpp.RELEASES[-1]).ids  # Ollama pins b10488: ≤ b11412's rule
+    assert 151336 in stop.ids and 151329 in stop.ids
+    assert stop.why.startswith(f"`ollama create` cannot convert {architecture} (convert.go: unsupported "
+                               "architecture); from the GGUF llama.cpp's convert_hf_to_gguf.py writes: GGUF eos "
+                               "151329 + eot 151336"), stop.why
+    assert "convert_hf_to_gguf.py" in stop.fix and "before `ollama create`" not in stop.fix
+    assert architecture not in ollama.CONVERTED_ARCHITECTURES
+
+
+def test_ollama_converts_the_classes_it_lists_with_its_own_converter(tmp_path):
+    """A class convert.go lists keeps Ollama's own converter: the eos_token matched to the last added_tokens entry,
+    config.json never read (llama.cpp's converter falls back to config.json's eos_token_id)."""
+    folder = _converter_folder(tmp_path, "Qwen2ForCausalLM", {"<|endoftext|>": 151643, "<|turn_end|>": 151700},
+                               None, {"eos_token_id": 151700})  # <|turn_end|>: in no end-of-generation text list
+    model = model_of(folder)
+    assert model.runtime_stops["llama.cpp"].ids == (151643, 151700)
+    stop = model.runtime_stops["ollama"]
+    assert stop.ids == (151643,)
+    assert stop.why.startswith("GGUF eos unknown (tokenizer_config.json names no eos_token, which the converter "
+                               "reads)"), stop.why
+    write_json(folder / "config.json", {"architectures": ["Qwen3ForCausalLM"], "eos_token_id": 151700})
+    stop = model_of(folder).runtime_stops["ollama"]
+    assert stop.ids == (151643, 151700)
+    assert stop.why.startswith("`ollama create` cannot convert Qwen3ForCausalLM (convert.go: unsupported "
+                               "architecture); from the GGUF llama.cpp's convert_hf_to_gguf.py writes: GGUF eos 151700 "
+                               "(from config.json eos_token_id)"), stop.why
+
+
 @pytest.mark.parametrize("base, check", [
     pytest.param("Qwen/Qwen2.5-3B", "eos-guard hf://Qwen/Qwen2.5-3B", id="hub-id"),
     pytest.param("./qwen-base", "eos-guard ./qwen-base", id="relative-path"),
@@ -920,6 +958,9 @@ def test_messages_quote_what_the_files_hold(tmp_path, run):
     del config["eos_token"]
     write_json(folder / "tokenizer_config.json", config)
     (folder / "generation_config.json").unlink()
+    model_config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    model_config["architectures"] = ["LlamaForCausalLM"]  # a class `ollama create` converts (MistralForCausalLM: not)
+    write_json(folder / "config.json", model_config)
     code, out, _ = run("--format", "json", "--no-cache", "--select", "EOS011", str(folder))
     assert [f["message"] for f in json.loads(out)["findings"]] == [
         "the 'default' chat template ends assistant turns with '<\\s>', which is not a single token (not an added "

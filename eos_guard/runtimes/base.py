@@ -131,6 +131,13 @@ def config_top_eos(model: ResolvedModel) -> Any:
     return config.get(("eos_token_id",)) if config is not None else None
 
 
+def config_architecture(model: ResolvedModel) -> str | None:
+    """config.json's ``architectures[0]``, the class a GGUF converter picks by; None when it names none."""
+    config = model.files.config
+    names = config.get(("architectures",)) if config is not None else None
+    return names[0] if isinstance(names, list) and names and isinstance(names[0], str) else None
+
+
 def tokenizer_config_eos(model: ResolvedModel) -> str | None:
     """tokenizer_config.json's own eos_token string (converters read it directly, without special_tokens_map)."""
     tc = model.files.tokenizer_config

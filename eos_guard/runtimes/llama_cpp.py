@@ -38,8 +38,8 @@ from __future__ import annotations
 from ..known_tokens import LLAMA_CPP_EOG_TEXTS, LLAMA_CPP_EOG_TEXTS_B11067, PLAMO_EOS
 from ..records import record
 from ..resolve import ResolvedModel, is_listed_id
-from .base import (Release, StopSet, added_token_declared_id, generation_eos, show, tokenizer_eos_place,
-                   unique)
+from .base import (Release, StopSet, added_token_declared_id, config_architecture, generation_eos, show,
+                   tokenizer_eos_place, unique)
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ def converter_special(model: ResolvedModel) -> tuple[dict[str, int], str]:
     """:func:`converter_special_ids`, and which file value the eos comes from (for ``explain``): gguf-py's
     SpecialVocab, then what the converter's class for the architecture sets itself."""
     ids, source = special_vocab(model)
-    architecture = _architecture(model)
+    architecture = config_architecture(model)  # the converter class it registers picks the overrides
     override = ARCHITECTURE_OVERRIDES.get(architecture)
     if override is not None:
         before = dict(ids)
@@ -132,13 +132,6 @@ def special_vocab(model: ResolvedModel) -> tuple[dict[str, int], str]:
             ids["eos"] = value
             source = "config.json eos_token_id"
     return ids, source
-
-
-def _architecture(model: ResolvedModel) -> str | None:
-    """config.json's ``architectures[0]``: the converter class it registers picks the overrides."""
-    config = model.files.config
-    names = config.get(("architectures",)) if config is not None else None
-    return names[0] if isinstance(names, list) and names and isinstance(names[0], str) else None
 
 
 def _added(model: ResolvedModel, text: str) -> int | None:
