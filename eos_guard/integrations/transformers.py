@@ -150,7 +150,7 @@ class EosGuardCallback(TrainerCallback):
         pad = getattr(tok, "pad_token_id", None)
         try:
             batches = first_batches(dataloader, self.data_batches, getattr(args, "train_batch_size", None))
-            view = read_batches(batches, stops, pad) if batches else None
+            view = read_batches(batches, stops, pad, *how_rows_were_made(args)) if batches else None
         except BatchError as error:
             logger.warning("eos-guard: the training batches could not be read, so they are not checked: %s", error)
             return None
@@ -248,6 +248,26 @@ class EosGuardCallback(TrainerCallback):
             for key, (old, new) in changed.items():
                 logger.warning("eos-guard: %s %r -> %r (aligned with the tokenizer and chat template)",
                                key, old, new)
+
+
+def how_rows_were_made(args: Any) -> tuple[Union[str, bool, None], Union[int, None]]:
+    """``packing`` and ``max_length`` for :func:`~eos_guard.rules.batch_base.read_batches`, from TRL's
+    ``SFTConfig`` (read by its attributes: TRL is not imported). ``SFTTrainer`` tokenizes each example, truncates
+    it to ``max_length`` when it does not pack, and packs with ``packing_strategy`` when it does: a full row or a
+    piece that ends without a stop id is then known to be cut ("bfd", no packing) or to go on in the next block
+    or piece ("wrapped", "bfd_split"). Unknown, (None, None), for other trainers' arguments and when TRL does not
+    prepare the data set (``dataset_kwargs={"skip_prepare_dataset": True}``: the rows are the caller's)."""
+    strategy = getattr(args, "packing_strategy", None)
+    kwargs = getattr(args, "dataset_kwargs", None) or {}
+    if not isinstance(strategy, str) or not hasattr(args, "packing") or \
+            (hasattr(kwargs, "get") and kwargs.get("skip_prepare_dataset")):
+        return None, None
+    packing: Union[str, bool] = strategy if args.packing else False
+    if packing not in (False, "bfd", "bfd_split", "wrapped"):
+        return None, None
+    max_length = getattr(args, "max_length", None)
+    return packing, max_length if isinstance(max_length, int) and not isinstance(max_length, bool) and \
+        max_length > 0 else None
 
 
 def first_batches(dataloader: Any, count: int, batch_size: int | None = None) -> list[Any]:

@@ -64,17 +64,17 @@ class SequencesEndWithoutStop(BatchRule):
 
     ## Example
     ```python
-    # stop id 2, pad 0; the second row was cut at max_length=4
+    # stop id 2, pad 0; the third row was cut at max_length=4
     batch = {
-        "input_ids":      [[1, 5, 2, 0], [1, 8, 9, 9]],
-        "attention_mask": [[1, 1, 1, 0], [1, 1, 1, 1]],
-        "labels":         [[1, 5, 2, -100], [1, 8, 9, 9]],
+        "input_ids":      [[1, 5, 2, 0], [1, 6, 2, 0], [1, 8, 9, 9]],
+        "attention_mask": [[1, 1, 1, 0], [1, 1, 1, 0], [1, 1, 1, 1]],
+        "labels":         [[1, 5, 2, -100], [1, 6, 2, -100], [1, 8, 9, 9]],
     }
     findings = eos_guard.check_batch(batch, stop_ids=[2], pad_token_id=0)
     ```
     `findings`, each printed with `print(finding)` (the line `eos-guard --format concise` prints):
     ```
-    <batch>:2:4: EOS026 warning: 1 of 2 sequences (50%) in the batch do not end their last supervised span with a stop id [2] (truncated at max_length, or missing the terminator); raise max_length or drop the examples that exceed it [sequences-end-without-stop]
+    <batch>:3:4: EOS026 warning: 1 of 3 sequences (33%) in the batch do not end their last supervised span with a stop id [2] (truncated at max_length, or missing the terminator); raise max_length or drop the examples that exceed it [sequences-end-without-stop]
     ```
 
     ## Remediation
@@ -91,10 +91,12 @@ class SequencesEndWithoutStop(BatchRule):
         supervised = [s for s in view.sequences if s.supervised]
         if view.never_trained == "cut":  # every sequence cut: no stop id is trained at all
             first = supervised[0]
+            length = f"is as long as the longest ({view.longest} tokens)" if view.max_length is None else \
+                f"fills max_length ({view.max_length} tokens)"
             yield self.batch_finding(view, f"{len(supervised)} of {len(supervised)} sequences (100%) in "
                                            f"{view.where()} do not end their last supervised span with a stop id "
-                                           f"{view.stop_list()}: each is as long as the longest ({view.longest} "
-                                           "tokens) and supervised to its last token (truncated at max_length), "
+                                           f"{view.stop_list()}: each {length} and supervised to its last token "
+                                           "(truncated at max_length), "
                                            "and no supervised label is a stop id, so the model is never trained "
                                            "to stop; raise max_length or drop the examples that exceed it",
                                  Token(first, last_span(first)[-1]), Severity.ERROR)
