@@ -233,9 +233,9 @@ class BatchView:
     def packing_split(self) -> bool:
         """Whether packing split sequences longer than ``max_length`` into pieces instead of truncating them (TRL's
         ``packing_strategy="bfd_split"``): half the supervised packed sequences or more (two or more) open with
-        one token (the chat template's, the bos), and some other one opens with another: a piece that goes on
-        mid-text. Packed sequences that open each with its own token (plain text without a bos) show nothing.
-        When the caller said how the rows were made (``packing``), that decides."""
+        one token that marks where texts start (:meth:`opens_texts`: the chat template's, the bos), and some other
+        one opens with another: a piece that goes on mid-text. Packed sequences that open each with its own token,
+        or with a word (plain text without a bos), show nothing. When the caller said how the rows were made (``packing``), that decides."""
         if self.packing is not None:
             return self.packing == "bfd_split"
         packed = [s for s in self.sequences if s.ids is not None and s.supervised and self.packed(s)]
@@ -243,7 +243,23 @@ class BatchView:
         for s in packed:
             counts[s.ids[0]] = counts.get(s.ids[0], 0) + 1
         most = max(counts.values(), default=0)
-        return 2 <= most < len(packed) and 2 * most >= len(packed)
+        if not (2 <= most < len(packed) and 2 * most >= len(packed)):
+            return False
+        opener = max(counts, key=counts.__getitem__)
+        return self.opens_texts(opener)
+
+    def opens_texts(self, token: int) -> bool:
+        """Whether ``token`` marks where a text (or a turn) starts: inside a sequence it follows a stop id, at most
+        ``TAIL`` tokens after it, or never occurs (a chat template's ``<|im_start|>``, a bos), except in a
+        sequence's first ``TAIL + 1`` tokens (a piece that opens just after the stop that ended another). A word
+        that opens most plain texts (``what``) occurs mid-text too."""
+        for s in self.sequences:
+            if s.ids is None:
+                continue
+            for i in range(1 + TAIL, len(s.ids)):  # a piece may open just after the stop that ends another
+                if s.ids[i] == token and not any(t in self.stop_ids for t in s.ids[max(0, i - 1 - TAIL):i]):
+                    return False
+        return True
 
     def end_known(self, sequence: Sequence) -> bool:
         """Whether the sequence's end shows whether it ends with a stop id: a full row's when the rows are
@@ -302,7 +318,7 @@ class BatchView:
         if len(supervised) >= 2 and all(self.cut(s) for s in supervised) and \
                 (known or self.ends_visible or self.masked_stops or self.rows_open_as_examples):
             return "cut"
-        return "absent" if known or self.ends_visible or self.masked_stops else None
+        return "absent" if known or self.ends_visible or self.masked_stops or self.rows_open_as_examples else None
 
     def stop_list(self) -> str:
         return "[" + ", ".join(str(i) for i in sorted(self.stop_ids)) + "]"
