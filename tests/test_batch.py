@@ -1032,8 +1032,9 @@ def test_unknown_packing_or_max_length_is_refused(arguments, message):
 
 
 def test_the_callback_reads_how_trl_made_the_rows_from_its_config():
-    """SFTConfig's packing, packing_strategy and max_length (read by attribute: TRL is not imported); nothing
-    from other trainers' arguments, nor when TRL does not prepare the data set."""
+    """SFTConfig's packing, packing_strategy and max_length (read by attribute: TRL is not imported): the
+    strategies that make blocks or pieces themselves, and max_length; nothing from other trainers' arguments,
+    nor when TRL does not prepare the data set."""
     from types import SimpleNamespace
 
     from eos_guard.integrations.transformers import how_rows_were_made
@@ -1042,9 +1043,11 @@ def test_the_callback_reads_how_trl_made_the_rows_from_its_config():
         return SimpleNamespace(**{"packing": False, "packing_strategy": "bfd", "max_length": 1024,
                                   "dataset_kwargs": None, **kwargs})
 
-    assert how_rows_were_made(sft()) == (False, 1024)
+    assert how_rows_were_made(sft()) == (None, 1024)  # rows passed already tokenized may be the caller's blocks
+    assert how_rows_were_made(sft(packing=True)) == (None, 1024)
     assert how_rows_were_made(sft(packing=True, packing_strategy="wrapped", max_length=32)) == ("wrapped", 32)
     assert how_rows_were_made(sft(packing=True, packing_strategy="bfd_split", max_length=None)) == ("bfd_split", None)
+    assert how_rows_were_made(sft(packing=False, packing_strategy="wrapped")) == (None, 1024)
     assert how_rows_were_made(sft(dataset_kwargs={"skip_prepare_dataset": True})) == (None, None)
     assert how_rows_were_made(sft(packing=True, packing_strategy="something-new")) == (None, None)
     assert how_rows_were_made(SimpleNamespace(max_length=None)) == (None, None)  # transformers' TrainingArguments

@@ -54,8 +54,11 @@ class SequencesEndWithoutStop(BatchRule):
     `packing=False` or `"bfd"` makes every sequence an example whose end counts; `"wrapped"` and `"bfd_split"`
     make a block or a piece as long as `max_length` (or the longest) go on, so its end does not count and it is
     never cut. `max_length` replaces the longest sequence as the length truncation cuts at. `EosGuardCallback`
-    reads both from TRL's `SFTConfig` (`packing`, `packing_strategy`, `max_length`), unless
-    `dataset_kwargs={"skip_prepare_dataset": True}` leaves the data set as the caller made it.
+    reads them from TRL's `SFTConfig`: `max_length`, and `packing_strategy` when `packing` is on and it is
+    `"wrapped"` or `"bfd_split"` (TRL made those blocks or pieces itself; without packing, or with `"bfd"`, a
+    data set passed already tokenized may hold the caller's blocks, so whether rows are examples is still
+    read from the batches); nothing when `dataset_kwargs={"skip_prepare_dataset": True}` leaves the data set
+    as the caller made it.
 
     A bos alone makes no examples: a block prefixed with it goes on mid-document with any token, and the
     documents inside it start without it or, when each was tokenized with one too (Llama 3's

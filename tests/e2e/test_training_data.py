@@ -624,3 +624,26 @@ def test_sft_trainer_conversations_without_a_terminator_of_one_length_are_no_tru
         trainer.train()
     assert trainer.state.global_step == 0
     assert [f.code for f in raised.value.report.findings()] == ["EOS024"]
+
+
+def test_sft_trainer_without_packing_on_blocks_the_caller_cut_is_no_truncation(tmp_path):
+    """A data set passed already tokenized, as blocks of 32 cut from the concatenated documents (run_clm's
+    group_texts: the remainder dropped), with SFTConfig's defaults (no packing, max_length 1024): SFTTrainer
+    keeps the rows as they are, so the callback does not take them for examples because TRL did not pack
+    (it reads only max_length from SFTConfig then): the full blocks, with the eos inside them, are no
+    truncation."""
+    from eos_guard.integrations.transformers import EosGuardCallback, first_batches
+    from eos_guard.rules import check_batches
+
+    tokenizer = tokenizer_with(story.BASE_EOS)
+    eos = tokenizer.eos_token_id
+    stream = [t for row in _plain_texts() for t in tokenizer(row["text"])["input_ids"] + [eos]]
+    blocks = [{"input_ids": stream[i:i + 32]} for i in range(0, len(stream) - len(stream) % 32, 32)]
+    callback = EosGuardCallback()
+    trainer = _sft_trainer(tmp_path, tokenizer, [callback], rows=blocks)
+    read = first_batches(trainer.get_train_dataloader(), callback.data_batches)
+    # what packing=False (every row an example) would say: each block cut at max_length
+    assert [f.code for f in check_batches(read, [43, 45], 43, packing=False)] == ["EOS026"]
+    trainer.train()
+    assert trainer.state.global_step == 1
+    assert list(callback.data_report.findings()) == []
