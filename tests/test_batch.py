@@ -902,3 +902,153 @@ def test_truncated_multi_turn_rows_whose_turns_open_with_their_role_still_count(
     findings = eos_guard.check_batch(batch, stop_ids=[2], pad_token_id=0)
     assert [(f.code, str(f.severity)) for f in findings] == [("EOS026", "warning")]
     assert findings[0].message.startswith("1 of 3 sequences (33%)")
+
+
+# -- blocks and pieces that end where packing put them, not where truncation cut ----------------------------
+
+def long_document(tokenizer, copies: int = 2) -> list[int]:
+    """Every question and answer as one plain text, ``copies`` times, then the eos: one document longer than
+    any block, with no stop id inside it and no bos."""
+    text = " ".join([" ".join(f"{q} {a}" for q, a in story.QA)] * copies)
+    return tokenizer(text, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+
+
+@pytest.mark.parametrize("collator", ["transformers-lm", "trl"])
+def test_one_long_document_wrapped_with_a_padded_last_block_is_no_truncation(tok, collator):
+    """One document cut into blocks of 32, the last one padded: the full blocks hold no stop id, as examples cut
+    at max_length would not either, and the padded block ends with the eos. One padded row shows where one text
+    ends, not that every row is a text (it was EOS026, "9 of 10 sequences (90%)")."""
+    if collator == "trl":
+        make = _trl_collator()(pad_token_id=tok.pad_token_id)
+    else:
+        from transformers import DataCollatorForLanguageModeling
+
+        make = DataCollatorForLanguageModeling(tok, mlm=False, return_tensors="np")
+    batch = as_lists(make(wrapped([{"input_ids": long_document(tok)}], 32)))
+    masks = [min(row) for row in batch["attention_mask"]]
+    assert len(masks) >= 5 and masks == [1] * (len(masks) - 1) + [0]
+    assert eos_guard.check_batch(batch, stops(tok), tok.pad_token_id) == []
+    assert eos_guard.check_batch(batch, stops(tok), tok.pad_token_id, packing="wrapped", max_length=32) == []
+
+
+def test_plain_texts_cut_at_max_length_beside_two_padded_rows_are_still_truncation(tok):
+    """The true positive the rule above keeps: plain texts each followed by the eos, one text a row, four longer
+    than max_length=24 and cut, four padded: EOS026."""
+    from transformers import DataCollatorForLanguageModeling
+
+    texts = [tok(" ".join(f"{q} {a}" for q, a in story.QA[i:i + 1 + i % 2]), add_special_tokens=False)["input_ids"]
+             + [tok.eos_token_id] for i in range(8)]
+    batch = DataCollatorForLanguageModeling(tok, mlm=False, return_tensors="np")(
+        [{"input_ids": t[:24]} for t in texts])
+    [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id)
+    assert finding.code == "EOS026" and finding.message.startswith("4 of 8 sequences (50%)")
+    [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id, packing=False, max_length=24)
+    assert finding.code == "EOS026" and finding.message.startswith("4 of 8 sequences (50%)")
+
+
+def _plain_texts(tok) -> list[dict]:
+    """Plain texts without a bos, each followed by the eos (as TRL's SFTTrainer appends it): one question and
+    answer (10-14 tokens) or three (38-46), so that every third text is longer than 24."""
+    return [{"input_ids": tok(" ".join(f"{q} {a}" for q, a in story.QA[i:i + k]), add_special_tokens=False)[
+        "input_ids"] + [tok.eos_token_id]} for i in range(8) for k in (1, 3)]
+
+
+@pytest.mark.parametrize("strategy", ["bfd", "bfd_split"])
+def test_plain_text_packed_by_bfd_split_is_told_from_bfd_only_by_the_caller(tok, strategy):
+    """TRL's pack_dataset into bins of 24 and its padding-free collator. Plain text without a bos opens each
+    sequence with its own word, so the batches cannot show whether a 24-token piece was cut ("bfd") or goes
+    on in another piece ("bfd_split"): read from the batches, both are EOS026 (bfd_split's a false alarm).
+    ``packing=`` (what EosGuardCallback reads from TRL's SFTConfig) tells them apart."""
+    collator = _trl_collator()(pad_token_id=tok.pad_token_id, padding_free=True)
+    from datasets import Dataset
+    from trl.data_utils import pack_dataset
+
+    bins = pack_dataset(Dataset.from_list(_plain_texts(tok)), 24, strategy=strategy)
+    rows = [bins[i] for i in range(len(bins))]
+    batches = [collator(rows[i:i + 4]) for i in range(0, len(rows), 4)]
+    assert codes(check_batches(batches, stops(tok), tok.pad_token_id)) == ["EOS026"]
+    told = check_batches(batches, stops(tok), tok.pad_token_id, packing=strategy, max_length=24)
+    if strategy == "bfd":
+        assert [(f.code, str(f.severity)) for f in told] == [("EOS026", "warning")]
+        assert told[0].message.startswith("8 of 16 sequences (50%)")
+    else:
+        assert told == []
+
+
+@pytest.mark.parametrize("collator", ["transformers-lm", "trl-padding-free"])
+def test_wrapped_blocks_the_caller_names_are_never_truncation(tok, collator):
+    """Blocks of 32 from two long documents, the second wrapped on its own (a second part, as
+    ``dataset_num_proc=2`` makes): two padded rows, which read as examples, and TRL's padding-free collator
+    packs the blocks, which read as sequences cut at the longest. ``packing="wrapped"`` says the full blocks
+    go on in the next one."""
+    if collator == "trl-padding-free":
+        make = _trl_collator()(pad_token_id=tok.pad_token_id, padding_free=True)
+    else:
+        from transformers import DataCollatorForLanguageModeling
+
+        make = DataCollatorForLanguageModeling(tok, mlm=False, return_tensors="np")
+    blocks = wrapped([{"input_ids": long_document(tok)}], 32) + wrapped([{"input_ids": long_document(tok, 3)}], 32)
+    batch = make(blocks)
+    assert codes(eos_guard.check_batch(batch, stops(tok), tok.pad_token_id)) == ["EOS026"]  # read from the batch
+    assert eos_guard.check_batch(batch, stops(tok), tok.pad_token_id, packing="wrapped") == []
+    # the padded blocks' ends are still read: a part whose text lacks the eos is reported
+    open_ended = make([{"input_ids": b["input_ids"][:-1] if len(b["input_ids"]) < 32 else b["input_ids"]}
+                       for b in blocks])
+    assert codes(eos_guard.check_batch(open_ended, stops(tok), tok.pad_token_id, packing="wrapped")) == ["EOS024"]
+
+
+def test_texts_without_the_terminator_that_happen_to_be_as_long_are_told_from_truncation_by_max_length(tok):
+    """Three formatted texts without the terminator, all 19 tokens: read from the batch they are as long as the
+    longest and supervised to their last token, which truncation would leave too (EOS026, an error). Only the
+    length truncation cuts at tells: below ``max_length`` nothing was cut, and the text lacks the terminator
+    (EOS024)."""
+    from transformers import DataCollatorForLanguageModeling
+
+    same = [f for f in plain(tok) if len(f["input_ids"]) == 19]
+    batch = DataCollatorForLanguageModeling(tok, mlm=False, return_tensors="np")(same)
+    assert len(same) == 3 and batch["attention_mask"].all()
+    [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id)
+    assert (finding.code, str(finding.severity)) == ("EOS026", "error")
+    for packing in (None, False):
+        [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id, packing=packing, max_length=64)
+        assert (finding.code, str(finding.severity)) == ("EOS024", "error")
+    [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id, max_length=19)
+    assert (finding.code, str(finding.severity)) == ("EOS026", "error")
+    assert "each fills max_length (19 tokens) and supervised to its last token" in finding.message
+
+
+@pytest.mark.parametrize(("arguments", "message"), [
+    pytest.param({"packing": True}, "packing must be None, False, 'bfd', 'bfd_split' or 'wrapped', not True",
+                 id="packing-true"),
+    pytest.param({"packing": "bfd-split"}, "not 'bfd-split'", id="packing-typo"),
+    pytest.param({"packing": 0}, "not 0", id="packing-zero"),
+    pytest.param({"max_length": 0}, "max_length must be a positive int or None, not 0", id="max-length-zero"),
+    pytest.param({"max_length": True}, "not True", id="max-length-bool"),
+    pytest.param({"max_length": "32"}, "not '32'", id="max-length-text"),
+])
+def test_unknown_packing_or_max_length_is_refused(arguments, message):
+    with pytest.raises(BatchError, match=re.escape(message)):
+        eos_guard.check_batch({"input_ids": [[1, 2]], "labels": [[1, 2]]}, [2], 0, **arguments)
+
+
+def test_the_callback_reads_how_trl_made_the_rows_from_its_config():
+    """SFTConfig's packing, packing_strategy and max_length (read by attribute: TRL is not imported): the
+    strategies that make blocks or pieces themselves, and max_length; nothing from other trainers' arguments,
+    nor when TRL does not prepare the data set."""
+    from types import SimpleNamespace
+
+    from eos_guard.integrations.transformers import how_rows_were_made
+
+    def sft(**kwargs):
+        return SimpleNamespace(**{"packing": False, "packing_strategy": "bfd", "max_length": 1024,
+                                  "dataset_kwargs": None, **kwargs})
+
+    assert how_rows_were_made(sft()) == (None, 1024)  # rows passed already tokenized may be the caller's blocks
+    assert how_rows_were_made(sft(packing=True)) == (None, 1024)
+    assert how_rows_were_made(sft(packing=True, packing_strategy="wrapped", max_length=32)) == ("wrapped", 32)
+    assert how_rows_were_made(sft(packing=True, packing_strategy="bfd_split", max_length=None)) == ("bfd_split", None)
+    assert how_rows_were_made(sft(packing=False, packing_strategy="wrapped")) == (None, 1024)
+    assert how_rows_were_made(sft(dataset_kwargs={"skip_prepare_dataset": True})) == (None, None)
+    assert how_rows_were_made(sft(packing=True, packing_strategy="something-new")) == (None, None)
+    assert how_rows_were_made(SimpleNamespace(max_length=None)) == (None, None)  # transformers' TrainingArguments
+    assert how_rows_were_made(None) == (None, None)

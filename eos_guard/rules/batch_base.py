@@ -71,16 +71,28 @@ class Token:
         return None if self.sequence.ids is None else self.sequence.ids[self.index]
 
 
+# What the caller may say about how the rows were made (``packing``): None, not known (read from the batches); False,
+# each row, or each sequence of a padding-free row, is one example (cut at ``max_length`` when it was longer);
+# TRL's packing strategies: "bfd" (examples packed, each cut at ``max_length``), "bfd_split" (examples longer than
+# ``max_length`` split into pieces, packed apart), "wrapped" (blocks cut from the concatenated examples).
+PACKING = (None, False, "bfd", "bfd_split", "wrapped")
+EXAMPLES = (False, "bfd")      # every sequence is one example, whose end is the example's end or a cut
+CONTINUED = ("bfd_split", "wrapped")  # a sequence as long as max_length goes on in another row or piece
+
+
 class BatchView:
     """The sequences of one or more batches and the stop ids: what the training-data rules look at."""
 
     def __init__(self, sequences: list[Sequence], stop_ids: frozenset[int], pad_token_id: int | None,
-                 batches: int, ends_visible: bool) -> None:
+                 batches: int, ends_visible: bool, packing: str | bool | None = None,
+                 max_length: int | None = None) -> None:
         self.sequences = sequences
         self.stop_ids = stop_ids
         self.pad_token_id = pad_token_id
         self.batches = batches
         self.ends_visible = ends_visible
+        self.packing = packing
+        self.max_length = max_length
 
     @cached_property
     def trained_stops(self) -> list[Token]:
@@ -189,38 +201,75 @@ class BatchView:
         return not unlike
 
     @cached_property
+    def rows_show_text_ends(self) -> bool:
+        """Whether rows of one sequence show where their texts end, as examples do and blocks cut from concatenated
+        text do not: two rows or more end before padding, or some row holds a loss mask (a label -100 after its
+        first token, padding left out). Wrapped packing pads only the last block of each part of the data set
+        packed on its own (TRL packs each batch of ``datasets.map`` apart): one long document, or documents
+        longer than a block, leave one padded row whose full rows hold no stop id either."""
+        unpacked = [s for s in self.sequences if s.ids is not None and not self.packed(s)]
+        padded = [s for s in unpacked if not s.full_row]
+        return len(padded) >= 2 or any(label < 0 for s in unpacked for label in s.labels[1:])
+
+    @cached_property
     def rows_are_examples(self) -> bool:
-        """Whether a full row (no padding, one sequence) that ends without a stop id was cut at ``max_length``: its
-        rows open as examples do (:attr:`rows_open_as_examples`), or two rows or more end before padding and
-        open as examples do (:attr:`padded_rows_open_as_examples`), or the batches show where sequences end and no
-        full row holds a stop id with more than ``TAIL`` tokens after it (each row one text, as in plain-text
-        fine-tuning). Blocks cut from documents joined with the eos (run_clm's ``group_texts``, TRL's wrapped
-        packing) hold it inside their rows and start anywhere: a block ends where the cut falls, even when the
-        last, shorter block is padded. (Multi-turn rows whose turns open with their role's token, Zephyr's
-        ``<|user|>``, read as examples through their padded rows.)"""
+        """Whether a full row (no padding, one sequence) that ends without a stop id was cut at ``max_length``: the
+        caller said how the rows were made (``packing``: False or "bfd", examples), or its rows open as examples do
+        (:attr:`rows_open_as_examples`), or two rows or more end before padding and open as examples do
+        (:attr:`padded_rows_open_as_examples`), or the rows show where their texts end
+        (:attr:`rows_show_text_ends`) and no full row holds a stop id with more than ``TAIL`` tokens after it
+        (each row one text, as in plain-text fine-tuning). Blocks cut from documents joined with the eos (run_clm's
+        ``group_texts``, TRL's wrapped packing) hold it inside their rows and start anywhere: a block ends where
+        the cut falls, even when the last, shorter block is padded. (Multi-turn rows whose turns open with their
+        role's token, Zephyr's ``<|user|>``, read as examples through their padded rows.)"""
+        if self.packing is not None:
+            return self.packing in EXAMPLES
         if self.rows_open_as_examples or self.padded_rows_open_as_examples:
             return True
-        return self.ends_visible and not any(self.inner_stops(s) for s in self.sequences
-                                             if s.full_row and not self.packed(s))
+        return self.ends_visible and self.rows_show_text_ends and \
+            not any(self.inner_stops(s) for s in self.sequences if s.full_row and not self.packed(s))
 
     @cached_property
     def packing_split(self) -> bool:
         """Whether packing split sequences longer than ``max_length`` into pieces instead of truncating them (TRL's
         ``packing_strategy="bfd_split"``): half the supervised packed sequences or more (two or more) open with
-        one token (the chat template's, the bos), and some other one opens with another: a piece that goes on
-        mid-text. Packed sequences that open each with its own token (plain text without a bos) show nothing."""
+        one token that marks where texts start (:meth:`opens_texts`: the chat template's, the bos), and some other
+        one opens with another: a piece that goes on mid-text. Packed sequences that open each with its own token,
+        or with a word (plain text without a bos), show nothing. When the caller said how the rows were made (``packing``), that decides."""
+        if self.packing is not None:
+            return self.packing == "bfd_split"
         packed = [s for s in self.sequences if s.ids is not None and s.supervised and self.packed(s)]
         counts: dict[int, int] = {}
         for s in packed:
             counts[s.ids[0]] = counts.get(s.ids[0], 0) + 1
         most = max(counts.values(), default=0)
-        return 2 <= most < len(packed) and 2 * most >= len(packed)
+        if not (2 <= most < len(packed) and 2 * most >= len(packed)):
+            return False
+        opener = max(counts, key=counts.__getitem__)
+        return self.opens_texts(opener)
+
+    def opens_texts(self, token: int) -> bool:
+        """Whether ``token`` marks where a text (or a turn) starts: inside a sequence it follows a stop id, at most
+        ``TAIL`` tokens after it, or never occurs (a chat template's ``<|im_start|>``, a bos), except in a
+        sequence's first ``TAIL + 1`` tokens (a piece that opens just after the stop that ended another). A word
+        that opens most plain texts (``what``) occurs mid-text too."""
+        for s in self.sequences:
+            if s.ids is None:
+                continue
+            for i in range(1 + TAIL, len(s.ids)):  # a piece may open just after the stop that ends another
+                if s.ids[i] == token and not any(t in self.stop_ids for t in s.ids[max(0, i - 1 - TAIL):i]):
+                    return False
+        return True
 
     def end_known(self, sequence: Sequence) -> bool:
         """Whether the sequence's end shows whether it ends with a stop id: a full row's when the rows are
         examples (:attr:`rows_are_examples`); another sequence's (it ends before padding, or where the next packed
         one starts) when the batches show where their sequences end, except a packed one as long as the longest
-        when packing split sequences (:attr:`packing_split`): a piece whose end goes on in another piece."""
+        when packing split sequences (:attr:`packing_split`): a piece whose end goes on in another piece. When the
+        caller said how the rows were made (``packing``): every end, but a block's or a piece's as long as
+        :attr:`block` ("wrapped", "bfd_split"), which goes on in the next one."""
+        if self.packing is not None:
+            return self.packing not in CONTINUED or len(sequence.positions) < self.block
         packed = self.packed(sequence)
         if sequence.full_row and not packed:
             return self.rows_are_examples
@@ -233,12 +282,19 @@ class BatchView:
         """The length of the longest sequence (padding left out): ``max_length`` when truncation cut one."""
         return max((len(s.positions) for s in self.sequences if s.ids is not None), default=0)
 
+    @cached_property
+    def block(self) -> int:
+        """The length truncation cuts at: ``max_length`` when the caller gave it, else the longest sequence's."""
+        return self.max_length if self.max_length is not None else self.longest
+
     def cut(self, sequence: Sequence) -> bool:
-        """Whether the sequence is as long as the longest and supervised to its last token: what truncation at
+        """Whether the sequence is as long as :attr:`block` and supervised to its last token: what truncation at
         ``max_length`` leaves, whether it fills its row or padding follows it (``pad_to_multiple_of``) or another
-        packed sequence does (best-fit packing, padding-free batches)."""
+        packed sequence does (best-fit packing, padding-free batches). Never when the caller said the sequences
+        were split or wrapped instead of cut (``packing``: "bfd_split", "wrapped")."""
         supervised = sequence.supervised
-        return sequence.ids is not None and len(sequence.positions) == self.longest > 0 and bool(supervised) and \
+        return self.packing not in CONTINUED and sequence.ids is not None and \
+            len(sequence.positions) >= self.block > 0 and bool(supervised) and \
             supervised[-1] == len(sequence.labels) - 1
 
     @cached_property
@@ -258,10 +314,11 @@ class BatchView:
         if self.stops_after_answers:
             return "mask"
         supervised = [s for s in self.sequences if s.supervised]
+        known = self.packing in EXAMPLES  # the caller said each sequence is one example
         if len(supervised) >= 2 and all(self.cut(s) for s in supervised) and \
-                (self.ends_visible or self.masked_stops or self.rows_open_as_examples):
+                (known or self.ends_visible or self.masked_stops or self.rows_open_as_examples):
             return "cut"
-        return "absent" if self.ends_visible or self.masked_stops else None
+        return "absent" if known or self.ends_visible or self.masked_stops or self.rows_open_as_examples else None
 
     def stop_list(self) -> str:
         return "[" + ", ".join(str(i) for i in sorted(self.stop_ids)) + "]"
@@ -317,9 +374,18 @@ class BatchRule(Rule):
 # -- reading batches ------------------------------------------------------------------------------------------
 
 def read_batches(batches: Iterable[Mapping[str, Any]], stop_ids: Iterable[int],
-                 pad_token_id: int | None) -> BatchView:
-    """The sequences of ``batches``; raises :class:`BatchError` for a batch that cannot be read. ``stop_ids`` may
-    be one id, as ``generation_config.eos_token_id`` often is."""
+                 pad_token_id: int | None, packing: str | bool | None = None,
+                 max_length: int | None = None) -> BatchView:
+    """The sequences of ``batches``; raises :class:`BatchError` for a batch that cannot be read, or for a
+    ``packing`` or ``max_length`` it does not know. ``stop_ids`` may be one id, as
+    ``generation_config.eos_token_id`` often is. ``packing`` says how the rows were made (:data:`PACKING`; None:
+    read from the batches) and ``max_length`` where truncation cuts (None: at the longest sequence)."""
+    if not (packing is None or packing is False or (isinstance(packing, str) and packing in PACKING)):
+        raise BatchError(f"packing must be None, False, 'bfd', 'bfd_split' or 'wrapped', not {packing!r}")
+    if max_length is not None and (isinstance(max_length, bool) or not hasattr(max_length, "__index__")
+                                   or max_length.__index__() < 1):
+        raise BatchError(f"max_length must be a positive int or None, not {max_length!r}")
+    max_length = None if max_length is None else max_length.__index__()
     if isinstance(stop_ids, (str, bytes, bytearray)):
         raise BatchError(f"stop_ids must be token ids, not text ({type(stop_ids).__name__})")
     if hasattr(stop_ids, "tolist"):  # a torch tensor or numpy array, of one id (0-d) or more: neither is imported
@@ -340,7 +406,7 @@ def read_batches(batches: Iterable[Mapping[str, Any]], stop_ids: Iterable[int],
         found, shows_ends = _read_batch(number, batch)
         sequences += found
         visible = visible or shows_ends
-    return BatchView(sequences, stops, pad, count, visible)
+    return BatchView(sequences, stops, pad, count, visible, packing, max_length)
 
 
 def _read_batch(number: int, batch: Mapping[str, Any]) -> tuple[list[Sequence], bool]:

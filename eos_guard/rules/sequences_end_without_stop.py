@@ -24,7 +24,8 @@ class SequencesEndWithoutStop(BatchRule):
       their sequences end (padding, packed sequences, a loss mask); not a packed one as long as the longest
       when packing split the sequences longer than `max_length` into pieces instead of truncating them (TRL's
       `packing_strategy="bfd_split"`: half the supervised packed sequences or more, two or more, open with one
-      token, and some other one opens with another, a piece that goes on mid-text);
+      token that marks where texts start, one found inside them only right after a stop id, as a chat
+      template's opening or a bos, and some other one opens with another, a piece that goes on mid-text);
     - a sequence that runs to the end of a full row (no padding), only when the rows are examples, each cut at
       `max_length`, not blocks cut from concatenated text (run_clm's `group_texts`, TRL's
       `packing_strategy="wrapped"`, blocks that each start with a bos), whose ends fall anywhere.
@@ -41,21 +42,40 @@ class SequencesEndWithoutStop(BatchRule):
       tokens (Zephyr-style rows, whose turns open with their role's token). Wrapped text pads only the last
       block of each part of the dataset packed on its own (a batch of `datasets.map`, a process's shard), and
       that block starts mid-text;
-    - or the batches show where their sequences end and no full row holds a stop id followed by more than
-      two tokens (one text per row, as in plain-text fine-tuning).
+    - or the rows show where their texts end, two rows or more before padding or a loss mask (label -100) in a
+      row, and no full row holds a stop id followed by more than two tokens (one text per row, as in plain-text
+      fine-tuning). One padded row is not enough: wrapping one long document leaves one, beside full blocks
+      that hold no stop id either.
+
+    The batches cannot always show how their rows were made: plain text without a bos reads the same whether
+    a row or a packed sequence as long as the longest was cut at `max_length` or goes on in the next block or
+    piece (wrapped packing of documents longer than a block in two parts of the data set or more, or flattened
+    by a padding-free collator; `bfd_split`). `eos_guard.check_batch(..., packing=, max_length=)` says it:
+    `packing=False` or `"bfd"` makes every sequence an example whose end counts; `"wrapped"` and `"bfd_split"`
+    make a block or a piece as long as `max_length` (or the longest) go on, so its end does not count and it is
+    never cut. `max_length` replaces the longest sequence as the length truncation cuts at. `EosGuardCallback`
+    reads them from TRL's `SFTConfig`: `max_length`, and `packing_strategy` when `packing` is on and it is
+    `"wrapped"` or `"bfd_split"` (TRL made those blocks or pieces itself; without packing, or with `"bfd"`, a
+    data set passed already tokenized may hold the caller's blocks, so whether rows are examples is still
+    read from the batches); nothing when `dataset_kwargs={"skip_prepare_dataset": True}` leaves the data set
+    as the caller made it.
 
     A bos alone makes no examples: a block prefixed with it goes on mid-document with any token, and the
     documents inside it start without it or, when each was tokenized with one too (Llama 3's
     `<|begin_of_text|>`), go on after it with their first word, not with the token each block goes on with.
 
     When no stop id is supervised at all and every supervised sequence (two or more) is as long as the longest
-    (padding left out) and supervised to its last token, truncation cut the terminator off every one: the
+    (padding left out; at least `max_length` when it is given) and supervised to its last token, truncation cut
+    the terminator off every one: the
     finding is then an error, since nothing in the batches teaches the model to stop (EOS024 would name the
     wrong fix: the data has the terminator). That holds for full rows, for rows padded after truncation
     (`pad_to_multiple_of`), and for packed sequences (best-fit packing truncates a sequence longer than
     `max_length` to it; padding-free batches). When the batches show no sequence end either (no padding, no
     -100, no stop id anywhere: chat examples cut before their first terminator), only if the rows open as
     examples do (the same first and second token, as above); blocks of concatenated text are not reported.
+    Texts formatted without the terminator that happen to be all as long read the same: without `max_length`
+    the batch cannot tell them from truncation. With it (and from `SFTConfig` in the callback), sequences
+    shorter than `max_length` were not cut, and EOS024 reports the missing terminator.
 
     ## Why it breaks generation
     Usually truncation: an example longer than `max_length` loses its end, terminator included, so the model
@@ -64,17 +84,17 @@ class SequencesEndWithoutStop(BatchRule):
 
     ## Example
     ```python
-    # stop id 2, pad 0; the second row was cut at max_length=4
+    # stop id 2, pad 0; the third row was cut at max_length=4
     batch = {
-        "input_ids":      [[1, 5, 2, 0], [1, 8, 9, 9]],
-        "attention_mask": [[1, 1, 1, 0], [1, 1, 1, 1]],
-        "labels":         [[1, 5, 2, -100], [1, 8, 9, 9]],
+        "input_ids":      [[1, 5, 2, 0], [1, 6, 2, 0], [1, 8, 9, 9]],
+        "attention_mask": [[1, 1, 1, 0], [1, 1, 1, 0], [1, 1, 1, 1]],
+        "labels":         [[1, 5, 2, -100], [1, 6, 2, -100], [1, 8, 9, 9]],
     }
     findings = eos_guard.check_batch(batch, stop_ids=[2], pad_token_id=0)
     ```
     `findings`, each printed with `print(finding)` (the line `eos-guard --format concise` prints):
     ```
-    <batch>:2:4: EOS026 warning: 1 of 2 sequences (50%) in the batch do not end their last supervised span with a stop id [2] (truncated at max_length, or missing the terminator); raise max_length or drop the examples that exceed it [sequences-end-without-stop]
+    <batch>:3:4: EOS026 warning: 1 of 3 sequences (33%) in the batch do not end their last supervised span with a stop id [2] (truncated at max_length, or missing the terminator); raise max_length or drop the examples that exceed it [sequences-end-without-stop]
     ```
 
     ## Remediation
@@ -91,10 +111,12 @@ class SequencesEndWithoutStop(BatchRule):
         supervised = [s for s in view.sequences if s.supervised]
         if view.never_trained == "cut":  # every sequence cut: no stop id is trained at all
             first = supervised[0]
+            length = f"is as long as the longest ({view.longest} tokens)" if view.max_length is None else \
+                f"fills max_length ({view.max_length} tokens)"
             yield self.batch_finding(view, f"{len(supervised)} of {len(supervised)} sequences (100%) in "
                                            f"{view.where()} do not end their last supervised span with a stop id "
-                                           f"{view.stop_list()}: each is as long as the longest ({view.longest} "
-                                           "tokens) and supervised to its last token (truncated at max_length), "
+                                           f"{view.stop_list()}: each {length} and supervised to its last token "
+                                           "(truncated at max_length), "
                                            "and no supervised label is a stop id, so the model is never trained "
                                            "to stop; raise max_length or drop the examples that exceed it",
                                  Token(first, last_span(first)[-1]), Severity.ERROR)

@@ -15,10 +15,12 @@ class StopNotInData(BatchRule):
     In the batches given to `eos_guard.check_batch` (or read by `EosGuardCallback`), no label that the loss
     uses is a stop id, and no stop id closes a supervised span: none appears in `input_ids` (padding left
     out), or only in unsupervised parts such as the prompts; and not every sequence was cut at `max_length`
-    (each as long as the longest and supervised to its last token, in full rows, rows padded after truncation
-    or packed sequences: EOS026). Batches that contain no stop id must show where their sequences end
-    (padding, packed sequences or a loss mask): chunks of concatenated pretraining text, which show no
-    sequence end, are not reported.
+    (each as long as the longest, or as `max_length` when `check_batch` is given it, and supervised to its last
+    token, in full rows, rows padded after truncation or packed sequences: EOS026). Batches that contain no
+    stop id must show where their sequences end (padding, packed sequences or a loss mask), open as examples
+    of one format do, or be said to hold examples (`packing=False` or `"bfd"`, as `EosGuardCallback` reads
+    from TRL's `SFTConfig`): chunks of concatenated pretraining text, which show no sequence end, are not
+    reported.
 
     ## Why it breaks generation
     The model learns what the formatted text shows it. A formatting function that joins prompt and answer

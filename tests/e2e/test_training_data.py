@@ -225,12 +225,13 @@ def test_the_callback_reads_the_configured_number_of_batches(tmp_path, caplog):
 
 # -- TRL's SFTTrainer (the e2e extra installs TRL) -----------------------------------------------------------
 
-def _sft_trainer(tmp_path: Path, tokenizer, callbacks: list, **config):
+def _sft_trainer(tmp_path: Path, tokenizer, callbacks: list, rows: list | None = None, **config):
+    """TRL's SFTTrainer on ``rows`` (the story's conversations by default), one step of 8 examples a batch."""
     # CI installs TRL (the e2e extra): missing is a failure there, not a skip
     trl = importlib.import_module("trl") if os.environ.get("CI") else pytest.importorskip("trl")
     from datasets import Dataset
 
-    data = Dataset.from_list([{"messages": c} for c in story.conversations()])
+    data = Dataset.from_list(rows if rows is not None else [{"messages": c} for c in story.conversations()])
     args = trl.SFTConfig(output_dir=str(tmp_path / "sft"), max_steps=1, per_device_train_batch_size=8,
                          learning_rate=3e-3, report_to="none", use_cpu=True, save_strategy="no",
                          logging_strategy="no", disable_tqdm=True, seed=story.SEED, **config)
@@ -527,3 +528,122 @@ def test_a_loader_without_automatic_batching_reads_each_item_as_a_batch():
     report = EosGuardCallback(strict_data=False).check_training_data(None, loader, story.build_model(tokenizer),
                                                                      tokenizer)
     assert [f.code for f in report.findings()] == ["EOS023"]
+
+
+# -- plain text under TRL's packing: blocks and pieces that end where packing put them -----------------------
+
+QA_TEXT = " ".join(f"{q} {a}" for q, a in story.QA)
+
+
+def _long_documents(*copies: int) -> list[dict]:
+    """Plain-text documents, each the story's questions and answers ``copies`` times: longer than any block,
+    with no bos; SFTTrainer appends the eos to each."""
+    return [{"text": " ".join([QA_TEXT] * n)} for n in copies]
+
+
+def _plain_texts() -> list[dict]:
+    """One question and answer (10-14 tokens with the eos) or three (38-46), alternately."""
+    return [{"text": " ".join(f"{q} {a}" for q, a in story.QA[i:i + k])} for i in range(8) for k in (1, 3)]
+
+
+@pytest.mark.parametrize(("rows", "config", "from_the_batches"), [
+    # one document in blocks of 32, the last one padded: one padded row (it was EOS026, "9 of 10 sequences (90%)")
+    pytest.param(_long_documents(2), {"packing_strategy": "wrapped"}, [], id="one-document-wrapped"),
+    # two documents, one a process: two padded rows beside full blocks that hold no stop id, which read as
+    # examples cut at 32
+    pytest.param(_long_documents(2, 2), {"packing_strategy": "wrapped", "dataset_num_proc": 2}, ["EOS026"],
+                 id="two-documents-wrapped-two-shards"),
+    # wrapped blocks flattened by the padding-free collator: each block a packed sequence as long as the longest
+    pytest.param(_long_documents(2), {"packing_strategy": "wrapped", "padding_free": True}, ["EOS026"],
+                 id="one-document-wrapped-padding-free"),
+    # the texts longer than 24 split into pieces, which open with a word as every text does (it was EOS026,
+    # "14 of 30 sequences (47%)")
+    pytest.param(_plain_texts(), {"packing_strategy": "bfd_split", "max_length": 24}, ["EOS026"],
+                 id="plain-text-bfd-split"),
+    pytest.param(_plain_texts(), {"packing_strategy": "bfd_split", "max_length": 24, "pad_to_multiple_of": 64},
+                 ["EOS026"], id="plain-text-bfd-split-padded-to-a-multiple"),
+])
+def test_sft_trainer_packing_plain_text_without_truncating_is_no_truncation(tmp_path, rows, config, from_the_batches):
+    """The callback reads SFTConfig's ``packing_strategy`` and ``max_length``: a wrapped block or a bfd_split piece
+    as long as max_length goes on in the next one. Read from the batches alone (``eos_guard.check_batch``
+    without ``packing=``), plain text without a bos cannot always show it: ``from_the_batches`` is what that
+    finds."""
+    from eos_guard.integrations.transformers import EosGuardCallback, first_batches
+    from eos_guard.rules import check_batches
+
+    callback = EosGuardCallback()
+    config = {"max_length": 32, **config}
+    trainer = _sft_trainer(tmp_path, tokenizer_with(story.BASE_EOS), [callback], rows=rows, packing=True, **config)
+    read = first_batches(trainer.get_train_dataloader(), callback.data_batches)
+    if config["packing_strategy"] == "wrapped" and not config.get("padding_free"):
+        assert sum(int((b["attention_mask"] == 0).any(dim=1).sum()) for b in read) == \
+            config.get("dataset_num_proc", 1)  # a padded last block from each part
+    assert [f.code for f in check_batches(read, [43, 45], 43)] == from_the_batches
+    trainer.train()
+    assert trainer.state.global_step == 1
+    assert list(callback.data_report.findings()) == []
+
+
+@pytest.mark.parametrize("config", [
+    pytest.param({"max_length": 24}, id="padded"),
+    # plain texts that mostly open with "what": it was no finding, read as bfd_split's pieces
+    pytest.param({"packing": True, "max_length": 24}, id="packed-bfd"),
+])
+def test_sft_trainer_truncating_plain_text_is_reported(tmp_path, config):
+    """The true positive beside the cases above: the texts longer than 24 cut at max_length, half of them."""
+    from eos_guard.integrations.transformers import EosGuardCallback
+
+    callback = EosGuardCallback()
+    trainer = _sft_trainer(tmp_path, tokenizer_with(story.BASE_EOS), [callback], rows=_plain_texts(), **config)
+    trainer.train()  # a warning: logged, training goes on
+    [finding] = callback.data_report.findings()
+    assert (finding.code, str(finding.severity)) == ("EOS026", "warning")
+    assert finding.message.startswith("8 of 16 sequences (50%)")
+
+
+def test_sft_trainer_conversations_without_a_terminator_of_one_length_are_no_truncation(tmp_path):
+    """A chat template that writes no terminator, and three conversations that happen to be as long (20 tokens):
+    read from the batch, each is as long as the longest and supervised to its last token, as truncation leaves
+    them (EOS026, "raise max_length"). SFTConfig's max_length (1024) says nothing was cut: EOS024, "append the
+    terminator", stops training."""
+    from eos_guard.integrations.transformers import EosGuardCallback, EosGuardCheckError, first_batches
+    from eos_guard.rules import check_batches
+
+    tokenizer = tokenizer_with(story.BASE_EOS)
+    tokenizer.chat_template = "{% for m in messages %}{{ m['role'] + '\\n' + m['content'] + '\\n' }}{% endfor %}"
+    conversations = [c for c in story.conversations()[:8]
+                     if len(tokenizer.apply_chat_template(c, tokenize=True)["input_ids"]) == 20]
+    assert len(conversations) == 3
+    trainer = _sft_trainer(tmp_path, tokenizer, [EosGuardCallback()],
+                           rows=[{"messages": c} for c in conversations])
+    [batch] = first_batches(trainer.get_train_dataloader(), 1)
+    assert batch["attention_mask"].all() and (batch["labels"] == batch["input_ids"]).all()
+    [finding] = check_batches([batch], [43, 45], 43)
+    assert (finding.code, str(finding.severity)) == ("EOS026", "error")
+    with pytest.raises(EosGuardCheckError) as raised:
+        trainer.train()
+    assert trainer.state.global_step == 0
+    assert [f.code for f in raised.value.report.findings()] == ["EOS024"]
+
+
+def test_sft_trainer_without_packing_on_blocks_the_caller_cut_is_no_truncation(tmp_path):
+    """A data set passed already tokenized, as blocks of 32 cut from the concatenated documents (run_clm's
+    group_texts: the remainder dropped), with SFTConfig's defaults (no packing, max_length 1024): SFTTrainer
+    keeps the rows as they are, so the callback does not take them for examples because TRL did not pack
+    (it reads only max_length from SFTConfig then): the full blocks, with the eos inside them, are no
+    truncation."""
+    from eos_guard.integrations.transformers import EosGuardCallback, first_batches
+    from eos_guard.rules import check_batches
+
+    tokenizer = tokenizer_with(story.BASE_EOS)
+    eos = tokenizer.eos_token_id
+    stream = [t for row in _plain_texts() for t in tokenizer(row["text"])["input_ids"] + [eos]]
+    blocks = [{"input_ids": stream[i:i + 32]} for i in range(0, len(stream) - len(stream) % 32, 32)]
+    callback = EosGuardCallback()
+    trainer = _sft_trainer(tmp_path, tokenizer, [callback], rows=blocks)
+    read = first_batches(trainer.get_train_dataloader(), callback.data_batches)
+    # what packing=False (every row an example) would say: each block cut at max_length
+    assert [f.code for f in check_batches(read, [43, 45], 43, packing=False)] == ["EOS026"]
+    trainer.train()
+    assert trainer.state.global_step == 1
+    assert list(callback.data_report.findings()) == []
