@@ -25,8 +25,10 @@ class RuntimeDoesNotStop(Rule):
     ## Why it breaks generation
     The runtimes merge the files differently: vLLM, SGLang and mlx-lm (0.32 and later) take a union with the
     tokenizer's eos, TGI lets a generation_config.json *list* replace it and ignores a scalar, mlx-lm 0.31 and
-    earlier replace it with the configs' value, the llama.cpp and Ollama converters read tokenizer_config.json
-    only. The same folder can stop in one runtime and run to the token limit in another (Yi-34B-Chat:
+    earlier replace it with the configs' value, the llama.cpp and Ollama converters read tokenizer_config.json's
+    `eos_token` (llama.cpp's, failing that, config.json's `eos_token_id`; `ollama create` refuses an
+    architecture its converter does not list, and such a model reaches Ollama as a GGUF llama.cpp's converter
+    writes). The same folder can stop in one runtime and run to the token limit in another (Yi-34B-Chat:
     transformers and vLLM stop, TGI does not). Each runtime is checked at its newest release unless
     `runtime-versions` in the configuration pins the one you run (docs/runtimes.md).
 
