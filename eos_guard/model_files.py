@@ -85,9 +85,9 @@ GENERATING = ("ForCausalLM", "ForConditionalGeneration", "LMHeadModel")
 
 
 @cache
-def _shipped_names(file: str, key: str) -> frozenset[str]:
-    """A list of class names in eos_guard/data, read once per process, for the first folder whose classes are
-    not named as generating ones."""
+def shipped_names(file: str, key: str) -> frozenset[str]:
+    """A list of names in eos_guard/data (class names, model types), read when a run first needs it: for the first
+    folder whose classes are not named as generating ones, or whose model type TGI has no flash code for."""
     import json
 
     return frozenset(json.loads((Path(__file__).parent / "data" / file).read_text(encoding="utf-8"))[key])
@@ -95,7 +95,7 @@ def _shipped_names(file: str, key: str) -> frozenset[str]:
 
 def _headless_classes() -> frozenset[str]:
     """data/model_classes.json's bare models (scripts/model_classes.py)."""
-    return _shipped_names("model_classes.json", "headless")
+    return shipped_names("model_classes.json", "headless")
 
 
 @cache
@@ -103,7 +103,7 @@ def _non_generating_classes() -> frozenset[str]:
     """The bare models, and data/vllm_pooling.json's architectures, which vLLM registers only as pooling models and
     transformers has no class of its own for (ColBERT's ``HF_ColBERT``, ``Qwen2ForRewardModel``:
     scripts/vllm_pooling.py)."""
-    return _headless_classes() | _shipped_names("vllm_pooling.json", "pooling")
+    return _headless_classes() | shipped_names("vllm_pooling.json", "pooling")
 
 
 @record(frozen=True)

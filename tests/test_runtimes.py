@@ -427,6 +427,8 @@ def test_tgi_reads_generation_config_ids_with_transformers_4_numbering(tmp_path)
 def test_tgi_sparse_vocab_token_keeps_its_old_id(tmp_path):
     folder = shutil.copytree(FIXTURES / "sparse-vocab-appended-token-id", tmp_path / "m")
     write_json(folder / "generation_config.json", {"eos_token_id": [32002]})
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    write_json(folder / "config.json", {**config, "model_type": "llava_next"})  # TGI cannot load 'llava' (1.5)
     model = model_of(folder)
     assert model.vocab.numbered_as("4.51").id_of("<|end|>") == 32002  # tokenizers 0.21: one past <pad> 32001
     assert model.runtime_stops["tgi"].ids == (338,) and stops(model, model.runtime_stops["tgi"]) is True
@@ -519,7 +521,7 @@ def test_the_vocab_size_is_the_text_config_s_where_both_are_written(tmp_path):
     (get_text_config(decoder=True)), so 151645 is in range and the folder stops (it said no in every runtime)."""
     transformers = pytest.importorskip("transformers")
     folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
-    config = {"model_type": "llava", "vocab_size": 151643, "eos_token_id": 151645,
+    config = {"model_type": "llava_next", "vocab_size": 151643, "eos_token_id": 151645,
               "text_config": {"model_type": "qwen2", "vocab_size": 151936, "eos_token_id": 151645}}
     write_json(folder / "config.json", config)
     assert transformers.AutoConfig.from_pretrained(str(folder)).get_text_config(decoder=True).vocab_size == 151936
@@ -843,6 +845,62 @@ def test_the_vllm_pooling_script_keeps_pooling_only_architectures():
     assert vllm_pooling.pooling_only(source) == ["HF_ColBERT"]
     with pytest.raises(SystemExit, match="_REWARD_MODELS"):
         vllm_pooling.pooling_only(source.replace("_REWARD_MODELS", "_OTHER_MODELS"))
+
+
+def test_the_tgi_model_type_script_reads_what_get_model_serves():
+    """scripts/tgi_model_types.py on sources of TGI's and transformers' shape: ModelType members' types, the strings
+    get_model compares model_type with, and the keys of transformers' causal-LM and seq2seq-LM tables; a source
+    without one of them is refused."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import tgi_model_types
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    tgi = ('class ModelType(enum.Enum):\n    LLAMA = {"type": "llama", "name": "Llama"}\n'
+           'def get_model(model_id):\n    model_type = config_dict.get("model_type")\n'
+           '    if model_type in ["RefinedWeb", FALCON]:\n        pass\n    if model_type == "phi-msft":\n        pass\n')
+    assert tgi_model_types.named_by_tgi(tgi) == {"llama", "RefinedWeb", "phi-msft"}
+    auto = ('MODEL_FOR_CAUSAL_LM_MAPPING_NAMES = OrderedDict([("qwen3", "Qwen3ForCausalLM")])\n'
+            'MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES = OrderedDict([("t5", "T5ForConditionalGeneration")])\n'
+            'MODEL_FOR_MASKED_LM_MAPPING_NAMES = OrderedDict([("bert", "BertForMaskedLM")])\n')
+    assert tgi_model_types.transformers_mappings(auto) == {"qwen3", "t5"}
+    with pytest.raises(SystemExit, match="MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES"):
+        tgi_model_types.transformers_mappings(auto.replace("SEQ_TO_SEQ_CAUSAL_LM", "OTHER"))
+    with pytest.raises(SystemExit, match="ModelType"):
+        tgi_model_types.named_by_tgi("def get_model():\n    pass\n")
+
+
+@pytest.mark.parametrize("model_type, served", [
+    ("qwen3", True), ("llama4", True), ("olmo2", True), ("t5", True), ("llava_next", True), ("RefinedWeb", True),
+    ("gpt_oss", False), ("glm4_moe", False), ("smollm3", False), ("gemma3n", False), ("llava", False)])
+def test_the_shipped_tgi_model_types(model_type, served):
+    """data/tgi_model_types.json (TGI db931fcf42 with transformers 4.51.0, which predates gpt-oss, GLM-4.5,
+    SmolLM3 and Gemma 3n; LLaVA-1.5 has no causal-LM class and TGI names only LLaVA-NeXT)."""
+    shipped = json.loads((ROOT / "eos_guard" / "data" / "tgi_model_types.json").read_text(encoding="utf-8"))
+    assert (shipped["tgi"], shipped["transformers"]) == ("db931fcf42", "4.51.0")
+    assert (model_type in shipped["model_types"]) is served
+
+
+def test_tgi_cannot_load_a_model_type_it_does_not_serve(tmp_path, run):
+    """TGI's get_model raises "Unsupported model type" for a model type it does not name and transformers 4.51.0
+    has no class for: eos-guard said TGI does not stop on GLM-4.5's <|user|> (EOS016 with --runtime tgi). Its
+    stop set is unknown now; remote code (auto_map) keeps TGI's tokenizer-eos rule."""
+    folder = _converter_folder(tmp_path, "Glm4MoeForCausalLM", GLM, "<|endoftext|>", {"model_type": "glm4_moe"},
+                               {"eos_token_id": [151329, 151336, 151338]})
+    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    write_json(folder / "tokenizer_config.json", {**config, "chat_template": "{% for m in messages %}<|{{ m.role }}|>"
+                                                  "{{ m.content }}{% endfor %}<|user|>"})
+    model = model_of(folder)
+    stop = model.runtime_stops["tgi"]
+    assert stop.ids == () and stops(model, stop) is None
+    assert stop.why == ("TGI cannot load model type 'glm4_moe' (get_model: Unsupported model type; transformers "
+                        "4.51.0, which its image installs, has no class for it)")
+    code, out, _ = run("--format", "json", "--no-cache", "--runtime", "tgi", "--select", "EOS016", str(folder))
+    assert code == 0 and json.loads(out)["findings"] == [], out
+    write_json(folder / "config.json", {"architectures": ["Glm4MoeForCausalLM"], "model_type": "glm4_moe",
+                                        "auto_map": {"AutoModelForCausalLM": "modeling_glm.GlmForCausalLM"}})
+    stop = model_of(folder).runtime_stops["tgi"]
+    assert stop.ids == (151329,) and stop.why.startswith("tokenizer eos 151329 only (TGI has no flash code"), stop.why
 
 
 @pytest.mark.parametrize("architecture, model_type", [("BertModel", "bert"), ("MistralModel", "mistral"),

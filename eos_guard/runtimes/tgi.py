@@ -9,13 +9,20 @@ int there is ignored; config.json is never read. Only ``FlashCausalLM.__init__``
 it too). Every other model type (Llama 4, Qwen3, Qwen3-MoE, OLMo 2, GLM-4, Cohere2, gpt-oss, ...) is served by
 ``TransformersFlashCausalLM`` or ``TransformersLlama4VlmCausalLM``, which skip that ``__init__`` ("Skip
 FlashCausalLM init.", transformers_flash_causal_lm.py and transformers_flash_vlm.py), or by the non-flash
-``CausalLM``: the tokenizer's eos alone. TGI pins transformers 4.51.3 and tokenizers 0.21.1
-(``server/requirements_cuda.txt``), which keep tokenizer.json's order for every tokenizer class: a raw id in
-generation_config.json is read in that numbering (``base.renumbered``) and shown in transformers 5.24's.
+``CausalLM``: the tokenizer's eos alone. A model type neither ``get_model`` names nor transformers' causal-LM and
+seq2seq-LM tables list, without remote code (``auto_map``), is refused ("Unsupported model type"): gpt-oss,
+GLM-4 and GLM-4.5, SmolLM3, Gemma 3n, EXAONE 4, ... (``data/tgi_model_types.json``, written by
+``scripts/tgi_model_types.py``); TGI's stop set for it is unknown, never "does not stop".
+
+TGI's image installs ``server/uv.lock`` (its Dockerfile runs ``uv sync --frozen``): transformers 4.51.0 and
+tokenizers 0.21.0, whose model tables decide what it serves; ``server/requirements_*.txt`` pin 4.51.3 and 0.21.1.
+Both keep tokenizer.json's order for every tokenizer class: a raw id in generation_config.json is read in that
+numbering (``base.renumbered``; checked against 4.51.3) and shown in transformers 5.24's.
 """
 
 from __future__ import annotations
 
+from ..model_files import shipped_names
 from ..resolve import ResolvedModel
 from .base import (Release, StopSet, as_ids, generation_eos, place, renumbered, show, show_id, tokenizer_eos_id,
                    tokenizer_eos_place, unique)
@@ -40,11 +47,25 @@ def _flash(model_type: str, config: dict) -> bool:
     return model_type in FLASH_MODEL_TYPES and not (model_type in FALCON_TYPES and config.get("alibi"))
 
 
+def _served(model_type: str, config: dict) -> bool:
+    """Whether get_model serves a model type it has no flash code for: one it names, one transformers 4.51.0 has
+    a causal-LM or seq2seq-LM class for, or remote code (with ``--trust-remote-code``)."""
+    if model_type in shipped_names("tgi_model_types.json", "model_types"):
+        return True
+    auto_map = config.get("auto_map")
+    return isinstance(auto_map, dict) and ("AutoModelForCausalLM" in auto_map or "AutoModelForSeq2SeqLM" in auto_map)
+
+
 def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
     gen = generation_eos(model)
     where = place(model.files.generation_config, ("eos_token_id",)) or tokenizer_eos_place(model)
     config = model.files.config.data if model.files.config is not None else None
     model_type = config.get("model_type") if isinstance(config, dict) else None
+    if isinstance(model_type, str) and not _flash(model_type, config) and not _served(model_type, config):
+        reason = (f"TGI cannot load model type '{model_type}' (get_model: Unsupported model type; transformers "
+                  "4.51.0, which its image installs, has no class for it)")
+        return StopSet("tgi", (), reason, "none in these files: serve the model with another runtime",
+                       where, unknown=reason)
     if isinstance(model_type, str) and not _flash(model_type, config):
         primary = tokenizer_eos_id(model)
         which = f"model type '{model_type}'" + (" with alibi" if model_type in FALCON_TYPES else "")
