@@ -130,6 +130,12 @@ def _object(doc: JsonDocument) -> JsonDocument:
         line, column = doc.position(doc.nearest_span(())[0].start)
         raise InputError(doc.path, f"the file is {KIND_NAMES.get(doc.kind(()), 'a value')}, not an object: "
                                    f"{consequence}", line, column)
+    if doc.path.name == "config.json" and doc.kind(("model_type",)) in (list, dict):
+        # AutoConfig looks the type up in a mapping (CONFIG_MAPPING[model_type]): a list or an object raises
+        # TypeError, which neither AutoConfig nor AutoTokenizer's PreTrainedConfig fallback catches
+        line, column = doc.position(doc.nearest_span(("model_type",))[0].start)
+        raise InputError(doc.path, f"model_type is {KIND_NAMES[doc.kind(('model_type',))]}, not a string: "
+                                   f"{consequence} or the tokenizer", line, column)
     return doc
 
 

@@ -79,7 +79,8 @@ def tokenizer_class(files: ModelFiles, numbering: str = "5.24") -> str:
     # the config object's model_type and model_name: config.json's, also when AutoConfig does not know the type
     # and PreTrainedConfig reads the file (lines 803-815)
     model_type = config.get("model_type") if isinstance(config.get("model_type"), str) else None
-    overridden = model_type in tables["overridden"] or config.get("model_name") in tables["overridden"]
+    model_name = config.get("model_name") if isinstance(config.get("model_name"), str) else None
+    overridden = model_type in tables["overridden"] or model_name in tables["overridden"]
     registered = tables["registered"].get(model_type)
     hub = tc.get("tokenizer_class") or config.get("tokenizer_class")
     hub = hub if isinstance(hub, str) else None

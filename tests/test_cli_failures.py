@@ -239,6 +239,44 @@ def test_a_file_transformers_reads_as_an_object_that_is_not_one_is_an_error(run,
     assert out == "No findings in 1 model folder; 1 cannot be read.\n"  # nothing loads it: nothing else to say
 
 
+@pytest.mark.parametrize(("value", "kind", "column"), [(["qwen2"], "an array", 17), ({"type": "qwen2"}, "an object", 17)])
+def test_a_model_type_transformers_cannot_look_up_is_an_error(run, capsys, tmp_path, value, kind, column):
+    """AutoConfig looks model_type up in a mapping: an array or an object raises TypeError, which AutoTokenizer's
+    fallback to PreTrainedConfig does not catch. One line naming the key, exit 2, under every runtime (before, a
+    config.json without eos_token_id was an internal error under --runtime vllm)."""
+    folder = shutil.copytree(ROOT / "tests" / "fixtures" / "qwen2-instruct-aligned", tmp_path / "m")
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    del config["eos_token_id"]
+    write_json(folder / "config.json", {**config, "model_type": value})
+    transformers = pytest.importorskip("transformers")
+    for load in (transformers.AutoConfig.from_pretrained, transformers.AutoTokenizer.from_pretrained):
+        with pytest.raises(TypeError, match="unhashable"):
+            load(str(folder))
+    capsys.readouterr()  # transformers' own logging
+    code, out, err = run(str(folder), "--runtime", "all")
+    assert code == 2 and err == (f"eos-guard: m/config.json:5:{column}: model_type is {kind}, not a string: "
+                                 "transformers cannot load the config or the tokenizer\n"), err
+    assert out == "No findings in 1 model folder; 1 cannot be read.\n"
+
+
+@pytest.mark.parametrize("value", [5, None, True, ""])
+def test_a_model_type_transformers_does_not_know_is_not_an_error(run, capsys, tmp_path, value):
+    """Any other value is a type AutoConfig does not know (ValueError): AutoTokenizer falls back to
+    PreTrainedConfig and loads, and eos-guard reads the folder on without the class default."""
+    folder = shutil.copytree(ROOT / "tests" / "fixtures" / "qwen2-instruct-aligned", tmp_path / "m")
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    config["model_type"] = value
+    config["model_name"] = [value]
+    del config["eos_token_id"]
+    write_json(folder / "config.json", config)
+    transformers = pytest.importorskip("transformers")
+    assert transformers.AutoTokenizer.from_pretrained(str(folder)).eos_token == "<|im_end|>"
+    capsys.readouterr()  # transformers' own logging
+    code, out, err = run(str(folder), "--runtime", "all")
+    assert "internal error" not in err and "Traceback" not in err
+    assert code in (0, 1) and err == "", err
+
+
 def test_a_map_transformers_does_not_read_that_is_not_an_object_is_reported_and_skipped(run, tmp_path):
     folder = shutil.copytree(ROOT / "tests" / "fixtures" / "llama3-8b-instruct-release", tmp_path / "m")
     (folder / "special_tokens_map.json").write_text("[]", encoding="utf-8")
