@@ -341,6 +341,7 @@ def resolve_folder(folder: Path, config: Config, baselines: dict[Path, str] | No
     """Read and resolve a model folder and compute every runtime's stop set for it."""
     model = resolve(ModelFiles.read(folder, baselines, config.max_file_bytes, config.max_config_bytes), config.limits)
     model.runtime_stops = stop_sets(model, config.runtime_versions)
+    model.vocab.read()  # a model vocab transformers cannot load is an error, whichever ids the run asked about
     return model
 
 

@@ -410,6 +410,11 @@ class Vocabulary:
                             names.add(value)
         return names
 
+    def read(self) -> None:
+        """Read the model vocab now (its scan, or the cache entry that vouches for it): a tokenizer.json whose
+        vocabulary is not JSON is an error even when no rule or runtime asks for an id from it."""
+        self._facts
+
     @property
     def model_size(self) -> int:
         size = self._facts["size"]
