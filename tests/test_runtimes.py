@@ -294,7 +294,7 @@ def test_ollama_fix_never_advises_a_stop_string_for_a_special_token():
 def test_no_none_in_explain_or_summary_when_ids_are_unknown(run, tmp_path):
     template = "{% for m in messages %}{{ m['content'] + '<|im_end|>' }}{% endfor %}"
     write_json(tmp_path / "m" / "tokenizer_config.json", {"eos_token": "<|im_end|>", "chat_template": template})
-    write_json(tmp_path / "m" / "config.json", {"eos_token_id": 2})
+    write_json(tmp_path / "m" / "config.json", {"architectures": ["Qwen2ForCausalLM"], "eos_token_id": 2})
     code, out, _ = run("explain", "m")
     assert code == 0 and "None" not in out
     assert "'<|im_end|>' (id unknown: no tokenizer.json)" in out and "GGUF eos unknown" in out
@@ -521,8 +521,10 @@ def test_the_vocab_size_is_the_text_config_s_where_both_are_written(tmp_path):
     (get_text_config(decoder=True)), so 151645 is in range and the folder stops (it said no in every runtime)."""
     transformers = pytest.importorskip("transformers")
     folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
-    config = {"model_type": "llava_next", "vocab_size": 151643, "eos_token_id": 151645,
-              "text_config": {"model_type": "qwen2", "vocab_size": 151936, "eos_token_id": 151645}}
+    config = {"architectures": ["LlavaNextForConditionalGeneration"], "model_type": "llava_next",
+              "vocab_size": 151643, "eos_token_id": 151645,
+              "text_config": {"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "vocab_size": 151936,
+                              "eos_token_id": 151645}}
     write_json(folder / "config.json", config)
     assert transformers.AutoConfig.from_pretrained(str(folder)).get_text_config(decoder=True).vocab_size == 151936
     report = check_folder(folder)
@@ -901,6 +903,110 @@ def test_tgi_cannot_load_a_model_type_it_does_not_serve(tmp_path, run):
                                         "auto_map": {"AutoModelForCausalLM": "modeling_glm.GlmForCausalLM"}})
     stop = model_of(folder).runtime_stops["tgi"]
     assert stop.ids == (151329,) and stop.why.startswith("tokenizer eos 151329 only (TGI has no flash code"), stop.why
+
+
+def test_the_llama_cpp_architecture_script_reads_the_converters_text_classes():
+    """scripts/llama_cpp_architectures.py on converters of llama.cpp's two layouts: the keys of TEXT_MODEL_MAP
+    (conversion/__init__.py, b11413), or the names text classes give @ModelBase.register (the single file); a
+    projector's classes (MmprojModel and what derives from it) convert no text model."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import llama_cpp_architectures as script
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    package = ('TEXT_MODEL_MAP: dict[str, str] = {"LlamaForCausalLM": "llama", "Qwen3ForCausalLM": "qwen"}\n'
+               'MMPROJ_MODEL_MAP: dict[str, str] = {"SiglipModel": "siglip"}\n')
+    assert script.text_architectures(package) == {"LlamaForCausalLM", "Qwen3ForCausalLM"}
+    single = ('@ModelBase.register("LlamaForCausalLM", "MistralForCausalLM")\nclass LlamaModel(TextModel): pass\n'
+              'class MmprojModel(ModelBase): pass\nclass VisionBase(MmprojModel): pass\n'
+              '@ModelBase.register("Gemma3ForConditionalGeneration")\nclass Gemma3Vision(VisionBase): pass\n'
+              '@ModelBase.register("Gemma3ForConditionalGeneration")\nclass Gemma3Model(TextModel): pass\n')
+    assert script.text_architectures(single) == {"LlamaForCausalLM", "MistralForCausalLM",
+                                                 "Gemma3ForConditionalGeneration"}
+    with pytest.raises(SystemExit, match="TEXT_MODEL_MAP"):
+        script.text_architectures("class LlamaModel(TextModel): pass\n")
+
+
+@pytest.mark.parametrize("architecture, converted", [
+    ("LlamaForCausalLM", True), ("MistralForCausalLM", True), ("Qwen3ForCausalLM", True), ("GptOssForCausalLM", True),
+    ("Gemma3ForConditionalGeneration", True), ("Glm4MoeForCausalLM", True), ("T5ForConditionalGeneration", True),
+    ("BartForConditionalGeneration", False), ("LlavaOnevisionForConditionalGeneration", False),
+    ("LlavaNextForConditionalGeneration", False), ("InternVLChatModel", False)])
+def test_the_shipped_llama_cpp_architectures(architecture, converted):
+    """data/llama_cpp_architectures.json: TEXT_MODEL_MAP of llama.cpp b11413 (llama-cpp-python 0.3.36's sdist);
+    the build runtimes/llama_cpp.py names is the one the data is from."""
+    from eos_guard.runtimes import llama_cpp
+
+    shipped = json.loads((ROOT / "eos_guard" / "data" / "llama_cpp_architectures.json").read_text(encoding="utf-8"))
+    assert (shipped["build"], shipped["commit"]) == (llama_cpp.CONVERTER_BUILD, "0c1e57098")
+    assert (architecture in shipped["architectures"]) is converted
+    assert llama_cpp.converts(architecture) is converted
+
+
+def test_llama_cpp_cannot_convert_an_architecture_it_has_no_class_for(tmp_path, run):
+    """convert_hf_to_gguf.py raises "Architecture ... not supported!" for a name TEXT_MODEL_MAP lacks, and "Failed to
+    detect model architecture" for a config.json naming none: llama.cpp (and Ollama, which converts neither) gets an
+    unknown stop set, never "does not stop" (eos-guard gave a BART folder llama.cpp's stop set)."""
+    folder = _converter_folder(tmp_path, "BartForConditionalGeneration", {"</s>": 2, "<|im_end|>": 50265}, "</s>")
+    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    write_json(folder / "tokenizer_config.json", {**config, "chat_template": "{% for m in messages %}{{ m.content }}"
+                                                  "<|im_end|>{% endfor %}"})
+    model = model_of(folder)
+    for name in ("llama.cpp", "ollama"):
+        stop = model.runtime_stops[name]
+        assert stop.ids == () and stops(model, stop) is None and stop.unknown == stop.why, name
+    assert model.runtime_stops["llama.cpp"].why == (
+        "llama.cpp's convert_hf_to_gguf.py (b11413) cannot convert BartForConditionalGeneration (no class for it: "
+        '"not supported")')
+    assert model.runtime_stops["ollama"].why == (
+        "`ollama create` cannot convert BartForConditionalGeneration (convert.go: unsupported architecture), nor can "
+        "llama.cpp's convert_hf_to_gguf.py (b11413)")
+    code, out, _ = run("--format", "json", "--no-cache", "--runtime", "llama.cpp,ollama", "--select", "EOS016",
+                       str(folder))
+    assert code == 0 and json.loads(out)["findings"] == [], out
+    write_json(folder / "config.json", {"model_type": "llama"})
+    model = model_of(folder)
+    for name in ("llama.cpp", "ollama"):
+        stop = model.runtime_stops[name]
+        assert stop.ids == () and "names no architecture" in stop.why
+        assert stop.fix == "name the model's class in config.json architectures"
+    (folder / "config.json").unlink()  # the tokenizer files alone: what the converter would write from them
+    assert model_of(folder).runtime_stops["llama.cpp"].ids == (50265, 2)  # <|im_end|> is an end-of-generation text
+
+
+@pytest.mark.parametrize("config, architecture", [
+    ({"architectures": ["LlavaNextForConditionalGeneration"], "text_config": {"architectures": ["MistralForCausalLM"]}},
+     "MistralForCausalLM"),
+    ({"architectures": ["InternVLChatModel"], "llm_config": {"architectures": ["InternLM2ForCausalLM"]}},
+     "InternLM2ForCausalLM"),
+    ({"architectures": ["Qwen2_5OmniModel"], "thinker_config": {"text_config": {"architectures": ["Qwen2ForCausalLM"]}}},
+     "Qwen2ForCausalLM"),
+    ({"architectures": ["KimiK3ForConditionalGeneration"], "text_config": {"architectures": ["KimiLinearForCausalLM"]}},
+     "KimiK3ForConditionalGeneration"),
+    ({"architectures": ["Gemma3ForConditionalGeneration"], "text_config": {"architectures": None}},
+     "Gemma3ForConditionalGeneration"),
+    ({"ssm_cfg": {"layer": "Mamba2"}}, "Mamba2ForCausalLM"),
+    ({"ssm_cfg": {}}, "MambaForCausalLM"),
+    ({"architectures": []}, None),
+    ({"model_type": "llama"}, None)])
+def test_the_converter_picks_its_class_as_get_model_architecture_does(tmp_path, config, architecture):
+    """conversion/base.py get_model_architecture (b11413): architectures[0], else a Mamba config's ssm_cfg layer;
+    the text config's architectures win (load_hparams renames llm_config, lm_config, thinker_config.text_config,
+    language_config and lfm to text_config), except for the top-level classes it routes itself."""
+    from eos_guard.runtimes.llama_cpp import converter_architecture
+
+    folder = _converter_folder(tmp_path, "X", {"</s>": 2}, "</s>")
+    write_json(folder / "config.json", config)
+    assert converter_architecture(model_of(folder)) == architecture
+
+
+def test_an_internvl_folder_gets_its_language_models_converter_class(tmp_path):
+    """InternVL's llm_config names InternLM2ForCausalLM: the converter's InternLM2 class makes <|im_end|> the eos,
+    as for an InternLM2 folder (eos-guard looked the override up by the top-level InternVLChatModel)."""
+    tokens = {"</s>": 2, "<|im_end|>": 92542}
+    folder = _converter_folder(tmp_path, "InternVLChatModel", tokens, "</s>",
+                               {"llm_config": {"architectures": ["InternLM2ForCausalLM"]}})
+    assert 92542 in model_of(folder).runtime_stops["llama.cpp"].ids
 
 
 @pytest.mark.parametrize("architecture, model_type", [("BertModel", "bert"), ("MistralModel", "mistral"),

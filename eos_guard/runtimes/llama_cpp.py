@@ -21,8 +21,15 @@ compiled libllama of llama-cpp-py-sync b10335, b10603, b11067, b11413 and b11739
   Builds between b11068 and b11412, and between b11414 and b11738, were not checked; they are given the
   older rule.
 
+Which class converts the folder (b11413, 0c1e57098, as llama-cpp-python 0.3.36 vendors it): ``conversion/base.py``
+``get_model_architecture`` takes config.json's ``architectures[0]``, or the text config's when that names one
+(``load_hparams`` renames ``llm_config``, ``lm_config``, ``thinker_config.text_config``, ``language_config`` and
+``lfm`` to ``text_config``); ``get_model_class`` raises for a name ``TEXT_MODEL_MAP`` lacks
+(``data/llama_cpp_architectures.json``, written by ``scripts/llama_cpp_architectures.py``), and a config.json
+naming none stops it too: no GGUF, so the stop set is unknown. Older builds may convert fewer architectures.
+
 Architecture overrides: ``convert_hf_to_gguf.py`` (commit 0024aa7417ef) sets some ids itself for the class it
-picks by config.json's ``architectures[0]`` (``ARCHITECTURE_OVERRIDES``): GLM-4 and ChatGLM add ``<|user|>`` as
+picks (``ARCHITECTURE_OVERRIDES``): GLM-4 and ChatGLM add ``<|user|>`` as
 eot (GLM-4-MoE also ``<|observation|>`` as eom), Gemma (1) ``<end_of_turn>`` 107, PLaMo 2/3 id 4, CodeLlama
 (vocab_size 32016) 32010, Solar Open ``<|endoftext|>``; InternLM2, InternLM3 and Qwen3-Omni/ASR make
 ``<|im_end|>`` the eos, and HunYuan dense its config's ``eod_token_id`` (eot: generation_config.json's first eos
@@ -36,10 +43,10 @@ has none; overrides of classes for less common architectures (RWKV, Kimi-Linear,
 from __future__ import annotations
 
 from ..known_tokens import LLAMA_CPP_EOG_TEXTS, LLAMA_CPP_EOG_TEXTS_B11067, PLAMO_EOS
+from ..model_files import shipped_names
 from ..records import record
 from ..resolve import ResolvedModel, is_listed_id
-from .base import (Release, StopSet, added_token_declared_id, config_architecture, generation_eos, show,
-                   tokenizer_eos_place, unique)
+from .base import Release, StopSet, added_token_declared_id, generation_eos, show, tokenizer_eos_place, unique
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -67,8 +74,67 @@ RELEASES = (
     Release("llama.cpp ≤ b11412", None, f"{_VOCAB} (00ad355e009e; b10335, b10488, b10603, b11067)"),
 )
 RULES = dict(zip(RELEASES, (EOG_NEWEST, EOG_B11413, EOG_B11067)))
+CONVERTER_BUILD = "b11413"  # the converter data/llama_cpp_architectures.json is read from
 # every text some build's rule looks up, so a folder's vocabulary is asked about each once
 EOG_LOOKUPS = tuple(dict.fromkeys(LLAMA_CPP_EOG_TEXTS + LLAMA_CPP_EOG_TEXTS_B11067 + (PLAMO_EOS,)))
+
+
+# load_hparams (conversion/base.py) renames these config keys to text_config, in this order (the last one there wins):
+# InternVL, GLM-ASR, Qwen2.5-Omni's thinker, DeepSeek-OCR, LFM2-Audio
+TEXT_CONFIG_KEYS = (("llm_config",), ("lm_config",), ("thinker_config", "text_config"), ("language_config",),
+                    ("lfm",))
+# get_model_architecture routes these on the top-level architecture even when text_config names another
+TOP_LEVEL_ROUTED = ("StepVLForConditionalGeneration", "Sarashina2VisionForCausalLM",
+                    "Exaone4_5_ForConditionalGeneration", "Step3p7ForConditionalGeneration",
+                    "KimiK3ForConditionalGeneration")
+
+
+def converter_architecture(model: ResolvedModel) -> str | None:
+    """The architecture ``convert_hf_to_gguf.py`` picks its text class by (conversion/base.py
+    ``get_model_architecture``): config.json's ``architectures[0]`` (a Mamba config without it: its ``ssm_cfg``
+    layer), replaced by the text config's when that names one. None when it finds none (the converter stops:
+    "Failed to detect model architecture")."""
+    config = model.files.config.data if model.files.config is not None else None
+    if not isinstance(config, dict):
+        return None
+    names, ssm = config.get("architectures"), config.get("ssm_cfg")
+    arch = None
+    if isinstance(names, list) and names:
+        arch = names[0]
+    elif isinstance(ssm, dict):
+        arch = f"{ssm.get('layer', 'Mamba')}ForCausalLM"
+    if arch in TOP_LEVEL_ROUTED:
+        return arch
+    text = config.get("text_config")
+    for keys in TEXT_CONFIG_KEYS:
+        value: Any = config
+        for key in keys:
+            value = value.get(key) if isinstance(value, dict) else None
+        text = value if keys[0] in config else text
+    names = text.get("architectures") if isinstance(text, dict) else None
+    if isinstance(names, list) and names:
+        arch = names[0]
+    return arch if isinstance(arch, str) else None
+
+
+def converts(architecture: str | None) -> bool:
+    """Whether ``convert_hf_to_gguf.py`` has a text class for the architecture (data/llama_cpp_architectures.json)."""
+    return architecture in shipped_names("llama_cpp_architectures.json", "architectures")
+
+
+def cannot_convert(model: ResolvedModel) -> str:
+    """Why ``convert_hf_to_gguf.py`` makes no GGUF of the folder, or "" when it converts it (or when the folder
+    has no config.json to say: the check is of its tokenizer files alone)."""
+    if model.files.config is None:
+        return ""
+    architecture = converter_architecture(model)
+    if architecture is None:
+        return ("llama.cpp's convert_hf_to_gguf.py cannot convert the folder (config.json names no architecture: "
+                "\"Failed to detect model architecture\")")
+    if not converts(architecture):
+        return (f"llama.cpp's convert_hf_to_gguf.py ({CONVERTER_BUILD}) cannot convert {architecture} (no class "
+                "for it: \"not supported\")")
+    return ""
 
 
 def converter_special_ids(model: ResolvedModel) -> dict[str, int]:
@@ -80,7 +146,7 @@ def converter_special(model: ResolvedModel) -> tuple[dict[str, int], str]:
     """:func:`converter_special_ids`, and which file value the eos comes from (for ``explain``): gguf-py's
     SpecialVocab, then what the converter's class for the architecture sets itself."""
     ids, source = special_vocab(model)
-    architecture = config_architecture(model)  # the converter class it registers picks the overrides
+    architecture = converter_architecture(model)  # the converter class it registers picks the overrides
     override = ARCHITECTURE_OVERRIDES.get(architecture)
     if override is not None:
         before = dict(ids)
@@ -254,6 +320,11 @@ def describe_special(special: dict[str, int], source: str) -> str:
 
 
 def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
+    refused = cannot_convert(model)
+    if refused:
+        fix = ("name the model's class in config.json architectures" if converter_architecture(model) is None else
+               "none in these files: serve the model with another runtime")
+        return StopSet("llama.cpp", (), refused, fix, None, unknown=refused)
     special, source = converter_special(model)
     ids = end_of_generation(model, special, RULES[release])
     why = (f"{describe_special(special, source)} ∪ known end-of-generation texts → "

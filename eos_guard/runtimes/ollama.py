@@ -26,7 +26,7 @@ from __future__ import annotations
 from ..resolve import ResolvedModel
 from .base import (Release, StopSet, added_token_declared_id, config_architecture, show, tokenizer_config_eos,
                    tokenizer_eos_place)
-from .llama_cpp import EOG_B11067, converter_special, describe_special, end_of_generation
+from .llama_cpp import CONVERTER_BUILD, EOG_B11067, cannot_convert, converter_special, describe_special, end_of_generation
 
 RELEASES = (Release("Ollama 0.30 – 0.33 (llama.cpp b10488)", None,
                     "ollama/ollama fb30760996 (v0.33.0-rc2) convert/tokenizer.go parseTokenizer; llama.cpp b10488"),)
@@ -58,7 +58,7 @@ TEXT_FIX = ('add PARAMETER stop "{text}" to the Modelfile (the terminator is not
 
 def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
     architecture = config_architecture(model)
-    if architecture is not None and architecture not in CONVERTED_ARCHITECTURES:
+    if model.files.config is not None and architecture not in CONVERTED_ARCHITECTURES:
         return _through_llama_cpp(model, architecture)
     content = tokenizer_config_eos(model)
     eos = added_token_declared_id(model, content, last=True) if content and model.files.tokenizer else None
@@ -75,13 +75,20 @@ def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
     return StopSet("ollama", ids, why, _fix(model), tokenizer_eos_place(model))
 
 
-def _through_llama_cpp(model: ResolvedModel, architecture: str) -> StopSet:
-    """A folder ``ollama create`` refuses: served from the GGUF llama.cpp's converter writes."""
+def _through_llama_cpp(model: ResolvedModel, architecture: str | None) -> StopSet:
+    """A folder ``ollama create`` refuses: served from the GGUF llama.cpp's converter writes, if it writes one."""
+    refused = (f"`ollama create` cannot convert {architecture} (convert.go: unsupported architecture)" if architecture
+               else "`ollama create` cannot convert the folder (config.json names no architecture: convert.go: "
+                    "unknown architecture)")
+    if cannot_convert(model):
+        reason = f"{refused}, nor can llama.cpp's convert_hf_to_gguf.py ({CONVERTER_BUILD})"
+        fix = ("name the model's class in config.json architectures" if architecture is None else
+               "none in these files: serve the model with another runtime")
+        return StopSet("ollama", (), reason, fix, None, unknown=reason)
     special, source = converter_special(model)
     ids = end_of_generation(model, special, EOG_B11067)
-    why = (f"`ollama create` cannot convert {architecture} (convert.go: unsupported architecture); from the GGUF "
-           f"llama.cpp's convert_hf_to_gguf.py writes: {describe_special(special, source)} ∪ llama.cpp b10488 "
-           f"end-of-generation texts → {show(ids)}")
+    why = (f"{refused}; from the GGUF llama.cpp's convert_hf_to_gguf.py writes: {describe_special(special, source)} "
+           f"∪ llama.cpp b10488 end-of-generation texts → {show(ids)}")
     return StopSet("ollama", ids, why, _fix(model, converted=False), tokenizer_eos_place(model))
 
 

@@ -1,0 +1,75 @@
+"""Writes eos_guard/data/llama_cpp_architectures.json: the architectures llama.cpp's converter makes a text GGUF of.
+
+usage: python scripts/llama_cpp_architectures.py CONVERTER BUILD COMMIT
+
+CONVERTER is llama.cpp's ``conversion/__init__.py`` (the converter's layout since it was split into a package),
+or, for older builds, the single ``convert_hf_to_gguf.py``; BUILD and COMMIT name the llama.cpp release it is
+from. The newest converter on the package registries is the one llama-cpp-python vendors:
+
+    pip download --no-deps --no-binary :all: llama-cpp-python==0.3.36
+    tar xzf llama_cpp_python-0.3.36.tar.gz
+    python scripts/llama_cpp_architectures.py \\
+        llama_cpp_python-0.3.36/vendor/llama.cpp/conversion/__init__.py b11413 0c1e57098
+
+``convert_hf_to_gguf.py`` picks its class by the architecture name (``get_model_architecture``) in
+``TEXT_MODEL_MAP`` (``get_model_class``; the single-file converter: the names each text class gives
+``@ModelBase.register``); any other name raises ``NotImplementedError: Architecture '...' not supported!``.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_FILE = ROOT / "eos_guard" / "data" / "llama_cpp_architectures.json"
+
+
+def text_architectures(source: str) -> set[str]:
+    """The architecture names a text GGUF is converted from: the keys of ``TEXT_MODEL_MAP`` when the source has
+    one, else the names given ``@ModelBase.register`` by classes that are not (or do not derive from)
+    ``MmprojModel``."""
+    tree = ast.parse(source)
+    for node in tree.body:
+        target = node.target if isinstance(node, ast.AnnAssign) else \
+            node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None
+        if isinstance(target, ast.Name) and target.id == "TEXT_MODEL_MAP" and isinstance(node.value, ast.Dict):
+            return {key.value for key in node.value.keys if isinstance(key, ast.Constant) and isinstance(key.value, str)}
+    classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+
+    def mmproj(name: str, seen: frozenset[str] = frozenset()) -> bool:
+        node = classes.get(name)
+        if name == "MmprojModel" or node is None or name in seen:
+            return name == "MmprojModel"
+        return any(isinstance(base, ast.Name) and mmproj(base.id, seen | {name}) for base in node.bases)
+
+    names: set[str] = set()
+    for node in classes.values():
+        for decorator in node.decorator_list:
+            if isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute) \
+                    and decorator.func.attr == "register" and not mmproj(node.name):
+                names.update(arg.value for arg in decorator.args
+                             if isinstance(arg, ast.Constant) and isinstance(arg.value, str))
+    if not names:
+        raise SystemExit("no TEXT_MODEL_MAP and no @ModelBase.register: read the release's converter again")
+    return names
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 3:
+        raise SystemExit(__doc__.split("\n\n")[1])
+    converter, build, commit = argv
+    names = text_architectures(Path(converter).read_text(encoding="utf-8"))
+    data = {"about": "The config.json architectures llama.cpp's convert_hf_to_gguf.py makes a text GGUF of "
+                     "(TEXT_MODEL_MAP); any other raises NotImplementedError. Written by "
+                     "scripts/llama_cpp_architectures.py.",
+            "build": build, "commit": commit, "architectures": sorted(names)}
+    DATA_FILE.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {DATA_FILE.relative_to(ROOT)}: {len(data['architectures'])} architectures", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
