@@ -29,7 +29,9 @@ class RuntimeDoesNotStop(Rule):
     `eos_token` (llama.cpp's, failing that, config.json's `eos_token_id`; `ollama create` refuses an
     architecture its converter does not list, and such a model reaches Ollama as a GGUF llama.cpp's converter
     writes). The same folder can stop in one runtime and run to the token limit in another (Yi-34B-Chat:
-    transformers and vLLM stop, TGI does not). Each runtime is checked at its newest release unless
+    transformers and vLLM stop, TGI does not). A runtime that cannot load or convert the folder at all (TGI for
+    a model type it does not serve, llama.cpp's converter for an architecture it has no class for) gives no
+    stop set: `eos-guard explain` says "unknown" and why, and this rule says nothing. Each runtime is checked at its newest release unless
     `runtime-versions` in the configuration pins the one you run (docs/runtimes.md).
 
     ## Remediation
