@@ -13,7 +13,9 @@ from. The newest converter on the package registries is the one llama-cpp-python
 
 ``convert_hf_to_gguf.py`` picks its class by the architecture name (``get_model_architecture``) in
 ``TEXT_MODEL_MAP`` (``get_model_class``; the single-file converter: the names each text class gives
-``@ModelBase.register``); any other name raises ``NotImplementedError: Architecture '...' not supported!``.
+``@ModelBase.register``); any other name raises ``NotImplementedError: Architecture '...' not supported!``. A name
+the map lists that no text class of the package registers (b11413: GraniteSpeech, whose module registers only its
+audio projector) ends in a ``KeyError``: it is left out too.
 """
 
 from __future__ import annotations
@@ -27,23 +29,37 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA_FILE = ROOT / "eos_guard" / "data" / "llama_cpp_architectures.json"
 
 
-def text_architectures(source: str) -> set[str]:
+def text_architectures(source: str, modules: dict[str, str] | None = None) -> set[str]:
     """The architecture names a text GGUF is converted from: the keys of ``TEXT_MODEL_MAP`` when the source has
-    one, else the names given ``@ModelBase.register`` by classes that are not (or do not derive from)
-    ``MmprojModel``."""
+    one (with the package's ``modules``, by name: only those a text class registers, as ``get_model_class`` looks
+    the class up among them), else the names given ``@ModelBase.register`` by classes that are not (or do not
+    derive from) ``MmprojModel``."""
     tree = ast.parse(source)
     for node in tree.body:
         target = node.target if isinstance(node, ast.AnnAssign) else \
             node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None
         if isinstance(target, ast.Name) and target.id == "TEXT_MODEL_MAP" and isinstance(node.value, ast.Dict):
-            return {key.value for key in node.value.keys if isinstance(key, ast.Constant) and isinstance(key.value, str)}
-    classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+            names = {key.value for key in node.value.keys if isinstance(key, ast.Constant) and isinstance(key.value, str)}
+            if modules is None:
+                return names
+            return names & registered_text_names([ast.parse(text) for text in modules.values()])
+    names = registered_text_names([tree])
+    if not names:
+        raise SystemExit("no TEXT_MODEL_MAP and no @ModelBase.register: read the release's converter again")
+    return names
+
+
+def registered_text_names(trees: list[ast.Module]) -> set[str]:
+    """The names given ``@ModelBase.register`` by the text classes of these modules (a class whose bases lead to
+    ``MmprojModel`` registers a projector; class names are looked up across all the modules)."""
+    classes = {node.name: node for tree in trees for node in tree.body if isinstance(node, ast.ClassDef)}
 
     def mmproj(name: str, seen: frozenset[str] = frozenset()) -> bool:
         node = classes.get(name)
         if name == "MmprojModel" or node is None or name in seen:
             return name == "MmprojModel"
-        return any(isinstance(base, ast.Name) and mmproj(base.id, seen | {name}) for base in node.bases)
+        return any(mmproj(base.id if isinstance(base, ast.Name) else base.attr, seen | {name})
+                   for base in node.bases if isinstance(base, (ast.Name, ast.Attribute)))
 
     names: set[str] = set()
     for node in classes.values():
@@ -52,8 +68,6 @@ def text_architectures(source: str) -> set[str]:
                     and decorator.func.attr == "register" and not mmproj(node.name):
                 names.update(arg.value for arg in decorator.args
                              if isinstance(arg, ast.Constant) and isinstance(arg.value, str))
-    if not names:
-        raise SystemExit("no TEXT_MODEL_MAP and no @ModelBase.register: read the release's converter again")
     return names
 
 
@@ -61,7 +75,10 @@ def main(argv: list[str]) -> int:
     if len(argv) != 3:
         raise SystemExit(__doc__.split("\n\n")[1])
     converter, build, commit = argv
-    names = text_architectures(Path(converter).read_text(encoding="utf-8"))
+    path = Path(converter)
+    modules = {p.stem: p.read_text(encoding="utf-8") for p in sorted(path.parent.glob("*.py")) if p != path} \
+        if path.name == "__init__.py" else None
+    names = text_architectures(path.read_text(encoding="utf-8"), modules)
     data = {"about": "The config.json architectures llama.cpp's convert_hf_to_gguf.py makes a text GGUF of "
                      "(TEXT_MODEL_MAP); any other raises NotImplementedError. Written by "
                      "scripts/llama_cpp_architectures.py.",

@@ -585,8 +585,9 @@ def _converter_folder(tmp_path, architecture: str, tokens: dict[str, int], eos: 
 
 GLM = {"<|endoftext|>": 151329, "<|user|>": 151336, "<|observation|>": 151338}
 # architecture, tokens, tokenizer eos, config.json, generation_config.json -> the ids convert_hf_to_gguf.py writes
-# (commit 0024aa7417ef: Glm4Model/ChatGLMModel.set_vocab, _set_vocab_glm, GemmaModel, LlamaModel, InternLM2Model,
-# HunYuanModel._fix_special_tokens)
+# (commit 0024aa7417ef: Glm4Model/ChatGLMModel.set_vocab, _set_vocab_glm, GemmaModel, LlamaModel, InternLM2Model;
+# b11413, conversion/: hunyuan.py, glm.py Glm5Next, dots3.py, muse_glimmer.py, laguna.py, kimi_k3.py, LlamaModel's
+# subclasses)
 CONVERTER_OVERRIDES = [
     pytest.param("Glm4ForCausalLM", GLM, "<|endoftext|>", {}, None, {"eos": 151329, "eot": 151336}, id="glm-4"),
     pytest.param("ChatGLMForConditionalGeneration", GLM, "<|endoftext|>", {"_name_or_path": "THUDM/chatglm3-6b"}, None,
@@ -614,6 +615,26 @@ CONVERTER_OVERRIDES = [
     pytest.param("HunYuanDenseV1ForCausalLM", {"<|eos|>": 127960, "<|extra_0|>": 127957}, "<|eos|>",
                  {"eod_token_id": 127957}, {"eos_token_id": [127960, 127957]}, {"eos": 127957, "eot": 127960},
                  id="hunyuan"),
+    # HunYuanModel.set_vocab reads eod_token_id through AutoConfig, whose class defaults it to 3, text_config first
+    pytest.param("HunYuanDenseV1ForCausalLM", {"<eos>": 50, "<|eod|>": 3}, "<eos>", {"model_type": "hunyuan_v1_dense"},
+                 None, {"eos": 3}, id="hunyuan-eod-class-default"),
+    pytest.param("HunYuanVLForConditionalGeneration", {"<eos>": 50, "<|eod|>": 3, "<|x|>": 7}, "<eos>",
+                 {"model_type": "hunyuan_vl", "eod_token_id": 50, "text_config": {"eod_token_id": 7}}, None,
+                 {"eos": 7}, id="hunyuan-vl-text-config-eod"),
+    pytest.param("HunYuanDenseV1ForCausalLM", {"<eos>": 50}, "<eos>", {"model_type": "hunyuan"}, None, {"eos": 50},
+                 id="hunyuan-remote-code-no-default"),
+    pytest.param("Glm5NextForConditionalGeneration", GLM, "<|endoftext|>", {}, None,
+                 {"eos": 151329, "eot": 151336, "eom": 151338}, id="glm-5-next"),
+    pytest.param("Dots3NoteForCausalLM", {"<|endoftext|>": 5, "<|endofassistant|>": 9}, "<|endoftext|>", {}, None,
+                 {"eos": 5, "eot": 9}, id="dots3"),
+    pytest.param("MuseGlimmerForConditionalGeneration", {"</s>": 2, "<|eot|>": 11}, "</s>", {}, None,
+                 {"eos": 2, "eot": 11}, id="muse-glimmer"),
+    pytest.param("LagunaForCausalLM", {"<|endoftext|>": 2, "</assistant>": 24}, "<|endoftext|>",
+                 {"bos_token_id": 2, "eos_token_id": [2, 24]}, None, {"eos": 2, "eot": 24}, id="laguna"),
+    pytest.param("KimiK3ForConditionalGeneration", {"[EOS]": 1, "<|end_of_msg|>": 163586}, "[EOS]",
+                 {"text_config": {"eos_token_id": 163586}}, None, {"eos": 163586}, id="kimi-k3"),
+    pytest.param("SmolLM3ForCausalLM", {"</s>": 2}, "</s>", {"text_config": {"vocab_size": 32016}}, None,
+                 {"eos": 2, "eot": 32010}, id="llama-subclass-codellama-vocab"),
 ]
 
 
@@ -642,6 +663,46 @@ def test_glm_keeps_an_eot_special_vocab_found(tmp_path):
              if k in ("eos", "eot")}
     assert found == {"eos": 151338, "eot": 151329}
     assert converter_special_ids(model_of(folder)) == found
+
+
+@pytest.mark.parametrize("config, raises", [
+    ({"pad_token_id": -1}, True), ({"text_config": {"bos_token_id": -2}}, True), ({"eos_token_id": -1}, True),
+    ({"text_config": None}, True), ({"pad_token_id": 0, "eos_token_id": [2, -1]}, False),
+    ({"bos_token_id": True}, False), ({"pad_token_id": -1, "model_type": "hunyuan_v1_dense"}, False)])
+def test_llama_cpp_cannot_convert_where_special_vocab_raises_on_config_json(tmp_path, config, raises):
+    """gguf-py's SpecialVocab raises for a negative <type>_token_id in config.json (ValueError, checked before it
+    looks whether the type was set) and for a text_config that is no object where it looks one up; no GGUF is
+    written. HunYuan's class reads no pad then (the last case). gguf 0.19.0's SpecialVocab is the oracle."""
+    architecture = "HunYuanDenseV1ForCausalLM" if config.get("model_type") == "hunyuan_v1_dense" else "LlamaForCausalLM"
+    folder = _converter_folder(tmp_path, architecture, {"</s>": 2}, "</s>", config)
+    types = None if architecture == "LlamaForCausalLM" else ("bos", "eos", "unk", "sep", "cls", "mask")
+    try:
+        gguf.SpecialVocab(folder, load_merges=False, special_token_types=types)
+    except (ValueError, AttributeError):
+        raised = True
+    else:
+        raised = False
+    assert raised is raises
+    stop = model_of(folder).runtime_stops["llama.cpp"]
+    assert (stop.ids == () and stop.unknown == stop.why) is raises, stop.why
+    if raises and "text_config" not in config:
+        key = next(iter(config))
+        assert f"config.json {key} is -1" in stop.why and stop.fix == f"remove {key} from config.json, or set it to a " \
+                                                                         "token id"
+
+
+@pytest.mark.parametrize("special", ["x", ["x"], 5, None])
+def test_a_post_processor_special_token_of_another_kind_is_no_internal_error(tmp_path, run, special):
+    """A TemplateProcessing whose last piece's SpecialToken is not an object: gguf-py's SpecialVocab raises
+    AttributeError on it; eos-guard read it as one and stopped with an internal error."""
+    folder = _converter_folder(tmp_path, "LlamaForCausalLM", {"</s>": 2}, "</s>")
+    tokenizer = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
+    tokenizer["post_processor"] = {"type": "TemplateProcessing", "single": [{"Sequence": {"id": "A"}},
+                                                                           {"SpecialToken": special}]}
+    write_json(folder / "tokenizer.json", tokenizer)
+    code, out, err = run("--runtime", "all", "--no-cache", str(folder))
+    assert "internal error" not in err and "Traceback" not in err, err
+    assert converter_special_ids(model_of(folder)) == {"eos": 2}
 
 
 @pytest.mark.parametrize("architecture", ["Glm4MoeForCausalLM", "Glm4ForCausalLM"])
@@ -925,13 +986,21 @@ def test_the_llama_cpp_architecture_script_reads_the_converters_text_classes():
                                                  "Gemma3ForConditionalGeneration"}
     with pytest.raises(SystemExit, match="TEXT_MODEL_MAP"):
         script.text_architectures("class LlamaModel(TextModel): pass\n")
+    # with the package's modules, a name only a projector registers is left out (b11413's GraniteSpeech: KeyError)
+    package = 'TEXT_MODEL_MAP = {"LlamaForCausalLM": "llama", "GraniteSpeechForConditionalGeneration": "granite"}\n'
+    modules = {"base": "class MmprojModel(ModelBase): pass\n",
+               "llama": '@ModelBase.register("LlamaForCausalLM")\nclass LlamaModel(TextModel): pass\n',
+               "granite": 'from .base import MmprojModel\n@ModelBase.register("GraniteSpeechForConditionalGeneration")\n'
+                          'class GraniteSpeechMmproj(MmprojModel): pass\n'}
+    assert script.text_architectures(package, modules) == {"LlamaForCausalLM"}
 
 
 @pytest.mark.parametrize("architecture, converted", [
     ("LlamaForCausalLM", True), ("MistralForCausalLM", True), ("Qwen3ForCausalLM", True), ("GptOssForCausalLM", True),
     ("Gemma3ForConditionalGeneration", True), ("Glm4MoeForCausalLM", True), ("T5ForConditionalGeneration", True),
     ("BartForConditionalGeneration", False), ("LlavaOnevisionForConditionalGeneration", False),
-    ("LlavaNextForConditionalGeneration", False), ("InternVLChatModel", False)])
+    ("LlavaNextForConditionalGeneration", False), ("InternVLChatModel", False),
+    ("GraniteSpeechForConditionalGeneration", False)])
 def test_the_shipped_llama_cpp_architectures(architecture, converted):
     """data/llama_cpp_architectures.json: TEXT_MODEL_MAP of llama.cpp b11413 (llama-cpp-python 0.3.36's sdist);
     the build runtimes/llama_cpp.py names is the one the data is from."""
@@ -959,8 +1028,8 @@ def test_llama_cpp_cannot_convert_an_architecture_it_has_no_class_for(tmp_path, 
         "llama.cpp's convert_hf_to_gguf.py (b11413) cannot convert BartForConditionalGeneration (no class for it: "
         '"not supported")')
     assert model.runtime_stops["ollama"].why == (
-        "`ollama create` cannot convert BartForConditionalGeneration (convert.go: unsupported architecture), nor can "
-        "llama.cpp's convert_hf_to_gguf.py (b11413)")
+        "`ollama create` cannot convert BartForConditionalGeneration (convert.go: unsupported architecture); "
+        + model.runtime_stops["llama.cpp"].why)
     code, out, _ = run("--format", "json", "--no-cache", "--runtime", "llama.cpp,ollama", "--select", "EOS016",
                        str(folder))
     assert code == 0 and json.loads(out)["findings"] == [], out

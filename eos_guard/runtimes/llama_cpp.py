@@ -26,23 +26,35 @@ Which class converts the folder (b11413, 0c1e57098, as llama-cpp-python 0.3.36 v
 (``load_hparams`` renames ``llm_config``, ``lm_config``, ``thinker_config.text_config``, ``language_config`` and
 ``lfm`` to ``text_config``); ``get_model_class`` raises for a name ``TEXT_MODEL_MAP`` lacks
 (``data/llama_cpp_architectures.json``, written by ``scripts/llama_cpp_architectures.py``), and a config.json
-naming none stops it too: no GGUF, so the stop set is unknown. Older builds may convert fewer architectures.
+naming none stops it too, as does what makes gguf-py's SpecialVocab raise on config.json (a negative
+``<type>_token_id``; a ``text_config`` that is no object): no GGUF, so the stop set is unknown. Older builds may
+convert fewer architectures.
 
-Architecture overrides: ``convert_hf_to_gguf.py`` (commit 0024aa7417ef) sets some ids itself for the class it
-picks (``ARCHITECTURE_OVERRIDES``): GLM-4 and ChatGLM add ``<|user|>`` as
-eot (GLM-4-MoE also ``<|observation|>`` as eom), Gemma (1) ``<end_of_turn>`` 107, PLaMo 2/3 id 4, CodeLlama
-(vocab_size 32016) 32010, Solar Open ``<|endoftext|>``; InternLM2, InternLM3 and Qwen3-Omni/ASR make
-``<|im_end|>`` the eos, and HunYuan dense its config's ``eod_token_id`` (eot: generation_config.json's first eos
-id). What GLM and Solar Open set with ``_set_special_token`` stands only where SpecialVocab set no id of that
-kind (it does not overwrite); the others write theirs over it.
+Architecture overrides (``ARCHITECTURE_OVERRIDES``; ``convert_hf_to_gguf.py`` at 0024aa7417ef, checked against
+b11413's ``conversion/`` package, which also has Glm5Next, Dots3, Muse-Glimmer, Laguna and Kimi-K3): GLM-4 and
+ChatGLM add ``<|user|>`` as eot (GLM-4-MoE and GLM-5-Next also ``<|observation|>`` as eom), Dots3
+``<|endofassistant|>``, Muse-Glimmer ``<|eot|>``, Laguna the first non-bos id of its eos list, Gemma (1)
+``<end_of_turn>`` 107, PLaMo 2/3 id 4, CodeLlama (vocab_size 32016, for Llama's class and those inheriting its
+``set_vocab``) 32010, Solar Open ``<|endoftext|>``; InternLM2, InternLM3 and Qwen3-Omni/ASR make ``<|im_end|>``
+the eos, Kimi-K3 its config's ``eos_token_id``, and HunYuan its config's ``eod_token_id`` (text config first;
+3, the transformers class default, when none is written), eot: generation_config.json's first eos id. What GLM,
+Dots3 and Solar Open set with ``_set_special_token`` stands only where SpecialVocab set no id of that kind (it
+does not overwrite); the others write theirs over it. Config values are read from config.json with its text
+config over it (``TextModel.__init__``); the class defaults AutoConfig adds in ``load_hparams`` are modelled for
+HunYuan's ``eod_token_id`` only.
 
 Not modelled: FIM pad/rep/sep tokens, which also stop, and the default eos id (2 or 11) used when the GGUF
-has none; overrides of classes for less common architectures (RWKV, Kimi-Linear, MPT, Mistral's own format).
+has none; an eom SpecialVocab makes of a second TemplateProcessing swap; ids at or past the vocabulary size,
+which SentencePiece paths skip; the ids InternLM2/3 and Qwen3-Omni read from the files' declarations rather than
+transformers' numbering (they differ only where the files disagree, EOS009); PLaMo's eos from tokenizer.jsonl;
+overrides of classes for less common architectures (RWKV, Kimi-Linear, MPT's SEA-LION fallback, Qwen v1
+tiktoken, Refact, Mistral's own format and tekken.json-only Llama folders, GLM-ASR, draft models).
 """
 
 from __future__ import annotations
 
 from ..known_tokens import LLAMA_CPP_EOG_TEXTS, LLAMA_CPP_EOG_TEXTS_B11067, PLAMO_EOS
+from ..jsonspan import KIND_NAMES
 from ..model_files import shipped_names
 from ..records import record
 from ..resolve import ResolvedModel, is_listed_id
@@ -122,19 +134,53 @@ def converts(architecture: str | None) -> bool:
     return architecture in shipped_names("llama_cpp_architectures.json", "architectures")
 
 
-def cannot_convert(model: ResolvedModel) -> str:
-    """Why ``convert_hf_to_gguf.py`` makes no GGUF of the folder, or "" when it converts it (or when the folder
-    has no config.json to say: the check is of its tokenizer files alone)."""
+# gguf-py SpecialVocab's default special_token_types: each one's config.json <type>_token_id is read
+SPECIAL_TYPES = ("bos", "eos", "unk", "sep", "pad", "cls", "mask")
+_HUNYUAN_CLASSES = ("HunYuanDenseV1ForCausalLM", "HunYuanVLForConditionalGeneration")
+
+
+def cannot_convert(model: ResolvedModel) -> tuple[str, str]:
+    """Why ``convert_hf_to_gguf.py`` makes no GGUF of the folder and what to change, or ("", "") when it converts
+    it (or when the folder has no config.json to say: the check is of its tokenizer files alone)."""
     if model.files.config is None:
-        return ""
+        return "", ""
     architecture = converter_architecture(model)
     if architecture is None:
         return ("llama.cpp's convert_hf_to_gguf.py cannot convert the folder (config.json names no architecture: "
-                "\"Failed to detect model architecture\")")
+                "\"Failed to detect model architecture\")", "name the model's class in config.json architectures")
     if not converts(architecture):
         return (f"llama.cpp's convert_hf_to_gguf.py ({CONVERTER_BUILD}) cannot convert {architecture} (no class "
-                "for it: \"not supported\")")
-    return ""
+                "for it: \"not supported\")", "none in these files: serve the model with another runtime")
+    return _special_vocab_raises(model, architecture)
+
+
+def _special_vocab_raises(model: ResolvedModel, architecture: str) -> tuple[str, str]:
+    """gguf-py's SpecialVocab reading config.json (vocab.py ``_try_load_from_config_json``): a negative
+    ``<type>_token_id`` raises ValueError in ``_set_special_token`` (before it looks whether the type is set),
+    and a text_config that is no object where it looks one up raises AttributeError. HunYuan's class leaves pad
+    out when its pad_token_id is negative (hunyuan.py)."""
+    config = model.files.config.data if model.files.config is not None else None
+    if not isinstance(config, dict):
+        return "", ""
+    types = SPECIAL_TYPES
+    pad = hparams(model).get("pad_token_id")
+    if architecture in _HUNYUAN_CLASSES and isinstance(pad, int) and pad < 0:
+        types = tuple(t for t in types if t != "pad")
+    for kind in types:
+        key = f"{kind}_token_id"
+        value, where = config.get(key), key
+        if value is None and "text_config" in config:
+            text = config["text_config"]
+            if not isinstance(text, dict):
+                return (f"llama.cpp's convert_hf_to_gguf.py cannot convert the folder (config.json text_config is "
+                        f"{KIND_NAMES.get(type(text), 'a value')}, where gguf-py's SpecialVocab looks {key} up)",
+                        "make config.json text_config an object, or remove it")
+            value, where = text.get(key), f"text_config.{key}"
+        if isinstance(value, int) and value < 0:
+            return (f"llama.cpp's convert_hf_to_gguf.py cannot convert the folder (config.json {where} is {value}: "
+                    f"gguf-py's SpecialVocab raises \"invalid value for special token type {kind}\")",
+                    f"remove {where} from config.json, or set it to a token id")
+    return "", ""
 
 
 def converter_special_ids(model: ResolvedModel) -> dict[str, int]:
@@ -178,8 +224,10 @@ def special_vocab(model: ResolvedModel) -> tuple[dict[str, int], str]:
             if not isinstance(processor, dict) or processor.get("type") != "TemplateProcessing":
                 continue
             single = processor.get("single", [])
-            if isinstance(single, list) and len(single) > 1 and isinstance(single[-1], dict):
-                last = single[-1].get("SpecialToken", {}).get("id")
+            special = single[-1].get("SpecialToken") if isinstance(single, list) and len(single) > 1 \
+                and isinstance(single[-1], dict) else None
+            if isinstance(special, dict):  # another kind stops the converter too (AttributeError): not modelled
+                last = special.get("id")
                 if last and last != eos_entry:
                     eot_entry, eos_entry = eos_entry, last
                     source = "tokenizer.json post_processor, eot: tokenizer_config.json eos_token"
@@ -233,8 +281,7 @@ def _solar_open(model: ResolvedModel, ids: dict[str, int]) -> None:
 
 
 def _code_llama(model: ResolvedModel, ids: dict[str, int]) -> None:  # LlamaModel.set_vocab
-    config = model.files.config
-    if config is not None and config.get(("vocab_size",), 32000) == 32016:
+    if hparams(model).get("vocab_size", 32000) == 32016:
         _set(ids, "eot", 32010)
 
 
@@ -248,27 +295,67 @@ def _internlm3(model: ResolvedModel, ids: dict[str, int]) -> None:
         _set(ids, "eos", token.id)
 
 
-def _hunyuan(model: ResolvedModel, ids: dict[str, int]) -> None:  # HunYuanModel._fix_special_tokens
-    config = model.files.config
-    eod = config.get(("eod_token_id",)) if config is not None else None
+def hparams(model: ResolvedModel) -> dict[str, Any]:
+    """The converter class's ``self.hparams``: config.json with its text config's keys over it
+    (``TextModel.__init__``; ``load_hparams`` reads it through AutoConfig, whose class defaults are not modelled
+    here but for HunYuan's ``eod_token_id``)."""
+    config = model.files.config.data if model.files.config is not None else None
+    if not isinstance(config, dict):
+        return {}
+    text = config.get("text_config")
+    return {**config, **text} if isinstance(text, dict) else config
+
+
+# model types whose transformers config class defaults eod_token_id to 3 (configuration_hunyuan_v1_dense.py,
+# HunYuanVLTextConfig in configuration_hunyuan_vl.py, transformers 5.24), which AutoConfig's to_dict writes
+HUNYUAN_EOD_DEFAULT = ("hunyuan_v1_dense", "hunyuan_vl")
+
+
+def _hunyuan(model: ResolvedModel, ids: dict[str, int]) -> None:  # HunYuanModel.set_vocab (hunyuan.py)
+    merged = hparams(model)
+    eod = merged.get("eod_token_id", 3 if merged.get("model_type") in HUNYUAN_EOD_DEFAULT else None)
     _set(ids, "eos", eod if is_listed_id(eod) else None)
     eos = generation_eos(model)
     if isinstance(eos, list) and len(eos) >= 2 and is_listed_id(eos[0]):
         _set(ids, "eot", eos[0])
 
 
+def _laguna(model: ResolvedModel, ids: dict[str, int]) -> None:  # LagunaModel.set_vocab (laguna.py)
+    merged = hparams(model)
+    eos = merged.get("eos_token_id")
+    extra = [i for i in eos if i != merged.get("bos_token_id")] if isinstance(eos, list) else []
+    _set(ids, "eot", extra[0] if extra and is_listed_id(extra[0]) else None)
+
+
+def _kimi_k3(model: ResolvedModel, ids: dict[str, int]) -> None:  # KimiK3Model.set_vocab (kimi_k3.py)
+    eos = hparams(model).get("eos_token_id")
+    _set(ids, "eos", eos if is_listed_id(eos) else None)
+
+
 def _fixed(kind: str, token_id: int) -> Callable[[ResolvedModel, dict[str, int]], None]:
     return lambda model, ids: _set(ids, kind, token_id)
 
 
+# the names whose class is LlamaModel or inherits its set_vocab (b11413; not the Eagle3 draft models, whose vocabulary
+# comes from --target-model-dir)
 _LLAMA_CLASSES = ("LLaMAForCausalLM", "LlamaForCausalLM", "MistralForCausalLM", "MixtralForCausalLM",
-                  "VLlama3ForCausalLM", "LlavaForConditionalGeneration", "LlamaModel")
+                  "VLlama3ForCausalLM", "LlavaForConditionalGeneration", "LlamaModel", "VoxtralForConditionalGeneration",
+                  "IQuestCoderForCausalLM", "AfmoeForCausalLM", "ApertusForCausalLM", "ArceeForCausalLM",
+                  "CogVLMForCausalLM", "GraniteForCausalLM", "GraniteMoeForCausalLM", "GraniteMoeSWAForCausalLM",
+                  "GraniteMoeSharedForCausalLM", "GraniteSWAForCausalLM", "GraniteSwitchForCausalLM",
+                  "JanusForConditionalGeneration", "LlamaBidirectionalModel", "NanbeigeForCausalLM",
+                  "Sarashina2VisionForCausalLM", "SmolLM3ForCausalLM")
 # config.json architectures[0] -> what convert_hf_to_gguf.py's class for it does to the special ids
 ARCHITECTURE_OVERRIDES: dict[str, Callable[[ResolvedModel, dict[str, int]], None]] = {
     **dict.fromkeys(("Glm4ForCausalLM", "Glm4vForConditionalGeneration", "GlmOcrForConditionalGeneration",
                      "GlmForCausalLM", "ChatGLMModel", "ChatGLMForConditionalGeneration"), _glm),
     **dict.fromkeys(("Glm4MoeForCausalLM", "Glm4vMoeForConditionalGeneration", "Glm4MoeLiteForCausalLM",
-                     "GlmMoeDsaForCausalLM"), _glm_moe),
+                     "GlmMoeDsaForCausalLM", "Glm5NextForConditionalGeneration"), _glm_moe),
+    **dict.fromkeys(("Dots3NoteForCausalLM", "Dots3NoteForConditionalGeneration", "Dots3NoteTextForCausalLM"),
+                    lambda model, ids: _set(ids, "eot", _added(model, "<|endofassistant|>"), overwrite=False)),
+    "MuseGlimmerForConditionalGeneration": lambda model, ids: _set(ids, "eot", model.vocab.id_of("<|eot|>")),
+    "LagunaForCausalLM": _laguna,
+    "KimiK3ForConditionalGeneration": _kimi_k3,
     "SolarOpenForCausalLM": _solar_open,
     "GemmaForCausalLM": _fixed("eot", 107),
     **dict.fromkeys(("Plamo2ForCausalLM", "PLaMo2ForCausalLM", "Plamo3ForCausalLM", "PLaMo3ForCausalLM"),
@@ -320,10 +407,8 @@ def describe_special(special: dict[str, int], source: str) -> str:
 
 
 def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
-    refused = cannot_convert(model)
+    refused, fix = cannot_convert(model)
     if refused:
-        fix = ("name the model's class in config.json architectures" if converter_architecture(model) is None else
-               "none in these files: serve the model with another runtime")
         return StopSet("llama.cpp", (), refused, fix, None, unknown=refused)
     special, source = converter_special(model)
     ids = end_of_generation(model, special, RULES[release])

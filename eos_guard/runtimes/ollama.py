@@ -26,7 +26,7 @@ from __future__ import annotations
 from ..resolve import ResolvedModel
 from .base import (Release, StopSet, added_token_declared_id, config_architecture, show, tokenizer_config_eos,
                    tokenizer_eos_place)
-from .llama_cpp import CONVERTER_BUILD, EOG_B11067, cannot_convert, converter_special, describe_special, end_of_generation
+from .llama_cpp import EOG_B11067, cannot_convert, converter_special, describe_special, end_of_generation
 
 RELEASES = (Release("Ollama 0.30 – 0.33 (llama.cpp b10488)", None,
                     "ollama/ollama fb30760996 (v0.33.0-rc2) convert/tokenizer.go parseTokenizer; llama.cpp b10488"),)
@@ -80,10 +80,9 @@ def _through_llama_cpp(model: ResolvedModel, architecture: str | None) -> StopSe
     refused = (f"`ollama create` cannot convert {architecture} (convert.go: unsupported architecture)" if architecture
                else "`ollama create` cannot convert the folder (config.json names no architecture: convert.go: "
                     "unknown architecture)")
-    if cannot_convert(model):
-        reason = f"{refused}, nor can llama.cpp's convert_hf_to_gguf.py ({CONVERTER_BUILD})"
-        fix = ("name the model's class in config.json architectures" if architecture is None else
-               "none in these files: serve the model with another runtime")
+    why_not, fix = cannot_convert(model)
+    if why_not:
+        reason = f"{refused}; {why_not}"
         return StopSet("ollama", (), reason, fix, None, unknown=reason)
     special, source = converter_special(model)
     ids = end_of_generation(model, special, EOG_B11067)
