@@ -743,6 +743,71 @@ def test_ollama_converts_the_classes_it_lists_with_its_own_converter(tmp_path):
                                "(from config.json eos_token_id)"), stop.why
 
 
+GLM_FLASH = {**GLM, "<|system|>": 151335, "<|assistant|>": 151337}
+GLM_FLASH_EOS = {"eos_token_id": [151329, 151336, 151338]}  # GLM-4.7-Flash: <|endoftext|>, <|user|>, <|observation|>
+
+
+def test_ollama_stops_glm_4_7_flash_on_the_eos_lists_user_token(tmp_path):
+    """GLM-4.7-Flash ends a turn with <|user|>, which is no end-of-generation text and not its eos_token; Ollama's
+    converter for Glm4MoeLiteForCausalLM (convert_glm4moelite.go setGLM4MoeLiteExtraEOGFromEOSIDs, fb30760996)
+    writes generation_config.json's second and third eos ids as the GGUF's eot and eom, and llama.cpp stops on
+    both. eos-guard read only the eos_token, and said Ollama runs on: a false alarm."""
+    from eos_guard.runtimes import ollama
+
+    folder = _converter_folder(tmp_path, "Glm4MoeLiteForCausalLM", GLM_FLASH, "<|endoftext|>", {}, GLM_FLASH_EOS)
+    tc = json.loads((folder / "tokenizer_config.json").read_text())
+    tc["chat_template"] = ("[gMASK]<sop>{% for m in messages %}<|{{ m['role'] }}|>\n{{ m['content'] }}{% endfor %}"
+                           "{% if add_generation_prompt %}<|assistant|>\n{% endif %}")
+    write_json(folder / "tokenizer_config.json", tc)
+    model = model_of(folder)
+    assert model.terminator.token == "<|user|>"
+    stop = model.runtime_stops["ollama"]
+    assert {151329, 151336, 151338} <= set(stop.ids) and stops(model, stop) is True
+    assert stop.why.startswith("GGUF eos 151329 + eot 151336 (from tokenizer_config.json eos_token; Ollama's "
+                               "converter for Glm4MoeLiteForCausalLM sets eot 151336, eom 151338)"), stop.why
+    assert "Glm4MoeLiteForCausalLM" in ollama.ARCHITECTURE_OVERRIDES
+    # the same eos list means nothing to a class that does not read it: llama.cpp ignores tokenizer.ggml.eos_token_ids
+    write_json(folder / "config.json", {"architectures": ["Qwen2ForCausalLM"]})
+    model = model_of(folder)
+    assert 151336 not in model.runtime_stops["ollama"].ids and stops(model, model.runtime_stops["ollama"]) is False
+
+
+# architecture, tokens, tokenizer eos, generation_config.json -> the ids `ollama create` writes (fb30760996: the
+# KV of convert_gemma.go, convert_gemma2.go, convert_gptoss.go, convert_glm4moelite.go, convert_glmocr.go)
+OLLAMA_OVERRIDES = [
+    pytest.param("Glm4MoeLiteForCausalLM", GLM_FLASH, "<|endoftext|>", GLM_FLASH_EOS,
+                 {"eos": 151329, "eot": 151336, "eom": 151338}, id="glm-4.7-flash"),
+    pytest.param("Glm4MoeLiteForCausalLM", GLM_FLASH, "<|endoftext|>", {"eos_token_id": [151329, 151336]},
+                 {"eos": 151329, "eot": 151336}, id="glm-4.7-flash-two-eos-ids"),
+    # parseTokenizer keeps the list only on the eos it found, and only what Go decodes as []int32
+    pytest.param("Glm4MoeLiteForCausalLM", GLM_FLASH, None, GLM_FLASH_EOS, {}, id="glm-4.7-flash-no-eos-token"),
+    pytest.param("Glm4MoeLiteForCausalLM", GLM_FLASH, "<|endoftext|>", {"eos_token_id": [151329, 151336.0]},
+                 {"eos": 151329}, id="glm-4.7-flash-eos-list-with-a-float"),
+    pytest.param("Glm4MoeLiteForCausalLM", GLM_FLASH, "<|endoftext|>", {"eos_token_id": [151329, -1, 151338]},
+                 {"eos": 151329, "eom": 151338}, id="glm-4.7-flash-negative-eot"),
+    pytest.param("GlmOcrForConditionalGeneration", GLM, "<|endoftext|>", None, {"eos": 151329, "eot": 151336},
+                 id="glm-ocr"),
+    # Gemma's eot is id 107 whatever its text (<end_of_turn> in Gemma's vocabulary)
+    pytest.param("GemmaForCausalLM", {"<eos>": 1, "<turn_close>": 107}, "<eos>", None, {"eos": 1, "eot": 107},
+                 id="gemma-1"),
+    pytest.param("Gemma2ForCausalLM", {"<eos>": 1, "<turn_close>": 107}, None, None, {"eot": 107},
+                 id="gemma-2-no-eos-token"),
+    pytest.param("GptOssForCausalLM", {"<|endoftext|>": 199999, "<|return|>": 200002}, "<|return|>", None,
+                 {"eos": 199999}, id="gpt-oss"),
+]
+
+
+@pytest.mark.parametrize("architecture, tokens, eos, generation, expected", OLLAMA_OVERRIDES)
+def test_ollama_converter_classes_set_their_own_special_ids(tmp_path, architecture, tokens, eos, generation,
+                                                            expected):
+    """The class convert.go picks writes some ids itself, over (or beside) the eos_token parseTokenizer found."""
+    from eos_guard.runtimes.ollama import gguf_special_ids
+
+    model = model_of(_converter_folder(tmp_path, architecture, tokens, eos, None, generation))
+    assert gguf_special_ids(model)[0] == expected
+    assert set(expected.values()) <= set(model.runtime_stops["ollama"].ids)
+
+
 @pytest.mark.parametrize("base, check", [
     pytest.param("Qwen/Qwen2.5-3B", "eos-guard hf://Qwen/Qwen2.5-3B", id="hub-id"),
     pytest.param("./qwen-base", "eos-guard ./qwen-base", id="relative-path"),

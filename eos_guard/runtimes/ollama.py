@@ -3,9 +3,23 @@
 Converter source: ollama/ollama ``convert/tokenizer.go`` ``parseTokenizer`` and ``convert/convert.go``
 (commit fb30760996, v0.33.0-rc2): the eos is tokenizer_config.json's ``eos_token`` matched to the **last**
 tokenizer.json ``added_tokens`` entry with that content; config.json is never read; a generation_config.json
-eos **list** is written as ``tokenizer.ggml.eos_token_ids``, which llama-server (Ollama's engine for GGUF
-since 0.30, PR #16031) does not read. Serving follows ``llama_cpp.end_of_generation`` at the build Ollama
-pins: ``LLAMA_CPP_VERSION`` b10488 in v0.33.0-rc2, so the older text list (no ``<|eot|>``) applies.
+eos **list** is written as ``tokenizer.ggml.eos_token_ids`` (only when the eos was found), which llama.cpp does
+not read: no ``src/llama-arch.cpp`` key has that name, in the tree Ollama vendored until 0.30 (ec98e2002) nor in
+a later one (00395eb285), and Ollama's patches leave ``llama-vocab.cpp`` alone; the Go engine that read it was
+removed in 0.30 (PR #16031), and the MLX engine, the only other, serves no GGUF. Serving follows
+``llama_cpp.end_of_generation`` at the build Ollama pins: ``LLAMA_CPP_VERSION`` b10488 in v0.33.0-rc2, so the
+older text list (no ``<|eot|>``) applies.
+
+The converter's ``KV`` for some classes sets ids itself (:data:`ARCHITECTURE_OVERRIDES`): Gemma and Gemma 2 eot
+107 (``convert_gemma.go``, ``convert_gemma2.go``), gpt-oss eos 199999 (``convert_gptoss.go``), GLM-OCR eot
+``<|user|>`` (``convert_glmocr.go`` ``applyGlmOcrTokenizerKV``), and GLM-4.7-Flash eot and eom from the second and
+third ids of that eos list (``convert_glm4moelite.go`` ``setGLM4MoeLiteExtraEOGFromEOSIDs``; its chat turns end
+with ``<|user|>``, the second). Ollama's load-time translation (``llama/compat/llama-ollama-compat.cpp``
+``translate_metadata``) changes these keys in two handlers only: ``handle_glm4moelite`` for an arch
+``glm4moelite`` GGUF, which this converter no longer writes (it writes ``deepseek2``), and
+``handle_llama3_metadata``, which makes a Llama 3 GGUF's eos and eot 128009 when its eos is 128001: 128009 is
+``<|eot_id|>`` there (a condition of the handler), which stops by its text already, so the set changes only
+where id 128001 is not a text that stops (not modelled).
 
 ``ollama create`` converts only the classes ``convert/convert.go`` ``LoadModelMetadata`` lists for config.json's
 ``architectures[0]`` (:data:`CONVERTED_ARCHITECTURES`); for any other it stops with ``unsupported architecture``
@@ -17,16 +31,24 @@ Stop strings do not help for special tokens: Ollama passes ``PARAMETER stop`` to
 ``/completion`` (``llm/llama_server.go:1569``), which matches them against rendered text, and a CONTROL token
 renders as empty text without ``--special`` (llama.cpp ``tools/server/server-context.cpp:3781-3784``). The fix
 advised for a special terminator is therefore in the files or the GGUF, never a stop string.
-Not modelled: GLM-4-MoE-Lite's extra eot/eom from the eos list (``convert/convert_glm4moelite.go``), and
-Ollama's MLX engine.
+Not modelled: the MLX engine (``x/mlxrunner``), which serves only models made with ``ollama create
+--experimental`` and stops on generation_config.json's eos ids, else config.json's, else the eos_token
+(``x/tokenizer/tokenizer_load.go`` ``applySpecialTokenConfig``); the stop strings ``ollama create`` adds itself
+(Gemma 4's ``<turn|>``, ``server/create.go:801-809``; a recognised chat template's list, ``server/model.go``
+``detectChatTemplate``), which match only text that is not a special token; special ids at or above the
+vocabulary size, which llama.cpp replaces by its default.
 """
 
 from __future__ import annotations
 
 from ..resolve import ResolvedModel
-from .base import (Release, StopSet, added_token_declared_id, config_architecture, show, tokenizer_config_eos,
-                   tokenizer_eos_place)
+from .base import (Release, StopSet, added_token_declared_id, config_architecture, generation_eos, show,
+                   tokenizer_config_eos, tokenizer_eos_place)
 from .llama_cpp import EOG_B11067, cannot_convert, converter_special, describe_special, end_of_generation
+
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any, Callable
 
 RELEASES = (Release("Ollama 0.30 – 0.33 (llama.cpp b10488)", None,
                     "ollama/ollama fb30760996 (v0.33.0-rc2) convert/tokenizer.go parseTokenizer; llama.cpp b10488"),)
@@ -56,23 +78,86 @@ TEXT_FIX = ('add PARAMETER stop "{text}" to the Modelfile (the terminator is not
             "string matches), or set tokenizer_config.json eos_token to it before {step}")
 
 
+def _eos_token_ids(model: ResolvedModel) -> list[int] | None:
+    """``tokenizer.ggml.eos_token_ids``: generation_config.json's eos_token_id when Go decodes it as ``[]int32``
+    (``parseTokenizer``; a null entry becomes 0, any other non-integer fails and the list is not written)."""
+    value: Any = generation_eos(model)
+    if not isinstance(value, list):
+        return None
+    ids = [0 if item is None else item for item in value]
+    if all(isinstance(i, int) and not isinstance(i, bool) and -2**31 <= i < 2**31 for i in ids):
+        return ids
+    return None
+
+
+def _glm4_moe_lite(model: ResolvedModel, ids: dict[str, int]) -> None:
+    """setGLM4MoeLiteExtraEOGFromEOSIDs: eot and eom are the eos list's second and third ids (when not negative);
+    the list is written only when the eos_token was found."""
+    listed = _eos_token_ids(model) if "eos" in ids else None
+    for kind, index in (("eot", 1), ("eom", 2)):
+        if listed is not None and len(listed) > index and listed[index] >= 0:
+            ids[kind] = listed[index]
+
+
+def _glm_ocr(model: ResolvedModel, ids: dict[str, int]) -> None:
+    """applyGlmOcrTokenizerKV: eot is ``<|user|>``'s place in the converter's token list (glmOcrTokenID), its id
+    where the ids have no gaps."""
+    token_id = model.vocab.id_of("<|user|>")
+    if token_id is not None:
+        ids["eot"] = token_id
+
+
+def _fixed(kind: str, token_id: int) -> Callable[[ResolvedModel, dict[str, int]], None]:
+    def write(model: ResolvedModel, ids: dict[str, int]) -> None:
+        ids[kind] = token_id
+    return write
+
+
+# config.json architectures[0] -> what the class LoadModelMetadata picks writes in its KV (fb30760996)
+ARCHITECTURE_OVERRIDES: dict[str, Callable[[ResolvedModel, dict[str, int]], None]] = {
+    "GemmaForCausalLM": _fixed("eot", 107),  # convert_gemma.go gemmaModel.KV
+    "Gemma2ForCausalLM": _fixed("eot", 107),  # convert_gemma2.go gemma2Model.KV
+    "GptOssForCausalLM": _fixed("eos", 199999),  # convert_gptoss.go gptossModel.KV: <|endoftext|>
+    "Glm4MoeLiteForCausalLM": _glm4_moe_lite,  # convert_glm4moelite.go glm4MoeLiteModel.KV
+    "GlmOcrForConditionalGeneration": _glm_ocr,  # convert_glmocr.go KV and TextKV
+}
+
+
 def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
     architecture = config_architecture(model)
     if model.files.config is not None and architecture not in CONVERTED_ARCHITECTURES:
         return _through_llama_cpp(model, architecture)
+    special, source = gguf_special_ids(model)
+    ids = end_of_generation(model, special, EOG_B11067)
+    why = f"{source} ∪ llama.cpp b10488 end-of-generation texts → {show(ids)}"
+    return StopSet("ollama", ids, why, _fix(model), tokenizer_eos_place(model))
+
+
+def gguf_special_ids(model: ResolvedModel) -> tuple[dict[str, int], str]:
+    """``{"eos": id, "eot": id, "eom": id}`` as ``ollama create`` writes them (only the keys it sets), and where
+    they come from (for ``explain``)."""
+    architecture = config_architecture(model)
     content = tokenizer_config_eos(model)
     eos = added_token_declared_id(model, content, last=True) if content and model.files.tokenizer else None
-    special = {"eos": eos} if eos is not None else {}
-    ids = end_of_generation(model, special, EOG_B11067)
-    source = describe_special(special, "tokenizer_config.json eos_token")
+    found = {"eos": eos} if eos is not None else {}
+    special = dict(found)
+    override = ARCHITECTURE_OVERRIDES.get(architecture) if architecture else None
+    if override is not None:
+        override(model, special)
+    changed = [f"{kind} {token_id}" for kind, token_id in special.items() if found.get(kind) != token_id]
+    note = f"Ollama's converter for {architecture} sets {', '.join(changed)}" if changed else ""
+    if "eos" in special:
+        origin = "; ".join(part for part in ("tokenizer_config.json eos_token" if found else "", note) if part)
+        return special, describe_special(special, origin)
     if content and model.files.tokenizer is None:  # not the value's fault: the converter has nowhere to look it up
         source = "GGUF eos unknown (no tokenizer.json, whose added_tokens give the converter the eos_token's id)"
     elif model.files.tokenizer_config is None:
         source = "GGUF eos unknown (no tokenizer_config.json, whose eos_token the converter reads)"
     elif not content:
         source = "GGUF eos unknown (tokenizer_config.json names no eos_token, which the converter reads)"
-    why = f"{source} ∪ llama.cpp b10488 end-of-generation texts → {show(ids)}"
-    return StopSet("ollama", ids, why, _fix(model), tokenizer_eos_place(model))
+    else:
+        source = describe_special(special, "tokenizer_config.json eos_token")
+    return special, f"{source}; {note}" if note else source
 
 
 def _through_llama_cpp(model: ResolvedModel, architecture: str | None) -> StopSet:
