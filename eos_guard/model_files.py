@@ -86,8 +86,9 @@ GENERATING = ("ForCausalLM", "ForConditionalGeneration", "LMHeadModel")
 
 @cache
 def shipped_names(file: str, key: str) -> frozenset[str]:
-    """A list of names in eos_guard/data (class names, model types), read when a run first needs it: for the first
-    folder whose classes are not named as generating ones, or whose model type TGI has no flash code for."""
+    """A list of names in eos_guard/data (class names, model types, architectures), read when a run first needs
+    it: for the first folder whose classes are not named as generating ones, whose model type TGI has no flash code
+    for, or whose config.json llama.cpp's converter looks its class up by (once per run)."""
     import json
 
     return frozenset(json.loads((Path(__file__).parent / "data" / file).read_text(encoding="utf-8"))[key])
