@@ -85,13 +85,19 @@ GENERATING = ("ForCausalLM", "ForConditionalGeneration", "LMHeadModel")
 
 
 @cache
-def shipped_names(file: str, key: str) -> frozenset[str]:
-    """A list of names in eos_guard/data (class names, model types, architectures), read when a run first needs
-    it: for the first folder whose classes are not named as generating ones, whose model type TGI has no flash code
-    for, or whose config.json llama.cpp's converter looks its class up by (once per run)."""
+def shipped(file: str) -> dict[str, Any]:
+    """A table in eos_guard/data, read when a run first needs it: for the first folder whose classes are not named
+    as generating ones, whose model type TGI has no flash code for, or whose config.json llama.cpp's converter or
+    mlx-lm looks its class up by (once per run)."""
     import json
 
-    return frozenset(json.loads((Path(__file__).parent / "data" / file).read_text(encoding="utf-8"))[key])
+    return json.loads((Path(__file__).parent / "data" / file).read_text(encoding="utf-8"))
+
+
+@cache
+def shipped_names(file: str, key: str) -> frozenset[str]:
+    """A list of names in a table of eos_guard/data (class names, model types, architectures)."""
+    return frozenset(shipped(file)[key])
 
 
 def _headless_classes() -> frozenset[str]:

@@ -82,7 +82,7 @@ CASES = [
     ("gpt-oss-harmony-return-vs-end", "llama.cpp", [200002, 200012, 199999], True),
     # SGLang 0.5.23 reads the config object: text_config's eos is copied up (HfModelConfigParser.parse).
     ("vlm-eos-only-in-text-config", "sglang", [151645, 151643], True),
-    ("vlm-eos-only-in-text-config", "mlx-lm", [151643], False),
+    ("vlm-eos-only-in-text-config", "mlx-lm", [], None),  # mlx-lm 0.32.2 has no llava_onevision module
     # SGLang's extra turn-end texts (common.py _ADDITIONAL_STOP_TOKEN_TEXTS) and llama.cpp b11739's new texts.
     ("ifm-im-end-turns-config-eos-endoftext", "sglang", [151643, 151647], True),
     ("ifm-im-end-turns-config-eos-endoftext", "vllm", [151643], False),
@@ -521,10 +521,9 @@ def test_the_vocab_size_is_the_text_config_s_where_both_are_written(tmp_path):
     (get_text_config(decoder=True)), so 151645 is in range and the folder stops (it said no in every runtime)."""
     transformers = pytest.importorskip("transformers")
     folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
-    config = {"architectures": ["LlavaNextForConditionalGeneration"], "model_type": "llava_next",
+    config = {"architectures": ["Qwen2VLForConditionalGeneration"], "model_type": "qwen2_vl",
               "vocab_size": 151643, "eos_token_id": 151645,
-              "text_config": {"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "vocab_size": 151936,
-                              "eos_token_id": 151645}}
+              "text_config": {"model_type": "qwen2_vl_text", "vocab_size": 151936, "eos_token_id": 151645}}
     write_json(folder / "config.json", config)
     assert transformers.AutoConfig.from_pretrained(str(folder)).get_text_config(decoder=True).vocab_size == 151936
     report = check_folder(folder)
@@ -1075,6 +1074,59 @@ def test_the_shipped_llama_cpp_architectures(architecture, converted):
     assert (shipped["build"], shipped["commit"]) == (llama_cpp.CONVERTER_BUILD, "0c1e57098")
     assert (architecture in shipped["architectures"]) is converted
     assert llama_cpp.converts(architecture) is converted
+
+
+def test_the_mlx_lm_model_type_script_reads_the_modules_and_remappings(tmp_path):
+    """scripts/mlx_lm_model_types.py on a wheel of mlx-lm's shape: modules with both Model and ModelArgs (not the
+    helpers), MODEL_REMAPPING, and MODEL_ARCHITECTURE_REMAPPING as rows; a utils.py without the table is refused."""
+    import zipfile
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import mlx_lm_model_types as script
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    files = {"mlx_lm/models/llama.py": "class ModelArgs: pass\nclass Model: pass\n",
+             "mlx_lm/models/ministral3.py": "from .llama import Model, ModelArgs\n",
+             "mlx_lm/models/cache.py": "class KVCache: pass\n"}
+    assert script.model_modules(files) == ["llama", "ministral3"]
+    utils = ('MODEL_REMAPPING = {"mistral": "llama"}\n'
+             'MODEL_ARCHITECTURE_REMAPPING = {("bailing_hybrid", "BailingMoeV3ForCausalLM"): "bailing_moe_v3"}\n')
+    assert script.remappings(utils) == ({"mistral": "llama"}, [["bailing_hybrid", "BailingMoeV3ForCausalLM",
+                                                                 "bailing_moe_v3"]])
+    with pytest.raises(SystemExit, match="MODEL_REMAPPING"):
+        script.remappings("X = 1\n")
+
+
+@pytest.mark.parametrize("config, loads", [
+    ({"model_type": "llama"}, True), ({"model_type": "mistral"}, True), ({"model_type": "qwen3"}, True),
+    ({"model_type": "gpt_oss"}, True), ({"model_type": "gemma3"}, True), ({"model_type": "llava"}, True),
+    ({"model_type": "t5"}, False), ({"model_type": "bart"}, False), ({"model_type": "falcon"}, False),
+    ({"model_type": "llava_onevision"}, False), ({"model_type": "bailing_hybrid"}, True),
+    ({"model_type": "bailing_hybrid", "architectures": ["BailingMoeV3ForCausalLM"]}, True),
+    ({"architectures": ["LlamaForCausalLM"]}, False)])
+def test_mlx_lm_cannot_load_a_model_type_it_has_no_module_for(tmp_path, config, loads):
+    """mlx-lm 0.32.2's _get_classes imports mlx_lm.models.<model_type> after its remappings and raises "Model type
+    ... not supported." otherwise (a KeyError without model_type): the stop set is unknown, never "does not stop"
+    (eos-guard gave an xgen-mm folder, model type xgenmm, mlx-lm's "does not stop")."""
+    folder = _converter_folder(tmp_path, "X", {"</s>": 2}, "</s>")
+    write_json(folder / "config.json", config)
+    stop = model_of(folder).runtime_stops["mlx-lm"]
+    assert (stop.ids == () and stop.unknown == stop.why) is not loads, stop.why
+    if not loads and "model_type" in config:
+        assert stop.why == (f"mlx-lm 0.32.2 cannot load model type '{config['model_type']}' (no mlx_lm.models module "
+                            'for it: "Model type ... not supported.")')
+    shipped = json.loads((ROOT / "eos_guard" / "data" / "mlx_lm_model_types.json").read_text(encoding="utf-8"))
+    assert shipped["mlx_lm"] == "0.32.2" and len(shipped["modules"]) == 126
+
+
+def test_mlx_lm_reads_no_text_config(tmp_path):
+    """mlx-lm's load_config reads config.json's top-level eos_token_id only: a LLaVA folder (model type llava,
+    which it loads as mistral3) whose eos is in text_config stops on the tokenizer's eos alone."""
+    folder = _converter_folder(tmp_path, "LlavaForConditionalGeneration", {"</s>": 2, "<|im_end|>": 7}, "</s>",
+                               {"model_type": "llava", "text_config": {"model_type": "mistral", "eos_token_id": 7}})
+    stop = model_of(folder).runtime_stops["mlx-lm"]
+    assert stop.ids == (2,) and not stop.unknown, stop.why
 
 
 def test_llama_cpp_cannot_convert_an_architecture_it_has_no_class_for(tmp_path, run):

@@ -9,12 +9,19 @@ read. How they meet the tokenizer's eos (``mlx_lm/tokenizer_utils.py`` ``Tokeniz
 - ≤ 0.31.3 (PyPI wheel, ``tokenizer_utils.py:306-309``; also the 0.32.0-dev commit d78bf58e21): the ids
   **replace** the tokenizer's eos, which is used only when both configs lack one.
 
+Which model types it loads (``mlx_lm/utils.py`` ``_get_classes``, 0.32.2): config.json's ``model_type``, mapped
+through ``MODEL_ARCHITECTURE_REMAPPING`` (with an ``architectures`` entry) or ``MODEL_REMAPPING``, names a module of
+``mlx_lm.models`` (``data/mlx_lm_model_types.json``, written by ``scripts/mlx_lm_model_types.py``); for any other
+(T5, BART, Falcon, MPT, LLaVA-NeXT and -OneVision, Mllama, Whisper, InternVL...) or none, ``load`` raises
+("Model type ... not supported.", a KeyError), and the stop set is unknown. Older releases may load fewer types.
+
 Not modelled: a model module's ``TOKENIZER_DEFAULTS["eos_token_ids"]`` (0.32, used when the configs have no
 eos; ``utils.py:638-645``) and the ``--extra-eos-token`` command-line addition.
 """
 
 from __future__ import annotations
 
+from ..model_files import shipped
 from ..resolve import ResolvedModel
 from .base import (Release, StopSet, as_ids, config_top_eos, generation_eos, place, show, show_id, tokenizer_eos_id,
                    unique)
@@ -27,7 +34,32 @@ RELEASES = (
 )
 
 
+def cannot_load(model: ResolvedModel) -> str:
+    """Why mlx-lm's ``load`` raises for the folder's config.json, or "" when it loads it (or when the folder has no
+    config.json to say)."""
+    config = model.files.config.data if model.files.config is not None else None
+    if not isinstance(config, dict):
+        return ""
+    model_type = config.get("model_type")
+    if not isinstance(model_type, str):
+        return "mlx-lm cannot load the folder (config.json names no model_type: _get_classes raises)"
+    table = shipped("mlx_lm_model_types.json")
+    architectures = config.get("architectures") or ()
+    architectures = (architectures,) if isinstance(architectures, str) else architectures
+    remapped = next((row[2] for row in table["architecture_remapping"] if row[0] == model_type
+                     and isinstance(architectures, (list, tuple)) and row[1] in architectures), None)
+    module = remapped or table["remapping"].get(model_type, model_type)
+    if module not in table["modules"]:
+        return (f"mlx-lm {table['mlx_lm']} cannot load model type '{model_type}' (no mlx_lm.models module for it: "
+                "\"Model type ... not supported.\")")
+    return ""
+
+
 def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
+    refused = cannot_load(model)
+    if refused:
+        return StopSet("mlx-lm", (), refused, "none in these files: serve the model with another runtime", None,
+                       unknown=refused)
     union = release is RELEASES[0]
     primary = tokenizer_eos_id(model)
     gen = generation_eos(model)
