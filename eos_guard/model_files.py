@@ -33,7 +33,8 @@ PROCESSOR_TEMPLATE = "chat_template.json"  # a processor's template, checked und
 PROCESSOR_CONFIG = "processor_config.json"  # its chat_template, when set, is the processor's instead
 ADAPTER_CONFIG = "adapter_config.json"  # a PEFT adapter: generate() runs with its base model's configs
 MODULES_CONFIG = "modules.json"  # a sentence-transformers model's modules: one that pools makes it an embedding model
-# the module types vLLM takes for a Pooling module (vllm/transformers_utils/config.py _ST_POOLING_MODULE_TYPES, 0.33.0)
+# the module types vLLM takes for a Pooling module (vllm/transformers_utils/config.py _ST_POOLING_MODULE_TYPES,
+# 0.33.0 and 0.34.0)
 POOLING_MODULES = ("sentence_transformers.models.Pooling",
                    "sentence_transformers.sentence_transformer.modules.pooling.Pooling")
 
@@ -242,8 +243,8 @@ class ModelFiles:
         return value if isinstance(value, str) else ""
 
     def _pooling_module(self, path: Path) -> str | None:
-        """modules.json's first Pooling module, as vLLM's ``get_pooling_config`` (vllm/transformers_utils/config.py,
-        0.33.0) finds it: the first item of the list whose ``type`` is one of :data:`POOLING_MODULES`. None when
+        """modules.json's first Pooling module, as vLLM's ``get_pooling_config``
+        (vllm/transformers_utils/config.py, 0.33.0 and 0.34.0) finds it: the first item of the list whose ``type`` is one of :data:`POOLING_MODULES`. None when
         there is none, and when the file cannot be read, is not a list of objects with a ``type`` up to that item,
         or that item has no ``path`` (vLLM fails to start on it; transformers never reads the file): the folder is
         then checked as one that may generate."""
@@ -289,7 +290,8 @@ class ModelFiles:
           ``trust_remote_code`` loads instead);
         - modules.json lists a sentence-transformers Pooling module (:attr:`pooling_module`): vLLM runs the model as
           a pooling model whatever its class (``ModelConfig._get_default_runner_type``, vllm/config/model.py,
-          0.33.0: "Some Sentence Transformers models use *ForCausalLM archs"), as Qwen3-Embedding and gte-Qwen2 are.
+          0.33.0 and 0.34.0: "Some Sentence Transformers models use *ForCausalLM archs"), as Qwen3-Embedding and
+          gte-Qwen2 are.
         """
         config = self.config
         names = config.get(("architectures",)) if config is not None else None

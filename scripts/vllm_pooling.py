@@ -5,9 +5,9 @@ usage: python scripts/vllm_pooling.py REGISTRY_PY VERSION
 REGISTRY_PY is ``vllm/model_executor/models/registry.py`` of a vLLM release, read as text (vLLM is not
 installed; its wheel needs no build):
 
-    pip download --no-deps --only-binary :all: vllm==0.33.0
-    unzip -p vllm-0.33.0-*.whl vllm/model_executor/models/registry.py > registry.py
-    python scripts/vllm_pooling.py registry.py 0.33.0
+    pip download --no-deps --only-binary :all: vllm==0.34.0
+    unzip -p vllm-0.34.0-*.whl vllm/model_executor/models/registry.py > registry.py
+    python scripts/vllm_pooling.py registry.py 0.34.0
 
 ``pooling``: the names of the registry's pooling tables (``_EMBEDDING_MODELS``, ``_LATE_INTERACTION_MODELS``,
 ``_REWARD_MODELS``, ``_TOKEN_CLASSIFICATION_MODELS``, ``_SEQUENCE_CLASSIFICATION_MODELS``) that none of its

@@ -215,7 +215,9 @@ def test_explain_json_carries_releases(run):
     assert rows["mlx-lm"]["release"] == "mlx-lm ≥ 0.32.0" and rows["mlx-lm"]["stops"] is True
     assert rows["mlx-lm"]["other_releases"] == [{"release": "mlx-lm ≤ 0.31.3", "stop_ids": [2], "stops": False}]
     assert rows["mlx-lm"]["notes"] == ["mlx-lm ≤ 0.31.3: does not stop; mlx-lm ≥ 0.32.0: stops"]
-    assert rows["vllm"]["release"] == "vLLM 0.33.0" and rows["vllm"]["other_releases"] == []
+    assert rows["vllm"]["release"] == "vLLM 0.34.0"
+    assert rows["vllm"]["other_releases"] == [{"release": "vLLM ≤ 0.33.0", "stop_ids": rows["vllm"]["stop_ids"],
+                                               "stops": rows["vllm"]["stops"]}]
     assert "tokenizer_utils.py" in rows["mlx-lm"]["source"]
 
 
@@ -449,17 +451,19 @@ def test_an_older_release_numbers_added_tokens_with_its_own_class_defaults(tmp_p
 
 
 def test_vllm_and_sglang_read_raw_ids_with_transformers_5_19(tmp_path):
-    """transformers 5.19 (SGLang 0.5.23's pin; vLLM 0.33 needs 5.16-5.20) loads a ByteLevel LlamaTokenizer as
-    LlamaTokenizer, which renumbers from added_tokens_decoder: <|im_end|> is 300 there, 301 in 5.24 (both
+    """transformers 5.19 (SGLang 0.5.23's pin; vLLM 0.33 needs 5.16-5.20, 0.34 5.16-5.22) loads a ByteLevel
+    LlamaTokenizer as LlamaTokenizer, which renumbers from added_tokens_decoder: <|im_end|> is 300 there, 301 in 5.24 (both
     checked with the real releases; the 5.19 numbering equals 5.19's on 902 folders)."""
     folder = shutil.copytree(FIXTURES / "added-token-ids-disagree", tmp_path / "m")
     config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
     write_json(folder / "tokenizer_config.json", {**config, "tokenizer_class": "LlamaTokenizerFast"})
     model = model_of(folder)
     assert model.vocab.id_of("<|im_end|>") == 301 and model.vocab.numbered_as("5.19").id_of("<|im_end|>") == 300
-    vllm, sglang = model.runtime_stops["vllm"], model.runtime_stops["sglang"]
-    assert vllm.ids == (301,) and sglang.ids == (301,)
+    vllm, sglang = model.runtime_stops["vllm"].others[0], model.runtime_stops["sglang"]
+    assert vllm.release == "vLLM ≤ 0.33.0" and vllm.ids == (301,) and sglang.ids == (301,)
     assert "300 is '<|im_end|>' in transformers 5.19's numbering, 301 here" in vllm.why
+    # vLLM 0.34.0 installs transformers 5.22, which has the ByteLevel rule: 300 is <|im_start|> there, as in 5.24
+    assert model.runtime_stops["vllm"].ids == (301, 300) and "numbering" not in model.runtime_stops["vllm"].why
     assert stops(model, model.runtime_stops["transformers"]) is False  # 5.24: 300 is <|im_start|>
 
 
@@ -940,14 +944,15 @@ def test_the_bare_model_table_is_the_installed_transformers_own():
 
 
 def test_the_vllm_pooling_table_adds_only_what_transformers_classes_do_not_cover():
-    """data/vllm_pooling.json (scripts/vllm_pooling.py, from vLLM 0.33.0's registry.py, which is not installed here):
+    """data/vllm_pooling.json (scripts/vllm_pooling.py, from vLLM 0.34.0's registry.py, which is not installed here;
+    0.33.0's gives the same names):
     the architectures vLLM runs only as pooling models, less the heads and bare models eos-guard knows from
     transformers, and never a name that ends as a generating class does."""
     from eos_guard.model_files import GENERATING, NO_GENERATE, _headless_classes
 
     shipped = json.loads((ROOT / "eos_guard" / "data" / "vllm_pooling.json").read_text(encoding="utf-8"))
     pooling = set(shipped["pooling"])
-    assert shipped["vllm"] == "0.33.0" and shipped["pooling"] == sorted(pooling)
+    assert shipped["vllm"] == "0.34.0" and shipped["pooling"] == sorted(pooling)
     assert {"HF_ColBERT", "Qwen2ForRewardModel", "InternLM2ForRewardModel", "GteNewModel"} <= pooling
     assert not pooling & _headless_classes()
     assert not [name for name in pooling if name.endswith((*GENERATING, *NO_GENERATE))]

@@ -65,7 +65,7 @@ NOT_FOR_NON_GENERATING = (
     "heads (`BertForSequenceClassification`, `Qwen2ForSequenceClassification` reward models,\n"
     "`...ForTokenClassification`, `...ForMaskedLM`, ...) and bare models as `AutoModel` loads them (`BertModel` in\n"
     "sentence-transformers folders, `MistralModel` in embedding models; transformers' own list, in\n"
-    "`eos_guard/data/model_classes.json`), and the architectures vLLM 0.33.0 registers only as pooling models\n"
+    "`eos_guard/data/model_classes.json`), and the architectures vLLM 0.34.0 registers only as pooling models\n"
     "that transformers has no class for (ColBERT's `HF_ColBERT`, `Qwen2ForRewardModel`;\n"
     "`eos_guard/data/vllm_pooling.json`, from vLLM's model registry). The rule follows `architectures`, as vLLM does, which runs such a folder\n"
     "as a pooling model. transformers' `pipeline()` and `AutoModelForCausalLM` pick their class by `model_type`\n"
@@ -75,7 +75,7 @@ NOT_FOR_NON_GENERATING = (
     "generate for an `AutoModelFor...` class keeps the rule.\n\n"
     "Nor for a sentence-transformers folder whose `modules.json` lists a Pooling module\n"
     "(`sentence_transformers.models.Pooling`), whatever its class: embedding models such as gte-Qwen2 and\n"
-    "Qwen3-Embedding name `...ForCausalLM`. vLLM 0.33.0 runs such a folder as a pooling model\n"
+    "Qwen3-Embedding name `...ForCausalLM`. vLLM 0.34.0 runs such a folder as a pooling model\n"
     "(`ModelConfig._get_default_runner_type`, vllm/config/model.py, reading `modules.json` before the class).")
 
 

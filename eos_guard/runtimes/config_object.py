@@ -78,7 +78,8 @@ def config_object_eos(model: ResolvedModel) -> ObjectEos:
                          "config.json text_config.eos_token_id null (the class default does not apply)",
                          where=Where(config, ("text_config", "eos_token_id")))
     where = Where(config, ())
-    if isinstance(model_type, str) and model_type in COMPOSITE and isinstance(text, dict) and isinstance(text.get("model_type"), str):
+    if isinstance(model_type, str) and model_type in COMPOSITE and isinstance(text, dict) \
+            and isinstance(text.get("model_type"), str):
         return _default(text["model_type"], f"the text config class default ({text['model_type']})", where)
     if isinstance(model_type, str):
         return _default(model_type, f"the {model_type} config class default", where)

@@ -339,8 +339,8 @@ def _fixed(kind: str, token_id: int) -> Callable[[ResolvedModel, dict[str, int]]
 # the names whose class is LlamaModel or inherits its set_vocab (b11413; not the Eagle3 draft models, whose vocabulary
 # comes from --target-model-dir)
 _LLAMA_CLASSES = ("LLaMAForCausalLM", "LlamaForCausalLM", "MistralForCausalLM", "MixtralForCausalLM",
-                  "VLlama3ForCausalLM", "LlavaForConditionalGeneration", "LlamaModel", "VoxtralForConditionalGeneration",
-                  "IQuestCoderForCausalLM", "AfmoeForCausalLM", "ApertusForCausalLM", "ArceeForCausalLM",
+                  "VLlama3ForCausalLM", "LlavaForConditionalGeneration", "LlamaModel",
+                  "VoxtralForConditionalGeneration", "IQuestCoderForCausalLM", "AfmoeForCausalLM", "ApertusForCausalLM", "ArceeForCausalLM",
                   "CogVLMForCausalLM", "GraniteForCausalLM", "GraniteMoeForCausalLM", "GraniteMoeSWAForCausalLM",
                   "GraniteMoeSharedForCausalLM", "GraniteSWAForCausalLM", "GraniteSwitchForCausalLM",
                   "JanusForConditionalGeneration", "LlamaBidirectionalModel", "NanbeigeForCausalLM",

@@ -182,5 +182,6 @@ def _fix(model: ResolvedModel, converted: bool = True) -> str:
     text = terminator.token if terminator is not None else None
     added = model.vocab.added.get(text) if text else None
     if text and (added is None or not added.special):
-        return TEXT_FIX.format(text=text, step="`ollama create`" if converted else "converting with convert_hf_to_gguf.py")
+        step = "`ollama create`" if converted else "converting with convert_hf_to_gguf.py"
+        return TEXT_FIX.format(text=text, step=step)
     return SPECIAL_FIX if converted else SPECIAL_FIX_GGUF

@@ -1,6 +1,8 @@
 """vLLM.
 
-Source: vLLM 0.33.0 (PyPI wheel, ``__commit_id__`` g4ba787ec9): ``vllm/v1/engine/input_processor.py``
+Source: vLLM 0.33.0 (PyPI wheel, ``__commit_id__`` g4ba787ec9; 0.34.0's wheel has the same functions, only moved:
+``input_processor.py:486``, ``vllm/config/model.py`` ``get_diff_sampling_param``, ``try_get_generation_config``):
+``vllm/v1/engine/input_processor.py``
 (``update_from_generation_config(self.generation_config_fields, self.renderer.get_eos_token_id())``, lines
 64, 489-492), ``vllm/renderers/base.py:444-451`` (the tokenizer's eos), ``vllm/sampling_params.py:775-804``
 ``SamplingParams.update_from_generation_config`` and ``vllm/transformers_utils/config.py:1275-1302``
@@ -8,7 +10,11 @@ Source: vLLM 0.33.0 (PyPI wheel, ``__commit_id__`` g4ba787ec9): ``vllm/v1/engine
 ``eos_token_id``; a generation_config.json without the key contributes nothing. Without generation_config.json,
 ``GenerationConfig.from_model_config(config)`` on the loaded config **object**: config.json's value, else its
 text sub-config's, else the config class default (a Llama config without ``eos_token_id`` stops on 2;
-``config_object``). vLLM 0.33 runs transformers 5.16-5.20: raw ids are read in 5.19's numbering
+``config_object``). What differs between the lines is the transformers release each installs, which numbers the
+tokenizer's added tokens: vLLM 0.34.0 requires transformers 5.16.1-5.22.x (a fresh install gets 5.22.2), whose
+tokenizer loading has 5.24's ByteLevel ``LlamaTokenizer`` rule (``tokenization_auto.py``, added in 5.22.0), so raw
+ids are read in eos-guard's own numbering (5.22's tables for model types added in 5.23 and 5.24 are not
+modelled); vLLM 0.33.0 requires 5.16.1-5.20.x, without that rule: raw ids are read in 5.19's numbering
 (``base.renumbered``; checked with 5.19 only). Not modelled: ``ignore_eos`` and request ``stop_token_ids``
 (per request), and Mistral-format checkpoints (``consolidated*.safetensors`` with ``tekken.json``), whose eos
 comes from mistral_common.
@@ -20,21 +26,26 @@ from ..resolve import ResolvedModel
 from .base import Release, StopSet, renumbered, show, show_id, tokenizer_eos_id, unique
 from .config_object import config_object_eos
 
-RELEASES = (Release("vLLM 0.33.0", None, "vllm-project/vllm 0.33.0 (g4ba787ec9) vllm/v1/engine/input_processor.py, "
-                                          "vllm/sampling_params.py update_from_generation_config"),)
+_SOURCE = "vllm/v1/engine/input_processor.py, vllm/sampling_params.py update_from_generation_config"
+RELEASES = (
+    Release("vLLM 0.34.0", (0, 34), f"vllm-project/vllm 0.34.0 (PyPI wheel; transformers ≤ 5.22) {_SOURCE}"),
+    Release("vLLM ≤ 0.33.0", None, f"vllm-project/vllm 0.33.0 (g4ba787ec9; transformers ≤ 5.20) {_SOURCE}"),
+)
+NUMBERINGS = dict(zip(RELEASES, ("5.24", "5.19")))  # whose numbering the raw ids are read in (docstring)
 
 
 def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
     primary = tokenizer_eos_id(model)
+    numbering = NUMBERINGS[release]
     if model.files.generation_config is not None or model.stop.present:
-        stop_ids, moved = renumbered(model, model.stop.ids, "5.19")
+        stop_ids, moved = renumbered(model, model.stop.ids, numbering)
         ids = unique([primary, *stop_ids])
         source = "generation_config.json" if model.files.generation_config is not None else "config.json"
         why = f"tokenizer eos {show_id(primary)} ∪ {source} eos_token_id {show(model.stop.ids)}{moved}"
         return StopSet("vllm", ids, why, f"add the id to {source} eos_token_id, or pass stop_token_ids per request",
                        model.stop.where)
     found = config_object_eos(model)
-    found_ids, moved = renumbered(model, found.ids, "5.19")
+    found_ids, moved = renumbered(model, found.ids, numbering)
     ids = unique([primary, *found_ids])
     why = f"tokenizer eos {show_id(primary)} ∪ {found.describe()}{moved} (no generation_config.json)"
     return StopSet("vllm", ids, why, "add the id to config.json eos_token_id, or create generation_config.json",
