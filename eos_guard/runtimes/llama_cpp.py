@@ -406,11 +406,20 @@ def describe_special(special: dict[str, int], source: str) -> str:
     return " + ".join(parts) + f" (from {source})"
 
 
+def converted(model: ResolvedModel) -> tuple[tuple[str, str], tuple[dict[str, int], str]]:
+    """:func:`cannot_convert` and :func:`converter_special` of the folder, worked out once: every release line
+    (and Ollama, for an architecture it cannot convert) asks. The ids are shared: callers only read them."""
+    memo = model.__dict__.get("_llama_cpp_converted")
+    if memo is None:
+        refused = cannot_convert(model)
+        memo = model.__dict__["_llama_cpp_converted"] = (refused, ({}, "") if refused[0] else converter_special(model))
+    return memo
+
+
 def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
-    refused, fix = cannot_convert(model)
+    (refused, fix), (special, source) = converted(model)
     if refused:
         return StopSet("llama.cpp", (), refused, fix, None, unknown=refused)
-    special, source = converter_special(model)
     ids = end_of_generation(model, special, RULES[release])
     why = (f"{describe_special(special, source)} ∪ known end-of-generation texts → "
            f"{show(ids)}")

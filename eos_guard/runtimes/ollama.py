@@ -44,7 +44,7 @@ from __future__ import annotations
 from ..resolve import ResolvedModel
 from .base import (Release, StopSet, added_token_declared_id, config_architecture, generation_eos, show,
                    tokenizer_config_eos, tokenizer_eos_place)
-from .llama_cpp import EOG_B11067, cannot_convert, converter_special, describe_special, end_of_generation
+from .llama_cpp import EOG_B11067, converted, describe_special, end_of_generation
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -165,11 +165,10 @@ def _through_llama_cpp(model: ResolvedModel, architecture: str | None) -> StopSe
     refused = (f"`ollama create` cannot convert {architecture} (convert.go: unsupported architecture)" if architecture
                else "`ollama create` cannot convert the folder (config.json names no architecture: convert.go: "
                     "unknown architecture)")
-    why_not, fix = cannot_convert(model)
+    (why_not, fix), (special, source) = converted(model)
     if why_not:
         reason = f"{refused}; {why_not}"
         return StopSet("ollama", (), reason, fix, None, unknown=reason)
-    special, source = converter_special(model)
     ids = end_of_generation(model, special, EOG_B11067)
     why = (f"{refused}; from the GGUF llama.cpp's convert_hf_to_gguf.py writes: {describe_special(special, source)} "
            f"∪ llama.cpp b10488 end-of-generation texts → {show(ids)}")
