@@ -32,9 +32,9 @@ TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.m
 if TYPE_CHECKING:
     from typing import Callable, Iterable
 
-# The attributes of transformers 5.24's GenerationConfig (all None by default): GenerationConfig.from_model_config
-# copies each one config.json sets, and save_pretrained writes those that are not None
-# (tests/test_fix.py::test_the_generation_attributes_are_those_of_the_installed_transformers).
+# The attributes of transformers 5.25's GenerationConfig, 5.24's too (all None by default):
+# GenerationConfig.from_model_config copies each one config.json sets, and save_pretrained writes those that are not
+# None (tests/test_fix.py::test_the_generation_attributes_are_those_of_the_installed_transformers).
 GENERATION_ATTRIBUTES = (
     "max_length", "max_new_tokens", "min_length", "min_new_tokens", "early_stopping", "max_time", "stop_strings",
     "do_sample", "num_beams", "use_mtp", "use_cache", "cache_implementation", "cache_config", "max_cache_len",

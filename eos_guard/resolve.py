@@ -3,8 +3,8 @@
 Every value keeps where it came from (a :class:`Where`), so rules can point at the text to change.
 Sources: ``tokenization_utils_base.py:PreTrainedTokenizerBase._from_pretrained`` (eos string precedence),
 ``generation/configuration_utils.py:GenerationConfig.from_model_config`` (stop ids without
-generation_config.json) and ``utils/chat_template_utils.py`` (templates), read in transformers 5.24.
-Where 4.x differs, docs/resolution.md says so.
+generation_config.json) and ``utils/chat_template_utils.py`` (templates), read in transformers 5.24
+and unchanged in 5.25. Where 4.x differs, docs/resolution.md says so.
 """
 
 from __future__ import annotations
@@ -197,7 +197,7 @@ def _batch(named: dict[str, str], where: dict[str, Where], unnamed: list[tuple[s
     return [(text, where.get(name)) for name, text in named.items()] + unnamed
 
 
-def _unnamed_defaults(files: ModelFiles, class_name: str | None, numbering: str = "5.24") \
+def _unnamed_defaults(files: ModelFiles, class_name: str | None, numbering: str = "5.25") \
         -> tuple[dict[str, str], dict[str, Where]]:
     """The values of the standard special tokens no file names, and the places of those a file holds: the class's
     ``__init__`` defaults, and for a class that takes it (``TokenizersBackend``, ``LlamaTokenizer``, ...),

@@ -4,7 +4,7 @@ With a tokenizer.json the ``tokenizers`` library numbers added tokens: one that 
 vocab id; the others get new ids in the order they are added, whatever their ``"id"`` field says
 (``AddedVocabulary::add_tokens``). Which tokens are added, in which order, depends on the tokenizer class
 transformers picks (``models/auto/tokenization_auto.py`` ``AutoTokenizer.from_pretrained``; ``tokenizer_class``
-follows its steps for 5.24 and 5.19, reading tables generated from transformers into
+follows its steps for 5.25 and 5.19, reading tables generated from transformers into
 ``data/tokenizer_classes.json`` by ``scripts/tokenizer_classes.py``):
 
 - ``TokenizersBackend`` (``PreTrainedTokenizerFast``, a ByteLevel ``LlamaTokenizer``, ...) loads tokenizer.json
@@ -41,14 +41,14 @@ if TYPE_CHECKING:
 # How AutoTokenizer picks a class, per transformers release line: TOKENIZER_MAPPING_NAMES,
 # MODELS_WITH_INCORRECT_HUB_TOKENIZER_CLASS, the class each config class maps to, what each tokenizer_class value
 # loads and which classes rebuild. Generated from transformers by scripts/tokenizer_classes.py (the section
-# "newest", 5.24, and "5.19"); tests/test_tokenizer_classes.py compares it with the installed transformers.
+# "newest", 5.25, and "5.19"); tests/test_tokenizer_classes.py compares it with the installed transformers.
 TABLES_FILE = Path(__file__).parent / "data" / "tokenizer_classes.json"
-# class names AutoTokenizer treats as the generic backend (tokenization_auto.py 5.24, lines 878-898, 980-984);
-# MistralCommonBackend needs mistral-common and a tekken.json, else TokenizersBackend loads (lines 900-911)
+# class names AutoTokenizer treats as the generic backend (tokenization_auto.py 5.25, lines 879-899, 981-985);
+# MistralCommonBackend needs mistral-common and a tekken.json, else TokenizersBackend loads (lines 901-912)
 GENERIC_CLASSES = frozenset({"TokenizersBackend", "PythonBackend", "PreTrainedTokenizerFast", "MistralCommonBackend"})
 
 
-def class_tables(numbering: str = "5.24") -> dict[str, Any]:
+def class_tables(numbering: str = "5.25") -> dict[str, Any]:
     """The tables of a release line: "5.19", else the newest (also for 4.x, whose classes never rebuild)."""
     releases = _releases()
     return releases.get(numbering, releases["newest"])
@@ -59,13 +59,13 @@ def _releases() -> dict[str, Any]:
     return json.loads(TABLES_FILE.read_text(encoding="utf-8"))["releases"]  # 92 KB: about a millisecond, once
 
 
-def tokenizer_class(files: ModelFiles, numbering: str = "5.24") -> str:
+def tokenizer_class(files: ModelFiles, numbering: str = "5.25") -> str:
     """The tokenizer class AutoTokenizer loads (its ``__name__``); ``TokenizersBackend`` for the generic one.
     ``numbering`` "5.19": transformers 5.19's tables, without the ByteLevel ``LlamaTokenizer`` rule below.
 
-    The steps of ``models/auto/tokenization_auto.py`` ``AutoTokenizer.from_pretrained`` (5.24, lines 677-1034).
+    The steps of ``models/auto/tokenization_auto.py`` ``AutoTokenizer.from_pretrained`` (5.25, lines 678-1035).
     Not modelled: remote code (an ``AutoTokenizer`` entry in auto_map), which eos-guard takes to keep
-    tokenizer.json as it is; MODEL_IDS_TO_TOKENIZERS_BACKEND (lines 444-454, 832-841), which matches the name
+    tokenizer.json as it is; MODEL_IDS_TO_TOKENIZERS_BACKEND (lines 445-455, 833-842), which matches the name
     the folder is loaded by, not its files (``deepseek-ai/deepseek-coder-*`` and a few more load the generic
     backend); MistralCommonBackend (mistral-common installed and a tekken.json)."""
     tables = class_tables(numbering)
@@ -75,34 +75,34 @@ def tokenizer_class(files: ModelFiles, numbering: str = "5.24") -> str:
     config = config if isinstance(config, dict) else {}
     auto_map = tc.get("auto_map")
     if isinstance(auto_map, (list, tuple)) or isinstance(auto_map, dict) and auto_map.get("AutoTokenizer"):
-        return "TokenizersBackend"  # remote code (lines 823-830): not modelled; such classes load tokenizer.json
+        return "TokenizersBackend"  # remote code (lines 824-831): not modelled; such classes load tokenizer.json
     # the config object's model_type and model_name: config.json's, also when AutoConfig does not know the type
-    # and PreTrainedConfig reads the file (lines 803-815)
+    # and PreTrainedConfig reads the file (lines 804-816)
     model_type = config.get("model_type") if isinstance(config.get("model_type"), str) else None
     model_name = config.get("model_name") if isinstance(config.get("model_name"), str) else None
     overridden = model_type in tables["overridden"] or model_name in tables["overridden"]
     registered = tables["registered"].get(model_type)
     hub = tc.get("tokenizer_class") or config.get("tokenizer_class")
     hub = hub if isinstance(hub, str) else None
-    # the ByteLevel LlamaTokenizer rule (lines 843-862; not in 5.19 or 5.20)
+    # the ByteLevel LlamaTokenizer rule (lines 844-863; not in 5.19 or 5.20)
     if hub and hub.removesuffix("Fast") == "LlamaTokenizer" and tables["byte_level_llama"] \
             and registered != "MistralCommonBackend" and not overridden and files.tokenizer is not None \
             and files.tokenizer.contains('"ByteLevel"'):
         return "TokenizersBackend"  # LlamaTokenizer hard-codes Metaspace; a ByteLevel tokenizer.json loads as is
     classes = tables["classes"]
-    if hub and registered and registered != hub.removesuffix("Fast"):  # lines 864-916
+    if hub and registered and registered != hub.removesuffix("Fast"):  # lines 865-917
         if registered not in GENERIC_CLASSES:
             chosen = classes.get(registered if overridden else hub)
             if chosen is not None and chosen not in GENERIC_CLASSES:
                 return chosen
         return "TokenizersBackend"
     named = tc.get("tokenizer_class")
-    if isinstance(named, str):  # lines 975-985
+    if isinstance(named, str):  # lines 976-986
         named = named.removesuffix("Fast")
         chosen = classes.get(named) or classes.get(named + "Fast")
-    elif hub:  # config.json's tokenizer_class (lines 987-992)
+    elif hub:  # config.json's tokenizer_class (lines 988-993)
         chosen = classes.get(hub if "PreTrainedTokenizerFast" in hub else hub.removesuffix("Fast"))
-    else:  # the class of the config's model type, an encoder-decoder's encoder's (lines 994-1015)
+    else:  # the class of the config's model type, an encoder-decoder's encoder's (lines 995-1016)
         encoder = config.get("encoder")
         if model_type == "encoder-decoder" and isinstance(encoder, dict) \
                 and isinstance(encoder.get("model_type"), str):
@@ -111,24 +111,24 @@ def tokenizer_class(files: ModelFiles, numbering: str = "5.24") -> str:
     return "TokenizersBackend" if chosen is None or chosen in GENERIC_CLASSES else chosen
 
 
-def rebuilds(class_name: str, numbering: str = "5.24") -> bool:
+def rebuilds(class_name: str, numbering: str = "5.25") -> bool:
     """Whether the class rebuilds the tokenizer from the vocab and re-adds added_tokens_decoder sorted by id."""
     return class_name in class_tables(numbering)["rebuilding"]
 
 
-def class_required_tokens(class_name: str | None, numbering: str = "5.24") -> list[str]:
+def class_required_tokens(class_name: str | None, numbering: str = "5.25") -> list[str]:
     """The standard special tokens the tokenizer class cannot be built without (RobertaTokenizer's ``sep_token``
     and ``cls_token``, T5Tokenizer's ``eos_token``): without an id for one, loading raises. None: no tokenizer."""
     return class_tables(numbering).get("required_tokens", {}).get(class_name, []) if class_name else []
 
 
-def class_takes_padding_pad_token(class_name: str | None, numbering: str = "5.24") -> bool:
+def class_takes_padding_pad_token(class_name: str | None, numbering: str = "5.25") -> bool:
     """Whether the class's pad_token is tokenizer.json's ``padding.pad_token`` when no file names one
     (``TokenizersBackend.__init__`` sets it with ``kwargs.setdefault``; a class that passes its own keeps that)."""
     return bool(class_name) and class_name in class_tables(numbering).get("padding_pad_token", ())
 
 
-def class_special_defaults(class_name: str | None, numbering: str = "5.24") -> dict[str, str]:
+def class_special_defaults(class_name: str | None, numbering: str = "5.25") -> dict[str, str]:
     """The standard special tokens (``eos_token``, ...) the tokenizer class sets when no file names them: its
     ``__init__`` defaults, as the tables record them from the class itself. None: no tokenizer."""
     return class_tables(numbering).get("special_defaults", {}).get(class_name, {}) if class_name else {}
@@ -173,14 +173,14 @@ def cache_lookup(doc: JsonDocument, use_cache: bool) -> Any:
 class Vocabulary:
     """The ids a folder's tokenizer gives to token strings."""
 
-    def __init__(self, files: ModelFiles, use_cache: bool = False, numbering: str = "5.24",
+    def __init__(self, files: ModelFiles, use_cache: bool = False, numbering: str = "5.25",
                  facts: dict | None = None, specials: list[tuple[str, Where | None]] | None = None,
                  specials_by_line: dict[str, list[tuple[str, Where | None]]] | None = None,
                  lookup: Any = None) -> None:
         self.files = files
         self.use_cache = use_cache
         # the special token strings (named, then extra), which the tokenizer adds as special tokens after the
-        # added_tokens_decoder entries it lacks, in one batch (TokenizersBackend.__init__, lines 478-513, 5.24)
+        # added_tokens_decoder entries it lacks, in one batch (TokenizersBackend.__init__, lines 478-513, 5.24 and 5.25)
         self.specials = specials or []
         # another release line's, where its class sets other defaults (5.19 loads a ByteLevel LlamaTokenizer as
         # LlamaTokenizer, whose unk_token defaults to <unk>): what numbered_as numbers with
@@ -189,7 +189,7 @@ class Vocabulary:
         self.tokenizer_json = files.tokenizer
         self.added: dict[str, AddedToken] = {}
         self.declared: dict[str, AddedToken] = {}  # added_tokens_decoder entries, by content
-        # "5.24" (the newest), "5.19" (SGLang 0.5.23's pin), "4.51" (TGI's pin): transformers 4.x, with
+        # "5.25" (the newest), "5.19" (SGLang 0.5.23's pin), "4.51" (TGI's pin): transformers 4.x, with
         # tokenizers < 0.22.2, keeps tokenizer.json for every class and numbers each new token one past the
         # highest added id (or from the vocab size)
         self.transformers_release = numbering

@@ -2,7 +2,7 @@
 
 usage: python scripts/tokenizer_classes.py [RELEASE]
 
-Without RELEASE it rewrites the section "newest" (the release whose numbering eos-guard reports, 5.24 today)
+Without RELEASE it rewrites the section "newest" (the release whose numbering eos-guard reports, 5.25 today)
 from the transformers installed with this Python: after upgrading transformers, this one command updates the
 tables. A RELEASE names an older release line a runtime pins ("5.19", SGLang 0.5.23's), whose section
 it writes when that line is installed: ``pip install --target /tmp/t519 --no-deps transformers==5.19.0``, then
@@ -26,7 +26,7 @@ Each section holds what ``models/auto/tokenization_auto.py`` ``AutoTokenizer.fro
 - ``rebuilding``: the classes among them that rebuild the tokenizer from the vocab and re-add
   added_tokens_decoder sorted by id (``TokenizersBackend`` subclasses with their own ``__init__``);
 - ``byte_level_llama``: whether a ``LlamaTokenizer`` whose tokenizer.json is ByteLevel loads as
-  ``TokenizersBackend`` (5.24 does, 5.19 and 5.20 do not; tried on a small folder);
+  ``TokenizersBackend`` (5.24 and 5.25 do, 5.19 and 5.20 do not; tried on a small folder);
 - ``sentencepiece``, ``mistral_common``: whether those packages were installed, since a few registered
   classes depend on them;
 - ``special_defaults``: class -> the standard special tokens (``eos_token``, ...) it sets when no file names them

@@ -926,7 +926,12 @@ def test_the_bare_model_table_is_the_installed_transformers_own():
     can, and no ...ForCausalLM or ...ForConditionalGeneration class of a chat model is listed."""
     transformers = pytest.importorskip("transformers")
     shipped = json.loads((ROOT / "eos_guard" / "data" / "model_classes.json").read_text(encoding="utf-8"))
-    if transformers.__version__.split(".")[:2] != shipped["transformers"].split(".")[:2]:
+    installed = ".".join(transformers.__version__.split(".")[:2])
+    # 5.24 (what CI installs while 5.25's kernels requirement is not on its index) lacks only the bare models of
+    # the model types 5.25 added
+    added_since = {"5.24": {"ErgoModel", "Kolibri1_1Model", "LlavaOnevision15Model", "LlavaOnevision15VisionModel",
+                            "MiniCPM5MoeModel", "Ovis2_5Model", "Ovis2_5VisionModel", "PI05Model"}}
+    if installed != ".".join(shipped["transformers"].split(".")[:2]) and installed not in added_since:
         pytest.skip(f"the table was written from transformers {shipped['transformers']}; {transformers.__version__} "
                     "has other model classes (Python 3.10 gets 5.20)")
     sys.path.insert(0, str(ROOT / "scripts"))
@@ -934,7 +939,7 @@ def test_the_bare_model_table_is_the_installed_transformers_own():
         import model_classes
     finally:
         sys.path.remove(str(ROOT / "scripts"))
-    assert shipped["headless"] == model_classes.tables()["headless"]
+    assert sorted(set(shipped["headless"]) - added_since.get(installed, set())) == model_classes.tables()["headless"]
     headless = set(shipped["headless"])
     assert {"BertModel", "MistralModel", "Qwen2Model", "XLMRobertaModel"} <= headless
     assert not {"BarkModel", "SeamlessM4TModel", "ChatGLMModel", "LlamaForCausalLM"} & headless

@@ -174,7 +174,7 @@ NUMBERING_NAMES = {"4.51": "transformers 4.51.3", "5.19": "transformers 5.19"}
 
 def renumbered(model: ResolvedModel, ids: tuple[int, ...], numbering: str) -> tuple[tuple[int, ...], str]:
     """Raw ids a runtime reads with another transformers release's tokenizer, as the tokens they are there,
-    given in eos-guard's numbering (transformers 5.24), and a note for each id that moved ("" when none did).
+    given in eos-guard's numbering (transformers 5.25), and a note for each id that moved ("" when none did).
     Ids differ only where the files disagree on added-token ids (EOS009; ``vocabulary.py``)."""
     if not model.vocab.complete or not model.vocab.added:
         return ids, ""

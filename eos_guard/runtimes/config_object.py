@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 # model_type -> eos_token_id default of its transformers config class (configuration_<model>.py), for a
 # composite model the default of its text sub-config. Checked against the installed transformers by
-# tests/test_runtimes.py (5.24); transformers 5.19, which SGLang 0.5.23 pins (vLLM 0.33 needs 5.16-5.20), has
+# tests/test_runtimes.py (5.24, 5.25); transformers 5.19, which SGLang 0.5.23 pins (vLLM 0.33 needs 5.16-5.20), has
 # the same defaults for every entry.
 # None: the class has no default eos. A model type not listed here: eos-guard cannot tell.
 CLASS_DEFAULT_EOS: dict[str, int | list[int] | None] = {

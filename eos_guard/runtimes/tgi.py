@@ -17,7 +17,7 @@ GLM-4 and GLM-4.5, SmolLM3, Gemma 3n, EXAONE 4, ... (``data/tgi_model_types.json
 TGI's image installs ``server/uv.lock`` (its Dockerfile runs ``uv sync --frozen``): transformers 4.51.0 and
 tokenizers 0.21.0, whose model tables decide what it serves; ``server/requirements_*.txt`` pin 4.51.3 and 0.21.1.
 Both keep tokenizer.json's order for every tokenizer class: a raw id in generation_config.json is read in that
-numbering (``base.renumbered``; checked against 4.51.3) and shown in transformers 5.24's.
+numbering (``base.renumbered``; checked against 4.51.3) and shown in transformers 5.25's.
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
 """transformers ``generate()`` and ``pipeline("text-generation")``.
 
-Source: transformers 5.24 ``generation/utils.py`` (``GenerationMixin`` loads ``GenerationConfig``;
+Source: transformers 5.25 ``generation/utils.py`` (``GenerationMixin`` loads ``GenerationConfig``;
 ``_prepare_special_tokens``, ``EosTokenCriteria``) and ``generation/configuration_utils.py``
 (``GenerationConfig.from_model_config``). The tokenizer's eos is never used.
 Rule: generation_config.json's ``eos_token_id`` when that file exists; otherwise config.json's top level, then
 the first truthy of ``decoder``, ``generator``, ``text_config``. A generation_config.json that is not valid
 JSON makes ``GenerationConfig.from_pretrained`` raise ``OSError``, which model loading catches: config.json is
-used instead (``generation/utils.py:532-583``).
+used instead (``generation/utils.py:536-587``). 5.24 builds the same stop ids (its lines 532-583).
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ if TYPE_CHECKING:
     from typing import Iterator
 
 # The generation config's keys whose logits processors keep an id from being sampled at every step (generation/
-# utils.py 5.24 ``_get_logits_processor``): SuppressTokensLogitsProcessor. Not ``bad_words_ids``:
+# utils.py 5.24 and 5.25 ``_get_logits_processor``): SuppressTokensLogitsProcessor. Not ``bad_words_ids``:
 # NoBadWordsLogitsProcessor drops every one-token sequence that is an eos id (logits_process.py 5.24 lines
-# 1491-1501, "Filter EOS token from bad_words_ids"; 5.19 too), so it never bans a stop id. Not
+# 1491-1501, "Filter EOS token from bad_words_ids"; 5.19 and 5.25 too), so it never bans a stop id. Not
 # ``begin_suppress_tokens``: SuppressTokensAtBeginLogitsProcessor applies only at the first generated position
 # (Whisper suppresses its eos there, so that no answer is empty).
 BANNING_KEYS = ("suppress_tokens",)
@@ -31,7 +31,7 @@ BANNING_KEYS = ("suppress_tokens",)
 # (tests/test_runtimes.py computes this set from the installed transformers; 4.x kept the key for every type).
 CONFIGS_WITH_SUPPRESS_TOKENS = ("whisper",)
 
-RELEASES = (Release("transformers 5.24", None, "huggingface/transformers v5.24.0 generation/utils.py, "
+RELEASES = (Release("transformers 5.25", None, "huggingface/transformers v5.25.0 generation/utils.py, "
                                                "generation/configuration_utils.py"),)
 
 

@@ -12,9 +12,9 @@ Source: vLLM 0.33.0 (PyPI wheel, ``__commit_id__`` g4ba787ec9; 0.34.0's wheel ha
 text sub-config's, else the config class default (a Llama config without ``eos_token_id`` stops on 2;
 ``config_object``). What differs between the lines is the transformers release each installs, which numbers the
 tokenizer's added tokens: vLLM 0.34.0 requires transformers 5.16.1-5.22.x (a fresh install gets 5.22.2), whose
-tokenizer loading has 5.24's ByteLevel ``LlamaTokenizer`` rule (``tokenization_auto.py``, added in 5.22.0), so raw
-ids are read in eos-guard's own numbering (5.22's tables for model types added in 5.23 and 5.24 are not
-modelled); vLLM 0.33.0 requires 5.16.1-5.20.x, without that rule: raw ids are read in 5.19's numbering
+tokenizer loading has the newest releases' ByteLevel ``LlamaTokenizer`` rule (``tokenization_auto.py``, added in
+5.22.0), so raw ids are read in eos-guard's own numbering (5.25's; 5.22's tables for model types added in 5.23 to
+5.25 are not modelled); vLLM 0.33.0 requires 5.16.1-5.20.x, without that rule: raw ids are read in 5.19's numbering
 (``base.renumbered``; checked with 5.19 only). Not modelled: ``ignore_eos`` and request ``stop_token_ids``
 (per request), and Mistral-format checkpoints (``consolidated*.safetensors`` with ``tekken.json``), whose eos
 comes from mistral_common.
@@ -31,7 +31,7 @@ RELEASES = (
     Release("vLLM 0.34.0", (0, 34), f"vllm-project/vllm 0.34.0 (PyPI wheel; transformers ≤ 5.22) {_SOURCE}"),
     Release("vLLM ≤ 0.33.0", None, f"vllm-project/vllm 0.33.0 (g4ba787ec9; transformers ≤ 5.20) {_SOURCE}"),
 )
-NUMBERINGS = dict(zip(RELEASES, ("5.24", "5.19")))  # whose numbering the raw ids are read in (docstring)
+NUMBERINGS = dict(zip(RELEASES, ("5.25", "5.19")))  # whose numbering the raw ids are read in (docstring)
 
 
 def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
