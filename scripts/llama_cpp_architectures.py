@@ -21,12 +21,11 @@ audio projector) ends in a ``KeyError``: it is left out too.
 from __future__ import annotations
 
 import ast
-import json
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA_FILE = ROOT / "eos_guard" / "data" / "llama_cpp_architectures.json"
+import data_table
+
 
 
 def text_architectures(source: str, modules: dict[str, str] | None = None) -> set[str]:
@@ -72,9 +71,7 @@ def registered_text_names(trees: list[ast.Module]) -> set[str]:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 3:
-        raise SystemExit(__doc__.split("\n\n")[1])
-    converter, build, commit = argv
+    converter, build, commit = data_table.arguments(argv, 3, __doc__)
     path = Path(converter)
     modules = {p.stem: p.read_text(encoding="utf-8") for p in sorted(path.parent.glob("*.py")) if p != path} \
         if path.name == "__init__.py" else None
@@ -83,9 +80,7 @@ def main(argv: list[str]) -> int:
                      "(TEXT_MODEL_MAP); any other raises NotImplementedError. Written by "
                      "scripts/llama_cpp_architectures.py.",
             "build": build, "commit": commit, "architectures": sorted(names)}
-    DATA_FILE.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {DATA_FILE.relative_to(ROOT)}: {len(data['architectures'])} architectures", file=sys.stderr)
-    return 0
+    return data_table.write("llama_cpp_architectures.json", data, "architectures", "architectures")
 
 
 if __name__ == "__main__":

@@ -17,13 +17,11 @@ both ``Model`` and ``ModelArgs``; the others (``base``, ``cache``, ``rope_utils`
 from __future__ import annotations
 
 import ast
-import json
 import sys
 import zipfile
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA_FILE = ROOT / "eos_guard" / "data" / "mlx_lm_model_types.json"
+import data_table
+
 MODELS = "mlx_lm/models/"
 
 
@@ -65,9 +63,7 @@ def remappings(utils: str) -> tuple[dict[str, str], list[list[str]]]:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2:
-        raise SystemExit(__doc__.split("\n\n")[1])
-    wheel, version = argv
+    wheel, version = data_table.arguments(argv, 2, __doc__)
     with zipfile.ZipFile(wheel) as archive:
         files = {name: archive.read(name).decode("utf-8") for name in archive.namelist()
                  if name.startswith(MODELS) and name.endswith(".py")}
@@ -77,9 +73,7 @@ def main(argv: list[str]) -> int:
                      "maps model types through first. Written by scripts/mlx_lm_model_types.py.",
             "mlx_lm": version, "modules": model_modules(files), "remapping": remapping,
             "architecture_remapping": by_architecture}
-    DATA_FILE.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {DATA_FILE.relative_to(ROOT)}: {len(data['modules'])} modules", file=sys.stderr)
-    return 0
+    return data_table.write("mlx_lm_model_types.json", data, "modules", "modules")
 
 
 if __name__ == "__main__":

@@ -17,12 +17,10 @@ tests/test_runtimes.py compares the file with what this script computes from the
 from __future__ import annotations
 
 import ast
-import json
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA_FILE = ROOT / "eos_guard" / "data" / "model_classes.json"
+import data_table
+
 
 
 def generating_classes(package: Path) -> set[str]:
@@ -59,9 +57,7 @@ def tables() -> dict:
 
 
 def main() -> int:
-    DATA_FILE.write_text(json.dumps(tables(), indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {DATA_FILE.relative_to(ROOT)}", file=sys.stderr)
-    return 0
+    return data_table.write("model_classes.json", tables())
 
 
 if __name__ == "__main__":

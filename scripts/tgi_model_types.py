@@ -21,12 +21,11 @@ for anything else it raises ``ValueError: Unsupported model type``.
 from __future__ import annotations
 
 import ast
-import json
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA_FILE = ROOT / "eos_guard" / "data" / "tgi_model_types.json"
+import data_table
+
 MAPPINGS = ("MODEL_FOR_CAUSAL_LM_MAPPING_NAMES", "MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES")
 
 
@@ -71,18 +70,14 @@ def transformers_mappings(source: str) -> set[str]:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 4:
-        raise SystemExit(__doc__.split("\n\n")[1])
-    init, commit, modeling_auto, version = argv
+    init, commit, modeling_auto, version = data_table.arguments(argv, 4, __doc__)
     served = named_by_tgi(Path(init).read_text(encoding="utf-8")) | \
         transformers_mappings(Path(modeling_auto).read_text(encoding="utf-8"))
     data = {"about": "The config.json model_type values TGI's get_model serves without remote code: the ones it "
                      "names, and transformers' causal-LM and seq2seq-LM tables of the release its image installs. "
                      "Written by scripts/tgi_model_types.py.",
             "tgi": commit, "transformers": version, "model_types": sorted(served)}
-    DATA_FILE.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {DATA_FILE.relative_to(ROOT)}: {len(data['model_types'])} model types", file=sys.stderr)
-    return 0
+    return data_table.write("tgi_model_types.json", data, "model_types", "model types")
 
 
 if __name__ == "__main__":

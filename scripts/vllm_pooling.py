@@ -22,12 +22,11 @@ has no class of its own for any of them (remote code, or no class at all).
 from __future__ import annotations
 
 import ast
-import json
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA_FILE = ROOT / "eos_guard" / "data" / "vllm_pooling.json"
+import data_table
+
 POOLING = ("_EMBEDDING_MODELS", "_LATE_INTERACTION_MODELS", "_REWARD_MODELS", "_TOKEN_CLASSIFICATION_MODELS",
            "_SEQUENCE_CLASSIFICATION_MODELS")
 GENERATING_TABLES = ("_TEXT_GENERATION_MODELS", "_MULTIMODAL_MODELS", "_SPECULATIVE_DECODING_MODELS",
@@ -48,7 +47,7 @@ def table_names(source: str) -> dict[str, set[str]]:
 
 
 def pooling_only(source: str) -> list[str]:
-    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(data_table.ROOT))
     from eos_guard.model_files import GENERATING, NO_GENERATE, _headless_classes
 
     tables = table_names(source)
@@ -62,16 +61,12 @@ def pooling_only(source: str) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2:
-        raise SystemExit(__doc__.split("\n\n")[1])
-    registry, version = argv
+    registry, version = data_table.arguments(argv, 2, __doc__)
     data = {"about": "The architectures vLLM registers only as pooling models, less those transformers' own classes "
                      "cover: written by scripts/vllm_pooling.py from vllm/model_executor/models/registry.py.",
             "vllm": version,
             "pooling": pooling_only(Path(registry).read_text(encoding="utf-8"))}
-    DATA_FILE.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {DATA_FILE.relative_to(ROOT)}: {len(data['pooling'])} names", file=sys.stderr)
-    return 0
+    return data_table.write("vllm_pooling.json", data, "pooling", "names")
 
 
 if __name__ == "__main__":
