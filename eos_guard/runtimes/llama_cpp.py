@@ -45,7 +45,11 @@ HunYuan's ``eod_token_id`` only.
 
 Not modelled: FIM pad/rep/sep tokens, which also stop, and the default eos id (2 or 11) used when the GGUF
 has none; an eom SpecialVocab makes of a second TemplateProcessing swap; ids at or past the vocabulary size,
-which SentencePiece paths skip; the ids InternLM2/3 and Qwen3-Omni read from the files' declarations rather than
+which SentencePiece paths skip; the converter's own transformers (its requirements pin 4.57.6), which numbers
+some folders' added tokens otherwise than the 5.x numbering used here (files that disagree on ids, EOS009;
+model-specific tokens 4.x does not add);
+``convert_hf_to_gguf.py``'s refusal of a tokenizer.json id at or past config.json's ``vocab_size`` (EOS006
+reports it); the ids InternLM2/3 and Qwen3-Omni read from the files' declarations rather than
 transformers' numbering (they differ only where the files disagree, EOS009); PLaMo's eos from tokenizer.jsonl;
 overrides of classes for less common architectures (RWKV, Kimi-Linear, MPT's SEA-LION fallback, Qwen v1
 tiktoken, Refact, Mistral's own format and tekken.json-only Llama folders, GLM-ASR, draft models).
