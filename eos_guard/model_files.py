@@ -244,7 +244,8 @@ class ModelFiles:
 
     def _pooling_module(self, path: Path) -> str | None:
         """modules.json's first Pooling module, as vLLM's ``get_pooling_config``
-        (vllm/transformers_utils/config.py, 0.33.0 and 0.34.0) finds it: the first item of the list whose ``type`` is one of :data:`POOLING_MODULES`. None when
+        (vllm/transformers_utils/config.py, 0.33.0 and 0.34.0) finds it: the first item of the list whose ``type``
+        is one of :data:`POOLING_MODULES`. None when
         there is none, and when the file cannot be read, is not a list of objects with a ``type`` up to that item,
         or that item has no ``path`` (vLLM fails to start on it; transformers never reads the file): the folder is
         then checked as one that may generate."""

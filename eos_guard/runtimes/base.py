@@ -131,6 +131,11 @@ def config_top_eos(model: ResolvedModel) -> Any:
     return config.get(("eos_token_id",)) if config is not None else None
 
 
+def config_data(model: ResolvedModel) -> Any:
+    """config.json's parsed value (an object once read: model_files checks it), None without the file."""
+    return model.files.config.data if model.files.config is not None else None
+
+
 def config_architecture(model: ResolvedModel) -> str | None:
     """config.json's ``architectures[0]``, the class a GGUF converter picks by; None when it names none."""
     config = model.files.config

@@ -62,7 +62,8 @@ from ..jsonspan import KIND_NAMES
 from ..model_files import shipped_names
 from ..records import record
 from ..resolve import ResolvedModel, is_listed_id
-from .base import Release, StopSet, added_token_declared_id, generation_eos, show, tokenizer_eos_place, unique
+from .base import (Release, StopSet, added_token_declared_id, config_data, generation_eos, show, tokenizer_eos_place,
+                   unique)
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -110,7 +111,7 @@ def converter_architecture(model: ResolvedModel) -> str | None:
     ``get_model_architecture``): config.json's ``architectures[0]`` (a Mamba config without it: its ``ssm_cfg``
     layer), replaced by the text config's when that names one. None when it finds none (the converter stops:
     "Failed to detect model architecture")."""
-    config = model.files.config.data if model.files.config is not None else None
+    config = config_data(model)
     if not isinstance(config, dict):
         return None
     names, ssm = config.get("architectures"), config.get("ssm_cfg")
@@ -163,7 +164,7 @@ def _special_vocab_raises(model: ResolvedModel, architecture: str) -> tuple[str,
     ``<type>_token_id`` raises ValueError in ``_set_special_token`` (before it looks whether the type is set),
     and a text_config that is no object where it looks one up raises AttributeError. HunYuan's class leaves pad
     out when its pad_token_id is negative (hunyuan.py)."""
-    config = model.files.config.data if model.files.config is not None else None
+    config = config_data(model)
     if not isinstance(config, dict):
         return "", ""
     types = SPECIAL_TYPES
@@ -213,14 +214,14 @@ def special_vocab(model: ResolvedModel) -> tuple[dict[str, int], str]:
     source = "tokenizer_config.json eos_token"
     tc = model.files.tokenizer_config
     tokenizer = model.files.tokenizer
-    config_data = tc.data if tc is not None and isinstance(tc.data, dict) else None
+    tc_data = tc.data if tc is not None and isinstance(tc.data, dict) else None
     missing = [name for name, doc in (("tokenizer.json", tokenizer), ("tokenizer_config.json", tc)) if doc is None]
     if missing:
         source = f"no {' or '.join(missing)}, where gguf-py's SpecialVocab reads the eos"
-    if tokenizer is not None and config_data:
-        eos_entry: Any = config_data.get("eos_token")
-        if not eos_entry and config_data.get("sep_token"):
-            eos_entry, source = config_data["sep_token"], "tokenizer_config.json sep_token"
+    if tokenizer is not None and tc_data:
+        eos_entry: Any = tc_data.get("eos_token")
+        if not eos_entry and tc_data.get("sep_token"):
+            eos_entry, source = tc_data["sep_token"], "tokenizer_config.json sep_token"
         eot_entry: Any = None
         post = tokenizer.get(("post_processor",))
         processors = post.get("processors", [post]) if isinstance(post, dict) else []
@@ -303,7 +304,7 @@ def hparams(model: ResolvedModel) -> dict[str, Any]:
     """The converter class's ``self.hparams``: config.json with its text config's keys over it
     (``TextModel.__init__``; ``load_hparams`` reads it through AutoConfig, whose class defaults are not modelled
     here but for HunYuan's ``eod_token_id``)."""
-    config = model.files.config.data if model.files.config is not None else None
+    config = config_data(model)
     if not isinstance(config, dict):
         return {}
     text = config.get("text_config")
@@ -344,7 +345,8 @@ def _fixed(kind: str, token_id: int) -> Callable[[ResolvedModel, dict[str, int]]
 # comes from --target-model-dir)
 _LLAMA_CLASSES = ("LLaMAForCausalLM", "LlamaForCausalLM", "MistralForCausalLM", "MixtralForCausalLM",
                   "VLlama3ForCausalLM", "LlavaForConditionalGeneration", "LlamaModel",
-                  "VoxtralForConditionalGeneration", "IQuestCoderForCausalLM", "AfmoeForCausalLM", "ApertusForCausalLM", "ArceeForCausalLM",
+                  "VoxtralForConditionalGeneration", "IQuestCoderForCausalLM", "AfmoeForCausalLM", "ApertusForCausalLM",
+                  "ArceeForCausalLM",
                   "CogVLMForCausalLM", "GraniteForCausalLM", "GraniteMoeForCausalLM", "GraniteMoeSWAForCausalLM",
                   "GraniteMoeSharedForCausalLM", "GraniteSWAForCausalLM", "GraniteSwitchForCausalLM",
                   "JanusForConditionalGeneration", "LlamaBidirectionalModel", "NanbeigeForCausalLM",

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from ..model_files import shipped
 from ..resolve import ResolvedModel
-from .base import (Release, StopSet, as_ids, config_top_eos, generation_eos, place, show, show_id, tokenizer_eos_id,
-                   unique)
+from .base import (Release, StopSet, as_ids, config_data, config_top_eos, generation_eos, place, show, show_id,
+                   tokenizer_eos_id, unique)
 
 RELEASES = (
     Release("mlx-lm ≥ 0.32.0", (0, 32), "ml-explore/mlx-lm mlx_lm/tokenizer_utils.py TokenizerWrapper.__init__ "
@@ -37,7 +37,7 @@ RELEASES = (
 def cannot_load(model: ResolvedModel) -> str:
     """Why mlx-lm's ``load`` raises for the folder's config.json, or "" when it loads it (or when the folder has no
     config.json to say)."""
-    config = model.files.config.data if model.files.config is not None else None
+    config = config_data(model)
     if not isinstance(config, dict):
         return ""
     model_type = config.get("model_type")

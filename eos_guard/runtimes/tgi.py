@@ -24,8 +24,8 @@ from __future__ import annotations
 
 from ..model_files import shipped_names
 from ..resolve import ResolvedModel
-from .base import (Release, StopSet, as_ids, generation_eos, place, renumbered, show, show_id, tokenizer_eos_id,
-                   tokenizer_eos_place, unique)
+from .base import (Release, StopSet, as_ids, config_data, generation_eos, place, renumbered, show, show_id,
+                   tokenizer_eos_id, tokenizer_eos_place, unique)
 
 RELEASES = (Release("TGI db931fcf42", None, "huggingface/text-generation-inference db931fcf42 (2026-01-08) "
                                             "models/__init__.py get_model, flash_causal_lm.py "
@@ -59,7 +59,7 @@ def _served(model_type: str, config: dict) -> bool:
 def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
     gen = generation_eos(model)
     where = place(model.files.generation_config, ("eos_token_id",)) or tokenizer_eos_place(model)
-    config = model.files.config.data if model.files.config is not None else None
+    config = config_data(model)
     model_type = config.get("model_type") if isinstance(config, dict) else None
     if isinstance(model_type, str) and not _flash(model_type, config) and not _served(model_type, config):
         reason = (f"TGI cannot load model type '{model_type}' (get_model: Unsupported model type; transformers "
