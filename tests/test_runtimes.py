@@ -17,7 +17,7 @@ from eos_guard.pipeline import check_folder, check_paths
 from eos_guard.resolve import resolve
 from eos_guard.runtimes import MODULES, RUNTIMES, stop_sets, stops
 from eos_guard.runtimes.config_object import CLASS_DEFAULT_EOS, COMPOSITE
-from eos_guard.runtimes.llama_cpp import converter_special_ids, special_vocab
+from eos_guard.runtimes.llama_cpp_converter import converter_special_ids, special_vocab
 
 gguf = pytest.importorskip("gguf")
 
@@ -1077,13 +1077,13 @@ def test_the_llama_cpp_architecture_script_reads_the_converters_text_classes():
     ("GraniteSpeechForConditionalGeneration", False)])
 def test_the_shipped_llama_cpp_architectures(architecture, converted):
     """data/llama_cpp_architectures.json: TEXT_MODEL_MAP of llama.cpp b11413 (llama-cpp-python 0.3.36's sdist);
-    the build runtimes/llama_cpp.py names is the one the data is from."""
-    from eos_guard.runtimes import llama_cpp
+    the build runtimes/llama_cpp_converter.py names is the one the data is from."""
+    from eos_guard.runtimes import llama_cpp_converter
 
     shipped = json.loads((ROOT / "eos_guard" / "data" / "llama_cpp_architectures.json").read_text(encoding="utf-8"))
-    assert (shipped["build"], shipped["commit"]) == (llama_cpp.CONVERTER_BUILD, "0c1e57098")
+    assert (shipped["build"], shipped["commit"]) == (llama_cpp_converter.CONVERTER_BUILD, "0c1e57098")
     assert (architecture in shipped["architectures"]) is converted
-    assert llama_cpp.converts(architecture) is converted
+    assert llama_cpp_converter.converts(architecture) is converted
 
 
 def test_the_mlx_lm_model_type_script_reads_the_modules_and_remappings(tmp_path):
@@ -1189,7 +1189,7 @@ def test_the_converter_picks_its_class_as_get_model_architecture_does(tmp_path, 
     """conversion/base.py get_model_architecture (b11413): architectures[0], else a Mamba config's ssm_cfg layer;
     the text config's architectures win (load_hparams renames llm_config, lm_config, thinker_config.text_config,
     language_config and lfm to text_config), except for the top-level classes it routes itself."""
-    from eos_guard.runtimes.llama_cpp import converter_architecture
+    from eos_guard.runtimes.llama_cpp_converter import converter_architecture
 
     folder = _converter_folder(tmp_path, "X", {"</s>": 2}, "</s>")
     write_json(folder / "config.json", config)

@@ -4,7 +4,8 @@ from ..errors import display_path
 from ..findings import Finding, Severity
 from ..resolve import ResolvedModel
 from ..runtimes import stops
-from ..runtimes.llama_cpp import converter_special_ids, gguf_end_of_generation
+from ..runtimes.llama_cpp import gguf_end_of_generation
+from ..runtimes.llama_cpp_converter import converter_special_ids
 from .base import Options
 from .gguf_base import GgufRule, repair, rewrite
 

@@ -25,7 +25,7 @@ where id 128001 is not a text that stops (not modelled).
 ``architectures[0]`` (:data:`CONVERTED_ARCHITECTURES`); for any other it stops with ``unsupported architecture``
 (MistralForCausalLM since v0.6.5, commit 6bd0a983c; Qwen3ForCausalLM, Glm4MoeForCausalLM, ...), and Ollama's
 maintainers point to llama.cpp's ``convert_hf_to_gguf.py``, whose GGUF Ollama then serves: such a folder's stop
-set is that converter's eos (``llama_cpp.converter_special``) with the end-of-generation texts of b10488.
+set is that converter's eos (``llama_cpp_converter.converter_special``) with the end-of-generation texts of b10488.
 
 Stop strings do not help for special tokens: Ollama passes ``PARAMETER stop`` to llama-server's
 ``/completion`` (``llm/llama_server.go:1569``), which matches them against rendered text, and a CONTROL token
@@ -44,7 +44,8 @@ from __future__ import annotations
 from ..resolve import ResolvedModel
 from .base import (Release, StopSet, added_token_declared_id, config_architecture, generation_eos, show,
                    tokenizer_config_eos, tokenizer_eos_place)
-from .llama_cpp import EOG_B11067, converted, describe_special, end_of_generation
+from .llama_cpp import EOG_B11067, end_of_generation
+from .llama_cpp_converter import converted, describe_special
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
