@@ -32,14 +32,26 @@ def outcomes(last: str, going_on: str | None) -> list[tuple[str, str, str]]:
     ("<|im_end|> <|endoftext|>", "<|im_end|> <|endoftext|><|im_start|>", ["<|im_end|>", "<|endoftext|>"]),
     ("<|END_RESPONSE|>\n<|END_OF_TURN_TOKEN|>", "<|END_RESPONSE|>\n<|END_OF_TURN_TOKEN|><|START_OF_TURN_TOKEN|>",
      ["<|END_RESPONSE|>", "<|END_OF_TURN_TOKEN|>"]),
-    # text between two tokens ends the run
-    ("<|im_end|>x<|endoftext|>", "<|im_end|>x<|endoftext|>", ["<|im_end|>"]),
+    # text between two tokens is written too, where every answer is followed by it (Kimi K3 closes its tags before
+    # <|end_of_msg|>, its stop id)
+    ("<|im_end|>x<|endoftext|>", "<|im_end|>x<|endoftext|>", ["<|im_end|>", "<|endoftext|>"]),
+    ("<|close|>response<|sep|><|close|>message<|sep|><|end_of_msg|>",
+     "<|close|>response<|sep|><|close|>message<|sep|><|end_of_msg|><|open|>message role=\"user\"<|sep|>",
+     ["<|close|>", "<|sep|>", "<|close|>", "<|sep|>", "<|end_of_msg|>"]),
+    # ... and not where the next turn writes other text there
+    ("<|im_end|>x<|endoftext|>", "<|im_end|>y<|endoftext|>", ["<|im_end|>"]),
+    ("<|im_end|>\nx<|endoftext|>", "<|im_end|>\n<|im_start|>user\n", ["<|im_end|>"]),
+    # text before the first token: no run (EOS011 says the answer ends in text)
+    ("x<|im_end|>", "x<|im_end|>\n", None),
     # no conversation goes on to another turn: only the first token
     ("<|END_RESPONSE|><|END_OF_TURN_TOKEN|>", None, ["<|END_RESPONSE|>"]),
 ])
 def test_the_run_is_what_every_answer_is_followed_by(last, going_on, run):
-    probe = select(outcomes(last, going_on), ADDED)
-    assert probe.token == run[0] and probe.run == run and probe.shape == "user,assistant"
+    probe = select(outcomes(last, going_on), ADDED + ["<|close|>", "<|sep|>", "<|end_of_msg|>", "<|open|>"])
+    if run is None:
+        assert probe.token is None and probe.run == []
+    else:
+        assert probe.token == run[0] and probe.run == run and probe.shape == "user,assistant"
 
 
 def test_a_run_seen_only_between_turns_is_one_token():
