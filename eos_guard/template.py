@@ -33,12 +33,15 @@ SECOND_USER_MARKER = "EOSGUARDUSERTWO"
 # A fixed date keeps renders reproducible (Llama 3.1 templates print today's date).
 FIXED_NOW = (2026, 1, 15, 12, 0, 0)
 
+# As transformers' get_json_schema() describes a documented function: every argument has a description, which
+# templates print (Command R's tool_use template concatenates it, and fails on a property without one).
 SAMPLE_TOOLS = [{
     "type": "function",
     "function": {
         "name": "get_weather",
         "description": "Get the weather in a city.",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+        "parameters": {"type": "object", "properties": {"city": {"type": "string", "description": "The city."}},
+                       "required": ["city"]},
     },
 }]
 

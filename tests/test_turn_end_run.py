@@ -230,3 +230,20 @@ def test_a_probe_keeps_only_the_start_of_the_text_after_an_answer(after):
     assert len(probe.tail) <= TAIL_KEPT + 64
     assert probe.token == ("<|im_end|>" if after == "<|im_end|>" else None)
     assert probe.tail.split()[0].startswith("<|im_end|>###" if after == "<|im_end|>" else "###")
+
+
+def test_a_tool_use_template_that_prints_each_argument_description_renders():
+    """CohereForAI c4ai-command-r-plus (and c4ai-command-r-v01, 08-2024) ship a tool_use template that writes
+    ``param_name + ' (' + type + '): ' + param_fields.description`` for every argument: the sample tools describe
+    theirs, as transformers' get_json_schema() does, or every render fails and the template is EOS014."""
+    from eos_guard.template import probe_named_template
+
+    source = ("{% for m in messages %}{% if loop.first %}<|START_OF_TURN_TOKEN|><|SYSTEM_TOKEN|>"
+              "{% for tool in tools %}{% set tool = tool.function %}def {{ tool.name }}():\n"
+              "{% for name, fields in tool.parameters.properties|items %}{{ name + ': ' + fields.description }}"
+              "{% endfor %}{% endfor %}<|END_OF_TURN_TOKEN|>{% endif %}<|START_OF_TURN_TOKEN|>"
+              "{{ '<|CHATBOT_TOKEN|>' if m.role == 'assistant' else '<|USER_TOKEN|>' }}{{ m.content }}"
+              "<|END_OF_TURN_TOKEN|>{% endfor %}")
+    probe = probe_named_template("tool_use", source, {}, ADDED + ["<|SYSTEM_TOKEN|>", "<|CHATBOT_TOKEN|>"],
+                                 Limits(cache=False))
+    assert probe.token == "<|END_OF_TURN_TOKEN|>" and not probe.errors
