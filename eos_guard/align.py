@@ -143,8 +143,8 @@ def terminators(tokenizer: Any) -> list[tuple[str, str | None, int | None]]:
 
 @functools.lru_cache(maxsize=64)
 def _probe(source: str, special_tokens: tuple[tuple[str, str], ...], added: tuple[str, ...]) -> tuple[str, ...]:
-    """The added tokens one template writes one right after the other after every answer (``Probe.run``, the
-    terminator first); cached, since callbacks align at every save."""
+    """The added tokens one template writes in turn after every answer (``Probe.run``, the terminator first);
+    cached, since callbacks align at every save."""
     from .template import probe_template, turn_end_run
 
     probe = probe_template(source, dict(special_tokens), added)

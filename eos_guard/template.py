@@ -33,12 +33,15 @@ SECOND_USER_MARKER = "EOSGUARDUSERTWO"
 # A fixed date keeps renders reproducible (Llama 3.1 templates print today's date).
 FIXED_NOW = (2026, 1, 15, 12, 0, 0)
 
+# As transformers' get_json_schema() describes a documented function: every argument has a description, which
+# templates print (Command R's tool_use template concatenates it, and fails on a property without one).
 SAMPLE_TOOLS = [{
     "type": "function",
     "function": {
         "name": "get_weather",
         "description": "Get the weather in a city.",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+        "parameters": {"type": "object", "properties": {"city": {"type": "string", "description": "The city."}},
+                       "required": ["city"]},
     },
 }]
 
@@ -76,7 +79,7 @@ class Probe:
     """What rendering one template showed about the end of an assistant turn."""
 
     token: str | None = None        # the added token that first follows the answer
-    # ``token`` and the added tokens written after it, with nothing but whitespace between them, wherever the
+    # ``token`` and the added tokens written after it (whitespace or the same text between them), wherever the
     # answer is followed by a token: after the last turn and before the next one (Command R7B's "<|END_RESPONSE|>"
     # then "<|END_OF_TURN_TOKEN|>"); generation stops at the first of them that is a stop id (turn_end_run)
     run: list[str] = field(default_factory=list)
@@ -312,9 +315,10 @@ def render_outcomes(template: Any, special_tokens: dict[str, str], budget: _Budg
 def select(outcomes: Iterable[Outcome], added_tokens: Iterable[str]) -> Probe:
     """The probe result of render outcomes: the first conversation whose answer is followed by an added token.
 
-    When other added tokens follow that one directly, the next conversation that goes on to another turn is
-    rendered too: ``run`` keeps the tokens both write after the answer (the model writes them all before it
-    could write anything else, whether the chat ends there or goes on)."""
+    When other added tokens follow that one (after whitespace, or after text where the chat ends), the next
+    conversation that goes on to another turn is rendered too: ``run`` keeps the tokens of what both write after
+    the answer (the model writes it all before it could write anything else, whether the chat ends there or goes
+    on)."""
     result = Probe()
     by_length = sorted(set(t for t in added_tokens if t), key=len, reverse=True)
     fallback: Probe | None = None
@@ -328,11 +332,12 @@ def select(outcomes: Iterable[Outcome], added_tokens: Iterable[str]) -> Probe:
                 continue
             result.marker_seen = True
             tail = value
-            run = _token_run(tail, by_length)
+            pieces = _pieces(tail, by_length, text=not _goes_on(shape))
+            run = _tokens(pieces)
             if run:
                 result.token, result.run, result.tail, result.shape = run[0], run[:1], _kept(tail), shape
                 if len(run) > 1 and not _goes_on(shape):
-                    result.run = _common_run(run, outcomes, by_length)
+                    result.run = _common_run(pieces, outcomes, by_length)
                 return result
             if fallback is None or (not fallback.tail.strip() and tail.strip()):
                 fallback = Probe(tail=_kept(tail), shape=shape)
@@ -371,7 +376,7 @@ _GENERATION_TAG = re.compile(r"\{%-?\s*generation\s*-?%\}")
 
 
 def turn_end_run(probe: Probe, source: str) -> list[str]:
-    """The tokens written one right after the other after every answer (``Probe.run``), the first alone for a
+    """The tokens written in turn after every answer (``Probe.run``), the first alone for a
     template that marks what the model writes with ``{% generation %}``: its block may end before a later one
     (transformers' assistant mask leaves that one out, so assistant-only training never teaches it), and the
     probe does not see where the block ends."""
@@ -390,37 +395,64 @@ def _goes_on(shape: str) -> bool:
     return "assistant,user" in shape
 
 
-def _token_run(tail: str, by_length: list[str]) -> list[str]:
-    """The added tokens at the start of ``tail``, one after the other with nothing but whitespace around them
-    (the model writes that whitespace too); at most MAX_RUN of them (real runs hold two or three: a template that
-    writes a token a million times must not cost a million searches of the added tokens)."""
-    run: list[str] = []
-    at = 0
-    while len(run) < MAX_RUN:
-        at = _SPACE.match(tail, at).end()  # type: ignore[union-attr]
-        token = next((t for t in by_length if tail.startswith(t, at)), None)
-        if token is None:
+def _pieces(tail: str, by_length: list[str], text: bool) -> list[str | Text]:
+    """The start of ``tail`` as the model writes it: added tokens (``str``) and, between them, text (:class:`Text`).
+
+    The first token may follow whitespace only. Text between tokens counts where ``text`` is true, after the last
+    turn, where what the template writes after the answer ends that answer (Kimi K3 closes its tags,
+    ``<|close|>response<|sep|><|close|>message<|sep|>``, before ``<|end_of_msg|>``); before another turn, such text
+    may be the next turn's header, so the pieces end at it (and select keeps only what both write). At most MAX_RUN
+    tokens and TAIL_KEPT characters of text (real runs hold two to five: a template that writes a token a million
+    times must not cost a million searches of the added tokens)."""
+    by_first: dict[str, list[str]] = {}
+    for token in by_length:  # longest first within each list, as by_length is
+        by_first.setdefault(token[0], []).append(token)
+    pieces: list[str | Text] = []
+    count = written = at = 0
+    while count < MAX_RUN:
+        start, at, token = at, _SPACE.match(tail, at).end(), None  # type: ignore[union-attr]
+        while at < len(tail):
+            token = next((t for t in by_first.get(tail[at], ()) if tail.startswith(t, at)), None)
+            if token is not None or not (text and pieces) or written + at - start >= TAIL_KEPT:
+                break
+            at += 1
+        if token is None:  # what follows is no token, or text that no token ends within the limit
             break
-        run.append(token)
+        if at > start:
+            pieces.append(Text(tail[start:at]))
+            written += at - start
+        pieces.append(token)
+        count += 1
         at += len(token)
-    return run
+    return pieces
+
+
+class Text(str):
+    """Text the template writes between the tokens after an answer (``_pieces``)."""
+
+
+def _tokens(pieces: list[str | Text]) -> list[str]:
+    return [piece for piece in pieces if not isinstance(piece, Text)]
 
 
 MAX_RUN = 8
 _SPACE = re.compile(r"\s*")
 
 
-def _common_run(run: list[str], outcomes: Iterator[Outcome], by_length: list[str]) -> list[str]:
-    """The start of ``run`` (seen after the last turn) that the next conversation going on to another turn writes
-    too; only its first token when none renders, or when the limits stop the render."""
+def _common_run(pieces: list[str | Text], outcomes: Iterator[Outcome], by_length: list[str]) -> list[str]:
+    """The tokens of the start of ``pieces`` (seen after the last turn) that the next conversation going on to
+    another turn writes too, text included; only the first token when none renders, or when the limits stop the
+    render."""
+    run = _tokens(pieces)
     try:
         for shape, kind, value in outcomes:
             if kind == "tail" and _goes_on(shape):
-                later = _token_run(value, by_length)
+                later = _pieces(value, by_length, text=True)
                 common = 0
-                while common < min(len(run), len(later)) and run[common] == later[common]:
+                while common < min(len(pieces), len(later)) and pieces[common] == later[common] \
+                        and isinstance(pieces[common], Text) == isinstance(later[common], Text):
                     common += 1
-                return run[:max(common, 1)]
+                return _tokens(pieces[:common]) or run[:1]
     except TemplateLimitExceeded:
         pass
     return run[:1]

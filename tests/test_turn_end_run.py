@@ -32,14 +32,26 @@ def outcomes(last: str, going_on: str | None) -> list[tuple[str, str, str]]:
     ("<|im_end|> <|endoftext|>", "<|im_end|> <|endoftext|><|im_start|>", ["<|im_end|>", "<|endoftext|>"]),
     ("<|END_RESPONSE|>\n<|END_OF_TURN_TOKEN|>", "<|END_RESPONSE|>\n<|END_OF_TURN_TOKEN|><|START_OF_TURN_TOKEN|>",
      ["<|END_RESPONSE|>", "<|END_OF_TURN_TOKEN|>"]),
-    # text between two tokens ends the run
-    ("<|im_end|>x<|endoftext|>", "<|im_end|>x<|endoftext|>", ["<|im_end|>"]),
+    # text between two tokens is written too, where every answer is followed by it (Kimi K3 closes its tags before
+    # <|end_of_msg|>, its stop id)
+    ("<|im_end|>x<|endoftext|>", "<|im_end|>x<|endoftext|>", ["<|im_end|>", "<|endoftext|>"]),
+    ("<|close|>response<|sep|><|close|>message<|sep|><|end_of_msg|>",
+     "<|close|>response<|sep|><|close|>message<|sep|><|end_of_msg|><|open|>message role=\"user\"<|sep|>",
+     ["<|close|>", "<|sep|>", "<|close|>", "<|sep|>", "<|end_of_msg|>"]),
+    # ... and not where the next turn writes other text there
+    ("<|im_end|>x<|endoftext|>", "<|im_end|>y<|endoftext|>", ["<|im_end|>"]),
+    ("<|im_end|>\nx<|endoftext|>", "<|im_end|>\n<|im_start|>user\n", ["<|im_end|>"]),
+    # text before the first token: no run (EOS011 says the answer ends in text)
+    ("x<|im_end|>", "x<|im_end|>\n", None),
     # no conversation goes on to another turn: only the first token
     ("<|END_RESPONSE|><|END_OF_TURN_TOKEN|>", None, ["<|END_RESPONSE|>"]),
 ])
 def test_the_run_is_what_every_answer_is_followed_by(last, going_on, run):
-    probe = select(outcomes(last, going_on), ADDED)
-    assert probe.token == run[0] and probe.run == run and probe.shape == "user,assistant"
+    probe = select(outcomes(last, going_on), ADDED + ["<|close|>", "<|sep|>", "<|end_of_msg|>", "<|open|>"])
+    if run is None:
+        assert probe.token is None and probe.run == []
+    else:
+        assert probe.token == run[0] and probe.run == run and probe.shape == "user,assistant"
 
 
 def test_a_run_seen_only_between_turns_is_one_token():
@@ -218,3 +230,20 @@ def test_a_probe_keeps_only_the_start_of_the_text_after_an_answer(after):
     assert len(probe.tail) <= TAIL_KEPT + 64
     assert probe.token == ("<|im_end|>" if after == "<|im_end|>" else None)
     assert probe.tail.split()[0].startswith("<|im_end|>###" if after == "<|im_end|>" else "###")
+
+
+def test_a_tool_use_template_that_prints_each_argument_description_renders():
+    """CohereForAI c4ai-command-r-plus (and c4ai-command-r-v01, 08-2024) ship a tool_use template that writes
+    ``param_name + ' (' + type + '): ' + param_fields.description`` for every argument: the sample tools describe
+    theirs, as transformers' get_json_schema() does, or every render fails and the template is EOS014."""
+    from eos_guard.template import probe_named_template
+
+    source = ("{% for m in messages %}{% if loop.first %}<|START_OF_TURN_TOKEN|><|SYSTEM_TOKEN|>"
+              "{% for tool in tools %}{% set tool = tool.function %}def {{ tool.name }}():\n"
+              "{% for name, fields in tool.parameters.properties|items %}{{ name + ': ' + fields.description }}"
+              "{% endfor %}{% endfor %}<|END_OF_TURN_TOKEN|>{% endif %}<|START_OF_TURN_TOKEN|>"
+              "{{ '<|CHATBOT_TOKEN|>' if m.role == 'assistant' else '<|USER_TOKEN|>' }}{{ m.content }}"
+              "<|END_OF_TURN_TOKEN|>{% endfor %}")
+    probe = probe_named_template("tool_use", source, {}, ADDED + ["<|SYSTEM_TOKEN|>", "<|CHATBOT_TOKEN|>"],
+                                 Limits(cache=False))
+    assert probe.token == "<|END_OF_TURN_TOKEN|>" and not probe.errors

@@ -45,7 +45,7 @@ def target_id(model: ResolvedModel) -> int | None:
 
 def stop_id(model: ResolvedModel, stop: StopSet) -> int | None:
     """The id a chat answer stops on in that runtime, if it lists it: the first of the tokens the template writes
-    one right after the other after every answer that the runtime lists (``Terminator.run_ids``: the model writes
+    in turn after every answer that the runtime lists (``Terminator.run_ids``: the model writes
     them in turn), else the answer's id (:func:`target_id`)."""
     target, terminator = target_id(model), model.terminator
     if target is None or terminator is None or terminator.token is None:
