@@ -559,6 +559,45 @@ def test_pretraining_blocks_prefixed_with_bos_without_any_eos_are_not_reported(w
     assert eos_guard.check_batch(batch, stops(with_bos), with_bos.pad_token_id) == []
 
 
+def _one_row_batches(tokenizer, features: list[dict]) -> list:
+    """``per_device_train_batch_size=1``: each example collated alone, so no batch has padding."""
+    from transformers import DataCollatorForLanguageModeling
+
+    collator = DataCollatorForLanguageModeling(tokenizer, mlm=False, return_tensors="np")
+    return [collator([feature]) for feature in features]
+
+
+def test_text_without_terminator_in_batches_of_one_row(tok):
+    """A batch of one row shows no sequence end, but examples in batches of their own are of different lengths,
+    as blocks cut from concatenated text are not: the missing terminator is EOS024 (it was no finding)."""
+    texts = [{"input_ids": tok(f"{q} {a}", add_special_tokens=False)["input_ids"]} for q, a in story.QA]
+    batches = _one_row_batches(tok, texts)  # they open with "what", "how", "where", "when": no common opening
+    assert all(b["attention_mask"].all() for b in batches) and len({b["input_ids"].shape[1] for b in batches}) > 2
+    assert codes(check_batches(batches, stops(tok), tok.pad_token_id)) == ["EOS024"]
+
+
+def test_truncation_of_some_texts_in_batches_of_one_row(tok):
+    """Plain texts that end with the eos, each in a batch of its own, half of them cut at 18: EOS026 (it was no
+    finding: full rows ending without a stop read as blocks)."""
+    texts = [tok(f"{q} {a}", add_special_tokens=False)["input_ids"] + [tok.eos_token_id] for q, a in story.QA]
+    assert min(len(t) for t in texts) < 18 < max(len(t) for t in texts)
+    batches = _one_row_batches(tok, [{"input_ids": t[:18]} for t in texts])
+    [finding] = check_batches(batches, stops(tok), tok.pad_token_id)
+    assert finding.code == "EOS026" and str(finding.severity) == "warning"
+    cut = sum(len(t) > 18 for t in texts)
+    assert finding.message.startswith(f"{cut} of 8 sequences")
+
+
+@pytest.mark.parametrize("keep_tail", [False, True], ids=["full-blocks", "shorter-last-block"])
+def test_pretraining_blocks_in_batches_of_one_row_are_not_reported(tok, keep_tail):
+    """run_clm's blocks (all as long) and TRL's wrapped blocks (the last one shorter), one a batch, without an eos:
+    one shorter row is what wrapping leaves, so nothing is reported."""
+    stream = [t for f in plain(tok) for t in f["input_ids"]]
+    blocks = wrapped([{"input_ids": stream}], 20, keep_tail)
+    assert len({len(b["input_ids"]) for b in blocks}) == (2 if keep_tail else 1)
+    assert check_batches(_one_row_batches(tok, blocks), stops(tok), tok.pad_token_id) == []
+
+
 def test_one_unpadded_example_without_a_loss_mask_looks_like_a_chunk():
     """No padding, no -100, no packing: where the sequence ends is not visible, so nothing is reported."""
     batch = {"input_ids": [[1, 5, 6, 7]], "attention_mask": [[1, 1, 1, 1]], "labels": [[1, 5, 6, 7]]}

@@ -21,7 +21,8 @@ class SequencesEndWithoutStop(BatchRule):
     Whose end counts:
 
     - a sequence that ends before padding, or where the next packed one starts, when the batches show where
-      their sequences end (padding, packed sequences, a loss mask); not a packed one as long as the longest
+      their sequences end (padding, packed sequences, a loss mask, rows of different lengths: in one batch, or
+      two full rows or more shorter than another, as batches of one example each make them); not a packed one as long as the longest
       when packing split the sequences longer than `max_length` into pieces instead of truncating them (TRL's
       `packing_strategy="bfd_split"`: half the supervised packed sequences or more, two or more, open with one
       token that marks where texts start, one found inside them only right after a stop id, as a chat
@@ -42,10 +43,13 @@ class SequencesEndWithoutStop(BatchRule):
       tokens (Zephyr-style rows, whose turns open with their role's token). Wrapped text pads only the last
       block of each part of the dataset packed on its own (a batch of `datasets.map`, a process's shard), and
       that block starts mid-text;
-    - or the rows show where their texts end, two rows or more before padding or a loss mask (label -100) in a
-      row, and no full row holds a stop id followed by more than two tokens (one text per row, as in plain-text
-      fine-tuning). One padded row is not enough: wrapping one long document leaves one, beside full blocks
-      that hold no stop id either.
+    - or the rows show where their texts end, two rows or more before padding, two full rows or more shorter
+      than another full row (`per_device_train_batch_size=1`: no batch is padded, but examples are of different
+      lengths, and blocks cut from concatenated text are all as long but the last of each part), or a loss mask
+      (label -100) in a row, and no full row holds a stop id followed by more than two tokens (one text per row,
+      as in plain-text fine-tuning). One padded or shorter row is not enough: wrapping one long document leaves
+      one, beside full blocks that hold no stop id either. Rows the caller said were wrapped or split
+      (`packing="wrapped"` or `"bfd_split"`) are never compared by length.
 
     The batches cannot always show how their rows were made: plain text without a bos reads the same whether
     a row or a packed sequence as long as the longest was cut at `max_length` or goes on in the next block or

@@ -160,6 +160,34 @@ def test_padding_to_max_length_with_labels_copied_and_pad_equal_to_eos_trains(tm
     assert list(callback.data_report.findings()) == []
 
 
+@pytest.mark.parametrize("eos", [False, True], ids=["no-eos", "eos-appended"])
+def test_plain_text_one_example_a_batch(tmp_path, eos):
+    """``per_device_train_batch_size=1`` (with gradient accumulation, the usual way to fit a large model): no
+    batch has padding. Texts tokenized as the tokenizer does it (it adds no eos) never show the terminator, and
+    the callback stops training with EOS024 (it let it train: each row alone read as a block of concatenated
+    text); with the eos appended, it trains."""
+    from transformers import DataCollatorForLanguageModeling
+
+    from eos_guard.integrations.transformers import EosGuardCallback, EosGuardCheckError
+
+    tokenizer = tokenizer_with(story.BASE_EOS)
+    ids = [tokenizer(f"{q} {a}")["input_ids"] + ([tokenizer.eos_token_id] if eos else []) for q, a in story.QA]
+    assert not any(tokenizer.eos_token_id in row for row in ids) or eos
+    callback = EosGuardCallback()
+    trainer = story.trainer_for(story.build_model(tokenizer), tokenizer, tmp_path / "out", 1, callbacks=[callback],
+                                batch_size=1, save_strategy="no", dataset=[{"input_ids": row} for row in ids],
+                                data_collator=DataCollatorForLanguageModeling(tokenizer, mlm=False))
+    if eos:
+        trainer.train()
+        assert trainer.state.global_step == 1 and list(callback.data_report.findings()) == []
+        return
+    with pytest.raises(EosGuardCheckError) as raised:
+        trainer.train()
+    assert trainer.state.global_step == 0
+    assert str(raised.value).startswith("eos-guard: the first 8 training batches do not train the model to stop")
+    assert [f.code for f in raised.value.report.findings()] == ["EOS024"]
+
+
 # -- the check must not change what is trained -------------------------------------------------------------
 
 def _trained(tmp_path: Path, name: str, callbacks: list, seedable: bool) -> tuple[list, list]:
