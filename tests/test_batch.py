@@ -1048,12 +1048,17 @@ def test_texts_without_the_terminator_that_happen_to_be_as_long_are_told_from_tr
     assert len(same) == 3 and batch["attention_mask"].all()
     [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id)
     assert (finding.code, str(finding.severity)) == ("EOS026", "error")
+    # no stop id anywhere, not even in a prompt: the message names both fixes (it named only "raise max_length")
+    assert finding.message.endswith("raise max_length or drop the examples that exceed it; if no example is longer "
+                                    "than 19 tokens, the formatted text lacks the terminator instead: append it to "
+                                    "every example")
     for packing in (None, False):
         [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id, packing=packing, max_length=64)
         assert (finding.code, str(finding.severity)) == ("EOS024", "error")
     [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id, max_length=19)
     assert (finding.code, str(finding.severity)) == ("EOS026", "error")
     assert "each fills max_length (19 tokens) and supervised to its last token" in finding.message
+    assert finding.message.endswith("raise max_length or drop the examples that exceed it")
 
 
 @pytest.mark.parametrize(("arguments", "message"), [

@@ -78,7 +78,8 @@ class SequencesEndWithoutStop(BatchRule):
     -100, no stop id anywhere: chat examples cut before their first terminator), only if the rows open as
     examples do (the same first and second token, as above); blocks of concatenated text are not reported.
     Texts formatted without the terminator that happen to be all as long read the same: without `max_length`
-    the batch cannot tell them from truncation. With it (and from `SFTConfig` in the callback), sequences
+    the batch cannot tell them from truncation, and when no stop id appears anywhere in it (not even masked, in
+    a prompt) the message names both fixes. With it (and from `SFTConfig` in the callback), sequences
     shorter than `max_length` were not cut, and EOS024 reports the missing terminator.
 
     ## Why it breaks generation
@@ -117,12 +118,17 @@ class SequencesEndWithoutStop(BatchRule):
             first = supervised[0]
             length = f"is as long as the longest ({view.longest} tokens)" if view.max_length is None else \
                 f"fills max_length ({view.max_length} tokens)"
+            # Without max_length and with no stop id anywhere, texts formatted without the terminator that happen
+            # to be all as long read the same: name that fix too.
+            unknown = view.max_length is None and not view.masked_stops
+            also = f"; if no example is longer than {view.longest} tokens, the formatted text lacks the terminator " \
+                "instead: append it to every example" if unknown else ""
             yield self.batch_finding(view, f"{len(supervised)} of {len(supervised)} sequences (100%) in "
                                            f"{view.where()} do not end their last supervised span with a stop id "
                                            f"{view.stop_list()}: each {length} and supervised to its last token "
                                            "(truncated at max_length), "
                                            "and no supervised label is a stop id, so the model is never trained "
-                                           "to stop; raise max_length or drop the examples that exceed it",
+                                           f"to stop; raise max_length or drop the examples that exceed it{also}",
                                  Token(first, last_span(first)[-1]), Severity.ERROR)
             return
         if not view.trained_stops:
