@@ -260,9 +260,10 @@ def _sft_trainer(tmp_path: Path, tokenizer, callbacks: list, rows: list | None =
     from datasets import Dataset
 
     data = Dataset.from_list(rows if rows is not None else [{"messages": c} for c in story.conversations()])
-    args = trl.SFTConfig(output_dir=str(tmp_path / "sft"), max_steps=1, per_device_train_batch_size=8,
-                         learning_rate=3e-3, report_to="none", use_cpu=True, save_strategy="no",
-                         logging_strategy="no", disable_tqdm=True, seed=story.SEED, **config)
+    config = {"per_device_train_batch_size": 8, **config}
+    args = trl.SFTConfig(output_dir=str(tmp_path / "sft"), max_steps=1, learning_rate=3e-3, report_to="none",
+                         use_cpu=True, save_strategy="no", logging_strategy="no", disable_tqdm=True, seed=story.SEED,
+                         **config)
     return trl.SFTTrainer(model=story.build_model(tokenizer), args=args, train_dataset=data,
                           processing_class=tokenizer, callbacks=callbacks)
 
@@ -302,6 +303,62 @@ def test_sft_trainer_with_pad_equal_to_eos_passes(tmp_path, config):
     else:
         packed = bool(config)
         assert ("position_ids" in batch and batch["input_ids"].shape[0] == 1) == packed
+    trainer.train()
+    assert trainer.state.global_step == 1
+    assert list(callback.data_report.findings()) == []
+
+
+# ChatML with {% generation %} marks around each answer and its <|im_end|>, as assistant_only_loss needs them
+KEEPS_TERMINATOR = (
+    "{% for message in messages %}{% if message['role'] == 'assistant' %}{{ '<|im_start|>assistant\\n' }}"
+    "{% generation %}{{ message['content'] + '<|im_end|>' }}{% endgeneration %}{{ '\\n' }}"
+    "{% else %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
+    "{% endif %}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}")
+
+
+def _prompt_completion(conversational: bool) -> list[dict]:
+    if conversational:  # the last answer is the completion, the turns before it the prompt
+        return [{"prompt": c[:-1], "completion": c[-1:]} for c in story.conversations()]
+    return [{"prompt": f"{q} ", "completion": a} for q, a in story.QA] * 2  # SFTTrainer appends the eos
+
+
+@pytest.mark.parametrize(("rows", "config"), [
+    # keep_end cuts the start off every conversation longer than 20 (all of them): the rows open mid-text, and
+    # each ends with its terminator
+    pytest.param(None, {"max_length": 20, "truncation_mode": "keep_end"}, id="keep-end"),
+    pytest.param(None, {"max_length": 20, "truncation_mode": "keep_end", "per_device_train_batch_size": 1},
+                 id="keep-end-one-a-batch"),
+    pytest.param(None, {"max_length": 20, "truncation_mode": "keep_end", "assistant_only_loss": True,
+                        "template": KEEPS_TERMINATOR}, id="keep-end-assistant-only"),
+    pytest.param(_prompt_completion(True), {"max_length": 12, "truncation_mode": "keep_end"},
+                 id="keep-end-prompt-completion"),
+    pytest.param(None, {"assistant_only_loss": True, "template": KEEPS_TERMINATOR}, id="assistant-only"),
+    pytest.param(None, {"assistant_only_loss": True, "template": KEEPS_TERMINATOR, "padding_free": True,
+                        "max_length": None}, id="assistant-only-padding-free"),
+    pytest.param(_prompt_completion(False), {}, id="prompt-completion-text"),
+    pytest.param(_prompt_completion(True), {}, id="prompt-completion-conversational"),
+    pytest.param(_prompt_completion(True), {"completion_only_loss": False}, id="prompt-completion-full-loss"),
+    pytest.param(None, {"per_device_train_batch_size": 1}, id="one-a-batch"),
+])
+def test_sft_trainer_data_paths_with_pad_equal_to_eos_pass(tmp_path, rows, config):
+    """The other ways SFTTrainer makes rows from correct data, each with pad == eos (TRL's collator pads labels
+    by position): no finding. ``truncation_mode="keep_end"`` (deprecated in TRL 1.16, still run) keeps each
+    sequence's end, terminator included, and cuts its start: the rows open mid-conversation, which is neither a
+    missing terminator nor truncation of it."""
+    from eos_guard.integrations.transformers import EosGuardCallback, first_batches
+
+    config = dict(config)
+    tokenizer = tokenizer_with(story.TERMINATOR)
+    if "template" in config:
+        tokenizer.chat_template = config.pop("template")
+    callback = EosGuardCallback()
+    trainer = _sft_trainer(tmp_path, tokenizer, [callback], rows=rows, **config)
+    if config.get("truncation_mode") == "keep_end":
+        read = first_batches(trainer.get_train_dataloader(), callback.data_batches)
+        texts = [r[:sum(m)] for b in read for r, m in zip(b["input_ids"].tolist(), b["attention_mask"].tolist())]
+        im_start, im_end = tokenizer.convert_tokens_to_ids(["<|im_start|>", story.TERMINATOR])
+        cut = [t for t in texts if len(t) == config["max_length"] and t[0] != im_start]
+        assert cut and all(im_end in t[-2:] for t in cut)  # each opens mid-text and keeps its terminator
     trainer.train()
     assert trainer.state.global_step == 1
     assert list(callback.data_report.findings()) == []
@@ -612,13 +669,18 @@ def test_sft_trainer_packing_plain_text_without_truncating_is_no_truncation(tmp_
     assert list(callback.data_report.findings()) == []
 
 
-@pytest.mark.parametrize("config", [
-    pytest.param({"max_length": 24}, id="padded"),
+@pytest.mark.parametrize(("config", "share"), [
+    pytest.param({"max_length": 24}, "8 of 16 sequences (50%)", id="padded"),
     # plain texts that mostly open with "what": it was no finding, read as bfd_split's pieces
-    pytest.param({"packing": True, "max_length": 24}, id="packed-bfd"),
+    pytest.param({"packing": True, "max_length": 24}, "8 of 16 sequences (50%)", id="packed-bfd"),
+    # one text a batch: no padding anywhere, but texts of different lengths (it was no finding: full rows that end
+    # without a stop id read as blocks of concatenated text)
+    pytest.param({"max_length": 24, "per_device_train_batch_size": 1}, "5 of 8 sequences (62%)",
+                 id="one-text-a-batch"),
 ])
-def test_sft_trainer_truncating_plain_text_is_reported(tmp_path, config):
-    """The true positive beside the cases above: the texts longer than 24 cut at max_length, half of them."""
+def test_sft_trainer_truncating_plain_text_is_reported(tmp_path, config, share):
+    """The true positive beside the cases above: the texts longer than 24 cut at max_length (half of them; 5 of
+    the first 8, which one text a batch reads)."""
     from eos_guard.integrations.transformers import EosGuardCallback
 
     callback = EosGuardCallback()
@@ -626,7 +688,7 @@ def test_sft_trainer_truncating_plain_text_is_reported(tmp_path, config):
     trainer.train()  # a warning: logged, training goes on
     [finding] = callback.data_report.findings()
     assert (finding.code, str(finding.severity)) == ("EOS026", "warning")
-    assert finding.message.startswith("8 of 16 sequences (50%)")
+    assert finding.message.startswith(share)
 
 
 def test_sft_trainer_conversations_without_a_terminator_of_one_length_are_no_truncation(tmp_path):
