@@ -259,6 +259,27 @@ def test_truncation_cuts_the_terminator_off_some_sequences(tok):
     assert (finding.location.line, finding.location.column) == (9, len(features[8]["input_ids"]) - 5)
 
 
+def test_examples_without_the_terminator_below_max_length_are_named_as_such(tok):
+    """Half the conversations formatted without their last "<|im_end|>\\n": the other half train the stop id. Given
+    max_length, which none of them reaches, nothing was cut: the message names the missing terminator and its
+    fix alone (it said "truncated at max_length, or missing the terminator; raise max_length")."""
+    from transformers import DataCollatorForLanguageModeling
+
+    features = chat(tok)[:8]
+    features = [{"input_ids": f["input_ids"][:-2] if i % 2 else f["input_ids"]} for i, f in enumerate(features)]
+    batch = DataCollatorForLanguageModeling(tok, mlm=False, return_tensors="np")(features)
+    [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id, max_length=64)
+    assert (finding.code, str(finding.severity)) == ("EOS026", "warning")
+    assert finding.message == (
+        "4 of 8 sequences (50%) in the batch do not end their last supervised span with a stop id [43, 45]; none of "
+        "them reaches max_length (64 tokens), so truncation did not cut it: the formatted text lacks the terminator; "
+        "append the terminator (the chat template's, or tokenizer.eos_token) to every example")
+    for max_length in (None, len(features[1]["input_ids"])):  # unknown, or as long as the second: it may be cut
+        [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id, max_length=max_length)
+        assert finding.message.endswith("(truncated at max_length, or missing the terminator); raise max_length or "
+                                        "drop the examples that exceed it")
+
+
 def test_truncation_of_every_example_in_full_rows_is_told_from_pretraining_blocks(tok):
     """Full-sequence loss, every conversation longer than max_length=20: full rows, no padding and no -100, as
     run_clm's blocks. But every row starts with <|im_start|> and supervises the prompt's <|im_end|>: each row is

@@ -82,6 +82,11 @@ class SequencesEndWithoutStop(BatchRule):
     a prompt) the message names both fixes. With it (and from `SFTConfig` in the callback), sequences
     shorter than `max_length` were not cut, and EOS024 reports the missing terminator.
 
+    The warning's message names truncation and a missing terminator both, except when `max_length` is given
+    and none of the sequences that end without a stop id reaches it: none was cut, so it says the formatted
+    text lacks the terminator and names that fix alone (a template that writes none, under which the next
+    turn's opening is the stop id).
+
     ## Why it breaks generation
     Usually truncation: an example longer than `max_length` loses its end, terminator included, so the model
     is trained on answers that stop mid-sentence without ending the turn. A few such sequences are harmless;
@@ -139,7 +144,13 @@ class SequencesEndWithoutStop(BatchRule):
             return
         share = f"{len(open_ended)} of {len(known)} sequences ({len(open_ended) / len(known):.0%})"
         first = open_ended[0]
+        if view.max_length is not None and not any(view.cut(s) for s in open_ended):
+            # none reaches max_length, so none was cut: the text was formatted without the terminator
+            why = f"; none of them reaches max_length ({view.max_length} tokens), so truncation did not cut it: the " \
+                "formatted text lacks the terminator; append the terminator (the chat template's, or " \
+                "tokenizer.eos_token) to every example"
+        else:
+            why = " (truncated at max_length, or missing the terminator); raise max_length or drop the examples " \
+                "that exceed it"
         yield self.batch_finding(view, f"{share} in {view.where()} do not end their last supervised span with a "
-                                       f"stop id {view.stop_list()} (truncated at max_length, or missing the "
-                                       "terminator); raise max_length or drop the examples that exceed it",
-                                 Token(first, last_span(first)[-1]))
+                                       f"stop id {view.stop_list()}{why}", Token(first, last_span(first)[-1]))

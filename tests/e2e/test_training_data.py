@@ -716,6 +716,29 @@ def test_sft_trainer_conversations_without_a_terminator_of_one_length_are_no_tru
     assert [f.code for f in raised.value.report.findings()] == ["EOS024"]
 
 
+def test_sft_trainer_template_without_a_terminator_is_named_as_such(tmp_path):
+    """A ChatML-like template that closes no turn with <|im_end|>: the stop id align() finds after the answer is the
+    next turn's <|im_start|>, trained before each answer, so some stop id is supervised and the finding is EOS026,
+    a warning. No conversation reaches SFTConfig's max_length (1024): the message names the missing terminator
+    and its fix alone (it said "truncated at max_length, or missing the terminator; raise max_length")."""
+    from eos_guard.align import stop_ids
+    from eos_guard.integrations.transformers import EosGuardCallback
+
+    tokenizer = tokenizer_with(story.BASE_EOS)
+    tokenizer.chat_template = ("{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\\n' + m['content'] + '\\n' }}"
+                               "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}")
+    callback = EosGuardCallback()
+    trainer = _sft_trainer(tmp_path, tokenizer, [callback])
+    assert tokenizer.convert_tokens_to_ids("<|im_start|>") in stop_ids(trainer.model, tokenizer)
+    trainer.train()  # a warning: logged, training goes on
+    [finding] = callback.data_report.findings()
+    assert (finding.code, str(finding.severity)) == ("EOS026", "warning")
+    assert finding.message.startswith("16 of 16 sequences (100%)")
+    assert finding.message.endswith("none of them reaches max_length (1024 tokens), so truncation did not cut it: the "
+                                    "formatted text lacks the terminator; append the terminator (the chat template's, "
+                                    "or tokenizer.eos_token) to every example")
+
+
 def test_sft_trainer_without_packing_on_blocks_the_caller_cut_is_no_truncation(tmp_path):
     """A data set passed already tokenized, as blocks of 32 cut from the concatenated documents (run_clm's
     group_texts: the remainder dropped), with SFTConfig's defaults (no packing, max_length 1024): SFTTrainer
