@@ -259,6 +259,27 @@ def test_truncation_cuts_the_terminator_off_some_sequences(tok):
     assert (finding.location.line, finding.location.column) == (9, len(features[8]["input_ids"]) - 5)
 
 
+def test_examples_without_the_terminator_below_max_length_are_named_as_such(tok):
+    """Half the conversations formatted without their last "<|im_end|>\\n": the other half train the stop id. Given
+    max_length, which none of them reaches, nothing was cut: the message names the missing terminator and its
+    fix alone (it said "truncated at max_length, or missing the terminator; raise max_length")."""
+    from transformers import DataCollatorForLanguageModeling
+
+    features = chat(tok)[:8]
+    features = [{"input_ids": f["input_ids"][:-2] if i % 2 else f["input_ids"]} for i, f in enumerate(features)]
+    batch = DataCollatorForLanguageModeling(tok, mlm=False, return_tensors="np")(features)
+    [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id, max_length=64)
+    assert (finding.code, str(finding.severity)) == ("EOS026", "warning")
+    assert finding.message == (
+        "4 of 8 sequences (50%) in the batch do not end their last supervised span with a stop id [43, 45]; none of "
+        "them reaches max_length (64 tokens), so truncation did not cut it: the formatted text lacks the terminator; "
+        "append the terminator (the chat template's, or tokenizer.eos_token) to every example")
+    for max_length in (None, len(features[1]["input_ids"])):  # unknown, or as long as the second: it may be cut
+        [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id, max_length=max_length)
+        assert finding.message.endswith("(truncated at max_length, or missing the terminator); raise max_length or "
+                                        "drop the examples that exceed it")
+
+
 def test_truncation_of_every_example_in_full_rows_is_told_from_pretraining_blocks(tok):
     """Full-sequence loss, every conversation longer than max_length=20: full rows, no padding and no -100, as
     run_clm's blocks. But every row starts with <|im_start|> and supervises the prompt's <|im_end|>: each row is
@@ -557,6 +578,45 @@ def test_pretraining_blocks_prefixed_with_bos_without_any_eos_are_not_reported(w
     batch = DataCollatorForLanguageModeling(with_bos, mlm=False, return_tensors="np")(blocks)
     assert batch["attention_mask"].all()
     assert eos_guard.check_batch(batch, stops(with_bos), with_bos.pad_token_id) == []
+
+
+def _one_row_batches(tokenizer, features: list[dict]) -> list:
+    """``per_device_train_batch_size=1``: each example collated alone, so no batch has padding."""
+    from transformers import DataCollatorForLanguageModeling
+
+    collator = DataCollatorForLanguageModeling(tokenizer, mlm=False, return_tensors="np")
+    return [collator([feature]) for feature in features]
+
+
+def test_text_without_terminator_in_batches_of_one_row(tok):
+    """A batch of one row shows no sequence end, but examples in batches of their own are of different lengths,
+    as blocks cut from concatenated text are not: the missing terminator is EOS024 (it was no finding)."""
+    texts = [{"input_ids": tok(f"{q} {a}", add_special_tokens=False)["input_ids"]} for q, a in story.QA]
+    batches = _one_row_batches(tok, texts)  # they open with "what", "how", "where", "when": no common opening
+    assert all(b["attention_mask"].all() for b in batches) and len({b["input_ids"].shape[1] for b in batches}) > 2
+    assert codes(check_batches(batches, stops(tok), tok.pad_token_id)) == ["EOS024"]
+
+
+def test_truncation_of_some_texts_in_batches_of_one_row(tok):
+    """Plain texts that end with the eos, each in a batch of its own, half of them cut at 18: EOS026 (it was no
+    finding: full rows ending without a stop read as blocks)."""
+    texts = [tok(f"{q} {a}", add_special_tokens=False)["input_ids"] + [tok.eos_token_id] for q, a in story.QA]
+    assert min(len(t) for t in texts) < 18 < max(len(t) for t in texts)
+    batches = _one_row_batches(tok, [{"input_ids": t[:18]} for t in texts])
+    [finding] = check_batches(batches, stops(tok), tok.pad_token_id)
+    assert finding.code == "EOS026" and str(finding.severity) == "warning"
+    cut = sum(len(t) > 18 for t in texts)
+    assert finding.message.startswith(f"{cut} of 8 sequences")
+
+
+@pytest.mark.parametrize("keep_tail", [False, True], ids=["full-blocks", "shorter-last-block"])
+def test_pretraining_blocks_in_batches_of_one_row_are_not_reported(tok, keep_tail):
+    """run_clm's blocks (all as long) and TRL's wrapped blocks (the last one shorter), one a batch, without an eos:
+    one shorter row is what wrapping leaves, so nothing is reported."""
+    stream = [t for f in plain(tok) for t in f["input_ids"]]
+    blocks = wrapped([{"input_ids": stream}], 20, keep_tail)
+    assert len({len(b["input_ids"]) for b in blocks}) == (2 if keep_tail else 1)
+    assert check_batches(_one_row_batches(tok, blocks), stops(tok), tok.pad_token_id) == []
 
 
 def test_one_unpadded_example_without_a_loss_mask_looks_like_a_chunk():
@@ -1009,12 +1069,17 @@ def test_texts_without_the_terminator_that_happen_to_be_as_long_are_told_from_tr
     assert len(same) == 3 and batch["attention_mask"].all()
     [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id)
     assert (finding.code, str(finding.severity)) == ("EOS026", "error")
+    # no stop id anywhere, not even in a prompt: the message names both fixes (it named only "raise max_length")
+    assert finding.message.endswith("raise max_length or drop the examples that exceed it; if no example is longer "
+                                    "than 19 tokens, the formatted text lacks the terminator instead: append it to "
+                                    "every example")
     for packing in (None, False):
         [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id, packing=packing, max_length=64)
         assert (finding.code, str(finding.severity)) == ("EOS024", "error")
     [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id, max_length=19)
     assert (finding.code, str(finding.severity)) == ("EOS026", "error")
     assert "each fills max_length (19 tokens) and supervised to its last token" in finding.message
+    assert finding.message.endswith("raise max_length or drop the examples that exceed it")
 
 
 @pytest.mark.parametrize(("arguments", "message"), [

@@ -201,15 +201,36 @@ class BatchView:
         return not unlike
 
     @cached_property
+    def full_rows_differ(self) -> bool:
+        """Whether two full rows or more (one sequence, no padding) are shorter than another full row: a batch of one
+        row (``per_device_train_batch_size=1``) has no padding, but examples in batches of their own end where their
+        texts do, at different lengths. Blocks cut from concatenated text are all as long (run_clm's ``group_texts``
+        drops the rest; TRL's wrapped packing leaves one shorter block for each part of the data set packed on its
+        own), so this never counts when the caller said the rows were wrapped or split (``packing``)."""
+        if self.packing in CONTINUED:
+            return False
+        full = [s.full_row for s in self.sequences if s.ids is not None and s.full_row and not self.packed(s)]
+        return sum(1 for length in full if length < max(full)) >= 2
+
+    @cached_property
+    def shows_ends(self) -> bool:
+        """Whether the batches show where their sequences end: one of them does (padding, packed sequences, a loss
+        mask, rows of different lengths), or full rows in different batches are of different lengths
+        (:attr:`full_rows_differ`)."""
+        return self.ends_visible or self.full_rows_differ
+
+    @cached_property
     def rows_show_text_ends(self) -> bool:
         """Whether rows of one sequence show where their texts end, as examples do and blocks cut from concatenated
-        text do not: two rows or more end before padding, or some row holds a loss mask (a label -100 after its
-        first token, padding left out). Wrapped packing pads only the last block of each part of the data set
-        packed on its own (TRL packs each batch of ``datasets.map`` apart): one long document, or documents
-        longer than a block, leave one padded row whose full rows hold no stop id either."""
+        text do not: two rows or more end before padding or before the longest full row
+        (:attr:`full_rows_differ`), or some row holds a loss mask (a label -100 after its first token, padding left
+        out). Wrapped packing pads only the last block of each part of the data set packed on its own (TRL packs
+        each batch of ``datasets.map`` apart): one long document, or documents longer than a block, leave one
+        padded row whose full rows hold no stop id either."""
         unpacked = [s for s in self.sequences if s.ids is not None and not self.packed(s)]
         padded = [s for s in unpacked if not s.full_row]
-        return len(padded) >= 2 or any(label < 0 for s in unpacked for label in s.labels[1:])
+        return len(padded) >= 2 or self.full_rows_differ or \
+            any(label < 0 for s in unpacked for label in s.labels[1:])
 
     @cached_property
     def rows_are_examples(self) -> bool:
@@ -226,7 +247,7 @@ class BatchView:
             return self.packing in EXAMPLES
         if self.rows_open_as_examples or self.padded_rows_open_as_examples:
             return True
-        return self.ends_visible and self.rows_show_text_ends and \
+        return self.shows_ends and self.rows_show_text_ends and \
             not any(self.inner_stops(s) for s in self.sequences if s.full_row and not self.packed(s))
 
     @cached_property
@@ -275,7 +296,7 @@ class BatchView:
             return self.rows_are_examples
         if packed and self.packing_split and len(sequence.positions) == self.longest:
             return False
-        return self.ends_visible
+        return self.shows_ends
 
     @cached_property
     def longest(self) -> int:
@@ -316,9 +337,9 @@ class BatchView:
         supervised = [s for s in self.sequences if s.supervised]
         known = self.packing in EXAMPLES  # the caller said each sequence is one example
         if len(supervised) >= 2 and all(self.cut(s) for s in supervised) and \
-                (known or self.ends_visible or self.masked_stops or self.rows_open_as_examples):
+                (known or self.shows_ends or self.masked_stops or self.rows_open_as_examples):
             return "cut"
-        return "absent" if known or self.ends_visible or self.masked_stops or self.rows_open_as_examples else None
+        return "absent" if known or self.shows_ends or self.masked_stops or self.rows_open_as_examples else None
 
     def stop_list(self) -> str:
         return "[" + ", ".join(str(i) for i in sorted(self.stop_ids)) + "]"

@@ -21,7 +21,8 @@ class SequencesEndWithoutStop(BatchRule):
     Whose end counts:
 
     - a sequence that ends before padding, or where the next packed one starts, when the batches show where
-      their sequences end (padding, packed sequences, a loss mask); not a packed one as long as the longest
+      their sequences end (padding, packed sequences, a loss mask, rows of different lengths: in one batch, or
+      two full rows or more shorter than another, as batches of one example each make them); not a packed one as long as the longest
       when packing split the sequences longer than `max_length` into pieces instead of truncating them (TRL's
       `packing_strategy="bfd_split"`: half the supervised packed sequences or more, two or more, open with one
       token that marks where texts start, one found inside them only right after a stop id, as a chat
@@ -42,10 +43,13 @@ class SequencesEndWithoutStop(BatchRule):
       tokens (Zephyr-style rows, whose turns open with their role's token). Wrapped text pads only the last
       block of each part of the dataset packed on its own (a batch of `datasets.map`, a process's shard), and
       that block starts mid-text;
-    - or the rows show where their texts end, two rows or more before padding or a loss mask (label -100) in a
-      row, and no full row holds a stop id followed by more than two tokens (one text per row, as in plain-text
-      fine-tuning). One padded row is not enough: wrapping one long document leaves one, beside full blocks
-      that hold no stop id either.
+    - or the rows show where their texts end, two rows or more before padding, two full rows or more shorter
+      than another full row (`per_device_train_batch_size=1`: no batch is padded, but examples are of different
+      lengths, and blocks cut from concatenated text are all as long but the last of each part), or a loss mask
+      (label -100) in a row, and no full row holds a stop id followed by more than two tokens (one text per row,
+      as in plain-text fine-tuning). One padded or shorter row is not enough: wrapping one long document leaves
+      one, beside full blocks that hold no stop id either. Rows the caller said were wrapped or split
+      (`packing="wrapped"` or `"bfd_split"`) are never compared by length.
 
     The batches cannot always show how their rows were made: plain text without a bos reads the same whether
     a row or a packed sequence as long as the longest was cut at `max_length` or goes on in the next block or
@@ -74,8 +78,14 @@ class SequencesEndWithoutStop(BatchRule):
     -100, no stop id anywhere: chat examples cut before their first terminator), only if the rows open as
     examples do (the same first and second token, as above); blocks of concatenated text are not reported.
     Texts formatted without the terminator that happen to be all as long read the same: without `max_length`
-    the batch cannot tell them from truncation. With it (and from `SFTConfig` in the callback), sequences
+    the batch cannot tell them from truncation, and when no stop id appears anywhere in it (not even masked, in
+    a prompt) the message names both fixes. With it (and from `SFTConfig` in the callback), sequences
     shorter than `max_length` were not cut, and EOS024 reports the missing terminator.
+
+    The warning's message names truncation and a missing terminator both, except when `max_length` is given
+    and none of the sequences that end without a stop id reaches it: none was cut, so it says the formatted
+    text lacks the terminator and names that fix alone (a template that writes none, under which the next
+    turn's opening is the stop id).
 
     ## Why it breaks generation
     Usually truncation: an example longer than `max_length` loses its end, terminator included, so the model
@@ -113,12 +123,17 @@ class SequencesEndWithoutStop(BatchRule):
             first = supervised[0]
             length = f"is as long as the longest ({view.longest} tokens)" if view.max_length is None else \
                 f"fills max_length ({view.max_length} tokens)"
+            # Without max_length and with no stop id anywhere, texts formatted without the terminator that happen
+            # to be all as long read the same: name that fix too.
+            unknown = view.max_length is None and not view.masked_stops
+            also = f"; if no example is longer than {view.longest} tokens, the formatted text lacks the terminator " \
+                "instead: append it to every example" if unknown else ""
             yield self.batch_finding(view, f"{len(supervised)} of {len(supervised)} sequences (100%) in "
                                            f"{view.where()} do not end their last supervised span with a stop id "
                                            f"{view.stop_list()}: each {length} and supervised to its last token "
                                            "(truncated at max_length), "
                                            "and no supervised label is a stop id, so the model is never trained "
-                                           "to stop; raise max_length or drop the examples that exceed it",
+                                           f"to stop; raise max_length or drop the examples that exceed it{also}",
                                  Token(first, last_span(first)[-1]), Severity.ERROR)
             return
         if not view.trained_stops:
@@ -129,7 +144,13 @@ class SequencesEndWithoutStop(BatchRule):
             return
         share = f"{len(open_ended)} of {len(known)} sequences ({len(open_ended) / len(known):.0%})"
         first = open_ended[0]
+        if view.max_length is not None and not any(view.cut(s) for s in open_ended):
+            # none reaches max_length, so none was cut: the text was formatted without the terminator
+            why = f"; none of them reaches max_length ({view.max_length} tokens), so truncation did not cut it: the " \
+                "formatted text lacks the terminator; append the terminator (the chat template's, or " \
+                "tokenizer.eos_token) to every example"
+        else:
+            why = " (truncated at max_length, or missing the terminator); raise max_length or drop the examples " \
+                "that exceed it"
         yield self.batch_finding(view, f"{share} in {view.where()} do not end their last supervised span with a "
-                                       f"stop id {view.stop_list()} (truncated at max_length, or missing the "
-                                       "terminator); raise max_length or drop the examples that exceed it",
-                                 Token(first, last_span(first)[-1]))
+                                       f"stop id {view.stop_list()}{why}", Token(first, last_span(first)[-1]))

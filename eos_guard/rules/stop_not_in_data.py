@@ -17,7 +17,8 @@ class StopNotInData(BatchRule):
     out), or only in unsupervised parts such as the prompts; and not every sequence was cut at `max_length`
     (each as long as the longest, or as `max_length` when `check_batch` is given it, and supervised to its last
     token, in full rows, rows padded after truncation or packed sequences: EOS026). Batches that contain no
-    stop id must show where their sequences end (padding, packed sequences or a loss mask), open as examples
+    stop id must show where their sequences end (padding, packed sequences, a loss mask, or rows of different
+    lengths, also in batches of one row each, two or more shorter than the longest), open as examples
     of one format do, or be said to hold examples (`packing=False` or `"bfd"`, as `EosGuardCallback` reads
     from TRL's `SFTConfig`): chunks of concatenated pretraining text, which show no sequence end, are not
     reported.

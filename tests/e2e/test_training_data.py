@@ -160,6 +160,34 @@ def test_padding_to_max_length_with_labels_copied_and_pad_equal_to_eos_trains(tm
     assert list(callback.data_report.findings()) == []
 
 
+@pytest.mark.parametrize("eos", [False, True], ids=["no-eos", "eos-appended"])
+def test_plain_text_one_example_a_batch(tmp_path, eos):
+    """``per_device_train_batch_size=1`` (with gradient accumulation, the usual way to fit a large model): no
+    batch has padding. Texts tokenized as the tokenizer does it (it adds no eos) never show the terminator, and
+    the callback stops training with EOS024 (it let it train: each row alone read as a block of concatenated
+    text); with the eos appended, it trains."""
+    from transformers import DataCollatorForLanguageModeling
+
+    from eos_guard.integrations.transformers import EosGuardCallback, EosGuardCheckError
+
+    tokenizer = tokenizer_with(story.BASE_EOS)
+    ids = [tokenizer(f"{q} {a}")["input_ids"] + ([tokenizer.eos_token_id] if eos else []) for q, a in story.QA]
+    assert not any(tokenizer.eos_token_id in row for row in ids) or eos
+    callback = EosGuardCallback()
+    trainer = story.trainer_for(story.build_model(tokenizer), tokenizer, tmp_path / "out", 1, callbacks=[callback],
+                                batch_size=1, save_strategy="no", dataset=[{"input_ids": row} for row in ids],
+                                data_collator=DataCollatorForLanguageModeling(tokenizer, mlm=False))
+    if eos:
+        trainer.train()
+        assert trainer.state.global_step == 1 and list(callback.data_report.findings()) == []
+        return
+    with pytest.raises(EosGuardCheckError) as raised:
+        trainer.train()
+    assert trainer.state.global_step == 0
+    assert str(raised.value).startswith("eos-guard: the first 8 training batches do not train the model to stop")
+    assert [f.code for f in raised.value.report.findings()] == ["EOS024"]
+
+
 # -- the check must not change what is trained -------------------------------------------------------------
 
 def _trained(tmp_path: Path, name: str, callbacks: list, seedable: bool) -> tuple[list, list]:
@@ -232,9 +260,10 @@ def _sft_trainer(tmp_path: Path, tokenizer, callbacks: list, rows: list | None =
     from datasets import Dataset
 
     data = Dataset.from_list(rows if rows is not None else [{"messages": c} for c in story.conversations()])
-    args = trl.SFTConfig(output_dir=str(tmp_path / "sft"), max_steps=1, per_device_train_batch_size=8,
-                         learning_rate=3e-3, report_to="none", use_cpu=True, save_strategy="no",
-                         logging_strategy="no", disable_tqdm=True, seed=story.SEED, **config)
+    config = {"per_device_train_batch_size": 8, **config}
+    args = trl.SFTConfig(output_dir=str(tmp_path / "sft"), max_steps=1, learning_rate=3e-3, report_to="none",
+                         use_cpu=True, save_strategy="no", logging_strategy="no", disable_tqdm=True, seed=story.SEED,
+                         **config)
     return trl.SFTTrainer(model=story.build_model(tokenizer), args=args, train_dataset=data,
                           processing_class=tokenizer, callbacks=callbacks)
 
@@ -274,6 +303,62 @@ def test_sft_trainer_with_pad_equal_to_eos_passes(tmp_path, config):
     else:
         packed = bool(config)
         assert ("position_ids" in batch and batch["input_ids"].shape[0] == 1) == packed
+    trainer.train()
+    assert trainer.state.global_step == 1
+    assert list(callback.data_report.findings()) == []
+
+
+# ChatML with {% generation %} marks around each answer and its <|im_end|>, as assistant_only_loss needs them
+KEEPS_TERMINATOR = (
+    "{% for message in messages %}{% if message['role'] == 'assistant' %}{{ '<|im_start|>assistant\\n' }}"
+    "{% generation %}{{ message['content'] + '<|im_end|>' }}{% endgeneration %}{{ '\\n' }}"
+    "{% else %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
+    "{% endif %}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}")
+
+
+def _prompt_completion(conversational: bool) -> list[dict]:
+    if conversational:  # the last answer is the completion, the turns before it the prompt
+        return [{"prompt": c[:-1], "completion": c[-1:]} for c in story.conversations()]
+    return [{"prompt": f"{q} ", "completion": a} for q, a in story.QA] * 2  # SFTTrainer appends the eos
+
+
+@pytest.mark.parametrize(("rows", "config"), [
+    # keep_end cuts the start off every conversation longer than 20 (all of them): the rows open mid-text, and
+    # each ends with its terminator
+    pytest.param(None, {"max_length": 20, "truncation_mode": "keep_end"}, id="keep-end"),
+    pytest.param(None, {"max_length": 20, "truncation_mode": "keep_end", "per_device_train_batch_size": 1},
+                 id="keep-end-one-a-batch"),
+    pytest.param(None, {"max_length": 20, "truncation_mode": "keep_end", "assistant_only_loss": True,
+                        "template": KEEPS_TERMINATOR}, id="keep-end-assistant-only"),
+    pytest.param(_prompt_completion(True), {"max_length": 12, "truncation_mode": "keep_end"},
+                 id="keep-end-prompt-completion"),
+    pytest.param(None, {"assistant_only_loss": True, "template": KEEPS_TERMINATOR}, id="assistant-only"),
+    pytest.param(None, {"assistant_only_loss": True, "template": KEEPS_TERMINATOR, "padding_free": True,
+                        "max_length": None}, id="assistant-only-padding-free"),
+    pytest.param(_prompt_completion(False), {}, id="prompt-completion-text"),
+    pytest.param(_prompt_completion(True), {}, id="prompt-completion-conversational"),
+    pytest.param(_prompt_completion(True), {"completion_only_loss": False}, id="prompt-completion-full-loss"),
+    pytest.param(None, {"per_device_train_batch_size": 1}, id="one-a-batch"),
+])
+def test_sft_trainer_data_paths_with_pad_equal_to_eos_pass(tmp_path, rows, config):
+    """The other ways SFTTrainer makes rows from correct data, each with pad == eos (TRL's collator pads labels
+    by position): no finding. ``truncation_mode="keep_end"`` (deprecated in TRL 1.16, still run) keeps each
+    sequence's end, terminator included, and cuts its start: the rows open mid-conversation, which is neither a
+    missing terminator nor truncation of it."""
+    from eos_guard.integrations.transformers import EosGuardCallback, first_batches
+
+    config = dict(config)
+    tokenizer = tokenizer_with(story.TERMINATOR)
+    if "template" in config:
+        tokenizer.chat_template = config.pop("template")
+    callback = EosGuardCallback()
+    trainer = _sft_trainer(tmp_path, tokenizer, [callback], rows=rows, **config)
+    if config.get("truncation_mode") == "keep_end":
+        read = first_batches(trainer.get_train_dataloader(), callback.data_batches)
+        texts = [r[:sum(m)] for b in read for r, m in zip(b["input_ids"].tolist(), b["attention_mask"].tolist())]
+        im_start, im_end = tokenizer.convert_tokens_to_ids(["<|im_start|>", story.TERMINATOR])
+        cut = [t for t in texts if len(t) == config["max_length"] and t[0] != im_start]
+        assert cut and all(im_end in t[-2:] for t in cut)  # each opens mid-text and keeps its terminator
     trainer.train()
     assert trainer.state.global_step == 1
     assert list(callback.data_report.findings()) == []
@@ -584,13 +669,18 @@ def test_sft_trainer_packing_plain_text_without_truncating_is_no_truncation(tmp_
     assert list(callback.data_report.findings()) == []
 
 
-@pytest.mark.parametrize("config", [
-    pytest.param({"max_length": 24}, id="padded"),
+@pytest.mark.parametrize(("config", "share"), [
+    pytest.param({"max_length": 24}, "8 of 16 sequences (50%)", id="padded"),
     # plain texts that mostly open with "what": it was no finding, read as bfd_split's pieces
-    pytest.param({"packing": True, "max_length": 24}, id="packed-bfd"),
+    pytest.param({"packing": True, "max_length": 24}, "8 of 16 sequences (50%)", id="packed-bfd"),
+    # one text a batch: no padding anywhere, but texts of different lengths (it was no finding: full rows that end
+    # without a stop id read as blocks of concatenated text)
+    pytest.param({"max_length": 24, "per_device_train_batch_size": 1}, "5 of 8 sequences (62%)",
+                 id="one-text-a-batch"),
 ])
-def test_sft_trainer_truncating_plain_text_is_reported(tmp_path, config):
-    """The true positive beside the cases above: the texts longer than 24 cut at max_length, half of them."""
+def test_sft_trainer_truncating_plain_text_is_reported(tmp_path, config, share):
+    """The true positive beside the cases above: the texts longer than 24 cut at max_length (half of them; 5 of
+    the first 8, which one text a batch reads)."""
     from eos_guard.integrations.transformers import EosGuardCallback
 
     callback = EosGuardCallback()
@@ -598,7 +688,7 @@ def test_sft_trainer_truncating_plain_text_is_reported(tmp_path, config):
     trainer.train()  # a warning: logged, training goes on
     [finding] = callback.data_report.findings()
     assert (finding.code, str(finding.severity)) == ("EOS026", "warning")
-    assert finding.message.startswith("8 of 16 sequences (50%)")
+    assert finding.message.startswith(share)
 
 
 def test_sft_trainer_conversations_without_a_terminator_of_one_length_are_no_truncation(tmp_path):
@@ -624,6 +714,29 @@ def test_sft_trainer_conversations_without_a_terminator_of_one_length_are_no_tru
         trainer.train()
     assert trainer.state.global_step == 0
     assert [f.code for f in raised.value.report.findings()] == ["EOS024"]
+
+
+def test_sft_trainer_template_without_a_terminator_is_named_as_such(tmp_path):
+    """A ChatML-like template that closes no turn with <|im_end|>: the stop id align() finds after the answer is the
+    next turn's <|im_start|>, trained before each answer, so some stop id is supervised and the finding is EOS026,
+    a warning. No conversation reaches SFTConfig's max_length (1024): the message names the missing terminator
+    and its fix alone (it said "truncated at max_length, or missing the terminator; raise max_length")."""
+    from eos_guard.align import stop_ids
+    from eos_guard.integrations.transformers import EosGuardCallback
+
+    tokenizer = tokenizer_with(story.BASE_EOS)
+    tokenizer.chat_template = ("{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\\n' + m['content'] + '\\n' }}"
+                               "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}")
+    callback = EosGuardCallback()
+    trainer = _sft_trainer(tmp_path, tokenizer, [callback])
+    assert tokenizer.convert_tokens_to_ids("<|im_start|>") in stop_ids(trainer.model, tokenizer)
+    trainer.train()  # a warning: logged, training goes on
+    [finding] = callback.data_report.findings()
+    assert (finding.code, str(finding.severity)) == ("EOS026", "warning")
+    assert finding.message.startswith("16 of 16 sequences (100%)")
+    assert finding.message.endswith("none of them reaches max_length (1024 tokens), so truncation did not cut it: the "
+                                    "formatted text lacks the terminator; append the terminator (the chat template's, "
+                                    "or tokenizer.eos_token) to every example")
 
 
 def test_sft_trainer_without_packing_on_blocks_the_caller_cut_is_no_truncation(tmp_path):
