@@ -134,9 +134,11 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
     eos = model.tokenizer_eos
     eos_id = read_eos_id = eos.id if eos is not None else None
     if unsafe:  # first: config.json is then aligned with the eos the tokenizer will have, so one --fix is enough
-        # the eos becomes the terminator only where a runtime runs on (Gemma 2 it's <eos> stays: every one stops)
+        # the eos becomes the terminator only where a runtime runs on (Gemma 2 it's <eos> stays: every one stops),
+        # never in a model that cannot generate (an embedding model's tokenizer appends its eos to every input)
         allowed = enabled is None or any(enabled(code) for code in TOKENIZER_CODES)
-        runs_on = allowed and any(stops(model, stop) is False for stop in model.runtime_stops.values())
+        runs_on = allowed and model.generates \
+            and any(stops(model, stop) is False for stop in model.runtime_stops.values())
         eos_id = _align_tokenizer(model, add, eos_id, runs_on, answers(MAP_CODES))
     # config.json: for its own findings; as the stop ids where there is no generation_config.json; and after an
     # unsafe fix changed the eos, which EOS003 would report on the next run

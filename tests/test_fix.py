@@ -451,6 +451,18 @@ def test_unsafe_fixes_leave_a_folder_every_runtime_stops_on_as_it_is(run, tmp_pa
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
 
 
+def test_unsafe_fixes_leave_a_model_that_cannot_generate_as_it_is(run, tmp_path):
+    """An embedding model saved with a ...ForCausalLM class (stella / gte-Qwen2: modules.json lists a Pooling
+    module) is not checked for stopping, and its tokenizer appends its eos to every input it embeds. --unsafe-fixes
+    made the ChatML template's <|im_end|> its eos all the same, since some runtime "does not stop" on it: every
+    embedding changed, in a folder the report called passing."""
+    folder = shutil.copytree(FIXTURES / "stella-gte-qwen2-embedding-pooling", tmp_path / "m")
+    before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    code, out, err = run("--fix", "--unsafe-fixes", "--no-cache", "m")
+    assert (code, err) == (0, ""), (out, err)
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == before
+
+
 def test_a_rule_turned_off_changes_no_file(run, tmp_path):
     """As ruff applies only the fixes of the diagnostics it reports, --fix makes an edit only for a finding the run
     reports after --select/--ignore and per-file-ignores: a team that keeps config.json's scalar eos on purpose
