@@ -230,11 +230,14 @@ def _align_tokenizer(model: ResolvedModel, add, eos_id: int | None, to_terminato
             add(tc, _set_token(tc, ("eos_token",), target), f"eos_token: set to the turn terminator {target!r}")
             eos_id = terminator.id
         legacy = "added_tokens_decoder" not in tc.data
-        # the map follows when tokenizer_config.json's eos changes here, or for its own finding (EOS008)
-        if (align_map or target != tc_eos) and stm is not None and legacy and isinstance(stm.data, dict) \
+        # the map follows when tokenizer_config.json's eos changes here, or for its own finding (EOS008) where
+        # transformers reads it. A map that named the eos changed here follows even where transformers ignores it:
+        # left naming the old eos, it is an EOS008 the fix made, and it takes over again once transformers 5 saves
+        # tokenizer_config.json without added_tokens_decoder.
+        if (align_map or target != tc_eos) and stm is not None and isinstance(stm.data, dict) \
                 and "eos_token" in stm.data and target:
             stm_eos, unreadable = special_token_text(stm.data["eos_token"], False)
-            if stm_eos != target and not unreadable:
+            if stm_eos != target and not unreadable and (legacy or stm_eos == tc_eos):
                 add(stm, _set_token(stm, ("eos_token",), target), f"eos_token: set to {target!r}")
                 # the map's eos was the one transformers used (legacy branch): the target's id is the eos now
                 target_id = model.vocab.id_of(target)
