@@ -134,9 +134,11 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
     eos = model.tokenizer_eos
     eos_id = read_eos_id = eos.id if eos is not None else None
     if unsafe:  # first: config.json is then aligned with the eos the tokenizer will have, so one --fix is enough
-        # the eos becomes the terminator only where a runtime runs on (Gemma 2 it's <eos> stays: every one stops)
+        # the eos becomes the terminator only where a runtime runs on (Gemma 2 it's <eos> stays: every one stops),
+        # never in a model that cannot generate (an embedding model's tokenizer appends its eos to every input)
         allowed = enabled is None or any(enabled(code) for code in TOKENIZER_CODES)
-        runs_on = allowed and any(stops(model, stop) is False for stop in model.runtime_stops.values())
+        runs_on = allowed and model.generates \
+            and any(stops(model, stop) is False for stop in model.runtime_stops.values())
         eos_id = _align_tokenizer(model, add, eos_id, runs_on, answers(MAP_CODES))
     # config.json: for its own findings; as the stop ids where there is no generation_config.json; and after an
     # unsafe fix changed the eos, which EOS003 would report on the next run
@@ -228,11 +230,14 @@ def _align_tokenizer(model: ResolvedModel, add, eos_id: int | None, to_terminato
             add(tc, _set_token(tc, ("eos_token",), target), f"eos_token: set to the turn terminator {target!r}")
             eos_id = terminator.id
         legacy = "added_tokens_decoder" not in tc.data
-        # the map follows when tokenizer_config.json's eos changes here, or for its own finding (EOS008)
-        if (align_map or target != tc_eos) and stm is not None and legacy and isinstance(stm.data, dict) \
+        # the map follows when tokenizer_config.json's eos changes here, or for its own finding (EOS008) where
+        # transformers reads it. A map that named the eos changed here follows even where transformers ignores it:
+        # left naming the old eos, it is an EOS008 the fix made, and it takes over again once transformers 5 saves
+        # tokenizer_config.json without added_tokens_decoder.
+        if (align_map or target != tc_eos) and stm is not None and isinstance(stm.data, dict) \
                 and "eos_token" in stm.data and target:
             stm_eos, unreadable = special_token_text(stm.data["eos_token"], False)
-            if stm_eos != target and not unreadable:
+            if stm_eos != target and not unreadable and (legacy or stm_eos == tc_eos):
                 add(stm, _set_token(stm, ("eos_token",), target), f"eos_token: set to {target!r}")
                 # the map's eos was the one transformers used (legacy branch): the target's id is the eos now
                 target_id = model.vocab.id_of(target)

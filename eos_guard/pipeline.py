@@ -465,19 +465,32 @@ def fix_paths(paths: Iterable[Union[str, Path]], config: Config | None = None, u
 
 
 def _exit_on_terminate() -> Callable[[], None] | None:
-    """While fixes are written, SIGTERM (a cancelled CI job, ``timeout``) exits through Python, so a temporary file
-    being written is removed (write_atomically) instead of left in the model folder. Returns what restores the
-    previous handler; None off the main thread or without SIGTERM, where nothing is changed."""
+    """While fixes are written, SIGTERM (a cancelled CI job, ``timeout``) and SIGHUP (a closed terminal, a dropped
+    SSH session) exit through Python, so a temporary file being written is removed (write_atomically) instead of
+    left in the model folder; a signal the process ignores (``nohup``) stays ignored. Returns what restores the
+    previous handlers; None off the main thread, where nothing is changed."""
     import signal
 
     def terminate(signum: int, frame: object) -> None:
         raise SystemExit(128 + signum)
 
+    previous = {}
     try:
-        previous = signal.signal(signal.SIGTERM, terminate)
+        for name in ("SIGTERM", "SIGHUP"):
+            number = getattr(signal, name, None)
+            # no SIGHUP on Windows; an ignored signal stays ignored (``nohup eos-guard --fix``)
+            if number is not None and signal.getsignal(number) is not signal.SIG_IGN:
+                previous[number] = signal.signal(number, terminate)
     except (ValueError, AttributeError):  # not the main thread; no SIGTERM on this platform
+        pass
+    if not previous:
         return None
-    return lambda: signal.signal(signal.SIGTERM, previous)
+
+    def restore() -> None:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+    return restore
 
 
 def _check_again(folder: Path, config: Config, baselines: dict[Path, str]) -> ModelReport:

@@ -370,25 +370,57 @@ def test_a_created_file_gets_the_umask_s_mode(run, tmp_path):
     assert (folder / "generation_config.json").stat().st_mode & 0o777 == 0o600  # was 0o644 whatever the umask
 
 
-def test_sigterm_while_a_fix_is_written_leaves_no_temporary_file(run, tmp_path, monkeypatch):
-    """A cancelled CI job or `timeout` sends SIGTERM; by default it ended the process between the temporary file's
-    write and its rename, leaving .generation_config.json.XXXX.tmp in the model folder for `git add -A`."""
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP"])
+def test_sigterm_while_a_fix_is_written_leaves_no_temporary_file(run, tmp_path, monkeypatch, name):
+    """A cancelled CI job or `timeout` sends SIGTERM, a closed terminal or dropped SSH session SIGHUP; by default
+    either ended the process between the temporary file's write and its rename, leaving
+    .generation_config.json.XXXX.tmp in the model folder for `git add -A`."""
+    import shutil
+    import signal
+
+    from support import RULE_CASES
+
+    number = getattr(signal, name, None)
+    if number is None:
+        pytest.skip(f"no {name} on this platform")
+    folder = shutil.copytree(RULE_CASES / "EOS001-terminator-not-stop-id", tmp_path / "m")
+    before = (folder / "generation_config.json").read_bytes()
+    monkeypatch.setattr(os, "fsync", lambda fd: os.kill(os.getpid(), number))
+    handler = signal.getsignal(number)
+    with pytest.raises(SystemExit) as stopped:
+        run("--fix", "--no-cache", "m")
+    assert stopped.value.code == 128 + number
+    assert sorted(p.name for p in folder.iterdir()) == ["config.json", "generation_config.json",
+                                                       "tokenizer_config.json"]
+    assert (folder / "generation_config.json").read_bytes() == before
+    assert signal.getsignal(number) == handler  # restored
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGHUP"), reason="no SIGHUP on this platform")
+def test_a_fix_run_under_nohup_survives_sighup(run, tmp_path, monkeypatch):
+    """``nohup eos-guard --fix`` ignores SIGHUP; the fix's handler for it (which removes the temporary file and
+    exits) must not undo that."""
     import shutil
     import signal
 
     from support import RULE_CASES
 
     folder = shutil.copytree(RULE_CASES / "EOS001-terminator-not-stop-id", tmp_path / "m")
-    before = (folder / "generation_config.json").read_bytes()
-    monkeypatch.setattr(os, "fsync", lambda fd: os.kill(os.getpid(), signal.SIGTERM))
-    handler = signal.getsignal(signal.SIGTERM)
-    with pytest.raises(SystemExit) as stopped:
-        run("--fix", "--no-cache", "m")
-    assert stopped.value.code == 128 + signal.SIGTERM
-    assert sorted(p.name for p in folder.iterdir()) == ["config.json", "generation_config.json",
-                                                       "tokenizer_config.json"]
-    assert (folder / "generation_config.json").read_bytes() == before
-    assert signal.getsignal(signal.SIGTERM) == handler  # restored
+    real_fsync = os.fsync
+
+    def hang_up(fd):
+        os.kill(os.getpid(), signal.SIGHUP)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", hang_up)
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        code, _, err = run("--fix", "--no-cache", "m")
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+    assert code == 1 and err == "Fixing m/generation_config.json\n", err
+    assert "151645" in (folder / "generation_config.json").read_text()
 
 
 @pytest.mark.parametrize("shape", ["nested-empty-lists", "flat-empty-lists"])

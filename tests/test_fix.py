@@ -440,6 +440,25 @@ def test_one_unsafe_fix_is_enough_when_a_stale_special_tokens_map_sets_the_eos(r
     assert run("--diff", "--unsafe-fixes", "--no-cache", "m") == (0, "", "")
 
 
+def test_an_unsafe_fix_leaves_no_special_tokens_map_naming_the_old_eos(run, tmp_path):
+    """Qwen2.5 base + ChatML SFT: tokenizer_config.json has added_tokens_decoder, so transformers ignores
+    special_tokens_map.json, whose eos is <|endoftext|> like tokenizer_config.json's. --unsafe-fixes made
+    tokenizer_config.json's eos <|im_end|> and left the map naming <|endoftext|>: the fix itself created an EOS008,
+    and once transformers 5 saves the tokenizer again (it writes no added_tokens_decoder), that stale map takes over
+    and the eos is <|endoftext|> again. The map now follows the eos the fix sets."""
+    import transformers
+
+    folder = shutil.copytree(FIXTURES / "qwen25-base-chatml-sft-gen-endoftext", tmp_path / "m")
+    code, out, _ = run("--fix", "--unsafe-fixes", "--no-cache", "m")
+    assert code == 1 and out == "Fixed 4 files in 1 folder; 0 errors remain.\n", out
+    assert json.loads((folder / "special_tokens_map.json").read_text())["eos_token"]["content"] == "<|im_end|>"
+    assert transformers.AutoTokenizer.from_pretrained(str(folder)).eos_token == "<|im_end|>"
+    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    del config["added_tokens_decoder"]  # as transformers 5's save_pretrained writes it
+    (folder / "tokenizer_config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    assert transformers.AutoTokenizer.from_pretrained(str(folder)).eos_token == "<|im_end|>"
+
+
 @pytest.mark.parametrize("fixture", ["gemma-2-2b-it-aligned", "gemma-3-it-aligned", "llama3-8b-instruct-genconfig-fix"])
 def test_unsafe_fixes_leave_a_folder_every_runtime_stops_on_as_it_is(run, tmp_path, fixture):
     """Gemma 2 it ends turns with <end_of_turn> and its eos is <eos>: every runtime stops (generation_config.json
@@ -449,6 +468,18 @@ def test_unsafe_fixes_leave_a_folder_every_runtime_stops_on_as_it_is(run, tmp_pa
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
     assert run("--fix", "--unsafe-fixes", "--no-cache", "m") == (0, "All checks passed (1 model folder).\n", "")
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+def test_unsafe_fixes_leave_a_model_that_cannot_generate_as_it_is(run, tmp_path):
+    """An embedding model saved with a ...ForCausalLM class (stella / gte-Qwen2: modules.json lists a Pooling
+    module) is not checked for stopping, and its tokenizer appends its eos to every input it embeds. --unsafe-fixes
+    made the ChatML template's <|im_end|> its eos all the same, since some runtime "does not stop" on it: every
+    embedding changed, in a folder the report called passing."""
+    folder = shutil.copytree(FIXTURES / "stella-gte-qwen2-embedding-pooling", tmp_path / "m")
+    before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    code, out, err = run("--fix", "--unsafe-fixes", "--no-cache", "m")
+    assert (code, err) == (0, ""), (out, err)
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == before
 
 
 def test_a_rule_turned_off_changes_no_file(run, tmp_path):
