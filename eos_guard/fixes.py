@@ -280,7 +280,9 @@ def write_atomically(path: Path, text: str) -> None:
     if existing is not None and not _may_write(path):
         raise PermissionError(errno.EACCES, "Permission denied (the file is read-only)", str(path))
     data = text.encode("utf-8")
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # a new file is created with 0o666 for the kernel to apply the umask (and a default ACL) to, as open() does;
+    # reading the umask would mean setting it, which another thread of the caller could see
+    fd, temporary = _create_temporary(path, 0o600 if existing is not None else 0o666)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -288,8 +290,7 @@ def write_atomically(path: Path, text: str) -> None:
             os.fsync(handle.fileno())
         if existing is not None:
             _keep_owner(temporary, existing)
-        # after the chown, which may clear set-id bits
-        os.chmod(temporary, stat.S_IMODE(existing.st_mode) if existing is not None else 0o666 & ~_umask())
+            os.chmod(temporary, stat.S_IMODE(existing.st_mode))  # after the chown, which may clear set-id bits
         os.replace(temporary, path)
     except BaseException:
         try:
@@ -299,10 +300,17 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)  # read by setting it: the process's only way
-    os.umask(mask)
-    return mask
+def _create_temporary(path: Path, mode: int) -> tuple[int, str]:
+    """A new file ``.NAME.XXXXXXXX.tmp`` beside ``path``, opened for writing, created with ``mode`` (less the umask),
+    as ``tempfile.mkstemp`` creates one with 0o600."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    for _ in range(tempfile.TMP_MAX):
+        temporary = os.path.join(path.parent, f".{path.name}.{os.urandom(4).hex()}.tmp")
+        try:
+            return os.open(temporary, flags, mode), temporary
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "No usable temporary file name found", str(path.parent))
 
 
 def _keep_owner(temporary: str, existing: os.stat_result) -> None:

@@ -370,6 +370,31 @@ def test_a_created_file_gets_the_umask_s_mode(run, tmp_path):
     assert (folder / "generation_config.json").stat().st_mode & 0o777 == 0o600  # was 0o644 whatever the umask
 
 
+def test_a_fix_never_changes_the_process_umask(tmp_path, monkeypatch):
+    """The Python API runs in a training script, whose other threads create files: reading the umask by setting
+    it (os.umask(0o022) and back) would give a file one of them creates in that instant the wrong mode. A created
+    file gets the umask's mode from the kernel instead."""
+    import shutil
+
+    import eos_guard
+    from support import ROOT
+
+    folder = shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", tmp_path / "m")
+    (folder / "generation_config.json").unlink()
+    previous = os.umask(0o027)
+    try:
+        def no_umask(mask):
+            raise AssertionError(f"os.umask({mask:#o}) called while fixing")
+
+        monkeypatch.setattr(os, "umask", no_umask)
+        eos_guard.fix(folder)
+    finally:
+        monkeypatch.undo()
+        os.umask(previous)
+    assert (folder / "generation_config.json").stat().st_mode & 0o777 == 0o640
+    assert not [p.name for p in folder.iterdir() if p.name.endswith(".tmp")]
+
+
 @pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP"])
 def test_sigterm_while_a_fix_is_written_leaves_no_temporary_file(run, tmp_path, monkeypatch, name):
     """A cancelled CI job or `timeout` sends SIGTERM, a closed terminal or dropped SSH session SIGHUP; by default
