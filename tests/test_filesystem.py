@@ -353,6 +353,8 @@ def test_fix_does_not_replace_a_file_read_only_to_it(tmp_path):
         "eos-guard: m/generation_config.json: cannot write: Permission denied (the file is read-only); no file of "
         "this folder is changed\n"), proc.stderr
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    # the closing line of a --fix run does not offer --fix ("--fix changes 2 files") when nothing could be written
+    assert proc.stdout.splitlines()[-1] == "1 of 1 model folder fails (1 error, 2 warnings).", proc.stdout
 
 
 def test_a_created_file_gets_the_umask_s_mode(run, tmp_path):
