@@ -420,7 +420,8 @@ def finish_written(env: Mapping[str, str], out: TextIO, outputs: Outputs, writte
     stopped early), then the end."""
     shown = [display_path(path) for path in written]
     if shown:
-        values["changed-files"] = "\n".join(shown)
+        # one line per file: a folder named "evil\n.github" must not list ".github/..." as written
+        values["changed-files"] = "\n".join(map(printable, shown))
         summary_file = env.get("GITHUB_STEP_SUMMARY")
         if summary and summary_file:
             with open(summary_file, "a", encoding="utf-8") as handle:

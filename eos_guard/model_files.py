@@ -392,12 +392,14 @@ class ModelFiles:
             try:
                 target = Path(os.path.realpath(path, strict=True))
             except OSError as exc:
-                if exc.errno != errno.ELOOP:  # a dangling link: reading it says so
-                    return True
-                self.skipped.append((path, "is a symbolic link loop; not followed"))
-                return False
+                if exc.errno == errno.ELOOP:
+                    self.skipped.append((path, "is a symbolic link loop; not followed"))
+                    return False
+                # dangling (or not searchable): refused like an existing target when it leads out, so the output
+                # never tells whether a file of the runner exists; inside, reading it says what is wrong
+                target = Path(os.path.realpath(path))
             if not _is_within(target, self.root):
-                self.skipped.append((path, linked_outside(target, self.root)))
+                self.skipped.append((path, linked_outside(path, self.root)))
                 return False
         return True
 
@@ -714,12 +716,18 @@ def linked_out_of_repository(path: Path) -> str | None:
     if not os.path.lexists(root / ".git"):
         return None
     real = Path(os.path.realpath(path))
-    return None if _is_within(real, root) else linked_outside(real, root)
+    return None if _is_within(real, root) else linked_outside(path, root)
 
 
-def linked_outside(target: Path, root: Path) -> str:
-    """Why a link is not followed (EOS018): the one wording for files, folders and GGUF PATHs."""
-    return f"is a symbolic link to {target}, outside {root}; not followed"
+def linked_outside(path: Path, root: Path) -> str:
+    """Why a link is not followed (EOS018): the one wording for files, folders and GGUF PATHs. It shows the link as
+    written (the pull request's own text), never where it resolves: a link to /proc/self/cwd, /proc/self/fd/3 or
+    /etc/alternatives/python would print the runner's paths."""
+    try:
+        written = os.readlink(path)
+    except OSError:  # not a link itself: a folder above it is one
+        return f"lies under a symbolic link that leads outside {root}; not followed"
+    return f"is a symbolic link to {written}, which leads outside {root}; not followed"
 
 
 def find_model_folders(paths: Iterable[Path], refused: list[tuple[Path, str]] | None = None,
@@ -743,24 +751,33 @@ def find_model_folders(paths: Iterable[Path], refused: list[tuple[Path, str]] | 
         except OSError as exc:  # a folder on the way that cannot be searched
             raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
         root = repository_of(path)
-        if is_file:
-            folder = path.parent
-            if folder.name == TEMPLATE_DIR and not is_model_folder(folder):
-                folder = folder.parent
-            folders = [folder] if is_model_folder(folder) else []
-        else:
-            folders = list(_walk(path, unlisted))
         cwd = os.getcwd()
+
+        def inside(folder: Path) -> bool:
+            return _is_within(Path(real_folder(os.path.join(cwd, folder))), root)
+
+        place = path.parent if is_file else path
+        if is_file and place.name == TEMPLATE_DIR and (not inside(place) or not is_model_folder(place)):
+            place = place.parent  # a template's model folder (which refuses a linked additional_chat_templates/)
+        if not inside(place):
+            # nothing in it is listed or opened (a link to the runner's home or to / would be searched whole)
+            if refused is not None:
+                refused.append((place, linked_outside(place, root)))
+            continue
+        if is_file:
+            folders = [place] if is_model_folder(place) else []
+        else:
+            folders = list(_walk(path, unlisted, root))
         for folder in folders:
             real = Path(real_folder(os.path.join(cwd, folder)))
             if _is_within(real, root):
                 found.setdefault(real, None)
             elif refused is not None:
-                refused.append((folder, linked_outside(real, root)))
+                refused.append((folder, linked_outside(folder, root)))
     return list(found)
 
 
-def _walk(top: Path, unlisted: list[InputError] | None = None) -> Iterator[Path]:
+def _walk(top: Path, unlisted: list[InputError] | None = None, repository: Path | None = None) -> Iterator[Path]:
     """Folders below ``top`` (itself first, then sorted, depth first) that hold a marker file, as os.walk finds them.
 
     os.walk recurses in Python before 3.12: a tree a thousand folders deep raised RecursionError. This walk keeps
@@ -791,8 +808,17 @@ def _walk(top: Path, unlisted: list[InputError] | None = None) -> Iterator[Path]
         # A link to a model folder is yielded (the caller refuses it if it leaves the repository), not entered.
         yield from (root / name for name, is_dir, is_link in sorted(listed)
                     if is_dir and is_link and not name.startswith(".") and name != TEMPLATE_DIR
-                    and is_model_folder(root / name))
+                    and _linked_model_folder(root / name, repository))
         stack.extend(root / name for name in reversed(children))
+
+
+def _linked_model_folder(link: Path, repository: Path | None) -> bool:
+    """Whether a link to a folder met by the search is a model folder's. One that leads out of ``repository`` is
+    judged by the names of its files alone (a lone config.json counts, as a linked config.json does in
+    holds_model_files): nothing outside the repository is listed or opened."""
+    if repository is not None and not _is_within(Path(os.path.realpath(link)), repository):
+        return any(os.path.isfile(link / name) for name in MODEL_MARKERS)
+    return is_model_folder(link)
 
 
 def _is_dir(entry: os.DirEntry) -> bool:

@@ -681,6 +681,24 @@ def _environment() -> Any:
                 budget.check_size(sum(_text_size(v, budget.limits.max_output) for v in values))
             return "".join(map(str, values))
 
+        def concat(self, parts: Any) -> str:
+            """Joins what a block captured (``{% set %}...{% endset %}``, a macro's or ``caller()``'s body,
+            ``{% filter %}``, a recursive ``loop()``), which no ``{{ }}`` measures as a whole: each part of it was
+            at most the output limit, but a loop can capture the same part thousands of times. The sum is checked
+            before the parts are joined, as the output of a render is (jinja2's compiled code calls
+            ``environment.concat``)."""
+            budget = _current_budget()
+            if budget is None:
+                return "".join(parts)
+            parts = parts if isinstance(parts, list) else list(parts)
+            budget.check_time()
+            size, limit = 0, budget.limits.max_output
+            for part in parts:
+                size += len(part) if isinstance(part, str) else 0
+                if size > limit:
+                    budget.check_size(size)
+            return "".join(parts)
+
         def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
             budget = _current_budget()
             if budget is None:

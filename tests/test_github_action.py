@@ -124,6 +124,20 @@ def test_fix_lists_the_written_files_in_changed_files_and_the_summary(step: Step
         "### Files written by `eos-guard --fix`\n\n- ` fixme/config.json `\n- ` fixme/generation_config.json `\n\n")
 
 
+def test_changed_files_is_one_line_per_written_file_whatever_the_folders_are_named(step: Step) -> None:
+    """A pull request's folder named ``evil<LF>.github`` must not make changed-files list a path that was not
+    written (``.github/workflows/config.json``, which a later step could add and push): each written file is one
+    line, its control characters shown escaped, as docs/action.md says."""
+    step.add(BROKEN, "evil\n.github")
+    step.add(BROKEN, "bidi\u2028x\u202e")
+    code, _, outputs = step(paths=".", fix="true")
+    assert outputs["exit-code"] == "0", outputs
+    assert sorted(outputs["changed-files"].split("\n")) == [
+        "bidi\\u2028x\\u202e/config.json", "bidi\\u2028x\\u202e/generation_config.json",
+        "evil\\n.github/config.json", "evil\\n.github/generation_config.json"]
+    assert len(outputs["changed-files"].splitlines()) == 4
+
+
 def run_locked(step: Step, locked: Path, **inputs: str) -> tuple[int, str, dict[str, str]]:
     """The step, run while the folder ``locked`` is immutable (chattr +i, which holds for root too)."""
     if subprocess.run(["chattr", "+i", str(locked)], capture_output=True).returncode != 0:

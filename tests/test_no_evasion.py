@@ -116,6 +116,55 @@ def test_a_model_folder_linked_out_of_the_repository_is_not_read(run, repo, outs
         assert [m["path"] for m in json.loads(out)["models"]] == ["honest"]
 
 
+def _record_reads(monkeypatch) -> list[str]:
+    """Every path opened or listed (os.open, os.scandir) while the test runs."""
+    seen: list[str] = []
+    real_open, real_scandir = os.open, os.scandir
+    monkeypatch.setattr(os, "open", lambda path, *rest, **kw: seen.append(os.fspath(path)) or real_open(path, *rest,
+                                                                                                     **kw))
+    monkeypatch.setattr(os, "scandir", lambda path=".": seen.append(os.fspath(path)) or real_scandir(path))
+    return seen
+
+
+@pytest.mark.parametrize("named", ["models", "models/", "evil/config.json", "."])
+def test_a_folder_linked_out_of_the_repository_is_neither_listed_nor_opened(run, repo, tmp_path, monkeypatch,
+                                                                             named):
+    """A pull request links ``models`` to a tree outside the repository (the runner's home, ``/``): before, the
+    search listed that whole tree, opened the config.json it met to tell whether it was a model's, and named
+    every model folder it found there by its real path (an EOS018 each), so a pull request could map the runner's
+    disk and learn a bit of each config.json's content. Named as a PATH, it is now one EOS018; met by the search,
+    it is judged by the names of its files alone; nothing in it is listed or opened, and no message shows where
+    a link resolves (a link to /proc/self/cwd would show the runner's working folder)."""
+    outside = tmp_path / "outside-tree"
+    write_json(outside / "config.json", {"model_type": "qwen2"})  # a lone config.json: opened to tell
+    write_json(outside / "deep" / "a" / "tokenizer_config.json", {"eos_token": "SECRET"})
+    write_json(outside / "plain" / "config.json", {"not": "a model"})
+    os.symlink("../outside-tree", repo / "models")
+    os.symlink("../outside-tree/plain", repo / "evil")
+    seen = _record_reads(monkeypatch)
+    code, out, err = run("--format", "json", named, "honest", cwd=repo)
+    assert not [path for path in seen if os.path.realpath(path).startswith(str(outside))], seen
+    refused = sorted((f["path"], f["message"]) for f in json.loads(out)["findings"] if f["code"] == "EOS018")
+    expected = {"models": ["models"], "models/": ["models"], "evil/config.json": ["evil"],
+                "." : ["evil", "models"]}[named]
+    assert [path for path, _ in refused] == expected, (out, err)
+    assert not any(str(outside) in message for _, message in refused), refused
+    assert "SECRET" not in out + err and "deep" not in out + err
+
+
+def test_a_missing_file_linked_out_of_the_repository_is_refused_like_an_existing_one(run, repo, tmp_path):
+    """Whether a file outside the repository exists was told by the output: a link to one that exists was EOS018,
+    a link to one that does not was 'cannot read file: ... does not exist' (exit 2), an oracle for the runner's
+    files (~/.ssh/id_rsa). Both are now the same EOS018."""
+    present = write_json(tmp_path / "present.json", {"eos_token_id": 1})
+    write_json(repo / "m" / "config.json", {"eos_token_id": 2, "vocab_size": 8})
+    os.symlink(present, repo / "m" / "generation_config.json")
+    os.symlink(tmp_path / "absent.json", repo / "m" / "special_tokens_map.json")
+    code, out, err = run("--format", "json", "m", cwd=repo)
+    refused = sorted(f["path"] for f in json.loads(out)["findings"] if f["code"] == "EOS018")
+    assert code == 1 and err == "" and refused == ["m/generation_config.json", "m/special_tokens_map.json"], (out, err)
+
+
 def test_a_linked_folder_inside_the_repository_is_checked(run, repo):
     write_json(repo / "real" / "config.json", {"eos_token_id": 3, "vocab_size": 8})
     os.symlink("real", repo / "alias")

@@ -93,6 +93,20 @@ MEMORY = {
     "center-structure": "{% set s = 'x' * 900000 %}{{ ([s] * 1000)|center(5) }}",
     "replace-structure": "{% set s = 'x' * 900000 %}{{ ([s] * 1000)|replace('x', 'y') }}",
     "generation-tag": "{% generation %}{% set s = 'x' * 900000 %}{{ [s] * 1000 }}{% endgeneration %}",
+    # a captured block is joined once it ends, which no {{ }} measures: each part is under the limit
+    "set-block": "{% set s = 'x' * 900000 %}{% set b %}{% for i in range(3000) %}{{ s }}{% endfor %}{% endset %}"
+                 "{{ b|length }}",
+    "macro-body": "{% set s = 'x' * 900000 %}{% macro m() %}{% for i in range(3000) %}{{ s }}{% endfor %}"
+                  "{% endmacro %}{% if m() %}y{% endif %}",
+    "filter-block": "{% set s = 'x' * 900000 %}{% filter length %}{% for i in range(3000) %}{{ s }}{% endfor %}"
+                    "{% endfilter %}",
+    "call-block": "{% set s = 'x' * 900000 %}{% macro m() %}{{ caller()|length }}{% endmacro %}{% call m() %}"
+                  "{% for i in range(3000) %}{{ s }}{% endfor %}{% endcall %}",
+    "recursive-loop-body": "{% set s = 'x' * 900000 %}{% for x in [1] recursive %}{% if loop.depth < 3 %}"
+                           "{{ loop([1])|length }}{% else %}{% for i in range(3000) %}{{ s }}{% endfor %}{% endif %}"
+                           "{% endfor %}",
+    "generation-in-set": "{% set s = 'x' * 900000 %}{% set b %}{% generation %}{% for i in range(3000) %}{{ s }}"
+                         "{% endfor %}{% endgeneration %}{% endset %}{{ b|length }}",
 }
 
 # Time without allocation, on loops, loop controls, namespace counters, recursion and the probe's globals.
