@@ -718,8 +718,12 @@ def read_bytes(path: Path, max_bytes: int | None = None, setting: str = "max-fil
         chunks = [os.read(fd, info.st_size + 1)]
         if len(chunks[0]) == info.st_size:
             return chunks[0]
-        while chunks[-1]:  # it grew, or the system gave less than asked: read to the end
+        total = len(chunks[0])
+        while chunks[-1]:  # it grew, or the system gave less than asked: read to the end, but not past the limit
+            if max_bytes is not None and total > max_bytes:
+                raise NotRead(f"grew past the {setting} limit of {max_bytes:,} bytes while it was read; not read")
             chunks.append(os.read(fd, 1 << 20))
+            total += len(chunks[-1])
         return b"".join(chunks)
     except OSError as exc:
         raise InputError(path, f"cannot read file: {exc.strerror or exc}") from None

@@ -508,3 +508,16 @@ def test_fix_replaces_a_hard_linked_file_in_its_folder_only(run, tmp_path):
     assert other.read_bytes() == before and os.stat(other).st_nlink == 1
     assert (folder / "generation_config.json").read_bytes() != before
     assert run("--baseline", "none", str(folder))[0] == 0
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="needs Linux's /proc")
+def test_a_file_that_grows_while_it_is_read_is_read_only_up_to_the_limit():
+    """A regular file that gives more than the size it had when opened (one that grows while it is read; /proc's
+    files say 0 bytes) is read only up to the size limit, then refused, not read to wherever it ends."""
+    from pathlib import Path
+
+    from eos_guard.jsonspan import NotRead, read_bytes
+
+    with pytest.raises(NotRead, match="grew past the max-file-size limit of 100 bytes while it was read"):
+        read_bytes(Path("/proc/self/maps"), max_bytes=100)
+    assert b"\n" in read_bytes(Path("/proc/self/maps"), max_bytes=10**7)  # within the limit: read to its end
