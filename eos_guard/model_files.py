@@ -230,6 +230,21 @@ class ModelFiles:
             files.pooling_module = files._pooling_module(folder / MODULES_CONFIG)
         return files
 
+    @classmethod
+    def read_configs(cls, folder: Path) -> ModelFiles | None:
+        """Only config.json and generation_config.json of ``folder`` (a PEFT adapter's base model, EOS027), or None
+        when neither can be read as an object: what generate() takes its stop ids from, without the tokenizer."""
+        files = cls(folder, root=trusted_root(folder))
+        for name, attribute in (("config.json", "config"), ("generation_config.json", "generation_config")):
+            path = folder / name
+            try:
+                if files._readable(path):
+                    setattr(files, attribute, _object(JsonDocument.read(path, False, *files._limit(name))))
+            except (InputError, NotRead, OSError):
+                if attribute == "generation_config":
+                    return None  # transformers would fall back to config.json: not followed here
+        return files if files.config is not None or files.generation_config is not None else None
+
     def _adapter_base(self, path: Path) -> str:
         """adapter_config.json's base model, or "" when it cannot be read (PEFT reads it, not transformers: a
         broken one is no error of the tokenizer's or the configs')."""

@@ -865,6 +865,33 @@ def test_a_peft_adapter_folder_takes_its_stop_ids_from_the_base_model(tmp_path, 
     assert "EOS027" not in run("--format", "concise", "--no-cache", str(folder))[1]
 
 
+def test_eos027_reads_a_base_model_folder_named_by_an_absolute_path(tmp_path, run):
+    """SFTTrainer(peft_config=LoraConfig(...)) on a Qwen2.5 base loaded from a local folder saves an adapter whose
+    adapter_config.json names that folder; PEFT does not save the generation config the Trainer aligned in memory, so
+    AutoPeftModelForCausalLM stops on the base's 151643 and runs past <|im_end|> (seen with TRL 1.16 and PEFT 0.21).
+    eos-guard said "passes (1 info)": with an absolute path to a folder whose configs lack the id, it is an error."""
+    base = shutil.copytree(FIXTURES / "qwen25-base-chatml-sft-gen-endoftext", tmp_path / "base")
+    adapter = shutil.copytree(base, tmp_path / "adapter")
+    for name in ("config.json", "generation_config.json"):
+        (adapter / name).unlink()
+    write_json(adapter / "adapter_config.json", {"base_model_name_or_path": str(base), "peft_type": "LORA"})
+    code, out, _ = run("--format", "json", "--no-cache", str(adapter))
+    findings = json.loads(out)["findings"]
+    assert code == 1 and [(f["code"], f["severity"]) for f in findings] == [("EOS027", "error")], out
+    assert f"{base / 'generation_config.json'} eos_token_id [151643] does not list the id 151645 of '<|im_end|>'" \
+        in findings[0]["message"] and f"eos-guard --fix {base}" in findings[0]["message"]
+    assert run("--fix", "--no-cache", str(base))[0] == 1  # add-only: generation_config.json gains 151645
+    code, out, _ = run("--format", "json", "--no-cache", str(adapter))
+    assert code == 0 and [(f["code"], f["severity"]) for f in json.loads(out)["findings"]] == [("EOS027", "info")]
+    # without generation_config.json, config.json's eos gives the stop ids; a relative path is not followed (it
+    # names a folder relative to where the adapter is loaded)
+    (base / "generation_config.json").unlink()
+    assert "EOS027 error" in run("--format", "concise", "--no-cache", str(adapter))[1]
+    write_json(adapter / "adapter_config.json", {"base_model_name_or_path": "base", "peft_type": "LORA"})
+    code, out, _ = run("--format", "concise", "--no-cache", str(adapter))
+    assert code == 0 and "EOS027 info" in out, out
+
+
 def test_a_tokenizer_only_folder_is_not_said_to_make_generate_run_on(tmp_path, run):
     """Tokenizer files without config.json or generation_config.json (a tokenizer saved on its own, found in real
     repositories): no model loads from the folder, so explain said transformers does "NO" stop and told the user to

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ..findings import Finding, Severity
-from ..model_files import ADAPTER_CONFIG
-from ..resolve import ResolvedModel, Where
+from ..model_files import ADAPTER_CONFIG, ModelFiles
+from ..resolve import ResolvedModel, Where, generation_stop_ids
 from .base import Options, Rule
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -22,6 +23,10 @@ class StopIdsInBaseModel(Rule):
     tokenizer and chat template still run, and every runtime's row in `eos-guard explain` says it cannot tell;
     whether generation stops on the token the template ends answers with depends on files elsewhere, so the
     finding names the id to look for there. (A folder that does hold either file is checked as a model folder.)
+    When `base_model_name_or_path` is an absolute path (or one from `~`) to a folder, as a training script that
+    loaded its base model from a local folder writes it, that folder's generation_config.json (without one, its
+    config.json) is read: when its `eos_token_id` lacks the id, the finding is an error. A relative path names a
+    folder relative to where the adapter is loaded, and a Hub name is not fetched: neither is read.
 
     ## Why it breaks generation
     An adapter trained with a chat template the base model was not (ChatML's `<|im_end|>` on a base model whose
@@ -47,10 +52,12 @@ class StopIdsInBaseModel(Rule):
         base = files.adapter_base
         named = f"its base model '{base}'" if base else "its base model"
         terminator, eos = model.terminator, model.tokenizer_eos
+        wanted: int | None = None
         if terminator is not None and terminator.id is not None:
-            needed = f"the id {terminator.id} of '{terminator.token}', which ends chat answers in this template"
+            needed, wanted = f"the id {terminator.id} of '{terminator.token}', which ends chat answers in this " \
+                             "template", terminator.id
         elif eos is not None and eos.id is not None:
-            needed = f"the id {eos.id} of the tokenizer's eos '{eos.token}'"
+            needed, wanted = f"the id {eos.id} of the tokenizer's eos '{eos.token}'", eos.id
         else:
             needed = "the id a chat answer ends with"
         if files.adapter_config is None:
@@ -58,9 +65,38 @@ class StopIdsInBaseModel(Rule):
         else:
             keys = ("base_model_name_or_path",) if files.adapter_config.get(("base_model_name_or_path",)) else ()
             place = Where(files.adapter_config, keys)
+        lacking = _base_lacks(base, wanted)
+        if lacking is not None:
+            file, listed = lacking
+            yield self.finding(
+                model, f"a PEFT adapter: generation takes its stop ids from {named}, whose {file} eos_token_id "
+                       f"{listed} does not list {needed}: generate() with the adapter loaded on it "
+                       f"(AutoPeftModelForCausalLM) never stops; add {wanted} there (eos-guard --fix {base}), or pass "
+                       f"eos_token_id to generate()", place, severity=Severity.ERROR)
+            return
         yield self.finding(
             model, f"a PEFT adapter: generation takes its stop ids from {named}, whose configs this folder does not "
                    f"hold; they must list {needed} (check it: {_how_to_check(base)})", place)
+
+
+def _base_lacks(base: str, wanted: int | None) -> tuple[str, list[int]] | None:
+    """The base model's stop ids, as (the file they are read from, the ids), when ``base`` is an absolute path (or
+    one from ``~``) to a folder whose generation_config.json (or, without one, config.json) lacks ``wanted``; None
+    otherwise. A relative path names a folder relative to where the adapter is loaded, which is not known here, and
+    a Hub name is not fetched: those bases are not read."""
+    if wanted is None or not base.startswith(("/", "~")):
+        return None
+    folder = Path(os.path.expanduser(base))
+    if not folder.is_dir():
+        return None
+    files = ModelFiles.read_configs(folder)
+    if files is None:
+        return None
+    stops = generation_stop_ids(files)
+    if not stops.present or stops.invalid or wanted in stops.ids:
+        return None
+    file = "generation_config.json" if files.generation_config is not None else "config.json"
+    return f"{folder / file}", list(stops.ids)
 
 
 def _how_to_check(base: str) -> str:
