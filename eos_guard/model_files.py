@@ -413,7 +413,7 @@ class ModelFiles:
                 # dangling (or not searchable): refused like an existing target when it leads out, so the output
                 # never tells whether a file of the runner exists; inside, reading it says what is wrong
                 target = Path(os.path.realpath(path))
-            if not _is_within(target, self.root):
+            if not is_within(target, self.root):
                 self.skipped.append((path, linked_outside(path, self.root)))
                 return False
         return True
@@ -653,7 +653,8 @@ def _parent_work_tree(directory: str) -> str | None:
     return found
 
 
-def _is_within(path: Path, root: Path) -> bool:
+def is_within(path: Path, root: Path) -> bool:
+    """Whether ``path`` is ``root`` or below it (both real paths)."""
     if os.sep == "/":  # string work: a run asks this for every folder
         inside, top = os.fspath(path), os.fspath(root)
         return inside == top or inside.startswith(top if top.endswith("/") else top + "/")
@@ -694,7 +695,7 @@ def holds_model_files(folder: Path | str, names: list[str]) -> bool:
     if any(name in MODEL_FILES and name != "config.json" for name in names):
         return True
     path = os.path.join(folder, "config.json")
-    if os.path.islink(path) and not _is_within(Path(os.path.realpath(path)), trusted_root(Path(folder))):
+    if os.path.islink(path) and not is_within(Path(os.path.realpath(path)), trusted_root(Path(folder))):
         return True  # not opened: checking the folder reports the link out of the repository (EOS018)
     try:  # never blocks: a FIFO is opened without waiting for a writer, and not read
         descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
@@ -731,7 +732,7 @@ def linked_out_of_repository(path: Path) -> str | None:
     if not os.path.lexists(root / ".git"):
         return None
     real = Path(os.path.realpath(path))
-    return None if _is_within(real, root) else linked_outside(path, root)
+    return None if is_within(real, root) else linked_outside(path, root)
 
 
 def linked_outside(path: Path, root: Path) -> str:
@@ -769,7 +770,7 @@ def find_model_folders(paths: Iterable[Path], refused: list[tuple[Path, str]] | 
         cwd = os.getcwd()
 
         def inside(folder: Path) -> bool:
-            return _is_within(Path(real_folder(os.path.join(cwd, folder))), root)
+            return is_within(Path(real_folder(os.path.join(cwd, folder))), root)
 
         place = path.parent if is_file else path
         if is_file and place.name == TEMPLATE_DIR and (not inside(place) or not is_model_folder(place)):
@@ -785,7 +786,7 @@ def find_model_folders(paths: Iterable[Path], refused: list[tuple[Path, str]] | 
             folders = list(_walk(path, unlisted, root))
         for folder in folders:
             real = Path(real_folder(os.path.join(cwd, folder)))
-            if _is_within(real, root):
+            if is_within(real, root):
                 found.setdefault(real, None)
             elif refused is not None:
                 refused.append((folder, linked_outside(folder, root)))
@@ -831,7 +832,7 @@ def _linked_model_folder(link: Path, repository: Path | None) -> bool:
     """Whether a link to a folder met by the search is a model folder's. One that leads out of ``repository`` is
     judged by the names of its files alone (a lone config.json counts, as a linked config.json does in
     holds_model_files): nothing outside the repository is listed or opened."""
-    if repository is not None and not _is_within(Path(os.path.realpath(link)), repository):
+    if repository is not None and not is_within(Path(os.path.realpath(link)), repository):
         return any(os.path.isfile(link / name) for name in MODEL_MARKERS)
     return is_model_folder(link)
 

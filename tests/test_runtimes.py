@@ -4,7 +4,9 @@ tests (expected sets derived from each runtime's code, cited per case) for the o
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -869,7 +871,9 @@ def test_eos027_reads_a_base_model_folder_named_by_an_absolute_path(tmp_path, ru
     """SFTTrainer(peft_config=LoraConfig(...)) on a Qwen2.5 base loaded from a local folder saves an adapter whose
     adapter_config.json names that folder; PEFT does not save the generation config the Trainer aligned in memory, so
     AutoPeftModelForCausalLM stops on the base's 151643 and runs past <|im_end|> (seen with TRL 1.16 and PEFT 0.21).
-    eos-guard said "passes (1 info)": with an absolute path to a folder whose configs lack the id, it is an error."""
+    eos-guard said "passes (1 info)": with an absolute path to a folder of the repository whose configs lack the id,
+    it is an error."""
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)  # the base is in the adapter's repository
     base = shutil.copytree(FIXTURES / "qwen25-base-chatml-sft-gen-endoftext", tmp_path / "base")
     adapter = shutil.copytree(base, tmp_path / "adapter")
     for name in ("config.json", "generation_config.json"):
@@ -890,6 +894,26 @@ def test_eos027_reads_a_base_model_folder_named_by_an_absolute_path(tmp_path, ru
     write_json(adapter / "adapter_config.json", {"base_model_name_or_path": "base", "peft_type": "LORA"})
     code, out, _ = run("--format", "concise", "--no-cache", str(adapter))
     assert code == 0 and "EOS027 info" in out, out
+
+
+def test_eos027_reads_no_base_model_folder_outside_the_repository(tmp_path, run, monkeypatch):
+    """adapter_config.json may come from an untrusted pull request: a base_model_name_or_path naming a folder
+    outside the adapter's repository (its git work tree, else the adapter folder itself) is not read, whatever it
+    holds (no file-existence oracle, as for links out of the repository); the finding stays an info that says how
+    to check the base."""
+    base = shutil.copytree(FIXTURES / "qwen25-base-chatml-sft-gen-endoftext", tmp_path / "outside" / "base")
+    repository = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(repository)], check=True)
+    adapter = shutil.copytree(base, repository / "adapter")
+    for name in ("config.json", "generation_config.json"):
+        (adapter / name).unlink()
+    write_json(adapter / "adapter_config.json", {"base_model_name_or_path": str(base), "peft_type": "LORA"})
+    opened: list[str] = []
+    real_open = os.open
+    monkeypatch.setattr(os, "open", lambda path, *a, **k: opened.append(os.fspath(path)) or real_open(path, *a, **k))
+    code, out, _ = run("--format", "concise", "--no-cache", str(adapter))
+    assert code == 0 and "EOS027 info" in out and "error" not in out, out
+    assert not [path for path in opened if path.startswith(str(tmp_path / "outside"))], opened
 
 
 def test_a_tokenizer_only_folder_is_not_said_to_make_generate_run_on(tmp_path, run):

@@ -4,7 +4,7 @@ import os
 from pathlib import Path
 
 from ..findings import Finding, Severity
-from ..model_files import ADAPTER_CONFIG, ModelFiles
+from ..model_files import ADAPTER_CONFIG, ModelFiles, is_within, trusted_root
 from ..resolve import ResolvedModel, Where, generation_stop_ids
 from .base import Options, Rule
 
@@ -23,10 +23,12 @@ class StopIdsInBaseModel(Rule):
     tokenizer and chat template still run, and every runtime's row in `eos-guard explain` says it cannot tell;
     whether generation stops on the token the template ends answers with depends on files elsewhere, so the
     finding names the id to look for there. (A folder that does hold either file is checked as a model folder.)
-    When `base_model_name_or_path` is an absolute path (or one from `~`) to a folder, as a training script that
-    loaded its base model from a local folder writes it, that folder's generation_config.json (without one, its
-    config.json) is read: when its `eos_token_id` lacks the id, the finding is an error. A relative path names a
-    folder relative to where the adapter is loaded, and a Hub name is not fetched: neither is read.
+    When `base_model_name_or_path` is an absolute path (or one from `~`) to a folder in the adapter's repository
+    (its git work tree), as a training script that loaded its base model from a local folder writes it, that
+    folder's generation_config.json (without one, its config.json) is read: when its `eos_token_id` lacks the id,
+    the finding is an error. A relative path names a folder relative to where the adapter is loaded, a Hub name is
+    not fetched, and a folder outside the repository is not read (adapter_config.json may come from an untrusted
+    pull request; docs/security.md): for those the finding stays an info that says how to check the base.
 
     ## Why it breaks generation
     An adapter trained with a chat template the base model was not (ChatML's `<|im_end|>` on a base model whose
@@ -65,7 +67,7 @@ class StopIdsInBaseModel(Rule):
         else:
             keys = ("base_model_name_or_path",) if files.adapter_config.get(("base_model_name_or_path",)) else ()
             place = Where(files.adapter_config, keys)
-        lacking = _base_lacks(base, wanted)
+        lacking = _base_lacks(base, wanted, files.root or trusted_root(files.folder))
         if lacking is not None:
             file, listed = lacking
             yield self.finding(
@@ -79,15 +81,17 @@ class StopIdsInBaseModel(Rule):
                    f"hold; they must list {needed} (check it: {_how_to_check(base)})", place)
 
 
-def _base_lacks(base: str, wanted: int | None) -> tuple[str, list[int]] | None:
+def _base_lacks(base: str, wanted: int | None, repository: Path) -> tuple[str, list[int]] | None:
     """The base model's stop ids, as (the file they are read from, the ids), when ``base`` is an absolute path (or
-    one from ``~``) to a folder whose generation_config.json (or, without one, config.json) lacks ``wanted``; None
-    otherwise. A relative path names a folder relative to where the adapter is loaded, which is not known here, and
-    a Hub name is not fetched: those bases are not read."""
+    one from ``~``) to a folder in the adapter's repository whose generation_config.json (or, without one,
+    config.json) lacks ``wanted``; None otherwise. A relative path names a folder relative to where the adapter is
+    loaded, which is not known here, and a Hub name is not fetched: those bases are not read. Nor is a folder
+    outside the repository (its git work tree, else the adapter folder): adapter_config.json may come from an
+    untrusted pull request, and nothing outside the repository is read (docs/security.md)."""
     if wanted is None or not base.startswith(("/", "~")):
         return None
     folder = Path(os.path.expanduser(base))
-    if not folder.is_dir():
+    if not is_within(Path(os.path.realpath(folder)), repository) or not folder.is_dir():
         return None
     files = ModelFiles.read_configs(folder)
     if files is None:
