@@ -167,6 +167,9 @@ class ModelFiles:
     # for a folder that is no adapter
     adapter_base: str | None = None
     adapter_config: JsonDocument | None = None  # adapter_config.json, when it parses
+    # the base model's config.json and generation_config.json, when adapter_base names a folder of the repository
+    # by an absolute path (_base_configs)
+    base_configs: ModelFiles | None = None
     # modules.json's Pooling module (its "path", or the module's place when it has none) in a sentence-transformers
     # folder, else None: vLLM runs the model as a pooling model (ModelFiles.generates)
     pooling_module: str | None = None
@@ -226,15 +229,16 @@ class ModelFiles:
         files._add_processor_templates()
         if entries.link(ADAPTER_CONFIG) is not None:
             files.adapter_base = files._adapter_base(folder / ADAPTER_CONFIG)
+            files.base_configs = files._base_configs()
         if entries.link(MODULES_CONFIG) is not None:
             files.pooling_module = files._pooling_module(folder / MODULES_CONFIG)
         return files
 
     @classmethod
-    def read_configs(cls, folder: Path) -> ModelFiles | None:
+    def read_configs(cls, folder: Path, max_config_bytes: int | None = DEFAULT_MAX_CONFIG_BYTES) -> ModelFiles | None:
         """Only config.json and generation_config.json of ``folder`` (a PEFT adapter's base model, EOS027), or None
         when neither can be read as an object: what generate() takes its stop ids from, without the tokenizer."""
-        files = cls(folder, root=trusted_root(folder))
+        files = cls(folder, max_config_bytes=max_config_bytes, root=trusted_root(folder))
         for name, attribute in (("config.json", "config"), ("generation_config.json", "generation_config")):
             path = folder / name
             try:
@@ -256,6 +260,21 @@ class ModelFiles:
             return ""
         value = self.adapter_config.get(("base_model_name_or_path",))
         return value if isinstance(value, str) else ""
+
+    def _base_configs(self) -> ModelFiles | None:
+        """The configs of the folder adapter_config.json names by an absolute path (or one from ``~``), as a training
+        script that loaded its base model from a local folder writes it, when that folder is in the repository. A
+        relative path names a folder relative to where the adapter is loaded, which is not known here, and a Hub name
+        is not fetched: those are not read. Nor is a folder outside the repository (its git work tree, else the
+        adapter folder): adapter_config.json may come from an untrusted pull request (docs/security.md)."""
+        base = self.adapter_base or ""
+        if not base.startswith(("/", "~")):
+            return None
+        folder = Path(os.path.expanduser(base))
+        root = self.root or trusted_root(self.folder)
+        if not is_within(Path(os.path.realpath(folder)), root) or not folder.is_dir():
+            return None
+        return ModelFiles.read_configs(folder, self.max_config_bytes)
 
     def _pooling_module(self, path: Path) -> str | None:
         """modules.json's first Pooling module, as vLLM's ``get_pooling_config``

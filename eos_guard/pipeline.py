@@ -457,14 +457,13 @@ def fix_paths(paths: Iterable[Union[str, Path]], config: Config | None = None, u
     before.written = [change.path for change in changes] if write else []
     if not write:
         return FixResult(changes, before, skipped, failed)
-    if not changes:  # every write failed or was skipped: after --fix, the report does not offer --fix again
-        return FixResult(changes, replace(before, models=[replace(m, fixable=0) for m in before.models]), skipped,
-                         failed)
-    baselines = (read_baselines([m.folder for m in before.models], config.baseline, config.max_config_bytes)
-                 if config.baseline else {})
-    after = replace(before, models=[replace(_check_again(m.folder, config, baselines), fixable=0)
-                                    if m.model is not None else m for m in before.models])
-    return FixResult(changes, after, skipped, failed)
+    models = before.models
+    if changes:
+        baselines = (read_baselines([m.folder for m in models], config.baseline, config.max_config_bytes)
+                     if config.baseline else {})
+        models = [_check_again(m.folder, config, baselines) if m.model is not None else m for m in models]
+    # after --fix (also one whose every write failed), the report does not offer --fix again
+    return FixResult(changes, replace(before, models=[replace(m, fixable=0) for m in models]), skipped, failed)
 
 
 def _exit_on_terminate() -> Callable[[], None] | None:

@@ -210,7 +210,8 @@ class BatchView:
         if self.packing in CONTINUED:
             return False
         full = [s.full_row for s in self.sequences if s.ids is not None and s.full_row and not self.packed(s)]
-        return sum(1 for length in full if length < max(full)) >= 2
+        longest = max(full, default=0)
+        return sum(1 for length in full if length < longest) >= 2
 
     @cached_property
     def shows_ends(self) -> bool:

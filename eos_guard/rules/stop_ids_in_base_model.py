@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from ..findings import Finding, Severity
-from ..model_files import ADAPTER_CONFIG, ModelFiles, is_within, trusted_root
+from ..model_files import ADAPTER_CONFIG, ModelFiles
 from ..resolve import ResolvedModel, Where, generation_stop_ids
 from .base import Options, Rule
 
@@ -67,7 +66,7 @@ class StopIdsInBaseModel(Rule):
         else:
             keys = ("base_model_name_or_path",) if files.adapter_config.get(("base_model_name_or_path",)) else ()
             place = Where(files.adapter_config, keys)
-        lacking = _base_lacks(base, wanted, files.root or trusted_root(files.folder))
+        lacking = _base_lacks(files.base_configs, wanted)
         if lacking is not None:
             file, listed = lacking
             yield self.finding(
@@ -81,26 +80,17 @@ class StopIdsInBaseModel(Rule):
                    f"hold; they must list {needed} (check it: {_how_to_check(base)})", place)
 
 
-def _base_lacks(base: str, wanted: int | None, repository: Path) -> tuple[str, list[int]] | None:
-    """The base model's stop ids, as (the file they are read from, the ids), when ``base`` is an absolute path (or
-    one from ``~``) to a folder in the adapter's repository whose generation_config.json (or, without one,
-    config.json) lacks ``wanted``; None otherwise. A relative path names a folder relative to where the adapter is
-    loaded, which is not known here, and a Hub name is not fetched: those bases are not read. Nor is a folder
-    outside the repository (its git work tree, else the adapter folder): adapter_config.json may come from an
-    untrusted pull request, and nothing outside the repository is read (docs/security.md)."""
-    if wanted is None or not base.startswith(("/", "~")):
+def _base_lacks(base: ModelFiles | None, wanted: int | None) -> tuple[str, list[int]] | None:
+    """The base model's stop ids, as (the file they are read from, the ids), when its configs were read
+    (``ModelFiles.base_configs``) and its generation_config.json (or, without one, config.json) lacks ``wanted``;
+    None otherwise."""
+    if wanted is None or base is None:
         return None
-    folder = Path(os.path.expanduser(base))
-    if not is_within(Path(os.path.realpath(folder)), repository) or not folder.is_dir():
-        return None
-    files = ModelFiles.read_configs(folder)
-    if files is None:
-        return None
-    stops = generation_stop_ids(files)
+    stops = generation_stop_ids(base)
     if not stops.present or stops.invalid or wanted in stops.ids:
         return None
-    file = "generation_config.json" if files.generation_config is not None else "config.json"
-    return f"{folder / file}", list(stops.ids)
+    file = "generation_config.json" if base.generation_config is not None else "config.json"
+    return f"{base.folder / file}", list(stops.ids)
 
 
 def _how_to_check(base: str) -> str:
