@@ -5,8 +5,9 @@ rendering cost ~50 ms) and the model vocabulary of a large tokenizer.json (parsi
 Results are kept in memory for the run and as small JSON files in ``$EOS_GUARD_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/eos-guard``, else ``~/.cache/eos-guard``:
 
-- template probes, keyed by a hash of the template, the special and added token strings and eos-guard's version
-  (a render that hit a time limit is never cached);
+- template probes, keyed by a hash of the template, the special and added token strings, eos-guard's version and
+  the code that makes a probe (template._code_fingerprint: unreleased code keeps the last release's version); a
+  render that hit a time limit is never cached;
 - vocabulary look-ups, keyed by a SHA-256 of tokenizer.json's bytes, so a cache folder restored on another
   machine (a CI cache) is warm; the digest itself is remembered under the file's path, size, modification time
   and inode, like ruff's cache, so a repeated local run does not hash the file again. The entry also records the

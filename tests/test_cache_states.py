@@ -326,3 +326,39 @@ def test_the_cache_folder_is_eos_guard_cache_dir_else_xdg_cache_home_else_home(t
     assert cache.cache_dir() == tmp_path / "xdg" / "eos-guard"
     monkeypatch.delenv("XDG_CACHE_HOME")
     assert cache.cache_dir() == tmp_path / "home" / ".cache" / "eos-guard"
+
+
+def test_a_probe_cached_by_other_code_of_the_same_version_is_not_used(tmp_path):
+    """docs/performance.md: probe results are keyed by the code that renders too, so an editable install or a
+    pre-commit ``rev:`` on a commit (both keep the last release's version) never reads a probe older code made.
+    Two copies of the package, one with template.py changed, share one cache folder: the second renders again
+    (a new probe entry) instead of taking the first one's, and a third run of the first copy adds none."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from support import with_own_template
+
+    folder = with_own_template(shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "model"))
+    first = tmp_path / "first"
+    second = tmp_path / "second"
+    for code in (first, second):
+        shutil.copytree(ROOT / "eos_guard", code / "eos_guard", ignore=shutil.ignore_patterns("__pycache__"))
+    with (second / "eos_guard" / "template.py").open("a", encoding="utf-8") as source:
+        source.write("# another commit of the same release\n")
+    env = {**os.environ, "EOS_GUARD_CACHE_DIR": str(tmp_path / "cache")}
+
+    def probes_after_a_run(code):
+        done = subprocess.run([sys.executable, "-m", "eos_guard", "--format", "json", "--baseline", "none",
+                               str(folder)], env={**env, "PYTHONPATH": str(code)}, cwd=tmp_path,
+                              capture_output=True, text=True)
+        assert done.returncode in (0, 1), done.stderr
+        assert '"EOS014"' not in done.stdout  # rendered
+        return sorted(path.name for path in (tmp_path / "cache").rglob("probe/*.json"))
+
+    by_first = probes_after_a_run(first)
+    assert by_first
+    by_second = probes_after_a_run(second)
+    assert set(by_first) < set(by_second)
+    assert probes_after_a_run(first) == by_second
