@@ -346,7 +346,7 @@ def select(outcomes: Iterable[Outcome], added_tokens: Iterable[str]) -> Probe:
     the answer (the model writes it all before it could write anything else, whether the chat ends there or goes
     on)."""
     result = Probe()
-    by_length = sorted(set(t for t in added_tokens if t), key=len, reverse=True)
+    by_first = _by_first_character(added_tokens)
     fallback: Probe | None = None
     outcomes = iter(outcomes)
     try:
@@ -358,12 +358,12 @@ def select(outcomes: Iterable[Outcome], added_tokens: Iterable[str]) -> Probe:
                 continue
             result.marker_seen = True
             tail = value
-            pieces = _pieces(tail, by_length, text=not _goes_on(shape))
+            pieces = _pieces(tail, by_first, text=not _goes_on(shape))
             run = _tokens(pieces)
             if run:
                 result.token, result.run, result.tail, result.shape = run[0], run[:1], _kept(tail), shape
                 if len(run) > 1 and not _goes_on(shape):
-                    result.run = _common_run(pieces, outcomes, by_length)
+                    result.run = _common_run(pieces, outcomes, by_first)
                 return result
             if fallback is None or (not fallback.tail.strip() and tail.strip()):
                 fallback = Probe(tail=_kept(tail), shape=shape)
@@ -421,7 +421,16 @@ def _goes_on(shape: str) -> bool:
     return "assistant,user" in shape
 
 
-def _pieces(tail: str, by_length: list[str], text: bool) -> list[str | Text]:
+def _by_first_character(added_tokens: Iterable[str]) -> dict[str, list[str]]:
+    """The added tokens by their first character, longest first (the longest token that starts at a place is the
+    one the tokenizer takes), for ``_pieces``; built once a probe."""
+    by_first: dict[str, list[str]] = {}
+    for token in sorted(set(t for t in added_tokens if t), key=len, reverse=True):
+        by_first.setdefault(token[0], []).append(token)
+    return by_first
+
+
+def _pieces(tail: str, by_first: dict[str, list[str]], text: bool) -> list[str | Text]:
     """The start of ``tail`` as the model writes it: added tokens (``str``) and, between them, text (:class:`Text`).
 
     The first token may follow whitespace only. Text between tokens counts where ``text`` is true, after the last
@@ -430,9 +439,6 @@ def _pieces(tail: str, by_length: list[str], text: bool) -> list[str | Text]:
     may be the next turn's header, so the pieces end at it (and select keeps only what both write). At most MAX_RUN
     tokens and TAIL_KEPT characters of text (real runs hold two to five: a template that writes a token a million
     times must not cost a million searches of the added tokens)."""
-    by_first: dict[str, list[str]] = {}
-    for token in by_length:  # longest first within each list, as by_length is
-        by_first.setdefault(token[0], []).append(token)
     pieces: list[str | Text] = []
     count = written = at = 0
     while count < MAX_RUN:
@@ -457,6 +463,12 @@ class Text(str):
     """Text the template writes between the tokens after an answer (``_pieces``)."""
 
 
+def _unspaced(pieces: list[str | Text]) -> list[str | Text]:
+    """``pieces`` without the whitespace between them: the model writes the same tokens whether or not a template
+    puts a newline between two of them."""
+    return [piece for piece in pieces if not (isinstance(piece, Text) and piece.isspace())]
+
+
 def _tokens(pieces: list[str | Text]) -> list[str]:
     return [piece for piece in pieces if not isinstance(piece, Text)]
 
@@ -465,20 +477,20 @@ MAX_RUN = 8
 _SPACE = re.compile(r"\s*")
 
 
-def _common_run(pieces: list[str | Text], outcomes: Iterator[Outcome], by_length: list[str]) -> list[str]:
+def _common_run(pieces: list[str | Text], outcomes: Iterator[Outcome], by_first: dict[str, list[str]]) -> list[str]:
     """The tokens of the start of ``pieces`` (seen after the last turn) that the next conversation going on to
-    another turn writes too, text included; only the first token when none renders, or when the limits stop the
-    render."""
+    another turn writes too, text included, whitespace aside (the model writes the tokens either way); only the
+    first token when none renders, or when the limits stop the render."""
     run = _tokens(pieces)
     try:
         for shape, kind, value in outcomes:
             if kind == "tail" and _goes_on(shape):
-                later = _pieces(value, by_length, text=True)
+                last, later = _unspaced(pieces), _unspaced(_pieces(value, by_first, text=True))
                 common = 0
-                while common < min(len(pieces), len(later)) and pieces[common] == later[common] \
-                        and isinstance(pieces[common], Text) == isinstance(later[common], Text):
+                while common < min(len(last), len(later)) and last[common] == later[common] \
+                        and isinstance(last[common], Text) == isinstance(later[common], Text):
                     common += 1
-                return _tokens(pieces[:common]) or run[:1]
+                return _tokens(last[:common]) or run[:1]
     except TemplateLimitExceeded:
         pass
     return run[:1]

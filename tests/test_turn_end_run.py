@@ -32,6 +32,13 @@ def outcomes(last: str, going_on: str | None) -> list[tuple[str, str, str]]:
     ("<|im_end|> <|endoftext|>", "<|im_end|> <|endoftext|><|im_start|>", ["<|im_end|>", "<|endoftext|>"]),
     ("<|END_RESPONSE|>\n<|END_OF_TURN_TOKEN|>", "<|END_RESPONSE|>\n<|END_OF_TURN_TOKEN|><|START_OF_TURN_TOKEN|>",
      ["<|END_RESPONSE|>", "<|END_OF_TURN_TOKEN|>"]),
+    # ... whether or not whitespace stands between them, and whichever (the model writes the same tokens)
+    ("<|END_RESPONSE|>\n<|END_OF_TURN_TOKEN|>", "<|END_RESPONSE|><|END_OF_TURN_TOKEN|><|START_OF_TURN_TOKEN|>",
+     ["<|END_RESPONSE|>", "<|END_OF_TURN_TOKEN|>"]),
+    ("<|END_RESPONSE|> <|END_OF_TURN_TOKEN|>", "<|END_RESPONSE|>\n<|END_OF_TURN_TOKEN|>\n<|START_OF_TURN_TOKEN|>",
+     ["<|END_RESPONSE|>", "<|END_OF_TURN_TOKEN|>"]),
+    ("<|close|>response<|sep|>\n<|end_of_msg|>", "<|close|>response<|sep|><|end_of_msg|><|open|>",
+     ["<|close|>", "<|sep|>", "<|end_of_msg|>"]),
     # text between two tokens is written too, where every answer is followed by it (Kimi K3 closes its tags before
     # <|end_of_msg|>, its stop id)
     ("<|im_end|>x<|endoftext|>", "<|im_end|>x<|endoftext|>", ["<|im_end|>", "<|endoftext|>"]),
