@@ -102,6 +102,14 @@ def test_recursive_search_skips_hidden_and_virtualenv_folders(run, tmp_path):
     assert code == 0 and out == "All checks passed (1 model folder).\n"
 
 
+@pytest.mark.parametrize("name", ["node_modules", "__pycache__", "site-packages", "lost+found", "venv"])
+def test_recursive_search_skips_the_folders_usage_md_names(run, tmp_path, name):
+    """docs/usage.md lists them; a `venv` is skipped by its name, with or without pyvenv.cfg."""
+    write_json(tmp_path / "models" / "a" / "config.json", {"eos_token_id": 2})
+    write_json(tmp_path / "models" / name / "pkg" / "config.json", {"eos_token_id": "bad"})
+    assert run("models") == (0, "All checks passed (1 model folder).\n", "")
+
+
 @pytest.mark.parametrize("content,message", [
     pytest.param(b'{"eos_token_id": 2,\n  "x": }', "config.json:2:8: cannot parse JSON: Expecting value",
                  id="malformed"),
