@@ -80,6 +80,18 @@ def test_exit_codes(run, args, expected):
     assert run(*args, cwd=BROKEN)[0] == expected
 
 
+def test_summary_is_appended_to_the_file_and_changes_nothing_else(run, tmp_path):
+    """docs/usage.md: --summary FILE appends (as to $GITHUB_STEP_SUMMARY, which earlier steps wrote to); stdout and
+    the exit code are those of the run without it."""
+    shutil.copytree(BROKEN, tmp_path / "m")
+    (tmp_path / "summary.md").write_text("an earlier step's summary\n", encoding="utf-8")
+    without = run("m")
+    assert run("--summary", "summary.md", "m") == without
+    run("--summary", "summary.md", "m")
+    summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
+    assert summary.startswith("an earlier step's summary\n## eos-guard\n") and summary.count("## eos-guard\n") == 2
+
+
 def test_clean_folder_passes(run):
     code, out, err = run(cwd=RULE_CASES / "EOS013-pad-is-terminator")
     assert code == 0 and out.endswith("1 model folder passes (1 info).\n")
