@@ -122,7 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings reach --fail-on")
     parser.add_argument("--runtime", metavar="NAMES",
                         help="comma-separated runtimes whose failure to stop is an error: "
-                             f"{', '.join(settings.RUNTIME_NAMES)}, or all (default: transformers)")
+                             f"{', '.join(settings.RUNTIME_NAMES)}, or all (default: transformers); replaces "
+                             "config, so name transformers too to keep its check (EOS001)")
     parser.add_argument("--config", type=file_name, metavar="FILE",
                         help="settings file (.eos-guard.yaml or pyproject.toml); default: the nearest one")
     parser.add_argument("--select", metavar="CODES", help="comma-separated rules to check: codes (EOS001), code "

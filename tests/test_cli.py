@@ -80,6 +80,18 @@ def test_exit_codes(run, args, expected):
     assert run(*args, cwd=BROKEN)[0] == expected
 
 
+def test_summary_is_appended_to_the_file_and_changes_nothing_else(run, tmp_path):
+    """docs/usage.md: --summary FILE appends (as to $GITHUB_STEP_SUMMARY, which earlier steps wrote to); stdout and
+    the exit code are those of the run without it."""
+    shutil.copytree(BROKEN, tmp_path / "m")
+    (tmp_path / "summary.md").write_text("an earlier step's summary\n", encoding="utf-8")
+    without = run("m")
+    assert run("--summary", "summary.md", "m") == without
+    run("--summary", "summary.md", "m")
+    summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
+    assert summary.startswith("an earlier step's summary\n## eos-guard\n") and summary.count("## eos-guard\n") == 2
+
+
 def test_clean_folder_passes(run):
     code, out, err = run(cwd=RULE_CASES / "EOS013-pad-is-terminator")
     assert code == 0 and out.endswith("1 model folder passes (1 info).\n")
@@ -100,6 +112,14 @@ def test_recursive_search_skips_hidden_and_virtualenv_folders(run, tmp_path):
     # that .git is no repository git can read: the default baseline would say so (test_cli_failures.py)
     code, out, _ = run("--baseline", "none", ".")
     assert code == 0 and out == "All checks passed (1 model folder).\n"
+
+
+@pytest.mark.parametrize("name", ["node_modules", "__pycache__", "site-packages", "lost+found", "venv"])
+def test_recursive_search_skips_the_folders_usage_md_names(run, tmp_path, name):
+    """docs/usage.md lists them; a `venv` is skipped by its name, with or without pyvenv.cfg."""
+    write_json(tmp_path / "models" / "a" / "config.json", {"eos_token_id": 2})
+    write_json(tmp_path / "models" / name / "pkg" / "config.json", {"eos_token_id": "bad"})
+    assert run("models") == (0, "All checks passed (1 model folder).\n", "")
 
 
 @pytest.mark.parametrize("content,message", [

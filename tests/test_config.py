@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -96,6 +97,21 @@ def test_bad_settings_are_exit_2_with_the_file_named(run, repo, text, message):
     code, out, err = run("models/chat", cwd=repo)
     assert code == 2 and err.startswith("eos-guard: .eos-guard.yaml") and message in err, err
     assert out == ""
+
+
+def test_the_command_line_replaces_select_and_fail_on_and_adds_to_ignore(run, repo):
+    """docs/usage.md: --select replaces the settings' select, --ignore adds to their ignore, --fail-on wins."""
+    def codes(*args: str) -> tuple[int, list[str]]:
+        code, out, _ = run("--format", "json", *args, "models/chat", cwd=repo)
+        return code, [f["code"] for f in json.loads(out)["findings"]]
+
+    (repo / ".eos-guard.yaml").write_text("select: [EOS002]\nfail-on: warning\n")
+    assert codes() == (1, ["EOS002"])
+    assert codes("--select", "EOS001") == (1, ["EOS001"])
+    assert codes("--fail-on", "error") == (0, ["EOS002"])
+    (repo / ".eos-guard.yaml").write_text("ignore: [EOS001]\n")
+    assert codes() == (0, ["EOS002"])
+    assert codes("--ignore", "EOS002") == (0, [])
 
 
 def test_unknown_code_on_the_command_line(run, repo):

@@ -119,6 +119,20 @@ def test_the_printed_rewrite_fixes_the_file(run, tmp_path):
     assert json.loads(out)["gguf"][0]["stops"] is True
 
 
+def test_gguf_set_metadata_changes_the_eos_in_place_after_asking(run, tmp_path):
+    """docs/gguf.md: gguf-set-metadata changes an existing key in the file itself; it asks to type YES first (with
+    no answer it changes nothing), and --force skips the question."""
+    write_gguf(tmp_path / "model.gguf")
+    command = [sys.executable, "-m", "gguf.scripts.gguf_set_metadata", "model.gguf", "tokenizer.ggml.eos_token_id",
+               str(ASSISTANT_END)]
+    asked = subprocess.run(command, cwd=tmp_path, input="", capture_output=True, text=True)
+    assert asked.returncode != 0 and "Enter exactly YES" in asked.stderr
+    assert run("model.gguf")[0] == 1
+    subprocess.run([*command, "--force"], cwd=tmp_path, check=True, capture_output=True)
+    code, out, _ = run("--format", "json", "model.gguf")
+    assert (code, findings(out), json.loads(out)["gguf"][0]["eos_token_id"]) == (0, [], ASSISTANT_END)
+
+
 def test_named_template_is_checked_under_its_key(run, tmp_path):
     chatml = "{% for m in messages %}<|turn|>{{ m.content }}</s>{% endfor %}"
     write_gguf(tmp_path / "model.gguf", template=[{"name": "default", "template": chatml},

@@ -348,6 +348,8 @@ INVALID = [
     pytest.param({"paths": "broken\x1b[31m"}, "paths: the value contains a newline or another control character",
                  id="paths-control"),
     pytest.param({"paths": "$(touch pwned)"}, "paths: '$(touch' does not exist (in ", id="paths-missing"),
+    # docs/action.md: wildcards are not expanded
+    pytest.param({"paths": "brok*"}, "paths: 'brok*' does not exist (in ", id="paths-wildcard"),
     pytest.param({"sarif_file": "--help"}, "sarif-file: '--help' begins with '-' and would be read as an option",
                  id="sarif-option"),
 ]

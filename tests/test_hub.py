@@ -477,10 +477,13 @@ def test_hub_list_file_gets_the_checks_model_files_get(run, tmp_path, kind):
 @pytest.mark.parametrize("args, refused", [
     (["models"], "PATH arguments"), (["--fix"], "--fix"), (["--diff"], "--diff"), (["--sarif", "x.sarif"], "--sarif"),
     (["--hub", "org/x", "--format", "sarif"], "--hub, --format sarif"), (["--statistics"], "--statistics"),
+    (["explain"], "explain"),
 ])
 def test_hub_list_refuses_options_it_cannot_honour(run, tmp_path, args, refused):
+    """docs/hub.md lists them."""
     (tmp_path / "list.txt").write_text("org/fixed\n")
-    assert run("--hub-list", "list.txt", *args) == (2, "", f"eos-guard: --hub-list cannot be combined with {refused}\n")
+    argv = ["explain", "--hub-list", "list.txt"] if args == ["explain"] else ["--hub-list", "list.txt", *args]
+    assert run(*argv) == (2, "", f"eos-guard: --hub-list cannot be combined with {refused}\n")
 
 
 class Terminal(io.StringIO):

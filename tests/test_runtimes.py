@@ -133,6 +133,20 @@ def test_selected_runtime_failure_is_an_error(run):
     assert run("--runtime", "transformers,vllm", folder)[0] == 0
 
 
+def test_a_runtime_selection_without_transformers_turns_eos001_off(run, tmp_path):
+    """docs/usage.md: `--runtime` replaces the default and the settings' `runtimes`, so `--runtime vllm` no longer
+    checks transformers; naming it keeps EOS001. vLLM stops on this folder (tokenizer eos <|im_end|>), transformers
+    does not."""
+    folder = shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", tmp_path / "m")
+    assert run("--select", "EOS001,EOS016", "m")[0] == 1
+    assert run("--select", "EOS001,EOS016", "--runtime", "vllm", "m") == (
+        0, "All checks passed (1 model folder).\n", "")
+    code, out, _ = run("--select", "EOS001,EOS016", "--runtime", "transformers,vllm", "m")
+    assert code == 1 and ": EOS001 error: " in out
+    (tmp_path / ".eos-guard.yaml").write_text("runtimes: [transformers, tgi]\n", encoding="utf-8")
+    assert run("--select", "EOS001,EOS016", "--runtime", "vllm", "m")[0] == 0
+
+
 def test_runtimes_in_config_and_unknown_names(run, tmp_path):
     write_json(tmp_path / "m" / "config.json", {"eos_token_id": 2})
     (tmp_path / ".eos-guard.yaml").write_text("runtimes: [vllm, tensorrt]\n")

@@ -18,7 +18,9 @@ class TerminatorNotStopId(Rule):
     `pipeline()` stop on: generation_config.json's `eos_token_id` when that file exists, otherwise
     config.json's (top level, then `decoder`, `generator`, `text_config`). Where the template writes several
     tokens right after every answer (Command R7B's `<|END_RESPONSE|><|END_OF_TURN_TOKEN|>`), generation stops
-    at the first of them that is a stop id, and the rule fires only when none is.
+    at the first of them that is a stop id, and the rule fires only when none is. This is the check of
+    transformers, the default of `--runtime` (`runtimes` in the configuration): a selection that leaves it out
+    (`--runtime vllm`) turns the rule off, and EOS016 checks the runtimes selected.
 
     ## Why it breaks generation
     The model emits the terminator at the end of its answer, transformers does not stop, and the model goes
