@@ -23,10 +23,10 @@ if [[ ! -e "${deps}/.eos-guard-complete" ]]; then
         echo "::endgroup::"
         echo "::error title=eos-guard::pip could not install eos-guard's dependencies (action/requirements.txt)"
         if [[ -n ${GITHUB_OUTPUT-} ]]; then
-            printf 'exit-code=1\n' >>"$GITHUB_OUTPUT"
+            printf 'exit-code=2\n' >>"$GITHUB_OUTPUT"
             exit 0
         fi
-        exit 1
+        exit 2
     fi
     touch -- "${partial}/.eos-guard-complete"
     rm -rf -- "$deps" # an incomplete folder (a restore of one, or an install that was stopped)

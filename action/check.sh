@@ -5,7 +5,8 @@
 # needs a missing one sets needs-dependencies, and the action's later steps install them and check again.
 #
 # Inputs arrive only as EOS_GUARD_* environment variables; no value is ever evaluated. An invalid input ends
-# this step normally with the exit-code output set to 1; the action's last step fails with it.
+# this step normally with the exit-code output set to 2 (a usage error, as
+# on the command line); the action's last step fails with it.
 set -euo pipefail
 
 error() { # workflow-command data escaped as actions/toolkit escapes it
@@ -14,10 +15,10 @@ error() { # workflow-command data escaped as actions/toolkit escapes it
     s=${s//$'\n'/'%0A'}
     printf '::error title=eos-guard input::%s\n' "$s"
     if [[ -n ${GITHUB_OUTPUT-} ]]; then
-        printf 'exit-code=1\n' >>"$GITHUB_OUTPUT"
+        printf 'exit-code=2\n' >>"$GITHUB_OUTPUT"
         exit 0
     fi
-    exit 1
+    exit 2
 }
 
 python=${EOS_GUARD_PYTHON:-python3}

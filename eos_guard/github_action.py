@@ -183,7 +183,7 @@ def invalid(inputs: Inputs, out: TextIO, outputs: Outputs) -> int | None:
     for problem in inputs.problems:
         print(annotate("error", problem, title="eos-guard input"), file=out)
     print(f"eos-guard: {len(inputs.problems)} invalid input(s); nothing was installed or run", file=out)
-    return outputs.finish(cli.EXIT_FINDINGS)
+    return outputs.finish(cli.EXIT_ERROR)  # a usage error, as on the command line
 
 
 def check(env: Mapping[str, str], out: TextIO) -> int:

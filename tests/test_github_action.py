@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -365,11 +366,40 @@ def test_an_invalid_input_stops_the_step_before_anything_runs(step: Step, comman
     errors = [line for line in out.splitlines() if line.startswith("::")]
     assert errors[0].startswith("::error title=eos-guard input::" + message), out
     assert all(line.startswith("::error title=eos-guard input::") for line in errors), out
-    assert outputs == {"findings": "", "errors": "", "changed-files": "", "sarif-file": "", "exit-code": "1"}
+    assert outputs == {"findings": "", "errors": "", "changed-files": "", "sarif-file": "", "exit-code": "2"}
     assert "Running:" not in out
     assert (step.work / "broken" / "generation_config.json").read_bytes() == before
     assert list(Path(step.env["RUNNER_TEMP"]).iterdir()) == [] and not step.cache_home.exists()
     assert not list(step.work.rglob("pwned"))
+
+
+@pytest.mark.parametrize("python", ["no-such-python", "-c"])
+def test_an_invalid_python_input_is_a_usage_error_too(step: Step, python: str) -> None:
+    """docs/action.md: an invalid input sets ``exit-code`` to 2, the usage errors' code; the interpreter is the one
+    input the shell step checks itself (action/check.sh), before any Python runs."""
+    proc = subprocess.run(["bash", str(ROOT / "action" / "check.sh")], capture_output=True, text=True, timeout=60,
+                          env={**step.env, "PATH": os.environ["PATH"], "EOS_GUARD_PYTHON": python,
+                               "GITHUB_ACTION_PATH": str(ROOT)})
+    assert proc.returncode == 0 and proc.stdout.startswith("::error title=eos-guard input::python: "), proc
+    assert step.output.read_text(encoding="utf-8") == "exit-code=2\n"
+
+
+def test_a_failed_install_of_the_dependencies_is_exit_code_2_and_leaves_no_folder(step: Step,
+                                                                                  tmp_path: Path) -> None:
+    """docs/action.md: a failed install of the dependencies sets ``exit-code`` to 2 (action/check-with-dependencies.sh),
+    and nothing is left for actions/cache to save. pip is pointed at an index that refuses connections, and reads no
+    configuration file (this machine's names local package folders)."""
+    deps = tmp_path / "runner" / "home-cache" / "eos-guard-action" / "deps"
+    proc = subprocess.run(["bash", str(ROOT / "action" / "check-with-dependencies.sh")], capture_output=True,
+                          text=True, timeout=300,
+                          env={**step.env, "PATH": os.environ["PATH"], "EOS_GUARD_INTERPRETER": sys.executable,
+                               "GITHUB_ACTION_PATH": str(ROOT), "EOS_GUARD_DEPS": str(deps),
+                               "PIP_CONFIG_FILE": os.devnull, "PIP_INDEX_URL": "http://127.0.0.1:9/simple",
+                               "PIP_RETRIES": "0", "PIP_TIMEOUT": "2"})
+    assert proc.returncode == 0, proc
+    assert "::error title=eos-guard::pip could not install eos-guard's dependencies" in proc.stdout, proc
+    assert step.output.read_text(encoding="utf-8") == "exit-code=2\n"
+    assert not deps.parent.exists() or list(deps.parent.iterdir()) == []
 
 
 def test_every_invalid_input_is_reported_at_once(step: Step) -> None:
