@@ -117,14 +117,24 @@ def batch_findings(view: BatchView) -> list[Finding]:
 def suggest(code_or_name: str) -> str | None:
     """The rule code or name closest to a mistyped one (``EOS01`` -> ``EOS010``), or None."""
     import difflib
+    import os
 
     text = code_or_name.strip()
+    every = _every_rule()
     if len(text) >= 3:
-        every = _every_rule()
         prefixed = [key for key in (*every["BY_CODE"], *every["BY_NAME"]) if key.startswith(text.upper()) or key.startswith(text)]
         if prefixed:
             return prefixed[0]
-    codes = difflib.get_close_matches(text.upper(), list(_every_rule()["BY_CODE"]), n=1, cutoff=0.6)
+    upper = text.upper()
+    if upper.startswith("EOS") and len(upper) > 3:
+        number = upper[3:]
+        if number.isdigit() and f"EOS{number.zfill(3)}" in every["BY_CODE"]:  # EOS1 -> EOS001
+            return f"EOS{number.zfill(3)}"
+        # a code mistyped after its first digits (EOS01X, EOS0199): the first of the codes that share most of it
+        shared = max(len(os.path.commonprefix([upper, code])) for code in every["BY_CODE"])
+        if shared > len("EOS"):
+            return min(code for code in every["BY_CODE"] if code.startswith(upper[:shared]))
+    codes = difflib.get_close_matches(upper, list(every["BY_CODE"]), n=1, cutoff=0.6)
     names = difflib.get_close_matches(text.lower(), list(_every_rule()["BY_NAME"]), n=1, cutoff=0.6)
     if text.upper().startswith("EOS"):
         return (codes or names or [None])[0]
