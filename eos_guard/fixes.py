@@ -252,52 +252,106 @@ def _set_token(doc: JsonDocument, keys: tuple, text: str) -> Edit:
     return replace_value(doc, keys, text)
 
 
-def unwritable(changes: list[FileChange]) -> InputError | None:
-    """Why one of a folder's files cannot be written (read-only to this process), if one cannot: checked before the
-    first write, so that no folder is left half-fixed by a file that would fail at its turn."""
-    for change in changes:
-        if change.old_text is not None and os.path.lexists(change.path) and not _may_write(change.path):
-            return InputError(change.path, "cannot write: Permission denied (the file is read-only); no file of this "
-                                           "folder is changed")
-    return None
-
-
 def _may_write(path: Path) -> bool:
     return os.access(path, os.W_OK, effective_ids=os.access in os.supports_effective_ids)
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder: readers see old or new, never half.
-    The new file keeps the old one's permission bits, and its owner and group as far as the process may set them
-    (root may; another user keeps the group when it is one of theirs); a new file gets the umask's. A file the
-    process may not write (read-only to it) is not replaced, although the rename could: raises PermissionError,
-    as a formatter's write does."""
-    existing = None
+def write_folder(changes: list[FileChange], held: object = None) -> None:
+    """Write one folder's changes all or nothing, as far as POSIX allows: its files are replaced one by one, and a
+    folder left half-fixed can hold a finding of its own (config.json aligned with an eos the tokenizer did not
+    get). So every new text is first written to a temporary file beside its file, flushed and fsync'ed, with a
+    copy of the file's bytes beside it too; any failure there (a full disk, a file-size limit, a folder where no
+    file can be created) changes nothing. Only then are the temporary files renamed over the files, inside
+    ``held`` (a context manager that keeps SIGTERM and SIGHUP waiting, or None): should the kernel refuse a rename
+    (a sticky folder and another user's file, a directory put in a file's place), the files already replaced get
+    their copies back, also by rename, and a file created is removed. Raises InputError naming the file; no
+    temporary file is left, except by SIGKILL.
+
+    A replaced file keeps the old one's permission bits, and its owner and group as far as the process may set
+    them (root may; another user keeps the group when it is one of theirs); a created file gets the umask's. A
+    file the process may not write (read-only to it) is not replaced, although the rename could."""
+    temporaries: list[str] = []  # every temporary file made: those not renamed are removed at the end
+    staged = []  # (change, its new text's temporary file, its old bytes' temporary file or None when created)
     try:
-        existing = path.stat()
-    except FileNotFoundError:
-        pass
-    if existing is not None and not _may_write(path):
-        raise PermissionError(errno.EACCES, "Permission denied (the file is read-only)", str(path))
-    data = text.encode("utf-8")
+        for change in changes:
+            try:
+                existing = change.path.stat()
+            except FileNotFoundError:
+                existing = None
+            if existing is not None and not _may_write(change.path):
+                raise InputError(change.path, "cannot write: Permission denied (the file is read-only); no file of "
+                                              "this folder is changed")
+            try:
+                new = _stage(change.path, change.new_text.encode("utf-8"), existing, temporaries)
+                # the bytes read (unchanged_since_read compared them with old_text): UTF-8 decodes one way only
+                old = None if existing is None or change.old_text is None else \
+                    _stage(change.path, change.old_text.encode("utf-8"), existing, temporaries)
+            except OSError as exc:
+                raise InputError(change.path, f"cannot write: {exc.strerror or exc}; no file of this folder is "
+                                              "changed") from None
+            staged.append((change, new, old))
+        if held is None:
+            _replace_all(staged)
+        else:
+            with held:
+                _replace_all(staged)
+    finally:
+        for temporary in temporaries:
+            try:
+                os.unlink(temporary)
+            except FileNotFoundError:  # renamed over its file
+                pass
+
+
+def _replace_all(staged: list) -> None:
+    """Rename each temporary file over its file; on a failure (or an interruption: Ctrl-C), put back the files
+    already replaced, last first."""
+    done = []
+    for change, new, old in staged:
+        try:
+            os.replace(new, change.path)
+        except BaseException as exc:
+            if not os.path.lexists(new):  # renamed, then interrupted before it was noted (Ctrl-C)
+                done.append((change, old))
+            unrestored = _put_back(done)
+            if not isinstance(exc, OSError):
+                raise
+            reason = f"cannot write: {exc.strerror or exc}; "
+            raise InputError(change.path, reason + ("no file of this folder is changed" if not unrestored else
+                                                    f"{', '.join(unrestored)} could not be put back")) from None
+        done.append((change, old))
+
+
+def _put_back(done: list) -> list[str]:
+    """Give the replaced files their old bytes back (a created file is removed); what could not be, as
+    ``name (reason)``."""
+    failed = []
+    for change, old in reversed(done):
+        try:
+            if old is None:
+                os.unlink(change.path)
+            else:
+                os.replace(old, change.path)
+        except OSError as exc:
+            failed.append(f"{change.path.name} ({exc.strerror or exc})")
+    return failed
+
+
+def _stage(path: Path, data: bytes, existing: os.stat_result | None, temporaries: list[str]) -> str:
+    """A temporary file beside ``path`` holding ``data``, flushed and fsync'ed, with ``existing``'s mode and owner
+    (None: the umask's mode, as open() gives a new file)."""
     # a new file is created with 0o666 for the kernel to apply the umask (and a default ACL) to, as open() does;
     # reading the umask would mean setting it, which another thread of the caller could see
     fd, temporary = _create_temporary(path, 0o600 if existing is not None else 0o666)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if existing is not None:
-            _keep_owner(temporary, existing)
-            os.chmod(temporary, stat.S_IMODE(existing.st_mode))  # after the chown, which may clear set-id bits
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
-        raise
+    temporaries.append(temporary)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    if existing is not None:
+        _keep_owner(temporary, existing)
+        os.chmod(temporary, stat.S_IMODE(existing.st_mode))  # after the chown, which may clear set-id bits
+    return temporary
 
 
 def _create_temporary(path: Path, mode: int) -> tuple[int, str]:
