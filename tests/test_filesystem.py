@@ -676,3 +676,30 @@ def test_ctrl_c_between_two_replaces_puts_back_the_files_already_replaced(run, t
     monkeypatch.undo()
     assert code == 130 and "Fixing" not in err, err
     assert _files(folder) == before
+
+
+def test_a_directory_put_in_a_file_s_place_before_its_rename_puts_back_the_others(run, tmp_path, monkeypatch):
+    """Another process puts a directory where generation_config.json was, after the check found the file unchanged
+    and before its rename: the kernel refuses the rename (EISDIR), and config.json, replaced just before, gets its
+    old bytes back."""
+    import shutil
+
+    from support import ROOT
+
+    folder = shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", tmp_path / "m")
+    before = _files(folder)
+    real_replace = os.replace
+
+    def replace(source, target, **kwargs):
+        if str(target).endswith("generation_config.json") and os.path.isfile(target):
+            os.unlink(target)
+            os.mkdir(target)
+        real_replace(source, target, **kwargs)
+
+    monkeypatch.setattr(os, "replace", replace)
+    code, _, err = run("--fix", "--no-cache", "--baseline", "none", "m")
+    monkeypatch.undo()
+    assert code == 2 and err == ("eos-guard: m/generation_config.json: cannot write: Is a directory; no file of this "
+                                 "folder is changed\n"), err
+    assert (folder / "config.json").read_bytes() == before["config.json"]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(before) and (folder / "generation_config.json").is_dir()
