@@ -22,6 +22,7 @@ from pathlib import Path
 
 from .errors import InputError
 from .jsonspan import JsonDocument, NotRead, read_bytes
+from .known_tokens import END_OF_TURN_TEXTS
 from .records import field, record
 from .resolve import ResolvedModel, special_token_text
 from .runtimes import stops
@@ -107,9 +108,19 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
         entry[1].append(edit)
         entry[2].append(reason)
 
-    everything = _ids_to_stop_on(model)  # for config.json's own alignment (step 4)
+    eos = model.tokenizer_eos
+    eos_id = read_eos_id = eos.id if eos is not None else None
+    if unsafe:  # first: the stop ids and config.json follow the eos the tokenizer will have, so one --fix is enough
+        # the eos becomes the terminator only where a runtime runs on (Gemma 2 it's <eos> stays: every one stops),
+        # never in a model that cannot generate (an embedding model's tokenizer appends its eos to every input)
+        allowed = enabled is None or any(enabled(code) for code in TOKENIZER_CODES)
+        runs_on = allowed and model.generates \
+            and any(stops(model, stop) is False for stop in model.runtime_stops.values())
+        eos_id = _align_tokenizer(model, add, eos_id, runs_on, answers(MAP_CODES))
+    replaced = eos_id if eos_id != read_eos_id else None  # the new eos, when the unsafe fix changes it
+    everything = _ids_to_stop_on(model, new_eos=replaced)  # for config.json's own alignment (step 4)
     # the stop ids gain the ids the reported findings ask for: not the terminator when only EOS002 is reported
-    wanted = _ids_to_stop_on(model, answers(TERMINATOR_CODES), answers(EOS_CODES))
+    wanted = _ids_to_stop_on(model, answers(TERMINATOR_CODES), answers(EOS_CODES), replaced)
     changes: list[FileChange] = []
     stop = model.stop
     gen = model.files.generation_config
@@ -131,15 +142,6 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
         if created is not None:
             changes.append(created)
 
-    eos = model.tokenizer_eos
-    eos_id = read_eos_id = eos.id if eos is not None else None
-    if unsafe:  # first: config.json is then aligned with the eos the tokenizer will have, so one --fix is enough
-        # the eos becomes the terminator only where a runtime runs on (Gemma 2 it's <eos> stays: every one stops),
-        # never in a model that cannot generate (an embedding model's tokenizer appends its eos to every input)
-        allowed = enabled is None or any(enabled(code) for code in TOKENIZER_CODES)
-        runs_on = allowed and model.generates \
-            and any(stops(model, stop) is False for stop in model.runtime_stops.values())
-        eos_id = _align_tokenizer(model, add, eos_id, runs_on, answers(MAP_CODES))
     # config.json: for its own findings; as the stop ids where there is no generation_config.json; and after an
     # unsafe fix changed the eos, which EOS003 would report on the next run
     if answers(CONFIG_CODES) or (fix_stops and gen is None) or eos_id != read_eos_id:
@@ -152,14 +154,23 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
     return sorted(changes, key=lambda c: str(c.path))
 
 
-def _ids_to_stop_on(model: ResolvedModel, terminators: bool = True, tokenizer_eos: bool = True) -> list[int]:
+def _ids_to_stop_on(model: ResolvedModel, terminators: bool = True, tokenizer_eos: bool = True,
+                    new_eos: int | None = None) -> list[int]:
     """Terminators first (default template first), then the tokenizer's eos; only ids the model can emit: token
-    ids (non-negative, below 2**32), below vocab_size when it is known."""
+    ids (non-negative, below 2**32), below vocab_size when it is known. ``new_eos``: the eos an unsafe fix gives
+    the tokenizer, after which the old one stays a stop id (a base model's ``<|endoftext|>`` or ``</s>``, which
+    chat releases keep: Qwen2-Instruct's [151645, 151643]), unless it is the tokenizer's bos and no text that ends
+    generation anywhere (an eos set to Llama 3's ``<|begin_of_text|>``; GPT-2's ``<|endoftext|>``, its bos too,
+    stays)."""
     ids: list[int] = []
     candidates = [t.id for t in sorted(model.terminators, key=lambda t: t.template.name != "default")] \
         if terminators else []
     eos = model.tokenizer_eos
-    if tokenizer_eos and eos is not None and eos.in_vocabulary:
+    if tokenizer_eos and new_eos is not None:
+        candidates.append(new_eos)
+    if tokenizer_eos and eos is not None and eos.in_vocabulary \
+            and not (new_eos is not None and eos.token == model.special_tokens.get("bos_token")
+                     and eos.token not in END_OF_TURN_TEXTS):
         candidates.append(eos.id)
     for token_id in candidates:
         if not is_token_id(token_id) or token_id in ids:

@@ -622,3 +622,41 @@ def test_one_fix_is_enough_when_two_folders_share_a_file_through_a_link(run, tmp
     code, out, err = run("--fix", "--no-cache", "--format", "concise", "m1", "m2")
     assert "another process" not in err and out == "Fixed 4 files in 2 folders; 0 errors remain.\n", (out, err)
     assert run("--fix", "--no-cache", "m1", "m2") == (0, "All checks passed (2 model folders).\n", "")
+
+
+def _set_tokens(path: Path, **tokens: str) -> None:
+    values = json.loads(path.read_text(encoding="utf-8"))
+    values.update(tokens)
+    path.write_text(json.dumps(values, indent=2) + "\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize("fixture, tokens, generation, expected", [
+    pytest.param("llama3-8b-instruct-release", {"eos_token": "<|begin_of_text|>"}, None, [128001, 128009],
+                 id="an-eos-that-is-the-bos-is-not-added"),
+    pytest.param("qwen25-base-chatml-sft-gen-endoftext", {}, 151645, [151645, 151643],
+                 id="a-base-model-s-endoftext-is-kept"),
+    pytest.param("qwen25-base-chatml-sft-gen-endoftext", {"bos_token": "<|endoftext|>"}, 151645, [151645, 151643],
+                 id="a-gpt2-style-bos-and-eos-is-kept"),
+])
+def test_an_unsafe_fix_keeps_the_old_eos_a_stop_id_unless_it_is_the_bos(run, tmp_path, fixture, tokens, generation,
+                                                                         expected):
+    """--unsafe-fixes makes the eos the turn terminator, and the stop ids gained the old eos as well, since it was
+    the tokenizer's eos when the fix was planned: a tokenizer whose eos was set to its bos (Llama 3's
+    <|begin_of_text|>) got its bos as a stop id in generation_config.json and config.json. The old eos stays a stop
+    id (Qwen2-Instruct ships [151645, 151643], Llama 3.1-Instruct [128001, 128008, 128009]) unless it is the
+    tokenizer's bos and no text that ends generation (GPT-2's <|endoftext|> is both)."""
+    import transformers
+
+    folder = shutil.copytree(FIXTURES / fixture, tmp_path / "m")
+    if tokens:
+        _set_tokens(folder / "tokenizer_config.json", **tokens)
+    if generation is not None:
+        write_json(folder / "generation_config.json", {"bos_token_id": 151643, "eos_token_id": generation})
+    run("--fix", "--unsafe-fixes", "--no-cache", "--baseline", "none", "m")
+    assert json.loads((folder / "generation_config.json").read_text())["eos_token_id"] == expected
+    config_eos = json.loads((folder / "config.json").read_text())["eos_token_id"]
+    assert set(config_eos if isinstance(config_eos, list) else [config_eos]) <= set(expected)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
+    assert tokenizer.eos_token in ("<|eot_id|>", "<|im_end|>") and tokenizer.eos_token_id in expected  # the terminator
+    code, out, _ = run("--no-cache", "--baseline", "none", "--format", "concise", "m")
+    assert not re.search(r"EOS00[123]", out), out
