@@ -660,3 +660,46 @@ def test_an_unsafe_fix_keeps_the_old_eos_a_stop_id_unless_it_is_the_bos(run, tmp
     assert tokenizer.eos_token in ("<|eot_id|>", "<|im_end|>") and tokenizer.eos_token_id in expected  # the terminator
     code, out, _ = run("--no-cache", "--baseline", "none", "--format", "concise", "m")
     assert not re.search(r"EOS00[123]", out), out
+
+
+@pytest.mark.parametrize("top, generation, eos_token", [
+    pytest.param("absent", None, "<|endoftext|>", id="text-config-only"),
+    pytest.param(None, None, "<|endoftext|>", id="top-level-null"),
+    pytest.param(151643, None, "<|endoftext|>", id="top-level-and-text-config"),
+    pytest.param("absent", [151645, 151643], "<|im_end|>", id="text-config-only-beside-generation-config"),
+    pytest.param(151643, [151645, 151643], "<|im_end|>", id="top-level-and-text-config-beside-generation-config"),
+])
+def test_a_composite_config_is_fixed_where_transformers_and_vllm_read_it(run, tmp_path, top, generation, eos_token):
+    """A VLM's config.json (LLaVA-OneVision-Qwen2 shape) with text_config.eos_token_id beside or instead of a
+    top-level one. transformers 5.24 reads the top level, else the text config (GenerationConfig.from_model_config
+    on the raw JSON, and on the config object through get_text_config, which vLLM 0.34 uses without
+    generation_config.json; SGLang copies text_config's values up only where the top level has none): the fix
+    edits that value, and the check points at it."""
+    import transformers
+
+    folder = shutil.copytree(FIXTURES / "vlm-eos-only-in-text-config", tmp_path / "m")
+    config = json.loads((folder / "config.json").read_text())
+    config["text_config"]["eos_token_id"] = 151643
+    if top != "absent":
+        config["eos_token_id"] = top
+    write_json(folder / "config.json", config)
+    if generation is not None:
+        write_json(folder / "generation_config.json", {"eos_token_id": generation})
+    tokenizer_config = json.loads((folder / "tokenizer_config.json").read_text())
+    write_json(folder / "tokenizer_config.json", {**tokenizer_config, "eos_token": eos_token})
+    read_at = ("eos_token_id",) if isinstance(top, int) else ("text_config", "eos_token_id")
+    _, out, _ = run("--no-cache", "--baseline", "none", "--format", "json", "m")
+    start = JsonDocument.read(folder / "config.json").span(read_at).start
+    line = (folder / "config.json").read_text()[:start].count("\n") + 1
+    # EOS001 (no generation_config.json: config.json holds the stop ids) or EOS003, at the value that is read
+    assert {f["line"] for f in json.loads(out)["findings"] if f["path"] == "m/config.json"} == {line}, out
+
+    run("--fix", "--no-cache", "--baseline", "none", "m")
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
+    stop = transformers.GenerationConfig.from_pretrained(str(folder)).eos_token_id  # created where it was missing
+    assert {151645, tokenizer.eos_token_id} <= set(stop)
+    objects = transformers.GenerationConfig.from_model_config(transformers.AutoConfig.from_pretrained(str(folder)))
+    config_eos = objects.eos_token_id if isinstance(objects.eos_token_id, list) else [objects.eos_token_id]
+    assert tokenizer.eos_token_id in config_eos  # config.json's eos, as read through the object (vLLM's C*)
+    _, out, _ = run("--no-cache", "--baseline", "none", "--format", "concise", "m")
+    assert not re.search(r"EOS00[1-3]", out), out
