@@ -69,9 +69,10 @@ def fix(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = None,
     """Make the folders' files agree (see docs/fix.md) and return the :class:`eos_guard.fixes.FileChange` list.
 
     With ``write=False`` nothing is written: the changes are what ``--diff`` would show. Raises
-    :class:`eos_guard.errors.InputError` as :func:`check` does; a file that cannot be written, or a folder with
-    a file that cannot be read (which ``--fix`` never edits, and which ``check`` reports in ``Report.errors``),
-    raises it after every other file has been written, so that a script never takes such a folder for fixed.
+    :class:`eos_guard.errors.InputError` as :func:`check` does; a file that cannot be written (its folder is then
+    left as it was: a folder is written all or nothing), or a folder with a file that cannot be read (which
+    ``--fix`` never edits, and which ``check`` reports in ``Report.errors``), raises it after every other folder
+    has been written, so that a script never takes such a folder for fixed.
     """
     from pathlib import Path
 
@@ -84,7 +85,7 @@ def fix(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = None,
     result = fix_paths(targets, loaded, unsafe=unsafe, write=write)
     if result.report.problems:
         raise result.report.problems[0]
-    if result.failed:  # the other files were written; the error names the first that could not be
+    if result.failed:  # the other folders were written; the error names the first file that could not be
         raise result.failed[0]
     unread = next((m.cause for m in result.report.models if m.error is not None and m.cause is not None), None)
     if unread is not None:  # as the command's exit 2: this folder was not (or not wholly) fixed

@@ -14,8 +14,12 @@ which drops every stop id the model had (Gemma 3's ``[1, 106]`` becomes ``1``) a
   added and becomes a list when something is; ``None`` becomes the wanted ids.
 - ``config.eos_token_id`` (the text config's, as transformers' ``trainer_utils.align_special_tokens`` reads
   it): a list gains the same ids, and so does an int that is not the tokenizer's eos (it becomes a list that
-  keeps it first); ``None``, or a value that is no id, becomes the tokenizer's eos.
+  keeps it first); ``None`` becomes the tokenizer's eos.
 - Ids that are not below the config's ``vocab_size`` are never added (the model cannot emit them).
+- A value that holds something other than token ids (non-negative ints), such as the token string
+  ``"<|im_end|>"`` (``generation_config.eos_token_id = tokenizer.eos_token``), ``-1`` or ``[2, None]``, is
+  refused with a ValueError and nothing is changed: generate() cannot stop on it, check mode reports it as
+  EOS007 and ``--fix`` leaves it to a person, since which ids were meant is not for eos-guard to guess.
 
 Only attributes are read and written (duck typing): neither transformers nor torch is imported here.
 """
@@ -42,7 +46,8 @@ def align(model: Any, tokenizer: Any) -> dict[str, tuple[Any, Any]]:
     or a wrapper with ``.module``); ``tokenizer`` a transformers tokenizer or a processor holding one.
     Returns what changed, as ``{"generation_config.eos_token_id": (old, new), "config.eos_token_id": (old,
     new)}`` (only the keys that changed; for a multimodal model the config key names the text config, e.g.
-    ``"config.text_config.eos_token_id"``). An empty dict means the model was already aligned.
+    ``"config.text_config.eos_token_id"``). An empty dict means the model was already aligned. Raises
+    ValueError, changing nothing, when an eos_token_id holds something other than token ids (EOS007).
     """
     model = _unwrap(model)
     tok = _tokenizer_of(tokenizer)
@@ -52,6 +57,10 @@ def align(model: Any, tokenizer: Any) -> dict[str, tuple[Any, Any]]:
     text_config, config_key = _text_config(config)
     vocab_size = _int_or_none(getattr(text_config, "vocab_size", None))
     eos_id = _int_or_none(getattr(tok, "eos_token_id", None))
+
+    generation_config = getattr(model, "generation_config", None)
+    for key, holder in ((GENERATION_KEY, generation_config), (config_key, text_config)):
+        _refuse_what_is_no_id(key, getattr(holder, "eos_token_id", None), tok)  # before anything is changed
 
     wanted: list[int] = []
     for token_id in [*terminator_ids(tokenizer), eos_id]:
@@ -64,7 +73,6 @@ def align(model: Any, tokenizer: Any) -> dict[str, tuple[Any, Any]]:
         wanted.append(token_id)
 
     changes: dict[str, tuple[Any, Any]] = {}
-    generation_config = getattr(model, "generation_config", None)
     if generation_config is not None:
         old = getattr(generation_config, "eos_token_id", None)
         new = _added(old, wanted)
@@ -76,7 +84,7 @@ def align(model: Any, tokenizer: Any) -> dict[str, tuple[Any, Any]]:
     new = None
     if isinstance(old, (list, tuple)) or (_int_or_none(old) is not None and eos_id in wanted and old != eos_id):
         new = _added(old, wanted)  # a scalar without the tokenizer's eos becomes a list that keeps it first
-    elif _int_or_none(old) is None and eos_id in wanted:  # None, or no id at all
+    elif old is None and eos_id in wanted:
         new = eos_id
     if new is not None:
         text_config.eos_token_id = new
@@ -85,6 +93,22 @@ def align(model: Any, tokenizer: Any) -> dict[str, tuple[Any, Any]]:
     for key, (before, after) in changes.items():
         _logger().debug("eos-guard: %s %r -> %r", key, before, after)
     return changes
+
+
+def _refuse_what_is_no_id(key: str, value: Any, tokenizer: Any) -> None:
+    """ValueError when ``value`` (an eos_token_id, None for unset) holds something other than token ids, as check
+    mode's EOS007 reports it in a saved file (``resolve.is_listed_id``)."""
+    from .resolve import is_listed_id
+
+    items = value if isinstance(value, (list, tuple)) else [] if value is None else [value]
+    wrong = [item for item in items if not is_listed_id(item)]
+    if not wrong:
+        return
+    meant = {item: _int_or_none(tokenizer.convert_tokens_to_ids(item)) for item in wrong if isinstance(item, str)}
+    hint = "".join(f"; {item!r} is token {token_id}" for item, token_id in meant.items() if token_id is not None)
+    raise ValueError(f"eos-guard: {key} is {value!r}, which holds {', '.join(map(repr, wrong))}: not a token id (a "
+                     f"non-negative integer), so generate() cannot stop on it (EOS007 in a saved folder); align() "
+                     f"only adds ids: set it to token ids{hint}")
 
 
 def stop_ids(model: Any, tokenizer: Any) -> list[int]:

@@ -408,6 +408,10 @@ class Outcome:
     failed: list[InputError] = field(default_factory=list)  # files that could not be written
 
 
+# a file --fix planned from changed before its folder was written: none of the folder's files is
+STALE = "changed by another process while fixing; no file of this folder is changed"
+
+
 def check(paths: list[str], config: settings.Config, args: argparse.Namespace,
           on_write: Callable[[Path], None] | None = None) -> Outcome:
     """Check the paths, or fix them first with --fix; ``on_write`` hears of each file as soon as it is written."""
@@ -478,7 +482,7 @@ def _run(args: argparse.Namespace) -> int:
     for failure in outcome.failed:
         _say(f"eos-guard: {failure.render()}")
     for path in outcome.skipped:
-        _say(f"eos-guard: {display_path(path)}: changed by another process while fixing; not written")
+        _say(f"eos-guard: {display_path(path)}: {STALE}")
     report = outcome.report
     fmt = output_format(args.format, sys.stdout)
     shown = report.only_failing() if args.quiet else report

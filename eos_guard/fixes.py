@@ -22,6 +22,7 @@ from pathlib import Path
 
 from .errors import InputError
 from .jsonspan import JsonDocument, NotRead, read_bytes
+from .known_tokens import END_OF_TURN_TEXTS
 from .records import field, record
 from .resolve import ResolvedModel, special_token_text
 from .runtimes import stops
@@ -107,9 +108,19 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
         entry[1].append(edit)
         entry[2].append(reason)
 
-    everything = _ids_to_stop_on(model)  # for config.json's own alignment (step 4)
+    eos = model.tokenizer_eos
+    eos_id = read_eos_id = eos.id if eos is not None else None
+    if unsafe:  # first: the stop ids and config.json follow the eos the tokenizer will have, so one --fix is enough
+        # the eos becomes the terminator only where a runtime runs on (Gemma 2 it's <eos> stays: every one stops),
+        # never in a model that cannot generate (an embedding model's tokenizer appends its eos to every input)
+        allowed = enabled is None or any(enabled(code) for code in TOKENIZER_CODES)
+        runs_on = allowed and model.generates \
+            and any(stops(model, stop) is False for stop in model.runtime_stops.values())
+        eos_id = _align_tokenizer(model, add, eos_id, runs_on, answers(MAP_CODES))
+    replaced = eos_id if eos_id != read_eos_id else None  # the new eos, when the unsafe fix changes it
+    everything = _ids_to_stop_on(model, new_eos=replaced)  # for config.json's own alignment (step 4)
     # the stop ids gain the ids the reported findings ask for: not the terminator when only EOS002 is reported
-    wanted = _ids_to_stop_on(model, answers(TERMINATOR_CODES), answers(EOS_CODES))
+    wanted = _ids_to_stop_on(model, answers(TERMINATOR_CODES), answers(EOS_CODES), replaced)
     changes: list[FileChange] = []
     stop = model.stop
     gen = model.files.generation_config
@@ -131,15 +142,6 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
         if created is not None:
             changes.append(created)
 
-    eos = model.tokenizer_eos
-    eos_id = read_eos_id = eos.id if eos is not None else None
-    if unsafe:  # first: config.json is then aligned with the eos the tokenizer will have, so one --fix is enough
-        # the eos becomes the terminator only where a runtime runs on (Gemma 2 it's <eos> stays: every one stops),
-        # never in a model that cannot generate (an embedding model's tokenizer appends its eos to every input)
-        allowed = enabled is None or any(enabled(code) for code in TOKENIZER_CODES)
-        runs_on = allowed and model.generates \
-            and any(stops(model, stop) is False for stop in model.runtime_stops.values())
-        eos_id = _align_tokenizer(model, add, eos_id, runs_on, answers(MAP_CODES))
     # config.json: for its own findings; as the stop ids where there is no generation_config.json; and after an
     # unsafe fix changed the eos, which EOS003 would report on the next run
     if answers(CONFIG_CODES) or (fix_stops and gen is None) or eos_id != read_eos_id:
@@ -152,14 +154,23 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
     return sorted(changes, key=lambda c: str(c.path))
 
 
-def _ids_to_stop_on(model: ResolvedModel, terminators: bool = True, tokenizer_eos: bool = True) -> list[int]:
+def _ids_to_stop_on(model: ResolvedModel, terminators: bool = True, tokenizer_eos: bool = True,
+                    new_eos: int | None = None) -> list[int]:
     """Terminators first (default template first), then the tokenizer's eos; only ids the model can emit: token
-    ids (non-negative, below 2**32), below vocab_size when it is known."""
+    ids (non-negative, below 2**32), below vocab_size when it is known. ``new_eos``: the eos an unsafe fix gives
+    the tokenizer, after which the old one stays a stop id (a base model's ``<|endoftext|>`` or ``</s>``, which
+    chat releases keep: Qwen2-Instruct's [151645, 151643]), unless it is the tokenizer's bos and no text that ends
+    generation anywhere (an eos set to Llama 3's ``<|begin_of_text|>``; GPT-2's ``<|endoftext|>``, its bos too,
+    stays)."""
     ids: list[int] = []
     candidates = [t.id for t in sorted(model.terminators, key=lambda t: t.template.name != "default")] \
         if terminators else []
     eos = model.tokenizer_eos
-    if tokenizer_eos and eos is not None and eos.in_vocabulary:
+    if tokenizer_eos and new_eos is not None:
+        candidates.append(new_eos)
+    if tokenizer_eos and eos is not None and eos.in_vocabulary \
+            and not (new_eos is not None and eos.token == model.special_tokens.get("bos_token")
+                     and eos.token not in END_OF_TURN_TEXTS):
         candidates.append(eos.id)
     for token_id in candidates:
         if not is_token_id(token_id) or token_id in ids:
@@ -252,52 +263,106 @@ def _set_token(doc: JsonDocument, keys: tuple, text: str) -> Edit:
     return replace_value(doc, keys, text)
 
 
-def unwritable(changes: list[FileChange]) -> InputError | None:
-    """Why one of a folder's files cannot be written (read-only to this process), if one cannot: checked before the
-    first write, so that no folder is left half-fixed by a file that would fail at its turn."""
-    for change in changes:
-        if change.old_text is not None and os.path.lexists(change.path) and not _may_write(change.path):
-            return InputError(change.path, "cannot write: Permission denied (the file is read-only); no file of this "
-                                           "folder is changed")
-    return None
-
-
 def _may_write(path: Path) -> bool:
     return os.access(path, os.W_OK, effective_ids=os.access in os.supports_effective_ids)
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder: readers see old or new, never half.
-    The new file keeps the old one's permission bits, and its owner and group as far as the process may set them
-    (root may; another user keeps the group when it is one of theirs); a new file gets the umask's. A file the
-    process may not write (read-only to it) is not replaced, although the rename could: raises PermissionError,
-    as a formatter's write does."""
-    existing = None
+def write_folder(changes: list[FileChange], held: object = None) -> None:
+    """Write one folder's changes all or nothing, as far as POSIX allows: its files are replaced one by one, and a
+    folder left half-fixed can hold a finding of its own (config.json aligned with an eos the tokenizer did not
+    get). So every new text is first written to a temporary file beside its file, flushed and fsync'ed, with a
+    copy of the file's bytes beside it too; any failure there (a full disk, a file-size limit, a folder where no
+    file can be created) changes nothing. Only then are the temporary files renamed over the files, inside
+    ``held`` (a context manager that keeps SIGTERM and SIGHUP waiting, or None): should the kernel refuse a rename
+    (a sticky folder and another user's file, a directory put in a file's place), the files already replaced get
+    their copies back, also by rename, and a file created is removed. Raises InputError naming the file; no
+    temporary file is left, except by SIGKILL.
+
+    A replaced file keeps the old one's permission bits, and its owner and group as far as the process may set
+    them (root may; another user keeps the group when it is one of theirs); a created file gets the umask's. A
+    file the process may not write (read-only to it) is not replaced, although the rename could."""
+    temporaries: list[str] = []  # every temporary file made: those not renamed are removed at the end
+    staged = []  # (change, its new text's temporary file, its old bytes' temporary file or None when created)
     try:
-        existing = path.stat()
-    except FileNotFoundError:
-        pass
-    if existing is not None and not _may_write(path):
-        raise PermissionError(errno.EACCES, "Permission denied (the file is read-only)", str(path))
-    data = text.encode("utf-8")
+        for change in changes:
+            try:
+                existing = change.path.stat()
+            except FileNotFoundError:
+                existing = None
+            if existing is not None and not _may_write(change.path):
+                raise InputError(change.path, "cannot write: Permission denied (the file is read-only); no file of "
+                                              "this folder is changed")
+            try:
+                new = _stage(change.path, change.new_text.encode("utf-8"), existing, temporaries)
+                # the bytes read (unchanged_since_read compared them with old_text): UTF-8 decodes one way only
+                old = None if existing is None or change.old_text is None else \
+                    _stage(change.path, change.old_text.encode("utf-8"), existing, temporaries)
+            except OSError as exc:
+                raise InputError(change.path, f"cannot write: {exc.strerror or exc}; no file of this folder is "
+                                              "changed") from None
+            staged.append((change, new, old))
+        if held is None:
+            _replace_all(staged)
+        else:
+            with held:
+                _replace_all(staged)
+    finally:
+        for temporary in temporaries:
+            try:
+                os.unlink(temporary)
+            except FileNotFoundError:  # renamed over its file
+                pass
+
+
+def _replace_all(staged: list) -> None:
+    """Rename each temporary file over its file; on a failure (or an interruption: Ctrl-C), put back the files
+    already replaced, last first."""
+    done = []
+    for change, new, old in staged:
+        try:
+            os.replace(new, change.path)
+        except BaseException as exc:
+            if not os.path.lexists(new):  # renamed, then interrupted before it was noted (Ctrl-C)
+                done.append((change, old))
+            unrestored = _put_back(done)
+            if not isinstance(exc, OSError):
+                raise
+            reason = f"cannot write: {exc.strerror or exc}; "
+            raise InputError(change.path, reason + ("no file of this folder is changed" if not unrestored else
+                                                    f"{', '.join(unrestored)} could not be put back")) from None
+        done.append((change, old))
+
+
+def _put_back(done: list) -> list[str]:
+    """Give the replaced files their old bytes back (a created file is removed); what could not be, as
+    ``name (reason)``."""
+    failed = []
+    for change, old in reversed(done):
+        try:
+            if old is None:
+                os.unlink(change.path)
+            else:
+                os.replace(old, change.path)
+        except OSError as exc:
+            failed.append(f"{change.path.name} ({exc.strerror or exc})")
+    return failed
+
+
+def _stage(path: Path, data: bytes, existing: os.stat_result | None, temporaries: list[str]) -> str:
+    """A temporary file beside ``path`` holding ``data``, flushed and fsync'ed, with ``existing``'s mode and owner
+    (None: the umask's mode, as open() gives a new file)."""
     # a new file is created with 0o666 for the kernel to apply the umask (and a default ACL) to, as open() does;
     # reading the umask would mean setting it, which another thread of the caller could see
     fd, temporary = _create_temporary(path, 0o600 if existing is not None else 0o666)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if existing is not None:
-            _keep_owner(temporary, existing)
-            os.chmod(temporary, stat.S_IMODE(existing.st_mode))  # after the chown, which may clear set-id bits
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
-        raise
+    temporaries.append(temporary)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    if existing is not None:
+        _keep_owner(temporary, existing)
+        os.chmod(temporary, stat.S_IMODE(existing.st_mode))  # after the chown, which may clear set-id bits
+    return temporary
 
 
 def _create_temporary(path: Path, mode: int) -> tuple[int, str]:

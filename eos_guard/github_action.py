@@ -378,11 +378,10 @@ def check_paths(inputs: Inputs, env: Mapping[str, str], out: TextIO, outputs: Ou
     out.write(REPORTERS["github"](report))
     code = cli.exit_code(outcome, config, args)
     level = "error" if report.errors else "warning"
-    for failure in outcome.failed:  # the other files were written, and are listed in changed-files
+    for failure in outcome.failed:  # the other folders were written, and are listed in changed-files
         print(error_annotation(failure), file=out)
     for path in outcome.skipped:
-        print(error_annotation(InputError(path, "changed by another process while fixing; not written"), level),
-              file=out)
+        print(error_annotation(InputError(path, cli.STALE), level), file=out)
     # the github reporter has annotated every unreadable file and every PATH that could not be checked
     if not report.models and not report.errors:
         print(annotate(level, cli.NO_MODEL_FOLDERS), file=out)

@@ -393,13 +393,14 @@ FIX_REFUSED = ("--fix cannot edit a Hub repository (it would edit the shared Hug
 def fix_paths(paths: Iterable[Union[str, Path]], config: Config | None = None, unsafe: bool = False,
               write: bool = True, on_write: Callable[[Any], None] | None = None,
               allow_empty: bool = False) -> FixResult:
-    """Plan and (with ``write``) apply the fixes. A file that cannot be written does not stop the others: it is in
-    ``failed``, and every file written before and after it is in ``changes``; ``on_write`` hears of each written
-    file at once (the CLI prints ``Fixing path``), so even a run that dies later has said what it wrote. Every new
-    text is encoded before the first write: a folder with one that cannot be is not changed at all. A Hub repository
-    among ``paths`` is refused before anything is fetched (InputError) when ``write``; without it, the changes are
-    planned in its snapshot (``--diff``)."""
-    from .fixes import plan, unchanged_since_read, unencodable, unwritable, write_atomically  # a fix run's writer
+    """Plan and (with ``write``) apply the fixes. Each folder's files are written all or nothing
+    (``fixes.write_folder``); a folder that cannot be written does not stop the others: its error is in ``failed``,
+    and every file written before and after it is in ``changes``; ``on_write`` hears of each written file as soon
+    as its folder is written (the CLI prints ``Fixing path``), so even a run that dies later has said what it
+    wrote. Every new text is encoded before the first write. A Hub repository among ``paths`` is refused before
+    anything is fetched (InputError) when ``write``; without it, the changes are planned in its snapshot
+    (``--diff``)."""
+    from .fixes import plan, unchanged_since_read, unencodable, write_folder  # a fix run's writer
 
     paths = list(paths)
     hub = next((p for p in paths if isinstance(p, str) and p.startswith(HUB_SCHEME)), None) if write else None
@@ -418,42 +419,49 @@ def fix_paths(paths: Iterable[Union[str, Path]], config: Config | None = None, u
             return []  # never edit a folder with a file that could not be read
         folder_changes = plan(model_report.model, unsafe=unsafe,
                               reported=[finding.code for finding in model_report.findings], enabled=config.enabled)
-        problem = unencodable(folder_changes) or (unwritable(folder_changes) if write else None)
+        problem = unencodable(folder_changes)
         if problem is not None:
             failed.append(problem)
             return []
         return folder_changes
 
-    def apply(change, second: bool = False) -> None:
-        real = os.path.realpath(change.path)
+    def apply(folder: Path, folder_changes: list, second: bool = False) -> None:
         if not write:
-            changes.append(change)
-        elif unchanged_since_read(change):
-            try:
-                write_atomically(change.path, change.new_text)
-            except OSError as exc:
-                failed.append(InputError(change.path, f"cannot write: {exc.strerror or exc}"))
-                return
-            written.add(real)
-            changes.append(change)
-            if on_write is not None:
-                on_write(change)
-        elif real in written and not second:  # a link to a file this run wrote: plan its folder again
-            again[change.path.parent] = None
+            changes.extend(folder_changes)
+            return
+        stale = [change for change in folder_changes if not unchanged_since_read(change)]
+        if stale:  # planned from files that are no longer there: none of the folder's is written
+            if not second and all(os.path.realpath(change.path) in written for change in stale):
+                again[folder] = None  # a link to a file this run wrote: plan its folder again
+            else:
+                skipped.extend(change.path for change in stale)
+            return
+        try:
+            write_folder(folder_changes, terminate)
+        except InputError as exc:
+            failed.append(exc)
         else:
-            skipped.append(change.path)
+            for change in folder_changes:
+                written.add(os.path.realpath(change.path))
+                changes.append(change)
+                if on_write is not None:
+                    on_write(change)
+        finally:
+            terminate.exit_if_pending()  # a signal that came during the renames, once they are said
 
-    planned = [change for model_report in before.models for change in planned_for(model_report)]
-    restore = _exit_on_terminate() if write and planned else None
+    planned = [(model_report.folder, planned_for(model_report)) for model_report in before.models]
+    planned = [(folder, folder_changes) for folder, folder_changes in planned if folder_changes]
+    terminate = _Terminate() if write and planned else None
     try:
-        for change in planned:
-            apply(change)
+        for folder, folder_changes in planned:
+            apply(folder, folder_changes)
         for folder in again:  # so that one run is enough: a second --fix changes nothing
-            for change in planned_for(check_folder(folder, config)):
-                apply(change, second=True)
+            folder_changes = planned_for(check_folder(folder, config))
+            if folder_changes:
+                apply(folder, folder_changes, second=True)
     finally:
-        if restore is not None:
-            restore()
+        if terminate is not None:
+            terminate.restore()
     before.written = [change.path for change in changes] if write else []
     if not write:
         return FixResult(changes, before, skipped, failed)
@@ -466,33 +474,49 @@ def fix_paths(paths: Iterable[Union[str, Path]], config: Config | None = None, u
     return FixResult(changes, replace(before, models=[replace(m, fixable=0) for m in models]), skipped, failed)
 
 
-def _exit_on_terminate() -> Callable[[], None] | None:
+class _Terminate:
     """While fixes are written, SIGTERM (a cancelled CI job, ``timeout``) and SIGHUP (a closed terminal, a dropped
-    SSH session) exit through Python, so a temporary file being written is removed (write_atomically) instead of
-    left in the model folder; a signal the process ignores (``nohup``) stays ignored. Returns what restores the
-    previous handlers; None off the main thread, where nothing is changed."""
-    import signal
+    SSH session) exit through Python, so the temporary files being written are removed (``fixes.write_folder``)
+    instead of left in the model folder; a signal the process ignores (``nohup``) stays ignored. Used as a context
+    manager (around a folder's renames), it keeps the signal waiting until they are done: ``exit_if_pending``
+    then exits. A folder is never left half-renamed. Off the main thread nothing is changed (and nothing waits)."""
 
-    def terminate(signum: int, frame: object) -> None:
+    def __init__(self) -> None:
+        import signal
+
+        self.holding = False
+        self.pending: int | None = None
+        self.previous: dict = {}
+        try:
+            for name in ("SIGTERM", "SIGHUP"):
+                number = getattr(signal, name, None)
+                # no SIGHUP on Windows; an ignored signal stays ignored (``nohup eos-guard --fix``)
+                if number is not None and signal.getsignal(number) is not signal.SIG_IGN:
+                    self.previous[number] = signal.signal(number, self.terminate)
+        except (ValueError, AttributeError):  # not the main thread; no SIGTERM on this platform
+            pass
+
+    def terminate(self, signum: int, frame: object) -> None:
+        if self.holding:
+            self.pending = signum
+            return
         raise SystemExit(128 + signum)
 
-    previous = {}
-    try:
-        for name in ("SIGTERM", "SIGHUP"):
-            number = getattr(signal, name, None)
-            # no SIGHUP on Windows; an ignored signal stays ignored (``nohup eos-guard --fix``)
-            if number is not None and signal.getsignal(number) is not signal.SIG_IGN:
-                previous[number] = signal.signal(number, terminate)
-    except (ValueError, AttributeError):  # not the main thread; no SIGTERM on this platform
-        pass
-    if not previous:
-        return None
+    def __enter__(self) -> None:
+        self.holding = True
 
-    def restore() -> None:
-        for number, handler in previous.items():
+    def __exit__(self, *exc_info: object) -> None:
+        self.holding = False
+
+    def exit_if_pending(self) -> None:
+        if self.pending is not None:
+            raise SystemExit(128 + self.pending)
+
+    def restore(self) -> None:
+        import signal
+
+        for number, handler in self.previous.items():
             signal.signal(number, handler)
-
-    return restore
 
 
 def _check_again(folder: Path, config: Config, baselines: dict[Path, str]) -> ModelReport:

@@ -10,6 +10,7 @@ the real ``save_pretrained`` methods and checked with eos-guard, and compared wi
 from __future__ import annotations
 
 import copy
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -374,3 +375,49 @@ def test_align_and_stop_ids_refuse_what_is_not_a_tokenizer(tokenizer):
         align(model, tokenizer)
     with pytest.raises(TypeError, match="is not a tokenizer"):
         stop_ids(model, tokenizer)
+
+
+@pytest.mark.parametrize("generation, config_eos, message", [
+    pytest.param("<|im_end|>", 5, "generation_config.eos_token_id is '<|im_end|>', which holds '<|im_end|>'",
+                 id="a-token-string"),
+    pytest.param([5, None], 5, "generation_config.eos_token_id is [5, None], which holds None",
+                 id="a-null-in-a-list"),
+    pytest.param(-1, 5, "generation_config.eos_token_id is -1, which holds -1", id="a-negative-id"),
+    pytest.param(5, -1, "config.eos_token_id is -1, which holds -1", id="a-negative-id-in-config"),
+])
+def test_a_value_that_holds_no_token_id_is_refused_as_check_mode_reports_it(tmp_path, generation, config_eos,
+                                                                           message):
+    """generation_config.eos_token_id = tokenizer.eos_token (the string) became ['<|im_end|>', 7] after align():
+    still no stop id generate() can use, and EOS007 in the saved folder, while align() said it had aligned it. As
+    --fix leaves such a value to a person, align() refuses it and changes nothing."""
+    tokenizer = qwen_tokenizer()
+    model = stand_in(llama_config(eos=config_eos), generation)
+    save_folder(tmp_path, model, tokenizer)
+    assert "EOS007" in {f.code for f in check_folder(tmp_path).findings}  # what check mode says of the value
+
+    hint = "; '<|im_end|>' is token 7" if generation == "<|im_end|>" else ""
+    with pytest.raises(ValueError) as raised:
+        align(model, tokenizer)
+    assert str(raised.value) == (f"eos-guard: {message}: not a token id (a non-negative integer), so generate() "
+                                 "cannot stop on it (EOS007 in a saved folder); align() only adds ids: set it to "
+                                 f"token ids{hint}")
+    assert model.generation_config.eos_token_id == generation and model.config.eos_token_id == config_eos
+
+
+def test_callback_logs_a_value_align_refuses_and_strict_raises(tmp_path, caplog):
+    from eos_guard.integrations.transformers import EosGuardCallback
+
+    tokenizer = qwen_tokenizer()
+    model = stand_in(llama_config(eos=7), "<|im_end|>")
+    state, control = _hooks()
+    args = SimpleNamespace(output_dir=str(tmp_path))
+    with caplog.at_level("ERROR", logger="eos_guard"):
+        EosGuardCallback(check_data=False).on_train_begin(args, state, control, model=model, processing_class=tokenizer)
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == [
+        "eos-guard: generation_config.eos_token_id is '<|im_end|>', which holds '<|im_end|>': not a token id (a "
+        "non-negative integer), so generate() cannot stop on it (EOS007 in a saved folder); align() only adds ids: "
+        "set it to token ids; '<|im_end|>' is token 7"]
+    with pytest.raises(ValueError, match="EOS007"):
+        EosGuardCallback(strict=True, check_data=False).on_train_begin(args, state, control, model=model,
+                                                                       processing_class=tokenizer)
+    assert model.generation_config.eos_token_id == "<|im_end|>"

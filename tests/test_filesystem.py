@@ -141,7 +141,8 @@ def test_fix_that_may_not_set_the_owner_keeps_the_group_or_writes_anyway(run, re
     st = target.stat()
     code, _, err = run("--fix", "chat", cwd=repo)
     assert code == 1 and "151645" in target.read_text() and "cannot write" not in err
-    assert calls == [(st.st_uid, st.st_gid), (-1, st.st_gid)]
+    # the new text's temporary file, then the copy of the old bytes kept to put the file back (docs/fix.md)
+    assert calls == [(st.st_uid, st.st_gid), (-1, st.st_gid)] * 2
 
 
 def test_two_fix_runs_at_once_never_lose_data_or_leave_a_partial_file(tmp_path):
@@ -521,3 +522,184 @@ def test_a_file_that_grows_while_it_is_read_is_read_only_up_to_the_limit():
     with pytest.raises(NotRead, match="grew past the max-file-size limit of 100 bytes while it was read"):
         read_bytes(Path("/proc/self/maps"), max_bytes=100)
     assert b"\n" in read_bytes(Path("/proc/self/maps"), max_bytes=10**7)  # within the limit: read to its end
+
+
+# --- a folder's edit is all or nothing ---------------------------------------------------------------------
+
+def _files(folder) -> dict:
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+def test_a_file_that_cannot_be_written_leaves_its_folder_unchanged(tmp_path):
+    """--fix --unsafe-fixes on the Llama 3 release folder changes config.json, generation_config.json,
+    special_tokens_map.json and tokenizer_config.json, one after the other. A write the kernel refuses at the last
+    one (here a file-size limit, RLIMIT_FSIZE: EFBIG, as a full disk gives ENOSPC) left the first three written:
+    stop ids and config.json aligned with an eos the tokenizer did not get. Every new text is now written to its
+    temporary file before any file is replaced, so nothing of the folder changes, and one line names the file."""
+    import resource
+    import shutil
+    import sys
+
+    from support import FIXTURES, ROOT
+
+    folder = shutil.copytree(FIXTURES / "llama3-8b-instruct-release", tmp_path / "m")
+    before = _files(folder)
+    assert len((folder / "tokenizer_config.json").read_bytes()) > 2000
+    assert all(len(data) < 1000 for name, data in before.items()
+               if name in ("config.json", "generation_config.json", "special_tokens_map.json"))
+
+    def limit_file_size():  # Python ignores SIGXFSZ, so a larger write fails with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1500, 1500))
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-m", "eos_guard", "--fix", "--unsafe-fixes", "--no-cache", "--baseline",
+                           "none", "m"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          preexec_fn=limit_file_size)
+    assert proc.returncode == 2 and proc.stderr == (
+        "eos-guard: m/tokenizer_config.json: cannot write: File too large; no file of this folder is changed\n"), \
+        proc.stderr
+    assert _files(folder) == before  # no file replaced, no temporary file left
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
+                    reason="only root can make a folder and a file another user's")
+def test_a_replace_the_kernel_refuses_midway_puts_back_the_files_already_replaced(tmp_path):
+    """A sticky world-writable folder (a shared /tmp, a team's scratch space) where generation_config.json belongs
+    to another user with mode 0666: the process may write it (os.access says so), but not rename over it (only the
+    file's or the folder's owner may). config.json, the process's own, was replaced first, and the folder was left
+    half-fixed. The file already replaced is now put back from its original bytes, and one line names the file
+    the kernel refused. Run as root without the capabilities that override file ownership (setpriv)."""
+    import shutil
+    import sys
+
+    from support import ROOT
+
+    if shutil.which("setpriv") is None:
+        pytest.skip("setpriv is not here to drop root's power over other users' files")
+    folder = shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", tmp_path / "m")
+    os.chown(folder / "generation_config.json", 23456, 0)
+    (folder / "generation_config.json").chmod(0o666)
+    os.chown(folder, 12345, 12345)
+    folder.chmod(0o1777)
+    before = _files(folder)
+    drop = "-dac_override,-dac_read_search,-fowner,-chown"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(["setpriv", f"--bounding-set={drop}", f"--inh-caps={drop}", sys.executable, "-m",
+                           "eos_guard", "--fix", "--no-cache", "--baseline", "none", "m"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr == (
+        "eos-guard: m/generation_config.json: cannot write: Operation not permitted; no file of this folder is "
+        "changed\n"), proc.stderr
+    assert _files(folder) == before
+    assert (folder / "config.json").stat().st_uid == 0 and (folder / "generation_config.json").stat().st_uid == 23456
+
+
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP"])
+def test_a_signal_between_two_replaces_lets_the_folder_finish(run, tmp_path, monkeypatch, name):
+    """SIGTERM (a cancelled CI job) or SIGHUP after config.json was replaced and before generation_config.json
+    was ended the run there: the folder kept a half of the fix. The renames of one folder take microseconds; the
+    signal now waits for them, then ends the run (128 + the signal's number), with every file of the folder
+    fixed and said so."""
+    import shutil
+    import signal
+
+    from support import ROOT
+
+    number = getattr(signal, name, None)
+    if number is None:
+        pytest.skip(f"no {name} on this platform")
+    folder = shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", tmp_path / "m")
+    real_replace = os.replace
+
+    def replace(source, target, **kwargs):
+        real_replace(source, target, **kwargs)
+        if str(target).endswith("config.json"):
+            os.kill(os.getpid(), number)
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(SystemExit) as stopped:
+        run("--fix", "--no-cache", "--baseline", "none", "m")
+    assert stopped.value.code == 128 + number
+    monkeypatch.undo()
+    assert sorted(p.name for p in folder.iterdir()) == ["README.md", "config.json", "generation_config.json",
+                                                       "tokenizer_config.json"]
+    assert run("--no-cache", "--baseline", "none", "m")[0] == 0  # both files fixed
+
+
+def test_a_file_changed_after_the_check_leaves_its_folder_unchanged(run, tmp_path, monkeypatch):
+    """Between the check and the writes another process put a directory where generation_config.json was: that
+    file was not written (it changed since it was read), but config.json, planned from the same old state, was.
+    No file of a folder with a changed file is written now."""
+    import shutil
+
+    from eos_guard import fixes
+    from support import ROOT
+
+    folder = shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", tmp_path / "m")
+    before = _files(folder)
+    real_plan = fixes.plan
+
+    def plan_then_change(*args, **kwargs):
+        planned = real_plan(*args, **kwargs)
+        if (folder / "generation_config.json").is_file():  # the check plans too, to count what --fix changes
+            (folder / "generation_config.json").unlink()
+            (folder / "generation_config.json").mkdir()
+        return planned
+
+    monkeypatch.setattr(fixes, "plan", plan_then_change)
+    code, _, err = run("--fix", "--no-cache", "--baseline", "none", "--format", "concise", "m")
+    assert code == 1 and err.startswith("eos-guard: m/generation_config.json: changed by another process while "
+                                        "fixing; no file of this folder is changed\n"), err
+    assert (folder / "config.json").read_bytes() == before["config.json"]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(before)
+
+
+def test_ctrl_c_between_two_replaces_puts_back_the_files_already_replaced(run, tmp_path, monkeypatch):
+    """Ctrl-C (SIGINT, not held as SIGTERM is) after config.json was replaced and before generation_config.json
+    ended the run with config.json fixed alone. The file already replaced is put back; the run exits with 130."""
+    import shutil
+    import signal
+
+    from support import ROOT
+
+    folder = shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", tmp_path / "m")
+    before = _files(folder)
+    real_replace = os.replace
+
+    def replace(source, target, **kwargs):
+        real_replace(source, target, **kwargs)
+        if str(target).endswith(os.sep + "config.json"):
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(os, "replace", replace)
+    code, _, err = run("--fix", "--no-cache", "--baseline", "none", "m")
+    monkeypatch.undo()
+    assert code == 130 and "Fixing" not in err, err
+    assert _files(folder) == before
+
+
+def test_a_directory_put_in_a_file_s_place_before_its_rename_puts_back_the_others(run, tmp_path, monkeypatch):
+    """Another process puts a directory where generation_config.json was, after the check found the file unchanged
+    and before its rename: the kernel refuses the rename (EISDIR), and config.json, replaced just before, gets its
+    old bytes back."""
+    import shutil
+
+    from support import ROOT
+
+    folder = shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", tmp_path / "m")
+    before = _files(folder)
+    real_replace = os.replace
+
+    def replace(source, target, **kwargs):
+        if str(target).endswith("generation_config.json") and os.path.isfile(target):
+            os.unlink(target)
+            os.mkdir(target)
+        real_replace(source, target, **kwargs)
+
+    monkeypatch.setattr(os, "replace", replace)
+    code, _, err = run("--fix", "--no-cache", "--baseline", "none", "m")
+    monkeypatch.undo()
+    assert code == 2 and err == ("eos-guard: m/generation_config.json: cannot write: Is a directory; no file of this "
+                                 "folder is changed\n"), err
+    assert (folder / "config.json").read_bytes() == before["config.json"]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(before) and (folder / "generation_config.json").is_dir()

@@ -622,3 +622,84 @@ def test_one_fix_is_enough_when_two_folders_share_a_file_through_a_link(run, tmp
     code, out, err = run("--fix", "--no-cache", "--format", "concise", "m1", "m2")
     assert "another process" not in err and out == "Fixed 4 files in 2 folders; 0 errors remain.\n", (out, err)
     assert run("--fix", "--no-cache", "m1", "m2") == (0, "All checks passed (2 model folders).\n", "")
+
+
+def _set_tokens(path: Path, **tokens: str) -> None:
+    values = json.loads(path.read_text(encoding="utf-8"))
+    values.update(tokens)
+    path.write_text(json.dumps(values, indent=2) + "\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize("fixture, tokens, generation, expected", [
+    pytest.param("llama3-8b-instruct-release", {"eos_token": "<|begin_of_text|>"}, None, [128001, 128009],
+                 id="an-eos-that-is-the-bos-is-not-added"),
+    pytest.param("qwen25-base-chatml-sft-gen-endoftext", {}, 151645, [151645, 151643],
+                 id="a-base-model-s-endoftext-is-kept"),
+    pytest.param("qwen25-base-chatml-sft-gen-endoftext", {"bos_token": "<|endoftext|>"}, 151645, [151645, 151643],
+                 id="a-gpt2-style-bos-and-eos-is-kept"),
+])
+def test_an_unsafe_fix_keeps_the_old_eos_a_stop_id_unless_it_is_the_bos(run, tmp_path, fixture, tokens, generation,
+                                                                         expected):
+    """--unsafe-fixes makes the eos the turn terminator, and the stop ids gained the old eos as well, since it was
+    the tokenizer's eos when the fix was planned: a tokenizer whose eos was set to its bos (Llama 3's
+    <|begin_of_text|>) got its bos as a stop id in generation_config.json and config.json. The old eos stays a stop
+    id (Qwen2-Instruct ships [151645, 151643], Llama 3.1-Instruct [128001, 128008, 128009]) unless it is the
+    tokenizer's bos and no text that ends generation (GPT-2's <|endoftext|> is both)."""
+    import transformers
+
+    folder = shutil.copytree(FIXTURES / fixture, tmp_path / "m")
+    if tokens:
+        _set_tokens(folder / "tokenizer_config.json", **tokens)
+    if generation is not None:
+        write_json(folder / "generation_config.json", {"bos_token_id": 151643, "eos_token_id": generation})
+    run("--fix", "--unsafe-fixes", "--no-cache", "--baseline", "none", "m")
+    assert json.loads((folder / "generation_config.json").read_text())["eos_token_id"] == expected
+    config_eos = json.loads((folder / "config.json").read_text())["eos_token_id"]
+    assert set(config_eos if isinstance(config_eos, list) else [config_eos]) <= set(expected)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
+    assert tokenizer.eos_token in ("<|eot_id|>", "<|im_end|>") and tokenizer.eos_token_id in expected  # the terminator
+    code, out, _ = run("--no-cache", "--baseline", "none", "--format", "concise", "m")
+    assert not re.search(r"EOS00[123]", out), out
+
+
+@pytest.mark.parametrize("top, generation, eos_token", [
+    pytest.param("absent", None, "<|endoftext|>", id="text-config-only"),
+    pytest.param(None, None, "<|endoftext|>", id="top-level-null"),
+    pytest.param(151643, None, "<|endoftext|>", id="top-level-and-text-config"),
+    pytest.param("absent", [151645, 151643], "<|im_end|>", id="text-config-only-beside-generation-config"),
+    pytest.param(151643, [151645, 151643], "<|im_end|>", id="top-level-and-text-config-beside-generation-config"),
+])
+def test_a_composite_config_is_fixed_where_transformers_and_vllm_read_it(run, tmp_path, top, generation, eos_token):
+    """A VLM's config.json (LLaVA-OneVision-Qwen2 shape) with text_config.eos_token_id beside or instead of a
+    top-level one. transformers 5.24 reads the top level, else the text config (GenerationConfig.from_model_config
+    on the raw JSON, and on the config object through get_text_config, which vLLM 0.34 uses without
+    generation_config.json; SGLang copies text_config's values up only where the top level has none): the fix
+    edits that value, and the check points at it."""
+    import transformers
+
+    folder = shutil.copytree(FIXTURES / "vlm-eos-only-in-text-config", tmp_path / "m")
+    config = json.loads((folder / "config.json").read_text())
+    config["text_config"]["eos_token_id"] = 151643
+    if top != "absent":
+        config["eos_token_id"] = top
+    write_json(folder / "config.json", config)
+    if generation is not None:
+        write_json(folder / "generation_config.json", {"eos_token_id": generation})
+    tokenizer_config = json.loads((folder / "tokenizer_config.json").read_text())
+    write_json(folder / "tokenizer_config.json", {**tokenizer_config, "eos_token": eos_token})
+    read_at = ("eos_token_id",) if isinstance(top, int) else ("text_config", "eos_token_id")
+    _, out, _ = run("--no-cache", "--baseline", "none", "--format", "json", "m")
+    start = JsonDocument.read(folder / "config.json").span(read_at).start
+    line = (folder / "config.json").read_text()[:start].count("\n") + 1
+    # EOS001 (no generation_config.json: config.json holds the stop ids) or EOS003, at the value that is read
+    assert {f["line"] for f in json.loads(out)["findings"] if f["path"] == "m/config.json"} == {line}, out
+
+    run("--fix", "--no-cache", "--baseline", "none", "m")
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
+    stop = transformers.GenerationConfig.from_pretrained(str(folder)).eos_token_id  # created where it was missing
+    assert {151645, tokenizer.eos_token_id} <= set(stop)
+    objects = transformers.GenerationConfig.from_model_config(transformers.AutoConfig.from_pretrained(str(folder)))
+    config_eos = objects.eos_token_id if isinstance(objects.eos_token_id, list) else [objects.eos_token_id]
+    assert tokenizer.eos_token_id in config_eos  # config.json's eos, as read through the object (vLLM's C*)
+    _, out, _ = run("--no-cache", "--baseline", "none", "--format", "concise", "m")
+    assert not re.search(r"EOS00[1-3]", out), out

@@ -24,7 +24,9 @@ When the hooks run, in transformers 5 (``Trainer._inner_training_loop`` and ``_m
 - ``on_step_end`` and ``on_epoch_end`` run *before* ``_save_checkpoint`` writes ``checkpoint-N``, after
   ``DefaultFlowCallback`` (always the first callback) has set ``control.should_save``: the model is aligned
   there when a save follows. ``on_evaluate`` aligns too, since ``save_strategy="best"`` decides to save after
-  evaluating. ``on_train_begin`` aligns once at the start.
+  evaluating. ``on_train_begin`` aligns once at the start. An eos_token_id that holds no token id (a token
+  string, ``-1``: EOS007) is not aligned: :func:`eos_guard.align` refuses it, which is logged as an error
+  (``strict=True``: the ValueError stops training, at ``on_train_begin`` when the value was there from the start).
 - ``on_save`` runs *after* the checkpoint folder is complete: :func:`eos_guard.check` reads it and the
   findings are logged (``strict=True`` raises :class:`EosGuardCheckError` instead, stopping training).
 - ``on_train_end`` runs at the end of ``train()``, before the script's own ``trainer.save_model()``: the model
@@ -242,7 +244,13 @@ class EosGuardCallback(TrainerCallback):
                                "cannot be aligned; pass processing_class=tokenizer")
                 self._warned_no_tokenizer = True
             return
-        changed = align(model, tokenizer)
+        try:
+            changed = align(model, tokenizer)
+        except ValueError as exc:  # an eos_token_id that holds no id (EOS007): for a person, as the check says
+            if self.strict:
+                raise
+            logger.error("%s", exc)
+            return
         if changed:
             self.changes.append(changed)
             for key, (old, new) in changed.items():
