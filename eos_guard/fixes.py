@@ -12,12 +12,10 @@ What is changed (docs/fix.md has the details):
 
 from __future__ import annotations
 
-import difflib
 import errno
 import json
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 from .errors import InputError
@@ -78,6 +76,8 @@ class FileChange:
 
     def diff(self, shown_path: str) -> str:
         """A unified diff that ``git apply`` and ``patch`` accept: for them, as here, a line ends at "\\n" only."""
+        import difflib  # only for --diff: a check that finds something plans fixes, and prints no diff
+
         source = f"a/{shown_path}" if self.old_text is not None else "/dev/null"
         lines = difflib.unified_diff(_lines(self.old_text or ""), _lines(self.new_text), source, f"b/{shown_path}")
         return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
@@ -365,11 +365,15 @@ def _stage(path: Path, data: bytes, existing: os.stat_result | None, temporaries
     return temporary
 
 
+TMP_MAX = 10_000  # names tried, as tempfile.TMP_MAX
+
+
 def _create_temporary(path: Path, mode: int) -> tuple[int, str]:
     """A new file ``.NAME.XXXXXXXX.tmp`` beside ``path``, opened for writing, created with ``mode`` (less the umask),
-    as ``tempfile.mkstemp`` creates one with 0o600."""
+    as ``tempfile.mkstemp`` creates one with 0o600 (tempfile itself is not imported: with shutil and random it
+    cost a check that finds something more than the rest of its fix planning)."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
-    for _ in range(tempfile.TMP_MAX):
+    for _ in range(TMP_MAX):
         temporary = os.path.join(path.parent, f".{path.name}.{os.urandom(4).hex()}.tmp")
         try:
             return os.open(temporary, flags, mode), temporary

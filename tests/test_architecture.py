@@ -75,6 +75,19 @@ def test_a_folder_check_leaves_the_gguf_and_training_data_rules_unloaded(tmp_pat
     assert "LOADED []" in stderr and "SARIF True" in stderr, stderr[-2000:]
 
 
+def test_a_check_that_finds_something_imports_no_temporary_file_or_diff_module(tmp_path):
+    """docs/performance.md: a check plans the fixes of a folder with findings (for the "--fix changes" line), which
+    needs neither tempfile (with shutil, random and the compression modules) nor difflib: only a --fix run writes
+    and only --diff prints a diff. The release folder has findings."""
+    code = ("import sys\n"
+            "from eos_guard.cli import main\n"
+            "code = main(['--baseline', 'none', sys.argv[1]])\n"
+            "print('LOADED', code, 'eos_guard.fixes' in sys.modules, [m for m in ('tempfile', 'difflib', 'shutil')\n"
+            "      if m in sys.modules], file=sys.stderr)\n")
+    stderr = run_on_a_release_folder(code, tmp_path)
+    assert "LOADED 1 True []" in stderr, stderr[-2000:]
+
+
 def test_the_rule_groups_are_every_rule_once_in_code_order():
     from eos_guard.rules import ALL_RULES, BY_CODE, FOLDER_RULES, batch_rules, gguf_rules
     from eos_guard.rules.batch_base import BatchRule
