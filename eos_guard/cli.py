@@ -426,9 +426,9 @@ def check(paths: list[str], config: settings.Config, args: argparse.Namespace,
 
 def exit_code(outcome: Outcome, config: settings.Config, args: argparse.Namespace) -> int:
     report = outcome.report
-    if report.errors or outcome.failed:
+    if report.errors or outcome.failed or outcome.skipped:  # a folder not written is not fixed: as a failed write
         return EXIT_ERROR
-    if (outcome.written or outcome.skipped) and not args.exit_zero_even_if_changed:
+    if outcome.written and not args.exit_zero_even_if_changed:
         return EXIT_FINDINGS
     if args.exit_zero or config.fail_on is None:
         return EXIT_OK

@@ -648,7 +648,7 @@ def test_a_file_changed_after_the_check_leaves_its_folder_unchanged(run, tmp_pat
 
     monkeypatch.setattr(fixes, "plan", plan_then_change)
     code, _, err = run("--fix", "--no-cache", "--baseline", "none", "--format", "concise", "m")
-    assert code == 1 and err.startswith("eos-guard: m/generation_config.json: changed by another process while "
+    assert code == 2 and err.startswith("eos-guard: m/generation_config.json: changed by another process while "
                                         "fixing; no file of this folder is changed\n"), err
     assert (folder / "config.json").read_bytes() == before["config.json"]
     assert sorted(p.name for p in folder.iterdir()) == sorted(before)
