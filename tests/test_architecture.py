@@ -45,19 +45,15 @@ def test_typing_and_the_render_modules_are_not_imported_by_a_check(tmp_path):
     leave typing unloaded (~4 ms of every run, docs/architecture.md), dataclasses and inspect too (records.py
     replaces them), and threading, signal and the render worker's module (they serve rendering only). (A pyproject.toml that names eos-guard loads
     tomllib, which imports typing: the folder is copied out of this repository.)"""
-    code = ("import sys\n"
-            "import eos_guard\n"
-            "assert 'typing' not in sys.modules, 'import eos_guard'\n"
-            "from eos_guard.cli import main\n"
-            "for args in (['--format', f] for f in ('text', 'concise', 'json', 'github', 'sarif')):\n"
-            "    main([*args, '--baseline', 'none', sys.argv[1]])\n"
-            "main(['explain', '--format', 'json', sys.argv[1]])\n"
-            "main(['--diff', '--baseline', 'none', sys.argv[1]])\n"
-            "loaded = [m for m in ('typing', 'dataclasses', 'inspect', 'threading', 'signal', 'eos_guard.render_worker')\n"
-            "          if m in sys.modules]\n"
-            "print('LOADED', loaded, file=sys.stderr)\n")
-    stderr = run_on_a_release_folder(code, tmp_path)
-    assert "LOADED []" in stderr, stderr[-2000:]
+    calls = ("import eos_guard\n"
+             "assert 'typing' not in sys.modules, 'import eos_guard'\n"
+             "from eos_guard.cli import main\n"
+             "for args in (['--format', f] for f in ('text', 'concise', 'json', 'github', 'sarif')):\n"
+             "    main([*args, '--baseline', 'none', sys.argv[1]])\n"
+             "main(['explain', '--format', 'json', sys.argv[1]])\n"
+             "main(['--diff', '--baseline', 'none', sys.argv[1]])\n")
+    names = ("typing", "dataclasses", "inspect", "threading", "signal", "eos_guard.render_worker")
+    assert loaded_after(calls, names, tmp_path) == []
 
 
 def test_a_folder_check_leaves_the_gguf_and_training_data_rules_unloaded(tmp_path):
@@ -79,13 +75,9 @@ def test_a_check_that_finds_something_imports_no_temporary_file_or_diff_module(t
     """docs/performance.md: a check plans the fixes of a folder with findings (for the "--fix changes" line), which
     needs neither tempfile (with shutil, random and the compression modules) nor difflib: only a --fix run writes
     and only --diff prints a diff. The release folder has findings."""
-    code = ("import sys\n"
-            "from eos_guard.cli import main\n"
-            "code = main(['--baseline', 'none', sys.argv[1]])\n"
-            "print('LOADED', code, 'eos_guard.fixes' in sys.modules, [m for m in ('tempfile', 'difflib', 'shutil')\n"
-            "      if m in sys.modules], file=sys.stderr)\n")
-    stderr = run_on_a_release_folder(code, tmp_path)
-    assert "LOADED 1 True []" in stderr, stderr[-2000:]
+    calls = "from eos_guard.cli import main\nassert main(['--baseline', 'none', sys.argv[1]]) == 1\n"
+    names = ("eos_guard.fixes", "tempfile", "difflib", "shutil")
+    assert loaded_after(calls, names, tmp_path) == ["eos_guard.fixes"]
 
 
 def test_the_rule_groups_are_every_rule_once_in_code_order():
@@ -100,6 +92,18 @@ def test_the_rule_groups_are_every_rule_once_in_code_order():
     assert all(isinstance(rule, BatchRule) for rule in batch_rules())
     assert not any(isinstance(rule, (GgufRule, BatchRule)) for rule in FOLDER_RULES)
     assert [rule.code for rule in FOLDER_RULES] == sorted(rule.code for rule in FOLDER_RULES)
+
+
+def loaded_after(calls: str, names: tuple[str, ...], tmp_path) -> list[str]:
+    """Which of ``names`` are in sys.modules after ``calls`` (code that may use ``sys`` and ``sys.argv[1]``, the
+    folder) ran on the release folder in a new process."""
+    import ast
+
+    stderr = run_on_a_release_folder(f"import sys\n{calls}print('LOADED', [m for m in {names!r} if m in sys.modules], "
+                                     f"file=sys.stderr)\n", tmp_path)
+    lines = [line for line in stderr.splitlines() if line.startswith("LOADED ")]
+    assert lines, stderr[-2000:]
+    return ast.literal_eval(lines[-1][len("LOADED "):])
 
 
 def run_on_a_release_folder(code: str, tmp_path) -> str:
