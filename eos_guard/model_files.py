@@ -218,6 +218,9 @@ class ModelFiles:
                 except InputError as exc:
                     files.read_without.append(files._read_on_without(name, exc))
                     continue
+                if name == "config.json" and document.kind(()) is dict \
+                        and not names_a_model(document.text.encode("utf-8", "replace"), READ_CONFIG_KEYS):
+                    continue  # no runtime loads it (a CTranslate2 conversion's): the folder has no model config
                 try:
                     setattr(files, attribute, _object(document))
                 except InputError as exc:
@@ -685,16 +688,29 @@ def is_within(path: Path, root: Path) -> bool:
 
 
 # Keys of a config.json that transformers wrote or can load (model_type and architectures pick the class; an eos
-# is what the checks are about): a folder whose only marker is config.json is a model folder only when one is
-# there, so an application's config.json next to the models of a repository is not checked (pre-commit passes
-# them all), nor a checkpoint's own configuration of sizes (gpt-oss's original/config.json: vocab_size and
-# num_hidden_layers, no model_type), which no Auto class loads.
+# is what the checks are about): a config.json is a model's only when one is there, so an application's
+# config.json next to the models of a repository is not checked (pre-commit passes them all), nor a checkpoint's
+# own configuration of sizes (gpt-oss's original/config.json: vocab_size and num_hidden_layers, no model_type), nor
+# a CTranslate2 conversion's beside the tokenizer files it copies (faster-whisper's suppress_ids and
+# alignment_heads; an LLM's eos_token as a string), which no Auto class loads (AutoConfig needs model_type).
 MODEL_CONFIG_KEYS = (b'"model_type"', b'"architectures"', b'"eos_token_id"', b'"text_config"',
                      b'"_name_or_path"', b'"transformers_version"')
 MODEL_CONFIG_PROBE = 1024 * 1024  # bytes read to look for them; real configs are a few KB
 
 
-# Files only a model folder has: next to them, any config.json is a model's.
+def names_a_model(head: bytes, keys: tuple[bytes, ...] = MODEL_CONFIG_KEYS) -> bool:
+    """Whether a config.json whose text starts with ``head`` is a model's (one of ``keys`` in its first MB)."""
+    return any(key in head[:MODEL_CONFIG_PROBE] for key in keys)
+
+
+# A config.json read in a model folder (one with tokenizer_config.json or generation_config.json) also with this key:
+# llama.cpp's converter picks Mamba's class by it when architectures is missing (conversion/base.py
+# get_model_architecture, b11413), as in state-spaces/mamba-* configs. Alone, such a config.json makes no model
+# folder: transformers cannot load it (no model_type).
+READ_CONFIG_KEYS = (*MODEL_CONFIG_KEYS, b'"ssm_cfg"')
+
+
+# The files of a model folder eos-guard reads.
 MODEL_FILES = (*JSON_FILES, TEMPLATE_FILE)
 
 
@@ -704,15 +720,12 @@ def is_model_folder(folder: Path) -> bool:
 
 def holds_model_files(folder: Path | str, names: list[str]) -> bool:
     """Whether a folder whose files have these names is a model folder: it holds generation_config.json or
-    tokenizer_config.json, or a config.json next to another model file, or a config.json that looks like a
-    model's (MODEL_CONFIG_KEYS)."""
+    tokenizer_config.json, or a config.json that looks like a model's (MODEL_CONFIG_KEYS), wherever it lies."""
     markers = [name for name in names if name in MODEL_MARKERS]
     if any(name != "config.json" for name in markers):
         return True
     if not markers:
         return False
-    if any(name in MODEL_FILES and name != "config.json" for name in names):
-        return True
     path = os.path.join(folder, "config.json")
     if os.path.islink(path) and not is_within(Path(os.path.realpath(path)), trusted_root(Path(folder))):
         return True  # not opened: checking the folder reports the link out of the repository (EOS018)
@@ -730,7 +743,7 @@ def holds_model_files(folder: Path | str, names: list[str]) -> bool:
         os.close(descriptor)
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return True  # UTF-16 (keys not findable as bytes): checking the folder reports the encoding
-    return any(key in head for key in MODEL_CONFIG_KEYS)
+    return names_a_model(head)
 
 
 def repository_of(path: Path) -> Path:

@@ -409,6 +409,30 @@ def test_json_and_the_job_summary_list_the_paths_not_checked(run, broken, tmp_pa
     assert "- not checked: ` nowhere: no such file or directory `\n" in (tmp_path / "summary.md").read_text()
 
 
+def test_a_ctranslate2_conversion_s_config_json_is_not_a_model_s(run, tmp_path):
+    """CTranslate2's converter writes its own config.json beside the tokenizer files it copies: keys of its model
+    spec, no model_type (python/ctranslate2/specs/model_spec.py ModelConfig.save_as_json, whisper_spec.py
+    WhisperConfig; 0d8bcd36). transformers 5.24's AutoConfig raises on it ("Should have a `model_type` key"), so no
+    generate() runs from such a folder: it was EOS004 ("generate() never stops on a token") on every one."""
+    # Systran/faster-whisper-large-v3: config.json, tokenizer.json, preprocessor_config.json, vocabulary.json
+    whisper = tmp_path / "faster-whisper-large-v3"
+    write_json(whisper / "config.json", {"alignment_heads": [[7, 0], [10, 17]], "lang_ids": [50259, 50260],
+                                         "suppress_ids": [1, 2, 7], "suppress_ids_begin": [220, 50257]})
+    write_json(whisper / "tokenizer.json", {"version": "1.0", "added_tokens": [], "model": {"type": "BPE",
+                                            "vocab": {"<|endoftext|>": 50257}, "merges": []}})
+    write_json(whisper / "preprocessor_config.json", {"feature_extractor_type": "WhisperFeatureExtractor"})
+    assert run("faster-whisper-large-v3/config.json") == (0, "No model folders found.\n", "")
+    assert run("faster-whisper-large-v3")[0] == 2  # named, it holds no model folder
+    # an LLM converted with --copy_files tokenizer.json tokenizer_config.json: checked as tokenizer files alone
+    llm = tmp_path / "ct2-llama"
+    write_json(llm / "config.json", {"add_source_bos": False, "add_source_eos": False, "bos_token": "<s>",
+                                     "decoder_start_token": "<s>", "eos_token": "</s>", "layer_norm_epsilon": 1e-05,
+                                     "multi_query_attention": False, "unk_token": "<unk>"})
+    write_json(llm / "tokenizer_config.json", {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"})
+    code, out, err = run("--format", "concise", "ct2-llama")
+    assert (code, err) == (0, "") and "EOS004" not in out, out
+
+
 def test_github_format_annotates_bad_settings(run, broken, tmp_path):
     (tmp_path / ".eos-guard.yaml").write_text("fail-on: [x\n")
     code, out, err = run("--format", "github", "broken")
@@ -446,10 +470,10 @@ def test_an_application_config_json_is_not_a_model_folder(run, tmp_path):
     assert run("late/config.json") == (0, "No model folders found.\n", "")
     (tmp_path / "late" / "config.json").write_text('{"model_type": "llama", ' + head[1:] + '"n": 1}', encoding="utf-8")
     assert "No model folders found" not in run("late/config.json")[1]
-    # next to another model file, any config.json is a model's
+    # next to another model file too, a config.json without them is no model's (AutoConfig needs model_type)
     write_json(tmp_path / "bare" / "config.json", {})
     write_json(tmp_path / "bare" / "special_tokens_map.json", {"eos_token": "</s>"})
-    assert "No model folders found" not in run("bare")[1]
+    assert run("bare/config.json") == (0, "No model folders found.\n", "")
     # UTF-16 hides the keys from a byte search: the folder is checked, and its file reported
     (tmp_path / "utf16").mkdir()
     (tmp_path / "utf16" / "config.json").write_text('{"model_type": "llama"}', encoding="utf-16")

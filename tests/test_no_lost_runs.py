@@ -16,6 +16,9 @@ from eos_guard.model_files import JSON_FILES
 from support import write_json
 
 LONG = "1" * 4301  # one digit over Python's int-string limit (sys.get_int_max_str_digits)
+# a model's config.json that says nothing else (a key transformers writes into every one): its folder is a model
+# folder, whatever the file under test next to it holds
+MODEL_CONFIG = {"transformers_version": "5.24.0"}
 
 
 def honest(folder):
@@ -42,7 +45,7 @@ def assert_one_error_line(code, out, err, name, fmt="text"):
 def test_an_integer_over_the_int_string_limit_is_one_error_line(run, tmp_path, name):
     honest(tmp_path / "a")
     folder = tmp_path / "b"
-    write_json(folder / "config.json", {})
+    write_json(folder / "config.json", MODEL_CONFIG)
     (folder / name).write_text('{"eos_token_id": %s, "added_tokens": [], "x": [%s]}' % (LONG, LONG),
                                encoding="utf-8")
     code, out, err = run("--format", "text", ".")
@@ -53,7 +56,7 @@ def test_an_integer_over_the_int_string_limit_is_one_error_line(run, tmp_path, n
 def test_a_token_id_over_the_int_string_limit_is_one_error_line(run, tmp_path, where):
     honest(tmp_path / "a")
     folder = tmp_path / "b"
-    write_json(folder / "config.json", {})
+    write_json(folder / "config.json", MODEL_CONFIG)
     if where == "added_tokens_decoder":  # a key: valid JSON, but int(key) raises
         write_json(folder / "tokenizer_config.json", {"added_tokens_decoder": {LONG: {"content": "x"}}})
     else:
@@ -209,7 +212,7 @@ def test_a_file_swapped_for_a_fifo_before_the_fix_writes_is_not_read_or_written(
 def test_json_nested_deeper_than_the_recursion_limit_is_one_error_line(run, tmp_path, name):
     honest(tmp_path / "a")
     folder = tmp_path / "b"
-    write_json(folder / "config.json", {})
+    write_json(folder / "config.json", MODEL_CONFIG)
     (folder / name).write_text('{"eos_token_id": ' + "[" * 100_000 + "]" * 100_000 + "}", encoding="utf-8")
     code, out, err = run("--format", "text", ".")
     assert_one_error_line(code, out, err, f"b/{name}")
