@@ -219,7 +219,7 @@ class ModelFiles:
                     files.read_without.append(files._read_on_without(name, exc))
                     continue
                 if name == "config.json" and document.kind(()) is dict \
-                        and not names_a_model(document.text.encode("utf-8", "replace"), READ_CONFIG_KEYS):
+                        and not any(key in document.data for key in READ_CONFIG_NAMES):
                     continue  # no runtime loads it (a CTranslate2 conversion's): the folder has no model config
                 try:
                     setattr(files, attribute, _object(document))
@@ -698,16 +698,19 @@ MODEL_CONFIG_KEYS = (b'"model_type"', b'"architectures"', b'"eos_token_id"', b'"
 MODEL_CONFIG_PROBE = 1024 * 1024  # bytes read to look for them; real configs are a few KB
 
 
-def names_a_model(head: bytes, keys: tuple[bytes, ...] = MODEL_CONFIG_KEYS) -> bool:
-    """Whether a config.json whose text starts with ``head`` is a model's (one of ``keys`` in its first MB)."""
-    return any(key in head[:MODEL_CONFIG_PROBE] for key in keys)
+def names_a_model(head: bytes) -> bool:
+    """Whether a config.json whose text starts with ``head`` may be a model's: one of MODEL_CONFIG_KEYS in its first
+    MB, or an escape there (``"model\\u005ftype"`` is the key model_type to a JSON parser: the folder is read, and
+    the parsed keys decide, READ_CONFIG_NAMES)."""
+    head = head[:MODEL_CONFIG_PROBE]
+    return b"\\u" in head or any(key in head for key in MODEL_CONFIG_KEYS)
 
 
 # A config.json read in a model folder (one with tokenizer_config.json or generation_config.json) also with this key:
 # llama.cpp's converter picks Mamba's class by it when architectures is missing (conversion/base.py
 # get_model_architecture, b11413), as in state-spaces/mamba-* configs. Alone, such a config.json makes no model
 # folder: transformers cannot load it (no model_type).
-READ_CONFIG_KEYS = (*MODEL_CONFIG_KEYS, b'"ssm_cfg"')
+READ_CONFIG_NAMES = (*(key.decode().strip('"') for key in MODEL_CONFIG_KEYS), "ssm_cfg")
 
 
 # The files of a model folder eos-guard reads.

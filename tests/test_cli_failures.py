@@ -433,6 +433,21 @@ def test_a_ctranslate2_conversion_s_config_json_is_not_a_model_s(run, tmp_path):
     assert (code, err) == (0, "") and "EOS004" not in out, out
 
 
+def test_a_config_json_that_escapes_its_keys_is_still_a_model_s(run, tmp_path):
+    """A JSON parser reads ``"eos\\u005ftoken\\u005fid"`` as eos_token_id, and transformers loads this config: written
+    so, the keys must not make eos-guard take it for a CTranslate2 config.json (no model folder, or tokenizer files
+    alone) and pass a folder that runs on (a Llama 3 Instruct fine-tune whose eos is <|end_of_text|> only)."""
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"model\\u005ftype": "llama", "archit\\u0065ctures": ["LlamaForCausalLM"], '
+                                        '"eos\\u005ftoken\\u005fid": 128001, "vocab_size": 128256}', encoding="utf-8")
+    assert json.loads((folder / "config.json").read_text())["eos_token_id"] == 128001
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(FIXTURES / "llama3-8b-instruct-release" / name, folder / name)
+    code, out, _ = run("--format", "concise", "--baseline", "none", "m")
+    assert code == 1 and "m/config.json:1:" in out and "EOS001" in out, out
+
+
 def test_github_format_annotates_bad_settings(run, broken, tmp_path):
     (tmp_path / ".eos-guard.yaml").write_text("fail-on: [x\n")
     code, out, err = run("--format", "github", "broken")
