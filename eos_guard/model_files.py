@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 from functools import cache
 from pathlib import Path
 
 from .errors import InputError, forget_real_paths, real_folder
 from .findings import Location
-from .jsonspan import KIND_NAMES, JsonDocument, KeyPath, NotRead, Where, read_text
+from .jsonspan import KIND_NAMES, JsonDocument, KeyPath, NotRead, Where, read_bytes, read_text
 from .records import field, record
+from .spm_model import SentencePieceModel
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -59,7 +61,13 @@ OBJECT_FILES = {"config.json": "transformers cannot load the config",
                 "tokenizer_config.json": "transformers cannot load the tokenizer",
                 "special_tokens_map.json": "transformers cannot load the tokenizer when it reads this file",
                 "added_tokens.json": "transformers cannot load the tokenizer when it reads this file"}
-LARGE_FILES = ("tokenizer.json",)  # read under max-file-size; the others under max-config-size
+# read under max-file-size; the others under max-config-size. A SentencePiece model reaches ~5 MB (Gemma's 262k
+# pieces), a vocab.json ~3 MB (Qwen's 151k entries).
+LARGE_FILES = ("tokenizer.json", SPM_FILE := "tokenizer.model", VOCAB_FILE := "vocab.json")
+MERGES_FILE = "merges.txt"
+# The files transformers 5 takes a folder's vocabulary from when it has no tokenizer.json: any listed name this
+# finds (tokenization_utils_base.py ``_from_pretrained``, lines 1728-1736 in 5.24), else the class's own files
+VOCAB_FILE_PATTERN = re.compile(r"tekken\.json|tokenizer\.model\.*|tiktoken\.model")
 # lost+found: a file system's own folder, readable by root only (a folder that cannot be listed is an error)
 SKIPPED_DIRS = {"node_modules", "venv", "__pycache__", "site-packages", "lost+found"}
 # Chat templates read per folder (real models have one to three): each probe is bounded by the template limits,
@@ -161,6 +169,11 @@ class ModelFiles:
     special_tokens_map: JsonDocument | None = None
     added_tokens: JsonDocument | None = None
     tokenizer: JsonDocument | None = None
+    # without tokenizer.json: the vocabulary a tokenizer class may read instead (vocabulary.base_vocabulary says
+    # which one it does), tokenizer.model when it is the only file transformers' pattern finds, else vocab.json
+    # beside a merges.txt (its bytes)
+    sp_model: SentencePieceModel | None = None
+    vocab_json: tuple[Path, bytes] | None = None
     processor_template: JsonDocument | None = None
     processor_config: JsonDocument | None = None
     # a PEFT adapter's base model (adapter_config.json's base_model_name_or_path; "" when it does not say), None
@@ -225,6 +238,8 @@ class ModelFiles:
                     setattr(files, attribute, _object(document))
                 except InputError as exc:
                     files.read_without.append(files._read_on_without(name, exc, other_kind=True))
+        if entries.link("tokenizer.json") is None:
+            files._read_vocabulary_file(entries)
         for name, reason in not_fetched(folder).items():  # a Hub file over its limit was never downloaded
             if not os.path.lexists(folder / name):
                 files.skipped.append((folder / name, reason))
@@ -236,6 +251,31 @@ class ModelFiles:
         if entries.link(MODULES_CONFIG) is not None:
             files.pooling_module = files._pooling_module(folder / MODULES_CONFIG)
         return files
+
+    def _read_vocabulary_file(self, entries: _Entries) -> None:
+        """tokenizer.model, or vocab.json, for a folder without tokenizer.json. transformers takes the first listed
+        name that :data:`VOCAB_FILE_PATTERN` finds (in the order the file system lists them), so only a folder where
+        that is tokenizer.model alone is read; vocab.json only when there is none, and with merges.txt, without
+        which GPT-2-style classes cannot load."""
+        names = list(entries.links or ())
+        found = {match.group() for name in names for match in [VOCAB_FILE_PATTERN.search(name)] if match}
+        if found and found != {SPM_FILE}:
+            return
+        name = SPM_FILE if found else VOCAB_FILE
+        if not found and (entries.link(VOCAB_FILE) is None or entries.link(MERGES_FILE) is None):
+            return
+        path = self.folder / name
+        if not self._followable(path, bool(entries.link(name))):
+            return
+        try:
+            raw = read_bytes(path, *self._limit(name))
+        except NotRead as exc:
+            self.skipped.append((path, str(exc)))
+            return
+        if name == SPM_FILE:
+            self.sp_model = SentencePieceModel(path, raw)
+        else:
+            self.vocab_json = (path, raw)
 
     @classmethod
     def read_configs(cls, folder: Path, max_config_bytes: int | None = DEFAULT_MAX_CONFIG_BYTES) -> ModelFiles | None:

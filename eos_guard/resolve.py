@@ -17,7 +17,7 @@ from .known_tokens import END_OF_TURN_TEXTS
 from .model_files import ModelFiles, TemplateSource
 from .records import field, record
 from .template import Limits, Probe, first_listed, prepare, probe_named_template, turn_end_run
-from .vocabulary import (Vocabulary, cache_lookup, class_required_tokens, class_special_defaults,
+from .vocabulary import (Vocabulary, cache_lookup, class_required_tokens, class_special_defaults, spm_defaults,
                          class_takes_padding_pad_token, is_token_id, older_release_lines, tokenizer_class)
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -160,7 +160,8 @@ def resolve(files: ModelFiles, limits: Limits = Limits()) -> ResolvedModel:
     # vouches for the layout checks that read would make (~10-20 ms for 12 MB)
     lookup = cache_lookup(files.tokenizer, limits.cache) if files.tokenizer is not None else None
     # a folder without tokenizer.json and tokenizer_config.json has no tokenizer, so no class and no defaults
-    has_tokenizer = files.tokenizer is not None or files.tokenizer_config is not None
+    has_tokenizer = files.tokenizer is not None or files.tokenizer_config is not None \
+        or files.sp_model is not None or files.vocab_json is not None
     class_name = tokenizer_class(files) if has_tokenizer else None
     defaults, default_where = _unnamed_defaults(files, class_name)
     special, where, problem, extra, unloadable = _special_tokens(files, defaults, default_where)
@@ -204,6 +205,7 @@ def _unnamed_defaults(files: ModelFiles, class_name: str | None, numbering: str 
     tokenizer.json's ``padding.pad_token`` (``TokenizersBackend.__init__``: ``kwargs.setdefault("pad_token",
     padding["pad_token"])`` in 5.24 and 5.19)."""
     defaults = dict(class_special_defaults(class_name, numbering))
+    defaults.update(spm_defaults(files, class_name))
     places: dict[str, Where] = {}
     tokenizer = files.tokenizer
     pad = tokenizer.get(("padding", "pad_token")) if tokenizer is not None else None

@@ -31,6 +31,7 @@ from .jsonspan import KIND_NAMES, JsonDocument, KeyPath, Where
 from .known_tokens import END_OF_TURN_TEXTS, PLAMO_EOS
 from .model_files import ModelFiles
 from .records import record
+from .spm_model import SentencePieceModel
 from .vocab_scan import vocab_facts
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -46,6 +47,49 @@ TABLES_FILE = Path(__file__).parent / "data" / "tokenizer_classes.json"
 # class names AutoTokenizer treats as the generic backend (tokenization_auto.py 5.25, lines 879-899, 981-985);
 # MistralCommonBackend needs mistral-common and a tekken.json, else TokenizersBackend loads (lines 901-912)
 GENERIC_CLASSES = frozenset({"TokenizersBackend", "PythonBackend", "PreTrainedTokenizerFast", "MistralCommonBackend"})
+
+
+# Without tokenizer.json, the classes that transformers 5.24 builds from a folder's tokenizer.model (the generic
+# backend too) or from its vocab.json and merges.txt keeping each piece's id, and numbering added tokens as from
+# tokenizer.json: added_tokens_decoder sorted by id, then the special tokens it lacks, new ones counting from the
+# vocabulary's size (tests/test_vocab_files.py loads each with the installed transformers). Other classes reorder
+# the pieces (T5Tokenizer appends its extra ids, XLMRobertaTokenizer shifts them) or read other files: eos-guard
+# keeps only the ids the files declare for them.
+SPM_CLASSES = frozenset({"TokenizersBackend", "LlamaTokenizer", "GemmaTokenizer",
+                         "GPT2Tokenizer", "Qwen2Tokenizer", "Qwen3_5Tokenizer", "CohereTokenizer",
+                         "GPTNeoXTokenizer", "CodeGenTokenizer", "XGLMTokenizer"})
+VOCAB_JSON_CLASSES = frozenset({"GPT2Tokenizer", "Qwen2Tokenizer", "CohereTokenizer", "GPTNeoXTokenizer",
+                                "CodeGenTokenizer", "OpenAIGPTTokenizer", "WhisperTokenizer", "BlenderbotTokenizer"})
+
+
+def base_vocabulary(files: ModelFiles, class_name: str) -> SentencePieceModel | tuple[Path, bytes] | None:
+    """The file a folder without tokenizer.json gives ``class_name`` its vocabulary from, when eos-guard models
+    it (:data:`SPM_CLASSES`, :data:`VOCAB_JSON_CLASSES`): tokenizer.model, or vocab.json; else None."""
+    if files.tokenizer is not None:
+        return None
+    if files.sp_model is not None:
+        if class_name not in SPM_CLASSES:
+            return None
+        if files.sp_model.raw[:1] == b"\n":  # its first piece (protobuf writes fields in order)
+            return files.sp_model
+        # no piece first: an InputError for a malformed file; one without pieces is not modelled (LlamaTokenizer
+        # then falls back to a vocabulary of its own: <unk>, <s>, </s>)
+        return files.sp_model if files.sp_model.size else None
+    if files.vocab_json is not None:
+        return files.vocab_json if class_name in VOCAB_JSON_CLASSES else None
+    return None
+
+
+def spm_defaults(files: ModelFiles, class_name: str | None) -> dict[str, str]:
+    """The generic backend built from a tokenizer.model takes the bos, eos and unk pieces of its trainer spec
+    when no file names them (``TokenizersBackend.convert_to_native_format``, ``local_kwargs.setdefault``)."""
+    if class_name != "TokenizersBackend" or not isinstance(base_vocabulary(files, class_name), SentencePieceModel):
+        return {}
+    spec = files.sp_model.trainer_spec
+    defaults = {"bos_token": ("bos_id", "bos_piece", "<s>"), "eos_token": ("eos_id", "eos_piece", "</s>"),
+                "unk_token": ("unk_id", "unk_piece", "<unk>")}
+    return {name: spec[piece] or fallback for name, (key, piece, fallback) in defaults.items()
+            if isinstance(spec[key], int) and spec[key] >= 0}
 
 
 def class_tables(numbering: str = "5.25") -> dict[str, Any]:
@@ -195,8 +239,13 @@ class Vocabulary:
         self.transformers_release = numbering
         self.transformers4 = numbering.startswith("4.")
         self.tokenizer_class = tokenizer_class(files, numbering)
+        # without tokenizer.json: the tokenizer.model or vocab.json the class is built from, numbered as a class
+        # that rebuilds numbers tokenizer.json (transformers 5.24; 4.x and 5.19 are taken to number it the same)
+        self.base = base_vocabulary(files, tokenizer_class(files)) if files.tokenizer is None else None
         self.rebuilds = (rebuilds(self.tokenizer_class, numbering) and files.tokenizer is not None
-                         and not self.transformers4)
+                         and not self.transformers4) or self.base is not None
+        if self.base is not None:
+            self.transformers4 = False
         if facts is not None:
             self.__dict__["_facts"] = facts
         if files.tokenizer is not None:
@@ -204,7 +253,7 @@ class Vocabulary:
                 self._lookup = lookup if lookup is not None else cache_lookup(files.tokenizer, use_cache)
             _check_tokenizer_json(files.tokenizer)
         self._read_declared()
-        if self.tokenizer_json is not None:
+        if self.tokenizer_json is not None or self.base is not None:
             self._number_added_tokens()
         else:  # the declared ids are the ids; one no tokenizer can hold (-7, 2**32) is none
             for token in self.declared.values():
@@ -213,12 +262,16 @@ class Vocabulary:
 
     @property
     def complete(self) -> bool:
-        """Whether every id is known: only tokenizer.json carries the whole vocabulary."""
-        return self.tokenizer_json is not None
+        """Whether every id is known: tokenizer.json carries the whole vocabulary, and so does the tokenizer.model
+        or vocab.json a folder without it is built from (:func:`base_vocabulary`)."""
+        return self.tokenizer_json is not None or self.base is not None
 
     @property
     def numbering(self) -> str:
         """How added-token ids are decided, for messages."""
+        if self.base is not None:
+            name = "tokenizer.model" if isinstance(self.base, SentencePieceModel) else "vocab.json"
+            return f"{self.tokenizer_class} builds the vocabulary from {name} and adds added_tokens_decoder sorted by id"
         if self.rebuilds:
             return f"{self.tokenizer_class} re-adds added_tokens_decoder sorted by id"
         return "ids follow tokenizer.json's list order"
@@ -270,7 +323,9 @@ class Vocabulary:
     def _number_added_tokens(self) -> None:
         """Number the added tokens in the batches transformers adds them (see the module docstring)."""
         doc = self.tokenizer_json
-        entries = doc.get(("added_tokens",))
+        if isinstance(self.base, SentencePieceModel):
+            self._facts  # before the model's special pieces: the walk that counts the pieces finds the wanted ids
+        entries = doc.get(("added_tokens",)) if doc is not None else None
         listed: list[AddedToken] = []
         if isinstance(entries, list):
             for index, entry in enumerate(entries):
@@ -287,13 +342,26 @@ class Vocabulary:
             batch = [t for t in self._decoder(listed) if t.content not in self.added]
         in_batch = {t.content for t in batch}
         specials = []
-        for text, where in self.specials:
+        for text, where in self._special_batch():
             if text and text not in self.added and text not in in_batch:
                 in_batch.add(text)
-                place = (where.document, where.keys) if where is not None else (doc, ())
+                place = (where.document, where.keys) if where is not None else \
+                    (doc, ()) if doc is not None else (self.files.tokenizer_config, ())
                 specials.append(AddedToken(text, -1, True, None, *place))
         self._add_batch(batch + specials)
         self.appended = {t.content for t in specials if self.model_id(t.content) is None}
+
+    def _special_batch(self) -> list[tuple[str, Where | None]]:
+        """The special token strings the tokenizer adds after added_tokens_decoder. Built from a tokenizer.model,
+        its unnamed ones are the model's CONTROL and USER_DEFINED pieces, which replace special_tokens_map.json's
+        ``additional_special_tokens`` (``SentencePieceExtractor.extract`` sets that keyword; tokenizer_config.json's
+        list is ``extra_special_tokens`` by then, and stays)."""
+        if not isinstance(self.base, SentencePieceModel):
+            return self.specials
+        stm = self.files.special_tokens_map
+        kept = [(text, where) for text, where in self.specials
+                if where is None or where.document is not stm or where.keys[:1] != ("additional_special_tokens",)]
+        return kept + [(text, None) for text in self.base.special_pieces]
 
     def _decoder(self, listed: list[AddedToken]) -> list[AddedToken]:
         """The added_tokens_decoder transformers builds, sorted by id: tokenizer_config.json's; without that key
@@ -340,6 +408,13 @@ class Vocabulary:
 
     @cached_property
     def _model_vocab(self) -> dict[str, int]:
+        if self.tokenizer_json is None and self.base is not None:  # vocab.json, parsed whole
+            path, raw = self.base
+            vocab = JsonDocument(path, raw=raw).data  # an InputError with its position when it is not JSON
+            if not isinstance(vocab, dict):
+                raise InputError(path, f"the file is {KIND_NAMES.get(type(vocab), 'a value')}, not an object: "
+                                       f"{self.tokenizer_class} cannot load it", 1, 1)
+            return vocab
         if self.tokenizer_json is None:
             return {}
         vocab = self.tokenizer_json.get(("model", "vocab"))
@@ -363,6 +438,8 @@ class Vocabulary:
         by piece for them; anything else is parsed whole.
         """
         doc = self.tokenizer_json
+        if doc is None and self.base is not None:
+            return self._base_facts()
         if doc is None:  # no model vocab: nothing to look up (a run over many small folders keeps this per folder)
             return {"size": 0, "ids": {}}
         from . import cache
@@ -391,6 +468,43 @@ class Vocabulary:
         if key:
             cache.store("vocab", key, facts, self.use_cache)
         return facts
+
+    def _base_facts(self) -> dict:
+        """The size and wanted ids of the tokenizer.model or vocab.json the class is built from. The generic
+        backend built from a tokenizer.model renames the piece at each added_tokens_decoder id below the size to
+        that entry's text, unless the text is a piece that keeps its own id
+        (``TokenizersBackend.convert_to_native_format``, "Replace placeholder tokens")."""
+        wanted = sorted(self._candidates() | {text for text, _ in self.specials})
+        if isinstance(self.base, SentencePieceModel):
+            ids = self.base.ids(wanted)  # first: the walk that counts the pieces finds these
+            size = self.base.size
+            for text, index in self.base.special_pieces.items():
+                if ids.get(text) is None:
+                    ids[text] = index
+            if self.tokenizer_class == "TokenizersBackend":
+                names = {t.id: t.content for t in self._decoder([]) if 0 <= t.id < size}
+                missing = [text for text in names.values() if text not in ids]
+                ids.update(self.base.ids(missing))
+                kept = {text for text, token_id in ids.items() if token_id is not None and token_id not in names}
+                for token_id, text in names.items():
+                    if text not in kept:
+                        for other, other_id in ids.items():
+                            if other_id == token_id:
+                                ids[other] = None  # the piece's own text is gone
+                        ids[text] = token_id
+            return {"size": size, "ids": ids}
+        path, raw = self.base
+        start, end = raw.find(b"{"), raw.rfind(b"}") + 1
+        # the size is counted only when a declared token may be missing from the vocabulary (model_size parses the
+        # file whole in the rare case it is needed after all)
+        scanned = vocab_facts(raw, wanted, [t.content for t in self.declared.values()], bounds=(start, end)) \
+            if 0 <= start < end and not raw[:start].strip() and not raw[end:].strip() else None
+        if scanned is None:
+            vocab = self._model_vocab
+            scanned = (len(vocab), vocab)
+        size, vocab = scanned
+        return {"size": size, "ids": {text: vocab.get(text) if is_token_id(vocab.get(text)) else None
+                                      for text in wanted}}
 
     def _added_contents(self) -> list[str]:
         entries = self.tokenizer_json.get(("added_tokens",)) if self.tokenizer_json is not None else None
@@ -422,7 +536,12 @@ class Vocabulary:
 
     def model_id(self, content: str) -> int | None:
         ids = self._facts["ids"]
-        value = ids[content] if content in ids else self._model_vocab.get(content)
+        if content in ids:
+            value = ids[content]
+        elif isinstance(self.base, SentencePieceModel):  # a string no check asked about beforehand
+            value = self.base.ids([content])[content]
+        else:
+            value = self._model_vocab.get(content)
         return value if is_token_id(value) else None
 
     def id_of(self, content: str) -> int | None:
@@ -438,7 +557,7 @@ class Vocabulary:
         looked_up = self.__dict__.setdefault("_looked_up", {})
         found = looked_up.get(texts)
         if found is None:
-            if self.tokenizer_json is None:  # no model vocab: the added tokens are every id known
+            if not self.complete:  # no model vocab: the added tokens are every id known
                 added = self.added
                 found = {text: added[text].id if text in added else None for text in texts}
             else:

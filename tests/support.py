@@ -35,3 +35,46 @@ def added_token(token_id: int, content: str, special: bool = True) -> dict:
     """A tokenizer.json ``added_tokens`` entry with every field the tokenizers library requires."""
     return {"id": token_id, "content": content, "single_word": False, "lstrip": False, "rstrip": False,
             "normalized": not special, "special": special}
+
+
+# SentencePiece piece types (sentencepiece_model.proto)
+NORMAL, UNKNOWN, CONTROL, USER_DEFINED, UNUSED, BYTE = 1, 2, 3, 4, 5, 6
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def sentencepiece_model(pieces: list[tuple[str, int]], model_type: int = 2, trainer: bytes = b"") -> bytes:
+    """A SentencePiece ModelProto, encoded by hand (the ``sentencepiece`` and ``protobuf`` packages are not needed
+    to write one): ``pieces`` are (text, type), each with a falling score; a trainer spec of the model type (BPE 2,
+    Unigram 1), with byte fallback, and ``trainer``'s own fields; an identity normalizer that adds a dummy prefix."""
+    import struct
+
+    out = bytearray()
+    for index, (text, kind) in enumerate(pieces):
+        body = _field(1, text.encode("utf-8")) + b"\x15" + struct.pack("<f", -float(index))
+        if kind != NORMAL:
+            body += b"\x18" + _varint(kind)
+        out += _field(1, body)
+    out += _field(2, b"\x18" + _varint(model_type) + b"\x20" + _varint(len(pieces)) + b"\x98\x02\x01" + trainer)
+    out += _field(3, _field(1, b"identity") + b"\x18\x01")
+    return bytes(out)
+
+
+def llama_pieces(normal: int = 62, extra: tuple[tuple[str, int], ...] = ()) -> list[tuple[str, int]]:
+    """Llama 2's layout, shortened: <unk> 0, <s> 1, </s> 2 (control), the 256 byte pieces, then ``normal`` pieces."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    texts = ["\u2581", *letters, *("\u2581" + c for c in letters), "\u2581th", "\u2581to", "\u2581te", "in", "er",
+             "an", "re", "on", "at"]
+    return [("<unk>", UNKNOWN), ("<s>", CONTROL), ("</s>", CONTROL), *((f"<0x{b:02X}>", BYTE) for b in range(256)),
+            *((text, NORMAL) for text in texts[:normal]), *extra]

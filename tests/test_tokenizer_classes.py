@@ -431,10 +431,9 @@ def test_a_class_default_eos_the_vocab_lacks_is_eos005_on_tokenizer_config(tmp_p
     assert (finding.location.path.name, finding.location.line, finding.location.column) == ("tokenizer.json", 1, 1)
 
 
-def test_a_folder_with_only_vocab_json_and_merges_gets_no_class_default_here(tmp_path):
-    """docs/resolution.md step 5's stated limit: eos-guard reads tokenizer.json and tokenizer_config.json only, so a
-    GPT-2 folder whose tokenizer is vocab.json and merges.txt has no eos for eos-guard; transformers gives it the
-    class default."""
+def test_a_folder_with_only_vocab_json_and_merges_gets_the_class_default(tmp_path):
+    """A GPT-2 folder whose tokenizer is vocab.json and merges.txt (no tokenizer.json, no tokenizer_config.json):
+    eos-guard reads vocab.json, and gives the eos transformers gives, the class default with its vocab id."""
     _skip_unless_modelled(_installed_section())
     from eos_guard.resolve import Limits, resolve
 
@@ -445,7 +444,8 @@ def test_a_folder_with_only_vocab_json_and_merges_gets_no_class_default_here(tmp
     (folder / "merges.txt").write_text("#version: 0.2\na b\n", encoding="utf-8")
     tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
     assert (tokenizer.eos_token, tokenizer.eos_token_id) == ("<|endoftext|>", 3)
-    assert resolve(ModelFiles.read(folder), Limits(cache=False)).tokenizer_eos is None
+    eos = resolve(ModelFiles.read(folder), Limits(cache=False)).tokenizer_eos
+    assert (eos.token, eos.id) == ("<|endoftext|>", 3)
 
 
 REQUIRED = [

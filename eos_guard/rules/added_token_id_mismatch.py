@@ -58,7 +58,7 @@ class AddedTokenIdMismatch(Rule):
         id is the text's), so the later entry's id is no token's, while a GGUF converter that reads the list (Ollama)
         takes the last."""
         vocab = model.vocab
-        entries = vocab.tokenizer_json.get(("added_tokens",))
+        entries = vocab.tokenizer_json.get(("added_tokens",)) if vocab.tokenizer_json is not None else None
         seen: set[str] = set()
         for index, entry in enumerate(entries if isinstance(entries, list) else ()):
             content = entry.get("content") if isinstance(entry, dict) else None

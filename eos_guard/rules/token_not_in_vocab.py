@@ -20,9 +20,11 @@ class TokenNotInVocab(Rule):
     An empty `eos_token` (`""`) is never added: the tokenizer's `eos_token_id` is then the unk token's id (a
     string it cannot find), or None without an unk token.
 
-    When the folder has no tokenizer.json, the full vocabulary is not in the folder (it lives in
-    tokenizer.model or vocab files), so a string missing from `added_tokens_decoder` is reported as **info**:
-    its id cannot be checked.
+    When the folder has no tokenizer.json, eos-guard reads the vocabulary from the SentencePiece tokenizer.model,
+    or the GPT-2-style vocab.json and merges.txt, that the tokenizer class is built from (for the classes listed
+    in docs/resolution.md). Otherwise (another class, a tiktoken or tekken.json file, remote code) the full
+    vocabulary is not known, so a string missing from `added_tokens_decoder` is reported as **info**: its id
+    cannot be checked.
 
     ## Why it breaks generation
     The model can never produce a token it was not trained with, so a stop set built from the tokenizer's eos
@@ -62,7 +64,7 @@ class TokenNotInVocab(Rule):
                 yield self.finding(
                     model,
                     f"cannot tell the id of the tokenizer's eos {shown}: added_tokens_decoder and "
-                    "added_tokens.json give it no token id, and the folder has no tokenizer.json", where,
+                    "added_tokens.json give it no token id, and eos-guard cannot read the folder's vocabulary", where,
                     Severity.INFO)
         for terminator in model.terminators:
             if terminator.token is not None and terminator.id is None and \
