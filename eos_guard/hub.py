@@ -15,8 +15,8 @@ from pathlib import Path
 
 from .config_types import Config
 from .errors import InputError, register_alias, web_address
-from .model_files import (ADAPTER_CONFIG, JSON_FILES, MAX_TEMPLATES, MODULES_CONFIG, TEMPLATE_DIR, TEMPLATE_FILE,
-                          TOO_MANY_TEMPLATES, record_not_fetched, size_limit)
+from .model_files import (ADAPTER_CONFIG, JSON_FILES, MAX_TEMPLATES, MERGES_FILE, MODULES_CONFIG, SPM_FILE,
+                          TEMPLATE_DIR, TEMPLATE_FILE, TOO_MANY_TEMPLATES, VOCAB_FILE, record_not_fetched, size_limit)
 from .sources import HubRef
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -25,7 +25,11 @@ if TYPE_CHECKING:
 
 # adapter_config.json: a PEFT adapter's base model (EOS027); modules.json: an embedding model (ModelFiles.not_generating)
 READ_NAMES = (*JSON_FILES, TEMPLATE_FILE, ADAPTER_CONFIG, MODULES_CONFIG)
-READ_PATTERNS = [*READ_NAMES, f"{TEMPLATE_DIR}/*.jinja"]  # offline without a listing: what the cache holds of these
+# a folder without tokenizer.json: its vocabulary from a SentencePiece tokenizer.model, else vocab.json and merges.txt
+# (ModelFiles picks); fetched only from a repository that has no tokenizer.json
+WITHOUT_TOKENIZER_JSON = (SPM_FILE, VOCAB_FILE, MERGES_FILE)
+# offline without a listing: what the cache holds of these
+READ_PATTERNS = [*READ_NAMES, *WITHOUT_TOKENIZER_JSON, f"{TEMPLATE_DIR}/*.jinja"]
 SKIP_PATTERNS = [f"{TEMPLATE_DIR}/*/*"]  # fnmatch's * crosses "/", but only direct children are templates
 FILE_WORKERS = 4  # parallel file downloads inside one repository; a repository has at most a few files to fetch
 # Resolving the revision and listing the files (model_info) are the requests huggingface_hub sends without retrying
@@ -117,9 +121,10 @@ def _selection(listing: dict[str, int], config: Config) -> tuple[list[str], dict
     wanted: list[str] = []
     not_fetched: dict[str, str] = {}
     templates = 0
+    vocabulary_files = "tokenizer.json" not in listing
     for path in sorted(listing, key=_reading_order):
         name = path.rsplit("/", 1)[-1]
-        if not _is_read(path):
+        if not _is_read(path, vocabulary_files):
             continue
         limit, setting = size_limit(name, config.max_file_bytes, config.max_config_bytes)
         template = path == TEMPLATE_FILE or path.startswith(f"{TEMPLATE_DIR}/")
@@ -134,13 +139,14 @@ def _selection(listing: dict[str, int], config: Config) -> tuple[list[str], dict
     return wanted, not_fetched
 
 
-def _is_read(path: str) -> bool:
+def _is_read(path: str, vocabulary_files: bool) -> bool:
     """Whether a folder's check reads the file at ``path`` (relative to the folder): READ_PATTERNS, without files in
-    folders under additional_chat_templates/."""
+    folders under additional_chat_templates/; tokenizer.model, vocab.json and merges.txt only with
+    ``vocabulary_files`` (the repository has no tokenizer.json)."""
     folder, _, name = path.rpartition("/")
     if folder == TEMPLATE_DIR:
         return name.endswith(".jinja")
-    return not folder and name in READ_NAMES
+    return not folder and (name in READ_NAMES or (vocabulary_files and name in WITHOUT_TOKENIZER_JSON))
 
 
 def _reading_order(path: str) -> tuple[int, str]:

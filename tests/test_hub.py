@@ -20,7 +20,7 @@ import time
 import pytest
 
 from hub_server import GB, HubServer, Repo, chatml, commit_sha, lfs_oid
-from support import ROOT
+from support import FIXTURES, ROOT
 
 pytest.importorskip("huggingface_hub")
 
@@ -28,6 +28,14 @@ from eos_guard.audit import Progress  # noqa: E402
 from eos_guard.hub import MAX_WAIT_SECONDS, RETRIES, _wait  # noqa: E402
 
 TOKEN = "hf_test_token"
+
+
+def _files(fixture: str) -> dict[str, bytes]:
+    """A fixture folder's model files (its README and expected verdict left out)."""
+    return {path.name: path.read_bytes() for path in (FIXTURES / fixture).iterdir()
+            if path.name not in ("README.md", "expected.json")}
+
+
 TEMPLATE = chatml(jinja=True)["chat_template.jinja"]
 REPOS = {
     "org/chatml": Repo.of(chatml()),
@@ -46,6 +54,12 @@ REPOS = {
     "org/embedder": Repo.of({**chatml(), "modules.json": b'[{"idx": 0, "name": "0", "path": "", "type": '
                              b'"sentence_transformers.models.Transformer"}, {"idx": 1, "name": "1", "path": '
                              b'"1_Pooling", "type": "sentence_transformers.models.Pooling"}]'}),
+    # no tokenizer.json: the vocabulary of a SentencePiece tokenizer.model, or of vocab.json and merges.txt
+    "org/sentencepiece": Repo.of(_files("yi-chat-finetune-tokenizer-model-im-end-piece")),
+    "org/vocab-json": Repo.of(_files("gpt2-chatml-finetune-vocab-json-added-tokens-json")),
+    # a tokenizer.json too: the tokenizer.model beside it is not read, so not fetched
+    "org/both": Repo.of({**chatml(fixed=True, tokenizer=True),
+                         "tokenizer.model": _files("yi-chat-finetune-tokenizer-model-im-end-piece")["tokenizer.model"]}),
     # listed with sizes only: a 300 MiB tokenizer.json and a 5 MiB template (over max-file-size / max-config-size)
     "org/huge": Repo.of({**chatml(fixed=True), "tokenizer.json": 300 * 1024 * 1024,
                          "additional_chat_templates/tool_use.jinja": 5 * 1024 * 1024}),
@@ -113,6 +127,28 @@ def test_only_the_files_eos_guard_reads_are_requested(eos_guard, hub):
         assert not hub.requests_for(name)  # ...and never requested
     downloaded = {line.rsplit("/", 1)[1] for line in hub.requests_for(f"GET /org/weights/resolve/{commit}/")}
     assert downloaded == {"config.json", "generation_config.json", "tokenizer_config.json"}
+
+
+@pytest.mark.parametrize(("repo", "files"), [
+    ("org/sentencepiece", {"tokenizer.model"}),
+    ("org/vocab-json", {"vocab.json", "merges.txt", "added_tokens.json"}),
+])
+def test_a_repository_without_tokenizer_json_is_checked_with_its_vocabulary_files(eos_guard, hub, repo, files):
+    """hub.md: without tokenizer.json, the check reads the vocabulary from tokenizer.model, else vocab.json and
+    merges.txt, so they are fetched too: the fine-tune's <|im_end|> is found and is no stop id (EOS001), as in
+    the local fixture folder."""
+    proc = eos_guard(f"hf://{repo}", "--format", "concise")
+    assert proc.returncode == 1 and "/generation_config.json:3:19: EOS001 " in proc.stdout, proc.stdout + proc.stderr
+    commit = sha(repo)
+    downloaded = {line.rsplit("/", 1)[1] for line in hub.requests_for(f"GET /{repo}/resolve/{commit}/")}
+    assert files <= downloaded
+
+
+def test_a_tokenizer_model_beside_tokenizer_json_is_not_fetched(eos_guard, hub):
+    proc = eos_guard("hf://org/both", "--fail-on", "info")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert hub.requests_for(f"/org/both/resolve/{sha('org/both')}/tokenizer.json")
+    assert not hub.requests_for("tokenizer.model")
 
 
 def test_templates_and_an_lfs_tokenizer_are_fetched(eos_guard, hub):

@@ -22,14 +22,14 @@ PRE_COMMIT = Path(sys.executable).parent / "pre-commit"
     "config.json", "generation_config.json", "tokenizer_config.json", "special_tokens_map.json",
     "added_tokens.json", "tokenizer.json", "chat_template.jinja", "chat_template.json", "processor_config.json",
     "models/llama/config.json", "a/b/additional_chat_templates/tool_use.jinja", "lora/adapter_config.json",
-    "embedder/modules.json",
+    "embedder/modules.json", "tokenizer.model", "slow/vocab.json", "slow/merges.txt",
 ])
 def test_files_regex_matches_model_files(name):
     assert all(re.search(hook["files"], name) for hook in HOOKS)
 
 
 @pytest.mark.parametrize("name", [
-    "my_config.json", "config.json.bak", "config.yaml", "model.safetensors", "tokenizer.model",
+    "my_config.json", "config.json.bak", "config.yaml", "model.safetensors", "tokenizer.model.bak",
     "generation_config.jsonl", "additional_chat_templates/x.txt", "templates/chat_template.jinja2",
     "a/additional_chat_templates/b/c.jinja", "preprocessor_config.json", "my_modules.json",
 ])
@@ -169,7 +169,7 @@ def test_the_hooks_run_on_every_file_a_check_reads_and_the_readme_lists_them():
     """The hooks' ``files`` pattern, the files a Hub check fetches (hub.READ_NAMES, every file a folder check
     reads), and the lists in the README, usage.md and hub.md name the same files: modules.json was read before
     the hooks ran on it."""
-    from eos_guard.hub import READ_NAMES
+    from eos_guard.hub import READ_NAMES, WITHOUT_TOKENIZER_JSON
     from eos_guard.model_files import TEMPLATE_DIR
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -177,10 +177,12 @@ def test_the_hooks_run_on_every_file_a_check_reads_and_the_readme_lists_them():
     listed = listed[:listed.index(") and")]
     for hook in HOOKS:
         names = re.fullmatch(r"\(\^\|/\)\((.*)\)\$", hook["files"]).group(1).split("|")
-        assert {name.replace("\\", "") for name in names} == {*READ_NAMES, f"{TEMPLATE_DIR}/[^/]+.jinja"}
-    assert {name for name in re.findall(r"`([^`]+)`", listed)} == {*READ_NAMES, f"{TEMPLATE_DIR}/*.jinja"}
+        assert {name.replace("\\", "") for name in names} == {*READ_NAMES, *WITHOUT_TOKENIZER_JSON,
+                                                               f"{TEMPLATE_DIR}/[^/]+.jinja"}
+    every = {*READ_NAMES, *WITHOUT_TOKENIZER_JSON, f"{TEMPLATE_DIR}/*.jinja"}
+    assert {name for name in re.findall(r"`([^`]+)`", listed)} == every
     for page, start in (("usage.md", "Files read in each folder:"), ("hub.md", "\n\n`config.json`")):
         text = (ROOT / "docs" / page).read_text(encoding="utf-8")
         paragraph = text[text.index(start):].strip().split("\n\n")[0]
-        named = set(re.findall(r"`([^`]+\.(?:json|jinja))`", paragraph))
-        assert named == {*READ_NAMES, f"{TEMPLATE_DIR}/*.jinja"}, page
+        named = set(re.findall(r"`([^`]+\.(?:json|jinja|model|txt))`", paragraph))
+        assert named == every, page
