@@ -106,6 +106,11 @@ CASES = [
     ("qwen2-class-renumbers-added-tokens", "transformers", [300], True),
     ("sparse-vocab-appended-token-id", "transformers", [32002], False),
     ("sparse-vocab-appended-token-id", "vllm", [338, 32002], True),
+    # onnxruntime-genai: genai_config.json model.eos_token_id alone (src/config.cpp Model_Element, v0.15.2); a
+    # folder without one is no export of its model builder, which it cannot load.
+    ("phi3-mini-4k-instruct-onnx", "onnxruntime-genai", [32000, 32001, 32007], True),
+    ("phi3-mini-onnx-built-without-generation-config", "onnxruntime-genai", [32000], False),
+    ("phi3-mini-4k-instruct", "onnxruntime-genai", [], None),
 ]
 
 
