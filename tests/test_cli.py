@@ -62,9 +62,9 @@ def test_json_output_document(run):
                        "token": "<|im_end|>", "id": 151645}],
         "stop_ids": {"transformers": [151643], "vllm": [151645, 151643], "sglang": [151645, 151643],
                      "tgi": [151645], "mlx-lm": [151643, 151645], "llama.cpp": [151645, 151643],
-                     "ollama": [151645, 151643]},
+                     "ollama": [151645, 151643], "onnxruntime-genai": []},
         "stops": {"transformers": False, "vllm": True, "sglang": True, "tgi": True, "mlx-lm": True,
-                  "llama.cpp": True, "ollama": True}}]
+                  "llama.cpp": True, "ollama": True, "onnxruntime-genai": None}}]
 
 
 @pytest.mark.parametrize("args,expected", [
