@@ -23,7 +23,7 @@ from .jsonspan import JsonDocument, NotRead, read_bytes
 from .known_tokens import END_OF_TURN_TEXTS
 from .records import field, record
 from .resolve import ResolvedModel, special_token_text
-from .runtimes import stops
+from .runtimes import stops, target_id
 from .splice import Edit, add_to_id_list, apply_edits, insert_member, replace_value
 from .vocabulary import is_token_id
 
@@ -63,6 +63,7 @@ CONFIG_CODES = frozenset({"EOS003", "EOS015", "EOS016"})  # config.json's eos ne
 # (an unselected runtime's failure is EOS016's only when selected, so being reported is not asked)
 TOKENIZER_CODES = frozenset({"EOS001", "EOS016", "EOS017"})
 MAP_CODES = frozenset({"EOS008"})  # --unsafe-fixes: special_tokens_map.json's stale eos
+GENAI_CODES = frozenset({"EOS029"})  # an ONNX Runtime GenAI export: genai_config.json's model.eos_token_id
 
 
 @record
@@ -107,6 +108,12 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
         entry = edits.setdefault(doc.path, (doc, [], []))
         entry[1].append(edit)
         entry[2].append(reason)
+
+    if model.files.onnx_export:  # onnxruntime-genai reads genai_config.json alone: nothing else is its stop set
+        if answers(GENAI_CODES):
+            _align_genai_config(model, add)
+        return [FileChange(path, doc.text, apply_edits(doc.text, file_edits), reasons)
+                for path, (doc, file_edits, reasons) in edits.items()]
 
     eos = model.tokenizer_eos
     eos_id = read_eos_id = eos.id if eos is not None else None
@@ -179,6 +186,24 @@ def _ids_to_stop_on(model: ResolvedModel, terminators: bool = True, tokenizer_eo
             continue
         ids.append(token_id)
     return ids
+
+
+def _align_genai_config(model: ResolvedModel, add) -> None:
+    """genai_config.json's model.eos_token_id gains the id a chat answer ends with (EOS029), where onnxruntime-genai
+    does not stop on it; without the key (the runtime then stops on model.pad_token_id) the key is added with the
+    pad id first, so that the runtime still stops where it did."""
+    stop = model.runtime_stops.get("onnxruntime-genai")
+    doc = model.files.genai_config
+    target = target_id(model)
+    if stop is None or doc is None or stops(model, stop) is not False or not is_token_id(target) \
+            or target in stop.ids or model.beyond_vocab(target):
+        return
+    wanted = [target]
+    if doc.has(("model", "eos_token_id")):
+        add(doc, add_to_id_list(doc, ("model", "eos_token_id"), wanted), f"model.eos_token_id: add {wanted}")
+    elif isinstance(doc.get(("model",)), dict):
+        value = [*stop.ids, *wanted]
+        add(doc, insert_member(doc, ("model",), "eos_token_id", value), f"model.eos_token_id: add {value}")
 
 
 def _new_generation_config(model: ResolvedModel, wanted: list[int]) -> FileChange | None:

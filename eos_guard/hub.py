@@ -15,16 +15,18 @@ from pathlib import Path
 
 from .config_types import Config
 from .errors import InputError, register_alias, web_address
-from .model_files import (ADAPTER_CONFIG, JSON_FILES, MAX_TEMPLATES, MERGES_FILE, MODULES_CONFIG, SPM_FILE,
-                          TEMPLATE_DIR, TEMPLATE_FILE, TOO_MANY_TEMPLATES, VOCAB_FILE, record_not_fetched, size_limit)
+from .model_files import (ADAPTER_CONFIG, GENAI_CONFIG, JSON_FILES, MAX_TEMPLATES, MERGES_FILE, MODULES_CONFIG,
+                          SPM_FILE, TEMPLATE_DIR, TEMPLATE_FILE, TOO_MANY_TEMPLATES, VOCAB_FILE, record_not_fetched,
+                          size_limit)
 from .sources import HubRef
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
     from typing import Any, Callable
 
-# adapter_config.json: a PEFT adapter's base model (EOS027); modules.json: an embedding model (ModelFiles.not_generating)
-READ_NAMES = (*JSON_FILES, TEMPLATE_FILE, ADAPTER_CONFIG, MODULES_CONFIG)
+# adapter_config.json: a PEFT adapter's base model (EOS027); modules.json: an embedding model (ModelFiles.not_generating);
+# genai_config.json: an ONNX Runtime GenAI export (EOS029)
+READ_NAMES = (*JSON_FILES, TEMPLATE_FILE, ADAPTER_CONFIG, MODULES_CONFIG, GENAI_CONFIG)
 # a folder without tokenizer.json: its vocabulary from a SentencePiece tokenizer.model, else vocab.json and merges.txt
 # (ModelFiles picks); fetched only from a repository that has no tokenizer.json
 WITHOUT_TOKENIZER_JSON = (SPM_FILE, VOCAB_FILE, MERGES_FILE)

@@ -34,6 +34,9 @@ TEMPLATE_DIR = "additional_chat_templates"
 PROCESSOR_TEMPLATE = "chat_template.json"  # a processor's template, checked under this name next to the tokenizer's
 PROCESSOR_CONFIG = "processor_config.json"  # its chat_template, when set, is the processor's instead
 ADAPTER_CONFIG = "adapter_config.json"  # a PEFT adapter: generate() runs with its base model's configs
+# an ONNX Runtime GenAI export (onnxruntime-genai's model builder writes it next to the ONNX weights): that runtime
+# stops on its model.eos_token_id, and no runtime that loads a Hugging Face checkpoint loads the folder
+GENAI_CONFIG = "genai_config.json"
 MODULES_CONFIG = "modules.json"  # a sentence-transformers model's modules: one that pools makes it an embedding model
 # the module types vLLM takes for a Pooling module (vllm/transformers_utils/config.py _ST_POOLING_MODULE_TYPES,
 # 0.33.0 and 0.34.0)
@@ -60,7 +63,8 @@ OBJECT_FILES = {"config.json": "transformers cannot load the config",
                 "generation_config.json": "transformers cannot load the generation config",
                 "tokenizer_config.json": "transformers cannot load the tokenizer",
                 "special_tokens_map.json": "transformers cannot load the tokenizer when it reads this file",
-                "added_tokens.json": "transformers cannot load the tokenizer when it reads this file"}
+                "added_tokens.json": "transformers cannot load the tokenizer when it reads this file",
+                GENAI_CONFIG: "onnxruntime-genai cannot load the model"}
 # read under max-file-size; the others under max-config-size. A SentencePiece model reaches ~5 MB (Gemma's 262k
 # pieces), a vocab.json ~3 MB (Qwen's 151k entries).
 LARGE_FILES = ("tokenizer.json", SPM_FILE := "tokenizer.model", VOCAB_FILE := "vocab.json")
@@ -186,6 +190,7 @@ class ModelFiles:
     # modules.json's Pooling module (its "path", or the module's place when it has none) in a sentence-transformers
     # folder, else None: vLLM runs the model as a pooling model (ModelFiles.generates)
     pooling_module: str | None = None
+    genai_config: JsonDocument | None = None  # genai_config.json: the folder is an ONNX Runtime GenAI export
     templates: dict[str, TemplateSource] = field(default_factory=dict)
     baseline: dict[str, JsonDocument] = field(default_factory=dict)  # file name -> its earlier version
     skipped: list[tuple[Path, str]] = field(default_factory=list)  # files not read, and why (EOS018)
@@ -248,6 +253,13 @@ class ModelFiles:
         if entries.link(ADAPTER_CONFIG) is not None:
             files.adapter_base = files._adapter_base(folder / ADAPTER_CONFIG)
             files.base_configs = files._base_configs()
+        link = entries.link(GENAI_CONFIG)
+        if link is not None and files._followable(folder / GENAI_CONFIG, link):
+            try:  # onnxruntime-genai fails on one that is not JSON or not an object: the folder's error (exit 2)
+                files.genai_config = _object(JsonDocument.read(folder / GENAI_CONFIG, False,
+                                                               *files._limit(GENAI_CONFIG)))
+            except NotRead as exc:
+                files.skipped.append((folder / GENAI_CONFIG, str(exc)))
         if entries.link(MODULES_CONFIG) is not None:
             files.pooling_module = files._pooling_module(folder / MODULES_CONFIG)
         return files
@@ -350,6 +362,12 @@ class ModelFiles:
         whose configs give the stop ids (AutoPeftModelForCausalLM loads the base from base_model_name_or_path)."""
         return self.adapter_base is not None and self.config is None and self.generation_config is None \
             and self.generation_config_error is None
+
+    @property
+    def onnx_export(self) -> bool:
+        """An ONNX Runtime GenAI export (genai_config.json): onnxruntime-genai runs it; transformers, vLLM, SGLang,
+        TGI and mlx-lm load no ONNX weights, and llama.cpp's and Ollama's converters convert none."""
+        return self.genai_config is not None
 
     @property
     def generates(self) -> bool:

@@ -275,7 +275,7 @@ def test_selftest_workflow_passes(act_run: ActRun) -> None:
 
 HOSTILE_MESSAGES = {
     "fail-on": "fail-on: '$(touch pwned)' is not one of error, warning, info, never",
-    "runtimes": "runtimes: '\";' is not one of transformers vllm sglang tgi mlx-lm llama.cpp ollama all",
+    "runtimes": "runtimes: '\";' is not one of transformers vllm sglang tgi mlx-lm llama.cpp ollama onnxruntime-genai all",
     "fix": "fix: '`touch pwned`' is not true or false",
     "config": "config: the value contains a newline or another control character",
     "paths-option": "paths: '--fix' begins with '-' and would be read as an option",

@@ -337,7 +337,7 @@ INVALID = [
     pytest.param({"fail_on": "$(touch pwned)"}, "fail-on: '$(touch pwned)' is not one of error, warning, info, never",
                  id="fail-on"),
     pytest.param({"runtimes": 'vllm,"; touch pwned; id; "'},
-                 "runtimes: '\";' is not one of transformers vllm sglang tgi mlx-lm llama.cpp ollama all",
+                 "runtimes: '\";' is not one of transformers vllm sglang tgi mlx-lm llama.cpp ollama onnxruntime-genai all",
                  id="runtimes"),
     pytest.param({"fix": "`touch pwned`"}, "fix: '`touch pwned`' is not true or false", id="fix"),
     pytest.param({"summary": "yes"}, "summary: 'yes' is not true or false", id="summary"),

@@ -57,6 +57,8 @@ REPOS = {
     # no tokenizer.json: the vocabulary of a SentencePiece tokenizer.model, or of vocab.json and merges.txt
     "org/sentencepiece": Repo.of(_files("yi-chat-finetune-tokenizer-model-im-end-piece")),
     "org/vocab-json": Repo.of(_files("gpt2-chatml-finetune-vocab-json-added-tokens-json")),
+    # an ONNX Runtime GenAI export: its stop ids are genai_config.json's
+    "org/onnx": Repo.of(_files("phi3-mini-4k-instruct-onnx")),
     # a tokenizer.json too: the tokenizer.model beside it is not read, so not fetched
     "org/both": Repo.of({**chatml(fixed=True, tokenizer=True),
                          "tokenizer.model": _files("yi-chat-finetune-tokenizer-model-im-end-piece")["tokenizer.model"]}),
@@ -142,6 +144,13 @@ def test_a_repository_without_tokenizer_json_is_checked_with_its_vocabulary_file
     commit = sha(repo)
     downloaded = {line.rsplit("/", 1)[1] for line in hub.requests_for(f"GET /{repo}/resolve/{commit}/")}
     assert files <= downloaded
+
+
+def test_an_onnx_runtime_genai_export_is_checked_with_its_genai_config(eos_guard, hub):
+    """hub.md: genai_config.json is fetched, so an export's copied config.json (eos 32000 only) is no false alarm."""
+    proc = eos_guard("hf://org/onnx", "--fail-on", "info")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert hub.requests_for(f"GET /org/onnx/resolve/{sha('org/onnx')}/genai_config.json")
 
 
 def test_a_tokenizer_model_beside_tokenizer_json_is_not_fetched(eos_guard, hub):

@@ -22,7 +22,7 @@ PRE_COMMIT = Path(sys.executable).parent / "pre-commit"
     "config.json", "generation_config.json", "tokenizer_config.json", "special_tokens_map.json",
     "added_tokens.json", "tokenizer.json", "chat_template.jinja", "chat_template.json", "processor_config.json",
     "models/llama/config.json", "a/b/additional_chat_templates/tool_use.jinja", "lora/adapter_config.json",
-    "embedder/modules.json", "tokenizer.model", "slow/vocab.json", "slow/merges.txt",
+    "embedder/modules.json", "onnx/genai_config.json", "tokenizer.model", "slow/vocab.json", "slow/merges.txt",
 ])
 def test_files_regex_matches_model_files(name):
     assert all(re.search(hook["files"], name) for hook in HOOKS)

@@ -24,6 +24,7 @@ from eos_guard.runtimes.llama_cpp_converter import converter_special_ids, specia
 gguf = pytest.importorskip("gguf")
 
 FOLDERS = sorted(p for p in FIXTURES.iterdir() if p.is_dir() and (p / "expected.json").exists())
+ONNX = "onnxruntime-genai"  # only for a folder with genai_config.json
 
 
 def model_of(folder):
@@ -106,6 +107,10 @@ CASES = [
     ("qwen2-class-renumbers-added-tokens", "transformers", [300], True),
     ("sparse-vocab-appended-token-id", "transformers", [32002], False),
     ("sparse-vocab-appended-token-id", "vllm", [338, 32002], True),
+    # onnxruntime-genai: genai_config.json model.eos_token_id alone (src/config.cpp Model_Element, v0.15.2); a
+    # folder without one is no export of its model builder: no row (test_json_output_has_every_runtime).
+    ("phi3-mini-4k-instruct-onnx", "onnxruntime-genai", [32000, 32001, 32007], True),
+    ("phi3-mini-onnx-built-without-generation-config", "onnxruntime-genai", [32000], False),
 ]
 
 
@@ -120,7 +125,7 @@ def test_runtime_stop_sets(name, runtime, ids, stopping):
 def test_json_output_has_every_runtime(run):
     code, out, _ = run("--format", "json", str(FIXTURES / "yi-34b-chat-tokenizer-eos-endoftext"))
     model = json.loads(out)["models"][0]
-    assert set(model["stop_ids"]) == set(RUNTIMES)
+    assert set(model["stop_ids"]) == set(RUNTIMES) - {ONNX}  # no genai_config.json: no export of its builder
     assert model["stops"] == {"transformers": True, "vllm": True, "sglang": True, "tgi": False, "mlx-lm": True,
                               "llama.cpp": True, "ollama": True}
 
@@ -492,7 +497,8 @@ def test_a_run_shares_equal_stop_sets(tmp_path):
     config = Config()
     config.baseline = None
     first, second = (m.model.runtime_stops for m in check_paths([tmp_path], config).models)
-    assert list(first) == list(MODULES) and all(first[name] is second[name] for name in first)
+    assert list(first) == [name for name in MODULES if name != ONNX]  # not an ONNX Runtime GenAI export
+    assert all(first[name] is second[name] for name in first)
     assert all(stop.where is None for stop in first.values())
     assert check_folder(tmp_path / "a", config).model.runtime_stops["transformers"].where is not None
 

@@ -12,6 +12,7 @@ from .added_token_id_mismatch import AddedTokenIdMismatch
 from .base import Options, Rule
 from .config_eos_mismatch import ConfigEosMismatch
 from .file_not_read import FileNotRead
+from .genai_config_does_not_stop import GenaiConfigDoesNotStop
 from .id_out_of_range import IdOutOfRange
 from .invalid_token_id import InvalidTokenId
 from .no_stop_ids import NoStopIds
@@ -41,7 +42,7 @@ FOLDER_RULES: tuple[Rule, ...] = (
     TerminatorNotStopId(), TokenizerEosNotStopId(), ConfigEosMismatch(), NoStopIds(), TokenNotInVocab(),
     IdOutOfRange(), InvalidTokenId(), SpecialTokensMapOverride(), AddedTokenIdMismatch(), TerminatorNotSpecial(),
     TerminatorNotSingleToken(), StopIdSuppressed(), PadIsTerminator(), TemplateError(), StopIdsDropped(),
-    RuntimeDoesNotStop(), TerminatorListedNowhere(), FileNotRead(), StopIdsInBaseModel(),
+    RuntimeDoesNotStop(), TerminatorListedNowhere(), FileNotRead(), StopIdsInBaseModel(), GenaiConfigDoesNotStop(),
 )
 _loaded: dict[str, tuple[Rule, ...]] = {}
 

@@ -33,6 +33,9 @@ class Rule:
     summary: str = ""
     # a rule about generation stopping: not run for a model that cannot generate (ModelFiles.generates)
     needs_generation: bool = False
+    # a rule about the stop ids generate() takes from config.json and generation_config.json: not run for an ONNX
+    # Runtime GenAI export (ModelFiles.onnx_export), which only onnxruntime-genai runs, from genai_config.json
+    reads_generation_configs: bool = False
 
     def run(self, subject: object, options: Options) -> Iterator[Finding]:
         """The findings on ``subject``, a resolved folder (a GGUF rule's: a GGUF file): the pipeline's one way to
@@ -57,9 +60,16 @@ class Rule:
         if cls.needs_generation:
             head, mark, rest = text.partition("\n\n## Why")
             text = f"{head}\n\n{NOT_FOR_NON_GENERATING}{mark}{rest}"
+        if cls.reads_generation_configs:
+            head, mark, rest = text.partition("\n\n## Why")
+            text = f"{head}\n\n{NOT_FOR_ONNX_EXPORTS}{mark}{rest}"
         return text
 
 
+NOT_FOR_ONNX_EXPORTS = (
+    "Not reported for an ONNX Runtime GenAI export (a folder with `genai_config.json`, as onnxruntime-genai's model\n"
+    "builder writes it): no runtime that reads config.json or generation_config.json loads its ONNX weights, and\n"
+    "onnxruntime-genai stops on `genai_config.json`'s `model.eos_token_id` alone, which EOS029 checks.")
 NOT_FOR_NON_GENERATING = (
     "Not reported for a model folder whose config.json `architectures` lists only classes without `generate()`:\n"
     "heads (`BertForSequenceClassification`, `Qwen2ForSequenceClassification` reward models,\n"

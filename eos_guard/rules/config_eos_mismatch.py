@@ -31,6 +31,7 @@ class ConfigEosMismatch(Rule):
     severity = Severity.WARNING
     summary = "config.json's eos disagrees with the tokenizer's eos"
     needs_generation = True
+    reads_generation_configs = True
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         eos, config = model.tokenizer_eos, model.config_eos

@@ -31,6 +31,7 @@ class NoStopIds(Rule):
     severity = Severity.ERROR
     summary = "no stop ids: generate() never stops on a token"
     needs_generation = True
+    reads_generation_configs = True
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         stop = model.stop

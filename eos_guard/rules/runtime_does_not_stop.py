@@ -10,7 +10,8 @@ if TYPE_CHECKING:
     from typing import Iterator
 
 NAMES = {"vllm": "vLLM", "sglang": "SGLang", "tgi": "TGI", "mlx-lm": "mlx-lm", "llama.cpp": "llama.cpp",
-         "ollama": "Ollama", "transformers": "transformers"}
+         "ollama": "Ollama", "transformers": "transformers", "onnxruntime-genai": "onnxruntime-genai"}
+OWN_RULES = ("transformers", "onnxruntime-genai")  # EOS001 and EOS029 check them
 
 
 class RuntimeDoesNotStop(Rule):
@@ -18,8 +19,8 @@ class RuntimeDoesNotStop(Rule):
 
     ## What it detects
     For each runtime selected with `--runtime` (or `runtimes` in the configuration) other than transformers
-    (EOS001 covers transformers), eos-guard builds the stop set that runtime builds from the folder's files
-    (docs/runtimes.md) and checks that it holds the turn terminator (or, without a chat template, the
+    (EOS001 covers transformers) and onnxruntime-genai (EOS029 covers it), eos-guard builds the stop set that
+    runtime builds from the folder's files (docs/runtimes.md) and checks that it holds the turn terminator (or, without a chat template, the
     tokenizer's eos). Runtimes that are not selected are shown by `eos-guard explain` but never fail a run.
 
     ## Why it breaks generation
@@ -54,7 +55,7 @@ class RuntimeDoesNotStop(Rule):
             return
         for runtime in options.runtimes:
             stop = model.runtime_stops.get(runtime)
-            if runtime == "transformers" or stop is None or stops(model, stop) is not False:
+            if runtime in OWN_RULES or stop is None or stops(model, stop) is not False:
                 continue
             if target in stop.ids:  # listed, but the model never emits it: EOS006 says so
                 continue

@@ -34,6 +34,7 @@ class StopIdSuppressed(Rule):
     severity = Severity.ERROR
     summary = "a stop id is suppressed"
     needs_generation = True
+    reads_generation_configs = True
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         stop = set(model.stop.ids)

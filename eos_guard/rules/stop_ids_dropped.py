@@ -39,6 +39,7 @@ class StopIdsDropped(Rule):
     severity = Severity.ERROR
     summary = "a change dropped stop ids the file had before"
     needs_generation = True
+    reads_generation_configs = True
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         for name, before in model.baseline_eos.items():

@@ -36,6 +36,7 @@ class TerminatorListedNowhere(Rule):
     severity = Severity.WARNING
     summary = "the terminator is not the tokenizer's eos and no config lists it"
     needs_generation = True
+    reads_generation_configs = True
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         terminator, eos = model.terminator, model.tokenizer_eos

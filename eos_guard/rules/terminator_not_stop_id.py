@@ -39,6 +39,7 @@ class TerminatorNotStopId(Rule):
     severity = Severity.ERROR
     summary = "the chat template's turn terminator is not among the stop ids"
     needs_generation = True
+    reads_generation_configs = True
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         stop = model.stop

@@ -36,6 +36,7 @@ class TokenizerEosNotStopId(Rule):
     severity = Severity.ERROR
     summary = "the tokenizer's eos is not among the stop ids"
     needs_generation = True
+    reads_generation_configs = True
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         eos, stop = model.tokenizer_eos, model.stop

@@ -11,7 +11,7 @@ from types import ModuleType
 
 from ..resolve import ResolvedModel
 from ..template import first_listed
-from . import llama_cpp, mlx_lm, ollama, sglang, tgi, transformers, vllm
+from . import llama_cpp, mlx_lm, ollama, onnxruntime_genai, sglang, tgi, transformers, vllm
 from .base import Release, StopSet, parse_version, pick_release
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -26,6 +26,7 @@ MODULES: dict[str, ModuleType] = {
     "mlx-lm": mlx_lm,
     "llama.cpp": llama_cpp,
     "ollama": ollama,
+    "onnxruntime-genai": onnxruntime_genai,
 }
 RUNTIMES: dict[str, Callable[..., StopSet]] = {name: module.stop_set for name, module in MODULES.items()}
 RELEASES: dict[str, tuple[Release, ...]] = {name: module.RELEASES for name, module in MODULES.items()}
@@ -116,10 +117,14 @@ VERDICT_WORDS = {True: "stops", False: "does not stop", None: "cannot tell"}
 
 
 def stop_sets(model: ResolvedModel, versions: Mapping[str, str] | None = None) -> dict[str, StopSet]:
-    """Every runtime's stop set for the pinned (else newest) release, with a note where other releases differ."""
+    """Every runtime's stop set for the pinned (else newest) release, with a note where other releases differ.
+    onnxruntime-genai only for an ONNX Runtime GenAI export (genai_config.json): it runs no other folder, and
+    every other folder's report would carry a row that says so."""
     versions = versions or {}
     result: dict[str, StopSet] = {}
     for name, module in MODULES.items():
+        if module is onnxruntime_genai and not model.files.onnx_export:
+            continue
         releases: tuple[Release, ...] = module.RELEASES
         if len(releases) == 1:  # one line modelled: nothing to pick or compare
             result[name] = module.stop_set(model, releases[0]).labelled(releases[0])
@@ -134,7 +139,13 @@ def stop_sets(model: ResolvedModel, versions: Mapping[str, str] | None = None) -
                                for release in reversed(releases)),)
         others = tuple(stop.labelled(release) for release, stop in lines.items() if release is not chosen)
         result[name] = lines[chosen].labelled(chosen, notes, others)
-    if model.files.configs_elsewhere:
+    if model.files.onnx_export:
+        # ONNX weights: only onnxruntime-genai runs the folder; the others load or convert no ONNX checkpoint
+        reason = "an ONNX Runtime GenAI export (genai_config.json): this runtime loads no ONNX weights"
+        fix = "none in this folder: onnxruntime-genai runs it (genai_config.json model.eos_token_id)"
+        result = {name: stop if name == "onnxruntime-genai" else stop.from_elsewhere(reason, fix)
+                  for name, stop in result.items()}
+    elif model.files.configs_elsewhere:
         base = f"the base model {model.files.adapter_base}" if model.files.adapter_base else "the base model"
         reason = f"a PEFT adapter: its stop ids come from {base}'s configs, which this folder does not hold"
         fix = f"check {base} (eos-guard hf://NAME): its generation_config.json must list the id"

@@ -1,0 +1,104 @@
+"""ONNX Runtime GenAI exports (genai_config.json, as onnxruntime-genai's model builder writes it): only that runtime
+runs them, from genai_config.json's model.eos_token_id (src/config.cpp, v0.15.2), so the checks of the stop ids
+transformers reads stay silent and EOS029 checks genai_config.json; --fix adds the id there."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from support import FIXTURES
+from eos_guard.model_files import ModelFiles
+from eos_guard.resolve import resolve
+from eos_guard.runtimes import stop_sets, stops
+
+EXPORT = FIXTURES / "phi3-mini-4k-instruct-onnx"
+RUNAWAY = FIXTURES / "phi3-mini-onnx-built-without-generation-config"
+
+
+def export_with(tmp_path, model_section):
+    """The Phi-3 export with genai_config.json's "model" object changed as ``model_section`` says."""
+    folder = shutil.copytree(EXPORT, tmp_path / "export", ignore=shutil.ignore_patterns("expected.json", "*.md"))
+    data = json.loads((folder / "genai_config.json").read_text(encoding="utf-8"))
+    model_section(data["model"])
+    (folder / "genai_config.json").write_text(json.dumps(data, indent=4) + "\n", encoding="utf-8")
+    return folder
+
+
+def stop_sets_of(folder):
+    model = resolve(ModelFiles.read(folder))
+    model.runtime_stops = stop_sets(model)
+    return model
+
+
+def test_the_export_of_phi3_is_not_said_to_run_past_its_turns(run):
+    """The false alarm: the copied config.json says 32000 (EOS001 before), genai_config.json stops on <|end|>."""
+    code, out, err = run("--format", "concise", str(EXPORT))
+    assert (code, out, err) == (0, "All checks passed (1 model folder).\n", "")
+
+
+def test_every_runtime_but_onnxruntime_genai_cannot_tell_for_an_export():
+    model = stop_sets_of(EXPORT)
+    verdicts = {name: stops(model, stop) for name, stop in model.runtime_stops.items()}
+    assert verdicts["onnxruntime-genai"] is True
+    assert verdicts["transformers"] is None  # config.json's 32000 alone, but transformers loads no ONNX weights
+    assert all(stop.unknown for name, stop in model.runtime_stops.items() if name != "onnxruntime-genai")
+
+
+def test_a_genai_config_without_the_terminator_is_eos029_at_its_value(run):
+    code, out, _ = run("--format", "concise", str(RUNAWAY))
+    assert code == 1
+    assert out.splitlines()[0] == (f"{RUNAWAY}/genai_config.json:28:25: EOS029 error: onnxruntime-genai does not stop on "
+                   "'<|end|>' (32007): it stops on [32000 '<|endoftext|>'] (genai_config.json model.eos_token_id "
+                   "[32000]); add 32007 [genai-config-does-not-stop]")
+
+
+def test_without_eos_token_id_onnxruntime_genai_stops_on_the_pad_id(tmp_path, run):
+    folder = export_with(tmp_path, lambda model: model.pop("eos_token_id"))
+    stop = stop_sets_of(folder).runtime_stops["onnxruntime-genai"]
+    assert stop.ids == (32000,)
+    code, out, _ = run("--format", "concise", str(folder))
+    assert code == 1 and " EOS029 " in out and "model.pad_token_id (no eos_token_id)" in out
+
+
+@pytest.mark.parametrize("value", [pytest.param("32007", id="string"), pytest.param([32000, None], id="null"),
+                                   pytest.param(32064, id="vocab-size"), pytest.param(-1, id="negative")])
+def test_an_eos_onnxruntime_genai_refuses_is_cannot_tell(tmp_path, run, value):
+    """A value that is not an integer makes Config raise; one outside [0, vocab_size) makes Generator raise."""
+    folder = export_with(tmp_path, lambda model: model.update(eos_token_id=value))
+    model = stop_sets_of(folder)
+    assert stops(model, model.runtime_stops["onnxruntime-genai"]) is None
+    assert run("--format", "concise", str(folder))[0] == 0
+
+
+def test_a_genai_config_that_is_not_json_is_one_error_line(tmp_path, run):
+    folder = export_with(tmp_path, lambda model: None)
+    (folder / "genai_config.json").write_text('{"model": {"eos_token_id": [32000,}}\n', encoding="utf-8")
+    code, out, err = run("--format", "concise", "export", cwd=tmp_path)
+    assert code == 2
+    assert err == "eos-guard: export/genai_config.json:1:35: cannot parse JSON: Expecting value\n"
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_fix_adds_the_terminator_to_genai_config_only(tmp_path, run, newline):
+    folder = shutil.copytree(RUNAWAY, tmp_path / "runaway", ignore=shutil.ignore_patterns("expected.json", "*.md"))
+    before = {path.name: path.read_bytes() for path in folder.iterdir()}
+    genai = folder / "genai_config.json"
+    genai.write_bytes(before["genai_config.json"].replace(b"\n", newline.encode()))
+    code, _, _ = run("--fix", str(folder))
+    assert code == 1  # a file was rewritten
+    expected = before["genai_config.json"].replace(b'"eos_token_id": 32000,', b'"eos_token_id": [32000, 32007],')
+    assert genai.read_bytes() == expected.replace(b"\n", newline.encode())
+    assert {path.name: path.read_bytes() for path in folder.iterdir() if path.name != "genai_config.json"} == \
+        {name: data for name, data in before.items() if name != "genai_config.json"}  # no generation_config.json
+    assert run("--format", "concise", str(folder))[:2] == (0, "All checks passed (1 model folder).\n")
+
+
+def test_fix_adds_eos_token_id_after_the_pad_id_it_stopped_on(tmp_path, run):
+    folder = export_with(tmp_path, lambda model: model.pop("eos_token_id"))
+    run("--fix", str(folder))
+    data = json.loads((folder / "genai_config.json").read_text(encoding="utf-8"))
+    assert data["model"]["eos_token_id"] == [32000, 32007]
+    assert run("--format", "concise", str(folder))[:2] == (0, "All checks passed (1 model folder).\n")
