@@ -102,3 +102,16 @@ def test_fix_adds_eos_token_id_after_the_pad_id_it_stopped_on(tmp_path, run):
     data = json.loads((folder / "genai_config.json").read_text(encoding="utf-8"))
     assert data["model"]["eos_token_id"] == [32000, 32007]
     assert run("--format", "concise", str(folder))[:2] == (0, "All checks passed (1 model folder).\n")
+
+
+def test_onnxruntime_genai_alone_checks_no_folder_but_an_export(run):
+    """usage.md: onnxruntime-genai runs only what its model builder writes, so a folder without genai_config.json
+    has no onnxruntime-genai row, and `--runtime onnxruntime-genai` alone finds nothing there (the example runs past
+    its turns in transformers: EOS001 with the default)."""
+    example = str(FIXTURES.parent.parent / "examples" / "chatml-finetune-broken")
+    assert "EOS001" in run("--format", "concise", example)[1]
+    code, out, _ = run("--format", "json", "--runtime", "onnxruntime-genai", example)
+    document = json.loads(out)
+    assert code == 0 and [f for f in document["findings"] if f["severity"] == "error"] == []
+    assert "onnxruntime-genai" not in document["models"][0]["stop_ids"]
+    assert "onnxruntime-genai" not in run("explain", example)[1]
