@@ -20,11 +20,12 @@ from .errors import InputError, forget_real_paths, real_folder
 from .findings import Location
 from .jsonspan import KIND_NAMES, JsonDocument, KeyPath, NotRead, Where, read_bytes, read_text
 from .records import field, record
-from .spm_model import SentencePieceModel
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
     from typing import Any, Iterable, Iterator
+
+    from .spm_model import SentencePieceModel
 
 MODEL_MARKERS = ("config.json", "generation_config.json", "tokenizer_config.json")
 JSON_FILES = ("config.json", "generation_config.json", "tokenizer_config.json", "special_tokens_map.json",
@@ -285,6 +286,8 @@ class ModelFiles:
             self.skipped.append((path, str(exc)))
             return
         if name == SPM_FILE:
+            from .spm_model import SentencePieceModel  # only a folder without tokenizer.json that has one
+
             self.sp_model = SentencePieceModel(path, raw)
         else:
             self.vocab_json = (path, raw)

@@ -31,12 +31,13 @@ from .jsonspan import KIND_NAMES, JsonDocument, KeyPath, Where
 from .known_tokens import END_OF_TURN_TEXTS, PLAMO_EOS
 from .model_files import ModelFiles
 from .records import record
-from .spm_model import SentencePieceModel
 from .vocab_scan import vocab_facts
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
     from typing import Any
+
+    from .spm_model import SentencePieceModel
 
 
 # How AutoTokenizer picks a class, per transformers release line: TOKENIZER_MAPPING_NAMES,
@@ -80,10 +81,16 @@ def base_vocabulary(files: ModelFiles, class_name: str) -> SentencePieceModel | 
     return None
 
 
+def is_sentencepiece(base: SentencePieceModel | tuple[Path, bytes] | None) -> bool:
+    """Whether a base vocabulary (:func:`base_vocabulary`) is a tokenizer.model's, not vocab.json's (a tuple of its
+    path and bytes); spm_model is imported only for a folder that has a tokenizer.model."""
+    return base is not None and not isinstance(base, tuple)
+
+
 def spm_defaults(files: ModelFiles, class_name: str | None) -> dict[str, str]:
     """The generic backend built from a tokenizer.model takes the bos, eos and unk pieces of its trainer spec
     when no file names them (``TokenizersBackend.convert_to_native_format``, ``local_kwargs.setdefault``)."""
-    if class_name != "TokenizersBackend" or not isinstance(base_vocabulary(files, class_name), SentencePieceModel):
+    if class_name != "TokenizersBackend" or not is_sentencepiece(base_vocabulary(files, class_name)):
         return {}
     spec = files.sp_model.trainer_spec
     defaults = {"bos_token": ("bos_id", "bos_piece", "<s>"), "eos_token": ("eos_id", "eos_piece", "</s>"),
@@ -270,7 +277,7 @@ class Vocabulary:
     def numbering(self) -> str:
         """How added-token ids are decided, for messages."""
         if self.base is not None:
-            name = "tokenizer.model" if isinstance(self.base, SentencePieceModel) else "vocab.json"
+            name = "tokenizer.model" if is_sentencepiece(self.base) else "vocab.json"
             return f"{self.tokenizer_class} builds the vocabulary from {name} and adds added_tokens_decoder sorted by id"
         if self.rebuilds:
             return f"{self.tokenizer_class} re-adds added_tokens_decoder sorted by id"
@@ -323,7 +330,7 @@ class Vocabulary:
     def _number_added_tokens(self) -> None:
         """Number the added tokens in the batches transformers adds them (see the module docstring)."""
         doc = self.tokenizer_json
-        if isinstance(self.base, SentencePieceModel):
+        if is_sentencepiece(self.base):
             self._facts  # before the model's special pieces: the walk that counts the pieces finds the wanted ids
         entries = doc.get(("added_tokens",)) if doc is not None else None
         listed: list[AddedToken] = []
@@ -356,7 +363,7 @@ class Vocabulary:
         its unnamed ones are the model's CONTROL and USER_DEFINED pieces, which replace special_tokens_map.json's
         ``additional_special_tokens`` (``SentencePieceExtractor.extract`` sets that keyword; tokenizer_config.json's
         list is ``extra_special_tokens`` by then, and stays)."""
-        if not isinstance(self.base, SentencePieceModel):
+        if not is_sentencepiece(self.base):
             return self.specials
         stm = self.files.special_tokens_map
         kept = [(text, where) for text, where in self.specials
@@ -475,7 +482,7 @@ class Vocabulary:
         that entry's text, unless the text is a piece that keeps its own id
         (``TokenizersBackend.convert_to_native_format``, "Replace placeholder tokens")."""
         wanted = sorted(self._candidates() | {text for text, _ in self.specials})
-        if isinstance(self.base, SentencePieceModel):
+        if is_sentencepiece(self.base):
             ids = self.base.ids(wanted)  # first: the walk that counts the pieces finds these
             size = self.base.size
             for text, index in self.base.special_pieces.items():
@@ -538,7 +545,7 @@ class Vocabulary:
         ids = self._facts["ids"]
         if content in ids:
             value = ids[content]
-        elif isinstance(self.base, SentencePieceModel):  # a string no check asked about beforehand
+        elif is_sentencepiece(self.base):  # a string no check asked about beforehand
             value = self.base.ids([content])[content]
         else:
             value = self._model_vocab.get(content)

@@ -43,7 +43,8 @@ def test_no_import_cycles():
 def test_typing_and_the_render_modules_are_not_imported_by_a_check(tmp_path):
     """``import eos_guard`` and a check of a folder with a shipped template (each report format, explain, --diff)
     leave typing unloaded (~4 ms of every run, docs/architecture.md), dataclasses and inspect too (records.py
-    replaces them), and threading, signal and the render worker's module (they serve rendering only). (A pyproject.toml that names eos-guard loads
+    replaces them), threading, signal and the render worker's module (they serve rendering only), and the
+    SentencePiece reader (a folder with tokenizer.json reads no tokenizer.model). (A pyproject.toml that names eos-guard loads
     tomllib, which imports typing: the folder is copied out of this repository.)"""
     calls = ("import eos_guard\n"
              "assert 'typing' not in sys.modules, 'import eos_guard'\n"
@@ -52,7 +53,8 @@ def test_typing_and_the_render_modules_are_not_imported_by_a_check(tmp_path):
              "    main([*args, '--baseline', 'none', sys.argv[1]])\n"
              "main(['explain', '--format', 'json', sys.argv[1]])\n"
              "main(['--diff', '--baseline', 'none', sys.argv[1]])\n")
-    names = ("typing", "dataclasses", "inspect", "threading", "signal", "eos_guard.render_worker")
+    names = ("typing", "dataclasses", "inspect", "threading", "signal", "eos_guard.render_worker",
+             "eos_guard.spm_model")
     assert loaded_after(calls, names, tmp_path) == []
 
 
