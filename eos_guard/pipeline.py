@@ -23,6 +23,7 @@ from .rules import FOLDER_RULES, gguf_rules
 from .rules.base import Options
 from .runtimes import released, stop_sets
 from .runtimes.llama_cpp import gguf_end_of_generation
+from .runtimes.llama_cpp_converter import forget_converted
 from .sources import HUB_SCHEME, classify
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -331,6 +332,7 @@ def check_folder(folder: Path, config: Config | None = None, baselines: dict[Pat
     model.release(keep_documents)
     if not keep_documents:
         model.runtime_stops = released(model.runtime_stops, {} if shared is None else shared)
+        forget_converted(model)
     # a file the runtimes read on without (ModelFiles._read_on_without) that is not JSON is still an error (exit 2),
     # next to what they do without it; with more than one, the first in reading order is shown
     return ModelReport(folder, model, findings, error=broken.render() if broken is not None else None,

@@ -501,6 +501,9 @@ def test_a_run_shares_equal_stop_sets(tmp_path):
     assert all(first[name] is second[name] for name in first)
     assert all(stop.where is None for stop in first.values())
     assert check_folder(tmp_path / "a", config).model.runtime_stops["transformers"].where is not None
+    # nor does it keep what the llama.cpp converter's emulation worked out for the stop sets
+    released = check_paths([tmp_path / "a"], config).models[0].model
+    assert "_llama_cpp_converted" not in released.__dict__ and released.runtime_stops["llama.cpp"].ids
 
 
 @pytest.mark.parametrize(("key", "value", "suppressed"), [

@@ -344,11 +344,20 @@ def describe_special(special: dict[str, int], source: str) -> str:
     return " + ".join(parts) + f" (from {source})"
 
 
+_MEMO = "_llama_cpp_converted"
+
+
 def converted(model: ResolvedModel) -> tuple[tuple[str, str], tuple[dict[str, int], str]]:
     """:func:`cannot_convert` and :func:`converter_special` of the folder, worked out once: every release line
     (and Ollama, for an architecture it cannot convert) asks. The ids are shared: callers only read them."""
-    memo = model.__dict__.get("_llama_cpp_converted")
+    memo = model.__dict__.get(_MEMO)
     if memo is None:
         refused = cannot_convert(model)
-        memo = model.__dict__["_llama_cpp_converted"] = (refused, ({}, "") if refused[0] else converter_special(model))
+        memo = model.__dict__[_MEMO] = (refused, ({}, "") if refused[0] else converter_special(model))
     return memo
+
+
+def forget_converted(model: ResolvedModel) -> None:
+    """Drop what :func:`converted` kept once the stop sets are made: a run over many folders keeps every report,
+    and this was a few hundred bytes of each (docs/performance.md)."""
+    model.__dict__.pop(_MEMO, None)
