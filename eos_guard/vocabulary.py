@@ -308,7 +308,7 @@ class Vocabulary:
         at = self.files.added_tokens
         if at is not None and self.files.legacy and isinstance(at.data, dict):  # not with added_tokens_decoder
             for content, value in at.data.items():
-                if _is_int(value) and content not in self.declared:
+                if is_int(value) and content not in self.declared:
                     self.declared[content] = AddedToken(content, value, False, value, at, (content,))
 
     def _decoder_key_id(self, key: str) -> int | None:
@@ -380,7 +380,7 @@ class Vocabulary:
             by_id = {t.id: t for t in self.declared.values() if t.document is tc}
         else:
             by_id = {t.id: t for t in self.declared.values() if t.document is not tc}
-            by_id.update({t.declared_id: t for t in listed if _is_int(t.declared_id)})
+            by_id.update({t.declared_id: t for t in listed if is_int(t.declared_id)})
         return [by_id[key] for key in sorted(by_id)]
 
     def _add_batch(self, tokens: list[AddedToken]) -> None:
@@ -618,10 +618,10 @@ def well_formed_facts(cached: Any) -> bool:
     if not isinstance(cached, dict) or not {"size", "ids"} <= cached.keys() <= {"size", "ids", "layout"}:
         return False
     layout = cached.get("layout", [0, 0])
-    if not (isinstance(layout, list) and len(layout) == 2 and all(_is_int(b) and b >= 0 for b in layout)):
+    if not (isinstance(layout, list) and len(layout) == 2 and all(is_int(b) and b >= 0 for b in layout)):
         return False
     size, ids = cached["size"], cached["ids"]
-    if not (size is None or (_is_int(size) and size >= 0)) or not isinstance(ids, dict):
+    if not (size is None or (is_int(size) and size >= 0)) or not isinstance(ids, dict):
         return False
     return all(value is None or is_token_id(value) for value in ids.values())
 
@@ -656,11 +656,12 @@ def _check_tokenizer_json(doc: JsonDocument) -> None:
     raise InputError(doc.path, f"{problem}: the tokenizers library cannot load this tokenizer.json", line, column)
 
 
-def _is_int(value: Any) -> bool:
+def is_int(value: Any) -> bool:
+    """An int that is no bool, as JSON gives one (a config value checked before it is used as a number)."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 
 def is_token_id(value: Any) -> bool:
     """Whether a value is an id a tokenizer can give. Another value (-5, "5", 5.0, 2**32) is none: tokenizers
     refuses to load a vocab that holds one, so it counts as absent, never as an id to stop on."""
-    return _is_int(value) and 0 <= value < TOKEN_ID_LIMIT
+    return is_int(value) and 0 <= value < TOKEN_ID_LIMIT

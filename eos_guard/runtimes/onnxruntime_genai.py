@@ -15,20 +15,13 @@ A folder without genai_config.json is no export of the builder: the runtime cann
 from __future__ import annotations
 
 from ..resolve import ResolvedModel, is_listed_id
+from ..vocabulary import is_int
 from .base import Release, StopSet, place, show
-
-TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
-if TYPE_CHECKING:
-    from typing import Any
 
 RELEASES = (Release("onnxruntime-genai 0.15.2", None,
                     "microsoft/onnxruntime-genai src/config.cpp Model_Element, Config::Config (v0.15.2 lines "
                     "1133-1135, 1199-1200, 1803-1806; main a0c04eb13 the same), src/search.cpp SetNextToken"),)
 FIX = "add the id to genai_config.json model.eos_token_id"
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
@@ -45,11 +38,11 @@ def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
         value, source = section.get("pad_token_id", 0), "genai_config.json model.pad_token_id (no eos_token_id)"
     values = value if isinstance(value, list) else [value]
     where = place(doc, ("model", "eos_token_id")) if doc.has(("model",)) else place(doc, ("model",))
-    if not all(_is_int(item) for item in values):
+    if not all(is_int(item) for item in values):
         reason = f"{source} holds a value that is not an integer: onnxruntime-genai cannot load the folder"
         return StopSet("onnxruntime-genai", (), reason, FIX, where, unknown=reason)
     vocab_size = section.get("vocab_size", 0)  # 0 when missing (config.h): every id is then out of range
-    if not (_is_int(vocab_size) and all(is_listed_id(item) and item < vocab_size for item in values)):
+    if not (is_int(vocab_size) and all(is_listed_id(item) and item < vocab_size for item in values)):
         reason = f"{source} holds an id outside [0, model.vocab_size): onnxruntime-genai's Generator raises"
         return StopSet("onnxruntime-genai", (), reason, FIX, where, unknown=reason)
     ids = tuple(dict.fromkeys(values))
