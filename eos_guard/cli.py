@@ -312,7 +312,9 @@ def _rule(argv: list[str]) -> int:
     parser.add_argument("--all", action="store_true", help="every rule, in code order")
     try:
         args = parser.parse_args(argv)
-        if bool(args.rules) == args.all:
+        if args.rules and args.all:
+            parser.error("give rule codes or --all, not both (--all prints every rule)")
+        if not args.rules and not args.all:
             parser.error("name rules (eos-guard rule EOS001) or give --all")
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else EXIT_ERROR

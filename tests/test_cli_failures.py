@@ -337,7 +337,15 @@ def test_unknown_rule_is_exit_2_with_a_suggestion(run, name, hint):
 
 
 def test_rule_needs_a_code_or_all(run):
-    assert run("rule")[0] == 2
+    code, out, err = run("rule")
+    assert (code, out) == (2, "")
+    assert err.endswith("eos-guard: error: name rules (eos-guard rule EOS001) or give --all\n")
+
+
+def test_rule_with_codes_and_all_says_both_were_given(run):
+    code, out, err = run("rule", "--all", "EOS001")
+    assert (code, out) == (2, "")
+    assert err.endswith("eos-guard: error: give rule codes or --all, not both (--all prints every rule)\n")
 
 
 def test_sarif_and_messages_point_at_the_published_docs_not_the_source_tree(run, broken):
