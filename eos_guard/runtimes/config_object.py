@@ -53,14 +53,16 @@ class ObjectEos:
     where: Where | None = None
 
     def describe(self) -> str:
-        return f"{self.how} {show(self.ids)}" if self.known else self.how
+        # ids only where a config.json gave them (where): "no model config.json" has none to show
+        return f"{self.how} {show(self.ids)}" if self.known and self.where is not None else self.how
 
 
 def config_object_eos(model: ResolvedModel) -> ObjectEos:
     config = model.files.config
     data = config.data if config is not None and isinstance(config.data, dict) else None
     if data is None:
-        return ObjectEos((), "no config.json", known=True)
+        # none, or one that is not a model's (a CTranslate2 conversion's): model_files leaves it out
+        return ObjectEos((), "no model config.json", known=True)
     if data.get("eos_token_id") is not None:
         return ObjectEos(tuple(as_ids(data["eos_token_id"])), "config.json eos_token_id", where=Where(config,
                                                                                                    ("eos_token_id",)))
