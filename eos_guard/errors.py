@@ -43,6 +43,18 @@ def _restored(cls: type[InputError], args: tuple) -> InputError:
     return Exception.__new__(cls, *args)  # BaseException.__new__ keeps ``args``
 
 
+# How a git-LFS pointer file starts: a checkout made without git-lfs holds these instead of the large files
+# (tokenizer.json, tokenizer.model and *.gguf are tracked by LFS in most model repositories).
+LFS_POINTER = "version https://git-lfs.github.com/spec/"
+
+
+def lfs_pointer(path: Path | str, head: bytes) -> InputError | None:
+    """The error for a file whose bytes start with ``head`` when it is a git-LFS pointer, else None."""
+    if head.startswith(LFS_POINTER.encode("ascii")):
+        return InputError(path, "a git-LFS pointer, not the file: run git lfs pull", 1, 1)
+    return None
+
+
 class OutputFailed(InputError):
     """stdout could not be written (a full disk, an I/O error; not a closed pipe, which ends a run quietly)."""
 

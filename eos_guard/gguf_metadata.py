@@ -17,7 +17,7 @@ import os
 import struct
 from pathlib import Path
 
-from .errors import InputError
+from .errors import InputError, lfs_pointer
 from .records import record
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -94,7 +94,9 @@ class _Reader:
 
     def read(self, keep: Callable[[str], bool]) -> GgufMetadata:
         if self.size < 4 or self._take(4) != MAGIC:
-            raise InputError(self.path, "not a GGUF file (it does not start with 'GGUF')")
+            # the first read fills the buffer from byte 0 (CHUNK bytes): a pointer's whole text
+            raise lfs_pointer(self.path, self.buffer) or \
+                InputError(self.path, "not a GGUF file (it does not start with 'GGUF')")
         self._version()
         _tensors, count = self._unpack("QQ", 16)
         self._check_count(count, 13, "key/value count", 16)  # the smallest entry: empty key, type, one byte

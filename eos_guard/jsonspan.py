@@ -19,7 +19,7 @@ import sys
 from json.decoder import scanstring
 from pathlib import Path
 
-from .errors import InputError
+from .errors import LFS_POINTER, InputError
 from .findings import Location
 from .records import record
 
@@ -44,7 +44,6 @@ _AFTER_BRACE = frozenset(b" \t\n\r,}]")
 _OUTSIDE_STRINGS = b" \t\n\r,:[]{}0123456789+-.eEtrufalsn"  # the bytes valid JSON may hold outside strings
 # the kinds of value a tokenizer.json read as an outline (_Outline) is known to hold, by key path
 _OUTLINED: dict[KeyPath, type] = {(): dict, ("model",): dict, ("model", "vocab"): dict, ("model", "merges"): list}
-LFS_POINTER = "version https://git-lfs.github.com/spec/"
 
 
 @record(frozen=True)

@@ -25,7 +25,7 @@ from bisect import bisect_right
 from functools import cached_property
 from pathlib import Path
 
-from .errors import InputError
+from .errors import InputError, lfs_pointer
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -133,6 +133,9 @@ class SentencePieceModel:
     def _outline(self) -> tuple[list[int], list[int], dict[str, int | str], dict[int, tuple[str | None, int]]]:
         """The payload offsets of every piece (start, end), the trainer spec, and the pieces not written as
         protobuf writes them (decoded: their text and type)."""
+        pointer = lfs_pointer(self.path, self.raw[:64])
+        if pointer is not None:
+            raise pointer
         return self._walk({})
 
     def _walk(self, wanted: dict[bytes, str]) -> tuple[list[int], list[int], dict[str, int | str],

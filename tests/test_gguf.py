@@ -388,6 +388,10 @@ def test_truncated_file(run, tmp_path, cut):
 
 @pytest.mark.parametrize("patch, message", [
     (lambda data: b"PK\x03\x04" + data[4:], "model.gguf: not a GGUF file (it does not start with 'GGUF')"),
+    # a clone made without git-lfs (*.gguf is tracked by LFS on the Hub): what it is, and how to get the file
+    (lambda data: b"version https://git-lfs.github.com/spec/v1\noid sha256:" + b"ab" * 32 + b"\nsize 4920734816\n",
+     "model.gguf:1:1: a git-LFS pointer, not the file: run git lfs pull"),
+    (lambda data: b"GG", "model.gguf: not a GGUF file (it does not start with 'GGUF')"),
     (lambda data: data[:4] + (1).to_bytes(4, "little") + data[8:],
      "model.gguf: corrupt GGUF at byte 4: GGUF version 1 is not supported (only versions 2 and 3)"),
     (lambda data: data[:16] + (1 << 60).to_bytes(8, "little") + data[24:],

@@ -233,6 +233,21 @@ def test_a_malformed_tokenizer_model_is_one_line_with_the_byte_offset(tmp_path, 
     assert line.endswith("not a SentencePiece model transformers can load")
 
 
+LFS_POINTER_TEXT = (b"version https://git-lfs.github.com/spec/v1\noid sha256:9e556afd44213b6bd1be2b850ebbbd98f5481437"
+                    b"a8021afaf58ee7fb1818d347\nsize 499723\n")
+
+
+def test_a_git_lfs_pointer_in_place_of_tokenizer_model_says_so(tmp_path, run):
+    """A clone made without git-lfs holds a pointer where tokenizer.model is (*.model is tracked by LFS in the Hub's
+    default .gitattributes): the error says what it is and how to get the file, not which protobuf byte is wrong."""
+    folder = spm_folder(tmp_path / "m", {"tokenizer_class": "LlamaTokenizer", "eos_token": "</s>"},
+                        generation_config__json={"eos_token_id": 2})
+    (folder / "tokenizer.model").write_bytes(LFS_POINTER_TEXT)
+    code, out, err = run(str(folder))
+    assert (code, err) == (2, "eos-guard: m/tokenizer.model:1:1: a git-LFS pointer, not the file: run git lfs pull\n")
+    assert out == "No findings in 1 model folder; 1 cannot be read.\n"
+
+
 def test_a_tokenizer_model_over_the_file_size_limit_is_not_read(tmp_path):
     """tokenizer.model is read under max-file-size, as tokenizer.json is: over it, the folder is checked without it
     (EOS018) and its ids are those the files declare."""
