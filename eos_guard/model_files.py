@@ -373,6 +373,22 @@ class ModelFiles:
         return self.genai_config is not None
 
     @property
+    def mlx_quantized(self) -> bool:
+        """An MLX-quantized checkpoint, as ``mlx_lm.convert -q`` writes it: config.json's ``quantization`` is an
+        object with integer ``group_size`` and ``bits`` (what mlx-lm's ``load`` quantizes the model with before
+        loading the packed uint32 weights and their ``scales`` and ``biases``; mlx_lm/utils.py, 0.32.2), and its
+        ``quantization_config``, where there is one, is that copy without ``quant_method`` (mlx-lm ≥ 0.18.2 writes
+        it; a Hugging Face quantization_config always names its ``quant_method``). Only mlx-lm runs it."""
+        config = self.config
+        data = config.data if config is not None else None
+        if not isinstance(data, dict):
+            return False
+        quantization, hf = data.get("quantization"), data.get("quantization_config")
+        return isinstance(quantization, dict) \
+            and all(type(quantization.get(key)) is int for key in ("group_size", "bits")) \
+            and (hf is None or (isinstance(hf, dict) and "quant_method" not in hf))
+
+    @property
     def generates(self) -> bool:
         """Whether a runtime runs ``generate()`` on the model (:attr:`not_generating` says why not)."""
         return not self.not_generating

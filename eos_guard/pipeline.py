@@ -536,9 +536,10 @@ def run_rules(subject: ResolvedModel | GgufModel, config: Config) -> list[Findin
     options = Options(runtimes=config.runtimes, baseline=config.baseline or "HEAD")
     gguf = not isinstance(subject, ResolvedModel)
     generates = gguf or subject.generates  # a classifier or an embedding model: no rule about stopping
-    onnx = not gguf and subject.files.onnx_export  # onnxruntime-genai reads genai_config.json, not the HF configs
+    # no generate(): onnxruntime-genai reads genai_config.json; only mlx-lm loads an MLX-quantized checkpoint
+    no_generate = not gguf and (subject.files.onnx_export or subject.files.mlx_quantized)
     findings = [finding for rule in (gguf_rules() if gguf else FOLDER_RULES)
                 if config.enabled(rule.code) and (generates or not rule.needs_generation)
-                and not (onnx and rule.reads_generation_configs)
+                and not (no_generate and rule.reads_generation_configs)
                 for finding in rule.run(subject, options)]
     return sorted((config.severity_of(f) for f in findings if config.keeps(f)), key=Finding.sort_key)

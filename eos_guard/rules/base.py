@@ -34,7 +34,8 @@ class Rule:
     # a rule about generation stopping: not run for a model that cannot generate (ModelFiles.generates)
     needs_generation: bool = False
     # a rule about the stop ids generate() takes from config.json and generation_config.json: not run for an ONNX
-    # Runtime GenAI export (ModelFiles.onnx_export), which only onnxruntime-genai runs, from genai_config.json
+    # Runtime GenAI export (ModelFiles.onnx_export), which only onnxruntime-genai runs, from genai_config.json, nor
+    # for an MLX-quantized checkpoint (ModelFiles.mlx_quantized), which only mlx-lm loads (EOS016 checks it)
     reads_generation_configs: bool = False
 
     def run(self, subject: object, options: Options) -> Iterator[Finding]:
@@ -69,7 +70,9 @@ class Rule:
 NOT_FOR_ONNX_EXPORTS = (
     "Not reported for an ONNX Runtime GenAI export (a folder with `genai_config.json`, as onnxruntime-genai's model\n"
     "builder writes it): no runtime that reads config.json or generation_config.json loads its ONNX weights, and\n"
-    "onnxruntime-genai stops on `genai_config.json`'s `model.eos_token_id` alone, which EOS029 checks.")
+    "onnxruntime-genai stops on `genai_config.json`'s `model.eos_token_id` alone, which EOS029 checks. Nor for an\n"
+    "MLX-quantized checkpoint (config.json `quantization`, as `mlx_lm.convert -q` writes it): transformers does not\n"
+    "load its packed weights, and EOS016 checks mlx-lm, the one runtime that does, whether `--runtime` selects it or not.")
 NOT_FOR_NON_GENERATING = (
     "Not reported for a model folder whose config.json `architectures` lists only classes without `generate()`:\n"
     "heads (`BertForSequenceClassification`, `Qwen2ForSequenceClassification` reward models,\n"

@@ -35,6 +35,10 @@ class RuntimeDoesNotStop(Rule):
     stop set: `eos-guard explain` says "unknown" and why, and this rule says nothing. Each runtime is checked at its newest release unless
     `runtime-versions` in the configuration pins the one you run (docs/runtimes.md).
 
+    An MLX-quantized checkpoint (config.json `quantization` with `group_size` and `bits`, as `mlx_lm.convert -q`
+    writes it for the mlx-community repositories) is loaded by mlx-lm alone: the rule checks mlx-lm for it whether
+    selected or not, and the other runtimes, which cannot load its packed weights, are "unknown".
+
     ## Remediation
     The message names the file and value to change for that runtime, or, where the fix lies outside the
     folder (a GGUF already converted), what to pass: `--override-kv tokenizer.ggml.eos_token_id=int:ID` to
@@ -53,7 +57,9 @@ class RuntimeDoesNotStop(Rule):
         target = target_id(model)
         if target is None:
             return
-        for runtime in options.runtimes:
+        # an MLX-quantized checkpoint runs in mlx-lm alone: its runaway is the folder's, selected or not
+        selected = (*options.runtimes, "mlx-lm") if model.files.mlx_quantized else options.runtimes
+        for runtime in dict.fromkeys(selected):
             stop = model.runtime_stops.get(runtime)
             if runtime in OWN_RULES or stop is None or stops(model, stop) is not False:
                 continue

@@ -119,7 +119,8 @@ VERDICT_WORDS = {True: "stops", False: "does not stop", None: "cannot tell"}
 def stop_sets(model: ResolvedModel, versions: Mapping[str, str] | None = None) -> dict[str, StopSet]:
     """Every runtime's stop set for the pinned (else newest) release, with a note where other releases differ.
     onnxruntime-genai only for an ONNX Runtime GenAI export (genai_config.json): it runs no other folder, and
-    every other folder's report would carry a row that says so."""
+    every other folder's report would carry a row that says so. For an MLX-quantized checkpoint only mlx-lm has a
+    stop set: the others cannot load it."""
     versions = versions or {}
     result: dict[str, StopSet] = {}
     for name, module in MODULES.items():
@@ -145,6 +146,12 @@ def stop_sets(model: ResolvedModel, versions: Mapping[str, str] | None = None) -
         fix = "none in this folder: onnxruntime-genai runs it (genai_config.json model.eos_token_id)"
         result = {name: stop if name == "onnxruntime-genai" else stop.from_elsewhere(reason, fix)
                   for name, stop in result.items()}
+    elif model.files.mlx_quantized:
+        # MLX's packed weights: mlx-lm alone loads them (docs/runtimes.md: what each other runtime does with them)
+        reason = ("an MLX-quantized checkpoint (config.json quantization, as mlx_lm.convert -q writes it): this "
+                  "runtime has no MLX quantization and does not load its packed weights")
+        fix = "none in this folder: mlx-lm runs it; check the unquantized model it was converted from"
+        result = {name: stop if name == "mlx-lm" else stop.not_loaded(reason, fix) for name, stop in result.items()}
     elif model.files.configs_elsewhere:
         base = f"the base model {model.files.adapter_base}" if model.files.adapter_base else "the base model"
         reason = f"a PEFT adapter: its stop ids come from {base}'s configs, which this folder does not hold"

@@ -56,6 +56,12 @@ class StopSet:
         return self._with(unknown=reason, why=f"{self.why}; {reason}" if self.ids else reason, fix=fix,
                           others=tuple(other.from_elsewhere(reason, fix) for other in self.others))
 
+    def not_loaded(self, reason: str, fix: str) -> StopSet:
+        """This runtime as one that cannot load the folder at all (an MLX-quantized checkpoint's packed weights): no
+        stop set, so every id is "cannot tell", as for a model type the runtime refuses."""
+        return self._with(ids=(), why=reason, fix=fix, where=None, notes=(), unknown=reason, never_samples=(),
+                          others=tuple(other.not_loaded(reason, fix) for other in self.others))
+
     def _with(self, **changes: Any) -> StopSet:
         """``records.replace`` without its field-by-field work (a run makes ten of these per folder)."""
         copy = object.__new__(StopSet)
