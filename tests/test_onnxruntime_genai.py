@@ -45,6 +45,11 @@ def test_every_runtime_but_onnxruntime_genai_cannot_tell_for_an_export():
     assert verdicts["onnxruntime-genai"] is True
     assert verdicts["transformers"] is None  # config.json's 32000 alone, but transformers loads no ONNX weights
     assert all(stop.unknown for name, stop in model.runtime_stops.items() if name != "onnxruntime-genai")
+    # no stop set at all, as for an MLX-quantized checkpoint: llama.cpp's and Ollama's converters convert no ONNX
+    # weights, so the end-of-generation texts they would add say nothing ("yes" before)
+    others = {name: (stop.ids, verdicts[name]) for name, stop in model.runtime_stops.items()
+              if name != "onnxruntime-genai"}
+    assert set(others.values()) == {((), None)}, others
 
 
 def test_a_genai_config_without_the_terminator_is_eos029_at_its_value(run):

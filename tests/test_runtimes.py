@@ -389,7 +389,9 @@ def test_vllm_and_sglang_follow_the_config_object(folder):
     except Exception:  # noqa: BLE001 - folders transformers cannot load (EOS007 cases) are not compared
         pytest.skip("transformers cannot load this folder")
     model = model_of(folder)
-    if model.files.mlx_quantized:  # neither loads MLX's packed weights: no stop set (tests/test_mlx_quantized.py)
+    # neither loads MLX's packed weights nor ONNX weights: no stop set (tests/test_mlx_quantized.py,
+    # tests/test_onnxruntime_genai.py)
+    if model.files.mlx_quantized or model.files.onnx_export:
         assert model.runtime_stops["vllm"].ids == model.runtime_stops["sglang"].ids == ()
         return
     primary = [] if model.tokenizer_eos is not None and model.tokenizer_eos.appended else [tokenizer.eos_token_id]

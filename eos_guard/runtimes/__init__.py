@@ -144,7 +144,7 @@ def stop_sets(model: ResolvedModel, versions: Mapping[str, str] | None = None) -
         # ONNX weights: only onnxruntime-genai runs the folder; the others load or convert no ONNX checkpoint
         reason = "an ONNX Runtime GenAI export (genai_config.json): this runtime loads no ONNX weights"
         fix = "none in this folder: onnxruntime-genai runs it (genai_config.json model.eos_token_id)"
-        result = {name: stop if name == "onnxruntime-genai" else stop.from_elsewhere(reason, fix)
+        result = {name: stop if name == "onnxruntime-genai" else stop.not_loaded(reason, fix)
                   for name, stop in result.items()}
     elif model.files.mlx_quantized:
         # MLX's packed weights: mlx-lm alone loads them (docs/runtimes.md: what each other runtime does with them)
