@@ -12,7 +12,8 @@ Results are kept in memory for the run and as small JSON files in ``$EOS_GUARD_C
   machine (a CI cache) is warm; the digest itself is remembered under the file's path, size, modification time
   and inode, like ruff's cache, so a repeated local run does not hash the file again. The entry also records the
   vocabulary's bounds once the layout after it was checked (jsonspan.JsonDocument.vouch), so those bytes are
-  checked once;
+  checked once, and a run that finds the digest by the file's stat reads the file only up to its vocabulary
+  (vocabulary.warm_layout);
 - which templates were rendered before (``rendered``), so the render worker is started early, before a folder's
   vocabulary is read, only for a template that is likely to be rendered (template.prepare).
 
@@ -35,7 +36,7 @@ from .version import __version__
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Callable
 
 _MEMORY: dict[str, Any] = {}
 
@@ -85,6 +86,12 @@ def file_key(path: Path) -> str | None:
     return digest(str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
 
 
+def known_digest(by_stat: str | None, on_disk: bool) -> str | None:
+    """The content key remembered for a file's :func:`file_key`, or None."""
+    known = load("digest", by_stat, on_disk) if by_stat else None
+    return known if _is_digest(known) else None  # it names a cache file: nothing else may
+
+
 class Lookup:
     """The content key of ``data`` and what the cache holds for it under ``kind`` (None for nothing).
 
@@ -97,14 +104,18 @@ class Lookup:
 
     BACKGROUND_FROM = 1 << 20  # bytes: below this, a thread costs more than the hash
 
-    def __init__(self, kind: str, path: Path, data: bytes, on_disk: bool) -> None:
-        self.kind, self.path, self.data, self.on_disk = kind, path, data, on_disk
+    def __init__(self, kind: str, path: Path, data: Callable[[], bytes], on_disk: bool) -> None:
+        """``data`` gives the file's bytes, asked for only when their digest is not known from the file's stat (a
+        warm run may not have read the whole file: model_files.py)."""
+        self.kind, self.path, self.on_disk = kind, path, on_disk
+        self.data = b""
         self.key: str | None = None
         self.value: Any = None
         self.by_stat = file_key(path)
-        known = load("digest", self.by_stat, on_disk) if self.by_stat else None
-        known = known if _is_digest(known) else None  # it names a cache file: nothing else may
-        if known is not None or len(data) < self.BACKGROUND_FROM:
+        known = known_digest(self.by_stat, on_disk)
+        if known is None:
+            self.data = data()
+        if known is not None or len(self.data) < self.BACKGROUND_FROM:
             self._thread = None
             self._run(known)
             return

@@ -65,9 +65,13 @@ class JsonDocument:
     parse, is parsed whole, so a file that is not JSON is the error json gives.
     """
 
-    def __init__(self, path: Path, text: str | None = None, lazy: bool = False, raw: bytes | None = None) -> None:
+    def __init__(self, path: Path, text: str | None = None, lazy: bool = False, raw: bytes | None = None,
+                 rest: tuple[int | None, str] | None = None) -> None:
         self.path = path
         self._raw = raw
+        # when ``raw`` is only the file's start (:meth:`read` with ``layout``): the limit and its setting's name to
+        # read the whole file with
+        self._rest = rest
         self._text = text
         head = text[:1] if text is not None else (raw or b"")[:3].decode("utf-8", "replace")[:1]
         if head == "\ufeff":
@@ -85,8 +89,20 @@ class JsonDocument:
     @property
     def text(self) -> str:
         if self._text is None:
-            self._text = _decode(self.path, self._raw or b"")
+            self._text = _decode(self.path, self._whole() or b"")
         return self._text
+
+    def _whole(self) -> bytes | None:
+        """The bytes of the whole file: read now when only its start was (a warm run that needed no more)."""
+        if self._rest is not None:
+            rest, self._rest = self._rest, None
+            whole = read_bytes(self.path, *rest)
+            if not whole.startswith(self._raw or b""):
+                raise InputError(self.path, "cannot read file: it changed while it was read; run eos-guard again")
+            self._raw = whole
+            if self._outline is not None:
+                self._outline.raw = whole
+        return self._raw
 
     def bpe_vocab(self) -> tuple[bytes, tuple[int, int]] | None:
         """The bytes of a lazy document and the byte offsets ``[start, end)`` of its BPE ``model.vocab`` object,
@@ -94,6 +110,7 @@ class JsonDocument:
         outline = self._checked_outline()
         if outline is None or outline.vocab is not _UNPARSED:
             return None
+        self._whole()
         return outline.raw, outline.bounds
 
     @property
@@ -112,9 +129,11 @@ class JsonDocument:
         """The outline once the layout after its vocabulary is checked (on first use); None for a document parsed
         whole, which one whose layout fails the checks then is."""
         outline = self._outline
-        if outline is not None and outline.bounds is None and not outline.check():
-            self._data = self._parse_whole()
-            self._outline = outline = None
+        if outline is not None and outline.bounds is None:
+            self._whole()  # the checks read the bytes after the vocabulary
+            if not outline.check():
+                self._data = self._parse_whole()
+                self._outline = outline = None
         return outline
 
     def kind(self, keys: KeyPath) -> type | None:
@@ -128,22 +147,23 @@ class JsonDocument:
     @property
     def raw(self) -> bytes:
         """The file's bytes (encoded again from the text for a document read as text)."""
-        return self._raw if self._raw is not None else self.text.encode("utf-8")
+        whole = self._whole()
+        return whole if whole is not None else self.text.encode("utf-8")
 
     def contains(self, text: str) -> bool:
         """Whether the file's text holds ``text``, looked for in the bytes of a document read as bytes (decoding a
         10 MB tokenizer.json for it would cost more than reading it)."""
-        return text in self._text if self._text is not None else text.encode("utf-8") in (self._raw or b"")
+        return text in self._text if self._text is not None else text.encode("utf-8") in (self._whole() or b"")
 
     def _parse_whole(self) -> Any:
         """The file's value; a file read as bytes is decoded for it only (a position decodes it again)."""
-        return parse(self.path, self._text if self._text is not None else _decode(self.path, self._raw or b""))
+        return parse(self.path, self._text if self._text is not None else _decode(self.path, self._whole() or b""))
 
     def release(self) -> None:
         """Drop the text and parsed values once nothing needs them (many folders in a run): afterwards the document
         is empty (``data`` is None, ``get`` answers its default)."""
         self._raw, self._text, self._line_starts, self._spans, self._data = b"", "", None, {}, None
-        self._outline = None
+        self._outline = self._rest = None
         self._children = None  # type: ignore[assignment]  # never read again: an empty text has no members
 
     @property
@@ -155,7 +175,16 @@ class JsonDocument:
 
     @classmethod
     def read(cls, path: Path, lazy: bool = False, max_bytes: int | None = None,
-             setting: str = "max-file-size") -> JsonDocument:
+             setting: str = "max-file-size", layout: tuple[int, int] | None = None) -> JsonDocument:
+        """The file at ``path``; ``lazy`` keeps its bytes (tokenizer.json). ``layout``: the vocabulary bounds an
+        earlier run checked in these same bytes (vocabulary.warm_layout): the file is read only up to the start of
+        its vocabulary, and whole only if more is asked of it (a 12 MB read costs more than the rest of a warm
+        check's work)."""
+        if lazy and layout is not None:
+            start = read_bytes(path, max_bytes, setting, prefix=layout[0] + 1)
+            doc = cls(path, lazy=True, raw=start, rest=(max_bytes, setting))
+            doc.vouch(layout)
+            return doc
         if lazy:
             return cls(path, lazy=True, raw=read_bytes(path, max_bytes, setting))
         return cls(path, read_text(path, max_bytes, setting))
@@ -164,6 +193,8 @@ class JsonDocument:
         """The value at ``keys``, or ``default`` where any step is missing or of the wrong kind."""
         outline = self._checked_outline()
         if outline is not None:
+            if keys[:2] == ("model", "vocab"):
+                self._whole()
             value = outline.get(keys)
             if value is not _WHOLE:
                 return default if value is _MISSING else value
@@ -236,7 +267,7 @@ class JsonDocument:
         them. None for a file on one line, whose end column needs its text, and for a decoded text."""
         if self._text is not None or self._raw is None:
             return None
-        raw = self._raw
+        raw = self._whole() or b""
         start = _LEADING_SPACE.match(raw).end()
         end = len(raw)
         while end > start and raw[end - 1] in b" \t\n\r":
@@ -684,10 +715,12 @@ class NotRead(Exception):
     """A file eos-guard refuses to open (its reason is a finding, not an error: see model_files.py)."""
 
 
-def read_bytes(path: Path, max_bytes: int | None = None, setting: str = "max-file-size", head: bool = False) -> bytes:
+def read_bytes(path: Path, max_bytes: int | None = None, setting: str = "max-file-size", head: bool = False,
+               prefix: int | None = None) -> bytes:
     """A regular file's bytes. FIFOs and devices are never read (opened non-blocking, checked with fstat,
     closed), and a file over ``max_bytes`` raises NotRead before it is read; with ``head``, its first
-    ``max_bytes`` bytes are read instead, however large it is."""
+    ``max_bytes`` bytes are read instead, however large it is; with ``prefix``, its first ``prefix`` bytes (up to
+    its end) once it is known to be within ``max_bytes``."""
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
         fd = os.open(path, flags)
@@ -703,15 +736,11 @@ def read_bytes(path: Path, max_bytes: int | None = None, setting: str = "max-fil
         if not stat.S_ISREG(info.st_mode):
             raise NotRead("is not a regular file (a FIFO, device or folder); not opened for reading")
         if head and max_bytes is not None:
-            data = os.read(fd, max_bytes)
-            while 0 < len(data) < max_bytes:  # the system gave less than asked: the rest, up to the end
-                more = os.read(fd, max_bytes - len(data))
-                if not more:
-                    break
-                data += more
-            return data
+            return _read_up_to(fd, max_bytes)
         if max_bytes is not None and info.st_size > max_bytes:
             raise NotRead(f"is {info.st_size:,} bytes, over the {setting} limit of {max_bytes:,}; not read")
+        if prefix is not None and prefix < info.st_size:
+            return _read_up_to(fd, prefix)
         # os.read, not a file object: a run over many small folders reads three files each. Asking for one byte
         # more than the size: a regular file that gives exactly its size has ended (no second call to see it).
         chunks = [os.read(fd, info.st_size + 1)]
@@ -728,6 +757,17 @@ def read_bytes(path: Path, max_bytes: int | None = None, setting: str = "max-fil
         raise InputError(path, f"cannot read file: {exc.strerror or exc}") from None
     finally:
         os.close(fd)
+
+
+def _read_up_to(fd: int, size: int) -> bytes:
+    """The first ``size`` bytes of an open file, or all of it when it is shorter."""
+    data = os.read(fd, size)
+    while 0 < len(data) < size:  # the system gave less than asked: the rest, up to the end
+        more = os.read(fd, size - len(data))
+        if not more:
+            break
+        data += more
+    return data
 
 
 def read_text(path: Path, max_bytes: int | None = None, setting: str = "max-file-size") -> str:

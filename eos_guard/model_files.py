@@ -23,7 +23,7 @@ from .records import field, record
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
-    from typing import Any, Iterable, Iterator
+    from typing import Any, Callable, Iterable, Iterator
 
     from .spm_model import SentencePieceModel
 
@@ -205,13 +205,16 @@ class ModelFiles:
     @classmethod
     def read(cls, folder: Path, baseline_texts: dict[Path, str] | None = None,
              max_bytes: int | None = DEFAULT_MAX_BYTES,
-             max_config_bytes: int | None = DEFAULT_MAX_CONFIG_BYTES) -> ModelFiles:
+             max_config_bytes: int | None = DEFAULT_MAX_CONFIG_BYTES,
+             vouched_layout: Callable[[Path], tuple[int, int] | None] | None = None) -> ModelFiles:
         """Read every file the folder has; raises InputError for the first unreadable or malformed one.
 
         ``baseline_texts`` holds earlier versions of some files (from git); unparsable ones are ignored.
         Symbolic links that leave the repository, files that are not regular files, and files over their limit
         (``max_bytes`` for tokenizer.json, ``max_config_bytes`` for every other file) are not read: they are
-        listed in ``skipped``.
+        listed in ``skipped``. ``vouched_layout`` gives the vocabulary bounds that the cache vouches for in a
+        tokenizer.json's bytes (vocabulary.warm_layout, in a run that uses the cache): such a file is read up to its
+        vocabulary only, until more is asked of it.
         """
         files = cls(folder, max_bytes=max_bytes, max_config_bytes=max_config_bytes, root=trusted_root(folder))
         for path, text in (baseline_texts or {}).items():
@@ -230,7 +233,9 @@ class ModelFiles:
             path = folder / name
             if files._followable(path, link):
                 try:
-                    document = JsonDocument.read(path, name == "tokenizer.json", *files._limit(name))
+                    document = JsonDocument.read(path, name == "tokenizer.json", *files._limit(name),
+                                                 layout=vouched_layout(path) if vouched_layout is not None
+                                                 and name == "tokenizer.json" else None)
                 except NotRead as exc:
                     files.skipped.append((path, str(exc)))
                     continue

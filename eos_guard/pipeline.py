@@ -25,6 +25,7 @@ from .runtimes import released, stop_sets
 from .runtimes.llama_cpp import gguf_end_of_generation
 from .runtimes.llama_cpp_converter import forget_converted
 from .sources import HUB_SCHEME, classify
+from .vocabulary import warm_layout
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -341,7 +342,8 @@ def check_folder(folder: Path, config: Config | None = None, baselines: dict[Pat
 
 def resolve_folder(folder: Path, config: Config, baselines: dict[Path, str] | None = None) -> ResolvedModel:
     """Read and resolve a model folder and compute every runtime's stop set for it."""
-    model = resolve(ModelFiles.read(folder, baselines, config.max_file_bytes, config.max_config_bytes), config.limits)
+    model = resolve(ModelFiles.read(folder, baselines, config.max_file_bytes, config.max_config_bytes,
+                                    warm_layout if config.limits.cache else None), config.limits)
     model.runtime_stops = stop_sets(model, config.runtime_versions)
     model.vocab.read()  # a model vocab transformers cannot load is an error, whichever ids the run asked about
     return model

@@ -214,11 +214,25 @@ def cache_lookup(doc: JsonDocument, use_cache: bool) -> Any:
     ``get`` of the document, which would make those checks."""
     from . import cache
 
-    lookup = cache.Lookup("vocab", doc.path, doc.raw, use_cache)
+    lookup = cache.Lookup("vocab", doc.path, lambda: doc.raw, use_cache)
     cached = lookup.result()[1] if lookup.ready() else None  # ready now: the digest was known, no hashing
     if well_formed_facts(cached) and "layout" in cached:  # an entry eos-guard wrote, and no other, vouches
         doc.vouch((cached["layout"][0], cached["layout"][1]))
     return lookup
+
+
+def warm_layout(path: Path) -> tuple[int, int] | None:
+    """The bounds of tokenizer.json's vocabulary that a warm cache vouches for: the entry of the digest the file's
+    stat (path, size, modification time, inode) maps to records that an earlier run checked the layout of those
+    bytes, so the file is read only up to its vocabulary (model_files.py) unless more is asked of it. None when
+    the cache has no such entry."""
+    from . import cache
+
+    known = cache.known_digest(cache.file_key(path), True)
+    cached = cache.load("vocab", known, True) if known is not None else None
+    if well_formed_facts(cached) and "layout" in cached:
+        return cached["layout"][0], cached["layout"][1]
+    return None
 
 
 class Vocabulary:
