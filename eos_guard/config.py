@@ -96,8 +96,11 @@ def runtime_versions_of(table: Any, where: Path | None) -> dict[str, str]:
         parsed = parse_version(value) if isinstance(value, str) else None
         if parsed is None or (len(parsed) == 1) != build or value.strip()[:1] == ("v" if build else "b"):
             example = '"b10488"' if build else '"0.31" or "0.32.2"'
-            raise InputError(where, f"{key}: {name}: {shown(value)} is not a version of {name} such as {example} "
-                                    "(quote it in YAML)")
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                # YAML and TOML read an unquoted 0.30 as the number 0.3: quoting the value shown would not help
+                raise InputError(where, f"{key}: {name}: the version must be a quoted string, such as {example}; "
+                                        f"unquoted, it was read as the number {shown(value)}")
+            raise InputError(where, f"{key}: {name}: {shown(value)} is not a version of {name} such as {example}")
         versions[name] = value
     return versions
 

@@ -252,8 +252,12 @@ def test_runtime_versions_pin_decides_eos016(run, tmp_path):
 
 @pytest.mark.parametrize("text,message", [
     pytest.param('runtime-versions: {tensorrt: "1.0"}', "runtime-versions: unknown runtime 'tensorrt'", id="runtime"),
-    pytest.param("runtime-versions: {mlx-lm: 0.31}", "runtime-versions: mlx-lm: 0.31 is not a version of mlx-lm",
-                 id="float"),
+    # unquoted, 0.30 is the number 0.3: the message says the value was read as a number and must be quoted,
+    # rather than that 0.3 (which the user did not write) is not a version such as "0.31"
+    pytest.param("runtime-versions: {mlx-lm: 0.30}", "runtime-versions: mlx-lm: the version must be a quoted string, "
+                 "such as \"0.31\" or \"0.32.2\"; unquoted, it was read as the number 0.3", id="float"),
+    pytest.param("runtime-versions: {llama.cpp: 10488}", "llama.cpp: the version must be a quoted string, such as "
+                 "\"b10488\"; unquoted, it was read as the number 10488", id="int-build"),
     pytest.param('runtime-versions: {mlx-lm: "latest"}', "'latest' is not a version of mlx-lm", id="word"),
     # one runtime's form for another's would pick the oldest or newest line without a word
     pytest.param('runtime-versions: {llama.cpp: "0.31"}', "'0.31' is not a version of llama.cpp such as \"b10488\"",
@@ -269,6 +273,16 @@ def test_runtime_versions_are_validated(run, tmp_path, text, message):
     (tmp_path / ".eos-guard.yaml").write_text(text + "\n")
     code, _, err = run(".")
     assert code == 2 and message in err
+
+
+def test_a_quoted_version_that_is_not_one_is_not_told_to_be_quoted(run, tmp_path):
+    """A string already is quoted: the error names the runtime's form, with no advice about YAML quoting (which
+    was also wrong in a pyproject.toml)."""
+    write_json(tmp_path / "m" / "config.json", {"eos_token_id": 2})
+    (tmp_path / "pyproject.toml").write_text('[tool.eos-guard.runtime-versions]\nvllm = "0.8.x"\n')
+    code, _, err = run(".")
+    assert (code, err) == (2, "eos-guard: pyproject.toml: runtime-versions: vllm: '0.8.x' is not a version of vllm "
+                              "such as \"0.31\" or \"0.32.2\"\n")
 
 
 def test_runtime_versions_in_pyproject(run, tmp_path):
