@@ -68,6 +68,18 @@ def test_a_file_outside_a_model_folder_is_skipped_as_pre_commit_passes_files(run
     assert run("lone/tokenizer.json") == (0, "No model folders found.\n", "")
 
 
+@pytest.mark.parametrize(("args", "code", "err"), [
+    pytest.param(["lone/tokenizer.json"], 0, "", id="file-outside-a-model-folder"),
+    pytest.param(["--allow-empty", "."], 0, "", id="allow-empty"),
+    pytest.param(["."], 2, f"eos-guard: .: {NO_MODEL}\n", id="empty-folder"),
+])
+def test_explain_with_nothing_to_explain_says_so(run, tmp_path, args, code, err):
+    """explain printed one blank line (exit 0 for a file outside a model folder: nothing on stderr either); it
+    now closes as a check does."""
+    write_json(tmp_path / "lone" / "tokenizer.json", {"added_tokens": []})
+    assert run("explain", *args) == (code, "No model folders found.\n", err)
+
+
 def test_a_missing_gguf_does_not_stop_the_other_paths(run, broken):
     code, out, err = run("missing.gguf", "broken")
     assert (code, err) == (2, "eos-guard: missing.gguf: no such file\n") and out.endswith(ONE_FAILING)

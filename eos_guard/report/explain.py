@@ -8,6 +8,7 @@ from ..results import Report
 from ..rules.base import describe_ids
 from ..runtimes import fix, stops, target_id, why
 from .escape import json_text, printable
+from .text import summary
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -18,6 +19,8 @@ def render(report: Report) -> str:
     blocks = [_model(m.model) for m in report.models if m.model is not None]
     blocks += [_gguf(m.gguf) for m in report.models if m.gguf is not None]
     blocks += [printable(f"{display_path(m.folder)}: cannot be read: {m.error}") for m in report.models if m.error]
+    if not report.models:  # a file outside any model folder: say so, as a check's closing line does, not a blank line
+        blocks = [summary(report)]
     return "\n\n".join(blocks) + "\n"
 
 
