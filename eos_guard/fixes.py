@@ -64,6 +64,7 @@ CONFIG_CODES = frozenset({"EOS003", "EOS015", "EOS016"})  # config.json's eos ne
 TOKENIZER_CODES = frozenset({"EOS001", "EOS016", "EOS017"})
 MAP_CODES = frozenset({"EOS008"})  # --unsafe-fixes: special_tokens_map.json's stale eos
 GENAI_CODES = frozenset({"EOS029"})  # an ONNX Runtime GenAI export: genai_config.json's model.eos_token_id
+DROPPED_CODES = frozenset({"EOS015"})  # the ids a change dropped since the baseline come back
 
 
 @record
@@ -128,6 +129,8 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
     everything = _ids_to_stop_on(model, new_eos=replaced)  # for config.json's own alignment (step 4)
     # the stop ids gain the ids the reported findings ask for: not the terminator when only EOS002 is reported
     wanted = _ids_to_stop_on(model, answers(TERMINATOR_CODES), answers(EOS_CODES), replaced)
+    if answers(DROPPED_CODES):
+        wanted += [i for i in _dropped(model, "generation_config.json") if i not in wanted]
     changes: list[FileChange] = []
     stop = model.stop
     gen = model.files.generation_config
@@ -152,7 +155,10 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
     # config.json: for its own findings; as the stop ids where there is no generation_config.json; and after an
     # unsafe fix changed the eos, which EOS003 would report on the next run
     if answers(CONFIG_CODES) or (fix_stops and gen is None) or eos_id != read_eos_id:
-        _align_config(model, everything if gen is not None else wanted, add, eos_id)
+        ids = everything if gen is not None else wanted
+        if answers(DROPPED_CODES):
+            ids = ids + [i for i in _dropped(model, "config.json") if i not in ids]
+        _align_config(model, ids, add, eos_id)
 
     for path, (doc, file_edits, reasons) in edits.items():
         new_text = apply_edits(doc.text, file_edits)
@@ -186,6 +192,13 @@ def _ids_to_stop_on(model: ResolvedModel, terminators: bool = True, tokenizer_eo
             continue
         ids.append(token_id)
     return ids
+
+
+def _dropped(model: ResolvedModel, name: str) -> list[int]:
+    """The ids ``name``'s eos_token_id held at the baseline revision (EOS015), in their order: a change that dropped
+    them is undone by adding them back. Only ids the model can emit, as for every id a fix adds."""
+    before = model.baseline_eos.get(name)
+    return [i for i in (before.ids if before is not None else ()) if is_token_id(i) and not model.beyond_vocab(i)]
 
 
 def _align_genai_config(model: ResolvedModel, add) -> None:

@@ -142,6 +142,26 @@ def test_regression_rule_in_a_real_git_repository(run, tmp_path):
     assert run("--select", "EOS015", "--baseline", "none", ".", cwd=repo)[0] == 0
 
 
+def test_fix_restores_the_stop_ids_a_change_dropped(run, tmp_path):
+    """EOS015 asks to restore the ids a change dropped, and putting them back only adds ids: --fix does it (it added
+    the terminator alone, so the eos-guard-fix hook failed again on the same EOS015 with nothing left to fix)."""
+    repo = tmp_path / "repo"
+    folder = shutil.copytree(FIXTURES / "llama31-8b-instruct-strftime", repo / "llama", ignore=shutil.ignore_patterns(
+        "expected.json", "README.md"))
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run(git + ["add", "."], check=True)
+    subprocess.run(git + ["commit", "-qm", "llama 3.1"], check=True)
+    before = json.loads((folder / "generation_config.json").read_text(encoding="utf-8"))
+    assert before["eos_token_id"] == [128001, 128008, 128009]
+    # what `generation_config.eos_token_id = tokenizer.eos_token_id` writes
+    write_json(folder / "generation_config.json", {**before, "eos_token_id": 128001})
+    assert run(".", cwd=repo)[0] == 1
+    assert run("--fix", ".", cwd=repo)[:2] == (1, "Fixed 1 file in 1 folder; 0 errors remain.\n")  # a file changed
+    assert json.loads((folder / "generation_config.json").read_text())["eos_token_id"] == [128001, 128009, 128008]
+    assert run(".", cwd=repo) == (0, "All checks passed (1 model folder).\n", "")
+
+
 ids = st.integers(min_value=0, max_value=300_000)
 documents = st.dictionaries(st.text(min_size=1, max_size=8).filter(lambda k: k != "eos_token_id"),
                             st.none() | st.integers() | st.text(max_size=10) | st.lists(st.integers(), max_size=3),

@@ -30,8 +30,8 @@ class StopIdsDropped(Rule):
     time keeps such a checkpoint from being pushed.
 
     ## Remediation
-    Restore the dropped ids; keep every id the list held and add the new one (`eos-guard --fix` only ever
-    adds ids).
+    Restore the dropped ids; keep every id the list held and add the new one. `eos-guard --fix` adds them back
+    (with the ids it adds for the other findings), and removes nothing.
     """
 
     code = "EOS015"
