@@ -314,3 +314,20 @@ def test_the_header_says_why_the_verdict_is_unknown(run, tmp_path):
     code, out, _ = run("--format", "text", "m", cwd=tmp_path)
     assert out.startswith("m: passes; stops in transformers: unknown (no template terminator, and the tokenizer's "
                           "eos '<|endoftext|>' has no id in these files)"), out
+
+
+def test_the_readme_python_snippet_runs_as_written(tmp_path, monkeypatch, capsys):
+    """The README's Python snippet, copied verbatim, runs in the repository's root: it checks the bundled example (a
+    copy here), shows the fix without writing it, and finds EOS025 in its batch. (It named "path/to/model" and used
+    undefined names.)"""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    snippet = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", tmp_path / "examples" / "chatml-finetune-broken")
+    monkeypatch.chdir(tmp_path)
+    exec(compile(snippet, "README.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert "\nEOS001 " in out and "\nEOS025 no supervised label in the batch is a stop id" in out
+    assert "generation_config.json ['eos_token_id: add [151645]']" in out
+    import eos_guard
+
+    assert eos_guard.check("examples/chatml-finetune-broken").count("error") > 0  # nothing written
