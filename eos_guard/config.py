@@ -113,7 +113,8 @@ def parse_fail_on(value: Any, where: Path | None) -> Severity | None:
             raise ValueError
         return Severity.parse(value)
     except ValueError:
-        raise InputError(where, f"fail-on: {shown(value)} is not one of error, warning, info, never") from None
+        raise InputError(where, f"fail-on: {shown(value)} is not one of error, warning, info, never"
+                                f"{_boolean_hint(value)}") from None
 
 
 def severities_of(table: Any, where: Path | None) -> dict[str, Severity]:
@@ -128,7 +129,8 @@ def severities_of(table: Any, where: Path | None) -> dict[str, Severity]:
                 raise ValueError
             level = Severity.parse(value)
         except ValueError:
-            raise InputError(where, f"severity {shown(key)}: {shown(value)} is not one of error, warning, info") from None
+            raise InputError(where, f"severity {shown(key)}: {shown(value)} is not one of error, warning, info"
+                                    f"{_boolean_hint(value)}") from None
         result.update(dict.fromkeys(codes, level))
     return result
 
@@ -212,6 +214,11 @@ def _reads_as_float(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _boolean_hint(value: Any) -> str:
+    """Why a word became a boolean: YAML 1.1 (PyYAML) reads unquoted yes, no, on, off, true and false as one."""
+    return " (YAML reads an unquoted yes, no, on or off as a boolean)" if isinstance(value, bool) else ""
 
 
 def shown(value: Any) -> str:

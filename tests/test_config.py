@@ -85,6 +85,11 @@ def test_explicit_config_and_fail_on(run, repo):
     pytest.param("colour: red\n", "unknown setting 'colour'", id="unknown-key"),
     pytest.param("select: [EOS999]\n", "select: unknown rule 'EOS999'", id="unknown-code"),
     pytest.param("fail-on: sometimes\n", "fail-on: 'sometimes' is not one of", id="bad-fail-on"),
+    # YAML 1.1 reads an unquoted no as false: the message showed False, which the file does not hold
+    pytest.param("fail-on: no\n", "fail-on: False is not one of error, warning, info, never (YAML reads an unquoted "
+                 "yes, no, on or off as a boolean)", id="yaml-boolean"),
+    pytest.param("severity:\n  EOS003: off\n", "severity 'EOS003': False is not one of error, warning, info (YAML "
+                 "reads an unquoted yes, no, on or off as a boolean)", id="yaml-boolean-severity"),
     pytest.param("template-timeout: -1\n", "template-timeout must be a positive number", id="bad-timeout"),
     # YAML 1.1 (PyYAML) reads 1e-3 as a string: the message says so, or it reads "not '1e-3'"
     pytest.param("template-timeout: 1e-3\n", "not '1e-3' (a string: YAML reads a number in this form as text; write "
