@@ -489,6 +489,9 @@ def _run(args: argparse.Namespace) -> int:
     for path in outcome.skipped:
         _say(f"eos-guard: {display_path(path)}: {STALE}")
     report = outcome.report
+    # before the report: its closing line is the last a person reads (ruff prints its errors first too)
+    for error in report.errors:
+        _say(f"eos-guard: {error}")
     fmt = output_format(args.format, sys.stdout)
     shown = report.only_failing() if args.quiet else report
     if fmt in TEXT_FORMATS:
@@ -503,8 +506,6 @@ def _run(args: argparse.Namespace) -> int:
     else:
         write(REPORTERS[fmt](shown), fmt)
     _write_side_outputs(args, report)
-    for error in report.errors:
-        _say(f"eos-guard: {error}")
     return exit_code(outcome, config, args)
 
 
