@@ -89,7 +89,7 @@ class JsonDocument:
     @property
     def text(self) -> str:
         if self._text is None:
-            self._text = _decode(self.path, self._whole() or b"")
+            self._text = decode_utf8(self.path, self._whole() or b"")
         return self._text
 
     def _whole(self) -> bytes | None:
@@ -157,7 +157,7 @@ class JsonDocument:
 
     def _parse_whole(self) -> Any:
         """The file's value; a file read as bytes is decoded for it only (a position decodes it again)."""
-        return parse(self.path, self._text if self._text is not None else _decode(self.path, self._whole() or b""))
+        return parse(self.path, self._text if self._text is not None else decode_utf8(self.path, self._whole() or b""))
 
     def release(self) -> None:
         """Drop the text and parsed values once nothing needs them (many folders in a run): afterwards the document
@@ -326,15 +326,16 @@ class Where:
         return Location(doc.path, line, column, end_line, end_column)
 
 
-def parse(path: Path, text: str) -> Any:
-    """``json.loads`` of a file's text, or an InputError with json's reason at its line and character column.
+def parse(path: Path, text: str, **hooks: Any) -> Any:
+    """``json.loads`` of a file's text (with json.loads's ``parse_int``-style ``hooks``), or an InputError with
+    json's reason at its line and character column.
 
     The garbage collector is paused meanwhile: json.loads makes no reference cycles, and collections while it
     builds millions of small arrays (a hostile 10 MB ``[[],[],...]``) cost five times the parse itself."""
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return json.loads(text)
+        return json.loads(text, **hooks)
     except json.JSONDecodeError as exc:
         if text.startswith(LFS_POINTER):  # a checkout without git-lfs: the common way to meet a non-JSON file
             raise InputError(path, "cannot parse JSON: a git-LFS pointer, not the file: run git lfs pull", 1,
@@ -703,7 +704,8 @@ def _character_position(raw: bytes, offset: int) -> tuple[int, int]:
     return raw.count(b"\n", 0, offset) + 1, len(raw[line_start:offset].decode("utf-8", "replace")) + 1
 
 
-def _decode(path: Path, raw: bytes) -> str:
+def decode_utf8(path: Path, raw: bytes) -> str:
+    """A file's bytes as UTF-8 text, or an InputError at the line and column of the first byte that is not."""
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -772,4 +774,4 @@ def _read_up_to(fd: int, size: int) -> bytes:
 
 def read_text(path: Path, max_bytes: int | None = None, setting: str = "max-file-size") -> str:
     """A file's text as UTF-8, or an InputError naming the position of the first byte that is not."""
-    return _decode(path, read_bytes(path, max_bytes, setting))
+    return decode_utf8(path, read_bytes(path, max_bytes, setting))

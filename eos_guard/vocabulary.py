@@ -429,13 +429,10 @@ class Vocabulary:
 
     @cached_property
     def _model_vocab(self) -> dict[str, int]:
-        if self.tokenizer_json is None and self.base is not None:  # vocab.json, parsed whole
-            path, raw = self.base
-            vocab = JsonDocument(path, raw=raw).data  # an InputError with its position when it is not JSON
-            if not isinstance(vocab, dict):
-                raise InputError(path, f"the file is {KIND_NAMES.get(type(vocab), 'a value')}, not an object: "
-                                       f"{self.tokenizer_class} cannot load it", 1, 1)
-            return vocab
+        if self.tokenizer_json is None and self.base is not None:  # vocab.json, read whole with merges.txt
+            from .vocab_json import read_vocab  # only a folder without tokenizer.json that has one
+
+            return read_vocab(*self.base, *self.files.merges_txt, self.tokenizer_class)
         if self.tokenizer_json is None:
             return {}
         vocab = self.tokenizer_json.get(("model", "vocab"))
@@ -514,18 +511,10 @@ class Vocabulary:
                                 ids[other] = None  # the piece's own text is gone
                         ids[text] = token_id
             return {"size": size, "ids": ids}
-        path, raw = self.base
-        start, end = raw.find(b"{"), raw.rfind(b"}") + 1
-        # the size is counted only when a declared token may be missing from the vocabulary (model_size parses the
-        # file whole in the rare case it is needed after all)
-        scanned = vocab_facts(raw, wanted, [t.content for t in self.declared.values()], bounds=(start, end)) \
-            if 0 <= start < end and not raw[:start].strip() and not raw[end:].strip() else None
-        if scanned is None:
-            vocab = self._model_vocab
-            scanned = (len(vocab), vocab)
-        size, vocab = scanned
-        return {"size": size, "ids": {text: vocab.get(text) if is_token_id(vocab.get(text)) else None
-                                      for text in wanted}}
+        # vocab.json: read whole, as the tokenizers library reads it (it refuses the file for a value or a merge
+        # anywhere in it, and skips members that are not numbers, which the size must not count)
+        vocab = self._model_vocab
+        return {"size": len(vocab), "ids": {text: vocab.get(text) for text in wanted}}
 
     def _added_contents(self) -> list[str]:
         entries = self.tokenizer_json.get(("added_tokens",)) if self.tokenizer_json is not None else None
