@@ -68,8 +68,8 @@ OBJECT_FILES = {"config.json": "transformers cannot load the config",
                 GENAI_CONFIG: "onnxruntime-genai cannot load the model"}
 # read under max-file-size; the others under max-config-size. A SentencePiece model reaches ~5 MB (Gemma's 262k
 # pieces), a vocab.json ~3 MB (Qwen's 151k entries).
-LARGE_FILES = ("tokenizer.json", SPM_FILE := "tokenizer.model", VOCAB_FILE := "vocab.json",
-               MERGES_FILE := "merges.txt")
+LARGE_FILES = ("tokenizer.json", SPM_FILE := "tokenizer.model", VOCAB_FILE := "vocab.json")
+MERGES_FILE = "merges.txt"
 # The files transformers 5 takes a folder's vocabulary from when it has no tokenizer.json: any listed name this
 # finds (tokenization_utils_base.py ``_from_pretrained``, lines 1728-1736 in 5.24), else the class's own files
 VOCAB_FILE_PATTERN = re.compile(r"tekken\.json|tokenizer\.model\.*|tiktoken\.model")
@@ -176,10 +176,9 @@ class ModelFiles:
     tokenizer: JsonDocument | None = None
     # without tokenizer.json: the vocabulary a tokenizer class may read instead (vocabulary.base_vocabulary says
     # which one it does), tokenizer.model when it is the only file transformers' pattern finds, else vocab.json
-    # beside a merges.txt (their paths and bytes)
+    # beside a merges.txt (its bytes)
     sp_model: SentencePieceModel | None = None
     vocab_json: tuple[Path, bytes] | None = None
-    merges_txt: tuple[Path, bytes] | None = None
     processor_template: JsonDocument | None = None
     processor_config: JsonDocument | None = None
     # a PEFT adapter's base model (adapter_config.json's base_model_name_or_path; "" when it does not say), None
@@ -280,24 +279,23 @@ class ModelFiles:
         found = {match.group() for name in names for match in [VOCAB_FILE_PATTERN.search(name)] if match}
         if found and found != {SPM_FILE}:
             return
+        name = SPM_FILE if found else VOCAB_FILE
         if not found and (entries.link(VOCAB_FILE) is None or entries.link(MERGES_FILE) is None):
             return
-        read = {}
-        for name in (SPM_FILE,) if found else (VOCAB_FILE, MERGES_FILE):  # vocab.json is read with its merges
-            path = self.folder / name
-            if not self._followable(path, bool(entries.link(name))):
-                return
-            try:
-                read[name] = (path, read_bytes(path, *self._limit(name)))
-            except NotRead as exc:
-                self.skipped.append((path, str(exc)))
-                return
-        if found:
+        path = self.folder / name
+        if not self._followable(path, bool(entries.link(name))):
+            return
+        try:
+            raw = read_bytes(path, *self._limit(name))
+        except NotRead as exc:
+            self.skipped.append((path, str(exc)))
+            return
+        if name == SPM_FILE:
             from .spm_model import SentencePieceModel  # only a folder without tokenizer.json that has one
 
-            self.sp_model = SentencePieceModel(*read[SPM_FILE])
+            self.sp_model = SentencePieceModel(path, raw)
         else:
-            self.vocab_json, self.merges_txt = read[VOCAB_FILE], read[MERGES_FILE]
+            self.vocab_json = (path, raw)
 
     @classmethod
     def read_configs(cls, folder: Path, max_config_bytes: int | None = DEFAULT_MAX_CONFIG_BYTES) -> ModelFiles | None:

@@ -1,10 +1,11 @@
-"""vocab.json and merges.txt as the tokenizers library reads them for a folder without tokenizer.json.
+"""vocab.json as the tokenizers library reads it for a folder without tokenizer.json.
 
-The classes of ``vocabulary.VOCAB_JSON_CLASSES`` pass both paths to ``tokenizers.models.BPE``, which reads them
-in Rust (``BPE::read_file`` and ``BpeBuilder::build``, tokenizers/src/models/bpe/model.rs, 0.23): vocab.json with
-serde_json, keeping each member whose value is a number, as ``as_u64() as u32``; merges.txt line by line. What it
-refuses, transformers cannot load; what it skips, is in no vocabulary. ``tests/test_vocab_json_differential.py``
-compares this reading with the installed transformers on generated folders.
+The classes of ``vocabulary.VOCAB_JSON_CLASSES`` pass the paths of vocab.json and merges.txt to
+``tokenizers.models.BPE``, which reads them in Rust (``BPE::read_file``, tokenizers/src/models/bpe/model.rs, 0.23):
+vocab.json with serde_json, keeping each member whose value is a number, as ``as_u64() as u32``. What it refuses,
+transformers cannot load; what it skips, is in no vocabulary. merges.txt is not read here.
+``tests/test_vocab_json_differential.py`` compares this reading with the installed transformers on generated
+folders.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from operator import itemgetter
 from pathlib import Path
 
 from .errors import InputError
@@ -37,10 +39,13 @@ class _Depth(dict):
 
 
 class _Scan:
-    """The json.loads hooks; ``suspect``: a number or constant serde_json refuses wherever it stands."""
+    """The json.loads hooks; ``suspect``: a number or constant serde_json refuses wherever it stands; ``kinds``:
+    the types of the values of the last object made (the file's own, which is made last)."""
 
     def __init__(self) -> None:
         self.suspect = False
+        self.kinds: set[type] = set()
+        self.low = self.high = 0  # the least and greatest value of the last object, when all are ints
 
     def fraction(self, text: str) -> _NotU64:
         if math.isinf(float(text)):  # serde_json: out of range
@@ -53,8 +58,16 @@ class _Scan:
 
     def members(self, pairs: list) -> _Depth:
         found = _Depth(pairs)
-        found.depth = 1 + max((_depth(value) for _, value in pairs), default=0)
+        # the types first, in C: a vocabulary of 150k ids holds no container, and its depth is 1 without a loop
+        self.kinds = set(map(type, map(_VALUE, pairs)))
+        if pairs and self.kinds == {int}:  # values replaced by a key written again included, as serde_json reads them
+            self.low, self.high = min(map(_VALUE, pairs)), max(map(_VALUE, pairs))
+        if _Depth in self.kinds or list in self.kinds:
+            found.depth = 1 + max((_depth(value) for _, value in pairs), default=0)
         return found
+
+
+_VALUE = itemgetter(1)
 
 
 def _depth(value: object) -> int:
@@ -65,19 +78,27 @@ def _depth(value: object) -> int:
     return 0
 
 
-def read_vocab(path: Path, raw: bytes, merges_path: Path, merges_raw: bytes, class_name: str) -> dict[str, int]:
-    """The vocabulary ``tokenizers.models.BPE`` builds from vocab.json and merges.txt: each token with a number,
-    and no other; an InputError with the file, line and column where the library refuses them."""
+def read_vocab(path: Path, raw: bytes, class_name: str) -> dict[str, int]:
+    """The vocabulary ``tokenizers.models.BPE`` builds from vocab.json: each token with a number, and no other; an
+    InputError with the line and column where the library refuses the file. merges.txt is not read (as the
+    merges of a tokenizer.json are not: most of the file, and nothing an id comes from; docs/security.md)."""
     text = decode_utf8(path, raw)
     scan = _Scan()
     data = parse(path, text, parse_float=scan.fraction, parse_constant=scan.constant, object_pairs_hook=scan.members)
     if not isinstance(data, dict):
         raise InputError(path, f"the file is {KIND_NAMES.get(type(data), 'a value')}, not an object: {class_name} "
                                f"cannot load it", 1, 1)
-    if scan.suspect or data.depth >= SERDE_DEPTH or _SURROGATE_ESCAPE.search(text) or _LONG_INTEGER.search(text):
+    # ids alone (the file's object holds nothing else, so every number of the file is one of its values), all
+    # within u32: no number is out of an f64's range, and none needs a look at how it is written but -0
+    ids_only = scan.kinds <= {int} and 0 <= scan.low and scan.high <= U32_MASK
+    if scan.suspect or data.depth >= SERDE_DEPTH or ("\\u" in text and _SURROGATE_ESCAPE.search(text)) \
+            or (not ids_only and _LONG_INTEGER.search(text)):
         _check_serde_json(path, text)
-    minus_zero = _MINUS_ZERO.search(text) is not None  # json.loads reads -0 as 0; serde_json as the float -0.0
-    vocab: dict[str, int] = {}
+    # json.loads reads -0 as 0; serde_json as the float -0.0
+    minus_zero = "-0" in text and _MINUS_ZERO.search(text) is not None
+    if ids_only and not minus_zero:
+        return dict(data)  # every value an id as written: the loop below would keep each as it is
+    vocab = {}
     doc = JsonDocument(path, text)
     for token, value in data.items():
         if type(value) is not int and not isinstance(value, _NotU64):
@@ -89,7 +110,6 @@ def read_vocab(path: Path, raw: bytes, merges_path: Path, merges_raw: bytes, cla
             raise InputError(path, f"the id of {json.dumps(token)} is {written[:30]}, not a whole number from 0 to "
                                    f"2**64-1: {_REFUSED.format('vocab.json')}", *doc.position(start))
         vocab[token] = value & U32_MASK  # as u32: ids over 2**32-1 wrap
-    _check_merges(merges_path, merges_raw, vocab)
     return vocab
 
 
@@ -140,30 +160,3 @@ def _lone_surrogate(string: str) -> str | None:
         elif code is not None and 0xDC00 <= code <= 0xDFFF:
             return f"a lone surrogate escape \\u{code:04x}"
     return f"a lone surrogate escape \\u{high:04x}" if high is not None else None
-
-
-def _check_merges(path: Path, raw: bytes, vocab: dict[str, int]) -> None:
-    """Each line of merges.txt (``BufRead::lines``: CRLF or LF ends a line) not starting with ``#version`` is two
-    tokens split by one space, both and their concatenation in the vocabulary (``convert_merges_to_hashmap``,
-    ``BpeBuilder::build``). Checked as sets first: a file the library loads costs no loop in Python."""
-    text = decode_utf8(path, raw)
-    lines = text.split("\n")
-    last = lines.pop()  # "" after a final newline; a last line without one keeps a final "\r"
-    if "\r" in text:
-        lines = [line.removesuffix("\r") for line in lines]
-    numbered = [(number, line) for number, line in enumerate([*lines, last] if last else lines, 1)
-                if not line.startswith("#version")]
-    pairs = [line.split(" ") for _, line in numbered]
-    known = vocab.keys()
-    if all(len(pair) == 2 for pair in pairs) and not ({token for pair in pairs for token in pair} - known) \
-            and not ({left + right for left, right in pairs} - known):
-        return
-    for (number, line), parts in zip(numbered, pairs):
-        if len(parts) != 2:
-            raise InputError(path, f"{json.dumps(line)[:80]} is not two tokens split by one space: "
-                                   f"{_REFUSED.format('merges.txt')}", number, 1)
-    for (number, _), (left, right) in zip(numbered, pairs):
-        for token, column in ((left, 1), (right, len(left) + 2), (left + right, 1)):
-            if token not in known:
-                raise InputError(path, f"{json.dumps(token)[:80]} is no token of vocab.json: "
-                                       f"{_REFUSED.format('merges.txt')}", number, column)

@@ -429,10 +429,10 @@ class Vocabulary:
 
     @cached_property
     def _model_vocab(self) -> dict[str, int]:
-        if self.tokenizer_json is None and self.base is not None:  # vocab.json, read whole with merges.txt
+        if self.tokenizer_json is None and self.base is not None:  # vocab.json, read whole
             from .vocab_json import read_vocab  # only a folder without tokenizer.json that has one
 
-            return read_vocab(*self.base, *self.files.merges_txt, self.tokenizer_class)
+            return read_vocab(*self.base, self.tokenizer_class)
         if self.tokenizer_json is None:
             return {}
         vocab = self.tokenizer_json.get(("model", "vocab"))
@@ -511,7 +511,7 @@ class Vocabulary:
                                 ids[other] = None  # the piece's own text is gone
                         ids[text] = token_id
             return {"size": size, "ids": ids}
-        # vocab.json: read whole, as the tokenizers library reads it (it refuses the file for a value or a merge
+        # vocab.json: read whole, as the tokenizers library reads it (it refuses the file for a value
         # anywhere in it, and skips members that are not numbers, which the size must not count)
         vocab = self._model_vocab
         return {"size": len(vocab), "ids": {text: vocab.get(text) for text in wanted}}

@@ -1,11 +1,12 @@
-"""eos-guard's reading of a folder's vocab.json and merges.txt (no tokenizer.json: eos_guard/vocab_json.py,
+"""eos-guard's reading of a folder's vocab.json (no tokenizer.json: eos_guard/vocab_json.py,
 vocabulary.base_vocabulary) against the installed transformers loading the same folder, on generated files:
 vocab.json with repeated keys, values that are no ids (fractions, strings, booleans, null, arrays, objects,
 negative, -0, over 2**32 and 2**64), escaped, non-BMP, NUL and lone-surrogate keys, NaN, deep nesting, a byte order
-mark, any JSON whitespace, an empty object or an array; merges.txt with and without its ``#version`` line, empty,
-with blank lines, CRLF, lines that are not two tokens or name tokens not in the vocabulary; tokenizer_config.json
-naming special tokens and ``added_tokens_decoder`` entries in the vocabulary or not. Either both refuse the folder
-(eos-guard with one line naming the file and a position), or both give the same ids, sizes and eos id."""
+mark, any JSON whitespace, an empty object or an array, beside a merges.txt the library loads (empty, with or
+without its ``#version`` line); tokenizer_config.json naming special tokens and ``added_tokens_decoder`` entries in
+the vocabulary or not. Either both refuse the folder (eos-guard with one line naming the file and a position), or
+both give the same ids, sizes and eos id. merges.txt is not read (docs/security.md): a test below holds that
+limit."""
 
 from __future__ import annotations
 
@@ -57,16 +58,8 @@ def vocab_json(draw) -> bytes:
 
 @st.composite
 def merges_txt(draw) -> bytes:
-    lines = ["#version: 0.2"] if draw(st.booleans()) else []
-    for _ in range(draw(st.integers(0, 3))):
-        kind = draw(st.integers(0, 9))
-        if kind == 0:
-            lines.append(draw(st.sampled_from(["", "a", "a b c", "a  b", "a\tb", " #version"])))
-        else:  # mostly a merge of two tokens (in the vocabulary or not)
-            lines.append(" ".join(draw(st.sampled_from([("a", "b"), ("\u0120", "a"), ("a", "x"), ("b", "a")]))))
-    end = draw(st.sampled_from(["\n", "\r\n"]))
-    text = end.join(lines) + (end if lines and draw(st.booleans()) else "")
-    return text.encode("utf-8") if draw(st.integers(0, 29)) else text.encode("utf-8") + b"\xff"
+    """A merges.txt without merges, which the library loads whatever the vocabulary (eos-guard does not read it)."""
+    return draw(st.sampled_from([b"", b"#version: 0.2\n", b"#version: 0.2\r\n", b"#version: 0.2"]))
 
 
 @st.composite
@@ -124,7 +117,7 @@ def assert_same_reading(folder) -> None:
     except InputError as exc:
         assert theirs is None, f"eos-guard refuses a folder transformers loads: {exc}"
         where, line, column, _ = str(exc).removeprefix(str(folder) + "/").split(":", 3)
-        assert where in ("vocab.json", "merges.txt") and line.isdigit() and column.isdigit(), str(exc)
+        assert where == "vocab.json" and line.isdigit() and column.isdigit(), str(exc)
         assert "\n" not in str(exc)
         return
     assert theirs is not None, "eos-guard reads a folder transformers cannot load"
@@ -158,15 +151,8 @@ CASES = {
     "nesting-128-deep-is-refused": (b'{"a": 0, "x": ' + b"[" * 127 + b"]" * 127 + b"}", b""),
     "nesting-128-deep-under-a-repeated-key-is-refused": (b'{"a": ' + b"[" * 127 + b"]" * 127 + b', "a": 0}', b""),
     "nesting-127-deep-is-read": (b'{"a": 0, "x": ' + b"[" * 126 + b"]" * 126 + b"}", b""),
-    "a-blank-merges-line-is-refused": (BASE, b"#version: 0.2\na b\n\n"),
-    "a-merge-of-three-tokens-is-refused": (BASE, b"a b c\n"),
-    "a-merge-out-of-the-vocabulary-is-refused": (BASE, b"a x\n"),
-    "a-merge-whose-result-is-missing-is-refused": (BASE, b"b a\n"),
-    "a-merge-of-a-string-valued-token-is-refused": (b'{"a": 0, "b": "1", "ab": 2}', b"a b\n"),
-    "merges-not-utf-8-are-refused": (BASE, b"a b\n\xff\n"),
     # read the same before and after
     "crlf-merges-and-a-version-line-anywhere": (BASE, b"#version: 0.2\r\na b\r\n#version again\r\n"),
-    "a-last-line-ending-in-cr-keeps-it": (BASE, b"a b\r"),
     "an-empty-object-and-empty-merges": (b"{}", b""),
     "a-repeated-key-keeps-its-last-value": (b'{"a": 0, "x": 1.5, "x": 3, "a": 7}', b""),
     "a-nul-key": (b'{"a": 0, "\\u0000": 1}', b""),
@@ -186,13 +172,22 @@ def test_edge_cases_read_as_transformers_loads_them(tmp_path, vocab, merges, cla
                  "to 2**64-1: the tokenizers library cannot load this vocab.json", id="a-fraction"),
     pytest.param(b'{"a": 0, "\\ud800": 1}', b"", "m/vocab.json:1:10: a lone surrogate escape \\ud800: the tokenizers "
                  "library cannot load this vocab.json", id="a-lone-surrogate"),
-    pytest.param(BASE, b"#version: 0.2\na b\n\n", 'm/merges.txt:3:1: "" is not two tokens split by one space: the '
-                 "tokenizers library cannot load this merges.txt", id="a-blank-line"),
-    pytest.param(BASE, b"#version: 0.2\na x\n", 'm/merges.txt:2:3: "x" is no token of vocab.json: the tokenizers '
-                 "library cannot load this merges.txt", id="a-token-out-of-the-vocabulary"),
 ])
 def test_a_folder_the_tokenizers_library_refuses_is_one_line_exit_2(tmp_path, run, vocab, merges, message):
     write_folder(tmp_path / "m", vocab, merges, {"tokenizer_class": "GPT2Tokenizer", "eos_token": "</s>"})
     code, _, err = run("m")
     assert code == 2 and "Traceback" not in err
     assert err.strip().splitlines()[-1] == f"eos-guard: {message}", err
+
+
+@pytest.mark.parametrize("merges", [b"#version: 0.2\na b\n\n", b"a b c\n", b"a x\n", b"b a\n", b"a b\n\xff\n",
+                                    b"a b\r"],
+                         ids=["a-blank-line", "three-tokens", "a-token-out-of-the-vocabulary", "a-missing-result",
+                              "not-utf-8", "a-last-line-keeps-its-cr"])
+def test_a_merges_txt_the_library_refuses_is_not_read(tmp_path, run, merges):
+    """A documented limit (docs/security.md), as for tokenizer.json's merges: merges.txt is most of a folder's
+    vocabulary files and no id comes from it, so it is not read, and one transformers cannot load passes."""
+    folder = write_folder(tmp_path / "m", BASE, merges, {"tokenizer_class": "GPT2Tokenizer", "eos_token": "</s>"})
+    assert transformers_reading(folder) is None
+    code, _, err = run("m")
+    assert code in (0, 1) and err == ""
