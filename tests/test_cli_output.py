@@ -331,3 +331,14 @@ def test_the_readme_python_snippet_runs_as_written(tmp_path, monkeypatch, capsys
     import eos_guard
 
     assert eos_guard.check("examples/chatml-finetune-broken").count("error") > 0  # nothing written
+
+
+def test_a_finding_s_path_is_relative_below_the_working_directory_else_absolute(run, tmp_path):
+    """docs/usage.md: a path relative to the working directory when the file lies below it, else absolute (as ruff
+    shows one outside it), in the text and JSON reports."""
+    folder = shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", tmp_path / "models" / "m")
+    (tmp_path / "work").mkdir()
+    below = json.loads(run("--format", "json", "models/m")[1])["findings"][0]["path"]
+    outside = json.loads(run("--format", "json", "../models/m", cwd=tmp_path / "work")[1])["findings"][0]["path"]
+    assert below.startswith("models/m/") and outside == str(folder.resolve() / below.rsplit("/", 1)[1])
+    assert run("../models/m", cwd=tmp_path / "work")[1].startswith(f"{folder.resolve()}/")
