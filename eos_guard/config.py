@@ -7,6 +7,7 @@ codes are errors, never silently ignored.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import reprlib
@@ -245,8 +246,8 @@ def load(explicit: Path | None, start: Path) -> Config:
         # Discovery skips the many pyproject.toml files that never name eos-guard without importing a TOML
         # parser (a broken one belongs to the tools it configures). Only the start of each is read: one that
         # names eos-guard there and is over the size limit is then refused as a settings file.
-        start_of = _start_of(pyproject) if _is_file(pyproject) else b""
-        if b"eos-guard" in start_of or b"eos_guard" in start_of:
+        start_of = _start_of(pyproject).lower() if _is_file(pyproject) else b""
+        if any(spelling in start_of for spelling in _SPELLINGS):
             table = _pyproject_table(pyproject)
             if table is not None:
                 return from_mapping(table, pyproject)
@@ -381,6 +382,14 @@ def _pyproject_table(path: Path) -> dict[str, Any] | None:
     table = tools.get("eos-guard")
     if table is not None and not isinstance(table, dict):
         raise InputError(path, "[tool.eos-guard] must be a table")
-    if table is None and "eos_guard" in tools:  # a table meant for eos-guard would otherwise be ignored silently
-        raise InputError(path, "[tool.eos_guard] is not read: eos-guard's table is [tool.eos-guard]")
+    # a table meant for eos-guard would otherwise be ignored silently: eos_guard, eosguard, EOS-Guard, "eos guard"
+    meant = next((name for name in tools if name.lower().translate(_SEPARATORS) == "eosguard"), None)
+    if table is None and meant is not None:
+        written = meant if meant.isascii() and meant.replace("_", "").replace("-", "").isalnum() else json.dumps(meant)
+        raise InputError(path, f"[tool.{written}] is not read: eos-guard's table is [tool.eos-guard]")
     return table
+
+
+_SEPARATORS = str.maketrans("", "", "-_ .")
+# how a pyproject.toml may name eos-guard's table, lowercased: one that names none of them is not parsed
+_SPELLINGS = (b"eos-guard", b"eos_guard", b"eosguard", b"eos guard")

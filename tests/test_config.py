@@ -161,10 +161,12 @@ def test_a_mistyped_setting_gets_a_suggestion(run, repo):
     assert code == 2 and "unknown setting 'fail_on' (did you mean 'fail-on'?" in err
 
 
-def test_a_tool_eos_underscore_guard_table_is_an_error_not_ignored(run, repo):
-    (repo / "pyproject.toml").write_text('[tool.eos_guard]\nfail-on = "never"\n')
+@pytest.mark.parametrize("table, shown", [("eos_guard", "eos_guard"), ("eosguard", "eosguard"),
+                                          ("EOS-Guard", "EOS-Guard"), ('"eos guard"', '"eos guard"')])
+def test_a_tool_eos_underscore_guard_table_is_an_error_not_ignored(run, repo, table, shown):
+    (repo / "pyproject.toml").write_text(f'[tool.{table}]\nfail-on = "never"\n')
     code, out, err = run("models/chat", cwd=repo)
-    assert (code, out) == (2, "") and "[tool.eos_guard] is not read: eos-guard's table is [tool.eos-guard]" in err
+    assert (code, out) == (2, "") and f"[tool.{shown}] is not read: eos-guard's table is [tool.eos-guard]" in err
 
 
 def test_a_single_rule_or_runtime_may_be_written_without_the_list(run, repo):
