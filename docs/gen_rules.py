@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 from eos_guard.cli import main  # noqa: E402
 from eos_guard.model_files import MODEL_MARKERS  # noqa: E402
 from eos_guard.rules import ALL_RULES  # noqa: E402
+from eos_guard.rules.base import NOT_FOR_NON_GENERATING, NOT_FOR_ONNX_EXPORTS, SKIPPED_HEADING  # noqa: E402
 from eos_guard.rules.batch_base import BatchRule  # noqa: E402
 
 CASES = ROOT / "tests" / "rule_cases"
@@ -117,6 +118,12 @@ def render() -> str:
     for rule in ALL_RULES:
         lines.append(f"| [{rule.code}](#{rule.code.lower()}-{rule.name}) | `{rule.name}` | {rule.severity} | "
                      f"{rule.summary} |")
+    def codes(flag: str) -> str:
+        return ", ".join(rule.code for rule in ALL_RULES if getattr(rule, flag))
+
+    lines += ["", f"## {SKIPPED_HEADING}", "", f"The rules about stopping ({codes('needs_generation')}):", "",
+              NOT_FOR_NON_GENERATING, "", f"The rules about the stop ids generate() reads "
+              f"({codes('reads_generation_configs')}):", "", NOT_FOR_ONNX_EXPORTS]
     for rule in ALL_RULES:
         doc = rule.doc().splitlines()
         lines += ["", f"## {rule.code} {rule.name}", "", f"**Severity:** {rule.severity}. {doc[0]}", ""]

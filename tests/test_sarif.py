@@ -47,3 +47,16 @@ def test_sarif_file_leaves_stdout_and_exit_code_alone(run, tmp_path):
     with_file = run("--sarif", str(tmp_path / "out.sarif"), cwd=folder)
     assert plain == with_file
     jsonschema.Draft4Validator(SCHEMA).validate(json.loads((tmp_path / "out.sarif").read_text()))
+
+
+def test_rule_help_links_are_absolute(run, tmp_path):
+    """A rule's help in SARIF is read in GitHub's code scanning, not on docs/rules.md: its link to the section of
+    the folders the stop rules skip names the published page."""
+    import shutil
+
+    from support import ROOT
+
+    shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", tmp_path / "m")
+    rules = json.loads(run("--format", "sarif", "m")[1])["runs"][0]["tool"]["driver"]["rules"]
+    helps = [rule["help"]["markdown"] for rule in rules if "Folders the stop rules skip" in rule["help"]["markdown"]]
+    assert helps and all("](https://github.com/org/eos-guard/blob/v" in h and "](#" not in h for h in helps)

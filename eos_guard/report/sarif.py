@@ -29,7 +29,7 @@ def document(report: Report) -> dict[str, Any]:
         "name": rule.name,
         "shortDescription": {"text": rule.summary},
         "fullDescription": {"text": rule.doc().splitlines()[0]},
-        "help": {"text": rule.doc(), "markdown": rule.doc()},
+        "help": {"text": rule_doc.text(rule), "markdown": rule_doc.text(rule)},
         "helpUri": rule_doc.url(rule),
         "defaultConfiguration": {"level": LEVELS[rule.severity]},
         "properties": {"tags": ["llm", "generation-config"]},

@@ -58,34 +58,42 @@ class Rule:
         indents = [len(line) - len(line.lstrip()) for line in lines[1:] if line.strip()]
         margin = min(indents, default=0)
         text = "\n".join([lines[0].strip()] + [line[margin:].rstrip() for line in lines[1:]]).strip()
-        if cls.needs_generation:
+        skipped = [kind for kind, applies in ((SKIPS_NON_GENERATING, cls.needs_generation),
+                                              (SKIPS_OTHER_RUNTIMES, cls.reads_generation_configs)) if applies]
+        if skipped:
             head, mark, rest = text.partition("\n\n## Why")
-            text = f"{head}\n\n{NOT_FOR_NON_GENERATING}{mark}{rest}"
-        if cls.reads_generation_configs:
-            head, mark, rest = text.partition("\n\n## Why")
-            text = f"{head}\n\n{NOT_FOR_ONNX_EXPORTS}{mark}{rest}"
+            which = ",\nnor for ".join(skipped)
+            text = f"{head}\n\nNot reported for {which}:\n[{SKIPPED_HEADING}]({SKIPPED_ANCHOR}).{mark}{rest}"
         return text
 
 
+# The folders the rules about stopping skip, written once (docs/rules.md's section of this heading, which
+# docs/gen_rules.py writes from the texts below); each such rule's doc names them in one line.
+SKIPPED_HEADING = "Folders the stop rules skip"
+SKIPPED_ANCHOR = "#folders-the-stop-rules-skip"
+SKIPS_NON_GENERATING = "a model that cannot generate (a classifier, a bare or embedding model)"
+SKIPS_OTHER_RUNTIMES = "an ONNX Runtime GenAI export or an MLX-quantized checkpoint"
+
+
 NOT_FOR_ONNX_EXPORTS = (
-    "Not reported for an ONNX Runtime GenAI export (a folder with `genai_config.json`, as onnxruntime-genai's model\n"
+    "Not run for an ONNX Runtime GenAI export (a folder with `genai_config.json`, as onnxruntime-genai's model\n"
     "builder writes it): no runtime that reads config.json or generation_config.json loads its ONNX weights, and\n"
     "onnxruntime-genai stops on `genai_config.json`'s `model.eos_token_id` alone, which EOS029 checks. Nor for an\n"
     "MLX-quantized checkpoint (config.json `quantization`, as `mlx_lm.convert -q` writes it): transformers does not\n"
     "load its packed weights, and EOS016 checks mlx-lm, the one runtime that does, whether `--runtime` selects it or not.")
 NOT_FOR_NON_GENERATING = (
-    "Not reported for a model folder whose config.json `architectures` lists only classes without `generate()`:\n"
+    "Not run for a model folder whose config.json `architectures` lists only classes without `generate()`:\n"
     "heads (`BertForSequenceClassification`, `Qwen2ForSequenceClassification` reward models,\n"
     "`...ForTokenClassification`, `...ForMaskedLM`, ...) and bare models as `AutoModel` loads them (`BertModel` in\n"
     "sentence-transformers folders, `MistralModel` in embedding models; transformers' own list, in\n"
     "`eos_guard/data/model_classes.json`), and the architectures vLLM 0.34.0 registers only as pooling models\n"
     "that transformers has no class for (ColBERT's `HF_ColBERT`, `Qwen2ForRewardModel`;\n"
-    "`eos_guard/data/vllm_pooling.json`, from vLLM's model registry). The rule follows `architectures`, as vLLM does, which runs such a folder\n"
+    "`eos_guard/data/vllm_pooling.json`, from vLLM's model registry). The rules follow `architectures`, as vLLM does, which runs such a folder\n"
     "as a pooling model. transformers' `pipeline()` and `AutoModelForCausalLM` pick their class by `model_type`\n"
     "instead, and would load a generating class whose head the checkpoint does not hold (untrained, unless the\n"
     "embeddings are tied), and llama.cpp's converter takes some bare models (`LlamaModel`, `Qwen2Model`): a folder\n"
     "meant to generate names its `...ForCausalLM` class. A config.json `auto_map` that names remote code able to\n"
-    "generate for an `AutoModelFor...` class keeps the rule.\n\n"
+    "generate for an `AutoModelFor...` class keeps the rules.\n\n"
     "Nor for a sentence-transformers folder whose `modules.json` lists a Pooling module\n"
     "(`sentence_transformers.models.Pooling`), whatever its class: embedding models such as gte-Qwen2 and\n"
     "Qwen3-Embedding name `...ForCausalLM`. vLLM 0.34.0 runs such a folder as a pooling model\n"
