@@ -457,7 +457,7 @@ def _mistyped_command(word: str) -> str | None:
 
 def _run(args: argparse.Namespace) -> int:
     from .pipeline import check_paths
-    from .report import REPORTERS
+    from .report import rendered
 
     paths, config = configure(args)
     if args.hub_list:
@@ -504,7 +504,7 @@ def _run(args: argparse.Namespace) -> int:
 
         write(github.render(shown, closing=not args.quiet), fmt)
     else:
-        write(REPORTERS[fmt](shown), fmt)
+        write(rendered(fmt, shown), fmt)
     _write_side_outputs(args, report)
     return exit_code(outcome, config, args)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import codecs
 import importlib
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from ..errors import OutputFailed
 
@@ -36,18 +36,45 @@ class _Reporters(Mapping):
 
 REPORTERS: Mapping[str, Reporter] = _Reporters()
 
+# format name -> (module, function) that gives its text in pieces, for the formats whose text grows with the run
+_CHUNKED = {"json": ("json_v1", "chunks")}
+
+
+def rendered(fmt: str, report: Report) -> Iterable[str]:
+    """The report in format ``fmt``, in pieces where the format makes them (for :func:`write`)."""
+    if fmt in _CHUNKED:
+        module, function = _CHUNKED[fmt]
+        return getattr(importlib.import_module(f"{__name__}.{module}"), function)(report)
+    return (REPORTERS[fmt](report),)
+
 
 MACHINE_FORMATS = ("json", "sarif", "github", "diff")  # diff: the files' own UTF-8, so that the patch applies
 
 
-def write(text: str, fmt: str = "text") -> None:
+WRITE_BLOCK = 1 << 20  # characters of a report in pieces written at once
+
+
+def write(text: str | Iterable[str], fmt: str = "text") -> None:
     """Write a rendered report to stdout, whatever its encoding. JSON, SARIF and workflow commands are UTF-8
     (RFC 8259; GitHub's runner reads UTF-8), also where the locale says otherwise (a Windows pipe is cp1252).
     Text for a person goes in the stream's encoding, a character it cannot hold written as a Python escape
     (``\\u222a``), as Python's stderr does, instead of failing, and never as a line a GitHub runner would read as
-    a workflow command (only the github format writes those)."""
+    a workflow command (only the github format writes those). ``text`` may come in pieces (:func:`rendered`):
+    they are written about a MB at a time, so the whole text is never held."""
     try:
-        _write(text, fmt)
+        if isinstance(text, str):
+            _write(text, fmt)
+            return
+        block: list[str] = []
+        size = 0
+        for piece in text:
+            block.append(piece)
+            size += len(piece)
+            if size >= WRITE_BLOCK:
+                _write("".join(block), fmt)
+                block, size = [], 0
+        if block:
+            _write("".join(block), fmt)
     except BrokenPipeError:  # the reader stopped reading: the caller ends quietly
         raise
     except OSError as exc:  # a full disk, an I/O error: one line on stderr, not an internal error

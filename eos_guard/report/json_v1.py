@@ -22,22 +22,27 @@ VERSION = 1
 
 
 def render(report: Report) -> str:
-    """``json.dumps(document(report), indent=2)``, written one list item at a time: a run over thousands of folders
-    never holds the whole document, nor more than one copy of its text, before the text itself."""
-    pieces = ["{\n"]
+    """``json.dumps(document(report), indent=2)``."""
+    return "".join(chunks(report))
+
+
+def chunks(report: Report) -> Iterator[str]:
+    """:func:`render`'s text in pieces, made one list item at a time: written as they come (report.write), a run
+    over thousands of folders never holds the whole document, nor its text (12 MB for 10,000 folders, and as much
+    again encoded)."""
+    separator = "{\n"
     for key, value in _sections(report):
-        pieces.append(f"  {_dumps(key)}: ")
+        yield f"{separator}  {_dumps(key)}: "
+        separator = ",\n"
         if isinstance(value, Iterator):
             empty = True
             for item in value:
-                pieces += ("[\n    " if empty else ",\n    ", _dumps(item, "\n    "))
+                yield ("[\n    " if empty else ",\n    ") + _dumps(item, "\n    ")
                 empty = False
-            pieces.append("[]" if empty else "\n  ]")
+            yield "[]" if empty else "\n  ]"
         else:
-            pieces.append(_dumps(value, "\n  "))
-        pieces.append(",\n")
-    pieces[-1] = "\n}\n"
-    return "".join(pieces)
+            yield _dumps(value, "\n  ")
+    yield "\n}\n"
 
 
 def _dumps(value: Any, newline: str = "\n") -> str:
