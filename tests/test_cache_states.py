@@ -442,3 +442,24 @@ def test_a_tokenizer_json_that_changes_between_its_start_and_the_rest_is_one_err
     with pytest.raises(InputError, match="tokenizer.json: cannot read file: it changed while it was read; run "
                                          "eos-guard again"):
         doc.get(("model", "vocab", "!"))
+
+
+@pytest.mark.parametrize("shift", [-10, 10, 10**9])
+def test_a_cache_entry_whose_layout_is_wrong_makes_tokenizer_json_read_whole(run, tmp_path, monkeypatch, shift):
+    """The vocabulary bounds a cache entry vouches for decide how much of tokenizer.json a warm run reads first;
+    bounds that are wrong (a restored or edited cache folder) make the file read whole, with the report of a run
+    without the cache, and never a read of something else."""
+    shutil.copytree(FIXTURES / "llama3-8b-instruct-release", tmp_path / "m")
+    monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(tmp_path / "cache"))
+    _new_process()
+    run("m")
+    [entry] = (tmp_path / "cache").rglob("vocab/*.json")
+    _new_process()
+    expected = run("--no-cache", "--format", "json", "m")
+    stored = json.loads(entry.read_text(encoding="utf-8"))
+    entry.write_text(json.dumps({**stored, "layout": [stored["layout"][0] + shift, stored["layout"][1]]}))
+    reads = _reads_of(monkeypatch)
+    _new_process()
+    assert run("--format", "json", "m") == expected
+    size = (tmp_path / "m" / "tokenizer.json").stat().st_size
+    assert [length for name, length in reads if name == "tokenizer.json"][-1] == size
