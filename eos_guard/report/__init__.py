@@ -24,8 +24,7 @@ class _Reporters(Mapping):
     """Format name -> render function; a format's module is imported only when a run asks for that format."""
 
     def __getitem__(self, name: str) -> Reporter:
-        module, function = _FORMATS[name]
-        return getattr(importlib.import_module(f"{__name__}.{module}"), function)
+        return _function(*_FORMATS[name])
 
     def __iter__(self) -> Iterator[str]:
         return iter(_FORMATS)
@@ -36,6 +35,12 @@ class _Reporters(Mapping):
 
 REPORTERS: Mapping[str, Reporter] = _Reporters()
 
+
+def _function(module: str, function: str) -> Callable:
+    """A reporter module's function; the module is imported only when a run asks for its format."""
+    return getattr(importlib.import_module(f"{__name__}.{module}"), function)
+
+
 # format name -> (module, function) that gives its text in pieces, for the formats whose text grows with the run
 _CHUNKED = {"json": ("json_v1", "chunks")}
 
@@ -43,8 +48,7 @@ _CHUNKED = {"json": ("json_v1", "chunks")}
 def rendered(fmt: str, report: Report) -> Iterable[str]:
     """The report in format ``fmt``, in pieces where the format makes them (for :func:`write`)."""
     if fmt in _CHUNKED:
-        module, function = _CHUNKED[fmt]
-        return getattr(importlib.import_module(f"{__name__}.{module}"), function)(report)
+        return _function(*_CHUNKED[fmt])(report)
     return (REPORTERS[fmt](report),)
 
 

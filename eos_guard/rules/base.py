@@ -52,8 +52,9 @@ class Rule:
 
     @classmethod
     def doc(cls) -> str:
-        """The docstring without its indentation (``inspect.cleandoc``, without importing inspect), with
-        :data:`NOT_FOR_NON_GENERATING` at the end of "What it detects" for a rule about generation stopping."""
+        """The docstring without its indentation (``inspect.cleandoc``, without importing inspect), with one line
+        at the end of "What it detects" that names the folders the rule skips (the section of docs/rules.md that
+        :data:`NOT_FOR_NON_GENERATING` and :data:`NOT_FOR_ONNX_EXPORTS` make)."""
         lines = (cls.__doc__ or "").expandtabs().splitlines()
         indents = [len(line) - len(line.lstrip()) for line in lines[1:] if line.strip()]
         margin = min(indents, default=0)
