@@ -2,8 +2,10 @@
 
 Two things are expensive in a check and depend only on their inputs: rendering templates (importing jinja2 and
 rendering cost ~50 ms) and the model vocabulary of a large tokenizer.json (parsing 128k entries costs ~80 ms).
-Results are kept in memory for the run and as small JSON files in ``$EOS_GUARD_CACHE_DIR``, else
-``$XDG_CACHE_HOME/eos-guard``, else ``~/.cache/eos-guard``:
+Results are kept in memory for the process (a Python caller's later runs use them too, with or without the cache:
+every key names its inputs, so the values are the ones they would compute) and as small JSON files in
+``$EOS_GUARD_CACHE_DIR``, else ``$XDG_CACHE_HOME/eos-guard``, else ``~/.cache/eos-guard`` (a run with the cache
+writes there what the process remembered from an earlier run without it or with another folder):
 
 - template probes, keyed by a hash of the template, the special and added token strings, eos-guard's version and
   the code that makes a probe (template._code_fingerprint: unreleased code keeps the last release's version); a
@@ -39,14 +41,22 @@ if TYPE_CHECKING:
     from typing import Any, Callable
 
 _MEMORY: dict[str, Any] = {}
+# (cache folder, entry) for each entry this process read from that folder or wrote (or tried to write) there: an
+# entry remembered from a run without the cache (or with another cache folder) is written when a run with the cache
+# finds it in memory, so that the next process finds it on disk
+_SETTLED: set[tuple[str, str]] = set()
 
 
 def cache_dir() -> Path:
+    return Path(_root())
+
+
+def _root() -> str:
     explicit = os.environ.get("EOS_GUARD_CACHE_DIR")
     if explicit:
-        return Path(explicit)
+        return explicit
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "eos-guard"
+    return os.path.join(base, "eos-guard")
 
 
 def sha256_hex(data: bytes) -> str:
@@ -169,7 +179,10 @@ _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 def load(kind: str, key: str, on_disk: bool) -> Any:
     memory_key = f"{kind}/{key}"
     if memory_key in _MEMORY:
-        return _MEMORY[memory_key]
+        value = _MEMORY[memory_key]
+        if on_disk and (_root(), memory_key) not in _SETTLED:
+            store(kind, key, value, on_disk)
+        return value
     if not on_disk:
         return None
     folder = _entries(kind)
@@ -180,6 +193,7 @@ def load(kind: str, key: str, on_disk: bool) -> Any:
     except (OSError, ValueError, RecursionError):  # gone, not a small regular file, not JSON, nested too deep
         return None
     _MEMORY[memory_key] = value
+    _SETTLED.add((_root(), memory_key))
     return value
 
 
@@ -213,20 +227,21 @@ def _entries_at(root: str, kind: str) -> Path | None:
 
 
 def _entries(kind: str) -> Path | None:
-    return _entries_at(str(cache_dir()), kind)
+    return _entries_at(_root(), kind)
 
 
 def store(kind: str, key: str, value: Any, on_disk: bool) -> None:
     _MEMORY[f"{kind}/{key}"] = value
     if not on_disk:
         return
+    _SETTLED.add((_root(), f"{kind}/{key}"))  # tried once: an unwritable folder is not tried again
     folder = _entries(kind)
     if folder is None:
         return
     temporary = None
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        if _entries_at.__wrapped__(str(cache_dir()), kind) is None:  # made a link meanwhile, by another process
+        if _entries_at.__wrapped__(_root(), kind) is None:  # made a link meanwhile, by another process
             return
         # A name of this process's own (not tempfile, whose import costs more than a small check), then an
         # atomic rename: concurrent runs never see a half-written file.

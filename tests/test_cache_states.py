@@ -21,6 +21,7 @@ _spec.loader.exec_module(golden)
 def _new_process() -> None:
     """What a new process starts with: no in-memory cache, no compiled jinja2 environment."""
     cache._MEMORY.clear()
+    cache._SETTLED.clear()
     template._ENV = None
 
 
@@ -463,3 +464,32 @@ def test_a_cache_entry_whose_layout_is_wrong_makes_tokenizer_json_read_whole(run
     assert run("--format", "json", "m") == expected
     size = (tmp_path / "m" / "tokenizer.json").stat().st_size
     assert [length for name, length in reads if name == "tokenizer.json"][-1] == size
+
+
+def test_a_run_with_the_cache_after_one_without_it_in_the_same_process_writes_its_entries(run, tmp_path, monkeypatch):
+    """A Python caller may check with ``cache: false`` and then with the cache, or with two cache folders, in one
+    process: what the first run remembered in memory is written by the second, as a new process would write it,
+    so that the next process finds it on disk."""
+    folder = FIXTURES / "llama3-8b-instruct-release"
+    args = ("--format", "json", "--baseline", "none", str(folder))
+
+    def entries(root):
+        return sorted(p.relative_to(root) for p in root.rglob("*.json")) if root.exists() else []
+
+    monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(tmp_path / "alone"))
+    _new_process()
+    alone = run(*args)
+    written = entries(tmp_path / "alone")
+    assert any(p.parts[1] == "vocab" for p in written)
+
+    monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(tmp_path / "after-no-cache"))
+    _new_process()
+    assert run("--no-cache", *args) == alone
+    assert entries(tmp_path / "after-no-cache") == []
+    assert run(*args) == alone
+    after = entries(tmp_path / "after-no-cache")
+    assert set(written) <= set(after)  # and the probe the uncached run rendered (a fresh run took the shipped one)
+
+    monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(tmp_path / "another-folder"))
+    assert run(*args) == alone
+    assert entries(tmp_path / "another-folder") == after
