@@ -48,6 +48,9 @@ _SPECIAL_TYPE = re.compile(rb"\x18[\x03\x04]")
 MAX_MISSES = 16  # places a looked-up text's bytes are found at that start no piece, before decoding them all
 TRAINER_DEFAULTS = {"unk_id": 0, "bos_id": 1, "eos_id": 2, "unk_piece": "<unk>", "bos_piece": "<s>",
                     "eos_piece": "</s>"}
+# the first line of a tiktoken file ("IQ== 0": a token's bytes in base64 and its rank; tiktoken.load splits each
+# line at whitespace), which protobuf cannot parse: a ModelProto's first byte is a field key, never such text
+_TIKTOKEN_LINE = re.compile(rb"[A-Za-z0-9+/]+={0,2}[ \t]+[0-9]+\r?(?:\n|$)")
 
 
 def int32(value: int) -> int:
@@ -62,6 +65,14 @@ class SentencePieceModel:
     def __init__(self, path: Path, raw: bytes) -> None:
         self.path = path
         self.raw = raw
+
+    @property
+    def is_tiktoken(self) -> bool:
+        """Whether the file is a tiktoken vocabulary named tokenizer.model (Llama 3's ``original/`` folder, GLM-4).
+        transformers 5 builds such a tokenizer with tiktoken when the SentencePiece extraction fails
+        (``TokenizersBackend._convert_from_tiktoken``, tokenization_utils_tokenizers.py) and keeps the ids
+        ``added_tokens_decoder`` declares from the base vocabulary's size on; eos-guard does not read its ranks."""
+        return _TIKTOKEN_LINE.match(self.raw, 0, 4096) is not None
 
     def _error(self, offset: int, problem: str) -> InputError:
         return InputError(self.path, f"byte {offset:,}: {problem}: not a SentencePiece model transformers can load")

@@ -73,6 +73,8 @@ def base_vocabulary(files: ModelFiles, class_name: str) -> SentencePieceModel | 
             return None
         if files.sp_model.raw[:1] == b"\n":  # its first piece (protobuf writes fields in order)
             return files.sp_model
+        if files.sp_model.is_tiktoken:  # not modelled: the ids the files declare
+            return None
         # no piece first: an InputError for a malformed file; one without pieces is not modelled (LlamaTokenizer
         # then falls back to a vocabulary of its own: <unk>, <s>, </s>)
         return files.sp_model if files.sp_model.size else None

@@ -78,3 +78,15 @@ def llama_pieces(normal: int = 62, extra: tuple[tuple[str, int], ...] = ()) -> l
              "an", "re", "on", "at"]
     return [("<unk>", UNKNOWN), ("<s>", CONTROL), ("</s>", CONTROL), *((f"<0x{b:02X}>", BYTE) for b in range(256)),
             *((text, NORMAL) for text in texts[:normal]), *extra]
+
+
+def tiktoken_file() -> bytes:
+    """A tiktoken vocabulary as Llama 3's original/tokenizer.model and GLM-4's tokenizer.model are written: a line
+    per token, its bytes in base64 and its rank; the 256 bytes in GPT-2's byte-level order (Llama 3's rank 0 is
+    ``!``, "IQ== 0"), then three merged tokens: 259 ranks."""
+    import base64
+
+    order = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    order += [byte for byte in range(256) if byte not in order]
+    tokens = [bytes([byte]) for byte in order] + [b"he", b" t", b" the"]
+    return "".join(f"{base64.b64encode(token).decode()} {rank}\n" for rank, token in enumerate(tokens)).encode()

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from support import CONTROL, NORMAL, OWN_TEMPLATE, USER_DEFINED, llama_pieces, sentencepiece_model, write_json
+from support import (CONTROL, NORMAL, OWN_TEMPLATE, USER_DEFINED, llama_pieces, sentencepiece_model, tiktoken_file,
+                     write_json)
 from eos_guard.errors import InputError
 from eos_guard.model_files import ModelFiles
 from eos_guard.resolve import resolve
@@ -97,6 +98,34 @@ SHAPES = {
 def test_tokenizer_model_ids_are_transformers(tmp_path, class_name, shape):
     tokenizer_config, files = SHAPES[shape](class_name)
     compare_with_transformers(spm_folder(tmp_path / "m", tokenizer_config, **files))
+
+
+# past the 259 ranks of tiktoken_file, with a gap that transformers fills with placeholders
+TIKTOKEN_ATD = {"259": "<|begin_of_text|>", "262": "<|eot_id|>"}
+
+
+@pytest.mark.parametrize("class_name", ["PreTrainedTokenizerFast", "TokenizersBackend", "LlamaTokenizer"])
+def test_a_tiktoken_tokenizer_model_keeps_the_ids_the_files_declare_as_transformers_does(tmp_path, class_name):
+    """A tokenizer.model that is a tiktoken file (GLM-4's, Llama 3's original/) is not SentencePiece: transformers 5
+    builds it with tiktoken (``_convert_from_tiktoken``), keeping the ids added_tokens_decoder declares past the
+    ranks; eos-guard takes those ids without reading the ranks, and the check goes on (it stopped with "not a
+    SentencePiece model transformers can load")."""
+    pytest.importorskip("tiktoken", reason="transformers reads a tiktoken file only with tiktoken installed "
+                                           "(the test extra installs it)")
+    import transformers
+
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "tokenizer.model").write_bytes(tiktoken_file())
+    write_json(folder / "tokenizer_config.json", {"tokenizer_class": class_name,
+                                                  "added_tokens_decoder": decoder(TIKTOKEN_ATD),
+                                                  "bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>"})
+    model = resolve(ModelFiles.read(folder))
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
+    vocab = tokenizer.get_vocab()
+    assert {text: model.vocab.id_of(text) for text in TIKTOKEN_ATD.values()} \
+        == {text: vocab[text] for text in TIKTOKEN_ATD.values()} == {text: int(i) for i, text in TIKTOKEN_ATD.items()}
+    assert (model.tokenizer_eos.token, model.tokenizer_eos.id) == (tokenizer.eos_token, tokenizer.eos_token_id)
 
 
 @needs_sentencepiece
