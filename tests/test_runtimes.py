@@ -771,6 +771,53 @@ def test_ollama_serves_an_architecture_it_cannot_convert_from_llama_cpps_gguf(tm
     assert architecture not in ollama.CONVERTED_ARCHITECTURES
 
 
+def _pangu_without_tokenizer_json(tmp_path, config_eos):
+    """openPangu-Embedded's tokenizer files as its repositories copy them without tokenizer.json (a remote-code
+    PanguTokenizer over tokenizer.model): eos_token '[unused10]' (45892), which ends every turn of its template."""
+    folder = tmp_path / "pangu"
+    folder.mkdir()
+    decoder = {str(i): {"content": text, "lstrip": False, "normalized": False, "rstrip": False, "single_word": False,
+                        "special": True} for text, i in (("<unk>", 0), ("<s>", 1), ("</s>", 2), ("[unused9]", 45891),
+                                                         ("[unused10]", 45892))}
+    write_json(folder / "tokenizer_config.json", {
+        "added_tokens_decoder": decoder, "auto_map": {"AutoTokenizer": ["tokenization_openpangu.PanguTokenizer", None]},
+        "bos_token": "<s>", "eos_token": "[unused10]", "pad_token": "<unk>", "unk_token": "<unk>",
+        "tokenizer_class": "PanguTokenizer",
+        "chat_template": "{% for message in messages %}{{ '[unused9]' + message['role'] + '：' + message['content'] "
+                         "+ '[unused10]' }}{% endfor %}{% if add_generation_prompt %}{{ '[unused9]assistant：' }}"
+                         "{% endif %}"})
+    write_json(folder / "config.json", {"architectures": ["PanguEmbeddedForCausalLM"], "bos_token_id": 1,
+                                        "eos_token_id": config_eos, "pad_token_id": 0, "vocab_size": 153376})
+    return folder
+
+
+def test_without_tokenizer_json_the_converter_fix_is_config_json_eos_token_id(tmp_path):
+    """gguf-py's SpecialVocab maps eos_token through tokenizer.json's added_tokens, so without tokenizer.json it takes
+    config.json's eos_token_id, and only an int (``_set_special_token`` skips a list). eos-guard told such a folder,
+    whose eos_token already is the terminator, to "set tokenizer_config.json eos_token to the terminator", at
+    tokenizer_config.json: a change that is no change. The fix is config.json's eos_token_id (gguf 0.19.0 is the
+    oracle for each step)."""
+    from eos_guard.runtimes import llama_cpp, ollama
+
+    folder = _pangu_without_tokenizer_json(tmp_path, 2)
+    assert gguf.SpecialVocab(folder, load_merges=False).special_token_ids["eos"] == 2
+    stops = model_of(folder).runtime_stops
+    for runtime, fix in (("llama.cpp", llama_cpp.FIX_WITHOUT_TOKENIZER_JSON),
+                         ("ollama", ollama.SPECIAL_FIX_GGUF_WITHOUT_TOKENIZER_JSON)):
+        stop = stops[runtime]
+        assert 45892 not in stop.ids and stop.fix == fix
+        assert "config.json eos_token_id" in stop.fix and "set tokenizer_config.json eos_token" not in stop.fix
+        assert (stop.where.path.name, stop.where.keys) == ("config.json", ("eos_token_id",))
+
+    write_json(folder / "config.json", {"architectures": ["PanguEmbeddedForCausalLM"], "eos_token_id": [2, 45892]})
+    assert "eos" not in gguf.SpecialVocab(folder, load_merges=False).special_token_ids  # a list is skipped
+    assert 45892 not in model_of(folder).runtime_stops["llama.cpp"].ids
+
+    write_json(folder / "config.json", {"architectures": ["PanguEmbeddedForCausalLM"], "eos_token_id": 45892})
+    assert gguf.SpecialVocab(folder, load_merges=False).special_token_ids["eos"] == 45892  # the fix, followed
+    assert 45892 in model_of(folder).runtime_stops["llama.cpp"].ids
+
+
 def test_ollama_converts_the_classes_it_lists_with_its_own_converter(tmp_path):
     """A class convert.go lists keeps Ollama's own converter: the eos_token matched to the last added_tokens entry,
     config.json never read (llama.cpp's converter falls back to config.json's eos_token_id)."""

@@ -111,6 +111,16 @@ def tokenizer_eos_place(model: ResolvedModel) -> Where | None:
     return model.special_where.get("eos_token") or place(model.files.tokenizer_config, ("eos_token",))
 
 
+def config_eos_place(model: ResolvedModel) -> Where | None:
+    """config.json's eos_token_id as gguf-py's SpecialVocab looks it up: the top level, else ``text_config``'s."""
+    config = model.files.config
+    if config is None:
+        return None
+    if config.get(("eos_token_id",)) is None and isinstance(config.get(("text_config",)), dict):
+        return place(config, ("text_config", "eos_token_id"))
+    return place(config, ("eos_token_id",))
+
+
 def as_ids(value: Any) -> list[int]:
     """An eos value as a list of valid ids (int -> [int], list -> its ints, anything else -> [])."""
     items = value if isinstance(value, list) else [value]

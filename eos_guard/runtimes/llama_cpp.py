@@ -23,7 +23,7 @@ from __future__ import annotations
 from ..known_tokens import LLAMA_CPP_EOG_TEXTS, LLAMA_CPP_EOG_TEXTS_B11067, PLAMO_EOS
 from ..records import record
 from ..resolve import ResolvedModel
-from .base import Release, StopSet, show, tokenizer_eos_place, unique
+from .base import Release, StopSet, config_eos_place, show, tokenizer_eos_place, unique
 from .llama_cpp_converter import converted, describe_special
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from typing import Callable
 
     from ..gguf_check import GgufModel
+    from ..resolve import Where
 
 
 @record(frozen=True)
@@ -91,6 +92,22 @@ def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
     ids = end_of_generation(model, special, RULES[release])
     why = (f"{describe_special(special, source)} ∪ known end-of-generation texts → "
            f"{show(ids)}")
-    return StopSet("llama.cpp", ids, why,
-                   "set tokenizer_config.json eos_token to the terminator before converting; for a converted GGUF "
-                   "pass --override-kv tokenizer.ggml.eos_token_id=int:ID", tokenizer_eos_place(model))
+    return StopSet("llama.cpp", ids, why, *converter_fix(model))
+
+
+FIX = ("set tokenizer_config.json eos_token to the terminator before converting; for a converted GGUF pass "
+       "--override-kv tokenizer.ggml.eos_token_id=int:ID")
+# Without tokenizer.json gguf-py's SpecialVocab never reads eos_token (it looks it up in tokenizer.json's added_tokens):
+# the eos is config.json's eos_token_id, and only an int (_set_special_token skips a list).
+FIX_WITHOUT_TOKENIZER_JSON = (
+    "set config.json eos_token_id to the terminator's id, a single int, before converting (without tokenizer.json "
+    "the converter reads the eos there, not tokenizer_config.json's eos_token, and skips a list); for a converted "
+    "GGUF pass --override-kv tokenizer.ggml.eos_token_id=int:ID")
+
+
+def converter_fix(model: ResolvedModel) -> tuple[str, Where | None]:
+    """What to change so the converter writes the terminator as the eos, and where: tokenizer_config.json's
+    eos_token, or config.json's eos_token_id in a folder without tokenizer.json."""
+    if model.files.tokenizer is not None:
+        return FIX, tokenizer_eos_place(model)
+    return FIX_WITHOUT_TOKENIZER_JSON, config_eos_place(model) or tokenizer_eos_place(model)

@@ -42,8 +42,8 @@ vocabulary size, which llama.cpp replaces by its default.
 from __future__ import annotations
 
 from ..resolve import ResolvedModel
-from .base import (Release, StopSet, added_token_declared_id, config_architecture, generation_eos, show,
-                   tokenizer_config_eos, tokenizer_eos_place)
+from .base import (Release, StopSet, added_token_declared_id, config_architecture, config_eos_place,
+                   generation_eos, show, tokenizer_config_eos, tokenizer_eos_place)
 from .llama_cpp import EOG_B11067, end_of_generation
 from .llama_cpp_converter import converted, describe_special
 
@@ -75,6 +75,11 @@ SPECIAL_FIX_GGUF = ("set tokenizer_config.json eos_token to the terminator befor
                     "convert_hf_to_gguf.py (`ollama create` cannot convert this architecture); for a GGUF already "
                     "made, rewrite its metadata (gguf-py gguf_new_metadata.py --special-token eos TEXT) and create "
                     "the model again")
+SPECIAL_FIX_GGUF_WITHOUT_TOKENIZER_JSON = (
+    "set config.json eos_token_id to the terminator's id, a single int, before converting with llama.cpp's "
+    "convert_hf_to_gguf.py (`ollama create` cannot convert this architecture; without tokenizer.json that converter "
+    "reads the eos there, not tokenizer_config.json's eos_token, and skips a list); for a GGUF already made, rewrite "
+    "its metadata (gguf-py gguf_new_metadata.py --special-token eos TEXT) and create the model again")
 TEXT_FIX = ('add PARAMETER stop "{text}" to the Modelfile (the terminator is not a special token, so the stop '
             "string matches), or set tokenizer_config.json eos_token to it before {step}")
 
@@ -173,7 +178,11 @@ def _through_llama_cpp(model: ResolvedModel, architecture: str | None) -> StopSe
     ids = end_of_generation(model, special, EOG_B11067)
     why = (f"{refused}; from the GGUF llama.cpp's convert_hf_to_gguf.py writes: {describe_special(special, source)} "
            f"∪ llama.cpp b10488 end-of-generation texts → {show(ids)}")
-    return StopSet("ollama", ids, why, _fix(model, converted=False), tokenizer_eos_place(model))
+    fix = _fix(model, converted=False)
+    where = tokenizer_eos_place(model)
+    if fix == SPECIAL_FIX_GGUF and model.files.tokenizer is None:  # the converter reads config.json's eos_token_id
+        fix, where = SPECIAL_FIX_GGUF_WITHOUT_TOKENIZER_JSON, config_eos_place(model) or where
+    return StopSet("ollama", ids, why, fix, where)
 
 
 def _fix(model: ResolvedModel, converted: bool = True) -> str:
