@@ -811,7 +811,9 @@ def test_without_tokenizer_json_the_converter_fix_is_config_json_eos_token_id(tm
 
     write_json(folder / "config.json", {"architectures": ["PanguEmbeddedForCausalLM"], "eos_token_id": [2, 45892]})
     assert "eos" not in gguf.SpecialVocab(folder, load_merges=False).special_token_ids  # a list is skipped
-    assert 45892 not in model_of(folder).runtime_stops["llama.cpp"].ids
+    stop = model_of(folder).runtime_stops["llama.cpp"]
+    assert 45892 not in stop.ids
+    assert "config.json eos_token_id is a list, which it skips" in stop.why, stop.why  # explain says why
 
     write_json(folder / "config.json", {"architectures": ["PanguEmbeddedForCausalLM"], "eos_token_id": 45892})
     assert gguf.SpecialVocab(folder, load_merges=False).special_token_ids["eos"] == 45892  # the fix, followed

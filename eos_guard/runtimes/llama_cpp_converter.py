@@ -210,6 +210,8 @@ def special_vocab(model: ResolvedModel) -> tuple[dict[str, int], str]:
         if is_listed_id(value):
             ids["eos"] = value
             source = "config.json eos_token_id"
+        elif isinstance(value, list) and missing:  # what explain says is why the GGUF has no eos
+            source += "; config.json eos_token_id is a list, which it skips (_set_special_token)"
     return ids, source
 
 
