@@ -820,6 +820,23 @@ def test_without_tokenizer_json_the_converter_fix_is_config_json_eos_token_id(tm
     assert 45892 in model_of(folder).runtime_stops["llama.cpp"].ids
 
 
+def test_ollama_s_own_converter_without_tokenizer_json_is_told_to_save_one(tmp_path):
+    """``ollama create`` looks eos_token up in tokenizer.json's added_tokens only (convert/tokenizer.go
+    parseTokenizer, fb30760996): a folder it converts itself that has no tokenizer.json gets no eos in its GGUF,
+    whatever tokenizer_config.json says, so "set eos_token" changes nothing there. The fix says to save the
+    tokenizer (which writes tokenizer.json) with eos_token set."""
+    from eos_guard.runtimes import ollama
+
+    folder = _pangu_without_tokenizer_json(tmp_path, 2)  # its files, under a class `ollama create` converts
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    write_json(folder / "config.json", {**config, "architectures": ["LlamaForCausalLM"]})
+    stop = model_of(folder).runtime_stops["ollama"]
+    assert 45892 not in stop.ids
+    assert stop.why.startswith("GGUF eos unknown (no tokenizer.json, whose added_tokens give the converter"), stop.why
+    assert stop.fix == ollama.SPECIAL_FIX_WITHOUT_TOKENIZER_JSON
+    assert (stop.where.path.name, stop.where.keys) == ("tokenizer_config.json", ("eos_token",))
+
+
 def test_ollama_converts_the_classes_it_lists_with_its_own_converter(tmp_path):
     """A class convert.go lists keeps Ollama's own converter: the eos_token matched to the last added_tokens entry,
     config.json never read (llama.cpp's converter falls back to config.json's eos_token_id)."""

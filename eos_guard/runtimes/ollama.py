@@ -57,6 +57,12 @@ RELEASES = (Release("Ollama 0.30 – 0.33 (llama.cpp b10488)", None,
 SPECIAL_FIX = ("set tokenizer_config.json eos_token to the terminator before `ollama create`; for a GGUF already made, "
                "rewrite its metadata (gguf-py gguf_new_metadata.py --special-token eos TEXT) and create the model "
                "again (a Modelfile PARAMETER stop never matches a special token: it is rendered as empty text)")
+# parseTokenizer looks eos_token up in tokenizer.json's added_tokens only: without that file it writes no eos
+SPECIAL_FIX_WITHOUT_TOKENIZER_JSON = (
+    "save the tokenizer with tokenizer_config.json eos_token set to the terminator so that the folder has a "
+    "tokenizer.json (AutoTokenizer.from_pretrained(folder).save_pretrained(folder)) before `ollama create`, which "
+    "looks eos_token up in tokenizer.json's added_tokens and without that file writes no eos; for a GGUF already "
+    "made, rewrite its metadata (gguf-py gguf_new_metadata.py --special-token eos TEXT) and create the model again")
 CONVERTED_ARCHITECTURES = frozenset({  # convert/convert.go LoadModelMetadata at fb30760996, in its order
     "LlamaForCausalLM", "MllamaForConditionalGeneration", "Llama4ForConditionalGeneration",
     "Mistral3ForConditionalGeneration", "Ministral3ForCausalLM", "MixtralForCausalLM", "GemmaForCausalLM",
@@ -193,4 +199,6 @@ def _fix(model: ResolvedModel, converted: bool = True) -> str:
     if text and (added is None or not added.special):
         step = "`ollama create`" if converted else "converting with convert_hf_to_gguf.py"
         return TEXT_FIX.format(text=text, step=step)
-    return SPECIAL_FIX if converted else SPECIAL_FIX_GGUF
+    if not converted:
+        return SPECIAL_FIX_GGUF
+    return SPECIAL_FIX if model.files.tokenizer is not None else SPECIAL_FIX_WITHOUT_TOKENIZER_JSON
