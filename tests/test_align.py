@@ -318,6 +318,30 @@ def test_callback_logs_findings_and_strict_raises(tmp_path, caplog):
     assert raised.value.folder == tmp_path / "checkpoint-3"
 
 
+@pytest.mark.parametrize("where", ["run-0", "another-rank"])
+def test_callback_checks_only_the_checkpoint_this_process_saved_where_trainer_writes_it(tmp_path, caplog, where):
+    """training.md, Not covered: a hyperparameter search saves under output_dir/run-*/checkpoint-N, which is not
+    found (a warning says so); in a distributed run only the rank that saves (args.should_save) checks, so strict
+    raises only there."""
+    from eos_guard.integrations.transformers import EosGuardCallback
+
+    tokenizer = qwen_tokenizer()
+    model = stand_in(llama_config(eos=5), 5)
+    save_folder(tmp_path / "run-0" / "checkpoint-3", model, tokenizer)  # saved without aligning: EOS001
+    save_folder(tmp_path / "checkpoint-3", model, tokenizer)
+    args = SimpleNamespace(output_dir=str(tmp_path), should_save=where == "run-0")
+    if where == "run-0":
+        (tmp_path / "checkpoint-3").rename(tmp_path / "elsewhere")
+    state, control = _hooks()
+    callback = EosGuardCallback(strict=True)
+    with caplog.at_level("WARNING", logger="eos_guard"):
+        callback.on_save(args, state, control, model=model, processing_class=tokenizer)
+    assert callback.reports == {}
+    warned = [r.getMessage() for r in caplog.records if "no checkpoint folder" in r.getMessage()]
+    assert warned == ([f"eos-guard: no checkpoint folder at {tmp_path / 'checkpoint-3'}; nothing checked"]
+                      if where == "run-0" else [])
+
+
 def test_callback_strict_raises_from_fail_on(tmp_path):
     from eos_guard.integrations.transformers import EosGuardCallback, EosGuardCheckError
 
