@@ -195,6 +195,22 @@ def test_named_templates_default_first():
     assert align(model, tokenizer)["generation_config.eos_token_id"] == (5, [5, 7, eot])
 
 
+def test_a_multimodal_config_s_change_is_named_by_its_text_config_key():
+    """training.md: for a multimodal model the config key names the text config."""
+    from transformers import Gemma3Config
+
+    config = Gemma3Config(text_config={"vocab_size": 109, "hidden_size": 8, "num_hidden_layers": 1,
+                                       "num_attention_heads": 1, "num_key_value_heads": 1, "head_dim": 8,
+                                       "intermediate_size": 8, "eos_token_id": 106},
+                          vision_config={"hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 1,
+                                         "intermediate_size": 8})
+    changes = align(stand_in(config, 106), gemma_tokenizer())  # 106 is not the tokenizer's eos, <eos> 1
+
+    assert changes == {"generation_config.eos_token_id": (106, [106, 1]),
+                       "config.text_config.eos_token_id": (106, [106, 1])}
+    assert config.get_text_config().eos_token_id == [106, 1]
+
+
 def test_a_processor_and_a_wrapped_model_are_unwrapped():
     processor = SimpleNamespace(tokenizer=qwen_tokenizer(), chat_template=CHATML)
     model = stand_in(llama_config(eos=5), 5)
