@@ -245,3 +245,25 @@ def test_the_usage_page_s_toml_example_is_read_as_it_says(run, tmp_path):
     assert {m["path"]: m["stops"]["mlx-lm"] for m in report["models"]} == {"pad": True, "chatml": False}
     (tmp_path / "pyproject.toml").unlink()  # the newest mlx-lm stops there
     assert json.loads(run("--format", "json", "chatml")[1])["models"][0]["stops"]["mlx-lm"] is True
+
+
+def test_the_usage_page_s_key_table_names_every_key_with_its_default_and_maximum():
+    """docs/usage.md's settings table: the keys eos-guard reads, no more and no fewer, with the defaults and the
+    maxima the code applies."""
+    from eos_guard.config import KEYS, MAXIMUM
+    from eos_guard.config_types import Config
+
+    usage = (ROOT / "docs" / "usage.md").read_text(encoding="utf-8")
+    table = usage.split("| key | type | meaning | default |", 1)[1].split("\n\n", 1)[0]
+    rows = {row.split("`")[1]: row.rsplit("|", 2)[1].strip() for row in table.splitlines()[2:]}
+    assert sorted(rows) == sorted(KEYS)
+    config = Config()
+    assert rows["max-file-size"] == f"`{config.max_file_bytes // 2**20}`"
+    assert rows["max-config-size"] == f"`{config.max_config_bytes // 2**20}`"
+    assert rows["template-timeout"] == f"`{config.limits.seconds:g}`"
+    assert rows["template-max-output"] == f"`{config.limits.max_output}`"
+    assert rows["fail-on"] == f"`{config.fail_on}`" and rows["runtimes"] == f"`[{', '.join(config.runtimes)}]`"
+    assert rows["cache"] == f"`{str(config.limits.cache).lower()}`"
+    for key, maximum in MAXIMUM.items():
+        row = table.split(f"| `{key}` |", 1)[1].split("\n", 1)[0]
+        assert f"at most {maximum:,}" in row or f"at most {maximum} " in row, key
