@@ -388,6 +388,17 @@ def test_documented_workflow_uses_the_action_with_its_own_inputs() -> None:
             assert set(step.get("with", {})) <= set(action["inputs"]), step
 
 
+def test_the_exit_code_output_means_the_same_in_action_yml_and_the_docs() -> None:
+    """action.yml's description (what the Marketplace and editors show) gives each code the meaning docs/action.md
+    gives it; it said an invalid input was 1, which the action sets to 2 (tests/test_github_action.py)."""
+    action = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
+    declared = action["outputs"]["exit-code"]["description"].split(" - ")[1]
+    row = next(line for line in (ROOT / "docs" / "action.md").read_text(encoding="utf-8").splitlines()
+               if line.startswith("| `exit-code` |"))
+    documented = row.split("exit code: ", 1)[1].rstrip(" |.").replace("`", "")
+    assert declared == documented
+
+
 def test_the_action_inputs_name_exactly_the_registry_values() -> None:
     """The runtimes and severities the inputs' descriptions list are eos-guard's own, in its order."""
     from eos_guard.github_action import FAIL_ON_VALUES, RUNTIME_VALUES

@@ -195,6 +195,22 @@ def test_named_templates_default_first():
     assert align(model, tokenizer)["generation_config.eos_token_id"] == (5, [5, 7, eot])
 
 
+def test_a_multimodal_config_s_change_is_named_by_its_text_config_key():
+    """training.md: for a multimodal model the config key names the text config."""
+    from transformers import Gemma3Config
+
+    config = Gemma3Config(text_config={"vocab_size": 109, "hidden_size": 8, "num_hidden_layers": 1,
+                                       "num_attention_heads": 1, "num_key_value_heads": 1, "head_dim": 8,
+                                       "intermediate_size": 8, "eos_token_id": 106},
+                          vision_config={"hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 1,
+                                         "intermediate_size": 8})
+    changes = align(stand_in(config, 106), gemma_tokenizer())  # 106 is not the tokenizer's eos, <eos> 1
+
+    assert changes == {"generation_config.eos_token_id": (106, [106, 1]),
+                       "config.text_config.eos_token_id": (106, [106, 1])}
+    assert config.get_text_config().eos_token_id == [106, 1]
+
+
 def test_a_processor_and_a_wrapped_model_are_unwrapped():
     processor = SimpleNamespace(tokenizer=qwen_tokenizer(), chat_template=CHATML)
     model = stand_in(llama_config(eos=5), 5)
@@ -316,6 +332,30 @@ def test_callback_logs_findings_and_strict_raises(tmp_path, caplog):
     with pytest.raises(EosGuardCheckError, match="EOS001") as raised:
         EosGuardCallback(strict=True).on_save(args, state, control, model=model, processing_class=tokenizer)
     assert raised.value.folder == tmp_path / "checkpoint-3"
+
+
+@pytest.mark.parametrize("where", ["run-0", "another-rank"])
+def test_callback_checks_only_the_checkpoint_this_process_saved_where_trainer_writes_it(tmp_path, caplog, where):
+    """training.md, Not covered: a hyperparameter search saves under output_dir/run-*/checkpoint-N, which is not
+    found (a warning says so); in a distributed run only the rank that saves (args.should_save) checks, so strict
+    raises only there."""
+    from eos_guard.integrations.transformers import EosGuardCallback
+
+    tokenizer = qwen_tokenizer()
+    model = stand_in(llama_config(eos=5), 5)
+    save_folder(tmp_path / "run-0" / "checkpoint-3", model, tokenizer)  # saved without aligning: EOS001
+    save_folder(tmp_path / "checkpoint-3", model, tokenizer)
+    args = SimpleNamespace(output_dir=str(tmp_path), should_save=where == "run-0")
+    if where == "run-0":
+        (tmp_path / "checkpoint-3").rename(tmp_path / "elsewhere")
+    state, control = _hooks()
+    callback = EosGuardCallback(strict=True)
+    with caplog.at_level("WARNING", logger="eos_guard"):
+        callback.on_save(args, state, control, model=model, processing_class=tokenizer)
+    assert callback.reports == {}
+    warned = [r.getMessage() for r in caplog.records if "no checkpoint folder" in r.getMessage()]
+    assert warned == ([f"eos-guard: no checkpoint folder at {tmp_path / 'checkpoint-3'}; nothing checked"]
+                      if where == "run-0" else [])
 
 
 def test_callback_strict_raises_from_fail_on(tmp_path):

@@ -319,7 +319,7 @@ def test_a_failed_cache_write_leaves_no_temporary_file(tmp_path, monkeypatch):
 
 
 def test_the_cache_folder_is_eos_guard_cache_dir_else_xdg_cache_home_else_home(tmp_path, monkeypatch):
-    """docs/performance.md and docs/security.md: $EOS_GUARD_CACHE_DIR, else $XDG_CACHE_HOME/eos-guard, else
+    """docs/usage.md, performance.md and security.md: $EOS_GUARD_CACHE_DIR, else $XDG_CACHE_HOME/eos-guard, else
     ~/.cache/eos-guard."""
     monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(tmp_path / "explicit"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))

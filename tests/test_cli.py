@@ -531,3 +531,24 @@ def test_threads_a_library_starts_outside_python_count_too():
     if check._threads() == threading.active_count():
         pytest.skip("the tokenizers library started no thread here (one core, or TOKENIZERS_PARALLELISM=false)")
     assert check._start_method() is None
+
+
+def test_every_option_is_documented_and_every_documented_option_exists():
+    """The README's synopsis and docs/usage.md's option table name the parser's options, no more and no fewer, with
+    the parser's choices (a renamed or removed option would leave a sentence that no run can follow)."""
+    import re
+
+    from eos_guard.cli import build_parser
+
+    parser = build_parser()
+    options = {a.option_strings[-1]: a for a in parser._actions if a.option_strings and a.dest != "help"}
+    readme = (ROOT / "README.md").read_text(encoding="utf-8").split("## Usage", 1)[1].split("```")[1]
+    usage = (ROOT / "docs" / "usage.md").read_text(encoding="utf-8")
+    table = usage.split("| option | meaning | default |", 1)[1].split("\n\n", 1)[0]
+    rows = {row.split("`")[1].split()[0]: row for row in table.splitlines()[2:]}
+    assert set(rows) - {"PATH"} == {action.option_strings[0] for action in options.values()}
+    for name, action in options.items():
+        assert re.search(rf"(?<![\w-]){re.escape(action.option_strings[0])}(?![\w-])", readme), name
+        if action.choices:
+            assert "|".join(action.choices) in readme and "\\|".join(action.choices) in rows[
+                action.option_strings[0]], name

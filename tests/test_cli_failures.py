@@ -191,12 +191,22 @@ def test_a_work_tree_of_another_user_is_said_not_silently_skipped(run, tmp_path)
       for option, shown in [(["--sarif", "x.sarif"], "--sarif"), (["--summary", "s.md"], "--summary"),
                             (["-q"], "--quiet"), (["--statistics"], "--statistics"), (["--exit-zero"], "--exit-zero"),
                             (["--fail-on", "info"], "--fail-on"), (["--format", "json"], "--format json"),
-                            (["--format", "sarif"], "--format sarif"), (["--format", "github"], "--format github")]),
+                            (["--format", "sarif"], "--format sarif"), (["--format", "github"], "--format github"),
+                            (["--format", "concise"], "--format concise")]),
 ])
 def test_refused_options(run, broken, args, message):
     code, out, err = run(*args, "broken")
     assert code == 2 and out == "" and message in err and err.splitlines()[-1].startswith("eos-guard: error: ")
     assert not (broken.parent / "x.sarif").exists() and not (broken.parent / "s.md").exists()
+
+
+@pytest.mark.parametrize("args", [["--diff", "--format", "text"], ["--diff", "--format", "auto"],
+                                  ["explain", "--format", "text"], ["explain", "--format", "auto"],
+                                  ["explain", "--format", "json"]])
+def test_the_formats_diff_and_explain_accept(run, broken, args):
+    """usage.md's exit codes: a --format other than text or auto (or json for explain) is refused with them."""
+    code, out, err = run(*args, "broken")
+    assert code in (0, 1) and out and err == ""
 
 
 def test_a_closed_stdout_ends_the_run_quietly():

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import pytest
 
-from support import RULE_CASES
+from support import ROOT, RULE_CASES
 
 BROKEN = RULE_CASES / "EOS001-terminator-not-stop-id"
 
@@ -213,3 +214,56 @@ def test_a_quoted_number_is_said_to_be_quoted_not_a_yaml_exponent(run, repo, nam
     (repo / name).write_text(text, encoding="utf-8")
     code, _, err = run("models/chat", cwd=repo)
     assert code == 2 and err == f"eos-guard: {name}: {message}\n"
+
+
+def _usage_example(kind: str) -> str:
+    """The ```yaml or ```toml settings example of docs/usage.md's Configuration section, as a reader copies it."""
+    usage = (ROOT / "docs" / "usage.md").read_text(encoding="utf-8")
+    [example] = re.findall(rf"```{kind}\n(.*?)```", usage.split("## Configuration", 1)[1], flags=re.S)
+    return example
+
+
+def test_the_usage_page_s_yaml_example_is_read_as_it_says(run, tmp_path):
+    """Its comment: pad-is-terminator (info by default) raised to a warning, which fails with fail-on: warning."""
+    (tmp_path / ".eos-guard.yaml").write_text(_usage_example("yaml"), encoding="utf-8")
+    shutil.copytree(RULE_CASES / "EOS013-pad-is-terminator", tmp_path / "pad")
+    code, out, err = run("--format", "json", "pad")
+    assert (code, err) == (1, "")
+    assert [(f["code"], f["severity"]) for f in json.loads(out)["findings"]] == [("EOS013", "warning")]
+
+
+def test_the_usage_page_s_toml_example_is_read_as_it_says(run, tmp_path):
+    """EOS013 ignored, and mlx-lm modelled as its 0.31 release, which does not stop on the tokenizer's eos when
+    generation_config.json lists another id (docs/runtimes.md)."""
+    (tmp_path / "pyproject.toml").write_text(_usage_example("toml"), encoding="utf-8")
+    shutil.copytree(RULE_CASES / "EOS013-pad-is-terminator", tmp_path / "pad")
+    shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", tmp_path / "chatml")
+    code, out, err = run("--format", "json", "pad", "chatml")
+    report = json.loads(out)
+    assert (code, err, report["errors"]) == (1, "", [])
+    assert "EOS013" not in {f["code"] for f in report["findings"]}
+    assert {m["path"]: m["stops"]["mlx-lm"] for m in report["models"]} == {"pad": True, "chatml": False}
+    (tmp_path / "pyproject.toml").unlink()  # the newest mlx-lm stops there
+    assert json.loads(run("--format", "json", "chatml")[1])["models"][0]["stops"]["mlx-lm"] is True
+
+
+def test_the_usage_page_s_key_table_names_every_key_with_its_default_and_maximum():
+    """docs/usage.md's settings table: the keys eos-guard reads, no more and no fewer, with the defaults and the
+    maxima the code applies."""
+    from eos_guard.config import KEYS, MAXIMUM
+    from eos_guard.config_types import Config
+
+    usage = (ROOT / "docs" / "usage.md").read_text(encoding="utf-8")
+    table = usage.split("| key | type | meaning | default |", 1)[1].split("\n\n", 1)[0]
+    rows = {row.split("`")[1]: row.rsplit("|", 2)[1].strip() for row in table.splitlines()[2:]}
+    assert sorted(rows) == sorted(KEYS)
+    config = Config()
+    assert rows["max-file-size"] == f"`{config.max_file_bytes // 2**20}`"
+    assert rows["max-config-size"] == f"`{config.max_config_bytes // 2**20}`"
+    assert rows["template-timeout"] == f"`{config.limits.seconds:g}`"
+    assert rows["template-max-output"] == f"`{config.limits.max_output}`"
+    assert rows["fail-on"] == f"`{config.fail_on}`" and rows["runtimes"] == f"`[{', '.join(config.runtimes)}]`"
+    assert rows["cache"] == f"`{str(config.limits.cache).lower()}`"
+    for key, maximum in MAXIMUM.items():
+        row = table.split(f"| `{key}` |", 1)[1].split("\n", 1)[0]
+        assert f"at most {maximum:,}" in row or f"at most {maximum} " in row, key

@@ -508,3 +508,13 @@ def test_the_steps_run_python_in_utf8_mode_and_annotate_a_non_ascii_path_in_utf8
                           capture_output=True, timeout=120)
     assert proc.returncode == 0 and b"::error file=mod\xc3\xa8le-\xe6\x97\xa5\xe6\x9c\xac/generation_config.json" \
         in proc.stdout, proc.stdout[-2000:] + proc.stderr[-2000:]
+
+
+def test_the_documented_cache_key_is_one_this_action_makes() -> None:
+    """docs/action.md's example key ends with the hash of today's action/requirements.txt (it kept the hash of an
+    older one), and has the form cache_key() gives."""
+    example = re.search(r"for\s+example `(eos-guard-deps-[^`]+)`", (ROOT / "docs" / "action.md").read_text(
+        encoding="utf-8")).group(1)
+    here = github_action.cache_key()
+    assert example.rsplit("-", 1)[1] == here.rsplit("-", 1)[1]
+    assert example.count("-") == here.count("-") and example.startswith("eos-guard-deps-linux-x86_64-cpython3.")

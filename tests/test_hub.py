@@ -626,3 +626,16 @@ def test_an_embedding_model_on_the_hub_is_checked_as_one(eos_guard, hub):
     assert proc.returncode == 0 and "EOS001" not in proc.stdout, proc.stdout + proc.stderr
     assert hub.requests_for(f"GET /org/embedder/resolve/{sha('org/embedder')}/modules.json")
     assert eos_guard("--format", "concise", "hf://org/chatml").returncode == 1  # the same files without it
+
+
+def test_the_hub_page_s_table_is_what_an_audit_prints(eos_guard, hub, tmp_path):
+    """docs/hub.md's --hub-list table, row for row and column for column, for the same four repositories served by
+    the stand-in (its address in place of https://huggingface.co)."""
+    page = (ROOT / "docs" / "hub.md").read_text(encoding="utf-8")
+    sample = page.split("reason, in the table and on stderr, and the others are still checked:\n\n```\n", 1)[1]
+    sample = sample.split("```", 1)[0]
+    (tmp_path / "list.txt").write_text("".join(line.split()[0] + "\n" for line in sample.splitlines()[1:-1]))
+    proc = eos_guard("--hub-list", "list.txt", "--format", "text")
+    assert proc.returncode == 2
+    printed = proc.stdout[proc.stdout.index("repository "):].replace(hub.url, "https://huggingface.co")
+    assert printed == sample

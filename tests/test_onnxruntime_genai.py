@@ -111,12 +111,13 @@ def test_fix_adds_eos_token_id_after_the_pad_id_it_stopped_on(tmp_path, run):
 
 def test_onnxruntime_genai_alone_checks_no_folder_but_an_export(run):
     """usage.md: onnxruntime-genai runs only what its model builder writes, so a folder without genai_config.json
-    has no onnxruntime-genai row, and `--runtime onnxruntime-genai` alone finds nothing there (the example runs past
-    its turns in transformers: EOS001 with the default)."""
+    has no onnxruntime-genai row, and `--runtime onnxruntime-genai` alone finds no failure to stop there (the example
+    runs past its turns in transformers: EOS001 with the default); its warnings are not about a runtime."""
     example = str(FIXTURES.parent.parent / "examples" / "chatml-finetune-broken")
     assert "EOS001" in run("--format", "concise", example)[1]
     code, out, _ = run("--format", "json", "--runtime", "onnxruntime-genai", example)
     document = json.loads(out)
     assert code == 0 and [f for f in document["findings"] if f["severity"] == "error"] == []
+    assert {f["code"] for f in document["findings"]} == {"EOS002", "EOS003"}  # not about a runtime: still run
     assert "onnxruntime-genai" not in document["models"][0]["stop_ids"]
     assert "onnxruntime-genai" not in run("explain", example)[1]
