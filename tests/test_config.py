@@ -57,8 +57,10 @@ def test_settings_in_one_model_folder_never_govern_the_others(run, repo):
     assert run("models/00-pr", cwd=repo) == (0, "All checks passed (1 model folder).\n", "")
 
 
-def test_per_file_ignores_match_paths_below_the_config(run, repo):
-    (repo / ".eos-guard.yaml").write_text("per-file-ignores:\n  models/chat/*: [EOS001, EOS002]\n")
+@pytest.mark.parametrize("codes", ["[EOS001, EOS002]", "EOS001, EOS002", "[terminator-not-stop-id, EOS002]"])
+def test_per_file_ignores_match_paths_below_the_config(run, repo, codes):
+    """The codes are written as select's: a list, or a single string of codes (usage.md's settings table)."""
+    (repo / ".eos-guard.yaml").write_text(f"per-file-ignores:\n  models/chat/*: {codes}\n")
     code, out, _ = run("models", cwd=repo)
     assert code == 0 and out == "All checks passed (1 model folder).\n"
 
