@@ -75,6 +75,10 @@ class Finding:
         loc = self.location
         return (str(self.model), str(loc.path), loc.line, loc.column, self.code)
 
+    def severity_first_key(self) -> tuple:
+        """Most severe first, then by place: the order a person reads one folder's findings in (text, summary)."""
+        return (-self.severity, self.sort_key())
+
     def __str__(self) -> str:
         """``path:line:col: EOS001 error: message [rule-name]``: the line ``eos-guard --format concise`` prints (which
         also escapes what a terminal would act on), for ``print(finding)`` and logs."""

@@ -92,6 +92,17 @@ def test_summary_is_appended_to_the_file_and_changes_nothing_else(run, tmp_path)
     assert summary.startswith("an earlier step's summary\n## eos-guard\n") and summary.count("## eos-guard\n") == 2
 
 
+def test_the_summary_lists_a_folder_s_findings_most_severe_first_as_the_text_report_does(run, tmp_path):
+    """They came in file order: config.json's EOS003 warning before generation_config.json's EOS001 error."""
+    shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", tmp_path / "m")
+    code, text, _ = run("--format", "text", "--summary", "summary.md", "m")
+    rows = [line.split(" | ")[0].lstrip("| ") for line in (tmp_path / "summary.md").read_text(encoding="utf-8")
+            .splitlines() if line.startswith("| EOS")]
+    assert code == 1
+    assert rows == [line.split()[2] for line in text.splitlines() if line.startswith("  ")] == \
+        ["EOS001", "EOS003", "EOS002"]
+
+
 def test_clean_folder_passes(run):
     code, out, err = run(cwd=RULE_CASES / "EOS013-pad-is-terminator")
     assert code == 0 and out.endswith("1 model folder passes (1 info).\n")

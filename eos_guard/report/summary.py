@@ -7,6 +7,7 @@ Every string that comes from a checked folder (paths, token strings, messages th
 from __future__ import annotations
 
 from ..errors import display_path
+from ..findings import Finding
 from ..results import Report
 from ..runtimes import stops
 from .escape import code
@@ -56,7 +57,7 @@ def render(report: Report) -> str:
         if item.findings:
             lines += [f"<details><summary>{len(item.findings)} finding(s)</summary>", "",
                       "| code | severity | where | message |", "|---|---|---|---|"]
-            for f in item.findings:
+            for f in sorted(item.findings, key=Finding.severity_first_key):  # most severe first, as text is
                 where = f"{display_path(f.location.path)}:{f.location.line}:{f.location.column}"
                 lines.append(f"| {f.code} | {f.severity} | {code(where)} | {code(f.message)} |")
             lines += ["", "</details>", ""]

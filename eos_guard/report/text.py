@@ -50,7 +50,7 @@ def render(report: Report, color: bool = False, closing: bool = True) -> str:
         if not item.findings:
             continue
         lines = [f"{paint(printable(display_path(item.folder)), BOLD, color)}: {verdict(report, item)}"]
-        findings = sorted(item.findings, key=lambda f: (-f.severity, f.sort_key()))
+        findings = sorted(item.findings, key=Finding.severity_first_key)
         places = [_place(f, item.folder) for f in findings]
         width = max(len(place) for place in places)
         for finding, place in zip(findings, places):
