@@ -37,15 +37,19 @@ RELEASES = (Release("transformers 5.25", None, "huggingface/transformers v5.25.0
 
 def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
     stop = model.stop
-    where = stop.where.describe() if stop.where is not None and stop.present else "nothing"
+    # "config.json eos_token_id [2]", or, where no file gives one, "no eos_token_id" (it read "nothing []")
+    if stop.where is not None and stop.present:
+        given = f"{stop.where.describe()} {show(stop.ids)}"
+    else:
+        given = show(stop.ids) if stop.ids else "no eos_token_id"
     if model.files.generation_config is not None:
-        why = f"{where} {show(stop.ids)} (generation_config.json only; config.json and the tokenizer are not read)"
+        why = f"{given} (generation_config.json only; config.json and the tokenizer are not read)"
         fix = "add the id to generation_config.json eos_token_id"
     elif model.files.generation_config_error is not None:
-        why = f"{where} {show(stop.ids)} (generation_config.json is not valid JSON, so config.json)"
+        why = f"{given} (generation_config.json is not valid JSON, so config.json)"
         fix = "repair generation_config.json and list the id in its eos_token_id"
     else:
-        why = f"{where} {show(stop.ids)} (no generation_config.json, so config.json)"
+        why = f"{given} (no generation_config.json, so config.json)"
         fix = "add the id to config.json eos_token_id, or create generation_config.json"
     never = tuple((token_id, f"{place.describe()} holds it", f"remove {token_id} from {place.describe()}")
                   for token_id, place in banned_ids(model))
