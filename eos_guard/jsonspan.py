@@ -250,6 +250,11 @@ class JsonDocument:
         self._spans[keys] = found
         return found
 
+    def written(self, keys: KeyPath) -> str | None:
+        """The text of the value at ``keys`` as the file writes it (``-0`` where json.loads gives 0), or None."""
+        found = self.span(keys)
+        return None if found is None else self._text_holding(keys)[found.start:found.end]
+
     def nearest_span(self, keys: KeyPath) -> tuple[Span, bool]:
         """The span of ``keys``, or of the deepest enclosing value that exists; the flag says which."""
         for depth in range(len(keys), -1, -1):

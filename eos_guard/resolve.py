@@ -417,7 +417,7 @@ def _added_token_problems(files: ModelFiles) -> Iterator[tuple[str, str, Where]]
         yield from _added_token_objects(stm, rest)
     doc = files.tokenizer
     entries = doc.get(("added_tokens",)) if doc is not None else None
-    wrong = _wrong_added_token(entries) if isinstance(entries, list) else None
+    wrong = _wrong_added_token(doc, entries) if isinstance(entries, list) else None
     if wrong is not None:
         message, keys = wrong
         yield "tokenizer.json added_tokens", (f"tokenizer.json {message}; the tokenizers library refuses the file "
@@ -439,12 +439,16 @@ def _plain_added_token(entry: Any) -> bool:
         and type(entry.get("single_word", False)) is bool
 
 
-def _wrong_added_token(entries: list) -> tuple[str, KeyPath] | None:
+def _wrong_added_token(doc: JsonDocument, entries: list) -> tuple[str, KeyPath] | None:
     """The first tokenizer.json added_tokens entry the tokenizers library refuses: (the problem, where), or None.
     (transformers loads the file with it, unless the tokenizer class rebuilds the tokenizer from the vocabulary,
-    as Qwen2Tokenizer does; TGI and the other Rust loaders always do.)"""
+    as Qwen2Tokenizer does; TGI and the other Rust loaders always do.) An id written ``-0``, which json.loads
+    reads as 0, is refused too: serde_json reads it as the float -0.0 ("invalid type: floating point `-0.0`,
+    expected u32", tokenizers 0.23.3 under transformers 5.24)."""
     for index, entry in enumerate(entries):
         if _plain_added_token(entry) and ADDED_TOKEN_FLAGS_SET <= entry.keys() and is_token_id(entry.get("id")):
+            if entry["id"] == 0 and doc.written(("added_tokens", index, "id")) == "-0":
+                return f"added_tokens[{index}].id is -0, not a token id", ("added_tokens", index, "id")
             continue
         if not isinstance(entry, dict):
             return f"added_tokens[{index}] is {_kind(entry)}, not an object", \

@@ -239,6 +239,17 @@ def _added_tokens(edit):
     return change
 
 
+def _first_added_token_id_written(text):
+    """tokenizer.json's first added token's id written as ``text``, which json.dumps would not write (``-0``)."""
+    def change(folder):
+        path = folder / "tokenizer.json"
+        data = json.loads(path.read_text(encoding="utf-8"))
+        data["added_tokens"][0]["id"] = "ID"
+        path.write_text(json.dumps(data, ensure_ascii=False).replace('"id": "ID"', f'"id": {text}', 1),
+                        encoding="utf-8")
+    return change
+
+
 # (change, whether AutoTokenizer raises: 1 for tokenizer_config.json and special_tokens_map.json, 2 for tokenizer.json,
 # which the tokenizers library refuses; eos-guard says so with an EOS007 finding either way)
 LOADING_CASES = [
@@ -283,6 +294,8 @@ LOADING_CASES = [
     pytest.param(_added_tokens(lambda tokens: tokens[2].__setitem__("id", "151645")), 2, id="tokenizer-json-id-string"),
     pytest.param(_added_tokens(lambda tokens: tokens[2].__setitem__("id", -1)), 2, id="tokenizer-json-id-negative"),
     pytest.param(_added_tokens(lambda tokens: tokens.append("<x>")), 2, id="tokenizer-json-entry-string"),
+    pytest.param(_first_added_token_id_written("-0"), 2, id="tokenizer-json-id-minus-zero"),  # json.loads: 0
+    pytest.param(_first_added_token_id_written("151643"), 0, id="tokenizer-json-id-as-written"),
     pytest.param(_added_tokens(lambda tokens: tokens[0].__setitem__("note", 1)), 0, id="tokenizer-json-other-key"),
 ]
 
