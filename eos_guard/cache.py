@@ -89,7 +89,8 @@ def file_key(path: Path) -> str | None:
     in steps of up to 2 s), and its digest is not remembered by its stat. The status-change time is there because
     the others can all be kept through a change: a file rewritten in place to the same size and its modification
     time set back (``touch -r``, ``os.utime``) kept the digest, and so the facts, of its old bytes; the kernel
-    alone sets the status-change time."""
+    alone sets the status-change time. (On Windows ``st_ctime`` is the creation time, which a rewrite in place
+    keeps: there such a rewrite is not seen.)"""
     try:
         st = path.stat()
     except OSError:
