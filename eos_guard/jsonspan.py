@@ -66,7 +66,9 @@ class JsonDocument:
     """
 
     def __init__(self, path: Path, text: str | None = None, lazy: bool = False, raw: bytes | None = None,
-                 rest: tuple[int | None, str] | None = None) -> None:
+                 rest: tuple[int | None, str] | None = None, data: Any = _UNPARSED) -> None:
+        """``data``: the value of ``text``, when the caller parsed it already (with hooks of its own): it is not
+        parsed again (a second parse of a hostile file held twice its memory at once)."""
         self.path = path
         self._raw = raw
         # when ``raw`` is only the file's start (:meth:`read` with ``layout``): the limit and its setting's name to
@@ -84,7 +86,7 @@ class JsonDocument:
         self._lines_of = 0  # the length of the text _line_starts were found in
         self._outline = _Outline.read(raw) if lazy and raw is not None and text is None else None
         if self._outline is None:
-            self._data = self._parse_whole()
+            self._data = data if data is not _UNPARSED else self._parse_whole()
 
     @property
     def text(self) -> str:
