@@ -252,6 +252,14 @@ class JsonDocument:
         self._spans[keys] = found
         return found
 
+    def head_contains(self, text: str) -> bool:
+        """Whether the part of the file that holds its top-level members other than ``model`` holds ``text``: a
+        lazy document's decoded head, else the whole file, looked for as :meth:`contains` does. Reads nothing
+        more (a warm run read tokenizer.json only up to its vocabulary)."""
+        if self._text is None and self._checked_outline() is not None:
+            return text in self._outline.text
+        return self.contains(text)
+
     def written(self, keys: KeyPath) -> str | None:
         """The text of the value at ``keys`` as the file writes it (``-0`` where json.loads gives 0), or None."""
         found = self.span(keys)
