@@ -11,8 +11,9 @@ writes there what the process remembered from an earlier run without it or with 
   the code that makes a probe (template._code_fingerprint: unreleased code keeps the last release's version); a
   render that hit a time limit is never cached;
 - vocabulary look-ups, keyed by a SHA-256 of tokenizer.json's bytes, so a cache folder restored on another
-  machine (a CI cache) is warm; the digest itself is remembered under the file's path, size, modification time
-  and inode, like ruff's cache, so a repeated local run does not hash the file again. The entry also records the
+  machine (a CI cache) is warm; the digest itself is remembered under the file's path, size, modification and
+  status-change times and inode (not for a file changed in the last 2 s: :func:`file_key`), so a repeated local
+  run does not hash the file again. The entry also records the
   vocabulary's bounds once the layout after it was checked (jsonspan.JsonDocument.vouch), so those bytes are
   checked once, and a run that finds the digest by the file's stat reads the file only up to its vocabulary
   (vocabulary.warm_layout);
@@ -31,6 +32,7 @@ import functools
 import json
 import os
 import stat
+import time
 from pathlib import Path
 
 from .errors import InputError
@@ -87,13 +89,25 @@ def digest(*parts: Any) -> str:
     return sha256_hex(payload.encode("utf-8", "surrogatepass"))  # a lone surrogate is valid JSON
 
 
+RACY_NS = 2_000_000_000  # a file changed this recently may change again with the same stat (FAT counts 2 s)
+
+
 def file_key(path: Path) -> str | None:
-    """A key that changes whenever the file does (path, size, mtime in ns, inode), or None if it cannot stat."""
+    """A key that changes whenever the file does (path, size, inode, and the modification and status-change times
+    in ns), or None if it cannot stat, or while the file is "racily clean" (git's term): changed in the last
+    ``RACY_NS``, so that a change after it was read could leave every field as it is (a file system's clock ticks
+    in steps of up to 2 s), and its digest is not remembered by its stat. The status-change time is there because
+    the others can all be kept through a change: a file rewritten in place to the same size and its modification
+    time set back (``touch -r``, ``os.utime``) kept the digest, and so the facts, of its old bytes; the kernel
+    alone sets the status-change time. (On Windows ``st_ctime`` is the creation time, which a rewrite in place
+    keeps: there such a rewrite is not seen.)"""
     try:
         st = path.stat()
     except OSError:
         return None
-    return digest(str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
+    if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) < RACY_NS:
+        return None
+    return digest(str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
 def known_digest(by_stat: str | None, on_disk: bool) -> str | None:

@@ -66,7 +66,9 @@ class JsonDocument:
     """
 
     def __init__(self, path: Path, text: str | None = None, lazy: bool = False, raw: bytes | None = None,
-                 rest: tuple[int | None, str] | None = None) -> None:
+                 rest: tuple[int | None, str] | None = None, data: Any = _UNPARSED) -> None:
+        """``data``: the value of ``text``, when the caller parsed it already (with hooks of its own): it is not
+        parsed again (a second parse of a hostile file held twice its memory at once)."""
         self.path = path
         self._raw = raw
         # when ``raw`` is only the file's start (:meth:`read` with ``layout``): the limit and its setting's name to
@@ -84,7 +86,7 @@ class JsonDocument:
         self._lines_of = 0  # the length of the text _line_starts were found in
         self._outline = _Outline.read(raw) if lazy and raw is not None and text is None else None
         if self._outline is None:
-            self._data = self._parse_whole()
+            self._data = data if data is not _UNPARSED else self._parse_whole()
 
     @property
     def text(self) -> str:
@@ -249,6 +251,19 @@ class JsonDocument:
                 pass
         self._spans[keys] = found
         return found
+
+    def head_contains(self, text: str) -> bool:
+        """Whether the part of the file that holds its top-level members other than ``model`` holds ``text``: a
+        lazy document's decoded head, else the whole file, looked for as :meth:`contains` does. Reads nothing
+        more (a warm run read tokenizer.json only up to its vocabulary)."""
+        if self._text is None and self._checked_outline() is not None:
+            return text in self._outline.text
+        return self.contains(text)
+
+    def written(self, keys: KeyPath) -> str | None:
+        """The text of the value at ``keys`` as the file writes it (``-0`` where json.loads gives 0), or None."""
+        found = self.span(keys)
+        return None if found is None else self._text_holding(keys)[found.start:found.end]
 
     def nearest_span(self, keys: KeyPath) -> tuple[Span, bool]:
         """The span of ``keys``, or of the deepest enclosing value that exists; the flag says which."""

@@ -359,12 +359,15 @@ ADDED_TOKEN_FLAGS_SET = frozenset(ADDED_TOKEN_FLAGS)
 
 
 def added_token_error(value: dict, special_given: bool = False) -> str | None:
-    """Why ``tokenizers.AddedToken(**value)`` raises a TypeError, or None (it ignores other keys, and a missing
-    content is ""). ``special_given``: transformers passes ``special=True`` itself, so a "special" key is given
+    """Why ``tokenizers.AddedToken(**value)`` raises (a TypeError; a UnicodeEncodeError for a content with a lone
+    surrogate), or None (it ignores other keys, and a missing content is ""). ``special_given``: transformers passes ``special=True`` itself, so a "special" key is given
     twice (special_tokens_map.json's ``extra_special_tokens`` list)."""
     content = value.get("content")
     if content is not None and not isinstance(content, str):
         return f'has a "content" that is {_kind(content)}, not a string'
+    surrogate = lone_surrogate(content) if content is not None else None
+    if surrogate is not None:
+        return f'has a "content" with a lone surrogate {surrogate}, which UTF-8 cannot encode (UnicodeEncodeError)'
     if special_given and "special" in value:
         return 'has a "special" key, which transformers gives AddedToken() itself ("got multiple values")'
     for flag in ADDED_TOKEN_FLAGS:
@@ -392,8 +395,8 @@ def _added_token_problems(files: ModelFiles) -> Iterator[tuple[str, str, Where]]
                                                f"{LOAD_FAILS}"), Where(tc, ("added_tokens_decoder",))
                 decoder = {}
             for key, entry in decoder.items():
-                if key.isdecimal() and _plain_added_token(entry):  # nearly every entry (thousands in a file)
-                    continue
+                if key.isdecimal() and _plain_added_token(entry) and lone_surrogate(entry["content"]) is None:
+                    continue  # nearly every entry (thousands in a file)
                 label, place = f'added_tokens_decoder["{key}"]', Where(tc, ("added_tokens_decoder", key))
                 try:
                     int(key)
@@ -417,7 +420,7 @@ def _added_token_problems(files: ModelFiles) -> Iterator[tuple[str, str, Where]]
         yield from _added_token_objects(stm, rest)
     doc = files.tokenizer
     entries = doc.get(("added_tokens",)) if doc is not None else None
-    wrong = _wrong_added_token(entries) if isinstance(entries, list) else None
+    wrong = _wrong_added_token(doc, entries) if isinstance(entries, list) else None
     if wrong is not None:
         message, keys = wrong
         yield "tokenizer.json added_tokens", (f"tokenizer.json {message}; the tokenizers library refuses the file "
@@ -430,6 +433,18 @@ ADDED_TOKEN_FIELDS = (("id", "a token id"), ("content", "a string"),
                       *((flag, "true or false") for flag in ADDED_TOKEN_FLAGS))
 
 
+def lone_surrogate(text: str) -> str | None:
+    """The first lone surrogate in ``text`` as its escape (``\\ud800``), or None: a JSON string may hold one (a
+    ``\\u`` escape of half a pair), which UTF-8, and so the tokenizers library, cannot take."""
+    if text.isascii():
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"\\u{ord(text[exc.start]):04x}"
+    return None
+
+
 def _plain_added_token(entry: Any) -> bool:
     """Whether an object has a string content and no flag (ADDED_TOKEN_FLAGS) but true or false: the usual entry,
     tested without a loop (a file may hold thousands)."""
@@ -439,12 +454,21 @@ def _plain_added_token(entry: Any) -> bool:
         and type(entry.get("single_word", False)) is bool
 
 
-def _wrong_added_token(entries: list) -> tuple[str, KeyPath] | None:
+def _wrong_added_token(doc: JsonDocument, entries: list) -> tuple[str, KeyPath] | None:
     """The first tokenizer.json added_tokens entry the tokenizers library refuses: (the problem, where), or None.
     (transformers loads the file with it, unless the tokenizer class rebuilds the tokenizer from the vocabulary,
-    as Qwen2Tokenizer does; TGI and the other Rust loaders always do.)"""
+    as Qwen2Tokenizer does; TGI and the other Rust loaders always do.) An id written ``-0``, which json.loads
+    reads as 0, is refused too: serde_json reads it as the float -0.0 ("invalid type: floating point `-0.0`,
+    expected u32", tokenizers 0.23.3 under transformers 5.24)."""
     for index, entry in enumerate(entries):
         if _plain_added_token(entry) and ADDED_TOKEN_FLAGS_SET <= entry.keys() and is_token_id(entry.get("id")):
+            # (-0 looked for first: finding the id's text decodes a file parsed whole, 12 MB, again)
+            if entry["id"] == 0 and doc.head_contains("-0") and doc.written(("added_tokens", index, "id")) == "-0":
+                return f"added_tokens[{index}].id is -0, not a token id", ("added_tokens", index, "id")
+            surrogate = lone_surrogate(entry["content"])
+            if surrogate is not None:  # serde_json: "unexpected end of hex escape"
+                return f"added_tokens[{index}].content holds a lone surrogate {surrogate}, which is no text", \
+                    ("added_tokens", index, "content")
             continue
         if not isinstance(entry, dict):
             return f"added_tokens[{index}] is {_kind(entry)}, not an object", \

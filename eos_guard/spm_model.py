@@ -14,7 +14,8 @@ field by field. A key or length over 5 bytes, a varint over 10, a length past th
 0, wire type 6 or 7, an unmatched group or groups nested over 100 deep is an ``InputError`` that names the byte
 offset; without recursion. What protobuf accepts is read as it reads it: unknown fields and groups skipped, a
 declared field of another wire type ignored, int32 fields cut to 32 bits, a piece type outside the enum ignored,
-the last text of a piece written twice, a trainer spec written twice merged (tests/test_spm_differential.py).
+the last text of a piece written twice, a trainer spec written twice merged (tests/test_spm_differential.py),
+but for a file of more than ``MAX_PIECES`` pieces, which is an ``InputError`` (a bound on time and memory).
 """
 
 from __future__ import annotations
@@ -46,6 +47,10 @@ _TRAINER_PIECES = {45: "unk_piece", 46: "bos_piece", 47: "eos_piece"}
 # a piece written as protobuf writes it, of type CONTROL or USER_DEFINED, ends with its type: key 0x18, the value
 _SPECIAL_TYPE = re.compile(rb"\x18[\x03\x04]")
 MAX_MISSES = 16  # places a looked-up text's bytes are found at that start no piece, before decoding them all
+# Pieces read at most: four times Gemma 3's 262,144, the largest SentencePiece vocabulary we know. A piece not
+# written as sentencepiece writes it is decoded field by field and kept decoded: 10 million two-byte pieces
+# (``0a 00``, a 20 MB file) cost 87 s and 1.5 GB before this bound, and 100 MiB holds 50 million.
+MAX_PIECES = 1 << 20
 TRAINER_DEFAULTS = {"unk_id": 0, "bos_id": 1, "eos_id": 2, "unk_piece": "<unk>", "bos_piece": "<s>",
                     "eos_piece": "</s>"}
 # the first line of a tiktoken file ("IQ== 0": a token's bytes in base64 and its rank; tiktoken.load splits each
@@ -163,6 +168,8 @@ class SentencePieceModel:
         append_start, append_end = starts.append, ends.append
         pos = 0
         while pos < end:
+            if len(starts) > MAX_PIECES:
+                raise self._too_many(starts)
             # the common case, as protobuf writes a piece of under 128 bytes: 0x0a, its length, then its text
             # (0x0a, a length under 128, the bytes), its score (0x15, 4 bytes) and its type when not NORMAL (0x18,
             # a value under 128)
@@ -193,8 +200,14 @@ class SentencePieceModel:
                 for _ in self._fields(value, after):
                     pass
             pos = after
+        if len(starts) > MAX_PIECES:
+            raise self._too_many(starts)
         self._seen = seen
         return starts, ends, spec, odd
+
+    def _too_many(self, starts: list[int]) -> InputError:
+        return InputError(self.path, f"byte {starts[MAX_PIECES]:,}: more than {MAX_PIECES:,} pieces, four times the "
+                                     "largest SentencePiece vocabulary known; not read")
 
     def _decode(self, pos: int, end: int) -> tuple[bytes, int]:
         """A piece message's text (its last ``piece`` field) and type (its last valid one; NORMAL, 1, without)."""

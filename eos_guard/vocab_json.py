@@ -33,9 +33,11 @@ class _NotU64:
 
 
 class _Depth(dict):
-    """An object, with how deep it nests (itself 1), counting the values of keys written again too."""
+    """An object, with how deep it nests (itself 1), counting the values of keys written again too. A slot, not
+    an instance dictionary: a hostile file of nested objects (``{"":{"":{}}}``, ...) cost 150 times its size
+    with one per object."""
 
-    depth = 1
+    __slots__ = ("depth",)
 
 
 class _Scan:
@@ -58,6 +60,7 @@ class _Scan:
 
     def members(self, pairs: list) -> _Depth:
         found = _Depth(pairs)
+        found.depth = 1
         # the types first, in C: a vocabulary of 150k ids holds no container, and its depth is 1 without a loop
         self.kinds = set(map(type, map(_VALUE, pairs)))
         if pairs and self.kinds == {int}:  # values replaced by a key written again included, as serde_json reads them
@@ -93,13 +96,13 @@ def read_vocab(path: Path, raw: bytes, class_name: str) -> dict[str, int]:
     ids_only = scan.kinds <= {int} and 0 <= scan.low and scan.high <= U32_MASK
     if scan.suspect or data.depth >= SERDE_DEPTH or ("\\u" in text and _SURROGATE_ESCAPE.search(text)) \
             or (not ids_only and _LONG_INTEGER.search(text)):
-        _check_serde_json(path, text)
+        _check_serde_json(path, text, data)
     # json.loads reads -0 as 0; serde_json as the float -0.0
     minus_zero = "-0" in text and _MINUS_ZERO.search(text) is not None
     if ids_only and not minus_zero:
         return dict(data)  # every value an id as written: the loop below would keep each as it is
     vocab = {}
-    doc = JsonDocument(path, text)
+    doc = JsonDocument(path, text, data=data)
     for token, value in data.items():
         if type(value) is not int and not isinstance(value, _NotU64):
             continue  # a string, boolean, null, array or object is skipped
@@ -121,7 +124,7 @@ _MINUS_ZERO = re.compile(r":[ \t\n\r]*-0[ \t\n\r]*[,}]")  # a member -0 (or such
 _ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|.)")
 
 
-def _check_serde_json(path: Path, text: str) -> None:
+def _check_serde_json(path: Path, text: str, data: object) -> None:
     """What serde_json refuses that json.loads reads: NaN and Infinity, a number out of an f64's range, a lone
     surrogate escape, nesting 128 deep."""
     depth = 0
@@ -142,7 +145,7 @@ def _check_serde_json(path: Path, text: str) -> None:
         elif math.isinf(float(token)):
             problem = f"the number {token[:20]}{'...' if len(token) > 20 else ''} is out of range"
         if problem:
-            doc = JsonDocument(path, text)
+            doc = JsonDocument(path, text, data=data)
             raise InputError(path, f"{problem}: {_REFUSED.format('vocab.json')}", *doc.position(match.start()))
 
 

@@ -225,7 +225,7 @@ def cache_lookup(doc: JsonDocument, use_cache: bool) -> Any:
 
 def warm_layout(path: Path) -> tuple[int, int] | None:
     """The bounds of tokenizer.json's vocabulary that a warm cache vouches for: the entry of the digest the file's
-    stat (path, size, modification time, inode) maps to records that an earlier run checked the layout of those
+    stat (cache.file_key) maps to records that an earlier run checked the layout of those
     bytes, so the file is read only up to its vocabulary (model_files.py) unless more is asked of it. None when
     the cache has no such entry."""
     from . import cache

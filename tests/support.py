@@ -25,6 +25,19 @@ def with_own_template(folder: Path) -> Path:
     return folder
 
 
+def settled(folder: Path) -> Path:
+    """``folder`` once every file in it was last changed over cache.RACY_NS ago (waits for it): only then does the
+    cache remember a file's digest by its stat, which a warm run that reads tokenizer.json only up to its
+    vocabulary needs."""
+    import time
+
+    from eos_guard.cache import RACY_NS
+
+    changed = max(max(p.stat().st_mtime_ns, p.stat().st_ctime_ns) for p in folder.rglob("*") if p.is_file())
+    time.sleep(max(0, changed + RACY_NS - time.time_ns()) / 1e9 + 0.01)
+    return folder
+
+
 def write_json(path: Path, data: object) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")

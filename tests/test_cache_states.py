@@ -11,7 +11,7 @@ import shutil
 import pytest
 
 from eos_guard import cache, template
-from support import FIXTURES, ROOT
+from support import FIXTURES, ROOT, settled
 
 _spec = importlib.util.spec_from_file_location("golden_regenerate", ROOT / "tests" / "golden" / "regenerate.py")
 golden = importlib.util.module_from_spec(_spec)
@@ -124,15 +124,18 @@ _DROP = object()
 FOLDER = "qwen2-class-renumbers-added-tokens"  # its added tokens are numbered from the vocabulary's size
 
 
-def _filled_cache(run, tmp_path, monkeypatch) -> tuple[tuple[str, ...], tuple]:
+def _filled_cache(run, tmp_path, monkeypatch, settle: bool = False) -> tuple[tuple[str, ...], tuple]:
     """The CLI's arguments for a copy of FOLDER with a template of its own, and its --no-cache output, after a run
-    that filled the cache folder gave the same output."""
+    that filled the cache folder gave the same output; ``settle``: its files old enough for their digests to be
+    remembered by their stat (support.settled)."""
     import shutil
 
-    from support import with_own_template
+    from support import settled, with_own_template
 
     monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(tmp_path / "cache"))
     folder = with_own_template(shutil.copytree(FIXTURES / FOLDER, tmp_path / "model"))
+    if settle:
+        settled(folder)
     args = ("--format", "json", "--baseline", "none", str(folder))
     _new_process()
     uncached = run("--no-cache", *args)
@@ -167,7 +170,7 @@ def test_a_cache_entry_not_shaped_as_eos_guard_writes_it_is_a_miss(run, tmp_path
     errors). A digest names the vocabulary entry's file, so it may be nothing but a digest."""
     import json
 
-    args, uncached = _filled_cache(run, tmp_path, monkeypatch)
+    args, uncached = _filled_cache(run, tmp_path, monkeypatch, settle=kind == "digest")
     entries = sorted((tmp_path / "cache" / "v1" / kind).glob("*.json"))
     assert entries
     for entry in entries:
@@ -385,7 +388,7 @@ def test_a_warm_check_reads_tokenizer_json_only_up_to_its_vocabulary(run, tmp_pa
     modification time and inode, and the layout checked by the run that stored the entry) reads the file up to its
     vocabulary: all a check asks of it then. Reading the rest cost ~7 ms of a 12 MB file's ~50 ms warm check. The
     report is the one a run without the cache makes."""
-    folder = shutil.copytree(FIXTURES / "llama3-8b-instruct-release", tmp_path / "m")
+    folder = settled(shutil.copytree(FIXTURES / "llama3-8b-instruct-release", tmp_path / "m"))
     monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(tmp_path / "cache"))
     reads = _reads_of(monkeypatch)
     uncached = run("--no-cache", "--format", "json", "m")
@@ -493,3 +496,60 @@ def test_a_run_with_the_cache_after_one_without_it_in_the_same_process_writes_it
     monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(tmp_path / "another-folder"))
     assert run(*args) == alone
     assert entries(tmp_path / "another-folder") == after
+
+
+def _same_stat_rewrite(path, old: bytes, new: bytes) -> None:
+    """Rewrite ``path`` in place (same inode) with ``old`` replaced by ``new`` of the same length, and set its
+    access and modification times back (as ``touch -r`` does): only the status-change time tells."""
+    import os
+
+    before = path.stat()
+    raw = path.read_bytes()
+    assert len(old) == len(new) and raw.count(old) == 1
+    with open(path, "r+b") as handle:
+        handle.write(raw.replace(old, new))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_size, after.st_mtime_ns, after.st_ino) == (before.st_size, before.st_mtime_ns, before.st_ino)
+
+
+def test_a_tokenizer_json_rewritten_with_the_same_size_and_times_is_read_again(run, tmp_path, monkeypatch):
+    """The digest remembered by a file's stat must change with its bytes: a tokenizer.json rewritten in place to
+    the same size, its modification time set back, kept its path, size, inode and modification time, and a warm
+    run reported the old vocabulary's facts (here the eos '<|end_of_text|>' still in it as 299, EOS002 asking to
+    add 299, where transformers now appends it as 300: EOS005). The status-change time, which only the kernel
+    sets, is part of the key."""
+    folder = shutil.copytree(FIXTURES / "eos-string-not-in-vocab", tmp_path / "m")
+    tokenizer = folder / "tokenizer.json"
+    tokenizer.write_bytes(tokenizer.read_bytes().replace(b'"\xc4\xa0l": 299', b'"<|end_of_text|>": 299'))
+    settled(folder)
+    monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(tmp_path / "cache"))
+    _new_process()
+    cold = run("--format", "json", "--baseline", "none", "m")
+    assert "EOS002" in cold[1] and "EOS005" not in cold[1]
+    assert list((tmp_path / "cache" / "v1" / "digest").glob("*.json"))  # remembered by the file's stat
+    _same_stat_rewrite(tokenizer, b'"<|end_of_text|>": 299', b'"<|end_of_texx|>": 299')
+    settled(folder)
+    _new_process()
+    warm = run("--format", "json", "--baseline", "none", "m")
+    _new_process()
+    assert warm == run("--no-cache", "--format", "json", "--baseline", "none", "m")
+    assert "EOS005" in warm[1] and "EOS002" not in warm[1]
+
+
+def test_a_digest_is_not_remembered_by_the_stat_of_a_file_changed_just_now(run, tmp_path, monkeypatch):
+    """A file changed within the file system's timestamp step of a run could change again after the run read it
+    and keep every field of its stat ("racily clean", as git says): its digest is remembered by its stat only once
+    it is older than cache.RACY_NS."""
+    from eos_guard import cache
+
+    folder = shutil.copytree(FIXTURES / "eos-string-not-in-vocab", tmp_path / "m")
+    monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(tmp_path / "cache"))
+    _new_process()
+    fresh = run("--format", "json", "--baseline", "none", "m")
+    assert cache.file_key(folder / "tokenizer.json") is None
+    assert not list((tmp_path / "cache" / "v1" / "digest").glob("*.json"))
+    settled(folder)
+    _new_process()
+    assert run("--format", "json", "--baseline", "none", "m") == fresh
+    assert len(list((tmp_path / "cache" / "v1" / "digest").glob("*.json"))) == 1

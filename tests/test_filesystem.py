@@ -451,23 +451,30 @@ def test_a_fix_run_under_nohup_survives_sighup(run, tmp_path, monkeypatch):
     assert "151645" in (folder / "generation_config.json").read_text()
 
 
-@pytest.mark.parametrize("shape", ["nested-empty-lists", "flat-empty-lists"])
-def test_a_hostile_tokenizer_json_costs_at_most_the_documented_multiple_of_its_size(tmp_path, shape):
+HOSTILE_SHAPES = {"nested-empty-lists": "[" * 50 + "]" * 50, "flat-empty-lists": "[]",
+                  "nested-objects": '{"":' * 20 + "{}" + "}" * 20}
+
+
+@pytest.mark.parametrize("name, fixture", [("tokenizer.json", "qwen2-instruct-aligned"),
+                                           ("vocab.json", "gpt2-chatml-finetune-vocab-json-added-tokens-json")])
+@pytest.mark.parametrize("shape", HOSTILE_SHAPES)
+def test_a_hostile_tokenizer_json_costs_at_most_the_documented_multiple_of_its_size(tmp_path, shape, name, fixture):
     """docs/security.md: a tokenizer.json not laid out as the tokenizers library writes it is parsed whole, which a
     hostile shape makes at most 60 times its size. It said ~25 times, measured on flat empty lists (~31 times
     here); nested ones (`[[[...]]]`, one list object per byte) cost ~53 times. A 4 MiB file, in a process of its
-    own."""
+    own. vocab.json (a folder without tokenizer.json) too: its reader kept an instance dictionary per object and
+    parsed a file with a value that is no id twice, at once (150 times the size of nested objects)."""
     import shutil
     import sys
 
     from support import FIXTURES, ROOT
 
-    folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
-    unit = "[" * 50 + "]" * 50 if shape == "nested-empty-lists" else "[]"
+    folder = shutil.copytree(FIXTURES / fixture, tmp_path / "m")
+    unit = HOSTILE_SHAPES[shape]
     size = 4 << 20
-    blob = '"x": [' + ",".join([unit] * (size // (len(unit) + 1))) + "],\n"
-    text = (folder / "tokenizer.json").read_text(encoding="utf-8")
-    (folder / "tokenizer.json").write_text(text.replace("{", "{\n  " + blob, 1), encoding="utf-8")
+    blob = '"x": [' + ",".join([unit] * (size // (len(unit) + 1))) + "],\n"  # no token: the library skips it
+    text = (folder / name).read_text(encoding="utf-8")
+    (folder / name).write_text(text.replace("{", "{\n  " + blob, 1), encoding="utf-8")
     measure = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL); "
                "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "EOS_GUARD_CACHE_DIR": str(tmp_path / "cache")}
@@ -476,7 +483,7 @@ def test_a_hostile_tokenizer_json_costs_at_most_the_documented_multiple_of_its_s
     proc = subprocess.run([sys.executable, "-c", measure, sys.executable, "-m", "eos_guard", "--no-cache", "m"],
                           cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
     grown = (int(proc.stdout) - int(baseline.stdout)) * 1024  # ru_maxrss is in KiB on Linux
-    file_size = (folder / "tokenizer.json").stat().st_size
+    file_size = (folder / name).stat().st_size
     assert grown <= 60 * file_size, f"{grown / file_size:.0f} times the file's size"
 
 

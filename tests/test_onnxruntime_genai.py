@@ -121,3 +121,16 @@ def test_onnxruntime_genai_alone_checks_no_folder_but_an_export(run):
     assert {f["code"] for f in document["findings"]} == {"EOS002", "EOS003"}  # not about a runtime: still run
     assert "onnxruntime-genai" not in document["models"][0]["stop_ids"]
     assert "onnxruntime-genai" not in run("explain", example)[1]
+
+
+def test_a_genai_config_json_makes_any_folder_an_export(run, tmp_path):
+    """What docs/security.md says is not promised: eos-guard reads no weights, so a folder's files say what runs it.
+    A Llama 3 checkpoint whose generation_config.json does not stop on <|eot_id|> (EOS001) with a genai_config.json
+    added that does is checked as an ONNX Runtime GenAI export, and passes: the file is a change of what runs
+    the model, to review as one."""
+    folder = shutil.copytree(FIXTURES / "llama3-8b-instruct-release", tmp_path / "m",
+                             ignore=shutil.ignore_patterns("expected.json", "*.md"))
+    assert " EOS001 " in run("--format", "concise", "--baseline", "none", "m")[1]
+    (folder / "genai_config.json").write_text(json.dumps({"model": {"eos_token_id": [128001, 128009],
+                                                                    "pad_token_id": 128001}}), encoding="utf-8")
+    assert run("--format", "concise", "--baseline", "none", "m") == (0, "All checks passed (1 model folder).\n", "")

@@ -235,7 +235,20 @@ def _added_tokens(edit):
         path = folder / "tokenizer.json"
         data = json.loads(path.read_text(encoding="utf-8"))
         edit(data["added_tokens"])
-        path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        text = json.dumps(data, ensure_ascii=False)  # a lone surrogate as its escape, which UTF-8 cannot hold
+        path.write_text("".join(f"\\u{ord(c):04x}" if "\ud800" <= c <= "\udfff" else c for c in text),
+                        encoding="utf-8")
+    return change
+
+
+def _first_added_token_id_written(text):
+    """tokenizer.json's first added token's id written as ``text``, which json.dumps would not write (``-0``)."""
+    def change(folder):
+        path = folder / "tokenizer.json"
+        data = json.loads(path.read_text(encoding="utf-8"))
+        data["added_tokens"][0]["id"] = "ID"
+        path.write_text(json.dumps(data, ensure_ascii=False).replace('"id": "ID"', f'"id": {text}', 1),
+                        encoding="utf-8")
     return change
 
 
@@ -283,6 +296,19 @@ LOADING_CASES = [
     pytest.param(_added_tokens(lambda tokens: tokens[2].__setitem__("id", "151645")), 2, id="tokenizer-json-id-string"),
     pytest.param(_added_tokens(lambda tokens: tokens[2].__setitem__("id", -1)), 2, id="tokenizer-json-id-negative"),
     pytest.param(_added_tokens(lambda tokens: tokens.append("<x>")), 2, id="tokenizer-json-entry-string"),
+    pytest.param(_first_added_token_id_written("-0"), 2, id="tokenizer-json-id-minus-zero"),  # json.loads: 0
+    # a lone surrogate (valid JSON as the escape \ud800) in a token's text: UTF-8 cannot encode it
+    pytest.param(_added_tokens(lambda tokens: tokens[0].__setitem__("content", "<|endoftext|>\ud800")), 2,
+                 id="tokenizer-json-content-lone-surrogate"),
+    pytest.param(_added_tokens(lambda tokens: tokens[0].__setitem__("content", "<|endoftext|>\U0001f600")), 0,
+                 id="tokenizer-json-content-surrogate-pair"),
+    pytest.param(_tc(added_tokens_decoder=_decoder_entry("151646", content="<x>\udc00")), 1,
+                 id="decoder-content-lone-surrogate"),
+    pytest.param(_tc(added_tokens_decoder=_decoder_entry("151646", content="<x>\U0001f600")), 0,
+                 id="decoder-content-surrogate-pair"),
+    pytest.param(_tc(some_setting={"x": [added_token_object("<y>\ud800")]}), 1, id="nested-added-token-surrogate"),
+    pytest.param(_legacy({"foo": {"content": "x\ud800"}}), 1, id="legacy-map-other-object-surrogate"),
+    pytest.param(_first_added_token_id_written("151643"), 0, id="tokenizer-json-id-as-written"),
     pytest.param(_added_tokens(lambda tokens: tokens[0].__setitem__("note", 1)), 0, id="tokenizer-json-other-key"),
 ]
 

@@ -262,6 +262,28 @@ def test_a_malformed_tokenizer_model_is_one_line_with_the_byte_offset(tmp_path, 
     assert line.endswith("not a SentencePiece model transformers can load")
 
 
+def test_a_tokenizer_model_of_more_pieces_than_any_vocabulary_is_one_error_line(tmp_path, run):
+    """A piece not written as sentencepiece writes it is decoded field by field: a file of 10 million two-byte
+    pieces (``0a 00``, 20 MB, under the 100 MiB limit) cost 87 s and 1.5 GB. Past spm_model.MAX_PIECES (four
+    times the largest SentencePiece vocabulary known) the walk stops with one line, exit 2, within seconds;
+    a file of exactly that many pieces is read."""
+    import time
+
+    from eos_guard.spm_model import MAX_PIECES
+
+    folder = spm_folder(tmp_path / "m", {"tokenizer_class": "LlamaTokenizer", "eos_token": "</s>"},
+                        generation_config__json={"eos_token_id": 2})
+    (folder / "tokenizer.model").write_bytes(b"\x0a\x00" * (MAX_PIECES + 10))
+    started = time.monotonic()
+    code, out, err = run("--no-cache", str(folder))
+    assert time.monotonic() - started < 60
+    assert (code, err) == (2, f"eos-guard: m/tokenizer.model: byte {2 * MAX_PIECES + 2:,}: more than "
+                              f"{MAX_PIECES:,} pieces, four times the largest SentencePiece vocabulary known; "
+                              "not read\n")
+    whole = SentencePieceModel(folder / "tokenizer.model", sentencepiece_model([("a", NORMAL)] * MAX_PIECES))
+    assert whole.size == MAX_PIECES
+
+
 LFS_POINTER_TEXT = (b"version https://git-lfs.github.com/spec/v1\noid sha256:9e556afd44213b6bd1be2b850ebbbd98f5481437"
                     b"a8021afaf58ee7fb1818d347\nsize 499723\n")
 
