@@ -509,6 +509,32 @@ def test_a_gguf_template_that_cannot_be_checked_is_eos028(run, tmp_path, templat
     assert found[0][2].startswith("the chat template (tokenizer.chat_template) " + problem), found
 
 
+# The shape of llama.cpp's models/templates/MiroThinker-v1.jinja (shortened): after the conversation it sets an
+# attribute of each assistant message, which llama.cpp's own Jinja engine does (common/jinja/runtime.cpp,
+# set_statement::execute_impl) and jinja2 refuses on anything but a namespace().
+SETS_A_MESSAGE_ATTRIBUTE = CUSTOM_TEMPLATE + ("{% for m in messages %}{% if m.role == 'assistant' and m.tool_calls | "
+                                              "length == 0 %}{% set m.tool_calls = [] %}{% endif %}{% endfor %}")
+
+
+def test_a_template_only_llama_cpps_engine_renders_fails_in_transformers_and_is_eos028(run, tmp_path):
+    """docs/rules.md (EOS028) says eos-guard renders as transformers does, so a template that fails on every probe
+    here fails in apply_chat_template too, and that one llama.cpp runs may still fail here: a warning that it is not
+    checked, not a verdict."""
+    from jinja2.exceptions import TemplateRuntimeError
+    render_jinja_template = pytest.importorskip("transformers.utils.chat_template_utils").render_jinja_template
+
+    chat = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]
+    with pytest.raises(TemplateRuntimeError, match="cannot assign attribute on non-namespace object"):
+        render_jinja_template(conversations=[chat], chat_template=SETS_A_MESSAGE_ATTRIBUTE)
+    write_gguf(tmp_path / "m.gguf", template=SETS_A_MESSAGE_ATTRIBUTE)
+    code, out, _ = run("--format", "json", "m.gguf", cwd=tmp_path)
+    found = [(f["code"], f["severity"], f["message"]) for f in json.loads(out)["findings"]]
+    assert code == 0 and [(c, s) for c, s, _ in found] == [("EOS028", "warning")], found
+    assert found[0][2].startswith("the chat template (tokenizer.chat_template) failed on every probe conversation: "
+                                  "user,assistant: TemplateRuntimeError: cannot assign attribute on non-namespace "
+                                  "object"), found
+
+
 def test_a_gguf_renders_at_most_sixteen_templates(run, tmp_path, monkeypatch):
     """A GGUF's templates were all rendered: a 3 KB file with 20 templates that each ran to the time limit held a
     check for 40 s, and 2,000 of them took 1.9 GB. As for a folder, 16 are checked (tokenizer.chat_template

@@ -24,8 +24,13 @@ class GgufTemplateError(GgufRule):
     with thousands of them would hold a check for hours. A folder checks as many (EOS018).
 
     ## Why it matters
-    A template that cannot be rendered here fails in llama.cpp's Jinja path too (`--jinja`), and one that is not
-    checked may end answers with a token llama.cpp does not stop on.
+    A template that is not checked may end answers with a token llama.cpp does not stop on. eos-guard renders it
+    with jinja2 as transformers does, so one that fails on every probe fails in `apply_chat_template` too; but
+    llama.cpp's `--jinja` path has its own Jinja engine (`common/jinja/`), which runs some templates jinja2
+    refuses: it sets an attribute of any object (`{% set message.tool_calls = [] %}`; `set_statement::execute_impl`
+    in `common/jinja/runtime.cpp`, read at commit 0c1e57098bba), where jinja2 allows `{% set x.y = ... %}` only
+    on a `namespace()` (llama.cpp's `models/templates/MiroThinker-v1.jinja` does so after its output). Such a
+    template works in llama.cpp and is still not checked.
 
     ## Remediation
     Fix the template in the model folder and convert again, or rewrite the GGUF's template with gguf-py's
