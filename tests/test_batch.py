@@ -280,6 +280,39 @@ def test_examples_without_the_terminator_below_max_length_are_named_as_such(tok)
                                         "drop the examples that exceed it")
 
 
+def test_examples_without_the_terminator_when_nothing_was_truncated_are_named_as_such(tok):
+    """The same batch, flattened as a padding-free collator makes it, which TRL's SFTTrainer runs only with
+    max_length=None: nothing was truncated (truncation=False), so the message names the missing terminator alone
+    (read without it, it said "truncated at max_length, or missing the terminator; raise max_length")."""
+    from transformers import DataCollatorWithFlattening
+
+    features = chat(tok)[:8]
+    features = [{"input_ids": f["input_ids"][:-2] if i % 2 else f["input_ids"]} for i, f in enumerate(features)]
+    batch = DataCollatorWithFlattening(return_tensors="np")(with_labels(features))
+    [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id)
+    assert finding.message.endswith("raise max_length or drop the examples that exceed it")
+    [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id, truncation=False)
+    assert (finding.code, str(finding.severity)) == ("EOS026", "warning")
+    assert finding.message == (
+        "4 of 8 sequences (50%) in the batch do not end their last supervised span with a stop id [43, 45]; nothing "
+        "was truncated (no max_length): the formatted text lacks the terminator; append the terminator (the chat "
+        "template's, or tokenizer.eos_token) to every example")
+
+
+def test_texts_of_one_length_without_a_terminator_when_nothing_was_truncated_are_absent(tok):
+    """Texts formatted without the terminator that happen to be all as long read as cut examples (EOS026, an error
+    that says "raise max_length"); with truncation=False nothing was cut: EOS024, "append the terminator"."""
+    from transformers import DataCollatorForLanguageModeling
+
+    rows = [{"input_ids": f["input_ids"][:12]} for f in plain(tok)]
+    batch = DataCollatorForLanguageModeling(tok, mlm=False, return_tensors="np")(rows)
+    [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id)
+    assert (finding.code, str(finding.severity)) == ("EOS026", "error") and "raise max_length" in finding.message
+    [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id, truncation=False)
+    assert finding.code == "EOS024" and "append the terminator" in finding.message
+    assert "max_length" not in finding.message
+
+
 def test_truncation_of_every_example_in_full_rows_is_told_from_pretraining_blocks(tok):
     """Full-sequence loss, every conversation longer than max_length=20: full rows, no padding and no -100, as
     run_clm's blocks. But every row starts with <|im_start|> and supervises the prompt's <|im_end|>: each row is
@@ -1090,6 +1123,9 @@ def test_texts_without_the_terminator_that_happen_to_be_as_long_are_told_from_tr
     pytest.param({"max_length": 0}, "max_length must be a positive int or None, not 0", id="max-length-zero"),
     pytest.param({"max_length": True}, "not True", id="max-length-bool"),
     pytest.param({"max_length": "32"}, "not '32'", id="max-length-text"),
+    pytest.param({"truncation": None}, "truncation must be True or False, not None", id="truncation-none"),
+    pytest.param({"truncation": False, "max_length": 32}, "max_length=32 is where truncation cuts: with "
+                 "truncation=False give none", id="truncation-off-with-max-length"),
 ])
 def test_unknown_packing_or_max_length_is_refused(arguments, message):
     with pytest.raises(BatchError, match=re.escape(message)):
@@ -1108,12 +1144,18 @@ def test_the_callback_reads_how_trl_made_the_rows_from_its_config():
         return SimpleNamespace(**{"packing": False, "packing_strategy": "bfd", "max_length": 1024,
                                   "dataset_kwargs": None, **kwargs})
 
-    assert how_rows_were_made(sft()) == (None, 1024)  # rows passed already tokenized may be the caller's blocks
-    assert how_rows_were_made(sft(packing=True)) == (None, 1024)
-    assert how_rows_were_made(sft(packing=True, packing_strategy="wrapped", max_length=32)) == ("wrapped", 32)
-    assert how_rows_were_made(sft(packing=True, packing_strategy="bfd_split", max_length=None)) == ("bfd_split", None)
-    assert how_rows_were_made(sft(packing=False, packing_strategy="wrapped")) == (None, 1024)
-    assert how_rows_were_made(sft(dataset_kwargs={"skip_prepare_dataset": True})) == (None, None)
-    assert how_rows_were_made(sft(packing=True, packing_strategy="something-new")) == (None, None)
-    assert how_rows_were_made(SimpleNamespace(max_length=None)) == (None, None)  # transformers' TrainingArguments
-    assert how_rows_were_made(None) == (None, None)
+    assert how_rows_were_made(sft()) == (None, 1024, True)  # rows passed already tokenized may be the caller's blocks
+    assert how_rows_were_made(sft(packing=True)) == (None, 1024, True)
+    assert how_rows_were_made(sft(packing=True, packing_strategy="wrapped", max_length=32)) == ("wrapped", 32, True)
+    assert how_rows_were_made(sft(packing=True, packing_strategy="bfd_split", max_length=None)) == \
+        ("bfd_split", None, True)
+    assert how_rows_were_made(sft(packing=False, packing_strategy="wrapped")) == (None, 1024, True)
+    # without packing, max_length=None truncates nothing (padding_free=True without packing requires it)
+    assert how_rows_were_made(sft(max_length=None)) == (None, None, False)
+    assert how_rows_were_made(sft(max_length=None, padding_free=True)) == (None, None, False)
+    assert how_rows_were_made(sft(dataset_kwargs={"skip_prepare_dataset": True})) == (None, None, True)
+    assert how_rows_were_made(sft(dataset_kwargs={"skip_prepare_dataset": True}, max_length=None)) == \
+        (None, None, True)
+    assert how_rows_were_made(sft(packing=True, packing_strategy="something-new")) == (None, None, True)
+    assert how_rows_were_made(SimpleNamespace(max_length=None)) == (None, None, True)  # transformers' TrainingArguments
+    assert how_rows_were_made(None) == (None, None, True)

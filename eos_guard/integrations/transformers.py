@@ -258,27 +258,30 @@ class EosGuardCallback(TrainerCallback):
                                key, old, new)
 
 
-def how_rows_were_made(args: Any) -> tuple[Union[str, None], Union[int, None]]:
-    """``packing`` and ``max_length`` for :func:`~eos_guard.rules.batch_base.read_batches`, from TRL's
-    ``SFTConfig`` (read by its attributes: TRL is not imported). When ``SFTTrainer`` packs with ``"wrapped"`` or
-    ``"bfd_split"``, it made the blocks or pieces itself: one as long as ``max_length`` goes on in the next.
-    Without packing, or with ``"bfd"``, it truncates each row of the data set to ``max_length``, but a data set
-    passed already tokenized may hold blocks the caller cut: only ``max_length`` is passed then, and whether
-    the rows are examples is read from the batches. Nothing, (None, None), for other trainers' arguments and
-    when TRL does not prepare the data set (``dataset_kwargs={"skip_prepare_dataset": True}``)."""
+def how_rows_were_made(args: Any) -> tuple[Union[str, None], Union[int, None], bool]:
+    """``packing``, ``max_length`` and ``truncation`` for :func:`~eos_guard.rules.batch_base.read_batches`, from
+    TRL's ``SFTConfig`` (read by its attributes: TRL is not imported). When ``SFTTrainer`` packs with
+    ``"wrapped"`` or ``"bfd_split"``, it made the blocks or pieces itself: one as long as ``max_length`` goes on
+    in the next. Without packing, or with ``"bfd"``, it truncates each row of the data set to ``max_length``, but
+    a data set passed already tokenized may hold blocks the caller cut: only ``max_length`` is passed then, and
+    whether the rows are examples is read from the batches. Without packing and with ``max_length=None``
+    (``padding_free=True`` without packing requires it) it truncates nothing: ``truncation`` is False. Nothing,
+    (None, None, True), for other trainers' arguments and when TRL does not prepare the data set
+    (``dataset_kwargs={"skip_prepare_dataset": True}``)."""
     strategy = getattr(args, "packing_strategy", None)
     kwargs = getattr(args, "dataset_kwargs", None) or {}
     if not isinstance(strategy, str) or not hasattr(args, "packing") or \
             (hasattr(kwargs, "get") and kwargs.get("skip_prepare_dataset")):
-        return None, None
+        return None, None, True
     max_length = getattr(args, "max_length", None)
     if not isinstance(max_length, int) or isinstance(max_length, bool) or max_length < 1:
         max_length = None
     if args.packing and strategy in ("wrapped", "bfd_split"):
-        return strategy, max_length
+        return strategy, max_length, True
     if args.packing and strategy != "bfd":
-        return None, None  # a strategy this version does not know
-    return None, max_length
+        return None, None, True  # a strategy this version does not know
+    # TRL 1.16 truncates only `if args.max_length is not None and not packing` (packing without it raises)
+    return None, max_length, bool(args.packing) or getattr(args, "max_length", None) is not None
 
 
 def first_batches(dataloader: Any, count: int, batch_size: int | None = None) -> list[Any]:

@@ -85,7 +85,7 @@ class BatchView:
 
     def __init__(self, sequences: list[Sequence], stop_ids: frozenset[int], pad_token_id: int | None,
                  batches: int, ends_visible: bool, packing: str | bool | None = None,
-                 max_length: int | None = None) -> None:
+                 max_length: int | None = None, truncation: bool = True) -> None:
         self.sequences = sequences
         self.stop_ids = stop_ids
         self.pad_token_id = pad_token_id
@@ -93,6 +93,7 @@ class BatchView:
         self.ends_visible = ends_visible
         self.packing = packing
         self.max_length = max_length
+        self.truncation = truncation  # False: nothing was cut (TRL's SFTConfig(max_length=None) without packing)
 
     @cached_property
     def trained_stops(self) -> list[Token]:
@@ -313,9 +314,10 @@ class BatchView:
         """Whether the sequence is as long as :attr:`block` and supervised to its last token: what truncation at
         ``max_length`` leaves, whether it fills its row or padding follows it (``pad_to_multiple_of``) or another
         packed sequence does (best-fit packing, padding-free batches). Never when the caller said the sequences
-        were split or wrapped instead of cut (``packing``: "bfd_split", "wrapped")."""
+        were split or wrapped instead of cut (``packing``: "bfd_split", "wrapped"), or not truncated at all
+        (``truncation=False``)."""
         supervised = sequence.supervised
-        return self.packing not in CONTINUED and sequence.ids is not None and \
+        return self.truncation and self.packing not in CONTINUED and sequence.ids is not None and \
             len(sequence.positions) >= self.block > 0 and bool(supervised) and \
             supervised[-1] == len(sequence.labels) - 1
 
@@ -397,17 +399,22 @@ class BatchRule(Rule):
 
 def read_batches(batches: Iterable[Mapping[str, Any]], stop_ids: Iterable[int],
                  pad_token_id: int | None, packing: str | bool | None = None,
-                 max_length: int | None = None) -> BatchView:
+                 max_length: int | None = None, truncation: bool = True) -> BatchView:
     """The sequences of ``batches``; raises :class:`BatchError` for a batch that cannot be read, or for a
-    ``packing`` or ``max_length`` it does not know. ``stop_ids`` may be one id, as
+    ``packing``, ``max_length`` or ``truncation`` it does not know. ``stop_ids`` may be one id, as
     ``generation_config.eos_token_id`` often is. ``packing`` says how the rows were made (:data:`PACKING`; None:
-    read from the batches) and ``max_length`` where truncation cuts (None: at the longest sequence)."""
+    read from the batches), ``max_length`` where truncation cuts (None: at the longest sequence), and
+    ``truncation=False`` that nothing was cut (then ``max_length`` must be None)."""
     if not (packing is None or packing is False or (isinstance(packing, str) and packing in PACKING)):
         raise BatchError(f"packing must be None, False, 'bfd', 'bfd_split' or 'wrapped', not {packing!r}")
     if max_length is not None and (isinstance(max_length, bool) or not hasattr(max_length, "__index__")
                                    or max_length.__index__() < 1):
         raise BatchError(f"max_length must be a positive int or None, not {max_length!r}")
     max_length = None if max_length is None else max_length.__index__()
+    if not isinstance(truncation, bool):
+        raise BatchError(f"truncation must be True or False, not {truncation!r}")
+    if not truncation and max_length is not None:
+        raise BatchError(f"max_length={max_length} is where truncation cuts: with truncation=False give none")
     if isinstance(stop_ids, (str, bytes, bytearray)):
         raise BatchError(f"stop_ids must be token ids, not text ({type(stop_ids).__name__})")
     if hasattr(stop_ids, "tolist"):  # a torch tensor or numpy array, of one id (0-d) or more: neither is imported
@@ -428,7 +435,7 @@ def read_batches(batches: Iterable[Mapping[str, Any]], stop_ids: Iterable[int],
         found, shows_ends = _read_batch(number, batch)
         sequences += found
         visible = visible or shows_ends
-    return BatchView(sequences, stops, pad, count, visible, packing, max_length)
+    return BatchView(sequences, stops, pad, count, visible, packing, max_length, truncation)
 
 
 def _read_batch(number: int, batch: Mapping[str, Any]) -> tuple[list[Sequence], bool]:

@@ -80,10 +80,12 @@ class SequencesEndWithoutStop(BatchRule):
     Texts formatted without the terminator that happen to be all as long read the same: without `max_length`
     the batch cannot tell them from truncation, and when no stop id appears anywhere in it (not even masked, in
     a prompt) the message names both fixes. With it (and from `SFTConfig` in the callback), sequences
-    shorter than `max_length` were not cut, and EOS024 reports the missing terminator.
+    shorter than `max_length` were not cut, and EOS024 reports the missing terminator; so it does with
+    `truncation=False` (nothing was cut: `SFTConfig(max_length=None)` without packing, as the callback reads it).
 
     The warning's message names truncation and a missing terminator both, except when `max_length` is given
-    and none of the sequences that end without a stop id reaches it: none was cut, so it says the formatted
+    and none of the sequences that end without a stop id reaches it, or `truncation=False` says nothing was
+    cut: none was cut, so it says the formatted
     text lacks the terminator and names that fix alone (a template that writes none, under which the next
     turn's opening is the stop id).
 
@@ -144,11 +146,12 @@ class SequencesEndWithoutStop(BatchRule):
             return
         share = f"{len(open_ended)} of {len(known)} sequences ({len(open_ended) / len(known):.0%})"
         first = open_ended[0]
-        if view.max_length is not None and not any(view.cut(s) for s in open_ended):
-            # none reaches max_length, so none was cut: the text was formatted without the terminator
-            why = f"; none of them reaches max_length ({view.max_length} tokens), so truncation did not cut it: the " \
-                "formatted text lacks the terminator; append the terminator (the chat template's, or " \
-                "tokenizer.eos_token) to every example"
+        if (view.max_length is not None or not view.truncation) and not any(view.cut(s) for s in open_ended):
+            # none reaches max_length, or nothing was truncated: the text was formatted without the terminator
+            uncut = f"none of them reaches max_length ({view.max_length} tokens), so truncation did not cut it" \
+                if view.truncation else "nothing was truncated (no max_length)"
+            why = f"; {uncut}: the formatted text lacks the terminator; append the terminator (the chat template's, " \
+                "or tokenizer.eos_token) to every example"
         else:
             why = " (truncated at max_length, or missing the terminator); raise max_length or drop the examples " \
                 "that exceed it"

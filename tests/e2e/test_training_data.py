@@ -716,7 +716,36 @@ def test_sft_trainer_conversations_without_a_terminator_of_one_length_are_no_tru
     assert [f.code for f in raised.value.report.findings()] == ["EOS024"]
 
 
-def test_sft_trainer_template_without_a_terminator_is_named_as_such(tmp_path):
+@pytest.mark.parametrize("config", [
+    pytest.param({"max_length": None}, id="padded"),
+    pytest.param({"padding_free": True, "max_length": None}, id="padding-free"),  # TRL needs max_length=None there
+])
+def test_sft_trainer_without_max_length_truncates_nothing(tmp_path, config):
+    """SFTConfig(max_length=None) without packing: SFTTrainer truncates nothing (trl 1.16, sft_trainer.py
+    `if args.max_length is not None and not packing`), and padding_free=True without packing requires it. The
+    three conversations of one length under a template that writes no terminator are EOS024, "append the
+    terminator", which stops training (it was EOS026, "raise max_length or drop the examples that exceed it", a
+    key that is not set)."""
+    from eos_guard.integrations.transformers import EosGuardCallback, EosGuardCheckError
+
+    tokenizer = tokenizer_with(story.BASE_EOS)
+    tokenizer.chat_template = "{% for m in messages %}{{ m['role'] + '\\n' + m['content'] + '\\n' }}{% endfor %}"
+    conversations = [c for c in story.conversations()[:8]
+                     if len(tokenizer.apply_chat_template(c, tokenize=True)["input_ids"]) == 20]
+    trainer = _sft_trainer(tmp_path, tokenizer, [EosGuardCallback()],
+                           rows=[{"messages": c} for c in conversations], **config)
+    with pytest.raises(EosGuardCheckError) as raised:
+        trainer.train()
+    assert trainer.state.global_step == 0
+    [finding] = raised.value.report.findings()
+    assert finding.code == "EOS024" and "max_length" not in finding.message
+
+
+@pytest.mark.parametrize("config", [
+    pytest.param({}, id="max-length-1024"),
+    pytest.param({"padding_free": True, "max_length": None}, id="padding-free-no-max-length"),
+])
+def test_sft_trainer_template_without_a_terminator_is_named_as_such(tmp_path, config):
     """A ChatML-like template that closes no turn with <|im_end|>: the stop id align() finds after the answer is the
     next turn's <|im_start|>, trained before each answer, so some stop id is supervised and the finding is EOS026,
     a warning. No conversation reaches SFTConfig's max_length (1024): the message names the missing terminator
@@ -728,15 +757,17 @@ def test_sft_trainer_template_without_a_terminator_is_named_as_such(tmp_path):
     tokenizer.chat_template = ("{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\\n' + m['content'] + '\\n' }}"
                                "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}")
     callback = EosGuardCallback()
-    trainer = _sft_trainer(tmp_path, tokenizer, [callback])
+    trainer = _sft_trainer(tmp_path, tokenizer, [callback], **config)
     assert tokenizer.convert_tokens_to_ids("<|im_start|>") in stop_ids(trainer.model, tokenizer)
     trainer.train()  # a warning: logged, training goes on
     [finding] = callback.data_report.findings()
     assert (finding.code, str(finding.severity)) == ("EOS026", "warning")
     assert finding.message.startswith("16 of 16 sequences (100%)")
-    assert finding.message.endswith("none of them reaches max_length (1024 tokens), so truncation did not cut it: the "
-                                    "formatted text lacks the terminator; append the terminator (the chat template's, "
-                                    "or tokenizer.eos_token) to every example")
+    # without max_length SFTTrainer truncates nothing (it said "raise max_length or drop the examples that exceed it")
+    why = "nothing was truncated (no max_length)" if "max_length" in config else \
+        "none of them reaches max_length (1024 tokens), so truncation did not cut it"
+    assert finding.message.endswith(f"{why}: the formatted text lacks the terminator; append the terminator (the "
+                                    "chat template's, or tokenizer.eos_token) to every example")
 
 
 def test_sft_trainer_without_packing_on_blocks_the_caller_cut_is_no_truncation(tmp_path):
