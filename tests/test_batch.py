@@ -313,6 +313,38 @@ def test_texts_of_one_length_without_a_terminator_when_nothing_was_truncated_are
     assert "max_length" not in finding.message
 
 
+def _mistral_without_eos() -> dict:
+    """Mistral v0.3's ids (<s> 1, </s> 2, [INST] 3, [/INST] 4) under a template that writes no eos after the
+    answer: `<s>[INST] question[/INST] answer`, padded with </s> (pad == eos) and -100 as TRL's collator pads.
+    align() takes the next turn's [INST] for the terminator (it follows the answer in a multi-turn render), so
+    the stop ids are [2, 3]; the only one trained is each row's [INST], right after <s>."""
+    rows = [[1, 3, 101, 102, 4, 201, 202, 203], [1, 3, 103, 4, 204, 205], [1, 3, 104, 105, 106, 4, 206]]
+    width = max(len(r) for r in rows)
+    return {"input_ids": [r + [2] * (width - len(r)) for r in rows],
+            "attention_mask": [[1] * len(r) + [0] * (width - len(r)) for r in rows],
+            "labels": [r + [-100] * (width - len(r)) for r in rows]}
+
+
+@pytest.mark.parametrize("max_length", [None, 1024])
+def test_a_stop_id_trained_only_where_sequences_open_does_not_teach_the_stop(max_length):
+    """Single-turn examples whose only trained stop id is the template's first token (Mistral's [INST], after the
+    bos): no answer ends with a stop id, so nothing teaches the model to stop. EOS026 is an error (it was a
+    warning, which lets training go on)."""
+    [finding] = eos_guard.check_batch(_mistral_without_eos(), [2, 3], 2, max_length=max_length)
+    assert (finding.code, str(finding.severity)) == ("EOS026", "error")
+    assert finding.message.startswith(
+        "3 of 3 sequences (100%) in the batch do not end their last supervised span with a stop id [2, 3]; the only "
+        "supervised stop ids open their sequences (within their first 3 tokens), so no answer ends with one and the "
+        "model is never trained to stop")
+    assert (finding.location.line, finding.location.column) == (1, 8)
+    # one answer that ends with </s> trains the stop: a warning again
+    batch = _mistral_without_eos()
+    batch["input_ids"][1][6] = batch["labels"][1][6] = 2
+    batch["attention_mask"][1][6] = 1
+    [finding] = eos_guard.check_batch(batch, [2, 3], 2, max_length=max_length)
+    assert (finding.code, str(finding.severity)) == ("EOS026", "warning") and "2 of 3 sequences" in finding.message
+
+
 def test_truncation_of_every_example_in_full_rows_is_told_from_pretraining_blocks(tok):
     """Full-sequence loss, every conversation longer than max_length=20: full rows, no padding and no -100, as
     run_clm's blocks. But every row starts with <|im_start|> and supervises the prompt's <|im_end|>: each row is

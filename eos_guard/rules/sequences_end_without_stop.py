@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from ..findings import Finding, Severity
-from .batch_base import BatchRule, BatchView, Token, ends_with_stop, last_span
+from .batch_base import TAIL, BatchRule, BatchView, Token, ends_with_stop, last_span
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -67,6 +67,12 @@ class SequencesEndWithoutStop(BatchRule):
     A bos alone makes no examples: a block prefixed with it goes on mid-document with any token, and the
     documents inside it start without it or, when each was tokenized with one too (Llama 3's
     `<|begin_of_text|>`), go on after it with their first word, not with the token each block goes on with.
+
+    It is an error, too, when every sequence whose end counts (two or more) ends without a stop id and the only
+    supervised stop ids open their sequences (within their first three tokens): a template that writes no eos
+    after the answer, under which the stop id `align()` finds is the next turn's opening (Mistral's `[INST]`),
+    trained only right after each single-turn example's bos. No answer ends with a stop id, so nothing teaches
+    the model to stop.
 
     When no stop id is supervised at all and every supervised sequence (two or more) is as long as the longest
     (padding left out; at least `max_length` when it is given) and supervised to its last token, truncation cut
@@ -155,5 +161,13 @@ class SequencesEndWithoutStop(BatchRule):
         else:
             why = " (truncated at max_length, or missing the terminator); raise max_length or drop the examples " \
                 "that exceed it"
+        severity = None
+        if len(known) >= 2 and len(open_ended) == len(known) and \
+                all(t.index <= TAIL for t in view.trained_stops):
+            # every stop id trained opens its sequence (a template's first token, after the bos: Mistral's [INST]
+            # when the template writes no eos after the answer): no answer ends with one, nothing teaches the stop
+            severity = Severity.ERROR
+            why = f"; the only supervised stop ids open their sequences (within their first {TAIL + 1} tokens), so " \
+                f"no answer ends with one and the model is never trained to stop{why}"
         yield self.batch_finding(view, f"{share} in {view.where()} do not end their last supervised span with a "
-                                       f"stop id {view.stop_list()}{why}", Token(first, last_span(first)[-1]))
+                                       f"stop id {view.stop_list()}{why}", Token(first, last_span(first)[-1]), severity)
