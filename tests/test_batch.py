@@ -259,6 +259,22 @@ def test_truncation_cuts_the_terminator_off_some_sequences(tok):
     assert (finding.location.line, finding.location.column) == (9, len(features[8]["input_ids"]) - 5)
 
 
+def test_truncation_at_a_given_max_length_is_named_with_it(tok):
+    """The two-turn conversations (50-58 tokens) cut at max_length=40, as TRL's best-fit packing and padded rows
+    leave them (three of them right after a terminator): given max_length, every sequence that ends without a
+    stop id fills it, so the message names the
+    truncation and its length alone (it said "truncated at max_length, or missing the terminator")."""
+    from transformers import DataCollatorForLanguageModeling
+
+    features = [{"input_ids": f["input_ids"][:40]} for f in chat(tok)]
+    batch = DataCollatorForLanguageModeling(tok, mlm=False, return_tensors="np")(features)
+    [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id, max_length=40)
+    assert (finding.code, str(finding.severity)) == ("EOS026", "warning")
+    assert finding.message == (
+        "5 of 16 sequences (31%) in the batch do not end their last supervised span with a stop id [43, 45] (each "
+        "fills max_length, 40 tokens: truncation cut it); raise max_length or drop the examples that exceed it")
+
+
 def test_examples_without_the_terminator_below_max_length_are_named_as_such(tok):
     """Half the conversations formatted without their last "<|im_end|>\\n": the other half train the stop id. Given
     max_length, which none of them reaches, nothing was cut: the message names the missing terminator and its

@@ -89,7 +89,8 @@ class SequencesEndWithoutStop(BatchRule):
     shorter than `max_length` were not cut, and EOS024 reports the missing terminator; so it does with
     `truncation=False` (nothing was cut: `SFTConfig(max_length=None)` without packing, as the callback reads it).
 
-    The warning's message names truncation and a missing terminator both, except when `max_length` is given
+    The warning's message names truncation alone, with `max_length`, when it is given and every sequence that
+    ends without a stop id fills it; truncation and a missing terminator both, except when `max_length` is given
     and none of the sequences that end without a stop id reaches it, or `truncation=False` says nothing was
     cut: none was cut, so it says the formatted
     text lacks the terminator and names that fix alone (a template that writes none, under which the next
@@ -158,6 +159,10 @@ class SequencesEndWithoutStop(BatchRule):
                 if view.truncation else "nothing was truncated (no max_length)"
             why = f"; {uncut}: the formatted text lacks the terminator; append the terminator (the chat template's, " \
                 "or tokenizer.eos_token) to every example"
+        elif view.max_length is not None and \
+                all(view.cut(s) and len(s.positions) == view.max_length for s in open_ended):
+            why = f" (each fills max_length, {view.max_length} tokens: truncation cut it); raise max_length or drop " \
+                "the examples that exceed it"
         else:
             why = " (truncated at max_length, or missing the terminator); raise max_length or drop the examples " \
                 "that exceed it"
