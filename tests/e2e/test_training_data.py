@@ -770,7 +770,11 @@ def test_sft_trainer_template_without_a_terminator_is_named_as_such(tmp_path, co
                                     "chat template's, or tokenizer.eos_token) to every example")
 
 
-def test_sft_trainer_without_packing_on_blocks_the_caller_cut_is_no_truncation(tmp_path):
+@pytest.mark.parametrize("config", [
+    pytest.param({}, id="max-length-1024"),
+    pytest.param({"max_length": None}, id="no-max-length"),  # SFTTrainer truncates nothing: truncation=False
+])
+def test_sft_trainer_without_packing_on_blocks_the_caller_cut_is_no_truncation(tmp_path, config):
     """A data set passed already tokenized, as blocks of 32 cut from the concatenated documents (run_clm's
     group_texts: the remainder dropped), with SFTConfig's defaults (no packing, max_length 1024): SFTTrainer
     keeps the rows as they are, so the callback does not take them for examples because TRL did not pack
@@ -784,7 +788,7 @@ def test_sft_trainer_without_packing_on_blocks_the_caller_cut_is_no_truncation(t
     stream = [t for row in _plain_texts() for t in tokenizer(row["text"])["input_ids"] + [eos]]
     blocks = [{"input_ids": stream[i:i + 32]} for i in range(0, len(stream) - len(stream) % 32, 32)]
     callback = EosGuardCallback()
-    trainer = _sft_trainer(tmp_path, tokenizer, [callback], rows=blocks)
+    trainer = _sft_trainer(tmp_path, tokenizer, [callback], rows=blocks, **config)
     read = first_batches(trainer.get_train_dataloader(), callback.data_batches)
     # what packing=False (every row an example) would say: each block cut at max_length
     assert [f.code for f in check_batches(read, [43, 45], 43, packing=False)] == ["EOS026"]
