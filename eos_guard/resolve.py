@@ -360,8 +360,9 @@ ADDED_TOKEN_FLAGS_SET = frozenset(ADDED_TOKEN_FLAGS)
 
 def added_token_error(value: dict, special_given: bool = False) -> str | None:
     """Why ``tokenizers.AddedToken(**value)`` raises (a TypeError; a UnicodeEncodeError for a content with a lone
-    surrogate), or None (it ignores other keys, and a missing content is ""). ``special_given``: transformers passes ``special=True`` itself, so a "special" key is given
-    twice (special_tokens_map.json's ``extra_special_tokens`` list)."""
+    surrogate), or None (it ignores other keys, and a missing content is ""). ``special_given``: transformers
+    passes ``special=True`` itself, so a "special" key is given twice (special_tokens_map.json's
+    ``extra_special_tokens`` list)."""
     content = value.get("content")
     if content is not None and not isinstance(content, str):
         return f'has a "content" that is {_kind(content)}, not a string'

@@ -27,15 +27,15 @@ class InvalidTokenId(Rule):
     UTF-8 cannot encode; an `"lstrip"`, `"rstrip"`, `"single_word"`, `"normalized"` or `"special"` that is not
     `true` or `false`), in tokenizer_config.json's `added_tokens_decoder` and `{"__type": "AddedToken"}`
     objects, and in the legacy branch in special_tokens_map.json (where an `extra_special_tokens` entry may not
-    say `"special"`: transformers passes it); an entry of the unnamed special-token list the tokenizer gets that is not a string or an AddedToken
-    object (transformers 5); a tokenizer.json `added_tokens` entry without every field of the right kind
-    (`id`, `content`, the five flags; an `id` written `-0`, which Python reads as 0, is a float to it, and a
-    `content` with a lone surrogate is no text), which the tokenizers library refuses (TGI loads the file with
-    it, and so does transformers for most tokenizer classes); and a special token the tokenizer class cannot be
-    built without (`RobertaTokenizer`'s `sep_token` and `cls_token`, `T5Tokenizer`'s and `XLMRobertaTokenizer`'s
-    `eos_token`, ...: `required_tokens` in eos_guard/data/tokenizer_classes.json, found by loading each class)
-    left with no id: null, or `""` with no unk token (every such token has a class default, so leaving it out
-    is fine).
+    say `"special"`: transformers passes it); an entry of the unnamed special-token list the tokenizer gets that
+    is not a string or an AddedToken object (transformers 5); a tokenizer.json `added_tokens` entry without
+    every field of the right kind (`id`, `content`, the five flags; an `id` written `-0`, which Python reads as
+    0, is a float to it, and a `content` with a lone surrogate is no text), which the tokenizers library refuses
+    (TGI loads the file with it, and so does transformers for most tokenizer classes); and a special token the
+    tokenizer class cannot be built without (`RobertaTokenizer`'s `sep_token` and `cls_token`, `T5Tokenizer`'s
+    and `XLMRobertaTokenizer`'s `eos_token`, ...: `required_tokens` in eos_guard/data/tokenizer_classes.json,
+    found by loading each class) left with no id: null, or `""` with no unk token (every such token has a class
+    default, so leaving it out is fine).
 
     ## Why it breaks generation
     `GenerationConfig` accepts anything, so the error only shows at generation time: transformers warns that

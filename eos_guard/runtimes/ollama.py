@@ -51,6 +51,8 @@ TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.m
 if TYPE_CHECKING:
     from typing import Any, Callable
 
+    from ..resolve import Where
+
 RELEASES = (Release("Ollama 0.30 – 0.33 (llama.cpp b10488)", None,
                     "ollama/ollama fb30760996 (v0.33.0-rc2) convert/tokenizer.go parseTokenizer; llama.cpp b10488"),)
 
@@ -142,7 +144,7 @@ def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
     special, source = gguf_special_ids(model)
     ids = end_of_generation(model, special, EOG_B11067)
     why = f"{source} ∪ llama.cpp b10488 end-of-generation texts → {show(ids)}"
-    return StopSet("ollama", ids, why, _fix(model), tokenizer_eos_place(model))
+    return StopSet("ollama", ids, why, *_fix(model))
 
 
 def gguf_special_ids(model: ResolvedModel) -> tuple[dict[str, int], str]:
@@ -184,21 +186,22 @@ def _through_llama_cpp(model: ResolvedModel, architecture: str | None) -> StopSe
     ids = end_of_generation(model, special, EOG_B11067)
     why = (f"{refused}; from the GGUF llama.cpp's convert_hf_to_gguf.py writes: {describe_special(special, source)} "
            f"∪ llama.cpp b10488 end-of-generation texts → {show(ids)}")
-    fix = _fix(model, converted=False)
-    where = tokenizer_eos_place(model)
-    if fix == SPECIAL_FIX_GGUF and model.files.tokenizer is None:  # the converter reads config.json's eos_token_id
-        fix, where = SPECIAL_FIX_GGUF_WITHOUT_TOKENIZER_JSON, config_eos_place(model) or where
-    return StopSet("ollama", ids, why, fix, where)
+    return StopSet("ollama", ids, why, *_fix(model, converted=False))
 
 
-def _fix(model: ResolvedModel, converted: bool = True) -> str:
-    """What to change; ``converted``: whether ``ollama create`` converts the folder itself."""
+def _fix(model: ResolvedModel, converted: bool = True) -> tuple[str, Where | None]:
+    """What to change, and where; ``converted``: whether ``ollama create`` converts the folder itself. Without
+    tokenizer.json neither converter finds eos_token's id: Ollama's writes no eos, llama.cpp's reads config.json's
+    eos_token_id."""
     terminator = model.terminator
     text = terminator.token if terminator is not None else None
     added = model.vocab.added.get(text) if text else None
+    where = tokenizer_eos_place(model)
     if text and (added is None or not added.special):
         step = "`ollama create`" if converted else "converting with convert_hf_to_gguf.py"
-        return TEXT_FIX.format(text=text, step=step)
-    if not converted:
-        return SPECIAL_FIX_GGUF
-    return SPECIAL_FIX if model.files.tokenizer is not None else SPECIAL_FIX_WITHOUT_TOKENIZER_JSON
+        return TEXT_FIX.format(text=text, step=step), where
+    if model.files.tokenizer is not None:
+        return (SPECIAL_FIX if converted else SPECIAL_FIX_GGUF), where
+    if converted:
+        return SPECIAL_FIX_WITHOUT_TOKENIZER_JSON, where
+    return SPECIAL_FIX_GGUF_WITHOUT_TOKENIZER_JSON, config_eos_place(model) or where
