@@ -90,11 +90,10 @@ class SequencesEndWithoutStop(BatchRule):
     `truncation=False` (nothing was cut: `SFTConfig(max_length=None)` without packing, as the callback reads it).
 
     The warning's message names truncation alone, with `max_length`, when it is given and every sequence that
-    ends without a stop id fills it; truncation and a missing terminator both, except when `max_length` is given
-    and none of the sequences that end without a stop id reaches it, or `truncation=False` says nothing was
-    cut: none was cut, so it says the formatted
-    text lacks the terminator and names that fix alone (a template that writes none, under which the next
-    turn's opening is the stop id).
+    ends without a stop id fills it. It says the formatted text lacks the terminator, and names that fix alone (a
+    template that writes none, under which the next turn's opening is the stop id), when none was cut: `max_length`
+    is given and none of the sequences that end without a stop id reaches it, or `truncation=False` says nothing
+    was cut. Otherwise it names truncation and a missing terminator both.
 
     ## Why it breaks generation
     Usually truncation: an example longer than `max_length` loses its end, terminator included, so the model
