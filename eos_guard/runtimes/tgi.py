@@ -69,8 +69,8 @@ def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
     if isinstance(model_type, str) and not _flash(model_type, config):
         primary = tokenizer_eos_id(model)
         which = f"model type '{model_type}'" + (" with alibi" if model_type in FALCON_TYPES else "")
-        why = (f"tokenizer eos {show_id(primary)} only (TGI has no flash code for {which} and serves it, if at all, "
-               "with its transformers or non-flash backend, which never reads generation_config.json)")
+        why = (f"tokenizer eos {show_id(primary)} only (TGI serves {which}, if at all, with its transformers or "
+               "non-flash backend, not with FlashCausalLM, the one class that reads generation_config.json)")
         return StopSet("tgi", unique([primary]), why, "make the tokenizer's eos (tokenizer_config.json eos_token) "
                                                       "the terminator", tokenizer_eos_place(model) or where)
     if isinstance(gen, list):
