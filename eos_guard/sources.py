@@ -9,7 +9,9 @@ folder.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+from urllib.parse import unquote
 
 from .errors import InputError
 from .records import field, record
@@ -19,6 +21,13 @@ if TYPE_CHECKING:
     from typing import Iterable, Union
 
 HUB_SCHEME = "hf://"
+# A Hub repository as people paste it: https://huggingface.co/ORG/NAME (/tree/REV, /blob/REV/FILE), hf:ORG/NAME,
+# ORG/NAME@REV; the address's own pages (datasets/, spaces/, ...) are no model repository.
+_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*"
+# (patterns, not compiled ones: only a PATH that does not exist compiles them)
+_HUB_ADDRESS = r"(?:https?://)?(?:www\.)?(?:huggingface\.co|hf\.co)/|hf:/{0,2}"
+_HUB_REPO = rf"({_NAME}/{_NAME})(?:@([^\s@/]+)|/(?:tree|blob|resolve)/([^/]+)(?:/.*)?)?"
+_HUB_PAGES = {"datasets", "spaces", "models", "collections", "docs", "organizations", "papers", "blog", "settings"}
 
 
 @record(frozen=True)
@@ -36,8 +45,25 @@ class HubRef:
         repo, _, revision = name.partition("@")
         parts = repo.split("/")
         if len(parts) != 2 or not all(parts) or any(p in (".", "..") or p.startswith("-") for p in parts):
-            raise InputError(None, f"{text}: not a Hub repository name (expected org/name[@revision])")
+            meant = hub_spelling(name)
+            hint = f"; did you mean {meant}?" if meant else ""
+            raise InputError(None, f"{text}: not a Hub repository name (expected org/name[@revision]){hint}")
         return cls(repo, revision or None)
+
+
+def hub_spelling(text: str) -> str | None:
+    """``hf://org/name[@revision]`` for a text that reads as a Hub repository written another way (a huggingface.co
+    address, ``hf:org/name``, a bare ``org/name`` whose ``org`` is no local file), else None: the hint of the
+    error a PATH that does not exist gets."""
+    address = re.match(_HUB_ADDRESS, text)
+    rest = text[address.end():] if address else text
+    match = re.fullmatch(_HUB_REPO, rest)
+    if match is None or (not address and os.path.lexists(rest.split("/", 1)[0])):
+        return None
+    repo, revision = match.group(1), match.group(2) or (match.group(3) and unquote(match.group(3)))
+    if repo.split("/")[0] in _HUB_PAGES or any(part in (".", "..") for part in repo.split("/")):
+        return None
+    return f"{HUB_SCHEME}{repo}@{revision}" if revision else f"{HUB_SCHEME}{repo}"
 
 
 @record
@@ -59,5 +85,8 @@ def classify(paths: Iterable[Union[str, Path]]) -> Sources:
                 raise InputError(path, "not a regular file" if os.path.exists(text) else "no such file")
             sources.gguf.append(path)
         else:
+            meant = hub_spelling(text) if isinstance(item, str) and not os.path.lexists(text) else None
+            if meant:  # Path() would also fold an address's "//" into "/"
+                raise InputError(None, f"{text}: no such file or directory; did you mean {meant}?")
             sources.local.append(Path(text))
     return sources

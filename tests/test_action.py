@@ -411,3 +411,17 @@ def test_the_action_inputs_name_exactly_the_registry_values() -> None:
     docs = (ROOT / "docs" / "action.md").read_text(encoding="utf-8")
     assert ", ".join(f"`{name}`" for name in RUNTIME_VALUES[:-1]) + f", or `{RUNTIME_VALUES[-1]}`" in docs
     assert ", ".join(f"`{name}`" for name in FAIL_ON_VALUES[:-1]) + f" or `{FAIL_ON_VALUES[-1]}`" in docs
+
+
+def test_the_documented_defaults_are_action_yml_s() -> None:
+    """docs/action.md's inputs table and each input's description in action.yml (what the Marketplace and editors
+    show) give the default action.yml sets."""
+    action = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
+    rows = {match.group(1): match.group(2) for match in re.finditer(
+        r"^\| `([a-z-]+)` \| .* \| (`[^`]*`|empty) \|$", (ROOT / "docs" / "action.md").read_text(encoding="utf-8"),
+        re.M)}
+    assert set(rows) == set(action["inputs"])
+    for name, spec in action["inputs"].items():
+        shown = spec["default"] or "empty"
+        assert rows[name] == (f"`{spec['default']}`" if spec["default"] else "empty"), name
+        assert spec["description"].rstrip().endswith(f"(default: {shown})"), name

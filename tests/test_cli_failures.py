@@ -723,6 +723,53 @@ def test_a_mistyped_command_or_option_says_what_was_meant(run, tmp_path, argv, m
     assert code == 2 and message in err and "All checks passed" not in out, (out, err)
 
 
+MISSING = "no such file or directory; did you mean"
+NOT_A_NAME = "not a Hub repository name (expected org/name[@revision]); did you mean"
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["Qwen/Qwen2.5-0.5B-Instruct"], f"Qwen/Qwen2.5-0.5B-Instruct: {MISSING} hf://Qwen/Qwen2.5-0.5B-Instruct?"),
+    (["meta-llama/Llama-3.1-8B-Instruct@v1"],
+     f"meta-llama/Llama-3.1-8B-Instruct@v1: {MISSING} hf://meta-llama/Llama-3.1-8B-Instruct@v1?"),
+    (["https://huggingface.co/Qwen/Qwen2.5-0.5B-Instruct"],
+     f"https://huggingface.co/Qwen/Qwen2.5-0.5B-Instruct: {MISSING} hf://Qwen/Qwen2.5-0.5B-Instruct?"),
+    (["https://huggingface.co/Qwen/Qwen2.5-0.5B-Instruct/blob/main/config.json"],
+     f"https://huggingface.co/Qwen/Qwen2.5-0.5B-Instruct/blob/main/config.json: {MISSING} "
+     "hf://Qwen/Qwen2.5-0.5B-Instruct@main?"),
+    (["https://huggingface.co/org/name/tree/refs%2Fpr%2F3"],
+     f"https://huggingface.co/org/name/tree/refs%2Fpr%2F3: {MISSING} hf://org/name@refs/pr/3?"),
+    (["hf:Qwen/Qwen2.5-0.5B-Instruct"], f"hf:Qwen/Qwen2.5-0.5B-Instruct: {MISSING} hf://Qwen/Qwen2.5-0.5B-Instruct?"),
+    (["hf://https://huggingface.co/Qwen/X"], f"hf://https://huggingface.co/Qwen/X: {NOT_A_NAME} hf://Qwen/X?"),
+    (["hf://Qwen/X/tree/main"], f"hf://Qwen/X/tree/main: {NOT_A_NAME} hf://Qwen/X@main?"),
+    (["--hub", "hf://Qwen/X"], f"hf://hf://Qwen/X: {NOT_A_NAME} hf://Qwen/X?"),
+], ids=["bare-id", "bare-id-revision", "address", "file-address", "pr-address", "one-colon", "hub-address",
+        "hub-path", "hub-option-scheme"])
+def test_a_hub_repository_written_another_way_is_named_as_eos_guard_reads_it(run, tmp_path, argv, message):
+    """A hurried user passes the Hub id as transformers takes it, or the address from the browser: each said only
+    'no such file or directory' (the address folded to 'https:/huggingface.co/...') or 'not a Hub repository name'."""
+    assert run(*argv, cwd=tmp_path) == (2, "No model folders found.\n", f"eos-guard: {message}\n")
+
+
+@pytest.mark.parametrize("path", ["models/llama", "./org/name", "huggingface.co/datasets/org/data", "a/b/c"])
+def test_a_missing_local_path_is_not_taken_for_a_hub_repository(run, tmp_path, path):
+    """models/ exists, so models/llama is a local folder mistyped; ./ and three parts are paths; a data set's
+    address names no model repository."""
+    (tmp_path / "models").mkdir()
+    code, _, err = run(path, cwd=tmp_path)
+    assert code == 2 and err.endswith(": no such file or directory\n") and "hf://" not in err, err
+
+
+def test_usage_md_quotes_the_hub_hint_as_printed(run, tmp_path):
+    usage = (ROOT / "docs" / "usage.md").read_text(encoding="utf-8")
+    _, _, err = run("Qwen/Qwen2.5-0.5B-Instruct", cwd=tmp_path)
+    assert f"`{err.strip()}`" in " ".join(usage.split())
+
+
+def test_the_python_api_names_the_hub_form_too():
+    with pytest.raises(eos_guard.InputError, match=r"did you mean hf://Qwen/Qwen2\.5-0\.5B-Instruct\?"):
+        eos_guard.check("Qwen/Qwen2.5-0.5B-Instruct")
+
+
 def test_no_closing_line_says_all_checks_passed_after_an_error(run, tmp_path):
     shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
     code, out, err = run("m", "missing", cwd=tmp_path)

@@ -186,3 +186,106 @@ def test_the_hooks_run_on_every_file_a_check_reads_and_the_readme_lists_them():
         paragraph = text[text.index(start):].strip().split("\n\n")[0]
         named = set(re.findall(r"`([^`]+\.(?:json|jinja|model|txt))`", paragraph))
         assert named == every, page
+
+
+# The repository the README's `repo:` names, as a user's pre-commit clones it: the files without git data, local
+# build litter or what the hooks never install (tests, fuzzing, benchmarks), committed with no tag.
+NOT_IN_THE_HOOK_REPO = shutil.ignore_patterns(".git", ".venv", "venv", "build", "dist", "*.egg-info", "__pycache__",
+                                              ".pytest_cache", ".hypothesis", "tests", "fuzz", "bench")
+
+
+# Meta-Llama-3-8B-Instruct at release: generation_config.json stops on <|end_of_text|> only, not <|eot_id|>
+LLAMA3_EXTRAS = shutil.ignore_patterns("README.md", "expected.json")
+
+
+@pytest.fixture
+def untagged_hook_repo(tmp_path):
+    repo = shutil.copytree(ROOT, tmp_path / "eos-guard", ignore=NOT_IN_THE_HOOK_REPO)
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-qm", "eos-guard")
+    return repo
+
+
+def _readme_pre_commit_config(hook_repo: Path) -> str:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    [block] = [b for b in re.findall(r"```yaml\n(.*?)```", readme, re.S) if "repos:" in b]
+    assert "repo: https://github.com/org/eos-guard\n" in block
+    return block.replace("https://github.com/org/eos-guard", hook_repo.as_uri())
+
+
+def _pre_commit(repo: Path, home: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PRE_COMMIT_HOME": str(home), "PRE_COMMIT_COLOR": "never"}
+    env.pop("GITHUB_ACTIONS", None)
+    return subprocess.run([str(PRE_COMMIT), *args], cwd=repo, env=env, capture_output=True, text=True, timeout=900)
+
+
+@pytest.mark.skipif(not PRE_COMMIT.exists(), reason="pre-commit is not installed in this environment")
+def test_the_readme_config_works_before_and_after_the_first_release_tag(untagged_hook_repo, tmp_path):
+    """The README's .pre-commit-config.yaml, copied as it is, in a repository with a Llama 3 Instruct folder whose
+    generation_config.json lacks <|eot_id|>: with no tag in eos-guard's repository `rev: v0.1.0` fails as the
+    README says, `pre-commit autoupdate` pins the newest commit, and after the tag it moves to the tag."""
+    import eos_guard
+
+    version = eos_guard.__version__
+    home, repo = tmp_path / "pre-commit-home", tmp_path / "models"
+    shutil.copytree(FIXTURES / "llama3-8b-instruct-release", repo / "llama3", ignore=LLAMA3_EXTRAS)
+    (repo / ".pre-commit-config.yaml").write_text(_readme_pre_commit_config(untagged_hook_repo), encoding="utf-8")
+    _git(tmp_path, "init", "-q", str(repo))
+    _git(repo, "add", ".")
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+
+    proc = _pre_commit(repo, home, "run", "--all-files")
+    quoted = f"error: pathspec 'v{version}' did not match any file(s) known to git"
+    assert proc.returncode != 0 and quoted in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+    assert f"`pre-commit run` stops with `{quoted}`" in readme
+
+    commit = subprocess.run(["git", "-C", str(untagged_hook_repo), "rev-parse", "HEAD"], capture_output=True,
+                            text=True, check=True).stdout.strip()
+    proc = _pre_commit(repo, home, "autoupdate")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"rev: {commit}  #" in (repo / ".pre-commit-config.yaml").read_text(encoding="utf-8")
+    _git(repo, "add", ".")
+    proc = _pre_commit(repo, home, "run", "--all-files")
+    assert proc.returncode == 1 and "llama3/generation_config.json:3:19: EOS001 error: " in proc.stdout, proc.stdout
+
+    _git(untagged_hook_repo, "tag", "-a", f"v{version}", "-m", f"eos-guard {version}")
+    proc = _pre_commit(repo, home, "autoupdate")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"rev: v{version}  #" in (repo / ".pre-commit-config.yaml").read_text(encoding="utf-8")
+    _git(repo, "add", ".")
+    proc = _pre_commit(repo, home, "run", "--all-files")
+    assert proc.returncode == 1 and "llama3/generation_config.json:3:19: EOS001 error: " in proc.stdout, proc.stdout
+
+
+@pytest.mark.skipif(not PRE_COMMIT.exists(), reason="pre-commit is not installed in this environment")
+def test_the_fix_hook_fails_the_commit_with_its_edits_and_the_next_commit_passes(untagged_hook_repo, tmp_path):
+    """The README's config with its eos-guard-fix line chosen instead, installed with `pre-commit install`: the
+    first `git commit` writes the fix and fails; `git add` and commit again, and it passes."""
+    home, repo = tmp_path / "pre-commit-home", tmp_path / "models"
+    shutil.copytree(FIXTURES / "llama3-8b-instruct-release", repo / "llama3", ignore=LLAMA3_EXTRAS)
+    config = _readme_pre_commit_config(untagged_hook_repo)
+    config = config.replace("      - id: eos-guard ", "      # - id: eos-guard ").replace("# - id: eos-guard-fix",
+                                                                                         "- id: eos-guard-fix")
+    assert "\n      - id: eos-guard-fix" in config and "\n      # - id: eos-guard " in config
+    (repo / ".pre-commit-config.yaml").write_text(config, encoding="utf-8")
+    _git(tmp_path, "init", "-q", str(repo))
+    _git(repo, "add", ".")
+    assert _pre_commit(repo, home, "autoupdate").returncode == 0
+    assert _pre_commit(repo, home, "install").returncode == 0
+    _git(repo, "add", ".")
+
+    def commit() -> subprocess.CompletedProcess:
+        env = {**os.environ, "PRE_COMMIT_HOME": str(home), "PRE_COMMIT_COLOR": "never"}
+        env.pop("GITHUB_ACTIONS", None)
+        return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-m",
+                               "llama3"], cwd=repo, env=env, capture_output=True, text=True, timeout=900)
+
+    proc = commit()  # git shows the hook's output on stderr
+    assert proc.returncode == 1 and "files were modified by this hook" in proc.stderr, proc.stdout + proc.stderr
+    assert "Fixing llama3/generation_config.json" in proc.stderr
+    assert '"eos_token_id": [128001, 128009]' in (repo / "llama3" / "generation_config.json").read_text()
+    _git(repo, "add", ".")
+    proc = commit()
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert re.search(r"eos-guard \(fix\)\.+Passed", proc.stderr), proc.stderr
