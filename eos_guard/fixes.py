@@ -19,7 +19,7 @@ import stat
 from pathlib import Path
 
 from .errors import InputError
-from .jsonspan import JsonDocument, NotRead, read_bytes
+from .jsonspan import JsonDocument, NotRead, dotted, read_bytes
 from .known_tokens import END_OF_TURN_TEXTS
 from .records import field, record
 from .resolve import ResolvedModel, special_token_text
@@ -257,7 +257,7 @@ def _align_config(model: ResolvedModel, wanted: list[int], add, eos_id: int | No
     # a scalar is left alone unless it lacks the tokenizer's eos (EOS003); then it becomes a list, keeping its id
     if isinstance(config.raw, list) or (eos_id is not None and eos_id in wanted and eos_id not in config.ids):
         missing = [i for i in wanted if i not in config.ids]
-        add(doc, add_to_id_list(doc, config.where.keys, missing), f"{config.where.describe()}: add {missing}")
+        add(doc, add_to_id_list(doc, config.where.keys, missing), f"{dotted(config.where.keys)}: add {missing}")
 
 
 def _align_tokenizer(model: ResolvedModel, add, eos_id: int | None, to_terminator: bool = True,

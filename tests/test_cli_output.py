@@ -328,6 +328,7 @@ def test_the_readme_python_snippet_runs_as_written(tmp_path, monkeypatch, capsys
     out = capsys.readouterr().out
     assert "\nEOS001 " in out and "\nEOS025 no supervised label in the batch is a stop id" in out
     assert "generation_config.json ['eos_token_id: add [151645]']" in out
+    assert "/config.json ['eos_token_id: add [151645]']" in out  # each reason names the key, the path the file
     import eos_guard
 
     assert eos_guard.check("examples/chatml-finetune-broken").count("error") > 0  # nothing written
