@@ -52,6 +52,14 @@ MEMORY = {
     "format-method": "{{ '{:>500000000}'.format('x') }}",
     "format-method-nested": "{{ '{:{w}}'.format('x', w=500000000) }}",
     "format-map": "{{ '{x:>500000000}'.format_map({'x': 1}) }}",
+    # widths the estimates missed: a mapping key with parentheses in it (Python reads it to the matching one), a
+    # nested field that looks its width up in an argument; each allocated 2.5 GB before any hook measured it
+    "percent-key-parentheses": "{{ '%(a(b)c)2500000000s' % {'a(b)c': 'x'} }}",
+    "format-filter-key-parentheses": "{{ '%(a(b)c)2500000000s'|format(**{'a(b)c': 'x'}) }}",
+    "format-method-width-by-index": "{{ '{0[1]:{0[0]}}'.format([2500000000, 'x']) }}",
+    "format-method-width-by-key": "{{ '{1:{0[w]}}'.format({'w': 2500000000}, 'x') }}",
+    "format-method-width-by-attribute": "{% set ns = namespace(w=2500000000) %}{{ '{0:{1.w}}'.format('x', ns) }}",
+    "format-map-width-by-key": "{{ '{x:{w[0]}}'.format_map({'x': 'x', 'w': [2500000000]}) }}",
     "indent-width": "{{ ('a\\n' * 100000)|indent(100000) }}",
     "indent-string": "{{ ('a\\n' * 100000)|indent('x' * 100000) }}",
     "concat-doubling": "{% set ns = namespace(s='ab') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}"
@@ -62,6 +70,8 @@ MEMORY = {
                      "{% endfor %}{{ ns.l|length }}",
     "tojson-indent": "{{ (range(1000)|list)|tojson(indent=1000000000) }}",
     "tojson-indent-string": "{{ (range(1000)|list)|tojson(indent='x' * 900000) }}",
+    "tojson-separators": "{{ dict.fromkeys(range(3000)|list, 1)|tojson(separators=(',', 'x' * 900000)) }}",
+    "tojson-item-separator": "{{ ([0] * 3000)|tojson(separators=('x' * 900000, ':')) }}",
     "tojson-shared": "{% set s = 'x' * 900000 %}{{ ([s] * 2000)|tojson }}",
     "join-shared": "{% set s = 'x' * 900000 %}{{ ([s] * 2000)|join }}",
     "join-separator": "{{ range(99999)|join('x' * 900000) }}",
@@ -187,6 +197,34 @@ def test_compiling_runs_no_filter(template):
     finally:
         del sandbox._ENV.filters["spy"]
     assert compiled is not None
+
+
+# The size estimates themselves read the format string: they must take linear time (no timer interrupts them off
+# the main thread, where the hooks are all there is without the worker, as on Windows).
+ESTIMATE_CPU = {
+    "percent-open-keys": "{{ ('%(' * 500000) % {} }}",
+    "format-open-spec": "{{ ('{' ~ ':' * 999000).format() }}",
+    "format-filter-open-keys": "{{ ('%(' * 500000)|format(**{}) }}",
+}
+
+
+@pytest.mark.parametrize("template", ESTIMATE_CPU.values(), ids=ESTIMATE_CPU.keys())
+def test_the_size_estimates_take_linear_time_without_a_timer(template):
+    """A regular expression read the widths of a format string: 1 MB of ``%(`` took 95 s, of ``{::::`` hours, with
+    the GIL held, so no other thread ran meanwhile. On a thread of its own, where no SIGALRM reaches it, the probe
+    now ends at a limit or an error within seconds."""
+    code = ("import json, sys, threading; from eos_guard.template import _probe, Limits\n"
+            "src, out = sys.stdin.read(), []\n"
+            "t = threading.Thread(target=lambda: out.append(_probe(src, {'eos_token': '</s>'}, ['</s>'], "
+            "Limits(seconds=3, cache=False), False)), daemon=True)\n"
+            "t.start(); t.join(30)\n"
+            "print(json.dumps([out[0].limit_exceeded, out[0].errors] if out else 'running'))")
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-c", code], input=template, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    result = json.loads(proc.stdout)
+    assert result != "running" and (result[0] or result[1]), (result, proc.stderr[-2000:])
+    assert time.monotonic() - start < 20
 
 
 def test_a_render_on_another_thread_is_killed_at_its_limit():
