@@ -94,6 +94,7 @@ class _Worker:
         self.process = subprocess.Popen([sys.executable, "-I", "-S", "-c", code], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd="/")
         self.buffer = b""
+        self.ended = False  # its stdout reached its end: the worker is exiting (it crashed, or was killed)
         self.owner = os.getpid()  # a forked copy of this process must not share the worker's pipes
         self.ready = False  # its "ready" message is read before the first request: it starts meanwhile
 
@@ -138,6 +139,7 @@ class _Worker:
                 return None
             chunk = os.read(fd, 1 << 20)
             if not chunk:
+                self.ended = True
                 return None
             self.buffer += chunk
 
@@ -145,6 +147,13 @@ class _Worker:
         """Ends the worker (if it still runs) and says what ended it."""
         import signal
 
+        if self.ended:  # its pipe closed as it exited: wait for its status, which says why (a crash is no timeout)
+            import subprocess
+
+            try:
+                self.process.wait(GRACE)
+            except subprocess.TimeoutExpired:  # it closed its stdout and lives on: it is killed below
+                pass
         timed_out = self.alive()
         self.close()
         if timed_out and seconds is not None:

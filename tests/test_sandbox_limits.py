@@ -137,6 +137,11 @@ CPU = {
                      "{{ raise_exception('x') }}{% endif %}{% endfor %}{% endfor %}",
 }
 
+# A tuple nested 500,000 deep, built 50 levels a step, then hashed as a dict key: CPython's tuple hash recurses in
+# C without a depth check, so the stack overflows and the process ends with SIGSEGV (docs/security.md).
+NESTED_TUPLE_HASHED = ("{% set ns = namespace(x=()) %}{% for i in range(10000) %}{% set ns.x = " + "(" * 50 + "ns.x"
+                       + ",)" * 50 + " %}{% endfor %}{{ {ns.x: 1}|length }}")
+
 # Depth: self-calling macros, nesting in the source deeper than the parser's recursion.
 DEPTH = {
     "macro-self-call": "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}",
@@ -274,6 +279,25 @@ def test_out_of_memory_in_the_worker_is_a_limit_not_a_crash():
     probe = probe_template(template, SPECIAL, ["</s>"], Limits(seconds=10, cache=False, memory_mb=256))
     assert probe.limit_exceeded and "256 MiB" in probe.limit_exceeded, probe
     assert probe_template(HONEST, SPECIAL, ["</s>"], LIMITS).token == "</s>"
+
+
+def _stack_limit() -> float:
+    import resource
+
+    soft = resource.getrlimit(resource.RLIMIT_STACK)[0]
+    return float("inf") if soft == resource.RLIM_INFINITY else soft
+
+
+@pytest.mark.skipif(_stack_limit() > 64 << 20, reason="a stack this large holds the recursion: nothing crashes")
+def test_a_worker_that_crashes_is_reported_as_a_crash_not_as_a_timeout():
+    """The worker's stack overflowed at once (a hashed tuple nested 500,000 deep), yet the finding said "rendering
+    took longer than 1 s (the render process was killed)": its closed pipe was read before it could be waited
+    for, so it looked alive. The finding names the signal, and the next template gets a new worker."""
+    start = time.monotonic()
+    probe = probe_template(NESTED_TUPLE_HASHED, SPECIAL, ["</s>"], Limits(seconds=5, cache=False))
+    assert probe.limit_exceeded == "the render process ended with signal SIGSEGV", probe
+    assert time.monotonic() - start < 5
+    assert probe_template(HONEST + "{# after a crash #}", SPECIAL, ["</s>"], LIMITS).token == "</s>"
 
 
 def test_an_unresponsive_worker_is_killed_at_the_deadline():
