@@ -91,7 +91,10 @@ class _Worker:
         code = (f"import sys, types; sys.path[:] = {path!r}; package = types.ModuleType('eos_guard'); "
                 f"package.__path__ = [{package!r}]; sys.modules['eos_guard'] = package; "
                 "from eos_guard.template import serve_probes; serve_probes()")
-        self.process = subprocess.Popen([sys.executable, "-I", "-S", "-c", code], stdin=subprocess.PIPE,
+        # -I ignores PYTHONDONTWRITEBYTECODE: -B carries it over (a read-only install, a file-size limit under which
+        # Python writes a bytecode file cut short and later imports of that module fail)
+        flags = ["-I", "-S", *(["-B"] if sys.dont_write_bytecode else [])]
+        self.process = subprocess.Popen([sys.executable, *flags, "-c", code], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd="/")
         self.buffer = b""
         self.ended = False  # its stdout reached its end: the worker is exiting (it crashed, or was killed)

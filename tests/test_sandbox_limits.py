@@ -342,6 +342,20 @@ def test_the_worker_imports_nothing_from_the_working_directory(tmp_path):
     assert not list(tmp_path.rglob("*.pwned"))
 
 
+def test_the_worker_writes_no_bytecode_when_python_is_told_not_to(tmp_path):
+    """The worker runs ``python -I``, which ignores PYTHONDONTWRITEBYTECODE: it wrote eos_guard's bytecode files
+    next to the package all the same."""
+    import shutil
+
+    shutil.copytree(ROOT / "eos_guard", tmp_path / "eos_guard", ignore=shutil.ignore_patterns("__pycache__"))
+    code = ("from eos_guard.template import probe_template, Limits; "
+            f"print(probe_template({HONEST!r}, {{}}, ['</s>'], Limits(cache=False)).token)")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(tmp_path), "PYTHONDONTWRITEBYTECODE": "1"})
+    assert proc.stdout.strip() == "</s>", proc.stderr
+    assert not list((tmp_path / "eos_guard").rglob("*.pyc"))
+
+
 def test_without_operating_system_limits_templates_render_in_process(monkeypatch):
     """The fallback on platforms without resource/fork: the same verdicts, from the hooks alone."""
     monkeypatch.setattr(render_worker, "supported", lambda: False)
