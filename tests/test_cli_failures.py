@@ -726,10 +726,16 @@ def test_eos010_points_at_the_special_flag_to_change(run, tmp_path):
     (["--failon", "warning", "m"], "(did you mean --fail-on?)"),
     (["--selct", "EOS001", "m"], "(did you mean --select?)"),
     (["--unsafe", "m"], "(did you mean --unsafe-fixes?)"),
-], ids=["command", "abbreviated-option", "option-without-hyphen", "misspelt-option", "option-prefix"])
+    (["--no-cache", "explain", "m"], "eos-guard: explain: no such file or directory; a command comes before the "
+                                     "options: eos-guard explain [options] PATH ...\n"),
+    (["-q", "rule", "EOS001"], "eos-guard: rule: no such file or directory; a command comes before the options: "
+                               "eos-guard rule CODE ... | --all\n"),
+], ids=["command", "abbreviated-option", "option-without-hyphen", "misspelt-option", "option-prefix",
+        "explain-after-an-option", "rule-after-an-option"])
 def test_a_mistyped_command_or_option_says_what_was_meant(run, tmp_path, argv, message):
     """'eos-guard explian m' checked m, printed 'All checks passed', then 'explian: no such file or directory'; a
-    mistyped option gave argparse's 'unrecognized arguments' alone, where a mistyped rule code gets a suggestion."""
+    mistyped option gave argparse's 'unrecognized arguments' alone, where a mistyped rule code gets a suggestion;
+    'eos-guard --no-cache explain m' checked m, then said 'explain: no such file or directory'."""
     shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
     code, out, err = run(*argv, cwd=tmp_path)
     assert code == 2 and message in err and "All checks passed" not in out, (out, err)
