@@ -362,6 +362,10 @@ _HABITS = {"check": "eos-guard has no 'check' command: the paths follow eos-guar
            "rules": "eos-guard has no 'rules' command: use eos-guard rule --all (or eos-guard rule CODE)"}
 
 
+# The commands, as their usage starts: a command after an option was taken for a PATH, and the run went on
+_COMMANDS = {"explain": "eos-guard explain [options] PATH ...", "rule": "eos-guard rule CODE ... | --all"}
+
+
 def file_name(text: str) -> Path:
     """A FILE option's value: an empty one names no file (``Path("")`` is the current folder)."""
     if not text:
@@ -376,6 +380,10 @@ def configure(args: argparse.Namespace) -> tuple[list[str], settings.Config]:
     mistyped = _mistyped_command(args.paths[0]) if args.paths and not getattr(args, "explain", False) else None
     if mistyped is not None:
         raise InputError(None, f"{args.paths[0]}: no such file or directory; did you mean the command '{mistyped}'?")
+    misplaced = next((p for p in args.paths if p in _COMMANDS and not os.path.lexists(p)), None)
+    if misplaced is not None and not getattr(args, "explain", False):  # 'eos-guard --no-cache explain m'
+        raise InputError(None, f"{misplaced}: no such file or directory; a command comes before the options: "
+                               f"{_COMMANDS[misplaced]}")
     paths: list[str] = list(args.paths) + [f"hf://{name}" for name in args.hub]
     local = [p for p in paths if p and not p.startswith("hf://")]
     config = settings.load(args.config, settings.settings_start(local))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import reprlib
 import sys
 from pathlib import Path
@@ -82,13 +83,16 @@ def runtimes_of(entries: Any, where: Path | None, key: str) -> tuple[str, ...]:
     return tuple(n for n in RUNTIME_NAMES if n in names)
 
 
-def runtime_versions_of(table: Any, where: Path | None) -> dict[str, str]:
-    """``{runtime: "version"}``: each runtime known, each version a string such as ``"0.31"`` or ``"b10488"``."""
+def runtime_versions_of(table: Any, where: Path | None, trail: list[str] | None = None) -> dict[str, str]:
+    """``{runtime: "version"}``: each runtime known, each version a string such as ``"0.31"`` or ``"b10488"``.
+    ``trail`` is set to the entry being read (where an error is placed in the settings file)."""
     key = "runtime-versions"
     if not isinstance(table, dict):
         raise InputError(where, f'{key} must map runtime names to versions, e.g. {{mlx-lm: "0.31"}}')
     versions: dict[str, str] = {}
     for name, value in table.items():
+        if trail is not None:
+            trail[:] = [key, str(name)]
         if name not in RUNTIME_NAMES:
             raise InputError(where, f"{key}: unknown runtime {shown(name)} (known: {', '.join(RUNTIME_NAMES)})")
         # llama.cpp numbers its builds (b10488); the other runtimes have dotted releases (0.31, v0.32.2): one in
@@ -118,12 +122,14 @@ def parse_fail_on(value: Any, where: Path | None) -> Severity | None:
                                 f"{_boolean_hint(value)}") from None
 
 
-def severities_of(table: Any, where: Path | None) -> dict[str, Severity]:
-    """``{rule: error|warning|info}``: the severity every finding of that rule gets."""
+def severities_of(table: Any, where: Path | None, trail: list[str] | None = None) -> dict[str, Severity]:
+    """``{rule: error|warning|info}``: the severity every finding of that rule gets (``trail``: as above)."""
     if not isinstance(table, dict):
         raise InputError(where, "severity must map rule codes or names to error, warning or info")
     result = {}
     for key, value in table.items():
+        if trail is not None:
+            trail[:] = ["severity", str(key)]
         codes = codes_of([key], where, "severity")
         try:
             if not isinstance(value, str):  # the repr of an alias graph would expand it
@@ -136,7 +142,27 @@ def severities_of(table: Any, where: Path | None) -> dict[str, Severity]:
     return result
 
 
-def from_mapping(data: Any, source: Path | None) -> Config:
+# Where the values of a settings file are: (key,) or (key, entry) -> (line, column) of the value; (KEY_AT, key) -> of
+# the key itself (an unknown setting)
+Positions = dict
+KEY_AT = "<key>"
+
+
+def from_mapping(data: Any, source: Path | None, positions: Positions | None = None) -> Config:
+    """The settings ``data`` holds; an error is placed at the line and column of the value it is about (of the
+    entry in a mapping such as ``severity``, of the key of an unknown setting), where ``positions`` has them."""
+    trail: list[str] = []
+    try:
+        return _from_mapping(data, source, trail)
+    except InputError as exc:
+        if positions and exc.path == source and not exc.line:
+            place = next((positions[key] for key in (tuple(trail), tuple(trail[:1])) if key in positions), None)
+            if place is not None:
+                exc.line, exc.column = place
+        raise
+
+
+def _from_mapping(data: Any, source: Path | None, trail: list[str]) -> Config:
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -147,44 +173,61 @@ def from_mapping(data: Any, source: Path | None) -> Config:
 
         close = difflib.get_close_matches(str(unknown[0]).replace("_", "-"), KEYS, n=1, cutoff=0.6)
         hint = f"did you mean {shown(close[0])}? " if close else ""
+        trail[:] = [KEY_AT, str(unknown[0])]
         raise InputError(source, f"unknown setting {shown(unknown[0])} ({hint}known: {', '.join(KEYS)})")
     config = Config(source=source, root=source.parent if source else Path.cwd())
-    if "select" in data:
+
+    def reading(key: str) -> bool:
+        trail[:] = [key]
+        return key in data
+
+    if reading("select"):
         config.select = codes_of(data["select"], source, "select")
-    if "ignore" in data:
+    if reading("ignore"):
         config.ignore = codes_of(data["ignore"], source, "ignore")
-    if "per-file-ignores" in data:
+    if reading("per-file-ignores"):
         table = data["per-file-ignores"]
         if not isinstance(table, dict):
             raise InputError(source, "per-file-ignores must map path patterns to lists of rule codes")
-        config.per_file_ignores = {str(k): codes_of(v, source, f"per-file-ignores {shown(k)}") for k, v in table.items()}
-    if "severity" in data:
-        config.severity = severities_of(data["severity"], source)
-    if "fail-on" in data:
+        for pattern, codes in table.items():
+            trail[:] = ["per-file-ignores", str(pattern)]
+            config.per_file_ignores[str(pattern)] = codes_of(codes, source, f"per-file-ignores {shown(pattern)}")
+    if reading("severity"):
+        config.severity = severities_of(data["severity"], source, trail)
+    if reading("fail-on"):
         config.fail_on = parse_fail_on(data["fail-on"], source)
-    if "runtimes" in data:
+    if reading("runtimes"):
         config.runtimes = runtimes_of(data["runtimes"], source, "runtimes")
-    if "runtime-versions" in data:
-        config.runtime_versions = runtime_versions_of(data["runtime-versions"], source)
-    if "exclude" in data:
+    if reading("runtime-versions"):
+        config.runtime_versions = runtime_versions_of(data["runtime-versions"], source, trail)
+    if reading("exclude"):
         if not isinstance(data["exclude"], list) or not all(isinstance(p, str) for p in data["exclude"]):
             raise InputError(source, "exclude must be a list of path patterns")
         config.exclude = list(data["exclude"])
     seconds, size = config.limits.seconds, config.limits.max_output
-    if "template-timeout" in data:
+    if reading("template-timeout"):
         seconds = _positive(data["template-timeout"], source, "template-timeout", float)
-    if "template-max-output" in data:
+    if reading("template-max-output"):
         size = int(_positive(data["template-max-output"], source, "template-max-output", int))
-    if "max-file-size" in data:
-        config.max_file_bytes = int(_positive(data["max-file-size"], source, "max-file-size", float) * 1024 * 1024)
-    if "max-config-size" in data:
-        config.max_config_bytes = int(_positive(data["max-config-size"], source, "max-config-size", float)
-                                      * 1024 * 1024)
+    if reading("max-file-size"):
+        config.max_file_bytes = _bytes(data["max-file-size"], source, "max-file-size")
+    if reading("max-config-size"):
+        config.max_config_bytes = _bytes(data["max-config-size"], source, "max-config-size")
+    reading("cache")
     cache = data.get("cache", True)
     if not isinstance(cache, bool):
         raise InputError(source, "cache must be true or false")
     config.limits = Limits(seconds, size, cache)
     return config
+
+
+def _bytes(value: Any, source: Path | None, key: str) -> int:
+    """A size setting (MiB) in bytes; one under a byte would read no file at all (``1e-7`` was a limit of 0)."""
+    size = int(_positive(value, source, key, float) * 1024 * 1024)
+    if size < 1:
+        raise InputError(source, f"{key} must be a positive number of at most {MAXIMUM[key]:,} (MiB), not "
+                                 f"{shown(value)}: that is less than one byte, so no file would be read")
+    return size
 
 
 # The largest value each number setting accepts: beyond it a value is a typo, or would disable the limit.
@@ -248,9 +291,9 @@ def load(explicit: Path | None, start: Path) -> Config:
         # names eos-guard there and is over the size limit is then refused as a settings file.
         start_of = _start_of(pyproject).lower() if _is_file(pyproject) else b""
         if any(spelling in start_of for spelling in _SPELLINGS):
-            table = _pyproject_table(pyproject)
+            table, positions = _pyproject_table(pyproject)
             if table is not None:
-                return from_mapping(table, pyproject)
+                return from_mapping(table, pyproject, positions)
     return Config()
 
 
@@ -287,13 +330,17 @@ def _start_of(path: Path) -> bytes:
 
 
 def _read(path: Path) -> Config:
-    if path.name == "pyproject.toml" or path.suffix == ".toml":
-        table = _pyproject_table(path) if path.name == "pyproject.toml" else _toml(path)
-        return from_mapping(table or {}, path)
-    return from_mapping(_yaml(path), path)
+    if path.name == "pyproject.toml":
+        table, positions = _pyproject_table(path)
+        return from_mapping(table or {}, path, positions)
+    if path.suffix == ".toml":
+        table, text = _toml(path)
+        return from_mapping(table, path, _toml_positions(text, ()))
+    return from_mapping(*_yaml(path))
 
 
-def _yaml(path: Path) -> Any:
+def _yaml(path: Path) -> tuple[Any, Path, Positions]:
+    """The settings a YAML file holds, the file, and where their values are."""
     try:
         import yaml
     except ImportError:
@@ -326,7 +373,13 @@ def _yaml(path: Path) -> Any:
 
     text = _settings_text(path)
     try:
-        return yaml.load(text, Loader=BoundedLoader)  # noqa: S506 - a SafeLoader subclass
+        loader = BoundedLoader(text)  # yaml.load(text, BoundedLoader), keeping the nodes and their marks
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+        return data, path, _yaml_positions(node)
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow: its message is two lines
         line = text.count("\n", 0, exc.position) + 1
         column = exc.position - text.rfind("\n", 0, exc.position)
@@ -341,6 +394,27 @@ def _yaml(path: Path) -> Any:
         raise InputError(path, f"cannot parse YAML: {_beyond_limits(exc)}") from None
 
 
+def _yaml_positions(node: Any) -> Positions:
+    """Where the values of a YAML mapping (and of the mappings in it) are, 1-based, from the composed nodes."""
+    positions: Positions = {}
+
+    def scalar_keys(mapping: Any) -> list[tuple[Any, Any]]:
+        return [(key, value) for key, value in getattr(mapping, "value", ()) if hasattr(key, "value")
+                and isinstance(key.value, str)] if type(mapping).__name__ == "MappingNode" else []
+
+    def at(item: Any) -> tuple[int, int]:
+        return item.start_mark.line + 1, item.start_mark.column + 1
+
+    if node is not None:
+        positions[()] = at(node)
+    for key, value in scalar_keys(node):
+        positions.setdefault((KEY_AT, key.value), at(key))
+        positions.setdefault((key.value,), at(value))
+        for entry, entry_value in scalar_keys(value):
+            positions.setdefault((key.value, entry.value), at(entry_value))
+    return positions
+
+
 def _settings_text(path: Path) -> str:
     try:
         return read_text(path, MAX_CONFIG_FILE, "settings-file")
@@ -348,7 +422,8 @@ def _settings_text(path: Path) -> str:
         raise InputError(path, f"the settings file {exc}") from None
 
 
-def _toml(path: Path) -> dict[str, Any]:
+def _toml(path: Path) -> tuple[dict[str, Any], str]:
+    """The TOML file's data and its text."""
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - exercised on Python 3.10 only
@@ -358,9 +433,18 @@ def _toml(path: Path) -> dict[str, Any]:
             raise MissingDependency("tomli", f"reading {display_path(path)} on Python 3.10") from None
     text = _settings_text(path)
     try:
-        return tomllib.loads(text)
+        return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as exc:
-        raise InputError(path, f"cannot parse TOML: {exc}") from None
+        # "Invalid value (at line 2, column 11)": the place goes where every other error has it, path:line:col
+        if text.startswith("\ufeff"):  # tomllib: "Invalid statement (at line 1, column 1)"
+            raise InputError(path, "cannot parse TOML: a byte order mark (U+FEFF) starts the file; save it as UTF-8 "
+                                   "without one", 1, 1) from None
+        message = str(exc)
+        place = re.search(r" \(at line (\d+), column (\d+)\)$", message)
+        if place:
+            raise InputError(path, f"cannot parse TOML: {message[:place.start()]}", int(place[1]),
+                             int(place[2])) from None
+        raise InputError(path, f"cannot parse TOML: {message}") from None
     except (ValueError, RecursionError) as exc:  # Python's limits: an int of 4,300+ digits, deep nesting
         raise InputError(path, f"cannot parse TOML: {_beyond_limits(exc)}") from None
 
@@ -374,9 +458,11 @@ def _beyond_limits(exc: Exception) -> str:
     return f"a value Python cannot hold ({shown(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)})"
 
 
-def _pyproject_table(path: Path) -> dict[str, Any] | None:
+def _pyproject_table(path: Path) -> tuple[dict[str, Any] | None, Positions]:
+    """``[tool.eos-guard]`` of a pyproject.toml (None when there is none), and where its values are."""
     # A [tool] that is no table is an error, as it is for ruff (whatever other table names eos-guard)
-    tools = _toml(path).get("tool", {})
+    data, text = _toml(path)
+    tools = data.get("tool", {})
     if not isinstance(tools, dict):
         raise InputError(path, f"[tool] must be a table, not {shown(tools)}")
     table = tools.get("eos-guard")
@@ -387,7 +473,60 @@ def _pyproject_table(path: Path) -> dict[str, Any] | None:
     if table is None and meant is not None:
         written = meant if meant.isascii() and meant.replace("_", "").replace("-", "").isalnum() else json.dumps(meant)
         raise InputError(path, f"[tool.{written}] is not read: eos-guard's table is [tool.eos-guard]")
-    return table
+    return table, (_toml_positions(text, ("tool", "eos-guard")) if table else {})
+
+
+# A TOML key (bare, "basic" or 'literal'), dotted keys, a [table] header, and the start of a key = value line.
+_TOML_KEY = r"""(?:[A-Za-z0-9_-]+|"(?:[^"\\\n]|\\.)*"|'[^'\n]*')"""
+_TOML_DOTTED = rf"{_TOML_KEY}(?:[ \t]*\.[ \t]*{_TOML_KEY})*"
+_TOML_HEADER = re.compile(rf"[ \t]*\[[ \t]*({_TOML_DOTTED})[ \t]*\][ \t]*(?:#.*)?$")
+_TOML_ASSIGN = re.compile(rf"[ \t]*({_TOML_DOTTED})[ \t]*=[ \t]*")
+
+
+def _toml_positions(text: str, table: tuple[str, ...]) -> Positions:
+    """Where the values of ``table`` (and of its sub-tables) are written in a TOML text, for error messages: a
+    line scan (tomllib gives no positions), skipping multi-line strings, that leaves out what it cannot place
+    for certain (an entry of an inline table is placed at the table)."""
+    positions: Positions = {}
+    current: tuple[str, ...] | None = ()
+    in_string = ""
+    for number, line in enumerate(text.splitlines(), 1):
+        if in_string:
+            if line.count(in_string) % 2:
+                in_string = ""
+            continue
+        header = _TOML_HEADER.match(line)
+        if header:
+            current = _toml_key_parts(header[1])
+            if current == table:
+                positions.setdefault((), (number, line.index("[") + 1))
+            elif current[:len(table)] == table:  # [tool.eos-guard.severity]: the setting, and the key of it
+                positions.setdefault(current[len(table):len(table) + 1], (number, line.index("[") + 1))
+                positions.setdefault((KEY_AT, current[len(table)]), (number, line.index("[") + 1))
+            continue
+        if line.lstrip().startswith("["):  # [[array of tables]]: no table of the settings
+            current = None
+            continue
+        assign = _TOML_ASSIGN.match(line)
+        if assign is None or current is None:
+            continue
+        path = current + _toml_key_parts(assign[1])
+        if path[:len(table)] == table and 1 <= len(path) - len(table) <= 2:
+            inside = path[len(table):]
+            positions.setdefault(inside, (number, assign.end() + 1))
+            positions.setdefault(inside[:1], (number, assign.end() + 1))
+            if len(inside) == 1:
+                positions.setdefault((KEY_AT, inside[0]), (number, assign.start(1) + 1))
+        rest = line[assign.end():]
+        for quotes in ('"""', "'''"):
+            if rest.startswith(quotes) and rest.count(quotes) % 2:
+                in_string = quotes
+    return positions
+
+
+def _toml_key_parts(dotted: str) -> tuple[str, ...]:
+    parts = re.findall(_TOML_KEY, dotted)
+    return tuple(json.loads(part) if part[0] == '"' else part.strip("'") for part in parts)
 
 
 _SEPARATORS = str.maketrans("", "", "-_ .")

@@ -33,8 +33,7 @@ TOKENS = "tokenizer.ggml.tokens"
 TOKEN_TYPES = "tokenizer.ggml.token_type"
 TOKENIZER_MODEL = "tokenizer.ggml.model"
 TEMPLATE = "tokenizer.chat_template"  # named templates are tokenizer.chat_template.<name>
-INT32 = 5
-INTEGERS = {0, 1, 2, 3, 4, 5, 10, 11}
+UINT32, INT32 = 4, 5
 # llama.cpp's eos when the GGUF names none inside the token list, by tokenizer.ggml.model (llama_vocab::impl::load).
 DEFAULT_EOS = {"llama": 2, "gpt2": 11, "hybriddna": 11, "whitespace": 11, "t5": 1, "plamo2": 2}
 
@@ -127,7 +126,9 @@ def load(path: Path, limits: Limits = Limits(), max_bytes: int | None = None) ->
     types = _typed(meta, TOKEN_TYPES, ARRAY, INT32) or []
     if types and len(types) < len(tokens):  # llama.cpp refuses such a file too
         raise InputError(path, f"{TOKEN_TYPES} has {len(types)} entries for {len(tokens)} tokens")
-    written = {kind: _typed(meta, key, None) for kind, key in SPECIAL_KEYS.items() if key in meta.fields}
+    # llama.cpp reads a special id as a uint32 (llama_model_loader::get_key<uint32_t>, src/llama-model-loader.cpp):
+    # any other type, even another integer type, "has wrong type ... but expected type u32" and the file does not load
+    written = {kind: _typed(meta, key, UINT32) for kind, key in SPECIAL_KEYS.items() if key in meta.fields}
     model = _typed(meta, TOKENIZER_MODEL, STRING)
     gguf = GgufModel(path, tokens, types, written, model)
     for key in sorted(filter(_is_template, meta.fields)):  # tokenizer.chat_template sorts first
@@ -148,19 +149,15 @@ def _is_template(key: str) -> bool:
     return key == TEMPLATE or key.startswith(TEMPLATE + ".")
 
 
-def _typed(meta: GgufMetadata, key: str, kind: int | None, item: int | None = None) -> Any:
-    """The value of ``key``, None when missing; ``kind`` None accepts any integer type."""
+def _typed(meta: GgufMetadata, key: str, kind: int, item: int | None = None) -> Any:
+    """The value of ``key``, None when missing."""
     entry = meta.fields.get(key)
     if entry is None:
         return None
-    if kind is None:
-        fits, expected = entry.type in INTEGERS, "an integer type"
-    else:
-        fits = entry.type == kind and (kind != ARRAY or entry.item_type == item)
-        expected = _type_name(kind, item)
-    if not fits:
-        found = _type_name(entry.type, entry.item_type)
-        raise InputError(meta.path, f"{key} (at byte {entry.offset}) has type {found}, not {expected}")
+    if entry.type != kind or (kind == ARRAY and entry.item_type != item):
+        found, expected = _type_name(entry.type, entry.item_type), _type_name(kind, item)
+        cause = ": llama.cpp cannot load the file (it reads the id as a uint32)" if kind == UINT32 else ""
+        raise InputError(meta.path, f"{key} (at byte {entry.offset}) has type {found}, not {expected}{cause}")
     return entry.value
 
 

@@ -91,9 +91,13 @@ class _Worker:
         code = (f"import sys, types; sys.path[:] = {path!r}; package = types.ModuleType('eos_guard'); "
                 f"package.__path__ = [{package!r}]; sys.modules['eos_guard'] = package; "
                 "from eos_guard.template import serve_probes; serve_probes()")
-        self.process = subprocess.Popen([sys.executable, "-I", "-S", "-c", code], stdin=subprocess.PIPE,
+        # -I ignores PYTHONDONTWRITEBYTECODE: -B carries it over (a read-only install, a file-size limit under which
+        # Python writes a bytecode file cut short and later imports of that module fail)
+        flags = ["-I", "-S", *(["-B"] if sys.dont_write_bytecode else [])]
+        self.process = subprocess.Popen([sys.executable, *flags, "-c", code], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd="/")
         self.buffer = b""
+        self.ended = False  # its stdout reached its end: the worker is exiting (it crashed, or was killed)
         self.owner = os.getpid()  # a forked copy of this process must not share the worker's pipes
         self.ready = False  # its "ready" message is read before the first request: it starts meanwhile
 
@@ -138,6 +142,7 @@ class _Worker:
                 return None
             chunk = os.read(fd, 1 << 20)
             if not chunk:
+                self.ended = True
                 return None
             self.buffer += chunk
 
@@ -145,6 +150,13 @@ class _Worker:
         """Ends the worker (if it still runs) and says what ended it."""
         import signal
 
+        if self.ended:  # its pipe closed as it exited: wait for its status, which says why (a crash is no timeout)
+            import subprocess
+
+            try:
+                self.process.wait(GRACE)
+            except subprocess.TimeoutExpired:  # it closed its stdout and lives on: it is killed below
+                pass
         timed_out = self.alive()
         self.close()
         if timed_out and seconds is not None:

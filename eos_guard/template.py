@@ -549,10 +549,11 @@ def _current_budget() -> _Budget | None:
 _NAMESPACE: Any = None  # jinja2.utils.Namespace, once jinja2 is imported
 
 
-def _text_size(value: Any, limit: int, indent: int = 0) -> int:
+def _text_size(value: Any, limit: int, indent: int = 0, separator: int = 0) -> int:
     """How many characters ``value`` takes as text (``str``, ``repr`` or JSON, give or take), counted until the
     count passes ``limit``. Shared references count each time, as their text repeats them; a cycle counts
-    until the limit. ``indent`` adds the indentation ``tojson(indent=...)`` puts before each item."""
+    until the limit. ``indent`` adds the indentation ``tojson(indent=...)`` puts before each item, ``separator``
+    the characters of the ``separators`` it puts after each (both of them, for a dict's items)."""
     total = 0
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack and total <= limit:
@@ -560,11 +561,11 @@ def _text_size(value: Any, limit: int, indent: int = 0) -> int:
         if isinstance(item, (str, bytes)):
             total += len(item) + 2
         elif isinstance(item, dict):
-            total += 2 + len(item) * (4 + indent * (depth + 1))
+            total += 2 + len(item) * (4 + indent * (depth + 1) + separator)
             stack.extend((k, depth + 1) for k in item.keys())
             stack.extend((v, depth + 1) for v in item.values())
         elif isinstance(item, (list, tuple, set, frozenset)):
-            total += 2 + len(item) * (2 + indent * (depth + 1))
+            total += 2 + len(item) * (2 + indent * (depth + 1) + separator)
             stack.extend((v, depth + 1) for v in item)
         else:
             if _NAMESPACE is not None and isinstance(item, _NAMESPACE):  # namespace() prints its attributes
@@ -597,6 +598,13 @@ def _arg(args: tuple, kwargs: dict, index: int, name: str, default: Any = None) 
     return args[index] if len(args) > index else kwargs.get(name, default)
 
 
+def _separators_size(separators: Any) -> int:
+    """The characters ``tojson(separators=(item, key))`` writes per item, at most (json.dumps checks the pair)."""
+    if not isinstance(separators, (tuple, list)):
+        return 0
+    return sum(len(part) for part in separators if isinstance(part, str))
+
+
 def _replace_size(text: Any, args: tuple, kwargs: dict) -> int:
     old, new = str(_arg(args, kwargs, 0, "old", "")), str(_arg(args, kwargs, 1, "new", ""))
     text = str(text)
@@ -614,26 +622,78 @@ def _join_size(items: Any, separator: Any, limit: int) -> int:
     return _text_size(list(items), limit) + len(items) * len(str(separator))
 
 
-# Compiled on first use (re keeps them): only a render needs them, and compiling both costs ~0.6 ms of start-up.
-_PERCENT_SPEC = r"%(?:\([^)]*\))?[-#0 +]*(\d+|\*)?(?:\.(\d+|\*))?"
-_BRACE_SPEC = r"\{[^{}]*?:([^{}]*(?:\{[^{}]*\}[^{}]*)*)\}"
-
-
 def _format_size(template: Any, args: tuple, kwargs: dict, limit: int, braces: bool = False) -> int:
     """The widths and precisions of a %-format (``%`` and ``format``) or ``str.format`` string, given in the
-    string or taken from the arguments (``*``, nested braces), plus the size of the arguments."""
+    string or taken from the arguments (``*``, nested fields such as ``{:{w}}`` or ``{:{0[1]}}``), plus the size
+    of the arguments. Linear in the string: the regular expressions this read before took minutes on 1 MB of
+    ``%(`` (or hours of ``{::::``), in the hooks, where only a timer on the main thread could stop them."""
     text = str(template)
-    if braces:
-        specs = re.findall(_BRACE_SPEC, text)
-    else:
-        specs = [width + "." + precision for width, precision in re.findall(_PERCENT_SPEC, text)]
+    specs, from_arguments = (_brace_specs if braces else _percent_specs)(text)
     widths = [int(run) if len(run) < 12 else 10 ** 12 for spec in specs for run in re.findall(r"\d+", spec)]
-    if any("*" in spec or "{" in spec for spec in specs):
-        flat = list(args) + list(kwargs.values())
-        if len(flat) == 1 and isinstance(flat[0], (tuple, dict)):
-            flat = list(flat[0].values()) if isinstance(flat[0], dict) else list(flat[0])
-        widths += [v for v in flat if isinstance(v, int)]
+    if from_arguments:  # a width or precision an argument gives: any integer the arguments hold may be it
+        widths.append(_largest_int((args, kwargs), limit))
     return len(text) + max(widths, default=0) + _text_size((args, kwargs), limit)
+
+
+def _percent_specs(text: str) -> tuple[list[str], bool]:
+    """The width and precision digits of each conversion of a %-format string, read as Python reads them (a
+    mapping key is everything up to its matching parenthesis: ``%(a(b)c)9s`` has width 9), and whether one
+    takes them from the arguments (``*``)."""
+    specs: list[str] = []
+    star = False
+    at, end = text.find("%"), len(text)
+    while 0 <= at < end:
+        at += 1
+        if at < end and text[at] == "(":
+            depth, at = 1, at + 1
+            while at < end and depth:
+                depth += {"(": 1, ")": -1}.get(text[at], 0)
+                at += 1
+        start = at
+        while at < end and text[at] in "-+ #0*.0123456789":
+            at += 1
+        spec = text[start:at]
+        star = star or "*" in spec
+        specs.append(spec)
+        at = text.find("%", at + 1)
+    return specs, star
+
+
+def _brace_specs(text: str) -> tuple[list[str], bool]:
+    """The format specs of a ``str.format`` string as Python's own parser reads them (``_string.formatter_parser``,
+    which ``string.Formatter.parse`` uses: linear), up to where it finds the string malformed (``str.format``
+    formats the fields before that place, then raises), and whether a spec takes a width from the arguments."""
+    import _string
+
+    specs: list[str] = []
+    try:
+        for _literal, _field, spec, _conversion in _string.formatter_parser(text):
+            if spec:
+                specs.append(spec)
+    except ValueError:
+        pass
+    return specs, any("{" in spec for spec in specs)
+
+
+def _largest_int(value: Any, limit: int) -> int:
+    """The largest integer among the values ``value`` holds (in lists, tuples, dicts and namespaces, the places a
+    nested field such as ``{0[1]}`` or ``{ns.w}`` can take a width from), looking at no more than ``limit``
+    values; 0 when there is none."""
+    largest, seen = 0, 0
+    stack = [value]
+    while stack and seen <= limit:
+        item = stack.pop()
+        seen += 1
+        if isinstance(item, int) and not isinstance(item, bool):
+            largest = max(largest, item)
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif _NAMESPACE is not None and isinstance(item, _NAMESPACE):
+            stack.append(object.__getattribute__(item, "_Namespace__attrs"))
+    return largest if seen <= limit else max(largest, limit + 1)
 
 
 # Upper bounds of the size of a result, computed from the arguments before the call, for filters and ``str``
@@ -656,7 +716,8 @@ ESTIMATES: dict[str, Any] = {
     "batch": lambda s, a, k, limit: _int(_arg(a, k, 0, "linecount", 0)) if _arg(a, k, 1, "fill_with") is not None
     else 0,
     "slice": lambda s, a, k, limit: _int(_arg(a, k, 0, "slices", 0)),
-    "tojson": lambda s, a, k, limit: _text_size(s, limit, _int(_arg(a, k, 1, "indent", 0) or 0)),
+    "tojson": lambda s, a, k, limit: _text_size(s, limit, _int(_arg(a, k, 1, "indent", 0) or 0),
+                                                _separators_size(_arg(a, k, 2, "separators"))),
     "string": lambda s, a, k, limit: _text_size(s, limit),
     "pprint": lambda s, a, k, limit: _text_size(s, limit),
     "list": lambda s, a, k, limit: _text_size(s, limit),

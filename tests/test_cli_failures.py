@@ -646,12 +646,24 @@ def test_a_chat_template_value_transformers_cannot_use_is_reported(run, tmp_path
     assert "EOS001" in run("--format", "concise", "m")[1]
 
 
+def _stdout_env(tmp_path, stdout: str) -> dict[str, str]:
+    """The environment of a run whose stdout is Python's default (buffered) or unbuffered (PYTHONUNBUFFERED=1, as
+    many CI images and this test suite's own environment set it): a full disk showed only in the second."""
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
+    env.update(PYTHONPATH=str(ROOT), EOS_GUARD_CACHE_DIR=str(tmp_path / "cache"))
+    if stdout == "unbuffered":
+        env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full here")
+@pytest.mark.parametrize("stdout", ["buffered", "unbuffered"])
 @pytest.mark.parametrize("fmt", ["text", "json"])
-def test_a_full_disk_is_one_error_line_not_an_internal_error(tmp_path, fmt):
+def test_a_full_disk_is_one_error_line_not_an_internal_error(tmp_path, fmt, stdout):
     """stdout on a full disk (/dev/full fails every write): one line on stderr, exit 2; the --sarif file that
-    cannot be written is named."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "EOS_GUARD_CACHE_DIR": str(tmp_path / "cache")}
+    cannot be written is named. With Python's default buffered stdout, the report waited in the buffer and the
+    interpreter's flush at exit failed: two lines of "Exception ignored", exit status 120."""
+    env = _stdout_env(tmp_path, stdout)
     folder = str(ROOT / "examples" / "chatml-finetune-broken")
     with open("/dev/full", "w") as full:
         proc = subprocess.run([sys.executable, "-m", "eos_guard", "--format", fmt, folder], stdout=full,
@@ -714,10 +726,16 @@ def test_eos010_points_at_the_special_flag_to_change(run, tmp_path):
     (["--failon", "warning", "m"], "(did you mean --fail-on?)"),
     (["--selct", "EOS001", "m"], "(did you mean --select?)"),
     (["--unsafe", "m"], "(did you mean --unsafe-fixes?)"),
-], ids=["command", "abbreviated-option", "option-without-hyphen", "misspelt-option", "option-prefix"])
+    (["--no-cache", "explain", "m"], "eos-guard: explain: no such file or directory; a command comes before the "
+                                     "options: eos-guard explain [options] PATH ...\n"),
+    (["-q", "rule", "EOS001"], "eos-guard: rule: no such file or directory; a command comes before the options: "
+                               "eos-guard rule CODE ... | --all\n"),
+], ids=["command", "abbreviated-option", "option-without-hyphen", "misspelt-option", "option-prefix",
+        "explain-after-an-option", "rule-after-an-option"])
 def test_a_mistyped_command_or_option_says_what_was_meant(run, tmp_path, argv, message):
     """'eos-guard explian m' checked m, printed 'All checks passed', then 'explian: no such file or directory'; a
-    mistyped option gave argparse's 'unrecognized arguments' alone, where a mistyped rule code gets a suggestion."""
+    mistyped option gave argparse's 'unrecognized arguments' alone, where a mistyped rule code gets a suggestion;
+    'eos-guard --no-cache explain m' checked m, then said 'explain: no such file or directory'."""
     shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
     code, out, err = run(*argv, cwd=tmp_path)
     assert code == 2 and message in err and "All checks passed" not in out, (out, err)
@@ -812,16 +830,45 @@ def test_names_after_double_dash_are_paths_even_when_they_look_like_options(run,
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full here")
+@pytest.mark.parametrize("stdout", ["buffered", "unbuffered"])
 @pytest.mark.parametrize("args", [["--version"], ["--help"], ["explain", "--help"], ["rule", "EOS001"],
-                                  ["rule", "--all"]])
-def test_every_command_says_a_full_disk_on_stderr(tmp_path, args):
+                                  ["rule", "--all"], ["explain", str(ROOT / "examples" / "chatml-finetune-broken")],
+                                  ["--diff", str(ROOT / "examples" / "chatml-finetune-broken")]])
+def test_every_command_says_a_full_disk_on_stderr(tmp_path, args, stdout):
     """`eos-guard rule EOS001 > /dev/full` ended in a traceback; --help and --version exited 0 with nothing
     written, since argparse passes over an OSError of stdout."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "EOS_GUARD_CACHE_DIR": str(tmp_path / "cache")}
+    env = _stdout_env(tmp_path, stdout)
     with open("/dev/full", "w") as full:
         proc = subprocess.run([sys.executable, "-m", "eos_guard", *args], stdout=full, stderr=subprocess.PIPE,
                               text=True, env=env, cwd=tmp_path)
     assert (proc.returncode, proc.stderr) == (2, "eos-guard: cannot write the output: No space left on device\n")
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGXFSZ"), reason="no file-size limit here")
+@pytest.mark.parametrize("stdout", ["buffered", "unbuffered"])
+@pytest.mark.parametrize("fmt", ["concise", "json"])
+def test_an_output_a_file_size_limit_cuts_short_is_an_error(tmp_path, fmt, stdout):
+    """stdout to a file under a file-size limit (``ulimit -f 1``: 1,024 bytes) takes the first bytes of a write and
+    refuses the rest. Unbuffered (PYTHONUNBUFFERED=1), Python's text layer passed over the rest: the report was
+    cut at 1,024 bytes and the run exited 1, as if it were whole. Now the rest is written again, which fails.
+    The folders have no chat template, so no render worker starts under the limit (Python writes a bytecode file
+    cut at the limit as if whole, and every later import of that module fails)."""
+    import resource
+
+    names = [f"m{i}" for i in range(12)]
+    for name in names:
+        write_json(tmp_path / name / "config.json", {"model_type": "llama", "eos_token_id": -1})
+
+    def limit_file_size() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1024, 1024))
+
+    env = {**_stdout_env(tmp_path, stdout), "PYTHONDONTWRITEBYTECODE": "1"}
+    with open(tmp_path / "out", "wb") as out:
+        proc = subprocess.run([sys.executable, "-m", "eos_guard", "--no-cache", "--baseline", "none", "--format", fmt,
+                               *names], stdout=out, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path,
+                              preexec_fn=limit_file_size)
+    assert (tmp_path / "out").stat().st_size == 1024  # the report is longer: only its start was written
+    assert (proc.returncode, proc.stderr) == (2, "eos-guard: cannot write the output: File too large\n")
 
 
 @pytest.mark.parametrize("text", ['{"processor_class": "LlavaProcessor",', "[1, 2]"])

@@ -205,17 +205,17 @@ def test_severity_overrides_a_rule_whose_severity_depends_on_the_case(run, repo)
 
 @pytest.mark.parametrize("name,text,message", [
     pytest.param("pyproject.toml", '[tool.eos-guard]\nmax-file-size = "5"\n',
-                 "max-file-size must be a positive number, not '5' (a string: write the number without quotes)",
+                 "2:17: max-file-size must be a positive number, not '5' (a string: write the number without quotes)",
                  id="toml-quoted"),
     pytest.param(".eos-guard.yaml", 'max-file-size: "5"\n',
-                 "max-file-size must be a positive number, not '5' (a string: write the number without quotes)",
+                 "1:16: max-file-size must be a positive number, not '5' (a string: write the number without quotes)",
                  id="yaml-quoted"),
 ])
 def test_a_quoted_number_is_said_to_be_quoted_not_a_yaml_exponent(run, repo, name, text, message):
     """The YAML 1.1 hint (1e-3 is text there) was given for a quoted "5" in pyproject.toml too."""
     (repo / name).write_text(text, encoding="utf-8")
     code, _, err = run("models/chat", cwd=repo)
-    assert code == 2 and err == f"eos-guard: {name}: {message}\n"
+    assert code == 2 and err == f"eos-guard: {name}:{message}\n"
 
 
 def _usage_example(kind: str) -> str:

@@ -425,7 +425,32 @@ def test_wrong_value_type(run, tmp_path):
     code, _, err = run("model.gguf")
     assert code == 2
     assert err.startswith("eos-guard: model.gguf: tokenizer.ggml.eos_token_id (at byte ")
-    assert err.endswith(") has type string, not an integer type\n")
+    assert err.endswith(") has type string, not uint32: llama.cpp cannot load the file (it reads the id as a "
+                        "uint32)\n")
+
+
+@pytest.mark.parametrize(("add", "value", "name"), [
+    ("add_int32", -1, "int32"), ("add_int32", END, "int32"), ("add_uint8", END, "uint8"),
+    ("add_uint64", END, "uint64"), ("add_int64", END, "int64"), ("add_uint16", END, "uint16"),
+])
+@pytest.mark.parametrize("kind", ["eos", "eot", "bos"])
+def test_a_special_id_of_another_integer_type_is_a_file_llama_cpp_cannot_load(run, tmp_path, add, value, name, kind):
+    """llama.cpp reads tokenizer.ggml.<kind>_token_id with get_key<uint32_t>, which throws "key ... has wrong type
+    i32 but expected type u32" for any other type: the file does not load. An int32 -1 was EOS020 ("outside the
+    token list, so llama.cpp ignores it"), and a uint8 eos passed."""
+    writer = gguf.GGUFWriter(tmp_path / "model.gguf", arch="llama")
+    writer.add_tokenizer_model("gpt2")
+    writer.add_token_list(VOCAB)
+    writer.add_token_types(TYPES)
+    writer.add_chat_template(CUSTOM_TEMPLATE)
+    if kind != "eos":
+        writer.add_eos_token_id(END)
+    getattr(writer, add)(f"tokenizer.ggml.{kind}_token_id", value)
+    _finish(writer)
+    code, out, err = run("model.gguf")
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"eos-guard: model.gguf: tokenizer.ggml.{kind}_token_id (at byte ")
+    assert err.endswith(f") has type {name}, not uint32: llama.cpp cannot load the file (it reads the id as a uint32)\n")
 
 
 def test_metadata_larger_than_max_file_size(run, tmp_path):

@@ -28,7 +28,8 @@ def check(run, tmp_path, text, name=".eos-guard.yaml"):
 def test_number_settings_reject_non_finite_and_non_positive_values(run, tmp_path, key, value):
     code, out, err = check(run, tmp_path, f"{key}: !!float {value}\n" if value == "1e400" else f"{key}: {value}\n")
     assert code == 2 and out == ""
-    assert err.startswith(f"eos-guard: .eos-guard.yaml: {key} must be a positive ") and err.count("\n") == 1
+    column = len(key) + 3  # the value's, after "key: "
+    assert err.startswith(f"eos-guard: .eos-guard.yaml:1:{column}: {key} must be a positive ") and err.count("\n") == 1
 
 
 @pytest.mark.parametrize("key", NUMBER_KEYS)
@@ -144,3 +145,47 @@ def test_a_merge_key_may_be_overridden(run, tmp_path):
     code, out, err = check(run, tmp_path, "severity: &base {EOS002: error}\nper-file-ignores: {'m/*': [EOS001]}\n"
                            "x-unused: {<<: *base, EOS002: info}\n", ".eos-guard.yaml")
     assert code == 2 and "unknown setting 'x-unused'" in err  # parsed: only the unknown key is refused
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    pytest.param(".eos-guard.yaml", "max-file-size: 0.0000001\n", id="yaml-max-file-size"),
+    pytest.param(".eos-guard.yaml", "max-config-size: 0.0000009\n", id="yaml-max-config-size"),
+    pytest.param("pyproject.toml", "[tool.eos-guard]\nmax-file-size = 5e-324\n", id="toml-subnormal"),
+])
+def test_a_size_limit_under_one_byte_is_refused(run, tmp_path, name, text):
+    """A positive size in MiB below 1/1,048,576 is a limit of 0 bytes: every model file was then 'over the
+    max-file-size limit of 0; not read' (EOS018 on each), a run that reads nothing."""
+    code, out, err = check(run, tmp_path, text, name)
+    assert (code, out) == (2, "") and err.count("\n") == 1
+    assert err.endswith(": that is less than one byte, so no file would be read\n"), err
+
+
+# Every settings error names the line and column of the value it is about (of the entry, in a mapping), as JSON
+# and YAML syntax errors do; before, only syntax errors had a place.
+PLACED = [
+    (".eos-guard.yaml", "fail-on: warning\nselect: [EOS001, EOS99]\n", "2:9: select: unknown rule 'EOS99'"),
+    (".eos-guard.yaml", "per-file-ignores:\n  'a/*': [EOS001]\n  'b/*': 7\n",
+     "3:10: per-file-ignores 'b/*' must be a list of rule codes"),
+    (".eos-guard.yaml", "severity:\n  EOS001: error\n  EOS002: loud\n",
+     "3:11: severity 'EOS002': 'loud' is not one of error, warning, info"),
+    (".eos-guard.yaml", "runtime-versions: {vllm: '0.31', mlx-lm: 0.3}\n",
+     "1:42: runtime-versions: mlx-lm: the version must be a quoted string"),
+    (".eos-guard.yaml", "cache: false\nexclude: models\n", "2:10: exclude must be a list of path patterns"),
+    (".eos-guard.yaml", "fail-on: warning\n\nfail_on: never\n", "3:1: unknown setting 'fail_on'"),
+    (".eos-guard.yaml", "- fail-on: never\n", "1:1: the eos-guard settings must be a mapping"),
+    ("pyproject.toml", "[tool.eos-guard]\nfail-on = 'warning'\ncache = 'no'\n", "3:9: cache must be true or false"),
+    ("pyproject.toml", "[tool.eos-guard]\nselect = ['EOS001']\n\n[tool.eos-guard.severity]\nEOS001 = 'error'\n"
+     "EOS002 = 1\n", "6:10: severity 'EOS002': 1 is not one of error, warning, info"),
+    ("pyproject.toml", "[tool.eos-guard]\nrunime-versions = {vllm = '0.31'}\n", "2:1: unknown setting 'runime-versions'"),
+    ("pyproject.toml", "[tool.ruff]\nline-length = 99\n[tool.eos-guard]\n'fail-on' = 3\n",
+     "4:13: fail-on: 3 is not one of error, warning, info, never"),
+    ("pyproject.toml", "[tool.eos-guard]\nfail-on = \n", "2:11: cannot parse TOML: Invalid value"),
+    ("pyproject.toml", "\ufeff[tool.eos-guard]\nfail-on = 'never'\n", "1:1: cannot parse TOML: a byte order mark"),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "message"), PLACED, ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(PLACED)])
+def test_every_settings_error_names_its_line_and_column(run, tmp_path, name, text, message):
+    code, out, err = check(run, tmp_path, text, name)
+    assert (code, out) == (2, "") and err.count("\n") == 1
+    assert err.startswith(f"eos-guard: {name}:{message}"), err

@@ -281,7 +281,7 @@ def test_a_quoted_version_that_is_not_one_is_not_told_to_be_quoted(run, tmp_path
     write_json(tmp_path / "m" / "config.json", {"eos_token_id": 2})
     (tmp_path / "pyproject.toml").write_text('[tool.eos-guard.runtime-versions]\nvllm = "0.8.x"\n')
     code, _, err = run(".")
-    assert (code, err) == (2, "eos-guard: pyproject.toml: runtime-versions: vllm: '0.8.x' is not a version of vllm "
+    assert (code, err) == (2, "eos-guard: pyproject.toml:2:8: runtime-versions: vllm: '0.8.x' is not a version of vllm "
                               "such as \"0.31\" or \"0.32.2\"\n")
 
 

@@ -52,6 +52,14 @@ MEMORY = {
     "format-method": "{{ '{:>500000000}'.format('x') }}",
     "format-method-nested": "{{ '{:{w}}'.format('x', w=500000000) }}",
     "format-map": "{{ '{x:>500000000}'.format_map({'x': 1}) }}",
+    # widths the estimates missed: a mapping key with parentheses in it (Python reads it to the matching one), a
+    # nested field that looks its width up in an argument; each allocated 2.5 GB before any hook measured it
+    "percent-key-parentheses": "{{ '%(a(b)c)2500000000s' % {'a(b)c': 'x'} }}",
+    "format-filter-key-parentheses": "{{ '%(a(b)c)2500000000s'|format(**{'a(b)c': 'x'}) }}",
+    "format-method-width-by-index": "{{ '{0[1]:{0[0]}}'.format([2500000000, 'x']) }}",
+    "format-method-width-by-key": "{{ '{1:{0[w]}}'.format({'w': 2500000000}, 'x') }}",
+    "format-method-width-by-attribute": "{% set ns = namespace(w=2500000000) %}{{ '{0:{1.w}}'.format('x', ns) }}",
+    "format-map-width-by-key": "{{ '{x:{w[0]}}'.format_map({'x': 'x', 'w': [2500000000]}) }}",
     "indent-width": "{{ ('a\\n' * 100000)|indent(100000) }}",
     "indent-string": "{{ ('a\\n' * 100000)|indent('x' * 100000) }}",
     "concat-doubling": "{% set ns = namespace(s='ab') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}"
@@ -62,6 +70,8 @@ MEMORY = {
                      "{% endfor %}{{ ns.l|length }}",
     "tojson-indent": "{{ (range(1000)|list)|tojson(indent=1000000000) }}",
     "tojson-indent-string": "{{ (range(1000)|list)|tojson(indent='x' * 900000) }}",
+    "tojson-separators": "{{ dict.fromkeys(range(3000)|list, 1)|tojson(separators=(',', 'x' * 900000)) }}",
+    "tojson-item-separator": "{{ ([0] * 3000)|tojson(separators=('x' * 900000, ':')) }}",
     "tojson-shared": "{% set s = 'x' * 900000 %}{{ ([s] * 2000)|tojson }}",
     "join-shared": "{% set s = 'x' * 900000 %}{{ ([s] * 2000)|join }}",
     "join-separator": "{{ range(99999)|join('x' * 900000) }}",
@@ -127,6 +137,11 @@ CPU = {
                      "{{ raise_exception('x') }}{% endif %}{% endfor %}{% endfor %}",
 }
 
+# A tuple nested 500,000 deep, built 50 levels a step, then hashed as a dict key: CPython's tuple hash recurses in
+# C without a depth check, so the stack overflows and the process ends with SIGSEGV (docs/security.md).
+NESTED_TUPLE_HASHED = ("{% set ns = namespace(x=()) %}{% for i in range(10000) %}{% set ns.x = " + "(" * 50 + "ns.x"
+                       + ",)" * 50 + " %}{% endfor %}{{ {ns.x: 1}|length }}")
+
 # Depth: self-calling macros, nesting in the source deeper than the parser's recursion.
 DEPTH = {
     "macro-self-call": "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}",
@@ -189,6 +204,34 @@ def test_compiling_runs_no_filter(template):
     assert compiled is not None
 
 
+# The size estimates themselves read the format string: they must take linear time (no timer interrupts them off
+# the main thread, where the hooks are all there is without the worker, as on Windows).
+ESTIMATE_CPU = {
+    "percent-open-keys": "{{ ('%(' * 500000) % {} }}",
+    "format-open-spec": "{{ ('{' ~ ':' * 999000).format() }}",
+    "format-filter-open-keys": "{{ ('%(' * 500000)|format(**{}) }}",
+}
+
+
+@pytest.mark.parametrize("template", ESTIMATE_CPU.values(), ids=ESTIMATE_CPU.keys())
+def test_the_size_estimates_take_linear_time_without_a_timer(template):
+    """A regular expression read the widths of a format string: 1 MB of ``%(`` took 95 s, of ``{::::`` hours, with
+    the GIL held, so no other thread ran meanwhile. On a thread of its own, where no SIGALRM reaches it, the probe
+    now ends at a limit or an error within seconds."""
+    code = ("import json, sys, threading; from eos_guard.template import _probe, Limits\n"
+            "src, out = sys.stdin.read(), []\n"
+            "t = threading.Thread(target=lambda: out.append(_probe(src, {'eos_token': '</s>'}, ['</s>'], "
+            "Limits(seconds=3, cache=False), False)), daemon=True)\n"
+            "t.start(); t.join(30)\n"
+            "print(json.dumps([out[0].limit_exceeded, out[0].errors] if out else 'running'))")
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-c", code], input=template, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    result = json.loads(proc.stdout)
+    assert result != "running" and (result[0] or result[1]), (result, proc.stderr[-2000:])
+    assert time.monotonic() - start < 20
+
+
 def test_a_render_on_another_thread_is_killed_at_its_limit():
     """No SIGALRM reaches a thread, and a loop with no call reaches no hook: only the worker's kill stops it."""
     results = []
@@ -238,6 +281,25 @@ def test_out_of_memory_in_the_worker_is_a_limit_not_a_crash():
     assert probe_template(HONEST, SPECIAL, ["</s>"], LIMITS).token == "</s>"
 
 
+def _stack_limit() -> float:
+    import resource
+
+    soft = resource.getrlimit(resource.RLIMIT_STACK)[0]
+    return float("inf") if soft == resource.RLIM_INFINITY else soft
+
+
+@pytest.mark.skipif(_stack_limit() > 64 << 20, reason="a stack this large holds the recursion: nothing crashes")
+def test_a_worker_that_crashes_is_reported_as_a_crash_not_as_a_timeout():
+    """The worker's stack overflowed at once (a hashed tuple nested 500,000 deep), yet the finding said "rendering
+    took longer than 1 s (the render process was killed)": its closed pipe was read before it could be waited
+    for, so it looked alive. The finding names the signal, and the next template gets a new worker."""
+    start = time.monotonic()
+    probe = probe_template(NESTED_TUPLE_HASHED, SPECIAL, ["</s>"], Limits(seconds=5, cache=False))
+    assert probe.limit_exceeded == "the render process ended with signal SIGSEGV", probe
+    assert time.monotonic() - start < 5
+    assert probe_template(HONEST + "{# after a crash #}", SPECIAL, ["</s>"], LIMITS).token == "</s>"
+
+
 def test_an_unresponsive_worker_is_killed_at_the_deadline():
     """Whatever keeps the worker from answering (here: it is stopped, as a C call that never checks for signals
     would keep it), the parent kills it at the probe's limit plus the grace, and the next probe gets a new one."""
@@ -278,6 +340,20 @@ def test_the_worker_imports_nothing_from_the_working_directory(tmp_path):
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.stdout.strip() == "</s>", proc.stderr
     assert not list(tmp_path.rglob("*.pwned"))
+
+
+def test_the_worker_writes_no_bytecode_when_python_is_told_not_to(tmp_path):
+    """The worker runs ``python -I``, which ignores PYTHONDONTWRITEBYTECODE: it wrote eos_guard's bytecode files
+    next to the package all the same."""
+    import shutil
+
+    shutil.copytree(ROOT / "eos_guard", tmp_path / "eos_guard", ignore=shutil.ignore_patterns("__pycache__"))
+    code = ("from eos_guard.template import probe_template, Limits; "
+            f"print(probe_template({HONEST!r}, {{}}, ['</s>'], Limits(cache=False)).token)")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(tmp_path), "PYTHONDONTWRITEBYTECODE": "1"})
+    assert proc.stdout.strip() == "</s>", proc.stderr
+    assert not list((tmp_path / "eos_guard").rglob("*.pyc"))
 
 
 def test_without_operating_system_limits_templates_render_in_process(monkeypatch):

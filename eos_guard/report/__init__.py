@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import codecs
+import errno
 import importlib
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
@@ -11,6 +13,8 @@ from ..errors import OutputFailed
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
+    from typing import BinaryIO
+
     from ..results import Report
 
 Reporter = Callable[["Report"], str]
@@ -96,12 +100,33 @@ def _write(text: str, fmt: str) -> None:
         utf8 = codecs.lookup(encoding).name == "utf-8"
     except LookupError:
         utf8 = False
+    buffer = getattr(stream, "buffer", None)
+    if buffer is not None and (fmt in MACHINE_FORMATS or os.linesep == "\n"):  # no newline to translate
+        stream.flush()
+        _write_all(buffer, text.encode("utf-8" if fmt in MACHINE_FORMATS or utf8 else encoding, "backslashreplace"))
+        return
     if not utf8:
-        buffer = getattr(stream, "buffer", None)
-        if fmt in MACHINE_FORMATS and buffer is not None:
-            stream.flush()
-            buffer.write(text.encode("utf-8", "backslashreplace"))
-            buffer.flush()
-            return
         text = text.encode(encoding, "backslashreplace").decode(encoding, "replace")
     stream.write(text)
+    stream.flush()
+
+
+def _write_all(buffer: BinaryIO, data: bytes) -> None:
+    """Write all of ``data`` and flush it, so that a failure is this write's OutputFailed. Unflushed, a full disk
+    showed only when the interpreter flushed stdout at exit: two lines of "Exception ignored", exit status 120.
+    With ``PYTHONUNBUFFERED=1`` (set in many CI images) stdout's buffer is the file itself, whose write may write
+    only part of the bytes (a file-size limit, ``ulimit -f``, reached midway), and the text layer above it passes
+    over the rest: the report was cut short and the run exited 0 or 1. Here the rest is written again, and the
+    next write fails with the reason."""
+    view = memoryview(data)
+    while view:
+        written = buffer.write(view)
+        if written is None:  # a non-blocking stdout that is full: wait until it takes more
+            import select
+
+            select.select([], [buffer.fileno()], [])
+            continue
+        if not written:
+            raise OSError(errno.EIO, "stdout took none of the output")
+        view = view[written:]
+    buffer.flush()
