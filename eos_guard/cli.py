@@ -64,12 +64,31 @@ class _Parser(argparse.ArgumentParser):
             return
         super()._print_message(message, file)
 
-    def error(self, message: str) -> None:  # argparse's own exit code is 2 too; keep its one-line style
+    def error(self, message: str) -> None:
+        """One line, as every other error of eos-guard's (argparse printed its three usage lines first), exit 2."""
         if message.startswith("unrecognized arguments: "):
             hints = [_OPTION_HABITS.get(word) or self._closest(word) for word in message.split()[2:]]
             message += "".join(f" ({hint})" for hint in dict.fromkeys(hint for hint in hints if hint))
-        self.print_usage(sys.stderr)
+        else:
+            hint = self._closest_choice(message)
+            message += f"; did you mean {hint!r}?" if hint else ""
         self.exit(EXIT_ERROR, f"eos-guard: error: {message}\n")
+
+    def _closest_choice(self, message: str) -> str | None:
+        """The choice closest to an invalid one: argparse says ``argument --format: invalid choice: 'jsn' (...)``."""
+        option, _, rest = message.partition(": invalid choice: ")
+        action = self._option_string_actions.get(option.removeprefix("argument ").split("/")[0])
+        if not rest or action is None or not action.choices:
+            return None
+        import ast
+        import difflib
+
+        try:
+            value = ast.literal_eval(rest.rsplit(" (choose from ", 1)[0])  # the value, as repr() wrote it
+        except (ValueError, SyntaxError):
+            return None
+        close = difflib.get_close_matches(str(value), [str(c) for c in action.choices], n=1, cutoff=0.6)
+        return close[0] if close else None
 
     def _closest(self, word: str) -> str | None:
         """'did you mean --format?' for a mistyped or abbreviated option (abbreviations are refused: ruff's way)."""

@@ -485,7 +485,7 @@ def test_a_pool_starts_where_it_pays():
 def test_an_option_other_tools_have_for_a_command_says_the_command(run, option, hint):
     """ruff's ``--explain``: eos-guard's ``explain`` is a command; the usage error says so."""
     code, out, err = run(option, ".")
-    assert code == 2 and out == "" and err.endswith(f"eos-guard: error: unrecognized arguments: {option} ({hint})\n")
+    assert code == 2 and out == "" and err == f"eos-guard: error: unrecognized arguments: {option} ({hint})\n"
 
 
 def test_workers_are_not_forked_while_another_thread_runs(tmp_path, monkeypatch):

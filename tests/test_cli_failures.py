@@ -200,6 +200,22 @@ def test_refused_options(run, broken, args, message):
     assert not (broken.parent / "x.sarif").exists() and not (broken.parent / "s.md").exists()
 
 
+@pytest.mark.parametrize(("args", "start", "end"), [
+    (["--format", "jsn"], "argument --format: invalid choice: 'jsn' (choose from ", "; did you mean 'json'?"),
+    (["--fail-on", "warn"], "argument --fail-on: invalid choice: 'warn' (choose from ", "; did you mean 'warning'?"),
+    (["--color", "sometimes"], "argument --color: invalid choice: 'sometimes' (choose from ", ")"),
+    (["--fxi"], "unrecognized arguments: --fxi", " (did you mean --fix?)"),
+    (["--format"], "argument --format: expected one argument", ""),
+], ids=["choice", "choice-prefix", "choice-unlike-any", "option", "missing-value"])
+def test_a_usage_error_is_one_line_with_what_was_meant(run, broken, args, start, end):
+    """Bad input is one line on stderr and exit 2, as every other error of eos-guard's: argparse printed its three
+    usage lines before it, and an invalid choice got no suggestion where an unknown option did. (How argparse
+    lists the choices differs between Python releases.)"""
+    code, out, err = run("broken", *args)
+    assert (code, out) == (2, "") and err.count("\n") == 1, err
+    assert err.startswith(f"eos-guard: error: {start}") and err.endswith(f"{end}\n"), err
+
+
 @pytest.mark.parametrize("args", [["--diff", "--format", "text"], ["--diff", "--format", "auto"],
                                   ["explain", "--format", "text"], ["explain", "--format", "auto"],
                                   ["explain", "--format", "json"]])
