@@ -243,8 +243,9 @@ class ModelFiles:
                     files.read_without.append(files._read_on_without(name, exc))
                     continue
                 if name == "config.json" and document.kind(()) is dict \
-                        and not any(key in document.data for key in READ_CONFIG_NAMES):
-                    continue  # no runtime loads it (a CTranslate2 conversion's): the folder has no model config
+                        and (not any(key in document.data for key in READ_CONFIG_NAMES)
+                             or diffusers_config(document.data)):
+                    continue  # no runtime loads it (a CTranslate2 conversion's, diffusers'): no model config
                 try:
                     setattr(files, attribute, _object(document))
                 except InputError as exc:
@@ -778,14 +779,32 @@ def is_within(path: Path, root: Path) -> bool:
 MODEL_CONFIG_KEYS = (b'"model_type"', b'"architectures"', b'"eos_token_id"', b'"text_config"',
                      b'"_name_or_path"', b'"transformers_version"')
 MODEL_CONFIG_PROBE = 1024 * 1024  # bytes read to look for them; real configs are a few KB
+# diffusers' ConfigMixin.to_json_string writes _class_name and _diffusers_version into the config.json of every
+# component it saves (unet/, vae/, transformer/ of a pipeline), and ModelMixin.from_pretrained registers
+# _name_or_path, which save_pretrained then writes too (diffusers src/diffusers/configuration_utils.py,
+# models/modeling_utils.py): such a config.json names no model_type or architectures, and transformers' AutoConfig
+# cannot load it ("Should have a `model_type` key"), so it is a diffusers model's, not a transformers one's.
+DIFFUSERS_KEY = "_diffusers_version"
+CLASS_KEYS = ("model_type", "architectures")  # what picks a transformers class (and llama.cpp's converter's)
 
 
 def names_a_model(head: bytes) -> bool:
     """Whether a config.json whose text starts with ``head`` may be a model's: one of MODEL_CONFIG_KEYS in its first
     MB, or an escape there (``"model\\u005ftype"`` is the key model_type to a JSON parser: the folder is read, and
-    the parsed keys decide, READ_CONFIG_NAMES)."""
+    the parsed keys decide, READ_CONFIG_NAMES); not a diffusers component's (:func:`diffusers_config`)."""
     head = head[:MODEL_CONFIG_PROBE]
-    return b"\\u" in head or any(key in head for key in MODEL_CONFIG_KEYS)
+    if b"\\u" in head:
+        return True
+    if f'"{DIFFUSERS_KEY}"'.encode() in head and not any(f'"{key}"'.encode() in head for key in CLASS_KEYS):
+        return False
+    return any(key in head for key in MODEL_CONFIG_KEYS)
+
+
+def diffusers_config(data: dict) -> bool:
+    """Whether a parsed config.json is a diffusers component's (a UNet's, a VAE's, a diffusion transformer's):
+    ``_diffusers_version`` and no ``model_type`` or ``architectures``. No runtime eos-guard models loads it, whatever
+    else it holds (a ``_name_or_path`` that diffusers wrote)."""
+    return DIFFUSERS_KEY in data and not any(key in data for key in CLASS_KEYS)
 
 
 # A config.json read in a model folder (one with tokenizer_config.json or generation_config.json) also with this key:

@@ -526,6 +526,32 @@ def test_an_application_config_json_is_not_a_model_folder(run, tmp_path):
     assert code == 2 and "utf16/config.json" in err
 
 
+def test_a_diffusers_pipeline_s_component_configs_are_not_model_folders(run, capsys, tmp_path):
+    """diffusers writes ``_class_name``, ``_diffusers_version`` and, for a component loaded with from_pretrained,
+    ``_name_or_path`` into unet/config.json and vae/config.json (fixture sdxl-diffusers-pipeline): the last is a key
+    transformers writes too, so `eos-guard .` at a pipeline's root failed both with EOS004, though AutoConfig
+    cannot load them and nothing generates with them."""
+    from transformers import AutoConfig
+
+    pipeline = shutil.copytree(FIXTURES / "sdxl-diffusers-pipeline", tmp_path / "sdxl",
+                               ignore=shutil.ignore_patterns("README.md"))
+    for component in ("unet", "vae"):
+        assert "_name_or_path" in json.loads((pipeline / component / "config.json").read_text())
+        with pytest.raises(ValueError, match="Should have a `model_type` key"):
+            AutoConfig.from_pretrained(pipeline / component)
+    capsys.readouterr()  # transformers' own line on stderr, that it runs without torch
+    for component in ("unet", "vae"):
+        assert run(f"sdxl/{component}/config.json") == (0, "No model folders found.\n", "")
+    code, out, err = run("--format", "json", "--runtime", "all", "sdxl")
+    report = json.loads(out)
+    assert (code, err, report["findings"] and {f["code"] for f in report["findings"]}) == (0, "", {"EOS005"}), out
+    assert sorted(model["path"] for model in report["models"]) == [
+        "sdxl/text_encoder", "sdxl/text_encoder_2", "sdxl/tokenizer", "sdxl/tokenizer_2"]
+    # a config.json that names a transformers class is a model's, diffusers' key or not
+    write_json(tmp_path / "both" / "config.json", {"_diffusers_version": "0.30.0", "model_type": "llama"})
+    assert "No model folders found" not in run("both/config.json")[1]
+
+
 def test_a_fifo_named_config_json_never_blocks_the_search(run, tmp_path):
     (tmp_path / "m").mkdir()
     os.mkfifo(tmp_path / "m" / "config.json")
