@@ -96,6 +96,16 @@ def _cannot_generate(class_name: str) -> bool:
 
 # class names that generate: no bare model's ends so (tests/test_runtimes.py reads the table)
 GENERATING = ("ForCausalLM", "ForConditionalGeneration", "LMHeadModel")
+# Classes whose generate() writes audio codes, not the tokenizer's tokens: the tokenizer is the text encoder's (T5's
+# in MusicGen and Parler-TTS, BERT's in Bark), and the stop ids are codebook ids or none. transformers' MusicGen
+# runs to max_length (models/musicgen/modeling_musicgen.py reads no eos_token_id; facebook/musicgen-*'s
+# generation_config.json names none); BarkModel.generate stops on its generation_config.json's
+# semantic_config.eos_token_id (10000, models/bark/generation_configuration_bark.py), not a top-level one;
+# Parler-TTS (the parler_tts package) on its decoder's eos 1024, the codebook size. vLLM, SGLang, TGI, mlx-lm and
+# llama.cpp serve none of them.
+AUDIO_CODE_CLASSES = frozenset({"MusicgenForConditionalGeneration", "MusicgenForCausalLM",
+                                "MusicgenMelodyForConditionalGeneration", "MusicgenMelodyForCausalLM", "BarkModel",
+                                "ParlerTTSForConditionalGeneration", "ParlerTTSForCausalLM"})
 
 
 @cache
@@ -412,7 +422,9 @@ class ModelFiles:
         - modules.json lists a sentence-transformers Pooling module (:attr:`pooling_module`): vLLM runs the model as
           a pooling model whatever its class (``ModelConfig._get_default_runner_type``, vllm/config/model.py,
           0.33.0 and 0.34.0: "Some Sentence Transformers models use *ForCausalLM archs"), as Qwen3-Embedding and
-          gte-Qwen2 are.
+          gte-Qwen2 are;
+        - every class ``architectures`` lists generates audio codes (:data:`AUDIO_CODE_CLASSES`: MusicGen, Bark,
+          Parler-TTS), whose stop ids are no tokens of the folder's tokenizer.
         """
         config = self.config
         names = config.get(("architectures",)) if config is not None else None
@@ -422,9 +434,13 @@ class ModelFiles:
                       if isinstance(key, str) and key.startswith("AutoModelFor") and isinstance(value, str)] \
                 if isinstance(auto_map, dict) else []
             if all(_cannot_generate(name) for name in [*names, *remote]):
-                return f"{', '.join(names)} cannot generate (config.json architectures)"
+                return f"{', '.join(names)} cannot generate (config.json architectures): vLLM runs it as a pooling model"
+            if not remote and all(name in AUDIO_CODE_CLASSES for name in names):
+                return (f"{', '.join(names)} generates audio codes, not text (config.json architectures): its stop ids "
+                        "are codebook ids, not the tokenizer's")
         if self.pooling_module is not None:
-            return f"modules.json lists a sentence-transformers Pooling module ({self.pooling_module})"
+            return (f"modules.json lists a sentence-transformers Pooling module ({self.pooling_module}): vLLM runs it as a "
+                    "pooling model")
         return ""
 
     @property

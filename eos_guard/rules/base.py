@@ -98,7 +98,12 @@ NOT_FOR_NON_GENERATING = (
     "Nor for a sentence-transformers folder whose `modules.json` lists a Pooling module\n"
     "(`sentence_transformers.models.Pooling`), whatever its class: embedding models such as gte-Qwen2 and\n"
     "Qwen3-Embedding name `...ForCausalLM`. vLLM 0.34.0 runs such a folder as a pooling model\n"
-    "(`ModelConfig._get_default_runner_type`, vllm/config/model.py, reading `modules.json` before the class).")
+    "(`ModelConfig._get_default_runner_type`, vllm/config/model.py, reading `modules.json` before the class).\n\n"
+    "Nor for a text-to-audio model whose `architectures` lists only MusicGen's, Bark's or Parler-TTS's classes\n"
+    "(`MusicgenForConditionalGeneration`, `BarkModel`, `ParlerTTSForConditionalGeneration`, ...): its `generate()`\n"
+    "writes audio codes, and its tokenizer is the text encoder's. Its stop ids are codebook ids (Parler-TTS's decoder\n"
+    "eos 1024), a sub-config's (Bark's `semantic_config.eos_token_id` 10000 in generation_config.json), or none\n"
+    "(MusicGen runs to `max_length`: transformers' models/musicgen reads no `eos_token_id`).")
 
 
 def describe_ids(ids: tuple[int, ...] | list[int], model: ResolvedModel) -> str:
