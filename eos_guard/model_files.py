@@ -79,9 +79,9 @@ SKIPPED_DIRS = {"node_modules", "venv", "__pycache__", "site-packages", "lost+fo
 # so this bounds a folder's rendering time; the others are not read (EOS018).
 MAX_TEMPLATES = 16
 # class names of heads that cannot generate (transformers gives them no GenerationMixin): a model folder of one
-# has no stop ids to check. The bare models AutoModel loads (BertModel, MistralModel) are listed by name in
-# data/model_classes.json instead: a suffix cannot tell them apart (ChatGLM's remote-code generating class is
-# ChatGLMModel).
+# has no stop ids to check. The bare models AutoModel loads (BertModel, MistralModel) and the encoders
+# AutoModelForTextEncoding loads (T5EncoderModel) are listed by name in data/model_classes.json instead: a suffix
+# cannot tell them apart (ChatGLM's remote-code generating class is ChatGLMModel).
 NO_GENERATE = ("ForSequenceClassification", "ForTokenClassification", "ForMultipleChoice",
                "ForMaskedLM", "ForNextSentencePrediction", "ForImageClassification", "ForAudioClassification",
                "ForAudioFrameClassification", "ForXVector", "ForObjectDetection", "ForSemanticSegmentation",

@@ -1083,9 +1083,10 @@ def test_a_classifier_has_no_stop_ids_to_check(tmp_path, run):
 
 def test_the_bare_model_table_is_the_installed_transformers_own():
     """data/model_classes.json ``headless`` is what scripts/model_classes.py computes from the installed
-    transformers: the classes AutoModel loads, less those with GenerationMixin among their bases. Spot checks
-    keep the computation honest: BERT's and Mistral's bare models cannot generate, Bark's and SeamlessM4T's
-    can, and no ...ForCausalLM or ...ForConditionalGeneration class of a chat model is listed."""
+    transformers: the classes AutoModel and AutoModelForTextEncoding load, less those with GenerationMixin among
+    their bases. Spot checks keep the computation honest: BERT's and Mistral's bare models and T5's encoder (a
+    FLUX.1 or SD3 pipeline's text_encoder_2/3) cannot generate, Bark's and SeamlessM4T's can, and no ...ForCausalLM
+    or ...ForConditionalGeneration class of a chat model is listed."""
     transformers = pytest.importorskip("transformers")
     shipped = json.loads((ROOT / "eos_guard" / "data" / "model_classes.json").read_text(encoding="utf-8"))
     installed = ".".join(transformers.__version__.split(".")[:2])
@@ -1103,7 +1104,8 @@ def test_the_bare_model_table_is_the_installed_transformers_own():
         sys.path.remove(str(ROOT / "scripts"))
     assert sorted(set(shipped["headless"]) - added_since.get(installed, set())) == model_classes.tables()["headless"]
     headless = set(shipped["headless"])
-    assert {"BertModel", "MistralModel", "Qwen2Model", "XLMRobertaModel"} <= headless
+    assert {"BertModel", "MistralModel", "Qwen2Model", "XLMRobertaModel", "T5EncoderModel", "UMT5EncoderModel"} \
+        <= headless
     assert not {"BarkModel", "SeamlessM4TModel", "ChatGLMModel", "LlamaForCausalLM"} & headless
     assert not [name for name in headless if name.endswith(("ForCausalLM", "LMHeadModel"))]
     from eos_guard.model_files import GENERATING  # names the check passes without reading the table
@@ -1469,6 +1471,21 @@ def test_a_text_to_audio_model_gets_no_rule_about_stopping(tmp_path, run):
     # a text model among the architectures keeps the rules: generate() writes the tokenizer's tokens
     write_json(bark / "config.json", {"architectures": ["BarkModel", "LlamaForCausalLM"], "model_type": "bark"})
     assert " EOS004 error: " in run("--format", "concise", "--no-cache", "--baseline", "none", str(bark))[1]
+
+
+def test_a_t5_text_encoder_gets_no_rule_about_stopping(tmp_path, run):
+    """FLUX.1's and SD3's text_encoder_2/3 (and the T5 encoders repackaged with their tokenizer) name
+    T5EncoderModel, which AutoModelForTextEncoding loads and which has no generate(): a config.json of one without
+    eos_token_id failed with EOS004 ("generate() never stops"). T5ForConditionalGeneration keeps the rule."""
+    folder = shutil.copytree(FIXTURES / "t5-encoder-decoder-no-template", tmp_path / "t5-xxl-encoder",
+                             ignore=shutil.ignore_patterns("*.md", "expected.json", "*config.json"))
+    shutil.copy(FIXTURES / "t5-encoder-decoder-no-template" / "tokenizer_config.json", folder)
+    config = {"architectures": ["T5EncoderModel"], "model_type": "t5", "d_model": 4096, "vocab_size": 32128}
+    write_json(folder / "config.json", config)
+    code, out, _ = run("--format", "concise", "--no-cache", "--baseline", "none", str(folder))
+    assert code == 0 and out.endswith("(1 model folder; 1 cannot generate, not checked for stopping).\n"), out
+    write_json(folder / "config.json", {**config, "architectures": ["T5ForConditionalGeneration"]})
+    assert " EOS004 error: " in run("--format", "concise", "--no-cache", "--baseline", "none", str(folder))[1]
 
 
 POOLING = {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}
