@@ -53,6 +53,27 @@ def test_a_folder_without_model_folders_is_an_error(run, broken, tmp_path):
     assert (code, err) == (2, f"eos-guard: notes: {NO_MODEL}\n") and out.endswith(ONE_FAILING)
 
 
+def test_a_folder_of_gguf_files_or_a_bare_adapter_says_what_checks_it(run, broken, tmp_path):
+    """`eos-guard .` in a repository of GGUF quantizations (bartowski/*-GGUF: .gguf files and a README) or of a PEFT
+    adapter saved without tokenizer files (adapter_config.json, adapter_model.safetensors) found no model folder and
+    said only that: the error now says how those are checked."""
+    gguf = tmp_path / "Llama-3-8B-Instruct-GGUF"
+    gguf.mkdir()
+    for name in ("Llama-3-8B-Instruct-Q4_K_M.gguf", "Llama-3-8B-Instruct-Q8_0.gguf", "README.md"):
+        (gguf / name).write_bytes(b"")
+    code, _, err = run("Llama-3-8B-Instruct-GGUF", "broken")
+    assert (code, err) == (2, f"eos-guard: Llama-3-8B-Instruct-GGUF: {NO_MODEL}; its 2 GGUF files are checked when "
+                              "named: eos-guard Llama-3-8B-Instruct-GGUF/*.gguf\n")
+    adapter = tmp_path / "lora"
+    write_json(adapter / "adapter_config.json", {"base_model_name_or_path": "meta-llama/Meta-Llama-3-8B-Instruct",
+                                                 "peft_type": "LORA", "r": 16, "task_type": "CAUSAL_LM"})
+    (adapter / "adapter_model.safetensors").write_bytes(b"")
+    code, _, err = run(cwd=adapter)
+    assert (code, err) == (2, f"eos-guard: .: {NO_MODEL}; a PEFT adapter without tokenizer files: generation takes "
+                              "its stop ids and chat template from the base model adapter_config.json names, which "
+                              "is checked where it lies\n")
+
+
 @pytest.mark.parametrize("args", [pytest.param([], id="default"), pytest.param(["."], id="dot")])
 def test_the_current_folder_without_model_folders_says_so(run, args):
     assert run(*args) == (2, "No model folders found.\n", f"eos-guard: .: {NO_MODEL}\n")
