@@ -79,9 +79,9 @@ SKIPPED_DIRS = {"node_modules", "venv", "__pycache__", "site-packages", "lost+fo
 # so this bounds a folder's rendering time; the others are not read (EOS018).
 MAX_TEMPLATES = 16
 # class names of heads that cannot generate (transformers gives them no GenerationMixin): a model folder of one
-# has no stop ids to check. The bare models AutoModel loads (BertModel, MistralModel) are listed by name in
-# data/model_classes.json instead: a suffix cannot tell them apart (ChatGLM's remote-code generating class is
-# ChatGLMModel).
+# has no stop ids to check. The bare models AutoModel loads (BertModel, MistralModel) and the encoders
+# AutoModelForTextEncoding loads (T5EncoderModel) are listed by name in data/model_classes.json instead: a suffix
+# cannot tell them apart (ChatGLM's remote-code generating class is ChatGLMModel).
 NO_GENERATE = ("ForSequenceClassification", "ForTokenClassification", "ForMultipleChoice",
                "ForMaskedLM", "ForNextSentencePrediction", "ForImageClassification", "ForAudioClassification",
                "ForAudioFrameClassification", "ForXVector", "ForObjectDetection", "ForSemanticSegmentation",
@@ -96,6 +96,16 @@ def _cannot_generate(class_name: str) -> bool:
 
 # class names that generate: no bare model's ends so (tests/test_runtimes.py reads the table)
 GENERATING = ("ForCausalLM", "ForConditionalGeneration", "LMHeadModel")
+# Classes whose generate() writes audio codes, not the tokenizer's tokens: the tokenizer is the text encoder's (T5's
+# in MusicGen and Parler-TTS, BERT's in Bark), and the stop ids are codebook ids or none. transformers' MusicGen
+# runs to max_length (models/musicgen/modeling_musicgen.py reads no eos_token_id; facebook/musicgen-*'s
+# generation_config.json names none); BarkModel.generate stops on its generation_config.json's
+# semantic_config.eos_token_id (10000, models/bark/generation_configuration_bark.py), not a top-level one;
+# Parler-TTS (the parler_tts package) on its decoder's eos 1024, the codebook size. vLLM, SGLang, TGI, mlx-lm and
+# llama.cpp serve none of them.
+AUDIO_CODE_CLASSES = frozenset({"MusicgenForConditionalGeneration", "MusicgenForCausalLM",
+                                "MusicgenMelodyForConditionalGeneration", "MusicgenMelodyForCausalLM", "BarkModel",
+                                "ParlerTTSForConditionalGeneration", "ParlerTTSForCausalLM"})
 
 
 @cache
@@ -243,8 +253,9 @@ class ModelFiles:
                     files.read_without.append(files._read_on_without(name, exc))
                     continue
                 if name == "config.json" and document.kind(()) is dict \
-                        and not any(key in document.data for key in READ_CONFIG_NAMES):
-                    continue  # no runtime loads it (a CTranslate2 conversion's): the folder has no model config
+                        and (not any(key in document.data for key in READ_CONFIG_NAMES)
+                             or diffusers_config(document.data)):
+                    continue  # no runtime loads it (a CTranslate2 conversion's, diffusers'): no model config
                 try:
                     setattr(files, attribute, _object(document))
                 except InputError as exc:
@@ -411,7 +422,9 @@ class ModelFiles:
         - modules.json lists a sentence-transformers Pooling module (:attr:`pooling_module`): vLLM runs the model as
           a pooling model whatever its class (``ModelConfig._get_default_runner_type``, vllm/config/model.py,
           0.33.0 and 0.34.0: "Some Sentence Transformers models use *ForCausalLM archs"), as Qwen3-Embedding and
-          gte-Qwen2 are.
+          gte-Qwen2 are;
+        - every class ``architectures`` lists generates audio codes (:data:`AUDIO_CODE_CLASSES`: MusicGen, Bark,
+          Parler-TTS), whose stop ids are no tokens of the folder's tokenizer.
         """
         config = self.config
         names = config.get(("architectures",)) if config is not None else None
@@ -421,9 +434,13 @@ class ModelFiles:
                       if isinstance(key, str) and key.startswith("AutoModelFor") and isinstance(value, str)] \
                 if isinstance(auto_map, dict) else []
             if all(_cannot_generate(name) for name in [*names, *remote]):
-                return f"{', '.join(names)} cannot generate (config.json architectures)"
+                return f"{', '.join(names)} cannot generate (config.json architectures): vLLM runs it as a pooling model"
+            if not remote and all(name in AUDIO_CODE_CLASSES for name in names):
+                return (f"{', '.join(names)} generates audio codes, not text (config.json architectures): its stop ids "
+                        "are codebook ids, not the tokenizer's")
         if self.pooling_module is not None:
-            return f"modules.json lists a sentence-transformers Pooling module ({self.pooling_module})"
+            return (f"modules.json lists a sentence-transformers Pooling module ({self.pooling_module}): vLLM runs it as a "
+                    "pooling model")
         return ""
 
     @property
@@ -778,14 +795,32 @@ def is_within(path: Path, root: Path) -> bool:
 MODEL_CONFIG_KEYS = (b'"model_type"', b'"architectures"', b'"eos_token_id"', b'"text_config"',
                      b'"_name_or_path"', b'"transformers_version"')
 MODEL_CONFIG_PROBE = 1024 * 1024  # bytes read to look for them; real configs are a few KB
+# diffusers' ConfigMixin.to_json_string writes _class_name and _diffusers_version into the config.json of every
+# component it saves (unet/, vae/, transformer/ of a pipeline), and ModelMixin.from_pretrained registers
+# _name_or_path, which save_pretrained then writes too (diffusers src/diffusers/configuration_utils.py,
+# models/modeling_utils.py): such a config.json names no model_type or architectures, and transformers' AutoConfig
+# cannot load it ("Should have a `model_type` key"), so it is a diffusers model's, not a transformers one's.
+DIFFUSERS_KEY = "_diffusers_version"
+CLASS_KEYS = ("model_type", "architectures")  # what picks a transformers class (and llama.cpp's converter's)
 
 
 def names_a_model(head: bytes) -> bool:
     """Whether a config.json whose text starts with ``head`` may be a model's: one of MODEL_CONFIG_KEYS in its first
     MB, or an escape there (``"model\\u005ftype"`` is the key model_type to a JSON parser: the folder is read, and
-    the parsed keys decide, READ_CONFIG_NAMES)."""
+    the parsed keys decide, READ_CONFIG_NAMES); not a diffusers component's (:func:`diffusers_config`)."""
     head = head[:MODEL_CONFIG_PROBE]
-    return b"\\u" in head or any(key in head for key in MODEL_CONFIG_KEYS)
+    if b"\\u" in head:
+        return True
+    if f'"{DIFFUSERS_KEY}"'.encode() in head and not any(f'"{key}"'.encode() in head for key in CLASS_KEYS):
+        return False
+    return any(key in head for key in MODEL_CONFIG_KEYS)
+
+
+def diffusers_config(data: dict) -> bool:
+    """Whether a parsed config.json is a diffusers component's (a UNet's, a VAE's, a diffusion transformer's):
+    ``_diffusers_version`` and no ``model_type`` or ``architectures``. No runtime eos-guard models loads it, whatever
+    else it holds (a ``_name_or_path`` that diffusers wrote)."""
+    return DIFFUSERS_KEY in data and not any(key in data for key in CLASS_KEYS)
 
 
 # A config.json read in a model folder (one with tokenizer_config.json or generation_config.json) also with this key:

@@ -15,7 +15,7 @@ from .baseline import baseline_problems, read_baselines
 from .config_types import Config
 from .errors import InputError, MissingDependency, display_path
 from .findings import Finding, Location
-from .model_files import ModelFiles, find_model_folders, linked_out_of_repository
+from .model_files import ADAPTER_CONFIG, ModelFiles, find_model_folders, linked_out_of_repository
 from .records import field, record, replace
 from .resolve import ResolvedModel, resolve
 from .results import ModelReport, Report
@@ -60,6 +60,25 @@ NO_MODEL_FOLDER = ("holds no model folder (one with generation_config.json, toke
                    "config.json)")
 
 
+def _no_model_hint(folder: Path) -> str:
+    """What a folder without model folders holds that eos-guard checks otherwise: GGUF files (a repository of
+    quantizations, as bartowski/*-GGUF are), which folders are not searched for, or a PEFT adapter without tokenizer
+    files (adapter_config.json and its weights), whose stop ids and template are its base model's."""
+    try:
+        with os.scandir(folder) as entries:
+            names = [entry.name for entry in entries if entry.is_file()]
+    except OSError:
+        return ""
+    count = sum(1 for name in names if name.lower().endswith(".gguf"))
+    if count:
+        files = "its GGUF file is" if count == 1 else f"its {count} GGUF files are"
+        return f"; {files} checked when named: eos-guard {folder}/*.gguf"
+    if ADAPTER_CONFIG in names:
+        return ("; a PEFT adapter without tokenizer files: generation takes its stop ids and chat template from the "
+                "base model adapter_config.json names, which is checked where it lies")
+    return ""
+
+
 def model_folders(paths: Iterable[Union[str, Path]], config: Config, allow_empty: bool = False) -> Found:
     """The model folders named by ``paths`` (local ones found, Hub repositories fetched) and the GGUF files.
 
@@ -84,7 +103,7 @@ def model_folders(paths: Iterable[Union[str, Path]], config: Config, allow_empty
                 found.problems += [error for error in unlisted if not config.excluded(error.path)]
                 if not folders and len(refused) == already_refused and not unlisted and path.is_dir() \
                         and not allow_empty:
-                    found.problems.append(InputError(path, NO_MODEL_FOLDER))
+                    found.problems.append(InputError(path, NO_MODEL_FOLDER + _no_model_hint(path)))
                 local.update(dict.fromkeys(folders))
         except InputError as exc:
             found.problems.append(exc.detached())

@@ -60,7 +60,8 @@ SPM_CLASSES = frozenset({"TokenizersBackend", "LlamaTokenizer", "GemmaTokenizer"
                          "GPT2Tokenizer", "Qwen2Tokenizer", "Qwen3_5Tokenizer", "CohereTokenizer",
                          "GPTNeoXTokenizer", "CodeGenTokenizer", "XGLMTokenizer"})
 VOCAB_JSON_CLASSES = frozenset({"GPT2Tokenizer", "Qwen2Tokenizer", "CohereTokenizer", "GPTNeoXTokenizer",
-                                "CodeGenTokenizer", "OpenAIGPTTokenizer", "WhisperTokenizer", "BlenderbotTokenizer"})
+                                "CodeGenTokenizer", "OpenAIGPTTokenizer", "WhisperTokenizer", "BlenderbotTokenizer",
+                                "CLIPTokenizer"})
 
 
 def base_vocabulary(files: ModelFiles, class_name: str) -> SentencePieceModel | tuple[Path, bytes] | None:

@@ -3,7 +3,10 @@
 usage: python scripts/model_classes.py
 
 ``headless``: the classes ``AutoModel`` loads (``MODEL_MAPPING_NAMES`` in ``models/auto/modeling_auto.py``: the
-bare model of each model type, ``BertModel``, ``MistralModel``, with no head on top) whose class has no
+bare model of each model type, ``BertModel``, ``MistralModel``, with no head on top) and those
+``AutoModelForTextEncoding`` loads (``MODEL_FOR_TEXT_ENCODING_MAPPING_NAMES``: the encoders of encoder-decoder
+models, ``T5EncoderModel``, ``UMT5EncoderModel``, as the text encoders of diffusers pipelines name them) whose
+class has no
 ``GenerationMixin``, so ``can_generate()`` is False and ``generate()`` cannot run on them. A folder whose
 config.json ``architectures`` lists only such classes (and heads ending in ``model_files.NO_GENERATE``) is an
 embedding or encoder model (sentence-transformers' ``BertModel`` folders, ``MistralModel`` embedding models);
@@ -42,14 +45,15 @@ def generating_classes(package: Path) -> set[str]:
 
 def tables() -> dict:
     import transformers
-    from transformers.models.auto.modeling_auto import MODEL_MAPPING_NAMES
+    from transformers.models.auto.modeling_auto import MODEL_FOR_TEXT_ENCODING_MAPPING_NAMES, MODEL_MAPPING_NAMES
 
     generating = generating_classes(Path(transformers.__file__).parent)
     loaded = set()
-    for value in MODEL_MAPPING_NAMES.values():
+    for value in [*MODEL_MAPPING_NAMES.values(), *MODEL_FOR_TEXT_ENCODING_MAPPING_NAMES.values()]:
         loaded.update(value if isinstance(value, (list, tuple)) else [value])
     return {
-        "about": "The classes AutoModel loads (MODEL_MAPPING_NAMES) that have no GenerationMixin: "
+        "about": "The classes AutoModel and AutoModelForTextEncoding load (MODEL_MAPPING_NAMES, "
+                 "MODEL_FOR_TEXT_ENCODING_MAPPING_NAMES) that have no GenerationMixin: "
                  "written by scripts/model_classes.py from the installed transformers.",
         "transformers": transformers.__version__,
         "headless": sorted(loaded - generating),

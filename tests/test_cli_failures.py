@@ -53,6 +53,27 @@ def test_a_folder_without_model_folders_is_an_error(run, broken, tmp_path):
     assert (code, err) == (2, f"eos-guard: notes: {NO_MODEL}\n") and out.endswith(ONE_FAILING)
 
 
+def test_a_folder_of_gguf_files_or_a_bare_adapter_says_what_checks_it(run, broken, tmp_path):
+    """`eos-guard .` in a repository of GGUF quantizations (bartowski/*-GGUF: .gguf files and a README) or of a PEFT
+    adapter saved without tokenizer files (adapter_config.json, adapter_model.safetensors) found no model folder and
+    said only that: the error now says how those are checked."""
+    gguf = tmp_path / "Llama-3-8B-Instruct-GGUF"
+    gguf.mkdir()
+    for name in ("Llama-3-8B-Instruct-Q4_K_M.gguf", "Llama-3-8B-Instruct-Q8_0.gguf", "README.md"):
+        (gguf / name).write_bytes(b"")
+    code, _, err = run("Llama-3-8B-Instruct-GGUF", "broken")
+    assert (code, err) == (2, f"eos-guard: Llama-3-8B-Instruct-GGUF: {NO_MODEL}; its 2 GGUF files are checked when "
+                              "named: eos-guard Llama-3-8B-Instruct-GGUF/*.gguf\n")
+    adapter = tmp_path / "lora"
+    write_json(adapter / "adapter_config.json", {"base_model_name_or_path": "meta-llama/Meta-Llama-3-8B-Instruct",
+                                                 "peft_type": "LORA", "r": 16, "task_type": "CAUSAL_LM"})
+    (adapter / "adapter_model.safetensors").write_bytes(b"")
+    code, _, err = run(cwd=adapter)
+    assert (code, err) == (2, f"eos-guard: .: {NO_MODEL}; a PEFT adapter without tokenizer files: generation takes "
+                              "its stop ids and chat template from the base model adapter_config.json names, which "
+                              "is checked where it lies\n")
+
+
 @pytest.mark.parametrize("args", [pytest.param([], id="default"), pytest.param(["."], id="dot")])
 def test_the_current_folder_without_model_folders_says_so(run, args):
     assert run(*args) == (2, "No model folders found.\n", f"eos-guard: .: {NO_MODEL}\n")
@@ -540,6 +561,35 @@ def test_an_application_config_json_is_not_a_model_folder(run, tmp_path):
     (tmp_path / "utf16" / "config.json").write_text('{"model_type": "llama"}', encoding="utf-16")
     code, _, err = run("utf16")
     assert code == 2 and "utf16/config.json" in err
+
+
+def test_a_diffusers_pipeline_s_component_configs_are_not_model_folders(run, capsys, tmp_path):
+    """diffusers writes ``_class_name``, ``_diffusers_version`` and, for a component loaded with from_pretrained,
+    ``_name_or_path`` into unet/config.json and vae/config.json (fixture sdxl-diffusers-pipeline): the last is a key
+    transformers writes too, so `eos-guard .` at a pipeline's root failed both with EOS004, though AutoConfig
+    cannot load them and nothing generates with them."""
+    from transformers import AutoConfig
+
+    pipeline = shutil.copytree(FIXTURES / "sdxl-diffusers-pipeline", tmp_path / "sdxl",
+                               ignore=shutil.ignore_patterns("README.md"))
+    for component in ("unet", "vae"):
+        assert "_name_or_path" in json.loads((pipeline / component / "config.json").read_text())
+        with pytest.raises(ValueError, match="Should have a `model_type` key"):
+            AutoConfig.from_pretrained(pipeline / component)
+    capsys.readouterr()  # transformers' own line on stderr, that it runs without torch
+    for component in ("unet", "vae"):
+        assert run(f"sdxl/{component}/config.json") == (0, "No model folders found.\n", "")
+    code, out, err = run("--format", "json", "--runtime", "all", "sdxl")
+    report = json.loads(out)
+    assert (code, err, report["findings"]) == (0, "", []), out
+    assert sorted(model["path"] for model in report["models"]) == [
+        "sdxl/text_encoder", "sdxl/text_encoder_2", "sdxl/tokenizer", "sdxl/tokenizer_2"]
+    # CLIPTokenizer builds its vocabulary from vocab.json, as GPT2Tokenizer does: the eos id is known
+    assert {model["path"]: model["tokenizer_eos"] for model in report["models"]}["sdxl/tokenizer_2"] == {
+        "token": "<|endoftext|>", "id": 49407}
+    # a config.json that names a transformers class is a model's, diffusers' key or not
+    write_json(tmp_path / "both" / "config.json", {"_diffusers_version": "0.30.0", "model_type": "llama"})
+    assert "No model folders found" not in run("both/config.json")[1]
 
 
 def test_a_fifo_named_config_json_never_blocks_the_search(run, tmp_path):

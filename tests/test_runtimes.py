@@ -418,7 +418,10 @@ def test_vllm_and_sglang_follow_the_config_object(folder):
     vllm_gen = generation or transformers.GenerationConfig.from_model_config(
         transformers.AutoConfig.from_pretrained(str(folder)))
     vllm = set(primary) | set(_as_list(vllm_gen.eos_token_id))
-    text = config.get_text_config()
+    try:
+        text = config.get_text_config()
+    except ValueError:  # MusicGen's text_encoder and decoder: neither vLLM nor SGLang loads such a model
+        pytest.skip("get_text_config(), which vLLM and SGLang call, cannot pick a text config")
     if text is not config:
         for key, value in text.to_dict().items():
             if not hasattr(config, key) and value is not None:
@@ -1080,9 +1083,10 @@ def test_a_classifier_has_no_stop_ids_to_check(tmp_path, run):
 
 def test_the_bare_model_table_is_the_installed_transformers_own():
     """data/model_classes.json ``headless`` is what scripts/model_classes.py computes from the installed
-    transformers: the classes AutoModel loads, less those with GenerationMixin among their bases. Spot checks
-    keep the computation honest: BERT's and Mistral's bare models cannot generate, Bark's and SeamlessM4T's
-    can, and no ...ForCausalLM or ...ForConditionalGeneration class of a chat model is listed."""
+    transformers: the classes AutoModel and AutoModelForTextEncoding load, less those with GenerationMixin among
+    their bases. Spot checks keep the computation honest: BERT's and Mistral's bare models and T5's encoder (a
+    FLUX.1 or SD3 pipeline's text_encoder_2/3) cannot generate, Bark's and SeamlessM4T's can, and no ...ForCausalLM
+    or ...ForConditionalGeneration class of a chat model is listed."""
     transformers = pytest.importorskip("transformers")
     shipped = json.loads((ROOT / "eos_guard" / "data" / "model_classes.json").read_text(encoding="utf-8"))
     installed = ".".join(transformers.__version__.split(".")[:2])
@@ -1100,7 +1104,8 @@ def test_the_bare_model_table_is_the_installed_transformers_own():
         sys.path.remove(str(ROOT / "scripts"))
     assert sorted(set(shipped["headless"]) - added_since.get(installed, set())) == model_classes.tables()["headless"]
     headless = set(shipped["headless"])
-    assert {"BertModel", "MistralModel", "Qwen2Model", "XLMRobertaModel"} <= headless
+    assert {"BertModel", "MistralModel", "Qwen2Model", "XLMRobertaModel", "T5EncoderModel", "UMT5EncoderModel"} \
+        <= headless
     assert not {"BarkModel", "SeamlessM4TModel", "ChatGLMModel", "LlamaForCausalLM"} & headless
     assert not [name for name in headless if name.endswith(("ForCausalLM", "LMHeadModel"))]
     from eos_guard.model_files import GENERATING  # names the check passes without reading the table
@@ -1420,6 +1425,67 @@ def test_a_reward_model_with_a_chat_template_gets_no_rule_about_stopping(tmp_pat
     assert "fix for" not in out
     code, out, _ = run("explain", "--format", "json", "--no-cache", str(folder))
     assert json.loads(out)["models"][0]["generates"] is False
+
+
+def test_a_text_to_audio_model_gets_no_rule_about_stopping(tmp_path, run):
+    """MusicGen, Bark and Parler-TTS generate audio codes: their tokenizer is the text encoder's, and their stop ids
+    are codebook ids (Parler-TTS's decoder eos 1024), a semantic_config's (Bark's 10000), or none (MusicGen runs to
+    max_length). eos-guard failed facebook/musicgen-small and suno/bark with EOS004 ("generate() never stops") and
+    parler-tts with EOS002 (the T5 tokenizer's </s> 1 is no stop id), all errors, in any repository that held one."""
+    from transformers import GenerationConfig
+
+    musicgen = shutil.copytree(FIXTURES / "musicgen-small-text-to-audio", tmp_path / "musicgen",
+                               ignore=shutil.ignore_patterns("expected.json", "README.md"))
+    assert GenerationConfig.from_pretrained(musicgen).eos_token_id is None  # as eos-guard read it: no stop id
+    t5 = [musicgen / name for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")]
+    # suno/bark-small: BarkGenerationConfig.to_dict() writes the sub-models' configs, no top-level eos_token_id
+    bark = tmp_path / "bark"
+    write_json(bark / "config.json", {"architectures": ["BarkModel"], "model_type": "bark",
+                                      "semantic_config": {"model_type": "semantic", "output_vocab_size": 10048},
+                                      "codec_config": {"model_type": "encodec"}})
+    write_json(bark / "generation_config.json", {
+        "semantic_config": {"eos_token_id": 10000, "semantic_pad_token": 10000, "text_encoding_offset": 10048},
+        "coarse_acoustics_config": {"coarse_semantic_pad_token": 12048}, "fine_acoustics_config": {},
+        "codebook_size": 1024, "model_type": "bark"})
+    write_json(bark / "tokenizer_config.json", {"cls_token": "[CLS]", "pad_token": "[PAD]", "sep_token": "[SEP]",
+                                                "tokenizer_class": "BertTokenizer", "unk_token": "[UNK]"})
+    # parler-tts/parler-tts-mini-v1: the decoder stops on its codebook eos 1024; the prompt tokenizer is FLAN-T5's
+    parler = tmp_path / "parler"
+    write_json(parler / "config.json", {
+        "architectures": ["ParlerTTSForConditionalGeneration"], "model_type": "parler_tts",
+        "decoder": {"model_type": "parler_tts_decoder", "bos_token_id": 1025, "eos_token_id": 1024,
+                    "pad_token_id": 1024, "vocab_size": 1088},
+        "text_encoder": {"_name_or_path": "google/flan-t5-large", "model_type": "t5", "eos_token_id": 1},
+        "decoder_start_token_id": 1025, "pad_token_id": 1024, "vocab_size": 32128})
+    write_json(parler / "generation_config.json", {"bos_token_id": 1025, "decoder_start_token_id": 1025,
+                                                   "eos_token_id": 1024, "max_length": 2580, "pad_token_id": 1024})
+    for path in t5:
+        shutil.copy(path, parler / path.name)
+    for folder in (musicgen, bark, parler):
+        code, out, _ = run("--format", "json", "--runtime", "all", "--no-cache", "--baseline", "none", str(folder))
+        assert (code, json.loads(out)["findings"]) == (0, []), out
+        assert run("--diff", "--no-cache", "--baseline", "none", str(folder))[:2] == (0, "")
+        _, out, _ = run("explain", "--no-cache", str(folder))
+        assert "generates audio codes, not text (config.json architectures): its stop ids are codebook ids, not " \
+               "the tokenizer's, and a check runs no rule about stopping" in out, out
+    # a text model among the architectures keeps the rules: generate() writes the tokenizer's tokens
+    write_json(bark / "config.json", {"architectures": ["BarkModel", "LlamaForCausalLM"], "model_type": "bark"})
+    assert " EOS004 error: " in run("--format", "concise", "--no-cache", "--baseline", "none", str(bark))[1]
+
+
+def test_a_t5_text_encoder_gets_no_rule_about_stopping(tmp_path, run):
+    """FLUX.1's and SD3's text_encoder_2/3 (and the T5 encoders repackaged with their tokenizer) name
+    T5EncoderModel, which AutoModelForTextEncoding loads and which has no generate(): a config.json of one without
+    eos_token_id failed with EOS004 ("generate() never stops"). T5ForConditionalGeneration keeps the rule."""
+    folder = shutil.copytree(FIXTURES / "t5-encoder-decoder-no-template", tmp_path / "t5-xxl-encoder",
+                             ignore=shutil.ignore_patterns("*.md", "expected.json", "*config.json"))
+    shutil.copy(FIXTURES / "t5-encoder-decoder-no-template" / "tokenizer_config.json", folder)
+    config = {"architectures": ["T5EncoderModel"], "model_type": "t5", "d_model": 4096, "vocab_size": 32128}
+    write_json(folder / "config.json", config)
+    code, out, _ = run("--format", "concise", "--no-cache", "--baseline", "none", str(folder))
+    assert code == 0 and out.endswith("(1 model folder; 1 cannot generate, not checked for stopping).\n"), out
+    write_json(folder / "config.json", {**config, "architectures": ["T5ForConditionalGeneration"]})
+    assert " EOS004 error: " in run("--format", "concise", "--no-cache", "--baseline", "none", str(folder))[1]
 
 
 POOLING = {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}

@@ -65,9 +65,8 @@ def _model(model: ResolvedModel) -> str:
         lines.append("  no chat template terminator and no tokenizer eos")
     generates = model.generates
     if not generates:
-        lines.append(printable(f"  {model.not_generating}: vLLM runs it as a pooling model, and a check runs no "
-                               "rule about stopping; the rows below say what each runtime would stop on if it "
-                               "generated"))
+        lines.append(printable(f"  {model.not_generating}, and a check runs no rule about stopping; the rows below "
+                               "say what each runtime would stop on if it generated"))
     for path, reason in model.files.skipped:  # what the rows below do without (EOS018 in a check)
         lines.append(printable(f"  {path.name} {reason}: the rows below are without it"))
     rows = [COLUMNS]

@@ -86,7 +86,8 @@ NOT_FOR_NON_GENERATING = (
     "Not run for a model folder whose config.json `architectures` lists only classes without `generate()`:\n"
     "heads (`BertForSequenceClassification`, `Qwen2ForSequenceClassification` reward models,\n"
     "`...ForTokenClassification`, `...ForMaskedLM`, ...) and bare models as `AutoModel` loads them (`BertModel` in\n"
-    "sentence-transformers folders, `MistralModel` in embedding models; transformers' own list, in\n"
+    "sentence-transformers folders, `MistralModel` in embedding models) or `AutoModelForTextEncoding` does\n"
+    "(`T5EncoderModel`, `UMT5EncoderModel`: the text encoders of diffusers pipelines; transformers' own lists, in\n"
     "`eos_guard/data/model_classes.json`), and the architectures vLLM 0.34.0 registers only as pooling models\n"
     "that transformers has no class for (ColBERT's `HF_ColBERT`, `Qwen2ForRewardModel`;\n"
     "`eos_guard/data/vllm_pooling.json`, from vLLM's model registry). The rules follow `architectures`, as vLLM does, which runs such a folder\n"
@@ -98,7 +99,12 @@ NOT_FOR_NON_GENERATING = (
     "Nor for a sentence-transformers folder whose `modules.json` lists a Pooling module\n"
     "(`sentence_transformers.models.Pooling`), whatever its class: embedding models such as gte-Qwen2 and\n"
     "Qwen3-Embedding name `...ForCausalLM`. vLLM 0.34.0 runs such a folder as a pooling model\n"
-    "(`ModelConfig._get_default_runner_type`, vllm/config/model.py, reading `modules.json` before the class).")
+    "(`ModelConfig._get_default_runner_type`, vllm/config/model.py, reading `modules.json` before the class).\n\n"
+    "Nor for a text-to-audio model whose `architectures` lists only MusicGen's, Bark's or Parler-TTS's classes\n"
+    "(`MusicgenForConditionalGeneration`, `BarkModel`, `ParlerTTSForConditionalGeneration`, ...): its `generate()`\n"
+    "writes audio codes, and its tokenizer is the text encoder's. Its stop ids are codebook ids (Parler-TTS's decoder\n"
+    "eos 1024), a sub-config's (Bark's `semantic_config.eos_token_id` 10000 in generation_config.json), or none\n"
+    "(MusicGen runs to `max_length`: transformers' models/musicgen reads no `eos_token_id`).")
 
 
 def describe_ids(ids: tuple[int, ...] | list[int], model: ResolvedModel) -> str:
