@@ -434,13 +434,14 @@ class ModelFiles:
                       if isinstance(key, str) and key.startswith("AutoModelFor") and isinstance(value, str)] \
                 if isinstance(auto_map, dict) else []
             if all(_cannot_generate(name) for name in [*names, *remote]):
-                return f"{', '.join(names)} cannot generate (config.json architectures): vLLM runs it as a pooling model"
+                return (f"{', '.join(names)} cannot generate (config.json architectures): vLLM runs it as a pooling "
+                        "model")
             if not remote and all(name in AUDIO_CODE_CLASSES for name in names):
                 return (f"{', '.join(names)} generates audio codes, not text (config.json architectures): its stop ids "
                         "are codebook ids, not the tokenizer's")
         if self.pooling_module is not None:
-            return (f"modules.json lists a sentence-transformers Pooling module ({self.pooling_module}): vLLM runs it as a "
-                    "pooling model")
+            return (f"modules.json lists a sentence-transformers Pooling module ({self.pooling_module}): vLLM runs it "
+                    "as a pooling model")
         return ""
 
     @property
