@@ -242,20 +242,18 @@ def test_the_readme_config_works_before_and_after_the_first_release_tag(untagged
 
     commit = subprocess.run(["git", "-C", str(untagged_hook_repo), "rev-parse", "HEAD"], capture_output=True,
                             text=True, check=True).stdout.strip()
-    proc = _pre_commit(repo, home, "autoupdate")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert f"rev: {commit}  #" in (repo / ".pre-commit-config.yaml").read_text(encoding="utf-8")
-    _git(repo, "add", ".")
-    proc = _pre_commit(repo, home, "run", "--all-files")
-    assert proc.returncode == 1 and "llama3/generation_config.json:3:19: EOS001 error: " in proc.stdout, proc.stdout
+    def autoupdate_then_run(rev: str) -> None:
+        proc = _pre_commit(repo, home, "autoupdate")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert f"rev: {rev}  #" in (repo / ".pre-commit-config.yaml").read_text(encoding="utf-8")
+        _git(repo, "add", ".")
+        proc = _pre_commit(repo, home, "run", "--all-files")
+        assert proc.returncode == 1 and "llama3/generation_config.json:3:19: EOS001 error: " in proc.stdout, \
+            proc.stdout
 
+    autoupdate_then_run(commit)
     _git(untagged_hook_repo, "tag", "-a", f"v{version}", "-m", f"eos-guard {version}")
-    proc = _pre_commit(repo, home, "autoupdate")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert f"rev: v{version}  #" in (repo / ".pre-commit-config.yaml").read_text(encoding="utf-8")
-    _git(repo, "add", ".")
-    proc = _pre_commit(repo, home, "run", "--all-files")
-    assert proc.returncode == 1 and "llama3/generation_config.json:3:19: EOS001 error: " in proc.stdout, proc.stdout
+    autoupdate_then_run(f"v{version}")
 
 
 @pytest.mark.skipif(not PRE_COMMIT.exists(), reason="pre-commit is not installed in this environment")
