@@ -183,6 +183,9 @@ def _from_mapping(data: Any, source: Path | None, trail: list[str]) -> Config:
 
     if reading("select"):
         config.select = codes_of(data["select"], source, "select")
+        if not config.select:  # select: [] or "" (a template's variable left empty), refused as --select "" is
+            raise InputError(source, "select names no rule, which would turn every rule off (list rule codes, or "
+                                     "remove the key to check every rule)")
     if reading("ignore"):
         config.ignore = codes_of(data["ignore"], source, "ignore")
     if reading("per-file-ignores"):

@@ -49,7 +49,7 @@ def test_settings_in_one_model_folder_never_govern_the_others(run, repo):
     .eos-guard.yaml cannot turn the checks off for the folders checked with it, in any order of the PATHs (the
     order pre-commit passes file names in); alone, that folder is governed by its own settings."""
     shutil.copytree(repo / "models" / "chat", repo / "models" / "00-pr")
-    (repo / "models" / "00-pr" / ".eos-guard.yaml").write_text("select: []\n")
+    (repo / "models" / "00-pr" / ".eos-guard.yaml").write_text("ignore: ALL\n")
     for paths in (["models/00-pr/config.json", "models/chat/config.json"],
                   ["models/chat/config.json", "models/00-pr/config.json"], ["models/00-pr", "models/chat"]):
         code, out, _ = run("--format", "concise", *paths, cwd=repo)

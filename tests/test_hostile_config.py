@@ -160,6 +160,19 @@ def test_a_size_limit_under_one_byte_is_refused(run, tmp_path, name, text):
     assert err.endswith(": that is less than one byte, so no file would be read\n"), err
 
 
+@pytest.mark.parametrize(("name", "text", "place"), [
+    pytest.param(".eos-guard.yaml", "select: []\n", "1:9", id="yaml-empty-list"),
+    pytest.param(".eos-guard.yaml", "fail-on: error\nselect: ''\n", "2:9", id="yaml-empty-string"),
+    pytest.param("pyproject.toml", "[tool.eos-guard]\nselect = []\n", "2:10", id="toml-empty-list"),
+])
+def test_a_select_that_names_no_rule_is_refused(run, tmp_path, name, text, place):
+    """``select: []`` turned every rule off and the run said 'All checks passed', where ``--select ""`` was refused: a
+    settings file (a pull request's, say) that selects nothing checks nothing, silently."""
+    code, out, err = check(run, tmp_path, text, name)
+    assert (code, out) == (2, "") and err == f"eos-guard: {name}:{place}: select names no rule, which would turn " \
+        "every rule off (list rule codes, or remove the key to check every rule)\n", err
+
+
 # Every settings error names the line and column of the value it is about (of the entry, in a mapping), as JSON
 # and YAML syntax errors do; before, only syntax errors had a place.
 PLACED = [
