@@ -1074,7 +1074,7 @@ def test_a_classifier_has_no_stop_ids_to_check(tmp_path, run):
                                         "vocab_size": 128256})
     (folder / "generation_config.json").unlink(missing_ok=True)
     assert run("--format", "concise", "--no-cache", str(folder)) == \
-        (0, "All checks passed (1 model folder; 1 cannot generate, not checked for stopping).\n", "")
+        (0, "All checks passed (1 model folder; 1 cannot generate text, not checked for stopping).\n", "")
     write_json(folder / "config.json", {"architectures": ["LlamaForCausalLM"], "model_type": "llama",
                                         "vocab_size": 128256})
     code, out, _ = run("--format", "concise", "--no-cache", str(folder))
@@ -1382,7 +1382,7 @@ def test_an_embedding_model_has_no_stop_ids_to_check(tmp_path, run, architecture
                                         "vocab_size": 128256})
     (folder / "generation_config.json").unlink(missing_ok=True)
     assert run("--format", "concise", "--no-cache", str(folder)) == \
-        (0, "All checks passed (1 model folder; 1 cannot generate, not checked for stopping).\n", "")
+        (0, "All checks passed (1 model folder; 1 cannot generate text, not checked for stopping).\n", "")
 
 
 @pytest.mark.parametrize("config", [
@@ -1468,6 +1468,8 @@ def test_a_text_to_audio_model_gets_no_rule_about_stopping(tmp_path, run):
         _, out, _ = run("explain", "--no-cache", str(folder))
         assert "generates audio codes, not text (config.json architectures): its stop ids are codebook ids, not " \
                "the tokenizer's, and a check runs no rule about stopping" in out, out
+        _, out, _ = run("--format", "concise", "--no-cache", "--baseline", "none", str(folder))
+        assert out == "All checks passed (1 model folder; 1 cannot generate text, not checked for stopping).\n", out
     # a text model among the architectures keeps the rules: generate() writes the tokenizer's tokens
     write_json(bark / "config.json", {"architectures": ["BarkModel", "LlamaForCausalLM"], "model_type": "bark"})
     assert " EOS004 error: " in run("--format", "concise", "--no-cache", "--baseline", "none", str(bark))[1]
@@ -1483,7 +1485,7 @@ def test_a_t5_text_encoder_gets_no_rule_about_stopping(tmp_path, run):
     config = {"architectures": ["T5EncoderModel"], "model_type": "t5", "d_model": 4096, "vocab_size": 32128}
     write_json(folder / "config.json", config)
     code, out, _ = run("--format", "concise", "--no-cache", "--baseline", "none", str(folder))
-    assert code == 0 and out.endswith("(1 model folder; 1 cannot generate, not checked for stopping).\n"), out
+    assert code == 0 and out.endswith("(1 model folder; 1 cannot generate text, not checked for stopping).\n"), out
     write_json(folder / "config.json", {**config, "architectures": ["T5ForConditionalGeneration"]})
     assert " EOS004 error: " in run("--format", "concise", "--no-cache", "--baseline", "none", str(folder))[1]
 
@@ -1524,7 +1526,7 @@ def test_a_sentence_transformers_embedding_model_gets_no_rule_about_stopping(tmp
     codes = {f["code"] for f in json.loads(out)["findings"]}
     assert (code, codes, err) == ((1, {"EOS001", "EOS017"}, "") if generates else (0, set(), ""))
     closing = run("--format", "concise", "--no-cache", "--baseline", "none", str(folder))[1].splitlines()[-1]
-    assert ("; 1 cannot generate, not checked for stopping" in closing) is not generates, closing
+    assert ("; 1 cannot generate text, not checked for stopping" in closing) is not generates, closing
     code, out, _ = run("explain", "--no-cache", str(folder))
     assert ("modules.json lists a sentence-transformers Pooling module (" in out) is not generates
     if not generates and modules[-1]["path"]:

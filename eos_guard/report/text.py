@@ -178,11 +178,11 @@ def _unread_tail(report: Report) -> str:
 
 
 def _not_generating_tail(report: Report) -> str:
-    """``; N cannot generate, not checked for stopping`` for the folders whose model cannot generate (a classifier,
+    """``; N cannot generate text, not checked for stopping`` for the folders whose model cannot generate (a classifier,
     an embedding model: ModelFiles.not_generating), whose rules about stopping did not run: a run says so, so that
     a change that makes a chat model read as one (its class, a modules.json) is seen."""
     count = sum(1 for m in report.models if m.model is not None and not m.model.generates)
-    return f"; {count} cannot generate, not checked for stopping" if count else ""
+    return f"; {count} cannot generate text, not checked for stopping" if count else ""
 
 
 def _checked(report: Report) -> tuple[str, str]:
