@@ -625,30 +625,53 @@ def _join_size(items: Any, separator: Any, limit: int) -> int:
 def _format_size(template: Any, args: tuple, kwargs: dict, limit: int, braces: bool = False) -> int:
     """The widths and precisions of a %-format (``%`` and ``format``) or ``str.format`` string, given in the
     string or taken from the arguments (``*``, nested fields such as ``{:{w}}`` or ``{:{0[1]}}``), plus the size
-    of the arguments. Linear in the string: the regular expressions this read before took minutes on 1 MB of
-    ``%(`` (or hours of ``{::::``), in the hooks, where only a timer on the main thread could stop them."""
+    of the arguments. Each conversion pads on its own, so their widths add up (``'%900000s' * 3000`` is 2.7 GB),
+    and a %-format's mapping key takes its value once per conversion that names it (``'%(a)s' * 3000``). Linear
+    in the string: the regular expressions this read before took minutes on 1 MB of ``%(`` (or hours of
+    ``{::::``), in the hooks, where only a timer on the main thread could stop them. A ``str.format`` string is
+    measured again field by field as it is formatted (``_MeasuredFormatter``): what a nested field gives a spec
+    (``{:{1:9<10}}`` is a width of 1999999999) is known only then."""
     text = str(template)
-    specs, from_arguments = (_brace_specs if braces else _percent_specs)(text)
-    widths = [int(run) if len(run) < 12 else 10 ** 12 for spec in specs for run in re.findall(r"\d+", spec)]
+    if braces:
+        specs, from_arguments = _brace_specs(text)
+        keys: list[Any] = []
+    else:
+        specs, from_arguments, keys = _percent_specs(text)
+    size = len(text) + sum(_digits_size(spec) for spec in specs)
     if from_arguments:  # a width or precision an argument gives: any integer the arguments hold may be it
-        widths.append(_largest_int((args, kwargs), limit))
-    return len(text) + max(widths, default=0) + _text_size((args, kwargs), limit)
+        size += sum(spec.count("*") + spec.count("{") for spec in specs) * _largest_int((args, kwargs), limit)
+    mapping = kwargs or (args[0] if len(args) == 1 and isinstance(args[0], dict) else None)
+    if keys and isinstance(mapping, dict):
+        for key in keys:
+            size += _text_size(mapping.get(key), limit)
+            if size > limit:
+                break
+    return size + _text_size((args, kwargs), limit)
 
 
-def _percent_specs(text: str) -> tuple[list[str], bool]:
+def _digits_size(spec: str) -> int:
+    """The widths and precisions a spec can write, at most: its runs of digits added up (a digit fill
+    character counts too), a run of 12 digits or more as 10**12."""
+    return sum(int(run) if len(run) < 12 else 10 ** 12 for run in re.findall(r"\d+", spec))
+
+
+def _percent_specs(text: str) -> tuple[list[str], bool, list[str]]:
     """The width and precision digits of each conversion of a %-format string, read as Python reads them (a
-    mapping key is everything up to its matching parenthesis: ``%(a(b)c)9s`` has width 9), and whether one
-    takes them from the arguments (``*``)."""
+    mapping key is everything up to its matching parenthesis: ``%(a(b)c)9s`` has width 9), whether one
+    takes them from the arguments (``*``), and the mapping key of each conversion that has one."""
     specs: list[str] = []
+    keys: list[str] = []
     star = False
     at, end = text.find("%"), len(text)
     while 0 <= at < end:
         at += 1
         if at < end and text[at] == "(":
             depth, at = 1, at + 1
+            key_start = at
             while at < end and depth:
                 depth += {"(": 1, ")": -1}.get(text[at], 0)
                 at += 1
+            keys.append(text[key_start:at - 1])
         start = at
         while at < end and text[at] in "-+ #0*.0123456789":
             at += 1
@@ -656,7 +679,7 @@ def _percent_specs(text: str) -> tuple[list[str], bool]:
         star = star or "*" in spec
         specs.append(spec)
         at = text.find("%", at + 1)
-    return specs, star
+    return specs, star, keys
 
 
 def _brace_specs(text: str) -> tuple[list[str], bool]:
@@ -733,6 +756,8 @@ def _size_of_result(value: Any) -> int:
 def _environment() -> Any:
     import jinja2
     import jinja2.ext
+    import jinja2.sandbox
+    import markupsafe
     from jinja2 import nodes
     from jinja2.compiler import CodeGenerator
     from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -749,6 +774,30 @@ def _environment() -> Any:
 
         def _body(self, caller: Any) -> str:
             return caller()
+
+    class MeasuredFormatter(jinja2.sandbox.SandboxedFormatter):
+        """Checks the size each field can have (its spec's widths and precisions, its value's text), added to
+        what the fields before it wrote, before formatting it."""
+
+        def __init__(self, env: Any, budget: _Budget | None, **kwargs: Any) -> None:
+            super().__init__(env, **kwargs)
+            self.budget, self.written = budget, 0
+
+        def format_field(self, value: Any, format_spec: str) -> Any:
+            if self.budget is None:
+                return super().format_field(value, format_spec)
+            self.budget.check_time()
+            limit = self.budget.limits.max_output
+            # a float's digits ('{:f}' of 1e308) and an int's in binary are more than their text
+            digits = value.bit_length() + 1 if isinstance(value, int) else 330 if isinstance(value, float) else 0
+            self.budget.check_size(self.written + _digits_size(str(format_spec)) + _text_size(value, limit) + digits)
+            result = super().format_field(value, format_spec)
+            self.written += len(result)
+            self.budget.check_size(self.written)
+            return result
+
+    class MeasuredEscapeFormatter(MeasuredFormatter, jinja2.sandbox.SandboxedEscapeFormatter):
+        pass
 
     class NoFoldingCodeGenerator(CodeGenerator):
         """Evaluates nothing of the template while compiling, so no filter or operator runs outside the limits.
@@ -821,18 +870,25 @@ def _environment() -> Any:
             return result
 
         def wrap_str_format(self, value: Any) -> Any:
-            wrapped = super().wrap_str_format(value)
-            if wrapped is None:
+            """jinja2's wrapper of ``str.format``, with a formatter that measures each field before it formats it
+            (what a nested field gives a spec, ``{:{1:9<10}}``, is known only then) and what the fields wrote."""
+            if super().wrap_str_format(value) is None:
                 return None
             subject, estimate = value.__self__, "str." + value.__name__
 
             def limited(*args: Any, **kwargs: Any) -> str:
+                if estimate == "str.format_map":
+                    if kwargs or len(args) != 1:
+                        raise TypeError("format_map() takes exactly one argument and no keyword arguments")
+                    args, kwargs = (), args[0]
                 budget = _current_budget()
                 if budget is not None:
-                    budget.check_size(ESTIMATES[estimate](subject, args, kwargs, budget.limits.max_output))
-                return wrapped(*args, **kwargs)
+                    budget.check_size(ESTIMATES["str.format"](subject, args, kwargs, budget.limits.max_output))
+                formatter = (MeasuredEscapeFormatter(self, budget, escape=subject.escape)
+                             if isinstance(subject, markupsafe.Markup) else MeasuredFormatter(self, budget))
+                return type(subject)(formatter.vformat(subject, args, kwargs))
 
-            return limited
+            return functools.update_wrapper(limited, value)
 
         def getattr(self, obj: Any, attribute: str) -> Any:
             budget = _current_budget()

@@ -60,6 +60,19 @@ MEMORY = {
     "format-method-width-by-key": "{{ '{1:{0[w]}}'.format({'w': 2500000000}, 'x') }}",
     "format-method-width-by-attribute": "{% set ns = namespace(w=2500000000) %}{{ '{0:{1.w}}'.format('x', ns) }}",
     "format-map-width-by-key": "{{ '{x:{w[0]}}'.format_map({'x': 'x', 'w': [2500000000]}) }}",
+    # each under the limit alone, 2.7 GB together: the widths of many conversions add up, a mapping key or a
+    # field taken many times writes its value each time, and a nested field's own spec makes a width
+    # ('{1:9<10}' of 2 is 2999999999), where only the largest width, the arguments once and the integers counted
+    "percent-widths-add-up": "{{ ('%900000s' * 3000) % (('a',) * 3000) }}",
+    "format-filter-widths-add-up": "{{ ('%900000s' * 3000)|format(*(('a',) * 3000)) }}",
+    "format-method-widths-add-up": "{{ ('{0:900000}' * 3000).format('a') }}",
+    "percent-key-repeated": "{% set s = 'x' * 900000 %}{{ ('%(a)s' * 3000) % {'a': s} }}",
+    "format-filter-key-repeated": "{% set s = 'x' * 900000 %}{{ ('%(a)s' * 3000)|format(a=s) }}",
+    "format-method-field-repeated": "{% set s = 'x' * 900000 %}{{ ('{0}' * 3000).format(s) }}",
+    "format-map-field-repeated": "{% set s = 'x' * 900000 %}{{ ('{a}' * 3000).format_map({'a': s}) }}",
+    "format-method-width-by-nested-spec": "{{ '{0:{1:9<10}}'.format('a', 2) }}",
+    "format-method-width-by-string": "{{ '{:{}}'.format('a', '2500000000') }}",
+    "format-method-width-by-two-fields": "{{ '{:{}{}}'.format('a', 25, '00000000') }}",
     "indent-width": "{{ ('a\\n' * 100000)|indent(100000) }}",
     "indent-string": "{{ ('a\\n' * 100000)|indent('x' * 100000) }}",
     "concat-doubling": "{% set ns = namespace(s='ab') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}"
@@ -230,6 +243,29 @@ def test_the_size_estimates_take_linear_time_without_a_timer(template):
     result = json.loads(proc.stdout)
     assert result != "running" and (result[0] or result[1]), (result, proc.stderr[-2000:])
     assert time.monotonic() - start < 20
+
+
+FORMATS = ("{{ '{0:{1}}{0:{1}}'.format('a', 5) }}|{{ '%5s|%%|%-3d|%.*f' % ('x', 7, 2, 3.14159) }}",
+           "{{ '{!r:>8}{!a}'.format('q', '\u00e9') }}|{{ ('<{}>'|safe).format('<') }}|{{ '{a}'.format_map({'a': 1}) }}",
+           "{{ '%(a)s-%(a)5s'|format(a='z') }}|{{ '{:.3f}{:,}{:b}'.format(1e300, 10**20, 255) }}",
+           "{{ '{0[1]}{x[y]}{1:{2}}'.format([1, 2], 'p', 3, x={'y': 3}) }}",
+           "{{ '{x:{w[0]}}'.format_map({'x': 'x', 'w': [9]}) }}{{ '{0:{1:9<2}}'.format('a', 2) }}")
+
+
+@pytest.mark.parametrize("source", FORMATS)
+def test_the_measured_format_writes_what_jinja2s_sandbox_writes(source):
+    """str.format and format_map run through a formatter that measures each field: the text is jinja2's own."""
+    import jinja2.sandbox
+
+    from eos_guard import template as sandbox
+
+    expected = jinja2.sandbox.ImmutableSandboxedEnvironment().from_string(source).render()
+    sandbox._compile("")
+    sandbox._budget.value = sandbox._Budget(sandbox.Limits())
+    try:
+        assert sandbox._compile(source).render() == expected
+    finally:
+        sandbox._budget.value = None
 
 
 def test_a_render_on_another_thread_is_killed_at_its_limit():
