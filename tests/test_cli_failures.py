@@ -955,3 +955,34 @@ def test_a_broken_processor_config_json_does_not_hide_the_folder_s_findings(tmp_
         assert out.endswith("1 checked without a malformed file.\n")
     else:
         assert code == 1 and err == ""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="F_SETPIPE_SZ is Linux's")
+@pytest.mark.parametrize("stdout", ["buffered", "unbuffered"])
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_a_non_blocking_stdout_pipe_that_fills_up_gets_the_whole_report(tmp_path, fmt, stdout):
+    """stdout a non-blocking pipe (a parent's event loop, some CI runners) whose reader is slow: a write of more than
+    the pipe holds takes part of it. Unbuffered, the rest was waited for; buffered (Python's default), the
+    BlockingIOError ended the run with 'cannot write the output' and the report cut at what the pipe held."""
+    import fcntl
+    import time
+
+    names = [f"m{i}" for i in range(40)]
+    for name in names:
+        write_json(tmp_path / name / "config.json", {"model_type": "llama", "eos_token_id": -1})
+    read, write = os.pipe()
+    fcntl.fcntl(write, fcntl.F_SETPIPE_SZ, 4096)
+    os.set_blocking(write, False)
+    proc = subprocess.Popen([sys.executable, "-m", "eos_guard", "--no-cache", "--baseline", "none", "--format", fmt,
+                             *names], stdout=write, stderr=subprocess.PIPE, text=True,
+                            env=_stdout_env(tmp_path, stdout), cwd=tmp_path)
+    os.close(write)
+    time.sleep(2)  # the report is written meanwhile, and fills the pipe
+    with os.fdopen(read, "rb") as pipe:
+        out = pipe.read().decode()
+    err = proc.stderr.read()
+    proc.stderr.close()
+    assert (proc.wait(60), err) == (1, "")
+    assert len(out) > 4096 and out.count("EOS") >= len(names), out[-500:]
+    if fmt == "json":
+        json.loads(out)

@@ -119,14 +119,24 @@ def _write_all(buffer: BinaryIO, data: bytes) -> None:
     over the rest: the report was cut short and the run exited 0 or 1. Here the rest is written again, and the
     next write fails with the reason."""
     view = memoryview(data)
-    while view:
-        written = buffer.write(view)
-        if written is None:  # a non-blocking stdout that is full: wait until it takes more
-            import select
+    while True:
+        try:
+            while view:
+                written = buffer.write(view)
+                if written is None:  # a non-blocking stdout that is full, unbuffered: wait until it takes more
+                    _wait_writable(buffer)
+                    continue
+                if not written:
+                    raise OSError(errno.EIO, "stdout took none of the output")
+                view = view[written:]
+            buffer.flush()
+            return
+        except BlockingIOError as exc:  # the same, buffered (Python's default): it took characters_written bytes
+            view = view[exc.characters_written:]
+            _wait_writable(buffer)
 
-            select.select([], [buffer.fileno()], [])
-            continue
-        if not written:
-            raise OSError(errno.EIO, "stdout took none of the output")
-        view = view[written:]
-    buffer.flush()
+
+def _wait_writable(buffer: BinaryIO) -> None:
+    import select
+
+    select.select([], [buffer.fileno()], [])
