@@ -482,8 +482,9 @@ def _pyproject_table(path: Path) -> tuple[dict[str, Any] | None, Positions]:
 # A TOML key (bare, "basic" or 'literal'), dotted keys, a [table] header, and the start of a key = value line.
 _TOML_KEY = r"""(?:[A-Za-z0-9_-]+|"(?:[^"\\\n]|\\.)*"|'[^'\n]*')"""
 _TOML_DOTTED = rf"{_TOML_KEY}(?:[ \t]*\.[ \t]*{_TOML_KEY})*"
-_TOML_HEADER = re.compile(rf"[ \t]*\[[ \t]*({_TOML_DOTTED})[ \t]*\][ \t]*(?:#.*)?$")
-_TOML_ASSIGN = re.compile(rf"[ \t]*({_TOML_DOTTED})[ \t]*=[ \t]*")
+# (patterns, not compiled ones: only a settings file in TOML compiles them, not every run's start-up)
+_TOML_HEADER = rf"[ \t]*\[[ \t]*({_TOML_DOTTED})[ \t]*\][ \t]*(?:#.*)?$"
+_TOML_ASSIGN = rf"[ \t]*({_TOML_DOTTED})[ \t]*=[ \t]*"
 
 
 def _toml_positions(text: str, table: tuple[str, ...]) -> Positions:
@@ -498,7 +499,7 @@ def _toml_positions(text: str, table: tuple[str, ...]) -> Positions:
             if line.count(in_string) % 2:
                 in_string = ""
             continue
-        header = _TOML_HEADER.match(line)
+        header = re.match(_TOML_HEADER, line)
         if header:
             current = _toml_key_parts(header[1])
             if current == table:
@@ -510,7 +511,7 @@ def _toml_positions(text: str, table: tuple[str, ...]) -> Positions:
         if line.lstrip().startswith("["):  # [[array of tables]]: no table of the settings
             current = None
             continue
-        assign = _TOML_ASSIGN.match(line)
+        assign = re.match(_TOML_ASSIGN, line)
         if assign is None or current is None:
             continue
         path = current + _toml_key_parts(assign[1])
