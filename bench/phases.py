@@ -9,8 +9,9 @@ For each folder's tokenizer.json (a BPE vocabulary, as bench/build_inputs.py wri
 - its SHA-256 (the cache key; a cold check does this on another thread while it scans, see eos_guard/cache.py);
 - reading its outline (``jsonspan.bpe_vocab_bounds``, which a check does as it reads the file): the members
   before the vocabulary, the vocabulary's bounds, and the check that only the merges follow it;
-- the scan of the vocabulary for the strings a check asks about (``vocab_scan.vocab_facts``), with and without
-  counting its distinct keys (a check counts them only when an added token is not in the vocabulary);
+- the scan of the vocabulary for the strings a check asks about (``vocab_scan.vocab_facts``): the compiled one
+  (eos_guard/_vocab_scan.c, where it is built), and the Python one with and without counting its distinct keys (it
+  counts them only when an added token is not in the vocabulary);
 - decoding the vocabulary slice's UTF-8 alone (``json.loads`` takes text, so the scan decodes each piece);
 - ``json.loads`` of the vocabulary slice alone, in one piece (the scan parses it in 64 KB pieces);
 - ``json.loads`` of the whole file (the reference of bench/run.py's Gemma-scale row);
@@ -38,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from eos_guard.jsonspan import JsonDocument, bpe_vocab_bounds  # noqa: E402
 from eos_guard.known_tokens import END_OF_TURN_TEXTS  # noqa: E402
+from eos_guard import vocab_scan  # noqa: E402
 from eos_guard.vocab_scan import vocab_facts  # noqa: E402
 
 
@@ -63,9 +65,10 @@ def phases(path: Path, runs: int) -> list[tuple[str, float]]:
         ("read the bytes", timed(path.read_bytes, runs)),
         ("SHA-256 of the bytes", timed(lambda: hashlib.sha256(raw).hexdigest(), runs)),
         ("read the outline (the vocabulary's bounds)", timed(lambda: bpe_vocab_bounds(raw), runs)),
-        ("scan, counting the keys",
-         timed(lambda: vocab_facts(raw, wanted, ["\x00 in no vocabulary"], bounds=bounds), runs)),
-        ("scan, not counting", timed(lambda: vocab_facts(raw, wanted, [], bounds=bounds), runs)),
+    ] + _compiled(raw, wanted, bounds, runs) + [
+        ("Python scan, counting the keys",
+         _python_scan(lambda: vocab_facts(raw, wanted, ["\x00 in no vocabulary"], bounds=bounds), runs)),
+        ("Python scan, not counting", _python_scan(lambda: vocab_facts(raw, wanted, [], bounds=bounds), runs)),
         ("decoding the vocabulary slice's UTF-8 (the scan decodes each piece)",
          timed(lambda: raw[start:end].decode("utf-8"), runs)),
         ("json.loads of the vocabulary slice", timed(lambda: json.loads(raw[start:end].decode("utf-8")), runs)),
@@ -73,6 +76,23 @@ def phases(path: Path, runs: int) -> list[tuple[str, float]]:
         ("the keys cut at quotes into a set (UTF-8 checked, nothing else)",
          timed(lambda: _keys_cut_at_quotes(raw[start:end]), runs)),
     ] + _orjson(raw, start, end, runs)
+
+
+def _compiled(raw: bytes, wanted: list[str], bounds: tuple[int, int], runs: int) -> list[tuple[str, float]]:
+    if vocab_scan._compiled_scan() is None:
+        print("(the compiled scan is not built here, or EOS_GUARD_NO_EXTENSIONS is set: its row is left out)")
+        return []
+    return [("compiled scan (eos_guard/_vocab_scan.c; it always counts)",
+             timed(lambda: vocab_facts(raw, wanted, ["\x00 in no vocabulary"], bounds=bounds), runs))]
+
+
+def _python_scan(step, runs: int) -> float:
+    kept = vocab_scan._COMPILED[:]
+    vocab_scan._COMPILED[:] = [None]
+    try:
+        return timed(step, runs)
+    finally:
+        vocab_scan._COMPILED[:] = kept
 
 
 def _keys_cut_at_quotes(vocabulary: bytes) -> int:

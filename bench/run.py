@@ -75,10 +75,12 @@ class Command:
     """One process to time: its arguments, environment, and a step before each run (emptying a cache)."""
 
     def __init__(self, label: str, argv: list[str], tree: Path | None = None, cache: Path | None = None,
-                 empty_cache: bool = False, expect: tuple[int, ...] = (0, 1)) -> None:
+                 empty_cache: bool = False, expect: tuple[int, ...] = (0, 1), env: dict | None = None) -> None:
         self.label, self.argv, self.expect = label, argv, expect
-        self.env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_VERBOSITY": "error"}
+        self.env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_VERBOSITY": "error", **(env or {})}
         self.env.pop("PYTHONDONTWRITEBYTECODE", None)
+        if not env or "EOS_GUARD_NO_EXTENSIONS" not in env:
+            self.env.pop("EOS_GUARD_NO_EXTENSIONS", None)
         if tree is not None:
             self.env["PYTHONPATH"] = str(tree)
         if cache is not None:
@@ -180,9 +182,12 @@ def main(argv: list[str] | None = None) -> int:
     PYTHON = clean_python(work)
     corpus = args.corpus if args.corpus.is_dir() else None
     trees = [("new", ROOT)] + ([("old", args.baseline_tree.resolve())] if args.baseline_tree else [])
-    for _, tree in trees:  # bytecode, as pip writes it on install
+    for _, tree in trees:  # bytecode, and the compiled vocab scan where the tree has one, as pip builds them
         subprocess.run([PYTHON, "-m", "compileall", "-q", str(tree / "eos_guard")], check=True,
                        stdout=subprocess.DEVNULL)
+        if (tree / "eos_guard" / "_vocab_scan.c").is_file():
+            subprocess.run([PYTHON, "setup.py", "-q", "build_ext", "--inplace"], cwd=tree, check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     for name, tree in trees:  # each label must time its own sources (an installed copy must not win)
         probe = Command(name, [], tree=tree)
@@ -190,6 +195,10 @@ def main(argv: list[str] | None = None) -> int:
                                text=True, env=probe.env, cwd=NEUTRAL).stdout.strip()
         if not Path(where).is_relative_to(tree):
             raise SystemExit(f"{name}: eos_guard is imported from {where}, not from {tree}")
+        built = subprocess.run([PYTHON, "-c", "import eos_guard._vocab_scan"], env=probe.env, cwd=NEUTRAL,
+                               capture_output=True).returncode == 0
+        print(f"{name} ({tree}): the compiled vocab scan (eos_guard/_vocab_scan.c) is "
+              f"{'built' if built else 'not there'}")
     print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"load average {os.getloadavg()[0]:.1f} at the start; every command runs under {PYTHON}, a fresh "
           f"virtualenv without the editable-install finder")
@@ -207,10 +216,10 @@ def main(argv: list[str] | None = None) -> int:
           f"a warm-up round, interleaved\n")
     caches = work / "caches"
 
-    def eos_guard(name: str, tree: Path, target: Path, state: str) -> Command:
+    def eos_guard(name: str, tree: Path, target: Path, state: str, env: dict | None = None) -> Command:
         return Command(f"{name} {state}", [PYTHON, "-m", "eos_guard", "--format", "json", "--baseline", "none",
                                            str(target)],
-                       tree=tree, cache=caches / f"{name}-{target.name}", empty_cache=state == "empty cache")
+                       tree=tree, cache=caches / f"{name}-{target.name}", empty_cache=state == "empty cache", env=env)
 
     print("| input | cache | code | eos-guard wall (min-max) | CPU | reference | wall (min-max) | CPU | "
           "eos-guard / reference, wall | CPU | eos-guard peak RSS |")
@@ -225,11 +234,18 @@ def main(argv: list[str] | None = None) -> int:
              [PYTHON, "-c", "pass"]),
             ("small ChatML folder, no tokenizer.json, template eos-guard does not know", small_own, "empty cache",
              "python -c pass", [PYTHON, "-c", "pass"])]
+    # the new code with its Python vocab scan, on the row where the scan is most of the time (an install that had
+    # no C compiler)
+    python_scan = {"EOS_GUARD_NO_EXTENSIONS": "1"}
     for title, folder, state, ref_name, ref_argv in rows:
         reference = Command(ref_name, ref_argv, expect=(0,))
+        labelled = list(trees)
         ours = [eos_guard(name, tree, folder, state) for name, tree in trees]
+        if title == "Llama-3-scale folder" and state == "empty cache":
+            labelled.insert(1, ("new, Python scan", ROOT))
+            ours.insert(1, eos_guard("new-python-scan", ROOT, folder, state, env=python_scan))
         measure([reference, *ours], runs)
-        for (name, _), command in zip(trees, ours):
+        for (name, _), command in zip(labelled, ours):
             print(f"| {title} | {state} | {name} | {command.fmt()} | {command.fmt_cpu()} | {ref_name} | "
                   f"{reference.fmt()} | {reference.fmt_cpu()} | {command.median / reference.median:.2f}x | "
                   f"{command.cpu_median / reference.cpu_median:.2f}x | {command.rss:.0f} MB |")

@@ -14,11 +14,17 @@ the last one for a repeated key), or None when this way cannot be sure; the call
   no member after it: ``{"a": 1,}``), the whole object does too;
 - the size is the number of distinct keys: pieces count their own keys, and a repeated key hash across pieces
   (a key written twice, or two keys whose hashes collide) means "not sure" (:class:`KeyHashes`).
+
+Where eos-guard was installed with its compiled half (eos_guard/_vocab_scan.c, built by setup.py when a C compiler
+is found), that reads the vocab first, without a Python object per key, and answers for the plain vocabularies the
+tokenizers library writes (string keys, each once, integer values) with the same size and values; for anything
+else it says it is not sure and the pieces above are read.
 """
 
 from __future__ import annotations
 
 import json
+import os
 
 from .jsonspan import bpe_vocab_bounds
 
@@ -34,10 +40,10 @@ def vocab_facts(raw: bytes, wanted: Iterable[str], size_unless_present: Iterable
                 bounds: tuple[int, int] | None = None) -> tuple[int | None, dict[str, object]] | None:
     """``(size, {string: value})`` of tokenizer.json's BPE vocab for each wanted string found in it, or None.
 
-    Counting the distinct keys costs a third of the time and most of the memory, so the size is counted only
-    when it will be needed: when one of ``size_unless_present`` (the added tokens, which take ids after the vocab
-    when they are not in it) is not written in the vocab's bytes; otherwise it is None (then parse it whole in
-    the rare case that it is needed after all). ``give_up`` is asked between pieces; when it says yes (the answer
+    The compiled scan always gives the size. In Python, counting the distinct keys costs a third of the time and
+    most of the memory, so the size is counted only when it will be needed: when one of ``size_unless_present``
+    (the added tokens, which take ids after the vocab when they are not in it) is not written in the vocab's
+    bytes; otherwise it is None (then parse it whole in the rare case that it is needed after all). ``give_up`` is asked between pieces; when it says yes (the answer
     arrived from the cache meanwhile), the scan stops and returns None. ``bounds``: the vocab's, when the caller
     knows them already (:meth:`jsonspan.JsonDocument.bpe_vocab`).
     """
@@ -46,6 +52,16 @@ def vocab_facts(raw: bytes, wanted: Iterable[str], size_unless_present: Iterable
         return None
     start, end = bounds
     wanted = set(wanted)
+    compiled = _compiled_scan()
+    if compiled is not None:
+        keys = list(wanted)
+        # a wanted string with a lone surrogate is in no vocab the compiled scan answers for (it leaves those to
+        # this one), so its bytes, made with surrogatepass, match no key there
+        answer = compiled(raw, start, end, tuple(key.encode("utf-8", "surrogatepass") for key in keys),
+                          int.from_bytes(os.urandom(8), "little"))
+        if answer is not None:
+            size, values = answer
+            return size, {key: value for key, value in zip(keys, values) if value is not None}
     counting = any(raw.find(json.dumps(text, ensure_ascii=False).encode("utf-8", "surrogatepass"), start, end) < 0
                    for text in list(size_unless_present)[:16])
     found: dict[str, object] = {}
@@ -78,6 +94,25 @@ def vocab_facts(raw: bytes, wanted: Iterable[str], size_unless_present: Iterable
             return None
         first = cut + 1
     return (count if counting else None), found
+
+
+_COMPILED: list = []  # [scan or None], once looked up
+
+
+def _compiled_scan() -> Callable | None:
+    """``scan`` of eos_guard/_vocab_scan.c: it answers for the vocabularies whose keys are plain strings, each
+    once, and whose values are integers (all that the tokenizers library writes) with the same size and values as
+    this module, without a Python object per key, or says None and this module reads the vocab. None when it was
+    not compiled (an install without a C compiler) or ``EOS_GUARD_NO_EXTENSIONS`` is set (docs/performance.md)."""
+    if not _COMPILED:
+        scan = None
+        if os.environ.get("EOS_GUARD_NO_EXTENSIONS", "") in ("", "0"):
+            try:
+                from ._vocab_scan import scan
+            except ImportError:
+                pass
+        _COMPILED.append(scan)
+    return _COMPILED[0]
 
 
 class KeyHashes:

@@ -10,6 +10,7 @@ import importlib.util
 
 import pytest
 
+from eos_guard import vocab_scan
 from support import ROOT
 
 _spec = importlib.util.spec_from_file_location("golden_regenerate", ROOT / "tests" / "golden" / "regenerate.py")
@@ -17,8 +18,12 @@ golden = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(golden)
 
 
+@pytest.mark.parametrize("scan", ["compiled scan", "Python scan"])
 @pytest.mark.parametrize("folder", golden.folders(), ids=lambda f: f"{f.parent.name}/{f.name}")
-def test_reports_match_the_golden_files(folder):
+def test_reports_match_the_golden_files(folder, scan, monkeypatch):
+    """With the compiled vocab scan where it was built (eos_guard/_vocab_scan.c) and with the Python one."""
+    if scan == "Python scan":
+        monkeypatch.setattr(vocab_scan, "_COMPILED", [None])
     check, explain = golden.reports(folder)
     check_path, explain_path = golden.golden_paths(folder)
     assert check_path.is_file(), "no golden file yet: run python tests/golden/regenerate.py"

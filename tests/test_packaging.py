@@ -76,3 +76,43 @@ def test_the_e2e_extra_holds_what_the_training_test_imports(eos_guard_metadata):
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "pip install -q torch==" in ci and ".[test,e2e]" in ci  # the CPU torch first, then the extra
     assert ci.index("torch==") < ci.index(".[test,e2e]")
+
+
+def _sources(into) -> None:
+    """The files an sdist of this checkout builds from, without anything a build left in it (an in-place .so)."""
+    import shutil
+
+    listed = subprocess.run(["git", "ls-files", "eos_guard", "pyproject.toml", "setup.py", "README.md"], cwd=ROOT,
+                            capture_output=True, text=True, check=True).stdout.split()
+    for name in listed:
+        (into / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, into / name)
+
+
+@pytest.mark.parametrize("how", ["no C compiler", "EOS_GUARD_NO_EXTENSIONS=1"])
+def test_a_wheel_built_without_the_compiled_scan_checks_the_same(tmp_path, how):
+    """setup.py's extension is optional: where it cannot be compiled, the build warns and the wheel is eos-guard
+    without it, which reports what an install with it reports."""
+    import os
+    import zipfile
+
+    source, wheels, unpacked = tmp_path / "src", tmp_path / "wheels", tmp_path / "site"
+    _sources(source)
+    env = {**os.environ, **({"CC": "/nonexistent/cc"} if how == "no C compiler" else {"EOS_GUARD_NO_EXTENSIONS": "1"})}
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", str(source), "-w",
+                    str(wheels)], env=env, check=True, capture_output=True, text=True)
+    [wheel] = wheels.glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        archive.extractall(unpacked)
+    assert not [n for n in names if "_vocab_scan" in n and not n.endswith(".py")], names
+    # folders whose tokenizer.json vocab is scanned, one of them for its size (ids after the vocab)
+    folders = [str(ROOT / "tests" / "fixtures" / name) for name in ("added-token-ids-disagree",
+                                                                   "llama3-8b-instruct-release")]
+    runs = []
+    for path in (unpacked, ROOT):
+        runs.append(subprocess.run([sys.executable, "-m", "eos_guard", "--no-cache", "--format", "json", *folders],
+                                   env={**os.environ, "PYTHONPATH": str(path)}, cwd=tmp_path, capture_output=True,
+                                   text=True))
+    assert runs[0].returncode == runs[1].returncode == 1, runs[0].stderr
+    assert runs[0].stdout == runs[1].stdout and "EOS" in runs[0].stdout

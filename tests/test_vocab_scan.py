@@ -1,6 +1,9 @@
 """vocab_scan.vocab_facts gives what parsing the vocab whole gives (its size, each wanted string's value), or None;
 never a different answer. Generated vocabularies cover escapes, non-ASCII text, repeated keys, odd whitespace,
-compact and pretty layouts, values that are not integers, and broken JSON."""
+compact and pretty layouts, values that are not integers, and broken JSON.
+
+These tests hold the Python scan (the compiled one is turned off for them); tests/test_vocab_scan_compiled.py holds
+the compiled one to the same generated vocabularies."""
 
 from __future__ import annotations
 
@@ -12,6 +15,11 @@ from hypothesis import strategies as st
 
 from eos_guard import vocab_scan
 from eos_guard.jsonspan import bpe_vocab_bounds
+
+@pytest.fixture(autouse=True)
+def python_scan(monkeypatch):
+    monkeypatch.setattr(vocab_scan, "_COMPILED", [None])
+
 
 KEYS = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=6) | st.sampled_from(
     ["<|eot_id|>", "a,", ",\"", "\\", "\"", "\n", "}", "{", ":", "merges", "\"merges\": [", "é", "\U0001F600"])

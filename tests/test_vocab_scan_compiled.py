@@ -1,0 +1,234 @@
+"""The compiled scan (eos_guard/_vocab_scan.c) answers as parsing the vocab whole does, or says None; it answers for
+every plain vocabulary (else it would spare nothing); and it reads no byte outside the slice it is given, which an
+AddressSanitizer build checks on mutated vocabularies.
+
+It is built by an install where a C compiler is found (setup.py). Without it these tests skip, unless
+``EOS_GUARD_REQUIRE_EXTENSIONS=1`` (.ci/run sets it), which makes a missing build a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import sysconfig
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from eos_guard import vocab_scan
+from eos_guard.jsonspan import bpe_vocab_bounds
+from support import ROOT
+from test_vocab_scan import _whole, tokenizer_json
+
+REQUIRED = os.environ.get("EOS_GUARD_REQUIRE_EXTENSIONS") == "1"
+
+
+def _compiled():
+    try:
+        from eos_guard._vocab_scan import scan
+    except ImportError:
+        if REQUIRED:
+            pytest.fail("EOS_GUARD_REQUIRE_EXTENSIONS=1 but eos_guard._vocab_scan was not built")
+        pytest.skip("eos_guard._vocab_scan was not built (no C compiler at install)")
+    return scan
+
+
+@pytest.fixture
+def scan():
+    return _compiled()
+
+
+def _ask(scan, raw: bytes, wanted: list[str], seed: int = 1):
+    bounds = bpe_vocab_bounds(raw)
+    if bounds is None:
+        return None
+    answer = scan(raw, bounds[0], bounds[1], tuple(w.encode("utf-8", "surrogatepass") for w in wanted), seed)
+    if answer is None:
+        return None
+    size, values = answer
+    return size, {w: v for w, v in zip(wanted, values) if v is not None}
+
+
+@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tokenizer_json(), st.integers(0, 2**64 - 1))
+def test_the_compiled_scan_agrees_with_parsing_the_vocab_whole(case, seed):
+    scan = _compiled()
+    raw, wanted = case
+    answer = _ask(scan, raw, wanted, seed)
+    whole = _whole(raw, wanted)
+    if whole == "invalid" or whole is None:
+        assert answer is None
+    elif answer is not None:
+        assert answer == whole
+
+
+PLAIN_KEYS = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.dictionaries(PLAIN_KEYS, st.integers(0, 10**18 - 1), max_size=60), st.booleans(), st.booleans(),
+       st.integers(0, 2**64 - 1))
+def test_the_compiled_scan_answers_for_every_plain_vocabulary(vocab, pretty, escaped, seed):
+    """String keys, each once, integer values: what every tokenizers-written vocab is (escaped: as Python's
+    json.dumps writes non-ASCII text, and "\\/")."""
+    scan = _compiled()
+    dump = json.dumps(vocab, indent=2 if pretty else None, ensure_ascii=escaped)
+    if escaped:
+        dump = dump.replace("/", "\\/")
+    raw = ('{"model": {"type": "BPE", "vocab": ' + dump + ', "merges": []}}').encode()
+    wanted = list(vocab)[:5] + ["absent", "\ud800"]
+    assert _ask(scan, raw, wanted, seed) == (len(vocab), {k: vocab[k] for k in wanted if k in vocab})
+
+
+@pytest.mark.parametrize("body", [
+    '{"a": 1, "a": 1}',            # a key written twice: json.loads keeps one, so the size is not the members
+    '{"a": 1, "\\u0061": 2}',      # the same key, once escaped
+    '{"\\ud800": 1}',              # a lone surrogate: json.loads takes it, the tokenizers library does not
+    '{"a": -1}', '{"a": 1.0}', '{"a": 1e3}', '{"a": "1"}', '{"a": 01}', '{"a": 1000000000000000000}',
+    '{"a": 1,}', '{"a" 1}', '{"a": 1} x', '{"\x01": 1}', '{"a\\x": 1}',
+])
+def test_the_compiled_scan_leaves_what_is_not_plain_to_python(scan, body):
+    raw = ('{"model": {"type": "BPE", "vocab": ' + body + ', "merges": []}}').encode()
+    assert _ask(scan, raw, ["a"]) is None
+
+
+def test_the_compiled_scan_reads_only_its_slice(scan):
+    """The bounds given are the vocab's; bytes after them (the merges) are never the vocab's."""
+    raw = b'{"a": 1, "b": 2}{"c": 3}'
+    assert scan(raw, 0, 16, (b"a", b"c"), 5) == (2, (1, None))
+    with pytest.raises(ValueError):
+        scan(raw, 0, len(raw) + 1, (), 5)
+    with pytest.raises(ValueError):
+        scan(raw, 5, 4, (), 5)
+
+
+def test_a_large_vocab_has_the_same_answer_through_vocab_facts(monkeypatch):
+    """vocab_facts takes the compiled answer when there is one, the size included; the Python scan, asked the
+    same, agrees on the ids."""
+    _compiled()
+    vocab = {f"\u0120tok{i}": i for i in range(200_000)}
+    vocab["<|eot_id|>"] = 200_000
+    raw = ('{"model": {"type": "BPE", "vocab": ' + json.dumps(vocab, indent=2, ensure_ascii=False)
+           + ', "merges": []}}').encode()
+    wanted = ["<|eot_id|>", "\u0120tok5", "missing"]
+    assert vocab_scan.vocab_facts(raw, wanted, ["<|eot_id|>"]) == (200_001, {"<|eot_id|>": 200_000, "\u0120tok5": 5})
+    monkeypatch.setattr(vocab_scan, "_COMPILED", [None])
+    assert vocab_scan.vocab_facts(raw, wanted, ["<|eot_id|>"])[1] == {"<|eot_id|>": 200_000, "\u0120tok5": 5}
+
+
+def test_a_vocab_denser_than_the_table_was_sized_for_grows_it(scan):
+    """The table is sized for a member per 32 bytes; short keys written compactly (8 bytes a member) make it grow
+    twice, and the answer stays exact."""
+    vocab = {format(i, "x"): i for i in range(300_000)}
+    raw = ('{"model": {"type": "BPE", "vocab": ' + json.dumps(vocab, separators=(",", ":")) + ', "merges": []}}')
+    assert _ask(scan, raw.encode(), ["0", "493df", "493e0"]) == (300_000, {"0": 0, "493df": 299_999})
+
+
+def test_eos_guard_no_extensions_turns_it_off():
+    code = ("from eos_guard import vocab_scan; import sys; "
+            "sys.stdout.write(str(vocab_scan._compiled_scan() is None))")
+    env = {**os.environ, "EOS_GUARD_NO_EXTENSIONS": "1"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout == "True"
+
+
+def _mutations(seed_text: bytes, count: int, rng: random.Random):
+    specials = [b'"', b"\\", b"\\u", b"\\ud800", b"\\uDC00", b",", b"}", b"{", b":", b"\x00", b"\x1f", b"\xc3",
+                b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xe0\x80", b"0", b"-", b"9" * 20, b" ", b"\n"]
+    for _ in range(count):
+        data = bytearray(seed_text)
+        for _ in range(rng.randint(1, 4)):
+            at = rng.randrange(len(data))
+            kind = rng.randrange(4)
+            if kind == 0:
+                data[at] = rng.randrange(256)
+            elif kind == 1:
+                del data[at:at + rng.randint(1, 8)]
+            elif kind == 2:
+                data[at:at] = rng.choice(specials)
+            else:
+                data[at:] = data[at:at + 1]  # cut short
+            if not data:
+                data = bytearray(b"{")
+        yield bytes(data)
+
+
+def _seed_vocab() -> bytes:
+    rng = random.Random(7)
+    alphabet = "ab\u0120\u010a\"\\/\n\t\u00e9\u4e2d\U0001F600<|>"
+    vocab = {"".join(rng.choice(alphabet) for _ in range(rng.randint(0, 9))): i for i in range(400)}
+    return json.dumps(vocab, indent=2, ensure_ascii=rng.random() < 0.5).encode()
+
+
+def test_mutated_vocabularies_get_the_answer_of_parsing_them_whole_or_none(scan):
+    rng = random.Random(11)
+    seed_text = _seed_vocab()
+    wanted = [k for k in json.loads(seed_text)][:20]
+    encoded = tuple(w.encode("utf-8", "surrogatepass") for w in wanted)
+    for data in _mutations(seed_text, 4000, rng):
+        answer = scan(data, 0, len(data), encoded, rng.getrandbits(64))
+        try:
+            vocab = json.loads(data.decode("utf-8"))
+        except ValueError:
+            assert answer is None, data
+            continue
+        if answer is not None:
+            assert isinstance(vocab, dict) and answer[0] == len(vocab), data
+            assert answer[1] == tuple(vocab.get(w) for w in wanted), data
+
+
+FUZZ = """
+import json, random, sys
+sys.path.insert(0, sys.argv[1])
+import _vocab_scan
+sys.path.insert(0, sys.argv[2])
+from test_vocab_scan_compiled import _mutations, _seed_vocab
+rng = random.Random(3)
+seed_text = _seed_vocab()
+wanted = tuple(w.encode("utf-8", "surrogatepass") for w in list(json.loads(seed_text))[:20])
+answers = 0
+for data in _mutations(seed_text, 3000, rng):
+    # the slice ends where the data ends (but for the bytes object's closing NUL): with PYTHONMALLOC=malloc, a read
+    # further is one past the allocation, which AddressSanitizer reports
+    for start, end in ((0, len(data)), (1, len(data) - 1) if len(data) > 2 else (0, len(data))):
+        answers += _vocab_scan.scan(data, start, end, wanted, rng.getrandbits(64)) is not None
+# denser than the table is sized for: it grows (and a mutation may make it give up while growing)
+dense = json.dumps({format(i, "x"): i for i in range(20_000)}, separators=(",", ":")).encode()
+for data in [dense, *_mutations(dense, 20, rng)]:
+    answers += _vocab_scan.scan(data, 0, len(data), wanted, rng.getrandbits(64)) is not None
+print(answers)
+"""
+
+
+def test_no_read_or_write_outside_the_slice_under_address_sanitizer(tmp_path):
+    """The C file built with AddressSanitizer and UndefinedBehaviorSanitizer, run on mutated vocabularies: a read
+    or write past an allocation, or undefined behaviour (an overflow, a misaligned read) in the scan is an error
+    report and a non-zero exit (checked: with a bug that leaves a byte of an escaped key uncounted, it fails)."""
+    compiler = shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
+    lib = None
+    if compiler:
+        found = subprocess.run([compiler, "-print-file-name=libasan.so"], capture_output=True, text=True).stdout.strip()
+        lib = found if os.path.isabs(found) and os.path.exists(found) else None
+    if lib is None:
+        if REQUIRED and sys.platform == "linux":
+            pytest.fail("no C compiler with AddressSanitizer (libasan) to check the compiled scan with")
+        pytest.skip("no C compiler with AddressSanitizer here")
+    suffix = sysconfig.get_config_var("EXT_SUFFIX")
+    built = tmp_path / f"_vocab_scan{suffix}"
+    subprocess.run([compiler, "-g", "-O1", "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined",
+                    "-fno-omit-frame-pointer", "-shared", "-fPIC", f"-I{sysconfig.get_paths()['include']}",
+                    str(ROOT / "eos_guard" / "_vocab_scan.c"), "-o", str(built)], check=True)
+    env = {**os.environ, "LD_PRELOAD": lib, "ASAN_OPTIONS": "detect_leaks=0:abort_on_error=1", "PYTHONMALLOC": "malloc",
+           "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1"}
+    script = tmp_path / "fuzz.py"
+    script.write_text(FUZZ, encoding="utf-8")
+    run = subprocess.run([sys.executable, str(script), str(tmp_path), str(ROOT / "tests")], env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "Sanitizer" not in run.stderr, run.stderr[-3000:]
+    assert int(run.stdout) > 0  # some mutations stay plain vocabularies, which it answers for
