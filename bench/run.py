@@ -11,9 +11,12 @@ the machine, so both are printed:
 
 - a Llama-3-scale folder (128k vocab, 256 added tokens) with an empty cache (a fresh cache folder every run:
   what a CI job sees), then warm (the cache the warm-up filled), against reading its files' bytes (the floor);
+  with an empty cache also with the Python vocab scan (``EOS_GUARD_NO_EXTENSIONS=1``: an install without a C
+  compiler), as the compiled one (eos_guard/_vocab_scan.c) is built into the measured tree first;
 - the same folder with a chat template eos-guard does not know (its own render, jinja2 included);
 - a Gemma-scale folder (262k vocab, ~34 MB tokenizer.json), empty cache, against ``json.loads`` of tokenizer.json;
-- a small ChatML folder without tokenizer.json, empty cache, against ``python -c pass``;
+- a small ChatML folder without tokenizer.json, empty cache, against ``python -c pass``, through ``python -m`` and
+  through the console script pip writes (what pre-commit runs);
 - ``import eos_guard`` against ``python -c pass``;
 - trees of 1,000 and 10,000 small ChatML folders in one run, empty cache: time per folder and peak RSS;
 - the steps of reading the large folders' tokenizer.json, one by one (bench/phases.py).
@@ -216,9 +219,16 @@ def main(argv: list[str] | None = None) -> int:
           f"a warm-up round, interleaved\n")
     caches = work / "caches"
 
-    def eos_guard(name: str, tree: Path, target: Path, state: str, env: dict | None = None) -> Command:
-        return Command(f"{name} {state}", [PYTHON, "-m", "eos_guard", "--format", "json", "--baseline", "none",
-                                           str(target)],
+    # The console script pip writes for eos-guard (pip 24+; what pre-commit runs): it imports the package's
+    # __main__ without runpy, which `python -m` imports first (importlib.util, contextlib, collections, functools).
+    script = work / "eos-guard-script"
+    script.write_text("import sys\nfrom eos_guard.__main__ import main\nif __name__ == '__main__':\n"
+                      "    sys.argv[0] = sys.argv[0].removesuffix('.exe')\n    sys.exit(main())\n", encoding="utf-8")
+
+    def eos_guard(name: str, tree: Path, target: Path, state: str, env: dict | None = None,
+                  how: list[str] | None = None) -> Command:
+        return Command(f"{name} {state}", [PYTHON, *(how or ["-m", "eos_guard"]), "--format", "json", "--baseline",
+                                           "none", str(target)],
                        tree=tree, cache=caches / f"{name}-{target.name}", empty_cache=state == "empty cache", env=env)
 
     print("| input | cache | code | eos-guard wall (min-max) | CPU | reference | wall (min-max) | CPU | "
@@ -244,6 +254,10 @@ def main(argv: list[str] | None = None) -> int:
         if title == "Llama-3-scale folder" and state == "empty cache":
             labelled.insert(1, ("new, Python scan", ROOT))
             ours.insert(1, eos_guard("new-python-scan", ROOT, folder, state, env=python_scan))
+        if title == "small ChatML folder, no tokenizer.json":
+            for name, tree in trees:
+                labelled.append((f"{name}, eos-guard script", tree))
+                ours.append(eos_guard(f"{name}-script", tree, folder, state, how=[str(script)]))
         measure([reference, *ours], runs)
         for (name, _), command in zip(labelled, ours):
             print(f"| {title} | {state} | {name} | {command.fmt()} | {command.fmt_cpu()} | {ref_name} | "
@@ -252,15 +266,22 @@ def main(argv: list[str] | None = None) -> int:
 
     bare = Command("bare", [PYTHON, "-c", "pass"], expect=(0,))
     stdlib = Command("stdlib", [PYTHON, "-c", STDLIB], expect=(0,))
+    # `python -m` of a package that imports only those: what `python -m eos_guard` pays before any module of its own
+    stub = work / "stdlib-only"
+    (stub / "stdlib_only").mkdir(parents=True, exist_ok=True)
+    (stub / "stdlib_only" / "__init__.py").write_text("", encoding="utf-8")
+    (stub / "stdlib_only" / "__main__.py").write_text(STDLIB + "\n", encoding="utf-8")
+    stdlib_m = Command("stdlib -m", [PYTHON, "-m", "stdlib_only"], tree=stub, expect=(0,))
     imports = [Command(f"import {name}", [PYTHON, "-c", "import eos_guard"], tree=tree, expect=(0,))
                for name, tree in trees]
     check_modules = [Command(f"check modules {name}", [PYTHON, "-c", CHECK_MODULES], tree=tree, expect=(0,))
                      for name, tree in trees]
-    measure([bare, stdlib, *imports, *check_modules], runs * 3)
+    measure([bare, stdlib, stdlib_m, *imports, *check_modules], runs * 3)
     print()
     print(f"the standard library modules every check imports (`{STDLIB}`): "
           f"{(stdlib.median - bare.median) * 1000:.1f} ms wall, {(stdlib.cpu_median - bare.cpu_median) * 1000:.1f} ms "
-          f"CPU over a bare interpreter, {stdlib.median / bare.median:.2f}x its wall time")
+          f"CPU over a bare interpreter, {stdlib.median / bare.median:.2f}x its wall time; `python -m` of a package "
+          f"that imports only them: {stdlib_m.fmt()}, {stdlib_m.median / bare.median:.2f}x a bare interpreter")
     for (name, _), command in zip(trees, imports):
         print(f"`import eos_guard` ({name}): {(command.median - bare.median) * 1000:.1f} ms wall, "
               f"{(command.cpu_median - bare.cpu_median) * 1000:.1f} ms CPU over a bare interpreter "
