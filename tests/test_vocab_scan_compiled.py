@@ -129,6 +129,57 @@ def test_a_vocab_denser_than_the_table_was_sized_for_grows_it(scan):
     assert _ask(scan, raw.encode(), ["0", "493df", "493e0"]) == (300_000, {"0": 0, "493df": 299_999})
 
 
+MASK = 2**64 - 1
+GOLDEN = 0x9E3779B97F4A7C15
+MIX = (0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53)
+
+
+def _mix(h: int) -> int:  # mix() of _vocab_scan.c
+    for factor in MIX:
+        h ^= h >> 33
+        h = (h * factor) & MASK
+    return h ^ (h >> 33)
+
+
+def _unmix(h: int) -> int:
+    for factor in reversed(MIX):
+        h ^= h >> 33
+        h = (h * pow(factor, -1, 2**64)) & MASK
+    return h ^ (h >> 33)
+
+
+def _eight_byte_key_with_hash(target: int, seed: int) -> bytes:
+    """The 8 bytes whose key_hash() under ``seed`` is ``target``: key_hash of 8 bytes is
+    mix(mix(mix(seed ^ 8) ^ k) + GOLDEN), and mix is a bijection."""
+    return ((_unmix((_unmix(target) - GOLDEN) & MASK) ^ _mix(seed ^ 8)).to_bytes(8, "little"))
+
+
+@pytest.mark.skipif(sys.byteorder != "little", reason="the keys are worked out for a little-endian machine")
+def test_keys_chosen_to_share_one_place_in_the_table_make_it_give_up_not_slow(scan):
+    """With the seed known (vocab_facts draws it from os.urandom for each file, so a file cannot know it), keys can
+    be chosen whose hashes all start their probe at the same slot; the probe is cut at 128 slots and the scan
+    says None, so they cost it linear time, and the Python scan reads them."""
+    rng = random.Random(5)
+    seed = rng.getrandbits(64)
+    keys: list[str] = []
+    while len(keys) < 400:
+        target = rng.getrandbits(64) & ~0xFFFFF  # the same low 20 bits: the same first slot in any table this size
+        try:
+            key = _eight_byte_key_with_hash(target, seed).decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        if "\x00" not in key and key not in keys:
+            keys.append(key)
+    vocab = {key: i for i, key in enumerate(keys)}
+    raw = ('{"model": {"type": "BPE", "vocab": ' + json.dumps(vocab) + ', "merges": []}}').encode()
+    bounds = bpe_vocab_bounds(raw)
+    assert scan(raw, bounds[0], bounds[1], (), seed) is None
+    assert scan(raw, bounds[0], bounds[1], (), seed ^ 1) == (400, ())  # any other seed: no such keys
+    fewer = ('{"model": {"type": "BPE", "vocab": ' + json.dumps(dict(list(vocab.items())[:100])) + ', "merges": []}}').encode()
+    bounds = bpe_vocab_bounds(fewer)
+    assert scan(fewer, bounds[0], bounds[1], (), seed) == (100, ())  # probes under the cut: it answers
+
+
 def test_eos_guard_no_extensions_turns_it_off():
     code = ("from eos_guard import vocab_scan; import sys; "
             "sys.stdout.write(str(vocab_scan._compiled_scan() is None))")
