@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from . import config as settings
-from .errors import InputError, MissingDependency, OutputFailed, display_path
+from .errors import InputError, MissingDependency, OutputFailed, display_path, shown
 from .records import field, record, replace
 from .report import write
 from .report.escape import no_workflow_commands, printable
@@ -72,7 +72,7 @@ class _Parser(argparse.ArgumentParser):
         else:
             hint = self._closest_choice(message)
             message += f"; did you mean {hint!r}?" if hint else ""
-        self.exit(EXIT_ERROR, f"eos-guard: error: {message}\n")
+        self.exit(EXIT_ERROR, f"eos-guard: error: {shown(message)}\n")  # the words are argv's
 
     def _closest_choice(self, message: str) -> str | None:
         """The choice closest to an invalid one: argparse says ``argument --format: invalid choice: 'jsn' (...)``."""
@@ -398,10 +398,10 @@ def configure(args: argparse.Namespace) -> tuple[list[str], settings.Config]:
         raise InputError(None, _HABITS[args.paths[0]])
     mistyped = _mistyped_command(args.paths[0]) if args.paths and not getattr(args, "explain", False) else None
     if mistyped is not None:
-        raise InputError(None, f"{args.paths[0]}: no such file or directory; did you mean the command '{mistyped}'?")
+        raise InputError(None, f"{shown(args.paths[0])}: no such file or directory; did you mean the command '{mistyped}'?")
     misplaced = next((p for p in args.paths if p in _COMMANDS and not os.path.lexists(p)), None)
     if misplaced is not None and not getattr(args, "explain", False):  # 'eos-guard --no-cache explain m'
-        raise InputError(None, f"{misplaced}: no such file or directory; a command comes before the options: "
+        raise InputError(None, f"{shown(misplaced)}: no such file or directory; a command comes before the options: "
                                f"{_COMMANDS[misplaced]}")
     paths: list[str] = list(args.paths) + [f"hf://{name}" for name in args.hub]
     local = [p for p in paths if p and not p.startswith("hf://")]
@@ -420,7 +420,7 @@ def configure(args: argparse.Namespace) -> tuple[list[str], settings.Config]:
         config.baseline = None if args.baseline.lower() == "none" else args.baseline
         config.baseline_explicit = config.baseline is not None
     if config.baseline and config.baseline.startswith("-"):
-        raise InputError(None, f"--baseline: {config.baseline!r} is not a revision")
+        raise InputError(None, f"--baseline: '{shown(config.baseline)}' is not a revision")
     if args.no_cache:
         config.limits = replace(config.limits, cache=False)
     if args.runtime:
@@ -493,11 +493,12 @@ def _run(args: argparse.Namespace) -> int:
         args.format = output_format(args.format, sys.stdout)
         return audit(args.hub_list, config, args)
     if args.diff:
-        return _diff(paths, config, args.unsafe_fixes, args.allow_empty)
+        return _diff(paths, config, args)
     if args.explain:
         from .report import explain
 
         report = check_paths(paths, config, args.allow_empty)
+        _warn_if_nothing_found(args, report)
         if args.format == "json":
             write(explain.render_json(report), "json")
         else:
@@ -519,6 +520,8 @@ def _run(args: argparse.Namespace) -> int:
     # before the report: its closing line is the last a person reads (ruff prints its errors first too)
     for error in report.errors:
         _say(f"eos-guard: {error}")
+    if not args.quiet:
+        _warn_if_nothing_found(args, report)
     fmt = output_format(args.format, sys.stdout)
     shown = report.only_failing() if args.quiet else report
     if fmt in TEXT_FORMATS:
@@ -534,6 +537,20 @@ def _run(args: argparse.Namespace) -> int:
         write(rendered(fmt, shown), fmt)
     _write_side_outputs(args, report)
     return exit_code(outcome, config, args)
+
+
+def _warn_if_nothing_found(args: argparse.Namespace, report: Report) -> None:
+    """ruff's "No Python files found under the given path(s)": a run by hand whose PATHs hold no model folder (a
+    file that lies in none, a folder with --allow-empty) says so on stderr, naming them; the exit code and stdout
+    are unchanged. Not for pre-commit, which passes every file the hook's pattern matches: a config.json outside
+    any model folder is nothing to warn about there."""
+    if args.pre_commit or os.environ.get("PRE_COMMIT") == "1" or report.models or report.problems \
+            or report.excluded:
+        return
+    named = [path for path in args.paths if not path.startswith("hf://")] or ["."]
+    _say(f"eos-guard: warning: no model folder found for {', '.join(shown(path) for path in named)} "
+         "(a file is checked with the model folder it lies in; a model folder holds generation_config.json, "
+         "tokenizer_config.json or a model's config.json)")
 
 
 def _say(line: str) -> None:
@@ -571,10 +588,11 @@ def _commands_paused(patch: str) -> str:
     return f"::stop-commands::{token}\n{patch}::{token}::\n"
 
 
-def _diff(paths: list[str], config: settings.Config, unsafe: bool, allow_empty: bool) -> int:
+def _diff(paths: list[str], config: settings.Config, args: argparse.Namespace) -> int:
     from .pipeline import fix_paths
 
-    result = fix_paths(paths, config, unsafe=unsafe, write=False, allow_empty=allow_empty)
+    result = fix_paths(paths, config, unsafe=args.unsafe_fixes, write=False, allow_empty=args.allow_empty)
+    _warn_if_nothing_found(args, result.report)
     patch = "".join(change.diff(printable(display_path(change.path))) for change in result.changes)
     if patch:
         write(_commands_paused(patch) if os.environ.get("GITHUB_ACTIONS") == "true" else patch, "diff")

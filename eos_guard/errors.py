@@ -19,8 +19,8 @@ class InputError(Exception):
     def render(self, relative_to: Path | None = None) -> str:
         if self.path is None:
             return self.message
-        shown = display_path(self.path, relative_to)
-        where = f"{shown}:{self.line}:{self.column}" if self.line else shown
+        name = display_path(self.path, relative_to)
+        where = f"{name}:{self.line}:{self.column}" if self.line else name
         return f"{where}: {self.message}"
 
     def __str__(self) -> str:  # the API's message names the file, as the CLI's does
@@ -109,9 +109,28 @@ def web_address(path: Path, line: int | None = None) -> str | None:
     return None
 
 
+def shown(text: str) -> str:
+    """A name from the command line or the file system as a person reads it: a byte that is not UTF-8, which Python
+    holds as a surrogate escape (``b"\\xff"`` is ``"\\udcff"``, os.fsdecode), is written as its byte's escape
+    (``\\xff``), as ``os.fsencode`` then ``decode(..., "backslashreplace")`` gives."""
+    if text.isascii():
+        return text
+    try:
+        return os.fsencode(text).decode("utf-8", "backslashreplace")
+    except UnicodeError:  # a lone surrogate no byte stands for (not from the OS): printable shows its escape
+        return text
+
+
 def display_path(path: Path, relative_to: Path | None = None) -> str:
+    """A path as a person reads it (messages, text reports, annotations): :func:`path_field`, with the bytes of a
+    name that is not UTF-8 shown as escapes (:func:`shown`)."""
+    return shown(path_field(path, relative_to))
+
+
+def path_field(path: Path, relative_to: Path | None = None) -> str:
     """A path relative to the working directory when it lies below it, with ``/`` separators; a path inside an
-    aliased folder is shown under the alias."""
+    aliased folder is shown under the alias. A name that is not UTF-8 keeps its surrogate escapes (os.fsdecode),
+    which a reader turns back into the bytes (os.fsencode): the path fields of JSON and SARIF."""
     if not ALIASES and os.sep == "/":
         return _display_posix(path, relative_to)
     base = relative_to or Path.cwd()
@@ -128,7 +147,7 @@ def display_path(path: Path, relative_to: Path | None = None) -> str:
 
 
 def _display_posix(path: Path, relative_to: Path | None) -> str:
-    """display_path without aliases, in string operations: reporters show thousands of paths."""
+    """path_field without aliases, in string operations: reporters show thousands of paths."""
     text = os.fspath(path if isinstance(path, PurePath) else Path(path))
     head, name = os.path.split(text)
     if name == ".":  # Path(".") has no name

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from urllib.parse import unquote
 
-from .errors import InputError
+from .errors import InputError, shown
 from .records import field, record
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -47,7 +47,7 @@ class HubRef:
         if len(parts) != 2 or not all(parts) or any(p in (".", "..") or p.startswith("-") for p in parts):
             meant = hub_spelling(name)
             hint = f"; did you mean {meant}?" if meant else ""
-            raise InputError(None, f"{text}: not a Hub repository name (expected org/name[@revision]){hint}")
+            raise InputError(None, f"{shown(text)}: not a Hub repository name (expected org/name[@revision]){hint}")
         return cls(repo, revision or None)
 
 
@@ -87,6 +87,6 @@ def classify(paths: Iterable[Union[str, Path]]) -> Sources:
         else:
             meant = hub_spelling(text) if isinstance(item, str) and not os.path.lexists(text) else None
             if meant:  # Path() would also fold an address's "//" into "/"
-                raise InputError(None, f"{text}: no such file or directory; did you mean {meant}?")
+                raise InputError(None, f"{shown(text)}: no such file or directory; did you mean {meant}?")
             sources.local.append(Path(text))
     return sources

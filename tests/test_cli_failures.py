@@ -79,19 +79,63 @@ def test_the_current_folder_without_model_folders_says_so(run, args):
     assert run(*args) == (2, "No model folders found.\n", f"eos-guard: .: {NO_MODEL}\n")
 
 
+def _nothing_found(*paths: str) -> str:
+    return (f"eos-guard: warning: no model folder found for {', '.join(paths)} (a file is checked with the model "
+            "folder it lies in; a model folder holds generation_config.json, tokenizer_config.json or a model's "
+            "config.json)\n")
+
+
 def test_allow_empty_accepts_a_folder_without_model_folders(run):
-    assert run("--allow-empty", ".") == (0, "No model folders found.\n", "")
+    assert run("--allow-empty", ".") == (0, "No model folders found.\n", _nothing_found("."))
 
 
 def test_a_file_outside_a_model_folder_is_skipped_as_pre_commit_passes_files(run, tmp_path):
     # pre-commit passes every file whose name matches the hook's `files:`; a lone tokenizer.json is not a model
     write_json(tmp_path / "lone" / "tokenizer.json", {"added_tokens": []})
-    assert run("lone/tokenizer.json") == (0, "No model folders found.\n", "")
+    assert run("--pre-commit", "lone/tokenizer.json") == (0, "No model folders found.\n", "")
+    # by hand, the same run says on stderr that nothing was checked (ruff's "No Python files found")
+    assert run("lone/tokenizer.json") == (0, "No model folders found.\n", _nothing_found("lone/tokenizer.json"))
+
+
+_FORMATS = ("text", "concise", "json", "sarif", "github")
+
+
+@pytest.mark.parametrize("fmt", _FORMATS)
+def test_paths_in_no_model_folder_are_named_on_stderr_by_hand_and_not_in_pre_commit(tmp_path, fmt):
+    """`eos-guard model.safetensors` (a file in no model folder) printed only "No model folders found." and exited 0:
+    right for pre-commit, which passes every file its pattern matches, but a person got no hint that nothing was
+    checked. By hand (no --pre-commit, no PRE_COMMIT=1) one warning line on stderr names the PATHs, as ruff's "No
+    Python files found under the given path(s)"; stdout (still a whole JSON or SARIF document) and the exit code
+    are those of the pre-commit run."""
+    (tmp_path / "weights").mkdir()
+    (tmp_path / "weights" / "model.safetensors").write_bytes(b"")
+    (tmp_path / "notes").mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "PRE_COMMIT")}
+    env["PYTHONPATH"] = str(ROOT)
+    args = ["--format", fmt, "--allow-empty", "weights/model.safetensors", "notes"]
+    by_hand, hook = (subprocess.run([sys.executable, "-m", "eos_guard", *extra, *args], cwd=tmp_path, env=env,
+                                    capture_output=True, text=True) for extra in ([], ["--pre-commit"]))
+    assert (by_hand.returncode, by_hand.stderr) == (0, _nothing_found("weights/model.safetensors", "notes"))
+    assert (hook.returncode, hook.stderr, hook.stdout) == (0, "", by_hand.stdout)
+    if fmt in ("json", "sarif"):
+        json.loads(by_hand.stdout)
+    # pre-commit's own variable (a local hook whose entry has no --pre-commit) is pre-commit too
+    hooked = subprocess.run([sys.executable, "-m", "eos_guard", *args], cwd=tmp_path, env={**env, "PRE_COMMIT": "1"},
+                            capture_output=True, text=True)
+    assert (hooked.returncode, hooked.stderr) == (0, "")
+
+
+def test_nothing_found_is_not_warned_about_when_a_folder_was_checked_excluded_or_quiet(run, broken, tmp_path):
+    write_json(tmp_path / "lone" / "tokenizer.json", {"added_tokens": []})
+    assert run("--format", "concise", "broken", "lone/tokenizer.json")[2] == ""  # one folder was checked
+    assert run("--quiet", "lone/tokenizer.json") == (0, "", "")  # -q: findings and errors only
+    (tmp_path / ".eos-guard.yaml").write_text("exclude: [broken]\n")
+    assert run("broken/config.json") == (0, "No model folders found (1 model folder excluded by the settings).\n", "")
 
 
 @pytest.mark.parametrize(("args", "code", "err"), [
-    pytest.param(["lone/tokenizer.json"], 0, "", id="file-outside-a-model-folder"),
-    pytest.param(["--allow-empty", "."], 0, "", id="allow-empty"),
+    pytest.param(["lone/tokenizer.json"], 0, _nothing_found("lone/tokenizer.json"), id="file-outside-a-model-folder"),
+    pytest.param(["--allow-empty", "."], 0, _nothing_found("."), id="allow-empty"),
     pytest.param(["."], 2, f"eos-guard: .: {NO_MODEL}\n", id="empty-folder"),
 ])
 def test_explain_with_nothing_to_explain_says_so(run, tmp_path, args, code, err):
@@ -488,7 +532,7 @@ def test_a_ctranslate2_conversion_s_config_json_is_not_a_model_s(run, tmp_path):
     write_json(whisper / "tokenizer.json", {"version": "1.0", "added_tokens": [], "model": {"type": "BPE",
                                             "vocab": {"<|endoftext|>": 50257}, "merges": []}})
     write_json(whisper / "preprocessor_config.json", {"feature_extractor_type": "WhisperFeatureExtractor"})
-    assert run("faster-whisper-large-v3/config.json") == (0, "No model folders found.\n", "")
+    assert run("--pre-commit", "faster-whisper-large-v3/config.json") == (0, "No model folders found.\n", "")
     assert run("faster-whisper-large-v3")[0] == 2  # named, it holds no model folder
     # an LLM converted with --copy_files tokenizer.json tokenizer_config.json: checked as tokenizer files alone
     llm = tmp_path / "ct2-llama"
@@ -528,7 +572,7 @@ def test_an_application_config_json_is_not_a_model_folder(run, tmp_path):
     """A repository with models and an app: pre-commit passes every config.json (the hook's files: pattern)."""
     shutil.copytree(BROKEN, tmp_path / "model", ignore=shutil.ignore_patterns("README.md"))
     write_json(tmp_path / "app" / "config.json", {"port": 8080, "debug": True})
-    assert run("app/config.json") == (0, "No model folders found.\n", "")
+    assert run("--pre-commit", "app/config.json") == (0, "No model folders found.\n", "")
     code, out, _ = run("--format", "concise", ".")
     assert code == 1 and "app/" not in out and "model/generation_config.json" in out
     assert run("app")[0] == 2  # a folder named explicitly that holds no model folder, as an empty one
@@ -542,20 +586,20 @@ def test_an_application_config_json_is_not_a_model_folder(run, tmp_path):
     write_json(tmp_path / "original" / "config.json", {
         "num_hidden_layers": 24, "num_experts": 32, "experts_per_token": 4, "vocab_size": 201088,
         "hidden_size": 2880, "head_dim": 64, "num_attention_heads": 64, "num_key_value_heads": 8})
-    assert run("original/config.json") == (0, "No model folders found.\n", "")
+    assert run("--pre-commit", "original/config.json") == (0, "No model folders found.\n", "")
     # the keys are looked for in the file's first MB (MODEL_CONFIG_PROBE): one written after it does not count
     from eos_guard.model_files import MODEL_CONFIG_PROBE
 
     (tmp_path / "late").mkdir()
     head = '{"notes": "' + "x" * MODEL_CONFIG_PROBE + '", '
     (tmp_path / "late" / "config.json").write_text(head + '"model_type": "llama"}', encoding="utf-8")
-    assert run("late/config.json") == (0, "No model folders found.\n", "")
+    assert run("--pre-commit", "late/config.json") == (0, "No model folders found.\n", "")
     (tmp_path / "late" / "config.json").write_text('{"model_type": "llama", ' + head[1:] + '"n": 1}', encoding="utf-8")
     assert "No model folders found" not in run("late/config.json")[1]
     # next to another model file too, a config.json without them is no model's (AutoConfig needs model_type)
     write_json(tmp_path / "bare" / "config.json", {})
     write_json(tmp_path / "bare" / "special_tokens_map.json", {"eos_token": "</s>"})
-    assert run("bare/config.json") == (0, "No model folders found.\n", "")
+    assert run("--pre-commit", "bare/config.json") == (0, "No model folders found.\n", "")
     # UTF-16 hides the keys from a byte search: the folder is checked, and its file reported
     (tmp_path / "utf16").mkdir()
     (tmp_path / "utf16" / "config.json").write_text('{"model_type": "llama"}', encoding="utf-16")
@@ -578,7 +622,7 @@ def test_a_diffusers_pipeline_s_component_configs_are_not_model_folders(run, cap
             AutoConfig.from_pretrained(pipeline / component)
     capsys.readouterr()  # transformers' own line on stderr, that it runs without torch
     for component in ("unet", "vae"):
-        assert run(f"sdxl/{component}/config.json") == (0, "No model folders found.\n", "")
+        assert run("--pre-commit", f"sdxl/{component}/config.json") == (0, "No model folders found.\n", "")
     code, out, err = run("--format", "json", "--runtime", "all", "sdxl")
     report = json.loads(out)
     assert (code, err, report["findings"]) == (0, "", []), out
@@ -986,3 +1030,39 @@ def test_a_non_blocking_stdout_pipe_that_fills_up_gets_the_whole_report(tmp_path
     assert len(out) > 4096 and out.count("EOS") >= len(names), out[-500:]
     if fmt == "json":
         json.loads(out)
+
+
+def test_a_name_that_is_not_utf8_is_shown_as_its_bytes_escaped(tmp_path):
+    """A PATH whose bytes are not UTF-8 (b"m\\xff") reaches Python as a surrogate escape ("m\\udcff", os.fsdecode), and
+    messages showed that: "m\\udcff: no such file or directory", which names no file the user has. Every message and
+    text report now shows the byte as the shell user's tools do (os.fsencode, then backslashreplace: "m\\xff"); the
+    JSON and SARIF path fields keep the lossless form a program turns back into the bytes."""
+    shutil.copytree(BROKEN, tmp_path / os.fsdecode(b"m\xff"))
+    (tmp_path / os.fsdecode(b"e\xff")).mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "PRE_COMMIT")}
+    env["PYTHONPATH"] = str(ROOT)
+
+    def run(*args: str | bytes) -> tuple[int, str, str]:
+        proc = subprocess.run([sys.executable, "-m", "eos_guard", *args, "--baseline", "none"], cwd=tmp_path, env=env,
+                              capture_output=True)
+        return proc.returncode, proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8")
+
+    code, out, err = run("--format", "concise", b"m\xff", b"e\xff", b"x\xff", b"hf://o/\xff/x")
+    assert code == 2 and "m\\xff/generation_config.json:3:19: EOS001 error: " in out
+    assert err.splitlines() == [f"eos-guard: e\\xff: {NO_MODEL}", "eos-guard: x\\xff: no such file or directory",
+                                "eos-guard: hf://o/\\xff/x: not a Hub repository name (expected org/name[@revision])"]
+    code, out, err = run("--format", "text", b"m\xff")
+    assert code == 1 and out.startswith("m\\xff: ") and err == ""
+    code, out, err = run("--format", "github", b"x\xff")
+    assert out.startswith("::error file=x\\xff,title=eos-guard::x\\xff: no such file or directory\n")
+    code, out, err = run("--format", "json", b"m\xff", b"x\xff")
+    report = json.loads(out)
+    assert {f["model"] for f in report["findings"]} == {"m\udcff"}  # os.fsencode gives the bytes back
+    assert report["errors"] == [{"model": "x\udcff", "message": "x\\xff: no such file or directory"}]
+    code, out, err = run("--fix", "--format", "concise", b"m\xff")
+    assert code == 1 and "Fixing m\\xff/generation_config.json" in err.splitlines()
+    assert run(b"--sarif=\xff/r.json", b"m\xff")[2] == \
+        "eos-guard: \\xff/r.json: cannot write the --sarif file: No such file or directory\n"
+    assert run(b"--\xff")[2] == "eos-guard: error: unrecognized arguments: --\\xff\n"
+    assert run("--allow-empty", b"e\xff")[2].startswith("eos-guard: warning: no model folder found for e\\xff (")
+    assert run("explain", b"x\xff")[2] == "eos-guard: x\\xff: no such file or directory\n"

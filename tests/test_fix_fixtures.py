@@ -124,3 +124,19 @@ def test_unsafe_fixes_leave_no_error_the_safe_fix_does_not(folder, tmp_path, run
     # and no fix makes a finding of any severity the folder did not have: --unsafe-fixes set tokenizer_config.json's
     # eos and left a special_tokens_map.json that transformers ignores naming the old one (EOS008 info)
     assert codes["safe"] <= codes["before"] and codes["unsafe"] <= codes["before"], codes
+
+
+def test_trl_clone_chat_template_from_phi4_mini_is_caught_and_fixed(tmp_path, run):
+    """TRL 1.16 clone_chat_template copies a source tokenizer's eos, not its turn terminator: a Qwen2.5 base cloned
+    from Phi-4-mini-instruct stops on <|endoftext|> 151643 while every answer ends <|end|> 151667 (the fixture's
+    README has what TRL wrote). EOS001 names the id; --fix adds it, and transformers then stops there."""
+    name = "trl-clone-chat-template-phi4-mini-on-qwen25-base"
+    copy = shutil.copytree(FIXTURES / name, tmp_path / name)
+    code, out, _ = run("--format", "concise", "--baseline", "none", name)
+    assert code == 1 and out.startswith(
+        f"{name}/generation_config.json:4:19: EOS001 error: the chat template ends assistant turns with '<|end|>' "
+        "(151667), but generate() stops only on [151643 '<|endoftext|>'] (generation_config.json eos_token_id); "
+        "add 151667 [terminator-not-stop-id]\n"), out
+    assert run("--fix", "--baseline", "none", name)[0] == 1
+    assert generation_eos(copy) == [151643, 151667]
+    assert run("--baseline", "none", name)[0] == 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import display_path
+from ..errors import display_path, path_field
 from ..resolve import ResolvedModel
 from ..results import Report
 from ..rules.base import describe_ids
@@ -31,10 +31,10 @@ def render_json(report: Report) -> str:
         if model is None:
             continue
         models.append({
-            "path": display_path(model.folder),
+            "path": path_field(model.folder),
             "generates": model.generates,
             "target": target_id(model),
-            "not_read": [{"path": display_path(path), "reason": reason} for path, reason in model.files.skipped],
+            "not_read": [{"path": path_field(path), "reason": reason} for path, reason in model.files.skipped],
             "runtimes": [{"runtime": name, "release": stop.release, "source": stop.source, "stop_ids": list(stop.ids),
                           "stops": stops(model, stop), "why": why(model, stop), "fix": fix(model, stop),
                           "notes": list(stop.notes),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 
-from ..errors import display_path
+from ..errors import path_field
 from ..resolve import ResolvedModel
 from ..results import Report
 from ..runtimes import stops
@@ -60,10 +60,10 @@ def _sections(report: Report) -> Iterator[tuple[str, Any]]:
     yield "models", (_model(m.model) for m in report.models if m.model is not None)
     yield "gguf", (_gguf(m.gguf) for m in report.models if m.gguf is not None)
     yield "errors", itertools.chain(
-        ({"model": display_path(m.folder), "message": m.error} for m in report.models if m.error),
-        ({"model": display_path(p.path) if p.path is not None else None, "message": p.render()}
+        ({"model": path_field(m.folder), "message": m.error} for m in report.models if m.error),
+        ({"model": path_field(p.path) if p.path is not None else None, "message": p.render()}
          for p in report.problems))
-    yield "written", [display_path(path) for path in report.written]
+    yield "written", [path_field(path) for path in report.written]
 
 
 def _finding(f: Any) -> dict[str, Any]:
@@ -71,13 +71,13 @@ def _finding(f: Any) -> dict[str, Any]:
         "code": f.code,
         "name": f.name,
         "severity": str(f.severity),
-        "path": display_path(f.location.path),
+        "path": path_field(f.location.path),
         "line": f.location.line,
         "column": f.location.column,
         "end_line": f.location.end_line,
         "end_column": f.location.end_column,
         "message": f.message,
-        "model": display_path(f.model),
+        "model": path_field(f.model),
     }
 
 
@@ -85,11 +85,11 @@ def _model(model: ResolvedModel) -> dict[str, Any]:
     eos = model.tokenizer_eos
     terminator = model.terminator
     return {
-        "path": display_path(model.folder),
+        "path": path_field(model.folder),
         "tokenizer_eos": {"token": eos.token, "id": eos.id} if eos else None,
         "terminator": {"token": terminator.token, "id": terminator.id, "template": terminator.template.name}
         if terminator and terminator.token is not None else None,
-        "templates": [{"name": t.template.name, "path": display_path(t.template.path), "token": t.token, "id": t.id}
+        "templates": [{"name": t.template.name, "path": path_field(t.template.path), "token": t.token, "id": t.id}
                       for t in model.terminators],
         "stop_ids": {name: list(stop.ids) for name, stop in model.runtime_stops.items()},
         "stops": {name: stops(model, stop) for name, stop in model.runtime_stops.items()},
@@ -99,7 +99,7 @@ def _model(model: ResolvedModel) -> dict[str, Any]:
 def _gguf(gguf: GgufModel) -> dict[str, Any]:
     terminator = gguf.terminator
     return {
-        "path": display_path(gguf.path),
+        "path": path_field(gguf.path),
         "tokens": len(gguf.tokens),
         "eos_token_id": gguf.written.get("eos"),
         "eot_token_id": gguf.written.get("eot"),
@@ -109,5 +109,5 @@ def _gguf(gguf: GgufModel) -> dict[str, Any]:
         "templates": [{"name": t.name, "key": t.key, "token": t.token, "id": t.id} for t in gguf.templates],
         "eog_ids": list(gguf.eog),
         "stops": gguf.stops(),
-        "folders": [display_path(m.folder) for m in gguf.folders],
+        "folders": [path_field(m.folder) for m in gguf.folders],
     }

@@ -26,7 +26,9 @@ class TerminatorNotStopId(Rule):
     The model emits the terminator at the end of its answer, transformers does not stop, and the model goes
     on to write the next turn itself until `max_new_tokens`. This is the bug eos-guard exists for: Llama 3
     Instruct at release, Qwen base models fine-tuned on ChatML, Gemma fine-tunes whose `[1, 107]` was
-    collapsed to `1`.
+    collapsed to `1`, and TRL's `clone_chat_template` (1.16) from a model whose eos is not its turn terminator
+    (Phi-4-mini, Phi-3, Gemma): it copies the template and the source tokenizer's eos (`<|endoftext|>`) alone into
+    the configs, while the copied template ends turns with `<|end|>`.
 
     ## Remediation
     Add the terminator's id to `eos_token_id`, keeping the ids already there:
