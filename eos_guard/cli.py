@@ -398,7 +398,8 @@ def configure(args: argparse.Namespace) -> tuple[list[str], settings.Config]:
         raise InputError(None, _HABITS[args.paths[0]])
     mistyped = _mistyped_command(args.paths[0]) if args.paths and not getattr(args, "explain", False) else None
     if mistyped is not None:
-        raise InputError(None, f"{shown(args.paths[0])}: no such file or directory; did you mean the command '{mistyped}'?")
+        raise InputError(None, f"{shown(args.paths[0])}: no such file or directory; "
+                               f"did you mean the command '{mistyped}'?")
     misplaced = next((p for p in args.paths if p in _COMMANDS and not os.path.lexists(p)), None)
     if misplaced is not None and not getattr(args, "explain", False):  # 'eos-guard --no-cache explain m'
         raise InputError(None, f"{shown(misplaced)}: no such file or directory; a command comes before the options: "
@@ -523,18 +524,18 @@ def _run(args: argparse.Namespace) -> int:
     if not args.quiet:
         _warn_if_nothing_found(args, report)
     fmt = output_format(args.format, sys.stdout)
-    shown = report.only_failing() if args.quiet else report
+    reported = report.only_failing() if args.quiet else report
     if fmt in TEXT_FORMATS:
         from .report import text
 
         render = text.statistics if args.statistics else text.render if fmt == "text" else text.concise
-        write(render(shown, color=use_color(args.color, sys.stdout), closing=not args.quiet))
+        write(render(reported, color=use_color(args.color, sys.stdout), closing=not args.quiet))
     elif fmt == "github":  # the one machine format with a closing line
         from .report import github
 
-        write(github.render(shown, closing=not args.quiet), fmt)
+        write(github.render(reported, closing=not args.quiet), fmt)
     else:
-        write(rendered(fmt, shown), fmt)
+        write(rendered(fmt, reported), fmt)
     _write_side_outputs(args, report)
     return exit_code(outcome, config, args)
 

@@ -43,9 +43,10 @@ def vocab_facts(raw: bytes, wanted: Iterable[str], size_unless_present: Iterable
     The compiled scan always gives the size. In Python, counting the distinct keys costs a third of the time and
     most of the memory, so the size is counted only when it will be needed: when one of ``size_unless_present``
     (the added tokens, which take ids after the vocab when they are not in it) is not written in the vocab's
-    bytes; otherwise it is None (then parse it whole in the rare case that it is needed after all). ``give_up`` is asked between pieces; when it says yes (the answer
-    arrived from the cache meanwhile), the scan stops and returns None. ``bounds``: the vocab's, when the caller
-    knows them already (:meth:`jsonspan.JsonDocument.bpe_vocab`).
+    bytes; otherwise it is None (then parse it whole in the rare case that it is needed after all). ``give_up``
+    is asked between pieces; when it says yes (the answer arrived from the cache meanwhile), the scan stops and
+    returns None. ``bounds``: the vocab's, when the caller knows them already
+    (:meth:`jsonspan.JsonDocument.bpe_vocab`).
     """
     bounds = bounds or bpe_vocab_bounds(raw)
     if bounds is None:
