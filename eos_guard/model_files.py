@@ -79,9 +79,10 @@ SKIPPED_DIRS = {"node_modules", "venv", "__pycache__", "site-packages", "lost+fo
 # so this bounds a folder's rendering time; the others are not read (EOS018).
 MAX_TEMPLATES = 16
 # class names of heads that cannot generate (transformers gives them no GenerationMixin): a model folder of one
-# has no stop ids to check. The bare models AutoModel loads (BertModel, MistralModel) and the encoders
-# AutoModelForTextEncoding loads (T5EncoderModel) are listed by name in data/model_classes.json instead: a suffix
-# cannot tell them apart (ChatGLM's remote-code generating class is ChatGLMModel).
+# has no stop ids to check. The bare models AutoModel loads (BertModel, MistralModel), the encoders
+# AutoModelForTextEncoding loads (T5EncoderModel) and the towers no Auto class loads (CLIPTextModelWithProjection)
+# are listed by name in data/model_classes.json instead: a suffix cannot tell them apart (ChatGLM's remote-code
+# generating class is ChatGLMModel).
 NO_GENERATE = ("ForSequenceClassification", "ForTokenClassification", "ForMultipleChoice",
                "ForMaskedLM", "ForNextSentencePrediction", "ForImageClassification", "ForAudioClassification",
                "ForAudioFrameClassification", "ForXVector", "ForObjectDetection", "ForSemanticSegmentation",
@@ -101,11 +102,20 @@ GENERATING = ("ForCausalLM", "ForConditionalGeneration", "LMHeadModel")
 # runs to max_length (models/musicgen/modeling_musicgen.py reads no eos_token_id; facebook/musicgen-*'s
 # generation_config.json names none); BarkModel.generate stops on its generation_config.json's
 # semantic_config.eos_token_id (10000, models/bark/generation_configuration_bark.py), not a top-level one;
-# Parler-TTS (the parler_tts package) on its decoder's eos 1024, the codebook size. vLLM, SGLang, TGI, mlx-lm and
-# llama.cpp serve none of them.
+# Parler-TTS (the parler_tts package) on its decoder's eos 1024, the codebook size. CSM (sesame/csm-1b) writes Mimi
+# codebook frames and stops when a frame is all config.json's codebook_eos_token_id (0; CsmGenerationMixin._sample,
+# models/csm/generation_csm.py, 5.24 and 5.25), with no eos_token_id in the configs its conversion writes; Dia
+# (nari-labs/Dia-1.6B) writes DAC codes and stops on its decoder_config's eos 1024, past its byte tokenizer's 256 ids
+# (DiaGenerationMixin._get_logits_processor, models/dia/generation_dia.py). Not listed: the text-to-speech classes
+# whose generate() stops on a token of the folder's tokenizer (HiggsAudioV2ForConditionalGeneration writes
+# config.json's eos_token_id, Llama 3's <|eot_id|>, once every codebook has ended, generation_higgs_audio_v2.py;
+# VibeVoiceForConditionalGeneration picks among four Qwen2 tokens and stops on eos_token_id <|endoftext|>,
+# generation_vibevoice.py) or writes text first (Qwen2.5-Omni's and Qwen3-Omni's thinker, SeamlessM4T). vLLM,
+# SGLang, TGI, mlx-lm and llama.cpp serve none of these.
 AUDIO_CODE_CLASSES = frozenset({"MusicgenForConditionalGeneration", "MusicgenForCausalLM",
                                 "MusicgenMelodyForConditionalGeneration", "MusicgenMelodyForCausalLM", "BarkModel",
-                                "ParlerTTSForConditionalGeneration", "ParlerTTSForCausalLM"})
+                                "ParlerTTSForConditionalGeneration", "ParlerTTSForCausalLM",
+                                "CsmForConditionalGeneration", "DiaForConditionalGeneration"})
 
 
 @cache
@@ -125,7 +135,7 @@ def shipped_names(file: str, key: str) -> frozenset[str]:
 
 
 def _headless_classes() -> frozenset[str]:
-    """data/model_classes.json's bare models (scripts/model_classes.py)."""
+    """data/model_classes.json's classes without generate(): bare models, encoders, towers (scripts/model_classes.py)."""
     return shipped_names("model_classes.json", "headless")
 
 

@@ -2,17 +2,20 @@
 
 usage: python scripts/model_classes.py
 
-``headless``: the classes ``AutoModel`` loads (``MODEL_MAPPING_NAMES`` in ``models/auto/modeling_auto.py``: the
-bare model of each model type, ``BertModel``, ``MistralModel``, with no head on top) and those
-``AutoModelForTextEncoding`` loads (``MODEL_FOR_TEXT_ENCODING_MAPPING_NAMES``: the encoders of encoder-decoder
-models, ``T5EncoderModel``, ``UMT5EncoderModel``, as the text encoders of diffusers pipelines name them) whose
-class has no
-``GenerationMixin``, so ``can_generate()`` is False and ``generate()`` cannot run on them. A folder whose
-config.json ``architectures`` lists only such classes (and heads ending in ``model_files.NO_GENERATE``) is an
-embedding or encoder model (sentence-transformers' ``BertModel`` folders, ``MistralModel`` embedding models);
-vLLM runs these ``architectures`` as pooling models too. ``generate()`` is found in the modeling sources (without
-torch the classes cannot be imported): a class generates when ``GenerationMixin`` or a class that generates is
-among its bases, followed through every source of ``models/`` and ``generation/``.
+``headless``: every model class of the modeling sources (``models/*/modeling_*.py``: a class with
+``PreTrainedModel`` among its bases, directly or through another) that has neither ``GenerationMixin`` nor a
+``generate`` method of its own among its bases, so ``can_generate()`` is False and ``generate()`` cannot run on it
+(``PreTrainedModel`` has no ``generate``: modeling_utils.py ``can_generate``, 5.24 and 5.25). That is the bare model
+of each model type (``MODEL_MAPPING_NAMES``: ``BertModel``, ``MistralModel``, with no head on top), the encoders
+``AutoModelForTextEncoding`` loads (``T5EncoderModel``, ``UMT5EncoderModel``) and the towers no Auto class loads
+(``CLIPTextModelWithProjection``, ``SiglipTextModel``, ``CLIPVisionModelWithProjection``), as the text encoders and
+image encoders of diffusers pipelines and IP-Adapters name them. A folder whose config.json ``architectures`` lists
+only such classes (and heads ending in ``model_files.NO_GENERATE``) is an embedding or encoder model; vLLM runs
+these ``architectures``, when it runs them at all, as pooling models. Not listed: the classes with a ``generate`` of
+their own and no ``GenerationMixin`` (``RagSequenceForGeneration``, which writes text; ``SpeechT5ForTextToSpeech``),
+the base classes (``...PreTrainedModel``), names that end as generating classes do (``model_files.GENERATING``), which
+eos-guard never looks up, and heads no Auto class of these two loads whose name ends in ``model_files.NO_GENERATE``. Classes are found in the modeling sources (without torch they cannot be imported),
+followed through every source of ``models/`` and ``generation/``.
 
 tests/test_runtimes.py compares the file with what this script computes from the installed transformers.
 """
@@ -20,48 +23,72 @@ tests/test_runtimes.py compares the file with what this script computes from the
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import data_table
 
+def class_bases(package: Path) -> tuple[dict[str, set[str]], set[str]]:
+    """The base class names of every class of the sources of transformers (``package``) by its name, and the names
+    of the classes that define ``generate`` themselves."""
+    bases: dict[str, set[str]] = {}
+    own_generate: set[str] = set()
+    sources = [*package.glob("models/*/*.py"), *package.glob("generation/*.py"), package / "modeling_utils.py"]
+    for source in sorted(sources):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef):
+                names = {ast.unparse(base).rsplit(".", 1)[-1] for base in node.bases}
+                bases.setdefault(node.name, set()).update(names)
+                if any(isinstance(item, ast.FunctionDef) and item.name == "generate" for item in node.body):
+                    own_generate.add(node.name)
+    return bases, own_generate
+
+
+def descendants(bases: dict[str, set[str]], roots: set[str]) -> set[str]:
+    """``roots`` and every class with one of them among its bases, directly or through another."""
+    found = set(roots)
+    while True:
+        more = {name for name, parents in bases.items() if name not in found and parents & found}
+        if not more:
+            return found
+        found |= more
 
 
 def generating_classes(package: Path) -> set[str]:
     """The class names of the sources of transformers (``package``) that have ``GenerationMixin`` in their bases,
     directly or through a class of another source that has (``CsmGenerationMixin`` in ``generation_csm.py``)."""
-    bases: dict[str, set[str]] = {}
-    for source in sorted([*package.glob("models/*/*.py"), *package.glob("generation/*.py")]):
-        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ClassDef):
-                names = {ast.unparse(base).rsplit(".", 1)[-1] for base in node.bases}
-                bases.setdefault(node.name, set()).update(names)
-    generating = {"GenerationMixin"}
-    while True:
-        more = {name for name, parents in bases.items() if name not in generating and parents & generating}
-        if not more:
-            return generating - {"GenerationMixin"}
-        generating |= more
+    return descendants(class_bases(package)[0], {"GenerationMixin"}) - {"GenerationMixin"}
 
 
 def tables() -> dict:
     import transformers
     from transformers.models.auto.modeling_auto import MODEL_FOR_TEXT_ENCODING_MAPPING_NAMES, MODEL_MAPPING_NAMES
 
-    generating = generating_classes(Path(transformers.__file__).parent)
-    loaded = set()
+    package = Path(transformers.__file__).parent
+    bases, own_generate = class_bases(package)
+    can_run_generate = descendants(bases, {"GenerationMixin", *own_generate})
+    loaded = set()  # what AutoModel and AutoModelForTextEncoding load, whatever its name
     for value in [*MODEL_MAPPING_NAMES.values(), *MODEL_FOR_TEXT_ENCODING_MAPPING_NAMES.values()]:
         loaded.update(value if isinstance(value, (list, tuple)) else [value])
+    models = {name for name in descendants(bases, {"PreTrainedModel"})
+              if not name.endswith(("PreTrainedModel", "PretrainedModel", "TokenizerBase"))}
+    sys.path.insert(0, str(data_table.ROOT))
+    from eos_guard.model_files import GENERATING, NO_GENERATE  # names eos-guard tells without the table
+
+    headless = {name for name in (loaded | models) - can_run_generate
+                if not name.endswith(GENERATING) and (name in loaded or not name.endswith(NO_GENERATE))}
     return {
-        "about": "The classes AutoModel and AutoModelForTextEncoding load (MODEL_MAPPING_NAMES, "
-                 "MODEL_FOR_TEXT_ENCODING_MAPPING_NAMES) that have no GenerationMixin: "
-                 "written by scripts/model_classes.py from the installed transformers.",
+        "about": "The model classes of transformers' modeling sources that have neither GenerationMixin nor a "
+                 "generate() of their own (can_generate() is False): the bare models AutoModel loads, the encoders "
+                 "AutoModelForTextEncoding loads, the text and vision towers no Auto class loads; written by "
+                 "scripts/model_classes.py from the installed transformers.",
         "transformers": transformers.__version__,
-        "headless": sorted(loaded - generating),
+        "headless": sorted(headless),
     }
 
 
 def main() -> int:
-    return data_table.write("model_classes.json", tables())
+    return data_table.write("model_classes.json", tables(), "headless", "classes")
 
 
 if __name__ == "__main__":

@@ -1083,17 +1083,20 @@ def test_a_classifier_has_no_stop_ids_to_check(tmp_path, run):
 
 def test_the_bare_model_table_is_the_installed_transformers_own():
     """data/model_classes.json ``headless`` is what scripts/model_classes.py computes from the installed
-    transformers: the classes AutoModel and AutoModelForTextEncoding load, less those with GenerationMixin among
-    their bases. Spot checks keep the computation honest: BERT's and Mistral's bare models and T5's encoder (a
-    FLUX.1 or SD3 pipeline's text_encoder_2/3) cannot generate, Bark's and SeamlessM4T's can, and no ...ForCausalLM
-    or ...ForConditionalGeneration class of a chat model is listed."""
+    transformers: the model classes of its sources with neither GenerationMixin nor a generate() of their own among
+    their bases. Spot checks keep the computation honest: BERT's and Mistral's bare models, T5's encoder (a FLUX.1
+    or SD3 pipeline's text_encoder_2/3) and CLIP's projection towers, which no Auto class loads (SDXL's
+    text_encoder_2), cannot generate; Bark's, SeamlessM4T's and RAG's can, and no ...ForCausalLM or
+    ...ForConditionalGeneration class of a chat model is listed. (With torch, each of the 1,572 classes the table
+    lists from transformers 5.24 was imported: can_generate() is False and it has no generate.)"""
     transformers = pytest.importorskip("transformers")
     shipped = json.loads((ROOT / "eos_guard" / "data" / "model_classes.json").read_text(encoding="utf-8"))
     installed = ".".join(transformers.__version__.split(".")[:2])
     # 5.24 (what CI installs while 5.25's kernels requirement is not on its index) lacks only the bare models of
     # the model types 5.25 added
     added_since = {"5.24": {"ErgoModel", "Kolibri1_1Model", "LlavaOnevision15Model", "LlavaOnevision15VisionModel",
-                            "MiniCPM5MoeModel", "Ovis2_5Model", "Ovis2_5VisionModel", "PI05Model"}}
+                            "MiniCPM5MoeModel", "Ovis2_5Model", "Ovis2_5VisionModel", "PI05Model",
+                            "PI05ActionExpertModel"}}
     if installed != ".".join(shipped["transformers"].split(".")[:2]) and installed not in added_since:
         pytest.skip(f"the table was written from transformers {shipped['transformers']}; {transformers.__version__} "
                     "has other model classes (Python 3.10 gets 5.20)")
@@ -1104,9 +1107,11 @@ def test_the_bare_model_table_is_the_installed_transformers_own():
         sys.path.remove(str(ROOT / "scripts"))
     assert sorted(set(shipped["headless"]) - added_since.get(installed, set())) == model_classes.tables()["headless"]
     headless = set(shipped["headless"])
-    assert {"BertModel", "MistralModel", "Qwen2Model", "XLMRobertaModel", "T5EncoderModel", "UMT5EncoderModel"} \
-        <= headless
-    assert not {"BarkModel", "SeamlessM4TModel", "ChatGLMModel", "LlamaForCausalLM"} & headless
+    assert {"BertModel", "MistralModel", "Qwen2Model", "XLMRobertaModel", "T5EncoderModel", "UMT5EncoderModel",
+            "CLIPTextModelWithProjection", "CLIPVisionModelWithProjection", "SiglipTextModel", "DacModel"} <= headless
+    # generate() of their own without GenerationMixin: RAG writes text, SpeechT5 a spectrogram
+    assert not {"BarkModel", "SeamlessM4TModel", "ChatGLMModel", "LlamaForCausalLM", "RagSequenceForGeneration",
+                "SpeechT5ForTextToSpeech"} & headless
     assert not [name for name in headless if name.endswith(("ForCausalLM", "LMHeadModel"))]
     from eos_guard.model_files import GENERATING  # names the check passes without reading the table
     assert not [name for name in headless if name.endswith(GENERATING)]
@@ -1461,7 +1466,35 @@ def test_a_text_to_audio_model_gets_no_rule_about_stopping(tmp_path, run):
                                                    "eos_token_id": 1024, "max_length": 2580, "pad_token_id": 1024})
     for path in t5:
         shutil.copy(path, parler / path.name)
-    for folder in (musicgen, bark, parler):
+    # sesame/csm-1b as transformers' conversion saves it (CsmConfig's values, GenerationConfig.from_model_config:
+    # no eos_token_id anywhere; generate() stops when every codebook writes codebook_eos_token_id 0). Without its
+    # Llama 3.2 tokenizer: EOS006 compares the tokenizer's ids with vocab_size, which is CSM's codebook size (2051),
+    # not its text_vocab_size (an open false alarm)
+    csm = tmp_path / "csm"
+    write_json(csm / "config.json", {
+        "architectures": ["CsmForConditionalGeneration"], "model_type": "csm", "audio_eos_token_id": 128003,
+        "audio_token_id": 128002, "bos_token_id": 128000, "codebook_eos_token_id": 0, "codebook_pad_token_id": 2050,
+        "num_codebooks": 32, "pad_token_id": 128002, "vocab_size": 2051, "text_vocab_size": 128256})
+    write_json(csm / "generation_config.json", {"bos_token_id": 128000, "pad_token_id": 128002})
+    # nari-labs/Dia-1.6B as convert_dia_to_hf.py saves it: DiaConfig's decoder_config (eos 1024, pad 1025, bos 1026),
+    # GenerationConfig.from_model_config plus sampling settings, DiaTokenizer's byte vocabulary (256 ids, no eos)
+    dia = tmp_path / "dia"
+    write_json(dia / "config.json", {
+        "architectures": ["DiaForConditionalGeneration"], "model_type": "dia", "is_encoder_decoder": True,
+        "decoder_config": {"model_type": "dia_decoder", "bos_token_id": 1026, "eos_token_id": 1024,
+                           "pad_token_id": 1025, "vocab_size": 1028, "num_channels": 9},
+        "encoder_config": {"model_type": "dia_encoder", "vocab_size": 256},
+        "delay_pattern": [0, 8, 9, 10, 11, 12, 13, 14, 15]})
+    write_json(dia / "generation_config.json", {"bos_token_id": 1026, "do_sample": True, "eos_token_id": 1024,
+                                                "guidance_scale": 3.0, "max_length": 3072, "pad_token_id": 1025,
+                                                "temperature": 1.2, "top_k": 45, "top_p": 0.95})
+    write_json(dia / "tokenizer_config.json", {
+        "added_tokens_decoder": {str(i): {"content": text, "lstrip": False, "normalized": True, "rstrip": False,
+                                          "single_word": False, "special": False}
+                                 for i, text in enumerate(["<pad>", "[S1]", "[S2]"])},
+        "max_length": 1024, "offset": 0, "pad_token": "<pad>", "tokenizer_class": "DiaTokenizer",
+        "unk_token": "<pad>"})
+    for folder in (musicgen, bark, parler, csm, dia):
         code, out, _ = run("--format", "json", "--runtime", "all", "--no-cache", "--baseline", "none", str(folder))
         assert (code, json.loads(out)["findings"]) == (0, []), out
         assert run("--diff", "--no-cache", "--baseline", "none", str(folder))[:2] == (0, "")
@@ -1473,6 +1506,23 @@ def test_a_text_to_audio_model_gets_no_rule_about_stopping(tmp_path, run):
     # a text model among the architectures keeps the rules: generate() writes the tokenizer's tokens
     write_json(bark / "config.json", {"architectures": ["BarkModel", "LlamaForCausalLM"], "model_type": "bark"})
     assert " EOS004 error: " in run("--format", "concise", "--no-cache", "--baseline", "none", str(bark))[1]
+
+
+def test_a_text_encoder_no_auto_class_loads_gets_no_rule_about_stopping(tmp_path, run):
+    """SDXL's text_encoder_2 names CLIPTextModelWithProjection, which no Auto class loads and which has no
+    generate() (no GenerationMixin): checked as a generating model, one without eos_token_id failed with EOS004
+    ("generate() never stops"), and --fix offered to edit it. So did SigLIP's text tower and an IP-Adapter's
+    CLIPVisionModelWithProjection."""
+    fixture = FIXTURES / "sdxl-diffusers-pipeline" / "text_encoder_2" / "config.json"
+    config = {key: value for key, value in json.loads(fixture.read_text(encoding="utf-8")).items()
+              if key != "eos_token_id"}
+    for architecture in ("CLIPTextModelWithProjection", "SiglipTextModel", "CLIPVisionModelWithProjection"):
+        write_json(tmp_path / "encoder" / "config.json", {**config, "architectures": [architecture]})
+        code, out, _ = run("--format", "concise", "--no-cache", "--baseline", "none", str(tmp_path / "encoder"))
+        assert code == 0 and out.endswith("(1 model folder; 1 cannot generate text, not checked for stopping).\n"), out
+    write_json(tmp_path / "encoder" / "config.json", {**config, "architectures": ["CLIPTextModelForCausalLM"]})
+    assert " EOS004 error: " in run("--format", "concise", "--no-cache", "--baseline", "none",
+                                    str(tmp_path / "encoder"))[1]
 
 
 def test_a_t5_text_encoder_gets_no_rule_about_stopping(tmp_path, run):

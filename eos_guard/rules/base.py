@@ -87,8 +87,11 @@ NOT_FOR_NON_GENERATING = (
     "heads (`BertForSequenceClassification`, `Qwen2ForSequenceClassification` reward models,\n"
     "`...ForTokenClassification`, `...ForMaskedLM`, ...) and bare models as `AutoModel` loads them (`BertModel` in\n"
     "sentence-transformers folders, `MistralModel` in embedding models) or `AutoModelForTextEncoding` does\n"
-    "(`T5EncoderModel`, `UMT5EncoderModel`: the text encoders of diffusers pipelines; transformers' own lists, in\n"
-    "`eos_guard/data/model_classes.json`), and the architectures vLLM 0.34.0 registers only as pooling models\n"
+    "(`T5EncoderModel`, `UMT5EncoderModel`: the text encoders of diffusers pipelines), and the other model classes\n"
+    "of transformers with neither `GenerationMixin` nor a `generate()` of their own, such as the towers no Auto class\n"
+    "loads (`CLIPTextModelWithProjection`, SDXL's `text_encoder_2`; `SiglipTextModel`; `CLIPVisionModelWithProjection`,\n"
+    "an IP-Adapter's image encoder; computed from transformers' sources into `eos_guard/data/model_classes.json`),\n"
+    "and the architectures vLLM 0.34.0 registers only as pooling models\n"
     "that transformers has no class for (ColBERT's `HF_ColBERT`, `Qwen2ForRewardModel`;\n"
     "`eos_guard/data/vllm_pooling.json`, from vLLM's model registry). The rules follow `architectures`, as vLLM does, which runs such a folder\n"
     "as a pooling model. transformers' `pipeline()` and `AutoModelForCausalLM` pick their class by `model_type`\n"
@@ -100,11 +103,15 @@ NOT_FOR_NON_GENERATING = (
     "(`sentence_transformers.models.Pooling`), whatever its class: embedding models such as gte-Qwen2 and\n"
     "Qwen3-Embedding name `...ForCausalLM`. vLLM 0.34.0 runs such a folder as a pooling model\n"
     "(`ModelConfig._get_default_runner_type`, vllm/config/model.py, reading `modules.json` before the class).\n\n"
-    "Nor for a text-to-audio model whose `architectures` lists only MusicGen's, Bark's or Parler-TTS's classes\n"
-    "(`MusicgenForConditionalGeneration`, `BarkModel`, `ParlerTTSForConditionalGeneration`, ...): its `generate()`\n"
-    "writes audio codes, and its tokenizer is the text encoder's. Its stop ids are codebook ids (Parler-TTS's decoder\n"
-    "eos 1024), a sub-config's (Bark's `semantic_config.eos_token_id` 10000 in generation_config.json), or none\n"
-    "(MusicGen runs to `max_length`: transformers' models/musicgen reads no `eos_token_id`).")
+    "Nor for a text-to-audio model whose `architectures` lists only MusicGen's, Bark's, Parler-TTS's, CSM's or Dia's\n"
+    "classes (`MusicgenForConditionalGeneration`, `BarkModel`, `ParlerTTSForConditionalGeneration`,\n"
+    "`CsmForConditionalGeneration`, `DiaForConditionalGeneration`, ...): its `generate()` writes audio codes, and its\n"
+    "tokenizer is the text encoder's or the prompt's. Its stop ids are codebook ids (Parler-TTS's and Dia's decoder\n"
+    "eos 1024, CSM's `codebook_eos_token_id` 0 in every codebook), a sub-config's (Bark's\n"
+    "`semantic_config.eos_token_id` 10000 in generation_config.json), or none (MusicGen runs to `max_length`:\n"
+    "transformers' models/musicgen reads no `eos_token_id`). The text-to-speech models whose `generate()` stops on\n"
+    "a token of their tokenizer keep the rules: Higgs Audio v2 (config.json's `eos_token_id`, `<|eot_id|>`, once\n"
+    "every codebook has ended), VibeVoice (`<|endoftext|>`), Qwen2.5-Omni and SeamlessM4T (which write text first).")
 
 
 def describe_ids(ids: tuple[int, ...] | list[int], model: ResolvedModel) -> str:
