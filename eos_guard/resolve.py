@@ -14,7 +14,7 @@ from pathlib import Path
 from .errors import MissingDependency
 from .jsonspan import JsonDocument, KeyPath, Where
 from .known_tokens import END_OF_TURN_TEXTS
-from .model_files import ModelFiles, TemplateSource
+from .model_files import AUDIO_CODE_CLASSES, ModelFiles, TemplateSource
 from .records import field, record
 from .template import Limits, Probe, first_listed, prepare, probe_named_template, turn_end_run
 from .vocabulary import (Vocabulary, cache_lookup, class_required_tokens, class_special_defaults, spm_defaults,
@@ -652,10 +652,14 @@ def _vocab_size(files: ModelFiles) -> int | None:
     """The rows of the output layer: ``config.get_text_config(decoder=True).vocab_size`` (configuration_utils.py
     5.24), the ``decoder``, ``generator`` or ``text_config`` section's where config.json has one that says it, else
     the top level's (a section without vocab_size takes its class default, which eos-guard does not know: the top
-    level's stands for it)."""
+    level's stands for it). None for a model that writes audio codes (model_files.AUDIO_CODE_CLASSES), whose
+    vocab_size counts codebook entries."""
     config = files.config
     if config is None or not isinstance(config.data, dict):
         return None
+    names = config.data.get("architectures")
+    if isinstance(names, list) and names and all(name in AUDIO_CODE_CLASSES for name in names):
+        return None  # its output layer writes codebook entries (CSM: vocab_size 2051), not the tokenizer's ids
     sections = [name for name in SUB_CONFIGS if config.data.get(name)]
     for keys in [(name, "vocab_size") for name in sections[:1]] + [("vocab_size",)]:
         value = config.get(keys)

@@ -1467,10 +1467,13 @@ def test_a_text_to_audio_model_gets_no_rule_about_stopping(tmp_path, run):
     for path in t5:
         shutil.copy(path, parler / path.name)
     # sesame/csm-1b as transformers' conversion saves it (CsmConfig's values, GenerationConfig.from_model_config:
-    # no eos_token_id anywhere; generate() stops when every codebook writes codebook_eos_token_id 0). Without its
-    # Llama 3.2 tokenizer: EOS006 compares the tokenizer's ids with vocab_size, which is CSM's codebook size (2051),
-    # not its text_vocab_size (an open false alarm)
+    # no eos_token_id anywhere; generate() stops when every codebook writes codebook_eos_token_id 0), with a Llama 3
+    # tokenizer as its Llama 3.2 one: vocab_size is the codebook size (2051), not the text's (text_vocab_size), so
+    # the tokenizer's ids were EOS006 errors ("not below vocab_size 2051")
     csm = tmp_path / "csm"
+    csm.mkdir()
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        shutil.copy(FIXTURES / "llama3-8b-instruct-release" / name, csm / name)
     write_json(csm / "config.json", {
         "architectures": ["CsmForConditionalGeneration"], "model_type": "csm", "audio_eos_token_id": 128003,
         "audio_token_id": 128002, "bos_token_id": 128000, "codebook_eos_token_id": 0, "codebook_pad_token_id": 2050,

@@ -15,8 +15,10 @@ class IdOutOfRange(Rule):
     ## What it detects
     An id in `eos_token_id` (generation_config.json or config.json), the tokenizer's eos id, or the
     terminator's id is not below `vocab_size` of the text model (config.json's `decoder`, `generator` or
-    `text_config` section, as `get_text_config(decoder=True)` picks it, else its top level). The ids of one `eos_token_id` list that are out of range are one
-    finding (the first 16 quoted).
+    `text_config` section, as `get_text_config(decoder=True)` picks it, else its top level). The ids of one
+    `eos_token_id` list that are out of range are one finding (the first 16 quoted). Not for a model that writes
+    audio codes (MusicGen, Bark, Parler-TTS, CSM, Dia), whose `vocab_size` counts codebook entries (CSM's 2051
+    beside a Llama 3.2 tokenizer).
 
     ## Why it breaks generation
     The model's output layer has `vocab_size` rows: it can never emit a larger id, so a stop id out of range
