@@ -455,19 +455,14 @@ static Outcome scan_object(const unsigned char *p, const unsigned char *end, Wan
         if ((outcome = keyset_add(&keys, h)) != OK)
             goto done;
         outcome = UNSURE;
-        /* a wanted key? */
+        /* a wanted key? (every one of its places in the tuple: the same bytes may be asked for twice) */
         size_t i = (size_t)h & wanted_table->mask;
-        for (int probe = 0; probe <= (int)wanted_table->mask; probe++) {
-            uint64_t slot = wanted_table->slots[i];
-            if (slot == 0)
-                break;
+        for (uint64_t slot; (slot = wanted_table->slots[i]) != 0; i = (i + 1) & wanted_table->mask) {
             Wanted *w = &wanted[slot - 1];
             if (w->hash == h && (size_t)w->length == length && memcmp(w->key, key, length) == 0) {
                 w->found = 1;
                 w->value = value;
-                break;
             }
-            i = (i + 1) & wanted_table->mask;
         }
         p = skip_space(p, end);
         if (p >= end)

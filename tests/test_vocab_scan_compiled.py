@@ -107,6 +107,14 @@ def test_the_compiled_scan_reads_only_its_slice(scan):
         scan(raw, 5, 4, (), 5)
 
 
+def test_a_key_asked_for_twice_gets_its_value_in_both_places(scan):
+    """values[i] is the value of wanted[i] for every i, also when the same bytes are asked for twice (vocab_facts
+    asks each string once, but the answer must not depend on that)."""
+    raw = b'{"a": 1, "b": 2}'
+    assert scan(raw, 0, len(raw), (b"a", b"b", b"a", b"c", b"b"), 3) == (2, (1, 2, 1, None, 2))
+    assert scan(raw, 0, len(raw), (b"b",) * 40, 3) == (2, (2,) * 40)
+
+
 def test_a_large_vocab_has_the_same_answer_through_vocab_facts(monkeypatch):
     """vocab_facts takes the compiled answer when there is one, the size included; the Python scan, asked the
     same, agrees on the ids."""
