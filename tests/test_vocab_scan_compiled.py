@@ -85,6 +85,51 @@ def test_the_compiled_scan_answers_for_every_plain_vocabulary(vocab, pretty, esc
     assert _ask(scan, raw, wanted, seed) == (len(vocab), {k: vocab[k] for k in wanted if k in vocab})
 
 
+SPELT_CHARS = st.sampled_from(["a", "b", "/", '"', "\\", "\x00", "\x1f", "\x7f", "\n", "\t", "\u00e9", "\u07ff",
+                               "\u0800", "\ud7ff", "\ue000", "\uffff", "\U00010000", "\U0001F600", "\U0010FFFF"])
+SHORT_ESCAPES = {'"': '\\"', "\\": "\\\\", "/": "\\/", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+@st.composite
+def _spelt(draw, key: str) -> str:
+    """``key`` as a JSON string, each character written raw, as a short escape or as \\uXXXX (a surrogate pair
+    above U+FFFF) with each hex digit in either case, as JSON allows."""
+    def u(code: int) -> str:
+        return "\\u" + "".join(draw(st.sampled_from([c.lower(), c.upper()])) for c in format(code, "04x"))
+    out = []
+    for ch in key:
+        code = ord(ch)
+        ways = [ch] if ch not in '"\\' and code >= 0x20 else []
+        ways += [SHORT_ESCAPES[ch]] if ch in SHORT_ESCAPES else []
+        ways += [u(code) if code < 0x10000 else u(0xD800 + ((code - 0x10000) >> 10)) + u(0xDC00 + (code & 0x3FF))]
+        out.append(draw(st.sampled_from(ways)))
+    return '"' + "".join(out) + '"'
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data(), st.lists(st.text(SPELT_CHARS, max_size=5), unique=True, max_size=12),
+       st.sampled_from(["", " ", "\t", "\r", "\n", "\r\n  "]), st.booleans(), st.integers(0, 2**64 - 1))
+def test_the_compiled_scan_reads_every_spelling_of_a_key(data, keys, space, again, seed):
+    """A key written with any mix of raw characters, short escapes and \\u escapes in either case (surrogate pairs
+    too) is the key json.loads reads: found when asked for (by every place it has in the wanted tuple), and the same
+    key written again in another spelling makes the scan unsure, as a key written twice does."""
+    scan = _compiled()
+    values = data.draw(st.lists(st.integers(0, 10**18 - 1), min_size=len(keys), max_size=len(keys)))
+    members = [(data.draw(_spelt(key)), value) for key, value in zip(keys, values)]
+    if again and keys:
+        at = data.draw(st.integers(0, len(keys) - 1))
+        members.append((data.draw(_spelt(keys[at])), 1))
+    body = ("{" + space + ("," + space).join(f"{text}{space}:{space}{value}" for text, value in members)
+            + space + "}").encode()
+    vocab = json.loads(body)
+    wanted = keys[:3] + keys[:2] + ["absent", "\ud800"]
+    answer = scan(body, 0, len(body), tuple(w.encode("utf-8", "surrogatepass") for w in wanted), seed)
+    if again and keys:
+        assert answer is None
+    else:
+        assert answer == (len(vocab), tuple(vocab.get(w) for w in wanted))
+
+
 @pytest.mark.parametrize("body", [
     '{"a": 1, "a": 1}',            # a key written twice: json.loads keeps one, so the size is not the members
     '{"a": 1, "\\u0061": 2}',      # the same key, once escaped
