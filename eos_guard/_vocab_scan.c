@@ -13,7 +13,7 @@
  * twice (or two keys whose 64-bit hashes are equal), a hash probe longer than MAX_PROBE, more members than
  * MAX_MEMBERS - it says None without a reason, and the caller reads the vocab the Python way, which is exact for
  * every input and the one that reports an error. So this file decides no verdict of its own; it only spares the
- * Python objects of the common case. tests/test_vocab_scan.py holds it to the Python scan on generated and
+ * Python objects of the common case. tests/test_vocab_scan_compiled.py holds it to json.loads on generated and
  * mutated vocabularies.
  *
  * Safety: every read is checked against the end of the slice before it is made; the only memory written is the
@@ -279,8 +279,6 @@ static Outcome read_string(const unsigned char **pp, const unsigned char *end, S
     const unsigned char *p = *pp + 1;
     const unsigned char *start = p;
     while (p < end) {  /* the common case: no escape, the bytes are the key */
-        if (p >= end)
-            break;
         unsigned char c = *p;
         if (byte_class[c] & PLAIN) {
             p++;
@@ -455,19 +453,14 @@ static Outcome scan_object(const unsigned char *p, const unsigned char *end, Wan
         if ((outcome = keyset_add(&keys, h)) != OK)
             goto done;
         outcome = UNSURE;
-        /* a wanted key? */
+        /* a wanted key? (every one of its places in the tuple: the same bytes may be asked for twice) */
         size_t i = (size_t)h & wanted_table->mask;
-        for (int probe = 0; probe <= (int)wanted_table->mask; probe++) {
-            uint64_t slot = wanted_table->slots[i];
-            if (slot == 0)
-                break;
+        for (uint64_t slot; (slot = wanted_table->slots[i]) != 0; i = (i + 1) & wanted_table->mask) {
             Wanted *w = &wanted[slot - 1];
             if (w->hash == h && (size_t)w->length == length && memcmp(w->key, key, length) == 0) {
                 w->found = 1;
                 w->value = value;
-                break;
             }
-            i = (i + 1) & wanted_table->mask;
         }
         p = skip_space(p, end);
         if (p >= end)
