@@ -70,25 +70,52 @@ static inline uint64_t mix(uint64_t h)
     return h;
 }
 
+#if defined(__GNUC__) || defined(__clang__)
+#define PREFETCH(address) __builtin_prefetch(address)
+#else
+#define PREFETCH(address) ((void)0)
+#endif
+
+#define MULTIPLIER 0x9e3779b97f4a7c15ULL
+#define PREMIXED 64
+
 /* A keyed 64-bit hash of a key's UTF-8 bytes; equal bytes give equal hashes within one call, and 0 never comes
- * out (the table's empty slot). */
-static inline uint64_t key_hash(const unsigned char *s, size_t n, uint64_t seed)
+ * out (the table's empty slot). ``start`` is mix(seed ^ n), worked out once per length (Hasher). */
+static inline uint64_t key_hash_from(uint64_t h, const unsigned char *s, size_t n)
 {
-    uint64_t h = mix(seed ^ (uint64_t)n);
     while (n >= 8) {
         uint64_t k;
         memcpy(&k, s, 8);
-        h = mix(h ^ k) + 0x9e3779b97f4a7c15ULL;
+        h = (h ^ k) * MULTIPLIER;
+        h ^= h >> 29;
         s += 8;
         n -= 8;
     }
     if (n > 0) {
         uint64_t k = 0;
         memcpy(&k, s, n);
-        h = mix(h ^ k ^ ((uint64_t)n << 56));
+        h = (h ^ k ^ ((uint64_t)n << 56)) * MULTIPLIER;
+        h ^= h >> 29;
     }
     h = mix(h);
     return h ? h : 1;
+}
+
+typedef struct {
+    uint64_t seed;
+    uint64_t start[PREMIXED];  /* mix(seed ^ n) for the short lengths */
+} Hasher;
+
+static void hasher_init(Hasher *hasher, uint64_t seed)
+{
+    hasher->seed = seed;
+    for (size_t n = 0; n < PREMIXED; n++)
+        hasher->start[n] = mix(seed ^ (uint64_t)n);
+}
+
+static inline uint64_t key_hash(const Hasher *hasher, const unsigned char *s, size_t n)
+{
+    return key_hash_from(n < PREMIXED ? hasher->start[n] : mix(hasher->seed ^ (uint64_t)n), s, n);
 }
 
 static int keyset_init(KeySet *k, size_t capacity)
@@ -158,18 +185,13 @@ static Outcome keyset_add(KeySet *k, uint64_t h)
     return outcome;
 }
 
-/* What a byte is to the scan: JSON's whitespace, or a byte that stands for itself inside a string (printable
- * ASCII other than the quote and the backslash). */
-enum { SPACE = 1, PLAIN = 2 };
+/* JSON's whitespace, the only bytes allowed between a member's parts. */
+enum { SPACE = 1 };
 static unsigned char byte_class[256];
 
 static void fill_byte_class(void)
 {
-    for (int c = 0x20; c < 0x80; c++)
-        byte_class[c] = PLAIN;
-    byte_class['"'] = byte_class['\\'] = 0;
-    byte_class[' '] = SPACE | PLAIN;
-    byte_class['\n'] = byte_class['\r'] = byte_class['\t'] = SPACE;
+    byte_class[' '] = byte_class['\n'] = byte_class['\r'] = byte_class['\t'] = SPACE;
 }
 
 static inline int is_space(unsigned char c)
@@ -266,6 +288,77 @@ static size_t put_utf8(unsigned char *out, unsigned int cp)
     return 4;
 }
 
+/* Reading a string's bytes up to its closing quote, its first backslash, or a byte that is not allowed there (a
+ * control character, or bytes that are not strict UTF-8), as one table step a byte: byte_type sorts bytes into
+ * the kinds below, utf8_step[state + type] gives the next state. States up to U_LAST_MIDDLE mean "go on"
+ * (U_ACCEPT: between characters; the others: inside a multi-byte character, with what the next byte may be). */
+enum {  /* byte types */
+    T_ASCII, T_QUOTE, T_BACKSLASH, T_CONTROL, T_C80_8F, T_C90_9F, T_CA0_BF, T_BAD, T_LEAD2, T_E0, T_E1_EC_EE_EF,
+    T_ED, T_F0, T_F1_F3, T_F4, T_COUNT
+};
+enum {  /* states, as offsets into utf8_step */
+    U_ACCEPT = 0,
+    U_CONT1 = 1 * T_COUNT,       /* one continuation byte left (80-BF) */
+    U_CONT2 = 2 * T_COUNT,       /* two left */
+    U_CONT3 = 3 * T_COUNT,       /* three left */
+    U_E0 = 4 * T_COUNT,          /* after E0: A0-BF, then one */
+    U_ED = 5 * T_COUNT,          /* after ED: 80-9F (no surrogates), then one */
+    U_F0 = 6 * T_COUNT,          /* after F0: 90-BF, then two */
+    U_F4 = 7 * T_COUNT,          /* after F4: 80-8F, then two */
+    U_LAST_MIDDLE = U_F4,
+    U_QUOTE = 8 * T_COUNT,
+    U_BACKSLASH = 9 * T_COUNT,
+    U_REJECT = 10 * T_COUNT,
+    U_STATES = 11
+};
+static unsigned char byte_type[256];
+static unsigned short utf8_step[U_STATES * T_COUNT];
+
+static void fill_utf8_tables(void)
+{
+    for (int c = 0; c < 256; c++) {
+        unsigned char t;
+        if (c < 0x20) t = T_CONTROL;
+        else if (c == '"') t = T_QUOTE;
+        else if (c == '\\') t = T_BACKSLASH;
+        else if (c < 0x80) t = T_ASCII;
+        else if (c < 0x90) t = T_C80_8F;
+        else if (c < 0xA0) t = T_C90_9F;
+        else if (c < 0xC0) t = T_CA0_BF;
+        else if (c < 0xC2) t = T_BAD;
+        else if (c < 0xE0) t = T_LEAD2;
+        else if (c == 0xE0) t = T_E0;
+        else if (c == 0xED) t = T_ED;
+        else if (c < 0xF0) t = T_E1_EC_EE_EF;
+        else if (c == 0xF0) t = T_F0;
+        else if (c < 0xF4) t = T_F1_F3;
+        else if (c == 0xF4) t = T_F4;
+        else t = T_BAD;
+        byte_type[c] = t;
+    }
+    for (int i = 0; i < U_STATES * T_COUNT; i++)
+        utf8_step[i] = U_REJECT;
+    utf8_step[U_ACCEPT + T_ASCII] = U_ACCEPT;
+    utf8_step[U_ACCEPT + T_QUOTE] = U_QUOTE;
+    utf8_step[U_ACCEPT + T_BACKSLASH] = U_BACKSLASH;
+    utf8_step[U_ACCEPT + T_LEAD2] = U_CONT1;
+    utf8_step[U_ACCEPT + T_E0] = U_E0;
+    utf8_step[U_ACCEPT + T_E1_EC_EE_EF] = U_CONT2;
+    utf8_step[U_ACCEPT + T_ED] = U_ED;
+    utf8_step[U_ACCEPT + T_F0] = U_F0;
+    utf8_step[U_ACCEPT + T_F1_F3] = U_CONT3;
+    utf8_step[U_ACCEPT + T_F4] = U_F4;
+    for (int t = T_C80_8F; t <= T_CA0_BF; t++) {
+        utf8_step[U_CONT1 + t] = U_ACCEPT;
+        utf8_step[U_CONT2 + t] = U_CONT1;
+        utf8_step[U_CONT3 + t] = U_CONT2;
+    }
+    utf8_step[U_E0 + T_CA0_BF] = U_CONT1;
+    utf8_step[U_ED + T_C80_8F] = utf8_step[U_ED + T_C90_9F] = U_CONT1;
+    utf8_step[U_F0 + T_C90_9F] = utf8_step[U_F0 + T_CA0_BF] = U_CONT2;
+    utf8_step[U_F4 + T_C80_8F] = U_CONT2;
+}
+
 typedef struct {
     unsigned char *bytes;
     size_t capacity;
@@ -278,30 +371,21 @@ static Outcome read_string(const unsigned char **pp, const unsigned char *end, S
 {
     const unsigned char *p = *pp + 1;
     const unsigned char *start = p;
-    while (p < end) {  /* the common case: no escape, the bytes are the key */
-        unsigned char c = *p;
-        if (byte_class[c] & PLAIN) {
-            p++;
-            continue;
-        }
-        if (c == '"') {
-            *key = start;
-            *length = (size_t)(p - start);
-            *pp = p + 1;
-            return OK;
-        }
-        if (c == '\\')
+    /* the common case: no escape, the bytes are the key; one table step a byte (utf8_step) */
+    unsigned int state = U_ACCEPT;
+    while (p < end) {
+        state = utf8_step[state + byte_type[*p]];
+        if (state > U_LAST_MIDDLE)
             break;
-        if (c < 0x20)
-            return UNSURE;
-        else {
-            size_t n = utf8_sequence(p, end);
-            if (n == 0)
-                return UNSURE;
-            p += n;
-        }
+        p++;
     }
-    if (p >= end)
+    if (p < end && state == U_QUOTE) {
+        *key = start;
+        *length = (size_t)(p - start);
+        *pp = p + 1;
+        return OK;
+    }
+    if (p >= end || state != U_BACKSLASH)
         return UNSURE;
     /* An escape: decode into the scratch buffer, which the raw length bounds (no escape writes more bytes than
      * it takes: \uXXXX is 6 bytes for at most 3, a pair 12 for 4). */
@@ -412,7 +496,7 @@ static Outcome read_value(const unsigned char **pp, const unsigned char *end, lo
 }
 
 static Outcome scan_object(const unsigned char *p, const unsigned char *end, Wanted *wanted, const Index *wanted_table,
-                           uint64_t seed, Py_ssize_t *size)
+                           const Hasher *hasher, Py_ssize_t *size)
 {
     KeySet keys;
     Scratch scratch = {NULL, 0};
@@ -434,6 +518,7 @@ static Outcome scan_object(const unsigned char *p, const unsigned char *end, Wan
         outcome = p == end ? OK : UNSURE;
         goto done;
     }
+    uint64_t pending = 0;  /* the hash of the key read last, not in the table yet (0: none; no hash is 0) */
     for (;;) {
         const unsigned char *key;
         size_t length;
@@ -449,9 +534,12 @@ static Outcome scan_object(const unsigned char *p, const unsigned char *end, Wan
         p = skip_space(p + 1, end);
         if (read_value(&p, end, &value) != OK)
             goto done;
-        uint64_t h = key_hash(key, length, seed);
-        if ((outcome = keyset_add(&keys, h)) != OK)
+        uint64_t h = key_hash(hasher, key, length);
+        /* the key before this one goes in now: its slot was asked of memory while this key was read */
+        PREFETCH(&keys.slots[(size_t)h & keys.mask]);
+        if (pending != 0 && (outcome = keyset_add(&keys, pending)) != OK)
             goto done;
+        pending = h;
         outcome = UNSURE;
         /* a wanted key? (every one of its places in the tuple: the same bytes may be asked for twice) */
         size_t i = (size_t)h & wanted_table->mask;
@@ -472,7 +560,7 @@ static Outcome scan_object(const unsigned char *p, const unsigned char *end, Wan
         if (*p != '}')
             goto done;
         p = skip_space(p + 1, end);
-        outcome = p == end ? OK : UNSURE;
+        outcome = p == end ? keyset_add(&keys, pending) : UNSURE;
         goto done;
     }
 done:
@@ -497,6 +585,8 @@ static PyObject *scan(PyObject *module, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "scan: start and end must lie within the data");
         goto out;
     }
+    Hasher hasher;
+    hasher_init(&hasher, (uint64_t)seed);
     Py_ssize_t n_wanted = PyTuple_GET_SIZE(wanted_keys);
     wanted = PyMem_Calloc((size_t)n_wanted + 1, sizeof(Wanted));
     size_t capacity = 16;
@@ -516,7 +606,7 @@ static PyObject *scan(PyObject *module, PyObject *args)
         }
         wanted[i].key = (const unsigned char *)PyBytes_AS_STRING(item);
         wanted[i].length = PyBytes_GET_SIZE(item);
-        wanted[i].hash = key_hash(wanted[i].key, (size_t)wanted[i].length, seed);
+        wanted[i].hash = key_hash(&hasher, wanted[i].key, (size_t)wanted[i].length);
         size_t j = (size_t)wanted[i].hash & wanted_table.mask;
         while (wanted_table.slots[j] != 0)
             j = (j + 1) & wanted_table.mask;
@@ -526,7 +616,7 @@ static PyObject *scan(PyObject *module, PyObject *args)
     Outcome outcome;
     const unsigned char *bytes = (const unsigned char *)data.buf;
     Py_BEGIN_ALLOW_THREADS
-    outcome = scan_object(bytes + start, bytes + end, wanted, &wanted_table, (uint64_t)seed, &size);
+    outcome = scan_object(bytes + start, bytes + end, wanted, &wanted_table, &hasher, &size);
     Py_END_ALLOW_THREADS
     if (outcome == NO_MEMORY) {
         PyErr_NoMemory();
@@ -575,5 +665,6 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC PyInit__vocab_scan(void)
 {
     fill_byte_class();
+    fill_utf8_tables();
     return PyModule_Create(&module);
 }

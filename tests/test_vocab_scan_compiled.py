@@ -202,9 +202,11 @@ def _unmix(h: int) -> int:
 
 
 def _eight_byte_key_with_hash(target: int, seed: int) -> bytes:
-    """The 8 bytes whose key_hash() under ``seed`` is ``target``: key_hash of 8 bytes is
-    mix(mix(mix(seed ^ 8) ^ k) + GOLDEN), and mix is a bijection."""
-    return ((_unmix((_unmix(target) - GOLDEN) & MASK) ^ _mix(seed ^ 8)).to_bytes(8, "little"))
+    """The 8 bytes whose key_hash() under ``seed`` is ``target``: key_hash of 8 bytes is mix(x ^ (x >> 29)) with
+    x = (mix(seed ^ 8) ^ k) * MULTIPLIER, and each step is a bijection."""
+    x = _unmix(target)
+    x ^= (x >> 29) ^ (x >> 58)
+    return (((x * pow(GOLDEN, -1, 2**64)) & MASK) ^ _mix(seed ^ 8)).to_bytes(8, "little")
 
 
 @pytest.mark.skipif(sys.byteorder != "little", reason="the keys are worked out for a little-endian machine")
