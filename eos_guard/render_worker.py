@@ -222,11 +222,12 @@ class Session:
         self.died: str | None = None
 
     def send(self, message: dict[str, Any]) -> None:
+        if self.died is not None:
+            raise WorkerDied(self.died)
         try:
             write_message(self.worker.process.stdin, message)  # type: ignore[arg-type]
         except OSError:
-            self.died = self.worker._death()
-            raise WorkerDied(self.died) from None
+            raise self._dead(self.worker._death()) from None
         self.asking = False
 
     def receive(self) -> dict[str, Any]:
@@ -237,12 +238,16 @@ class Session:
             raise WorkerDied(self.died)
         message = self.worker._receive(max(0.0, self.deadline - time.monotonic()))
         if not isinstance(message, dict):
-            raise WorkerDied(self.worker._death(self.seconds))
+            raise self._dead(self.worker._death(self.seconds))
         self.asking = bool(message.pop("ask", False))
         self.answered = not self.asking
         if message.pop("exit", False):  # the worker ran out of memory: it answered and ends
             self.worker.close()
         return message
+
+    def _dead(self, why: str) -> WorkerDied:
+        self.died, self.asking = why, False
+        return WorkerDied(why)
 
 
 @contextlib.contextmanager

@@ -319,8 +319,10 @@ def _probe_isolated(source: str, special_tokens: dict[str, str], added_tokens: A
         if "outcome" not in first:  # it did not compile, or the limits stopped it compiling
             return Probe(errors=[first["error"]] if "error" in first else [],
                          limit_exceeded=first.get("limit_exceeded"))
-        outcomes = _rendered_in(worker, first)
-        probe = select(outcomes, added_tokens)
+        try:
+            probe = select(_rendered_in(worker, first, _out_of_memory(limits)), added_tokens)
+        except _Ended as exc:
+            return Probe(limit_exceeded=str(exc))
         if worker.asking:  # select needed no more: the worker ends the probe
             try:
                 worker.send({"next": False})
@@ -330,9 +332,14 @@ def _probe_isolated(source: str, special_tokens: dict[str, str], added_tokens: A
         return probe
 
 
-def _rendered_in(worker: Any, message: dict[str, Any]) -> Iterator[Outcome]:
-    """The outcomes the worker renders, one per ``next``; the limits stopping it, or its death, raise
-    TemplateLimitExceeded as they do in this process (:func:`select` keeps what it found before)."""
+class _Ended(Exception):
+    """The worker ran out of memory or died: the probe ends with that limit, whatever it found before (a MemoryError
+    in this process ends it the same way)."""
+
+
+def _rendered_in(worker: Any, message: dict[str, Any], out_of_memory: str) -> Iterator[Outcome]:
+    """The outcomes the worker renders, one per ``next``. The time and size limits stopping it raise
+    TemplateLimitExceeded, as they do in this process (:func:`select` keeps what it found before)."""
     from . import render_worker
 
     try:
@@ -342,9 +349,10 @@ def _rendered_in(worker: Any, message: dict[str, Any]) -> Iterator[Outcome]:
             worker.send({"next": True})
             message = worker.receive()
     except render_worker.WorkerDied as exc:
-        raise TemplateLimitExceeded(str(exc)) from None
-    if message.get("limit_exceeded"):
-        raise TemplateLimitExceeded(message["limit_exceeded"])
+        raise _Ended(str(exc)) from None
+    limit = message.get("limit_exceeded")
+    if limit:
+        raise _Ended(limit) if limit == out_of_memory else TemplateLimitExceeded(limit)
 
 
 def serve_probes() -> None:
