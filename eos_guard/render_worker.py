@@ -13,10 +13,11 @@ A worker that died or was killed gives the template an EOS014 finding and is sta
 template. One worker serves every template of a run (it starts on the first template that has to be rendered,
 with ``python -I -S`` and nothing imported but this module, template.py and jinja2), so many folders pay the
 start-up once. ``start()`` starts it early without waiting (a folder whose template will be rendered starts it
-before its vocabulary is read), and its "ready" message is read before the first request. Messages are length-prefixed JSON over the worker's stdin and stdout. A request
-is a :func:`session`: the worker may ask the parent questions (one probe conversation rendered: render the next?)
-before its final answer, all within one deadline. This module knows processes and limits, not templates:
-template.py runs the probes in the worker (``serve_probes``).
+before its vocabulary is read), and its "ready" message is read before the first request. Messages are
+length-prefixed JSON over the worker's stdin and stdout. A request is a :func:`session`: the worker may ask the
+parent questions (one probe conversation rendered: render the next?) before its final answer, all within one
+deadline. This module knows processes and limits, not templates: template.py runs the probes in the worker
+(``serve_probes``).
 
 Where the limits do not exist (no ``resource`` module or no ``fork``: Windows), templates are rendered in the
 calling process, under the hooks alone (docs/security.md says so).
