@@ -12,7 +12,6 @@ follows the assistant's answer, the token types llama.cpp matches as one token i
 
 from __future__ import annotations
 
-from functools import cached_property
 from pathlib import Path
 
 from .errors import InputError, MissingDependency
@@ -22,11 +21,11 @@ from .known_tokens import END_OF_TURN_TEXTS
 from .model_files import MAX_TEMPLATES
 from .records import field, record
 from .resolve import ResolvedModel
-from .template import Limits, first_listed, probe_named_template, probe_problem, turn_end_run
+from .template import AddedTokens, Limits, first_listed, probe_named_template, probe_problem, turn_end_run
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Iterable
 
 SPECIAL_KEYS = {kind: f"tokenizer.ggml.{kind}_token_id" for kind in ("bos", "eos", "eot", "eom")}
 TOKENS = "tokenizer.ggml.tokens"
@@ -73,14 +72,22 @@ class GgufModel:
     # llama.cpp's end-of-generation ids: the runtimes layer fills them in (runtimes.llama_cpp.gguf_end_of_generation)
     eog: tuple[int, ...] = ()
 
-    @cached_property
-    def _ids(self) -> dict[str, int]:
-        # from the last token to the first, so that a repeated text keeps its first id (llama.cpp refuses
-        # duplicates; gguf_new_metadata.py takes the first)
-        return dict(zip(reversed(self.tokens), range(len(self.tokens) - 1, -1, -1)))
+    # the ids looked up so far: a few dozen texts are, and a table of every token would cost more than the tokens
+    # (a hostile file lists 5 million)
+    _ids: dict[str, int | None] = field(default_factory=dict, repr=False, compare=False)
+
+    def ids_of(self, texts: Iterable[str]) -> dict[str, int | None]:
+        """The first id of each text (llama.cpp refuses a repeated text; gguf_new_metadata.py takes the first), None
+        for a text not in the token list: one pass over the list finds which are there."""
+        texts = tuple(texts)
+        new = set(texts).difference(self._ids)
+        if new:
+            found = new.intersection(self.tokens)
+            self._ids.update((text, self.tokens.index(text) if text in found else None) for text in new)
+        return {text: self._ids[text] for text in texts}
 
     def id_of(self, text: str) -> int | None:
-        return self._ids.get(text)
+        return self.ids_of((text,))[text]
 
     def in_range(self, token_id: int | None) -> bool:
         return token_id is not None and 0 <= token_id < len(self.tokens)
@@ -131,18 +138,23 @@ def load(path: Path, limits: Limits = Limits(), max_bytes: int | None = None) ->
     written = {kind: _typed(meta, key, UINT32) for kind, key in SPECIAL_KEYS.items() if key in meta.fields}
     model = _typed(meta, TOKENIZER_MODEL, STRING)
     gguf = GgufModel(path, tokens, types, written, model)
+    added: AddedTokens | None = None  # built once for all the templates: a hostile file lists millions
     for key in sorted(filter(_is_template, meta.fields)):  # tokenizer.chat_template sorts first
         text = _typed(meta, key, STRING)
         if len(gguf.templates) >= MAX_TEMPLATES:  # each may run to the time limit: a 3 KB file held 20 of them
             gguf.templates_not_checked.append(key)
             continue
         name = "default" if key == TEMPLATE else key[len(TEMPLATE) + 1:]
-        gguf.templates.append(_template(gguf, name, key, text, limits))
+        added = added or _added_tokens(gguf)
+        gguf.templates.append(_template(gguf, name, key, text, added, limits))
     return gguf
 
 
+WANTED = frozenset((TOKENS, TOKEN_TYPES, TOKENIZER_MODEL, *SPECIAL_KEYS.values()))
+
+
 def _wanted(key: str) -> bool:
-    return key in (TOKENS, TOKEN_TYPES, TOKENIZER_MODEL, *SPECIAL_KEYS.values()) or _is_template(key)
+    return key in WANTED or _is_template(key)
 
 
 def _is_template(key: str) -> bool:
@@ -166,20 +178,26 @@ def _type_name(kind: int, item: int | None) -> str:
     return f"{name} of {TYPE_NAMES.get(item, str(item)) if item is not None else '?'}" if kind == ARRAY else name
 
 
-def _template(gguf: GgufModel, name: str, key: str, source: str, limits: Limits) -> GgufTemplate:
+def _added_tokens(gguf: GgufModel) -> AddedTokens:
+    if gguf.types:
+        return AddedTokens(token for token, kind in zip(gguf.tokens, gguf.types) if kind in (CONTROL, USER_DEFINED))
+    # no token types: only the known turn-ending texts can be recognised as one token
+    return AddedTokens(token for token, token_id in gguf.ids_of(END_OF_TURN_TEXTS).items() if token_id is not None)
+
+
+def _template(gguf: GgufModel, name: str, key: str, source: str, added: AddedTokens,
+              limits: Limits) -> GgufTemplate:
     special = {f"{kind}_token": gguf.tokens[i] for kind, i in (("bos", gguf.written.get("bos")),
                                                                 ("eos", gguf.special().get("eos")))
                if gguf.in_range(i)}
-    if gguf.types:
-        added = [token for token, kind in zip(gguf.tokens, gguf.types) if kind in (CONTROL, USER_DEFINED)]
-    else:  # no token types: only the known turn-ending texts can be recognised as one token
-        added = [token for token in END_OF_TURN_TEXTS if gguf.id_of(token) is not None]
     try:
         probe = probe_named_template(name, source, special, added, limits)
     except MissingDependency as exc:
         raise exc.at(gguf.path) from None
-    token_id = gguf.id_of(probe.token) if probe.token is not None else None
-    run = tuple(gguf.id_of(token) for token in turn_end_run(probe, source))
+    tokens = turn_end_run(probe, source)
+    ids = gguf.ids_of(tokens + [probe.token] if probe.token is not None else tokens)
+    token_id = ids[probe.token] if probe.token is not None else None
+    run = tuple(ids[token] for token in tokens)
     return GgufTemplate(name, key, source, probe.token, token_id, run, probe_problem(probe))
 
 

@@ -13,8 +13,10 @@ hostile header fails with one line naming the byte offset instead of allocating 
 
 from __future__ import annotations
 
+import array
 import os
 import struct
+import sys
 from pathlib import Path
 
 from .errors import InputError, lfs_pointer
@@ -29,6 +31,7 @@ VERSIONS = (2, 3)
 STRING, ARRAY = 8, 9
 # GGUFValueType -> struct format of the scalar types (gguf-py constants.py).
 SCALARS = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}
+SIZES = {kind: struct.calcsize(fmt) for kind, fmt in SCALARS.items()}
 TYPE_NAMES = {0: "uint8", 1: "int8", 2: "uint16", 3: "int16", 4: "uint32", 5: "int32", 6: "float32", 7: "bool",
               STRING: "string", ARRAY: "array", 10: "uint64", 11: "int64", 12: "float64"}
 # tokenizer.ggml.token_type values (gguf-py constants.py TokenType).
@@ -41,7 +44,8 @@ MAX_NESTING = 8        # arrays of arrays: none are written in practice; this on
 
 @record(frozen=True)
 class Field:
-    """One kept key/value: where its entry starts, its type, the item type of an array, and its value."""
+    """One kept key/value: where its entry starts, its type, the item type of an array, and its value (an array
+    of numbers is an ``array.array`` of its item type, of bools one of 0 and 1; an array of strings a list)."""
 
     offset: int
     type: int
@@ -101,16 +105,33 @@ class _Reader:
         _tensors, count = self._unpack("QQ", 16)
         self._check_count(count, 13, "key/value count", 16)  # the smallest entry: empty key, type, one byte
         fields: dict[str, Field] = {}
-        seen: set[str] = set()
+        seen: set[bytes] = set()  # llama.cpp refuses a repeated key (gguf_init_from_file_impl), byte for byte
+        read_head = struct.Struct(self.order + "Q").unpack_from
+        read_kind = struct.Struct(self.order + "I").unpack_from
         for _ in range(count):
-            at = self.pos
-            key = self._key()
-            if key in seen:
-                raise _Corrupt(at, f"duplicate key {key[:80]!r}")
-            seen.add(key)
+            # an entry whose key, type and scalar value lie in the buffer is read there (a hostile file holds
+            # millions of keys); the buffer only holds bytes of the file below the limit
+            at, buffer = self.pos, self.buffer
+            i = at - self.start
+            length = read_head(buffer, i)[0] if i + 8 <= len(buffer) else None
+            if length is not None and length <= MAX_KEY_BYTES and i + 12 + length <= len(buffer):
+                raw = buffer[i + 8:i + 8 + length]
+                kind = read_kind(buffer, i + 8 + length)[0]
+                self.pos = at + 12 + length
+            else:
+                raw = self._key()
+                kind = None
+            if raw in seen:
+                raise _Corrupt(at, f"duplicate key {raw.decode('utf-8', 'replace')[:80]!r}")
+            seen.add(raw)
+            key = raw.decode("utf-8", "replace")
             wanted = keep(key)
+            if not wanted and kind in SIZES and self.pos + SIZES[kind] <= self.start + len(self.buffer):
+                self.pos += SIZES[kind]
+                continue
             try:
-                kind = self._unpack("I", 4)[0]
+                if kind is None:
+                    kind = self._unpack("I", 4)[0]
                 item_type, value = self._value(kind, wanted)
             except _Corrupt as exc:
                 raise _Corrupt(exc.at, f"in {_shown(key)}: {exc.message}") from None
@@ -127,12 +148,12 @@ class _Reader:
         if version not in VERSIONS:
             raise _Corrupt(4, f"GGUF version {version} is not supported (only versions 2 and 3)")
 
-    def _key(self) -> str:
+    def _key(self) -> bytes:
         at = self.pos
         length = self._unpack("Q", 8)[0]
         if length > MAX_KEY_BYTES:
             raise _Corrupt(at, f"a key of {length} bytes (at most {MAX_KEY_BYTES})")
-        return self._take(length).decode("utf-8", "replace")
+        return self._take(length)
 
     def _value(self, kind: int, keep: bool, depth: int = 0) -> tuple[int | None, object]:
         """(item type of an array, value); the value is None when not kept: it is skipped, not decoded."""
@@ -155,7 +176,12 @@ class _Reader:
             if not keep:
                 self._skip(count * size)
                 return item, None
-            return item, list(struct.unpack(f"{self.order}{count}{SCALARS[item]}", self._take(count * size)))
+            # an array of machine numbers, not a list of int objects: 25 million int32 token types of large values
+            # cost 13 times their bytes as a list
+            values = array.array(SCALARS[item].replace("?", "B"), self._take(count * size))
+            if (self.order == "<") != (sys.byteorder == "little"):
+                values.byteswap()
+            return item, values
         if item not in (STRING, ARRAY):
             raise _Corrupt(at, f"unknown array item type {item}")
         if depth >= MAX_NESTING:

@@ -13,8 +13,11 @@ A worker that died or was killed gives the template an EOS014 finding and is sta
 template. One worker serves every template of a run (it starts on the first template that has to be rendered,
 with ``python -I -S`` and nothing imported but this module, template.py and jinja2), so many folders pay the
 start-up once. ``start()`` starts it early without waiting (a folder whose template will be rendered starts it
-before its vocabulary is read), and its "ready" message is read before the first request. Messages are length-prefixed JSON over the worker's stdin and stdout. This module knows
-processes and limits, not templates: template.py runs the probes in the worker (``serve_probes``).
+before its vocabulary is read), and its "ready" message is read before the first request. Messages are
+length-prefixed JSON over the worker's stdin and stdout. A request is a :func:`session`: the worker may ask the
+parent questions (one probe conversation rendered: render the next?) before its final answer, all within one
+deadline. This module knows processes and limits, not templates: template.py runs the probes in the worker
+(``serve_probes``).
 
 Where the limits do not exist (no ``resource`` module or no ``fork``: Windows), templates are rendered in the
 calling process, under the hooks alone (docs/security.md says so).
@@ -23,6 +26,7 @@ calling process, under the hooks alone (docs/security.md says so).
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import math
 import os
@@ -32,7 +36,7 @@ import threading
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
-    from typing import Any, BinaryIO, Callable
+    from typing import Any, BinaryIO, Callable, Iterator
 
 GRACE = 1.0                # seconds the parent waits past a probe's limit before it kills the worker
 START_TIMEOUT = 60.0       # seconds a new worker may take to import jinja2 (a loaded machine is slow)
@@ -114,15 +118,6 @@ class _Worker:
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def probe(self, request: dict[str, Any], seconds: float) -> dict[str, Any]:
-        try:
-            write_message(self.process.stdin, request)  # type: ignore[arg-type]
-        except OSError:
-            raise WorkerDied(self._death())
-        answer = self._receive(seconds + GRACE)
-        if not isinstance(answer, dict):
-            raise WorkerDied(self._death(seconds))
-        return answer
 
     def _receive(self, timeout: float) -> Any:
         import select
@@ -214,28 +209,72 @@ def start() -> None:
         _usable_worker()
 
 
-def probe(source: str, special_tokens: dict[str, str], added_tokens: list[str], seconds: float, max_output: int,
-          memory_mb: int, with_tools: bool) -> dict[str, Any]:
-    """The fields of a :class:`eos_guard.template.Probe`, rendered in the worker (started if need be)."""
+class Session:
+    """One request to the worker: its questions, the caller's replies and its final answer, within one deadline
+    (the request's seconds plus ``GRACE``). A message with ``"ask": true`` is a question, any other the answer."""
+
+    def __init__(self, worker: _Worker, seconds: float) -> None:
+        import time
+
+        self.worker, self.seconds = worker, seconds
+        self.deadline = time.monotonic() + seconds + GRACE
+        self.asking = False  # the worker waits for a reply
+        self.answered = False
+        self.died: str | None = None
+
+    def send(self, message: dict[str, Any]) -> None:
+        if self.died is not None:
+            raise WorkerDied(self.died)
+        try:
+            write_message(self.worker.process.stdin, message)  # type: ignore[arg-type]
+        except OSError:
+            raise self._dead(self.worker._death()) from None
+        self.asking = False
+
+    def receive(self) -> dict[str, Any]:
+        """The worker's next message. Raises WorkerDied (the worker is ended) when none comes in time."""
+        import time
+
+        if self.died is not None:
+            raise WorkerDied(self.died)
+        message = self.worker._receive(max(0.0, self.deadline - time.monotonic()))
+        if not isinstance(message, dict):
+            raise self._dead(self.worker._death(self.seconds))
+        self.asking = bool(message.pop("ask", False))
+        self.answered = not self.asking
+        if message.pop("exit", False):  # the worker ran out of memory: it answered and ends
+            self.worker.close()
+        return message
+
+    def _dead(self, why: str) -> WorkerDied:
+        self.died, self.asking = why, False
+        return WorkerDied(why)
+
+
+@contextlib.contextmanager
+def session(request: dict[str, Any], seconds: float) -> Iterator[Session]:
+    """The request sent to the run's worker (started if need be), one request at a time (threads of the Python API
+    take turns). A worker left waiting for a reply, or dead, is ended on leaving; the next request starts another."""
     global _WORKER
-    request = {"source": source, "special_tokens": special_tokens, "added_tokens": added_tokens,
-               "seconds": seconds, "max_output": max_output, "memory_mb": memory_mb, "with_tools": with_tools}
-    with _LOCK:  # one worker, one request at a time: threads of the Python API take turns
+    with _LOCK:
         worker = _usable_worker()
         try:
             worker.wait_ready()
         except RuntimeError:
             _WORKER = None
             raise
+        talk = Session(worker, seconds)
         try:
-            answer = worker.probe(request, seconds)
-        except WorkerDied as exc:
-            _WORKER = None
-            return {"limit_exceeded": str(exc)}
-        if answer.pop("exit", False):  # the worker ran out of memory: it answered and ended
-            _WORKER.close()
-            _WORKER = None
-        return answer
+            talk.send(request)
+        except WorkerDied:  # receive() says so
+            pass
+        try:
+            yield talk
+        finally:
+            if not talk.answered and worker.alive():  # out of step with this process
+                worker.close()
+            if _WORKER is worker and not worker.alive():
+                _WORKER = None
 
 
 @atexit.register
@@ -247,9 +286,11 @@ def _shutdown() -> None:
         _WORKER = None
 
 
-def serve(warm_up: Callable[[], None], answer: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
-    """The worker's loop: limit this process for each request on stdin and write ``answer(request)`` to stdout,
-    until stdin closes. ``warm_up`` runs before the worker says it is ready (imports, the environment). An answer
+def serve(warm_up: Callable[[], None],
+          answer: Callable[[dict[str, Any], Callable[[dict[str, Any]], Any]], dict[str, Any]]) -> None:
+    """The worker's loop: limit this process for each request on stdin and write ``answer(request, ask)`` to
+    stdout, until stdin closes; ``ask(message)`` sends the parent a question and returns its reply (None when the
+    parent has gone). ``warm_up`` runs before the worker says it is ready (imports, the environment). An answer
     with ``"exit": true`` ends the worker after it is written."""
     import resource
 
@@ -269,7 +310,11 @@ def serve(warm_up: Callable[[], None], answer: Callable[[dict[str, Any]], dict[s
         used = resource.getrusage(resource.RUSAGE_SELF)
         _limit(resource, resource.RLIMIT_AS, int(request["memory_mb"]) << 20)
         _limit(resource, resource.RLIMIT_CPU, math.ceil(used.ru_utime + used.ru_stime + request["seconds"]) + 1)
-        reply = answer(request)
+        def ask(message: dict[str, Any]) -> Any:
+            write_message(answers, {**message, "ask": True})
+            return read_message(requests)
+
+        reply = answer(request, ask)
         write_message(answers, reply)
         if reply.get("exit"):
             return

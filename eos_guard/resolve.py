@@ -16,7 +16,7 @@ from .jsonspan import JsonDocument, KeyPath, Where
 from .known_tokens import END_OF_TURN_TEXTS
 from .model_files import AUDIO_CODE_CLASSES, ModelFiles, TemplateSource
 from .records import field, record
-from .template import Limits, Probe, first_listed, prepare, probe_named_template, turn_end_run
+from .template import AddedTokens, Limits, Probe, first_listed, prepare, probe_named_template, turn_end_run
 from .vocabulary import (Vocabulary, cache_lookup, class_required_tokens, class_special_defaults, spm_defaults,
                          class_takes_padding_pad_token, is_token_id, older_release_lines, tokenizer_class)
 
@@ -184,7 +184,9 @@ def resolve(files: ModelFiles, limits: Limits = Limits()) -> ResolvedModel:
         special_token_problems=unloadable,
         special_tokens=special, special_where=where, stop=generation_stop_ids(files), config_eos=config_eos_ids(files),
         vocab_size=_vocab_size(files))
-    model.terminators = [_terminator(t, model, limits) for t in files.templates.values()]
+    if files.templates:
+        added = _added_tokens(model)  # indexed once for all the templates: tokenizer.json may add millions
+        model.terminators = [_terminator(t, model, added, limits) for t in files.templates.values()]
     model.not_generating = files.not_generating
     for name, doc in files.baseline.items():
         if isinstance(doc.data, dict) and doc.data.get("eos_token_id") is not None:
@@ -668,10 +670,14 @@ def _vocab_size(files: ModelFiles) -> int | None:
     return None
 
 
-def _terminator(template: TemplateSource, model: ResolvedModel, limits: Limits) -> Terminator:
+def _added_tokens(model: ResolvedModel) -> AddedTokens:
     added = model.vocab.added_token_strings() + list(model.special_tokens.values())
     if not model.vocab.lists_added_tokens:
         added += END_OF_TURN_TEXTS
+    return AddedTokens(added)
+
+
+def _terminator(template: TemplateSource, model: ResolvedModel, added: AddedTokens, limits: Limits) -> Terminator:
     try:
         probe = probe_named_template(template.name, template.text, model.special_tokens, added, limits)
     except MissingDependency as exc:

@@ -23,7 +23,7 @@ from .records import asdict, field, record
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
-    from typing import Any, Collection, Iterable, Iterator
+    from typing import Any, Callable, Collection, Iterable, Iterator
 
 ASSISTANT_MARKER = "EOSGUARDASSISTANT"
 SYSTEM_TEXT = "EOSGUARDSYSTEM"
@@ -134,7 +134,44 @@ def _conversations(parts: bool) -> Iterable[tuple[str, list[dict[str, Any]]]]:
     yield "system,user,assistant,user" + suffix, [system, user, assistant, user_two]
 
 
-def probe_template(source: str, special_tokens: dict[str, str], added_tokens: Iterable[str],
+class AddedTokens:
+    """The token strings a tokenizer reads as one token, indexed for finding the longest that starts at a place of a
+    text: the text's slices of the tokens' lengths are looked up, instead of trying every token there. Built once
+    for a vocabulary, whose templates share it: a GGUF may list millions of CONTROL tokens (a hostile one 5 million
+    in 100 MiB), and every probe of every template trying, sending and hashing each of them cost seconds each."""
+
+    def __init__(self, tokens: Iterable[str]) -> None:
+        self.tokens = dict.fromkeys(tokens)  # a set that keeps the first-seen order, for the cache key
+        self.tokens.pop("", None)
+        lengths: dict[str, set[int]] = {}
+        for first, length in {(token[0], len(token)) for token in self.tokens}:
+            lengths.setdefault(first, set()).add(length)
+        self.lengths = {first: sorted(each, reverse=True) for first, each in lengths.items()}
+        self._key: str | None = None
+
+    def at(self, text: str, at: int) -> str | None:
+        """The longest token that starts at ``text[at]``, or None."""
+        room = len(text) - at
+        for length in self.lengths.get(text[at], ()):
+            if length <= room and text[at:at + length] in self.tokens:
+                return text[at:at + length]
+        return None
+
+    @property
+    def key(self) -> str:
+        """A digest of the tokens, for the probe cache's key (computed once)."""
+        if self._key is None:
+            from . import cache
+
+            self._key = cache.digest(list(self.tokens))
+        return self._key
+
+
+def added_tokens_of(tokens: Iterable[str] | AddedTokens) -> AddedTokens:
+    return tokens if isinstance(tokens, AddedTokens) else AddedTokens(tokens)
+
+
+def probe_template(source: str, special_tokens: dict[str, str], added_tokens: Iterable[str] | AddedTokens,
                    limits: Limits = Limits(), with_tools: bool = False) -> Probe:
     """Render probe conversations and return the token that follows the assistant's answer.
 
@@ -143,9 +180,8 @@ def probe_template(source: str, special_tokens: dict[str, str], added_tokens: It
     """
     from . import cache
 
-    added_tokens = list(added_tokens)
-    key = _probe_key(source, tuple(sorted(special_tokens.items())), tuple(sorted(set(added_tokens))),
-                     limits.max_output, with_tools)
+    added_tokens = added_tokens_of(added_tokens)
+    key = _probe_key(source, tuple(sorted(special_tokens.items())), added_tokens.key, limits.max_output, with_tools)
     probe = _cached_probe(cache.load("probe", key, limits.cache))
     if probe is not None:
         if cache.load("rendered", _rendered_key(source), limits.cache) is not True:  # e.g. an older cache
@@ -167,8 +203,8 @@ def probe_template(source: str, special_tokens: dict[str, str], added_tokens: It
 # The keys are hashes of the template and its inputs, remembered: the folders of one family share a template, and a
 # run over many of them would otherwise encode and hash it twice per folder.
 @functools.lru_cache(maxsize=1024)
-def _probe_key(source: str, special_tokens: tuple[tuple[str, str], ...], added_tokens: tuple[str, ...],
-               max_output: int, with_tools: bool) -> str:
+def _probe_key(source: str, special_tokens: tuple[tuple[str, str], ...], added_tokens: str, max_output: int,
+               with_tools: bool) -> str:
     from . import cache
 
     return cache.digest(_code_fingerprint(), source, special_tokens, added_tokens, max_output,
@@ -247,11 +283,11 @@ def _known_allowed(limits: Limits) -> bool:
     return limits.cache and limits.seconds >= default.seconds and limits.max_output >= default.max_output
 
 
-def probe_named_template(name: str, source: str, special_tokens: dict[str, str], added_tokens: Iterable[str],
-                         limits: Limits = Limits()) -> Probe:
+def probe_named_template(name: str, source: str, special_tokens: dict[str, str],
+                         added_tokens: Iterable[str] | AddedTokens, limits: Limits = Limits()) -> Probe:
     """Probe a template by its name: ``tool_use`` is rendered with tools, any other one also with tools when it
     renders nothing without them (templates that require tools)."""
-    added_tokens = list(added_tokens)
+    added_tokens = added_tokens_of(added_tokens)
     probe = probe_template(source, special_tokens, added_tokens, limits, with_tools=name == "tool_use")
     if not probe.rendered and not probe.limit_exceeded and name != "tool_use":
         with_tools = probe_template(source, special_tokens, added_tokens, limits, with_tools=True)
@@ -260,41 +296,120 @@ def probe_named_template(name: str, source: str, special_tokens: dict[str, str],
     return probe
 
 
-def _probe_isolated(source: str, special_tokens: dict[str, str], added_tokens: list[str], limits: Limits,
+def _probe_isolated(source: str, special_tokens: dict[str, str], added_tokens: AddedTokens, limits: Limits,
                     with_tools: bool) -> Probe:
-    """Probe in the render worker, under the operating system's limits, where the platform has them."""
+    """Probe in the render worker, under the operating system's limits, where the platform has them.
+
+    The worker renders and this process selects the token: the worker sends the outcome of one probe conversation
+    at a time and renders the next when asked, as :func:`select` consumes them. So the added tokens, which may be
+    millions, never go to the worker, whose memory and time are the template's budget (5 million CONTROL tokens
+    sent to it made a correct template "need more than 512 MiB")."""
     require_jinja2(limits)
     from . import render_worker
 
     if not render_worker.supported():
         return _probe(source, special_tokens, added_tokens, limits, with_tools)
-    answer = render_worker.probe(source, dict(special_tokens), added_tokens, limits.seconds, limits.max_output,
-                                 limits.memory_mb, with_tools)
-    return Probe(**answer)
+    request = {"source": source, "special_tokens": dict(special_tokens), "seconds": limits.seconds,
+               "max_output": limits.max_output, "memory_mb": limits.memory_mb, "with_tools": with_tools}
+    with render_worker.session(request, limits.seconds) as worker:
+        try:
+            first = worker.receive()
+        except render_worker.WorkerDied as exc:
+            return Probe(limit_exceeded=str(exc))
+        if "outcome" not in first:  # it did not compile, or the limits stopped it compiling
+            return Probe(errors=[first["error"]] if "error" in first else [],
+                         limit_exceeded=first.get("limit_exceeded"))
+        try:
+            probe = select(_rendered_in(worker, first, _out_of_memory(limits)), added_tokens)
+        except _Ended as exc:
+            return Probe(limit_exceeded=str(exc))
+        if worker.asking:  # select needed no more: the worker ends the probe
+            try:
+                worker.send({"next": False})
+                worker.receive()
+            except render_worker.WorkerDied:
+                pass
+        return probe
+
+
+class _Ended(Exception):
+    """The worker ran out of memory or died: the probe ends with that limit, whatever it found before (a MemoryError
+    in this process ends it the same way)."""
+
+
+def _rendered_in(worker: Any, message: dict[str, Any], out_of_memory: str) -> Iterator[Outcome]:
+    """The outcomes the worker renders, one per ``next``. The time and size limits stopping it raise
+    TemplateLimitExceeded, as they do in this process (:func:`select` keeps what it found before)."""
+    from . import render_worker
+
+    try:
+        while "outcome" in message:
+            shape, kind, value = message["outcome"]
+            yield shape, kind, value
+            worker.send({"next": True})
+            message = worker.receive()
+    except render_worker.WorkerDied as exc:
+        raise _Ended(str(exc)) from None
+    limit = message.get("limit_exceeded")
+    if limit:
+        raise _Ended(limit) if limit == out_of_memory else TemplateLimitExceeded(limit)
 
 
 def serve_probes() -> None:
-    """The render worker's entry point (render_worker.py starts it): probes requested by the parent process."""
+    """The render worker's entry point (render_worker.py starts it): probes requested by the parent process, which
+    asks for one probe conversation's outcome at a time (:func:`_probe_isolated`)."""
     from . import render_worker
 
-    def answer(request: dict[str, Any]) -> dict[str, Any]:
+    def answer(request: dict[str, Any], ask: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
         limits = Limits(seconds=float(request["seconds"]), max_output=int(request["max_output"]), cache=False,
                         memory_mb=int(request["memory_mb"]))
-        result = _probe(request["source"], request["special_tokens"], request["added_tokens"], limits,
-                        bool(request["with_tools"]))
-        reply = asdict(result)
+        reply = _render_asked(request["source"], request["special_tokens"], limits, bool(request["with_tools"]),
+                              ask)
         # a failed allocation can leave any state behind: the worker ends, the next template gets a new one
-        reply["exit"] = result.limit_exceeded == _out_of_memory(limits)
+        reply["exit"] = reply.get("limit_exceeded") == _out_of_memory(limits)
         return reply
 
     render_worker.serve(lambda: _compile(""), answer)
+
+
+def _render_asked(source: str, special_tokens: dict[str, str], limits: Limits, with_tools: bool,
+                  ask: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
+    """In the worker: compile, then render one probe conversation each time the parent asks for the next, under
+    one deadline for the whole probe. The reply that ends the probe has its compile error or the limit hit."""
+    import signal
+
+    def asked(outcome: Outcome) -> bool:
+        # the timer's signal waits while a message is read, so that it never stops one half read
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+        try:
+            reply = ask({"outcome": list(outcome)})
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGALRM})
+        return isinstance(reply, dict) and reply.get("next") is True
+
+    try:
+        with _limited(limits) as budget:
+            try:
+                template = _compile(source)
+            except (TemplateLimitExceeded, MemoryError):
+                raise
+            except Exception as exc:  # jinja2.TemplateSyntaxError and friends
+                return {"error": _describe(exc)}
+            for outcome in render_outcomes(template, special_tokens, budget, with_tools):
+                if not asked(outcome):
+                    break
+            return {}
+    except TemplateLimitExceeded as exc:
+        return {"limit_exceeded": str(exc)}
+    except MemoryError:
+        return {"limit_exceeded": _out_of_memory(limits)}
 
 
 def _out_of_memory(limits: Limits) -> str:
     return f"rendering needed more than {limits.memory_mb} MiB of memory"
 
 
-def _probe(source: str, special_tokens: dict[str, str], added_tokens: list[str], limits: Limits,
+def _probe(source: str, special_tokens: dict[str, str], added_tokens: AddedTokens, limits: Limits,
            with_tools: bool) -> Probe:
     """Compile and render in this process, under the hooks' limits: one deadline for the whole probe."""
     try:
@@ -338,7 +453,7 @@ def render_outcomes(template: Any, special_tokens: dict[str, str], budget: _Budg
             yield shape, "tail", text[at + len(ASSISTANT_MARKER):].split(SECOND_USER_MARKER)[0]
 
 
-def select(outcomes: Iterable[Outcome], added_tokens: Iterable[str]) -> Probe:
+def select(outcomes: Iterable[Outcome], added_tokens: Iterable[str] | AddedTokens) -> Probe:
     """The probe result of render outcomes: the first conversation whose answer is followed by an added token.
 
     When other added tokens follow that one (after whitespace, or after text where the chat ends), the next
@@ -346,7 +461,7 @@ def select(outcomes: Iterable[Outcome], added_tokens: Iterable[str]) -> Probe:
     the answer (the model writes it all before it could write anything else, whether the chat ends there or goes
     on)."""
     result = Probe()
-    by_first = _by_first_character(added_tokens)
+    added = added_tokens_of(added_tokens)
     fallback: Probe | None = None
     outcomes = iter(outcomes)
     try:
@@ -358,12 +473,12 @@ def select(outcomes: Iterable[Outcome], added_tokens: Iterable[str]) -> Probe:
                 continue
             result.marker_seen = True
             tail = value
-            pieces = _pieces(tail, by_first, text=not _goes_on(shape))
+            pieces = _pieces(tail, added, text=not _goes_on(shape))
             run = _tokens(pieces)
             if run:
                 result.token, result.run, result.tail, result.shape = run[0], run[:1], _kept(tail), shape
                 if len(run) > 1 and not _goes_on(shape):
-                    result.run = _common_run(pieces, outcomes, by_first)
+                    result.run = _common_run(pieces, outcomes, added)
                 return result
             if fallback is None or (not fallback.tail.strip() and tail.strip()):
                 fallback = Probe(tail=_kept(tail), shape=shape)
@@ -421,16 +536,7 @@ def _goes_on(shape: str) -> bool:
     return "assistant,user" in shape
 
 
-def _by_first_character(added_tokens: Iterable[str]) -> dict[str, list[str]]:
-    """The added tokens by their first character, longest first (the longest token that starts at a place is the
-    one the tokenizer takes), for ``_pieces``; built once a probe."""
-    by_first: dict[str, list[str]] = {}
-    for token in sorted(set(t for t in added_tokens if t), key=len, reverse=True):
-        by_first.setdefault(token[0], []).append(token)
-    return by_first
-
-
-def _pieces(tail: str, by_first: dict[str, list[str]], text: bool) -> list[str | Text]:
+def _pieces(tail: str, added: AddedTokens, text: bool) -> list[str | Text]:
     """The start of ``tail`` as the model writes it: added tokens (``str``) and, between them, text (:class:`Text`).
 
     The first token may follow whitespace only. Text between tokens counts where ``text`` is true, after the last
@@ -444,7 +550,7 @@ def _pieces(tail: str, by_first: dict[str, list[str]], text: bool) -> list[str |
     while count < MAX_RUN:
         start, at, token = at, _SPACE.match(tail, at).end(), None  # type: ignore[union-attr]
         while at < len(tail):
-            token = next((t for t in by_first.get(tail[at], ()) if tail.startswith(t, at)), None)
+            token = added.at(tail, at)  # the longest: the one the tokenizer takes
             if token is not None or not (text and pieces) or written + at - start >= TAIL_KEPT:
                 break
             at += 1
@@ -477,7 +583,7 @@ MAX_RUN = 8
 _SPACE = re.compile(r"\s*")
 
 
-def _common_run(pieces: list[str | Text], outcomes: Iterator[Outcome], by_first: dict[str, list[str]]) -> list[str]:
+def _common_run(pieces: list[str | Text], outcomes: Iterator[Outcome], added: AddedTokens) -> list[str]:
     """The tokens of the start of ``pieces`` (seen after the last turn) that the next conversation going on to
     another turn writes too, text included, whitespace aside (the model writes the tokens either way); only the
     first token when none renders, or when the limits stop the render."""
@@ -485,7 +591,7 @@ def _common_run(pieces: list[str | Text], outcomes: Iterator[Outcome], by_first:
     try:
         for shape, kind, value in outcomes:
             if kind == "tail" and _goes_on(shape):
-                last, later = _unspaced(pieces), _unspaced(_pieces(value, by_first, text=True))
+                last, later = _unspaced(pieces), _unspaced(_pieces(value, added, text=True))
                 common = 0
                 while common < min(len(last), len(later)) and last[common] == later[common] \
                         and isinstance(last[common], Text) == isinstance(later[common], Text):

@@ -301,6 +301,11 @@ def test_gguf_fixed_by_hand_and_folder_not(run, tmp_path):
 
 # --- reading only the metadata, and bad files --------------------------------------------------------------------
 
+def listed(value):
+    """A value as gguf-py gives it: an array of numbers, which the reader keeps as an ``array.array``, as a list."""
+    return value.tolist() if hasattr(value, "tolist") else value
+
+
 def test_reader_agrees_with_gguf_py(tmp_path):
     path = write_gguf(tmp_path / "model.gguf", **{"tokenizer.ggml.bos_token_id": 13})
     theirs = gguf.GGUFReader(path)
@@ -309,7 +314,7 @@ def test_reader_agrees_with_gguf_py(tmp_path):
     ours = read_metadata(path, lambda key: key in keys)
     assert set(ours.fields) == set(keys)
     for key in keys:
-        assert ours.fields[key].value == theirs.get_field(key).contents(), key
+        assert listed(ours.fields[key].value) == theirs.get_field(key).contents(), key
         assert ours.fields[key].offset == theirs.get_field(key).offset, key
 
 
@@ -336,7 +341,7 @@ def test_string_arrays_across_the_read_buffer_agree_with_gguf_py(tmp_path):
     keys = ("tokenizer.ggml.tokens", "tokenizer.ggml.bos_token_id", "tokenizer.chat_template")
     ours = read_metadata(path, lambda key: key in keys)
     for key in keys:
-        assert ours.fields[key].value == theirs.get_field(key).contents(), key
+        assert listed(ours.fields[key].value) == theirs.get_field(key).contents(), key
         assert ours.fields[key].offset == theirs.get_field(key).offset, key
     merges = read_metadata(path, lambda key: key == "tokenizer.ggml.merges").fields["tokenizer.ggml.merges"]
     assert merges.value == theirs.get_field("tokenizer.ggml.merges").contents()
@@ -584,3 +589,105 @@ def test_a_gguf_renders_at_most_sixteen_templates(run, tmp_path, monkeypatch):
     assert code == 1 and ("EOS028", "error", "4 chat templates not checked (tokenizer.chat_template.t15 and the ones "
                           "after it): eos-guard checks at most 16 chat templates per GGUF file, as per model folder") \
         in found, found
+
+
+# --- what a hostile file costs (docs/security.md, Limits on model files) -----------------------------------------
+
+def hostile_gguf(path: Path, shape: str, n: int) -> Path:
+    """A GGUF whose metadata is mostly ``n`` of one small entry, beside a vocabulary and a template that check
+    clean: keys (5.4 million in 100 MiB took 25 s and 725 MB), CONTROL tokens (6 million took 1.1 GB and gave a
+    false EOS028: the list went to the render worker), NORMAL tokens, or token types of large values (each an int
+    object as a list: 13 times their bytes)."""
+    tokens, types = list(VOCAB), list(TYPES)
+    if shape == "control-tokens":
+        tokens += [f"<{i:x}>" for i in range(n)]
+        types += [CONTROL] * n
+    elif shape == "normal-tokens":
+        tokens += [f"{i:x}" for i in range(n)]
+        types += [NORMAL] * n
+    elif shape == "large-token-types":
+        types += range(1000, 1000 + n)
+    writer = gguf.GGUFWriter(path, arch="llama")
+    writer.add_tokenizer_model("gpt2")
+    writer.add_token_list(tokens)
+    writer.add_token_types(types)
+    writer.add_eos_token_id(ASSISTANT_END)
+    writer.add_chat_template(CUSTOM_TEMPLATE)
+    if shape == "keys":
+        for i in range(n):
+            writer.add_uint8(f"{i:x}", 1)
+    _finish(writer)
+    return path
+
+
+HOSTILE = {"keys": 250_000, "control-tokens": 250_000, "normal-tokens": 300_000, "large-token-types": 1_000_000}
+
+
+@pytest.mark.parametrize("shape", HOSTILE)
+def test_a_hostile_gguf_costs_at_most_the_documented_multiple_of_its_size(tmp_path, shape):
+    """docs/security.md: reading a GGUF's metadata and checking it takes at most 10 times the metadata's size in
+    memory, above what a GGUF with a small vocabulary takes (measured: 1 to 7.3 times). It took 11.7 times for token
+    types of large values (a list of int objects, now an array) and 10.4 times for CONTROL tokens (a table of every
+    token's id beside the list, now the ids of the few texts looked up); 4 to 5 MB of each shape, in a process of
+    its own."""
+    from support import ROOT
+
+    path = hostile_gguf(tmp_path / "hostile.gguf", shape, HOSTILE[shape])
+    small = write_gguf(tmp_path / "small.gguf", template=CUSTOM_TEMPLATE, eos=ASSISTANT_END)
+    measure = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL); "
+               "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "EOS_GUARD_CACHE_DIR": str(tmp_path / "cache")}
+
+    def peak(gguf_path: Path) -> int:
+        proc = subprocess.run([sys.executable, "-c", measure, sys.executable, "-m", "eos_guard", "--no-cache",
+                               str(gguf_path)], cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
+        return int(proc.stdout) * 1024  # ru_maxrss is in KiB on Linux
+
+    size = read_metadata(path, lambda key: False).end
+    assert size > 3 << 20
+    grown = peak(path) - peak(small)
+    assert grown <= 10 * size, f"{grown / size:.1f} times the metadata's size"
+
+
+def cpu_seconds(path: Path) -> float:
+    import time
+
+    from eos_guard.config import Config
+    from eos_guard.pipeline import check_paths
+    from eos_guard.report import REPORTERS
+
+    config = Config()
+    config.limits = type(config.limits)(config.limits.seconds, config.limits.max_output, False)
+    start = time.process_time()
+    report = check_paths([path], config)
+    assert not report.errors and not list(report.findings())
+    for render in REPORTERS.values():
+        render(report)
+    return time.process_time() - start
+
+
+@pytest.mark.parametrize("shape", ["keys", "control-tokens", "normal-tokens"])
+def test_a_gguf_ten_times_larger_costs_at_most_thirty_times_the_time(tmp_path, monkeypatch, shape):
+    """docs/security.md: the time of a check grows linearly with the metadata's entries (test_linear_time.py's bound
+    for folders): measured against the same shape at a tenth of the size, so it holds on a slow or busy machine."""
+    monkeypatch.chdir(tmp_path)
+    small = hostile_gguf(tmp_path / "small.gguf", shape, 20_000)
+    large = hostile_gguf(tmp_path / "large.gguf", shape, 200_000)
+    cpu_seconds(small)  # imports and first-use costs out of the measurement
+    small_time = min(cpu_seconds(small) for _ in range(2))
+    large_time = cpu_seconds(large)
+    assert large_time < 30 * small_time + 0.5, (small_time, large_time)
+
+
+def test_the_token_list_never_goes_to_the_render_worker(tmp_path):
+    """The worker renders and this process picks the token (template._probe_isolated): a million CONTROL tokens
+    (four times Gemma 3's whole vocabulary) are checked under a 64 MiB address-space limit, which a template with
+    no tokens needs. They were sent to the worker, whose limits are the template's: at 512 MiB, 5 million CONTROL
+    tokens made a correct template 'need more than 512 MiB of memory', a false EOS028."""
+    from eos_guard import gguf_check
+    from eos_guard.template import Limits
+
+    path = hostile_gguf(tmp_path / "m.gguf", "control-tokens", 1_000_000)
+    checked = gguf_check.load(path, Limits(cache=False, memory_mb=64))
+    [template] = checked.templates
+    assert (template.problem, template.token, template.id) == (None, "<|assistant_end|>", ASSISTANT_END)

@@ -82,7 +82,7 @@ def end_of_generation_ids(id_of: Callable[[str], int | None], special: dict[str,
 def gguf_end_of_generation(gguf: GgufModel, replace: dict[str, int] | None = None) -> tuple[int, ...]:
     """llama.cpp's end-of-generation ids (newest build) for a GGUF file; ``replace`` swaps in other special ids,
     as a repair would."""
-    return end_of_generation_ids(gguf.id_of, gguf.special(replace))
+    return end_of_generation_ids(gguf.ids_of(EOG_LOOKUPS).__getitem__, gguf.special(replace))
 
 
 def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
