@@ -10,16 +10,16 @@
  * are integers from 0 to 10**18 - 1 written without sign, fraction or exponent. For those its answer is what
  * json.loads of the slice gives: len() of the dict and the value of each wanted key. For anything else - bytes that
  * are not strict UTF-8, a control character in a string, a lone surrogate escape, any other value, a key written
- * twice (or two keys whose 64-bit hashes are equal), a hash probe longer than MAX_PROBE, more members than
+ * twice (or two keys whose hashes meet in the table: see KeySet), a hash probe longer than MAX_PROBE, more members than
  * MAX_MEMBERS - it says None without a reason, and the caller reads the vocab the Python way, which is exact for
  * every input and the one that reports an error. So this file decides no verdict of its own; it only spares the
  * Python objects of the common case. tests/test_vocab_scan_compiled.py holds it to json.loads on generated and
  * mutated vocabularies.
  *
  * Safety: every read is checked against the end of the slice before it is made; the only memory written is the
- * key table and a scratch buffer for keys with escapes, both allocated here and freed before returning. The loop
- * runs without the interpreter lock (it touches no Python object), so the hash thread of a cold check runs beside
- * it.
+ * key table with its array of hashes, the index of the wanted keys and a scratch buffer for keys with escapes, all
+ * allocated here and freed before returning. The loop runs without the interpreter lock (it touches no Python
+ * object), so the hash thread of a cold check runs beside it when a core is free.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>

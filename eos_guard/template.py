@@ -387,22 +387,15 @@ def _render_asked(source: str, special_tokens: dict[str, str], limits: Limits, w
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGALRM})
         return isinstance(reply, dict) and reply.get("next") is True
 
-    try:
-        with _limited(limits) as budget:
-            try:
-                template = _compile(source)
-            except (TemplateLimitExceeded, MemoryError):
-                raise
-            except Exception as exc:  # jinja2.TemplateSyntaxError and friends
-                return {"error": _describe(exc)}
-            for outcome in render_outcomes(template, special_tokens, budget, with_tools):
-                if not asked(outcome):
-                    break
-            return {}
-    except TemplateLimitExceeded as exc:
-        return {"limit_exceeded": str(exc)}
-    except MemoryError:
-        return {"limit_exceeded": _out_of_memory(limits)}
+    def take(outcomes: Iterator[Outcome]) -> None:
+        for outcome in outcomes:
+            if not asked(outcome):
+                break
+
+    _, error, limit = _rendered(source, special_tokens, limits, with_tools, take)
+    if error is not None:
+        return {"error": error}
+    return {"limit_exceeded": limit} if limit is not None else {}
 
 
 def _out_of_memory(limits: Limits) -> str:
@@ -412,6 +405,18 @@ def _out_of_memory(limits: Limits) -> str:
 def _probe(source: str, special_tokens: dict[str, str], added_tokens: AddedTokens, limits: Limits,
            with_tools: bool) -> Probe:
     """Compile and render in this process, under the hooks' limits: one deadline for the whole probe."""
+    probe, error, limit = _rendered(source, special_tokens, limits, with_tools,
+                                    lambda outcomes: select(outcomes, added_tokens))
+    if error is not None:
+        return Probe(errors=[error])
+    return Probe(limit_exceeded=limit) if limit is not None else probe
+
+
+def _rendered(source: str, special_tokens: dict[str, str], limits: Limits, with_tools: bool,
+              take: Callable[[Iterator[Outcome]], Any]) -> tuple[Any, str | None, str | None]:
+    """Compile ``source`` and give ``take`` the outcomes of its probe conversations, all under one deadline and
+    the memory limit (in the worker and in this process alike): ``(what take returned, None, None)``, or
+    ``(None, the compile error, None)``, or ``(None, None, the limit hit)``."""
     try:
         with _limited(limits) as budget:
             try:
@@ -419,12 +424,12 @@ def _probe(source: str, special_tokens: dict[str, str], added_tokens: AddedToken
             except (TemplateLimitExceeded, MemoryError):
                 raise
             except Exception as exc:  # jinja2.TemplateSyntaxError and friends
-                return Probe(errors=[_describe(exc)])
-            return select(render_outcomes(template, special_tokens, budget, with_tools), added_tokens)
+                return None, _describe(exc), None
+            return take(render_outcomes(template, special_tokens, budget, with_tools)), None, None
     except TemplateLimitExceeded as exc:
-        return Probe(limit_exceeded=str(exc))
+        return None, None, str(exc)
     except MemoryError:
-        return Probe(limit_exceeded=_out_of_memory(limits))
+        return None, None, _out_of_memory(limits)
 
 
 Outcome = tuple[str, str, str]  # (conversation shape, "error" | "tail" | "unmarked", message or tail)
