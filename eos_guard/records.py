@@ -159,22 +159,30 @@ def _init_for(cls: type, specs: list[Field]) -> Callable[..., None]:
     names = tuple(s.name for s in specs)
     count = len(names)
     known = frozenset(names)
-    positional = [frozenset(names[:given]) for given in range(count + 1)]  # the names the first n arguments fill
     start = {s.name: s.default for s in specs}  # every field in order, MISSING where no plain default
     required = tuple(s.name for s in specs if s.default is MISSING and s.default_factory is MISSING)
-    # the factories and required fields after the first n, which n positional arguments leave to be filled
-    factories_after = [tuple((s.name, s.default_factory) for s in specs[given:] if s.default_factory is not MISSING)
-                       for given in range(count + 1)]
-    required_after = [tuple(n for n in required if n not in positional[given]) for given in range(count + 1)]
     title = cls.__qualname__
     post_init = hasattr(cls, "__post_init__")
+    plans: dict[int, tuple[frozenset[str], tuple[tuple[str, Any], ...], tuple[str, ...]]] = {}
+
+    def plan(given: int) -> tuple[frozenset[str], tuple[tuple[str, Any], ...], tuple[str, ...]]:
+        """For ``given`` positional arguments (at most ``count``): the names they fill, and the factories and
+        required fields they leave to be filled. Worked out at a class's first call with that many, not when the
+        class is made: every record class is made at import, and most see one or two such counts."""
+        found = plans.get(given)
+        if found is None:
+            filled = frozenset(names[:given])
+            found = plans[given] = (filled, tuple((s.name, s.default_factory) for s in specs[given:]
+                                                  if s.default_factory is not MISSING),
+                                    tuple(n for n in required if n not in filled))
+        return found
 
     def refuse(args: tuple, kwargs: dict, values: dict) -> None:
         """The TypeError CPython raises for these arguments (keywords first, then the count, then missing ones)."""
         for name in kwargs:
             if name not in known:
                 raise TypeError(f"{title}.__init__() got an unexpected keyword argument {name!r}")
-            if name in positional[min(len(args), count)]:
+            if name in plan(min(len(args), count))[0]:
                 raise TypeError(f"{title}.__init__() got multiple values for argument {name!r}")
         if len(args) > count:
             raise TypeError(f"{title}.__init__() takes {count + 1} positional arguments but {len(args) + 1} "
@@ -189,14 +197,16 @@ def _init_for(cls: type, specs: list[Field]) -> Callable[..., None]:
         else:  # a copy of the defaults in field order, then what was given, in C; a Python step per field left
             values = start.copy()
             values.update(zip(names, args))
-            if len(args) > count or (kwargs and not (known.issuperset(kwargs) and
-                                                     positional[len(args)].isdisjoint(kwargs))):
+            if len(args) > count:
+                refuse(args, kwargs, values)
+            filled, factories, required_left = plan(len(args))
+            if kwargs and not (known.issuperset(kwargs) and filled.isdisjoint(kwargs)):
                 refuse(args, kwargs, values)
             values.update(kwargs)
-            for name, factory in factories_after[len(args)]:
+            for name, factory in factories:
                 if values[name] is MISSING:
                     values[name] = factory()
-            for name in required_after[len(args)]:
+            for name in required_left:
                 if values[name] is MISSING:
                     refuse(args, kwargs, values)
             self.__dict__.update(values)

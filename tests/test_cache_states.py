@@ -553,3 +553,13 @@ def test_a_digest_is_not_remembered_by_the_stat_of_a_file_changed_just_now(run, 
     _new_process()
     assert run("--format", "json", "--baseline", "none", "m") == fresh
     assert len(list((tmp_path / "cache" / "v1" / "digest").glob("*.json"))) == 1
+
+
+@pytest.mark.parametrize("size", [0, 1000, (1 << 20) - 1, 1 << 20, 3 << 20])
+def test_a_content_key_is_the_sha256_of_the_bytes_below_and_above_the_openssl_threshold(size):
+    # below 1 MB the interpreter's own SHA-256, from there OpenSSL's constructor taken from _hashlib: the key of a
+    # restored CI cache must not depend on which one hashed the file
+    import hashlib
+
+    data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+    assert cache.sha256_hex(data) == hashlib.sha256(data).hexdigest()
