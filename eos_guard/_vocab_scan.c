@@ -118,9 +118,23 @@ static inline uint64_t key_hash(const Hasher *hasher, const unsigned char *s, si
     return key_hash_from(n < PREMIXED ? hasher->start[n] : mix(hasher->seed ^ (uint64_t)n), s, n);
 }
 
+/* A zeroed table of slots whose memory pages are each touched once, in order, before it is used. Its keys land at
+ * random places: left to them, a fresh page is first touched at random, and on the 2-core machine of
+ * docs/performance.md those faults, while the hash thread of a cold check ran on the other core, made the scan of
+ * a 128k-key vocabulary take 17 ms instead of 9.5 (touched in order first: 9.2). The stores are volatile, since
+ * a compiler may drop a store of zero into memory calloc zeroed. */
+static uint32_t *zeroed_slots(size_t capacity)
+{
+    uint32_t *slots = calloc(capacity, sizeof(uint32_t));
+    if (slots != NULL)
+        for (size_t i = 0; i < capacity; i += 4096 / sizeof(uint32_t))
+            ((volatile uint32_t *)slots)[i] = 0;
+    return slots;
+}
+
 static int keyset_init(KeySet *k, size_t capacity)
 {
-    k->slots = calloc(capacity, sizeof(uint32_t));
+    k->slots = zeroed_slots(capacity);
     k->mask = capacity - 1;
     k->room = capacity / 2;
     k->hashes = malloc(k->room * sizeof(uint64_t));
@@ -161,7 +175,7 @@ static Outcome keyset_add(KeySet *k, uint64_t h)
         if (k->count >= MAX_MEMBERS)
             return UNSURE;
         size_t capacity = (k->mask + 1) * 2;
-        uint32_t *slots = calloc(capacity, sizeof(uint32_t));
+        uint32_t *slots = zeroed_slots(capacity);
         uint64_t *hashes = realloc(k->hashes, capacity / 2 * sizeof(uint64_t));
         if (hashes != NULL)
             k->hashes = hashes;
