@@ -10,7 +10,8 @@ For each folder's tokenizer.json (a BPE vocabulary, as bench/build_inputs.py wri
 - reading its outline (``jsonspan.bpe_vocab_bounds``, which a check does as it reads the file): the members
   before the vocabulary, the vocabulary's bounds, and the check that only the merges follow it;
 - the scan of the vocabulary for the strings a check asks about (``vocab_scan.vocab_facts``): the compiled one
-  (eos_guard/_vocab_scan.c, where it is built), and the Python one with and without counting its distinct keys (it
+  (eos_guard/_vocab_scan.c, where it is built), alone and, in new processes, beside the SHA-256 on another thread
+  as a cold check runs them, and the Python one with and without counting its distinct keys (it
   counts them only when an added token is not in the vocabulary);
 - decoding the vocabulary slice's UTF-8 alone (``json.loads`` takes text, so the scan decodes each piece);
 - ``json.loads`` of the vocabulary slice alone, in one piece (the scan parses it in 64 KB pieces);
@@ -30,6 +31,7 @@ import argparse
 import hashlib
 import json
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -61,6 +63,7 @@ def phases(path: Path, runs: int) -> list[tuple[str, float]]:
     if bounds is None:
         raise SystemExit(f"{path}: not a BPE tokenizer.json laid out as the scan expects")
     start, end = bounds
+    _beside_hash.path = path  # type: ignore[attr-defined]
     return [
         ("read the bytes", timed(path.read_bytes, runs)),
         ("SHA-256 of the bytes", timed(lambda: hashlib.sha256(raw).hexdigest(), runs)),
@@ -83,7 +86,36 @@ def _compiled(raw: bytes, wanted: list[str], bounds: tuple[int, int], runs: int)
         print("(the compiled scan is not built here, or EOS_GUARD_NO_EXTENSIONS is set: its row is left out)")
         return []
     return [("compiled scan (eos_guard/_vocab_scan.c; it always counts)",
-             timed(lambda: vocab_facts(raw, wanted, ["\x00 in no vocabulary"], bounds=bounds), runs))]
+             timed(lambda: vocab_facts(raw, wanted, ["\x00 in no vocabulary"], bounds=bounds), runs)),
+            ("compiled scan with the SHA-256 on another thread, as a cold check runs them (each run a new process; "
+             "until both end)", _beside_hash(runs))]
+
+
+def _beside_hash(runs: int) -> float:
+    """The median of ``runs`` new processes, each timing the compiled scan while a thread hashes the file: in a
+    new process the scan's key table is fresh memory, which a run in this process reuses."""
+    path = _beside_hash.path  # type: ignore[attr-defined]
+    times = [float(subprocess.run([sys.executable, __file__, "--scan-beside-hash", str(path)], check=True,
+                                  capture_output=True, text=True).stdout) for _ in range(runs)]
+    return statistics.median(times)
+
+
+def scan_beside_hash(path: Path) -> float:
+    """One cold check's pair: the SHA-256 of the file's bytes on a thread (eos_guard/cache.py) and the compiled
+    scan of its vocabulary on this one; the seconds until both have ended."""
+    import threading
+
+    raw = path.read_bytes()
+    entries = JsonDocument.read(path, lazy=True).get(("added_tokens",)) or []
+    wanted = sorted({entry["content"] for entry in entries if isinstance(entry, dict)
+                     and isinstance(entry.get("content"), str)} | set(END_OF_TURN_TEXTS))
+    bounds = bpe_vocab_bounds(raw)
+    hashing = threading.Thread(target=lambda: hashlib.sha256(raw).hexdigest())
+    start = time.perf_counter()
+    hashing.start()
+    vocab_facts(raw, wanted, ["\x00 in no vocabulary"], bounds=bounds)
+    hashing.join()
+    return time.perf_counter() - start
 
 
 def _python_scan(step, runs: int) -> float:
@@ -114,6 +146,10 @@ def _orjson(raw: bytes, start: int, end: int, runs: int) -> list[tuple[str, floa
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--scan-beside-hash"]:  # one sample of _beside_hash, in its own process
+        print(scan_beside_hash(Path(argv[1])))
+        return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folders", nargs="+", type=Path)
     parser.add_argument("--runs", type=int, default=7)
