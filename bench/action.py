@@ -64,8 +64,9 @@ CHECKOUT = "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1"
 STEPS = {"new-known-cold": ("org/eos-guard@v1", "model"), "new-own-cold": ("org/eos-guard@v1", "model-own"),
          "new-own-warm": ("org/eos-guard@v1", "model-own"), "old-cold": ("org/eos-guard-old@v1", "model"),
          "old-warm": ("org/eos-guard-old@v1", "model"), "noop": ("org/noop@v1", None)}
+# what a checkout of the action does not have (a compiled module included: .gitignore keeps *.so and *.pyd out)
 LITTER = (".git", ".venv", "venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis",
-          ".mypy_cache", ".ruff_cache", "tests", "docs", "fuzz", "bench", ".github")
+          ".mypy_cache", ".ruff_cache", "tests", "docs", "fuzz", "bench", ".github", "*.so", "*.pyd")
 
 
 def workflow(steps_of: dict[str, tuple[str, str | None]]) -> str:

