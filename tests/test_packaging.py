@@ -106,6 +106,8 @@ def test_a_wheel_built_without_the_compiled_scan_checks_the_same(tmp_path, how):
         names = archive.namelist()
         archive.extractall(unpacked)
     assert not [n for n in names if "_vocab_scan" in n and not n.endswith(".py")], names
+    if how == "EOS_GUARD_NO_EXTENSIONS=1":  # docs/release.md: the pure wheel uploaded for every other platform
+        assert wheel.name.endswith("-py3-none-any.whl"), wheel.name
     # folders whose tokenizer.json vocab is scanned, one of them for its size (ids after the vocab)
     folders = [str(ROOT / "tests" / "fixtures" / name) for name in ("added-token-ids-disagree",
                                                                    "llama3-8b-instruct-release")]
@@ -116,3 +118,28 @@ def test_a_wheel_built_without_the_compiled_scan_checks_the_same(tmp_path, how):
                                    text=True))
     assert runs[0].returncode == runs[1].returncode == 1, runs[0].stderr
     assert runs[0].stdout == runs[1].stdout and "EOS" in runs[0].stdout
+
+
+def test_a_wheel_built_with_a_compiler_carries_the_compiled_scan_and_says_its_platform(tmp_path):
+    """docs/release.md: the wheel a build with a C compiler makes (as cibuildwheel's builds do) holds the compiled
+    scan and is tagged for this interpreter and platform, so pip prefers it to the pure one where both exist."""
+    import os
+    import shutil
+    import sysconfig
+    import zipfile
+
+    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    if shutil.which(compiler) is None and not os.environ.get("EOS_GUARD_REQUIRE_EXTENSIONS"):  # CI has one
+        pytest.skip(f"no C compiler here ({compiler})")
+    source, wheels = tmp_path / "src", tmp_path / "wheels"
+    _sources(source)
+    env = {key: value for key, value in os.environ.items() if key != "EOS_GUARD_NO_EXTENSIONS"}
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", str(source), "-w",
+                    str(wheels)], env=env, check=True, capture_output=True, text=True)
+    [wheel] = wheels.glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+    suffix = sysconfig.get_config_var("EXT_SUFFIX")
+    assert f"eos_guard/_vocab_scan{suffix}" in names, names
+    assert "eos_guard/_vocab_scan.c" not in names  # the source goes in the sdist only (pyproject.toml)
+    assert not wheel.name.endswith("-none-any.whl"), wheel.name
