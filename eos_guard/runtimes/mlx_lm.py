@@ -4,19 +4,22 @@ Eos ids from the configs (``mlx_lm/utils.py`` ``load_config``, same in every rel
 top-level ``eos_token_id``, **replaced** by generation_config.json's when that is truthy. ``text_config`` is not
 read. How they meet the tokenizer's eos (``mlx_lm/tokenizer_utils.py`` ``TokenizerWrapper.__init__``) changed:
 
-- 0.32.0 – 0.32.2 (PyPI wheels, 2026-10-01 to 2026-10-16; ``tokenizer_utils.py:359-361``): the **union** of
-  those ids and the tokenizer's eos.
+- 0.32.0 – 0.32.2 (PyPI wheels, 2026-10-01 to 2026-10-16; ``tokenizer_utils.py:359-361``, 358-360 in 0.32.0):
+  the **union** of those ids and the tokenizer's eos.
 - ≤ 0.31.3 (PyPI wheel, ``tokenizer_utils.py:306-309``; also the 0.32.0-dev commit d78bf58e21): the ids
   **replace** the tokenizer's eos, which is used only when both configs lack one.
 
 Which model types it loads (``mlx_lm/utils.py`` ``_get_classes``, 0.32.2): config.json's ``model_type``, mapped
 through ``MODEL_ARCHITECTURE_REMAPPING`` (with an ``architectures`` entry) or ``MODEL_REMAPPING``, names a module of
 ``mlx_lm.models`` (``data/mlx_lm_model_types.json``, written by ``scripts/mlx_lm_model_types.py``); for any other
-(T5, BART, Falcon, MPT, LLaVA-NeXT and -OneVision, Mllama, Whisper, InternVL...) or none, ``load`` raises
-("Model type ... not supported.", a KeyError), and the stop set is unknown. Older releases may load fewer types.
+(T5, BART, Falcon, MPT, LLaVA-NeXT and -OneVision, Mllama, Whisper, InternVL...) ``load`` raises a ValueError
+("Model type ... not supported.", ``utils.py:223-225``), for none a KeyError, and the stop set is unknown. Older
+releases may load fewer types (0.32.0 lacks ``muse_spark`` and ``prism_hadamard_qwen35``; 0.32.1 loads
+``muse_spark_open`` instead of ``muse_spark``).
 
-Not modelled: a model module's ``TOKENIZER_DEFAULTS["eos_token_ids"]`` (0.32, used when the configs have no
-eos; ``utils.py:638-645``) and the ``--extra-eos-token`` command-line addition.
+Not modelled: a model module's ``TOKENIZER_DEFAULTS["eos_token_ids"]`` (0.32.1 and later, used by
+``tokenizer_utils.load`` when the configs have no eos; ``utils.py:638-645`` ``_tokenizer_defaults``, 0.32.2; only
+``models/muse_spark.py`` sets one, ``[200001, 200008]``) and the ``--extra-eos-token`` command-line addition.
 """
 
 from __future__ import annotations
