@@ -1,5 +1,5 @@
 """ONNX Runtime GenAI exports (genai_config.json, as onnxruntime-genai's model builder writes it): only that runtime
-runs them, from genai_config.json's model.eos_token_id (src/config.cpp, v0.15.2), so the checks of the stop ids
+runs them, from genai_config.json's model.eos_token_id (src/config.cpp, v0.15.2 to 0.18.0), so the checks of the stop ids
 transformers reads stay silent and EOS029 checks genai_config.json; --fix adds the id there."""
 
 from __future__ import annotations
@@ -76,6 +76,44 @@ def test_an_eos_onnxruntime_genai_refuses_is_cannot_tell(tmp_path, run, value):
     model = stop_sets_of(folder)
     assert stops(model, model.runtime_stops["onnxruntime-genai"]) is None
     assert run("--format", "concise", str(folder))[0] == 0
+
+
+@pytest.mark.parametrize("value", [pytest.param(2 ** 31, id="over-int32"), pytest.param(32007.5, id="fraction"),
+                                   pytest.param(True, id="bool"), pytest.param([[32007]], id="nested"),
+                                   pytest.param(None, id="null-scalar")])
+def test_an_eos_safedoubletoint_refuses_is_cannot_tell_even_under_vocab_size(tmp_path, value):
+    """SafeDoubleToInt (src/config.cpp) takes a finite, integral number within int32's range; json's true is no
+    number, and a vocab_size above the value changes nothing: loading raises before any range check."""
+    folder = export_with(tmp_path, lambda model: model.update(eos_token_id=value, vocab_size=2 ** 31 - 1))
+    stop = stop_sets_of(folder).runtime_stops["onnxruntime-genai"]
+    assert stop.unknown and "not an integer" in stop.unknown, stop
+
+
+def test_an_integral_float_is_the_id_it_names(tmp_path, run):
+    """genai's JSON parser reads every number as a double: 32007.0 and 3.2007e4 load as 32007."""
+    folder = export_with(tmp_path, lambda model: model.update(eos_token_id=[32000.0, 32007.0]))
+    text = (folder / "genai_config.json").read_text(encoding="utf-8").replace("32007.0", "3.2007e4")
+    (folder / "genai_config.json").write_text(text, encoding="utf-8")
+    stop = stop_sets_of(folder).runtime_stops["onnxruntime-genai"]
+    assert stop.ids == (32000, 32007) and not stop.unknown
+    assert run("--format", "concise", str(folder))[:2] == (0, "All checks passed (1 model folder).\n")
+
+
+def test_an_empty_eos_list_stops_on_the_pad_id(tmp_path, run):
+    """Config::Config fills an empty eos_token_id with pad_token_id, as an absent one."""
+    folder = export_with(tmp_path, lambda model: model.update(eos_token_id=[]))
+    stop = stop_sets_of(folder).runtime_stops["onnxruntime-genai"]
+    assert stop.ids == (32000,) and "model.pad_token_id (eos_token_id is [])" in stop.why
+    code, out, _ = run("--format", "concise", str(folder))
+    assert code == 1 and " EOS029 " in out
+
+
+@pytest.mark.parametrize("name, value", [("pad_token_id", "32000"), ("vocab_size", None), ("vocab_size", 32064.5)])
+def test_a_pad_or_vocab_size_genai_cannot_read_is_cannot_tell(tmp_path, name, value):
+    """pad_token_id and vocab_size go through SafeDoubleToInt too: loading raises even when eos_token_id is fine."""
+    folder = export_with(tmp_path, lambda model: model.update({name: value}))
+    stop = stop_sets_of(folder).runtime_stops["onnxruntime-genai"]
+    assert stop.ids == () and f"model.{name} is not an integer" in stop.unknown
 
 
 def test_a_genai_config_that_is_not_json_is_one_error_line(tmp_path, run):

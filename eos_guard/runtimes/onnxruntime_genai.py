@@ -2,25 +2,37 @@
 
 It runs the folder its model builder (``src/python/py/models/builder.py``) writes: ONNX weights and a
 genai_config.json, whose ``model.eos_token_id`` the builder fills from the Hugging Face folder it exported
-(``builders/base.py`` ``make_genai_config``: generation_config.json's ``eos_token_id`` when set, else config.json's).
-The runtime reads only that file for its stop ids (``src/config.cpp``: ``Model_Element`` takes ``eos_token_id`` as
-an int or an array of ints; ``Config::Config`` uses ``model.pad_token_id`` when it has none), and every search stops
-on them (``src/search.cpp`` ``GreedySearch_Cpu::SetNextToken``, ``beam_search_scorer.cpp``); config.json,
-generation_config.json and the tokenizer's eos are not read. An id that is not an integer makes loading raise, and
-one outside ``[0, model.vocab_size)`` makes ``Generator`` raise (``src/generators.cpp``): no stop set then.
+(``builders/base.py`` ``make_genai_config``: generation_config.json's ``eos_token_id`` when set, else config.json's;
+0.18.0 then ``text_config``'s, else the tokenizer's, and puts the tokenizer's ``eos_token`` id first when it is not
+there already, ``resolve_special_token_ids``). The runtime reads only that file for its stop ids (``src/config.cpp``:
+``Model_Element`` takes ``eos_token_id`` as a number or an array of numbers, each through ``SafeDoubleToInt``, which
+takes any JSON number that is finite, integral and within int32's range, ``2.0`` included, and makes loading raise
+for anything else; ``Config::Config`` uses ``model.pad_token_id`` when the list is empty or absent), and every
+search stops on them (``src/search.cpp`` ``GreedySearch_Cpu::SetNextToken``, ``beam_search_scorer.cpp``; main's
+speculative, n-gram and MTP decoding as well); config.json, generation_config.json and the tokenizer's eos are not
+read. ``pad_token_id`` and ``vocab_size`` go through ``SafeDoubleToInt`` too. An id outside
+``[0, model.vocab_size)`` makes the generator raise (v0.15.2 ``src/generators.cpp`` ``Generator::Generator``;
+0.18.0 ``CreateSearch``): no stop set then.
 
 A folder without genai_config.json is no export of the builder: the runtime cannot load it (unknown).
-"""
 
+Not modelled: stop strings a caller gives an Engine turn (0.18.0 ``set_stop_strings``, not in any file); 0.18.0's
+refusal to load a ``model.audio_output`` export whose eos ids hold its ``audio_start_token_id`` or
+``text_end_token_id``; the other integer fields of ``model`` (``bos_token_id``, ``context_length``...), which make
+loading raise the same way; a key written twice in ``model`` (json.loads keeps the last, the runtime appends a
+second array to the first).
+"""
 from __future__ import annotations
 
-from ..resolve import ResolvedModel, is_listed_id
-from ..vocabulary import is_int
+import math
+
+from ..resolve import ResolvedModel
 from .base import Release, StopSet, place, show
 
-RELEASES = (Release("onnxruntime-genai 0.15.2", None,
-                    "microsoft/onnxruntime-genai src/config.cpp Model_Element, Config::Config (v0.15.2 lines "
-                    "1133-1135, 1199-1200, 1803-1806; main a0c04eb13 the same), src/search.cpp SetNextToken"),)
+RELEASES = (Release("onnxruntime-genai 0.18.0", None,
+                    "microsoft/onnxruntime-genai src/config.cpp Model_Element, SafeDoubleToInt, Config::Config (v0.15.2 "
+                    "lines 1133-1135, 1199-1200, 1803-1806; main a0c04eb13 1315-1316, 1381-1382, 2106-2109; the PyPI "
+                    "0.18.0 wheel's library the same), src/search.cpp SetNextToken"),)
 FIX = "add the id to genai_config.json model.eos_token_id"
 
 
@@ -32,18 +44,35 @@ def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
                        unknown=reason)
     section = doc.get(("model",))
     section = section if isinstance(section, dict) else {}
-    if "eos_token_id" in section:
-        value, source = section["eos_token_id"], "genai_config.json model.eos_token_id"
-    else:  # Config::Config: "If no eos_token_id was set, set it to the pad token id"
-        value, source = section.get("pad_token_id", 0), "genai_config.json model.pad_token_id (no eos_token_id)"
-    values = value if isinstance(value, list) else [value]
     where = place(doc, ("model", "eos_token_id")) if doc.has(("model",)) else place(doc, ("model",))
-    if not all(is_int(item) for item in values):
+    for name in ("pad_token_id", "vocab_size"):  # 0 when missing (config.h): every id is then out of range
+        if name in section and as_int32(section[name]) is None:
+            reason = f"genai_config.json model.{name} is not an integer: onnxruntime-genai cannot load the folder"
+            return StopSet("onnxruntime-genai", (), reason, FIX, place(doc, ("model", name)), unknown=reason)
+    value = section.get("eos_token_id")
+    values = value if isinstance(value, list) else [value]
+    source = "genai_config.json model.eos_token_id"
+    if "eos_token_id" in section and any(as_int32(item) is None for item in values):
         reason = f"{source} holds a value that is not an integer: onnxruntime-genai cannot load the folder"
         return StopSet("onnxruntime-genai", (), reason, FIX, where, unknown=reason)
-    vocab_size = section.get("vocab_size", 0)  # 0 when missing (config.h): every id is then out of range
-    if not (is_int(vocab_size) and all(is_listed_id(item) and item < vocab_size for item in values)):
+    if "eos_token_id" not in section or values == []:  # Config::Config: "If no eos_token_id was set, set it to
+        values = [section.get("pad_token_id", 0)]       # the pad token id"
+        source = "genai_config.json model.pad_token_id (" + \
+            ("no eos_token_id)" if "eos_token_id" not in section else "eos_token_id is [])")
+    ids = tuple(dict.fromkeys(as_int32(item) for item in values))
+    vocab_size = as_int32(section.get("vocab_size", 0))
+    if not all(0 <= item < vocab_size for item in ids):  # type: ignore[operator]
         reason = f"{source} holds an id outside [0, model.vocab_size): onnxruntime-genai's Generator raises"
         return StopSet("onnxruntime-genai", (), reason, FIX, where, unknown=reason)
-    ids = tuple(dict.fromkeys(values))
-    return StopSet("onnxruntime-genai", ids, f"{source} {show(ids)}", FIX, where)
+    return StopSet("onnxruntime-genai", ids, f"{source} {show(ids)}", FIX, where)  # type: ignore[arg-type]
+
+
+def as_int32(value: object) -> int | None:
+    """The int onnxruntime-genai reads from a JSON value of genai_config.json (``SafeDoubleToInt``: its parser
+    reads every number as a double, and takes one that is finite, integral and within int32's range), or None
+    where loading raises: a string, null, true or false, an array, a fraction, or a value out of range."""
+    if isinstance(value, float):
+        value = int(value) if math.isfinite(value) and value.is_integer() else None
+    if not isinstance(value, int) or isinstance(value, bool):
+        return None
+    return value if -(1 << 31) <= value < (1 << 31) else None
