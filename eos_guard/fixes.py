@@ -203,8 +203,8 @@ def _dropped(model: ResolvedModel, name: str) -> list[int]:
 
 def _align_genai_config(model: ResolvedModel, add) -> None:
     """genai_config.json's model.eos_token_id gains the id a chat answer ends with (EOS029), where onnxruntime-genai
-    does not stop on it; without the key (the runtime then stops on model.pad_token_id) the key is added with the
-    pad id first, so that the runtime still stops where it did."""
+    does not stop on it; without the key, or with an empty list (the runtime then stops on model.pad_token_id), the
+    pad id comes first, so that the runtime still stops where it did."""
     stop = model.runtime_stops.get("onnxruntime-genai")
     doc = model.files.genai_config
     target = target_id(model)
@@ -212,6 +212,8 @@ def _align_genai_config(model: ResolvedModel, add) -> None:
             or target in stop.ids or model.beyond_vocab(target):
         return
     wanted = [target]
+    if doc.get(("model", "eos_token_id")) == []:  # Config::Config stopped on the pad id: it stays a stop id
+        wanted = [*stop.ids, target]
     if doc.has(("model", "eos_token_id")):
         add(doc, add_to_id_list(doc, ("model", "eos_token_id"), wanted), f"model.eos_token_id: add {wanted}")
     elif isinstance(doc.get(("model",)), dict):

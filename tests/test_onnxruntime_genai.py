@@ -108,6 +108,14 @@ def test_an_empty_eos_list_stops_on_the_pad_id(tmp_path, run):
     assert code == 1 and " EOS029 " in out
 
 
+def test_fix_of_an_empty_eos_list_keeps_the_pad_id_it_stopped_on(tmp_path, run):
+    folder = export_with(tmp_path, lambda model: model.update(eos_token_id=[]))
+    run("--fix", str(folder))
+    data = json.loads((folder / "genai_config.json").read_text(encoding="utf-8"))
+    assert data["model"]["eos_token_id"] == [32000, 32007]
+    assert run("--format", "concise", str(folder))[:2] == (0, "All checks passed (1 model folder).\n")
+
+
 @pytest.mark.parametrize("name, value", [("pad_token_id", "32000"), ("vocab_size", None), ("vocab_size", 32064.5)])
 def test_a_pad_or_vocab_size_genai_cannot_read_is_cannot_tell(tmp_path, name, value):
     """pad_token_id and vocab_size go through SafeDoubleToInt too: loading raises even when eos_token_id is fine."""
