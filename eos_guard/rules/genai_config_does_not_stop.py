@@ -16,11 +16,12 @@ class GenaiConfigDoesNotStop(Rule):
     ## What it detects
     A folder with `genai_config.json` is an ONNX Runtime GenAI export (onnxruntime-genai's model builder writes it
     next to the ONNX weights, with a copy of the tokenizer files and often of config.json). onnxruntime-genai stops
-    on that file's `model.eos_token_id` alone (an int or a list; `model.pad_token_id` when it has none), never on
-    config.json, generation_config.json or the tokenizer's eos. The rule reports when those ids lack the turn
-    terminator of the default chat template (or, without a template, the tokenizer's eos). The builder copies
+    on that file's `model.eos_token_id` alone (a number or a list; `model.pad_token_id` when it has none or `[]`),
+    never on config.json, generation_config.json or the tokenizer's eos. The rule reports when those ids lack the
+    turn terminator of the default chat template (or, without a template, the tokenizer's eos). The builder copies
     generation_config.json's `eos_token_id` when the exported folder had one, else config.json's: an export of a
-    folder without generation_config.json (a fine-tune saved without it) gets config.json's single eos.
+    folder without generation_config.json (a fine-tune saved without it) gets config.json's single eos (0.18.0's
+    builder also puts the tokenizer's `eos_token` id first).
 
     The rules about the stop ids generate() reads (EOS001-EOS004, EOS012, EOS015, EOS017) are not run for such a
     folder: transformers, vLLM, SGLang, TGI and mlx-lm load no ONNX weights, and llama.cpp's and Ollama's
