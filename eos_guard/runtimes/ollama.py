@@ -1,4 +1,5 @@
-"""Ollama (0.30 and later): its converter's eos, served by llama.cpp's end-of-generation rule.
+"""Ollama (0.32.15 to 0.33; 0.30 to 0.32.5 lack one end-of-generation text): its converter's eos, served by
+llama.cpp's end-of-generation rule.
 
 Converter source: ollama/ollama ``convert/tokenizer.go`` ``parseTokenizer`` and ``convert/convert.go``
 (commit fb30760996, v0.33.0-rc2): the eos is tokenizer_config.json's ``eos_token`` matched to the **last**
@@ -7,8 +8,10 @@ eos **list** is written as ``tokenizer.ggml.eos_token_ids`` (only when the eos w
 not read: no ``src/llama-arch.cpp`` key has that name, in the tree Ollama vendored until 0.30 (ec98e2002) nor in
 a later one (00395eb285), and Ollama's patches leave ``llama-vocab.cpp`` alone; the Go engine that read it was
 removed in 0.30 (PR #16031), and the MLX engine, the only other, serves no GGUF. Serving follows
-``llama_cpp.end_of_generation`` at the build Ollama pins: ``LLAMA_CPP_VERSION`` b10488 in v0.33.0-rc2, so the
-older text list (no ``<|eot|>``) applies.
+``llama_cpp.end_of_generation`` at the build Ollama pins: ``LLAMA_CPP_VERSION`` b10488 from v0.32.15 to
+v0.33.0-rc2, so the older text list (no ``<|eot|>``) applies. Earlier releases pin older builds (v0.30.0 b9452 ...
+v0.32.14 b10434); those to v0.32.5 (b10091 and before) also lack ``[e~[`` among the texts, so a MiniMax-style
+terminator stops there only as the GGUF's eos or eot (the text lists of those builds are not modelled).
 
 The converter's ``KV`` for some classes sets ids itself (:data:`ARCHITECTURE_OVERRIDES`): Gemma and Gemma 2 eot
 107 (``convert_gemma.go``, ``convert_gemma2.go``), gpt-oss eos 199999 (``convert_gptoss.go``), GLM-OCR eot
@@ -53,7 +56,7 @@ if TYPE_CHECKING:
 
     from ..resolve import Where
 
-RELEASES = (Release("Ollama 0.30 – 0.33 (llama.cpp b10488)", None,
+RELEASES = (Release("Ollama 0.32.15 – 0.33 (llama.cpp b10488)", None,
                     "ollama/ollama fb30760996 (v0.33.0-rc2) convert/tokenizer.go parseTokenizer; llama.cpp b10488"),)
 
 SPECIAL_FIX = ("set tokenizer_config.json eos_token to the terminator before `ollama create`; for a GGUF already made, "
