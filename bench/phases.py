@@ -56,19 +56,16 @@ def timed(step, runs: int) -> float:
 
 def phases(path: Path, runs: int) -> list[tuple[str, float]]:
     raw = path.read_bytes()
-    entries = JsonDocument.read(path, lazy=True).get(("added_tokens",)) or []
-    added = [entry["content"] for entry in entries if isinstance(entry, dict) and isinstance(entry.get("content"), str)]
-    wanted = sorted(set(added) | set(END_OF_TURN_TEXTS))
+    wanted = _wanted(path)
     bounds = bpe_vocab_bounds(raw)
     if bounds is None:
         raise SystemExit(f"{path}: not a BPE tokenizer.json laid out as the scan expects")
     start, end = bounds
-    _beside_hash.path = path  # type: ignore[attr-defined]
     return [
         ("read the bytes", timed(path.read_bytes, runs)),
         ("SHA-256 of the bytes", timed(lambda: hashlib.sha256(raw).hexdigest(), runs)),
         ("read the outline (the vocabulary's bounds)", timed(lambda: bpe_vocab_bounds(raw), runs)),
-    ] + _compiled(raw, wanted, bounds, runs) + [
+    ] + _compiled(path, raw, wanted, bounds, runs) + [
         ("Python scan, counting the keys",
          _python_scan(lambda: vocab_facts(raw, wanted, ["\x00 in no vocabulary"], bounds=bounds), runs)),
         ("Python scan, not counting", _python_scan(lambda: vocab_facts(raw, wanted, [], bounds=bounds), runs)),
@@ -81,20 +78,27 @@ def phases(path: Path, runs: int) -> list[tuple[str, float]]:
     ] + _orjson(raw, start, end, runs)
 
 
-def _compiled(raw: bytes, wanted: list[str], bounds: tuple[int, int], runs: int) -> list[tuple[str, float]]:
+def _wanted(path: Path) -> list[str]:
+    """The strings a check asks the vocabulary about: the file's added tokens and the known end-of-turn texts."""
+    entries = JsonDocument.read(path, lazy=True).get(("added_tokens",)) or []
+    added = [entry["content"] for entry in entries if isinstance(entry, dict) and isinstance(entry.get("content"), str)]
+    return sorted(set(added) | set(END_OF_TURN_TEXTS))
+
+
+def _compiled(path: Path, raw: bytes, wanted: list[str], bounds: tuple[int, int],
+              runs: int) -> list[tuple[str, float]]:
     if vocab_scan._compiled_scan() is None:
         print("(the compiled scan is not built here, or EOS_GUARD_NO_EXTENSIONS is set: its row is left out)")
         return []
     return [("compiled scan (eos_guard/_vocab_scan.c; it always counts)",
              timed(lambda: vocab_facts(raw, wanted, ["\x00 in no vocabulary"], bounds=bounds), runs)),
             ("compiled scan with the SHA-256 on another thread, as a cold check runs them (each run a new process; "
-             "until both end)", _beside_hash(runs))]
+             "until both end)", _beside_hash(path, runs))]
 
 
-def _beside_hash(runs: int) -> float:
+def _beside_hash(path: Path, runs: int) -> float:
     """The median of ``runs`` new processes, each timing the compiled scan while a thread hashes the file: in a
     new process the scan's key table is fresh memory, which a run in this process reuses."""
-    path = _beside_hash.path  # type: ignore[attr-defined]
     times = [float(subprocess.run([sys.executable, __file__, "--scan-beside-hash", str(path)], check=True,
                                   capture_output=True, text=True).stdout) for _ in range(runs)]
     return statistics.median(times)
@@ -106,9 +110,7 @@ def scan_beside_hash(path: Path) -> float:
     import threading
 
     raw = path.read_bytes()
-    entries = JsonDocument.read(path, lazy=True).get(("added_tokens",)) or []
-    wanted = sorted({entry["content"] for entry in entries if isinstance(entry, dict)
-                     and isinstance(entry.get("content"), str)} | set(END_OF_TURN_TEXTS))
+    wanted = _wanted(path)
     bounds = bpe_vocab_bounds(raw)
     hashing = threading.Thread(target=lambda: hashlib.sha256(raw).hexdigest())
     start = time.perf_counter()

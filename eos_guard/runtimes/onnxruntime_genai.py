@@ -45,26 +45,26 @@ def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
     section = doc.get(("model",))
     section = section if isinstance(section, dict) else {}
     where = place(doc, ("model", "eos_token_id")) if doc.has(("model",)) else place(doc, ("model",))
-    for name in ("pad_token_id", "vocab_size"):  # 0 when missing (config.h): every id is then out of range
+    for name in ("pad_token_id", "vocab_size"):
         if name in section and as_int32(section[name]) is None:
             reason = f"genai_config.json model.{name} is not an integer: onnxruntime-genai cannot load the folder"
             return StopSet("onnxruntime-genai", (), reason, FIX, place(doc, ("model", name)), unknown=reason)
     value = section.get("eos_token_id")
-    values = value if isinstance(value, list) else [value]
+    read = [as_int32(item) for item in (value if isinstance(value, list) else [value])]
     source = "genai_config.json model.eos_token_id"
-    if "eos_token_id" in section and any(as_int32(item) is None for item in values):
-        reason = f"{source} holds a value that is not an integer: onnxruntime-genai cannot load the folder"
-        return StopSet("onnxruntime-genai", (), reason, FIX, where, unknown=reason)
-    if "eos_token_id" not in section or values == []:  # Config::Config: "If no eos_token_id was set, set it to
-        values = [section.get("pad_token_id", 0)]       # the pad token id"
+    if "eos_token_id" not in section or not read:  # Config::Config: "If no eos_token_id was set, set it to the
+        read = [as_int32(section.get("pad_token_id", 0))]  # pad token id" (checked above)
         source = "genai_config.json model.pad_token_id (" + \
             ("no eos_token_id)" if "eos_token_id" not in section else "eos_token_id is [])")
-    ids = tuple(dict.fromkeys(as_int32(item) for item in values))
-    vocab_size = as_int32(section.get("vocab_size", 0))
-    if not all(0 <= item < vocab_size for item in ids):  # type: ignore[operator]
+    elif None in read:
+        reason = f"{source} holds a value that is not an integer: onnxruntime-genai cannot load the folder"
+        return StopSet("onnxruntime-genai", (), reason, FIX, where, unknown=reason)
+    ids = tuple(dict.fromkeys(item for item in read if item is not None))
+    vocab_size = as_int32(section.get("vocab_size", 0)) or 0  # 0 when missing (config.h): every id is out of range
+    if not all(0 <= item < vocab_size for item in ids):
         reason = f"{source} holds an id outside [0, model.vocab_size): onnxruntime-genai's Generator raises"
         return StopSet("onnxruntime-genai", (), reason, FIX, where, unknown=reason)
-    return StopSet("onnxruntime-genai", ids, f"{source} {show(ids)}", FIX, where)  # type: ignore[arg-type]
+    return StopSet("onnxruntime-genai", ids, f"{source} {show(ids)}", FIX, where)
 
 
 def as_int32(value: object) -> int | None:
