@@ -9,7 +9,9 @@ LLAMA_CPP_EOG_TEXTS_B11067 = (
     "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]", "<|end_of_text|>",
     "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>", "<｜end▁of▁sentence｜>", "[e~[",
 )
-# The newest build (b11739, commit 0ce8cd114, 2026-10) adds two texts; b11413 does not have them yet.
+# b11548 (commit 781dbc5ac) adds K2 Horizon's turn end; b11413 does not have it yet. The newest build (b11739,
+# commit 0ce8cd114, 2026-10) also has Llama 4's <|eot|>, which b11549 does not have yet.
+LLAMA_CPP_EOG_TEXTS_B11548 = LLAMA_CPP_EOG_TEXTS_B11067 + ("<|ifm|im_end|>",)
 LLAMA_CPP_EOG_TEXTS = LLAMA_CPP_EOG_TEXTS_B11067 + ("<|eot|>", "<|ifm|im_end|>")
 
 # PLaMo's eos: from b11413, llama.cpp drops `</s>` from the end-of-generation set when this token is in it.

@@ -4,12 +4,15 @@ usage: python scripts/llama_cpp_architectures.py CONVERTER BUILD COMMIT
 
 CONVERTER is llama.cpp's ``conversion/__init__.py`` (the converter's layout since it was split into a package),
 or, for older builds, the single ``convert_hf_to_gguf.py``; BUILD and COMMIT name the llama.cpp release it is
-from. The newest converter on the package registries is the one llama-cpp-python vendors:
+from (COMMIT: its hash, or where it comes from when no hash is known). The newest converter on the package
+registries (2026-12-04) is the one xllamacpp 2026.10.11549 vendors (b11549; its sdist names no commit, and
+llama-cpp-python 0.3.36 vendors the older b11413, 0c1e57098). Download the sdist itself (``pip download
+--no-binary`` would also build it), e.g. from https://pypi.org/simple/xllamacpp/, then:
 
-    pip download --no-deps --no-binary :all: llama-cpp-python==0.3.36
-    tar xzf llama_cpp_python-0.3.36.tar.gz
+    tar xzf xllamacpp-2026.10.11549.tar.gz
     python scripts/llama_cpp_architectures.py \\
-        llama_cpp_python-0.3.36/vendor/llama.cpp/conversion/__init__.py b11413 0c1e57098
+        xllamacpp-2026.10.11549/thirdparty/llama.cpp/conversion/__init__.py b11549 \\
+        "as xllamacpp 2026.10.11549 vendors it (its sdist names no commit)"
 
 ``convert_hf_to_gguf.py`` picks its class by the architecture name (``get_model_architecture``) in
 ``TEXT_MODEL_MAP`` (``get_model_class``; the single-file converter: the names each text class gives

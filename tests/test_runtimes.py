@@ -203,6 +203,19 @@ RELEASE_CASES = [
 ]
 
 
+@pytest.mark.parametrize("version, stop_texts", [
+    (None, ["<|eot|>", "<|ifm|im_end|>"]), ("b11739", ["<|eot|>", "<|ifm|im_end|>"]),
+    ("b11738", ["<|ifm|im_end|>"]), ("b11549", ["<|ifm|im_end|>"]), ("b11548", ["<|ifm|im_end|>"]),
+    ("b11547", []), ("b11413", []), ("b10488", [])])
+def test_llama_cpp_builds_add_end_of_generation_texts(tmp_path, version, stop_texts):
+    """K2 Horizon's <|ifm|im_end|> stops from b11548 (its libllama; b11549's source lists it), Llama 4's <|eot|>
+    from b11739 (b11549's source does not list it yet); the GGUF's eos stops on every build."""
+    tokens = {"</s>": 2, "<|ifm|im_end|>": 5, "<|eot|>": 6}
+    model = model_of(_converter_folder(tmp_path, "K2HorizonForCausalLM", tokens, "</s>"))
+    stop = stop_sets(model, {"llama.cpp": version} if version else None)["llama.cpp"]
+    assert set(stop.ids) == {2} | {tokens[text] for text in stop_texts}, stop.why
+
+
 @pytest.mark.parametrize("name,runtime,version,stopping",
                          [pytest.param(*c, id=f"{c[0]}-{c[1]}-{c[2]}") for c in RELEASE_CASES])
 def test_release_lines(name, runtime, version, stopping):
@@ -225,8 +238,8 @@ def test_explain_prints_a_note_where_releases_differ(run):
                        str(FIXTURES / "llama4-eot-turn-end-tokenizer-eos-end-of-text"))
     lines = out.splitlines()
     assert "    mlx-lm ≤ 0.31.3: does not stop; mlx-lm ≥ 0.32.0: stops" in lines
-    assert ("    llama.cpp ≤ b11412: does not stop; llama.cpp b11413 – b11738: does not stop; "
-            "llama.cpp ≥ b11739: stops") in lines
+    assert ("    llama.cpp ≤ b11412: does not stop; llama.cpp b11413 – b11547: does not stop; "
+            "llama.cpp b11548 – b11738: does not stop; llama.cpp ≥ b11739: stops") in lines
     assert "None" not in out
 
 
@@ -636,7 +649,7 @@ def _converter_folder(tmp_path, architecture: str, tokens: dict[str, int], eos: 
 GLM = {"<|endoftext|>": 151329, "<|user|>": 151336, "<|observation|>": 151338}
 # architecture, tokens, tokenizer eos, config.json, generation_config.json -> the ids convert_hf_to_gguf.py writes
 # (commit 0024aa7417ef: Glm4Model/ChatGLMModel.set_vocab, _set_vocab_glm, GemmaModel, LlamaModel, InternLM2Model;
-# b11413, conversion/: hunyuan.py, glm.py Glm5Next, dots3.py, muse_glimmer.py, laguna.py, kimi_k3.py, LlamaModel's
+# b11413 and b11549, conversion/: plamo.py, hunyuan.py, glm.py Glm5Next, dots3.py, muse_glimmer.py, laguna.py, kimi_k3.py, LlamaModel's
 # subclasses)
 CONVERTER_OVERRIDES = [
     pytest.param("Glm4ForCausalLM", GLM, "<|endoftext|>", {}, None, {"eos": 151329, "eot": 151336}, id="glm-4"),
@@ -654,6 +667,9 @@ CONVERTER_OVERRIDES = [
     pytest.param("Glm4ForCausalLM", GLM, None, {}, None, {"eos": 151329, "eot": 151336}, id="glm-4-eos-where-none"),
     pytest.param("Plamo2ForCausalLM", {"</s>": 2, "<|plamo:op|>": 4}, "</s>", {}, None, {"eos": 2, "eot": 4},
                  id="plamo-2"),
+    # b11549's _set_vocab_plamo(eot_token="<|plamo:tag|>"), where b11413 wrote 4
+    pytest.param("Plamo3ForCausalLM", {"</s>": 2, "<|plamo:op|>": 4, "<|plamo:tag|>": 9}, "</s>", {}, None,
+                 {"eos": 2, "eot": 9}, id="plamo-3"),
     pytest.param("SolarOpenForCausalLM", {"<|endoftext|>": 5, "<|im_end|>": 6}, "<|im_end|>", {}, None,
                  {"eos": 6, "eot": 5}, id="solar-open"),
     pytest.param("InternLM3ForCausalLM", {"</s>": 2, "<|im_end|>": 128131}, "</s>", {}, None, {"eos": 128131},
@@ -1245,14 +1261,15 @@ def test_the_llama_cpp_architecture_script_reads_the_converters_text_classes():
     ("Gemma3ForConditionalGeneration", True), ("Glm4MoeForCausalLM", True), ("T5ForConditionalGeneration", True),
     ("BartForConditionalGeneration", False), ("LlavaOnevisionForConditionalGeneration", False),
     ("LlavaNextForConditionalGeneration", False), ("InternVLChatModel", False),
-    ("GraniteSpeechForConditionalGeneration", False)])
+    ("GraniteSpeechForConditionalGeneration", False), ("K2HorizonForCausalLM", True), ("ClefModel", True)])
 def test_the_shipped_llama_cpp_architectures(architecture, converted):
-    """data/llama_cpp_architectures.json: TEXT_MODEL_MAP of llama.cpp b11413 (llama-cpp-python 0.3.36's sdist);
+    """data/llama_cpp_architectures.json: TEXT_MODEL_MAP of llama.cpp b11549 (xllamacpp 2026.10.11549's sdist);
     the build runtimes/llama_cpp_converter.py names is the one the data is from."""
     from eos_guard.runtimes import llama_cpp_converter
 
     shipped = json.loads((ROOT / "eos_guard" / "data" / "llama_cpp_architectures.json").read_text(encoding="utf-8"))
-    assert (shipped["build"], shipped["commit"]) == (llama_cpp_converter.CONVERTER_BUILD, "0c1e57098")
+    assert (shipped["build"], shipped["commit"]) == (
+        llama_cpp_converter.CONVERTER_BUILD, "as xllamacpp 2026.10.11549 vendors it (its sdist names no commit)")
     assert (architecture in shipped["architectures"]) is converted
     assert llama_cpp_converter.converts(architecture) is converted
 
@@ -1323,7 +1340,7 @@ def test_llama_cpp_cannot_convert_an_architecture_it_has_no_class_for(tmp_path, 
         stop = model.runtime_stops[name]
         assert stop.ids == () and stops(model, stop) is None and stop.unknown == stop.why, name
     assert model.runtime_stops["llama.cpp"].why == (
-        "llama.cpp's convert_hf_to_gguf.py (b11413) cannot convert BartForConditionalGeneration (no class for it: "
+        "llama.cpp's convert_hf_to_gguf.py (b11549) cannot convert BartForConditionalGeneration (no class for it: "
         '"not supported")')
     assert model.runtime_stops["ollama"].why == (
         "`ollama create` cannot convert BartForConditionalGeneration (convert.go: unsupported architecture); "
@@ -1357,7 +1374,7 @@ def test_llama_cpp_cannot_convert_an_architecture_it_has_no_class_for(tmp_path, 
     ({"architectures": []}, None),
     ({"model_type": "llama"}, None)])
 def test_the_converter_picks_its_class_as_get_model_architecture_does(tmp_path, config, architecture):
-    """conversion/base.py get_model_architecture (b11413): architectures[0], else a Mamba config's ssm_cfg layer;
+    """conversion/base.py get_model_architecture (b11413, b11549): architectures[0], else a Mamba config's ssm_cfg layer;
     the text config's architectures win (load_hparams renames llm_config, lm_config, thinker_config.text_config,
     language_config and lfm to text_config), except for the top-level classes it routes itself."""
     from eos_guard.runtimes.llama_cpp_converter import converter_architecture

@@ -6,21 +6,24 @@ Runtime source: ``src/llama-vocab.cpp`` ``llama_vocab::impl::load``, the EOG sec
 set is the GGUF eos and eot, plus every token whose text is in the build's list (``known_tokens``);
 ``<|end|>`` is dropped when ``<|return|>`` and ``<|call|>`` (or ``<|calls|>`` and ``<|flush|>``) are there too
 (gpt-oss, solar-open), and ``</s>`` when ``<|tool_response>`` is. What changed between builds (checked with the
-compiled libllama of llama-cpp-py-sync b10335, b10603, b11067, b11413 and b11739, vocab-only GGUFs):
+compiled libllama of llama-cpp-py-sync b10335, b10603, b11067, b11413 and b11739, vocab-only GGUFs; b11548 from the
+strings of its libllama, b11549 from its source as xllamacpp 2026.10.11549 vendors it):
 
-- ≥ b11739 (commit 0ce8cd114, 2026-10): the text list adds ``<|eot|>`` and ``<|ifm|im_end|>``.
+- ≥ b11739 (commit 0ce8cd114, 2026-10): the text list adds ``<|eot|>`` (Llama 4); b11549's source does not have it.
+- ≥ b11548 (commit 781dbc5ac): the text list adds ``<|ifm|im_end|>`` (K2 Horizon; in b11549's source the text
+  appears in that list only, and b11548's libllama holds it).
 - ≥ b11413 (vendored in llama-cpp-python 0.3.36 = commit 0c1e57098): ``</s>`` is also dropped when
   ``<|plamo:eos|>`` is end-of-generation (PLaMo vocabularies).
 - ≤ b11067 (commit 00ad355e009e; and b10488, which Ollama 0.33 pins): neither.
-  Builds between b11068 and b11412, and between b11414 and b11738, were not checked; they are given the
-  older rule.
+  Builds between b11068 and b11412, between b11414 and b11547, and between b11550 and b11738 were not
+  checked; they are given the older rule.
 
-Not modelled: FIM pad/rep/sep tokens, which also stop, and the default eos id (2 or 11) used when the GGUF
-has none.
+Not modelled: FIM pad/rep/sep tokens, which also stop (``<|fim_pad|>``, ``<|repo_name|>``, ``<|file_sep|>``, from
+b11548 ``<|plamo:file_separator|>``...), and the default eos id (2 or 11) used when the GGUF has none.
 """
 from __future__ import annotations
 
-from ..known_tokens import LLAMA_CPP_EOG_TEXTS, LLAMA_CPP_EOG_TEXTS_B11067, PLAMO_EOS
+from ..known_tokens import LLAMA_CPP_EOG_TEXTS, LLAMA_CPP_EOG_TEXTS_B11067, LLAMA_CPP_EOG_TEXTS_B11548, PLAMO_EOS
 from ..records import record
 from ..resolve import ResolvedModel
 from .base import Release, StopSet, config_eos_place, show, tokenizer_eos_place, unique
@@ -43,18 +46,22 @@ class EogRule:
 
 
 EOG_NEWEST = EogRule(LLAMA_CPP_EOG_TEXTS, True)
+EOG_B11548 = EogRule(LLAMA_CPP_EOG_TEXTS_B11548, True)
 EOG_B11413 = EogRule(LLAMA_CPP_EOG_TEXTS_B11067, True)
 EOG_B11067 = EogRule(LLAMA_CPP_EOG_TEXTS_B11067, False)
 
 _VOCAB = "ggml-org/llama.cpp src/llama-vocab.cpp llama_vocab::impl::load"
 RELEASES = (
     Release("llama.cpp ≥ b11739", (11739,), f"{_VOCAB} (b11739, 0ce8cd114)"),
-    Release("llama.cpp b11413 – b11738", (11413,), f"{_VOCAB} (b11413; 0c1e57098)"),
+    Release("llama.cpp b11548 – b11738", (11548,), f"{_VOCAB} (b11548, 781dbc5ac; b11549 as xllamacpp 2026.10.11549 "
+                                                   "vendors it)"),
+    Release("llama.cpp b11413 – b11547", (11413,), f"{_VOCAB} (b11413; 0c1e57098)"),
     Release("llama.cpp ≤ b11412", None, f"{_VOCAB} (00ad355e009e; b10335, b10488, b10603, b11067)"),
 )
-RULES = dict(zip(RELEASES, (EOG_NEWEST, EOG_B11413, EOG_B11067)))
+RULES = dict(zip(RELEASES, (EOG_NEWEST, EOG_B11548, EOG_B11413, EOG_B11067)))
 # every text some build's rule looks up, so a folder's vocabulary is asked about each once
-EOG_LOOKUPS = tuple(dict.fromkeys(LLAMA_CPP_EOG_TEXTS + LLAMA_CPP_EOG_TEXTS_B11067 + (PLAMO_EOS,)))
+EOG_LOOKUPS = tuple(dict.fromkeys(LLAMA_CPP_EOG_TEXTS + LLAMA_CPP_EOG_TEXTS_B11548 + LLAMA_CPP_EOG_TEXTS_B11067
+                                  + (PLAMO_EOS,)))
 
 
 def end_of_generation(model: ResolvedModel, special: dict[str, int],

@@ -9,21 +9,27 @@ to the **first** tokenizer.json ``added_tokens`` entry with that content (its ``
 token the eos and the old one the eot. Failing that, config.json's ``eos_token_id`` (top level, else
 ``text_config``) when it is an int. generation_config.json and special_tokens_map.json are never read.
 
-Which class converts the folder (b11413, 0c1e57098, as llama-cpp-python 0.3.36 vendors it): ``conversion/base.py``
+Which class converts the folder (b11549, as xllamacpp 2026.10.11549 vendors it; its ``conversion/base.py`` and
+``gguf-py/gguf/vocab.py`` differ from b11413's (0c1e57098, llama-cpp-python 0.3.36) in nothing read here but the
+architectures, PLaMo's eot and the checkpoint loaders below): ``conversion/base.py``
 ``get_model_architecture`` takes config.json's ``architectures[0]``, or the text config's when that names one
 (``load_hparams`` renames ``llm_config``, ``lm_config``, ``thinker_config.text_config``, ``language_config`` and
 ``lfm`` to ``text_config``); ``get_model_class`` raises for a name ``TEXT_MODEL_MAP`` lacks
 (``data/llama_cpp_architectures.json``, written by ``scripts/llama_cpp_architectures.py``), and a config.json
 naming none stops it too, as does what makes gguf-py's SpecialVocab raise on config.json (a negative
 ``<type>_token_id``; a ``text_config`` that is no object): no GGUF, so the stop set is unknown. Older builds may
-convert fewer architectures.
+convert fewer architectures. Not modelled: from b11549, ``load_hparams`` first asks loaders that recognise
+checkpoints by files of their own (``joint_head_config.json``: Clef; ``lev_release.json``; a LoRA adapter with
+``head.pt`` or ``schema_config.json``; ``decision_config.json`` with ``readout.safetensors``: decision models, not
+chat models) and converts those whatever config.json's architecture.
 
 Architecture overrides (``ARCHITECTURE_OVERRIDES``; ``convert_hf_to_gguf.py`` at 0024aa7417ef, checked against
-b11413's ``conversion/`` package, which also has Glm5Next, Dots3, Muse-Glimmer, Laguna and Kimi-K3): GLM-4 and
-ChatGLM add ``<|user|>`` as eot (GLM-4-MoE and GLM-5-Next also ``<|observation|>`` as eom), Dots3
-``<|endofassistant|>``, Muse-Glimmer ``<|eot|>``, Laguna the first non-bos id of its eos list, Gemma (1)
-``<end_of_turn>`` 107, PLaMo 2/3 id 4, CodeLlama (vocab_size 32016, for Llama's class and those inheriting its
-``set_vocab``) 32010, Solar Open ``<|endoftext|>``; InternLM2, InternLM3 and Qwen3-Omni/ASR make ``<|im_end|>``
+the ``conversion/`` packages of b11413, which also has Glm5Next, Dots3, Muse-Glimmer, Laguna and Kimi-K3, and
+b11549, whose new classes set no special id): GLM-4 and ChatGLM add ``<|user|>`` as eot (GLM-4-MoE and GLM-5-Next
+also ``<|observation|>`` as eom), Dots3 ``<|endofassistant|>``, Muse-Glimmer ``<|eot|>``, Laguna the first
+non-bos id of its eos list, Gemma (1) ``<end_of_turn>`` 107, PLaMo 2 ``<|plamo:op|>`` and PLaMo 3
+``<|plamo:tag|>`` (b11549; b11413 wrote id 4 for both), CodeLlama (vocab_size 32016, for Llama's class and those
+inheriting its ``set_vocab``) 32010, Solar Open ``<|endoftext|>``; InternLM2, InternLM3 and Qwen3-Omni/ASR make ``<|im_end|>``
 the eos, Kimi-K3 its config's ``eos_token_id``, and HunYuan its config's ``eod_token_id`` (text config first;
 3, the transformers class default, when none is written), eot: generation_config.json's first eos id. What GLM,
 Dots3 and Solar Open set with ``_set_special_token`` stands only where SpecialVocab set no id of that kind (it
@@ -37,7 +43,7 @@ some folders' added tokens otherwise than the 5.x numbering used here (files tha
 model-specific tokens 4.x does not add);
 ``convert_hf_to_gguf.py``'s refusal of a tokenizer.json id at or past config.json's ``vocab_size`` (EOS006
 reports it); the ids InternLM2/3 and Qwen3-Omni read from the files' declarations rather than
-transformers' numbering (they differ only where the files disagree, EOS009); PLaMo's eos from tokenizer.jsonl;
+transformers' numbering (they differ only where the files disagree, EOS009); PLaMo's eos and eot ids from tokenizer.jsonl;
 overrides of classes for less common architectures (RWKV, Kimi-Linear, MPT's SEA-LION fallback, Qwen v1
 tiktoken, Refact, Mistral's own format and tekken.json-only Llama folders, GLM-ASR, draft models).
 """
@@ -53,7 +59,7 @@ TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.m
 if TYPE_CHECKING:
     from typing import Any, Callable
 
-CONVERTER_BUILD = "b11413"  # the converter data/llama_cpp_architectures.json is read from
+CONVERTER_BUILD = "b11549"  # the converter data/llama_cpp_architectures.json is read from
 
 
 # load_hparams (conversion/base.py) renames these config keys to text_config, in this order (the last one there wins):
@@ -303,7 +309,13 @@ def _fixed(kind: str, token_id: int) -> Callable[[ResolvedModel, dict[str, int]]
     return lambda model, ids: _set(ids, kind, token_id)
 
 
-# the names whose class is LlamaModel or inherits its set_vocab (b11413; not the Eagle3 draft models, whose vocabulary
+def _eot_text(text: str) -> Callable[[ResolvedModel, dict[str, int]], None]:
+    """``_set_vocab_plamo(eot_token=...)`` (b11549): the eot is that token's id in tokenizer.jsonl, which eos-guard
+    does not read: its id in the folder's vocabulary, when the files give it one."""
+    return lambda model, ids: _set(ids, "eot", model.vocab.id_of(text))
+
+
+# the names whose class is LlamaModel or inherits its set_vocab (b11413 and b11549; not the Eagle3 draft models, whose vocabulary
 # comes from --target-model-dir)
 _LLAMA_CLASSES = ("LLaMAForCausalLM", "LlamaForCausalLM", "MistralForCausalLM", "MixtralForCausalLM",
                   "VLlama3ForCausalLM", "LlavaForConditionalGeneration", "LlamaModel",
@@ -326,8 +338,8 @@ ARCHITECTURE_OVERRIDES: dict[str, Callable[[ResolvedModel, dict[str, int]], None
     "KimiK3ForConditionalGeneration": _kimi_k3,
     "SolarOpenForCausalLM": _solar_open,
     "GemmaForCausalLM": _fixed("eot", 107),
-    **dict.fromkeys(("Plamo2ForCausalLM", "PLaMo2ForCausalLM", "Plamo3ForCausalLM", "PLaMo3ForCausalLM"),
-                    _fixed("eot", 4)),
+    **dict.fromkeys(("Plamo2ForCausalLM", "PLaMo2ForCausalLM"), _eot_text("<|plamo:op|>")),
+    **dict.fromkeys(("Plamo3ForCausalLM", "PLaMo3ForCausalLM"), _eot_text("<|plamo:tag|>")),
     **dict.fromkeys(_LLAMA_CLASSES, _code_llama),
     **dict.fromkeys(("InternLM2ForCausalLM", "Qwen3OmniMoeForConditionalGeneration",
                      "Qwen3ASRForConditionalGeneration"), _im_end_is_eos),
