@@ -670,6 +670,9 @@ CONVERTER_OVERRIDES = [
     # b11549's _set_vocab_plamo(eot_token="<|plamo:tag|>"), where b11413 wrote 4
     pytest.param("Plamo3ForCausalLM", {"</s>": 2, "<|plamo:op|>": 4, "<|plamo:tag|>": 9}, "</s>", {}, None,
                  {"eos": 2, "eot": 9}, id="plamo-3"),
+    # PLaMo 2's <|plamo:op|> comes from tokenizer.jsonl, which eos-guard does not read: id 4 where no file names it
+    pytest.param("Plamo2ForCausalLM", {"</s>": 2}, "</s>", {}, None, {"eos": 2, "eot": 4}, id="plamo-2-op-unlisted"),
+    pytest.param("Plamo3ForCausalLM", {"</s>": 2}, "</s>", {}, None, {"eos": 2}, id="plamo-3-tag-unlisted"),
     pytest.param("SolarOpenForCausalLM", {"<|endoftext|>": 5, "<|im_end|>": 6}, "<|im_end|>", {}, None,
                  {"eos": 6, "eot": 5}, id="solar-open"),
     pytest.param("InternLM3ForCausalLM", {"</s>": 2, "<|im_end|>": 128131}, "</s>", {}, None, {"eos": 128131},

@@ -18,17 +18,19 @@ architectures, PLaMo's eot and the checkpoint loaders below): ``conversion/base.
 (``data/llama_cpp_architectures.json``, written by ``scripts/llama_cpp_architectures.py``), and a config.json
 naming none stops it too, as does what makes gguf-py's SpecialVocab raise on config.json (a negative
 ``<type>_token_id``; a ``text_config`` that is no object): no GGUF, so the stop set is unknown. Older builds may
-convert fewer architectures. Not modelled: from b11549, ``load_hparams`` first asks loaders that recognise
-checkpoints by files of their own (``joint_head_config.json``: Clef; ``lev_release.json``; a LoRA adapter with
-``head.pt`` or ``schema_config.json``; ``decision_config.json`` with ``readout.safetensors``: decision models, not
-chat models) and converts those whatever config.json's architecture.
+convert fewer architectures. Not modelled: from b11549, ``load_hparams`` first asks every registered checkpoint
+loader, which converts a folder it recognises whatever config.json's architecture (decision and speech models,
+not chat models: Clef ``joint_head_config.json``, Lev ``lev_release.json``, Kev and Nimble LoRA adapters,
+OpenJev ``helper/shim.py``, pplx-decider ``decision_config.json``, ModernBERT decision ``encoder/config.json``;
+D1 by config.json's ``auto_map`` ``AutoModel`` and D1-omni by its ``model_type`` ``d1_omni``; pocket-tts by its
+tensors, which b11413 tried only without a config.json).
 
 Architecture overrides (``ARCHITECTURE_OVERRIDES``; ``convert_hf_to_gguf.py`` at 0024aa7417ef, checked against
 the ``conversion/`` packages of b11413, which also has Glm5Next, Dots3, Muse-Glimmer, Laguna and Kimi-K3, and
 b11549, whose new classes set no special id): GLM-4 and ChatGLM add ``<|user|>`` as eot (GLM-4-MoE and GLM-5-Next
 also ``<|observation|>`` as eom), Dots3 ``<|endofassistant|>``, Muse-Glimmer ``<|eot|>``, Laguna the first
 non-bos id of its eos list, Gemma (1) ``<end_of_turn>`` 107, PLaMo 2 ``<|plamo:op|>`` and PLaMo 3
-``<|plamo:tag|>`` (b11549; b11413 wrote id 4 for both), CodeLlama (vocab_size 32016, for Llama's class and those
+``<|plamo:tag|>`` (b11549, their ids in tokenizer.jsonl; b11413 wrote id 4, ``<|plamo:op|>``'s, for both), CodeLlama (vocab_size 32016, for Llama's class and those
 inheriting its ``set_vocab``) 32010, Solar Open ``<|endoftext|>``; InternLM2, InternLM3 and Qwen3-Omni/ASR make ``<|im_end|>``
 the eos, Kimi-K3 its config's ``eos_token_id``, and HunYuan its config's ``eod_token_id`` (text config first;
 3, the transformers class default, when none is written), eot: generation_config.json's first eos id. What GLM,
@@ -43,7 +45,9 @@ some folders' added tokens otherwise than the 5.x numbering used here (files tha
 model-specific tokens 4.x does not add);
 ``convert_hf_to_gguf.py``'s refusal of a tokenizer.json id at or past config.json's ``vocab_size`` (EOS006
 reports it); the ids InternLM2/3 and Qwen3-Omni read from the files' declarations rather than
-transformers' numbering (they differ only where the files disagree, EOS009); PLaMo's eos and eot ids from tokenizer.jsonl;
+transformers' numbering (they differ only where the files disagree, EOS009); PLaMo's tokenizer.jsonl (the ids
+of its eos and eot where no other file gives them; the refusal of a folder without it, of a tokenizer_class
+other than Plamo2Tokenizer or Plamo3Tokenizer, and from b11549 of a tokenizer.jsonl without the eot's text);
 overrides of classes for less common architectures (RWKV, Kimi-Linear, MPT's SEA-LION fallback, Qwen v1
 tiktoken, Refact, Mistral's own format and tekken.json-only Llama folders, GLM-ASR, draft models).
 """
@@ -309,10 +313,14 @@ def _fixed(kind: str, token_id: int) -> Callable[[ResolvedModel, dict[str, int]]
     return lambda model, ids: _set(ids, kind, token_id)
 
 
-def _eot_text(text: str) -> Callable[[ResolvedModel, dict[str, int]], None]:
+def _eot_text(text: str, usual: int | None = None) -> Callable[[ResolvedModel, dict[str, int]], None]:
     """``_set_vocab_plamo(eot_token=...)`` (b11549): the eot is that token's id in tokenizer.jsonl, which eos-guard
-    does not read: its id in the folder's vocabulary, when the files give it one."""
-    return lambda model, ids: _set(ids, "eot", model.vocab.id_of(text))
+    does not read: its id in the folder's vocabulary when the files give it one, else ``usual``, its id in the
+    model family's tokenizer.jsonl (PLaMo 2's ``<|plamo:op|>`` is 4: b11413 wrote 4 as that token's id)."""
+    def set_eot(model: ResolvedModel, ids: dict[str, int]) -> None:
+        found = model.vocab.id_of(text)
+        _set(ids, "eot", found if found is not None else usual)
+    return set_eot
 
 
 # the names whose class is LlamaModel or inherits its set_vocab (b11413 and b11549; not the Eagle3 draft models, whose vocabulary
@@ -338,7 +346,7 @@ ARCHITECTURE_OVERRIDES: dict[str, Callable[[ResolvedModel, dict[str, int]], None
     "KimiK3ForConditionalGeneration": _kimi_k3,
     "SolarOpenForCausalLM": _solar_open,
     "GemmaForCausalLM": _fixed("eot", 107),
-    **dict.fromkeys(("Plamo2ForCausalLM", "PLaMo2ForCausalLM"), _eot_text("<|plamo:op|>")),
+    **dict.fromkeys(("Plamo2ForCausalLM", "PLaMo2ForCausalLM"), _eot_text("<|plamo:op|>", usual=4)),
     **dict.fromkeys(("Plamo3ForCausalLM", "PLaMo3ForCausalLM"), _eot_text("<|plamo:tag|>")),
     **dict.fromkeys(_LLAMA_CLASSES, _code_llama),
     **dict.fromkeys(("InternLM2ForCausalLM", "Qwen3OmniMoeForConditionalGeneration",
