@@ -432,6 +432,39 @@ def test_a_processor_chat_template_json_of_named_templates_is_checked_template_b
     assert "'chat_template.json:tool_use'" in report["findings"][0]["message"]
 
 
+def test_templates_ending_turns_with_the_same_missing_id_make_one_eos001(tmp_path, run):
+    """Gemma 3 ships its template in tokenizer_config.json and in chat_template.json (for the processor). An SFT
+    save that collapsed generation_config.json's [1, 106] to 1 leaves both ending turns with <end_of_turn> 106 that
+    generate() does not stop on: one finding at eos_token_id, naming both templates, not the same line twice. A
+    template that ends turns with another missing id gets a finding of its own."""
+    import shutil
+
+    folder = shutil.copytree(FIXTURES / "gemma-3-it-sft-collapsed-eos", tmp_path / "m")
+    template = (folder / "chat_template.jinja").read_text(encoding="utf-8")
+    (folder / "chat_template.json").write_text(json.dumps({"chat_template": template}), encoding="utf-8")
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
+    chat = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "EOSGUARD"}]
+    after = tokenizer.apply_chat_template(chat, tokenize=False).split("EOSGUARD")[1]
+    assert after.startswith("<end_of_turn>") and tokenizer.convert_tokens_to_ids("<end_of_turn>") == 106
+    stop = transformers.GenerationConfig.from_pretrained(str(folder)).eos_token_id
+    assert 106 not in ([stop] if isinstance(stop, int) else stop)
+
+    code, out, _ = run("--format", "json", "--no-cache", str(folder))
+    report = json.loads(out)
+    assert {t["name"]: t["id"] for t in report["models"][0]["templates"]} == {"default": 106,
+                                                                             "chat_template.json": 106}
+    eos001 = [f["message"] for f in report["findings"] if f["code"] == "EOS001"]
+    assert len(eos001) == 1 and eos001[0].startswith(
+        "the 'default' and 'chat_template.json' chat templates end assistant turns with '<end_of_turn>' (106)"), eos001
+
+    (folder / "chat_template.json").write_text(json.dumps({"chat_template": template.replace(
+        "<end_of_turn>", "<start_of_image>")}), encoding="utf-8")
+    report = json.loads(run("--format", "json", "--no-cache", str(folder))[1])
+    eos001 = [f["message"] for f in report["findings"] if f["code"] == "EOS001"]
+    assert len(eos001) == 2 and eos001[0].startswith("the chat template ends assistant turns with '<end_of_turn>'") \
+        and eos001[1].startswith("the 'chat_template.json' chat template ends assistant turns with"), eos001
+
+
 def test_the_processor_template_is_checked_next_to_sixteen_tokenizer_templates(tmp_path, run):
     """The limit of 16 templates per folder counts chat_template.json's named templates, not its one string (which
     was EOS018 since named ones were read, with the string's length given as a count of templates)."""

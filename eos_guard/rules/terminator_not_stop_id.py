@@ -18,9 +18,11 @@ class TerminatorNotStopId(Rule):
     `pipeline()` stop on: generation_config.json's `eos_token_id` when that file exists, otherwise
     config.json's (top level, then `decoder`, `generator`, `text_config`). Where the template writes several
     tokens right after every answer (Command R7B's `<|END_RESPONSE|><|END_OF_TURN_TOKEN|>`), generation stops
-    at the first of them that is a stop id, and the rule fires only when none is. This is the check of
-    transformers, the default of `--runtime` (`runtimes` in the configuration): a selection that leaves it out
-    (`--runtime vllm`) turns the rule off, and EOS016 checks the runtimes selected.
+    at the first of them that is a stop id, and the rule fires only when none is. Templates that end turns with
+    the same token (Gemma 3 ships its template in tokenizer_config.json and chat_template.json) get one finding,
+    naming them all. This is the check of transformers, the default of `--runtime` (`runtimes` in the
+    configuration): a selection that leaves it out (`--runtime vllm`) turns the rule off, and EOS016 checks the
+    runtimes selected.
 
     ## Why it breaks generation
     The model emits the terminator at the end of its answer, transformers does not stop, and the model goes
@@ -47,17 +49,29 @@ class TerminatorNotStopId(Rule):
         stop = model.stop
         if "transformers" not in options.runtimes or not stop.ids or stop.where is None:
             return
+        # one finding per missing id: the templates that end turns with it (Gemma 3 ships the same one in
+        # tokenizer_config.json and chat_template.json) all point at the same eos_token_id, with the same change
+        templates: dict[int, list[str]] = {}
+        tokens: dict[int, str | None] = {}
         for terminator in model.terminators:
             if terminator.id is None or terminator.id in stop.ids:
                 continue
-            which = "the chat template" if terminator.template.name == "default" else \
-                f"the '{terminator.template.name}' chat template"
+            templates.setdefault(terminator.id, []).append(terminator.template.name)
+            tokens.setdefault(terminator.id, terminator.token)
+        for token_id, names in templates.items():
+            if names == ["default"]:
+                which = "the chat template ends"
+            elif len(names) == 1:
+                which = f"the '{names[0]}' chat template ends"
+            else:
+                quoted = ", ".join(f"'{name}'" for name in names[:-1])
+                which = f"the {quoted} and '{names[-1]}' chat templates end"
             # a generation_config.json that cannot be read is what to repair: generate() falls back to config.json
-            change = f"add {terminator.id}" if model.files.generation_config_error is None else \
+            change = f"add {token_id}" if model.files.generation_config_error is None else \
                 f"repair generation_config.json (while transformers cannot read it, generate() uses config.json's " \
-                f"eos_token_id), or add {terminator.id} here"
+                f"eos_token_id), or add {token_id} here"
             yield self.finding(
                 model,
-                f"{which} ends assistant turns with '{terminator.token}' ({terminator.id}), but generate() "
+                f"{which} assistant turns with '{tokens[token_id]}' ({token_id}), but generate() "
                 f"stops only on {describe_ids(stop.ids, model)} ({where_stop_ids_are(model)}); {change}",
                 stop.where)
