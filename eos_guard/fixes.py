@@ -23,6 +23,7 @@ from .jsonspan import JsonDocument, NotRead, dotted, read_bytes
 from .known_tokens import END_OF_TURN_TEXTS
 from .records import field, record
 from .resolve import ResolvedModel, special_token_text
+from .rules.tool_call_not_stop_id import calling_turn_end, calls_not_stopping
 from .runtimes import stops, target_id
 from .splice import Edit, add_to_id_list, apply_edits, insert_member, replace_value
 from .vocabulary import is_token_id
@@ -57,7 +58,8 @@ EXTRA_OUTPUT_FLAGS = ("output_attentions", "output_hidden_states", "output_score
 # off changes no file.
 TERMINATOR_CODES = frozenset({"EOS001", "EOS004", "EOS015", "EOS016", "EOS017"})  # stop ids: the terminators
 EOS_CODES = frozenset({"EOS002", "EOS004", "EOS015", "EOS016"})  # stop ids: the tokenizer's eos
-STOP_ID_CODES = TERMINATOR_CODES | EOS_CODES  # the ids generate() uses
+TOOL_CALL_CODES = frozenset({"EOS030"})  # stop ids: the token that ends a turn calling a tool
+STOP_ID_CODES = TERMINATOR_CODES | EOS_CODES | TOOL_CALL_CODES  # the ids generate() uses
 CONFIG_CODES = frozenset({"EOS003", "EOS015", "EOS016"})  # config.json's eos next to a generation_config.json
 # --unsafe-fixes: the eos becomes the terminator where a runtime runs on: unless the user turned these rules off
 # (an unselected runtime's failure is EOS016's only when selected, so being reported is not asked)
@@ -131,6 +133,8 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
     wanted = _ids_to_stop_on(model, answers(TERMINATOR_CODES), answers(EOS_CODES), replaced)
     if answers(DROPPED_CODES):
         wanted += [i for i in _dropped(model, "generation_config.json") if i not in wanted]
+    if answers(TOOL_CALL_CODES):
+        wanted += [i for i in _calling_turn_ends(model) if i not in wanted]
     changes: list[FileChange] = []
     stop = model.stop
     gen = model.files.generation_config
@@ -192,6 +196,13 @@ def _ids_to_stop_on(model: ResolvedModel, terminators: bool = True, tokenizer_eo
             continue
         ids.append(token_id)
     return ids
+
+
+def _calling_turn_ends(model: ResolvedModel) -> list[int]:
+    """The ids of the tokens that end turns calling a tool where generation does not stop after a call (EOS030),
+    when the rule names one; only ids the model can emit."""
+    ids = [calling_turn_end(model, after)[1] for after in calls_not_stopping(model)]
+    return [i for i in ids if is_token_id(i) and not model.beyond_vocab(i)]
 
 
 def _dropped(model: ResolvedModel, name: str) -> list[int]:

@@ -24,3 +24,8 @@ SGLANG_STOP_TEXTS = ("<|eom_id|>", "<|content_model_end_sampling|>", "<|ifm|im_e
 # What the template probe may take as a terminator when a folder does not list its added tokens.
 END_OF_TURN_TEXTS = LLAMA_CPP_EOG_TEXTS + ("<|END_OF_TURN_TOKEN|>", "[|endofturn|]", "<|end▁of▁sentence|>",
                                            "<|content_model_end_sampling|>")
+
+# Texts that end an assistant turn calling a tool where another ends an answer: gpt-oss's <|call|> (already above),
+# Llama 3.1's <|eom_id|> with built-in tools (above), and GLM-4.5's <|observation|>, the tool turn's header, as its
+# <|user|> ends an answer. EOS030 advises adding the first of these after a call.
+TOOL_CALL_END_TEXTS = END_OF_TURN_TEXTS + ("<|observation|>",)

@@ -29,6 +29,12 @@ ASSISTANT_MARKER = "EOSGUARDASSISTANT"
 SYSTEM_TEXT = "EOSGUARDSYSTEM"
 USER_TEXT = "EOSGUARDUSER"
 SECOND_USER_MARKER = "EOSGUARDUSERTWO"
+# The tool-call probe: an assistant turn that calls the sample tool (this marker as the argument), then the tool's
+# result (this one); what the template writes between them ends the calling turn.
+CALL_MARKER = "EOSGUARDCALLARG"
+TOOL_RESULT_MARKER = "EOSGUARDTOOLRESULT"
+TOOL_CALL_SHAPE = "user,assistant+call,tool"
+TOOL_CALL_KEPT = 1024  # characters between a call's argument and the tool's result that the probe looks at
 
 # A fixed date keeps renders reproducible (Llama 3.1 templates print today's date).
 FIXED_NOW = (2026, 1, 15, 12, 0, 0)
@@ -88,6 +94,10 @@ class Probe:
     marker_seen: bool = False       # whether any render showed the assistant's content at all
     errors: list[str] = field(default_factory=list)
     limit_exceeded: str | None = None
+    # the added tokens the template writes between a tool call's argument and the tool's result (the end of the
+    # calling turn, then the tool turn's header), in order; None when it renders no such call (a template without
+    # tools, or one that refuses a "tool" message)
+    after_call: list[str] | None = None
 
     @property
     def rendered(self) -> bool:
@@ -104,7 +114,7 @@ class Probe:
 # wrote, and is a miss (tests/test_cache_states.py checks this against the fields).
 _NONE = type(None)
 PROBE_TYPES = {"token": (str, _NONE), "run": (list,), "tail": (str,), "shape": (str, _NONE), "marker_seen": (bool,),
-               "errors": (list,), "limit_exceeded": (str, _NONE)}
+               "errors": (list,), "limit_exceeded": (str, _NONE), "after_call": (list, _NONE)}
 
 
 def _cached_probe(cached: Any) -> Probe | None:
@@ -113,7 +123,7 @@ def _cached_probe(cached: Any) -> Probe | None:
         return None
     if not all(isinstance(cached[name], types) for name, types in PROBE_TYPES.items()):
         return None
-    if not all(isinstance(item, str) for item in cached["errors"] + cached["run"]):
+    if not all(isinstance(item, str) for item in cached["errors"] + cached["run"] + (cached["after_call"] or [])):
         return None
     return Probe(**cached)
 
@@ -132,6 +142,17 @@ def _conversations(parts: bool) -> Iterable[tuple[str, list[dict[str, Any]]]]:
     yield "system,user,assistant" + suffix, [system, user, assistant]
     yield "user,assistant,user" + suffix, [user, assistant, user_two]
     yield "system,user,assistant,user" + suffix, [system, user, assistant, user_two]
+
+
+def _tool_call_conversation() -> list[dict[str, Any]]:
+    """A user turn, an assistant turn that calls the sample tool, and the tool's result, as transformers' chat
+    templates take them (arguments as an object; an id of nine letters and digits, which Mistral's templates
+    require)."""
+    call = {"id": "call00001", "type": "function",
+            "function": {"name": "get_weather", "arguments": {"city": CALL_MARKER}}}
+    return [{"role": "user", "content": USER_TEXT},
+            {"role": "assistant", "content": "", "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": "call00001", "name": "get_weather", "content": TOOL_RESULT_MARKER}]
 
 
 class AddedTokens:
@@ -438,18 +459,22 @@ Outcome = tuple[str, str, str]  # (conversation shape, "error" | "tail" | "unmar
 def render_outcomes(template: Any, special_tokens: dict[str, str], budget: _Budget,
                     with_tools: bool) -> Iterator[Outcome]:
     """Render each probe conversation in turn (lazily: :func:`select` stops at the first one that shows a
-    token) and yield what it showed after the assistant's content. Raises TemplateLimitExceeded."""
+    token) and yield what it showed after the assistant's content; first, whatever ``with_tools``, the tool-call
+    conversation (:data:`TOOL_CALL_SHAPE`): what is written between its argument and the tool's result. Raises
+    TemplateLimitExceeded."""
+    text = yield from _rendered_or_error(template, special_tokens, TOOL_CALL_SHAPE, _tool_call_conversation(),
+                                         SAMPLE_TOOLS, budget)
+    if text is not None:
+        at, end = text.rfind(CALL_MARKER), text.rfind(TOOL_RESULT_MARKER)
+        if 0 <= at < end:
+            yield TOOL_CALL_SHAPE, "tail", text[at + len(CALL_MARKER):end][:TOOL_CALL_KEPT]
+        else:
+            yield TOOL_CALL_SHAPE, "unmarked", ""
     for parts in (False, True):
         for shape, messages in _conversations(parts):
-            variables: dict[str, Any] = dict(special_tokens)
-            variables.update(messages=messages, add_generation_prompt=False, documents=None,
-                             tools=SAMPLE_TOOLS if with_tools else None)
-            try:
-                text = _render(template, variables, budget)
-            except (TemplateLimitExceeded, MemoryError):
-                raise
-            except Exception as exc:
-                yield shape, "error", _describe(exc)
+            text = yield from _rendered_or_error(template, special_tokens, shape, messages,
+                                                 SAMPLE_TOOLS if with_tools else None, budget)
+            if text is None:
                 continue
             at = text.rfind(ASSISTANT_MARKER)
             if at < 0:
@@ -458,19 +483,38 @@ def render_outcomes(template: Any, special_tokens: dict[str, str], budget: _Budg
             yield shape, "tail", text[at + len(ASSISTANT_MARKER):].split(SECOND_USER_MARKER)[0]
 
 
+def _rendered_or_error(template: Any, special_tokens: dict[str, str], shape: str, messages: list[dict[str, Any]],
+                       tools: list[dict[str, Any]] | None, budget: _Budget) -> Iterator[Outcome]:
+    """Render one probe conversation: return its text, or yield its error outcome and return None (the limits
+    and a failed allocation raise)."""
+    variables: dict[str, Any] = dict(special_tokens)
+    variables.update(messages=messages, add_generation_prompt=False, documents=None, tools=tools)
+    try:
+        return _render(template, variables, budget)
+    except (TemplateLimitExceeded, MemoryError):
+        raise
+    except Exception as exc:
+        yield shape, "error", _describe(exc)
+        return None
+
+
 def select(outcomes: Iterable[Outcome], added_tokens: Iterable[str] | AddedTokens) -> Probe:
     """The probe result of render outcomes: the first conversation whose answer is followed by an added token.
 
     When other added tokens follow that one (after whitespace, or after text where the chat ends), the next
     conversation that goes on to another turn is rendered too: ``run`` keeps the tokens of what both write after
     the answer (the model writes it all before it could write anything else, whether the chat ends there or goes
-    on)."""
+    on). The tool-call conversation's outcome gives ``after_call`` only."""
     result = Probe()
     added = added_tokens_of(added_tokens)
     fallback: Probe | None = None
     outcomes = iter(outcomes)
     try:
         for shape, kind, value in outcomes:
+            if shape == TOOL_CALL_SHAPE:  # not an answer's end, nor a failure of the probe
+                if kind == "tail":
+                    result.after_call = _all_tokens(value, added)
+                continue
             if kind == "error":
                 result.errors.append(f"{shape}: {value}")
                 continue
@@ -582,6 +626,21 @@ def _unspaced(pieces: list[str | Text]) -> list[str | Text]:
 
 def _tokens(pieces: list[str | Text]) -> list[str]:
     return [piece for piece in pieces if not isinstance(piece, Text)]
+
+
+def _all_tokens(text: str, added: AddedTokens) -> list[str]:
+    """The added tokens in ``text`` (at most TOOL_CALL_KEPT characters), in order, whatever text lies between them
+    (a call's closing syntax, the tool turn's header): at most MAX_RUN."""
+    found: list[str] = []
+    at = 0
+    while at < len(text) and len(found) < MAX_RUN:
+        token = added.at(text, at)
+        if token is None:
+            at += 1
+            continue
+        found.append(token)
+        at += len(token)
+    return found
 
 
 MAX_RUN = 8

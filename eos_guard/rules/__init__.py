@@ -29,6 +29,7 @@ from .terminator_listed_nowhere import TerminatorListedNowhere
 from .terminator_not_stop_id import TerminatorNotStopId
 from .token_not_in_vocab import TokenNotInVocab
 from .tokenizer_eos_not_stop_id import TokenizerEosNotStopId
+from .tool_call_not_stop_id import ToolCallNotStopId
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ FOLDER_RULES: tuple[Rule, ...] = (
     IdOutOfRange(), InvalidTokenId(), SpecialTokensMapOverride(), AddedTokenIdMismatch(), TerminatorNotSpecial(),
     TerminatorNotSingleToken(), StopIdSuppressed(), PadIsTerminator(), TemplateError(), StopIdsDropped(),
     RuntimeDoesNotStop(), TerminatorListedNowhere(), FileNotRead(), StopIdsInBaseModel(), GenaiConfigDoesNotStop(),
+    ToolCallNotStopId(),
 )
 _loaded: dict[str, tuple[Rule, ...]] = {}
 

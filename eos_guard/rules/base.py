@@ -7,7 +7,7 @@ from pathlib import Path
 from ..findings import Finding, Location, Severity, quoted_list
 from ..model_files import TemplateSource
 from ..records import record
-from ..resolve import ResolvedModel, Where
+from ..resolve import ResolvedModel, StopIds, Where
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -125,6 +125,26 @@ def describe_ids(ids: tuple[int, ...] | list[int], model: ResolvedModel) -> str:
 
 def token_text(model: ResolvedModel, token_id: int) -> str:
     return model.vocab.content_of(token_id) or ""
+
+
+def checked_stop_ids(model: ResolvedModel, options: Options) -> StopIds | None:
+    """generate()'s stop ids for a check that a turn's last token is one (EOS001, EOS030): None when transformers
+    is not among the runtimes checked, or when no file lists any (EOS004)."""
+    stop = model.stop
+    if "transformers" not in options.runtimes or not stop.ids or stop.where is None:
+        return None
+    return stop
+
+
+def templates_doing(names: list[str], singular: str, plural: str) -> str:
+    """``the chat template ends``, ``the 'tool_use' chat template ends``, ``the 'default' and 'chat_template.json'
+    chat templates end``: the subject of a finding about the templates ``names`` (EOS001, EOS030)."""
+    if names == ["default"]:
+        return f"the chat template {singular}"
+    if len(names) == 1:
+        return f"the '{names[0]}' chat template {singular}"
+    quoted = ", ".join(f"'{name}'" for name in names[:-1])
+    return f"the {quoted} and '{names[-1]}' chat templates {plural}"
 
 
 def where_stop_ids_are(model: ResolvedModel) -> str:

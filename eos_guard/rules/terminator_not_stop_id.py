@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from ..findings import Finding, Severity
 from ..resolve import ResolvedModel
-from .base import Options, Rule, describe_ids, where_stop_ids_are
+from .base import Options, Rule, checked_stop_ids, describe_ids, templates_doing, where_stop_ids_are
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -46,8 +46,8 @@ class TerminatorNotStopId(Rule):
     reads_generation_configs = True
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
-        stop = model.stop
-        if "transformers" not in options.runtimes or not stop.ids or stop.where is None:
+        stop = checked_stop_ids(model, options)
+        if stop is None:
             return
         # one finding per missing id: the templates that end turns with it (Gemma 3 ships the same one in
         # tokenizer_config.json and chat_template.json) all point at the same eos_token_id, with the same change
@@ -59,13 +59,7 @@ class TerminatorNotStopId(Rule):
             templates.setdefault(terminator.id, []).append(terminator.template.name)
             tokens.setdefault(terminator.id, terminator.token)
         for token_id, names in templates.items():
-            if names == ["default"]:
-                which = "the chat template ends"
-            elif len(names) == 1:
-                which = f"the '{names[0]}' chat template ends"
-            else:
-                quoted = ", ".join(f"'{name}'" for name in names[:-1])
-                which = f"the {quoted} and '{names[-1]}' chat templates end"
+            which = templates_doing(names, "ends", "end")
             # a generation_config.json that cannot be read is what to repair: generate() falls back to config.json
             change = f"add {token_id}" if model.files.generation_config_error is None else \
                 f"repair generation_config.json (while transformers cannot read it, generate() uses config.json's " \

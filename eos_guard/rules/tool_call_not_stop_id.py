@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from ..findings import Finding, Severity
+from ..known_tokens import TOOL_CALL_END_TEXTS
+from ..resolve import ResolvedModel
+from .base import Options, Rule, checked_stop_ids, describe_ids, templates_doing, where_stop_ids_are
+
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Iterator
+
+
+class ToolCallNotStopId(Rule):
+    """Answers stop, but a turn that calls a tool does not: no token the template writes after a call is a stop id.
+
+    ## What it detects
+    The chat template ends an assistant turn that calls a tool with another token than an answer: gpt-oss's
+    `<|call|>` (where answers end with `<|return|>`), GLM-4.5's `<|observation|>` (the tool turn's header, where
+    answers end at `<|user|>`). eos-guard renders a conversation in which the assistant calls a sample tool and
+    the tool answers, and reads the added tokens the template writes between the call's argument and the tool's
+    answer: the end of the calling turn, then the tool turn's header. The rule fires when generate()'s stop ids
+    (as for EOS001) hold the token that ends answers but none of those. A template that renders no tool call (it
+    has no tool support, or refuses a `tool` message) is not checked, and a template whose answers do not stop
+    gets EOS001 instead.
+
+    ## Why it breaks generation
+    The model writes the call and the token that ends the turn, and generation goes on: the model writes the
+    tool turn's header and makes up the tool's answer itself, so an agent acts on an invented result, or the
+    answer runs to `max_new_tokens`. gpt-oss was first published with `"eos_token_id": [200002, 199999]`
+    (`<|return|>`, `<|endoftext|>`) in generation_config.json; `<|call|>` (200012) was added later.
+
+    ## Remediation
+    Add the id of the token that ends a calling turn to `eos_token_id`, keeping the ids already there:
+    `"eos_token_id": [200002, 199999, 200012]`. The finding names it where it is a known turn end (`<|call|>`,
+    `<|eom_id|>`, `<|observation|>`...), and `--fix` adds that id; where none is, choose it yourself.
+    """
+
+    code = "EOS030"
+    name = "tool-call-not-stop-id"
+    severity = Severity.WARNING
+    summary = "a turn that calls a tool ends with no stop id, while answers stop"
+    needs_generation = True
+    reads_generation_configs = True
+
+    def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
+        stop = checked_stop_ids(model, options)
+        if stop is None:
+            return
+        for after, names in calls_not_stopping(model).items():
+            which = templates_doing(names, "writes", "write")
+            written = ", ".join(_shown(model, token) for token in after)
+            end, end_id = calling_turn_end(model, after)
+            change = f"add {end_id} ('{end}' ends them)" if end_id is not None else \
+                "add the id of the token that ends them"
+            yield self.finding(
+                model,
+                f"after a tool call, {which} {written}, but generate() stops only on {describe_ids(stop.ids, model)} "
+                f"({where_stop_ids_are(model)}): turns that call a tool run on; {change}",
+                stop.where)
+
+
+def calls_not_stopping(model: ResolvedModel) -> dict[tuple[str, ...], list[str]]:
+    """The tokens templates write after a tool call (``Probe.after_call``) where none is a stop id while the token
+    that ends answers is, each with the names of the templates that write them (one finding each, as EOS001)."""
+    stop = model.stop.ids
+    templates: dict[tuple[str, ...], list[str]] = {}
+    for terminator in model.terminators:
+        after = terminator.probe.after_call
+        if not after or terminator.id is None or terminator.id not in stop:
+            continue  # no call rendered, or answers do not stop either (EOS001)
+        if any(model.vocab.id_of(token) in stop for token in after):
+            continue
+        templates.setdefault(tuple(after), []).append(terminator.template.name)
+    return templates
+
+
+def calling_turn_end(model: ResolvedModel, after: tuple[str, ...]) -> tuple[str | None, int | None]:
+    """The token that ends a turn calling a tool, and its id, where one of ``after`` is a known turn end
+    (``<|call|>``, ``<|eom_id|>``, ``<|observation|>``...): what the finding advises and ``--fix`` adds."""
+    end = next((token for token in after if token in TOOL_CALL_END_TEXTS), None)
+    return end, (model.vocab.id_of(end) if end is not None else None)
+
+
+def _shown(model: ResolvedModel, token: str) -> str:
+    token_id = model.vocab.id_of(token)
+    return f"'{token}' ({token_id})" if token_id is not None else f"'{token}'"

@@ -1,0 +1,144 @@
+"""A turn that calls a tool must stop too (EOS030): the probe renders a tool call and the tool's answer, and keeps
+the added tokens the template writes between them (``Probe.after_call``); transformers is the oracle."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from support import FIXTURES, write_json
+from eos_guard.template import TOOL_CALL_SHAPE, Limits, probe_template, select
+
+transformers = pytest.importorskip("transformers")
+
+CALL = {"type": "function", "function": {"name": "get_weather", "arguments": {"city": "Paris"}}}
+TOOL_CHAT = [{"role": "user", "content": "Weather in Paris?"},
+             {"role": "assistant", "content": "", "tool_calls": [CALL]},
+             {"role": "tool", "name": "get_weather", "content": "sunny"}]
+
+
+def eos030(run, folder, *extra):
+    code, out, _ = run("--format", "json", "--baseline", "none", *extra, str(folder))
+    return [f["message"] for f in json.loads(out)["findings"] if f["code"] == "EOS030"]
+
+
+def test_gpt_oss_as_first_published_does_not_stop_after_a_tool_call(tmp_path, run):
+    """openai/gpt-oss-20b's generation_config.json first listed [200002, 199999] (<|return|>, <|endoftext|>): answers
+    stop, but the harmony template ends a calling turn with <|call|> 200012, which transformers then writes past.
+    --fix lists 200012, as OpenAI later did (add-only, the rest of the file as it was), and the finding is gone."""
+    folder = shutil.copytree(FIXTURES / "gpt-oss-harmony-return-vs-end", tmp_path / "m")
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
+    rendered = tokenizer.apply_chat_template(TOOL_CHAT, tokenize=False)
+    after = rendered.split('"Paris"}', 1)[1]
+    assert after.startswith("<|call|>") and tokenizer.convert_tokens_to_ids("<|call|>") == 200012, after
+    stop = transformers.GenerationConfig.from_pretrained(str(folder)).eos_token_id
+    assert 200012 not in stop and 200002 in stop
+
+    messages = eos030(run, folder)
+    assert len(messages) == 1 and messages[0].startswith(
+        "after a tool call, the chat template writes '<|call|>' (200012), '<|start|>' (200006)"), messages
+    assert messages[0].endswith("; add 200012 ('<|call|>' ends them)"), messages
+    assert eos030(run, folder, "--no-cache") == messages
+    assert eos030(run, folder) == messages  # from the cache this time
+
+    before = (folder / "generation_config.json").read_text(encoding="utf-8")
+    assert run("--fix", "--baseline", "none", "--ignore", "EOS030", str(folder))[0] == 0
+    assert (folder / "generation_config.json").read_text(encoding="utf-8") == before  # a rule turned off fixes nothing
+    code, _, _ = run("--fix", "--exit-zero-even-if-changed", "--baseline", "none", str(folder))
+    after_fix = (folder / "generation_config.json").read_text(encoding="utf-8")
+    assert code == 0 and after_fix == before.replace("199999\n  ],", "199999,\n    200012\n  ],"), after_fix
+    assert transformers.GenerationConfig.from_pretrained(str(folder)).eos_token_id == [200002, 199999, 200012]
+    code, out, _ = run("--format", "json", "--baseline", "none", str(folder))
+    assert code == 0 and json.loads(out)["findings"] == [], out
+
+
+GLM_TOKENS = {151329: "<|endoftext|>", 151331: "[gMASK]", 151333: "<sop>", 151336: "<|user|>",
+              151337: "<|assistant|>", 151338: "<|observation|>", 151352: "<tool_call>", 151353: "</tool_call>",
+              151354: "<tool_response>", 151355: "</tool_response>"}
+# GLM-4.5's shape: a turn ends where the next role's header starts; a tool's answer comes after <|observation|>
+GLM_TEMPLATE = (
+    "[gMASK]<sop>{% for m in messages %}"
+    "{% if m.role == 'user' %}<|user|>\n{{ m.content }}"
+    "{% elif m.role == 'assistant' %}<|assistant|>\n{{ m.content }}"
+    "{% for c in m.tool_calls or [] %}<tool_call>{{ c.function.name }}\n{{ c.function.arguments | tojson }}"
+    "</tool_call>{% endfor %}"
+    "{% elif m.role == 'tool' %}<|observation|><tool_response>\n{{ m.content }}\n</tool_response>"
+    "{% endif %}{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}")
+
+
+def glm_folder(tmp_path, stop_ids):
+    folder = tmp_path / "glm"
+    folder.mkdir(parents=True)
+    decoder = {str(i): {"content": t, "lstrip": False, "normalized": False, "rstrip": False, "single_word": False,
+                        "special": True} for i, t in GLM_TOKENS.items()}
+    write_json(folder / "tokenizer_config.json", {"added_tokens_decoder": decoder, "chat_template": GLM_TEMPLATE,
+                                                  "eos_token": "<|endoftext|>", "pad_token": "<|endoftext|>"})
+    write_json(folder / "config.json", {"architectures": ["Glm4MoeForCausalLM"], "model_type": "glm4_moe",
+                                        "eos_token_id": stop_ids, "vocab_size": 151552})
+    write_json(folder / "generation_config.json", {"eos_token_id": stop_ids})
+    return folder
+
+
+def test_glm_stops_a_calling_turn_on_the_tool_turns_header(tmp_path, run):
+    """GLM-4.5/4.6 list [151329, 151336, 151338]: <|user|> ends answers, <|observation|> (the tool turn's header)
+    ends a turn that calls a tool. Without 151338 answers still stop, tool calls do not."""
+    assert eos030(run, glm_folder(tmp_path / "a", [151329, 151336, 151338])) == []
+    messages = eos030(run, glm_folder(tmp_path / "b", [151329, 151336]))
+    assert len(messages) == 1 and "'</tool_call>' (151353), '<|observation|>' (151338), '<tool_response>' (151354)" \
+        in messages[0] and messages[0].endswith("add 151338 ('<|observation|>' ends them)"), messages
+    folder = tmp_path / "b" / "glm"
+    assert run("--fix", "--exit-zero-even-if-changed", "--baseline", "none", str(folder))[0] == 0
+    assert json.loads((folder / "generation_config.json").read_text(encoding="utf-8"))["eos_token_id"] == [
+        151329, 151336, 151338]
+    assert eos030(run, folder) == []
+
+
+def test_a_chatml_tool_call_ends_with_the_answers_terminator(tmp_path, run):
+    """Qwen2.5's shape: </tool_call> (no stop id) then <|im_end|>, which ends answers too: the calling turn stops
+    where answers do, and a folder whose answers do not stop gets EOS001, not EOS030."""
+    folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
+    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    config["chat_template"] = (
+        "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}"
+        "{% for c in m.tool_calls or [] %}<tool_call>\n{{ c.function | tojson }}\n</tool_call>{% endfor %}"
+        "<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+    write_json(folder / "tokenizer_config.json", config)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
+    after = tokenizer.apply_chat_template(TOOL_CHAT, tokenize=False).split('"Paris"}}', 1)[1]
+    assert after.startswith("\n</tool_call><|im_end|>"), after
+    assert eos030(run, folder) == []
+    write_json(folder / "generation_config.json", {"eos_token_id": 151643})
+    code, out, _ = run("--format", "json", "--baseline", "none", str(folder))
+    codes = [f["code"] for f in json.loads(out)["findings"]]
+    assert "EOS001" in codes and "EOS030" not in codes, codes
+
+
+def test_a_template_without_tool_calls_is_not_checked_and_its_probe_is_unchanged():
+    """A template that refuses a "tool" message (Mistral's and Gemma's alternation check) or ignores tool_calls
+    has no after_call; its errors are those of the answer probes only, so EOS014's message is unchanged."""
+    added = ["<|im_start|>", "<|im_end|>"]
+    refusing = ("{% for m in messages %}{% if m.role not in ['user', 'assistant', 'system'] %}"
+                "{{ raise_exception('Conversation roles must alternate user/assistant') }}{% endif %}"
+                "<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}")
+    probe = probe_template(refusing, {}, added, Limits(cache=False))
+    assert probe.token == "<|im_end|>" and probe.after_call is None and probe.errors == []
+    ignoring = "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
+    probe = probe_template(ignoring, {}, added, Limits(cache=False))
+    assert probe.token == "<|im_end|>" and probe.after_call is None
+
+
+def test_the_tool_call_outcome_is_never_taken_for_an_answer():
+    """select() reads the tool-call outcome for after_call only: not as the answer's tail, nor as an error that
+    would make every probe conversation look failed."""
+    added = ["<|call|>", "<|start|>", "<|return|>"]
+    probe = select([(TOOL_CALL_SHAPE, "tail", '"}<|call|><|start|>functions'),
+                    ("user,assistant", "tail", "<|return|>")], added)
+    assert probe.token == "<|return|>" and probe.shape == "user,assistant" and probe.after_call == ["<|call|>",
+                                                                                                   "<|start|>"]
+    probe = select([(TOOL_CALL_SHAPE, "tail", "<|call|>"), ("user,assistant", "error", "TypeError: x")], added)
+    assert probe.token is None and not probe.marker_seen and probe.errors == ["user,assistant: TypeError: x"]
+    probe = select([(TOOL_CALL_SHAPE, "error", "TemplateError: no tools"), ("user,assistant", "tail", "<|return|>")],
+                   added)
+    assert probe.after_call is None and probe.errors == []
