@@ -10,8 +10,10 @@ which drops every stop id the model had (Gemma 3's ``[1, 106]`` becomes ``1``) a
 (docs/fix.md), so that ``save_pretrained`` writes a folder eos-guard finds clean:
 
 - ``generation_config.eos_token_id`` keeps every id it had and gains, after them, each chat template's turn
-  terminator (the default template's first) and the tokenizer's eos. An int stays an int when nothing is
-  added and becomes a list when something is; ``None`` becomes the wanted ids.
+  terminator (the default template's first), the tokenizer's eos, and, for a template after whose tool calls
+  none of those ids comes, the token that ends a turn calling a tool where it is a known one (EOS030: gpt-oss's
+  ``<|call|>``). An int stays an int when nothing is added and becomes a list when something is; ``None``
+  becomes the wanted ids.
 - ``config.eos_token_id`` (the text config's, as transformers' ``trainer_utils.align_special_tokens`` reads
   it): a list gains the same ids, and so does an int that is not the tokenizer's eos (it becomes a list that
   keeps it first); ``None`` becomes the tokenizer's eos.
@@ -63,7 +65,10 @@ def align(model: Any, tokenizer: Any) -> dict[str, tuple[Any, Any]]:
         _refuse_what_is_no_id(key, getattr(holder, "eos_token_id", None), tok)  # before anything is changed
 
     wanted: list[int] = []
-    for token_id in [*terminator_ids(tokenizer), eos_id]:
+    old_ids = getattr(generation_config, "eos_token_id", None)
+    old_ids = list(old_ids) if isinstance(old_ids, (list, tuple)) else [old_ids]
+    answers = [*terminator_ids(tokenizer), eos_id]
+    for token_id in [*answers, *calling_turn_end_ids(tokenizer, [*old_ids, *answers])]:
         if token_id is None or token_id in wanted:
             continue
         if vocab_size is not None and token_id >= vocab_size:
@@ -113,14 +118,16 @@ def _refuse_what_is_no_id(key: str, value: Any, tokenizer: Any) -> None:
 
 def stop_ids(model: Any, tokenizer: Any) -> list[int]:
     """The ids generation stops on, as :func:`align` makes them: ``generation_config.eos_token_id``'s, then
-    each chat template's terminator and the tokenizer's eos when missing. Reads only; changes nothing."""
+    each chat template's terminator, the tokenizer's eos and the tokens that end turns calling a tool when
+    missing. Reads only; changes nothing."""
     generation_config = getattr(_unwrap(model), "generation_config", None)
     configured = getattr(generation_config, "eos_token_id", None)
     if not isinstance(configured, (list, tuple)):
         configured = [configured]
     eos_id = _int_or_none(getattr(_tokenizer_of(tokenizer), "eos_token_id", None))
+    given = [*(_int_or_none(i) for i in configured), *terminator_ids(tokenizer), eos_id]
     ids: list[int] = []
-    for token_id in [*(_int_or_none(i) for i in configured), *terminator_ids(tokenizer), eos_id]:
+    for token_id in [*given, *calling_turn_end_ids(tokenizer, given)]:
         if token_id is not None and token_id not in ids:
             ids.append(token_id)
     return ids
@@ -137,21 +144,32 @@ def terminator_ids(tokenizer: Any) -> list[int]:
     return [token_id for _, _, token_id in terminators(tokenizer) if token_id is not None]
 
 
+def calling_turn_end_ids(tokenizer: Any, stops: list[Any]) -> list[int]:
+    """The ids of the tokens that end a turn calling a tool (template.call_end), for each chat template after
+    whose tool calls no token is one of ``stops`` (EOS030), as ``--fix`` adds them."""
+    from .template import call_end
+
+    tok = _tokenizer_of(tokenizer)
+    ids: list[int] = []
+    for source, special_tokens, added in _probe_inputs(tokenizer):
+        after = _probe(source, special_tokens, added)[1]
+        after_ids = [_int_or_none(tok.convert_tokens_to_ids(token)) for token in after]
+        end = call_end(after)
+        if not after or any(token_id in stops for token_id in after_ids if token_id is not None) or end is None:
+            continue
+        token_id = after_ids[after.index(end)]
+        if token_id is not None and token_id not in ids:
+            ids.append(token_id)
+    return ids
+
+
 def terminators(tokenizer: Any) -> list[tuple[str, str | None, int | None]]:
     """``(template name, terminator string, id)`` for each chat template of ``tokenizer``, default first."""
     tok = _tokenizer_of(tokenizer)
-    templates = _templates(tokenizer)
-    if not templates:
-        return []
-    special = getattr(tok, "special_tokens_map", None) or {}
-    special_tokens = tuple(sorted((k, v) for k, v in dict(special).items()
-                                  if isinstance(k, str) and isinstance(v, str)))
-    get_added = getattr(tok, "get_added_vocab", None)
-    added = tuple(sorted(get_added().keys())) if callable(get_added) else ()
     eos = getattr(tok, "eos_token", None)
     result = []
-    for name, source in templates:
-        run = _probe(source, special_tokens, added)
+    for (name, _), (source, special_tokens, added) in zip(_templates(tokenizer), _probe_inputs(tokenizer)):
+        run = _probe(source, special_tokens, added)[0]
         # of the tokens written one after the other after every answer (Command R7B's <|END_RESPONSE|> then
         # <|END_OF_TURN_TOKEN|>), the tokenizer's eos where it is one of them, as eos-guard's fix picks it
         token = eos if eos in run else (run[0] if run else None)
@@ -165,17 +183,32 @@ def terminators(tokenizer: Any) -> list[tuple[str, str | None, int | None]]:
     return result
 
 
+def _probe_inputs(tokenizer: Any) -> list[tuple[str, tuple[tuple[str, str], ...], tuple[str, ...]]]:
+    """``(source, special tokens, added tokens)`` of each chat template, "default" first: what :func:`_probe` takes."""
+    tok = _tokenizer_of(tokenizer)
+    templates = _templates(tokenizer)
+    if not templates:
+        return []
+    special = getattr(tok, "special_tokens_map", None) or {}
+    special_tokens = tuple(sorted((k, v) for k, v in dict(special).items()
+                                  if isinstance(k, str) and isinstance(v, str)))
+    get_added = getattr(tok, "get_added_vocab", None)
+    added = tuple(sorted(get_added().keys())) if callable(get_added) else ()
+    return [(source, special_tokens, added) for _, source in templates]
+
+
 @functools.lru_cache(maxsize=64)
-def _probe(source: str, special_tokens: tuple[tuple[str, str], ...], added: tuple[str, ...]) -> tuple[str, ...]:
-    """The added tokens one template writes in turn after every answer (``Probe.run``, the terminator first);
-    cached, since callbacks align at every save."""
+def _probe(source: str, special_tokens: tuple[tuple[str, str], ...],
+           added: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The added tokens one template writes in turn after every answer (``Probe.run``, the terminator first), and
+    those it writes after a tool call (``Probe.after_call``); cached, since callbacks align at every save."""
     from .template import probe_template, turn_end_run
 
     probe = probe_template(source, dict(special_tokens), added)
     if probe.token is None and (probe.errors or probe.limit_exceeded):
         _logger().warning("eos-guard: the chat template did not render, so its terminator is unknown: %s",
                        probe.limit_exceeded or "; ".join(probe.errors[:2]))
-    return tuple(turn_end_run(probe, source))
+    return tuple(turn_end_run(probe, source)), tuple(probe.after_call or ())
 
 
 def _templates(tokenizer: Any) -> list[tuple[str, str]]:

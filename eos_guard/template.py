@@ -628,6 +628,15 @@ def _tokens(pieces: list[str | Text]) -> list[str]:
     return [piece for piece in pieces if not isinstance(piece, Text)]
 
 
+def call_end(after_call: Iterable[str]) -> str | None:
+    """Of the tokens a template writes after a tool call (``Probe.after_call``), the one that ends the calling turn
+    where it is a known turn end (known_tokens.TOOL_CALL_END_TEXTS: ``<|call|>``, ``<|eom_id|>``,
+    ``<|observation|>``...), else None: what EOS030 advises, ``--fix`` and align() add."""
+    from .known_tokens import TOOL_CALL_END_TEXTS
+
+    return next((token for token in after_call if token in TOOL_CALL_END_TEXTS), None)
+
+
 def _all_tokens(text: str, added: AddedTokens) -> list[str]:
     """The added tokens in ``text`` (at most TOOL_CALL_KEPT characters), in order, whatever text lies between them
     (a call's closing syntax, the tool turn's header): at most MAX_RUN."""

@@ -142,3 +142,28 @@ def test_the_tool_call_outcome_is_never_taken_for_an_answer():
     probe = select([(TOOL_CALL_SHAPE, "error", "TemplateError: no tools"), ("user,assistant", "tail", "<|return|>")],
                    added)
     assert probe.after_call is None and probe.errors == []
+
+
+def test_align_adds_the_calling_turns_end_and_leaves_a_folder_eos_guard_finds_clean(tmp_path):
+    """align() (the training callback's save-time fix) gains, like --fix, the token that ends a turn calling a tool
+    where no stop id follows a call: gpt-oss's [200002, 199999] becomes [200002, 199999, 200012]; the folder then
+    saved with the real save_pretrained methods has no finding. An aligned list is left as it is."""
+    from types import SimpleNamespace
+
+    from eos_guard.align import align, stop_ids
+    from eos_guard.pipeline import check_folder
+
+    folder = FIXTURES / "gpt-oss-harmony-return-vs-end"
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
+    model = SimpleNamespace(config=transformers.AutoConfig.from_pretrained(str(folder)),
+                            generation_config=transformers.GenerationConfig.from_pretrained(str(folder)))
+    assert stop_ids(model, tokenizer) == [200002, 199999, 200012]
+    changes = align(model, tokenizer)
+    assert changes["generation_config.eos_token_id"] == ([200002, 199999], [200002, 199999, 200012]), changes
+    assert align(model, tokenizer) == {}
+    saved = tmp_path / "saved"
+    model.config.save_pretrained(saved)
+    model.generation_config.save_pretrained(saved)
+    tokenizer.save_pretrained(saved)
+    report = check_folder(saved)
+    assert report.error is None and [f.code for f in report.findings] == [], report.findings

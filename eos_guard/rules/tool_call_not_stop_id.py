@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from ..findings import Finding, Severity
-from ..known_tokens import TOOL_CALL_END_TEXTS
 from ..resolve import ResolvedModel
+from ..template import call_end
 from .base import Options, Rule, checked_stop_ids, describe_ids, templates_doing, where_stop_ids_are
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -75,9 +75,9 @@ def calls_not_stopping(model: ResolvedModel) -> dict[tuple[str, ...], list[str]]
 
 
 def calling_turn_end(model: ResolvedModel, after: tuple[str, ...]) -> tuple[str | None, int | None]:
-    """The token that ends a turn calling a tool, and its id, where one of ``after`` is a known turn end
-    (``<|call|>``, ``<|eom_id|>``, ``<|observation|>``...): what the finding advises and ``--fix`` adds."""
-    end = next((token for token in after if token in TOOL_CALL_END_TEXTS), None)
+    """The token that ends a turn calling a tool (template.call_end) and its id: what the finding advises and
+    ``--fix`` adds."""
+    end = call_end(after)
     return end, (model.vocab.id_of(end) if end is not None else None)
 
 
