@@ -133,8 +133,9 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
     wanted = _ids_to_stop_on(model, answers(TERMINATOR_CODES), answers(EOS_CODES), replaced)
     if answers(DROPPED_CODES):
         wanted += [i for i in _dropped(model, "generation_config.json") if i not in wanted]
-    if answers(TOOL_CALL_CODES):
-        wanted += [i for i in _calling_turn_ends(model) if i not in wanted]
+    # where answers stop only once fixed (EOS001), so that one --fix is enough, unless the settings turn EOS030 off
+    if answers(TOOL_CALL_CODES) or (answers(TERMINATOR_CODES) and (enabled is None or enabled("EOS030"))):
+        wanted += [i for i in _calling_turn_ends(model, [*model.stop.ids, *wanted]) if i not in wanted]
     changes: list[FileChange] = []
     stop = model.stop
     gen = model.files.generation_config
@@ -198,11 +199,11 @@ def _ids_to_stop_on(model: ResolvedModel, terminators: bool = True, tokenizer_eo
     return ids
 
 
-def _calling_turn_ends(model: ResolvedModel) -> list[int]:
-    """The ids of the tokens that end turns calling a tool where generation does not stop after a call (EOS030),
-    when the rule names one; only ids the model can emit."""
-    ids = [calling_turn_end(model, after)[1] for after in calls_not_stopping(model)]
-    return [i for i in ids if is_token_id(i) and not model.beyond_vocab(i)]
+def _calling_turn_ends(model: ResolvedModel, stop: list[int]) -> list[int]:
+    """The ids of the tokens that end turns calling a tool where generation would not stop after a call with the
+    stop ids ``stop`` (EOS030), when the rule names one (an id the model can emit)."""
+    ids = [calling_turn_end(model, after)[1] for after in calls_not_stopping(model, stop)]
+    return [i for i in dict.fromkeys(ids) if i is not None]
 
 
 def _dropped(model: ResolvedModel, name: str) -> list[int]:

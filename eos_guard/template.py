@@ -144,12 +144,10 @@ def _conversations(parts: bool) -> Iterable[tuple[str, list[dict[str, Any]]]]:
     yield "system,user,assistant,user" + suffix, [system, user, assistant, user_two]
 
 
-def _tool_call_conversation() -> list[dict[str, Any]]:
+def _tool_call_conversation(arguments: dict[str, str] | str) -> list[dict[str, Any]]:
     """A user turn, an assistant turn that calls the sample tool, and the tool's result, as transformers' chat
-    templates take them (arguments as an object; an id of nine letters and digits, which Mistral's templates
-    require)."""
-    call = {"id": "call00001", "type": "function",
-            "function": {"name": "get_weather", "arguments": {"city": CALL_MARKER}}}
+    templates take them (an id of nine letters and digits, which Mistral's templates require)."""
+    call = {"id": "call00001", "type": "function", "function": {"name": "get_weather", "arguments": arguments}}
     return [{"role": "user", "content": USER_TEXT},
             {"role": "assistant", "content": "", "tool_calls": [call]},
             {"role": "tool", "tool_call_id": "call00001", "name": "get_weather", "content": TOOL_RESULT_MARKER}]
@@ -340,17 +338,22 @@ def _probe_isolated(source: str, special_tokens: dict[str, str], added_tokens: A
         if "outcome" not in first:  # it did not compile, or the limits stopped it compiling
             return Probe(errors=[first["error"]] if "error" in first else [],
                          limit_exceeded=first.get("limit_exceeded"))
+        ending: dict[str, Any] = {}
         try:
-            probe = select(_rendered_in(worker, first, _out_of_memory(limits)), added_tokens)
+            probe = select(_rendered_in(worker, first, _out_of_memory(limits), ending), added_tokens)
         except _Ended as exc:
             return Probe(limit_exceeded=str(exc))
-        if worker.asking:  # select needed no more: the worker ends the probe
+        if worker.asking:  # select needed no more: the worker renders the tool call and ends the probe
             try:
                 worker.send({"next": False})
-                worker.receive()
+                ending.update(worker.receive())
             except render_worker.WorkerDied:
                 pass
-        return probe
+        call = ending.get("call")
+        if probe.limit_exceeded or not (isinstance(call, list) and len(call) == 3
+                                        and all(isinstance(item, str) for item in call)):
+            return probe
+        return _with_call(probe, (call[0], call[1], call[2]), added_tokens)
 
 
 class _Ended(Exception):
@@ -358,9 +361,11 @@ class _Ended(Exception):
     in this process ends it the same way)."""
 
 
-def _rendered_in(worker: Any, message: dict[str, Any], out_of_memory: str) -> Iterator[Outcome]:
-    """The outcomes the worker renders, one per ``next``. The time and size limits stopping it raise
-    TemplateLimitExceeded, as they do in this process (:func:`select` keeps what it found before)."""
+def _rendered_in(worker: Any, message: dict[str, Any], out_of_memory: str,
+                 ending: dict[str, Any]) -> Iterator[Outcome]:
+    """The outcomes the worker renders, one per ``next``; ``ending`` gets the message that ends the probe (with the
+    tool call's outcome). The time and size limits stopping it raise TemplateLimitExceeded, as they do in this
+    process (:func:`select` keeps what it found before)."""
     from . import render_worker
 
     try:
@@ -371,6 +376,7 @@ def _rendered_in(worker: Any, message: dict[str, Any], out_of_memory: str) -> It
             message = worker.receive()
     except render_worker.WorkerDied as exc:
         raise _Ended(str(exc)) from None
+    ending.update(message)
     limit = message.get("limit_exceeded")
     if limit:
         raise _Ended(limit) if limit == out_of_memory else TemplateLimitExceeded(limit)
@@ -387,7 +393,8 @@ def serve_probes() -> None:
         reply = _render_asked(request["source"], request["special_tokens"], limits, bool(request["with_tools"]),
                               ask)
         # a failed allocation can leave any state behind: the worker ends, the next template gets a new one
-        reply["exit"] = reply.get("limit_exceeded") == _out_of_memory(limits)
+        out_of_memory = _out_of_memory(limits)
+        reply["exit"] = reply.get("limit_exceeded") == out_of_memory or reply.get("call", [""])[-1] == out_of_memory
         return reply
 
     render_worker.serve(lambda: _compile(""), answer)
@@ -408,15 +415,16 @@ def _render_asked(source: str, special_tokens: dict[str, str], limits: Limits, w
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGALRM})
         return isinstance(reply, dict) and reply.get("next") is True
 
-    def take(outcomes: Iterator[Outcome]) -> None:
+    def take(outcomes: Iterator[Outcome], call: Callable[[], Outcome]) -> Outcome:
         for outcome in outcomes:
             if not asked(outcome):
                 break
+        return call()
 
-    _, error, limit = _rendered(source, special_tokens, limits, with_tools, take)
+    called, error, limit = _rendered(source, special_tokens, limits, with_tools, take)
     if error is not None:
         return {"error": error}
-    return {"limit_exceeded": limit} if limit is not None else {}
+    return {"limit_exceeded": limit} if limit is not None else {"call": list(called)}
 
 
 def _out_of_memory(limits: Limits) -> str:
@@ -426,16 +434,20 @@ def _out_of_memory(limits: Limits) -> str:
 def _probe(source: str, special_tokens: dict[str, str], added_tokens: AddedTokens, limits: Limits,
            with_tools: bool) -> Probe:
     """Compile and render in this process, under the hooks' limits: one deadline for the whole probe."""
-    probe, error, limit = _rendered(source, special_tokens, limits, with_tools,
-                                    lambda outcomes: select(outcomes, added_tokens))
+    def take(outcomes: Iterator[Outcome], call: Callable[[], Outcome]) -> Probe:
+        probe = select(outcomes, added_tokens)
+        return probe if probe.limit_exceeded else _with_call(probe, call(), added_tokens)
+
+    probe, error, limit = _rendered(source, special_tokens, limits, with_tools, take)
     if error is not None:
         return Probe(errors=[error])
     return Probe(limit_exceeded=limit) if limit is not None else probe
 
 
 def _rendered(source: str, special_tokens: dict[str, str], limits: Limits, with_tools: bool,
-              take: Callable[[Iterator[Outcome]], Any]) -> tuple[Any, str | None, str | None]:
-    """Compile ``source`` and give ``take`` the outcomes of its probe conversations, all under one deadline and
+              take: Callable[[Iterator[Outcome], Callable[[], Outcome]], Any]) -> tuple[Any, str | None, str | None]:
+    """Compile ``source`` and give ``take`` the outcomes of its probe conversations and a function that renders
+    the tool call (:func:`call_outcome`, once ``take`` is done with the answers), all under one deadline and
     the memory limit (in the worker and in this process alike): ``(what take returned, None, None)``, or
     ``(None, the compile error, None)``, or ``(None, None, the limit hit)``."""
     try:
@@ -446,7 +458,8 @@ def _rendered(source: str, special_tokens: dict[str, str], limits: Limits, with_
                 raise
             except Exception as exc:  # jinja2.TemplateSyntaxError and friends
                 return None, _describe(exc), None
-            return take(render_outcomes(template, special_tokens, budget, with_tools)), None, None
+            return take(render_outcomes(template, special_tokens, budget, with_tools),
+                        lambda: call_outcome(template, special_tokens, budget)), None, None
     except TemplateLimitExceeded as exc:
         return None, None, str(exc)
     except MemoryError:
@@ -459,17 +472,7 @@ Outcome = tuple[str, str, str]  # (conversation shape, "error" | "tail" | "unmar
 def render_outcomes(template: Any, special_tokens: dict[str, str], budget: _Budget,
                     with_tools: bool) -> Iterator[Outcome]:
     """Render each probe conversation in turn (lazily: :func:`select` stops at the first one that shows a
-    token) and yield what it showed after the assistant's content; first, whatever ``with_tools``, the tool-call
-    conversation (:data:`TOOL_CALL_SHAPE`): what is written between its argument and the tool's result. Raises
-    TemplateLimitExceeded."""
-    text = yield from _rendered_or_error(template, special_tokens, TOOL_CALL_SHAPE, _tool_call_conversation(),
-                                         SAMPLE_TOOLS, budget)
-    if text is not None:
-        at, end = text.rfind(CALL_MARKER), text.rfind(TOOL_RESULT_MARKER)
-        if 0 <= at < end:
-            yield TOOL_CALL_SHAPE, "tail", text[at + len(CALL_MARKER):end][:TOOL_CALL_KEPT]
-        else:
-            yield TOOL_CALL_SHAPE, "unmarked", ""
+    token) and yield what it showed after the assistant's content. Raises TemplateLimitExceeded."""
     for parts in (False, True):
         for shape, messages in _conversations(parts):
             text = yield from _rendered_or_error(template, special_tokens, shape, messages,
@@ -481,6 +484,40 @@ def render_outcomes(template: Any, special_tokens: dict[str, str], budget: _Budg
                 yield shape, "unmarked", ""
                 continue
             yield shape, "tail", text[at + len(ASSISTANT_MARKER):].split(SECOND_USER_MARKER)[0]
+
+
+def call_outcome(template: Any, special_tokens: dict[str, str], budget: _Budget) -> Outcome:
+    """The tool-call conversation's outcome (:data:`TOOL_CALL_SHAPE`): what the template writes between the call's
+    argument and the tool's result. Rendered after the answers' probe, within what is left of its limits, and never
+    raising: a template that fails here, or hits a limit (slow or huge only with tools), has no ``after_call`` and
+    its answers' probe stands. The arguments are an object, as transformers documents them, else (a template that
+    concatenates them, DeepSeek V3's) the same as a JSON string."""
+    outcome: Outcome = (TOOL_CALL_SHAPE, "unmarked", "")
+    for arguments in ({"city": CALL_MARKER}, json.dumps({"city": CALL_MARKER})):
+        try:
+            text = _render(template, {**special_tokens, "messages": _tool_call_conversation(arguments),
+                                      "add_generation_prompt": False, "documents": None, "tools": SAMPLE_TOOLS},
+                           budget)
+        except TemplateLimitExceeded as exc:
+            return TOOL_CALL_SHAPE, "error", str(exc)
+        except MemoryError:
+            return TOOL_CALL_SHAPE, "error", _out_of_memory(budget.limits)
+        except Exception as exc:
+            if outcome[1] != "error":
+                outcome = (TOOL_CALL_SHAPE, "error", _describe(exc))
+            continue
+        at, end = text.rfind(CALL_MARKER), text.rfind(TOOL_RESULT_MARKER)
+        if 0 <= at < end:
+            return TOOL_CALL_SHAPE, "tail", text[at + len(CALL_MARKER):end][:TOOL_CALL_KEPT]
+        return TOOL_CALL_SHAPE, "unmarked", ""
+    return outcome
+
+
+def _with_call(probe: Probe, outcome: Outcome | None, added: AddedTokens) -> Probe:
+    """``probe`` with the tokens written after a tool call (``after_call``) that ``outcome`` shows."""
+    if outcome is not None and outcome[1] == "tail":
+        probe.after_call = _all_tokens(outcome[2], added)
+    return probe
 
 
 def _rendered_or_error(template: Any, special_tokens: dict[str, str], shape: str, messages: list[dict[str, Any]],
@@ -504,16 +541,15 @@ def select(outcomes: Iterable[Outcome], added_tokens: Iterable[str] | AddedToken
     When other added tokens follow that one (after whitespace, or after text where the chat ends), the next
     conversation that goes on to another turn is rendered too: ``run`` keeps the tokens of what both write after
     the answer (the model writes it all before it could write anything else, whether the chat ends there or goes
-    on). The tool-call conversation's outcome gives ``after_call`` only."""
+    on). A tool-call conversation's outcome among them (shipped results) gives ``after_call`` only."""
     result = Probe()
     added = added_tokens_of(added_tokens)
     fallback: Probe | None = None
     outcomes = iter(outcomes)
     try:
         for shape, kind, value in outcomes:
-            if shape == TOOL_CALL_SHAPE:  # not an answer's end, nor a failure of the probe
-                if kind == "tail":
-                    result.after_call = _all_tokens(value, added)
+            if shape == TOOL_CALL_SHAPE:  # shipped results hold it first: not an answer, nor the probe's failure
+                _with_call(result, (shape, kind, value), added)
                 continue
             if kind == "error":
                 result.errors.append(f"{shape}: {value}")
@@ -688,7 +724,9 @@ def outcomes_of(source: str, special_tokens: dict[str, str], with_tools: bool,
         _ENV = _environment()
     names = jinja2.meta.find_undeclared_variables(_ENV.parse(source))
     with _limited(limits) as budget:
-        outcomes = list(render_outcomes(_compile(source), special_tokens, budget, with_tools))
+        template = _compile(source)
+        outcomes = list(render_outcomes(template, special_tokens, budget, with_tools))
+        outcomes.insert(0, call_outcome(template, special_tokens, budget))  # first: select() returns early
     return sorted(names - PROBE_VARIABLES), outcomes
 
 

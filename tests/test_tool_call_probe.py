@@ -167,3 +167,71 @@ def test_align_adds_the_calling_turns_end_and_leaves_a_folder_eos_guard_finds_cl
     tokenizer.save_pretrained(saved)
     report = check_folder(saved)
     assert report.error is None and [f.code for f in report.findings] == [], report.findings
+
+
+HEAVY_WITH_TOOLS = [
+    # an output over the limit only where a tool answers
+    "{% for m in messages %}{% if m.role == 'tool' %}{{ 'y' * 1500000 }}{% endif %}{% endfor %}",
+    # a loop that calls nothing, only under a tool call: the deadline (SIGALRM) stops it
+    "{% for m in messages %}{% if m.tool_calls %}{% for i in range(99999) %}{% for j in range(99999) %}"
+    "{% endfor %}{% endfor %}{% endif %}{% endfor %}",
+]
+CHATML_ANSWERS = ("{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
+                  "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+
+
+@pytest.mark.parametrize("heavy", HEAVY_WITH_TOOLS, ids=["output", "time"])
+def test_a_template_heavy_only_with_tools_keeps_its_answers_check(tmp_path, run, heavy):
+    """The tool call is rendered after the answers' probe, and a limit it hits is its own: a template cannot turn
+    an EOS001 into a passing folder by being slow or huge only when a tool answers (helper-98's repro)."""
+    folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
+    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    config["chat_template"] = heavy + CHATML_ANSWERS
+    write_json(folder / "tokenizer_config.json", config)
+    write_json(folder / "generation_config.json", {"eos_token_id": 151643})
+    write_json(folder / ".eos-guard.yaml", {"template-timeout": 0.5})
+    for extra in ([], ["--no-cache"]):
+        code, out, _ = run("--format", "json", "--baseline", "none", *extra, str(folder))
+        codes = [f["code"] for f in json.loads(out)["findings"]]
+        assert code == 1 and "EOS001" in codes and "EOS014" not in codes, out
+    probe = probe_template(config["chat_template"], {}, ["<|im_start|>", "<|im_end|>"], Limits(seconds=0.5, cache=False))
+    assert probe.token == "<|im_end|>" and probe.limit_exceeded is None and probe.after_call is None
+
+
+def test_a_template_that_concatenates_the_arguments_gets_them_as_a_json_string():
+    """DeepSeek V3's template writes ``tool['function']['arguments']`` into a string, which an object breaks
+    (TypeError): the tool call is rendered again with the arguments as JSON text, as OpenAI-style clients send."""
+    template = ("{% for m in messages %}{% if m.tool_calls %}{% for c in m.tool_calls %}"
+                "{{ '<|tool_call|>' + c.function.name + '\\n' + c.function.arguments + '<|tool_call_end|>' }}"
+                "{% endfor %}<|eos|>{% elif m.role == 'tool' %}<|tool_output|>{{ m.content }}"
+                "{% else %}<|{{ m.role }}|>{{ m.content }}<|eos|>{% endif %}{% endfor %}")
+    probe = probe_template(template, {}, ["<|tool_call|>", "<|tool_call_end|>", "<|eos|>", "<|tool_output|>",
+                                          "<|user|>", "<|assistant|>"], Limits(cache=False))
+    assert probe.token == "<|eos|>" and probe.after_call == ["<|tool_call_end|>", "<|eos|>", "<|tool_output|>"]
+
+
+def test_one_fix_is_enough_where_answers_do_not_stop_either(tmp_path, run):
+    """EOS030 waits for answers to stop (EOS001 comes first), so --fix adds the calling turn's end together with the
+    answers' terminator: a second run finds nothing (helper-98's repro: gpt-oss with only 199999)."""
+    folder = shutil.copytree(FIXTURES / "gpt-oss-harmony-return-vs-end", tmp_path / "m")
+    write_json(folder / "generation_config.json", {"eos_token_id": [199999], "pad_token_id": 199999})
+    code, out, _ = run("--format", "json", "--baseline", "none", str(folder))
+    assert [f["code"] for f in json.loads(out)["findings"]] == ["EOS001", "EOS002"], out  # no EOS030 yet
+    run("--fix", "--baseline", "none", str(folder))
+    assert json.loads((folder / "generation_config.json").read_text(encoding="utf-8"))["eos_token_id"] == [
+        199999, 200002, 200012]
+    code, out, _ = run("--format", "json", "--baseline", "none", str(folder))
+    assert code == 0 and json.loads(out)["findings"] == [], out
+
+
+def test_the_advice_names_only_an_id_the_model_can_emit(tmp_path, run):
+    """A calling turn's end at or past config.json's vocab_size is no id to add (EOS006's concern): the finding
+    asks for the token that ends such turns, and --fix adds nothing for it."""
+    folder = shutil.copytree(FIXTURES / "gpt-oss-harmony-return-vs-end", tmp_path / "m")
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    write_json(folder / "config.json", {**config, "vocab_size": 200010})
+    messages = eos030(run, folder)
+    assert len(messages) == 1 and messages[0].endswith("add the id of the token that ends them"), messages
+    before = (folder / "generation_config.json").read_text(encoding="utf-8")
+    run("--fix", "--baseline", "none", str(folder))
+    assert (folder / "generation_config.json").read_text(encoding="utf-8") == before

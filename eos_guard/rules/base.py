@@ -136,6 +136,16 @@ def checked_stop_ids(model: ResolvedModel, options: Options) -> StopIds | None:
     return stop
 
 
+def add_to_stop_ids(model: ResolvedModel, what: str) -> str:
+    """What a finding about a missing stop id says to do, ``what`` being ``add ID``: that, or, while transformers
+    cannot read generation_config.json (it then uses config.json's eos_token_id, where the finding points), to repair
+    that file first (EOS001, EOS030)."""
+    if model.files.generation_config_error is None:
+        return what
+    return (f"repair generation_config.json (while transformers cannot read it, generate() uses config.json's "
+            f"eos_token_id), or {what} here")
+
+
 def templates_doing(names: list[str], singular: str, plural: str) -> str:
     """``the chat template ends``, ``the 'tool_use' chat template ends``, ``the 'default' and 'chat_template.json'
     chat templates end``: the subject of a finding about the templates ``names`` (EOS001, EOS030)."""

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from ..findings import Finding, Severity
 from ..resolve import ResolvedModel
-from .base import Options, Rule, checked_stop_ids, describe_ids, templates_doing, where_stop_ids_are
+from .base import (Options, Rule, add_to_stop_ids, checked_stop_ids, describe_ids, templates_doing,
+                   where_stop_ids_are)
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -60,10 +61,7 @@ class TerminatorNotStopId(Rule):
             tokens.setdefault(terminator.id, terminator.token)
         for token_id, names in templates.items():
             which = templates_doing(names, "ends", "end")
-            # a generation_config.json that cannot be read is what to repair: generate() falls back to config.json
-            change = f"add {token_id}" if model.files.generation_config_error is None else \
-                f"repair generation_config.json (while transformers cannot read it, generate() uses config.json's " \
-                f"eos_token_id), or add {token_id} here"
+            change = add_to_stop_ids(model, f"add {token_id}")
             yield self.finding(
                 model,
                 f"{which} assistant turns with '{tokens[token_id]}' ({token_id}), but generate() "

@@ -3,11 +3,13 @@ from __future__ import annotations
 from ..findings import Finding, Severity
 from ..resolve import ResolvedModel
 from ..template import call_end
-from .base import Options, Rule, checked_stop_ids, describe_ids, templates_doing, where_stop_ids_are
+from ..vocabulary import is_token_id
+from .base import (Options, Rule, add_to_stop_ids, checked_stop_ids, describe_ids, templates_doing,
+                   where_stop_ids_are)
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
-    from typing import Iterator
+    from typing import Collection, Iterator
 
 
 class ToolCallNotStopId(Rule):
@@ -17,8 +19,8 @@ class ToolCallNotStopId(Rule):
     The chat template ends an assistant turn that calls a tool with another token than an answer: gpt-oss's
     `<|call|>` (where answers end with `<|return|>`), GLM-4.5's `<|observation|>` (the tool turn's header, where
     answers end at `<|user|>`). eos-guard renders a conversation in which the assistant calls a sample tool and
-    the tool answers, and reads the added tokens the template writes between the call's argument and the tool's
-    answer: the end of the calling turn, then the tool turn's header. The rule fires when generate()'s stop ids
+    the tool answers (the arguments an object, else a JSON string), and reads the added tokens the template writes
+    between the call's argument and the tool's answer: the end of the calling turn, then the tool turn's header. The rule fires when generate()'s stop ids
     (as for EOS001) hold the token that ends answers but none of those. A template that renders no tool call (it
     has no tool support, or refuses a `tool` message) is not checked, and a template whose answers do not stop
     gets EOS001 instead.
@@ -32,7 +34,8 @@ class ToolCallNotStopId(Rule):
     ## Remediation
     Add the id of the token that ends a calling turn to `eos_token_id`, keeping the ids already there:
     `"eos_token_id": [200002, 199999, 200012]`. The finding names it where it is a known turn end (`<|call|>`,
-    `<|eom_id|>`, `<|observation|>`...), and `--fix` adds that id; where none is, choose it yourself.
+    `<|eom_id|>`, `<|observation|>`...) and the model can emit it, and `--fix` adds that id (also when it fixes
+    EOS001, so that one run is enough); where none is, choose it yourself.
     """
 
     code = "EOS030"
@@ -50,7 +53,7 @@ class ToolCallNotStopId(Rule):
             which = templates_doing(names, "writes", "write")
             written = ", ".join(_shown(model, token) for token in after)
             end, end_id = calling_turn_end(model, after)
-            change = f"add {end_id} ('{end}' ends them)" if end_id is not None else \
+            change = add_to_stop_ids(model, f"add {end_id} ('{end}' ends them)") if end_id is not None else \
                 "add the id of the token that ends them"
             yield self.finding(
                 model,
@@ -59,10 +62,11 @@ class ToolCallNotStopId(Rule):
                 stop.where)
 
 
-def calls_not_stopping(model: ResolvedModel) -> dict[tuple[str, ...], list[str]]:
+def calls_not_stopping(model: ResolvedModel, stop: Collection[int] | None = None) -> dict[tuple[str, ...], list[str]]:
     """The tokens templates write after a tool call (``Probe.after_call``) where none is a stop id while the token
-    that ends answers is, each with the names of the templates that write them (one finding each, as EOS001)."""
-    stop = model.stop.ids
+    that ends answers is, each with the names of the templates that write them (one finding each, as EOS001);
+    ``stop``: other stop ids than the folder's (those a fix will leave)."""
+    stop = model.stop.ids if stop is None else stop
     templates: dict[tuple[str, ...], list[str]] = {}
     for terminator in model.terminators:
         after = terminator.probe.after_call
@@ -75,10 +79,13 @@ def calls_not_stopping(model: ResolvedModel) -> dict[tuple[str, ...], list[str]]
 
 
 def calling_turn_end(model: ResolvedModel, after: tuple[str, ...]) -> tuple[str | None, int | None]:
-    """The token that ends a turn calling a tool (template.call_end) and its id: what the finding advises and
-    ``--fix`` adds."""
+    """The token that ends a turn calling a tool (template.call_end) and its id, where it is one the model can emit:
+    what the finding advises and ``--fix`` adds."""
     end = call_end(after)
-    return end, (model.vocab.id_of(end) if end is not None else None)
+    end_id = model.vocab.id_of(end) if end is not None else None
+    if end_id is None or not is_token_id(end_id) or model.beyond_vocab(end_id):
+        return end, None  # no id the model can emit (EOS006 and EOS005 say why)
+    return end, end_id
 
 
 def _shown(model: ResolvedModel, token: str) -> str:
