@@ -215,6 +215,8 @@ class ModelFiles:
     templates: dict[str, TemplateSource] = field(default_factory=dict)
     baseline: dict[str, JsonDocument] = field(default_factory=dict)  # file name -> its earlier version
     skipped: list[tuple[Path, str]] = field(default_factory=list)  # files not read, and why (EOS018)
+    # which of tokenizer.json and tokenizer.model the folder has, read or not (Ollama's converter needs one of them)
+    vocabulary_names: frozenset[str] = frozenset()
     # tokenizer_config.json chat_template values apply_chat_template fails on (EOS014): (the template's name, or
     # None for the whole value; message; where)
     template_problems: list[tuple[Any, str, Where]] = field(default_factory=list)
@@ -272,9 +274,12 @@ class ModelFiles:
                     files.read_without.append(files._read_on_without(name, exc, other_kind=True))
         if entries.link("tokenizer.json") is None:
             files._read_vocabulary_file(entries)
-        for name, reason in not_fetched(folder).items():  # a Hub file over its limit was never downloaded
+        unfetched = not_fetched(folder)
+        for name, reason in unfetched.items():  # a Hub file over its limit was never downloaded
             if not os.path.lexists(folder / name):
                 files.skipped.append((folder / name, reason))
+        files.vocabulary_names = frozenset(name for name in ("tokenizer.json", SPM_FILE)
+                                           if entries.link(name) is not None or name in unfetched)
         files.templates = files._tokenizer_templates(entries)
         files._add_processor_templates()
         if entries.link(ADAPTER_CONFIG) is not None:

@@ -347,7 +347,7 @@ def test_no_none_in_explain_or_summary_when_ids_are_unknown(run, tmp_path):
     write_json(tmp_path / "m" / "config.json", {"architectures": ["Qwen2ForCausalLM"], "eos_token_id": 2})
     code, out, _ = run("explain", "m")
     assert code == 0 and "None" not in out
-    assert "'<|im_end|>' (id unknown: no tokenizer.json)" in out and "GGUF eos unknown" in out
+    assert "'<|im_end|>' (id unknown: no tokenizer.json)" in out and "unknown tokenizer format" in out
     summary = tmp_path / "summary.md"
     run("--summary", str(summary), "m")
     assert "None" not in summary.read_text(encoding="utf-8")
@@ -852,11 +852,28 @@ def test_ollama_s_own_converter_without_tokenizer_json_is_told_to_save_one(tmp_p
     folder = _pangu_without_tokenizer_json(tmp_path, 2)  # its files, under a class `ollama create` converts
     config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     write_json(folder / "config.json", {**config, "architectures": ["LlamaForCausalLM"]})
+    shutil.copy(FIXTURES / "llama2-chatml-finetune-tokenizer-model-added-tokens-json" / "tokenizer.model", folder)
     stop = model_of(folder).runtime_stops["ollama"]
     assert 45892 not in stop.ids
     assert stop.why.startswith("GGUF eos unknown (no tokenizer.json, whose added_tokens give the converter"), stop.why
     assert stop.fix == ollama.SPECIAL_FIX_WITHOUT_TOKENIZER_JSON
     assert (stop.where.path.name, stop.where.keys) == ("tokenizer_config.json", ("eos_token",))
+
+
+def test_ollama_cannot_read_a_vocabulary_without_tokenizer_model_or_tokenizer_json(tmp_path):
+    """``ollama create`` reads the vocabulary from tokenizer.model or tokenizer.json and refuses any other folder
+    ("unknown tokenizer format", convert/tokenizer.go parseVocabulary at fb30760996): a Kimi-K2-style folder
+    (DeepseekV3ForCausalLM, which convert.go lists, over a tiktoken.model) is served from llama.cpp's GGUF, as
+    for an architecture it does not convert."""
+    folder = _pangu_without_tokenizer_json(tmp_path, 2)
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    write_json(folder / "config.json", {**config, "architectures": ["DeepseekV3ForCausalLM"]})
+    (folder / "tiktoken.model").write_text("IQ== 0\n", encoding="utf-8")
+    stop = model_of(folder).runtime_stops["ollama"]
+    assert stop.why.startswith("`ollama create` cannot read the folder's vocabulary (neither tokenizer.model nor "
+                               "tokenizer.json: convert/tokenizer.go parseVocabulary, unknown tokenizer format); from "
+                               "the GGUF llama.cpp's convert_hf_to_gguf.py writes: GGUF eos 2"), stop.why
+    assert stop.ids == model_of(folder).runtime_stops["llama.cpp"].ids
 
 
 def test_ollama_converts_the_classes_it_lists_with_its_own_converter(tmp_path):

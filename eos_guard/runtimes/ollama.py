@@ -29,6 +29,8 @@ where id 128001 is not a text that stops (not modelled).
 (MistralForCausalLM since v0.6.5, commit 6bd0a983c; Qwen3ForCausalLM, Glm4MoeForCausalLM, ...), and Ollama's
 maintainers point to llama.cpp's ``convert_hf_to_gguf.py``, whose GGUF Ollama then serves: such a folder's stop
 set is that converter's eos (``llama_cpp_converter.converter_special``) with the end-of-generation texts of b10488.
+So is a folder with neither tokenizer.model nor tokenizer.json (Kimi-K2's tiktoken.model, a tekken.json-only
+Mistral): ``convert/tokenizer.go`` ``parseVocabulary`` stops on it ("unknown tokenizer format").
 
 Stop strings do not help for special tokens: Ollama passes ``PARAMETER stop`` to llama-server's
 ``/completion`` (``llm/llama_server.go:1569``), which matches them against rendered text, and a CONTROL token
@@ -83,12 +85,12 @@ CONVERTED_ARCHITECTURES = frozenset({  # convert/convert.go LoadModelMetadata at
 })
 
 SPECIAL_FIX_GGUF = ("set tokenizer_config.json eos_token to the terminator before converting with llama.cpp's "
-                    "convert_hf_to_gguf.py (`ollama create` cannot convert this architecture); for a GGUF already "
+                    "convert_hf_to_gguf.py (`ollama create` cannot convert this folder); for a GGUF already "
                     "made, rewrite its metadata (gguf-py gguf_new_metadata.py --special-token eos TEXT) and create "
                     "the model again")
 SPECIAL_FIX_GGUF_WITHOUT_TOKENIZER_JSON = (
     "set config.json eos_token_id to the terminator's id, a single int, before converting with llama.cpp's "
-    "convert_hf_to_gguf.py (`ollama create` cannot convert this architecture; without tokenizer.json that converter "
+    "convert_hf_to_gguf.py (`ollama create` cannot convert this folder; without tokenizer.json that converter "
     "reads the eos there, not tokenizer_config.json's eos_token, and skips a list); for a GGUF already made, rewrite "
     "its metadata (gguf-py gguf_new_metadata.py --special-token eos TEXT) and create the model again")
 TEXT_FIX = ('add PARAMETER stop "{text}" to the Modelfile (the terminator is not a special token, so the stop '
@@ -143,7 +145,14 @@ ARCHITECTURE_OVERRIDES: dict[str, Callable[[ResolvedModel, dict[str, int]], None
 def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
     architecture = config_architecture(model)
     if model.files.config is not None and architecture not in CONVERTED_ARCHITECTURES:
-        return _through_llama_cpp(model, architecture)
+        return _through_llama_cpp(model, f"`ollama create` cannot convert {architecture} (convert.go: unsupported "
+                                         "architecture)" if architecture else
+                                  "`ollama create` cannot convert the folder (config.json names no architecture: "
+                                  "convert.go: unknown architecture)")
+    if model.files.config is not None and not model.files.vocabulary_names:
+        return _through_llama_cpp(model, "`ollama create` cannot read the folder's vocabulary (neither "
+                                         "tokenizer.model nor tokenizer.json: convert/tokenizer.go "
+                                         "parseVocabulary, unknown tokenizer format)")
     special, source = gguf_special_ids(model)
     ids = end_of_generation(model, special, EOG_B11067)
     why = f"{source} ∪ llama.cpp b10488 end-of-generation texts → {show(ids)}"
@@ -177,11 +186,9 @@ def gguf_special_ids(model: ResolvedModel) -> tuple[dict[str, int], str]:
     return special, f"{source}; {note}" if note else source
 
 
-def _through_llama_cpp(model: ResolvedModel, architecture: str | None) -> StopSet:
-    """A folder ``ollama create`` refuses: served from the GGUF llama.cpp's converter writes, if it writes one."""
-    refused = (f"`ollama create` cannot convert {architecture} (convert.go: unsupported architecture)" if architecture
-               else "`ollama create` cannot convert the folder (config.json names no architecture: convert.go: "
-                    "unknown architecture)")
+def _through_llama_cpp(model: ResolvedModel, refused: str) -> StopSet:
+    """A folder ``ollama create`` refuses (``refused`` says why): served from the GGUF llama.cpp's converter writes,
+    if it writes one."""
     (why_not, fix), (special, source) = converted(model)
     if why_not:
         reason = f"{refused}; {why_not}"
