@@ -491,8 +491,8 @@ def call_outcome(template: Any, special_tokens: dict[str, str], budget: _Budget)
     argument and the tool's result. Rendered after the answers' probe, within what is left of its limits, and never
     raising: a template that fails here, or hits a limit (slow or huge only with tools), has no ``after_call`` and
     its answers' probe stands. The arguments are an object, as transformers documents them, else (a template that
-    concatenates them, DeepSeek V3's) the same as a JSON string."""
-    outcome: Outcome = (TOOL_CALL_SHAPE, "unmarked", "")
+    concatenates them, DeepSeek V3's, or writes them only when they are text) the same as a JSON string."""
+    outcome: Outcome | None = None  # the object's: an error, or no call shown
     for arguments in ({"city": CALL_MARKER}, json.dumps({"city": CALL_MARKER})):
         try:
             text = _render(template, {**special_tokens, "messages": _tool_call_conversation(arguments),
@@ -503,14 +503,13 @@ def call_outcome(template: Any, special_tokens: dict[str, str], budget: _Budget)
         except MemoryError:
             return TOOL_CALL_SHAPE, "error", _out_of_memory(budget.limits)
         except Exception as exc:
-            if outcome[1] != "error":
-                outcome = (TOOL_CALL_SHAPE, "error", _describe(exc))
+            outcome = outcome or (TOOL_CALL_SHAPE, "error", _describe(exc))
             continue
         at, end = text.rfind(CALL_MARKER), text.rfind(TOOL_RESULT_MARKER)
         if 0 <= at < end:
             return TOOL_CALL_SHAPE, "tail", text[at + len(CALL_MARKER):end][:TOOL_CALL_KEPT]
-        return TOOL_CALL_SHAPE, "unmarked", ""
-    return outcome
+        outcome = outcome or (TOOL_CALL_SHAPE, "unmarked", "")
+    return outcome or (TOOL_CALL_SHAPE, "unmarked", "")
 
 
 def _with_call(probe: Probe, outcome: Outcome | None, added: AddedTokens) -> Probe:

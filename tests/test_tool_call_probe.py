@@ -235,3 +235,15 @@ def test_the_advice_names_only_an_id_the_model_can_emit(tmp_path, run):
     before = (folder / "generation_config.json").read_text(encoding="utf-8")
     run("--fix", "--baseline", "none", str(folder))
     assert (folder / "generation_config.json").read_text(encoding="utf-8") == before
+
+
+def test_a_template_that_writes_only_text_arguments_gets_them_as_a_json_string():
+    """A template that writes the arguments only when they are text (and shows no call for an object) is read from
+    the JSON-string form too."""
+    template = ("{% for m in messages %}{% if m.tool_calls %}{% for c in m.tool_calls %}"
+                "{% if c.function.arguments is string %}<tool_call>{{ c.function.arguments }}</tool_call>{% endif %}"
+                "{% endfor %}<|im_end|>\n{% elif m.role == 'tool' %}<|im_start|>tool\n{{ m.content }}<|im_end|>\n"
+                "{% else %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endif %}{% endfor %}")
+    probe = probe_template(template, {}, ["<tool_call>", "</tool_call>", "<|im_start|>", "<|im_end|>"],
+                           Limits(cache=False))
+    assert probe.token == "<|im_end|>" and probe.after_call == ["</tool_call>", "<|im_end|>", "<|im_start|>"]
