@@ -98,6 +98,7 @@ class Probe:
     # calling turn, then the tool turn's header), in order; None when it renders no such call (a template without
     # tools, or one that refuses a "tool" message)
     after_call: list[str] | None = None
+    call_limit: str | None = None  # the limit the tool call hit (a probe with one is not cached, as limit_exceeded)
 
     @property
     def rendered(self) -> bool:
@@ -114,7 +115,8 @@ class Probe:
 # wrote, and is a miss (tests/test_cache_states.py checks this against the fields).
 _NONE = type(None)
 PROBE_TYPES = {"token": (str, _NONE), "run": (list,), "tail": (str,), "shape": (str, _NONE), "marker_seen": (bool,),
-               "errors": (list,), "limit_exceeded": (str, _NONE), "after_call": (list, _NONE)}
+               "errors": (list,), "limit_exceeded": (str, _NONE), "after_call": (list, _NONE),
+               "call_limit": (str, _NONE)}
 
 
 def _cached_probe(cached: Any) -> Probe | None:
@@ -213,7 +215,7 @@ def probe_template(source: str, special_tokens: dict[str, str], added_tokens: It
         if outcomes is not None:
             return select(outcomes, added_tokens)
     result = _probe_isolated(source, special_tokens, added_tokens, limits, with_tools)
-    if not result.limit_exceeded:  # limits are in seconds: such a result depends on the machine's load
+    if not result.limit_exceeded and not result.call_limit:  # limits are in seconds: depends on the machine's load
         cache.store("probe", key, asdict(result), limits.cache)
         cache.store("rendered", _rendered_key(source), True, limits.cache)
     return result
@@ -347,8 +349,9 @@ def _probe_isolated(source: str, special_tokens: dict[str, str], added_tokens: A
             try:
                 worker.send({"next": False})
                 ending.update(worker.receive())
-            except render_worker.WorkerDied:
-                pass
+            except render_worker.WorkerDied as exc:
+                if not probe.limit_exceeded:
+                    probe.call_limit = str(exc)
         call = ending.get("call")
         if probe.limit_exceeded or not (isinstance(call, list) and len(call) == 3
                                         and all(isinstance(item, str) for item in call)):
@@ -376,6 +379,8 @@ def _rendered_in(worker: Any, message: dict[str, Any], out_of_memory: str,
             message = worker.receive()
     except render_worker.WorkerDied as exc:
         raise _Ended(str(exc)) from None
+    if message.get("answers_done"):  # the worker waits (asking), then renders the tool call: its fate is its own
+        return
     ending.update(message)
     limit = message.get("limit_exceeded")
     if limit:
@@ -394,7 +399,8 @@ def serve_probes() -> None:
                               ask)
         # a failed allocation can leave any state behind: the worker ends, the next template gets a new one
         out_of_memory = _out_of_memory(limits)
-        reply["exit"] = reply.get("limit_exceeded") == out_of_memory or reply.get("call", [""])[-1] == out_of_memory
+        reply["exit"] = reply.get("limit_exceeded") == out_of_memory or reply.get("call") == [TOOL_CALL_SHAPE, "limit",
+                                                                                            out_of_memory]
         return reply
 
     render_worker.serve(lambda: _compile(""), answer)
@@ -406,19 +412,23 @@ def _render_asked(source: str, special_tokens: dict[str, str], limits: Limits, w
     one deadline for the whole probe. The reply that ends the probe has its compile error or the limit hit."""
     import signal
 
-    def asked(outcome: Outcome) -> bool:
+    def asked(outcome: Outcome | None) -> bool:
         # the timer's signal waits while a message is read, so that it never stops one half read
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
         try:
-            reply = ask({"outcome": list(outcome)})
+            reply = ask({"outcome": list(outcome)} if outcome is not None else {"answers_done": True})
         finally:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGALRM})
         return isinstance(reply, dict) and reply.get("next") is True
 
+    def asked_done() -> None:
+        asked(None)
+
     def take(outcomes: Iterator[Outcome], call: Callable[[], Outcome]) -> Outcome:
         for outcome in outcomes:
             if not asked(outcome):
-                break
+                return call()
+        asked_done()  # every answer is sent: a crash in the tool call leaves the parent's answers alone
         return call()
 
     called, error, limit = _rendered(source, special_tokens, limits, with_tools, take)
@@ -466,7 +476,8 @@ def _rendered(source: str, special_tokens: dict[str, str], limits: Limits, with_
         return None, None, _out_of_memory(limits)
 
 
-Outcome = tuple[str, str, str]  # (conversation shape, "error" | "tail" | "unmarked", message or tail)
+# (conversation shape, "error" | "tail" | "unmarked" (| "limit": the tool call's own), message or tail)
+Outcome = tuple[str, str, str]
 
 
 def render_outcomes(template: Any, special_tokens: dict[str, str], budget: _Budget,
@@ -499,9 +510,9 @@ def call_outcome(template: Any, special_tokens: dict[str, str], budget: _Budget)
                                       "add_generation_prompt": False, "documents": None, "tools": SAMPLE_TOOLS},
                            budget)
         except TemplateLimitExceeded as exc:
-            return TOOL_CALL_SHAPE, "error", str(exc)
+            return TOOL_CALL_SHAPE, "limit", str(exc)
         except MemoryError:
-            return TOOL_CALL_SHAPE, "error", _out_of_memory(budget.limits)
+            return TOOL_CALL_SHAPE, "limit", _out_of_memory(budget.limits)
         except Exception as exc:
             outcome = outcome or (TOOL_CALL_SHAPE, "error", _describe(exc))
             continue
@@ -513,9 +524,12 @@ def call_outcome(template: Any, special_tokens: dict[str, str], budget: _Budget)
 
 
 def _with_call(probe: Probe, outcome: Outcome | None, added: AddedTokens) -> Probe:
-    """``probe`` with the tokens written after a tool call (``after_call``) that ``outcome`` shows."""
+    """``probe`` with the tokens written after a tool call (``after_call``) that ``outcome`` shows, or the limit it
+    hit (``call_limit``: the probe is then not cached, as a limit depends on the machine's load)."""
     if outcome is not None and outcome[1] == "tail":
         probe.after_call = _all_tokens(outcome[2], added)
+    elif outcome is not None and outcome[1] == "limit":
+        probe.call_limit = outcome[2]
     return probe
 
 

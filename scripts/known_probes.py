@@ -51,6 +51,8 @@ def collect(folders: list[Path]) -> dict:
                     continue
                 if not any(kind == "tail" and shape != TOOL_CALL_SHAPE for shape, kind, _ in outcomes):
                     continue  # never shows the answer: its report quotes jinja2's error messages, render it
+                if outcomes[0][1] == "limit":
+                    continue  # the tool call hit a limit: depends on the machine, render it
                 entry = templates.setdefault(known_probes.template_hash(template.text), {"uses": uses, "results": {}})
                 entry["results"][known_probes.result_key(uses, special, with_tools)] = [list(o) for o in outcomes]
     return dict(sorted(templates.items()))

@@ -247,3 +247,43 @@ def test_a_template_that_writes_only_text_arguments_gets_them_as_a_json_string()
     probe = probe_template(template, {}, ["<tool_call>", "</tool_call>", "<|im_start|>", "<|im_end|>"],
                            Limits(cache=False))
     assert probe.token == "<|im_end|>" and probe.after_call == ["</tool_call>", "<|im_end|>", "<|im_start|>"]
+
+
+SLOW_UNDER_A_TOOL = ("{% if messages[-1].role == 'tool' %}{% for i in range(20000) %}{% for j in range(1000) %}"
+                     "{% endfor %}{% endfor %}{% endif %}")
+
+
+def test_a_tool_call_stopped_by_a_limit_is_not_cached(tmp_path, run):
+    """A tool call that hits the time limit has no after_call, and that probe is not cached (the cache key holds no
+    time limit): with more time the same template shows its EOS030 again (helper-99's repro)."""
+    folder = shutil.copytree(FIXTURES / "gpt-oss-harmony-return-vs-end", tmp_path / "m")
+    template = (folder / "chat_template.jinja").read_text(encoding="utf-8")
+    (folder / "chat_template.jinja").write_text(SLOW_UNDER_A_TOOL + template, encoding="utf-8")
+    write_json(folder / ".eos-guard.yaml", {"template-timeout": 0.3})
+    code, out, _ = run("--format", "json", "--baseline", "none", str(folder))
+    assert json.loads(out)["findings"] == [], out  # answers stop; the tool call was cut short
+    write_json(folder / ".eos-guard.yaml", {"template-timeout": 60})
+    assert len(eos030(run, folder)) == 1
+
+
+def _small_stack() -> bool:
+    from test_sandbox_limits import _stack_limit
+
+    return _stack_limit() <= 64 << 20
+
+
+@pytest.mark.skipif(not _small_stack(), reason="a stack this large holds the recursion: nothing crashes")
+def test_a_worker_lost_in_the_tool_call_leaves_the_answers_check_alone(tmp_path, run):
+    """A template that crashes the render worker (a C stack overflow) only in the tool call, after every answer
+    shape was rendered (text ends its answers, so the parent reads them all): the answers' finding (EOS011) stands,
+    with no EOS014."""
+    from test_sandbox_limits import NESTED_TUPLE_HASHED
+
+    folder = shutil.copytree(FIXTURES / "terminator-plain-text", tmp_path / "m")
+    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    config["chat_template"] = ("{% if messages[-1].role == 'tool' %}" + NESTED_TUPLE_HASHED + "{% endif %}"
+                               + config["chat_template"])
+    write_json(folder / "tokenizer_config.json", config)
+    code, out, _ = run("--format", "json", "--baseline", "none", "--no-cache", str(folder))
+    codes = [f["code"] for f in json.loads(out)["findings"]]
+    assert "EOS011" in codes and "EOS014" not in codes, out
