@@ -269,10 +269,18 @@ def test_an_unknown_verdict_says_why(run):
                                         "tokenizer's eos '<|end_of_text|>' is in no vocabulary)"), out
 
 
-def test_explain_says_ollama_needs_tokenizer_json_for_the_eos_id(run):
+def test_explain_says_why_ollama_has_no_eos_id_from_the_files(run, tmp_path):
     """Without tokenizer.json, Ollama's converter has no added_tokens to take tokenizer_config.json's eos_token id
-    from; explain said the files give that token no id, next to rows that use its id from added_tokens_decoder."""
+    from; explain said the files give that token no id, next to rows that use its id from added_tokens_decoder.
+    Without tokenizer.model either (the bundled example), `ollama create` stops at the vocabulary, and the row says
+    so and follows llama.cpp's GGUF."""
     code, out, _ = run("explain", str(ROOT / "examples" / "chatml-finetune-broken"))
+    row = next(line for line in out.splitlines() if line.lstrip().startswith("ollama"))
+    assert "`ollama create` cannot read the folder's vocabulary (neither tokenizer.model nor tokenizer.json" in row
+    folder = shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", tmp_path / "m")
+    shutil.copy(ROOT / "tests" / "fixtures" / "llama2-chatml-finetune-tokenizer-model-added-tokens-json" /
+                "tokenizer.model", folder)
+    code, out, _ = run("explain", str(folder))
     row = next(line for line in out.splitlines() if line.lstrip().startswith("ollama"))
     assert "GGUF eos unknown (no tokenizer.json, whose added_tokens give the converter the eos_token's id)" in row
 
