@@ -65,10 +65,8 @@ def align(model: Any, tokenizer: Any) -> dict[str, tuple[Any, Any]]:
         _refuse_what_is_no_id(key, getattr(holder, "eos_token_id", None), tok)  # before anything is changed
 
     wanted: list[int] = []
-    old_ids = getattr(generation_config, "eos_token_id", None)
-    old_ids = list(old_ids) if isinstance(old_ids, (list, tuple)) else [old_ids]
     answers = [*terminator_ids(tokenizer), eos_id]
-    for token_id in [*answers, *calling_turn_end_ids(tokenizer, [*old_ids, *answers])]:
+    for token_id in [*answers, *calling_turn_end_ids(tokenizer, [*_configured(generation_config), *answers])]:
         if token_id is None or token_id in wanted:
             continue
         if vocab_size is not None and token_id >= vocab_size:
@@ -120,17 +118,20 @@ def stop_ids(model: Any, tokenizer: Any) -> list[int]:
     """The ids generation stops on, as :func:`align` makes them: ``generation_config.eos_token_id``'s, then
     each chat template's terminator, the tokenizer's eos and the tokens that end turns calling a tool when
     missing. Reads only; changes nothing."""
-    generation_config = getattr(_unwrap(model), "generation_config", None)
-    configured = getattr(generation_config, "eos_token_id", None)
-    if not isinstance(configured, (list, tuple)):
-        configured = [configured]
     eos_id = _int_or_none(getattr(_tokenizer_of(tokenizer), "eos_token_id", None))
-    given = [*(_int_or_none(i) for i in configured), *terminator_ids(tokenizer), eos_id]
+    configured = _configured(getattr(_unwrap(model), "generation_config", None))
+    given = [*configured, *terminator_ids(tokenizer), eos_id]
     ids: list[int] = []
     for token_id in [*given, *calling_turn_end_ids(tokenizer, given)]:
         if token_id is not None and token_id not in ids:
             ids.append(token_id)
     return ids
+
+
+def _configured(generation_config: Any) -> list[int | None]:
+    """``generation_config.eos_token_id`` as a list of ids (None for what is no id, or for no value)."""
+    value = getattr(generation_config, "eos_token_id", None)
+    return [_int_or_none(i) for i in (value if isinstance(value, (list, tuple)) else [value])]
 
 
 def terminator_ids(tokenizer: Any) -> list[int]:

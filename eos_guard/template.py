@@ -19,6 +19,7 @@ import time
 from _thread import _local as _thread_local  # threading.local itself: threading is imported only to render
 
 from .errors import MissingDependency
+from .known_tokens import TOOL_CALL_END_TEXTS
 from .records import asdict, field, record
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -681,8 +682,6 @@ def call_end(after_call: Iterable[str]) -> str | None:
     """Of the tokens a template writes after a tool call (``Probe.after_call``), the one that ends the calling turn
     where it is a known turn end (known_tokens.TOOL_CALL_END_TEXTS: ``<|call|>``, ``<|eom_id|>``,
     ``<|observation|>``...), else None: what EOS030 advises, ``--fix`` and align() add."""
-    from .known_tokens import TOOL_CALL_END_TEXTS
-
     return next((token for token in after_call if token in TOOL_CALL_END_TEXTS), None)
 
 

@@ -194,7 +194,8 @@ def test_a_template_heavy_only_with_tools_keeps_its_answers_check(tmp_path, run,
         code, out, _ = run("--format", "json", "--baseline", "none", *extra, str(folder))
         codes = [f["code"] for f in json.loads(out)["findings"]]
         assert code == 1 and "EOS001" in codes and "EOS014" not in codes, out
-    probe = probe_template(config["chat_template"], {}, ["<|im_start|>", "<|im_end|>"], Limits(seconds=0.5, cache=False))
+    probe = probe_template(config["chat_template"], {}, ["<|im_start|>", "<|im_end|>"],
+                           Limits(seconds=0.5, cache=False))
     assert probe.token == "<|im_end|>" and probe.limit_exceeded is None and probe.after_call is None
 
 

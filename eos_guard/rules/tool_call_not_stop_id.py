@@ -20,10 +20,10 @@ class ToolCallNotStopId(Rule):
     `<|call|>` (where answers end with `<|return|>`), GLM-4.5's `<|observation|>` (the tool turn's header, where
     answers end at `<|user|>`). eos-guard renders a conversation in which the assistant calls a sample tool and
     the tool answers (the arguments an object, else a JSON string), and reads the added tokens the template writes
-    between the call's argument and the tool's answer: the end of the calling turn, then the tool turn's header. The rule fires when generate()'s stop ids
-    (as for EOS001) hold the token that ends answers but none of those. A template that renders no tool call (it
-    has no tool support, or refuses a `tool` message) is not checked, and a template whose answers do not stop
-    gets EOS001 instead.
+    between the call's argument and the tool's answer: the end of the calling turn, then the tool turn's header.
+    The rule fires when generate()'s stop ids (as for EOS001) hold the token that ends answers but none of those.
+    A template that renders no tool call (it has no tool support, or refuses a `tool` message) is not checked, and
+    a template whose answers do not stop gets EOS001 instead.
 
     ## Why it breaks generation
     The model writes the call and the token that ends the turn, and generation goes on: the model writes the
