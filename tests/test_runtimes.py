@@ -1292,6 +1292,9 @@ def test_the_shipped_llama_cpp_architectures(architecture, converted):
         llama_cpp_converter.CONVERTER_BUILD, "as xllamacpp 2026.10.11549 vendors it (its sdist names no commit)")
     assert (architecture in shipped["architectures"]) is converted
     assert llama_cpp_converter.converts(architecture) is converted
+    runtimes_md = (ROOT / "docs" / "runtimes.md").read_text(encoding="utf-8")
+    assert f"b11549's `TEXT_MODEL_MAP` less the names only a projector class registers, " \
+           f"{len(shipped['architectures'])} names" in runtimes_md  # the count docs/runtimes.md gives
 
 
 def test_the_mlx_lm_model_type_script_reads_the_modules_and_remappings(tmp_path):

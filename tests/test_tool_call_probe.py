@@ -288,3 +288,52 @@ def test_a_worker_lost_in_the_tool_call_leaves_the_answers_check_alone(tmp_path,
     code, out, _ = run("--format", "json", "--baseline", "none", "--no-cache", str(folder))
     codes = [f["code"] for f in json.loads(out)["findings"]]
     assert "EOS011" in codes and "EOS014" not in codes, out
+
+
+def test_after_call_keeps_at_most_eight_tokens_of_the_first_1024_characters():
+    """docs/resolution.md: the tokens after a call, in order, at most 8 in 1,024 characters."""
+    added = [f"<t{i}>" for i in range(20)]
+    many = "{% for m in messages %}{% if m.tool_calls %}{{ m.tool_calls[0].function.arguments | tojson }}" \
+           + "".join(added) + "{% elif m.role == 'tool' %}{{ m.content }}{% else %}{{ m.content }}<t0>{% endif %}" \
+           "{% endfor %}"
+    assert probe_template(many, {}, added, Limits(cache=False)).after_call == added[:8]
+    far = many.replace("".join(added), "{{ 'x' * 1030 }}<t1>")
+    assert probe_template(far, {}, added, Limits(cache=False)).after_call == []
+
+
+def test_the_call_id_is_nine_letters_and_digits_as_mistral_templates_require():
+    """Mistral's templates raise unless a tool call's id is nine letters and digits; the probe's passes, and its
+    calling turn ends with </s>, a stop id: no EOS030."""
+    template = (
+        "{% for m in messages %}{% if m.role == 'user' %}[INST]{{ m.content }}[/INST]"
+        "{% elif m.tool_calls %}[TOOL_CALLS][{% for c in m.tool_calls %}"
+        "{% if c.id is not string or c.id|length != 9 %}{{ raise_exception('Tool call IDs should be alphanumeric "
+        "strings with length 9!') }}{% endif %}{\"name\": \"{{ c.function.name }}\", \"arguments\": "
+        "{{ c.function.arguments | tojson }}, \"id\": \"{{ c.id }}\"}{% endfor %}]</s>"
+        "{% elif m.role == 'tool' %}[TOOL_RESULTS]{\"content\": {{ m.content | tojson }}, \"call_id\": "
+        "\"{{ m.tool_call_id }}\"}[/TOOL_RESULTS]"
+        "{% else %}{{ m.content }}</s>{% endif %}{% endfor %}")
+    probe = probe_template(template, {}, ["[INST]", "[/INST]", "[TOOL_CALLS]", "[TOOL_RESULTS]", "[/TOOL_RESULTS]",
+                                          "</s>"], Limits(cache=False))
+    assert probe.token == "</s>" and probe.after_call == ["</s>", "[TOOL_RESULTS]"]
+
+
+def test_a_fix_of_eos001_leaves_the_calling_turn_alone_where_eos030_is_off(tmp_path, run):
+    """docs/fix.md: the calling turn's end comes with the terminators unless EOS030 is turned off."""
+    folder = shutil.copytree(FIXTURES / "gpt-oss-harmony-return-vs-end", tmp_path / "m")
+    write_json(folder / "generation_config.json", {"eos_token_id": [199999], "pad_token_id": 199999})
+    run("--fix", "--baseline", "none", "--ignore", "EOS030", str(folder))
+    assert json.loads((folder / "generation_config.json").read_text(encoding="utf-8"))["eos_token_id"] == [
+        199999, 200002]
+
+
+def test_runtimes_md_lists_the_rules_an_export_skips_as_the_code_does():
+    """docs/runtimes.md names the rules about generate()'s stop ids, which an ONNX Runtime GenAI export and an
+    MLX-quantized checkpoint do not run (Rule.reads_generation_configs): EOS030 is one of them."""
+    from support import ROOT
+    from eos_guard.rules import ALL_RULES
+
+    codes = [rule.code for rule in ALL_RULES if rule.reads_generation_configs]
+    assert codes[:4] == ["EOS001", "EOS002", "EOS003", "EOS004"]
+    listed = f"the rules about the stop ids generate() reads (EOS001-EOS004, {', '.join(codes[4:])}) are not run"
+    assert (ROOT / "docs" / "runtimes.md").read_text(encoding="utf-8").replace("\n", " ").count(listed) == 2
