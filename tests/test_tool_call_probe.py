@@ -337,3 +337,64 @@ def test_runtimes_md_lists_the_rules_an_export_skips_as_the_code_does():
     assert codes[:4] == ["EOS001", "EOS002", "EOS003", "EOS004"]
     listed = f"the rules about the stop ids generate() reads (EOS001-EOS004, {', '.join(codes[4:])}) are not run"
     assert (ROOT / "docs" / "runtimes.md").read_text(encoding="utf-8").replace("\n", " ").count(listed) == 2
+
+
+def test_explain_shows_whether_each_runtime_stops_a_calling_turn(tmp_path, run):
+    """Where a calling turn ends with its own token (gpt-oss's <|call|>), explain says so under the answers' line and
+    adds a column: generate() (transformers as the oracle), vLLM, SGLang and mlx-lm read generation_config.json's
+    [200002, 199999] and run on; llama.cpp and Ollama stop on <|call|> by its end-of-generation text. The JSON
+    output carries the same (``calling_turn``, ``calls_stop``), and a check's ``templates[].after_call``."""
+    folder = shutil.copytree(FIXTURES / "gpt-oss-harmony-return-vs-end", tmp_path / "m")
+    stop = transformers.GenerationConfig.from_pretrained(str(folder)).eos_token_id
+    call = transformers.AutoTokenizer.from_pretrained(str(folder)).convert_tokens_to_ids("<|call|>")
+    code, out, _ = run("explain", str(folder))
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[2].startswith("  a turn that calls a tool is followed by '<|call|>' (200012), '<|start|>' (200006)")
+    assert lines[3].split() == ["runtime", "stops?", "calls", "stop?", "stop", "ids", "why"], lines[3]
+    rows = {line.split()[0]: line.split()[1:3] for line in lines[4:12]}
+    assert rows["transformers"] == ["yes", "yes" if call in stop else "NO"] == ["yes", "NO"]
+    assert rows["vllm"] == rows["sglang"] == rows["mlx-lm"] == ["yes", "NO"], rows
+    assert rows["llama.cpp"] == rows["ollama"] == ["yes", "yes"] and rows["tgi"] == ["unknown", "unknown"], rows
+
+    code, out, _ = run("explain", "--format", "json", str(folder))
+    model = json.loads(out)["models"][0]
+    assert model["calling_turn"][0] == {"token": "<|call|>", "id": 200012}, model["calling_turn"]
+    assert {r["runtime"]: r["calls_stop"] for r in model["runtimes"]} == {
+        "transformers": False, "vllm": False, "sglang": False, "tgi": None, "mlx-lm": False, "llama.cpp": True,
+        "ollama": True}
+    code, out, _ = run("--format", "json", "--baseline", "none", str(folder))
+    assert json.loads(out)["models"][0]["templates"][0]["after_call"][:2] == [
+        {"token": "<|call|>", "id": 200012}, {"token": "<|start|>", "id": 200006}]
+
+    # Once generation_config.json lists <|call|>, every runtime that reads it stops a calling turn too.
+    write_json(folder / "generation_config.json", {"eos_token_id": [200002, 199999, 200012]})
+    code, out, _ = run("explain", "--format", "json", str(folder))
+    calls = {r["runtime"]: r["calls_stop"] for r in json.loads(out)["models"][0]["runtimes"]}
+    assert calls == {"transformers": True, "vllm": True, "sglang": True, "tgi": None, "mlx-lm": True,
+                     "llama.cpp": True, "ollama": True}, calls
+
+
+def test_explain_adds_no_column_where_answers_and_calls_end_alike(tmp_path, run):
+    """ChatML's <|im_end|> ends a calling turn too: the table keeps its four columns, and the JSON says the
+    calling turn's tokens and that it stops where answers do; a template without tool calls has none (null)."""
+    folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
+    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    plain = config["chat_template"]
+    config["chat_template"] = (
+        "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}"
+        "{% for c in m.tool_calls or [] %}<tool_call>\n{{ c.function | tojson }}\n</tool_call>{% endfor %}"
+        "<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+    write_json(folder / "tokenizer_config.json", config)
+    code, out, _ = run("explain", str(folder))
+    assert "calls a tool" not in out and out.splitlines()[2].split() == ["runtime", "stops?", "stop", "ids", "why"]
+    code, out, _ = run("explain", "--format", "json", str(folder))
+    model = json.loads(out)["models"][0]
+    assert [t["token"] for t in model["calling_turn"]] == ["<|im_end|>", "<|im_start|>"], model["calling_turn"]
+    assert all(r["calls_stop"] == r["stops"] for r in model["runtimes"]), model["runtimes"]
+
+    config["chat_template"] = plain
+    write_json(folder / "tokenizer_config.json", config)
+    code, out, _ = run("explain", "--format", "json", str(folder))
+    model = json.loads(out)["models"][0]
+    assert model["calling_turn"] is None and {r["calls_stop"] for r in model["runtimes"]} == {None}

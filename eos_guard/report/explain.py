@@ -6,7 +6,7 @@ from ..errors import display_path, path_field
 from ..resolve import ResolvedModel
 from ..results import Report
 from ..rules.base import describe_ids
-from ..runtimes import fix, stops, target_id, why
+from ..runtimes import calling_turn, calls_stop, fix, stops, target_id, why
 from .escape import json_text, printable
 from .text import summary
 
@@ -34,9 +34,11 @@ def render_json(report: Report) -> str:
             "path": path_field(model.folder),
             "generates": model.generates,
             "target": target_id(model),
+            "calling_turn": _tokens(calling_turn(model)),
             "not_read": [{"path": path_field(path), "reason": reason} for path, reason in model.files.skipped],
             "runtimes": [{"runtime": name, "release": stop.release, "source": stop.source, "stop_ids": list(stop.ids),
-                          "stops": stops(model, stop), "why": why(model, stop), "fix": fix(model, stop),
+                          "stops": stops(model, stop),
+                          "calls_stop": calls_stop(model, stop), "why": why(model, stop), "fix": fix(model, stop),
                           "notes": list(stop.notes),
                           "other_releases": [{"release": other.release, "stop_ids": list(other.ids),
                                               "stops": stops(model, other)} for other in stop.others]}
@@ -45,8 +47,13 @@ def render_json(report: Report) -> str:
     return json_text({"version": 1, "models": models})
 
 
+def _tokens(tokens: list[tuple[str, int | None]] | None) -> list[dict[str, object]] | None:
+    return [{"token": token, "id": token_id} for token, token_id in tokens] if tokens is not None else None
+
+
 VERDICTS = {True: "yes", False: "NO", None: "unknown"}
 COLUMNS = ("runtime", "stops?", "stop ids", "why")
+CALL_COLUMNS = ("runtime", "stops?", "calls stop?", "stop ids", "why")
 
 
 def _model(model: ResolvedModel) -> str:
@@ -63,18 +70,26 @@ def _model(model: ResolvedModel) -> str:
                                f"({model.describe_id(eos.id)}){default}"))
     else:
         lines.append("  no chat template terminator and no tokenizer eos")
+    calling = _calling_turn_of_its_own(model)
+    if calling:
+        written = ", ".join(f"'{token}' ({model.describe_id(token_id)})" if token_id is not None else f"'{token}'"
+                            for token, token_id in calling)
+        lines.append(printable(f"  a turn that calls a tool is followed by {written} (EOS030)"))
     generates = model.generates
     if not generates:
         lines.append(printable(f"  {model.not_generating}, and a check runs no rule about stopping; the rows below "
                                "say what each runtime would stop on if it generated"))
     for path, reason in model.files.skipped:  # what the rows below do without (EOS018 in a check)
         lines.append(printable(f"  {path.name} {reason}: the rows below are without it"))
-    rows = [COLUMNS]
+    columns = CALL_COLUMNS if calling else COLUMNS
+    rows = [columns]
     for name, stop in model.runtime_stops.items():
         ids = describe_ids(stop.ids, model)[1:-1]  # the list's items, at most 16 (findings.quoted_list)
-        rows.append((name, VERDICTS[stops(model, stop)], printable(ids or "none"), printable(why(model, stop))))
+        calls = (VERDICTS[calls_stop(model, stop)],) if calling else ()
+        rows.append((name, VERDICTS[stops(model, stop)], *calls, printable(ids or "none"),
+                     printable(why(model, stop))))
     # One row per runtime, the last column unpadded: a runtime's row may be followed by indented lines of its own.
-    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS) - 1)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(columns) - 1)]
     for row in rows:
         lines.append("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1])
         stop = model.runtime_stops.get(row[0]) if row is not rows[0] else None
@@ -86,6 +101,16 @@ def _model(model: ResolvedModel) -> str:
     if target_id(model) is None:
         lines.append("  unknown: the folder does not say which id a chat answer ends with")
     return "\n".join(lines)
+
+
+def _calling_turn_of_its_own(model: ResolvedModel) -> list[tuple[str, int | None]] | None:
+    """The tokens the default template writes after a tool call, where the calling turn does not end with the
+    answers' terminator (gpt-oss's ``<|call|>``, GLM-4.5's ``<|observation|>``): then whether it stops is a question
+    of its own, and the table has a column for it. Otherwise (ChatML's ``<|im_end|>`` ends both) it is not shown."""
+    calling, terminator = calling_turn(model), model.terminator
+    if not calling or terminator is None or terminator.token is None:
+        return None
+    return None if any(token == terminator.token for token, _ in calling) else calling
 
 
 def _gguf(gguf: GgufModel) -> str:

@@ -89,7 +89,9 @@ def _model(model: ResolvedModel) -> dict[str, Any]:
         "tokenizer_eos": {"token": eos.token, "id": eos.id} if eos else None,
         "terminator": {"token": terminator.token, "id": terminator.id, "template": terminator.template.name}
         if terminator and terminator.token is not None else None,
-        "templates": [{"name": t.template.name, "path": path_field(t.template.path), "token": t.token, "id": t.id}
+        "templates": [{"name": t.template.name, "path": path_field(t.template.path), "token": t.token, "id": t.id,
+                       "after_call": [{"token": token, "id": model.vocab.id_of(token)} for token in t.probe.after_call]
+                       if t.probe.after_call is not None else None}
                       for t in model.terminators],
         "stop_ids": {name: list(stop.ids) for name, stop in model.runtime_stops.items()},
         "stops": {name: stops(model, stop) for name, stop in model.runtime_stops.items()},

@@ -66,6 +66,28 @@ def stops(model: ResolvedModel, stop: StopSet) -> bool | None:
     return None if stop.unknown else False
 
 
+def calling_turn(model: ResolvedModel) -> list[tuple[str, int | None]] | None:
+    """The added tokens the default template writes after a tool call (``Probe.after_call``), each with its id
+    (empty when it writes none there); None when it renders no tool call (no tool support, or it refuses a ``tool``
+    message): what EOS030 reads."""
+    terminator = model.terminator
+    after = terminator.probe.after_call if terminator is not None else None
+    return [(token, model.vocab.id_of(token)) for token in after] if after is not None else None
+
+
+def calls_stop(model: ResolvedModel, stop: StopSet) -> bool | None:
+    """Whether a turn that calls a tool stops in that runtime: one of the tokens the template writes after the call
+    is a stop id (as EOS030 asks of generate()); None when the template renders no tool call, or when the runtime
+    may stop on ids the files do not name and none is listed; None too when it writes no added token there
+    (nothing to stop on but text, which EOS030 does not judge)."""
+    after = calling_turn(model)
+    if not after:
+        return None
+    if any(token_id in stop.ids for _, token_id in after if token_id is not None):
+        return True
+    return None if stop.unknown else False
+
+
 def why_unknown(model: ResolvedModel, stop: StopSet) -> str:
     """Why ``stops`` says neither yes nor no, in a few words: which id a chat answer ends with is not known, or
     the runtime may stop on ids the files do not name (``stop.unknown``)."""
@@ -174,5 +196,5 @@ def released(stops: Mapping[str, StopSet], shared: dict[tuple, StopSet]) -> dict
     return {name: stop.without_place(shared) for name, stop in stops.items()}
 
 
-__all__ = ["MODULES", "RELEASES", "RUNTIMES", "Release", "StopSet", "released", "stop_id", "stop_sets", "stops",
-           "target_id"]
+__all__ = ["MODULES", "RELEASES", "RUNTIMES", "Release", "StopSet", "calling_turn", "calls_stop", "released", "stop_id",
+           "stop_sets", "stops", "target_id"]
