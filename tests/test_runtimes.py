@@ -14,7 +14,7 @@ import pytest
 
 from support import FIXTURES, ROOT, RULE_CASES, write_json
 from eos_guard.config import Config
-from eos_guard.model_files import ModelFiles
+from eos_guard.model_files import ModelFiles, binary_head
 from eos_guard.pipeline import check_folder, check_paths
 from eos_guard.resolve import resolve
 from eos_guard.runtimes import MODULES, RUNTIMES, stop_sets, stops
@@ -874,6 +874,39 @@ def test_ollama_cannot_read_a_vocabulary_without_tokenizer_model_or_tokenizer_js
                                "tokenizer.json: convert/tokenizer.go parseVocabulary, unknown tokenizer format); from "
                                "the GGUF llama.cpp's convert_hf_to_gguf.py writes: GGUF eos 2"), stop.why
     assert stop.ids == model_of(folder).runtime_stops["llama.cpp"].ids
+
+
+def test_ollama_does_not_send_a_tokenizer_model_that_is_text(tmp_path):
+    """``ollama create`` sends tokenizer.model only when Go's http.DetectContentType calls it
+    application/octet-stream (parser/parser.go filesForModel at fb30760996): a tiktoken file named tokenizer.model
+    (GLM-4's) is text and never reaches the converter. Alone it leaves no vocabulary (served from llama.cpp's GGUF);
+    beside a tokenizer.json the converter reads that one."""
+    folder = _pangu_without_tokenizer_json(tmp_path, 2)
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    write_json(folder / "config.json", {**config, "architectures": ["DeepseekV3ForCausalLM"]})
+    (folder / "tokenizer.model").write_bytes(b"IQ== 0\nIg== 1\n")
+    stop = model_of(folder).runtime_stops["ollama"]
+    assert stop.why.startswith("`ollama create` cannot read the folder's vocabulary (neither tokenizer.model nor "
+                               "tokenizer.json (its tokenizer.model is text, which parser.go filesForModel does "
+                               "not send): "), stop.why
+    beside = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "qwen2")
+    (beside / "tokenizer.model").write_bytes(b"IQ== 0\nIg== 1\n")
+    assert "cannot read" not in model_of(beside).runtime_stops["ollama"].why
+
+
+@pytest.mark.parametrize("head,binary", [
+    (b"\n\x0e\n\x05<unk>\x15\x00\x00\x00\x00\x18\x02", True),  # a SentencePiece model's protobuf
+    (b"IQ== 0\nIg== 1\n", False),  # tiktoken
+    (b"version https://git-lfs.github.com/spec/v1\noid sha256:ab\nsize 1\n", False),
+    (b"", False),  # Go: empty is text/plain
+    (b"\xef\xbb\xbf\x00\x01", False), (b"\xff\xfe<\x00", False), (b"\xfe\xff\x00<", False),  # byte order marks
+    (b"\t\r\n\x0c\x1b text", False),  # bytes Go's text sniffer allows
+    (b"x" * 512 + b"\x00", False),  # beyond the 512 bytes Go reads
+    (b"x" * 511 + b"\x00", True),
+])
+def test_binary_head_sniffs_as_go_does(tmp_path, head, binary):
+    (tmp_path / "tokenizer.model").write_bytes(head)
+    assert binary_head(tmp_path / "tokenizer.model", tmp_path) is binary
 
 
 def test_ollama_converts_the_classes_it_lists_with_its_own_converter(tmp_path):

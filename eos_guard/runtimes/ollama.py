@@ -30,7 +30,10 @@ where id 128001 is not a text that stops (not modelled).
 maintainers point to llama.cpp's ``convert_hf_to_gguf.py``, whose GGUF Ollama then serves: such a folder's stop
 set is that converter's eos (``llama_cpp_converter.converter_special``) with the end-of-generation texts of b10488.
 So is a folder with neither tokenizer.model nor tokenizer.json (Kimi-K2's tiktoken.model, a tekken.json-only
-Mistral): ``convert/tokenizer.go`` ``parseVocabulary`` stops on it ("unknown tokenizer format").
+Mistral): ``convert/tokenizer.go`` ``parseVocabulary`` stops on it ("unknown tokenizer format"); a tokenizer.model
+that is text (a tiktoken file so named, an unfetched Git LFS pointer) counts as none, since ``parser/parser.go``
+``filesForModel`` sends tokenizer.model only when Go sniffs it as application/octet-stream
+(``model_files.binary_head``); beside a tokenizer.json, that one is read instead.
 
 Stop strings do not help for special tokens: Ollama passes ``PARAMETER stop`` to llama-server's
 ``/completion`` (``llm/llama_server.go:1569``), which matches them against rendered text, and a CONTROL token
@@ -149,9 +152,12 @@ def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
                                          "architecture)" if architecture else
                                   "`ollama create` cannot convert the folder (config.json names no architecture: "
                                   "convert.go: unknown architecture)")
-    if model.files.config is not None and not model.files.vocabulary_names:
+    sent = model.files.vocabulary_names - ({"tokenizer.model"} if model.files.spm_is_text else set())
+    if model.files.config is not None and not sent:
+        text_spm = " (its tokenizer.model is text, which parser.go filesForModel does not send)" \
+            if model.files.spm_is_text else ""
         return _through_llama_cpp(model, "`ollama create` cannot read the folder's vocabulary (neither "
-                                         "tokenizer.model nor tokenizer.json: convert/tokenizer.go "
+                                         f"tokenizer.model nor tokenizer.json{text_spm}: convert/tokenizer.go "
                                          "parseVocabulary, unknown tokenizer format)")
     special, source = gguf_special_ids(model)
     ids = end_of_generation(model, special, EOG_B11067)
