@@ -29,3 +29,12 @@ END_OF_TURN_TEXTS = LLAMA_CPP_EOG_TEXTS + ("<|END_OF_TURN_TOKEN|>", "[|endofturn
 # Llama 3.1's <|eom_id|> with built-in tools (above), and GLM-4.5's <|observation|>, the tool turn's header, as its
 # <|user|> ends an answer. EOS030 advises adding the first of these after a call.
 TOOL_CALL_END_TEXTS = END_OF_TURN_TEXTS + ("<|observation|>",)
+
+
+def known_turn_end(text: str) -> str | None:
+    """The known turn-end text (:data:`END_OF_TURN_TEXTS`) ``text`` starts with, longest first (``<|end|>`` is not
+    taken for ``<|end_of_text|>``), else None."""
+    return next((token for token in _LONGEST_FIRST if text.startswith(token)), None)
+
+
+_LONGEST_FIRST = sorted(END_OF_TURN_TEXTS, key=len, reverse=True)

@@ -13,11 +13,11 @@ from pathlib import Path
 
 from .errors import MissingDependency
 from .jsonspan import JsonDocument, KeyPath, Where
-from .known_tokens import END_OF_TURN_TEXTS
+from .known_tokens import END_OF_TURN_TEXTS, known_turn_end
 from .model_files import AUDIO_CODE_CLASSES, ModelFiles, TemplateSource
 from .records import field, record
 from .template import AddedTokens, Limits, Probe, first_listed, prepare, probe_named_template, turn_end_run
-from .vocabulary import (Vocabulary, cache_lookup, class_required_tokens, class_special_defaults, spm_defaults,
+from .vocabulary import (REMOTE_CODE, Vocabulary, cache_lookup, class_required_tokens, class_special_defaults, spm_defaults,
                          class_takes_padding_pad_token, is_token_id, older_release_lines, tokenizer_class)
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -68,6 +68,9 @@ class Terminator:
     # (Command R7B's "<|END_RESPONSE|>" before "<|END_OF_TURN_TOKEN|>"): the model writes them, then stops
     written_before: tuple[str, ...] = ()
     run_ids: tuple[int | None, ...] = ()  # the ids of every token of the probe's run (Probe.run), in order
+    # no token ends an answer, and the text the template writes after one starts with a known turn end that is no
+    # added token of this tokenizer ('<|im_end|>' in a ChatML template on a base tokenizer): that text (EOS011)
+    spelled: str | None = None
 
 
 @record
@@ -131,6 +134,8 @@ class ResolvedModel:
     @property
     def why_no_id(self) -> str:
         """Why a token string of this folder may have no id."""
+        if self.vocab.tokenizer_class == REMOTE_CODE:
+            return "no tokenizer.json, and the tokenizer is remote code (auto_map), whose vocabulary is not modelled"
         return "no tokenizer.json" if not self.vocab.complete else "not one token of the vocabulary"
 
     def release(self, keep_documents: bool = True) -> None:
@@ -683,7 +688,9 @@ def _terminator(template: TemplateSource, model: ResolvedModel, added: AddedToke
     except MissingDependency as exc:
         raise exc.at(template.path) from None
     if probe.token is None:
-        return Terminator(template, None, None, probe)
+        spelled = known_turn_end(probe.tail.strip()) \
+            if model.vocab.lists_added_tokens and not probe.between_turns else None
+        return Terminator(template, None, None, probe, spelled=spelled)
     tokens = turn_end_run(probe, template.text)
     ids = tuple(_terminator_id(token, model) for token in tokens)
     # generate() stops at the first token of the run that is a stop id (runtimes.stop_id: each runtime's own

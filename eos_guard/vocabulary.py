@@ -118,8 +118,12 @@ def tokenizer_class(files: ModelFiles, numbering: str = "5.25") -> str:
     ``numbering`` "5.19": transformers 5.19's tables, without the ByteLevel ``LlamaTokenizer`` rule below.
 
     The steps of ``models/auto/tokenization_auto.py`` ``AutoTokenizer.from_pretrained`` (5.25, lines 678-1035).
-    Not modelled: remote code (an ``AutoTokenizer`` entry in auto_map), which eos-guard takes to keep
-    tokenizer.json as it is; MODEL_IDS_TO_TOKENIZERS_BACKEND (lines 445-455, 833-842), which matches the name
+    Remote code (an ``AutoTokenizer`` entry in auto_map) is skipped for the model types of
+    MODELS_WITH_INCORRECT_HUB_TOKENIZER_CLASS (lines 394-435, 943-949: internlm2, minicpm3, phi3, ...), which load
+    as any folder; for any other, transformers loads only with ``trust_remote_code=True``, and the remote class is
+    not modelled: with tokenizer.json, eos-guard takes it to keep tokenizer.json as it is (the generic backend); without,
+    it builds its own vocabulary (ChatGLM's ``SPTokenizer``) and keeps the ids the files declare
+    (:data:`REMOTE_CODE`). Not modelled either: MODEL_IDS_TO_TOKENIZERS_BACKEND (lines 445-455, 833-842), which matches the name
     the folder is loaded by, not its files (``deepseek-ai/deepseek-coder-*`` and a few more load the generic
     backend); MistralCommonBackend (mistral-common installed and a tekken.json)."""
     tables = class_tables(numbering)
@@ -127,24 +131,26 @@ def tokenizer_class(files: ModelFiles, numbering: str = "5.25") -> str:
     config = files.config.data if files.config is not None else None
     tc = tc if isinstance(tc, dict) else {}
     config = config if isinstance(config, dict) else {}
-    auto_map = tc.get("auto_map")
-    if isinstance(auto_map, (list, tuple)) or isinstance(auto_map, dict) and auto_map.get("AutoTokenizer"):
-        return "TokenizersBackend"  # remote code (lines 824-831): not modelled; such classes load tokenizer.json
     # the config object's model_type and model_name: config.json's, also when AutoConfig does not know the type
     # and PreTrainedConfig reads the file (lines 804-816)
     model_type = config.get("model_type") if isinstance(config.get("model_type"), str) else None
     model_name = config.get("model_name") if isinstance(config.get("model_name"), str) else None
+    auto_map = tc.get("auto_map")
+    remote = isinstance(auto_map, (list, tuple)) or isinstance(auto_map, dict) and bool(auto_map.get("AutoTokenizer"))
+    if remote and model_type not in tables["overridden"]:  # remote code (lines 824-831, 943-975): not modelled
+        return "TokenizersBackend" if files.tokenizer is not None else REMOTE_CODE
     overridden = model_type in tables["overridden"] or model_name in tables["overridden"]
     registered = tables["registered"].get(model_type)
     hub = tc.get("tokenizer_class") or config.get("tokenizer_class")
     hub = hub if isinstance(hub, str) else None
-    # the ByteLevel LlamaTokenizer rule (lines 844-863; not in 5.19 or 5.20)
-    if hub and hub.removesuffix("Fast") == "LlamaTokenizer" and tables["byte_level_llama"] \
+    # the ByteLevel LlamaTokenizer rule (lines 844-863; not in 5.19 or 5.20); like the next one, only for a folder
+    # without remote code (skipped remote code still counts there: it is dropped only at lines 943-949)
+    if hub and hub.removesuffix("Fast") == "LlamaTokenizer" and tables["byte_level_llama"] and not remote \
             and registered != "MistralCommonBackend" and not overridden and files.tokenizer is not None \
             and files.tokenizer.contains('"ByteLevel"'):
         return "TokenizersBackend"  # LlamaTokenizer hard-codes Metaspace; a ByteLevel tokenizer.json loads as is
     classes = tables["classes"]
-    if hub and registered and registered != hub.removesuffix("Fast"):  # lines 865-917
+    if hub and registered and registered != hub.removesuffix("Fast") and not remote:  # lines 865-917
         if registered not in GENERIC_CLASSES:
             chosen = classes.get(registered if overridden else hub)
             if chosen is not None and chosen not in GENERIC_CLASSES:
@@ -163,6 +169,11 @@ def tokenizer_class(files: ModelFiles, numbering: str = "5.25") -> str:
             model_type = encoder["model_type"]
         chosen = tables["default"].get(model_type)
     return "TokenizersBackend" if chosen is None or chosen in GENERIC_CLASSES else chosen
+
+
+# A remote-code tokenizer class (auto_map) in a folder without tokenizer.json: no class of transformers', so no
+# vocabulary built from tokenizer.model or vocab.json and no defaults; the ids the files declare are the ids.
+REMOTE_CODE = "remote code"
 
 
 def rebuilds(class_name: str, numbering: str = "5.25") -> bool:

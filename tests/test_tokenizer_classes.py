@@ -231,6 +231,48 @@ def _ids_agree(folder: Path, name: str) -> bool:
     return True
 
 
+REMOTE = {"AutoTokenizer": ["tokenization_remote.RemoteTokenizer", None]}
+
+
+def test_remote_code_is_skipped_for_the_model_types_transformers_lists(tmp_path, monkeypatch):
+    """A tokenizer_config.json auto_map naming remote code: for the model types of
+    MODELS_WITH_INCORRECT_HUB_TOKENIZER_CLASS (internlm2, minicpm3, phi3, qwen2, ...) transformers skips it without
+    trust_remote_code and picks a class as for any folder, which eos-guard follows; for another model type it loads
+    nothing without trust_remote_code (the remote class: not modelled; tokenizer.json taken as it is)."""
+    _skip_unless_modelled(_installed_section())
+
+    def picked(cls, *args, **kwargs):
+        raise Picked(cls)
+
+    wrong, checked = [], 0
+    with monkeypatch.context() as patch:
+        patch.setattr(PreTrainedTokenizerBase, "from_pretrained", classmethod(picked))
+        for model_type in sorted(tokenization_auto.MODELS_WITH_INCORRECT_HUB_TOKENIZER_CLASS):
+            for hub in HUB_CLASSES:
+                tokenizer_config = {"auto_map": REMOTE, **({"tokenizer_class": hub} if hub else {})}
+                folder = _write(tmp_path / "m", {"model_type": model_type}, tokenizer_config)
+                try:
+                    transformers.AutoTokenizer.from_pretrained(str(folder), trust_remote_code=False)
+                except Picked as picked_class:
+                    theirs = _as_eos_guard_names(picked_class.cls.__name__)
+                except Exception as error:  # noqa: BLE001 - a config that cannot be built, a missing package
+                    if isinstance(error, ImportError) or "Unrecognized configuration class" in str(error) \
+                            or "does not recognize this architecture" in str(error):
+                        continue
+                    raise
+                checked += 1
+                ours = tokenizer_class(ModelFiles.read(folder), _numbering())
+                if ours != theirs:
+                    wrong.append((model_type, hub, theirs, ours))
+    assert not wrong and checked >= 100, (checked, wrong)
+    folder = _write(tmp_path / "glm", {"model_type": "chatglm"}, {"auto_map": REMOTE})
+    with pytest.raises(ValueError, match="trust_remote_code"):
+        transformers.AutoTokenizer.from_pretrained(str(folder), trust_remote_code=False)
+    assert tokenizer_class(ModelFiles.read(folder), _numbering()) == "TokenizersBackend"  # tokenizer.json as it is
+    (folder / "tokenizer.json").unlink()
+    assert tokenizer_class(ModelFiles.read(folder), _numbering()) == vocabulary.REMOTE_CODE
+
+
 # What else AutoTokenizer reads: config.json's tokenizer_class and model_name, an encoder-decoder's encoder, an
 # auto_map without an AutoTokenizer entry (no remote tokenizer code), a model type transformers does not know.
 OTHER_FILES = [

@@ -64,6 +64,9 @@ def _model(model: ResolvedModel) -> str:
         before = "".join(f"'{token}' then " for token in terminator.written_before)
         lines.append(printable(f"  chat answers end with {before}'{terminator.token}' "
                                f"({model.describe_id(terminator.id)}), from the '{terminator.template.name}' template"))
+    elif terminator is not None and terminator.spelled:
+        lines.append(printable(f"  chat answers end with the text '{terminator.spelled}', which is no token of this "
+                               f"tokenizer (EOS011), from the '{terminator.template.name}' template"))
     elif eos is not None:
         default = f", {model.eos_default_of}" if model.eos_default_of else ""
         lines.append(printable(f"  no chat template terminator; the tokenizer's eos is '{eos.token}' "
@@ -98,7 +101,7 @@ def _model(model: ResolvedModel) -> str:
     for name, stop in model.runtime_stops.items():
         if stops(model, stop) is False and generates:
             lines.append(printable(f"  fix for {name}: {fix(model, stop)}"))
-    if target_id(model) is None:
+    if target_id(model) is None and not (terminator is not None and terminator.spelled):  # that one is said above
         lines.append("  unknown: the folder does not say which id a chat answer ends with")
     return "\n".join(lines)
 

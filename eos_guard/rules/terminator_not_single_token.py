@@ -18,13 +18,21 @@ class TerminatorNotSingleToken(Rule):
     after the last answer and only the next turn's text (`### User:`) before another one (Solar, MiniCPM) is
     said so: no token in it ends an answer.
 
+    Where that text is a known turn end (`<|im_end|>`, `<|eot_id|>`, `<end_of_turn>`, `<|end|>`: the texts
+    llama.cpp stops on, and a few more), the finding is an error: the template was written for a tokenizer that
+    has the token and this one does not (a ChatML template set on a base model's tokenizer without adding
+    `<|im_start|>` and `<|im_end|>`), so a model trained on it learns to spell the terminator in pieces and
+    nothing stops an answer. Other text (`### End`) is a format of its own: a warning.
+
     ## Why it breaks generation
     Stop ids are single ids: no `eos_token_id` can express a multi-token terminator, so generation only stops
     on stop strings that the caller has to pass by hand.
 
     ## Remediation
     Add the terminator as a special token (tokenizer.json `added_tokens` and `added_tokens_decoder`), or end
-    turns with the tokenizer's eos token.
+    turns with the tokenizer's eos token. Adding a token means resizing the model's embeddings and training it,
+    so `--fix` does not do it (TRL's `clone_chat_template`, or `tokenizer.add_special_tokens` and
+    `model.resize_token_embeddings` before training).
     """
 
     code = "EOS011"
@@ -44,7 +52,16 @@ class TerminatorNotSingleToken(Rule):
                 message = (f"the '{name}' chat template writes no token after an answer: nothing after the last one, "
                            f"and '{shown}' (not an added token) before the next turn; no stop id can end an answer "
                            "unless training appended an eos the template does not write")
-            else:
-                message = f"the '{name}' chat template ends assistant turns with '{shown}', which is not a single " \
-                          "token (not an added token)"
+                yield self.finding(model, message, terminator.template)
+                continue
+            known = terminator.spelled
+            if known is not None:
+                yield self.finding(
+                    model, f"the '{name}' chat template ends assistant turns with '{known}', but the tokenizer has no "
+                    f"such token (not an added token): the model can only spell it in pieces, and no stop id ends "
+                    f"an answer; add '{known}' as a special token", terminator.template, Severity.ERROR)
+                continue
+            message = f"the '{name}' chat template ends assistant turns with '{shown}', which is not a single " \
+                      "token (not an added token)"
             yield self.finding(model, message, terminator.template)
+

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from ..findings import Finding, Severity
 from ..resolve import ResolvedModel
+from ..vocabulary import REMOTE_CODE
 from .base import Options, Rule
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -64,7 +65,7 @@ class TokenNotInVocab(Rule):
                 yield self.finding(
                     model,
                     f"cannot tell the id of the tokenizer's eos {shown}: added_tokens_decoder and "
-                    "added_tokens.json give it no token id, and eos-guard cannot read the folder's vocabulary", where,
+                    f"added_tokens.json give it no token id, and {_vocabulary_unread(model)}", where,
                     Severity.INFO)
         for terminator in model.terminators:
             if terminator.token is not None and terminator.id is None and \
@@ -73,3 +74,9 @@ class TokenNotInVocab(Rule):
                     model,
                     f"cannot tell the id of '{terminator.token}', which ends assistant turns in the "
                     f"'{terminator.template.name}' chat template", terminator.template, Severity.INFO)
+
+
+def _vocabulary_unread(model: ResolvedModel) -> str:
+    if model.vocab.tokenizer_class == REMOTE_CODE:  # ChatGLM's: it builds its vocabulary in its own code
+        return "the tokenizer is remote code (auto_map), whose vocabulary eos-guard does not build"
+    return "eos-guard cannot read the folder's vocabulary"

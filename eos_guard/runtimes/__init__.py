@@ -38,8 +38,8 @@ def target_id(model: ResolvedModel) -> int | None:
     terminator = model.terminator
     if terminator is not None and terminator.id is not None:
         return terminator.id
-    if terminator is not None and terminator.token is not None:
-        return None
+    if terminator is not None and (terminator.token is not None or terminator.spelled):
+        return None  # a terminator without an id, or one spelled in pieces (EOS011): no id ends an answer
     eos = model.tokenizer_eos
     return eos.id if eos is not None and not eos.appended else None
 
@@ -94,6 +94,8 @@ def why_unknown(model: ResolvedModel, stop: StopSet) -> str:
     terminator, eos = model.terminator, model.tokenizer_eos
     if terminator is not None and terminator.token is not None and terminator.id is None:
         return f"the terminator '{terminator.token}' has no id: {model.why_no_id}"
+    if terminator is not None and terminator.spelled:
+        return f"chat answers end with the text '{terminator.spelled}', which is no token of this tokenizer (EOS011)"
     if terminator is None or terminator.token is None:
         if eos is not None and eos.appended:
             return f"no template terminator, and the tokenizer's eos '{eos.token}' is in no vocabulary"

@@ -1,0 +1,111 @@
+"""A template whose answers end with a known turn end the tokenizer does not have ('<|im_end|>' in a ChatML
+template set on a base model's tokenizer) is an EOS011 error, and no runtime is said to stop; text of a format of
+its own ('### End') stays a warning. A remote-code tokenizer without tokenizer.json keeps the ids its files
+declare. transformers is the oracle."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from support import FIXTURES, write_json
+
+transformers = pytest.importorskip("transformers")
+
+CHAT = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]
+
+
+def findings(run, folder):
+    code, out, _ = run("--format", "json", "--baseline", "none", str(folder))
+    return code, [(f["code"], f["severity"], f["message"]) for f in json.loads(out)["findings"]], json.loads(out)
+
+
+def test_a_chatml_template_on_a_tokenizer_without_im_end_is_an_error(tmp_path, run):
+    """terminator-plain-text: Mistral-7B-v0.1's tokenizer, a ChatML template. transformers splits '<|im_end|>' into
+    pieces and generate() stops only on 2, which the template never writes: an error, 'unknown' for every runtime
+    (whether the model learned '</s>' after the spelled text is not in the files), and no fix that adds an id."""
+    folder = shutil.copytree(FIXTURES / "terminator-plain-text", tmp_path / "m")
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
+    rendered = tokenizer.apply_chat_template(CHAT, tokenize=False)
+    assert rendered.split("Hello", 1)[1].startswith("<|im_end|>")
+    assert "<|im_end|>" not in tokenizer.get_added_vocab()
+    assert len(tokenizer.encode("<|im_end|>", add_special_tokens=False)) > 1
+    assert transformers.GenerationConfig.from_pretrained(str(folder)).eos_token_id == 2
+
+    code, found, report = findings(run, folder)
+    assert code == 1 and [(c, s) for c, s, _ in found] == [("EOS011", "error")], found
+    assert found[0][2] == ("the 'default' chat template ends assistant turns with '<|im_end|>', but the tokenizer "
+                           "has no such token (not an added token): the model can only spell it in pieces, and no "
+                           "stop id ends an answer; add '<|im_end|>' as a special token")
+    assert set(report["models"][0]["stops"].values()) == {None}, report["models"][0]["stops"]
+    code, out, _ = run("--format", "text", "--baseline", "none", str(folder))
+    assert out.splitlines()[0].endswith(": fails; stops in transformers: unknown (chat answers end with the text "
+                                        "'<|im_end|>', which is no token of this tokenizer (EOS011))"), out
+    code, out, _ = run("explain", str(folder))
+    assert out.splitlines()[1] == ("  chat answers end with the text '<|im_end|>', which is no token of this "
+                                   "tokenizer (EOS011), from the 'default' template"), out
+    assert "fix for" not in out and "unknown: the folder does not say" not in out
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    assert run("--fix", "--baseline", "none", str(folder))[0] == 1
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # no id to add: nothing written
+
+
+@pytest.mark.parametrize("ending,severity", [
+    ("### End", "warning"),  # a format of its own
+    ("<|end_of_text|>", "error"),  # longest first: not '<|end|>'
+    ("<|end|>", "error"),
+    ("<end_of_turn>", "error"),
+])
+def test_only_a_known_turn_end_makes_it_an_error(tmp_path, run, ending, severity):
+    folder = shutil.copytree(FIXTURES / "terminator-plain-text", tmp_path / "m")
+    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    config["chat_template"] = ("{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}" + ending +
+                               "\n{% endfor %}{% if add_generation_prompt %}assistant: {% endif %}")
+    write_json(folder / "tokenizer_config.json", config)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
+    assert ending not in tokenizer.get_added_vocab()
+    assert tokenizer.apply_chat_template(CHAT, tokenize=False).split("Hello", 1)[1].startswith(ending)
+    _, found, _ = findings(run, folder)
+    eos011 = [(s, m) for c, s, m in found if c == "EOS011"]
+    assert len(eos011) == 1 and eos011[0][0] == severity, found
+    assert f"'{ending.split()[0]}'" in eos011[0][1], eos011
+
+
+def test_a_remote_code_tokenizer_without_tokenizer_json_keeps_the_ids_it_declares(tmp_path, run):
+    """ChatGLM3-6B: auto_map names remote code (tokenization_chatglm.ChatGLMTokenizer) and chatglm is not a model
+    type transformers skips remote code for, so only trust_remote_code=True loads it, and its class (a Python
+    tokenizer over its own SPTokenizer) keeps added_tokens_decoder's ids: '<|user|>' is 64795, not the 64789 a
+    generic backend built from tokenizer.model would give. The finding and --fix say 64795."""
+    folder = shutil.copytree(FIXTURES / "llama2-chatml-finetune-tokenizer-model-added-tokens-json", tmp_path / "glm")
+    for name in ("added_tokens.json", "tokenizer.json", "special_tokens_map.json", "generation_config.json"):
+        (folder / name).unlink(missing_ok=True)
+    size = _pieces(folder)
+    decoder = {str(size + 6): "<|user|>", str(size + 8): "<|observation|>"}  # ChatGLM's numbering past the pieces
+    write_json(folder / "tokenizer_config.json", {
+        "added_tokens_decoder": {i: {"content": t, "lstrip": False, "normalized": False, "rstrip": False,
+                                     "single_word": False, "special": True} for i, t in decoder.items()},
+        "auto_map": {"AutoTokenizer": ["tokenization_chatglm.ChatGLMTokenizer", None]},
+        "tokenizer_class": "ChatGLMTokenizer", "eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<unk>",
+        "chat_template": "{% for m in messages %}<|{{ m['role'] }}|>\n {{ m['content'] }}{% endfor %}"
+                         "{% if add_generation_prompt %}<|assistant|>{% endif %}"})
+    write_json(folder / "config.json", {"model_type": "chatglm", "architectures": ["ChatGLMModel"],
+                                        "auto_map": {"AutoModel": "modeling_chatglm.ChatGLMForConditionalGeneration"},
+                                        "eos_token_id": 2, "pad_token_id": 0, "padded_vocab_size": 65024})
+    with pytest.raises(ValueError, match="trust_remote_code"):  # no class of transformers' own loads it
+        transformers.AutoTokenizer.from_pretrained(str(folder), trust_remote_code=False)
+    code, found, _ = findings(run, folder)
+    eos001 = [m for c, _, m in found if c == "EOS001"]
+    assert eos001 and f"'<|user|>' ({size + 6})" in eos001[0] and eos001[0].endswith(f"add {size + 6}"), found
+    assert not [c for c, _, _ in found if c == "EOS009"], found
+    run("--fix", "--exit-zero-even-if-changed", "--baseline", "none", str(folder))
+    assert json.loads((folder / "generation_config.json").read_text(encoding="utf-8"))["eos_token_id"] == [
+        2, size + 6]
+
+
+def _pieces(folder) -> int:
+    from eos_guard.spm_model import SentencePieceModel
+
+    path = folder / "tokenizer.model"
+    return SentencePieceModel(path, path.read_bytes()).size
