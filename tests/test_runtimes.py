@@ -1446,7 +1446,12 @@ def test_an_internvl_folder_gets_its_language_models_converter_class(tmp_path):
     tokens = {"</s>": 2, "<|im_end|>": 92542}
     folder = _converter_folder(tmp_path, "InternVLChatModel", tokens, "</s>",
                                {"llm_config": {"architectures": ["InternLM2ForCausalLM"]}})
-    assert 92542 in model_of(folder).runtime_stops["llama.cpp"].ids
+    stop = model_of(folder).runtime_stops["llama.cpp"]
+    assert 92542 in stop.ids
+    # the class's eos is what the GGUF gets: said first, the file value it replaces after (it read "from
+    # tokenizer_config.json eos_token; ... sets eos 92542", as if the eos came from that file)
+    assert stop.why.startswith("GGUF eos 92542 (from convert_hf_to_gguf.py's class for InternLM2ForCausalLM, which "
+                               "sets it over tokenizer_config.json eos_token 2)"), stop.why
 
 
 @pytest.mark.parametrize("architecture, model_type", [("BertModel", "bert"), ("MistralModel", "mistral"),

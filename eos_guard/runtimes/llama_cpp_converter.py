@@ -172,9 +172,14 @@ def converter_special(model: ResolvedModel) -> tuple[dict[str, int], str]:
     if override is not None:
         before = dict(ids)
         override(model, ids)
-        if ids != before:
+        changed = [kind for kind in ids if ids[kind] != before.get(kind)]
+        if "eos" in changed and "eos" in before:  # the class's eos replaces the file's: said first
+            others = "".join(f", {kind} {ids[kind]}" for kind in changed if kind != "eos")
+            source = f"convert_hf_to_gguf.py's class for {architecture}, which sets it{others} over " \
+                     f"{source} {before['eos']}"
+        elif changed:
             source += f"; convert_hf_to_gguf.py's class for {architecture} sets " + ", ".join(
-                f"{kind} {ids[kind]}" for kind in ids if ids[kind] != before.get(kind))
+                f"{kind} {ids[kind]}" for kind in changed)
     return ids, source
 
 
