@@ -20,9 +20,9 @@ from pathlib import Path
 
 from .errors import InputError
 from .jsonspan import JsonDocument, NotRead, dotted, read_bytes
-from .known_tokens import END_OF_TURN_TEXTS
 from .records import field, record
 from .resolve import ResolvedModel, special_token_text
+from .rules.base import ids_to_stop_on
 from .rules.tool_call_not_stop_id import calling_turn_end, calls_not_stopping
 from .runtimes import stops, target_id
 from .splice import Edit, add_to_id_list, apply_edits, insert_member, replace_value
@@ -128,9 +128,9 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
             and any(stops(model, stop) is False for stop in model.runtime_stops.values())
         eos_id = _align_tokenizer(model, add, eos_id, runs_on, answers(MAP_CODES))
     replaced = eos_id if eos_id != read_eos_id else None  # the new eos, when the unsafe fix changes it
-    everything = _ids_to_stop_on(model, new_eos=replaced)  # for config.json's own alignment (step 4)
+    everything = ids_to_stop_on(model, new_eos=replaced)  # for config.json's own alignment (step 4)
     # the stop ids gain the ids the reported findings ask for: not the terminator when only EOS002 is reported
-    wanted = _ids_to_stop_on(model, answers(TERMINATOR_CODES), answers(EOS_CODES), replaced)
+    wanted = ids_to_stop_on(model, answers(TERMINATOR_CODES), answers(EOS_CODES), replaced)
     if answers(DROPPED_CODES):
         wanted += [i for i in _dropped(model, "generation_config.json") if i not in wanted]
     # where answers stop only once fixed (EOS001), so that one --fix is enough, unless the settings turn EOS030 off
@@ -170,33 +170,6 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
         if new_text != doc.text:
             changes.append(FileChange(path, doc.text, new_text, reasons))
     return sorted(changes, key=lambda c: str(c.path))
-
-
-def _ids_to_stop_on(model: ResolvedModel, terminators: bool = True, tokenizer_eos: bool = True,
-                    new_eos: int | None = None) -> list[int]:
-    """Terminators first (default template first), then the tokenizer's eos; only ids the model can emit: token
-    ids (non-negative, below 2**32), below vocab_size when it is known. ``new_eos``: the eos an unsafe fix gives
-    the tokenizer, after which the old one stays a stop id (a base model's ``<|endoftext|>`` or ``</s>``, which
-    chat releases keep: Qwen2-Instruct's [151645, 151643]), unless it is the tokenizer's bos and no text that ends
-    generation anywhere (an eos set to Llama 3's ``<|begin_of_text|>``; GPT-2's ``<|endoftext|>``, its bos too,
-    stays)."""
-    ids: list[int] = []
-    candidates = [t.id for t in sorted(model.terminators, key=lambda t: t.template.name != "default")] \
-        if terminators else []
-    eos = model.tokenizer_eos
-    if tokenizer_eos and new_eos is not None:
-        candidates.append(new_eos)
-    if tokenizer_eos and eos is not None and eos.in_vocabulary \
-            and not (new_eos is not None and eos.token == model.special_tokens.get("bos_token")
-                     and eos.token not in END_OF_TURN_TEXTS):
-        candidates.append(eos.id)
-    for token_id in candidates:
-        if not is_token_id(token_id) or token_id in ids:
-            continue
-        if model.beyond_vocab(token_id):
-            continue
-        ids.append(token_id)
-    return ids
 
 
 def _calling_turn_ends(model: ResolvedModel, stop: list[int]) -> list[int]:

@@ -723,3 +723,21 @@ def test_a_composite_config_is_fixed_where_transformers_and_vllm_read_it(run, tm
     assert tokenizer.eos_token_id in config_eos  # config.json's eos, as read through the object (vLLM's C*)
     _, out, _ = run("--no-cache", "--baseline", "none", "--format", "concise", "m")
     assert not re.search(r"EOS00[1-3]", out), out
+
+
+@pytest.mark.parametrize("case", ["no-stop-ids-anywhere", "generation-config-without-eos"])
+def test_eos004_names_the_ids_fix_writes(tmp_path, run, case):
+    """EOS004 said only "generate() never stops on a token"; it now names the ids --fix writes (the terminators,
+    then the tokenizer's eos), and transformers stops on exactly those after the fix."""
+    transformers = pytest.importorskip("transformers")
+    folder = shutil.copytree(FIXTURES / case, tmp_path / "m")
+    code, out, _ = run("--format", "json", "--baseline", "none", str(folder))
+    message = next(f["message"] for f in json.loads(out)["findings"] if f["code"] == "EOS004")
+    named = [int(i) for i in re.findall(r"(\d+) '", message.rpartition("; add ")[2])]
+    assert named, message
+    run("--fix", "--exit-zero-even-if-changed", "--baseline", "none", str(folder))
+    if (folder / "generation_config.json").exists():
+        eos = transformers.GenerationConfig.from_pretrained(str(folder)).eos_token_id
+    else:
+        eos = json.loads((folder / "config.json").read_text(encoding="utf-8"))["eos_token_id"]
+    assert (eos if isinstance(eos, list) else [eos]) == named, (message, eos)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..findings import Finding, Location, Severity, quoted_list
+from ..known_tokens import END_OF_TURN_TEXTS
 from ..model_files import TemplateSource
 from ..records import record
 from ..resolve import ResolvedModel, StopIds, Where
+from ..vocabulary import is_token_id
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -162,3 +164,30 @@ def where_stop_ids_are(model: ResolvedModel) -> str:
     if stop.where is None:
         return "no file"
     return stop.where.describe()
+
+
+def ids_to_stop_on(model: ResolvedModel, terminators: bool = True, tokenizer_eos: bool = True,
+                    new_eos: int | None = None) -> list[int]:
+    """The ids a stop list needs (what ``--fix`` adds, EOS004 advises): terminators first (default template first), then the tokenizer's eos; only ids the model can emit: token
+    ids (non-negative, below 2**32), below vocab_size when it is known. ``new_eos``: the eos an unsafe fix gives
+    the tokenizer, after which the old one stays a stop id (a base model's ``<|endoftext|>`` or ``</s>``, which
+    chat releases keep: Qwen2-Instruct's [151645, 151643]), unless it is the tokenizer's bos and no text that ends
+    generation anywhere (an eos set to Llama 3's ``<|begin_of_text|>``; GPT-2's ``<|endoftext|>``, its bos too,
+    stays)."""
+    ids: list[int] = []
+    candidates = [t.id for t in sorted(model.terminators, key=lambda t: t.template.name != "default")] \
+        if terminators else []
+    eos = model.tokenizer_eos
+    if tokenizer_eos and new_eos is not None:
+        candidates.append(new_eos)
+    if tokenizer_eos and eos is not None and eos.in_vocabulary \
+            and not (new_eos is not None and eos.token == model.special_tokens.get("bos_token")
+                     and eos.token not in END_OF_TURN_TEXTS):
+        candidates.append(eos.id)
+    for token_id in candidates:
+        if not is_token_id(token_id) or token_id in ids:
+            continue
+        if model.beyond_vocab(token_id):
+            continue
+        ids.append(token_id)
+    return ids

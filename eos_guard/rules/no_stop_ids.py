@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from ..findings import Finding, Severity
 from ..resolve import ResolvedModel
-from .base import Options, Rule
+from .base import Options, Rule, describe_ids, ids_to_stop_on
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -23,7 +23,9 @@ class NoStopIds(Rule):
     `max_new_tokens`, whatever config.json says.
 
     ## Remediation
-    Add `"eos_token_id"` with the turn terminator and the tokenizer's eos to generation_config.json.
+    Add `"eos_token_id"` with the turn terminator and the tokenizer's eos to generation_config.json. The
+    finding names those ids where the files give them (`add [32002 '<end_of_utterance>', 2 '</s>']`), and
+    `--fix` writes them.
     """
 
     code = "EOS004"
@@ -37,14 +39,16 @@ class NoStopIds(Rule):
         stop = model.stop
         if stop.ids or stop.invalid or stop.where is None:
             return
+        wanted = ids_to_stop_on(model)  # what --fix writes: the terminators, then the tokenizer's eos
+        add = f"; add {describe_ids(wanted, model)}" if wanted else ""
         if model.files.generation_config is not None:
             why = "has an empty eos_token_id" if stop.present else "has no eos_token_id"
             yield self.finding(
                 model,
                 f"generation_config.json {why}, so generate() never stops on a token "
-                "(config.json's eos_token_id is not used when this file exists)", stop.where)
+                f"(config.json's eos_token_id is not used when this file exists){add}", stop.where)
         else:
             yield self.finding(
                 model,
                 "config.json has no eos_token_id (top level, decoder, generator or text_config) and there is no "
-                "generation_config.json, so generate() never stops on a token", stop.where)
+                f"generation_config.json, so generate() never stops on a token{add}", stop.where)
