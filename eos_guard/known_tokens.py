@@ -14,6 +14,15 @@ LLAMA_CPP_EOG_TEXTS_B11067 = (
 LLAMA_CPP_EOG_TEXTS_B11548 = LLAMA_CPP_EOG_TEXTS_B11067 + ("<|ifm|im_end|>",)
 LLAMA_CPP_EOG_TEXTS = LLAMA_CPP_EOG_TEXTS_B11067 + ("<|eot|>", "<|ifm|im_end|>")
 
+# The fill-in-the-middle tokens llama.cpp finds by text and makes end-of-generation too (llama-vocab.cpp, "find
+# FIM_PAD token" ... then "maintain a list of tokens that cause end-of-generation"): of each kind, the first
+# vocabulary token with one of these texts. The lists of b11549's source; libllama b10335, b11067 and b11413
+# hold the same texts but for PLaMo's file separator, which b11548 adds (its libllama, and b11739's, hold it).
+LLAMA_CPP_FIM_PAD_TEXTS = ("<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]")
+LLAMA_CPP_FIM_REP_TEXTS = ("<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>")
+LLAMA_CPP_FIM_SEP_TEXTS_B11067 = ("<|file_sep|>",)
+LLAMA_CPP_FIM_SEP_TEXTS = LLAMA_CPP_FIM_SEP_TEXTS_B11067 + ("<|plamo:file_separator|>",)
+
 # PLaMo's eos: from b11413, llama.cpp drops `</s>` from the end-of-generation set when this token is in it.
 PLAMO_EOS = "<|plamo:eos|>"
 

@@ -216,6 +216,27 @@ def test_llama_cpp_builds_add_end_of_generation_texts(tmp_path, version, stop_te
     assert set(stop.ids) == {2} | {tokens[text] for text in stop_texts}, stop.why
 
 
+@pytest.mark.parametrize("architecture, tokens, fim, version", [
+    # Qwen2.5: llama.cpp logs EOG 151643, 151645, 151662 <|fim_pad|>, 151663 <|repo_name|>, 151664 <|file_sep|>
+    ("Qwen2ForCausalLM", {"<|endoftext|>": 151643, "<|im_end|>": 151645, "<|fim_pad|>": 151662,
+                          "<|repo_name|>": 151663, "<|file_sep|>": 151664}, {151662, 151663, 151664}, None),
+    ("GraniteForCausalLM", {"<|end_of_text|>": 0, "<fim_pad>": 4, "<reponame>": 5, "<file_sep>": 6}, {4, 5}, None),
+    ("Plamo2ForCausalLM", {"<|plamo:eos|>": 4, "<|plamo:file_separator|>": 9}, {9}, None),
+    ("Plamo2ForCausalLM", {"<|plamo:eos|>": 4, "<|plamo:file_separator|>": 9}, set(), "b11547"),
+    ("LlamaForCausalLM", {"</s>": 2, "<PAD>": 7, "[PAD]": 8}, {7}, None),  # one pad: the first of the list
+])
+def test_llama_cpp_stops_on_fill_in_the_middle_tokens(tmp_path, architecture, tokens, fim, version):
+    """llama.cpp finds the FIM pad, repo and file-separator tokens by text and makes them end-of-generation
+    (llama-vocab.cpp, b11549's source; the texts are in libllama b10335 to b11739, PLaMo's file separator from
+    b11548): Qwen2.5's three, Granite's <fim_pad> and <reponame> (its <file_sep> is no such text)."""
+    eos = next(iter(tokens))
+    model = model_of(_converter_folder(tmp_path, architecture, tokens, eos))
+    stop = stop_sets(model, {"llama.cpp": version} if version else None)["llama.cpp"]
+    plain = {i for text, i in tokens.items() if text in ("<|endoftext|>", "<|im_end|>", "<|end_of_text|>", "</s>")}
+    assert set(stop.ids) - plain - {tokens[eos]} == fim, (stop.ids, stop.why)
+    assert ("fill-in-the-middle tokens" in stop.why) is bool(fim), stop.why
+
+
 @pytest.mark.parametrize("name,runtime,version,stopping",
                          [pytest.param(*c, id=f"{c[0]}-{c[1]}-{c[2]}") for c in RELEASE_CASES])
 def test_release_lines(name, runtime, version, stopping):

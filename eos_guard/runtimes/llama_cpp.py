@@ -18,12 +18,20 @@ strings of its libllama, b11549 from its source as xllamacpp 2026.10.11549 vendo
   Builds between b11068 and b11412, between b11414 and b11547, and between b11550 and b11738 were not
   checked; they are given the older rule.
 
-Not modelled: FIM pad/rep/sep tokens, which also stop (``<|fim_pad|>``, ``<|repo_name|>``, ``<|file_sep|>``, from
-b11548 ``<|plamo:file_separator|>``...), and the default eos id (2 or 11) used when the GGUF has none.
+Before those, the set holds the fill-in-the-middle pad, repo and file-separator tokens llama.cpp finds by text
+(``known_tokens.LLAMA_CPP_FIM_*``: Qwen2.5's ``<|fim_pad|>``, ``<|repo_name|>``, ``<|file_sep|>``; Granite's
+``<fim_pad>``, ``<reponame>``; from b11548 PLaMo's ``<|plamo:file_separator|>``), one of each kind: llama.cpp takes
+the first it meets in its ``token_to_id`` hash map, eos-guard the first of the list (a vocabulary with two texts of
+one kind is not told apart). They end no chat answer, so no verdict depends on them; the ids are shown because
+llama.cpp stops on them.
+
+Not modelled: the default eos id (2 or 11) used when the GGUF has none.
 """
 from __future__ import annotations
 
-from ..known_tokens import LLAMA_CPP_EOG_TEXTS, LLAMA_CPP_EOG_TEXTS_B11067, LLAMA_CPP_EOG_TEXTS_B11548, PLAMO_EOS
+from ..known_tokens import (LLAMA_CPP_EOG_TEXTS, LLAMA_CPP_EOG_TEXTS_B11067, LLAMA_CPP_EOG_TEXTS_B11548,
+                            LLAMA_CPP_FIM_PAD_TEXTS, LLAMA_CPP_FIM_REP_TEXTS, LLAMA_CPP_FIM_SEP_TEXTS,
+                            LLAMA_CPP_FIM_SEP_TEXTS_B11067, PLAMO_EOS)
 from ..records import record
 from ..resolve import ResolvedModel
 from .base import Release, StopSet, config_eos_place, show, tokenizer_eos_place, unique
@@ -39,16 +47,20 @@ if TYPE_CHECKING:
 
 @record(frozen=True)
 class EogRule:
-    """What a llama.cpp build adds to the GGUF's eos/eot/eom: the texts that stop, and the PLaMo ``</s>`` rule."""
+    """What a llama.cpp build adds to the GGUF's eos/eot/eom: the texts that stop, the PLaMo ``</s>`` rule, and the
+    texts of the fill-in-the-middle pad, repo and file-separator tokens (one of each kind stops)."""
 
     texts: tuple[str, ...]
     plamo_drops_s: bool
+    fim: tuple[tuple[str, ...], ...]
 
 
-EOG_NEWEST = EogRule(LLAMA_CPP_EOG_TEXTS, True)
-EOG_B11548 = EogRule(LLAMA_CPP_EOG_TEXTS_B11548, True)
-EOG_B11413 = EogRule(LLAMA_CPP_EOG_TEXTS_B11067, True)
-EOG_B11067 = EogRule(LLAMA_CPP_EOG_TEXTS_B11067, False)
+FIM_NEWEST = (LLAMA_CPP_FIM_PAD_TEXTS, LLAMA_CPP_FIM_REP_TEXTS, LLAMA_CPP_FIM_SEP_TEXTS)
+FIM_B11067 = (LLAMA_CPP_FIM_PAD_TEXTS, LLAMA_CPP_FIM_REP_TEXTS, LLAMA_CPP_FIM_SEP_TEXTS_B11067)
+EOG_NEWEST = EogRule(LLAMA_CPP_EOG_TEXTS, True, FIM_NEWEST)
+EOG_B11548 = EogRule(LLAMA_CPP_EOG_TEXTS_B11548, True, FIM_NEWEST)
+EOG_B11413 = EogRule(LLAMA_CPP_EOG_TEXTS_B11067, True, FIM_B11067)
+EOG_B11067 = EogRule(LLAMA_CPP_EOG_TEXTS_B11067, False, FIM_B11067)
 
 _VOCAB = "ggml-org/llama.cpp src/llama-vocab.cpp llama_vocab::impl::load"
 RELEASES = (
@@ -61,7 +73,8 @@ RELEASES = (
 RULES = dict(zip(RELEASES, (EOG_NEWEST, EOG_B11548, EOG_B11413, EOG_B11067)))
 # every text some build's rule looks up, so a folder's vocabulary is asked about each once
 EOG_LOOKUPS = tuple(dict.fromkeys(LLAMA_CPP_EOG_TEXTS + LLAMA_CPP_EOG_TEXTS_B11548 + LLAMA_CPP_EOG_TEXTS_B11067
-                                  + (PLAMO_EOS,)))
+                                  + (PLAMO_EOS,) + LLAMA_CPP_FIM_PAD_TEXTS + LLAMA_CPP_FIM_REP_TEXTS
+                                  + LLAMA_CPP_FIM_SEP_TEXTS))
 
 
 def end_of_generation(model: ResolvedModel, special: dict[str, int],
@@ -75,8 +88,9 @@ def end_of_generation_ids(id_of: Callable[[str], int | None], special: dict[str,
     """llama.cpp's ``special_eog_ids`` for a vocabulary (token text -> id) and the GGUF's eos/eot/eom ids."""
     by_text = {text: id_of(text) for text in rule.texts + (PLAMO_EOS,)}
     present = {text for text, token_id in by_text.items() if token_id is not None}
+    fim = fill_in_the_middle_ids(id_of, rule)
     ids = unique([by_text[t] for t in rule.texts if t in present]
-                 + [special.get("eos"), special.get("eot"), special.get("eom")])
+                 + [special.get("eos"), special.get("eot"), special.get("eom")] + fim)
     calls = "<|call|>" in present or "<|calls|>" in present
     if "<|end|>" in present and calls and ("<|return|>" in present or "<|flush|>" in present):
         ids = tuple(i for i in ids if i != by_text["<|end|>"])
@@ -84,6 +98,19 @@ def end_of_generation_ids(id_of: Callable[[str], int | None], special: dict[str,
                               or (rule.plamo_drops_s and by_text[PLAMO_EOS] in ids)):
         ids = tuple(i for i in ids if i != by_text["</s>"])
     return ids
+
+
+def fill_in_the_middle_ids(id_of: Callable[[str], int | None], rule: EogRule = EOG_NEWEST) -> list[int]:
+    """The pad, repo and file-separator tokens llama.cpp finds by text: of each kind, the first of the list the
+    vocabulary has."""
+    found = (next((token_id for token_id in map(id_of, texts) if token_id is not None), None) for texts in rule.fim)
+    return [token_id for token_id in found if token_id is not None]
+
+
+def texts_that_stop(id_of: Callable[[str], int | None], rule: EogRule = EOG_NEWEST) -> str:
+    """What the GGUF's own ids are joined with, for ``why``."""
+    fim = " and fill-in-the-middle tokens" if fill_in_the_middle_ids(id_of, rule) else ""
+    return f"known end-of-generation texts{fim}"
 
 
 def gguf_end_of_generation(gguf: GgufModel, replace: dict[str, int] | None = None) -> tuple[int, ...]:
@@ -97,8 +124,8 @@ def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
     if refused:
         return StopSet("llama.cpp", (), refused, fix, None, unknown=refused)
     ids = end_of_generation(model, special, RULES[release])
-    why = (f"{describe_special(special, source)} ∪ known end-of-generation texts → "
-           f"{show(ids)}")
+    texts = texts_that_stop(model.vocab.ids_of(EOG_LOOKUPS).__getitem__, RULES[release])
+    why = f"{describe_special(special, source)} ∪ {texts} → {show(ids)}"
     return StopSet("llama.cpp", ids, why, *converter_fix(model))
 
 
