@@ -178,9 +178,13 @@ def stop_sets(model: ResolvedModel, versions: Mapping[str, str] | None = None) -
         result = {name: stop if name == "mlx-lm" else stop.not_loaded(reason, fix) for name, stop in result.items()}
     elif model.files.configs_elsewhere:
         base = f"the base model {model.files.adapter_base}" if model.files.adapter_base else "the base model"
-        reason = f"a PEFT adapter: its stop ids come from {base}'s configs, which this folder does not hold"
+        # Served on its base: transformers' generate() reads the base's generation config, vLLM and SGLang keep
+        # the base's tokenizer and configs (a LoRA changes weights only), a LoRA GGUF runs on the base GGUF's
+        # vocabulary; nothing this folder holds gives a stop id (its tokenizer's eos included)
+        reason = f"a PEFT adapter: it is served on {base}, whose tokenizer and configs give the stop ids, and this " \
+                 "folder does not hold them"
         fix = f"check {base} (eos-guard hf://NAME): its generation_config.json must list the id"
-        result = {name: stop.from_elsewhere(reason, fix) for name, stop in result.items()}
+        result = {name: stop.from_elsewhere(reason, fix, keep_ids=False) for name, stop in result.items()}
     elif model.files.tokenizer_only and (model.files.tokenizer is not None or model.files.tokenizer_config is not None):
         # no model loads from such a folder: the configs of the model the tokenizer is used with give the ids of
         # the runtimes that read them; a GGUF converter takes its eos from the tokenizer files (llama.cpp, Ollama)

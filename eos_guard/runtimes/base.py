@@ -50,9 +50,14 @@ class StopSet:
         """This stop set as the release line ``release`` gives it, with the notes and the other lines' stop sets."""
         return self._with(release=release.label, source=release.source, notes=notes, others=others)
 
-    def from_elsewhere(self, reason: str, fix: str) -> StopSet:
-        """This stop set where the ids come from files this folder does not hold (a PEFT adapter's base model):
-        an id it lacks is "cannot tell", and the fix is there."""
+    def from_elsewhere(self, reason: str, fix: str, keep_ids: bool = True) -> StopSet:
+        """This stop set where the ids come from files this folder does not hold: an id it lacks is "cannot
+        tell", and the fix is there. ``keep_ids``: the folder's own files still give some (a tokenizer folder's eos,
+        which vLLM reads from the folder passed as --tokenizer); without, none of them counts (a PEFT adapter is
+        served on its base model's tokenizer and configs), so every id is "cannot tell"."""
+        if not keep_ids:
+            return self._with(ids=(), unknown=reason, why=reason, fix=fix, where=None, notes=(), never_samples=(),
+                              others=tuple(other.from_elsewhere(reason, fix, False) for other in self.others))
         return self._with(unknown=reason, why=f"{self.why}; {reason}" if self.ids else reason, fix=fix,
                           others=tuple(other.from_elsewhere(reason, fix) for other in self.others))
 
