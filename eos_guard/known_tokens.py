@@ -22,6 +22,7 @@ LLAMA_CPP_FIM_PAD_TEXTS = ("<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[P
 LLAMA_CPP_FIM_REP_TEXTS = ("<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>")
 LLAMA_CPP_FIM_SEP_TEXTS_B11067 = ("<|file_sep|>",)
 LLAMA_CPP_FIM_SEP_TEXTS = LLAMA_CPP_FIM_SEP_TEXTS_B11067 + ("<|plamo:file_separator|>",)
+LLAMA_CPP_FIM_TEXTS = LLAMA_CPP_FIM_PAD_TEXTS + LLAMA_CPP_FIM_REP_TEXTS + LLAMA_CPP_FIM_SEP_TEXTS  # looked up once
 
 # PLaMo's eos: from b11413, llama.cpp drops `</s>` from the end-of-generation set when this token is in it.
 PLAMO_EOS = "<|plamo:eos|>"

@@ -217,9 +217,9 @@ class ModelFiles:
     skipped: list[tuple[Path, str]] = field(default_factory=list)  # files not read, and why (EOS018)
     # which of tokenizer.json and tokenizer.model the folder has, read or not (Ollama's converter needs one of them)
     vocabulary_names: frozenset[str] = frozenset()
-    # tokenizer.model's first bytes are text (a tiktoken file so named, a Git LFS pointer; binary_head): `ollama
-    # create` does not send it
-    spm_is_text: bool = False
+    # tokenizer.model's first bytes are text (a tiktoken file so named, a Git LFS pointer), or it cannot be read
+    # (binary_head): `ollama create` does not send it
+    spm_unsent: bool = False
     # tokenizer_config.json chat_template values apply_chat_template fails on (EOS014): (the template's name, or
     # None for the whole value; message; where)
     template_problems: list[tuple[Any, str, Where]] = field(default_factory=list)
@@ -283,7 +283,7 @@ class ModelFiles:
                 files.skipped.append((folder / name, reason))
         files.vocabulary_names = frozenset(name for name in ("tokenizer.json", SPM_FILE)
                                            if entries.link(name) is not None or name in unfetched)
-        files.spm_is_text = entries.link(SPM_FILE) is not None and not binary_head(folder / SPM_FILE, files.root)
+        files.spm_unsent = entries.link(SPM_FILE) is not None and not binary_head(folder / SPM_FILE, files.root)
         files.templates = files._tokenizer_templates(entries)
         files._add_processor_templates()
         if entries.link(ADAPTER_CONFIG) is not None:
@@ -892,14 +892,15 @@ def binary_head(path: Path, root: Path | None) -> bool:
     and start with no Unicode byte order mark. A SentencePiece tokenizer.model is; a tiktoken file named
     tokenizer.model (GLM-4's) or an unfetched Git LFS pointer is text, and ``ollama create`` does not send it
     (ollama parser/parser.go ``filesForModel`` globs tokenizer.model as application/octet-stream only). The binary
-    signatures Go names first (gzip, zip, images, fonts) are not told apart. A file not read here (a link out of
-    the repository, a FIFO, no permission) counts as binary: as before it was sniffed."""
+    signatures Go names first (gzip, zip, images, fonts) are not told apart. One that cannot be read (a folder,
+    a FIFO, no permission) is not sent either (``glob`` fails, and its error is dropped); a link out of the
+    repository, which eos-guard does not open, counts as binary."""
     if os.path.islink(path) and root is not None and not is_within(Path(os.path.realpath(path)), root):
         return True
     try:
         head = read_bytes(path, SNIFF_BYTES, head=True)
     except (InputError, NotRead):
-        return True
+        return False
     if head.startswith((b"\xfe\xff", b"\xff\xfe", b"\xef\xbb\xbf")):
         return False
     return any(byte in _GO_BINARY_BYTES for byte in head)

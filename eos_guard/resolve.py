@@ -682,15 +682,26 @@ def _added_tokens(model: ResolvedModel) -> AddedTokens:
     return AddedTokens(added)
 
 
+def _spelled(probe: Probe, model: ResolvedModel, added: AddedTokens) -> str | None:
+    """The known turn end a template writes as text after an answer where no token can end it (EOS011's error):
+    the files list every added token, the text is no token of the vocabulary either (a BPE or Unigram vocab may
+    hold '<|im_end|>' as one piece), and no added token follows it (``'<|im_end|>' + eos_token`` ends with the
+    eos). None otherwise."""
+    tail = probe.tail.strip()
+    known = known_turn_end(tail) if model.vocab.lists_added_tokens and not probe.between_turns else None
+    if known is None or model.vocab.id_of(known) is not None:
+        return None
+    rest = tail[len(known):]
+    return None if any(added.at(rest, at) is not None for at in range(len(rest))) else known
+
+
 def _terminator(template: TemplateSource, model: ResolvedModel, added: AddedTokens, limits: Limits) -> Terminator:
     try:
         probe = probe_named_template(template.name, template.text, model.special_tokens, added, limits)
     except MissingDependency as exc:
         raise exc.at(template.path) from None
     if probe.token is None:
-        spelled = known_turn_end(probe.tail.strip()) \
-            if model.vocab.lists_added_tokens and not probe.between_turns else None
-        return Terminator(template, None, None, probe, spelled=spelled)
+        return Terminator(template, None, None, probe, spelled=_spelled(probe, model, added))
     tokens = turn_end_run(probe, template.text)
     ids = tuple(_terminator_id(token, model) for token in tokens)
     # generate() stops at the first token of the run that is a stop id (runtimes.stop_id: each runtime's own

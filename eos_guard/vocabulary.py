@@ -28,7 +28,7 @@ from pathlib import Path
 
 from .errors import InputError
 from .jsonspan import KIND_NAMES, JsonDocument, KeyPath, Where
-from .known_tokens import END_OF_TURN_TEXTS, PLAMO_EOS
+from .known_tokens import END_OF_TURN_TEXTS, LLAMA_CPP_FIM_TEXTS, PLAMO_EOS
 from .model_files import ModelFiles
 from .records import record
 from .vocab_scan import vocab_facts
@@ -137,8 +137,8 @@ def tokenizer_class(files: ModelFiles, numbering: str = "5.25") -> str:
     model_name = config.get("model_name") if isinstance(config.get("model_name"), str) else None
     auto_map = tc.get("auto_map")
     remote = isinstance(auto_map, (list, tuple)) or isinstance(auto_map, dict) and bool(auto_map.get("AutoTokenizer"))
-    if remote and model_type not in tables["overridden"]:  # remote code (lines 824-831, 943-975): not modelled
-        return "TokenizersBackend" if files.tokenizer is not None else REMOTE_CODE
+    if remote and model_type not in tables["overridden"] and not _has_local_code(tables, model_type, tc):
+        return "TokenizersBackend" if files.tokenizer is not None else REMOTE_CODE  # lines 824-831, 943-975
     overridden = model_type in tables["overridden"] or model_name in tables["overridden"]
     registered = tables["registered"].get(model_type)
     hub = tc.get("tokenizer_class") or config.get("tokenizer_class")
@@ -169,6 +169,20 @@ def tokenizer_class(files: ModelFiles, numbering: str = "5.25") -> str:
             model_type = encoder["model_type"]
         chosen = tables["default"].get(model_type)
     return "TokenizersBackend" if chosen is None or chosen in GENERIC_CLASSES else chosen
+
+
+def _has_local_code(tables: dict[str, Any], model_type: str | None, tc: dict[str, Any]) -> bool:
+    """Whether transformers has a class of its own for a folder whose auto_map names remote code (``has_local_code``,
+    lines 921-928): the model type's config class is registered, or tokenizer_config.json's ``tokenizer_class`` is
+    a class it knows. Then, without ``trust_remote_code=True``, it loads that class and not the remote one
+    (``dynamic_module_utils.resolve_trust_remote_code``: local code when the flag is unset)."""
+    if model_type in tables["registered"] or model_type in tables["default"]:
+        return True
+    named = tc.get("tokenizer_class")
+    if not isinstance(named, str):
+        return False
+    named = named.removesuffix("Fast")
+    return named in tables["classes"] or named + "Fast" in tables["classes"]
 
 
 # A remote-code tokenizer class (auto_map) in a folder without tokenizer.json: no class of transformers', so no
@@ -277,8 +291,14 @@ class Vocabulary:
         # without tokenizer.json: the tokenizer.model or vocab.json the class is built from, numbered as a class
         # that rebuilds numbers tokenizer.json (transformers 5.24; 4.x and 5.19 are taken to number it the same)
         self.base = base_vocabulary(files, tokenizer_class(files)) if files.tokenizer is None else None
-        self.rebuilds = (rebuilds(self.tokenizer_class, numbering) and files.tokenizer is not None
-                         and not self.transformers4) or self.base is not None
+        # remote code over a SentencePiece tokenizer.model (ChatGLM3, early Yi, Baichuan): a Python tokenizer that
+        # keeps the pieces' ids and the ids added_tokens_decoder declares, numbering nothing anew
+        self.remote = self.tokenizer_class == REMOTE_CODE
+        if self.remote and files.sp_model is not None and files.sp_model.raw[:1] == b"\n" \
+                and not files.sp_model.is_tiktoken:
+            self.base = files.sp_model
+        self.rebuilds = not self.remote and ((rebuilds(self.tokenizer_class, numbering) and files.tokenizer is not None
+                                              and not self.transformers4) or self.base is not None)
         if self.base is not None:
             self.transformers4 = False
         if facts is not None:
@@ -288,12 +308,16 @@ class Vocabulary:
                 self._lookup = lookup if lookup is not None else cache_lookup(files.tokenizer, use_cache)
             _check_tokenizer_json(files.tokenizer)
         self._read_declared()
-        if self.tokenizer_json is not None or self.base is not None:
+        if not self.remote and (self.tokenizer_json is not None or self.base is not None):
             self._number_added_tokens()
         else:  # the declared ids are the ids; one no tokenizer can hold (-7, 2**32) is none
             for token in self.declared.values():
                 if is_token_id(token.id):
                     self.added.setdefault(token.content, token)
+            if self.base is not None:  # a remote class's pieces that are tokens of their own (CONTROL, USER_DEFINED)
+                for text, index in self.base.special_pieces.items():
+                    if text not in self.added:
+                        self.added[text] = AddedToken(text, index, True, index, files.tokenizer_config, ())
 
     @property
     def complete(self) -> bool:
@@ -304,6 +328,8 @@ class Vocabulary:
     @property
     def numbering(self) -> str:
         """How added-token ids are decided, for messages."""
+        if self.remote:
+            return "a remote-code tokenizer keeps tokenizer.model's piece ids and added_tokens_decoder's ids"
         if self.base is not None:
             name = "tokenizer.model" if is_sentencepiece(self.base) else "vocab.json"
             return f"{self.tokenizer_class} builds the vocabulary from {name} and adds added_tokens_decoder sorted by id"
@@ -537,7 +563,8 @@ class Vocabulary:
         return [e["content"] for e in entries if isinstance(e, dict) and isinstance(e.get("content"), str)]
 
     def _candidates(self) -> set[str]:
-        names = set(self.declared) | set(END_OF_TURN_TEXTS) | {PLAMO_EOS} | set(self._added_contents()) \
+        names = set(self.declared) | set(END_OF_TURN_TEXTS) | {PLAMO_EOS} | set(LLAMA_CPP_FIM_TEXTS) \
+            | set(self._added_contents()) \
             | {text for specials in (self.specials, *self.specials_by_line.values()) for text, _ in specials}
         for doc in (self.files.tokenizer_config, self.files.special_tokens_map):
             if doc is not None and isinstance(doc.data, dict):

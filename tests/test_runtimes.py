@@ -908,8 +908,8 @@ def test_ollama_does_not_send_a_tokenizer_model_that_is_text(tmp_path):
     (folder / "tokenizer.model").write_bytes(b"IQ== 0\nIg== 1\n")
     stop = model_of(folder).runtime_stops["ollama"]
     assert stop.why.startswith("`ollama create` cannot read the folder's vocabulary (neither tokenizer.model nor "
-                               "tokenizer.json (its tokenizer.model is text, which parser.go filesForModel does "
-                               "not send): "), stop.why
+                               "tokenizer.json (its tokenizer.model is text or cannot be read, and parser.go "
+                               "filesForModel does not send it): "), stop.why
     beside = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "qwen2")
     (beside / "tokenizer.model").write_bytes(b"IQ== 0\nIg== 1\n")
     assert "cannot read" not in model_of(beside).runtime_stops["ollama"].why
@@ -928,6 +928,19 @@ def test_ollama_does_not_send_a_tokenizer_model_that_is_text(tmp_path):
 def test_binary_head_sniffs_as_go_does(tmp_path, head, binary):
     (tmp_path / "tokenizer.model").write_bytes(head)
     assert binary_head(tmp_path / "tokenizer.model", tmp_path) is binary
+
+
+def test_a_tokenizer_model_that_cannot_be_read_is_not_sent(tmp_path):
+    """Go's glob fails on a folder or a FIFO named tokenizer.model (reading it errs), and filesForModel drops the
+    error: not sent, as for a text file. A link out of the repository is not opened: taken as sent."""
+    (tmp_path / "tokenizer.model").mkdir()
+    assert binary_head(tmp_path / "tokenizer.model", tmp_path) is False
+    os.mkfifo(tmp_path / "fifo")
+    assert binary_head(tmp_path / "fifo", tmp_path) is False  # returns at once: opened without blocking
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.model"
+    outside.write_bytes(b"IQ== 0\n")
+    (tmp_path / "linked").symlink_to(outside)
+    assert binary_head(tmp_path / "linked", tmp_path) is True
 
 
 def test_ollama_converts_the_classes_it_lists_with_its_own_converter(tmp_path):
@@ -1472,7 +1485,7 @@ def test_an_internvl_folder_gets_its_language_models_converter_class(tmp_path):
     # the class's eos is what the GGUF gets: said first, the file value it replaces after (it read "from
     # tokenizer_config.json eos_token; ... sets eos 92542", as if the eos came from that file)
     assert stop.why.startswith("GGUF eos 92542 (from convert_hf_to_gguf.py's class for InternLM2ForCausalLM, which "
-                               "sets it over tokenizer_config.json eos_token 2)"), stop.why
+                               "sets eos 92542 over tokenizer_config.json eos_token's 2)"), stop.why
 
 
 @pytest.mark.parametrize("architecture, model_type", [("BertModel", "bert"), ("MistralModel", "mistral"),

@@ -109,3 +109,68 @@ def _pieces(folder) -> int:
 
     path = folder / "tokenizer.model"
     return SentencePieceModel(path, path.read_bytes()).size
+
+
+def test_a_remote_code_sentencepiece_tokenizer_keeps_its_pieces_ids(tmp_path, run):
+    """Early Yi (remote YiTokenizer over tokenizer.model; a model type transformers does not skip remote code
+    for, and no tokenizer class of its own named): a Python tokenizer keeps the pieces' ids, so '<|im_end|>' is piece 7 and a single token, and the
+    declared added_tokens_decoder entries (0-2) do not make it "no token". generation_config [2, 7] stops; [2]
+    does not, and the finding says 7."""
+    folder = shutil.copytree(FIXTURES / "yi-chat-finetune-tokenizer-model-im-end-piece", tmp_path / "yi")
+    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    config["auto_map"] = {"AutoTokenizer": ["tokenization_yi.YiTokenizer", None]}
+    config["tokenizer_class"] = "YiTokenizer"  # no class of transformers' own: only the remote one loads
+    config["added_tokens_decoder"] = {str(i): {"content": t, "special": True, "lstrip": False, "rstrip": False,
+                                               "normalized": False, "single_word": False}
+                                      for i, t in ((0, "<unk>"), (1, "<|startoftext|>"), (2, "<|endoftext|>"))}
+    write_json(folder / "tokenizer_config.json", config)
+    write_json(folder / "config.json", {**json.loads((folder / "config.json").read_text(encoding="utf-8")),
+                                        "model_type": "Yi", "architectures": ["YiForCausalLM"]})
+    with pytest.raises(ValueError, match="trust_remote_code"):
+        transformers.AutoTokenizer.from_pretrained(str(folder), trust_remote_code=False)
+    write_json(folder / "generation_config.json", {"eos_token_id": [2, 7]})
+    code, found, report = findings(run, folder)
+    assert code == 0 and not [c for c, s, _ in found if s != "info"], found
+    assert report["models"][0]["terminator"]["id"] == 7
+    write_json(folder / "generation_config.json", {"eos_token_id": 2})
+    code, found, _ = findings(run, folder)
+    assert code == 1 and any(c == "EOS001" and m.endswith("add 7") for c, _, m in found), found
+
+
+def test_a_known_turn_end_that_is_one_vocabulary_token_stays_a_warning(tmp_path, run):
+    """'<|im_end|>' in the model vocab but not an added token: a WordLevel tokenizer over whitespace keeps it one
+    token (transformers encodes it as 53), so no error; the warning stays (a ByteLevel or Metaspace pre-tokenizer
+    would split it)."""
+    from tokenizers import Tokenizer
+    from tokenizers.models import WordLevel
+    from tokenizers.pre_tokenizers import WhitespaceSplit
+
+    folder = shutil.copytree(FIXTURES / "terminator-plain-text", tmp_path / "m")
+    tokenizer = Tokenizer(WordLevel({"<unk>": 0, "<s>": 1, "</s>": 2, "Hi": 3, "Hello": 4, "<|im_end|>": 53},
+                                    unk_token="<unk>"))
+    tokenizer.pre_tokenizer = WhitespaceSplit()
+    tokenizer.add_special_tokens(["<unk>", "<s>", "</s>"])
+    tokenizer.save(str(folder / "tokenizer.json"))
+    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    config["tokenizer_class"] = "PreTrainedTokenizerFast"
+    write_json(folder / "tokenizer_config.json", config)
+    loaded = transformers.AutoTokenizer.from_pretrained(str(folder))
+    assert loaded.encode("<|im_end|>", add_special_tokens=False) == [53]
+    _, found, _ = findings(run, folder)
+    assert [(c, s) for c, s, _ in found if c == "EOS011"] == [("EOS011", "warning")], found
+
+
+def test_a_known_turn_end_followed_by_the_eos_token_stays_a_warning(tmp_path, run):
+    """'<|im_end|>' + eos_token: the text is spelled, but the answer ends with '</s>' (2), a stop id: transformers
+    renders it, and generation stops there. A warning, and the runtimes stop."""
+    folder = shutil.copytree(FIXTURES / "terminator-plain-text", tmp_path / "m")
+    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    config["chat_template"] = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>"
+                               "{{ eos_token }}\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n"
+                               "{% endif %}")
+    write_json(folder / "tokenizer_config.json", config)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
+    assert tokenizer.apply_chat_template(CHAT, tokenize=False).split("Hello", 1)[1].startswith("<|im_end|></s>")
+    _, found, report = findings(run, folder)
+    assert [(c, s) for c, s, _ in found if c == "EOS011"] == [("EOS011", "warning")], found
+    assert report["models"][0]["stops"]["transformers"] is True

@@ -273,6 +273,36 @@ def test_remote_code_is_skipped_for_the_model_types_transformers_lists(tmp_path,
     assert tokenizer_class(ModelFiles.read(folder), _numbering()) == vocabulary.REMOTE_CODE
 
 
+@pytest.mark.parametrize("model_type", ["llama", "qwen2_moe", "gpt2", "t5", "chatglm", "Yi", "no_such_model"])
+@pytest.mark.parametrize("hub", [None, "LlamaTokenizerFast", "GPT2Tokenizer", "Qwen2Tokenizer", "ChatGLMTokenizer"])
+def test_remote_code_beside_a_class_transformers_has(tmp_path, monkeypatch, model_type, hub):
+    """auto_map names remote code, but transformers has a class of its own (the model type is registered, or
+    tokenizer_class names a class it knows): without trust_remote_code it loads that one, skipping the ByteLevel
+    and registered-class steps (they need no auto_map); with no class of its own it asks for trust_remote_code."""
+    tokenizer_config = {"auto_map": REMOTE, **({"tokenizer_class": hub} if hub else {})}
+    folder = _write(tmp_path / "m", {"model_type": model_type}, tokenizer_config)
+
+    def picked(cls, *args, **kwargs):
+        raise Picked(cls)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(PreTrainedTokenizerBase, "from_pretrained", classmethod(picked))
+        try:
+            transformers.AutoTokenizer.from_pretrained(str(folder), trust_remote_code=False)
+        except Picked as picked_class:
+            theirs = _as_eos_guard_names(picked_class.cls.__name__)
+        except ValueError as error:
+            assert "trust_remote_code" in str(error)
+            theirs = "remote"
+    ours = tokenizer_class(ModelFiles.read(folder), _numbering())
+    (folder / "tokenizer.json").unlink()
+    without = tokenizer_class(ModelFiles.read(folder), _numbering())
+    if theirs == "remote":
+        assert (ours, without) == ("TokenizersBackend", vocabulary.REMOTE_CODE)
+    else:
+        assert ours == theirs and without != vocabulary.REMOTE_CODE, (ours, theirs)
+
+
 # What else AutoTokenizer reads: config.json's tokenizer_class and model_name, an encoder-decoder's encoder, an
 # auto_map without an AutoTokenizer entry (no remote tokenizer code), a model type transformers does not know.
 OTHER_FILES = [

@@ -398,3 +398,17 @@ def test_explain_adds_no_column_where_answers_and_calls_end_alike(tmp_path, run)
     code, out, _ = run("explain", "--format", "json", str(folder))
     model = json.loads(out)["models"][0]
     assert model["calling_turn"] is None and {r["calls_stop"] for r in model["runtimes"]} == {None}
+
+
+def test_calls_stop_is_unknown_where_the_call_token_has_no_id(tmp_path, run):
+    """gpt-oss's template without added_tokens_decoder or tokenizer.json: '<|call|>' has no id in these files, so
+    whether a runtime stops on it cannot be told (llama.cpp would, by its text): null, not false."""
+    folder = shutil.copytree(FIXTURES / "gpt-oss-harmony-return-vs-end", tmp_path / "m")
+    (folder / "tokenizer.json").unlink(missing_ok=True)
+    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    config.pop("added_tokens_decoder", None)
+    write_json(folder / "tokenizer_config.json", config)
+    code, out, _ = run("explain", "--format", "json", str(folder))
+    model = json.loads(out)["models"][0]
+    assert model["calling_turn"] and any(t["id"] is None for t in model["calling_turn"]), model["calling_turn"]
+    assert {r["calls_stop"] for r in model["runtimes"]} == {None}, model["runtimes"]

@@ -25,7 +25,8 @@ class NoStopIds(Rule):
     ## Remediation
     Add `"eos_token_id"` with the turn terminator and the tokenizer's eos to generation_config.json. The
     finding names those ids where the files give them (`add [32002 '<end_of_utterance>', 2 '</s>']`), and
-    `--fix` writes them.
+    `--fix` writes them, with the token that ends a turn calling a tool where the template has one of its own
+    (EOS030: gpt-oss's `<|call|>`).
     """
 
     code = "EOS004"

@@ -85,7 +85,9 @@ def calls_stop(model: ResolvedModel, stop: StopSet) -> bool | None:
         return None
     if any(token_id in stop.ids for _, token_id in after if token_id is not None):
         return True
-    return None if stop.unknown else False
+    if stop.unknown or any(token_id is None for _, token_id in after):
+        return None  # a token without an id in these files may be a stop id (llama.cpp stops on '<|call|>' by text)
+    return False
 
 
 def why_unknown(model: ResolvedModel, stop: StopSet) -> str:

@@ -174,9 +174,9 @@ def converter_special(model: ResolvedModel) -> tuple[dict[str, int], str]:
         override(model, ids)
         changed = [kind for kind in ids if ids[kind] != before.get(kind)]
         if "eos" in changed and "eos" in before:  # the class's eos replaces the file's: said first
-            others = "".join(f", {kind} {ids[kind]}" for kind in changed if kind != "eos")
-            source = f"convert_hf_to_gguf.py's class for {architecture}, which sets it{others} over " \
-                     f"{source} {before['eos']}"
+            others = "".join(f", and {kind} {ids[kind]}" for kind in changed if kind != "eos")
+            source = f"convert_hf_to_gguf.py's class for {architecture}, which sets eos {ids['eos']} over " \
+                     f"{source}'s {before['eos']}{others}"
         elif changed:
             source += f"; convert_hf_to_gguf.py's class for {architecture} sets " + ", ".join(
                 f"{kind} {ids[kind]}" for kind in changed)

@@ -152,10 +152,10 @@ def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
                                          "architecture)" if architecture else
                                   "`ollama create` cannot convert the folder (config.json names no architecture: "
                                   "convert.go: unknown architecture)")
-    sent = model.files.vocabulary_names - ({"tokenizer.model"} if model.files.spm_is_text else set())
+    sent = model.files.vocabulary_names - ({"tokenizer.model"} if model.files.spm_unsent else set())
     if model.files.config is not None and not sent:
-        text_spm = " (its tokenizer.model is text, which parser.go filesForModel does not send)" \
-            if model.files.spm_is_text else ""
+        text_spm = " (its tokenizer.model is text or cannot be read, and parser.go filesForModel does not send it)" \
+            if model.files.spm_unsent else ""
         return _through_llama_cpp(model, "`ollama create` cannot read the folder's vocabulary (neither "
                                          f"tokenizer.model nor tokenizer.json{text_spm}: convert/tokenizer.go "
                                          "parseVocabulary, unknown tokenizer format)")
