@@ -16,9 +16,11 @@ class PadIsTerminator(Rule):
     The tokenizer's `pad_token` is the same token that ends assistant turns in the chat template.
 
     ## Why it breaks generation
-    Data collators mask pad positions out of the loss (label -100), and they find them by id: every
-    terminator in the training data is masked too, so fine-tuning never teaches the model to stop.
-    The fine-tuned model then runs on after its answers in every runtime.
+    Collators that find padding by id mask it out of the loss (label -100): transformers'
+    `DataCollatorForLanguageModeling` (`labels[labels == tokenizer.pad_token_id] = -100`), and scripts built on
+    it. Every terminator in the training data is then masked too, so fine-tuning never teaches the model to stop,
+    and the fine-tuned model runs on after its answers in every runtime. (TRL's current SFT collator pads the
+    labels with -100 instead and keeps the terminator.)
 
     ## Severity
     Info by default: it does not change how a released model generates, and unmodified publisher releases
@@ -43,6 +45,7 @@ class PadIsTerminator(Rule):
         terminator = model.terminator
         if pad is None or where is None or terminator is None or terminator.token != pad:
             return
-        yield self.finding(model, f"the pad token '{pad}' is also the turn terminator: collators mask it, so "
-                                  "fine-tuning never teaches the model to stop (EosGuardCallback checks the training "
-                                  "batches: EOS023)", where)
+        yield self.finding(model, f"the pad token '{pad}' is also the turn terminator: a collator that masks "
+                                  "padding by id (transformers' DataCollatorForLanguageModeling) masks every "
+                                  "terminator too, and fine-tuning never teaches the model to stop (EosGuardCallback "
+                                  "checks the training batches: EOS023)", where)

@@ -562,8 +562,8 @@ def test_a_mistake_in_the_settings_stops_training_before_the_first_step(tmp_path
 
 def test_the_pad_is_terminator_hint_is_left_out_when_the_data_trains_the_pad(tmp_path):
     """pad == eos with a collator that pads labels by position: the data check sees <|im_end|> trained, so the
-    checkpoints' EOS013 ("collators mask it") is left out; it stopped a strict fail_on="warning" run at the
-    first save. Without the data check it is still raised to a warning."""
+    checkpoints' EOS013 ("a collator that masks padding by id masks every terminator") is left out; it stopped
+    a strict fail_on="warning" run at the first save. Without the data check it is still raised to a warning."""
     from transformers import DataCollatorForSeq2Seq
 
     from eos_guard.integrations.transformers import EosGuardCallback, EosGuardCheckError
