@@ -17,8 +17,9 @@ from .known_tokens import END_OF_TURN_TEXTS, known_turn_end
 from .model_files import AUDIO_CODE_CLASSES, ModelFiles, TemplateSource
 from .records import field, record
 from .template import AddedTokens, Limits, Probe, first_listed, prepare, probe_named_template, turn_end_run
-from .vocabulary import (REMOTE_CODE, Vocabulary, cache_lookup, class_required_tokens, class_special_defaults, spm_defaults,
-                         class_takes_padding_pad_token, is_token_id, older_release_lines, tokenizer_class)
+from .vocabulary import (REMOTE_CODE, Vocabulary, cache_lookup, class_required_tokens, class_special_defaults,
+                         class_takes_padding_pad_token, is_token_id, older_release_lines, spm_defaults,
+                         tokenizer_class)
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:

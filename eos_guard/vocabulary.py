@@ -120,12 +120,13 @@ def tokenizer_class(files: ModelFiles, numbering: str = "5.25") -> str:
     The steps of ``models/auto/tokenization_auto.py`` ``AutoTokenizer.from_pretrained`` (5.25, lines 678-1035).
     Remote code (an ``AutoTokenizer`` entry in auto_map) is skipped for the model types of
     MODELS_WITH_INCORRECT_HUB_TOKENIZER_CLASS (lines 394-435, 943-949: internlm2, minicpm3, phi3, ...), which load
-    as any folder; for any other, transformers loads only with ``trust_remote_code=True``, and the remote class is
-    not modelled: with tokenizer.json, eos-guard takes it to keep tokenizer.json as it is (the generic backend); without,
-    it builds its own vocabulary (ChatGLM's ``SPTokenizer``) and keeps the ids the files declare
-    (:data:`REMOTE_CODE`). Not modelled either: MODEL_IDS_TO_TOKENIZERS_BACKEND (lines 445-455, 833-842), which matches the name
-    the folder is loaded by, not its files (``deepseek-ai/deepseek-coder-*`` and a few more load the generic
-    backend); MistralCommonBackend (mistral-common installed and a tekken.json)."""
+    as any folder, and without ``trust_remote_code`` where transformers has a class of its own
+    (:func:`_has_local_code`); for any other folder only ``trust_remote_code=True`` loads it, and the remote class
+    is not modelled: with tokenizer.json, eos-guard takes it to keep tokenizer.json as it is (the generic
+    backend); without, it builds its own vocabulary (ChatGLM's ``SPTokenizer``) and keeps the ids the files
+    declare (:data:`REMOTE_CODE`). Not modelled either: MODEL_IDS_TO_TOKENIZERS_BACKEND (lines 445-455,
+    833-842), which matches the name the folder is loaded by, not its files (``deepseek-ai/deepseek-coder-*`` and
+    a few more load the generic backend); MistralCommonBackend (mistral-common installed and a tekken.json)."""
     tables = class_tables(numbering)
     tc = files.tokenizer_config.data if files.tokenizer_config is not None else None
     config = files.config.data if files.config is not None else None
