@@ -135,7 +135,7 @@ class ResolvedModel:
     @property
     def why_no_id(self) -> str:
         """Why a token string of this folder may have no id."""
-        if self.vocab.tokenizer_class == REMOTE_CODE:
+        if self.vocab.tokenizer_class == REMOTE_CODE and not self.vocab.complete:
             return "no tokenizer.json, and the tokenizer is remote code (auto_map), whose vocabulary is not modelled"
         return "no tokenizer.json" if not self.vocab.complete else "not one token of the vocabulary"
 

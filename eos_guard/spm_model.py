@@ -318,6 +318,12 @@ class SentencePieceModel:
                 pieces[text] = index  # a text twice: its last place, as transformers' table keeps
         return pieces
 
+    @cached_property
+    def user_defined_pieces(self) -> dict[str, int]:
+        """The USER_DEFINED pieces of :attr:`special_pieces`: those sentencepiece itself encodes as one piece from
+        text (a CONTROL piece's text is spelled in pieces; only a tokenizer's added tokens make it one)."""
+        return {text: index for text, index in self.special_pieces.items() if self._piece(index)[1] == USER_DEFINED}
+
     @property
     def trainer_spec(self) -> dict[str, int | str]:
         """The trainer spec's unk, bos and eos ids and pieces (the proto's defaults where absent)."""

@@ -92,9 +92,11 @@ def is_sentencepiece(base: SentencePieceModel | tuple[Path, bytes] | None) -> bo
 
 def spm_defaults(files: ModelFiles, class_name: str | None) -> dict[str, str]:
     """The generic backend built from a tokenizer.model takes the bos, eos and unk pieces of its trainer spec
-    when no file names them (``TokenizersBackend.convert_to_native_format``, ``local_kwargs.setdefault``)."""
-    if class_name != "TokenizersBackend" or not is_sentencepiece(base_vocabulary(files, class_name)):
-        return {}
+    when no file names them (``TokenizersBackend.convert_to_native_format``, ``local_kwargs.setdefault``), and so
+    does a remote-code class over it (:data:`REMOTE_CODE`: ChatGLM2's eos is the model's ``</s>`` 2)."""
+    if class_name not in ("TokenizersBackend", REMOTE_CODE) \
+            or not is_sentencepiece(base_vocabulary(files, "TokenizersBackend")):
+        return {}  # (a remote Python class over it takes them from its SentencePiece model too: ChatGLM2's eos)
     spec = files.sp_model.trainer_spec
     defaults = {"bos_token": ("bos_id", "bos_piece", "<s>"), "eos_token": ("eos_id", "eos_piece", "</s>"),
                 "unk_token": ("unk_id", "unk_piece", "<unk>")}
@@ -295,9 +297,8 @@ class Vocabulary:
         # remote code over a SentencePiece tokenizer.model (ChatGLM3, early Yi, Baichuan): a Python tokenizer that
         # keeps the pieces' ids and the ids added_tokens_decoder declares, numbering nothing anew
         self.remote = self.tokenizer_class == REMOTE_CODE
-        if self.remote and files.sp_model is not None and files.sp_model.raw[:1] == b"\n" \
-                and not files.sp_model.is_tiktoken:
-            self.base = files.sp_model
+        if self.remote and is_sentencepiece(remote_base := base_vocabulary(files, "TokenizersBackend")):
+            self.base = remote_base  # a malformed tokenizer.model (a Git LFS pointer) raises, as for any class
         self.rebuilds = not self.remote and ((rebuilds(self.tokenizer_class, numbering) and files.tokenizer is not None
                                               and not self.transformers4) or self.base is not None)
         if self.base is not None:
@@ -315,10 +316,8 @@ class Vocabulary:
             for token in self.declared.values():
                 if is_token_id(token.id):
                     self.added.setdefault(token.content, token)
-            if self.base is not None:  # a remote class's pieces that are tokens of their own (CONTROL, USER_DEFINED)
-                for text, index in self.base.special_pieces.items():
-                    if text not in self.added:
-                        self.added[text] = AddedToken(text, index, True, index, files.tokenizer_config, ())
+            if self.base is not None:
+                self._add_remote_tokens()
 
     @property
     def complete(self) -> bool:
@@ -365,6 +364,23 @@ class Vocabulary:
             for content, value in at.data.items():
                 if is_int(value) and content not in self.declared:
                     self.declared[content] = AddedToken(content, value, False, value, at, (content,))
+
+    def _add_remote_tokens(self) -> None:
+        """A remote Python tokenizer over a SentencePiece model (:attr:`remote`): its USER_DEFINED pieces are single
+        tokens at their ids (sentencepiece encodes them whole; a CONTROL piece's text is spelled, though its id is
+        still looked up), and the special tokens the files name that are neither declared nor a piece are added
+        in order at the tokenizer's length (``PreTrainedTokenizer._add_tokens``: Baichuan2's
+        ``additional_special_tokens``)."""
+        tc = self.files.tokenizer_config
+        for text, index in self.base.user_defined_pieces.items():
+            if text not in self.added:
+                self.added[text] = AddedToken(text, index, True, index, tc, ())
+        size = self.base.size
+        for text, where in self.specials:
+            if text and text not in self.added and self.model_id(text) is None:
+                new_id = max([size, *(t.id + 1 for t in self.added.values())])
+                place = (where.document, where.keys) if where is not None else (tc, ())
+                self.added[text] = AddedToken(text, new_id, True, None, *place)
 
     def _decoder_key_id(self, key: str) -> int | None:
         """The id transformers reads from an added_tokens_decoder key, ``int(key)`` (``_from_pretrained``, line

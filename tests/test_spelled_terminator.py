@@ -174,3 +174,66 @@ def test_a_known_turn_end_followed_by_the_eos_token_stays_a_warning(tmp_path, ru
     _, found, report = findings(run, folder)
     assert [(c, s) for c, s, _ in found if c == "EOS011"] == [("EOS011", "warning")], found
     assert report["models"][0]["stops"]["transformers"] is True
+
+
+def _remote_spm_folder(tmp_path, tokenizer_config, source="llama2-chatml-finetune-tokenizer-model-added-tokens-json"):
+    """A folder of a remote Python tokenizer over a real SentencePiece tokenizer.model (no tokenizer.json)."""
+    folder = tmp_path / "remote"
+    folder.mkdir()
+    shutil.copy(FIXTURES / source / "tokenizer.model", folder)
+    write_json(folder / "tokenizer_config.json", {
+        "auto_map": {"AutoTokenizer": ["tokenization_baichuan.BaichuanTokenizer", None]},
+        "tokenizer_class": "BaichuanTokenizer",
+        "chat_template": "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
+                         "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}",
+        **tokenizer_config})
+    write_json(folder / "config.json", {"model_type": "baichuan", "architectures": ["BaichuanForCausalLM"],
+                                        "eos_token_id": 2})
+    write_json(folder / "generation_config.json", {"eos_token_id": 2})
+    return folder
+
+
+def test_a_remote_tokenizer_adds_the_special_tokens_it_is_given_at_its_length(tmp_path, run):
+    """Baichuan2 fine-tuned with additional_special_tokens and no added_tokens_decoder: the Python class adds
+    '<|im_start|>' and '<|im_end|>' at len(tokenizer), in order: 321 and 322 past this tokenizer.model's 321
+    pieces. Not "no such token" (an EOS011 error): an EOS001 naming 322."""
+    folder = _remote_spm_folder(tmp_path, {"additional_special_tokens": ["<|im_start|>", "<|im_end|>"]})
+    code, found, report = findings(run, folder)
+    assert report["models"][0]["terminator"]["id"] == 322, report["models"][0]
+    assert any(c == "EOS001" and m.endswith("add 322") for c, _, m in found), found
+    assert not [c for c, _, _ in found if c == "EOS011"], found
+
+
+def test_a_remote_sentencepiece_tokenizer_takes_its_eos_from_the_model(tmp_path, run):
+    """ChatGLM2-6B's tokenizer_config.json names no eos_token: its class takes the SentencePiece model's eos
+    ('</s>' 2), which the stop ids hold."""
+    folder = _remote_spm_folder(tmp_path, {"additional_special_tokens": ["<|im_start|>", "<|im_end|>"]})
+    code, out, _ = run("explain", "--format", "json", str(folder))
+    model = json.loads(out)["models"][0]
+    assert {r["runtime"]: r["stop_ids"] for r in model["runtimes"]}["tgi"] == [2], model["runtimes"]
+    _, _, report = findings(run, folder)
+    assert report["models"][0]["tokenizer_eos"] == {"token": "</s>", "id": 2}, report["models"][0]
+
+
+def test_a_remote_tokenizer_over_a_git_lfs_pointer_is_an_error(tmp_path, run):
+    folder = _remote_spm_folder(tmp_path, {})
+    (folder / "tokenizer.model").write_text("version https://git-lfs.github.com/spec/v1\noid sha256:ab\nsize 9\n",
+                                            encoding="utf-8")
+    code, out, err = run("--baseline", "none", str(folder))
+    assert code == 2 and "a git-LFS pointer, not the file" in err, (out, err)
+
+
+def test_a_control_piece_is_spelled_by_a_remote_sentencepiece_tokenizer(tmp_path, run):
+    """sentencepiece encodes a USER_DEFINED piece's text as that piece, a CONTROL piece's text in pieces: the same
+    Yi tokenizer.model with '<|im_end|>' made CONTROL is no single token for a remote Python class (a warning),
+    while its id is still 7 for lookups."""
+    folder = _remote_spm_folder(tmp_path, {}, "yi-chat-finetune-tokenizer-model-im-end-piece")
+    raw = (folder / "tokenizer.model").read_bytes()
+    piece = b"\n\n<|im_end|>\x15\x00\x00\xe0\xc0\x18\x04"
+    assert raw.count(piece) == 1
+    (folder / "tokenizer.model").write_bytes(raw.replace(piece, piece[:-1] + b"\x03"))
+    _, found, report = findings(run, folder)
+    assert [(c, s) for c, s, _ in found if c == "EOS011"] == [("EOS011", "warning")], found
+    (folder / "tokenizer.model").write_bytes(raw)  # USER_DEFINED, as Yi ships it: one token, 7
+    _, found, report = findings(run, folder)
+    assert report["models"][0]["terminator"]["id"] == 7 and not [c for c, _, _ in found if c == "EOS011"], found

@@ -77,6 +77,6 @@ class TokenNotInVocab(Rule):
 
 
 def _vocabulary_unread(model: ResolvedModel) -> str:
-    if model.vocab.tokenizer_class == REMOTE_CODE:  # ChatGLM's: it builds its vocabulary in its own code
+    if model.vocab.tokenizer_class == REMOTE_CODE and not model.vocab.complete:  # builds it in its own code
         return "the tokenizer is remote code (auto_map), whose vocabulary eos-guard does not build"
     return "eos-guard cannot read the folder's vocabulary"
