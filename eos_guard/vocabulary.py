@@ -439,7 +439,11 @@ class Vocabulary:
         stm = self.files.special_tokens_map
         kept = [(text, where) for text, where in self.specials
                 if where is None or where.document is not stm or where.keys[:1] != ("additional_special_tokens",)]
-        return kept + [(text, None) for text in self.base.special_pieces]
+        # a USER_DEFINED piece the generic backend renamed to an added token's text is gone (its id None here); a
+        # renamed CONTROL piece is added again, past the vocabulary (both checked with transformers 5.25)
+        ids, user_defined = self._facts["ids"], self.base.user_defined_pieces
+        return kept + [(text, None) for text in self.base.special_pieces
+                       if ids.get(text, 0) is not None or text not in user_defined]
 
     def _decoder(self, listed: list[AddedToken]) -> list[AddedToken]:
         """The added_tokens_decoder transformers builds, sorted by id: tokenizer_config.json's; without that key

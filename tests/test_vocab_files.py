@@ -320,3 +320,29 @@ def test_a_vocab_json_transformers_cannot_read_is_one_line(tmp_path, run, text, 
     (folder / "vocab.json").write_text(text, encoding="utf-8")
     code, _, err = run(str(folder))
     assert code == 2 and "Traceback" not in err and message in err.strip().splitlines()[-1], err
+
+
+@needs_sentencepiece
+@pytest.mark.parametrize("kind", [CONTROL, USER_DEFINED])
+def test_a_special_piece_renamed_by_an_added_token_is_gone(tmp_path, kind):
+    """The generic backend built from tokenizer.model renames the piece at an added_tokens_decoder id below the
+    size (InternLM2's [UNUSED_TOKEN_146] 92542 becomes '<|im_end|>'): a USER_DEFINED piece's own text is then no
+    token at all (transformers gives it 0, the unk), while a CONTROL piece's is added again past the vocabulary.
+    eos-guard re-added both, which put a USER_DEFINED text on an id transformers never gives it (an InternLM2
+    folder's stop id 92550 was labelled '[UNUSED_TOKEN_146]')."""
+    import transformers
+
+    pieces = llama_pieces(extra=(("[UNUSED_TOKEN_146]", kind), ("[UNUSED_TOKEN_145]", kind)))
+    renamed = len(pieces) - 2
+    folder = spm_folder(tmp_path / "m", {"added_tokens_decoder": decoder({str(renamed): "<|im_end|>"}),
+                                         "eos_token": "</s>"}, pieces,
+                        config__json={"model_type": "internlm2"})
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
+    model = resolve(ModelFiles.read(folder))
+    texts = ("[UNUSED_TOKEN_146]", "[UNUSED_TOKEN_145]", "<|im_end|>")
+    theirs = {text: tokenizer.convert_tokens_to_ids(text) for text in texts}
+    gone = kind == USER_DEFINED
+    assert theirs == {"[UNUSED_TOKEN_146]": 0 if gone else len(pieces), "[UNUSED_TOKEN_145]": renamed + 1,
+                      "<|im_end|>": renamed}, theirs
+    assert {text: model.vocab.id_of(text) for text in texts} == {**theirs, **({"[UNUSED_TOKEN_146]": None}
+                                                                             if gone else {})}
