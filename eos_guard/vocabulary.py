@@ -375,12 +375,12 @@ class Vocabulary:
         for text, index in self.base.user_defined_pieces.items():
             if text not in self.added:
                 self.added[text] = AddedToken(text, index, True, index, tc, ())
-        size = self.base.size
+        next_id = max([self.base.size, *(t.id + 1 for t in self.added.values())])  # once: linear in the specials
         for text, where in self.specials:
             if text and text not in self.added and self.model_id(text) is None:
-                new_id = max([size, *(t.id + 1 for t in self.added.values())])
                 place = (where.document, where.keys) if where is not None else (tc, ())
-                self.added[text] = AddedToken(text, new_id, True, None, *place)
+                self.added[text] = AddedToken(text, next_id, True, None, *place)
+                next_id += 1
 
     def _decoder_key_id(self, key: str) -> int | None:
         """The id transformers reads from an added_tokens_decoder key, ``int(key)`` (``_from_pretrained``, line
