@@ -19,10 +19,12 @@ class TerminatorNotSingleToken(Rule):
     said so: no token in it ends an answer.
 
     Where that text is a known turn end (`<|im_end|>`, `<|eot_id|>`, `<end_of_turn>`, `<|end|>`: the texts
-    llama.cpp stops on, and a few more), the finding is an error: the template was written for a tokenizer that
-    has the token and this one does not (a ChatML template set on a base model's tokenizer without adding
-    `<|im_start|>` and `<|im_end|>`), so a model trained on it learns to spell the terminator in pieces and
-    nothing stops an answer. Other text (`### End`) is a format of its own: a warning.
+    llama.cpp stops on, and a few more) that is no token of the vocabulary either, and no added token follows it
+    (`'<|im_end|>' + eos_token` ends with the eos), the finding is an error: the template was written for a
+    tokenizer that has the token and this one does not (a ChatML template set on a base model's tokenizer without
+    adding `<|im_start|>` and `<|im_end|>`), so a model trained on it learns to spell the terminator in pieces and
+    nothing stops an answer; every runtime's verdict is then "cannot tell". Other text (`### End`) is a format of
+    its own: a warning.
 
     ## Why it breaks generation
     Stop ids are single ids: no `eos_token_id` can express a multi-token terminator, so generation only stops
