@@ -218,7 +218,8 @@ class ModelFiles:
     # which of tokenizer.json and tokenizer.model the folder has, read or not (Ollama's converter needs one of them)
     vocabulary_names: frozenset[str] = frozenset()
     # tokenizer.model's first bytes are text (a tiktoken file so named, a Git LFS pointer), or it cannot be read
-    # (binary_head): `ollama create` does not send it
+    # (binary_head): `ollama create` does not send it. Looked at only without tokenizer.json (Ollama reads that one
+    # then), so a folder with both opens no more files
     spm_unsent: bool = False
     # tokenizer_config.json chat_template values apply_chat_template fails on (EOS014): (the template's name, or
     # None for the whole value; message; where)
@@ -283,7 +284,8 @@ class ModelFiles:
                 files.skipped.append((folder / name, reason))
         files.vocabulary_names = frozenset(name for name in ("tokenizer.json", SPM_FILE)
                                            if entries.link(name) is not None or name in unfetched)
-        files.spm_unsent = entries.link(SPM_FILE) is not None and not binary_head(folder / SPM_FILE, files.root)
+        files.spm_unsent = files.vocabulary_names == {SPM_FILE} and entries.link(SPM_FILE) is not None \
+            and not binary_head(folder / SPM_FILE, files.root)
         files.templates = files._tokenizer_templates(entries)
         files._add_processor_templates()
         if entries.link(ADAPTER_CONFIG) is not None:

@@ -17,7 +17,7 @@ from .known_tokens import END_OF_TURN_TEXTS, known_turn_end
 from .model_files import AUDIO_CODE_CLASSES, ModelFiles, TemplateSource
 from .records import field, record
 from .template import AddedTokens, Limits, Probe, first_listed, prepare, probe_named_template, turn_end_run
-from .vocabulary import (REMOTE_CODE, Vocabulary, cache_lookup, class_required_tokens, class_special_defaults,
+from .vocabulary import (Vocabulary, cache_lookup, class_required_tokens, class_special_defaults,
                          class_takes_padding_pad_token, is_token_id, older_release_lines, spm_defaults,
                          tokenizer_class)
 
@@ -135,7 +135,7 @@ class ResolvedModel:
     @property
     def why_no_id(self) -> str:
         """Why a token string of this folder may have no id."""
-        if self.vocab.tokenizer_class == REMOTE_CODE and not self.vocab.complete:
+        if self.vocab.remote and not self.vocab.complete:
             return "no tokenizer.json, and the tokenizer is remote code (auto_map), whose vocabulary is not modelled"
         return "no tokenizer.json" if not self.vocab.complete else "not one token of the vocabulary"
 

@@ -96,7 +96,7 @@ def spm_defaults(files: ModelFiles, class_name: str | None) -> dict[str, str]:
     does a remote-code class over it (:data:`REMOTE_CODE`: ChatGLM2's eos is the model's ``</s>`` 2)."""
     if class_name not in ("TokenizersBackend", REMOTE_CODE) \
             or not is_sentencepiece(base_vocabulary(files, "TokenizersBackend")):
-        return {}  # (a remote Python class over it takes them from its SentencePiece model too: ChatGLM2's eos)
+        return {}
     spec = files.sp_model.trainer_spec
     defaults = {"bos_token": ("bos_id", "bos_piece", "<s>"), "eos_token": ("eos_id", "eos_piece", "</s>"),
                 "unk_token": ("unk_id", "unk_piece", "<unk>")}
@@ -188,8 +188,8 @@ def _has_local_code(tables: dict[str, Any], model_type: str | None, tc: dict[str
     return named in tables["classes"] or named + "Fast" in tables["classes"]
 
 
-# A remote-code tokenizer class (auto_map) in a folder without tokenizer.json: no class of transformers', so no
-# vocabulary built from tokenizer.model or vocab.json and no defaults; the ids the files declare are the ids.
+# A remote-code tokenizer class (auto_map) in a folder without tokenizer.json: no class of transformers'; the ids
+# the files declare are the ids, over a SentencePiece tokenizer.model with its pieces' (Vocabulary.remote).
 REMOTE_CODE = "remote code"
 
 

@@ -170,11 +170,10 @@ def ids_to_stop_on(model: ResolvedModel, terminators: bool = True, tokenizer_eos
                     new_eos: int | None = None) -> list[int]:
     """The ids a stop list needs (what ``--fix`` adds, EOS004 advises): terminators first (default template
     first), then the tokenizer's eos; only ids the model can emit: token ids (non-negative, below 2**32), below
-    vocab_size when it is known. ``new_eos``: the eos an unsafe fix gives
-    the tokenizer, after which the old one stays a stop id (a base model's ``<|endoftext|>`` or ``</s>``, which
-    chat releases keep: Qwen2-Instruct's [151645, 151643]), unless it is the tokenizer's bos and no text that ends
-    generation anywhere (an eos set to Llama 3's ``<|begin_of_text|>``; GPT-2's ``<|endoftext|>``, its bos too,
-    stays)."""
+    vocab_size when it is known. ``new_eos``: the eos an unsafe fix gives the tokenizer, after which the old one
+    stays a stop id (a base model's ``<|endoftext|>`` or ``</s>``, which chat releases keep: Qwen2-Instruct's
+    [151645, 151643]), unless it is the tokenizer's bos and no text that ends generation anywhere (an eos set to
+    Llama 3's ``<|begin_of_text|>``; GPT-2's ``<|endoftext|>``, its bos too, stays)."""
     ids: list[int] = []
     candidates = [t.id for t in sorted(model.terminators, key=lambda t: t.template.name != "default")] \
         if terminators else []

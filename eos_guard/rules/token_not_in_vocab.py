@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from ..findings import Finding, Severity
 from ..resolve import ResolvedModel
-from ..vocabulary import REMOTE_CODE
 from .base import Options, Rule
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -77,6 +76,6 @@ class TokenNotInVocab(Rule):
 
 
 def _vocabulary_unread(model: ResolvedModel) -> str:
-    if model.vocab.tokenizer_class == REMOTE_CODE and not model.vocab.complete:  # builds it in its own code
+    if model.vocab.remote and not model.vocab.complete:  # a remote class builds it in its own code
         return "the tokenizer is remote code (auto_map), whose vocabulary eos-guard does not build"
     return "eos-guard cannot read the folder's vocabulary"

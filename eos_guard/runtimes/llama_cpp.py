@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from ..known_tokens import (LLAMA_CPP_EOG_TEXTS, LLAMA_CPP_EOG_TEXTS_B11067, LLAMA_CPP_EOG_TEXTS_B11548,
                             LLAMA_CPP_FIM_PAD_TEXTS, LLAMA_CPP_FIM_REP_TEXTS, LLAMA_CPP_FIM_SEP_TEXTS,
-                            LLAMA_CPP_FIM_SEP_TEXTS_B11067, PLAMO_EOS)
+                            LLAMA_CPP_FIM_SEP_TEXTS_B11067, LLAMA_CPP_FIM_TEXTS, PLAMO_EOS)
 from ..records import record
 from ..resolve import ResolvedModel
 from .base import Release, StopSet, config_eos_place, show, tokenizer_eos_place, unique
@@ -73,14 +73,13 @@ RELEASES = (
 RULES = dict(zip(RELEASES, (EOG_NEWEST, EOG_B11548, EOG_B11413, EOG_B11067)))
 # every text some build's rule looks up, so a folder's vocabulary is asked about each once
 EOG_LOOKUPS = tuple(dict.fromkeys(LLAMA_CPP_EOG_TEXTS + LLAMA_CPP_EOG_TEXTS_B11548 + LLAMA_CPP_EOG_TEXTS_B11067
-                                  + (PLAMO_EOS,) + LLAMA_CPP_FIM_PAD_TEXTS + LLAMA_CPP_FIM_REP_TEXTS
-                                  + LLAMA_CPP_FIM_SEP_TEXTS))
+                                  + (PLAMO_EOS,) + LLAMA_CPP_FIM_TEXTS))
 
 
 def end_of_generation(model: ResolvedModel, special: dict[str, int],
                       rule: EogRule = EOG_NEWEST) -> tuple[int, ...]:
     """llama.cpp's ``special_eog_ids`` for a GGUF with these special ids and this folder's vocabulary."""
-    return end_of_generation_ids(model.vocab.ids_of(EOG_LOOKUPS).__getitem__, special, rule)
+    return end_of_generation_ids(_id_of(model), special, rule)
 
 
 def end_of_generation_ids(id_of: Callable[[str], int | None], special: dict[str, int],
@@ -107,10 +106,16 @@ def fill_in_the_middle_ids(id_of: Callable[[str], int | None], rule: EogRule = E
     return [token_id for token_id in found if token_id is not None]
 
 
-def texts_that_stop(id_of: Callable[[str], int | None], rule: EogRule = EOG_NEWEST) -> str:
-    """What the GGUF's own ids are joined with, for ``why``."""
-    fim = " and fill-in-the-middle tokens" if fill_in_the_middle_ids(id_of, rule) else ""
-    return f"known end-of-generation texts{fim}"
+def texts_that_stop(model: ResolvedModel, rule: EogRule = EOG_NEWEST) -> str:
+    """What the GGUF's own ids are joined with, for ``why``: the end-of-generation texts, and the fill-in-the-middle
+    tokens where the vocabulary has some."""
+    fim = " and fill-in-the-middle tokens" if fill_in_the_middle_ids(_id_of(model), rule) else ""
+    return f"end-of-generation texts{fim}"
+
+
+def _id_of(model: ResolvedModel) -> Callable[[str], int | None]:
+    """The folder's vocabulary as llama.cpp's rules ask it, every text of :data:`EOG_LOOKUPS` looked up once."""
+    return model.vocab.ids_of(EOG_LOOKUPS).__getitem__
 
 
 def gguf_end_of_generation(gguf: GgufModel, replace: dict[str, int] | None = None) -> tuple[int, ...]:
@@ -124,8 +129,7 @@ def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
     if refused:
         return StopSet("llama.cpp", (), refused, fix, None, unknown=refused)
     ids = end_of_generation(model, special, RULES[release])
-    texts = texts_that_stop(model.vocab.ids_of(EOG_LOOKUPS).__getitem__, RULES[release])
-    why = f"{describe_special(special, source)} ∪ {texts} → {show(ids)}"
+    why = f"{describe_special(special, source)} ∪ known {texts_that_stop(model, RULES[release])} → {show(ids)}"
     return StopSet("llama.cpp", ids, why, *converter_fix(model))
 
 

@@ -52,7 +52,7 @@ from __future__ import annotations
 from ..resolve import ResolvedModel
 from .base import (Release, StopSet, added_token_declared_id, config_architecture, config_eos_place,
                    generation_eos, show, tokenizer_config_eos, tokenizer_eos_place)
-from .llama_cpp import EOG_B11067, EOG_LOOKUPS, end_of_generation, texts_that_stop
+from .llama_cpp import EOG_B11067, end_of_generation, texts_that_stop
 from .llama_cpp_converter import converted, describe_special
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -161,7 +161,7 @@ def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
                                          "parseVocabulary, unknown tokenizer format)")
     special, source = gguf_special_ids(model)
     ids = end_of_generation(model, special, EOG_B11067)
-    why = f"{source} ∪ llama.cpp b10488 {_texts(model)} → {show(ids)}"
+    why = f"{source} ∪ llama.cpp b10488 {texts_that_stop(model, EOG_B11067)} → {show(ids)}"
     return StopSet("ollama", ids, why, *_fix(model))
 
 
@@ -201,12 +201,9 @@ def _through_llama_cpp(model: ResolvedModel, refused: str) -> StopSet:
         return StopSet("ollama", (), reason, fix, None, unknown=reason)
     ids = end_of_generation(model, special, EOG_B11067)
     why = (f"{refused}; from the GGUF llama.cpp's convert_hf_to_gguf.py writes: {describe_special(special, source)} "
-           f"∪ llama.cpp b10488 {_texts(model)} → {show(ids)}")
+           f"∪ llama.cpp b10488 {texts_that_stop(model, EOG_B11067)} → {show(ids)}")
     return StopSet("ollama", ids, why, *_fix(model, converted=False))
 
-
-def _texts(model: ResolvedModel) -> str:
-    return texts_that_stop(model.vocab.ids_of(EOG_LOOKUPS).__getitem__, EOG_B11067).removeprefix("known ")
 
 
 def _fix(model: ResolvedModel, converted: bool = True) -> tuple[str, Where | None]:
