@@ -741,3 +741,18 @@ def test_eos004_names_the_ids_fix_writes(tmp_path, run, case):
     else:
         eos = json.loads((folder / "config.json").read_text(encoding="utf-8"))["eos_token_id"]
     assert (eos if isinstance(eos, list) else [eos]) == named, (message, eos)
+
+
+def test_eos004_fix_also_adds_the_calling_turns_end(tmp_path, run):
+    """docs/rules.md EOS004: --fix writes the ids the finding names and, where the template ends a tool call with
+    a token of its own, that one too (gpt-oss's <|call|> 200012, as EOS030 asks)."""
+    transformers = pytest.importorskip("transformers")
+    folder = shutil.copytree(FIXTURES / "gpt-oss-harmony-return-vs-end", tmp_path / "m")
+    write_json(folder / "generation_config.json", {"bos_token_id": 199998})
+    code, out, _ = run("--format", "json", "--baseline", "none", str(folder))
+    message = next(f["message"] for f in json.loads(out)["findings"] if f["code"] == "EOS004")
+    named = [int(i) for i in re.findall(r"(\d+) '", message.rpartition("; add ")[2])]
+    assert 200012 not in named and named, message
+    run("--fix", "--exit-zero-even-if-changed", "--baseline", "none", str(folder))
+    eos = transformers.GenerationConfig.from_pretrained(str(folder)).eos_token_id
+    assert eos == [*named, 200012], (message, eos)

@@ -691,3 +691,12 @@ def test_the_token_list_never_goes_to_the_render_worker(tmp_path):
     checked = gguf_check.load(path, Limits(cache=False, memory_mb=64))
     [template] = checked.templates
     assert (template.problem, template.token, template.id) == (None, "<|assistant_end|>", ASSISTANT_END)
+
+
+def test_a_gguf_stops_on_its_fill_in_the_middle_tokens(run, tmp_path):
+    """llama.cpp makes the FIM pad, repo and file-separator tokens it finds by text end-of-generation in a GGUF file
+    too (docs/gguf.md): Qwen2.5's '<|fim_pad|>', '<|repo_name|>', '<|file_sep|>'; its '<|fim_prefix|>' does not stop."""
+    fim = ["<|fim_prefix|>", "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>"]
+    write_gguf(tmp_path / "model.gguf", tokens=VOCAB + fim, types=TYPES + [CONTROL] * 4)
+    code, out, _ = run("--format", "json", "model.gguf")
+    assert json.loads(out)["gguf"][0]["eog_ids"] == [12, 16, 17, 18], out  # the eos 12, then the three (not 15)
