@@ -153,14 +153,14 @@ def calling_turn_end_ids(tokenizer: Any, stops: list[Any]) -> list[int]:
     tok = _tokenizer_of(tokenizer)
     ids: list[int] = []
     for source, special_tokens, added in _probe_inputs(tokenizer):
-        after = _probe(source, special_tokens, added)[1]
-        after_ids = [_int_or_none(tok.convert_tokens_to_ids(token)) for token in after]
-        end = call_end(after)
-        if not after or any(token_id in stops for token_id in after_ids if token_id is not None) or end is None:
-            continue
-        token_id = after_ids[after.index(end)]
-        if token_id is not None and token_id not in ids:
-            ids.append(token_id)
+        for after in _probe(source, special_tokens, added)[1]:
+            after_ids = [_int_or_none(tok.convert_tokens_to_ids(token)) for token in after]
+            end = call_end(after)
+            if not after or any(token_id in stops for token_id in after_ids if token_id is not None) or end is None:
+                continue
+            token_id = after_ids[after.index(end)]
+            if token_id is not None and token_id not in ids:
+                ids.append(token_id)
     return ids
 
 
@@ -200,16 +200,16 @@ def _probe_inputs(tokenizer: Any) -> list[tuple[str, tuple[tuple[str, str], ...]
 
 @functools.lru_cache(maxsize=64)
 def _probe(source: str, special_tokens: tuple[tuple[str, str], ...],
-           added: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+           added: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
     """The added tokens one template writes in turn after every answer (``Probe.run``, the terminator first), and
-    those it writes after a tool call (``Probe.after_call``); cached, since callbacks align at every save."""
+    those it writes after each tool call (``Probe.calls``); cached, since callbacks align at every save."""
     from .template import probe_template, turn_end_run
 
     probe = probe_template(source, dict(special_tokens), added)
     if probe.token is None and (probe.errors or probe.limit_exceeded):
         _logger().warning("eos-guard: the chat template did not render, so its terminator is unknown: %s",
                        probe.limit_exceeded or "; ".join(probe.errors[:2]))
-    return tuple(turn_end_run(probe, source)), tuple(probe.after_call or ())
+    return tuple(turn_end_run(probe, source)), tuple(tuple(after) for _, after in probe.calls())
 
 
 def _templates(tokenizer: Any) -> list[tuple[str, str]]:

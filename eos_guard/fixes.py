@@ -175,7 +175,7 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
 def _calling_turn_ends(model: ResolvedModel, stop: list[int]) -> list[int]:
     """The ids of the tokens that end turns calling a tool where generation would not stop after a call with the
     stop ids ``stop`` (EOS030), when the rule names one (an id the model can emit)."""
-    ids = [calling_turn_end(model, after)[1] for after in calls_not_stopping(model, stop)]
+    ids = [calling_turn_end(model, after)[1] for _, after in calls_not_stopping(model, stop)]
     return [i for i in dict.fromkeys(ids) if i is not None]
 
 

@@ -35,6 +35,12 @@ SECOND_USER_MARKER = "EOSGUARDUSERTWO"
 CALL_MARKER = "EOSGUARDCALLARG"
 TOOL_RESULT_MARKER = "EOSGUARDTOOLRESULT"
 TOOL_CALL_SHAPE = "user,assistant+call,tool"
+# The same call with the sample tool listed in ``builtin_tools``, a variable Meta's Llama 3.1-3.3 templates read
+# (``apply_chat_template(..., builtin_tools=[...])``): their "ipython" mode ends a calling turn with <|eom_id|>, where
+# answers and other calls end with <|eot_id|>. Rendered only for a template whose text names the variable.
+BUILTIN_CALL_SHAPE = "user,assistant+builtin-call,tool"
+BUILTIN_TOOLS_VARIABLE = "builtin_tools"  # not set by the answer probes: a special token of that name is in their key
+CALL_SHAPES = (TOOL_CALL_SHAPE, BUILTIN_CALL_SHAPE)
 TOOL_CALL_KEPT = 1024  # characters between a call's argument and the tool's result that the probe looks at
 
 # A fixed date keeps renders reproducible (Llama 3.1 templates print today's date).
@@ -99,7 +105,18 @@ class Probe:
     # calling turn, then the tool turn's header), in order; None when it renders no such call (a template without
     # tools, or one that refuses a "tool" message)
     after_call: list[str] | None = None
+    # the same after a call to a tool the template takes as built in (BUILTIN_CALL_SHAPE); None for a template that
+    # does not name ``builtin_tools``, or renders no such call
+    after_builtin_call: list[str] | None = None
     call_limit: str | None = None  # the limit the tool call hit (a probe with one is not cached, as limit_exceeded)
+
+    def calls(self) -> list[tuple[bool, list[str]]]:
+        """``(built in, the tokens written after the call)`` of each tool call rendered: the call to the sample tool,
+        then the call to a built-in one where it writes other tokens (Llama 3.1's <|eom_id|>)."""
+        calls = [(False, self.after_call)] if self.after_call is not None else []
+        if self.after_builtin_call is not None and self.after_builtin_call != self.after_call:
+            calls.append((True, self.after_builtin_call))
+        return calls
 
     @property
     def rendered(self) -> bool:
@@ -117,7 +134,7 @@ class Probe:
 _NONE = type(None)
 PROBE_TYPES = {"token": (str, _NONE), "run": (list,), "tail": (str,), "shape": (str, _NONE), "marker_seen": (bool,),
                "errors": (list,), "limit_exceeded": (str, _NONE), "after_call": (list, _NONE),
-               "call_limit": (str, _NONE)}
+               "after_builtin_call": (list, _NONE), "call_limit": (str, _NONE)}
 
 
 def _cached_probe(cached: Any) -> Probe | None:
@@ -126,7 +143,8 @@ def _cached_probe(cached: Any) -> Probe | None:
         return None
     if not all(isinstance(cached[name], types) for name, types in PROBE_TYPES.items()):
         return None
-    if not all(isinstance(item, str) for item in cached["errors"] + cached["run"] + (cached["after_call"] or [])):
+    if not all(isinstance(item, str) for item in cached["errors"] + cached["run"] + (cached["after_call"] or [])
+               + (cached["after_builtin_call"] or [])):
         return None
     return Probe(**cached)
 
@@ -353,11 +371,12 @@ def _probe_isolated(source: str, special_tokens: dict[str, str], added_tokens: A
             except render_worker.WorkerDied as exc:
                 if not probe.limit_exceeded:
                     probe.call_limit = str(exc)
-        call = ending.get("call")
-        if probe.limit_exceeded or not (isinstance(call, list) and len(call) == 3
-                                        and all(isinstance(item, str) for item in call)):
+        calls = ending.get("calls")
+        if probe.limit_exceeded or not (isinstance(calls, list) and all(
+                isinstance(call, list) and len(call) == 3 and all(isinstance(item, str) for item in call)
+                for call in calls)):
             return probe
-        return _with_call(probe, (call[0], call[1], call[2]), added_tokens)
+        return _with_calls(probe, [(call[0], call[1], call[2]) for call in calls], added_tokens)
 
 
 class _Ended(Exception):
@@ -400,8 +419,8 @@ def serve_probes() -> None:
                               ask)
         # a failed allocation can leave any state behind: the worker ends, the next template gets a new one
         out_of_memory = _out_of_memory(limits)
-        reply["exit"] = reply.get("limit_exceeded") == out_of_memory or reply.get("call") == [TOOL_CALL_SHAPE, "limit",
-                                                                                            out_of_memory]
+        reply["exit"] = reply.get("limit_exceeded") == out_of_memory or any(
+            call[1:] == ["limit", out_of_memory] for call in reply.get("calls", []))
         return reply
 
     render_worker.serve(lambda: _compile(""), answer)
@@ -425,17 +444,17 @@ def _render_asked(source: str, special_tokens: dict[str, str], limits: Limits, w
     def asked_done() -> None:
         asked(None)
 
-    def take(outcomes: Iterator[Outcome], call: Callable[[], Outcome]) -> Outcome:
+    def take(outcomes: Iterator[Outcome], calls: Callable[[], list[Outcome]]) -> list[Outcome]:
         for outcome in outcomes:
             if not asked(outcome):
-                return call()
+                return calls()
         asked_done()  # every answer is sent: a crash in the tool call leaves the parent's answers alone
-        return call()
+        return calls()
 
     called, error, limit = _rendered(source, special_tokens, limits, with_tools, take)
     if error is not None:
         return {"error": error}
-    return {"limit_exceeded": limit} if limit is not None else {"call": list(called)}
+    return {"limit_exceeded": limit} if limit is not None else {"calls": [list(call) for call in called]}
 
 
 def _out_of_memory(limits: Limits) -> str:
@@ -445,9 +464,9 @@ def _out_of_memory(limits: Limits) -> str:
 def _probe(source: str, special_tokens: dict[str, str], added_tokens: AddedTokens, limits: Limits,
            with_tools: bool) -> Probe:
     """Compile and render in this process, under the hooks' limits: one deadline for the whole probe."""
-    def take(outcomes: Iterator[Outcome], call: Callable[[], Outcome]) -> Probe:
+    def take(outcomes: Iterator[Outcome], calls: Callable[[], list[Outcome]]) -> Probe:
         probe = select(outcomes, added_tokens)
-        return probe if probe.limit_exceeded else _with_call(probe, call(), added_tokens)
+        return probe if probe.limit_exceeded else _with_calls(probe, calls(), added_tokens)
 
     probe, error, limit = _rendered(source, special_tokens, limits, with_tools, take)
     if error is not None:
@@ -456,9 +475,10 @@ def _probe(source: str, special_tokens: dict[str, str], added_tokens: AddedToken
 
 
 def _rendered(source: str, special_tokens: dict[str, str], limits: Limits, with_tools: bool,
-              take: Callable[[Iterator[Outcome], Callable[[], Outcome]], Any]) -> tuple[Any, str | None, str | None]:
+              take: Callable[[Iterator[Outcome], Callable[[], list[Outcome]]], Any],
+              ) -> tuple[Any, str | None, str | None]:
     """Compile ``source`` and give ``take`` the outcomes of its probe conversations and a function that renders
-    the tool call (:func:`call_outcome`, once ``take`` is done with the answers), all under one deadline and
+    the tool calls (:func:`call_outcomes`, once ``take`` is done with the answers), all under one deadline and
     the memory limit (in the worker and in this process alike): ``(what take returned, None, None)``, or
     ``(None, the compile error, None)``, or ``(None, None, the limit hit)``."""
     try:
@@ -470,7 +490,7 @@ def _rendered(source: str, special_tokens: dict[str, str], limits: Limits, with_
             except Exception as exc:  # jinja2.TemplateSyntaxError and friends
                 return None, _describe(exc), None
             return take(render_outcomes(template, special_tokens, budget, with_tools),
-                        lambda: call_outcome(template, special_tokens, budget)), None, None
+                        lambda: call_outcomes(template, source, special_tokens, budget)), None, None
     except TemplateLimitExceeded as exc:
         return None, None, str(exc)
     except MemoryError:
@@ -498,39 +518,54 @@ def render_outcomes(template: Any, special_tokens: dict[str, str], budget: _Budg
             yield shape, "tail", text[at + len(ASSISTANT_MARKER):].split(SECOND_USER_MARKER)[0]
 
 
-def call_outcome(template: Any, special_tokens: dict[str, str], budget: _Budget) -> Outcome:
-    """The tool-call conversation's outcome (:data:`TOOL_CALL_SHAPE`): what the template writes between the call's
-    argument and the tool's result. Rendered after the answers' probe, within what is left of its limits, and never
-    raising: a template that fails here, or hits a limit (slow or huge only with tools), has no ``after_call`` and
-    its answers' probe stands. The arguments are an object, as transformers documents them, else (a template that
-    concatenates them, DeepSeek V3's, or writes them only when they are text) the same as a JSON string."""
+def call_outcomes(template: Any, source: str, special_tokens: dict[str, str], budget: _Budget) -> list[Outcome]:
+    """The tool-call conversation's outcome (:data:`TOOL_CALL_SHAPE`), then, for a template whose text names
+    ``builtin_tools``, the same call with the tool listed there (:data:`BUILTIN_CALL_SHAPE`); none after a limit."""
+    outcomes = [call_outcome(template, special_tokens, budget)]
+    if BUILTIN_TOOLS_VARIABLE in source and outcomes[0][1] != "limit":
+        outcomes.append(call_outcome(template, special_tokens, budget, builtin=True))
+    return outcomes
+
+
+def call_outcome(template: Any, special_tokens: dict[str, str], budget: _Budget, builtin: bool = False) -> Outcome:
+    """The tool-call conversation's outcome (:data:`TOOL_CALL_SHAPE`, or :data:`BUILTIN_CALL_SHAPE` with the sample
+    tool in ``builtin_tools``): what the template writes between the call's argument and the tool's result.
+    Rendered after the answers' probe, within what is left of its limits, and never raising: a template that fails
+    here, or hits a limit (slow or huge only with tools), has no ``after_call`` and its answers' probe stands. The
+    arguments are an object, as transformers documents them, else (a template that concatenates them, DeepSeek V3's,
+    or writes them only when they are text) the same as a JSON string."""
+    shape = BUILTIN_CALL_SHAPE if builtin else TOOL_CALL_SHAPE
+    extra = {BUILTIN_TOOLS_VARIABLE: [SAMPLE_TOOLS[0]["function"]["name"]]} if builtin else {}
     outcome: Outcome | None = None  # the object's: an error, or no call shown
     for arguments in ({"city": CALL_MARKER}, json.dumps({"city": CALL_MARKER})):
         try:
             text = _render(template, {**special_tokens, "messages": _tool_call_conversation(arguments),
-                                      "add_generation_prompt": False, "documents": None, "tools": SAMPLE_TOOLS},
-                           budget)
+                                      "add_generation_prompt": False, "documents": None, "tools": SAMPLE_TOOLS,
+                                      **extra}, budget)
         except TemplateLimitExceeded as exc:
-            return TOOL_CALL_SHAPE, "limit", str(exc)
+            return shape, "limit", str(exc)
         except MemoryError:
-            return TOOL_CALL_SHAPE, "limit", _out_of_memory(budget.limits)
+            return shape, "limit", _out_of_memory(budget.limits)
         except Exception as exc:
-            outcome = outcome or (TOOL_CALL_SHAPE, "error", _describe(exc))
+            outcome = outcome or (shape, "error", _describe(exc))
             continue
         at, end = text.rfind(CALL_MARKER), text.rfind(TOOL_RESULT_MARKER)
         if 0 <= at < end:
-            return TOOL_CALL_SHAPE, "tail", text[at + len(CALL_MARKER):end][:TOOL_CALL_KEPT]
-        outcome = outcome or (TOOL_CALL_SHAPE, "unmarked", "")
-    return outcome or (TOOL_CALL_SHAPE, "unmarked", "")
+            return shape, "tail", text[at + len(CALL_MARKER):end][:TOOL_CALL_KEPT]
+        outcome = outcome or (shape, "unmarked", "")
+    return outcome or (shape, "unmarked", "")
 
 
-def _with_call(probe: Probe, outcome: Outcome | None, added: AddedTokens) -> Probe:
-    """``probe`` with the tokens written after a tool call (``after_call``) that ``outcome`` shows, or the limit it
-    hit (``call_limit``: the probe is then not cached, as a limit depends on the machine's load)."""
-    if outcome is not None and outcome[1] == "tail":
-        probe.after_call = _all_tokens(outcome[2], added)
-    elif outcome is not None and outcome[1] == "limit":
-        probe.call_limit = outcome[2]
+def _with_calls(probe: Probe, outcomes: Iterable[Outcome], added: AddedTokens) -> Probe:
+    """``probe`` with the tokens written after each tool call (``after_call``, ``after_builtin_call``) that
+    ``outcomes`` show, or the limit one hit (``call_limit``: the probe is then not cached, as a limit depends on the
+    machine's load)."""
+    for shape, kind, value in outcomes:
+        if kind == "tail":
+            setattr(probe, "after_builtin_call" if shape == BUILTIN_CALL_SHAPE else "after_call",
+                    _all_tokens(value, added))
+        elif kind == "limit":
+            probe.call_limit = value
     return probe
 
 
@@ -555,15 +590,16 @@ def select(outcomes: Iterable[Outcome], added_tokens: Iterable[str] | AddedToken
     When other added tokens follow that one (after whitespace, or after text where the chat ends), the next
     conversation that goes on to another turn is rendered too: ``run`` keeps the tokens of what both write after
     the answer (the model writes it all before it could write anything else, whether the chat ends there or goes
-    on). A tool-call conversation's outcome among them (shipped results) gives ``after_call`` only."""
+    on). The tool-call conversations' outcomes among them (shipped results) give ``after_call`` and
+    ``after_builtin_call`` only."""
     result = Probe()
     added = added_tokens_of(added_tokens)
     fallback: Probe | None = None
     outcomes = iter(outcomes)
     try:
         for shape, kind, value in outcomes:
-            if shape == TOOL_CALL_SHAPE:  # shipped results hold it first: not an answer, nor the probe's failure
-                _with_call(result, (shape, kind, value), added)
+            if shape in CALL_SHAPES:  # shipped results hold them first: not an answer, nor the probe's failure
+                _with_calls(result, [(shape, kind, value)], added)
                 continue
             if kind == "error":
                 result.errors.append(f"{shape}: {value}")
@@ -738,7 +774,7 @@ def outcomes_of(source: str, special_tokens: dict[str, str], with_tools: bool,
     with _limited(limits) as budget:
         template = _compile(source)
         outcomes = list(render_outcomes(template, special_tokens, budget, with_tools))
-        outcomes.insert(0, call_outcome(template, special_tokens, budget))  # first: select() returns early
+        outcomes[:0] = call_outcomes(template, source, special_tokens, budget)  # first: select() returns early
     return sorted(names - PROBE_VARIABLES), outcomes
 
 

@@ -23,7 +23,7 @@ from eos_guard import known_probes  # noqa: E402
 from eos_guard.errors import InputError  # noqa: E402
 from eos_guard.model_files import ModelFiles  # noqa: E402
 from eos_guard.resolve import _special_tokens  # noqa: E402
-from eos_guard.template import TOOL_CALL_SHAPE, Limits, TemplateLimitExceeded, outcomes_of  # noqa: E402
+from eos_guard.template import CALL_SHAPES, Limits, TemplateLimitExceeded, outcomes_of  # noqa: E402
 
 
 def default_folders() -> list[Path]:
@@ -49,10 +49,10 @@ def collect(folders: list[Path]) -> dict:
                     continue
                 except Exception:  # does not compile: every check reports it, nothing to ship
                     continue
-                if not any(kind == "tail" and shape != TOOL_CALL_SHAPE for shape, kind, _ in outcomes):
+                if not any(kind == "tail" and shape not in CALL_SHAPES for shape, kind, _ in outcomes):
                     continue  # never shows the answer: its report quotes jinja2's error messages, render it
-                if outcomes[0][1] == "limit":
-                    continue  # the tool call hit a limit: depends on the machine, render it
+                if any(kind == "limit" for shape, kind, _ in outcomes if shape in CALL_SHAPES):
+                    continue  # a tool call hit a limit: depends on the machine, render it
                 entry = templates.setdefault(known_probes.template_hash(template.text), {"uses": uses, "results": {}})
                 entry["results"][known_probes.result_key(uses, special, with_tools)] = [list(o) for o in outcomes]
     return dict(sorted(templates.items()))

@@ -18,6 +18,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from support import FIXTURES
 from eos_guard.align import align, terminators
 from eos_guard.pipeline import check_folder
 
@@ -136,6 +137,18 @@ def test_gemma_collapsed_by_an_sft_script_gets_106_back():
 
     assert align(model, tokenizer) == {"generation_config.eos_token_id": (1, [1, 106])}
     assert model.config.eos_token_id == 1  # the tokenizer's eos: a scalar that agrees is kept
+
+
+def test_llama31_collapsed_by_an_sft_script_gets_the_built_in_calls_eom_back():
+    """Llama 3.1's [128001, 128008, 128009] collapsed to 128009: answers stop, but with ``builtin_tools`` the template
+    ends a calling turn with <|eom_id|> 128008 (EOS030), which align() adds as ``--fix`` does."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(FIXTURES / "llama31-8b-instruct-sft-collapsed-eos"))
+    model = stand_in(llama_config(eos=128009, vocab_size=128256), 128009)
+
+    assert align(model, tokenizer) == {"generation_config.eos_token_id": (128009, [128009, 128008])}
+    assert model.config.eos_token_id == 128009 and align(model, tokenizer) == {}
 
 
 def test_an_int_stays_an_int_when_nothing_is_added():

@@ -59,7 +59,8 @@ def test_json_output_document(run):
         "tokenizer_eos": {"token": "<|im_end|>", "id": 151645},
         "terminator": {"token": "<|im_end|>", "id": 151645, "template": "default"},
         "templates": [{"name": "default", "path": "EOS001-terminator-not-stop-id/tokenizer_config.json",
-                       "token": "<|im_end|>", "id": 151645, "after_call": None}],  # it renders no tool call
+                       "token": "<|im_end|>", "id": 151645, "after_call": None,
+                       "after_builtin_call": None}],  # it renders no tool call
         "stop_ids": {"transformers": [151643], "vllm": [151645, 151643], "sglang": [151645, 151643],
                      "tgi": [151645], "mlx-lm": [151643, 151645], "llama.cpp": [151645, 151643],
                      "ollama": [151645, 151643]},

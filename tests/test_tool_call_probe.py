@@ -412,3 +412,81 @@ def test_calls_stop_is_unknown_where_the_call_token_has_no_id(tmp_path, run):
     model = json.loads(out)["models"][0]
     assert model["calling_turn"] and any(t["id"] is None for t in model["calling_turn"]), model["calling_turn"]
     assert {r["calls_stop"] for r in model["runtimes"]} == {None}, model["runtimes"]
+
+
+BUILTIN_CALL = {"type": "function", "function": {"name": "brave_search", "arguments": {"query": "Paris weather"}}}
+
+
+def test_llama31_collapsed_to_its_tokenizer_eos_does_not_stop_after_a_built_in_tool_call(tmp_path, run):
+    """The alignment-handbook's save-time patch turns Llama 3.1's [128001, 128008, 128009] into 128009: answers
+    still stop at <|eot_id|>, but with ``builtin_tools`` (Meta's "ipython" mode) the template ends a calling turn
+    with <|eom_id|> 128008 (transformers renders it so), which generate() no longer stops on. EOS030 names the
+    built-in call; the same from the shipped results, a render in the worker and the cache; --fix adds 128008."""
+    folder = shutil.copytree(FIXTURES / "llama31-8b-instruct-sft-collapsed-eos", tmp_path / "m")
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
+    chat = [TOOL_CHAT[0], {"role": "assistant", "content": "", "tool_calls": [BUILTIN_CALL]},
+            {"role": "tool", "name": "brave_search", "content": "sunny"}]
+    rendered = tokenizer.apply_chat_template(chat, tokenize=False, builtin_tools=["brave_search", "wolfram_alpha"])
+    assert rendered.split('Paris weather"', 1)[1].lstrip(')}').startswith("<|eom_id|><|start_header_id|>ipython")
+    plain = tokenizer.apply_chat_template(TOOL_CHAT, tools=[{"type": "function", "function": {
+        "name": "get_weather", "description": "Get the weather.", "parameters": {"type": "object", "properties": {}}}}],
+        tokenize=False)
+    assert plain.split('"Paris"}}', 1)[1].startswith("<|eot_id|>")  # a call to any other tool ends as answers do
+    stop = transformers.GenerationConfig.from_pretrained(str(folder)).eos_token_id
+    assert stop == 128009 and tokenizer.convert_tokens_to_ids("<|eom_id|>") == 128008
+
+    messages = eos030(run, folder)
+    assert messages == [
+        "after a call to a built-in tool (one listed in builtin_tools, which the template reads), the chat template "
+        "writes '<|eom_id|>' (128008), '<|start_header_id|>' (128006), '<|end_header_id|>' (128007), but generate() "
+        "stops only on [128009 '<|eot_id|>'] (generation_config.json eos_token_id): turns that call a built-in tool "
+        "run on; add 128008 ('<|eom_id|>' ends them)"], messages
+    assert eos030(run, folder, "--no-cache") == messages  # rendered in the worker, not from the shipped results
+    assert eos030(run, folder) == messages  # from the cache this time
+
+    code, _, _ = run("--fix", "--exit-zero-even-if-changed", "--baseline", "none", str(folder))
+    assert code == 0
+    assert transformers.GenerationConfig.from_pretrained(str(folder)).eos_token_id == [128009, 128008]
+    assert eos030(run, folder) == []
+
+
+def test_the_built_in_call_is_probed_only_where_the_template_names_builtin_tools():
+    """A template that never reads ``builtin_tools`` renders the same call either way: no second render, no
+    ``after_builtin_call``; one that reads it but ends both calls alike adds no second calling turn."""
+    added = ["<|im_end|>", "<|eom|>"]
+    chatml = ("{% for m in messages %}{{ m['content'] }}{% if m.tool_calls %}{{ m.tool_calls[0].function.arguments"
+              " | tojson }}{% endif %}<|im_end|>{% endfor %}")
+    probe = probe_template(chatml, {}, added, Limits(cache=False))
+    assert probe.after_call == ["<|im_end|>"] and probe.after_builtin_call is None and len(probe.calls()) == 1
+    alike = chatml.replace("<|im_end|>{% endfor %}", "<|im_end|>{% endfor %}{# builtin_tools #}")
+    probe = probe_template(alike, {}, added, Limits(cache=False))
+    assert probe.after_builtin_call == probe.after_call == ["<|im_end|>"] and probe.calls() == [(False, ["<|im_end|>"])]
+    own = chatml.replace("<|im_end|>{% endfor %}",
+                         "{% if m.tool_calls and builtin_tools is defined %}<|eom|>{% else %}<|im_end|>{% endif %}"
+                         "{% endfor %}")
+    probe = probe_template(own, {}, added, Limits(cache=False))
+    assert probe.calls() == [(False, ["<|im_end|>"]), (True, ["<|eom|>"])], probe
+
+
+def test_explain_shows_the_built_in_call_where_it_ends_with_a_token_of_its_own(tmp_path, run):
+    """Llama 3.1 after the collapse: a line for the built-in call and the ``calls stop?`` column, NO where the
+    runtime's stop ids lack 128008 (generate(), vLLM, TGI, mlx-lm), yes where they hold it (SGLang adds <|eom_id|>;
+    llama.cpp and Ollama stop on its text); the JSON's ``builtin_calling_turn`` and a check's
+    ``templates[].after_builtin_call``."""
+    folder = FIXTURES / "llama31-8b-instruct-sft-collapsed-eos"
+    code, out, _ = run("explain", str(folder))
+    lines = out.splitlines()
+    assert code == 0 and lines[2].startswith(
+        "  a turn that calls a built-in tool (builtin_tools) is followed by '<|eom_id|>' (128008)"), lines
+    rows = {line.split()[0]: line.split()[1:3] for line in lines[4:11]}
+    assert rows == {"transformers": ["yes", "NO"], "vllm": ["yes", "NO"], "sglang": ["yes", "yes"],
+                    "tgi": ["yes", "NO"], "mlx-lm": ["yes", "NO"], "llama.cpp": ["yes", "yes"],
+                    "ollama": ["yes", "yes"]}, rows
+    code, out, _ = run("explain", "--format", "json", str(folder))
+    model = json.loads(out)["models"][0]
+    assert model["builtin_calling_turn"][0] == {"token": "<|eom_id|>", "id": 128008}
+    assert model["calling_turn"][0] == {"token": "<|eot_id|>", "id": 128009}
+    code, out, _ = run("--format", "json", "--baseline", "none", str(folder))
+    template = json.loads(out)["models"][0]["templates"][0]
+    assert template["after_builtin_call"][0] == {"token": "<|eom_id|>", "id": 128008}
+    assert template["after_call"][0] == {"token": "<|eot_id|>", "id": 128009}

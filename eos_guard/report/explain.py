@@ -35,6 +35,7 @@ def render_json(report: Report) -> str:
             "generates": model.generates,
             "target": target_id(model),
             "calling_turn": _tokens(calling_turn(model)),
+            "builtin_calling_turn": _tokens(calling_turn(model, builtin=True)),
             "not_read": [{"path": path_field(path), "reason": reason} for path, reason in model.files.skipped],
             "runtimes": [{"runtime": name, "release": stop.release, "source": stop.source, "stop_ids": list(stop.ids),
                           "stops": stops(model, stop),
@@ -73,11 +74,12 @@ def _model(model: ResolvedModel) -> str:
                                f"({model.describe_id(eos.id)}){default}"))
     else:
         lines.append("  no chat template terminator and no tokenizer eos")
-    calling = _calling_turn_of_its_own(model)
-    if calling:
+    calling = _calling_turns_of_their_own(model)
+    for builtin, after in calling:
         written = ", ".join(f"'{token}' ({model.describe_id(token_id)})" if token_id is not None else f"'{token}'"
-                            for token, token_id in calling)
-        lines.append(printable(f"  a turn that calls a tool is followed by {written} (EOS030)"))
+                            for token, token_id in after)
+        which = "a built-in tool (builtin_tools)" if builtin else "a tool"
+        lines.append(printable(f"  a turn that calls {which} is followed by {written} (EOS030)"))
     generates = model.generates
     if not generates:
         lines.append(printable(f"  {model.not_generating}, and a check runs no rule about stopping; the rows below "
@@ -106,14 +108,17 @@ def _model(model: ResolvedModel) -> str:
     return "\n".join(lines)
 
 
-def _calling_turn_of_its_own(model: ResolvedModel) -> list[tuple[str, int | None]] | None:
-    """The tokens the default template writes after a tool call, where the calling turn does not end with the
-    answers' terminator (gpt-oss's ``<|call|>``, GLM-4.5's ``<|observation|>``): then whether it stops is a question
-    of its own, and the table has a column for it. Otherwise (ChatML's ``<|im_end|>`` ends both) it is not shown."""
-    calling, terminator = calling_turn(model), model.terminator
-    if not calling or terminator is None or terminator.token is None:
-        return None
-    return None if any(token == terminator.token for token, _ in calling) else calling
+def _calling_turns_of_their_own(model: ResolvedModel) -> list[tuple[bool, list[tuple[str, int | None]]]]:
+    """``(built in, the tokens)`` the default template writes after a tool call (and after a call to a built-in
+    tool), where the calling turn does not end with the answers' terminator (gpt-oss's ``<|call|>``, GLM-4.5's
+    ``<|observation|>``, Llama 3.1's ``<|eom_id|>`` after a built-in tool): then whether it stops is a question of
+    its own, and the table has a column for it. Otherwise (ChatML's ``<|im_end|>`` ends both) it is not shown."""
+    terminator = model.terminator
+    if terminator is None or terminator.token is None:
+        return []
+    turns = [(builtin, calling_turn(model, builtin)) for builtin in (False, True)]
+    return [(builtin, after) for builtin, after in turns
+            if after and not any(token == terminator.token for token, _ in after)]
 
 
 def _gguf(gguf: GgufModel) -> str:

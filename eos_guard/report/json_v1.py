@@ -81,6 +81,10 @@ def _finding(f: Any) -> dict[str, Any]:
     }
 
 
+def _after(model: ResolvedModel, tokens: list[str] | None) -> list[dict[str, Any]] | None:
+    return [{"token": token, "id": model.vocab.id_of(token)} for token in tokens] if tokens is not None else None
+
+
 def _model(model: ResolvedModel) -> dict[str, Any]:
     eos = model.tokenizer_eos
     terminator = model.terminator
@@ -90,8 +94,8 @@ def _model(model: ResolvedModel) -> dict[str, Any]:
         "terminator": {"token": terminator.token, "id": terminator.id, "template": terminator.template.name}
         if terminator and terminator.token is not None else None,
         "templates": [{"name": t.template.name, "path": path_field(t.template.path), "token": t.token, "id": t.id,
-                       "after_call": [{"token": token, "id": model.vocab.id_of(token)} for token in t.probe.after_call]
-                       if t.probe.after_call is not None else None}
+                       "after_call": _after(model, t.probe.after_call),
+                       "after_builtin_call": _after(model, dict(t.probe.calls()).get(True))}
                       for t in model.terminators],
         "stop_ids": {name: list(stop.ids) for name, stop in model.runtime_stops.items()},
         "stops": {name: stops(model, stop) for name, stop in model.runtime_stops.items()},

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from ..findings import Finding, Severity
 from ..resolve import ResolvedModel
-from ..template import call_end
+from ..template import BUILTIN_TOOLS_VARIABLE, call_end
 from ..vocabulary import is_token_id
 from .base import (Options, Rule, add_to_stop_ids, checked_stop_ids, describe_ids, templates_doing,
                    where_stop_ids_are)
@@ -21,6 +21,9 @@ class ToolCallNotStopId(Rule):
     answers end at `<|user|>`). eos-guard renders a conversation in which the assistant calls a sample tool and
     the tool answers (the arguments an object, else a JSON string), and reads the added tokens the template writes
     between the call's argument and the tool's answer: the end of the calling turn, then the tool turn's header.
+    Where the template's text names `builtin_tools` (Meta's Llama 3.1-3.3 templates), the call is rendered again
+    with the tool listed there, as `apply_chat_template(..., builtin_tools=[...])` renders it: Llama 3.1's
+    "ipython" mode ends that turn with `<|eom_id|>` (128008), where answers and other calls end with `<|eot_id|>`.
     The rule fires when generate()'s stop ids (as for EOS001) hold the token that ends answers but none of those.
     A template that renders no tool call (it has no tool support, or refuses a `tool` message) is not checked, and
     a template whose answers do not stop gets EOS001 instead.
@@ -29,7 +32,9 @@ class ToolCallNotStopId(Rule):
     The model writes the call and the token that ends the turn, and generation goes on: the model writes the
     tool turn's header and makes up the tool's answer itself, so an agent acts on an invented result, or the
     answer runs to `max_new_tokens`. gpt-oss was first published with `"eos_token_id": [200002, 199999]`
-    (`<|return|>`, `<|endoftext|>`) in generation_config.json; `<|call|>` (200012) was added later.
+    (`<|return|>`, `<|endoftext|>`) in generation_config.json; `<|call|>` (200012) was added later. Llama 3.1
+    Instruct lists `[128001, 128008, 128009]`; a fine-tune saved with the alignment-handbook's
+    `generation_config.eos_token_id = tokenizer.eos_token_id` keeps only 128009, and its built-in tool calls run on.
 
     ## Remediation
     Add the id of the token that ends a calling turn to `eos_token_id`, keeping the ids already there:
@@ -49,32 +54,35 @@ class ToolCallNotStopId(Rule):
         stop = checked_stop_ids(model, options)
         if stop is None:
             return
-        for after, names in calls_not_stopping(model).items():
+        for (builtin, after), names in calls_not_stopping(model).items():
             which = templates_doing(names, "writes", "write")
             written = ", ".join(_shown(model, token) for token in after)
             end, end_id = calling_turn_end(model, after)
             change = add_to_stop_ids(model, f"add {end_id} ('{end}' ends them)") if end_id is not None else \
                 "add the id of the token that ends them"
+            call, turns = ("a tool call", "turns that call a tool") if not builtin else (
+                f"a call to a built-in tool (one listed in {BUILTIN_TOOLS_VARIABLE}, which the template reads)",
+                "turns that call a built-in tool")
             yield self.finding(
                 model,
-                f"after a tool call, {which} {written}, but generate() stops only on {describe_ids(stop.ids, model)} "
-                f"({where_stop_ids_are(model)}): turns that call a tool run on; {change}",
+                f"after {call}, {which} {written}, but generate() stops only on {describe_ids(stop.ids, model)} "
+                f"({where_stop_ids_are(model)}): {turns} run on; {change}",
                 stop.where)
 
 
-def calls_not_stopping(model: ResolvedModel, stop: Collection[int] | None = None) -> dict[tuple[str, ...], list[str]]:
-    """The tokens templates write after a tool call (``Probe.after_call``) where none is a stop id while the token
-    that ends answers is, each with the names of the templates that write them (one finding each, as EOS001);
-    ``stop``: other stop ids than the folder's (those a fix will leave)."""
+def calls_not_stopping(model: ResolvedModel,
+                       stop: Collection[int] | None = None) -> dict[tuple[bool, tuple[str, ...]], list[str]]:
+    """The tokens templates write after a tool call (``Probe.calls``: built in or not, the tokens) where none is a
+    stop id while the token that ends answers is, each with the names of the templates that write them (one finding
+    each, as EOS001); ``stop``: other stop ids than the folder's (those a fix will leave)."""
     stop = model.stop.ids if stop is None else stop
-    templates: dict[tuple[str, ...], list[str]] = {}
+    templates: dict[tuple[bool, tuple[str, ...]], list[str]] = {}
     for terminator in model.terminators:
-        after = terminator.probe.after_call
-        if not after or terminator.id is None or terminator.id not in stop:
-            continue  # no call rendered, or answers do not stop either (EOS001)
-        if any(model.vocab.id_of(token) in stop for token in after):
-            continue
-        templates.setdefault(tuple(after), []).append(terminator.template.name)
+        if terminator.id is None or terminator.id not in stop:
+            continue  # answers do not stop either (EOS001)
+        for builtin, after in terminator.probe.calls():
+            if after and not any(model.vocab.id_of(token) in stop for token in after):
+                templates.setdefault((builtin, tuple(after)), []).append(terminator.template.name)
     return templates
 
 

@@ -66,21 +66,31 @@ def stops(model: ResolvedModel, stop: StopSet) -> bool | None:
     return None if stop.unknown else False
 
 
-def calling_turn(model: ResolvedModel) -> list[tuple[str, int | None]] | None:
-    """The added tokens the default template writes after a tool call (``Probe.after_call``), each with its id
-    (empty when it writes none there); None when it renders no tool call (no tool support, or it refuses a ``tool``
-    message): what EOS030 reads."""
+def calling_turn(model: ResolvedModel, builtin: bool = False) -> list[tuple[str, int | None]] | None:
+    """The added tokens the default template writes after a tool call (``Probe.after_call``; with ``builtin``, after
+    a call to a tool listed in ``builtin_tools`` where that differs: ``Probe.calls``), each with its id (empty when
+    it writes none there); None when it renders no such call (no tool support, or it refuses a ``tool`` message):
+    what EOS030 reads."""
     terminator = model.terminator
-    after = terminator.probe.after_call if terminator is not None else None
+    calls = dict(terminator.probe.calls()) if terminator is not None else {}
+    after = calls.get(builtin)
     return [(token, model.vocab.id_of(token)) for token in after] if after is not None else None
 
 
 def calls_stop(model: ResolvedModel, stop: StopSet) -> bool | None:
     """Whether a turn that calls a tool stops in that runtime: one of the tokens the template writes after the call
-    is a stop id (as EOS030 asks of generate()); None when the template renders no tool call, or when the runtime
-    may stop on ids the files do not name and none is listed; None too when it writes no added token there
-    (nothing to stop on but text, which EOS030 does not judge)."""
-    after = calling_turn(model)
+    is a stop id (as EOS030 asks of generate()), after a call to a built-in tool too where the template writes other
+    tokens there (false when either does not); None when the template renders no tool call, or when the runtime may
+    stop on ids the files do not name and none is listed; None too when it writes no added token there (nothing to
+    stop on but text, which EOS030 does not judge)."""
+    verdicts = [_call_stops(after, stop) for after in (calling_turn(model), calling_turn(model, builtin=True))
+                if after is not None]
+    if False in verdicts:
+        return False
+    return True if verdicts and all(verdicts) else None
+
+
+def _call_stops(after: list[tuple[str, int | None]], stop: StopSet) -> bool | None:
     if not after:
         return None
     if any(token_id in stop.ids for _, token_id in after if token_id is not None):
