@@ -364,19 +364,23 @@ def _probe_isolated(source: str, special_tokens: dict[str, str], added_tokens: A
             probe = select(_rendered_in(worker, first, _out_of_memory(limits), ending), added_tokens)
         except _Ended as exc:
             return Probe(limit_exceeded=str(exc))
-        if worker.asking:  # select needed no more: the worker renders the tool call and ends the probe
+        calls: list[Outcome] = []
+        if worker.asking:  # select needed no more: the worker renders the tool calls, sends each, ends the probe
             try:
                 worker.send({"next": False})
-                ending.update(worker.receive())
+                message = worker.receive()
+                while worker.asking and _is_outcome(message.get("call")):
+                    calls.append(tuple(message["call"]))  # kept if the worker dies in the next call
+                    worker.send({"next": True})
+                    message = worker.receive()
             except render_worker.WorkerDied as exc:
                 if not probe.limit_exceeded:
                     probe.call_limit = str(exc)
-        calls = ending.get("calls")
-        if probe.limit_exceeded or not (isinstance(calls, list) and all(
-                isinstance(call, list) and len(call) == 3 and all(isinstance(item, str) for item in call)
-                for call in calls)):
-            return probe
-        return _with_calls(probe, [(call[0], call[1], call[2]) for call in calls], added_tokens)
+        return probe if probe.limit_exceeded else _with_calls(probe, calls, added_tokens)
+
+
+def _is_outcome(value: Any) -> bool:
+    return isinstance(value, list) and len(value) == 3 and all(isinstance(item, str) for item in value)
 
 
 class _Ended(Exception):
@@ -429,27 +433,31 @@ def serve_probes() -> None:
 def _render_asked(source: str, special_tokens: dict[str, str], limits: Limits, with_tools: bool,
                   ask: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
     """In the worker: compile, then render one probe conversation each time the parent asks for the next, under
-    one deadline for the whole probe. The reply that ends the probe has its compile error or the limit hit."""
+    one deadline for the whole probe, then the tool calls, each sent to the parent as it is rendered. The reply that
+    ends the probe has its compile error or the limit hit, or the calls again (whether one ran out of memory)."""
     import signal
 
-    def asked(outcome: Outcome | None) -> bool:
+    def asked(message: dict[str, Any]) -> bool:
+        """Whether the parent asks for the next render."""
         # the timer's signal waits while a message is read, so that it never stops one half read
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
         try:
-            reply = ask({"outcome": list(outcome)} if outcome is not None else {"answers_done": True})
+            reply = ask(message)
         finally:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGALRM})
         return isinstance(reply, dict) and reply.get("next") is True
 
-    def asked_done() -> None:
-        asked(None)
-
-    def take(outcomes: Iterator[Outcome], calls: Callable[[], list[Outcome]]) -> list[Outcome]:
+    def take(outcomes: Iterator[Outcome], calls: Callable[[], Iterator[Outcome]]) -> list[Outcome]:
         for outcome in outcomes:
-            if not asked(outcome):
-                return calls()
-        asked_done()  # every answer is sent: a crash in the tool call leaves the parent's answers alone
-        return calls()
+            if not asked({"outcome": list(outcome)}):
+                break
+        else:
+            asked({"answers_done": True})  # every answer is sent: a crash in a tool call leaves the parent's alone
+        sent = []
+        for call in calls():  # each sent once rendered: a crash in the next leaves the parent this one
+            sent.append(call)
+            asked({"call": list(call)})
+        return sent
 
     called, error, limit = _rendered(source, special_tokens, limits, with_tools, take)
     if error is not None:
@@ -464,7 +472,7 @@ def _out_of_memory(limits: Limits) -> str:
 def _probe(source: str, special_tokens: dict[str, str], added_tokens: AddedTokens, limits: Limits,
            with_tools: bool) -> Probe:
     """Compile and render in this process, under the hooks' limits: one deadline for the whole probe."""
-    def take(outcomes: Iterator[Outcome], calls: Callable[[], list[Outcome]]) -> Probe:
+    def take(outcomes: Iterator[Outcome], calls: Callable[[], Iterator[Outcome]]) -> Probe:
         probe = select(outcomes, added_tokens)
         return probe if probe.limit_exceeded else _with_calls(probe, calls(), added_tokens)
 
@@ -475,7 +483,7 @@ def _probe(source: str, special_tokens: dict[str, str], added_tokens: AddedToken
 
 
 def _rendered(source: str, special_tokens: dict[str, str], limits: Limits, with_tools: bool,
-              take: Callable[[Iterator[Outcome], Callable[[], list[Outcome]]], Any],
+              take: Callable[[Iterator[Outcome], Callable[[], Iterator[Outcome]]], Any],
               ) -> tuple[Any, str | None, str | None]:
     """Compile ``source`` and give ``take`` the outcomes of its probe conversations and a function that renders
     the tool calls (:func:`call_outcomes`, once ``take`` is done with the answers), all under one deadline and
@@ -518,13 +526,14 @@ def render_outcomes(template: Any, special_tokens: dict[str, str], budget: _Budg
             yield shape, "tail", text[at + len(ASSISTANT_MARKER):].split(SECOND_USER_MARKER)[0]
 
 
-def call_outcomes(template: Any, source: str, special_tokens: dict[str, str], budget: _Budget) -> list[Outcome]:
+def call_outcomes(template: Any, source: str, special_tokens: dict[str, str], budget: _Budget) -> Iterator[Outcome]:
     """The tool-call conversation's outcome (:data:`TOOL_CALL_SHAPE`), then, for a template whose text names
-    ``builtin_tools``, the same call with the tool listed there (:data:`BUILTIN_CALL_SHAPE`); none after a limit."""
-    outcomes = [call_outcome(template, special_tokens, budget)]
-    if BUILTIN_TOOLS_VARIABLE in source and outcomes[0][1] != "limit":
-        outcomes.append(call_outcome(template, special_tokens, budget, builtin=True))
-    return outcomes
+    ``builtin_tools``, the same call with the tool listed there (:data:`BUILTIN_CALL_SHAPE`), rendered once the
+    first is taken; none after a limit."""
+    first = call_outcome(template, special_tokens, budget)
+    yield first
+    if BUILTIN_TOOLS_VARIABLE in source and first[1] != "limit":
+        yield call_outcome(template, special_tokens, budget, builtin=True)
 
 
 def call_outcome(template: Any, special_tokens: dict[str, str], budget: _Budget, builtin: bool = False) -> Outcome:
@@ -774,7 +783,7 @@ def outcomes_of(source: str, special_tokens: dict[str, str], with_tools: bool,
     with _limited(limits) as budget:
         template = _compile(source)
         outcomes = list(render_outcomes(template, special_tokens, budget, with_tools))
-        outcomes[:0] = call_outcomes(template, source, special_tokens, budget)  # first: select() returns early
+        outcomes[:0] = list(call_outcomes(template, source, special_tokens, budget))  # first: select() returns early
     return sorted(names - PROBE_VARIABLES), outcomes
 
 

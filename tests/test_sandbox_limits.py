@@ -336,6 +336,21 @@ def test_a_worker_that_crashes_is_reported_as_a_crash_not_as_a_timeout():
     assert probe_template(HONEST + "{# after a crash #}", SPECIAL, ["</s>"], LIMITS).token == "</s>"
 
 
+@pytest.mark.skipif(_stack_limit() > 64 << 20, reason="a stack this large holds the recursion: nothing crashes")
+def test_a_crash_in_the_built_in_call_keeps_the_tool_call_rendered_before_it():
+    """The worker sends each tool call's outcome as it renders it: a template that crashes the worker only with
+    ``builtin_tools`` set keeps what the call before showed (EOS030 still judges it), with the crash as the call's
+    limit, so the probe is not cached; the answers' probe stands."""
+    template = ("{% for m in messages %}{{ m.content }}{% if m.tool_calls %}{{ m.tool_calls[0].function.arguments"
+                " | tojson }}<|eom|>{% else %}</s>{% endif %}{% endfor %}"
+                "{% if builtin_tools is defined %}" + NESTED_TUPLE_HASHED + "{% endif %}")
+    probe = probe_template(template, SPECIAL, ["</s>", "<|eom|>"], Limits(seconds=5, cache=False))
+    assert probe.token == "</s>" and probe.limit_exceeded is None, probe
+    assert probe.after_call == ["<|eom|>"] and probe.after_builtin_call is None, probe
+    assert probe.call_limit == "the render process ended with signal SIGSEGV", probe
+    assert probe_template(HONEST + "{# after a crash #}", SPECIAL, ["</s>"], LIMITS).token == "</s>"
+
+
 def test_an_unresponsive_worker_is_killed_at_the_deadline():
     """Whatever keeps the worker from answering (here: it is stopped, as a C call that never checks for signals
     would keep it), the parent kills it at the probe's limit plus the grace, and the next probe gets a new one."""
