@@ -123,7 +123,8 @@ def test_recursive_search_skips_hidden_and_virtualenv_folders(run, tmp_path):
     write_json(tmp_path / "env" / "lib" / "config.json", {"eos_token_id": "bad"})
     # that .git is no repository git can read: the default baseline would say so (test_cli_failures.py)
     code, out, _ = run("--baseline", "none", ".")
-    assert code == 0 and out == "All checks passed (1 model folder).\n"
+    # a config.json alone names no token an answer ends with: the closing line says what was not checked
+    assert code == 0 and out == "All checks passed (1 model folder; 1 names no token that ends an answer: stopping not checked).\n"
 
 
 @pytest.mark.parametrize("name", ["node_modules", "__pycache__", "site-packages", "lost+found", "venv"])
@@ -131,7 +132,7 @@ def test_recursive_search_skips_the_folders_usage_md_names(run, tmp_path, name):
     """docs/usage.md lists them; a `venv` is skipped by its name, with or without pyvenv.cfg."""
     write_json(tmp_path / "models" / "a" / "config.json", {"eos_token_id": 2})
     write_json(tmp_path / "models" / name / "pkg" / "config.json", {"eos_token_id": "bad"})
-    assert run("models") == (0, "All checks passed (1 model folder).\n", "")
+    assert run("models") == (0, "All checks passed (1 model folder; 1 names no token that ends an answer: stopping not checked).\n", "")
 
 
 @pytest.mark.parametrize("content,message", [
@@ -162,7 +163,7 @@ def test_unreadable_file_is_one_line_exit_2_and_others_still_checked(run, tmp_pa
     assert code == 2
     assert err.startswith(f"eos-guard: bad/{message}")
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
-    assert out == "No findings in 2 model folders; 1 cannot be read.\n"
+    assert out == "No findings in 2 model folders; 1 cannot be read; 1 names no token that ends an answer: stopping not checked.\n"
 
 
 @pytest.mark.parametrize("content,message", [
@@ -564,3 +565,27 @@ def test_every_option_is_documented_and_every_documented_option_exists():
         if action.choices:
             assert "|".join(action.choices) in readme and "\\|".join(action.choices) in rows[
                 action.option_strings[0]], name
+
+
+def test_a_folder_that_names_no_end_of_answer_says_stopping_was_not_checked(tmp_path, run):
+    """A merge saved without its tokenizer files (config.json and generation_config.json alone): nothing says which
+    token ends an answer, so no stop rule had anything to compare, and the closing line says so instead of a bare
+    "All checks passed"; explain says unknown for every runtime. A base model's folder, whose tokenizer names an eos,
+    is checked as before, and so is a chat model's."""
+    folder = tmp_path / "merge"
+    folder.mkdir()
+    for name in ("config.json", "generation_config.json"):
+        shutil.copy(FIXTURES / "llama31-8b-instruct-strftime" / name, folder / name)
+    code, out, err = run("--baseline", "none", str(folder))
+    assert (code, out, err) == (
+        0, "All checks passed (1 model folder; 1 names no token that ends an answer: stopping not checked).\n", "")
+    code, out, _ = run("explain", "--format", "json", str(folder))
+    assert code == 0 and {r["stops"] for r in json.loads(out)["models"][0]["runtimes"]} == {None}, out
+
+    base = shutil.copytree(FIXTURES / "llama31-8b-base-no-template", tmp_path / "base")
+    chat = FIXTURES / "qwen2-instruct-aligned"
+    code, out, _ = run("--baseline", "none", str(base), str(chat), str(folder))
+    assert out.splitlines()[-1].endswith("; 1 names no token that ends an answer: stopping not checked)."), out
+    two = shutil.copytree(folder, tmp_path / "merge2")
+    code, out, _ = run("--format", "concise", "--baseline", "none", str(two), str(folder))
+    assert out.splitlines()[-1].endswith("; 2 name no token that ends an answer: stopping not checked)."), out

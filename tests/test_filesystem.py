@@ -497,7 +497,7 @@ def test_a_hugging_face_snapshot_s_subfolders_link_into_its_blobs_too(run, tmp_p
     os.symlink("../../blobs/aaaa", hub / "snapshots" / "rev" / "config.json")
     os.symlink("../../../blobs/bbbb", hub / "snapshots" / "rev" / "1_Pooling" / "config.json")
     code, out, _ = run(str(hub / "snapshots" / "rev"))
-    assert (code, out) == (0, "All checks passed (1 model folder).\n")
+    assert (code, out) == (0, "All checks passed (1 model folder; 1 names no token that ends an answer: stopping not checked).\n")
 
 
 def test_fix_replaces_a_hard_linked_file_in_its_folder_only(run, tmp_path):

@@ -482,9 +482,10 @@ def test_the_closing_line_counts_folders_and_gguf_files_apart(run, tmp_path):
     write_json(folder / "config.json", {"eos_token_id": 2, "vocab_size": 8})
     write_json(folder / "generation_config.json", {"eos_token_id": 2})
     code, out, _ = run("--ignore", "gguf-terminator-not-eog,gguf-folder-mismatch", "model", "model.gguf")
-    assert (code, out) == (0, "All checks passed (1 model folder, 1 GGUF file).\n")
+    assert (code, out) == (0, "All checks passed (1 model folder, 1 GGUF file; 1 names no token that ends an answer: stopping not checked).\n")
     code, out, _ = run("model", "model.gguf")
-    assert code == 1 and out.endswith("1 of 2 checked (1 model folder, 1 GGUF file) fails (1 error, 1 warning).\n")
+    assert code == 1 and out.endswith("1 of 2 checked (1 model folder, 1 GGUF file) fails (1 error, 1 warning); "
+                                      "1 names no token that ends an answer: stopping not checked.\n")
 
 
 def test_a_gguf_name_in_any_case_is_read_and_a_folder_so_named_is_a_folder(run, tmp_path):

@@ -142,7 +142,7 @@ def test_a_file_named_as_an_option_is_a_path_not_an_option(model_repo, pre_commi
     proc = try_repo(model_repo, pre_commit_home, hook)
     assert victim.read_text(encoding="utf-8") == '{"precious": true}\n'
     assert proc.returncode == 0, proc.stdout + proc.stderr  # a config.json alone: no template, no tokenizer
-    assert "All checks passed (2 model folders)." in proc.stdout
+    assert "All checks passed (2 model folders; 1 names no token that ends an answer: stopping not checked)." in proc.stdout
 
 
 def test_the_hook_paths_are_the_files_the_hooks_match(tmp_path, monkeypatch):

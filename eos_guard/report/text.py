@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..errors import display_path, real_folder
 from ..findings import Finding, Severity
+from ..resolve import ResolvedModel
 from ..results import ModelReport, Report
 from .escape import printable
 from ..runtimes import stops, why_unknown
@@ -138,7 +139,7 @@ def summary(report: Report) -> str:
     if not report.models:
         return f"No model folders found ({_plural(report.excluded, 'model folder')} excluded by the settings)." \
             if report.excluded else "No model folders found."
-    skipped = _not_generating_tail(report)
+    skipped = _not_generating_tail(report) + _no_answer_end_tail(report)
     tail = _unread_tail(report) + skipped
     if all(m.unfetched for m in report.models):
         return f"No model folders checked{tail}."
@@ -183,6 +184,26 @@ def _not_generating_tail(report: Report) -> str:
     a change that makes a chat model read as one (its class, a modules.json) is seen."""
     count = sum(1 for m in report.models if m.model is not None and not m.model.generates)
     return f"; {count} cannot generate text, not checked for stopping" if count else ""
+
+
+def _no_answer_end_tail(report: Report) -> str:
+    """``; N name no token that ends an answer: stopping not checked`` for the folders without findings of a
+    generating model with neither a chat template terminator nor a tokenizer eos (no tokenizer files, as a merge saved
+    without them): the rules that compare the stop ids with the answer's end had nothing to compare, so "All checks
+    passed" alone would say more than was checked (``explain`` says the same per runtime: unknown). A folder with a
+    finding (EOS004: no stop ids at all) was judged, and is not counted."""
+    count = sum(1 for m in report.models if m.model is not None and m.model.generates and not m.findings
+                and names_no_answer_end(m.model))
+    verb = "names" if count == 1 else "name"
+    return f"; {count} {verb} no token that ends an answer: stopping not checked" if count else ""
+
+
+def names_no_answer_end(model: ResolvedModel) -> bool:
+    """Whether the folder names no token a chat answer ends with: no template terminator (not even one spelled in
+    text, EOS011) and no tokenizer eos."""
+    terminator = model.terminator
+    no_terminator = terminator is None or (terminator.token is None and not terminator.spelled)
+    return no_terminator and model.tokenizer_eos is None
 
 
 def _checked(report: Report) -> tuple[str, str]:
