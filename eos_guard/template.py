@@ -359,9 +359,8 @@ def _probe_isolated(source: str, special_tokens: dict[str, str], added_tokens: A
         if "outcome" not in first:  # it did not compile, or the limits stopped it compiling
             return Probe(errors=[first["error"]] if "error" in first else [],
                          limit_exceeded=first.get("limit_exceeded"))
-        ending: dict[str, Any] = {}
         try:
-            probe = select(_rendered_in(worker, first, _out_of_memory(limits), ending), added_tokens)
+            probe = select(_rendered_in(worker, first, _out_of_memory(limits)), added_tokens)
         except _Ended as exc:
             return Probe(limit_exceeded=str(exc))
         calls: list[Outcome] = []
@@ -388,10 +387,9 @@ class _Ended(Exception):
     in this process ends it the same way)."""
 
 
-def _rendered_in(worker: Any, message: dict[str, Any], out_of_memory: str,
-                 ending: dict[str, Any]) -> Iterator[Outcome]:
-    """The outcomes the worker renders, one per ``next``; ``ending`` gets the message that ends the probe (with the
-    tool call's outcome). The time and size limits stopping it raise TemplateLimitExceeded, as they do in this
+def _rendered_in(worker: Any, message: dict[str, Any], out_of_memory: str) -> Iterator[Outcome]:
+    """The outcomes the worker renders, one per ``next``, until it has sent every answer (the tool calls come after,
+    :func:`_probe_isolated`). The time and size limits stopping it raise TemplateLimitExceeded, as they do in this
     process (:func:`select` keeps what it found before)."""
     from . import render_worker
 
@@ -403,9 +401,8 @@ def _rendered_in(worker: Any, message: dict[str, Any], out_of_memory: str,
             message = worker.receive()
     except render_worker.WorkerDied as exc:
         raise _Ended(str(exc)) from None
-    if message.get("answers_done"):  # the worker waits (asking), then renders the tool call: its fate is its own
+    if message.get("answers_done"):  # the worker waits (asking), then renders the tool calls: their fate is their own
         return
-    ending.update(message)
     limit = message.get("limit_exceeded")
     if limit:
         raise _Ended(limit) if limit == out_of_memory else TemplateLimitExceeded(limit)
