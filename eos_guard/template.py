@@ -35,7 +35,7 @@ SECOND_USER_MARKER = "EOSGUARDUSERTWO"
 CALL_MARKER = "EOSGUARDCALLARG"
 TOOL_RESULT_MARKER = "EOSGUARDTOOLRESULT"
 TOOL_CALL_SHAPE = "user,assistant+call,tool"
-# The same call with the sample tool listed in ``builtin_tools``, a variable Meta's Llama 3.1-3.3 templates read
+# The same call with the sample tool listed in ``builtin_tools``, a variable Meta's Llama 3.1 and 3.3 templates read
 # (``apply_chat_template(..., builtin_tools=[...])``): their "ipython" mode ends a calling turn with <|eom_id|>, where
 # answers and other calls end with <|eot_id|>. Rendered only for a template whose text names the variable.
 BUILTIN_CALL_SHAPE = "user,assistant+builtin-call,tool"

@@ -21,9 +21,10 @@ class ToolCallNotStopId(Rule):
     answers end at `<|user|>`). eos-guard renders a conversation in which the assistant calls a sample tool and
     the tool answers (the arguments an object, else a JSON string), and reads the added tokens the template writes
     between the call's argument and the tool's answer: the end of the calling turn, then the tool turn's header.
-    Where the template's text names `builtin_tools` (Meta's Llama 3.1-3.3 templates), the call is rendered again
-    with the tool listed there, as `apply_chat_template(..., builtin_tools=[...])` renders it: Llama 3.1's
-    "ipython" mode ends that turn with `<|eom_id|>` (128008), where answers and other calls end with `<|eot_id|>`.
+    Where the template's text names `builtin_tools` (Meta's Llama 3.1 and 3.3 Instruct templates; 3.2's does not),
+    the call is rendered again with the tool listed there, as `apply_chat_template(..., builtin_tools=[...])`
+    renders it: their "ipython" mode ends that turn with `<|eom_id|>` (128008), where answers and other calls end
+    with `<|eot_id|>`.
     The rule fires when generate()'s stop ids (as for EOS001) hold the token that ends answers but none of those.
     A template that renders no tool call (it has no tool support, or refuses a `tool` message) is not checked, and
     a template whose answers do not stop gets EOS001 instead.
