@@ -293,7 +293,8 @@ def test_examples_without_the_terminator_below_max_length_are_named_as_such(tok)
     for max_length in (None, len(features[1]["input_ids"])):  # unknown, or as long as the second: it may be cut
         [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id, max_length=max_length)
         assert finding.message.endswith("(truncated at max_length, or missing the terminator); raise max_length or "
-                                        "drop the examples that exceed it")
+                                        "drop the examples that exceed it, and append the terminator to the "
+                                        "examples that lack it")
 
 
 def test_examples_without_the_terminator_when_nothing_was_truncated_are_named_as_such(tok):
@@ -306,7 +307,8 @@ def test_examples_without_the_terminator_when_nothing_was_truncated_are_named_as
     features = [{"input_ids": f["input_ids"][:-2] if i % 2 else f["input_ids"]} for i, f in enumerate(features)]
     batch = DataCollatorWithFlattening(return_tensors="np")(with_labels(features))
     [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id)
-    assert finding.message.endswith("raise max_length or drop the examples that exceed it")
+    assert finding.message.endswith("raise max_length or drop the examples that exceed it, and append the "
+                                    "terminator to the examples that lack it")
     [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id, truncation=False)
     assert (finding.code, str(finding.severity)) == ("EOS026", "warning")
     assert finding.message == (

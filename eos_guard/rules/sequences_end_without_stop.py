@@ -112,7 +112,7 @@ class SequencesEndWithoutStop(BatchRule):
     ```
     `findings`, each printed with `print(finding)` (the line `eos-guard --format concise` prints):
     ```
-    <batch>:3:4: EOS026 warning: 1 of 3 sequences (33%) in the batch do not end their last supervised span with a stop id [2] (truncated at max_length, or missing the terminator); raise max_length or drop the examples that exceed it [sequences-end-without-stop]
+    <batch>:3:4: EOS026 warning: 1 of 3 sequences (33%) in the batch do not end their last supervised span with a stop id [2] (truncated at max_length, or missing the terminator); raise max_length or drop the examples that exceed it, and append the terminator to the examples that lack it [sequences-end-without-stop]
     ```
 
     ## Remediation
@@ -164,7 +164,7 @@ class SequencesEndWithoutStop(BatchRule):
                 "the examples that exceed it"
         else:
             why = " (truncated at max_length, or missing the terminator); raise max_length or drop the examples " \
-                "that exceed it"
+                "that exceed it, and append the terminator to the examples that lack it"
         severity = None
         if len(known) >= 2 and len(open_ended) == len(known) and \
                 all(t.index <= TAIL for t in view.trained_stops):
