@@ -6,7 +6,7 @@ from ..errors import display_path, path_field
 from ..resolve import ResolvedModel
 from ..results import Report
 from ..rules.base import describe_ids
-from ..runtimes import calling_turn, calls_stop, fix, stops, target_id, why
+from ..runtimes import calling_turn, calling_turns, calls_stop, fix, stops, target_id, why
 from .escape import json_text, printable
 from .text import summary
 
@@ -116,8 +116,7 @@ def _calling_turns_of_their_own(model: ResolvedModel) -> list[tuple[bool, list[t
     terminator = model.terminator
     if terminator is None or terminator.token is None:
         return []
-    turns = [(builtin, calling_turn(model, builtin)) for builtin in (False, True)]
-    return [(builtin, after) for builtin, after in turns
+    return [(builtin, after) for builtin, after in calling_turns(model)
             if after and not any(token == terminator.token for token, _ in after)]
 
 

@@ -193,12 +193,12 @@ def _no_answer_end_tail(report: Report) -> str:
     passed" alone would say more than was checked (``explain`` says the same per runtime: unknown). A folder with a
     finding (EOS004: no stop ids at all) was judged, and is not counted."""
     count = sum(1 for m in report.models if m.model is not None and m.model.generates and not m.findings
-                and names_no_answer_end(m.model))
+                and _names_no_answer_end(m.model))
     verb = "names" if count == 1 else "name"
     return f"; {count} {verb} no token that ends an answer: stopping not checked" if count else ""
 
 
-def names_no_answer_end(model: ResolvedModel) -> bool:
+def _names_no_answer_end(model: ResolvedModel) -> bool:
     """Whether the folder names no token a chat answer ends with: no template terminator (not even one spelled in
     text, EOS011) and no tokenizer eos."""
     terminator = model.terminator

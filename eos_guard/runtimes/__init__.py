@@ -66,15 +66,20 @@ def stops(model: ResolvedModel, stop: StopSet) -> bool | None:
     return None if stop.unknown else False
 
 
-def calling_turn(model: ResolvedModel, builtin: bool = False) -> list[tuple[str, int | None]] | None:
-    """The added tokens the default template writes after a tool call (``Probe.after_call``; with ``builtin``, after
-    a call to a tool listed in ``builtin_tools`` where that differs: ``Probe.calls``), each with its id (empty when
-    it writes none there); None when it renders no such call (no tool support, or it refuses a ``tool`` message):
-    what EOS030 reads."""
+def calling_turns(model: ResolvedModel) -> list[tuple[bool, list[tuple[str, int | None]]]]:
+    """``(built in, the added tokens)`` the default template writes after each tool call it renders
+    (``Probe.calls``: the sample tool's, then a built-in tool's where that differs), each token with its id (empty
+    when it writes none there): what EOS030 reads. Empty when it renders no tool call (no tool support, or it
+    refuses a ``tool`` message)."""
     terminator = model.terminator
-    calls = dict(terminator.probe.calls()) if terminator is not None else {}
-    after = calls.get(builtin)
-    return [(token, model.vocab.id_of(token)) for token in after] if after is not None else None
+    calls = terminator.probe.calls() if terminator is not None else []
+    return [(builtin, [(token, model.vocab.id_of(token)) for token in after]) for builtin, after in calls]
+
+
+def calling_turn(model: ResolvedModel, builtin: bool = False) -> list[tuple[str, int | None]] | None:
+    """The tokens of :func:`calling_turns` after the sample tool's call (with ``builtin``, after a built-in tool's),
+    or None when the template renders no such call."""
+    return dict(calling_turns(model)).get(builtin)
 
 
 def calls_stop(model: ResolvedModel, stop: StopSet) -> bool | None:
@@ -83,8 +88,7 @@ def calls_stop(model: ResolvedModel, stop: StopSet) -> bool | None:
     tokens there (false when either does not); None when the template renders no tool call, or when the runtime may
     stop on ids the files do not name and none is listed; None too when it writes no added token there (nothing to
     stop on but text, which EOS030 does not judge)."""
-    verdicts = [_call_stops(after, stop) for after in (calling_turn(model), calling_turn(model, builtin=True))
-                if after is not None]
+    verdicts = [_call_stops(after, stop) for _, after in calling_turns(model)]
     if False in verdicts:
         return False
     return True if verdicts and all(verdicts) else None
@@ -214,5 +218,5 @@ def released(stops: Mapping[str, StopSet], shared: dict[tuple, StopSet]) -> dict
     return {name: stop.without_place(shared) for name, stop in stops.items()}
 
 
-__all__ = ["MODULES", "RELEASES", "RUNTIMES", "Release", "StopSet", "calling_turn", "calls_stop", "released", "stop_id",
-           "stop_sets", "stops", "target_id"]
+__all__ = ["MODULES", "RELEASES", "RUNTIMES", "Release", "StopSet", "calling_turn", "calling_turns", "calls_stop",
+           "released", "stop_id", "stop_sets", "stops", "target_id"]
