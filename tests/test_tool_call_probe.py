@@ -486,6 +486,10 @@ def test_explain_shows_the_built_in_call_where_it_ends_with_a_token_of_its_own(t
     model = json.loads(out)["models"][0]
     assert model["builtin_calling_turn"][0] == {"token": "<|eom_id|>", "id": 128008}
     assert model["calling_turn"][0] == {"token": "<|eot_id|>", "id": 128009}
+    # calls_stop is false where either calling turn runs on (the ordinary call stops at <|eot_id|> everywhere)
+    assert {r["runtime"]: r["calls_stop"] for r in model["runtimes"]} == {
+        "transformers": False, "vllm": False, "sglang": True, "tgi": False, "mlx-lm": False, "llama.cpp": True,
+        "ollama": True}
     code, out, _ = run("--format", "json", "--baseline", "none", str(folder))
     template = json.loads(out)["models"][0]["templates"][0]
     assert template["after_builtin_call"][0] == {"token": "<|eom_id|>", "id": 128008}
