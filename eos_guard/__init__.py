@@ -95,7 +95,8 @@ def fix(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = None,
 
 def check_batch(batch: Mapping[str, Any], stop_ids: Union[Iterable[int], int],
                 pad_token_id: Union[int, None] = None, *, packing: Union[str, bool, None] = None,
-                max_length: Union[int, None] = None, truncation: bool = True) -> list[Finding]:
+                max_length: Union[int, None] = None, truncation: bool = True,
+                answer_opening: Union[Iterable[int], None] = None) -> list[Finding]:
     """Check that a training batch teaches the model to stop; return the :class:`Finding` list (EOS023-EOS026).
 
     ``batch`` is what a data collator returns: ``input_ids`` and ``labels``, optionally ``attention_mask`` and
@@ -106,12 +107,15 @@ def check_batch(batch: Mapping[str, Any], stop_ids: Union[Iterable[int], int],
     (``"bfd"``, ``"bfd_split"``, ``"wrapped"``); None reads it from the batch. ``max_length`` is where
     truncation cuts (None: at the longest sequence); ``truncation=False`` says nothing was cut (TRL's
     ``SFTConfig(max_length=None)`` without packing), so a sequence that ends without a stop id lacks the
-    terminator. A finding's location is ``<batch>``, its line the row and
-    its column the token position.
+    terminator. ``answer_opening`` is the ids that open an answer (the chat template's generation prompt without
+    its trailing whitespace, ``tokenizer.encode("<|im_start|>assistant", add_special_tokens=False)``;
+    :func:`eos_guard.integrations.transformers.answer_opening` reads it from a tokenizer): with it, a batch whose
+    stop ids end only system and user turns, never an answer, is an error. A finding's location is ``<batch>``,
+    its line the row and its column the token position.
     Raises :class:`eos_guard.rules.batch_base.BatchError` (a ``ValueError``) for a batch it cannot read.
     See docs/training.md.
     """
     from .rules import check_batches
 
     return check_batches([batch], stop_ids, pad_token_id, packing=packing, max_length=max_length,
-                         truncation=truncation)
+                         truncation=truncation, answer_opening=answer_opening)

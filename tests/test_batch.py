@@ -363,6 +363,121 @@ def test_a_stop_id_trained_only_where_sequences_open_does_not_teach_the_stop(max
     assert (finding.code, str(finding.severity)) == ("EOS026", "warning") and "2 of 3 sequences" in finding.message
 
 
+def _by_hand(tokenizer, conversations, answer_end: str = "\n", prompt_end: str = "<|im_end|>\n") -> dict:
+    """ChatML formatted by a script instead of the template: prompts end with ``prompt_end``, answers with
+    ``answer_end``; labels are the whole text, right-padded."""
+    rows = []
+    for conversation in conversations:
+        text = "".join(f"<|im_start|>{m['role']}\n{m['content']}" +
+                       (answer_end if m["role"] == "assistant" else prompt_end) for m in conversation)
+        rows.append(tokenizer(text, add_special_tokens=False)["input_ids"])
+    return _padded(rows, tokenizer.pad_token_id)
+
+
+def _padded(rows: list[list[int]], pad: int) -> dict:
+    width = max(len(r) for r in rows)
+    return {"input_ids": [r + [pad] * (width - len(r)) for r in rows],
+            "attention_mask": [[1] * len(r) + [0] * (width - len(r)) for r in rows],
+            "labels": [r + [-100] * (width - len(r)) for r in rows]}
+
+
+def test_answer_opening_is_what_the_generation_prompt_adds(tok):
+    from eos_guard.integrations.transformers import answer_opening
+
+    assert tok.convert_ids_to_tokens(list(answer_opening(tok))) == ["<|im_start|>", "assistant"]
+    bare = story.build_tokenizer()
+    bare.chat_template = None
+    assert answer_opening(bare) == ()
+    no_prompt = story.build_tokenizer()  # a template with no generation prompt (Mistral's answer follows [/INST])
+    no_prompt.chat_template = "{% for m in messages %}{{ m['content'] }}{% endfor %}"
+    assert answer_opening(no_prompt) == ()
+    raising = story.build_tokenizer()
+    raising.chat_template = "{{ raise_exception('a system message is required') }}"
+    assert answer_opening(raising) == ()
+
+
+@pytest.mark.parametrize("turns", ["single", "two"])
+def test_stop_ids_that_end_only_prompts_do_not_teach_the_stop(tok, turns):
+    """Chat text formatted by hand: the system and user turns keep <|im_end|>, the answers lost it, and the loss is on
+    the whole text. Some stop id is supervised, so without the template's opening of an answer it is only a warning
+    (training goes on); with it, no answer ends with a stop id: an error (tests/e2e/test_training_data.py trains
+    such a model: it runs on, or writes the user's next turn)."""
+    from eos_guard.integrations.transformers import answer_opening
+
+    conversations = [c for c in story.conversations() if (len(c) == 2) == (turns == "single")]
+    batch = _by_hand(tok, conversations)
+    [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id)
+    assert (finding.code, str(finding.severity)) == ("EOS026", "warning")
+    [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id, answer_opening=answer_opening(tok))
+    assert (finding.code, str(finding.severity)) == ("EOS026", "error")
+    answers = 8 if turns == "single" else 16
+    assert f"; the supervised stop ids end other turns (system, user) only: none of the {answers} answers (what " \
+        "follows the chat template's opening of an answer) ends with one, so the model is never trained to stop " \
+        "after an answer" in finding.message
+    # an answer the next turn follows was not cut by truncation: the fix is the terminator alone
+    fix = "append the terminator (the chat template's, or tokenizer.eos_token) to every answer"
+    if turns == "two":
+        assert finding.message.endswith(f"after an answer; {fix}")
+    else:
+        assert finding.message.endswith("after an answer (truncated at max_length, or missing the terminator); raise "
+                                        "max_length or drop the examples that exceed it, and append the terminator "
+                                        "to the examples that lack it")
+    # the same text with the terminator after every answer is clean; after the last one only, a warning
+    fixed = _by_hand(tok, conversations, answer_end="<|im_end|>\n")
+    assert eos_guard.check_batch(fixed, stops(tok), tok.pad_token_id, answer_opening=answer_opening(tok)) == []
+
+
+def test_an_answer_opening_the_batch_does_not_hold_changes_nothing(tok):
+    batch = _by_hand(tok, story.conversations())
+    other = tok("<|im_start|>system", add_special_tokens=False)["input_ids"] + [7]
+    for opening in (None, [], other):
+        [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id, answer_opening=opening)
+        assert (finding.code, str(finding.severity)) == ("EOS026", "warning")
+
+
+def test_a_stop_id_that_opens_the_next_turn_after_an_answer_teaches_the_stop(tok):
+    """A template that closes no turn with <|im_end|>, whose stop id is the next turn's <|im_start|> (align() finds
+    it): after the first answer of a two-turn conversation it is trained, so answers do end with a stop id and the
+    finding stays a warning; single-turn conversations never train it after an answer: an error."""
+    from eos_guard.integrations.transformers import answer_opening
+
+    stop_ids = [*stops(tok), tok.convert_tokens_to_ids("<|im_start|>")]
+    two = _by_hand(tok, [c for c in story.conversations() if len(c) == 4], prompt_end="\n")
+    [finding] = eos_guard.check_batch(two, stop_ids, tok.pad_token_id, answer_opening=answer_opening(tok))
+    assert (finding.code, str(finding.severity)) == ("EOS026", "warning")
+    single = _by_hand(tok, [c for c in story.conversations() if len(c) == 2], prompt_end="\n")
+    [finding] = eos_guard.check_batch(single, stop_ids, tok.pad_token_id, answer_opening=answer_opening(tok))
+    assert (finding.code, str(finding.severity)) == ("EOS026", "error")
+
+
+def test_an_opening_whose_first_token_opens_answers_only_runs_to_the_sequence_end():
+    """Phi-3's <|assistant|> opens answers only (<|user|> opens the user's turns): an answer runs to the end of its
+    sequence, so the user's <|end|> after a first answer counts for it (no error), and a single-turn answer
+    without <|end|> is an error. Ids: 1 <|user|>, 2 <|assistant|>, 3 <|end|>, 4 newline, 0 pad, 10 and up words."""
+    def row(*turns):
+        ids = []
+        for role, words, closed in turns:
+            ids += [1 if role == "user" else 2, 4, *words, *([3, 4] if closed else [4])]
+        return ids
+
+    single = _padded([row(("user", [10, 11], True), ("assistant", [12, 13], False)),
+                      row(("user", [14], True), ("assistant", [15, 16, 17], False))], 0)
+    [finding] = eos_guard.check_batch(single, [3], 0, answer_opening=[2])
+    assert (finding.code, str(finding.severity)) == ("EOS026", "error")
+    two = _padded([row(("user", [10], True), ("assistant", [12], False), ("user", [11], True),
+                       ("assistant", [13], False)),
+                   row(("user", [14], True), ("assistant", [15], False), ("user", [16], True),
+                       ("assistant", [17], False))], 0)
+    [finding] = eos_guard.check_batch(two, [3], 0, answer_opening=[2])
+    assert (finding.code, str(finding.severity)) == ("EOS026", "warning")
+
+
+@pytest.mark.parametrize("opening", ["<|im_start|>assistant", 3.5, [1, "2"]])
+def test_an_answer_opening_that_is_not_token_ids_is_refused(tok, opening):
+    with pytest.raises(BatchError, match="answer_opening"):
+        eos_guard.check_batch(_by_hand(tok, story.conversations()), stops(tok), 43, answer_opening=opening)
+
+
 def test_truncation_of_every_example_in_full_rows_is_told_from_pretraining_blocks(tok):
     """Full-sequence loss, every conversation longer than max_length=20: full rows, no padding and no -100, as
     run_clm's blocks. But every row starts with <|im_start|> and supervises the prompt's <|im_end|>: each row is

@@ -152,7 +152,8 @@ class EosGuardCallback(TrainerCallback):
         pad = getattr(tok, "pad_token_id", None)
         try:
             batches = first_batches(dataloader, self.data_batches, getattr(args, "train_batch_size", None))
-            view = read_batches(batches, stops, pad, *how_rows_were_made(args)) if batches else None
+            view = read_batches(batches, stops, pad, *how_rows_were_made(args), answer_opening(tok)) \
+                if batches else None
         except BatchError as error:
             logger.warning("eos-guard: the training batches could not be read, so they are not checked: %s", error)
             return None
@@ -282,6 +283,27 @@ def how_rows_were_made(args: Any) -> tuple[Union[str, None], Union[int, None], b
         return None, None, True  # a strategy this version does not know
     # TRL 1.16 truncates only `if args.max_length is not None and not packing` (packing without it raises)
     return None, max_length, bool(args.packing) or getattr(args, "max_length", None) is not None
+
+
+def answer_opening(tokenizer: Any) -> tuple[int, ...]:
+    """The ids that open an answer under the tokenizer's chat template: what ``add_generation_prompt=True`` adds
+    after a user turn, its surrounding whitespace left out (``<|im_start|>assistant``: the newline after it may
+    merge with the answer's first word). Empty without a chat template, for one whose generation prompt is
+    empty (Mistral's: the answer follows ``[/INST]``) or does not extend the conversation, and for one that
+    fails to render: the data check then does not tell answers from other turns."""
+    if not isinstance(getattr(tokenizer, "chat_template", None), str):
+        return ()
+    conversation = [{"role": "user", "content": "Hello"}]
+    try:
+        prompted = tokenizer.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)
+        plain = tokenizer.apply_chat_template(conversation, add_generation_prompt=False, tokenize=False)
+        if not (isinstance(prompted, str) and isinstance(plain, str) and prompted.startswith(plain)):
+            return ()
+        text = prompted[len(plain):].strip()
+        ids = tokenizer.encode(text, add_special_tokens=False) if text else []
+    except Exception:  # noqa: BLE001 - a template that needs other messages (a system turn), or raises
+        return ()
+    return tuple(i for i in ids if isinstance(i, int))
 
 
 def first_batches(dataloader: Any, count: int, batch_size: int | None = None) -> list[Any]:

@@ -85,7 +85,8 @@ class BatchView:
 
     def __init__(self, sequences: list[Sequence], stop_ids: frozenset[int], pad_token_id: int | None,
                  batches: int, ends_visible: bool, packing: str | bool | None = None,
-                 max_length: int | None = None, truncation: bool = True) -> None:
+                 max_length: int | None = None, truncation: bool = True,
+                 answer_opening: tuple[int, ...] = ()) -> None:
         self.sequences = sequences
         self.stop_ids = stop_ids
         self.pad_token_id = pad_token_id
@@ -94,6 +95,7 @@ class BatchView:
         self.packing = packing
         self.max_length = max_length
         self.truncation = truncation  # False: nothing was cut (TRL's SFTConfig(max_length=None) without packing)
+        self.answer_opening = answer_opening  # the ids that open an answer (the chat template's generation prompt)
 
     @cached_property
     def trained_stops(self) -> list[Token]:
@@ -344,6 +346,40 @@ class BatchView:
             return "cut"
         return "absent" if known or self.shows_ends or self.masked_stops or self.rows_open_as_examples else None
 
+    @cached_property
+    def answer_ends(self) -> list[str]:
+        """How each supervised answer ends: ``"stop"`` (with a supervised stop id), ``"turn"`` (the next turn opens
+        first) or ``"end"`` (its sequence ends first). An answer is what follows an :attr:`answer_opening` in a
+        sequence (``<|im_start|>assistant``); the next turn opens with the opening's first token, where that token
+        opens other turns too (ChatML's ``<|im_start|>``, Llama 3's ``<|start_header_id|>``, Gemma's
+        ``<start_of_turn>``; when it is itself a stop id, as under a template that writes no terminator, the answer
+        ends with it). Where it opens answers only (Phi-3's ``<|assistant|>``), an answer runs to the end of its
+        sequence, and a later turn's stop id counts for it. An answer with no supervised token is left out. Empty
+        without an opening, or where it is not found."""
+        opening = self.answer_opening
+        width = len(opening)
+        if not width:
+            return []
+        found = [(s, {i for i in range(len(s.ids) - width + 1) if s.ids[i:i + width] == opening})
+                 for s in self.sequences if s.ids is not None]
+        first = opening[0]
+        opens_other_turns = any(token == first and i not in starts
+                                for s, starts in found for i, token in enumerate(s.ids))
+        ends = []
+        for s, starts in found:
+            for start in sorted(starts):
+                span_end, how = len(s.ids), "end"
+                for i in range(start + width, len(s.ids)):
+                    if s.ids[i] in self.stop_ids and i in s.supervised_set:
+                        span_end, how = i + 1, "stop"
+                        break
+                    if opens_other_turns and s.ids[i] == first:
+                        span_end, how = i, "turn"
+                        break
+                if any(i in s.supervised_set for i in range(start + width, span_end)):
+                    ends.append(how)
+        return ends
+
     def stop_list(self) -> str:
         return "[" + ", ".join(str(i) for i in sorted(self.stop_ids)) + "]"
 
@@ -399,12 +435,14 @@ class BatchRule(Rule):
 
 def read_batches(batches: Iterable[Mapping[str, Any]], stop_ids: Iterable[int],
                  pad_token_id: int | None, packing: str | bool | None = None,
-                 max_length: int | None = None, truncation: bool = True) -> BatchView:
+                 max_length: int | None = None, truncation: bool = True,
+                 answer_opening: Iterable[int] | None = None) -> BatchView:
     """The sequences of ``batches``; raises :class:`BatchError` for a batch that cannot be read, or for a
-    ``packing``, ``max_length`` or ``truncation`` it does not know. ``stop_ids`` may be one id, as
+    ``packing``, ``max_length``, ``truncation`` or ``answer_opening`` it does not know. ``stop_ids`` may be one id, as
     ``generation_config.eos_token_id`` often is. ``packing`` says how the rows were made (:data:`PACKING`; None:
     read from the batches), ``max_length`` where truncation cuts (None: at the longest sequence), and
-    ``truncation=False`` that nothing was cut (then ``max_length`` must be None)."""
+    ``truncation=False`` that nothing was cut (then ``max_length`` must be None); ``answer_opening`` the ids
+    that open an answer (:attr:`BatchView.answers_end_with_stop`)."""
     if not (packing is None or packing is False or (isinstance(packing, str) and packing in PACKING)):
         raise BatchError(f"packing must be None, False, 'bfd', 'bfd_split' or 'wrapped', not {packing!r}")
     if max_length is not None and (isinstance(max_length, bool) or not hasattr(max_length, "__index__")
@@ -427,6 +465,13 @@ def read_batches(batches: Iterable[Mapping[str, Any]], stop_ids: Iterable[int],
     if not stops:
         raise BatchError("no stop ids given: pass the ids that end generation (generation_config.eos_token_id)")
     pad = None if pad_token_id is None else _int(pad_token_id, "pad_token_id")
+    if isinstance(answer_opening, (str, bytes, bytearray)):
+        raise BatchError(f"answer_opening must be token ids, not text ({type(answer_opening).__name__})")
+    if hasattr(answer_opening, "tolist"):
+        answer_opening = answer_opening.tolist()
+    if answer_opening is not None and not hasattr(answer_opening, "__iter__"):
+        raise BatchError(f"answer_opening must be a sequence of token ids, not {answer_opening!r}")
+    opening = tuple(_int(i, "answer_opening") for i in answer_opening or ())
     sequences: list[Sequence] = []
     visible = False
     count = 0
@@ -435,7 +480,7 @@ def read_batches(batches: Iterable[Mapping[str, Any]], stop_ids: Iterable[int],
         found, shows_ends = _read_batch(number, batch)
         sequences += found
         visible = visible or shows_ends
-    return BatchView(sequences, stops, pad, count, visible, packing, max_length, truncation)
+    return BatchView(sequences, stops, pad, count, visible, packing, max_length, truncation, opening)
 
 
 def _read_batch(number: int, batch: Mapping[str, Any]) -> tuple[list[Sequence], bool]:

@@ -74,6 +74,17 @@ class SequencesEndWithoutStop(BatchRule):
     trained only right after each single-turn example's bos. No answer ends with a stop id, so nothing teaches
     the model to stop.
 
+    And it is an error when every sequence whose end counts (two or more) ends without a stop id and, where
+    `answer_opening` says how the chat template opens an answer (`EosGuardCallback` reads it from the
+    tokenizer's template: what `add_generation_prompt=True` adds, `<|im_start|>assistant`), two answers or more
+    are found and none ends with a supervised stop id: the stop ids trained close system and user turns only,
+    as in chat text formatted by hand whose prompts keep their `<|im_end|>` and whose answers lost it, under a
+    loss on the whole text. An answer runs to the next turn (the opening's first token, where it opens other
+    turns too) or to the end of its sequence. Trained so, a toy ChatML model runs on to `max_new_tokens` after
+    single-turn examples and writes the user's next turn after two-turn ones (`tests/e2e/test_training_data.py`).
+    When the next turn follows an answer without a stop id, the text lacks the terminator, and the message names
+    that fix alone.
+
     When no stop id is supervised at all and every supervised sequence (two or more) is as long as the longest
     (padding left out; at least `max_length` when it is given) and supervised to its last token, truncation cut
     the terminator off every one: the
@@ -173,5 +184,15 @@ class SequencesEndWithoutStop(BatchRule):
             severity = Severity.ERROR
             why = f"; the only supervised stop ids open their sequences (within their first {TAIL + 1} tokens), so " \
                 f"no answer ends with one and the model is never trained to stop{why}"
+        elif len(known) >= 2 and len(open_ended) == len(known) and len(view.answer_ends) >= 2 and \
+                "stop" not in view.answer_ends:
+            # the chat template's opening shows where answers are: every supervised stop id ends another turn (a
+            # system or user turn formatted with its terminator, answers without), so no answer ends with one
+            severity = Severity.ERROR
+            if "turn" in view.answer_ends:  # an answer the next turn follows was not cut: the text lacks it
+                why = "; append the terminator (the chat template's, or tokenizer.eos_token) to every answer"
+            why = f"; the supervised stop ids end other turns (system, user) only: none of the " \
+                f"{len(view.answer_ends)} answers (what follows the chat template's opening of an answer) ends " \
+                f"with one, so the model is never trained to stop after an answer{why}"
         yield self.batch_finding(view, f"{share} in {view.where()} do not end their last supervised span with a "
                                        f"stop id {view.stop_list()}{why}", Token(first, last_span(first)[-1]), severity)

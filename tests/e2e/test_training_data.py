@@ -121,6 +121,46 @@ def test_pad_equal_to_eos_runs_away_with_aligned_configs_and_the_callback_stops_
     assert not (tmp_path / "guarded").exists() or not any((tmp_path / "guarded").iterdir())
 
 
+def test_answers_formatted_without_the_terminator_write_the_next_turn_and_the_callback_stops_it(tmp_path):
+    """Chat text formatted by a script instead of the template: the user turns keep <|im_end|>, the answers lost it,
+    and DataCollatorForLanguageModeling puts the loss on the whole text. <|im_end|> is supervised (after every
+    question), so the batch alone reads as EOS026, a warning; but no answer ends with it. Trained without the data
+    check, the model ends each answer by writing the user's next turn, closed with <|im_end|>, where generation
+    stops: every reply holds a question nobody asked. The callback reads the template's opening of an answer
+    (<|im_start|>assistant) and stops that training before the first step with EOS026, an error."""
+    from transformers import DataCollatorForLanguageModeling
+
+    from eos_guard.integrations.transformers import EosGuardCallback, EosGuardCheckError
+
+    tokenizer = tokenizer_with(story.BASE_EOS)
+    texts = ["".join(f"<|im_start|>{m['role']}\n{m['content']}" + ("\n" if m["role"] == "assistant" else
+                                                                   "<|im_end|>\n") for m in conversation)
+             for conversation in story.conversations()]
+    data = [{"input_ids": tokenizer(text, add_special_tokens=False)["input_ids"]} for text in texts]
+
+    def trainer(output_dir: Path, callback):
+        return story.trainer_for(story.build_model(tokenizer), tokenizer, output_dir, STEPS, callbacks=[callback],
+                                 dataset=data, data_collator=DataCollatorForLanguageModeling(tokenizer, mlm=False))
+
+    trainer(tmp_path / "unchecked", EosGuardCallback(strict=True, check_data=False)).train()
+    for run in story.pipeline_generate(tmp_path / "unchecked" / f"checkpoint-{STEPS}", QUESTIONS):
+        assert not run.ran_away, run
+        assert run.text.startswith(ANSWERS[run.question] + "\n<|im_start|>user\n"), run
+        assert run.text.endswith("<|im_end|>") and run.content != ANSWERS[run.question], run
+
+    guarded = trainer(tmp_path / "guarded", EosGuardCallback())
+    with pytest.raises(EosGuardCheckError) as raised:
+        guarded.train()
+    assert guarded.state.global_step == 0
+    [finding] = raised.value.report.findings()
+    assert (finding.code, str(finding.severity)) == ("EOS026", "error")
+    assert finding.message == (
+        "16 of 16 sequences (100%) in the batch do not end their last supervised span with a stop id [43, 45]; the "
+        "supervised stop ids end other turns (system, user) only: none of the 24 answers (what follows the chat "
+        "template's opening of an answer) ends with one, so the model is never trained to stop after an answer; "
+        "append the terminator (the chat template's, or tokenizer.eos_token) to every answer")
+
+
 def test_a_distinct_pad_token_trains_passes_and_stops(tmp_path):
     from eos_guard.integrations.transformers import EosGuardCallback
 
