@@ -680,10 +680,11 @@ def _goes_on(shape: str) -> bool:
 def _pieces(tail: str, added: AddedTokens, text: bool) -> list[str | Text]:
     """The start of ``tail`` as the model writes it: added tokens (``str``) and, between them, text (:class:`Text`).
 
-    The first token may follow whitespace only. Text between tokens counts where ``text`` is true, after the last
-    turn, where what the template writes after the answer ends that answer (Kimi K3 closes its tags,
-    ``<|close|>response<|sep|><|close|>message<|sep|>``, before ``<|end_of_msg|>``); before another turn, such text
-    may be the next turn's header, so the pieces end at it (and select keeps only what both write). At most MAX_RUN
+    Text before and between tokens counts where ``text`` is true, after the last turn, where what the template
+    writes after the answer ends that answer: the model writes that text, then the token, and generation stops
+    there (``</answer><|im_end|>``; Kimi K3 closes its tags, ``<|close|>response<|sep|><|close|>message<|sep|>``,
+    before ``<|end_of_msg|>``). Before another turn, such text may be the next turn's header, so there the first
+    token may follow whitespace only and the pieces end at text (select keeps only what both write). At most MAX_RUN
     tokens and TAIL_KEPT characters of text (real runs hold two to five: a template that writes a token a million
     times must not cost a million searches of the added tokens)."""
     pieces: list[str | Text] = []
@@ -692,7 +693,7 @@ def _pieces(tail: str, added: AddedTokens, text: bool) -> list[str | Text]:
         start, at, token = at, _SPACE.match(tail, at).end(), None  # type: ignore[union-attr]
         while at < len(tail):
             token = added.at(tail, at)  # the longest: the one the tokenizer takes
-            if token is not None or not (text and pieces) or written + at - start >= TAIL_KEPT:
+            if token is not None or not text or written + at - start >= TAIL_KEPT:
                 break
             at += 1
         if token is None:  # what follows is no token, or text that no token ends within the limit

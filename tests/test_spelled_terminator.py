@@ -1,6 +1,7 @@
 """A template whose answers end with a known turn end the tokenizer does not have ('<|im_end|>' in a ChatML
 template set on a base model's tokenizer) is an EOS011 error, and no runtime is said to stop; text of a format of
-its own ('### End') stays a warning. A remote-code tokenizer without tokenizer.json keeps the ids its files
+its own ('### End') stays a warning. Text written between the answer and a token ('</answer><|im_end|>') is part
+of the answer: the token is the terminator. A remote-code tokenizer without tokenizer.json keeps the ids its files
 declare. transformers is the oracle."""
 
 from __future__ import annotations
@@ -174,6 +175,47 @@ def test_a_known_turn_end_followed_by_the_eos_token_stays_a_warning(tmp_path, ru
     _, found, report = findings(run, folder)
     assert [(c, s) for c, s, _ in found if c == "EOS011"] == [("EOS011", "warning")], found
     assert report["models"][0]["stops"]["transformers"] is True
+
+
+@pytest.mark.parametrize("before", ["</answer>", '"', ".", "</answer>\n"])
+@pytest.mark.parametrize("eos_ids,stops", [(151643, False), ([151645, 151643], True)])
+def test_text_before_the_token_after_an_answer_is_part_of_the_answer(tmp_path, run, before, eos_ids, stops):
+    """A template that writes text between the answer and <|im_end|> (a reasoning fine-tune's </answer>, a quote): the
+    model writes that text, then <|im_end|>, where generation stops, so <|im_end|> is the terminator. It was taken for
+    a terminator spelled in pieces (EOS011, a warning), with no id: with the tokenizer eos <|endoftext|> the folder
+    passed while generate(), stopping only on 151643, runs on."""
+    folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
+    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    config["chat_template"] = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}" + before +
+                               "<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+    config["eos_token"] = "<|endoftext|>"
+    write_json(folder / "tokenizer_config.json", config)
+    generation = json.loads((folder / "generation_config.json").read_text(encoding="utf-8"))
+    generation["eos_token_id"] = eos_ids
+    write_json(folder / "generation_config.json", generation)
+    model_config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    write_json(folder / "config.json", {**model_config, "eos_token_id": 151643})
+    (folder / "special_tokens_map.json").unlink(missing_ok=True)
+
+    # the oracle: the first added token the model writes after the answer, and what generate() stops on
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
+    rendered = tokenizer.apply_chat_template(CHAT, tokenize=False)
+    after = tokenizer.encode(rendered.split("Hello", 1)[1], add_special_tokens=False)
+    added = set(tokenizer.get_added_vocab().values())
+    first_added = next(i for i in after if i in added)
+    assert tokenizer.convert_ids_to_tokens(first_added) == "<|im_end|>" and after[0] != first_added
+    listed = transformers.GenerationConfig.from_pretrained(str(folder)).eos_token_id
+    listed = listed if isinstance(listed, list) else [listed]
+    assert (first_added in listed) == stops
+
+    code, found, report = findings(run, folder)
+    assert report["models"][0]["stops"]["transformers"] is stops
+    assert "EOS011" not in [c for c, _, _ in found], found
+    assert ("EOS001", "error") in [(c, s) for c, s, _ in found] if not stops else code == 0, found
+    if not stops:  # --fix adds <|im_end|> (exit 1: a file changed), and the folder then passes
+        assert run("--fix", "--baseline", "none", str(folder))[0] == 1
+        assert json.loads((folder / "generation_config.json").read_text())["eos_token_id"] == [151643, 151645]
+        assert findings(run, folder)[0] == 0
 
 
 def _remote_spm_folder(tmp_path, tokenizer_config, source="llama2-chatml-finetune-tokenizer-model-added-tokens-json"):

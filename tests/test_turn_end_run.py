@@ -48,8 +48,12 @@ def outcomes(last: str, going_on: str | None) -> list[tuple[str, str, str]]:
     # ... and not where the next turn writes other text there
     ("<|im_end|>x<|endoftext|>", "<|im_end|>y<|endoftext|>", ["<|im_end|>"]),
     ("<|im_end|>\nx<|endoftext|>", "<|im_end|>\n<|im_start|>user\n", ["<|im_end|>"]),
-    # text before the first token: no run (EOS011 says the answer ends in text)
-    ("x<|im_end|>", "x<|im_end|>\n", None),
+    # text before the first token after the last answer is written too, then the token, which ends the answer
+    # (</answer><|im_end|>: it was no run, and EOS011 said the answer ends in text)
+    ("x<|im_end|>", "x<|im_end|>\n", ["<|im_end|>"]),
+    ("</answer><|im_end|><|endoftext|>", "</answer><|im_end|>\n<|im_start|>user\n", ["<|im_end|>"]),
+    # ... but not only between turns, where text may be the next turn's header
+    ("", "x<|im_end|>\n", None),
     # no conversation goes on to another turn: only the first token
     ("<|END_RESPONSE|><|END_OF_TURN_TOKEN|>", None, ["<|END_RESPONSE|>"]),
 ])

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 from ..findings import Finding, Severity
+from ..known_tokens import known_turn_end
 from ..resolve import ResolvedModel
 from .base import Options, Rule
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
     from typing import Iterator
+
+    from ..model_files import TemplateSource
 
 
 class TerminatorNotSingleToken(Rule):
@@ -25,6 +28,13 @@ class TerminatorNotSingleToken(Rule):
     adding `<|im_start|>` and `<|im_end|>`), so a model trained on it learns to spell the terminator in pieces and
     nothing stops an answer; every runtime's verdict is then "cannot tell". Other text (`### End`) is a format of
     its own: a warning.
+
+    Text the template writes after the last answer and before an added token (`</answer><|im_end|>`, a closing
+    quote, a full stop) is not the terminator: the model writes it, then the token, and generation stops at the
+    token, so the token is the terminator the other rules check (EOS001 when it is no stop id), and such text is
+    no finding. Where that text is a known turn end that is no token (`'<|im_end|>' + eos_token` on a tokenizer
+    without `<|im_end|>`), answers still stop at the token, but the model spells the turn end in pieces at the end
+    of every answer: a warning.
 
     ## Why it breaks generation
     Stop ids are single ids: no `eos_token_id` can express a multi-token terminator, so generation only stops
@@ -46,7 +56,10 @@ class TerminatorNotSingleToken(Rule):
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         for terminator in model.terminators:
             text = terminator.probe.tail.strip()
-            if terminator.token is not None or not text or not model.vocab.lists_added_tokens:
+            if not text or not model.vocab.lists_added_tokens:
+                continue
+            if terminator.token is not None:
+                yield from self._spelled_before(model, terminator.template, text, terminator.probe.token)
                 continue
             shown = text.split()[0][:60]
             name = terminator.template.name
@@ -67,3 +80,16 @@ class TerminatorNotSingleToken(Rule):
                       "token (not an added token)"
             yield self.finding(model, message, terminator.template)
 
+    def _spelled_before(self, model: ResolvedModel, template: TemplateSource, text: str,
+                        token: str | None) -> Iterator[Finding]:
+        """A known turn end the template writes as text before the token that ends the answer (``'<|im_end|>' +
+        eos_token`` for a tokenizer without ``<|im_end|>``): generation stops at the token, but the model spells the
+        text in pieces first, into every answer."""
+        lead = text.split(token, 1)[0].strip() if token else ""
+        known = known_turn_end(lead)
+        if known is None or model.vocab.id_of(known) is not None:
+            return
+        yield self.finding(model, f"the '{template.name}' chat template writes '{known}' before '{token}' after "
+                                  f"every answer, but the tokenizer has no such token (not an added token): the "
+                                  f"model spells it in pieces at the end of every answer, before '{token}' ends it; "
+                                  f"add '{known}' as a special token, or leave it out of the template", template)
