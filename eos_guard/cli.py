@@ -139,16 +139,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--fail-on", choices=("error", "warning", "info", "never"),
                         help="lowest severity that makes the exit code 1 (default: error)")
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings reach --fail-on")
-    parser.add_argument("--runtime", metavar="NAMES",
+    parser.add_argument("--runtime", metavar="NAMES", action="append",
                         help="comma-separated runtimes whose failure to stop is an error: "
                              f"{', '.join(settings.RUNTIME_NAMES)}, or all (default: transformers); replaces "
-                             "config, so name transformers too to keep its check (EOS001)")
+                             "config, so name transformers too to keep its check (EOS001); repeatable, values add up")
     parser.add_argument("--config", type=file_name, metavar="FILE",
                         help="settings file (.eos-guard.yaml or pyproject.toml); default: the nearest one")
-    parser.add_argument("--select", metavar="CODES", help="comma-separated rules to check: codes (EOS001), code "
-                        "prefixes (EOS01) or names (pad-is-terminator); replaces config")
-    parser.add_argument("--ignore", metavar="CODES", help="comma-separated rules to skip, as for --select; adds to "
-                        "config")
+    parser.add_argument("--select", metavar="CODES", action="append",
+                        help="comma-separated rules to check: codes (EOS001), code prefixes (EOS01) or names "
+                             "(pad-is-terminator); replaces config; repeatable, values add up")
+    parser.add_argument("--ignore", metavar="CODES", action="append",
+                        help="comma-separated rules to skip, as for --select; adds to config; repeatable")
     parser.add_argument("--fix", action="store_true",
                         help="edit the files so they agree (add-only edits), then report what remains")
     parser.add_argument("--unsafe-fixes", action="store_true",
@@ -404,15 +405,21 @@ def configure(args: argparse.Namespace) -> tuple[list[str], settings.Config]:
     if misplaced is not None and not getattr(args, "explain", False):  # 'eos-guard --no-cache explain m'
         raise InputError(None, f"{shown(misplaced)}: no such file or directory; a command comes before the options: "
                                f"{_COMMANDS[misplaced]}")
+    if any(not name.strip() for name in args.hub):  # a variable that expanded to nothing: no repository
+        raise InputError(None, "--hub: the value is empty")
     paths: list[str] = list(args.paths) + [f"hf://{name}" for name in args.hub]
     local = [p for p in paths if p and not p.startswith("hf://")]
     config = settings.load(args.config, settings.settings_start(local))
     if not paths and not args.hub_list:
         paths = ["."]
-    for option, value in (("--select", args.select), ("--ignore", args.ignore), ("--runtime", args.runtime),
-                          ("--baseline", args.baseline)):
-        if value is not None and not value.strip(", "):  # a variable that expanded to nothing: not "everything"
-            raise InputError(None, f"{option}: the value is empty")
+    for option, values in (("--select", args.select), ("--ignore", args.ignore), ("--runtime", args.runtime),
+                           ("--baseline", [args.baseline] if args.baseline is not None else None)):
+        for value in values or ():  # a variable that expanded to nothing: not "everything"
+            if not value.strip(", "):
+                raise InputError(None, f"{option}: the value is empty")
+    # a repeated --select, --ignore or --runtime adds its values to the others' (as ruff's --select does)
+    args.select, args.ignore, args.runtime = (",".join(values) if values else None
+                                              for values in (args.select, args.ignore, args.runtime))
     if args.select:
         config.select = settings.codes_of(args.select, None, "--select")
     if args.ignore:

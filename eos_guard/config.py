@@ -70,7 +70,10 @@ def runtimes_of(entries: Any, where: Path | None, key: str) -> tuple[str, ...]:
     """Runtime names from a list or a comma-separated string; ``all`` means every runtime."""
     if isinstance(entries, str):
         entries = [e for e in entries.replace(",", " ").split() if e]
-    if not isinstance(entries, list) or not entries:
+    if isinstance(entries, list) and not entries:
+        raise InputError(where, f"{key} names no runtime: list the runtimes whose failure to stop is an error "
+                                f"({', '.join(RUNTIME_NAMES)}), or all, or remove the key (transformers)")
+    if not isinstance(entries, list):
         raise InputError(where, f"{key} must be a list of runtime names ({', '.join(RUNTIME_NAMES)}) or all")
     names: list[str] = []
     for entry in entries:
@@ -204,9 +207,10 @@ def _from_mapping(data: Any, source: Path | None, trail: list[str]) -> Config:
     if reading("runtime-versions"):
         config.runtime_versions = runtime_versions_of(data["runtime-versions"], source, trail)
     if reading("exclude"):
-        if not isinstance(data["exclude"], list) or not all(isinstance(p, str) for p in data["exclude"]):
+        patterns = [data["exclude"]] if isinstance(data["exclude"], str) else data["exclude"]  # one, without a list
+        if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
             raise InputError(source, "exclude must be a list of path patterns")
-        config.exclude = list(data["exclude"])
+        config.exclude = list(patterns)
     seconds, size = config.limits.seconds, config.limits.max_output
     if reading("template-timeout"):
         seconds = _positive(data["template-timeout"], source, "template-timeout", float)
@@ -269,8 +273,9 @@ def _boolean_hint(value: Any) -> str:
 
 
 def shown(value: Any) -> str:
-    """A value quoted in an error message, cut short: a YAML alias graph can expand to billions of items."""
-    return _SHORT.repr(value)
+    """A value quoted in an error message, cut short: a YAML alias graph can expand to billions of items. A boolean
+    is spelled as the settings file spells it (``true``, not Python's ``True``)."""
+    return ("true" if value else "false") if isinstance(value, bool) else _SHORT.repr(value)
 
 
 def load(explicit: Path | None, start: Path) -> Config:
@@ -447,6 +452,10 @@ def _toml(path: Path) -> tuple[dict[str, Any], str]:
         if place:
             raise InputError(path, f"cannot parse TOML: {message[:place.start()]}", int(place[1]),
                              int(place[2])) from None
+        if message.endswith(" (at end of document)"):  # an array or string left open: the place is the end
+            lines = text.split("\n")
+            raise InputError(path, f"cannot parse TOML: {message[:-len(' (at end of document)')]} at the end of the "
+                                   "file", len(lines), len(lines[-1]) + 1) from None
         raise InputError(path, f"cannot parse TOML: {message}") from None
     except (ValueError, RecursionError) as exc:  # Python's limits: an int of 4,300+ digits, deep nesting
         raise InputError(path, f"cannot parse TOML: {_beyond_limits(exc)}") from None
@@ -467,15 +476,20 @@ def _pyproject_table(path: Path) -> tuple[dict[str, Any] | None, Positions]:
     data, text = _toml(path)
     tools = data.get("tool", {})
     if not isinstance(tools, dict):
-        raise InputError(path, f"[tool] must be a table, not {shown(tools)}")
+        header = re.search(r"^[ \t]*\[\[[ \t]*tool[ \t]*\]\]", text, re.MULTILINE)  # [[tool]]: an array of tables
+        place = _toml_positions(text, ()).get(("tool",)) or \
+            ((text.count("\n", 0, header.start()) + 1, 1) if header else ())
+        raise InputError(path, f"[tool] must be a table, not {shown(tools)}", *place)
     table = tools.get("eos-guard")
     if table is not None and not isinstance(table, dict):
-        raise InputError(path, "[tool.eos-guard] must be a table")
+        raise InputError(path, "[tool.eos-guard] must be a table",
+                         *_toml_positions(text, ("tool",)).get(("eos-guard",), ()))
     # a table meant for eos-guard would otherwise be ignored silently: eos_guard, eosguard, EOS-Guard, "eos guard"
     meant = next((name for name in tools if name.lower().translate(_SEPARATORS) == "eosguard"), None)
     if table is None and meant is not None:
         written = meant if meant.isascii() and meant.replace("_", "").replace("-", "").isalnum() else json.dumps(meant)
-        raise InputError(path, f"[tool.{written}] is not read: eos-guard's table is [tool.eos-guard]")
+        raise InputError(path, f"[tool.{written}] is not read: eos-guard's table is [tool.eos-guard]",
+                         *_toml_positions(text, ("tool",)).get((KEY_AT, meant), ()))
     return table, (_toml_positions(text, ("tool", "eos-guard")) if table else {})
 
 

@@ -650,6 +650,7 @@ def test_a_fifo_named_config_json_never_blocks_the_search(run, tmp_path):
     (["--select", "", "broken"], "eos-guard: --select: the value is empty"),
     (["--runtime", " ", "broken"], "eos-guard: --runtime: the value is empty"),
     (["--ignore", ",", "broken"], "eos-guard: --ignore: the value is empty"),
+    (["--hub", "", "broken"], "eos-guard: --hub: the value is empty"),
 ])
 def test_habits_of_other_tools_and_empty_values_are_usage_errors(run, broken, args, message):
     code, out, err = run(*args)

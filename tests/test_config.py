@@ -89,9 +89,9 @@ def test_explicit_config_and_fail_on(run, repo):
     pytest.param("select: [EOS999]\n", "select: unknown rule 'EOS999'", id="unknown-code"),
     pytest.param("fail-on: sometimes\n", "fail-on: 'sometimes' is not one of", id="bad-fail-on"),
     # YAML 1.1 reads an unquoted no as false: the message showed False, which the file does not hold
-    pytest.param("fail-on: no\n", "fail-on: False is not one of error, warning, info, never (YAML reads an unquoted "
+    pytest.param("fail-on: no\n", "fail-on: false is not one of error, warning, info, never (YAML reads an unquoted "
                  "yes, no, on or off as a boolean)", id="yaml-boolean"),
-    pytest.param("severity:\n  EOS003: off\n", "severity 'EOS003': False is not one of error, warning, info (YAML "
+    pytest.param("severity:\n  EOS003: off\n", "severity 'EOS003': false is not one of error, warning, info (YAML "
                  "reads an unquoted yes, no, on or off as a boolean)", id="yaml-boolean-severity"),
     pytest.param("template-timeout: -1\n", "template-timeout must be a positive number", id="bad-timeout"),
     # YAML 1.1 (PyYAML) reads 1e-3 as a string: the message says so, or it reads "not '1e-3'"
@@ -122,6 +122,22 @@ def test_the_command_line_replaces_select_and_fail_on_and_adds_to_ignore(run, re
     assert codes("--ignore", "EOS002") == (0, [])
 
 
+def test_repeated_select_ignore_and_runtime_add_up(run, repo):
+    """docs/usage.md: a repeated --select, --ignore or --runtime adds its values to the others' (as ruff's --select);
+    the last one alone was kept, so --runtime transformers --runtime vllm dropped transformers' EOS001 and passed."""
+    def codes(*args: str) -> tuple[int, list[str]]:
+        code, out, _ = run("--format", "json", *args, "models/chat", cwd=repo)
+        return code, [f["code"] for f in json.loads(out)["findings"]]
+
+    assert codes("--select", "EOS001", "--select", "EOS002") == codes("--select", "EOS001,EOS002") == \
+        (1, ["EOS001", "EOS002"])
+    assert codes("--ignore", "EOS001", "--ignore", "EOS002") == codes("--ignore", "EOS001,EOS002") == (0, [])
+    assert codes("--runtime", "vllm") == (0, ["EOS002"])  # vLLM stops on the tokenizer's eos: transformers' EOS001
+    assert codes("--runtime", "vllm", "--runtime", "transformers") == (1, ["EOS001", "EOS002"])  # is back
+    code, _, err = run("--select", "EOS001", "--select", "", "models/chat", cwd=repo)
+    assert code == 2 and err == "eos-guard: --select: the value is empty\n"
+
+
 def test_unknown_code_on_the_command_line(run, repo):
     code, _, err = run("--select", "EOS0,XYZ", "models/chat", cwd=repo)
     assert code == 2 and "unknown rule 'XYZ'" in err
@@ -146,16 +162,25 @@ def test_an_explicit_pyproject_is_always_parsed(run, repo):
 
 
 @pytest.mark.parametrize("text, message", [
-    pytest.param('tool = "eos-guard"\n', "[tool] must be a table, not 'eos-guard'", id="tool-a-string"),
-    pytest.param('[[tool]]\neos-guard = {}\n', "[tool] must be a table, not [{'eos-guard': {}}]", id="tool-an-array"),
-    pytest.param('[tool]\neos-guard = ["EOS001"]\n', "[tool.eos-guard] must be a table", id="eos-guard-a-list"),
+    pytest.param('tool = "eos-guard"\n', "1:8: [tool] must be a table, not 'eos-guard'", id="tool-a-string"),
+    pytest.param('[project]\n[[tool]]\neos-guard = {}\n', "2:1: [tool] must be a table, not [{'eos-guard': {}}]",
+                 id="tool-an-array"),
+    pytest.param('[tool]\neos-guard = ["EOS001"]\n', "2:13: [tool.eos-guard] must be a table", id="eos-guard-a-list"),
 ])
 @pytest.mark.parametrize("explicit", [False, True], ids=["discovered", "explicit"])
 def test_a_tool_section_that_is_no_table_is_one_error_line(run, repo, text, message, explicit):
     """As for ruff, a malformed [tool] is an error naming the file (before, an internal AttributeError)."""
     (repo / "pyproject.toml").write_text(text)
     code, out, err = run(*(["--config", "pyproject.toml"] if explicit else []), "models/chat", cwd=repo)
-    assert (code, out, err) == (2, "", f"eos-guard: pyproject.toml: {message}\n")
+    assert (code, out, err) == (2, "", f"eos-guard: pyproject.toml:{message}\n")
+
+
+def test_a_toml_value_left_open_is_placed_at_the_end_of_the_file(run, repo):
+    """docs/usage.md: every settings error is file:line:col; tomllib places an unclosed array "at end of document"."""
+    (repo / "pyproject.toml").write_text('[tool.eos-guard]\nignore = ["EOS001"\n')
+    code, out, err = run("models/chat", cwd=repo)
+    assert (code, out, err) == (2, "", "eos-guard: pyproject.toml:3:1: cannot parse TOML: Unclosed array at the end of "
+                                       "the file\n")
 
 
 def test_a_mistyped_setting_gets_a_suggestion(run, repo):
@@ -167,9 +192,28 @@ def test_a_mistyped_setting_gets_a_suggestion(run, repo):
 @pytest.mark.parametrize("table, shown", [("eos_guard", "eos_guard"), ("eosguard", "eosguard"),
                                           ("EOS-Guard", "EOS-Guard"), ('"eos guard"', '"eos guard"')])
 def test_a_tool_eos_underscore_guard_table_is_an_error_not_ignored(run, repo, table, shown):
-    (repo / "pyproject.toml").write_text(f'[tool.{table}]\nfail-on = "never"\n')
+    (repo / "pyproject.toml").write_text(f'[project]\nname = "m"\n\n[tool.{table}]\nfail-on = "never"\n')
     code, out, err = run("models/chat", cwd=repo)
-    assert (code, out) == (2, "") and f"[tool.{shown}] is not read: eos-guard's table is [tool.eos-guard]" in err
+    assert (code, out, err) == (2, "", f"eos-guard: pyproject.toml:4:1: [tool.{shown}] is not read: eos-guard's table "
+                                       "is [tool.eos-guard]\n")
+
+
+@pytest.mark.parametrize("text, message", [
+    pytest.param("runtimes: []\n", ".eos-guard.yaml:1:11: runtimes names no runtime: list the runtimes whose failure "
+                 "to stop is an error", id="no-runtime"),
+    pytest.param("max-file-size: true\n", ".eos-guard.yaml:1:16: max-file-size must be a positive number, not true",
+                 id="boolean-spelled-as-yaml-spells-it"),
+])
+def test_settings_errors_speak_the_settings_files_language(run, repo, text, message):
+    (repo / ".eos-guard.yaml").write_text(text)
+    code, out, err = run("models/chat", cwd=repo)
+    assert (code, out) == (2, "") and err.startswith(f"eos-guard: {message}"), err
+
+
+def test_a_single_exclude_pattern_may_be_written_without_the_list(run, repo):
+    (repo / ".eos-guard.yaml").write_text("exclude: models/chat\n")
+    code, out, err = run("--format", "json", "models", cwd=repo)
+    assert json.loads(out)["findings"] == [] and "chat" not in out, (code, out, err)
 
 
 def test_a_single_rule_or_runtime_may_be_written_without_the_list(run, repo):

@@ -183,7 +183,7 @@ PLACED = [
      "3:11: severity 'EOS002': 'loud' is not one of error, warning, info"),
     (".eos-guard.yaml", "runtime-versions: {vllm: '0.31', mlx-lm: 0.3}\n",
      "1:42: runtime-versions: mlx-lm: the version must be a quoted string"),
-    (".eos-guard.yaml", "cache: false\nexclude: models\n", "2:10: exclude must be a list of path patterns"),
+    (".eos-guard.yaml", "cache: false\nexclude: 7\n", "2:10: exclude must be a list of path patterns"),
     (".eos-guard.yaml", "fail-on: warning\n\nfail_on: never\n", "3:1: unknown setting 'fail_on'"),
     (".eos-guard.yaml", "- fail-on: never\n", "1:1: the eos-guard settings must be a mapping"),
     ("pyproject.toml", "[tool.eos-guard]\nfail-on = 'warning'\ncache = 'no'\n", "3:9: cache must be true or false"),
