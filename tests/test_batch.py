@@ -878,6 +878,11 @@ def test_the_callback_module_does_not_import_trl():
     pytest.param({"fail_on": None}, TypeError, "fail_on must be 'error', 'warning' or 'info', not None",
                  id="fail-on-none"),
     pytest.param({"fail_on": "fatal"}, ValueError, "unknown severity 'fatal'", id="fail-on-unknown"),
+    # a string is true: strict="no" switched strict mode on
+    pytest.param({"strict": "no"}, TypeError, "strict must be True or False, not str ('no')", id="strict-str"),
+    pytest.param({"check_data": 0}, TypeError, "check_data must be True or False, not int (0)", id="check-data-int"),
+    pytest.param({"strict_data": None}, TypeError, "strict_data must be True or False, not NoneType (None)",
+                 id="strict-data-none"),
 ])
 def test_the_callback_refuses_bad_arguments_when_it_is_made(arguments, error, message):
     """Not inside train(): data_batches=0 skipped the data check without a word, "8" raised a TypeError from

@@ -102,6 +102,11 @@ class EosGuardCallback(TrainerCallback):
     def __init__(self, strict: bool = False, fail_on: Union[str, Severity] = "error", align_model: bool = True,
                  check_saves: bool = True, check_data: bool = True, data_batches: int = 8,
                  strict_data: bool = True) -> None:
+        switches = {"strict": strict, "align_model": align_model, "check_saves": check_saves,
+                    "check_data": check_data, "strict_data": strict_data}
+        for name, value in switches.items():  # strict="no" is a true string: it would switch the check on
+            if not isinstance(value, bool):
+                raise TypeError(f"{name} must be True or False, not {type(value).__name__} ({value!r})")
         if not isinstance(fail_on, (str, Severity)):
             raise TypeError(f"fail_on must be 'error', 'warning' or 'info', not {fail_on!r}")
         if isinstance(data_batches, bool) or not isinstance(data_batches, int):
