@@ -21,7 +21,7 @@ from pathlib import Path
 from .errors import InputError
 from .jsonspan import JsonDocument, NotRead, dotted, read_bytes
 from .records import field, record
-from .resolve import ResolvedModel, special_token_text
+from .resolve import ResolvedModel, generating_section, special_token_text
 from .rules.base import ids_to_stop_on
 from .rules.tool_call_not_stop_id import calling_turn_end, calls_not_stopping
 from .runtimes import stops, target_id
@@ -141,15 +141,11 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
     gen = model.files.generation_config
     missing = [i for i in wanted if i not in stop.ids]
     fix_stops = answers(STOP_ID_CODES)
-    if fix_stops and gen is not None and isinstance(gen.data, dict):
-        if stop.present and not stop.invalid and stop.where is not None and missing:
-            add(gen, add_to_id_list(gen, stop.where.keys, missing), f"eos_token_id: add {missing}")
-        elif not stop.present and wanted:
-            value = wanted[0] if len(wanted) == 1 else wanted
-            if gen.has(("eos_token_id",)):
-                add(gen, replace_value(gen, ("eos_token_id",), value), f"eos_token_id: set to {value}")
-            else:
-                add(gen, insert_member(gen, (), "eos_token_id", value), f"eos_token_id: add {value}")
+    section = generating_section(model.files)
+    if fix_stops and section is not None:  # generate() stops on the ids of the inner model's section of config.json
+        _add_stop_ids(model, add, (section,), wanted, missing)
+    elif fix_stops and gen is not None and isinstance(gen.data, dict):
+        _add_stop_ids(model, add, (), wanted, missing)
     elif fix_stops and gen is None and model.files.config is not None and isinstance(model.files.config.data, dict) \
             and missing and not any(path.name == "generation_config.json"  # EOS018: not read, never created
                                     for path, _ in model.files.skipped):
@@ -159,7 +155,7 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
 
     # config.json: for its own findings; as the stop ids where there is no generation_config.json; and after an
     # unsafe fix changed the eos, which EOS003 would report on the next run
-    if answers(CONFIG_CODES) or (fix_stops and gen is None) or eos_id != read_eos_id:
+    if answers(CONFIG_CODES) or (fix_stops and gen is None and section is None) or eos_id != read_eos_id:
         ids = everything if gen is not None else wanted
         if answers(DROPPED_CODES):
             ids = ids + [i for i in _dropped(model, "config.json") if i not in ids]
@@ -170,6 +166,24 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
         if new_text != doc.text:
             changes.append(FileChange(path, doc.text, new_text, reasons))
     return sorted(changes, key=lambda c: str(c.path))
+
+
+def _add_stop_ids(model: ResolvedModel, add, section: tuple[str, ...], wanted: list[int], missing: list[int]) -> None:
+    """The stop ids gain ``missing`` where generate() reads them (``model.stop``): generation_config.json's
+    eos_token_id, or, for a model that generates with an inner model's config (``section``), that section's of
+    config.json; where none is set, ``wanted`` is written at the top of that object."""
+    stop = model.stop
+    doc = stop.where.document if stop.where is not None else model.files.generation_config
+    assert doc is not None
+    prefix = "".join(f"{name}." for name in section)
+    if stop.present and not stop.invalid and stop.where is not None and missing:
+        add(doc, add_to_id_list(doc, stop.where.keys, missing), f"{dotted(stop.where.keys)}: add {missing}")
+    elif not stop.present and wanted:
+        value = wanted[0] if len(wanted) == 1 else wanted
+        if doc.has(section + ("eos_token_id",)):
+            add(doc, replace_value(doc, section + ("eos_token_id",), value), f"{prefix}eos_token_id: set to {value}")
+        else:
+            add(doc, insert_member(doc, section, "eos_token_id", value), f"{prefix}eos_token_id: add {value}")
 
 
 def _calling_turn_ends(model: ResolvedModel, stop: list[int]) -> list[int]:

@@ -606,23 +606,59 @@ def _token_value(text: str, where: Where | None, vocab: Vocabulary, unk: str | N
     return TokenValue(text, vocab.id_of(text), where, appended=text in vocab.appended)
 
 
+# Model types whose generate() runs the generate() of a model inside it, which stops on that model's own generation
+# config: made from its section of config.json when the model is built (modeling_utils.py ``PreTrainedModel.__init__``:
+# ``GenerationConfig.from_model_config(config)``), while loading gives generation_config.json to the outer model only
+# (generation/utils.py ``adjust_generation_fn``), whose config generate() never uses. transformers 5.25
+# models/qwen2_5_omni/modeling_qwen2_5_omni.py ``Qwen2_5OmniForConditionalGeneration.generate``:
+# ``self.thinker.generate(input_ids=input_ids, **thinker_kwargs)``, the thinker built from ``config.thinker_config``.
+GENERATING_SECTIONS = {"qwen2_5_omni": "thinker_config"}
+
+
 def generation_stop_ids(files: ModelFiles) -> StopIds:
-    """The eos ids generate() and pipeline() stop on (transformers 5.x ``adjust_generation_fn``)."""
+    """The eos ids generate() and pipeline() stop on (transformers 5.x ``adjust_generation_fn``; for the model types
+    of GENERATING_SECTIONS, the inner model's, from its section of config.json)."""
+    section = generating_section(files)
+    if section is not None:
+        return _section_stop_ids(files.config, (section,))  # type: ignore[arg-type]
+    return files_stop_ids(files)
+
+
+def generating_section(files: ModelFiles) -> str | None:
+    """config.json's section whose model generates (GENERATING_SECTIONS), where it has one as an object."""
+    config = files.config
+    data = config.data if config is not None else None
+    section = GENERATING_SECTIONS.get(data.get("model_type")) if isinstance(data, dict) and \
+        isinstance(data.get("model_type"), str) else None
+    return section if section is not None and isinstance(data.get(section), dict) else None  # type: ignore[union-attr]
+
+
+def files_stop_ids(files: ModelFiles) -> StopIds:
+    """generation_config.json's eos_token_id, else config.json's as ``GenerationConfig.from_model_config`` reads it:
+    what generate() stops on for a model that generates itself, and what other runtimes read as the folder's
+    generation config."""
     gen = files.generation_config
     if gen is not None:
         return _stop_ids(gen, ("eos_token_id",))
     config = files.config
     if config is None or not isinstance(config.data, dict):
         return StopIds((), None, False)
-    if config.data.get("eos_token_id") is not None:
-        return _stop_ids(config, ("eos_token_id",))
+    return _section_stop_ids(config, ())
+
+
+def _section_stop_ids(config: JsonDocument, keys: KeyPath) -> StopIds:
+    """``GenerationConfig.from_model_config`` of the config at ``keys``: its eos_token_id, else the first truthy of
+    its ``decoder``, ``generator`` and ``text_config`` sections' (when that one has one)."""
+    data = config.get(keys)
+    if data.get("eos_token_id") is not None:
+        return _stop_ids(config, keys + ("eos_token_id",))
     for name in SUB_CONFIGS:
-        sub = config.data.get(name)
+        sub = data.get(name)
         if sub:
             if isinstance(sub, dict) and sub.get("eos_token_id") is not None:
-                return _stop_ids(config, (name, "eos_token_id"))
+                return _stop_ids(config, keys + (name, "eos_token_id"))
             break
-    return _stop_ids(config, ("eos_token_id",))
+    return _stop_ids(config, keys + ("eos_token_id",))
 
 
 def config_eos_ids(files: ModelFiles) -> StopIds | None:

@@ -1724,3 +1724,57 @@ def test_messages_quote_what_the_files_hold(tmp_path, run):
     assert rows["ollama"].startswith("GGUF eos unknown (tokenizer_config.json names no eos_token, which the converter "
                                      "reads)"), rows["ollama"]
     assert "generation_config.json" not in rows["sglang"], rows["sglang"]
+
+
+def _omni_folder(tmp_path: Path, thinker_eos: int, generation_eos: list[int] | None) -> Path:
+    """A Qwen2.5-Omni folder (config.json shaped as the release's: eos only in thinker_config) over the Qwen2
+    tokenizer of qwen2-instruct-aligned, whose ChatML template ends answers with <|im_end|> (151645)."""
+    folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "omni")
+    (folder / "generation_config.json").unlink()
+    if generation_eos is not None:
+        write_json(folder / "generation_config.json", {"eos_token_id": generation_eos})
+    write_json(folder / "config.json", {
+        "architectures": ["Qwen2_5OmniModel"], "model_type": "qwen2_5_omni", "enable_audio_output": True,
+        "thinker_config": {"model_type": "qwen2_5_omni_thinker", "bos_token_id": 151644, "eos_token_id": thinker_eos,
+                           "pad_token_id": 151643, "text_config": {"model_type": "qwen2_5_omni_text",
+                                                                   "vocab_size": 152064}},
+        "talker_config": {"model_type": "qwen2_5_omni_talker"}, "token2wav_config": {}})
+    return folder
+
+
+def test_a_model_that_generates_with_an_inner_model_stops_on_its_config(run, tmp_path):
+    """Qwen2.5-Omni's generate() runs its thinker's generate(), whose generation config is made from config.json's
+    thinker_config when the model is built; generation_config.json goes to the outer model, which never uses it
+    (tests/e2e/test_inner_generation.py generates with the real classes). eos-guard read generation_config.json:
+    a folder whose thinker stops only on <|endoftext|> passed, and one without generation_config.json was EOS004."""
+    import importlib.util
+
+    from transformers import AutoConfig, GenerationConfig
+
+    source = Path(importlib.util.find_spec("transformers.models.qwen2_5_omni.modeling_qwen2_5_omni").origin).read_text()
+    outer = source[source.index("class Qwen2_5OmniForConditionalGeneration("):]
+    generate = outer[outer.index("    def generate("):]
+    ends = [at for at in (generate.find("\n    def ", 10), generate.find("\nclass ")) if at > 0]
+    assert "self.thinker.generate(" in generate[:min(ends, default=len(generate))], "generate() runs the thinker's no more"
+
+    runs_on = _omni_folder(tmp_path / "a", 151643, [151645, 151643])
+    assert GenerationConfig.from_model_config(AutoConfig.from_pretrained(runs_on).thinker_config).eos_token_id == 151643
+    code, out, _ = run("--format", "json", "--baseline", "none", str(runs_on))
+    report = json.loads(out)
+    assert code == 1 and [f["code"] for f in report["findings"] if f["severity"] == "error"] == ["EOS001"]
+    assert report["findings"][0]["message"].endswith("generate() stops only on [151643 '<|endoftext|>'] (config.json "
+                                                     "thinker_config.eos_token_id); add 151645")
+    assert report["models"][0]["stops"]["transformers"] is False
+    assert report["models"][0]["stops"]["vllm"] is True  # vLLM reads the folder's generation_config.json
+    assert run("--fix", "--baseline", "none", str(runs_on))[0] == 1
+    assert json.loads((runs_on / "config.json").read_text())["thinker_config"]["eos_token_id"] == [151643, 151645]
+    assert json.loads((runs_on / "generation_config.json").read_text()) == {"eos_token_id": [151645, 151643]}
+    assert run("--baseline", "none", str(runs_on))[0] == 0
+
+    stops = _omni_folder(tmp_path / "b", 151645, None)  # the release's shape: no eos outside thinker_config
+    assert GenerationConfig.from_model_config(AutoConfig.from_pretrained(stops).thinker_config).eos_token_id == 151645
+    code, out, _ = run("--format", "json", "--baseline", "none", str(stops))
+    assert code == 0 and json.loads(out)["models"][0]["stops"]["transformers"] is True, out
+    code, out, _ = run("explain", str(stops))
+    assert "config.json thinker_config.eos_token_id [151645] (generate() runs the generate() of the model built from " \
+           "thinker_config" in out

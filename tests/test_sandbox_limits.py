@@ -540,7 +540,7 @@ def test_a_huge_error_message_is_shortened():
     ("template-timeout: .inf", "template-timeout must be a positive number of at most 3,600"),
     ("template-timeout: 100000", "template-timeout must be a positive number of at most 3,600"),
     ("max-file-size: 1.0e+308", "max-file-size must be a positive number of at most 4,096"),
-    ("true: 1", "unknown setting True"),
+    ("true: 1", "unknown setting true"),  # as the file spells it (YAML reads the key as a boolean)
     ("a: 1\nb: \x7f", "2:4: cannot parse YAML: unacceptable character #x007f"),
 ], ids=["timeout-nan", "timeout-inf", "timeout-huge", "file-size-huge", "boolean-key", "control-character"])
 def test_settings_that_bound_nothing_are_one_line_errors(run, tmp_path, settings, message):

@@ -4,14 +4,16 @@ Source: transformers 5.25 ``generation/utils.py`` (``GenerationMixin`` loads ``G
 ``_prepare_special_tokens``, ``EosTokenCriteria``) and ``generation/configuration_utils.py``
 (``GenerationConfig.from_model_config``). The tokenizer's eos is never used.
 Rule: generation_config.json's ``eos_token_id`` when that file exists; otherwise config.json's top level, then
-the first truthy of ``decoder``, ``generator``, ``text_config``. A generation_config.json that is not valid
+the first truthy of ``decoder``, ``generator``, ``text_config``. A model whose generate() runs the generate() of a
+model inside it (Qwen2.5-Omni's thinker: ``resolve.GENERATING_SECTIONS``) stops on that inner model's generation
+config, made from its section of config.json by the same rule; generation_config.json is not read. A generation_config.json that is not valid
 JSON makes ``GenerationConfig.from_pretrained`` raise ``OSError``, which model loading catches: config.json is
 used instead (``generation/utils.py:536-587``). 5.24 builds the same stop ids (its lines 532-583).
 """
 
 from __future__ import annotations
 
-from ..resolve import ResolvedModel, Where
+from ..resolve import ResolvedModel, Where, generating_section
 from .base import Release, StopSet, show
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -42,7 +44,12 @@ def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
         given = f"{stop.where.describe()} {show(stop.ids)}"
     else:
         given = show(stop.ids) if stop.ids else "no eos_token_id"
-    if model.files.generation_config is not None:
+    section = generating_section(model.files)
+    if section is not None:
+        why = f"{given} (generate() runs the generate() of the model built from {section}, whose generation config " \
+              "comes from that section; generation_config.json and the tokenizer are not read)"
+        fix = f"add the id to config.json {section}.eos_token_id"
+    elif model.files.generation_config is not None:
         why = f"{given} (generation_config.json only; config.json and the tokenizer are not read)"
         fix = "add the id to generation_config.json eos_token_id"
     elif model.files.generation_config_error is not None:

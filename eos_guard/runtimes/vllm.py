@@ -22,7 +22,7 @@ comes from mistral_common.
 
 from __future__ import annotations
 
-from ..resolve import ResolvedModel
+from ..resolve import ResolvedModel, files_stop_ids
 from .base import Release, StopSet, renumbered, show, show_id, tokenizer_eos_id, unique
 from .config_object import config_object_eos
 
@@ -37,16 +37,17 @@ NUMBERINGS = dict(zip(RELEASES, ("5.25", "5.19")))  # whose numbering the raw id
 def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
     primary = tokenizer_eos_id(model)
     numbering = NUMBERINGS[release]
-    if model.files.generation_config is not None or model.stop.present:
-        stop_ids, moved = renumbered(model, model.stop.ids, numbering)
+    stop = files_stop_ids(model.files)  # the folder's own, not an inner model's (resolve.GENERATING_SECTIONS)
+    if model.files.generation_config is not None or stop.present:
+        stop_ids, moved = renumbered(model, stop.ids, numbering)
         ids = unique([primary, *stop_ids])
         source = "generation_config.json" if model.files.generation_config is not None else "config.json"
-        why = f"tokenizer eos {show_id(primary)} ∪ {source} eos_token_id {show(model.stop.ids)}{moved}"
+        why = f"tokenizer eos {show_id(primary)} ∪ {source} eos_token_id {show(stop.ids)}{moved}"
         return StopSet("vllm", ids, why, f"add the id to {source} eos_token_id, or pass stop_token_ids per request",
-                       model.stop.where)
+                       stop.where)
     found = config_object_eos(model)
     found_ids, moved = renumbered(model, found.ids, numbering)
     ids = unique([primary, *found_ids])
     why = f"tokenizer eos {show_id(primary)} ∪ {found.describe()}{moved} (no generation_config.json)"
     return StopSet("vllm", ids, why, "add the id to config.json eos_token_id, or create generation_config.json",
-                   model.stop.where or found.where, unknown="" if found.known else found.how)
+                   stop.where or found.where, unknown="" if found.known else found.how)
