@@ -506,8 +506,9 @@ class ModelFiles:
           model loading falls back to config.json) and mlx-lm (load_config ignores a JSONDecodeError) read on as
           if it were absent; JSON of ``other_kind`` than an object makes it raise TypeError, which model loading
           does not catch (generation/utils.py, 5.24), so that folder is not read on;
-        - processor_config.json: only ``ProcessorMixin.get_processor_dict`` reads it (AutoProcessor raises on
-          one that is not JSON); AutoTokenizer, ``generate()`` and the text-generation pipeline never open it;
+        - processor_config.json and chat_template.json: only ``ProcessorMixin.get_processor_dict`` reads them
+          (AutoProcessor raises on one that is not JSON); AutoTokenizer, ``generate()`` and the text-generation
+          pipeline never open them;
         - special_tokens_map.json and added_tokens.json: transformers opens them only in its legacy branch
           (``PreTrainedTokenizerBase._from_pretrained``, tokenization_utils_base.py lines 1889-1940 in 5.24,
           2279-2346 in 4.57), never when tokenizer_config.json has ``added_tokens_decoder``, and the stop sets
@@ -521,7 +522,8 @@ class ModelFiles:
             return InputError(error.path, f"{error.message}; transformers does not read this file here "
                                           "(tokenizer_config.json has added_tokens_decoder), so the folder is "
                                           "checked without it", error.line, error.column)
-        if name == PROCESSOR_CONFIG:  # AutoProcessor fails on it; the tokenizer, generate() and pipeline() do not
+        if name in (PROCESSOR_CONFIG, PROCESSOR_TEMPLATE):  # AutoProcessor fails on it; the tokenizer, generate()
+            # and pipeline() never open it
             return InputError(error.path, f"{error.message}; only a processor (AutoProcessor) reads this file, "
                                           "so the folder is checked without it", error.line, error.column)
         raise error

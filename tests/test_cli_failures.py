@@ -1002,6 +1002,21 @@ def test_a_broken_processor_config_json_does_not_hide_the_folder_s_findings(tmp_
         assert code == 1 and err == ""
 
 
+def test_a_broken_chat_template_json_does_not_hide_the_folder_s_findings(tmp_path, run):
+    """chat_template.json is a processor's file too (ProcessorMixin.get_processor_dict): one that is not JSON made
+    the folder "cannot be read" (helper-109: exit 2 and no finding, while generate() ran on), where a broken
+    processor_config.json is reported and the folder checked without it. Now both are."""
+    import shutil
+
+    folder = shutil.copytree(RULE_CASES / "EOS001-terminator-not-stop-id", tmp_path / "m")
+    (folder / "chat_template.json").write_text('{"chat_template": "{{ x }}",\n}', encoding="utf-8")
+    code, out, err = run("--format", "concise", "--no-cache", "--baseline", "none", str(folder))
+    assert " EOS001 error: " in out, out
+    assert code == 2 and "chat_template.json:1:28: cannot parse JSON: Illegal trailing comma" in err, err
+    assert "only a processor (AutoProcessor) reads this file, so the folder is checked without it" in err
+    assert out.endswith("1 checked without a malformed file.\n")
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="F_SETPIPE_SZ is Linux's")
 @pytest.mark.parametrize("stdout", ["buffered", "unbuffered"])
 @pytest.mark.parametrize("fmt", ["text", "json"])

@@ -1303,7 +1303,7 @@ def test_tgi_cannot_load_a_model_type_it_does_not_serve(tmp_path, run):
     stop = model.runtime_stops["tgi"]
     assert stop.ids == () and stops(model, stop) is None
     assert stop.why == ("TGI cannot load model type 'glm4_moe' (get_model: Unsupported model type; transformers "
-                        "4.51.0, which its image installs, has no class for it)")
+                        "4.51.0, which its image installs, has no causal-LM or seq2seq-LM class for it)")
     code, out, _ = run("--format", "json", "--no-cache", "--runtime", "tgi", "--select", "EOS016", str(folder))
     assert code == 0 and json.loads(out)["findings"] == [], out
     write_json(folder / "config.json", {"architectures": ["Glm4MoeForCausalLM"], "model_type": "glm4_moe",

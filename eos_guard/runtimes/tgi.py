@@ -63,7 +63,7 @@ def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
     model_type = config.get("model_type") if isinstance(config, dict) else None
     if isinstance(model_type, str) and not _flash(model_type, config) and not _served(model_type, config):
         reason = (f"TGI cannot load model type '{model_type}' (get_model: Unsupported model type; transformers "
-                  "4.51.0, which its image installs, has no class for it)")
+                  "4.51.0, which its image installs, has no causal-LM or seq2seq-LM class for it)")
         return StopSet("tgi", (), reason, "none in these files: serve the model with another runtime",
                        where, unknown=reason)
     if isinstance(model_type, str) and not _flash(model_type, config):

@@ -42,7 +42,10 @@ def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
         stop_ids, moved = renumbered(model, stop.ids, numbering)
         ids = unique([primary, *stop_ids])
         source = "generation_config.json" if model.files.generation_config is not None else "config.json"
-        why = f"tokenizer eos {show_id(primary)} ∪ {source} eos_token_id {show(stop.ids)}{moved}"
+        # the key it was read from: text_config's where config.json's top level holds null
+        read = stop.where.describe() if stop.where is not None and stop.where.keys[-1:] == ("eos_token_id",) \
+            else f"{source} eos_token_id"
+        why = f"tokenizer eos {show_id(primary)} ∪ {read} {show(stop.ids)}{moved}"
         return StopSet("vllm", ids, why, f"add the id to {source} eos_token_id, or pass stop_token_ids per request",
                        stop.where)
     found = config_object_eos(model)
