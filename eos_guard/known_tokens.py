@@ -47,4 +47,11 @@ def known_turn_end(text: str) -> str | None:
     return next((token for token in _LONGEST_FIRST if text.startswith(token)), None)
 
 
+def known_turn_end_in(text: str) -> str | None:
+    """The first known turn-end text anywhere in ``text`` (the longest where two start at one place: ``<|end|>`` is
+    not taken for ``<|end_of_text|>``), else None."""
+    found = [(text.find(token), -len(token), token) for token in END_OF_TURN_TEXTS if token in text]
+    return min(found)[2] if found else None
+
+
 _LONGEST_FIRST = sorted(END_OF_TURN_TEXTS, key=len, reverse=True)

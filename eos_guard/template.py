@@ -684,7 +684,8 @@ def _pieces(tail: str, added: AddedTokens, text: bool) -> list[str | Text]:
     writes after the answer ends that answer: the model writes that text, then the token, and generation stops
     there (``</answer><|im_end|>``; Kimi K3 closes its tags, ``<|close|>response<|sep|><|close|>message<|sep|>``,
     before ``<|end_of_msg|>``). Before another turn, such text may be the next turn's header, so there the first
-    token may follow whitespace only and the pieces end at text (select keeps only what both write). At most MAX_RUN
+    token may follow whitespace only and the pieces end at text (select keeps only what both write). An added
+    token of whitespace alone (the space runs Phi-2's and GPT-NeoX's tokenizers add) is text: no turn ends with it. At most MAX_RUN
     tokens and TAIL_KEPT characters of text (real runs hold two to five: a template that writes a token a million
     times must not cost a million searches of the added tokens)."""
     pieces: list[str | Text] = []
@@ -693,6 +694,8 @@ def _pieces(tail: str, added: AddedTokens, text: bool) -> list[str | Text]:
         start, at, token = at, _SPACE.match(tail, at).end(), None  # type: ignore[union-attr]
         while at < len(tail):
             token = added.at(tail, at)  # the longest: the one the tokenizer takes
+            if token is not None and token.isspace():  # a run of spaces (Phi-2's, GPT-NeoX's): text, never an end
+                token = None
             if token is not None or not text or written + at - start >= TAIL_KEPT:
                 break
             at += 1

@@ -177,6 +177,25 @@ def test_a_known_turn_end_followed_by_the_eos_token_stays_a_warning(tmp_path, ru
     assert report["models"][0]["stops"]["transformers"] is True
 
 
+@pytest.mark.parametrize("before", ["", "</answer>", "."])
+def test_a_known_turn_end_spelled_before_the_eos_after_other_text_is_a_warning(tmp_path, run, before):
+    """'<|im_end|>' on a tokenizer without it, then eos_token: the model spells it in pieces into every answer before
+    </s> stops it, also after other text (helper-112: '</answer><|im_end|>' + eos_token had no finding)."""
+    folder = shutil.copytree(FIXTURES / "terminator-plain-text", tmp_path / "m")
+    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    config["chat_template"] = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}" + before +
+                               "<|im_end|>{{ eos_token }}\n{% endfor %}")
+    write_json(folder / "tokenizer_config.json", config)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
+    after = tokenizer.encode(tokenizer.apply_chat_template(CHAT, tokenize=False).split("Hello", 1)[1],
+                             add_special_tokens=False)
+    assert after.index(2) > 1  # </s> (2) comes after '<|im_end|>' in pieces
+    _, found, report = findings(run, folder)
+    assert [(c, s) for c, s, _ in found if c == "EOS011"] == [("EOS011", "warning")], found
+    assert "writes '<|im_end|>' before '</s>' after every answer" in found[0][2]
+    assert report["models"][0]["stops"]["transformers"] is True
+
+
 @pytest.mark.parametrize("before", ["</answer>", '"', ".", "</answer>\n"])
 @pytest.mark.parametrize("eos_ids,stops", [(151643, False), ([151645, 151643], True)])
 def test_text_before_the_token_after_an_answer_is_part_of_the_answer(tmp_path, run, before, eos_ids, stops):

@@ -65,6 +65,15 @@ def test_the_run_is_what_every_answer_is_followed_by(last, going_on, run):
         assert probe.token == run[0] and probe.run == run and probe.shape == "user,assistant"
 
 
+@pytest.mark.parametrize("last", ["\n--  <|endoftext|>", "x  y<|im_end|>", "x\t\t<|im_end|>"])
+def test_an_added_token_of_whitespace_never_ends_an_answer(last):
+    """Phi-2's and GPT-NeoX's tokenizers add runs of spaces as tokens. Text the template writes after the last answer
+    counts before the first token (helper-112): a run of spaces in it was taken for the terminator, and --fix made
+    it a stop id (generation would stop at every indent). It is text: the token after it ends the answer."""
+    probe = select(outcomes(last, None), ADDED + ["  ", "\t\t"])
+    assert probe.token == last.rstrip()[last.rstrip().rindex("<"):], probe
+
+
 def test_a_run_seen_only_between_turns_is_one_token():
     """The answer is followed by a token only when the chat goes on: nothing says what ends the last turn."""
     probe = select([("user,assistant", "tail", ""), ("user,assistant,user", "tail",

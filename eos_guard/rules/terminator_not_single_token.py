@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from ..findings import Finding, Severity
-from ..known_tokens import known_turn_end
+from ..known_tokens import known_turn_end_in
 from ..resolve import ResolvedModel
 from .base import Options, Rule
 
@@ -82,11 +82,11 @@ class TerminatorNotSingleToken(Rule):
 
     def _spelled_before(self, model: ResolvedModel, template: TemplateSource, text: str,
                         token: str | None) -> Iterator[Finding]:
-        """A known turn end the template writes as text before the token that ends the answer (``'<|im_end|>' +
-        eos_token`` for a tokenizer without ``<|im_end|>``): generation stops at the token, but the model spells the
-        text in pieces first, into every answer."""
-        lead = text.split(token, 1)[0].strip() if token else ""
-        known = known_turn_end(lead)
+        """A known turn end the template writes as text before the token that ends the answer, first or after other
+        text (``'<|im_end|>' + eos_token`` for a tokenizer without ``<|im_end|>``): generation stops at the token,
+        but the model spells the text in pieces first, into every answer."""
+        lead = text.split(token, 1)[0] if token else ""
+        known = known_turn_end_in(lead)  # after other text too: '</answer><|im_end|>' + eos_token
         if known is None or model.vocab.id_of(known) is not None:
             return
         yield self.finding(model, f"the '{template.name}' chat template writes '{known}' before '{token}' after "
