@@ -476,14 +476,13 @@ def _pyproject_table(path: Path) -> tuple[dict[str, Any] | None, Positions]:
     data, text = _toml(path)
     tools = data.get("tool", {})
     if not isinstance(tools, dict):
-        header = re.search(r"^[ \t]*\[\[[ \t]*tool[ \t]*\]\]", text, re.MULTILINE)  # [[tool]]: an array of tables
-        place = _toml_positions(text, ()).get(("tool",)) or \
-            ((text.count("\n", 0, header.start()) + 1, 1) if header else ())
+        place = _toml_positions(text, ()).get(("tool",)) or _array_of_tables(text, r"tool")
         raise InputError(path, f"[tool] must be a table, not {shown(tools)}", *place)
     table = tools.get("eos-guard")
     if table is not None and not isinstance(table, dict):
-        raise InputError(path, "[tool.eos-guard] must be a table",
-                         *_toml_positions(text, ("tool",)).get(("eos-guard",), ()))
+        place = _toml_positions(text, ("tool",)).get(("eos-guard",)) or _toml_positions(text, ()).get(("tool",)) \
+            or _array_of_tables(text, r"tool[ \t]*\.[ \t]*(?:eos-guard|\"eos-guard\"|'eos-guard')")
+        raise InputError(path, "[tool.eos-guard] must be a table", *place)
     # a table meant for eos-guard would otherwise be ignored silently: eos_guard, eosguard, EOS-Guard, "eos guard"
     meant = next((name for name in tools if name.lower().translate(_SEPARATORS) == "eosguard"), None)
     if table is None and meant is not None:
@@ -499,6 +498,13 @@ _TOML_DOTTED = rf"{_TOML_KEY}(?:[ \t]*\.[ \t]*{_TOML_KEY})*"
 # (patterns, not compiled ones: only a settings file in TOML compiles them, not every run's start-up)
 _TOML_HEADER = rf"[ \t]*\[[ \t]*({_TOML_DOTTED})[ \t]*\][ \t]*(?:#.*)?$"
 _TOML_ASSIGN = rf"[ \t]*({_TOML_DOTTED})[ \t]*=[ \t]*"
+
+
+def _array_of_tables(text: str, name: str) -> tuple[int, int] | tuple[()]:
+    """Where ``[[name]]`` (an array of tables, which _toml_positions does not place) first opens, or nothing."""
+    header = re.search(rf"^[ \t]*\[\[[ \t]*{name}[ \t]*\]\]", text, re.MULTILINE)
+    return (text.count("\n", 0, header.start()) + 1, header.start() - text.rfind("\n", 0, header.start())) \
+        if header else ()
 
 
 def _toml_positions(text: str, table: tuple[str, ...]) -> Positions:

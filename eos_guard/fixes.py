@@ -175,6 +175,8 @@ def _add_stop_ids(model: ResolvedModel, add, section: tuple[str, ...], wanted: l
     stop = model.stop
     doc = stop.where.document if stop.where is not None else model.files.generation_config
     assert doc is not None
+    if section and not isinstance(doc.get(section), dict):  # a section missing or null: a person writes it
+        return
     prefix = "".join(f"{name}." for name in section)
     if stop.present and not stop.invalid and stop.where is not None and missing:
         add(doc, add_to_id_list(doc, stop.where.keys, missing), f"{dotted(stop.where.keys)}: add {missing}")

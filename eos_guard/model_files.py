@@ -60,12 +60,22 @@ DEFAULT_MAX_BYTES = 100 * 1024 * 1024
 DEFAULT_MAX_CONFIG_BYTES = 4 * 1024 * 1024
 # files transformers reads as a JSON object (a dict): one of another kind stops it (AttributeError, TypeError),
 # and what that stops; tokenizer.json's shape is checked with its parts (vocabulary._check_tokenizer_json)
+# Model types whose generate() runs the generate() of a model inside it, which stops on that model's own generation
+# config: made from its section of config.json when the model is built (modeling_utils.py ``PreTrainedModel.__init__``:
+# ``GenerationConfig.from_model_config(config)``), while loading gives generation_config.json to the outer model only
+# (generation/utils.py ``adjust_generation_fn``), whose config generate() never uses. transformers 5.25
+# models/qwen2_5_omni/modeling_qwen2_5_omni.py ``Qwen2_5OmniForConditionalGeneration.generate``:
+# ``self.thinker.generate(input_ids=input_ids, **thinker_kwargs)``, the thinker built from ``config.thinker_config``
+# (a default one, without an eos, where config.json has none or null). A section that is neither an object nor null
+# makes AutoConfig raise.
+GENERATING_SECTIONS = {"qwen2_5_omni": "thinker_config"}
 OBJECT_FILES = {"config.json": "transformers cannot load the config",
                 "generation_config.json": "transformers cannot load the generation config",
                 "tokenizer_config.json": "transformers cannot load the tokenizer",
                 "special_tokens_map.json": "transformers cannot load the tokenizer when it reads this file",
                 "added_tokens.json": "transformers cannot load the tokenizer when it reads this file",
-                GENAI_CONFIG: "onnxruntime-genai cannot load the model"}
+                GENAI_CONFIG: "onnxruntime-genai cannot load the model",
+                "chat_template.json": "AutoProcessor raises on it"}
 # read under max-file-size; the others under max-config-size. A SentencePiece model reaches ~5 MB (Gemma's 262k
 # pieces), a vocab.json ~3 MB (Qwen's 151k entries).
 LARGE_FILES = ("tokenizer.json", SPM_FILE := "tokenizer.model", VOCAB_FILE := "vocab.json")
@@ -171,6 +181,15 @@ def _object(doc: JsonDocument) -> JsonDocument:
         line, column = doc.position(doc.nearest_span(())[0].start)
         raise InputError(doc.path, f"the file is {KIND_NAMES.get(doc.kind(()), 'a value')}, not an object: "
                                    f"{consequence}", line, column)
+    if doc.path.name == "chat_template.json" and not doc.has(("chat_template",)):  # processing_utils.py reads
+        # json.load(reader)["chat_template"]: a KeyError
+        raise InputError(doc.path, f"the file has no chat_template: {consequence}", 1, 1)
+    section = GENERATING_SECTIONS.get(doc.get(("model_type",))) if doc.path.name == "config.json" and \
+        isinstance(doc.get(("model_type",)), str) else None
+    if section is not None and doc.kind((section,)) not in (dict, type(None)) and doc.has((section,)):
+        line, column = doc.position(doc.nearest_span((section,))[0].start)
+        raise InputError(doc.path, f"{section} is {KIND_NAMES[doc.kind((section,))]}, not an object: {consequence}",
+                         line, column)
     if doc.path.name == "config.json" and doc.kind(("model_type",)) in (list, dict):
         # AutoConfig looks the type up in a mapping (CONFIG_MAPPING[model_type]): a list or an object raises
         # TypeError, which neither AutoConfig nor AutoTokenizer's PreTrainedConfig fallback catches

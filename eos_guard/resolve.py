@@ -14,7 +14,7 @@ from pathlib import Path
 from .errors import MissingDependency
 from .jsonspan import JsonDocument, KeyPath, Where
 from .known_tokens import END_OF_TURN_TEXTS, known_turn_end
-from .model_files import AUDIO_CODE_CLASSES, ModelFiles, TemplateSource
+from .model_files import AUDIO_CODE_CLASSES, GENERATING_SECTIONS, ModelFiles, TemplateSource
 from .records import field, record
 from .template import AddedTokens, Limits, Probe, first_listed, prepare, probe_named_template, turn_end_run
 from .vocabulary import (Vocabulary, cache_lookup, class_required_tokens, class_special_defaults,
@@ -606,13 +606,6 @@ def _token_value(text: str, where: Where | None, vocab: Vocabulary, unk: str | N
     return TokenValue(text, vocab.id_of(text), where, appended=text in vocab.appended)
 
 
-# Model types whose generate() runs the generate() of a model inside it, which stops on that model's own generation
-# config: made from its section of config.json when the model is built (modeling_utils.py ``PreTrainedModel.__init__``:
-# ``GenerationConfig.from_model_config(config)``), while loading gives generation_config.json to the outer model only
-# (generation/utils.py ``adjust_generation_fn``), whose config generate() never uses. transformers 5.25
-# models/qwen2_5_omni/modeling_qwen2_5_omni.py ``Qwen2_5OmniForConditionalGeneration.generate``:
-# ``self.thinker.generate(input_ids=input_ids, **thinker_kwargs)``, the thinker built from ``config.thinker_config``.
-GENERATING_SECTIONS = {"qwen2_5_omni": "thinker_config"}
 
 
 def generation_stop_ids(files: ModelFiles) -> StopIds:
@@ -625,12 +618,12 @@ def generation_stop_ids(files: ModelFiles) -> StopIds:
 
 
 def generating_section(files: ModelFiles) -> str | None:
-    """config.json's section whose model generates (GENERATING_SECTIONS), where it has one as an object."""
+    """config.json's section whose model generates (model_files.GENERATING_SECTIONS), for its model type; model_files
+    refuses a config whose section is there and no object, so it is one, null or missing."""
     config = files.config
     data = config.data if config is not None else None
-    section = GENERATING_SECTIONS.get(data.get("model_type")) if isinstance(data, dict) and \
-        isinstance(data.get("model_type"), str) else None
-    return section if section is not None and isinstance(data.get(section), dict) else None  # type: ignore[union-attr]
+    model_type = data.get("model_type") if isinstance(data, dict) else None
+    return GENERATING_SECTIONS.get(model_type) if isinstance(model_type, str) else None
 
 
 def files_stop_ids(files: ModelFiles) -> StopIds:
@@ -650,6 +643,8 @@ def _section_stop_ids(config: JsonDocument, keys: KeyPath) -> StopIds:
     """``GenerationConfig.from_model_config`` of the config at ``keys``: its eos_token_id, else the first truthy of
     its ``decoder``, ``generator`` and ``text_config`` sections' (when that one has one)."""
     data = config.get(keys)
+    if not isinstance(data, dict):  # a section that is null or missing: its class's defaults, which hold no eos
+        return StopIds((), Where(config, keys if config.has(keys) else ()), False)
     if data.get("eos_token_id") is not None:
         return _stop_ids(config, keys + ("eos_token_id",))
     for name in SUB_CONFIGS:

@@ -1017,6 +1017,22 @@ def test_a_broken_chat_template_json_does_not_hide_the_folder_s_findings(tmp_pat
     assert out.endswith("1 checked without a malformed file.\n")
 
 
+@pytest.mark.parametrize("text, message", [
+    ('"{{ x }}"', "chat_template.json:1:1: the file is a string, not an object: AutoProcessor raises on it"),
+    ('{"template": "{{ x }}"}', "chat_template.json:1:1: the file has no chat_template: AutoProcessor raises on it"),
+])
+def test_a_chat_template_json_a_processor_cannot_load_is_reported(tmp_path, run, text, message):
+    """helper-112: valid JSON that is no object, or an object without chat_template (processing_utils.py reads
+    json.load(reader)["chat_template"]), was ignored without a word: the folder passed on the tokenizer's template.
+    It is reported as a malformed file is, and the folder checked without it."""
+    import shutil
+
+    folder = shutil.copytree(RULE_CASES / "EOS001-terminator-not-stop-id", tmp_path / "m")
+    (folder / "chat_template.json").write_text(text, encoding="utf-8")
+    code, out, err = run("--format", "concise", "--no-cache", "--baseline", "none", str(folder))
+    assert code == 2 and " EOS001 error: " in out and message in err, (out, err)
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="F_SETPIPE_SZ is Linux's")
 @pytest.mark.parametrize("stdout", ["buffered", "unbuffered"])
 @pytest.mark.parametrize("fmt", ["text", "json"])

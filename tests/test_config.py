@@ -166,6 +166,9 @@ def test_an_explicit_pyproject_is_always_parsed(run, repo):
     pytest.param('[project]\n[[tool]]\neos-guard = {}\n', "2:1: [tool] must be a table, not [{'eos-guard': {}}]",
                  id="tool-an-array"),
     pytest.param('[tool]\neos-guard = ["EOS001"]\n', "2:13: [tool.eos-guard] must be a table", id="eos-guard-a-list"),
+    pytest.param('[project]\n[[tool.eos-guard]]\nselect = ["EOS001"]\n', "2:1: [tool.eos-guard] must be a table",
+                 id="eos-guard-an-array-of-tables"),
+    pytest.param('tool = {eos-guard = "x"}\n', "1:8: [tool.eos-guard] must be a table", id="eos-guard-in-an-inline-table"),
 ])
 @pytest.mark.parametrize("explicit", [False, True], ids=["discovered", "explicit"])
 def test_a_tool_section_that_is_no_table_is_one_error_line(run, repo, text, message, explicit):

@@ -1778,3 +1778,46 @@ def test_a_model_that_generates_with_an_inner_model_stops_on_its_config(run, tmp
     code, out, _ = run("explain", str(stops))
     assert "config.json thinker_config.eos_token_id [151645] (generate() runs the generate() of the model built from " \
            "thinker_config" in out
+
+
+@pytest.mark.parametrize("section", ["absent", "null", "empty", "text-config-eos", "string", "array"])
+def test_a_thinker_config_without_an_eos_or_of_another_kind(run, tmp_path, section):
+    """helper-112: with thinker_config missing or null, transformers builds a default thinker whose eos is None (so
+    nothing stops it), and eos-guard read generation_config.json and passed; one that is no object makes AutoConfig
+    raise. The oracle: the thinker's generation config as PreTrainedModel.__init__ makes it."""
+    from transformers import AutoConfig, GenerationConfig
+
+    folder = _omni_folder(tmp_path, 151645, [151645, 151643])
+    config = json.loads((folder / "config.json").read_text())
+    value = {"absent": None, "null": None, "empty": {}, "text-config-eos": {"text_config": {"eos_token_id": 151645}},
+             "string": "thinker", "array": [1]}[section]
+    if section == "absent":
+        del config["thinker_config"]
+    else:
+        config["thinker_config"] = value
+    write_json(folder / "config.json", config)
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    code, out, err = run("--format", "json", "--baseline", "none", "omni", cwd=folder.parent)
+    if section in ("string", "array"):
+        with pytest.raises(Exception):
+            AutoConfig.from_pretrained(folder)
+        kind = "a string" if section == "string" else "an array"
+        assert (code, err) == (2, f"eos-guard: omni/config.json:7:21: thinker_config is {kind}, not an object: "
+                                  "transformers cannot load the config\n"), err
+        return
+    eos = GenerationConfig.from_model_config(AutoConfig.from_pretrained(folder).thinker_config).eos_token_id
+    codes = [f["code"] for f in json.loads(out)["findings"]]
+    if section == "text-config-eos":
+        assert eos == 151645 and code == 0, out
+        return
+    assert eos is None and code == 1 and codes == ["EOS004"], out
+    assert json.loads(out)["findings"][0]["message"].startswith(
+        "config.json's thinker_config has no eos_token_id (nor its text_config), so generate(), which runs the "
+        "generate() of the model built from it, never stops on a token (generation_config.json is not used)")
+    run("--fix", "--baseline", "none", str(folder))
+    after = json.loads((folder / "config.json").read_text())
+    if section == "empty":  # the section is there: the ids go into it
+        assert after["thinker_config"] == {"eos_token_id": 151645}
+        assert run("--baseline", "none", str(folder))[0] == 0
+    else:  # missing or null: a person writes the section (--fix only adds ids)
+        assert {p.name: p.read_bytes() for p in folder.iterdir()} == before

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from ..findings import Finding, Severity
-from ..resolve import ResolvedModel
+from ..resolve import ResolvedModel, generating_section
 from .base import Options, Rule, describe_ids, ids_to_stop_on
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -15,7 +15,9 @@ class NoStopIds(Rule):
     ## What it detects
     generation_config.json exists without an `eos_token_id` (or with `null` or `[]`), or there is no
     generation_config.json and config.json has no `eos_token_id` at the top level nor in `decoder`,
-    `generator` or `text_config`.
+    `generator` or `text_config`. For a model whose `generate()` runs the generate() of a model inside it
+    (Qwen2.5-Omni's thinker), that model's section of config.json (`thinker_config`, or its `text_config`) has
+    no `eos_token_id`, or the section is missing or null: generation_config.json is not used.
 
     ## Why it breaks generation
     transformers never merges generation_config.json with config.json: a generation_config.json without
@@ -42,7 +44,15 @@ class NoStopIds(Rule):
             return
         wanted = ids_to_stop_on(model)  # what --fix writes: the terminators, then the tokenizer's eos
         add = f"; add {describe_ids(wanted, model)}" if wanted else ""
-        if model.files.generation_config is not None:
+        section = generating_section(model.files)
+        if section is not None:  # Qwen2.5-Omni: generate() runs the thinker's, whose config comes from its section
+            holds = "has no eos_token_id" if not stop.present else "has an empty eos_token_id"
+            yield self.finding(
+                model,
+                f"config.json's {section} {holds} (nor its text_config), so generate(), which runs the generate() of "
+                f"the model built from it, never stops on a token (generation_config.json is not used){add}",
+                stop.where)
+        elif model.files.generation_config is not None:
             why = "has an empty eos_token_id" if stop.present else "has no eos_token_id"
             yield self.finding(
                 model,
