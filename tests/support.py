@@ -103,3 +103,18 @@ def tiktoken_file() -> bytes:
     order += [byte for byte in range(256) if byte not in order]
     tokens = [bytes([byte]) for byte in order] + [b"he", b" t", b" the"]
     return "".join(f"{base64.b64encode(token).decode()} {rank}\n" for rank, token in enumerate(tokens)).encode()
+
+
+def require(*names: str, needing: str = "this test needs") -> None:
+    """Import each module, or skip the calling test module without it (at its top level); CI installs them
+    (.ci/run), so there a missing one is a failure, not a skip."""
+    import importlib
+    import os
+
+    import pytest
+
+    for name in names:
+        if os.environ.get("CI"):
+            importlib.import_module(name)
+        else:
+            pytest.importorskip(name, reason=f"{needing} {name} (CI installs it; see .ci/run)")

@@ -7,7 +7,6 @@ it, one in ``thinker_config`` does, and eos-guard's transformers verdict reads t
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -15,13 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from support import require
+
 pytestmark = pytest.mark.e2e
 
-for _name in ("torch", "transformers"):
-    if os.environ.get("CI"):
-        __import__(_name)  # CI installs them: missing is a failure there, not a skip
-    else:
-        pytest.importorskip(_name, reason=f"this test needs {_name} (CI installs it; see .ci/run)")
+require("torch", "transformers")
 
 PROMPT = [1, 10, 11, 12]
 ROPE = {"mrope_section": [2, 3, 3], "rope_type": "default", "type": "default"}

@@ -4,17 +4,14 @@ counts ``suppress_tokens`` only."""
 
 from __future__ import annotations
 
-import os
 
 import pytest
 
+from support import require
+
 pytestmark = pytest.mark.e2e
 
-for _name in ("torch", "transformers"):
-    if os.environ.get("CI"):
-        __import__(_name)  # CI installs them: missing is a failure there, not a skip
-    else:
-        pytest.importorskip(_name, reason=f"this test needs {_name} (CI installs it; see .ci/run)")
+require("torch", "transformers")
 
 import torch  # noqa: E402
 from transformers.generation.logits_process import (  # noqa: E402

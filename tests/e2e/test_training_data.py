@@ -20,13 +20,11 @@ from pathlib import Path
 
 import pytest
 
+from support import require
+
 pytestmark = pytest.mark.e2e
 
-for _name in ("torch", "transformers", "tokenizers", "accelerate"):
-    if os.environ.get("CI"):
-        __import__(_name)  # CI installs them: missing is a failure there, not a skip
-    else:
-        pytest.importorskip(_name, reason=f"the e2e tests need {_name} (CI installs it; see .ci/run)")
+require("torch", "transformers", "tokenizers", "accelerate", needing="the e2e tests need")
 
 ROOT = Path(__file__).resolve().parents[2]
 
