@@ -396,6 +396,52 @@ def test_answer_opening_is_what_the_generation_prompt_adds(tok):
     assert answer_opening(raising) == ()
 
 
+CHATML_TURNS = "{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\\n' + m['content'] + '<|im_end|>\\n' }}{% endfor %}"
+
+
+@pytest.mark.parametrize("prompt, expected", [
+    # Qwen3-Thinking-2507's and DeepSeek-R1's prompts pre-fill <think> (an added token; <|endoftext|> stands for it
+    # in this vocabulary): the answers of the history do not open so (helper-111: the opening held it, earlier
+    # answers were not found, and cut conversations became an error)
+    ("{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n<|endoftext|>\\n' }}{% endif %}",
+     ["<|im_start|>", "assistant"]),
+    # Phi-3's template writes the eos where no generation prompt is asked for
+    ("{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% else %}{{ eos_token }}{% endif %}",
+     ["<|im_start|>", "assistant"]),
+])
+def test_answer_opening_is_what_the_prompt_and_an_answer_both_open_with(prompt, expected):
+    from eos_guard.integrations.transformers import answer_opening
+
+    tokenizer = story.build_tokenizer()
+    tokenizer.chat_template = CHATML_TURNS + prompt
+    assert tokenizer.convert_ids_to_tokens(list(answer_opening(tokenizer))) == expected
+
+
+def test_an_answer_opening_written_as_text_is_not_used():
+    """Vicuna's 'ASSISTANT:', Tülu's '<|assistant|>' without a token of its own: the same tokens occur inside answers,
+    where they were read as the next turn (helper-111: an answer ended at its first space, and the check became an
+    error). Only an opening that starts with an added token is used."""
+    from eos_guard.integrations.transformers import answer_opening
+
+    tokenizer = story.build_tokenizer()
+    tokenizer.chat_template = ("{% for m in messages %}{{ m['role'] + '\\n' + m['content'] + '\\n' }}{% endfor %}"
+                               "{% if add_generation_prompt %}{{ 'assistant\\n' }}{% endif %}")
+    assert answer_opening(tokenizer) == ()
+
+
+def test_earlier_answers_that_end_with_a_stop_id_teach_it_when_the_last_ones_are_cut(tok):
+    """Two-turn conversations whose first answers end with <|im_end|> and whose last answers were cut at max_length:
+    answers do end with a stop id, so it stays truncation's warning (helper-111 found it an error when the opening
+    held a pre-filled <think> and the earlier answers were not found)."""
+    from eos_guard.integrations.transformers import answer_opening
+
+    rows = _by_hand(tok, [c for c in story.conversations() if len(c) == 4], answer_end="<|im_end|>\n")
+    cut = [[t for t in row if t != tok.pad_token_id][:-4] for row in rows["input_ids"]]
+    [finding] = eos_guard.check_batch(_padded(cut, tok.pad_token_id), stops(tok), tok.pad_token_id,
+                                      answer_opening=answer_opening(tok))
+    assert (finding.code, str(finding.severity)) == ("EOS026", "warning"), finding
+
+
 @pytest.mark.parametrize("turns", ["single", "two"])
 def test_stop_ids_that_end_only_prompts_do_not_teach_the_stop(tok, turns):
     """Chat text formatted by hand: the system and user turns keep <|im_end|>, the answers lost it, and the loss is on

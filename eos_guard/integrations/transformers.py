@@ -291,22 +291,44 @@ def how_rows_were_made(args: Any) -> tuple[Union[str, None], Union[int, None], b
 
 
 def answer_opening(tokenizer: Any) -> tuple[int, ...]:
-    """The ids that open an answer under the tokenizer's chat template: what ``add_generation_prompt=True`` adds
-    after a user turn, its surrounding whitespace left out (``<|im_start|>assistant``: the newline after it may
-    merge with the answer's first word). Empty without a chat template, for one whose generation prompt is
-    empty (Mistral's: the answer follows ``[/INST]``) or does not extend the conversation, and for one that
-    fails to render: the data check then does not tell answers from other turns."""
+    """The ids that open an answer under the tokenizer's chat template: what ``add_generation_prompt=True`` adds after
+    a user turn and a rendered answer also opens with, the last one and one of the history (Qwen3-Thinking's and
+    DeepSeek-R1's prompts pre-fill ``<think>``, and Qwen3 opens the last answer with an empty ``<think>`` block; the
+    answers of a conversation's history hold neither), its surrounding whitespace left out
+    (``<|im_start|>assistant``: the newline after it may merge with the answer's first word). Empty where the opening
+    does not start with an added token (Vicuna's ``ASSISTANT:``, Tülu's ``<|assistant|>`` written as text: the same
+    tokens occur inside answers), without a chat template, for one whose generation prompt is empty (Mistral's: the
+    answer follows ``[/INST]``), and for one that fails to render: the data check then does not tell answers from
+    other turns."""
     if not isinstance(getattr(tokenizer, "chat_template", None), str):
         return ()
-    conversation = [{"role": "user", "content": "Hello"}]
+    user = [{"role": "user", "content": "Hello"}]
+    answer = {"role": "assistant", "content": "Sure."}
     try:
-        prompted = tokenizer.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)
-        plain = tokenizer.apply_chat_template(conversation, add_generation_prompt=False, tokenize=False)
-        if not (isinstance(prompted, str) and isinstance(plain, str) and prompted.startswith(plain)):
+        renders = [tokenizer.apply_chat_template(user, add_generation_prompt=True, tokenize=False),
+                   # the last answer (Qwen3 opens it with an empty <think> block) and one of the history
+                   tokenizer.apply_chat_template(user + [answer], tokenize=False),
+                   tokenizer.apply_chat_template(user + [answer, {"role": "user", "content": "Thanks"}],
+                                                 tokenize=False)]
+        plain = tokenizer.apply_chat_template(user, add_generation_prompt=False, tokenize=False)
+        if not all(isinstance(text, str) for text in (*renders, plain)):
             return ()
-        text = prompted[len(plain):].strip()
-        ids = tokenizer.encode(text, add_special_tokens=False) if text else []
+        # in ids, not characters: '<|im_end|>' and '<|im_start|>' share '<|im_'
+        plain_ids = list(tokenizer.encode(plain, add_special_tokens=False))
+        # what each adds after the user turn (Phi-3's plain render ends with an eos the others do not have there)
+        after = []
+        for text in renders:
+            ids = list(tokenizer.encode(text, add_special_tokens=False))
+            after.append(ids[len(os.path.commonprefix([ids, plain_ids])):])
+        ids = os.path.commonprefix(after)
+        while ids and not tokenizer.decode(ids[-1:]).strip():  # whitespace may merge with what follows it
+            ids = ids[:-1]
+        while ids and not tokenizer.decode(ids[:1]).strip():
+            ids = ids[1:]
+        added = getattr(tokenizer, "added_tokens_decoder", None) or {}
     except Exception:  # noqa: BLE001 - a template that needs other messages (a system turn), or raises
+        return ()
+    if not ids or not isinstance(ids[0], int) or ids[0] not in added:
         return ()
     return tuple(i for i in ids if isinstance(i, int))
 

@@ -76,7 +76,8 @@ class SequencesEndWithoutStop(BatchRule):
 
     And it is an error when every sequence whose end counts (two or more) ends without a stop id and, where
     `answer_opening` says how the chat template opens an answer (`EosGuardCallback` reads it from the
-    tokenizer's template: what `add_generation_prompt=True` adds, `<|im_start|>assistant`), two answers or more
+    tokenizer's template: what `add_generation_prompt=True` adds and answers open with, `<|im_start|>assistant`;
+    only an opening that starts with an added token), two answers or more
     are found and none ends with a supervised stop id: the stop ids trained close system and user turns only,
     as in chat text formatted by hand whose prompts keep their `<|im_end|>` and whose answers lost it, under a
     loss on the whole text. An answer runs to the next turn (the opening's first token, where it opens other
