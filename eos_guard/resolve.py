@@ -606,8 +606,6 @@ def _token_value(text: str, where: Where | None, vocab: Vocabulary, unk: str | N
     return TokenValue(text, vocab.id_of(text), where, appended=text in vocab.appended)
 
 
-
-
 def generation_stop_ids(files: ModelFiles) -> StopIds:
     """The eos ids generate() and pipeline() stop on (transformers 5.x ``adjust_generation_fn``; for the model types
     of GENERATING_SECTIONS, the inner model's, from its section of config.json)."""
