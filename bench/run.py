@@ -166,6 +166,19 @@ def real_template(corpus: Path | None, name: str) -> str | None:
     return json.loads(text)[key] if key else text
 
 
+def unknown_template(template: str) -> str:
+    """``template`` with a comment of the bench's own, so that no probe eos-guard ships matches it (TRL's
+    setup_chat_format ChatML template is one of tests/fixtures', whose probe known_probes.json ships: the row "template
+    eos-guard does not know" measured a known one). Refused if eos-guard knows it all the same."""
+    sys.path.insert(0, str(ROOT))
+    from eos_guard import known_probes
+
+    marked = template + "{# eos-guard bench: a template no model folder ships #}"
+    if known_probes.known(marked):
+        raise SystemExit("bench: eos-guard ships a probe of the template the bench measures as unknown")
+    return marked
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small inputs, one run: a smoke test")
@@ -210,10 +223,11 @@ def main(argv: list[str] | None = None) -> int:
                                     for name, text in templates.items()))
     llama_vocab, gemma_vocab = (2_000, 4_000) if args.quick else (128_000, 262_144)
     llama = build_inputs.llama3_folder(work / "llama3", llama_vocab, templates["llama"] or build_inputs.LLAMA3_TEMPLATE)
-    llama_own = build_inputs.llama3_folder(work / "llama3-own-template", llama_vocab, build_inputs.LLAMA3_TEMPLATE)
+    own_llama, own_chatml = (unknown_template(build_inputs.LLAMA3_TEMPLATE), unknown_template(build_inputs.CHATML))
+    llama_own = build_inputs.llama3_folder(work / "llama3-own-template", llama_vocab, own_llama)
     gemma = build_inputs.gemma_folder(work / "gemma", gemma_vocab, templates["gemma"] or build_inputs.GEMMA_TEMPLATE)
     small = build_inputs.chatml_folder(work / "chatml", template=templates["chatml"] or build_inputs.CHATML)
-    small_own = build_inputs.chatml_folder(work / "chatml-own-template")
+    small_own = build_inputs.chatml_folder(work / "chatml-own-template", template=own_chatml)
     print(f"inputs in {work}: tokenizer.json {(llama / 'tokenizer.json').stat().st_size / 1e6:.1f} MB (Llama-3-scale),"
           f" {(gemma / 'tokenizer.json').stat().st_size / 1e6:.1f} MB (Gemma-scale); {runs} runs per command after "
           f"a warm-up round, interleaved\n")
