@@ -111,8 +111,8 @@ def check_batch(batch: Mapping[str, Any], stop_ids: Union[Iterable[int], int],
     its trailing whitespace, ``tokenizer.encode("<|im_start|>assistant", add_special_tokens=False)``;
     :func:`eos_guard.integrations.transformers.answer_opening` reads it from a tokenizer; its first token is taken
     for the opening of every turn where it opens others too, so it should be an added token, not text that answers
-    hold): with it, a batch whose stop ids end only system and user turns, never an answer, is an error. A finding's location is ``<batch>``,
-    its line the row and its column the token position.
+    hold): with it, a batch whose stop ids end only system and user turns, never an answer, is an error. A
+    finding's location is ``<batch>``, its line the row and its column the token position.
     Raises :class:`eos_guard.rules.batch_base.BatchError` (a ``ValueError``) for a batch it cannot read.
     See docs/training.md.
     """

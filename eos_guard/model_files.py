@@ -58,8 +58,6 @@ DEFAULT_MAX_BYTES = 100 * 1024 * 1024
 # Every other file: configs, added tokens, templates. Gemma 3's tokenizer_config.json (6,000 added tokens) is 1.2 MB;
 # parsed JSON can take ~25 times its size ([{},{},...]), so this bounds each of them to ~100 MB once parsed.
 DEFAULT_MAX_CONFIG_BYTES = 4 * 1024 * 1024
-# files transformers reads as a JSON object (a dict): one of another kind stops it (AttributeError, TypeError),
-# and what that stops; tokenizer.json's shape is checked with its parts (vocabulary._check_tokenizer_json)
 # Model types whose generate() runs the generate() of a model inside it, which stops on that model's own generation
 # config: made from its section of config.json when the model is built (modeling_utils.py ``PreTrainedModel.__init__``:
 # ``GenerationConfig.from_model_config(config)``), while loading gives generation_config.json to the outer model only
@@ -69,6 +67,8 @@ DEFAULT_MAX_CONFIG_BYTES = 4 * 1024 * 1024
 # (a default one, without an eos, where config.json has none or null). A section that is neither an object nor null
 # makes AutoConfig raise.
 GENERATING_SECTIONS = {"qwen2_5_omni": "thinker_config"}
+# files transformers reads as a JSON object (a dict): one of another kind stops it (AttributeError, TypeError),
+# and what that stops; tokenizer.json's shape is checked with its parts (vocabulary._check_tokenizer_json)
 OBJECT_FILES = {"config.json": "transformers cannot load the config",
                 "generation_config.json": "transformers cannot load the generation config",
                 "tokenizer_config.json": "transformers cannot load the tokenizer",

@@ -685,9 +685,9 @@ def _pieces(tail: str, added: AddedTokens, text: bool) -> list[str | Text]:
     there (``</answer><|im_end|>``; Kimi K3 closes its tags, ``<|close|>response<|sep|><|close|>message<|sep|>``,
     before ``<|end_of_msg|>``). Before another turn, such text may be the next turn's header, so there the first
     token may follow whitespace only and the pieces end at text (select keeps only what both write). An added
-    token of whitespace alone (the space runs Phi-2's and GPT-NeoX's tokenizers add) is text: no turn ends with it. At most MAX_RUN
-    tokens and TAIL_KEPT characters of text (real runs hold two to five: a template that writes a token a million
-    times must not cost a million searches of the added tokens)."""
+    token of whitespace alone (the space runs Phi-2's and GPT-NeoX's tokenizers add) is text: no turn ends with it.
+    At most MAX_RUN tokens and TAIL_KEPT characters of text (real runs hold two to five: a template that writes a
+    token a million times must not cost a million searches of the added tokens)."""
     pieces: list[str | Text] = []
     count = written = at = 0
     while count < MAX_RUN:

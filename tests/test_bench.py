@@ -42,3 +42,23 @@ def test_action_benchmark_runs(tmp_path):
     assert "| this action, cold, a template eos-guard ships results for (nothing installed) |" in proc.stdout
     assert "| this action, cold, a template it must render (pip installs jinja2 and PyYAML) |" in proc.stdout
     assert "Overhead against the old action's cold step" in proc.stdout
+
+
+def test_the_rows_of_a_template_eos_guard_does_not_know_use_one_it_does_not(monkeypatch):
+    """docs/performance.md: eos-guard ships the probe of TRL's setup_chat_format template (a fixture's), which the
+    bench's small ChatML 'unknown' row used, so it measured a known template; the bench marks both 'unknown'
+    templates with a comment of its own, and refuses to run if eos-guard knows one all the same."""
+    import importlib.util
+
+    from eos_guard import known_probes
+
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    spec = importlib.util.spec_from_file_location("bench_run", ROOT / "bench" / "run.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert known_probes.known(bench.build_inputs.CHATML)  # why the mark is needed
+    for template in (bench.build_inputs.CHATML, bench.build_inputs.LLAMA3_TEMPLATE):
+        assert not known_probes.known(bench.unknown_template(template))
+    monkeypatch.setattr(known_probes, "known", lambda source: True)  # a release that ships the marked one too
+    with pytest.raises(SystemExit, match="eos-guard ships a probe of the template the bench measures as unknown"):
+        bench.unknown_template(bench.build_inputs.CHATML)

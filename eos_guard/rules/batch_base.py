@@ -438,11 +438,11 @@ def read_batches(batches: Iterable[Mapping[str, Any]], stop_ids: Iterable[int],
                  max_length: int | None = None, truncation: bool = True,
                  answer_opening: Iterable[int] | None = None) -> BatchView:
     """The sequences of ``batches``; raises :class:`BatchError` for a batch that cannot be read, or for a
-    ``packing``, ``max_length``, ``truncation`` or ``answer_opening`` it does not know. ``stop_ids`` may be one id, as
-    ``generation_config.eos_token_id`` often is. ``packing`` says how the rows were made (:data:`PACKING`; None:
+    ``packing``, ``max_length``, ``truncation`` or ``answer_opening`` it does not know. ``stop_ids`` may be one id,
+    as ``generation_config.eos_token_id`` often is. ``packing`` says how the rows were made (:data:`PACKING`; None:
     read from the batches), ``max_length`` where truncation cuts (None: at the longest sequence), and
     ``truncation=False`` that nothing was cut (then ``max_length`` must be None); ``answer_opening`` the ids
-    that open an answer (:attr:`BatchView.answers_end_with_stop`)."""
+    that open an answer (:attr:`BatchView.answer_ends`)."""
     if not (packing is None or packing is False or (isinstance(packing, str) and packing in PACKING)):
         raise BatchError(f"packing must be None, False, 'bfd', 'bfd_split' or 'wrapped', not {packing!r}")
     if max_length is not None and (isinstance(max_length, bool) or not hasattr(max_length, "__index__")

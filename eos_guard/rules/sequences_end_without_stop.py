@@ -77,8 +77,8 @@ class SequencesEndWithoutStop(BatchRule):
     And it is an error when every sequence whose end counts (two or more) ends without a stop id and, where
     `answer_opening` says how the chat template opens an answer (`EosGuardCallback` reads it from the
     tokenizer's template: what `add_generation_prompt=True` adds and answers open with, `<|im_start|>assistant`;
-    only an opening that starts with an added token), two answers or more
-    are found and none ends with a supervised stop id: the stop ids trained close system and user turns only,
+    only an opening that starts with an added token), two answers or more are found and none ends with a
+    supervised stop id: the stop ids trained close system and user turns only,
     as in chat text formatted by hand whose prompts keep their `<|im_end|>` and whose answers lost it, under a
     loss on the whole text. An answer runs to the next turn (the opening's first token, where it opens other
     turns too) or to the end of its sequence. Trained so, a toy ChatML model runs on to `max_new_tokens` after
@@ -178,15 +178,14 @@ class SequencesEndWithoutStop(BatchRule):
             why = " (truncated at max_length, or missing the terminator); raise max_length or drop the examples " \
                 "that exceed it, and append the terminator to the examples that lack it"
         severity = None
-        if len(known) >= 2 and len(open_ended) == len(known) and \
-                all(t.index <= TAIL for t in view.trained_stops):
+        none_ends = len(known) >= 2 and len(open_ended) == len(known)  # no sequence whose end counts ends with one
+        if none_ends and all(t.index <= TAIL for t in view.trained_stops):
             # every stop id trained opens its sequence (a template's first token, after the bos: Mistral's [INST]
             # when the template writes no eos after the answer): no answer ends with one, nothing teaches the stop
             severity = Severity.ERROR
             why = f"; the only supervised stop ids open their sequences (within their first {TAIL + 1} tokens), so " \
                 f"no answer ends with one and the model is never trained to stop{why}"
-        elif len(known) >= 2 and len(open_ended) == len(known) and len(view.answer_ends) >= 2 and \
-                "stop" not in view.answer_ends:
+        elif none_ends and len(view.answer_ends) >= 2 and "stop" not in view.answer_ends:
             # the chat template's opening shows where answers are: every supervised stop id ends another turn (a
             # system or user turn formatted with its terminator, answers without), so no answer ends with one
             severity = Severity.ERROR

@@ -5,9 +5,9 @@ Source: transformers 5.25 ``generation/utils.py`` (``GenerationMixin`` loads ``G
 (``GenerationConfig.from_model_config``). The tokenizer's eos is never used.
 Rule: generation_config.json's ``eos_token_id`` when that file exists; otherwise config.json's top level, then
 the first truthy of ``decoder``, ``generator``, ``text_config``. A model whose generate() runs the generate() of a
-model inside it (Qwen2.5-Omni's thinker: ``resolve.GENERATING_SECTIONS``) stops on that inner model's generation
-config, made from its section of config.json by the same rule; generation_config.json is not read. A generation_config.json that is not valid
-JSON makes ``GenerationConfig.from_pretrained`` raise ``OSError``, which model loading catches: config.json is
+model inside it (Qwen2.5-Omni's thinker: ``model_files.GENERATING_SECTIONS``) stops on that inner model's
+generation config, made from its section of config.json by the same rule; generation_config.json is not read. A
+generation_config.json that is not valid JSON makes ``GenerationConfig.from_pretrained`` raise ``OSError``, which model loading catches: config.json is
 used instead (``generation/utils.py:536-587``). 5.24 builds the same stop ids (its lines 532-583).
 """
 

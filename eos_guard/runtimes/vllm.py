@@ -37,7 +37,7 @@ NUMBERINGS = dict(zip(RELEASES, ("5.25", "5.19")))  # whose numbering the raw id
 def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
     primary = tokenizer_eos_id(model)
     numbering = NUMBERINGS[release]
-    stop = files_stop_ids(model.files)  # the folder's own, not an inner model's (resolve.GENERATING_SECTIONS)
+    stop = files_stop_ids(model.files)  # the folder's own, not an inner model's (model_files.GENERATING_SECTIONS)
     if model.files.generation_config is not None or stop.present:
         stop_ids, moved = renumbered(model, stop.ids, numbering)
         ids = unique([primary, *stop_ids])
