@@ -503,18 +503,26 @@ class ModelFiles:
         doc = self.processor_config
         if doc is None or doc.get(("chat_template",)) is None:
             doc = self.processor_template
-        value = doc.get(("chat_template",)) if doc is not None else None
+        if doc is None:
+            return
+        value = doc.get(("chat_template",))
         named = list(value.items()) if isinstance(value, dict) else [("default", value)]
         for name, text in named:
-            if not isinstance(text, str) or not isinstance(name, str):
-                continue
             file_name = doc.path.name
             label = file_name if name == "default" else f"{file_name}:{name}"
+            keys = ("chat_template",) if value is text else ("chat_template", name)
+            if text is not None and not isinstance(text, str):  # the processor keeps it as it is
+                self.template_problems.append((label, f"the '{label}' chat template is "
+                                                      f"{KIND_NAMES.get(type(text), 'a value')}, not a string: the "
+                                                      "processor's apply_chat_template raises TypeError where it is "
+                                                      "used", Where(doc, keys)))
+                continue
+            if not isinstance(text, str) or not isinstance(name, str):
+                continue
             # the processor's default is checked whatever the tokenizer holds; its named ones count to the limit
             if label != file_name and len(self.templates) >= MAX_TEMPLATES and label not in self.templates:
                 self.skipped.append((doc.path, f"chat_template holds {len(named)} templates: {TOO_MANY_TEMPLATES}"))
                 break
-            keys = ("chat_template",) if value is text else ("chat_template", name)
             self.templates.setdefault(label, TemplateSource(label, text, doc.path, doc, keys))
 
     def _read_on_without(self, name: str, error: InputError, other_kind: bool = False) -> InputError:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from support import FIXTURES, ROOT
+from support import FIXTURES, ROOT, RULE_CASES
 from eos_guard.pipeline import check_folder
 from eos_guard.model_files import ModelFiles
 from eos_guard.template import ASSISTANT_MARKER, SAMPLE_TOOLS, SECOND_USER_MARKER, _conversations
@@ -430,6 +430,33 @@ def test_a_processor_chat_template_json_of_named_templates_is_checked_template_b
     findings = [(f["code"], f["line"]) for f in report["findings"]]
     assert findings == [("EOS011", 4)], report["findings"]
     assert "'chat_template.json:tool_use'" in report["findings"][0]["message"]
+
+
+@pytest.mark.parametrize("value, where, label, kind", [
+    (5, "1:19", "chat_template.json", "a number"),
+    (["{{ 1 }}"], "1:19", "chat_template.json", "an array"),
+    ({"default": None, "tool_use": True}, "1:49", "chat_template.json:tool_use", "a boolean"),
+], ids=["number", "array", "named-boolean"])
+def test_a_processor_template_that_is_no_text_is_eos014(tmp_path, run, value, where, label, kind):
+    """A processor keeps chat_template.json's value as it is (``ProcessorMixin.get_processor_dict``), and its
+    apply_chat_template hands it to transformers' template compiler, which raises on anything but text. It was
+    skipped without a word; now it is EOS014, as such a value in tokenizer_config.json is."""
+    import shutil
+
+    from transformers.processing_utils import ProcessorMixin
+    from transformers.utils.chat_template_utils import _compile_jinja_template
+
+    folder = shutil.copytree(RULE_CASES / "EOS001-terminator-not-stop-id", tmp_path / "m")
+    (folder / "chat_template.json").write_text(json.dumps({"chat_template": value}), encoding="utf-8")
+    processor_dict, _ = ProcessorMixin.get_processor_dict(str(folder))
+    kept = processor_dict["chat_template"]
+    with pytest.raises(TypeError):
+        _compile_jinja_template(kept if not isinstance(kept, dict) else kept["tool_use"])
+
+    code, out, err = run("--format", "concise", "--no-cache", "--baseline", "none", str(folder))
+    assert code == 1 and err == "" and " EOS001 error: " in out, (out, err)
+    assert f"chat_template.json:{where}: EOS014 warning: the '{label}' chat template is {kind}, not a string: the " \
+           "processor's apply_chat_template raises TypeError where it is used [template-error]" in out, out
 
 
 def test_templates_ending_turns_with_the_same_missing_id_make_one_eos001(tmp_path, run):

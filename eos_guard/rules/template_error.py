@@ -29,7 +29,9 @@ class TemplateError(Rule):
     that `apply_chat_template` cannot use: a number or boolean, an empty list or object, or a named template that
     is not a string (transformers keeps an object of named templates as it is, and a list of `{"name",
     "template"}` objects as such an object). A list item that is not such an object is no finding but an error
-    (exit 2): transformers cannot load the tokenizer at all.
+    (exit 2): transformers cannot load the tokenizer at all. The same holds for a processor's template
+    (chat_template.json's `chat_template`, or processor_config.json's): the processor keeps a value that is not a
+    string as it is, and its `apply_chat_template` raises TypeError on it.
 
     ## Why it matters
     The turn terminator cannot be found, so EOS001 cannot be checked; a template that always raises also
