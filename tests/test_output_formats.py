@@ -58,14 +58,17 @@ def assert_no_forged_command(text, folder=None):
     """The runner reads a line as a command when, with leading whitespace trimmed, it starts with ``::``, or else
     when it holds the older form ``##[command]`` anywhere (actions/runner ActionCommand.TryParseV2, then TryParse);
     only eos-guard's own annotations may, and their file property, unescaped as the runner does, is the checked
-    file."""
+    file: its line breaks and tabs as they are (the runner decodes them), other controls escaped as printable()
+    shows them."""
+    shown = None if folder is None else "".join(
+        part if part in ("\r", "\n", "\t") else printable(part) for part in re.split("([\r\n\t])", folder))
     for line in re.split("\r\n|\r|\n", text):
         if line.lstrip().startswith("::") or "##[" in line:
             command = re.match(r"::(error|warning|notice) ([^:]*)::", line)
             assert folder is not None and command, line
             properties = dict(item.split("=", 1) for item in command.group(2).split(","))
             file = unquote(properties["file"])  # %XX, as the runner unescapes %25, %0D, %0A, %3A, %2C
-            assert file.startswith(printable(folder) + "/"), line
+            assert file.startswith(shown + "/"), line
 
 
 def assert_one_line_per_entry(text):

@@ -54,3 +54,17 @@ def test_json_and_sarif_keep_the_exact_strings(run, hostile_folder):
 ])
 def test_escaping_matches_actions_toolkit(text, data, prop):
     assert escape_data(text) == data and escape_property(text) == prop
+
+
+def test_a_github_annotation_names_a_file_whose_folder_has_a_line_break(tmp_path, run):
+    """helper-110: a folder named with a newline was shown as ``\\n`` in the ``file`` property, so the annotation
+    named no file of the repository. The runner decodes ``%0A`` (actions/toolkit's ``escapeProperty``), so the
+    break is kept and encoded; the message and every other control stay escaped."""
+    folder = tmp_path / "a\nb\x1b"
+    write_json(folder / "config.json", {"eos_token_id": 5, "vocab_size": 8})
+    write_json(folder / "tokenizer_config.json", {"eos_token": "<|x|>", "added_tokens_decoder": {
+        "3": {"content": "<|x|>", "special": True}}})
+    code, out, _ = run("--format", "github", folder.name)
+    commands = [line for line in out.splitlines() if line.startswith("::")]
+    assert code == 1 and commands and "\x1b" not in out and "\n" not in out.rstrip("\n").split("\n")[0]
+    assert all(line.split(" ", 1)[1].startswith("file=a%0Ab\\x1b/") for line in commands), commands

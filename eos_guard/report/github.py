@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 from ..errors import InputError, display_path
 from ..findings import Severity
 from ..results import Report
 from .escape import printable
 from .text import summary
+
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
+if TYPE_CHECKING:
+    from pathlib import Path
 
 COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
@@ -19,6 +25,16 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
+_LINE_BREAKS = re.compile("([\r\n\t])")
+
+
+def file_property(path: Path) -> str:
+    """A path as the runner matches it to the repository's file: line breaks and tabs kept (``escape_property``
+    encodes the breaks, and the runner decodes them), every other control shown as ``printable`` shows it."""
+    return "".join(part if _LINE_BREAKS.fullmatch(part) else printable(part)
+                   for part in _LINE_BREAKS.split(display_path(path)))
+
+
 def render(report: Report, closing: bool = True) -> str:
     """One workflow command per finding and per error, then the closing line (``closing``: not with ``-q``)."""
     lines = []
@@ -27,7 +43,7 @@ def render(report: Report, closing: bool = True) -> str:
         url = loc.url  # a Hub file is not in the workflow's repository: the message links to it
         message = f"{finding.message} ({url})" if url else finding.message
         properties = {
-            "file": printable(display_path(loc.path)),
+            "file": file_property(loc.path),
             "line": str(loc.line),
             "col": str(loc.column),
             "endLine": str(loc.end_line),
@@ -48,7 +64,7 @@ def error_annotation(cause: InputError, level: str = "error") -> str:
     """An ``::error`` (or ``level``) at the file and position of an error (a file that cannot be read or written, a
     bad setting), taken from the error's fields: a message that merely starts like ``path:line:col:`` (a folder
     named so) places nothing."""
-    properties = {"file": printable(display_path(cause.path))} if cause.path is not None else {}
+    properties = {"file": file_property(cause.path)} if cause.path is not None else {}
     if cause.path is not None and cause.line:
         properties.update(line=str(cause.line), col=str(cause.column))
     properties["title"] = "eos-guard"
