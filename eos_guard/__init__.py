@@ -96,7 +96,8 @@ def fix(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = None,
 def check_batch(batch: Mapping[str, Any], stop_ids: Union[Iterable[int], int],
                 pad_token_id: Union[int, None] = None, *, packing: Union[str, bool, None] = None,
                 max_length: Union[int, None] = None, truncation: bool = True,
-                answer_opening: Union[Iterable[int], None] = None) -> list[Finding]:
+                answer_opening: Union[Iterable[int], None] = None,
+                turn_openings: Union[Iterable[int], None] = None) -> list[Finding]:
     """Check that a training batch teaches the model to stop; return the :class:`Finding` list (EOS023-EOS026).
 
     ``batch`` is what a data collator returns: ``input_ids`` and ``labels``, optionally ``attention_mask`` and
@@ -111,12 +112,14 @@ def check_batch(batch: Mapping[str, Any], stop_ids: Union[Iterable[int], int],
     its trailing whitespace, ``tokenizer.encode("<|im_start|>assistant", add_special_tokens=False)``;
     :func:`eos_guard.integrations.transformers.answer_opening` reads it from a tokenizer; its first token is taken
     for the opening of every turn where it opens others too, so it should be an added token, not text that answers
-    hold): with it, a batch whose stop ids end only system and user turns, never an answer, is an error. A
-    finding's location is ``<batch>``, its line the row and its column the token position.
+    hold): with it, a batch whose stop ids end only system and user turns, never an answer, is an error.
+    ``turn_openings`` is the ids that open the template's other turns, where the answer opening's first token
+    does not (Phi-3's ``<|user|>`` beside ``<|assistant|>``; :func:`eos_guard.integrations.transformers.
+    turn_openings` reads them): an answer ends where one of them opens the next turn. A finding's location is ``<batch>``, its line the row and its column the token position.
     Raises :class:`eos_guard.rules.batch_base.BatchError` (a ``ValueError``) for a batch it cannot read.
     See docs/training.md.
     """
     from .rules import check_batches
 
     return check_batches([batch], stop_ids, pad_token_id, packing=packing, max_length=max_length,
-                         truncation=truncation, answer_opening=answer_opening)
+                         truncation=truncation, answer_opening=answer_opening, turn_openings=turn_openings)

@@ -496,10 +496,12 @@ def test_a_stop_id_that_opens_the_next_turn_after_an_answer_teaches_the_stop(tok
     assert (finding.code, str(finding.severity)) == ("EOS026", "error")
 
 
-def test_an_opening_whose_first_token_opens_answers_only_runs_to_the_sequence_end():
-    """Phi-3's <|assistant|> opens answers only (<|user|> opens the user's turns): an answer runs to the end of its
-    sequence, so the user's <|end|> after a first answer counts for it (no error), and a single-turn answer
-    without <|end|> is an error. Ids: 1 <|user|>, 2 <|assistant|>, 3 <|end|>, 4 newline, 0 pad, 10 and up words."""
+def test_an_opening_whose_first_token_opens_answers_only_needs_the_user_turn_s_opening():
+    """Phi-3's <|assistant|> opens answers only (<|user|> opens the user's turns). Without ``turn_openings`` an
+    answer runs to the end of its sequence, so the user's <|end|> after a first answer counted for it, and
+    multi-turn text whose answers lost <|end|> stayed a warning (noted in session 28); with <|user|> given, each
+    answer ends where the next user turn opens: an error, as for single-turn text. Ids: 1 <|user|>,
+    2 <|assistant|>, 3 <|end|>, 4 newline, 0 pad, 10 and up words."""
     def row(*turns):
         ids = []
         for role, words, closed in turns:
@@ -516,12 +518,108 @@ def test_an_opening_whose_first_token_opens_answers_only_runs_to_the_sequence_en
                        ("assistant", [17], False))], 0)
     [finding] = eos_guard.check_batch(two, [3], 0, answer_opening=[2])
     assert (finding.code, str(finding.severity)) == ("EOS026", "warning")
+    [finding] = eos_guard.check_batch(two, [3], 0, answer_opening=[2], turn_openings=[1])
+    assert (finding.code, str(finding.severity)) == ("EOS026", "error")
+    assert finding.message.endswith("; append the terminator (the chat template's, or tokenizer.eos_token) to every "
+                                    "answer"), finding.message
+    # the answers keep <|end|>: nothing to say
+    fixed = _padded([row(("user", [10], True), ("assistant", [12], True), ("user", [11], True),
+                         ("assistant", [13], True))] * 2, 0)
+    assert eos_guard.check_batch(fixed, [3], 0, answer_opening=[2], turn_openings=[1]) == []
 
 
+def _byte_tokenizer(template: str, specials: list[str], bos: str | None = None, eos: str | None = None):
+    """A byte-level tokenizer (``tokenizers``, no merges) with ``specials`` as added special tokens: any text
+    encodes, and added tokens stay whole, as in the real models' tokenizers."""
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
+    backend = Tokenizer(models.BPE({ch: i for i, ch in enumerate(alphabet)}, []))
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    backend.decoder = decoders.ByteLevel()
+    backend.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in specials])
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, bos_token=bos, eos_token=eos)
+    tokenizer.chat_template = template
+    return tokenizer
+
+
+TURNS = "{% for m in messages %}"
+# the shapes of public templates, written here: Phi-3.5-mini-instruct's (<|user|>, <|assistant|>, <|end|>; the
+# eos after the last turn), Command R7B's (a default system turn first; the answer closes with <|END_RESPONSE|>
+# and <|END_OF_TURN_TOKEN|>), gpt-oss's (a system turn; <|message|> inside every turn's header, <|end|>
+# closing it), SmolLM3's (a default system turn that spells <think>), Zephyr's (roles written as text)
+PHI = (TURNS + "{{ '<|' + m['role'] + '|>\n' + m['content'] + '<|end|>\n' }}{% endfor %}"
+       "{% if add_generation_prompt %}{{ '<|assistant|>\n' }}{% else %}{{ eos_token }}{% endif %}",
+       ["<|user|>", "<|assistant|>", "<|end|>", "<|endoftext|>"], "<|endoftext|>", ["<|user|>"])
+COMMAND_R = ("{{ bos_token }}<|START_OF_TURN_TOKEN|><|SYSTEM_TOKEN|>Be brief.<|END_OF_TURN_TOKEN|>" + TURNS +
+             "{% if m['role'] == 'user' %}<|START_OF_TURN_TOKEN|><|USER_TOKEN|>{{ m['content'] }}"
+             "<|END_OF_TURN_TOKEN|>{% else %}<|START_OF_TURN_TOKEN|><|CHATBOT_TOKEN|><|START_RESPONSE|>"
+             "{{ m['content'] }}<|END_RESPONSE|><|END_OF_TURN_TOKEN|>{% endif %}{% endfor %}"
+             "{% if add_generation_prompt %}<|START_OF_TURN_TOKEN|><|CHATBOT_TOKEN|>{% endif %}",
+             ["<BOS_TOKEN>", "<|START_OF_TURN_TOKEN|>", "<|END_OF_TURN_TOKEN|>", "<|SYSTEM_TOKEN|>", "<|USER_TOKEN|>",
+              "<|CHATBOT_TOKEN|>", "<|START_RESPONSE|>", "<|END_RESPONSE|>"], "<|END_OF_TURN_TOKEN|>",
+             ["<|START_OF_TURN_TOKEN|>"])
+GPT_OSS = ("<|start|>system<|message|>Reasoning: low<|end|>" + TURNS +
+           "{% if m['role'] == 'user' %}<|start|>user<|message|>{{ m['content'] }}<|end|>{% else %}"
+           "<|start|>assistant<|channel|>final<|message|>{{ m['content'] }}<|end|>{% endif %}{% endfor %}"
+           "{% if add_generation_prompt %}<|start|>assistant{% endif %}",
+           ["<|start|>", "<|message|>", "<|end|>", "<|channel|>", "<|return|>"], "<|return|>", ["<|start|>"])
+SMOLLM3 = ("<|im_start|>system\nThink in <think> and </think>.<|im_end|>\n" + TURNS +
+           "{{ '<|im_start|>' + m['role'] + '\n' + m['content'] + '<|im_end|>\n' }}{% endfor %}"
+           "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}",
+           ["<|im_start|>", "<|im_end|>", "<think>", "</think>"], "<|im_end|>", ["<|im_start|>"])
+ZEPHYR = (TURNS + "{{ '<|' + m['role'] + '|>\n' + m['content'] + eos_token + '\n' }}{% endfor %}"
+          "{% if add_generation_prompt %}{{ '<|assistant|>\n' }}{% endif %}", ["</s>"], "</s>", [])
+SPACES = (TURNS + "{{ '  ' + m['role'] + ': ' + m['content'] + eos_token }}{% endfor %}", ["</s>", "  "], "</s>", [])
+
+
+@pytest.mark.parametrize("template, specials, eos, expected", [PHI, COMMAND_R, GPT_OSS, SMOLLM3, ZEPHYR, SPACES],
+                         ids=["phi-3", "command-r7b", "gpt-oss", "smollm3", "zephyr-text-roles", "whitespace-token"])
+def test_turn_openings_is_the_token_that_opens_a_user_turn(template, specials, eos, expected):
+    """Only the first added token of the user turn's header: a default system turn's tokens (SmolLM3's system
+    prompt spells <think>), a header's inner token (gpt-oss's <|message|>, which answers hold too) and a turn's
+    closing token (Command R's <|END_OF_TURN_TOKEN|>, which the header follows after the system turn) would end
+    answers inside them. Roles written as text, or a whitespace token, give none."""
+    from eos_guard.integrations.transformers import turn_openings
+
+    tokenizer = _byte_tokenizer(template, specials, eos=eos)
+    assert tokenizer.convert_ids_to_tokens(sorted(turn_openings(tokenizer))) == expected
+    bare = _byte_tokenizer(template, specials, eos=eos)
+    bare.chat_template = None
+    assert turn_openings(bare) == frozenset()
+    bare.chat_template = "{{ raise_exception('a system message is required') }}"
+    assert turn_openings(bare) == frozenset()
+
+
+@pytest.mark.parametrize("template, specials, eos, term", [
+    (PHI[0], PHI[1], PHI[2], "<|end|>"), (GPT_OSS[0], GPT_OSS[1], GPT_OSS[2], "<|end|>"),
+    (SMOLLM3[0], SMOLLM3[1], SMOLLM3[2], "<|im_end|>")], ids=["phi-3", "gpt-oss", "smollm3"])
+def test_multi_turn_answers_that_lost_the_terminator_are_an_error_and_kept_ones_clean(template, specials, eos, term):
+    """Rendered by the template, whole-text loss: answers that keep their terminator give no finding (no token
+    inside an answer ends it early); the same text with each answer's terminator removed (the system and user
+    turns keep theirs) is an error with the openings read from the tokenizer."""
+    from eos_guard.integrations.transformers import answer_opening, turn_openings
+
+    tokenizer = _byte_tokenizer(template, specials, eos=eos)
+    conversation = [{"role": "user", "content": "Two plus two?"}, {"role": "assistant", "content": "Four."},
+                    {"role": "user", "content": "And three?"}, {"role": "assistant", "content": "Six, <think>."}]
+    texts = [tokenizer.apply_chat_template(conversation[:k], tokenize=False) for k in (2, 4, 4)]
+    stop_ids = [tokenizer.convert_tokens_to_ids(term)]
+    how = {"answer_opening": answer_opening(tokenizer), "turn_openings": turn_openings(tokenizer)}
+    kept = _padded([tokenizer.encode(t, add_special_tokens=False) for t in texts], 0)
+    assert eos_guard.check_batch(kept, stop_ids, None, **how) == []
+    lost = [t.replace("Four." + term, "Four.").replace("<think>." + term, "<think>.") for t in texts]
+    batch = _padded([tokenizer.encode(t, add_special_tokens=False) for t in lost], 0)
+    [finding] = eos_guard.check_batch(batch, stop_ids, None, **how)
+    assert (finding.code, str(finding.severity)) == ("EOS026", "error"), finding
+
+
+@pytest.mark.parametrize("name", ["answer_opening", "turn_openings"])
 @pytest.mark.parametrize("opening", ["<|im_start|>assistant", 3.5, [1, "2"]])
-def test_an_answer_opening_that_is_not_token_ids_is_refused(tok, opening):
-    with pytest.raises(BatchError, match="answer_opening"):
-        eos_guard.check_batch(_by_hand(tok, story.conversations()), stops(tok), 43, answer_opening=opening)
+def test_an_answer_or_turn_opening_that_is_not_token_ids_is_refused(tok, opening, name):
+    with pytest.raises(BatchError, match=name):
+        eos_guard.check_batch(_by_hand(tok, story.conversations()), stops(tok), 43, **{name: opening})
 
 
 def test_truncation_of_every_example_in_full_rows_is_told_from_pretraining_blocks(tok):

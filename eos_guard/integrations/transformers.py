@@ -157,8 +157,8 @@ class EosGuardCallback(TrainerCallback):
         pad = getattr(tok, "pad_token_id", None)
         try:
             batches = first_batches(dataloader, self.data_batches, getattr(args, "train_batch_size", None))
-            view = read_batches(batches, stops, pad, *how_rows_were_made(args), answer_opening(tok)) \
-                if batches else None
+            view = read_batches(batches, stops, pad, *how_rows_were_made(args), answer_opening(tok),
+                                turn_openings(tok)) if batches else None
         except BatchError as error:
             logger.warning("eos-guard: the training batches could not be read, so they are not checked: %s", error)
             return None
@@ -331,6 +331,48 @@ def answer_opening(tokenizer: Any) -> tuple[int, ...]:
     if not ids or not isinstance(ids[0], int) or ids[0] not in added:
         return ()
     return tuple(i for i in ids if isinstance(i, int))
+
+
+def turn_openings(tokenizer: Any) -> frozenset[int]:
+    """The added token that opens a user turn under the tokenizer's chat template: the first of the user turn's
+    header, what a render writes both before the first user message and between an answer and the next user
+    message, after the answer's terminator (Phi-3's ``<|user|>``, where ``<|assistant|>`` opens answers only;
+    ChatML's ``<|im_start|>``, Llama 3's ``<|start_header_id|>``, gpt-oss's ``<|start|>``). Only that token: a
+    default system turn's tokens, gpt-oss's ``<|message|>`` or SmolLM3's ``<think>`` also occur inside answers.
+    Empty where the header holds no added token (Zephyr's ``<|user|>`` written as text), one that is only
+    whitespace, without a chat template, or where it fails to render."""
+    if not isinstance(getattr(tokenizer, "chat_template", None), str):
+        return frozenset()
+    user = [{"role": "user", "content": "Hello"}]
+    try:
+        first = tokenizer.apply_chat_template(user, tokenize=False)
+        later = tokenizer.apply_chat_template(user + [{"role": "assistant", "content": "Sure."},
+                                                      {"role": "user", "content": "Thanks"}], tokenize=False)
+        if not isinstance(first, str) or not isinstance(later, str) or "Hello" not in first \
+                or "Sure." not in later or "Thanks" not in later:
+            return frozenset()
+        before_first = tokenizer.encode(first[:first.rindex("Hello")], add_special_tokens=False)
+        between = later[later.rindex("Sure.") + len("Sure."):later.rindex("Thanks")]
+        after_answer = tokenizer.encode(between, add_special_tokens=False)
+        added = getattr(tokenizer, "added_tokens_decoder", None) or {}
+        # the user turn's header: what ends both (in ids: the answer's terminator and the header share no string)
+        size = 0
+        while size < min(len(before_first), len(after_answer)) and \
+                before_first[-1 - size] == after_answer[-1 - size]:
+            size += 1
+        header = [i for i in after_answer[len(after_answer) - size:] if i in added]
+        # what closes a turn, which the header starts with where a system turn comes first: the answer's
+        # terminator and what follows the first user message (Command R's <|END_OF_TURN_TOKEN|>)
+        closing = {i for i in tokenizer.encode(first[first.rindex("Hello") + len("Hello"):], add_special_tokens=False)
+                   if i in added}
+        closing.update(i for i in after_answer[:1] if i in added)
+        while header and header[0] in closing:
+            header = header[1:]
+        if not header or not tokenizer.decode(header[:1]).strip():
+            return frozenset()
+    except Exception:  # noqa: BLE001 - a template that needs other messages (a system turn), or raises
+        return frozenset()
+    return frozenset(header[:1]) if isinstance(header[0], int) else frozenset()
 
 
 def first_batches(dataloader: Any, count: int, batch_size: int | None = None) -> list[Any]:

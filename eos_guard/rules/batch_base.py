@@ -86,7 +86,7 @@ class BatchView:
     def __init__(self, sequences: list[Sequence], stop_ids: frozenset[int], pad_token_id: int | None,
                  batches: int, ends_visible: bool, packing: str | bool | None = None,
                  max_length: int | None = None, truncation: bool = True,
-                 answer_opening: tuple[int, ...] = ()) -> None:
+                 answer_opening: tuple[int, ...] = (), turn_openings: frozenset[int] = frozenset()) -> None:
         self.sequences = sequences
         self.stop_ids = stop_ids
         self.pad_token_id = pad_token_id
@@ -96,6 +96,7 @@ class BatchView:
         self.max_length = max_length
         self.truncation = truncation  # False: nothing was cut (TRL's SFTConfig(max_length=None) without packing)
         self.answer_opening = answer_opening  # the ids that open an answer (the chat template's generation prompt)
+        self.turn_openings = turn_openings  # ids that open the template's other turns (Phi-3's <|user|>)
 
     @cached_property
     def trained_stops(self) -> list[Token]:
@@ -353,9 +354,10 @@ class BatchView:
         sequence (``<|im_start|>assistant``); the next turn opens with the opening's first token, where that token
         opens other turns too (ChatML's ``<|im_start|>``, Llama 3's ``<|start_header_id|>``, Gemma's
         ``<start_of_turn>``; when it is itself a stop id, as under a template that writes no terminator, the answer
-        ends with it). Where it opens answers only (Phi-3's ``<|assistant|>``), an answer runs to the end of its
-        sequence, and a later turn's stop id counts for it. An answer with no supervised token is left out. Empty
-        without an opening, or where it is not found."""
+        ends with it), or with one of :attr:`turn_openings` (Phi-3's ``<|user|>``, where ``<|assistant|>`` opens
+        answers only). Without those, an answer runs to the end of its sequence, and a later turn's stop id counts
+        for it. An answer with no supervised token is left out. Empty without an opening, or where it is not
+        found."""
         opening = self.answer_opening
         width = len(opening)
         if not width:
@@ -373,7 +375,7 @@ class BatchView:
                     if s.ids[i] in self.stop_ids and i in s.supervised_set:
                         span_end, how = i + 1, "stop"
                         break
-                    if opens_other_turns and s.ids[i] == first:
+                    if s.ids[i] in self.turn_openings or (opens_other_turns and s.ids[i] == first):
                         span_end, how = i, "turn"
                         break
                 if any(i in s.supervised_set for i in range(start + width, span_end)):
@@ -436,13 +438,14 @@ class BatchRule(Rule):
 def read_batches(batches: Iterable[Mapping[str, Any]], stop_ids: Iterable[int],
                  pad_token_id: int | None, packing: str | bool | None = None,
                  max_length: int | None = None, truncation: bool = True,
-                 answer_opening: Iterable[int] | None = None) -> BatchView:
+                 answer_opening: Iterable[int] | None = None,
+                 turn_openings: Iterable[int] | None = None) -> BatchView:
     """The sequences of ``batches``; raises :class:`BatchError` for a batch that cannot be read, or for a
-    ``packing``, ``max_length``, ``truncation`` or ``answer_opening`` it does not know. ``stop_ids`` may be one id,
+    ``packing``, ``max_length``, ``truncation``, ``answer_opening`` or ``turn_openings`` it does not know. ``stop_ids`` may be one id,
     as ``generation_config.eos_token_id`` often is. ``packing`` says how the rows were made (:data:`PACKING`; None:
     read from the batches), ``max_length`` where truncation cuts (None: at the longest sequence), and
     ``truncation=False`` that nothing was cut (then ``max_length`` must be None); ``answer_opening`` the ids
-    that open an answer (:attr:`BatchView.answer_ends`)."""
+    that open an answer and ``turn_openings`` those that open other turns (:attr:`BatchView.answer_ends`)."""
     if not (packing is None or packing is False or (isinstance(packing, str) and packing in PACKING)):
         raise BatchError(f"packing must be None, False, 'bfd', 'bfd_split' or 'wrapped', not {packing!r}")
     if max_length is not None and (isinstance(max_length, bool) or not hasattr(max_length, "__index__")
@@ -465,13 +468,8 @@ def read_batches(batches: Iterable[Mapping[str, Any]], stop_ids: Iterable[int],
     if not stops:
         raise BatchError("no stop ids given: pass the ids that end generation (generation_config.eos_token_id)")
     pad = None if pad_token_id is None else _int(pad_token_id, "pad_token_id")
-    if isinstance(answer_opening, (str, bytes, bytearray)):
-        raise BatchError(f"answer_opening must be token ids, not text ({type(answer_opening).__name__})")
-    if hasattr(answer_opening, "tolist"):
-        answer_opening = answer_opening.tolist()
-    if answer_opening is not None and not hasattr(answer_opening, "__iter__"):
-        raise BatchError(f"answer_opening must be a sequence of token ids, not {answer_opening!r}")
-    opening = tuple(_int(i, "answer_opening") for i in answer_opening or ())
+    opening = _ids(answer_opening, "answer_opening")
+    others = frozenset(_ids(turn_openings, "turn_openings"))
     sequences: list[Sequence] = []
     visible = False
     count = 0
@@ -480,7 +478,18 @@ def read_batches(batches: Iterable[Mapping[str, Any]], stop_ids: Iterable[int],
         found, shows_ends = _read_batch(number, batch)
         sequences += found
         visible = visible or shows_ends
-    return BatchView(sequences, stops, pad, count, visible, packing, max_length, truncation, opening)
+    return BatchView(sequences, stops, pad, count, visible, packing, max_length, truncation, opening, others)
+
+
+def _ids(value: Iterable[int] | None, name: str) -> tuple[int, ...]:
+    """Token ids given by the caller (a list, a tuple, a tensor or array, None), checked: never text."""
+    if isinstance(value, (str, bytes, bytearray)):
+        raise BatchError(f"{name} must be token ids, not text ({type(value).__name__})")
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if value is not None and not hasattr(value, "__iter__"):
+        raise BatchError(f"{name} must be a sequence of token ids, not {value!r}")
+    return tuple(_int(i, name) for i in value or ())
 
 
 def _read_batch(number: int, batch: Mapping[str, Any]) -> tuple[list[Sequence], bool]:
