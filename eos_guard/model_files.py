@@ -943,12 +943,15 @@ _GO_BINARY_BYTES = frozenset([*range(0x09), 0x0B, *range(0x0E, 0x1B), *range(0x1
 
 def repository_of(path: Path) -> Path:
     """The repository a PATH argument lies in, as written (links not followed): the git work tree that holds it,
-    else the PATH itself (a folder, or a file's folder), which whoever runs eos-guard named."""
+    else the PATH itself (a folder, or a file's folder; a template's in additional_chat_templates/, the model
+    folder above), which whoever runs eos-guard named."""
     absolute = Path(os.path.abspath(path))
     for directory in (absolute, *absolute.parents):
         if not os.path.islink(directory) and os.path.lexists(directory / ".git"):
             return Path(os.path.realpath(directory))
-    return Path(os.path.realpath(absolute if os.path.isdir(absolute) else absolute.parent))
+    if os.path.isdir(absolute):
+        return Path(os.path.realpath(absolute))
+    return Path(os.path.realpath(absolute.parent.parent if absolute.parent.name == TEMPLATE_DIR else absolute.parent))
 
 
 def linked_out_of_repository(path: Path) -> str | None:
@@ -1000,8 +1003,10 @@ def find_model_folders(paths: Iterable[Path], refused: list[tuple[Path, str]] | 
             return is_within(Path(real_folder(os.path.join(cwd, folder))), root)
 
         place = path.parent if is_file else path
-        if is_file and place.name == TEMPLATE_DIR and (not inside(place) or not is_model_folder(place)):
-            place = place.parent  # a template's model folder (which refuses a linked additional_chat_templates/)
+        if is_file and Path(os.path.abspath(place)).name == TEMPLATE_DIR and \
+                (not inside(place) or not is_model_folder(place)):
+            # a template's model folder (which refuses a linked additional_chat_templates/); '..' from inside it
+            place = place.parent if place.name == TEMPLATE_DIR else place / os.pardir
         if not inside(place):
             # nothing in it is listed or opened (a link to the runner's home or to / would be searched whole)
             if refused is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -589,3 +590,24 @@ def test_a_folder_that_names_no_end_of_answer_says_stopping_was_not_checked(tmp_
     two = shutil.copytree(folder, tmp_path / "merge2")
     code, out, _ = run("--format", "concise", "--baseline", "none", str(two), str(folder))
     assert out.splitlines()[-1].endswith("; 2 name no token that ends an answer: stopping not checked)."), out
+
+
+@pytest.mark.parametrize("where, argument", [("", "m/additional_chat_templates/x.jinja"),
+                                             ("m", "additional_chat_templates/x.jinja"),
+                                             ("m/additional_chat_templates", "x.jinja")])
+def test_a_template_file_outside_git_stands_for_its_model_folder(tmp_path, run, where, argument):
+    """helper-115: outside a git work tree the PATH's own folder bounds where links may lead, and for a file in
+    additional_chat_templates/ that was that folder, so the model folder above it was 'outside' (EOS018 'lies under
+    a symbolic link' with no link anywhere); named from inside additional_chat_templates/, no model folder was
+    found at all. A template file stands for its model folder from wherever it is named."""
+    import shutil
+
+    folder = shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", tmp_path / "m")
+    (folder / "additional_chat_templates").mkdir()
+    (folder / "additional_chat_templates" / "x.jinja").write_text(
+        "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}", encoding="utf-8")
+    assert not any(os.path.lexists(parent / ".git") for parent in (tmp_path, *tmp_path.parents))
+    code, out, err = run("--format", "concise", "--no-cache", argument, cwd=tmp_path / where)
+    assert code == 1 and err == "" and "EOS018" not in out, (out, err)
+    assert "generation_config.json:3:19: EOS001 error: the 'x' chat template ends assistant turns with " \
+           "'<|im_end|>' (151645)" in out, out
