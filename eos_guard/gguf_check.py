@@ -69,8 +69,10 @@ class GgufModel:
     # the template keys past MAX_TEMPLATES, not rendered (EOS028): a folder checks as many
     templates_not_checked: list[str] = field(default_factory=list)
     folders: list[ResolvedModel] = field(default_factory=list)  # the folders of the run it may come from
-    # llama.cpp's end-of-generation ids: the runtimes layer fills them in (runtimes.llama_cpp.gguf_end_of_generation)
+    # llama.cpp's end-of-generation ids and the release line whose rule made them (a runtimes.base.Release): the
+    # runtimes layer fills them in (runtimes.llama_cpp.gguf_end_of_generation)
     eog: tuple[int, ...] = ()
+    eog_release: Any = None
 
     # the ids looked up so far: a few dozen texts are, and a table of every token would cost more than the tokens
     # (a hostile file lists 5 million)

@@ -22,7 +22,7 @@ from .results import ModelReport, Report
 from .rules import FOLDER_RULES, gguf_rules
 from .rules.base import Options
 from .runtimes import released, stop_sets
-from .runtimes.llama_cpp import gguf_end_of_generation
+from .runtimes.llama_cpp import gguf_end_of_generation, gguf_release
 from .runtimes.llama_cpp_converter import forget_converted
 from .sources import HUB_SCHEME, classify
 from .vocabulary import warm_layout
@@ -385,6 +385,7 @@ def resolve_gguf(path: Path, config: Config, folders: list[Path]) -> GgufModel:
     from .gguf_check import load, may_come_from  # only a run that names a GGUF file reads one
 
     gguf = load(path, config.limits, config.max_file_bytes)
+    gguf.eog_release = gguf_release(config.runtime_versions)
     gguf.eog = gguf_end_of_generation(gguf)
     if gguf.tokens:
         for folder in folders:

@@ -158,7 +158,27 @@ def test_end_of_turn_texts_stop_whatever_the_eos(run, tmp_path):
         "path": "model.gguf", "tokens": 15, "eos_token_id": 12, "eot_token_id": None, "eom_token_id": None,
         "terminator": {"token": "<|im_end|>", "id": 14, "template": "default"},
         "templates": [{"name": "default", "key": "tokenizer.chat_template", "token": "<|im_end|>", "id": 14}],
-        "eog_ids": [14, 12], "stops": True, "folders": []}
+        "eog_ids": [14, 12], "release": "llama.cpp ≥ b11739",
+        "source": "ggml-org/llama.cpp src/llama-vocab.cpp llama_vocab::impl::load (b11739, 0ce8cd114)",
+        "stops": True, "folders": []}
+
+
+def test_a_gguf_is_judged_by_the_llama_cpp_release_runtime_versions_pins(run, tmp_path):
+    """helper-115: a GGUF was always judged by the newest build's rule, whatever ``runtime-versions`` pinned, where a
+    folder's llama.cpp row follows the pin. <|eot|> (Llama 4's turn end) is an end-of-generation text from b11739
+    only: a GGUF whose eos is another token stops there with the newest build and runs on with b10488 (which
+    Ollama 0.33 pins), by its rule and in explain, text and JSON."""
+    template = "{% for m in messages %}<|im_start|>{{ m.content }}<|eot|>{% endfor %}"
+    write_gguf(tmp_path / "model.gguf", tokens=VOCAB[:12] + ["<|endoftext|>", "<|im_start|>", "<|eot|>"],
+               template=template)
+    assert run("--format", "concise", "model.gguf")[0] == 0
+    (tmp_path / ".eos-guard.yaml").write_text('runtime-versions: {llama.cpp: "b10488"}\n', encoding="utf-8")
+    code, out, _ = run("--format", "concise", "model.gguf")
+    assert code == 1 and " EOS019 error: " in out, out
+    code, out, _ = run("explain", "model.gguf")
+    assert "  llama.cpp ≤ b11412 stops on [12 '<|endoftext|>']: NO\n" in out, out
+    entry = json.loads(run("explain", "--format", "json", "model.gguf")[1])["gguf"][0]
+    assert (entry["release"], entry["eog_ids"], entry["stops"]) == ("llama.cpp ≤ b11412", [12], False), entry
 
 
 def test_eot_id_stops_too(run, tmp_path):
@@ -172,7 +192,7 @@ def test_explain_and_summary_show_the_stop_set(run, tmp_path):
     assert run("explain", "model.gguf") == (0, (
         "model.gguf\n"
         "  chat answers end with '<|assistant_end|>' (14), from tokenizer.chat_template\n"
-        "  llama.cpp stops on [12 '</s>']: NO\n"), "")
+        "  llama.cpp ≥ b11739 stops on [12 '</s>']: NO\n"), "")
     run("--summary", "summary.md", "model.gguf")
     assert "| llama.cpp end-of-generation ids | [12] |" in (tmp_path / "summary.md").read_text(encoding="utf-8")
 

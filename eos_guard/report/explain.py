@@ -8,6 +8,7 @@ from ..results import Report
 from ..rules.base import describe_ids
 from ..runtimes import calling_turn, calling_turns, calls_stop, fix, stops, target_id, why
 from .escape import json_text, printable
+from .json_v1 import gguf_entry
 from .text import summary
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -45,7 +46,8 @@ def render_json(report: Report) -> str:
                                               "stops": stops(model, other)} for other in stop.others]}
                          for name, stop in model.runtime_stops.items()],
         })
-    return json_text({"version": 1, "models": models})
+    gguf_files = [gguf_entry(item.gguf) for item in report.models if item.gguf is not None]
+    return json_text({"version": 1, "models": models, **({"gguf": gguf_files} if gguf_files else {})})
 
 
 def _tokens(tokens: list[tuple[str, int | None]] | None) -> list[dict[str, object]] | None:
@@ -128,5 +130,6 @@ def _gguf(gguf: GgufModel) -> str:
         lines.append(printable(f"  chat answers end with '{terminator.token}' ({shown}), from "
                                f"{terminator.key}"))
     verdict = VERDICTS[gguf.stops()]
-    lines.append(printable(f"  llama.cpp stops on {gguf.describe(gguf.eog)}: {verdict}"))
+    release = gguf.eog_release.label if gguf.eog_release is not None else "llama.cpp"
+    lines.append(printable(f"  {release} stops on {gguf.describe(gguf.eog)}: {verdict}"))
     return "\n".join(lines)

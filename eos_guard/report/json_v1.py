@@ -58,7 +58,7 @@ def _sections(report: Report) -> Iterator[tuple[str, Any]]:
     yield "tool", {"name": "eos-guard", "version": __version__}
     yield "findings", (_finding(f) for f in report.findings())
     yield "models", (_model(m.model) for m in report.models if m.model is not None)
-    yield "gguf", (_gguf(m.gguf) for m in report.models if m.gguf is not None)
+    yield "gguf", (gguf_entry(m.gguf) for m in report.models if m.gguf is not None)
     yield "errors", itertools.chain(
         ({"model": path_field(m.folder), "message": m.error} for m in report.models if m.error),
         ({"model": path_field(p.path) if p.path is not None else None, "message": p.render()}
@@ -102,7 +102,7 @@ def _model(model: ResolvedModel) -> dict[str, Any]:
     }
 
 
-def _gguf(gguf: GgufModel) -> dict[str, Any]:
+def gguf_entry(gguf: GgufModel) -> dict[str, Any]:
     terminator = gguf.terminator
     return {
         "path": path_field(gguf.path),
@@ -114,6 +114,8 @@ def _gguf(gguf: GgufModel) -> dict[str, Any]:
         if terminator and terminator.token is not None else None,
         "templates": [{"name": t.name, "key": t.key, "token": t.token, "id": t.id} for t in gguf.templates],
         "eog_ids": list(gguf.eog),
+        "release": gguf.eog_release.label if gguf.eog_release is not None else None,
+        "source": gguf.eog_release.source if gguf.eog_release is not None else None,
         "stops": gguf.stops(),
         "folders": [path_field(m.folder) for m in gguf.folders],
     }

@@ -34,11 +34,12 @@ from ..known_tokens import (LLAMA_CPP_EOG_TEXTS, LLAMA_CPP_EOG_TEXTS_B11067, LLA
                             LLAMA_CPP_FIM_SEP_TEXTS_B11067, LLAMA_CPP_FIM_TEXTS, PLAMO_EOS)
 from ..records import record
 from ..resolve import ResolvedModel
-from .base import Release, StopSet, config_eos_place, show, tokenizer_eos_place, unique
+from .base import Release, StopSet, config_eos_place, parse_version, pick_release, show, tokenizer_eos_place, unique
 from .llama_cpp_converter import converted, describe_special
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Callable
 
     from ..gguf_check import GgufModel
@@ -118,10 +119,17 @@ def _id_of(model: ResolvedModel) -> Callable[[str], int | None]:
     return model.vocab.ids_of(EOG_LOOKUPS).__getitem__
 
 
+def gguf_release(versions: Mapping[str, str] | None = None) -> Release:
+    """The llama.cpp release line a GGUF is judged by: the one ``runtime-versions`` pins, else the newest."""
+    pin = (versions or {}).get("llama.cpp")
+    return pick_release(RELEASES, parse_version(pin) if pin is not None else None)
+
+
 def gguf_end_of_generation(gguf: GgufModel, replace: dict[str, int] | None = None) -> tuple[int, ...]:
-    """llama.cpp's end-of-generation ids (newest build) for a GGUF file; ``replace`` swaps in other special ids,
-    as a repair would."""
-    return end_of_generation_ids(gguf.ids_of(EOG_LOOKUPS).__getitem__, gguf.special(replace))
+    """llama.cpp's end-of-generation ids for a GGUF file, by the rule of its release line (``gguf.eog_release``,
+    else the newest); ``replace`` swaps in other special ids, as a repair would."""
+    return end_of_generation_ids(gguf.ids_of(EOG_LOOKUPS).__getitem__, gguf.special(replace),
+                                 RULES[gguf.eog_release or RELEASES[0]])
 
 
 def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
