@@ -569,21 +569,48 @@ def _say(line: str) -> None:
 
 
 def _write_side_outputs(args: argparse.Namespace, report: object) -> None:
-    target, option = None, ""  # the file being written: a failed write (a full disk) names no file of its own
+    if args.sarif:
+        from .report import sarif
+
+        _write_named(args.sarif, sarif.render(report), "--sarif")
+    if args.summary:
+        from .report import summary
+
+        _write_named(args.summary, summary.render(report), "--summary", append=True)
+
+
+def _write_named(path: Path, text: str, option: str, append: bool = False) -> None:
+    """An output file an option names; its error names the option ('eos-guard --sarif models/x' took the folder for
+    the file)."""
     try:
-        if args.sarif:
-            from .report import sarif
+        write_output_file(path, text, append)
+    except OutputNotWritten as exc:
+        raise InputError(exc.path, f"cannot write the {option} file: {exc.reason}") from None
 
-            target, option = args.sarif, "--sarif"
-            args.sarif.write_text(sarif.render(report), encoding="utf-8")
-        if args.summary:
-            from .report import summary
 
-            target, option = args.summary, "--summary"
-            with args.summary.open("a", encoding="utf-8") as handle:
-                handle.write(summary.render(report))
-    except OSError as exc:  # named with its option: 'eos-guard --sarif models/x' took the folder for the file
-        raise InputError(exc.filename or target, f"cannot write the {option} file: {exc.strerror}") from None
+class OutputNotWritten(Exception):
+    def __init__(self, path: Path | str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path, self.reason = path, reason
+
+
+def write_output_file(path: Path, text: str, append: bool = False, make_folders: bool = False) -> None:
+    """Write (or append to) an output file the workflow names. A path in a git work tree that is, or lies under, a
+    symbolic link out of it is refused (a pull request can commit ``eos-guard-results`` as a link to the runner's
+    home: the write would overwrite a file there); ``make_folders`` creates the folders on its way, after that
+    check. Raises :class:`OutputNotWritten`."""
+    from .model_files import linked_out_of_repository
+
+    reason = linked_out_of_repository(path)
+    if reason is not None:
+        raise OutputNotWritten(path, f"it {reason}")
+    try:
+        if make_folders:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a" if append else "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise OutputNotWritten(exc.filename or path, exc.strerror or str(exc)) from None
 
 
 def _commands_paused(patch: str) -> str:

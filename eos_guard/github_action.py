@@ -393,13 +393,10 @@ def check_paths(inputs: Inputs, env: Mapping[str, str], out: TextIO, outputs: Ou
         from .report import sarif
 
         try:
-            target = Path(inputs.sarif_file)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(sarif.render(report), encoding="utf-8")
+            cli.write_output_file(Path(inputs.sarif_file), sarif.render(report), make_folders=True)
             values["sarif-file"] = inputs.sarif_file
-        except OSError as exc:
-            print(annotate("error", f"sarif-file: cannot write '{inputs.sarif_file}': {exc.strerror or exc}"),
-                  file=out)
+        except cli.OutputNotWritten as exc:
+            print(annotate("error", f"sarif-file: cannot write '{inputs.sarif_file}': {exc.reason}"), file=out)
             code = cli.EXIT_ERROR
     summary_file = env.get("GITHUB_STEP_SUMMARY")
     if inputs.summary and summary_file:

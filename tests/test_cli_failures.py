@@ -1098,3 +1098,36 @@ def test_a_name_that_is_not_utf8_is_shown_as_its_bytes_escaped(tmp_path):
     assert run(b"--\xff")[2] == "eos-guard: error: unrecognized arguments: --\\xff\n"
     assert run("--allow-empty", b"e\xff")[2].startswith("eos-guard: warning: no model folder found for e\\xff (")
     assert run("explain", b"x\xff")[2] == "eos-guard: x\\xff: no such file or directory\n"
+
+
+@pytest.mark.parametrize("option", ["--sarif", "--summary"])
+@pytest.mark.parametrize("how", ["file-link", "dangling-link", "folder-link"])
+def test_an_output_file_linked_out_of_the_repository_is_not_written(tmp_path, run, option, how):
+    """helper-114: --sarif and --summary wrote through links, and a pull request can commit the output path (or its
+    folder) as a link to a file of the runner's: it was overwritten, created or appended to. In a git work tree a
+    path that is, or lies under, a link out of it is refused (exit 2), as a model file linked so is not read."""
+    import shutil
+
+    repo = tmp_path / "repo"
+    shutil.copytree(RULE_CASES / "EOS001-terminator-not-stop-id", repo / "m")
+    (repo / ".git").mkdir()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "bashrc").write_text("precious\n", encoding="utf-8")
+    if how == "file-link":
+        (repo / "out").symlink_to(outside / "bashrc")
+        target = "out"
+    elif how == "dangling-link":
+        (repo / "out").symlink_to(outside / "new")
+        target = "out"
+    else:
+        (repo / "results").symlink_to(outside)
+        target = "results/bashrc"
+    code, out, err = run(option, target, "--no-cache", "--baseline", "none", "m", cwd=repo)
+    assert code == 2 and f"cannot write the {option} file: it " in err and "leads outside" in err, err
+    assert (outside / "bashrc").read_text(encoding="utf-8") == "precious\n" and not (outside / "new").exists()
+    # a link that stays in the repository, and a path outside any work tree, are written
+    (repo / "inside.sarif").symlink_to(repo / "real.sarif")
+    assert run(option, "inside.sarif", "--no-cache", "--baseline", "none", "m", cwd=repo)[0] == 1
+    assert (repo / "real.sarif").stat().st_size > 0
+    assert run(option, str(outside / "elsewhere"), "--no-cache", "--baseline", "none", "m", cwd=repo)[0] == 1

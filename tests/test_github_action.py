@@ -324,6 +324,25 @@ def test_a_sarif_file_that_cannot_be_written_is_an_error(step: Step) -> None:
     assert "::error title=eos-guard::sarif-file: cannot write 'blocker/eos-guard.sarif'" in out
 
 
+def test_a_sarif_file_a_pull_request_links_out_of_the_workspace_is_not_written(step: Step, tmp_path: Path) -> None:
+    """helper-114: the sample workflow writes eos-guard-results/eos-guard.sarif inside the checkout, so a pull request
+    can commit that folder as a link to the runner's home: the step overwrote (or created) a file there. The
+    workspace is a git work tree; the path leads out of it, so it is refused, and its folders are not created."""
+    step.add(CLEAN, "clean")
+    (step.work / ".git").mkdir()
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "eos-guard.sarif").write_text("precious", encoding="utf-8")
+    (step.work / "eos-guard-results").symlink_to(home)
+    code, out, outputs = step(paths="clean", sarif_file="eos-guard-results/eos-guard.sarif")
+    assert outputs["exit-code"] == "2" and outputs["sarif-file"] == ""
+    assert "::error title=eos-guard::sarif-file: cannot write 'eos-guard-results/eos-guard.sarif': it lies under a " \
+           "symbolic link that leads outside " in out, out
+    assert (home / "eos-guard.sarif").read_text(encoding="utf-8") == "precious"
+    code, out, outputs = step(paths="clean", sarif_file="eos-guard-results/new/eos-guard.sarif")
+    assert outputs["exit-code"] == "2" and not (home / "new").exists()
+
+
 def test_the_pull_request_base_is_the_baseline_only_when_it_was_fetched(step: Step) -> None:
     step.add(CLEAN, "clean")
     step.env["GITHUB_BASE_REF"] = "main"
