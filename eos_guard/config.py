@@ -519,6 +519,7 @@ def _toml_positions(text: str, table: tuple[str, ...]) -> Positions:
             if line.count(in_string) % 2:
                 in_string = ""
             continue
+        opens = next((quotes for quotes in ('"""', "'''") if line.count(quotes) % 2), "")
         header = re.match(_TOML_HEADER, line)
         if header:
             current = _toml_key_parts(header[1])
@@ -532,6 +533,7 @@ def _toml_positions(text: str, table: tuple[str, ...]) -> Positions:
             current = None
             continue
         assign = re.match(_TOML_ASSIGN, line)
+        in_string = opens  # a multi-line string opens on this line (a value, or an item of an array)
         if assign is None or current is None:
             continue
         path = current + _toml_key_parts(assign[1])
@@ -541,16 +543,27 @@ def _toml_positions(text: str, table: tuple[str, ...]) -> Positions:
             positions.setdefault(inside[:1], (number, assign.end() + 1))
             if len(inside) == 1:
                 positions.setdefault((KEY_AT, inside[0]), (number, assign.start(1) + 1))
-        rest = line[assign.end():]
-        for quotes in ('"""', "'''"):
-            if rest.startswith(quotes) and rest.count(quotes) % 2:
-                in_string = quotes
     return positions
 
 
 def _toml_key_parts(dotted: str) -> tuple[str, ...]:
     parts = re.findall(_TOML_KEY, dotted)
-    return tuple(json.loads(part) if part[0] == '"' else part.strip("'") for part in parts)
+    return tuple(_basic_string(part) if part[0] == '"' else part.strip("'") for part in parts)
+
+
+def _basic_string(quoted: str) -> str:
+    """A TOML basic string's text; its escapes are JSON's but for ``\\UXXXXXXXX`` and ``\\e``, and a tab may stand
+    as it is. What neither parser reads is kept as written: the scan only places values for messages."""
+    try:
+        return json.loads(quoted, strict=False)
+    except ValueError:
+        pass
+    import tomllib
+
+    try:
+        return tomllib.loads(f"k = {quoted}")["k"]
+    except (ValueError, KeyError):
+        return quoted
 
 
 _SEPARATORS = str.maketrans("", "", "-_ .")

@@ -30,6 +30,27 @@ def test_pyproject_table(run, repo):
     assert run("models/chat", cwd=repo)[0] == 0
 
 
+@pytest.mark.parametrize("other", [
+    '[tool.codespell]\n"ignore-words\\U00000020list" = "x"\n',     # an escape TOML has and JSON has not
+    '[tool.codespell]\n"tab\there" = "x"\n',                        # a raw tab in a quoted key
+    "[tool.x]\npatterns = [ \'\'\'\n\"\\\\d+\" = 1\n\'\'\' ]\n",        # a multi-line string opened inside an array
+], ids=["unicode-escape", "tab", "string-in-array"])
+def test_valid_toml_of_other_tools_is_read_around(run, repo, other):
+    """helper-114: the line scan that places settings for messages decoded every quoted key it met as JSON, and
+    tracked only multi-line strings that open right after '=': valid TOML of another tool's table made every run
+    an internal error (exit 2, settings dropped, pre-commit and the Action too)."""
+    import tomllib
+
+    text = '[tool.eos-guard]\nignore = ["terminator-not-stop-id"]\n' + other
+    tomllib.loads(text)  # valid TOML
+    (repo / "pyproject.toml").write_text(text, encoding="utf-8")
+    code, out, err = run("--format", "concise", "models/chat", cwd=repo)
+    assert code == 0 and err == "" and " EOS001 " not in out, (out, err)
+    (repo / "pyproject.toml").write_text(text + '[tool.eos-guard.severity]\nEOS002 = "fatal"\n', encoding="utf-8")
+    code, out, err = run("--format", "concise", "models/chat", cwd=repo)
+    assert code == 2 and err.startswith("eos-guard: pyproject.toml:") and "fatal" in err, err
+
+
 def test_yaml_wins_over_pyproject(run, repo):
     (repo / "pyproject.toml").write_text('[tool.eos-guard]\nfail-on = "warning"\n')
     (repo / ".eos-guard.yaml").write_text("select: [EOS003]\n")
