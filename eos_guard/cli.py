@@ -511,8 +511,7 @@ def _run(args: argparse.Namespace) -> int:
             write(explain.render_json(report), "json")
         else:
             write(explain.render(report))
-        for error in report.errors:
-            _say(f"eos-guard: {error}")
+        _say_errors(report, args.verbose)
         # a file that was not read (EOS018 in a check: a link out of the repository, over a size limit, a FIFO)
         unread = [(path, reason) for m in report.models if m.model is not None
                   for path, reason in m.model.files.skipped]
@@ -526,8 +525,7 @@ def _run(args: argparse.Namespace) -> int:
         _say(f"eos-guard: {display_path(path)}: {STALE}")
     report = outcome.report
     # before the report: its closing line is the last a person reads (ruff prints its errors first too)
-    for error in report.errors:
-        _say(f"eos-guard: {error}")
+    _say_errors(report, args.verbose)
     if not args.quiet:
         _warn_if_nothing_found(args, report)
     fmt = output_format(args.format, sys.stdout)
@@ -566,6 +564,18 @@ def _say(line: str) -> None:
     ``::error`` workflow command on the next line) or terminal controls: they are escaped, on one line, which
     never starts a workflow command (a traceback line with --verbose has no "eos-guard: " before it)."""
     print(no_workflow_commands(printable(line)), file=sys.stderr, flush=True)
+
+
+def _say_errors(report: Report, verbose: bool) -> None:
+    """One line for each folder that could not be read and each PATH that could not be checked; with ``verbose``,
+    an internal error kept to its folder is preceded by its traceback, as one that stops the run is."""
+    for model in report.models:
+        if model.error:
+            for line in model.trace.splitlines() if verbose else ():
+                _say(line)
+            _say(f"eos-guard: {model.error}")
+    for problem in report.problems:
+        _say(f"eos-guard: {problem.render()}")
 
 
 def _write_side_outputs(args: argparse.Namespace, report: object) -> None:
@@ -631,8 +641,9 @@ def _diff(paths: list[str], config: settings.Config, args: argparse.Namespace) -
     patch = "".join(change.diff(printable(display_path(change.path))) for change in result.changes)
     if patch:
         write(_commands_paused(patch) if os.environ.get("GITHUB_ACTIONS") == "true" else patch, "diff")
-    for error in [*result.report.errors, *result.failed]:
-        _say(f"eos-guard: {error}")
+    _say_errors(result.report, args.verbose)
+    for failure in result.failed:
+        _say(f"eos-guard: {failure}")
     if result.report.errors or result.failed:
         return EXIT_ERROR
     return EXIT_FINDINGS if result.changes else EXIT_OK

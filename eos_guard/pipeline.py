@@ -267,8 +267,10 @@ def _check_one(folder: Path, config: Config, baselines: dict[Path, str], keep_do
     except MissingDependency:  # the whole run needs it: the CLI says which, the Action installs it
         raise
     except Exception as exc:  # noqa: BLE001 - reported as that folder's error (exit code 2)
+        import traceback
+
         return ModelReport(folder, None, [], error=f"{display_path(folder)}: internal error: "
-                           f"{type(exc).__name__}: {str(exc)[:200]}")
+                           f"{type(exc).__name__}: {str(exc)[:200]}", trace=traceback.format_exc())
 
 
 class _collector_for_many:

@@ -695,7 +695,8 @@ def _vocab_size(files: ModelFiles) -> int | None:
     if config is None or not isinstance(config.data, dict):
         return None
     names = config.data.get("architectures")
-    if isinstance(names, list) and names and all(name in AUDIO_CODE_CLASSES for name in names):
+    if isinstance(names, list) and names and all(isinstance(name, str) and name in AUDIO_CODE_CLASSES
+                                                 for name in names):
         return None  # its output layer writes codebook entries (CSM: vocab_size 2051), not the tokenizer's ids
     sections = [name for name in SUB_CONFIGS if config.data.get(name)]
     for keys in [(name, "vocab_size") for name in sections[:1]] + [("vocab_size",)]:

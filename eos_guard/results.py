@@ -33,6 +33,7 @@ class ModelReport:
     cause: InputError | None = None  # the error with its file and position, for annotations
     fixable: int = 0                 # files ``--fix`` would change in this folder
     unfetched: bool = False          # a Hub repository whose files could not be fetched: no folder was read
+    trace: str = ""                  # the traceback of an internal error kept to this folder (shown with --verbose)
 
 
 @record

@@ -683,6 +683,29 @@ def test_an_internal_error_exits_2_with_one_line_or_with_the_traceback(run, brok
                        "\\n  ::warning::z (run with --verbose for details)\n")
 
 
+@pytest.mark.parametrize("command", [[], ["explain"], ["--diff"]])
+@pytest.mark.parametrize("verbose", [False, True])
+def test_an_internal_error_kept_to_one_folder_shows_its_traceback_with_verbose(run, broken, monkeypatch, verbose,
+                                                                             command):
+    """helper-114: an internal error in one folder is that folder's error line (the others are checked), and
+    --verbose, which docs/usage.md says shows the traceback of an internal error, showed none for it."""
+    from eos_guard import pipeline
+
+    real = pipeline.check_folder
+
+    def fails_on_one(folder, *args, **kwargs):
+        if folder.name == "bad":
+            raise RuntimeError("a bug")
+        return real(folder, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "check_folder", fails_on_one)
+    shutil.copytree(broken, broken.parent / "bad")
+    code, out, err = run(*command, *(["--verbose"] if verbose else []), str(broken), str(broken.parent / "bad"))
+    assert code == 2 and err.endswith("bad: internal error: RuntimeError: a bug\n"), err
+    assert err.startswith("Traceback (most recent call last):\n") == verbose, err
+    assert "fails_on_one" in err if verbose else err.count("\n") == 1
+
+
 @pytest.mark.parametrize("closed", [">&-", ">&- 2>&-"])
 @pytest.mark.parametrize("fix", [False, True])
 def test_a_process_started_with_stdout_closed_does_its_work_and_exits_2_quietly(broken, tmp_path, fix, closed):
@@ -1131,3 +1154,19 @@ def test_an_output_file_linked_out_of_the_repository_is_not_written(tmp_path, ru
     assert run(option, "inside.sarif", "--no-cache", "--baseline", "none", "m", cwd=repo)[0] == 1
     assert (repo / "real.sarif").stat().st_size > 0
     assert run(option, str(outside / "elsewhere"), "--no-cache", "--baseline", "none", "m", cwd=repo)[0] == 1
+
+
+@pytest.mark.parametrize("architectures", [[[1]], [{}], [None, "Qwen2ForCausalLM"], {}, True,
+                                           [[1], "MusicgenForConditionalGeneration"]])
+def test_architectures_of_any_shape_is_no_internal_error(tmp_path, run, broken, architectures):
+    """helper-114: architectures holding a list or an object was an internal error (a hash of an unhashable name),
+    naming neither config.json nor a position, in check, --diff, --fix and explain. transformers' AutoConfig loads
+    such a config.json (the value is kept as it is); a name that is no string names no class."""
+    import json
+
+    folder = shutil.copytree(broken, tmp_path / "m")
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    (folder / "config.json").write_text(json.dumps({**config, "architectures": architectures}), encoding="utf-8")
+    for command in ([], ["explain"], ["--diff"]):
+        code, out, err = run(*command, "--no-cache", "m")
+        assert "internal error" not in err and code in (0, 1), (command, err)
