@@ -502,6 +502,8 @@ def _rendered(source: str, special_tokens: dict[str, str], limits: Limits, with_
         return None, None, _out_of_memory(limits)
 
 
+# how a list of content parts shows the text of one when a template prints the whole list (str() or tojson)
+LIST_PRINTED = ("'text': '", '"text": "')
 # (conversation shape, "error" | "tail" | "unmarked" (| "limit": the tool call's own), message or tail)
 Outcome = tuple[str, str, str]
 
@@ -517,7 +519,9 @@ def render_outcomes(template: Any, special_tokens: dict[str, str], budget: _Budg
             if text is None:
                 continue
             at = text.rfind(ASSISTANT_MARKER)
-            if at < 0:
+            if at < 0 or (parts and text[:at].endswith(LIST_PRINTED)):
+                # a template that reads no list content prints the list: the marker is inside its repr (or JSON),
+                # and what follows it is the list's own punctuation ('}]), not what the template writes
                 yield shape, "unmarked", ""
                 continue
             yield shape, "tail", text[at + len(ASSISTANT_MARKER):].split(SECOND_USER_MARKER)[0]

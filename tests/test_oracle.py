@@ -667,3 +667,24 @@ def test_the_processor_s_template_is_processor_config_json_s_when_it_sets_one(tm
     bad = [name for name, token_id in expected.items() if token_id is None]
     assert [(f["code"], f["path"].rsplit("/", 1)[-1]) for f in report["findings"]] == \
         [("EOS011", bad[0].partition(":")[0])], report["findings"]
+
+
+def test_a_template_that_prints_list_content_is_not_read_as_ending_turns_with_its_repr(tmp_path, run):
+    """helper-113: LLaMA-Factory's ``empty`` template (picked when a base model is fine-tuned without ``template:``)
+    writes each message's content and nothing else. The probe's list-content conversation made it print the
+    list, ``[{'type': 'text', 'text': '...'}]``, and eos-guard read the list's own ``'}]`` as the text that ends
+    answers (EOS011 "ends assistant turns with ''}]''"). transformers renders nothing after an answer there; the
+    printed list is no answer of the template's."""
+    import shutil
+
+    from transformers import AutoTokenizer
+
+    folder = shutil.copytree(FIXTURES / "llama31-8b-base-no-template", tmp_path / "m")
+    (folder / "chat_template.jinja").write_text(
+        "{% for message in messages %}{% if message['role'] in ['user', 'assistant'] %}{{ message['content'] }}"
+        "{% endif %}{% endfor %}", encoding="utf-8")
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    assert tokenizer.apply_chat_template([{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Yes"}],
+                                         tokenize=False) == "HiYes"
+    code, out, err = run("--format", "concise", "--no-cache", "--baseline", "none", str(folder))
+    assert "'}]" not in out and " EOS011 " not in out, out
