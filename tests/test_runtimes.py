@@ -590,6 +590,23 @@ def test_a_stop_id_transformers_never_samples_does_not_stop_there(run, tmp_path,
         assert f"fix for transformers: remove 151645 from generation_config.json {key}" in out
 
 
+def test_a_suppressed_terminator_that_is_no_stop_id_yet_is_eos012_before_the_fix(run, tmp_path):
+    """helper-113: unsloth writes the rows it pads the embedding with into suppress_tokens; a terminator added to the
+    tokenizer later can land in one. EOS001 asked for the id among the stop ids and --fix added it, and only the
+    next check said that the model can never write it: EOS012 says so from the first check, and the fix stays to
+    a person (add-only)."""
+    folder = shutil.copytree(RULE_CASES / "EOS001-terminator-not-stop-id", tmp_path / "m")
+    config = json.loads((folder / "generation_config.json").read_text(encoding="utf-8"))
+    write_json(folder / "generation_config.json", {**config, "suppress_tokens": [151645, 151646]})
+    code, out, _ = run("--format", "concise", "--no-cache", "m")
+    assert code == 1 and " EOS001 error: " in out, out
+    assert "EOS012 error: suppress_tokens contains 151645 '<|im_end|>', the token chat answers end with, so the " \
+           "model can never write it: making it a stop id is not enough; remove it from suppress_tokens" in out, out
+    assert run("--fix", "--no-cache", "m")[0] == 1
+    code, out, _ = run("--format", "concise", "--no-cache", "m")
+    assert code == 1 and "EOS012 error: suppress_tokens contains the stop id 151645" in out, out
+
+
 def test_a_stop_id_out_of_the_vocabulary_stops_nowhere(run):
     """The terminator 301 with vocab_size 300: every runtime lists it, and none can stop on it (EOS006 says why;
     EOS016 does not say that the runtime should list it)."""

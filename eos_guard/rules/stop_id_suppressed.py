@@ -20,13 +20,19 @@ class StopIdSuppressed(Rule):
     eos there so that no answer is empty); nor does `bad_words_ids`, whose processor drops every one-token
     sequence that is a stop id (transformers 5.24 `NoBadWordsLogitsProcessor`).
 
+    It fires, too, when `suppress_tokens` holds the token chat answers end with (the template's terminator) while
+    it is no stop id yet: EOS001 then asks for the id among the stop ids, and adding it (`--fix` does) is not
+    enough, since the model can never emit it. unsloth writes the rows it pads the embedding with into
+    `suppress_tokens`; a token added to the tokenizer later (LLaMA-Factory's `<|im_end|>` for a ChatML template)
+    can land in one of those rows.
+
     ## Why it breaks generation
     `SuppressTokensLogitsProcessor` sets the token's score to minus infinity at every step, so the model can
     never emit the token generation is waiting for and every answer runs to `max_new_tokens`. The folder's
     verdict for transformers is then "does not stop" (`eos-guard explain` says why).
 
     ## Remediation
-    Remove the stop ids from `suppress_tokens`.
+    Remove the stop ids, and the terminator, from `suppress_tokens`.
     """
 
     code = "EOS012"
@@ -38,7 +44,13 @@ class StopIdSuppressed(Rule):
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         stop = set(model.stop.ids)
+        ends = {t.id: t.token for t in model.terminators if t.id is not None}
         for token_id, place in banned_ids(model):
             if token_id in stop:
                 yield self.finding(model, f"{place.keys[-1]} contains the stop id {token_id}, so generation can never "
                                           "stop on it", place)
+            elif token_id in ends:
+                yield self.finding(model, f"{place.keys[-1]} contains {token_id} '{ends[token_id]}', the token chat "
+                                          "answers end with, so the model can never write it: making it a stop id "
+                                          "is not enough; remove it from "
+                                          f"{place.keys[-1]}", place)
