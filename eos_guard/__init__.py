@@ -50,14 +50,9 @@ def check(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = Non
     reported in ``Report.errors`` instead. A file in no model folder is skipped, as pre-commit passes files:
     ``Report.models`` is then empty.
     """
-    from pathlib import Path
-
-    from . import config as settings
     from .pipeline import check_paths
 
-    targets = [os.fsdecode(p) for p in paths] or ["."]
-    local = [t for t in targets if t and not t.startswith("hf://")]
-    loaded = settings.load(Path(config) if config is not None else None, settings.settings_start(local))
+    targets, loaded = _targets_and_settings(paths, config)
     report = check_paths(targets, loaded)
     if report.problems:
         raise report.problems[0]
@@ -74,14 +69,12 @@ def fix(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = None,
     ``--fix`` never edits, and which ``check`` reports in ``Report.errors``), raises it after every other folder
     has been written, so that a script never takes such a folder for fixed.
     """
-    from pathlib import Path
-
-    from . import config as settings
     from .pipeline import fix_paths
 
-    targets = [os.fsdecode(p) for p in paths] or ["."]
-    local = [t for t in targets if t and not t.startswith("hf://")]
-    loaded = settings.load(Path(config) if config is not None else None, settings.settings_start(local))
+    for name, switch in (("unsafe", unsafe), ("write", write)):  # write="false" would write
+        if not isinstance(switch, bool):
+            raise TypeError(f"{name} must be True or False, not {switch!r}")
+    targets, loaded = _targets_and_settings(paths, config)
     result = fix_paths(targets, loaded, unsafe=unsafe, write=write)
     if result.report.problems:
         raise result.report.problems[0]
@@ -91,6 +84,21 @@ def fix(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = None,
     if unread is not None:  # as the command's exit 2: this folder was not (or not wholly) fixed
         raise unread
     return result.changes
+
+
+def _targets_and_settings(paths: tuple, config: Union[str, PathLike, None]) -> tuple[list[str], Any]:
+    """The paths as the pipeline takes them (none: the current folder), and the settings that apply to them."""
+    from pathlib import Path
+
+    from . import config as settings
+
+    if config is not None and not isinstance(config, (str, os.PathLike)):
+        raise TypeError(f"config must be a path to a settings file or None, not {config!r}")
+    if config is not None and not os.fspath(config):
+        raise ValueError("config is empty: name a settings file, or pass None to find the nearest one")
+    targets = [os.fsdecode(p) for p in paths] or ["."]
+    local = [t for t in targets if t and not t.startswith("hf://")]
+    return targets, settings.load(Path(config) if config is not None else None, settings.settings_start(local))
 
 
 def check_batch(batch: Mapping[str, Any], stop_ids: Union[Iterable[int], int],

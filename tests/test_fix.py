@@ -756,3 +756,21 @@ def test_eos004_fix_also_adds_the_calling_turns_end(tmp_path, run):
     run("--fix", "--exit-zero-even-if-changed", "--baseline", "none", str(folder))
     eos = transformers.GenerationConfig.from_pretrained(str(folder)).eos_token_id
     assert eos == [*named, 200012], (message, eos)
+
+
+@pytest.mark.parametrize("keywords, error", [
+    ({"write": "false"}, TypeError), ({"unsafe": "no"}, TypeError), ({"write": 0}, TypeError),
+    ({"config": ""}, ValueError), ({"config": 3}, TypeError),
+])
+def test_fix_refuses_switches_that_are_not_booleans_and_writes_nothing(tmp_path, keywords, error):
+    """helper-114: eos_guard.fix('m', write='false') wrote (a non-empty string is true), and unsafe='no' changed
+    tokenizer_config.json's eos_token; config='' read the current folder as a settings file."""
+    import shutil
+
+    import eos_guard
+
+    folder = shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", tmp_path / "m")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    with pytest.raises(error):
+        eos_guard.fix(folder, **keywords)
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
