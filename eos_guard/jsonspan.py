@@ -395,7 +395,9 @@ def long_integer(text: str) -> tuple[str, int, int]:
     """The message and position of the first integer over Python's int-string limit (4,300 digits), which
     json.loads (and so transformers) cannot read."""
     limit = sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else 4300
-    found = re.search(r"[0-9]{%d,}" % (limit + 1), text)
+    # only where a run of digits starts: from inside a run, a search for limit+1 digits would fail again and again
+    # (runs of exactly 4,300 digits cost 4300**2 / 2 steps each)
+    found = re.search(r"(?<![0-9])[0-9]{%d,}" % (limit + 1), text)
     start = found.start() if found else 0
     before = text[:start]
     line, column = before.count("\n") + 1, start - (before.rfind("\n") + 1) + 1

@@ -207,3 +207,29 @@ def test_tokenizer_json_is_parsed_at_most_once(tmp_path, monkeypatch, shape, n):
     report = check_paths([tmp_path / "m"], config)
     assert report.models[0].error is None
     assert sum(parsed) < size + 100_000, (sum(parsed), size)
+
+
+def test_digits_before_an_over_long_integer_cost_what_letters_cost(tmp_path, monkeypatch):
+    """helper-114: a file json.loads refuses for an integer over 4,300 digits is located by a search for the first
+    such run, which from every position inside a run of exactly 4,300 digits failed again at its end (~2 s per MB,
+    45 s for a 20 MB tokenizer.json, at any later position of the over-long integer). Runs are only tried where
+    they start: a megabyte of such runs costs what the same text with letters costs."""
+    monkeypatch.chdir(tmp_path)
+
+    def folder(name, filler):
+        path = tmp_path / name
+        path.mkdir()
+        (path / "generation_config.json").write_text(
+            '{"note": "' + (filler * 4300 + "x") * 250 + '", "eos_token_id": 1' + "0" * 4301 + "}", encoding="utf-8")
+        write_json(path / "config.json", {"eos_token_id": 2, "vocab_size": 90})
+        return path
+
+    def seconds(path):
+        start = time.process_time()
+        report = check_paths([path], Config())
+        assert "over Python's limit of 4,300" in report.errors[0], report.errors
+        return time.process_time() - start
+
+    digits, letters = folder("digits", "9"), folder("letters", "a")
+    seconds(letters)
+    assert seconds(digits) < 5 * min(seconds(letters) for _ in range(2)) + 0.1
