@@ -292,17 +292,28 @@ def load(explicit: Path | None, start: Path) -> Config:
     for directory in (folder, *folder.parents):  # the nearest folder with settings: its YAML, else its pyproject
         for name in YAML_NAMES:
             if _is_file(directory / name):
-                return _read(directory / name)
+                return _read(_not_linked_out(directory / name))
         pyproject = directory / "pyproject.toml"
         # Discovery skips the many pyproject.toml files that never name eos-guard without importing a TOML
         # parser (a broken one belongs to the tools it configures). Only the start of each is read: one that
         # names eos-guard there and is over the size limit is then refused as a settings file.
         start_of = _start_of(pyproject).lower() if _is_file(pyproject) else b""
         if any(spelling in start_of for spelling in _SPELLINGS):
-            table, positions = _pyproject_table(pyproject)
+            table, positions = _pyproject_table(_not_linked_out(pyproject))
             if table is not None:
                 return from_mapping(table, pyproject, positions)
     return Config()
+
+
+def _not_linked_out(path: Path) -> Path:
+    """A settings file discovery found, unless it is (or lies under) a symbolic link out of its git work tree: a
+    pull request can add one, and its keys (a file of the runner's) would be quoted in error messages."""
+    from .model_files import linked_out_of_repository
+
+    reason = linked_out_of_repository(path)
+    if reason is not None:
+        raise InputError(path, f"the settings file {reason}")
+    return path
 
 
 def settings_start(paths: list[str]) -> Path:

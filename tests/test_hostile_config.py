@@ -202,3 +202,22 @@ def test_every_settings_error_names_its_line_and_column(run, tmp_path, name, tex
     code, out, err = check(run, tmp_path, text, name)
     assert (code, out) == (2, "") and err.count("\n") == 1
     assert err.startswith(f"eos-guard: {name}:{message}"), err
+
+
+@pytest.mark.parametrize("name, text", [(".eos-guard.yaml", "github.com:\n  oauth_token: gho_SECRET\n"),
+                                        ("pyproject.toml", "[tool.eos-guard]\ngho_SECRET = 1\n")])
+def test_a_settings_file_linked_out_of_the_repository_is_not_read(tmp_path, run, name, text):
+    """helper-114: discovery followed a settings file a pull request links to a file of the runner's, and the error
+    for its unknown keys quoted them. In a git work tree a settings file that leads out of it is one error line
+    (exit 2) that shows the link as written, never its contents."""
+    import shutil
+
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", repo / "m")
+    (repo / ".git").mkdir()
+    (tmp_path / "secret").write_text(text, encoding="utf-8")
+    (repo / name).symlink_to(tmp_path / "secret")
+    code, out, err = run("m", cwd=repo)
+    assert code == 2 and "SECRET" not in out + err, (out, err)
+    assert err == f"eos-guard: {name}: the settings file is a symbolic link to {tmp_path / 'secret'}, which leads " \
+                  f"outside {repo}; not followed\n", err
