@@ -197,7 +197,10 @@ def _from_mapping(data: Any, source: Path | None, trail: list[str]) -> Config:
             raise InputError(source, "per-file-ignores must map path patterns to lists of rule codes")
         for pattern, codes in table.items():
             trail[:] = ["per-file-ignores", str(pattern)]
-            config.per_file_ignores[str(pattern)] = codes_of(codes, source, f"per-file-ignores {shown(pattern)}")
+            if not isinstance(pattern, str) or not pattern:  # YAML's null or 5 key, or "": it matches no path
+                raise InputError(source, f"per-file-ignores {shown(pattern)}: a key must be a path pattern (a "
+                                         "glob such as models/base/*), not empty")
+            config.per_file_ignores[pattern] = codes_of(codes, source, f"per-file-ignores {shown(pattern)}")
     if reading("severity"):
         config.severity = severities_of(data["severity"], source, trail)
     if reading("fail-on"):
@@ -274,7 +277,9 @@ def _boolean_hint(value: Any) -> str:
 
 def shown(value: Any) -> str:
     """A value quoted in an error message, cut short: a YAML alias graph can expand to billions of items. A boolean
-    is spelled as the settings file spells it (``true``, not Python's ``True``)."""
+    is spelled as the settings file spells it (``true``, not Python's ``True``), and so is ``null``."""
+    if value is None:
+        return "null"
     return ("true" if value else "false") if isinstance(value, bool) else _SHORT.repr(value)
 
 

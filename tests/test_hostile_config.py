@@ -221,3 +221,14 @@ def test_a_settings_file_linked_out_of_the_repository_is_not_read(tmp_path, run,
     assert code == 2 and "SECRET" not in out + err, (out, err)
     assert err == f"eos-guard: {name}: the settings file is a symbolic link to {tmp_path / 'secret'}, which leads " \
                   f"outside {repo}; not followed\n", err
+
+
+@pytest.mark.parametrize("key, shown", [("null", "null"), ('""', "''"), ("5", "5")])
+def test_a_per_file_ignores_key_that_is_no_path_pattern_is_an_error(tmp_path, run, key, shown):
+    """helper-114: per-file-ignores {null: [EOS001]} and {"": ...} were accepted, and matched no path."""
+    import shutil
+
+    shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", tmp_path / "m")
+    (tmp_path / ".eos-guard.yaml").write_text(f"per-file-ignores:\n  {key}: [EOS001]\n", encoding="utf-8")
+    code, out, err = run("m")
+    assert code == 2 and f"per-file-ignores {shown}: a key must be a path pattern" in err, err
