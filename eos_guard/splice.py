@@ -97,6 +97,14 @@ def insert_member(doc: JsonDocument, object_keys: KeyPath, name: str, value: Any
     line_start = text.rfind("\n", 0, key_start) + 1
     before = text[line_start:key_start] if text[line_start:key_start].strip() == "" else None
     if before is not None and line_start > span.start:
+        # the last member's line keeps what ends it (trailing spaces, its own CRLF or LF): the comma goes after
+        # the value, the new line after that line's trailing spaces, and ends as the line it splits off did
+        ws_end = last_value.end
+        while text[ws_end:ws_end + 1] in (" ", "\t"):
+            ws_end += 1
+        if text[ws_end:ws_end + 1] in ("\r", "\n"):
+            newline = "\r\n" if text.startswith("\r\n", ws_end) else "\n"
+            return Edit(last_value.end, ws_end, f",{text[last_value.end:ws_end]}{newline}{before}{member}")
         newline = "\r\n" if text[line_start - 2:line_start] == "\r\n" else "\n"
         return Edit(last_value.end, last_value.end, f",{newline}{before}{member}")
     return Edit(last_value.end, last_value.end, f", {member}")

@@ -204,6 +204,28 @@ def test_inserting_a_missing_key_keeps_everything_else(doc, value, indent, crlf)
         assert "\n" not in new_text.replace("\r\n", "")
 
 
+@settings(max_examples=300, deadline=None)
+@given(doc=documents.filter(bool), trailing=st.sampled_from(["", " ", "\t ", "   "]),
+       endings=st.lists(st.sampled_from(["\n", "\r\n"]), min_size=1, max_size=40))
+def test_an_inserted_member_leaves_every_existing_line_as_it_was(doc, trailing, endings):
+    """helper-114: the last member's trailing spaces moved to the new line, and in a file of mixed line endings the
+    last member's line took the ending of the line before it. Every line of the file, ending included, is kept;
+    only the comma after the last value is added, and the new line ends as the line it splits off did."""
+    lines = json.dumps(doc, indent=2).split("\n")
+    lines[-2] += trailing  # the last member's line (the closing brace is the last)
+    text = "".join(line + endings[i % len(endings)] for i, line in enumerate(lines))
+    parsed = JsonDocument(Path("g.json"), text)
+    new_text = apply_edits(text, [insert_member(parsed, (), "eos_token_id", 5)])
+    assert json.loads(new_text) == {**doc, "eos_token_id": 5}
+    old_lines, new_lines = text.splitlines(keepends=True), new_text.splitlines(keepends=True)
+    assert len(new_lines) == len(old_lines) + 1
+    last = len(old_lines) - 2
+    assert new_lines[:last] == old_lines[:last] and new_lines[last + 2:] == old_lines[last + 1:]
+    value_end = old_lines[last].rstrip("\r\n")[:len(old_lines[last].rstrip("\r\n")) - len(trailing)]
+    assert new_lines[last] == value_end + "," + old_lines[last][len(value_end):]
+    assert new_lines[last + 1] == '  "eos_token_id": 5' + old_lines[last][len(old_lines[last].rstrip("\r\n")):]
+
+
 # Any string a JSON file can hold: lone surrogates included, but no high surrogate followed by a low one, which
 # JSON reads back as the one character the pair encodes (json.loads never gives such a string).
 json_strings = st.text(st.characters() | st.characters(categories=["Cs"]), max_size=8).filter(
