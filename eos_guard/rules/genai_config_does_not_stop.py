@@ -23,7 +23,7 @@ class GenaiConfigDoesNotStop(Rule):
     folder without generation_config.json (a fine-tune saved without it) gets config.json's single eos (0.18.0's
     builder also puts the tokenizer's `eos_token` id first).
 
-    The rules about the stop ids generate() reads (EOS001-EOS004, EOS012, EOS015, EOS017) are not run for such a
+    The rules about the stop ids generate() reads (EOS001-EOS004, EOS012, EOS015, EOS017, EOS030) are not run for such a
     folder: transformers, vLLM, SGLang, TGI and mlx-lm load no ONNX weights, and llama.cpp's and Ollama's
     converters convert none (`eos-guard explain` says "cannot tell" for them).
 
