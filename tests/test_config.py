@@ -337,3 +337,16 @@ def test_the_usage_page_s_key_table_names_every_key_with_its_default_and_maximum
     for key, maximum in MAXIMUM.items():
         row = table.split(f"| `{key}` |", 1)[1].split("\n", 1)[0]
         assert f"at most {maximum:,}" in row or f"at most {maximum} " in row, key
+
+
+def test_a_toml_config_file_holds_the_settings_at_its_top_level(run, repo):
+    """docs/usage.md: --config names a .eos-guard.yaml-style file, a pyproject.toml (its [tool.eos-guard] table;
+    without one, the defaults), or another .toml file whose top-level keys are the settings, as ruff.toml's are."""
+    (repo / "eos-guard.toml").write_text('fail-on = "never"\n', encoding="utf-8")
+    assert run("--config", "eos-guard.toml", "models/chat", cwd=repo)[0] == 0
+    (repo / "eos-guard.toml").write_text('[tool.eos-guard]\nfail-on = "never"\n', encoding="utf-8")
+    code, _, err = run("--config", "eos-guard.toml", "models/chat", cwd=repo)
+    assert code == 2 and "unknown setting 'tool'" in err, err
+    (repo / "other").mkdir()
+    (repo / "other" / "pyproject.toml").write_text('[tool.ruff]\nline-length = 100\n', encoding="utf-8")
+    assert run("--config", "other/pyproject.toml", "models/chat", cwd=repo)[0] == 1

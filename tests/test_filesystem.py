@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from support import write_json
+from support import FIXTURES, write_json
 
 
 def findings(out: str) -> list[tuple[str, str]]:
@@ -75,6 +75,25 @@ def test_file_over_the_size_limit_is_skipped(run, repo):
     code, out, _ = run("--format", "json", "m", cwd=repo)
     assert code == 1 and findings(out) == [("EOS018", "m/tokenizer.json")]
     assert "over the max-file-size limit of 10,485" in json.loads(out)["findings"][0]["message"]
+
+
+@pytest.mark.parametrize("fixture, name", [("gpt2-chatml-finetune-vocab-json-added-tokens-json", "vocab.json"),
+                                           ("llama2-chatml-finetune-tokenizer-model-added-tokens-json",
+                                            "tokenizer.model")])
+def test_the_vocabulary_files_fall_under_max_file_size(run, tmp_path, fixture, name):
+    """docs/usage.md: tokenizer.json, tokenizer.model and vocab.json are vocabulary files, under max-file-size
+    (100 MiB); the other model files under max-config-size. A 2-5 KB vocabulary file is read under a max-config-size
+    of 1 KB, and not under a max-file-size of 1 KB."""
+    import shutil
+
+    folder = shutil.copytree(FIXTURES / fixture, tmp_path / "m")
+    (tmp_path / ".eos-guard.yaml").write_text("max-config-size: 0.001\n", encoding="utf-8")  # 1,048 bytes
+    code, out, _ = run("--format", "json", "--no-cache", "m", cwd=tmp_path)
+    assert ("EOS018", f"m/{name}") not in findings(out), out
+    (tmp_path / ".eos-guard.yaml").write_text("max-file-size: 0.001\n", encoding="utf-8")
+    code, out, _ = run("--format", "json", "--no-cache", "m", cwd=tmp_path)
+    assert ("EOS018", f"m/{name}") in findings(out), out
+    assert (folder / name).stat().st_size > 1048
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can read files without read permission")
