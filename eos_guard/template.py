@@ -125,7 +125,8 @@ class Probe:
     @property
     def between_turns(self) -> bool:
         """Whether what follows the answer was seen only before another turn: the conversations that end with the
-        answer show nothing after it (``select`` keeps the first text that is not blank)."""
+        answer show nothing after it (``select`` keeps the first text that is not blank; a blank ``tail`` with it:
+        nothing but whitespace follows an answer anywhere)."""
         return self.shape is not None and _goes_on(self.shape)
 
 
@@ -625,7 +626,10 @@ def select(outcomes: Iterable[Outcome], added_tokens: Iterable[str] | AddedToken
                 if len(run) > 1 and not _goes_on(shape):
                     result.run = _common_run(pieces, outcomes, added)
                 return result
-            if fallback is None or (not fallback.tail.strip() and tail.strip()):
+            # the first text that is not blank; with none, a conversation that goes on (between_turns: the template
+            # writes nothing that ends an answer, not even before the next turn)
+            if fallback is None or (not fallback.tail.strip() and (tail.strip() or (
+                    _goes_on(shape) and not _goes_on(fallback.shape or "")))):
                 fallback = Probe(tail=_kept(tail), shape=shape)
     except TemplateLimitExceeded as exc:
         result.limit_exceeded = str(exc)

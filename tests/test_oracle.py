@@ -674,7 +674,8 @@ def test_a_template_that_prints_list_content_is_not_read_as_ending_turns_with_it
     writes each message's content and nothing else. The probe's list-content conversation made it print the
     list, ``[{'type': 'text', 'text': '...'}]``, and eos-guard read the list's own ``'}]`` as the text that ends
     answers (EOS011 "ends assistant turns with ''}]''"). transformers renders nothing after an answer there; the
-    printed list is no answer of the template's."""
+    printed list is no answer of the template's. What the template does write is nothing at all after an answer,
+    not even before the next turn, which EOS011 says (as for a template that writes only text between turns)."""
     import shutil
 
     from transformers import AutoTokenizer
@@ -687,4 +688,7 @@ def test_a_template_that_prints_list_content_is_not_read_as_ending_turns_with_it
     assert tokenizer.apply_chat_template([{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Yes"}],
                                          tokenize=False) == "HiYes"
     code, out, err = run("--format", "concise", "--no-cache", "--baseline", "none", str(folder))
-    assert "'}]" not in out and " EOS011 " not in out, out
+    assert "'}]" not in out and code == 0, out
+    assert "EOS011 warning: the 'default' chat template writes nothing after an answer, neither after the last one " \
+           "nor before the next turn: no stop id can end an answer unless training appended an eos the template " \
+           "does not write" in out, out

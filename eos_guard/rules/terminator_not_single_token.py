@@ -19,7 +19,9 @@ class TerminatorNotSingleToken(Rule):
     After the assistant's answer the template writes text (such as `<|endofturn|>` or `### End`) that is
     not an added token, so the tokenizer splits it into several ordinary tokens. A template that writes nothing
     after the last answer and only the next turn's text (`### User:`) before another one (Solar, MiniCPM) is
-    said so: no token in it ends an answer.
+    said so: no token in it ends an answer. So is one that writes nothing at all after an answer, neither at the end
+    nor before the next turn (LLaMA-Factory's `empty` template, which it writes when a base model is fine-tuned
+    without a `template:`: each message's content, nothing else).
 
     Where that text is a known turn end (`<|im_end|>`, `<|eot_id|>`, `<end_of_turn>`, `<|end|>`: the texts
     llama.cpp stops on, and a few more) that is no token of the vocabulary either, and no added token follows it
@@ -56,6 +58,13 @@ class TerminatorNotSingleToken(Rule):
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         for terminator in model.terminators:
             text = terminator.probe.tail.strip()
+            if not text and terminator.token is None and terminator.probe.between_turns:
+                # LLaMA-Factory's "empty" template, written when a base model is fine-tuned without a template
+                yield self.finding(model, f"the '{terminator.template.name}' chat template writes nothing after an "
+                                          "answer, neither after the last one nor before the next turn: no stop id "
+                                          "can end an answer unless training appended an eos the template does not "
+                                          "write", terminator.template)
+                continue
             if not text or not model.vocab.lists_added_tokens:
                 continue
             if terminator.token is not None:
