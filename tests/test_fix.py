@@ -796,3 +796,21 @@ def test_fix_refuses_switches_that_are_not_booleans_and_writes_nothing(tmp_path,
     with pytest.raises(error):
         eos_guard.fix(folder, **keywords)
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+def test_an_unsafe_fix_changes_what_a_template_writing_eos_token_renders(tmp_path, run):
+    """docs/fix.md (helper-113): Phi-3's template writes eos_token after the last turn when no generation prompt is
+    asked for. With the eos made the terminator, the rendered training text ends with the terminator twice
+    (AutoGPTQ saves no generation_config.json: the safe fix alone makes such a folder stop)."""
+    import shutil
+
+    from transformers import AutoTokenizer
+
+    folder = shutil.copytree(FIXTURES / "phi3-mini-4k-instruct", tmp_path / "m")
+    (folder / "generation_config.json").unlink()
+    chat = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]
+    before = AutoTokenizer.from_pretrained(folder).apply_chat_template(chat, tokenize=False)
+    assert before.endswith("Hello<|end|>\n<|endoftext|>"), before
+    assert run("--fix", "--unsafe-fixes", "--no-cache", "m")[0] == 1
+    after = AutoTokenizer.from_pretrained(folder).apply_chat_template(chat, tokenize=False)
+    assert after == before.removesuffix("<|endoftext|>") + "<|end|>", after
