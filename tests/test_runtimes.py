@@ -602,6 +602,10 @@ def test_a_suppressed_terminator_that_is_no_stop_id_yet_is_eos012_before_the_fix
     assert code == 1 and " EOS001 error: " in out, out
     assert "EOS012 error: suppress_tokens contains 151645 '<|im_end|>', the token chat answers end with, so the " \
            "model can never write it: making it a stop id is not enough; remove it from suppress_tokens" in out, out
+    code, out, _ = run("explain", "--no-cache", "m")
+    assert "the model never emits 151645: generation_config.json suppress_tokens holds it" in out, out
+    assert "fix for transformers: add the id to generation_config.json eos_token_id, and remove 151645 from " \
+           "generation_config.json suppress_tokens" in out, out
     assert run("--fix", "--no-cache", "m")[0] == 1
     code, out, _ = run("--format", "concise", "--no-cache", "m")
     assert code == 1 and "EOS012 error: suppress_tokens contains the stop id 151645" in out, out

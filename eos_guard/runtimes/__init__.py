@@ -135,22 +135,26 @@ def never_emitted(model: ResolvedModel, stop: StopSet, token_id: int) -> tuple[s
     return None
 
 
-def _listed_but_never_emitted(model: ResolvedModel, stop: StopSet) -> tuple[str, str] | None:
-    """:func:`never_emitted` for the answer's id, where the stop set lists it."""
+def _never_emitted_target(model: ResolvedModel, stop: StopSet) -> tuple[str, str, bool] | None:
+    """:func:`never_emitted` for the answer's id, and whether the stop set lists it."""
     target = stop_id(model, stop)
-    return never_emitted(model, stop, target) if target is not None and target in stop.ids else None
+    blocked = never_emitted(model, stop, target) if target is not None else None
+    return (*blocked, target in stop.ids) if blocked else None
 
 
 def why(model: ResolvedModel, stop: StopSet) -> str:
-    """The stop set's reason, and why the answer's id never comes, where it is in the set but never sampled."""
-    blocked = _listed_but_never_emitted(model, stop)
+    """The stop set's reason, and why the answer's id never comes where it is never sampled (listed or not)."""
+    blocked = _never_emitted_target(model, stop)
     return f"{stop.why}; {blocked[0]}" if blocked else stop.why
 
 
 def fix(model: ResolvedModel, stop: StopSet) -> str:
-    """What to change so that the runtime stops on the answer's id."""
-    blocked = _listed_but_never_emitted(model, stop)
-    return blocked[1] if blocked else stop.fix
+    """What to change so that the runtime stops on the answer's id: where it is never sampled, that first (adding
+    it to the stop ids is not enough: helper-113's suppressed terminator)."""
+    blocked = _never_emitted_target(model, stop)
+    if blocked is None:
+        return stop.fix
+    return blocked[1] if blocked[2] else f"{stop.fix}, and {blocked[1]}"
 
 
 VERDICT_WORDS = {True: "stops", False: "does not stop", None: "cannot tell"}
