@@ -525,17 +525,17 @@ def _array_of_tables(text: str, name: str) -> tuple[int, int] | tuple[()]:
 
 def _toml_positions(text: str, table: tuple[str, ...]) -> Positions:
     """Where the values of ``table`` (and of its sub-tables) are written in a TOML text, for error messages: a
-    line scan (tomllib gives no positions), skipping multi-line strings, that leaves out what it cannot place
-    for certain (an entry of an inline table is placed at the table)."""
+    line scan (tomllib gives no positions) that skips the lines inside multi-line strings and the lines that go on
+    with an array or inline table, and leaves out what it cannot place for certain (an entry of an inline table is
+    placed at the table)."""
     positions: Positions = {}
     current: tuple[str, ...] | None = ()
-    in_string = ""
-    for number, line in enumerate(text.splitlines(), 1):
-        if in_string:
-            if line.count(in_string) % 2:
-                in_string = ""
+    state: tuple[str, int] = ("", 0)
+    for number, line in enumerate(text.split("\n"), 1):  # TOML's line breaks only (not U+2028: splitlines)
+        starts_inside = state != ("", 0)
+        state = _toml_line_state(line, state)
+        if starts_inside:  # in a multi-line string, or an item of an array or inline table
             continue
-        opens = next((quotes for quotes in ('"""', "'''") if line.count(quotes) % 2), "")
         header = re.match(_TOML_HEADER, line)
         if header:
             current = _toml_key_parts(header[1])
@@ -549,7 +549,6 @@ def _toml_positions(text: str, table: tuple[str, ...]) -> Positions:
             current = None
             continue
         assign = re.match(_TOML_ASSIGN, line)
-        in_string = opens  # a multi-line string opens on this line (a value, or an item of an array)
         if assign is None or current is None:
             continue
         path = current + _toml_key_parts(assign[1])
@@ -562,24 +561,73 @@ def _toml_positions(text: str, table: tuple[str, ...]) -> Positions:
     return positions
 
 
+def _toml_line_state(line: str, state: tuple[str, int]) -> tuple[str, int]:
+    """What is open at the end of a TOML line, given what was open at its start: the multi-line string (its
+    quotes, or ""), and how many arrays and inline tables. Strings, literal strings and comments are read as TOML
+    reads them, so the quotes and brackets in them count for nothing."""
+    quotes, depth = state
+    at, end = 0, len(line)
+    while at < end:
+        if quotes:
+            closed = _toml_string_end(line, at, quotes)
+            if closed < 0:
+                return quotes, depth
+            at, quotes = closed, ""
+            continue
+        char = line[at]
+        if char == "#":
+            break
+        if line.startswith(('"""', "'''"), at):
+            quotes, at = line[at:at + 3], at + 3
+        elif char == '"':
+            at += 1
+            while at < end and line[at] != '"':
+                at += 2 if line[at] == "\\" else 1
+            at += 1
+        elif char == "'":
+            closing = line.find("'", at + 1)
+            at = end if closing < 0 else closing + 1
+        else:
+            depth += 1 if char in "[{" else -1 if char in "]}" and depth else 0
+            at += 1
+    return quotes, depth
+
+
+def _toml_string_end(line: str, at: int, quotes: str) -> int:
+    """Where a multi-line string that is open at ``at`` closes in ``line`` (after its quotes, up to two more of
+    which belong to the string), or -1."""
+    while at < len(line):
+        if quotes == '"""' and line[at] == "\\":
+            at += 2
+            continue
+        if line.startswith(quotes, at):
+            close = at + 3
+            while close < len(line) and close - at < 5 and line[close] == quotes[0]:
+                close += 1
+            return close
+        at += 1
+    return -1
+
+
 def _toml_key_parts(dotted: str) -> tuple[str, ...]:
     parts = re.findall(_TOML_KEY, dotted)
     return tuple(_basic_string(part) if part[0] == '"' else part.strip("'") for part in parts)
 
 
 def _basic_string(quoted: str) -> str:
-    """A TOML basic string's text; its escapes are JSON's but for ``\\UXXXXXXXX`` and ``\\e``, and a tab may stand
-    as it is. What neither parser reads is kept as written: the scan only places values for messages."""
-    try:
-        return json.loads(quoted, strict=False)
-    except ValueError:
-        pass
-    import tomllib
+    """A TOML basic string's text (its escapes: JSON's, ``\\UXXXXXXXX`` and ``\\e``); an escape that is none
+    is kept as written: the scan only places values for messages."""
+    def unescape(found: re.Match) -> str:
+        escape = found[1]
+        if escape[0] in "uU":
+            code = int(escape[1:], 16)
+            return chr(code) if code <= 0x10FFFF else found[0]
+        return _TOML_ESCAPES.get(escape, found[0])
 
-    try:
-        return tomllib.loads(f"k = {quoted}")["k"]
-    except (ValueError, KeyError):
-        return quoted
+    return re.sub(r"\\(u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)", unescape, quoted[1:-1], flags=re.DOTALL)
+
+
+_TOML_ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", '"': '"', "\\": "\\", "e": "\x1b"}
 
 
 _SEPARATORS = str.maketrans("", "", "-_ .")

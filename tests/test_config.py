@@ -33,13 +33,16 @@ def test_pyproject_table(run, repo):
 @pytest.mark.parametrize("other", [
     '[tool.codespell]\n"ignore-words\\U00000020list" = "x"\n',     # an escape TOML has and JSON has not
     '[tool.codespell]\n"tab\there" = "x"\n',                        # a raw tab in a quoted key
-    "[tool.x]\npatterns = [ \'\'\'\n\"\\\\d+\" = 1\n\'\'\' ]\n",        # a multi-line string opened inside an array
+    "[tool.x]\npatterns = [ \'\'\'\n\"\\d+\" = 1\n\'\'\' ]\n",          # a multi-line string opened inside an array
 ], ids=["unicode-escape", "tab", "string-in-array"])
 def test_valid_toml_of_other_tools_is_read_around(run, repo, other):
     """helper-114: the line scan that places settings for messages decoded every quoted key it met as JSON, and
     tracked only multi-line strings that open right after '=': valid TOML of another tool's table made every run
     an internal error (exit 2, settings dropped, pre-commit and the Action too)."""
-    import tomllib
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
 
     text = '[tool.eos-guard]\nignore = ["terminator-not-stop-id"]\n' + other
     tomllib.loads(text)  # valid TOML
@@ -49,6 +52,28 @@ def test_valid_toml_of_other_tools_is_read_around(run, repo, other):
     (repo / "pyproject.toml").write_text(text + '[tool.eos-guard.severity]\nEOS002 = "fatal"\n', encoding="utf-8")
     code, out, err = run("--format", "concise", "models/chat", cwd=repo)
     assert code == 2 and err.startswith("eos-guard: pyproject.toml:") and "fatal" in err, err
+
+
+@pytest.mark.parametrize("text, where", [
+    ('[tool.other]\nx = 1  # a """ in a comment\n\n[tool.eos-guard]\nselect = 5\n', "5:10"),
+    ("[tool.other]\nx = \'\"\"\"\'\n[tool.eos-guard]\nselect = 5\n", "4:10"),   # a literal string of quotes
+    ("[tool.eos-guard]\nignore = []  # don\'t write \'\'\' here\nselect = 5\n", "3:10"),
+    ("[tool.other]\nx = \'\'\'a\"\"\"\nb\'\'\'\n[tool.eos-guard]\nselect = 5\n", "5:10"),
+    ('[tool.other]\nx = """\n\\"""\n"""\n[tool.eos-guard]\nselect = 5\n', "6:10"),   # an escaped quote run
+    ('[tool.other]\ny = """\n[tool.eos-guard]\nselect = 7\n"""\n[tool.eos-guard]\nselect = 5\n', "7:10"),
+    ('x = [\n["""\n[tool.eos-guard]\nselect = 7\n"""]]\n[tool.eos-guard]\nselect = 5\n', "7:10"),
+    ("[tool.other]\nx = [\n  [1, 2],\n]\n[tool.eos-guard]\nselect = 5\n", "6:10"),  # an array item line
+    ("[tool.other]\n# a \u2028 separator\n[tool.eos-guard]\nselect = 5\n", "4:10"),  # no TOML line break
+    ('[tool.eos-guard]\nx = """a""""\nselect = 5\n', "2:1"),  # the unknown key first; a quote before the close
+], ids=["comment", "literal", "apostrophes-in-comment", "other-quotes-inside", "escaped-quotes", "header-in-string",
+        "string-in-array-item", "array-item-line", "line-separator", "four-quotes"])
+def test_settings_errors_are_placed_whatever_strings_and_comments_hold(run, repo, text, where):
+    """helper-117: the scan that places settings errors counted triple quotes anywhere on a line (in comments, in
+    literal strings, in a string of the other quote kind), so errors lost their place or pointed into a string; a
+    line of an array that starts with '[' was read as a table header; U+2028 in a comment split a line."""
+    (repo / "pyproject.toml").write_text(text, encoding="utf-8")
+    code, _, err = run("models/chat", cwd=repo)
+    assert code == 2 and err.startswith(f"eos-guard: pyproject.toml:{where}: "), err
 
 
 def test_yaml_wins_over_pyproject(run, repo):
