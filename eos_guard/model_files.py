@@ -506,6 +506,8 @@ class ModelFiles:
         if doc is None:
             return
         value = doc.get(("chat_template",))
+        if doc is self.processor_template and not value:
+            return  # 0, false, "", [] or {}: get_processor_dict keeps only a value that is true (``elif chat_templates``)
         named = list(value.items()) if isinstance(value, dict) else [("default", value)]
         for name, text in named:
             file_name = doc.path.name

@@ -459,6 +459,23 @@ def test_a_processor_template_that_is_no_text_is_eos014(tmp_path, run, value, wh
            "processor's apply_chat_template raises TypeError where it is used [template-error]" in out, out
 
 
+@pytest.mark.parametrize("value", [0, False, [], {}, ""], ids=["zero", "false", "empty-list", "empty-object", "empty"])
+def test_a_processor_template_json_value_that_is_false_gives_the_processor_none(tmp_path, run, value):
+    """helper-117: get_processor_dict flattens chat_template.json's value and keeps it only when it is true
+    (``elif chat_templates:``): 0, false, "", [] and {} give the processor no template at all, so there is nothing
+    to report (it was EOS014 'apply_chat_template raises TypeError')."""
+    import shutil
+
+    from transformers.processing_utils import ProcessorMixin
+
+    folder = shutil.copytree(RULE_CASES / "EOS001-terminator-not-stop-id", tmp_path / "m")
+    (folder / "chat_template.json").write_text(json.dumps({"chat_template": value}), encoding="utf-8")
+    processor_dict, _ = ProcessorMixin.get_processor_dict(str(folder))
+    assert "chat_template" not in processor_dict
+    code, out, err = run("--format", "concise", "--no-cache", "--baseline", "none", str(folder))
+    assert code == 1 and " EOS014 " not in out and " EOS001 error: " in out, out
+
+
 def test_templates_ending_turns_with_the_same_missing_id_make_one_eos001(tmp_path, run):
     """Gemma 3 ships its template in tokenizer_config.json and in chat_template.json (for the processor). An SFT
     save that collapsed generation_config.json's [1, 106] to 1 leaves both ending turns with <end_of_turn> 106 that
