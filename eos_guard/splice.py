@@ -94,7 +94,7 @@ def insert_member(doc: JsonDocument, object_keys: KeyPath, name: str, value: Any
     assert last_value is not None
     # The whitespace before the last member's key is the indentation the new member gets.
     key_start = _key_start(text, span.start, last_value.start)
-    line_start = text.rfind("\n", 0, key_start) + 1
+    line_start = max(text.rfind("\n", 0, key_start), text.rfind("\r", 0, key_start)) + 1  # a lone CR ends one too
     before = text[line_start:key_start] if text[line_start:key_start].strip() == "" else None
     if before is not None and line_start > span.start:
         # the last member's line keeps what ends it (trailing spaces, its own CRLF or LF): the comma goes after
@@ -103,9 +103,9 @@ def insert_member(doc: JsonDocument, object_keys: KeyPath, name: str, value: Any
         while text[ws_end:ws_end + 1] in (" ", "\t"):
             ws_end += 1
         if text[ws_end:ws_end + 1] in ("\r", "\n"):
-            newline = "\r\n" if text.startswith("\r\n", ws_end) else "\n"
+            newline = "\r\n" if text.startswith("\r\n", ws_end) else text[ws_end]  # CRLF, LF or a lone CR
             return Edit(last_value.end, ws_end, f",{text[last_value.end:ws_end]}{newline}{before}{member}")
-        newline = "\r\n" if text[line_start - 2:line_start] == "\r\n" else "\n"
+        newline = "\r\n" if text[line_start - 2:line_start] == "\r\n" else text[line_start - 1]
         return Edit(last_value.end, last_value.end, f",{newline}{before}{member}")
     return Edit(last_value.end, last_value.end, f", {member}")
 
