@@ -593,7 +593,7 @@ def _write_named(path: Path, text: str, option: str, append: bool = False) -> No
     """An output file an option names; its error names the option ('eos-guard --sarif models/x' took the folder for
     the file)."""
     try:
-        write_output_file(path, text, append)
+        write_output_file(path, text, append, workspace=os.environ.get("GITHUB_WORKSPACE"))
     except OutputNotWritten as exc:
         raise InputError(exc.path, f"cannot write the {option} file: {exc.reason}") from None
 
@@ -604,14 +604,16 @@ class OutputNotWritten(Exception):
         self.path, self.reason = path, reason
 
 
-def write_output_file(path: Path, text: str, append: bool = False, make_folders: bool = False) -> None:
-    """Write (or append to) an output file the workflow names. A path in a git work tree that is, or lies under, a
-    symbolic link out of it is refused (a pull request can commit ``eos-guard-results`` as a link to the runner's
-    home: the write would overwrite a file there); ``make_folders`` creates the folders on its way, after that
-    check. Raises :class:`OutputNotWritten`."""
-    from .model_files import linked_out_of_repository
+def write_output_file(path: Path, text: str, append: bool = False, make_folders: bool = False,
+                      workspace: str | None = None) -> None:
+    """Write (or append to) an output file the workflow names. A path that a symbolic link leads out of the git work
+    tree is refused (model_files.output_linked_out: a pull request can commit ``eos-guard-results`` as a link to the
+    runner's home, and the write would overwrite a file there); ``make_folders`` creates the folders on its way,
+    after that check; ``workspace`` is a GitHub workspace to keep it in (``$GITHUB_WORKSPACE``: a checkout made
+    without git has no ``.git``). Raises :class:`OutputNotWritten`."""
+    from .model_files import output_linked_out
 
-    reason = linked_out_of_repository(path)
+    reason = output_linked_out(path, workspace)
     if reason is not None:
         raise OutputNotWritten(path, f"it {reason}")
     try:

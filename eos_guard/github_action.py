@@ -393,7 +393,8 @@ def check_paths(inputs: Inputs, env: Mapping[str, str], out: TextIO, outputs: Ou
         from .report import sarif
 
         try:
-            cli.write_output_file(Path(inputs.sarif_file), sarif.render(report), make_folders=True)
+            cli.write_output_file(Path(inputs.sarif_file), sarif.render(report), make_folders=True,
+                                  workspace=env.get("GITHUB_WORKSPACE"))
             values["sarif-file"] = inputs.sarif_file
         except cli.OutputNotWritten as exc:
             print(annotate("error", f"sarif-file: cannot write '{inputs.sarif_file}': {exc.reason}"), file=out)

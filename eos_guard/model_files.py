@@ -967,6 +967,29 @@ def linked_out_of_repository(path: Path) -> str | None:
     return None if is_within(real, root) else linked_outside(path, root)
 
 
+def output_linked_out(path: Path, workspace: str | None = None) -> str | None:
+    """Why an output file (``--sarif``, ``--summary``, the Action's ``sarif-file``) is not written, or None: on its
+    way, as the kernel follows it component by component, it enters a git work tree (the one the run starts in, the
+    Action's workspace, else the one that holds the path) and then a symbolic link leads it out again, as a pull
+    request can commit the output path or its folder (also when the tree is reached through a link to it, or by
+    '..' after a link). A path that never enters one (``$RUNNER_TEMP``, ``$GITHUB_STEP_SUMMARY``) is written
+    wherever it leads."""
+    cwd = os.getcwd()
+    trees = {tree for tree in (_work_tree(cwd), workspace and os.path.realpath(workspace)) if tree}
+    if not trees:
+        root = repository_of(path)
+        trees = {os.fspath(root)} if os.path.lexists(root / ".git") else set()
+    for tree in trees:
+        current, entered = os.path.abspath(os.sep), False
+        for part in Path(os.path.join(cwd, path)).parts[1:]:
+            current = os.path.realpath(os.path.join(current, part))  # '..' after a link: as the kernel goes
+            inside = is_within(Path(current), Path(tree))
+            if entered and not inside:
+                return linked_outside(path, Path(tree))
+            entered = entered or inside
+    return None
+
+
 def linked_outside(path: Path, root: Path) -> str:
     """Why a link is not followed (EOS018): the one wording for files, folders and GGUF PATHs. It shows the link as
     written (the pull request's own text), never where it resolves: a link to /proc/self/cwd, /proc/self/fd/3 or

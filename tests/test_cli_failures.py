@@ -1124,7 +1124,8 @@ def test_a_name_that_is_not_utf8_is_shown_as_its_bytes_escaped(tmp_path):
 
 
 @pytest.mark.parametrize("option", ["--sarif", "--summary"])
-@pytest.mark.parametrize("how", ["file-link", "dangling-link", "folder-link"])
+@pytest.mark.parametrize("how", ["file-link", "dangling-link", "folder-link", "through-a-link-to-the-tree",
+                                 "dot-dot-after-a-link"])
 def test_an_output_file_linked_out_of_the_repository_is_not_written(tmp_path, run, option, how):
     """helper-114: --sarif and --summary wrote through links, and a pull request can commit the output path (or its
     folder) as a link to a file of the runner's: it was overwritten, created or appended to. In a git work tree a
@@ -1143,9 +1144,17 @@ def test_an_output_file_linked_out_of_the_repository_is_not_written(tmp_path, ru
     elif how == "dangling-link":
         (repo / "out").symlink_to(outside / "new")
         target = "out"
-    else:
+    elif how == "folder-link":
         (repo / "results").symlink_to(outside)
         target = "results/bashrc"
+    elif how == "through-a-link-to-the-tree":  # helper-117: the tree reached through a link to it (a workspace link)
+        (repo / "results").symlink_to(outside)
+        (tmp_path / "alias").symlink_to(repo)
+        target = str(tmp_path / "alias" / "results" / "bashrc")
+    else:  # the kernel takes '..' after following the link: outside/../bashrc is tmp_path/bashrc
+        (repo / "results").symlink_to(outside / "deeper", target_is_directory=True)
+        (outside / "deeper").mkdir()
+        target = "results/../bashrc"
     code, out, err = run(option, target, "--no-cache", "--baseline", "none", "m", cwd=repo)
     assert code == 2 and f"cannot write the {option} file: it " in err and "leads outside" in err, err
     assert (outside / "bashrc").read_text(encoding="utf-8") == "precious\n" and not (outside / "new").exists()

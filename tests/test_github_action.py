@@ -341,6 +341,11 @@ def test_a_sarif_file_a_pull_request_links_out_of_the_workspace_is_not_written(s
     assert (home / "eos-guard.sarif").read_text(encoding="utf-8") == "precious"
     code, out, outputs = step(paths="clean", sarif_file="eos-guard-results/new/eos-guard.sarif")
     assert outputs["exit-code"] == "2" and not (home / "new").exists()
+    # a checkout made without git (actions/checkout's REST fallback) has no .git: the workspace bounds it
+    (step.work / ".git").rmdir()
+    step.env["GITHUB_WORKSPACE"] = str(step.work)
+    code, out, outputs = step(paths="clean", sarif_file="eos-guard-results/eos-guard.sarif")
+    assert outputs["exit-code"] == "2" and (home / "eos-guard.sarif").read_text(encoding="utf-8") == "precious"
 
 
 def test_the_pull_request_base_is_the_baseline_only_when_it_was_fetched(step: Step) -> None:
