@@ -967,6 +967,13 @@ def linked_out_of_repository(path: Path) -> str | None:
     return None if is_within(real, root) else linked_outside(path, root)
 
 
+def work_tree_above(tree: Path) -> Path | None:
+    """The git work tree that holds ``tree`` (a submodule's superproject, a nested repository's), or None."""
+    parent = os.path.dirname(os.fspath(tree))
+    found = _work_tree(parent) if parent != os.fspath(tree) else None
+    return Path(found) if found is not None else None
+
+
 def output_linked_out(path: Path, workspace: str | None = None) -> str | None:
     """Why an output file (``--sarif``, ``--summary``, the Action's ``sarif-file``) is not written, or None: on its
     way, as the kernel follows it component by component, it enters a git work tree (the one the run starts in, the

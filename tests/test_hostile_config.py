@@ -232,3 +232,18 @@ def test_a_per_file_ignores_key_that_is_no_path_pattern_is_an_error(tmp_path, ru
     (tmp_path / ".eos-guard.yaml").write_text(f"per-file-ignores:\n  {key}: [EOS001]\n", encoding="utf-8")
     code, out, err = run("m")
     assert code == 2 and f"per-file-ignores {shown}: a key must be a path pattern" in err, err
+
+
+def test_a_submodule_s_settings_linked_to_its_superproject_s_are_read(tmp_path, run):
+    """helper-117: a nested repository (a submodule) whose .eos-guard.yaml links to its superproject's was an error
+    once links out of the repository were refused; a link into a work tree that holds the repository is followed."""
+    import shutil
+
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".eos-guard.yaml").write_text("fail-on: never\n", encoding="utf-8")
+    sub = tmp_path / "sub"
+    shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", sub / "m")
+    (sub / ".git").write_text("gitdir: ../.git/modules/sub\n", encoding="utf-8")  # as git writes a submodule's
+    (sub / ".eos-guard.yaml").symlink_to("../.eos-guard.yaml")
+    code, out, err = run("--baseline", "none", "m", cwd=sub)
+    assert (code, err) == (0, ""), err
