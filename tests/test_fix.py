@@ -811,6 +811,12 @@ def test_an_unsafe_fix_changes_what_a_template_writing_eos_token_renders(tmp_pat
     chat = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]
     before = AutoTokenizer.from_pretrained(folder).apply_chat_template(chat, tokenize=False)
     assert before.endswith("Hello<|end|>\n<|endoftext|>"), before
+    safe = shutil.copytree(folder, tmp_path / "safe")
     assert run("--fix", "--unsafe-fixes", "--no-cache", "m")[0] == 1
     after = AutoTokenizer.from_pretrained(folder).apply_chat_template(chat, tokenize=False)
     assert after == before.removesuffix("<|endoftext|>") + "<|end|>", after
+    # the safe fix alone: the stop ids get <|end|>, the tokenizer (and so the training text) is left as it was
+    assert run("--fix", "--no-cache", "safe")[0] == 1
+    code, out, _ = run("--format", "text", "--no-cache", "safe")
+    assert (code, out) == (0, "All checks passed (1 model folder).\n"), out
+    assert AutoTokenizer.from_pretrained(safe).apply_chat_template(chat, tokenize=False) == before
