@@ -82,6 +82,7 @@ class FileChange:
         """A unified diff that ``git apply`` and ``patch`` accept: for them, as here, a line ends at "\\n" only."""
         import difflib  # only for --diff: a check that finds something plans fixes, and prints no diff
 
+        shown_path = shown_path.lstrip("/")  # an absolute path: a/tmp/m/config.json, as git diff --no-index writes
         source = f"a/{shown_path}" if self.old_text is not None else "/dev/null"
         lines = difflib.unified_diff(_lines(self.old_text or ""), _lines(self.new_text), source, f"b/{shown_path}")
         return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)

@@ -820,3 +820,17 @@ def test_an_unsafe_fix_changes_what_a_template_writing_eos_token_renders(tmp_pat
     code, out, _ = run("--format", "text", "--no-cache", "safe")
     assert (code, out) == (0, "All checks passed (1 model folder).\n"), out
     assert AutoTokenizer.from_pretrained(safe).apply_chat_template(chat, tokenize=False) == before
+
+
+def test_a_diff_of_a_folder_named_by_its_absolute_path_applies_from_the_root(run, tmp_path):
+    """An absolute PATH made headers like 'a//tmp/m/config.json'; they are 'a/tmp/m/config.json', as git diff
+    --no-index writes them, and the patch applies from / (git apply --directory is the usual way)."""
+    folder = shutil.copytree(CHATML, tmp_path / "diffed" / "chatml")
+    (tmp_path / "elsewhere").mkdir()
+    code, patch, err = run("--diff", str(folder), cwd=tmp_path / "elsewhere")
+    assert code == 1 and err == "" and "a//" not in patch and f"--- a{folder}/generation_config.json" in patch, patch
+    (tmp_path / "fix.patch").write_text(patch, encoding="utf-8")
+    relative = os.path.relpath(tmp_path, "/")
+    proc = subprocess.run(["git", "apply", "--check", f"-p{relative.count('/') + 2}", str(tmp_path / "fix.patch")],
+                          cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
