@@ -291,7 +291,7 @@ def load(explicit: Path | None, start: Path) -> Config:
             kind = "a folder" if os.path.isdir(explicit) else "not a regular file" if os.path.lexists(explicit) else ""
             raise InputError(explicit, f"the settings file is {kind}" if kind else "config file not found")
         return _read(explicit)
-    folder = Path(os.path.realpath(start))
+    folder = Path(os.path.abspath(start))  # the folders above it as written (a link's target has others)
     if _is_file(folder):
         folder = folder.parent
     for directory in (folder, *folder.parents):  # the nearest folder with settings: its YAML, else its pyproject
@@ -328,15 +328,17 @@ def _not_linked_out(path: Path) -> Path:
 def settings_start(paths: list[str]) -> Path:
     """Where discovery starts for a run over ``paths``: the folder that holds them all, so that settings inside one
     of them (a model folder's own ``.eos-guard.yaml``) never govern the others, and the order of the PATHs (the
-    order pre-commit passes files in) does not change which settings a run takes."""
+    order pre-commit passes files in) does not change which settings a run takes. The paths as written, not where
+    links lead: a PATH that a pull request made a link out of the repository (a folder, or a config.json pre-commit
+    passes) started discovery outside it, where the repository's settings are not."""
     if not paths:
         return Path(".")
-    real = [os.path.realpath(p) for p in paths]
+    written = [os.path.abspath(p) for p in paths]
     try:
-        common = os.path.commonpath(real)
+        common = os.path.commonpath(written)
     except ValueError:  # different drives: the first PATH's
         return Path(paths[0])
-    return Path(common) if len(real) > 1 or os.path.isdir(common) else Path(common).parent
+    return Path(common) if len(written) > 1 or os.path.isdir(common) else Path(common).parent
 
 
 def _is_file(path: Path) -> bool:

@@ -247,3 +247,29 @@ def test_a_submodule_s_settings_linked_to_its_superproject_s_are_read(tmp_path, 
     (sub / ".eos-guard.yaml").symlink_to("../.eos-guard.yaml")
     code, out, err = run("--baseline", "none", "m", cwd=sub)
     assert (code, err) == (0, ""), err
+
+
+@pytest.mark.parametrize("linked", ["folder", "config-json"])
+def test_a_path_linked_out_of_the_repository_does_not_move_settings_discovery(tmp_path, run, linked):
+    """helper-117: discovery started at where the PATHs lead, so a PATH a pull request made a link out of the
+    repository (a model folder, or the config.json pre-commit passes) moved the common folder outside it: the
+    repository's settings (here: ignore EOS018, the refused link's finding) were skipped, and a settings file
+    there could be read. The PATHs as written keep discovery in the repository."""
+    import shutil
+
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / ".eos-guard.yaml").write_text("ignore: [EOS018]\n", encoding="utf-8")
+    clean = ROOT / "tests" / "fixtures" / "qwen2-instruct-aligned"
+    shutil.copytree(clean, repo / "models" / "a")
+    outside = shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", tmp_path / "outside" / "b")
+    (tmp_path / "outside" / ".eos-guard.yaml").write_text("select: [EOS001]\n", encoding="utf-8")
+    if linked == "folder":
+        (repo / "models" / "b").symlink_to(outside)
+        paths = ["models/a", "models/b"]
+    else:
+        (repo / "models" / "b").mkdir()
+        (repo / "models" / "b" / "config.json").symlink_to(outside / "config.json")
+        paths = ["models/a/config.json", "models/b/config.json"]
+    code, out, err = run("--baseline", "none", "--format", "concise", *paths, cwd=repo)
+    assert (code, err) == (0, ""), (out, err)  # the repository's settings: the refused link's EOS018 ignored
