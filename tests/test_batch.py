@@ -592,6 +592,55 @@ def test_turn_openings_is_the_token_that_opens_a_user_turn(template, specials, e
     assert turn_openings(bare) == frozenset()
 
 
+# Phi-4-mini's shape: tool results open with <|tool|>, calls sit between <|tool_call|> and <|/tool_call|>
+PHI4_MINI_TOOLS = (
+    TURNS + "{% if m['role'] == 'tool' %}{{ '<|tool|>' + m['content'] + '<|end|>' }}"
+    "{% elif m.get('tool_calls') %}{{ '<|assistant|><|tool_call|>' + m['tool_calls'] | tojson + '<|/tool_call|><|end|>' }}"
+    "{% else %}{{ '<|' + m['role'] + '|>' + m['content'] + '<|end|>' }}{% endif %}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|assistant|>' }}{% endif %}")
+PHI4_MINI_TOKENS = ["<|user|>", "<|assistant|>", "<|tool|>", "<|end|>", "<|tool_call|>", "<|/tool_call|>",
+                    "<|endoftext|>"]
+# EXAONE 4's shape: every rendered answer holds an empty reasoning block unless reasoning is written into it
+EXAONE = (TURNS + "{% if m['role'] == 'assistant' %}{{ '[|assistant|]\\n<think>\\n\\n</think>\\n\\n' + m['content'] + "
+          "'[|endofturn|]\\n' }}{% else %}{{ '[|' + m['role'] + '|]\\n' + m['content'] + '[|endofturn|]\\n' }}{% endif %}"
+          "{% endfor %}{% if add_generation_prompt %}{{ '[|assistant|]\\n<think>\\n\\n</think>\\n\\n' }}{% endif %}")
+
+
+def test_the_openings_of_a_tool_turn_a_named_default_and_reasoning_data_are_read():
+    """helper-116: Phi-4-mini and EXAONE 4 open a tool's result with a token of their own, so an answer that called
+    a tool ran on into the tool turn and took its <|end|> for its own; Hermes and Command R ship named templates
+    (``default``, ``tool_use``), where no opening was read at all; EXAONE 4's answers all hold an empty <think>
+    block that reasoning data fills, so the opening held it and no answer was found."""
+    from eos_guard.integrations.transformers import answer_opening, turn_openings
+
+    phi = _byte_tokenizer(PHI4_MINI_TOOLS, PHI4_MINI_TOKENS, eos="<|endoftext|>")
+    assert phi.convert_ids_to_tokens(sorted(turn_openings(phi))) == ["<|user|>", "<|tool|>"]
+    assert phi.convert_ids_to_tokens(list(answer_opening(phi))) == ["<|assistant|>"]
+    named = _byte_tokenizer(SMOLLM3[0], SMOLLM3[1], eos=SMOLLM3[2])
+    named.chat_template = {"default": SMOLLM3[0], "tool_use": SMOLLM3[0]}
+    assert named.convert_ids_to_tokens(sorted(turn_openings(named))) == ["<|im_start|>"]
+    assert answer_opening(named)[:1] == tuple(named.convert_tokens_to_ids(["<|im_start|>"]))
+    named.chat_template = {"tool_use": SMOLLM3[0]}  # no default: apply_chat_template raises without tools
+    assert (answer_opening(named), turn_openings(named)) == ((), frozenset())
+    exaone = _byte_tokenizer(EXAONE, ["[|user|]", "[|assistant|]", "[|system|]", "[|tool|]", "[|endofturn|]", "<think>",
+                                      "</think>"], eos="[|endofturn|]")
+    assert exaone.convert_ids_to_tokens(list(answer_opening(exaone))) == ["[|assistant|]"]
+
+    # answers that lost <|end|>, tool calls among them, the user and tool turns keeping it: an error
+    calls = [{"type": "function", "function": {"name": "get_weather", "arguments": {"city": "Paris"}}}]
+    conversation = [{"role": "user", "content": "Weather?"}, {"role": "assistant", "content": "", "tool_calls": calls},
+                    {"role": "tool", "content": "Sunny"}, {"role": "assistant", "content": "It is sunny."}]
+    text = phi.apply_chat_template(conversation, tokenize=False)
+    lost = text.replace("<|/tool_call|><|end|>", "<|/tool_call|>").replace("It is sunny.<|end|>", "It is sunny.")
+    batch = _padded([phi.encode(lost, add_special_tokens=False)] * 2, 0)
+    how = {"answer_opening": answer_opening(phi), "turn_openings": turn_openings(phi)}
+    stop_ids = [phi.convert_tokens_to_ids("<|end|>")]
+    [finding] = eos_guard.check_batch(batch, stop_ids, None, **how)
+    assert (finding.code, str(finding.severity)) == ("EOS026", "error"), finding
+    kept = _padded([phi.encode(text, add_special_tokens=False)] * 2, 0)
+    assert eos_guard.check_batch(kept, stop_ids, None, **how) == []
+
+
 @pytest.mark.parametrize("template, specials, eos, term", [
     (PHI[0], PHI[1], PHI[2], "<|end|>"), (GPT_OSS[0], GPT_OSS[1], GPT_OSS[2], "<|end|>"),
     (SMOLLM3[0], SMOLLM3[1], SMOLLM3[2], "<|im_end|>")], ids=["phi-3", "gpt-oss", "smollm3"])

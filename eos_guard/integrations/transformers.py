@@ -65,6 +65,7 @@ from ..rules.batch_base import BatchError, read_batches
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Any, Iterator, Union
 
     from ..config_types import Config
@@ -300,7 +301,7 @@ def answer_opening(tokenizer: Any) -> tuple[int, ...]:
     tokens occur inside answers), without a chat template, for one whose generation prompt is empty (Mistral's: the
     answer follows ``[/INST]``), and for one that fails to render: the data check then does not tell answers from
     other turns."""
-    if not isinstance(getattr(tokenizer, "chat_template", None), str):
+    if not _has_default_template(tokenizer):
         return ()
     user = [{"role": "user", "content": "Hello"}]
     answer = {"role": "assistant", "content": "Sure."}
@@ -321,6 +322,10 @@ def answer_opening(tokenizer: Any) -> tuple[int, ...]:
             ids = list(tokenizer.encode(text, add_special_tokens=False))
             after.append(ids[len(os.path.commonprefix([ids, plain_ids])):])
         ids = os.path.commonprefix(after)
+        # an empty reasoning block that every rendered answer holds (EXAONE 4 skips the reasoning by default) is
+        # not the opening: reasoning data writes the reasoning there
+        think = next((at for at, i in enumerate(ids) if at and tokenizer.decode([i]).strip() == "<think>"), None)
+        ids = ids[:think] if think is not None else ids
         while ids and not tokenizer.decode(ids[-1:]).strip():  # whitespace may merge with what follows it
             ids = ids[:-1]
         while ids and not tokenizer.decode(ids[:1]).strip():
@@ -333,6 +338,13 @@ def answer_opening(tokenizer: Any) -> tuple[int, ...]:
     return tuple(i for i in ids if isinstance(i, int))
 
 
+def _has_default_template(tokenizer: Any) -> bool:
+    """Whether apply_chat_template renders a chat without being told which template: a string, or named templates
+    with a "default" (Hermes 2 Pro/3 and Command R ship ``default`` and ``tool_use``)."""
+    template = getattr(tokenizer, "chat_template", None)
+    return isinstance(template, str) or (isinstance(template, dict) and isinstance(template.get("default"), str))
+
+
 def turn_openings(tokenizer: Any) -> frozenset[int]:
     """The added token that opens a user turn under the tokenizer's chat template: the first of the user turn's
     header, what a render writes both before the first user message and between an answer and the next user
@@ -341,7 +353,7 @@ def turn_openings(tokenizer: Any) -> frozenset[int]:
     default system turn's tokens, gpt-oss's ``<|message|>`` or SmolLM3's ``<think>`` also occur inside answers.
     Empty where the header holds no added token (Zephyr's ``<|user|>`` written as text), one that is only
     whitespace, without a chat template, or where it fails to render."""
-    if not isinstance(getattr(tokenizer, "chat_template", None), str):
+    if not _has_default_template(tokenizer):
         return frozenset()
     user = [{"role": "user", "content": "Hello"}]
     try:
@@ -368,11 +380,35 @@ def turn_openings(tokenizer: Any) -> frozenset[int]:
         closing.update(i for i in after_answer[:1] if i in added)
         while header and header[0] in closing:
             header = header[1:]
-        if not header or not tokenizer.decode(header[:1]).strip():
+        if not header or not tokenizer.decode(header[:1]).strip() or not isinstance(header[0], int):
             return frozenset()
     except Exception:  # noqa: BLE001 - a template that needs other messages (a system turn), or raises
         return frozenset()
-    return frozenset(header[:1]) if isinstance(header[0], int) else frozenset()
+    tool = _tool_turn_opening(tokenizer, added)
+    return frozenset(header[:1]) | (frozenset((tool,)) if tool is not None else frozenset())
+
+
+def _tool_turn_opening(tokenizer: Any, added: Mapping[int, Any]) -> int | None:
+    """The added token that opens a tool's result where the template opens it with a token of its own (Phi-4-mini's
+    ``<|tool|>``, EXAONE 4's ``[|tool|]``): the first of what a render adds for the result, before its content, that
+    the assistant's calling turn does not hold (ChatML's ``<|im_start|>``, gpt-oss's ``<|start|>``: the user
+    turn's opening covers those). None for a template that renders no tool call, or raises on one."""
+    call = {"id": "call00001", "type": "function", "function": {"name": "get_weather", "arguments": {"city": "Paris"}}}
+    calling = [{"role": "user", "content": "Hello"}, {"role": "assistant", "content": "", "tool_calls": [call]}]
+    result = {"role": "tool", "tool_call_id": "call00001", "name": "get_weather", "content": "Sunny7"}
+    try:
+        before = tokenizer.apply_chat_template(calling, tokenize=False)
+        after = tokenizer.apply_chat_template(calling + [result], tokenize=False)
+        if not isinstance(before, str) or not isinstance(after, str) or "Sunny7" not in after or "Hello" not in before:
+            return None
+        before_ids = list(tokenizer.encode(before, add_special_tokens=False))
+        after_ids = list(tokenizer.encode(after[:after.rindex("Sunny7")], add_special_tokens=False))
+        calling_turn = set(tokenizer.encode(before[before.rindex("Hello") + len("Hello"):], add_special_tokens=False))
+    except Exception:  # noqa: BLE001 - a template without tools, or one that wants other messages
+        return None
+    header = after_ids[len(os.path.commonprefix([before_ids, after_ids])):]
+    return next((i for i in header if isinstance(i, int) and i in added and i not in calling_turn
+                 and tokenizer.decode([i]).strip()), None)
 
 
 def first_batches(dataloader: Any, count: int, batch_size: int | None = None) -> list[Any]:
