@@ -975,25 +975,25 @@ def work_tree_above(tree: Path) -> Path | None:
 
 
 def output_linked_out(path: Path, workspace: str | None = None) -> str | None:
-    """Why an output file (``--sarif``, ``--summary``, the Action's ``sarif-file``) is not written, or None: on its
-    way, as the kernel follows it component by component, it enters a git work tree (the one the run starts in, the
-    Action's workspace, else the one that holds the path) and then a symbolic link leads it out again, as a pull
-    request can commit the output path or its folder (also when the tree is reached through a link to it, or by
-    '..' after a link). A path that never enters one (``$RUNNER_TEMP``, ``$GITHUB_STEP_SUMMARY``) is written
-    wherever it leads."""
-    cwd = os.getcwd()
-    trees = {tree for tree in (_work_tree(cwd), workspace and os.path.realpath(workspace)) if tree}
-    if not trees:
-        root = repository_of(path)
-        trees = {os.fspath(root)} if os.path.lexists(root / ".git") else set()
-    for tree in trees:
-        current, entered = os.path.abspath(os.sep), False
-        for part in Path(os.path.join(cwd, path)).parts[1:]:
-            current = os.path.realpath(os.path.join(current, part))  # '..' after a link: as the kernel goes
-            inside = is_within(Path(current), Path(tree))
-            if entered and not inside:
-                return linked_outside(path, Path(tree))
-            entered = entered or inside
+    """Why an output file (``--sarif``, ``--summary``, the Action's ``sarif-file``) is not written, or None. Its path
+    is followed component by component as the kernel follows it; inside a work tree (the innermost folder on the
+    way that holds ``.git``, or ``workspace``: a GitHub checkout made without git has none), a component that is a
+    symbolic link leading out of it refuses the path, as a pull request can commit the output path or a folder on
+    its way (also when the tree is named through a link to it, or by '..' after a link). '..' that is no link, and
+    a path that never enters a tree (``$RUNNER_TEMP``, ``$GITHUB_STEP_SUMMARY``), go wherever they lead."""
+    roots = {os.path.realpath(workspace)} if workspace else set()
+    tree: str | None = None
+    current = os.path.abspath(os.sep)
+    for part in Path(os.path.join(os.getcwd(), path)).parts[1:]:
+        candidate = os.path.join(current, part)
+        resolved = os.path.realpath(candidate)  # '..' after a link: as the kernel goes
+        if tree is not None and os.path.islink(candidate) and not is_within(Path(resolved), Path(tree)):
+            return linked_outside(path, Path(tree))
+        current = resolved
+        if tree is not None and not is_within(Path(current), Path(tree)):
+            tree = None  # left by '..', which is no link
+        if current in roots or os.path.lexists(os.path.join(current, ".git")):
+            tree = current  # the innermost: a repository inside another one (a home that is a git tree) is its own
     return None
 
 

@@ -1158,11 +1158,20 @@ def test_an_output_file_linked_out_of_the_repository_is_not_written(tmp_path, ru
     code, out, err = run(option, target, "--no-cache", "--baseline", "none", "m", cwd=repo)
     assert code == 2 and f"cannot write the {option} file: it " in err and "leads outside" in err, err
     assert (outside / "bashrc").read_text(encoding="utf-8") == "precious\n" and not (outside / "new").exists()
-    # a link that stays in the repository, and a path outside any work tree, are written
+    if how == "through-a-link-to-the-tree":  # run from outside any work tree, as another CI system may
+        (tmp_path / "elsewhere").mkdir()
+        code, out, err = run(option, target, "--no-cache", "--baseline", "none", str(repo / "m"),
+                             cwd=tmp_path / "elsewhere")
+        assert code == 2 and "leads outside" in err and (outside / "bashrc").read_text(encoding="utf-8") == \
+            "precious\n", err
+    # a link that stays in the repository, a path outside any work tree, and '..' out of the tree (no link: the
+    # runner's temporary folder next to the workspace, helper-118) are written
     (repo / "inside.sarif").symlink_to(repo / "real.sarif")
     assert run(option, "inside.sarif", "--no-cache", "--baseline", "none", "m", cwd=repo)[0] == 1
     assert (repo / "real.sarif").stat().st_size > 0
     assert run(option, str(outside / "elsewhere"), "--no-cache", "--baseline", "none", "m", cwd=repo)[0] == 1
+    code, out, err = run(option, "../up.out", "--no-cache", "--baseline", "none", "m", cwd=repo)
+    assert code == 1 and err == "" and (tmp_path / "up.out").stat().st_size > 0, err
 
 
 @pytest.mark.parametrize("architectures", [[[1]], [{}], [None, "Qwen2ForCausalLM"], {}, True,
