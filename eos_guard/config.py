@@ -538,6 +538,7 @@ def _toml_positions(text: str, table: tuple[str, ...]) -> Positions:
     current: tuple[str, ...] | None = ()
     state: tuple[str, int] = ("", 0)
     for number, line in enumerate(text.split("\n"), 1):  # TOML's line breaks only (not U+2028: splitlines)
+        line = line[:-1] if line.endswith("\r") else line  # CRLF
         starts_inside = state != ("", 0)
         state = _toml_line_state(line, state)
         if starts_inside:  # in a multi-line string, or an item of an array or inline table
@@ -621,16 +622,16 @@ def _toml_key_parts(dotted: str) -> tuple[str, ...]:
 
 
 def _basic_string(quoted: str) -> str:
-    """A TOML basic string's text (its escapes: JSON's, ``\\UXXXXXXXX`` and ``\\e``); an escape that is none
-    is kept as written: the scan only places values for messages."""
+    """A TOML basic string's text (its escapes: JSON's, ``\\UXXXXXXXX``, and TOML 1.1's ``\\xHH`` and ``\\e``, which
+    tomli 2.5 reads); an escape that is none is kept as written: the scan only places values for messages."""
     def unescape(found: re.Match) -> str:
         escape = found[1]
-        if escape[0] in "uU":
+        if len(escape) > 1:  # u, U or x with their hex digits
             code = int(escape[1:], 16)
             return chr(code) if code <= 0x10FFFF else found[0]
         return _TOML_ESCAPES.get(escape, found[0])
 
-    return re.sub(r"\\(u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)", unescape, quoted[1:-1], flags=re.DOTALL)
+    return re.sub(r"\\(u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|x[0-9A-Fa-f]{2}|.)", unescape, quoted[1:-1], flags=re.DOTALL)
 
 
 _TOML_ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", '"': '"', "\\": "\\", "e": "\x1b"}

@@ -65,8 +65,9 @@ def test_valid_toml_of_other_tools_is_read_around(run, repo, other):
     ("[tool.other]\nx = [\n  [1, 2],\n]\n[tool.eos-guard]\nselect = 5\n", "6:10"),  # an array item line
     ("[tool.other]\n# a \u2028 separator\n[tool.eos-guard]\nselect = 5\n", "4:10"),  # no TOML line break
     ('[tool.eos-guard]\nx = """a""""\nselect = 5\n', "2:1"),  # the unknown key first; a quote before the close
+    ("[tool.other]\r\nx = 1\r\n[tool.eos-guard]\r\nselect = 5\r\n", "4:10"),  # a Windows checkout's CRLF
 ], ids=["comment", "literal", "apostrophes-in-comment", "other-quotes-inside", "escaped-quotes", "header-in-string",
-        "string-in-array-item", "array-item-line", "line-separator", "four-quotes"])
+        "string-in-array-item", "array-item-line", "line-separator", "four-quotes", "crlf"])
 def test_settings_errors_are_placed_whatever_strings_and_comments_hold(run, repo, text, where):
     """helper-117: the scan that places settings errors counted triple quotes anywhere on a line (in comments, in
     literal strings, in a string of the other quote kind), so errors lost their place or pointed into a string; a
@@ -375,3 +376,15 @@ def test_a_toml_config_file_holds_the_settings_at_its_top_level(run, repo):
     (repo / "other").mkdir()
     (repo / "other" / "pyproject.toml").write_text('[tool.ruff]\nline-length = 100\n', encoding="utf-8")
     assert run("--config", "other/pyproject.toml", "models/chat", cwd=repo)[0] == 1
+
+
+@pytest.mark.parametrize("quoted, text", [
+    (r'"a\x2Db"', "a-b"), (r'"\U0001F600"', "\U0001F600"), (r'"\e"', "\x1b"), (r'"a\\b"', "a\\b"),
+    (r'"\x"', r"\x"), (r'"\u"', r"\u"), (r'"\UFFFFFFFF"', r"\UFFFFFFFF"),  # no escape: kept as written
+])
+def test_a_quoted_toml_key_is_unescaped_without_a_toml_parser(quoted, text):
+    """The position scan reads keys as TOML 1.0 and 1.1 (tomli 2.5 on Python 3.10) write them, without tomllib
+    (absent on 3.10), and never raises on an escape it does not know (helper-118)."""
+    from eos_guard.config import _basic_string
+
+    assert _basic_string(quoted) == text
