@@ -312,14 +312,16 @@ def load(explicit: Path | None, start: Path) -> Config:
 
 def _not_linked_out(path: Path) -> Path:
     """A settings file discovery found, unless it is (or lies under) a symbolic link out of its git work tree: a
-    pull request can add one, and its keys (a file of the runner's) would be quoted in error messages. A link into
-    a work tree that holds that one is followed: a submodule's settings linked to its superproject's."""
+    pull request can add one, and its keys (a file of the runner's) would be quoted in error messages. A submodule
+    (whose ``.git`` is a file, as git writes it) may link its settings into its superproject; a repository that
+    merely lies in another work tree (a checkout in a home folder kept in git) may not."""
     from .model_files import is_within, linked_out_of_repository, repository_of, work_tree_above
 
     reason = linked_out_of_repository(path)
     if reason is None:
         return path
-    above = work_tree_above(repository_of(path))
+    root = repository_of(path)
+    above = work_tree_above(root) if os.path.isfile(root / ".git") else None
     if above is not None and is_within(Path(os.path.realpath(path)), above):
         return path
     raise InputError(path, f"the settings file {reason}")

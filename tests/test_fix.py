@@ -824,7 +824,7 @@ def test_an_unsafe_fix_changes_what_a_template_writing_eos_token_renders(tmp_pat
 
 def test_a_diff_of_a_folder_named_by_its_absolute_path_applies_from_the_root(run, tmp_path):
     """An absolute PATH made headers like 'a//tmp/m/config.json'; they are 'a/tmp/m/config.json', as git diff
-    --no-index writes them, and the patch applies from / (git apply --directory is the usual way)."""
+    --no-index writes them, and the patch applies with -p stripping 'a/' and the folders above."""
     folder = shutil.copytree(CHATML, tmp_path / "diffed" / "chatml")
     (tmp_path / "elsewhere").mkdir()
     code, patch, err = run("--diff", str(folder), cwd=tmp_path / "elsewhere")

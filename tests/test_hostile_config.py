@@ -235,8 +235,8 @@ def test_a_per_file_ignores_key_that_is_no_path_pattern_is_an_error(tmp_path, ru
 
 
 def test_a_submodule_s_settings_linked_to_its_superproject_s_are_read(tmp_path, run):
-    """helper-117: a nested repository (a submodule) whose .eos-guard.yaml links to its superproject's was an error
-    once links out of the repository were refused; a link into a work tree that holds the repository is followed."""
+    """helper-117: a submodule whose .eos-guard.yaml links to its superproject's was an error once links out of the
+    repository were refused; a submodule (its .git a file, as git writes it) may link into its superproject."""
     import shutil
 
     (tmp_path / ".git").mkdir()
@@ -247,6 +247,12 @@ def test_a_submodule_s_settings_linked_to_its_superproject_s_are_read(tmp_path, 
     (sub / ".eos-guard.yaml").symlink_to("../.eos-guard.yaml")
     code, out, err = run("--baseline", "none", "m", cwd=sub)
     assert (code, err) == (0, ""), err
+    # helper-118: a checkout that merely lies in another work tree (a runner's home kept in git) is no submodule:
+    # its link to a file of that tree is refused
+    (sub / ".git").unlink()
+    (sub / ".git").mkdir()
+    code, out, err = run("--baseline", "none", "m", cwd=sub)
+    assert code == 2 and "the settings file is a symbolic link to ../.eos-guard.yaml" in err, err
 
 
 @pytest.mark.parametrize("linked", ["folder", "config-json"])
