@@ -123,7 +123,8 @@ def check_batch(batch: Mapping[str, Any], stop_ids: Union[Iterable[int], int],
     hold): with it, a batch whose stop ids end only system and user turns, never an answer, is an error.
     ``turn_openings`` is the ids that open the template's other turns, where the answer opening's first token
     does not (Phi-3's ``<|user|>`` beside ``<|assistant|>``; :func:`eos_guard.integrations.transformers.
-    turn_openings` reads them): an answer ends where one of them opens the next turn. A finding's location is ``<batch>``, its line the row and its column the token position.
+    turn_openings` reads them): an answer ends where one of them opens the next turn. A finding's location is
+    ``<batch>``, its line the row and its column the token position.
     Raises :class:`eos_guard.rules.batch_base.BatchError` (a ``ValueError``) for a batch it cannot read.
     See docs/training.md.
     """

@@ -507,7 +507,7 @@ class ModelFiles:
             return
         value = doc.get(("chat_template",))
         if doc is self.processor_template and not value:
-            return  # 0, false, "", [] or {}: get_processor_dict keeps only a value that is true (``elif chat_templates``)
+            return  # 0, false, "", [] or {}: get_processor_dict keeps only a true value (``elif chat_templates``)
         named = list(value.items()) if isinstance(value, dict) else [("default", value)]
         for name, text in named:
             file_name = doc.path.name
@@ -519,7 +519,7 @@ class ModelFiles:
                                                       "processor's apply_chat_template raises TypeError where it is "
                                                       "used", Where(doc, keys)))
                 continue
-            if not isinstance(text, str) or not isinstance(name, str):
+            if text is None or not isinstance(name, str):
                 continue
             # the processor's default is checked whatever the tokenizer holds; its named ones count to the limit
             if label != file_name and len(self.templates) >= MAX_TEMPLATES and label not in self.templates:

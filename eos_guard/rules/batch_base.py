@@ -441,8 +441,8 @@ def read_batches(batches: Iterable[Mapping[str, Any]], stop_ids: Iterable[int],
                  answer_opening: Iterable[int] | None = None,
                  turn_openings: Iterable[int] | None = None) -> BatchView:
     """The sequences of ``batches``; raises :class:`BatchError` for a batch that cannot be read, or for a
-    ``packing``, ``max_length``, ``truncation``, ``answer_opening`` or ``turn_openings`` it does not know. ``stop_ids`` may be one id,
-    as ``generation_config.eos_token_id`` often is. ``packing`` says how the rows were made (:data:`PACKING`; None:
+    ``packing``, ``max_length``, ``truncation``, ``answer_opening`` or ``turn_openings`` it does not know.
+    ``stop_ids`` may be one id, as ``generation_config.eos_token_id`` often is. ``packing`` says how the rows were made (:data:`PACKING`; None:
     read from the batches), ``max_length`` where truncation cuts (None: at the longest sequence), and
     ``truncation=False`` that nothing was cut (then ``max_length`` must be None); ``answer_opening`` the ids
     that open an answer and ``turn_openings`` those that open other turns (:attr:`BatchView.answer_ends`)."""

@@ -82,8 +82,9 @@ class SequencesEndWithoutStop(BatchRule):
     as in chat text formatted by hand whose prompts keep their `<|im_end|>` and whose answers lost it, under a
     loss on the whole text. An answer runs to the next turn (the opening's first token, where it opens other
     turns too, or the user turn's opening that `turn_openings` gives: Phi-3's `<|user|>`, where `<|assistant|>`
-    opens answers only; or a tool result's own opening, Phi-4-mini's `<|tool|>`) or to the end of its sequence. Trained so, a toy ChatML model runs on to `max_new_tokens` after
-    single-turn examples and writes the user's next turn after two-turn ones (`tests/e2e/test_training_data.py`).
+    opens answers only; or a tool result's own opening, Phi-4-mini's `<|tool|>`) or to the end of its sequence.
+    Trained so, a toy ChatML model runs on to `max_new_tokens` after single-turn examples and writes the user's next
+    turn after two-turn ones (`tests/e2e/test_training_data.py`).
     When the next turn follows an answer without a stop id, the text lacks the terminator, and the message names
     that fix alone.
 
