@@ -1188,3 +1188,15 @@ def test_architectures_of_any_shape_is_no_internal_error(tmp_path, run, broken, 
     for command in ([], ["explain"], ["--diff"]):
         code, out, err = run(*command, "--no-cache", "m")
         assert "internal error" not in err and code in (0, 1), (command, err)
+
+
+def test_a_config_json_that_writes_an_eos_but_no_class_is_a_model_s(tmp_path, run):
+    """docs/usage.md: a config.json writing one of the keys a runtime reads (eos_token_id) but no model_type or
+    architectures is read as the model's, though AutoConfig cannot load it; one writing none of them (a
+    checkpoint's own sizes) is no model folder."""
+    write_json(tmp_path / "m" / "config.json", {"eos_token_id": 2})
+    code, out, err = run("--format", "concise", "--no-cache", "--baseline", "none", "m")
+    assert (code, err) == (0, "") and out.startswith("All checks passed (1 model folder;"), (out, err)
+    write_json(tmp_path / "s" / "config.json", {"vocab_size": 10, "num_hidden_layers": 2})
+    code, out, err = run("--format", "concise", "--no-cache", "--baseline", "none", "s")
+    assert code == 2 and "holds no model folder" in err, (out, err)
