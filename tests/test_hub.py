@@ -562,9 +562,12 @@ def test_github_annotations_link_to_the_file_on_the_hub(eos_guard, hub):
 
 
 def test_one_unreachable_repository_does_not_stop_the_others(eos_guard):
-    proc = eos_guard("hf://org/chatml", "hf://org/does-not-exist", "--format", "json")
+    proc = eos_guard("hf://org/chatml", "hf://org/does-not-exist", "hf://org/gone@v2", "--format", "json")
     assert proc.returncode == 2 and "hf://org/does-not-exist" in proc.stderr
-    assert any(f["code"] == "EOS001" for f in json.loads(proc.stdout)["findings"])
+    document = json.loads(proc.stdout)
+    assert any(f["code"] == "EOS001" for f in document["findings"])
+    # docs/usage.md: errors[].model is a Hub repository's org/name[@rev] without hf:// (--hub-list's keeps it)
+    assert sorted(e["model"] for e in document["errors"]) == ["org/does-not-exist", "org/gone@v2"]
 
 
 def test_a_listed_file_over_its_size_limit_is_never_downloaded(eos_guard, hub):

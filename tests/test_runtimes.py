@@ -183,6 +183,19 @@ def test_explain_json(run):
     assert all(r["stops"] for r in doc["models"][0]["runtimes"])
 
 
+@pytest.mark.parametrize("fixture, target", [
+    ("phi3-mini-4k-instruct", 32007),  # the template's terminator <|end|>, not the tokenizer's eos <|endoftext|>
+    ("llama31-8b-base-no-template", 128001),  # no template: the tokenizer's eos <|end_of_text|>
+    ("terminator-plain-text", None),  # the template ends answers with text that is no token: no id ends one
+])
+def test_explain_json_target_is_the_id_an_answer_ends_with(run, fixture, target):
+    """docs/usage.md: `target` is the default template's terminator, else the tokenizer's eos; null when no id ends
+    an answer."""
+    code, out, _ = run("explain", "--format", "json", str(FIXTURES / fixture))
+    model = json.loads(out)["models"][0]
+    assert (model["target"], model["generates"]) == (target, True)
+
+
 # (fixture, runtime, pinned version) -> whether a chat answer stops at that release.
 RELEASE_CASES = [
     # mlx-lm 0.32.0 unions the tokenizer eos (tokenizer_utils.py:359-361); <= 0.31.3 replaces it (306-309).
