@@ -108,7 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(prog="eos-guard",
                      usage="%(prog)s [explain] [PATH ...] [options]\n       %(prog)s rule CODE|NAME ... | --all\n"
-                           "       %(prog)s --hub-list FILE [options]",
+                           "       %(prog)s --hub-list FILE [options]\n"
+                           "       %(prog)s --show-settings [PATH ...] [options]",
                      formatter_class=_Formatter, allow_abbrev=False,
                      description="Check that a model folder's chat template, tokenizer and generation config agree "
                      "on the token that ends a turn. 'eos-guard explain PATH' shows, for each serving runtime, the "
@@ -170,6 +171,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="run as a pre-commit hook (the hooks' entry): pre-commit passes file names after the "
                              "options without --, so an argument that names an existing model file is a PATH, "
                              "even one that starts with - (a file named --sarif=/x/config.json)")
+    parser.add_argument("--show-settings", action="store_true",
+                        help="print the settings a check of the PATHs takes (the settings file found, then every "
+                             "key with the options applied, as .eos-guard.yaml lines; JSON with --format json) and "
+                             "check nothing")
     parser.add_argument("--verbose", action="store_true", help="show tracebacks of internal errors")
     parser.add_argument("--version", action="version", version=f"eos-guard {__version__}")
     return parser
@@ -302,10 +307,16 @@ def _refuse_conflicts(parser: argparse.ArgumentParser, args: argparse.Namespace)
         parser.error(f"--statistics prints a table; it cannot be combined with --format {args.format}")
     if args.exit_zero_even_if_changed and not args.fix:
         parser.error("--exit-zero-even-if-changed needs --fix")
-    mode, formats = ("explain", ("auto", "text", "json")) if args.explain else ("--diff", ("auto", "text")) \
-        if args.diff else (None, ())
+    if args.show_settings and (args.explain or args.hub_list):
+        parser.error(f"--show-settings cannot be combined with {'explain' if args.explain else '--hub-list'}: "
+                     f"{_WHAT_IT_PRINTS['--show-settings']}")
+    mode, formats = ("--show-settings", ("auto", "text", "json")) if args.show_settings else \
+        ("explain", ("auto", "text", "json")) if args.explain else ("--diff", ("auto", "text")) if args.diff else \
+        (None, ())
     if mode is not None:
-        given = [name for name, dest in _REPORT_OPTIONS if getattr(args, dest) and name != mode]
+        # --fail-on is a setting: --show-settings shows it
+        given = [name for name, dest in _REPORT_OPTIONS if getattr(args, dest) and name != mode
+                 and not (mode == "--show-settings" and name == "--fail-on")]
         if given:
             parser.error(f"{mode} cannot be combined with {given[0]}: {_WHAT_IT_PRINTS[mode]}")
         if args.format not in formats:
@@ -318,7 +329,9 @@ _REPORT_OPTIONS = (("--fix", "fix"), ("--diff", "diff"), ("--statistics", "stati
                    ("--quiet", "quiet"), ("--sarif", "sarif"), ("--summary", "summary"), ("--fail-on", "fail_on"),
                    ("--exit-zero", "exit_zero"))
 _WHAT_IT_PRINTS = {"explain": "it prints each runtime's stop ids (as text, or as JSON with --format json)",
-                   "--diff": "it prints the unified diff --fix would apply, and exits 1 when there is one"}
+                   "--diff": "it prints the unified diff --fix would apply, and exits 1 when there is one",
+                   "--show-settings": "it prints the settings a check would take (as text, or as JSON with "
+                                      "--format json) and checks nothing"}
 
 
 def _rule(argv: list[str]) -> int:
@@ -495,6 +508,13 @@ def _run(args: argparse.Namespace) -> int:
     from .report import rendered
 
     paths, config = configure(args)
+    if args.show_settings:
+        from .report import settings as settings_report
+
+        render = settings_report.render_json if args.format == "json" else settings_report.render
+        write(render(settings.as_mapping(config), config.source, _settings_options(args), config.baseline),
+              "json" if args.format == "json" else "text")
+        return EXIT_OK
     if args.hub_list:
         from .audit import audit
 
@@ -543,6 +563,13 @@ def _run(args: argparse.Namespace) -> int:
         write(rendered(fmt, reported), fmt)
     _write_side_outputs(args, report)
     return exit_code(outcome, config, args)
+
+
+def _settings_options(args: argparse.Namespace) -> list[str]:
+    """The options given that change settings (``--select`` ... ``--no-cache``), in --help's order."""
+    given = {"--select": args.select, "--ignore": args.ignore, "--runtime": args.runtime, "--fail-on": args.fail_on,
+             "--no-cache": args.no_cache, "--config": args.config, "--baseline": args.baseline}
+    return [option for option, value in given.items() if value]
 
 
 def _warn_if_nothing_found(args: argparse.Namespace, report: Report) -> None:

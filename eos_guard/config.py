@@ -231,6 +231,36 @@ def _from_mapping(data: Any, source: Path | None, trail: list[str]) -> Config:
     return config
 
 
+def as_mapping(config: Config) -> dict[str, Any]:
+    """Every settings key (KEYS, in their order) with the value a run takes, written as a settings file writes it:
+    what ``--show-settings`` prints. Read back (``from_mapping``), it gives the same settings; rule codes are the
+    ones prefixes and names stood for, and ``select`` is ``[ALL]`` when every rule runs."""
+    from .rules import ALL_RULES
+
+    mib = 1024 * 1024
+    every = config.select is None or config.select >= {rule.code for rule in ALL_RULES}
+
+    def number(value: float) -> int | float:  # 2.0 as 2, as a person writes it
+        return int(value) if float(value).is_integer() else value
+
+    values: dict[str, Any] = {
+        "select": ["ALL"] if every else sorted(config.select),
+        "ignore": sorted(config.ignore),
+        "per-file-ignores": {pattern: sorted(codes) for pattern, codes in config.per_file_ignores.items()},
+        "severity": {code: str(severity) for code, severity in sorted(config.severity.items())},
+        "fail-on": FAIL_ON_NEVER if config.fail_on is None else str(config.fail_on),
+        "exclude": list(config.exclude),
+        "runtimes": list(config.runtimes),
+        "runtime-versions": dict(config.runtime_versions),
+        "template-timeout": number(config.limits.seconds),
+        "template-max-output": config.limits.max_output,
+        "cache": config.limits.cache,
+        "max-file-size": number(config.max_file_bytes / mib),  # a power of two: the division is exact
+        "max-config-size": number(config.max_config_bytes / mib),
+    }
+    return {key: values[key] for key in KEYS}
+
+
 def _bytes(value: Any, source: Path | None, key: str) -> int:
     """A size setting (MiB) in bytes; one under a byte would read no file at all (``1e-7`` was a limit of 0)."""
     size = int(_positive(value, source, key, float) * 1024 * 1024)

@@ -1,0 +1,35 @@
+"""``--show-settings``: the settings a check of the PATHs takes, as text a settings file could hold, or as JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..errors import display_path, path_field
+from .escape import json_text, no_workflow_commands, printable
+
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Any
+
+
+def render(values: dict[str, Any], source: Path | None, options: list[str], baseline: str | None) -> str:
+    """One ``key: value`` line per setting, each value in JSON's flow form, which YAML reads too: the lines below
+    the comments are an ``.eos-guard.yaml`` with the same settings. ``source`` is the settings file (None: none was
+    found), ``options`` the command-line options that changed the settings."""
+    where = f"{printable(display_path(source))}{' [tool.eos-guard]' if source.name == 'pyproject.toml' else ''}" \
+        if source is not None else "none found (the defaults)"
+    lines = [f"# settings file: {where}"]
+    if options:
+        lines.append(f"# changed by the options: {', '.join(options)}")
+    # JSON escapes control characters; printable the other characters a terminal must not get (a bidirectional
+    # override, a lone surrogate) and a GitHub runner's "##[" command form, as escapes YAML's quoted strings read
+    lines += [printable(f"{key}: {json.dumps(value, ensure_ascii=False)}") for key, value in values.items()]
+    lines.append("# --baseline (the revision EOS015 compares with; not a settings key): "
+                 + (printable(baseline) if baseline is not None else "none"))
+    return no_workflow_commands("\n".join(lines)) + "\n"
+
+
+def render_json(values: dict[str, Any], source: Path | None, options: list[str], baseline: str | None) -> str:
+    return json_text({"version": 1, "settings_file": path_field(source) if source is not None else None,
+                      "options": options, "settings": values, "baseline": baseline})
