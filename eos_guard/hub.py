@@ -17,7 +17,7 @@ from .config_types import Config
 from .errors import InputError, register_alias, web_address
 from .model_files import (ADAPTER_CONFIG, GENAI_CONFIG, JSON_FILES, MAX_TEMPLATES, MERGES_FILE, MODULES_CONFIG,
                           SPM_FILE, TEMPLATE_DIR, TEMPLATE_FILE, TOO_MANY_TEMPLATES, VOCAB_FILE, record_not_fetched,
-                          size_limit)
+                          size_limit, vocabulary_file_read)
 from .sources import HubRef
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -86,7 +86,8 @@ def download(ref: HubRef, config: Config) -> Path:
         local = offline or (selection is not None and all(
             isinstance(hub.try_to_load_from_cache(ref.repo, name, revision=commit), str) for name in selection[0]))
         if not local:  # one request that is not retried when the Hub cannot be reached
-            selection = _selection(_hub_listing(api, ref, commit), config)
+            listing = _hub_listing(api, ref, commit)
+            selection = _selection(listing, config)
         wanted, not_fetched = selection if selection is not None else (None, {})
         folder = Path(hub.snapshot_download(
             ref.repo, revision=revision, max_workers=FILE_WORKERS, tqdm_class=_quiet_bar(hub), local_files_only=local,
@@ -94,8 +95,8 @@ def download(ref: HubRef, config: Config) -> Path:
             ignore_patterns=SKIP_PATTERNS if wanted is None else None))
     except Exception as exc:  # every failure of the client becomes one line naming the repository
         raise HubError(ref, _reason(hub, exc, ref)) from None
-    if not_fetched:
-        record_not_fetched(folder, not_fetched)
+    if listing is not None:  # what the listing shows that the snapshot does not hold
+        record_not_fetched(folder, not_fetched, (path for path in listing if "/" not in path))
     return folder
 
 
@@ -123,7 +124,7 @@ def _selection(listing: dict[str, int], config: Config) -> tuple[list[str], dict
     wanted: list[str] = []
     not_fetched: dict[str, str] = {}
     templates = 0
-    vocabulary_files = "tokenizer.json" not in listing
+    vocabulary_files = _vocabulary_files(listing)
     for path in sorted(listing, key=_reading_order):
         name = path.rsplit("/", 1)[-1]
         if not _is_read(path, vocabulary_files):
@@ -141,14 +142,23 @@ def _selection(listing: dict[str, int], config: Config) -> tuple[list[str], dict
     return wanted, not_fetched
 
 
-def _is_read(path: str, vocabulary_files: bool) -> bool:
+def _vocabulary_files(listing: dict[str, int]) -> set[str]:
+    """The vocabulary files a check of the snapshot reads: none beside a tokenizer.json, else the one transformers
+    reads (model_files.vocabulary_file_read, by the names the commit lists: a tiktoken.model or tekken.json beside
+    tokenizer.model means neither is read), vocab.json with merges.txt."""
+    if "tokenizer.json" in listing:
+        return set()
+    read = vocabulary_file_read((path for path in listing if "/" not in path), listing.__contains__)
+    return {VOCAB_FILE, MERGES_FILE} if read == VOCAB_FILE else {read} if read is not None else set()
+
+
+def _is_read(path: str, vocabulary_files: set[str]) -> bool:
     """Whether a folder's check reads the file at ``path`` (relative to the folder): READ_PATTERNS, without files in
-    folders under additional_chat_templates/; tokenizer.model, vocab.json and merges.txt only with
-    ``vocabulary_files`` (the repository has no tokenizer.json)."""
+    folders under additional_chat_templates/; of the vocabulary files, those in ``vocabulary_files``."""
     folder, _, name = path.rpartition("/")
     if folder == TEMPLATE_DIR:
         return name.endswith(".jinja")
-    return not folder and (name in READ_NAMES or (vocabulary_files and name in WITHOUT_TOKENIZER_JSON))
+    return not folder and (name in READ_NAMES or name in vocabulary_files)
 
 
 def _reading_order(path: str) -> tuple[int, str]:

@@ -326,12 +326,10 @@ class ModelFiles:
         name that :data:`VOCAB_FILE_PATTERN` finds (in the order the file system lists them), so only a folder where
         that is tokenizer.model alone is read; vocab.json only when there is none, and with merges.txt, without
         which GPT-2-style classes cannot load."""
-        names = list(entries.links or ())
-        found = {match.group() for name in names for match in [VOCAB_FILE_PATTERN.search(name)] if match}
-        if found and found != {SPM_FILE}:
-            return
-        name = SPM_FILE if found else VOCAB_FILE
-        if not found and (entries.link(VOCAB_FILE) is None or entries.link(MERGES_FILE) is None):
+        # a Hub snapshot holds only the files eos-guard fetched: its commit's listing names the others
+        names = [*(entries.links or ()), *listed_vocabulary_files(self.folder)]
+        name = vocabulary_file_read(names, lambda wanted: entries.link(wanted) is not None)
+        if name is None:
             return
         path = self.folder / name
         if not self._followable(path, bool(entries.link(name))):
@@ -748,17 +746,37 @@ class _Entries:
         return os.path.islink(path) if os.path.lexists(path) else None
 
 
-# Hub snapshot folder (real path) -> files its listing showed over their size limit, never downloaded, and why
-# (hub.py records them; reading the folder turns them into EOS018).
+def vocabulary_file_read(names: Iterable[str], exists: Callable[[str], bool]) -> str | None:
+    """The vocabulary file transformers reads in a folder without tokenizer.json whose files are ``names``: the
+    first name :data:`VOCAB_FILE_PATTERN` finds (in the order the file system lists them) when that can only be
+    tokenizer.model, None when it may be another (tekken.json, tiktoken.model: eos-guard reads neither);
+    vocab.json where it finds none, with merges.txt, without which GPT-2-style classes cannot load."""
+    found = {match.group() for name in names for match in [VOCAB_FILE_PATTERN.search(name)] if match}
+    if found:
+        return SPM_FILE if found == {SPM_FILE} else None
+    return VOCAB_FILE if exists(VOCAB_FILE) and exists(MERGES_FILE) else None
+
+
+# Hub snapshot folder (real path) -> what its commit's listing shows that the snapshot does not hold (hub.py
+# records it): the files over their size limit, never downloaded, and why (reading the folder turns them into
+# EOS018); and the names of the vocabulary files VOCAB_FILE_PATTERN finds, which decide whether tokenizer.model is
+# read, as they do in a folder on disk.
 _NOT_FETCHED: dict[str, dict[str, str]] = {}
+_LISTED_VOCABULARY: dict[str, frozenset[str]] = {}
 
 
-def record_not_fetched(folder: Path, reasons: dict[str, str]) -> None:
-    _NOT_FETCHED[os.path.realpath(folder)] = reasons
+def record_not_fetched(folder: Path, reasons: dict[str, str], listed: Iterable[str] = ()) -> None:
+    real = os.path.realpath(folder)
+    _NOT_FETCHED[real] = reasons
+    _LISTED_VOCABULARY[real] = frozenset(name for name in listed if VOCAB_FILE_PATTERN.search(name))
 
 
 def not_fetched(folder: Path) -> dict[str, str]:
     return _NOT_FETCHED.get(os.path.realpath(folder), {}) if _NOT_FETCHED else {}
+
+
+def listed_vocabulary_files(folder: Path) -> frozenset[str]:
+    return _LISTED_VOCABULARY.get(os.path.realpath(folder), frozenset()) if _LISTED_VOCABULARY else frozenset()
 
 
 def size_limit(name: str, max_bytes: int | None, max_config_bytes: int | None) -> tuple[int | None, str]:

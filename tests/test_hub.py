@@ -57,6 +57,9 @@ REPOS = {
     # no tokenizer.json: the vocabulary of a SentencePiece tokenizer.model, or of vocab.json and merges.txt
     "org/sentencepiece": Repo.of(_files("yi-chat-finetune-tokenizer-model-im-end-piece")),
     "org/vocab-json": Repo.of(_files("gpt2-chatml-finetune-vocab-json-added-tokens-json")),
+    # tokenizer.model beside a tiktoken.model: transformers may take the other, so neither is read, as on disk
+    "org/spm-and-tiktoken": Repo.of({**_files("yi-chat-finetune-tokenizer-model-im-end-piece"),
+                                     "tiktoken.model": b"aGVsbG8= 0\n"}),
     # an ONNX Runtime GenAI export: its stop ids are genai_config.json's
     "org/onnx": Repo.of(_files("phi3-mini-4k-instruct-onnx")),
     # a tokenizer.json too: the tokenizer.model beside it is not read, so not fetched
@@ -144,6 +147,24 @@ def test_a_repository_without_tokenizer_json_is_checked_with_its_vocabulary_file
     commit = sha(repo)
     downloaded = {line.rsplit("/", 1)[1] for line in hub.requests_for(f"GET /{repo}/resolve/{commit}/")}
     assert files <= downloaded
+
+
+def test_a_snapshot_reads_the_vocabulary_file_a_folder_on_disk_reads(eos_guard, hub, tmp_path):
+    """helper-121: the snapshot held tokenizer.model alone, since tiktoken.model is not fetched, so it was read (an
+    EOS001 error with an id) where the same files on disk are not (transformers may take tiktoken.model: eos-guard
+    cannot tell the ids, EOS005 info). The commit's listing now names the vocabulary files the snapshot lacks; and
+    a file no check reads is not fetched, cold or warm."""
+    local = tmp_path / "local"
+    local.mkdir()
+    for name, data in REPOS["org/spm-and-tiktoken"].revisions["main"].items():
+        (local / name).write_bytes(data)
+    on_disk = eos_guard("--format", "concise", "--fail-on", "info", "local")
+    assert on_disk.returncode == 1 and " EOS005 info: " in on_disk.stdout and " EOS001 " not in on_disk.stdout
+    prefix = f"org/spm-and-tiktoken@{sha('org/spm-and-tiktoken')}/"
+    for _ in ("cold", "warm"):
+        proc = eos_guard("--format", "concise", "--fail-on", "info", "hf://org/spm-and-tiktoken")
+        assert (proc.returncode, proc.stdout.replace(prefix, "local/")) == (1, on_disk.stdout), proc.stdout
+    assert not hub.requests_for("tokenizer.model") and not hub.requests_for("tiktoken.model")
 
 
 def test_an_onnx_runtime_genai_export_is_checked_with_its_genai_config(eos_guard, hub):

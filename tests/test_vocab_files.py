@@ -191,6 +191,28 @@ def test_a_llama_2_chat_fine_tune_saved_without_added_tokens_decoder_is_checked(
     assert "'</s>' (2)" in findings["EOS001"]["message"]
 
 
+@pytest.mark.parametrize("vocabulary", ["tokenizer.model", "vocab.json", None])
+def test_an_eos_in_no_vocabulary_is_an_error_with_its_new_id_where_the_vocabulary_is_read(tmp_path, run, vocabulary):
+    """docs/resolution.md step 4 (helper-121: it said eos-guard cannot tell without a tokenizer.json): read from
+    tokenizer.model or vocab.json, the vocabulary is complete, so an eos found nowhere gets the id transformers
+    appends it with (the "named-only" shape above compares that id with transformers'); with neither, eos-guard
+    cannot tell (info)."""
+    config = {"tokenizer_class": "LlamaTokenizer" if vocabulary != "vocab.json" else "GPT2Tokenizer",
+              "eos_token": "<|nowhere|>"}
+    folder = bpe_folder(tmp_path / "m", config) if vocabulary == "vocab.json" else spm_folder(tmp_path / "m", config)
+    if vocabulary is None:
+        (folder / "tokenizer.model").unlink()
+    code, out, _ = run("--format", "json", "--fail-on", "info", str(folder))
+    [finding] = [f for f in json.loads(out)["findings"] if f["code"] == "EOS005"]
+    size = len(VOCAB) if vocabulary == "vocab.json" else SIZE
+    if vocabulary is None:
+        assert (code, finding["severity"]) == (1, "info") and "cannot tell the id of the tokenizer's eos" in \
+            finding["message"], finding
+    else:
+        assert (code, finding["severity"]) == (1, "error"), finding
+        assert f"transformers appends it as a new token {size} " in finding["message"], finding
+
+
 def test_tekken_json_beside_tokenizer_model_is_not_read(tmp_path):
     """transformers takes the first name its pattern finds in the folder's listing, in the file system's order:
     eos-guard reads tokenizer.model only when it is the one name found."""
