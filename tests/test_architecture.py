@@ -156,3 +156,27 @@ def test_the_program_freezes_what_start_up_made_and_a_caller_s_objects_stay_coll
     stderr = run_code(code, folder, tmp_path)
     assert "CALLED 0 True\n" in stderr and "PROGRAM 0 True True []\n" in stderr and "HELP True True\n" in stderr, \
         stderr[-2000:]
+
+
+def test_the_picture_in_architecture_md_is_the_layers_lint_imports_keeps():
+    """docs/architecture.md says lint-imports keeps its picture true: the picture names the modules of the layers
+    contract, layer by layer, no more and no fewer (helper-121: vocab_json was in the contract, not in the picture)."""
+    import re
+
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+
+    layers = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]
+    contract = next(c for c in layers["contracts"] if c["type"] == "layers")["layers"]
+    page = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    picture = page.split("```\n", 2)[1].split("```", 1)[0]
+    drawn: list[list[str]] = []
+    for line in picture.splitlines():
+        modules = re.findall(r"[a-z_]+", re.split(r"\s{2,}", line.strip())[0])  # the description follows
+        if line.startswith("   :"):  # a layer's names go on on the next line
+            drawn[-1] += modules
+        elif modules:
+            drawn.append(modules)
+    assert [set(layer) for layer in drawn] == [set(re.findall(r"[a-z_]+", layer)) for layer in contract]

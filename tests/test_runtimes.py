@@ -427,7 +427,9 @@ def _null_eos_variant(tmp_path, source: str, keys: tuple[str, ...]) -> Path:
 
 
 NULL_EOS = [pytest.param("llama-config-class-default-eos", ("eos_token_id",), id="mistral-null"),
-            pytest.param("llava-text-config-eos-only", ("text_config", "eos_token_id"), id="llava-text-null")]
+            pytest.param("llava-text-config-eos-only", ("text_config", "eos_token_id"), id="llava-text-null"),
+            # helper-121: a composite config's top-level null hides text_config's eos from SGLang's copy, not vLLM's
+            pytest.param("vlm-eos-only-in-text-config", ("eos_token_id",), id="vlm-top-level-null")]
 
 
 @pytest.mark.parametrize(("source", "keys"), NULL_EOS)

@@ -617,3 +617,12 @@ def test_a_padding_pad_token_that_is_the_terminator_is_eos013_on_tokenizer_json(
     code, out, _ = run("--format", "concise", "m")
     assert f"m/tokenizer.json:{line}:{column}: EOS013 info: the pad token '<|im_end|>'" in out, out
     assert transformers.AutoTokenizer.from_pretrained(str(folder)).pad_token == "<|im_end|>"
+
+
+def test_the_5_19_tables_lack_the_model_types_resolution_md_counts():
+    """docs/resolution.md: 5.19 lacks fourteen model types 5.25 registers, internlm3 and iquestcoder among them
+    (helper-121: the page said twelve, counting only the others)."""
+    releases = json.loads((Path(vocabulary.__file__).parent / "data" / "tokenizer_classes.json").read_text())["releases"]
+    missing = set(releases["newest"]["registered"]) - set(releases["5.19"]["registered"])
+    assert len(missing) == 14 and {"internlm3", "iquestcoder", "dots3_note", "omniasr_ctc", "ergo",
+                                   "llava_onevision1_5"} <= missing, sorted(missing)

@@ -6,9 +6,9 @@ absent. vLLM (``GenerationConfig.from_model_config(config)`` on the loaded objec
 the config class's default applies: a Llama config.json without ``eos_token_id`` means eos 2, one with
 ``"eos_token_id": null`` none (the class receives ``eos_token_id=None``). A composite config (LLaVA, Qwen2-VL, ...)
 has no top-level eos attribute; its text sub-config's value (null included), or that class's default, is used.
-Not modelled: a composite config.json with a top-level ``"eos_token_id": null``, which SGLang reads as no eos
-(the attribute then exists, so its copy from the text config skips it) and vLLM does not
-(``GenerationConfig.from_model_config`` takes the text config's); eos-guard follows vLLM.
+A composite config.json with a top-level ``"eos_token_id": null`` has the attribute, as None: SGLang, which copies
+a text-config attribute up only where the config has none, reads no eos (``hides_text_config``), while vLLM
+(``GenerationConfig.from_model_config``) takes the text config's.
 """
 
 from __future__ import annotations
@@ -57,7 +57,8 @@ class ObjectEos:
         return f"{self.how} {show(self.ids)}" if self.known and self.where is not None else self.how
 
 
-def config_object_eos(model: ResolvedModel) -> ObjectEos:
+def config_object_eos(model: ResolvedModel, hides_text_config: bool = False) -> ObjectEos:
+    """``hides_text_config``: a top-level null is read as no eos in a composite config too (SGLang)."""
     config = model.files.config
     data = config.data if config is not None and isinstance(config.data, dict) else None
     if data is None:
@@ -68,8 +69,11 @@ def config_object_eos(model: ResolvedModel) -> ObjectEos:
                                                                                                    ("eos_token_id",)))
     model_type = data.get("model_type")
     text = data.get("text_config")
-    if "eos_token_id" in data and isinstance(model_type, str) and model_type not in COMPOSITE \
-            and not isinstance(text, dict):
+    composite = model_type in COMPOSITE or isinstance(text, dict)
+    if "eos_token_id" in data and isinstance(model_type, str) and composite and hides_text_config:
+        return ObjectEos((), "config.json eos_token_id null (the config then has the attribute, so text_config's "
+                             "eos is not copied up to it)", where=Where(config, ("eos_token_id",)))
+    if "eos_token_id" in data and isinstance(model_type, str) and not composite:
         # an explicit null is passed to the class as eos_token_id=None: no default (LlamaConfig's 2 included); a
         # config with a text sub-config (composite, also one not in COMPOSITE: gemma3n, qwen3_vl) goes on to it
         return ObjectEos((), "config.json eos_token_id null (the class default does not apply)",

@@ -3,8 +3,9 @@
 Source: SGLang 0.5.23 (PyPI wheel; pins transformers 5.19.0). ``srt/configs/model_config.py:2190-2207``
 ``ModelConfig._get_hf_eos_token_id`` reads ``eos_token_id`` of the loaded config **object**, after
 ``srt/utils/hf_transformers/config.py:228-268`` ``HfModelConfigParser.parse`` copied every text-config
-attribute missing at the top level up to it; so a VLM whose eos is only in ``text_config`` stops on it, and a
-config class default applies when config.json names none (``config_object``). That **union**
+attribute missing at the top level up to it; so a VLM whose eos is only in ``text_config`` stops on it (not when
+config.json writes a top-level ``"eos_token_id": null``, an attribute that is there), and a config class default
+applies when config.json names none (``config_object``). That **union**
 generation_config.json's ``eos_token_id`` (when truthy) **union** the tokenizer's eos
 (``managers/schedule_batch.py:1856-1878``), plus every added token whose text is in
 ``_ADDITIONAL_STOP_TOKEN_TEXTS`` (``srt/utils/hf_transformers/common.py:767-781``:
@@ -24,7 +25,7 @@ RELEASES = (Release("SGLang 0.5.23", None, "sgl-project/sglang 0.5.23 srt/config
 
 
 def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
-    found = config_object_eos(model)
+    found = config_object_eos(model, hides_text_config=True)
     gen = generation_eos(model)
     gen_ids = as_ids(gen) if gen else []
     extra = [(text, model.vocab.added[text].id) for text in SGLANG_STOP_TEXTS if text in model.vocab.added]
