@@ -289,6 +289,18 @@ def test_explain_json_carries_releases(run):
     assert "tokenizer_utils.py" in rows["mlx-lm"]["source"]
 
 
+def test_a_runtime_with_one_line_modelled_uses_it_for_every_version(run, tmp_path):
+    """docs/runtimes.md: a pin of a runtime with one release line (SGLang, transformers) changes nothing."""
+    folder = str(FIXTURES / "yi-15-chat-slerp-merge-no-genconfig")
+    newest = json.loads(run("explain", "--format", "json", folder)[1])["models"][0]["runtimes"]
+    (tmp_path / ".eos-guard.yaml").write_text('runtime-versions: {sglang: "0.4.0", transformers: "4.40"}\n')
+    pinned = json.loads(run("explain", "--format", "json", "--config", str(tmp_path / ".eos-guard.yaml"),
+                            folder)[1])["models"][0]["runtimes"]
+    rows = {r["runtime"]: r for r in pinned}
+    assert (rows["sglang"]["release"], rows["transformers"]["release"]) == ("SGLang 0.5.23", "transformers 5.25")
+    assert pinned == newest
+
+
 def test_runtime_versions_pin_decides_eos016(run, tmp_path):
     folder = str(FIXTURES / "yi-15-chat-slerp-merge-no-genconfig")
     assert run("--runtime", "mlx-lm", folder)[0] == 0

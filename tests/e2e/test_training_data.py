@@ -634,6 +634,35 @@ def test_fail_on_warning_stops_on_truncated_sequences():
         EosGuardCallback(fail_on="warning").check_training_data(None, _loader(tokenizer, cut), model, tokenizer)
 
 
+@pytest.mark.parametrize("settings, stopped", [("fail-on: warning\n", False), ("severity: {EOS026: error}\n", True)],
+                         ids=["fail-on", "severity"])
+def test_the_settings_severity_applies_to_the_data_check_and_their_fail_on_does_not(tmp_path, settings, stopped):
+    """docs/training.md: the settings' severity applies to the training-data findings; their fail-on does not (the
+    callback's fail_on argument decides): truncated sequences (EOS026, a warning) go on under fail-on: warning, and
+    stop training before its first step once the settings make EOS026 an error."""
+    from types import SimpleNamespace
+
+    from eos_guard.integrations.transformers import EosGuardCallback, EosGuardCheckError
+
+    tokenizer = tokenizer_with(story.BASE_EOS)
+    features = story.tokenized_conversations(tokenizer)
+    cut = [{"input_ids": f["input_ids"][:len(f["input_ids"]) - 5 if i >= 8 else None]} for i, f in enumerate(features)]
+    (tmp_path / ".eos-guard.yaml").write_text(settings, encoding="utf-8")
+    callback = EosGuardCallback()
+    args = SimpleNamespace(output_dir=str(tmp_path / "out"), train_batch_size=4)
+
+    def begin():
+        callback.on_train_begin(args, None, None, train_dataloader=_loader(tokenizer, cut),
+                                model=story.build_model(tokenizer), processing_class=tokenizer)
+
+    if stopped:
+        with pytest.raises(EosGuardCheckError, match="EOS026 error"):
+            begin()
+    else:
+        begin()
+        assert [(f.code, str(f.severity)) for f in callback.data_report.findings()] == [("EOS026", "warning")]
+
+
 def test_a_loader_without_automatic_batching_reads_each_item_as_a_batch():
     """``DataLoader(batch_size=None)``: the dataset's items are whole batches (made by the dataset itself)."""
     from torch.utils.data import DataLoader
