@@ -19,6 +19,7 @@ import stat
 from pathlib import Path
 
 from .errors import InputError
+from .findings import quoted_list
 from .jsonspan import JsonDocument, NotRead, dotted, read_bytes
 from .records import field, record
 from .resolve import ResolvedModel, generating_section, special_token_text
@@ -133,14 +134,14 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
     # the stop ids gain the ids the reported findings ask for: not the terminator when only EOS002 is reported
     wanted = ids_to_stop_on(model, answers(TERMINATOR_CODES), answers(EOS_CODES), replaced)
     if answers(DROPPED_CODES):
-        wanted += [i for i in _dropped(model, "generation_config.json") if i not in wanted]
+        wanted += _not_in(_dropped(model, "generation_config.json"), wanted)
     # where answers stop only once fixed (EOS001), so that one --fix is enough, unless the settings turn EOS030 off
     if answers(TOOL_CALL_CODES) or (answers(TERMINATOR_CODES) and (enabled is None or enabled("EOS030"))):
-        wanted += [i for i in _calling_turn_ends(model, [*model.stop.ids, *wanted]) if i not in wanted]
+        wanted += _not_in(_calling_turn_ends(model, [*model.stop.ids, *wanted]), wanted)
     changes: list[FileChange] = []
     stop = model.stop
     gen = model.files.generation_config
-    missing = [i for i in wanted if i not in stop.ids]
+    missing = _not_in(wanted, stop.ids)
     fix_stops = answers(STOP_ID_CODES)
     section = generating_section(model.files)
     if fix_stops and section is not None:  # generate() stops on the ids of the inner model's section of config.json
@@ -159,7 +160,7 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
     if answers(CONFIG_CODES) or (fix_stops and gen is None and section is None) or eos_id != read_eos_id:
         ids = everything if gen is not None else wanted
         if answers(DROPPED_CODES):
-            ids = ids + [i for i in _dropped(model, "config.json") if i not in ids]
+            ids = ids + _not_in(_dropped(model, "config.json"), ids)
         _align_config(model, ids, add, eos_id)
 
     for path, (doc, file_edits, reasons) in edits.items():
@@ -167,6 +168,18 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
         if new_text != doc.text:
             changes.append(FileChange(path, doc.text, new_text, reasons))
     return sorted(changes, key=lambda c: str(c.path))
+
+
+def _ids(value: int | list[int]) -> str:
+    """An id, or a list of ids as a message quotes one (at most QUOTED_ITEMS of them)."""
+    return quoted_list(value) if isinstance(value, list) else str(value)
+
+
+def _not_in(ids: Iterable[int], present: Iterable[int]) -> list[int]:
+    """The ids of ``ids`` that ``present`` lacks, each once, in their order; in linear time (a list of 150,000 ids
+    checked against another took minutes)."""
+    have = set(present)
+    return [i for i in dict.fromkeys(ids) if i not in have]
 
 
 def _add_stop_ids(model: ResolvedModel, add, section: tuple[str, ...], wanted: list[int], missing: list[int]) -> None:
@@ -180,13 +193,13 @@ def _add_stop_ids(model: ResolvedModel, add, section: tuple[str, ...], wanted: l
         return
     prefix = "".join(f"{name}." for name in section)
     if stop.present and not stop.invalid and stop.where is not None and missing:
-        add(doc, add_to_id_list(doc, stop.where.keys, missing), f"{dotted(stop.where.keys)}: add {missing}")
+        add(doc, add_to_id_list(doc, stop.where.keys, missing), f"{dotted(stop.where.keys)}: add {_ids(missing)}")
     elif not stop.present and wanted:
         value = wanted[0] if len(wanted) == 1 else wanted
         if doc.has(section + ("eos_token_id",)):
-            add(doc, replace_value(doc, section + ("eos_token_id",), value), f"{prefix}eos_token_id: set to {value}")
+            add(doc, replace_value(doc, section + ("eos_token_id",), value), f"{prefix}eos_token_id: set to {_ids(value)}")
         else:
-            add(doc, insert_member(doc, section, "eos_token_id", value), f"{prefix}eos_token_id: add {value}")
+            add(doc, insert_member(doc, section, "eos_token_id", value), f"{prefix}eos_token_id: add {_ids(value)}")
 
 
 def _calling_turn_ends(model: ResolvedModel, stop: list[int]) -> list[int]:
@@ -217,10 +230,10 @@ def _align_genai_config(model: ResolvedModel, add) -> None:
     if doc.get(("model", "eos_token_id")) == []:  # Config::Config stopped on the pad id: it stays a stop id
         wanted = [*stop.ids, target]
     if doc.has(("model", "eos_token_id")):
-        add(doc, add_to_id_list(doc, ("model", "eos_token_id"), wanted), f"model.eos_token_id: add {wanted}")
+        add(doc, add_to_id_list(doc, ("model", "eos_token_id"), wanted), f"model.eos_token_id: add {_ids(wanted)}")
     elif isinstance(doc.get(("model",)), dict):
         value = [*stop.ids, *wanted]
-        add(doc, insert_member(doc, ("model",), "eos_token_id", value), f"model.eos_token_id: add {value}")
+        add(doc, insert_member(doc, ("model",), "eos_token_id", value), f"model.eos_token_id: add {_ids(value)}")
 
 
 def _new_generation_config(model: ResolvedModel, wanted: list[int]) -> FileChange | None:
@@ -244,12 +257,12 @@ def _new_generation_config(model: ResolvedModel, wanted: list[int]) -> FileChang
     current = list(model.stop.ids)
     if model.stop.invalid:
         return None
-    ids = current + [i for i in wanted if i not in current]
+    ids = current + _not_in(wanted, current)
     values["eos_token_id"] = ids[0] if len(ids) == 1 else ids
     document = {"_from_model_config": True, **dict(sorted(values.items()))}
     text = json.dumps(document, indent=2, sort_keys=True) + "\n"
     return FileChange(model.folder / "generation_config.json", None, text,
-                      [f"create generation_config.json with eos_token_id {values['eos_token_id']}"])
+                      [f"create generation_config.json with eos_token_id {_ids(values['eos_token_id'])}"])
 
 
 def _align_config(model: ResolvedModel, wanted: list[int], add, eos_id: int | None) -> None:
@@ -260,8 +273,8 @@ def _align_config(model: ResolvedModel, wanted: list[int], add, eos_id: int | No
     doc = config.where.document
     # a scalar is left alone unless it lacks the tokenizer's eos (EOS003); then it becomes a list, keeping its id
     if isinstance(config.raw, list) or (eos_id is not None and eos_id in wanted and eos_id not in config.ids):
-        missing = [i for i in wanted if i not in config.ids]
-        add(doc, add_to_id_list(doc, config.where.keys, missing), f"{dotted(config.where.keys)}: add {missing}")
+        missing = _not_in(wanted, config.ids)
+        add(doc, add_to_id_list(doc, config.where.keys, missing), f"{dotted(config.where.keys)}: add {_ids(missing)}")
 
 
 def _align_tokenizer(model: ResolvedModel, add, eos_id: int | None, to_terminator: bool = True,

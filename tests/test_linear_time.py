@@ -63,6 +63,23 @@ def many_tokens_transformers_cannot_load(folder, n):
     write_json(folder / "config.json", {"eos_token_id": 2, "vocab_size": 90})
 
 
+def a_long_eos_list_that_lost_an_id(folder, n):
+    """n stop ids at the git baseline, the first one dropped since (EOS015): before, fix planning merged the lists
+    in quadratic time (40,000 ids: 5.7 s) and the message quoted both lists whole (helper-119)."""
+    import subprocess
+
+    folder.mkdir()
+    write_json(folder / "config.json", {"eos_token_id": 0, "vocab_size": 10**6})  # every id one the model can emit
+    write_json(folder / "generation_config.json", {"eos_token_id": list(range(n))})
+    write_json(folder / "tokenizer_config.json", {"eos_token": "</s>", "added_tokens_decoder": {
+        "0": {"content": "</s>", "special": True}}})
+    git = ["git", "-c", "user.email=t@t", "-c", "user.name=t", "-c", "commit.gpgsign=false"]
+    subprocess.run(["git", "init", "-q", str(folder)], check=True)
+    subprocess.run([*git, "-C", str(folder), "add", "-A"], check=True)
+    subprocess.run([*git, "-C", str(folder), "commit", "-qm", "baseline"], check=True)
+    write_json(folder / "generation_config.json", {"eos_token_id": list(range(1, n))})
+
+
 def cpu_seconds(folder) -> float:
     config = Config()
     config.limits = type(config.limits)(config.limits.seconds, config.limits.max_output, False)
@@ -77,8 +94,10 @@ def cpu_seconds(folder) -> float:
 
 @pytest.mark.parametrize("shape,n", [(long_eos_list, 1500), (many_added_tokens, 500),
                                      (long_eos_list_and_many_added_tokens, 500),
-                                     (many_tokens_transformers_cannot_load, 300)],
-                         ids=["eos-list", "added-tokens", "eos-list-and-added-tokens", "tokens-that-cannot-load"])
+                                     (many_tokens_transformers_cannot_load, 300),
+                                     (a_long_eos_list_that_lost_an_id, 2000)],
+                         ids=["eos-list", "added-tokens", "eos-list-and-added-tokens", "tokens-that-cannot-load",
+                              "eos-list-that-lost-an-id"])
 def test_ten_times_the_input_costs_at_most_thirty_times_the_time(tmp_path, monkeypatch, shape, n):
     monkeypatch.chdir(tmp_path)
     shape(tmp_path / "small", n)
@@ -87,6 +106,17 @@ def test_ten_times_the_input_costs_at_most_thirty_times_the_time(tmp_path, monke
     small = min(cpu_seconds(tmp_path / "small") for _ in range(2))
     large = cpu_seconds(tmp_path / "large")
     assert large < 30 * small + 0.5, (small, large)
+
+
+def test_the_message_of_a_long_list_that_lost_ids_quotes_at_most_16_of_each(tmp_path, monkeypatch):
+    """docs/usage.md: a message quotes at most 16 ids of a list; EOS015 quoted the lists whole (a pull request could
+    put a line of megabytes into annotations and the job summary)."""
+    monkeypatch.chdir(tmp_path)
+    a_long_eos_list_that_lost_an_id(tmp_path / "m", 20_000)
+    [finding] = [f for f in check_paths([tmp_path / "m"], Config()).findings() if f.code == "EOS015"]
+    assert finding.message == ("generation_config.json eos_token_id lost [0] compared with HEAD: [0, 1, 2, 3, 4, 5, 6, "
+                               "7, 8, 9, 10, 11, 12, 13, 14, 15, ... 19,984 more] became [1, 2, 3, 4, 5, 6, 7, 8, 9, "
+                               "10, 11, 12, 13, 14, 15, 16, ... 19,983 more]; restore them")
 
 
 def test_reports_hold_no_reference_cycles(tmp_path, monkeypatch):

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from ..findings import Finding, Severity
+from ..findings import Finding, Severity, quoted_list
 from ..resolve import ResolvedModel, Where
 from .base import Options, Rule
 
@@ -54,7 +54,8 @@ class StopIdsDropped(Rule):
             current = set(now) if isinstance(now, list) else ({now} if now is not None else set())
             lost = [i for i in before.ids if i not in current]
             if lost:
-                shown_now = "nothing" if now is None else str(now)
-                yield self.finding(model, f"{name} eos_token_id lost {lost} compared with {options.baseline}: "
-                                          f"{list(before.ids)} became {shown_now}; restore them",
+                shown_now = "nothing" if now is None else quoted_list(now) if isinstance(now, list) else str(now)
+                yield self.finding(model, f"{name} eos_token_id lost {quoted_list(lost)} compared with "
+                                          f"{options.baseline}: {quoted_list(before.ids)} became {shown_now}; "
+                                          "restore them",
                                    Where(doc, keys) if doc.has(keys) else Where(doc, ()))
