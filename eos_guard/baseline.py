@@ -54,10 +54,12 @@ def read_baselines(folders: Iterable[Path], revision: str, max_bytes: int,
 
 def _refusal(root: Path, revision: str) -> InputError | None:
     """Why git refuses the work tree, when ``git rev-parse`` of the revision fails with a message (a revision that
-    is only missing fails without one under ``--quiet``: no commits yet)."""
+    is only missing fails without one under ``--quiet``: no commits yet), or why git cannot be run at all."""
     proc = _run_git(root, ["rev-parse", "--verify", "--quiet", "--end-of-options", revision])
-    if proc is None:
-        return None
+    if proc is None:  # no git to run (a container with the checkout mounted, no git installed): never off silently
+        return InputError(None, f"--baseline {revision}: {display_path(root)} is a git work tree, but git cannot be "
+                                "run (is it installed and on PATH?); the regression check (EOS015) is off there "
+                                "(--baseline none turns it off without this line)")
     said = proc.stderr.decode("utf-8", "replace").strip().splitlines()
     if proc.returncode == 0 or not said:
         return None

@@ -224,6 +224,23 @@ def test_a_work_tree_git_refuses_is_said_not_silently_skipped(run, tmp_path, exp
     assert run("--baseline", "none", "broken", cwd=tmp_path / "repo")[2] == ""
 
 
+@pytest.mark.parametrize("explicit", [False, True], ids=["default", "explicit"])
+def test_a_work_tree_without_git_to_run_is_said_not_silently_skipped(run, tmp_path, monkeypatch, explicit):
+    """helper-119: in a work tree where no git can be run (a container with the checkout mounted and no git), the
+    regression check was off without a word (and an explicit --baseline said "no such commit")."""
+    shutil.copytree(BROKEN, tmp_path / "repo" / "broken")
+    _git(tmp_path, "init", "-q", "repo")
+    _git(tmp_path / "repo", "add", ".")
+    _git(tmp_path / "repo", "commit", "-qm", "models")
+    monkeypatch.setenv("PATH", str(tmp_path / "no-programs-here"))
+    code, out, err = run(*(["--baseline", "HEAD"] if explicit else []), "broken", cwd=tmp_path / "repo")
+    assert (code, err) == (2, "eos-guard: --baseline HEAD: . is a git work tree, but git cannot be run (is it "
+                              "installed and on PATH?); the regression check (EOS015) is off there (--baseline none "
+                              "turns it off without this line)\n"), err
+    assert out.endswith(ONE_FAILING)
+    assert run("--baseline", "none", "broken", cwd=tmp_path / "repo")[2] == ""
+
+
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root to give the work tree "
                     "to another user")
 def test_a_work_tree_of_another_user_is_said_not_silently_skipped(run, tmp_path):
