@@ -537,6 +537,10 @@ def _run(args: argparse.Namespace) -> int:
                   for path, reason in m.model.files.skipped]
         for path, reason in unread:
             _say(f"eos-guard: {display_path(path)} {reason}")
+        for m in report.models:  # a folder or GGUF file not read at all
+            if m.not_read:
+                unread.append((m.folder, m.not_read))
+                _say(f"eos-guard: {display_path(m.folder)}: not read: {m.not_read}")
         return EXIT_ERROR if report.errors or unread else EXIT_OK
     outcome = check(paths, config, args, on_write=lambda path: _say(f"Fixing {display_path(path)}"))
     for failure in outcome.failed:

@@ -134,8 +134,9 @@ def _not_read(folder: Path, reason: str, config: Config) -> ModelReport:
     """A model folder that is not read at all (a link out of the repository): one EOS018 finding at the folder."""
     from .rules.file_not_read import FileNotRead as rule
 
-    finding = Finding(rule.code, rule.name, rule.severity, f"{folder.name} {reason}", Location.of(folder), folder)
-    return ModelReport(folder, None, [finding] if config.keeps(finding) else [])
+    message = f"{folder.name} {reason}"
+    finding = Finding(rule.code, rule.name, rule.severity, message, Location.of(folder), folder)
+    return ModelReport(folder, None, [finding] if config.keeps(finding) else [], not_read=message)
 
 
 def check_paths(paths: Iterable[Union[str, Path]], config: Config | None = None, allow_empty: bool = False,

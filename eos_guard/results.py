@@ -34,6 +34,7 @@ class ModelReport:
     fixable: int = 0                 # files ``--fix`` would change in this folder
     unfetched: bool = False          # a Hub repository whose files could not be fetched: no folder was read
     trace: str = ""                  # the traceback of an internal error kept to this folder (shown with --verbose)
+    not_read: str | None = None      # why a folder or GGUF file was not read at all (a link out of the repository)
 
 
 @record

@@ -331,6 +331,23 @@ def test_explain_names_a_file_it_did_not_read_and_exits_2(run, repo, tmp_path):
     assert (code, err, json.loads(out)["models"][0]["not_read"]) == (0, "", [])
 
 
+def test_explain_names_a_folder_and_a_gguf_file_it_did_not_read_and_exits_2(run, repo, tmp_path):
+    """helper-119: a model folder or a GGUF file that is a link out of the repository (EOS018 in a check) was left
+    out of explain's output in silence: a blank line, JSON with no models, exit 0."""
+    from support import FIXTURES
+
+    os.symlink(FIXTURES / "qwen2-instruct-aligned", repo / "linked")
+    os.symlink(write_json(tmp_path / "outside.gguf", {}), repo / "x.gguf")
+    code, out, err = run("explain", "linked", "x.gguf", "m", cwd=repo)
+    assert code == 2 and out.startswith("m\n"), out
+    assert "\n\nlinked: not read: linked is a symbolic link to " in out and "\n\nx.gguf: not read: x.gguf is a " in out
+    assert err.count("\n") == 2 and "eos-guard: linked: not read: linked is a symbolic link to " in err, err
+    code, out, _ = run("explain", "--format", "json", "linked", "x.gguf", cwd=repo)
+    document = json.loads(out)
+    assert code == 2 and document["models"] == [] and [e["path"] for e in document["not_read"]] == ["linked", "x.gguf"]
+    assert all(e["reason"].endswith("; not followed") for e in document["not_read"]), document
+
+
 @pytest.mark.parametrize(("mode", "argv", "named"), [
     (0o000, ["m"], "m/additional_chat_templates: cannot list the folder: Permission denied"),
     (0o000, ["m/config.json"], "m/additional_chat_templates: cannot list the folder: Permission denied"),

@@ -20,6 +20,7 @@ def render(report: Report) -> str:
     blocks = [_model(m.model) for m in report.models if m.model is not None]
     blocks += [_gguf(m.gguf) for m in report.models if m.gguf is not None]
     blocks += [printable(f"{display_path(m.folder)}: cannot be read: {m.error}") for m in report.models if m.error]
+    blocks += [printable(f"{display_path(m.folder)}: not read: {m.not_read}") for m in report.models if m.not_read]
     if not report.models:  # a file outside any model folder: say so, as a check's closing line does, not a blank line
         blocks = [summary(report)]
     return "\n\n".join(blocks) + "\n"
@@ -47,7 +48,10 @@ def render_json(report: Report) -> str:
                          for name, stop in model.runtime_stops.items()],
         })
     gguf_files = [gguf_entry(item.gguf) for item in report.models if item.gguf is not None]
-    return json_text({"version": 1, "models": models, **({"gguf": gguf_files} if gguf_files else {})})
+    # folders and GGUF files not read at all (a link out of the repository), as EOS018 names them in a check
+    not_read = [{"path": path_field(item.folder), "reason": item.not_read} for item in report.models if item.not_read]
+    return json_text({"version": 1, "models": models, **({"gguf": gguf_files} if gguf_files else {}),
+                      **({"not_read": not_read} if not_read else {})})
 
 
 def _tokens(tokens: list[tuple[str, int | None]] | None) -> list[dict[str, object]] | None:
