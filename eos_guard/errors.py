@@ -146,6 +146,38 @@ def path_field(path: Path, relative_to: Path | None = None) -> str:
         return path.as_posix()
 
 
+def repository_field(path: Path) -> str:
+    """A path relative to the git work tree that holds it (the nearest folder above it with ``.git``), with ``/``
+    separators: what GitHub resolves the paths of annotations and code-scanning results against, wherever
+    eos-guard runs (a step's ``working-directory``, a checkout in a subfolder). :func:`path_field` where no work
+    tree holds the path, or an alias shows it (a Hub snapshot)."""
+    shown = path_field(path)
+    if ALIASES and any(shown == label or shown.startswith(f"{label}/") for label in ALIASES.values()):
+        return shown
+    full = os.path.join(real_folder(os.path.abspath(path.parent)), path.name)
+    root = _work_tree_of(os.path.dirname(full))
+    if root is None:
+        return shown
+    relative = os.path.relpath(full, root)
+    return relative.replace(os.sep, "/") if os.sep != "/" else relative
+
+
+_WORK_TREES: dict[str, str | None] = {}  # real folder -> the work tree holding it, for the run
+
+
+def _work_tree_of(folder: str) -> str | None:
+    known = _WORK_TREES.get(folder, "")
+    if known != "":
+        return known
+    root = None
+    for directory in (folder, *map(str, Path(folder).parents)):
+        if os.path.lexists(os.path.join(directory, ".git")):
+            root = directory
+            break
+    _WORK_TREES[folder] = root
+    return root
+
+
 def _display_posix(path: Path, relative_to: Path | None) -> str:
     """path_field without aliases, in string operations: reporters show thousands of paths."""
     text = os.fspath(path if isinstance(path, PurePath) else Path(path))
@@ -200,3 +232,4 @@ def real_folder(folder: str) -> str:
 def forget_real_paths() -> None:
     """A new run: folders may have been moved or linked since the last one."""
     _REAL.clear()
+    _WORK_TREES.clear()

@@ -36,7 +36,9 @@ def test_fields_code_scanning_reads(sarif):
     result = next(r for r in run["results"] if r["ruleId"] == "EOS001")
     assert result["level"] == "error"
     location = result["locations"][0]["physicalLocation"]
-    assert location["artifactLocation"]["uri"] == "EOS001-terminator-not-stop-id/generation_config.json"
+    # relative to the repository (this one), not to the folder eos-guard ran in
+    assert location["artifactLocation"] == {"uri": "tests/rule_cases/EOS001-terminator-not-stop-id/generation_config.json",
+                                            "uriBaseId": "%SRCROOT%"}
     assert location["region"] == {"startLine": 3, "startColumn": 19, "endLine": 3, "endColumn": 25}
     assert {r["level"] for r in run["results"]} == {"error", "warning", "note"}  # note: info findings
 
@@ -60,3 +62,27 @@ def test_rule_help_links_are_absolute(run, tmp_path):
     rules = json.loads(run("--format", "sarif", "m")[1])["runs"][0]["tool"]["driver"]["rules"]
     helps = [rule["help"]["markdown"] for rule in rules if "Folders the stop rules skip" in rule["help"]["markdown"]]
     assert helps and all("](https://github.com/org/eos-guard/blob/v" in h and "](#" not in h for h in helps)
+
+
+@pytest.mark.parametrize("in_git", [True, False], ids=["work-tree", "no-work-tree"])
+def test_paths_are_relative_to_the_repository_not_to_where_eos_guard_runs(run, tmp_path, in_git):
+    """helper-119: run from a subfolder (a step's working-directory), SARIF's %SRCROOT%-relative URIs and the GitHub
+    annotations' file= were relative to that folder, naming files code scanning and the PR diff do not have. They
+    are relative to the git work tree holding the file; outside one, to the folder eos-guard runs in, as before."""
+    import shutil
+    import subprocess
+
+    shutil.copytree(RULE_CASES / "EOS001-terminator-not-stop-id", tmp_path / "repo" / "models" / "m")
+    if in_git:
+        subprocess.run(["git", "init", "-q", str(tmp_path / "repo")], check=True)
+    expected = "models/m/generation_config.json" if in_git else "m/generation_config.json"
+    code, out, _ = run("--format", "sarif", "--baseline", "none", "m", cwd=tmp_path / "repo" / "models")
+    result = next(r for r in json.loads(out)["runs"][0]["results"] if r["ruleId"] == "EOS001")
+    assert code == 1 and result["locations"][0]["physicalLocation"]["artifactLocation"] == {
+        "uri": expected, "uriBaseId": "%SRCROOT%"}
+    assert result["partialFingerprints"]["eosGuard/v1"] == f"EOS001:{expected}:3"
+    code, out, _ = run("--format", "github", "--baseline", "none", "m", cwd=tmp_path / "repo" / "models")
+    assert f"::error file={expected},line=3,col=19," in out, out
+    # text for a person stays relative to where it runs
+    assert run("--format", "concise", "--baseline", "none", "m", cwd=tmp_path / "repo" / "models")[1].startswith(
+        "m/generation_config.json:3:19: EOS001 ")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ..errors import InputError, display_path
+from ..errors import InputError, repository_field, shown
 from ..findings import Severity
 from ..results import Report
 from .escape import printable
@@ -29,10 +29,11 @@ _LINE_BREAKS = re.compile("([\r\n\t])")
 
 
 def file_property(path: Path) -> str:
-    """A path as the runner matches it to the repository's file: line breaks and tabs kept (``escape_property``
-    encodes the breaks, and the runner decodes them), every other control shown as ``printable`` shows it."""
+    """A path as the runner matches it to the repository's file: relative to the git work tree that holds it, not
+    to where eos-guard runs (``repository_field``); line breaks and tabs kept (``escape_property`` encodes the
+    breaks, and the runner decodes them), every other control shown as ``printable`` shows it."""
     return "".join(part if _LINE_BREAKS.fullmatch(part) else printable(part)
-                   for part in _LINE_BREAKS.split(display_path(path)))
+                   for part in _LINE_BREAKS.split(shown(repository_field(path))))
 
 
 def render(report: Report, closing: bool = True) -> str:

@@ -3,7 +3,7 @@ repository-relative URIs, regions with start and end line and column)."""
 
 from __future__ import annotations
 
-from ..errors import path_field
+from ..errors import repository_field
 from ..findings import Severity
 from ..results import Report
 from ..rules import ALL_RULES
@@ -44,11 +44,11 @@ def document(report: Report) -> dict[str, Any]:
             "level": LEVELS[finding.severity],
             "message": {"text": finding.message},
             "locations": [{"physicalLocation": {
-                "artifactLocation": uri(path_field(loc.path)),
+                "artifactLocation": uri(repository_field(loc.path)),
                 "region": {"startLine": loc.line, "startColumn": loc.column,
                            "endLine": loc.end_line, "endColumn": loc.end_column},
             }}],
-            "partialFingerprints": {"eosGuard/v1": f"{finding.code}:{path_field(loc.path)}:{loc.line}"},
+            "partialFingerprints": {"eosGuard/v1": f"{finding.code}:{repository_field(loc.path)}:{loc.line}"},
         })
     return {
         "$schema": SCHEMA,
