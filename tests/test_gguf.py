@@ -32,10 +32,11 @@ END, ASSISTANT_END = 12, 14
 
 
 def write_gguf(path: Path, tokens: list[str] | None = VOCAB, types: list[int] | None = TYPES,
-               template: str | list | None = CUSTOM_TEMPLATE, eos: int | None = END, **metadata: object) -> Path:
+               template: str | list | None = CUSTOM_TEMPLATE, eos: int | None = END, model: str = "gpt2",
+               **metadata: object) -> Path:
     writer = gguf.GGUFWriter(path, arch="llama", endianess=metadata.pop("endianess", gguf.GGUFEndian.LITTLE))
     if tokens is not None:
-        writer.add_tokenizer_model("gpt2")
+        writer.add_tokenizer_model(model)
         writer.add_token_list(tokens)
     if types is not None:
         writer.add_token_types(types)
@@ -147,6 +148,16 @@ def test_named_template_is_checked_under_its_key(run, tmp_path):
         ("default", "</s>"), ("tool_use", "<|assistant_end|>")]
 
 
+def test_without_a_default_template_stops_is_the_first_named_template_s(run, tmp_path):
+    """docs/gguf.md: `terminator` and `stops` are the default template's, else the first named template's (a GGUF
+    with tokenizer.chat_template.tool_use alone)."""
+    write_gguf(tmp_path / "model.gguf", template=[{"name": "tool_use", "template": CUSTOM_TEMPLATE}])
+    code, out, _ = run("--format", "json", "model.gguf")
+    entry = json.loads(out)["gguf"][0]
+    assert code == 1 and entry["terminator"] == {"token": "<|assistant_end|>", "id": 14, "template": "tool_use"}
+    assert entry["stops"] is False
+
+
 def test_end_of_turn_texts_stop_whatever_the_eos(run, tmp_path):
     """llama.cpp stops on <|im_end|> by its text even when the eos is another token."""
     chatml = "{% for m in messages %}<|im_start|>{{ m.content }}<|im_end|>{% endfor %}"
@@ -187,6 +198,60 @@ def test_eot_id_stops_too(run, tmp_path):
     assert code == 0, out
 
 
+def test_eom_id_stops_too(run, tmp_path):
+    """docs/gguf.md: llama.cpp's end-of-generation set holds "the eos, eot and eom ids that lie inside the token
+    list": a GGUF whose eom is the template's terminator stops (`stops` true, the eom among `eog_ids`)."""
+    write_gguf(tmp_path / "model.gguf", **{"tokenizer.ggml.eom_token_id": ASSISTANT_END})
+    code, out, _ = run("--format", "json", "model.gguf")
+    entry = json.loads(out)["gguf"][0]
+    assert (code, findings(out)) == (0, [])
+    assert (entry["eom_token_id"], entry["eot_token_id"], entry["eog_ids"], entry["stops"]) == (
+        ASSISTANT_END, None, [END, ASSISTANT_END], True)
+    write_gguf(tmp_path / "model.gguf")  # the same file without the eom: it does not stop
+    assert run("model.gguf")[0] == 1
+
+
+# A turn that ends with the special token the template is given: what follows the answer is the text of the id
+EOS_TEMPLATE = ("{% for m in messages %}<|turn|>{{ m.role }}\n{{ m.content }}{{ eos_token }}{% endfor %}"
+                "{% if add_generation_prompt %}<|turn|>assistant\n{% endif %}")
+
+
+@pytest.mark.parametrize("eos", [END, ASSISTANT_END])
+def test_the_template_gets_the_eos_token_text_of_the_gguf(run, tmp_path, eos):
+    """docs/gguf.md: "Each chat template is rendered in eos-guard's sandbox with `bos_token` and `eos_token` set to
+    the texts of those ids": a template writing {{ eos_token }} after the answer ends turns with the GGUF's eos,
+    whichever token it is, and its id is its index in the token list."""
+    write_gguf(tmp_path / "model.gguf", template=EOS_TEMPLATE, eos=eos)
+    code, out, _ = run("--format", "json", "model.gguf")
+    entry = json.loads(out)["gguf"][0]
+    assert (code, findings(out)) == (0, []), out
+    assert entry["terminator"] == {"token": VOCAB[eos], "id": eos, "template": "default"}
+    assert entry["stops"] is True
+
+
+def test_the_template_gets_the_bos_token_text_of_the_gguf(run, tmp_path):
+    """docs/gguf.md: templates are rendered with `bos_token` set to the text of tokenizer.ggml.bos_token_id: a
+    template writing {{ bos_token }} after the answer ends turns with '<|turn|>' (13), which llama.cpp does not stop
+    on (EOS019)."""
+    write_gguf(tmp_path / "model.gguf", template=EOS_TEMPLATE.replace("eos_token", "bos_token"),
+               **{"tokenizer.ggml.bos_token_id": 13})
+    code, out, _ = run("--format", "json", "model.gguf")
+    assert code == 1 and [rule for rule, _ in findings(out)] == ["EOS019"], out
+    assert json.loads(out)["gguf"][0]["terminator"] == {"token": "<|turn|>", "id": 13, "template": "default"}
+
+
+@pytest.mark.parametrize("template", [None, '{{ "hello" }}', "{% for m in messages %}{{ m.content }}\n{% endfor %}"],
+                         ids=["no-template", "no-answer", "no-token-after-the-answer"])
+def test_stops_is_null_when_the_template_shows_no_terminator(run, tmp_path, template):
+    """docs/gguf.md (JSON): "`stops` is whether the default template's terminator is in it (`null` when the template
+    shows none)", in --format json and in explain --format json; explain's text says "unknown"."""
+    write_gguf(tmp_path / "model.gguf", template=template)
+    for args in (("--format", "json"), ("explain", "--format", "json")):
+        entry = json.loads(run(*args, "model.gguf")[1])["gguf"][0]
+        assert (entry["terminator"], entry["stops"], entry["eog_ids"]) == (None, None, [END]), (args, entry)
+    assert run("explain", "model.gguf")[1] == "model.gguf\n  llama.cpp ≥ b11739 stops on [12 '</s>']: unknown\n"
+
+
 def test_explain_and_summary_show_the_stop_set(run, tmp_path):
     write_gguf(tmp_path / "model.gguf")
     assert run("explain", "model.gguf") == (0, (
@@ -207,6 +272,18 @@ def test_missing_eos_falls_back_to_a_comma(run, tmp_path):
             "vocabularies; run llama.cpp with --override-kv tokenizer.ggml.eos_token_id=int:14, or rewrite the GGUF: "
             "gguf-new-metadata model.gguf model.fixed.gguf --special-token eos '<|assistant_end|>'") in findings(out)
     assert json.loads(out)["gguf"][0]["eog_ids"] == [12, 11]  # '</s>' by its text, and the default eos
+
+
+def test_missing_eos_of_a_llama_vocabulary_falls_back_to_id_2(run, tmp_path):
+    """docs/gguf.md: tokenizer.ggml.model gives "llama.cpp's default eos when the file has none (2 for `llama`, 11
+    for `gpt2`)": the 'llama' default, as test_missing_eos_falls_back_to_a_comma shows the 'gpt2' one."""
+    write_gguf(tmp_path / "model.gguf", eos=None, model="llama")
+    code, out, _ = run("--format", "json", "model.gguf")
+    assert code == 1
+    assert ("EOS020", "the GGUF has no tokenizer.ggml.eos_token_id; llama.cpp uses its default eos 2 'c' for 'llama' "
+            "vocabularies; run llama.cpp with --override-kv tokenizer.ggml.eos_token_id=int:14, or rewrite the GGUF: "
+            "gguf-new-metadata model.gguf model.fixed.gguf --special-token eos '<|assistant_end|>'") in findings(out)
+    assert json.loads(out)["gguf"][0]["eog_ids"] == [12, 2]  # '</s>' by its text, and the default eos
 
 
 def test_eos_outside_the_token_list(run, tmp_path):
@@ -245,6 +322,26 @@ def test_big_endian_file(run, tmp_path):
     code, out, _ = run("--format", "json", "model.gguf")
     assert code == 1
     assert [rule for rule, _ in findings(out)] == ["EOS019"]
+
+
+@pytest.mark.parametrize("endian", ["little", "big"])
+def test_gguf_version_2_reads_as_version_3(run, tmp_path, endian):
+    """docs/gguf.md: "GGUF versions 2 and 3 are read, in either byte order": the same file with its version field
+    (bytes 4 to 8) set to 2 gives the same JSON document as version 3 (their key/value sections are laid out
+    alike)."""
+    order = gguf.GGUFEndian.BIG if endian == "big" else gguf.GGUFEndian.LITTLE
+    data = write_gguf(tmp_path / "v3.gguf", endianess=order).read_bytes()
+    assert data[4:8] == (3).to_bytes(4, endian)
+    outputs = []
+    for version in (3, 2):
+        folder = tmp_path / f"v{version}"
+        folder.mkdir()
+        (folder / "model.gguf").write_bytes(data[:4] + version.to_bytes(4, endian) + data[8:])
+        outputs.append(run("--format", "json", "model.gguf", cwd=folder))
+    assert outputs[1] == outputs[0]
+    code, out, err = outputs[1]
+    assert (code, err, [rule for rule, _ in findings(out)]) == (1, "", ["EOS019"])
+    assert json.loads(out)["gguf"][0]["terminator"]["id"] == ASSISTANT_END
 
 
 # --- a GGUF and the folder it came from --------------------------------------------------------------------------
@@ -317,6 +414,34 @@ def test_gguf_fixed_by_hand_and_folder_not(run, tmp_path):
         "the GGUF's: with the folder's, chat answers would not stop in llama.cpp",
         "chat answers stop in llama.cpp with this GGUF, but would not with folder converted today: fix the folder "
         "before converting it again"]
+
+
+def test_eot_differs_from_what_converting_the_folder_writes(run, tmp_path):
+    """docs/gguf.md: EOS022 compares "`tokenizer.ggml.eos_token_id` and `eot_token_id` with the ids
+    `convert_hf_to_gguf.py` would write from the folder today (... then the ids the converter's class for the
+    architecture sets itself, such as GLM-4's eot `<|user|>`)": a GGUF whose eot is '<|turn|>' beside a GLM-4
+    folder, whose conversion writes eot '<|user|>'; the same folder under another architecture writes no eot, and
+    then there is no such finding."""
+    tokens = VOCAB + ["<|user|>"]
+    added = [{"id": i, "content": text, "single_word": False, "lstrip": False, "rstrip": False, "normalized": False,
+              "special": True} for i, text in enumerate(tokens) if i >= END]
+    folder = tmp_path / "folder"
+    write_json(folder / "config.json", {"architectures": ["Glm4ForCausalLM"], "vocab_size": len(tokens)})
+    write_json(folder / "tokenizer_config.json", {
+        "eos_token": "</s>", "chat_template": CUSTOM_TEMPLATE,
+        "added_tokens_decoder": {str(t["id"]): {"content": t["content"], "special": True} for t in added}})
+    write_json(folder / "tokenizer.json", {"added_tokens": added, "model": {
+        "type": "BPE", "vocab": {t: i for i, t in enumerate(VOCAB[:END])}, "merges": []}})
+    write_gguf(tmp_path / "model.gguf", tokens=tokens, types=TYPES + [CONTROL], **{"tokenizer.ggml.eot_token_id": 13})
+    code, out, _ = run("--format", "json", "model.gguf", "folder")
+    assert json.loads(out)["gguf"][0]["folders"] == ["folder"]
+    assert [m for rule, m in findings(out) if rule == "EOS022"] == [
+        "tokenizer.ggml.eot_token_id is 13 '<|turn|>', but converting folder today writes 15 '<|user|>'; run llama.cpp "
+        "with --override-kv tokenizer.ggml.eot_token_id=int:15, or rewrite the GGUF: gguf-new-metadata model.gguf "
+        "model.fixed.gguf --special-token eot '<|user|>'"]
+    write_json(folder / "config.json", {"architectures": ["LlamaForCausalLM"], "vocab_size": len(tokens)})
+    code, out, _ = run("--format", "json", "model.gguf", "folder")
+    assert [m for rule, m in findings(out) if rule == "EOS022"] == [], out
 
 
 # --- reading only the metadata, and bad files --------------------------------------------------------------------

@@ -267,12 +267,18 @@ def test_fix_refuses_a_hub_repository_and_diff_shows_the_changes(eos_guard, hub,
     assert checked.returncode == 1 and "--fix" not in checked.stdout, checked.stdout  # not offered for the Hub
     snapshot = tmp_path / "hf" / "hub" / "models--org--chatml" / "snapshots" / commit
     links = {path.name: os.readlink(path) for path in snapshot.iterdir()}
+    # hub.md: "a run that also names local PATHs fixes none of them": a local folder --fix would change
+    local = shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", tmp_path / "local")
+    assert "+++ b/local/generation_config.json\n" in eos_guard("--diff", "local").stdout
+    local_bytes = {path.name: path.read_bytes() for path in local.iterdir()}
     requests = len(hub.log)
-    for args in (["hf://org/chatml", "--fix"], ["--hub", "org/chatml", "local", "--fix"]):
+    for args in (["hf://org/chatml", "--fix"], ["--hub", "org/chatml", "local", "--fix"],
+                 ["local", "hf://org/chatml", "--fix"]):
         proc = eos_guard(*args)
         assert (proc.returncode, proc.stdout, proc.stderr) == (
             2, "", "eos-guard: hf://org/chatml: --fix cannot edit a Hub repository (it would edit the shared Hugging "
                    "Face cache, not the repository); --diff shows the changes to make in a clone\n")
+        assert {path.name: path.read_bytes() for path in local.iterdir()} == local_bytes, args
     api = eos_guard(code="import eos_guard\ntry:\n    eos_guard.fix('hf://org/chatml')\nexcept Exception as e:\n"
                          "    print(type(e).__name__, e)\n")
     assert api.stdout.startswith("InputError hf://org/chatml: --fix cannot edit a Hub repository"), api.stderr
@@ -282,6 +288,71 @@ def test_fix_refuses_a_hub_repository_and_diff_shows_the_changes(eos_guard, hub,
     diff = eos_guard("hf://org/chatml", "--diff")
     assert diff.returncode == 1 and f"+++ b/org/chatml@{commit}/generation_config.json\n" in diff.stdout, diff.stderr
     assert {path.name: os.readlink(path) for path in snapshot.iterdir()} == links
+
+
+def test_a_hub_diff_applies_in_a_clone_and_fix_without_writing_returns_the_changes(eos_guard, hub, tmp_path):
+    """hub.md: "`--diff` writes nothing, so it is allowed: its patch names the files as
+    `org/name@<sha>/generation_config.json`; apply it in a clone of the repository with `git apply -p3`", and
+    "`eos_guard.fix("hf://…", write=False)` returns the changes": the patch applies with git in a git work tree
+    holding the commit's files, which then hold the new texts fix() returned and check clean; the cache is
+    untouched."""
+    commit = sha("org/chatml")
+    code = ("import json, eos_guard\nchanges = eos_guard.fix('hf://org/chatml', write=False)\n"
+            "print(json.dumps({c.path.name: c.new_text for c in changes}))\n")
+    api = eos_guard(code=code)
+    assert api.returncode == 0, api.stderr
+    changes = json.loads(api.stdout)
+    assert sorted(changes) == ["config.json", "generation_config.json"]
+    snapshot = tmp_path / "hf" / "hub" / "models--org--chatml" / "snapshots" / commit
+    links = {path.name: os.readlink(path) for path in snapshot.iterdir()}
+    diff = eos_guard("hf://org/chatml", "--diff")
+    assert diff.returncode == 1 and f"+++ b/org/chatml@{commit}/config.json\n" in diff.stdout, diff.stderr
+    assert {path.name: os.readlink(path) for path in snapshot.iterdir()} == links  # nothing written
+    clone = tmp_path / "clone"  # the repository's files at the commit, as a clone holds them
+    clone.mkdir()
+    for name, content in REPOS["org/chatml"].revisions["main"].items():
+        (clone / name).write_bytes(content)
+    subprocess.run(["git", "init", "-q"], cwd=clone, check=True)
+    applied = subprocess.run(["git", "apply", "-p3"], cwd=clone, input=diff.stdout, capture_output=True, text=True)
+    assert applied.returncode == 0, applied.stderr
+    assert {name: (clone / name).read_text(encoding="utf-8") for name in changes} == changes
+    fixed = eos_guard("--format", "concise", "clone")
+    assert fixed.returncode == 0 and " EOS001 " not in fixed.stdout, fixed.stdout
+
+
+@pytest.mark.parametrize(("repo", "pinned"), [("org/chatml", False), ("org/both", False), ("org/chatml", True)],
+                         ids=["branch", "lfs-tokenizer", "commit-sha"])
+def test_a_cold_cache_costs_the_requests_hub_md_lists(eos_guard, hub, repo, pinned):
+    """hub.md's table, cold cache: "3: the revision (none for a commit sha), the file listing eos-guard reads the
+    sizes from, the listing `snapshot_download` makes (and saves)", then "2 per file (`HEAD` for its metadata,
+    `GET` for its bytes)", and nothing else. org/both's tokenizer.json is in LFS: its GET goes to the CDN the HEAD
+    was redirected to. The files each repository fetches all differ in bytes (a file whose bytes another one
+    already brought costs its HEAD only: the next test)."""
+    commit = sha(repo)
+    proc = eos_guard(f"hf://{repo}@{commit}" if pinned else f"hf://{repo}")
+    assert proc.returncode in (0, 1), proc.stderr
+    api = ([] if pinned else [f"GET /api/models/{repo}"]) + [
+        f"GET /api/models/{repo}/revision/{commit}", f"GET /api/models/{repo}/tree/{commit}"]
+    assert [line.split("?")[0] for line in hub.log[:len(api)]] == api, hub.log  # in this order
+    fetched = ["config.json", "generation_config.json", "tokenizer_config.json"]
+    files = [f"HEAD /{repo}/resolve/{commit}/{name}" for name in fetched]
+    files += [f"GET /{repo}/resolve/{commit}/{name}" for name in fetched]
+    if repo == "org/both":
+        files += [f"HEAD /{repo}/resolve/{commit}/tokenizer.json",
+                  f"GET /{lfs_oid('tokenizer.json', REPOS[repo].revisions['main']['tokenizer.json'])}"]
+    assert sorted(hub.log[len(api):]) == sorted(files)
+
+
+def test_a_file_whose_bytes_another_brought_costs_its_head_only(eos_guard, hub):
+    """hub.md's table (helper-122: it said 2 per file): org/fixed's additional_chat_templates/tool_use.jinja has
+    chat_template.jinja's bytes; huggingface_hub keeps blobs by content, so it asks for its metadata only."""
+    commit = sha("org/fixed")
+    assert eos_guard("hf://org/fixed").returncode == 0
+    resolve = f"/org/fixed/resolve/{commit}/"
+    heads = {line.split(resolve, 1)[1] for line in hub.log if line.startswith(f"HEAD {resolve}")}
+    gets = {line.split(resolve, 1)[1] for line in hub.log if line.startswith(f"GET {resolve}")}
+    assert {"chat_template.jinja", "additional_chat_templates/tool_use.jinja"} <= heads
+    assert "chat_template.jinja" in gets and "additional_chat_templates/tool_use.jinja" not in gets, hub.log
 
 
 def test_a_warm_cache_costs_one_request(eos_guard, hub):
@@ -329,6 +400,64 @@ def test_an_unreachable_hub_checks_a_complete_cached_snapshot(eos_guard, tmp_pat
     assert time.monotonic() - start < 10
 
 
+class FailingHub:
+    """A Hub that answers every request with a server error (a 503 of an outage): its requests are logged."""
+
+    def __init__(self, status: int = 503) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        log = self.log = []
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                log.append(f"{self.command} {self.path}")
+                body = b'{"error": "Service Unavailable"}' if self.command == "GET" else b""
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_HEAD = do_GET
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+
+    def __enter__(self) -> FailingHub:
+        import threading
+
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def test_a_hub_answering_5xx_checks_a_complete_cached_snapshot(eos_guard):
+    """hub.md: "When the Hub cannot be reached (network down, 5xx), a revision already in the cache is checked from
+    the cache, without a request after the one that failed (and without any for `hf://org/name@<sha>`)";
+    huggingface_hub says it used the cached commit on stderr, and for a commit sha "nothing differs from a warm
+    run"."""
+    commit = sha("org/chatml")
+    online = eos_guard("hf://org/chatml")
+    assert online.returncode == 1, online.stderr
+    with FailingHub(503) as down:
+        proc = eos_guard("hf://org/chatml", HF_ENDPOINT=down.url)
+        assert (proc.returncode, proc.stdout) == (online.returncode, online.stdout), proc.stderr
+        assert "503 Service Unavailable" in proc.stderr and "Using cached commit hash for 'org/chatml'" in proc.stderr
+        assert down.log == ["GET /api/models/org/chatml"]  # the revision, which failed; nothing after it
+        proc = eos_guard(f"hf://org/chatml@{commit}", HF_ENDPOINT=down.url)
+        assert (proc.returncode, proc.stdout, proc.stderr) == (online.returncode, online.stdout, "")
+        assert down.log == ["GET /api/models/org/chatml"]
+
+
 def test_offline_mode_uses_the_cache(eos_guard, hub, tmp_path):
     online = eos_guard("hf://org/chatml")
     requests = len(hub.log)
@@ -344,6 +473,22 @@ def test_offline_mode_uses_the_cache(eos_guard, hub, tmp_path):
     partial = eos_guard("hf://org/chatml", HF_HUB_OFFLINE="1")
     assert (partial.returncode, partial.stderr) == (
         2, "eos-guard: hf://org/chatml: not in the local cache, and HF_HUB_OFFLINE is set\n")
+
+
+def test_offline_a_snapshot_without_a_saved_listing_is_checked_with_its_files(eos_guard, hub, tmp_path):
+    """hub.md: "A snapshot whose listing the cache does not hold (transformers' `from_pretrained` downloads files
+    one by one and saves none) is checked offline with the files it holds": the same findings as online, in text
+    and JSON, with no request."""
+    online = [eos_guard(*args, "hf://org/chatml") for args in ((), ("--format", "json"))]
+    assert online[0].returncode == 1 and " EOS001 " in online[0].stdout, online[0].stderr
+    repo = tmp_path / "hf" / "hub" / "models--org--chatml"
+    assert (repo / "trees" / f"{sha('org/chatml')}.json").is_file()  # the listing snapshot_download saved
+    shutil.rmtree(repo / "trees")
+    requests = len(hub.log)
+    for args, checked in zip(((), ("--format", "json")), online):
+        offline = eos_guard(*args, "hf://org/chatml", HF_HUB_OFFLINE="1")
+        assert (offline.returncode, offline.stdout, offline.stderr) == (checked.returncode, checked.stdout, "")
+    assert len(hub.log) == requests
 
 
 def test_unreachable_hub(eos_guard):
