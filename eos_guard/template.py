@@ -222,7 +222,8 @@ def probe_template(source: str, special_tokens: dict[str, str], added_tokens: It
     from . import cache
 
     added_tokens = added_tokens_of(added_tokens)
-    key = _probe_key(source, tuple(sorted(special_tokens.items())), added_tokens.key, limits.max_output, with_tools)
+    key = _probe_key(source, tuple(sorted(special_tokens.items())), added_tokens.key, limits.max_output, with_tools,
+                     limits.seconds)
     probe = _cached_probe(cache.load("probe", key, limits.cache))
     if probe is not None:
         if cache.load("rendered", _rendered_key(source), limits.cache) is not True:  # e.g. an older cache
@@ -245,11 +246,13 @@ def probe_template(source: str, special_tokens: dict[str, str], added_tokens: It
 # run over many of them would otherwise encode and hash it twice per folder.
 @functools.lru_cache(maxsize=1024)
 def _probe_key(source: str, special_tokens: tuple[tuple[str, str], ...], added_tokens: str, max_output: int,
-               with_tools: bool) -> str:
+               with_tools: bool, seconds: float) -> str:
+    """The limits are part of the key: a render that finished within a generous template-timeout (or output limit)
+    is no answer under a stricter one, where it may exceed it (helper-119: a cached success hid EOS014)."""
     from . import cache
 
     return cache.digest(_code_fingerprint(), source, special_tokens, added_tokens, max_output,
-                        with_tools)  # tuples: JSON arrays
+                        with_tools, seconds)  # tuples: JSON arrays
 
 
 # The modules whose code makes a Probe: the probe conversations, the sandbox and the choice of the token here, the

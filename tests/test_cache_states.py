@@ -370,6 +370,29 @@ def test_a_probe_cached_by_other_code_of_the_same_version_is_not_used(tmp_path):
     assert probes_after_a_run(first) == by_second
 
 
+def test_a_probe_cached_under_a_longer_template_timeout_is_not_used_under_a_shorter_one(run, tmp_path, monkeypatch):
+    """helper-119: a render that finished within template-timeout: 30 was taken from the cache under the default 2
+    s, and under 0.5 s, where it may exceed the limit (EOS014): a verdict that depended on the cache's state. The
+    limits key the entry: each timeout renders once, then finds its own entry."""
+    from support import with_own_template
+
+    monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(tmp_path / "cache"))
+    folder = with_own_template(shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "model"))
+    settings = {}
+    for seconds in ("30", "2", "0.5"):
+        settings[seconds] = tmp_path / f"{seconds}.yaml"
+        settings[seconds].write_text(f"template-timeout: {seconds}\n", encoding="utf-8")
+
+    def probes_after_a_run(seconds):
+        _new_process()
+        code, out, _ = run("--config", str(settings[seconds]), "--baseline", "none", str(folder))
+        assert code == 0, out
+        return sorted(path.name for path in (tmp_path / "cache").rglob("probe/*.json"))
+
+    counts = [len(probes_after_a_run(seconds)) for seconds in ("30", "2", "0.5", "30", "2", "0.5")]
+    assert counts == [1, 2, 3, 3, 3, 3], counts
+
+
 def _reads_of(monkeypatch) -> list[tuple[str, int]]:
     """A list that gets ``(file name, bytes read)`` for each file jsonspan reads."""
     from eos_guard import jsonspan
