@@ -746,6 +746,27 @@ class _Entries:
         return os.path.islink(path) if os.path.lexists(path) else None
 
 
+def input_signatures(folder: Path) -> dict[Path, tuple[int, ...] | None]:
+    """The stat signature (inode, size, modification and status-change times) of each file a check of ``folder``
+    may read, None for one that is not there: taken before a fix run reads the folder, and compared before it
+    writes, so that a folder whose files another process changed meanwhile (a file that is only read, such as
+    tokenizer_config.json, too) is not written from a stale plan."""
+    names = [*JSON_FILES, TEMPLATE_FILE, ADAPTER_CONFIG, GENAI_CONFIG, MODULES_CONFIG, SPM_FILE, VOCAB_FILE,
+             MERGES_FILE]
+    try:
+        names += [f"{TEMPLATE_DIR}/{name}" for name in sorted(os.listdir(folder / TEMPLATE_DIR))]
+    except OSError:  # none (or one that cannot be listed: the check says so)
+        pass
+    signatures: dict[Path, tuple[int, ...] | None] = {}
+    for name in dict.fromkeys(names):
+        try:
+            found = os.stat(folder / name)
+            signatures[folder / name] = (found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns)
+        except OSError:
+            signatures[folder / name] = None
+    return signatures
+
+
 def vocabulary_file_read(names: Iterable[str], exists: Callable[[str], bool]) -> str | None:
     """The vocabulary file transformers reads in a folder without tokenizer.json whose files are ``names``: the
     first name :data:`VOCAB_FILE_PATTERN` finds (in the order the file system lists them) when that can only be

@@ -15,7 +15,7 @@ from .baseline import baseline_problems, read_baselines
 from .config_types import Config
 from .errors import InputError, MissingDependency, display_path
 from .findings import Finding, Location
-from .model_files import ADAPTER_CONFIG, ModelFiles, find_model_folders, linked_out_of_repository
+from .model_files import ADAPTER_CONFIG, ModelFiles, find_model_folders, input_signatures, linked_out_of_repository
 from .records import field, record, replace
 from .resolve import ResolvedModel, resolve
 from .results import ModelReport, Report
@@ -341,6 +341,7 @@ def check_folder(folder: Path, config: Config | None = None, baselines: dict[Pat
     """Read, resolve and check one folder. Without ``keep_documents``, its files are dropped once its findings
     are made, and its stop sets are kept once with the equal ones of the run's other folders (``shared``)."""
     config = config or Config()
+    inputs = input_signatures(folder) if keep_documents else None  # what --fix compares before it writes
     try:
         model = resolve_folder(folder, config, baselines)
     except InputError as exc:
@@ -359,7 +360,7 @@ def check_folder(folder: Path, config: Config | None = None, baselines: dict[Pat
     # a file the runtimes read on without (ModelFiles._read_on_without) that is not JSON is still an error (exit 2),
     # next to what they do without it; with more than one, the first in reading order is shown
     return ModelReport(folder, model, findings, error=broken.render() if broken is not None else None,
-                       fixable=fixable, cause=broken)
+                       fixable=fixable, cause=broken, inputs=inputs)
 
 
 def resolve_folder(folder: Path, config: Config, baselines: dict[Path, str] | None = None) -> ResolvedModel:
@@ -452,7 +453,7 @@ def fix_paths(paths: Iterable[Union[str, Path]], config: Config | None = None, u
             return []
         return folder_changes
 
-    def apply(folder: Path, folder_changes: list, second: bool = False) -> None:
+    def apply(folder: Path, folder_changes: list, inputs: dict | None, second: bool = False) -> None:
         if not write:
             changes.extend(folder_changes)
             return
@@ -462,6 +463,18 @@ def fix_paths(paths: Iterable[Union[str, Path]], config: Config | None = None, u
                 again[folder] = None  # a link to a file this run wrote: plan its folder again
             else:
                 skipped.extend(change.path for change in stale)
+            return
+        # the files the plan was made from but does not write (tokenizer_config.json, the templates): changed since
+        # they were read, the plan may be wrong (another terminator): none of the folder's is written
+        planned_paths = {change.path for change in folder_changes}
+        now = input_signatures(folder) if inputs is not None else {}
+        moved = [path for path, signature in (inputs or {}).items()
+                 if path not in planned_paths and now.get(path) != signature]
+        if moved:
+            if not second and all(os.path.realpath(path) in written for path in moved):
+                again[folder] = None  # a file of its another folder's fix wrote (a link): plan it again
+            else:
+                skipped.extend(moved)
             return
         try:
             write_folder(folder_changes, terminate)
@@ -476,16 +489,17 @@ def fix_paths(paths: Iterable[Union[str, Path]], config: Config | None = None, u
         finally:
             terminate.exit_if_pending()  # a signal that came during the renames, once they are said
 
-    planned = [(model_report.folder, planned_for(model_report)) for model_report in before.models]
-    planned = [(folder, folder_changes) for folder, folder_changes in planned if folder_changes]
+    planned = [(model_report.folder, planned_for(model_report), model_report.inputs) for model_report in before.models]
+    planned = [(folder, folder_changes, inputs) for folder, folder_changes, inputs in planned if folder_changes]
     terminate = _Terminate() if write and planned else None
     try:
-        for folder, folder_changes in planned:
-            apply(folder, folder_changes)
+        for folder, folder_changes, inputs in planned:
+            apply(folder, folder_changes, inputs)
         for folder in again:  # so that one run is enough: a second --fix changes nothing
-            folder_changes = planned_for(check_folder(folder, config))
+            report = check_folder(folder, config)
+            folder_changes = planned_for(report)
             if folder_changes:
-                apply(folder, folder_changes, second=True)
+                apply(folder, folder_changes, report.inputs, second=True)
     finally:
         if terminate is not None:
             terminate.restore()

@@ -35,6 +35,8 @@ class ModelReport:
     unfetched: bool = False          # a Hub repository whose files could not be fetched: no folder was read
     trace: str = ""                  # the traceback of an internal error kept to this folder (shown with --verbose)
     not_read: str | None = None      # why a folder or GGUF file was not read at all (a link out of the repository)
+    # the stat signatures of the files a check may read, taken before it read them (with keep_documents: --fix)
+    inputs: dict[Path, tuple[int, ...] | None] | None = None
 
 
 @record

@@ -697,6 +697,38 @@ def test_a_file_changed_after_the_check_leaves_its_folder_unchanged(run, tmp_pat
     assert sorted(p.name for p in folder.iterdir()) == sorted(before)
 
 
+@pytest.mark.parametrize("change", ["rewrite", "new-template"])
+def test_a_file_only_read_that_changed_after_the_check_leaves_its_folder_unchanged(run, tmp_path, monkeypatch, change):
+    """helper-119: after the check planned to add <|im_end|>'s id, another process rewrote tokenizer_config.json
+    (the eos and the template's terminator now <|endoftext|>), or added a chat_template.jinja that replaces the
+    inline template; config.json and generation_config.json were written from the stale plan, since only the files
+    being written were compared. Every file the check may read is compared now (docs/fix.md)."""
+    import shutil
+
+    from eos_guard import fixes
+    from support import ROOT
+
+    folder = shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", tmp_path / "m")
+    before = _files(folder)
+    real_plan = fixes.plan
+    changed = folder / ("tokenizer_config.json" if change == "rewrite" else "chat_template.jinja")
+
+    def plan_then_change(*args, **kwargs):
+        planned = real_plan(*args, **kwargs)
+        if change == "rewrite":
+            text = changed.read_text(encoding="utf-8").replace("<|im_end|>", "<|endoftext|>")
+            changed.write_text(text, encoding="utf-8")
+        else:
+            changed.write_text("{% for m in messages %}{{ m.content }}<|endoftext|>{% endfor %}", encoding="utf-8")
+        return planned
+
+    monkeypatch.setattr(fixes, "plan", plan_then_change)
+    code, _, err = run("--fix", "--no-cache", "--baseline", "none", "--format", "concise", "m")
+    assert code == 2 and err == (f"eos-guard: m/{changed.name}: changed by another process while fixing; no file of "
+                                 "this folder is changed\n"), err
+    assert all((folder / name).read_bytes() == data for name, data in before.items() if name != changed.name)
+
+
 def test_ctrl_c_between_two_replaces_puts_back_the_files_already_replaced(run, tmp_path, monkeypatch):
     """Ctrl-C (SIGINT, not held as SIGTERM is) after config.json was replaced and before generation_config.json
     ended the run with config.json fixed alone. The file already replaced is put back; the run exits with 130."""
