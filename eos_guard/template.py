@@ -30,6 +30,9 @@ ASSISTANT_MARKER = "EOSGUARDASSISTANT"
 SYSTEM_TEXT = "EOSGUARDSYSTEM"
 USER_TEXT = "EOSGUARDUSER"
 SECOND_USER_MARKER = "EOSGUARDUSERTWO"
+# Written where a ``{% generation %}`` block ends, in a probe's render only (a Unicode noncharacter: no template or
+# token holds it): what follows an answer up to it is what transformers' assistant mask trains (Probe.trained).
+GENERATION_END = "\ufdd0"
 # The tool-call probe: an assistant turn that calls the sample tool (this marker as the argument), then the tool's
 # result (this one); what the template writes between them ends the calling turn.
 CALL_MARKER = "EOSGUARDCALLARG"
@@ -109,6 +112,9 @@ class Probe:
     # does not name ``builtin_tools``, or renders no such call
     after_builtin_call: list[str] | None = None
     call_limit: str | None = None  # the limit the tool call hit (a probe with one is not cached, as limit_exceeded)
+    # how many tokens of ``run`` the template's ``{% generation %}`` block holds (what assistant-only training
+    # trains); None where no block ends after the answer (turn_end_run)
+    trained: int | None = None
 
     def calls(self) -> list[tuple[bool, list[str]]]:
         """``(built in, the tokens written after the call)`` of each tool call rendered: the call to the sample tool,
@@ -135,7 +141,7 @@ class Probe:
 _NONE = type(None)
 PROBE_TYPES = {"token": (str, _NONE), "run": (list,), "tail": (str,), "shape": (str, _NONE), "marker_seen": (bool,),
                "errors": (list,), "limit_exceeded": (str, _NONE), "after_call": (list, _NONE),
-               "after_builtin_call": (list, _NONE), "call_limit": (str, _NONE)}
+               "after_builtin_call": (list, _NONE), "call_limit": (str, _NONE), "trained": (int, _NONE)}
 
 
 def _cached_probe(cached: Any) -> Probe | None:
@@ -145,7 +151,7 @@ def _cached_probe(cached: Any) -> Probe | None:
     if not all(isinstance(cached[name], types) for name, types in PROBE_TYPES.items()):
         return None
     if not all(isinstance(item, str) for item in cached["errors"] + cached["run"] + (cached["after_call"] or [])
-               + (cached["after_builtin_call"] or [])):
+               + (cached["after_builtin_call"] or [])) or isinstance(cached["trained"], bool):
         return None
     return Probe(**cached)
 
@@ -577,7 +583,7 @@ def _with_calls(probe: Probe, outcomes: Iterable[Outcome], added: AddedTokens) -
     for shape, kind, value in outcomes:
         if kind == "tail":
             setattr(probe, "after_builtin_call" if shape == BUILTIN_CALL_SHAPE else "after_call",
-                    _all_tokens(value, added))
+                    _all_tokens(_unmarked(value), added))
         elif kind == "limit":
             probe.call_limit = value
     return probe
@@ -621,13 +627,16 @@ def select(outcomes: Iterable[Outcome], added_tokens: Iterable[str] | AddedToken
             if kind != "tail":
                 continue
             result.marker_seen = True
-            tail = value
+            block_end = value.find(GENERATION_END)
+            tail = _unmarked(value)
             pieces = _pieces(tail, added, text=not _goes_on(shape))
             run = _tokens(pieces)
             if run:
                 result.token, result.run, result.tail, result.shape = run[0], run[:1], _kept(tail), shape
                 if len(run) > 1 and not _goes_on(shape):
                     result.run = _common_run(pieces, outcomes, added)
+                if block_end >= 0:  # the run's tokens written before the generation block ends
+                    result.trained = min(len(result.run), len(_all_tokens(_unmarked(value[:block_end]), added)))
                 return result
             # the first text that is not blank; with none, a conversation that goes on (between_turns: the template
             # writes nothing that ends an answer, not even before the next turn)
@@ -669,12 +678,17 @@ _GENERATION_TAG = re.compile(r"\{%-?\s*generation\s*-?%\}")
 
 
 def turn_end_run(probe: Probe, source: str) -> list[str]:
-    """The tokens written in turn after every answer (``Probe.run``), the first alone for a
-    template that marks what the model writes with ``{% generation %}``: its block may end before a later one
-    (transformers' assistant mask leaves that one out, so assistant-only training never teaches it), and the
-    probe does not see where the block ends."""
+    """The tokens written in turn after every answer (``Probe.run``). For a template that marks what the model
+    writes with ``{% generation %}``, those its block holds (``Probe.trained``), at least the first: a token after
+    the block's end is left out by transformers' assistant mask, so assistant-only training never teaches it
+    (TRL's training templates put the whole run inside: Command R7B's <|END_RESPONSE|><|END_OF_TURN_TOKEN|>)."""
     run = probe.run or ([probe.token] if probe.token is not None else [])
-    return run[:1] if _GENERATION_TAG.search(source) else run
+    return run[:max(1, probe.trained or 0)] if _GENERATION_TAG.search(source) else run
+
+
+def _unmarked(text: str) -> str:
+    """A render's text without the ends of generation blocks (GENERATION_END) marked in it."""
+    return text.replace(GENERATION_END, "") if GENERATION_END in text else text
 
 
 def first_listed(run_ids: Iterable[int | None], listed: Collection[int]) -> int | None:
@@ -769,7 +783,7 @@ def _common_run(pieces: list[str | Text], outcomes: Iterator[Outcome], added: Ad
     try:
         for shape, kind, value in outcomes:
             if kind == "tail" and _goes_on(shape):
-                last, later = _unspaced(pieces), _unspaced(_pieces(value, added, text=True))
+                last, later = _unspaced(pieces), _unspaced(_pieces(_unmarked(value), added, text=True))
                 common = 0
                 while common < min(len(last), len(later)) and last[common] == later[common] \
                         and isinstance(last[common], Text) == isinstance(later[common], Text):
@@ -1049,7 +1063,8 @@ def _environment() -> Any:
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     class GenerationTag(jinja2.ext.Extension):
-        """``{% generation %}...{% endgeneration %}`` renders its body, as transformers does when not tracking."""
+        """``{% generation %}...{% endgeneration %}`` renders its body, as transformers does when not tracking, and
+        marks where it ends (GENERATION_END)."""
 
         tags = {"generation"}
 
@@ -1059,7 +1074,7 @@ def _environment() -> Any:
             return jinja2.nodes.CallBlock(self.call_method("_body"), [], [], body).set_lineno(lineno)
 
         def _body(self, caller: Any) -> str:
-            return caller()
+            return caller() + GENERATION_END  # where the block ends (Probe.trained); probes strip it
 
     class MeasuredFormatter(jinja2.sandbox.SandboxedFormatter):
         """Checks the size each field can have (its spec's widths and precisions, its value's text), added to

@@ -180,8 +180,8 @@ R7B_TURNS = ("{% for m in messages %}{% if m.role == 'assistant' %}<|START_RESPO
 
 def test_a_generation_block_that_ends_before_the_stop_token_keeps_the_first_token(tmp_path, run):
     """With {% generation %} around the answer and <|END_RESPONSE|> only, transformers' assistant mask leaves
-    <|END_OF_TURN_TOKEN|> out: assistant-only training never teaches the stop id. The probe does not see where the
-    block ends, so a template that marks generation keeps the first token alone (EOS001 as before the run)."""
+    <|END_OF_TURN_TOKEN|> out: assistant-only training never teaches the stop id. The probe sees where the block
+    ends and keeps the tokens inside it, here the first alone (EOS001 as before the run)."""
     import json
 
     import transformers
@@ -195,6 +195,35 @@ def test_a_generation_block_that_ends_before_the_stop_token_keeps_the_first_toke
     assert (masked[255020], masked[255001]) == (1, 0)
     code, out, _ = run("--format", "json", "--no-cache", str(folder))
     assert code == 1 and "EOS001" in [f["code"] for f in json.loads(out)["findings"]], out
+
+
+@pytest.mark.parametrize("cache", [False, True], ids=["rendered", "cached"])
+def test_a_generation_block_that_holds_the_whole_run_stops_on_its_last_token(tmp_path, run, monkeypatch, cache):
+    """helper-120: TRL's Command R7B training template puts <|END_RESPONSE|><|END_OF_TURN_TOKEN|> inside
+    {% generation %}: the assistant mask trains both, and generate() stops on the eos 255001 after 255020. The
+    probe knew no block end and kept the first token alone: an EOS001 error and every runtime 'NO' on a folder that
+    stops. Now the probe marks where the block ends and keeps the tokens inside it; cold and from the cache."""
+    import json
+
+    import transformers
+
+    monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(tmp_path / "cache"))
+    body = "{% generation %}{{ m.content }}<|END_RESPONSE|><|END_OF_TURN_TOKEN|>{% endgeneration %}"
+    template = R7B_TURNS.replace("{BODY}", body).replace("{{ m.content }}<|END_RESPONSE|><|END_OF_TURN_TOKEN|>{% "
+                                                         "endgeneration %}<|END_OF_TURN_TOKEN|>",
+                                                         "{{ m.content }}<|END_RESPONSE|><|END_OF_TURN_TOKEN|>{% "
+                                                         "endgeneration %}")
+    folder, _ = _r7b_with(tmp_path, template)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
+    out = tokenizer.apply_chat_template([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "ok"}],
+                                        return_assistant_tokens_mask=True, return_dict=True)
+    masked = dict(zip(out["input_ids"], out["assistant_masks"]))
+    assert (masked[255020], masked[255001]) == (1, 1)
+    for _ in range(2 if cache else 1):
+        code, out, _ = run("--format", "json", *([] if cache else ["--no-cache"]), str(folder))
+        assert code == 0 and "EOS001" not in [f["code"] for f in json.loads(out)["findings"]], out
+    code, out, _ = run("explain", "--format", "json", "--no-cache", str(folder))
+    assert {r["runtime"]: r["stops"] for r in json.loads(out)["models"][0]["runtimes"]}["transformers"] is True
 
 
 def test_a_token_not_marked_special_written_before_the_stop_token_is_eos010(tmp_path, run):
