@@ -64,9 +64,13 @@ DEFAULT_MAX_CONFIG_BYTES = 4 * 1024 * 1024
 # (generation/utils.py ``adjust_generation_fn``), whose config generate() never uses. transformers 5.25
 # models/qwen2_5_omni/modeling_qwen2_5_omni.py ``Qwen2_5OmniForConditionalGeneration.generate``:
 # ``self.thinker.generate(input_ids=input_ids, **thinker_kwargs)``, the thinker built from ``config.thinker_config``
-# (a default one, without an eos, where config.json has none or null). A section that is neither an object nor null
-# makes AutoConfig raise.
-GENERATING_SECTIONS = {"qwen2_5_omni": "thinker_config"}
+# (a default one, without an eos, where config.json has none or null); models/blip_2/modeling_blip_2.py
+# ``Blip2ForConditionalGeneration.generate``: ``self.language_model.generate(**inputs, **generate_kwargs)``, built from
+# ``config.text_config`` (so InstructBLIP's and InstructBLIPVideo's; Kosmos-2's ``self.text_model.generate``; BLIP's
+# passes ``eos_token_id=text_config.sep_token_id`` itself, not modelled). A section that is neither an object nor
+# null makes AutoConfig raise.
+GENERATING_SECTIONS = {"qwen2_5_omni": "thinker_config", "blip-2": "text_config", "instructblip": "text_config",
+                       "instructblipvideo": "text_config", "kosmos-2": "text_config"}
 # files transformers reads as a JSON object (a dict): one of another kind stops it (AttributeError, TypeError),
 # and what that stops; tokenizer.json's shape is checked with its parts (vocabulary._check_tokenizer_json)
 OBJECT_FILES = {"config.json": "transformers cannot load the config",

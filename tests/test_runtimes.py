@@ -1790,6 +1790,36 @@ def _omni_folder(tmp_path: Path, thinker_eos: int, generation_eos: list[int] | N
     return folder
 
 
+@pytest.mark.parametrize("model_type, module, cls, inner", [
+    ("blip-2", "blip_2", "Blip2ForConditionalGeneration", "self.language_model.generate("),
+    ("instructblip", "instructblip", "InstructBlipForConditionalGeneration", "self.language_model.generate("),
+    ("instructblipvideo", "instructblipvideo", "InstructBlipVideoForConditionalGeneration",
+     "self.language_model.generate("),
+    ("kosmos-2", "kosmos2", "Kosmos2ForConditionalGeneration", "self.text_model.generate("),
+])
+def test_a_captioner_whose_generate_runs_its_language_model_stops_on_text_config(run, tmp_path, model_type, module,
+                                                                                  cls, inner):
+    """helper-120: BLIP-2, InstructBLIP(Video) and Kosmos-2 run the generate() of a model built from text_config,
+    which stops on text_config's eos (tests/e2e/test_inner_generation.py generates with a tiny BLIP-2); eos-guard
+    read generation_config.json, which only the outer model gets."""
+    import importlib.util
+
+    source = Path(importlib.util.find_spec(f"transformers.models.{module}.modeling_{module}").origin).read_text()
+    outer = source[source.index(f"class {cls}("):]
+    generate = outer[outer.index("    def generate("):]
+    ends = [at for at in (generate.find("\n    def ", 10), generate.find("\nclass ")) if at > 0]
+    assert inner in generate[:min(ends, default=len(generate))], "generate() runs the inner model's no more"
+    folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
+    write_json(folder / "generation_config.json", {"eos_token_id": [151645, 151643]})
+    write_json(folder / "config.json", {"model_type": model_type, "architectures": [cls],
+                                        "text_config": {"model_type": "qwen2", "eos_token_id": 151643}})
+    code, out, _ = run("explain", "--format", "json", "--no-cache", str(folder))
+    row = next(r for r in json.loads(out)["models"][0]["runtimes"] if r["runtime"] == "transformers")
+    assert (row["stop_ids"], row["stops"]) == ([151643], False), row
+    assert row["why"].startswith("config.json text_config.eos_token_id [151643] (generate() runs the generate() of "
+                                 "the model built from text_config"), row["why"]
+
+
 def test_a_model_that_generates_with_an_inner_model_stops_on_its_config(run, tmp_path):
     """Qwen2.5-Omni's generate() runs its thinker's generate(), whose generation config is made from config.json's
     thinker_config when the model is built; generation_config.json goes to the outer model, which never uses it

@@ -16,7 +16,8 @@ class NoStopIds(Rule):
     generation_config.json exists without an `eos_token_id` (or with `null` or `[]`), or there is no
     generation_config.json and config.json has no `eos_token_id` at the top level nor in `decoder`,
     `generator` or `text_config`. For a model whose `generate()` runs the generate() of a model inside it
-    (Qwen2.5-Omni's thinker), that model's section of config.json (`thinker_config`, or its `text_config`) has
+    (Qwen2.5-Omni's thinker, BLIP-2's language model), that model's section of config.json (`thinker_config`, or
+    its `text_config`; BLIP-2's `text_config`) has
     no `eos_token_id`, or the section is missing or null: generation_config.json is not used.
 
     ## Why it breaks generation

@@ -96,3 +96,44 @@ def test_the_thinker_stops_on_its_own_config_and_eos_guard_reads_it(omni, tmp_pa
         _set(folder, first, [5])
         assert _generate(folder) == [first]
         assert _transformers_stop_ids(folder) == [first]
+
+
+def test_blip_2_stops_on_its_text_config_and_eos_guard_reads_it(tmp_path):
+    """BLIP-2's generate() runs its language model's: a tiny BLIP-2 (the real classes, random weights) saved, then
+    loaded as users load it, with generation_config.json saying 7 and text_config 50. Forced to write 10, 7, 11,
+    50, ..., it runs past 7 and stops after 50; eos-guard's transformers stop ids are [50]."""
+    import torch
+    from transformers import (Blip2Config, Blip2ForConditionalGeneration, Blip2QFormerConfig, Blip2VisionConfig,
+                              LogitsProcessor, LogitsProcessorList, OPTConfig)
+
+    vision = Blip2VisionConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
+                               image_size=30, patch_size=15)
+    qformer = Blip2QFormerConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
+                                 encoder_hidden_size=16, vocab_size=50)
+    text = OPTConfig(vocab_size=100, hidden_size=16, ffn_dim=32, num_hidden_layers=1, num_attention_heads=2,
+                     word_embed_proj_dim=16, eos_token_id=50, bos_token_id=2, pad_token_id=1)
+    config = Blip2Config(vision_config=vision.to_dict(), qformer_config=qformer.to_dict(), text_config=text.to_dict(),
+                         num_query_tokens=2, image_token_index=99)
+    torch.manual_seed(0)
+    folder = tmp_path / "blip2-tiny"
+    Blip2ForConditionalGeneration(config).save_pretrained(folder)
+    (folder / "generation_config.json").write_text(json.dumps({"bos_token_id": 2, "eos_token_id": 7,
+                                                               "pad_token_id": 1}))
+
+    class Forced(LogitsProcessor):
+        def __init__(self, tokens):
+            self.tokens, self.step = tokens, 0
+
+        def __call__(self, ids, scores):
+            token = self.tokens[min(self.step, len(self.tokens) - 1)]
+            self.step += 1
+            forced = torch.full_like(scores, -1e9)
+            forced[:, token] = 0
+            return forced
+
+    model = Blip2ForConditionalGeneration.from_pretrained(folder)
+    prompt = [99, 99, 2, 5]
+    out = model.generate(pixel_values=torch.randn(1, 3, 30, 30), input_ids=torch.tensor([prompt]), max_new_tokens=6,
+                         do_sample=False, logits_processor=LogitsProcessorList([Forced([10, 7, 11, 50, 12, 13])]))
+    assert out[0].tolist()[-4:] == [10, 7, 11, 50]
+    assert _transformers_stop_ids(folder) == [50]
