@@ -28,8 +28,12 @@ def test_concise_is_the_default_when_stdout_is_not_a_terminal(run):
     assert run("--format", "concise", cwd=BROKEN) == (1, EXPECTED_CONCISE, "")
 
 
-def test_github_output_is_escaped_workflow_commands(run):
-    code, out, _ = run("--format", "github", cwd=BROKEN)
+def test_github_output_is_escaped_workflow_commands(run, tmp_path):
+    import shutil
+
+    # outside any git work tree, file= is relative to the folder eos-guard runs in (test_sarif.py: in one, to it)
+    folder = shutil.copytree(BROKEN, tmp_path / "m")
+    code, out, _ = run("--format", "github", cwd=folder)
     assert code == 1
     assert out.splitlines()[0] == (
         "::error file=generation_config.json,line=3,col=19,endLine=3,endColumn=25,"
