@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .errors import InputError, forget_real_paths, real_folder
 from .findings import Location
-from .jsonspan import KIND_NAMES, JsonDocument, KeyPath, NotRead, Where, read_bytes, read_text
+from .jsonspan import KIND_NAMES, JsonDocument, KeyPath, NotRead, Where, dotted, read_bytes, read_text
 from .records import field, record
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -71,6 +71,23 @@ DEFAULT_MAX_CONFIG_BYTES = 4 * 1024 * 1024
 # null makes AutoConfig raise.
 GENERATING_SECTIONS = {"qwen2_5_omni": "thinker_config", "blip-2": "text_config", "instructblip": "text_config",
                        "instructblipvideo": "text_config", "kosmos-2": "text_config"}
+# Model types whose config class declares ``eos_token_id: int | None`` (or ``int``), checked by huggingface_hub's
+# strict dataclasses when the class is made: a list makes AutoConfig raise StrictDataclassFieldValidationError
+# (transformers 5.25; tests/test_runtimes.py compares the set with every class of CONFIG_MAPPING). Such a config
+# (top level, or a ``text_config`` of that type: Inkling's multimodal model's) holds one id: --fix never makes it a
+# list, and stop ids go to generation_config.json, which takes a list.
+INT_EOS_MODEL_TYPES = frozenset({
+    "altclip_text_model", "canary", "canary_decoder", "chinese_clip_text_model", "cohere_asr", "gradium_phonon_tts",
+    "inkling2_loop_text", "inkling2_text", "inkling_text", "muse_glimmer_assistant", "nomic_bert", "omniasr",
+    "pocket_tts", "unispeech-sat", "vibevoice"})
+
+
+def takes_one_eos(data: Any) -> bool:
+    """Whether a config object (config.json's top level, or a section of it) is of a type whose eos is one id."""
+    return isinstance(data, dict) and isinstance(data.get("model_type"), str) and \
+        data["model_type"] in INT_EOS_MODEL_TYPES
+
+
 # files transformers reads as a JSON object (a dict): one of another kind stops it (AttributeError, TypeError),
 # and what that stops; tokenizer.json's shape is checked with its parts (vocabulary._check_tokenizer_json)
 OBJECT_FILES = {"config.json": "transformers cannot load the config",
@@ -200,6 +217,14 @@ def _object(doc: JsonDocument) -> JsonDocument:
         line, column = doc.position(doc.nearest_span(("model_type",))[0].start)
         raise InputError(doc.path, f"model_type is {KIND_NAMES[doc.kind(('model_type',))]}, not a string: "
                                    f"{consequence} or the tokenizer", line, column)
+    if doc.path.name == "config.json":
+        for keys in ((), ("text_config",)):
+            if takes_one_eos(doc.get(keys)) and doc.kind(keys + ("eos_token_id",)) is list:
+                line, column = doc.position(doc.nearest_span(keys + ("eos_token_id",))[0].start)
+                raise InputError(doc.path, f"{dotted(keys + ('eos_token_id',))} is a list, but the "
+                                           f"{doc.get(keys + ('model_type',))} config class takes one id: "
+                                           f"{consequence} (list the stop ids in generation_config.json)",
+                                 line, column)
     return doc
 
 

@@ -409,6 +409,67 @@ def test_class_default_table_matches_transformers():
         assert config.eos_token_id == value, model_type
 
 
+def test_the_config_classes_that_take_one_eos_are_those_transformers_declares():
+    """model_files.INT_EOS_MODEL_TYPES: every config class whose eos_token_id annotation admits no list (huggingface_hub's
+    strict dataclasses then refuse one when the class is made)."""
+    transformers = pytest.importorskip("transformers")
+    from eos_guard.model_files import INT_EOS_MODEL_TYPES
+
+    declared = set()
+    for model_type in transformers.CONFIG_MAPPING.keys():
+        annotation = next((klass.__dict__["__annotations__"]["eos_token_id"]
+                           for klass in transformers.CONFIG_MAPPING[model_type].__mro__
+                           if "eos_token_id" in klass.__dict__.get("__annotations__", {})), None)
+        if annotation is not None and "list" not in str(annotation).lower():
+            declared.add(model_type)
+    assert declared == INT_EOS_MODEL_TYPES
+    with pytest.raises(Exception, match="eos_token_id"):
+        transformers.CONFIG_MAPPING["inkling_text"](eos_token_id=[2, 200006])
+
+
+def _inkling(tmp_path: Path, name: str, generation: bool, config_eos, text_config: bool = False) -> Path:
+    """A ChatML fine-tune of an Inkling model (eos_token_id: int | None): <|im_end|> 200006 ends answers."""
+    folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / name)
+    tokenizer_config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    (folder / "generation_config.json").unlink()
+    if generation:
+        write_json(folder / "generation_config.json", {"eos_token_id": [151643, 151645]})
+    text = {"model_type": "inkling_text", "eos_token_id": config_eos, "vocab_size": 152064}
+    write_json(folder / "config.json", {"model_type": "inkling_mm_model", "text_config": text} if text_config
+               else {"architectures": ["InklingForCausalLM"], **text})
+    assert tokenizer_config["eos_token"] == "<|im_end|>"
+    return folder
+
+
+@pytest.mark.parametrize("text_config", [False, True], ids=["top-level", "text_config"])
+def test_fix_never_makes_a_list_of_a_config_eos_that_takes_one_id(run, tmp_path, text_config):
+    """helper-120: --fix turned Inkling's "eos_token_id": 151643 into [151643, 151645], which AutoConfig refuses
+    (the class takes one id), then said every check passed. It now leaves such a config alone (EOS003 says why),
+    creates generation_config.json where there is none, and a list a person wrote there is the folder's error."""
+    transformers = pytest.importorskip("transformers")
+    eos003 = _inkling(tmp_path, "eos003", True, 151643, text_config)
+    code, out, _ = run("--format", "concise", "--baseline", "none", str(eos003))
+    assert code == 0 and "config class takes one id, so only a person can change it (set it to 151645" in out, out
+    assert run("--fix", "--baseline", "none", str(eos003))[0] == 0
+    loaded = transformers.AutoConfig.from_pretrained(str(eos003))
+    assert (loaded.get_text_config() if text_config else loaded).eos_token_id == 151643
+
+    missing = _inkling(tmp_path, "no-generation-config", False, 151643, text_config)
+    assert run("--baseline", "none", str(missing))[0] == 1  # EOS001: generate() stops on config.json's 151643 only
+    run("--fix", "--baseline", "none", str(missing))
+    assert json.loads((missing / "generation_config.json").read_text())["eos_token_id"] == [151643, 151645]
+    transformers.AutoConfig.from_pretrained(str(missing))  # still loads
+    assert run("--baseline", "none", str(missing))[0] == 0
+
+    listed = _inkling(tmp_path, "list", True, [151643, 151645], text_config)
+    with pytest.raises(Exception, match="eos_token_id"):
+        transformers.AutoConfig.from_pretrained(str(listed))
+    code, _, err = run("--baseline", "none", str(listed))
+    where = "text_config.eos_token_id" if text_config else "eos_token_id"
+    assert code == 2 and f"/config.json:" in err and f": {where} is a list, but the inkling_text config class takes " \
+        "one id: transformers cannot load the config (list the stop ids in generation_config.json)" in err, err
+
+
 def test_invalid_generation_config_is_exit_2_with_the_verdict_runtimes_reach(run, tmp_path):
     folder = shutil.copytree(FIXTURES / "generation-config-invalid-json", tmp_path / "m")
     before = (folder / "generation_config.json").read_bytes()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from ..findings import Finding, Severity
+from ..model_files import takes_one_eos
 from ..resolve import ResolvedModel
 from .base import Options, Rule, describe_ids
 
@@ -23,7 +24,9 @@ class ConfigEosMismatch(Rule):
     here comes back the next time the folder is saved or merged.
 
     ## Remediation
-    Set config.json's `eos_token_id` to include the tokenizer's eos id.
+    Set config.json's `eos_token_id` to include the tokenizer's eos id. A config class that takes one id (Inkling's,
+    VibeVoice's: `eos_token_id: int`, where a list makes AutoConfig raise) keeps one: `--fix` leaves it, and the
+    message says so.
     """
 
     code = "EOS003"
@@ -39,8 +42,12 @@ class ConfigEosMismatch(Rule):
             return
         if eos is None or eos.id is None or not eos.in_vocabulary or eos.id in config.ids:
             return
+        section = config.where.document.get(config.where.keys[:-1])
+        # a config class that takes one id (model_files.INT_EOS_MODEL_TYPES): a list would make AutoConfig raise
+        fix = f"its {section['model_type']} config class takes one id, so only a person can change it (set it to " \
+            f"{eos.id} if that is the eos the model was trained with)" if takes_one_eos(section) else f"add {eos.id}"
         yield self.finding(
             model,
             f"{config.where.describe()} {describe_ids(config.ids, model)} does not "
-            f"include the tokenizer's eos '{eos.token}' ({eos.id}); add {eos.id}",
+            f"include the tokenizer's eos '{eos.token}' ({eos.id}); {fix}",
             config.where)
