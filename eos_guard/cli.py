@@ -553,6 +553,8 @@ def _run(args: argparse.Namespace) -> int:
     if not args.quiet:
         _warn_if_nothing_found(args, report)
     fmt = output_format(args.format, sys.stdout)
+    if args.statistics and fmt not in TEXT_FORMATS:  # auto inside GitHub Actions: the table asked for, not annotations
+        fmt = "text"
     reported = report.only_failing() if args.quiet else report
     if fmt in TEXT_FORMATS:
         from .report import text

@@ -48,6 +48,15 @@ def test_auto_format_is_github_inside_actions(run, monkeypatch):
     assert out.startswith("::error file=")
 
 
+def test_statistics_inside_actions_prints_the_table(run, monkeypatch):
+    """helper-119: --statistics with --format auto inside GitHub Actions printed annotations, the option ignored;
+    the table is printed, as elsewhere (an explicit --format github with it is a usage error)."""
+    outside = run("--statistics", cwd=BROKEN)
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    inside = run("--statistics", cwd=BROKEN)
+    assert inside == outside and "::" not in inside[1] and inside[0] == 1
+
+
 def test_json_output_document(run):
     code, out, _ = run("--format", "json", "EOS001-terminator-not-stop-id", cwd=RULE_CASES)
     doc = json.loads(out)
