@@ -652,10 +652,25 @@ def write_output_file(path: Path, text: str, append: bool = False, make_folders:
     try:
         if make_folders:
             path.parent.mkdir(parents=True, exist_ok=True)
+        if append and not _ends_a_line(path):  # a file another step wrote without a last line break
+            text = "\n" + text
         with path.open("a" if append else "w", encoding="utf-8") as handle:
             handle.write(text)
     except OSError as exc:
         raise OutputNotWritten(exc.filename or path, exc.strerror or str(exc)) from None
+
+
+def _ends_a_line(path: Path) -> bool:
+    """Whether appending to ``path`` starts a line: it is empty or missing, or ends with a line break (a summary
+    appended after text without one made '...text## eos-guard', a heading GitHub does not show as one)."""
+    try:
+        with path.open("rb") as handle:
+            if handle.seek(0, os.SEEK_END) == 0:
+                return True
+            handle.seek(-1, os.SEEK_END)
+            return handle.read(1) == b"\n"
+    except OSError:  # missing (created by the append), or a FIFO or device that cannot seek: as written
+        return True
 
 
 def _commands_paused(patch: str) -> str:

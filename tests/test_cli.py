@@ -105,6 +105,10 @@ def test_summary_is_appended_to_the_file_and_changes_nothing_else(run, tmp_path)
     run("--summary", "summary.md", "m")
     summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
     assert summary.startswith("an earlier step's summary\n## eos-guard\n") and summary.count("## eos-guard\n") == 2
+    # an earlier step that wrote no last line break: the heading still starts a line (helper-119)
+    (tmp_path / "summary.md").write_text("no line break", encoding="utf-8")
+    run("--summary", "summary.md", "m")
+    assert (tmp_path / "summary.md").read_text(encoding="utf-8").startswith("no line break\n## eos-guard\n")
 
 
 def test_the_summary_lists_a_folder_s_findings_most_severe_first_as_the_text_report_does(run, tmp_path):
