@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from . import config as settings
-from .errors import InputError, MissingDependency, OutputFailed, display_path, shown
+from .errors import InputError, MissingDependency, OutputFailed, display_path, path_field, shown
 from .records import field, record, replace
 from .report import write
 from .report.escape import no_workflow_commands, printable
@@ -688,7 +688,7 @@ def _diff(paths: list[str], config: settings.Config, args: argparse.Namespace) -
 
     result = fix_paths(paths, config, unsafe=args.unsafe_fixes, write=False, allow_empty=args.allow_empty)
     _warn_if_nothing_found(args, result.report)
-    patch = "".join(change.diff(printable(display_path(change.path))) for change in result.changes)
+    patch = "".join(change.diff(path_field(change.path)) for change in result.changes)  # names quoted as git does
     if patch:
         write(_commands_paused(patch) if os.environ.get("GITHUB_ACTIONS") == "true" else patch, "diff")
     _say_errors(result.report, args.verbose)

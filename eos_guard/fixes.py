@@ -85,9 +85,25 @@ class FileChange:
         import difflib  # only for --diff: a check that finds something plans fixes, and prints no diff
 
         shown_path = shown_path.lstrip("/")  # an absolute path: a/tmp/m/config.json, as git diff --no-index writes
-        source = f"a/{shown_path}" if self.old_text is not None else "/dev/null"
-        lines = difflib.unified_diff(_lines(self.old_text or ""), _lines(self.new_text), source, f"b/{shown_path}")
+        source = git_quoted(f"a/{shown_path}") if self.old_text is not None else "/dev/null"
+        lines = difflib.unified_diff(_lines(self.old_text or ""), _lines(self.new_text), source,
+                                     git_quoted(f"b/{shown_path}"))
         return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+
+
+_C_ESCAPES = {7: "\\a", 8: "\\b", 9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r", 34: '\\"', 92: "\\\\"}
+
+
+def git_quoted(name: str) -> str:
+    """A file name in a patch header as git writes it (``quote_c_style``, core.quotePath on): as it is when every
+    byte is printable ASCII other than ``"`` and ``\\``; else in double quotes, with C's escapes and each other
+    byte in octal (a name's UTF-8 bytes, or its own bytes where it is not UTF-8), which ``git apply`` reads back. A
+    name a terminal would act on (an escape sequence, a bidirectional override) is shown as escapes that way too."""
+    raw = os.fsencode(name)  # a name that is not UTF-8 holds surrogate escapes: its own bytes again
+    if all(0x20 <= byte < 0x7F and byte not in (34, 92) for byte in raw):
+        return name
+    return '"' + "".join(_C_ESCAPES.get(byte) or (chr(byte) if 0x20 <= byte < 0x7F else f"\\{byte:03o}")
+                         for byte in raw) + '"'
 
 
 def _lines(text: str) -> list[str]:

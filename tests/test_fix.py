@@ -834,3 +834,25 @@ def test_a_diff_of_a_folder_named_by_its_absolute_path_applies_from_the_root(run
     proc = subprocess.run(["git", "apply", "--check", f"-p{relative.count('/') + 2}", str(tmp_path / "fix.patch")],
                           cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+NAMES = {"nbsp": "my\u00a0model", "tab": "tab\there", "bytes": os.fsdecode(b"raw\xffbyte"), "quote": 'q"uote',
+         "emoji": "emoji\U0001f44dx", "escape": "red\x1b[31m", "space": "plain name"}
+
+
+@pytest.mark.parametrize("name", list(NAMES.values()), ids=list(NAMES))
+def test_a_diff_of_a_folder_with_an_odd_name_applies(run, tmp_path, name):
+    """helper-119: headers went through printable(), so 'my\\xa0model' (a NBSP) was a name no file has and the patch
+    did not apply. They are quoted as git quotes them (octal bytes in double quotes), which git apply reads back
+    and a terminal shows as plain ASCII."""
+    try:
+        folder = shutil.copytree(CHATML, tmp_path / "repo" / name)
+    except (OSError, UnicodeEncodeError):
+        pytest.skip("the file system refuses the name")
+    subprocess.run(["git", "init", "-q", str(tmp_path / "repo")], check=True)
+    code, patch, _ = run("--diff", "--baseline", "none", ".", cwd=tmp_path / "repo")
+    assert code == 1 and patch.isascii() and all(line.isprintable() for line in patch.splitlines()), patch
+    (tmp_path / "fix.patch").write_text(patch, encoding="utf-8")
+    proc = subprocess.run(["git", "apply", str(tmp_path / "fix.patch")], cwd=tmp_path / "repo", capture_output=True)
+    assert proc.returncode == 0, proc.stderr
+    assert run("--baseline", "none", ".", cwd=tmp_path / "repo")[0] == 0 and (folder / "config.json").is_file()
