@@ -296,3 +296,40 @@ def test_a_tool_use_template_that_prints_each_argument_description_renders():
     probe = probe_named_template("tool_use", source, {}, ADDED + ["<|SYSTEM_TOKEN|>", "<|CHATBOT_TOKEN|>"],
                                  Limits(cache=False))
     assert probe.token == "<|END_OF_TURN_TOKEN|>" and not probe.errors
+
+
+@pytest.mark.parametrize("split, special", [(True, True), (False, True), (True, False)],
+                         ids=["split-special", "not-split", "split-not-special"])
+def test_split_special_tokens_splits_a_special_terminator_into_pieces(tmp_path, run, split, special):
+    """helper-120: LLaMA-Factory's split_special_tokens, saved in tokenizer_config.json, makes transformers encode
+    every special token in text as ordinary pieces: the chat template's '<|im_end|>' never becomes 151645 in a
+    training example, so nothing teaches the stop (EOS011 error). An added token not marked special stays one."""
+    import json
+    import shutil
+
+    import transformers
+
+    folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
+    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    config["split_special_tokens"] = split
+    config["added_tokens_decoder"]["151645"]["special"] = special
+    config["eos_token"] = "<|endoftext|>"  # a named token is special whatever its flag says
+    (folder / "tokenizer_config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    tokenizer_json = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
+    for token in tokenizer_json["added_tokens"]:
+        if token["content"] == "<|im_end|>":
+            token["special"] = special
+    (folder / "tokenizer.json").write_text(json.dumps(tokenizer_json), encoding="utf-8")
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
+    rendered = tokenizer.apply_chat_template([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "ok"}],
+                                             tokenize=True, return_dict=True)["input_ids"]
+    pieces = split and special
+    assert (151645 not in rendered) == pieces
+    code, out, _ = run("--format", "json", "--no-cache", "--baseline", "none", str(folder))
+    found = [f for f in json.loads(out)["findings"] if f["code"] == "EOS011"]
+    if pieces:
+        assert code == 1 and [f["severity"] for f in found] == ["error"], out
+        assert found[0]["message"].startswith("tokenizer_config.json sets split_special_tokens to true, so the "
+                                              "tokenizer splits '<|im_end|>'"), found
+    else:
+        assert found == [], out

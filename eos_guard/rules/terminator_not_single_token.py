@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from ..findings import Finding, Severity
 from ..known_tokens import known_turn_end_in
-from ..resolve import ResolvedModel
+from ..resolve import ResolvedModel, Where
 from .base import Options, Rule
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -31,6 +31,11 @@ class TerminatorNotSingleToken(Rule):
     nothing stops an answer; every runtime's verdict is then "cannot tell". Other text (`### End`) is a format of
     its own: a warning.
 
+    A tokenizer_config.json that sets `"split_special_tokens": true` (LLaMA-Factory's training option, saved back
+    with the tokenizer) is an error when the terminator is a special token: transformers then encodes special
+    tokens in text as ordinary pieces, the chat template's output and every training example included, so no
+    example holds the terminator's id and nothing teaches the model to stop.
+
     Text the template writes after the last answer and before an added token (`</answer><|im_end|>`, a closing
     quote, a full stop) is not the terminator: the model writes it, then the token, and generation stops at the
     token, so the token is the terminator the other rules check (EOS001 when it is no stop id), and such text is
@@ -46,7 +51,8 @@ class TerminatorNotSingleToken(Rule):
     Add the terminator as a special token (tokenizer.json `added_tokens` and `added_tokens_decoder`), or end
     turns with the tokenizer's eos token. Adding a token means resizing the model's embeddings and training it,
     so `--fix` does not do it (TRL's `clone_chat_template`, or `tokenizer.add_special_tokens` and
-    `model.resize_token_embeddings` before training).
+    `model.resize_token_embeddings` before training). Where `split_special_tokens` is true, set it to false (or
+    remove it) and train again: the examples made with it never held the terminator's id.
     """
 
     code = "EOS011"
@@ -56,6 +62,7 @@ class TerminatorNotSingleToken(Rule):
     needs_generation = True
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
+        yield from self._split_special_tokens(model)
         for terminator in model.terminators:
             text = terminator.probe.tail.strip()
             if not text and terminator.token is None and terminator.probe.between_turns:
@@ -88,6 +95,27 @@ class TerminatorNotSingleToken(Rule):
             message = f"the '{name}' chat template ends assistant turns with '{shown}', which is not a single " \
                       "token (not an added token)"
             yield self.finding(model, message, terminator.template)
+
+    def _split_special_tokens(self, model: ResolvedModel) -> Iterator[Finding]:
+        """tokenizer_config.json's ``"split_special_tokens": true`` (LLaMA-Factory's training option, saved with the
+        tokenizer): transformers then encodes every special token in text as ordinary pieces (tokenizers'
+        ``encode_special_tokens``), the chat template's output and training examples included, so no example holds
+        the terminator's id (Qwen's '<|im_end|>' becomes 9 pieces)."""
+        config = model.files.tokenizer_config
+        if config is None or config.get(("split_special_tokens",)) is not True:
+            return
+        named = set(model.special_tokens.values())  # transformers makes the named tokens special at load
+        for terminator in model.terminators:
+            token = model.vocab.added.get(terminator.token) if terminator.token is not None else None
+            if token is None or not (token.special or token.content in named):
+                continue  # an added token that is not special stays one token
+            yield self.finding(
+                model, f"tokenizer_config.json sets split_special_tokens to true, so the tokenizer splits "
+                f"'{token.content}', which ends assistant turns in the '{terminator.template.name}' chat template, "
+                "into pieces wherever text holds it (the template's output, every training example): no example "
+                f"holds its id, and nothing teaches the model to stop; set it to false",
+                Where(config, ("split_special_tokens",)), Severity.ERROR)
+            return
 
     def _spelled_before(self, model: ResolvedModel, template: TemplateSource, text: str,
                         token: str | None) -> Iterator[Finding]:
