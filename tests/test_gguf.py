@@ -264,26 +264,19 @@ def test_explain_and_summary_show_the_stop_set(run, tmp_path):
 
 # --- the eos rules ---------------------------------------------------------------------------------------------
 
-def test_missing_eos_falls_back_to_a_comma(run, tmp_path):
-    write_gguf(tmp_path / "model.gguf", eos=None)
-    code, out, _ = run("--format", "json", "model.gguf")
-    assert code == 1
-    assert ("EOS020", "the GGUF has no tokenizer.ggml.eos_token_id; llama.cpp uses its default eos 11 ',' for 'gpt2' "
-            "vocabularies; run llama.cpp with --override-kv tokenizer.ggml.eos_token_id=int:14, or rewrite the GGUF: "
-            "gguf-new-metadata model.gguf model.fixed.gguf --special-token eos '<|assistant_end|>'") in findings(out)
-    assert json.loads(out)["gguf"][0]["eog_ids"] == [12, 11]  # '</s>' by its text, and the default eos
-
-
-def test_missing_eos_of_a_llama_vocabulary_falls_back_to_id_2(run, tmp_path):
+@pytest.mark.parametrize("model, default", [("gpt2", "11 ','"), ("llama", "2 'c'")])
+def test_missing_eos_falls_back_to_the_vocabulary_s_default(run, tmp_path, model, default):
     """docs/gguf.md: tokenizer.ggml.model gives "llama.cpp's default eos when the file has none (2 for `llama`, 11
-    for `gpt2`)": the 'llama' default, as test_missing_eos_falls_back_to_a_comma shows the 'gpt2' one."""
-    write_gguf(tmp_path / "model.gguf", eos=None, model="llama")
+    for `gpt2`)" (helper-122 added the 'llama' case)."""
+    write_gguf(tmp_path / "model.gguf", eos=None, model=model)
     code, out, _ = run("--format", "json", "model.gguf")
     assert code == 1
-    assert ("EOS020", "the GGUF has no tokenizer.ggml.eos_token_id; llama.cpp uses its default eos 2 'c' for 'llama' "
-            "vocabularies; run llama.cpp with --override-kv tokenizer.ggml.eos_token_id=int:14, or rewrite the GGUF: "
-            "gguf-new-metadata model.gguf model.fixed.gguf --special-token eos '<|assistant_end|>'") in findings(out)
-    assert json.loads(out)["gguf"][0]["eog_ids"] == [12, 2]  # '</s>' by its text, and the default eos
+    assert ("EOS020", f"the GGUF has no tokenizer.ggml.eos_token_id; llama.cpp uses its default eos {default} for "
+            f"'{model}' vocabularies; run llama.cpp with --override-kv tokenizer.ggml.eos_token_id=int:14, or rewrite "
+            "the GGUF: gguf-new-metadata model.gguf model.fixed.gguf --special-token eos '<|assistant_end|>'"
+            ) in findings(out)
+    # '</s>' by its text, and the default eos
+    assert json.loads(out)["gguf"][0]["eog_ids"] == [12, int(default.split()[0])]
 
 
 def test_eos_outside_the_token_list(run, tmp_path):
