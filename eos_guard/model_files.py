@@ -776,10 +776,11 @@ class _Entries:
 
 
 def input_signatures(folder: Path) -> dict[Path, tuple[int, ...] | None]:
-    """The stat signature (inode, size, modification and status-change times) of each file a check of ``folder``
-    may read, None for one that is not there: taken before a fix run reads the folder, and compared before it
-    writes, so that a folder whose files another process changed meanwhile (a file that is only read, such as
-    tokenizer_config.json, too) is not written from a stale plan."""
+    """The stat signature (inode, size and modification time) of each file a check of ``folder`` may read, None for
+    one that is not there: taken before a fix run reads the folder, and compared before it writes, so that a folder
+    whose files another process changed meanwhile (a file that is only read, such as tokenizer_config.json, too) is
+    not written from a stale plan. Not the status-change time: replacing one of two hard links to a file (this run's
+    own write in another folder) changes the other's link count, and so its ctime, not its content."""
     names = [*JSON_FILES, TEMPLATE_FILE, ADAPTER_CONFIG, GENAI_CONFIG, MODULES_CONFIG, SPM_FILE, VOCAB_FILE,
              MERGES_FILE]
     try:
@@ -790,7 +791,7 @@ def input_signatures(folder: Path) -> dict[Path, tuple[int, ...] | None]:
     for name in dict.fromkeys(names):
         try:
             found = os.stat(folder / name)
-            signatures[folder / name] = (found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns)
+            signatures[folder / name] = (found.st_ino, found.st_size, found.st_mtime_ns)
         except OSError:
             signatures[folder / name] = None
     return signatures

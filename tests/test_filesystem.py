@@ -729,6 +729,27 @@ def test_a_file_only_read_that_changed_after_the_check_leaves_its_folder_unchang
     assert all((folder / name).read_bytes() == data for name, data in before.items() if name != changed.name)
 
 
+def test_a_file_hard_linked_into_another_folder_does_not_stop_that_folder_s_fix(run, tmp_path):
+    """helper-123: the check compared status-change times, which replacing one of two hard links to a file changes
+    for the other (its link count): folder b, sharing config.json with a (cp -al, rsync --link-dest), was refused
+    as 'changed by another process' after this run's own write to a."""
+    import shutil
+
+    from support import ROOT
+
+    shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", tmp_path / "a", ignore=shutil.ignore_patterns("*.md"))
+    (tmp_path / "b").mkdir()
+    for name in ("generation_config.json", "tokenizer_config.json"):
+        shutil.copy(tmp_path / "a" / name, tmp_path / "b" / name)
+    os.link(tmp_path / "a" / "config.json", tmp_path / "b" / "config.json")
+    config = json.loads((tmp_path / "b" / "tokenizer_config.json").read_text(encoding="utf-8"))
+    config["eos_token"] = "<|endoftext|>"
+    (tmp_path / "b" / "tokenizer_config.json").write_text(json.dumps(config), encoding="utf-8")
+    code, out, err = run("--fix", "--no-cache", "--baseline", "none", "--format", "concise", ".", cwd=tmp_path)
+    assert "changed by another process" not in err and "Fixed 3 files in 2 folders" in out, (out, err)
+    assert run("--baseline", "none", ".", cwd=tmp_path)[0] == 0
+
+
 def test_ctrl_c_between_two_replaces_puts_back_the_files_already_replaced(run, tmp_path, monkeypatch):
     """Ctrl-C (SIGINT, not held as SIGTERM is) after config.json was replaced and before generation_config.json
     ended the run with config.json fixed alone. The file already replaced is put back; the run exits with 130."""
