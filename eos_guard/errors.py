@@ -147,34 +147,41 @@ def path_field(path: Path, relative_to: Path | None = None) -> str:
 
 
 def repository_field(path: Path) -> str:
-    """A path relative to the git work tree that holds it (the nearest folder above it with ``.git``), with ``/``
-    separators: what GitHub resolves the paths of annotations and code-scanning results against, wherever
-    eos-guard runs (a step's ``working-directory``, a checkout in a subfolder). :func:`path_field` where no work
-    tree holds the path, or an alias shows it (a Hub snapshot)."""
+    """A path relative to the repository that holds it, with ``/`` separators: what GitHub resolves the paths of
+    annotations and code-scanning results against, wherever eos-guard runs (a step's ``working-directory``, a
+    checkout in a subfolder). The repository is the outermost folder above the file that holds ``.git``, within
+    ``$GITHUB_WORKSPACE`` when that is set (a model folder that is a git clone of its own, or a submodule, is named
+    from the repository around it; a checkout made without git is the workspace itself). :func:`path_field` where
+    no repository holds the path, or an alias shows it (a Hub snapshot)."""
     shown = path_field(path)
     if ALIASES and any(shown == label or shown.startswith(f"{label}/") for label in ALIASES.values()):
         return shown
     full = os.path.join(real_folder(os.path.abspath(path.parent)), path.name)
-    root = _work_tree_of(os.path.dirname(full))
+    root = _repository_of(os.path.dirname(full))
     if root is None:
         return shown
     relative = os.path.relpath(full, root)
     return relative.replace(os.sep, "/") if os.sep != "/" else relative
 
 
-_WORK_TREES: dict[str, str | None] = {}  # real folder -> the work tree holding it, for the run
+_REPOSITORIES: dict[str, str | None] = {}  # real folder -> the repository holding it, for the run
 
 
-def _work_tree_of(folder: str) -> str | None:
-    known = _WORK_TREES.get(folder, "")
+def _repository_of(folder: str) -> str | None:
+    known = _REPOSITORIES.get(folder, "")
     if known != "":
         return known
+    workspace = os.environ.get("GITHUB_WORKSPACE")
+    workspace = real_folder(os.path.abspath(workspace)) if workspace else None
+    inside = workspace is not None and (folder == workspace or folder.startswith(workspace.rstrip(os.sep) + os.sep))
     root = None
     for directory in (folder, *map(str, Path(folder).parents)):
-        if os.path.lexists(os.path.join(directory, ".git")):
-            root = directory
+        if inside and len(directory) < len(workspace):  # type: ignore[arg-type]
             break
-    _WORK_TREES[folder] = root
+        if os.path.lexists(os.path.join(directory, ".git")):
+            root = directory  # the outermost one wins
+    root = root if root is not None else workspace if inside else None
+    _REPOSITORIES[folder] = root
     return root
 
 
@@ -232,4 +239,4 @@ def real_folder(folder: str) -> str:
 def forget_real_paths() -> None:
     """A new run: folders may have been moved or linked since the last one."""
     _REAL.clear()
-    _WORK_TREES.clear()
+    _REPOSITORIES.clear()

@@ -86,3 +86,31 @@ def test_paths_are_relative_to_the_repository_not_to_where_eos_guard_runs(run, t
     # text for a person stays relative to where it runs
     assert run("--format", "concise", "--baseline", "none", "m", cwd=tmp_path / "repo" / "models")[1].startswith(
         "m/generation_config.json:3:19: EOS001 ")
+
+
+@pytest.mark.parametrize("layout", ["clone-inside", "submodule", "checkout-in-a-subfolder", "no-git-checkout"])
+def test_paths_are_relative_to_the_repository_the_workflow_checked_out(run, tmp_path, monkeypatch, layout):
+    """helper-123: the nearest .git was taken for the repository, so a model folder that is a git clone of its own
+    (or a submodule) was named 'config.json', and two such folders' alerts had one URI. The outermost repository
+    within $GITHUB_WORKSPACE is taken: a checkout into a subfolder of the workspace is its own root, and a checkout
+    made without git is the workspace."""
+    import shutil
+    import subprocess
+
+    workspace = tmp_path / "workspace"
+    repository = workspace / "sub" if layout == "checkout-in-a-subfolder" else workspace
+    for name in ("a", "b"):
+        shutil.copytree(RULE_CASES / "EOS001-terminator-not-stop-id", repository / "models" / name)
+    if layout != "no-git-checkout":
+        subprocess.run(["git", "init", "-q", str(repository)], check=True)
+    if layout == "clone-inside":
+        for name in ("a", "b"):
+            subprocess.run(["git", "init", "-q", str(repository / "models" / name)], check=True)
+    if layout == "submodule":
+        (repository / "models" / "a" / ".git").write_text("gitdir: ../../.git/modules/a\n", encoding="utf-8")
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(workspace))
+    code, out, _ = run("--format", "sarif", "--baseline", "none", "models", cwd=repository)
+    uris = sorted({r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                   for r in json.loads(out)["runs"][0]["results"] if r["ruleId"] == "EOS001"})
+    prefix = "sub/" if layout == "no-git-checkout" and repository != workspace else ""
+    assert uris == [f"{prefix}models/a/generation_config.json", f"{prefix}models/b/generation_config.json"], uris
