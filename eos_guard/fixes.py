@@ -98,12 +98,14 @@ def git_quoted(name: str) -> str:
     """A file name in a patch header as git writes it (``quote_c_style``, core.quotePath on): as it is when every
     byte is printable ASCII other than ``"`` and ``\\``; else in double quotes, with C's escapes and each other
     byte in octal (a name's UTF-8 bytes, or its own bytes where it is not UTF-8), which ``git apply`` reads back. A
-    name a terminal would act on (an escape sequence, a bidirectional override) is shown as escapes that way too."""
+    name a terminal would act on (an escape sequence, a bidirectional override) is shown as escapes that way too, and
+    so is one that holds a GitHub runner's ``##[`` command form."""
     raw = os.fsencode(name)  # a name that is not UTF-8 holds surrogate escapes: its own bytes again
-    if all(0x20 <= byte < 0x7F and byte not in (34, 92) for byte in raw):
+    if all(0x20 <= byte < 0x7F and byte not in (34, 92) for byte in raw) and b"##[" not in raw:
         return name
-    return '"' + "".join(_C_ESCAPES.get(byte) or (chr(byte) if 0x20 <= byte < 0x7F else f"\\{byte:03o}")
-                         for byte in raw) + '"'
+    quoted = "".join(_C_ESCAPES.get(byte) or (chr(byte) if 0x20 <= byte < 0x7F else f"\\{byte:03o}") for byte in raw)
+    # a GitHub runner reads "##[" anywhere in a line as a workflow command: its "[" in octal means the same name
+    return '"' + quoted.replace("##[", "##\\133") + '"'
 
 
 def _lines(text: str) -> list[str]:

@@ -837,7 +837,7 @@ def test_a_diff_of_a_folder_named_by_its_absolute_path_applies_from_the_root(run
 
 
 NAMES = {"nbsp": "my\u00a0model", "tab": "tab\there", "bytes": os.fsdecode(b"raw\xffbyte"), "quote": 'q"uote',
-         "emoji": "emoji\U0001f44dx", "escape": "red\x1b[31m", "space": "plain name"}
+         "emoji": "emoji\U0001f44dx", "escape": "red\x1b[31m", "space": "plain name", "command": "##[error]forged"}
 
 
 @pytest.mark.parametrize("name", list(NAMES.values()), ids=list(NAMES))
@@ -852,6 +852,7 @@ def test_a_diff_of_a_folder_with_an_odd_name_applies(run, tmp_path, name):
     subprocess.run(["git", "init", "-q", str(tmp_path / "repo")], check=True)
     code, patch, _ = run("--diff", "--baseline", "none", ".", cwd=tmp_path / "repo")
     assert code == 1 and patch.isascii() and all(line.isprintable() for line in patch.splitlines()), patch
+    assert "##[" not in patch  # a GitHub runner's command form, anywhere in a line
     (tmp_path / "fix.patch").write_text(patch, encoding="utf-8")
     proc = subprocess.run(["git", "apply", str(tmp_path / "fix.patch")], cwd=tmp_path / "repo", capture_output=True)
     assert proc.returncode == 0, proc.stderr
