@@ -21,7 +21,7 @@ from pathlib import Path
 from .errors import InputError
 from .findings import quoted_list
 from .jsonspan import JsonDocument, NotRead, dotted, read_bytes
-from .model_files import takes_one_eos
+from .model_files import one_eos_type
 from .records import field, record
 from .resolve import ResolvedModel, generating_section, special_token_text
 from .rules.base import ids_to_stop_on
@@ -290,7 +290,7 @@ def _align_config(model: ResolvedModel, wanted: list[int], add, eos_id: int | No
     if config is None or config.where is None or config.invalid or not config.present:
         return
     doc = config.where.document
-    if takes_one_eos(doc.get(config.where.keys[:-1])):  # a list would make AutoConfig raise: never one
+    if one_eos_type(doc.data, config.where.keys[:-1]):  # a list would make AutoConfig raise: never one
         return
     # a scalar is left alone unless it lacks the tokenizer's eos (EOS003); then it becomes a list, keeping its id
     if isinstance(config.raw, list) or (eos_id is not None and eos_id in wanted and eos_id not in config.ids):

@@ -82,10 +82,26 @@ INT_EOS_MODEL_TYPES = frozenset({
     "pocket_tts", "unispeech-sat", "vibevoice"})
 
 
-def takes_one_eos(data: Any) -> bool:
-    """Whether a config object (config.json's top level, or a section of it) is of a type whose eos is one id."""
-    return isinstance(data, dict) and isinstance(data.get("model_type"), str) and \
-        data["model_type"] in INT_EOS_MODEL_TYPES
+# composite model type -> the model type of its text_config class where that takes one id (sub_configs): a
+# text_config that names no model_type is of that class
+ONE_EOS_TEXT_CONFIGS = {"inkling_mm_model": "inkling_text", "inkling2": "inkling2_text",
+                        "inkling2_loop": "inkling2_loop_text", "altclip": "altclip_text_model",
+                        "chinese_clip": "chinese_clip_text_model"}
+
+
+def one_eos_type(config: Any, keys: KeyPath) -> str | None:
+    """The model type of config.json's object at ``keys`` (its top level, or ``("text_config",)``) when its config
+    class takes one id (INT_EOS_MODEL_TYPES), else None: its own ``model_type``, or for a text_config that names none,
+    its parent's text config class."""
+    data = config
+    for key in keys:
+        data = data.get(key) if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        return None
+    own = data.get("model_type")
+    if not isinstance(own, str) and keys == ("text_config",) and isinstance(config.get("model_type"), str):
+        own = ONE_EOS_TEXT_CONFIGS.get(config["model_type"])
+    return own if isinstance(own, str) and own in INT_EOS_MODEL_TYPES else None
 
 
 # files transformers reads as a JSON object (a dict): one of another kind stops it (AttributeError, TypeError),
@@ -219,10 +235,11 @@ def _object(doc: JsonDocument) -> JsonDocument:
                                    f"{consequence} or the tokenizer", line, column)
     if doc.path.name == "config.json":
         for keys in ((), ("text_config",)):
-            if takes_one_eos(doc.get(keys)) and doc.kind(keys + ("eos_token_id",)) is list:
+            kind = one_eos_type(doc.data, keys)
+            if kind is not None and doc.kind(keys + ("eos_token_id",)) is list:
                 line, column = doc.position(doc.nearest_span(keys + ("eos_token_id",))[0].start)
                 raise InputError(doc.path, f"{dotted(keys + ('eos_token_id',))} is a list, but the "
-                                           f"{doc.get(keys + ('model_type',))} config class takes one id: "
+                                           f"{kind} config class takes one id: "
                                            f"{consequence} (list the stop ids in generation_config.json)",
                                  line, column)
     return doc

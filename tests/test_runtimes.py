@@ -425,6 +425,14 @@ def test_the_config_classes_that_take_one_eos_are_those_transformers_declares():
     assert declared == INT_EOS_MODEL_TYPES
     with pytest.raises(Exception, match="eos_token_id"):
         transformers.CONFIG_MAPPING["inkling_text"](eos_token_id=[2, 200006])
+    # the composite classes whose text_config class is one of them (helper-123: a text_config without model_type)
+    from eos_guard.model_files import ONE_EOS_TEXT_CONFIGS
+
+    composites = {model_type: cls.sub_configs["text_config"].model_type
+                  for model_type, cls in ((t, transformers.CONFIG_MAPPING[t]) for t in transformers.CONFIG_MAPPING.keys())
+                  if "text_config" in (getattr(cls, "sub_configs", None) or {})
+                  and getattr(cls.sub_configs["text_config"], "model_type", "") in INT_EOS_MODEL_TYPES}
+    assert composites == ONE_EOS_TEXT_CONFIGS
 
 
 def _inkling(tmp_path: Path, name: str, generation: bool, config_eos, text_config: bool = False) -> Path:
@@ -435,13 +443,16 @@ def _inkling(tmp_path: Path, name: str, generation: bool, config_eos, text_confi
     if generation:
         write_json(folder / "generation_config.json", {"eos_token_id": [151643, 151645]})
     text = {"model_type": "inkling_text", "eos_token_id": config_eos, "vocab_size": 152064}
+    if text_config == "no-model-type":  # the parent's sub_configs give its class
+        text.pop("model_type")
     write_json(folder / "config.json", {"model_type": "inkling_mm_model", "text_config": text} if text_config
                else {"architectures": ["InklingForCausalLM"], **text})
     assert tokenizer_config["eos_token"] == "<|im_end|>"
     return folder
 
 
-@pytest.mark.parametrize("text_config", [False, True], ids=["top-level", "text_config"])
+@pytest.mark.parametrize("text_config", [False, True, "no-model-type"], ids=["top-level", "text_config",
+                                                                           "text_config-without-model_type"])
 def test_fix_never_makes_a_list_of_a_config_eos_that_takes_one_id(run, tmp_path, text_config):
     """helper-120: --fix turned Inkling's "eos_token_id": 151643 into [151643, 151645], which AutoConfig refuses
     (the class takes one id), then said every check passed. It now leaves such a config alone (EOS003 says why),

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from ..findings import Finding, Severity
-from ..model_files import takes_one_eos
+from ..model_files import one_eos_type
 from ..resolve import ResolvedModel
 from .base import Options, Rule, describe_ids
 
@@ -42,10 +42,10 @@ class ConfigEosMismatch(Rule):
             return
         if eos is None or eos.id is None or not eos.in_vocabulary or eos.id in config.ids:
             return
-        section = config.where.document.get(config.where.keys[:-1])
         # a config class that takes one id (model_files.INT_EOS_MODEL_TYPES): a list would make AutoConfig raise
-        fix = f"its {section['model_type']} config class takes one id, so only a person can change it (set it to " \
-            f"{eos.id} if that is the eos the model was trained with)" if takes_one_eos(section) else f"add {eos.id}"
+        kind = one_eos_type(config.where.document.data, config.where.keys[:-1])
+        fix = f"its {kind} config class takes one id, so only a person can change it (set it to {eos.id} if that " \
+            "is the eos the model was trained with)" if kind else f"add {eos.id}"
         yield self.finding(
             model,
             f"{config.where.describe()} {describe_ids(config.ids, model)} does not "
