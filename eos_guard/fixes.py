@@ -214,6 +214,7 @@ def _add_stop_ids(model: ResolvedModel, add, section: tuple[str, ...], wanted: l
     if stop.present and not stop.invalid and stop.where is not None and missing:
         add(doc, add_to_id_list(doc, stop.where.keys, missing), f"{dotted(stop.where.keys)}: add {_ids(missing)}")
     elif not stop.present and wanted:
+        wanted = [*stop.ids, *_not_in(wanted, stop.ids)]  # a class default generate() stops on stays first
         value = wanted[0] if len(wanted) == 1 else wanted
         if doc.has(section + ("eos_token_id",)):
             add(doc, replace_value(doc, section + ("eos_token_id",), value), f"{prefix}eos_token_id: set to {_ids(value)}")

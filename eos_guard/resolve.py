@@ -611,8 +611,30 @@ def generation_stop_ids(files: ModelFiles) -> StopIds:
     of GENERATING_SECTIONS, the inner model's, from its section of config.json)."""
     section = generating_section(files)
     if section is not None:
-        return _section_stop_ids(files.config, (section,))  # type: ignore[arg-type]
+        stop = _section_stop_ids(files.config, (section,))  # type: ignore[arg-type]
+        data = files.config.data.get(section) if files.config is not None else None  # type: ignore[union-attr]
+        if not stop.ids and (data is None or isinstance(data, dict) and "eos_token_id" not in data):
+            default = _section_default_eos(files.config.data, section)  # type: ignore[union-attr]
+            if default is not None:  # the inner config object's class default (a 4.x save leaves it out)
+                return StopIds((default,), Where(files.config, (section,)), False)  # type: ignore[arg-type]
+        return stop
     return files_stop_ids(files)
+
+
+# The eos an inner model's config class defaults to (transformers 5.25), by its section's model_type, else the outer
+# model type's default one (sub_configs): its generation config is made from the config object, where the default
+# applies when the section names no eos (transformers 4.x saves leave a default out). tests/test_runtimes.py compares.
+SECTION_DEFAULT_TYPES = {"blip-2": "opt", "instructblip": "opt", "instructblipvideo": "opt",
+                         "kosmos-2": "kosmos_2_text_model"}
+SECTION_DEFAULT_EOS = {"opt": 2, "llama": 2, "t5": 1, "kosmos_2_text_model": 2}
+
+
+def _section_default_eos(config: dict, section: str) -> int | None:
+    data = config.get(section)  # missing or null: the outer class's default text config
+    kind = data.get("model_type") if isinstance(data, dict) else None
+    if not isinstance(kind, str) and isinstance(config.get("model_type"), str):
+        kind = SECTION_DEFAULT_TYPES.get(config["model_type"])
+    return SECTION_DEFAULT_EOS.get(kind) if isinstance(kind, str) else None
 
 
 def generating_section(files: ModelFiles) -> str | None:

@@ -1892,6 +1892,38 @@ def test_a_captioner_whose_generate_runs_its_language_model_stops_on_text_config
                                  "the model built from text_config"), row["why"]
 
 
+def test_the_inner_config_class_defaults_are_transformers():
+    """resolve.SECTION_DEFAULT_TYPES and SECTION_DEFAULT_EOS: each outer type's default text config, and each text
+    config class's default eos, as transformers makes them."""
+    transformers = pytest.importorskip("transformers")
+    from eos_guard.resolve import SECTION_DEFAULT_EOS, SECTION_DEFAULT_TYPES
+
+    for outer, inner in SECTION_DEFAULT_TYPES.items():
+        assert transformers.CONFIG_MAPPING[outer]().text_config.model_type == inner, outer
+    for model_type, eos in SECTION_DEFAULT_EOS.items():
+        config = transformers.CONFIG_MAPPING[model_type]()
+        assert transformers.GenerationConfig.from_model_config(config).eos_token_id == eos, model_type
+
+
+@pytest.mark.parametrize("text_config", [{"model_type": "kosmos_2_text_model"}, {}, {"model_type": "t5"}],
+                         ids=["kosmos-2-text", "no-model-type", "flan-t5"])
+def test_an_inner_section_without_an_eos_stops_on_its_class_default(run, tmp_path, text_config):
+    """helper-123: a Kosmos-2 or BLIP-2 config.json saved by transformers 4.x leaves text_config's eos out when it
+    is the class default (2; Flan-T5's 1), which the inner model's generation config then has: eos-guard said
+    EOS004, and --diff replaced the default with the terminator instead of adding it."""
+    transformers = pytest.importorskip("transformers")
+    folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
+    model_type = "blip-2" if text_config.get("model_type") == "t5" else "kosmos-2"
+    write_json(folder / "config.json", {"model_type": model_type, "text_config": text_config})
+    inner = transformers.AutoConfig.from_pretrained(str(folder)).text_config
+    expected = transformers.GenerationConfig.from_model_config(inner).eos_token_id
+    code, out, _ = run("explain", "--format", "json", "--no-cache", str(folder))
+    row = next(r for r in json.loads(out)["models"][0]["runtimes"] if r["runtime"] == "transformers")
+    assert row["stop_ids"] == [expected] and row["why"].startswith("text_config's config class default"), row
+    code, patch, _ = run("--diff", "--no-cache", "--baseline", "none", str(folder))
+    assert code == 1 and f'"eos_token_id": [{expected}, 151645]' in patch, patch
+
+
 def test_a_model_that_generates_with_an_inner_model_stops_on_its_config(run, tmp_path):
     """Qwen2.5-Omni's generate() runs its thinker's generate(), whose generation config is made from config.json's
     thinker_config when the model is built; generation_config.json goes to the outer model, which never uses it

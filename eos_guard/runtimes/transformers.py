@@ -40,11 +40,13 @@ RELEASES = (Release("transformers 5.25", None, "huggingface/transformers v5.25.0
 def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
     stop = model.stop
     # "config.json eos_token_id [2]", or, where no file gives one, "no eos_token_id" (it read "nothing []")
+    section = generating_section(model.files)
     if stop.where is not None and stop.present:
         given = f"{stop.where.describe()} {show(stop.ids)}"
+    elif stop.ids and section is not None:  # no eos in the section: its config class's default (resolve)
+        given = f"{section}'s config class default {show(stop.ids)} (config.json {section} names no eos_token_id)"
     else:
         given = show(stop.ids) if stop.ids else "no eos_token_id"
-    section = generating_section(model.files)
     if section is not None:
         why = f"{given} (generate() runs the generate() of the model built from {section}, whose generation config " \
               "comes from that section; generation_config.json and the tokenizer are not read)"
