@@ -30,9 +30,9 @@ ASSISTANT_MARKER = "EOSGUARDASSISTANT"
 SYSTEM_TEXT = "EOSGUARDSYSTEM"
 USER_TEXT = "EOSGUARDUSER"
 SECOND_USER_MARKER = "EOSGUARDUSERTWO"
-# Written where a ``{% generation %}`` block ends, in a probe's render only (a Unicode noncharacter: no template or
-# token holds it): what follows an answer up to it is what transformers' assistant mask trains (Probe.trained).
-GENERATION_END = "\ufdd0"
+# Written where a ``{% generation %}`` block starts and ends, in a probe's render only (Unicode noncharacters: no
+# template or token holds them): what lies inside blocks is what transformers' assistant mask trains (Probe.trained).
+GENERATION_START, GENERATION_END = "\ufdd1", "\ufdd0"
 # The tool-call probe: an assistant turn that calls the sample tool (this marker as the argument), then the tool's
 # result (this one); what the template writes between them ends the calling turn.
 CALL_MARKER = "EOSGUARDCALLARG"
@@ -627,7 +627,6 @@ def select(outcomes: Iterable[Outcome], added_tokens: Iterable[str] | AddedToken
             if kind != "tail":
                 continue
             result.marker_seen = True
-            block_end = value.find(GENERATION_END)
             tail = _unmarked(value)
             pieces = _pieces(tail, added, text=not _goes_on(shape))
             run = _tokens(pieces)
@@ -635,8 +634,7 @@ def select(outcomes: Iterable[Outcome], added_tokens: Iterable[str] | AddedToken
                 result.token, result.run, result.tail, result.shape = run[0], run[:1], _kept(tail), shape
                 if len(run) > 1 and not _goes_on(shape):
                     result.run = _common_run(pieces, outcomes, added)
-                if block_end >= 0:  # the run's tokens written before the generation block ends
-                    result.trained = min(len(result.run), len(_all_tokens(_unmarked(value[:block_end]), added)))
+                result.trained = _trained(value, len(result.run), added)
                 return result
             # the first text that is not blank; with none, a conversation that goes on (between_turns: the template
             # writes nothing that ends an answer, not even before the next turn)
@@ -687,8 +685,41 @@ def turn_end_run(probe: Probe, source: str) -> list[str]:
 
 
 def _unmarked(text: str) -> str:
-    """A render's text without the ends of generation blocks (GENERATION_END) marked in it."""
-    return text.replace(GENERATION_END, "") if GENERATION_END in text else text
+    """A render's text without the starts and ends of generation blocks marked in it."""
+    if GENERATION_END not in text and GENERATION_START not in text:
+        return text
+    return text.replace(GENERATION_END, "").replace(GENERATION_START, "")
+
+
+def _trained(tail: str, run: int, added: AddedTokens) -> int | None:
+    """How many of the first ``run`` tokens after an answer lie inside ``{% generation %}`` blocks (adjacent or
+    nested), one after the other from the first (``tail``: what follows the answer, block marks included; the
+    answer lies inside as many blocks as the ends after it outnumber the starts). None when no block ends after the
+    answer."""
+    if GENERATION_END not in tail:
+        return None
+    # the blocks open where the answer is: as many as the ends after it outnumber the starts at the most (nested)
+    depth = lowest = 0
+    for mark in tail:
+        if mark in (GENERATION_START, GENERATION_END):
+            depth += 1 if mark == GENERATION_START else -1
+            lowest = min(lowest, depth)
+    depth = -lowest
+    at, trained = 0, 0
+    while at < len(tail) and trained < run:
+        if tail[at] in (GENERATION_START, GENERATION_END):
+            depth += 1 if tail[at] == GENERATION_START else -1
+            at += 1
+            continue
+        token = added.at(tail, at)
+        if token is None:
+            at += 1
+            continue
+        if depth <= 0:
+            break
+        trained += 1
+        at += len(token)
+    return trained
 
 
 def first_listed(run_ids: Iterable[int | None], listed: Collection[int]) -> int | None:
@@ -1064,7 +1095,7 @@ def _environment() -> Any:
 
     class GenerationTag(jinja2.ext.Extension):
         """``{% generation %}...{% endgeneration %}`` renders its body, as transformers does when not tracking, and
-        marks where it ends (GENERATION_END)."""
+        marks where it starts and ends (GENERATION_START, GENERATION_END)."""
 
         tags = {"generation"}
 
@@ -1074,7 +1105,7 @@ def _environment() -> Any:
             return jinja2.nodes.CallBlock(self.call_method("_body"), [], [], body).set_lineno(lineno)
 
         def _body(self, caller: Any) -> str:
-            return caller() + GENERATION_END  # where the block ends (Probe.trained); probes strip it
+            return GENERATION_START + caller() + GENERATION_END  # where the block is (Probe.trained); probes strip it
 
     class MeasuredFormatter(jinja2.sandbox.SandboxedFormatter):
         """Checks the size each field can have (its spec's widths and precisions, its value's text), added to

@@ -226,6 +226,36 @@ def test_a_generation_block_that_holds_the_whole_run_stops_on_its_last_token(tmp
     assert {r["runtime"]: r["stops"] for r in json.loads(out)["models"][0]["runtimes"]}["transformers"] is True
 
 
+@pytest.mark.parametrize("body, trained", [
+    ("{% generation %}{{ m.content }}<|END_RESPONSE|>{% endgeneration %}{% generation %}<|END_OF_TURN_TOKEN|>"
+     "{% endgeneration %}", True),
+    ("{% generation %}{{ m.content }}{% generation %}<|END_RESPONSE|>{% endgeneration %}<|END_OF_TURN_TOKEN|>"
+     "{% endgeneration %}", True),
+    ("{% generation %}{{ m.content }}<|END_RESPONSE|>{% endgeneration %}\n{% generation %}<|END_OF_TURN_TOKEN|>"
+     "{% endgeneration %}", True),
+    ("{% generation %}{{ m.content }}<|END_RESPONSE|>{% endgeneration %}<|END_OF_TURN_TOKEN|>", False),
+], ids=["adjacent", "nested", "apart", "one-block"])
+def test_the_tokens_inside_any_generation_block_are_trained(tmp_path, run, body, trained):
+    """helper-123: only the first block's end counted, so two adjacent or nested blocks (a supervision patch that
+    wraps the content and the turn end apart) kept the first token alone: a false EOS001. The probe marks where
+    each block starts and ends, and the run's tokens inside any block count, as transformers' assistant mask
+    trains them."""
+    import json
+
+    import transformers
+
+    template = R7B_TURNS.replace("{BODY}<|END_OF_TURN_TOKEN|>", body)
+    folder, _ = _r7b_with(tmp_path, template)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
+    out = tokenizer.apply_chat_template([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "ok"}],
+                                        return_assistant_tokens_mask=True, return_dict=True)
+    masked = dict(zip(out["input_ids"], out["assistant_masks"]))
+    assert (masked[255020], masked[255001]) == (1, 1 if trained else 0)
+    code, out, _ = run("--format", "json", "--no-cache", "--baseline", "none", str(folder))
+    codes = [f["code"] for f in json.loads(out)["findings"]]
+    assert ("EOS001" in codes) is not trained, out
+
+
 def test_a_token_not_marked_special_written_before_the_stop_token_is_eos010(tmp_path, run):
     """It shows in every decoded answer as the terminator would."""
     import json
