@@ -23,6 +23,8 @@ SETTINGS = [
     "exclude: [models/old, './models/x/']\n",
     "runtimes: all\nruntime-versions: {mlx-lm: '0.31', llama.cpp: 'b10488'}\ntemplate-timeout: 0.5\n"
     "template-max-output: 5000\nmax-file-size: 0.000001\nmax-config-size: 2.5\n",
+    # numbers JSON writes with an exponent, which YAML reads as text (helper-123)
+    "template-timeout: 0.00001\nmax-file-size: 0.00001\nmax-config-size: 4095.999999\n",
 ]
 
 

@@ -24,10 +24,21 @@ def render(values: dict[str, Any], source: Path | None, options: list[str], base
         lines.append(f"# changed by the options: {', '.join(options)}")
     # JSON escapes control characters; printable the other characters a terminal must not get (a bidirectional
     # override, a lone surrogate) and a GitHub runner's "##[" command form, as escapes YAML's quoted strings read
-    lines += [printable(f"{key}: {json.dumps(value, ensure_ascii=False)}") for key, value in values.items()]
+    lines += [printable(f"{key}: {_flow(value)}") for key, value in values.items()]
     lines.append("# --baseline (the revision EOS015 compares with; not a settings key): "
                  + (printable(baseline) if baseline is not None else "none"))
     return no_workflow_commands("\n".join(lines)) + "\n"
+
+
+def _flow(value: Any) -> str:
+    """``value`` in JSON's form, but a number with a decimal point, never an exponent: YAML reads ``1e-05`` as a
+    string (helper-123: a template-timeout of 0.00001 did not read back)."""
+    if isinstance(value, float):
+        from decimal import Decimal
+
+        text = format(Decimal(repr(value)), "f")
+        return text if "." in text else text + ".0"
+    return json.dumps(value, ensure_ascii=False)
 
 
 def render_json(values: dict[str, Any], source: Path | None, options: list[str], baseline: str | None) -> str:
