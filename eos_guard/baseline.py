@@ -57,9 +57,9 @@ def _refusal(root: Path, revision: str) -> InputError | None:
     is only missing fails without one under ``--quiet``: no commits yet), or why git cannot be run at all."""
     proc = _run_git(root, ["rev-parse", "--verify", "--quiet", "--end-of-options", revision])
     if proc is None:  # no git to run (a container with the checkout mounted, no git installed): never off silently
-        return InputError(None, f"--baseline {revision}: {display_path(root)} is a git work tree, but git cannot be "
-                                "run (is it installed and on PATH?); the regression check (EOS015) is off there "
-                                "(--baseline none turns it off without this line)")
+        return InputError(None, f"--baseline {revision}: {display_path(root)} is a git work tree, but "
+                                f"{_NOT_RUN.get(root, 'git cannot be run')}; the regression check (EOS015) is off "
+                                "there (--baseline none turns it off without this line)")
     said = proc.stderr.decode("utf-8", "replace").strip().splitlines()
     if proc.returncode == 0 or not said:
         return None
@@ -153,11 +153,26 @@ def _git(root: Path, args: list, stdin: bytes | None = None) -> bytes | None:
     return proc.stdout if proc is not None and proc.returncode == 0 else None
 
 
+GIT_SECONDS = 30  # a git that takes longer (a hung credential helper, a network file system) is given up on
+# work tree -> why git could not be run there: asked once per run (a git that timed out is not waited for again)
+_NOT_RUN: dict[Path, str] = {}
+
+
+def forget_git_failures() -> None:
+    _NOT_RUN.clear()
+
+
 def _run_git(root: Path, args: list, stdin: bytes | None = None) -> Any:
-    """The finished git process (its stdout and stderr), or None when git cannot be run at all."""
+    """The finished git process (its stdout and stderr), or None when git cannot be run (:data:`_NOT_RUN` says
+    why)."""
     import subprocess  # only for folders in a git work tree
-    try:
-        return subprocess.run(["git", "-C", str(root), *args], input=stdin, capture_output=True, timeout=30,
-                              check=False)
-    except (OSError, subprocess.SubprocessError):
+    if root in _NOT_RUN:
         return None
+    try:
+        return subprocess.run(["git", "-C", str(root), *args], input=stdin, capture_output=True, timeout=GIT_SECONDS,
+                              check=False)
+    except subprocess.TimeoutExpired:
+        _NOT_RUN[root] = f"git did not answer within {GIT_SECONDS} s"
+    except (OSError, subprocess.SubprocessError):
+        _NOT_RUN[root] = "git cannot be run (is it installed and on PATH?)"
+    return None

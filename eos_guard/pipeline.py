@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from .baseline import baseline_problems, read_baselines
+from .baseline import baseline_problems, forget_git_failures, read_baselines
 from .config_types import Config
 from .errors import InputError, MissingDependency, display_path
 from .findings import Finding, Location
@@ -165,6 +165,7 @@ def _baselines(folders: list[Path], config: Config) -> tuple[dict[Path, str], li
     """The earlier versions of the files for EOS015, and, when ``--baseline`` was given, why it cannot be read."""
     if not config.baseline or not config.enabled("EOS015") or not folders:
         return {}, []
+    forget_git_failures()  # a run asks git again (a process may run many checks: the training callback)
     problems = baseline_problems(folders, config.baseline) if config.baseline_explicit else []
     refused: list[InputError] = []
     texts = read_baselines(folders, config.baseline, config.max_config_bytes, refused)

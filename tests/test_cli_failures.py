@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -239,6 +240,24 @@ def test_a_work_tree_without_git_to_run_is_said_not_silently_skipped(run, tmp_pa
                               "turns it off without this line)\n"), err
     assert out.endswith(ONE_FAILING)
     assert run("--baseline", "none", "broken", cwd=tmp_path / "repo")[2] == ""
+
+
+def test_a_git_that_does_not_answer_is_given_up_on_once_and_said(run, tmp_path, monkeypatch):
+    """helper-123: a git that timed out was reported as not installed, and was waited for twice (60 s)."""
+    from eos_guard import baseline
+
+    shutil.copytree(BROKEN, tmp_path / "repo" / "broken")
+    _git(tmp_path, "init", "-q", "repo")
+    hung = tmp_path / "bin"
+    hung.mkdir()
+    (hung / "git").write_text("#!/bin/sh\nsleep 30\n", encoding="utf-8")
+    (hung / "git").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{hung}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setattr(baseline, "GIT_SECONDS", 0.5)
+    started = time.monotonic()
+    code, _, err = run("--baseline", "HEAD", "broken", cwd=tmp_path / "repo")
+    assert code == 2 and "is a git work tree, but git did not answer within 0.5 s; the regression check" in err, err
+    assert err.count("\n") == 1 and time.monotonic() - started < 5
 
 
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root to give the work tree "
