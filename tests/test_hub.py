@@ -351,8 +351,10 @@ def test_a_file_whose_bytes_another_brought_costs_its_head_only(eos_guard, hub):
     resolve = f"/org/fixed/resolve/{commit}/"
     heads = {line.split(resolve, 1)[1] for line in hub.log if line.startswith(f"HEAD {resolve}")}
     gets = {line.split(resolve, 1)[1] for line in hub.log if line.startswith(f"GET {resolve}")}
-    assert {"chat_template.jinja", "additional_chat_templates/tool_use.jinja"} <= heads
-    assert "chat_template.jinja" in gets and "additional_chat_templates/tool_use.jinja" not in gets, hub.log
+    templates = {"chat_template.jinja", "additional_chat_templates/tool_use.jinja"}
+    assert templates <= heads
+    # the files are fetched on parallel threads: whichever comes first brings the bytes (CI saw either)
+    assert len(templates & gets) == 1, hub.log
 
 
 def test_a_warm_cache_costs_one_request(eos_guard, hub):

@@ -415,6 +415,8 @@ def test_the_config_classes_that_take_one_eos_are_those_transformers_declares():
     transformers = pytest.importorskip("transformers")
     from eos_guard.model_files import INT_EOS_MODEL_TYPES
 
+    if not transformers.__version__.startswith("5.25."):  # Python 3.10 gets 5.20, which has fewer such classes
+        pytest.skip(f"INT_EOS_MODEL_TYPES lists transformers 5.25's classes; {transformers.__version__} is installed")
     declared = set()
     for model_type in transformers.CONFIG_MAPPING.keys():
         annotation = next((klass.__dict__["__annotations__"]["eos_token_id"]
