@@ -1894,6 +1894,36 @@ def test_a_captioner_whose_generate_runs_its_language_model_stops_on_text_config
                                  "the model built from text_config"), row["why"]
 
 
+def test_a_captioner_whose_stop_id_is_a_newline_token_is_a_warning(run, tmp_path):
+    """helper-120: BLIP-2 OPT (Salesforce/blip2-opt-*) stops on text_config's 50118, 'Ċ' (a newline), the end its
+    captions were trained with (LAVIS), not on the tokenizer's eos '</s>' (2): EOS002 was an error on a model that
+    stops. A stop id that is a plain text token of the vocabulary (no added token) is chosen on purpose: a warning
+    saying so. A stop id that is an added token stays an error."""
+    folder = tmp_path / "blip2-opt"
+    vocab = {f"t{i}": i for i in range(4, 50200)}
+    vocab.update({"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3, "\u010a": 50118})
+    del vocab["t50118"]
+    added = [{"id": i, "content": text, "single_word": False, "lstrip": False, "rstrip": False, "normalized": True,
+              "special": True} for i, text in enumerate(("<s>", "<pad>", "</s>", "<unk>"))]
+    write_json(folder / "tokenizer.json", {"added_tokens": added, "model": {"type": "BPE", "vocab": vocab,
+                                                                             "merges": []}})
+    write_json(folder / "tokenizer_config.json", {"tokenizer_class": "GPT2Tokenizer", "eos_token": "</s>",
+                                                  "bos_token": "</s>", "pad_token": "<pad>", "unk_token": "<unk>"})
+    write_json(folder / "config.json", {"model_type": "blip-2", "architectures": ["Blip2ForConditionalGeneration"],
+                                        "text_config": {"model_type": "opt", "eos_token_id": 50118,
+                                                        "vocab_size": 50272}})
+    code, out, _ = run("--format", "json", "--no-cache", "--baseline", "none", str(folder))
+    [finding] = [f for f in json.loads(out)["findings"] if f["code"] == "EOS002"]
+    assert (code, finding["severity"]) == (0, "warning"), out
+    assert "the stop ids are text tokens of the vocabulary, which a model trained to end its output with that text " \
+           "stops on (BLIP-2 OPT's captions end with a newline); if it was not, add 2" in finding["message"]
+    config = json.loads((folder / "config.json").read_text())
+    config["text_config"]["eos_token_id"] = 1  # '<pad>', an added token: no such choice
+    write_json(folder / "config.json", config)
+    code, out, _ = run("--format", "json", "--no-cache", "--baseline", "none", str(folder))
+    assert code == 1 and [f["severity"] for f in json.loads(out)["findings"] if f["code"] == "EOS002"] == ["error"]
+
+
 def test_the_inner_config_class_defaults_are_transformers():
     """resolve.SECTION_DEFAULT_TYPES and SECTION_DEFAULT_EOS: each outer type's default text config, and each text
     config class's default eos, as transformers makes them."""

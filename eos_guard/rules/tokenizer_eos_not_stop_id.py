@@ -19,7 +19,9 @@ class TokenizerEosNotStopId(Rule):
     Severity: **error** when the folder has no chat template (or no template ends its turns with a token whose
     id the files give), since the tokenizer's eos is then the only end-of-text the model knows; **warning** when
     a chat template ends turns with a token of known id, which EOS001 checks against the stop ids (the eos
-    itself, as in a ChatML fine-tune whose eos is `<|im_end|>`, or another token).
+    itself, as in a ChatML fine-tune whose eos is `<|im_end|>`, or another token), and when every stop id is a
+    plain text token of the model vocabulary, not an added token: chosen on purpose, as BLIP-2 OPT's `text_config`
+    names 50118 (`Ċ`, a newline), the end its captions were trained with.
 
     ## Why it breaks generation
     Training code appends `tokenizer.eos_token` to every sample, so that is what the model learns to emit.
@@ -45,8 +47,15 @@ class TokenizerEosNotStopId(Rule):
         if eos.id in stop.ids:
             return
         chat_ends_elsewhere = any(t.id is not None for t in model.terminators)
+        # every stop id a plain text token of the model vocabulary (not an added token): chosen on purpose, as a
+        # captioner trained to end its output with a newline has it (BLIP-2 OPT: 50118 'Ċ', LAVIS's eos)
+        vocab = model.vocab
+        text_stops = not chat_ends_elsewhere and vocab.complete and all(
+            0 <= i < vocab.model_size and vocab.content_of(i) is None for i in stop.ids)
+        why = "the stop ids are text tokens of the vocabulary, which a model trained to end its output with that " \
+            "text stops on (BLIP-2 OPT's captions end with a newline); if it was not, " if text_stops else ""
         yield self.finding(
             model,
             f"the tokenizer's eos '{eos.token}' ({eos.id}) is not among the stop ids "
-            f"{describe_ids(stop.ids, model)} ({where_stop_ids_are(model)}); add {eos.id}",
-            stop.where, Severity.WARNING if chat_ends_elsewhere else Severity.ERROR)
+            f"{describe_ids(stop.ids, model)} ({where_stop_ids_are(model)}); {why}add {eos.id}",
+            stop.where, Severity.WARNING if chat_ends_elsewhere or text_stops else Severity.ERROR)
