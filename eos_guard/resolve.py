@@ -14,7 +14,7 @@ from pathlib import Path
 from .errors import MissingDependency
 from .jsonspan import JsonDocument, KeyPath, Where
 from .known_tokens import END_OF_TURN_TEXTS, known_turn_end
-from .model_files import AUDIO_CODE_CLASSES, GENERATING_SECTIONS, ModelFiles, TemplateSource
+from .model_files import AUDIO_CODE_CLASSES, GENERATING_SECTIONS, ONE_EOS_TEXT_CONFIGS, ModelFiles, TemplateSource
 from .records import field, record
 from .template import AddedTokens, Limits, Probe, first_listed, prepare, probe_named_template, turn_end_run
 from .vocabulary import (Vocabulary, cache_lookup, class_required_tokens, class_special_defaults,
@@ -87,6 +87,7 @@ class ResolvedModel:
     config_eos: StopIds | None
     vocab_size: int | None
     terminators: list[Terminator] = field(default_factory=list)
+    vocab_size_name: str = "vocab_size"  # the config key vocab_size is (Inkling's unpadded_vocab_size, _vocab_size)
     baseline_eos: dict[str, StopIds] = field(default_factory=dict)  # file name -> eos_token_id there earlier
     # special tokens other than eos whose value makes AutoTokenizer raise: name -> (message, where) (EOS007)
     special_token_problems: dict[str, tuple[str, Where]] = field(default_factory=dict)
@@ -190,6 +191,9 @@ def resolve(files: ModelFiles, limits: Limits = Limits()) -> ResolvedModel:
         special_token_problems=unloadable,
         special_tokens=special, special_where=where, stop=generation_stop_ids(files), config_eos=config_eos_ids(files),
         vocab_size=_vocab_size(files))
+    unpadded = _unpadded_vocab_size(files, model.vocab_size)
+    if unpadded is not None:
+        model.vocab_size, model.vocab_size_name = unpadded, "unpadded_vocab_size"
     if files.templates:
         added = _added_tokens(model)  # indexed once for all the templates: tokenizer.json may add millions
         model.terminators = [_terminator(t, model, added, limits) for t in files.templates.values()]
@@ -724,6 +728,31 @@ def _vocab_size(files: ModelFiles) -> int | None:
     for keys in [(name, "vocab_size") for name in sections[:1]] + [("vocab_size",)]:
         value = config.get(keys)
         if is_listed_id(value) and value > 0:
+            return value
+    return None
+
+
+# model types whose logits are cut to config.json's unpadded_vocab_size (transformers 5.25 models/inkling/
+# modeling_inkling.py ``logits[..., :unpadded_vocab_size]``; inkling2's lm_head has that many rows): an id at or past
+# it is never emitted
+UNPADDED_VOCAB_TYPES = frozenset({"inkling_text", "inkling2_text", "inkling2_loop_text"})
+
+
+def _unpadded_vocab_size(files: ModelFiles, vocab_size: int | None) -> int | None:
+    """config.json's unpadded_vocab_size (top level, or text_config's) where its model type cuts the logits to it
+    and it is below vocab_size, else None."""
+    config = files.config
+    data = config.data if config is not None else None
+    if not isinstance(data, dict) or vocab_size is None:
+        return None
+    for section, parent in ((data.get("text_config"), data.get("model_type")), (data, None)):
+        if not isinstance(section, dict):
+            continue
+        kind = section.get("model_type")
+        if not isinstance(kind, str) and isinstance(parent, str):
+            kind = ONE_EOS_TEXT_CONFIGS.get(parent)  # the Inkling composites' text config classes
+        value = section.get("unpadded_vocab_size")
+        if kind in UNPADDED_VOCAB_TYPES and is_listed_id(value) and 0 < value < vocab_size:
             return value
     return None
 

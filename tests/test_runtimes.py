@@ -1924,6 +1924,30 @@ def test_a_captioner_whose_stop_id_is_a_newline_token_is_a_warning(run, tmp_path
     assert code == 1 and [f["severity"] for f in json.loads(out)["findings"] if f["code"] == "EOS002"] == ["error"]
 
 
+@pytest.mark.parametrize("composite", [False, True], ids=["inkling_text", "inkling_mm_model"])
+def test_an_id_past_inkling_s_unpadded_vocab_size_is_never_emitted(run, tmp_path, composite):
+    """helper-120: Inkling cuts its logits to unpadded_vocab_size (and Inkling 2's lm_head has that many rows), so a
+    ChatML fine-tune whose tokens landed past it never stops; EOS006 compared ids with vocab_size only."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("transformers.models.inkling.modeling_inkling")
+    if spec is None:
+        pytest.skip("this transformers has no Inkling")
+    assert "logits = logits[..., :unpadded_vocab_size]" in Path(spec.origin).read_text()
+    folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
+    text = {"eos_token_id": 151645, "vocab_size": 152064, "unpadded_vocab_size": 151640}
+    write_json(folder / "config.json", {"model_type": "inkling_mm_model", "text_config": text} if composite
+               else {"model_type": "inkling_text", **text})
+    code, out, _ = run("--format", "json", "--no-cache", "--baseline", "none", str(folder))
+    messages = [f["message"] for f in json.loads(out)["findings"] if f["code"] == "EOS006"]
+    assert code == 1 and any("not below unpadded_vocab_size 151640" in m for m in messages), out
+    text["unpadded_vocab_size"] = 152064  # nothing cut: no finding
+    write_json(folder / "config.json", {"model_type": "inkling_mm_model", "text_config": text} if composite
+               else {"model_type": "inkling_text", **text})
+    assert not [f for f in json.loads(run("--format", "json", "--no-cache", "--baseline", "none",
+                                          str(folder))[1])["findings"] if f["code"] == "EOS006"]
+
+
 def test_the_inner_config_class_defaults_are_transformers():
     """resolve.SECTION_DEFAULT_TYPES and SECTION_DEFAULT_EOS: each outer type's default text config, and each text
     config class's default eos, as transformers makes them."""

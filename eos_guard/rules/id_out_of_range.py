@@ -21,7 +21,8 @@ class IdOutOfRange(Rule):
     beside a Llama 3.2 tokenizer).
 
     ## Why it breaks generation
-    The model's output layer has `vocab_size` rows: it can never emit a larger id, so a stop id out of range
+    The model's output layer has `vocab_size` rows (Inkling's cut to `unpadded_vocab_size`, which its logits are
+    sliced to): it can never emit a larger id, so a stop id out of range
     never fires, and a tokenizer token out of range crashes the embedding lookup.
 
     ## Remediation
@@ -34,7 +35,7 @@ class IdOutOfRange(Rule):
     summary = "an id is not below the model's vocab_size"
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
-        size = model.vocab_size
+        size, named = model.vocab_size, model.vocab_size_name
         if size is None:
             return
         reported = set()
@@ -44,17 +45,17 @@ class IdOutOfRange(Rule):
             reported.add(stop.where)
             outside = [token_id for token_id in stop.ids if token_id >= size]
             if len(outside) == 1:
-                yield self.finding(model, f"eos_token_id {outside[0]} is not below vocab_size {size} "
+                yield self.finding(model, f"eos_token_id {outside[0]} is not below {named} {size} "
                                           f"({stop.where.describe()})", stop.where)
             elif outside:  # one finding per list: a list of 500,000 ids is one mistake, not 348,000
-                yield self.finding(model, f"eos_token_id {quoted_list(outside)} are not below vocab_size {size} "
+                yield self.finding(model, f"eos_token_id {quoted_list(outside)} are not below {named} {size} "
                                           f"({stop.where.describe()})", stop.where)
         eos = model.tokenizer_eos
         if eos is not None and eos.id is not None and eos.in_vocabulary and eos.id >= size and eos.where:
-            yield self.finding(model, f"the tokenizer's eos '{eos.token}' has id {eos.id}, not below vocab_size "
+            yield self.finding(model, f"the tokenizer's eos '{eos.token}' has id {eos.id}, not below {named} "
                                       f"{size}", eos.where)
         for terminator in model.terminators:
             if terminator.id is not None and terminator.id >= size and \
                     (eos is None or terminator.token != eos.token):
                 yield self.finding(model, f"'{terminator.token}', which ends assistant turns, has id "
-                                          f"{terminator.id}, not below vocab_size {size}", terminator.template)
+                                          f"{terminator.id}, not below {named} {size}", terminator.template)

@@ -127,7 +127,7 @@ def never_emitted(model: ResolvedModel, stop: StopSet, token_id: int) -> tuple[s
     model's ``vocab_size`` has no row in its output layer (EOS006); a runtime may ban ids of its own
     (``StopSet.never_samples``: transformers' ``suppress_tokens``, EOS012)."""
     if model.beyond_vocab(token_id):
-        return (f"the model never emits {token_id}: it is not below vocab_size {model.vocab_size}",
+        return (f"the model never emits {token_id}: it is not below {model.vocab_size_name} {model.vocab_size}",
                 "use the id the tokenizer gives the token, or resize the embeddings and update vocab_size (EOS006)")
     for banned, reason, fix in stop.never_samples:
         if banned == token_id:
