@@ -242,12 +242,9 @@ def _hook_paths(argv: list[str]) -> list[str]:
     ``--pre-commit`` an argument that starts with ``-`` and names an existing file the hooks match (a model file,
     a template in additional_chat_templates/) is a PATH: ``./`` is put before it. An option never has such a
     name, and a file planted under an option's name (``--fix``) is not one the hooks match."""
-    from .model_files import (ADAPTER_CONFIG, GENAI_CONFIG, JSON_FILES, MERGES_FILE, MODULES_CONFIG, SPM_FILE,
-                              TEMPLATE_DIR, TEMPLATE_FILE, VOCAB_FILE)
+    from .model_files import CHECKED_FILES, TEMPLATE_DIR
 
-    # the hooks' files (tests/test_precommit.py compares)
-    hooked = {*JSON_FILES, TEMPLATE_FILE, ADAPTER_CONFIG, MODULES_CONFIG, GENAI_CONFIG, SPM_FILE, VOCAB_FILE,
-              MERGES_FILE}
+    hooked = set(CHECKED_FILES)  # the hooks' files (tests/test_precommit.py compares)
 
     def is_model_file(arg: str) -> bool:
         head, name = os.path.split(arg)

@@ -217,7 +217,8 @@ def _add_stop_ids(model: ResolvedModel, add, section: tuple[str, ...], wanted: l
         wanted = [*stop.ids, *_not_in(wanted, stop.ids)]  # a class default generate() stops on stays first
         value = wanted[0] if len(wanted) == 1 else wanted
         if doc.has(section + ("eos_token_id",)):
-            add(doc, replace_value(doc, section + ("eos_token_id",), value), f"{prefix}eos_token_id: set to {_ids(value)}")
+            add(doc, replace_value(doc, section + ("eos_token_id",), value),
+                f"{prefix}eos_token_id: set to {_ids(value)}")
         else:
             add(doc, insert_member(doc, section, "eos_token_id", value), f"{prefix}eos_token_id: add {_ids(value)}")
 

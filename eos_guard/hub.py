@@ -15,9 +15,8 @@ from pathlib import Path
 
 from .config_types import Config
 from .errors import InputError, register_alias, web_address
-from .model_files import (ADAPTER_CONFIG, GENAI_CONFIG, JSON_FILES, MAX_TEMPLATES, MERGES_FILE, MODULES_CONFIG,
-                          SPM_FILE, TEMPLATE_DIR, TEMPLATE_FILE, TOO_MANY_TEMPLATES, VOCAB_FILE, record_not_fetched,
-                          size_limit, vocabulary_file_read)
+from .model_files import (CHECKED_FILES, MAX_TEMPLATES, MERGES_FILE, TEMPLATE_DIR, TEMPLATE_FILE, TOO_MANY_TEMPLATES,
+                          VOCAB_FILE, VOCABULARY_FILES, record_not_fetched, size_limit, vocabulary_file_read)
 from .sources import HubRef
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -26,10 +25,10 @@ if TYPE_CHECKING:
 
 # adapter_config.json: a PEFT adapter's base model (EOS027); modules.json: an embedding model (ModelFiles.not_generating);
 # genai_config.json: an ONNX Runtime GenAI export (EOS029)
-READ_NAMES = (*JSON_FILES, TEMPLATE_FILE, ADAPTER_CONFIG, MODULES_CONFIG, GENAI_CONFIG)
+READ_NAMES = tuple(name for name in CHECKED_FILES if name not in VOCABULARY_FILES)
 # a folder without tokenizer.json: its vocabulary from a SentencePiece tokenizer.model, else vocab.json and merges.txt
 # (ModelFiles picks); fetched only from a repository that has no tokenizer.json
-WITHOUT_TOKENIZER_JSON = (SPM_FILE, VOCAB_FILE, MERGES_FILE)
+WITHOUT_TOKENIZER_JSON = VOCABULARY_FILES
 # offline without a listing: what the cache holds of these
 READ_PATTERNS = [*READ_NAMES, *WITHOUT_TOKENIZER_JSON, f"{TEMPLATE_DIR}/*.jinja"]
 SKIP_PATTERNS = [f"{TEMPLATE_DIR}/*/*"]  # fnmatch's * crosses "/", but only direct children are templates

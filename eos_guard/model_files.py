@@ -82,26 +82,39 @@ INT_EOS_MODEL_TYPES = frozenset({
     "pocket_tts", "unispeech-sat", "vibevoice"})
 
 
-# composite model type -> the model type of its text_config class where that takes one id (sub_configs): a
-# text_config that names no model_type is of that class
-ONE_EOS_TEXT_CONFIGS = {"inkling_mm_model": "inkling_text", "inkling2": "inkling2_text",
-                        "inkling2_loop": "inkling2_loop_text", "altclip": "altclip_text_model",
-                        "chinese_clip": "chinese_clip_text_model"}
+# composite model type -> the model type of its text_config class (``sub_configs``, transformers 5.25), for the
+# composites whose text config matters here: one that takes one id, one whose class default eos generate() stops on
+# (resolve.SECTION_DEFAULT_EOS), one that cuts logits to unpadded_vocab_size. A text_config that names no model_type
+# (or is missing or null) is of that class.
+TEXT_CONFIG_TYPES = {"inkling_mm_model": "inkling_text", "inkling2": "inkling2_text",
+                     "inkling2_loop": "inkling2_loop_text", "altclip": "altclip_text_model",
+                     "chinese_clip": "chinese_clip_text_model", "blip-2": "opt", "instructblip": "opt",
+                     "instructblipvideo": "opt", "kosmos-2": "kosmos_2_text_model"}
+ONE_EOS_TEXT_CONFIGS = {outer: inner for outer, inner in TEXT_CONFIG_TYPES.items() if inner in INT_EOS_MODEL_TYPES}
+
+
+def _at(data: Any, keys: KeyPath) -> Any:
+    for key in keys:
+        data = data.get(key) if isinstance(data, dict) else None
+    return data
+
+
+def section_model_type(config: Any, keys: KeyPath) -> str | None:
+    """The model type of config.json's object at ``keys`` (its top level, or ``("text_config",)``): its own
+    ``model_type``, else, for a text_config, its parent's text config class (TEXT_CONFIG_TYPES)."""
+    data = _at(config, keys)
+    own = data.get("model_type") if isinstance(data, dict) else None
+    if not isinstance(own, str) and keys == ("text_config",) and isinstance(config, dict) \
+            and isinstance(config.get("model_type"), str):
+        own = TEXT_CONFIG_TYPES.get(config["model_type"])
+    return own if isinstance(own, str) else None
 
 
 def one_eos_type(config: Any, keys: KeyPath) -> str | None:
-    """The model type of config.json's object at ``keys`` (its top level, or ``("text_config",)``) when its config
-    class takes one id (INT_EOS_MODEL_TYPES), else None: its own ``model_type``, or for a text_config that names none,
-    its parent's text config class."""
-    data = config
-    for key in keys:
-        data = data.get(key) if isinstance(data, dict) else None
-    if not isinstance(data, dict):
-        return None
-    own = data.get("model_type")
-    if not isinstance(own, str) and keys == ("text_config",) and isinstance(config.get("model_type"), str):
-        own = ONE_EOS_TEXT_CONFIGS.get(config["model_type"])
-    return own if isinstance(own, str) and own in INT_EOS_MODEL_TYPES else None
+    """The model type of config.json's object at ``keys`` when that object is there and its config class takes one id
+    (INT_EOS_MODEL_TYPES), else None."""
+    kind = section_model_type(config, keys)
+    return kind if kind in INT_EOS_MODEL_TYPES and isinstance(_at(config, keys), dict) else None
 
 
 # files transformers reads as a JSON object (a dict): one of another kind stops it (AttributeError, TypeError),
@@ -117,6 +130,10 @@ OBJECT_FILES = {"config.json": "transformers cannot load the config",
 # pieces), a vocab.json ~3 MB (Qwen's 151k entries).
 LARGE_FILES = ("tokenizer.json", SPM_FILE := "tokenizer.model", VOCAB_FILE := "vocab.json")
 MERGES_FILE = "merges.txt"
+# Every file of a model folder a check may read, beside additional_chat_templates/*.jinja (the vocabulary files only
+# without tokenizer.json): what the pre-commit hooks run on, a Hub check fetches, and --fix compares before it writes.
+VOCABULARY_FILES = (SPM_FILE, VOCAB_FILE, MERGES_FILE)
+CHECKED_FILES = (*JSON_FILES, TEMPLATE_FILE, ADAPTER_CONFIG, MODULES_CONFIG, GENAI_CONFIG, *VOCABULARY_FILES)
 # The files transformers 5 takes a folder's vocabulary from when it has no tokenizer.json: any listed name this
 # finds (tokenization_utils_base.py ``_from_pretrained``, lines 1728-1736 in 5.24), else the class's own files
 VOCAB_FILE_PATTERN = re.compile(r"tekken\.json|tokenizer\.model\.*|tiktoken\.model")
@@ -798,8 +815,7 @@ def input_signatures(folder: Path) -> dict[Path, tuple[int, ...] | None]:
     whose files another process changed meanwhile (a file that is only read, such as tokenizer_config.json, too) is
     not written from a stale plan. Not the status-change time: replacing one of two hard links to a file (this run's
     own write in another folder) changes the other's link count, and so its ctime, not its content."""
-    names = [*JSON_FILES, TEMPLATE_FILE, ADAPTER_CONFIG, GENAI_CONFIG, MODULES_CONFIG, SPM_FILE, VOCAB_FILE,
-             MERGES_FILE]
+    names = list(CHECKED_FILES)
     try:
         names += [f"{TEMPLATE_DIR}/{name}" for name in sorted(os.listdir(folder / TEMPLATE_DIR))]
     except OSError:  # none (or one that cannot be listed: the check says so)

@@ -364,6 +364,15 @@ def check_folder(folder: Path, config: Config | None = None, baselines: dict[Pat
                        fixable=fixable, cause=broken, inputs=inputs)
 
 
+def _changed_inputs(folder: Path, inputs: dict | None, planned: set[Path]) -> list[Path]:
+    """The files of ``folder`` that a fix does not write and that changed since ``inputs`` (input_signatures) was
+    taken; none without signatures (a run that kept no documents)."""
+    if inputs is None:
+        return []
+    now = input_signatures(folder)
+    return [path for path, signature in inputs.items() if path not in planned and now.get(path) != signature]
+
+
 def resolve_folder(folder: Path, config: Config, baselines: dict[Path, str] | None = None) -> ResolvedModel:
     """Read and resolve a model folder and compute every runtime's stop set for it."""
     model = resolve(ModelFiles.read(folder, baselines, config.max_file_bytes, config.max_config_bytes,
@@ -458,24 +467,15 @@ def fix_paths(paths: Iterable[Union[str, Path]], config: Config | None = None, u
         if not write:
             changes.extend(folder_changes)
             return
-        stale = [change for change in folder_changes if not unchanged_since_read(change)]
-        if stale:  # planned from files that are no longer there: none of the folder's is written
-            if not second and all(os.path.realpath(change.path) in written for change in stale):
+        # planned from files that changed since they were read: one it writes (another writer was faster), or one
+        # it only read (tokenizer_config.json, a template: the plan may name another terminator); none is written
+        stale = [change.path for change in folder_changes if not unchanged_since_read(change)] or \
+            _changed_inputs(folder, inputs, {change.path for change in folder_changes})
+        if stale:
+            if not second and all(os.path.realpath(path) in written for path in stale):
                 again[folder] = None  # a link to a file this run wrote: plan its folder again
             else:
-                skipped.extend(change.path for change in stale)
-            return
-        # the files the plan was made from but does not write (tokenizer_config.json, the templates): changed since
-        # they were read, the plan may be wrong (another terminator): none of the folder's is written
-        planned_paths = {change.path for change in folder_changes}
-        now = input_signatures(folder) if inputs is not None else {}
-        moved = [path for path, signature in (inputs or {}).items()
-                 if path not in planned_paths and now.get(path) != signature]
-        if moved:
-            if not second and all(os.path.realpath(path) in written for path in moved):
-                again[folder] = None  # a file of its another folder's fix wrote (a link): plan it again
-            else:
-                skipped.extend(moved)
+                skipped.extend(stale)
             return
         try:
             write_folder(folder_changes, terminate)

@@ -14,7 +14,8 @@ from pathlib import Path
 from .errors import MissingDependency
 from .jsonspan import JsonDocument, KeyPath, Where
 from .known_tokens import END_OF_TURN_TEXTS, known_turn_end
-from .model_files import AUDIO_CODE_CLASSES, GENERATING_SECTIONS, ONE_EOS_TEXT_CONFIGS, ModelFiles, TemplateSource
+from .model_files import (AUDIO_CODE_CLASSES, GENERATING_SECTIONS, TEXT_CONFIG_TYPES, ModelFiles, TemplateSource,
+                          section_model_type)
 from .records import field, record
 from .template import AddedTokens, Limits, Probe, first_listed, prepare, probe_named_template, turn_end_run
 from .vocabulary import (Vocabulary, cache_lookup, class_required_tokens, class_special_defaults,
@@ -628,17 +629,14 @@ def generation_stop_ids(files: ModelFiles) -> StopIds:
 # The eos an inner model's config class defaults to (transformers 5.25), by its section's model_type, else the outer
 # model type's default one (sub_configs): its generation config is made from the config object, where the default
 # applies when the section names no eos (transformers 4.x saves leave a default out). tests/test_runtimes.py compares.
-SECTION_DEFAULT_TYPES = {"blip-2": "opt", "instructblip": "opt", "instructblipvideo": "opt",
-                         "kosmos-2": "kosmos_2_text_model"}
+SECTION_DEFAULT_TYPES = {outer: TEXT_CONFIG_TYPES[outer] for outer, section in GENERATING_SECTIONS.items()
+                         if section == "text_config"}
 SECTION_DEFAULT_EOS = {"opt": 2, "llama": 2, "t5": 1, "kosmos_2_text_model": 2}
 
 
 def _section_default_eos(config: dict, section: str) -> int | None:
-    data = config.get(section)  # missing or null: the outer class's default text config
-    kind = data.get("model_type") if isinstance(data, dict) else None
-    if not isinstance(kind, str) and isinstance(config.get("model_type"), str):
-        kind = SECTION_DEFAULT_TYPES.get(config["model_type"])
-    return SECTION_DEFAULT_EOS.get(kind) if isinstance(kind, str) else None
+    """A missing or null section, or one without model_type, is the outer class's default text config."""
+    return SECTION_DEFAULT_EOS.get(section_model_type(config, (section,)) or "")
 
 
 def generating_section(files: ModelFiles) -> str | None:
@@ -745,14 +743,10 @@ def _unpadded_vocab_size(files: ModelFiles, vocab_size: int | None) -> int | Non
     data = config.data if config is not None else None
     if not isinstance(data, dict) or vocab_size is None:
         return None
-    for section, parent in ((data.get("text_config"), data.get("model_type")), (data, None)):
-        if not isinstance(section, dict):
-            continue
-        kind = section.get("model_type")
-        if not isinstance(kind, str) and isinstance(parent, str):
-            kind = ONE_EOS_TEXT_CONFIGS.get(parent)  # the Inkling composites' text config classes
-        value = section.get("unpadded_vocab_size")
-        if kind in UNPADDED_VOCAB_TYPES and is_listed_id(value) and 0 < value < vocab_size:
+    for keys in (("text_config",), ()):
+        section = data.get(keys[0]) if keys else data
+        value = section.get("unpadded_vocab_size") if isinstance(section, dict) else None
+        if section_model_type(data, keys) in UNPADDED_VOCAB_TYPES and is_listed_id(value) and 0 < value < vocab_size:
             return value
     return None
 
