@@ -468,11 +468,20 @@ def test_fix_never_makes_a_list_of_a_config_eos_that_takes_one_id(run, tmp_path,
     assert (loaded.get_text_config() if text_config else loaded).eos_token_id == 151643
 
     missing = _inkling(tmp_path, "no-generation-config", False, 151643, text_config)
-    assert run("--baseline", "none", str(missing))[0] == 1  # EOS001: generate() stops on config.json's 151643 only
+    code, out, _ = run("--format", "concise", "--baseline", "none", str(missing))
+    # EOS001: generate() stops on config.json's 151643 only; it says where the id goes (not "add" to that int)
+    assert code == 1 and "; add 151645 in a generation_config.json's eos_token_id list, as --fix writes it " \
+        "(config.json's inkling_text config class takes one id: a list there stops AutoConfig)" in out, out
     run("--fix", "--baseline", "none", str(missing))
     assert json.loads((missing / "generation_config.json").read_text())["eos_token_id"] == [151643, 151645]
     transformers.AutoConfig.from_pretrained(str(missing))  # still loads
     assert run("--baseline", "none", str(missing))[0] == 0
+
+    broken = _inkling(tmp_path, "broken-generation-config", False, 151643, text_config)
+    (broken / "generation_config.json").write_text('{"eos_token_id": [151643,\n', encoding="utf-8")
+    code, out, _ = run("--format", "concise", "--baseline", "none", str(broken))
+    assert code == 2 and "; repair generation_config.json and add 151645 to its eos_token_id list (config.json's " \
+        "inkling_text config class takes one id" in out, out
 
     listed = _inkling(tmp_path, "list", True, [151643, 151645], text_config)
     with pytest.raises(Exception, match="eos_token_id"):
@@ -1917,6 +1926,10 @@ def test_a_captioner_whose_stop_id_is_a_newline_token_is_a_warning(run, tmp_path
     assert (code, finding["severity"]) == (0, "warning"), out
     assert "the stop ids are text tokens of the vocabulary, which a model trained to end its output with that text " \
            "stops on (BLIP-2 OPT's captions end with a newline); if it was not, add 2" in finding["message"]
+    code, out, _ = run("explain", "--no-cache", str(folder))  # explain says it as the check does
+    assert code == 0 and "  transformers stops on text tokens of the vocabulary (50118), not on the tokenizer's eos: " \
+        "right for a model trained to end its output with that text (BLIP-2 OPT's captions end with a newline); if it " \
+        "was not, add the id to config.json text_config.eos_token_id" in out and "fix for transformers" not in out, out
     config = json.loads((folder / "config.json").read_text())
     config["text_config"]["eos_token_id"] = 1  # '<pad>', an added token: no such choice
     write_json(folder / "config.json", config)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..errors import display_path, path_field
 from ..resolve import ResolvedModel
 from ..results import Report
-from ..rules.base import describe_ids
+from ..rules.base import all_text_tokens, describe_ids
 from ..runtimes import calling_turn, calling_turns, calls_stop, fix, stops, target_id, why
 from .escape import json_text, printable
 from .json_v1 import gguf_entry
@@ -106,9 +106,17 @@ def _model(model: ResolvedModel) -> str:
         stop = model.runtime_stops.get(row[0]) if row is not rows[0] else None
         if stop is not None:  # where releases of that runtime disagree, one line each
             lines += [printable(f"    {note}") for note in stop.notes]
+    chat_ends = any(t.id is not None for t in model.terminators)
     for name, stop in model.runtime_stops.items():
         if stops(model, stop) is False and generates:
-            lines.append(printable(f"  fix for {name}: {fix(model, stop)}"))
+            if not chat_ends and all_text_tokens(model, stop.ids):  # as EOS002 says it (a warning)
+                listed = ", ".join(map(str, stop.ids))
+                lines.append(printable(f"  {name} stops on text tokens of the vocabulary ({listed}), not on the "
+                                       "tokenizer's eos: right for a model trained to end its output with that "
+                                       "text (BLIP-2 OPT's captions end with a newline); if it was not, "
+                                       f"{fix(model, stop)}"))
+            else:
+                lines.append(printable(f"  fix for {name}: {fix(model, stop)}"))
     if target_id(model) is None and not (terminator is not None and terminator.spelled):  # that one is said above
         lines.append("  unknown: the folder does not say which id a chat answer ends with")
     return "\n".join(lines)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..findings import Finding, Location, Severity, quoted_list
 from ..known_tokens import END_OF_TURN_TEXTS
-from ..model_files import TemplateSource
+from ..model_files import TemplateSource, one_eos_type
 from ..records import record
 from ..resolve import ResolvedModel, StopIds, Where
 from ..vocabulary import is_token_id
@@ -141,11 +141,30 @@ def checked_stop_ids(model: ResolvedModel, options: Options) -> StopIds | None:
 def add_to_stop_ids(model: ResolvedModel, what: str) -> str:
     """What a finding about a missing stop id says to do, ``what`` being ``add ID``: that, or, while transformers
     cannot read generation_config.json (it then uses config.json's eos_token_id, where the finding points), to repair
-    that file first (EOS001, EOS030)."""
+    that file first (EOS001, EOS030). Where the stop ids are config.json's and its config class takes one id
+    (``one_eos_type``: a list there makes AutoConfig raise), the ids go in a generation_config.json, as ``--fix``
+    writes them."""
+    where = model.stop.where
+    kind = one_eos_type(where.document.data, where.keys[:-1]) \
+        if where is not None and where.path.name == "config.json" else None
+    if kind is not None:
+        one_id = f"config.json's {kind} config class takes one id: a list there stops AutoConfig"
+        if model.files.generation_config_error is not None:
+            return f"repair generation_config.json and {what} to its eos_token_id list ({one_id})"
+        return f"{what} in a generation_config.json's eos_token_id list, as --fix writes it ({one_id})"
     if model.files.generation_config_error is None:
         return what
     return (f"repair generation_config.json (while transformers cannot read it, generate() uses config.json's "
             f"eos_token_id), or {what} here")
+
+
+def all_text_tokens(model: ResolvedModel, ids: tuple[int, ...] | list[int]) -> bool:
+    """Every id a plain text token of the model vocabulary (not an added token): a stop set chosen on purpose, as a
+    captioner trained to end its output with a newline has it (BLIP-2 OPT: 50118 'Ċ', LAVIS's eos; EOS002 and
+    ``explain`` say so)."""
+    vocab = model.vocab
+    return bool(ids) and vocab.complete and all(0 <= i < vocab.model_size and vocab.content_of(i) is None
+                                                for i in ids)
 
 
 def templates_doing(names: list[str], singular: str, plural: str) -> str:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from ..findings import Finding, Severity
 from ..resolve import ResolvedModel
-from .base import Options, Rule, describe_ids, where_stop_ids_are
+from .base import Options, Rule, add_to_stop_ids, all_text_tokens, describe_ids, where_stop_ids_are
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -47,15 +47,11 @@ class TokenizerEosNotStopId(Rule):
         if eos.id in stop.ids:
             return
         chat_ends_elsewhere = any(t.id is not None for t in model.terminators)
-        # every stop id a plain text token of the model vocabulary (not an added token): chosen on purpose, as a
-        # captioner trained to end its output with a newline has it (BLIP-2 OPT: 50118 'Ċ', LAVIS's eos)
-        vocab = model.vocab
-        text_stops = not chat_ends_elsewhere and vocab.complete and all(
-            0 <= i < vocab.model_size and vocab.content_of(i) is None for i in stop.ids)
+        text_stops = not chat_ends_elsewhere and all_text_tokens(model, stop.ids)
         why = "the stop ids are text tokens of the vocabulary, which a model trained to end its output with that " \
             "text stops on (BLIP-2 OPT's captions end with a newline); if it was not, " if text_stops else ""
         yield self.finding(
             model,
             f"the tokenizer's eos '{eos.token}' ({eos.id}) is not among the stop ids "
-            f"{describe_ids(stop.ids, model)} ({where_stop_ids_are(model)}); {why}add {eos.id}",
+            f"{describe_ids(stop.ids, model)} ({where_stop_ids_are(model)}); {why}{add_to_stop_ids(model, f'add {eos.id}')}",
             stop.where, Severity.WARNING if chat_ends_elsewhere or text_stops else Severity.ERROR)
