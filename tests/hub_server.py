@@ -33,6 +33,7 @@ from urllib.parse import unquote, urlsplit
 GB = 1024 ** 3
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "chatml-finetune-broken"
 LFS_POINTER_SIZE = 134
+HOLD_SECONDS = 30  # how long a held answer waits at most (HubServer.held)
 # A file's content, or only its size: a large file that is listed (with its LFS metadata) but has no content here.
 Content = bytes | int
 
@@ -84,10 +85,13 @@ class HubServer:
     latency: float = 0.0  # seconds each answer waits, as a network round trip to the real Hub would
     lifetime: float = 300.0
     log: list[str] = field(default_factory=list)  # "METHOD target", in arrival order
+    # path prefix -> an event the answers to its requests wait for (up to ``HOLD_SECONDS``), as a slow download would
+    held: dict[str, threading.Event] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._blobs: dict[str, bytes] = {}
+        self._waiting_now = 0
         self._servers = [ThreadingHTTPServer(("127.0.0.1", 0), _handler(self, cdn=cdn)) for cdn in (False, True)]
         for server in self._servers:
             server.daemon_threads = True
@@ -126,6 +130,16 @@ class HubServer:
         with self._lock:
             self.log.append(f"{method} {target}")
 
+    @property
+    def waiting(self) -> int:
+        """How many requests are waiting now (``held``)."""
+        with self._lock:
+            return self._waiting_now
+
+    def _waiting(self, change: int) -> None:
+        with self._lock:
+            self._waiting_now += change
+
     def _throttled(self, path: str) -> bool:
         with self._lock:
             for prefix, left in self.throttle.items():
@@ -163,6 +177,11 @@ def _handler(hub: HubServer, cdn: bool) -> type[BaseHTTPRequestHandler]:
         def _serve(self, head: bool) -> None:
             hub._record(self.command, self.path)
             time.sleep(hub.latency)
+            for prefix, event in list(hub.held.items()):
+                if self.path.startswith(prefix):
+                    hub._waiting(+1)
+                    event.wait(HOLD_SECONDS)
+                    hub._waiting(-1)
             if not self.path.startswith("/"):  # a proxied request: it was meant for another host
                 self._send(502, b"", {}, head)
                 return

@@ -15,6 +15,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -93,15 +94,19 @@ def eos_guard(hub, tmp_path):
     more environment variables."""
 
     def run(*args: str, code: str | None = None, **env: str) -> subprocess.CompletedProcess:
-        base = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "PYTHONPATH": str(ROOT),
-                "HF_ENDPOINT": hub.url, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_CACHE": str(tmp_path / "hf" / "hub"),
-                "HF_HUB_DISABLE_TELEMETRY": "1", "HTTP_PROXY": hub.url, "HTTPS_PROXY": hub.url, "ALL_PROXY": hub.url,
-                "NO_PROXY": "127.0.0.1", "EOS_GUARD_CACHE_DIR": str(tmp_path / "eos-guard-cache")}
         command = ["-c", code] if code else ["-m", "eos_guard", *args]
-        return subprocess.run([sys.executable, *command], env={**base, **env}, cwd=tmp_path,
+        return subprocess.run([sys.executable, *command], env={**_environment(hub, tmp_path), **env}, cwd=tmp_path,
                               capture_output=True, text=True, timeout=120)
 
     return run
+
+
+def _environment(hub: HubServer, home: Path) -> dict[str, str]:
+    """The environment of a process that reaches the Hub at ``hub`` only, with its caches in ``home``."""
+    return {"PATH": os.environ["PATH"], "HOME": str(home), "PYTHONPATH": str(ROOT),
+            "HF_ENDPOINT": hub.url, "HF_HOME": str(home / "hf"), "HF_HUB_CACHE": str(home / "hf" / "hub"),
+            "HF_HUB_DISABLE_TELEMETRY": "1", "HTTP_PROXY": hub.url, "HTTPS_PROXY": hub.url, "ALL_PROXY": hub.url,
+            "NO_PROXY": "127.0.0.1", "EOS_GUARD_CACHE_DIR": str(home / "eos-guard-cache")}
 
 
 def test_a_request_for_another_host_reaches_the_tripwire(tmp_path):
@@ -645,6 +650,40 @@ def test_hub_list_table_forges_no_command_in_the_github_format(eos_guard, tmp_pa
     assert commands and all(line.startswith(("::error file=org/chatml@", "::warning file=org/chatml@",
                                              "::error title=eos-guard::hf://")) for line in commands), commands
     assert "\\x3a:error file=README.md,line=1::forged/x" in proc.stdout and "Audited " in proc.stdout
+
+
+# the audit's own loop, with a line on stdout after each repository's check (the check itself is the real one)
+TRACED_AUDIT = """import sys
+from eos_guard import audit
+check = audit._check
+def traced(result, *args):
+    check(result, *args)
+    print("checked", result.ref.repo, flush=True)
+audit._check = traced
+from eos_guard.cli import main
+sys.exit(main(["--hub-list", "list.txt"]))
+"""
+
+
+def test_each_repository_is_checked_as_soon_as_it_is_fetched(hub, tmp_path):
+    """docs/hub.md: "each one is checked as soon as it is fetched". org/slow's files wait at the server until the
+    audit has checked org/chatml; an audit that fetched every repository before checking any would check nothing
+    until the wait ran out (HOLD_SECONDS) and no request waited any more."""
+    (tmp_path / "list.txt").write_text("org/slow\norg/chatml\n")
+    release = threading.Event()
+    hub.held["/org/slow/resolve/"] = release
+    proc = subprocess.Popen([sys.executable, "-c", TRACED_AUDIT], env=_environment(hub, tmp_path), cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = proc.stdout.readline()
+        slow_waiting = hub.waiting  # org/slow's downloads, still held when org/chatml's check ended
+        release.set()
+        rest, err = proc.communicate(timeout=120)
+    finally:
+        release.set()
+        proc.kill()
+    assert first == "checked org/chatml\n" and slow_waiting > 0, (first, slow_waiting, err)
+    assert rest.startswith("checked org/slow\n") and proc.returncode == 1, (rest, err)
 
 
 def test_hub_list_concurrency_setting(eos_guard, tmp_path):
