@@ -148,9 +148,24 @@ MAX_TEMPLATES = 16
 # are listed by name in data/model_classes.json instead: a suffix cannot tell them apart (ChatGLM's remote-code
 # generating class is ChatGLMModel).
 NO_GENERATE = ("ForSequenceClassification", "ForTokenClassification", "ForMultipleChoice",
-               "ForMaskedLM", "ForNextSentencePrediction", "ForImageClassification", "ForAudioClassification",
-               "ForAudioFrameClassification", "ForXVector", "ForObjectDetection", "ForSemanticSegmentation",
-               "ForDepthEstimation", "ForZeroShotImageClassification")
+               "ForMaskedLM", "ForPreTraining", "ForNextSentencePrediction", "ForImageClassification",
+               "ForAudioClassification", "ForAudioFrameClassification", "ForXVector", "ForObjectDetection",
+               "ForSemanticSegmentation", "ForDepthEstimation", "ForZeroShotImageClassification")
+
+
+# the Auto classes none of whose classes can generate in transformers 5.25 (tests/test_runtimes.py computes them):
+# a remote class config.json's ``auto_map`` names only for these cannot (briaai/RMBG-1.4's BriaRMBG, an
+# AutoModelForImageSegmentation). Not AutoModelForMaskedLM or AutoModelForPreTraining, which load BART's generating
+# class among others.
+NO_GENERATE_AUTO_CLASSES = frozenset(f"AutoModelFor{task}" for task in (
+    "AudioClassification", "AudioFrameClassification", "AudioXVector", "Decision", "DepthEstimation",
+    "DocumentQuestionAnswering", "ImageClassification", "ImageMatting", "ImageSegmentation", "ImageToImage",
+    "InstanceSegmentation", "KeypointDetection", "KeypointMatching", "MaskGeneration", "MaskedImageModeling",
+    "MultipleChoice", "NextSentencePrediction", "NormalEstimation", "ObjectDetection", "PointmapEstimation",
+    "PoseEstimation", "QuestionAnswering", "SemanticSegmentation", "SequenceClassification",
+    "TableQuestionAnswering", "TableRecognition", "TextEncoding", "TextRecognition", "TimeSeriesPrediction",
+    "TokenClassification", "UniversalSegmentation", "VideoClassification", "ZeroShotImageClassification",
+    "ZeroShotObjectDetection"))
 
 
 def _cannot_generate(class_name: str) -> bool:
@@ -517,9 +532,13 @@ class ModelFiles:
         - every class config.json's ``architectures`` lists cannot generate: a head without GenerationMixin
           (``BertForSequenceClassification``, whose ``can_generate()`` is False), or a bare model as AutoModel loads
           it (``BertModel`` in sentence-transformers folders, ``MistralModel`` in embedding models); vLLM runs these
-          as pooling models. Not when the list is absent or names a class not known, nor when config.json's
-          ``auto_map`` names remote code for an ``AutoModelFor...`` class that can generate (the class
-          ``trust_remote_code`` loads instead);
+          as pooling models. Not when the list names a class not known, nor when config.json's ``auto_map`` names
+          remote code for an ``AutoModelFor...`` class that can generate (the class ``trust_remote_code`` loads
+          instead; not one of :data:`NO_GENERATE_AUTO_CLASSES`, classification and segmentation heads, for which
+          a remote class named there only cannot generate);
+        - config.json names no ``architectures`` (nor remote code that may generate), and no class of its
+          ``model_type`` can generate in transformers (data/model_classes.json ``types_without_generate``:
+          DeBERTa-v3's ``deberta-v2``, BERT-era encoders saved without the list);
         - modules.json lists a sentence-transformers Pooling module (:attr:`pooling_module`): vLLM runs the model as
           a pooling model whatever its class (``ModelConfig._get_default_runner_type``, vllm/config/model.py,
           0.33.0 and 0.34.0: "Some Sentence Transformers models use *ForCausalLM archs"), as Qwen3-Embedding and
@@ -529,17 +548,27 @@ class ModelFiles:
         """
         config = self.config
         names = config.get(("architectures",)) if config is not None else None
+        auto_map = config.get(("auto_map",)) if config is not None else None
+        mapped = [(key, value.rsplit(".", 1)[-1]) for key, value in auto_map.items()
+                  if isinstance(key, str) and key.startswith("AutoModel") and isinstance(value, str)] \
+            if isinstance(auto_map, dict) else []
+        # remote code for an Auto class that may generate, and AutoModel's when its name says it generates (ChatGLM's
+        # ChatGLMForConditionalGeneration); the remote classes named only for Auto classes that cannot
+        remote = [name for key, name in mapped if key not in NO_GENERATE_AUTO_CLASSES
+                  and (key != "AutoModel" or name.endswith(GENERATING))]
+        heads = {name for key, name in mapped if key in NO_GENERATE_AUTO_CLASSES} - set(remote)
         if isinstance(names, list) and names and all(isinstance(name, str) for name in names):
-            auto_map = config.get(("auto_map",))
-            remote = [value.rsplit(".", 1)[-1] for key, value in auto_map.items()
-                      if isinstance(key, str) and key.startswith("AutoModelFor") and isinstance(value, str)] \
-                if isinstance(auto_map, dict) else []
-            if all(_cannot_generate(name) for name in [*names, *remote]):
+            if all(_cannot_generate(name) or name in heads for name in [*names, *remote]):
                 return (f"{', '.join(names)} cannot generate (config.json architectures): vLLM runs it as a pooling "
                         "model")
             if not remote and all(name in AUDIO_CODE_CLASSES for name in names):
                 return (f"{', '.join(names)} generates audio codes, not text (config.json architectures): its stop ids "
                         "are codebook ids, not the tokenizer's")
+        elif not remote:  # no architectures (or none transformers reads as a list of names)
+            kind = config.get(("model_type",)) if config is not None else None
+            if isinstance(kind, str) and kind in shipped_names("model_classes.json", "types_without_generate"):
+                return (f"no class of model type '{kind}' can generate in transformers (config.json names no "
+                        "architectures)")
         if self.pooling_module is not None:
             return (f"modules.json lists a sentence-transformers Pooling module ({self.pooling_module}): vLLM runs it "
                     "as a pooling model")

@@ -112,6 +112,14 @@ class ResolvedModel:
         return self.terminators[0] if self.terminators else None
 
     @property
+    def names_no_answer_end(self) -> bool:
+        """Whether the folder names no token a chat answer ends with: no template terminator (not even one spelled
+        in text, EOS011) and no tokenizer eos (none named, and none its tokenizer class defaults to)."""
+        terminator = self.terminator
+        no_terminator = terminator is None or (terminator.token is None and not terminator.spelled)
+        return no_terminator and self.tokenizer_eos is None
+
+    @property
     def eos_default_of(self) -> str:
         """For messages, when no file names the tokenizer's eos and it is the class's default: "Qwen2Tokenizer's
         default: no file names eos_token"; else ""."""

@@ -138,8 +138,7 @@ def tokenizer_class(files: ModelFiles, numbering: str = "5.25") -> str:
     # and PreTrainedConfig reads the file (lines 804-816)
     model_type = config.get("model_type") if isinstance(config.get("model_type"), str) else None
     model_name = config.get("model_name") if isinstance(config.get("model_name"), str) else None
-    auto_map = tc.get("auto_map")
-    remote = isinstance(auto_map, (list, tuple)) or isinstance(auto_map, dict) and bool(auto_map.get("AutoTokenizer"))
+    remote = names_remote_tokenizer(tc)
     if remote and model_type not in tables["overridden"] and not _has_local_code(tables, model_type, tc):
         return "TokenizersBackend" if files.tokenizer is not None else REMOTE_CODE  # lines 824-831, 943-975
     overridden = model_type in tables["overridden"] or model_name in tables["overridden"]
@@ -172,6 +171,14 @@ def tokenizer_class(files: ModelFiles, numbering: str = "5.25") -> str:
             model_type = encoder["model_type"]
         chosen = tables["default"].get(model_type)
     return "TokenizersBackend" if chosen is None or chosen in GENERIC_CLASSES else chosen
+
+
+def names_remote_tokenizer(tokenizer_config: Any) -> bool:
+    """Whether tokenizer_config.json's ``auto_map`` names a remote-code tokenizer class (a list, or an object with
+    ``AutoTokenizer``): code eos-guard does not run, which may set its own special tokens (Qwen-1's QWenTokenizer
+    defaults eos to '<|endoftext|>')."""
+    auto_map = tokenizer_config.get("auto_map") if isinstance(tokenizer_config, dict) else None
+    return isinstance(auto_map, (list, tuple)) or isinstance(auto_map, dict) and bool(auto_map.get("AutoTokenizer"))
 
 
 def _has_local_code(tables: dict[str, Any], model_type: str | None, tc: dict[str, Any]) -> bool:

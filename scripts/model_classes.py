@@ -80,11 +80,38 @@ def tables() -> dict:
     return {
         "about": "The model classes of transformers' modeling sources that have neither GenerationMixin nor a "
                  "generate() of their own (can_generate() is False): the bare models AutoModel loads, the encoders "
-                 "AutoModelForTextEncoding loads, the text and vision towers no Auto class loads; written by "
-                 "scripts/model_classes.py from the installed transformers.",
+                 "AutoModelForTextEncoding loads, the text and vision towers no Auto class loads; and the model "
+                 "types none of whose classes can generate; written by scripts/model_classes.py from the installed "
+                 "transformers.",
         "transformers": transformers.__version__,
         "headless": sorted(headless),
+        "types_without_generate": types_without_generate(package, can_run_generate),
     }
+
+
+def types_without_generate(package: Path, can_run_generate: set[str]) -> list[str]:
+    """The model types (``CONFIG_MAPPING_NAMES``) none of whose classes can run generate(): no class of their
+    modeling sources (``models/<module>/modeling_*.py``) can, and no Auto class maps the type to one that can
+    (DeBERTa-v2's, whose config.json names no ``architectures``). A type without modeling sources is not listed."""
+    from transformers.models.auto import modeling_auto
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES, model_type_to_module_name
+
+    mapped: dict[str, set[str]] = {}
+    for name in dir(modeling_auto):
+        table = getattr(modeling_auto, name)
+        if name.endswith("_MAPPING_NAMES") and isinstance(table, dict):
+            for model_type, value in table.items():
+                mapped.setdefault(model_type, set()).update(value if isinstance(value, (list, tuple)) else [value])
+    listed = []
+    for model_type in CONFIG_MAPPING_NAMES:
+        sources = sorted((package / "models" / model_type_to_module_name(model_type)).glob("modeling_*.py"))
+        if not sources:
+            continue
+        defined = {node.name for source in sources for node in ast.walk(ast.parse(source.read_text(encoding="utf-8")))
+                   if isinstance(node, ast.ClassDef)}
+        if not (defined | mapped.get(model_type, set())) & can_run_generate:
+            listed.append(model_type)
+    return sorted(listed)
 
 
 def main() -> int:

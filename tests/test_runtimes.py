@@ -3,6 +3,7 @@ tests (expected sets derived from each runtime's code, cited per case) for the o
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import shutil
@@ -1315,6 +1316,181 @@ def test_a_classifier_has_no_stop_ids_to_check(tmp_path, run):
     assert code == 1 and " EOS004 error: " in out
 
 
+def test_an_encoder_saved_without_architectures_has_no_stop_ids_to_check(tmp_path, run):
+    """helper-125: microsoft/deberta-v3-base's config.json names no ``architectures``, only ``model_type``
+    "deberta-v2", and its tokenizer class defaults eos to '[SEP]': EOS004 said generate() never stops. transformers
+    has no class of that type that can generate (data/model_classes.json ``types_without_generate``), so nothing
+    generates with the folder. A type that has one (BERT's BertLMHeadModel) is still checked."""
+    transformers = pytest.importorskip("transformers")
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+
+    folder = tmp_path / "deberta-v3-base"
+    write_json(folder / "config.json", {"model_type": "deberta-v2", "hidden_size": 768, "vocab_size": 128100,
+                                        "pad_token_id": 0})
+    write_json(folder / "tokenizer_config.json", {"do_lower_case": False, "vocab_type": "spm"})
+    assert "deberta-v2" not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES and transformers.AutoConfig.from_pretrained(
+        str(folder)).architectures is None
+    code, out, _ = run("--format", "concise", "--no-cache", "--baseline", "none", str(folder))
+    assert code == 0 and "EOS004" not in out and "1 cannot generate text, not checked for stopping" in out, out
+    code, out, _ = run("explain", "--no-cache", str(folder))
+    assert "no class of model type 'deberta-v2' can generate in transformers (config.json names no architectures), " \
+        "and a check runs no rule about stopping" in out, out
+    for names in ([], "DebertaV2ForMaskedLM"):  # what transformers reads as no list of classes: the same
+        write_json(folder / "config.json", {"model_type": "deberta-v2", "architectures": names, "vocab_size": 128100})
+        assert "1 cannot generate text, not checked for stopping" in run(
+            "--format", "concise", "--no-cache", "--baseline", "none", str(folder))[1]
+    # remote code that generates, named for AutoModel (as ChatGLM's is): the rules run
+    write_json(folder / "config.json", {"model_type": "deberta-v2", "vocab_size": 128100,
+                                        "auto_map": {"AutoModel": "modeling_x.XForCausalLM"}})
+    assert " EOS004 " in run("--format", "concise", "--no-cache", "--baseline", "none", str(folder))[1]
+    write_json(folder / "config.json", {"model_type": "bert", "vocab_size": 30522})  # BertLMHeadModel generates
+    assert "bert" in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+    code, out, _ = run("--format", "concise", "--no-cache", "--baseline", "none", str(folder))
+    assert " EOS004 " in out, out
+
+
+def test_remote_code_for_a_masked_lm_head_is_not_a_generating_class(tmp_path, run):
+    """helper-125: nomic-ai/nomic-bert-2048 (nomic's conversion script, contrastors) names ``NomicBertForPreTraining``
+    in ``architectures`` and under ``auto_map``'s ``AutoModelForMaskedLM``, with classification heads beside it: no
+    class that generates, but EOS004 said generate() never stops. A remote class under ``AutoModelForCausalLM`` still
+    makes the folder a generating one."""
+    folder = tmp_path / "nomic-bert-2048"
+    remote = {"AutoConfig": "configuration_hf_nomic_bert.NomicBertConfig",
+              "AutoModelForMaskedLM": "modeling_hf_nomic_bert.NomicBertForPreTraining",
+              "AutoModelForSequenceClassification": "modeling_hf_nomic_bert.NomicBertForSequenceClassification",
+              "AutoModelForMultipleChoice": "modeling_hf_nomic_bert.NomicBertForMultipleChoice",
+              "AutoModelForQuestionAnswering": "modeling_hf_nomic_bert.NomicBertForQuestionAnswering",
+              "AutoModelForTokenClassification": "modeling_hf_nomic_bert.NomicBertForTokenClassification"}
+    config = {"architectures": ["NomicBertForPreTraining"], "auto_map": remote, "model_type": "nomic_bert",
+              "vocab_size": 30528}
+    write_json(folder / "config.json", config)
+    write_json(folder / "tokenizer_config.json", {"tokenizer_class": "BertTokenizer", "sep_token": "[SEP]",
+                                                  "cls_token": "[CLS]", "model_max_length": 2048})
+    code, out, _ = run("--format", "concise", "--no-cache", "--baseline", "none", str(folder))
+    assert code == 0 and "1 cannot generate text, not checked for stopping" in out, out
+    write_json(folder / "config.json", {**config, "auto_map": {
+        **remote, "AutoModelForCausalLM": "modeling_hf_nomic_bert.NomicBertForGeneration"}})
+    code, out, _ = run("--format", "concise", "--no-cache", "--baseline", "none", str(folder))
+    assert "cannot generate" not in out and " EOS004 " in out, out
+
+
+def test_remote_code_named_only_for_heads_that_cannot_generate_is_no_generating_model(tmp_path, run):
+    """helper-127: briaai/RMBG-1.4's config.json names its remote class BriaRMBG in ``architectures`` and under
+    ``auto_map``'s ``AutoModelForImageSegmentation`` only: an image segmentation model, which got EOS004."""
+    folder = tmp_path / "rmbg-1.4"
+    config = {"architectures": ["BriaRMBG"], "auto_map": {"AutoConfig": "MyConfig.RMBGConfig",
+                                                          "AutoModelForImageSegmentation": "briarmbg.BriaRMBG"},
+              "model_type": "SegformerForSemanticSegmentation", "in_ch": 3, "out_ch": 1}
+    write_json(folder / "config.json", config)
+    code, out, _ = run("--format", "concise", "--no-cache", "--baseline", "none", str(folder))
+    assert code == 0 and "1 cannot generate text, not checked for stopping" in out, out
+    config["auto_map"]["AutoModelForCausalLM"] = "briarmbg.BriaRMBG"  # named for a generating Auto class too
+    write_json(folder / "config.json", config)
+    assert " EOS004 " in run("--format", "concise", "--no-cache", "--baseline", "none", str(folder))[1]
+
+
+def test_the_auto_classes_taken_for_heads_load_no_class_that_generates():
+    """model_files.NO_GENERATE_AUTO_CLASSES: each is an Auto class of the installed transformers whose mapping holds
+    no class that can run generate() (read from the sources: without torch the classes cannot be imported);
+    AutoModelForMaskedLM and AutoModelForPreTraining are not among them (they load BART's generating class)."""
+    import ast
+
+    transformers = pytest.importorskip("transformers")
+    from eos_guard.model_files import NO_GENERATE_AUTO_CLASSES
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import model_classes
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    package = Path(transformers.__file__).parent
+    bases, own_generate = model_classes.class_bases(package)
+    can_generate = model_classes.descendants(bases, {"GenerationMixin", *own_generate})
+    modeling_auto = importlib.import_module("transformers.models.auto.modeling_auto")  # the module, not its stand-in
+
+    source = (package / "models" / "auto" / "modeling_auto.py").read_text(encoding="utf-8")
+    names = {name: value for name, value in vars(modeling_auto).items() if name.endswith("_MAPPING_NAMES")}
+    assert "MODEL_FOR_CAUSAL_LM_MAPPING_NAMES" in names
+    mappings = {}  # Auto class -> the name of its mapping's names, read from the source
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.ClassDef) and node.name.startswith("AutoModel"):
+            for item in node.body:
+                if isinstance(item, ast.Assign) and getattr(item.targets[0], "id", "") == "_model_mapping":
+                    mappings[node.name] = ast.unparse(item.value) + "_NAMES"
+    generating = {}
+    for auto_class, mapping in mappings.items():
+        classes = set()
+        for value in names.get(mapping, {}).values():
+            classes.update(value if isinstance(value, (list, tuple)) else [value])
+        generating[auto_class] = bool(classes & can_generate)
+    assert NO_GENERATE_AUTO_CLASSES <= set(generating), NO_GENERATE_AUTO_CLASSES - set(generating)
+    assert not [name for name in NO_GENERATE_AUTO_CLASSES if generating[name]]
+    assert generating["AutoModelForMaskedLM"] and generating["AutoModelForPreTraining"]
+
+
+@pytest.mark.parametrize("case", ["remote-tokenizer", "sep-token", "tokenizer-config-only", "end-text-in-vocabulary"])
+def test_a_folder_that_shows_an_end_token_keeps_the_eos004_error(tmp_path, run, case):
+    """helper-127: EOS004 is a warning only for a folder that shows a model without an end token. Qwen-1's remote
+    QWenTokenizer defaults eos to '<|endoftext|>' in its own code; a bert2bert model ends its labels with '[SEP]';
+    a merge with tokenizer_config.json alone shows no vocabulary; a vocabulary holding '<|endoftext|>' (GPT-NeoX)
+    shows a turn end, which the finding names."""
+    folder = tmp_path / case
+    write_json(folder / "config.json", {"architectures": ["LlamaForCausalLM"], "model_type": "llama"})
+    write_json(folder / "generation_config.json", {"bos_token_id": 1})
+    vocab = {"<unk>": 0, **{f"w{i}": i for i in range(1, 40)}}
+    added = []
+    if case == "remote-tokenizer":
+        write_json(folder / "tokenizer_config.json", {"tokenizer_class": "QWenTokenizer", "auto_map": {
+            "AutoTokenizer": ["tokenization_qwen.QWenTokenizer", None]}})
+    elif case == "sep-token":
+        write_json(folder / "tokenizer_config.json", {"sep_token": "[SEP]", "cls_token": "[CLS]"})
+        added = [{"id": 40, "content": "[SEP]"}, {"id": 41, "content": "[CLS]"}]
+    elif case == "tokenizer-config-only":
+        write_json(folder / "tokenizer_config.json", {"model_max_length": 8192})
+    else:
+        write_json(folder / "tokenizer_config.json", {"model_max_length": 2048})
+        added = [{"id": 40, "content": "<|endoftext|>"}]
+    if case != "tokenizer-config-only":
+        write_json(folder / "tokenizer.json", {
+            "added_tokens": [{**token, "single_word": False, "lstrip": False, "rstrip": False, "normalized": False,
+                              "special": True} for token in added],
+            "model": {"type": "BPE", "vocab": {**vocab, **{t["content"]: t["id"] for t in added}}, "merges": []}})
+    code, out, _ = run("--format", "concise", "--no-cache", "--baseline", "none", str(folder))
+    assert code == 1 and "EOS004 error" in out, out
+    if case == "end-text-in-vocabulary":
+        assert "; the vocabulary holds '<|endoftext|>' (40): if it ends answers, list it" in out, out
+
+
+def test_a_model_without_an_end_token_is_a_warning(tmp_path, run):
+    """helper-125: openai-community/openai-gpt (GPT-1) has no end token: no eos in its configs, and its tokenizer
+    (OpenAIGPTTokenizer) has none. EOS004 was an error no file could answer; it is a warning that says so. A folder
+    whose tokenizer names an eos stays an error."""
+    transformers = pytest.importorskip("transformers")
+    folder = tmp_path / "openai-gpt"
+    write_json(folder / "config.json", {"architectures": ["OpenAIGPTLMHeadModel"], "model_type": "openai-gpt",
+                                        "n_positions": 512, "vocab_size": 40478})
+    write_json(folder / "generation_config.json", {"_from_model_config": True, "transformers_version": "4.27.0.dev0"})
+    write_json(folder / "tokenizer_config.json", {"model_max_length": 512})
+    vocab = {"<unk>": 0, **{f"w{i}</w>": i for i in range(1, 40)}}
+    write_json(folder / "vocab.json", vocab)
+    (folder / "merges.txt").write_text("#version: 0.2\n", encoding="utf-8")
+    loaded = transformers.AutoTokenizer.from_pretrained(str(folder))
+    assert loaded.eos_token is None and transformers.GenerationConfig.from_pretrained(str(folder)).eos_token_id is None
+    code, out, _ = run("--format", "concise", "--no-cache", "--baseline", "none", str(folder))
+    assert code == 0 and "EOS004 warning: generation_config.json has no eos_token_id, so generate() never stops on a " \
+        "token (config.json's eos_token_id is not used when this file exists); no file names a token that ends an " \
+        "answer either (no chat template terminator, no tokenizer eos), as for a model trained without an end token " \
+        "(GPT-1); if it has one, list its id" in out, out
+    write_json(folder / "tokenizer_config.json", {"model_max_length": 512, "eos_token": "<unk>"})
+    code, out, _ = run("--format", "concise", "--no-cache", "--baseline", "none", str(folder))
+    assert code == 1 and "EOS004 error" in out, out
+    merge = tmp_path / "merge-without-tokenizer"  # nothing tells what the model ends with: still an error
+    write_json(merge / "config.json", {"architectures": ["LlamaForCausalLM"], "model_type": "llama"})
+    write_json(merge / "generation_config.json", {"bos_token_id": 1})
+    code, out, _ = run("--format", "concise", "--no-cache", "--baseline", "none", str(merge))
+    assert code == 1 and "EOS004 error" in out, out
+
+
 def test_the_bare_model_table_is_the_installed_transformers_own():
     """data/model_classes.json ``headless`` is what scripts/model_classes.py computes from the installed
     transformers: the model classes of its sources with neither GenerationMixin nor a generate() of their own among
@@ -1339,7 +1515,15 @@ def test_the_bare_model_table_is_the_installed_transformers_own():
         import model_classes
     finally:
         sys.path.remove(str(ROOT / "scripts"))
-    assert sorted(set(shipped["headless"]) - added_since.get(installed, set())) == model_classes.tables()["headless"]
+    computed = model_classes.tables()
+    assert sorted(set(shipped["headless"]) - added_since.get(installed, set())) == computed["headless"]
+    # the model types none of whose classes can generate (an older release lacks some of the newer types)
+    assert set(computed["types_without_generate"]) <= set(shipped["types_without_generate"])
+    if installed == ".".join(shipped["transformers"].split(".")[:2]):
+        assert computed["types_without_generate"] == shipped["types_without_generate"]
+    assert {"deberta-v2", "modernbert", "clip", "nomic_bert", "wav2vec2"} <= set(shipped["types_without_generate"])
+    assert not {"bert", "llama", "blip", "t5", "whisper", "musicgen", "encoder-decoder"} & \
+        set(shipped["types_without_generate"])
     headless = set(shipped["headless"])
     assert {"BertModel", "MistralModel", "Qwen2Model", "XLMRobertaModel", "T5EncoderModel", "UMT5EncoderModel",
             "CLIPTextModelWithProjection", "CLIPVisionModelWithProjection", "SiglipTextModel", "DacModel"} <= headless
@@ -1751,6 +1935,7 @@ def test_a_text_to_audio_model_gets_no_rule_about_stopping(tmp_path, run):
         assert out == "All checks passed (1 model folder; 1 cannot generate text, not checked for stopping).\n", out
     # a text model among the architectures keeps the rules: generate() writes the tokenizer's tokens
     write_json(bark / "config.json", {"architectures": ["BarkModel", "LlamaForCausalLM"], "model_type": "bark"})
+    # (an error: Bark's BERT tokenizer has a separator token, so the folder does not show a model without an end)
     assert " EOS004 error: " in run("--format", "concise", "--no-cache", "--baseline", "none", str(bark))[1]
 
 
@@ -1930,6 +2115,10 @@ def test_a_captioner_whose_stop_id_is_a_newline_token_is_a_warning(run, tmp_path
     assert code == 0 and "  transformers stops on text tokens of the vocabulary (50118), not on the tokenizer's eos: " \
         "right for a model trained to end its output with that text (BLIP-2 OPT's captions end with a newline); if it " \
         "was not, add the id to config.json text_config.eos_token_id" in out and "fix for transformers" not in out, out
+    code, out, _ = run("explain", "--format", "json", "--no-cache", str(folder))
+    rows = {row["runtime"]: row for row in json.loads(out)["models"][0]["runtimes"]}
+    assert (rows["transformers"]["stops"], rows["transformers"]["text_token_stops"]) == (False, True), rows
+    assert rows["vllm"]["text_token_stops"] is False  # it stops: on the tokenizer's eos too
     config = json.loads((folder / "config.json").read_text())
     config["text_config"]["eos_token_id"] = 1  # '<pad>', an added token: no such choice
     write_json(folder / "config.json", config)

@@ -14,6 +14,7 @@ from .text import summary
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
     from ..gguf_check import GgufModel
+    from ..runtimes.base import StopSet
 
 
 def render(report: Report) -> str:
@@ -40,7 +41,7 @@ def render_json(report: Report) -> str:
             "builtin_calling_turn": _tokens(calling_turn(model, builtin=True)),
             "not_read": [{"path": path_field(path), "reason": reason} for path, reason in model.files.skipped],
             "runtimes": [{"runtime": name, "release": stop.release, "source": stop.source, "stop_ids": list(stop.ids),
-                          "stops": stops(model, stop),
+                          "stops": stops(model, stop), "text_token_stops": _text_token_stops(model, stop),
                           "calls_stop": calls_stop(model, stop), "why": why(model, stop), "fix": fix(model, stop),
                           "notes": list(stop.notes),
                           "other_releases": [{"release": other.release, "stop_ids": list(other.ids),
@@ -106,10 +107,9 @@ def _model(model: ResolvedModel) -> str:
         stop = model.runtime_stops.get(row[0]) if row is not rows[0] else None
         if stop is not None:  # where releases of that runtime disagree, one line each
             lines += [printable(f"    {note}") for note in stop.notes]
-    chat_ends = any(t.id is not None for t in model.terminators)
     for name, stop in model.runtime_stops.items():
         if stops(model, stop) is False and generates:
-            if not chat_ends and all_text_tokens(model, stop.ids):  # as EOS002 says it (a warning)
+            if _text_token_stops(model, stop):
                 listed = ", ".join(map(str, stop.ids))
                 lines.append(printable(f"  {name} stops on text tokens of the vocabulary ({listed}), not on the "
                                        "tokenizer's eos: right for a model trained to end its output with that "
@@ -120,6 +120,14 @@ def _model(model: ResolvedModel) -> str:
     if target_id(model) is None and not (terminator is not None and terminator.spelled):  # that one is said above
         lines.append("  unknown: the folder does not say which id a chat answer ends with")
     return "\n".join(lines)
+
+
+def _text_token_stops(model: ResolvedModel, stop: StopSet) -> bool:
+    """Whether the runtime does not stop on the answer's id but on plain text tokens of the vocabulary only, where
+    no chat template ends answers with a token: a stop set chosen on purpose (BLIP-2 OPT's newline), which EOS002
+    reports as a warning."""
+    return stops(model, stop) is False and not any(t.id is not None for t in model.terminators) \
+        and all_text_tokens(model, stop.ids)
 
 
 def _calling_turns_of_their_own(model: ResolvedModel) -> list[tuple[bool, list[tuple[str, int | None]]]]:

@@ -191,19 +191,11 @@ def _no_answer_end_tail(report: Report) -> str:
     generating model with neither a chat template terminator nor a tokenizer eos (no tokenizer files, as a merge saved
     without them): the rules that compare the stop ids with the answer's end had nothing to compare, so "All checks
     passed" alone would say more than was checked (``explain`` says the same per runtime: unknown). A folder with a
-    finding (EOS004: no stop ids at all) was judged, and is not counted."""
+    finding (EOS004, a warning there: no stop ids at all) was judged, and is not counted."""
     count = sum(1 for m in report.models if m.model is not None and m.model.generates and not m.findings
-                and _names_no_answer_end(m.model))
+                and m.model.names_no_answer_end)
     verb = "names" if count == 1 else "name"
     return f"; {count} {verb} no token that ends an answer: stopping not checked" if count else ""
-
-
-def _names_no_answer_end(model: ResolvedModel) -> bool:
-    """Whether the folder names no token a chat answer ends with: no template terminator (not even one spelled in
-    text, EOS011) and no tokenizer eos."""
-    terminator = model.terminator
-    no_terminator = terminator is None or (terminator.token is None and not terminator.spelled)
-    return no_terminator and model.tokenizer_eos is None
 
 
 def _checked(report: Report) -> tuple[str, str]:

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from ..findings import Finding, Severity
 from ..resolve import ResolvedModel, generating_section
+from ..vocabulary import names_remote_tokenizer
+from ..known_tokens import END_OF_TURN_TEXTS
 from .base import Options, Rule, describe_ids, ids_to_stop_on
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -30,6 +32,14 @@ class NoStopIds(Rule):
     finding names those ids where the files give them (`add [32002 '<end_of_utterance>', 2 '</s>']`), and
     `--fix` writes them, with the token that ends a turn calling a tool where the template has one of its own
     (EOS030: gpt-oss's `<|call|>`).
+
+    Where the folder shows a model trained without an end token, the finding is a warning: GPT-1 (`openai-gpt`)
+    never stops by design, and no id can be named to add. That is a folder whose tokenizer eos-guard sees whole
+    (tokenizer.json or the vocabulary files it is built from; not remote code, whose class may default to an eos)
+    and which names no token that ends an answer: no chat template terminator, no tokenizer eos (nor one its class
+    defaults to), no separator token (a bert2bert model's `[SEP]` ends its training labels), no eos in config.json,
+    and no token of a known turn end (`<|endoftext|>`, `</s>`, `<|im_end|>`, ...) in its vocabulary, which the
+    finding names instead. A folder without tokenizer files (a merge saved without them) stays an error.
     """
 
     code = "EOS004"
@@ -45,6 +55,14 @@ class NoStopIds(Rule):
             return
         wanted = ids_to_stop_on(model)  # what --fix writes: the terminators, then the tokenizer's eos
         add = f"; add {describe_ids(wanted, model)}" if wanted else ""
+        ends = [text for text in END_OF_TURN_TEXTS if model.vocab.id_of(text) is not None] if not wanted else []
+        if ends:  # no file names it, but the vocabulary holds a token that ends turns in known models
+            add = f"; the vocabulary holds '{ends[0]}' ({model.vocab.id_of(ends[0])}): if it ends answers, list it"
+        severity = None
+        if _designed_without_an_end(model):
+            severity = Severity.WARNING
+            add = "; no file names a token that ends an answer either (no chat template terminator, no tokenizer " \
+                "eos), as for a model trained without an end token (GPT-1); if it has one, list its id"
         section = generating_section(model.files)
         if section is not None:  # Qwen2.5-Omni: generate() runs the thinker's, whose config comes from its section
             holds = "has no eos_token_id" if not stop.present else "has an empty eos_token_id"
@@ -52,15 +70,34 @@ class NoStopIds(Rule):
                 model,
                 f"config.json's {section} {holds} (nor its text_config), so generate(), which runs the generate() of "
                 f"the model built from it, never stops on a token (generation_config.json is not used){add}",
-                stop.where)
+                stop.where, severity)
         elif model.files.generation_config is not None:
             why = "has an empty eos_token_id" if stop.present else "has no eos_token_id"
             yield self.finding(
                 model,
                 f"generation_config.json {why}, so generate() never stops on a token "
-                f"(config.json's eos_token_id is not used when this file exists){add}", stop.where)
+                f"(config.json's eos_token_id is not used when this file exists){add}", stop.where, severity)
         else:
             yield self.finding(
                 model,
                 "config.json has no eos_token_id (top level, decoder, generator or text_config) and there is no "
-                f"generation_config.json, so generate() never stops on a token{add}", stop.where)
+                f"generation_config.json, so generate() never stops on a token{add}", stop.where, severity)
+
+
+def _designed_without_an_end(model: ResolvedModel) -> bool:
+    """Whether the folder shows a model trained without an end token (GPT-1, openai-gpt): no chat template
+    terminator, no tokenizer eos (nor one its class defaults to) and no separator token, no eos in config.json, a
+    tokenizer eos-guard sees whole (its vocabulary complete, not remote code, whose class may default to an eos),
+    and no token of a known turn end in the vocabulary. A folder without tokenizer files (a merge saved without
+    them), or one that shows less, keeps the error."""
+    files, vocab = model.files, model.vocab
+    if not model.names_no_answer_end or "sep_token" in model.special_tokens:
+        return False
+    if model.config_eos is not None and model.config_eos.ids:
+        return False
+    if files.tokenizer_config is None and files.tokenizer is None and files.special_tokens_map is None:
+        return False
+    tokenizer_config = files.tokenizer_config.data if files.tokenizer_config is not None else None
+    if not vocab.complete or vocab.remote or names_remote_tokenizer(tokenizer_config):
+        return False
+    return not any(vocab.id_of(text) is not None for text in END_OF_TURN_TEXTS)
