@@ -130,9 +130,13 @@ OBJECT_FILES = {"config.json": "transformers cannot load the config",
 # pieces), a vocab.json ~3 MB (Qwen's 151k entries).
 LARGE_FILES = ("tokenizer.json", SPM_FILE := "tokenizer.model", VOCAB_FILE := "vocab.json")
 MERGES_FILE = "merges.txt"
+# Mistral's own tokenizer file: never read (only whether it is there: EOS031), and what mistral-common's tokenizer
+# loads instead of the others where a runtime uses it
+TEKKEN_FILE = "tekken.json"
 # Every file of a model folder a check may read, beside additional_chat_templates/*.jinja (the vocabulary files only
-# without tokenizer.json): what the pre-commit hooks run on, a Hub check fetches, and --fix compares before it writes.
-VOCABULARY_FILES = (SPM_FILE, VOCAB_FILE, MERGES_FILE)
+# without tokenizer.json; tekken.json only noticed): what the pre-commit hooks run on, a Hub check fetches (not the
+# vocabulary files, which its listing decides), and --fix compares before it writes.
+VOCABULARY_FILES = (SPM_FILE, VOCAB_FILE, MERGES_FILE, TEKKEN_FILE)
 CHECKED_FILES = (*JSON_FILES, TEMPLATE_FILE, ADAPTER_CONFIG, MODULES_CONFIG, GENAI_CONFIG, *VOCABULARY_FILES)
 # The files transformers 5 takes a folder's vocabulary from when it has no tokenizer.json: any listed name this
 # finds (tokenization_utils_base.py ``_from_pretrained``, lines 1728-1736 in 5.24), else the class's own files
@@ -318,6 +322,8 @@ class ModelFiles:
     # (binary_head): `ollama create` does not send it. Looked at only without tokenizer.json (Ollama reads that one
     # then), so a folder with both opens no more files
     spm_unsent: bool = False
+    # tekken.json, when the folder (or its Hub commit's listing) has one: never read (EOS031)
+    tekken: Path | None = None
     # tokenizer_config.json chat_template values apply_chat_template fails on (EOS014): (the template's name, or
     # None for the whole value; message; where)
     template_problems: list[tuple[Any, str, Where]] = field(default_factory=list)
@@ -383,6 +389,8 @@ class ModelFiles:
                                            if entries.link(name) is not None or name in unfetched)
         files.spm_unsent = files.vocabulary_names == {SPM_FILE} and entries.link(SPM_FILE) is not None \
             and not binary_head(folder / SPM_FILE, files.root)
+        if entries.link(TEKKEN_FILE) is not None or TEKKEN_FILE in listed_vocabulary_files(folder):
+            files.tekken = folder / TEKKEN_FILE
         files.templates = files._tokenizer_templates(entries)
         files._add_processor_templates()
         if entries.link(ADAPTER_CONFIG) is not None:

@@ -48,6 +48,12 @@ TABLES_FILE = Path(__file__).parent / "data" / "tokenizer_classes.json"
 # class names AutoTokenizer treats as the generic backend (tokenization_auto.py 5.25, lines 879-899, 981-985);
 # MistralCommonBackend needs mistral-common and a tekken.json, else TokenizersBackend loads (lines 901-912)
 GENERIC_CLASSES = frozenset({"TokenizersBackend", "PythonBackend", "PreTrainedTokenizerFast", "MistralCommonBackend"})
+# The model types AutoTokenizer loads with MistralCommonBackend where mistral-common and Pillow are installed and the
+# folder has a tekken.json, even beside a tokenizer.json (TOKENIZER_MAPPING_NAMES, tokenization_auto.py 5.25, lines
+# 207-245, 292, 362-373; the choice at lines 901-912): its eos is tekken.json's '</s>' and it ignores the chat
+# template (EOS031; tests/test_tekken.py reads the installed transformers' list)
+MISTRAL_COMMON_TYPES = frozenset({"ministral", "ministral3", "mistral", "mistral3", "mistral_large4", "mixtral",
+                                  "pixtral", "voxtral", "voxtral_realtime"})
 
 
 # Without tokenizer.json, the classes that transformers 5.24 builds from a folder's tokenizer.model (the generic

@@ -61,6 +61,9 @@ REPOS = {
     # tokenizer.model beside a tiktoken.model: transformers may take the other, so neither is read, as on disk
     "org/spm-and-tiktoken": Repo.of({**_files("yi-chat-finetune-tokenizer-model-im-end-piece"),
                                      "tiktoken.model": b"aGVsbG8= 0\n"}),
+    # a ChatML fine-tune of Mistral Nemo that kept tekken.json (EOS031): the listing shows it, it is never fetched
+    "org/mistral-chatml": Repo.of({path.name: path.read_bytes() for path in
+                                   (ROOT / "tests" / "rule_cases" / "EOS031-tekken-overrides-template").iterdir()}),
     # an ONNX Runtime GenAI export: its stop ids are genai_config.json's
     "org/onnx": Repo.of(_files("phi3-mini-4k-instruct-onnx")),
     # a tokenizer.json too: the tokenizer.model beside it is not read, so not fetched
@@ -170,6 +173,14 @@ def test_a_snapshot_reads_the_vocabulary_file_a_folder_on_disk_reads(eos_guard, 
         proc = eos_guard("--format", "concise", "--fail-on", "info", "hf://org/spm-and-tiktoken")
         assert (proc.returncode, proc.stdout.replace(prefix, "local/")) == (1, on_disk.stdout), proc.stdout
     assert not hub.requests_for("tokenizer.model") and not hub.requests_for("tiktoken.model")
+
+
+def test_a_listed_tekken_json_is_noticed_and_never_fetched(eos_guard, hub):
+    """EOS031 needs only to know that tekken.json is there: the commit's listing says so, and its megabytes (15-20
+    in Mistral's releases) are not downloaded."""
+    proc = eos_guard("--format", "concise", "hf://org/mistral-chatml")
+    assert proc.returncode == 0 and "/tekken.json:1:1: EOS031 warning: " in proc.stdout, proc.stdout + proc.stderr
+    assert not hub.requests_for("tekken.json"), hub.log
 
 
 def test_an_onnx_runtime_genai_export_is_checked_with_its_genai_config(eos_guard, hub):

@@ -22,6 +22,7 @@ from .special_tokens_map_override import SpecialTokensMapOverride
 from .stop_id_suppressed import StopIdSuppressed
 from .stop_ids_dropped import StopIdsDropped
 from .stop_ids_in_base_model import StopIdsInBaseModel
+from .tekken_overrides_template import TekkenOverridesTemplate
 from .template_error import TemplateError
 from .terminator_not_single_token import TerminatorNotSingleToken
 from .terminator_not_special import TerminatorNotSpecial
@@ -44,7 +45,7 @@ FOLDER_RULES: tuple[Rule, ...] = (
     IdOutOfRange(), InvalidTokenId(), SpecialTokensMapOverride(), AddedTokenIdMismatch(), TerminatorNotSpecial(),
     TerminatorNotSingleToken(), StopIdSuppressed(), PadIsTerminator(), TemplateError(), StopIdsDropped(),
     RuntimeDoesNotStop(), TerminatorListedNowhere(), FileNotRead(), StopIdsInBaseModel(), GenaiConfigDoesNotStop(),
-    ToolCallNotStopId(),
+    ToolCallNotStopId(), TekkenOverridesTemplate(),
 )
 _loaded: dict[str, tuple[Rule, ...]] = {}
 
