@@ -22,7 +22,7 @@ class TekkenOverridesTemplate(Rule):
     Where Mistral's tokenizer loads:
     - SGLang 0.5.23, which installs mistral-common and Pillow: always without tokenizer.json
       (`is_bare_tekken_checkpoint`, sglang/srt/utils/hf_transformers/tokenizer.py), and beside one for the model
-      types below, through transformers' AutoTokenizer;
+      types below, through transformers' AutoTokenizer (the 5.19 it pins lists them but `mistral_large4`);
     - transformers 5.25 and mlx-lm 0.32.2 (AutoTokenizer) where mistral-common ≥ 1.11.5 and Pillow are installed
       (transformers does not install them), for the model types whose tokenizer is `MistralCommonBackend`
       (`mistral`, `mistral3`, `ministral`, `ministral3`, `mistral_large4`, `mixtral`, `pixtral`, `voxtral`,
