@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..errors import display_path, path_field
 from ..resolve import ResolvedModel
 from ..results import Report
-from ..rules.base import all_text_tokens, describe_ids
+from ..rules.base import describe_ids, text_token_stops
 from ..runtimes import calling_turn, calling_turns, calls_stop, fix, stops, target_id, why
 from .escape import json_text, printable
 from .json_v1 import gguf_entry
@@ -126,8 +126,7 @@ def _text_token_stops(model: ResolvedModel, stop: StopSet) -> bool:
     """Whether the runtime does not stop on the answer's id but on plain text tokens of the vocabulary only, where
     no chat template ends answers with a token: a stop set chosen on purpose (BLIP-2 OPT's newline), which EOS002
     reports as a warning."""
-    return stops(model, stop) is False and not any(t.id is not None for t in model.terminators) \
-        and all_text_tokens(model, stop.ids)
+    return stops(model, stop) is False and text_token_stops(model, stop.ids)
 
 
 def _calling_turns_of_their_own(model: ResolvedModel) -> list[tuple[bool, list[tuple[str, int | None]]]]:

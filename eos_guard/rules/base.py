@@ -100,8 +100,10 @@ NOT_FOR_NON_GENERATING = (
     "instead, and would load a generating class whose head the checkpoint does not hold (untrained, unless the\n"
     "embeddings are tied), and llama.cpp's converter takes some bare models (`LlamaModel`, `Qwen2Model`): a folder\n"
     "meant to generate names its `...ForCausalLM` class. A config.json `auto_map` that names remote code able to\n"
-    "generate for an `AutoModelFor...` class keeps the rules (not one for a masked-LM, pre-training or\n"
-    "classification head: nomic-bert's `AutoModelForMaskedLM`).\n\n"
+    "generate keeps the rules: one named for an `AutoModelFor...` class whose classes in transformers can generate,\n"
+    "or for `AutoModel` when its name ends as a generating class's does; not a class whose name says it cannot\n"
+    "(nomic-bert's `NomicBertForPreTraining`), nor one named only for heads that cannot (briaai/RMBG-1.4's\n"
+    "`AutoModelForImageSegmentation`).\n\n"
     "Nor for a folder whose config.json names no `architectures` (nor such remote code) and whose `model_type` has no\n"
     "class that can generate in transformers (`types_without_generate` in `eos_guard/data/model_classes.json`:\n"
     "DeBERTa-v3's `deberta-v2`, ModernBERT, CLIP, wav2vec 2.0, ...). A type with one (BERT's `BertLMHeadModel`) keeps\n"
@@ -163,13 +165,13 @@ def add_to_stop_ids(model: ResolvedModel, what: str) -> str:
             f"eos_token_id), or {what} here")
 
 
-def all_text_tokens(model: ResolvedModel, ids: tuple[int, ...] | list[int]) -> bool:
-    """Every id a plain text token of the model vocabulary (not an added token): a stop set chosen on purpose, as a
-    captioner trained to end its output with a newline has it (BLIP-2 OPT: 50118 'Ċ', LAVIS's eos; EOS002 and
-    ``explain`` say so)."""
+def text_token_stops(model: ResolvedModel, ids: tuple[int, ...] | list[int]) -> bool:
+    """Every id a plain text token of the model vocabulary (not an added token), where no chat template ends answers
+    with a token of known id: a stop set chosen on purpose, as a captioner trained to end its output with a newline
+    has it (BLIP-2 OPT: 50118 'Ċ', LAVIS's eos; EOS002 and ``explain`` say so)."""
     vocab = model.vocab
-    return bool(ids) and vocab.complete and all(0 <= i < vocab.model_size and vocab.content_of(i) is None
-                                                for i in ids)
+    return bool(ids) and not any(t.id is not None for t in model.terminators) and vocab.complete \
+        and all(0 <= i < vocab.model_size and vocab.content_of(i) is None for i in ids)
 
 
 def templates_doing(names: list[str], singular: str, plural: str) -> str:

@@ -55,11 +55,12 @@ class NoStopIds(Rule):
             return
         wanted = ids_to_stop_on(model)  # what --fix writes: the terminators, then the tokenizer's eos
         add = f"; add {describe_ids(wanted, model)}" if wanted else ""
-        ends = [text for text in END_OF_TURN_TEXTS if model.vocab.id_of(text) is not None] if not wanted else []
-        if ends:  # no file names it, but the vocabulary holds a token that ends turns in known models
-            add = f"; the vocabulary holds '{ends[0]}' ({model.vocab.id_of(ends[0])}): if it ends answers, list it"
+        # the vocabulary's tokens that end turns in known models
+        ends = [(text, token_id) for text in END_OF_TURN_TEXTS if (token_id := model.vocab.id_of(text)) is not None]
+        if ends and not wanted:  # no file names it, but the vocabulary holds one
+            add = f"; the vocabulary holds '{ends[0][0]}' ({ends[0][1]}): if it ends answers, list it"
         severity = None
-        if _designed_without_an_end(model):
+        if not ends and _designed_without_an_end(model):
             severity = Severity.WARNING
             add = "; no file names a token that ends an answer either (no chat template terminator, no tokenizer " \
                 "eos), as for a model trained without an end token (GPT-1); if it has one, list its id"
@@ -86,10 +87,10 @@ class NoStopIds(Rule):
 
 def _designed_without_an_end(model: ResolvedModel) -> bool:
     """Whether the folder shows a model trained without an end token (GPT-1, openai-gpt): no chat template
-    terminator, no tokenizer eos (nor one its class defaults to) and no separator token, no eos in config.json, a
-    tokenizer eos-guard sees whole (its vocabulary complete, not remote code, whose class may default to an eos),
-    and no token of a known turn end in the vocabulary. A folder without tokenizer files (a merge saved without
-    them), or one that shows less, keeps the error."""
+    terminator, no tokenizer eos (nor one its class defaults to) and no separator token, no eos in config.json, and
+    a tokenizer eos-guard sees whole (its vocabulary complete, not remote code, whose class may default to an eos);
+    the caller has found no token of a known turn end in the vocabulary. A folder without tokenizer files (a merge
+    saved without them), or one that shows less, keeps the error."""
     files, vocab = model.files, model.vocab
     if not model.names_no_answer_end or "sep_token" in model.special_tokens:
         return False
@@ -98,6 +99,4 @@ def _designed_without_an_end(model: ResolvedModel) -> bool:
     if files.tokenizer_config is None and files.tokenizer is None and files.special_tokens_map is None:
         return False
     tokenizer_config = files.tokenizer_config.data if files.tokenizer_config is not None else None
-    if not vocab.complete or vocab.remote or names_remote_tokenizer(tokenizer_config):
-        return False
-    return not any(vocab.id_of(text) is not None for text in END_OF_TURN_TEXTS)
+    return vocab.complete and not vocab.remote and not names_remote_tokenizer(tokenizer_config)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from ..findings import Finding, Severity
+from ..model_files import section_model_type
 from ..resolve import ResolvedModel
 from ..vocabulary import MISTRAL_COMMON_TYPES
 from .base import Options, Rule, templates_doing
@@ -57,9 +58,8 @@ class TekkenOverridesTemplate(Rule):
         files = model.files
         if files.tekken is None:
             return
-        config = files.config.data if files.config is not None else None
-        model_type = config.get("model_type") if isinstance(config, dict) else None
-        mistral_type = isinstance(model_type, str) and model_type in MISTRAL_COMMON_TYPES
+        model_type = section_model_type(files.config.data, ()) if files.config is not None else None
+        mistral_type = model_type in MISTRAL_COMMON_TYPES
         if "tokenizer.json" in files.vocabulary_names and not mistral_type:
             return  # SGLang and transformers load tokenizer.json for other model types
         terminator, eos = model.terminator, model.tokenizer_eos

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from ..findings import Finding, Severity
 from ..resolve import ResolvedModel
-from .base import Options, Rule, add_to_stop_ids, all_text_tokens, describe_ids, where_stop_ids_are
+from .base import Options, Rule, add_to_stop_ids, describe_ids, text_token_stops, where_stop_ids_are
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -47,11 +47,12 @@ class TokenizerEosNotStopId(Rule):
         if eos.id in stop.ids:
             return
         chat_ends_elsewhere = any(t.id is not None for t in model.terminators)
-        text_stops = not chat_ends_elsewhere and all_text_tokens(model, stop.ids)
+        text_stops = text_token_stops(model, stop.ids)
         why = "the stop ids are text tokens of the vocabulary, which a model trained to end its output with that " \
             "text stops on (BLIP-2 OPT's captions end with a newline); if it was not, " if text_stops else ""
+        add = add_to_stop_ids(model, f"add {eos.id}")
         yield self.finding(
             model,
             f"the tokenizer's eos '{eos.token}' ({eos.id}) is not among the stop ids "
-            f"{describe_ids(stop.ids, model)} ({where_stop_ids_are(model)}); {why}{add_to_stop_ids(model, f'add {eos.id}')}",
+            f"{describe_ids(stop.ids, model)} ({where_stop_ids_are(model)}); {why}{add}",
             stop.where, Severity.WARNING if chat_ends_elsewhere or text_stops else Severity.ERROR)
