@@ -63,7 +63,8 @@ NO_MODEL_FOLDER = ("holds no model folder (one with generation_config.json, toke
 def _no_model_hint(folder: Path) -> str:
     """What a folder without model folders holds that eos-guard checks otherwise: GGUF files (a repository of
     quantizations, as bartowski/*-GGUF are), which folders are not searched for, or a PEFT adapter without tokenizer
-    files (adapter_config.json and its weights), whose stop ids and template are its base model's."""
+    files (adapter_config.json and its weights), whose stop ids and template are its base model's; or why its
+    config.json is not a model's (Bio_ClinicalBERT's and SciBERT's name only sizes, beside a vocab.txt)."""
     try:
         with os.scandir(folder) as entries:
             names = [entry.name for entry in entries if entry.is_file()]
@@ -76,6 +77,9 @@ def _no_model_hint(folder: Path) -> str:
     if ADAPTER_CONFIG in names:
         return ("; a PEFT adapter without tokenizer files: generation takes its stop ids and chat template from the "
                 "base model adapter_config.json names, which is checked where it lies")
+    if "config.json" in names:  # not a model's (holds_model_files): a legacy BERT's, a diffusers component's, an app's
+        return ("; its config.json names no model_type or architectures (a legacy encoder's, an application's or a "
+                "diffusers component's), so eos-guard does not read it as a model's")
     return ""
 
 

@@ -75,6 +75,19 @@ def test_a_folder_of_gguf_files_or_a_bare_adapter_says_what_checks_it(run, broke
                               "is checked where it lies\n")
 
 
+def test_a_folder_whose_config_json_names_no_model_says_why_it_is_not_checked(run, broken, tmp_path):
+    """A legacy BERT folder (Bio_ClinicalBERT, SciBERT: a config.json of sizes without model_type or architectures,
+    and a vocab.txt) said only "holds no model folder" though it holds a config.json."""
+    write_json(tmp_path / "Bio_ClinicalBERT" / "config.json", {"hidden_size": 768, "num_hidden_layers": 12,
+                                                               "vocab_size": 28996})
+    (tmp_path / "Bio_ClinicalBERT" / "vocab.txt").write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\n", encoding="utf-8")
+    code, out, err = run("Bio_ClinicalBERT", "broken")
+    assert (code, err) == (2, f"eos-guard: Bio_ClinicalBERT: {NO_MODEL}; its config.json names no model_type or "
+                              "architectures (a legacy encoder's, an application's or a diffusers component's), so "
+                              "eos-guard does not read it as a model's\n")
+    assert out.endswith(ONE_FAILING)
+
+
 @pytest.mark.parametrize("args", [pytest.param([], id="default"), pytest.param(["."], id="dot")])
 def test_the_current_folder_without_model_folders_says_so(run, args):
     assert run(*args) == (2, "No model folders found.\n", f"eos-guard: .: {NO_MODEL}\n")
