@@ -187,6 +187,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stdout = _ClosedStdout()
         if sys.stderr is None:  # started with stderr closed: its lines have nowhere to go (print would use stdout)
             sys.stderr = open(os.devnull, "w", encoding="utf-8")
+        else:
+            sys.stderr = _ForgivingStderr(sys.stderr)
     try:
         return _main(list(sys.argv[1:] if argv is None else argv))
     except BrokenPipeError:  # the reader stopped reading (``| head``): nothing more to say, and nowhere to say it
@@ -261,6 +263,33 @@ class _ClosedStdout(io.TextIOBase):
 
     def write(self, text: str) -> int:
         raise BrokenPipeError(errno.EPIPE, "stdout is closed")
+
+
+class _ForgivingStderr(io.TextIOBase):
+    """The program's stderr, whose lines are dropped once one cannot be written (``2>/dev/full``, a reader of
+    ``2>(...)`` that has gone): the report on stdout and the exit code still say what the run found. A failed write
+    raised out of the handler that was saying why the run stopped, and Python exited 1, the code of findings."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream: Any = stream
+
+    def write(self, text: str) -> int:
+        if self._stream is not None:
+            try:
+                self._stream.write(text)
+            except (OSError, ValueError):  # ValueError: a stream closed under it
+                self._stream = None
+        return len(text)
+
+    def flush(self) -> None:
+        if self._stream is not None:
+            try:
+                self._stream.flush()
+            except (OSError, ValueError):
+                self._stream = None
+
+    def isatty(self) -> bool:
+        return self._stream is not None and self._stream.isatty()
 
 
 def _discard_stdout() -> None:

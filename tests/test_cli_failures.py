@@ -864,6 +864,28 @@ def test_a_full_disk_is_one_error_line_not_an_internal_error(tmp_path, fmt, stdo
                                                          "directory\n"), proc.stderr
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full here")
+def test_a_stderr_that_cannot_be_written_changes_neither_the_report_nor_the_exit_code(tmp_path):
+    """With stderr on a full disk, the first line said there (a PATH that does not exist) raised out of main(), and
+    out of the handler that tried to say so: the stdout report was lost and Python exited 1, the code of findings.
+    A run that finds nothing exited 1 too (its warning on stderr), and --fix wrote the files and said nothing."""
+    env = _stdout_env(tmp_path, "buffered")
+    folder = tmp_path / "broken"
+    shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", folder)
+    write_json(tmp_path / "lone" / "tokenizer.json", {"added_tokens": []})
+    expected = subprocess.run([sys.executable, "-m", "eos_guard", "broken", "nope"], capture_output=True, text=True,
+                              env=env, cwd=tmp_path)
+    assert expected.returncode == 2 and expected.stderr == "eos-guard: nope: no such file or directory\n"
+    for argv, code, out in ((["broken", "nope"], 2, expected.stdout), (["lone/tokenizer.json"], 0,
+                                                                      "No model folders found.\n"),
+                            (["--fix", "broken"], 1, "Fixed 2 files in 1 folder; 0 errors remain.\n")):
+        with open("/dev/full", "w") as full:
+            proc = subprocess.run([sys.executable, "-m", "eos_guard", *argv], stdout=subprocess.PIPE, stderr=full,
+                                  text=True, env=env, cwd=tmp_path)
+        assert (proc.returncode, proc.stdout) == (code, out), argv
+    assert "151645" in (folder / "generation_config.json").read_text(encoding="utf-8")
+
+
 @pytest.mark.parametrize(("target", "message"), [("/dev/null", "the settings file is not a regular file"),
                                                   (".", "the settings file is a folder"),
                                                   ("missing.yaml", "config file not found")])
