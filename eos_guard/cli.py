@@ -533,6 +533,11 @@ def _run(args: argparse.Namespace) -> int:
     from .pipeline import check_paths
     from .report import rendered
 
+    try:  # relative paths, settings discovery and the report's paths all start from it
+        os.getcwd()
+    except FileNotFoundError:
+        raise InputError(None, "the current folder no longer exists (removed after the shell entered it): cd to "
+                               "one that does") from None
     paths, config = configure(args)
     if args.show_settings:
         from .report import settings as settings_report

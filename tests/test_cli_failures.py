@@ -886,6 +886,23 @@ def test_a_stderr_that_cannot_be_written_changes_neither_the_report_nor_the_exit
     assert "151645" in (folder / "generation_config.json").read_text(encoding="utf-8")
 
 
+@pytest.mark.skipif(os.name == "nt", reason="Windows refuses to remove a process's current folder")
+@pytest.mark.parametrize("paths", [pytest.param([], id="no-path"), pytest.param(["ABSOLUTE"], id="absolute-path")])
+def test_a_current_folder_removed_under_the_shell_is_one_line_not_an_internal_error(tmp_path, paths):
+    """A shell left in a training output folder the trainer removed and made again: Path.cwd() raised, "internal
+    error: FileNotFoundError", also for an absolute PATH (settings are looked for from the current folder)."""
+    env = _stdout_env(tmp_path, "buffered")
+    folder = str(ROOT / "examples" / "chatml-finetune-broken")
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    proc = subprocess.run(["sh", "-c", 'cd gone && rmdir ../gone && exec "$0" -m eos_guard "$@"', sys.executable,
+                           *(folder if path == "ABSOLUTE" else path for path in paths)],
+                          capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (
+        2, "", "eos-guard: the current folder no longer exists (removed after the shell entered it): cd to one that "
+               "does\n")
+
+
 @pytest.mark.parametrize(("target", "message"), [("/dev/null", "the settings file is not a regular file"),
                                                   (".", "the settings file is a folder"),
                                                   ("missing.yaml", "config file not found")])
