@@ -914,17 +914,30 @@ def trusted_root(folder: Path) -> Path:
     cache snapshot (``models--org--name/snapshots/<rev>/``, whose files link to ``../../blobs/``) and any folder in
     it (a sentence-transformers ``1_Pooling/``), the repo folder."""
     real = real_folder(os.path.join(os.getcwd(), folder))  # not abspath: '..' after a link
+    repo = _cache_repo(real)
+    if repo is not None:
+        return Path(repo)
+    tree = _work_tree(real)
+    if tree is None:
+        return folder if isinstance(folder, Path) and os.fspath(folder) == real else Path(real)
+    return _TREE_PATHS.setdefault(tree, Path(tree))  # one object for the folders of a tree
+
+
+def in_hub_cache(folder: Path) -> bool:
+    """Whether a folder is (or is in) a Hugging Face cache snapshot: ``models--org--name/snapshots/<rev>/``."""
+    return _cache_repo(real_folder(os.path.join(os.getcwd(), folder))) is not None
+
+
+def _cache_repo(real: str) -> str | None:
+    """The cache's repo folder (``models--org--name``) of a real path in one of its snapshots, else None."""
     revision = real
     while os.path.dirname(revision) != revision:
         parent = os.path.dirname(revision)
         if os.path.basename(parent) == "snapshots" and os.path.basename(os.path.dirname(parent)).startswith(
                 ("models--", "datasets--")):
-            return Path(os.path.dirname(parent))
+            return os.path.dirname(parent)
         revision = parent
-    tree = _work_tree(real)
-    if tree is None:
-        return folder if isinstance(folder, Path) and os.fspath(folder) == real else Path(real)
-    return _TREE_PATHS.setdefault(tree, Path(tree))  # one object for the folders of a tree
+    return None
 
 
 # work tree -> its Path, for the run (forgotten with _WORK_TREES)

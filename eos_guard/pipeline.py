@@ -15,7 +15,8 @@ from .baseline import baseline_problems, forget_git_failures, read_baselines
 from .config_types import Config
 from .errors import InputError, MissingDependency, display_path
 from .findings import Finding, Location
-from .model_files import ADAPTER_CONFIG, ModelFiles, find_model_folders, input_signatures, linked_out_of_repository
+from .model_files import (ADAPTER_CONFIG, ModelFiles, find_model_folders, in_hub_cache, input_signatures,
+                          linked_out_of_repository)
 from .records import field, record, replace
 from .resolve import ResolvedModel, resolve
 from .results import ModelReport, Report
@@ -156,7 +157,8 @@ def check_paths(paths: Iterable[Union[str, Path]], config: Config | None = None,
     folders = found.folders + found.fetched
     with _collector_for_many(len(folders)) as collector:
         checked = check_folders(folders, config, baselines, keep_documents, collector)
-        fetched = set(found.fetched)  # --fix refuses Hub snapshots (fix_paths): the closing line does not offer it
+        # --fix refuses Hub snapshots, fetched or named in the cache (fix_paths): the closing line does not offer it
+        fetched = set(found.fetched) | {folder for folder in found.folders if in_hub_cache(folder)}
         report = Report([replace(m, fixable=0) if m.folder in fetched else m for m in checked] + found.failed
                         + [check_gguf(path, config, folders) for path in found.ggufs],
                         found.problems + problems, runtimes=config.runtimes, fail_on=config.fail_on,
@@ -430,6 +432,9 @@ class FixResult:
 # and an edit there would make the cached commit pass while the repository on the Hub is unchanged.
 FIX_REFUSED = ("--fix cannot edit a Hub repository (it would edit the shared Hugging Face cache, not the repository); "
                "--diff shows the changes to make in a clone")
+# The same snapshot named by its path in the cache (~/.cache/huggingface/hub/models--org--name/snapshots/<rev>)
+CACHE_FIX_REFUSED = ("--fix does not edit a Hugging Face cache snapshot (the cached commit, which transformers and vLLM "
+                     "load, would pass while the repository is unchanged); --diff shows the changes to make in a clone")
 
 
 def fix_paths(paths: Iterable[Union[str, Path]], config: Config | None = None, unsafe: bool = False,
@@ -459,6 +464,9 @@ def fix_paths(paths: Iterable[Union[str, Path]], config: Config | None = None, u
     def planned_for(model_report: ModelReport) -> list:
         if model_report.model is None or model_report.error:
             return []  # never edit a folder with a file that could not be read
+        if write and in_hub_cache(model_report.folder):
+            failed.append(InputError(model_report.folder, CACHE_FIX_REFUSED))
+            return []
         folder_changes = plan(model_report.model, unsafe=unsafe,
                               reported=[finding.code for finding in model_report.findings], enabled=config.enabled)
         problem = unencodable(folder_changes)

@@ -398,8 +398,9 @@ def test_a_file_that_is_not_read_is_never_created_or_replaced(run, tmp_path):
 
 
 def test_a_linked_file_inside_the_repository_is_replaced_by_a_file_and_its_target_kept(run, tmp_path):
-    """A Hugging Face cache snapshot links each file to a blob shared with other snapshots: --fix writes a
-    regular file in the link's place, never into the blob."""
+    """A folder whose file links to another file of the repository (as a Hugging Face cache snapshot links each file
+    to a blob shared with other snapshots): --fix writes a regular file in the link's place, never into the
+    target."""
     folder = shutil.copytree(CHATML, tmp_path / "m")
     (tmp_path / ".git").mkdir()  # the repository holds both the folder and the blob
     blob = tmp_path / "blob"
@@ -409,6 +410,32 @@ def test_a_linked_file_inside_the_repository_is_replaced_by_a_file_and_its_targe
     run("--fix", "m")
     assert not (folder / "generation_config.json").is_symlink() and blob.read_bytes() == before
     assert "151645" in (folder / "generation_config.json").read_text()
+
+
+def test_a_hugging_face_cache_snapshot_named_by_its_path_is_not_fixed(run, tmp_path):
+    """`--fix hf://org/name` is refused because its snapshot is the shared cache; the same snapshot named by its
+    path (~/.cache/huggingface/hub/models--org--name/snapshots/<rev>) was fixed, its links replaced by files, and
+    `hf://org/name` then passed offline while the commit on the Hub was unchanged. Its folders are refused, one line
+    each, exit 2; other folders of the run are still fixed; the check's closing line does not offer --fix."""
+    repo = tmp_path / "hub" / "models--org--name"
+    snapshot = repo / "snapshots" / "0123abcd"
+    snapshot.mkdir(parents=True)
+    (repo / "blobs").mkdir()
+    for source in sorted(CHATML.iterdir()):
+        (repo / "blobs" / source.name).write_bytes(source.read_bytes())
+        (snapshot / source.name).symlink_to(Path("..", "..", "blobs", source.name))
+    local = shutil.copytree(CHATML, tmp_path / "local")
+    code, out, _ = run(str(snapshot), "local")
+    assert code == 1 and out.endswith("2 of 2 model folders fail (2 errors, 2 warnings); --fix changes 1 file in 1 "
+                                      "folder.\n"), out
+    code, out, err = run("--fix", str(snapshot), "local")
+    assert code == 2 and "eos-guard: hub/models--org--name/snapshots/0123abcd: --fix does not edit a Hugging Face cache snapshot (the cached " \
+        "commit, which transformers and vLLM load, would pass while the repository is unchanged); --diff shows the " \
+        "changes to make in a clone\n" in err
+    assert all(path.is_symlink() for path in snapshot.iterdir()) and "151645" in (
+        local / "generation_config.json").read_text(encoding="utf-8")
+    code, out, _ = run("--diff", str(snapshot))
+    assert code == 1 and "+  \"eos_token_id\": [" in out
 
 
 @pytest.mark.parametrize("text, expected", [
