@@ -146,6 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "config, so name transformers too to keep its check (EOS001); repeatable, values add up")
     parser.add_argument("--config", type=file_name, metavar="FILE",
                         help="settings file (.eos-guard.yaml or pyproject.toml); default: the nearest one")
+    parser.add_argument("--isolated", action="store_true",
+                        help="read no settings file: the defaults and the options given (for a folder whose "
+                             "settings you did not write, such as a downloaded model's)")
     parser.add_argument("--select", metavar="CODES", action="append",
                         help="comma-separated rules to check: codes (EOS001), code prefixes (EOS01) or names "
                              "(pad-is-terminator); replaces config; repeatable, values add up")
@@ -327,6 +330,8 @@ def _refuse_conflicts(parser: argparse.ArgumentParser, args: argparse.Namespace)
     """Options that would be ignored, or contradict each other, are usage errors rather than silent no-ops."""
     if args.fix and args.diff:
         parser.error("--fix and --diff cannot be combined (--diff shows what --fix would write)")
+    if args.isolated and args.config:
+        parser.error("--isolated and --config cannot be combined (--isolated reads no settings file)")
     if args.unsafe_fixes and not (args.fix or args.diff):
         parser.error("--unsafe-fixes needs --fix or --diff")
     if args.statistics and args.format not in ("auto", *TEXT_FORMATS):
@@ -448,7 +453,7 @@ def configure(args: argparse.Namespace) -> tuple[list[str], settings.Config]:
         raise InputError(None, "--hub: the value is empty")
     paths: list[str] = list(args.paths) + [f"hf://{name}" for name in args.hub]
     local = [p for p in paths if p and not p.startswith("hf://")]
-    config = settings.load(args.config, settings.settings_start(local))
+    config = settings.Config() if args.isolated else settings.load(args.config, settings.settings_start(local))
     if not paths and not args.hub_list:
         paths = ["."]
     for option, values in (("--select", args.select), ("--ignore", args.ignore), ("--runtime", args.runtime),
@@ -605,7 +610,8 @@ def _run(args: argparse.Namespace) -> int:
 def _settings_options(args: argparse.Namespace) -> list[str]:
     """The options given that change settings (``--select`` ... ``--no-cache``), in --help's order."""
     given = {"--select": args.select, "--ignore": args.ignore, "--runtime": args.runtime, "--fail-on": args.fail_on,
-             "--no-cache": args.no_cache, "--config": args.config, "--baseline": args.baseline}
+             "--no-cache": args.no_cache, "--config": args.config, "--isolated": args.isolated,
+             "--baseline": args.baseline}
     return [option for option, value in given.items() if value]
 
 

@@ -315,15 +315,21 @@ def shown(value: Any) -> str:
 
 def load(explicit: Path | None, start: Path) -> Config:
     """The settings for a run: ``explicit`` if given, else the nearest config file above ``start`` (ruff's way: in
-    the nearest folder that has one, ``.eos-guard.yaml``, ``.eos-guard.yml``, then ``pyproject.toml``)."""
+    the nearest folder that has one, ``.eos-guard.yaml``, ``.eos-guard.yml``, then ``pyproject.toml``), never one
+    inside a Hugging Face cache snapshot (``models--org--name/snapshots/<rev>/``)."""
     if explicit is not None:
         if not _is_file(explicit):
             kind = "a folder" if os.path.isdir(explicit) else "not a regular file" if os.path.lexists(explicit) else ""
             raise InputError(explicit, f"the settings file is {kind}" if kind else "config file not found")
         return _read(explicit)
+    from .model_files import cache_repo_of
+
     folder = Path(os.path.abspath(start))  # the folders above it as written (a link's target has others)
     if _is_file(folder):
         folder = folder.parent
+    repo = cache_repo_of(str(folder))
+    if repo is not None:  # a Hugging Face cache snapshot's files are the Hub repository author's, not the user's
+        folder = Path(repo).parent
     for directory in (folder, *folder.parents):  # the nearest folder with settings: its YAML, else its pyproject
         for name in YAML_NAMES:
             if _is_file(directory / name):

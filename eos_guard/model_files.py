@@ -914,7 +914,7 @@ def trusted_root(folder: Path) -> Path:
     cache snapshot (``models--org--name/snapshots/<rev>/``, whose files link to ``../../blobs/``) and any folder in
     it (a sentence-transformers ``1_Pooling/``), the repo folder."""
     real = real_folder(os.path.join(os.getcwd(), folder))  # not abspath: '..' after a link
-    repo = _cache_repo(real)
+    repo = cache_repo_of(real)
     if repo is not None:
         return Path(repo)
     tree = _work_tree(real)
@@ -925,11 +925,11 @@ def trusted_root(folder: Path) -> Path:
 
 def in_hub_cache(folder: Path) -> bool:
     """Whether a folder is (or is in) a Hugging Face cache snapshot: ``models--org--name/snapshots/<rev>/``."""
-    return _cache_repo(real_folder(os.path.join(os.getcwd(), folder))) is not None
+    return cache_repo_of(real_folder(os.path.join(os.getcwd(), folder))) is not None
 
 
-def _cache_repo(real: str) -> str | None:
-    """The cache's repo folder (``models--org--name``) of a real path in one of its snapshots, else None."""
+def cache_repo_of(real: str) -> str | None:
+    """The cache's repo folder (``models--org--name``) of an absolute path in one of its snapshots, else None."""
     revision = real
     while os.path.dirname(revision) != revision:
         parent = os.path.dirname(revision)

@@ -104,6 +104,37 @@ def test_settings_in_one_model_folder_never_govern_the_others(run, repo):
     assert run("models/00-pr", cwd=repo) == (0, "All checks passed (1 model folder).\n", "")
 
 
+def test_isolated_reads_no_settings_file(run, repo):
+    """A downloaded model's own .eos-guard.yaml (its author's, not the user's) could turn its check off; ruff's
+    --isolated checks with the defaults and the options given. With --config it is a usage error."""
+    (repo / "models" / "chat" / ".eos-guard.yaml").write_text("exclude: ['*']\n")
+    (repo / ".eos-guard.yaml").write_text("fail-on: never\n")
+    assert run("models/chat", cwd=repo)[1] == "No model folders found (1 model folder excluded by the settings).\n"
+    code, out, _ = run("--isolated", "models/chat", cwd=repo)
+    assert code == 1 and out.endswith("1 of 1 model folder fails (1 error, 1 warning); --fix changes 1 file in 1 "
+                                      "folder.\n"), out
+    assert run("--isolated", "--fail-on", "warning", "--ignore", "EOS001", "models/chat", cwd=repo)[0] == 1
+    code, out, _ = run("--isolated", "--show-settings", "models/chat", cwd=repo)
+    assert code == 0 and out.startswith("# settings file: none read (--isolated)\n# changed by the options: "
+                                        "--isolated\n"), out
+    code, _, err = run("--isolated", "--config", ".eos-guard.yaml", "models/chat", cwd=repo)
+    assert code == 2 and err.endswith("error: --isolated and --config cannot be combined (--isolated reads no "
+                                      "settings file)\n"), err
+
+
+def test_settings_inside_a_hugging_face_cache_snapshot_are_not_read(run, tmp_path):
+    """A snapshot's files are the Hub repository's (its author's): an .eos-guard.yaml there is not the user's
+    settings. Discovery starts above the cache's repository folder (models--org--name)."""
+    snapshot = tmp_path / "hub" / "models--org--name" / "snapshots" / "0123abcd"
+    shutil.copytree(BROKEN, snapshot)
+    (snapshot / ".eos-guard.yaml").write_text("exclude: ['*']\n")
+    (tmp_path / ".eos-guard.yaml").write_text("ignore: [EOS002]\n")
+    code, out, _ = run("--format", "concise", str(snapshot), cwd=tmp_path)
+    assert code == 1 and " EOS001 " in out and " EOS002 " not in out, out
+    code, out, _ = run("--show-settings", str(snapshot / "config.json"), cwd=tmp_path)
+    assert out.startswith("# settings file: .eos-guard.yaml\n"), out
+
+
 @pytest.mark.parametrize("codes", ["[EOS001, EOS002]", "EOS001, EOS002", "[terminator-not-stop-id, EOS002]"])
 def test_per_file_ignores_match_paths_below_the_config(run, repo, codes):
     """The codes are written as select's: a list, or a single string of codes (usage.md's settings table)."""

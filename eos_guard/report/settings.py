@@ -18,7 +18,7 @@ def render(values: dict[str, Any], source: Path | None, options: list[str], base
     the comments are an ``.eos-guard.yaml`` with the same settings. ``source`` is the settings file (None: none was
     found), ``options`` the command-line options that changed the settings."""
     where = f"{printable(display_path(source))}{' [tool.eos-guard]' if source.name == 'pyproject.toml' else ''}" \
-        if source is not None else "none found (the defaults)"
+        if source is not None else "none read (--isolated)" if "--isolated" in options else "none found (the defaults)"
     lines = [f"# settings file: {where}"]
     if options:
         lines.append(f"# changed by the options: {', '.join(options)}")
