@@ -126,10 +126,14 @@ def parse_fail_on(value: Any, where: Path | None) -> Severity | None:
 
 
 def severities_of(table: Any, where: Path | None, trail: list[str] | None = None) -> dict[str, Severity]:
-    """``{rule: error|warning|info}``: the severity every finding of that rule gets (``trail``: as above)."""
+    """``{rule: error|warning|info}``: the severity every finding of that rule gets (``trail``: as above). A rule
+    named by a code or a name takes that key's severity over a prefix's (``EOS0``), and a longer prefix's over a
+    shorter one's or ``ALL``'s, in any order; two keys for the same rule at the same level (``EOS001`` and
+    ``terminator-not-stop-id``) with different severities are an error: the order of a mapping decided."""
     if not isinstance(table, dict):
         raise InputError(where, "severity must map rule codes or names to error, warning or info")
-    result = {}
+    result: dict[str, Severity] = {}
+    named_by: dict[str, tuple[int, str]] = {}  # code -> (how narrowly the key that set it names rules, the key)
     for key, value in table.items():
         if trail is not None:
             trail[:] = ["severity", str(key)]
@@ -141,8 +145,29 @@ def severities_of(table: Any, where: Path | None, trail: list[str] | None = None
         except ValueError:
             raise InputError(where, f"severity {shown(key)}: {shown(value)} is not one of error, warning, info"
                                     f"{_boolean_hint(value)}") from None
-        result.update(dict.fromkeys(codes, level))
+        narrowness = _narrowness(str(key))
+        for code in sorted(codes):
+            earlier = named_by.get(code)
+            if earlier is not None and earlier[0] == narrowness and result[code] != level:
+                raise InputError(where, f"severity {shown(key)}: {code} is also given by {shown(earlier[1])}, with "
+                                        f"another severity ({result[code]})")
+            if earlier is None or narrowness >= earlier[0]:
+                result[code] = level
+                named_by[code] = (narrowness, str(key))
     return result
+
+
+def _narrowness(entry: str) -> int:
+    """How narrowly a rule entry names rules: ``ALL`` 0, a prefix its length, a code or a name the most."""
+    from .rules import lookup
+
+    if entry.upper() == "ALL":
+        return 0
+    try:
+        lookup(entry)
+    except KeyError:
+        return len(entry)
+    return 100
 
 
 # Where the values of a settings file are: (key,) or (key, entry) -> (line, column) of the value; (KEY_AT, key) -> of

@@ -328,6 +328,33 @@ def test_severity_overrides_a_rule_whose_severity_depends_on_the_case(run, repo)
     assert code == 1 and " EOS002 error: " in out
 
 
+@pytest.mark.parametrize("table", ["{EOS0: info, EOS002: error}", "{EOS002: error, EOS0: info}",
+                                   "{ALL: info, EOS00: warning, tokenizer-eos-not-stop-id: error}",
+                                   "{tokenizer-eos-not-stop-id: error, EOS00: warning, ALL: info}"])
+def test_a_rule_s_own_severity_beats_a_prefix_s_in_any_order(run, repo, table):
+    """helper-130: the last key of `severity` won, so swapping two keys changed the exit code. A code or a name
+    now beats a prefix, and a longer prefix a shorter one or ALL, as written anywhere in the mapping."""
+    (repo / ".eos-guard.yaml").write_text(f"select: [EOS002]\nseverity: {table}\n")
+    code, out, _ = run("--format", "concise", "models/chat", cwd=repo)
+    assert code == 1 and " EOS002 error: " in out
+
+
+@pytest.mark.parametrize("table, key, other, level", [
+    ("{EOS001: info, terminator-not-stop-id: error}", "terminator-not-stop-id", "EOS001", "info"),
+    ("{terminator-not-stop-id: error, EOS001: info}", "EOS001", "terminator-not-stop-id", "error"),
+    ("{eos001: info, EOS001: error}", "EOS001", "eos001", "info")])
+def test_two_keys_for_one_rule_with_different_severities_are_an_error(run, repo, table, key, other, level):
+    """A code and a name of the same rule (or two spellings of its code) are the same key to the rule, as a key
+    written twice is: which one won depended on their order."""
+    (repo / ".eos-guard.yaml").write_text(f"severity: {table}\n")
+    code, _, err = run("models/chat", cwd=repo)
+    column = len("severity: ") + table.index(key + ":") + len(key) + 3
+    assert (code, err) == (2, f"eos-guard: .eos-guard.yaml:1:{column}: severity '{key}': EOS001 is also given by "
+                              f"'{other}', with another severity ({level})\n")
+    (repo / ".eos-guard.yaml").write_text(f"severity: {table.replace('info', 'error')}\n")
+    assert run("models/chat", cwd=repo)[0] == 1  # the same severity twice says the same thing
+
+
 @pytest.mark.parametrize("name,text,message", [
     pytest.param("pyproject.toml", '[tool.eos-guard]\nmax-file-size = "5"\n',
                  "2:17: max-file-size must be a positive number, not '5' (a string: write the number without quotes)",
