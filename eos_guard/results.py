@@ -63,6 +63,11 @@ class Report:
         """One line each for every folder that could not be read and every PATH that could not be checked."""
         return [m.error for m in self.models if m.error] + [p.render() for p in self.problems]
 
+    def causes(self) -> list[InputError]:
+        """What stopped each folder or PATH from being checked, with its file and position where known (for the
+        reporters that place it: GitHub annotations, SARIF notifications)."""
+        return [m.cause or InputError(None, m.error) for m in self.models if m.error] + self.problems
+
     def count(self, at_least: Severity | str) -> int:
         """How many findings are at least this severe (``Severity.WARNING`` or ``"warning"``)."""
         floor = Severity.parse(at_least) if isinstance(at_least, str) else at_least

@@ -43,6 +43,31 @@ def test_fields_code_scanning_reads(sarif):
     assert {r["level"] for r in run["results"]} == {"error", "warning", "note"}  # note: info findings
 
 
+def test_a_file_that_stopped_a_check_is_a_notification_at_its_position(run, tmp_path):
+    """helper-130: a generation_config.json that is not valid JSON (exit 2; an ::error annotation in --format
+    github) left no trace in SARIF, so code scanning showed the folder's other findings and never the broken file."""
+    for name in ("broken", "fine"):
+        (tmp_path / name).mkdir()
+        for source in (RULE_CASES / "EOS001-terminator-not-stop-id").iterdir():
+            (tmp_path / name / source.name).write_bytes(source.read_bytes())
+    (tmp_path / "broken" / "generation_config.json").write_text('{"eos_token_id": 1,}', encoding="utf-8")
+    code, out, _ = run("--format", "sarif", "broken", "missing", cwd=tmp_path)
+    document = json.loads(out)
+    jsonschema.Draft4Validator(SCHEMA).validate(document)
+    assert code == 2 and document["runs"][0]["invocations"] == [{"executionSuccessful": False,
+                                                                 "toolExecutionNotifications": [
+        {"level": "error", "message": {"text": "broken/generation_config.json:1:19: cannot parse JSON: Illegal "
+                                               "trailing comma before end of object"},
+         "locations": [{"physicalLocation": {"artifactLocation": {"uri": "broken/generation_config.json",
+                                                                  "uriBaseId": "%SRCROOT%"},
+                                             "region": {"startLine": 1, "startColumn": 19}}}]},
+        {"level": "error", "message": {"text": "missing: no such file or directory"},
+         "locations": [{"physicalLocation": {"artifactLocation": {"uri": "missing", "uriBaseId": "%SRCROOT%"}}}]}]}]
+    code, out, _ = run("--format", "sarif", "fine", cwd=tmp_path)
+    assert code == 1 and json.loads(out)["runs"][0]["invocations"] == [
+        {"executionSuccessful": True, "toolExecutionNotifications": []}]
+
+
 def test_sarif_file_leaves_stdout_and_exit_code_alone(run, tmp_path):
     folder = RULE_CASES / "EOS001-terminator-not-stop-id"
     plain = run(cwd=folder)

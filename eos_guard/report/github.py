@@ -54,8 +54,7 @@ def render(report: Report, closing: bool = True) -> str:
         joined = ",".join(f"{key}={escape_property(value)}" for key, value in properties.items())
         lines.append(f"::{COMMANDS[finding.severity]} {joined}::{escape_data(printable(message))}")
     # What stopped a folder or a PATH from being checked is annotated too, where the file and position are known.
-    causes = [m.cause or InputError(None, m.error) for m in report.models if m.error] + report.problems
-    lines += [error_annotation(cause) for cause in causes]
+    lines += [error_annotation(cause) for cause in report.causes()]
     if closing:
         lines.append(summary(report))
     return "".join(line + "\n" for line in lines)

@@ -57,6 +57,23 @@ def document(report: Report) -> dict[str, Any]:
             "tool": {"driver": {"name": "eos-guard", "version": __version__, "semanticVersion": __version__,
                                 "informationUri": "https://github.com/org/eos-guard", "rules": rules}},
             "results": results,
+            "invocations": [invocation(report)],
             "columnKind": "unicodeCodePoints",
         }],
     }
+
+
+def invocation(report: Report) -> dict[str, Any]:
+    """Whether every PATH was checked, and a notification for each file or PATH that stopped a check (a file that
+    is not valid JSON, a missing PATH), at its file and position where known: those are no finding of a rule, and
+    without them a folder that could not be read left no trace in the document."""
+    notifications = []
+    for cause in report.causes():
+        notification: dict[str, Any] = {"level": "error", "message": {"text": cause.render()}}
+        if cause.path is not None:
+            location: dict[str, Any] = {"artifactLocation": uri(repository_field(cause.path))}
+            if cause.line:
+                location["region"] = {"startLine": cause.line, "startColumn": max(cause.column or 1, 1)}
+            notification["locations"] = [{"physicalLocation": location}]
+        notifications.append(notification)
+    return {"executionSuccessful": not notifications, "toolExecutionNotifications": notifications}
