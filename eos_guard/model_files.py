@@ -1175,9 +1175,9 @@ def find_model_folders(paths: Iterable[Path], refused: list[tuple[Path, str]] | 
     found: dict[Path, None] = {}
     for path in paths:
         try:
-            is_file = path.is_file()
-            if not is_file and not path.exists():
+            if not path.exists():
                 raise InputError(path, "no such file or directory")
+            is_file = not path.is_dir()  # a FIFO or a device named config.json stands for its folder too (EOS018)
         except OSError as exc:  # a folder on the way that cannot be searched
             raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
         root = repository_of(path)

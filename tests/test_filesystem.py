@@ -69,6 +69,22 @@ def test_fifo_is_never_opened_for_reading(run, repo):
     assert code == 1 and findings(out) == [("EOS018", "m/tokenizer_config.json")]
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+def test_a_fifo_named_as_a_path_stands_for_its_folder_as_a_file_does(run, repo):
+    """helper-130: `eos-guard m/tokenizer_config.json` (a FIFO) was taken for a folder, walked, and found nothing:
+    "no model folder found", exit 0, while `eos-guard m` fails with EOS018. Whatever is not a folder is a file."""
+    os.mkfifo(repo / "m" / "tokenizer_config.json")
+    assert run("--format", "json", "m/tokenizer_config.json", cwd=repo)[:2] == run("--format", "json", "m",
+                                                                                  cwd=repo)[:2]
+
+
+def test_a_file_named_with_a_slash_after_it_is_no_folder(run, repo):
+    """`m/config.json/` names a folder (ls: "Not a directory"); Path() dropped the slash and checked the file."""
+    name = next(p.name for p in (repo / "m").iterdir() if p.is_file())
+    assert run(f"m/{name}/", cwd=repo) == (2, "No model folders found.\n", f"eos-guard: m/{name}/: not a folder (a file, named with a slash "
+                                                  "after it)\n")
+
+
 def test_file_over_the_size_limit_is_skipped(run, repo):
     (repo / ".eos-guard.yaml").write_text("max-file-size: 0.01\n")
     (repo / "m" / "tokenizer.json").write_text(json.dumps({"added_tokens": [], "pad": "x" * 20_000}))
