@@ -81,8 +81,8 @@ def test_a_fifo_named_as_a_path_stands_for_its_folder_as_a_file_does(run, repo):
 def test_a_file_named_with_a_slash_after_it_is_no_folder(run, repo):
     """`m/config.json/` names a folder (ls: "Not a directory"); Path() dropped the slash and checked the file."""
     name = next(p.name for p in (repo / "m").iterdir() if p.is_file())
-    assert run(f"m/{name}/", cwd=repo) == (2, "No model folders found.\n", f"eos-guard: m/{name}/: not a folder (a file, named with a slash "
-                                                  "after it)\n")
+    assert run(f"m/{name}/", cwd=repo) == (2, "No model folders found.\n",
+                                           f"eos-guard: m/{name}/: not a folder (a file, named with a slash after it)\n")
 
 
 def test_file_over_the_size_limit_is_skipped(run, repo):
