@@ -680,15 +680,26 @@ def test_a_run_shares_equal_stop_sets(tmp_path):
     pytest.param("bad_words_ids", [[151644, 151645]], False, id="two-token-bad-word"),
     # Whisper's generation config: begin_suppress_tokens [220, 50257] with eos 50257 (only the first step)
     pytest.param("begin_suppress_tokens", [220, 151645], False, id="begin-suppress-tokens"),
+    # SequenceBiasLogitsProcessor adds a one-token sequence's bias at every step, a stop id too (helper-130)
+    pytest.param("sequence_bias", [[[151645], float("-inf")], [[100], -5.0]], True, id="sequence-bias-minus-infinity"),
+    pytest.param("sequence_bias", [[[151645], -50.0]], False, id="sequence-bias-finite"),
+    pytest.param("sequence_bias", [[[151644, 151645], float("-inf")]], False, id="sequence-bias-two-tokens"),
 ])
 def test_a_stop_id_transformers_never_samples_does_not_stop_there(run, tmp_path, key, value, suppressed):
-    """An id in the stop set that a logits processor keeps from being sampled at every step (suppress_tokens) is
-    EOS012, and the folder does not stop in transformers (the header, explain and JSON agree); begin_suppress_tokens
-    applies to the first generated token only, and bad_words_ids never bans an eos id: neither."""
+    """An id in the stop set that a logits processor keeps from being sampled at every step (suppress_tokens, a
+    sequence_bias of minus infinity for it alone) is EOS012, and the folder does not stop in transformers (the
+    header, explain and JSON agree); begin_suppress_tokens applies to the first generated token only, bad_words_ids
+    never bans an eos id, a finite bias only makes it less likely, and a two-token sequence only after its first."""
     folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
     config = json.loads((folder / "generation_config.json").read_text(encoding="utf-8"))
     config.pop("suppress_tokens", None)
     write_json(folder / "generation_config.json", {**config, key: value})
+    if key == "sequence_bias":  # the generation config transformers loads holds it, valid, as written
+        transformers = pytest.importorskip("transformers")
+        loaded = transformers.GenerationConfig.from_pretrained(folder)
+        loaded.validate(strict=True)
+        assert loaded.sequence_bias == value
+        key = "sequence_bias[0]"
     model = check_folder(folder).model
     assert stops(model, model.runtime_stops["transformers"]) is (not suppressed)
     assert all(stops(model, stop) for name, stop in model.runtime_stops.items() if name != "transformers")

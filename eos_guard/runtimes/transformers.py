@@ -18,7 +18,7 @@ from .base import Release, StopSet, show
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
-    from typing import Iterator
+    from typing import Any, Iterator
 
 # The generation config's keys whose logits processors keep an id from being sampled at every step (generation/
 # utils.py 5.24 and 5.25 ``_get_logits_processor``): SuppressTokensLogitsProcessor. Not ``bad_words_ids``:
@@ -80,3 +80,19 @@ def banned_ids(model: ResolvedModel) -> Iterator[tuple[int, Where]]:
         ids = {v for v in value if isinstance(v, int) and not isinstance(v, bool)} if isinstance(value, list) else ()
         for token_id in sorted(ids):
             yield token_id, Where(doc, (key,))
+    if doc is files.generation_config:  # no config class has sequence_bias: from_model_config drops config.json's
+        yield from _biased_out(doc)
+
+
+def _biased_out(doc: Any) -> Iterator[tuple[int, Where]]:
+    """The ids ``sequence_bias`` gives minus infinity as sequences of one token: SequenceBiasLogitsProcessor adds
+    that bias to their scores at every step, and nothing takes a stop id out (transformers 5.25
+    generation/logits_process.py ``SequenceBiasLogitsProcessor.__call__``, ``length_1_bias``; unlike
+    NoBadWordsLogitsProcessor). A generation config loads its list form from JSON, ``[[[id], -Infinity], ...]``
+    (Python's json reads -Infinity); a finite bias only makes the id less likely."""
+    value = doc.get(("sequence_bias",))
+    for index, entry in enumerate(value if isinstance(value, list) else ()):
+        if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], list) and len(entry[0]) == 1 \
+                and isinstance(entry[0][0], int) and not isinstance(entry[0][0], bool) \
+                and isinstance(entry[1], float) and entry[1] == float("-inf"):
+            yield entry[0][0], Where(doc, ("sequence_bias", index))
