@@ -184,7 +184,8 @@ def from_mapping(data: Any, source: Path | None, positions: Positions | None = N
         return _from_mapping(data, source, trail)
     except InputError as exc:
         if positions and exc.path == source and not exc.line:
-            place = next((positions[key] for key in (tuple(trail), tuple(trail[:1])) if key in positions), None)
+            # else at the table (an entry of a TOML inline table; a key YAML or the line scan cannot place)
+            place = next((positions[key] for key in (tuple(trail), tuple(trail[:1]), ()) if key in positions), None)
             if place is not None:
                 exc.line, exc.column = place
         raise
@@ -502,10 +503,22 @@ def _yaml_positions(node: Any) -> Positions:
         positions[()] = at(node)
     for key, value in scalar_keys(node):
         positions.setdefault((KEY_AT, key.value), at(key))
+        if not key.tag.endswith(":str"):  # null, true, 5: the error names the key as Python has it (None, True)
+            positions.setdefault((KEY_AT, str(_scalar(key))), at(key))
         positions.setdefault((key.value,), at(value))
         for entry, entry_value in scalar_keys(value):
             positions.setdefault((key.value, entry.value), at(entry_value))
     return positions
+
+
+def _scalar(node: Any) -> Any:
+    """A YAML scalar key's value, as the safe loader constructs it (``null`` is None)."""
+    import yaml
+
+    try:
+        return yaml.SafeLoader("").construct_object(node, deep=True)
+    except (yaml.YAMLError, ValueError):
+        return node.value
 
 
 def _settings_text(path: Path) -> str:
@@ -622,7 +635,9 @@ def _toml_positions(text: str, table: tuple[str, ...]) -> Positions:
         if assign is None or current is None:
             continue
         path = current + _toml_key_parts(assign[1])
-        if path[:len(table)] == table and 1 <= len(path) - len(table) <= 2:
+        if path == table:  # tool.eos-guard = {...}, or eos-guard = {...} under [tool]: its entries are placed here
+            positions.setdefault((), (number, assign.end() + 1))
+        elif path[:len(table)] == table and 1 <= len(path) - len(table) <= 2:
             inside = path[len(table):]
             positions.setdefault(inside, (number, assign.end() + 1))
             positions.setdefault(inside[:1], (number, assign.end() + 1))

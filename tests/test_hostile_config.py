@@ -194,6 +194,13 @@ PLACED = [
      "4:13: fail-on: 3 is not one of error, warning, info, never"),
     ("pyproject.toml", "[tool.eos-guard]\nfail-on = \n", "2:11: cannot parse TOML: Invalid value"),
     ("pyproject.toml", "\ufeff[tool.eos-guard]\nfail-on = 'never'\n", "1:1: cannot parse TOML: a byte order mark"),
+    # helper-130: a key YAML reads as null, true or a number, and an entry of an inline table with a dotted name
+    (".eos-guard.yaml", "fail-on: error\nnull: 2\n", "2:1: unknown setting null"),
+    (".eos-guard.yaml", "fail-on: error\n~: 2\n", "2:1: unknown setting null"),
+    (".eos-guard.yaml", "fail-on: error\ntrue: 2\n", "2:1: unknown setting true"),
+    ("pyproject.toml", "[project]\nname = 'x'\n\n[tool]\neos-guard = {fail-on = 'warn'}\n",
+     "5:13: fail-on: 'warn' is not one of"),
+    ("pyproject.toml", "tool.eos-guard = {fail-on = 'warn'}\n", "1:18: fail-on: 'warn' is not one of"),
 ]
 
 
