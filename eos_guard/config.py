@@ -226,6 +226,7 @@ def _from_mapping(data: Any, source: Path | None, trail: list[str]) -> Config:
             if not isinstance(pattern, str) or not pattern:  # YAML's null or 5 key, or "": it matches no path
                 raise InputError(source, f"per-file-ignores {shown(pattern)}: a key must be a path pattern (a "
                                          "glob such as models/base/*), not empty")
+            _relative_pattern(pattern, source, "per-file-ignores", config.root)
             config.per_file_ignores[pattern] = codes_of(codes, source, f"per-file-ignores {shown(pattern)}")
     if reading("severity"):
         config.severity = severities_of(data["severity"], source, trail)
@@ -239,6 +240,8 @@ def _from_mapping(data: Any, source: Path | None, trail: list[str]) -> Config:
         patterns = [data["exclude"]] if isinstance(data["exclude"], str) else data["exclude"]  # one, without a list
         if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
             raise InputError(source, "exclude must be a list of path patterns")
+        for pattern in patterns:
+            _relative_pattern(pattern, source, "exclude", config.root)
         config.exclude = list(patterns)
     seconds, size = config.limits.seconds, config.limits.max_output
     if reading("template-timeout"):
@@ -255,6 +258,26 @@ def _from_mapping(data: Any, source: Path | None, trail: list[str]) -> Config:
         raise InputError(source, "cache must be true or false")
     config.limits = Limits(seconds, size, cache)
     return config
+
+
+def _relative_pattern(pattern: str, source: Path | None, key: str, root: Path) -> None:
+    """A path pattern is matched against a folder's path relative to the settings file's folder (a folder outside
+    it, against its absolute path): one that climbs out with '..', or an absolute one inside that folder, matches
+    nothing, and was accepted without a word."""
+    if ".." in pattern.replace("\\", "/").split("/"):
+        raise InputError(source, f"{key}: {shown(pattern)} never matches: patterns are relative to the folder of the "
+                                 "settings file, without '..' (models/base, models/*)")
+    if os.path.isabs(pattern):
+        for base in {os.path.abspath(root), os.path.realpath(root)}:
+            try:
+                inside = Path(pattern).relative_to(base).as_posix()
+                break
+            except ValueError:
+                continue
+        else:
+            return  # a folder outside the settings file's folder is matched by its absolute path
+        raise InputError(source, f"{key}: {shown(pattern)} never matches: a folder inside the settings file's folder "
+                                 f"is matched by its relative path ({shown(inside)})")
 
 
 def as_mapping(config: Config) -> dict[str, Any]:

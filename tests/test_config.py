@@ -148,6 +148,26 @@ def test_exclude_skips_folders(run, repo):
     assert run(".", cwd=repo) == (0, "No model folders found (1 model folder excluded by the settings).\n", "")
 
 
+@pytest.mark.parametrize("key", ["exclude", "per-file-ignores"])
+def test_a_pattern_that_can_never_match_is_an_error(run, repo, key):
+    """helper-130: an absolute pattern for a folder inside the settings file's folder, or one with '..', was accepted
+    and matched nothing. An absolute pattern for a folder outside it still matches (by its absolute path)."""
+    def settings(pattern: str) -> str:
+        return f"exclude: ['{pattern}']\n" if key == "exclude" else f"per-file-ignores:\n  '{pattern}': [EOS001]\n"
+
+    (repo / ".eos-guard.yaml").write_text(settings(f"{repo}/models/chat"))
+    code, _, err = run("models", cwd=repo)
+    assert code == 2 and err.startswith(f"eos-guard: .eos-guard.yaml:{1 if key == 'exclude' else 2}:") and err.endswith(
+        "never matches: a folder inside the settings file's folder is matched by its relative path ('models/chat')\n")
+    (repo / ".eos-guard.yaml").write_text(settings("models/../models/chat"))
+    code, _, err = run("models", cwd=repo)
+    assert code == 2 and "never matches: patterns are relative to the folder of the settings file, without '..'" in err
+    outside = shutil.copytree(BROKEN, repo.parent / f"{repo.name}-outside")
+    (repo / ".eos-guard.yaml").write_text(settings(f"{outside}"))
+    code, out, _ = run("--format", "concise", "--config", ".eos-guard.yaml", "models", str(outside), cwd=repo)
+    assert code == 1 and (str(outside) in out) is (key != "exclude"), out
+
+
 @pytest.mark.parametrize("pattern", ["./models/chat", "./models/chat/", ".//models/chat"])
 def test_patterns_written_from_the_current_folder_match(run, repo, pattern):
     """"./models/chat" names the same folder as "models/chat": it matched nothing (accepted, and ignored)."""
