@@ -161,7 +161,7 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
     stop = model.stop
     gen = model.files.generation_config
     missing = _not_in(wanted, stop.ids)
-    fix_stops = answers(STOP_ID_CODES)
+    fix_stops = answers(STOP_ID_CODES) and model.stop.argument is None  # an argument's default: no file sets it
     section = generating_section(model.files)
     if fix_stops and section is not None:  # generate() stops on the ids of the inner model's section of config.json
         _add_stop_ids(model, add, (section,), wanted, missing)

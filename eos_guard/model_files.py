@@ -71,6 +71,12 @@ DEFAULT_MAX_CONFIG_BYTES = 4 * 1024 * 1024
 # null makes AutoConfig raise.
 GENERATING_SECTIONS = {"qwen2_5_omni": "thinker_config", "blip-2": "text_config", "instructblip": "text_config",
                        "instructblipvideo": "text_config", "kosmos-2": "text_config"}
+# Model types whose generate() passes the inner model's eos_token_id itself, from an argument with a default that no
+# file changes: transformers 5.25 models/qwen3_omni_moe/modeling_qwen3_omni_moe.py
+# ``Qwen3OmniMoeForConditionalGeneration.generate(..., thinker_eos_token_id=151645)`` passes it to
+# ``self.thinker.generate`` as ``eos_token_id``, which replaces the generation config's (a caller may pass another).
+# model type -> (the argument, its default ids); tests/test_runtimes.py reads the default from the installed source.
+GENERATE_EOS_ARGUMENTS = {"qwen3_omni_moe": ("thinker_eos_token_id", (151645,))}
 # Model types whose config class declares ``eos_token_id: int | None`` (or ``int``), checked by huggingface_hub's
 # strict dataclasses when the class is made: a list makes AutoConfig raise StrictDataclassFieldValidationError
 # (transformers 5.25; tests/test_runtimes.py compares the set with every class of CONFIG_MAPPING). Such a config

@@ -14,8 +14,8 @@ from pathlib import Path
 from .errors import MissingDependency
 from .jsonspan import JsonDocument, KeyPath, Where
 from .known_tokens import END_OF_TURN_TEXTS, known_turn_end
-from .model_files import (AUDIO_CODE_CLASSES, GENERATING_SECTIONS, TEXT_CONFIG_TYPES, ModelFiles, TemplateSource,
-                          section_model_type)
+from .model_files import (AUDIO_CODE_CLASSES, GENERATE_EOS_ARGUMENTS, GENERATING_SECTIONS, TEXT_CONFIG_TYPES,
+                          ModelFiles, TemplateSource, section_model_type)
 from .records import field, record
 from .template import AddedTokens, Limits, Probe, first_listed, prepare, probe_named_template, turn_end_run
 from .vocabulary import (Vocabulary, cache_lookup, class_required_tokens, class_special_defaults,
@@ -56,6 +56,7 @@ class StopIds:
     present: bool                # whether the key exists with a non-null value
     raw: Any = None
     invalid: tuple[Any, ...] = ()  # entries that are not non-negative integers
+    argument: str | None = None  # the generate() argument whose default sets them, where no file does
 
 
 @record(frozen=True)
@@ -622,6 +623,11 @@ def _token_value(text: str, where: Where | None, vocab: Vocabulary, unk: str | N
 def generation_stop_ids(files: ModelFiles) -> StopIds:
     """The eos ids generate() and pipeline() stop on (transformers 5.x ``adjust_generation_fn``; for the model types
     of GENERATING_SECTIONS, the inner model's, from its section of config.json)."""
+    config = files.config.data if files.config is not None else None
+    model_type = config.get("model_type") if isinstance(config, dict) else None
+    if isinstance(model_type, str) and model_type in GENERATE_EOS_ARGUMENTS:
+        argument, ids = GENERATE_EOS_ARGUMENTS[model_type]
+        return StopIds(ids, None, True, argument=argument)
     section = generating_section(files)
     if section is not None:
         stop = _section_stop_ids(files.config, (section,))  # type: ignore[arg-type]

@@ -2273,3 +2273,72 @@ def test_a_thinker_config_without_an_eos_or_of_another_kind(run, tmp_path, secti
         assert run("--baseline", "none", str(folder))[0] == 0
     else:  # missing or null: a person writes the section (--fix only adds ids)
         assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+def _qwen3_omni(folder: Path, terminator: str = "<|im_end|>", generation_eos: int | None = None) -> Path:
+    """A Qwen3-Omni-shaped folder: config.json with the thinker's section and no top-level eos (its config class has
+    none), a ChatML template ending turns with ``terminator``."""
+    write_json(folder / "config.json", {
+        "architectures": ["Qwen3OmniMoeForConditionalGeneration"], "model_type": "qwen3_omni_moe",
+        "im_end_token_id": 151645, "thinker_config": {"model_type": "qwen3_omni_moe_thinker", "text_config": {
+            "model_type": "qwen3_omni_moe_text", "vocab_size": 152064}}})
+    template = ("{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}" + terminator + "\n{% endfor %}"
+                "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+    write_json(folder / "tokenizer_config.json", {"eos_token": terminator, "chat_template": template,
+                                                  "added_tokens_decoder": {
+        "151643": {"content": "<|endoftext|>", "special": True}, "151644": {"content": "<|im_start|>", "special": True},
+        "151645": {"content": "<|im_end|>", "special": True}}})
+    if generation_eos is not None:
+        write_json(folder / "generation_config.json", {"eos_token_id": generation_eos})
+    return folder
+
+
+def test_a_generate_argument_s_default_is_the_stop_set_whatever_the_files_say(run, tmp_path):
+    """Qwen3-Omni's generate() passes thinker_eos_token_id (default 151645, '<|im_end|>') to the thinker as its
+    eos_token_id: without an eos in any file it stops (EOS004 was a false alarm), a generation_config.json's
+    [151643] does not stop it from stopping, and a template ending turns with another token is EOS001 at
+    config.json's model_type, which no --fix can repair."""
+    plain = _qwen3_omni(tmp_path / "omni")
+    assert run("--runtime", "all", "omni", cwd=tmp_path) == (0, "All checks passed (1 model folder).\n", "")
+    model = check_folder(plain).model
+    assert model.runtime_stops["transformers"].ids == (151645,) and stops(model, model.runtime_stops["transformers"])
+    _qwen3_omni(tmp_path / "listed", generation_eos=151643)
+    code, out, _ = run("explain", "listed", cwd=tmp_path)
+    row = next(line.split() for line in out.splitlines() if line.strip().startswith("transformers"))
+    assert row[1:3] == ["yes", "151645"] and "(generate()'s thinker_eos_token_id argument, which it passes" in out, out
+    _qwen3_omni(tmp_path / "other", "<|endoftext|>", generation_eos=151643)
+    code, out, _ = run("--format", "concise", "other", cwd=tmp_path)
+    assert (code, out) == (1, "other/config.json:5:17: EOS001 error: the chat template ends assistant turns with "
+                              "'<|endoftext|>' (151643), but generate() stops only on [151645 '<|im_end|>'] (the "
+                              "default of its thinker_eos_token_id argument, which no file sets); pass 151643 in "
+                              "thinker_eos_token_id when calling generate() [terminator-not-stop-id]\n"
+                              "1 of 1 model folder fails (1 error).\n"), out
+    assert run("--diff", "other", cwd=tmp_path)[:2] == (0, "")
+
+
+def test_the_generate_arguments_modelled_are_the_installed_transformers_ones():
+    """GENERATE_EOS_ARGUMENTS against the installed source (read, not imported: the modeling files need torch):
+    every generate() with a parameter named *eos_token_id whose default is an id, other than a talker's (audio
+    codes), and that it passes the argument on as the inner model's eos_token_id."""
+    import ast
+
+    transformers = pytest.importorskip("transformers")
+    if not transformers.__version__.startswith("5.25."):
+        pytest.skip(f"modelled on transformers 5.25, not {transformers.__version__}")
+    from transformers.models.auto.modeling_auto import MODEL_FOR_MULTIMODAL_LM_MAPPING_NAMES
+
+    from eos_guard.model_files import GENERATE_EOS_ARGUMENTS
+
+    found = {}
+    for path in sorted((Path(transformers.__file__).parent / "models").glob("*/modeling_*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for cls in (node for node in tree.body if isinstance(node, ast.ClassDef)):
+            for function in (n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "generate"):
+                arguments = function.args.args[len(function.args.args) - len(function.args.defaults):]
+                for argument, default in zip(arguments, function.args.defaults):
+                    if argument.arg.endswith("eos_token_id") and not argument.arg.startswith("talker_") \
+                            and isinstance(default, ast.Constant) and isinstance(default.value, int):
+                        found[cls.name] = (argument.arg, (default.value,))
+                        assert f"'eos_token_id': {argument.arg}" in ast.unparse(function)
+    classes = {model_type: MODEL_FOR_MULTIMODAL_LM_MAPPING_NAMES[model_type] for model_type in GENERATE_EOS_ARGUMENTS}
+    assert found == {classes[model_type]: value for model_type, value in GENERATE_EOS_ARGUMENTS.items()}

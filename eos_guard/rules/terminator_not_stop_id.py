@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from ..findings import Finding, Severity
-from ..resolve import ResolvedModel
+from ..resolve import ResolvedModel, Where
 from .base import (Options, Rule, add_to_stop_ids, checked_stop_ids, describe_ids, templates_doing,
                    where_stop_ids_are)
 
@@ -23,7 +23,9 @@ class TerminatorNotStopId(Rule):
     the same token (Gemma 3 ships its template in tokenizer_config.json and chat_template.json) get one finding,
     naming them all. This is the check of transformers, the default of `--runtime` (`runtimes` in the
     configuration): a selection that leaves it out (`--runtime vllm`) turns the rule off, and EOS016 checks the
-    runtimes selected.
+    runtimes selected. Where `generate()` passes the stop ids itself from an argument's default (Qwen3-Omni's
+    `thinker_eos_token_id=151645`), no file sets them: the finding is at config.json's `model_type`, and the
+    caller passes the id (`--fix` writes nothing).
 
     ## Why it breaks generation
     The model emits the terminator at the end of its answer, transformers does not stop, and the model goes
@@ -47,6 +49,9 @@ class TerminatorNotStopId(Rule):
     reads_generation_configs = True
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
+        if model.stop.argument is not None:
+            yield from self._argument_lacks_terminator(model, options)
+            return
         stop = checked_stop_ids(model, options)
         if stop is None:
             return
@@ -67,3 +72,20 @@ class TerminatorNotStopId(Rule):
                 f"{which} assistant turns with '{tokens[token_id]}' ({token_id}), but generate() "
                 f"stops only on {describe_ids(stop.ids, model)} ({where_stop_ids_are(model)}); {change}",
                 stop.where)
+
+    def _argument_lacks_terminator(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
+        """generate() passes the inner model's stop ids from an argument's default (Qwen3-Omni's
+        thinker_eos_token_id): no file changes them, so the finding is at config.json's model_type, which picks
+        that class, and only a caller can fix it."""
+        stop, config = model.stop, model.files.config
+        if "transformers" not in options.runtimes or config is None:
+            return
+        missing = {t.id: t for t in model.terminators if t.id is not None and t.id not in stop.ids}
+        for token_id, terminator in missing.items():
+            which = templates_doing([t.template.name for t in model.terminators if t.id == token_id], "ends", "end")
+            yield self.finding(
+                model,
+                f"{which} assistant turns with '{terminator.token}' ({token_id}), but generate() stops only on "
+                f"{describe_ids(stop.ids, model)} (the default of its {stop.argument} argument, which no file sets); "
+                f"pass {token_id} in {stop.argument} when calling generate()",
+                Where(config, ("model_type",)))
