@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import posixpath
 import re
 import reprlib
 import sys
@@ -261,12 +262,13 @@ def _from_mapping(data: Any, source: Path | None, trail: list[str]) -> Config:
 
 
 def _relative_pattern(pattern: str, source: Path | None, key: str, root: Path) -> None:
-    """A path pattern is matched against a folder's path relative to the settings file's folder (a folder outside
-    it, against its absolute path): one that climbs out with '..', or an absolute one inside that folder, matches
-    nothing, and was accepted without a word."""
-    if ".." in pattern.replace("\\", "/").split("/"):
+    """A path pattern is matched, normalized (``models/../models/x`` is ``models/x``), against a folder's path
+    relative to the settings file's folder (a folder outside it, against its absolute path): one that still climbs
+    out with '..', ``/``, or an absolute one inside that folder, matches nothing, and was accepted without a word."""
+    normalized = posixpath.normpath(pattern)  # as config_types._matches reads it
+    if normalized == ".." or normalized.startswith("../") or normalized == "/":
         raise InputError(source, f"{key}: {shown(pattern)} never matches: patterns are relative to the folder of the "
-                                 "settings file, without '..' (models/base, models/*)")
+                                 "settings file, inside it (models/base, models/*)")
     if os.path.isabs(pattern):
         for base in {os.path.abspath(root), os.path.realpath(root)}:
             try:
@@ -376,10 +378,9 @@ def load(explicit: Path | None, start: Path) -> Config:
     folder = Path(os.path.abspath(start))  # the folders above it as written (a link's target has others)
     if _is_file(folder):
         folder = folder.parent
-    repo = cache_repo_of(str(folder))
-    if repo is not None:  # a Hugging Face cache snapshot's files are the Hub repository author's, not the user's
-        folder = Path(repo).parent
     for directory in (folder, *folder.parents):  # the nearest folder with settings: its YAML, else its pyproject
+        if cache_repo_of(os.path.realpath(directory)) is not None:
+            continue  # a Hugging Face cache snapshot (also through a link): its files are the Hub author's
         for name in YAML_NAMES:
             if _is_file(directory / name):
                 return _read(_not_linked_out(directory / name))

@@ -930,7 +930,8 @@ def trusted_root(folder: Path) -> Path:
 
 
 def in_hub_cache(folder: Path) -> bool:
-    """Whether a folder is (or is in) a Hugging Face cache snapshot: ``models--org--name/snapshots/<rev>/``."""
+    """Whether a folder is (or is in) a Hugging Face cache snapshot: ``models--org--name/snapshots/<rev>/`` (or a
+    dataset's or a Space's), where it really is (a link into the cache counts)."""
     return cache_repo_of(real_folder(os.path.join(os.getcwd(), folder))) is not None
 
 
@@ -940,7 +941,7 @@ def cache_repo_of(real: str) -> str | None:
     while os.path.dirname(revision) != revision:
         parent = os.path.dirname(revision)
         if os.path.basename(parent) == "snapshots" and os.path.basename(os.path.dirname(parent)).startswith(
-                ("models--", "datasets--")):
+                ("models--", "datasets--", "spaces--")):
             return os.path.dirname(parent)
         revision = parent
     return None

@@ -88,8 +88,10 @@ def classify(paths: Iterable[Union[str, Path]]) -> Sources:
             meant = hub_spelling(text) if isinstance(item, str) and not os.path.lexists(text) else None
             if meant:  # Path() would also fold an address's "//" into "/"
                 raise InputError(None, f"{shown(text)}: no such file or directory; did you mean {meant}?")
-            if text.endswith(("/", os.sep)) and not os.path.isdir(text) and os.path.lexists(text.rstrip("/" + os.sep)):
-                # Path() drops the slash, which names a folder: "config.json/" is no file, as ls says
-                raise InputError(None, f"{shown(text)}: not a folder (a file, named with a slash after it)")
+            if (text.endswith(("/", os.sep)) or os.path.basename(text) in (".", "..")) and not os.path.isdir(text):
+                # Path() drops a final slash or '.', which name a folder: "config.json/" is no file, as ls says
+                if os.path.exists(os.path.normpath(text)):
+                    raise InputError(None, f"{shown(text)}: not a folder (a file, named as a folder)")
+                raise InputError(None, f"{shown(text)}: no such file or directory")
             sources.local.append(Path(text))
     return sources

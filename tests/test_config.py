@@ -133,6 +133,13 @@ def test_settings_inside_a_hugging_face_cache_snapshot_are_not_read(run, tmp_pat
     assert code == 1 and " EOS001 " in out and " EOS002 " not in out, out
     code, out, _ = run("--show-settings", str(snapshot / "config.json"), cwd=tmp_path)
     assert out.startswith("# settings file: .eos-guard.yaml\n"), out
+    # helper-131: reached through a link (a models/ folder of links into the cache), the snapshot's were read
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "mine").symlink_to(snapshot)
+    (tmp_path / "snaps").symlink_to(snapshot.parent)
+    for path in ("models/mine", "snaps/0123abcd"):
+        code, out, _ = run("--format", "concise", path, cwd=tmp_path)
+        assert code == 1 and " EOS001 " in out and " EOS002 " not in out, (path, out)
 
 
 @pytest.mark.parametrize("codes", ["[EOS001, EOS002]", "EOS001, EOS002", "[terminator-not-stop-id, EOS002]"])
@@ -150,8 +157,9 @@ def test_exclude_skips_folders(run, repo):
 
 @pytest.mark.parametrize("key", ["exclude", "per-file-ignores"])
 def test_a_pattern_that_can_never_match_is_an_error(run, repo, key):
-    """helper-130: an absolute pattern for a folder inside the settings file's folder, or one with '..', was accepted
-    and matched nothing. An absolute pattern for a folder outside it still matches (by its absolute path)."""
+    """helper-130: an absolute pattern for a folder inside the settings file's folder, or one that climbs out with
+    '..', was accepted and matched nothing. An absolute pattern for a folder outside it still matches (by its
+    absolute path)."""
     def settings(pattern: str) -> str:
         return f"exclude: ['{pattern}']\n" if key == "exclude" else f"per-file-ignores:\n  '{pattern}': [EOS001]\n"
 
@@ -159,9 +167,14 @@ def test_a_pattern_that_can_never_match_is_an_error(run, repo, key):
     code, _, err = run("models", cwd=repo)
     assert code == 2 and err.startswith(f"eos-guard: .eos-guard.yaml:{1 if key == 'exclude' else 2}:") and err.endswith(
         "never matches: a folder inside the settings file's folder is matched by its relative path ('models/chat')\n")
-    (repo / ".eos-guard.yaml").write_text(settings("models/../models/chat"))
-    code, _, err = run("models", cwd=repo)
-    assert code == 2 and "never matches: patterns are relative to the folder of the settings file, without '..'" in err
+    for pattern in ("../models/chat", "models/../../models/chat", "/"):
+        (repo / ".eos-guard.yaml").write_text(settings(pattern))
+        code, _, err = run("models", cwd=repo)
+        assert code == 2 and "never matches: patterns are relative to the folder of the settings file, inside it" in err
+    # helper-131: a '..' that stays inside matches, as the pattern is normalized
+    (repo / ".eos-guard.yaml").write_text(settings("models/x/../chat"))
+    code, out, _ = run("--format", "concise", "models", cwd=repo)
+    assert code == 0 and " EOS001 " not in out, out
     outside = shutil.copytree(BROKEN, repo.parent / f"{repo.name}-outside")
     (repo / ".eos-guard.yaml").write_text(settings(f"{outside}"))
     code, out, _ = run("--format", "concise", "--config", ".eos-guard.yaml", "models", str(outside), cwd=repo)

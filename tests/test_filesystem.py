@@ -78,11 +78,17 @@ def test_a_fifo_named_as_a_path_stands_for_its_folder_as_a_file_does(run, repo):
                                                                                   cwd=repo)[:2]
 
 
-def test_a_file_named_with_a_slash_after_it_is_no_folder(run, repo):
-    """`m/config.json/` names a folder (ls: "Not a directory"); Path() dropped the slash and checked the file."""
+@pytest.mark.parametrize("suffix", ["/", "/.", "/./", "//"])
+def test_a_file_named_as_a_folder_is_no_folder(run, repo, suffix):
+    """`m/config.json/` names a folder (ls: "Not a directory"); Path() dropped the slash (or a final '.') and
+    checked the file. A broken link named so is no such file."""
     name = next(p.name for p in (repo / "m").iterdir() if p.is_file())
-    assert run(f"m/{name}/", cwd=repo) == (2, "No model folders found.\n",
-                                           f"eos-guard: m/{name}/: not a folder (a file, named with a slash after it)\n")
+    assert run(f"m/{name}{suffix}", cwd=repo) == (
+        2, "No model folders found.\n", f"eos-guard: m/{name}{suffix}: not a folder (a file, named as a folder)\n")
+    (repo / "gone").symlink_to(repo / "nowhere")
+    assert run(f"gone{suffix}", cwd=repo) == (2, "No model folders found.\n",
+                                              f"eos-guard: gone{suffix}: no such file or directory\n")
+    assert run(f"m{suffix}", cwd=repo)[:2] == run("m", cwd=repo)[:2]  # a folder named so is checked
 
 
 def test_file_over_the_size_limit_is_skipped(run, repo):
