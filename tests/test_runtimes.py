@@ -683,6 +683,10 @@ def test_a_run_shares_equal_stop_sets(tmp_path):
     # SequenceBiasLogitsProcessor adds a one-token sequence's bias at every step, a stop id too (helper-130)
     pytest.param("sequence_bias", [[[151645], float("-inf")], [[100], -5.0]], True, id="sequence-bias-minus-infinity"),
     pytest.param("sequence_bias", [[[151645], -50.0]], False, id="sequence-bias-finite"),
+    pytest.param("sequence_bias", [[[151645], -1e4]], True, id="sequence-bias-low-enough"),
+    pytest.param("sequence_bias", [[[151645], -1e39]], True, id="sequence-bias-minus-infinity-in-float32"),
+    # the list becomes a dict: the last entry for an id is the bias applied
+    pytest.param("sequence_bias", [[[151645], float("-inf")], [[151645], 0.0]], False, id="sequence-bias-undone"),
     pytest.param("sequence_bias", [[[151644, 151645], float("-inf")]], False, id="sequence-bias-two-tokens"),
 ])
 def test_a_stop_id_transformers_never_samples_does_not_stop_there(run, tmp_path, key, value, suppressed):
@@ -709,7 +713,8 @@ def test_a_stop_id_transformers_never_samples_does_not_stop_there(run, tmp_path,
     code, out, _ = run("explain", "m")
     if suppressed:
         assert f"the model never emits 151645: generation_config.json {key} holds it" in out
-        assert f"fix for transformers: remove 151645 from generation_config.json {key}" in out
+        remove = f"generation_config.json {key}" if key.endswith("]") else f"151645 from generation_config.json {key}"
+        assert f"fix for transformers: remove {remove}" in out  # an entry of sequence_bias goes whole
 
 
 def test_a_suppressed_terminator_that_is_no_stop_id_yet_is_eos012_before_the_fix(run, tmp_path):
@@ -759,36 +764,35 @@ def test_the_vocab_size_is_the_text_config_s_where_both_are_written(tmp_path):
     assert all(stops(report.model, stop) for stop in report.model.runtime_stops.values())
 
 
-def test_config_json_suppress_tokens_count_only_where_the_config_class_keeps_them(tmp_path):
-    """Without generation_config.json, generate() takes suppress_tokens from the config object, which in
-    transformers 5 keeps them for Whisper's config class only: CONFIGS_WITH_SUPPRESS_TOKENS is that set, computed
-    here from every config class; a Qwen2 config.json's (top level or a LLaVA text_config's) is dropped."""
+@pytest.mark.parametrize("config, place", [
+    ({"model_type": "qwen2", "eos_token_id": [151645, 151643], "vocab_size": 151936, "suppress_tokens": [151645]},
+     "suppress_tokens"),
+    ({"model_type": "llava", "eos_token_id": [151645, 151643], "text_config": {
+        "model_type": "qwen2", "vocab_size": 151936, "suppress_tokens": [151645]}}, "text_config.suppress_tokens"),
+    ({"model_type": "qwen2", "eos_token_id": [151645, 151643], "vocab_size": 151936,
+      "sequence_bias": [[[151645], float("-inf")]]}, "sequence_bias[0]"),
+    # a Qwen2.5-Omni's thinker builds its generation config from its config object, which keeps neither key
+    ({"model_type": "qwen2_5_omni", "thinker_config": {"text_config": {"eos_token_id": 151645, "vocab_size": 151936}},
+      "suppress_tokens": [151645]}, None),
+], ids=["qwen2", "llava-text-config", "sequence-bias", "inner-model"])
+def test_config_json_banning_keys_count_without_generation_config_json(run, tmp_path, config, place):
+    """helper-131: without generation_config.json, from_pretrained builds the generation config from config.json's
+    dict (adjust_generation_fn: GenerationConfig.from_pretrained(config_file_name="config.json",
+    _from_model_config=True), the call made here), for every model type: eos-guard read the config object's, which
+    keeps suppress_tokens for Whisper only, and missed a Qwen2 config.json's (tests/e2e/test_logits_processors.py
+    loads a real model so)."""
     transformers = pytest.importorskip("transformers")
-    from transformers.models.auto.configuration_auto import CONFIG_MAPPING
-
-    from eos_guard.runtimes.transformers import CONFIGS_WITH_SUPPRESS_TOKENS
-
-    keeping = set()
-    for model_type in CONFIG_MAPPING.keys():
-        try:
-            config = CONFIG_MAPPING[model_type](suppress_tokens=[5])
-        except Exception:  # noqa: BLE001 - a config class that needs more arguments
-            continue
-        if transformers.GenerationConfig.from_model_config(config).suppress_tokens == [5]:
-            keeping.add(model_type)
-    assert keeping == set(CONFIGS_WITH_SUPPRESS_TOKENS)
     folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
     (folder / "generation_config.json").unlink()
-    for config in ({"model_type": "qwen2", "eos_token_id": [151645, 151643], "vocab_size": 151936,
-                    "suppress_tokens": [151645]},
-                   {"model_type": "llava", "eos_token_id": [151645, 151643],
-                    "text_config": {"model_type": "qwen2", "vocab_size": 151936, "suppress_tokens": [151645]}}):
-        write_json(folder / "config.json", config)
-        loaded = transformers.AutoConfig.from_pretrained(str(folder))
-        assert transformers.GenerationConfig.from_model_config(loaded).suppress_tokens is None
-        report = check_folder(folder)
-        assert stops(report.model, report.model.runtime_stops["transformers"]) is True
-        assert not [f for f in report.findings if f.code == "EOS012"]
+    write_json(folder / "config.json", config)
+    if place is not None:
+        loaded = transformers.GenerationConfig.from_pretrained(folder, config_file_name="config.json",
+                                                               _from_model_config=True)
+        assert (loaded.suppress_tokens, loaded.sequence_bias) in (([151645], None), (None, [[[151645], float("-inf")]]))
+    report = check_folder(folder)
+    assert stops(report.model, report.model.runtime_stops["transformers"]) is (place is None)
+    code, out, _ = run("--format", "concise", "m", cwd=tmp_path)
+    assert (f"m/config.json:" in out and f"EOS012 error: {place} " in out) if place else " EOS012 " not in out, out
 
 
 def _converter_folder(tmp_path, architecture: str, tokens: dict[str, int], eos: str | None, config: dict | None = None,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from ..findings import Finding, Severity
+from ..jsonspan import dotted
 from ..resolve import ResolvedModel
 from ..runtimes.transformers import banned_ids
 from .base import Options, Rule
@@ -15,9 +16,12 @@ class StopIdSuppressed(Rule):
 
     ## What it detects
     `suppress_tokens` holds one of the stop ids: generation_config.json's, or without that file config.json's
-    where its config class keeps the key (Whisper's; transformers 5 drops it for other model types); or
-    generation_config.json's `sequence_bias` gives one, as a sequence of one token, a bias of minus infinity
-    (`[[[151645], -Infinity]]`; a finite bias only makes it less likely).
+    as `from_pretrained` builds the generation config from it (its top level, else the first truthy of `decoder`,
+    `generator`, `text_config`); or `sequence_bias` gives one, as a sequence of one token, a bias of minus
+    infinity (`[[[151645], -Infinity]]`) or -10,000 or lower (its score then ends more than 104 below the highest,
+    where float32's softmax gives exactly 0; the last entry for an id counts, as transformers reads the list).
+    A model that generates with a model inside it (Qwen2.5-Omni's thinker) runs that model's generation config,
+    made from its config object, which keeps neither key.
     `begin_suppress_tokens` does not count: it applies only to the first generated token (Whisper suppresses its
     eos there so that no answer is empty); nor does `bad_words_ids`, whose processor drops every one-token
     sequence that is a stop id (transformers 5.24 `NoBadWordsLogitsProcessor`).
@@ -29,8 +33,8 @@ class StopIdSuppressed(Rule):
     can land in one of those rows.
 
     ## Why it breaks generation
-    `SuppressTokensLogitsProcessor` (or `SequenceBiasLogitsProcessor`, which takes no stop id out of
-    `sequence_bias`) sets the token's score to minus infinity at every step, so the model can
+    `SuppressTokensLogitsProcessor` sets the token's score to minus infinity at every step (and
+    `SequenceBiasLogitsProcessor`, which takes no stop id out of `sequence_bias`, adds the bias), so the model can
     never emit the token generation is waiting for and every answer runs to `max_new_tokens`. The folder's
     verdict for transformers is then "does not stop" (`eos-guard explain` says why).
 
@@ -49,15 +53,19 @@ class StopIdSuppressed(Rule):
         stop = set(model.stop.ids)
         ends = {t.id: t.token for t in model.terminators if t.id is not None}
         for token_id, place in banned_ids(model):
+            key, does = _banning(place.keys)
             if token_id in stop:
-                yield self.finding(model, f"{_named(place.keys)} the stop id {token_id}, so generation can "
-                                          "never stop on it", place)
+                yield self.finding(model, f"{key} {does} the stop id {token_id}, so generation can never stop on it",
+                                   place)
             elif token_id in ends:
-                yield self.finding(model, f"{_named(place.keys)} {token_id} '{ends[token_id]}', the token chat "
-                                          "answers end with, so the model can never write it: making it a stop id "
-                                          f"is not enough; remove it from {place.keys[0]}", place)
+                yield self.finding(model, f"{key} {does} {token_id} '{ends[token_id]}', the token chat answers end "
+                                          "with, so the model can never write it: making it a stop id is not enough; "
+                                          f"remove it from {key}", place)
 
 
-def _named(keys: tuple) -> str:
-    """How the key bans the id: ``suppress_tokens contains``, ``sequence_bias[0] gives minus infinity to``."""
-    return f"{keys[0]}[{keys[1]}] gives minus infinity to" if len(keys) > 1 else f"{keys[0]} contains"
+def _banning(keys: tuple) -> tuple[str, str]:
+    """The key that bans an id, and how: ``text_config.suppress_tokens`` contains it, ``sequence_bias[0]`` (an
+    entry) biases it out."""
+    if isinstance(keys[-1], int):
+        return f"{dotted(keys[:-1])}[{keys[-1]}]", "biases out"
+    return dotted(keys), "contains"

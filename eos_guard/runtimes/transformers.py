@@ -29,11 +29,11 @@ if TYPE_CHECKING:
 # ``begin_suppress_tokens``: SuppressTokensAtBeginLogitsProcessor applies only at the first generated position
 # (Whisper suppresses its eos there, so that no answer is empty).
 BANNING_KEYS = ("suppress_tokens",)
-# Without generation_config.json, generate() builds its config from the model's config object
-# (``GenerationConfig.from_model_config``), which in transformers 5 keeps suppress_tokens only where the config
-# class has that attribute: config.json's key is dropped for every other model type, the text config's too
-# (tests/test_runtimes.py computes this set from the installed transformers; 4.x kept the key for every type).
-CONFIGS_WITH_SUPPRESS_TOKENS = ("whisper",)
+# SequenceBiasLogitsProcessor adds a one-token sequence's bias to that id's score at every step and takes no stop id
+# out (logits_process.py 5.25 ``SequenceBiasLogitsProcessor``: ``length_1_bias``; its list form, the only one JSON
+# can write, becomes a dict, so the last entry for an id wins). Minus infinity bans the id; so does a bias this low
+# in practice: the id's score ends more than 104 below the highest, where float32's softmax gives exactly 0.
+BANNING_BIAS = -1e4
 
 RELEASES = (Release("transformers 5.25", None, "huggingface/transformers v5.25.0 generation/utils.py, "
                                                "generation/configuration_utils.py"),)
@@ -66,39 +66,51 @@ def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
     else:
         why = f"{given} (no generation_config.json, so config.json)"
         fix = "add the id to config.json eos_token_id, or create generation_config.json"
-    never = tuple((token_id, f"{place.describe()} holds it", f"remove {token_id} from {place.describe()}")
-                  for token_id, place in banned_ids(model))
+    never = tuple((token_id, f"{place.describe()} holds it", f"remove {place.describe()}" if isinstance(
+        place.keys[-1], int) else f"remove {token_id} from {place.describe()}") for token_id, place in banned_ids(model))
     return StopSet("transformers", stop.ids, why, fix, stop.where, never_samples=never)
 
 
 def banned_ids(model: ResolvedModel) -> Iterator[tuple[int, Where]]:
-    """The ids generate() never samples, each with the key that bans it, in the file GenerationConfig is read
-    from: generation_config.json, else config.json where its config class keeps the key
-    (CONFIGS_WITH_SUPPRESS_TOKENS)."""
+    """The ids generate() never samples, each with the key that bans it, where generate() reads its generation
+    config: generation_config.json's top level; without that file (or when it is not valid JSON), config.json as
+    ``GenerationConfig.from_model_config`` reads its dict (generation/utils.py ``adjust_generation_fn``, after
+    ``from_pretrained`` finds no generation config): a key's value at the top level, else in the first truthy of
+    ``decoder``, ``generator``, ``text_config``, for every model type. A model that generates with an inner model
+    (GENERATING_SECTIONS, GENERATE_EOS_ARGUMENTS) runs that model's generation config, which its config object makes
+    when it is built: no config class of those inner models keeps either key, so nothing is banned there."""
     files = model.files
+    if generating_section(files) is not None or model.stop.argument is not None:
+        return
     doc = files.generation_config if files.generation_config is not None else files.config
     if doc is None or not isinstance(doc.data, dict):
         return
-    if doc is files.config and doc.data.get("model_type") not in CONFIGS_WITH_SUPPRESS_TOKENS:
-        return
-    for key in BANNING_KEYS:
-        value = doc.get((key,))
+    for key in (*BANNING_KEYS, "sequence_bias"):
+        keys = (key,)
+        if doc is files.config and doc.data.get(key) is None:
+            section = next((doc.data[name] for name in ("decoder", "generator", "text_config")
+                            if doc.data.get(name)), None)
+            if not isinstance(section, dict) or section.get(key) is None:
+                continue
+            keys = (next(name for name in ("decoder", "generator", "text_config") if doc.data.get(name)), key)
+        value = doc.get(keys)
+        if key == "sequence_bias":
+            yield from _biased_out(doc, keys, value)
+            continue
         ids = {v for v in value if isinstance(v, int) and not isinstance(v, bool)} if isinstance(value, list) else ()
         for token_id in sorted(ids):
-            yield token_id, Where(doc, (key,))
-    if doc is files.generation_config:  # no config class has sequence_bias: from_model_config drops config.json's
-        yield from _biased_out(doc)
+            yield token_id, Where(doc, keys)
 
 
-def _biased_out(doc: Any) -> Iterator[tuple[int, Where]]:
-    """The ids ``sequence_bias`` gives minus infinity as sequences of one token: SequenceBiasLogitsProcessor adds
-    that bias to their scores at every step, and nothing takes a stop id out (transformers 5.25
-    generation/logits_process.py ``SequenceBiasLogitsProcessor.__call__``, ``length_1_bias``; unlike
-    NoBadWordsLogitsProcessor). A generation config loads its list form from JSON, ``[[[id], -Infinity], ...]``
-    (Python's json reads -Infinity); a finite bias only makes the id less likely."""
-    value = doc.get(("sequence_bias",))
+def _biased_out(doc: Any, keys: tuple[str, ...], value: Any) -> Iterator[tuple[int, Where]]:
+    """The ids ``sequence_bias`` (at ``keys``) gives minus infinity, or a bias of BANNING_BIAS or lower, as sequences
+    of one token, each at its entry (the last for an id, which is the one that counts). The list form is
+    ``[[[id], -Infinity], ...]`` (Python's json reads -Infinity); a bias that is no float makes generate() raise."""
+    last: dict[int, tuple[float, int]] = {}
     for index, entry in enumerate(value if isinstance(value, list) else ()):
         if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], list) and len(entry[0]) == 1 \
-                and isinstance(entry[0][0], int) and not isinstance(entry[0][0], bool) \
-                and isinstance(entry[1], float) and entry[1] == float("-inf"):
-            yield entry[0][0], Where(doc, ("sequence_bias", index))
+                and isinstance(entry[0][0], int) and not isinstance(entry[0][0], bool) and isinstance(entry[1], float):
+            last[entry[0][0]] = (entry[1], index)
+    for token_id, (bias, index) in sorted(last.items()):
+        if bias <= BANNING_BIAS:
+            yield token_id, Where(doc, (*keys, index))
