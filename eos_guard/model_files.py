@@ -67,16 +67,20 @@ DEFAULT_MAX_CONFIG_BYTES = 4 * 1024 * 1024
 # (a default one, without an eos, where config.json has none or null); models/blip_2/modeling_blip_2.py
 # ``Blip2ForConditionalGeneration.generate``: ``self.language_model.generate(**inputs, **generate_kwargs)``, built from
 # ``config.text_config`` (so InstructBLIP's and InstructBLIPVideo's; Kosmos-2's ``self.text_model.generate``; BLIP's
-# passes ``eos_token_id=text_config.sep_token_id`` itself, not modelled). A section that is neither an object nor
-# null makes AutoConfig raise.
+# passes ``eos_token_id=text_config.sep_token_id`` itself: GENERATE_EOS_ARGUMENTS). A section that is neither an
+# object nor null makes AutoConfig raise.
 GENERATING_SECTIONS = {"qwen2_5_omni": "thinker_config", "blip-2": "text_config", "instructblip": "text_config",
                        "instructblipvideo": "text_config", "kosmos-2": "text_config"}
-# Model types whose generate() passes the inner model's eos_token_id itself, from an argument with a default that no
-# file changes: transformers 5.25 models/qwen3_omni_moe/modeling_qwen3_omni_moe.py
-# ``Qwen3OmniMoeForConditionalGeneration.generate(..., thinker_eos_token_id=151645)`` passes it to
-# ``self.thinker.generate`` as ``eos_token_id``, which replaces the generation config's (a caller may pass another).
-# model type -> (the argument, its default ids); tests/test_runtimes.py reads the default from the installed source.
-GENERATE_EOS_ARGUMENTS = {"qwen3_omni_moe": ("thinker_eos_token_id", (151645,))}
+# Model types whose generate() passes the eos_token_id of the generate() it runs itself, which replaces the
+# generation config's (transformers 5.25; a caller may pass another): models/qwen3_omni_moe/modeling_qwen3_omni_moe.py
+# ``Qwen3OmniMoeForConditionalGeneration.generate(..., thinker_eos_token_id=151645)`` passes that argument to
+# ``self.thinker.generate``; models/blip/modeling_blip.py ``BlipForConditionalGeneration.generate`` and
+# ``BlipForQuestionAnswering.generate`` pass ``eos_token_id=self.config.text_config.sep_token_id`` to their text
+# decoder's (BlipTextConfig's default 102, BERT's [SEP]). model type -> (the argument a caller passes instead, the
+# config.json keys the ids come from or None for the argument's default, the default ids); tests/test_runtimes.py
+# reads both kinds from the installed source.
+GENERATE_EOS_ARGUMENTS = {"qwen3_omni_moe": ("thinker_eos_token_id", None, (151645,)),
+                          "blip": ("eos_token_id", ("text_config", "sep_token_id"), (102,))}
 # Model types whose config class declares ``eos_token_id: int | None`` (or ``int``), checked by huggingface_hub's
 # strict dataclasses when the class is made: a list makes AutoConfig raise StrictDataclassFieldValidationError
 # (transformers 5.25; tests/test_runtimes.py compares the set with every class of CONFIG_MAPPING). Such a config

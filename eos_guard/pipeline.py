@@ -433,8 +433,9 @@ class FixResult:
 FIX_REFUSED = ("--fix cannot edit a Hub repository (it would edit the shared Hugging Face cache, not the repository); "
                "--diff shows the changes to make in a clone")
 # The same snapshot named by its path in the cache (~/.cache/huggingface/hub/models--org--name/snapshots/<rev>)
-CACHE_FIX_REFUSED = ("--fix does not edit a Hugging Face cache snapshot (the cached commit, which transformers and vLLM "
-                     "load, would pass while the repository is unchanged); --diff shows the changes to make in a clone")
+CACHE_FIX_REFUSED = ("--fix does not edit a Hugging Face cache snapshot (the cached commit, which transformers and "
+                     "vLLM load, would pass while the repository is unchanged); --diff shows the changes to make in a "
+                     "clone")
 
 
 def fix_paths(paths: Iterable[Union[str, Path]], config: Config | None = None, unsafe: bool = False,

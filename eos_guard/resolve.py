@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .errors import MissingDependency
-from .jsonspan import JsonDocument, KeyPath, Where
+from .jsonspan import JsonDocument, KeyPath, Where, dotted
 from .known_tokens import END_OF_TURN_TEXTS, known_turn_end
 from .model_files import (AUDIO_CODE_CLASSES, GENERATE_EOS_ARGUMENTS, GENERATING_SECTIONS, TEXT_CONFIG_TYPES,
                           ModelFiles, TemplateSource, section_model_type)
@@ -56,7 +56,8 @@ class StopIds:
     present: bool                # whether the key exists with a non-null value
     raw: Any = None
     invalid: tuple[Any, ...] = ()  # entries that are not non-negative integers
-    argument: str | None = None  # the generate() argument whose default sets them, where no file does
+    argument: str | None = None  # where generate() passes them itself: the argument a caller passes instead
+    passed_from: str = ""  # and where they come from (an argument's default, a value of config.json)
 
 
 @record(frozen=True)
@@ -626,8 +627,19 @@ def generation_stop_ids(files: ModelFiles) -> StopIds:
     config = files.config.data if files.config is not None else None
     model_type = config.get("model_type") if isinstance(config, dict) else None
     if isinstance(model_type, str) and model_type in GENERATE_EOS_ARGUMENTS:
-        argument, ids = GENERATE_EOS_ARGUMENTS[model_type]
-        return StopIds(ids, None, True, argument=argument)
+        argument, keys, default = GENERATE_EOS_ARGUMENTS[model_type]
+        if keys is None:
+            return StopIds(default, None, True, argument=argument,
+                           passed_from=f"the default of generate()'s {argument} argument, which no file sets")
+        section = config.get(keys[0]) if isinstance(config, dict) else None
+        value = section.get(keys[1]) if isinstance(section, dict) else None
+        if not isinstance(section, dict) or keys[1] not in section:  # the config class's default
+            return StopIds(default, None, True, argument=argument,
+                           passed_from=f"config.json {dotted(keys)}, which generate() passes as its {argument}: its "
+                                       "config class's default, as config.json names none")
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return StopIds((value,), None, True, argument=argument,
+                           passed_from=f"config.json {dotted(keys)}, which generate() passes as its {argument}")
     section = generating_section(files)
     if section is not None:
         stop = _section_stop_ids(files.config, (section,))  # type: ignore[arg-type]

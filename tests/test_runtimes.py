@@ -2309,13 +2309,14 @@ def test_a_generate_argument_s_default_is_the_stop_set_whatever_the_files_say(ru
     _qwen3_omni(tmp_path / "listed", generation_eos=151643)
     code, out, _ = run("explain", "listed", cwd=tmp_path)
     row = next(line.split() for line in out.splitlines() if line.strip().startswith("transformers"))
-    assert row[1:3] == ["yes", "151645"] and "(generate()'s thinker_eos_token_id argument, which it passes" in out, out
+    assert row[1:3] == ["yes", "151645"] and "[151645] (the default of generate()'s thinker_eos_token_id argument, " \
+        "which no file sets; generation_config.json is not read for them)" in out, out
     _qwen3_omni(tmp_path / "other", "<|endoftext|>", generation_eos=151643)
     code, out, _ = run("--format", "concise", "other", cwd=tmp_path)
     assert (code, out) == (1, "other/config.json:5:17: EOS001 error: the chat template ends assistant turns with "
                               "'<|endoftext|>' (151643), but generate() stops only on [151645 '<|im_end|>'] (the "
-                              "default of its thinker_eos_token_id argument, which no file sets); pass 151643 in "
-                              "thinker_eos_token_id when calling generate() [terminator-not-stop-id]\n"
+                              "default of generate()'s thinker_eos_token_id argument, which no file sets); pass 151643 "
+                              "in thinker_eos_token_id when calling generate() [terminator-not-stop-id]\n"
                               "1 of 1 model folder fails (1 error).\n"), out
     assert run("--diff", "other", cwd=tmp_path)[:2] == (0, "")
 
@@ -2323,17 +2324,18 @@ def test_a_generate_argument_s_default_is_the_stop_set_whatever_the_files_say(ru
 def test_the_generate_arguments_modelled_are_the_installed_transformers_ones():
     """GENERATE_EOS_ARGUMENTS against the installed source (read, not imported: the modeling files need torch):
     every generate() with a parameter named *eos_token_id whose default is an id, other than a talker's (audio
-    codes), and that it passes the argument on as the inner model's eos_token_id."""
+    codes), passed on as the inner model's eos_token_id; and every generate() that passes
+    ``eos_token_id=self.config.<section>.<key>`` to a generate() it runs."""
     import ast
 
     transformers = pytest.importorskip("transformers")
     if not transformers.__version__.startswith("5.25."):
         pytest.skip(f"modelled on transformers 5.25, not {transformers.__version__}")
-    from transformers.models.auto.modeling_auto import MODEL_FOR_MULTIMODAL_LM_MAPPING_NAMES
+    from transformers.models.auto.modeling_auto import MODEL_FOR_MULTIMODAL_LM_MAPPING_NAMES, MODEL_MAPPING_NAMES
 
     from eos_guard.model_files import GENERATE_EOS_ARGUMENTS
 
-    found = {}
+    found: dict[str, set] = {}
     for path in sorted((Path(transformers.__file__).parent / "models").glob("*/modeling_*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for cls in (node for node in tree.body if isinstance(node, ast.ClassDef)):
@@ -2342,7 +2344,44 @@ def test_the_generate_arguments_modelled_are_the_installed_transformers_ones():
                 for argument, default in zip(arguments, function.args.defaults):
                     if argument.arg.endswith("eos_token_id") and not argument.arg.startswith("talker_") \
                             and isinstance(default, ast.Constant) and isinstance(default.value, int):
-                        found[cls.name] = (argument.arg, (default.value,))
+                        found.setdefault(cls.name, set()).add((argument.arg, None, (default.value,)))
                         assert f"'eos_token_id': {argument.arg}" in ast.unparse(function)
-    classes = {model_type: MODEL_FOR_MULTIMODAL_LM_MAPPING_NAMES[model_type] for model_type in GENERATE_EOS_ARGUMENTS}
-    assert found == {classes[model_type]: value for model_type, value in GENERATE_EOS_ARGUMENTS.items()}
+                for call in (n for n in ast.walk(function) if isinstance(n, ast.Call)
+                             and isinstance(n.func, ast.Attribute) and n.func.attr == "generate"):
+                    for keyword in call.keywords:
+                        source = ast.unparse(keyword.value)
+                        if keyword.arg == "eos_token_id" and source.startswith("self.config."):
+                            found.setdefault(cls.name, set()).add(
+                                ("eos_token_id", tuple(source.split(".")[2:]), None))
+    expected: dict[str, set] = {}
+    for model_type, (argument, keys, default) in GENERATE_EOS_ARGUMENTS.items():
+        # the generating classes of the type (BLIP's two are in no Auto mapping by that type: named here)
+        classes = [MODEL_FOR_MULTIMODAL_LM_MAPPING_NAMES.get(model_type), *{
+            "blip": ["BlipForConditionalGeneration", "BlipForQuestionAnswering"]}.get(model_type, [])]
+        for name in filter(None, classes):
+            expected.setdefault(name, set()).add((argument, keys, default if keys is None else None))
+    assert found == expected
+    assert MODEL_MAPPING_NAMES["blip"] == "BlipModel"  # the model type the BLIP classes share
+    # BlipTextConfig's default separator, which generate() passes where config.json's text_config names none
+    assert transformers.BlipConfig().text_config.sep_token_id == GENERATE_EOS_ARGUMENTS["blip"][2][0]
+
+
+@pytest.mark.parametrize(("text_config", "ids"), [({"sep_token_id": 102}, (102,)), ({}, (102,)), (None, (102,)),
+                                                  ({"sep_token_id": 5}, (5,))])
+def test_blip_stops_on_the_separator_its_generate_passes(run, tmp_path, text_config, ids):
+    """BLIP's generate() passes eos_token_id=text_config.sep_token_id (BlipTextConfig's default 102, BERT's [SEP])
+    to its text decoder: a fine-tune saved by transformers 4.26+ has a generation_config.json without an eos, which
+    was an EOS004 error though generation stops on the separator."""
+    folder = tmp_path / "blip"
+    config = {"architectures": ["BlipForConditionalGeneration"], "model_type": "blip",
+              "vision_config": {"model_type": "blip_vision_model"}}
+    if text_config is not None:
+        config["text_config"] = {"model_type": "blip_text_model", "bos_token_id": 30522, **text_config}
+    write_json(folder / "config.json", config)
+    write_json(folder / "generation_config.json", {"_from_model_config": True, "pad_token_id": 0,
+                                                   "transformers_version": "4.26.0.dev0"})
+    write_json(folder / "tokenizer_config.json", {"sep_token": "[SEP]", "cls_token": "[CLS]", "pad_token": "[PAD]",
+                                                  "tokenizer_class": "BertTokenizer"})
+    code, out, _ = run("blip", cwd=tmp_path)
+    assert code == 0 and " EOS004 " not in out, out
+    assert check_folder(folder).model.runtime_stops["transformers"].ids == ids

@@ -23,9 +23,9 @@ class TerminatorNotStopId(Rule):
     the same token (Gemma 3 ships its template in tokenizer_config.json and chat_template.json) get one finding,
     naming them all. This is the check of transformers, the default of `--runtime` (`runtimes` in the
     configuration): a selection that leaves it out (`--runtime vllm`) turns the rule off, and EOS016 checks the
-    runtimes selected. Where `generate()` passes the stop ids itself from an argument's default (Qwen3-Omni's
-    `thinker_eos_token_id=151645`), no file sets them: the finding is at config.json's `model_type`, and the
-    caller passes the id (`--fix` writes nothing).
+    runtimes selected. Where `generate()` passes the stop ids itself (Qwen3-Omni's `thinker_eos_token_id=151645`,
+    BLIP's `text_config.sep_token_id`), generation_config.json does not set them: the finding is at config.json's
+    `model_type`, and the caller passes the id (`--fix` writes nothing).
 
     ## Why it breaks generation
     The model emits the terminator at the end of its answer, transformers does not stop, and the model goes
@@ -74,9 +74,9 @@ class TerminatorNotStopId(Rule):
                 stop.where)
 
     def _argument_lacks_terminator(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
-        """generate() passes the inner model's stop ids from an argument's default (Qwen3-Omni's
-        thinker_eos_token_id): no file changes them, so the finding is at config.json's model_type, which picks
-        that class, and only a caller can fix it."""
+        """generate() passes the stop ids itself (Qwen3-Omni's thinker_eos_token_id default, BLIP's
+        text_config.sep_token_id): the finding is at config.json's model_type, which picks that class, and a caller
+        fixes it (a separator id is no list to add to)."""
         stop, config = model.stop, model.files.config
         if "transformers" not in options.runtimes or config is None:
             return
@@ -86,6 +86,6 @@ class TerminatorNotStopId(Rule):
             yield self.finding(
                 model,
                 f"{which} assistant turns with '{terminator.token}' ({token_id}), but generate() stops only on "
-                f"{describe_ids(stop.ids, model)} (the default of its {stop.argument} argument, which no file sets); "
-                f"pass {token_id} in {stop.argument} when calling generate()",
+                f"{describe_ids(stop.ids, model)} ({stop.passed_from}); pass {token_id} in {stop.argument} when "
+                "calling generate()",
                 Where(config, ("model_type",)))

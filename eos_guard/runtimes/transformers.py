@@ -7,8 +7,9 @@ Rule: generation_config.json's ``eos_token_id`` when that file exists; otherwise
 the first truthy of ``decoder``, ``generator``, ``text_config``. A model whose generate() runs the generate() of a
 model inside it (Qwen2.5-Omni's thinker: ``model_files.GENERATING_SECTIONS``) stops on that inner model's
 generation config, made from its section of config.json by the same rule; generation_config.json is not read. One
-whose generate() passes the inner model's eos_token_id from an argument's default (Qwen3-Omni's
-``thinker_eos_token_id=151645``: ``model_files.GENERATE_EOS_ARGUMENTS``) stops on those ids whatever the files say. A
+whose generate() passes the eos_token_id itself (Qwen3-Omni's ``thinker_eos_token_id=151645``, BLIP's
+``text_config.sep_token_id``: ``model_files.GENERATE_EOS_ARGUMENTS``) stops on those ids whatever generation_config.json
+says. A
 generation_config.json that is not valid JSON makes ``GenerationConfig.from_pretrained`` raise ``OSError``, which model loading catches: config.json is
 used instead (``generation/utils.py:536-587``). 5.24 builds the same stop ids (its lines 532-583).
 """
@@ -50,9 +51,8 @@ def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
     else:
         given = show(stop.ids) if stop.ids else "no eos_token_id"
     if stop.argument is not None:
-        why = f"{show(stop.ids)} (generate()'s {stop.argument} argument, which it passes as the inner model's " \
-              "eos_token_id; no file is read for it)"
-        fix = f"pass the id in generate()'s {stop.argument} (no file sets it)"
+        why = f"{show(stop.ids)} ({stop.passed_from}; generation_config.json is not read for them)"
+        fix = f"pass the ids in generate()'s {stop.argument}"
     elif section is not None:
         why = f"{given} (generate() runs the generate() of the model built from {section}, whose generation config " \
               "comes from that section; generation_config.json and the tokenizer are not read)"
