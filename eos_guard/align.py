@@ -66,9 +66,11 @@ def align(model: Any, tokenizer: Any) -> dict[str, tuple[Any, Any]]:
 
     wanted: list[int] = []
     answers = [*terminator_ids(tokenizer), eos_id]
+    seen: set[int] = set()  # each id once: the terminator is often the tokenizer's eos too (one warning, not two)
     for token_id in [*answers, *calling_turn_end_ids(tokenizer, [*_configured(generation_config), *answers])]:
-        if token_id is None or token_id in wanted:
+        if token_id is None or token_id in seen:
             continue
+        seen.add(token_id)
         if vocab_size is not None and token_id >= vocab_size:
             _logger().warning("eos-guard: not adding stop id %d: it is not below the model's vocab_size %d",
                               token_id, vocab_size)

@@ -180,12 +180,16 @@ def test_missing_eos_ids_are_set():
                                        "config.eos_token_id": (None, 5)}
 
 
-def test_ids_the_model_cannot_emit_are_not_added():
-    tokenizer = qwen_tokenizer()  # <|im_end|> is 7
+def test_ids_the_model_cannot_emit_are_not_added(caplog):
+    tokenizer = qwen_tokenizer()  # <|im_end|> is 7, the terminator and the tokenizer's eos
     model = stand_in(llama_config(eos=5, vocab_size=7), 5)
 
-    assert align(model, tokenizer) == {}
+    with caplog.at_level("WARNING", logger="eos_guard"):
+        assert align(model, tokenizer) == {}
     assert model.generation_config.eos_token_id == 5
+    # said once, though the id is both the terminator and the eos (helper-133: the warning came twice)
+    assert [r.getMessage() for r in caplog.records] == [
+        "eos-guard: not adding stop id 7: it is not below the model's vocab_size 7"]
 
 
 def test_without_a_chat_template_only_the_tokenizer_eos_is_added():

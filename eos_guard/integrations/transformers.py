@@ -56,6 +56,7 @@ except ModuleNotFoundError as exc:  # eos-guard itself does not need transformer
 
 from .. import config as settings
 from ..align import align, stop_ids
+from ..errors import InputError
 from ..findings import Severity
 from ..records import replace
 from ..report.escape import printable
@@ -126,6 +127,7 @@ class EosGuardCallback(TrainerCallback):
         self.reports: dict[Path, Report] = {}
         self.data_report: Report | None = None
         self._warned_no_tokenizer = False
+        self._warned_nothing = False  # a checkpoint that holds nothing to check (a bare PEFT adapter)
         self._settings: Config | None = None  # the settings above output_dir, read at on_train_begin
         self._pad_trained = False  # the data check saw the pad token supervised as a stop id
 
@@ -191,7 +193,8 @@ class EosGuardCallback(TrainerCallback):
             verb = "does" if one else "do"
             raise EosGuardCheckError(TRAINING_BATCHES, report, lines,
                                      heading=f"eos-guard: {read} {verb} not train the model to stop (stop ids "
-                                             f"{stop_names}, {pad_text}); stopped before the first optimizer step")
+                                             f"{stop_names}, {pad_text}); stopped before the first optimizer step "
+                                             "(strict_data=False logs the findings instead)")
         return report
 
     # -- aligning, before anything is written -------------------------------------------------------------
@@ -227,13 +230,29 @@ class EosGuardCallback(TrainerCallback):
         Raises :class:`EosGuardCheckError` with ``strict=True`` when a finding reaches ``fail_on``.
         """
         folder = Path(folder)
-        report = _check(folder, pad_trained=self._pad_trained)
+        try:
+            report = _check(folder, pad_trained=self._pad_trained)
+        except InputError as exc:
+            from ..pipeline import NO_MODEL_FOLDER
+
+            if NO_MODEL_FOLDER not in str(exc):  # bad settings: as a finding that stops the run
+                if self.strict:
+                    raise
+                logger.error("eos-guard: %s", exc)
+                return Report([], [exc])
+            # nothing to check (a PEFT adapter saved without tokenizer files): said once, never fatal
+            if not self._warned_nothing:
+                logger.warning("eos-guard: %s; not checked", exc)
+                self._warned_nothing = True
+            report = Report([])
         self.reports[folder] = report
         lines = _log(report)
         failing = report.count(self.fail_on)
         if self.strict and (failing or report.errors):
             raise EosGuardCheckError(folder, report, lines)
-        if not lines and not report.errors:
+        if report.excluded and not report.models:
+            logger.warning("eos-guard: %s: not checked: the settings' exclude leaves it out", folder)
+        elif report.models and not lines and not report.errors:
             logger.info("eos-guard: %s: all checks passed", folder)
         return report
 

@@ -111,7 +111,8 @@ def test_pad_equal_to_eos_runs_away_with_aligned_configs_and_the_callback_stops_
     assert str(raised.value) in (ROOT / "docs" / "training.md").read_text(encoding="utf-8")
     assert str(raised.value) == (
         "eos-guard: the first training batch does not train the model to stop (stop ids [43 '<|endoftext|>', "
-        "45 '<|im_end|>'], pad token [45 '<|im_end|>']); stopped before the first optimizer step:\n"
+        "45 '<|im_end|>'], pad token [45 '<|im_end|>']); stopped before the first optimizer step (strict_data=False "
+        "logs the findings instead):\n"
         "<batch>:1:14: EOS023 error: no supervised label in the batch is a stop id [43, 45]: the pad token id 45 is a "
         "stop id, and every 45 in input_ids has label -100 (pad token == eos: the collator masks every eos), so the "
         "model is never trained to stop; give the tokenizer a pad token that is not a stop id [pad-masks-stop]")
@@ -862,3 +863,35 @@ def test_sft_trainer_without_packing_on_blocks_the_caller_cut_is_no_truncation(t
     trainer.train()
     assert trainer.state.global_step == 1
     assert list(callback.data_report.findings()) == []
+
+
+def test_a_checkpoint_with_nothing_to_check_never_stops_training(tmp_path, caplog):
+    """helper-133: a LoRA run whose Trainer has no processing_class saves checkpoints that hold the adapter alone
+    (adapter_config.json and its weights): the check raised "holds no model folder" out of on_save and killed the
+    run, strict or not. And a checkpoint the settings' exclude leaves out was said to pass all checks."""
+    import logging
+    import shutil
+
+    from eos_guard.integrations.transformers import EosGuardCallback
+
+    adapter = tmp_path / "out" / "checkpoint-1"
+    adapter.mkdir(parents=True)
+    (adapter / "adapter_config.json").write_text(json.dumps({"peft_type": "LORA", "r": 8}), encoding="utf-8")
+    (adapter / "adapter_model.safetensors").write_bytes(b"")
+    callback = EosGuardCallback(strict=True)
+    with caplog.at_level(logging.INFO, logger="eos_guard"):
+        for _ in range(2):
+            assert list(callback.check(adapter).findings()) == []
+    warnings = [r.getMessage() for r in caplog.records if r.name == "eos_guard"]
+    assert len(warnings) == 1 and "a PEFT adapter without tokenizer files" in warnings[0], warnings
+    assert warnings[0].endswith("; not checked")
+
+    caplog.clear()
+    (tmp_path / ".eos-guard.yaml").write_text('exclude: ["outputs/**"]\n', encoding="utf-8")
+    checkpoint = tmp_path / "outputs" / "run1" / "checkpoint-2"
+    shutil.copytree(Path(__file__).parents[2] / "examples" / "chatml-finetune-broken", checkpoint)
+    with caplog.at_level(logging.INFO, logger="eos_guard"):
+        report = callback.check(checkpoint)
+    assert report.models == [] and report.excluded == 1
+    assert [r.getMessage() for r in caplog.records if r.name == "eos_guard"] == [
+        f"eos-guard: {checkpoint}: not checked: the settings' exclude leaves it out"]
