@@ -625,20 +625,19 @@ def generation_stop_ids(files: ModelFiles) -> StopIds:
     """The eos ids generate() and pipeline() stop on (transformers 5.x ``adjust_generation_fn``; for the model types
     of GENERATING_SECTIONS, the inner model's, from its section of config.json)."""
     config = files.config.data if files.config is not None else None
-    model_type = config.get("model_type") if isinstance(config, dict) else None
-    if isinstance(model_type, str) and model_type in GENERATE_EOS_ARGUMENTS:
+    model_type = section_model_type(config, ())
+    if model_type in GENERATE_EOS_ARGUMENTS:
         argument, keys, default = GENERATE_EOS_ARGUMENTS[model_type]
         if keys is None:
             return StopIds(default, None, True, argument=argument,
                            passed_from=f"the default of generate()'s {argument} argument, which no file sets")
-        section = config.get(keys[0]) if isinstance(config, dict) else None
-        value = section.get(keys[1]) if isinstance(section, dict) else None
+        section = config.get(keys[0])  # type: ignore[union-attr]  # a model type was read from it
         if not isinstance(section, dict) or keys[1] not in section:  # the config class's default
             return StopIds(default, None, True, argument=argument,
                            passed_from=f"config.json {dotted(keys)}, which generate() passes as its {argument}: its "
                                        "config class's default, as config.json names none")
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-            return StopIds((value,), None, True, argument=argument,
+        if is_listed_id(section[keys[1]]):
+            return StopIds((section[keys[1]],), None, True, argument=argument,
                            passed_from=f"config.json {dotted(keys)}, which generate() passes as its {argument}")
     section = generating_section(files)
     if section is not None:
@@ -668,10 +667,8 @@ def _section_default_eos(config: dict, section: str) -> int | None:
 def generating_section(files: ModelFiles) -> str | None:
     """config.json's section whose model generates (model_files.GENERATING_SECTIONS), for its model type; model_files
     refuses a config whose section is there and no object, so it is one, null or missing."""
-    config = files.config
-    data = config.data if config is not None else None
-    model_type = data.get("model_type") if isinstance(data, dict) else None
-    return GENERATING_SECTIONS.get(model_type) if isinstance(model_type, str) else None
+    model_type = section_model_type(files.config.data if files.config is not None else None, ())
+    return GENERATING_SECTIONS.get(model_type) if model_type is not None else None
 
 
 def files_stop_ids(files: ModelFiles) -> StopIds:
@@ -693,15 +690,19 @@ def _section_stop_ids(config: JsonDocument, keys: KeyPath) -> StopIds:
     data = config.get(keys)
     if not isinstance(data, dict):  # a section that is null or missing: its class's defaults, which hold no eos
         return StopIds((), Where(config, keys if config.has(keys) else ()), False)
-    if data.get("eos_token_id") is not None:
-        return _stop_ids(config, keys + ("eos_token_id",))
-    for name in SUB_CONFIGS:
-        sub = data.get(name)
-        if sub:
-            if isinstance(sub, dict) and sub.get("eos_token_id") is not None:
-                return _stop_ids(config, keys + (name, "eos_token_id"))
-            break
-    return _stop_ids(config, keys + ("eos_token_id",))
+    return _stop_ids(config, keys + (from_model_config_keys(data, "eos_token_id") or ("eos_token_id",)))
+
+
+def from_model_config_keys(data: Any, key: str) -> KeyPath | None:
+    """Where ``GenerationConfig.from_model_config`` takes ``key`` from in a config's dict: its own value, else the
+    first truthy of its SUB_CONFIGS sections' (when that one has one); None when neither is set."""
+    if not isinstance(data, dict):
+        return None
+    if data.get(key) is not None:
+        return (key,)
+    name = next((name for name in SUB_CONFIGS if data.get(name)), None)
+    sub = data[name] if name is not None else None
+    return (name, key) if isinstance(sub, dict) and sub.get(key) is not None else None  # type: ignore[return-value]
 
 
 def config_eos_ids(files: ModelFiles) -> StopIds | None:

@@ -16,7 +16,7 @@ used instead (``generation/utils.py:536-587``). 5.24 builds the same stop ids (i
 
 from __future__ import annotations
 
-from ..resolve import ResolvedModel, Where, generating_section
+from ..resolve import ResolvedModel, Where, from_model_config_keys, generating_section, is_listed_id
 from .base import Release, StopSet, show
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -86,13 +86,9 @@ def banned_ids(model: ResolvedModel) -> Iterator[tuple[int, Where]]:
     if doc is None or not isinstance(doc.data, dict):
         return
     for key in (*BANNING_KEYS, "sequence_bias"):
-        keys = (key,)
-        if doc is files.config and doc.data.get(key) is None:
-            section = next((doc.data[name] for name in ("decoder", "generator", "text_config")
-                            if doc.data.get(name)), None)
-            if not isinstance(section, dict) or section.get(key) is None:
-                continue
-            keys = (next(name for name in ("decoder", "generator", "text_config") if doc.data.get(name)), key)
+        keys = (key,) if doc is files.generation_config else from_model_config_keys(doc.data, key)
+        if keys is None:
+            continue
         value = doc.get(keys)
         if key == "sequence_bias":
             yield from _biased_out(doc, keys, value)
@@ -109,7 +105,7 @@ def _biased_out(doc: Any, keys: tuple[str, ...], value: Any) -> Iterator[tuple[i
     last: dict[int, tuple[float, int]] = {}
     for index, entry in enumerate(value if isinstance(value, list) else ()):
         if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], list) and len(entry[0]) == 1 \
-                and isinstance(entry[0][0], int) and not isinstance(entry[0][0], bool) and isinstance(entry[1], float):
+                and is_listed_id(entry[0][0]) and isinstance(entry[1], float):
             last[entry[0][0]] = (entry[1], index)
     for token_id, (bias, index) in sorted(last.items()):
         if bias <= BANNING_BIAS:
