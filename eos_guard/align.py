@@ -250,7 +250,9 @@ def _text_config(config: Any) -> tuple[Any, str]:
     text_config = get_text_config() if callable(get_text_config) else config
     if text_config is None or text_config is config:
         return config, CONFIG_KEY
-    for name in ("text_config", "decoder", "generator", "language_config", "llm_config"):
+    from .resolve import TEXT_SECTIONS
+
+    for name in TEXT_SECTIONS:
         if getattr(config, name, None) is text_config:
             return text_config, f"config.{name}.eos_token_id"
     return text_config, "config.text_config.eos_token_id"

@@ -23,7 +23,7 @@ from .findings import quoted_list
 from .jsonspan import JsonDocument, NotRead, dotted, read_bytes
 from .model_files import one_eos_type
 from .records import field, record
-from .resolve import ResolvedModel, generating_section, special_token_text
+from .resolve import SUB_CONFIGS, ResolvedModel, generating_section, special_token_text
 from .rules.base import ids_to_stop_on
 from .rules.tool_call_not_stop_id import calling_turn_end, calls_not_stopping
 from .runtimes import stops, target_id
@@ -269,7 +269,7 @@ def _new_generation_config(model: ResolvedModel, wanted: list[int]) -> FileChang
         values.pop("forced_bos_token_id", None)
         if values.get("bos_token_id") is not None:
             values["forced_bos_token_id"] = values["bos_token_id"]
-    sub = next((config.data[name] for name in ("decoder", "generator", "text_config") if config.data.get(name)), None)
+    sub = next((config.data[name] for name in SUB_CONFIGS if config.data.get(name)), None)
     if isinstance(sub, dict):
         values.update({key: sub[key] for key in GENERATION_ATTRIBUTES
                        if key not in values and sub.get(key) is not None})

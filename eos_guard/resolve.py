@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 # GenerationConfig.from_model_config: attributes still unset are taken from the first truthy of these.
 SUB_CONFIGS = ("decoder", "generator", "text_config")
+# every section a config.json may keep its text model's eos in (multimodal models name it in either of the last two)
+TEXT_SECTIONS = SUB_CONFIGS + ("llm_config", "language_config")
 SPECIAL_TOKEN_NAMES = ("bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token")
 
 
@@ -712,7 +714,7 @@ def config_eos_ids(files: ModelFiles) -> StopIds | None:
         return None
     if config.data.get("eos_token_id") is not None:
         return _stop_ids(config, ("eos_token_id",))
-    for name in SUB_CONFIGS + ("llm_config", "language_config"):
+    for name in TEXT_SECTIONS:
         sub = config.data.get(name)
         if isinstance(sub, dict) and sub.get("eos_token_id") is not None:
             return _stop_ids(config, (name, "eos_token_id"))

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from ..findings import Finding, Severity
-from ..resolve import ResolvedModel
+from ..resolve import TEXT_SECTIONS, ResolvedModel
 from ..runtimes.base import as_ids
 from .base import Options, Rule
 
@@ -51,7 +51,7 @@ class TerminatorListedNowhere(Rule):
             listed |= set(model.config_eos.ids)
         config = model.files.config
         if config is not None and isinstance(config.data, dict):
-            for sub in ("text_config", "decoder", "generator", "llm_config", "language_config"):
+            for sub in TEXT_SECTIONS:
                 listed |= set(as_ids(config.get((sub, "eos_token_id"))))
         if terminator.id in listed:
             return
