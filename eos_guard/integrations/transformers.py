@@ -163,7 +163,8 @@ class EosGuardCallback(TrainerCallback):
             view = read_batches(batches, stops, pad, *how_rows_were_made(args), answer_opening(tok),
                                 turn_openings(tok)) if batches else None
         except BatchError as error:
-            logger.warning("eos-guard: the training batches could not be read, so they are not checked: %s", error)
+            logger.warning("eos-guard: the training batches could not be read, so they are not checked: %s "
+                           "(check_data=False turns this check off, as for a preference trainer's batches)", error)
             return None
         if view is None:
             return None

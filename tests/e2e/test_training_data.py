@@ -475,7 +475,27 @@ def test_batches_without_labels_are_not_checked(caplog):
     with caplog.at_level(logging.WARNING, logger="eos_guard"):
         assert callback.check_training_data(None, loader, story.build_model(tokenizer), tokenizer) is None
     assert "the training batches could not be read, so they are not checked: a batch needs 'input_ids' and " \
-           "'labels' (the collator's output); got ['attention_mask', 'input_ids']" in caplog.text
+           "'labels' (the collator's output); got ['attention_mask', 'input_ids'] (check_data=False turns this " \
+           "check off, as for a preference trainer's batches)" in caplog.text
+
+
+def test_preference_batches_are_not_checked_and_the_warning_names_the_switch(caplog):
+    """TRL's DPOTrainer collator marks the completions with a completion_mask and writes no labels: a warning that
+    names check_data=False, no error."""
+    import logging
+
+    from torch.utils.data import DataLoader
+    from eos_guard.integrations.transformers import EosGuardCallback
+
+    dpo = importlib.import_module("trl.trainer.dpo_trainer") if os.environ.get("CI") else \
+        pytest.importorskip("trl.trainer.dpo_trainer")
+    tokenizer = tokenizer_with(story.BASE_EOS)
+    examples = [{"prompt_ids": [1, 2, 3], "chosen_ids": [4, 5], "rejected_ids": [6]}] * 4
+    loader = DataLoader(examples, batch_size=4, collate_fn=dpo.DataCollatorForPreference(pad_token_id=0))
+    with caplog.at_level(logging.WARNING, logger="eos_guard"):
+        assert EosGuardCallback().check_training_data(None, loader, story.build_model(tokenizer), tokenizer) is None
+    assert "got ['attention_mask', 'completion_mask', 'input_ids'] (check_data=False turns this check off" \
+        in caplog.text
 
 
 def test_an_iterable_dataset_is_read_from_a_new_iterator(tmp_path):
