@@ -55,6 +55,11 @@ def lfs_pointer(path: Path | str, head: bytes) -> InputError | None:
     return None
 
 
+class NoModelFolder(InputError):
+    """A folder named as a PATH that holds no model folder: nothing to check (a training checkpoint holding only a
+    PEFT adapter's weights is one), told apart from a file or setting that is wrong."""
+
+
 class OutputFailed(InputError):
     """stdout could not be written (a full disk, an I/O error; not a closed pipe, which ends a run quietly)."""
 

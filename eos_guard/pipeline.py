@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .baseline import baseline_problems, forget_git_failures, read_baselines
 from .config_types import Config
-from .errors import InputError, MissingDependency, display_path
+from .errors import InputError, MissingDependency, NoModelFolder, display_path
 from .findings import Finding, Location
 from .model_files import (ADAPTER_CONFIG, ModelFiles, find_model_folders, in_hub_cache, input_signatures,
                           linked_out_of_repository)
@@ -108,7 +108,7 @@ def model_folders(paths: Iterable[Union[str, Path]], config: Config, allow_empty
                 found.problems += [error for error in unlisted if not config.excluded(error.path)]
                 if not folders and len(refused) == already_refused and not unlisted and path.is_dir() \
                         and not allow_empty:
-                    found.problems.append(InputError(path, NO_MODEL_FOLDER + _no_model_hint(path)))
+                    found.problems.append(NoModelFolder(path, NO_MODEL_FOLDER + _no_model_hint(path)))
                 local.update(dict.fromkeys(folders))
         except InputError as exc:
             found.problems.append(exc.detached())

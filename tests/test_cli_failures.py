@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -549,6 +550,21 @@ def test_the_api_error_names_the_path(tmp_path):
     with pytest.raises(InputError) as raised:
         eos_guard.check(tmp_path / "missing")
     assert str(raised.value) == f"{(tmp_path / 'missing').as_posix()}: no such file or directory"
+
+
+def test_a_folder_with_nothing_to_check_is_its_own_kind_of_input_error(tmp_path):
+    """The API tells "nothing to check here" (NoModelFolder, an InputError) from a file that is wrong, without
+    reading the message: the training callback warns for the first and stops for the second."""
+    from eos_guard.errors import NoModelFolder
+
+    (tmp_path / "adapter_model.safetensors").write_bytes(b"")
+    with pytest.raises(NoModelFolder) as raised:
+        eos_guard.check(tmp_path)
+    assert isinstance(raised.value, InputError) and NO_MODEL in str(raised.value)
+    assert type(pickle.loads(pickle.dumps(raised.value))) is NoModelFolder  # as a worker process sends it back
+    (tmp_path / "tokenizer_config.json").write_text("{", encoding="utf-8")  # now a model folder, with a bad file
+    errors = eos_guard.check(tmp_path).errors  # no raise: a file that is wrong is in the report
+    assert len(errors) == 1 and "tokenizer_config.json:1:2: cannot parse JSON" in errors[0], errors
 
 
 def test_the_transformers_integration_says_which_extra_to_install():

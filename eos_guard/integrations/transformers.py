@@ -56,7 +56,7 @@ except ModuleNotFoundError as exc:  # eos-guard itself does not need transformer
 
 from .. import config as settings
 from ..align import align, stop_ids
-from ..errors import InputError
+from ..errors import InputError, NoModelFolder
 from ..findings import Severity
 from ..records import replace
 from ..report.escape import printable
@@ -233,19 +233,17 @@ class EosGuardCallback(TrainerCallback):
         folder = Path(folder)
         try:
             report = _check(folder, pad_trained=self._pad_trained)
-        except InputError as exc:
-            from ..pipeline import NO_MODEL_FOLDER
-
-            if NO_MODEL_FOLDER not in str(exc):  # bad settings: as a finding that stops the run
-                if self.strict:
-                    raise
-                logger.error("eos-guard: %s", exc)
-                return Report([], [exc])
+        except NoModelFolder as exc:
             # nothing to check (a PEFT adapter saved without tokenizer files): said once, never fatal
             if not self._warned_nothing:
                 logger.warning("eos-guard: %s; not checked", exc)
                 self._warned_nothing = True
             report = Report([])
+        except InputError as exc:  # bad settings: as a finding that stops the run
+            if self.strict:
+                raise
+            logger.error("eos-guard: %s", exc)
+            return Report([], [exc])
         self.reports[folder] = report
         lines = _log(report)
         failing = report.count(self.fail_on)
