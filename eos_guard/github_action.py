@@ -60,6 +60,7 @@ class Inputs:
     fail_on: str
     runtimes: list[str]
     config: str
+    isolated: bool
     sarif_file: str
     summary: bool
     problems: list[str] = field(default_factory=list)  # one line per invalid input
@@ -102,11 +103,14 @@ class Inputs:
         config = value("config")
         if config and one_line("config", config) and not os.path.isfile(config):
             problems.append(f"config: '{config}' is not a file (in {os.getcwd()})")
+        isolated = boolean("isolated", "false")
+        if isolated and config:
+            problems.append("isolated: true reads no settings file, so config must be empty")
         sarif_file = value("sarif-file")
         if sarif_file:
             one_line("sarif-file", sarif_file)
         summary = boolean("summary", "true")
-        return cls(paths, fix, fail_on, runtimes, config, sarif_file, summary, problems)
+        return cls(paths, fix, fail_on, runtimes, config, isolated, sarif_file, summary, problems)
 
     def argv(self, env: Mapping[str, str], out: TextIO) -> list[str]:
         """eos-guard's command line for these inputs (the SARIF file and the summary are written here)."""
@@ -117,6 +121,8 @@ class Inputs:
             args.append(f"--runtime={','.join(self.runtimes)}")
         if self.config:
             args.append(f"--config={self.config}")
+        if self.isolated:
+            args.append("--isolated")
         if self.fix:
             # The edits stay in the workspace and are listed in changed-files: the step fails only when failing
             # findings remain.

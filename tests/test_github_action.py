@@ -107,6 +107,17 @@ def test_a_clean_folder_passes_without_summary_when_asked(step: Step) -> None:
     assert step.summary.read_text(encoding="utf-8") == ""
 
 
+def test_isolated_reads_no_settings_file_in_the_workspace(step: Step) -> None:
+    """docs/action.md: with ``isolated``, a settings file a pull request adds cannot turn the check off."""
+    step.add(BROKEN, "broken")
+    (step.work / ".eos-guard.yaml").write_text("ignore: [ALL]\n", encoding="utf-8")
+    assert step(paths="broken")[2]["findings"] == "0"  # what the settings file asks for
+    code, out, outputs = step(paths="broken", isolated="True")
+    assert out.splitlines()[0] == "Running: eos-guard --format=github --fail-on=error --runtime=transformers " \
+                                  "--isolated -- broken"
+    assert (outputs["findings"], outputs["errors"], outputs["exit-code"]) == ("3", "1", "1")
+
+
 def test_outside_a_runner_the_exit_code_is_the_step_s_own(step: Step) -> None:
     step.add(BROKEN, "broken")
     del step.env["GITHUB_OUTPUT"]
@@ -368,6 +379,9 @@ INVALID = [
     pytest.param({"config": "eos-guard.yaml\n::warning::injected"},
                  "config: the value contains a newline or another control character", id="config-newline"),
     pytest.param({"config": "missing.yaml"}, "config: 'missing.yaml' is not a file (in ", id="config-missing"),
+    pytest.param({"isolated": "1"}, "isolated: '1' is not true or false", id="isolated"),
+    pytest.param({"isolated": "true", "config": "broken/config.json"},
+                 "isolated: true reads no settings file, so config must be empty", id="isolated-and-config"),
     pytest.param({"paths": "--fix broken"}, "paths: '--fix' begins with '-' and would be read as an option",
                  id="paths-option"),
     pytest.param({"paths": "broken\x1b[31m"}, "paths: the value contains a newline or another control character",
