@@ -41,18 +41,20 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def check(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = None) -> Report:
+def check(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = None,
+          isolated: bool = False) -> Report:
     """Check model folders (or folders above them) and return the findings with the resolved values.
 
     ``config`` names a settings file; without it the nearest ``.eos-guard.yaml`` or ``[tool.eos-guard]`` above
-    the folder that holds every path applies. Raises :class:`eos_guard.InputError`, whose message starts with
-    the path, for a missing path, a folder without model folders, or bad settings; a malformed model file is
-    reported in ``Report.errors`` instead. A file in no model folder is skipped, as pre-commit passes files:
-    ``Report.models`` is then empty.
+    the folder that holds every path applies, and ``isolated=True`` reads none (``--isolated``: for a folder whose
+    settings you did not write). Raises :class:`eos_guard.InputError`, whose message starts with the path, for a
+    missing path, a folder without model folders (:class:`eos_guard.errors.NoModelFolder`, an InputError), or
+    bad settings; a malformed model file is reported in ``Report.errors`` instead. A file in no model folder is
+    skipped, as pre-commit passes files: ``Report.models`` is then empty.
     """
     from .pipeline import check_paths
 
-    targets, loaded = _targets_and_settings(paths, config)
+    targets, loaded = _targets_and_settings(paths, config, isolated)
     report = check_paths(targets, loaded)
     if report.problems:
         raise report.problems[0]
@@ -60,7 +62,7 @@ def check(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = Non
 
 
 def fix(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = None, unsafe: bool = False,
-        write: bool = True) -> list:
+        write: bool = True, isolated: bool = False) -> list:
     """Make the folders' files agree (see docs/fix.md) and return the :class:`eos_guard.fixes.FileChange` list.
 
     With ``write=False`` nothing is written: the changes are what ``--diff`` would show. Raises
@@ -72,9 +74,8 @@ def fix(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = None,
     from .pipeline import fix_paths
 
     for name, switch in (("unsafe", unsafe), ("write", write)):  # write="false" would write
-        if not isinstance(switch, bool):
-            raise TypeError(f"{name} must be True or False, not {switch!r}")
-    targets, loaded = _targets_and_settings(paths, config)
+        _require_bool(name, switch)
+    targets, loaded = _targets_and_settings(paths, config, isolated)
     result = fix_paths(targets, loaded, unsafe=unsafe, write=write)
     if result.report.problems:
         raise result.report.problems[0]
@@ -86,17 +87,28 @@ def fix(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = None,
     return result.changes
 
 
-def _targets_and_settings(paths: tuple, config: Union[str, PathLike, None]) -> tuple[list[str], Any]:
+def _require_bool(name: str, switch: Any) -> None:
+    if not isinstance(switch, bool):
+        raise TypeError(f"{name} must be True or False, not {switch!r}")
+
+
+def _targets_and_settings(paths: tuple, config: Union[str, PathLike, None],
+                          isolated: bool) -> tuple[list[str], Any]:
     """The paths as the pipeline takes them (none: the current folder), and the settings that apply to them."""
     from pathlib import Path
 
     from . import config as settings
 
+    _require_bool("isolated", isolated)
     if config is not None and not isinstance(config, (str, os.PathLike)):
         raise TypeError(f"config must be a path to a settings file or None, not {config!r}")
     if config is not None and not os.fspath(config):
         raise ValueError("config is empty: name a settings file, or pass None to find the nearest one")
+    if config is not None and isolated:
+        raise ValueError("isolated=True reads no settings file: pass config=None with it")
     targets = [os.fsdecode(p) for p in paths] or ["."]
+    if isolated:
+        return targets, settings.Config()
     local = [t for t in targets if t and not t.startswith("hf://")]
     return targets, settings.load(Path(config) if config is not None else None, settings.settings_start(local))
 

@@ -26,7 +26,7 @@ class ModelReport:
     """
 
     folder: Path
-    model: ResolvedModel | None
+    model: ResolvedModel | None = field(repr=False)  # its documents: print(report) shows the findings, not those
     findings: list[Finding]
     error: str | None = None
     gguf: GgufModel | None = None
@@ -36,7 +36,7 @@ class ModelReport:
     trace: str = ""                  # the traceback of an internal error kept to this folder (shown with --verbose)
     not_read: str | None = None      # why a folder or GGUF file was not read at all (a link out of the repository)
     # the stat signatures of the files a check may read, taken before it read them (with keep_documents: --fix)
-    inputs: dict[Path, tuple[int, ...] | None] | None = None
+    inputs: dict[Path, tuple[int, ...] | None] | None = field(default=None, repr=False)
 
 
 @record

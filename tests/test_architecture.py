@@ -58,6 +58,15 @@ def test_typing_and_the_render_modules_are_not_imported_by_a_check(tmp_path):
     assert loaded_after(calls, names, tmp_path) == []
 
 
+def test_the_python_api_imports_neither_transformers_nor_jinja2(tmp_path):
+    """docs/usage.md's Python API: a training script's ``import eos_guard`` and a check of a folder with a shipped
+    template load neither transformers (nor torch) nor jinja2."""
+    calls = ("import eos_guard\n"
+             "assert eos_guard.check(sys.argv[1]).models\n"
+             "eos_guard.fix(sys.argv[1], write=False)\n")
+    assert loaded_after(calls, ("transformers", "torch", "jinja2"), tmp_path) == []
+
+
 def test_a_folder_check_leaves_the_gguf_and_training_data_rules_unloaded(tmp_path):
     """They find nothing in a model folder: the text and JSON checks of a folder import neither group, nor the
     settings' rule lookup (rules/__init__.py); SARIF lists every rule, so it loads them."""

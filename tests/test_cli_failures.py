@@ -552,6 +552,15 @@ def test_the_api_error_names_the_path(tmp_path):
     assert str(raised.value) == f"{(tmp_path / 'missing').as_posix()}: no such file or directory"
 
 
+def test_printing_a_report_shows_its_findings_not_the_documents_read():
+    """print(report) in a script: the folders and findings, not every parsed file (a 128k vocabulary)."""
+    report = eos_guard.check(ROOT / "examples" / "chatml-finetune-broken")
+    text = repr(report)
+    assert text.startswith("Report(models=[ModelReport(folder=") and "code='EOS001'" in text, text
+    assert len(text) < 4000 and "ResolvedModel" not in text and "inputs=" not in text, text
+    assert report.models[0].model is not None  # still there for code that reads it
+
+
 def test_a_folder_with_nothing_to_check_is_its_own_kind_of_input_error(tmp_path):
     """The API tells "nothing to check here" (NoModelFolder, an InputError) from a file that is wrong, without
     reading the message: the training callback warns for the first and stops for the second."""

@@ -122,6 +122,25 @@ def test_isolated_reads_no_settings_file(run, repo):
                                       "settings file)\n"), err
 
 
+def test_the_api_s_isolated_reads_no_settings_file(repo):
+    """eos_guard.check/fix(isolated=True), as --isolated: the folder's own settings neither exclude it nor stop a
+    fix; with config, or a value that is not a bool, it is refused before anything is read."""
+    import eos_guard
+
+    folder = repo / "models" / "chat"
+    (folder / ".eos-guard.yaml").write_text("exclude: ['*']\n")
+    assert eos_guard.check(folder).models == []
+    report = eos_guard.check(folder, isolated=True)
+    assert sorted({f.code for f in report.findings()}) == ["EOS001", "EOS002"]
+    assert eos_guard.fix(folder, write=False) == []
+    assert [change.path.name for change in eos_guard.fix(folder, write=False, isolated=True)] == [
+        "generation_config.json"]
+    with pytest.raises(ValueError, match="isolated=True reads no settings file: pass config=None with it"):
+        eos_guard.check(folder, config=folder / ".eos-guard.yaml", isolated=True)
+    with pytest.raises(TypeError, match="isolated must be True or False, not 'true'"):
+        eos_guard.fix(folder, isolated="true")
+
+
 def test_settings_inside_a_hugging_face_cache_snapshot_are_not_read(run, tmp_path):
     """A snapshot's files are the Hub repository's (its author's): an .eos-guard.yaml there is not the user's
     settings. Discovery starts above the cache's repository folder (models--org--name)."""
