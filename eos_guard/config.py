@@ -382,18 +382,40 @@ def load(explicit: Path | None, start: Path) -> Config:
         if cache_repo_of(os.path.realpath(directory)) is not None:
             continue  # a Hugging Face cache snapshot (also through a link): its files are the Hub author's
         for name in YAML_NAMES:
-            if _is_file(directory / name):
-                return _read(_not_linked_out(directory / name))
+            if _exists(directory / name):
+                return _read(_found(directory / name))
         pyproject = directory / "pyproject.toml"
         # Discovery skips the many pyproject.toml files that never name eos-guard without importing a TOML
         # parser (a broken one belongs to the tools it configures). Only the start of each is read: one that
         # names eos-guard there and is over the size limit is then refused as a settings file.
-        start_of = _start_of(pyproject).lower() if _is_file(pyproject) else b""
+        start_of = _start_of(_found(pyproject)).lower() if _exists(pyproject) else b""
         if any(spelling in start_of for spelling in _SPELLINGS):
-            table, positions = _pyproject_table(_not_linked_out(pyproject))
+            table, positions = _pyproject_table(pyproject)
             if table is not None:
                 return from_mapping(table, pyproject, positions)
     return Config()
+
+
+def _exists(path: Path) -> bool:
+    """Whether discovery meets something of that name: a file, a folder, a FIFO, a link that leads nowhere."""
+    try:
+        return os.path.lexists(path)
+    except (OSError, ValueError):
+        return False
+
+
+def _found(path: Path) -> Path:
+    """A name discovery met, once it is known to be a settings file it may read. Whatever is not, is an error
+    rather than skipped: discovery would go on upwards and take the settings of a folder above, whose ``ignore``
+    may turn the check off. A link out of the repository is refused before anything at its target is looked at,
+    with the same words whatever is there (a file, nothing, a folder), so a pull request that adds one learns
+    nothing of the runner's files from the error."""
+    _not_linked_out(path)
+    if not _is_file(path):
+        kind = "a folder" if os.path.isdir(path) else "a symbolic link that leads to no file" if \
+            os.path.islink(path) and not os.path.exists(path) else "not a regular file"
+        raise InputError(path, f"the settings file is {kind}")
+    return path
 
 
 def _not_linked_out(path: Path) -> Path:

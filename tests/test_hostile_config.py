@@ -230,6 +230,55 @@ def test_a_settings_file_linked_out_of_the_repository_is_not_read(tmp_path, run,
                   f"outside {repo}; not followed\n", err
 
 
+@pytest.mark.parametrize("name", [".eos-guard.yaml", ".eos-guard.yml", "pyproject.toml"])
+def test_a_settings_link_out_of_the_repository_is_the_same_error_whatever_it_leads_to(tmp_path, run, name):
+    """helper-135: a link to a runner's file was refused, one to nothing or to a folder skipped silently, and a
+    pyproject.toml so linked was opened (exit 2 only when the target named eos-guard): a pull request learned from the
+    log whether a path of the runner's exists, and something of what it holds. Now one error line, the link as
+    written, whatever is at the target, and nothing there is opened."""
+    import shutil
+
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", repo / "m")
+    (repo / ".git").mkdir()
+    (tmp_path / "plain").write_text("[project]\nname = 'x'\n", encoding="utf-8")
+    (tmp_path / "folder").mkdir()
+    errors = set()
+    for target in ("plain", "missing", "folder"):
+        (repo / name).unlink(missing_ok=True)
+        (repo / name).symlink_to(f"../{target}")
+        code, out, err = run("m", cwd=repo)
+        assert code == 2 and out == "", (target, out, err)
+        errors.add(err.replace(target, "TARGET"))
+    assert errors == {f"eos-guard: {name}: the settings file is a symbolic link to ../TARGET, which leads outside "
+                      f"{repo}; not followed\n"}, errors
+
+
+@pytest.mark.parametrize("name", [".eos-guard.yaml", "pyproject.toml"])
+@pytest.mark.parametrize("kind", ["folder", "fifo", "dangling link", "link loop"])
+def test_a_settings_file_discovery_cannot_read_is_an_error_not_skipped(tmp_path, run, name, kind):
+    """helper-135: discovery went on upwards past a settings name it could not read, and took the settings of a
+    folder above (here ``ignore: [ALL]``: "All checks passed"). It is one error line naming the file, exit 2, as
+    ``--config`` with the same file is."""
+    import shutil
+
+    if kind == "fifo" and not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs on this platform")
+    (tmp_path / ".eos-guard.yaml").write_text("ignore: [ALL]\n", encoding="utf-8")
+    sub = tmp_path / "sub"
+    shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", sub / "m")
+    target = sub / name
+    if kind == "folder":
+        target.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(target)
+    else:
+        target.symlink_to("nowhere" if kind == "dangling link" else name)
+    code, out, err = run("m", cwd=sub)
+    expected = {"folder": "a folder", "fifo": "not a regular file"}.get(kind, "a symbolic link that leads to no file")
+    assert (code, out, err) == (2, "", f"eos-guard: {name}: the settings file is {expected}\n")
+
+
 @pytest.mark.parametrize("key, shown", [("null", "null"), ('""', "''"), ("5", "5")])
 def test_a_per_file_ignores_key_that_is_no_path_pattern_is_an_error(tmp_path, run, key, shown):
     """helper-114: per-file-ignores {null: [EOS001]} and {"": ...} were accepted, and matched no path."""
