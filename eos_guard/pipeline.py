@@ -26,6 +26,7 @@ from .runtimes import released, stop_sets
 from .runtimes.llama_cpp import gguf_end_of_generation, gguf_release
 from .runtimes.llama_cpp_converter import forget_converted
 from .sources import HUB_SCHEME, classify
+from .template import forget_stopped_probes
 from .vocabulary import warm_layout
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -182,6 +183,7 @@ def _baselines(folders: list[Path], config: Config) -> tuple[dict[Path, str], li
 def check_folders(folders: list[Path], config: Config, baselines: dict[Path, str] | None = None,
                   keep_documents: bool = False, collector: _collector_for_many | None = None) -> list[ModelReport]:
     if collector is None:
+        forget_stopped_probes()  # a run renders again what a limit stopped in an earlier one
         with _collector_for_many(len(folders)) as collector:
             return check_folders(folders, config, baselines, keep_documents, collector)
     if baselines is None:

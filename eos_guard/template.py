@@ -241,11 +241,28 @@ def probe_template(source: str, special_tokens: dict[str, str], added_tokens: It
         outcomes = known_probes.lookup(source, special_tokens, with_tools)
         if outcomes is not None:
             return select(outcomes, added_tokens)
+    stopped = _STOPPED_THIS_RUN.get(key)
+    if stopped is not None:
+        return stopped
     result = _probe_isolated(source, special_tokens, added_tokens, limits, with_tools)
     if not result.limit_exceeded and not result.call_limit:  # limits are in seconds: depends on the machine's load
         cache.store("probe", key, asdict(result), limits.cache)
         cache.store("rendered", _rendered_key(source), True, limits.cache)
+    elif len(_STOPPED_THIS_RUN) < MAX_STOPPED_THIS_RUN:
+        _STOPPED_THIS_RUN[key] = result
     return result
+
+
+# Probes a limit stopped in this run, by their key. They are not cached (seconds depend on the machine's load), but
+# within a run a template is not rendered again for every folder that ships it, byte for byte, with the same tokens
+# (helper-135: ten folders of one template that runs to template-timeout took ten times the limit). Forgotten when a
+# run starts (forget_stopped_probes): a process may run many checks (the training callback).
+_STOPPED_THIS_RUN: dict[str, Probe] = {}
+MAX_STOPPED_THIS_RUN = 4096
+
+
+def forget_stopped_probes() -> None:
+    _STOPPED_THIS_RUN.clear()
 
 
 # The keys are hashes of the template and its inputs, remembered: the folders of one family share a template, and a

@@ -564,6 +564,25 @@ def test_a_forked_process_starts_its_own_worker():
     assert proc.stdout.split() == ["</s>"] * 3, proc.stderr
 
 
+def test_a_template_a_limit_stopped_is_not_rendered_again_in_the_run():
+    """helper-135: ten folders of one template that runs to its time limit took ten times the limit, each run again
+    (a stopped probe is not cached: seconds depend on the load). Within a run the same template, tokens and limits
+    give the probe already made; the next run (check_folders forgets them) renders it again."""
+    from eos_guard import pipeline
+    from eos_guard.config import Config
+
+    loop = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}{# once a run #}"
+    limits = Limits(seconds=0.3, cache=False)
+    first = probe_template(loop, SPECIAL, ["</s>"], limits)
+    assert first.limit_exceeded
+    assert probe_template(loop, SPECIAL, ["</s>"], limits) is first
+    assert probe_template(loop, {**SPECIAL, "eos_token": "<|im_end|>"}, ["</s>"], limits) is not first
+    assert probe_template(loop, SPECIAL, ["</s>"], Limits(seconds=0.4, cache=False)) is not first
+    pipeline.check_folders([], Config())  # a new run
+    again = probe_template(loop, SPECIAL, ["</s>"], limits)
+    assert again is not first and again.limit_exceeded
+
+
 @pytest.mark.parametrize("where", ["additional_chat_templates", "chat_template list"])
 def test_a_folder_renders_at_most_sixteen_templates(tmp_path, where):
     """Each template costs up to its probes' time limits: a folder of a thousand templates would take hours."""
