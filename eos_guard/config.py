@@ -358,9 +358,12 @@ def _boolean_hint(value: Any) -> str:
 
 def shown(value: Any) -> str:
     """A value quoted in an error message, cut short: a YAML alias graph can expand to billions of items. A boolean
-    is spelled as the settings file spells it (``true``, not Python's ``True``), and so is ``null``."""
+    is spelled as the settings file spells it (``true``, not Python's ``True``), and so are ``null`` and a date
+    (``2001-12-14``, not ``datetime.date(2001, 12, 14)``)."""
     if value is None:
         return "null"
+    if callable(getattr(value, "isoformat", None)):  # a date or time YAML and TOML read unquoted: as written
+        return value.isoformat()
     return ("true" if value else "false") if isinstance(value, bool) else _SHORT.repr(value)
 
 

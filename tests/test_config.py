@@ -227,6 +227,9 @@ def test_explicit_config_and_fail_on(run, repo):
     # YAML 1.1 (PyYAML) reads 1e-3 as a string: the message says so, or it reads "not '1e-3'"
     pytest.param("template-timeout: 1e-3\n", "not '1e-3' (a string: YAML reads a number in this form as text; write "
                  "it with a decimal point, as 0.001)", id="yaml-exponent"),
+    # helper-135: an unquoted date is a date to YAML; the message showed datetime.date(2001, 12, 14)
+    pytest.param("template-timeout: 2001-12-14\n", "template-timeout must be a positive number, not 2001-12-14",
+                 id="yaml-date"),
     pytest.param("select: [EOS001\n", "cannot parse YAML", id="bad-yaml"),
     pytest.param("- a\n- b\n", "must be a mapping", id="not-a-mapping"),
 ])

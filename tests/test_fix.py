@@ -136,6 +136,13 @@ def test_regression_rule_in_a_real_git_repository(run, tmp_path):
     assert code == 1 and out.startswith(
         "gemma/generation_config.json:3:19: EOS015 error: generation_config.json eos_token_id lost [106] compared with "
         "HEAD: [1, 106] became 1; restore them [stop-ids-dropped]\n")
+    # helper-135: the value is quoted as the file spells it (true, not Python's True)
+    write_json(folder / "generation_config.json", {"bos_token_id": 2, "eos_token_id": [1, True], "pad_token_id": 0})
+    code, out, _ = run("--select", "EOS015", ".", cwd=repo)
+    assert code == 1 and "HEAD: [1, 106] became [1, true]; restore them" in out, out
+    write_json(folder / "generation_config.json", {"bos_token_id": 2, "eos_token_id": "<eos>", "pad_token_id": 0})
+    assert 'HEAD: [1, 106] became "<eos>"; restore them' in run("--select", "EOS015", ".", cwd=repo)[1]
+    write_json(folder / "generation_config.json", {"bos_token_id": 2, "eos_token_id": 1, "pad_token_id": 0})
     commit = subprocess.run(git + ["rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     code, out, _ = run("--select", "EOS015", "--baseline", commit, ".", cwd=repo)  # the revision as given
     assert code == 1 and f"lost [106] compared with {commit}: [1, 106] became 1" in out, out

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 from ..findings import Finding, Severity, quoted_list
 from ..resolve import ResolvedModel, Where
 from .base import Options, Rule
@@ -54,7 +56,9 @@ class StopIdsDropped(Rule):
             current = set(now) if isinstance(now, list) else ({now} if now is not None else set())
             lost = [i for i in before.ids if i not in current]
             if lost:
-                shown_now = "nothing" if now is None else quoted_list(now) if isinstance(now, list) else str(now)
+                # spelled as the file spells it (true, "<|im_end|>"), as EOS007 quotes a value that is no id
+                shown_now = "nothing" if now is None else quoted_list(now, json.dumps) if isinstance(now, list) \
+                    else json.dumps(now)
                 yield self.finding(model, f"{name} eos_token_id lost {quoted_list(lost)} compared with "
                                           f"{options.baseline}: {quoted_list(before.ids)} became {shown_now}; "
                                           "restore them",
