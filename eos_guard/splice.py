@@ -58,8 +58,14 @@ def add_to_id_list(doc: JsonDocument, keys: KeyPath, ids: list[int]) -> Edit | N
     text = doc.text
     if not isinstance(current, list):  # the value keeps its spelling ("-0", "1E2" stay as written)
         return Edit(span.start, span.end, "[" + ", ".join([text[span.start:span.end], *map(str, ids)]) + "]")
-    if not current:
-        return Edit(span.start, span.end, "[" + ", ".join(str(i) for i in ids) + "]")
+    if not current:  # an insertion after the bracket: the whitespace inside stays, byte for byte (insert_member)
+        added = ", ".join(str(i) for i in ids)
+        inner = text[span.start + 1:span.end - 1]
+        if "\n" in inner:  # on a line of its own, before the first line break: '[\n  ]' keeps its lines
+            newline = "\r\n" if "\r\n" in inner else "\n"
+            at = span.start + 1 + inner.index(newline)
+            return Edit(at, at, f"{newline}  {added}")
+        return Edit(span.start + 1, span.start + 1, added)
     first = doc.span(keys + (0,))
     last = doc.span(keys + (len(current) - 1,))
     assert first is not None and last is not None

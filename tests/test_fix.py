@@ -465,6 +465,22 @@ def test_a_member_added_to_an_empty_object_is_a_pure_insertion(text, expected):
     assert new[:edit.start] + new[edit.start + len(edit.text):] == text  # every byte of the file, in order
 
 
+@pytest.mark.parametrize("text, expected", [
+    ('{"eos_token_id": []}', '{"eos_token_id": [5, 6]}'),
+    ('{"eos_token_id": [ ]}', '{"eos_token_id": [5, 6 ]}'),
+    # helper-135: '[\n  ]' became '[5, 6]', its line break lost
+    ('{\n  "eos_token_id": [\n  ]\n}\n', '{\n  "eos_token_id": [\n  5, 6\n  ]\n}\n'),
+    ('{\r\n  "eos_token_id": [\r\n  ]\r\n}\r\n', '{\r\n  "eos_token_id": [\r\n  5, 6\r\n  ]\r\n}\r\n'),
+])
+def test_ids_added_to_an_empty_list_are_a_pure_insertion(text, expected):
+    from eos_guard.jsonspan import JsonDocument
+
+    edit = add_to_id_list(JsonDocument(Path("generation_config.json"), text), ("eos_token_id",), [5, 6])
+    new = apply_edits(text, [edit])
+    assert edit.start == edit.end and json.loads(new) == {"eos_token_id": [5, 6]} and new == expected, repr(new)
+    assert new[:edit.start] + new[edit.start + len(edit.text):] == text  # every byte of the file, in order
+
+
 def test_a_diff_in_github_actions_pauses_workflow_commands(run, tmp_path, monkeypatch):
     """--diff shows the files' own lines, which a GitHub runner would read as workflow commands where they hold
     ``##[`` (the runner's older form, read anywhere in a line): in GitHub Actions the patch is printed between
