@@ -117,7 +117,8 @@ def check_batch(batch: Mapping[str, Any], stop_ids: Union[Iterable[int], int],
                 pad_token_id: Union[int, None] = None, *, packing: Union[str, bool, None] = None,
                 max_length: Union[int, None] = None, truncation: bool = True,
                 answer_opening: Union[Iterable[int], None] = None,
-                turn_openings: Union[Iterable[int], None] = None) -> list[Finding]:
+                turn_openings: Union[Iterable[int], None] = None,
+                encoder_decoder: Union[bool, None] = None) -> list[Finding]:
     """Check that a training batch teaches the model to stop; return the :class:`Finding` list (EOS023-EOS026).
 
     ``batch`` is what a data collator returns: ``input_ids`` and ``labels``, optionally ``attention_mask`` and
@@ -136,11 +137,15 @@ def check_batch(batch: Mapping[str, Any], stop_ids: Union[Iterable[int], int],
     ``turn_openings`` is the ids that open the template's other turns, where the answer opening's first token
     does not (Phi-3's ``<|user|>`` beside ``<|assistant|>``; :func:`eos_guard.integrations.transformers.
     turn_openings` reads them): an answer ends where one of them opens the next turn. A finding's location is
-    ``<batch>``, its line the row and its column the token position.
+    ``<batch>``, its line the row and its column the token position. ``encoder_decoder=True`` (the model's
+    ``config.is_encoder_decoder``: T5, BART) says ``labels`` are the decoder's, never lined up with ``input_ids``
+    even when both have as many columns; None reads it from the batch (``decoder_input_ids``, or rows of other
+    lengths).
     Raises :class:`eos_guard.rules.batch_base.BatchError` (a ``ValueError``) for a batch it cannot read.
     See docs/training.md.
     """
     from .rules import check_batches
 
     return check_batches([batch], stop_ids, pad_token_id, packing=packing, max_length=max_length,
-                         truncation=truncation, answer_opening=answer_opening, turn_openings=turn_openings)
+                         truncation=truncation, answer_opening=answer_opening, turn_openings=turn_openings,
+                         encoder_decoder=encoder_decoder)

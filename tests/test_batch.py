@@ -1045,6 +1045,28 @@ def test_encoder_decoder_labels_are_read_on_their_own():
     assert finding.code == "EOS024" and "no stop id appears in the labels" in finding.message
 
 
+def test_encoder_decoder_labels_as_wide_as_input_ids_are_read_on_their_own():
+    """helper-137: a T5's source and target padded to one width (padding="max_length", DataCollatorForSeq2Seq's
+    pad_to_multiple_of=8 under fp16) were read as causal labels lined up with the source: every label under the
+    source's padding was dropped, the target's </s> with them, and a correct run stopped with EOS024. Labels that
+    are mostly not the input id at their position are a decoder's; encoder_decoder=True (the callback passes the
+    model's config.is_encoder_decoder) says so outright."""
+    done = {"input_ids": [[7, 8, 1, 0, 0, 0]], "attention_mask": [[1, 1, 1, 0, 0, 0]],
+            "labels": [[5, 6, 9, 4, 1, -100]]}
+    assert eos_guard.check_batch(done, [1], 0) == []
+    assert eos_guard.check_batch(done, [1], 0, encoder_decoder=True) == []
+    never = {**done, "labels": [[5, 6, 9, 4, 3, -100]]}
+    for flag in (None, True):
+        [finding] = eos_guard.check_batch(never, [1], 0, encoder_decoder=flag)
+        assert finding.code == "EOS024" and "no stop id appears in the labels" in finding.message, finding
+    # a causal collator's labels are input_ids with positions left out: still lined up, padding still left out
+    causal = {"input_ids": [[7, 8, 5, 0, 0]], "attention_mask": [[1, 1, 1, 0, 0]], "labels": [[7, 8, 5, -100, -100]]}
+    [finding] = eos_guard.check_batch(causal, [1], 0)
+    assert finding.code == "EOS024" and "no stop id appears in input_ids" in finding.message, finding
+    with pytest.raises(BatchError, match="encoder_decoder must be True, False or None, not 'yes'"):
+        eos_guard.check_batch(done, [1], 0, encoder_decoder="yes")
+
+
 # -- input forms -----------------------------------------------------------------------------------------
 
 def test_lists_and_numpy_need_neither_torch_nor_numpy_imported():

@@ -160,8 +160,10 @@ class EosGuardCallback(TrainerCallback):
         pad = getattr(tok, "pad_token_id", None)
         try:
             batches = first_batches(dataloader, self.data_batches, getattr(args, "train_batch_size", None))
+            # a T5's or BART's labels are the decoder's: never lined up with input_ids, even at equal widths
+            seq2seq = getattr(getattr(model, "config", None), "is_encoder_decoder", False) is True or None
             view = read_batches(batches, stops, pad, *how_rows_were_made(args), answer_opening(tok),
-                                turn_openings(tok)) if batches else None
+                                turn_openings(tok), seq2seq) if batches else None
         except BatchError as error:
             logger.warning("eos-guard: the training batches could not be read, so they are not checked: %s "
                            "(check_data=False turns this check off, as for a preference trainer's batches)", error)

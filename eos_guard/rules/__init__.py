@@ -106,16 +106,16 @@ def check_batches(batches: Iterable[Mapping[str, Any]], stop_ids: Iterable[int],
                   pad_token_id: int | None = None, *, packing: str | bool | None = None,
                   max_length: int | None = None, truncation: bool = True,
                   answer_opening: Iterable[int] | None = None,
-                  turn_openings: Iterable[int] | None = None) -> list[Finding]:
+                  turn_openings: Iterable[int] | None = None, encoder_decoder: bool | None = None) -> list[Finding]:
     """The training-data findings for collated batches, read as one sample (``rules/batch_base.py`` says how a
-    batch is read, and what ``packing``, ``max_length``, ``truncation``, ``answer_opening`` and ``turn_openings``
-    tell); locations
+    batch is read, and what ``packing``, ``max_length``, ``truncation``, ``answer_opening``, ``turn_openings`` and
+    ``encoder_decoder`` tell); locations
     name ``<batch>``, or ``<batch N>`` (1-based) for several. Raises :class:`eos_guard.rules.batch_base.BatchError`
     for a batch it cannot read."""
     from .batch_base import read_batches
 
     return batch_findings(read_batches(batches, stop_ids, pad_token_id, packing, max_length, truncation,
-                                       answer_opening, turn_openings))
+                                       answer_opening, turn_openings, encoder_decoder))
 
 
 def batch_findings(view: BatchView) -> list[Finding]:

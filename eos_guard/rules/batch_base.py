@@ -439,13 +439,16 @@ def read_batches(batches: Iterable[Mapping[str, Any]], stop_ids: Iterable[int],
                  pad_token_id: int | None, packing: str | bool | None = None,
                  max_length: int | None = None, truncation: bool = True,
                  answer_opening: Iterable[int] | None = None,
-                 turn_openings: Iterable[int] | None = None) -> BatchView:
+                 turn_openings: Iterable[int] | None = None, encoder_decoder: bool | None = None) -> BatchView:
     """The sequences of ``batches``; raises :class:`BatchError` for a batch that cannot be read, or for a
     ``packing``, ``max_length``, ``truncation``, ``answer_opening`` or ``turn_openings`` it does not know.
     ``stop_ids`` may be one id, as ``generation_config.eos_token_id`` often is. ``packing`` says how the rows were made (:data:`PACKING`; None:
     read from the batches), ``max_length`` where truncation cuts (None: at the longest sequence), and
     ``truncation=False`` that nothing was cut (then ``max_length`` must be None); ``answer_opening`` the ids
-    that open an answer and ``turn_openings`` those that open other turns (:attr:`BatchView.answer_ends`)."""
+    that open an answer and ``turn_openings`` those that open other turns (:attr:`BatchView.answer_ends`).
+    ``encoder_decoder=True`` says the labels are a decoder's (T5, BART: ``config.is_encoder_decoder``), never lined
+    up with ``input_ids``, the encoder's, even where both have as many columns (``padding="max_length"``,
+    ``pad_to_multiple_of``); None reads it from the batch (``decoder_input_ids``, or rows of other lengths)."""
     if not (packing is None or packing is False or (isinstance(packing, str) and packing in PACKING)):
         raise BatchError(f"packing must be None, False, 'bfd', 'bfd_split' or 'wrapped', not {packing!r}")
     if max_length is not None and (isinstance(max_length, bool) or not hasattr(max_length, "__index__")
@@ -456,6 +459,8 @@ def read_batches(batches: Iterable[Mapping[str, Any]], stop_ids: Iterable[int],
         raise BatchError(f"truncation must be True or False, not {truncation!r}")
     if not truncation and max_length is not None:
         raise BatchError(f"max_length={max_length} is where truncation cuts: with truncation=False give none")
+    if encoder_decoder is not None and not isinstance(encoder_decoder, bool):
+        raise BatchError(f"encoder_decoder must be True, False or None, not {encoder_decoder!r}")
     if isinstance(stop_ids, (str, bytes, bytearray)):
         raise BatchError(f"stop_ids must be token ids, not text ({type(stop_ids).__name__})")
     if hasattr(stop_ids, "tolist"):  # a torch tensor or numpy array, of one id (0-d) or more: neither is imported
@@ -475,7 +480,7 @@ def read_batches(batches: Iterable[Mapping[str, Any]], stop_ids: Iterable[int],
     count = 0
     for number, batch in enumerate(batches):
         count += 1
-        found, shows_ends = _read_batch(number, batch)
+        found, shows_ends = _read_batch(number, batch, encoder_decoder)
         sequences += found
         visible = visible or shows_ends
     return BatchView(sequences, stops, pad, count, visible, packing, max_length, truncation, opening, others)
@@ -492,7 +497,8 @@ def _ids(value: Iterable[int] | None, name: str) -> tuple[int, ...]:
     return tuple(_int(i, name) for i in value or ())
 
 
-def _read_batch(number: int, batch: Mapping[str, Any]) -> tuple[list[Sequence], bool]:
+def _read_batch(number: int, batch: Mapping[str, Any], encoder_decoder: bool | None = None) -> tuple[list[Sequence],
+                                                                                                 bool]:
     """The batch's sequences, and whether it shows where sequences end (padding, packing, a loss mask, rows
     of different lengths: chunks of concatenated text show none)."""
     if not hasattr(batch, "keys") or "input_ids" not in batch or "labels" not in batch:
@@ -505,12 +511,14 @@ def _read_batch(number: int, batch: Mapping[str, Any]) -> tuple[list[Sequence], 
     masks = _optional_rows(batch, "attention_mask", input_ids, bools=True)
     positions = _optional_rows(batch, "position_ids", input_ids)
     visible = len({len(r) for r in input_ids}) > 1
+    if encoder_decoder is None:  # DataCollatorForSeq2Seq given the model makes the decoder's inputs from the labels
+        encoder_decoder = "decoder_input_ids" in batch or _not_lined_up(input_ids, labels)
     sequences = []
     for row, (ids, row_labels) in enumerate(zip(input_ids, labels)):
         mask = masks[row] if masks is not None else None
         if mask is not None and any(m == 0 for m in mask):
             visible = True
-        if len(row_labels) != len(ids):  # encoder-decoder: labels are the decoder's, not aligned with input_ids
+        if encoder_decoder or len(row_labels) != len(ids):  # the labels are a decoder's, not lined up with input_ids
             sequences.append(Sequence(number, row, tuple(range(len(row_labels))), None, tuple(row_labels)))
             visible = visible or any(label < 0 for label in row_labels)
             continue
@@ -530,6 +538,21 @@ def _read_batch(number: int, batch: Mapping[str, Any]) -> tuple[list[Sequence], 
                 visible = True
             sequences.append(sequence)
     return sequences, visible
+
+
+def _not_lined_up(input_ids: list[list[int]], labels: list[list[int]]) -> bool:
+    """Whether rows of equal widths hold labels that are not a copy of input_ids: a causal collator's labels are
+    input_ids with positions left out (-100), so a label the loss uses is the token at its position; a decoder's
+    labels (T5, BART, padded to the encoder's width) are another text. Most of the labels used must differ."""
+    used = differ = 0
+    for ids, row_labels in zip(input_ids, labels):
+        if len(ids) != len(row_labels):
+            continue
+        for token, label in zip(ids, row_labels):
+            if label >= 0:
+                used += 1
+                differ += label != token
+    return used > 0 and differ * 2 > used
 
 
 def _attended(mask: list[int] | None, i: int) -> bool:

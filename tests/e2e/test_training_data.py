@@ -498,6 +498,42 @@ def test_preference_batches_are_not_checked_and_the_warning_names_the_switch(cap
         in caplog.text
 
 
+def test_an_encoder_decoder_s_labels_padded_to_the_source_s_width_are_the_decoder_s(caplog):
+    """helper-137: T5 pairs padded to one width (padding="max_length") whose target repeats the source and goes on
+    (most labels are the input id at their position): the labels were read as lined up with the source, its
+    padding dropped the target's </s>, and the run stopped (EOS024, EOS026). The callback passes the model's
+    config.is_encoder_decoder."""
+    import logging
+
+    import torch
+    from torch.utils.data import DataLoader
+    from transformers import AutoTokenizer, T5Config, T5ForConditionalGeneration, default_data_collator
+
+    import eos_guard
+    from eos_guard.integrations.transformers import EosGuardCallback
+
+    tokenizer = AutoTokenizer.from_pretrained(ROOT / "tests" / "fixtures" / "t5-encoder-decoder-no-template")
+    pairs = [("a b c d e f", "a b c d e f g"), ("b c d e f a", "b c d e f a g")] * 2
+    source = tokenizer([s for s, _ in pairs], padding="max_length", max_length=24)
+    target = tokenizer(text_target=[t for _, t in pairs], padding="max_length", max_length=24)
+    features = [{"input_ids": ids, "attention_mask": mask,
+                 "labels": [t if t != tokenizer.pad_token_id else -100 for t in labels]}
+                for ids, mask, labels in zip(source["input_ids"], source["attention_mask"], target["input_ids"])]
+    batch = default_data_collator(features)
+    assert (batch["input_ids"].shape == batch["labels"].shape
+            and all(row[row >= 0][-1] == tokenizer.eos_token_id for row in batch["labels"]))
+    # read as lined up (most labels are the input id at their place), the source's padding hides the </s>
+    assert [f.code for f in eos_guard.check_batch(batch, [1], 0)] == ["EOS026"]
+    assert eos_guard.check_batch(batch, [1], 0, encoder_decoder=True) == []
+    torch.manual_seed(0)
+    model = T5ForConditionalGeneration(T5Config(vocab_size=len(tokenizer), d_model=16, d_ff=32, d_kv=8, num_layers=1,
+                                                num_heads=2, decoder_start_token_id=0, eos_token_id=1, pad_token_id=0))
+    loader = DataLoader(features, batch_size=4, collate_fn=default_data_collator)
+    with caplog.at_level(logging.INFO, logger="eos_guard"):
+        report = EosGuardCallback().check_training_data(None, loader, model, tokenizer)
+    assert report is not None and list(report.findings()) == [], caplog.text
+
+
 def test_an_iterable_dataset_is_read_from_a_new_iterator(tmp_path):
     import torch
     from transformers import DataCollatorForLanguageModeling
