@@ -147,9 +147,10 @@ class EosGuardCallback(TrainerCallback):
         """Check the first ``data_batches`` batches of ``dataloader`` against the model's stop ids (run by
         ``on_train_begin``). Returns the report, or None when there was nothing to check (a warning says why);
         raises :class:`EosGuardCheckError` with ``strict_data`` when a finding reaches ``fail_on``."""
-        if dataloader is None or model is None or tokenizer is None:
+        if dataloader is None or model is None or not _holds_tokenizer(tokenizer):
             missing = "train dataloader" if dataloader is None else "model" if model is None else \
-                "processing_class (tokenizer)"
+                "processing_class (tokenizer)" if tokenizer is None else \
+                f"tokenizer in the processing_class ({type(tokenizer).__name__})"
             logger.warning("eos-guard: no %s, so the training data is not checked", missing)
             return None
         stops = stop_ids(model, tokenizer)
@@ -265,10 +266,12 @@ class EosGuardCallback(TrainerCallback):
         model, tokenizer = kwargs.get("model"), kwargs.get("processing_class")
         if model is None:
             return
-        if tokenizer is None:
+        if not _holds_tokenizer(tokenizer):
             if not self._warned_no_tokenizer:
-                logger.warning("eos-guard: the Trainer has no processing_class (tokenizer), so the stop ids "
-                               "cannot be aligned; pass processing_class=tokenizer")
+                what = "no processing_class (tokenizer)" if tokenizer is None else \
+                    f"a processing_class that holds no tokenizer ({type(tokenizer).__name__})"
+                logger.warning("eos-guard: the Trainer has %s, so the stop ids cannot be aligned; pass "
+                               "processing_class=tokenizer (or the processor holding it)", what)
                 self._warned_no_tokenizer = True
             return
         try:
@@ -283,6 +286,13 @@ class EosGuardCallback(TrainerCallback):
             for key, (old, new) in changed.items():
                 logger.warning("eos-guard: %s %r -> %r (aligned with the tokenizer and chat template)",
                                key, old, new)
+
+
+def _holds_tokenizer(processing_class: Any) -> bool:
+    """Whether a Trainer's processing_class is a tokenizer or a processor holding one (an image processor or a
+    feature extractor, as Whisper's fine-tuning guide passes, holds none: nothing to align with)."""
+    return hasattr(processing_class, "convert_tokens_to_ids") or \
+        hasattr(getattr(processing_class, "tokenizer", None), "convert_tokens_to_ids")
 
 
 def how_rows_were_made(args: Any) -> tuple[Union[str, None], Union[int, None], bool]:

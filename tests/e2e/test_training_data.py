@@ -534,6 +534,32 @@ def test_an_encoder_decoder_s_labels_padded_to_the_source_s_width_are_the_decode
     assert report is not None and list(report.findings()) == [], caplog.text
 
 
+def test_a_processing_class_without_a_tokenizer_is_a_warning_not_a_crash(tmp_path, caplog):
+    """helper-137: Trainer(processing_class=<an image processor>) (Whisper's fine-tuning guide passes a feature
+    extractor) raised a TypeError out of on_train_begin: now what processing_class=None gets, a warning for each
+    half, and training goes on."""
+    import logging
+
+    import torch
+    from transformers import Trainer, TrainingArguments, ViTConfig, ViTForImageClassification, ViTImageProcessor
+
+    from eos_guard.integrations.transformers import EosGuardCallback
+
+    torch.manual_seed(0)
+    model = ViTForImageClassification(ViTConfig(hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                                                intermediate_size=32, image_size=16, patch_size=8, num_labels=2))
+    data = [{"pixel_values": torch.rand(3, 16, 16), "labels": i % 2} for i in range(4)]
+    args = TrainingArguments(output_dir=str(tmp_path / "vit"), max_steps=1, report_to=[], use_cpu=True,
+                             save_strategy="no", per_device_train_batch_size=2)
+    trainer = Trainer(model=model, args=args, train_dataset=data, processing_class=ViTImageProcessor(size=16),
+                      callbacks=[EosGuardCallback()])
+    with caplog.at_level(logging.WARNING, logger="eos_guard"):
+        trainer.train()
+    assert trainer.state.global_step == 1
+    assert "no tokenizer in the processing_class (ViTImageProcessor" in caplog.text, caplog.text
+    assert "the Trainer has a processing_class that holds no tokenizer (ViTImageProcessor" in caplog.text
+
+
 def test_an_iterable_dataset_is_read_from_a_new_iterator(tmp_path):
     import torch
     from transformers import DataCollatorForLanguageModeling
