@@ -10,11 +10,12 @@ that was checked and a finding's Location links to the file without reporters kn
 from __future__ import annotations
 
 import glob
+import re
 import time
 from pathlib import Path
 
 from .config_types import Config
-from .errors import InputError, register_alias, web_address
+from .errors import InputError, register_alias, shown, web_address
 from .model_files import (CHECKED_FILES, MAX_TEMPLATES, MERGES_FILE, TEMPLATE_DIR, TEMPLATE_FILE, TOO_MANY_TEMPLATES,
                           VOCAB_FILE, VOCABULARY_FILES, record_not_fetched, size_limit, vocabulary_file_read)
 from .sources import HubRef
@@ -38,6 +39,7 @@ FILE_WORKERS = 4  # parallel file downloads inside one repository; a repository 
 RETRIES = 5
 BACKOFF_SECONDS = 1.0
 MAX_WAIT_SECONDS = 60.0
+COMMIT_ID = re.compile("[0-9a-f]{40}")  # a git commit id, as the Hub resolves every revision to
 # eos-guard is not on PyPI yet: 'eos-guard[hub]' would install nothing, or whatever someone published under the name
 INSTALL_HINT = ("checking Hub repositories needs huggingface_hub: pip install 'huggingface_hub>=1.26' "
                 "(in an eos-guard checkout: pip install -e '.[hub]')")
@@ -78,6 +80,9 @@ def download(ref: HubRef, config: Config) -> Path:
         api = hub.HfApi()
         revision = _retrying(lambda: api.resolve_revision(ref.repo, revision=ref.revision, local_files_only=offline))
         commit = getattr(revision, "resolved", None) or revision
+        if not isinstance(commit, str) or not COMMIT_ID.fullmatch(commit):  # it names the snapshot's folder
+            raise HubError(ref, f"the Hub answered '{shown(commit)}' for its commit, which is no commit id (40 hex "
+                                "digits)")
         listing = _cached_listing(hub, ref, commit)
         selection = _selection(listing, config) if listing is not None else None
         # The cache alone when it holds the commit's listing and every file eos-guard reads in it; offline, also
@@ -92,6 +97,8 @@ def download(ref: HubRef, config: Config) -> Path:
             ref.repo, revision=revision, max_workers=FILE_WORKERS, tqdm_class=_quiet_bar(hub), local_files_only=local,
             allow_patterns=READ_PATTERNS if wanted is None else [glob.escape(name) for name in wanted],
             ignore_patterns=SKIP_PATTERNS if wanted is None else None))
+    except HubError:
+        raise
     except Exception as exc:  # every failure of the client becomes one line naming the repository
         raise HubError(ref, _reason(hub, exc, ref)) from None
     if listing is not None:  # what the listing shows that the snapshot does not hold

@@ -73,6 +73,8 @@ REPOS = {
     "org/huge": Repo.of({**chatml(fixed=True), "tokenizer.json": 300 * 1024 * 1024,
                          "additional_chat_templates/tool_use.jinja": 5 * 1024 * 1024}),
     # more templates than a check reads (MAX_TEMPLATES), and one over max-config-size among the first by name
+    # a server that answers another text than a commit id for a revision (helper-136: it named the snapshot folder)
+    "org/bad-sha": Repo.of(chatml(), _shas={("org/bad-sha", "main"): "ATTACKER TEXT"}),
     "org/many-templates": Repo.of({**chatml(fixed=True, jinja=True),
                                    **{f"additional_chat_templates/t{i:02d}.jinja": TEMPLATE for i in range(20)},
                                    "additional_chat_templates/a_huge.jinja": 5 * 1024 * 1024}),
@@ -273,6 +275,33 @@ def test_specific_revision(eos_guard, hub):
     assert f"org/tagged@{tagged}/generation_config.json:3:19: EOS001 " in eos_guard(f"hf://org/tagged@{tagged}").stdout
     missing = eos_guard("hf://org/tagged@v9")
     assert (missing.returncode, missing.stderr) == (2, "eos-guard: hf://org/tagged@v9: revision 'v9' not found\n")
+
+
+@pytest.mark.parametrize("revision", ["../../../../escaped", "a/../../b", "main\x1b[2J", "-b", ".hidden", "x.lock",
+                                      "refs//pr", "@{1}", "a b"])
+def test_a_revision_git_would_not_name_is_refused_before_any_request(eos_guard, hub, tmp_path, revision):
+    """helper-136: huggingface_hub writes refs/<revision> in the cache with the commit a revision resolved to, so
+    hf://org/name@../../x (an endpoint that answered it) wrote a file outside the cache. A revision is a name git
+    allows for a ref; nothing is asked of the Hub for another."""
+    proc = eos_guard(f"hf://org/chatml@{revision}")
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc
+    assert "is not a revision (a branch, a tag or a commit; git's rules for a ref name)" in proc.stderr, proc.stderr
+    assert hub.log == [] and not (tmp_path / "hf").exists()
+
+
+def test_a_commit_that_is_no_commit_id_is_refused(eos_guard, hub, tmp_path):
+    proc = eos_guard("hf://org/bad-sha")
+    assert proc.returncode == 2 and proc.stderr == (
+        "eos-guard: hf://org/bad-sha: the Hub answered 'ATTACKER TEXT' for its commit, which is no commit id (40 "
+        "hex digits)\n"), proc.stderr
+    assert not list((tmp_path / "hf").rglob("*ATTACKER*"))
+
+
+def test_branches_with_slashes_and_tags_are_revisions():
+    from eos_guard.sources import HubRef
+
+    for revision in ("main", "refs/pr/1", "v1.0", "feature/x-y_z", "0" * 40):
+        assert HubRef.parse(f"hf://org/name@{revision}").revision == revision
 
 
 def test_fix_refuses_a_hub_repository_and_diff_shows_the_changes(eos_guard, hub, tmp_path):
