@@ -7,7 +7,8 @@ Only the metadata is read (gguf_metadata.py). llama.cpp's stop set (runtimes/lla
 outside it, or none, falls back to the tokenizer's default) plus every token whose text is an
 end-of-generation text (runtimes/llama_cpp.py). Templates get ``bos_token``/``eos_token`` as the texts of
 those ids, as llama.cpp's Jinja path passes them; the terminator is the CONTROL or USER_DEFINED token that
-follows the assistant's answer, the token types llama.cpp matches as one token in a prompt.
+follows the assistant's answer, the token types llama.cpp matches as one token in a prompt (with the tokens whose
+text it makes CONTROL when it loads the file), else a NORMAL token of that text (the model still emits its id).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 from .errors import InputError, MissingDependency
 from .findings import quoted_list
 from .gguf_metadata import ARRAY, CONTROL, STRING, TYPE_NAMES, USER_DEFINED, GgufMetadata, read_metadata
-from .known_tokens import END_OF_TURN_TEXTS
+from .known_tokens import END_OF_TURN_TEXTS, LLAMA_CPP_CONTROL_LOOKING, known_turn_end
 from .model_files import MAX_TEMPLATES
 from .records import field, record
 from .resolve import ResolvedModel
@@ -49,6 +50,9 @@ class GgufTemplate:
     # the ids of the tokens written one after the other after every answer, ``id`` first (template.turn_end_run)
     run_ids: tuple[int | None, ...] = ()
     problem: str | None = None  # why the template cannot be checked (template.probe_problem): EOS028
+    # a known turn-end text (<|im_end|>) the template writes after answers that is no token of the GGUF: llama.cpp
+    # reads it as ordinary pieces, and nothing stops the answer (a folder's EOS011)
+    spelled: str | None = None
 
     def stops_on(self, eog: tuple[int, ...]) -> bool:
         """Whether llama.cpp stops at the end of an answer: at the first of the tokens written after it that is
@@ -116,6 +120,8 @@ class GgufModel:
         """Whether a chat answer stops on ``eog`` (default: llama.cpp's end-of-generation ids, ``self.eog``);
         None when the template's terminator is unknown."""
         terminator = self.terminator
+        if terminator is not None and terminator.spelled is not None:
+            return False  # pieces of text: no id stops the answer
         if terminator is None or terminator.id is None:
             return None
         return terminator.stops_on(self.eog if eog is None else eog)
@@ -181,8 +187,12 @@ def _type_name(kind: int, item: int | None) -> str:
 
 
 def _added_tokens(gguf: GgufModel) -> AddedTokens:
+    """The tokens llama.cpp reads as one in a prompt: CONTROL and USER_DEFINED ones, and those whose text it makes
+    CONTROL whatever type the file writes (LLAMA_CPP_CONTROL_LOOKING: a NORMAL <|eot_id|> is one token, and stops)."""
     if gguf.types:
-        return AddedTokens(token for token, kind in zip(gguf.tokens, gguf.types) if kind in (CONTROL, USER_DEFINED))
+        forced = frozenset(LLAMA_CPP_CONTROL_LOOKING)
+        return AddedTokens(token for token, kind in zip(gguf.tokens, gguf.types)
+                           if kind in (CONTROL, USER_DEFINED) or token in forced)
     # no token types: only the known turn-ending texts can be recognised as one token
     return AddedTokens(token for token, token_id in gguf.ids_of(END_OF_TURN_TEXTS).items() if token_id is not None)
 
@@ -200,7 +210,24 @@ def _template(gguf: GgufModel, name: str, key: str, source: str, added: AddedTok
     ids = gguf.ids_of(tokens + [probe.token] if probe.token is not None else tokens)
     token_id = ids[probe.token] if probe.token is not None else None
     run = tuple(ids[token] for token in tokens)
-    return GgufTemplate(name, key, source, probe.token, token_id, run, probe_problem(probe))
+    problem = probe_problem(probe)
+    text = probe.tail.strip()
+    if probe.token is None and text and problem is None:
+        word = text.split()[0]
+        known = known_turn_end(text)
+        if known is not None and gguf.id_of(known) is None:  # no token of that text: pieces, which stop nothing
+            return GgufTemplate(name, key, source, None, None, (), None, spelled=known)
+        if _token_shaped(word) and gguf.id_of(word) is not None:
+            # a NORMAL token (<|assistant_end|> of a SentencePiece conversion): not read as one in a prompt, but the
+            # model trained with it as a token emits its id, which stops generation only if it is an eog id
+            token_id = gguf.id_of(word)
+            return GgufTemplate(name, key, source, word, token_id, (token_id,), None)
+    return GgufTemplate(name, key, source, probe.token, token_id, run, problem)
+
+
+def _token_shaped(text: str) -> bool:
+    """Whether a text reads as a special token's (``<|assistant_end|>``, ``[EOT]``), not as words (``### User``)."""
+    return len(text) > 2 and ((text[0], text[-1]) in (("<", ">"), ("[", "]"))) and not any(c in text[1:-1] for c in "<>[]")
 
 
 def may_come_from(gguf: GgufModel, model: ResolvedModel) -> bool:

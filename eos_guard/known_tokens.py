@@ -24,6 +24,11 @@ LLAMA_CPP_FIM_SEP_TEXTS_B11067 = ("<|file_sep|>",)
 LLAMA_CPP_FIM_SEP_TEXTS = LLAMA_CPP_FIM_SEP_TEXTS_B11067 + ("<|plamo:file_separator|>",)
 LLAMA_CPP_FIM_TEXTS = LLAMA_CPP_FIM_PAD_TEXTS + LLAMA_CPP_FIM_REP_TEXTS + LLAMA_CPP_FIM_SEP_TEXTS  # looked up once
 
+# Texts llama.cpp's load gives the CONTROL type whatever type the file writes ("control-looking token ... was not
+# control-type; this is probably a bug in the model. its type will be overridden", llama-vocab.cpp, the EOG and FIM
+# sections): a GGUF whose <|eot_id|> is typed NORMAL still has it read as one token in a prompt, and stops on it.
+LLAMA_CPP_CONTROL_LOOKING = tuple(dict.fromkeys(LLAMA_CPP_EOG_TEXTS_B11548 + LLAMA_CPP_EOG_TEXTS + LLAMA_CPP_FIM_TEXTS))
+
 # PLaMo's eos: from b11413, llama.cpp drops `</s>` from the end-of-generation set when this token is in it.
 PLAMO_EOS = "<|plamo:eos|>"
 

@@ -252,6 +252,47 @@ def test_stops_is_null_when_the_template_shows_no_terminator(run, tmp_path, temp
     assert run("explain", "model.gguf")[1] == "model.gguf\n  llama.cpp ≥ b11739 stops on [12 '</s>']: unknown\n"
 
 
+CHATML = ("{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
+          "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+
+
+def test_a_turn_end_text_typed_normal_is_one_token_and_stops(run, tmp_path):
+    """helper-136: llama.cpp gives the CONTROL type to a token whose text is on its end-of-generation list whatever
+    type the file writes ("control-looking token ... its type will be overridden", llama-vocab.cpp), so it reads
+    a NORMAL <|im_end|> as one token and stops on it; eos-guard looked for the terminator among CONTROL and
+    USER_DEFINED tokens only, and said "unknown"."""
+    tokens = VOCAB[:12] + ["</s>", "<|im_start|>", "<|im_end|>"]
+    write_gguf(tmp_path / "model.gguf", tokens=tokens, types=[NORMAL] * 12 + [CONTROL, CONTROL, NORMAL],
+               template=CHATML)
+    code, out, _ = run("--format", "json", "model.gguf")
+    entry = json.loads(out)["gguf"][0]
+    assert code == 0 and (entry["terminator"], entry["stops"]) == (
+        {"token": "<|im_end|>", "id": 14, "template": "default"}, True), entry
+
+
+def test_a_terminator_of_its_own_typed_normal_is_still_the_id_the_model_emits(run, tmp_path):
+    """helper-136: a NORMAL <|assistant_end|> (a SentencePiece conversion's user piece) that is not on llama.cpp's
+    list is not read as one token in a prompt, but the model trained with it emits its id, which llama.cpp does not
+    stop on: EOS019, not a pass."""
+    write_gguf(tmp_path / "model.gguf", types=[NORMAL] * 12 + [CONTROL, CONTROL, NORMAL])
+    code, out, _ = run("--format", "json", "model.gguf")
+    assert code == 1 and [c for c, _ in findings(out)] == ["EOS019"], out
+    assert "ends assistant turns with '<|assistant_end|>' (14), but llama.cpp stops only on [12 '</s>']" in out
+
+
+def test_a_turn_end_text_that_is_no_token_is_an_error(run, tmp_path):
+    """helper-136: a ChatML template on a tokenizer without <|im_end|> (a base model's, eos <|endoftext|>) passed:
+    llama.cpp reads the text as pieces, and nothing stops the answer, as EOS011 says of a folder."""
+    tokens = VOCAB[:12] + ["<|endoftext|>", "<|im_start|>"]
+    write_gguf(tmp_path / "model.gguf", tokens=tokens, types=[NORMAL] * 12 + [CONTROL, CONTROL], template=CHATML)
+    code, out, _ = run("--format", "json", "model.gguf")
+    [(rule, message)] = findings(out)
+    assert code == 1 and rule == "EOS019" and message.startswith(
+        "the chat template (tokenizer.chat_template) ends assistant turns with the text '<|im_end|>', which is no "
+        "token of this GGUF: llama.cpp reads it as ordinary pieces, and it stops only on [12 '<|endoftext|>']"), out
+    assert json.loads(out)["gguf"][0]["stops"] is False
+
+
 def test_explain_and_summary_show_the_stop_set(run, tmp_path):
     write_gguf(tmp_path / "model.gguf")
     assert run("explain", "model.gguf") == (0, (

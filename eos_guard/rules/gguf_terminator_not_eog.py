@@ -20,7 +20,9 @@ class GgufTerminatorNotEog(GgufRule):
     and `eom_token_id`, plus every token whose text is on its list of end-of-turn texts (`<|im_end|>`,
     `<|eot_id|>`, `<end_of_turn>`, `</s>`...). This rule renders the template (and each named template,
     `tokenizer.chat_template.<name>`) and fires when the token that follows the assistant's answer is not in
-    that set.
+    that set, or when the template ends answers with a known turn-end text (`<|im_end|>`) that is no token of the
+    GGUF at all: llama.cpp reads it as ordinary pieces, none of which ends an answer (a ChatML template on a base
+    model's tokenizer that never gained `<|im_end|>`).
 
     ## Why it breaks generation
     llama-cli, llama-server and the tools built on llama.cpp keep generating after the answer: the model writes
@@ -41,9 +43,18 @@ class GgufTerminatorNotEog(GgufRule):
 
     def check_gguf(self, gguf: GgufModel, options: Options) -> Iterator[Finding]:
         for template in gguf.templates:
+            which = "the chat template" if template.name == "default" else f"the '{template.name}' chat template"
+            if template.spelled is not None:
+                yield self.gguf_finding(
+                    gguf,
+                    f"{which} ({template.key}) ends assistant turns with the text '{template.spelled}', which is no "
+                    f"token of this GGUF: llama.cpp reads it as ordinary pieces, and it stops only on "
+                    f"{gguf.describe(gguf.eog)}, so nothing ends an answer (a model trained on this template learned "
+                    "to spell the terminator in pieces); convert from a tokenizer that has the token, or pass the "
+                    "text as a stop string (llama-server's stop, llama-cli's --reverse-prompt)")
+                continue
             if template.id is None or template.stops_on(gguf.eog):
                 continue
-            which = "the chat template" if template.name == "default" else f"the '{template.name}' chat template"
             yield self.gguf_finding(
                 gguf,
                 f"{which} ({template.key}) ends assistant turns with '{template.token}' ({template.id}), but "
