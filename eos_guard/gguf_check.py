@@ -28,7 +28,10 @@ TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.m
 if TYPE_CHECKING:
     from typing import Any, Iterable
 
-SPECIAL_KEYS = {kind: f"tokenizer.ggml.{kind}_token_id" for kind in ("bos", "eos", "eot", "eom")}
+SPECIAL_KEYS = {kind: f"tokenizer.ggml.{kind}_token_id"
+                for kind in ("bos", "eos", "eot", "eom", "fim_pad", "fim_rep", "fim_sep")}
+# the special ids llama.cpp stops on (the fill-in-the-middle ones too, runtimes/llama_cpp.fill_in_the_middle_ids)
+STOPPING_KINDS = ("eos", "eot", "eom", "fim_pad", "fim_rep", "fim_sep")
 TOKENS = "tokenizer.ggml.tokens"
 TOKEN_TYPES = "tokenizer.ggml.token_type"
 TOKENIZER_MODEL = "tokenizer.ggml.model"
@@ -104,9 +107,10 @@ class GgufModel:
         return default if self.in_range(default) else None
 
     def special(self, replace: dict[str, int] | None = None) -> dict[str, int]:
-        """The eos/eot/eom ids llama.cpp uses (out-of-range ones dropped, a default eos), after ``replace``."""
+        """The eos/eot/eom and fill-in-the-middle ids llama.cpp uses (out-of-range ones dropped, as llama.cpp
+        drops them, and a default eos), after ``replace``."""
         written = {**self.written, **(replace or {})}
-        ids = {kind: written[kind] for kind in ("eos", "eot", "eom") if self.in_range(written.get(kind))}
+        ids = {kind: written[kind] for kind in STOPPING_KINDS if self.in_range(written.get(kind))}
         if "eos" not in ids and self.default_eos is not None:
             ids["eos"] = self.default_eos
         return ids

@@ -293,6 +293,20 @@ def test_a_turn_end_text_that_is_no_token_is_an_error(run, tmp_path):
     assert json.loads(out)["gguf"][0]["stops"] is False
 
 
+def test_fill_in_the_middle_ids_the_gguf_names_stop_and_replace_the_search_by_text(run, tmp_path):
+    """helper-136: llama.cpp reads tokenizer.ggml.fim_pad_token_id (and fim_rep, fim_sep) and adds them to its
+    end-of-generation ids, looking for no token of that kind by text then (llama-vocab.cpp, "find FIM_PAD token"
+    only while special_fim_pad_id is unset); eos-guard found them by text alone."""
+    path = write_gguf(tmp_path / "model.gguf", **{"tokenizer.ggml.fim_pad_token_id": ASSISTANT_END})
+    code, out, _ = run("--format", "json", "model.gguf")
+    assert code == 0 and json.loads(out)["gguf"][0]["eog_ids"] == [END, ASSISTANT_END], out
+    tokens = VOCAB + ["<|fim_pad|>"]
+    write_gguf(path, tokens=tokens, types=TYPES + [CONTROL], **{"tokenizer.ggml.fim_pad_token_id": 13})
+    assert json.loads(run("--format", "json", "model.gguf")[1])["gguf"][0]["eog_ids"] == [END, 13]
+    write_gguf(path, tokens=tokens, types=TYPES + [CONTROL])  # no key: found by its text
+    assert json.loads(run("--format", "json", "model.gguf")[1])["gguf"][0]["eog_ids"] == [END, 15]
+
+
 def test_explain_and_summary_show_the_stop_set(run, tmp_path):
     write_gguf(tmp_path / "model.gguf")
     assert run("explain", "model.gguf") == (0, (

@@ -88,7 +88,7 @@ def end_of_generation_ids(id_of: Callable[[str], int | None], special: dict[str,
     """llama.cpp's ``special_eog_ids`` for a vocabulary (token text -> id) and the GGUF's eos/eot/eom ids."""
     by_text = {text: id_of(text) for text in rule.texts + (PLAMO_EOS,)}
     present = {text for text, token_id in by_text.items() if token_id is not None}
-    fim = fill_in_the_middle_ids(id_of, rule)
+    fim = fill_in_the_middle_ids(id_of, rule, special)
     ids = unique([by_text[t] for t in rule.texts if t in present]
                  + [special.get("eos"), special.get("eot"), special.get("eom")] + fim)
     calls = "<|call|>" in present or "<|calls|>" in present
@@ -100,10 +100,18 @@ def end_of_generation_ids(id_of: Callable[[str], int | None], special: dict[str,
     return ids
 
 
-def fill_in_the_middle_ids(id_of: Callable[[str], int | None], rule: EogRule = EOG_NEWEST) -> list[int]:
-    """The pad, repo and file-separator tokens llama.cpp finds by text: of each kind, the first of the list the
-    vocabulary has."""
-    found = (next((token_id for token_id in map(id_of, texts) if token_id is not None), None) for texts in rule.fim)
+# the GGUF keys (tokenizer.ggml.<kind>_token_id) that name a fill-in-the-middle token, in EogRule.fim's order
+FIM_KINDS = ("fim_pad", "fim_rep", "fim_sep")
+
+
+def fill_in_the_middle_ids(id_of: Callable[[str], int | None], rule: EogRule = EOG_NEWEST,
+                           special: Mapping[str, int] | None = None) -> list[int]:
+    """The pad, repo and file-separator tokens: of each kind, the id the GGUF names for it
+    (``tokenizer.ggml.fim_pad_token_id``...; llama.cpp then looks for none by text), else the first of the kind's
+    texts the vocabulary has."""
+    given = special or {}
+    found = (given.get(kind, next((token_id for token_id in map(id_of, texts) if token_id is not None), None))
+             for kind, texts in zip(FIM_KINDS, rule.fim))
     return [token_id for token_id in found if token_id is not None]
 
 
