@@ -117,8 +117,10 @@ class GgufModel:
 
     @property
     def terminator(self) -> GgufTemplate | None:
-        """The default template's (the one llama.cpp's chat uses), else the first named one."""
-        return next((t for t in self.templates if t.name == "default"), self.templates[0] if self.templates else None)
+        """The template llama.cpp's chat uses (common/chat.cpp, ``common_chat_templates_init``): the default one,
+        else ``tool_use``; None without either (llama.cpp then uses its own built-in ChatML template)."""
+        by_name = {t.name: t for t in self.templates}
+        return by_name.get("default") or by_name.get("tool_use")
 
     def stops(self, eog: tuple[int, ...] | None = None) -> bool | None:
         """Whether a chat answer stops on ``eog`` (default: llama.cpp's end-of-generation ids, ``self.eog``);

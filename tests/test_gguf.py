@@ -148,14 +148,22 @@ def test_named_template_is_checked_under_its_key(run, tmp_path):
         ("default", "</s>"), ("tool_use", "<|assistant_end|>")]
 
 
-def test_without_a_default_template_stops_is_the_first_named_template_s(run, tmp_path):
-    """docs/gguf.md: `terminator` and `stops` are the default template's, else the first named template's (a GGUF
-    with tokenizer.chat_template.tool_use alone)."""
-    write_gguf(tmp_path / "model.gguf", template=[{"name": "tool_use", "template": CUSTOM_TEMPLATE}])
+def test_without_a_default_template_stops_is_the_tool_use_template_s(run, tmp_path):
+    """docs/gguf.md: `terminator` and `stops` are those of the template llama.cpp's chat uses: the default one, else
+    tool_use (helper-136: the first named one by sort order was taken, 'rag' before 'tool_use'); without either,
+    llama.cpp uses its built-in ChatML template: null, and each named template is still EOS019's."""
+    stopping = CUSTOM_TEMPLATE.replace("<|assistant_end|>", "</s>")
+    write_gguf(tmp_path / "model.gguf", template=[{"name": "rag", "template": stopping},
+                                                  {"name": "tool_use", "template": CUSTOM_TEMPLATE}])
     code, out, _ = run("--format", "json", "model.gguf")
     entry = json.loads(out)["gguf"][0]
     assert code == 1 and entry["terminator"] == {"token": "<|assistant_end|>", "id": 14, "template": "tool_use"}
     assert entry["stops"] is False
+    write_gguf(tmp_path / "model.gguf", template=[{"name": "rag", "template": CUSTOM_TEMPLATE}])
+    code, out, _ = run("--format", "json", "model.gguf")
+    entry = json.loads(out)["gguf"][0]
+    assert code == 1 and (entry["terminator"], entry["stops"]) == (None, None)
+    assert [c for c, _ in findings(out)] == ["EOS019"]
 
 
 def test_end_of_turn_texts_stop_whatever_the_eos(run, tmp_path):
