@@ -178,9 +178,8 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
     # unsafe fix changed the eos, which EOS003 would report on the next run
     if answers(CONFIG_CODES) or (fix_stops and gen is None and section is None) or eos_id != read_eos_id:
         ids = everything if gen is not None else wanted
-        if answers(DROPPED_CODES):
-            ids = ids + _not_in(_dropped(model, "config.json"), ids)
-        _align_config(model, ids, add, eos_id)
+        dropped = _dropped(model, "config.json") if answers(DROPPED_CODES) else []
+        _align_config(model, ids + _not_in(dropped, ids), add, eos_id, dropped)
 
     for path, (doc, file_edits, reasons) in edits.items():
         new_text = apply_edits(doc.text, file_edits)
@@ -286,16 +285,20 @@ def _new_generation_config(model: ResolvedModel, wanted: list[int]) -> FileChang
                       [f"create generation_config.json with eos_token_id {_ids(values['eos_token_id'])}"])
 
 
-def _align_config(model: ResolvedModel, wanted: list[int], add, eos_id: int | None) -> None:
-    """config.json's eos ids gain the wanted ones; ``eos_id``: the tokenizer's eos id once the fix is written."""
+def _align_config(model: ResolvedModel, wanted: list[int], add, eos_id: int | None,
+                  dropped: Iterable[int] = ()) -> None:
+    """config.json's eos ids gain the wanted ones; ``eos_id``: the tokenizer's eos id once the fix is written;
+    ``dropped``: the ids a change dropped from it since the baseline (EOS015), which come back."""
     config = model.config_eos
     if config is None or config.where is None or config.invalid or not config.present:
         return
     doc = config.where.document
     if one_eos_type(doc.data, config.where.keys[:-1]):  # a list would make AutoConfig raise: never one
         return
-    # a scalar is left alone unless it lacks the tokenizer's eos (EOS003); then it becomes a list, keeping its id
-    if isinstance(config.raw, list) or (eos_id is not None and eos_id in wanted and eos_id not in config.ids):
+    # a scalar is left alone unless it lacks the tokenizer's eos (EOS003) or a change dropped ids from it (EOS015:
+    # Gemma 3's [1, 106] cut to 1, the tokenizer's eos); then it becomes a list, keeping its id
+    if isinstance(config.raw, list) or _not_in(dropped, config.ids) or \
+            (eos_id is not None and eos_id in wanted and eos_id not in config.ids):
         missing = _not_in(wanted, config.ids)
         add(doc, add_to_id_list(doc, config.where.keys, missing), f"{dotted(config.where.keys)}: add {_ids(missing)}")
 

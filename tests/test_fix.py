@@ -112,6 +112,30 @@ def test_python_api_raises_for_a_folder_it_could_not_fix_after_fixing_the_others
     assert "151645" in (fine / "generation_config.json").read_text(encoding="utf-8")  # the other folder is fixed
 
 
+def test_fix_restores_the_ids_a_change_dropped_from_config_json_too(run, tmp_path):
+    """helper-138: the SFT script's `generation_config.eos_token_id = config.eos_token_id = tokenizer.eos_token_id`
+    cuts Gemma 3's [1, 106] to 1 in both files. --fix put generation_config.json's back, but left config.json's
+    scalar alone because it is the tokenizer's eos, so EOS015 stayed on every later run and --fix could not end it."""
+    repo = tmp_path / "repo"
+    folder = shutil.copytree(RULE_CASES / "EOS015-stop-ids-dropped", repo / "gemma",
+                             ignore=shutil.ignore_patterns("baseline"))
+    write_json(folder / "generation_config.json", {"bos_token_id": 2, "eos_token_id": [1, 106], "pad_token_id": 0})
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run(git + ["add", "."], check=True)
+    subprocess.run(git + ["commit", "-qm", "gemma 3 fine-tune"], check=True)
+    for name in ("config.json", "generation_config.json"):
+        data = json.loads((folder / name).read_text())
+        write_json(folder / name, {**data, "eos_token_id": 1})
+    code, out, _ = run("--format", "concise", ".", cwd=repo)
+    assert code == 1 and "gemma/config.json:" in out and " EOS015 " in out, out
+    code, out, _ = run("--fix", ".", cwd=repo)
+    assert code == 1 and "0 errors remain" in out, out  # 1: files changed (pre-commit re-stages them)
+    assert json.loads((folder / "config.json").read_text())["eos_token_id"] == [1, 106]
+    assert json.loads((folder / "generation_config.json").read_text())["eos_token_id"] == [1, 106]
+    assert run(".", cwd=repo)[0] == 0
+
+
 def test_unsafe_fixes_change_the_tokenizer_side_only_when_asked(run, tmp_path):
     folder = shutil.copytree(RULE_CASES / "EOS008-special-tokens-map-override", tmp_path / "m")
     run("--fix", "m")
