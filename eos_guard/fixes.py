@@ -86,8 +86,11 @@ class FileChange:
 
         shown_path = shown_path.lstrip("/")  # an absolute path: a/tmp/m/config.json, as git diff --no-index writes
         source = git_quoted(f"a/{shown_path}") if self.old_text is not None else "/dev/null"
-        lines = difflib.unified_diff(_lines(self.old_text or ""), _lines(self.new_text), source,
-                                     git_quoted(f"b/{shown_path}"))
+        target = git_quoted(f"b/{shown_path}")
+        # a name with a space ends with a tab, as git writes it (diff.c): GNU patch cuts a name at its first space
+        # unless a tab ends it ("src/llama 3/config.json" was "src/llama")
+        lines = difflib.unified_diff(_lines(self.old_text or ""), _lines(self.new_text),
+                                     source + ("\t" if " " in source else ""), target + ("\t" if " " in target else ""))
         return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 
 

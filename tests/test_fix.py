@@ -925,9 +925,14 @@ def test_a_diff_of_a_folder_with_an_odd_name_applies(run, tmp_path, name):
         pytest.skip("the file system refuses the name")
     subprocess.run(["git", "init", "-q", str(tmp_path / "repo")], check=True)
     code, patch, _ = run("--diff", "--baseline", "none", ".", cwd=tmp_path / "repo")
-    assert code == 1 and patch.isascii() and all(line.isprintable() for line in patch.splitlines()), patch
+    # a header's name with a space ends with a tab, as git writes it
+    assert code == 1 and patch.isascii() and all(line.rstrip("\t").isprintable() for line in patch.splitlines()), patch
     assert "##[" not in patch  # a GitHub runner's command form, anywhere in a line
     (tmp_path / "fix.patch").write_text(patch, encoding="utf-8")
+    if shutil.which("patch"):  # helper-138: GNU patch cut 'plain name/config.json' at the space
+        proc = subprocess.run(["patch", "-p1", "--dry-run", "-i", str(tmp_path / "fix.patch")], cwd=tmp_path / "repo",
+                              capture_output=True)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
     proc = subprocess.run(["git", "apply", str(tmp_path / "fix.patch")], cwd=tmp_path / "repo", capture_output=True)
     assert proc.returncode == 0, proc.stderr
     assert run("--baseline", "none", ".", cwd=tmp_path / "repo")[0] == 0 and (folder / "config.json").is_file()
