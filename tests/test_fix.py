@@ -598,6 +598,33 @@ def test_unsafe_fixes_leave_a_model_that_cannot_generate_as_it_is(run, tmp_path)
     assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == before
 
 
+@pytest.mark.parametrize("kind", ["encoder-decoder", "add_eos_token"])
+def test_unsafe_fixes_keep_the_eos_a_tokenizer_appends_to_every_input(run, tmp_path, kind):
+    """helper-138: a T5 chat fine-tune (ChatML tokens added): --unsafe-fixes made <|im_end|> its eos, and T5's
+    tokenizer, which appends its eos to every input and label, then ended every encoded text with <|im_end|>. The
+    safe fix (the terminator a stop id) is made; the eos stays, as for an embedding model."""
+    folder = shutil.copytree(FIXTURES / "t5-encoder-decoder-no-template", tmp_path / "m",
+                             ignore=shutil.ignore_patterns("README.md", "expected.json"))
+    added = [{"id": i, "content": text, "single_word": False, "lstrip": False, "rstrip": False, "normalized": False,
+              "special": True} for i, text in ((300, "<|im_start|>"), (301, "<|im_end|>"))]
+    tokenizer = json.loads((folder / "tokenizer.json").read_text())
+    write_json(folder / "tokenizer.json", {**tokenizer, "added_tokens": tokenizer["added_tokens"] + added})
+    tokenizer_config = json.loads((folder / "tokenizer_config.json").read_text())
+    tokenizer_config["added_tokens_decoder"].update({str(t["id"]): {k: v for k, v in t.items() if k != "id"}
+                                                     for t in added})
+    tokenizer_config["chat_template"] = ("{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\\n' + m['content'] "
+                                         "+ '<|im_end|>' + '\\n' }}{% endfor %}")
+    if kind == "add_eos_token":  # the same folder read as a decoder whose tokenizer appends its eos
+        tokenizer_config["add_eos_token"] = True
+        config = json.loads((folder / "config.json").read_text())
+        write_json(folder / "config.json", {**config, "is_encoder_decoder": False})
+    write_json(folder / "tokenizer_config.json", tokenizer_config)
+    code, out, _ = run("--fix", "--unsafe-fixes", "--no-cache", "m")
+    assert code == 1 and "0 errors remain" in out, out
+    assert json.loads((folder / "tokenizer_config.json").read_text())["eos_token"] == "</s>"
+    assert 301 in json.loads((folder / "generation_config.json").read_text())["eos_token_id"]
+
+
 def test_a_rule_turned_off_changes_no_file(run, tmp_path):
     """As ruff applies only the fixes of the diagnostics it reports, --fix makes an edit only for a finding the run
     reports after --select/--ignore and per-file-ignores: a team that keeps config.json's scalar eos on purpose
