@@ -20,7 +20,7 @@ from eos_guard.pipeline import check_folder, check_paths
 from eos_guard.resolve import resolve
 from eos_guard.runtimes import MODULES, RUNTIMES, stop_sets, stops
 from eos_guard.runtimes.config_object import CLASS_DEFAULT_EOS, COMPOSITE
-from eos_guard.runtimes.llama_cpp_converter import converter_special_ids, special_vocab
+from eos_guard.runtimes.llama_cpp_converter import SENTENCEPIECE_ONLY, converter_special_ids, special_vocab
 
 gguf = pytest.importorskip("gguf")
 
@@ -181,7 +181,32 @@ def test_explain_json(run):
     code, out, _ = run("explain", "--format", "json", str(FIXTURES / "phi3-mini-4k-instruct"))
     doc = json.loads(out)
     assert doc["version"] == 1 and doc["models"][0]["target"] == 32007
-    assert all(r["stops"] for r in doc["models"][0]["runtimes"])
+    # the fixture has no tokenizer.model, which llama.cpp's converter needs for Phi-3 (below)
+    assert {r["runtime"]: r["stops"] for r in doc["models"][0]["runtimes"]} == {
+        "transformers": True, "vllm": True, "sglang": True, "tgi": True, "mlx-lm": True, "llama.cpp": None,
+        "ollama": True}, doc["models"][0]["runtimes"]
+
+
+@pytest.mark.parametrize("fixture", ["phi3-mini-4k-instruct", "gemma-2-2b-it-aligned"])
+def test_llama_cpp_cannot_convert_a_sentencepiece_only_class_without_tokenizer_model(tmp_path, fixture):
+    """helper-139: convert_hf_to_gguf.py's Phi-3 and Gemma 1/2 classes read tokenizer.model alone (conversion/phi.py
+    Phi3MiniModel.set_vocab raises "Error: Missing tokenizer.model" unless tokenizer_class is GPT2Tokenizer;
+    conversion/gemma.py Gemma2Model.set_vocab calls _set_vocab_sentencepiece), and transformers 5's save_pretrained
+    writes none: no GGUF is made, so llama.cpp's verdict is "cannot tell", not the stop set of a GGUF never written."""
+    folder = shutil.copytree(FIXTURES / fixture, tmp_path / "m", ignore=shutil.ignore_patterns("*.md", "expected.json"))
+    stop = model_of(folder).runtime_stops["llama.cpp"]
+    assert stops(model_of(folder), stop) is None and "cannot convert" in stop.why and "without tokenizer.model" in \
+        stop.why, stop.why
+    (folder / "tokenizer.model").write_bytes(b"\n\x05<unk>")  # a SentencePiece file the converter would read
+    assert stops(model_of(folder), model_of(folder).runtime_stops["llama.cpp"]) is True
+    if fixture.startswith("phi3"):
+        (folder / "tokenizer.model").unlink()
+        config = json.loads((folder / "tokenizer_config.json").read_text())
+        write_json(folder / "tokenizer_config.json", {**config, "tokenizer_class": "GPT2Tokenizer"})  # Phi-4's path
+        assert stops(model_of(folder), model_of(folder).runtime_stops["llama.cpp"]) is True
+        del config["tokenizer_class"]
+        write_json(folder / "tokenizer_config.json", config)
+        assert "(KeyError)" in model_of(folder).runtime_stops["llama.cpp"].why
 
 
 @pytest.mark.parametrize("fixture, target", [
@@ -811,6 +836,8 @@ def _converter_folder(tmp_path, architecture: str, tokens: dict[str, int], eos: 
     write_json(folder / "config.json", {"architectures": [architecture], **(config or {})})
     if generation is not None:
         write_json(folder / "generation_config.json", generation)
+    if architecture in SENTENCEPIECE_ONLY:  # its class reads tokenizer.model, as the real folders ship it
+        (folder / "tokenizer.model").write_bytes(b"\n\x05<unk>")
     return folder
 
 

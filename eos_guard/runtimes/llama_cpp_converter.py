@@ -55,7 +55,7 @@ tiktoken, Refact, Mistral's own format and tekken.json-only Llama folders, GLM-A
 from __future__ import annotations
 
 from ..jsonspan import KIND_NAMES
-from ..model_files import shipped_names
+from ..model_files import SPM_FILE, listed_vocabulary_files, shipped_names
 from ..resolve import ResolvedModel, is_listed_id
 from .base import added_token_declared_id, config_data, generation_eos
 
@@ -126,7 +126,37 @@ def cannot_convert(model: ResolvedModel) -> tuple[str, str]:
     if not converts(architecture):
         return (f"llama.cpp's convert_hf_to_gguf.py ({CONVERTER_BUILD}) cannot convert {architecture} (no class "
                 "for it: \"not supported\")", "none in these files: serve the model with another runtime")
-    return _special_vocab_raises(model, architecture)
+    return _sentencepiece_missing(model, architecture) or _special_vocab_raises(model, architecture)
+
+
+# Classes whose set_vocab reads tokenizer.model alone (no tokenizer.json fallback): conversion/gemma.py
+# GemmaModel/Gemma2Model.set_vocab call _set_vocab_sentencepiece, which raises FileNotFoundError without it
+# (Gemma 3's falls back to tokenizer.json); conversion/phi.py Phi3MiniModel.set_vocab raises "Error: Missing
+# tokenizer.model" unless tokenizer_config.json's tokenizer_class is GPT2Tokenizer (Phi-4), and reads that key
+# with [] (KeyError when tokenizer_config.json lacks it). transformers 5's save_pretrained writes no tokenizer.model.
+SENTENCEPIECE_ONLY = {"GemmaForCausalLM": "gemma.py GemmaModel", "Gemma2ForCausalLM": "gemma.py Gemma2Model",
+                      "Phi3ForCausalLM": "phi.py Phi3MiniModel", "Phi4ForCausalLMV": "phi.py Phi3MiniModel"}
+
+
+def _sentencepiece_missing(model: ResolvedModel, architecture: str) -> tuple[str, str] | None:
+    """Why a class that reads tokenizer.model alone cannot convert the folder (SENTENCEPIECE_ONLY), or None."""
+    where = SENTENCEPIECE_ONLY.get(architecture)
+    if where is None:
+        return None
+    if where.startswith("phi.py") and model.files.tokenizer_config is not None:
+        data = model.files.tokenizer_config.data
+        tokenizer_class = data.get("tokenizer_class") if isinstance(data, dict) else None
+        if tokenizer_class == "GPT2Tokenizer":
+            return None  # Phi-4: the tokenizer.json path
+        if tokenizer_class is None:
+            return (f"llama.cpp's convert_hf_to_gguf.py cannot convert {architecture}: {where}.set_vocab reads "
+                    "tokenizer_config.json's tokenizer_class, which it does not have (KeyError)",
+                    "set tokenizer_config.json tokenizer_class (GPT2Tokenizer for a tokenizer.json-only folder)")
+    if SPM_FILE in model.files.vocabulary_names or SPM_FILE in listed_vocabulary_files(model.folder):
+        return None
+    return (f"llama.cpp's convert_hf_to_gguf.py cannot convert {architecture} without tokenizer.model: {where}"
+            ".set_vocab reads the SentencePiece file alone (transformers 5's save_pretrained writes tokenizer.json "
+            "only)", "copy the base model's tokenizer.model into the folder before converting")
 
 
 def _special_vocab_raises(model: ResolvedModel, architecture: str) -> tuple[str, str]:
