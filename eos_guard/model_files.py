@@ -939,45 +939,13 @@ def in_hub_cache(folder: Path) -> bool:
     return cache_repo_of(real_folder(os.path.join(os.getcwd(), folder))) is not None
 
 
-# the folders a Hugging Face cache keeps a repository in: models--org--name, datasets--..., spaces--...
-CACHE_REPO_PREFIXES = ("models--", "datasets--", "spaces--")
-# at most this many ref files are read from one cached repository's refs/ (main, pr/N...; each holds a commit)
-MAX_CACHE_REFS = 1000
-
-
-def current_snapshots(snapshots: str) -> set[str] | None:
-    """The revisions of a Hugging Face cache's ``models--org--name/snapshots/`` folder that a ref names
-    (``refs/main`` holds the commit ``main`` was when last downloaded; ``refs/pr/1``...), or None when that is not
-    a cache's snapshots folder or no ref can be read. A revision no ref names is a detached one (huggingface_hub's
-    ``scan_cache_dir`` says so): an older download of the repository, kept until the cache is cleaned."""
-    repo = os.path.dirname(snapshots)
-    if os.path.basename(snapshots) != "snapshots" or not os.path.basename(repo).startswith(CACHE_REPO_PREFIXES):
-        return None
-    found: set[str] = set()
-    read = 0
-    for folder, dirs, files in os.walk(os.path.join(repo, "refs")):
-        dirs.sort()
-        for name in sorted(files):
-            read += 1
-            if read > MAX_CACHE_REFS:
-                return found or None
-            try:
-                with open(os.path.join(folder, name), "rb") as file:
-                    text = file.read(256).strip()
-            except OSError:
-                continue
-            if text and all(48 <= byte <= 57 or 97 <= byte <= 102 for byte in text):  # a hex commit id
-                found.add(text.decode("ascii"))
-    return found or None
-
-
 def cache_repo_of(real: str) -> str | None:
     """The cache's repo folder (``models--org--name``) of an absolute path in one of its snapshots, else None."""
     revision = real
     while os.path.dirname(revision) != revision:
         parent = os.path.dirname(revision)
         if os.path.basename(parent) == "snapshots" and os.path.basename(os.path.dirname(parent)).startswith(
-                CACHE_REPO_PREFIXES):
+                ("models--", "datasets--", "spaces--")):
             return os.path.dirname(parent)
         revision = parent
     return None
@@ -1280,9 +1248,6 @@ def _walk(top: Path, unlisted: list[InputError] | None = None, repository: Path 
         children = sorted(name for name, is_dir, is_link in listed if is_dir and not is_link
                           and not name.startswith(".") and name not in SKIPPED_DIRS
                           and not (model and name == TEMPLATE_DIR))
-        current = current_snapshots(os.fspath(root)) if root.name == "snapshots" else None
-        if current is not None and current.intersection(children):  # a cache's older downloads are not searched
-            children = [name for name in children if name in current]
         # A link to a model folder is yielded (the caller refuses it if it leaves the repository), not entered.
         yield from (root / name for name, is_dir, is_link in sorted(listed)
                     if is_dir and is_link and not name.startswith(".") and name != TEMPLATE_DIR

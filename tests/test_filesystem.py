@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 
 import pytest
 
-from support import FIXTURES, ROOT, write_json
+from support import FIXTURES, write_json
 
 
 def findings(out: str) -> list[tuple[str, str]]:
@@ -61,33 +60,6 @@ def test_hugging_face_cache_snapshot_links_into_its_blobs(run, tmp_path):
     os.symlink("../../blobs/0123abcd", hub / "snapshots" / "rev" / "config.json")
     code, out, _ = run("--format", "json", str(hub / "snapshots" / "rev"))
     assert code == 0 and findings(out) == []
-
-
-def test_a_cache_searched_from_above_checks_the_revisions_its_refs_name(run, tmp_path):
-    """`eos-guard ~/.cache/huggingface/hub`: each cached repository is checked at the revision a ref names
-    (refs/main, refs/pr/1), not at every older download still kept (detached revisions); a cache without readable
-    refs, or whose refs name no revision present, is searched whole; a detached revision named itself is checked."""
-    hub = tmp_path / "hub"
-    repo = hub / "models--org--name"
-    shutil.copytree(FIXTURES / "qwen2-instruct-aligned", repo / "snapshots" / ("b" * 40))
-    shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", repo / "snapshots" / ("a" * 40))  # older, broken
-    shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", repo / "snapshots" / ("c" * 40))
-    (repo / "refs" / "pr").mkdir(parents=True)
-    (repo / "refs" / "main").write_text("b" * 40)
-    code, out, _ = run("--format", "json", str(hub))
-    assert code == 0 and [m["path"] for m in json.loads(out)["models"]] == [
-        f"hub/models--org--name/snapshots/{'b' * 40}"], out
-    (repo / "refs" / "pr" / "1").write_text("c" * 40 + "\n")
-    code, out, _ = run("--format", "json", str(hub / "models--org--name"))
-    assert code == 1 and [m["path"][-40:] for m in json.loads(out)["models"]] == ["b" * 40, "c" * 40], out
-    assert run(str(repo / "snapshots" / ("a" * 40)))[0] == 1  # named itself: checked
-    for ref in ("main", "pr/1"):
-        (repo / "refs" / ref).write_text("d" * 40)  # refs that name no revision present: every one is checked
-    code, out, _ = run("--format", "json", str(hub))
-    assert code == 1 and len(json.loads(out)["models"]) == 3, out
-    shutil.rmtree(repo / "refs")
-    code, out, _ = run("--format", "json", str(repo / "snapshots"))
-    assert code == 1 and len(json.loads(out)["models"]) == 3, out
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
