@@ -391,7 +391,7 @@ def load(explicit: Path | None, start: Path) -> Config:
         # Discovery skips the many pyproject.toml files that never name eos-guard without importing a TOML
         # parser (a broken one belongs to the tools it configures). Only the start of each is read: one that
         # names eos-guard there and is over the size limit is then refused as a settings file.
-        start_of = _start_of(_found(pyproject)).lower() if _exists(pyproject) else b""
+        start_of = _start_of(pyproject).lower() if _pyproject_readable(pyproject) else b""
         if any(spelling in start_of for spelling in _SPELLINGS):
             table, positions = _pyproject_table(pyproject)
             if table is not None:
@@ -407,12 +407,27 @@ def _exists(path: Path) -> bool:
         return False
 
 
+def _pyproject_readable(path: Path) -> bool:
+    """Whether discovery looks into a pyproject.toml: one that is there, a regular file, and not a link out of the
+    repository. The file belongs to the tools it configures (a repository may link a shared one, a home folder
+    above may hold a broken one), so any other is passed over without a word, and a link out of the repository
+    without anything at its target looked at: the same whatever is there, which tells a pull request nothing of
+    the runner's files."""
+    if not _exists(path):
+        return False
+    try:
+        _not_linked_out(path)
+    except InputError:
+        return False
+    return _is_file(path)
+
+
 def _found(path: Path) -> Path:
-    """A name discovery met, once it is known to be a settings file it may read. Whatever is not, is an error
-    rather than skipped: discovery would go on upwards and take the settings of a folder above, whose ``ignore``
-    may turn the check off. A link out of the repository is refused before anything at its target is looked at,
-    with the same words whatever is there (a file, nothing, a folder), so a pull request that adds one learns
-    nothing of the runner's files from the error."""
+    """A name of eos-guard's own settings file (``.eos-guard.yaml``) discovery met, once it is known to be a file it
+    may read. Whatever is not, is an error rather than skipped: a user's own settings file that cannot be read
+    (a broken link, a folder) would be ignored without a word. A link out of the repository is refused before
+    anything at its target is looked at, with the same words whatever is there (a file, nothing, a folder), so a
+    pull request that adds one learns nothing of the runner's files from the error."""
     _not_linked_out(path)
     if not _is_file(path):
         kind = "a folder" if os.path.isdir(path) else "a symbolic link that leads to no file" if \
