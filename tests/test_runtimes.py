@@ -207,6 +207,8 @@ def test_llama_cpp_cannot_convert_a_sentencepiece_only_class_without_tokenizer_m
         del config["tokenizer_class"]
         write_json(folder / "tokenizer_config.json", config)
         assert "(KeyError)" in model_of(folder).runtime_stops["llama.cpp"].why
+        write_json(folder / "tokenizer_config.json", {**config, "tokenizer_class": None})  # read: the SentencePiece path
+        assert "without tokenizer.model" in model_of(folder).runtime_stops["llama.cpp"].why
 
 
 @pytest.mark.parametrize("fixture, target", [

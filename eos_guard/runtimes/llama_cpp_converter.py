@@ -148,7 +148,7 @@ def _sentencepiece_missing(model: ResolvedModel, architecture: str) -> tuple[str
         tokenizer_class = data.get("tokenizer_class") if isinstance(data, dict) else None
         if tokenizer_class == "GPT2Tokenizer":
             return None  # Phi-4: the tokenizer.json path
-        if tokenizer_class is None:
+        if isinstance(data, dict) and "tokenizer_class" not in data:  # null is read, and is no GPT2Tokenizer
             return (f"llama.cpp's convert_hf_to_gguf.py cannot convert {architecture}: {where}.set_vocab reads "
                     "tokenizer_config.json's tokenizer_class, which it does not have (KeyError)",
                     "set tokenizer_config.json tokenizer_class (GPT2Tokenizer for a tokenizer.json-only folder)")
