@@ -103,6 +103,9 @@ def fetch_and_check(refs: list[HubRef], config: Config, workers: int, stream: Te
     """
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
+    from .template import forget_stopped_probes
+
+    forget_stopped_probes()  # one run: a slow template many repositories ship is rendered once
     results = [RepoResult(ref) for ref in refs]
     checked: dict[Path, RepoResult] = {}
     progress = Progress(len(refs), stream)

@@ -153,6 +153,7 @@ def check_paths(paths: Iterable[Union[str, Path]], config: Config | None = None,
     folders); the reporters need only the resolved values. ``keep_documents`` keeps them, for planning fixes.
     """
     config = config or Config()
+    forget_stopped_probes()  # a run renders again what a limit stopped in an earlier one (the training callback)
     found = model_folders(paths, config, allow_empty)
     baselines, problems = _baselines(found.folders, config)
     folders = found.folders + found.fetched
@@ -183,7 +184,6 @@ def _baselines(folders: list[Path], config: Config) -> tuple[dict[Path, str], li
 def check_folders(folders: list[Path], config: Config, baselines: dict[Path, str] | None = None,
                   keep_documents: bool = False, collector: _collector_for_many | None = None) -> list[ModelReport]:
     if collector is None:
-        forget_stopped_probes()  # a run renders again what a limit stopped in an earlier one
         with _collector_for_many(len(folders)) as collector:
             return check_folders(folders, config, baselines, keep_documents, collector)
     if baselines is None:

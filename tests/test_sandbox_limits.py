@@ -564,10 +564,11 @@ def test_a_forked_process_starts_its_own_worker():
     assert proc.stdout.split() == ["</s>"] * 3, proc.stderr
 
 
-def test_a_template_a_limit_stopped_is_not_rendered_again_in_the_run():
+def test_a_template_a_limit_stopped_is_not_rendered_again_in_the_run(tmp_path):
     """helper-135: ten folders of one template that runs to its time limit took ten times the limit, each run again
     (a stopped probe is not cached: seconds depend on the load). Within a run the same template, tokens and limits
-    give the probe already made; the next run (check_folders forgets them) renders it again."""
+    give the probe already made; the next run (check_paths, and --hub-list's fetch_and_check, forget them) renders
+    it again."""
     from eos_guard import pipeline
     from eos_guard.config import Config
 
@@ -578,7 +579,9 @@ def test_a_template_a_limit_stopped_is_not_rendered_again_in_the_run():
     assert probe_template(loop, SPECIAL, ["</s>"], limits) is first
     assert probe_template(loop, {**SPECIAL, "eos_token": "<|im_end|>"}, ["</s>"], limits) is not first
     assert probe_template(loop, SPECIAL, ["</s>"], Limits(seconds=0.4, cache=False)) is not first
-    pipeline.check_folders([], Config())  # a new run
+    pipeline.check_folders([], Config())  # one --hub-list repository's check: the same run
+    assert probe_template(loop, SPECIAL, ["</s>"], limits) is first
+    pipeline.check_paths([str(tmp_path)], Config(), allow_empty=True)  # a new run
     again = probe_template(loop, SPECIAL, ["</s>"], limits)
     assert again is not first and again.limit_exceeded
 
