@@ -139,8 +139,8 @@ def check_batch(batch: Mapping[str, Any], stop_ids: Union[Iterable[int], int],
     turn_openings` reads them): an answer ends where one of them opens the next turn. A finding's location is
     ``<batch>``, its line the row and its column the token position. ``encoder_decoder=True`` (the model's
     ``config.is_encoder_decoder``: T5, BART) says ``labels`` are the decoder's, never lined up with ``input_ids``
-    even when both have as many columns; None reads it from the batch (``decoder_input_ids``, or rows of other
-    lengths).
+    even when both have as many columns; False says they are a causal model's; None reads it from the batch
+    (``decoder_input_ids``, rows of other lengths, or labels mostly unlike the input id at their place).
     Raises :class:`eos_guard.rules.batch_base.BatchError` (a ``ValueError``) for a batch it cannot read.
     See docs/training.md.
     """

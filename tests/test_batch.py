@@ -1055,6 +1055,8 @@ def test_encoder_decoder_labels_as_wide_as_input_ids_are_read_on_their_own():
             "labels": [[5, 6, 9, 4, 1, -100]]}
     assert eos_guard.check_batch(done, [1], 0) == []
     assert eos_guard.check_batch(done, [1], 0, encoder_decoder=True) == []
+    # False (a causal model's config, as the callback passes it): lined up, the source's padding left out
+    assert [f.code for f in eos_guard.check_batch(done, [1], 0, encoder_decoder=False)] == ["EOS024"]
     never = {**done, "labels": [[5, 6, 9, 4, 3, -100]]}
     for flag in (None, True):
         [finding] = eos_guard.check_batch(never, [1], 0, encoder_decoder=flag)

@@ -162,7 +162,8 @@ class EosGuardCallback(TrainerCallback):
         try:
             batches = first_batches(dataloader, self.data_batches, getattr(args, "train_batch_size", None))
             # a T5's or BART's labels are the decoder's: never lined up with input_ids, even at equal widths
-            seq2seq = getattr(getattr(model, "config", None), "is_encoder_decoder", False) is True or None
+            seq2seq = getattr(getattr(model, "config", None), "is_encoder_decoder", None)
+            seq2seq = seq2seq if isinstance(seq2seq, bool) else None  # a config says; else read from the batch
             view = read_batches(batches, stops, pad, *how_rows_were_made(args), answer_opening(tok),
                                 turn_openings(tok), seq2seq) if batches else None
         except BatchError as error:

@@ -448,7 +448,8 @@ def read_batches(batches: Iterable[Mapping[str, Any]], stop_ids: Iterable[int],
     that open an answer and ``turn_openings`` those that open other turns (:attr:`BatchView.answer_ends`).
     ``encoder_decoder=True`` says the labels are a decoder's (T5, BART: ``config.is_encoder_decoder``), never lined
     up with ``input_ids``, the encoder's, even where both have as many columns (``padding="max_length"``,
-    ``pad_to_multiple_of``); None reads it from the batch (``decoder_input_ids``, or rows of other lengths)."""
+    ``pad_to_multiple_of``); False says they are a causal model's, lined up where the widths agree; None reads it from
+    the batch (``decoder_input_ids``, rows of other lengths, or labels mostly unlike the input id at their place)."""
     if not (packing is None or packing is False or (isinstance(packing, str) and packing in PACKING)):
         raise BatchError(f"packing must be None, False, 'bfd', 'bfd_split' or 'wrapped', not {packing!r}")
     if max_length is not None and (isinstance(max_length, bool) or not hasattr(max_length, "__index__")
