@@ -194,11 +194,15 @@ def _type_name(kind: int, item: int | None) -> str:
 
 def _added_tokens(gguf: GgufModel) -> AddedTokens:
     """The tokens llama.cpp reads as one in a prompt: CONTROL and USER_DEFINED ones, and those whose text it makes
-    CONTROL whatever type the file writes (LLAMA_CPP_CONTROL_LOOKING: a NORMAL <|eot_id|> is one token, and stops)."""
+    CONTROL whatever type the file writes (LLAMA_CPP_CONTROL_LOOKING: a NORMAL <|eot_id|> is one token, and stops);
+    not </s> beside <|tool_response>, which the newest build makes NORMAL."""
     if gguf.types:
         forced = frozenset(LLAMA_CPP_CONTROL_LOOKING)
+        # beside <|tool_response> (Gemma 4, PaddleOCR) the newest build takes </s> off the end-of-generation list and
+        # makes it NORMAL, whatever the file writes (llama-vocab.cpp, "do not include </s> as an eog token")
+        normal = {"</s>"} if gguf.id_of("<|tool_response>") is not None else set()
         return AddedTokens(token for token, kind in zip(gguf.tokens, gguf.types)
-                           if kind in (CONTROL, USER_DEFINED) or token in forced)
+                           if (kind in (CONTROL, USER_DEFINED) or token in forced) and token not in normal)
     # no token types: only the known turn-ending texts can be recognised as one token
     return AddedTokens(token for token, token_id in gguf.ids_of(END_OF_TURN_TEXTS).items() if token_id is not None)
 
@@ -222,7 +226,7 @@ def _template(gguf: GgufModel, name: str, key: str, source: str, added: AddedTok
         word = text.split()[0]
         known = known_turn_end(text)
         if known is not None and gguf.id_of(known) is None:  # no token of that text: pieces, which stop nothing
-            return GgufTemplate(name, key, source, None, None, (), None, spelled=known)
+            return GgufTemplate(name, key, source, known, None, (), None, spelled=known)
         if _token_shaped(word) and gguf.id_of(word) is not None:
             # a NORMAL token (<|assistant_end|> of a SentencePiece conversion): not read as one in a prompt, but the
             # model trained with it as a token emits its id, which stops generation only if it is an eog id

@@ -25,9 +25,10 @@ LLAMA_CPP_FIM_SEP_TEXTS = LLAMA_CPP_FIM_SEP_TEXTS_B11067 + ("<|plamo:file_separa
 LLAMA_CPP_FIM_TEXTS = LLAMA_CPP_FIM_PAD_TEXTS + LLAMA_CPP_FIM_REP_TEXTS + LLAMA_CPP_FIM_SEP_TEXTS  # looked up once
 
 # Texts llama.cpp's load gives the CONTROL type whatever type the file writes ("control-looking token ... was not
-# control-type; this is probably a bug in the model. its type will be overridden", llama-vocab.cpp, the EOG and FIM
-# sections): a GGUF whose <|eot_id|> is typed NORMAL still has it read as one token in a prompt, and stops on it.
-LLAMA_CPP_CONTROL_LOOKING = tuple(dict.fromkeys(LLAMA_CPP_EOG_TEXTS_B11548 + LLAMA_CPP_EOG_TEXTS + LLAMA_CPP_FIM_TEXTS))
+# control-type; this is probably a bug in the model. its type will be overridden", llama-vocab.cpp, the EOG section):
+# a GGUF whose <|eot_id|> is typed NORMAL still has it read as one token in a prompt, and stops on it. (The FIM
+# section does so too, for the first token of each kind the GGUF names no id for: no chat answer ends with one.)
+LLAMA_CPP_CONTROL_LOOKING = tuple(dict.fromkeys(LLAMA_CPP_EOG_TEXTS_B11548 + LLAMA_CPP_EOG_TEXTS))
 
 # PLaMo's eos: from b11413, llama.cpp drops `</s>` from the end-of-generation set when this token is in it.
 PLAMO_EOS = "<|plamo:eos|>"

@@ -278,6 +278,18 @@ def test_a_turn_end_text_typed_normal_is_one_token_and_stops(run, tmp_path):
         {"token": "<|im_end|>", "id": 14, "template": "default"}, True), entry
 
 
+def test_beside_tool_response_s_is_neither_one_token_nor_a_stop(run, tmp_path):
+    """llama-vocab.cpp (newest): beside <|tool_response> (Gemma 4, PaddleOCR) </s> leaves the end-of-generation set and
+    becomes NORMAL whatever type the file writes: a template ending answers with it does not stop there."""
+    tokens = VOCAB[:12] + ["<eos>", "<|tool_response>", "</s>"]
+    template = CUSTOM_TEMPLATE.replace("<|assistant_end|>", "</s>").replace("<|turn|>", "<|tool_response>")
+    write_gguf(tmp_path / "model.gguf", tokens=tokens, types=[NORMAL] * 12 + [CONTROL] * 3, template=template)
+    code, out, _ = run("--format", "json", "model.gguf")
+    entry = json.loads(out)["gguf"][0]
+    assert code == 1 and 14 not in entry["eog_ids"] and entry["stops"] is False, entry
+    assert [c for c, _ in findings(out)] == ["EOS019"]
+
+
 def test_a_terminator_of_its_own_typed_normal_is_still_the_id_the_model_emits(run, tmp_path):
     """helper-136: a NORMAL <|assistant_end|> (a SentencePiece conversion's user piece) that is not on llama.cpp's
     list is not read as one token in a prompt, but the model trained with it emits its id, which llama.cpp does not
@@ -298,7 +310,10 @@ def test_a_turn_end_text_that_is_no_token_is_an_error(run, tmp_path):
     assert code == 1 and rule == "EOS019" and message.startswith(
         "the chat template (tokenizer.chat_template) ends assistant turns with the text '<|im_end|>', which is no "
         "token of this GGUF: llama.cpp reads it as ordinary pieces, and it stops only on [12 '<|endoftext|>']"), out
-    assert json.loads(out)["gguf"][0]["stops"] is False
+    entry = json.loads(out)["gguf"][0]
+    assert (entry["terminator"], entry["stops"]) == ({"token": "<|im_end|>", "id": None, "template": "default"}, False)
+    assert run("explain", "model.gguf")[1].splitlines()[1] == (
+        "  chat answers end with '<|im_end|>' (id unknown: not one token of the GGUF), from tokenizer.chat_template")
 
 
 def test_fill_in_the_middle_ids_the_gguf_names_stop_and_replace_the_search_by_text(run, tmp_path):
