@@ -147,9 +147,9 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
     if unsafe:  # first: the stop ids and config.json follow the eos the tokenizer will have, so one --fix is enough
         # the eos becomes the terminator only where a runtime runs on (Gemma 2 it's <eos> stays: every one stops),
         # never in a model that cannot generate (an embedding model's tokenizer appends its eos to every input), nor
-        # where the tokenizer appends the eos to every input it encodes (_appends_eos)
+        # where the tokenizer appends the eos to every input it encodes (ModelFiles.appends_eos)
         allowed = enabled is None or any(enabled(code) for code in TOKENIZER_CODES)
-        runs_on = allowed and model.generates and not _appends_eos(model) \
+        runs_on = allowed and model.generates and not model.files.appends_eos \
             and any(stops(model, stop) is False for stop in model.runtime_stops.values())
         eos_id = _align_tokenizer(model, add, eos_id, runs_on, answers(MAP_CODES))
     replaced = eos_id if eos_id != read_eos_id else None  # the new eos, when the unsafe fix changes it
@@ -190,17 +190,6 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
         if new_text != doc.text:
             changes.append(FileChange(path, doc.text, new_text, reasons))
     return sorted(changes, key=lambda c: str(c.path))
-
-
-def _appends_eos(model: ResolvedModel) -> bool:
-    """Whether the tokenizer ends every text it encodes with its eos: an encoder-decoder's (T5's post-processor
-    appends ``</s>`` to each input and label, and transformers builds it from ``eos_token``), or one whose
-    tokenizer_config.json sets ``add_eos_token``. Making the terminator its eos would change every input the model
-    was trained on (helper-138: a T5 chat fine-tune's inputs ended with <|im_end|> after --unsafe-fixes)."""
-    config = model.files.config.data if model.files.config is not None else None
-    tokenizer_config = model.files.tokenizer_config.data if model.files.tokenizer_config is not None else None
-    return (isinstance(config, dict) and config.get("is_encoder_decoder") is True) or \
-        (isinstance(tokenizer_config, dict) and tokenizer_config.get("add_eos_token") is True)
 
 
 def _ids(value: int | list[int]) -> str:

@@ -539,6 +539,18 @@ class ModelFiles:
             and (hf is None or (isinstance(hf, dict) and "quant_method" not in hf))
 
     @property
+    def appends_eos(self) -> bool:
+        """Whether the tokenizer ends every text it encodes with its eos: an encoder-decoder's (T5's post-processor
+        appends ``</s>`` to each input and label, and transformers builds it from ``eos_token``), or one whose
+        tokenizer_config.json sets ``add_eos_token``. Making the turn terminator its eos would change every input
+        the model was trained on (helper-138: a T5 chat fine-tune's inputs ended with <|im_end|> after
+        --unsafe-fixes), so the fix and EOS017's advice leave the eos alone."""
+        config = self.config.data if self.config is not None else None
+        tokenizer_config = self.tokenizer_config.data if self.tokenizer_config is not None else None
+        return (isinstance(config, dict) and config.get("is_encoder_decoder") is True) or \
+            (isinstance(tokenizer_config, dict) and tokenizer_config.get("add_eos_token") is True)
+
+    @property
     def generates(self) -> bool:
         """Whether a runtime runs ``generate()`` on the model (:attr:`not_generating` says why not)."""
         return not self.not_generating

@@ -619,6 +619,8 @@ def test_unsafe_fixes_keep_the_eos_a_tokenizer_appends_to_every_input(run, tmp_p
         config = json.loads((folder / "config.json").read_text())
         write_json(folder / "config.json", {**config, "is_encoder_decoder": False})
     write_json(folder / "tokenizer_config.json", tokenizer_config)
+    code, out, _ = run("--format", "concise", "--no-cache", "m")  # EOS017 does not advise what the fix will not do
+    assert " EOS017 " in out and "--unsafe-fixes" not in out.split(" EOS017 ")[1].splitlines()[0], out
     code, out, _ = run("--fix", "--unsafe-fixes", "--no-cache", "m")
     assert code == 1 and "0 errors remain" in out, out
     assert json.loads((folder / "tokenizer_config.json").read_text())["eos_token"] == "</s>"
