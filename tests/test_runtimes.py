@@ -913,6 +913,18 @@ def test_llama_cpp_converter_classes_set_their_own_special_ids(tmp_path, archite
     assert set(expected.values()) <= set(model.runtime_stops["llama.cpp"].ids)
 
 
+def test_a_chatglm3_fine_tune_saved_under_another_name_cannot_be_converted(tmp_path):
+    """helper-141: ChatGLMModel.set_vocab takes the GLM-4 path unless _name_or_path names THUDM/chatglm3-6b, and there
+    reads tokenizer.get_added_vocab()["<|endoftext|>"] and ["<|user|>"]: a ChatGLM3 fine-tune saved from a local path,
+    whose tokenizer has neither, raises KeyError, so llama.cpp's verdict is "cannot tell", not a stop set."""
+    tokens = {"</s>": 2, "<|user|>": 64795, "<|assistant|>": 64796}
+    folder = _converter_folder(tmp_path, "ChatGLMModel", tokens, "</s>", {"_name_or_path": "/data/ft/chatglm3"})
+    stop = model_of(folder).runtime_stops["llama.cpp"]
+    assert stops(model_of(folder), stop) is None and "reads the added token '<|endoftext|>'" in stop.why, stop.why
+    write_json(folder / "config.json", {"architectures": ["ChatGLMModel"], "_name_or_path": "THUDM/chatglm3-6b"})
+    assert "cannot convert" not in model_of(folder).runtime_stops["llama.cpp"].why
+
+
 def test_glm_keeps_an_eot_special_vocab_found(tmp_path):
     """GLM's class calls _set_special_token("eot", <|user|>) on the SpecialVocab that read the files, which does
     not overwrite: where tokenizer.json's TemplateProcessing ends with another special token, SpecialVocab makes

@@ -126,7 +126,8 @@ def cannot_convert(model: ResolvedModel) -> tuple[str, str]:
     if not converts(architecture):
         return (f"llama.cpp's convert_hf_to_gguf.py ({CONVERTER_BUILD}) cannot convert {architecture} (no class "
                 "for it: \"not supported\")", "none in these files: serve the model with another runtime")
-    return _sentencepiece_missing(model, architecture) or _special_vocab_raises(model, architecture)
+    return _sentencepiece_missing(model, architecture) or _glm_tokens_missing(model, architecture) \
+        or _special_vocab_raises(model, architecture)
 
 
 # Classes whose set_vocab reads tokenizer.model alone (no tokenizer.json fallback): conversion/gemma.py
@@ -136,6 +137,20 @@ def cannot_convert(model: ResolvedModel) -> tuple[str, str]:
 # with [] (KeyError when tokenizer_config.json lacks it). transformers 5's save_pretrained writes no tokenizer.model.
 SENTENCEPIECE_ONLY = {"GemmaForCausalLM": "gemma.py GemmaModel", "Gemma2ForCausalLM": "gemma.py Gemma2Model",
                       "Phi3ForCausalLM": "phi.py Phi3MiniModel", "Phi4ForCausalLMV": "phi.py Phi3MiniModel"}
+
+
+def _glm_tokens_missing(model: ResolvedModel, architecture: str) -> tuple[str, str] | None:
+    """ChatGLM's class (conversion ChatGLMModel.set_vocab) takes the GLM-4 path unless config.json's
+    ``_name_or_path`` names THUDM/chatglm3-6b, and there reads ``tokenizer.get_added_vocab()["<|endoftext|>"]`` and
+    ``["<|user|>"]``: a ChatGLM3 fine-tune saved from a local path, whose tokenizer has neither, raises KeyError."""
+    if architecture not in ("ChatGLMModel", "ChatGLMForConditionalGeneration") or _chatglm3(model):
+        return None
+    missing = [text for text in ("<|endoftext|>", "<|user|>") if _added(model, text) is None]
+    if not missing:
+        return None
+    return (f"llama.cpp's convert_hf_to_gguf.py cannot convert {architecture}: config.json _name_or_path does not name "
+            f"THUDM/chatglm3-6b, so its GLM-4 path reads the added token '{missing[0]}', which the tokenizer does not "
+            "have (KeyError)", "set config.json _name_or_path to THUDM/chatglm3-6b before converting a ChatGLM3 model")
 
 
 def _sentencepiece_missing(model: ResolvedModel, architecture: str) -> tuple[str, str] | None:
@@ -274,9 +289,15 @@ def _set(ids: dict[str, int], kind: str, token_id: int | None, overwrite: bool =
         ids[kind] = token_id
 
 
-def _glm(model: ResolvedModel, ids: dict[str, int]) -> None:  # Glm4Model, ChatGLMModel, _set_vocab_glmedge
+def _chatglm3(model: ResolvedModel) -> bool:
+    """Whether ChatGLM's class takes its ChatGLM3 path (``set_vocab_chatglm3``): config.json's ``_name_or_path``
+    names THUDM/chatglm3-6b."""
     config = model.files.config
-    if config is not None and "THUDM/chatglm3-6b" in str(config.get(("_name_or_path",), "")):
+    return config is not None and "THUDM/chatglm3-6b" in str(config.get(("_name_or_path",), ""))
+
+
+def _glm(model: ResolvedModel, ids: dict[str, int]) -> None:  # Glm4Model, ChatGLMModel, _set_vocab_glmedge
+    if _chatglm3(model):
         return  # set_vocab_chatglm3: a plain SpecialVocab
     _set(ids, "eos", _added(model, "<|endoftext|>"), overwrite=False)
     _set(ids, "eot", _added(model, "<|user|>"), overwrite=False)
