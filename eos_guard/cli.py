@@ -588,6 +588,7 @@ def _run(args: argparse.Namespace) -> int:
     _say_errors(report, args.verbose)
     if not args.quiet:
         _warn_if_nothing_found(args, report)
+        _warn_of_unread_settings(args, paths, config, report)
     fmt = output_format(args.format, sys.stdout)
     if args.statistics and fmt not in TEXT_FORMATS:  # auto inside GitHub Actions: the table asked for, not annotations
         fmt = "text"
@@ -627,6 +628,23 @@ def _warn_if_nothing_found(args: argparse.Namespace, report: Report) -> None:
     _say(f"eos-guard: warning: no model folder found for {', '.join(shown(path) for path in named)} "
          "(a file is checked with the model folder it lies in; a model folder holds generation_config.json, "
          "tokenizer_config.json or a model's config.json)")
+
+
+def _warn_of_unread_settings(args: argparse.Namespace, paths: list[str], config: settings.Config,
+                             report: Report) -> None:
+    """A settings file inside the checked tree that the run does not read (a model folder's own .eos-guard.yaml under
+    a run over the folder above it) is named on stderr, once each: a run over that folder alone reads it, so the
+    two runs can disagree, and a person should know which one CI's is. Not with --config or --isolated, which
+    read no discovered settings file by design."""
+    if args.config or args.isolated:
+        return
+    local = [p for p in paths if p and not p.startswith("hf://")]
+    folders = [m.folder for m in report.models if m.gguf is None and not m.unfetched]
+    which = display_path(config.source) if config.source is not None else "none: the defaults"
+    for path in settings.unread_settings(folders, settings.settings_start(local)):
+        _say(f"eos-guard: warning: {display_path(path)} is not read: a run takes its settings from one file, the "
+             f"nearest above the folder that holds every PATH ({which}); a run over {display_path(path.parent)} "
+             "alone reads it")
 
 
 def _say(line: str) -> None:

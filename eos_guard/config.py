@@ -469,6 +469,35 @@ def settings_start(paths: list[str]) -> Path:
     return Path(common) if len(written) > 1 or os.path.isdir(common) else Path(common).parent
 
 
+def unread_settings(folders: list[Path], start: Path) -> list[Path]:
+    """The settings files that lie between the model ``folders`` and ``start`` (the folder discovery started from,
+    :func:`settings_start`): a run reads one settings file, the nearest above ``start``, so these govern none of its
+    folders, though a run over one of those folders alone reads them (``eos-guard .`` does not read
+    ``m1/.eos-guard.yaml``; pre-commit passing only m1's files does). A pyproject.toml counts when it names
+    eos-guard where discovery looks; folders inside a Hugging Face cache snapshot are left out, as discovery
+    leaves them."""
+    from .model_files import cache_repo_of
+
+    top = os.path.abspath(start)
+    seen: set[str] = set()
+    found: list[Path] = []
+    for folder in folders:
+        directory = os.path.abspath(folder)
+        while directory != top and directory not in seen and os.path.dirname(directory) != directory:
+            seen.add(directory)
+            if not directory.startswith(top + os.sep) or cache_repo_of(os.path.realpath(directory)) is not None:
+                break
+            here = Path(directory)
+            names = [here / name for name in YAML_NAMES if _exists(here / name)]
+            pyproject = here / "pyproject.toml"
+            if not names and _pyproject_readable(pyproject) and \
+                    any(spelling in _start_of(pyproject).lower() for spelling in _SPELLINGS):
+                names = [pyproject]
+            found += names[:1]  # the one discovery would take there
+            directory = os.path.dirname(directory)
+    return sorted(found)
+
+
 def _is_file(path: Path) -> bool:
     """Whether a settings file is there; a folder that cannot be searched (no permission) holds none eos-guard can
     read, and the check of a model folder in it says that it cannot be read."""

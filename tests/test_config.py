@@ -141,6 +141,25 @@ def test_the_api_s_isolated_reads_no_settings_file(repo):
         eos_guard.fix(folder, isolated="true")
 
 
+def test_a_settings_file_a_run_does_not_read_is_named_on_stderr(run, repo):
+    """helper-135: a model folder's own .eos-guard.yaml governs a run over that folder alone (pre-commit passing only
+    its files) but not `eos-guard .`, so the two runs disagree without a word. The run that does not read it says
+    so (once, on stderr; the report and exit code are unchanged), unless settings were named or turned off."""
+    (repo / "models" / "chat" / ".eos-guard.yaml").write_text("ignore: [ALL]\n")
+    (repo / "models" / "pyproject.toml").write_text("[tool.eos-guard]\nfail-on = 'never'\n")
+    (repo / "pyproject.toml").write_text("[project]\nname = 'x'\n")  # names no eos-guard: not settings
+    code, out, err = run(".", cwd=repo)
+    assert code == 1 and " EOS001 " in out, out
+    assert err.splitlines() == [
+        "eos-guard: warning: models/chat/.eos-guard.yaml is not read: a run takes its settings from one file, the "
+        "nearest above the folder that holds every PATH (none: the defaults); a run over models/chat alone reads it",
+        "eos-guard: warning: models/pyproject.toml is not read: a run takes its settings from one file, the nearest "
+        "above the folder that holds every PATH (none: the defaults); a run over models alone reads it"], err
+    assert run("models/chat", cwd=repo)[2] == ""  # the folder's own settings are this run's
+    for options in (["--isolated"], ["--config", "models/pyproject.toml"], ["-q"]):
+        assert "is not read" not in run(*options, ".", cwd=repo)[2], options
+
+
 def test_settings_inside_a_hugging_face_cache_snapshot_are_not_read(run, tmp_path):
     """A snapshot's files are the Hub repository's (its author's): an .eos-guard.yaml there is not the user's
     settings. Discovery starts above the cache's repository folder (models--org--name)."""
