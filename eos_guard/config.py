@@ -483,17 +483,17 @@ def unread_settings(folders: list[Path], start: Path) -> list[Path]:
     found: list[Path] = []
     for folder in folders:
         directory = os.path.abspath(folder)
-        while directory != top and directory not in seen and os.path.dirname(directory) != directory:
+        while directory != top and directory not in seen and directory.startswith(top + os.sep):
             seen.add(directory)
-            if not directory.startswith(top + os.sep) or cache_repo_of(os.path.realpath(directory)) is not None:
-                break
-            here = Path(directory)
-            names = [here / name for name in YAML_NAMES if _exists(here / name)]
-            pyproject = here / "pyproject.toml"
-            if not names and _pyproject_readable(pyproject) and \
-                    any(spelling in _start_of(pyproject).lower() for spelling in _SPELLINGS):
-                names = [pyproject]
-            found += names[:1]  # the one discovery would take there
+            names = [os.path.join(directory, name) for name in (*YAML_NAMES, "pyproject.toml")]
+            present = [name for name in names if os.path.lexists(name)]  # most folders have none: 3 lstat calls
+            if present and cache_repo_of(os.path.realpath(directory)) is None:
+                yaml = [Path(name) for name in present if not name.endswith("pyproject.toml")]
+                pyproject = Path(names[-1])
+                if not yaml and _pyproject_readable(pyproject) and \
+                        any(spelling in _start_of(pyproject).lower() for spelling in _SPELLINGS):
+                    yaml = [pyproject]
+                found += yaml[:1]  # the one discovery would take there
             directory = os.path.dirname(directory)
     return sorted(found)
 
