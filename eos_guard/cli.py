@@ -630,6 +630,9 @@ def _warn_if_nothing_found(args: argparse.Namespace, report: Report) -> None:
          "tokenizer_config.json or a model's config.json)")
 
 
+UNREAD_SETTINGS_SHOWN = 5  # lines naming settings files a run does not read; then how many more
+
+
 def _warn_of_unread_settings(args: argparse.Namespace, paths: list[str], config: settings.Config,
                              report: Report) -> None:
     """A settings file inside the checked tree that the run does not read (a model folder's own .eos-guard.yaml under
@@ -641,10 +644,14 @@ def _warn_of_unread_settings(args: argparse.Namespace, paths: list[str], config:
     local = [p for p in paths if p and not p.startswith("hf://")]
     folders = [m.folder for m in report.models if m.gguf is None and not m.unfetched]
     which = display_path(config.source) if config.source is not None else "none: the defaults"
-    for path in settings.unread_settings(folders, settings.settings_start(local)):
+    unread = settings.unread_settings(folders, settings.settings_start(local))
+    for path in unread[:UNREAD_SETTINGS_SHOWN]:
         _say(f"eos-guard: warning: {display_path(path)} is not read: a run takes its settings from one file, the "
              f"nearest above the folder that holds every PATH ({which}); a run over {display_path(path.parent)} "
              "alone reads it")
+    if len(unread) > UNREAD_SETTINGS_SHOWN:
+        _say(f"eos-guard: warning: and {len(unread) - UNREAD_SETTINGS_SHOWN:,} more settings files this run does not "
+             "read")
 
 
 def _say(line: str) -> None:

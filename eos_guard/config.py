@@ -478,24 +478,35 @@ def unread_settings(folders: list[Path], start: Path) -> list[Path]:
     leaves them."""
     from .model_files import cache_repo_of
 
-    top = os.path.abspath(start)
+    top = os.path.realpath(start)  # the report's folders are where links lead
+    inside = top if top.endswith(os.sep) else top + os.sep  # "/" holds everything
     seen: set[str] = set()
     found: list[Path] = []
     for folder in folders:
-        directory = os.path.abspath(folder)
-        while directory != top and directory not in seen and directory.startswith(top + os.sep):
+        directory = os.path.realpath(folder)
+        while directory != top and directory not in seen and directory.startswith(inside):
             seen.add(directory)
             names = [os.path.join(directory, name) for name in (*YAML_NAMES, "pyproject.toml")]
             present = [name for name in names if os.path.lexists(name)]  # most folders have none: 3 lstat calls
-            if present and cache_repo_of(os.path.realpath(directory)) is None:
+            if present and cache_repo_of(directory) is None:
                 yaml = [Path(name) for name in present if not name.endswith("pyproject.toml")]
-                pyproject = Path(names[-1])
-                if not yaml and _pyproject_readable(pyproject) and \
-                        any(spelling in _start_of(pyproject).lower() for spelling in _SPELLINGS):
-                    yaml = [pyproject]
+                if not yaml and _names_settings(Path(names[-1])):
+                    yaml = [Path(names[-1])]
                 found += yaml[:1]  # the one discovery would take there
             directory = os.path.dirname(directory)
     return sorted(found)
+
+
+def _names_settings(pyproject: Path) -> bool:
+    """Whether discovery would take a pyproject.toml as settings: a [tool.eos-guard] table (one it cannot parse is
+    an error a run over its folder stops at: counted too); not one that only mentions eos-guard (a dependency)."""
+    if not _pyproject_readable(pyproject) or not any(spelling in _start_of(pyproject).lower()
+                                                     for spelling in _SPELLINGS):
+        return False
+    try:
+        return _pyproject_table(pyproject)[0] is not None
+    except (InputError, MissingDependency):
+        return True
 
 
 def _is_file(path: Path) -> bool:

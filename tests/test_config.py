@@ -158,6 +158,23 @@ def test_a_settings_file_a_run_does_not_read_is_named_on_stderr(run, repo):
     assert run("models/chat", cwd=repo)[2] == ""  # the folder's own settings are this run's
     for options in (["--isolated"], ["--config", "models/pyproject.toml"], ["-q"]):
         assert "is not read" not in run(*options, ".", cwd=repo)[2], options
+    # helper-142: a pyproject.toml that names eos-guard as a dependency only is no settings file
+    (repo / "models" / "pyproject.toml").write_text("[project]\ndependencies = ['eos-guard>=1']\n")
+    assert "models/pyproject.toml" not in run(".", cwd=repo)[2]
+    # the tree named through a link, and a common folder of "/", still say it
+    (repo.parent / "link").symlink_to(repo)
+    assert "models/chat/.eos-guard.yaml is not read" in run(str(repo.parent / "link"), cwd=repo)[2]
+    from pathlib import Path
+
+    from eos_guard.config import unread_settings
+
+    assert (repo / "models" / "chat" / ".eos-guard.yaml").resolve() in unread_settings([repo / "models" / "chat"],
+                                                                                   Path("/"))
+    # many: five lines, then how many more
+    for i in range(7):
+        shutil.copytree(repo / "models" / "chat", repo / "models" / f"m{i}")
+    err = run(".", cwd=repo)[2].splitlines()
+    assert len(err) == 6 and err[-1] == "eos-guard: warning: and 3 more settings files this run does not read", err
 
 
 def test_settings_inside_a_hugging_face_cache_snapshot_are_not_read(run, tmp_path):
