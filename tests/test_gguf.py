@@ -288,6 +288,12 @@ def test_beside_tool_response_s_is_neither_one_token_nor_a_stop(run, tmp_path):
     entry = json.loads(out)["gguf"][0]
     assert code == 1 and 14 not in entry["eog_ids"] and entry["stops"] is False, entry
     assert [c for c, _ in findings(out)] == ["EOS019"]
+    # helper-142: named the eos, </s> still does not stop: the message says so instead of the no-op override
+    write_gguf(tmp_path / "model.gguf", tokens=tokens, types=[NORMAL] * 12 + [CONTROL] * 3, template=template, eos=14)
+    [(_, message)] = findings(run("--format", "json", "model.gguf")[1])
+    assert message.endswith("no eos or eot setting brings it back (the newest build takes </s> off the "
+                            "end-of-generation ids beside <|tool_response>, whatever names it): pass it as a stop "
+                            "string, or run an older build"), message
 
 
 def test_a_terminator_of_its_own_typed_normal_is_still_the_id_the_model_emits(run, tmp_path):

@@ -55,7 +55,14 @@ class GgufTerminatorNotEog(GgufRule):
                 continue
             if template.id is None or template.stops_on(gguf.eog):
                 continue
+            if template.id in gguf.special().values():  # already its eos or eot: llama.cpp's load took it off
+                fix = ("no eos or eot setting brings it back (the newest build takes </s> off the end-of-generation "
+                       "ids beside <|tool_response>, whatever names it): pass it as a stop string, or run an older "
+                       "build") if gguf.tokens[template.id] == "</s>" else \
+                    "no eos or eot setting brings it back: pass it as a stop string"
+            else:
+                fix = repair(gguf, "eos", template.id)
             yield self.gguf_finding(
                 gguf,
                 f"{which} ({template.key}) ends assistant turns with '{template.token}' ({template.id}), but "
-                f"llama.cpp stops only on {gguf.describe(gguf.eog)}; {repair(gguf, 'eos', template.id)}")
+                f"llama.cpp stops only on {gguf.describe(gguf.eog)}; {fix}")

@@ -136,21 +136,27 @@ def cannot_convert(model: ResolvedModel) -> tuple[str, str]:
 # tokenizer.model" unless tokenizer_config.json's tokenizer_class is GPT2Tokenizer (Phi-4), and reads that key
 # with [] (KeyError when tokenizer_config.json lacks it). transformers 5's save_pretrained writes no tokenizer.model.
 SENTENCEPIECE_ONLY = {"GemmaForCausalLM": "gemma.py GemmaModel", "Gemma2ForCausalLM": "gemma.py Gemma2Model",
-                      "Phi3ForCausalLM": "phi.py Phi3MiniModel", "Phi4ForCausalLMV": "phi.py Phi3MiniModel"}
+                      "Phi3ForCausalLM": "phi.py Phi3MiniModel", "Phi4ForCausalLMV": "phi.py Phi3MiniModel",
+                      "PhiMoEForCausalLM": "phi.py PhiMoeModel (Phi3MiniModel's)"}
 
 
 def _glm_tokens_missing(model: ResolvedModel, architecture: str) -> tuple[str, str] | None:
     """ChatGLM's class (conversion ChatGLMModel.set_vocab) takes the GLM-4 path unless config.json's
     ``_name_or_path`` names THUDM/chatglm3-6b, and there reads ``tokenizer.get_added_vocab()["<|endoftext|>"]`` and
     ``["<|user|>"]``: a ChatGLM3 fine-tune saved from a local path, whose tokenizer has neither, raises KeyError."""
-    if architecture not in ("ChatGLMModel", "ChatGLMForConditionalGeneration") or _chatglm3(model):
+    if architecture not in ("ChatGLMModel", "ChatGLMForConditionalGeneration", "GlmForCausalLM") or _chatglm3(model):
         return None
-    missing = [text for text in ("<|endoftext|>", "<|user|>") if _added(model, text) is None]
+    # absent from the vocabulary altogether and named nowhere in tokenizer_config.json: a token named only among its
+    # special tokens is still one get_added_vocab() gives under the converter's transformers 4.x (a slow tokenizer
+    # adds them), and a remote-code tokenizer's vocabulary (ChatGLM4Tokenizer's tiktoken file) is not read here
+    named = model.files.tokenizer_config.text if model.files.tokenizer_config is not None else ""
+    missing = [text for text in ("<|endoftext|>", "<|user|>") if model.vocab.id_of(text) is None and text not in named]
     if not missing:
         return None
     return (f"llama.cpp's convert_hf_to_gguf.py cannot convert {architecture}: config.json _name_or_path does not name "
             f"THUDM/chatglm3-6b, so its GLM-4 path reads the added token '{missing[0]}', which the tokenizer does not "
-            "have (KeyError)", "set config.json _name_or_path to THUDM/chatglm3-6b before converting a ChatGLM3 model")
+            "have (KeyError)", "none in these files for another tokenizer; a ChatGLM3 model converts with config.json "
+            "_name_or_path naming THUDM/chatglm3-6b")
 
 
 def _sentencepiece_missing(model: ResolvedModel, architecture: str) -> tuple[str, str] | None:
