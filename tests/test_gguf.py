@@ -493,6 +493,22 @@ def test_gguf_fixed_by_hand_and_folder_not(run, tmp_path):
         "before converting it again"]
 
 
+def test_a_folder_eos_past_the_gguf_s_token_list_says_to_convert_again(run, tmp_path):
+    """A folder whose conversion writes an eos the GGUF's token list does not reach (a token added after the GGUF was
+    made; without tokenizer.json the converter takes config.json's eos_token_id): one statement of it (helper-142:
+    "44 (outside the token list), an id outside the GGUF's token list")."""
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    write_json(folder / "config.json", {"architectures": ["LlamaForCausalLM"], "model_type": "llama",
+                                        "eos_token_id": 44, "vocab_size": 45})
+    write_json(folder / "tokenizer_config.json", {"added_tokens_decoder": {
+        str(i): {"content": t, "special": True} for i, t in enumerate(VOCAB) if i >= END}})
+    write_gguf(tmp_path / "model.gguf")
+    code, out, _ = run("--format", "json", "model.gguf", "folder")
+    assert "tokenizer.ggml.eos_token_id is 12 '</s>', but converting folder today writes 44 (outside the token list): " \
+           "convert the folder again" in [m for rule, m in findings(out) if rule == "EOS022"], out
+
+
 def test_eot_differs_from_what_converting_the_folder_writes(run, tmp_path):
     """docs/gguf.md: EOS022 compares "`tokenizer.ggml.eos_token_id` and `eot_token_id` with the ids
     `convert_hf_to_gguf.py` would write from the folder today (... then the ids the converter's class for the

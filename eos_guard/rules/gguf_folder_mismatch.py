@@ -58,8 +58,8 @@ class GgufFolderMismatch(GgufRule):
             key = f"tokenizer.ggml.{kind}_token_id"
             said = f"{key} is {gguf.show(have)}" if have is not None else f"the GGUF has no {key}"
             message = f"{said}, but converting {folder} today writes {gguf.show(wanted)}"
-            if not gguf.in_range(wanted):
-                yield f"{message}, an id outside the GGUF's token list"
+            if not gguf.in_range(wanted):  # gguf.show already says "(outside the token list)"
+                yield f"{message}: convert the folder again"
             elif gguf.stops() and gguf.stops(gguf_end_of_generation(gguf, {kind: wanted})) is False:
                 yield f"{message}; keep the GGUF's: with the folder's, chat answers would not stop in llama.cpp"
             else:

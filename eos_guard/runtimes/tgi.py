@@ -71,8 +71,11 @@ def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
         which = f"model type '{model_type}'" + (" with alibi" if model_type in FALCON_TYPES else "")
         why = (f"tokenizer eos {show_id(primary)} only (TGI serves {which}, if at all, with its transformers or "
                "non-flash backend, not with FlashCausalLM, the one class that reads generation_config.json)")
-        return StopSet("tgi", unique([primary]), why, "make the tokenizer's eos (tokenizer_config.json eos_token) "
-                                                      "the terminator", tokenizer_eos_place(model) or where)
+        fix = ("none in these files: the tokenizer appends its eos to every input (is_encoder_decoder, "
+               "add_eos_token), so it stays; serve the model with another runtime, or pass the terminator as a stop "
+               "sequence") if model.files.appends_eos else \
+            "make the tokenizer's eos (tokenizer_config.json eos_token) the terminator"
+        return StopSet("tgi", unique([primary]), why, fix, tokenizer_eos_place(model) or where)
     if isinstance(gen, list):
         ids, moved = renumbered(model, unique(as_ids(gen)), "4.51")
         why = f"generation_config.json eos_token_id list {show(unique(as_ids(gen)))} replaces the tokenizer eos{moved}"
