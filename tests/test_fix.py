@@ -112,10 +112,9 @@ def test_python_api_raises_for_a_folder_it_could_not_fix_after_fixing_the_others
     assert "151645" in (fine / "generation_config.json").read_text(encoding="utf-8")  # the other folder is fixed
 
 
-def test_fix_restores_the_ids_a_change_dropped_from_config_json_too(run, tmp_path):
-    """helper-138: the SFT script's `generation_config.eos_token_id = config.eos_token_id = tokenizer.eos_token_id`
-    cuts Gemma 3's [1, 106] to 1 in both files. --fix put generation_config.json's back, but left config.json's
-    scalar alone because it is the tokenizer's eos, so EOS015 stayed on every later run and --fix could not end it."""
+def _gemma_repository(tmp_path: Path) -> tuple[Path, Path, list[str]]:
+    """A git repository holding a Gemma 3 fine-tune whose configs list [1, 106], committed: the repository, the
+    model folder and the git command that commits in it."""
     repo = tmp_path / "repo"
     folder = shutil.copytree(RULE_CASES / "EOS015-stop-ids-dropped", repo / "gemma",
                              ignore=shutil.ignore_patterns("baseline"))
@@ -124,6 +123,14 @@ def test_fix_restores_the_ids_a_change_dropped_from_config_json_too(run, tmp_pat
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
     subprocess.run(git + ["add", "."], check=True)
     subprocess.run(git + ["commit", "-qm", "gemma 3 fine-tune"], check=True)
+    return repo, folder, git
+
+
+def test_fix_restores_the_ids_a_change_dropped_from_config_json_too(run, tmp_path):
+    """helper-138: the SFT script's `generation_config.eos_token_id = config.eos_token_id = tokenizer.eos_token_id`
+    cuts Gemma 3's [1, 106] to 1 in both files. --fix put generation_config.json's back, but left config.json's
+    scalar alone because it is the tokenizer's eos, so EOS015 stayed on every later run and --fix could not end it."""
+    repo, folder, _ = _gemma_repository(tmp_path)
     for name in ("config.json", "generation_config.json"):
         data = json.loads((folder / name).read_text())
         write_json(folder / name, {**data, "eos_token_id": 1})
@@ -145,14 +152,7 @@ def test_unsafe_fixes_change_the_tokenizer_side_only_when_asked(run, tmp_path):
 
 
 def test_regression_rule_in_a_real_git_repository(run, tmp_path):
-    repo = tmp_path / "repo"
-    folder = shutil.copytree(RULE_CASES / "EOS015-stop-ids-dropped", repo / "gemma",
-                             ignore=shutil.ignore_patterns("baseline"))
-    write_json(folder / "generation_config.json", {"bos_token_id": 2, "eos_token_id": [1, 106], "pad_token_id": 0})
-    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    subprocess.run(git + ["add", "."], check=True)
-    subprocess.run(git + ["commit", "-qm", "gemma 3 fine-tune"], check=True)
+    repo, folder, git = _gemma_repository(tmp_path)
     assert run(".", cwd=repo)[0] == 0
     # What `generation_config.eos_token_id = tokenizer.eos_token_id` writes:
     write_json(folder / "generation_config.json", {"bos_token_id": 2, "eos_token_id": 1, "pad_token_id": 0})
