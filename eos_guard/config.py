@@ -388,15 +388,21 @@ def load(explicit: Path | None, start: Path) -> Config:
             if _exists(directory / name):
                 return _read(_found(directory / name))
         pyproject = directory / "pyproject.toml"
-        # Discovery skips the many pyproject.toml files that never name eos-guard without importing a TOML
-        # parser (a broken one belongs to the tools it configures). Only the start of each is read: one that
-        # names eos-guard there and is over the size limit is then refused as a settings file.
-        start_of = _start_of(pyproject).lower() if _pyproject_readable(pyproject) else b""
-        if any(spelling in start_of for spelling in _SPELLINGS):
-            table, positions = _pyproject_table(pyproject)
-            if table is not None:
-                return from_mapping(table, pyproject, positions)
+        table, positions = _pyproject_settings(pyproject)
+        if table is not None:
+            return from_mapping(table, pyproject, positions)
     return Config()
+
+
+def _pyproject_settings(pyproject: Path) -> tuple[dict[str, Any] | None, Positions]:
+    """A pyproject.toml's ``[tool.eos-guard]`` as discovery takes it (None when it holds none). Discovery skips the
+    many pyproject.toml files that never name eos-guard without importing a TOML parser (a broken one belongs to
+    the tools it configures). Only the start of each is read: one that names eos-guard there and is over the size
+    limit is then refused as a settings file."""
+    start_of = _start_of(pyproject).lower() if _pyproject_readable(pyproject) else b""
+    if not any(spelling in start_of for spelling in _SPELLINGS):
+        return None, {}
+    return _pyproject_table(pyproject)
 
 
 def _exists(path: Path) -> bool:
@@ -500,11 +506,8 @@ def unread_settings(folders: list[Path], start: Path) -> list[Path]:
 def _names_settings(pyproject: Path) -> bool:
     """Whether discovery would take a pyproject.toml as settings: a [tool.eos-guard] table (one it cannot parse is
     an error a run over its folder stops at: counted too); not one that only mentions eos-guard (a dependency)."""
-    if not _pyproject_readable(pyproject) or not any(spelling in _start_of(pyproject).lower()
-                                                     for spelling in _SPELLINGS):
-        return False
     try:
-        return _pyproject_table(pyproject)[0] is not None
+        return _pyproject_settings(pyproject)[0] is not None
     except (InputError, MissingDependency):
         return True
 

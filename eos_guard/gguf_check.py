@@ -18,7 +18,7 @@ from pathlib import Path
 from .errors import InputError, MissingDependency
 from .findings import quoted_list
 from .gguf_metadata import ARRAY, CONTROL, STRING, TYPE_NAMES, USER_DEFINED, GgufMetadata, read_metadata
-from .known_tokens import END_OF_TURN_TEXTS, LLAMA_CPP_CONTROL_LOOKING, known_turn_end
+from .known_tokens import END_OF_TURN_TEXTS, LLAMA_CPP_CONTROL_LOOKING, LLAMA_CPP_FIM_KINDS, known_turn_end
 from .model_files import MAX_TEMPLATES
 from .records import field, record
 from .resolve import ResolvedModel
@@ -28,10 +28,9 @@ TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.m
 if TYPE_CHECKING:
     from typing import Any, Iterable
 
-SPECIAL_KEYS = {kind: f"tokenizer.ggml.{kind}_token_id"
-                for kind in ("bos", "eos", "eot", "eom", "fim_pad", "fim_rep", "fim_sep")}
 # the special ids llama.cpp stops on (the fill-in-the-middle ones too, runtimes/llama_cpp.fill_in_the_middle_ids)
-STOPPING_KINDS = ("eos", "eot", "eom", "fim_pad", "fim_rep", "fim_sep")
+STOPPING_KINDS = ("eos", "eot", "eom", *LLAMA_CPP_FIM_KINDS)
+SPECIAL_KEYS = {kind: f"tokenizer.ggml.{kind}_token_id" for kind in ("bos", *STOPPING_KINDS)}
 TOKENS = "tokenizer.ggml.tokens"
 TOKEN_TYPES = "tokenizer.ggml.token_type"
 TOKENIZER_MODEL = "tokenizer.ggml.model"
@@ -227,17 +226,18 @@ def _template(gguf: GgufModel, name: str, key: str, source: str, added: AddedTok
         known = known_turn_end(text)
         if known is not None and gguf.id_of(known) is None:  # no token of that text: pieces, which stop nothing
             return GgufTemplate(name, key, source, known, None, (), None, spelled=known)
-        if _token_shaped(word) and gguf.id_of(word) is not None:
+        word_id = gguf.id_of(word) if _token_shaped(word) else None
+        if word_id is not None:
             # a NORMAL token (<|assistant_end|> of a SentencePiece conversion): not read as one in a prompt, but the
             # model trained with it as a token emits its id, which stops generation only if it is an eog id
-            token_id = gguf.id_of(word)
-            return GgufTemplate(name, key, source, word, token_id, (token_id,), None)
+            return GgufTemplate(name, key, source, word, word_id, (word_id,), None)
     return GgufTemplate(name, key, source, probe.token, token_id, run, problem)
 
 
 def _token_shaped(text: str) -> bool:
     """Whether a text reads as a special token's (``<|assistant_end|>``, ``[EOT]``), not as words (``### User``)."""
-    return len(text) > 2 and ((text[0], text[-1]) in (("<", ">"), ("[", "]"))) and not any(c in text[1:-1] for c in "<>[]")
+    return len(text) > 2 and (text[0], text[-1]) in (("<", ">"), ("[", "]")) \
+        and not any(c in text[1:-1] for c in "<>[]")
 
 
 def may_come_from(gguf: GgufModel, model: ResolvedModel) -> bool:

@@ -23,6 +23,9 @@ LLAMA_CPP_FIM_REP_TEXTS = ("<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO
 LLAMA_CPP_FIM_SEP_TEXTS_B11067 = ("<|file_sep|>",)
 LLAMA_CPP_FIM_SEP_TEXTS = LLAMA_CPP_FIM_SEP_TEXTS_B11067 + ("<|plamo:file_separator|>",)
 LLAMA_CPP_FIM_TEXTS = LLAMA_CPP_FIM_PAD_TEXTS + LLAMA_CPP_FIM_REP_TEXTS + LLAMA_CPP_FIM_SEP_TEXTS  # looked up once
+# the GGUF keys (tokenizer.ggml.<kind>_token_id) that name those tokens, in the same order (pad, repo, separator);
+# where one is set, llama.cpp looks for no token of that kind by text
+LLAMA_CPP_FIM_KINDS = ("fim_pad", "fim_rep", "fim_sep")
 
 # Texts llama.cpp's load gives the CONTROL type whatever type the file writes ("control-looking token ... was not
 # control-type; this is probably a bug in the model. its type will be overridden", llama-vocab.cpp, the EOG section):

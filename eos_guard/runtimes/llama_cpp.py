@@ -30,7 +30,8 @@ Not modelled: the default eos id (2 or 11) used when the GGUF has none.
 from __future__ import annotations
 
 from ..known_tokens import (LLAMA_CPP_EOG_TEXTS, LLAMA_CPP_EOG_TEXTS_B11067, LLAMA_CPP_EOG_TEXTS_B11548,
-                            LLAMA_CPP_FIM_PAD_TEXTS, LLAMA_CPP_FIM_REP_TEXTS, LLAMA_CPP_FIM_SEP_TEXTS,
+                            LLAMA_CPP_FIM_KINDS, LLAMA_CPP_FIM_PAD_TEXTS, LLAMA_CPP_FIM_REP_TEXTS,
+                            LLAMA_CPP_FIM_SEP_TEXTS,
                             LLAMA_CPP_FIM_SEP_TEXTS_B11067, LLAMA_CPP_FIM_TEXTS, PLAMO_EOS)
 from ..records import record
 from ..resolve import ResolvedModel
@@ -100,10 +101,6 @@ def end_of_generation_ids(id_of: Callable[[str], int | None], special: dict[str,
     return ids
 
 
-# the GGUF keys (tokenizer.ggml.<kind>_token_id) that name a fill-in-the-middle token, in EogRule.fim's order
-FIM_KINDS = ("fim_pad", "fim_rep", "fim_sep")
-
-
 def fill_in_the_middle_ids(id_of: Callable[[str], int | None], rule: EogRule = EOG_NEWEST,
                            special: Mapping[str, int] | None = None) -> list[int]:
     """The pad, repo and file-separator tokens: of each kind, the id the GGUF names for it
@@ -111,7 +108,7 @@ def fill_in_the_middle_ids(id_of: Callable[[str], int | None], rule: EogRule = E
     texts the vocabulary has."""
     given = special or {}
     found = (given.get(kind, next((token_id for token_id in map(id_of, texts) if token_id is not None), None))
-             for kind, texts in zip(FIM_KINDS, rule.fim))
+             for kind, texts in zip(LLAMA_CPP_FIM_KINDS, rule.fim))
     return [token_id for token_id in found if token_id is not None]
 
 
