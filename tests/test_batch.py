@@ -1069,6 +1069,16 @@ def test_encoder_decoder_labels_as_wide_as_input_ids_are_read_on_their_own():
         eos_guard.check_batch(done, [1], 0, encoder_decoder="yes")
 
 
+def test_a_batch_with_decoder_input_ids_holds_a_decoder_s_labels():
+    """training.md: labels as wide as input_ids are read on their own when the batch holds decoder_input_ids
+    (DataCollatorForSeq2Seq given the model makes them), even where most labels equal the input id at their place."""
+    batch = {"input_ids": [[7, 8, 9, 0, 0]], "attention_mask": [[1, 1, 1, 0, 0]], "labels": [[7, 8, 9, 5, 1]],
+             "decoder_input_ids": [[0, 7, 8, 9, 5]]}
+    assert eos_guard.check_batch(batch, [1], 0) == []
+    without = {key: value for key, value in batch.items() if key != "decoder_input_ids"}
+    assert [f.code for f in eos_guard.check_batch(without, [1], 0)] != []  # read lined up: the padding hides </s>
+
+
 # -- input forms -----------------------------------------------------------------------------------------
 
 def test_lists_and_numpy_need_neither_torch_nor_numpy_imported():
