@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_FIRST_INDENT = re.compile(r"[\r\n]([ \t]+)[^ \t\r\n\]}]")  # a line's indentation before a member or an entry
 
 
 @record(frozen=True)
@@ -64,7 +65,7 @@ def add_to_id_list(doc: JsonDocument, keys: KeyPath, ids: list[int]) -> Edit | N
         if "\n" in inner:  # on a line of its own, before the first line break: '[\n  ]' keeps its lines
             newline = "\r\n" if "\r\n" in inner else "\n"
             at = span.start + 1 + inner.index(newline)
-            return Edit(at, at, f"{newline}  {added}")
+            return Edit(at, at, f"{newline}{_inner_indent(text, span.start)}{added}")
         return Edit(span.start + 1, span.start + 1, added)
     first = doc.span(keys + (0,))
     last = doc.span(keys + (len(current) - 1,))
@@ -93,7 +94,7 @@ def insert_member(doc: JsonDocument, object_keys: KeyPath, name: str, value: Any
         if "\n" in inner:  # on a line of its own, before the first line break: '{ \n }' keeps its ' ' and ' '
             newline = "\r\n" if "\r\n" in inner else "\n"
             at = span.start + 1 + inner.index(newline)
-            return Edit(at, at, f"{newline}  {member}")
+            return Edit(at, at, f"{newline}{_inner_indent(text, span.start)}{member}")
         return Edit(span.start + 1, span.start + 1, member)
     last_key = list(obj)[-1]
     last_value = doc.span(object_keys + (last_key,))
@@ -114,6 +115,17 @@ def insert_member(doc: JsonDocument, object_keys: KeyPath, name: str, value: Any
         newline = "\r\n" if text[line_start - 2:line_start] == "\r\n" else text[line_start - 1]
         return Edit(last_value.end, last_value.end, f",{newline}{before}{member}")
     return Edit(last_value.end, last_value.end, f", {member}")
+
+
+def _inner_indent(text: str, bracket: int) -> str:
+    """The indentation of a first entry inside the empty list or object opened at ``bracket``: its line's own
+    indentation and one step more, the step being the file's first indented line's (two spaces in a file without
+    one), as json.dumps(indent=...) would have written it."""
+    line_start = max(text.rfind("\n", 0, bracket), text.rfind("\r", 0, bracket)) + 1
+    line = text[line_start:bracket]
+    own = line[:len(line) - len(line.lstrip(" \t"))]
+    step = _FIRST_INDENT.search(text)
+    return own + (step.group(1) if step else "  ")
 
 
 def _key_start(text: str, object_start: int, value_start: int) -> int:

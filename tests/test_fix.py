@@ -493,8 +493,11 @@ def test_a_member_added_to_an_empty_object_is_a_pure_insertion(text, expected):
     ('{"eos_token_id": []}', '{"eos_token_id": [5, 6]}'),
     ('{"eos_token_id": [ ]}', '{"eos_token_id": [5, 6 ]}'),
     # helper-135: '[\n  ]' became '[5, 6]', its line break lost
-    ('{\n  "eos_token_id": [\n  ]\n}\n', '{\n  "eos_token_id": [\n  5, 6\n  ]\n}\n'),
-    ('{\r\n  "eos_token_id": [\r\n  ]\r\n}\r\n', '{\r\n  "eos_token_id": [\r\n  5, 6\r\n  ]\r\n}\r\n'),
+    ('{\n  "eos_token_id": [\n  ]\n}\n', '{\n  "eos_token_id": [\n    5, 6\n  ]\n}\n'),
+    ('{\r\n  "eos_token_id": [\r\n  ]\r\n}\r\n', '{\r\n  "eos_token_id": [\r\n    5, 6\r\n  ]\r\n}\r\n'),
+    # indented one step deeper than its line, the step being the file's own (was two spaces whatever the file's)
+    ('{\n    "eos_token_id": [\n    ]\n}\n', '{\n    "eos_token_id": [\n        5, 6\n    ]\n}\n'),
+    ('{\n\t"eos_token_id": [\n\t]\n}\n', '{\n\t"eos_token_id": [\n\t\t5, 6\n\t]\n}\n'),
 ])
 def test_ids_added_to_an_empty_list_are_a_pure_insertion(text, expected):
     from eos_guard.jsonspan import JsonDocument
