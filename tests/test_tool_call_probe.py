@@ -38,7 +38,7 @@ def test_gpt_oss_as_first_published_does_not_stop_after_a_tool_call(tmp_path, ru
 
     messages = eos030(run, folder)
     assert len(messages) == 1 and messages[0].startswith(
-        "after a tool call, the chat template writes '<|call|>' (200012), '<|start|>' (200006)"), messages
+        "after the arguments of a tool call, the chat template writes '<|call|>' (200012), '<|start|>' (200006)"), messages
     assert messages[0].endswith("; add 200012 ('<|call|>' ends them)"), messages
     assert eos030(run, folder, "--no-cache") == messages
     assert eos030(run, folder) == messages  # from the cache this time
@@ -437,7 +437,7 @@ def test_llama31_collapsed_to_its_tokenizer_eos_does_not_stop_after_a_built_in_t
 
     messages = eos030(run, folder)
     assert messages == [
-        "after a call to a built-in tool (one listed in builtin_tools, which the template reads), the chat template "
+        "after the arguments of a call to a built-in tool (one listed in builtin_tools, which the template reads), the chat template "
         "writes '<|eom_id|>' (128008), '<|start_header_id|>' (128006), '<|end_header_id|>' (128007), but generate() "
         "stops only on [128009 '<|eot_id|>'] (generation_config.json eos_token_id): turns that call a built-in tool "
         "run on; add 128008 ('<|eom_id|>' ends them)"], messages

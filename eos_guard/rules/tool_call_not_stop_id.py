@@ -61,12 +61,13 @@ class ToolCallNotStopId(Rule):
             end, end_id = calling_turn_end(model, after)
             change = add_to_stop_ids(model, f"add {end_id} ('{end}' ends them)") if end_id is not None else \
                 "add the id of the token that ends them"
+            # the tokens from the call's arguments on: a template's own closing tags ('</tool_call>') come first
             call, turns = ("a tool call", "turns that call a tool") if not builtin else (
                 f"a call to a built-in tool (one listed in {BUILTIN_TOOLS_VARIABLE}, which the template reads)",
                 "turns that call a built-in tool")
             yield self.finding(
                 model,
-                f"after {call}, {which} {written}, but generate() stops only on {describe_ids(stop.ids, model)} "
+                f"after the arguments of {call}, {which} {written}, but generate() stops only on {describe_ids(stop.ids, model)} "
                 f"({where_stop_ids_are(model)}): {turns} run on; {change}",
                 stop.where)
 
