@@ -1287,8 +1287,9 @@ def test_eos027_reads_a_base_model_folder_named_by_an_absolute_path(tmp_path, ru
     assert f"{base / 'generation_config.json'} eos_token_id [151643] does not list the id 151645 of '<|im_end|>'" \
         in findings[0]["message"] and f"eos-guard --fix {base}" in findings[0]["message"]
     assert run("--fix", "--no-cache", str(base))[0] == 1  # add-only: generation_config.json gains 151645
+    # the base was read and lists the id: no finding (helper-144: the info asked to check the base eos-guard had read)
     code, out, _ = run("--format", "json", "--no-cache", str(adapter))
-    assert code == 0 and [(f["code"], f["severity"]) for f in json.loads(out)["findings"]] == [("EOS027", "info")]
+    assert code == 0 and json.loads(out)["findings"] == [], out
     # without generation_config.json, config.json's eos gives the stop ids; a relative path is not followed (it
     # names a folder relative to where the adapter is loaded)
     (base / "generation_config.json").unlink()

@@ -25,7 +25,7 @@ class StopIdsInBaseModel(Rule):
     When `base_model_name_or_path` is an absolute path (or one from `~`) to a folder in the adapter's repository
     (its git work tree), as a training script that loaded its base model from a local folder writes it, that
     folder's generation_config.json (without one, its config.json) is read: when its `eos_token_id` lacks the id,
-    the finding is an error. A relative path names a folder relative to where the adapter is loaded, a Hub name is
+    the finding is an error, and when it lists the id there is no finding. A relative path names a folder relative to where the adapter is loaded, a Hub name is
     not fetched, and a folder outside the repository is not read (adapter_config.json may come from an untrusted
     pull request; docs/security.md): for those the finding stays an info that says how to check the base.
 
@@ -75,6 +75,8 @@ class StopIdsInBaseModel(Rule):
                        f"(AutoPeftModelForCausalLM) never stops; add {wanted} there (eos-guard --fix {base}), or pass "
                        f"eos_token_id to generate()", place, severity=Severity.ERROR)
             return
+        if _base_lists(files.base_configs, wanted):
+            return  # the base was read and stops on the id: nothing is left to check
         yield self.finding(
             model, f"a PEFT adapter: generation takes its stop ids from {named}, whose configs this folder does not "
                    f"hold; they must list {needed} (check it: {_how_to_check(base)})", place)
@@ -91,6 +93,14 @@ def _base_lacks(base: ModelFiles | None, wanted: int | None) -> tuple[str, list[
         return None
     file = "generation_config.json" if base.generation_config is not None else "config.json"
     return f"{base.folder / file}", list(stops.ids)
+
+
+def _base_lists(base: ModelFiles | None, wanted: int | None) -> bool:
+    """Whether the base model's configs were read and their stop ids hold ``wanted``."""
+    if wanted is None or base is None:
+        return False
+    stops = generation_stop_ids(base)
+    return stops.present and not stops.invalid and wanted in stops.ids
 
 
 def _how_to_check(base: str) -> str:
