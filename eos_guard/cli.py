@@ -547,9 +547,11 @@ def _run(args: argparse.Namespace) -> int:
     if args.show_settings:
         from .report import settings as settings_report
 
-        render = settings_report.render_json if args.format == "json" else settings_report.render
-        write(render(settings.as_mapping(config), config.source, _settings_options(args), config.baseline),
-              "json" if args.format == "json" else "text")
+        shown_settings = (settings.as_mapping(config), config.source, _settings_options(args), config.baseline)
+        if args.format == "json":
+            write(settings_report.render_json(*shown_settings), "json")
+        else:
+            write(settings_report.render(*shown_settings, source_has_settings=config.source_has_settings), "text")
         return EXIT_OK
     if args.hub_list:
         from .audit import audit

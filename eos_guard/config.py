@@ -533,7 +533,9 @@ def _start_of(path: Path) -> bytes:
 def _read(path: Path) -> Config:
     if path.name == "pyproject.toml":
         table, positions = _pyproject_table(path)
-        return from_mapping(table or {}, path, positions)
+        config = from_mapping(table or {}, path, positions)
+        config.source_has_settings = table is not None
+        return config
     if path.suffix == ".toml":
         table, text = _toml(path)
         return from_mapping(table, path, _toml_positions(text, ()))

@@ -32,6 +32,7 @@ class Config:
     baseline: str | None = "HEAD"               # git revision to compare stop ids with (EOS015); None: off
     baseline_explicit: bool = False             # asked for (--baseline): a revision that cannot be read is an error
     source: Path | None = None                  # the file the settings came from
+    source_has_settings: bool = True            # False: a --config pyproject.toml without [tool.eos-guard] (defaults)
     root: Path = field(default_factory=Path.cwd)  # patterns are relative to this folder
 
     def enabled(self, code: str) -> bool:

@@ -138,3 +138,16 @@ def test_bad_settings_are_the_error_a_check_gives(run, repo):
     checked = run("models/chat", cwd=repo)
     assert shown[0] == checked[0] == 2 and shown[2] == checked[2] and shown[2].count("\n") == 1
     assert "unknown rule 'EOS999'" in shown[2]
+
+
+@pytest.mark.parametrize("text, header", [
+    ("[tool.other]\nx = 1\n", "# settings file: pyproject.toml (no [tool.eos-guard] table: the defaults)"),
+    ('[tool.eos-guard]\nfail-on = "warning"\n', "# settings file: pyproject.toml [tool.eos-guard]"),
+])
+def test_a_pyproject_given_with_config_is_shown_with_or_without_its_table(run, repo, text, header):
+    """helper-144: a pyproject.toml without [tool.eos-guard] given with --config gives the defaults, and the header
+    named the table all the same."""
+    (repo / "pyproject.toml").write_text(text, encoding="utf-8")
+    code, out, err = run("--show-settings", "--config", "pyproject.toml", "models/chat", cwd=repo)
+    assert (code, err) == (0, "") and out.splitlines()[:2] == [header, "# changed by the options: --config"], out
+    assert ("fail-on: \"warning\"" in out) == ("eos-guard" in text)

@@ -13,12 +13,16 @@ if TYPE_CHECKING:
     from typing import Any
 
 
-def render(values: dict[str, Any], source: Path | None, options: list[str], baseline: str | None) -> str:
+def render(values: dict[str, Any], source: Path | None, options: list[str], baseline: str | None,
+           source_has_settings: bool = True) -> str:
     """One ``key: value`` line per setting, each value in JSON's flow form, which YAML reads too: the lines below
     the comments are an ``.eos-guard.yaml`` with the same settings. ``source`` is the settings file (None: none was
-    found), ``options`` the command-line options that changed the settings."""
-    where = f"{printable(display_path(source))}{' [tool.eos-guard]' if source.name == 'pyproject.toml' else ''}" \
-        if source is not None else "none read (--isolated)" if "--isolated" in options else "none found (the defaults)"
+    found), ``options`` the command-line options that changed the settings; ``source_has_settings`` False: a
+    pyproject.toml given with --config that holds no ``[tool.eos-guard]`` table."""
+    table = (" [tool.eos-guard]" if source_has_settings else " (no [tool.eos-guard] table: the defaults)") \
+        if source is not None and source.name == "pyproject.toml" else ""
+    where = f"{printable(display_path(source))}{table}" if source is not None else \
+        "none read (--isolated)" if "--isolated" in options else "none found (the defaults)"
     lines = [f"# settings file: {where}"]
     if options:
         lines.append(f"# changed by the options: {', '.join(options)}")
