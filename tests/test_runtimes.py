@@ -2098,6 +2098,10 @@ def test_messages_quote_what_the_files_hold(tmp_path, run):
     assert rows["ollama"].startswith("GGUF eos unknown (tokenizer_config.json names no eos_token, which the converter "
                                      "reads)"), rows["ollama"]
     assert "generation_config.json" not in rows["sglang"], rows["sglang"]
+    # explain's header says what EOS011 says (helper-146: "no chat template terminator" beside EOS011's '<\s>')
+    code, out, _ = run("explain", "--no-cache", str(folder))
+    assert "  chat answers end with the text '<\\s>', which is not a single token (EOS011), from the 'default' " \
+           "template\n" in out, out
 
 
 def _omni_folder(tmp_path: Path, thinker_eos: int, generation_eos: list[int] | None) -> Path:

@@ -6,6 +6,7 @@ from ..errors import display_path, path_field
 from ..resolve import ResolvedModel
 from ..results import Report
 from ..rules.base import describe_ids, text_token_stops
+from ..rules.terminator_not_single_token import text_ending
 from ..runtimes import calling_turn, calling_turns, calls_stop, fix, stops, target_id, why
 from .escape import json_text, printable
 from .json_v1 import gguf_entry
@@ -75,6 +76,11 @@ def _model(model: ResolvedModel) -> str:
     elif terminator is not None and terminator.spelled:
         lines.append(printable(f"  chat answers end with the text '{terminator.spelled}', which is no token of this "
                                f"tokenizer (EOS011), from the '{terminator.template.name}' template"))
+    elif terminator is not None and not terminator.probe.between_turns and text_ending(model, terminator):
+        lines.append(printable(f"  chat answers end with the text '{text_ending(model, terminator)}', which is "
+                               f"not a single token (EOS011), from the '{terminator.template.name}' template"
+                               + (f"; the tokenizer's eos is '{eos.token}' ({model.describe_id(eos.id)})"
+                                  if eos is not None else "")))
     elif eos is not None:
         default = f", {model.eos_default_of}" if model.eos_default_of else ""
         lines.append(printable(f"  no chat template terminator; the tokenizer's eos is '{eos.token}' "

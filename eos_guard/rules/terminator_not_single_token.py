@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from ..findings import Finding, Severity
 from ..known_tokens import known_turn_end_in
-from ..resolve import ResolvedModel, Where
+from ..resolve import ResolvedModel, Terminator, Where
 from .base import Options, Rule
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -77,7 +77,7 @@ class TerminatorNotSingleToken(Rule):
             if terminator.token is not None:
                 yield from self._spelled_before(model, terminator.template, text, terminator.probe.token)
                 continue
-            shown = text.split()[0][:60]
+            shown = text_ending(model, terminator)
             name = terminator.template.name
             if terminator.probe.between_turns:  # Solar, MiniCPM: "### User:" starts the next turn, nothing ends one
                 message = (f"the '{name}' chat template writes no token after an answer: nothing after the last one, "
@@ -130,3 +130,12 @@ class TerminatorNotSingleToken(Rule):
                                   f"every answer, but the tokenizer has no such token (not an added token): the "
                                   f"model spells it in pieces at the end of every answer, before '{token}' ends it; "
                                   f"add '{known}' as a special token, or leave it out of the template", template)
+
+
+def text_ending(model: ResolvedModel, terminator: Terminator) -> str:
+    """The text a template writes after an answer where no token ends it (llava-v1.6-mistral's '<\\s>', a typo for
+    '</s>'), as this rule and ``eos-guard explain`` show it, or "" when a token ends it or there is no such text."""
+    text = terminator.probe.tail.strip()
+    if not text or terminator.token is not None or not model.vocab.lists_added_tokens:
+        return ""
+    return text.split()[0][:60]
