@@ -136,6 +136,8 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
         entry[1].append(edit)
         entry[2].append(reason)
 
+    if model.files.ids_not_read:  # the ids to add are not known: never write an id transformers gives another token
+        return []
     if model.files.onnx_export:  # onnxruntime-genai reads genai_config.json alone: nothing else is its stop set
         if answers(GENAI_CODES):
             _align_genai_config(model, add)

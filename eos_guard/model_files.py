@@ -147,6 +147,8 @@ TEKKEN_FILE = "tekken.json"
 # without tokenizer.json; tekken.json only noticed): what the pre-commit hooks run on, a Hub check fetches (not the
 # vocabulary files, which its listing decides), and --fix compares before it writes.
 VOCABULARY_FILES = (SPM_FILE, VOCAB_FILE, MERGES_FILE, TEKKEN_FILE)
+# the files the ids of a folder's tokens come from: one that is there and was not read (EOS018) leaves them unknown
+ID_FILES = ("tokenizer.json", "tokenizer_config.json", "added_tokens.json", SPM_FILE, VOCAB_FILE, TEKKEN_FILE)
 CHECKED_FILES = (*JSON_FILES, TEMPLATE_FILE, ADAPTER_CONFIG, MODULES_CONFIG, GENAI_CONFIG, *VOCABULARY_FILES)
 # The files transformers 5 takes a folder's vocabulary from when it has no tokenizer.json: any listed name this
 # finds (tokenization_utils_base.py ``_from_pretrained``, lines 1728-1736 in 5.24), else the class's own files
@@ -537,6 +539,16 @@ class ModelFiles:
         return isinstance(quantization, dict) \
             and all(type(quantization.get(key)) is int for key in ("group_size", "bits")) \
             and (hf is None or (isinstance(hf, dict) and "quant_method" not in hf))
+
+    @property
+    def ids_not_read(self) -> list[str]:
+        """The files the token ids come from (:data:`ID_FILES`) that are there and were not read (EOS018): the ids
+        eos-guard gives the tokens may then not be transformers' (a legacy added_tokens.json's id of a text that the
+        unread tokenizer.json gives another word), so ``--fix`` adds none (helper-145: it wrote an ordinary word's
+        id as a stop id). tokenizer_config.json counts only when it was not read at all, not when only some of the
+        chat templates it holds were left out."""
+        return [path.name for path, _ in self.skipped if path.name in ID_FILES
+                and not (path.name == "tokenizer_config.json" and self.tokenizer_config is not None)]
 
     @property
     def appends_eos(self) -> bool:

@@ -373,6 +373,10 @@ class Vocabulary:
                             entry["content"], token_id, bool(entry.get("special", False)), token_id, tc,
                             ("added_tokens_decoder", key))
         at = self.files.added_tokens
+        if "tokenizer.json" in self.files.ids_not_read:
+            # transformers loads the unread tokenizer.json and gives added_tokens.json's texts its ids, or new ones:
+            # the legacy file's ids are no evidence (helper-145: one named an ordinary word's id, and --fix wrote it)
+            at = None
         if at is not None and self.files.legacy and isinstance(at.data, dict):  # not with added_tokens_decoder
             for content, value in at.data.items():
                 if is_int(value) and content not in self.declared:

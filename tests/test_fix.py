@@ -968,3 +968,27 @@ def test_a_diff_of_a_folder_with_an_odd_name_applies(run, tmp_path, name):
     proc = subprocess.run(["git", "apply", str(tmp_path / "fix.patch")], cwd=tmp_path / "repo", capture_output=True)
     assert proc.returncode == 0, proc.stderr
     assert run("--baseline", "none", ".", cwd=tmp_path / "repo")[0] == 0 and (folder / "config.json").is_file()
+
+
+@pytest.mark.parametrize("skip", ["link", "size"])
+def test_a_folder_whose_tokenizer_json_was_not_read_gets_no_id(run, tmp_path, skip):
+    """helper-145: with tokenizer.json not read (EOS018: a link out of the folder, or over max-file-size), the
+    terminator's id came from a stale legacy added_tokens.json, and --fix wrote it as a stop id, where transformers,
+    which loads tokenizer.json, gives that id to another token (here <|im_start|>) and <|im_end|> a new one. The
+    ids of a folder whose vocabulary was not read are not known: no id is reported from added_tokens.json, and --fix
+    writes nothing."""
+    fixture = FIXTURES / "legacy-added-tokens-json-id-taken-by-tokenizer-json"
+    folder = shutil.copytree(fixture, tmp_path / "m", ignore=shutil.ignore_patterns("README.md", "expected.json"))
+    if skip == "link":
+        shutil.move(folder / "tokenizer.json", tmp_path / "tokenizer.json")
+        (folder / "tokenizer.json").symlink_to(tmp_path / "tokenizer.json")
+    else:
+        (folder / ".eos-guard.yaml").write_text("max-file-size: 0.0005\n", encoding="utf-8")  # 524 bytes
+    before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file() and not p.is_symlink()}
+    code, out, err = run("--format", "json", "--no-cache", str(folder), cwd=folder)
+    findings = json.loads(out)["findings"]
+    assert code == 1 and "EOS018" in {f["code"] for f in findings}, out
+    assert not any("(4)" in f["message"] or "add 4" in f["message"] for f in findings), out
+    code, out, err = run("--fix", "--no-cache", str(folder), cwd=folder)
+    assert code == 1 and "Fixing" not in err, (out, err)
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file() and not p.is_symlink()} == before
