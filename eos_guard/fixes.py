@@ -359,8 +359,9 @@ def write_folder(changes: list[FileChange], held: object = None) -> None:
     folder left half-fixed can hold a finding of its own (config.json aligned with an eos the tokenizer did not
     get). So every new text is first written to a temporary file beside its file, flushed and fsync'ed, with a
     copy of the file's bytes beside it too; any failure there (a full disk, a file-size limit, a folder where no
-    file can be created) changes nothing. Only then are the temporary files renamed over the files, inside
-    ``held`` (a context manager that keeps SIGTERM and SIGHUP waiting, or None): should the kernel refuse a rename
+    file can be created) changes nothing. Only then are the temporary files renamed over the files. All of it runs
+    inside ``held`` (a context manager that keeps SIGTERM, SIGHUP and SIGINT waiting, or None), so that no signal
+    comes between a temporary file's creation and its removal (helper-145). Should the kernel refuse a rename
     (a sticky folder and another user's file, a directory put in a file's place), the files already replaced get
     their copies back, also by rename, and a file created is removed. Raises InputError naming the file; no
     temporary file is left, except by SIGKILL.
@@ -368,6 +369,14 @@ def write_folder(changes: list[FileChange], held: object = None) -> None:
     A replaced file keeps the old one's permission bits, and its owner and group as far as the process may set
     them (root may; another user keeps the group when it is one of theirs); a created file gets the umask's. A
     file the process may not write (read-only to it) is not replaced, although the rename could."""
+    if held is None:
+        _write_folder(changes)
+        return
+    with held:  # the whole write: a signal between creating a temporary file and noting it left it behind
+        _write_folder(changes)
+
+
+def _write_folder(changes: list[FileChange]) -> None:
     temporaries: list[str] = []  # every temporary file made: those not renamed are removed at the end
     staged = []  # (change, its new text's temporary file, its old bytes' temporary file or None when created)
     try:
@@ -388,11 +397,7 @@ def write_folder(changes: list[FileChange], held: object = None) -> None:
                 raise InputError(change.path, f"cannot write: {exc.strerror or exc}; no file of this folder is "
                                               "changed") from None
             staged.append((change, new, old))
-        if held is None:
-            _replace_all(staged)
-        else:
-            with held:
-                _replace_all(staged)
+        _replace_all(staged)
     finally:
         for temporary in temporaries:
             try:

@@ -535,8 +535,10 @@ class _Terminate:
     """While fixes are written, SIGTERM (a cancelled CI job, ``timeout``) and SIGHUP (a closed terminal, a dropped
     SSH session) exit through Python, so the temporary files being written are removed (``fixes.write_folder``)
     instead of left in the model folder; a signal the process ignores (``nohup``) stays ignored. Used as a context
-    manager (around a folder's renames), it keeps the signal waiting until they are done: ``exit_if_pending``
-    then exits. A folder is never left half-renamed. Off the main thread nothing is changed (and nothing waits)."""
+    manager (around a folder's whole write: its temporary files, renames and clean-up), it keeps the signal, and
+    SIGINT (Ctrl-C) too, waiting until they are done: ``exit_if_pending`` then exits (SIGINT as KeyboardInterrupt).
+    A folder is never left half-renamed, nor with a temporary file. Off the main thread nothing is changed (and
+    nothing waits)."""
 
     def __init__(self) -> None:
         import signal
@@ -545,7 +547,7 @@ class _Terminate:
         self.pending: int | None = None
         self.previous: dict = {}
         try:
-            for name in ("SIGTERM", "SIGHUP"):
+            for name in ("SIGTERM", "SIGHUP", "SIGINT"):
                 number = getattr(signal, name, None)
                 # no SIGHUP on Windows; an ignored signal stays ignored (``nohup eos-guard --fix``)
                 if number is not None and signal.getsignal(number) is not signal.SIG_IGN:
@@ -557,6 +559,17 @@ class _Terminate:
         if self.holding:
             self.pending = signum
             return
+        self._exit(signum)
+
+    def _exit(self, signum: int) -> None:
+        import signal
+
+        if signum == getattr(signal, "SIGINT", None):  # Ctrl-C: what it did before (a caller's handler, if any)
+            previous = self.previous.get(signum)
+            if callable(previous):
+                previous(signum, None)  # Python's default_int_handler raises KeyboardInterrupt: exit 130 (cli.main)
+                return
+            raise KeyboardInterrupt
         raise SystemExit(128 + signum)
 
     def __enter__(self) -> None:
@@ -567,7 +580,7 @@ class _Terminate:
 
     def exit_if_pending(self) -> None:
         if self.pending is not None:
-            raise SystemExit(128 + self.pending)
+            self._exit(self.pending)
 
     def restore(self) -> None:
         import signal
