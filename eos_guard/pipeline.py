@@ -202,13 +202,32 @@ def check_folders(folders: list[Path], config: Config, baselines: dict[Path, str
 
     task = functools.partial(_check_many, config=config, baselines=baselines, keep_documents=keep_documents)
     chunks = [folders[i::workers * 4] for i in range(workers * 4)]
-    with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=start) as pool:
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=start, initializer=_die_with_parent,
+                                                initargs=(os.getpid(),)) as pool:
         try:
             done = {f.folder: f for chunk in pool.map(task, chunks) for f in chunk}
         except BaseException:  # a MissingDependency, an interrupt: the chunks not started yet never start
             pool.shutdown(cancel_futures=True)
             raise
     return [done[folder] for folder in folders]
+
+
+def _die_with_parent(parent: int) -> None:
+    """A worker's first step: it ends when the process that started it does. A forked worker holds both ends of the
+    pool's pipes and the run's stdout and stderr; when the run was killed (SIGTERM or SIGHUP, which it does not
+    catch while it checks, SIGKILL) its workers waited forever for work or for a reader, and a caller waiting for the
+    output to close hung (helper-145). Linux's ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` kills the worker then; elsewhere
+    workers are spawned, and hold no end of a pipe the run wrote to."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        try:
+            ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (linux/prctl.h)
+        except (OSError, AttributeError):  # no libc prctl: a worker the run's death leaves is the old risk
+            pass
+    if os.getppid() != parent:  # the run ended before the line above: nothing would kill this worker
+        os._exit(1)
 
 
 def _start_method() -> Any:

@@ -636,3 +636,52 @@ def test_a_template_file_outside_git_stands_for_its_model_folder(tmp_path, run, 
     assert code == 1 and err == "" and "EOS018" not in out, (out, err)
     assert "generation_config.json:3:19: EOS001 error: the 'x' chat template ends assistant turns with " \
            "'<|im_end|>' (151645)" in out, out
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forked workers: Linux")
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGKILL"])
+def test_workers_end_when_the_run_is_killed(tmp_path, name):
+    """helper-145: a run checking many folders with worker processes, killed alone (SIGTERM from Popen.terminate()
+    or `docker stop`, SIGKILL), left its forked workers waiting forever, holding its stdout and stderr: a caller
+    reading the output hung. Each worker now dies with the run (prctl PR_SET_PDEATHSIG)."""
+    import shutil
+    import signal
+    import time
+
+    for i in range(4):
+        shutil.copytree(RULE_CASES / "EOS001-terminator-not-stop-id", tmp_path / "tree" / f"m{i}")
+    script = tmp_path / "run.py"
+    script.write_text(
+        "import multiprocessing, os, sys, time\n"
+        "from eos_guard import pipeline as check\n"
+        "check.PARALLEL_FROM, check._cores, check._idle_cores = 2, (lambda: 2), (lambda: 2)\n"
+        "check._start_method = lambda: multiprocessing.get_context('fork')\n"
+        "def slow(folders, **kwargs):  # a worker that is still busy when the run is killed\n"
+        "    with open(sys.argv[2], 'a') as f:\n"
+        "        f.write(f'{os.getpid()}\\n')\n"
+        "    time.sleep(120)\n"
+        "check._check_many = slow\n"
+        "from eos_guard.cli import main\n"
+        "sys.exit(main(['--no-cache', sys.argv[1]]))\n", encoding="utf-8")
+    pids_file = tmp_path / "pids"
+    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path / "tree"), str(pids_file)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    deadline = time.monotonic() + 60
+    while len(pids_file.read_text().split() if pids_file.exists() else []) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    workers = [int(pid) for pid in pids_file.read_text().split()]
+    assert len(workers) >= 2
+    proc.send_signal(getattr(signal, name))
+    proc.communicate(timeout=30)  # hung until the workers' sleep ended: they held the pipes
+
+    def alive(pid):
+        try:
+            with open(f"/proc/{pid}/stat", encoding="utf-8") as stat_file:
+                return stat_file.read().rsplit(")", 1)[1].split()[0] != "Z"
+        except FileNotFoundError:
+            return False
+
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(alive(pid) for pid in workers)
