@@ -62,8 +62,8 @@ def add_to_id_list(doc: JsonDocument, keys: KeyPath, ids: list[int]) -> Edit | N
     if not current:  # an insertion after the bracket: the whitespace inside stays, byte for byte (insert_member)
         added = ", ".join(str(i) for i in ids)
         inner = text[span.start + 1:span.end - 1]
-        if "\n" in inner:  # on a line of its own, before the first line break: '[\n  ]' keeps its lines
-            newline = "\r\n" if "\r\n" in inner else "\n"
+        newline = _first_line_break(inner)
+        if newline:  # on a line of its own, before the first line break: '[\n  ]' keeps its lines
             at = span.start + 1 + inner.index(newline)
             return Edit(at, at, f"{newline}{_inner_indent(text, span.start)}{added}")
         return Edit(span.start + 1, span.start + 1, added)
@@ -91,8 +91,8 @@ def insert_member(doc: JsonDocument, object_keys: KeyPath, name: str, value: Any
         inner = text[span.start + 1:span.end - 1]
         if inner.strip():  # not JSON whitespace: never reached for a parsed empty object
             return Edit(span.start + 1, span.end - 1, inner + member)
-        if "\n" in inner:  # on a line of its own, before the first line break: '{ \n }' keeps its ' ' and ' '
-            newline = "\r\n" if "\r\n" in inner else "\n"
+        newline = _first_line_break(inner)
+        if newline:  # on a line of its own, before the first line break: '{ \n }' keeps its ' ' and ' '
             at = span.start + 1 + inner.index(newline)
             return Edit(at, at, f"{newline}{_inner_indent(text, span.start)}{member}")
         return Edit(span.start + 1, span.start + 1, member)
@@ -115,6 +115,15 @@ def insert_member(doc: JsonDocument, object_keys: KeyPath, name: str, value: Any
         newline = "\r\n" if text[line_start - 2:line_start] == "\r\n" else text[line_start - 1]
         return Edit(last_value.end, last_value.end, f",{newline}{before}{member}")
     return Edit(last_value.end, last_value.end, f", {member}")
+
+
+def _first_line_break(whitespace: str) -> str:
+    """The first line break of the whitespace inside an empty list or object: CRLF, LF or a lone CR (an old Mac
+    file's), or "" when it has none."""
+    at = min((whitespace.find(c) for c in "\r\n" if c in whitespace), default=-1)
+    if at < 0:
+        return ""
+    return "\r\n" if whitespace.startswith("\r\n", at) else whitespace[at]
 
 
 def _inner_indent(text: str, bracket: int) -> str:

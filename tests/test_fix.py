@@ -478,6 +478,7 @@ def test_a_hugging_face_cache_snapshot_named_by_its_path_is_not_fixed(run, tmp_p
     # the member gets a line of its own before the first line break: no space moves to the end of its line
     ("{ \n }\n", '{ \n  "eos_token_id": 5\n }\n'),
     ("{\t\r\n}", '{\t\r\n  "eos_token_id": 5\r\n}'),
+    ("{\r}\r", '{\r  "eos_token_id": 5\r}\r'),
 ])
 def test_a_member_added_to_an_empty_object_is_a_pure_insertion(text, expected):
     from eos_guard.jsonspan import JsonDocument
@@ -498,6 +499,8 @@ def test_a_member_added_to_an_empty_object_is_a_pure_insertion(text, expected):
     # indented one step deeper than its line, the step being the file's own (was two spaces whatever the file's)
     ('{\n    "eos_token_id": [\n    ]\n}\n', '{\n    "eos_token_id": [\n        5, 6\n    ]\n}\n'),
     ('{\n\t"eos_token_id": [\n\t]\n}\n', '{\n\t"eos_token_id": [\n\t\t5, 6\n\t]\n}\n'),
+    # a lone CR ends a line too (helper-145: '[\r  ]' was filled on its line)
+    ('{\r  "eos_token_id": [\r  ]\r}\r', '{\r  "eos_token_id": [\r    5, 6\r  ]\r}\r'),
 ])
 def test_ids_added_to_an_empty_list_are_a_pure_insertion(text, expected):
     from eos_guard.jsonspan import JsonDocument
