@@ -171,6 +171,12 @@ def test_regression_rule_in_a_real_git_repository(run, tmp_path):
     code, out, _ = run("--select", "EOS015", "--baseline", commit, ".", cwd=repo)  # the revision as given
     assert code == 1 and f"lost [106] compared with {commit}: [1, 106] became 1" in out, out
     assert run("--select", "EOS015", "--baseline", "none", ".", cwd=repo)[0] == 0
+    # helper-145: the baseline's value is quoted whole, as the new one is (an entry that is no id was left out)
+    write_json(folder / "generation_config.json", {"bos_token_id": 2, "eos_token_id": [1, True, 106],
+                                                   "pad_token_id": 0})
+    subprocess.run(git + ["commit", "-qam", "an entry that is no id"], check=True)
+    write_json(folder / "generation_config.json", {"bos_token_id": 2, "eos_token_id": 1, "pad_token_id": 0})
+    assert "HEAD: [1, true, 106] became 1; restore them" in run("--select", "EOS015", ".", cwd=repo)[1]
 
 
 def test_fix_restores_the_stop_ids_a_change_dropped(run, tmp_path):

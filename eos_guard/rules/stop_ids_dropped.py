@@ -57,9 +57,10 @@ class StopIdsDropped(Rule):
             lost = [i for i in before.ids if i not in current]
             if lost:
                 # spelled as the file spells it (true, "<|im_end|>"), as EOS007 quotes a value that is no id
-                shown_now = "nothing" if now is None else quoted_list(now, json.dumps) if isinstance(now, list) \
-                    else json.dumps(now)
+                shown_now, shown_before = (quoted_list(value, json.dumps) if isinstance(value, list)
+                                           else json.dumps(value) for value in (now, before.raw))
+                shown_now = "nothing" if now is None else shown_now
                 yield self.finding(model, f"{name} eos_token_id lost {quoted_list(lost)} compared with "
-                                          f"{options.baseline}: {quoted_list(before.ids)} became {shown_now}; "
+                                          f"{options.baseline}: {shown_before} became {shown_now}; "
                                           "restore them",
                                    Where(doc, keys) if doc.has(keys) else Where(doc, ()))
