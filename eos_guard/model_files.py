@@ -546,9 +546,10 @@ class ModelFiles:
         eos-guard gives the tokens may then not be transformers' (a legacy added_tokens.json's id of a text that the
         unread tokenizer.json gives another word), so ``--fix`` adds none (helper-145: it wrote an ordinary word's
         id as a stop id). tokenizer_config.json counts only when it was not read at all, not when only some of the
-        chat templates it holds were left out."""
+        chat templates it holds were left out; added_tokens.json only where transformers reads it (:attr:`legacy`)."""
         return [path.name for path, _ in self.skipped if path.name in ID_FILES
-                and not (path.name == "tokenizer_config.json" and self.tokenizer_config is not None)]
+                and not (path.name == "tokenizer_config.json" and self.tokenizer_config is not None)
+                and not (path.name == "added_tokens.json" and not self.legacy)]  # then transformers never opens it
 
     @property
     def appends_eos(self) -> bool:

@@ -599,7 +599,9 @@ class _Terminate:
 
     def exit_if_pending(self) -> None:
         if self.pending is not None:
-            self._exit(self.pending)
+            # once: a caller's own SIGINT handler returns, and must not run again after every later folder
+            signum, self.pending = self.pending, None
+            self._exit(signum)
 
     def restore(self) -> None:
         import signal

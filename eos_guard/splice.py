@@ -76,7 +76,7 @@ def add_to_id_list(doc: JsonDocument, keys: KeyPath, ids: list[int]) -> Edit | N
         separator = text[first.end:second.start]
     else:
         leading = text[span.start + 1:first.start]
-        separator = "," + (leading if "\n" in leading else " ")
+        separator = "," + (leading if _first_line_break(leading) else " ")
     return Edit(last.end, last.end, "".join(separator + str(i) for i in ids))
 
 

@@ -840,3 +840,33 @@ def test_a_directory_put_in_a_file_s_place_before_its_rename_puts_back_the_other
                                  "folder is changed\n"), err
     assert (folder / "config.json").read_bytes() == before["config.json"]
     assert sorted(p.name for p in folder.iterdir()) == sorted(before) and (folder / "generation_config.json").is_dir()
+
+
+def test_a_caller_s_own_sigint_handler_runs_once_for_one_ctrl_c(tmp_path, monkeypatch):
+    """helper-147: eos_guard.fix() held a Ctrl-C that came during a folder's write, then called the caller's own
+    SIGINT handler after that folder, and again after every later one: one key press read as several."""
+    import shutil
+    import signal
+
+    from support import RULE_CASES
+
+    import eos_guard
+
+    for i in range(3):
+        shutil.copytree(RULE_CASES / "EOS001-terminator-not-stop-id", tmp_path / f"m{i}")
+    calls = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: calls.append(signum))
+    real_fsync, sent = os.fsync, []
+
+    def fsync(fd):
+        if not sent:
+            sent.append(os.kill(os.getpid(), signal.SIGINT))
+        return real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    try:
+        changes = eos_guard.fix(*(tmp_path / f"m{i}" for i in range(3)), isolated=True)
+    finally:
+        handler = signal.signal(signal.SIGINT, previous)
+    assert calls == [signal.SIGINT] and len(changes) == 3
+    assert handler.__code__.co_name == "<lambda>"

@@ -517,6 +517,16 @@ def test_ids_added_to_an_empty_list_are_a_pure_insertion(text, expected):
     assert new[:edit.start] + new[edit.start + len(edit.text):] == text  # every byte of the file, in order
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_ids_added_to_a_one_entry_multi_line_list_get_lines_of_their_own(newline):
+    """helper-147: in a file whose lines end with a lone CR, a list of one entry on a line of its own got the new
+    ids on that line ('1, 5, 6'), where LF and CRLF files get a line each."""
+    text = '{\n  "eos_token_id": [\n    1\n  ]\n}\n'.replace("\n", newline)
+    edit = add_to_id_list(JsonDocument(Path("generation_config.json"), text), ("eos_token_id",), [5, 6])
+    assert apply_edits(text, [edit]) == \
+        '{\n  "eos_token_id": [\n    1,\n    5,\n    6\n  ]\n}\n'.replace("\n", newline)
+
+
 def test_a_diff_in_github_actions_pauses_workflow_commands(run, tmp_path, monkeypatch):
     """--diff shows the files' own lines, which a GitHub runner would read as workflow commands where they hold
     ``##[`` (the runner's older form, read anywhere in a line): in GitHub Actions the patch is printed between
@@ -998,6 +1008,32 @@ def test_a_folder_whose_tokenizer_json_was_not_read_gets_no_id(run, tmp_path, sk
     findings = json.loads(out)["findings"]
     assert code == 1 and "EOS018" in {f["code"] for f in findings}, out
     assert not any("(4)" in f["message"] or "add 4" in f["message"] for f in findings), out
+    assert "tokenizer.json, which gives the ids (added_tokens.json's too), was not read (EOS018)" in out, out
     code, out, err = run("--fix", "--no-cache", str(folder), cwd=folder)
     assert code == 1 and "Fixing" not in err, (out, err)
     assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file() and not p.is_symlink()} == before
+
+
+def test_a_folder_whose_tokenizer_json_was_not_read_gets_no_edit_from_its_declared_ids(run, tmp_path):
+    """The ids added_tokens_decoder declares are taken while tokenizer.json is unread (they report EOS001, "add
+    151645"), but transformers, which loads tokenizer.json, may give its texts other ids: --fix adds none."""
+    folder = shutil.copytree(RULE_CASES / "EOS001-terminator-not-stop-id", tmp_path / "m")
+    (tmp_path / "elsewhere.json").write_text("{}", encoding="utf-8")
+    (folder / "tokenizer.json").symlink_to(tmp_path / "elsewhere.json")  # a link out of the folder: EOS018
+    before = {p.name: p.read_bytes() for p in folder.iterdir() if not p.is_symlink()}
+    code, out, _ = run("--format", "concise", "--no-cache", str(folder))
+    assert code == 1 and " EOS018 " in out and " EOS001 " in out and "add 151645" in out, out
+    code, out, err = run("--fix", "--no-cache", str(folder))
+    assert code == 1 and "Fixing" not in err, (out, err)
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if not p.is_symlink()} == before
+
+
+def test_an_unread_added_tokens_json_transformers_never_opens_leaves_the_fix_alone(run, tmp_path):
+    """helper-147: with added_tokens_decoder in tokenizer_config.json, transformers does not open added_tokens.json;
+    one that is not read (a link out of the folder) does not make the ids unknown, and --fix still adds them."""
+    folder = shutil.copytree(RULE_CASES / "EOS001-terminator-not-stop-id", tmp_path / "m")
+    (tmp_path / "elsewhere.json").write_text('{"<|im_end|>": 151645}', encoding="utf-8")
+    (folder / "added_tokens.json").symlink_to(tmp_path / "elsewhere.json")
+    code, out, err = run("--fix", "--no-cache", str(folder))
+    assert code == 1 and "Fixing m/generation_config.json" in err.replace(str(tmp_path) + os.sep, ""), (out, err)
+    assert 151645 in json.loads((folder / "generation_config.json").read_text(encoding="utf-8"))["eos_token_id"]

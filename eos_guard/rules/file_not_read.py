@@ -31,7 +31,8 @@ class FileNotRead(Rule):
     read (and quote in its messages) files of the machine it runs on; a FIFO could make it hang; a huge
     file could exhaust memory. The folder is checked without the file, so the verdict may be incomplete:
     this is an error so that such a change cannot pass unnoticed. Where the file is one the token ids come from
-    (tokenizer.json, tokenizer_config.json, added_tokens.json, tokenizer.model, vocab.json, tekken.json), those ids
+    (tokenizer.json, tokenizer_config.json, tokenizer.model, vocab.json, tekken.json, and added_tokens.json where
+    transformers reads it: without `added_tokens_decoder` in tokenizer_config.json), those ids
     are not known: an id a legacy added_tokens.json declares is not taken while tokenizer.json is unread (transformers
     gives its texts tokenizer.json's ids, or new ones), and `--fix` edits nothing in the folder.
 

@@ -78,4 +78,6 @@ class TokenNotInVocab(Rule):
 def _vocabulary_unread(model: ResolvedModel) -> str:
     if model.vocab.remote and not model.vocab.complete:  # a remote class builds it in its own code
         return "the tokenizer is remote code (auto_map), whose vocabulary eos-guard does not build"
+    if "tokenizer.json" in model.files.ids_not_read:  # added_tokens.json's ids are then no evidence (vocabulary)
+        return "tokenizer.json, which gives the ids (added_tokens.json's too), was not read (EOS018)"
     return "eos-guard cannot read the folder's vocabulary"
