@@ -15,7 +15,7 @@ checkpoint is written, and check each checkpoint after.
 Before the first optimizer step, ``on_train_begin`` reads the first training batches (8 by default) and raises
 :class:`EosGuardCheckError` when they never supervise a stop id (EOS023-EOS025, and EOS026 when truncation cut
 every terminator; see docs/training.md). The batches are made as the train dataloader makes them (its dataset,
-collate_fn and batch size), in dataset order;
+collate_fn and batch size), from examples drawn over the whole dataset with a fixed seed;
 the dataloader itself is not iterated, so its sampler, epoch and accelerate state are untouched, and the random
 states (python, numpy, torch) are restored: training sees the same batches with and without the check.
 
@@ -448,8 +448,8 @@ def first_batches(dataloader: Any, count: int, batch_size: int | None = None) ->
     Iterating a (prepared) DataLoader is not free: each new iterator draws a seed from torch's global generator,
     a ``RandomSampler`` draws another, accelerate synchronises and advances its generators and counts epochs,
     and a partly read iterator stays registered with accelerate's gradient state. So the batches are made here
-    from the loader's dataset, ``collate_fn`` and batch size, in dataset order (the checks do not depend on
-    the order), with python's, numpy's and torch's random states restored afterwards. An iterable dataset is
+    from the loader's dataset, ``collate_fn`` and batch size, from examples drawn over a dataset with a length as
+    a shuffling sampler draws them (:func:`_spread`), with python's, numpy's and torch's random states restored afterwards. An iterable dataset is
     read from a new iterator, unless iterating it returns itself (a one-shot iterator: not read). A loader
     without automatic batching (``batch_size=None``: each item of the dataset is a batch) converts each item
     with its ``collate_fn``, as torch does.
@@ -474,10 +474,25 @@ def first_batches(dataloader: Any, count: int, batch_size: int | None = None) ->
                 return []
             examples = list(itertools.islice(iterator, count * size))
             groups = [examples[i:i + size] for i in range(0, len(examples), size)]
-        else:
-            total = min(len(dataset), count * size)
-            groups = [_items(dataset, list(range(i, min(i + size, total)))) for i in range(0, total, size)]
+        else:  # spread evenly over the dataset: its order need not be the sampler's (best-fit packing sorts it)
+            spread = _spread(len(dataset), count * size)
+            groups = [_items(dataset, spread[i:i + size]) for i in range(0, len(spread), size)]
         return [collate(group) if batched else collate(group[0]) for group in groups if group]
+
+
+def _spread(total: int, wanted: int) -> list[int]:
+    """``wanted`` indices of a dataset of ``total`` examples drawn as a shuffling sampler draws them, from a
+    generator of its own with a fixed seed (the same examples every run; no global random state is used), in the
+    dataset's order; all of them when it holds no more. The first examples alone need not be like the rest: TRL's
+    best-fit packing (``packing=True``, its default ``"bfd"``) orders the packed rows longest first, so the first
+    batches of one row each held only the examples truncation cut, and a correct run stopped with EOS026
+    (helper-148); a concatenation of sources was read by its first source only. Every k-th example instead would
+    read a dataset that alternates two kinds by one kind alone."""
+    if total <= wanted:
+        return list(range(total))
+    import random
+
+    return sorted(random.Random(0).sample(range(total), wanted))
 
 
 def _items(dataset: Any, indices: list[int]) -> list[Any]:
