@@ -429,6 +429,30 @@ def test_an_answer_opening_written_as_text_is_not_used():
     assert answer_opening(tokenizer) == ()
 
 
+@pytest.mark.parametrize("packing", [None, "wrapped"])
+def test_answers_without_the_terminator_inside_blocks_of_concatenated_text_are_an_error(tok, packing):
+    """helper-148: the same hand-formatted chat text (prompts keep <|im_end|>, answers lost it), concatenated and
+    cut into blocks (TRL's packing_strategy="wrapped", run_clm's group_texts): no row's end counts, so nothing was
+    reported, though unpacked it is an error, and a toy model trained so writes the user's next turn. The answers
+    inside the blocks that the next turn follows show it."""
+    from eos_guard.integrations.transformers import answer_opening
+
+    def blocks(answer_end):
+        text = [t for row in _by_hand(tok, story.conversations(), answer_end=answer_end)["input_ids"]
+                for t in row if t != tok.pad_token_id]
+        rows = [text[i:i + 32] for i in range(0, len(text) - 31, 32)]
+        return {"input_ids": rows, "labels": rows}
+
+    [finding] = eos_guard.check_batch(blocks("\n"), stops(tok), tok.pad_token_id, packing=packing, max_length=32,
+                                      answer_opening=answer_opening(tok))
+    assert (finding.code, str(finding.severity)) == ("EOS026", "error"), finding
+    assert " are followed by the next turn without one, and the supervised stop ids end other turns (system, user) " \
+        "only, so the model is never trained to stop after an answer; append the terminator" in finding.message
+    assert eos_guard.check_batch(blocks("\n"), stops(tok), tok.pad_token_id, packing=packing, max_length=32) == []
+    assert eos_guard.check_batch(blocks("<|im_end|>\n"), stops(tok), tok.pad_token_id, packing=packing,
+                                 max_length=32, answer_opening=answer_opening(tok)) == []
+
+
 def test_earlier_answers_that_end_with_a_stop_id_teach_it_when_the_last_ones_are_cut(tok):
     """Two-turn conversations whose first answers end with <|im_end|> and whose last answers were cut at max_length:
     answers do end with a stop id, so it stays truncation's warning (helper-111 found it an error when the opening

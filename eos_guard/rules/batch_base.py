@@ -349,6 +349,11 @@ class BatchView:
 
     @cached_property
     def answer_ends(self) -> list[str]:
+        """How each supervised answer ends (:attr:`answers`)."""
+        return [how for how, _ in self.answers]
+
+    @cached_property
+    def answers(self) -> list[tuple[str, Token]]:
         """How each supervised answer ends: ``"stop"`` (with a supervised stop id), ``"turn"`` (the next turn opens
         first) or ``"end"`` (its sequence ends first). An answer is what follows an :attr:`answer_opening` in a
         sequence (``<|im_start|>assistant``); the next turn opens with the opening's first token, where that token
@@ -357,7 +362,7 @@ class BatchView:
         ends with it), or with one of :attr:`turn_openings` (Phi-3's ``<|user|>``, where ``<|assistant|>`` opens
         answers only). Without those, an answer runs to the end of its sequence, and a later turn's stop id counts
         for it. An answer with no supervised token is left out. Empty without an opening, or where it is not
-        found."""
+        found. Each with the answer's last token (its stop id, or the token before the next turn or its end)."""
         opening = self.answer_opening
         width = len(opening)
         if not width:
@@ -379,7 +384,7 @@ class BatchView:
                         span_end, how = i, "turn"
                         break
                 if any(i in s.supervised_set for i in range(start + width, span_end)):
-                    ends.append(how)
+                    ends.append((how, Token(s, span_end - 1)))
         return ends
 
     def stop_list(self) -> str:
