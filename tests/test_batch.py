@@ -429,6 +429,25 @@ def test_an_answer_opening_written_as_text_is_not_used():
     assert answer_opening(tokenizer) == ()
 
 
+def test_a_stop_id_trained_only_after_the_masked_pad_terminator_does_not_teach_the_stop(tok):
+    """helper-148: pad == terminator (<|im_end|>), masked by id, and another stop id (<|endoftext|>) appended
+    after it: that one is trained, but only right after a <|im_end|> the model is never trained to write (a toy model
+    trained so ran to max_new_tokens), and nothing was reported."""
+    terminator, other = tok.convert_tokens_to_ids(["<|im_end|>", "<|endoftext|>"])
+    formatted = _by_hand(tok, story.conversations(), answer_end="<|im_end|><|endoftext|>")
+    rows = [row[:sum(mask)] for row, mask in zip(formatted["input_ids"], formatted["attention_mask"])]
+    batch = _padded(rows, terminator)
+    batch["labels"] = [[-100 if t == terminator else t for t in row] for row in batch["input_ids"]]
+    [finding] = eos_guard.check_batch(batch, [terminator, other], terminator)
+    assert (finding.code, str(finding.severity)) == ("EOS023", "error"), finding
+    assert f"every supervised stop id in the batch comes right after a {terminator} with label -100" in \
+        finding.message
+    # a pad that is not the terminator: the terminator is trained, nothing to report
+    batch = _padded(rows, other)
+    batch["labels"] = [[-100 if t == other else t for t in row] for row in batch["input_ids"]]
+    assert eos_guard.check_batch(batch, [terminator, other], other) == []
+
+
 @pytest.mark.parametrize("packing", [None, "wrapped"])
 def test_answers_without_the_terminator_inside_blocks_of_concatenated_text_are_an_error(tok, packing):
     """helper-148: the same hand-formatted chat text (prompts keep <|im_end|>, answers lost it), concatenated and

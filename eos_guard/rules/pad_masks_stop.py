@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from ..findings import Finding, Severity
-from .batch_base import BatchRule, BatchView
+from .batch_base import BatchRule, BatchView, Token
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -17,7 +17,10 @@ class PadMasksStop(BatchRule):
     -100, and one of them is the pad token id, masked as a collator masks padding by id: every token with
     label -100 (padding left out) is a pad-id token, or some pad-id token with label -100 is followed by a
     trained one. A loss mask that leaves out the terminator together with the tokens after it is EOS025, even
-    when the pad token is a stop id.
+    when the pad token is a stop id. So it is when the only supervised stop ids come right after such a masked
+    pad-id token: text that appends another stop id after the terminator (`apply_chat_template(...) +
+    tokenizer.eos_token` under Llama 3 with `pad_token = "<|eot_id|>"`) trains `<|end_of_text|>` only after a
+    `<|eot_id|>` the model is never trained to write.
 
     ## Why it breaks generation
     `tokenizer.pad_token = tokenizer.eos_token` is the usual way to give a tokenizer a pad token. A collator
@@ -54,9 +57,22 @@ class PadMasksStop(BatchRule):
     summary = "the training batches never supervise a stop id: the pad token is the stop token"
 
     def check_batches(self, view: BatchView) -> Iterator[Finding]:
+        pad = view.pad_token_id
+        if view.trained_stops and view.masked_by_pad_id and all(
+                t.index >= 1 and t.sequence.ids is not None and t.sequence.ids[t.index - 1] == pad
+                and t.index - 1 not in t.sequence.supervised_set for t in view.trained_stops):
+            # another stop id appended after the terminator (Llama 3's <|end_of_text|> after a pad <|eot_id|>): it
+            # is trained, but only right after the masked one, which the model is never trained to write
+            first = view.trained_stops[0]
+            yield self.batch_finding(view, f"every supervised stop id in {view.where()} comes right after a {pad} "
+                                           f"with label -100: the pad token id {pad} is a stop id, masked by id "
+                                           "(pad token == eos: the collator masks every eos), so the model is only "
+                                           f"trained to stop after a {pad}, which it is never trained to write; give "
+                                           "the tokenizer a pad token that is not a stop id",
+                                     Token(first.sequence, first.index - 1))
+            return
         if view.never_trained != "pad":
             return
-        pad = view.pad_token_id
         at = next(t for t in view.masked_stops if t.id == pad)
         yield self.batch_finding(view, f"no supervised label in {view.where()} is a stop id {view.stop_list()}: "
                                        f"the pad token id {pad} is a stop id, and every {pad} in input_ids has "
