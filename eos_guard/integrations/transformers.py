@@ -12,7 +12,7 @@ checkpoint is written, and check each checkpoint after.
     trainer.save_model(final_dir)                            # aligned: on_train_end ran eos_guard.align()
     callback.check(final_dir)                                # optional: check the final folder too
 
-Before the first optimizer step, ``on_train_begin`` reads the first training batches (8 by default) and raises
+Before the first optimizer step, ``on_train_begin`` reads training batches (8 by default) and raises
 :class:`EosGuardCheckError` when they never supervise a stop id (EOS023-EOS025, and EOS026 when truncation cut
 every terminator; see docs/training.md). The batches are made as the train dataloader makes them (its dataset,
 collate_fn and batch size), from examples drawn over the whole dataset with a fixed seed;
@@ -160,7 +160,8 @@ class EosGuardCallback(TrainerCallback):
         tok = tokenizer if hasattr(tokenizer, "convert_ids_to_tokens") else getattr(tokenizer, "tokenizer", tokenizer)
         pad = getattr(tok, "pad_token_id", None)
         try:
-            batches = first_batches(dataloader, self.data_batches, getattr(args, "train_batch_size", None))
+            drawn: list[int] = []
+            batches = first_batches(dataloader, self.data_batches, getattr(args, "train_batch_size", None), drawn)
             # a T5's or BART's labels are the decoder's: never lined up with input_ids, even at equal widths
             seq2seq = getattr(getattr(model, "config", None), "is_encoder_decoder", None)
             seq2seq = seq2seq if isinstance(seq2seq, bool) else None  # a config says; else read from the batch
@@ -181,6 +182,10 @@ class EosGuardCallback(TrainerCallback):
         lines = _log(report)
         one = len(batches) == 1
         read = "the first training batch" if one else f"the first {len(batches)} training batches"
+        if drawn and drawn != list(range(len(drawn))):  # a sample: <batch N>:ROW is example drawn[(N-1)*size+ROW-1]
+            shown = ", ".join(map(str, drawn[:12])) + (", ..." if len(drawn) > 12 else "")
+            read = f"{len(batches)} training batch{'' if one else 'es'} of examples drawn over the dataset " \
+                f"(indices {shown}, in order)"
         stop_names = _names(tok, sorted(stops))
         if not lines and not view.has_supervision:
             logger.warning("eos-guard: %s %s no label the loss uses (every label is -100): nothing is trained, "
@@ -442,17 +447,20 @@ def _tool_turn_opening(tokenizer: Any, added: Mapping[int, Any]) -> int | None:
                  and tokenizer.decode([i]).strip()), None)
 
 
-def first_batches(dataloader: Any, count: int, batch_size: int | None = None) -> list[Any]:
+def first_batches(dataloader: Any, count: int, batch_size: int | None = None,
+                  drawn: list[int] | None = None) -> list[Any]:
     """The first ``count`` batches as ``dataloader`` makes them, without iterating it.
 
     Iterating a (prepared) DataLoader is not free: each new iterator draws a seed from torch's global generator,
     a ``RandomSampler`` draws another, accelerate synchronises and advances its generators and counts epochs,
     and a partly read iterator stays registered with accelerate's gradient state. So the batches are made here
     from the loader's dataset, ``collate_fn`` and batch size, from examples drawn over a dataset with a length as
-    a shuffling sampler draws them (:func:`_spread`), with python's, numpy's and torch's random states restored afterwards. An iterable dataset is
+    a shuffling sampler draws them (:func:`_spread`), with python's, numpy's and torch's random states restored
+    afterwards. An iterable dataset is
     read from a new iterator, unless iterating it returns itself (a one-shot iterator: not read). A loader
     without automatic batching (``batch_size=None``: each item of the dataset is a batch) converts each item
-    with its ``collate_fn``, as torch does.
+    with its ``collate_fn``, as torch does. ``drawn``, a list, gets the dataset indices read, in batch order (a
+    finding's ``<batch N>:ROW`` is the example at ``drawn[(N - 1) * batch_size + ROW - 1]``).
     """
     import torch
 
@@ -476,6 +484,8 @@ def first_batches(dataloader: Any, count: int, batch_size: int | None = None) ->
             groups = [examples[i:i + size] for i in range(0, len(examples), size)]
         else:  # spread evenly over the dataset: its order need not be the sampler's (best-fit packing sorts it)
             spread = _spread(len(dataset), count * size)
+            if drawn is not None:
+                drawn[:] = spread
             groups = [_items(dataset, spread[i:i + size]) for i in range(0, len(spread), size)]
         return [collate(group) if batched else collate(group[0]) for group in groups if group]
 

@@ -86,9 +86,11 @@ class SequencesEndWithoutStop(BatchRule):
     Trained so, a toy ChatML model runs on to `max_new_tokens` after single-turn examples and writes the user's next
     turn after two-turn ones (`tests/e2e/test_training_data.py`).
     When the next turn follows an answer without a stop id, the text lacks the terminator, and the message names
-    that fix alone. That holds for rows whose ends do not count too (blocks cut from concatenated text: TRL's
-    `packing_strategy="wrapped"`, run_clm's `group_texts`): where no row's end counts, two answers or more inside
-    them are followed by the next turn without a stop id and none ends with one, it is an error as well.
+    that fix alone. In rows whose ends do not count (blocks cut from concatenated text: TRL's
+    `packing_strategy="wrapped"`, run_clm's `group_texts`) it is a warning when two answers or more inside them are
+    followed by the next turn (not by another message of the same answer) without a stop id and none whose opening
+    they show ends with one: an answer whose opening lies in another block is not seen (gpt-oss's final message,
+    longer than a block, ends with the only stop id its answers have), so the batches cannot prove it.
 
     When no stop id is supervised at all and every supervised sequence (two or more) is as long as the longest
     (padding left out; at least `max_length` when it is given) and supervised to its last token, truncation cut
@@ -164,17 +166,23 @@ class SequencesEndWithoutStop(BatchRule):
             return
         known = [s for s in supervised if view.end_known(s)]
         open_ended = [s for s in known if not ends_with_stop(s, view.stop_ids)]
-        followed = [token for how, token in view.answers if how == "turn"]
+        opening = tuple(view.answer_opening)
+        # answers the next turn follows, not another message of the same answer (gpt-oss's analysis, then its final
+        # message: only the last one ends with a stop id)
+        followed = [token for how, token in view.answers if how == "turn" and token.sequence.ids is not None
+                    and tuple(token.sequence.ids[token.index + 1:token.index + 1 + len(opening)]) != opening]
         if not known and len(followed) >= 2 and "stop" not in view.answer_ends:
-            # blocks cut from concatenated text (wrapped packing, group_texts): no row's end counts, but the answers
-            # inside them that the next turn follows show the text lacks the terminator, as unpacked rows would
-            yield self.batch_finding(view, f"none of the {len(view.answer_ends)} answers in {view.where()} (what "
-                                           "follows the chat template's opening of an answer) ends with a supervised "
-                                           f"stop id {view.stop_list()}: {len(followed)} are followed by the next turn "
-                                           "without one, and the supervised stop ids end other turns (system, user) "
-                                           "only, so the model is never trained to stop after an answer; append the "
-                                           "terminator (the chat template's, or tokenizer.eos_token) to every answer",
-                                     followed[0], Severity.ERROR)
+            # blocks cut from concatenated text (wrapped packing, group_texts): no row's end counts, but answers
+            # inside them that the next turn follows without a stop id suggest the text lacks the terminator. A
+            # warning, not the unpacked rows' error: an answer whose opening lies in another block is not seen
+            # (gpt-oss's final message, longer than a block, ends with the only stop id its answers have)
+            yield self.batch_finding(view, f"none of the {len(view.answer_ends)} answers in {view.where()} whose "
+                                           "opening they show (what follows the chat template's opening of an "
+                                           f"answer) ends with a supervised stop id {view.stop_list()}: "
+                                           f"{len(followed)} are followed by the next turn without one; if the "
+                                           "answers lack the terminator, the model is never trained to stop after "
+                                           "an answer: append the terminator (the chat template's, or "
+                                           "tokenizer.eos_token) to every answer", followed[0])
             return
         if not open_ended:
             return

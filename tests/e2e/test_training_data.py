@@ -286,8 +286,9 @@ def test_the_callback_reads_the_configured_number_of_batches(tmp_path, caplog):
     callback = EosGuardCallback(data_batches=3)
     with caplog.at_level(logging.INFO, logger="eos_guard"):
         lm_trainer(tokenizer, tmp_path / "out", 1, [callback], batch_size=2, save_strategy="no").train()
-    assert "the first 3 training batches train the model to stop (stop ids [43 '<|endoftext|>', 45 '<|im_end|>'])" \
-        in caplog.text
+    # 6 examples of the 16, drawn over the dataset: named by their indices
+    assert "eos-guard: 3 training batches of examples drawn over the dataset (indices 0, 4, 6, 8, 12, 15, in order) " \
+        "train the model to stop (stop ids [43 '<|endoftext|>', 45 '<|im_end|>'])" in caplog.text
 
 
 # -- TRL's SFTTrainer (the e2e extra installs TRL) -----------------------------------------------------------
@@ -416,7 +417,7 @@ def test_sft_trainer_truncating_every_conversation_is_reported(tmp_path):
     assert finding.code == "EOS026" and "raise max_length" in finding.message
 
 
-def test_best_fit_packing_s_longest_rows_first_do_not_stop_a_correct_run(tmp_path):
+def test_best_fit_packing_s_longest_rows_first_do_not_stop_a_correct_run(tmp_path, caplog):
     """helper-148: TRL's best-fit packing (packing=True, "bfd") orders its packed rows longest first, so the few
     conversations longer than max_length, cut to it, each fill one of the first rows. One row a batch, the callback's
     8 batches, read from the dataset's start, held only those: EOS026 as an error ("8 of 8 sequences ... never
@@ -436,9 +437,12 @@ def test_best_fit_packing_s_longest_rows_first_do_not_stop_a_correct_run(tmp_pat
     first_rows = [loader.dataset[i]["input_ids"] for i in range(callback.data_batches)]
     terminator = trainer.processing_class.convert_tokens_to_ids(story.TERMINATOR)
     assert sum(len(ids) == 64 and terminator not in ids[-3:] for ids in first_rows) >= 4  # the cut ones first
-    trainer.train()
+    with caplog.at_level("INFO", logger="eos_guard"):
+        trainer.train()
     assert trainer.state.global_step == 1
     assert [f.severity.value for f in callback.data_report.findings()] in ([], ["warning"])
+    # the examples read are named, so that a finding's <batch N>:ROW leads to its example
+    assert "8 training batches of examples drawn over the dataset (indices " in caplog.text, caplog.text
     assert len(first_batches(loader, callback.data_batches)) == callback.data_batches
 
 
