@@ -482,7 +482,7 @@ def first_batches(dataloader: Any, count: int, batch_size: int | None = None,
                 return []
             examples = list(itertools.islice(iterator, count * size))
             groups = [examples[i:i + size] for i in range(0, len(examples), size)]
-        else:  # spread evenly over the dataset: its order need not be the sampler's (best-fit packing sorts it)
+        else:  # drawn over the whole dataset: its order need not be the sampler's (best-fit packing sorts it)
             spread = _spread(len(dataset), count * size)
             if drawn is not None:
                 drawn[:] = spread

@@ -76,8 +76,8 @@ def _model(model: ResolvedModel) -> str:
     elif terminator is not None and terminator.spelled:
         lines.append(printable(f"  chat answers end with the text '{terminator.spelled}', which is no token of this "
                                f"tokenizer (EOS011), from the '{terminator.template.name}' template"))
-    elif terminator is not None and not terminator.probe.between_turns and text_ending(model, terminator):
-        lines.append(printable(f"  chat answers end with the text '{text_ending(model, terminator)}', which is "
+    elif terminator is not None and not terminator.probe.between_turns and (ending := text_ending(model, terminator)):
+        lines.append(printable(f"  chat answers end with the text '{ending}', which is "
                                f"not a single token (EOS011), from the '{terminator.template.name}' template"
                                + (f"; the tokenizer's eos is '{eos.token}' ({model.describe_id(eos.id)})"
                                   if eos is not None else "")))

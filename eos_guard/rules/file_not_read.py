@@ -32,9 +32,9 @@ class FileNotRead(Rule):
     file could exhaust memory. The folder is checked without the file, so the verdict may be incomplete:
     this is an error so that such a change cannot pass unnoticed. Where the file is one the token ids come from
     (tokenizer.json, tokenizer_config.json, tokenizer.model, vocab.json, tekken.json, and added_tokens.json where
-    transformers reads it: without `added_tokens_decoder` in tokenizer_config.json), those ids
-    are not known: an id a legacy added_tokens.json declares is not taken while tokenizer.json is unread (transformers
-    gives its texts tokenizer.json's ids, or new ones), and `--fix` edits nothing in the folder.
+    transformers reads it: without `added_tokens_decoder` in tokenizer_config.json), those ids are not known: an id
+    a legacy added_tokens.json declares is not taken while tokenizer.json is unread (transformers gives its texts
+    tokenizer.json's ids, or new ones), and `--fix` edits nothing in the folder.
 
     ## Remediation
     Commit the real file instead of a link, or raise `max-file-size` / `max-config-size` in the configuration.

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from ..findings import Finding, Severity
 from ..model_files import ADAPTER_CONFIG, ModelFiles
-from ..resolve import ResolvedModel, Where, generation_stop_ids
+from ..resolve import ResolvedModel, StopIds, Where, generation_stop_ids
 from .base import Options, Rule
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -25,9 +25,10 @@ class StopIdsInBaseModel(Rule):
     When `base_model_name_or_path` is an absolute path (or one from `~`) to a folder in the adapter's repository
     (its git work tree), as a training script that loaded its base model from a local folder writes it, that
     folder's generation_config.json (without one, its config.json) is read: when its `eos_token_id` lacks the id,
-    the finding is an error, and when it lists the id there is no finding. A relative path names a folder relative to where the adapter is loaded, a Hub name is
-    not fetched, and a folder outside the repository is not read (adapter_config.json may come from an untrusted
-    pull request; docs/security.md): for those the finding stays an info that says how to check the base.
+    the finding is an error, and when it lists the id there is no finding. A relative path names a folder relative
+    to where the adapter is loaded, a Hub name is not fetched, and a folder outside the repository is not read
+    (adapter_config.json may come from an untrusted pull request; docs/security.md): for those the finding stays an
+    info that says how to check the base.
 
     ## Why it breaks generation
     An adapter trained with a chat template the base model was not (ChatML's `<|im_end|>` on a base model whose
@@ -82,14 +83,20 @@ class StopIdsInBaseModel(Rule):
                    f"hold; they must list {needed} (check it: {_how_to_check(base)})", place)
 
 
-def _base_lacks(base: ModelFiles | None, wanted: int | None) -> tuple[str, list[int]] | None:
-    """The base model's stop ids, as (the file they are read from, the ids), when its configs were read
-    (``ModelFiles.base_configs``) and its generation_config.json (or, without one, config.json) lacks ``wanted``;
-    None otherwise."""
+def _base_stops(base: ModelFiles | None, wanted: int | None) -> StopIds | None:
+    """The base model's stop ids, when its configs were read (``ModelFiles.base_configs``) and give valid ones, and
+    there is an id to look for; None otherwise."""
     if wanted is None or base is None:
         return None
     stops = generation_stop_ids(base)
-    if not stops.present or stops.invalid or wanted in stops.ids:
+    return stops if stops.present and not stops.invalid else None
+
+
+def _base_lacks(base: ModelFiles | None, wanted: int | None) -> tuple[str, list[int]] | None:
+    """The base model's stop ids, as (the file they are read from, the ids), when its configs were read and its
+    generation_config.json (or, without one, config.json) lacks ``wanted``; None otherwise."""
+    stops = _base_stops(base, wanted)
+    if stops is None or wanted in stops.ids:
         return None
     file = "generation_config.json" if base.generation_config is not None else "config.json"
     return f"{base.folder / file}", list(stops.ids)
@@ -97,10 +104,8 @@ def _base_lacks(base: ModelFiles | None, wanted: int | None) -> tuple[str, list[
 
 def _base_lists(base: ModelFiles | None, wanted: int | None) -> bool:
     """Whether the base model's configs were read and their stop ids hold ``wanted``."""
-    if wanted is None or base is None:
-        return False
-    stops = generation_stop_ids(base)
-    return stops.present and not stops.invalid and wanted in stops.ids
+    stops = _base_stops(base, wanted)
+    return stops is not None and wanted in stops.ids
 
 
 def _how_to_check(base: str) -> str:

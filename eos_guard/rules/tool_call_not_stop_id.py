@@ -67,7 +67,8 @@ class ToolCallNotStopId(Rule):
                 "turns that call a built-in tool")
             yield self.finding(
                 model,
-                f"after the arguments of {call}, {which} {written}, but generate() stops only on {describe_ids(stop.ids, model)} "
+                f"after the arguments of {call}, {which} {written}, but generate() stops only on "
+                f"{describe_ids(stop.ids, model)} "
                 f"({where_stop_ids_are(model)}): {turns} run on; {change}",
                 stop.where)
 

@@ -25,7 +25,7 @@ Not modelled: a model module's ``TOKENIZER_DEFAULTS["eos_token_ids"]`` (0.32.1 a
 from __future__ import annotations
 
 from ..model_files import shipped
-from ..resolve import TEXT_SECTIONS, ResolvedModel
+from ..resolve import ResolvedModel, config_eos_ids
 from .base import (Release, StopSet, as_ids, config_data, config_top_eos, generation_eos, place, show, show_id,
                    tokenizer_eos_id, unique)
 
@@ -74,11 +74,9 @@ def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
         source, ids, where = "config.json", unique(as_ids(config)), place(model.files.config, ("eos_token_id",))
     else:
         where = place(model.files.generation_config, ("eos_token_id",)) or place(model.files.config, ("eos_token_id",))
-        data = config_data(model)
-        nested = next((name for name in TEXT_SECTIONS if isinstance(data, dict) and isinstance(data.get(name), dict)
-                       and data[name].get("eos_token_id") is not None), None)
-        unread = (f"no top-level eos_token_id in the configs; mlx-lm does not read config.json's {nested}" if nested
-                  else "no eos_token_id in the configs")
+        nested = config_eos_ids(model.files)  # no top-level one here: a text section's, which mlx-lm does not read
+        unread = (f"no top-level eos_token_id in the configs; mlx-lm does not read config.json's "
+                  f"{nested.where.keys[0]}" if nested is not None else "no eos_token_id in the configs")
         return StopSet("mlx-lm", unique([primary]), f"tokenizer eos {show_id(primary)} ({unread})",
                        "add eos_token_id to generation_config.json, or pass --extra-eos-token", where)
     fix = f"add the id to {source} eos_token_id, or pass --extra-eos-token"
