@@ -197,7 +197,7 @@ def _from_mapping(data: Any, source: Path | None, trail: list[str]) -> Config:
         data = {}
     if not isinstance(data, dict):
         raise InputError(source, "the eos-guard settings must be a mapping of keys to values")
-    unknown = sorted((key for key in data if key not in KEYS), key=str)  # YAML keys may be numbers or booleans
+    unknown = [key for key in data if key not in KEYS]  # in the file's order: the first one a reader meets
     if unknown:
         import difflib  # only for the message
 

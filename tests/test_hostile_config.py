@@ -185,6 +185,8 @@ PLACED = [
      "1:42: runtime-versions: mlx-lm: the version must be a quoted string"),
     (".eos-guard.yaml", "cache: false\nexclude: 7\n", "2:10: exclude must be a list of path patterns"),
     (".eos-guard.yaml", "fail-on: warning\n\nfail_on: never\n", "3:1: unknown setting 'fail_on'"),
+    # two misspelt keys: the first in the file is named, not the first in sorted order
+    (".eos-guard.yaml", "selct: [EOS001]\nruntime: [vllm]\n", "1:1: unknown setting 'selct' (did you mean 'select'?"),
     (".eos-guard.yaml", "- fail-on: never\n", "1:1: the eos-guard settings must be a mapping"),
     ("pyproject.toml", "[tool.eos-guard]\nfail-on = 'warning'\ncache = 'no'\n", "3:9: cache must be true or false"),
     ("pyproject.toml", "[tool.eos-guard]\nselect = ['EOS001']\n\n[tool.eos-guard.severity]\nEOS001 = 'error'\n"
