@@ -236,10 +236,10 @@ def _headless_classes() -> frozenset[str]:
 
 @cache
 def _non_generating_classes() -> frozenset[str]:
-    """The bare models, and data/vllm_pooling.json's architectures, which vLLM registers only as pooling models and
+    """The bare models, and data/vllm_registry.json's architectures, which vLLM registers only as pooling models and
     transformers has no class of its own for (ColBERT's ``HF_ColBERT``, ``Qwen2ForRewardModel``:
-    scripts/vllm_pooling.py)."""
-    return _headless_classes() | shipped_names("vllm_pooling.json", "pooling")
+    scripts/vllm_registry.py)."""
+    return _headless_classes() | shipped_names("vllm_registry.json", "pooling")
 
 
 @record(frozen=True)

@@ -602,6 +602,12 @@ def test_vllm_and_sglang_follow_the_config_object(folder):
     sglang = (set(_as_list(getattr(config, "eos_token_id", None))) | set(primary)
               | set(_as_list(generation.eos_token_id if generation else None))
               | {added[t] for t in ("<|eom_id|>", "<|content_model_end_sampling|>", "<|ifm|im_end|>") if t in added})
+    # vLLM's is_encoder_decoder (transformers_utils/config.py) on the config object: served only as its registry or
+    # a plugin implements it (data/vllm_registry.json), else no stop set
+    registry = json.loads((ROOT / "eos_guard" / "data" / "vllm_registry.json").read_text(encoding="utf-8"))
+    if (getattr(config, "is_encoder_decoder", False) or getattr(text, "is_encoder_decoder", False)) and \
+            not set(config.architectures or ()) & {*registry["encoder_decoder"], *registry["plugins"]}:
+        vllm = set()
     assert set(model.runtime_stops["vllm"].ids) == {i for i in vllm if isinstance(i, int)}
     assert set(model.runtime_stops["sglang"].ids) == {i for i in sglang if isinstance(i, int)}
 
@@ -1594,13 +1600,13 @@ def test_the_bare_model_table_is_the_installed_transformers_own():
 
 
 def test_the_vllm_pooling_table_adds_only_what_transformers_classes_do_not_cover():
-    """data/vllm_pooling.json (scripts/vllm_pooling.py, from vLLM 0.34.0's registry.py, which is not installed here;
+    """data/vllm_registry.json (scripts/vllm_registry.py, from vLLM 0.34.0's registry.py, which is not installed here;
     0.33.0's gives the same names):
     the architectures vLLM runs only as pooling models, less the heads and bare models eos-guard knows from
     transformers, and never a name that ends as a generating class does."""
     from eos_guard.model_files import GENERATING, NO_GENERATE, _headless_classes
 
-    shipped = json.loads((ROOT / "eos_guard" / "data" / "vllm_pooling.json").read_text(encoding="utf-8"))
+    shipped = json.loads((ROOT / "eos_guard" / "data" / "vllm_registry.json").read_text(encoding="utf-8"))
     pooling = set(shipped["pooling"])
     assert shipped["vllm"] == "0.34.0" and shipped["pooling"] == sorted(pooling)
     assert {"HF_ColBERT", "Qwen2ForRewardModel", "InternLM2ForRewardModel", "GteNewModel"} <= pooling
@@ -1609,24 +1615,24 @@ def test_the_vllm_pooling_table_adds_only_what_transformers_classes_do_not_cover
 
 
 def test_the_vllm_pooling_script_keeps_pooling_only_architectures():
-    """scripts/vllm_pooling.py on a registry of vLLM's shape: a name in a pooling table and in no generating one is
+    """scripts/vllm_registry.py on a registry of vLLM's shape: a name in a pooling table and in no generating one is
     kept; one in both (vLLM registers LlamaForCausalLM for embeddings too), a head, a bare model transformers has,
     and a ``**`` entry are not; a registry without one of the tables is refused."""
     sys.path.insert(0, str(ROOT / "scripts"))
     try:
-        import vllm_pooling
+        import vllm_registry
     finally:
         sys.path.remove(str(ROOT / "scripts"))
-    tables = {name: "{}" for name in (*vllm_pooling.POOLING, *vllm_pooling.GENERATING_TABLES)}
+    tables = {name: "{}" for name in (*vllm_registry.POOLING, *vllm_registry.GENERATING_TABLES)}
     tables["_EMBEDDING_MODELS"] = ('{"BertModel": ("bert", "B"), "Qwen2ForCausalLM": ("qwen2", "Q"), '
                                    '**{k: v for k, v in _TEXT_GENERATION_MODELS.items()}}')
     tables["_LATE_INTERACTION_MODELS"] = '{"HF_ColBERT": ("colbert", "ColBERTModel")}'
     tables["_SEQUENCE_CLASSIFICATION_MODELS"] = '{"BertForSequenceClassification": ("bert", "B")}'
     tables["_TEXT_GENERATION_MODELS"] = '{"Qwen2ForCausalLM": ("qwen2", "Q"), "FooForBar": ("foo", "F")}'
     source = "\n".join(f"{name} = {value}" for name, value in tables.items())
-    assert vllm_pooling.pooling_only(source) == ["HF_ColBERT"]
+    assert vllm_registry.pooling_only(source) == ["HF_ColBERT"]
     with pytest.raises(SystemExit, match="_REWARD_MODELS"):
-        vllm_pooling.pooling_only(source.replace("_REWARD_MODELS", "_OTHER_MODELS"))
+        vllm_registry.pooling_only(source.replace("_REWARD_MODELS", "_OTHER_MODELS"))
 
 
 def test_the_tgi_model_type_script_reads_what_get_model_serves():
@@ -1685,6 +1691,60 @@ def test_tgi_cannot_load_a_model_type_it_does_not_serve(tmp_path, run):
     assert stop.ids == (151329,), stop.why
     assert stop.why.startswith("tokenizer eos 151329 only (TGI serves model type 'glm4_moe', if at all, with its "
                                "transformers or non-flash backend, not with FlashCausalLM"), stop.why
+
+
+def test_vllm_cannot_serve_an_encoder_decoder_it_has_no_implementation_of(tmp_path, run):
+    """vLLM 0.34.0 (helper-151): an encoder-decoder model (config.json is_encoder_decoder) resolves to its
+    Transformers-backend fallback and then stops the engine at start-up (scheduler.py: "Encoder-decoder models are
+    expected to implement the multimodal interface"), unless the registry implements it (Whisper) or a plugin does
+    (BART: vllm-project/bart-plugin). eos-guard said vLLM stops on T5; its stop set is unknown now, never a
+    "does not stop"."""
+    t5 = model_of(FIXTURES / "t5-encoder-decoder-no-template")
+    stop = t5.runtime_stops["vllm"]
+    assert stop.ids == () and stops(t5, stop) is None
+    assert stop.why == ("vLLM 0.34.0 cannot serve the encoder-decoder T5ForConditionalGeneration (config.json "
+                        "is_encoder_decoder: its scheduler refuses an encoder-decoder model it has no implementation "
+                        "of, vllm/v1/core/sched/scheduler.py)")
+    assert all(other.ids == () for other in stop.others)  # vLLM 0.33.0's registry and scheduler are the same here
+    code, out, _ = run("--format", "json", "--no-cache", "--runtime", "vllm", str(FIXTURES / "t5-encoder-decoder-no-template"))
+    assert code == 0 and json.loads(out)["findings"] == [], out
+    bart = model_of(FIXTURES / "bart-encoder-decoder-no-template").runtime_stops["vllm"]
+    assert bart.ids == (2,) and bart.why.endswith(
+        "(served as BartForConditionalGeneration with the plugin https://github.com/vllm-project/bart-plugin only)")
+    # Whisper, which vLLM implements, and an encoder-decoder named in a text section as vLLM reads it
+    folder = tmp_path / "whisper"
+    shutil.copytree(FIXTURES / "t5-encoder-decoder-no-template", folder)
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    write_json(folder / "config.json", {**config, "architectures": ["WhisperForConditionalGeneration"]})
+    assert model_of(folder).runtime_stops["vllm"].ids == (1,)
+    write_json(folder / "config.json", {"architectures": ["Foo"], "model_type": "foo", "eos_token_id": 1,
+                                        "text_config": {"is_encoder_decoder": True}})
+    assert model_of(folder).runtime_stops["vllm"].why.startswith("vLLM 0.34.0 cannot serve the encoder-decoder Foo")
+    write_json(folder / "config.json", {**config, "is_encoder_decoder": False})  # a decoder: served as before
+    assert model_of(folder).runtime_stops["vllm"].ids == (1,)
+
+
+def test_the_vllm_registry_script_reads_encoder_decoders_and_plugins():
+    """scripts/vllm_registry.py: the entries of _MULTIMODAL_MODELS after its "# [Encoder-decoder]" comment, and
+    _OOT_SUPPORTED_MODELS; a registry without the comment is refused, not read as having no encoder-decoder."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import vllm_registry
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    source = ('_MULTIMODAL_MODELS = {\n    "LlavaForConditionalGeneration": ("llava", "L"),\n    # [Encoder-decoder]\n'
+              '    "WhisperForConditionalGeneration": ("whisper", "W"),\n}\n'
+              '_OOT_SUPPORTED_MODELS = {"BartForConditionalGeneration": "https://github.com/vllm-project/bart-plugin"}\n')
+    assert vllm_registry.encoder_decoder(source) == ["WhisperForConditionalGeneration"]
+    assert vllm_registry.plugins(source) == {"BartForConditionalGeneration": "https://github.com/vllm-project/bart-plugin"}
+    with pytest.raises(SystemExit, match="Encoder-decoder"):
+        vllm_registry.encoder_decoder(source.replace("    # [Encoder-decoder]\n", ""))
+    with pytest.raises(SystemExit, match="_OOT_SUPPORTED_MODELS"):
+        vllm_registry.plugins(source.replace("_OOT_SUPPORTED_MODELS", "_OTHER"))
+    shipped = json.loads((ROOT / "eos_guard" / "data" / "vllm_registry.json").read_text(encoding="utf-8"))
+    assert "WhisperForConditionalGeneration" in shipped["encoder_decoder"]
+    assert "T5ForConditionalGeneration" not in shipped["encoder_decoder"] and "BartForConditionalGeneration" in \
+        shipped["plugins"]
 
 
 def test_the_llama_cpp_architecture_script_reads_the_converters_text_classes():

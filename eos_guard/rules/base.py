@@ -95,7 +95,7 @@ NOT_FOR_NON_GENERATING = (
     "an IP-Adapter's image encoder; computed from transformers' sources into `eos_guard/data/model_classes.json`),\n"
     "and the architectures vLLM 0.34.0 registers only as pooling models\n"
     "that transformers has no class for (ColBERT's `HF_ColBERT`, `Qwen2ForRewardModel`;\n"
-    "`eos_guard/data/vllm_pooling.json`, from vLLM's model registry). The rules follow `architectures`, as vLLM does, which runs such a folder\n"
+    "`eos_guard/data/vllm_registry.json`, from vLLM's model registry). The rules follow `architectures`, as vLLM does, which runs such a folder\n"
     "as a pooling model. transformers' `pipeline()` and `AutoModelForCausalLM` pick their class by `model_type`\n"
     "instead, and would load a generating class whose head the checkpoint does not hold (untrained, unless the\n"
     "embeddings are tied), and llama.cpp's converter takes some bare models (`LlamaModel`, `Qwen2Model`): a folder\n"

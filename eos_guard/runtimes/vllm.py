@@ -18,12 +18,24 @@ tokenizer loading has the newest releases' ByteLevel ``LlamaTokenizer`` rule (``
 (``base.renumbered``; checked with 5.19 only). Not modelled: ``ignore_eos`` and request ``stop_token_ids``
 (per request), and Mistral-format checkpoints (``consolidated*.safetensors`` with ``tekken.json``), whose eos
 comes from mistral_common.
+
+Encoder-decoder models (config.json's ``is_encoder_decoder``, or its text section's: ``is_encoder_decoder`` in
+``vllm/transformers_utils/config.py``): vLLM serves only those its registry implements (``_MULTIMODAL_MODELS``'
+"Encoder-decoder" entries: Whisper, Canary, ...) or a plugin registers (``_OOT_SUPPORTED_MODELS``: BART and Florence-2
+with ``vllm-project/bart-plugin``), both in data/vllm_registry.json (scripts/vllm_registry.py). Any other (T5, mT5,
+Marian, NLLB/M2M100) resolves to the Transformers-backend fallback (``registry.py`` ``_try_resolve_transformers``:
+their classes set an attention implementation) and then stops the engine at start-up (``vllm/v1/core/sched/
+scheduler.py:276``: "Encoder-decoder models are expected to implement the multimodal interface"), so its stop ids
+are unknown, as a model type TGI cannot load (0.33.0's registry and scheduler are the same, less Canary). A config.json that leaves ``is_encoder_decoder`` to its class's default is
+not caught (transformers writes the key whenever it saves such a config). ``decoder_start_token_id`` only starts the
+decoder and ``forced_eos_token_id`` is not read (``renderers/base.py``, ``get_diff_sampling_param``).
 """
 
 from __future__ import annotations
 
-from ..resolve import ResolvedModel, files_stop_ids
-from .base import Release, StopSet, renumbered, show, show_id, tokenizer_eos_id, unique
+from ..model_files import shipped
+from ..resolve import TEXT_SECTIONS, ResolvedModel, files_stop_ids
+from .base import Release, StopSet, config_data, renumbered, show, show_id, tokenizer_eos_id, unique
 from .config_object import config_object_eos
 
 _SOURCE = "vllm/v1/engine/input_processor.py, vllm/sampling_params.py update_from_generation_config"
@@ -34,7 +46,44 @@ RELEASES = (
 NUMBERINGS = dict(zip(RELEASES, ("5.25", "5.19")))  # whose numbering the raw ids are read in (docstring)
 
 
+def _encoder_decoder(config: dict) -> bool:
+    """vLLM's ``is_encoder_decoder``: the config's own, or its text section's."""
+    sections = [config, *(config.get(name) for name in TEXT_SECTIONS)]
+    return any(isinstance(section, dict) and section.get("is_encoder_decoder") is True for section in sections)
+
+
+def serving(model: ResolvedModel) -> tuple[str, str]:
+    """(why vLLM cannot serve the folder, or ""; the plugin it needs to, or ""): an encoder-decoder model is served
+    only by an implementation of vLLM's own or a plugin's (module docstring)."""
+    config = config_data(model)
+    if not isinstance(config, dict) or not _encoder_decoder(config):
+        return "", ""
+    names = config.get("architectures")
+    names = [names] if isinstance(names, str) else [n for n in names if isinstance(n, str)] \
+        if isinstance(names, list) else []
+    table = shipped("vllm_registry.json")
+    if any(name in table["encoder_decoder"] for name in names):
+        return "", ""
+    plugin = next((f"{name} with the plugin {table['plugins'][name]}" for name in names if name in table["plugins"]),
+                  "")
+    if plugin:
+        return "", plugin
+    shown = ", ".join(names) or "a folder naming no architectures"
+    return (f"vLLM {table['vllm']} cannot serve the encoder-decoder {shown} (config.json is_encoder_decoder: its "
+            "scheduler refuses an encoder-decoder model it has no implementation of, "
+            "vllm/v1/core/sched/scheduler.py)"), ""
+
+
 def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
+    refused, plugin = serving(model)
+    if refused:
+        return StopSet("vllm", (), refused, "none in these files: serve the model with another runtime", None,
+                       unknown=refused)
+    stops = _stop_set(model, release)
+    return stops._with(why=f"{stops.why} (served as {plugin} only)") if plugin else stops
+
+
+def _stop_set(model: ResolvedModel, release: Release) -> StopSet:
     primary = tokenizer_eos_id(model)
     numbering = NUMBERINGS[release]
     stop = files_stop_ids(model.files)  # the folder's own, not an inner model's (model_files.GENERATING_SECTIONS)
