@@ -2,10 +2,13 @@
 writes, the token its chat templates end a turn with, and the model folders of the run it may come from.
 
 This is the resolve layer for GGUF files, as resolve.py is for folders; the pipeline checks both the same way.
-Only the metadata is read (gguf_metadata.py). llama.cpp's stop set (runtimes/llama_cpp.py) follows llama.cpp's ``llama_vocab::impl::load``
-(src/llama-vocab.cpp, commit 00ad355e009e): the eos, eot and eom ids that lie inside the token list (an eos
-outside it, or none, falls back to the tokenizer's default) plus every token whose text is an
-end-of-generation text (runtimes/llama_cpp.py). Templates get ``bos_token``/``eos_token`` as the texts of
+Only the metadata is read (gguf_metadata.py). llama.cpp's stop set (runtimes/llama_cpp.py) follows llama.cpp's
+``llama_vocab::impl::load`` (src/llama-vocab.cpp; the newest build modelled is b11739, read from b11549's source
+and run as b11739's libllama): the eos, eot and eom ids that lie inside the token list (an eos outside it, or none,
+falls back to the tokenizer's default) plus every token whose text is an end-of-generation text
+(runtimes/llama_cpp.py). A file llama.cpp refuses to load (tokens without a ``tokenizer.ggml.model`` it knows, a
+token text written twice) is an error, not a verdict; one it loads without its vocabulary (``none``,
+``no_vocab``) is read as a file without tokens. Templates get ``bos_token``/``eos_token`` as the texts of
 those ids, as llama.cpp's Jinja path passes them; the terminator is the CONTROL or USER_DEFINED token that
 follows the assistant's answer, the token types llama.cpp matches as one token in a prompt (with the tokens whose
 text it makes CONTROL when it loads the file), else a NORMAL token of that text (the model still emits its id).
@@ -37,7 +40,12 @@ TOKENIZER_MODEL = "tokenizer.ggml.model"
 TEMPLATE = "tokenizer.chat_template"  # named templates are tokenizer.chat_template.<name>
 UINT32, INT32 = 4, 5
 # llama.cpp's eos when the GGUF names none inside the token list, by tokenizer.ggml.model (llama_vocab::impl::load).
-DEFAULT_EOS = {"llama": 2, "gpt2": 11, "hybriddna": 11, "whitespace": 11, "t5": 1, "plamo2": 2}
+DEFAULT_EOS = {"llama": 2, "gpt2": 11, "hybriddna": 11, "whitespace": 11, "t5": 1, "plamo2": 2, "plamo3": 2}
+# every tokenizer.ggml.model llama_vocab::impl::load accepts (b11549's source; b11739 run): any other value, or no
+# value, is "unknown tokenizer" / "key not found" and the file does not load
+NO_VOCABULARY = ("no_vocab", "none")  # loaded without its tokens: no text is read or written, no id ends anything
+TOKENIZER_MODELS = (*NO_VOCABULARY, "llama", "bert", "gpt2", "hybriddna", "whitespace", "t5", "rwkv", "test", "plamo2",
+                    "plamo3", "gemma4")
 
 
 @record(frozen=True)
@@ -150,6 +158,10 @@ def load(path: Path, limits: Limits = Limits(), max_bytes: int | None = None) ->
     # any other type, even another integer type, "has wrong type ... but expected type u32" and the file does not load
     written = {kind: _typed(meta, key, UINT32) for kind, key in SPECIAL_KEYS.items() if key in meta.fields}
     model = _typed(meta, TOKENIZER_MODEL, STRING)
+    if tokens:
+        _refuse_what_llama_cpp_cannot_load(meta, model, tokens)
+    if model in NO_VOCABULARY:  # llama.cpp reads none of its tokens: as a file without any, nothing ends a turn
+        return GgufModel(path, [], [], written, model)
     gguf = GgufModel(path, tokens, types, written, model)
     added: AddedTokens | None = None  # built once for all the templates: a hostile file lists millions
     for key in sorted(filter(_is_template, meta.fields)):  # tokenizer.chat_template sorts first
@@ -161,6 +173,24 @@ def load(path: Path, limits: Limits = Limits(), max_bytes: int | None = None) ->
         added = added or _added_tokens(gguf)
         gguf.templates.append(_template(gguf, name, key, text, added, limits))
     return gguf
+
+
+def _refuse_what_llama_cpp_cannot_load(meta: GgufMetadata, model: str | None, tokens: list[str]) -> None:
+    """llama_vocab::impl::load refuses a file with tokens but no tokenizer.ggml.model or one it does not know, and
+    aborts on a token text written twice (``GGML_ASSERT(id_to_token.size() == token_to_id.size())``)."""
+    cause = "llama.cpp cannot load the file (llama_vocab::impl::load"
+    if model is None:
+        raise InputError(meta.path, f"{TOKENIZER_MODEL} is missing: {cause}: key not found)")
+    if model not in TOKENIZER_MODELS:
+        raise InputError(meta.path, f"{TOKENIZER_MODEL} is {model!r}: {cause}: unknown tokenizer; it knows "
+                                    f"{', '.join(TOKENIZER_MODELS)})")
+    if model not in NO_VOCABULARY and len(set(tokens)) != len(tokens):
+        first: dict[str, int] = {}
+        for token_id, text in enumerate(tokens):
+            if first.setdefault(text, token_id) != token_id:
+                shown = text if len(text) <= 60 else f"{text[:60]}…"  # a hostile file's text may run to megabytes
+                raise InputError(meta.path, f"{TOKENS} writes the text {shown!r} twice, as ids {first[text]} and "
+                                            f"{token_id}: {cause} asserts every text has one id)")
 
 
 WANTED = frozenset((TOKENS, TOKEN_TYPES, TOKENIZER_MODEL, *SPECIAL_KEYS.values()))
@@ -194,12 +224,15 @@ def _type_name(kind: int, item: int | None) -> str:
 def _added_tokens(gguf: GgufModel) -> AddedTokens:
     """The tokens llama.cpp reads as one in a prompt: CONTROL and USER_DEFINED ones, and those whose text it makes
     CONTROL whatever type the file writes (LLAMA_CPP_CONTROL_LOOKING: a NORMAL <|eot_id|> is one token, and stops);
-    not </s> beside <|tool_response>, which the newest build makes NORMAL."""
+    not </s> beside <|tool_response> or an end-of-generation <|plamo:eos|>, which the newest build makes NORMAL."""
     if gguf.types:
         forced = frozenset(LLAMA_CPP_CONTROL_LOOKING)
-        # beside <|tool_response> (Gemma 4, PaddleOCR) the newest build takes </s> off the end-of-generation list and
-        # makes it NORMAL, whatever the file writes (llama-vocab.cpp, "do not include </s> as an eog token")
-        normal = {"</s>"} if gguf.id_of("<|tool_response>") is not None else set()
+        # beside <|tool_response> (Gemma 4) or PLaMo's <|plamo:eos|> as its eos, eot or eom, the newest build takes
+        # </s> off the end-of-generation list and makes it NORMAL, whatever the file writes (llama-vocab.cpp, "gemma4
+        # and plamo have a normal </s> token")
+        plamo_eos = gguf.id_of("<|plamo:eos|>")
+        normal = {"</s>"} if gguf.id_of("<|tool_response>") is not None or (
+            plamo_eos is not None and plamo_eos in gguf.special().values()) else set()
         return AddedTokens(token for token, kind in zip(gguf.tokens, gguf.types)
                            if (kind in (CONTROL, USER_DEFINED) or token in forced) and token not in normal)
     # no token types: only the known turn-ending texts can be recognised as one token

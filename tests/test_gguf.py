@@ -32,11 +32,12 @@ END, ASSISTANT_END = 12, 14
 
 
 def write_gguf(path: Path, tokens: list[str] | None = VOCAB, types: list[int] | None = TYPES,
-               template: str | list | None = CUSTOM_TEMPLATE, eos: int | None = END, model: str = "gpt2",
+               template: str | list | None = CUSTOM_TEMPLATE, eos: int | None = END, model: str | None = "gpt2",
                **metadata: object) -> Path:
     writer = gguf.GGUFWriter(path, arch="llama", endianess=metadata.pop("endianess", gguf.GGUFEndian.LITTLE))
     if tokens is not None:
-        writer.add_tokenizer_model(model)
+        if model is not None:
+            writer.add_tokenizer_model(model)
         writer.add_token_list(tokens)
     if types is not None:
         writer.add_token_types(types)
@@ -348,10 +349,11 @@ def test_explain_and_summary_show_the_stop_set(run, tmp_path):
 
 # --- the eos rules ---------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("model, default", [("gpt2", "11 ','"), ("llama", "2 'c'")])
+@pytest.mark.parametrize("model, default", [("gpt2", "11 ','"), ("llama", "2 'c'"), ("plamo3", "2 'c'")])
 def test_missing_eos_falls_back_to_the_vocabulary_s_default(run, tmp_path, model, default):
     """docs/gguf.md: tokenizer.ggml.model gives "llama.cpp's default eos when the file has none (2 for `llama`, 11
-    for `gpt2`)" (helper-122 added the 'llama' case)."""
+    for `gpt2`)" (helper-122 added the 'llama' case; helper-151 PLaMo 3's, which b11549 defaults to 2 as PLaMo 2's:
+    eos-guard said llama.cpp had no eos there)."""
     write_gguf(tmp_path / "model.gguf", eos=None, model=model)
     code, out, _ = run("--format", "json", "model.gguf")
     assert code == 1
@@ -361,6 +363,41 @@ def test_missing_eos_falls_back_to_the_vocabulary_s_default(run, tmp_path, model
             ) in findings(out)
     # '</s>' by its text, and the default eos
     assert json.loads(out)["gguf"][0]["eog_ids"] == [12, int(default.split()[0])]
+
+
+@pytest.mark.parametrize("model, tokens, error", [
+    (None, VOCAB, "tokenizer.ggml.model is missing: llama.cpp cannot load the file (llama_vocab::impl::load: key not "
+                  "found)"),
+    ("sentencepiece", VOCAB, "tokenizer.ggml.model is 'sentencepiece': llama.cpp cannot load the file "
+                             "(llama_vocab::impl::load: unknown tokenizer; it knows no_vocab, none, llama, bert, gpt2, "
+                             "hybriddna, whitespace, t5, rwkv, test, plamo2, plamo3, gemma4)"),
+    ("gpt2", VOCAB[:13] + ["</s>", "<|assistant_end|>"], "tokenizer.ggml.tokens writes the text '</s>' twice, as ids "
+     "12 and 13: llama.cpp cannot load the file (llama_vocab::impl::load asserts every text has one id)"),
+    ("gpt2", VOCAB[:12] + ["x" * 100, "x" * 100, "<|assistant_end|>"], "tokenizer.ggml.tokens writes the text '"
+     + "x" * 60 + "…' twice, as ids 12 and 13"),
+])
+def test_a_gguf_llama_cpp_refuses_to_load_is_an_error_not_a_verdict(run, tmp_path, model, tokens, error):
+    """llama_vocab::impl::load (b11549's source; b11739's libllama refused each of these, helper-151) throws for a
+    file with tokens but no tokenizer.ggml.model or one it does not know, and aborts on a token text written twice
+    (GGML_ASSERT(id_to_token.size() == token_to_id.size())): eos-guard passed all three. One line and exit 2, and
+    the run's other files are still checked."""
+    write_gguf(tmp_path / "bad.gguf", tokens=tokens, model=model)
+    write_gguf(tmp_path / "good.gguf")
+    code, out, err = run("bad.gguf", "good.gguf")
+    assert code == 2 and err.startswith(f"eos-guard: bad.gguf: {error}"), err
+    assert len(err.splitlines()) == 1 and "good.gguf:1:1: EOS019 error" in out, out
+
+
+@pytest.mark.parametrize("model", ["none", "no_vocab"])
+def test_a_gguf_llama_cpp_loads_without_its_vocabulary_has_no_findings(run, tmp_path, model):
+    """tokenizer.ggml.model "none"/"no_vocab": llama.cpp reads no token of the file, so no text is read or written
+    and no id ends anything: as a GGUF without tokens (a vision projector), no findings."""
+    write_gguf(tmp_path / "model.gguf", eos=None, model=model)
+    code, out, err = run("--format", "json", "model.gguf")
+    assert (code, json.loads(out)["findings"], err) == (0, [], "")
+    write_gguf(tmp_path / "mmproj.gguf", tokens=None, types=None, template=None, eos=None, model=None)
+    assert run("--format", "json", "mmproj.gguf")[:2] == (0, run("--format", "json", "model.gguf")[1].replace(
+        "model.gguf", "mmproj.gguf"))
 
 
 def test_eos_outside_the_token_list(run, tmp_path):
@@ -842,7 +879,7 @@ def hostile_gguf(path: Path, shape: str, n: int) -> Path:
         tokens += [f"<{i:x}>" for i in range(n)]
         types += [CONTROL] * n
     elif shape == "normal-tokens":
-        tokens += [f"{i:x}" for i in range(n)]
+        tokens += [f"{i:x}_" for i in range(n)]  # no text twice: llama.cpp refuses that (another test)
         types += [NORMAL] * n
     elif shape == "large-token-types":
         types += range(1000, 1000 + n)
