@@ -35,6 +35,8 @@ TEMPLATE_DIR = "additional_chat_templates"
 PROCESSOR_TEMPLATE = "chat_template.json"  # a processor's template, checked under this name next to the tokenizer's
 PROCESSOR_CONFIG = "processor_config.json"  # its chat_template, when set, is the processor's instead
 ADAPTER_CONFIG = "adapter_config.json"  # a PEFT adapter: generate() runs with its base model's configs
+# PEFT's TaskType values of adapters on a head that cannot generate (peft/utils/peft_types.py TaskType)
+ADAPTER_TASKS_WITHOUT_GENERATE = ("SEQ_CLS", "TOKEN_CLS", "QUESTION_ANS", "FEATURE_EXTRACTION")
 # an ONNX Runtime GenAI export (onnxruntime-genai's model builder writes it next to the ONNX weights): that runtime
 # stops on its model.eos_token_id, and no runtime that loads a Hugging Face checkpoint loads the folder
 GENAI_CONFIG = "genai_config.json"
@@ -581,13 +583,20 @@ class ModelFiles:
           a remote class named there only cannot generate);
         - config.json names no ``architectures`` (nor remote code that may generate), and no class of its
           ``model_type`` can generate in transformers (data/model_classes.json ``types_without_generate``:
-          DeBERTa-v3's ``deberta-v2``, BERT-era encoders saved without the list);
+          DeBERTa-v3's ``deberta-v2``), or its only generating class is an encoder's causal-LM head that needs
+          ``is_decoder``, which config.json does not set (``types_generating_only_as_decoders``: BERT-era encoders
+          saved without the list, ``bert``, ``roberta``, ``electra``);
+        - the only classes ``architectures`` lists are the remote bare model ``auto_map`` gives ``AutoModel``
+          (gte's ``NewModel``), and no remote class that may generate;
         - modules.json lists a sentence-transformers Pooling module (:attr:`pooling_module`): vLLM runs the model as
           a pooling model whatever its class (``ModelConfig._get_default_runner_type``, vllm/config/model.py,
           0.33.0 and 0.34.0: "Some Sentence Transformers models use *ForCausalLM archs"), as Qwen3-Embedding and
           gte-Qwen2 are;
         - every class ``architectures`` lists generates audio codes (:data:`AUDIO_CODE_CLASSES`: MusicGen, Bark,
-          Parler-TTS), whose stop ids are no tokens of the folder's tokenizer.
+          Parler-TTS), whose stop ids are no tokens of the folder's tokenizer;
+        - a PEFT adapter without config.json whose adapter_config.json ``task_type`` is a classification, question
+          answering or feature extraction one (:data:`ADAPTER_TASKS_WITHOUT_GENERATE`): PEFT loads its base model
+          with that head (``AutoPeftModelForSequenceClassification``), which cannot generate.
         """
         config = self.config
         names = config.get(("architectures",)) if config is not None else None
@@ -600,6 +609,8 @@ class ModelFiles:
         remote = [name for key, name in mapped if key not in NO_GENERATE_AUTO_CLASSES
                   and (key != "AutoModel" or name.endswith(GENERATING))]
         heads = {name for key, name in mapped if key in NO_GENERATE_AUTO_CLASSES} - set(remote)
+        # AutoModel's remote class, when its name does not say it generates: the bare model (gte's NewModel)
+        heads |= {name for key, name in mapped if key == "AutoModel"} - set(remote)
         if isinstance(names, list) and names and all(isinstance(name, str) for name in names):
             if all(_cannot_generate(name) or name in heads for name in [*names, *remote]):
                 return (f"{', '.join(names)} cannot generate (config.json architectures): vLLM runs it as a pooling "
@@ -612,9 +623,17 @@ class ModelFiles:
             if isinstance(kind, str) and kind in shipped_names("model_classes.json", "types_without_generate"):
                 return (f"no class of model type '{kind}' can generate in transformers (config.json names no "
                         "architectures)")
+            if isinstance(kind, str) and config.get(("is_decoder",)) is not True and \
+                    kind in shipped_names("model_classes.json", "types_generating_only_as_decoders"):
+                return (f"model type '{kind}' is an encoder: its only class that can generate is a causal-LM head "
+                        "for a config with is_decoder, which config.json does not set (and it names no "
+                        "architectures)")
         if self.pooling_module is not None:
             return (f"modules.json lists a sentence-transformers Pooling module ({self.pooling_module}): vLLM runs it "
                     "as a pooling model")
+        task = self.adapter_config.get(("task_type",)) if self.adapter_config is not None else None
+        if config is None and task in ADAPTER_TASKS_WITHOUT_GENERATE:
+            return f"a PEFT adapter for a head that cannot generate (adapter_config.json task_type {task})"
         return ""
 
     @property

@@ -17,6 +17,10 @@ the base classes (``...PreTrainedModel``), names that end as generating classes 
 eos-guard never looks up, and heads no Auto class of these two loads whose name ends in ``model_files.NO_GENERATE``. Classes are found in the modeling sources (without torch they cannot be imported),
 followed through every source of ``models/`` and ``generation/``.
 
+``types_without_generate``: the model types none of whose classes can generate; ``types_generating_only_as_decoders``:
+those whose only generating classes are an encoder's causal-LM head that warns unless ``is_decoder`` is set
+(``BertLMHeadModel``): with neither ``architectures`` nor ``is_decoder`` in config.json, such a folder is an encoder.
+
 tests/test_runtimes.py compares the file with what this script computes from the installed transformers.
 """
 
@@ -80,12 +84,14 @@ def tables() -> dict:
     return {
         "about": "The model classes of transformers' modeling sources that have neither GenerationMixin nor a "
                  "generate() of their own (can_generate() is False): the bare models AutoModel loads, the encoders "
-                 "AutoModelForTextEncoding loads, the text and vision towers no Auto class loads; and the model "
-                 "types none of whose classes can generate; written by scripts/model_classes.py from the installed "
+                 "AutoModelForTextEncoding loads, the text and vision towers no Auto class loads; the model "
+                 "types none of whose classes can generate, and those that generate only as decoders (is_decoder); "
+                 "written by scripts/model_classes.py from the installed "
                  "transformers.",
         "transformers": transformers.__version__,
         "headless": sorted(headless),
         "types_without_generate": types_without_generate(package, can_run_generate),
+        "types_generating_only_as_decoders": types_generating_only_as_decoders(package, can_run_generate),
     }
 
 
@@ -93,8 +99,30 @@ def types_without_generate(package: Path, can_run_generate: set[str]) -> list[st
     """The model types (``CONFIG_MAPPING_NAMES``) none of whose classes can run generate(): no class of their
     modeling sources (``models/<module>/modeling_*.py``) can, and no Auto class maps the type to one that can
     (DeBERTa-v2's, whose config.json names no ``architectures``). A type without modeling sources is not listed."""
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
+
+    mapped = _auto_mapped()
+    listed = []
+    for model_type in CONFIG_MAPPING_NAMES:
+        sources = _model_type_sources(package, model_type)
+        if not sources:
+            continue
+        defined = {node.name for source in sources for node in ast.walk(ast.parse(source.read_text(encoding="utf-8")))
+                   if isinstance(node, ast.ClassDef)}
+        if not (defined | mapped.get(model_type, set())) & can_run_generate:
+            listed.append(model_type)
+    return sorted(listed)
+
+
+def _model_type_sources(package: Path, model_type: str) -> list[Path]:
+    from transformers.models.auto.configuration_auto import model_type_to_module_name
+
+    return sorted((package / "models" / model_type_to_module_name(model_type)).glob("modeling_*.py"))
+
+
+def _auto_mapped() -> dict[str, set[str]]:
+    """Every class an Auto class maps each model type to."""
     from transformers.models.auto import modeling_auto
-    from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES, model_type_to_module_name
 
     mapped: dict[str, set[str]] = {}
     for name in dir(modeling_auto):
@@ -102,14 +130,34 @@ def types_without_generate(package: Path, can_run_generate: set[str]) -> list[st
         if name.endswith("_MAPPING_NAMES") and isinstance(table, dict):
             for model_type, value in table.items():
                 mapped.setdefault(model_type, set()).update(value if isinstance(value, (list, tuple)) else [value])
+    return mapped
+
+
+def _warns_unless_decoder(node: ast.ClassDef) -> bool:
+    """Whether the class's ``__init__`` tests ``if not config.is_decoder:`` (BertLMHeadModel's "If you want to use
+    `BertLMHeadModel` as a standalone, add `is_decoder=True.`")."""
+    for item in node.body:
+        if isinstance(item, ast.FunctionDef) and item.name == "__init__":
+            return any(isinstance(sub, ast.If) and isinstance(sub.test, ast.UnaryOp) and isinstance(sub.test.op, ast.Not)
+                       and isinstance(sub.test.operand, ast.Attribute) and sub.test.operand.attr == "is_decoder"
+                       for sub in ast.walk(item))
+    return False
+
+
+def types_generating_only_as_decoders(package: Path, can_run_generate: set[str]) -> list[str]:
+    """The model types (``CONFIG_MAPPING_NAMES``) whose every class that can run generate() is an encoder's
+    causal-LM head that warns unless the config sets ``is_decoder`` (``BertLMHeadModel``, ``RobertaForCausalLM``,
+    ``ElectraForCausalLM``): a BERT-era encoder saved without ``architectures`` and without ``is_decoder`` is no
+    text generator, though AutoModelForCausalLM loads that head for it."""
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
+
+    mapped = _auto_mapped()
     listed = []
     for model_type in CONFIG_MAPPING_NAMES:
-        sources = sorted((package / "models" / model_type_to_module_name(model_type)).glob("modeling_*.py"))
-        if not sources:
-            continue
-        defined = {node.name for source in sources for node in ast.walk(ast.parse(source.read_text(encoding="utf-8")))
-                   if isinstance(node, ast.ClassDef)}
-        if not (defined | mapped.get(model_type, set())) & can_run_generate:
+        classes = {node.name: node for source in _model_type_sources(package, model_type)
+                   for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))) if isinstance(node, ast.ClassDef)}
+        generating = (set(classes) | mapped.get(model_type, set())) & can_run_generate
+        if generating and all(name in classes and _warns_unless_decoder(classes[name]) for name in generating):
             listed.append(model_type)
     return sorted(listed)
 

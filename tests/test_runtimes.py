@@ -1383,7 +1383,7 @@ def test_an_encoder_saved_without_architectures_has_no_stop_ids_to_check(tmp_pat
     """helper-125: microsoft/deberta-v3-base's config.json names no ``architectures``, only ``model_type``
     "deberta-v2", and its tokenizer class defaults eos to '[SEP]': EOS004 said generate() never stops. transformers
     has no class of that type that can generate (data/model_classes.json ``types_without_generate``), so nothing
-    generates with the folder. A type that has one (BERT's BertLMHeadModel) is still checked."""
+    generates with the folder. A type whose one is BERT's BertLMHeadModel is checked only with is_decoder."""
     transformers = pytest.importorskip("transformers")
     from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
 
@@ -1406,8 +1406,12 @@ def test_an_encoder_saved_without_architectures_has_no_stop_ids_to_check(tmp_pat
     write_json(folder / "config.json", {"model_type": "deberta-v2", "vocab_size": 128100,
                                         "auto_map": {"AutoModel": "modeling_x.XForCausalLM"}})
     assert " EOS004 " in run("--format", "concise", "--no-cache", "--baseline", "none", str(folder))[1]
-    write_json(folder / "config.json", {"model_type": "bert", "vocab_size": 30522})  # BertLMHeadModel generates
+    # BertLMHeadModel generates, but only as a decoder (is_decoder; helper-150): an encoder's config is not checked
     assert "bert" in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+    write_json(folder / "config.json", {"model_type": "bert", "vocab_size": 30522})
+    assert "1 cannot generate text, not checked for stopping" in run(
+        "--format", "concise", "--no-cache", "--baseline", "none", str(folder))[1]
+    write_json(folder / "config.json", {"model_type": "bert", "vocab_size": 30522, "is_decoder": True})
     code, out, _ = run("--format", "concise", "--no-cache", "--baseline", "none", str(folder))
     assert " EOS004 " in out, out
 
@@ -1588,6 +1592,10 @@ def test_the_bare_model_table_is_the_installed_transformers_own():
     assert {"deberta-v2", "modernbert", "clip", "nomic_bert", "wav2vec2"} <= set(shipped["types_without_generate"])
     assert not {"bert", "llama", "blip", "t5", "whisper", "musicgen", "encoder-decoder"} & \
         set(shipped["types_without_generate"])
+    # the encoders whose one generating class is a causal-LM head that needs is_decoder (helper-150)
+    assert set(computed["types_generating_only_as_decoders"]) <= set(shipped["types_generating_only_as_decoders"])
+    assert {"bert", "roberta", "xlm-roberta", "electra", "ernie"} <= set(shipped["types_generating_only_as_decoders"])
+    assert not {"llama", "gpt2", "t5", "bart", "qwen2"} & set(shipped["types_generating_only_as_decoders"])
     headless = set(shipped["headless"])
     assert {"BertModel", "MistralModel", "Qwen2Model", "XLMRobertaModel", "T5EncoderModel", "UMT5EncoderModel",
             "CLIPTextModelWithProjection", "CLIPVisionModelWithProjection", "SiglipTextModel", "DacModel"} <= headless

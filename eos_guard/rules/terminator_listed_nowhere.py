@@ -16,7 +16,9 @@ class TerminatorListedNowhere(Rule):
     ## What it detects
     The chat template ends turns with a token that is not the tokenizer's eos, and neither
     generation_config.json nor config.json (at any level) lists its id. Not in a PEFT adapter's folder that holds
-    neither file (`adapter_config.json` and the tokenizer files): its base model's configs give the stop ids (EOS027).
+    neither file (`adapter_config.json` and the tokenizer files): its base model's configs give the stop ids (EOS027);
+    nor in a folder of tokenizer files alone (a diffusers pipeline's `tokenizer/`), whose model's configs are
+    elsewhere.
     Nor where generation_config.json cannot be read: it may list the id (EOS001 then says to repair it).
 
     ## Why it breaks generation
@@ -42,8 +44,8 @@ class TerminatorListedNowhere(Rule):
         terminator, eos = model.terminator, model.tokenizer_eos
         if terminator is None or terminator.id is None or eos is None or eos.token == terminator.token:
             return
-        if model.files.configs_elsewhere:  # a PEFT adapter: its base model's configs may list it
-            return
+        if model.files.configs_elsewhere or model.files.tokenizer_only:  # a PEFT adapter, tokenizer files alone:
+            return  # the configs of the model they are used with may list it (docs/runtimes.md)
         if model.files.generation_config_error is not None:  # a generation_config.json not read may list it
             return
         listed = set(model.stop.ids)

@@ -24,7 +24,7 @@ class TokenNotInVocab(Rule):
     or the GPT-2-style vocab.json and merges.txt, that the tokenizer class is built from (for the classes listed
     in docs/resolution.md). Otherwise (another class, a tiktoken or tekken.json file, remote code) the full
     vocabulary is not known, so a string missing from `added_tokens_decoder` is reported as **info**: its id
-    cannot be checked.
+    cannot be checked (not for a model that cannot generate, such as wav2vec 2.0 with its CTC vocab.json).
 
     ## Why it breaks generation
     The model can never produce a token it was not trained with, so a stop set built from the tokenizer's eos
@@ -60,13 +60,13 @@ class TokenNotInVocab(Rule):
                     model,
                     f"the tokenizer's eos {shown} is in no vocabulary; transformers appends it as a new "
                     f"token {eos.id} that the model never produces", where)
-            elif eos.id is None:
+            elif eos.id is None and model.files.generates:  # an encoder's (wav2vec2's CTC vocab.json): no noise
                 yield self.finding(
                     model,
                     f"cannot tell the id of the tokenizer's eos {shown}: added_tokens_decoder and "
                     f"added_tokens.json give it no token id, and {_vocabulary_unread(model)}", where,
                     Severity.INFO)
-        for terminator in model.terminators:
+        for terminator in model.terminators if model.files.generates else ():
             if terminator.token is not None and terminator.id is None and \
                     (eos is None or terminator.token != eos.token):
                 yield self.finding(

@@ -1,0 +1,98 @@
+"""Folders that are no chat model, as a repository of many models holds them (helper-150 ran 62 such folders):
+none of them may fail a run. Each folder is written from the public facts of the model it names."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from support import FIXTURES, write_json
+
+QWEN25_BASE_SFT = FIXTURES / "qwen25-base-chatml-sft-gen-endoftext"  # eos <|endoftext|>, turns end <|im_end|>
+
+
+def _findings(run, folder, *options):
+    code, out, err = run("--format", "json", "--no-cache", "--isolated", *options, str(folder))
+    assert err == "", err
+    return code, [(f["code"], f["severity"]) for f in json.loads(out)["findings"]]
+
+
+def test_a_bert_era_encoder_saved_without_architectures_is_not_a_generator(run, tmp_path):
+    """config.json of model type bert (roberta, electra, ...) without ``architectures`` and without an eos: its
+    only class that can generate is BertLMHeadModel, which warns "If you want to use `BertLMHeadModel` as a
+    standalone, add `is_decoder=True.`" (data/model_classes.json ``types_generating_only_as_decoders``). eos-guard
+    said EOS004: generate() never stops. With ``is_decoder`` set it is a decoder, and the rules run."""
+    folder = tmp_path / "bert"
+    write_json(folder / "config.json", {"model_type": "bert", "hidden_size": 768, "num_hidden_layers": 12,
+                                        "pad_token_id": 0, "vocab_size": 30522})
+    write_json(folder / "tokenizer_config.json", {"tokenizer_class": "BertTokenizer", "cls_token": "[CLS]",
+                                                  "sep_token": "[SEP]", "pad_token": "[PAD]", "do_lower_case": True})
+    assert _findings(run, folder) == (0, [])
+    _, out, _ = run("explain", "--no-cache", "--isolated", str(folder))
+    assert "model type 'bert' is an encoder: its only class that can generate is a causal-LM head for a config " \
+           "with is_decoder, which config.json does not set" in out, out
+    write_json(folder / "config.json", {"model_type": "bert", "is_decoder": True, "vocab_size": 30522})
+    assert ("EOS004", "error") in _findings(run, folder)[1]
+
+
+def test_a_remote_code_embedder_named_as_its_auto_model_class_is_not_a_generator(run, tmp_path):
+    """Alibaba-NLP/gte-base-en-v1.5 without modules.json: ``architectures`` ["NewModel"], the class auto_map gives
+    AutoModel (the bare model), and only heads that cannot generate beside it. eos-guard said EOS004. A remote
+    class of AutoModel whose name says it generates (ChatGLM's ChatGLMForConditionalGeneration) still does."""
+    folder = tmp_path / "gte"
+    remote = "Alibaba-NLP/new-impl--modeling."
+    write_json(folder / "config.json", {
+        "architectures": ["NewModel"], "model_type": "new", "pad_token_id": 0, "vocab_size": 30528,
+        "auto_map": {"AutoConfig": "Alibaba-NLP/new-impl--configuration.NewConfig", "AutoModel": remote + "NewModel",
+                     "AutoModelForMaskedLM": remote + "NewForMaskedLM",
+                     "AutoModelForSequenceClassification": remote + "NewForSequenceClassification"}})
+    write_json(folder / "tokenizer_config.json", {"tokenizer_class": "BertTokenizer", "cls_token": "[CLS]",
+                                                  "sep_token": "[SEP]", "pad_token": "[PAD]"})
+    assert _findings(run, folder) == (0, [])
+    write_json(folder / "config.json", {
+        "architectures": ["ChatGLMModel"], "model_type": "chatglm", "vocab_size": 65024,
+        "auto_map": {"AutoModel": "modeling_chatglm.ChatGLMForConditionalGeneration"}})
+    assert ("EOS004", "error") in _findings(run, folder)[1]
+
+
+def test_tokenizer_files_alone_are_not_told_to_list_the_terminator(run, tmp_path):
+    """A diffusers pipeline's tokenizer/ folder (Sana's: gemma-2-2b-it's tokenizer beside a Gemma2Model text
+    encoder) or a tokenizer pushed alone: no config could list the terminator, so EOS017's "list it in
+    generation_config.json's eos_token_id (--fix)" asked for what --fix does not do (docs/runtimes.md: tokenizer
+    files alone give "cannot tell", never "does not stop")."""
+    folder = tmp_path / "tokenizer"
+    folder.mkdir()
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json"):
+        shutil.copy(QWEN25_BASE_SFT / name, folder / name)
+    assert _findings(run, folder) == (0, [])
+    assert ("EOS017", "warning") in _findings(run, QWEN25_BASE_SFT)[1]  # with its configs, the warning stays
+
+
+def test_an_encoder_s_vocabulary_eos_reads_no_info(run, tmp_path):
+    """facebook/wav2vec2-base-960h: a CTC tokenizer whose vocab.json eos-guard does not read, and a model that
+    cannot generate: "cannot tell the id of the tokenizer's eos" was noise (EOS005 info)."""
+    folder = tmp_path / "wav2vec2"
+    write_json(folder / "config.json", {"architectures": ["Wav2Vec2ForCTC"], "model_type": "wav2vec2",
+                                        "bos_token_id": 1, "eos_token_id": 2, "pad_token_id": 0, "vocab_size": 32})
+    write_json(folder / "tokenizer_config.json", {"tokenizer_class": "Wav2Vec2CTCTokenizer", "bos_token": "<s>",
+                                                  "eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<pad>",
+                                                  "word_delimiter_token": "|", "do_lower_case": False})
+    write_json(folder / "vocab.json", {"<pad>": 0, "<s>": 1, "</s>": 2, "<unk>": 3, "|": 4, "E": 5, "T": 6})
+    assert _findings(run, folder) == (0, [])
+
+
+def test_a_classification_adapter_is_not_a_generator(run, tmp_path):
+    """A PEFT LoRA adapter with task_type SEQ_CLS on roberta-base, pushed with its tokenizer: PEFT loads the base
+    with a classification head. EOS027 said generation takes its stop ids from the base model; a CAUSAL_LM
+    adapter keeps it."""
+    folder = tmp_path / "adapter"
+    write_json(folder / "adapter_config.json", {"base_model_name_or_path": "FacebookAI/roberta-base",
+                                                "peft_type": "LORA", "task_type": "SEQ_CLS", "r": 8})
+    write_json(folder / "tokenizer_config.json", {"tokenizer_class": "RobertaTokenizer", "bos_token": "<s>",
+                                                  "eos_token": "</s>", "pad_token": "<pad>"})
+    write_json(folder / "vocab.json", {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3, "a": 4})
+    (folder / "merges.txt").write_text("#version: 0.2\n", encoding="utf-8")
+    assert _findings(run, folder) == (0, [])
+    write_json(folder / "adapter_config.json", {"base_model_name_or_path": "FacebookAI/roberta-base",
+                                                "peft_type": "LORA", "task_type": "CAUSAL_LM", "r": 8})
+    assert ("EOS027", "info") in _findings(run, folder)[1]
