@@ -1625,3 +1625,28 @@ def test_the_callback_reads_how_trl_made_the_rows_from_its_config():
     assert how_rows_were_made(sft(packing=True, packing_strategy="something-new")) == (None, None, True)
     assert how_rows_were_made(SimpleNamespace(max_length=None)) == (None, None, True)  # transformers' TrainingArguments
     assert how_rows_were_made(None) == (None, None, True)
+
+
+def test_a_terminator_masked_by_its_id_inside_the_text_is_a_token_not_padding():
+    """Stanford Alpaca's collator (``attention_mask = input_ids.ne(pad_token_id)``, labels -100 where the mask is 0)
+    with pad == eos, <|im_end|>: every terminator gets attention 0 and label -100. Read as padding, the stop ids
+    vanished and EOS024 said the text never held the terminator, whose advice (append it) changes nothing
+    (helper-152: 300 steps, 0 of 20 answers ended). A zero between attended tokens is a masked token: EOS023."""
+    im_start, im_end, newline, user, assistant = 151644, 151645, 198, 872, 77091
+    rows = [[im_start, user, newline, 101, 102, im_end, newline, im_start, assistant, newline, 201, 202, im_end,
+             newline],
+            [im_start, user, newline, 103, im_end, newline, im_start, assistant, newline, 203, im_end, newline]]
+    width = max(len(r) for r in rows)
+    input_ids = [r + [im_end] * (width - len(r)) for r in rows]
+    mask = [[int(t != im_end) for t in r] for r in input_ids]
+    labels = [[t if m else -100 for t, m in zip(r, row_mask)] for r, row_mask in zip(input_ids, mask)]
+    findings = eos_guard.check_batch({"input_ids": input_ids, "attention_mask": mask, "labels": labels},
+                                     [im_end], im_end)
+    assert [f.code for f in findings] == ["EOS023"], [str(f) for f in findings]
+    # right padding alone (a distinct pad, every <|im_end|> attended and trained) stays clean
+    pad = 151643
+    input_ids = [r + [pad] * (width - len(r)) for r in rows]
+    mask = [[1] * len(r) + [0] * (width - len(r)) for r in rows]
+    labels = [r + [-100] * (width - len(r)) for r in rows]
+    assert eos_guard.check_batch({"input_ids": input_ids, "attention_mask": mask, "labels": labels},
+                                 [im_end], pad) == []

@@ -182,11 +182,15 @@ class EosGuardCallback(TrainerCallback):
         lines = _log(report)
         one = len(batches) == 1
         read = "the first training batch" if one else f"the first {len(batches)} training batches"
+        if not drawn:  # an iterable dataset: its start only
+            read += " (the start of an iterable dataset: later examples are not read)"
         if drawn and drawn != list(range(len(drawn))):  # a sample: <batch N>:ROW is example drawn[(N-1)*size+ROW-1]
             shown = ", ".join(map(str, drawn[:12])) + (", ..." if len(drawn) > 12 else "")
             read = f"{len(batches)} training batch{'' if one else 'es'} of examples drawn over the dataset " \
                 f"(indices {shown}, in order)"
         stop_names = _names(tok, sorted(stops))
+        if lines and not (self.strict_data and report.count(self.fail_on)):  # where <batch N>:ROW leads
+            logger.warning("eos-guard: the findings above are in %s", read)
         if not lines and not view.has_supervision:
             logger.warning("eos-guard: %s %s no label the loss uses (every label is -100): nothing is trained, "
                            "so whether the model learns to stop is not checked", read, "has" if one else "have")
@@ -456,8 +460,9 @@ def first_batches(dataloader: Any, count: int, batch_size: int | None = None,
     and a partly read iterator stays registered with accelerate's gradient state. So the batches are made here
     from the loader's dataset, ``collate_fn`` and batch size, from examples drawn over a dataset with a length as
     a shuffling sampler draws them (:func:`_spread`), with python's, numpy's and torch's random states restored
-    afterwards. An iterable dataset is
-    read from a new iterator, unless iterating it returns itself (a one-shot iterator: not read). A loader
+    afterwards. An iterable dataset is read from a new iterator only when it is one known to start again from
+    its first example (:func:`_starts_again`): reading a stream (a generator over a file or socket opened once)
+    would take its first examples away from training, and did (helper-152: the run then had no batch left). A loader
     without automatic batching (``batch_size=None``: each item of the dataset is a batch) converts each item
     with its ``collate_fn``, as torch does. ``drawn``, a list, gets the dataset indices read, in batch order (a
     finding's ``<batch N>:ROW`` is the example at ``drawn[(N - 1) * batch_size + ROW - 1]``).
@@ -475,12 +480,13 @@ def first_batches(dataloader: Any, count: int, batch_size: int | None = None,
         return []
     with _random_states_kept():
         if isinstance(dataset, torch.utils.data.IterableDataset) or not hasattr(dataset, "__len__"):
-            iterator = iter(dataset)
-            if iterator is dataset:
-                logger.warning("eos-guard: the training dataset is a one-shot iterator; reading it would take "
-                               "examples from training, so the training data is not checked")
+            if not _starts_again(dataset):
+                logger.warning("eos-guard: the training dataset is an iterable (%s) that may not start again from "
+                               "its first example when read (a stream), so reading it could take examples from "
+                               "training: the training data is not checked (a datasets.IterableDataset is; or check "
+                               "a batch with eos_guard.check_batch)", type(dataset).__name__)
                 return []
-            examples = list(itertools.islice(iterator, count * size))
+            examples = list(itertools.islice(iter(dataset), count * size))
             groups = [examples[i:i + size] for i in range(0, len(examples), size)]
         else:  # drawn over the whole dataset: its order need not be the sampler's (best-fit packing sorts it)
             spread = _spread(len(dataset), count * size)
@@ -488,6 +494,15 @@ def first_batches(dataloader: Any, count: int, batch_size: int | None = None,
                 drawn[:] = spread
             groups = [_items(dataset, spread[i:i + size]) for i in range(0, len(spread), size)]
         return [collate(group) if batched else collate(group[0]) for group in groups if group]
+
+
+def _starts_again(dataset: Any) -> bool:
+    """Whether each ``iter(dataset)`` reads from the first example: a ``datasets.IterableDataset`` (streamed or
+    from ``to_iterable_dataset()``) opens its sources again for each iteration. Nothing tells that of any other
+    iterable, whose ``__iter__`` may go on reading a file or socket it opened once."""
+    datasets = sys.modules.get("datasets")
+    kind = getattr(datasets, "IterableDataset", None)
+    return isinstance(kind, type) and isinstance(dataset, kind)
 
 
 def _spread(total: int, wanted: int) -> list[int]:

@@ -534,7 +534,9 @@ def _read_batch(number: int, batch: Mapping[str, Any], encoder_decoder: bool | N
         for segment in segments:
             if len(segments) > 1 and len(segment) == 1 and row_labels[segment.start] < 0:
                 continue  # padding of a padding-free row (TRL pads position_ids with 0): one token trains nothing
-            kept = tuple(i for i in segment if _attended(mask, i) or _trained_after_text(mask, row_labels, segment, i))
+            inside = _inside(mask, segment)
+            kept = tuple(i for i in segment if _attended(mask, i) or i in inside
+                         or _trained_after_text(mask, row_labels, segment, i))
             if not kept:
                 continue
             full = len(ids) if kept[-1] == len(ids) - 1 and (mask is None or all(m != 0 for m in mask)) else 0
@@ -559,6 +561,18 @@ def _not_lined_up(input_ids: list[list[int]], labels: list[list[int]]) -> bool:
                 used += 1
                 differ += label != token
     return used > 0 and differ * 2 > used
+
+
+def _inside(mask: list[int] | None, segment: range) -> range:
+    """The positions between the first and the last attended token of ``segment``: padding is at either end, so a
+    zero of the attention mask in there is a token the collator masked by its id (Stanford Alpaca's
+    ``input_ids.ne(pad_token_id)`` with pad == eos masks every <|im_end|>). Read as padding, the stop ids vanished
+    and EOS024 said the text never held the terminator (helper-152); read as tokens, EOS023 says the loss masks
+    them."""
+    if mask is None:
+        return range(0)
+    attended = [i for i in segment if mask[i] != 0]
+    return range(attended[0] + 1, attended[-1]) if attended else range(0)
 
 
 def _attended(mask: list[int] | None, i: int) -> bool:
@@ -600,7 +614,7 @@ def _optional_rows(batch: Mapping[str, Any], key: str, like: list[list[int]],
 def _rows(value: Any, key: str, bools: bool = False) -> list[list[int]]:
     """Rows of ints from a tensor, an array, a list of lists or one flat list (a single row)."""
     if hasattr(value, "tolist"):
-        value = value.tolist()
+        value = _as_list(value, key)
     if not isinstance(value, (list, tuple)):
         raise BatchError(f"'{key}' is a {type(value).__name__}, not rows of token ids")
     if value and not any(hasattr(v, "tolist") or isinstance(v, (list, tuple)) for v in value):
@@ -608,11 +622,20 @@ def _rows(value: Any, key: str, bools: bool = False) -> list[list[int]]:
     rows = []
     for row in value:
         if hasattr(row, "tolist"):
-            row = row.tolist()
+            row = _as_list(row, key)
         if not isinstance(row, (list, tuple)):
             raise BatchError(f"'{key}' mixes rows and single values")
         rows.append([_int(v, key, bools) for v in row])
     return rows
+
+
+def _as_list(value: Any, key: str) -> Any:
+    """``value.tolist()``; a tensor whose values cannot be read (on the meta device: "Cannot copy out of meta
+    tensor") is a batch that cannot be read, not a crash of training."""
+    try:
+        return value.tolist()
+    except (NotImplementedError, RuntimeError, ValueError, TypeError) as error:
+        raise BatchError(f"'{key}' cannot be read ({type(error).__name__}: {error})") from None
 
 
 def _int(value: Any, key: str, bools: bool = False) -> int:

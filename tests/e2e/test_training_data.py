@@ -592,32 +592,32 @@ def test_a_processing_class_without_a_tokenizer_is_a_warning_not_a_crash(tmp_pat
     assert "the Trainer has a processing_class that holds no tokenizer (WhisperFeatureExtractor)" in caplog.text
 
 
-def test_an_iterable_dataset_is_read_from_a_new_iterator(tmp_path):
-    import torch
+def test_a_datasets_iterable_dataset_is_read_from_a_new_iterator(tmp_path):
+    """A datasets.IterableDataset opens its sources again for each iteration: its start is read, and the log and
+    the error say that only its start was."""
+    import datasets
     from transformers import DataCollatorForLanguageModeling
 
     from eos_guard.integrations.transformers import EosGuardCallback, EosGuardCheckError
 
-    class Stream(torch.utils.data.IterableDataset):
-        def __init__(self, examples):
-            self.examples = examples
-
-        def __iter__(self):
-            return iter(self.examples)
-
     tokenizer = tokenizer_with(story.TERMINATOR)
+    stream = datasets.Dataset.from_list(story.tokenized_conversations(tokenizer)).to_iterable_dataset()
     trainer = story.trainer_for(story.build_model(tokenizer), tokenizer, tmp_path / "out", 2,
-                                callbacks=[EosGuardCallback()], batch_size=4,
-                                dataset=Stream(story.tokenized_conversations(tokenizer)),
+                                callbacks=[EosGuardCallback()], batch_size=4, dataset=stream,
                                 data_collator=DataCollatorForLanguageModeling(tokenizer, mlm=False))
     with pytest.raises(EosGuardCheckError) as raised:
         trainer.train()
     assert [f.code for f in raised.value.report.findings()] == ["EOS023"]
-    assert str(raised.value).startswith("eos-guard: the first 4 training batches do not train the model")
+    assert str(raised.value).startswith("eos-guard: the first 4 training batches (the start of an iterable dataset: "
+                                        "later examples are not read) do not train the model")
 
 
-def test_a_one_shot_iterator_is_not_read(caplog):
-    """Reading it would take its first examples away from training: a warning instead."""
+@pytest.mark.parametrize("kind", ["stream", "one-shot"])
+def test_an_iterable_dataset_that_may_not_start_again_is_not_read(caplog, kind):
+    """A stream's ``__iter__`` is a generator that goes on reading a source opened once (a file, a pipe, a socket),
+    so a second iteration does not start again. Reading it took its first examples away from training (helper-152: 24 examples in 6 batches, and the
+    run then stopped with "Batch does not contain any data"); a one-shot iterator too. Nothing tells that an
+    iterable other than a datasets.IterableDataset starts again: a warning, and nothing is taken."""
     import logging
 
     import torch
@@ -625,6 +625,13 @@ def test_a_one_shot_iterator_is_not_read(caplog):
     from transformers import DataCollatorForLanguageModeling
 
     from eos_guard.integrations.transformers import EosGuardCallback
+
+    class Stream(torch.utils.data.IterableDataset):  # a generator that goes on reading a source opened once
+        def __init__(self, examples):
+            self.source = iter(examples)
+
+        def __iter__(self):
+            yield from self.source
 
     class OneShot(torch.utils.data.IterableDataset):
         def __init__(self, examples):
@@ -637,12 +644,36 @@ def test_a_one_shot_iterator_is_not_read(caplog):
             return next(self.examples)
 
     tokenizer = tokenizer_with(story.TERMINATOR)
-    dataset = OneShot(story.tokenized_conversations(tokenizer))
+    examples = story.tokenized_conversations(tokenizer)
+    dataset = Stream(examples) if kind == "stream" else OneShot(examples)
     loader = DataLoader(dataset, batch_size=4, collate_fn=DataCollatorForLanguageModeling(tokenizer, mlm=False))
     with caplog.at_level(logging.WARNING, logger="eos_guard"):
         assert EosGuardCallback().check_training_data(None, loader, story.build_model(tokenizer), tokenizer) is None
-    assert "one-shot iterator" in caplog.text
-    assert len([row for batch in loader for row in batch["input_ids"]]) == 16  # nothing was taken
+    assert "may not start again from its first example when read (a stream)" in caplog.text, caplog.text
+    assert len([row for batch in loader for row in batch["input_ids"]]) == len(examples)  # nothing was taken
+
+
+def test_a_batch_on_the_meta_device_is_not_read_and_training_goes_on(caplog):
+    """A collator that returns tensors on the meta device (helper-152): .tolist() raised NotImplementedError out of
+    on_train_begin. A batch that cannot be read is a warning, as any other."""
+    import logging
+
+    import torch
+    from torch.utils.data import DataLoader
+
+    from eos_guard.integrations.transformers import EosGuardCallback
+
+    tokenizer = tokenizer_with(story.TERMINATOR)
+
+    def on_meta(features):
+        ids = torch.zeros((len(features), 8), dtype=torch.long, device="meta")
+        return {"input_ids": ids, "attention_mask": ids, "labels": ids}
+
+    loader = DataLoader(story.tokenized_conversations(tokenizer), batch_size=4, collate_fn=on_meta)
+    with caplog.at_level(logging.WARNING, logger="eos_guard"):
+        assert EosGuardCallback().check_training_data(None, loader, story.build_model(tokenizer), tokenizer) is None
+    assert "the training batches could not be read, so they are not checked: 'input_ids' cannot be read " \
+           "(NotImplementedError" in caplog.text, caplog.text
 
 
 def _loader(tokenizer, features):
@@ -665,6 +696,8 @@ def test_strict_data_false_logs_the_findings_instead_of_raising(caplog):
     assert report is callback.data_report and [f.code for f in report.findings()] == ["EOS023"]
     [record] = [r for r in caplog.records if "EOS023" in r.getMessage()]
     assert record.levelno == logging.ERROR and record.getMessage().startswith("eos-guard: <batch 1>:1:14: EOS023")
+    # where <batch N>:ROW leads: said when the findings are only logged too (helper-152)
+    assert caplog.records[-1].getMessage().startswith("eos-guard: the findings above are in ")
 
 
 def test_batches_with_no_supervised_label_are_not_said_to_train_the_model_to_stop(caplog):
