@@ -28,6 +28,15 @@ FOLDERS = sorted(p for p in FIXTURES.iterdir() if p.is_dir() and (p / "expected.
 ONNX = "onnxruntime-genai"  # only for a folder with genai_config.json
 
 
+def load_script(name):
+    """A module of scripts/ (the data-table writers), imported without leaving scripts/ on sys.path."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+
+
 def model_of(folder):
     """The resolved folder with every runtime's stop set, its files still loaded (check_folder releases
     tokenizer.json after the rules)."""
@@ -1465,11 +1474,7 @@ def test_the_auto_classes_taken_for_heads_load_no_class_that_generates():
     transformers = pytest.importorskip("transformers")
     from eos_guard.model_files import NO_GENERATE_AUTO_CLASSES
 
-    sys.path.insert(0, str(ROOT / "scripts"))
-    try:
-        import model_classes
-    finally:
-        sys.path.remove(str(ROOT / "scripts"))
+    model_classes = load_script("model_classes")
     package = Path(transformers.__file__).parent
     bases, own_generate = model_classes.class_bases(package)
     can_generate = model_classes.descendants(bases, {"GenerationMixin", *own_generate})
@@ -1578,11 +1583,7 @@ def test_the_bare_model_table_is_the_installed_transformers_own():
     if installed != ".".join(shipped["transformers"].split(".")[:2]) and installed not in added_since:
         pytest.skip(f"the table was written from transformers {shipped['transformers']}; {transformers.__version__} "
                     "has other model classes (Python 3.10 gets 5.20)")
-    sys.path.insert(0, str(ROOT / "scripts"))
-    try:
-        import model_classes
-    finally:
-        sys.path.remove(str(ROOT / "scripts"))
+    model_classes = load_script("model_classes")
     computed = model_classes.tables()
     assert sorted(set(shipped["headless"]) - added_since.get(installed, set())) == computed["headless"]
     # the model types none of whose classes can generate (an older release lacks some of the newer types)
@@ -1626,11 +1627,7 @@ def test_the_vllm_pooling_script_keeps_pooling_only_architectures():
     """scripts/vllm_registry.py on a registry of vLLM's shape: a name in a pooling table and in no generating one is
     kept; one in both (vLLM registers LlamaForCausalLM for embeddings too), a head, a bare model transformers has,
     and a ``**`` entry are not; a registry without one of the tables is refused."""
-    sys.path.insert(0, str(ROOT / "scripts"))
-    try:
-        import vllm_registry
-    finally:
-        sys.path.remove(str(ROOT / "scripts"))
+    vllm_registry = load_script("vllm_registry")
     tables = {name: "{}" for name in (*vllm_registry.POOLING, *vllm_registry.GENERATING_TABLES)}
     tables["_EMBEDDING_MODELS"] = ('{"BertModel": ("bert", "B"), "Qwen2ForCausalLM": ("qwen2", "Q"), '
                                    '**{k: v for k, v in _TEXT_GENERATION_MODELS.items()}}')
@@ -1647,11 +1644,7 @@ def test_the_tgi_model_type_script_reads_what_get_model_serves():
     """scripts/tgi_model_types.py on sources of TGI's and transformers' shape: ModelType members' types, the strings
     get_model compares model_type with, and the keys of transformers' causal-LM and seq2seq-LM tables; a source
     without one of them is refused."""
-    sys.path.insert(0, str(ROOT / "scripts"))
-    try:
-        import tgi_model_types
-    finally:
-        sys.path.remove(str(ROOT / "scripts"))
+    tgi_model_types = load_script("tgi_model_types")
     tgi = ('class ModelType(enum.Enum):\n    LLAMA = {"type": "llama", "name": "Llama"}\n'
            'def get_model(model_id):\n    model_type = config_dict.get("model_type")\n'
            '    if model_type in ["RefinedWeb", FALCON]:\n        pass\n    if model_type == "phi-msft":\n        pass\n')
@@ -1735,11 +1728,7 @@ def test_vllm_cannot_serve_an_encoder_decoder_it_has_no_implementation_of(tmp_pa
 def test_the_vllm_registry_script_reads_encoder_decoders_and_plugins():
     """scripts/vllm_registry.py: the entries of _MULTIMODAL_MODELS after its "# [Encoder-decoder]" comment, and
     _OOT_SUPPORTED_MODELS; a registry without the comment is refused, not read as having no encoder-decoder."""
-    sys.path.insert(0, str(ROOT / "scripts"))
-    try:
-        import vllm_registry
-    finally:
-        sys.path.remove(str(ROOT / "scripts"))
+    vllm_registry = load_script("vllm_registry")
     source = ('_MULTIMODAL_MODELS = {\n    "LlavaForConditionalGeneration": ("llava", "L"),\n    # [Encoder-decoder]\n'
               '    "WhisperForConditionalGeneration": ("whisper", "W"),\n}\n'
               '_OOT_SUPPORTED_MODELS = {"BartForConditionalGeneration": "https://github.com/vllm-project/bart-plugin"}\n')
@@ -1759,11 +1748,7 @@ def test_the_llama_cpp_architecture_script_reads_the_converters_text_classes():
     """scripts/llama_cpp_architectures.py on converters of llama.cpp's two layouts: the keys of TEXT_MODEL_MAP
     (conversion/__init__.py, b11413), or the names text classes give @ModelBase.register (the single file); a
     projector's classes (MmprojModel and what derives from it) convert no text model."""
-    sys.path.insert(0, str(ROOT / "scripts"))
-    try:
-        import llama_cpp_architectures as script
-    finally:
-        sys.path.remove(str(ROOT / "scripts"))
+    script = load_script("llama_cpp_architectures")
     package = ('TEXT_MODEL_MAP: dict[str, str] = {"LlamaForCausalLM": "llama", "Qwen3ForCausalLM": "qwen"}\n'
                'MMPROJ_MODEL_MAP: dict[str, str] = {"SiglipModel": "siglip"}\n')
     assert script.text_architectures(package) == {"LlamaForCausalLM", "Qwen3ForCausalLM"}
@@ -1810,11 +1795,7 @@ def test_the_mlx_lm_model_type_script_reads_the_modules_and_remappings(tmp_path)
     helpers), MODEL_REMAPPING, and MODEL_ARCHITECTURE_REMAPPING as rows; a utils.py without the table is refused."""
     import zipfile
 
-    sys.path.insert(0, str(ROOT / "scripts"))
-    try:
-        import mlx_lm_model_types as script
-    finally:
-        sys.path.remove(str(ROOT / "scripts"))
+    script = load_script("mlx_lm_model_types")
     files = {"mlx_lm/models/llama.py": "class ModelArgs: pass\nclass Model: pass\n",
              "mlx_lm/models/ministral3.py": "from .llama import Model, ModelArgs\n",
              "mlx_lm/models/cache.py": "class KVCache: pass\n"}
