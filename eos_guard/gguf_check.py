@@ -37,6 +37,10 @@ SPECIAL_KEYS = {kind: f"tokenizer.ggml.{kind}_token_id" for kind in ("bos", *STO
 TOKENS = "tokenizer.ggml.tokens"
 TOKEN_TYPES = "tokenizer.ggml.token_type"
 TOKENIZER_MODEL = "tokenizer.ggml.model"
+ARCHITECTURE = "general.architecture"
+# files llama_model_load never opens: a CLIP model with a text encoder (llama.cpp's convert_image_encoder_to_gguf.py
+# writes its tokens, without tokenizer.ggml.model), loaded by clip.cpp/mtmd as a vision projector is
+PROJECTOR_ARCHITECTURES = ("clip",)
 TEMPLATE = "tokenizer.chat_template"  # named templates are tokenizer.chat_template.<name>
 UINT32, INT32 = 4, 5
 # llama.cpp's eos when the GGUF names none inside the token list, by tokenizer.ggml.model (llama_vocab::impl::load).
@@ -158,10 +162,13 @@ def load(path: Path, limits: Limits = Limits(), max_bytes: int | None = None) ->
     # any other type, even another integer type, "has wrong type ... but expected type u32" and the file does not load
     written = {kind: _typed(meta, key, UINT32) for kind, key in SPECIAL_KEYS.items() if key in meta.fields}
     model = _typed(meta, TOKENIZER_MODEL, STRING)
+    if model in NO_VOCABULARY or meta.fields.get(ARCHITECTURE) is not None and \
+            meta.fields[ARCHITECTURE].value in PROJECTOR_ARCHITECTURES:
+        # llama.cpp reads none of its tokens, or the file is no language model's: as a file without any tokens,
+        # nothing ends a turn
+        return GgufModel(path, [], [], written, model)
     if tokens:
         _refuse_what_llama_cpp_cannot_load(meta, model, tokens)
-    if model in NO_VOCABULARY:  # llama.cpp reads none of its tokens: as a file without any, nothing ends a turn
-        return GgufModel(path, [], [], written, model)
     gguf = GgufModel(path, tokens, types, written, model)
     added: AddedTokens | None = None  # built once for all the templates: a hostile file lists millions
     for key in sorted(filter(_is_template, meta.fields)):  # tokenizer.chat_template sorts first
@@ -184,16 +191,18 @@ def _refuse_what_llama_cpp_cannot_load(meta: GgufMetadata, model: str | None, to
     if model not in TOKENIZER_MODELS:
         raise InputError(meta.path, f"{TOKENIZER_MODEL} is {model!r}: {cause}: unknown tokenizer; it knows "
                                     f"{', '.join(TOKENIZER_MODELS)})")
-    if model not in NO_VOCABULARY and len(set(tokens)) != len(tokens):
+    # an empty text is read as "[EMPTY_<id>]" before the assert (llama_vocab::impl::load): two of them load
+    texts = [text or f"[EMPTY_{token_id}]" for token_id, text in enumerate(tokens)] if "" in tokens else tokens
+    if len(set(texts)) != len(texts):
         first: dict[str, int] = {}
-        for token_id, text in enumerate(tokens):
+        for token_id, text in enumerate(texts):
             if first.setdefault(text, token_id) != token_id:
                 shown = text if len(text) <= 60 else f"{text[:60]}…"  # a hostile file's text may run to megabytes
                 raise InputError(meta.path, f"{TOKENS} writes the text {shown!r} twice, as ids {first[text]} and "
                                             f"{token_id}: {cause} asserts every text has one id)")
 
 
-WANTED = frozenset((TOKENS, TOKEN_TYPES, TOKENIZER_MODEL, *SPECIAL_KEYS.values()))
+WANTED = frozenset((TOKENS, TOKEN_TYPES, TOKENIZER_MODEL, ARCHITECTURE, *SPECIAL_KEYS.values()))
 
 
 def _wanted(key: str) -> bool:

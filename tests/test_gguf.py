@@ -388,6 +388,27 @@ def test_a_gguf_llama_cpp_refuses_to_load_is_an_error_not_a_verdict(run, tmp_pat
     assert len(err.splitlines()) == 1 and "good.gguf:1:1: EOS019 error" in out, out
 
 
+def test_empty_token_texts_are_no_text_written_twice(run, tmp_path):
+    """llama_vocab::impl::load reads an empty text as "[EMPTY_<id>]" before it asserts each text has one id, so two
+    empty tokens load (helper-153: eos-guard refused the file)."""
+    write_gguf(tmp_path / "model.gguf", tokens=VOCAB[:12] + ["", ""] + VOCAB[12:],
+               types=TYPES[:12] + [NORMAL] * 2 + TYPES[12:], eos=END + 2)
+    code, out, err = run("--format", "json", "model.gguf")
+    assert code == 1 and err == "" and [f["code"] for f in json.loads(out)["findings"]] == ["EOS019"], out
+
+
+def test_a_clip_model_with_text_tokens_is_no_language_model(run, tmp_path):
+    """llama.cpp's convert_image_encoder_to_gguf.py writes a CLIP's text tokens without tokenizer.ggml.model
+    (general.architecture "clip"); clip.cpp/mtmd loads it, llama_model_load never does: no findings, as for a vision
+    projector without tokens (helper-153: "tokenizer.ggml.model is missing", exit 2)."""
+    writer = gguf.GGUFWriter(tmp_path / "clip.gguf", arch="clip")
+    writer.add_bool("clip.has_text_encoder", True)
+    writer.add_token_list(["<|startoftext|>", "<|endoftext|>", "a", "b"])
+    _finish(writer)
+    code, out, err = run("--format", "json", "clip.gguf")
+    assert (code, json.loads(out)["findings"], err) == (0, [], "")
+
+
 @pytest.mark.parametrize("model", ["none", "no_vocab"])
 def test_a_gguf_llama_cpp_loads_without_its_vocabulary_has_no_findings(run, tmp_path, model):
     """tokenizer.ggml.model "none"/"no_vocab": llama.cpp reads no token of the file, so no text is read or written
