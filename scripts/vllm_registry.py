@@ -71,7 +71,8 @@ ENCODER_DECODER_MARK = "# [Encoder-decoder]"
 
 
 def encoder_decoder(source: str) -> list[str]:
-    """The keys of ``_MULTIMODAL_MODELS`` written after its ``# [Encoder-decoder]`` comment."""
+    """The keys of ``_MULTIMODAL_MODELS`` written after its ``# [Encoder-decoder]`` comment, up to the next section
+    comment (``# [...]``: older registries listed other models after the encoder-decoders) or the table's end."""
     for node in ast.parse(source).body:
         if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["_MULTIMODAL_MODELS"] \
                 and isinstance(node.value, ast.Dict):
@@ -79,8 +80,11 @@ def encoder_decoder(source: str) -> list[str]:
             marks = [number for number, line in enumerate(lines, node.lineno) if line.strip() == ENCODER_DECODER_MARK]
             if len(marks) != 1:
                 break
-            return sorted(key.value for key in node.value.keys
-                          if isinstance(key, ast.Constant) and isinstance(key.value, str) and key.lineno > marks[0])
+            after = [number for number, line in enumerate(lines, node.lineno)
+                     if number > marks[0] and line.strip().startswith("# [")]
+            end = after[0] if after else node.end_lineno
+            return sorted(key.value for key in node.value.keys if isinstance(key, ast.Constant)
+                          and isinstance(key.value, str) and marks[0] < key.lineno < end)
     raise SystemExit(f"_MULTIMODAL_MODELS has no one {ENCODER_DECODER_MARK!r} comment: read the release's "
                      "registry.py again")
 

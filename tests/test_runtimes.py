@@ -1707,7 +1707,8 @@ def test_vllm_cannot_serve_an_encoder_decoder_it_has_no_implementation_of(tmp_pa
                         "is_encoder_decoder: its scheduler refuses an encoder-decoder model it has no implementation "
                         "of, vllm/v1/core/sched/scheduler.py)")
     assert all(other.ids == () for other in stop.others)  # vLLM 0.33.0's registry and scheduler are the same here
-    code, out, _ = run("--format", "json", "--no-cache", "--runtime", "vllm", str(FIXTURES / "t5-encoder-decoder-no-template"))
+    code, out, _ = run("--format", "json", "--no-cache", "--runtime", "vllm",
+                       str(FIXTURES / "t5-encoder-decoder-no-template"))
     assert code == 0 and json.loads(out)["findings"] == [], out
     bart = model_of(FIXTURES / "bart-encoder-decoder-no-template").runtime_stops["vllm"]
     assert bart.ids == (2,) and bart.why.endswith(
@@ -1720,7 +1721,14 @@ def test_vllm_cannot_serve_an_encoder_decoder_it_has_no_implementation_of(tmp_pa
     assert model_of(folder).runtime_stops["vllm"].ids == (1,)
     write_json(folder / "config.json", {"architectures": ["Foo"], "model_type": "foo", "eos_token_id": 1,
                                         "text_config": {"is_encoder_decoder": True}})
-    assert model_of(folder).runtime_stops["vllm"].why.startswith("vLLM 0.34.0 cannot serve the encoder-decoder Foo")
+    assert model_of(folder).runtime_stops["vllm"].why.startswith(
+        "vLLM 0.34.0 cannot serve the encoder-decoder Foo (config.json text_config.is_encoder_decoder: ")
+    # Canary, which 0.34.0's registry implements and 0.33.0's does not (helper-153)
+    write_json(folder / "config.json", {**config, "architectures": ["CanaryForConditionalGeneration"]})
+    canary = model_of(folder).runtime_stops["vllm"]
+    assert canary.ids == (1,) and [(other.release, other.ids) for other in canary.others] == [("vLLM ≤ 0.33.0", ())]
+    assert canary.others[0].why.startswith(
+        "vLLM 0.33.0 cannot serve the encoder-decoder CanaryForConditionalGeneration")
     write_json(folder / "config.json", {**config, "is_encoder_decoder": False})  # a decoder: served as before
     assert model_of(folder).runtime_stops["vllm"].ids == (1,)
 
@@ -1730,10 +1738,13 @@ def test_the_vllm_registry_script_reads_encoder_decoders_and_plugins():
     _OOT_SUPPORTED_MODELS; a registry without the comment is refused, not read as having no encoder-decoder."""
     vllm_registry = load_script("vllm_registry")
     source = ('_MULTIMODAL_MODELS = {\n    "LlavaForConditionalGeneration": ("llava", "L"),\n    # [Encoder-decoder]\n'
-              '    "WhisperForConditionalGeneration": ("whisper", "W"),\n}\n'
-              '_OOT_SUPPORTED_MODELS = {"BartForConditionalGeneration": "https://github.com/vllm-project/bart-plugin"}\n')
+              '    "WhisperForConditionalGeneration": ("whisper", "W"),\n    # [Unsupported]\n'
+              '    "Llama4ForConditionalGeneration": ("mllama4", "L4"),\n}\n'
+              '_OOT_SUPPORTED_MODELS = {"BartForConditionalGeneration": "https://github.com/vllm-project/bart-plugin"'
+              '}\n')
     assert vllm_registry.encoder_decoder(source) == ["WhisperForConditionalGeneration"]
-    assert vllm_registry.plugins(source) == {"BartForConditionalGeneration": "https://github.com/vllm-project/bart-plugin"}
+    assert vllm_registry.plugins(source) == {
+        "BartForConditionalGeneration": "https://github.com/vllm-project/bart-plugin"}
     with pytest.raises(SystemExit, match="Encoder-decoder"):
         vllm_registry.encoder_decoder(source.replace("    # [Encoder-decoder]\n", ""))
     with pytest.raises(SystemExit, match="_OOT_SUPPORTED_MODELS"):

@@ -19,22 +19,23 @@ tokenizer loading has the newest releases' ByteLevel ``LlamaTokenizer`` rule (``
 (per request), and Mistral-format checkpoints (``consolidated*.safetensors`` with ``tekken.json``), whose eos
 comes from mistral_common.
 
-Encoder-decoder models (config.json's ``is_encoder_decoder``, or its text section's: ``is_encoder_decoder`` in
-``vllm/transformers_utils/config.py``): vLLM serves only those its registry implements (``_MULTIMODAL_MODELS``'
-"Encoder-decoder" entries: Whisper, Canary, ...) or a plugin registers (``_OOT_SUPPORTED_MODELS``: BART and Florence-2
-with ``vllm-project/bart-plugin``), both in data/vllm_registry.json (scripts/vllm_registry.py). Any other (T5, mT5,
-Marian, NLLB/M2M100) resolves to the Transformers-backend fallback (``registry.py`` ``_try_resolve_transformers``:
-their classes set an attention implementation) and then stops the engine at start-up (``vllm/v1/core/sched/
-scheduler.py:276``: "Encoder-decoder models are expected to implement the multimodal interface"), so its stop ids
-are unknown, as a model type TGI cannot load (0.33.0's registry and scheduler are the same, less Canary). A config.json that leaves ``is_encoder_decoder`` to its class's default is
-not caught (transformers writes the key whenever it saves such a config). ``decoder_start_token_id`` only starts the
+Encoder-decoder models (config.json's ``is_encoder_decoder``, or that of the section ``get_text_config()`` returns:
+``is_encoder_decoder`` in ``vllm/transformers_utils/config.py``): vLLM serves only those its registry implements
+(``_MULTIMODAL_MODELS``' "Encoder-decoder" entries: Whisper, Canary, ...) or a plugin registers
+(``_OOT_SUPPORTED_MODELS``: BART and Florence-2 with ``vllm-project/bart-plugin``), both in data/vllm_registry.json
+(scripts/vllm_registry.py). Any other (T5, mT5, Marian, NLLB/M2M100) resolves to the Transformers-backend fallback
+(``registry.py`` ``_try_resolve_transformers``: their classes set an attention implementation) and then stops the
+engine at start-up (``vllm/v1/core/sched/scheduler.py:276``: "Encoder-decoder models are expected to implement the
+multimodal interface"), so its stop ids are unknown, as a model type TGI cannot load (0.33.0's registry and
+scheduler are the same, less Canary). A config.json that leaves ``is_encoder_decoder`` to its class's default is not
+caught (transformers writes the key whenever it saves such a config). ``decoder_start_token_id`` only starts the
 decoder and ``forced_eos_token_id`` is not read (``renderers/base.py``, ``get_diff_sampling_param``).
 """
 
 from __future__ import annotations
 
 from ..model_files import shipped
-from ..resolve import TEXT_SECTIONS, ResolvedModel, files_stop_ids
+from ..resolve import SUB_CONFIGS, ResolvedModel, files_stop_ids
 from .base import Release, StopSet, config_data, renumbered, show, show_id, tokenizer_eos_id, unique
 from .config_object import config_object_eos
 
@@ -44,38 +45,47 @@ RELEASES = (
     Release("vLLM ≤ 0.33.0", None, f"vllm-project/vllm 0.33.0 (g4ba787ec9; transformers ≤ 5.20) {_SOURCE}"),
 )
 NUMBERINGS = dict(zip(RELEASES, ("5.25", "5.19")))  # whose numbering the raw ids are read in (docstring)
+# the sections PretrainedConfig.get_text_config() looks for (transformers 5.22-5.25), which vLLM's is_encoder_decoder
+# reads beside the config itself
+TEXT_CONFIG_NAMES = ("text_encoder", *SUB_CONFIGS)
+# the encoder-decoder architectures of data/vllm_registry.json (0.34.0's) that 0.33.0's registry.py does not have
+NOT_IN_0_33 = frozenset({"CanaryForConditionalGeneration"})
 
 
-def _encoder_decoder(config: dict) -> bool:
-    """vLLM's ``is_encoder_decoder``: the config's own, or its text section's."""
-    sections = [config, *(config.get(name) for name in TEXT_SECTIONS)]
-    return any(isinstance(section, dict) and section.get("is_encoder_decoder") is True for section in sections)
+def _encoder_decoder_key(config: dict) -> str:
+    """Where vLLM's ``is_encoder_decoder`` finds true: config.json's own key or its text section's; "" if nowhere."""
+    if config.get("is_encoder_decoder") is True:
+        return "config.json is_encoder_decoder"
+    text = next((name for name in TEXT_CONFIG_NAMES if isinstance(config.get(name), dict)), None)
+    return f"config.json {text}.is_encoder_decoder" if text and config[text].get("is_encoder_decoder") is True else ""
 
 
-def serving(model: ResolvedModel) -> tuple[str, str]:
+def serving(model: ResolvedModel, release: Release = RELEASES[0]) -> tuple[str, str]:
     """(why vLLM cannot serve the folder, or ""; the plugin it needs to, or ""): an encoder-decoder model is served
     only by an implementation of vLLM's own or a plugin's (module docstring)."""
     config = config_data(model)
-    if not isinstance(config, dict) or not _encoder_decoder(config):
+    key = _encoder_decoder_key(config) if isinstance(config, dict) else ""
+    if not key:
         return "", ""
     names = config.get("architectures")
     names = [names] if isinstance(names, str) else [n for n in names if isinstance(n, str)] \
         if isinstance(names, list) else []
     table = shipped("vllm_registry.json")
-    if any(name in table["encoder_decoder"] for name in names):
+    served = set(table["encoder_decoder"]) - (NOT_IN_0_33 if release is not RELEASES[0] else set())
+    version = table["vllm"] if release is RELEASES[0] else "0.33.0"
+    if any(name in served for name in names):
         return "", ""
     plugin = next((f"{name} with the plugin {table['plugins'][name]}" for name in names if name in table["plugins"]),
                   "")
     if plugin:
         return "", plugin
     shown = ", ".join(names) or "a folder naming no architectures"
-    return (f"vLLM {table['vllm']} cannot serve the encoder-decoder {shown} (config.json is_encoder_decoder: its "
-            "scheduler refuses an encoder-decoder model it has no implementation of, "
-            "vllm/v1/core/sched/scheduler.py)"), ""
+    return (f"vLLM {version} cannot serve the encoder-decoder {shown} ({key}: its scheduler refuses an "
+            "encoder-decoder model it has no implementation of, vllm/v1/core/sched/scheduler.py)"), ""
 
 
 def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
-    refused, plugin = serving(model)
+    refused, plugin = serving(model, release)
     if refused:
         return StopSet("vllm", (), refused, "none in these files: serve the model with another runtime", None,
                        unknown=refused)
