@@ -586,8 +586,9 @@ class ModelFiles:
           DeBERTa-v3's ``deberta-v2``), or its only generating class is an encoder's causal-LM head that needs
           ``is_decoder``, which config.json does not set (``types_generating_only_as_decoders``: BERT-era encoders
           saved without the list, ``bert``, ``roberta``, ``electra``);
-        - the only classes ``architectures`` lists are the remote bare model ``auto_map`` gives ``AutoModel``
-          (gte's ``NewModel``), and no remote class that may generate;
+        - the only classes ``architectures`` lists are the remote class ``auto_map`` gives ``AutoModel`` beside
+          remote heads that cannot generate (gte's ``NewModel`` with ``NewForMaskedLM``), and no remote class that
+          may generate;
         - modules.json lists a sentence-transformers Pooling module (:attr:`pooling_module`): vLLM runs the model as
           a pooling model whatever its class (``ModelConfig._get_default_runner_type``, vllm/config/model.py,
           0.33.0 and 0.34.0: "Some Sentence Transformers models use *ForCausalLM archs"), as Qwen3-Embedding and
@@ -609,8 +610,11 @@ class ModelFiles:
         remote = [name for key, name in mapped if key not in NO_GENERATE_AUTO_CLASSES
                   and (key != "AutoModel" or name.endswith(GENERATING))]
         heads = {name for key, name in mapped if key in NO_GENERATE_AUTO_CLASSES} - set(remote)
-        # AutoModel's remote class, when its name does not say it generates: the bare model (gte's NewModel)
-        heads |= {name for key, name in mapped if key == "AutoModel"} - set(remote)
+        # AutoModel's remote class beside remote heads that cannot generate, when its name does not say it
+        # generates: the bare model of an encoder (gte's NewModel, with AutoModelForMaskedLM). Alone it may be
+        # the whole model (Ultravox's UltravoxModel, which vLLM runs as a generator)
+        if heads:
+            heads |= {name for key, name in mapped if key == "AutoModel"} - set(remote)
         if isinstance(names, list) and names and all(isinstance(name, str) for name in names):
             if all(_cannot_generate(name) or name in heads for name in [*names, *remote]):
                 return (f"{', '.join(names)} cannot generate (config.json architectures): vLLM runs it as a pooling "

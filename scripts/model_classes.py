@@ -138,9 +138,9 @@ def _warns_unless_decoder(node: ast.ClassDef) -> bool:
     `BertLMHeadModel` as a standalone, add `is_decoder=True.`")."""
     for item in node.body:
         if isinstance(item, ast.FunctionDef) and item.name == "__init__":
-            return any(isinstance(sub, ast.If) and isinstance(sub.test, ast.UnaryOp) and isinstance(sub.test.op, ast.Not)
-                       and isinstance(sub.test.operand, ast.Attribute) and sub.test.operand.attr == "is_decoder"
-                       for sub in ast.walk(item))
+            return any(isinstance(sub, ast.If) and isinstance(sub.test, ast.UnaryOp)
+                       and isinstance(sub.test.op, ast.Not) and isinstance(sub.test.operand, ast.Attribute)
+                       and sub.test.operand.attr == "is_decoder" for sub in ast.walk(item))
     return False
 
 
@@ -148,15 +148,17 @@ def types_generating_only_as_decoders(package: Path, can_run_generate: set[str])
     """The model types (``CONFIG_MAPPING_NAMES``) whose every class that can run generate() is an encoder's
     causal-LM head that warns unless the config sets ``is_decoder`` (``BertLMHeadModel``, ``RobertaForCausalLM``,
     ``ElectraForCausalLM``): a BERT-era encoder saved without ``architectures`` and without ``is_decoder`` is no
-    text generator, though AutoModelForCausalLM loads that head for it."""
+    text generator, though AutoModelForCausalLM loads that head for it. The classes are those the Auto classes map
+    the type to: a module shared by several types (data2vec's) defines the others' too."""
     from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
 
     mapped = _auto_mapped()
     listed = []
     for model_type in CONFIG_MAPPING_NAMES:
         classes = {node.name: node for source in _model_type_sources(package, model_type)
-                   for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))) if isinstance(node, ast.ClassDef)}
-        generating = (set(classes) | mapped.get(model_type, set())) & can_run_generate
+                   for node in ast.walk(ast.parse(source.read_text(encoding="utf-8")))
+                   if isinstance(node, ast.ClassDef)}
+        generating = mapped.get(model_type, set()) & can_run_generate
         if generating and all(name in classes and _warns_unless_decoder(classes[name]) for name in generating):
             listed.append(model_type)
     return sorted(listed)

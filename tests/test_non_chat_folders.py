@@ -53,6 +53,13 @@ def test_a_remote_code_embedder_named_as_its_auto_model_class_is_not_a_generator
         "architectures": ["ChatGLMModel"], "model_type": "chatglm", "vocab_size": 65024,
         "auto_map": {"AutoModel": "modeling_chatglm.ChatGLMForConditionalGeneration"}})
     assert ("EOS004", "error") in _findings(run, folder)[1]
+    # fixie-ai/ultravox-v0_6: AutoModel's remote class alone is the whole model, which vLLM runs as a generator
+    # (helper-153: every rule was off)
+    write_json(folder / "config.json", {
+        "architectures": ["UltravoxModel"], "model_type": "ultravox", "vocab_size": 128256,
+        "auto_map": {"AutoConfig": "ultravox_config.UltravoxConfig", "AutoModel": "ultravox_model.UltravoxModel",
+                     "AutoProcessor": "ultravox_processing.UltravoxProcessor"}})
+    assert ("EOS004", "error") in _findings(run, folder)[1]
 
 
 def test_tokenizer_files_alone_are_not_told_to_list_the_terminator(run, tmp_path):
