@@ -182,14 +182,14 @@ class EosGuardCallback(TrainerCallback):
         lines = _log(report)
         one = len(batches) == 1
         read = "the first training batch" if one else f"the first {len(batches)} training batches"
-        if not drawn:  # an iterable dataset: its start only
+        if not drawn and len(batches) == self.data_batches:  # an iterable dataset that may hold more: its start
             read += " (the start of an iterable dataset: later examples are not read)"
         if drawn and drawn != list(range(len(drawn))):  # a sample: <batch N>:ROW is example drawn[(N-1)*size+ROW-1]
             shown = ", ".join(map(str, drawn[:12])) + (", ..." if len(drawn) > 12 else "")
             read = f"{len(batches)} training batch{'' if one else 'es'} of examples drawn over the dataset " \
                 f"(indices {shown}, in order)"
         stop_names = _names(tok, sorted(stops))
-        if lines and not (self.strict_data and report.count(self.fail_on)):  # where <batch N>:ROW leads
+        if lines and not (self.strict_data and report.count(self.fail_on)):  # not raised: where <batch N>:ROW leads
             logger.warning("eos-guard: the findings above are in %s", read)
         if not lines and not view.has_supervision:
             logger.warning("eos-guard: %s %s no label the loss uses (every label is -100): nothing is trained, "
@@ -498,8 +498,12 @@ def first_batches(dataloader: Any, count: int, batch_size: int | None = None,
 
 def _starts_again(dataset: Any) -> bool:
     """Whether each ``iter(dataset)`` reads from the first example: a ``datasets.IterableDataset`` (streamed or
-    from ``to_iterable_dataset()``) opens its sources again for each iteration. Nothing tells that of any other
-    iterable, whose ``__iter__`` may go on reading a file or socket it opened once."""
+    from ``to_iterable_dataset()``) opens its sources again, or calls its generator function again, for each
+    iteration, also inside accelerate's ``IterableDatasetShard`` (several processes without dispatched batches),
+    which iterates it anew each time. Nothing tells that of any other iterable, whose ``__iter__`` may go on reading
+    a file or socket it opened once."""
+    if type(dataset).__name__ == "IterableDatasetShard" and type(dataset).__module__.startswith("accelerate"):
+        dataset = getattr(dataset, "dataset", None)
     datasets = sys.modules.get("datasets")
     kind = getattr(datasets, "IterableDataset", None)
     return isinstance(kind, type) and isinstance(dataset, kind)

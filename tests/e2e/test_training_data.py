@@ -594,7 +594,7 @@ def test_a_processing_class_without_a_tokenizer_is_a_warning_not_a_crash(tmp_pat
 
 def test_a_datasets_iterable_dataset_is_read_from_a_new_iterator(tmp_path):
     """A datasets.IterableDataset opens its sources again for each iteration: its start is read, and the log and
-    the error say that only its start was."""
+    the error say that only its start was (not when every example was read)."""
     import datasets
     from transformers import DataCollatorForLanguageModeling
 
@@ -602,22 +602,44 @@ def test_a_datasets_iterable_dataset_is_read_from_a_new_iterator(tmp_path):
 
     tokenizer = tokenizer_with(story.TERMINATOR)
     stream = datasets.Dataset.from_list(story.tokenized_conversations(tokenizer)).to_iterable_dataset()
-    trainer = story.trainer_for(story.build_model(tokenizer), tokenizer, tmp_path / "out", 2,
-                                callbacks=[EosGuardCallback()], batch_size=4, dataset=stream,
-                                data_collator=DataCollatorForLanguageModeling(tokenizer, mlm=False))
-    with pytest.raises(EosGuardCheckError) as raised:
-        trainer.train()
-    assert [f.code for f in raised.value.report.findings()] == ["EOS023"]
-    assert str(raised.value).startswith("eos-guard: the first 4 training batches (the start of an iterable dataset: "
-                                        "later examples are not read) do not train the model")
+    for batches, read in ((2, "the first 2 training batches (the start of an iterable dataset: later examples are "
+                               "not read)"), (8, "the first 4 training batches")):  # 16 examples: all of them
+        trainer = story.trainer_for(story.build_model(tokenizer), tokenizer, tmp_path / "out", 2,
+                                    callbacks=[EosGuardCallback(data_batches=batches)], batch_size=4, dataset=stream,
+                                    data_collator=DataCollatorForLanguageModeling(tokenizer, mlm=False))
+        with pytest.raises(EosGuardCheckError) as raised:
+            trainer.train()
+        assert [f.code for f in raised.value.report.findings()] == ["EOS023"]
+        assert str(raised.value).startswith(f"eos-guard: {read} do not train the model"), str(raised.value)
+
+
+def test_an_iterable_dataset_in_accelerate_s_shard_is_read():
+    """Several processes without dispatched batches: accelerate wraps the datasets.IterableDataset in an
+    IterableDatasetShard, which iterates it anew each time; the check was skipped, its warning calling it a stream
+    (helper-153)."""
+    import datasets
+    from accelerate.data_loader import IterableDatasetShard
+    from torch.utils.data import DataLoader
+    from transformers import DataCollatorForLanguageModeling
+
+    from eos_guard.integrations.transformers import EosGuardCallback
+
+    tokenizer = tokenizer_with(story.TERMINATOR)
+    stream = datasets.Dataset.from_list(story.tokenized_conversations(tokenizer)).to_iterable_dataset()
+    shard = IterableDatasetShard(stream, batch_size=4, num_processes=2, process_index=0)
+    loader = DataLoader(shard, batch_size=4, collate_fn=DataCollatorForLanguageModeling(tokenizer, mlm=False))
+    report = EosGuardCallback(strict_data=False).check_training_data(None, loader, story.build_model(tokenizer),
+                                                                     tokenizer)
+    assert report is not None and [f.code for f in report.findings()] == ["EOS023"]
 
 
 @pytest.mark.parametrize("kind", ["stream", "one-shot"])
 def test_an_iterable_dataset_that_may_not_start_again_is_not_read(caplog, kind):
     """A stream's ``__iter__`` is a generator that goes on reading a source opened once (a file, a pipe, a socket),
-    so a second iteration does not start again. Reading it took its first examples away from training (helper-152: 24 examples in 6 batches, and the
-    run then stopped with "Batch does not contain any data"); a one-shot iterator too. Nothing tells that an
-    iterable other than a datasets.IterableDataset starts again: a warning, and nothing is taken."""
+    so a second iteration does not start again. Reading it took its first examples away from training (helper-152:
+    24 examples in 6 batches, and the run then stopped with "Batch does not contain any data"); a one-shot iterator
+    too. Nothing tells that an iterable other than a datasets.IterableDataset starts again: a warning, and nothing
+    is taken."""
     import logging
 
     import torch
