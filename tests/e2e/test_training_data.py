@@ -278,17 +278,29 @@ def test_the_data_check_does_not_change_what_is_trained(tmp_path, seedable):
 
 
 def test_the_callback_reads_the_configured_number_of_batches(tmp_path, caplog):
+    """``data_batches`` batches drawn over the dataset, named by their indices; more of small batches, until they
+    hold MIN_EXAMPLES (64) examples (helper-152: 8 examples made EOS026's verdict a draw); all of a smaller dataset."""
     import logging
 
-    from eos_guard.integrations.transformers import EosGuardCallback
+    from eos_guard.integrations.transformers import MIN_EXAMPLES, EosGuardCallback
 
     tokenizer = tokenizer_with(story.BASE_EOS)
-    callback = EosGuardCallback(data_batches=3)
-    with caplog.at_level(logging.INFO, logger="eos_guard"):
-        lm_trainer(tokenizer, tmp_path / "out", 1, [callback], batch_size=2, save_strategy="no").train()
-    # 6 examples of the 16, drawn over the dataset: named by their indices
-    assert "eos-guard: 3 training batches of examples drawn over the dataset (indices 0, 4, 6, 8, 12, 15, in order) " \
-        "train the model to stop (stop ids [43 '<|endoftext|>', 45 '<|im_end|>'])" in caplog.text
+    rows = story.tokenized_conversations(tokenizer) * 10  # 160 examples
+    for data_batches, batch_size, read in ((3, 2, 32), (40, 2, 40), (3, 32, 3)):
+        caplog.clear()
+        callback = EosGuardCallback(data_batches=data_batches)
+        with caplog.at_level(logging.INFO, logger="eos_guard"):
+            callback.check_training_data(None, _loader(tokenizer, rows, batch_size), story.build_model(tokenizer),
+                                         tokenizer)
+        assert f"eos-guard: {read} training batches of examples drawn over the dataset (indices " in caplog.text, \
+            caplog.text
+        assert read * batch_size >= MIN_EXAMPLES
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="eos_guard"):  # 16 examples: every one, in the dataset's order
+        lm_trainer(tokenizer, tmp_path / "out", 1, [EosGuardCallback(data_batches=3)], batch_size=2,
+                   save_strategy="no").train()
+    assert "eos-guard: the first 8 training batches train the model to stop (stop ids [43 '<|endoftext|>', " \
+        "45 '<|im_end|>'])" in caplog.text
 
 
 # -- TRL's SFTTrainer (the e2e extra installs TRL) -----------------------------------------------------------
@@ -422,7 +434,7 @@ def test_best_fit_packing_s_longest_rows_first_do_not_stop_a_correct_run(tmp_pat
     conversations longer than max_length, cut to it, each fill one of the first rows. One row a batch, the callback's
     8 batches, read from the dataset's start, held only those: EOS026 as an error ("8 of 8 sequences ... never
     trained to stop") stopped a run where most answers end with <|im_end|>. The batches are read spread over the
-    dataset now: at most a warning that some were cut."""
+    dataset now, and at least 64 examples: here all of its 40 rows. At most a warning that some were cut."""
     from eos_guard.integrations.transformers import EosGuardCallback, first_batches
 
     long_answer = " ".join(answer for _, answer in story.QA)
@@ -441,8 +453,8 @@ def test_best_fit_packing_s_longest_rows_first_do_not_stop_a_correct_run(tmp_pat
         trainer.train()
     assert trainer.state.global_step == 1
     assert [f.severity.value for f in callback.data_report.findings()] in ([], ["warning"])
-    # the examples read are named, so that a finding's <batch N>:ROW leads to its example
-    assert "8 training batches of examples drawn over the dataset (indices " in caplog.text, caplog.text
+    # fewer rows than the 64 examples read at least: every one
+    assert f"the first {len(loader.dataset)} training batches train the model to stop" in caplog.text, caplog.text
     assert len(first_batches(loader, callback.data_batches)) == callback.data_batches
 
 
@@ -594,7 +606,7 @@ def test_a_processing_class_without_a_tokenizer_is_a_warning_not_a_crash(tmp_pat
 
 def test_a_datasets_iterable_dataset_is_read_from_a_new_iterator(tmp_path):
     """A datasets.IterableDataset opens its sources again for each iteration: its start is read, and the log and
-    the error say that only its start was (not when every example was read)."""
+    the error say that only its start was."""
     import datasets
     from transformers import DataCollatorForLanguageModeling
 
@@ -602,15 +614,14 @@ def test_a_datasets_iterable_dataset_is_read_from_a_new_iterator(tmp_path):
 
     tokenizer = tokenizer_with(story.TERMINATOR)
     stream = datasets.Dataset.from_list(story.tokenized_conversations(tokenizer)).to_iterable_dataset()
-    for batches, read in ((2, "the first 2 training batches (the start of an iterable dataset: later examples are "
-                               "not read)"), (8, "the first 4 training batches")):  # 16 examples: all of them
-        trainer = story.trainer_for(story.build_model(tokenizer), tokenizer, tmp_path / "out", 2,
-                                    callbacks=[EosGuardCallback(data_batches=batches)], batch_size=4, dataset=stream,
-                                    data_collator=DataCollatorForLanguageModeling(tokenizer, mlm=False))
-        with pytest.raises(EosGuardCheckError) as raised:
-            trainer.train()
-        assert [f.code for f in raised.value.report.findings()] == ["EOS023"]
-        assert str(raised.value).startswith(f"eos-guard: {read} do not train the model"), str(raised.value)
+    trainer = story.trainer_for(story.build_model(tokenizer), tokenizer, tmp_path / "out", 2,
+                                callbacks=[EosGuardCallback()], batch_size=4, dataset=stream,
+                                data_collator=DataCollatorForLanguageModeling(tokenizer, mlm=False))
+    with pytest.raises(EosGuardCheckError) as raised:
+        trainer.train()
+    assert [f.code for f in raised.value.report.findings()] == ["EOS023"]
+    assert str(raised.value).startswith("eos-guard: the first 4 training batches (the start of an iterable dataset: "
+                                        "later examples, if any, are not read) do not train the model")
 
 
 def test_an_iterable_dataset_in_accelerate_s_shard_is_read():
@@ -698,11 +709,12 @@ def test_a_batch_on_the_meta_device_is_not_read_and_training_goes_on(caplog):
            "(NotImplementedError" in caplog.text, caplog.text
 
 
-def _loader(tokenizer, features):
+def _loader(tokenizer, features, batch_size: int = 4):
     from torch.utils.data import DataLoader
     from transformers import DataCollatorForLanguageModeling
 
-    return DataLoader(features, batch_size=4, collate_fn=DataCollatorForLanguageModeling(tokenizer, mlm=False))
+    return DataLoader(features, batch_size=batch_size,
+                      collate_fn=DataCollatorForLanguageModeling(tokenizer, mlm=False))
 
 
 def test_strict_data_false_logs_the_findings_instead_of_raising(caplog):
@@ -912,12 +924,12 @@ def test_sft_trainer_packing_plain_text_without_truncating_is_no_truncation(tmp_
     pytest.param({"packing": True, "max_length": 24}, "8 of 16 sequences (50%)", id="packed-bfd"),
     # one text a batch: no padding anywhere, but texts of different lengths (it was no finding: full rows that end
     # without a stop id read as blocks of concatenated text)
-    pytest.param({"max_length": 24, "per_device_train_batch_size": 1}, "3 of 8 sequences (38%)",
+    pytest.param({"max_length": 24, "per_device_train_batch_size": 1}, "8 of 16 sequences (50%)",
                  id="one-text-a-batch"),
 ])
 def test_sft_trainer_truncating_plain_text_is_reported(tmp_path, config, share):
-    """The true positive beside the cases above: the texts longer than 24 cut at max_length (half of them; 3 of
-    the 8 that one text a batch reads, drawn over the 16 with the callback's fixed seed)."""
+    """The true positive beside the cases above: the texts longer than 24 cut at max_length (half of them; one text
+    a batch reads all 16, at least 64 examples being read, where 8 batches read 8 and found 3)."""
     from eos_guard.integrations.transformers import EosGuardCallback
 
     callback = EosGuardCallback()
