@@ -1650,3 +1650,24 @@ def test_a_terminator_masked_by_its_id_inside_the_text_is_a_token_not_padding():
     labels = [r + [-100] * (width - len(r)) for r in rows]
     assert eos_guard.check_batch({"input_ids": input_ids, "attention_mask": mask, "labels": labels},
                                  [im_end], pad) == []
+
+
+def test_a_single_turn_terminator_masked_as_padding_is_named_as_such():
+    """Alpaca's collator with pad == eos on single-turn rows (Mistral's `<s>[INST] q[/INST] a</s>`): the only </s>
+    ends the text and gets attention 0, which is what padding looks like, so EOS024 stays; its message now says the
+    pad token may hide it, since appending the terminator again changes nothing (helper-152)."""
+    rows = [[1, 3, 101, 4, 201, 202, 2], [1, 3, 102, 103, 4, 203, 2], [1, 3, 104, 4, 204, 205, 206, 2]]
+    width = max(len(r) for r in rows)
+    input_ids = [r + [2] * (width - len(r)) for r in rows]
+    mask = [[int(t != 2) for t in r] for r in input_ids]
+    labels = [[t if m else -100 for t, m in zip(r, row_mask)] for r, row_mask in zip(input_ids, mask)]
+    [finding] = eos_guard.check_batch({"input_ids": input_ids, "attention_mask": mask, "labels": labels}, [2], 2)
+    assert finding.code == "EOS024" and finding.message.endswith(
+        "; if the texts do end with 2, the pad token, the attention mask reads it as padding (a collator that masks "
+        "by pad id): use a pad token that is no stop id"), finding.message
+    # a pad token that is no stop id: no such hint
+    cut = [r[:-1] for r in rows]  # the texts without their </s>, padded with 0
+    [finding] = eos_guard.check_batch({"input_ids": [r + [0] * (width - len(r)) for r in cut],
+                                       "attention_mask": [[1] * len(r) + [0] * (width - len(r)) for r in cut],
+                                       "labels": [r + [-100] * (width - len(r)) for r in cut]}, [2], 0)
+    assert finding.code == "EOS024" and "pad token" not in finding.message

@@ -47,7 +47,10 @@ class StopNotInData(BatchRule):
     ## Remediation
     Append the terminator to every example: format conversations with `tokenizer.apply_chat_template` (it
     writes the template's terminator), or add `tokenizer.eos_token` to the end of each text before
-    tokenizing (TRL's `SFTTrainer` does this for plain-text and prompt-completion datasets).
+    tokenizing (TRL's `SFTTrainer` does this for plain-text and prompt-completion datasets). When the pad token
+    is a stop id, the message adds that texts which do end with it look padded to a collator that masks by pad
+    id (`attention_mask = input_ids.ne(pad_token_id)`, as Stanford Alpaca's): the last terminator of a
+    single-turn row is then read as padding, and the fix is a pad token that is no stop id.
     """
 
     code = "EOS024"
@@ -66,7 +69,12 @@ class StopNotInData(BatchRule):
         else:
             where = "input_ids" if sequence.ids is not None else "the labels"
             seen = f"no stop id appears in {where}: the formatted text never contains the terminator"
+        # a text that does end with the pad token, a stop id, looks padded there when the collator masks by pad id
+        # (Alpaca's attention_mask = input_ids.ne(pad_token_id)): appending the terminator again changes nothing
+        hidden = f"; if the texts do end with {view.pad_token_id}, the pad token, the attention mask reads it as " \
+            "padding (a collator that masks by pad id): use a pad token that is no stop id" \
+            if view.pad_token_id in view.stop_ids and view.ends_visible else ""
         yield self.batch_finding(view, f"no supervised label in {view.where()} is a stop id {view.stop_list()}, "
                                        f"and {seen}, so the model is never trained to stop; append the "
-                                       "terminator (the chat template's, or tokenizer.eos_token) to every example",
-                                 at)
+                                       "terminator (the chat template's, or tokenizer.eos_token) to every example"
+                                       f"{hidden}", at)
