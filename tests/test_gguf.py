@@ -397,6 +397,57 @@ def test_empty_token_texts_are_no_text_written_twice(run, tmp_path):
     assert code == 1 and err == "" and [f["code"] for f in json.loads(out)["findings"]] == ["EOS019"], out
 
 
+def test_token_texts_are_compared_as_llama_cpp_reads_them(run, tmp_path):
+    """helper-154: llama.cpp reads each token text up to its first NUL (a C string) and compares bytes. eos-guard
+    passed a file it aborts on ('b\\0junk' beside 'b'), found no token '<|assistant_end|>' in
+    '<|assistant_end|>\\0junk' (a false EOS019 where the text is an end-of-generation one), and refused
+    a file it loads (two different byte strings that are not UTF-8, both decoded as U+FFFD)."""
+    write_gguf(tmp_path / "model.gguf", tokens=["b\0junk", "b"] + VOCAB[2:])
+    code, _, err = run("model.gguf")
+    assert code == 2 and "writes the text 'b' twice, as ids 0 and 1" in err, err
+    write_gguf(tmp_path / "model.gguf", tokens=VOCAB[:14] + ["<|assistant_end|>\0junk"])
+    code, out, err = run("--format", "json", "model.gguf")  # the terminator's id, read up to the NUL
+    assert json.loads(out)["gguf"][0]["terminator"] == {"token": "<|assistant_end|>", "id": 14, "template": "default"}
+    writer = gguf.GGUFWriter(tmp_path / "bytes.gguf", arch="llama")
+    writer.add_tokenizer_model("gpt2")
+    writer.add_array("tokenizer.ggml.tokens", [b"\xff", b"\xfe"] + [t.encode() for t in VOCAB[2:]])
+    writer.add_token_types(TYPES)
+    writer.add_eos_token_id(END)
+    writer.add_chat_template(CUSTOM_TEMPLATE)
+    _finish(writer)
+    code, out, err = run("bytes.gguf")
+    assert code == 1 and err == "" and "EOS019" in out, (out, err)
+
+
+def test_a_gguf_s_architecture_of_another_type_and_an_empty_token_list_are_refused(run, tmp_path):
+    """llama.cpp: general.architecture "has wrong type ... expected type str"; an empty token list without
+    tokenizer.ggml.model is "key not found" (helper-154: both passed). A no_vocab file whose eos id has another
+    type, which llama.cpp loads without reading it, has no findings (it was exit 2)."""
+    writer = gguf.GGUFWriter(tmp_path / "arch.gguf", arch="llama")
+    writer.kv_data[0]["general.architecture"] = gguf.GGUFValue(7, gguf.GGUFValueType.UINT32)
+    writer.add_tokenizer_model("gpt2")
+    writer.add_token_list(VOCAB)
+    _finish(writer)
+    code, _, err = run("arch.gguf")
+    assert code == 2 and "general.architecture (at byte " in err and "has type uint32, not string" in err, err
+    import struct  # gguf's writer refuses an empty array: the file by hand (GGUF 3, no tensors, two keys)
+
+    def text(value: str) -> bytes:
+        return struct.pack("<Q", len(value)) + value.encode()
+
+    (tmp_path / "empty.gguf").write_bytes(
+        b"GGUF" + struct.pack("<IQQ", 3, 0, 2) + text("general.architecture") + struct.pack("<I", 8) + text("llama")
+        + text("tokenizer.ggml.tokens") + struct.pack("<IIQ", 9, 8, 0))
+    assert "tokenizer.ggml.tokens" in read_metadata(tmp_path / "empty.gguf", lambda key: True).fields
+    code, _, err = run("empty.gguf")
+    assert code == 2 and "tokenizer.ggml.model is missing: llama.cpp cannot load the file" in err, err
+    writer = gguf.GGUFWriter(tmp_path / "no_vocab.gguf", arch="llama")
+    writer.add_tokenizer_model("no_vocab")
+    writer.add_int32("tokenizer.ggml.eos_token_id", 2)
+    _finish(writer)
+    assert run("no_vocab.gguf")[:2] == (0, "All checks passed (1 GGUF file).\n")
+
+
 def test_a_clip_model_with_text_tokens_is_no_language_model(run, tmp_path):
     """llama.cpp's convert_image_encoder_to_gguf.py writes a CLIP's text tokens without tokenizer.ggml.model
     (general.architecture "clip"); clip.cpp/mtmd loads it, llama_model_load never does: no findings, as for a vision
@@ -904,6 +955,9 @@ def hostile_gguf(path: Path, shape: str, n: int) -> Path:
         types += [NORMAL] * n
     elif shape == "large-token-types":
         types += range(1000, 1000 + n)
+    elif shape == "repeated-text":  # short texts, the last one written twice: found by sorting past 300,000 tokens
+        tokens += [f"{i:x}" for i in range(16, n)] + ["10"]
+        types += [NORMAL] * (n - 16 + 1)
     writer = gguf.GGUFWriter(path, arch="llama")
     writer.add_tokenizer_model("gpt2")
     writer.add_token_list(tokens)
@@ -917,7 +971,8 @@ def hostile_gguf(path: Path, shape: str, n: int) -> Path:
     return path
 
 
-HOSTILE = {"keys": 250_000, "control-tokens": 250_000, "normal-tokens": 300_000, "large-token-types": 1_000_000}
+HOSTILE = {"keys": 250_000, "control-tokens": 250_000, "normal-tokens": 300_000, "large-token-types": 1_000_000,
+           "repeated-text": 600_000}
 
 
 @pytest.mark.parametrize("shape", HOSTILE)
@@ -926,7 +981,8 @@ def test_a_hostile_gguf_costs_at_most_the_documented_multiple_of_its_size(tmp_pa
     memory, above what a GGUF with a small vocabulary takes (measured: 1 to 7.3 times). It took 11.7 times for token
     types of large values (a list of int objects, now an array) and 10.4 times for CONTROL tokens (a table of every
     token's id beside the list, now the ids of the few texts looked up); 4 to 5 MB of each shape, in a process of
-    its own."""
+    its own. A text written twice among millions of short ones, which llama.cpp refuses, took 11.6 times when a set
+    found it (helper-154): past 300,000 tokens, sorting does."""
     from support import ROOT
 
     path = hostile_gguf(tmp_path / "hostile.gguf", shape, HOSTILE[shape])
