@@ -79,8 +79,10 @@ PREFIX_CHECKPOINT_DIR = "checkpoint"  # transformers.trainer_utils.PREFIX_CHECKP
 TRAINING_BATCHES = Path("<training batches>")  # the folder of the data check's Report
 # the data check reads at least this many examples, in more batches where they are small: 8 batches of one example
 # made its verdict a draw (helper-152: an 80%-truncated set was an EOS026 error in 3 of 20 orders, a warning in 17,
-# and a 3% defect went unseen in 16 of 20)
+# and a 3% defect went unseen in 16 of 20); the more batches stop at about MAX_TOKENS tokens, since 64 examples of
+# 32k tokens took 12 s and 426 MB where 8 took 1.6 s (helper-154)
 MIN_EXAMPLES = 64
+MAX_TOKENS = 1 << 19
 
 
 class EosGuardCheckError(RuntimeError):
@@ -167,7 +169,7 @@ class EosGuardCallback(TrainerCallback):
         try:
             drawn: list[int] = []
             batches = first_batches(dataloader, self.data_batches, getattr(args, "train_batch_size", None), drawn,
-                                    MIN_EXAMPLES)
+                                    MIN_EXAMPLES, MAX_TOKENS)
             # a T5's or BART's labels are the decoder's: never lined up with input_ids, even at equal widths
             seq2seq = getattr(getattr(model, "config", None), "is_encoder_decoder", None)
             seq2seq = seq2seq if isinstance(seq2seq, bool) else None  # a config says; else read from the batch
@@ -186,14 +188,7 @@ class EosGuardCallback(TrainerCallback):
         report = Report([ModelReport(TRAINING_BATCHES, None, findings)])
         self.data_report = report
         lines = _log(report)
-        one = len(batches) == 1
-        read = "the first training batch" if one else f"the first {len(batches)} training batches"
-        if not drawn:  # an iterable dataset: its start (all of it, when it held no more)
-            read += " (the start of an iterable dataset: later examples, if any, are not read)"
-        if drawn and drawn != list(range(len(drawn))):  # a sample: <batch N>:ROW is example drawn[(N-1)*size+ROW-1]
-            shown = ", ".join(map(str, drawn[:12])) + (", ..." if len(drawn) > 12 else "")
-            read = f"{len(batches)} training batch{'' if one else 'es'} of examples drawn over the dataset " \
-                f"(indices {shown}, in order)"
+        read, one = _what_was_read(batches, drawn)
         stop_names = _names(tok, sorted(stops))
         if lines and not (self.strict_data and report.count(self.fail_on)):  # not raised: where <batch N>:ROW leads
             logger.warning("eos-guard: the findings above are in %s", read)
@@ -458,9 +453,10 @@ def _tool_turn_opening(tokenizer: Any, added: Mapping[int, Any]) -> int | None:
 
 
 def first_batches(dataloader: Any, count: int, batch_size: int | None = None,
-                  drawn: list[int] | None = None, min_examples: int = 0) -> list[Any]:
-    """``count`` batches as ``dataloader`` makes them, without iterating it; more, of small batches, until they hold
-    ``min_examples`` examples.
+                  drawn: list[int] | None = None, min_examples: int = 0, max_tokens: int | None = None) -> list[Any]:
+    """``count`` batches as ``dataloader`` makes them, without iterating it; then, where they hold fewer than
+    ``min_examples`` examples (small batches), more batches, as many as the tokens of the first ``count`` say fit
+    in ``max_tokens``, drawn over the examples not read yet (:func:`_more_batches`).
 
     Iterating a (prepared) DataLoader is not free: each new iterator draws a seed from torch's global generator,
     a ``RandomSampler`` draws another, accelerate synchronises and advances its generators and counts epochs,
@@ -485,7 +481,6 @@ def first_batches(dataloader: Any, count: int, batch_size: int | None = None,
         logger.warning("eos-guard: the train dataloader has no dataset, collate_fn or batch size, so the training "
                        "data is not checked")
         return []
-    count = max(count, -(-min_examples // size))
     with _random_states_kept():
         if isinstance(dataset, torch.utils.data.IterableDataset) or not hasattr(dataset, "__len__"):
             if not _starts_again(dataset):
@@ -494,14 +489,78 @@ def first_batches(dataloader: Any, count: int, batch_size: int | None = None,
                                "training: the training data is not checked (a datasets.IterableDataset is; or check "
                                "a batch with eos_guard.check_batch)", type(dataset).__name__)
                 return []
-            examples = list(itertools.islice(iter(dataset), count * size))
+            iterator = iter(dataset)
+            examples = list(itertools.islice(iterator, count * size))
             groups = [examples[i:i + size] for i in range(0, len(examples), size)]
+            batches = [collate(group) if batched else collate(group[0]) for group in groups if group]
+            more = _more_batches(batches, count * size, size, min_examples, max_tokens) if batched else 0
+            groups = [list(itertools.islice(iterator, size)) for _ in range(more)]
         else:  # drawn over the whole dataset: its order need not be the sampler's (best-fit packing sorts it)
             spread = _spread(len(dataset), count * size)
-            if drawn is not None:
-                drawn[:] = spread
             groups = [_items(dataset, spread[i:i + size]) for i in range(0, len(spread), size)]
-        return [collate(group) if batched else collate(group[0]) for group in groups if group]
+            batches = [collate(group) if batched else collate(group[0]) for group in groups if group]
+            more = _more_batches(batches, len(spread), size, min_examples, max_tokens) if batched else 0
+            extra = _spread_over_the_rest(len(dataset), spread, more * size)
+            groups = [_items(dataset, extra[i:i + size]) for i in range(0, len(extra), size)]
+            if drawn is not None:
+                drawn[:] = spread + extra
+        return batches + [collate(group) for group in groups if group]
+
+
+def _more_batches(batches: list[Any], examples: int, size: int, min_examples: int, max_tokens: int | None) -> int:
+    """How many batches of ``size`` to read after ``batches`` (``examples`` examples): enough for ``min_examples``,
+    no more than the tokens per example the batches show leave room for in ``max_tokens``."""
+    wanted = -(-max(0, min_examples - examples) // size)
+    if not wanted or not examples or max_tokens is None:
+        return wanted
+    per_example = max(1, sum(_token_count(batch) for batch in batches) // examples)
+    return max(0, min(wanted, (max_tokens // per_example - examples) // size))
+
+
+def _token_count(batch: Any) -> int:
+    """The tokens of a collated batch: ``input_ids``' size (a tensor's ``numel``, or the lengths of its rows)."""
+    ids = batch.get("input_ids") if hasattr(batch, "get") else None
+    if hasattr(ids, "numel"):
+        return int(ids.numel())
+    return sum(len(row) for row in ids if hasattr(row, "__len__")) if isinstance(ids, (list, tuple)) else 0
+
+
+def _spread_over_the_rest(total: int, read: list[int], wanted: int) -> list[int]:
+    """``wanted`` more indices drawn over those of ``total`` not in ``read``, as :func:`_spread` draws (another
+    fixed seed), in the dataset's order: a finding's ``<batch N>:ROW`` still leads to its example through the
+    indices named, the first batches' then these."""
+    if wanted <= 0:
+        return []
+    taken = set(read)
+    rest = [i for i in range(total) if i not in taken] if total - len(read) <= wanted else None
+    if rest is not None:
+        return rest
+    import random
+
+    chosen: set[int] = set()
+    draw = random.Random(1)
+    while len(chosen) < wanted:
+        index = draw.randrange(total)
+        if index not in taken:
+            chosen.add(index)
+    return sorted(chosen)
+
+
+def _what_was_read(batches: list[Any], drawn: list[int]) -> tuple[str, bool]:
+    """What the check read, as the log and the error name it (a finding's ``<batch N>:ROW`` is example
+    ``drawn[(N - 1) * batch size + ROW - 1]``), and whether that subject is one thing (for its verb)."""
+    count = len(batches)
+    if not drawn:  # an iterable dataset, read from its start (all of it, when it held no more)
+        return (f"the first {count} training batches" if count != 1 else "the first training batch") + \
+            " (the start of an iterable dataset: later examples, if any, are not read)", count == 1
+    batches = f"{count} batch{'' if count == 1 else 'es'}"
+    if set(drawn) == set(range(len(drawn))):  # the whole dataset, not the sampler's first batches
+        order = ", in its order" if drawn == sorted(drawn) else ""
+        return (f"all {len(drawn)} examples of the dataset ({batches}{order})" if len(drawn) != 1 else
+                "the dataset's one example"), len(drawn) == 1
+    shown = ", ".join(map(str, drawn[:12])) + (", ..." if len(drawn) > 12 else "")
+    return f"{count} training {batches.split(' ', 1)[1]} of examples drawn over the dataset (indices {shown}, batch " \
+        "by batch)", count == 1
 
 
 def _starts_again(dataset: Any) -> bool:

@@ -110,7 +110,8 @@ def test_pad_equal_to_eos_runs_away_with_aligned_configs_and_the_callback_stops_
     assert all(torch.equal(a, b) for a, b in zip(before, trainer.model.parameters()))
     assert str(raised.value) in (ROOT / "docs" / "training.md").read_text(encoding="utf-8")
     assert str(raised.value) == (
-        "eos-guard: the first training batch does not train the model to stop (stop ids [43 '<|endoftext|>', "
+        "eos-guard: all 16 examples of the dataset (1 batch, in its order) do not train the model to stop (stop ids "
+        "[43 '<|endoftext|>', "
         "45 '<|im_end|>'], pad token [45 '<|im_end|>']); stopped before the first optimizer step (strict_data=False "
         "logs the findings instead):\n"
         "<batch>:1:14: EOS023 error: no supervised label in the batch is a stop id [43, 45]: the pad token id 45 is a "
@@ -223,7 +224,8 @@ def test_plain_text_one_example_a_batch(tmp_path, eos):
     with pytest.raises(EosGuardCheckError) as raised:
         trainer.train()
     assert trainer.state.global_step == 0
-    assert str(raised.value).startswith("eos-guard: the first 8 training batches do not train the model to stop")
+    assert str(raised.value).startswith("eos-guard: all 8 examples of the dataset (8 batches, in its order) do not "
+                                        "train the model to stop")
     assert [f.code for f in raised.value.report.findings()] == ["EOS024"]
 
 
@@ -296,10 +298,11 @@ def test_the_callback_reads_the_configured_number_of_batches(tmp_path, caplog):
             caplog.text
         assert read * batch_size >= MIN_EXAMPLES
     caplog.clear()
-    with caplog.at_level(logging.INFO, logger="eos_guard"):  # 16 examples: every one, in the dataset's order
+    with caplog.at_level(logging.INFO, logger="eos_guard"):  # 16 examples: 6 drawn, then the other 10
         lm_trainer(tokenizer, tmp_path / "out", 1, [EosGuardCallback(data_batches=3)], batch_size=2,
                    save_strategy="no").train()
-    assert "eos-guard: the first 8 training batches train the model to stop (stop ids [43 '<|endoftext|>', " \
+    assert "eos-guard: all 16 examples of the dataset (8 batches) train the model to stop (stop ids " \
+        "[43 '<|endoftext|>', " \
         "45 '<|im_end|>'])" in caplog.text
 
 
@@ -429,6 +432,28 @@ def test_sft_trainer_truncating_every_conversation_is_reported(tmp_path):
     assert finding.code == "EOS026" and "raise max_length" in finding.message
 
 
+def test_the_more_batches_of_long_examples_stop_at_a_token_budget():
+    """64 examples of 32k tokens took 12 s and 426 MB where 8 took 1.6 s (helper-154): the batches read beyond
+    data_batches stop at MAX_TOKENS tokens, counted from the first ones; a loader without automatic batching
+    (batch_size=None) gets none."""
+    from torch.utils.data import DataLoader
+
+    from eos_guard.integrations.transformers import MAX_TOKENS, MIN_EXAMPLES, first_batches
+
+    def collate(rows):
+        return {"input_ids": [row["input_ids"] for row in rows], "labels": [row["input_ids"] for row in rows]}
+
+    for length, expected in ((20_000, MAX_TOKENS // 20_000), (100, MIN_EXAMPLES), (300_000, 3)):
+        rows = [{"input_ids": [5] * length} for _ in range(200)]
+        drawn: list[int] = []
+        batches = first_batches(DataLoader(rows, batch_size=1, collate_fn=collate), 3, drawn=drawn,
+                                min_examples=MIN_EXAMPLES, max_tokens=MAX_TOKENS)
+        assert len(batches) == len(drawn) == len(set(drawn)) == expected, (length, len(batches))
+    whole = DataLoader([collate([{"input_ids": [5] * 10}] * 4) for _ in range(100)], batch_size=None,
+                       collate_fn=lambda batch: batch)
+    assert len(first_batches(whole, 3, min_examples=MIN_EXAMPLES, max_tokens=MAX_TOKENS)) == 3
+
+
 def test_best_fit_packing_s_longest_rows_first_do_not_stop_a_correct_run(tmp_path, caplog):
     """helper-148: TRL's best-fit packing (packing=True, "bfd") orders its packed rows longest first, so the few
     conversations longer than max_length, cut to it, each fill one of the first rows. One row a batch, the callback's
@@ -454,7 +479,8 @@ def test_best_fit_packing_s_longest_rows_first_do_not_stop_a_correct_run(tmp_pat
     assert trainer.state.global_step == 1
     assert [f.severity.value for f in callback.data_report.findings()] in ([], ["warning"])
     # fewer rows than the 64 examples read at least: every one
-    assert f"the first {len(loader.dataset)} training batches train the model to stop" in caplog.text, caplog.text
+    assert f"all {len(loader.dataset)} examples of the dataset ({len(loader.dataset)} batches) train " \
+        "the model to stop" in caplog.text, caplog.text
     assert len(first_batches(loader, callback.data_batches)) == callback.data_batches
 
 
@@ -753,7 +779,8 @@ def test_batches_with_no_supervised_label_are_not_said_to_train_the_model_to_sto
     assert "train the model to stop" not in caplog.text
     [record] = [r for r in caplog.records if r.name == "eos_guard"]
     assert record.levelno == logging.WARNING
-    assert record.getMessage() == ("eos-guard: the first 4 training batches have no label the loss uses (every label "
+    assert record.getMessage() == ("eos-guard: all 16 examples of the dataset (4 batches, in its order) have no label "
+                                   "the loss uses (every label "
                                    "is -100): nothing is trained, so whether the model learns to stop is not checked")
 
 
