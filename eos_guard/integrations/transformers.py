@@ -67,7 +67,7 @@ from ..rules.batch_base import BatchError, read_batches
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from typing import Any, Iterator, Union
+    from typing import Any, Iterable, Iterator, Union
 
     from ..config_types import Config
 
@@ -481,6 +481,11 @@ def first_batches(dataloader: Any, count: int, batch_size: int | None = None,
         logger.warning("eos-guard: the train dataloader has no dataset, collate_fn or batch size, so the training "
                        "data is not checked")
         return []
+    min_examples = min_examples if batched else 0  # a loader without automatic batching reads its items as they are
+
+    def made(groups: Iterable[list[Any]]) -> list[Any]:
+        return [collate(group) if batched else collate(group[0]) for group in groups if group]
+
     with _random_states_kept():
         if isinstance(dataset, torch.utils.data.IterableDataset) or not hasattr(dataset, "__len__"):
             if not _starts_again(dataset):
@@ -491,20 +496,17 @@ def first_batches(dataloader: Any, count: int, batch_size: int | None = None,
                 return []
             iterator = iter(dataset)
             examples = list(itertools.islice(iterator, count * size))
-            groups = [examples[i:i + size] for i in range(0, len(examples), size)]
-            batches = [collate(group) if batched else collate(group[0]) for group in groups if group]
-            more = _more_batches(batches, count * size, size, min_examples, max_tokens) if batched else 0
-            groups = [list(itertools.islice(iterator, size)) for _ in range(more)]
-        else:  # drawn over the whole dataset: its order need not be the sampler's (best-fit packing sorts it)
-            spread = _spread(len(dataset), count * size)
-            groups = [_items(dataset, spread[i:i + size]) for i in range(0, len(spread), size)]
-            batches = [collate(group) if batched else collate(group[0]) for group in groups if group]
-            more = _more_batches(batches, len(spread), size, min_examples, max_tokens) if batched else 0
-            extra = _spread_over_the_rest(len(dataset), spread, more * size)
-            groups = [_items(dataset, extra[i:i + size]) for i in range(0, len(extra), size)]
-            if drawn is not None:
-                drawn[:] = spread + extra
-        return batches + [collate(group) for group in groups if group]
+            batches = made(examples[i:i + size] for i in range(0, len(examples), size))
+            more = _more_batches(batches, count * size, size, min_examples, max_tokens)
+            return batches + made(list(itertools.islice(iterator, size)) for _ in range(more))
+        # drawn over the whole dataset: its order need not be the sampler's (best-fit packing sorts it)
+        spread = _spread(len(dataset), count * size)
+        batches = made(_items(dataset, spread[i:i + size]) for i in range(0, len(spread), size))
+        more = _more_batches(batches, len(spread), size, min_examples, max_tokens)
+        extra = _spread_over_the_rest(len(dataset), spread, more * size)
+        if drawn is not None:
+            drawn[:] = spread + extra
+        return batches + made(_items(dataset, extra[i:i + size]) for i in range(0, len(extra), size))
 
 
 def _more_batches(batches: list[Any], examples: int, size: int, min_examples: int, max_tokens: int | None) -> int:
@@ -532,9 +534,8 @@ def _spread_over_the_rest(total: int, read: list[int], wanted: int) -> list[int]
     if wanted <= 0:
         return []
     taken = set(read)
-    rest = [i for i in range(total) if i not in taken] if total - len(read) <= wanted else None
-    if rest is not None:
-        return rest
+    if total - len(read) <= wanted:
+        return [i for i in range(total) if i not in taken]
     import random
 
     chosen: set[int] = set()
@@ -553,14 +554,14 @@ def _what_was_read(batches: list[Any], drawn: list[int]) -> tuple[str, bool]:
     if not drawn:  # an iterable dataset, read from its start (all of it, when it held no more)
         return (f"the first {count} training batches" if count != 1 else "the first training batch") + \
             " (the start of an iterable dataset: later examples, if any, are not read)", count == 1
-    batches = f"{count} batch{'' if count == 1 else 'es'}"
+    plural = "" if count == 1 else "es"
     if set(drawn) == set(range(len(drawn))):  # the whole dataset, not the sampler's first batches
         order = ", in its order" if drawn == sorted(drawn) else ""
-        return (f"all {len(drawn)} examples of the dataset ({batches}{order})" if len(drawn) != 1 else
+        return (f"all {len(drawn)} examples of the dataset ({count} batch{plural}{order})" if len(drawn) != 1 else
                 "the dataset's one example"), len(drawn) == 1
     shown = ", ".join(map(str, drawn[:12])) + (", ..." if len(drawn) > 12 else "")
-    return f"{count} training {batches.split(' ', 1)[1]} of examples drawn over the dataset (indices {shown}, batch " \
-        "by batch)", count == 1
+    return f"{count} training batch{plural} of examples drawn over the dataset (indices {shown}, batch by batch)", \
+        count == 1
 
 
 def _starts_again(dataset: Any) -> bool:

@@ -157,6 +157,15 @@ def config_data(model: ResolvedModel) -> Any:
     return model.files.config.data if model.files.config is not None else None
 
 
+def architecture_names(config: dict) -> list[str]:
+    """config.json's ``architectures`` as the class names a runtime tries: a lone string as one, entries that are no
+    string left out, none when it is missing or no list."""
+    names = config.get("architectures")
+    if isinstance(names, str):
+        return [names]
+    return [name for name in names if isinstance(name, str)] if isinstance(names, list) else []
+
+
 def config_architecture(model: ResolvedModel) -> str | None:
     """config.json's ``architectures[0]``, the class a GGUF converter picks by; None when it names none."""
     config = model.files.config

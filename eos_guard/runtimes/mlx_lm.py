@@ -26,8 +26,8 @@ from __future__ import annotations
 
 from ..model_files import shipped
 from ..resolve import ResolvedModel, config_eos_ids
-from .base import (Release, StopSet, as_ids, config_data, config_top_eos, generation_eos, place, show, show_id,
-                   tokenizer_eos_id, unique)
+from .base import (Release, StopSet, architecture_names, as_ids, config_data, config_top_eos, generation_eos, place,
+                   show, show_id, tokenizer_eos_id, unique)
 
 RELEASES = (
     Release("mlx-lm ≥ 0.32.0", (0, 32), "ml-explore/mlx-lm mlx_lm/tokenizer_utils.py TokenizerWrapper.__init__ "
@@ -47,10 +47,9 @@ def cannot_load(model: ResolvedModel) -> str:
     if not isinstance(model_type, str):
         return "mlx-lm cannot load the folder (config.json names no model_type: _get_classes raises)"
     table = shipped("mlx_lm_model_types.json")
-    architectures = config.get("architectures") or ()
-    architectures = (architectures,) if isinstance(architectures, str) else architectures
+    architectures = architecture_names(config)
     remapped = next((row[2] for row in table["architecture_remapping"] if row[0] == model_type
-                     and isinstance(architectures, (list, tuple)) and row[1] in architectures), None)
+                     and row[1] in architectures), None)
     module = remapped or table["remapping"].get(model_type, model_type)
     if module not in table["modules"]:
         return (f"mlx-lm {table['mlx_lm']} cannot load model type '{model_type}' (no mlx_lm.models module for it: "

@@ -36,7 +36,8 @@ from __future__ import annotations
 
 from ..model_files import shipped
 from ..resolve import SUB_CONFIGS, ResolvedModel, files_stop_ids
-from .base import Release, StopSet, config_data, renumbered, show, show_id, tokenizer_eos_id, unique
+from .base import (Release, StopSet, architecture_names, config_data, renumbered, show, show_id, tokenizer_eos_id,
+                   unique)
 from .config_object import config_object_eos
 
 _SOURCE = "vllm/v1/engine/input_processor.py, vllm/sampling_params.py update_from_generation_config"
@@ -67,9 +68,7 @@ def serving(model: ResolvedModel, release: Release = RELEASES[0]) -> tuple[str, 
     key = _encoder_decoder_key(config) if isinstance(config, dict) else ""
     if not key:
         return "", ""
-    names = config.get("architectures")
-    names = [names] if isinstance(names, str) else [n for n in names if isinstance(n, str)] \
-        if isinstance(names, list) else []
+    names = architecture_names(config)
     table = shipped("vllm_registry.json")
     served = set(table["encoder_decoder"]) - (NOT_IN_0_33 if release is not RELEASES[0] else set())
     version = table["vllm"] if release is RELEASES[0] else "0.33.0"
