@@ -349,7 +349,8 @@ def test_explain_and_summary_show_the_stop_set(run, tmp_path):
 
 # --- the eos rules ---------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("model, default", [("gpt2", "11 ','"), ("llama", "2 'c'"), ("plamo3", "2 'c'")])
+@pytest.mark.parametrize("model, default", [("gpt2", "11 ','"), ("llama", "2 'c'"), ("plamo2", "2 'c'"),
+                                            ("plamo3", "2 'c'"), ("t5", "1 'b'")])
 def test_missing_eos_falls_back_to_the_vocabulary_s_default(run, tmp_path, model, default):
     """docs/gguf.md: tokenizer.ggml.model gives "llama.cpp's default eos when the file has none (2 for `llama`, 11
     for `gpt2`)" (helper-122 added the 'llama' case; helper-151 PLaMo 3's, which b11549 defaults to 2 as PLaMo 2's:

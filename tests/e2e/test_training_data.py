@@ -954,17 +954,20 @@ def test_sft_trainer_packing_plain_text_without_truncating_is_no_truncation(tmp_
     pytest.param({"max_length": 24, "per_device_train_batch_size": 1}, "8 of 16 sequences (50%)",
                  id="one-text-a-batch"),
 ])
-def test_sft_trainer_truncating_plain_text_is_reported(tmp_path, config, share):
+def test_sft_trainer_truncating_plain_text_is_reported(tmp_path, caplog, config, share):
     """The true positive beside the cases above: the texts longer than 24 cut at max_length (half of them; one text
     a batch reads all 16, at least 64 examples being read, where 8 batches read 8 and found 3)."""
     from eos_guard.integrations.transformers import EosGuardCallback
 
     callback = EosGuardCallback()
     trainer = _sft_trainer(tmp_path, tokenizer_with(story.BASE_EOS), [callback], rows=_plain_texts(), **config)
-    trainer.train()  # a warning: logged, training goes on
+    with caplog.at_level("WARNING", logger="eos_guard"):
+        trainer.train()  # a warning: logged, training goes on
     [finding] = callback.data_report.findings()
     assert (finding.code, str(finding.severity)) == ("EOS026", "warning")
     assert finding.message.startswith(share)
+    # below fail_on, not raised: where <batch N>:ROW leads is said too
+    assert "eos-guard: the findings above are in " in caplog.text, caplog.text
 
 
 def test_sft_trainer_conversations_without_a_terminator_of_one_length_are_no_truncation(tmp_path):
