@@ -290,11 +290,28 @@ def test_examples_without_the_terminator_below_max_length_are_named_as_such(tok)
         "4 of 8 sequences (50%) in the batch do not end their last supervised span with a stop id [43, 45]; none of "
         "them reaches max_length (64 tokens), so truncation did not cut it: the formatted text lacks the terminator; "
         "append the terminator (the chat template's, or tokenizer.eos_token) to every example")
-    for max_length in (None, len(features[1]["input_ids"])):  # unknown, or as long as the second: it may be cut
-        [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id, max_length=max_length)
-        assert finding.message.endswith("(truncated at max_length, or missing the terminator); raise max_length or "
-                                        "drop the examples that exceed it, and append the terminator to the "
-                                        "examples that lack it")
+    # without max_length, none of them is as long as the longest sequence, which a cut one would be (it said
+    # "truncated at max_length, or missing the terminator" here too)
+    longest = max(len(f["input_ids"]) for f in features)
+    assert max(len(f["input_ids"]) for f in features[1::2]) < longest
+    [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id)
+    assert finding.message.endswith(
+        f"; none of them is as long as the longest sequence ({longest} tokens), as truncation at max_length would "
+        "leave it, so truncation did not cut it: the formatted text lacks the terminator; append the terminator "
+        "(the chat template's, or tokenizer.eos_token) to every example")
+    # as long as the second: it may be cut
+    [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id, max_length=len(features[1]["input_ids"]))
+    assert finding.message.endswith("(truncated at max_length, or missing the terminator); raise max_length or "
+                                    "drop the examples that exceed it, and append the terminator to the "
+                                    "examples that lack it")
+    # without max_length, one of them as long as the longest: it may be the one cut, and the others not
+    longer = [{"input_ids": f["input_ids"] + [tok.convert_tokens_to_ids("a")] * (longest - len(f["input_ids"]))}
+              if i == 1 else f for i, f in enumerate(features)]
+    batch = DataCollatorForLanguageModeling(tok, mlm=False, return_tensors="np")(longer)
+    [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id)
+    assert finding.message.endswith("(truncated at max_length, or missing the terminator); raise max_length or "
+                                    "drop the examples that exceed it, and append the terminator to the "
+                                    "examples that lack it")
 
 
 def test_examples_without_the_terminator_when_nothing_was_truncated_are_named_as_such(tok):
@@ -306,9 +323,8 @@ def test_examples_without_the_terminator_when_nothing_was_truncated_are_named_as
     features = chat(tok)[:8]
     features = [{"input_ids": f["input_ids"][:-2] if i % 2 else f["input_ids"]} for i, f in enumerate(features)]
     batch = DataCollatorWithFlattening(return_tensors="np")(with_labels(features))
-    [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id)
-    assert finding.message.endswith("raise max_length or drop the examples that exceed it, and append the "
-                                    "terminator to the examples that lack it")
+    [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id)  # none as long as the longest
+    assert "none of them is as long as the longest sequence" in finding.message
     [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id, truncation=False)
     assert (finding.code, str(finding.severity)) == ("EOS026", "warning")
     assert finding.message == (

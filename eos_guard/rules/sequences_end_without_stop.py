@@ -109,9 +109,10 @@ class SequencesEndWithoutStop(BatchRule):
 
     The warning's message names truncation alone, with `max_length`, when it is given and every sequence that
     ends without a stop id fills it. It says the formatted text lacks the terminator, and names that fix alone (a
-    template that writes none, under which the next turn's opening is the stop id), when none was cut: `max_length`
-    is given and none of the sequences that end without a stop id reaches it, or `truncation=False` says nothing
-    was cut. Otherwise it names truncation and a missing terminator both.
+    template that writes none, under which the next turn's opening is the stop id), when none was cut: none of the
+    sequences that end without a stop id reaches `max_length` or, without it, is as long as the longest sequence
+    read (a cut one would be: truncation leaves `max_length` tokens, and none is longer), or `truncation=False`
+    says nothing was cut. Otherwise it names truncation and a missing terminator both.
 
     ## Why it breaks generation
     Usually truncation: an example longer than `max_length` loses its end, terminator included, so the model
@@ -188,10 +189,17 @@ class SequencesEndWithoutStop(BatchRule):
             return
         share = f"{len(open_ended)} of {len(known)} sequences ({len(open_ended) / len(known):.0%})"
         first = open_ended[0]
-        if (view.max_length is not None or not view.truncation) and not any(view.cut(s) for s in open_ended):
-            # none reaches max_length, or nothing was truncated: the text was formatted without the terminator
-            uncut = f"none of them reaches max_length ({view.max_length} tokens), so truncation did not cut it" \
-                if view.truncation else "nothing was truncated (no max_length)"
+        if not any(view.cut(s) for s in open_ended):
+            # nothing was truncated, or none reaches max_length; without max_length, none is as long as the longest
+            # sequence read, which a cut one would be (truncation leaves max_length tokens, and none is longer):
+            # the text was formatted without the terminator
+            if not view.truncation:
+                uncut = "nothing was truncated (no max_length)"
+            elif view.max_length is not None:
+                uncut = f"none of them reaches max_length ({view.max_length} tokens), so truncation did not cut it"
+            else:
+                uncut = f"none of them is as long as the longest sequence ({view.longest} tokens), as truncation " \
+                    "at max_length would leave it, so truncation did not cut it"
             why = f"; {uncut}: the formatted text lacks the terminator; append the terminator (the chat template's, " \
                 "or tokenizer.eos_token) to every example"
         elif view.max_length is not None and \
