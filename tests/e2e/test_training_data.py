@@ -670,6 +670,36 @@ def test_an_iterable_dataset_in_accelerate_s_shard_is_read():
     assert report is not None and [f.code for f in report.findings()] == ["EOS023"]
 
 
+@pytest.mark.parametrize("source", ["inside", "outside"])
+def test_a_from_generator_dataset_loses_what_is_read_only_when_its_source_was_opened_outside(source):
+    """docs/training.md: a datasets.IterableDataset made ``from_generator`` calls its function again for each
+    iteration, so the check's read takes nothing from training; unless the function goes on reading a source opened
+    once outside it, which then loses the examples the check read (and eos-guard cannot tell it apart)."""
+    import datasets
+    from torch.utils.data import DataLoader
+    from transformers import DataCollatorForLanguageModeling
+
+    from eos_guard.integrations.transformers import EosGuardCallback
+
+    tokenizer = tokenizer_with(story.TERMINATOR)
+    examples = story.tokenized_conversations(tokenizer) * 10  # more than the check reads
+    opened_once = iter(examples)
+
+    def generate():
+        yield from (iter(examples) if source == "inside" else opened_once)
+
+    stream = datasets.IterableDataset.from_generator(generate)
+    loader = DataLoader(stream, batch_size=4, collate_fn=DataCollatorForLanguageModeling(tokenizer, mlm=False))
+    report = EosGuardCallback(strict_data=False).check_training_data(None, loader, story.build_model(tokenizer),
+                                                                     tokenizer)
+    assert report is not None and [f.code for f in report.findings()] == ["EOS023"]  # it was read
+    trained = len([row for batch in loader for row in batch["input_ids"]])
+    if source == "inside":
+        assert trained == len(examples)
+    else:  # the examples the check read are lost
+        assert 0 < trained < len(examples)
+
+
 @pytest.mark.parametrize("kind", ["stream", "one-shot"])
 def test_an_iterable_dataset_that_may_not_start_again_is_not_read(caplog, kind):
     """A stream's ``__iter__`` is a generator that goes on reading a source opened once (a file, a pipe, a socket),
