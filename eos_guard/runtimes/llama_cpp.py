@@ -7,7 +7,8 @@ set is the GGUF eos and eot, plus every token whose text is in the build's list 
 ``<|end|>`` is dropped when ``<|return|>`` and ``<|call|>`` (or ``<|calls|>`` and ``<|flush|>``) are there too
 (gpt-oss, solar-open), and ``</s>`` when ``<|tool_response>`` is. What changed between builds (checked with the
 compiled libllama of llama-cpp-py-sync b10335, b10603, b11067, b11413 and b11739, vocab-only GGUFs; b11548 from the
-strings of its libllama, b11549 from its source as xllamacpp 2026.10.11549 vendors it):
+strings of its libllama, b11549 from its source as xllamacpp 2026.10.11549 vendors it, and its libllama as the
+test oracle: tests/test_llama_cpp_differential.py):
 
 - ≥ b11739 (commit 0ce8cd114, 2026-10): the text list adds ``<|eot|>`` (Llama 4); b11549's source does not have it.
 - ≥ b11548 (commit 781dbc5ac): the text list adds ``<|ifm|im_end|>`` (K2 Horizon; in b11549's source the text
