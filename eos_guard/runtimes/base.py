@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..findings import quoted_list
 from ..jsonspan import JsonDocument, KeyPath
 from ..records import record
-from ..resolve import ResolvedModel, Where, is_listed_id, special_token_text
+from ..resolve import SUB_CONFIGS, ResolvedModel, Where, is_listed_id, special_token_text
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -164,6 +164,20 @@ def architecture_names(config: dict) -> list[str]:
     if isinstance(names, str):
         return [names]
     return [name for name in names if isinstance(name, str)] if isinstance(names, list) else []
+
+
+# the sections PretrainedConfig.get_text_config() looks for (transformers 5.22-5.25), which vLLM's is_encoder_decoder
+# reads beside the config itself
+TEXT_CONFIG_NAMES = ("text_encoder", *SUB_CONFIGS)
+
+
+def encoder_decoder_key(config: dict) -> str:
+    """Where config.json says the model is an encoder-decoder, as vLLM's ``is_encoder_decoder`` reads it: its own
+    key or its text section's (``config.json is_encoder_decoder``); "" if nowhere."""
+    if config.get("is_encoder_decoder") is True:
+        return "config.json is_encoder_decoder"
+    text = next((name for name in TEXT_CONFIG_NAMES if isinstance(config.get(name), dict)), None)
+    return f"config.json {text}.is_encoder_decoder" if text and config[text].get("is_encoder_decoder") is True else ""
 
 
 def config_architecture(model: ResolvedModel) -> str | None:

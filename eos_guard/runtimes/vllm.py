@@ -35,9 +35,9 @@ decoder and ``forced_eos_token_id`` is not read (``renderers/base.py``, ``get_di
 from __future__ import annotations
 
 from ..model_files import shipped
-from ..resolve import SUB_CONFIGS, ResolvedModel, files_stop_ids
-from .base import (Release, StopSet, architecture_names, config_data, renumbered, show, show_id, tokenizer_eos_id,
-                   unique)
+from ..resolve import ResolvedModel, files_stop_ids
+from .base import (Release, StopSet, architecture_names, config_data, encoder_decoder_key, renumbered, show, show_id,
+                   tokenizer_eos_id, unique)
 from .config_object import config_object_eos
 
 _SOURCE = "vllm/v1/engine/input_processor.py, vllm/sampling_params.py update_from_generation_config"
@@ -46,26 +46,15 @@ RELEASES = (
     Release("vLLM ≤ 0.33.0", None, f"vllm-project/vllm 0.33.0 (g4ba787ec9; transformers ≤ 5.20) {_SOURCE}"),
 )
 NUMBERINGS = dict(zip(RELEASES, ("5.25", "5.19")))  # whose numbering the raw ids are read in (docstring)
-# the sections PretrainedConfig.get_text_config() looks for (transformers 5.22-5.25), which vLLM's is_encoder_decoder
-# reads beside the config itself
-TEXT_CONFIG_NAMES = ("text_encoder", *SUB_CONFIGS)
 # the encoder-decoder architectures of data/vllm_registry.json (0.34.0's) that 0.33.0's registry.py does not have
 NOT_IN_0_33 = frozenset({"CanaryForConditionalGeneration"})
-
-
-def _encoder_decoder_key(config: dict) -> str:
-    """Where vLLM's ``is_encoder_decoder`` finds true: config.json's own key or its text section's; "" if nowhere."""
-    if config.get("is_encoder_decoder") is True:
-        return "config.json is_encoder_decoder"
-    text = next((name for name in TEXT_CONFIG_NAMES if isinstance(config.get(name), dict)), None)
-    return f"config.json {text}.is_encoder_decoder" if text and config[text].get("is_encoder_decoder") is True else ""
 
 
 def serving(model: ResolvedModel, release: Release = RELEASES[0]) -> tuple[str, str]:
     """(why vLLM cannot serve the folder, or ""; the plugin it needs to, or ""): an encoder-decoder model is served
     only by an implementation of vLLM's own or a plugin's (module docstring)."""
     config = config_data(model)
-    key = _encoder_decoder_key(config) if isinstance(config, dict) else ""
+    key = encoder_decoder_key(config) if isinstance(config, dict) else ""
     if not key:
         return "", ""
     names = architecture_names(config)
