@@ -614,9 +614,12 @@ def test_vllm_and_sglang_follow_the_config_object(folder):
     # vLLM's is_encoder_decoder (transformers_utils/config.py) on the config object: served only as its registry or
     # a plugin implements it (data/vllm_registry.json), else no stop set
     registry = json.loads((ROOT / "eos_guard" / "data" / "vllm_registry.json").read_text(encoding="utf-8"))
-    if (getattr(config, "is_encoder_decoder", False) or getattr(text, "is_encoder_decoder", False)) and \
-            not set(config.architectures or ()) & {*registry["encoder_decoder"], *registry["plugins"]}:
+    encoder_decoder = getattr(config, "is_encoder_decoder", False) or getattr(text, "is_encoder_decoder", False)
+    if encoder_decoder and not set(config.architectures or ()) & {*registry["encoder_decoder"], *registry["plugins"]}:
         vllm = set()
+    # SGLang 0.5.23 implements no encoder-decoder but Whisper (runtimes/sglang.py): no stop set for the others
+    if encoder_decoder and "WhisperForConditionalGeneration" not in (config.architectures or ()):
+        sglang = set()
     assert set(model.runtime_stops["vllm"].ids) == {i for i in vllm if isinstance(i, int)}
     assert set(model.runtime_stops["sglang"].ids) == {i for i in sglang if isinstance(i, int)}
 
@@ -1731,6 +1734,33 @@ def test_vllm_cannot_serve_an_encoder_decoder_it_has_no_implementation_of(tmp_pa
         "vLLM 0.33.0 cannot serve the encoder-decoder CanaryForConditionalGeneration")
     write_json(folder / "config.json", {**config, "is_encoder_decoder": False})  # a decoder: served as before
     assert model_of(folder).runtime_stops["vllm"].ids == (1,)
+
+
+def test_sglang_cannot_serve_an_encoder_decoder_but_whisper(tmp_path, run):
+    """SGLang 0.5.23 (helper-155, running its class resolution on such folders): its registry implements Whisper
+    alone of the transformers encoder-decoders; T5, BART and the others go to its Transformers backend, which
+    refuses them at start-up (resolve_transformers_arch: not backend-compatible). eos-guard said SGLang stops on T5
+    and BART; their stop set is unknown now. T5Gemma, which the backend accepts and runs as a decoder-only model,
+    is unknown too, with that reason."""
+    t5 = model_of(FIXTURES / "t5-encoder-decoder-no-template").runtime_stops["sglang"]
+    assert t5.ids == () and t5.unknown and t5.why == (
+        "SGLang 0.5.23 cannot serve the encoder-decoder T5ForConditionalGeneration (config.json is_encoder_decoder: "
+        "it implements no encoder-decoder but Whisper, and its Transformers backend refuses it at start-up "
+        "(srt/model_loader/utils.py resolve_transformers_arch))")
+    assert model_of(FIXTURES / "bart-encoder-decoder-no-template").runtime_stops["sglang"].ids == ()
+    code, out, _ = run("--format", "json", "--no-cache", "--runtime", "sglang",
+                       str(FIXTURES / "t5-encoder-decoder-no-template"))
+    assert code == 0 and json.loads(out)["findings"] == [], out  # unknown: never a "does not stop"
+    folder = tmp_path / "whisper"
+    shutil.copytree(FIXTURES / "t5-encoder-decoder-no-template", folder)
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    write_json(folder / "config.json", {**config, "architectures": ["WhisperForConditionalGeneration"]})
+    assert model_of(folder).runtime_stops["sglang"].ids == (1,)
+    write_json(folder / "config.json", {**config, "architectures": ["T5GemmaForConditionalGeneration"]})
+    assert "its Transformers backend runs the bare AutoModel on input ids alone, as a decoder-only model" in \
+        model_of(folder).runtime_stops["sglang"].why
+    write_json(folder / "config.json", {**config, "is_encoder_decoder": False})  # a decoder: served as before
+    assert model_of(folder).runtime_stops["sglang"].ids == (1,)
 
 
 def test_the_vllm_registry_script_reads_encoder_decoders_and_plugins():

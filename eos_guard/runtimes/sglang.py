@@ -11,20 +11,53 @@ generation_config.json's ``eos_token_id`` (when truthy) **union** the tokenizer'
 ``_ADDITIONAL_STOP_TOKEN_TEXTS`` (``srt/utils/hf_transformers/common.py:767-781``:
 ``<|eom_id|>``, ``<|content_model_end_sampling|>``, ``<|ifm|im_end|>``). Raw ids are read in transformers
 5.19's numbering (``base.renumbered``). Older SGLang releases were not checked.
+
+Encoder-decoder models (config.json's ``is_encoder_decoder``, or its text section's: ``base.encoder_decoder_key``):
+of the transformers encoder-decoders, SGLang's registry implements Whisper alone (``srt/models/whisper.py:490``).
+Any other architecture goes to its Transformers backend (``srt/model_loader/utils.py:224-231``
+``get_model_architecture``), which refuses at start-up a class whose ``is_backend_compatible()`` is false (:181-188;
+T5, mT5, BART, mBART, Marian, M2M100/NLLB, Pegasus and every other encoder-decoder class of transformers 5.19 but
+T5Gemma and T5Gemma 2), and runs the bare ``AutoModel`` on input ids alone, a decoder-only model's forward
+(``srt/models/transformers.py:607-631``, :1008-1016): so their stop ids are unknown ("cannot tell"), as for vLLM.
+Checked by running 0.5.23's class resolution on such folders (helper-155); T5Gemma's path past it was not.
 """
 
 from __future__ import annotations
 
 from ..known_tokens import SGLANG_STOP_TEXTS
 from ..resolve import ResolvedModel
-from .base import Release, StopSet, as_ids, generation_eos, place, renumbered, show, show_id, tokenizer_eos_id, unique
+from .base import (Release, StopSet, architecture_names, as_ids, config_data, encoder_decoder_key, generation_eos,
+                   place, renumbered, show, show_id, tokenizer_eos_id, unique)
 from .config_object import config_object_eos
 
 RELEASES = (Release("SGLang 0.5.23", None, "sgl-project/sglang 0.5.23 srt/configs/model_config.py "
                                            "_get_hf_eos_token_id, srt/utils/hf_transformers/config.py, common.py"),)
+# the transformers encoder-decoder architectures SGLang 0.5.23's registry implements
+SERVED_ENCODER_DECODERS = frozenset({"WhisperForConditionalGeneration"})
+# encoder-decoder classes of transformers 5.19 that its Transformers backend accepts (is_backend_compatible())
+BACKEND_COMPATIBLE_ENCODER_DECODERS = frozenset({"T5GemmaForConditionalGeneration", "T5Gemma2ForConditionalGeneration"})
+
+
+def serving(model: ResolvedModel) -> str:
+    """Why SGLang cannot serve the folder's encoder-decoder model, or "" (module docstring)."""
+    config = config_data(model)
+    key = encoder_decoder_key(config) if isinstance(config, dict) else ""
+    names = architecture_names(config) if key else []
+    if not key or any(name in SERVED_ENCODER_DECODERS for name in names):
+        return ""
+    shown = ", ".join(names) or "a folder naming no architectures"
+    backend = "runs the bare AutoModel on input ids alone, as a decoder-only model (srt/models/transformers.py)" \
+        if any(name in BACKEND_COMPATIBLE_ENCODER_DECODERS for name in names) else \
+        "refuses it at start-up (srt/model_loader/utils.py resolve_transformers_arch)"
+    return (f"SGLang 0.5.23 cannot serve the encoder-decoder {shown} ({key}: it implements no encoder-decoder but "
+            f"Whisper, and its Transformers backend {backend})")
 
 
 def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
+    refused = serving(model)
+    if refused:
+        return StopSet("sglang", (), refused, "none in these files: serve the model with another runtime", None,
+                       unknown=refused)
     found = config_object_eos(model, hides_text_config=True)
     gen = generation_eos(model)
     gen_ids = as_ids(gen) if gen else []
