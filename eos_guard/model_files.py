@@ -609,7 +609,11 @@ class ModelFiles:
         # ChatGLMForConditionalGeneration); the remote classes named only for Auto classes that cannot
         remote = [name for key, name in mapped if key not in NO_GENERATE_AUTO_CLASSES
                   and (key != "AutoModel" or name.endswith(GENERATING))]
-        heads = {name for key, name in mapped if key in NO_GENERATE_AUTO_CLASSES} - set(remote)
+        # a name that says it generates is no head, whatever auto_map registers it for: AutoModelForCausalLM still
+        # loads transformers' class of that name (helper-157: "AutoModelForSequenceClassification":
+        # "m.Qwen2ForCausalLM" turned every rule off)
+        heads = {name for key, name in mapped if key in NO_GENERATE_AUTO_CLASSES and not name.endswith(GENERATING)} \
+            - set(remote)
         # AutoModel's remote class beside remote heads that cannot generate, when its name does not say it
         # generates: the bare model of an encoder (gte's NewModel, with AutoModelForMaskedLM). Alone it may be
         # the whole model (Ultravox's UltravoxModel, which vLLM runs as a generator)

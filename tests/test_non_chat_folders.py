@@ -103,3 +103,18 @@ def test_a_classification_adapter_is_not_a_generator(run, tmp_path):
     write_json(folder / "adapter_config.json", {"base_model_name_or_path": "FacebookAI/roberta-base",
                                                 "peft_type": "LORA", "task_type": "CAUSAL_LM", "r": 8})
     assert ("EOS027", "info") in _findings(run, folder)[1]
+
+
+def test_an_auto_map_head_named_as_a_generating_class_turns_no_rule_off(run, tmp_path):
+    """helper-157: config.json's auto_map registering "m.Qwen2ForCausalLM" for AutoModelForSequenceClassification
+    made the folder's own class a remote head that cannot generate, and every rule went off. AutoModelForCausalLM
+    (pipeline()'s first choice) still loads transformers' Qwen2ForCausalLM, and the other runtimes never read
+    auto_map: a name that says it generates is no head."""
+    folder = tmp_path / "qwen"
+    shutil.copytree(QWEN25_BASE_SFT, folder)
+    before = _findings(run, folder)
+    assert before[0] == 1 and ("EOS001", "error") in before[1]
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    for key in ("AutoModelForSequenceClassification", "AutoModelForImageClassification", "AutoModel"):
+        write_json(folder / "config.json", {**config, "auto_map": {key: "m.Qwen2ForCausalLM"}})
+        assert _findings(run, folder) == before, key
