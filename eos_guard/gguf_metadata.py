@@ -124,7 +124,13 @@ class _Reader:
             if raw in seen:
                 raise _Corrupt(at, f"duplicate key {raw.decode('utf-8', 'replace')[:80]!r}")
             seen.add(raw)
-            key = raw.decode("utf-8", "replace")
+            # ggml finds a key by strcmp (gguf_find_key): up to its first NUL, and the first entry that matches wins,
+            # so a later entry of the same name up to its NUL is never read (helper-157: it shadowed the eos id)
+            key = raw.split(b"\0", 1)[0].decode("utf-8", "replace")
+            if key in fields:
+                kind = kind if kind is not None else self._unpack("I", 4)[0]
+                self._value(kind, False)
+                continue
             wanted = keep(key)
             if not wanted and kind in SIZES and self.pos + SIZES[kind] <= self.start + len(self.buffer):
                 self.pos += SIZES[kind]
@@ -166,7 +172,8 @@ class _Reader:
             if not keep:
                 self._skip(length)
                 return None, None
-            return None, self._take(length).decode("utf-8", "replace")
+            # llama.cpp reads a string value as a C string (gguf_get_val_str's c_str()): up to its first NUL
+            return None, self._take(length).split(b"\0", 1)[0].decode("utf-8", "replace")
         if kind != ARRAY:
             raise _Corrupt(at, f"unknown value type {kind}")
         item, count = self._unpack("IQ", 12)

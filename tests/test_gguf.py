@@ -959,10 +959,14 @@ def hostile_gguf(path: Path, shape: str, n: int) -> Path:
     elif shape == "repeated-text":  # short texts, the last one written twice: found by sorting past 300,000 tokens
         tokens += [f"{i:x}" for i in range(16, n)] + ["10"]
         types += [NORMAL] * (n - 16 + 1)
+    elif shape == "empty-texts":  # 8 bytes each, without token types: llama.cpp reads each as "[EMPTY_<id>]"
+        tokens += [""] * n
+        types = None
     writer = gguf.GGUFWriter(path, arch="llama")
     writer.add_tokenizer_model("gpt2")
     writer.add_token_list(tokens)
-    writer.add_token_types(types)
+    if types is not None:
+        writer.add_token_types(types)
     writer.add_eos_token_id(ASSISTANT_END)
     writer.add_chat_template(CUSTOM_TEMPLATE)
     if shape == "keys":
@@ -973,7 +977,7 @@ def hostile_gguf(path: Path, shape: str, n: int) -> Path:
 
 
 HOSTILE = {"keys": 250_000, "control-tokens": 250_000, "normal-tokens": 300_000, "large-token-types": 1_000_000,
-           "repeated-text": 600_000}
+           "repeated-text": 600_000, "empty-texts": 550_000}
 
 
 @pytest.mark.parametrize("shape", HOSTILE)
@@ -983,7 +987,8 @@ def test_a_hostile_gguf_costs_at_most_the_documented_multiple_of_its_size(tmp_pa
     types of large values (a list of int objects, now an array) and 10.4 times for CONTROL tokens (a table of every
     token's id beside the list, now the ids of the few texts looked up); 4 to 5 MB of each shape, in a process of
     its own. A text written twice among millions of short ones, which llama.cpp refuses, took 11.6 times when a set
-    found it (helper-154): past 300,000 tokens, sorting does."""
+    found it (helper-154): past 300,000 tokens, sorting does. Empty texts, each made its "[EMPTY_<id>]" text to
+    compare, took 11.4 times (helper-157); only a text written so is looked at now."""
     from support import ROOT
 
     path = hostile_gguf(tmp_path / "hostile.gguf", shape, HOSTILE[shape])
@@ -1054,3 +1059,27 @@ def test_a_gguf_stops_on_its_fill_in_the_middle_tokens(run, tmp_path):
     write_gguf(tmp_path / "model.gguf", tokens=VOCAB + fim, types=TYPES + [CONTROL] * 4)
     code, out, _ = run("--format", "json", "model.gguf")
     assert json.loads(out)["gguf"][0]["eog_ids"] == [12, 16, 17, 18], out  # the eos 12, then the three (not 15)
+
+
+def test_keys_and_string_values_are_read_up_to_their_first_nul_as_llama_cpp_reads_them(run, tmp_path):
+    """helper-157: ggml finds a key by strcmp, the first entry that matches winning, and llama.cpp reads a string
+    value through c_str(). A key 'tokenizer.ggml.eos_token_id\\0' written before the real one is the eos llama.cpp
+    reads (it shadowed the real key: eos-guard passed a file that does not stop); a template '{{- '\\0' -}}...' is
+    '{{- '' to llama.cpp, which cannot parse it (eos-guard rendered the whole text and passed)."""
+    writer = gguf.GGUFWriter(tmp_path / "shadowed.gguf", arch="llama")
+    writer.add_tokenizer_model("gpt2")
+    writer.add_token_list(VOCAB)
+    writer.add_token_types(TYPES)
+    writer.add_uint32("tokenizer.ggml.eos_token_id\0", 2)  # 'c': no end of generation
+    writer.add_eos_token_id(ASSISTANT_END)
+    writer.add_chat_template(CUSTOM_TEMPLATE)
+    _finish(writer)
+    code, out, _ = run("--format", "json", "shadowed.gguf")
+    assert code == 1 and "EOS019" in [f["code"] for f in json.loads(out)["findings"]], out
+    assert "llama.cpp stops only on [12 '</s>', 2 'c']" in out  # tests/test_llama_cpp_differential.py: libllama's
+    write_gguf(tmp_path / "template.gguf", template="{{- '\0' -}}" + CUSTOM_TEMPLATE, eos=ASSISTANT_END)
+    code, out, _ = run("--format", "json", "template.gguf")
+    [finding] = json.loads(out)["findings"]
+    assert finding["code"] == "EOS028" and "TemplateSyntaxError" in finding["message"], out
+    write_gguf(tmp_path / "template.gguf", template=CUSTOM_TEMPLATE, eos=ASSISTANT_END)  # without the NUL: stops
+    assert run("template.gguf")[0] == 0

@@ -87,8 +87,11 @@ def libllama():
 
 
 def write(path: Path, tokens: list[str] | None, types: list[int] | None = None, model: str | None = "gpt2",
-          written: dict[str, int] | None = None) -> Path:
+          written: dict[str, int] | None = None, first: dict[str, int] | None = None) -> Path:
+    """A vocabulary-only GGUF; ``first``: uint32 keys written before all others."""
     writer = gguf.GGUFWriter(path, arch="llama")
+    for key, value in (first or {}).items():
+        writer.add_uint32(key, value)
     if model is not None:
         writer.add_tokenizer_model(model)
     if tokens is not None:
@@ -159,6 +162,8 @@ def refused_cases(tmp: Path) -> dict[str, Path]:
         "a text written twice": write(tmp / "twice.gguf", tokens + ["</s>"]),
         "a text written twice up to its NUL": write(tmp / "nul.gguf", tokens + ["</s>\0junk"]),
         "fewer token types than tokens": write(tmp / "types.gguf", tokens, [NORMAL] * (len(tokens) - 1)),
+        "an empty text and the text llama.cpp reads it as": write(tmp / "empty-named.gguf",
+                                                                  tokens + ["", f"[EMPTY_{len(tokens)}]"]),
     }
 
 
@@ -167,9 +172,12 @@ def loaded_cases(tmp: Path) -> dict[str, Path]:
     tokens = FILLER + ["</s>", "<|im_end|>"]
     return {
         "two empty texts (read as [EMPTY_<id>])": write(tmp / "empty.gguf", tokens + ["", ""]),
+        "an empty text beside another's [EMPTY_<id>]": write(tmp / "empty-other.gguf", tokens + ["", "[EMPTY_0]"]),
         "a no_vocab tokenizer with tokens": write(tmp / "no-vocab.gguf", tokens, model="no_vocab"),
         "a none tokenizer with tokens": write(tmp / "none.gguf", tokens, model="none"),
         "an eos id past the token list": write(tmp / "far-eos.gguf", tokens, written={"eos": 1000}),
+        "an eos key shadowed by one up to its NUL": write(tmp / "nul-key.gguf", tokens, written={"eos": 13},
+                                                          first={"tokenizer.ggml.eos_token_id\0": 2}),
     }
 
 
