@@ -71,11 +71,14 @@ def test_without_eos_token_id_onnxruntime_genai_stops_on_the_pad_id(tmp_path, ru
 @pytest.mark.parametrize("value", [pytest.param("32007", id="string"), pytest.param([32000, None], id="null"),
                                    pytest.param(32064, id="vocab-size"), pytest.param(-1, id="negative")])
 def test_an_eos_onnxruntime_genai_refuses_is_cannot_tell(tmp_path, run, value):
-    """A value that is not an integer makes Config raise; one outside [0, vocab_size) makes Generator raise."""
+    """A value that is not an integer makes Config raise; one outside [0, vocab_size) makes Generator raise. The
+    stop set is unknown, and since the other runtimes' checks are off for an export, that is EOS029's error: nothing
+    in the folder says the model stops (it passed, helper-157)."""
     folder = export_with(tmp_path, lambda model: model.update(eos_token_id=value))
     model = stop_sets_of(folder)
     assert stops(model, model.runtime_stops["onnxruntime-genai"]) is None
-    assert run("--format", "concise", str(folder))[0] == 0
+    code, out, _ = run("--format", "concise", str(folder))
+    assert code == 1 and " EOS029 error: onnxruntime-genai cannot run this export (genai_config.json model." in out
 
 
 @pytest.mark.parametrize("value", [pytest.param(2 ** 31, id="over-int32"), pytest.param(32007.5, id="fraction"),
@@ -178,5 +181,11 @@ def test_a_genai_config_json_makes_any_folder_an_export(run, tmp_path):
                              ignore=shutil.ignore_patterns("expected.json", "*.md"))
     assert " EOS001 " in run("--format", "concise", "--baseline", "none", "m")[1]
     (folder / "genai_config.json").write_text(json.dumps({"model": {"eos_token_id": [128001, 128009],
-                                                                    "pad_token_id": 128001}}), encoding="utf-8")
+                                                                    "pad_token_id": 128001, "vocab_size": 128256}}),
+                                              encoding="utf-8")
     assert run("--format", "concise", "--baseline", "none", "m") == (0, "All checks passed (1 model folder).\n", "")
+    # one onnxruntime-genai cannot load says nothing stops (helper-157: '{}' passed, as one without vocab_size did)
+    for genai in ({}, {"model": {"eos_token_id": [128001, 128009]}}, {"model": []}):
+        (folder / "genai_config.json").write_text(json.dumps(genai), encoding="utf-8")
+        code, out, _ = run("--format", "concise", "--baseline", "none", "m")
+        assert code == 1 and " EOS029 error: onnxruntime-genai cannot run this export (" in out, (genai, out)

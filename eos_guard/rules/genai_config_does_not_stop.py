@@ -23,6 +23,10 @@ class GenaiConfigDoesNotStop(Rule):
     folder without generation_config.json (a fine-tune saved without it) gets config.json's single eos (0.18.0's
     builder also puts the tokenizer's `eos_token` id first).
 
+    It is an error too when onnxruntime-genai cannot load the export by what genai_config.json says (a
+    `model.eos_token_id`, `model.pad_token_id` or `model.vocab_size` that is no integer it reads, an id outside
+    `[0, model.vocab_size)`, no `model` at all): then nothing in the folder says the model stops.
+
     The rules about the stop ids generate() reads (EOS001-EOS004, EOS012, EOS015, EOS017, EOS030) are not run for such a
     folder: transformers, vLLM, SGLang, TGI and mlx-lm load no ONNX weights, and llama.cpp's and Ollama's
     converters convert none (`eos-guard explain` says "cannot tell" for them).
@@ -48,9 +52,19 @@ class GenaiConfigDoesNotStop(Rule):
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         stop = model.runtime_stops.get("onnxruntime-genai")
+        if not model.files.onnx_export or stop is None or stop.where is None:
+            return
+        if stop.unknown:
+            # onnxruntime-genai cannot load the export, and the other runtimes' rules are off for it: nothing would
+            # be said (helper-157: a genai_config.json of {} beside a checkpoint that runs on passed)
+            yield self.finding(model, f"onnxruntime-genai cannot run this export ({stop.why}), and the checks of the "
+                                      "other runtimes are off for an export (they load no ONNX weights), so nothing "
+                                      "here says the model stops; write genai_config.json as the model builder does "
+                                      "(model.eos_token_id, model.pad_token_id and model.vocab_size integers, the ids "
+                                      "below vocab_size)", stop.where)
+            return
         target = target_id(model)
-        if not model.files.onnx_export or stop is None or target is None or stops(model, stop) is not False \
-                or target in stop.ids or stop.where is None:
+        if target is None or stops(model, stop) is not False or target in stop.ids:
             return
         text = token_text(model, target)
         shown = f"'{text}' ({target})" if text else str(target)
