@@ -43,6 +43,11 @@ TOOL_CALL_SHAPE = "user,assistant+call,tool"
 # answers and other calls end with <|eot_id|>. Rendered only for a template whose text names the variable.
 BUILTIN_CALL_SHAPE = "user,assistant+builtin-call,tool"
 BUILTIN_TOOLS_VARIABLE = "builtin_tools"  # not set by the answer probes: a special token of that name is in their key
+# Gemma 4's templates take a tool's result in the calling message itself (``tool_responses``, each a name and a
+# response), the format the model is trained on: after a call it writes <|tool_response>, not the <turn|> an
+# OpenAI-style "tool" message (a turn of its own) gets. For a template whose text names this field, the call is
+# rendered so first.
+TOOL_RESPONSES_FIELD = "tool_responses"
 CALL_SHAPES = (TOOL_CALL_SHAPE, BUILTIN_CALL_SHAPE)
 TOOL_CALL_KEPT = 1024  # characters between a call's argument and the tool's result that the probe looks at
 
@@ -172,10 +177,15 @@ def _conversations(parts: bool) -> Iterable[tuple[str, list[dict[str, Any]]]]:
     yield "system,user,assistant,user" + suffix, [system, user, assistant, user_two]
 
 
-def _tool_call_conversation(arguments: dict[str, str] | str) -> list[dict[str, Any]]:
+def _tool_call_conversation(arguments: dict[str, str] | str, in_message: bool = False) -> list[dict[str, Any]]:
     """A user turn, an assistant turn that calls the sample tool, and the tool's result, as transformers' chat
-    templates take them (an id of nine letters and digits, which Mistral's templates require)."""
+    templates take them (an id of nine letters and digits, which Mistral's templates require); with
+    ``in_message``, the result in the calling message's :data:`TOOL_RESPONSES_FIELD` instead (Gemma 4's format)."""
     call = {"id": "call00001", "type": "function", "function": {"name": "get_weather", "arguments": arguments}}
+    if in_message:
+        return [{"role": "user", "content": USER_TEXT},
+                {"role": "assistant", "content": "", "tool_calls": [call],
+                 TOOL_RESPONSES_FIELD: [{"name": "get_weather", "response": TOOL_RESULT_MARKER}]}]
     return [{"role": "user", "content": USER_TEXT},
             {"role": "assistant", "content": "", "tool_calls": [call]},
             {"role": "tool", "tool_call_id": "call00001", "name": "get_weather", "content": TOOL_RESULT_MARKER}]
@@ -558,38 +568,49 @@ def call_outcomes(template: Any, source: str, special_tokens: dict[str, str], bu
     """The tool-call conversation's outcome (:data:`TOOL_CALL_SHAPE`), then, for a template whose text names
     ``builtin_tools``, the same call with the tool listed there (:data:`BUILTIN_CALL_SHAPE`), rendered once the
     first is taken; none after a limit."""
-    first = call_outcome(template, special_tokens, budget)
+    in_message = TOOL_RESPONSES_FIELD in source
+    first = call_outcome(template, special_tokens, budget, in_message=in_message)
     yield first
     if BUILTIN_TOOLS_VARIABLE in source and first[1] != "limit":
         yield call_outcome(template, special_tokens, budget, builtin=True)
 
 
-def call_outcome(template: Any, special_tokens: dict[str, str], budget: _Budget, builtin: bool = False) -> Outcome:
+def call_outcome(template: Any, special_tokens: dict[str, str], budget: _Budget, builtin: bool = False,
+                 in_message: bool = False) -> Outcome:
     """The tool-call conversation's outcome (:data:`TOOL_CALL_SHAPE`, or :data:`BUILTIN_CALL_SHAPE` with the sample
     tool in ``builtin_tools``): what the template writes between the call's argument and the tool's result.
     Rendered after the answers' probe, within what is left of its limits, and never raising: a template that fails
     here, or hits a limit (slow or huge only with tools), has no ``after_call`` and its answers' probe stands. The
     arguments are an object, as transformers documents them, else (a template that concatenates them, DeepSeek V3's,
-    or writes them only when they are text) the same as a JSON string."""
+    or writes them only when they are text) the same as a JSON string; the tools are listed as transformers
+    describes them, else, when every such render fails, not at all (Apertus' template reads each tool's
+    ``description`` at its top level, and fails on transformers' form: helper-156). With ``in_message``, the result
+    in the calling message (:data:`TOOL_RESPONSES_FIELD`) first, then as a "tool" message."""
     shape = BUILTIN_CALL_SHAPE if builtin else TOOL_CALL_SHAPE
     extra = {BUILTIN_TOOLS_VARIABLE: [SAMPLE_TOOLS[0]["function"]["name"]]} if builtin else {}
-    outcome: Outcome | None = None  # the object's: an error, or no call shown
-    for arguments in ({"city": CALL_MARKER}, json.dumps({"city": CALL_MARKER})):
-        try:
-            text = _render(template, {**special_tokens, "messages": _tool_call_conversation(arguments),
-                                      "add_generation_prompt": False, "documents": None, "tools": SAMPLE_TOOLS,
-                                      **extra}, budget)
-        except TemplateLimitExceeded as exc:
-            return shape, "limit", str(exc)
-        except MemoryError:
-            return shape, "limit", _out_of_memory(budget.limits)
-        except Exception as exc:
-            outcome = outcome or (shape, "error", _describe(exc))
-            continue
-        at, end = text.rfind(CALL_MARKER), text.rfind(TOOL_RESULT_MARKER)
-        if 0 <= at < end:
-            return shape, "tail", text[at + len(CALL_MARKER):end][:TOOL_CALL_KEPT]
-        outcome = outcome or (shape, "unmarked", "")
+    outcome: Outcome | None = None  # the first render's: an error, or no call shown
+    for in_call in ((True, False) if in_message else (False,)):
+        failed = True  # every render with the tools listed raised
+        for tools in (SAMPLE_TOOLS, None):
+            if tools is None and not failed:
+                break
+            for arguments in ({"city": CALL_MARKER}, json.dumps({"city": CALL_MARKER})):
+                try:
+                    text = _render(template, {**special_tokens, "add_generation_prompt": False, "documents": None,
+                                              "messages": _tool_call_conversation(arguments, in_call),
+                                              "tools": tools, **extra}, budget)
+                except TemplateLimitExceeded as exc:
+                    return shape, "limit", str(exc)
+                except MemoryError:
+                    return shape, "limit", _out_of_memory(budget.limits)
+                except Exception as exc:
+                    outcome = outcome or (shape, "error", _describe(exc))
+                    continue
+                failed = False
+                at, end = text.rfind(CALL_MARKER), text.rfind(TOOL_RESULT_MARKER)
+                if 0 <= at < end:
+                    return shape, "tail", text[at + len(CALL_MARKER):end][:TOOL_CALL_KEPT]
+                outcome = outcome or (shape, "unmarked", "")
     return outcome or (shape, "unmarked", "")
 
 

@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from support import FIXTURES, write_json
-from eos_guard.template import TOOL_CALL_SHAPE, Limits, probe_template, select
+from eos_guard.template import TOOL_CALL_SHAPE, Limits, call_end, probe_template, select
 
 transformers = pytest.importorskip("transformers")
 
@@ -494,3 +494,75 @@ def test_explain_shows_the_built_in_call_where_it_ends_with_a_token_of_its_own(t
     template = json.loads(out)["models"][0]["templates"][0]
     assert template["after_builtin_call"][0] == {"token": "<|eom_id|>", "id": 128008}
     assert template["after_call"][0] == {"token": "<|eot_id|>", "id": 128009}
+
+
+# Gemma 4's shape (google/gemma-4 -it templates; ids as its tokenizer numbers them): the tool's result goes in the
+# calling message itself (tool_responses), right after the call; an OpenAI-style "tool" message is a turn of its own
+GEMMA4_TOKENS = {1: "<eos>", 2: "<bos>", 48: "<|tool_call>", 49: "<tool_call|>", 50: "<|tool_response>",
+                 51: "<tool_response|>", 105: "<|turn>", 106: "<turn|>"}
+GEMMA4_TEMPLATE = (
+    "{{ bos_token }}{% for m in messages %}<|turn>{{ 'model' if m.role == 'assistant' else m.role }}\n"
+    "{% for c in m.tool_calls or [] %}<|tool_call>call:{{ c.function.name }}{{ c.function.arguments | tojson }}"
+    "<tool_call|>{% endfor %}"
+    "{% for r in m.tool_responses or [] %}<|tool_response>response:{{ r.name }}{{ r.response | tojson }}"
+    "<tool_response|>{% endfor %}{{ m.content }}"
+    "{% if not (m.tool_responses and not m.content) %}<turn|>\n{% endif %}{% endfor %}"
+    "{% if add_generation_prompt %}<|turn>model\n{% endif %}")
+
+
+def gemma4_folder(tmp_path, stop_ids):
+    folder = tmp_path / "gemma4"
+    folder.mkdir(parents=True)
+    decoder = {str(i): {"content": t, "lstrip": False, "normalized": False, "rstrip": False, "single_word": False,
+                        "special": True} for i, t in GEMMA4_TOKENS.items()}
+    write_json(folder / "tokenizer_config.json", {"added_tokens_decoder": decoder, "chat_template": GEMMA4_TEMPLATE,
+                                                  "bos_token": "<bos>", "eos_token": "<eos>",
+                                                  "tokenizer_class": "PreTrainedTokenizerFast"})
+    from tokenizers import Tokenizer, models
+
+    vocab = {"<unk>": 0, **{t: i for i, t in GEMMA4_TOKENS.items()}}
+    backend = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    backend.add_special_tokens(list(GEMMA4_TOKENS.values()))
+    backend.save(str(folder / "tokenizer.json"))
+    write_json(folder / "config.json", {"architectures": ["Gemma4ForConditionalGeneration"], "model_type": "gemma4",
+                                        "eos_token_id": stop_ids, "vocab_size": 262144})
+    write_json(folder / "generation_config.json", {"eos_token_id": stop_ids})
+    return folder
+
+
+def test_gemma4_s_own_tool_result_format_shows_what_ends_a_calling_turn(tmp_path, run):
+    """helper-156: Gemma 4 releases list [1, 106, 50]; a fine-tune that kept [1, 106] stops its answers (<turn|>)
+    but not its tool calls, after which the model writes <|tool_response>, as the format it is trained on puts the
+    result in the calling message (vllm#45591: tool calls never stopped). eos-guard rendered only an OpenAI-style
+    "tool" message, a turn of its own opened after <turn|>, and passed. A template whose text names
+    tool_responses is probed with the result in the message first (transformers renders both alike)."""
+    folder = gemma4_folder(tmp_path / "a", [1, 106])
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
+    native = [TOOL_CHAT[0], {**TOOL_CHAT[1], "tool_responses": [{"name": "get_weather", "response": "sunny"}]}]
+    after = tokenizer.apply_chat_template(native, tokenize=False).split('"Paris"}', 1)[1]
+    assert after.startswith("<tool_call|><|tool_response>"), after
+    messages = eos030(run, folder)
+    assert len(messages) == 1 and "'<tool_call|>' (49), '<|tool_response>' (50)" in messages[0] \
+        and messages[0].endswith("add 50 ('<|tool_response>' ends them)"), messages
+    assert eos030(run, gemma4_folder(tmp_path / "b", [1, 106, 50])) == []
+    # the alignment-handbook's scalar: one fix lists the answers' terminator and the calling turn's
+    folder = gemma4_folder(tmp_path / "c", 1)
+    assert run("--fix", "--exit-zero-even-if-changed", "--baseline", "none", str(folder))[0] == 0
+    assert json.loads((folder / "generation_config.json").read_text(encoding="utf-8"))["eos_token_id"] == [1, 106, 50]
+
+
+def test_a_template_that_fails_on_transformers_tool_list_has_its_call_rendered_without_it():
+    """helper-156: Apertus' template prints each tool's ``description`` at its top level and fails on the form
+    transformers documents ({"type": "function", "function": {...}}), so the call was never rendered and a calling
+    turn that ends with <|tools_suffix|> went unchecked. When every render with the tools listed fails, the call is
+    rendered without them."""
+    template = ("{% for t in tools or [] %}{{ t.description.upper() }}{% endfor %}"
+                "{% for m in messages %}{% if m.tool_calls %}<|assistant_start|>"
+                "{% for c in m.tool_calls %}<|tools_prefix|>{{ c.function.arguments | tojson }}{% endfor %}"
+                "<|tools_suffix|>{% elif m.role == 'tool' %}[{{ m.content }}]<|assistant_end|>"
+                "{% else %}<|{{ m.role }}_start|>{{ m.content }}<|{{ m.role }}_end|>{% endif %}{% endfor %}")
+    tokens = ["<|tools_prefix|>", "<|tools_suffix|>", "<|assistant_start|>", "<|assistant_end|>", "<|user_start|>",
+              "<|user_end|>"]
+    probe = probe_template(template, {}, tokens, Limits(cache=False))
+    assert probe.token == "<|assistant_end|>" and probe.after_call == ["<|tools_suffix|>"], probe
+    assert call_end(probe.after_call) == "<|tools_suffix|>"  # Apertus lists it: [2, 68, 72] (Megatron-LM#120)

@@ -19,8 +19,13 @@ class ToolCallNotStopId(Rule):
     The chat template ends an assistant turn that calls a tool with another token than an answer: gpt-oss's
     `<|call|>` (where answers end with `<|return|>`), GLM-4.5's `<|observation|>` (the tool turn's header, where
     answers end at `<|user|>`). eos-guard renders a conversation in which the assistant calls a sample tool and
-    the tool answers (the arguments an object, else a JSON string), and reads the added tokens the template writes
-    between the call's argument and the tool's answer: the end of the calling turn, then the tool turn's header.
+    the tool answers (the arguments an object, else a JSON string; the tools listed as transformers describes them,
+    else, when the template fails on that form, not at all: Apertus' reads each tool's `description` at its top
+    level), and reads the added tokens the template writes between the call's argument and the tool's answer: the
+    end of the calling turn, then the tool turn's header. Where the template's text names `tool_responses` (Gemma
+    4's, which takes a tool's result in the calling message, the format the model is trained on), the result is
+    given so first: after a call Gemma 4 writes `<|tool_response>` (50), which its releases list
+    (`[1, 106, 50]`), where an OpenAI-style `tool` message would get the `<turn|>` that ends answers.
     Where the template's text names `builtin_tools` (Meta's Llama 3.1 and 3.3 Instruct templates; 3.2's does not),
     the call is rendered again with the tool listed there, as `apply_chat_template(..., builtin_tools=[...])`
     renders it: their "ipython" mode ends that turn with `<|eom_id|>` (128008), where answers and other calls end
@@ -40,7 +45,7 @@ class ToolCallNotStopId(Rule):
     ## Remediation
     Add the id of the token that ends a calling turn to `eos_token_id`, keeping the ids already there:
     `"eos_token_id": [200002, 199999, 200012]`. The finding names it where it is a known turn end (`<|call|>`,
-    `<|eom_id|>`, `<|observation|>`...) and the model can emit it, and `--fix` adds that id (also when it fixes
+    `<|eom_id|>`, `<|observation|>`, `<|tool_response>`, `<|tools_suffix|>`...) and the model can emit it, and `--fix` adds that id (also when it fixes
     EOS001, so that one run is enough); where none is, choose it yourself.
     """
 
