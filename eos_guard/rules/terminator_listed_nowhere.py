@@ -60,7 +60,9 @@ class TerminatorListedNowhere(Rule):
         place = eos.where or terminator.template
         # not where the tokenizer appends its eos to every input (T5): --unsafe-fixes keeps that eos
         making = "" if model.files.appends_eos else ", and consider making it the eos (--unsafe-fixes)"
+        # the folder may have no generation_config.json yet: --fix then creates it (helper-156)
+        fix = "--fix" if model.files.generation_config is not None else "--fix creates the file"
         yield self.finding(model, f"the chat template ends turns with '{terminator.token}' ({terminator.id}), which is "
                                   f"not the tokenizer's eos '{eos.token}' and is listed nowhere, as when a base "
                                   "model's configs are kept after a chat fine-tune; list it in "
-                                  f"generation_config.json's eos_token_id (--fix){making}", place)
+                                  f"generation_config.json's eos_token_id ({fix}){making}", place)
