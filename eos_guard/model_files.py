@@ -40,6 +40,9 @@ ADAPTER_TASKS_WITHOUT_GENERATE = ("SEQ_CLS", "TOKEN_CLS", "QUESTION_ANS", "FEATU
 # an ONNX Runtime GenAI export (onnxruntime-genai's model builder writes it next to the ONNX weights): that runtime
 # stops on its model.eos_token_id, and no runtime that loads a Hugging Face checkpoint loads the folder
 GENAI_CONFIG = "genai_config.json"
+# the weights' names: a causal LM's checkpoint holds these (ModelFiles.weights_of_a_causal_lm)
+SAFETENSORS_INDEX, SAFETENSORS_FILE = "model.safetensors.index.json", "model.safetensors"
+CAUSAL_LM_TENSORS = ("lm_head.", "model.")
 MODULES_CONFIG = "modules.json"  # a sentence-transformers model's modules: one that pools makes it an embedding model
 # the module types vLLM takes for a Pooling module (vllm/transformers_utils/config.py _ST_POOLING_MODULE_TYPES,
 # 0.33.0 and 0.34.0)
@@ -326,6 +329,8 @@ class ModelFiles:
     # modules.json's Pooling module (its "path", or the module's place when it has none) in a sentence-transformers
     # folder, else None: vLLM runs the model as a pooling model (ModelFiles.generates)
     pooling_module: str | None = None
+    # the names of the tensors the weights hold, read when a rule needs them (weights_of_a_causal_lm)
+    _weight_names: frozenset[str] | None = field(default=None, repr=False, compare=False)
     genai_config: JsonDocument | None = None  # genai_config.json: the folder is an ONNX Runtime GenAI export
     templates: dict[str, TemplateSource] = field(default_factory=dict)
     baseline: dict[str, JsonDocument] = field(default_factory=dict)  # file name -> its earlier version
@@ -488,6 +493,40 @@ class ModelFiles:
             return None
         return ModelFiles.read_configs(folder, self.max_config_bytes)
 
+    @property
+    def weights_of_a_causal_lm(self) -> bool:
+        """Whether the folder's weights name tensors that a bare model does not hold: ``lm_head.`` (a language-model
+        head) or ``model.`` (the base model inside a ``...ForCausalLM``, the name transformers saves the Llama-family
+        classes' under, tied embeddings too), as model.safetensors.index.json's ``weight_map`` or model.safetensors'
+        header lists them. Such weights under an ``architectures`` that names a bare model (``Qwen2Model``) are a
+        causal LM's, which pipeline() and the runtimes that pick a class by ``model_type`` run as one (helper-157: the
+        edit turned every rule off). False without either file, or when it cannot be read (an LFS pointer)."""
+        if self._weight_names is None:
+            self._weight_names = self._tensor_names()
+        return any(name.startswith(CAUSAL_LM_TENSORS) for name in self._weight_names)
+
+    def _tensor_names(self) -> frozenset[str]:
+        import json
+
+        index = self.folder / SAFETENSORS_INDEX
+        try:
+            if self._readable(index):
+                weight_map = JsonDocument.read(index, False, *self._limit(SAFETENSORS_INDEX)).data
+                weight_map = weight_map.get("weight_map") if isinstance(weight_map, dict) else None
+                return frozenset(weight_map) if isinstance(weight_map, dict) else frozenset()
+            weights = self.folder / SAFETENSORS_FILE
+            if not self._readable(weights):
+                return frozenset()
+            with open(weights, "rb") as handle:  # the header: its length (u64, little-endian), then JSON
+                length = int.from_bytes(handle.read(8), "little")
+                limit = self._limit(SAFETENSORS_INDEX)[0]
+                if length < 2 or (limit is not None and length > limit):
+                    return frozenset()
+                header = json.loads(handle.read(length))
+            return frozenset(header) if isinstance(header, dict) else frozenset()
+        except (InputError, NotRead, OSError, ValueError, RecursionError):
+            return frozenset()
+
     def _pooling_module(self, path: Path) -> str | None:
         """modules.json's first Pooling module, as vLLM's ``get_pooling_config``
         (vllm/transformers_utils/config.py, 0.33.0 and 0.34.0) finds it: the first item of the list whose ``type``
@@ -620,7 +659,8 @@ class ModelFiles:
         if heads:
             heads |= {name for key, name in mapped if key == "AutoModel"} - set(remote)
         if isinstance(names, list) and names and all(isinstance(name, str) for name in names):
-            if all(_cannot_generate(name) or name in heads for name in [*names, *remote]):
+            if all(_cannot_generate(name) or name in heads for name in [*names, *remote]) \
+                    and not (all(name in _headless_classes() for name in names) and self.weights_of_a_causal_lm):
                 return (f"{', '.join(names)} cannot generate (config.json architectures): vLLM runs it as a pooling "
                         "model")
             if not remote and all(name in AUDIO_CODE_CLASSES for name in names):

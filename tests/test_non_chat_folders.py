@@ -118,3 +118,43 @@ def test_an_auto_map_head_named_as_a_generating_class_turns_no_rule_off(run, tmp
     for key in ("AutoModelForSequenceClassification", "AutoModelForImageClassification", "AutoModel"):
         write_json(folder / "config.json", {**config, "auto_map": {key: "m.Qwen2ForCausalLM"}})
         assert _findings(run, folder) == before, key
+
+
+def _safetensors_header(path, names):
+    import struct
+
+    header = json.dumps({"__metadata__": {"format": "pt"},
+                         **{name: {"dtype": "F32", "shape": [1], "data_offsets": [4 * i, 4 * i + 4]}
+                            for i, name in enumerate(names)}}).encode()
+    path.write_bytes(struct.pack("<Q", len(header)) + header + b"\0" * 4 * len(names))
+
+
+def test_a_causal_lm_s_weights_under_a_bare_model_s_name_keep_the_rules(run, tmp_path):
+    """helper-157: config.json's architectures edited to ["Qwen2Model"] turned every rule off, but pipeline() loads
+    the class AutoModelForCausalLM maps the model type to, and a causal LM's checkpoint holds its head (lm_head.)
+    or its base model under "model." (tied embeddings): the weights' names, from model.safetensors.index.json or
+    model.safetensors' header, tell such a checkpoint from a bare model's (an embedder's: embed_tokens.weight)."""
+    folder = tmp_path / "qwen"
+    shutil.copytree(QWEN25_BASE_SFT, folder)
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    write_json(folder / "config.json", {**config, "architectures": ["Qwen2Model"]})
+    assert _findings(run, folder) == (0, [])  # no weights to tell: a bare model, as vLLM runs it
+    write_json(folder / "model.safetensors.index.json", {"metadata": {"total_size": 8}, "weight_map": {
+        "model.embed_tokens.weight": "model-00001-of-00002.safetensors", "lm_head.weight": "model-00002.safetensors"}})
+    assert ("EOS001", "error") in _findings(run, folder)[1]
+    (folder / "model.safetensors.index.json").unlink()
+    _safetensors_header(folder / "model.safetensors", ["model.embed_tokens.weight", "model.norm.weight"])  # tied
+    assert ("EOS001", "error") in _findings(run, folder)[1]
+    _safetensors_header(folder / "model.safetensors", ["embed_tokens.weight", "norm.weight"])  # a bare model's
+    assert _findings(run, folder) == (0, [])
+    (folder / "model.safetensors").write_text("version https://git-lfs.github.com/spec/v1\noid sha256:0\nsize 1\n",
+                                              encoding="utf-8")  # a pointer: nothing to tell
+    assert _findings(run, folder) == (0, [])
+    # a head that cannot generate keeps its base model under "model." too: not a causal LM's checkpoint
+    _safetensors_header(folder / "model.safetensors", ["model.embed_tokens.weight", "score.weight"])
+    write_json(folder / "config.json", {**config, "architectures": ["Qwen2ForSequenceClassification"]})
+    assert _findings(run, folder) == (0, [])
+    # the class pipeline() loads (imported last: without torch, transformers warns on stderr at that import)
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+
+    assert MODEL_FOR_CAUSAL_LM_MAPPING_NAMES["qwen2"] == "Qwen2ForCausalLM"

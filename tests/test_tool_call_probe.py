@@ -68,17 +68,23 @@ GLM_TEMPLATE = (
     "{% endif %}{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}")
 
 
-def glm_folder(tmp_path, stop_ids):
-    folder = tmp_path / "glm"
+def chat_folder(folder, tokens, template, stop_ids, config, **tokenizer_config):
+    """A folder of tokenizer_config.json (``tokens`` as special added tokens, the template), config.json and
+    generation_config.json (both with ``stop_ids``)."""
     folder.mkdir(parents=True)
     decoder = {str(i): {"content": t, "lstrip": False, "normalized": False, "rstrip": False, "single_word": False,
-                        "special": True} for i, t in GLM_TOKENS.items()}
-    write_json(folder / "tokenizer_config.json", {"added_tokens_decoder": decoder, "chat_template": GLM_TEMPLATE,
-                                                  "eos_token": "<|endoftext|>", "pad_token": "<|endoftext|>"})
-    write_json(folder / "config.json", {"architectures": ["Glm4MoeForCausalLM"], "model_type": "glm4_moe",
-                                        "eos_token_id": stop_ids, "vocab_size": 151552})
+                        "special": True} for i, t in tokens.items()}
+    write_json(folder / "tokenizer_config.json", {"added_tokens_decoder": decoder, "chat_template": template,
+                                                  **tokenizer_config})
+    write_json(folder / "config.json", {**config, "eos_token_id": stop_ids})
     write_json(folder / "generation_config.json", {"eos_token_id": stop_ids})
     return folder
+
+
+def glm_folder(tmp_path, stop_ids):
+    return chat_folder(tmp_path / "glm", GLM_TOKENS, GLM_TEMPLATE, stop_ids,
+                       {"architectures": ["Glm4MoeForCausalLM"], "model_type": "glm4_moe", "vocab_size": 151552},
+                       eos_token="<|endoftext|>", pad_token="<|endoftext|>")
 
 
 def test_glm_stops_a_calling_turn_on_the_tool_turns_header(tmp_path, run):
@@ -511,22 +517,16 @@ GEMMA4_TEMPLATE = (
 
 
 def gemma4_folder(tmp_path, stop_ids):
-    folder = tmp_path / "gemma4"
-    folder.mkdir(parents=True)
-    decoder = {str(i): {"content": t, "lstrip": False, "normalized": False, "rstrip": False, "single_word": False,
-                        "special": True} for i, t in GEMMA4_TOKENS.items()}
-    write_json(folder / "tokenizer_config.json", {"added_tokens_decoder": decoder, "chat_template": GEMMA4_TEMPLATE,
-                                                  "bos_token": "<bos>", "eos_token": "<eos>",
-                                                  "tokenizer_class": "PreTrainedTokenizerFast"})
+    folder = chat_folder(tmp_path / "gemma4", GEMMA4_TOKENS, GEMMA4_TEMPLATE, stop_ids,
+                         {"architectures": ["Gemma4ForConditionalGeneration"], "model_type": "gemma4",
+                          "vocab_size": 262144},
+                         bos_token="<bos>", eos_token="<eos>", tokenizer_class="PreTrainedTokenizerFast")
     from tokenizers import Tokenizer, models
 
     vocab = {"<unk>": 0, **{t: i for i, t in GEMMA4_TOKENS.items()}}
     backend = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
     backend.add_special_tokens(list(GEMMA4_TOKENS.values()))
     backend.save(str(folder / "tokenizer.json"))
-    write_json(folder / "config.json", {"architectures": ["Gemma4ForConditionalGeneration"], "model_type": "gemma4",
-                                        "eos_token_id": stop_ids, "vocab_size": 262144})
-    write_json(folder / "generation_config.json", {"eos_token_id": stop_ids})
     return folder
 
 
