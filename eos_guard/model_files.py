@@ -517,12 +517,12 @@ class ModelFiles:
             weights = self.folder / SAFETENSORS_FILE
             if not self._readable(weights):
                 return frozenset()
-            with open(weights, "rb") as handle:  # the header: its length (u64, little-endian), then JSON
-                length = int.from_bytes(handle.read(8), "little")
-                limit = self._limit(SAFETENSORS_INDEX)[0]
-                if length < 2 or (limit is not None and length > limit):
-                    return frozenset()
-                header = json.loads(handle.read(length))
+            # the header: its length (u64, little-endian), then JSON; a FIFO or device is never read (read_bytes)
+            length = int.from_bytes(read_bytes(weights, 8, head=True), "little")
+            limit = self._limit(SAFETENSORS_INDEX)[0]
+            if length < 2 or (limit is not None and length > limit):
+                return frozenset()
+            header = json.loads(read_bytes(weights, 8 + length, head=True)[8:])
             return frozenset(header) if isinstance(header, dict) else frozenset()
         except (InputError, NotRead, OSError, ValueError, RecursionError):
             return frozenset()

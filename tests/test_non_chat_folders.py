@@ -158,3 +158,26 @@ def test_a_causal_lm_s_weights_under_a_bare_model_s_name_keep_the_rules(run, tmp
     from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
 
     assert MODEL_FOR_CAUSAL_LM_MAPPING_NAMES["qwen2"] == "Qwen2ForCausalLM"
+
+
+def test_weights_that_cannot_tell_keep_a_bare_model_unchecked(run, tmp_path):
+    """model.safetensors as a FIFO (never opened for reading), a header longer than max-config-size, one that is
+    no JSON object or nests past the parser's depth, an index without a weight_map: no traceback, no hang; the
+    folder is read as its architectures say."""
+    import os
+
+    folder = tmp_path / "qwen"
+    shutil.copytree(QWEN25_BASE_SFT, folder)
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    write_json(folder / "config.json", {**config, "architectures": ["Qwen2Model"]})
+    weights = folder / "model.safetensors"
+    os.mkfifo(weights)
+    assert _findings(run, folder) == (0, [])
+    weights.unlink()
+    for header in (b"x" * 16, (1 << 40).to_bytes(8, "little"), (5).to_bytes(8, "little") + b"[1,2]",
+                   (200_000).to_bytes(8, "little") + b"[" * 100_000 + b"]" * 100_000):
+        weights.write_bytes(header)
+        assert _findings(run, folder) == (0, []), header[:16]
+    weights.unlink()
+    write_json(folder / "model.safetensors.index.json", {"metadata": {}})
+    assert _findings(run, folder) == (0, [])
