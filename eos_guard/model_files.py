@@ -501,9 +501,15 @@ class ModelFiles:
         header lists them. Such weights under an ``architectures`` that names a bare model (``Qwen2Model``) are a
         causal LM's, which pipeline() and the runtimes that pick a class by ``model_type`` run as one (helper-157: the
         edit turned every rule off). False without either file, or when it cannot be read (an LFS pointer)."""
+        return any(name.startswith(CAUSAL_LM_TENSORS) for name in self.weight_names)
+
+    @property
+    def weight_names(self) -> frozenset[str]:
+        """The names of the tensors model.safetensors.index.json's ``weight_map`` or model.safetensors' header
+        lists, read once; empty without either, or when it cannot be read (a Git LFS pointer)."""
         if self._weight_names is None:
             self._weight_names = self._tensor_names()
-        return any(name.startswith(CAUSAL_LM_TENSORS) for name in self._weight_names)
+        return self._weight_names
 
     def _tensor_names(self) -> frozenset[str]:
         import json
@@ -579,7 +585,16 @@ class ModelFiles:
         quantization, hf = data.get("quantization"), data.get("quantization_config")
         return isinstance(quantization, dict) \
             and all(type(quantization.get(key)) is int for key in ("group_size", "bits")) \
-            and (hf is None or (isinstance(hf, dict) and "quant_method" not in hf))
+            and (hf is None or (isinstance(hf, dict) and "quant_method" not in hf)) \
+            and not self._weights_not_quantized()
+
+    def _weights_not_quantized(self) -> bool:
+        """Whether the weights beside (model.safetensors.index.json, or model.safetensors' header) name no
+        ``.scales`` tensor, which every layer mlx-lm quantizes holds: a checkpoint transformers loads whole, under a
+        config.json that only says it is quantized (helper-157: a ``quantization`` object added to it turned the
+        transformers checks off). False without weights to tell."""
+        names = self.weight_names
+        return bool(names) and not any(name.endswith(".scales") for name in names)
 
     @property
     def ids_not_read(self) -> list[str]:

@@ -118,3 +118,14 @@ def require(*names: str, needing: str = "this test needs") -> None:
             importlib.import_module(name)
         else:
             pytest.importorskip(name, reason=f"{needing} {name} (CI installs it; see .ci/run)")
+
+
+def write_safetensors_header(path, names) -> None:
+    """A model.safetensors whose header names these tensors (one float each): what eos-guard reads of weights."""
+    import json
+    import struct
+
+    header = json.dumps({"__metadata__": {"format": "pt"},
+                         **{name: {"dtype": "F32", "shape": [1], "data_offsets": [4 * i, 4 * i + 4]}
+                            for i, name in enumerate(names)}}).encode()
+    path.write_bytes(struct.pack("<Q", len(header)) + header + b"\0" * 4 * len(names))

@@ -10,7 +10,7 @@ import shutil
 
 import pytest
 
-from support import FIXTURES
+from support import FIXTURES, write_safetensors_header
 from eos_guard.model_files import ModelFiles
 from eos_guard.resolve import resolve
 from eos_guard.runtimes import stop_sets, stops
@@ -112,3 +112,20 @@ def test_transformers_refuses_the_quantization_config_mlx_lm_writes():
 
     with pytest.raises(ValueError, match="no `quant_method`"):
         AutoHfQuantizer.supports_quant_method(dict(MLX_0_32))
+
+
+def test_weights_without_scales_are_no_mlx_checkpoint(tmp_path, run):
+    """helper-157: a "quantization" object added to config.json turned the transformers checks off, though
+    transformers ignores the key and loads the weights whole. Every layer mlx-lm quantizes holds a ".scales"
+    tensor: weights beside that name none are not MLX-quantized (without weights to tell, or an LFS pointer, the
+    config still says it)."""
+    folder = shutil.copytree(RUNAWAY, tmp_path / "model", ignore=shutil.ignore_patterns("expected.json", "*.md"))
+    assert ModelFiles.read(folder).mlx_quantized
+    write_safetensors_header(folder / "model.safetensors", ["model.layers.0.mlp.down_proj.weight",
+                                                       "model.layers.0.mlp.down_proj.scales",
+                                                       "model.layers.0.mlp.down_proj.biases"])
+    assert ModelFiles.read(folder).mlx_quantized
+    write_safetensors_header(folder / "model.safetensors", ["model.layers.0.mlp.down_proj.weight", "lm_head.weight"])
+    assert not ModelFiles.read(folder).mlx_quantized
+    code, out, _ = run("--format", "json", "--no-cache", "--baseline", "none", str(folder))
+    assert code == 1 and "EOS001" in [f["code"] for f in json.loads(out)["findings"]], out

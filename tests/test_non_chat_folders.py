@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 
-from support import FIXTURES, write_json
+from support import FIXTURES, write_json, write_safetensors_header
 
 QWEN25_BASE_SFT = FIXTURES / "qwen25-base-chatml-sft-gen-endoftext"  # eos <|endoftext|>, turns end <|im_end|>
 
@@ -120,15 +120,6 @@ def test_an_auto_map_head_named_as_a_generating_class_turns_no_rule_off(run, tmp
         assert _findings(run, folder) == before, key
 
 
-def _safetensors_header(path, names):
-    import struct
-
-    header = json.dumps({"__metadata__": {"format": "pt"},
-                         **{name: {"dtype": "F32", "shape": [1], "data_offsets": [4 * i, 4 * i + 4]}
-                            for i, name in enumerate(names)}}).encode()
-    path.write_bytes(struct.pack("<Q", len(header)) + header + b"\0" * 4 * len(names))
-
-
 def test_a_causal_lm_s_weights_under_a_bare_model_s_name_keep_the_rules(run, tmp_path):
     """helper-157: config.json's architectures edited to ["Qwen2Model"] turned every rule off, but pipeline() loads
     the class AutoModelForCausalLM maps the model type to, and a causal LM's checkpoint holds its head (lm_head.)
@@ -143,15 +134,15 @@ def test_a_causal_lm_s_weights_under_a_bare_model_s_name_keep_the_rules(run, tmp
         "model.embed_tokens.weight": "model-00001-of-00002.safetensors", "lm_head.weight": "model-00002.safetensors"}})
     assert ("EOS001", "error") in _findings(run, folder)[1]
     (folder / "model.safetensors.index.json").unlink()
-    _safetensors_header(folder / "model.safetensors", ["model.embed_tokens.weight", "model.norm.weight"])  # tied
+    write_safetensors_header(folder / "model.safetensors", ["model.embed_tokens.weight", "model.norm.weight"])  # tied
     assert ("EOS001", "error") in _findings(run, folder)[1]
-    _safetensors_header(folder / "model.safetensors", ["embed_tokens.weight", "norm.weight"])  # a bare model's
+    write_safetensors_header(folder / "model.safetensors", ["embed_tokens.weight", "norm.weight"])  # a bare model's
     assert _findings(run, folder) == (0, [])
     (folder / "model.safetensors").write_text("version https://git-lfs.github.com/spec/v1\noid sha256:0\nsize 1\n",
                                               encoding="utf-8")  # a pointer: nothing to tell
     assert _findings(run, folder) == (0, [])
     # a head that cannot generate keeps its base model under "model." too: not a causal LM's checkpoint
-    _safetensors_header(folder / "model.safetensors", ["model.embed_tokens.weight", "score.weight"])
+    write_safetensors_header(folder / "model.safetensors", ["model.embed_tokens.weight", "score.weight"])
     write_json(folder / "config.json", {**config, "architectures": ["Qwen2ForSequenceClassification"]})
     assert _findings(run, folder) == (0, [])
     # the class pipeline() loads (imported last: without torch, transformers warns on stderr at that import)

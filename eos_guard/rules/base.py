@@ -82,8 +82,9 @@ NOT_FOR_ONNX_EXPORTS = (
     "Not run for an ONNX Runtime GenAI export (a folder with `genai_config.json`, as onnxruntime-genai's model\n"
     "builder writes it): no runtime that reads config.json or generation_config.json loads its ONNX weights, and\n"
     "onnxruntime-genai stops on `genai_config.json`'s `model.eos_token_id` alone, which EOS029 checks. Nor for an\n"
-    "MLX-quantized checkpoint (config.json `quantization`, as `mlx_lm.convert -q` writes it): transformers does not\n"
-    "load its packed weights, and EOS016 checks mlx-lm, the one runtime that does, whether `--runtime` selects it or not.")
+    "MLX-quantized checkpoint (config.json `quantization`, as `mlx_lm.convert -q` writes it, unless the weights beside\n"
+    "name no `.scales` tensor): transformers does not load its packed weights, and EOS016 checks mlx-lm, the one\n"
+    "runtime that does, whether `--runtime` selects it or not.")
 NOT_FOR_NON_GENERATING = (
     "Not run for a model folder whose config.json `architectures` lists only classes without `generate()`:\n"
     "heads (`BertForSequenceClassification`, `Qwen2ForSequenceClassification` reward models,\n"
