@@ -827,10 +827,10 @@ def call_end(after_call: Iterable[str]) -> str | None:
 
 def _all_tokens(text: str, added: AddedTokens) -> list[str]:
     """The added tokens in ``text`` (at most TOOL_CALL_KEPT characters), in order, whatever text lies between them
-    (a call's closing syntax, the tool turn's header): at most MAX_RUN."""
+    (a call's closing syntax, the tool turn's header): at most MAX_CALL_TOKENS."""
     found: list[str] = []
     at = 0
-    while at < len(text) and len(found) < MAX_RUN:
+    while at < len(text) and len(found) < MAX_CALL_TOKENS:
         token = added.at(text, at)
         if token is None:
             at += 1
@@ -841,6 +841,9 @@ def _all_tokens(text: str, added: AddedTokens) -> list[str]:
 
 
 MAX_RUN = 8
+# Kimi K3 closes eight tags after a call's arguments before its <|end_of_msg|> (helper-159: at 8 the stop id was cut
+# off, a false EOS030)
+MAX_CALL_TOKENS = 32
 _SPACE = re.compile(r"\s*")
 
 

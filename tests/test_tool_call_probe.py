@@ -296,13 +296,14 @@ def test_a_worker_lost_in_the_tool_call_leaves_the_answers_check_alone(tmp_path,
     assert "EOS011" in codes and "EOS014" not in codes, out
 
 
-def test_after_call_keeps_at_most_eight_tokens_of_the_first_1024_characters():
-    """docs/resolution.md: the tokens after a call, in order, at most 8 in 1,024 characters."""
-    added = [f"<t{i}>" for i in range(20)]
+def test_after_call_keeps_at_most_thirty_two_tokens_of_the_first_1024_characters():
+    """docs/resolution.md: the tokens after a call, in order, at most 32 in 1,024 characters (8 cut Kimi K3's
+    <|end_of_msg|> off, after the eight tags it closes: helper-159)."""
+    added = [f"<t{i}>" for i in range(40)]
     many = "{% for m in messages %}{% if m.tool_calls %}{{ m.tool_calls[0].function.arguments | tojson }}" \
            + "".join(added) + "{% elif m.role == 'tool' %}{{ m.content }}{% else %}{{ m.content }}<t0>{% endif %}" \
            "{% endfor %}"
-    assert probe_template(many, {}, added, Limits(cache=False)).after_call == added[:8]
+    assert probe_template(many, {}, added, Limits(cache=False)).after_call == added[:32]
     far = many.replace("".join(added), "{{ 'x' * 1030 }}<t1>")
     assert probe_template(far, {}, added, Limits(cache=False)).after_call == []
 
