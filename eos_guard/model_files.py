@@ -42,7 +42,7 @@ ADAPTER_TASKS_WITHOUT_GENERATE = ("SEQ_CLS", "TOKEN_CLS", "QUESTION_ANS", "FEATU
 GENAI_CONFIG = "genai_config.json"
 # the weights' names: a causal LM's checkpoint holds these (ModelFiles.weights_of_a_causal_lm)
 SAFETENSORS_INDEX, SAFETENSORS_FILE = "model.safetensors.index.json", "model.safetensors"
-CAUSAL_LM_TENSORS = ("lm_head.", "model.")
+LM_HEAD_TENSORS, BASE_MODEL_TENSORS = "lm_head.", "model."
 MODULES_CONFIG = "modules.json"  # a sentence-transformers model's modules: one that pools makes it an embedding model
 # the module types vLLM takes for a Pooling module (vllm/transformers_utils/config.py _ST_POOLING_MODULE_TYPES,
 # 0.33.0 and 0.34.0)
@@ -495,13 +495,21 @@ class ModelFiles:
 
     @property
     def weights_of_a_causal_lm(self) -> bool:
-        """Whether the folder's weights name tensors that a bare model does not hold: ``lm_head.`` (a language-model
-        head) or ``model.`` (the base model inside a ``...ForCausalLM``, the name transformers saves the Llama-family
-        classes' under, tied embeddings too), as model.safetensors.index.json's ``weight_map`` or model.safetensors'
-        header lists them. Such weights under an ``architectures`` that names a bare model (``Qwen2Model``) are a
-        causal LM's, which pipeline() and the runtimes that pick a class by ``model_type`` run as one (helper-157: the
-        edit turned every rule off). False without either file, or when it cannot be read (an LFS pointer)."""
-        return any(name.startswith(CAUSAL_LM_TENSORS) for name in self.weight_names)
+        """Whether the folder's weights are a causal LM's, as model.safetensors.index.json's ``weight_map`` or
+        model.safetensors' header names them: a language-model head (``lm_head.``), or, with config.json's
+        ``tie_word_embeddings`` true, every tensor under ``model.`` (the base model inside a ``...ForCausalLM``, as
+        transformers saves the Llama-family classes; a head of another kind beside it, a reward model's ``score.``,
+        is no causal LM). Such weights under an ``architectures`` that names a bare model (``Qwen2Model``) are run as
+        a causal LM by pipeline() and the runtimes that pick a class by ``model_type`` (helper-157: the edit turned
+        every rule off). False without either file, or when it cannot be read (an LFS pointer)."""
+        names = self.weight_names
+        if any(name.startswith(LM_HEAD_TENSORS) for name in names):
+            return True
+        # every tensor under "model." (no head of another kind beside it, as a reward model's score. or v_head.),
+        # with embeddings config.json says are tied: the output layer is the embedding itself
+        config = self.config
+        tied = config is not None and config.get(("tie_word_embeddings",)) is True
+        return tied and bool(names) and all(name.startswith(BASE_MODEL_TENSORS) for name in names)
 
     @property
     def weight_names(self) -> frozenset[str]:
@@ -512,26 +520,35 @@ class ModelFiles:
         return self._weight_names
 
     def _tensor_names(self) -> frozenset[str]:
+        """The weights' tensor names; empty when there are no weights to tell, or they lie behind a link out of the
+        repository (a local_dir snapshot's links into the Hub cache): optional evidence, never EOS018."""
         import json
 
-        index = self.folder / SAFETENSORS_INDEX
         try:
-            if self._readable(index):
+            index = self.folder / SAFETENSORS_INDEX
+            if self._inside(index):
                 weight_map = JsonDocument.read(index, False, *self._limit(SAFETENSORS_INDEX)).data
                 weight_map = weight_map.get("weight_map") if isinstance(weight_map, dict) else None
                 return frozenset(weight_map) if isinstance(weight_map, dict) else frozenset()
             weights = self.folder / SAFETENSORS_FILE
-            if not self._readable(weights):
+            if not self._inside(weights):
                 return frozenset()
-            # the header: its length (u64, little-endian), then JSON; a FIFO or device is never read (read_bytes)
+            # the header: its length (u64, little-endian), then JSON, within the file (an LFS pointer's text reads
+            # as a length of about 2**61) and the config limit; a FIFO or device is never read (read_bytes)
             length = int.from_bytes(read_bytes(weights, 8, head=True), "little")
-            limit = self._limit(SAFETENSORS_INDEX)[0]
-            if length < 2 or (limit is not None and length > limit):
+            limit = min(os.stat(weights).st_size - 8, self._limit(SAFETENSORS_INDEX)[0] or length)
+            if not 2 <= length <= limit:
                 return frozenset()
             header = json.loads(read_bytes(weights, 8 + length, head=True)[8:])
-            return frozenset(header) if isinstance(header, dict) else frozenset()
+            return frozenset(header) - {"__metadata__"} if isinstance(header, dict) else frozenset()
         except (InputError, NotRead, OSError, ValueError, RecursionError):
             return frozenset()
+
+    def _inside(self, path: Path) -> bool:
+        """Whether ``path`` exists and is, or links to, a file inside the repository; nothing is listed as skipped."""
+        if not os.path.lexists(path):
+            return False
+        return not os.path.islink(path) or is_within(Path(os.path.realpath(path)), self.root)
 
     def _pooling_module(self, path: Path) -> str | None:
         """modules.json's first Pooling module, as vLLM's ``get_pooling_config``

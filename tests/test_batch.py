@@ -296,9 +296,9 @@ def test_examples_without_the_terminator_below_max_length_are_named_as_such(tok)
     assert max(len(f["input_ids"]) for f in features[1::2]) < longest
     [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id)
     assert finding.message.endswith(
-        f"; none of them is as long as the longest sequence ({longest} tokens), as truncation at max_length would "
-        "leave it, so truncation did not cut it: the formatted text lacks the terminator; append the terminator "
-        "(the chat template's, or tokenizer.eos_token) to every example")
+        f"; none of them is both as long as the longest sequence ({longest} tokens) and supervised to its last token, "
+        "as truncation at max_length would leave it, so truncation did not cut it: the formatted text lacks the "
+        "terminator; append the terminator (the chat template's, or tokenizer.eos_token) to every example")
     # as long as the second: it may be cut
     [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id, max_length=len(features[1]["input_ids"]))
     assert finding.message.endswith("(truncated at max_length, or missing the terminator); raise max_length or "
@@ -324,7 +324,7 @@ def test_examples_without_the_terminator_when_nothing_was_truncated_are_named_as
     features = [{"input_ids": f["input_ids"][:-2] if i % 2 else f["input_ids"]} for i, f in enumerate(features)]
     batch = DataCollatorWithFlattening(return_tensors="np")(with_labels(features))
     [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id)  # none as long as the longest
-    assert "none of them is as long as the longest sequence" in finding.message
+    assert "none of them is both as long as the longest sequence" in finding.message
     [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id, truncation=False)
     assert (finding.code, str(finding.severity)) == ("EOS026", "warning")
     assert finding.message == (

@@ -1037,3 +1037,21 @@ def test_an_unread_added_tokens_json_transformers_never_opens_leaves_the_fix_alo
     code, out, err = run("--fix", "--no-cache", str(folder))
     assert code == 1 and "Fixing m/generation_config.json" in err.replace(str(tmp_path) + os.sep, ""), (out, err)
     assert 151645 in json.loads((folder / "generation_config.json").read_text(encoding="utf-8"))["eos_token_id"]
+
+
+def test_eos017_says_fix_creates_generation_config_json_only_where_there_is_none(run, tmp_path):
+    """helper-156: EOS017 said "list it in generation_config.json's eos_token_id (--fix)" of a folder without the
+    file, which --fix creates; helper-158: not where the file is there but not read (over its size limit), which
+    --fix leaves alone."""
+    folder = shutil.copytree(FIXTURES / "qwen25-base-chatml-sft-gen-endoftext", tmp_path / "m")
+    (folder / "generation_config.json").unlink()
+
+    def eos017() -> str:
+        _, out, _ = run("--format", "json", "--no-cache", "--isolated", str(folder))
+        return next(f["message"] for f in json.loads(out)["findings"] if f["code"] == "EOS017")
+
+    assert "generation_config.json's eos_token_id (--fix creates the file)" in eos017()
+    write_json(folder / "generation_config.json", {"eos_token_id": 151643, "padding": "x" * 5_000_000})
+    assert "generation_config.json's eos_token_id (--fix)" in eos017()
+    assert run("--fix", "--no-cache", "--isolated", str(folder))[0] != 0  # it is not read: nothing is fixed
+    assert len((folder / "generation_config.json").read_bytes()) > 5_000_000

@@ -134,16 +134,20 @@ def test_a_causal_lm_s_weights_under_a_bare_model_s_name_keep_the_rules(run, tmp
         "model.embed_tokens.weight": "model-00001-of-00002.safetensors", "lm_head.weight": "model-00002.safetensors"}})
     assert ("EOS001", "error") in _findings(run, folder)[1]
     (folder / "model.safetensors.index.json").unlink()
-    write_safetensors_header(folder / "model.safetensors", ["model.embed_tokens.weight", "model.norm.weight"])  # tied
+    # every tensor under "model." with tied embeddings: the output layer is the embedding
+    write_safetensors_header(folder / "model.safetensors", ["model.embed_tokens.weight", "model.norm.weight"])
     assert ("EOS001", "error") in _findings(run, folder)[1]
+    write_json(folder / "config.json", {**config, "architectures": ["Qwen2Model"], "tie_word_embeddings": False})
+    assert _findings(run, folder) == (0, [])  # untied and no lm_head: no output layer was trained
+    write_json(folder / "config.json", {**config, "architectures": ["Qwen2Model"]})
+    # a reward model's or value head's weights keep their base model under "model." too (helper-158)
+    for head in ("score.weight", "v_head.summary.weight"):
+        write_safetensors_header(folder / "model.safetensors", ["model.embed_tokens.weight", head])
+        assert _findings(run, folder) == (0, []), head
     write_safetensors_header(folder / "model.safetensors", ["embed_tokens.weight", "norm.weight"])  # a bare model's
     assert _findings(run, folder) == (0, [])
     (folder / "model.safetensors").write_text("version https://git-lfs.github.com/spec/v1\noid sha256:0\nsize 1\n",
                                               encoding="utf-8")  # a pointer: nothing to tell
-    assert _findings(run, folder) == (0, [])
-    # a head that cannot generate keeps its base model under "model." too: not a causal LM's checkpoint
-    write_safetensors_header(folder / "model.safetensors", ["model.embed_tokens.weight", "score.weight"])
-    write_json(folder / "config.json", {**config, "architectures": ["Qwen2ForSequenceClassification"]})
     assert _findings(run, folder) == (0, [])
     # the class pipeline() loads (imported last: without torch, transformers warns on stderr at that import)
     from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
@@ -172,3 +176,17 @@ def test_weights_that_cannot_tell_keep_a_bare_model_unchecked(run, tmp_path):
     weights.unlink()
     write_json(folder / "model.safetensors.index.json", {"metadata": {}})
     assert _findings(run, folder) == (0, [])
+    # weights linked out of the repository (a local_dir snapshot's links into the Hub cache): not read, and no EOS018
+    # (helper-158); a header read without a size limit never asks for more than the file holds (an LFS pointer's text
+    # read as a length of about 2**61 raised MemoryError)
+    (folder / "model.safetensors.index.json").unlink()
+    outside = tmp_path / "store" / "weights.safetensors"
+    outside.parent.mkdir()
+    write_safetensors_header(outside, ["lm_head.weight"])
+    weights.symlink_to(outside)
+    assert _findings(run, folder) == (0, [])
+    weights.unlink()
+    weights.write_text("version https://git-lfs.github.com/spec/v1\noid sha256:0\nsize 1\n", encoding="utf-8")
+    from eos_guard.model_files import ModelFiles
+
+    assert not ModelFiles.read(folder, max_bytes=None, max_config_bytes=None).weights_of_a_causal_lm

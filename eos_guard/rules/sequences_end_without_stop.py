@@ -110,8 +110,9 @@ class SequencesEndWithoutStop(BatchRule):
     The warning's message names truncation alone, with `max_length`, when it is given and every sequence that
     ends without a stop id fills it. It says the formatted text lacks the terminator, and names that fix alone (a
     template that writes none, under which the next turn's opening is the stop id), when none was cut: none of the
-    sequences that end without a stop id reaches `max_length` or, without it, is as long as the longest sequence
-    read (a cut one would be: truncation leaves `max_length` tokens, and none is longer), or `truncation=False`
+    sequences that end without a stop id reaches `max_length` or, without it, is both as long as the longest
+    sequence read and supervised to its last token (a cut one would be: truncation leaves `max_length` tokens, and
+    none is longer), or `truncation=False`
     says nothing was cut. Otherwise it names truncation and a missing terminator both.
 
     ## Why it breaks generation
@@ -198,8 +199,9 @@ class SequencesEndWithoutStop(BatchRule):
             elif view.max_length is not None:
                 uncut = f"none of them reaches max_length ({view.max_length} tokens), so truncation did not cut it"
             else:
-                uncut = f"none of them is as long as the longest sequence ({view.longest} tokens), as truncation " \
-                    "at max_length would leave it, so truncation did not cut it"
+                uncut = f"none of them is both as long as the longest sequence ({view.longest} tokens) and " \
+                    "supervised to its last token, as truncation at max_length would leave it, so truncation did " \
+                    "not cut it"
             why = f"; {uncut}: the formatted text lacks the terminator; append the terminator (the chat template's, " \
                 "or tokenizer.eos_token) to every example"
         elif view.max_length is not None and \
