@@ -174,7 +174,7 @@ def load(path: Path, limits: Limits = Limits(), max_bytes: int | None = None) ->
     gguf = GgufModel(path, tokens, types, written, model)
     added: AddedTokens | None = None  # built once for all the templates: a hostile file lists millions
     for key in sorted(filter(_is_template, meta.fields)):  # tokenizer.chat_template sorts first
-        text = _typed(meta, key, STRING)
+        text = _typed(meta, key, STRING, template=True)
         if len(gguf.templates) >= MAX_TEMPLATES:  # each may run to the time limit: a 3 KB file held 20 of them
             gguf.templates_not_checked.append(key)
             continue
@@ -252,9 +252,10 @@ def _is_template(key: str) -> bool:
     return key == TEMPLATE or key.startswith(TEMPLATE + ".")
 
 
-def _typed(meta: GgufMetadata, key: str, kind: int, item: int | None = None) -> Any:
-    """The value of ``key``, None when missing."""
-    entry = meta.fields.get(key)
+def _typed(meta: GgufMetadata, key: str, kind: int, item: int | None = None, template: bool = False) -> Any:
+    """The value of ``key``, None when missing; a ``template``'s first copy that is no array (llama.cpp reads the
+    chat templates from a map of such keys: ``GgufMetadata.scalar_copies``)."""
+    entry = (template and meta.scalar_copies.get(key)) or meta.fields.get(key)
     if entry is None:
         return None
     if entry.type != kind or (kind == ARRAY and entry.item_type != item):

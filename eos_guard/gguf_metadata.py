@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 from .errors import InputError, lfs_pointer
-from .records import record
+from .records import field, record
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -56,8 +56,11 @@ class Field:
 @record(frozen=True)
 class GgufMetadata:
     path: Path
-    fields: dict[str, Field]  # only the keys asked for
+    fields: dict[str, Field]  # only the keys asked for: the first copy of each (ggml's gguf_find_key)
     end: int                  # the byte offset where the key/value section ends
+    # of a key asked for whose first copy is an array, the first later copy that is none: llama.cpp reads the chat
+    # template from a map of the keys that are no arrays (llama_model_loader's gguf_kv), where that copy wins
+    scalar_copies: dict[str, Field] = field(default_factory=dict)
 
 
 def _shown(key: str) -> str:
@@ -105,6 +108,7 @@ class _Reader:
         _tensors, count = self._unpack("QQ", 16)
         self._check_count(count, 13, "key/value count", 16)  # the smallest entry: empty key, type, one byte
         fields: dict[str, Field] = {}
+        scalar_copies: dict[str, Field] = {}
         seen: set[bytes] = set()  # llama.cpp refuses a repeated key (gguf_init_from_file_impl), byte for byte
         read_head = struct.Struct(self.order + "Q").unpack_from
         read_kind = struct.Struct(self.order + "I").unpack_from
@@ -129,7 +133,13 @@ class _Reader:
             key = raw.split(b"\0", 1)[0].decode("utf-8", "replace")
             if key in fields:
                 kind = kind if kind is not None else self._unpack("I", 4)[0]
-                self._value(kind, False)
+                later = fields[key].type == ARRAY and kind != ARRAY and key not in scalar_copies
+                try:
+                    item_type, value = self._value(kind, later)
+                except _Corrupt as exc:
+                    raise _Corrupt(exc.at, f"in {_shown(key)}: {exc.message}") from None
+                if later:
+                    scalar_copies[key] = Field(at, kind, item_type, value)
                 continue
             wanted = keep(key)
             if not wanted and kind in SIZES and self.pos + SIZES[kind] <= self.start + len(self.buffer):
@@ -143,7 +153,7 @@ class _Reader:
                 raise _Corrupt(exc.at, f"in {_shown(key)}: {exc.message}") from None
             if wanted:
                 fields[key] = Field(at, kind, item_type, value)
-        return GgufMetadata(self.path, fields, self.pos)
+        return GgufMetadata(self.path, fields, self.pos, scalar_copies)
 
     def _version(self) -> None:
         """Checks the version, and learns the byte order from it."""

@@ -1,6 +1,7 @@
 """Loads GGUF files with the real libllama, vocabulary only, and prints what it made of each: one JSON line per path
-read from stdin, after ``PREFIX``: ``{"loaded": false}`` or ``{"loaded": true, "eos": id, "eot": id, "eog": [ids]}`` (the ids for
-which ``llama_vocab_is_eog`` is true: what llama.cpp stops generating on).
+read from stdin, after ``PREFIX``: ``{"loaded": false}`` or ``{"loaded": true, "eos": id, "eot": id, "eog": [ids],
+"template": text or null}`` (the ids for which ``llama_vocab_is_eog`` is true: what llama.cpp stops generating on;
+the default chat template as ``llama_model_chat_template`` gives it).
 
 libllama is the one the ``xllamacpp`` wheel links into its extension module (the C API is exported from it:
 ``llama_model_load_from_file``, ``llama_vocab_is_eog``...), so no compiler and no model weights are needed. A file
@@ -43,6 +44,8 @@ def libllama() -> ctypes.CDLL:
     lib.llama_vocab_is_eog.argtypes = [ctypes.c_void_p, ctypes.c_int32]
     lib.llama_vocab_is_eog.restype = ctypes.c_bool
     lib.llama_model_free.argtypes = [ctypes.c_void_p]
+    lib.llama_model_chat_template.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+    lib.llama_model_chat_template.restype = ctypes.c_char_p
     lib.llama_backend_init()
     return lib
 
@@ -56,7 +59,9 @@ def probe(lib: ctypes.CDLL, path: str) -> dict:
     try:
         vocab = lib.llama_model_get_vocab(model)
         eog = [i for i in range(lib.llama_vocab_n_tokens(vocab)) if lib.llama_vocab_is_eog(vocab, i)]
-        return {"loaded": True, "eos": lib.llama_vocab_eos(vocab), "eot": lib.llama_vocab_eot(vocab), "eog": eog}
+        template = lib.llama_model_chat_template(model, None)
+        return {"loaded": True, "eos": lib.llama_vocab_eos(vocab), "eot": lib.llama_vocab_eot(vocab), "eog": eog,
+                "template": template.decode("utf-8", "replace") if template is not None else None}
     finally:
         lib.llama_model_free(model)
 

@@ -44,6 +44,7 @@ TEXTS = tuple(dict.fromkeys(LLAMA_CPP_EOG_TEXTS + OTHER_TEXTS))
 FIM_KINDS = (("fim_pad", LLAMA_CPP_FIM_PAD_TEXTS), ("fim_rep", LLAMA_CPP_FIM_REP_TEXTS),
              ("fim_sep", LLAMA_CPP_FIM_SEP_TEXTS))
 WRITTEN_KINDS = ("eos", "eot", "eom", "fim_pad", "fim_rep", "fim_sep")
+TEMPLATE = "{% for m in messages %}<|im_start|>{{ m.content }}<|im_end|>{% endfor %}"
 FILLER = [chr(ord("a") + i) for i in range(12)]  # 11 is llama.cpp's default eos of a gpt2 vocabulary
 
 
@@ -87,11 +88,15 @@ def libllama():
 
 
 def write(path: Path, tokens: list[str] | None, types: list[int] | None = None, model: str | None = "gpt2",
-          written: dict[str, int] | None = None, first: dict[str, int] | None = None) -> Path:
-    """A vocabulary-only GGUF; ``first``: uint32 keys written before all others."""
+          written: dict[str, int] | None = None, first: dict[str, object] | None = None,
+          template: str | None = None) -> Path:
+    """A vocabulary-only GGUF; ``first``: keys written before all others (an int as a uint32, a list of texts as
+    an array)."""
     writer = gguf.GGUFWriter(path, arch="llama")
     for key, value in (first or {}).items():
-        writer.add_uint32(key, value)
+        writer.add_array(key, value) if isinstance(value, list) else writer.add_uint32(key, value)
+    if template is not None:
+        writer.add_chat_template(template)
     if model is not None:
         writer.add_tokenizer_model(model)
     if tokens is not None:
@@ -178,6 +183,9 @@ def loaded_cases(tmp: Path) -> dict[str, Path]:
         "an eos id past the token list": write(tmp / "far-eos.gguf", tokens, written={"eos": 1000}),
         "an eos key shadowed by one up to its NUL": write(tmp / "nul-key.gguf", tokens, written={"eos": 13},
                                                           first={"tokenizer.ggml.eos_token_id\0": 2}),
+        "a template cut by a NUL": write(tmp / "nul-template.gguf", tokens, template="{{ 'a' }}\0{{ 'b' }}"),
+        "a template after an array of its name up to a NUL": write(
+            tmp / "array-template.gguf", tokens, template=TEMPLATE, first={"tokenizer.chat_template\0": ["x"]}),
     }
 
 
@@ -188,7 +196,11 @@ def test_the_files_eos_guard_refuses_are_the_files_libllama_cannot_load(libllama
 
 
 def test_the_files_eos_guard_checks_are_the_files_libllama_loads(libllama, tmp_path):
+    """The end-of-generation ids, and the default chat template llama.cpp reads (helper-158: an array written
+    before the template under its name up to a NUL is skipped by llama.cpp's map of the keys, not by ggml)."""
     for name, path in loaded_cases(tmp_path).items():
         real = libllama.probe(path)
         assert real["loaded"], name
         assert eos_guard_eog(path) == real["eog"], name
+        templates = [t.text for t in load(path).templates if t.name == "default"]
+        assert templates == ([real["template"]] if real["template"] is not None else []), name

@@ -82,9 +82,9 @@ NOT_FOR_ONNX_EXPORTS = (
     "Not run for an ONNX Runtime GenAI export (a folder with `genai_config.json`, as onnxruntime-genai's model\n"
     "builder writes it): no runtime that reads config.json or generation_config.json loads its ONNX weights, and\n"
     "onnxruntime-genai stops on `genai_config.json`'s `model.eos_token_id` alone, which EOS029 checks. Nor for an\n"
-    "MLX-quantized checkpoint (config.json `quantization`, as `mlx_lm.convert -q` writes it, unless the weights beside\n"
-    "name no `.scales` tensor): transformers does not load its packed weights, and EOS016 checks mlx-lm, the one\n"
-    "runtime that does, whether `--runtime` selects it or not.")
+    "MLX-quantized checkpoint (config.json `quantization`, as `mlx_lm.convert -q` writes it, unless the weights\n"
+    "beside name no `.scales` tensor): transformers does not load its packed weights, and EOS016 checks mlx-lm, the\n"
+    "one runtime that does, whether `--runtime` selects it or not.")
 NOT_FOR_NON_GENERATING = (
     "Not run for a model folder whose config.json `architectures` lists only classes without `generate()`:\n"
     "heads (`BertForSequenceClassification`, `Qwen2ForSequenceClassification` reward models,\n"
@@ -101,10 +101,11 @@ NOT_FOR_NON_GENERATING = (
     "their class by `model_type` instead, and would load a generating class whose head the checkpoint does not\n"
     "hold (untrained, unless the embeddings are tied), and llama.cpp's converter takes some bare models\n"
     "(`LlamaModel`, `Qwen2Model`): a folder meant to generate names its `...ForCausalLM` class. The rules do run\n"
-    "where `architectures` names only bare models but the weights name a causal LM's tensors (`lm_head.`, or\n"
-    "`model.`, the base model inside a `...ForCausalLM`, as model.safetensors.index.json's `weight_map` or\n"
-    "model.safetensors' header lists them): a causal LM's checkpoint under a bare model's name, which `pipeline()`\n"
-    "runs as one. A config.json `auto_map` that names remote code able to\n"
+    "where `architectures` names only bare models but the weights are a causal LM's (a `lm_head.` tensor, or, with\n"
+    "config.json's `tie_word_embeddings` true, every tensor under `model.`, the base model inside a `...ForCausalLM`;\n"
+    "as model.safetensors.index.json's `weight_map` or model.safetensors' header lists them, not behind a link out of\n"
+    "the repository): a causal LM's checkpoint under a bare model's name, which `pipeline()` runs as one. A\n"
+    "config.json `auto_map` that names remote code able to\n"
     "generate keeps the rules: one named for an `AutoModelFor...` class whose classes in transformers can generate,\n"
     "or for `AutoModel` when its name ends as a generating class's does; not a class whose name says it cannot\n"
     "(nomic-bert's `NomicBertForPreTraining`), nor one named only for heads that cannot (briaai/RMBG-1.4's\n"
