@@ -174,7 +174,9 @@ def load(path: Path, limits: Limits = Limits(), max_bytes: int | None = None) ->
     gguf = GgufModel(path, tokens, types, written, model)
     added: AddedTokens | None = None  # built once for all the templates: a hostile file lists millions
     for key in sorted(filter(_is_template, meta.fields)):  # tokenizer.chat_template sorts first
-        text = _typed(meta, key, STRING, template=True)
+        text = _template_text(meta, key)
+        if text is None:
+            continue
         if len(gguf.templates) >= MAX_TEMPLATES:  # each may run to the time limit: a 3 KB file held 20 of them
             gguf.templates_not_checked.append(key)
             continue
@@ -252,10 +254,23 @@ def _is_template(key: str) -> bool:
     return key == TEMPLATE or key.startswith(TEMPLATE + ".")
 
 
-def _typed(meta: GgufMetadata, key: str, kind: int, item: int | None = None, template: bool = False) -> Any:
-    """The value of ``key``, None when missing; a ``template``'s first copy that is no array (llama.cpp reads the
-    chat templates from a map of such keys: ``GgufMetadata.scalar_copies``)."""
-    entry = (template and meta.scalar_copies.get(key)) or meta.fields.get(key)
+def _template_text(meta: GgufMetadata, key: str) -> str | None:
+    """A chat template as llama.cpp reads it (``llama_model_chat_template``): from its map of the keys that are no
+    arrays, the first copy that is none (``GgufMetadata.scalar_copies``), a number or a bool written as text as
+    ``gguf_kv_to_str`` writes it (``5``, ``1.500000``, ``true``); None when every copy is an array (no template)."""
+    entry = meta.scalar_copies.get(key) or meta.fields[key]
+    if entry.type == ARRAY:
+        return None
+    if entry.type == STRING:
+        return entry.value
+    if isinstance(entry.value, bool):
+        return "true" if entry.value else "false"
+    return f"{entry.value:f}" if isinstance(entry.value, float) else str(entry.value)
+
+
+def _typed(meta: GgufMetadata, key: str, kind: int, item: int | None = None) -> Any:
+    """The value of ``key``, None when missing."""
+    entry = meta.fields.get(key)
     if entry is None:
         return None
     if entry.type != kind or (kind == ARRAY and entry.item_type != item):

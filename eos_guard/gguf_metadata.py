@@ -39,7 +39,6 @@ CONTROL, USER_DEFINED = 3, 4
 TOKEN_TYPE_NAMES = {1: "NORMAL", 2: "UNKNOWN", 3: "CONTROL", 4: "USER_DEFINED", 5: "UNUSED", 6: "BYTE"}
 CHUNK = 1 << 20
 MAX_KEY_BYTES = 65535  # the specification's limit
-MAX_NESTING = 8        # arrays of arrays: none are written in practice; this only bounds the recursion
 
 
 @record(frozen=True)
@@ -171,7 +170,7 @@ class _Reader:
             raise _Corrupt(at, f"a key of {length} bytes (at most {MAX_KEY_BYTES})")
         return self._take(length)
 
-    def _value(self, kind: int, keep: bool, depth: int = 0) -> tuple[int | None, object]:
+    def _value(self, kind: int, keep: bool) -> tuple[int | None, object]:
         """(item type of an array, value); the value is None when not kept: it is skipped, not decoded."""
         at = self.pos
         if kind in SCALARS:
@@ -199,15 +198,13 @@ class _Reader:
             if (self.order == "<") != (sys.byteorder == "little"):
                 values.byteswap()
             return item, values
-        if item not in (STRING, ARRAY):
+        if item == ARRAY:  # ggml's reader (gguf.cpp) refuses it ("invalid GGUF type 9"): llama.cpp loads no such file
+            raise _Corrupt(at, "an array of arrays, which llama.cpp's GGUF reader refuses: llama.cpp cannot load the "
+                               "file")
+        if item != STRING:
             raise _Corrupt(at, f"unknown array item type {item}")
-        if depth >= MAX_NESTING:
-            raise _Corrupt(at, f"arrays nested more than {MAX_NESTING} deep")
-        self._check_count(count, 8 if item == STRING else 12, "array length", at + 4)
-        if item == STRING:
-            return item, self._strings(count, keep)
-        values = [self._value(item, keep, depth + 1)[1] for _ in range(count)]
-        return item, values if keep else None
+        self._check_count(count, 8, "array length", at + 4)
+        return item, self._strings(count, keep)
 
     def _strings(self, count: int, keep: bool) -> list[str] | None:
         """An array's ``count`` strings (a vocabulary, merges: hundreds of thousands), each read from the buffer in

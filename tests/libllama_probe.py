@@ -1,7 +1,8 @@
 """Loads GGUF files with the real libllama, vocabulary only, and prints what it made of each: one JSON line per path
 read from stdin, after ``PREFIX``: ``{"loaded": false}`` or ``{"loaded": true, "eos": id, "eot": id, "eog": [ids],
-"template": text or null}`` (the ids for which ``llama_vocab_is_eog`` is true: what llama.cpp stops generating on;
-the default chat template as ``llama_model_chat_template`` gives it).
+"template": text or null, "tool_use": text or null}`` (the ids for which ``llama_vocab_is_eog`` is true: what
+llama.cpp stops generating on; the default and the ``tool_use`` chat template as ``llama_model_chat_template`` gives
+them).
 
 libllama is the one the ``xllamacpp`` wheel links into its extension module (the C API is exported from it:
 ``llama_model_load_from_file``, ``llama_vocab_is_eog``...), so no compiler and no model weights are needed. A file
@@ -59,9 +60,10 @@ def probe(lib: ctypes.CDLL, path: str) -> dict:
     try:
         vocab = lib.llama_model_get_vocab(model)
         eog = [i for i in range(lib.llama_vocab_n_tokens(vocab)) if lib.llama_vocab_is_eog(vocab, i)]
-        template = lib.llama_model_chat_template(model, None)
+        templates = {name: lib.llama_model_chat_template(model, name and name.encode()) for name in (None, "tool_use")}
         return {"loaded": True, "eos": lib.llama_vocab_eos(vocab), "eot": lib.llama_vocab_eot(vocab), "eog": eog,
-                "template": template.decode("utf-8", "replace") if template is not None else None}
+                **{name or "template": text.decode("utf-8", "replace") if text is not None else None
+                   for name, text in templates.items()}}
     finally:
         lib.llama_model_free(model)
 

@@ -90,11 +90,13 @@ def libllama():
 def write(path: Path, tokens: list[str] | None, types: list[int] | None = None, model: str | None = "gpt2",
           written: dict[str, int] | None = None, first: dict[str, object] | None = None,
           template: str | None = None) -> Path:
-    """A vocabulary-only GGUF; ``first``: keys written before all others (an int as a uint32, a list of texts as
-    an array)."""
+    """A vocabulary-only GGUF; ``first``: keys written before all others (an int as a uint32, a bool, a float as a
+    float32, a list as an array, a text as a string)."""
     writer = gguf.GGUFWriter(path, arch="llama")
     for key, value in (first or {}).items():
-        writer.add_array(key, value) if isinstance(value, list) else writer.add_uint32(key, value)
+        add = {bool: writer.add_bool, int: writer.add_uint32, float: writer.add_float32, list: writer.add_array,
+               str: writer.add_string}[type(value)]
+        add(key, value)
     if template is not None:
         writer.add_chat_template(template)
     if model is not None:
@@ -158,6 +160,20 @@ def test_the_end_of_generation_ids_are_libllama_s(libllama, tmp_path, case):
         assert ours == real["eog"], (case, [(i, tokens[i]) for i in set(ours or []) ^ set(real["eog"])])
 
 
+def _with_nested_array(path: Path, tokens: list[str]) -> Path:
+    """A GGUF with an array of arrays under a key no rule reads (ggml's reader refuses the file: helper-160)."""
+    writer = gguf.GGUFWriter(path, arch="llama")
+    writer.add_tokenizer_model("gpt2")
+    writer.add_token_list(tokens)
+    writer.add_token_merges(["a b"])
+    writer.add_array("general.junk", [[1, 2], [3]])
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
+
+
 def refused_cases(tmp: Path) -> dict[str, Path]:
     """The files docs/gguf.md says llama.cpp cannot load, and eos-guard refuses (exit 2)."""
     tokens = FILLER + ["</s>", "<|im_end|>"]
@@ -167,6 +183,7 @@ def refused_cases(tmp: Path) -> dict[str, Path]:
         "a text written twice": write(tmp / "twice.gguf", tokens + ["</s>"]),
         "a text written twice up to its NUL": write(tmp / "nul.gguf", tokens + ["</s>\0junk"]),
         "fewer token types than tokens": write(tmp / "types.gguf", tokens, [NORMAL] * (len(tokens) - 1)),
+        "an array of arrays in any key": _with_nested_array(tmp / "nested.gguf", tokens),
         "an empty text and the text llama.cpp reads it as": write(tmp / "empty-named.gguf",
                                                                   tokens + ["", f"[EMPTY_{len(tokens)}]"]),
     }
@@ -186,6 +203,18 @@ def loaded_cases(tmp: Path) -> dict[str, Path]:
         "a template cut by a NUL": write(tmp / "nul-template.gguf", tokens, template="{{ 'a' }}\0{{ 'b' }}"),
         "a template after an array of its name up to a NUL": write(
             tmp / "array-template.gguf", tokens, template=TEMPLATE, first={"tokenizer.chat_template\0": ["x"]}),
+        "a template written as a number first": write(
+            tmp / "uint-template.gguf", tokens, template=TEMPLATE, first={"tokenizer.chat_template\0": 5}),
+        "a template that is a bool": write(tmp / "bool-template.gguf", tokens, first={"tokenizer.chat_template": True}),
+        "a template that is a float": write(tmp / "float-template.gguf", tokens,
+                                            first={"tokenizer.chat_template": 1.5}),
+        "a template that is an array only": write(tmp / "array-only-template.gguf", tokens,
+                                                  first={"tokenizer.chat_template": ["x"]}),
+        "a tool_use template written as an array, then as text": write(
+            tmp / "tool-use.gguf", tokens, template=TEMPLATE,
+            first={"tokenizer.chat_template.tool_use\0": ["x"], "tokenizer.chat_template.tool_use": TEMPLATE}),
+        "a tool_use template that is an array only": write(
+            tmp / "tool-use-array.gguf", tokens, template=TEMPLATE, first={"tokenizer.chat_template.tool_use": ["x"]}),
     }
 
 
@@ -196,11 +225,13 @@ def test_the_files_eos_guard_refuses_are_the_files_libllama_cannot_load(libllama
 
 
 def test_the_files_eos_guard_checks_are_the_files_libllama_loads(libllama, tmp_path):
-    """The end-of-generation ids, and the default chat template llama.cpp reads (helper-158: an array written
-    before the template under its name up to a NUL is skipped by llama.cpp's map of the keys, not by ggml)."""
+    """The end-of-generation ids, and the default and tool_use chat templates llama.cpp reads (helper-158, -160: from
+    a map of the keys that are no arrays, a number or bool written as its text; an array written first under the
+    template's name up to a NUL is skipped there, not by ggml's key lookup)."""
     for name, path in loaded_cases(tmp_path).items():
         real = libllama.probe(path)
         assert real["loaded"], name
         assert eos_guard_eog(path) == real["eog"], name
-        templates = [t.text for t in load(path).templates if t.name == "default"]
-        assert templates == ([real["template"]] if real["template"] is not None else []), name
+        templates = {t.name: t.text for t in load(path).templates}
+        assert templates.get("default") == real["template"], name
+        assert templates.get("tool_use") == real["tool_use"], name
