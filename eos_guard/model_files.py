@@ -42,7 +42,11 @@ ADAPTER_TASKS_WITHOUT_GENERATE = ("SEQ_CLS", "TOKEN_CLS", "QUESTION_ANS", "FEATU
 GENAI_CONFIG = "genai_config.json"
 # the weights' names: a causal LM's checkpoint holds these (ModelFiles.weights_of_a_causal_lm)
 SAFETENSORS_INDEX, SAFETENSORS_FILE = "model.safetensors.index.json", "model.safetensors"
-LM_HEAD_TENSORS, BASE_MODEL_TENSORS = "lm_head.", "model."
+LM_HEAD = "lm_head."
+# the base model inside a ...ForCausalLM, as transformers saves it (a vision-language model's too, in the layout its
+# older releases wrote); the towers beside it
+BASE_MODEL_TENSORS = ("model.", "language_model.model.")
+TOWER_TENSORS = ("vision_tower.", "multi_modal_projector.")
 MODULES_CONFIG = "modules.json"  # a sentence-transformers model's modules: one that pools makes it an embedding model
 # the module types vLLM takes for a Pooling module (vllm/transformers_utils/config.py _ST_POOLING_MODULE_TYPES,
 # 0.33.0 and 0.34.0)
@@ -496,20 +500,45 @@ class ModelFiles:
     @property
     def weights_of_a_causal_lm(self) -> bool:
         """Whether the folder's weights are a causal LM's, as model.safetensors.index.json's ``weight_map`` or
-        model.safetensors' header names them: a language-model head (``lm_head.``), or, with config.json's
-        ``tie_word_embeddings`` true, every tensor under ``model.`` (the base model inside a ``...ForCausalLM``, as
-        transformers saves the Llama-family classes; a head of another kind beside it, a reward model's ``score.``,
-        is no causal LM). Such weights under an ``architectures`` that names a bare model (``Qwen2Model``) are run as
-        a causal LM by pipeline() and the runtimes that pick a class by ``model_type`` (helper-157: the edit turned
-        every rule off). False without either file, or when it cannot be read (an LFS pointer)."""
+        model.safetensors' header names them: a language-model head (``lm_head``, also inside another part:
+        ``language_model.lm_head``), or, with tied embeddings (:attr:`_ties_embeddings`), every tensor under the base
+        model inside a ``...ForCausalLM`` (``model.``, as transformers saves the Llama-family classes) and a
+        vision-language model's towers (a head of another kind beside it, a reward model's ``score.``, is no causal
+        LM). Such weights under an ``architectures`` that names a bare model (``Qwen2Model``) are run as a causal LM by
+        pipeline() and the runtimes that pick a class by ``model_type`` (helper-157: the edit turned every rule off),
+        where that type generates (:attr:`_type_generates_as_causal_lm`). False without either file, or when it
+        cannot be read (an LFS pointer)."""
         names = self.weight_names
-        if any(name.startswith(LM_HEAD_TENSORS) for name in names):
+        if any(name.startswith(LM_HEAD) or f".{LM_HEAD}" in name for name in names):
             return True
-        # every tensor under "model." (no head of another kind beside it, as a reward model's score. or v_head.),
-        # with embeddings config.json says are tied: the output layer is the embedding itself
+        # every tensor under the base model (and a vision-language model's towers; no head of another kind beside
+        # it, as a reward model's score. or v_head.), with tied embeddings: the output layer is the embedding itself
+        return self._ties_embeddings and any(name.startswith(BASE_MODEL_TENSORS) for name in names) \
+            and all(name.startswith((*BASE_MODEL_TENSORS, *TOWER_TENSORS)) for name in names)
+
+    @property
+    def _ties_embeddings(self) -> bool:
+        """config.json's ``tie_word_embeddings`` (its text config's), else its config class's default
+        (data/model_classes.json ``types_tying_embeddings``: Gemma's True, Llama's and Qwen2's False)."""
         config = self.config
-        tied = config is not None and config.get(("tie_word_embeddings",)) is True
-        return tied and bool(names) and all(name.startswith(BASE_MODEL_TENSORS) for name in names)
+        if config is None:
+            return False
+        for keys in (("tie_word_embeddings",), ("text_config", "tie_word_embeddings")):
+            if isinstance(config.get(keys), bool):
+                return config.get(keys)
+        kind = config.get(("model_type",))
+        return isinstance(kind, str) and kind in shipped_names("model_classes.json", "types_tying_embeddings")
+
+    @property
+    def _type_generates_as_causal_lm(self) -> bool:
+        """Whether config.json's ``model_type`` has a class transformers can generate with (not an encoder's type:
+        RoBERTa's and ESM's masked-LM heads are named ``lm_head`` too)."""
+        config = self.config
+        kind = config.get(("model_type",)) if config is not None else None
+        if not isinstance(kind, str) or kind in shipped_names("model_classes.json", "types_without_generate"):
+            return False
+        return config.get(("is_decoder",)) is True or \
+            kind not in shipped_names("model_classes.json", "types_generating_only_as_decoders")
 
     @property
     def weight_names(self) -> frozenset[str]:
@@ -692,7 +721,8 @@ class ModelFiles:
             heads |= {name for key, name in mapped if key == "AutoModel"} - set(remote)
         if isinstance(names, list) and names and all(isinstance(name, str) for name in names):
             if all(_cannot_generate(name) or name in heads for name in [*names, *remote]) \
-                    and not (all(name in _headless_classes() for name in names) and self.weights_of_a_causal_lm):
+                    and not (all(name in _headless_classes() for name in names) and self._type_generates_as_causal_lm
+                             and self.weights_of_a_causal_lm):
                 return (f"{', '.join(names)} cannot generate (config.json architectures): vLLM runs it as a pooling "
                         "model")
             if not remote and all(name in AUDIO_CODE_CLASSES for name in names):

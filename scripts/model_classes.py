@@ -20,6 +20,8 @@ followed through every source of ``models/`` and ``generation/``.
 ``types_without_generate``: the model types none of whose classes can generate; ``types_generating_only_as_decoders``:
 those whose only generating classes are an encoder's causal-LM head that warns unless ``is_decoder`` is set
 (``BertLMHeadModel``): with neither ``architectures`` nor ``is_decoder`` in config.json, such a folder is an encoder.
+``types_tying_embeddings``: those whose config class ties the embeddings by default (Gemma's), for weights that hold
+no ``lm_head`` (model_files.ModelFiles.weights_of_a_causal_lm).
 
 tests/test_runtimes.py compares the file with what this script computes from the installed transformers.
 """
@@ -92,7 +94,33 @@ def tables() -> dict:
         "headless": sorted(headless),
         "types_without_generate": types_without_generate(package, can_run_generate),
         "types_generating_only_as_decoders": types_generating_only_as_decoders(package, can_run_generate),
+        "types_tying_embeddings": types_tying_embeddings(),
     }
+
+
+def types_tying_embeddings() -> list[str]:
+    """The model types whose config class ties the input and output embeddings when config.json does not say
+    (``tie_word_embeddings`` of the class's default instance, or of its text config: Gemma's True, Llama's and
+    Qwen2's False). A type whose config class cannot be made without arguments is not listed."""
+    import warnings
+
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+    from transformers.utils import logging
+
+    logging.set_verbosity_error()
+    tying = []
+    for model_type in CONFIG_MAPPING.keys():
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                config = CONFIG_MAPPING[model_type]()
+                text = config.get_text_config()
+        except Exception:  # noqa: BLE001 - classes that need arguments, or two text configs (MusicGen's)
+            continue
+        tie = getattr(config, "tie_word_embeddings", None)
+        if getattr(text, "tie_word_embeddings", tie) is True:
+            tying.append(model_type)
+    return sorted(tying)
 
 
 def types_without_generate(package: Path, can_run_generate: set[str]) -> list[str]:

@@ -190,3 +190,32 @@ def test_weights_that_cannot_tell_keep_a_bare_model_unchecked(run, tmp_path):
     from eos_guard.model_files import ModelFiles
 
     assert not ModelFiles.read(folder, max_bytes=None, max_config_bytes=None).weights_of_a_causal_lm
+
+
+def test_which_weights_are_a_causal_lm_s_follows_the_model_type(run, tmp_path):
+    """helper-160: RoBERTa's and ESM's masked-LM heads are named lm_head too: under their bare class, whose model
+    type has no class that generates (or only as a decoder), they are no causal LM (EOS004 was reported). Gemma's
+    config class ties the embeddings when config.json does not say (data/model_classes.json
+    types_tying_embeddings), so its weights, all under model., are a causal LM's; and a vision-language model's,
+    in the layout its older releases wrote (language_model.model., the towers beside)."""
+    esm = tmp_path / "esm"
+    write_json(esm / "config.json", {"architectures": ["EsmModel"], "model_type": "esm", "vocab_size": 33})
+    write_json(esm / "tokenizer_config.json", {"tokenizer_class": "EsmTokenizer", "eos_token": "<eos>"})
+    write_safetensors_header(esm / "model.safetensors", ["esm.embeddings.word_embeddings.weight",
+                                                        "lm_head.dense.weight", "lm_head.decoder.weight"])
+    assert _findings(run, esm) == (0, [])
+    gemma = tmp_path / "gemma"
+    shutil.copytree(FIXTURES / "gemma-1-2b-it-gen-eos-1", gemma)
+    config = json.loads((gemma / "config.json").read_text(encoding="utf-8"))
+    assert "tie_word_embeddings" not in config and config["model_type"] == "gemma"
+    before = _findings(run, gemma)
+    assert ("EOS001", "error") in before[1]
+    write_json(gemma / "config.json", {**config, "architectures": ["GemmaModel"]})
+    write_safetensors_header(gemma / "model.safetensors", ["model.embed_tokens.weight", "model.norm.weight"])
+    assert _findings(run, gemma) == before
+    write_safetensors_header(gemma / "model.safetensors", ["language_model.model.embed_tokens.weight",
+                                                          "vision_tower.vision_model.embeddings.patch.weight",
+                                                          "multi_modal_projector.mm_input_projection_weight"])
+    assert _findings(run, gemma) == before
+    write_safetensors_header(gemma / "model.safetensors", ["embed_tokens.weight", "norm.weight"])  # a bare model's
+    assert _findings(run, gemma) == (0, [])
