@@ -160,20 +160,6 @@ def test_the_end_of_generation_ids_are_libllama_s(libllama, tmp_path, case):
         assert ours == real["eog"], (case, [(i, tokens[i]) for i in set(ours or []) ^ set(real["eog"])])
 
 
-def _with_nested_array(path: Path, tokens: list[str]) -> Path:
-    """A GGUF with an array of arrays under a key no rule reads (ggml's reader refuses the file: helper-160)."""
-    writer = gguf.GGUFWriter(path, arch="llama")
-    writer.add_tokenizer_model("gpt2")
-    writer.add_token_list(tokens)
-    writer.add_token_merges(["a b"])
-    writer.add_array("general.junk", [[1, 2], [3]])
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
-    return path
-
-
 def refused_cases(tmp: Path) -> dict[str, Path]:
     """The files docs/gguf.md says llama.cpp cannot load, and eos-guard refuses (exit 2)."""
     tokens = FILLER + ["</s>", "<|im_end|>"]
@@ -183,7 +169,7 @@ def refused_cases(tmp: Path) -> dict[str, Path]:
         "a text written twice": write(tmp / "twice.gguf", tokens + ["</s>"]),
         "a text written twice up to its NUL": write(tmp / "nul.gguf", tokens + ["</s>\0junk"]),
         "fewer token types than tokens": write(tmp / "types.gguf", tokens, [NORMAL] * (len(tokens) - 1)),
-        "an array of arrays in any key": _with_nested_array(tmp / "nested.gguf", tokens),
+        "an array of arrays in any key": write(tmp / "nested.gguf", tokens, first={"general.junk": [[1, 2], [3]]}),
         "an empty text and the text llama.cpp reads it as": write(tmp / "empty-named.gguf",
                                                                   tokens + ["", f"[EMPTY_{len(tokens)}]"]),
     }
