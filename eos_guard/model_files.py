@@ -533,12 +533,25 @@ class ModelFiles:
     def _type_generates_as_causal_lm(self) -> bool:
         """Whether config.json's ``model_type`` has a class transformers can generate with (not an encoder's type:
         RoBERTa's and ESM's masked-LM heads are named ``lm_head`` too)."""
+        kind, generation = self._model_type_generation
+        return kind is not None and not generation
+
+    @property
+    def _model_type_generation(self) -> tuple[str | None, str]:
+        """config.json's ``model_type`` (None when it names none) and how transformers generates with it: "none" (no
+        class of it can: data/model_classes.json ``types_without_generate``), "encoder" (only an encoder's causal-LM
+        head, which needs ``is_decoder``, and config.json does not set it: ``types_generating_only_as_decoders``),
+        else "" (a class of it can, or transformers does not know the type)."""
         config = self.config
         kind = config.get(("model_type",)) if config is not None else None
-        if not isinstance(kind, str) or kind in shipped_names("model_classes.json", "types_without_generate"):
-            return False
-        return config.get(("is_decoder",)) is True or \
-            kind not in shipped_names("model_classes.json", "types_generating_only_as_decoders")
+        if not isinstance(kind, str):
+            return None, ""
+        if kind in shipped_names("model_classes.json", "types_without_generate"):
+            return kind, "none"
+        if config.get(("is_decoder",)) is not True and \
+                kind in shipped_names("model_classes.json", "types_generating_only_as_decoders"):
+            return kind, "encoder"
+        return kind, ""
 
     @property
     def weight_names(self) -> frozenset[str]:
@@ -574,10 +587,8 @@ class ModelFiles:
             return frozenset()
 
     def _inside(self, path: Path) -> bool:
-        """Whether ``path`` exists and is, or links to, a file inside the repository; nothing is listed as skipped."""
-        if not os.path.lexists(path):
-            return False
-        return not os.path.islink(path) or is_within(Path(os.path.realpath(path)), self.root)
+        """Whether ``path`` exists and may be followed, as :meth:`_readable` says; nothing is listed as skipped."""
+        return os.path.lexists(path) and self._followable(path, os.path.islink(path), note=False)
 
     def _pooling_module(self, path: Path) -> str | None:
         """modules.json's first Pooling module, as vLLM's ``get_pooling_config``
@@ -729,12 +740,11 @@ class ModelFiles:
                 return (f"{', '.join(names)} generates audio codes, not text (config.json architectures): its stop ids "
                         "are codebook ids, not the tokenizer's")
         elif not remote:  # no architectures (or none transformers reads as a list of names)
-            kind = config.get(("model_type",)) if config is not None else None
-            if isinstance(kind, str) and kind in shipped_names("model_classes.json", "types_without_generate"):
+            kind, generation = self._model_type_generation
+            if generation == "none":
                 return (f"no class of model type '{kind}' can generate in transformers (config.json names no "
                         "architectures)")
-            if isinstance(kind, str) and config.get(("is_decoder",)) is not True and \
-                    kind in shipped_names("model_classes.json", "types_generating_only_as_decoders"):
+            if generation == "encoder":
                 return (f"model type '{kind}' is an encoder: its only class that can generate is a causal-LM head "
                         "for a config with is_decoder, which config.json does not set (and it names no "
                         "architectures)")
@@ -837,20 +847,23 @@ class ModelFiles:
             raise InputError(path, f"cannot read file: {exc.strerror or exc}") from None
         return self._followable(path, stat.S_ISLNK(info.st_mode))
 
-    def _followable(self, path: Path, link: bool) -> bool:
-        """Whether an existing ``path`` may be followed; a link out of the repository is listed as skipped."""
+    def _followable(self, path: Path, link: bool, note: bool = True) -> bool:
+        """Whether an existing ``path`` may be followed; a link out of the repository is listed as skipped (with
+        ``note``)."""
         if link:
             try:
                 target = Path(os.path.realpath(path, strict=True))
             except OSError as exc:
                 if exc.errno == errno.ELOOP:
-                    self.skipped.append((path, "is a symbolic link loop; not followed"))
+                    if note:
+                        self.skipped.append((path, "is a symbolic link loop; not followed"))
                     return False
                 # dangling (or not searchable): refused like an existing target when it leads out, so the output
                 # never tells whether a file of the runner exists; inside, reading it says what is wrong
                 target = Path(os.path.realpath(path))
             if not is_within(target, self.root):
-                self.skipped.append((path, linked_outside(path, self.root)))
+                if note:
+                    self.skipped.append((path, linked_outside(path, self.root)))
                 return False
         return True
 

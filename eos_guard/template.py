@@ -587,31 +587,44 @@ def call_outcome(template: Any, special_tokens: dict[str, str], budget: _Budget,
     ``description`` at its top level, and fails on transformers' form: helper-156). With ``in_message``, the result
     in the calling message (:data:`TOOL_RESPONSES_FIELD`) first, then as a "tool" message."""
     shape = BUILTIN_CALL_SHAPE if builtin else TOOL_CALL_SHAPE
-    extra = {BUILTIN_TOOLS_VARIABLE: [SAMPLE_TOOLS[0]["function"]["name"]]} if builtin else {}
+    variables = {**special_tokens, "add_generation_prompt": False, "documents": None}
+    if builtin:
+        variables[BUILTIN_TOOLS_VARIABLE] = [SAMPLE_TOOLS[0]["function"]["name"]]
     outcome: Outcome | None = None  # the first render's: an error, or no call shown
     for in_call in ((True, False) if in_message else (False,)):
-        failed = True  # every render with the tools listed raised
         for tools in (SAMPLE_TOOLS, None):
-            if tools is None and not failed:
+            found, raised = _call_tail(template, variables, in_call, tools, shape, budget)
+            if found[1] in ("tail", "limit"):
+                return found
+            outcome = outcome or found
+            if not raised:  # rendered with the tools listed: not tried without them
                 break
-            for arguments in ({"city": CALL_MARKER}, json.dumps({"city": CALL_MARKER})):
-                try:
-                    text = _render(template, {**special_tokens, "add_generation_prompt": False, "documents": None,
-                                              "messages": _tool_call_conversation(arguments, in_call),
-                                              "tools": tools, **extra}, budget)
-                except TemplateLimitExceeded as exc:
-                    return shape, "limit", str(exc)
-                except MemoryError:
-                    return shape, "limit", _out_of_memory(budget.limits)
-                except Exception as exc:
-                    outcome = outcome or (shape, "error", _describe(exc))
-                    continue
-                failed = False
-                at, end = text.rfind(CALL_MARKER), text.rfind(TOOL_RESULT_MARKER)
-                if 0 <= at < end:
-                    return shape, "tail", text[at + len(CALL_MARKER):end][:TOOL_CALL_KEPT]
-                outcome = outcome or (shape, "unmarked", "")
     return outcome or (shape, "unmarked", "")
+
+
+def _call_tail(template: Any, variables: dict[str, Any], in_call: bool, tools: list[dict[str, Any]] | None,
+               shape: str, budget: _Budget) -> tuple[Outcome, bool]:
+    """The call's outcome with these tools and result form, the arguments an object, else a JSON string: the
+    first tail or limit, else the first error or unmarked render; and whether every render raised."""
+    outcome: Outcome | None = None
+    raised = True
+    for arguments in ({"city": CALL_MARKER}, json.dumps({"city": CALL_MARKER})):
+        try:
+            text = _render(template, {**variables, "messages": _tool_call_conversation(arguments, in_call),
+                                      "tools": tools}, budget)
+        except TemplateLimitExceeded as exc:
+            return (shape, "limit", str(exc)), raised
+        except MemoryError:
+            return (shape, "limit", _out_of_memory(budget.limits)), raised
+        except Exception as exc:
+            outcome = outcome or (shape, "error", _describe(exc))
+            continue
+        raised = False
+        at, end = text.rfind(CALL_MARKER), text.rfind(TOOL_RESULT_MARKER)
+        if 0 <= at < end:
+            return (shape, "tail", text[at + len(CALL_MARKER):end][:TOOL_CALL_KEPT]), raised
+        outcome = outcome or (shape, "unmarked", "")
+    return outcome or (shape, "unmarked", ""), raised
 
 
 def _with_calls(probe: Probe, outcomes: Iterable[Outcome], added: AddedTokens) -> Probe:
