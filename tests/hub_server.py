@@ -343,6 +343,7 @@ def chatml(fixed: bool = False, generation_config: bool = True, tokenizer: bool 
         files["additional_chat_templates/tool_use.jinja"] = template
     if weights:
         files["model.safetensors"] = 10 * GB
+        files["model.safetensors.index.json"] = b'{"weight_map": {"lm_head.weight": "model.safetensors"}}\n'
         files["README.md"] = b"# a model\n"
         files["additional_chat_templates/old/unused.jinja"] = b"not a template eos-guard reads"
     return files

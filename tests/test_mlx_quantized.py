@@ -129,3 +129,6 @@ def test_weights_without_scales_are_no_mlx_checkpoint(tmp_path, run):
     assert not ModelFiles.read(folder).mlx_quantized
     code, out, _ = run("--format", "json", "--no-cache", "--baseline", "none", str(folder))
     assert code == 1 and "EOS001" in [f["code"] for f in json.loads(out)["findings"]], out
+    # docs/runtimes.md: transformers reads quantization_config, not quantization (no quantizer for these weights)
+    transformers = pytest.importorskip("transformers")
+    assert getattr(transformers.AutoConfig.from_pretrained(str(folder)), "quantization_config", None) is None
