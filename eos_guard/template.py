@@ -1404,7 +1404,41 @@ def _compile(source: str) -> Any:
     return _ENV.from_string(source)
 
 
+# A name a template reads from its caller and cannot do without: firefunction-v2's adds ``functions`` and ``datetime``
+# to its system prompt, which its users pass to apply_chat_template (transformers hands a call's extra arguments to
+# the template). jinja2 says "'functions' is undefined" where the template uses one it was not given; the probe
+# renders again with each such name an empty string (at most MAX_CALLER_VARIABLES of them), and a render that
+# still fails shows the first error.
+_UNDEFINED_NAME = re.compile(r"'([A-Za-z_][A-Za-z0-9_]*)' is undefined")
+MAX_CALLER_VARIABLES = 8
+
+
 def _render(template: Any, variables: dict[str, Any], budget: _Budget) -> str:
+    """The template's text for ``variables``, with the names the template needs from its caller added as empty
+    strings (_UNDEFINED_NAME)."""
+    first: Exception | None = None
+    for _ in range(MAX_CALLER_VARIABLES + 1):
+        try:
+            return _generate(template, variables, budget)
+        except (TemplateLimitExceeded, MemoryError):
+            raise
+        except Exception as exc:
+            first = first or exc
+            name = _caller_variable(exc)
+            if name is None or name in variables:
+                raise first from None
+            variables = {**variables, name: ""}
+    assert first is not None
+    raise first
+
+
+def _caller_variable(exc: Exception) -> str | None:
+    """The name a render failed for want of (jinja2's UndefinedError for a variable), or None."""
+    found = _UNDEFINED_NAME.fullmatch(str(exc)) if type(exc).__name__ == "UndefinedError" else None
+    return found.group(1) if found else None
+
+
+def _generate(template: Any, variables: dict[str, Any], budget: _Budget) -> str:
     chunks: list[str] = []
     size = 0
     for chunk in template.generate(**variables):

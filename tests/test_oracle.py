@@ -709,3 +709,52 @@ def test_a_template_that_prints_list_content_is_not_read_as_ending_turns_with_it
     assert "EOS011 warning: the 'default' chat template writes nothing after an answer, neither after the last one " \
            "nor before the next turn: no stop id can end an answer unless training appended an eos the template " \
            "does not write" in out, out
+
+
+# The shape of fireworks-ai/llama-3-firefunction-v2's template: its system prompt ends with the ``functions`` and
+# ``datetime`` its users pass to apply_chat_template, added to text, so it fails without them (helper-159)
+CALLER_VARIABLES_TEMPLATE = (
+    "{%- set suffix = 'Available functions as JSON spec:' + '\\n' + functions + '\\nToday is ' + datetime + '.' -%}"
+    "{{- bos_token + '<|start_header_id|>system<|end_header_id|>\\n\\n' + suffix + '<|eot_id|>' -}}"
+    "{%- for message in messages -%}{{- '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n'"
+    " + message['content'] | trim + '<|eot_id|>' -}}{%- endfor -%}"
+    "{%- if add_generation_prompt -%}{{- '<|start_header_id|>assistant<|end_header_id|>\\n\\n' -}}{%- endif -%}")
+
+
+def test_a_template_that_needs_variables_from_its_caller_is_checked_with_them(tmp_path, run):
+    """transformers raises without the variables and renders with them; eos-guard renders with each one it names
+    an empty string, finds the terminator transformers writes (<|eot_id|> 128009, a stop id) and reports nothing."""
+    import shutil
+
+    folder = shutil.copytree(FIXTURES / "llama3-8b-instruct-genconfig-fix", tmp_path / "firefunction")
+    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    config["chat_template"] = CALLER_VARIABLES_TEMPLATE
+    (folder / "tokenizer_config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
+    chat = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": ASSISTANT_MARKER}]
+    with pytest.raises(Exception, match="'functions' is undefined"):
+        tokenizer.apply_chat_template(chat, tokenize=False)
+    text = tokenizer.apply_chat_template(chat, tokenize=False, functions="[]", datetime="2026-12-06")
+    assert text.endswith(ASSISTANT_MARKER + "<|eot_id|>")
+
+    terminator = resolved(folder).terminator
+    assert (terminator.token, terminator.id) == ("<|eot_id|>", 128009), terminator
+    code, out, _ = run("--no-cache", str(folder))
+    assert code == 0 and "EOS014" not in out, out
+
+
+@pytest.mark.parametrize("template,error", [
+    # the name filled in is no use: the first error is the one shown
+    ("{{ functions.keys() | list }}{% for m in messages %}{{ m.content }}<|eot_id|>{% endfor %}",
+     "'functions' is undefined"),
+    # more names than MAX_CALLER_VARIABLES
+    ("{{ " + " + ".join(f"v{i}" for i in range(9)) + " }}{% for m in messages %}{{ m.content }}<|eot_id|>{% endfor %}",
+     "'v0' is undefined"),
+    # an attribute, not a variable: never filled
+    ("{% for m in messages %}{{ m.content + m.missing }}<|eot_id|>{% endfor %}", "has no attribute 'missing'"),
+])
+def test_a_template_that_fails_with_its_caller_variables_filled_keeps_its_first_error(template, error):
+    from eos_guard.template import Limits, probe_template
+
+    probe = probe_template(template, {}, ["<|eot_id|>"], Limits(cache=False))
+    assert not probe.rendered and probe.errors and all(error in each for each in probe.errors), probe.errors

@@ -19,7 +19,10 @@ class TemplateError(Rule):
     turn, with a following user turn, with content as a list of parts, with tools). This rule fires when
     every probe raises, when the template exceeds the time, output or memory limits (a loop, a huge `range`, a
     recursive macro, a string built to gigabytes; see docs/security.md), or when no render shows the
-    assistant's answer. It also fires when the tokenizer's templates are all named and none is `default`:
+    assistant's answer. A variable the template needs from its caller and adds to text (fireworks-ai's
+    firefunction-v2 writes the `functions` and `datetime` its users pass to `apply_chat_template`) is no failure:
+    where jinja2 says "'functions' is undefined", the probe renders again with that name an empty string, up to
+    eight names, and shows the first error if that does not help. It also fires when the tokenizer's templates are all named and none is `default`:
     `additional_chat_templates/*.jinja` without a `chat_template.jinja` (those files replace tokenizer_config.json's
     `chat_template` entirely), or a `chat_template` list without a `default` entry. transformers 5.24 then keeps
     them as a dict, and `apply_chat_template` without tools raises "This model has multiple chat templates with no
