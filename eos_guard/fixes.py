@@ -28,7 +28,6 @@ from .rules.base import ids_to_stop_on
 from .rules.tool_call_not_stop_id import calling_turn_end, calls_not_stopping
 from .runtimes import stops, target_id
 from .splice import Edit, add_to_id_list, apply_edits, insert_member, replace_value
-from .vocabulary import is_token_id
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -239,7 +238,7 @@ def _dropped(model: ResolvedModel, name: str) -> list[int]:
     """The ids ``name``'s eos_token_id held at the baseline revision (EOS015), in their order: a change that dropped
     them is undone by adding them back. Only ids the model can emit, as for every id a fix adds."""
     before = model.baseline_eos.get(name)
-    return [i for i in (before.ids if before is not None else ()) if is_token_id(i) and not model.beyond_vocab(i)]
+    return [i for i in (before.ids if before is not None else ()) if model.can_emit(i)]
 
 
 def _align_genai_config(model: ResolvedModel, add) -> None:
@@ -249,8 +248,8 @@ def _align_genai_config(model: ResolvedModel, add) -> None:
     stop = model.runtime_stops.get("onnxruntime-genai")
     doc = model.files.genai_config
     target = target_id(model)
-    if stop is None or doc is None or stops(model, stop) is not False or not is_token_id(target) \
-            or target in stop.ids or model.beyond_vocab(target):
+    if stop is None or doc is None or stops(model, stop) is not False or not model.can_emit(target) \
+            or target in stop.ids:
         return
     wanted = [target]
     if doc.get(("model", "eos_token_id")) == []:  # Config::Config stopped on the pad id: it stays a stop id

@@ -146,6 +146,12 @@ class ResolvedModel:
         """Whether the output layer has no row for ``token_id`` (not below ``vocab_size``, when that is known)."""
         return self.vocab_size is not None and token_id >= self.vocab_size
 
+    def can_emit(self, token_id: object) -> bool:
+        """Whether ``token_id`` is an id the model can emit: one a tokenizer can give (vocabulary.is_token_id: an
+        int from 0 to 2**32 - 1) that the output layer has a row for. No other value is an id to stop on, to
+        advise, to add (fixes.py) or to miss (EOS015)."""
+        return is_token_id(token_id) and not self.beyond_vocab(token_id)  # type: ignore[arg-type]
+
     @property
     def why_no_id(self) -> str:
         """Why a token string of this folder may have no id."""

@@ -199,6 +199,30 @@ def test_fix_restores_the_stop_ids_a_change_dropped(run, tmp_path):
     assert run(".", cwd=repo) == (0, "All checks passed (1 model folder).\n", "")
 
 
+@pytest.mark.parametrize("bad", [200000, 4294967296])
+def test_removing_an_id_the_model_cannot_emit_is_no_lost_stop_id(run, tmp_path, bad):
+    """helper-162: EOS006 calls an id past vocab_size an error, and EOS015 asked to put it back once a change removed
+    it, an error --fix cannot clear (it adds no such id): the pre-commit hook blocked the commit that fixed the
+    folder. Only ids the model can emit are lost (ResolvedModel.can_emit, as for what --fix adds)."""
+    repo = tmp_path / "repo"
+    folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", repo / "qwen", ignore=shutil.ignore_patterns(
+        "expected.json", "README.md"))
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    before = json.loads((folder / "generation_config.json").read_text(encoding="utf-8"))
+    good = before["eos_token_id"]
+    write_json(folder / "generation_config.json", {**before, "eos_token_id": [*good, bad]})
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run(git + ["add", "."], check=True)
+    subprocess.run(git + ["commit", "-qm", "an id past vocab_size"], check=True)
+    code, out, _ = run("--format", "concise", ".", cwd=repo)
+    assert code == 1 and "EOS006" in out, out
+    write_json(folder / "generation_config.json", {**before, "eos_token_id": good})
+    assert run(".", cwd=repo) == (0, "All checks passed (1 model folder).\n", "")
+    # an id the model can emit is still lost when it goes
+    write_json(folder / "generation_config.json", {**before, "eos_token_id": good[:1]})
+    assert "EOS015" in run("--format", "concise", ".", cwd=repo)[1]
+
+
 ids = st.integers(min_value=0, max_value=300_000)
 documents = st.dictionaries(st.text(min_size=1, max_size=8).filter(lambda k: k != "eos_token_id"),
                             st.none() | st.integers() | st.text(max_size=10) | st.lists(st.integers(), max_size=3),

@@ -9,7 +9,6 @@ from ..known_tokens import END_OF_TURN_TEXTS
 from ..model_files import TemplateSource, one_eos_type
 from ..records import record
 from ..resolve import ResolvedModel, StopIds, Where
-from ..vocabulary import is_token_id
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -226,9 +225,6 @@ def ids_to_stop_on(model: ResolvedModel, terminators: bool = True, tokenizer_eos
                      and eos.token not in END_OF_TURN_TEXTS):
         candidates.append(eos.id)
     for token_id in candidates:
-        if not is_token_id(token_id) or token_id in ids:
-            continue
-        if model.beyond_vocab(token_id):
-            continue
-        ids.append(token_id)
+        if model.can_emit(token_id) and token_id not in ids:
+            ids.append(token_id)
     return ids

@@ -17,7 +17,8 @@ class StopIdsDropped(Rule):
     ## What it detects
     `eos_token_id` in generation_config.json or config.json lost ids compared with the same file at a
     baseline revision: git `HEAD` by default when the folder is in a git work tree and the file is tracked,
-    or the revision given with `--baseline REV`. Nothing is compared outside a git work tree.
+    or the revision given with `--baseline REV`. Nothing is compared outside a git work tree. Only ids the model
+    can emit count: removing one that is not below `vocab_size` (EOS006), or of 2**32 or more, fixes the file.
 
     In config.json only a *list* that lost ids is reported, or any loss when there is no
     generation_config.json (then config.json is the stop set). A scalar config.json eos that changed next to
@@ -54,7 +55,8 @@ class StopIdsDropped(Rule):
             keys = ("eos_token_id",)
             now = doc.get(keys)
             current = set(now) if isinstance(now, list) else ({now} if now is not None else set())
-            lost = [i for i in before.ids if i not in current]
+            # only ids the model can emit: one past vocab_size is EOS006's error, and dropping it fixes that
+            lost = [i for i in before.ids if i not in current and model.can_emit(i)]
             if lost:
                 # spelled as the file spells it (true, "<|im_end|>"), as EOS007 quotes a value that is no id
                 shown_now, shown_before = (quoted_list(value, json.dumps) if isinstance(value, list)

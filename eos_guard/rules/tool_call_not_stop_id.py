@@ -3,7 +3,6 @@ from __future__ import annotations
 from ..findings import Finding, Severity
 from ..resolve import ResolvedModel
 from ..template import BUILTIN_TOOLS_VARIABLE, call_end
-from ..vocabulary import is_token_id
 from .base import (Options, Rule, add_to_stop_ids, checked_stop_ids, describe_ids, templates_doing,
                    where_stop_ids_are)
 
@@ -99,7 +98,7 @@ def calling_turn_end(model: ResolvedModel, after: tuple[str, ...]) -> tuple[str 
     what the finding advises and ``--fix`` adds."""
     end = call_end(after)
     end_id = model.vocab.id_of(end) if end is not None else None
-    if end_id is None or not is_token_id(end_id) or model.beyond_vocab(end_id):
+    if end_id is None or not model.can_emit(end_id):
         return end, None  # no id the model can emit (EOS006 and EOS005 say why)
     return end, end_id
 
