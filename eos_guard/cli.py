@@ -318,10 +318,30 @@ def start_up_done() -> None:
 
 
 def _stopped(args: argparse.Namespace, error: InputError) -> int:
-    if output_format(args.format, sys.stdout) == "github":
+    """A run stopped before it checked anything (bad settings, an output file it cannot write, a missing dependency):
+    the error on stderr and, in a machine format, where the report would have gone: a GitHub annotation, or a JSON
+    or SARIF document whose ``errors`` or notification says it, and the ``--sarif`` file too, so that an earlier
+    run's results there are not uploaded for this one (helper-162: a bad pyproject.toml left both empty and the
+    old file in place)."""
+    from .results import Report
+
+    fmt = output_format(args.format, sys.stdout)
+    stopped = Report(models=[], problems=[error])
+    if fmt == "github":
         from .report.github import error_annotation
 
         write(error_annotation(error) + "\n", "github")
+    elif fmt in ("json", "sarif"):
+        from .report import rendered
+
+        write(rendered(fmt, stopped), fmt)
+    if args.sarif and (error.path is None or Path(error.path) != args.sarif):
+        from .report import sarif
+
+        try:
+            _write_named(args.sarif, sarif.render(stopped), "--sarif")
+        except InputError:
+            pass  # the error said is the one that stopped the run
     _say(f"eos-guard: {error.render()}")
     return EXIT_ERROR
 

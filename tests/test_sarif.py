@@ -68,6 +68,33 @@ def test_a_file_that_stopped_a_check_is_a_notification_at_its_position(run, tmp_
         {"executionSuccessful": True, "toolExecutionNotifications": []}]
 
 
+def test_a_run_stopped_by_its_settings_says_so_in_every_machine_format_and_in_the_sarif_file(run, tmp_path):
+    """helper-162: a broken pyproject.toml stopped the run with nothing on stdout in --format json or sarif, and
+    left an earlier run's --sarif file in place, so a workflow uploaded the old results for this run."""
+    folder = tmp_path / "m"
+    folder.mkdir()
+    for source in (RULE_CASES / "EOS001-terminator-not-stop-id").iterdir():
+        (folder / source.name).write_bytes(source.read_bytes())
+    assert run("--sarif", "old.sarif", "m", cwd=tmp_path)[0] == 1
+    assert json.loads((tmp_path / "old.sarif").read_text())["runs"][0]["results"]
+    (tmp_path / "pyproject.toml").write_text("[tool.eos-guard]\nselect = 5\n", encoding="utf-8")
+    said = "pyproject.toml:2:10: select must be a list of rule codes"
+    notification = {"level": "error", "message": {"text": said}, "locations": [{"physicalLocation": {
+        "artifactLocation": {"uri": "pyproject.toml", "uriBaseId": "%SRCROOT%"},
+        "region": {"startLine": 2, "startColumn": 10}}}]}
+    code, out, err = run("--format", "sarif", "--sarif", "old.sarif", "m", cwd=tmp_path)
+    assert (code, err) == (2, f"eos-guard: {said}\n")
+    for document in (json.loads(out), json.loads((tmp_path / "old.sarif").read_text())):
+        jsonschema.Draft4Validator(SCHEMA).validate(document)
+        assert document["runs"][0]["results"] == []
+        assert document["runs"][0]["invocations"] == [{"executionSuccessful": False,
+                                                       "toolExecutionNotifications": [notification]}]
+    code, out, _ = run("--format", "json", "m", cwd=tmp_path)
+    assert code == 2 and json.loads(out)["errors"] == [{"model": "pyproject.toml", "message": said}]
+    code, out, _ = run("--format", "github", "m", cwd=tmp_path)
+    assert code == 2 and out == f"::error file=pyproject.toml,line=2,col=10,title=eos-guard::{said}\n"
+
+
 def test_sarif_file_leaves_stdout_and_exit_code_alone(run, tmp_path):
     folder = RULE_CASES / "EOS001-terminator-not-stop-id"
     plain = run(cwd=folder)
