@@ -196,6 +196,29 @@ def tokenizer_config_eos(model: ResolvedModel) -> str | None:
     return text
 
 
+def transformers_4_refuses_tokenizer(model: ResolvedModel) -> str | None:
+    """What in tokenizer_config.json makes transformers 4.x's AutoTokenizer.from_pretrained raise where 5.x loads
+    it, or None. transformers 5's save_pretrained writes both (tokenization_utils_base.py, 5.25): ``tokenizer_class``
+    ``TokenizersBackend`` for a tokenizer.json-only class (Llama 3, Mistral, Phi-3 fine-tunes), which 4.x has no
+    class of ("Tokenizer class TokenizersBackend does not exist"), and ``extra_special_tokens`` as a list (the
+    additional special tokens, Qwen2.5's), which 4.x takes for its object of named tokens (4.51.3 and 4.57.6
+    ``_set_model_specific_special_tokens``: "'list' object has no attribute 'keys'"). Checked with both releases
+    (tests/test_runtimes.py)."""
+    tc = model.files.tokenizer_config
+    data = tc.data if tc is not None else None
+    if not isinstance(data, dict):
+        return None
+    name = data.get("tokenizer_class")
+    if isinstance(name, str) and name.startswith("TokenizersBackend"):
+        return f"tokenizer_config.json's tokenizer_class '{name}' (transformers 5's; 4.x has no such class)"
+    if "extra_special_tokens" in data and not isinstance(data["extra_special_tokens"], dict):
+        extra = data["extra_special_tokens"]
+        kind = "a list" if isinstance(extra, list) else "null" if extra is None else "no object"
+        return (f"tokenizer_config.json's extra_special_tokens, {kind} (transformers 5 writes a list; 4.x reads an "
+                "object of named tokens)")
+    return None
+
+
 def added_token_declared_id(model: ResolvedModel, content: str, last: bool = False) -> int | None:
     """The ``"id"`` field of the first (or last) tokenizer.json added_tokens entry with that content."""
     doc = model.files.tokenizer

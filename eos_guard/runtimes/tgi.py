@@ -12,7 +12,11 @@ FlashCausalLM init.", transformers_flash_causal_lm.py and transformers_flash_vlm
 ``CausalLM``: the tokenizer's eos alone. A model type neither ``get_model`` names nor transformers' causal-LM and
 seq2seq-LM tables list, without remote code (``auto_map``), is refused ("Unsupported model type"): gpt-oss,
 GLM-4 and GLM-4.5, SmolLM3, Gemma 3n, EXAONE 4, ... (``data/tgi_model_types.json``, written by
-``scripts/tgi_model_types.py``); TGI's stop set for it is unknown, never "does not stop".
+``scripts/tgi_model_types.py``); TGI's stop set for it is unknown, never "does not stop". So it is for a tokenizer
+transformers 4.51 cannot load (``base.transformers_4_refuses_tokenizer``: what transformers 5's save_pretrained
+writes for most fine-tunes): every model class loads it with ``AutoTokenizer.from_pretrained`` outside any ``try``
+(``flash_causal_lm.py:1232``, ``transformers_flash_causal_lm.py:129``, ``causal_lm.py:612``,
+``seq2seq_lm.py:660``), and the model does not start.
 
 TGI's image installs ``server/uv.lock`` (its Dockerfile runs ``uv sync --frozen``): transformers 4.51.0 and
 tokenizers 0.21.0, whose model tables decide what it serves; ``server/requirements_*.txt`` pin 4.51.3 and 0.21.1.
@@ -25,7 +29,7 @@ from __future__ import annotations
 from ..model_files import shipped_names
 from ..resolve import ResolvedModel
 from .base import (Release, StopSet, as_ids, config_data, generation_eos, place, renumbered, show, show_id,
-                   tokenizer_eos_id, tokenizer_eos_place, unique)
+                   tokenizer_eos_id, tokenizer_eos_place, transformers_4_refuses_tokenizer, unique)
 
 RELEASES = (Release("TGI db931fcf42", None, "huggingface/text-generation-inference db931fcf42 (2026-01-08) "
                                             "models/__init__.py get_model, flash_causal_lm.py "
@@ -66,6 +70,12 @@ def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
                   "4.51.0, which its image installs, has no causal-LM or seq2seq-LM class for it)")
         return StopSet("tgi", (), reason, "none in these files: serve the model with another runtime",
                        where, unknown=reason)
+    refused = transformers_4_refuses_tokenizer(model)
+    if refused is not None:
+        reason = (f"TGI cannot load the tokenizer: transformers 4.51, which its image installs, raises on {refused}, "
+                  "and the model does not start")
+        return StopSet("tgi", (), reason, "none for the stop ids: save the tokenizer so that transformers 4.x loads "
+                                          "it, or serve the model with another runtime", where, unknown=reason)
     if isinstance(model_type, str) and not _flash(model_type, config):
         primary = tokenizer_eos_id(model)
         which = f"model type '{model_type}'" + (" with alibi" if model_type in FALCON_TYPES else "")
