@@ -695,7 +695,11 @@ def _say_errors(report: Report, verbose: bool) -> None:
         _say(f"eos-guard: {problem.render()}")
 
 
-def _write_side_outputs(args: argparse.Namespace, report: object) -> None:
+def _write_side_outputs(args: argparse.Namespace, report: Report) -> None:
+    for option, path in (("--sarif", args.sarif), ("--summary", args.summary)):
+        if path and _checked_file(path, report):
+            raise InputError(path, f"cannot write the {option} file: it is a file this run checks (a model's own "
+                                   "file would be replaced by the report); name another")
     if args.sarif:
         from .report import sarif
 
@@ -704,6 +708,30 @@ def _write_side_outputs(args: argparse.Namespace, report: object) -> None:
         from .report import summary
 
         _write_named(args.summary, summary.render(report), "--summary", append=True)
+
+
+def _checked_file(path: Path, report: Report) -> bool:
+    """Whether ``path`` (where its links lead) is a file the run read: a GGUF PATH, or a file of a checked folder
+    that eos-guard reads (model_files.CHECKED_FILES, a template of additional_chat_templates/). helper-162:
+    ``--sarif m/tokenizer_config.json`` replaced the folder's tokenizer config with the report."""
+    from .model_files import CHECKED_FILES, TEMPLATE_DIR
+
+    try:
+        target = path.resolve()
+    except (OSError, RuntimeError):
+        return False
+    for model in report.models:
+        try:
+            checked = model.folder.resolve()
+        except (OSError, RuntimeError):
+            continue
+        if target == checked:
+            return True
+        if target.parent == checked and target.name in CHECKED_FILES:
+            return True
+        if target.parent == checked / TEMPLATE_DIR and target.suffix == ".jinja":
+            return True
+    return False
 
 
 def _write_named(path: Path, text: str, option: str, append: bool = False) -> None:

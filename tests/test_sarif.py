@@ -95,6 +95,24 @@ def test_a_run_stopped_by_its_settings_says_so_in_every_machine_format_and_in_th
     assert code == 2 and out == f"::error file=pyproject.toml,line=2,col=10,title=eos-guard::{said}\n"
 
 
+@pytest.mark.parametrize("option,name", [("--sarif", "tokenizer_config.json"), ("--summary", "config.json"),
+                                         ("--sarif", "additional_chat_templates/tool_use.jinja")])
+def test_an_output_file_that_is_a_file_the_run_checks_is_refused(run, tmp_path, option, name):
+    """helper-162: ``--sarif m/tokenizer_config.json`` replaced the folder's file with the report, and the next
+    check passed a folder without its chat template. A report file beside the model's files is fine."""
+    folder = tmp_path / "m"
+    (folder / "additional_chat_templates").mkdir(parents=True)
+    for source in (RULE_CASES / "EOS001-terminator-not-stop-id").iterdir():
+        (folder / source.name).write_bytes(source.read_bytes())
+    (folder / "additional_chat_templates" / "tool_use.jinja").write_text("{{ messages }}", encoding="utf-8")
+    before = {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+    code, _, err = run(option, f"m/{name}", "m", cwd=tmp_path)
+    assert code == 2 and err == (f"eos-guard: m/{name}: cannot write the {option} file: it is a file this run checks "
+                                 "(a model's own file would be replaced by the report); name another\n"), err
+    assert {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()} == before
+    assert run(option, "m/report.out", "m", cwd=tmp_path)[0] == 1 and (folder / "report.out").stat().st_size
+
+
 def test_sarif_file_leaves_stdout_and_exit_code_alone(run, tmp_path):
     folder = RULE_CASES / "EOS001-terminator-not-stop-id"
     plain = run(cwd=folder)
