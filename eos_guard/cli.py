@@ -725,7 +725,7 @@ def _checked_file(path: Path, report: Report) -> bool:
             checked = model.folder.resolve()
         except (OSError, RuntimeError):
             continue
-        if target == checked:
+        if target == checked and not target.is_dir():  # a GGUF PATH (a folder named is its own error)
             return True
         if target.parent == checked and target.name in CHECKED_FILES:
             return True

@@ -1083,3 +1083,13 @@ def test_keys_and_string_values_are_read_up_to_their_first_nul_as_llama_cpp_read
     assert finding["code"] == "EOS028" and "TemplateSyntaxError" in finding["message"], out
     write_gguf(tmp_path / "template.gguf", template=CUSTOM_TEMPLATE, eos=ASSISTANT_END)  # without the NUL: stops
     assert run("template.gguf")[0] == 0
+
+
+def test_a_sarif_file_named_as_the_gguf_path_it_checks_is_refused(run, tmp_path):
+    """helper-162: an output file that is one the run checks is refused (docs/usage.md); for a GGUF PATH the file
+    itself, which --sarif would have replaced with the report."""
+    path = write_gguf(tmp_path / "model.gguf")
+    before = path.read_bytes()
+    code, _, err = run("--sarif", "model.gguf", "model.gguf", cwd=tmp_path)
+    assert code == 2 and "model.gguf: cannot write the --sarif file: it is a file this run checks" in err, err
+    assert path.read_bytes() == before
