@@ -235,6 +235,20 @@ def test_a_settings_file_linked_out_of_the_repository_is_not_read(tmp_path, run,
                                 f"which leads outside {repo}; not followed\n", err
 
 
+def test_outside_a_git_work_tree_a_settings_link_is_followed_and_isolated_reads_none(tmp_path, run):
+    """The limit docs/security.md states (helper-162): outside a work tree nothing bounds a settings file, which is
+    read wherever it links (its keys quoted in errors, as any settings file's are); --isolated reads none."""
+    import shutil
+
+    shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", tmp_path / "plain" / "m")
+    (tmp_path / "elsewhere").write_text("SECRET_KEY: 1\n", encoding="utf-8")
+    (tmp_path / "plain" / "m" / ".eos-guard.yaml").symlink_to(tmp_path / "elsewhere")
+    code, _, err = run("m", cwd=tmp_path / "plain")
+    assert code == 2 and "unknown setting 'SECRET_KEY'" in err, err
+    code, out, err = run("--isolated", "m", cwd=tmp_path / "plain")
+    assert code == 1 and "SECRET" not in out + err and " EOS001 " in out, (out, err)
+
+
 @pytest.mark.parametrize("name", [".eos-guard.yaml", ".eos-guard.yml", "pyproject.toml"])
 def test_a_settings_link_out_of_the_repository_is_the_same_error_whatever_it_leads_to(tmp_path, run, name):
     """helper-135: a link to a runner's file was refused, one to nothing or to a folder skipped silently, and a
