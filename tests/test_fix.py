@@ -441,6 +441,26 @@ def test_the_diff_is_a_patch_git_applies(run, tmp_path, text):
         assert diffed.read_bytes() == fixed.read_bytes(), name
 
 
+def test_a_diff_of_a_folder_outside_the_current_one_applies_from_the_root(run, tmp_path):
+    """helper-162: a folder outside the working directory is named by its absolute path without the leading '/', as
+    git diff --no-index names it, so the patch applies from '/' (docs/fix.md says so), with patch and git alike."""
+    for where in ("patched", "applied", "fixed"):
+        shutil.copytree(CHATML, tmp_path / where / "chatml")
+    (tmp_path / "elsewhere").mkdir()
+    code, text, _ = run("--diff", str(tmp_path / "patched" / "chatml"), cwd=tmp_path / "elsewhere")
+    assert code == 1 and f"--- a/{str(tmp_path).lstrip('/')}/patched/chatml/" in text, text
+    (tmp_path / "fix.patch").write_text(text, encoding="utf-8")
+    subprocess.run(["patch", "-s", "-p1", "-d", "/", "-i", str(tmp_path / "fix.patch")], check=True)
+    applied = text.replace(f"{tmp_path}/patched/".lstrip("/"), f"{tmp_path}/applied/".lstrip("/"))
+    (tmp_path / "git.patch").write_text(applied, encoding="utf-8")
+    subprocess.run(["git", "apply", "--whitespace=nowarn", str(tmp_path / "git.patch")], cwd="/", check=True)
+    run("--fix", "chatml", cwd=tmp_path / "fixed")
+    for name in ("generation_config.json",):
+        fixed = (tmp_path / "fixed" / "chatml" / name).read_bytes()
+        assert (tmp_path / "patched" / "chatml" / name).read_bytes() == fixed
+        assert (tmp_path / "applied" / "chatml" / name).read_bytes() == fixed
+
+
 def test_a_file_that_is_not_read_is_never_created_or_replaced(run, tmp_path):
     """generation_config.json is a link out of the repository (EOS018): --fix neither writes through it nor
     replaces it, and --diff shows no new file there."""
