@@ -71,6 +71,9 @@ class Finding:
     location: Location
     model: Path
 
+    def __post_init__(self) -> None:
+        self.__dict__["message"] = clipped(self.message)  # frozen: the one place it is set
+
     def sort_key(self) -> tuple:
         loc = self.location
         return (str(self.model), str(loc.path), loc.line, loc.column, self.code)
@@ -88,6 +91,24 @@ class Finding:
 
 
 QUOTED_ITEMS = 16  # a message quotes at most this many items of a list (a 3.5 MB list of ids made 12 MB lines)
+QUOTED_TEXT = 200  # characters of one quoted text a message shows whole (a 2 MB eos_token made 2 MB lines: helper-162)
+MESSAGE_TEXT = 4000  # characters of a message shown whole
+
+
+def clipped(message: str) -> str:
+    """``message`` with each quoted text longer than QUOTED_TEXT characters cut to its start and its length
+    (``'<|aaaa…' (2,000,000 characters)``); a message still longer than MESSAGE_TEXT (a long text with a quote in
+    it) keeps its start and its end (where the advice is), and says how much is left out between them."""
+    if len(message) <= QUOTED_TEXT:
+        return message
+    import re
+
+    message = re.sub("'([^']{%d,})'" % (QUOTED_TEXT + 1),
+                     lambda m: f"'{m.group(1)[:QUOTED_TEXT // 2]}…' ({len(m.group(1)):,} characters)", message)
+    if len(message) > MESSAGE_TEXT:
+        head, tail = message[:MESSAGE_TEXT // 2], message[-(MESSAGE_TEXT // 4):]
+        message = f"{head} … ({len(message) - len(head) - len(tail):,} characters left out) … {tail}"
+    return message
 
 
 def quoted_list(items: Sequence[object], show: Callable[[object], str] = str) -> str:

@@ -351,3 +351,22 @@ def test_a_finding_s_path_is_relative_below_the_working_directory_else_absolute(
     outside = json.loads(run("--format", "json", "../models/m", cwd=tmp_path / "work")[1])["findings"][0]["path"]
     assert below.startswith("models/m/") and outside == str(folder.resolve() / below.rsplit("/", 1)[1])
     assert run("../models/m", cwd=tmp_path / "work")[1].startswith(f"{folder.resolve()}/")
+
+
+@pytest.mark.parametrize("eos", ["<|" + "a" * 2_000_000 + "|>", "it's" * 500_000])
+def test_a_huge_token_text_is_quoted_short(run, tmp_path, eos):
+    """helper-162: a 2 MB eos_token was quoted whole in each finding (two 2 MB lines of text, 6 MB of JSON). A quoted
+    text over 200 characters shows its start and its length; a message still over 4,000 characters (a text with
+    quotes in it) its start and its end."""
+    import shutil
+
+    folder = shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", tmp_path / "m")
+    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    config["eos_token"] = eos
+    (folder / "tokenizer_config.json").write_text(json.dumps(config), encoding="utf-8")
+    code, out, _ = run("--format", "json", "m", cwd=tmp_path)
+    messages = [finding["message"] for finding in json.loads(out)["findings"]]
+    assert code == 1 and messages and all(len(message) < 4200 for message in messages), [len(m) for m in messages]
+    said = "\n".join(messages)
+    assert (f"'<|{'a' * 98}…' ({len(eos):,} characters)" in said) if eos.startswith("<|") else \
+        "characters left out) … " in said, said[:600]
