@@ -139,7 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="also append a Markdown summary to FILE (e.g. $GITHUB_STEP_SUMMARY)")
     parser.add_argument("--fail-on", choices=("error", "warning", "info", "never"),
                         help="lowest severity that makes the exit code 1 (default: error)")
-    parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings reach --fail-on")
+    parser.add_argument("--exit-zero", action="store_true",
+                        help="exit 0 even when findings reach --fail-on (--fix still exits 1 when it changed "
+                             "files, unless --exit-zero-even-if-changed)")
     parser.add_argument("--runtime", metavar="NAMES", action="append",
                         help="comma-separated runtimes whose failure to stop is an error: "
                              f"{', '.join(settings.RUNTIME_NAMES)}, or all (default: transformers); replaces "
@@ -454,6 +456,9 @@ def file_name(text: str) -> Path:
     """A FILE option's value: an empty one names no file (``Path("")`` is the current folder)."""
     if not text:
         raise argparse.ArgumentTypeError("an empty value (a variable that expanded to nothing?) is not a file name")
+    if text == "-":  # not stdout: a file named '-' was written in the current folder (helper-162)
+        raise argparse.ArgumentTypeError("'-' names no file here; to print the report in this format on stdout, use "
+                                         "--format (e.g. --format sarif)")
     return Path(text)
 
 

@@ -203,6 +203,9 @@ def _from_mapping(data: Any, source: Path | None, trail: list[str]) -> Config:
 
         close = difflib.get_close_matches(str(unknown[0]).replace("_", "-"), KEYS, n=1, cutoff=0.6)
         hint = f"did you mean {shown(close[0])}? " if close else ""
+        if unknown[0] == "tool" and source is not None and source.name != "pyproject.toml":
+            hint = "a [tool.eos-guard] table is read from pyproject.toml only; here, write the settings at the top " \
+                   "level; "
         trail[:] = [KEY_AT, str(unknown[0])]
         raise InputError(source, f"unknown setting {shown(unknown[0])} ({hint}known: {', '.join(KEYS)})")
     config = Config(source=source, root=source.parent if source else Path.cwd())

@@ -726,7 +726,9 @@ def decode_utf8(path: Path, raw: bytes) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InputError(path, f"cannot decode UTF-8: invalid byte 0x{raw[exc.start]:02x}",
+        utf16 = ": the file starts with a UTF-16 byte order mark; save it as UTF-8" \
+            if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
+        raise InputError(path, f"cannot decode UTF-8: invalid byte 0x{raw[exc.start]:02x}{utf16}",
                          *_character_position(raw, exc.start)) from None
 
 

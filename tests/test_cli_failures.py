@@ -1313,3 +1313,20 @@ def test_a_config_json_that_writes_an_eos_but_no_class_is_a_model_s(tmp_path, ru
     write_json(tmp_path / "s" / "config.json", {"vocab_size": 10, "num_hidden_layers": 2})
     code, out, err = run("--format", "concise", "--no-cache", "--baseline", "none", "s")
     assert code == 2 and "holds no model folder" in err, (out, err)
+
+
+def test_small_traps_a_hurried_user_meets_are_explained(run, broken, tmp_path):
+    """helper-162's nits: '--sarif -' wrote a file named '-'; a UTF-16 file said only 'invalid byte 0xff'; a TOML
+    settings file other than pyproject.toml holding a [tool.eos-guard] table said only "unknown setting 'tool'"."""
+    code, _, err = run("--sarif", "-", str(broken), cwd=tmp_path)
+    assert code == 2 and "'-' names no file here" in err and "--format" in err and not (tmp_path / "-").exists()
+    text = (broken / "generation_config.json").read_text(encoding="utf-8")
+    (broken / "generation_config.json").write_bytes(text.encode("utf-16"))
+    code, _, err = run(str(broken), cwd=tmp_path)
+    assert code == 2 and err.endswith("generation_config.json:1:1: cannot decode UTF-8: invalid byte 0xff: the file "
+                                      "starts with a UTF-16 byte order mark; save it as UTF-8\n"), err
+    (broken / "generation_config.json").write_text(text, encoding="utf-8")
+    (tmp_path / "settings.toml").write_text("[tool.eos-guard]\nselect = ['EOS001']\n", encoding="utf-8")
+    code, _, err = run("--config", "settings.toml", str(broken), cwd=tmp_path)
+    assert code == 2 and "unknown setting 'tool' (a [tool.eos-guard] table is read from pyproject.toml only; here, " \
+                         "write the settings at the top level;" in err, err
