@@ -199,7 +199,8 @@ def test_unreadable_file_is_one_line_exit_2_and_others_still_checked(run, tmp_pa
     pytest.param("", "1:1: cannot parse JSON: Expecting value", id="empty"),
     pytest.param("<!DOCTYPE html><html>404</html>", "1:1: cannot parse JSON: Expecting value", id="html"),
     pytest.param('{"model": {"vocab": {}}}'.encode("utf-16").decode("utf-8", "surrogateescape"),
-                 "1:1: cannot decode UTF-8: invalid byte 0xff", id="utf-16"),
+                 "1:1: cannot decode UTF-8: invalid byte 0xff: the file starts with a UTF-16 byte order mark; save "
+                 "it as UTF-8", id="utf-16"),
     pytest.param('{"added_tokens": [], "model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}}\n<<<<<<< HEAD',
                  "2:1: cannot parse JSON: Extra data", id="garbage-after"),
     pytest.param('{"added_tokens": [], "model": {"type": "BPE", "vocab": {"a": 0}, "merges": [["a", "b"]',
