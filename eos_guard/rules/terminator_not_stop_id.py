@@ -35,6 +35,12 @@ class TerminatorNotStopId(Rule):
     (Phi-4-mini, Phi-3, Gemma): it copies the template and the source tokenizer's eos (`<|endoftext|>`) alone into
     the configs, while the copied template ends turns with `<|end|>`.
 
+    The files cannot show how the model was trained. Some trainers teach the tokenizer's eos after the terminator
+    (LLaMA-Factory's `efficient_eos` templates, Gemma's among them: `data/processor/supervised.py`, ff6d4d12e,
+    labels the eos where the next turn begins and after the last; OpenRLHF's SFT dataset appends it to every
+    sample, `openrlhf/datasets/sft_dataset.py`, 3c3be623): such a model stops a few tokens late, on the eos, rather than running on. The fix is the same, and
+    costs nothing where the model does stop.
+
     ## Remediation
     Add the terminator's id to `eos_token_id`, keeping the ids already there:
     `"eos_token_id": [151643, 151645]`. Where generation_config.json is not valid JSON, transformers reads
