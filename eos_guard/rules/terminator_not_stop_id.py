@@ -38,8 +38,8 @@ class TerminatorNotStopId(Rule):
     The files cannot show how the model was trained. Some trainers teach the tokenizer's eos after the terminator
     (LLaMA-Factory's `efficient_eos` templates, Gemma's among them: `data/processor/supervised.py`, ff6d4d12e,
     labels the eos where the next turn begins and after the last; OpenRLHF's SFT dataset appends it to every
-    sample, `openrlhf/datasets/sft_dataset.py`, 3c3be623): such a model stops a few tokens late, on the eos, rather than running on. The fix is the same, and
-    costs nothing where the model does stop.
+    sample, `openrlhf/datasets/sft_dataset.py`, 3c3be623): such a model stops a few tokens late, on the eos,
+    rather than running on. The fix is the same, and costs nothing where the model does stop.
 
     ## Remediation
     Add the terminator's id to `eos_token_id`, keeping the ids already there:
