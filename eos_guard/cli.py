@@ -723,7 +723,10 @@ def _checked_file(path: Path, report: Report) -> bool:
 
     try:
         target = path.resolve()
-    except (OSError, RuntimeError):
+        linked = os.stat(target).st_nlink > 1  # a hard link may be a model file under another name
+    except FileNotFoundError:
+        linked = False
+    except (OSError, RuntimeError, ValueError):
         return False
     for model in report.models:
         try:
@@ -736,7 +739,16 @@ def _checked_file(path: Path, report: Report) -> bool:
             return True
         if target.parent == checked / TEMPLATE_DIR and target.suffix == ".jinja":
             return True
+        if linked and any(_same_file(target, checked / name) for name in (*CHECKED_FILES, "")):
+            return True
     return False
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    try:
+        return os.path.samefile(one, other)
+    except (OSError, ValueError):
+        return False
 
 
 def _write_named(path: Path, text: str, option: str, append: bool = False) -> None:

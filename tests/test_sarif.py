@@ -111,6 +111,13 @@ def test_an_output_file_that_is_a_file_the_run_checks_is_refused(run, tmp_path, 
                                  "(a model's own file would be replaced by the report); name another\n"), err
     assert {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()} == before
     assert run(option, "m/report.out", "m", cwd=tmp_path)[0] == 1 and (folder / "report.out").stat().st_size
+    if "/" not in name:  # a hard link to the file, under another name and elsewhere
+        import os
+
+        os.link(folder / name, tmp_path / "linked.out")
+        code, _, err = run(option, "linked.out", "m", cwd=tmp_path)
+        assert code == 2 and "it is a file this run checks" in err, err
+        assert (folder / name).read_bytes() == before[folder / name]
 
 
 def test_sarif_file_leaves_stdout_and_exit_code_alone(run, tmp_path):
