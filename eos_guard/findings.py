@@ -96,14 +96,16 @@ MESSAGE_TEXT = 4000  # characters of a message shown whole
 
 
 def clipped(message: str) -> str:
-    """``message`` with each quoted text longer than QUOTED_TEXT characters cut to its start and its length
-    (``'<|aaaa…' (2,000,000 characters)``); a message still longer than MESSAGE_TEXT (a long text with a quote in
-    it) keeps its start and its end (where the advice is), and says how much is left out between them."""
+    """``message`` with each quoted text of more than QUOTED_TEXT characters without a space cut to its start and
+    its length (``'<|aaaa…' (2,000,000 characters)``: a run between two apostrophes with a space in it may be the
+    message's own words, "the model's ... the tokenizer's"); a message still longer than MESSAGE_TEXT (a long text
+    with spaces or quotes in it) keeps its start and its end (where the advice is), and says how much is left out
+    between them."""
     if len(message) <= QUOTED_TEXT:
         return message
     import re
 
-    message = re.sub("'([^']{%d,})'" % (QUOTED_TEXT + 1),
+    message = re.sub("'([^'\\s]{%d,})'" % (QUOTED_TEXT + 1),
                      lambda m: f"'{m.group(1)[:QUOTED_TEXT // 2]}…' ({len(m.group(1)):,} characters)", message)
     if len(message) > MESSAGE_TEXT:
         head, tail = message[:MESSAGE_TEXT // 2], message[-(MESSAGE_TEXT // 4):]

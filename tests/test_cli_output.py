@@ -370,3 +370,15 @@ def test_a_huge_token_text_is_quoted_short(run, tmp_path, eos):
     said = "\n".join(messages)
     assert (f"'<|{'a' * 98}…' ({len(eos):,} characters)" in said) if eos.startswith("<|") else \
         "characters left out) … " in said, said[:600]
+
+
+def test_clipping_leaves_a_message_s_own_words_alone():
+    """Two apostrophes far apart in a message's own words ("the model's ... ChatGLM3's") are no quoted text: only a
+    quoted run without a space is cut (a text with spaces is bounded by the message's own limit)."""
+    from eos_guard.findings import MESSAGE_TEXT, clipped
+
+    prose = "the model's answer " + "goes on " * 40 + "until ChatGLM3's '<|user|>'"
+    assert len(prose) > 300 and clipped(prose) == prose
+    assert clipped("'" + "a" * 201 + "' is long") == "'" + "a" * 100 + "…' (201 characters) is long"
+    spaced = "'" + "a b " * 2000 + "' ends here"
+    assert len(clipped(spaced)) < MESSAGE_TEXT + 100 and clipped(spaced).endswith("' ends here")

@@ -284,6 +284,29 @@ def test_a_remote_tokenizer_over_a_git_lfs_pointer_is_an_error(tmp_path, run):
     assert code == 2 and "a git-LFS pointer, not the file" in err, (out, err)
 
 
+def test_chatglm3_s_official_files_name_no_id_for_the_user_token_that_ends_its_answers(tmp_path, run):
+    """helper-164: ChatGLM3-6B's official tokenizer_config.json declares no added token: its remote class adds
+    '<|user|>' (64795) in Python, and the model ends every answer with it (its own chat() passes it to generate()).
+    The template writes nothing after an answer and '<|user|>' before the next turn. eos-guard said every runtime
+    stops on the tokenizer's eos 2; whether one does is unknown, and EOS011 says which token to list."""
+    folder = shutil.copytree(FIXTURES / "llama2-chatml-finetune-tokenizer-model-added-tokens-json", tmp_path / "glm")
+    for name in ("added_tokens.json", "tokenizer.json", "special_tokens_map.json", "generation_config.json"):
+        (folder / name).unlink(missing_ok=True)
+    write_json(folder / "tokenizer_config.json", {
+        "auto_map": {"AutoTokenizer": ["tokenization_chatglm.ChatGLMTokenizer", None]},
+        "tokenizer_class": "ChatGLMTokenizer",
+        "chat_template": "{% for m in messages %}<|{{ m['role'] }}|> \n {{ m['content'] }}{% endfor %}"
+                         "{% if add_generation_prompt %}<|assistant|>{% endif %}"})
+    write_json(folder / "config.json", {"model_type": "chatglm", "architectures": ["ChatGLMModel"],
+                                        "auto_map": {"AutoModel": "modeling_chatglm.ChatGLMForConditionalGeneration"},
+                                        "eos_token_id": 2, "pad_token_id": 0, "padded_vocab_size": 65024})
+    code, found, report = findings(run, folder)
+    assert code == 0 and [(c, s) for c, s, _ in found if c == "EOS011"] == [("EOS011", "warning")], found
+    message = next(m for c, _, m in found if c == "EOS011")
+    assert "'<|user|>' follows it, which no file gives an id, and the tokenizer is remote code" in message, message
+    assert set(report["models"][0]["stops"].values()) == {None}, report["models"][0]["stops"]
+
+
 def test_a_control_piece_is_spelled_by_a_remote_sentencepiece_tokenizer(tmp_path, run):
     """sentencepiece encodes a USER_DEFINED piece's text as that piece, a CONTROL piece's text in pieces: the same
     Yi tokenizer.model with '<|im_end|>' made CONTROL is no single token for a remote Python class (a warning),

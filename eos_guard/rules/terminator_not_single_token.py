@@ -3,6 +3,7 @@ from __future__ import annotations
 from ..findings import Finding, Severity
 from ..known_tokens import known_turn_end_in
 from ..resolve import ResolvedModel, Terminator, Where
+from ..runtimes import remote_token_after_answer
 from .base import Options, Rule
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -21,7 +22,11 @@ class TerminatorNotSingleToken(Rule):
     after the last answer and only the next turn's text (`### User:`) before another one (Solar, MiniCPM) is
     said so: no token in it ends an answer. So is one that writes nothing at all after an answer, neither at the end
     nor before the next turn (LLaMA-Factory's `empty` template, which it writes when a base model is fine-tuned
-    without a `template:`: each message's content, nothing else).
+    without a `template:`: each message's content, nothing else). A remote-code tokenizer that declares no added
+    token may add tokens of its own in Python: ChatGLM3's official files name no id for `<|user|>` (64795), which
+    its template writes before the next turn and with which the model ends every answer (its own `chat()` stops
+    on it). Where the text after an answer starts with such a special-looking text (`<|...|>`, `<...>`, `[...]`)
+    that no file gives an id, the warning says to list its id, and every runtime's verdict is "cannot tell".
 
     Where that text is a known turn end (`<|im_end|>`, `<|eot_id|>`, `<end_of_turn>`, `<|end|>`: the texts
     llama.cpp stops on, and a few more) that is no token of the vocabulary either, and no added token follows it
@@ -71,6 +76,15 @@ class TerminatorNotSingleToken(Rule):
                                           "answer, neither after the last one nor before the next turn: no stop id "
                                           "can end an answer unless training appended an eos the template does not "
                                           "write", terminator.template)
+                continue
+            first = remote_token_after_answer(model, text) if terminator.token is None else None
+            if first is not None:
+                yield self.finding(
+                    model, f"the '{terminator.template.name}' chat template writes no token eos-guard can name after "
+                    f"an answer: '{first}' follows it, which no file gives an id, and the tokenizer is remote code, "
+                    "whose own special tokens no file lists (tokenizer_config.json has no added_tokens_decoder); if "
+                    "the model ends its answers with such a token, no stop id ends them: add its id to eos_token_id "
+                    "(ChatGLM3's own chat() stops on its '<|user|>')", terminator.template)
                 continue
             if not text or not model.vocab.lists_added_tokens:
                 continue

@@ -40,8 +40,25 @@ def target_id(model: ResolvedModel) -> int | None:
         return terminator.id
     if terminator is not None and (terminator.token is not None or terminator.spelled):
         return None  # a terminator without an id, or one spelled in pieces (EOS011): no id ends an answer
+    if terminator is not None and remote_token_after_answer(model, terminator.probe.tail) is not None:
+        return None  # what follows an answer starts with a token of the remote code's own (EOS011)
     eos = model.tokenizer_eos
     return eos.id if eos is not None and not eos.appended else None
+
+
+def remote_token_after_answer(model: ResolvedModel, tail: str) -> str | None:
+    """The special-looking text (``<|user|>``, ``<...>``, ``[...]``) that starts what a template writes after an
+    answer where no file gives it an id and the tokenizer is remote code that declares no added token, so it may add
+    tokens of its own: ChatGLM3's official files, whose ``<|user|>`` 64795, which ends every answer (its own
+    ``chat()`` stops on it), is in its Python code only (helper-164). None otherwise (a piece of the tokenizer.model,
+    as early Yi's ``<|im_end|>``, is judged as any token is)."""
+    vocab = model.vocab
+    words = tail.split(None, 1)
+    if not words or not vocab.remote or vocab.declared:
+        return None
+    first = words[0]
+    special = (first[:1], first[-1:]) in (("<", ">"), ("[", "]"))
+    return first if special and len(first) > 2 and vocab.id_of(first) is None else None
 
 
 def stop_id(model: ResolvedModel, stop: StopSet) -> int | None:
