@@ -24,7 +24,7 @@ from .version import __version__
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
-    from typing import Any, Callable, Sequence, TextIO
+    from typing import Any, Callable, Iterator, Sequence, TextIO
 
     from .results import Report
 
@@ -321,10 +321,11 @@ def start_up_done() -> None:
 
 def _stopped(args: argparse.Namespace, error: InputError) -> int:
     """A run stopped before it checked anything (bad settings, an output file it cannot write, a missing dependency):
-    the error on stderr and, in a machine format, where the report would have gone: a GitHub annotation, or a JSON
-    or SARIF document whose ``errors`` or notification says it, and the ``--sarif`` file too, so that an earlier
-    run's results there are not uploaded for this one (helper-162: a bad pyproject.toml left both empty and the
-    old file in place)."""
+    the error on stderr and, in a machine format, where the report would have gone: a GitHub annotation, or, for an
+    error in a file (a settings file, the --hub-list file), a JSON or SARIF document whose ``errors`` or notification
+    says it, and the ``--sarif`` file too, so that an earlier run's results there are not uploaded for this one
+    (helper-162: a bad pyproject.toml left both empty and the old file in place). Options that cannot be combined
+    are a usage error, as argparse's are: stderr only."""
     from .results import Report
 
     fmt = output_format(args.format, sys.stdout)
@@ -333,11 +334,14 @@ def _stopped(args: argparse.Namespace, error: InputError) -> int:
         from .report.github import error_annotation
 
         write(error_annotation(error) + "\n", "github")
-    elif fmt in ("json", "sarif"):
+    if error.path is None:
+        _say(f"eos-guard: {error.render()}")
+        return EXIT_ERROR
+    if fmt in ("json", "sarif"):
         from .report import rendered
 
         write(rendered(fmt, stopped), fmt)
-    if args.sarif and (error.path is None or Path(error.path) != args.sarif):
+    if args.sarif and Path(error.path) != args.sarif and not _model_file_name(args.sarif):
         from .report import sarif
 
         try:
@@ -456,9 +460,9 @@ def file_name(text: str) -> Path:
     """A FILE option's value: an empty one names no file (``Path("")`` is the current folder)."""
     if not text:
         raise argparse.ArgumentTypeError("an empty value (a variable that expanded to nothing?) is not a file name")
-    if text == "-":  # not stdout: a file named '-' was written in the current folder (helper-162)
-        raise argparse.ArgumentTypeError("'-' names no file here; to print the report in this format on stdout, use "
-                                         "--format (e.g. --format sarif)")
+    if text == "-":  # not stdin or stdout: a file named '-' was written in the current folder (helper-162)
+        raise argparse.ArgumentTypeError("'-' names no file here: a FILE option takes a file's name (the report goes "
+                                         "to stdout in the format --format names, --format sarif for SARIF)")
     return Path(text)
 
 
@@ -715,15 +719,27 @@ def _write_side_outputs(args: argparse.Namespace, report: Report) -> None:
         _write_named(args.summary, summary.render(report), "--summary", append=True)
 
 
+def _model_file_name(path: Path) -> bool:
+    """Whether a path's name is one eos-guard reads in a model folder (a stopped run checked no folder, so an output
+    file of such a name is not written: it may be a model's own)."""
+    from .model_files import CHECKED_FILES, SAFETENSORS_FILE, SAFETENSORS_INDEX
+
+    return path.name in (*CHECKED_FILES, SAFETENSORS_FILE, SAFETENSORS_INDEX) or path.suffix in (".jinja", ".gguf")
+
+
 def _checked_file(path: Path, report: Report) -> bool:
     """Whether ``path`` (where its links lead) is a file the run read: a GGUF PATH, or a file of a checked folder
-    that eos-guard reads (model_files.CHECKED_FILES, a template of additional_chat_templates/). helper-162:
-    ``--sarif m/tokenizer_config.json`` replaced the folder's tokenizer config with the report."""
-    from .model_files import CHECKED_FILES, TEMPLATE_DIR
+    that eos-guard reads (model_files.CHECKED_FILES, the weights' index or header, a template of
+    additional_chat_templates/), also through a hard link. helper-162: ``--sarif m/tokenizer_config.json`` replaced
+    the folder's tokenizer config with the report."""
+    from .model_files import CHECKED_FILES, SAFETENSORS_FILE, SAFETENSORS_INDEX, TEMPLATE_DIR
+
+    names = (*CHECKED_FILES, SAFETENSORS_FILE, SAFETENSORS_INDEX)
 
     try:
         target = path.resolve()
-        linked = os.stat(target).st_nlink > 1  # a hard link may be a model file under another name
+        # a file with other hard links may be a model file under another name (a folder's count is its subfolders)
+        linked = os.path.isfile(target) and os.stat(target).st_nlink > 1
     except FileNotFoundError:
         linked = False
     except (OSError, RuntimeError, ValueError):
@@ -735,13 +751,25 @@ def _checked_file(path: Path, report: Report) -> bool:
             continue
         if target == checked and not target.is_dir():  # a GGUF PATH (a folder named is its own error)
             return True
-        if target.parent == checked and target.name in CHECKED_FILES:
+        if target.parent == checked and target.name in names:
             return True
         if target.parent == checked / TEMPLATE_DIR and target.suffix == ".jinja":
             return True
-        if linked and any(_same_file(target, checked / name) for name in (*CHECKED_FILES, "")):
+        if linked and any(_same_file(target, other) for other in _read_files(checked, names)):
             return True
     return False
+
+
+def _read_files(folder: Path, names: tuple[str, ...]) -> Iterator[Path]:
+    """The files eos-guard may read in a checked folder (or the GGUF file itself), for the hard-link test."""
+    from .model_files import TEMPLATE_DIR
+
+    yield folder
+    yield from (folder / name for name in names)
+    try:
+        yield from (folder / TEMPLATE_DIR).glob("*.jinja")
+    except OSError:
+        return
 
 
 def _same_file(one: Path, other: Path) -> bool:

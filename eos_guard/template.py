@@ -1407,8 +1407,8 @@ def _compile(source: str) -> Any:
 # A name a template reads from its caller and cannot do without: firefunction-v2's adds ``functions`` and ``datetime``
 # to its system prompt, which its users pass to apply_chat_template (transformers hands a call's extra arguments to
 # the template). jinja2 says "'functions' is undefined" where the template uses one it was not given; the probe
-# renders again with each such name an empty string (at most MAX_CALLER_VARIABLES of them), and a render that
-# still fails shows the first error.
+# renders again with each such name an empty string (at most MAX_CALLER_VARIABLES of them; never a special token's
+# name, which comes from the tokenizer), and a render that still fails shows the first error.
 _UNDEFINED_NAME = re.compile(r"'([A-Za-z_][A-Za-z0-9_]*)' is undefined")
 MAX_CALLER_VARIABLES = 8
 
@@ -1433,9 +1433,13 @@ def _render(template: Any, variables: dict[str, Any], budget: _Budget) -> str:
 
 
 def _caller_variable(exc: Exception) -> str | None:
-    """The name a render failed for want of (jinja2's UndefinedError for a variable), or None."""
+    """The name a render failed for want of (jinja2's UndefinedError for a variable), or None. Never a special
+    token's (``bos_token``, ``eos_token``, ``additional_special_tokens``, a model's own ``image_token``): transformers
+    passes those from the tokenizer, which has none of that name, so apply_chat_template fails there too (a Llama 2
+    template's ``bos_token + ...`` on a Qwen tokenizer, whose bos is null: helper-163)."""
     found = _UNDEFINED_NAME.fullmatch(str(exc)) if type(exc).__name__ == "UndefinedError" else None
-    return found.group(1) if found else None
+    name = found.group(1) if found else None
+    return None if name is None or name.endswith(("_token", "_tokens")) else name
 
 
 def _generate(template: Any, variables: dict[str, Any], budget: _Budget) -> str:

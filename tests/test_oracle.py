@@ -752,6 +752,10 @@ def test_a_template_that_needs_variables_from_its_caller_is_checked_with_them(tm
      "'v0' is undefined"),
     # an attribute, not a variable: never filled
     ("{% for m in messages %}{{ m.content + m.missing }}<|eot_id|>{% endfor %}", "has no attribute 'missing'"),
+    # a special token the tokenizer does not have (a Llama 2 template on a Qwen tokenizer, whose bos is null):
+    # transformers passes none, and apply_chat_template fails there too (helper-163)
+    ("{{ bos_token + '' }}{% for m in messages %}{{ m.content }}<|eot_id|>{% endfor %}", "'bos_token' is undefined"),
+    ("{% for m in messages %}{{ m.content + eos_token }}{% endfor %}", "'eos_token' is undefined"),
 ])
 def test_a_template_that_fails_with_its_caller_variables_filled_keeps_its_first_error(template, error):
     from eos_guard.template import Limits, probe_template

@@ -93,10 +93,15 @@ def test_a_run_stopped_by_its_settings_says_so_in_every_machine_format_and_in_th
     assert code == 2 and json.loads(out)["errors"] == [{"model": "pyproject.toml", "message": said}]
     code, out, _ = run("--format", "github", "m", cwd=tmp_path)
     assert code == 2 and out == f"::error file=pyproject.toml,line=2,col=10,title=eos-guard::{said}\n"
+    # a --sarif that names a model file is not written by a stopped run, which checked no folder (helper-163)
+    before = (folder / "tokenizer_config.json").read_bytes()
+    assert run("--sarif", "m/tokenizer_config.json", "m", cwd=tmp_path)[0] == 2
+    assert (folder / "tokenizer_config.json").read_bytes() == before
 
 
 @pytest.mark.parametrize("option,name", [("--sarif", "tokenizer_config.json"), ("--summary", "config.json"),
-                                         ("--sarif", "additional_chat_templates/tool_use.jinja")])
+                                         ("--sarif", "additional_chat_templates/tool_use.jinja"),
+                                         ("--sarif", "model.safetensors.index.json")])
 def test_an_output_file_that_is_a_file_the_run_checks_is_refused(run, tmp_path, option, name):
     """helper-162: ``--sarif m/tokenizer_config.json`` replaced the folder's file with the report, and the next
     check passed a folder without its chat template. A report file beside the model's files is fine."""
@@ -111,7 +116,7 @@ def test_an_output_file_that_is_a_file_the_run_checks_is_refused(run, tmp_path, 
                                  "(a model's own file would be replaced by the report); name another\n"), err
     assert {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()} == before
     assert run(option, "m/report.out", "m", cwd=tmp_path)[0] == 1 and (folder / "report.out").stat().st_size
-    if "/" not in name:  # a hard link to the file, under another name and elsewhere
+    if (folder / name).exists():  # a hard link to the file, under another name and elsewhere
         import os
 
         os.link(folder / name, tmp_path / "linked.out")

@@ -35,6 +35,8 @@ CASES = [
     ("llama3-saved-fast-class", "llama3-8b-instruct-genconfig-fix", {"tokenizer_class": "PreTrainedTokenizerFast"}),
     ("qwen2-saved-backend-class", "qwen2-instruct-aligned", {"tokenizer_class": "TokenizersBackend"}),
     ("llama3-fixture", "llama3-8b-instruct-genconfig-fix", None),  # the files as transformers 4.40 wrote them
+    # no tokenizer_class in tokenizer_config.json: AutoTokenizer takes config.json's (helper-163)
+    ("qwen2-saved-class-in-config", "qwen2-instruct-aligned", {"tokenizer_class": None}),
 ]
 
 
@@ -50,6 +52,10 @@ def saved(tmp_path, name, fixture, changes):
     path = folder / "tokenizer_config.json"
     config = json.loads(path.read_text(encoding="utf-8"))
     config.update(changes)
+    if "class-in-config" in name:
+        del config["tokenizer_class"]
+        model_config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        write_json(folder / "config.json", {**model_config, "tokenizer_class": "TokenizersBackend"})
     write_json(path, config)
     return folder
 
@@ -103,6 +109,6 @@ def test_tgi_cannot_tell_exactly_when_transformers_4_51_cannot_load_the_tokenize
     raised = {name: oracle["loads"][str(folder)] for name, folder in folders.items()}
     assert {name for name, error in raised.items() if error} == {
         "llama3-saved", "qwen2-saved-extra-list", "qwen2-saved-extra-empty-list", "qwen2-saved-extra-null",
-        "qwen2-saved-backend-class"}, raised  # every way in: the oracle raises on what eos-guard names, only
+        "qwen2-saved-backend-class", "qwen2-saved-class-in-config"}, raised  # every way in: the oracle raises on what eos-guard names, only
     for name, folder in folders.items():
         assert (tgi_unknown(folder) is not None) == (raised[name] is not None), (name, raised[name])

@@ -22,7 +22,8 @@ class TemplateError(Rule):
     assistant's answer. A variable the template needs from its caller and adds to text (fireworks-ai's
     firefunction-v2 writes the `functions` and `datetime` its users pass to `apply_chat_template`) is no failure:
     where jinja2 says "'functions' is undefined", the probe renders again with that name an empty string, up to
-    eight names, and shows the first error if that does not help. It also fires when the tokenizer's templates
+    eight names (never a special token's: `bos_token` comes from the tokenizer, and transformers fails without it
+    too), and shows the first error if that does not help. It also fires when the tokenizer's templates
     are all named and none is `default`:
     `additional_chat_templates/*.jinja` without a `chat_template.jinja` (those files replace tokenizer_config.json's
     `chat_template` entirely), or a `chat_template` list without a `default` entry. transformers 5.24 then keeps

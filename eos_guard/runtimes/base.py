@@ -208,9 +208,12 @@ def transformers_4_refuses_tokenizer(model: ResolvedModel) -> str | None:
     data = tc.data if tc is not None else None
     if not isinstance(data, dict):
         return None
-    name = data.get("tokenizer_class")
+    name, where = data.get("tokenizer_class"), "tokenizer_config.json"
+    config = config_data(model)
+    if name is None and isinstance(config, dict):  # AutoTokenizer takes config.json's then (helper-163)
+        name, where = config.get("tokenizer_class"), "config.json"
     if isinstance(name, str) and name.startswith("TokenizersBackend"):
-        return f"tokenizer_config.json's tokenizer_class '{name}' (transformers 5's; 4.x has no such class)"
+        return f"{where}'s tokenizer_class '{name}' (transformers 5's; 4.x has no such class)"
     if "extra_special_tokens" in data and not isinstance(data["extra_special_tokens"], dict):
         extra = data["extra_special_tokens"]
         kind = "a list" if isinstance(extra, list) else "null" if extra is None else "no object"
