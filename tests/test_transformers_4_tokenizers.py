@@ -109,6 +109,6 @@ def test_tgi_cannot_tell_exactly_when_transformers_4_51_cannot_load_the_tokenize
     raised = {name: oracle["loads"][str(folder)] for name, folder in folders.items()}
     assert {name for name, error in raised.items() if error} == {
         "llama3-saved", "qwen2-saved-extra-list", "qwen2-saved-extra-empty-list", "qwen2-saved-extra-null",
-        "qwen2-saved-backend-class", "qwen2-saved-class-in-config"}, raised  # every way in: the oracle raises on what eos-guard names, only
+        "qwen2-saved-backend-class", "qwen2-saved-class-in-config"}, raised  # the oracle raises on these only
     for name, folder in folders.items():
         assert (tgi_unknown(folder) is not None) == (raised[name] is not None), (name, raised[name])
