@@ -363,3 +363,29 @@ def test_split_special_tokens_splits_a_special_terminator_into_pieces(tmp_path, 
                                               "tokenizer splits '<|im_end|>'"), found
     else:
         assert found == [], out
+
+
+@pytest.mark.parametrize("body, trained", [
+    ("{% generation %}{{ m.content }}{% endgeneration %}<|END_RESPONSE|><|END_OF_TURN_TOKEN|>", False),
+    ("{% generation %}{{ m.content }}<|END_RESPONSE|>{% endgeneration %}<|END_OF_TURN_TOKEN|>", True),
+    ("{% generation %}{{ m.content }}<|END_RESPONSE|><|END_OF_TURN_TOKEN|>{% endgeneration %}", True),
+    ("{{ m.content }}<|END_RESPONSE|><|END_OF_TURN_TOKEN|>", None),
+], ids=["block-before-the-run", "block-holds-the-first", "block-holds-the-run", "no-block"])
+def test_eos032_fires_exactly_when_the_assistant_mask_holds_no_token_of_the_turn_end(tmp_path, run, body, trained):
+    """helper-165: LLaVA-OneVision's template closes its {% generation %} block before <|im_end|>, so transformers'
+    assistant mask (what assistant-only training learns from) never holds a token that ends the turn, and such a
+    fine-tune never learns to stop: EOS032. The oracle is the mask transformers returns."""
+    import json
+
+    import transformers
+
+    template = R7B_TURNS.replace("{BODY}<|END_OF_TURN_TOKEN|>", body)
+    folder, _ = _r7b_with(tmp_path, template)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
+    out = tokenizer.apply_chat_template([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "ok"}],
+                                        return_assistant_tokens_mask=True, return_dict=True)
+    masked = dict(zip(out["input_ids"], out["assistant_masks"]))
+    assert bool(masked[255020] or masked[255001]) == bool(trained)
+    code, out, _ = run("--format", "json", "--no-cache", "--baseline", "none", str(folder))
+    codes = [f["code"] for f in json.loads(out)["findings"]]
+    assert ("EOS032" in codes) is (trained is False), out

@@ -12,6 +12,7 @@ from .added_token_id_mismatch import AddedTokenIdMismatch
 from .base import Options, Rule
 from .config_eos_mismatch import ConfigEosMismatch
 from .file_not_read import FileNotRead
+from .generation_block_excludes_terminator import GenerationBlockExcludesTerminator
 from .genai_config_does_not_stop import GenaiConfigDoesNotStop
 from .id_out_of_range import IdOutOfRange
 from .invalid_token_id import InvalidTokenId
@@ -45,7 +46,7 @@ FOLDER_RULES: tuple[Rule, ...] = (
     IdOutOfRange(), InvalidTokenId(), SpecialTokensMapOverride(), AddedTokenIdMismatch(), TerminatorNotSpecial(),
     TerminatorNotSingleToken(), StopIdSuppressed(), PadIsTerminator(), TemplateError(), StopIdsDropped(),
     RuntimeDoesNotStop(), TerminatorListedNowhere(), FileNotRead(), StopIdsInBaseModel(), GenaiConfigDoesNotStop(),
-    ToolCallNotStopId(), TekkenOverridesTemplate(),
+    ToolCallNotStopId(), TekkenOverridesTemplate(), GenerationBlockExcludesTerminator(),
 )
 _loaded: dict[str, tuple[Rule, ...]] = {}
 
