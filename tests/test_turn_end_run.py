@@ -173,6 +173,16 @@ def _r7b_with(tmp_path, template: str):
     return folder, config
 
 
+def _assistant_mask(folder) -> dict[int, int]:
+    """transformers' assistant mask of a one-answer chat, by token id: what assistant-only training learns from."""
+    import transformers
+
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
+    out = tokenizer.apply_chat_template([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "ok"}],
+                                        return_assistant_tokens_mask=True, return_dict=True)
+    return dict(zip(out["input_ids"], out["assistant_masks"]))
+
+
 R7B_TURNS = ("{% for m in messages %}{% if m.role == 'assistant' %}<|START_RESPONSE|>{BODY}<|END_OF_TURN_TOKEN|>"
              "{% else %}<|START_OF_TURN_TOKEN|><|USER_TOKEN|>{{ m.content }}<|END_OF_TURN_TOKEN|>{% endif %}"
              "{% endfor %}")
@@ -184,14 +194,9 @@ def test_a_generation_block_that_ends_before_the_stop_token_keeps_the_first_toke
     ends and keeps the tokens inside it, here the first alone (EOS001 as before the run)."""
     import json
 
-    import transformers
-
     body = "{% generation %}{{ m.content }}<|END_RESPONSE|>{% endgeneration %}"
     folder, _ = _r7b_with(tmp_path, R7B_TURNS.replace("{BODY}", body))
-    tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
-    out = tokenizer.apply_chat_template([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "ok"}],
-                                        return_assistant_tokens_mask=True, return_dict=True)
-    masked = dict(zip(out["input_ids"], out["assistant_masks"]))
+    masked = _assistant_mask(folder)
     assert (masked[255020], masked[255001]) == (1, 0)
     code, out, _ = run("--format", "json", "--no-cache", str(folder))
     assert code == 1 and "EOS001" in [f["code"] for f in json.loads(out)["findings"]], out
@@ -205,8 +210,6 @@ def test_a_generation_block_that_holds_the_whole_run_stops_on_its_last_token(tmp
     stops. Now the probe marks where the block ends and keeps the tokens inside it; cold and from the cache."""
     import json
 
-    import transformers
-
     monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(tmp_path / "cache"))
     body = "{% generation %}{{ m.content }}<|END_RESPONSE|><|END_OF_TURN_TOKEN|>{% endgeneration %}"
     template = R7B_TURNS.replace("{BODY}", body).replace("{{ m.content }}<|END_RESPONSE|><|END_OF_TURN_TOKEN|>{% "
@@ -214,10 +217,7 @@ def test_a_generation_block_that_holds_the_whole_run_stops_on_its_last_token(tmp
                                                          "{{ m.content }}<|END_RESPONSE|><|END_OF_TURN_TOKEN|>{% "
                                                          "endgeneration %}")
     folder, _ = _r7b_with(tmp_path, template)
-    tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
-    out = tokenizer.apply_chat_template([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "ok"}],
-                                        return_assistant_tokens_mask=True, return_dict=True)
-    masked = dict(zip(out["input_ids"], out["assistant_masks"]))
+    masked = _assistant_mask(folder)
     assert (masked[255020], masked[255001]) == (1, 1)
     for _ in range(2 if cache else 1):
         code, out, _ = run("--format", "json", *([] if cache else ["--no-cache"]), str(folder))
@@ -242,14 +242,9 @@ def test_the_tokens_inside_any_generation_block_are_trained(tmp_path, run, body,
     trains them."""
     import json
 
-    import transformers
-
     template = R7B_TURNS.replace("{BODY}<|END_OF_TURN_TOKEN|>", body)
     folder, _ = _r7b_with(tmp_path, template)
-    tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
-    out = tokenizer.apply_chat_template([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "ok"}],
-                                        return_assistant_tokens_mask=True, return_dict=True)
-    masked = dict(zip(out["input_ids"], out["assistant_masks"]))
+    masked = _assistant_mask(folder)
     assert (masked[255020], masked[255001]) == (1, 1 if trained else 0)
     code, out, _ = run("--format", "json", "--no-cache", "--baseline", "none", str(folder))
     codes = [f["code"] for f in json.loads(out)["findings"]]
@@ -377,14 +372,9 @@ def test_eos032_fires_exactly_when_the_assistant_mask_holds_no_token_of_the_turn
     fine-tune never learns to stop: EOS032. The oracle is the mask transformers returns."""
     import json
 
-    import transformers
-
     template = R7B_TURNS.replace("{BODY}<|END_OF_TURN_TOKEN|>", body)
     folder, _ = _r7b_with(tmp_path, template)
-    tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
-    out = tokenizer.apply_chat_template([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "ok"}],
-                                        return_assistant_tokens_mask=True, return_dict=True)
-    masked = dict(zip(out["input_ids"], out["assistant_masks"]))
+    masked = _assistant_mask(folder)
     assert bool(masked[255020] or masked[255001]) == bool(trained)
     code, out, _ = run("--format", "json", "--no-cache", "--baseline", "none", str(folder))
     codes = [f["code"] for f in json.loads(out)["findings"]]
