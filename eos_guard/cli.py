@@ -329,7 +329,6 @@ def _stopped(args: argparse.Namespace, error: InputError) -> int:
     from .results import Report
 
     fmt = output_format(args.format, sys.stdout)
-    stopped = Report(models=[], problems=[error])
     if fmt == "github":
         from .report.github import error_annotation
 
@@ -337,6 +336,7 @@ def _stopped(args: argparse.Namespace, error: InputError) -> int:
     if error.path is None:
         _say(f"eos-guard: {error.render()}")
         return EXIT_ERROR
+    stopped = Report(models=[], problems=[error])
     if fmt in ("json", "sarif"):
         from .report import rendered
 
@@ -719,12 +719,17 @@ def _write_side_outputs(args: argparse.Namespace, report: Report) -> None:
         _write_named(args.summary, summary.render(report), "--summary", append=True)
 
 
+def _model_file_names() -> tuple[str, ...]:
+    """The names of the files eos-guard may read in a model folder (beside additional_chat_templates/*.jinja)."""
+    from .model_files import CHECKED_FILES, SAFETENSORS_FILE, SAFETENSORS_INDEX
+
+    return (*CHECKED_FILES, SAFETENSORS_FILE, SAFETENSORS_INDEX)
+
+
 def _model_file_name(path: Path) -> bool:
     """Whether a path's name is one eos-guard reads in a model folder (a stopped run checked no folder, so an output
     file of such a name is not written: it may be a model's own)."""
-    from .model_files import CHECKED_FILES, SAFETENSORS_FILE, SAFETENSORS_INDEX
-
-    return path.name in (*CHECKED_FILES, SAFETENSORS_FILE, SAFETENSORS_INDEX) or path.suffix in (".jinja", ".gguf")
+    return path.name in _model_file_names() or path.suffix in (".jinja", ".gguf")
 
 
 def _checked_file(path: Path, report: Report) -> bool:
@@ -732,10 +737,9 @@ def _checked_file(path: Path, report: Report) -> bool:
     that eos-guard reads (model_files.CHECKED_FILES, the weights' index or header, a template of
     additional_chat_templates/), also through a hard link. helper-162: ``--sarif m/tokenizer_config.json`` replaced
     the folder's tokenizer config with the report."""
-    from .model_files import CHECKED_FILES, SAFETENSORS_FILE, SAFETENSORS_INDEX, TEMPLATE_DIR
+    from .model_files import TEMPLATE_DIR
 
-    names = (*CHECKED_FILES, SAFETENSORS_FILE, SAFETENSORS_INDEX)
-
+    names = _model_file_names()
     try:
         target = path.resolve()
         # a file with other hard links may be a model file under another name (a folder's count is its subfolders)

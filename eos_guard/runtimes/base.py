@@ -197,13 +197,14 @@ def tokenizer_config_eos(model: ResolvedModel) -> str | None:
 
 
 def transformers_4_refuses_tokenizer(model: ResolvedModel) -> str | None:
-    """What in tokenizer_config.json makes transformers 4.x's AutoTokenizer.from_pretrained raise where 5.x loads
+    """What in the tokenizer's files makes transformers 4.x's AutoTokenizer.from_pretrained raise where 5.x loads
     it, or None. transformers 5's save_pretrained writes both (tokenization_utils_base.py, 5.25): ``tokenizer_class``
     ``TokenizersBackend`` for a tokenizer.json-only class (Llama 3, Mistral, Phi-3 fine-tunes), which 4.x has no
-    class of ("Tokenizer class TokenizersBackend does not exist"), and ``extra_special_tokens`` as a list (the
-    additional special tokens, Qwen2.5's), which 4.x takes for its object of named tokens (4.51.3 and 4.57.6
-    ``_set_model_specific_special_tokens``: "'list' object has no attribute 'keys'"). Checked with both releases
-    (tests/test_runtimes.py)."""
+    class of ("Tokenizer class TokenizersBackend does not exist"; config.json's where tokenizer_config.json names
+    none, as AutoTokenizer takes it), and ``extra_special_tokens`` as a list (the additional special tokens,
+    Qwen2.5's), which 4.x takes for its object of named tokens (``_set_model_specific_special_tokens``: "'list'
+    object has no attribute 'keys'"). Tested against transformers 4.51.3 itself
+    (tests/test_transformers_4_tokenizers.py); 4.57.6 raised the same in a helper's run."""
     tc = model.files.tokenizer_config
     data = tc.data if tc is not None else None
     if not isinstance(data, dict):
