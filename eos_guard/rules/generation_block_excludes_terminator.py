@@ -17,16 +17,18 @@ class GenerationBlockExcludesTerminator(Rule):
     transformers' `apply_chat_template(..., return_assistant_tokens_mask=True)` returns as the assistant's tokens,
     and the block closes right after the answer's content, before the turn's terminator (`<|im_end|>`):
     LLaVA-OneVision's template as transformers' conversion script writes it
-    (`models/llava_onevision/convert_llava_onevision_weights_to_hf.py`,
-    `{% generation %}{{ content['text'] }}{% endgeneration %}{{ '<|im_end|>' + '\\n' }}`). eos-guard renders the
-    template with the block's start and end marked and counts the tokens of the answer's terminator run inside it
-    (`Probe.trained`): the rule fires when there is a block after the answer and it holds none of them.
+    (`models/llava_onevision/convert_llava_onevision_weights_to_hf.py`: a block around each text part,
+    `{% generation %}{{ content['text'] }}{% endgeneration %}`, then `{{'<|im_end|>' + '\\n'}}` after the loop).
+    eos-guard renders the template with the block's start and end marked and counts the tokens of the answer's
+    terminator run inside it (`Probe.trained`): the rule fires when there is a block after the answer and it holds
+    none of them.
 
     ## Why it breaks generation
     Assistant-only training (TRL's `assistant_only_loss=True`, or any trainer that builds its labels from the
     assistant mask) computes the loss on the block alone: the terminator is never a label, so the model never
-    learns to emit it, and a fine-tune runs on whatever the stop ids are. TRL checks the same before training
-    (`trl/chat_template_utils.py`, `is_chat_template_stop_token_trained`: "the model may not learn to stop").
+    learns to emit it, and a fine-tune runs on whatever the stop ids are. TRL warns of the same when
+    `assistant_only_loss` is set (`trl/chat_template_utils.py` `is_chat_template_stop_token_trained`, called by
+    `trainer/sft_trainer.py`, f2cd57710: "the model may not learn to stop").
     Training on whole sequences, or with a template whose block holds the terminator (SmolLM3's), is not affected.
 
     ## Remediation
