@@ -11,7 +11,7 @@ from .records import field, record, replace
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:  # annotations only: ``import eos_guard`` stays light (these are all in lower layers)
-    from typing import Any, Iterator
+    from typing import Any
 
     from .gguf_check import GgufModel
     from .resolve import ResolvedModel
@@ -54,9 +54,9 @@ class Report:
     written: list[Path] = field(default_factory=list)  # files --fix wrote, in order
     excluded: int = 0  # model folders the settings' exclude left out (said when nothing else was found)
 
-    def findings(self) -> Iterator[Finding]:
-        for model in self.models:
-            yield from model.findings
+    def findings(self) -> list[Finding]:
+        """Every folder's findings, in folder order: a list, so ``len()`` and indexing work."""
+        return [finding for model in self.models for finding in model.findings]
 
     @property
     def errors(self) -> list[str]:

@@ -1044,9 +1044,12 @@ def test_no_closing_line_says_all_checks_passed_after_an_error(run, tmp_path):
 
 
 def test_the_python_api_counts_by_severity_name_and_exports_its_error():
-    """A script writes report.count("error") (it raised TypeError) and catches eos_guard.InputError."""
+    """A script writes report.count("error") (it raised TypeError), indexes report.findings() and catches
+    eos_guard.InputError."""
     report = eos_guard.check(ROOT / "examples" / "chatml-finetune-broken")
     assert (report.count("error"), report.count("warning"), report.count(eos_guard.Severity.INFO)) == (1, 3, 3)
+    # findings() is a list (helper-166: report.findings()[0] raised TypeError, a generator)
+    assert len(report.findings()) == 3 and sorted(f.code for f in report.findings()) == ["EOS001", "EOS002", "EOS003"]
     with pytest.raises(ValueError, match="unknown severity 'fatal'"):
         report.count("fatal")
     with pytest.raises(eos_guard.InputError, match="no such file or directory"):

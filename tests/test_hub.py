@@ -288,6 +288,8 @@ def test_a_revision_git_would_not_name_is_refused_before_any_request(eos_guard, 
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc
     assert "is not a revision (a branch, a tag or a commit; git's rules for a ref name)" in proc.stderr, proc.stderr
     assert hub.log == [] and not (tmp_path / "hf").exists()
+    # a bad PATH, not a repository that cannot be fetched (docs/usage.md, the closing line)
+    assert proc.stdout == "No model folders found.\n", proc.stdout
 
 
 def test_a_commit_that_is_no_commit_id_is_refused(eos_guard, hub, tmp_path):
