@@ -20,7 +20,8 @@ which drops every stop id the model had (Gemma 3's ``[1, 106]`` becomes ``1``) a
 - Ids that are not below the config's ``vocab_size`` are never added (the model cannot emit them).
 - A value that holds something other than token ids (non-negative ints), such as the token string
   ``"<|im_end|>"`` (``generation_config.eos_token_id = tokenizer.eos_token``), ``-1`` or ``[2, None]``, is
-  refused with a ValueError and nothing is changed: generate() cannot stop on it, check mode reports it as
+  refused with a ValueError and nothing is changed: generate() cannot stop on it (a float or a bool it casts, to
+  its integer part or to 0 or 1, which AutoConfig and other runtimes do not), check mode reports it as
   EOS007 and ``--fix`` leaves it to a person, since which ids were meant is not for eos-guard to guess.
 
 Only attributes are read and written (duck typing): neither transformers nor torch is imported here.
@@ -112,7 +113,7 @@ def _refuse_what_is_no_id(key: str, value: Any, tokenizer: Any) -> None:
     meant = {item: _int_or_none(tokenizer.convert_tokens_to_ids(item)) for item in wrong if isinstance(item, str)}
     hint = "".join(f"; {item!r} is token {token_id}" for item, token_id in meant.items() if token_id is not None)
     raise ValueError(f"eos-guard: {key} is {value!r}, which holds {', '.join(map(repr, wrong))}: not a token id (a "
-                     f"non-negative integer), so generate() cannot stop on it (EOS007 in a saved folder); align() "
+                     f"non-negative integer), as every runtime needs (EOS007 in a saved folder); align() "
                      f"only adds ids: set it to token ids{hint}")
 
 

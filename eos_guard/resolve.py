@@ -16,7 +16,7 @@ from .jsonspan import JsonDocument, KeyPath, Where, dotted
 from .known_tokens import END_OF_TURN_TEXTS, known_turn_end
 from .model_files import (AUDIO_CODE_CLASSES, GENERATE_EOS_ARGUMENTS, GENERATING_SECTIONS, TEXT_CONFIG_TYPES,
                           ModelFiles, TemplateSource, section_model_type)
-from .records import field, record
+from .records import field, record, replace
 from .template import AddedTokens, Limits, Probe, first_listed, prepare, probe_named_template, turn_end_run
 from .vocabulary import (Vocabulary, cache_lookup, class_required_tokens, class_special_defaults,
                          class_takes_padding_pad_token, is_token_id, older_release_lines, spm_defaults,
@@ -656,7 +656,27 @@ def generation_stop_ids(files: ModelFiles) -> StopIds:
             if default is not None:  # the inner config object's class default (a 4.x save leaves it out)
                 return StopIds((default,), Where(files.config, (section,)), False)  # type: ignore[arg-type]
         return stop
-    return files_stop_ids(files)
+    stop = files_stop_ids(files)
+    return _cast_as_generate_does(stop) if files.generation_config is not None else stop
+
+
+# the range of torch.long: a float beyond it is not cast (torch raises), and eos-guard adds no id for it
+_LONG_RANGE = 2.0 ** 63
+
+
+def _cast_as_generate_does(stop: StopIds) -> StopIds:
+    """generation_config.json's eos ids as generate() builds its stop tensor: ``torch.tensor(eos_token_id,
+    dtype=torch.long)`` (generation/utils.py 5.25 ``_prepare_special_tokens``, ``_tensor_or_none``) cuts a float to
+    its integer part (151645.0 and 151645.7 stop on 151645) and makes a bool 0 or 1, without the "should consist of
+    positive integers" warning, which checks for a float tensor; a negative id is never generated. ``GenerationConfig``
+    keeps the value as written, so generate() itself is the oracle (tests/e2e/test_logits_processors.py). A value
+    torch cannot cast (a string, null, a list) makes generate() raise: nothing is cast then. ``invalid`` keeps the
+    entries for EOS007: AutoConfig refuses them in config.json, and other runtimes compare ids, not casts."""
+    if not stop.invalid or not all(isinstance(v, int) or isinstance(v, float) and abs(v) < _LONG_RANGE
+                                   for v in stop.invalid):
+        return stop
+    items = stop.raw if isinstance(stop.raw, list) else [stop.raw]
+    return replace(stop, ids=tuple(cast for cast in map(int, items) if cast >= 0))  # int() cuts toward zero, as torch
 
 
 # The eos an inner model's config class defaults to (transformers 5.25), by its section's model_type, else the outer

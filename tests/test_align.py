@@ -455,8 +455,8 @@ def test_a_value_that_holds_no_token_id_is_refused_as_check_mode_reports_it(tmp_
     hint = "; '<|im_end|>' is token 7" if generation == "<|im_end|>" else ""
     with pytest.raises(ValueError) as raised:
         align(model, tokenizer)
-    assert str(raised.value) == (f"eos-guard: {message}: not a token id (a non-negative integer), so generate() "
-                                 "cannot stop on it (EOS007 in a saved folder); align() only adds ids: set it to "
+    assert str(raised.value) == (f"eos-guard: {message}: not a token id (a non-negative integer), as every runtime "
+                                 "needs (EOS007 in a saved folder); align() only adds ids: set it to "
                                  f"token ids{hint}")
     assert model.generation_config.eos_token_id == generation and model.config.eos_token_id == config_eos
 
@@ -472,7 +472,7 @@ def test_callback_logs_a_value_align_refuses_and_strict_raises(tmp_path, caplog)
         EosGuardCallback(check_data=False).on_train_begin(args, state, control, model=model, processing_class=tokenizer)
     assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == [
         "eos-guard: generation_config.eos_token_id is '<|im_end|>', which holds '<|im_end|>': not a token id (a "
-        "non-negative integer), so generate() cannot stop on it (EOS007 in a saved folder); align() only adds ids: "
+        "non-negative integer), as every runtime needs (EOS007 in a saved folder); align() only adds ids: "
         "set it to token ids; '<|im_end|>' is token 7"]
     with pytest.raises(ValueError, match="EOS007"):
         EosGuardCallback(strict=True, check_data=False).on_train_begin(args, state, control, model=model,

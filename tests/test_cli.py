@@ -268,6 +268,24 @@ def test_wrongly_typed_stop_ids_are_findings(run, tmp_path, value, shown):
         assert codes == ["EOS007"] and shown in json.loads(out)["findings"][0]["message"]
 
 
+@pytest.mark.parametrize("value,stops", [([151645.0, 151643], True), (151645.7, True), ([True], False),
+                                         (["151645", 151643], False)])
+def test_generate_casts_a_float_or_bool_id_and_eos_guard_reads_it_so(tmp_path, value, stops):
+    """helper-168: generation_config.json [151645.0, 151643] was "transformers never stops" with EOS001 "add 151645",
+    which --fix did not do; generate() casts the float to 151645 (tests/e2e/test_generate_casts_ids.py runs it)."""
+    from eos_guard.pipeline import check_folder
+
+    folder = tmp_path / "m"
+    shutil.copytree(FIXTURES / "qwen2-instruct-aligned", folder)
+    write_json(folder / "generation_config.json", {"bos_token_id": 151643, "eos_token_id": value})
+    report = check_folder(folder)
+    assert (151645 in report.model.runtime_stops["transformers"].ids) is stops
+    codes = sorted(f.code for f in report.findings)
+    assert codes == (["EOS007"] if stops else ["EOS001", "EOS002", "EOS007"]), codes
+    [invalid] = [f.message for f in report.findings if f.code == "EOS007"]
+    assert ("generate() reads" in invalid and "as 151645" in invalid) is stops, invalid
+
+
 def test_bad_option_is_exit_2(run):
     assert run("--format", "xml")[0] == 2
 

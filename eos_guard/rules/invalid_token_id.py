@@ -39,7 +39,10 @@ class InvalidTokenId(Rule):
 
     ## Why it breaks generation
     `GenerationConfig` accepts anything, so the error only shows at generation time: transformers warns that
-    "`eos_token_id` should consist of positive integers" and never stops, or fails to build the stop tensor.
+    "`eos_token_id` should consist of positive integers" and never stops on a negative id, and fails to build the
+    stop tensor from a string or a null. It casts a float to its integer part and a bool to 0 or 1 (`2.0` and `2.7`
+    stop on 2, `true` on 1): eos-guard's transformers verdict reads them so, and the finding says so, since
+    `AutoConfig` in transformers 5 refuses such a value in config.json and other runtimes compare ids as written.
     `AutoConfig` in transformers 5 refuses to load such a config.json at all, and a bad `eos_token` makes
     `AutoTokenizer.from_pretrained` raise.
 
@@ -60,8 +63,13 @@ class InvalidTokenId(Rule):
                 continue
             seen.add(stop.where)
             shown = ", ".join(json.dumps(v) for v in stop.invalid)
+            # generate() casts a float or bool of generation_config.json to an id (resolve._cast_as_generate_does)
+            cast = [v for v in stop.invalid if not isinstance(v, str) and isinstance(v, (int, float))
+                    and int(v) in stop.ids] if stop is model.stop else []
+            read = f"; generate() reads {', '.join(f'{json.dumps(v)} as {int(v)}' for v in cast)}, other runtimes " \
+                   "and AutoConfig may not: write the id as a JSON integer" if cast else ""
             yield self.finding(model, f"eos_token_id holds {shown}, which is not a non-negative integer "
-                                      f"({stop.where.describe()})", stop.where)
+                                      f"({stop.where.describe()}){read}", stop.where)
         eos_where = model.special_where.get("eos_token")
         if model.tokenizer_eos_problem and eos_where is not None:
             yield self.finding(model, f"eos_token {model.tokenizer_eos_problem}", eos_where)

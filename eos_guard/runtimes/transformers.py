@@ -11,7 +11,8 @@ whose generate() passes the eos_token_id itself (Qwen3-Omni's ``thinker_eos_toke
 ``text_config.sep_token_id``: ``model_files.GENERATE_EOS_ARGUMENTS``) stops on those ids whatever generation_config.json
 says. A
 generation_config.json that is not valid JSON makes ``GenerationConfig.from_pretrained`` raise ``OSError``, which model loading catches: config.json is
-used instead (``generation/utils.py:536-587``). 5.24 builds the same stop ids (its lines 532-583).
+used instead (``generation/utils.py:536-587``). 5.24 builds the same stop ids (its lines 532-583). A float or a bool
+in generation_config.json is cast to an id as torch casts it (``resolve._cast_as_generate_does``).
 """
 
 from __future__ import annotations
