@@ -80,17 +80,32 @@ class FileChange:
     reasons: list[str] = field(default_factory=list)
 
     def diff(self, shown_path: str) -> str:
-        """A unified diff that ``git apply`` and ``patch`` accept: for them, as here, a line ends at "\\n" only."""
-        import difflib  # only for --diff: a check that finds something plans fixes, and prints no diff
+        """A unified diff that ``git apply`` and ``patch`` accept: for them, as here, a line ends at "\\n" only.
 
+        A file that is a symbolic link, which --fix replaces by a regular file (its target is never written), is
+        shown as git shows that type change: the link deleted, then the file created (``git apply`` and GNU patch
+        refuse a text edit of a link: helper-168)."""
         shown_path = shown_path.lstrip("/")  # an absolute path: a/tmp/m/config.json, as git diff --no-index writes
-        source = git_quoted(f"a/{shown_path}") if self.old_text is not None else "/dev/null"
+        source = git_quoted(f"a/{shown_path}")
         target = git_quoted(f"b/{shown_path}")
-        # a name with a space ends with a tab, as git writes it (diff.c): GNU patch cuts a name at its first space
-        # unless a tab ends it ("src/llama 3/config.json" was "src/llama")
-        lines = difflib.unified_diff(_lines(self.old_text or ""), _lines(self.new_text),
-                                     source + ("\t" if " " in source else ""), target + ("\t" if " " in target else ""))
-        return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+        if self.old_text is not None and os.path.islink(self.path):
+            executable = os.stat(self.path).st_mode & 0o111  # the mode --fix gives the file: its target's
+            return (f"diff --git {source} {target}\ndeleted file mode 120000\n"
+                    + _unified(os.readlink(self.path), "", source, "/dev/null")
+                    + f"diff --git {source} {target}\nnew file mode {'100755' if executable else '100644'}\n"
+                    + _unified("", self.new_text, "/dev/null", target))
+        return _unified(self.old_text or "", self.new_text, source if self.old_text is not None else "/dev/null", target)
+
+
+def _unified(before: str, after: str, source: str, target: str) -> str:
+    """The unified diff from ``before`` (the file ``source``, or /dev/null) to ``after`` (``target``)."""
+    import difflib  # only for --diff: a check that finds something plans fixes, and prints no diff
+
+    # a name with a space ends with a tab, as git writes it (diff.c): GNU patch cuts a name at its first space
+    # unless a tab ends it ("src/llama 3/config.json" was "src/llama")
+    lines = difflib.unified_diff(_lines(before), _lines(after),
+                                 source + ("\t" if " " in source else ""), target + ("\t" if " " in target else ""))
+    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 
 
 _C_ESCAPES = {7: "\\a", 8: "\\b", 9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r", 34: '\\"', 92: "\\\\"}

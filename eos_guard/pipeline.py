@@ -391,6 +391,11 @@ def check_folder(folder: Path, config: Config | None = None, baselines: dict[Pat
                        fixable=fixable, cause=broken, inputs=inputs)
 
 
+def _written_path(path: Path) -> str:
+    """The real path --fix writes ``path`` at: a link is replaced by a regular file (its target is never written)."""
+    return os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
+
+
 def _changed_inputs(folder: Path, inputs: dict | None, planned: set[Path]) -> list[Path]:
     """The files of ``folder`` that a fix does not write and that changed since ``inputs`` (input_signatures) was
     taken; none without signatures (a run that kept no documents)."""
@@ -482,6 +487,7 @@ def fix_paths(paths: Iterable[Union[str, Path]], config: Config | None = None, u
     failed: list[InputError] = []
     written: set[str] = set()  # the real paths written: a folder may link to another's file
     again: dict[Path, None] = {}  # folders whose planned file another folder's fix wrote first: planned again
+    planned_texts: dict[str, str] = {}  # without write: the real path of each change's file -> its new text
 
     def planned_for(model_report: ModelReport) -> list:
         if model_report.model is None or model_report.error:
@@ -499,7 +505,13 @@ def fix_paths(paths: Iterable[Union[str, Path]], config: Config | None = None, u
 
     def apply(folder: Path, folder_changes: list, inputs: dict | None, second: bool = False) -> None:
         if not write:
-            changes.extend(folder_changes)
+            # as --fix plans a folder again when its file links to one this run wrote: a link to a file an earlier
+            # change gives the same text needs no change of its own (helper-168: the diff changed 4 files, --fix 3)
+            kept = [change for change in folder_changes
+                    if planned_texts.get(os.path.realpath(change.path)) != change.new_text]
+            for change in kept:
+                planned_texts[_written_path(change.path)] = change.new_text
+            changes.extend(kept)
             return
         # planned from files that changed since they were read: one it writes (another writer was faster), or one
         # it only read (tokenizer_config.json, a template: the plan may name another terminator); none is written

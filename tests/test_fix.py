@@ -835,6 +835,50 @@ def test_one_fix_is_enough_when_two_folders_share_a_file_through_a_link(run, tmp
     assert run("--fix", "--no-cache", "m1", "m2") == (0, "All checks passed (2 model folders).\n", "")
 
 
+def _tree(root: Path) -> dict[str, str]:
+    """Every entry under ``root`` but .git: a link as its target, a file as its text."""
+    return {str(path.relative_to(root)): ("-> " + os.readlink(path)) if path.is_symlink() else path.read_text("utf-8")
+            for path in sorted(root.rglob("*")) if ".git" not in path.parts and not path.is_dir()}
+
+
+@pytest.mark.parametrize("layout", ["link-to-a-shared-file", "two-folders-share-a-file"])
+def test_the_diff_of_a_folder_with_a_linked_file_applies_and_is_what_fix_writes(run, tmp_path, layout):
+    """helper-168: --fix replaces a linked file by a regular file, and the diff showed a text edit of the link, which
+    git apply and GNU patch refuse ('not a regular file'); it is now git's type change. Two folders sharing a file
+    through a link: --fix plans the second again after the first's write, and the diff changed that link too (4 files
+    against --fix's 3): a link to a file the diff already gives the same text needs no change of its own."""
+    example = ROOT / "examples" / "chatml-finetune-broken"
+    repo = tmp_path / "repo"
+    shutil.copytree(example, repo / "m1")
+    if layout == "link-to-a-shared-file":
+        (repo / "shared").mkdir()
+        (repo / "m1" / "generation_config.json").rename(repo / "shared" / "generation_config.json")
+        os.symlink("../shared/generation_config.json", repo / "m1" / "generation_config.json")
+    else:
+        shutil.copytree(example, repo / "m2")
+        (repo / "m2" / "generation_config.json").unlink()
+        os.symlink("../m1/generation_config.json", repo / "m2" / "generation_config.json")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    folders = [p.name for p in sorted(repo.iterdir()) if p.name.startswith("m")]
+    code, patch, err = run("--diff", "--no-cache", "--baseline", "none", *folders, cwd=repo)
+    assert code == 1 and err == "", err
+    (tmp_path / "fix.patch").write_text(patch, encoding="utf-8")
+    fixed = shutil.copytree(repo, tmp_path / "fixed", symlinks=True)
+    wrote = "Fixed 2 files in 1 folder" if layout == "link-to-a-shared-file" else "Fixed 3 files in 2 folders"
+    assert run("--fix", "--no-cache", "--baseline", "none", *folders, cwd=fixed)[1].startswith(wrote)
+    assert (fixed / "m1" / "generation_config.json").is_file() and not (fixed / "m1" / "generation_config.json"
+                                                                         ).is_symlink()
+    appliers = [["git", "apply"]] + ([["patch", "-s", "-p1", "-i"]] if shutil.which("patch") else [])
+    for applier in appliers:
+        applied = shutil.copytree(repo, tmp_path / applier[0], symlinks=True)
+        proc = subprocess.run([*applier, str(tmp_path / "fix.patch")], cwd=applied, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert _tree(applied) == _tree(fixed), applier
+    if layout == "link-to-a-shared-file":  # the link's target is never written
+        assert (fixed / "shared" / "generation_config.json").read_text() == (example / "generation_config.json"
+                                                                            ).read_text()
+
+
 def _set_tokens(path: Path, **tokens: str) -> None:
     values = json.loads(path.read_text(encoding="utf-8"))
     values.update(tokens)
