@@ -830,9 +830,14 @@ def test_one_fix_is_enough_when_two_folders_share_a_file_through_a_link(run, tmp
     (tmp_path / "m2" / "config.json").unlink()
     os.symlink("../m1/config.json", tmp_path / "m2" / "config.json")
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)  # links may point anywhere in the repository
+    # the diff, which writes nothing, plans m2 from the old config.json: its new file holds m2's ids alone (fix.md)
+    patch = run("--diff", "--no-cache", "m1", "m2")[1]
+    m2_config = patch.split("+++ b/m2/config.json\n")[1].split("diff --git")[0]
+    assert '+  "eos_token_id": [151643, 151644],' in m2_config.splitlines(), m2_config
     code, out, err = run("--fix", "--no-cache", "--format", "concise", "m1", "m2")
     assert "another process" not in err and out == "Fixed 4 files in 2 folders; 0 errors remain.\n", (out, err)
     assert run("--fix", "--no-cache", "m1", "m2") == (0, "All checks passed (2 model folders).\n", "")
+    assert json.loads((tmp_path / "m2" / "config.json").read_text())["eos_token_id"] == [151643, 151645, 151644]
 
 
 def _tree(root: Path) -> dict[str, str]:
