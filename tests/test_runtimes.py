@@ -2182,7 +2182,7 @@ def test_messages_quote_what_the_files_hold(tmp_path, run):
     code, out, _ = run("--format", "json", "--no-cache", "--select", "EOS011", str(folder))
     assert [f["message"] for f in json.loads(out)["findings"]] == [
         "the 'default' chat template ends assistant turns with '<\\s>', which is not a single token (not an added "
-        "token)"]
+        "token); a misspelling of '</s>' (2)?"]
     rows = {row["runtime"]: row["why"] for row in json.loads(run("explain", "--format", "json", "--no-cache",
                                                                  str(folder))[1])["models"][0]["runtimes"]}
     assert rows["ollama"].startswith("GGUF eos unknown (tokenizer_config.json names no eos_token, which the converter "
@@ -2192,6 +2192,20 @@ def test_messages_quote_what_the_files_hold(tmp_path, run):
     code, out, _ = run("explain", "--no-cache", str(folder))
     assert "  chat answers end with the text '<\\s>', which is not a single token (EOS011), from the 'default' " \
            "template\n" in out, out
+
+
+@pytest.mark.parametrize("fixture, text, token", [
+    ("mistral-7b-instruct-v02", "<\\s>", "</s>"), ("mistral-7b-instruct-v02", "</s", "</s>"),
+    ("mistral-7b-instruct-v02", "<unk", "<unk>"), ("mistral-7b-instruct-v02", "</s>", None),
+    ("mistral-7b-instruct-v02", "### End", None), ("qwen2-instruct-aligned", "<|im_end>", "<|im_end|>"),
+    ("qwen2-instruct-aligned", "<|im_ends|>", "<|im_end|>"), ("qwen2-instruct-aligned", "<|im_start|>", None)])
+def test_a_text_one_character_from_a_special_token_is_named_as_its_misspelling(fixture, text, token):
+    """EOS011's hint (llava-v1.6-mistral's '<\\s>'): one character changed, added or left out; a token itself is no
+    misspelling."""
+    from eos_guard.pipeline import check_folder
+    from eos_guard.rules.terminator_not_single_token import misspelled_token
+
+    assert misspelled_token(check_folder(FIXTURES / fixture).model, text) == token
 
 
 def _omni_folder(tmp_path: Path, thinker_eos: int, generation_eos: list[int] | None) -> Path:

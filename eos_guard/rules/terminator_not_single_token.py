@@ -34,7 +34,8 @@ class TerminatorNotSingleToken(Rule):
     tokenizer that has the token and this one does not (a ChatML template set on a base model's tokenizer without
     adding `<|im_start|>` and `<|im_end|>`), so a model trained on it learns to spell the terminator in pieces and
     nothing stops an answer; every runtime's verdict is then "cannot tell". Other text (`### End`) is a format of
-    its own: a warning.
+    its own: a warning, which names the special token the text is one character away from, as a likely misspelling
+    (llava-v1.6-mistral's template writes `<\\s>`, its tokenizer's eos being `</s>`).
 
     A tokenizer_config.json that sets `"split_special_tokens": true` (LLaMA-Factory's training option, saved back
     with the tokenizer) is an error when the terminator is a special token: transformers then encodes special
@@ -108,6 +109,9 @@ class TerminatorNotSingleToken(Rule):
                 continue
             message = f"the '{name}' chat template ends assistant turns with '{shown}', which is not a single " \
                       "token (not an added token)"
+            meant = misspelled_token(model, shown)
+            if meant is not None:  # llava-v1.6-mistral's '<\s>'
+                message += f"; a misspelling of '{meant}' ({model.vocab.id_of(meant)})?"
             yield self.finding(model, message, terminator.template)
 
     def _split_special_tokens(self, model: ResolvedModel) -> Iterator[Finding]:
@@ -144,6 +148,30 @@ class TerminatorNotSingleToken(Rule):
                                   f"every answer, but the tokenizer has no such token (not an added token): the "
                                   f"model spells it in pieces at the end of every answer, before '{token}' ends it; "
                                   f"add '{known}' as a special token, or leave it out of the template", template)
+
+
+def misspelled_token(model: ResolvedModel, text: str) -> str | None:
+    """The special added token ``text`` is one edit away from (a character changed, added or left out), where that
+    token is at least 3 characters long: llava-v1.6-mistral's template writes '<\\s>' where its tokenizer's eos is
+    '</s>'. The tokenizer's eos first, then a token of the same length ('<\\s>' is one edit from '<s>' too). None
+    when there is no such token, or ``text`` is a token itself."""
+    if text in model.vocab.added:
+        return None
+    eos = model.tokenizer_eos.token if model.tokenizer_eos is not None else None
+    near = [token.content for token in model.vocab.added.values()
+            if token.special and len(token.content) >= 3 and _one_edit(text, token.content)]
+    return min(near, key=lambda token: (token != eos, len(token) != len(text)), default=None)
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Whether ``a`` becomes ``b`` by changing, adding or removing one character (not when they are equal)."""
+    if abs(len(a) - len(b)) > 1 or a == b:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b)) == 1
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    index = next((i for i, (x, y) in enumerate(zip(short, long)) if x != y), len(short))
+    return short[index:] == long[index + 1:]
 
 
 def text_ending(model: ResolvedModel, terminator: Terminator) -> str:
