@@ -35,6 +35,11 @@ TEMPLATE_DIR = "additional_chat_templates"
 PROCESSOR_TEMPLATE = "chat_template.json"  # a processor's template, checked under this name next to the tokenizer's
 PROCESSOR_CONFIG = "processor_config.json"  # its chat_template, when set, is the processor's instead
 ADAPTER_CONFIG = "adapter_config.json"  # a PEFT adapter: generate() runs with its base model's configs
+ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")  # PEFT's save_pretrained
+# the weight files of a whole model (model.safetensors, model-00001-of-00004.safetensors, their index,
+# pytorch_model.bin, Mistral's consolidated.safetensors, TensorFlow's and Flax's), by the start and end of their names
+WHOLE_MODEL_WEIGHTS = ("model.", "model-", "pytorch_model", "consolidated", "tf_model", "flax_model")
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pth", ".pt", ".h5", ".msgpack", ".index.json")
 # PEFT's TaskType values of adapters on a head that cannot generate (peft/utils/peft_types.py TaskType)
 ADAPTER_TASKS_WITHOUT_GENERATE = ("SEQ_CLS", "TOKEN_CLS", "QUESTION_ANS", "FEATURE_EXTRACTION")
 # an ONNX Runtime GenAI export (onnxruntime-genai's model builder writes it next to the ONNX weights): that runtime
@@ -327,6 +332,9 @@ class ModelFiles:
     # for a folder that is no adapter
     adapter_base: str | None = None
     adapter_config: JsonDocument | None = None  # adapter_config.json, when it parses
+    # an adapter's weights beside it and none of a whole model: configs here are a copy of the base model's (axolotl
+    # saves the base's config.json next to every adapter), which no loader reads (configs_elsewhere)
+    adapter_weights_only: bool = False
     # the base model's config.json and generation_config.json, when adapter_base names a folder of the repository
     # by an absolute path (_base_configs)
     base_configs: ModelFiles | None = None
@@ -418,6 +426,9 @@ class ModelFiles:
         files._add_processor_templates()
         if entries.link(ADAPTER_CONFIG) is not None:
             files.adapter_base = files._adapter_base(folder / ADAPTER_CONFIG)
+            names = entries.links or {}
+            files.adapter_weights_only = any(name in names for name in ADAPTER_WEIGHTS) and not any(
+                name.startswith(WHOLE_MODEL_WEIGHTS) and name.endswith(WEIGHT_SUFFIXES) for name in names)
             files.base_configs = files._base_configs()
         link = entries.link(GENAI_CONFIG)
         if link is not None and files._followable(folder / GENAI_CONFIG, link):
@@ -617,10 +628,13 @@ class ModelFiles:
 
     @property
     def configs_elsewhere(self) -> bool:
-        """A PEFT adapter without config.json and generation_config.json: generate() runs with its base model,
-        whose configs give the stop ids (AutoPeftModelForCausalLM loads the base from base_model_name_or_path)."""
-        return self.adapter_base is not None and self.config is None and self.generation_config is None \
-            and self.generation_config_error is None
+        """A PEFT adapter without config.json and generation_config.json, or with them beside its weights and none of
+        a whole model: generate() runs with its base model, whose configs give the stop ids (PEFT's
+        AutoPeftModelForCausalLM loads the base from base_model_name_or_path; transformers' from_pretrained takes a
+        folder with config.json for a model with an adapter embedded and finds no weights of that model)."""
+        return self.adapter_base is not None and (self.adapter_weights_only or self.config is None
+                                                  and self.generation_config is None
+                                                  and self.generation_config_error is None)
 
     @property
     def onnx_export(self) -> bool:

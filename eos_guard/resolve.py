@@ -208,8 +208,10 @@ def resolve(files: ModelFiles, limits: Limits = Limits()) -> ResolvedModel:
     model = ResolvedModel(
         folder=files.folder, files=files, vocab=vocab, tokenizer_eos=eos, tokenizer_eos_problem=problem,
         special_token_problems=unloadable,
-        special_tokens=special, special_where=where, stop=generation_stop_ids(files), config_eos=config_eos_ids(files),
-        vocab_size=_vocab_size(files))
+        special_tokens=special, special_where=where,
+        # a PEFT adapter's configs, when it holds them, are no loader's (ModelFiles.configs_elsewhere): EOS027
+        stop=StopIds((), None, False) if files.configs_elsewhere else generation_stop_ids(files),
+        config_eos=None if files.configs_elsewhere else config_eos_ids(files), vocab_size=_vocab_size(files))
     unpadded = _unpadded_vocab_size(files, model.vocab_size)
     if unpadded is not None:
         model.vocab_size, model.vocab_size_name = unpadded, "unpadded_vocab_size"

@@ -1287,6 +1287,31 @@ def test_a_peft_adapter_folder_takes_its_stop_ids_from_the_base_model(tmp_path, 
     assert "EOS027" not in run("--format", "concise", "--no-cache", str(folder))[1]
 
 
+@pytest.mark.parametrize("weights, adapter", [(("adapter_model.safetensors",), True), (("adapter_model.bin",), True),
+                                              (("adapter_model.safetensors", "model.safetensors"), False),
+                                              (("adapter_model.safetensors", "model-00001-of-00002.safetensors"),
+                                               False), ((), False)])
+def test_an_adapter_s_folder_with_its_base_model_s_config_json_is_an_adapter(tmp_path, run, weights, adapter):
+    """helper-169: axolotl saves its base model's config.json beside every adapter (train.py save_initial_configs:
+    model.config.save_pretrained(output_dir)), and eos-guard checked that copy as the folder's stop ids: EOS001 on
+    a correct Llama 3 adapter (config.json 128001; the base's generation_config.json, which PEFT's
+    AutoPeftModelForCausalLM reads, stops on 128009 too). Beside an adapter's weights and no weights of a whole
+    model, config.json and generation_config.json are read by no loader: EOS027, as without them."""
+    folder = shutil.copytree(FIXTURES / "qwen25-base-chatml-sft-gen-endoftext", tmp_path / "adapter")
+    write_json(folder / "adapter_config.json", {"base_model_name_or_path": "Qwen/Qwen2.5-3B", "peft_type": "LORA"})
+    for name in weights:
+        (folder / name).write_bytes(b"")
+    code, out, _ = run("--format", "concise", "--no-cache", str(folder))
+    codes = [line.split(": ")[1].split()[0] for line in out.splitlines() if ": EOS" in line]
+    assert (codes == ["EOS027"]) is adapter and ("EOS001" in codes) is not adapter, out
+    if adapter:
+        assert "not from the config.json and generation_config.json beside its weights here, which no loader " \
+               "reads" in out, out
+        before = {path.name: path.read_bytes() for path in folder.iterdir()}
+        run("--fix", "--no-cache", str(folder))  # nothing to write: the ids are the base model's
+        assert {path.name: path.read_bytes() for path in folder.iterdir()} == before
+
+
 def test_eos027_reads_a_base_model_folder_named_by_an_absolute_path(tmp_path, run):
     """SFTTrainer(peft_config=LoraConfig(...)) on a Qwen2.5 base loaded from a local folder saves an adapter whose
     adapter_config.json names that folder; PEFT does not save the generation config the Trainer aligned in memory, so

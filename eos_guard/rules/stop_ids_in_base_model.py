@@ -17,11 +17,15 @@ class StopIdsInBaseModel(Rule):
 
     ## What it detects
     The folder holds `adapter_config.json` (a PEFT adapter, LoRA and the like) and neither config.json nor
-    generation_config.json. PEFT's `AutoPeftModelForCausalLM` loads the base model that
-    `base_model_name_or_path` names, and its configs give `generate()` its stop ids. The checks of this folder's
-    tokenizer and chat template still run, and every runtime's row in `eos-guard explain` says it cannot tell;
-    whether generation stops on the token the template ends answers with depends on files elsewhere, so the
-    finding names the id to look for there. (A folder that does hold either file is checked as a model folder.)
+    generation_config.json, or holds them beside the adapter's weights (`adapter_model.safetensors` or `.bin`) and
+    no weights of a whole model: axolotl saves its base model's config.json in every adapter's output folder.
+    PEFT's `AutoPeftModelForCausalLM` loads the base model that `base_model_name_or_path` names, and its configs
+    give `generate()` its stop ids (transformers' `from_pretrained` takes a folder with config.json for a model
+    with an adapter embedded, and finds no weights of that model in it). The checks of this folder's tokenizer and
+    chat template still run, and every runtime's row in `eos-guard explain` says it cannot tell; whether generation
+    stops on the token the template ends answers with depends on files elsewhere, so the finding names the id to
+    look for there. (A folder that holds either file and a whole model's weights, or no weights at all, is checked
+    as a model folder.)
     When `base_model_name_or_path` is an absolute path (or one from `~`) to a folder in the adapter's repository
     (its git work tree), as a training script that loaded its base model from a local folder writes it, that
     folder's generation_config.json (without one, its config.json) is read: when its `eos_token_id` lacks the id,
@@ -78,9 +82,13 @@ class StopIdsInBaseModel(Rule):
             return
         if _base_lists(files.base_configs, wanted):
             return  # the base was read and stops on the id: nothing is left to check
+        held = [name for name, doc in (("config.json", files.config), ("generation_config.json",
+                                                                          files.generation_config)) if doc is not None]
+        hold = f"not from the {' and '.join(held)} beside its weights here, which no loader reads" if held \
+            else "whose configs this folder does not hold"
         yield self.finding(
-            model, f"a PEFT adapter: generation takes its stop ids from {named}, whose configs this folder does not "
-                   f"hold; they must list {needed} (check it: {_how_to_check(base)})", place)
+            model, f"a PEFT adapter: generation takes its stop ids from {named}, {hold}; they must list {needed} "
+                   f"(check it: {_how_to_check(base)})", place)
 
 
 def _base_stops(base: ModelFiles | None, wanted: int | None) -> StopIds | None:
