@@ -464,6 +464,24 @@ def test_a_stop_id_trained_only_after_the_masked_pad_terminator_does_not_teach_t
     assert eos_guard.check_batch(batch, [terminator, other], other) == []
 
 
+def test_a_stop_id_trained_a_newline_after_the_masked_pad_terminator_does_not_teach_the_stop(tok):
+    """helper-170: Phi-3's own template ends a conversation with '<|end|>\\n<|endoftext|>'; with pad_token '<|end|>'
+    and DataCollatorForLanguageModeling every <|end|> is masked and <|endoftext|> is trained only after '<|end|>\\n'.
+    EOS023 looked at the token right before a trained stop id only."""
+    terminator, other = tok.convert_tokens_to_ids(["<|im_end|>", "<|endoftext|>"])
+    formatted = _by_hand(tok, story.conversations(), answer_end="<|im_end|>\n<|endoftext|>")
+    rows = [row[:sum(mask)] for row, mask in zip(formatted["input_ids"], formatted["attention_mask"])]
+    batch = _padded(rows, terminator)
+    batch["labels"] = [[-100 if t == terminator else t for t in row] for row in batch["input_ids"]]
+    [finding] = eos_guard.check_batch(batch, [terminator, other], terminator)
+    assert (finding.code, str(finding.severity)) == ("EOS023", "error"), finding
+    assert f"comes right after a {terminator} with label -100 (at most 2 tokens after it)" in finding.message
+    # <|endoftext|> as the pad: <|im_end|> is trained, and the <|endoftext|> after it is padding to the collator
+    batch = _padded(rows, other)
+    batch["labels"] = [[-100 if t == other else t for t in row] for row in batch["input_ids"]]
+    assert eos_guard.check_batch(batch, [terminator, other], other) == []
+
+
 @pytest.mark.parametrize("packing", [None, "wrapped"])
 def test_answers_without_the_terminator_inside_blocks_of_concatenated_text_are_a_warning(tok, packing):
     """helper-148: the same hand-formatted chat text (prompts keep <|im_end|>, answers lost it), concatenated and

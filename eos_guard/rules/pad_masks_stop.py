@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from ..findings import Finding, Severity
-from .batch_base import BatchRule, BatchView, Token
+from .batch_base import TAIL, BatchRule, BatchView, Token
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -18,9 +18,10 @@ class PadMasksStop(BatchRule):
     label -100 (padding left out) is a pad-id token, or some pad-id token with label -100 is followed by a
     trained one. A loss mask that leaves out the terminator together with the tokens after it is EOS025, even
     when the pad token is a stop id. So it is when the only supervised stop ids come right after such a masked
-    pad-id token: text that appends another stop id after the terminator (`apply_chat_template(...) +
-    tokenizer.eos_token` under Llama 3 with `pad_token = "<|eot_id|>"`) trains `<|end_of_text|>` only after a
-    `<|eot_id|>` the model is never trained to write.
+    pad-id token (at most two tokens after it): text that appends another stop id after the terminator
+    (`apply_chat_template(...) + tokenizer.eos_token` under Llama 3 with `pad_token = "<|eot_id|>"`; Phi-3's own
+    template, which writes `<|end|>\\n<|endoftext|>` at the end, with `pad_token = "<|end|>"`) trains the other
+    stop id only after a terminator the model is never trained to write.
 
     ## Why it breaks generation
     `tokenizer.pad_token = tokenizer.eos_token` is the usual way to give a tokenizer a pad token. A collator
@@ -58,18 +59,18 @@ class PadMasksStop(BatchRule):
 
     def check_batches(self, view: BatchView) -> Iterator[Finding]:
         pad = view.pad_token_id
-        if view.trained_stops and view.masked_by_pad_id and all(
-                t.index >= 1 and t.sequence.ids is not None and t.sequence.ids[t.index - 1] == pad
-                and t.index - 1 not in t.sequence.supervised_set for t in view.trained_stops):
-            # another stop id appended after the terminator (Llama 3's <|end_of_text|> after a pad <|eot_id|>): it
-            # is trained, but only right after the masked one, which the model is never trained to write
+        masked_pads = [_masked_pad_before(t, pad) for t in view.trained_stops]
+        if view.trained_stops and view.masked_by_pad_id and None not in masked_pads:
+            # another stop id appended after the terminator (Llama 3's <|end_of_text|> after a pad <|eot_id|>,
+            # Phi-3's <|endoftext|> after a pad <|end|> and "\n"): it is trained, but only after the masked one,
+            # which the model is never trained to write
             first = view.trained_stops[0]
             yield self.batch_finding(view, f"every supervised stop id in {view.where()} comes right after a {pad} "
-                                           f"with label -100: the pad token id {pad} is a stop id, masked by id "
-                                           "(pad token == eos: the collator masks every eos), so the model is only "
-                                           f"trained to stop after a {pad}, which it is never trained to write; give "
-                                           "the tokenizer a pad token that is not a stop id",
-                                     Token(first.sequence, first.index - 1))
+                                           f"with label -100 (at most {TAIL} tokens after it): the pad token id {pad} "
+                                           "is a stop id, masked by id (pad token == eos: the collator masks every "
+                                           f"eos), so the model is only trained to stop after a {pad}, which it is "
+                                           "never trained to write; give the tokenizer a pad token that is not a "
+                                           "stop id", Token(first.sequence, masked_pads[0]))  # type: ignore[arg-type]
             return
         if view.never_trained != "pad":
             return
@@ -79,3 +80,13 @@ class PadMasksStop(BatchRule):
                                        "label -100 (pad token == eos: the collator masks every eos), so the model "
                                        "is never trained to stop; give the tokenizer a pad token that is not a "
                                        "stop id", at)
+
+
+def _masked_pad_before(stop: Token, pad: int | None) -> int | None:
+    """The index of the last pad-id token with label -100 among the ``TAIL`` + 1 tokens before a trained stop id
+    (``<|end|>`` before ``\\n<|endoftext|>``), None when there is none."""
+    ids = stop.sequence.ids
+    if ids is None:
+        return None
+    return next((j for j in range(stop.index - 1, max(stop.index - 2 - TAIL, -1), -1)
+                 if ids[j] == pad and j not in stop.sequence.supervised_set), None)
