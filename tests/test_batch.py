@@ -482,6 +482,35 @@ def test_a_stop_id_trained_a_newline_after_the_masked_pad_terminator_does_not_te
     assert eos_guard.check_batch(batch, [terminator, other], other) == []
 
 
+@pytest.mark.parametrize("after_system", [2, 6])
+def test_truncation_that_leaves_no_answer_in_any_sequence_is_an_error(tok, after_system):
+    """helper-170: a system prompt every example starts with, and max_length that cuts every one before its first
+    answer (after the system turn's <|im_end|>, or inside the user turn): the system's <|im_end|> is trained, and the
+    callback said the examples train the model to stop. No answer is trained at all: EOS026, an error. Without the
+    opening of an answer, and for plain text cut the same way, not so."""
+    from eos_guard.integrations.transformers import answer_opening
+
+    system = [{"role": "system", "content": "you answer every question about the sky"}]
+    full = _by_hand(tok, [system + conversation for conversation in story.conversations()], answer_end="<|im_end|>\n")
+    texts = [[t for t in row if t != tok.pad_token_id] for row in full["input_ids"]]
+    length = texts[0].index(tok.convert_tokens_to_ids("<|im_end|>")) + after_system
+    rows = [text[:length] for text in texts]
+    batch = {"input_ids": rows, "labels": rows}
+    [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id, max_length=length,
+                                      answer_opening=answer_opening(tok))
+    assert (finding.code, str(finding.severity)) == ("EOS026", "error"), finding
+    assert f"none of the {len(rows)} sequences in the batch holds an answer (the chat template's opening of one " \
+        f"occurs in none): each fills max_length ({length} tokens)" in finding.message
+    # without the opening of an answer, nothing shows where answers are (at most the warning of cut sequences);
+    # plain text never holds the opening's token
+    assert all(f.severity < eos_guard.Severity.ERROR
+               for f in eos_guard.check_batch(batch, stops(tok), tok.pad_token_id, max_length=length))
+    plain = [tok(" ".join(["the sky is blue"] * 20), add_special_tokens=False)["input_ids"][:length]] * 4
+    assert all("holds an answer" not in f.message for f in eos_guard.check_batch(
+        {"input_ids": plain, "labels": plain}, stops(tok), tok.pad_token_id, max_length=length,
+        answer_opening=answer_opening(tok)))
+
+
 @pytest.mark.parametrize("packing", [None, "wrapped"])
 def test_answers_without_the_terminator_inside_blocks_of_concatenated_text_are_a_warning(tok, packing):
     """helper-148: the same hand-formatted chat text (prompts keep <|im_end|>, answers lost it), concatenated and

@@ -107,6 +107,13 @@ class SequencesEndWithoutStop(BatchRule):
     shorter than `max_length` were not cut, and EOS024 reports the missing terminator; so it does with
     `truncation=False` (nothing was cut: `SFTConfig(max_length=None)` without packing, as the callback reads it).
 
+    It is an error, too, when truncation left no answer at all: with `max_length` and `answer_opening` given (the
+    callback reads both), every supervised sequence (two or more) fills `max_length`, is supervised to its last
+    token and holds the first token of the answer opening (it opens the other turns too: chat text), and none
+    holds the whole opening. A system prompt and tools every example starts with, longer than `max_length`
+    allows, leave the system turn's terminator trained and no answer (a warning said so before 2026-12-06, or
+    nothing when the cut fell right after that terminator, helper-170).
+
     The warning's message names truncation alone, with `max_length`, when it is given and every sequence that
     ends without a stop id fills it. It says the formatted text lacks the terminator, and names that fix alone (a
     template that writes none, under which the next turn's opening is the stop id), when none was cut: none of the
@@ -163,6 +170,15 @@ class SequencesEndWithoutStop(BatchRule):
                                            "and no supervised label is a stop id, so the model is never trained "
                                            f"to stop; raise max_length or drop the examples that exceed it{also}",
                                  Token(first, last_span(first)[-1]), Severity.ERROR)
+            return
+        if _cut_before_every_answer(view, supervised):
+            first = supervised[0]
+            yield self.batch_finding(view, f"none of the {len(supervised)} sequences in {view.where()} holds an "
+                                           "answer (the chat template's opening of one occurs in none): each fills "
+                                           f"max_length ({view.max_length} tokens) and was cut before its first "
+                                           "answer, so the model is trained on prompts only and never to stop after "
+                                           "an answer; raise max_length, or shorten the system prompt and tools the "
+                                           "examples start with", Token(first, last_span(first)[-1]), Severity.ERROR)
             return
         if not view.trained_stops:
             return
@@ -230,3 +246,17 @@ class SequencesEndWithoutStop(BatchRule):
                 f"with one, so the model is never trained to stop after an answer{why}"
         yield self.batch_finding(view, f"{share} in {view.where()} do not end their last supervised span with a "
                                        f"stop id {view.stop_list()}{why}", Token(first, last_span(first)[-1]), severity)
+
+
+def _cut_before_every_answer(view: BatchView, supervised: list) -> bool:
+    """Whether truncation left no answer at all (helper-170: a long system prompt and max_length=30): two sequences
+    or more, each cut at the ``max_length`` the caller gave, each chat text (the first token of the chat template's
+    opening of an answer, ``<|im_start|>``, occurs in it: it opens the other turns too), and none holding the whole
+    opening. Plain text, which never holds the opening's first token, and wrapped or split packing (no sequence is
+    cut then) are never reported so."""
+    opening = tuple(view.answer_opening)
+    if not opening or view.max_length is None or len(supervised) < 2 or not all(view.cut(s) for s in supervised):
+        return False
+    width = len(opening)
+    return all(opening[0] in s.ids and not any(tuple(s.ids[i:i + width]) == opening
+                                               for i in range(len(s.ids) - width + 1)) for s in supervised)
