@@ -482,6 +482,22 @@ def test_a_stop_id_trained_a_newline_after_the_masked_pad_terminator_does_not_te
     assert eos_guard.check_batch(batch, [terminator, other], other) == []
 
 
+def test_a_loss_mask_that_leaves_out_the_last_answer_s_terminator_is_named_as_the_cause(tok):
+    """helper-170: labels = input_ids[:-2] + [-100, -100] on two-turn ChatML (the last '<|im_end|>\\n' masked):
+    EOS026 said the formatted text lacks the terminator and to append it, but the text holds it; the loss mask
+    leaves it out."""
+    full = _by_hand(tok, [c + c for c in story.conversations()], answer_end="<|im_end|>\n")
+    rows = [[t for t in row if t != tok.pad_token_id] for row in full["input_ids"]]
+    batch = _padded(rows, tok.pad_token_id)
+    batch["labels"] = [row[:len(text) - 2] + [-100] * (len(row) - len(text) + 2)
+                       for row, text in zip(batch["input_ids"], rows)]
+    [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id)
+    assert (finding.code, str(finding.severity)) == ("EOS026", "warning"), finding
+    assert "in each, a stop id follows its last supervised token with label -100: the loss mask leaves out the " \
+        "terminator of the last answer; put the terminator inside the supervised span" in finding.message
+    assert "append" not in finding.message
+
+
 @pytest.mark.parametrize("after_system", [2, 6])
 def test_truncation_that_leaves_no_answer_in_any_sequence_is_an_error(tok, after_system):
     """helper-170: a system prompt every example starts with, and max_length that cuts every one before its first

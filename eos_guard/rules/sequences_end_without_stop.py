@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from ..findings import Finding, Severity
-from .batch_base import TAIL, BatchRule, BatchView, Token, ends_with_stop, last_span
+from .batch_base import TAIL, BatchRule, BatchView, Sequence, Token, ends_with_stop, last_span
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -120,7 +120,9 @@ class SequencesEndWithoutStop(BatchRule):
     sequences that end without a stop id reaches `max_length` or, without it, is both as long as the longest
     sequence read and supervised to its last token (a cut one would be: truncation leaves `max_length` tokens, and
     none is longer), or `truncation=False`
-    says nothing was cut. Otherwise it names truncation and a missing terminator both.
+    says nothing was cut. Otherwise it names truncation and a missing terminator both. Where a stop id with label
+    -100 follows the last supervised token of each such sequence (at most two tokens after it), the message names
+    the loss mask instead, which leaves out the last answer's terminator the text holds.
 
     ## Why it breaks generation
     Usually truncation: an example longer than `max_length` loses its end, terminator included, so the model
@@ -206,7 +208,11 @@ class SequencesEndWithoutStop(BatchRule):
             return
         share = f"{len(open_ended)} of {len(known)} sequences ({len(open_ended) / len(known):.0%})"
         first = open_ended[0]
-        if not any(view.cut(s) for s in open_ended):
+        if all(_masked_stop_after(s, view) for s in open_ended):
+            # the text holds the terminator, with label -100: the loss mask leaves it out (EOS025's fix), not the text
+            why = "; in each, a stop id follows its last supervised token with label -100: the loss mask leaves out " \
+                "the terminator of the last answer; put the terminator inside the supervised span"
+        elif not any(view.cut(s) for s in open_ended):
             # nothing was truncated, or none reaches max_length; without max_length, none is as long as the longest
             # sequence read, which a cut one would be (truncation leaves max_length tokens, and none is longer):
             # the text was formatted without the terminator
@@ -260,3 +266,13 @@ def _cut_before_every_answer(view: BatchView, supervised: list) -> bool:
     width = len(opening)
     return all(opening[0] in s.ids and not any(tuple(s.ids[i:i + width]) == opening
                                                for i in range(len(s.ids) - width + 1)) for s in supervised)
+
+
+def _masked_stop_after(sequence: Sequence, view: BatchView) -> bool:
+    """Whether a stop id with label -100 follows the sequence's last supervised token, at most ``TAIL`` tokens after
+    it (a loss mask that ends before the last answer's terminator: helper-170's collator masked '<|im_end|>\\n')."""
+    ids, supervised = sequence.ids, sequence.supervised
+    if ids is None or not supervised:
+        return False
+    last = supervised[-1]
+    return any(ids[j] in view.stop_ids for j in range(last + 1, min(last + 2 + TAIL, len(ids))))
