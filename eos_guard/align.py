@@ -210,8 +210,12 @@ def _probe(source: str, special_tokens: tuple[tuple[str, str], ...],
 
     probe = probe_template(source, dict(special_tokens), added)
     if probe.token is None and (probe.errors or probe.limit_exceeded):
-        _logger().warning("eos-guard: the chat template did not render, so its terminator is unknown: %s",
-                       probe.limit_exceeded or "; ".join(probe.errors[:2]))
+        why = probe.limit_exceeded or "; ".join(probe.errors[:2])
+        if probe.marker_seen:  # some conversations rendered (helper-170: Mistral's, without a system turn)
+            _logger().warning("eos-guard: the chat template writes no added token after an answer in the "
+                              "conversations it renders, so it names no terminator; the others raised: %s", why)
+        else:
+            _logger().warning("eos-guard: the chat template did not render, so its terminator is unknown: %s", why)
     return tuple(turn_end_run(probe, source)), tuple(tuple(after) for _, after in probe.calls())
 
 

@@ -192,6 +192,24 @@ def test_ids_the_model_cannot_emit_are_not_added(caplog):
         "eos-guard: not adding stop id 7: it is not below the model's vocab_size 7"]
 
 
+@pytest.mark.parametrize("template, rendered", [
+    # Mistral's [INST] template without the eos after answers: it refuses a system turn, renders the others
+    ("{% if messages[0]['role'] == 'system' %}{{ raise_exception('Conversation roles must alternate') }}{% endif %}"
+     "{% for m in messages %}{% if m['role'] == 'user' %}{{ '[INST] ' + m['content'] + ' [/INST]' }}"
+     "{% else %}{{ m['content'] }}{% endif %}{% endfor %}", True),
+    ("{{ raise_exception('no') }}", False)])
+def test_a_template_that_renders_some_conversations_is_not_said_not_to_render(caplog, template, rendered):
+    """helper-170: align() warned "the chat template did not render" for a template that renders every user/assistant
+    conversation and writes no token after an answer; only the probes that open with a system turn raised."""
+    model = stand_in(llama_config(eos=5), 5)
+    with caplog.at_level("WARNING", logger="eos_guard"):
+        align(model, qwen_tokenizer(template=template))
+    [message] = [r.getMessage() for r in caplog.records]
+    assert message.startswith("eos-guard: the chat template writes no added token after an answer in the "
+                              "conversations it renders, so it names no terminator; the others raised: ") is rendered
+    assert message.startswith("eos-guard: the chat template did not render") is not rendered, message
+
+
 def test_without_a_chat_template_only_the_tokenizer_eos_is_added():
     tokenizer = qwen_tokenizer(template=None)
     model = stand_in(llama_config(eos=5), 5)
