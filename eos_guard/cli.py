@@ -620,6 +620,7 @@ def _run(args: argparse.Namespace) -> int:
     if not args.quiet:
         _warn_if_nothing_found(args, report)
         _warn_of_unread_settings(args, paths, config, report)
+        _warn_of_unnamed_ggufs(args, report)
     fmt = output_format(args.format, sys.stdout)
     if args.statistics and fmt not in TEXT_FORMATS:  # auto inside GitHub Actions: the table asked for, not annotations
         fmt = "text"
@@ -683,6 +684,30 @@ def _warn_of_unread_settings(args: argparse.Namespace, paths: list[str], config:
     if len(unread) > UNREAD_SETTINGS_SHOWN:
         _say(f"eos-guard: warning: and {len(unread) - UNREAD_SETTINGS_SHOWN:,} more settings files this run does not "
              "read")
+
+
+def _warn_of_unnamed_ggufs(args: argparse.Namespace, report: Report) -> None:
+    """A checked model folder that holds GGUF files the run did not name (a quantization repository with a model's
+    config.json: folders are searched for model folders, not GGUF files) is named on stderr with the command that
+    checks them too (helper-169: the run passed and checked none of what llama.cpp runs). Not for pre-commit, which
+    passes the GGUF files its pattern matches."""
+    if args.pre_commit or os.environ.get("PRE_COMMIT") == "1":
+        return
+    named = {os.path.realpath(m.folder) for m in report.models if m.gguf is not None}
+    for model in report.models:
+        if model.gguf is not None or model.unfetched or model.model is None:
+            continue
+        try:
+            with os.scandir(model.folder) as entries:
+                ggufs = [e.path for e in entries if e.name.lower().endswith(".gguf") and e.is_file()]
+        except OSError:
+            continue
+        unnamed = [path for path in ggufs if os.path.realpath(path) not in named]
+        if unnamed:
+            folder = display_path(model.folder)
+            files = "a GGUF file" if len(unnamed) == 1 else f"{len(unnamed)} GGUF files"
+            _say(f"eos-guard: warning: {folder} holds {files} this run does not check (folders are searched for "
+                 f"model folders, not GGUF files): eos-guard {folder}/*.gguf {folder}")
 
 
 def _say(line: str) -> None:

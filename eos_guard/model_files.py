@@ -1260,7 +1260,30 @@ def holds_model_files(folder: Path | str, names: list[str]) -> bool:
         os.close(descriptor)
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return True  # UTF-16 (keys not findable as bytes): checking the folder reports the encoding
+    if _model_type_only(head) and _holds_ggml(folder):
+        return False  # beside GGUF or GGML files, a ctransformers stub: no runtime loads a model from it
     return names_a_model(head)
+
+
+def _holds_ggml(folder: Path | str) -> bool:
+    """Whether a folder holds a GGUF file or an older GGML one (``*.ggmlv3.q4_0.bin``)."""
+    try:
+        with os.scandir(folder) as entries:
+            return any(entry.name.lower().endswith(".gguf") or ".ggml" in entry.name.lower() for entry in entries)
+    except OSError:
+        return False
+
+
+def _model_type_only(head: bytes) -> bool:
+    """Whether a config.json is the stub ``{"model_type": "llama"}`` quantization repositories ship for ctransformers
+    beside their GGUF (or older GGML) files (TheBloke's *-GGUF): an object with no key but model_type."""
+    import json  # loaded by the JSON reader already
+
+    try:
+        data = json.loads(head)
+    except ValueError:  # not all of it, or not JSON: checking the folder says what is wrong
+        return False
+    return isinstance(data, dict) and set(data) == {"model_type"}
 
 
 def binary_head(path: Path, root: Path | None) -> bool:

@@ -1093,3 +1093,36 @@ def test_a_sarif_file_named_as_the_gguf_path_it_checks_is_refused(run, tmp_path)
     code, _, err = run("--sarif", "model.gguf", "model.gguf", cwd=tmp_path)
     assert code == 2 and "model.gguf: cannot write the --sarif file: it is a file this run checks" in err, err
     assert path.read_bytes() == before
+
+
+def test_a_model_folder_s_own_gguf_files_are_named_on_stderr_when_not_checked(run, tmp_path, monkeypatch):
+    """helper-169: a quantization repository that ships the model's config.json beside its GGUF files (unsloth's
+    *-GGUF) passed `eos-guard .` having checked none of what llama.cpp runs, and said nothing of them (without the
+    config.json, the run exits 2 naming the command). A warning on stderr names the command; not when the run names
+    them, nor under pre-commit, which passes the GGUF files its pattern matches."""
+    monkeypatch.delenv("PRE_COMMIT", raising=False)
+    folder = tmp_path / "m"
+    shutil.copytree(FIXTURES / "qwen2-instruct-aligned", folder, ignore=shutil.ignore_patterns("expected.json"))
+    write_gguf(folder / "model-Q4_K_M.gguf")
+    code, _, err = run("m")
+    assert err == "eos-guard: warning: m holds a GGUF file this run does not check (folders are searched for model " \
+        "folders, not GGUF files): eos-guard m/*.gguf m\n", err
+    assert "GGUF" not in run("m/model-Q4_K_M.gguf", "m")[2]
+    monkeypatch.setenv("PRE_COMMIT", "1")
+    assert run("m")[2] == ""
+
+
+def test_a_ctransformers_config_json_beside_gguf_files_is_no_model_s(run, tmp_path):
+    """helper-169: TheBloke's *-GGUF repositories ship config.json {"model_type": "llama"} for ctransformers beside
+    the GGUF files: it was checked as a model's, EOS004 "generate() never stops", where no runtime loads a model from
+    it. Beside GGUF (or GGML) files such a stub makes no model folder; elsewhere it is still read."""
+    folder = tmp_path / "Llama-2-7B-Chat-GGUF"
+    write_json(folder / "config.json", {"model_type": "llama"})
+    write_gguf(folder / "llama-2-7b-chat.Q4_K_M.gguf")
+    code, out, err = run("Llama-2-7B-Chat-GGUF")
+    assert (code, out) == (2, "No model folders found.\n")
+    assert err.endswith("its GGUF file is checked when named: eos-guard Llama-2-7B-Chat-GGUF/*.gguf\n"), err
+    code, out, err = run("Llama-2-7B-Chat-GGUF/config.json")  # as pre-commit passes it
+    assert (code, out) == (0, "No model folders found.\n"), (out, err)
+    (folder / "llama-2-7b-chat.Q4_K_M.gguf").unlink()
+    assert "EOS004" in run("Llama-2-7B-Chat-GGUF")[1]
