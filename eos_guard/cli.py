@@ -697,11 +697,7 @@ def _warn_of_unnamed_ggufs(args: argparse.Namespace, report: Report) -> None:
     for model in report.models:
         if model.gguf is not None or model.unfetched or model.model is None:
             continue
-        try:
-            with os.scandir(model.folder) as entries:
-                ggufs = [e.path for e in entries if e.name.lower().endswith(".gguf") and e.is_file()]
-        except OSError:
-            continue
+        ggufs = [os.path.join(model.folder, name) for name in model.model.files.gguf_names]  # listed when read
         unnamed = [path for path in ggufs if os.path.realpath(path) not in named]
         if unnamed:
             folder = display_path(model.folder)

@@ -355,6 +355,8 @@ class ModelFiles:
     spm_unsent: bool = False
     # tekken.json, when the folder (or its Hub commit's listing) has one: never read (EOS031)
     tekken: Path | None = None
+    # the GGUF files beside (a quantization repository's): a run that does not name them says so (cli)
+    gguf_names: tuple[str, ...] = ()
     # tokenizer_config.json chat_template values apply_chat_template fails on (EOS014): (the template's name, or
     # None for the whole value; message; where)
     template_problems: list[tuple[Any, str, Where]] = field(default_factory=list)
@@ -424,6 +426,7 @@ class ModelFiles:
             files.tekken = folder / TEKKEN_FILE
         files.templates = files._tokenizer_templates(entries)
         files._add_processor_templates()
+        files.gguf_names = tuple(sorted(name for name in entries.links or () if name.lower().endswith(".gguf")))
         if entries.link(ADAPTER_CONFIG) is not None:
             files.adapter_base = files._adapter_base(folder / ADAPTER_CONFIG)
             names = entries.links or {}
