@@ -21,7 +21,7 @@ from pathlib import Path
 from .errors import InputError
 from .findings import quoted_list
 from .jsonspan import JsonDocument, NotRead, dotted, read_bytes
-from .model_files import one_eos_type
+from .model_files import one_eos_type, repository_link
 from .records import field, record
 from .resolve import SUB_CONFIGS, ResolvedModel, generating_section, special_token_text
 from .rules.base import ids_to_stop_on
@@ -82,19 +82,21 @@ class FileChange:
     def diff(self, shown_path: str) -> str:
         """A unified diff that ``git apply`` and ``patch`` accept: for them, as here, a line ends at "\\n" only.
 
-        A file that is a symbolic link, which --fix replaces by a regular file (its target is never written), is
-        shown as git shows that type change: the link deleted, then the file created (``git apply`` and GNU patch
-        refuse a text edit of a link: helper-168)."""
+        A file that is a symbolic link of its repository, which --fix replaces by a regular file (its target is
+        never written), is shown as git shows that type change: the link deleted, then the file created (``git
+        apply`` and GNU patch refuse a text edit of a link: helper-168). A Hub cache snapshot's links into its blobs
+        stand for the files a clone holds: a text edit."""
         shown_path = shown_path.lstrip("/")  # an absolute path: a/tmp/m/config.json, as git diff --no-index writes
         source = git_quoted(f"a/{shown_path}")
         target = git_quoted(f"b/{shown_path}")
-        if self.old_text is not None and os.path.islink(self.path):
+        if self.old_text is not None and repository_link(self.path):
             executable = os.stat(self.path).st_mode & 0o111  # the mode --fix gives the file: its target's
             return (f"diff --git {source} {target}\ndeleted file mode 120000\n"
                     + _unified(os.readlink(self.path), "", source, "/dev/null")
                     + f"diff --git {source} {target}\nnew file mode {'100755' if executable else '100644'}\n"
                     + _unified("", self.new_text, "/dev/null", target))
-        return _unified(self.old_text or "", self.new_text, source if self.old_text is not None else "/dev/null", target)
+        return _unified(self.old_text or "", self.new_text, source if self.old_text is not None else "/dev/null",
+                        target)
 
 
 def _unified(before: str, after: str, source: str, target: str) -> str:

@@ -1123,6 +1123,12 @@ def in_hub_cache(folder: Path) -> bool:
     return cache_repo_of(real_folder(os.path.join(os.getcwd(), folder))) is not None
 
 
+def repository_link(path: Path) -> bool:
+    """Whether a file is a symbolic link its repository holds: not a Hugging Face cache snapshot's link into its
+    blobs, which stands for the file itself (a clone of the repository holds a regular file there)."""
+    return os.path.islink(path) and not in_hub_cache(path.parent)
+
+
 def cache_repo_of(real: str) -> str | None:
     """The cache's repo folder (``models--org--name``) of an absolute path in one of its snapshots, else None."""
     revision = real

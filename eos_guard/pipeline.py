@@ -16,7 +16,7 @@ from .config_types import Config
 from .errors import InputError, MissingDependency, NoModelFolder, display_path
 from .findings import Finding, Location
 from .model_files import (ADAPTER_CONFIG, ModelFiles, find_model_folders, in_hub_cache, input_signatures,
-                          linked_out_of_repository)
+                          linked_out_of_repository, repository_link)
 from .records import field, record, replace
 from .resolve import ResolvedModel, resolve
 from .results import ModelReport, Report
@@ -507,8 +507,8 @@ def fix_paths(paths: Iterable[Union[str, Path]], config: Config | None = None, u
         if not write:
             # as --fix plans a folder again when its file links to one this run wrote: a link to a file an earlier
             # change gives the same text needs no change of its own (helper-168: the diff changed 4 files, --fix 3)
-            kept = [change for change in folder_changes
-                    if planned_texts.get(os.path.realpath(change.path)) != change.new_text]
+            kept = [change for change in folder_changes if not repository_link(change.path)
+                    or planned_texts.get(os.path.realpath(change.path)) != change.new_text]
             for change in kept:
                 planned_texts[_written_path(change.path)] = change.new_text
             changes.extend(kept)
