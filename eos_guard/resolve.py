@@ -674,11 +674,21 @@ def _cast_as_generate_does(stop: StopIds) -> StopIds:
     keeps the value as written, so generate() itself is the oracle (tests/e2e/test_logits_processors.py). A value
     torch cannot cast (a string, null, a list) makes generate() raise: nothing is cast then. ``invalid`` keeps the
     entries for EOS007: AutoConfig refuses them in config.json, and other runtimes compare ids, not casts."""
-    if not stop.invalid or not all(isinstance(v, int) or isinstance(v, float) and abs(v) < _LONG_RANGE
-                                   for v in stop.invalid):
+    if not stop.invalid or any(cast_id(v) is None for v in stop.invalid):
         return stop
     items = stop.raw if isinstance(stop.raw, list) else [stop.raw]
-    return replace(stop, ids=tuple(cast for cast in map(int, items) if cast >= 0))  # int() cuts toward zero, as torch
+    return replace(stop, ids=tuple(cast for cast in map(cast_id, items) if cast is not None and cast >= 0))
+
+
+def cast_id(value: Any) -> int | None:
+    """The id ``torch.tensor(value, dtype=torch.long)`` makes of one eos_token_id entry: an int as it is, a bool 0 or
+    1, a finite float cut toward zero (as ``int()`` cuts it); None for what torch cannot cast (a string, null, a
+    list, NaN, an infinity, a float beyond the range of a long)."""
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float) and abs(value) < _LONG_RANGE:  # False for NaN and the infinities
+        return int(value)
+    return None
 
 
 # The eos an inner model's config class defaults to (transformers 5.25), by its section's model_type, else the outer

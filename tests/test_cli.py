@@ -268,6 +268,21 @@ def test_wrongly_typed_stop_ids_are_findings(run, tmp_path, value, shown):
         assert codes == ["EOS007"] and shown in json.loads(out)["findings"][0]["message"]
 
 
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), [151645, float("-inf")], 1e300])
+def test_an_id_torch_cannot_cast_is_reported_not_a_crash(tmp_path, value):
+    """helper-171: EOS007's hint cast every float with int(), and NaN or Infinity (which Python's json and
+    transformers read) stopped the folder with an internal error."""
+    from eos_guard.pipeline import check_folder
+
+    folder = tmp_path / "m"
+    shutil.copytree(FIXTURES / "qwen2-instruct-aligned", folder)
+    write_json(folder / "generation_config.json", {"eos_token_id": value})
+    report = check_folder(folder)
+    assert report.error is None, report.error
+    [invalid] = [f.message for f in report.findings if f.code == "EOS007"]
+    assert "generate() reads" not in invalid, invalid
+
+
 @pytest.mark.parametrize("value,stops", [([151645.0, 151643], True), (151645.7, True), ([True], False),
                                          (["151645", 151643], False)])
 def test_generate_casts_a_float_or_bool_id_and_eos_guard_reads_it_so(tmp_path, value, stops):

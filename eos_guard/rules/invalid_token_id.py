@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 
 from ..findings import Finding, Severity
-from ..resolve import ResolvedModel
+from ..resolve import ResolvedModel, cast_id
 from .base import Options, Rule
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -41,8 +41,10 @@ class InvalidTokenId(Rule):
     `GenerationConfig` accepts anything, so the error only shows at generation time: transformers warns that
     "`eos_token_id` should consist of positive integers" and never stops on a negative id, and fails to build the
     stop tensor from a string or a null. It casts a float to its integer part and a bool to 0 or 1 (`2.0` and `2.7`
-    stop on 2, `true` on 1): eos-guard's transformers verdict reads them so, and the finding says so, since
-    `AutoConfig` in transformers 5 refuses such a value in config.json and other runtimes compare ids as written.
+    stop on 2, `true` on 1): eos-guard's transformers verdict reads them so, and the finding says so. It is still
+    an error: `AutoConfig` in transformers 5 refuses such a value in config.json, and eos-guard's rows for the
+    other runtimes read only integers (those that keep the ids in a Python set, where `2.0` equals 2, may stop on
+    it: not modelled).
     `AutoConfig` in transformers 5 refuses to load such a config.json at all, and a bad `eos_token` makes
     `AutoTokenizer.from_pretrained` raise.
 
@@ -64,10 +66,11 @@ class InvalidTokenId(Rule):
             seen.add(stop.where)
             shown = ", ".join(json.dumps(v) for v in stop.invalid)
             # generate() casts a float or bool of generation_config.json to an id (resolve._cast_as_generate_does)
-            cast = [v for v in stop.invalid if not isinstance(v, str) and isinstance(v, (int, float))
-                    and int(v) in stop.ids] if stop is model.stop else []
-            read = f"; generate() reads {', '.join(f'{json.dumps(v)} as {int(v)}' for v in cast)}, other runtimes " \
-                   "and AutoConfig may not: write the id as a JSON integer" if cast else ""
+            cast = [(v, cast_id(v)) for v in stop.invalid] if stop is model.stop else []
+            cast = [(v, token_id) for v, token_id in cast if token_id is not None and token_id in stop.ids]
+            read = f"; generate() reads {', '.join(f'{json.dumps(v)} as {token_id}' for v, token_id in cast)}, but " \
+                   "eos-guard's other runtimes read only integers, and AutoConfig refuses such a value in " \
+                   "config.json: write the id as a JSON integer" if cast else ""
             yield self.finding(model, f"eos_token_id holds {shown}, which is not a non-negative integer "
                                       f"({stop.where.describe()}){read}", stop.where)
         eos_where = model.special_where.get("eos_token")
