@@ -426,7 +426,7 @@ class ModelFiles:
             files.tekken = folder / TEKKEN_FILE
         files.templates = files._tokenizer_templates(entries)
         files._add_processor_templates()
-        files.gguf_names = tuple(sorted(name for name in entries.links or () if name.lower().endswith(".gguf")))
+        files.gguf_names = tuple(sorted(name for name in entries.links or () if is_gguf_name(name)))
         if entries.link(ADAPTER_CONFIG) is not None:
             files.adapter_base = files._adapter_base(folder / ADAPTER_CONFIG)
             names = entries.links or {}
@@ -1274,11 +1274,18 @@ def holds_model_files(folder: Path | str, names: list[str]) -> bool:
     return names_a_model(head)
 
 
+def is_gguf_name(name: str) -> bool:
+    """Whether a file name is a GGUF file's, as eos-guard takes a PATH for one (any case of ``.gguf``)."""
+    return name.lower().endswith(".gguf")
+
+
 def _holds_ggml(folder: Path | str) -> bool:
-    """Whether a folder holds a GGUF file or an older GGML one (``*.ggmlv3.q4_0.bin``)."""
+    """Whether a folder holds a GGUF file or an older GGML one (``*.ggmlv3.q4_0.bin``, ``ggml-model-q4_0.bin``).
+    Listed only for a config.json that names nothing but its model_type (_model_type_only)."""
     try:
         with os.scandir(folder) as entries:
-            return any(entry.name.lower().endswith(".gguf") or ".ggml" in entry.name.lower() for entry in entries)
+            return any(is_gguf_name(entry.name) or ".ggml" in entry.name.lower()
+                       or entry.name.lower().startswith("ggml-") for entry in entries)
     except OSError:
         return False
 

@@ -16,7 +16,7 @@ from .config_types import Config
 from .errors import InputError, MissingDependency, NoModelFolder, display_path
 from .findings import Finding, Location
 from .model_files import (ADAPTER_CONFIG, ModelFiles, find_model_folders, in_hub_cache, input_signatures,
-                          linked_out_of_repository, repository_link)
+                          is_gguf_name, linked_out_of_repository, repository_link)
 from .records import field, record, replace
 from .resolve import ResolvedModel, resolve
 from .results import ModelReport, Report
@@ -72,10 +72,10 @@ def _no_model_hint(folder: Path) -> str:
             names = [entry.name for entry in entries if entry.is_file()]
     except OSError:
         return ""
-    count = sum(1 for name in names if name.lower().endswith(".gguf"))
-    if count:
-        files = "its GGUF file is" if count == 1 else f"its {count} GGUF files are"
-        return f"; {files} checked when named: eos-guard {folder}/*.gguf"
+    ggufs = [name for name in names if is_gguf_name(name)]
+    if ggufs:
+        files = "its GGUF file is" if len(ggufs) == 1 else f"its {len(ggufs)} GGUF files are"
+        return f"; {files} checked when named: {gguf_command(folder, ggufs)}"
     if ADAPTER_CONFIG in names:
         return ("; a PEFT adapter without tokenizer files: generation takes its stop ids and chat template from the "
                 "base model adapter_config.json names, which is checked where it lies")
@@ -85,6 +85,29 @@ def _no_model_hint(folder: Path) -> str:
     return ""
 
 
+def _ggufs_named(folder: Path, named: set[str]) -> bool:
+    """Whether the folder holds GGUF files and the run names every one of them."""
+    if not named:
+        return False
+    try:
+        with os.scandir(folder) as entries:
+            ggufs = [os.path.realpath(entry.path) for entry in entries if is_gguf_name(entry.name)]
+    except OSError:
+        return False
+    return bool(ggufs) and all(path in named for path in ggufs)
+
+
+def gguf_command(folder: Path | str, names: list[str], also: str = "") -> str:
+    """The command that checks a folder's GGUF files (and ``also``, quoted already), as a shell takes it: the folder
+    quoted, then ``*.gguf``, or each file where a name ends in another case (the shell's glob matches case)."""
+    import shlex
+
+    where = shlex.quote(display_path(Path(folder)))
+    files = f"{where}/*.gguf" if all(name.endswith(".gguf") for name in names) else \
+        " ".join(shlex.quote(display_path(Path(folder) / name)) for name in names)
+    return f"eos-guard {files}{' ' + also if also else ''}"
+
+
 def model_folders(paths: Iterable[Union[str, Path]], config: Config, allow_empty: bool = False) -> Found:
     """The model folders named by ``paths`` (local ones found, Hub repositories fetched) and the GGUF files.
 
@@ -92,6 +115,9 @@ def model_folders(paths: Iterable[Union[str, Path]], config: Config, allow_empty
     problems; a file outside a model folder is skipped, as pre-commit passes every file whose name matches.
     """
     found = Found()
+    paths = list(paths)
+    # the GGUF files named: a folder that holds them and no model folder is no bad PATH (`eos-guard *.gguf .`)
+    named_ggufs = {os.path.realpath(str(item)) for item in paths if is_gguf_name(str(item))}
     refused: list[tuple[Path, str]] = []  # model folders linked out of their repository: EOS018, never read
     local: dict[Path, None] = {}
     hub = []
@@ -108,7 +134,7 @@ def model_folders(paths: Iterable[Union[str, Path]], config: Config, allow_empty
                 folders = find_model_folders([path], refused, unlisted)
                 found.problems += [error for error in unlisted if not config.excluded(error.path)]
                 if not folders and len(refused) == already_refused and not unlisted and path.is_dir() \
-                        and not allow_empty:
+                        and not allow_empty and not _ggufs_named(path, named_ggufs):
                     found.problems.append(NoModelFolder(path, NO_MODEL_FOLDER + _no_model_hint(path)))
                 local.update(dict.fromkeys(folders))
         except InputError as exc:

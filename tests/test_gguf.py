@@ -1107,6 +1107,14 @@ def test_a_model_folder_s_own_gguf_files_are_named_on_stderr_when_not_checked(ru
     code, _, err = run("m")
     assert err == "eos-guard: warning: m holds a GGUF file this run does not check (folders are searched for model " \
         "folders, not GGUF files): eos-guard m/*.gguf m\n", err
+    # a command a shell takes: the folder quoted, and each file where a name's case escapes the glob (helper-171)
+    spaced = shutil.copytree(folder, tmp_path / "my models" / "m")
+    (spaced / "Q8.GGUF").write_bytes((spaced / "model-Q4_K_M.gguf").read_bytes())
+    err = run("my models")[2]
+    assert err.endswith(": eos-guard 'my models/m/Q8.GGUF' 'my models/m/model-Q4_K_M.gguf' 'my models/m'\n"), err
+    argv = shlex.split(err.rsplit("): ", 1)[1])  # the command runs as printed, and checks the GGUF files
+    proc = subprocess.run([sys.executable, "-m", "eos_guard", *argv[1:]], cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode in (0, 1) and "GGUF" not in proc.stderr, proc
     assert "GGUF" not in run("m/model-Q4_K_M.gguf", "m")[2]
     monkeypatch.setenv("PRE_COMMIT", "1")
     assert run("m")[2] == ""
@@ -1124,5 +1132,8 @@ def test_a_ctransformers_config_json_beside_gguf_files_is_no_model_s(run, tmp_pa
     assert err.endswith("its GGUF file is checked when named: eos-guard Llama-2-7B-Chat-GGUF/*.gguf\n"), err
     code, out, err = run("Llama-2-7B-Chat-GGUF/config.json")  # as pre-commit passes it
     assert (code, out) == (0, "No model folders found.\n"), (out, err)
+    # named with its GGUF files, as gguf.md shows it (helper-171: exit 2, "its GGUF file is checked when named")
+    code, out, err = run("Llama-2-7B-Chat-GGUF/llama-2-7b-chat.Q4_K_M.gguf", "Llama-2-7B-Chat-GGUF")
+    assert code != 2 and "holds no model folder" not in err, (code, out, err)
     (folder / "llama-2-7b-chat.Q4_K_M.gguf").unlink()
     assert "EOS004" in run("Llama-2-7B-Chat-GGUF")[1]
