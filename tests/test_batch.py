@@ -496,6 +496,12 @@ def test_a_loss_mask_that_leaves_out_the_last_answer_s_terminator_is_named_as_th
     assert "in each, a stop id follows its last supervised token with label -100: the loss mask leaves out the " \
         "terminator of the last answer; put the terminator inside the supervised span" in finding.message
     assert "append" not in finding.message
+    # a pad id that is a stop id after the last supervised token, with only padding after it, is padding (no
+    # attention_mask to tell): the text lacks the terminator (helper-171)
+    batch = {"input_ids": [[1, 5, 6, 3, 2, 2], [1, 7, 8, 3, 2, 2], [1, 9, 10, 11, 2, 2]],
+             "labels": [[-100, 5, 6, 3, -100, -100], [-100, 7, 8, 3, -100, -100], [-100, 9, 10, 11, -100, -100]]}
+    [finding] = eos_guard.check_batch(batch, [2, 3], pad_token_id=2)
+    assert "the loss mask" not in finding.message and "append the terminator" in finding.message, finding.message
 
 
 @pytest.mark.parametrize("after_system", [2, 6])

@@ -274,5 +274,7 @@ def _masked_stop_after(sequence: Sequence, view: BatchView) -> bool:
     ids, supervised = sequence.ids, sequence.supervised
     if ids is None or not supervised:
         return False
-    last = supervised[-1]
-    return any(ids[j] in view.stop_ids for j in range(last + 1, min(last + 2 + TAIL, len(ids))))
+    last, pad = supervised[-1], view.pad_token_id
+    # a pad id that only padding follows is padding (pad == eos, and no attention_mask to tell: helper-171)
+    return any(ids[j] in view.stop_ids and not (ids[j] == pad and all(t == pad for t in ids[j:]))
+               for j in range(last + 1, min(last + 2 + TAIL, len(ids))))
