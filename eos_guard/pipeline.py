@@ -31,7 +31,7 @@ from .vocabulary import warm_layout
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
-    from typing import Any, Callable, Iterable, Union
+    from typing import Any, Callable, Iterable, Iterator, Union
 
     from .gguf_check import GgufModel
 
@@ -417,6 +417,20 @@ def check_folder(folder: Path, config: Config | None = None, baselines: dict[Pat
                        fixable=fixable, cause=broken, inputs=inputs)
 
 
+MAX_LINK_STEPS = 40  # as the kernel's own limit on links followed (ELOOP)
+
+
+def _link_steps(path: Path) -> Iterator[str]:
+    """The paths --fix writes at (_written_path) of each file a link leads to, one link at a time: ``m2/x -> m1/x
+    -> shared/x`` gives m1/x, then shared/x (--fix replaces m1/x, the link m2/x then reads: helper-171)."""
+    step = str(path)
+    for _ in range(MAX_LINK_STEPS):
+        if not os.path.islink(step):
+            return
+        step = os.path.join(os.path.dirname(step), os.readlink(step))
+        yield _written_path(Path(step))
+
+
 def _written_path(path: Path) -> str:
     """The real path --fix writes ``path`` at: a link is replaced by a regular file (its target is never written)."""
     return os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
@@ -534,7 +548,7 @@ def fix_paths(paths: Iterable[Union[str, Path]], config: Config | None = None, u
             # as --fix plans a folder again when its file links to one this run wrote: a link to a file an earlier
             # change gives the same text needs no change of its own (helper-168: the diff changed 4 files, --fix 3)
             kept = [change for change in folder_changes if not repository_link(change.path)
-                    or planned_texts.get(os.path.realpath(change.path)) != change.new_text]
+                    or change.new_text not in (planned_texts.get(step) for step in _link_steps(change.path))]
             for change in kept:
                 planned_texts[_written_path(change.path)] = change.new_text
             changes.extend(kept)

@@ -846,7 +846,7 @@ def _tree(root: Path) -> dict[str, str]:
             for path in sorted(root.rglob("*")) if ".git" not in path.parts and not path.is_dir()}
 
 
-@pytest.mark.parametrize("layout", ["link-to-a-shared-file", "two-folders-share-a-file"])
+@pytest.mark.parametrize("layout", ["link-to-a-shared-file", "two-folders-share-a-file", "a-chain-of-links"])
 def test_the_diff_of_a_folder_with_a_linked_file_applies_and_is_what_fix_writes(run, tmp_path, layout):
     """helper-168: --fix replaces a linked file by a regular file, and the diff showed a text edit of the link, which
     git apply and GNU patch refuse ('not a regular file'); it is now git's type change. Two folders sharing a file
@@ -855,11 +855,14 @@ def test_the_diff_of_a_folder_with_a_linked_file_applies_and_is_what_fix_writes(
     example = ROOT / "examples" / "chatml-finetune-broken"
     repo = tmp_path / "repo"
     shutil.copytree(example, repo / "m1")
-    if layout == "link-to-a-shared-file":
+    if layout != "two-folders-share-a-file":
         (repo / "shared").mkdir()
         (repo / "m1" / "generation_config.json").rename(repo / "shared" / "generation_config.json")
         os.symlink("../shared/generation_config.json", repo / "m1" / "generation_config.json")
-    else:
+    if layout == "a-chain-of-links":  # m2's links to m1's, which links to shared/ (helper-171: one file too many)
+        shutil.copytree(example, repo / "m2", ignore=shutil.ignore_patterns("generation_config.json"))
+        os.symlink("../m1/generation_config.json", repo / "m2" / "generation_config.json")
+    elif layout == "two-folders-share-a-file":
         shutil.copytree(example, repo / "m2")
         (repo / "m2" / "generation_config.json").unlink()
         os.symlink("../m1/generation_config.json", repo / "m2" / "generation_config.json")
@@ -879,7 +882,7 @@ def test_the_diff_of_a_folder_with_a_linked_file_applies_and_is_what_fix_writes(
         proc = subprocess.run([*applier, str(tmp_path / "fix.patch")], cwd=applied, capture_output=True, text=True)
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert _tree(applied) == _tree(fixed), applier
-    if layout == "link-to-a-shared-file":  # the link's target is never written
+    if layout != "two-folders-share-a-file":  # the link's target is never written
         assert (fixed / "shared" / "generation_config.json").read_text() == (example / "generation_config.json"
                                                                             ).read_text()
 
