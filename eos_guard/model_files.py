@@ -333,7 +333,7 @@ class ModelFiles:
     adapter_base: str | None = None
     adapter_config: JsonDocument | None = None  # adapter_config.json, when it parses
     # an adapter's weights beside it and none of a whole model: configs here are a copy of the base model's (axolotl
-    # saves the base's config.json next to every adapter), which no loader reads (configs_elsewhere)
+    # saves the base's config.json next to every adapter), which nothing generates with (configs_elsewhere)
     adapter_weights_only: bool = False
     # the base model's config.json and generation_config.json, when adapter_base names a folder of the repository
     # by an absolute path (_base_configs)

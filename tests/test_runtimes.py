@@ -1305,8 +1305,11 @@ def test_an_adapter_s_folder_with_its_base_model_s_config_json_is_an_adapter(tmp
     codes = [line.split(": ")[1].split()[0] for line in out.splitlines() if ": EOS" in line]
     assert (codes == ["EOS027"]) is adapter and ("EOS001" in codes) is not adapter, out
     if adapter:
-        assert "not from the config.json and generation_config.json beside its weights here, which no loader " \
-               "reads" in out, out
+        assert "not from the config.json and generation_config.json beside its weights here, which nothing " \
+               "generates with (PEFT loads the base model's)" in out, out
+        why = json.loads(run("explain", "--format", "json", "--no-cache", str(folder))[1])["models"][0]["runtimes"]
+        assert all(row["why"].endswith("not the config.json and generation_config.json beside its weights here")
+                   for row in why), why
         before = {path.name: path.read_bytes() for path in folder.iterdir()}
         run("--fix", "--no-cache", str(folder))  # nothing to write: the ids are the base model's
         assert {path.name: path.read_bytes() for path in folder.iterdir()} == before

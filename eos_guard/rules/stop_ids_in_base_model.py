@@ -84,8 +84,8 @@ class StopIdsInBaseModel(Rule):
             return  # the base was read and stops on the id: nothing is left to check
         held = [name for name, doc in (("config.json", files.config), ("generation_config.json",
                                                                           files.generation_config)) if doc is not None]
-        hold = f"not from the {' and '.join(held)} beside its weights here, which no loader reads" if held \
-            else "whose configs this folder does not hold"
+        hold = f"not from the {' and '.join(held)} beside its weights here, which nothing generates with (PEFT " \
+            "loads the base model's)" if held else "whose configs this folder does not hold"
         yield self.finding(
             model, f"a PEFT adapter: generation takes its stop ids from {named}, {hold}; they must list {needed} "
                    f"(check it: {_how_to_check(base)})", place)
