@@ -164,7 +164,8 @@ def add_to_stop_ids(model: ResolvedModel, what: str) -> str:
     cannot read generation_config.json (it then uses config.json's eos_token_id, where the finding points), to repair
     that file first (EOS001, EOS030). Where the stop ids are config.json's and its config class takes one id
     (``one_eos_type``: a list there makes AutoConfig raise), the ids go in a generation_config.json, as ``--fix``
-    writes them."""
+    writes them. Where the value holds entries of the wrong type (EOS007), to which ``--fix`` adds nothing, those
+    are to be written as integers first."""
     where = model.stop.where
     kind = one_eos_type(where.document.data, where.keys[:-1]) \
         if where is not None and where.path.name == "config.json" else None
@@ -173,6 +174,8 @@ def add_to_stop_ids(model: ResolvedModel, what: str) -> str:
         if model.files.generation_config_error is not None:
             return f"repair generation_config.json and {what} to its eos_token_id list ({one_id})"
         return f"{what} in a generation_config.json's eos_token_id list, as --fix writes it ({one_id})"
+    if model.stop.invalid:  # --fix adds to no value of the wrong type (EOS007): the ids come first
+        return f"write eos_token_id as JSON integers (EOS007), then {what}"
     if model.files.generation_config_error is None:
         return what
     return (f"repair generation_config.json (while transformers cannot read it, generate() uses config.json's "
