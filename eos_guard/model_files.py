@@ -406,8 +406,11 @@ class ModelFiles:
                     continue
                 if name == "config.json" and document.kind(()) is dict \
                         and (not any(key in document.data for key in READ_CONFIG_NAMES)
-                             or diffusers_config(document.data)):
-                    continue  # no runtime loads it (a CTranslate2 conversion's, diffusers'): no model config
+                             or diffusers_config(document.data)
+                             or set(document.data) == {"model_type"} and _lists_ggml(entries, folder)):
+                    # no runtime loads it (a CTranslate2 conversion's, diffusers', the ctransformers stub beside
+                    # GGUF files, on the Hub too): no model config
+                    continue
                 try:
                     setattr(files, attribute, _object(document))
                 except InputError as exc:
@@ -429,7 +432,7 @@ class ModelFiles:
         files.gguf_names = tuple(sorted(name for name in entries.links or () if is_gguf_name(name)))
         if entries.link(ADAPTER_CONFIG) is not None:
             files.adapter_base = files._adapter_base(folder / ADAPTER_CONFIG)
-            names = entries.links or {}
+            names = {*(entries.links or ()), *listed_names(folder)}  # a Hub snapshot downloads no weights
             files.adapter_weights_only = any(name in names for name in ADAPTER_WEIGHTS) and not any(
                 name.startswith(WHOLE_MODEL_WEIGHTS) and name.endswith(WEIGHT_SUFFIXES) for name in names)
             files.base_configs = files._base_configs()
@@ -1077,13 +1080,19 @@ def vocabulary_file_read(names: Iterable[str], exists: Callable[[str], bool]) ->
 # EOS018); and the names of the vocabulary files VOCAB_FILE_PATTERN finds, which decide whether tokenizer.model is
 # read, as they do in a folder on disk.
 _NOT_FETCHED: dict[str, dict[str, str]] = {}
-_LISTED_VOCABULARY: dict[str, frozenset[str]] = {}
+_LISTED: dict[str, frozenset[str]] = {}  # a Hub snapshot's folder -> the names its commit's root lists
 
 
 def record_not_fetched(folder: Path, reasons: dict[str, str], listed: Iterable[str] = ()) -> None:
     real = os.path.realpath(folder)
     _NOT_FETCHED[real] = reasons
-    _LISTED_VOCABULARY[real] = frozenset(name for name in listed if VOCAB_FILE_PATTERN.search(name))
+    _LISTED[real] = frozenset(listed)
+
+
+def listed_names(folder: Path) -> frozenset[str]:
+    """The file names a Hub snapshot's commit lists at its root, downloaded or not (weights, GGUF files): empty for
+    a local folder."""
+    return _LISTED.get(os.path.realpath(folder), frozenset()) if _LISTED else frozenset()
 
 
 def not_fetched(folder: Path) -> dict[str, str]:
@@ -1091,7 +1100,7 @@ def not_fetched(folder: Path) -> dict[str, str]:
 
 
 def listed_vocabulary_files(folder: Path) -> frozenset[str]:
-    return _LISTED_VOCABULARY.get(os.path.realpath(folder), frozenset()) if _LISTED_VOCABULARY else frozenset()
+    return frozenset(name for name in listed_names(folder) if VOCAB_FILE_PATTERN.search(name))
 
 
 def size_limit(name: str, max_bytes: int | None, max_config_bytes: int | None) -> tuple[int | None, str]:
@@ -1279,13 +1288,21 @@ def is_gguf_name(name: str) -> bool:
     return name.lower().endswith(".gguf")
 
 
+def _lists_ggml(entries: _Entries, folder: Path) -> bool:
+    """Whether a folder's listing (or its Hub commit's) holds a GGUF or GGML file (_holds_ggml's names)."""
+    return any(_ggml_name(name) for name in (*(entries.links or ()), *listed_names(folder)))
+
+
+def _ggml_name(name: str) -> bool:
+    return is_gguf_name(name) or ".ggml" in name.lower() or name.lower().startswith("ggml-")
+
+
 def _holds_ggml(folder: Path | str) -> bool:
     """Whether a folder holds a GGUF file or an older GGML one (``*.ggmlv3.q4_0.bin``, ``ggml-model-q4_0.bin``).
     Listed only for a config.json that names nothing but its model_type (_model_type_only)."""
     try:
         with os.scandir(folder) as entries:
-            return any(is_gguf_name(entry.name) or ".ggml" in entry.name.lower()
-                       or entry.name.lower().startswith("ggml-") for entry in entries)
+            return any(_ggml_name(entry.name) for entry in entries)
     except OSError:
         return False
 

@@ -51,6 +51,14 @@ REPOS = {
     # a PEFT adapter: the tokenizer files and adapter_config.json, no config.json or generation_config.json
     "org/lora": Repo.of({"tokenizer_config.json": chatml()["tokenizer_config.json"],
                          "adapter_config.json": b'{"base_model_name_or_path": "Qwen/Qwen2.5-3B", "peft_type": "LORA"}'}),
+    # axolotl's adapter: its base model's config.json (and here a generation_config.json) beside the adapter's
+    # weights, which the snapshot does not download (helper-171: checked as the folder's stop ids, EOS001)
+    "org/axolotl-lora": Repo.of({**chatml(), "adapter_model.safetensors": 1_000_000,
+                                 "adapter_config.json": b'{"base_model_name_or_path": "Qwen/Qwen2.5-3B", '
+                                                        b'"peft_type": "LORA"}'}),
+    # TheBloke's *-GGUF: the ctransformers stub config.json beside the GGUF files
+    "org/stub-gguf": Repo.of({"config.json": b'{"model_type": "llama"}', "README.md": b"# GGUF\n",
+                              "model.Q4_K_M.gguf": 4_000_000_000}),
     # an embedding model: a ChatML template whose <|im_end|> is no stop id, and a sentence-transformers Pooling module
     "org/embedder": Repo.of({**chatml(), "modules.json": b'[{"idx": 0, "name": "0", "path": "", "type": '
                              b'"sentence_transformers.models.Transformer"}, {"idx": 1, "name": "1", "path": '
@@ -870,6 +878,17 @@ def test_an_adapter_on_the_hub_is_checked_as_one(eos_guard, hub):
     assert proc.returncode == 0 and ": EOS027 info: a PEFT adapter: generation takes its stop ids from its base " \
         "model 'Qwen/Qwen2.5-3B'" in proc.stdout and "EOS017" not in proc.stdout, proc.stdout + proc.stderr
     assert hub.requests_for(f"GET /org/lora/resolve/{sha('org/lora')}/adapter_config.json")
+
+
+def test_an_axolotl_adapter_and_a_gguf_repository_on_the_hub_are_checked_as_on_disk(eos_guard, hub):
+    """helper-171: the snapshot downloads no weights and no GGUF files, so an adapter holding its base model's
+    config.json read as a model folder (EOS001 from that copy), and TheBloke's stub config.json as a model's
+    (EOS004); the commit's listing shows them, as a local folder's does."""
+    proc = eos_guard("--format", "concise", "hf://org/axolotl-lora")
+    assert proc.returncode == 0 and ": EOS027 info: a PEFT adapter: " in proc.stdout and "EOS001" not in proc.stdout, \
+        proc.stdout + proc.stderr
+    proc = eos_guard("--format", "concise", "hf://org/stub-gguf")
+    assert proc.returncode == 0 and "EOS004" not in proc.stdout, proc.stdout + proc.stderr
 
 
 def test_an_embedding_model_on_the_hub_is_checked_as_one(eos_guard, hub):
