@@ -92,7 +92,7 @@ def _model(model: ResolvedModel) -> str:
         written = ", ".join(f"'{token}' ({model.describe_id(token_id)})" if token_id is not None else f"'{token}'"
                             for token, token_id in after)
         which = "a built-in tool (builtin_tools)" if builtin else "a tool"
-        lines.append(printable(f"  a turn that calls {which} is followed by {written} (EOS030)"))
+        lines.append(printable(f"  a turn that calls {which} is followed by {written} (checked by EOS030)"))
     generates = model.generates
     if not generates:
         lines.append(printable(f"  {model.not_generating}, and a check runs no rule about stopping; the rows below "
