@@ -445,38 +445,24 @@ def test_an_answer_opening_written_as_text_is_not_used():
     assert answer_opening(tokenizer) == ()
 
 
-def test_a_stop_id_trained_only_after_the_masked_pad_terminator_does_not_teach_the_stop(tok):
+@pytest.mark.parametrize("answer_end", ["<|im_end|><|endoftext|>", "<|im_end|>\n<|endoftext|>"],
+                         ids=["right-after", "a-newline-after"])
+def test_a_stop_id_trained_only_after_the_masked_pad_terminator_does_not_teach_the_stop(tok, answer_end):
     """helper-148: pad == terminator (<|im_end|>), masked by id, and another stop id (<|endoftext|>) appended
     after it: that one is trained, but only right after a <|im_end|> the model is never trained to write (a toy model
-    trained so ran to max_new_tokens), and nothing was reported."""
-    terminator, other = tok.convert_tokens_to_ids(["<|im_end|>", "<|endoftext|>"])
-    formatted = _by_hand(tok, story.conversations(), answer_end="<|im_end|><|endoftext|>")
-    rows = [row[:sum(mask)] for row, mask in zip(formatted["input_ids"], formatted["attention_mask"])]
-    batch = _padded(rows, terminator)
-    batch["labels"] = [[-100 if t == terminator else t for t in row] for row in batch["input_ids"]]
-    [finding] = eos_guard.check_batch(batch, [terminator, other], terminator)
-    assert (finding.code, str(finding.severity)) == ("EOS023", "error"), finding
-    assert f"every supervised stop id in the batch comes right after a {terminator} with label -100" in \
-        finding.message
-    # a pad that is not the terminator: the terminator is trained, nothing to report
-    batch = _padded(rows, other)
-    batch["labels"] = [[-100 if t == other else t for t in row] for row in batch["input_ids"]]
-    assert eos_guard.check_batch(batch, [terminator, other], other) == []
-
-
-def test_a_stop_id_trained_a_newline_after_the_masked_pad_terminator_does_not_teach_the_stop(tok):
-    """helper-170: Phi-3's own template ends a conversation with '<|end|>\\n<|endoftext|>'; with pad_token '<|end|>'
-    and DataCollatorForLanguageModeling every <|end|> is masked and <|endoftext|> is trained only after '<|end|>\\n'.
+    trained so ran to max_new_tokens), and nothing was reported. helper-170: so with a newline between, as Phi-3's own
+    template ends a conversation ('<|end|>\\n<|endoftext|>', pad_token '<|end|>', DataCollatorForLanguageModeling):
     EOS023 looked at the token right before a trained stop id only."""
     terminator, other = tok.convert_tokens_to_ids(["<|im_end|>", "<|endoftext|>"])
-    formatted = _by_hand(tok, story.conversations(), answer_end="<|im_end|>\n<|endoftext|>")
+    formatted = _by_hand(tok, story.conversations(), answer_end=answer_end)
     rows = [row[:sum(mask)] for row, mask in zip(formatted["input_ids"], formatted["attention_mask"])]
     batch = _padded(rows, terminator)
     batch["labels"] = [[-100 if t == terminator else t for t in row] for row in batch["input_ids"]]
     [finding] = eos_guard.check_batch(batch, [terminator, other], terminator)
     assert (finding.code, str(finding.severity)) == ("EOS023", "error"), finding
-    assert f"comes right after a {terminator} with label -100 (at most 2 tokens after it)" in finding.message
-    # <|endoftext|> as the pad: <|im_end|> is trained, and the <|endoftext|> after it is padding to the collator
+    assert f"every supervised stop id in the batch comes right after a {terminator} with label -100 (at most 2 " \
+        "tokens after it)" in finding.message
+    # a pad that is not the terminator: the terminator is trained, nothing to report
     batch = _padded(rows, other)
     batch["labels"] = [[-100 if t == other else t for t in row] for row in batch["input_ids"]]
     assert eos_guard.check_batch(batch, [terminator, other], other) == []
