@@ -700,13 +700,10 @@ def _warn_of_unnamed_ggufs(args: argparse.Namespace, report: Report) -> None:
         ggufs = [os.path.join(model.folder, name) for name in model.model.files.gguf_names]  # listed when read
         unnamed = [path for path in ggufs if os.path.realpath(path) not in named]
         if unnamed:
-            import shlex
-
             from .pipeline import gguf_command
 
             files = "a GGUF file" if len(unnamed) == 1 else f"{len(unnamed)} GGUF files"
-            command = gguf_command(model.folder, [os.path.basename(path) for path in unnamed],
-                                   also=shlex.quote(display_path(model.folder)))
+            command = gguf_command(model.folder, [os.path.basename(path) for path in unnamed], with_folder=True)
             _say(f"eos-guard: warning: {display_path(model.folder)} holds {files} this run does not check (folders "
                  f"are searched for model folders, not GGUF files): {command}")
 

@@ -97,15 +97,20 @@ def _ggufs_named(folder: Path, named: set[str]) -> bool:
     return bool(ggufs) and all(path in named for path in ggufs)
 
 
-def gguf_command(folder: Path | str, names: list[str], also: str = "") -> str:
-    """The command that checks a folder's GGUF files (and ``also``, quoted already), as a shell takes it: the folder
-    quoted, then ``*.gguf``, or each file where a name ends in another case (the shell's glob matches case)."""
+def gguf_command(folder: Path | str, names: list[str], with_folder: bool = False) -> str:
+    """The command that checks a folder's GGUF files (and the folder, ``with_folder``), as a shell takes it: the
+    folder quoted, then ``*.gguf``, or each file where the glob would miss one (a name ending in another case, or
+    starting with a dot); a relative path that starts with a dash gets ``./``, or it would read as an option."""
     import shlex
 
-    where = shlex.quote(display_path(Path(folder)))
-    files = f"{where}/*.gguf" if all(name.endswith(".gguf") for name in names) else \
-        " ".join(shlex.quote(display_path(Path(folder) / name)) for name in names)
-    return f"eos-guard {files}{' ' + also if also else ''}"
+    def quoted(path: Path) -> str:
+        shown = display_path(path)
+        return shlex.quote(f"./{shown}" if shown.startswith("-") else shown)
+
+    folder = Path(folder)
+    globbed = all(name.endswith(".gguf") and not name.startswith(".") for name in names)
+    files = f"{quoted(folder)}/*.gguf" if globbed else " ".join(quoted(folder / name) for name in names)
+    return f"eos-guard {files}{' ' + quoted(folder) if with_folder else ''}"
 
 
 def model_folders(paths: Iterable[Union[str, Path]], config: Config, allow_empty: bool = False) -> Found:

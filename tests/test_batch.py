@@ -482,12 +482,20 @@ def test_a_loss_mask_that_leaves_out_the_last_answer_s_terminator_is_named_as_th
     assert "in each, a stop id follows its last supervised token with label -100: the loss mask leaves out the " \
         "terminator of the last answer; put the terminator inside the supervised span" in finding.message
     assert "append" not in finding.message
-    # a pad id that is a stop id after the last supervised token, with only padding after it, is padding (no
-    # attention_mask to tell): the text lacks the terminator (helper-171)
-    batch = {"input_ids": [[1, 5, 6, 3, 2, 2], [1, 7, 8, 3, 2, 2], [1, 9, 10, 11, 2, 2]],
-             "labels": [[-100, 5, 6, 3, -100, -100], [-100, 7, 8, 3, -100, -100], [-100, 9, 10, 11, -100, -100]]}
+    # pad == eos and no attention_mask: a row's trailing pad ids beyond the fewest a row of the batch ends with are
+    # padding (a batch padded to its longest row), so the text lacks the terminator (helper-171)...
+    batch = {"input_ids": [[1, 5, 6, 3, 2], [1, 7, 8, 9, 3], [1, 9, 10, 11, 2]],
+             "labels": [[-100, 5, 6, 3, -100], [-100, 7, 8, 9, 3], [-100, 9, 10, 11, -100]]}
     [finding] = eos_guard.check_batch(batch, [2, 3], pad_token_id=2)
     assert "the loss mask" not in finding.message and "append the terminator" in finding.message, finding.message
+    # ...but not the ones every row ends with: the longest row's own terminator, with label -100 (helper-173)
+    batch = {"input_ids": [[1, 5, 6, 7, 2], [1, 8, 9, 10, 2], [1, 11, 12, 2, 2]],
+             "labels": [[-100, 5, 6, 7, 2], [-100, 8, 9, 10, -100], [-100, 11, 12, -100, -100]]}
+    [finding] = eos_guard.check_batch(batch, [2], pad_token_id=2)
+    assert "the loss mask leaves out the terminator" in finding.message, finding.message
+    batch["attention_mask"] = [[1, 1, 1, 1, 1], [1, 1, 1, 1, 1], [1, 1, 1, 1, 0]]  # so with it given
+    [finding] = eos_guard.check_batch(batch, [2], pad_token_id=2)
+    assert "the loss mask leaves out the terminator" in finding.message, finding.message
 
 
 @pytest.mark.parametrize("after_system", [2, 6])

@@ -1116,6 +1116,10 @@ def test_a_model_folder_s_own_gguf_files_are_named_on_stderr_when_not_checked(ru
     proc = subprocess.run([sys.executable, "-m", "eos_guard", *argv[1:]], cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode in (0, 1) and "GGUF" not in proc.stderr, proc
     assert "GGUF" not in run("m/model-Q4_K_M.gguf", "m")[2]
+    # a folder named with a leading dash, and a hidden file the glob skips (helper-173)
+    dashed = shutil.copytree(folder, tmp_path / "-m")
+    (dashed / ".hidden.gguf").write_bytes((dashed / "model-Q4_K_M.gguf").read_bytes())
+    assert run("./-m")[2].endswith(": eos-guard ./-m/.hidden.gguf ./-m/model-Q4_K_M.gguf ./-m\n")
     monkeypatch.setenv("PRE_COMMIT", "1")
     assert run("m")[2] == ""
 

@@ -46,6 +46,7 @@ class Sequence:
     ids: tuple[int, ...] | None      # None when input_ids and labels differ in length (encoder-decoder)
     labels: tuple[int, ...]
     full_row: int = 0                # its row's length when it runs to the last position of a row without padding
+    unmasked: bool = False           # no attention_mask came with it: padding stays in ``ids`` (pad ids at the end)
 
     @cached_property
     def supervised(self) -> list[int]:
@@ -541,7 +542,7 @@ def _read_batch(number: int, batch: Mapping[str, Any], encoder_decoder: bool | N
                 continue
             full = len(ids) if kept[-1] == len(ids) - 1 and (mask is None or all(m != 0 for m in mask)) else 0
             sequence = Sequence(number, row, kept, tuple(ids[i] for i in kept), tuple(row_labels[i] for i in kept),
-                                full)
+                                full, mask is None)
             if any(label < 0 for label in sequence.labels[1:]):
                 visible = True
             sequences.append(sequence)

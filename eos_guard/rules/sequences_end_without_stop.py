@@ -122,7 +122,9 @@ class SequencesEndWithoutStop(BatchRule):
     none is longer), or `truncation=False`
     says nothing was cut. Otherwise it names truncation and a missing terminator both. Where a stop id with label
     -100 follows the last supervised token of each such sequence (at most two tokens after it), the message names
-    the loss mask instead, which leaves out the last answer's terminator the text holds.
+    the loss mask instead, which leaves out the last answer's terminator the text holds. Without an
+    `attention_mask`, padding stays in the rows: a row's trailing pad ids beyond the fewest any row of its batch ends
+    with are taken for padding (a batch padded to its longest row), not for a terminator.
 
     ## Why it breaks generation
     Usually truncation: an example longer than `max_length` loses its end, terminator included, so the model
@@ -208,7 +210,7 @@ class SequencesEndWithoutStop(BatchRule):
             return
         share = f"{len(open_ended)} of {len(known)} sequences ({len(open_ended) / len(known):.0%})"
         first = open_ended[0]
-        if all(_masked_stop_after(s, view) for s in open_ended):
+        if _loss_mask_leaves_out_terminators(view, open_ended):
             # the text holds the terminator, with label -100: the loss mask leaves it out (EOS025's fix), not the text
             why = "; in each, a stop id follows its last supervised token with label -100: the loss mask leaves out " \
                 "the terminator of the last answer; put the terminator inside the supervised span"
@@ -268,13 +270,31 @@ def _cut_before_every_answer(view: BatchView, supervised: list) -> bool:
                                                for i in range(len(s.ids) - width + 1)) for s in supervised)
 
 
-def _masked_stop_after(sequence: Sequence, view: BatchView) -> bool:
-    """Whether a stop id with label -100 follows the sequence's last supervised token, at most ``TAIL`` tokens after
-    it (a loss mask that ends before the last answer's terminator: helper-170's collator masked '<|im_end|>\\n')."""
-    ids, supervised = sequence.ids, sequence.supervised
-    if ids is None or not supervised:
-        return False
-    last, pad = supervised[-1], view.pad_token_id
-    # a pad id that only padding follows is padding (pad == eos, and no attention_mask to tell: helper-171)
-    return any(ids[j] in view.stop_ids and not (ids[j] == pad and all(t == pad for t in ids[j:]))
-               for j in range(last + 1, min(last + 2 + TAIL, len(ids))))
+def _loss_mask_leaves_out_terminators(view: BatchView, sequences: list[Sequence]) -> bool:
+    """Whether a stop id with label -100 follows the last supervised token of every one of ``sequences``, at most
+    ``TAIL`` tokens after it (a loss mask that ends before the last answer's terminator: helper-170's collator masked
+    '<|im_end|>\\n'). Without an attention_mask, padding stays in a sequence: a row's trailing pad ids beyond the
+    fewest any row of its batch ends with are padding, not text (a batch padded to its longest row leaves that row
+    its own; helper-171, helper-173)."""
+    pad = view.pad_token_id
+    fewest: dict[int, int] = {}
+    for s in view.sequences:
+        if s.unmasked and s.ids is not None:
+            fewest[s.batch] = min(fewest.get(s.batch, len(s.ids)), _trailing(s.ids, pad))
+    for sequence in sequences:
+        ids, supervised = sequence.ids, sequence.supervised
+        if ids is None or not supervised:
+            return False
+        end = len(ids) - (_trailing(ids, pad) - fewest[sequence.batch] if sequence.unmasked else 0)
+        last = supervised[-1]
+        if not any(ids[j] in view.stop_ids for j in range(last + 1, min(last + 2 + TAIL, end))):
+            return False
+    return True
+
+
+def _trailing(ids: tuple[int, ...], pad: int | None) -> int:
+    """How many pad ids a sequence ends with."""
+    count = 0
+    while count < len(ids) and ids[-1 - count] == pad:
+        count += 1
+    return count
