@@ -300,7 +300,7 @@ def test_generate_casts_a_float_or_bool_id_and_eos_guard_reads_it_so(tmp_path, v
     [invalid] = [f.message for f in report.findings if f.code == "EOS007"]
     assert ("generate() reads" in invalid and "as 151645" in invalid) is stops, invalid
     # --fix adds to no value of the wrong type: EOS001 says to write the ids as integers first (helper-171)
-    assert all(f.message.endswith("write eos_token_id as JSON integers (EOS007), then add 151645")
+    assert all(f.message.endswith("write eos_token_id as non-negative integer ids (EOS007), then add 151645")
                for f in report.findings if f.code == "EOS001")
 
 

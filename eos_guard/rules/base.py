@@ -9,6 +9,7 @@ from ..known_tokens import END_OF_TURN_TEXTS
 from ..model_files import TemplateSource, one_eos_type
 from ..records import record
 from ..resolve import ResolvedModel, StopIds, Where
+from ..runtimes import ids_first
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -164,8 +165,8 @@ def add_to_stop_ids(model: ResolvedModel, what: str) -> str:
     cannot read generation_config.json (it then uses config.json's eos_token_id, where the finding points), to repair
     that file first (EOS001, EOS030). Where the stop ids are config.json's and its config class takes one id
     (``one_eos_type``: a list there makes AutoConfig raise), the ids go in a generation_config.json, as ``--fix``
-    writes them. Where the value holds entries of the wrong type (EOS007), to which ``--fix`` adds nothing, those
-    are to be written as integers first."""
+    writes them. Where the value holds entries that are no ids (EOS007: a float, a string, a negative number), to which
+    ``--fix`` adds nothing, those are to be written as ids first."""
     where = model.stop.where
     kind = one_eos_type(where.document.data, where.keys[:-1]) \
         if where is not None and where.path.name == "config.json" else None
@@ -175,7 +176,7 @@ def add_to_stop_ids(model: ResolvedModel, what: str) -> str:
             return f"repair generation_config.json and {what} to its eos_token_id list ({one_id})"
         return f"{what} in a generation_config.json's eos_token_id list, as --fix writes it ({one_id})"
     if model.stop.invalid:  # --fix adds to no value of the wrong type (EOS007): the ids come first
-        return f"write eos_token_id as JSON integers (EOS007), then {what}"
+        return ids_first(model, what)
     if model.files.generation_config_error is None:
         return what
     return (f"repair generation_config.json (while transformers cannot read it, generate() uses config.json's "

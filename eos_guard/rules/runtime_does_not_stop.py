@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from ..findings import Finding, Severity
 from ..resolve import ResolvedModel
-from ..runtimes import stops, target_id
+from ..runtimes import ids_first, stops, target_id
 from .base import Options, Rule, describe_ids, token_text
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -71,4 +71,4 @@ class RuntimeDoesNotStop(Rule):
             text = token_text(model, target)
             shown = f"'{text}' ({target})" if text else str(target)
             yield self.finding(model, f"{NAMES[runtime]} does not stop on {shown}: it stops on "
-                                      f"{describe_ids(stop.ids, model)} ({stop.why}); {stop.fix}", place)
+                                      f"{describe_ids(stop.ids, model)} ({stop.why}); {ids_first(model, stop.fix)}", place)

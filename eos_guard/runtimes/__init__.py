@@ -169,9 +169,16 @@ def fix(model: ResolvedModel, stop: StopSet) -> str:
     """What to change so that the runtime stops on the answer's id: where it is never sampled, that first (adding
     it to the stop ids is not enough: helper-113's suppressed terminator)."""
     blocked = _never_emitted_target(model, stop)
+    advice = ids_first(model, stop.fix)
     if blocked is None:
-        return stop.fix
-    return blocked[1] if blocked[2] else f"{stop.fix}, and {blocked[1]}"
+        return advice
+    return blocked[1] if blocked[2] else f"{advice}, and {blocked[1]}"
+
+
+def ids_first(model: ResolvedModel, advice: str) -> str:
+    """``advice`` (to add an id), after writing as ids the entries of eos_token_id that are none (EOS007: a float, a
+    string, a negative number), to which ``--fix`` adds nothing (helper-171, helper-173)."""
+    return f"write eos_token_id as non-negative integer ids (EOS007), then {advice}" if model.stop.invalid else advice
 
 
 VERDICT_WORDS = {True: "stops", False: "does not stop", None: "cannot tell"}
