@@ -1307,14 +1307,19 @@ def _holds_ggml(folder: Path | str) -> bool:
         return False
 
 
+STUB_BYTES = 1024  # a config.json that names nothing but its model_type is shorter than this
+
+
 def _model_type_only(head: bytes) -> bool:
     """Whether a config.json is the stub ``{"model_type": "llama"}`` quantization repositories ship for ctransformers
     beside their GGUF (or older GGML) files (TheBloke's *-GGUF): an object with no key but model_type."""
     import json  # loaded by the JSON reader already
 
+    if len(head) > STUB_BYTES or b'"model_type"' not in head:
+        return False
     try:
         data = json.loads(head)
-    except ValueError:  # not all of it, or not JSON: checking the folder says what is wrong
+    except (ValueError, RecursionError):  # not JSON, or nested too deep: checking the folder says what is wrong
         return False
     return isinstance(data, dict) and set(data) == {"model_type"}
 
