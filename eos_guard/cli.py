@@ -752,7 +752,9 @@ def _model_file_names() -> tuple[str, ...]:
 def _model_file_name(path: Path) -> bool:
     """Whether a path's name is one eos-guard reads in a model folder (a stopped run checked no folder, so an output
     file of such a name is not written: it may be a model's own)."""
-    return path.name in _model_file_names() or path.suffix in (".jinja", ".gguf")
+    from .model_files import is_gguf_name
+
+    return path.name in _model_file_names() or path.suffix == ".jinja" or is_gguf_name(path.name)
 
 
 def _checked_file(path: Path, report: Report) -> bool:

@@ -633,6 +633,12 @@ class ModelFiles:
         return None
 
     @property
+    def configs_read(self) -> list[str]:
+        """The names of the model configs read: config.json, generation_config.json, as far as the folder holds them."""
+        return [name for name, doc in (("config.json", self.config), ("generation_config.json",
+                                                                      self.generation_config)) if doc is not None]
+
+    @property
     def configs_elsewhere(self) -> bool:
         """A PEFT adapter without config.json and generation_config.json, or with them beside its weights and none of
         a whole model: generate() runs with its base model, whose configs give the stop ids (PEFT's

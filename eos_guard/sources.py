@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from .errors import InputError, shown
+from .model_files import is_gguf_name
 from .records import field, record
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -94,7 +95,7 @@ def classify(paths: Iterable[Union[str, Path]]) -> Sources:
         text = str(item)
         if isinstance(item, str) and text.startswith(HUB_SCHEME):
             sources.hub.append(HubRef.parse(text))
-        elif text.lower().endswith(".gguf") and not os.path.isdir(text):  # llama.cpp reads any name; a folder is one
+        elif is_gguf_name(text) and not os.path.isdir(text):  # llama.cpp reads any name; a folder is one
             path = Path(text)
             if not path.is_file():
                 raise InputError(path, "not a regular file" if os.path.exists(text) else "no such file")

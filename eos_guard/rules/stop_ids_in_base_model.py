@@ -82,8 +82,7 @@ class StopIdsInBaseModel(Rule):
             return
         if _base_lists(files.base_configs, wanted):
             return  # the base was read and stops on the id: nothing is left to check
-        held = [name for name, doc in (("config.json", files.config), ("generation_config.json",
-                                                                          files.generation_config)) if doc is not None]
+        held = files.configs_read
         hold = f"not from the {' and '.join(held)} beside its weights here, which nothing generates with (PEFT " \
             "loads the base model's)" if held else "whose configs this folder does not hold"
         yield self.finding(

@@ -225,11 +225,9 @@ def stop_sets(model: ResolvedModel, versions: Mapping[str, str] | None = None) -
         # Served on its base: transformers' generate() reads the base's generation config, vLLM and SGLang keep
         # the base's tokenizer and configs (a LoRA changes weights only), a LoRA GGUF runs on the base GGUF's
         # vocabulary; nothing this folder holds gives a stop id (its tokenizer's eos included)
-        held = [name for name, doc in (("config.json", model.files.config),
-                                       ("generation_config.json", model.files.generation_config)) if doc is not None]
-        reason = f"a PEFT adapter: it is served on {base}, whose tokenizer and configs give the stop ids, and this " \
-                 "folder does not hold them" if not held else f"a PEFT adapter: it is served on {base}, whose " \
-                 f"tokenizer and configs give the stop ids, not the {' and '.join(held)} beside its weights here"
+        held = model.files.configs_read
+        reason = f"a PEFT adapter: it is served on {base}, whose tokenizer and configs give the stop ids, " + (
+            f"not the {' and '.join(held)} beside its weights here" if held else "and this folder does not hold them")
         fix = f"check {base} (eos-guard hf://NAME): its generation_config.json must list the id"
         result = {name: stop.from_elsewhere(reason, fix, keep_ids=False) for name, stop in result.items()}
     elif model.files.tokenizer_only and (model.files.tokenizer is not None or model.files.tokenizer_config is not None):
