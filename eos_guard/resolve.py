@@ -681,9 +681,10 @@ def _cast_as_generate_does(stop: StopIds) -> StopIds:
 
 
 def cast_id(value: Any) -> int | None:
-    """The id ``torch.tensor(value, dtype=torch.long)`` makes of one eos_token_id entry: an int as it is, a bool 0 or
-    1, a finite float cut toward zero (as ``int()`` cuts it); None for what torch cannot cast (a string, null, a
-    list, NaN, an infinity, a float beyond the range of a long)."""
+    """The id ``torch.tensor(value, dtype=torch.long)`` makes of one eos_token_id entry: an int as it is (one beyond a
+    long's range too, which torch refuses: EOS006 reports it as out of the vocabulary), a bool 0 or 1, a finite float
+    cut toward zero (as ``int()`` cuts it); None for what torch cannot cast (a string, null, a list, NaN, an
+    infinity, a float beyond the range of a long)."""
     if isinstance(value, int):
         return int(value)
     if isinstance(value, float) and abs(value) < _LONG_RANGE:  # False for NaN and the infinities
