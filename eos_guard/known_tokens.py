@@ -51,6 +51,13 @@ END_OF_TURN_TEXTS = LLAMA_CPP_EOG_TEXTS + ("<|END_OF_TURN_TOKEN|>", "[|endofturn
 # first of these after a call.
 TOOL_CALL_END_TEXTS = END_OF_TURN_TEXTS + ("<|observation|>", "<|tools_suffix|>")
 
+# Texts that open every turn of a chat format (ChatML, Command R's, Llama 3's, Gemma's, harmony's): a template that
+# writes one right after a tool call's arguments, and none of TOOL_CALL_END_TEXTS, ends the calling turn with nothing
+# (Command R+'s tool_use template: its action, then <|START_OF_TURN_TOKEN|> for the tool's result), so it does not
+# show which token the model ends such a turn with (helper-172, -164, -159).
+TURN_OPENING_TEXTS = ("<|im_start|>", "<|START_OF_TURN_TOKEN|>", "<|start_header_id|>", "<start_of_turn>",
+                      "<|start|>")
+
 
 def known_turn_end(text: str) -> str | None:
     """The known turn-end text (:data:`END_OF_TURN_TEXTS`) ``text`` starts with, longest first (``<|end|>`` is not

@@ -19,7 +19,7 @@ import time
 from _thread import _local as _thread_local  # threading.local itself: threading is imported only to render
 
 from .errors import MissingDependency
-from .known_tokens import TOOL_CALL_END_TEXTS
+from .known_tokens import TOOL_CALL_END_TEXTS, TURN_OPENING_TEXTS
 from .records import asdict, field, record
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -829,6 +829,13 @@ def _unspaced(pieces: list[str | Text]) -> list[str | Text]:
 
 def _tokens(pieces: list[str | Text]) -> list[str]:
     return [piece for piece in pieces if not isinstance(piece, Text)]
+
+
+def ends_call_unseen(after_call: list[str]) -> bool:
+    """Whether a template writes no end for a turn that calls a tool: the first token after the call opens the next
+    turn (known_tokens.TURN_OPENING_TEXTS) and none of the tokens is a known turn end (:func:`call_end`), so what
+    the model ends such a turn with is not shown (EOS030 and explain cannot tell)."""
+    return bool(after_call) and after_call[0] in TURN_OPENING_TEXTS and call_end(after_call) is None
 
 
 def call_end(after_call: Iterable[str]) -> str | None:

@@ -121,6 +121,31 @@ def test_a_chatml_tool_call_ends_with_the_answers_terminator(tmp_path, run):
     assert "EOS001" in codes and "EOS030" not in codes, codes
 
 
+def test_a_template_that_writes_no_end_for_a_calling_turn_shows_nothing_to_stop_on(tmp_path, run):
+    """Command R+'s tool_use template writes an action and opens the tool result's turn at once
+    (<|START_OF_TURN_TOKEN|>), where an answer gets <|END_OF_TURN_TOKEN|> first: EOS030 warned on the official folder
+    and named no id to add (helper-172, -164, -159). What the model ends such a turn with is not shown: no finding,
+    and explain cannot tell whether calls stop. A calling turn that ends with a token of its own is still judged."""
+    folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
+    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    config["chat_template"] = (
+        "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}"
+        "{% if m.tool_calls %}Action: {{ m.tool_calls[0].function | tojson }}{% else %}<|im_end|>\n{% endif %}"
+        "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+    write_json(folder / "tokenizer_config.json", config)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
+    after = tokenizer.apply_chat_template(TOOL_CHAT, tokenize=False).split('"Paris"}}', 1)[1]
+    assert after.startswith("<|im_start|>tool"), after  # no <|im_end|> after the action
+    assert eos030(run, folder) == []
+    rows = json.loads(run("explain", "--format", "json", str(folder))[1])["models"][0]["runtimes"]
+    assert {row["calls_stop"] for row in rows} == {None}, rows
+    # with a token of its own after the action (<|endoftext|>, no stop id here), the calling turn is judged
+    config["chat_template"] = config["chat_template"].replace("tojson }}{% else %}", "tojson }}<|endoftext|>{% else %}")
+    write_json(folder / "tokenizer_config.json", config)
+    write_json(folder / "generation_config.json", {"eos_token_id": 151645})
+    assert len(eos030(run, folder)) == 1
+
+
 def test_a_template_without_tool_calls_is_not_checked_and_its_probe_is_unchanged():
     """A template that refuses a "tool" message (Mistral's and Gemma's alternation check) or ignores tool_calls
     has no after_call; its errors are those of the answer probes only, so EOS014's message is unchanged."""

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from ..findings import Finding, Severity
 from ..resolve import ResolvedModel
-from ..template import BUILTIN_TOOLS_VARIABLE, call_end
+from ..template import BUILTIN_TOOLS_VARIABLE, call_end, ends_call_unseen
 from .base import (Options, Rule, add_to_stop_ids, checked_stop_ids, describe_ids, templates_doing,
                    where_stop_ids_are)
 
@@ -31,7 +31,11 @@ class ToolCallNotStopId(Rule):
     with `<|eot_id|>`.
     The rule fires when generate()'s stop ids (as for EOS001) hold the token that ends answers but none of those.
     A template that renders no tool call (it has no tool support, or refuses a `tool` message) is not checked, and
-    a template whose answers do not stop gets EOS001 instead.
+    a template whose answers do not stop gets EOS001 instead. Nor is one that writes no end for a calling turn at
+    all: the first token after the call opens the next turn (`<|im_start|>`, `<|START_OF_TURN_TOKEN|>`,
+    `<|start_header_id|>`, `<start_of_turn>`, `<|start|>`) and none is a known turn end, as Command R+'s `tool_use`
+    template writes its action and then the tool result's turn; which token the model ends such a turn with is not
+    shown, and `eos-guard explain` cannot tell whether calls stop.
 
     ## Why it breaks generation
     The model writes the call and the token that ends the turn, and generation goes on: the model writes the
@@ -88,6 +92,8 @@ def calls_not_stopping(model: ResolvedModel,
         if terminator.id is None or terminator.id not in stop:
             continue  # answers do not stop either (EOS001)
         for builtin, after in terminator.probe.calls():
+            if ends_call_unseen(after):
+                continue  # the template writes no end for the calling turn (Command R+'s tool_use)
             if after and not any(model.vocab.id_of(token) in stop for token in after):
                 templates.setdefault((builtin, tuple(after)), []).append(terminator.template.name)
     return templates

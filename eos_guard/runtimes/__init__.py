@@ -10,7 +10,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from ..resolve import ResolvedModel
-from ..template import first_listed
+from ..template import ends_call_unseen, first_listed
 from . import llama_cpp, mlx_lm, ollama, onnxruntime_genai, sglang, tgi, transformers, vllm
 from .base import Release, StopSet, parse_version, pick_release
 
@@ -112,8 +112,8 @@ def calls_stop(model: ResolvedModel, stop: StopSet) -> bool | None:
 
 
 def _call_stops(after: list[tuple[str, int | None]], stop: StopSet) -> bool | None:
-    if not after:
-        return None
+    if not after or ends_call_unseen([token for token, _ in after]):
+        return None  # no added token, or no end of the calling turn at all (Command R+'s tool_use): not shown
     if any(token_id in stop.ids for _, token_id in after if token_id is not None):
         return True
     if stop.unknown or any(token_id is None for _, token_id in after):
