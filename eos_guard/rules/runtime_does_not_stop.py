@@ -71,4 +71,5 @@ class RuntimeDoesNotStop(Rule):
             text = token_text(model, target)
             shown = f"'{text}' ({target})" if text else str(target)
             yield self.finding(model, f"{NAMES[runtime]} does not stop on {shown}: it stops on "
-                                      f"{describe_ids(stop.ids, model)} ({stop.why}); {ids_first(model, stop.fix)}", place)
+                                      f"{describe_ids(stop.ids, model)} ({stop.why}); "
+                                      f"{ids_first(model, stop.fix)}", place)
