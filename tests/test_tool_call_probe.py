@@ -101,18 +101,23 @@ def test_glm_stops_a_calling_turn_on_the_tool_turns_header(tmp_path, run):
     assert eos030(run, folder) == []
 
 
+def _qwen_with_template(tmp_path, template: str):
+    """qwen2-instruct-aligned with ``template`` as its chat template, and what transformers renders after the sample
+    call's arguments."""
+    folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
+    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    write_json(folder / "tokenizer_config.json", {**config, "chat_template": template})
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
+    return folder, tokenizer.apply_chat_template(TOOL_CHAT, tokenize=False).split('"Paris"}}', 1)[1]
+
+
 def test_a_chatml_tool_call_ends_with_the_answers_terminator(tmp_path, run):
     """Qwen2.5's shape: </tool_call> (no stop id) then <|im_end|>, which ends answers too: the calling turn stops
     where answers do, and a folder whose answers do not stop gets EOS001, not EOS030."""
-    folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
-    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
-    config["chat_template"] = (
+    folder, after = _qwen_with_template(tmp_path, (
         "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}"
         "{% for c in m.tool_calls or [] %}<tool_call>\n{{ c.function | tojson }}\n</tool_call>{% endfor %}"
-        "<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
-    write_json(folder / "tokenizer_config.json", config)
-    tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
-    after = tokenizer.apply_chat_template(TOOL_CHAT, tokenize=False).split('"Paris"}}', 1)[1]
+        "<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"))
     assert after.startswith("\n</tool_call><|im_end|>"), after
     assert eos030(run, folder) == []
     write_json(folder / "generation_config.json", {"eos_token_id": 151643})
@@ -126,22 +131,17 @@ def test_a_template_that_writes_no_end_for_a_calling_turn_shows_nothing_to_stop_
     (<|START_OF_TURN_TOKEN|>), where an answer gets <|END_OF_TURN_TOKEN|> first: EOS030 warned on the official folder
     and named no id to add (helper-172, -164, -159). What the model ends such a turn with is not shown: no finding,
     and explain cannot tell whether calls stop. A calling turn that ends with a token of its own is still judged."""
-    folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
-    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
-    config["chat_template"] = (
-        "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}"
-        "{% if m.tool_calls %}Action: {{ m.tool_calls[0].function | tojson }}{% else %}<|im_end|>\n{% endif %}"
-        "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
-    write_json(folder / "tokenizer_config.json", config)
-    tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
-    after = tokenizer.apply_chat_template(TOOL_CHAT, tokenize=False).split('"Paris"}}', 1)[1]
+    template = ("{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}"
+                "{% if m.tool_calls %}Action: {{ m.tool_calls[0].function | tojson }}{% else %}<|im_end|>\n{% endif %}"
+                "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+    folder, after = _qwen_with_template(tmp_path, template)
     assert after.startswith("<|im_start|>tool"), after  # no <|im_end|> after the action
     assert eos030(run, folder) == []
     rows = json.loads(run("explain", "--format", "json", str(folder))[1])["models"][0]["runtimes"]
     assert {row["calls_stop"] for row in rows} == {None}, rows
     # with a token of its own after the action (<|endoftext|>, no stop id here), the calling turn is judged
-    config["chat_template"] = config["chat_template"].replace("tojson }}{% else %}", "tojson }}<|endoftext|>{% else %}")
-    write_json(folder / "tokenizer_config.json", config)
+    folder, _ = _qwen_with_template(tmp_path / "own", template.replace("tojson }}{% else %}",
+                                                                       "tojson }}<|endoftext|>{% else %}"))
     write_json(folder / "generation_config.json", {"eos_token_id": 151645})
     assert len(eos030(run, folder)) == 1
 
