@@ -407,7 +407,7 @@ class ModelFiles:
                 if name == "config.json" and document.kind(()) is dict \
                         and (not any(key in document.data for key in READ_CONFIG_NAMES)
                              or diffusers_config(document.data)
-                             or set(document.data) == {"model_type"} and _lists_ggml(entries, folder)):
+                             or set(document.data) == {"model_type"} and _ggml_beside(entries.links or (), folder)):
                     # no runtime loads it (a CTranslate2 conversion's, diffusers', the ctransformers stub beside
                     # GGUF files, on the Hub too): no model config
                     continue
@@ -1284,7 +1284,7 @@ def holds_model_files(folder: Path | str, names: list[str]) -> bool:
         os.close(descriptor)
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return True  # UTF-16 (keys not findable as bytes): checking the folder reports the encoding
-    if _model_type_only(head) and _holds_ggml(folder):
+    if _model_type_only(head) and _ggml_beside(_listing(folder), folder):
         return False  # beside GGUF or GGML files, a ctransformers stub: no runtime loads a model from it
     return names_a_model(head)
 
@@ -1294,23 +1294,20 @@ def is_gguf_name(name: str) -> bool:
     return name.lower().endswith(".gguf")
 
 
-def _lists_ggml(entries: _Entries, folder: Path) -> bool:
-    """Whether a folder's listing (or its Hub commit's) holds a GGUF or GGML file (_holds_ggml's names)."""
-    return any(_ggml_name(name) for name in (*(entries.links or ()), *listed_names(folder)))
+def _ggml_beside(names: Iterable[str], folder: Path | str) -> bool:
+    """Whether a folder's names (or its Hub commit's listing) hold a GGUF file or an older GGML one
+    (``*.ggmlv3.q4_0.bin``, ``ggml-model-q4_0.bin``): what makes a config.json naming only its model_type the
+    ctransformers stub (_model_type_only)."""
+    return any(is_gguf_name(name) or ".ggml" in name.lower() or name.lower().startswith("ggml-")
+               for name in (*names, *listed_names(Path(folder))))
 
 
-def _ggml_name(name: str) -> bool:
-    return is_gguf_name(name) or ".ggml" in name.lower() or name.lower().startswith("ggml-")
-
-
-def _holds_ggml(folder: Path | str) -> bool:
-    """Whether a folder holds a GGUF file or an older GGML one (``*.ggmlv3.q4_0.bin``, ``ggml-model-q4_0.bin``).
-    Listed only for a config.json that names nothing but its model_type (_model_type_only)."""
+def _listing(folder: Path | str) -> list[str]:
+    """The names in a folder, or none when it cannot be listed (checking it says why)."""
     try:
-        with os.scandir(folder) as entries:
-            return any(_ggml_name(entry.name) for entry in entries)
+        return os.listdir(folder)
     except OSError:
-        return False
+        return []
 
 
 STUB_BYTES = 1024  # a config.json that names nothing but its model_type is shorter than this

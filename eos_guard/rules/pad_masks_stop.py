@@ -59,8 +59,9 @@ class PadMasksStop(BatchRule):
 
     def check_batches(self, view: BatchView) -> Iterator[Finding]:
         pad = view.pad_token_id
-        masked_pads = [_masked_pad_before(t, pad) for t in view.trained_stops]
-        if view.trained_stops and view.masked_by_pad_id and None not in masked_pads:
+        masked_pads = [_masked_pad_before(t, pad) for t in view.trained_stops] \
+            if view.trained_stops and view.masked_by_pad_id else [None]
+        if None not in masked_pads:
             # another stop id appended after the terminator (Llama 3's <|end_of_text|> after a pad <|eot_id|>,
             # Phi-3's <|endoftext|> after a pad <|end|> and "\n"): it is trained, but only after the masked one,
             # which the model is never trained to write
