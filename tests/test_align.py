@@ -458,6 +458,8 @@ def test_align_and_stop_ids_refuse_what_is_not_a_tokenizer(tokenizer):
     pytest.param([5, None], 5, "generation_config.eos_token_id is [5, None], which holds None",
                  id="a-null-in-a-list"),
     pytest.param(-1, 5, "generation_config.eos_token_id is -1, which holds -1", id="a-negative-id"),
+    # generate() would cast it (training.md), but AutoConfig refuses a float in config.json: refused too
+    pytest.param(5.0, 5, "generation_config.eos_token_id is 5.0, which holds 5.0", id="a-float"),
     pytest.param(5, -1, "config.eos_token_id is -1, which holds -1", id="a-negative-id-in-config"),
 ])
 def test_a_value_that_holds_no_token_id_is_refused_as_check_mode_reports_it(tmp_path, generation, config_eos,

@@ -868,6 +868,9 @@ def test_the_diff_of_a_folder_with_a_linked_file_applies_and_is_what_fix_writes(
         os.symlink("../m1/generation_config.json", repo / "m2" / "generation_config.json")
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
     folders = [p.name for p in sorted(repo.iterdir()) if p.name.startswith("m")]
+    if layout == "two-folders-share-a-file":  # the check counts each folder's files as if it were fixed alone (fix.md)
+        assert run("--no-cache", "--baseline", "none", *folders, cwd=repo)[1].endswith(
+            "--fix changes 4 files in 2 folders.\n")
     code, patch, err = run("--diff", "--no-cache", "--baseline", "none", *folders, cwd=repo)
     assert code == 1 and err == "", err
     (tmp_path / "fix.patch").write_text(patch, encoding="utf-8")
