@@ -7,182 +7,38 @@ malformed file (the other folders are still checked and reported).
 
 from __future__ import annotations
 
-import argparse
 import errno
 import gc
 import io
 import os
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 from . import config as settings
+from . import options
 from .errors import InputError, MissingDependency, OutputFailed, display_path, path_field, shown
 from .records import field, record, replace
 from .report import write
 from .report.escape import no_workflow_commands, printable
-from .version import __version__
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
+    import argparse
     from typing import Any, Callable, Iterator, Sequence, TextIO
 
     from .results import Report
 
-EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-TEXT_FORMATS = ("text", "concise")  # the formats for people and editors: --color and --statistics apply to them
-
-
-class _Formatter(argparse.HelpFormatter):
-    """argparse's help layout, with the terminal width found as shutil.get_terminal_size finds it, without
-    importing shutil (and the compression modules it loads) on every run."""
-
-    def __init__(self, prog: str) -> None:
-        try:
-            columns = int(os.environ["COLUMNS"])
-        except (KeyError, ValueError):
-            columns = 0
-        if columns <= 0:
-            try:
-                columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
-            except (AttributeError, ValueError, OSError):
-                columns = 0
-        super().__init__(prog, width=(columns or 80) - 2)
-
-
-# Options other tools have for what eos-guard does with a command (ruff's --explain, ...): the way here.
-_OPTION_HABITS = {"--explain": "explain is a command: eos-guard explain PATH",
-                  "--rule": "rule is a command: eos-guard rule CODE (or --all)",
-                  "--rules": "rule is a command: eos-guard rule --all"}
-
-
-class _Parser(argparse.ArgumentParser):
-    def _print_message(self, message: str, file: Any = None) -> None:
-        """argparse's, except that stdout that cannot be written (--help or --version to a full disk) is
-        OutputFailed, not silently lost: argparse passes over an OSError there."""
-        if message and file is sys.stdout:
-            write(message)  # the reports' writer: a full disk is its OutputFailed
-            return
-        super()._print_message(message, file)
-
-    def error(self, message: str) -> None:
-        """One line, as every other error of eos-guard's (argparse printed its three usage lines first), exit 2."""
-        if message.startswith("unrecognized arguments: "):
-            hints = [_OPTION_HABITS.get(word) or self._closest(word) for word in message.split()[2:]]
-            message += "".join(f" ({hint})" for hint in dict.fromkeys(hint for hint in hints if hint))
-        else:
-            hint = self._closest_choice(message)
-            message += f"; did you mean {hint!r}?" if hint else ""
-        self.exit(EXIT_ERROR, f"eos-guard: error: {shown(message)}\n")  # the words are argv's
-
-    def _closest_choice(self, message: str) -> str | None:
-        """The choice closest to an invalid one: argparse says ``argument --format: invalid choice: 'jsn' (...)``."""
-        option, _, rest = message.partition(": invalid choice: ")
-        action = self._option_string_actions.get(option.removeprefix("argument ").split("/")[0])
-        if not rest or action is None or not action.choices:
-            return None
-        import ast
-        import difflib
-
-        try:
-            value = ast.literal_eval(rest.rsplit(" (choose from ", 1)[0])  # the value, as repr() wrote it
-        except (ValueError, SyntaxError):
-            return None
-        close = difflib.get_close_matches(str(value), [str(c) for c in action.choices], n=1, cutoff=0.6)
-        return close[0] if close else None
-
-    def _closest(self, word: str) -> str | None:
-        """'did you mean --format?' for a mistyped or abbreviated option (abbreviations are refused: ruff's way)."""
-        if not word.startswith("-"):
-            return None
-        import difflib
-
-        name = word.split("=", 1)[0]
-        options = [option for option in self._option_string_actions if option.startswith("--")]
-        prefixed = [option for option in options if option.startswith(name) and len(name) > 2]
-        close = prefixed if len(prefixed) == 1 else difflib.get_close_matches(name, options, n=1, cutoff=0.75)
-        return f"did you mean {close[0]}?" if close else None
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = options.EXIT_OK, options.EXIT_FINDINGS, options.EXIT_ERROR
+TEXT_FORMATS = options.TEXT_FORMATS
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .report import REPORTERS  # the output formats are the reporters' registry; loaded per run, not on import
+    """The command line's parser (eos_guard/arguments.py), for a caller that reads a command line as the program
+    does (the GitHub Action's step)."""
+    from .arguments import build_parser
 
-    parser = _Parser(prog="eos-guard",
-                     usage="%(prog)s [explain] [PATH ...] [options]\n       %(prog)s rule CODE|NAME ... | --all\n"
-                           "       %(prog)s --hub-list FILE [options]\n"
-                           "       %(prog)s --show-settings [PATH ...] [options]",
-                     formatter_class=_Formatter, allow_abbrev=False,
-                     description="Check that a model folder's chat template, tokenizer and generation config agree "
-                     "on the token that ends a turn. 'eos-guard explain PATH' shows, for each serving runtime, the "
-                     "ids it stops on and whether a chat answer stops; 'eos-guard rule CODE' prints a rule's "
-                     "documentation.")
-    parser.add_argument("paths", nargs="*", metavar="PATH",
-                        help="model folders, folders above them, files inside them, hf://org/name[@revision] Hub "
-                             "repositories, or .gguf files (default: .)")
-    parser.add_argument("--hub", action="append", default=[], metavar="ORG/NAME[@REV]",
-                        help="a Hugging Face Hub repository to check without downloading weights (repeatable)")
-    parser.add_argument("--hub-list", type=file_name, metavar="FILE",
-                        help="audit every Hub repository listed in FILE (one per line) concurrently")
-    parser.add_argument("--format", choices=("auto", *REPORTERS), default="auto",
-                        help="output format; auto is github inside GitHub Actions, text (grouped by model folder) "
-                             "on a terminal, concise (one line per finding) elsewhere and in pre-commit "
-                             "(default: auto)")
-    parser.add_argument("--color", choices=("auto", "always", "never"), default="auto",
-                        help="colour the text and concise formats; auto colours a terminal unless NO_COLOR is set, "
-                             "or when FORCE_COLOR is set (default: auto)")
-    parser.add_argument("--statistics", action="store_true",
-                        help="print how many findings each rule has instead of the findings")
-    parser.add_argument("-q", "--quiet", action="store_true",
-                        help="print only the findings that reach --fail-on (and errors); no summary")
-    parser.add_argument("--sarif", type=file_name, metavar="FILE",
-                        help="also write SARIF 2.1.0 to FILE (stdout and the exit code are unchanged)")
-    parser.add_argument("--summary", type=file_name, metavar="FILE",
-                        help="also append a Markdown summary to FILE (e.g. $GITHUB_STEP_SUMMARY)")
-    parser.add_argument("--fail-on", choices=("error", "warning", "info", "never"),
-                        help="lowest severity that makes the exit code 1 (default: error)")
-    parser.add_argument("--exit-zero", action="store_true",
-                        help="exit 0 even when findings reach --fail-on (--fix still exits 1 when it changed "
-                             "files, unless --exit-zero-even-if-changed)")
-    parser.add_argument("--runtime", metavar="NAMES", action="append",
-                        help="comma-separated runtimes whose failure to stop is an error: "
-                             f"{', '.join(settings.RUNTIME_NAMES)}, or all (default: transformers); replaces "
-                             "config, so name transformers too to keep its check (EOS001); repeatable, values add up")
-    parser.add_argument("--config", type=file_name, metavar="FILE",
-                        help="settings file (.eos-guard.yaml or pyproject.toml); default: the nearest one")
-    parser.add_argument("--isolated", action="store_true",
-                        help="read no settings file: the defaults and the options given (for a folder whose "
-                             "settings you did not write, such as a downloaded model's)")
-    parser.add_argument("--select", metavar="CODES", action="append",
-                        help="comma-separated rules to check: codes (EOS001), code prefixes (EOS01) or names "
-                             "(pad-is-terminator); replaces config; repeatable, values add up")
-    parser.add_argument("--ignore", metavar="CODES", action="append",
-                        help="comma-separated rules to skip, as for --select; adds to config; repeatable")
-    parser.add_argument("--fix", action="store_true",
-                        help="edit the files so they agree (add-only edits), then report what remains")
-    parser.add_argument("--unsafe-fixes", action="store_true",
-                        help="with --fix or --diff, also change tokenizer files (eos_token), which training code reads")
-    parser.add_argument("--diff", action="store_true", help="print the unified diff --fix would apply; write nothing")
-    parser.add_argument("--exit-zero-even-if-changed", action="store_true",
-                        help="with --fix, exit 0 when files were changed and nothing failing remains")
-    parser.add_argument("--baseline", metavar="REV",
-                        help="git revision whose eos_token_id lists must not lose ids (EOS015); 'none' turns it off; "
-                             "a REV that cannot be read is an error (default: HEAD, off where there is none; a work "
-                             "tree git refuses is an error)")
-    parser.add_argument("--allow-empty", action="store_true",
-                        help="a folder PATH without model folders is not an error")
-    parser.add_argument("--no-cache", action="store_true",
-                        help="compute everything from the files: no cache folder, no shipped template results "
-                             "(see docs/performance.md)")
-    parser.add_argument("--pre-commit", action="store_true",
-                        help="run as a pre-commit hook (the hooks' entry): pre-commit passes file names after the "
-                             "options without --, so an argument that names an existing model file is a PATH, "
-                             "even one that starts with - (a file named --sarif=/x/config.json)")
-    parser.add_argument("--show-settings", action="store_true",
-                        help="print the settings a check of the PATHs takes (the settings file found, then every "
-                             "key with the options applied, as .eos-guard.yaml lines; JSON with --format json) and "
-                             "check nothing")
-    parser.add_argument("--verbose", action="store_true", help="show tracebacks of internal errors")
-    parser.add_argument("--version", action="version", version=f"eos-guard {__version__}")
-    return parser
+    return build_parser(words_as_written=_program_run)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -211,13 +67,19 @@ def _main(argv: list[str]) -> int:
     if "--pre-commit" in argv:
         argv = _hook_paths(argv)
     explain = bool(argv) and argv[0] == "explain"
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv[1:] if explain else argv)
-        args.explain = explain
-        _refuse_conflicts(parser, args)
-    except SystemExit as exc:  # --help, --version, or a usage error already printed by argparse
-        return exc.code if isinstance(exc.code, int) else EXIT_ERROR
+    words = argv[1:] if explain else argv
+    plain = options.plain_command_line(words)
+    args: Any = SimpleNamespace(**plain, explain=explain) if plain is not None else None
+    if args is None or options.conflict(args):  # the parser reads it, and says what is wrong
+        parser = build_parser()
+        try:
+            args = parser.parse_args(words)
+            args.explain = explain
+            problem = options.conflict(args)
+            if problem:
+                parser.error(problem)
+        except SystemExit as exc:  # --help, --version, or a usage error already printed by argparse
+            return exc.code if isinstance(exc.code, int) else EXIT_ERROR
     try:
         return _run(args)
     except OutputFailed as exc:  # stdout is full: say so on stderr, and let the exit's flush fail quietly
@@ -314,9 +176,14 @@ def start_up_done() -> None:
 
     argparse also looks its own words up in gettext's translations each time it builds a parser, which imports
     ``locale`` and searches the locale folders for an ``argparse.mo`` (~2 ms of a check); Python ships none, and
-    eos-guard's messages are English, so the program takes argparse's words as they are written."""
+    eos-guard's messages are English, so the program takes argparse's words as they are written, when a command
+    line needs the parser (build_parser)."""
+    global _program_run
     gc.freeze()
-    argparse._ = str  # type: ignore[attr-defined]  # gettext's identity for a message without a translation
+    _program_run = True
+
+
+_program_run = False  # start_up_done ran: this process is the eos-guard program, not a caller's
 
 
 def _stopped(args: argparse.Namespace, error: InputError) -> int:
@@ -352,54 +219,14 @@ def _stopped(args: argparse.Namespace, error: InputError) -> int:
     return EXIT_ERROR
 
 
-def _refuse_conflicts(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """Options that would be ignored, or contradict each other, are usage errors rather than silent no-ops."""
-    if args.fix and args.diff:
-        parser.error("--fix and --diff cannot be combined (--diff shows what --fix would write)")
-    if args.isolated and args.config:
-        parser.error("--isolated and --config cannot be combined (--isolated reads no settings file)")
-    if args.unsafe_fixes and not (args.fix or args.diff):
-        parser.error("--unsafe-fixes needs --fix or --diff")
-    if args.statistics and args.format not in ("auto", *TEXT_FORMATS):
-        parser.error(f"--statistics prints a table; it cannot be combined with --format {args.format}")
-    if args.exit_zero_even_if_changed and not args.fix:
-        parser.error("--exit-zero-even-if-changed needs --fix")
-    if args.show_settings and (args.explain or args.hub_list):
-        parser.error(f"--show-settings cannot be combined with {'explain' if args.explain else '--hub-list'}: "
-                     f"{_WHAT_IT_PRINTS['--show-settings']}")
-    mode, formats = ("--show-settings", ("auto", "text", "json")) if args.show_settings else \
-        ("explain", ("auto", "text", "json")) if args.explain else ("--diff", ("auto", "text")) if args.diff else \
-        (None, ())
-    if mode is not None:
-        # --fail-on is a setting: --show-settings shows it
-        given = [name for name, dest in _REPORT_OPTIONS if getattr(args, dest) and name != mode
-                 and not (mode == "--show-settings" and name == "--fail-on")]
-        if given:
-            parser.error(f"{mode} cannot be combined with {given[0]}: {_WHAT_IT_PRINTS[mode]}")
-        if args.format not in formats:
-            parser.error(f"{mode} cannot be combined with --format {args.format}: {_WHAT_IT_PRINTS[mode]}")
-
-
-# Options that shape a check's report, its exit code or its edits: explain and --diff print something else.
-# (--hub-list refuses both itself: audit.py)
-_REPORT_OPTIONS = (("--fix", "fix"), ("--diff", "diff"), ("--statistics", "statistics"),
-                   ("--quiet", "quiet"), ("--sarif", "sarif"), ("--summary", "summary"), ("--fail-on", "fail_on"),
-                   ("--exit-zero", "exit_zero"))
-_WHAT_IT_PRINTS = {"explain": "it prints each runtime's stop ids (as text, or as JSON with --format json)",
-                   "--diff": "it prints the unified diff --fix would apply, and exits 1 when there is one",
-                   "--show-settings": "it prints the settings a check would take (as text, or as JSON with "
-                                      "--format json) and checks nothing"}
-
-
 def _rule(argv: list[str]) -> int:
     """``eos-guard rule CODE|NAME ...`` or ``eos-guard rule --all``: the rules' documentation."""
     from .report import rule_doc
     from .rules import ALL_RULES, lookup, suggest
 
-    parser = _Parser(prog="eos-guard rule", allow_abbrev=False,
-                     description="Print the documentation of rules, from the installed package.")
-    parser.add_argument("rules", nargs="*", metavar="CODE", help="rule codes (EOS001) or names (pad-is-terminator)")
-    parser.add_argument("--all", action="store_true", help="every rule, in code order")
+    from .arguments import rule_parser
+
+    parser = rule_parser()
     try:
         args = parser.parse_args(argv)
         if args.rules and args.all:
@@ -454,16 +281,6 @@ _HABITS = {"check": "eos-guard has no 'check' command: the paths follow eos-guar
 
 # The commands, as their usage starts: a command after an option was taken for a PATH, and the run went on
 _COMMANDS = {"explain": "eos-guard explain [options] PATH ...", "rule": "eos-guard rule CODE ... | --all"}
-
-
-def file_name(text: str) -> Path:
-    """A FILE option's value: an empty one names no file (``Path("")`` is the current folder)."""
-    if not text:
-        raise argparse.ArgumentTypeError("an empty value (a variable that expanded to nothing?) is not a file name")
-    if text == "-":  # not stdin or stdout: a file named '-' was written in the current folder (helper-162)
-        raise argparse.ArgumentTypeError("'-' names no file here: a FILE option takes a file's name (the report goes "
-                                         "to stdout in the format --format names, --format sarif for SARIF)")
-    return Path(text)
 
 
 def configure(args: argparse.Namespace) -> tuple[list[str], settings.Config]:

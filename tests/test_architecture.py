@@ -82,6 +82,19 @@ def test_a_folder_check_leaves_the_gguf_and_training_data_rules_unloaded(tmp_pat
     assert "LOADED []" in stderr and "SARIF True" in stderr, stderr[-2000:]
 
 
+def test_a_plain_command_line_imports_no_argument_parser(tmp_path):
+    """docs/performance.md: ``eos-guard PATH`` (options that take no value and PATHs, as a pre-commit hook runs it)
+    is read from the options table, without argparse and the gettext and locale modules it imports; an option with
+    a value needs the parser."""
+    calls = ("import sys\nfrom eos_guard.cli import main\n"
+             "main(['--pre-commit', '--exit-zero', sys.argv[1]]); main([sys.argv[1], '-q'])\n"
+             "print('PLAIN', [m for m in ('argparse', 'gettext', 'locale') if m in sys.modules], file=sys.stderr)\n"
+             "main(['--format', 'json', sys.argv[1]])\n")
+    stderr = run_on_a_release_folder(calls + "print('LOADED', ['argparse'], file=sys.stderr)\n"
+                                     "assert 'argparse' in sys.modules\n", tmp_path)
+    assert "PLAIN []\n" in stderr and "LOADED ['argparse']" in stderr, stderr[-2000:]
+
+
 def test_a_check_that_finds_something_imports_no_temporary_file_or_diff_module(tmp_path):
     """docs/performance.md: a check plans the fixes of a folder with findings (for the "--fix changes" line), which
     needs neither tempfile (with shutil, random and the compression modules) nor difflib: only a --fix run writes
