@@ -37,8 +37,10 @@ PROCESSOR_CONFIG = "processor_config.json"  # its chat_template, when set, is th
 ADAPTER_CONFIG = "adapter_config.json"  # a PEFT adapter: generate() runs with its base model's configs
 ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")  # PEFT's save_pretrained
 # the weight files of a whole model (model.safetensors, model-00001-of-00004.safetensors, their index,
-# pytorch_model.bin, Mistral's consolidated.safetensors, TensorFlow's and Flax's), by the start and end of their names
-WHOLE_MODEL_WEIGHTS = ("model.", "model-", "pytorch_model", "consolidated", "tf_model", "flax_model")
+# pytorch_model.bin, Mistral's consolidated.safetensors, TensorFlow's and Flax's, and torchtune's hf_model_0001_0.pt:
+# FullModelHFCheckpointer.save_checkpoint without safe_serialization, beside a LoRA run's adapter files), by the start
+# and end of their names
+WHOLE_MODEL_WEIGHTS = ("model.", "model-", "pytorch_model", "consolidated", "tf_model", "flax_model", "hf_model_")
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pth", ".pt", ".h5", ".msgpack", ".index.json")
 # PEFT's TaskType values of adapters on a head that cannot generate (peft/utils/peft_types.py TaskType)
 ADAPTER_TASKS_WITHOUT_GENERATE = ("SEQ_CLS", "TOKEN_CLS", "QUESTION_ANS", "FEATURE_EXTRACTION")

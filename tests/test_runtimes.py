@@ -1290,13 +1290,18 @@ def test_a_peft_adapter_folder_takes_its_stop_ids_from_the_base_model(tmp_path, 
 @pytest.mark.parametrize("weights, adapter", [(("adapter_model.safetensors",), True), (("adapter_model.bin",), True),
                                               (("adapter_model.safetensors", "model.safetensors"), False),
                                               (("adapter_model.safetensors", "model-00001-of-00002.safetensors"),
-                                               False), ((), False)])
+                                               False),
+                                              # torchtune's LoRA run (before 0.5): merged weights beside the adapter
+                                              (("adapter_model.bin", "adapter_0.pt", "hf_model_0001_0.pt"), False),
+                                              ((), False)])
 def test_an_adapter_s_folder_with_its_base_model_s_config_json_is_an_adapter(tmp_path, run, weights, adapter):
     """helper-169: axolotl saves its base model's config.json beside every adapter (train.py save_initial_configs:
     model.config.save_pretrained(output_dir)), and eos-guard checked that copy as the folder's stop ids: EOS001 on
     a correct Llama 3 adapter (config.json 128001; the base's generation_config.json, which PEFT's
     AutoPeftModelForCausalLM reads, stops on 128009 too). Beside an adapter's weights and no weights of a whole
-    model, config.json and generation_config.json are read by no loader: EOS027, as without them."""
+    model, config.json and generation_config.json are read by no loader: EOS027, as without them. helper-174:
+    torchtune's FullModelHFCheckpointer saved a LoRA run's merged weights as hf_model_0001_0.pt beside the adapter's
+    (before 0.5, and since without safe_serialization): a whole model, whose configs are checked."""
     folder = shutil.copytree(FIXTURES / "qwen25-base-chatml-sft-gen-endoftext", tmp_path / "adapter")
     write_json(folder / "adapter_config.json", {"base_model_name_or_path": "Qwen/Qwen2.5-3B", "peft_type": "LORA"})
     for name in weights:

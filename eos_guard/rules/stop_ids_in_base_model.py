@@ -25,7 +25,8 @@ class StopIdsInBaseModel(Rule):
     chat template still run, and every runtime's row in `eos-guard explain` says it cannot tell; whether generation
     stops on the token the template ends answers with depends on files elsewhere, so the finding names the id to
     look for there. (A folder that holds either file and a whole model's weights, or no weights at all, is checked
-    as a model folder.)
+    as a model folder; torchtune's merged `hf_model_0001_0.pt` beside a LoRA run's adapter files is a whole
+    model's.)
     When `base_model_name_or_path` is an absolute path (or one from `~`) to a folder in the adapter's repository
     (its git work tree), as a training script that loaded its base model from a local folder writes it, that
     folder's generation_config.json (without one, its config.json) is read: when its `eos_token_id` lacks the id,
