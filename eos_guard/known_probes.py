@@ -23,6 +23,14 @@ FORMAT = 1
 # The variables every probe sets itself; a special token of the same name is overridden, so it is not in the key.
 PROBE_VARIABLES = frozenset({"messages", "add_generation_prompt", "documents", "tools"})
 
+# The globals of eos-guard's render environment (jinja2's and transformers'), which jinja2.meta does not count among
+# the variables a template reads: a special token of the same name hides the global in a real render
+# (transformers passes the special tokens as the render's variables), so the shipped results, keyed without it, do
+# not apply (helper-175: a token named "namespace" made a render fail that the shipped results passed).
+# tests/test_known_probes.py compares it with the environment.
+RENDER_GLOBALS = frozenset({"cycler", "dict", "joiner", "lipsum", "namespace", "range", "raise_exception",
+                            "strftime_now"})
+
 DATA_FILE = Path(__file__).parent / "data" / "known_probes.json"
 _DATA: dict[str, Any] | None = None
 
@@ -56,7 +64,10 @@ def known(source: str) -> bool:
 
 
 def lookup(source: str, special_tokens: dict[str, str], with_tools: bool) -> list[tuple[str, str, str]] | None:
-    """The render outcomes of ``source`` with these special tokens, or None when the template is not known."""
+    """The render outcomes of ``source`` with these special tokens, or None when the template is not known, or
+    when a token is named like a global of the render (RENDER_GLOBALS)."""
+    if not RENDER_GLOBALS.isdisjoint(special_tokens):
+        return None
     entry = _data().get(template_hash(source))
     if entry is None:
         return None

@@ -80,3 +80,34 @@ def test_cold_check_of_a_known_template_imports_no_jinja2(tmp_path):
     env = {**os.environ, "EOS_GUARD_CACHE_DIR": str(tmp_path / "empty"), "PYTHONPATH": str(ROOT)}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert proc.stderr.endswith("NOJINJA"), proc.stderr[-2000:]
+
+
+def test_the_render_globals_are_the_environment_s():
+    """known_probes.RENDER_GLOBALS is the set of globals eos-guard's render environment has (jinja2's and
+    transformers'): a jinja2 that adds one would make the constant stale."""
+    from eos_guard.template import _environment
+
+    assert set(_environment().globals) == known_probes.RENDER_GLOBALS
+
+
+@pytest.mark.parametrize("name", sorted(known_probes.RENDER_GLOBALS))
+def test_a_token_named_like_a_global_of_the_render_is_rendered_not_looked_up(tmp_path, run, monkeypatch, name):
+    """helper-175: a named special token hides the render's global of the same name (transformers passes the special
+    tokens as the render's variables), which jinja2.meta does not count among the variables a template reads: the
+    shipped results of DeepSeek-R1's template passed a folder whose token "namespace" makes its render fail
+    (EOS014 with --no-cache). Such a token is never looked up in the shipped results; the report is the one the
+    render gives, with and without the cache."""
+    import shutil
+
+    folder = shutil.copytree(FIXTURES / "deepseek-r1-distill-think-split", tmp_path / "model")
+    (source, special), = _templates(folder)
+    assert known_probes.lookup(source, special, False) is not None
+    assert known_probes.lookup(source, {**special, name: "<｜end▁of▁sentence｜>"}, False) is None
+    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    config["extra_special_tokens"] = {name: "<｜end▁of▁sentence｜>"}
+    (folder / "tokenizer_config.json").write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
+    monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(tmp_path / "cache"))
+    cached = run("--format", "concise", "--isolated", str(folder))
+    assert cached == run("--format", "concise", "--isolated", "--no-cache", str(folder))
+    if name == "namespace":  # the template calls it: a string cannot be called
+        assert "EOS014" in cached[1], cached
