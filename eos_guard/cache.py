@@ -4,8 +4,9 @@ Two things are expensive in a check and depend only on their inputs: rendering t
 rendering cost ~50 ms) and the model vocabulary of a large tokenizer.json (parsing 128k entries costs ~80 ms).
 Results are kept in memory for the process (a Python caller's later runs use them too, with or without the cache:
 every key names its inputs, so the values are the ones they would compute) and as small JSON files in
-``$EOS_GUARD_CACHE_DIR``, else ``$XDG_CACHE_HOME/eos-guard``, else ``~/.cache/eos-guard`` (a run with the cache
-writes there what the process remembered from an earlier run without it or with another folder):
+``$EOS_GUARD_CACHE_DIR``, else ``$XDG_CACHE_HOME/eos-guard``, else ``~/.cache/eos-guard``, none when the home
+folder is not known (:func:`_root`; a run with the cache writes there what the process remembered from an earlier
+run without it or with another folder):
 
 - template probes, keyed by a hash of the template, the special and added token strings, eos-guard's version and
   the code that makes a probe (template._code_fingerprint: unreleased code keeps the last release's version); a
@@ -49,15 +50,26 @@ _MEMORY: dict[str, Any] = {}
 _SETTLED: set[tuple[str, str]] = set()
 
 
-def cache_dir() -> Path:
-    return Path(_root())
+def cache_dir() -> Path | None:
+    root = _root()
+    return Path(root) if root is not None else None
 
 
-def _root() -> str:
+def _root() -> str | None:
+    """``$EOS_GUARD_CACHE_DIR``, else ``$XDG_CACHE_HOME/eos-guard`` (an absolute one: the XDG specification says a
+    relative one is ignored), else ``~/.cache/eos-guard``; None, no cache folder, when the home folder is not known
+    (no HOME, and a user the password database does not list, as in a container run with ``--user N``): "~" would
+    name a folder in the current one, the repository being checked, whose files a pull request writes
+    (helper-175)."""
     explicit = os.environ.get("EOS_GUARD_CACHE_DIR")
     if explicit:
         return explicit
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        home = os.path.expanduser("~")
+        if not os.path.isabs(home):
+            return None
+        base = os.path.join(home, ".cache")
     return os.path.join(base, "eos-guard")
 
 
@@ -244,36 +256,75 @@ def _entries_at(root: str, kind: str) -> Path | None:
 
 
 def _entries(kind: str) -> Path | None:
-    return _entries_at(_root(), kind)
+    root = _root()
+    return _entries_at(root, kind) if root is not None else None
 
 
 def store(kind: str, key: str, value: Any, on_disk: bool) -> None:
     _MEMORY[f"{kind}/{key}"] = value
     if not on_disk:
         return
-    _SETTLED.add((_root(), f"{kind}/{key}"))  # tried once: an unwritable folder is not tried again
+    root = _root()
+    _SETTLED.add((root, f"{kind}/{key}"))  # tried once: an unwritable folder is not tried again
     folder = _entries(kind)
-    if folder is None:
+    if folder is None or root is None:
         return
-    temporary = None
+    # A name of this process's own (not tempfile, whose import costs more than a small check), then an atomic
+    # rename: concurrent runs never see a half-written file.
+    temporary = f"{key}.{os.getpid()}.{id(value):x}.tmp"
+    folder_fd, written = None, False
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        if _entries_at.__wrapped__(_root(), kind) is None:  # made a link meanwhile, by another process
-            return
-        # A name of this process's own (not tempfile, whose import costs more than a small check), then an
-        # atomic rename: concurrent runs never see a half-written file.
-        temporary = folder / f"{key}.{os.getpid()}.{id(value):x}.tmp"
+        if _AT_A_FOLDER:
+            folder_fd = _open_entries(root, kind)
+            at: dict[str, Any] = {"dir_fd": folder_fd}
+            here = {"src_dir_fd": folder_fd, "dst_dir_fd": folder_fd}
+        else:  # no *at() calls (Windows): by path, the folders checked just before
+            folder.mkdir(parents=True, exist_ok=True)
+            if _entries_at.__wrapped__(root, kind) is None:  # made a link meanwhile, by another process
+                return
+            temporary, at, here = str(folder / temporary), {}, {}
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | getattr(os, "O_BINARY", 0),
-                     0o644)
+                     0o644, **at)
+        written = True
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(value, handle)  # ASCII: a token string may hold a lone surrogate, which UTF-8 cannot encode
-        os.replace(temporary, folder / f"{key}.json")
-        temporary = None
+        os.replace(temporary, f"{key}.json" if folder_fd is not None else str(folder / f"{key}.json"), **here)
+        written = False
     except OSError:
         pass
     finally:
-        if temporary is not None:  # a full disk, a write refused: no partial file is left behind
+        if written:  # a full disk, a write refused: no partial file is left behind
             try:
-                os.unlink(temporary)
+                os.unlink(temporary, **at)
             except OSError:
                 pass
+        if folder_fd is not None:
+            os.close(folder_fd)
+
+
+# Writes go through a descriptor of the entries' folder where the platform has the *at() calls (not Windows)
+_AT_A_FOLDER = {os.open, os.mkdir, os.rename, os.unlink} <= os.supports_dir_fd and hasattr(os, "O_DIRECTORY") \
+    and bool(_NOFOLLOW)
+
+
+def _open_entries(root: str, kind: str) -> int:
+    """A descriptor of ``root/v1/kind``, eos-guard's two folders made where missing and each opened relative to the
+    one above without following a link (``O_NOFOLLOW``): a folder another process swaps for a link after the
+    check in :func:`_entries_at` fails the open instead of taking the write elsewhere (helper-175: swapped in a
+    loop, ``v1/vocab`` took entries and temporary files into the folder its link named). The root is the
+    user's choice, and may be a link."""
+    os.makedirs(root, exist_ok=True)
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for part in ("v1", kind):
+            try:
+                os.mkdir(part, 0o777, dir_fd=fd)
+            except FileExistsError:
+                pass
+            child = os.open(part, os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW, dir_fd=fd)
+            os.close(fd)
+            fd = child
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd

@@ -334,6 +334,70 @@ def test_the_cache_folder_is_eos_guard_cache_dir_else_xdg_cache_home_else_home(t
     assert cache.cache_dir() == tmp_path / "home" / ".cache" / "eos-guard"
 
 
+def test_without_a_known_home_folder_there_is_no_cache_folder(run, tmp_path, monkeypatch):
+    """helper-175: with HOME unset and a user the password database does not list (a container run with
+    ``--user N``, ``env -i``), "~" names no home folder, and ~/.cache/eos-guard was a folder in the current one: the
+    repository being checked, whose files a pull request writes, so its entries could flip the verdict. There is
+    no cache folder then (nothing written, nothing read: the report is --no-cache's); a relative $XDG_CACHE_HOME is
+    ignored, as the XDG specification says."""
+    import pwd
+
+    def unknown_user(uid):
+        raise KeyError(f"getpwuid(): uid not found: {uid}")
+
+    monkeypatch.delenv("EOS_GUARD_CACHE_DIR", raising=False)
+    monkeypatch.delenv("HOME")
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative-cache")
+    monkeypatch.setattr(pwd, "getpwuid", unknown_user)
+    assert cache.cache_dir() is None
+    folder = shutil.copytree(FIXTURES / FOLDER, tmp_path / "repo" / "model")
+    args = ("--format", "json", "--baseline", "none", "model")
+    _new_process()
+    uncached = run("--no-cache", *args, cwd=tmp_path / "repo")
+    _new_process()
+    assert run(*args, cwd=tmp_path / "repo") == uncached
+    assert sorted(p.name for p in (tmp_path / "repo").iterdir()) == ["model"]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in (FIXTURES / FOLDER).iterdir())
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert cache.cache_dir() == tmp_path / "home" / ".cache" / "eos-guard"  # the relative XDG_CACHE_HOME ignored
+
+
+def test_a_cache_folder_swapped_for_a_link_while_entries_are_written_takes_none_of_them(tmp_path, monkeypatch):
+    """helper-175: another process that can write the cache folder swaps ``v1/vocab`` with a link to another folder,
+    over and over (renameat2's exchange), while eos-guard writes entries: each write opens eos-guard's folders one
+    below the other without following a link, so no entry and no temporary file lands in the other folder, and
+    none is left behind."""
+    import ctypes
+    import subprocess
+    import sys
+    import time
+
+    if not hasattr(ctypes.CDLL(None), "renameat2") or not cache._AT_A_FOLDER:
+        pytest.skip("no renameat2 (Linux) or no *at() calls here")
+    root, victim = tmp_path / "cache", tmp_path / "victim"
+    (root / "v1" / "vocab").mkdir(parents=True)
+    victim.mkdir()
+    (root / "v1" / "link").symlink_to(victim, target_is_directory=True)
+    monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(root))
+    cache._entries_at.cache_clear()
+    cache.store("vocab", "f" * 64, {"ids": {}}, True)  # the folder checked (and remembered) before the swaps start
+    swap = ("import ctypes, sys\nlibc = ctypes.CDLL(None)\na, b = sys.argv[1].encode(), sys.argv[2].encode()\n"
+            "while True:\n    libc.renameat2(-100, a, -100, b, 2)\n")  # AT_FDCWD, RENAME_EXCHANGE
+    swapper = subprocess.Popen([sys.executable, "-c", swap, str(root / "v1" / "vocab"), str(root / "v1" / "link")])
+    try:
+        time.sleep(0.2)
+        for number in range(3000):  # writing by path, ~300 of them landed in the other folder
+            cache._SETTLED.clear()
+            cache.store("vocab", f"{number:064x}", {"ids": {}}, True)
+    finally:
+        swapper.kill()
+        swapper.wait()
+    assert list(victim.iterdir()) == []
+    real = root / "v1" / ("vocab" if (root / "v1" / "link").is_symlink() else "link")
+    assert len(list(real.iterdir())) > 1 and not any(name.suffix == ".tmp" for name in real.iterdir())
+    cache._entries_at.cache_clear()
+
+
 def test_a_probe_cached_by_other_code_of_the_same_version_is_not_used(tmp_path):
     """docs/performance.md: probe results are keyed by the code that renders too, so an editable install or a
     pre-commit ``rev:`` on a commit (both keep the last release's version) never reads a probe older code made.
