@@ -9,10 +9,10 @@ folder is not known (:func:`_root`; a run with the cache writes there what the p
 run without it or with another folder):
 
 - template probes, keyed by a hash of the template, the special and added token strings, eos-guard's version and
-  the code that makes a probe (template._code_fingerprint: unreleased code keeps the last release's version); a
-  render that hit a time limit is never cached;
+  the code that makes a probe (:func:`code_fingerprint` of template.PROBE_CODE: unreleased code keeps the last
+  release's version); a render that hit a time limit is never cached;
 - vocabulary look-ups, keyed by a SHA-256 of tokenizer.json's bytes, so a cache folder restored on another
-  machine (a CI cache) is warm; the digest itself is remembered under the file's path, size, modification and
+  machine (a CI cache) is warm, and by the code that reads a vocabulary (vocabulary.VOCAB_CODE); the digest itself is remembered under the file's path, size, modification and
   status-change times and inode (not for a file changed in the last 2 s: :func:`file_key`), so a repeated local
   run does not hash the file again. The entry also records the
   vocabulary's bounds once the layout after it was checked (jsonspan.JsonDocument.vouch), so those bytes are
@@ -99,6 +99,24 @@ def _small_sha256() -> Any:
     return sha256
 
 
+@functools.lru_cache(maxsize=None)
+def code_fingerprint(names: tuple[str, ...]) -> str:
+    """A hash of eos-guard's own files ``names`` (in its package folder), part of the key of what their code computes,
+    beside eos-guard's version: code that is not a release (a pre-commit ``rev:`` on a commit, an editable install)
+    keeps the version of the last release, and an entry older code made would be taken. Read once a run; a file that
+    cannot be read (an installation in a zip archive, the C source a wheel leaves out) counts as empty, and the
+    version still keys the entry."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    parts = []
+    for name in names:
+        try:
+            with open(os.path.join(here, name), "rb") as handle:
+                parts.append(sha256_hex(handle.read()))
+        except OSError:
+            parts.append("")
+    return ",".join(parts)
+
+
 def digest(*parts: Any) -> str:
     payload = json.dumps([__version__, *parts], ensure_ascii=False, sort_keys=True, default=str)
     return sha256_hex(payload.encode("utf-8", "surrogatepass"))  # a lone surrogate is valid JSON
@@ -125,6 +143,12 @@ def file_key(path: Path) -> str | None:
     return digest(str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
+def entry_key(content: str, code: tuple[str, ...]) -> str:
+    """The key of an entry computed from a file whose bytes' digest is ``content``, by the code in the files
+    ``code`` (none: the content's digest itself)."""
+    return digest(code_fingerprint(code), content) if code else content
+
+
 def known_digest(by_stat: str | None, on_disk: bool) -> str | None:
     """The content key remembered for a file's :func:`file_key`, or None."""
     known = load("digest", by_stat, on_disk) if by_stat else None
@@ -143,10 +167,12 @@ class Lookup:
 
     BACKGROUND_FROM = 1 << 20  # bytes: below this, a thread costs more than the hash
 
-    def __init__(self, kind: str, path: Path, data: Callable[[], bytes], on_disk: bool) -> None:
+    def __init__(self, kind: str, path: Path, data: Callable[[], bytes], on_disk: bool,
+                 code: tuple[str, ...] = ()) -> None:
         """``data`` gives the file's bytes, asked for only when their digest is not known from the file's stat (a
-        warm run may not have read the whole file: model_files.py)."""
-        self.kind, self.path, self.on_disk = kind, path, on_disk
+        warm run may not have read the whole file: model_files.py); ``code``, the files whose code computes the
+        entry (:func:`entry_key`)."""
+        self.kind, self.path, self.on_disk, self.code = kind, path, on_disk, code
         self.data = b""
         self.key: str | None = None
         self.value: Any = None
@@ -168,9 +194,10 @@ class Lookup:
         try:
             key = known if known is not None else digest(sha256_hex(self.data))
             if known is None and self.by_stat:
-                store("digest", self.by_stat, key, self.on_disk)
-            self.value = load(self.kind, key, self.on_disk)
-            self.key = key
+                store("digest", self.by_stat, key, self.on_disk)  # the bytes' digest: the code does not change it
+            entry = entry_key(key, self.code)
+            self.value = load(self.kind, entry, self.on_disk)
+            self.key = entry
         except Exception:  # noqa: BLE001 - a cache that cannot be used is not used; the caller computes
             self.key, self.value = None, None
         finally:

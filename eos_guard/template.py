@@ -284,33 +284,13 @@ def _probe_key(source: str, special_tokens: tuple[tuple[str, str], ...], added_t
     is no answer under a stricter one, where it may exceed it (helper-119: a cached success hid EOS014)."""
     from . import cache
 
-    return cache.digest(_code_fingerprint(), source, special_tokens, added_tokens, max_output,
+    return cache.digest(cache.code_fingerprint(PROBE_CODE), source, special_tokens, added_tokens, max_output,
                         with_tools, seconds)  # tuples: JSON arrays
 
 
-# The modules whose code makes a Probe: the probe conversations, the sandbox and the choice of the token here, the
-# worker process that renders in render_worker.py.
-_PROBE_CODE = ("template.py", "render_worker.py")
-
-
-@functools.lru_cache(maxsize=None)
-def _code_fingerprint() -> str:
-    """A hash of the code that makes a Probe, part of its cache key beside eos-guard's version: code that is not a
-    release (a pre-commit ``rev:`` on a commit, an editable install) keeps the version of the last release, and a
-    probe of older code would be taken from the cache. Read once a run; a module that cannot be read as a file
-    (an installation in a zip archive) counts as empty, and the version still keys the entry."""
-    from pathlib import Path
-
-    from . import cache
-
-    here = Path(__file__).parent
-    parts = []
-    for name in _PROBE_CODE:
-        try:
-            parts.append(cache.sha256_hex((here / name).read_bytes()))
-        except OSError:
-            parts.append("")
-    return ",".join(parts)
+# The modules whose code makes a Probe, part of its cache key (cache.code_fingerprint): the probe conversations, the
+# sandbox and the choice of the token here, the worker process that renders in render_worker.py.
+PROBE_CODE = ("template.py", "render_worker.py")
 
 
 @functools.lru_cache(maxsize=1024)

@@ -251,6 +251,12 @@ INT_DIGITS = 4300  # Python's default int-string conversion limit (sys.get_int_m
 TOKEN_ID_LIMIT = 1 << 32  # the tokenizers library's ids are u32: it refuses to load a file with another one
 
 
+# The modules whose code reads a vocabulary's facts (its size, the ids asked about, the layout checks the entry vouches
+# for), part of their cache entry's key (cache.code_fingerprint): unreleased code keeps the last release's version.
+# A wheel holds no _vocab_scan.c: its compiled scan answers as vocab_scan.py's (tests/test_vocab_scan_compiled.py).
+VOCAB_CODE = ("vocabulary.py", "vocab_scan.py", "vocab_json.py", "jsonspan.py", "_vocab_scan.c")
+
+
 def cache_lookup(doc: JsonDocument, use_cache: bool) -> Any:
     """The cache entry of tokenizer.json's bytes, looked up before anything is read from the file (a large file
     is hashed on another thread meanwhile): when it is there already, it vouches for the checks of the file's
@@ -258,7 +264,7 @@ def cache_lookup(doc: JsonDocument, use_cache: bool) -> Any:
     ``get`` of the document, which would make those checks."""
     from . import cache
 
-    lookup = cache.Lookup("vocab", doc.path, lambda: doc.raw, use_cache)
+    lookup = cache.Lookup("vocab", doc.path, lambda: doc.raw, use_cache, VOCAB_CODE)
     cached = lookup.result()[1] if lookup.ready() else None  # ready now: the digest was known, no hashing
     if well_formed_facts(cached) and "layout" in cached:  # an entry eos-guard wrote, and no other, vouches
         doc.vouch((cached["layout"][0], cached["layout"][1]))
@@ -273,7 +279,7 @@ def warm_layout(path: Path) -> tuple[int, int] | None:
     from . import cache
 
     known = cache.known_digest(cache.file_key(path), True)
-    cached = cache.load("vocab", known, True) if known is not None else None
+    cached = cache.load("vocab", cache.entry_key(known, VOCAB_CODE), True) if known is not None else None
     if well_formed_facts(cached) and "layout" in cached:
         return cached["layout"][0], cached["layout"][1]
     return None

@@ -398,11 +398,14 @@ def test_a_cache_folder_swapped_for_a_link_while_entries_are_written_takes_none_
     cache._entries_at.cache_clear()
 
 
-def test_a_probe_cached_by_other_code_of_the_same_version_is_not_used(tmp_path):
-    """docs/performance.md: probe results are keyed by the code that renders too, so an editable install or a
-    pre-commit ``rev:`` on a commit (both keep the last release's version) never reads a probe older code made.
-    Two copies of the package, one with template.py changed, share one cache folder: the second renders again
-    (a new probe entry) instead of taking the first one's, and a third run of the first copy adds none."""
+@pytest.mark.parametrize("changed, kind", [("template.py", "probe"), ("render_worker.py", "probe"),
+                                           ("vocab_scan.py", "vocab"), ("jsonspan.py", "vocab")])
+def test_an_entry_cached_by_other_code_of_the_same_version_is_not_used(tmp_path, changed, kind):
+    """docs/performance.md: probe results are keyed by the code that renders too, and a vocabulary's facts by the
+    code that reads them (helper-175: they were not), so an editable install or a pre-commit ``rev:`` on a commit
+    (both keep the last release's version) never reads an entry older code made. Two copies of the package, one
+    with a file of that code changed, share one cache folder: the second computes again (a new entry) instead of
+    taking the first one's, and a third run of the first copy adds none."""
     import os
     import shutil
     import subprocess
@@ -415,7 +418,7 @@ def test_a_probe_cached_by_other_code_of_the_same_version_is_not_used(tmp_path):
     second = tmp_path / "second"
     for code in (first, second):
         shutil.copytree(ROOT / "eos_guard", code / "eos_guard", ignore=shutil.ignore_patterns("__pycache__"))
-    with (second / "eos_guard" / "template.py").open("a", encoding="utf-8") as source:
+    with (second / "eos_guard" / changed).open("a", encoding="utf-8") as source:
         source.write("# another commit of the same release\n")
     env = {**os.environ, "EOS_GUARD_CACHE_DIR": str(tmp_path / "cache")}
 
@@ -425,7 +428,7 @@ def test_a_probe_cached_by_other_code_of_the_same_version_is_not_used(tmp_path):
                               capture_output=True, text=True)
         assert done.returncode in (0, 1), done.stderr
         assert '"EOS014"' not in done.stdout  # rendered
-        return sorted(path.name for path in (tmp_path / "cache").rglob("probe/*.json"))
+        return sorted(path.name for path in (tmp_path / "cache").rglob(f"{kind}/*.json"))
 
     by_first = probes_after_a_run(first)
     assert by_first
