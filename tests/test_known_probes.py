@@ -111,3 +111,16 @@ def test_a_token_named_like_a_global_of_the_render_is_rendered_not_looked_up(tmp
     assert cached == run("--format", "concise", "--isolated", "--no-cache", str(folder))
     if name == "namespace":  # the template calls it: a string cannot be called
         assert "EOS014" in cached[1], cached
+
+
+def test_each_entry_read_from_its_line_is_the_one_the_whole_file_gives():
+    """A check parses only its template's line of the data file (known_probes._entry): the file is laid out as
+    known_probes.dumps writes it, one entry per line, and each entry read from its line is the whole file's."""
+    text = known_probes.DATA_FILE.read_text(encoding="utf-8")
+    whole = json.loads(text)
+    assert whole["format"] == known_probes.FORMAT and known_probes.dumps(whole) == text
+    page = (ROOT / "docs" / "performance.md").read_text(encoding="utf-8")
+    assert f"For {len(whole['templates'])} widely used templates" in page  # the count the page gives
+    for digest, entry in whole["templates"].items():
+        assert known_probes._entry(digest) == entry
+    assert known_probes._entry("0" * 64) is None
