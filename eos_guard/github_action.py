@@ -216,9 +216,21 @@ def check(env: Mapping[str, str], out: TextIO) -> int:
 
 def dependency_folder(env: Mapping[str, str], key: str) -> str:
     """A path that is the same in every job (unlike RUNNER_TEMP under act): actions/cache restores only to the
-    path it saved. On a self-hosted runner the folder outlives the job, and the key in its name keeps it right."""
-    home = env.get("XDG_CACHE_HOME") or os.path.join(env.get("HOME") or os.path.expanduser("~"), ".cache")
-    return os.path.join(home, "eos-guard-action", key)
+    path it saved. On a self-hosted runner the folder outlives the job, and the key in its name keeps it right.
+
+    Under ``$XDG_CACHE_HOME`` when it is absolute (the XDG specification ignores a relative one), else the home
+    folder's ``.cache``. A relative path would name a folder in the workspace, the pull request's checkout, whose
+    files it writes: a ``.eos-guard-complete`` there put its own packages on ``sys.path`` (helper-176). Without an
+    absolute home, a new private folder that no cache restores."""
+    base = env.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        home = env.get("HOME") or os.path.expanduser("~")
+        if not os.path.isabs(home):
+            import tempfile
+
+            return os.path.join(tempfile.mkdtemp(prefix="eos-guard-action-"), key)
+        base = os.path.join(home, ".cache")
+    return os.path.join(base, "eos-guard-action", key)
 
 
 def requirements() -> list[tuple[str, tuple[int, ...], bool]]:

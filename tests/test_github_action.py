@@ -271,6 +271,28 @@ def test_installed_dependencies_are_used_by_later_checks(step: Step, bare_python
     assert (code, outputs["exit-code"]) == (0, "0")
 
 
+@pytest.mark.parametrize("xdg, home", [(".cache", "/home/runner"), ("", "."), ("", "relative/home"),
+                                       ("cache", "")])
+def test_the_dependency_folder_is_never_in_the_workspace(step: Step, bare_python: Path, xdg: str, home: str) -> None:
+    """helper-176: a relative XDG_CACHE_HOME (or HOME) named the dependency folder inside the workspace, the pull
+    request's checkout: a planted ``.eos-guard-complete`` there would put the pull request's own jinja2 on
+    sys.path. A relative XDG_CACHE_HOME is ignored (the XDG specification), and without an absolute home the
+    folder is a new private one; the check that needs jinja2 never imports anything from the workspace."""
+    key = github_action.cache_key()
+    planted = step.work / xdg / "eos-guard-action" / key if xdg else step.work / ".cache" / "eos-guard-action" / key
+    planted.mkdir(parents=True)
+    (planted / github_action.COMPLETE).touch()
+    (planted / "jinja2").mkdir()
+    (planted / "jinja2" / "__init__.py").write_text("raise SystemExit('PWNED')\n", encoding="utf-8")
+    with_own_template(step.add(CLEAN, "own"))
+    step.env = {**step.env, "XDG_CACHE_HOME": xdg, "HOME": home}
+    folder = github_action.dependency_folder(step.env, key)
+    assert os.path.isabs(folder) and not Path(folder).resolve().is_relative_to(step.work.resolve()), folder
+    code, out, outputs = run_step(step, bare_python, "check", paths="own")
+    assert "PWNED" not in out and os.path.isabs(outputs["deps"]), out
+    assert not Path(outputs["deps"]).resolve().is_relative_to(step.work.resolve())
+
+
 def test_a_dependency_too_old_is_never_imported(step: Step, tmp_path: Path) -> None:
     """An interpreter whose jinja2 is older than action/requirements.txt asks (3.0.0 has sandbox escapes 3.1.6
     fixed): the first check treats it as missing. The stand-in package records it if it is ever imported."""
