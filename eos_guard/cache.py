@@ -12,9 +12,10 @@ run without it or with another folder):
   the code that makes a probe (:func:`code_fingerprint` of template.PROBE_CODE: unreleased code keeps the last
   release's version); a render that hit a time limit is never cached;
 - vocabulary look-ups, keyed by a SHA-256 of tokenizer.json's bytes, so a cache folder restored on another
-  machine (a CI cache) is warm, and by the code that reads a vocabulary (vocabulary.VOCAB_CODE); the digest itself is remembered under the file's path, size, modification and
-  status-change times and inode (not for a file changed in the last 2 s: :func:`file_key`), so a repeated local
-  run does not hash the file again. The entry also records the
+  machine (a CI cache) is warm, and by the code that reads a vocabulary (vocabulary.vocab_code); the digest
+  itself is remembered under the file's path, size, modification and status-change times and inode (not for a
+  file changed in the last 2 s: :func:`file_key`), so a repeated local run does not hash the file again. The
+  entry also records the
   vocabulary's bounds once the layout after it was checked (jsonspan.JsonDocument.vouch), so those bytes are
   checked once, and a run that finds the digest by the file's stat reads the file only up to its vocabulary
   (vocabulary.warm_layout);
@@ -339,9 +340,10 @@ def _open_entries(root: str, kind: str) -> int:
     one above without following a link (``O_NOFOLLOW``): a folder another process swaps for a link after the
     check in :func:`_entries_at` fails the open instead of taking the write elsewhere (helper-175: swapped in a
     loop, ``v1/vocab`` took entries and temporary files into the folder its link named). The root is the
-    user's choice, and may be a link."""
+    user's choice, and may be a link; it is opened as a path only (``O_PATH``, Linux), so a root that can be written
+    but not listed (a shared folder of mode 1733) keeps its entries (helper-176)."""
     os.makedirs(root, exist_ok=True)
-    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    fd = os.open(root, getattr(os, "O_PATH", os.O_RDONLY) | os.O_DIRECTORY)
     try:
         for part in ("v1", kind):
             try:

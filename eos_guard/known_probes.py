@@ -87,7 +87,7 @@ def _entry(digest: str) -> dict[str, Any] | None:
     start = _TEXT.find(b'\n"' + digest.encode("ascii") + b'": ')
     if start >= 0:
         begin = start + len(digest) + 5
-        line = _TEXT[begin:_TEXT.find(b"\n", begin)].removesuffix(b",")
+        line = _TEXT[begin:_TEXT.find(b"\n", begin)].rstrip(b"\r").removesuffix(b",")  # a CRLF checkout too
         try:
             entry = json.loads(line.decode("utf-8"))
         except ValueError:

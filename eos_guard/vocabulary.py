@@ -23,6 +23,7 @@ at or above the size. Without tokenizer.json, the ids declared in tokenizer_conf
 from __future__ import annotations
 
 import json
+import os
 from functools import cache, cached_property
 from pathlib import Path
 
@@ -253,8 +254,19 @@ TOKEN_ID_LIMIT = 1 << 32  # the tokenizers library's ids are u32: it refuses to 
 
 # The modules whose code reads a vocabulary's facts (its size, the ids asked about, the layout checks the entry vouches
 # for), part of their cache entry's key (cache.code_fingerprint): unreleased code keeps the last release's version.
-# A wheel holds no _vocab_scan.c: its compiled scan answers as vocab_scan.py's (tests/test_vocab_scan_compiled.py).
+# The compiled scan's own file is added (vocab_code): a wheel holds it and not _vocab_scan.c (helper-176).
 VOCAB_CODE = ("vocabulary.py", "vocab_scan.py", "vocab_json.py", "jsonspan.py", "_vocab_scan.c")
+
+
+@cache
+def vocab_code() -> tuple[str, ...]:
+    """VOCAB_CODE and the file of the compiled scan beside it, where it was built (``_vocab_scan.*.so``, ``.pyd``)."""
+    try:
+        names = os.listdir(os.path.dirname(os.path.abspath(__file__)))
+    except OSError:
+        names = []
+    return VOCAB_CODE + tuple(sorted(name for name in names
+                                     if name.startswith("_vocab_scan.") and name.endswith((".so", ".pyd"))))
 
 
 def cache_lookup(doc: JsonDocument, use_cache: bool) -> Any:
@@ -264,7 +276,7 @@ def cache_lookup(doc: JsonDocument, use_cache: bool) -> Any:
     ``get`` of the document, which would make those checks."""
     from . import cache
 
-    lookup = cache.Lookup("vocab", doc.path, lambda: doc.raw, use_cache, VOCAB_CODE)
+    lookup = cache.Lookup("vocab", doc.path, lambda: doc.raw, use_cache, vocab_code())
     cached = lookup.result()[1] if lookup.ready() else None  # ready now: the digest was known, no hashing
     if well_formed_facts(cached) and "layout" in cached:  # an entry eos-guard wrote, and no other, vouches
         doc.vouch((cached["layout"][0], cached["layout"][1]))
@@ -279,7 +291,7 @@ def warm_layout(path: Path) -> tuple[int, int] | None:
     from . import cache
 
     known = cache.known_digest(cache.file_key(path), True)
-    cached = cache.load("vocab", cache.entry_key(known, VOCAB_CODE), True) if known is not None else None
+    cached = cache.load("vocab", cache.entry_key(known, vocab_code()), True) if known is not None else None
     if well_formed_facts(cached) and "layout" in cached:
         return cached["layout"][0], cached["layout"][1]
     return None

@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
                      "reads and, per [with_tools, their values], each probe conversation's outcome.",
             "templates": collect(folders)}
     known_probes.DATA_FILE.parent.mkdir(exist_ok=True)
-    known_probes.DATA_FILE.write_text(known_probes.dumps(data), encoding="utf-8")
+    known_probes.DATA_FILE.write_text(known_probes.dumps(data), encoding="utf-8", newline="\n")
     print(f"{len(data['templates'])} templates from {len(folders)} folders -> {known_probes.DATA_FILE}")
     return 0
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -398,13 +399,54 @@ def test_a_cache_folder_swapped_for_a_link_while_entries_are_written_takes_none_
     cache._entries_at.cache_clear()
 
 
+def test_a_cache_folder_that_can_be_written_but_not_listed_keeps_entries(tmp_path):
+    """helper-176: the descriptor writes opened the cache folder for reading, so a folder its user may write into but
+    not list (a shared folder of mode 1733) got no entries, where writing by path had kept them: it is opened as a
+    path only (O_PATH, Linux). As root (whom permissions do not stop), the write runs as another user."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    if not hasattr(os, "O_PATH"):
+        pytest.skip("O_PATH is Linux's")
+    code = ("import sys\nfrom eos_guard import cache\ncache.store('vocab', 'a' * 64, {'ids': {}}, True)\n")
+    if os.geteuid() != 0:
+        root = tmp_path / "drop"
+        root.mkdir(mode=0o333)
+        command = [sys.executable, "-c", code]
+    elif shutil.which("setpriv"):
+        root = tempfile.mkdtemp(prefix="eos-guard-drop-")  # outside tmp_path, which only root may enter
+        os.chmod(root, 0o1733)
+        command = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", sys.executable, "-c", code]
+    else:
+        pytest.skip("as root, another user is needed: no setpriv here")
+    try:
+        done = subprocess.run(command, env={"PYTHONPATH": str(ROOT), "EOS_GUARD_CACHE_DIR": str(root)},
+                              cwd="/", capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        os.chmod(root, 0o755)
+        assert [path.name for path in (Path(root) / "v1" / "vocab").iterdir()] == ["a" * 64 + ".json"]
+    finally:
+        os.chmod(root, 0o755)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+COMPILED_SCAN = sorted(path.name for path in (ROOT / "eos_guard").glob("_vocab_scan.*")
+                       if path.suffix in (".so", ".pyd"))
+
+
 @pytest.mark.parametrize("changed, kind", [("template.py", "probe"), ("render_worker.py", "probe"),
-                                           ("vocab_scan.py", "vocab"), ("jsonspan.py", "vocab")])
+                                           ("vocab_scan.py", "vocab"), ("jsonspan.py", "vocab"),
+                                           ("_vocab_scan.c", "vocab"),
+                                           *[pytest.param(name, "vocab", id="compiled-scan")
+                                             for name in COMPILED_SCAN]])
 def test_an_entry_cached_by_other_code_of_the_same_version_is_not_used(tmp_path, changed, kind):
     """docs/performance.md: probe results are keyed by the code that renders too, and a vocabulary's facts by the
     code that reads them (helper-175: they were not), so an editable install or a pre-commit ``rev:`` on a commit
     (both keep the last release's version) never reads an entry older code made. Two copies of the package, one
-    with a file of that code changed, share one cache folder: the second computes again (a new entry) instead of
+    with a file of that code changed (the compiled scan's own file too: a wheel holds no _vocab_scan.c,
+    helper-176), share one cache folder: the second computes again (a new entry) instead of
     taking the first one's, and a third run of the first copy adds none."""
     import os
     import shutil
@@ -418,8 +460,8 @@ def test_an_entry_cached_by_other_code_of_the_same_version_is_not_used(tmp_path,
     second = tmp_path / "second"
     for code in (first, second):
         shutil.copytree(ROOT / "eos_guard", code / "eos_guard", ignore=shutil.ignore_patterns("__pycache__"))
-    with (second / "eos_guard" / changed).open("a", encoding="utf-8") as source:
-        source.write("# another commit of the same release\n")
+    with (second / "eos_guard" / changed).open("ab") as source:  # a compiled module loads with bytes after its end
+        source.write(b"\n# another commit of the same release\n")
     env = {**os.environ, "EOS_GUARD_CACHE_DIR": str(tmp_path / "cache")}
 
     def probes_after_a_run(code):

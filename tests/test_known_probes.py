@@ -124,3 +124,15 @@ def test_each_entry_read_from_its_line_is_the_one_the_whole_file_gives():
     for digest, entry in whole["templates"].items():
         assert known_probes._entry(digest) == entry
     assert known_probes._entry("0" * 64) is None
+
+
+def test_a_data_file_checked_out_with_crlf_line_ends_reads_the_same(tmp_path, monkeypatch):
+    """helper-176: git on Windows (core.autocrlf) may write the data file with CRLF line ends; each entry still
+    reads as the whole file gives it (.gitattributes keeps the file LF in a checkout, where it is honoured)."""
+    whole = json.loads(known_probes.DATA_FILE.read_text(encoding="utf-8"))["templates"]
+    crlf = tmp_path / "known_probes.json"
+    crlf.write_bytes(known_probes.DATA_FILE.read_bytes().replace(b"\n", b"\r\n"))
+    monkeypatch.setattr(known_probes, "DATA_FILE", crlf)
+    monkeypatch.setattr(known_probes, "_TEXT", None)
+    monkeypatch.setattr(known_probes, "_ENTRIES", {})
+    assert all(known_probes._entry(digest) == entry for digest, entry in whole.items())
