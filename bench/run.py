@@ -53,8 +53,9 @@ import build_inputs  # noqa: E402
 PYTHON = sys.executable  # replaced by the interpreter of clean_python() before anything is timed
 NEUTRAL = tempfile.gettempdir()  # the working directory of every timed command
 FLOOR = "import sys\nfor p in sys.argv[1:]:\n    open(p, 'rb').read()"
-# What a check cannot start without: the JSON parser, paths, the record classes and the CLI parser.
-STDLIB = "import argparse, json, pathlib"
+# What a check cannot start without: the JSON parser and paths (a plain command line, options without values and
+# PATHs, needs no argparse since commit 47d6e2d: eos_guard/options.py).
+STDLIB = "import json, pathlib"
 # What a JSON check of one folder imports before it reads a file (the old code has the same modules).
 CHECK_MODULES = "import eos_guard.cli, eos_guard.pipeline, eos_guard.report.json_v1"
 JSON_LOADS = "import json, sys\njson.loads(open(sys.argv[1], encoding='utf-8').read())"
