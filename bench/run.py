@@ -4,10 +4,11 @@ usage: python bench/run.py [--quick] [--runs N] [--workdir DIR] [--baseline-tree
                            [--transformers]
 
 Builds its inputs (bench/build_inputs.py), compiles the sources to bytecode as an installation does, then times
-whole processes; every row's commands run interleaved, one warm-up round first, and medians are printed with
-min-max, peak RSS and ratios measured in the same rounds. Wall time is what a user waits; CPU time (user + system
-of the process and its children) is what the process itself costs, and it stays stable when other jobs load
-the machine, so both are printed:
+whole processes, each ``eos-guard PATH`` as a user types it (``python -m eos_guard PATH``: the concise report; the
+work folder must be outside a git work tree, so no baseline is read); every row's commands run interleaved, one
+warm-up round first, and medians are printed with min-max, peak RSS and ratios measured in the same rounds. Wall
+time is what a user waits; CPU time (user + system of the process and its children) is what the process itself
+costs, and it stays stable when other jobs load the machine, so both are printed:
 
 - a Llama-3-scale folder (128k vocab, 256 added tokens) with an empty cache (a fresh cache folder every run:
   what a CI job sees), then warm (the cache the warm-up filled), against reading its files' bytes (the floor);
@@ -16,7 +17,8 @@ the machine, so both are printed:
 - the same folder with a chat template eos-guard does not know (its own render, jinja2 included);
 - a Gemma-scale folder (262k vocab, ~34 MB tokenizer.json), empty cache, against ``json.loads`` of tokenizer.json;
 - a small ChatML folder without tokenizer.json, empty cache, against ``python -c pass``, through ``python -m`` and
-  through the console script pip writes (what pre-commit runs);
+  through the console script pip writes, run as the pre-commit hook runs it (``--pre-commit`` and the file
+  names);
 - ``import eos_guard`` against ``python -c pass``;
 - trees of 1,000 and 10,000 small ChatML folders in one run, empty cache: time per folder and peak RSS;
 - the steps of reading the large folders' tokenizer.json, one by one (bench/phases.py).
@@ -56,8 +58,8 @@ FLOOR = "import sys\nfor p in sys.argv[1:]:\n    open(p, 'rb').read()"
 # What a check cannot start without: the JSON parser and paths (a plain command line, options without values and
 # PATHs, needs no argparse since commit 47d6e2d: eos_guard/options.py).
 STDLIB = "import json, pathlib"
-# What a JSON check of one folder imports before it reads a file (the old code has the same modules).
-CHECK_MODULES = "import eos_guard.cli, eos_guard.pipeline, eos_guard.report.json_v1"
+# What a check of one folder (its concise report) imports before it reads a file (the old code has the same modules).
+CHECK_MODULES = "import eos_guard.cli, eos_guard.pipeline, eos_guard.report.text"
 JSON_LOADS = "import json, sys\njson.loads(open(sys.argv[1], encoding='utf-8').read())"
 # Each command runs under this small wrapper, which times it and reads its peak RSS: a child forked straight
 # from this benchmark (which may hold a large tokenizer) would report the benchmark's own memory.
@@ -194,6 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.workdir is None:  # a folder of our own: removed at exit, as --workdir's is kept
         atexit.register(shutil.rmtree, work, True)
     work.mkdir(parents=True, exist_ok=True)
+    if any((folder / ".git").exists() for folder in (work.resolve(), *work.resolve().parents)):
+        raise SystemExit(f"bench: {work} is in a git work tree, where a check compares with HEAD (EOS015): "
+                         "choose a --workdir outside one")
     global NEUTRAL, PYTHON
     NEUTRAL = str(work)
     PYTHON = clean_python(work)
@@ -241,9 +246,10 @@ def main(argv: list[str] | None = None) -> int:
                       "    sys.argv[0] = sys.argv[0].removesuffix('.exe')\n    sys.exit(main())\n", encoding="utf-8")
 
     def eos_guard(name: str, tree: Path, target: Path, state: str, env: dict | None = None,
-                  how: list[str] | None = None) -> Command:
-        return Command(f"{name} {state}", [PYTHON, *(how or ["-m", "eos_guard"]), "--format", "json", "--baseline",
-                                           "none", str(target)],
+                  how: list[str] | None = None, words: list[str] | None = None) -> Command:
+        """``eos-guard PATH`` as a user types it (the concise report, no baseline outside a git work tree), or
+        ``words``."""
+        return Command(f"{name} {state}", [PYTHON, *(how or ["-m", "eos_guard"]), *(words or [str(target)])],
                        tree=tree, cache=caches / f"{name}-{target.name}", empty_cache=state == "empty cache", env=env)
 
     print("| input | cache | code | eos-guard wall (min-max) | CPU | reference | wall (min-max) | CPU | "
@@ -272,7 +278,8 @@ def main(argv: list[str] | None = None) -> int:
         if title == "small ChatML folder, no tokenizer.json":
             for name, tree in trees:
                 labelled.append((f"{name}, eos-guard script", tree))
-                ours.append(eos_guard(f"{name}-script", tree, folder, state, how=[str(script)]))
+                ours.append(eos_guard(f"{name}-script", tree, folder, state, how=[str(script)],
+                                      words=["--pre-commit", *files_of(folder)]))  # the hook's entry and files
         measure([reference, *ours], runs)
         for (name, _), command in zip(labelled, ours):
             print(f"| {title} | {state} | {name} | {command.fmt()} | {command.fmt_cpu()} | {ref_name} | "
@@ -302,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{(command.cpu_median - bare.cpu_median) * 1000:.1f} ms CPU over a bare interpreter "
               f"({bare.fmt()}, {bare.fmt_cpu()} CPU)")
     for (name, _), command in zip(trees, check_modules):
-        print(f"the modules a JSON check of a folder loads ({name}; standard library included): "
+        print(f"the modules a check of a folder loads ({name}; concise report; standard library included): "
               f"{(command.median - bare.median) * 1000:.1f} ms wall, "
               f"{(command.cpu_median - bare.cpu_median) * 1000:.1f} ms CPU over a bare interpreter")
 
