@@ -17,8 +17,8 @@ costs, and it stays stable when other jobs load the machine, so both are printed
 - the same folder with a chat template eos-guard does not know (its own render, jinja2 included);
 - a Gemma-scale folder (262k vocab, ~34 MB tokenizer.json), empty cache, against ``json.loads`` of tokenizer.json;
 - a small ChatML folder without tokenizer.json, empty cache, against ``python -c pass``, through ``python -m`` and
-  through the console script pip writes, run as the pre-commit hook runs it (``--pre-commit`` and the file
-  names);
+  through the console script pip writes, run as the pre-commit hook runs it (its entry's options, ``--pre-commit``,
+  and the file names);
 - ``import eos_guard`` against ``python -c pass``;
 - trees of 1,000 and 10,000 small ChatML folders in one run, empty cache: time per folder and peak RSS;
 - the steps of reading the large folders' tokenizer.json, one by one (bench/phases.py).
@@ -38,6 +38,8 @@ import atexit
 import json
 import os
 import platform
+import re
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -152,6 +154,14 @@ def measure(commands: list[Command], runs: int) -> None:
     for round_ in range(runs + 1):
         for command in commands:
             command.run(keep=round_ > 0)
+
+
+def hook_options(tree: Path) -> list[str]:
+    """The options of the first hook's entry in ``tree``'s .pre-commit-hooks.yaml (``eos-guard --pre-commit``): what
+    pre-commit puts before the file names."""
+    text = (tree / ".pre-commit-hooks.yaml").read_text(encoding="utf-8")
+    entry = re.search(r"^\s*entry:\s*(.+)$", text, re.MULTILINE)
+    return shlex.split(entry[1])[1:] if entry else []
 
 
 def files_of(folder: Path) -> list[str]:
@@ -279,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
             for name, tree in trees:
                 labelled.append((f"{name}, eos-guard script", tree))
                 ours.append(eos_guard(f"{name}-script", tree, folder, state, how=[str(script)],
-                                      words=["--pre-commit", *files_of(folder)]))  # the hook's entry and files
+                                      words=[*hook_options(tree), *files_of(folder)]))
         measure([reference, *ours], runs)
         for (name, _), command in zip(labelled, ours):
             print(f"| {title} | {state} | {name} | {command.fmt()} | {command.fmt_cpu()} | {ref_name} | "
