@@ -362,8 +362,11 @@ class ModelFiles:
     # tokenizer_config.json chat_template values apply_chat_template fails on (EOS014): (the template's name, or
     # None for the whole value; message; where)
     template_problems: list[tuple[Any, str, Where]] = field(default_factory=list)
-    max_bytes: int | None = field(default=DEFAULT_MAX_BYTES, repr=False)
-    max_config_bytes: int | None = field(default=DEFAULT_MAX_CONFIG_BYTES, repr=False)
+    # the most bytes read of tokenizer.json and of every other file (max-file-size, max-config-size): one field, so
+    # that an instance has at most 29 attributes, whose keys CPython 3.11 shares between the instances of a class
+    # (one more gave each folder of a run its own key table: +1.3 KB a folder, tests/test_records.py)
+    size_limits: tuple[int | None, int | None] = field(default=(DEFAULT_MAX_BYTES, DEFAULT_MAX_CONFIG_BYTES),
+                                                       repr=False)
     root: Path | None = field(default=None, repr=False)  # where symbolic links may point
 
     @classmethod
@@ -380,7 +383,7 @@ class ModelFiles:
         tokenizer.json's bytes (vocabulary.warm_layout, in a run that uses the cache): such a file is read up to its
         vocabulary only, until more is asked of it.
         """
-        files = cls(folder, max_bytes=max_bytes, max_config_bytes=max_config_bytes, root=trusted_root(folder))
+        files = cls(folder, size_limits=(max_bytes, max_config_bytes), root=trusted_root(folder))
         for path, text in (baseline_texts or {}).items():
             if path.parent == folder:
                 try:
@@ -478,7 +481,7 @@ class ModelFiles:
     def read_configs(cls, folder: Path, max_config_bytes: int | None = DEFAULT_MAX_CONFIG_BYTES) -> ModelFiles | None:
         """Only config.json and generation_config.json of ``folder`` (a PEFT adapter's base model, EOS027), or None
         when neither can be read as an object: what generate() takes its stop ids from, without the tokenizer."""
-        files = cls(folder, max_config_bytes=max_config_bytes, root=trusted_root(folder))
+        files = cls(folder, size_limits=(DEFAULT_MAX_BYTES, max_config_bytes), root=trusted_root(folder))
         for name, attribute in (("config.json", "config"), ("generation_config.json", "generation_config")):
             path = folder / name
             try:
@@ -514,7 +517,7 @@ class ModelFiles:
         root = self.root or trusted_root(self.folder)
         if not is_within(Path(os.path.realpath(folder)), root) or not folder.is_dir():
             return None
-        return ModelFiles.read_configs(folder, self.max_config_bytes)
+        return ModelFiles.read_configs(folder, self.size_limits[1])
 
     @property
     def weights_of_a_causal_lm(self) -> bool:
@@ -896,7 +899,7 @@ class ModelFiles:
         return True
 
     def _limit(self, name: str) -> tuple[int | None, str]:
-        return size_limit(name, self.max_bytes, self.max_config_bytes)
+        return size_limit(name, *self.size_limits)
 
     def _template_text(self, path: Path) -> str | None:
         if not self._readable(path):
