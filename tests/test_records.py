@@ -182,12 +182,15 @@ def test_the_records_a_worker_returns_for_each_folder_share_their_attribute_keys
     instances in one key table up to a limit (29 attributes on 3.11): ModelFiles's 30th field gave every instance
     a table of its own, 1.3 KB more a folder (10,000 folders: 154 MB where 142 MB had been, against the 150 MB of
     issue #15). In a new process, as the run's, each such record's attributes share their keys: its ``__dict__``
-    is smaller than a plain copy of it, which holds a table of its own."""
+    is smaller than a plain copy of it, which holds a table of its own (so on 3.11, 3.12 and 3.13)."""
     import os
     import subprocess
 
     import eos_guard
     from support import FIXTURES, ROOT
+
+    if sys.version_info < (3, 11):
+        pytest.skip("CPython 3.10 gives every unpickled record a key table of its own, whatever its size")
 
     report = eos_guard.check(FIXTURES / "qwen2-instruct-aligned", FIXTURES / "llama3-8b-instruct-release")
     (tmp_path / "report.pickle").write_bytes(pickle.dumps(report))
