@@ -17,6 +17,7 @@ TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.m
 if TYPE_CHECKING:
     from typing import Any
 
+
 class _Formatter(argparse.HelpFormatter):
     """argparse's help layout, with the terminal width found as shutil.get_terminal_size finds it, without
     importing shutil (and the compression modules it loads) on every run."""

@@ -299,7 +299,7 @@ def store(kind: str, key: str, value: Any, on_disk: bool) -> None:
         return
     # A name of this process's own (not tempfile, whose import costs more than a small check), then an atomic
     # rename: concurrent runs never see a half-written file.
-    temporary = f"{key}.{os.getpid()}.{id(value):x}.tmp"
+    temporary, target = f"{key}.{os.getpid()}.{id(value):x}.tmp", f"{key}.json"
     folder_fd, written = None, False
     try:
         if _AT_A_FOLDER:
@@ -310,13 +310,13 @@ def store(kind: str, key: str, value: Any, on_disk: bool) -> None:
             folder.mkdir(parents=True, exist_ok=True)
             if _entries_at.__wrapped__(root, kind) is None:  # made a link meanwhile, by another process
                 return
-            temporary, at, here = str(folder / temporary), {}, {}
+            temporary, target, at, here = str(folder / temporary), str(folder / target), {}, {}
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | getattr(os, "O_BINARY", 0),
                      0o644, **at)
         written = True
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(value, handle)  # ASCII: a token string may hold a lone surrogate, which UTF-8 cannot encode
-        os.replace(temporary, f"{key}.json" if folder_fd is not None else str(folder / f"{key}.json"), **here)
+        os.replace(temporary, target, **here)
         written = False
     except OSError:
         pass

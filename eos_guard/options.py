@@ -37,73 +37,73 @@ def option_table() -> list[tuple[tuple[str, ...], dict[str, Any]]]:
     from .report import REPORTERS  # the output formats are the reporters' registry
 
     return [
-    (("paths",), dict(nargs="*", metavar="PATH",
-           help="model folders, folders above them, files inside them, hf://org/name[@revision] Hub "
-                "repositories, or .gguf files (default: .)")),
-    (("--hub",), dict(action="append", default=[], metavar="ORG/NAME[@REV]",
-           help="a Hugging Face Hub repository to check without downloading weights (repeatable)")),
-    (("--hub-list",), dict(type=file_name, metavar="FILE",
-           help="audit every Hub repository listed in FILE (one per line) concurrently")),
-    (("--format",), dict(choices=("auto", *REPORTERS), default="auto",
-           help="output format; auto is github inside GitHub Actions, text (grouped by model folder) "
-                "on a terminal, concise (one line per finding) elsewhere and in pre-commit "
-                "(default: auto)")),
-    (("--color",), dict(choices=("auto", "always", "never"), default="auto",
-           help="colour the text and concise formats; auto colours a terminal unless NO_COLOR is set, "
-                "or when FORCE_COLOR is set (default: auto)")),
-    (("--statistics",), dict(action="store_true",
-           help="print how many findings each rule has instead of the findings")),
-    (("-q", "--quiet"), dict(action="store_true",
-           help="print only the findings that reach --fail-on (and errors); no summary")),
-    (("--sarif",), dict(type=file_name, metavar="FILE",
-           help="also write SARIF 2.1.0 to FILE (stdout and the exit code are unchanged)")),
-    (("--summary",), dict(type=file_name, metavar="FILE",
-           help="also append a Markdown summary to FILE (e.g. $GITHUB_STEP_SUMMARY)")),
-    (("--fail-on",), dict(choices=("error", "warning", "info", "never"),
-           help="lowest severity that makes the exit code 1 (default: error)")),
-    (("--exit-zero",), dict(action="store_true",
-           help="exit 0 even when findings reach --fail-on (--fix still exits 1 when it changed "
-                "files, unless --exit-zero-even-if-changed)")),
-    (("--runtime",), dict(metavar="NAMES", action="append",
-           help="comma-separated runtimes whose failure to stop is an error: "
-                f"{', '.join(settings.RUNTIME_NAMES)}, or all (default: transformers); replaces "
-                "config, so name transformers too to keep its check (EOS001); repeatable, values add up")),
-    (("--config",), dict(type=file_name, metavar="FILE",
-           help="settings file (.eos-guard.yaml or pyproject.toml); default: the nearest one")),
-    (("--isolated",), dict(action="store_true",
-           help="read no settings file: the defaults and the options given (for a folder whose "
-                "settings you did not write, such as a downloaded model's)")),
-    (("--select",), dict(metavar="CODES", action="append",
-           help="comma-separated rules to check: codes (EOS001), code prefixes (EOS01) or names "
-                "(pad-is-terminator); replaces config; repeatable, values add up")),
-    (("--ignore",), dict(metavar="CODES", action="append",
-           help="comma-separated rules to skip, as for --select; adds to config; repeatable")),
-    (("--fix",), dict(action="store_true",
-           help="edit the files so they agree (add-only edits), then report what remains")),
-    (("--unsafe-fixes",), dict(action="store_true",
-           help="with --fix or --diff, also change tokenizer files (eos_token), which training code reads")),
-    (("--diff",), dict(action="store_true", help="print the unified diff --fix would apply; write nothing")),
-    (("--exit-zero-even-if-changed",), dict(action="store_true",
-           help="with --fix, exit 0 when files were changed and nothing failing remains")),
-    (("--baseline",), dict(metavar="REV",
-           help="git revision whose eos_token_id lists must not lose ids (EOS015); 'none' turns it off; "
-                "a REV that cannot be read is an error (default: HEAD, off where there is none; a work "
-                "tree git refuses is an error)")),
-    (("--allow-empty",), dict(action="store_true",
-           help="a folder PATH without model folders is not an error")),
-    (("--no-cache",), dict(action="store_true",
-           help="compute everything from the files: no cache folder, no shipped template results "
-                "(see docs/performance.md)")),
-    (("--pre-commit",), dict(action="store_true",
-           help="run as a pre-commit hook (the hooks' entry): pre-commit passes file names after the "
-                "options without --, so an argument that names an existing model file is a PATH, "
-                "even one that starts with - (a file named --sarif=/x/config.json)")),
-    (("--show-settings",), dict(action="store_true",
-           help="print the settings a check of the PATHs takes (the settings file found, then every "
-                "key with the options applied, as .eos-guard.yaml lines; JSON with --format json) and "
-                "check nothing")),
-    (("--verbose",), dict(action="store_true", help="show tracebacks of internal errors")),
-    (("--version",), dict(action="version", version=f"eos-guard {__version__}")),
+        (("paths",), dict(nargs="*", metavar="PATH",
+               help="model folders, folders above them, files inside them, hf://org/name[@revision] Hub "
+                    "repositories, or .gguf files (default: .)")),
+        (("--hub",), dict(action="append", default=[], metavar="ORG/NAME[@REV]",
+               help="a Hugging Face Hub repository to check without downloading weights (repeatable)")),
+        (("--hub-list",), dict(type=file_name, metavar="FILE",
+               help="audit every Hub repository listed in FILE (one per line) concurrently")),
+        (("--format",), dict(choices=("auto", *REPORTERS), default="auto",
+               help="output format; auto is github inside GitHub Actions, text (grouped by model folder) "
+                    "on a terminal, concise (one line per finding) elsewhere and in pre-commit "
+                    "(default: auto)")),
+        (("--color",), dict(choices=("auto", "always", "never"), default="auto",
+               help="colour the text and concise formats; auto colours a terminal unless NO_COLOR is set, "
+                    "or when FORCE_COLOR is set (default: auto)")),
+        (("--statistics",), dict(action="store_true",
+               help="print how many findings each rule has instead of the findings")),
+        (("-q", "--quiet"), dict(action="store_true",
+               help="print only the findings that reach --fail-on (and errors); no summary")),
+        (("--sarif",), dict(type=file_name, metavar="FILE",
+               help="also write SARIF 2.1.0 to FILE (stdout and the exit code are unchanged)")),
+        (("--summary",), dict(type=file_name, metavar="FILE",
+               help="also append a Markdown summary to FILE (e.g. $GITHUB_STEP_SUMMARY)")),
+        (("--fail-on",), dict(choices=("error", "warning", "info", "never"),
+               help="lowest severity that makes the exit code 1 (default: error)")),
+        (("--exit-zero",), dict(action="store_true",
+               help="exit 0 even when findings reach --fail-on (--fix still exits 1 when it changed "
+                    "files, unless --exit-zero-even-if-changed)")),
+        (("--runtime",), dict(metavar="NAMES", action="append",
+               help="comma-separated runtimes whose failure to stop is an error: "
+                    f"{', '.join(settings.RUNTIME_NAMES)}, or all (default: transformers); replaces "
+                    "config, so name transformers too to keep its check (EOS001); repeatable, values add up")),
+        (("--config",), dict(type=file_name, metavar="FILE",
+               help="settings file (.eos-guard.yaml or pyproject.toml); default: the nearest one")),
+        (("--isolated",), dict(action="store_true",
+               help="read no settings file: the defaults and the options given (for a folder whose "
+                    "settings you did not write, such as a downloaded model's)")),
+        (("--select",), dict(metavar="CODES", action="append",
+               help="comma-separated rules to check: codes (EOS001), code prefixes (EOS01) or names "
+                    "(pad-is-terminator); replaces config; repeatable, values add up")),
+        (("--ignore",), dict(metavar="CODES", action="append",
+               help="comma-separated rules to skip, as for --select; adds to config; repeatable")),
+        (("--fix",), dict(action="store_true",
+               help="edit the files so they agree (add-only edits), then report what remains")),
+        (("--unsafe-fixes",), dict(action="store_true",
+               help="with --fix or --diff, also change tokenizer files (eos_token), which training code reads")),
+        (("--diff",), dict(action="store_true", help="print the unified diff --fix would apply; write nothing")),
+        (("--exit-zero-even-if-changed",), dict(action="store_true",
+               help="with --fix, exit 0 when files were changed and nothing failing remains")),
+        (("--baseline",), dict(metavar="REV",
+               help="git revision whose eos_token_id lists must not lose ids (EOS015); 'none' turns it off; "
+                    "a REV that cannot be read is an error (default: HEAD, off where there is none; a work "
+                    "tree git refuses is an error)")),
+        (("--allow-empty",), dict(action="store_true",
+               help="a folder PATH without model folders is not an error")),
+        (("--no-cache",), dict(action="store_true",
+               help="compute everything from the files: no cache folder, no shipped template results "
+                    "(see docs/performance.md)")),
+        (("--pre-commit",), dict(action="store_true",
+               help="run as a pre-commit hook (the hooks' entry): pre-commit passes file names after the "
+                    "options without --, so an argument that names an existing model file is a PATH, "
+                    "even one that starts with - (a file named --sarif=/x/config.json)")),
+        (("--show-settings",), dict(action="store_true",
+               help="print the settings a check of the PATHs takes (the settings file found, then every "
+                    "key with the options applied, as .eos-guard.yaml lines; JSON with --format json) and "
+                    "check nothing")),
+        (("--verbose",), dict(action="store_true", help="show tracebacks of internal errors")),
+        (("--version",), dict(action="version", version=f"eos-guard {__version__}")),
     ]
 
 
