@@ -136,3 +136,16 @@ def test_a_data_file_checked_out_with_crlf_line_ends_reads_the_same(tmp_path, mo
     monkeypatch.setattr(known_probes, "_TEXT", None)
     monkeypatch.setattr(known_probes, "_ENTRIES", {})
     assert all(known_probes._entry(digest) == entry for digest, entry in whole.items())
+
+
+def test_a_cold_check_of_a_known_template_computes_no_cache_key_and_parses_one_entry(tmp_path):
+    """docs/performance.md: the shipped results are looked up before the cache, so a cold check of a known template
+    never hashes the renderer's code for a probe's cache key, and it parses only its template's entry."""
+    folder = FIXTURES / "qwen2-instruct-aligned"
+    code = ("import sys\nfrom eos_guard.cli import main\nfrom eos_guard import known_probes, template\n"
+            f"main(['--isolated', {str(folder)!r}])\n"
+            "sys.stderr.write(f'PROBE KEYS {template._probe_key.cache_info().currsize} '\n"
+            "                 f'ENTRIES {sorted(e is not None for e in known_probes._ENTRIES.values())}')\n")
+    env = {**os.environ, "EOS_GUARD_CACHE_DIR": str(tmp_path / "empty"), "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert proc.stderr.endswith("PROBE KEYS 0 ENTRIES [True]"), proc.stderr[-2000:]
