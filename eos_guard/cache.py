@@ -8,9 +8,10 @@ every key names its inputs, so the values are the ones they would compute) and a
 folder is not known (:func:`_root`; a run with the cache writes there what the process remembered from an earlier
 run without it or with another folder):
 
-- template probes, keyed by a hash of the template, the special and added token strings, eos-guard's version and
+- template probes, keyed by a hash of the template, the special and added token strings, eos-guard's version,
   the code that makes a probe (:func:`code_fingerprint` of template.PROBE_CODE: unreleased code keeps the last
-  release's version); a render that hit a time limit is never cached;
+  release's version) and the renderer it runs (:func:`installed_fingerprint` of template.RENDERER: jinja2 and
+  MarkupSafe as installed, and Python's version); a render that hit a time limit is never cached;
 - vocabulary look-ups, keyed by a SHA-256 of tokenizer.json's bytes, so a cache folder restored on another
   machine (a CI cache) is warm, and by the code that reads a vocabulary (vocabulary.vocab_code); the digest
   itself is remembered under the file's path, size, modification and status-change times and inode (not for a
@@ -34,6 +35,7 @@ import functools
 import json
 import os
 import stat
+import sys
 import time
 from pathlib import Path
 
@@ -116,6 +118,35 @@ def code_fingerprint(names: tuple[str, ...]) -> str:
         except OSError:
             parts.append("")
     return ",".join(parts)
+
+
+@functools.lru_cache(maxsize=None)
+def installed_fingerprint(packages: tuple[str, ...], path: tuple[str, ...]) -> str:
+    """Python's version and a hash of each installed package of ``packages`` as found on the import path ``path``
+    (not imported): its ``__init__.py`` (jinja2's names its version) and the names of its ``.dist-info`` folders
+    beside it (pip writes one, named for the version): part of the key of what that code computes, so that an
+    upgrade of Python or of the package, which may render a template differently, takes no entry the old one made
+    (helper-175). A package that is not found counts as empty. Read once a run."""
+    from importlib.machinery import PathFinder
+
+    parts = [sys.version]
+    for name in packages:
+        try:
+            origin = getattr(PathFinder.find_spec(name, list(path)), "origin", None)
+        except (ImportError, ValueError):
+            origin = None
+        found = ""
+        if origin:
+            prefix = f"{name.lower()}-"
+            try:
+                with open(origin, "rb") as handle:
+                    found = sha256_hex(handle.read())
+                found += "".join(sorted(f",{entry}" for entry in os.listdir(os.path.dirname(os.path.dirname(origin)))
+                                        if entry.lower().startswith(prefix) and entry.endswith(".dist-info")))
+            except OSError:
+                pass
+        parts.append(found)
+    return ";".join(parts)
 
 
 def digest(*parts: Any) -> str:

@@ -83,15 +83,23 @@ class WorkerDied(Exception):
     """The worker ended or was killed before it answered; the message says why, for the EOS014 finding."""
 
 
+def import_path() -> list[str]:
+    """Where the worker imports jinja2 from: this process's import path without the working directory, which is
+    often the checked repository (nothing is imported from it)."""
+    try:
+        here = os.path.realpath(os.getcwd())
+    except OSError:  # a working directory since removed: none to leave out
+        return [p for p in sys.path if p]
+    return [p for p in sys.path if p and os.path.realpath(p) != here]
+
+
 class _Worker:
     def __init__(self) -> None:
         import subprocess
 
         package = os.path.dirname(os.path.abspath(__file__))
-        here = os.path.realpath(os.getcwd())
-        # The checked repository is often the working directory: nothing is imported from it. The package is
-        # registered without running its __init__ (which imports what the worker does not need).
-        path = [p for p in sys.path if p and os.path.realpath(p) != here]
+        path = import_path()
+        # The package is registered without running its __init__ (which imports what the worker does not need).
         code = (f"import sys, types; sys.path[:] = {path!r}; package = types.ModuleType('eos_guard'); "
                 f"package.__path__ = [{package!r}]; sys.modules['eos_guard'] = package; "
                 "from eos_guard.template import serve_probes; serve_probes()")

@@ -282,15 +282,19 @@ def _probe_key(source: str, special_tokens: tuple[tuple[str, str], ...], added_t
                with_tools: bool, seconds: float) -> str:
     """The limits are part of the key: a render that finished within a generous template-timeout (or output limit)
     is no answer under a stricter one, where it may exceed it (helper-119: a cached success hid EOS014)."""
-    from . import cache
+    from . import cache, render_worker
 
-    return cache.digest(cache.code_fingerprint(PROBE_CODE), source, special_tokens, added_tokens, max_output,
+    renderer = cache.installed_fingerprint(RENDERER, tuple(render_worker.import_path()))
+    return cache.digest(cache.code_fingerprint(PROBE_CODE), renderer, source, special_tokens, added_tokens, max_output,
                         with_tools, seconds)  # tuples: JSON arrays
 
 
 # The modules whose code makes a Probe, part of its cache key (cache.code_fingerprint): the probe conversations, the
 # sandbox and the choice of the token here, the worker process that renders in render_worker.py.
 PROBE_CODE = ("template.py", "render_worker.py")
+# The installed packages that render, part of the key too (cache.installed_fingerprint, with Python's version), as
+# the render worker finds them
+RENDERER = ("jinja2", "markupsafe")
 
 
 @functools.lru_cache(maxsize=1024)

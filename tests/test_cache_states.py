@@ -482,6 +482,42 @@ def test_an_entry_cached_by_other_code_of_the_same_version_is_not_used(tmp_path,
     assert probes_after_a_run(first) == by_second
 
 
+def test_a_probe_cached_under_another_jinja2_is_not_used(tmp_path):
+    """docs/performance.md: probe results are keyed by the renderer too, jinja2 and MarkupSafe as installed and
+    Python's version (helper-175: an upgrade of jinja2 that renders differently kept the old results). A second
+    run with another jinja2 first on the import path (a copy of the installed one whose __init__.py differs, as
+    another release's does) renders again (a new entry); the first setup then finds its own entry again."""
+    import os
+    import subprocess
+    import sys
+
+    import jinja2
+    from support import with_own_template
+
+    folder = with_own_template(shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "model"))
+    other = tmp_path / "other-jinja2"
+    shutil.copytree(os.path.dirname(jinja2.__file__), other / "jinja2", ignore=shutil.ignore_patterns("__pycache__"))
+    with (other / "jinja2" / "__init__.py").open("a", encoding="utf-8") as source:
+        source.write("\n# another release of jinja2\n")
+    env = {**os.environ, "EOS_GUARD_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(ROOT)}
+
+    def probes_after_a_run(first_on_path=None):
+        path = os.pathsep.join(str(p) for p in (first_on_path, ROOT) if p)
+        done = subprocess.run([sys.executable, "-m", "eos_guard", "--format", "json", "--baseline", "none",
+                               str(folder)], env={**env, "PYTHONPATH": path}, cwd=tmp_path,
+                              capture_output=True, text=True)
+        assert done.returncode in (0, 1), done.stderr
+        assert '"EOS014"' not in done.stdout  # rendered
+        return sorted(path.name for path in (tmp_path / "cache").rglob("probe/*.json"))
+
+    installed = probes_after_a_run()
+    assert installed
+    with_other = probes_after_a_run(other)
+    assert set(installed) < set(with_other)
+    assert probes_after_a_run() == with_other
+    assert probes_after_a_run(other) == with_other
+
+
 def test_a_probe_cached_under_a_longer_template_timeout_is_not_used_under_a_shorter_one(run, tmp_path, monkeypatch):
     """helper-119: a render that finished within template-timeout: 30 was taken from the cache under the default 2
     s, and under 0.5 s, where it may exceed the limit (EOS014): a verdict that depended on the cache's state. The
