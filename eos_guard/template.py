@@ -1005,8 +1005,8 @@ def _format_size(template: Any, args: tuple, kwargs: dict, limit: int, braces: b
     and a %-format's mapping key takes its value once per conversion that names it (``'%(a)s' * 3000``). Linear
     in the string: the regular expressions this read before took minutes on 1 MB of ``%(`` (or hours of
     ``{::::``), in the hooks, where only a timer on the main thread could stop them. A ``str.format`` string is
-    measured again field by field as it is formatted (``MeasuredFormatter`` in ``_environment``): what a nested field gives a spec
-    (``{:{1:9<10}}`` is a width of 1999999999) is known only then."""
+    measured again field by field as it is formatted (``MeasuredFormatter`` in ``_environment``): what a nested
+    field gives a spec (``{:{1:9<10}}`` is a width of 1999999999) is known only then."""
     text = str(template)
     if braces:
         specs, from_arguments = _brace_specs(text)
