@@ -1,5 +1,11 @@
 """Token texts that end a turn in known chat formats: one table, shared by the template probe and runtimes."""
 
+from __future__ import annotations
+
+TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
+if TYPE_CHECKING:
+    from typing import Callable
+
 # llama.cpp's end-of-generation texts: any vocabulary token with one of these texts stops generation
 # (ggml-org/llama.cpp src/llama-vocab.cpp, llama_vocab::impl::load, the EOG section). This list holds for builds
 # up to b11067 (read at commit 00ad355e009e; libllama b10335, b10488, b10603 and b11067 agree) and so for
@@ -73,3 +79,18 @@ def known_turn_end_in(text: str) -> str | None:
 
 
 _LONGEST_FIRST = sorted(END_OF_TURN_TEXTS, key=len, reverse=True)
+
+# harmony (gpt-oss; solar-open's "<|calls|>" and "<|flush|>"): "<|end|>" ends each message of an assistant's turn (its
+# reasoning on the analysis channel, then its answer on the final one), "<|return|>" ("<|flush|>") ends the turn and
+# "<|call|>" ("<|calls|>") a tool call. llama.cpp drops "<|end|>" from its end-of-generation set where the vocabulary
+# holds both kinds (llama-vocab.cpp, the EOG section: "<|end|>" ... "<|return|>", "<|call|>").
+MESSAGE_END = "<|end|>"
+
+
+def turn_end_instead(text: str | None, has: Callable[[str], bool]) -> str | None:
+    """For harmony's message end in a harmony vocabulary (``has``: whether the vocabulary holds a text), the text that
+    ends a turn there ("<|return|>", else "<|flush|>"): a stop id on the message end would end an answer after its
+    reasoning (helper-177). None for any other token, or where the vocabulary lacks either kind of turn end."""
+    if text != MESSAGE_END or not (has("<|call|>") or has("<|calls|>")):
+        return None
+    return next((end for end in ("<|return|>", "<|flush|>") if has(end)), None)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .errors import MissingDependency
 from .jsonspan import JsonDocument, KeyPath, Where, dotted
-from .known_tokens import END_OF_TURN_TEXTS, known_turn_end
+from .known_tokens import END_OF_TURN_TEXTS, known_turn_end, turn_end_instead
 from .model_files import (AUDIO_CODE_CLASSES, GENERATE_EOS_ARGUMENTS, GENERATING_SECTIONS, TEXT_CONFIG_TYPES,
                           ModelFiles, TemplateSource, section_model_type)
 from .records import field, record, replace
@@ -137,6 +137,12 @@ class ResolvedModel:
         """Where a class-default eos would be named: tokenizer_config.json (the whole file), else tokenizer.json."""
         doc = self.files.tokenizer_config or self.files.tokenizer
         return Where(doc, ()) if doc is not None and self.eos_default_of else None
+
+    def turn_end_instead(self, terminator: Terminator) -> str | None:
+        """Where ``terminator`` ends messages and not turns (harmony's "<|end|>": known_tokens.turn_end_instead), the
+        text that ends a turn in this vocabulary: no stop id can be the terminator, which also ends the reasoning
+        before an answer. None for any other terminator."""
+        return turn_end_instead(terminator.token, lambda text: self.vocab.id_of(text) is not None)
 
     def describe_id(self, token_id: int | None) -> str:
         """An id for people: the number, or why it is unknown (never ``None``)."""

@@ -1154,3 +1154,39 @@ def test_eos017_says_fix_creates_generation_config_json_only_where_there_is_none
     assert "generation_config.json's eos_token_id (--fix)" in eos017()
     assert run("--fix", "--no-cache", "--isolated", str(folder))[0] != 0  # it is not read: nothing is fixed
     assert len((folder / "generation_config.json").read_bytes()) > 5_000_000
+
+
+def test_a_harmony_template_that_ends_answers_with_end_is_told_to_end_them_with_return(tmp_path, run):
+    """docs/rules.md EOS001 (helper-177): Unsloth's gpt-oss template ends the final answer of a training conversation
+    with <|end|> 200007, not <|return|>. transformers renders <|end|> after the reasoning too (the oracle), so a stop
+    id on it would end every answer after its reasoning: the finding points at the template and says to end the
+    final answer with <|return|>; no finding asks to list <|end|> (EOS017), every runtime's advice is the template's,
+    and --fix with --unsafe-fixes writes nothing."""
+    from transformers import AutoTokenizer, GenerationConfig
+
+    folder = shutil.copytree(FIXTURES / "gpt-oss-harmony-return-vs-end", tmp_path / "m")
+    template = folder / "chat_template.jinja"
+    text = template.read_text(encoding="utf-8")
+    assert text.count('message.content + "<|return|>"') == 1
+    template.write_text(text.replace('message.content + "<|return|>"', 'message.content + "<|end|>"'),
+                        encoding="utf-8")
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    chat = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "ANSWER", "thinking": "REASONING"}]
+    rendered = tokenizer.apply_chat_template(chat, tokenize=False)
+    assert rendered.endswith("REASONING<|end|><|start|>assistant<|channel|>final<|message|>ANSWER<|end|>"), rendered
+    end = tokenizer.convert_tokens_to_ids("<|end|>")
+    assert end == 200007 and end not in GenerationConfig.from_pretrained(folder).eos_token_id
+
+    before = {path.name: path.read_bytes() for path in folder.iterdir()}
+    code, out, _ = run("--format", "json", "--baseline", "none", "--runtime", "all", str(folder))
+    findings = json.loads(out)["findings"]
+    assert code == 1
+    codes = {f["code"] for f in findings}
+    assert "EOS001" in codes and "EOS017" not in codes, findings
+    for finding in findings:
+        if finding["code"] in ("EOS001", "EOS016"):
+            assert finding["path"].endswith("chat_template.jinja"), finding
+            assert "end the final answer with '<|return|>' (200002) in the chat template" in finding["message"]
+            assert "add 200007" not in finding["message"], finding
+    run("--fix", "--unsafe-fixes", "--baseline", "none", "--runtime", "all", str(folder))
+    assert {path.name: path.read_bytes() for path in folder.iterdir()} == before

@@ -214,13 +214,14 @@ def ids_to_stop_on(model: ResolvedModel, terminators: bool = True, tokenizer_eos
                     new_eos: int | None = None) -> list[int]:
     """The ids a stop list needs (what ``--fix`` adds, EOS004 advises): terminators first (default template
     first), then the tokenizer's eos; only ids the model can emit: token ids (non-negative, below 2**32), below
-    vocab_size when it is known. ``new_eos``: the eos an unsafe fix gives the tokenizer, after which the old one
+    vocab_size when it is known; never a terminator that also ends the reasoning before an answer (harmony's
+    ``<|end|>``: ResolvedModel.turn_end_instead), where a stop id would end answers after their reasoning. ``new_eos``: the eos an unsafe fix gives the tokenizer, after which the old one
     stays a stop id (a base model's ``<|endoftext|>`` or ``</s>``, which chat releases keep: Qwen2-Instruct's
     [151645, 151643]), unless it is the tokenizer's bos and no text that ends generation anywhere (an eos set to
     Llama 3's ``<|begin_of_text|>``; GPT-2's ``<|endoftext|>``, its bos too, stays)."""
     ids: list[int] = []
-    candidates = [t.id for t in sorted(model.terminators, key=lambda t: t.template.name != "default")] \
-        if terminators else []
+    candidates = [t.id for t in sorted(model.terminators, key=lambda t: t.template.name != "default")
+                  if not model.turn_end_instead(t)] if terminators else []
     eos = model.tokenizer_eos
     if tokenizer_eos and new_eos is not None:
         candidates.append(new_eos)

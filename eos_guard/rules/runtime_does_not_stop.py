@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from ..findings import Finding, Severity
 from ..resolve import ResolvedModel
-from ..runtimes import ids_first, stops, target_id
+from ..runtimes import stop_advice, stops, target_id
 from .base import Options, Rule, describe_ids, token_text
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -44,7 +44,9 @@ class RuntimeDoesNotStop(Rule):
     folder (a GGUF already converted), what to pass: `--override-kv tokenizer.ggml.eos_token_id=int:ID` to
     llama.cpp (or `gguf_new_metadata.py --special-token eos TEXT`, then `ollama create` again for Ollama),
     `stop_token_ids` to vLLM. An Ollama `PARAMETER stop` string is advised only for a terminator that is not
-    a special token: a special token is rendered as empty text, so a stop string never matches it.
+    a special token: a special token is rendered as empty text, so a stop string never matches it. Where the
+    template ends the final answer with harmony's `<|end|>` (EOS001 says when), the finding points at the template,
+    which is what to change, for every runtime.
     """
 
     code = "EOS016"
@@ -68,8 +70,10 @@ class RuntimeDoesNotStop(Rule):
             place = stop.where or model.stop.where
             if place is None:
                 continue
+            if model.terminator is not None and model.turn_end_instead(model.terminator):
+                place = model.terminator.template  # harmony's message end: the template is what to change
             text = token_text(model, target)
             shown = f"'{text}' ({target})" if text else str(target)
             yield self.finding(model, f"{NAMES[runtime]} does not stop on {shown}: it stops on "
                                       f"{describe_ids(stop.ids, model)} ({stop.why}); "
-                                      f"{ids_first(model, stop.fix)}", place)
+                                      f"{stop_advice(model, stop)}", place)

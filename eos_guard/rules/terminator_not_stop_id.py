@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from ..findings import Finding, Severity
-from ..resolve import ResolvedModel, Where
+from ..resolve import ResolvedModel, Terminator, Where
+from ..runtimes import message_end_advice
 from .base import (Options, Rule, add_to_stop_ids, checked_stop_ids, describe_ids, templates_doing,
                    where_stop_ids_are)
 
@@ -45,6 +46,13 @@ class TerminatorNotStopId(Rule):
     Add the terminator's id to `eos_token_id`, keeping the ids already there:
     `"eos_token_id": [151643, 151645]`. Where generation_config.json is not valid JSON, transformers reads
     config.json instead (the finding points there) and the message says to repair generation_config.json first.
+
+    Not where the template ends the final answer with harmony's `<|end|>` in a vocabulary that also holds
+    `<|return|>` and `<|call|>` (gpt-oss; Unsloth's gpt-oss template does this): `<|end|>` also ends the
+    reasoning message before every answer, and a stop id on it would end generation there, before the answer.
+    The finding then points at the template, which is to end the final answer with `<|return|>` as OpenAI's
+    does, and `--fix` adds nothing (llama.cpp drops `<|end|>` from its stop set for such vocabularies, for the
+    same reason).
     """
 
     code = "EOS001"
@@ -64,20 +72,21 @@ class TerminatorNotStopId(Rule):
         # one finding per missing id: the templates that end turns with it (Gemma 3 ships the same one in
         # tokenizer_config.json and chat_template.json) all point at the same eos_token_id, with the same change
         templates: dict[int, list[str]] = {}
-        tokens: dict[int, str | None] = {}
+        firsts: dict[int, Terminator] = {}
         for terminator in model.terminators:
             if terminator.id is None or terminator.id in stop.ids:
                 continue
             templates.setdefault(terminator.id, []).append(terminator.template.name)
-            tokens.setdefault(terminator.id, terminator.token)
+            firsts.setdefault(terminator.id, terminator)
         for token_id, names in templates.items():
             which = templates_doing(names, "ends", "end")
-            change = add_to_stop_ids(model, f"add {token_id}")
-            yield self.finding(
-                model,
-                f"{which} assistant turns with '{tokens[token_id]}' ({token_id}), but generate() "
-                f"stops only on {describe_ids(stop.ids, model)} ({where_stop_ids_are(model)}); {change}",
-                stop.where)
+            first = firsts[token_id]
+            said = (f"{which} assistant turns with '{first.token}' ({token_id}), but generate() stops only on "
+                    f"{describe_ids(stop.ids, model)} ({where_stop_ids_are(model)})")
+            if model.turn_end_instead(first):  # harmony's message end: the template is what to change
+                yield self.finding(model, f"{said}; {message_end_advice(model, first)}", first.template)
+                continue
+            yield self.finding(model, f"{said}; {add_to_stop_ids(model, f'add {token_id}')}", stop.where)
 
     def _argument_lacks_terminator(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         """generate() passes the stop ids itself (Qwen3-Omni's thinker_eos_token_id default, BLIP's

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from ..resolve import ResolvedModel
+from ..resolve import ResolvedModel, Terminator
 from ..template import ends_call_unseen, first_listed
 from . import llama_cpp, mlx_lm, ollama, onnxruntime_genai, sglang, tgi, transformers, vllm
 from .base import Release, StopSet, parse_version, pick_release
@@ -167,12 +167,34 @@ def why(model: ResolvedModel, stop: StopSet) -> str:
 
 def fix(model: ResolvedModel, stop: StopSet) -> str:
     """What to change so that the runtime stops on the answer's id: where it is never sampled, that first (adding
-    it to the stop ids is not enough: helper-113's suppressed terminator)."""
+    it to the stop ids is not enough: helper-113's suppressed terminator); the template, where the answer ends with a
+    token that also ends the reasoning before it (:func:`message_end_advice`)."""
     blocked = _never_emitted_target(model, stop)
-    advice = ids_first(model, stop.fix)
+    advice = stop_advice(model, stop)
     if blocked is None:
         return advice
     return blocked[1] if blocked[2] else f"{advice}, and {blocked[1]}"
+
+
+def stop_advice(model: ResolvedModel, stop: StopSet) -> str:
+    """The runtime's advice to add the answer's id (after writing as ids the entries that are none: :func:`ids_first`),
+    or the template's change where the answer ends with harmony's message end (:func:`message_end_advice`)."""
+    terminator = model.terminator
+    if terminator is not None and model.turn_end_instead(terminator):
+        return message_end_advice(model, terminator)
+    return ids_first(model, stop.fix)
+
+
+def message_end_advice(model: ResolvedModel, terminator: Terminator) -> str:
+    """What to change where a template ends answers with harmony's message end (ResolvedModel.turn_end_instead):
+    the template, since a stop id on that token would end every answer after its reasoning (helper-177: Unsloth's
+    gpt-oss template, whose final answer ends with "<|end|>", and --fix added 200007)."""
+    end = model.turn_end_instead(terminator)
+    end_id = model.vocab.id_of(end) if end else None
+    shown = f"'{end}' ({end_id})" if end_id is not None else f"'{end}'"
+    return (f"end the final answer with {shown} in the chat template, as OpenAI's harmony template does "
+            f"('{terminator.token}' also ends the reasoning before an answer: a stop id on it would end generation "
+            "there)")
 
 
 def ids_first(model: ResolvedModel, advice: str) -> str:
@@ -248,4 +270,4 @@ def released(stops: Mapping[str, StopSet], shared: dict[tuple, StopSet]) -> dict
 
 
 __all__ = ["MODULES", "RELEASES", "RUNTIMES", "Release", "StopSet", "calling_turn", "calling_turns", "calls_stop",
-           "released", "stop_id", "stop_sets", "stops", "target_id"]
+           "message_end_advice", "released", "stop_advice", "stop_id", "stop_sets", "stops", "target_id"]

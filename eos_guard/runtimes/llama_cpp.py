@@ -32,8 +32,8 @@ from __future__ import annotations
 
 from ..known_tokens import (LLAMA_CPP_EOG_TEXTS, LLAMA_CPP_EOG_TEXTS_B11067, LLAMA_CPP_EOG_TEXTS_B11548,
                             LLAMA_CPP_FIM_KINDS, LLAMA_CPP_FIM_PAD_TEXTS, LLAMA_CPP_FIM_REP_TEXTS,
-                            LLAMA_CPP_FIM_SEP_TEXTS,
-                            LLAMA_CPP_FIM_SEP_TEXTS_B11067, LLAMA_CPP_FIM_TEXTS, PLAMO_EOS)
+                            LLAMA_CPP_FIM_SEP_TEXTS, LLAMA_CPP_FIM_SEP_TEXTS_B11067, LLAMA_CPP_FIM_TEXTS,
+                            MESSAGE_END, PLAMO_EOS, turn_end_instead)
 from ..records import record
 from ..resolve import ResolvedModel
 from .base import Release, StopSet, config_eos_place, parse_version, pick_release, show, tokenizer_eos_place, unique
@@ -93,9 +93,8 @@ def end_of_generation_ids(id_of: Callable[[str], int | None], special: dict[str,
     fim = fill_in_the_middle_ids(id_of, rule, special)
     ids = unique([by_text[t] for t in rule.texts if t in present]
                  + [special.get("eos"), special.get("eot"), special.get("eom")] + fim)
-    calls = "<|call|>" in present or "<|calls|>" in present
-    if "<|end|>" in present and calls and ("<|return|>" in present or "<|flush|>" in present):
-        ids = tuple(i for i in ids if i != by_text["<|end|>"])
+    if MESSAGE_END in present and turn_end_instead(MESSAGE_END, present.__contains__) is not None:
+        ids = tuple(i for i in ids if i != by_text[MESSAGE_END])
     if "</s>" in present and ("<|tool_response>" in present
                               or (rule.plamo_drops_s and by_text[PLAMO_EOS] in ids)):
         ids = tuple(i for i in ids if i != by_text["</s>"])
