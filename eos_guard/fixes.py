@@ -340,7 +340,7 @@ def _align_tokenizer(model: ResolvedModel, add, eos_id: int | None, to_terminato
         # report the new eos as in no vocabulary)
         if to_terminator and terminator is not None and terminator.id is not None and terminator.token != tc_eos \
                 and model.vocab.is_added(terminator.token) and terminator.token not in model.vocab.appended \
-                and not model.turn_end_instead(terminator):  # harmony's message end would end answers early
+                and not model.turn_end_instead(terminator.token):  # harmony's message end would end answers early
             target = terminator.token
             add(tc, _set_token(tc, ("eos_token",), target), f"eos_token: set to the turn terminator {target!r}")
             eos_id = terminator.id

@@ -138,11 +138,11 @@ class ResolvedModel:
         doc = self.files.tokenizer_config or self.files.tokenizer
         return Where(doc, ()) if doc is not None and self.eos_default_of else None
 
-    def turn_end_instead(self, terminator: Terminator) -> str | None:
-        """Where ``terminator`` ends messages and not turns (harmony's "<|end|>": known_tokens.turn_end_instead), the
-        text that ends a turn in this vocabulary: no stop id can be the terminator, which also ends the reasoning
-        before an answer. None for any other terminator."""
-        return turn_end_instead(terminator.token, lambda text: self.vocab.id_of(text) is not None)
+    def turn_end_instead(self, token: str | None) -> str | None:
+        """Where ``token`` (a terminator, the tokenizer's eos) ends messages and not turns (harmony's "<|end|>":
+        known_tokens.turn_end_instead), the text that ends a turn in this vocabulary: no stop id can be that token,
+        which also ends the reasoning before an answer. None for any other token."""
+        return turn_end_instead(token, lambda text: self.vocab.id_of(text) is not None)
 
     def describe_id(self, token_id: int | None) -> str:
         """An id for people: the number, or why it is unknown (never ``None``)."""

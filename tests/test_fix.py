@@ -1190,3 +1190,28 @@ def test_a_harmony_template_that_ends_answers_with_end_is_told_to_end_them_with_
             assert "add 200007" not in finding["message"], finding
     run("--fix", "--unsafe-fixes", "--baseline", "none", "--runtime", "all", str(folder))
     assert {path.name: path.read_bytes() for path in folder.iterdir()} == before
+
+
+def test_a_harmony_eos_set_to_end_is_told_to_be_return_not_listed(tmp_path, run):
+    """docs/rules.md EOS002, EOS003 (helper-177): with the tokenizer's eos set to harmony's <|end|> (as an unsafe fix
+    of the template above made it), the findings point at eos_token and say to make it <|return|>: listing 200007,
+    which also ends the reasoning before every answer, would end generation there. --fix adds 200007 nowhere (it
+    adds <|call|> 200012, for EOS030, as in the fixture) and leaves the eos as it is."""
+    from transformers import GenerationConfig
+
+    folder = shutil.copytree(FIXTURES / "gpt-oss-harmony-return-vs-end", tmp_path / "m")
+    for name in ("tokenizer_config.json", "special_tokens_map.json"):
+        data = json.loads((folder / name).read_text(encoding="utf-8"))
+        data["eos_token"] = "<|end|>"
+        write_json(folder / name, data)
+    before = {path.name: path.read_bytes() for path in folder.iterdir()}
+    code, out, _ = run("--format", "json", "--baseline", "none", str(folder))
+    findings = {f["code"]: f for f in json.loads(out)["findings"]}
+    assert {"EOS002", "EOS003"} <= set(findings), findings
+    for code_ in ("EOS002", "EOS003"):
+        assert findings[code_]["path"].endswith("tokenizer_config.json"), findings[code_]
+        assert "set eos_token to '<|return|>' (200002)" in findings[code_]["message"], findings[code_]
+    run("--fix", "--baseline", "none", str(folder))
+    after = {path.name: path.read_bytes() for path in folder.iterdir()}
+    assert {name for name in before if after[name] != before[name]} == {"generation_config.json"}
+    assert GenerationConfig.from_pretrained(folder).eos_token_id == [200002, 199999, 200012]

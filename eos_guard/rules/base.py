@@ -8,7 +8,7 @@ from ..findings import Finding, Location, Severity, quoted_list
 from ..known_tokens import END_OF_TURN_TEXTS
 from ..model_files import TemplateSource, one_eos_type
 from ..records import record
-from ..resolve import ResolvedModel, StopIds, Where
+from ..resolve import ResolvedModel, StopIds, TokenValue, Where
 from ..runtimes import ids_first
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -183,6 +183,16 @@ def add_to_stop_ids(model: ResolvedModel, what: str) -> str:
             f"eos_token_id), or {what} here")
 
 
+def message_end_eos(model: ResolvedModel, eos: TokenValue) -> str:
+    """What EOS002 and EOS003 say of a tokenizer eos that is harmony's message end (ResolvedModel.turn_end_instead):
+    to change the eos, not to list it."""
+    end = model.turn_end_instead(eos.token)
+    end_id = model.vocab.id_of(end) if end else None
+    shown = f"'{end}' ({end_id})" if end_id is not None else f"'{end}'"
+    return (f"'{eos.token}' also ends the reasoning before an answer, and a stop id on it would end generation "
+            f"there: set eos_token to {shown}, which ends turns, rather than listing {eos.id}")
+
+
 def text_token_stops(model: ResolvedModel, ids: tuple[int, ...] | list[int]) -> bool:
     """Every id a plain text token of the model vocabulary (not an added token), where no chat template ends answers
     with a token of known id: a stop set chosen on purpose, as a captioner trained to end its output with a newline
@@ -214,18 +224,19 @@ def ids_to_stop_on(model: ResolvedModel, terminators: bool = True, tokenizer_eos
                     new_eos: int | None = None) -> list[int]:
     """The ids a stop list needs (what ``--fix`` adds, EOS004 advises): terminators first (default template
     first), then the tokenizer's eos; only ids the model can emit: token ids (non-negative, below 2**32), below
-    vocab_size when it is known; never a terminator that also ends the reasoning before an answer (harmony's
-    ``<|end|>``: ResolvedModel.turn_end_instead), where a stop id would end answers after their reasoning. ``new_eos``: the eos an unsafe fix gives the tokenizer, after which the old one
-    stays a stop id (a base model's ``<|endoftext|>`` or ``</s>``, which chat releases keep: Qwen2-Instruct's
-    [151645, 151643]), unless it is the tokenizer's bos and no text that ends generation anywhere (an eos set to
-    Llama 3's ``<|begin_of_text|>``; GPT-2's ``<|endoftext|>``, its bos too, stays)."""
+    vocab_size when it is known; never a terminator or eos that also ends the reasoning before an answer
+    (harmony's ``<|end|>``: ResolvedModel.turn_end_instead), where a stop id would end answers after their
+    reasoning. ``new_eos``: the eos an unsafe fix gives the tokenizer, after which the old one stays a stop id (a
+    base model's ``<|endoftext|>`` or ``</s>``, which chat releases keep: Qwen2-Instruct's [151645, 151643]),
+    unless it is the tokenizer's bos and no text that ends generation anywhere (an eos set to Llama 3's
+    ``<|begin_of_text|>``; GPT-2's ``<|endoftext|>``, its bos too, stays)."""
     ids: list[int] = []
     candidates = [t.id for t in sorted(model.terminators, key=lambda t: t.template.name != "default")
-                  if not model.turn_end_instead(t)] if terminators else []
+                  if not model.turn_end_instead(t.token)] if terminators else []
     eos = model.tokenizer_eos
     if tokenizer_eos and new_eos is not None:
         candidates.append(new_eos)
-    if tokenizer_eos and eos is not None and eos.in_vocabulary \
+    if tokenizer_eos and eos is not None and eos.in_vocabulary and not model.turn_end_instead(eos.token) \
             and not (new_eos is not None and eos.token == model.special_tokens.get("bos_token")
                      and eos.token not in END_OF_TURN_TEXTS):
         candidates.append(eos.id)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from ..findings import Finding, Severity
 from ..model_files import one_eos_type
 from ..resolve import ResolvedModel
-from .base import Options, Rule, describe_ids
+from .base import Options, Rule, describe_ids, message_end_eos
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -26,7 +26,9 @@ class ConfigEosMismatch(Rule):
     ## Remediation
     Set config.json's `eos_token_id` to include the tokenizer's eos id. A config class that takes one id (Inkling's,
     VibeVoice's: `eos_token_id: int`, where a list makes AutoConfig raise) keeps one: `--fix` leaves it, and the
-    message says so.
+    message says so. Where the eos is harmony's `<|end|>` in a vocabulary that also holds `<|return|>`
+    and `<|call|>` (gpt-oss), it also ends the reasoning before every answer, and a stop id on it would end generation
+    there: the finding points at `eos_token`, which is to be `<|return|>`, and `--fix` adds nothing (EOS001).
     """
 
     code = "EOS003"
@@ -46,8 +48,11 @@ class ConfigEosMismatch(Rule):
         kind = one_eos_type(config.where.document.data, config.where.keys[:-1])
         fix = f"its {kind} config class takes one id, so only a person can change it (set it to {eos.id} if that " \
             "is the eos the model was trained with)" if kind else f"add {eos.id}"
+        place = config.where
+        if model.turn_end_instead(eos.token):  # harmony's message end: the eos is what to change
+            fix, place = message_end_eos(model, eos), eos.where or config.where
         yield self.finding(
             model,
             f"{config.where.describe()} {describe_ids(config.ids, model)} does not "
             f"include the tokenizer's eos '{eos.token}' ({eos.id}); {fix}",
-            config.where)
+            place)

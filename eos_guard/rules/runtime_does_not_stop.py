@@ -70,7 +70,7 @@ class RuntimeDoesNotStop(Rule):
             place = stop.where or model.stop.where
             if place is None:
                 continue
-            if model.terminator is not None and model.turn_end_instead(model.terminator):
+            if model.terminator is not None and model.turn_end_instead(model.terminator.token):
                 place = model.terminator.template  # harmony's message end: the template is what to change
             text = token_text(model, target)
             shown = f"'{text}' ({target})" if text else str(target)

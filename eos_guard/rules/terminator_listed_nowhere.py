@@ -44,7 +44,7 @@ class TerminatorListedNowhere(Rule):
         terminator, eos = model.terminator, model.tokenizer_eos
         if terminator is None or terminator.id is None or eos is None or eos.token == terminator.token:
             return
-        if model.turn_end_instead(terminator):  # harmony's message end: no config is to list it (EOS001 says so)
+        if model.turn_end_instead(terminator.token):  # harmony's message end: no config is to list it (EOS001 says so)
             return
         if model.files.configs_elsewhere or model.files.tokenizer_only:  # a PEFT adapter, tokenizer files alone:
             return  # the configs of the model they are used with may list it (docs/runtimes.md)

@@ -83,7 +83,7 @@ class TerminatorNotStopId(Rule):
             first = firsts[token_id]
             said = (f"{which} assistant turns with '{first.token}' ({token_id}), but generate() stops only on "
                     f"{describe_ids(stop.ids, model)} ({where_stop_ids_are(model)})")
-            if model.turn_end_instead(first):  # harmony's message end: the template is what to change
+            if model.turn_end_instead(first.token):  # harmony's message end: the template is what to change
                 yield self.finding(model, f"{said}; {message_end_advice(model, first)}", first.template)
                 continue
             yield self.finding(model, f"{said}; {add_to_stop_ids(model, f'add {token_id}')}", stop.where)

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from ..findings import Finding, Severity
 from ..resolve import ResolvedModel
-from .base import Options, Rule, add_to_stop_ids, describe_ids, text_token_stops, where_stop_ids_are
+from .base import (Options, Rule, add_to_stop_ids, describe_ids, message_end_eos, text_token_stops,
+                   where_stop_ids_are)
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -30,7 +31,10 @@ class TokenizerEosNotStopId(Rule):
 
     ## Remediation
     Add the tokenizer's eos id to `eos_token_id` (`[128001, 128009]`), or fix `eos_token` in
-    tokenizer_config.json if it names the wrong token.
+    tokenizer_config.json if it names the wrong token. Where the eos is harmony's `<|end|>` in a vocabulary that
+    also holds `<|return|>` and `<|call|>` (gpt-oss), it also ends the reasoning before every answer, and a stop id
+    on it would end generation there: the finding points at `eos_token`, which is to be `<|return|>`, and `--fix`
+    adds nothing (EOS001).
     """
 
     code = "EOS002"
@@ -51,8 +55,11 @@ class TokenizerEosNotStopId(Rule):
         why = "the stop ids are text tokens of the vocabulary, which a model trained to end its output with that " \
             "text stops on (BLIP-2 OPT's captions end with a newline); if it was not, " if text_stops else ""
         add = add_to_stop_ids(model, f"add {eos.id}")
+        place = stop.where
+        if model.turn_end_instead(eos.token):  # harmony's message end: the eos is what to change
+            why, add, place = "", message_end_eos(model, eos), eos.where or stop.where
         yield self.finding(
             model,
             f"the tokenizer's eos '{eos.token}' ({eos.id}) is not among the stop ids "
             f"{describe_ids(stop.ids, model)} ({where_stop_ids_are(model)}); {why}{add}",
-            stop.where, Severity.WARNING if chat_ends_elsewhere or text_stops else Severity.ERROR)
+            place, Severity.WARNING if chat_ends_elsewhere or text_stops else Severity.ERROR)

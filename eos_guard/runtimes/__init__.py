@@ -180,7 +180,7 @@ def stop_advice(model: ResolvedModel, stop: StopSet) -> str:
     """The runtime's advice to add the answer's id (after writing as ids the entries that are none: :func:`ids_first`),
     or the template's change where the answer ends with harmony's message end (:func:`message_end_advice`)."""
     terminator = model.terminator
-    if terminator is not None and model.turn_end_instead(terminator):
+    if terminator is not None and model.turn_end_instead(terminator.token):
         return message_end_advice(model, terminator)
     return ids_first(model, stop.fix)
 
@@ -189,7 +189,7 @@ def message_end_advice(model: ResolvedModel, terminator: Terminator) -> str:
     """What to change where a template ends answers with harmony's message end (ResolvedModel.turn_end_instead):
     the template, since a stop id on that token would end every answer after its reasoning (helper-177: Unsloth's
     gpt-oss template, whose final answer ends with "<|end|>", and --fix added 200007)."""
-    end = model.turn_end_instead(terminator)
+    end = model.turn_end_instead(terminator.token)
     end_id = model.vocab.id_of(end) if end else None
     shown = f"'{end}' ({end_id})" if end_id is not None else f"'{end}'"
     return (f"end the final answer with {shown} in the chat template, as OpenAI's harmony template does "
