@@ -153,6 +153,13 @@ def _git(root: Path, args: list, stdin: bytes | None = None) -> bytes | None:
     return proc.stdout if proc is not None and proc.returncode == 0 else None
 
 
+# git only reads here, and runs nothing a repository's own config names. A model folder unpacked from an archive may
+# hold a .git of its own whose config declares a partial clone with an object missing: reading it, git would fetch
+# it from the remote the config names, through the core.sshCommand (or proxy, or credential helper) it names
+# (helper-178), and write the object into that .git. No transport is allowed (every git since 2.12), and no lazy
+# fetch is tried (git 2.44+); nothing prompts. A missing object is then a missing baseline.
+GIT_READ_ONLY = ("-c", "protocol.allow=never")
+GIT_READ_ONLY_ENV = {"GIT_NO_LAZY_FETCH": "1", "GIT_TERMINAL_PROMPT": "0"}
 GIT_SECONDS = 30  # a git that takes longer (a hung credential helper, a network file system) is given up on
 # work tree -> why git could not be run there: asked once per run (a git that timed out is not waited for again)
 _NOT_RUN: dict[Path, str] = {}
@@ -169,8 +176,8 @@ def _run_git(root: Path, args: list, stdin: bytes | None = None) -> Any:
     if root in _NOT_RUN:
         return None
     try:
-        return subprocess.run(["git", "-C", str(root), *args], input=stdin, capture_output=True, timeout=GIT_SECONDS,
-                              check=False)
+        return subprocess.run(["git", *GIT_READ_ONLY, "-C", str(root), *args], input=stdin, capture_output=True,
+                              timeout=GIT_SECONDS, check=False, env={**os.environ, **GIT_READ_ONLY_ENV})
     except subprocess.TimeoutExpired:
         _NOT_RUN[root] = f"git did not answer within {GIT_SECONDS} s"
     except (OSError, subprocess.SubprocessError):

@@ -256,6 +256,36 @@ def test_a_work_tree_without_git_to_run_is_said_not_silently_skipped(run, tmp_pa
     assert run("--baseline", "none", "broken", cwd=tmp_path / "repo")[2] == ""
 
 
+@pytest.mark.parametrize("api", [False, True], ids=["cli", "api"])
+def test_a_model_folders_own_git_config_runs_no_command_and_fetches_nothing(run, tmp_path, api):
+    """docs/security.md (helper-178): a model folder unpacked from an archive held a .git of its own whose config
+    declared a partial clone with generation_config.json's object missing, and a core.sshCommand: reading the
+    baseline, git fetched the object through that command, which ran, with --isolated too. git now runs with no
+    transport allowed and no lazy fetch: the command does not run, nothing is written into that .git, and the
+    check reports the folder, without the missing object's baseline."""
+    folder = shutil.copytree(BROKEN, tmp_path / "model")
+    _git(folder, "init", "-q")
+    _git(folder, "add", ".")
+    _git(folder, "commit", "-qm", "model")
+    blob = subprocess.run(["git", "-C", str(folder), "rev-parse", "HEAD:generation_config.json"], check=True,
+                          capture_output=True, text=True).stdout.strip()
+    (folder / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+    marker = tmp_path / "ran"
+    for key, value in (("core.repositoryformatversion", "1"), ("extensions.partialClone", "origin"),
+                       ("remote.origin.url", "ssh://attacker.invalid/x"), ("remote.origin.promisor", "true"),
+                       ("core.sshCommand", f"sh -c 'touch {marker}; false'")):
+        _git(folder, "config", key, value)
+    git_files = sorted(str(p) for p in (folder / ".git").rglob("*"))
+    if api:
+        report = eos_guard.check(folder, isolated=True)
+        assert "EOS001" in {f.code for f in report.findings()}
+    else:
+        code, out, err = run("--isolated", "model", cwd=tmp_path)
+        assert code == 1 and "EOS001" in out, (out, err)
+    assert not marker.exists()
+    assert sorted(str(p) for p in (folder / ".git").rglob("*")) == git_files
+
+
 def test_a_git_that_does_not_answer_is_given_up_on_once_and_said(run, tmp_path, monkeypatch):
     """helper-123: a git that timed out was reported as not installed, and was waited for twice (60 s)."""
     from eos_guard import baseline
