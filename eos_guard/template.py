@@ -195,11 +195,15 @@ class AddedTokens:
     """The token strings a tokenizer reads as one token, indexed for finding the longest that starts at a place of a
     text: the text's slices of the tokens' lengths are looked up, instead of trying every token there. Built once
     for a vocabulary, whose templates share it: a GGUF may list millions of CONTROL tokens (a hostile one 5 million
-    in 100 MiB), and every probe of every template trying, sending and hashing each of them cost seconds each."""
+    in 100 MiB), and every probe of every template trying, sending and hashing each of them cost seconds each.
+
+    A look-up costs the sum of the lengths tried, one of each length the tokens that start with that character have:
+    tokens longer than :data:`MAX_TOKEN_CHARS` are not looked for (helper-178: ' x', ' xx', ... to 2,700 characters
+    and spaces after the answer took minutes per template)."""
 
     def __init__(self, tokens: Iterable[str]) -> None:
-        self.tokens = dict.fromkeys(tokens)  # a set that keeps the first-seen order, for the cache key
-        self.tokens.pop("", None)
+        self.tokens = {token: None for token in tokens if len(token) <= MAX_TOKEN_CHARS}  # a set that keeps the
+        self.tokens.pop("", None)  # first-seen order, for the cache key
         lengths: dict[str, set[int]] = {}
         for first, length in {(token[0], len(token)) for token in self.tokens}:
             lengths.setdefault(first, set()).add(length)
@@ -222,6 +226,12 @@ class AddedTokens:
 
             self._key = cache.digest(list(self.tokens))
         return self._key
+
+
+# The longest added token looked for in what a template writes: real ones have tens of characters (Llama 3's
+# '<|reserved_special_token_247|>', space runs of 24); a look-up costs at most about MAX_TOKEN_CHARS ** 2 / 2
+# characters sliced and hashed, a tenth of a millisecond.
+MAX_TOKEN_CHARS = 512
 
 
 def added_tokens_of(tokens: Iterable[str] | AddedTokens) -> AddedTokens:
@@ -663,13 +673,14 @@ def select(outcomes: Iterable[Outcome], added_tokens: Iterable[str] | AddedToken
                 continue
             result.marker_seen = True
             tail = _unmarked(value)
-            pieces = _pieces(tail, added, text=not _goes_on(shape))
+            starts: list[int] = []
+            pieces = _pieces(tail, added, text=not _goes_on(shape), starts=starts)
             run = _tokens(pieces)
             if run:
                 result.token, result.run, result.tail, result.shape = run[0], run[:1], _kept(tail), shape
                 if len(run) > 1 and not _goes_on(shape):
                     result.run = _common_run(pieces, outcomes, added)
-                result.trained = _trained(value, len(result.run), added)
+                result.trained = _trained(value, starts[:len(result.run)])
                 return result
             # the first text that is not blank; with none, a conversation that goes on (between_turns: the template
             # writes nothing that ends an answer, not even before the next turn)
@@ -726,35 +737,35 @@ def _unmarked(text: str) -> str:
     return text.replace(GENERATION_END, "").replace(GENERATION_START, "")
 
 
-def _trained(tail: str, run: int, added: AddedTokens) -> int | None:
-    """How many of the first ``run`` tokens after an answer lie inside ``{% generation %}`` blocks (adjacent or
-    nested), one after the other from the first (``tail``: what follows the answer, block marks included; the
-    answer lies inside as many blocks as the ends after it outnumber the starts). None when no block ends after the
-    answer."""
+def _trained(tail: str, starts: list[int]) -> int | None:
+    """How many of the tokens after an answer (``starts``: where each begins in ``tail`` without its block marks, as
+    :func:`_pieces` found them) lie inside ``{% generation %}`` blocks (adjacent or nested), one after the other from
+    the first (``tail``: what follows the answer, block marks included; the answer lies inside as many blocks as the
+    ends after it outnumber the starts). None when no block ends after the answer. The marks are found by a search,
+    and the tokens are those ``_pieces`` found within its limits: a template that writes a megabyte after the answer
+    costs no look-up of added tokens per character (helper-178)."""
     if GENERATION_END not in tail:
         return None
+    changes: list[tuple[int, int]] = []  # (where in the text without marks, +1 for a start or -1 for an end)
+    for removed, mark in enumerate(_MARKS.finditer(tail)):
+        changes.append((mark.start() - removed, 1 if mark.group() == GENERATION_START else -1))
     # the blocks open where the answer is: as many as the ends after it outnumber the starts at the most (nested)
     depth = lowest = 0
-    for mark in tail:
-        if mark in (GENERATION_START, GENERATION_END):
-            depth += 1 if mark == GENERATION_START else -1
-            lowest = min(lowest, depth)
-    depth = -lowest
-    at, trained = 0, 0
-    while at < len(tail) and trained < run:
-        if tail[at] in (GENERATION_START, GENERATION_END):
-            depth += 1 if tail[at] == GENERATION_START else -1
-            at += 1
-            continue
-        token = added.at(tail, at)
-        if token is None:
-            at += 1
-            continue
+    for _, change in changes:
+        depth += change
+        lowest = min(lowest, depth)
+    depth, applied, trained = -lowest, 0, 0
+    for start in starts:
+        while applied < len(changes) and changes[applied][0] <= start:  # the marks written before the token
+            depth += changes[applied][1]
+            applied += 1
         if depth <= 0:
             break
         trained += 1
-        at += len(token)
     return trained
+
+
+_MARKS = re.compile(f"[{GENERATION_START}{GENERATION_END}]")
 
 
 def first_listed(run_ids: Iterable[int | None], listed: Collection[int]) -> int | None:
@@ -768,7 +779,7 @@ def _goes_on(shape: str) -> bool:
     return "assistant,user" in shape
 
 
-def _pieces(tail: str, added: AddedTokens, text: bool) -> list[str | Text]:
+def _pieces(tail: str, added: AddedTokens, text: bool, starts: list[int] | None = None) -> list[str | Text]:
     """The start of ``tail`` as the model writes it: added tokens (``str``) and, between them, text (:class:`Text`).
 
     Text before and between tokens counts where ``text`` is true, after the last turn, where what the template
@@ -778,7 +789,8 @@ def _pieces(tail: str, added: AddedTokens, text: bool) -> list[str | Text]:
     token may follow whitespace only and the pieces end at text (select keeps only what both write). An added
     token of whitespace alone (the space runs Phi-2's and GPT-NeoX's tokenizers add) is text: no turn ends with it.
     At most MAX_RUN tokens and TAIL_KEPT characters of text (real runs hold two to five: a template that writes a
-    token a million times must not cost a million searches of the added tokens)."""
+    token a million times must not cost a million searches of the added tokens). ``starts`` gets where each token
+    begins."""
     pieces: list[str | Text] = []
     count = written = at = 0
     while count < MAX_RUN:
@@ -796,6 +808,8 @@ def _pieces(tail: str, added: AddedTokens, text: bool) -> list[str | Text]:
             pieces.append(Text(tail[start:at]))
             written += at - start
         pieces.append(token)
+        if starts is not None:
+            starts.append(at)
         count += 1
         at += len(token)
     return pieces

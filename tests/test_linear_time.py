@@ -19,7 +19,7 @@ from eos_guard import cache
 from eos_guard.config import Config
 from eos_guard.pipeline import check_paths, fix_paths
 from eos_guard.report import REPORTERS, explain, summary
-from support import FIXTURES, RULE_CASES, added_token, write_json
+from support import FIXTURES, ROOT, RULE_CASES, added_token, write_json
 
 
 def long_eos_list(folder, n):
@@ -78,6 +78,24 @@ def a_long_eos_list_that_lost_an_id(folder, n):
     subprocess.run([*git, "-C", str(folder), "add", "-A"], check=True)
     subprocess.run([*git, "-C", str(folder), "commit", "-qm", "baseline"], check=True)
     write_json(folder / "generation_config.json", {"eos_token_id": list(range(1, n))})
+
+
+def many_lengths_and_a_long_tail(folder, n, spaces):
+    """n added tokens ' x', ' xx', ... (n lengths, each starting with a space) and a template that writes ``spaces``
+    spaces after the answer inside a {% generation %} block, then <|im_end|> (EOS001 there)."""
+    import shutil
+
+    shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", folder)
+    settings = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    settings["added_tokens_decoder"].update({str(151646 + k): {"content": " " + "x" * (k + 1), "special": True}
+                                              for k in range(n)})
+    settings["chat_template"] = (
+        "{% for m in messages %}{% if m.role == 'assistant' %}{% generation %}{{ m.content }}{{ ' ' * SPACES }}"
+        "<|im_end|>{% endgeneration %}{% else %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endif %}"
+        "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}").replace("SPACES", str(spaces))
+    write_json(folder / "tokenizer_config.json", settings)
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    write_json(folder / "config.json", {**config, "vocab_size": 200_000})
 
 
 def cpu_seconds(folder) -> float:
@@ -263,3 +281,21 @@ def test_digits_before_an_over_long_integer_cost_what_letters_cost(tmp_path, mon
     digits, letters = folder("digits", "9"), folder("letters", "a")
     seconds(letters)
     assert seconds(digits) < 5 * min(seconds(letters) for _ in range(2)) + 0.1
+
+
+def test_what_a_template_writes_after_the_answer_costs_no_look_up_per_character(tmp_path, monkeypatch):
+    """docs/security.md (helper-178): with {% generation %} blocks, every character a template wrote after the answer
+    (up to template-max-output) was looked up in the added tokens, each look-up costing every length of the tokens
+    that start with that character: 1,000 tokens ' x', ' xx', ... and 900,000 spaces took 267 s of CPU, outside the
+    template limits. The tokens after an answer are now found within 256 characters of text, as the probe reads
+    them: 900,000 spaces cost what 900 do."""
+    monkeypatch.chdir(tmp_path)
+    many_lengths_and_a_long_tail(tmp_path / "short", 30, 900)
+    many_lengths_and_a_long_tail(tmp_path / "long", 30, 900_000)
+    cpu_seconds(tmp_path / "short")  # imports and first-use costs out of the measurement
+    short = min(cpu_seconds(tmp_path / "short") for _ in range(2))
+    long = cpu_seconds(tmp_path / "long")
+    assert long < 3 * short + 0.5, (short, long)
+    config = Config()
+    config.limits = type(config.limits)(config.limits.seconds, config.limits.max_output, False)
+    assert "EOS001" in {f.code for f in check_paths([tmp_path / "long"], config).findings()}

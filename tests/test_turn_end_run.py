@@ -379,3 +379,14 @@ def test_eos032_fires_exactly_when_the_assistant_mask_holds_no_token_of_the_turn
     code, out, _ = run("--format", "json", "--no-cache", "--baseline", "none", str(folder))
     codes = [f["code"] for f in json.loads(out)["findings"]]
     assert ("EOS032" in codes) is (trained is False), out
+
+
+def test_an_added_token_longer_than_512_characters_is_not_looked_for():
+    """docs/security.md (helper-178): a look-up tries one slice of each length the added tokens that start with
+    that character have, so tokens of thousands of lengths made each cost millions of characters; tokens longer
+    than 512 characters (no tokenizer has one) are not looked for, and the longest one up to that is."""
+    longest = "<|im_end|>" + "x" * 502
+    assert len(longest) == 512
+    assert select([("user,assistant", "tail", longest + "y")], ["<|im_end|>", longest]).token == longest
+    too_long = longest + "x"
+    assert select([("user,assistant", "tail", too_long)], ["<|im_end|>", too_long]).token == "<|im_end|>"
