@@ -751,11 +751,13 @@ def read_bytes(path: Path, max_bytes: int | None = None, setting: str = "max-fil
                                    "exist") from None
         raise InputError(path, "cannot read file: No such file or directory") from None
     except OSError as exc:
+        if _not_regular(path):  # a socket: open() refuses it (ENXIO) before fstat could say what it is
+            raise NotRead(NOT_REGULAR) from None
         raise InputError(path, f"cannot read file: {exc.strerror or exc}") from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise NotRead("is not a regular file (a FIFO, device or folder); not opened for reading")
+            raise NotRead(NOT_REGULAR)
         if head and max_bytes is not None:
             return _read_up_to(fd, max_bytes)
         if max_bytes is not None and info.st_size > max_bytes:
@@ -778,6 +780,17 @@ def read_bytes(path: Path, max_bytes: int | None = None, setting: str = "max-fil
         raise InputError(path, f"cannot read file: {exc.strerror or exc}") from None
     finally:
         os.close(fd)
+
+
+NOT_REGULAR = "is not a regular file (a FIFO, socket, device or folder); not opened for reading"
+
+
+def _not_regular(path: Path) -> bool:
+    """Whether ``path`` names something that is not a regular file (its target, for a link)."""
+    try:
+        return not stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _read_up_to(fd: int, size: int) -> bytes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 
 import pytest
@@ -66,6 +67,17 @@ def test_hugging_face_cache_snapshot_links_into_its_blobs(run, tmp_path):
 def test_fifo_is_never_opened_for_reading(run, repo):
     os.mkfifo(repo / "m" / "tokenizer_config.json")  # a blocking open() would hang the check forever
     code, out, _ = run("--format", "json", "m", cwd=repo)
+    assert code == 1 and findings(out) == [("EOS018", "m/tokenizer_config.json")]
+
+
+@pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="no Unix sockets on this platform")
+def test_a_socket_is_not_a_file_as_a_fifo_is_not(run, repo, monkeypatch):
+    """docs/security.md (helper-178): open() refuses a Unix socket (ENXIO) before fstat could tell what it is, and
+    the folder ended in "cannot read file: No such device or address" (exit 2), where a FIFO or a device is EOS018."""
+    monkeypatch.chdir(repo / "m")  # bound by a relative name: a socket's path is limited to about 100 bytes
+    with socket.socket(socket.AF_UNIX) as listening:
+        listening.bind("tokenizer_config.json")
+        code, out, _ = run("--format", "json", "m", cwd=repo)
     assert code == 1 and findings(out) == [("EOS018", "m/tokenizer_config.json")]
 
 

@@ -18,7 +18,7 @@ class FileNotRead(Rule):
       loop;
     - a model folder, or an `additional_chat_templates/` folder, that is such a link (the whole folder is not
       read; the repository is the git work tree that holds the PATH as written, else the PATH itself);
-    - a FIFO, device or folder where a file should be (never opened for reading, so a check cannot hang);
+    - a FIFO, socket, device or folder where a file should be (never opened for reading, so a check cannot hang);
     - a vocabulary file (tokenizer.json, tokenizer.model, vocab.json) over the `max-file-size` limit (100 MiB by
       default; real ones reach ~35 MB), or another model file over `max-config-size` (4 MiB by default; real ones
       stay under 1.2 MB);
