@@ -279,7 +279,8 @@ def _align_genai_config(model: ResolvedModel, add) -> None:
 
 
 def _new_generation_config(model: ResolvedModel, wanted: list[int]) -> FileChange | None:
-    """generation_config.json as ``GenerationConfig.from_model_config(config).save_pretrained`` writes it: every
+    """generation_config.json as ``GenerationConfig.from_model_config(config).save_pretrained`` writes it, without its
+    ``_from_model_config`` mark (below): every
     generation setting config.json holds (``max_length``, ``do_sample``, ``temperature``...; generate() read them
     from there while the file was missing, and reads only the file once it exists), top level, else the first
     truthy ``decoder``/``generator``/``text_config`` (``from_model_config``'s order)."""
@@ -301,7 +302,10 @@ def _new_generation_config(model: ResolvedModel, wanted: list[int]) -> FileChang
         return None
     ids = current + _not_in(wanted, current)
     values["eos_token_id"] = ids[0] if len(ids) == 1 else ids
-    document = {"_from_model_config": True, **dict(sorted(values.items()))}
+    # not marked "_from_model_config": transformers 4.x (to 4.57) rebuilds a generation config so marked from
+    # config.json in generate() where config.json holds a generation setting of its own (helper-179), which would drop
+    # the ids added here (generation/utils.py _prepare_generation_config, 4.51.3 lines 1654-1673)
+    document = dict(sorted(values.items()))
     text = json.dumps(document, indent=2, sort_keys=True) + "\n"
     return FileChange(model.folder / "generation_config.json", None, text,
                       [f"create generation_config.json with eos_token_id {_ids(values['eos_token_id'])}"])
