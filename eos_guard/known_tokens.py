@@ -53,9 +53,10 @@ END_OF_TURN_TEXTS = LLAMA_CPP_EOG_TEXTS + ("<|END_OF_TURN_TOKEN|>", "[|endofturn
 # Texts that end an assistant turn calling a tool where another ends an answer: gpt-oss's <|call|> (already above),
 # Llama 3.1's <|eom_id|> with built-in tools (above), and GLM-4.5's <|observation|>, the tool turn's header, as its
 # <|user|> ends an answer, and Apertus' <|tools_suffix|>, which closes its calls (swiss-ai's converter lists
-# "</s>", "<|assistant_end|>", "<|tools_suffix|>" as the eos, swiss-ai/Megatron-LM#120). EOS030 advises adding the
-# first of these after a call.
-TOOL_CALL_END_TEXTS = END_OF_TURN_TEXTS + ("<|observation|>", "<|tools_suffix|>")
+# "</s>", "<|assistant_end|>", "<|tools_suffix|>" as the eos, swiss-ai/Megatron-LM#120), and Llama 4's <|eom|>
+# (200007, which Meta's generation_config.json lists: [200001, 200007, 200008]; helper-179). EOS030 advises adding
+# the first of these after a call.
+TOOL_CALL_END_TEXTS = END_OF_TURN_TEXTS + ("<|observation|>", "<|tools_suffix|>", "<|eom|>")
 
 # Texts that open every turn of a chat format (ChatML, Command R's, Llama 3's, Gemma's, harmony's): a template that
 # writes one right after a tool call's arguments, and none of TOOL_CALL_END_TEXTS, ends the calling turn with nothing

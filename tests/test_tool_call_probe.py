@@ -101,6 +101,35 @@ def test_glm_stops_a_calling_turn_on_the_tool_turns_header(tmp_path, run):
     assert eos030(run, folder) == []
 
 
+LLAMA4_TOKENS = {200000: "<|begin_of_text|>", 200001: "<|end_of_text|>", 200005: "<|header_start|>",
+                 200006: "<|header_end|>", 200007: "<|eom|>", 200008: "<|eot|>", 200018: "<|finetune_right_pad|>"}
+# Llama 4's shape: an answer ends with <|eot|>, a turn that calls a tool with <|eom|> (then the tool's header)
+LLAMA4_TEMPLATE = (
+    "<|begin_of_text|>{% for m in messages %}<|header_start|>{{ 'ipython' if m.role == 'tool' else m.role }}"
+    "<|header_end|>\n\n{{ m.content }}"
+    "{% for c in m.tool_calls or [] %}{{ {'name': c.function.name, 'parameters': c.function.arguments} | tojson }}"
+    "{% endfor %}{{ '<|eom|>' if m.tool_calls else '<|eot|>' }}{% endfor %}"
+    "{% if add_generation_prompt %}<|header_start|>assistant<|header_end|>\n\n{% endif %}")
+
+
+def test_llama_4_stops_a_calling_turn_on_eom(tmp_path, run):
+    """helper-179: Meta's Llama 4 releases list [200001, 200007, 200008]; after the alignment-handbook's collapse to
+    200008 (<|eot|>) answers stop, but a turn that calls a tool ends with <|eom|> 200007. EOS030 named no id (it
+    knew Llama 3.1's <|eom_id|>, not Llama 4's <|eom|>) and --fix added nothing; it names and adds 200007."""
+    folder = chat_folder(tmp_path / "l4", LLAMA4_TOKENS, LLAMA4_TEMPLATE, 200008,
+                         {"architectures": ["Llama4ForCausalLM"], "model_type": "llama4_text", "vocab_size": 202048},
+                         eos_token="<|eot|>", bos_token="<|begin_of_text|>")
+    from transformers.utils.chat_template_utils import render_jinja_template  # the renderer apply_chat_template runs
+
+    rendered = render_jinja_template([TOOL_CHAT], chat_template=LLAMA4_TEMPLATE)[0][0]  # (texts, indices)
+    assert '"Paris"}}<|eom|><|header_start|>ipython' in rendered, rendered
+    messages = eos030(run, folder)
+    assert len(messages) == 1 and messages[0].endswith("add 200007 ('<|eom|>' ends them)"), messages
+    assert run("--fix", "--exit-zero-even-if-changed", "--baseline", "none", str(folder))[0] == 0
+    assert transformers.GenerationConfig.from_pretrained(str(folder)).eos_token_id == [200008, 200007]
+    assert eos030(run, folder) == []
+
+
 def _qwen_with_template(tmp_path, template: str):
     """qwen2-instruct-aligned with ``template`` as its chat template, and what transformers renders after the sample
     call's arguments."""

@@ -48,8 +48,9 @@ class ToolCallNotStopId(Rule):
     ## Remediation
     Add the id of the token that ends a calling turn to `eos_token_id`, keeping the ids already there:
     `"eos_token_id": [200002, 199999, 200012]`. The finding names it where it is a known turn end (`<|call|>`,
-    `<|eom_id|>`, `<|observation|>`, `<|tool_response>`, `<|tools_suffix|>`...) and the model can emit it, and `--fix`
-    adds that id (also when it fixes EOS001, so that one run is enough); where none is, choose it yourself.
+    `<|eom_id|>`, Llama 4's `<|eom|>`, `<|observation|>`, `<|tool_response>`, `<|tools_suffix|>`...) and the model
+    can emit it, and `--fix` adds that id (also when it fixes EOS001, so that one run is enough); where none is,
+    choose it yourself.
     """
 
     code = "EOS030"
