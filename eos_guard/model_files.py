@@ -4,7 +4,8 @@ A model folder is one that holds generation_config.json, tokenizer_config.json o
 (:data:`MODEL_CONFIG_KEYS`). Which chat
 templates count follows transformers 5.x (``PreTrainedTokenizerBase._from_pretrained``):
 chat_template.jinja and additional_chat_templates/*.jinja replace tokenizer_config.json's ``chat_template``
-entirely; chat_template.json is read only by processors and is checked as a template of its own.
+entirely; chat_template.json is read only by processors and is checked as a template of its own where
+AutoProcessor builds one for the folder, or where the tokenizer has no template (ModelFiles._builds_processor).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ TEMPLATE_FILE = "chat_template.jinja"
 TEMPLATE_DIR = "additional_chat_templates"
 PROCESSOR_TEMPLATE = "chat_template.json"  # a processor's template, checked under this name next to the tokenizer's
 PROCESSOR_CONFIG = "processor_config.json"  # its chat_template, when set, is the processor's instead
+# the files whose presence may make AutoProcessor build a processor (ModelFiles._builds_processor)
+PROCESSOR_FILES = (PROCESSOR_CONFIG, "preprocessor_config.json", "video_preprocessor_config.json")
 ADAPTER_CONFIG = "adapter_config.json"  # a PEFT adapter: generate() runs with its base model's configs
 ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")  # PEFT's save_pretrained
 # the weight files of a whole model (model.safetensors, model-00001-of-00004.safetensors, their index,
@@ -433,7 +436,7 @@ class ModelFiles:
         if entries.link(TEKKEN_FILE) is not None or TEKKEN_FILE in listed_vocabulary_files(folder):
             files.tekken = folder / TEKKEN_FILE
         files.templates = files._tokenizer_templates(entries)
-        files._add_processor_templates()
+        files._add_processor_templates(entries)
         files.gguf_names = tuple(sorted(name for name in entries.links or () if is_gguf_name(name)))
         if entries.link(ADAPTER_CONFIG) is not None:
             files.adapter_base = files._adapter_base(folder / ADAPTER_CONFIG)
@@ -795,14 +798,17 @@ class ModelFiles:
         return self.adapter_base is None and self.config is None and self.generation_config is None \
             and self.generation_config_error is None and not any(path.name in configs for path, _ in self.skipped)
 
-    def _add_processor_templates(self) -> None:
+    def _add_processor_templates(self, entries: _Entries) -> None:
         """A processor's own templates, as ``ProcessorMixin.get_processor_dict`` (processing_utils.py, 5.24)
         finds them: processor_config.json's ``chat_template`` when it is set (not null), which replaces every
         other (transformers warns that it belongs in chat_template.jinja); else chat_template.json's (else the
         processor takes the tokenizer's .jinja files, checked already). The value is a string, or an object of
         named templates (``_resolve_chat_template`` takes "default" unless asked for another). Each string is
         checked as a template of its own, named after its file (``chat_template.json``, the processor's
-        default) or ``FILE:NAME``."""
+        default) or ``FILE:NAME``. Not chat_template.json where no processor is built (:meth:`_builds_processor`)
+        and the tokenizer has a template of its own: nothing reads it then (helper-179: a text model's leftover
+        file got EOS001), AutoTokenizer never does, and gguf-py's SpecialVocab takes tokenizer_config.json's
+        template first."""
         doc = self.processor_config
         if doc is None or doc.get(("chat_template",)) is None:
             doc = self.processor_template
@@ -811,6 +817,8 @@ class ModelFiles:
         value = doc.get(("chat_template",))
         if doc is self.processor_template and not value:
             return  # 0, false, "", [] or {}: get_processor_dict keeps only a true value (``elif chat_templates``)
+        if doc is self.processor_template and "default" in self.templates and not self._builds_processor(entries):
+            return
         named = list(value.items()) if isinstance(value, dict) else [("default", value)]
         for name, text in named:
             file_name = doc.path.name
@@ -829,6 +837,24 @@ class ModelFiles:
                 self.skipped.append((doc.path, f"chat_template holds {len(named)} templates: {TOO_MANY_TEMPLATES}"))
                 break
             self.templates.setdefault(label, TemplateSource(label, text, doc.path, doc, keys))
+
+    def _builds_processor(self, entries: _Entries) -> bool:
+        """Whether AutoProcessor builds a processor for the folder (``AutoProcessor.from_pretrained``,
+        models/auto/processing_auto.py, 5.25), the one reader of chat_template.json: a processor's or an image or
+        video processor's config file is there (it may name the class), tokenizer_config.json or config.json
+        names a ``processor_class`` or an ``AutoProcessor`` in ``auto_map``, or config.json's ``model_type`` has a
+        processor in transformers (data/model_classes.json ``types_with_processor``). Otherwise it returns the
+        tokenizer."""
+        if any(entries.link(name) is not None for name in PROCESSOR_FILES):
+            return True
+        for doc in (self.tokenizer_config, self.config):
+            data = doc.data if doc is not None else None
+            if isinstance(data, dict) and (data.get("processor_class") is not None or (
+                    isinstance(data.get("auto_map"), dict) and "AutoProcessor" in data["auto_map"])):
+                return True
+        model_type = self.config.data.get("model_type") if self.config is not None \
+            and isinstance(self.config.data, dict) else None
+        return isinstance(model_type, str) and model_type in shipped_names("model_classes.json", "types_with_processor")
 
     def _read_on_without(self, name: str, error: InputError, other_kind: bool = False) -> InputError:
         """The error of a file that cannot be read (not valid JSON, ...), kept when the runtimes load the folder

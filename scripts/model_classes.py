@@ -21,7 +21,10 @@ followed through every source of ``models/`` and ``generation/``.
 those whose only generating classes are an encoder's causal-LM head that warns unless ``is_decoder`` is set
 (``BertLMHeadModel``): with neither ``architectures`` nor ``is_decoder`` in config.json, such a folder is an encoder.
 ``types_tying_embeddings``: those whose config class ties the embeddings by default (Gemma's), for weights that hold
-no ``lm_head`` (model_files.ModelFiles.weights_of_a_causal_lm).
+no ``lm_head`` (model_files.ModelFiles.weights_of_a_causal_lm). ``types_with_processor``: those AutoProcessor builds a
+processor of transformers for (``PROCESSOR_MAPPING_NAMES``, models/auto/processing_auto.py): for another type, and
+no ``processor_class`` named, it returns the tokenizer, and nothing reads chat_template.json
+(model_files.ModelFiles.builds_processor).
 
 tests/test_runtimes.py compares the file with what this script computes from the installed transformers.
 """
@@ -69,6 +72,7 @@ def generating_classes(package: Path) -> set[str]:
 def tables() -> dict:
     import transformers
     from transformers.models.auto.modeling_auto import MODEL_FOR_TEXT_ENCODING_MAPPING_NAMES, MODEL_MAPPING_NAMES
+    from transformers.models.auto.processing_auto import PROCESSOR_MAPPING_NAMES
 
     package = Path(transformers.__file__).parent
     bases, own_generate = class_bases(package)
@@ -95,6 +99,7 @@ def tables() -> dict:
         "types_without_generate": types_without_generate(package, can_run_generate),
         "types_generating_only_as_decoders": types_generating_only_as_decoders(package, can_run_generate),
         "types_tying_embeddings": types_tying_embeddings(),
+        "types_with_processor": sorted(PROCESSOR_MAPPING_NAMES),
     }
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from support import FIXTURES, ROOT, RULE_CASES
+from support import FIXTURES, ROOT, RULE_CASES, write_json
 from eos_guard.pipeline import check_folder
 from eos_guard.model_files import ModelFiles
 from eos_guard.template import ASSISTANT_MARKER, SAMPLE_TOOLS, SECOND_USER_MARKER, _conversations
@@ -432,6 +432,39 @@ def test_a_processor_chat_template_json_of_named_templates_is_checked_template_b
     assert "'chat_template.json:tool_use'" in report["findings"][0]["message"]
 
 
+def with_a_processor(folder):
+    """A preprocessor_config.json naming a processor class, as a vision-language model's folder has: AutoProcessor
+    builds a processor, the one reader of chat_template.json (a text model's is read by nothing)."""
+    write_json(folder / "preprocessor_config.json", {"processor_class": "Qwen2VLProcessor"})
+    return folder
+
+
+def test_a_text_model_s_leftover_chat_template_json_is_read_by_nothing_and_not_checked(tmp_path, run):
+    """helper-179: a text model (Qwen2ForCausalLM) with the tokenizer's own template and a leftover chat_template.json
+    got EOS001 from the leftover file. AutoProcessor builds no processor for such a folder (no processor file, no
+    processor_class, a model type without a processor in transformers) and returns the tokenizer, which never reads
+    the file: the verdict is the tokenizer template's. Where a processor is named, the file is checked again."""
+    import shutil
+
+    from transformers import AutoProcessor
+    from transformers.processing_utils import ProcessorMixin
+
+    folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
+    template = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))["chat_template"]
+    stale = template.replace("<|im_end|>", "<|im_start|>")  # ends turns with a token that is no stop id
+    write_json(folder / "chat_template.json", {"chat_template": stale})
+    assert not isinstance(AutoProcessor.from_pretrained(str(folder)), ProcessorMixin)
+    code, out, _ = run("--format", "json", "--no-cache", "--baseline", "none", str(folder))
+    report = json.loads(out)
+    assert [entry["name"] for entry in report["models"][0]["templates"]] == ["default"]
+    assert "EOS001" not in {f["code"] for f in report["findings"]}, report["findings"]
+
+    settings = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    write_json(folder / "tokenizer_config.json", {**settings, "processor_class": "Qwen2VLProcessor"})
+    code, out, _ = run("--format", "json", "--no-cache", "--baseline", "none", str(folder))
+    assert "EOS001" in {f["code"] for f in json.loads(out)["findings"]}, out
+
+
 @pytest.mark.parametrize("value, where, label, kind", [
     (5, "1:19", "chat_template.json", "a number"),
     (["{{ 1 }}"], "1:19", "chat_template.json", "an array"),
@@ -446,7 +479,7 @@ def test_a_processor_template_that_is_no_text_is_eos014(tmp_path, run, value, wh
     from transformers.processing_utils import ProcessorMixin
     from transformers.utils.chat_template_utils import _compile_jinja_template
 
-    folder = shutil.copytree(RULE_CASES / "EOS001-terminator-not-stop-id", tmp_path / "m")
+    folder = with_a_processor(shutil.copytree(RULE_CASES / "EOS001-terminator-not-stop-id", tmp_path / "m"))
     (folder / "chat_template.json").write_text(json.dumps({"chat_template": value}), encoding="utf-8")
     processor_dict, _ = ProcessorMixin.get_processor_dict(str(folder))
     kept = processor_dict["chat_template"]
@@ -515,6 +548,7 @@ def test_the_processor_template_is_checked_next_to_sixteen_tokenizer_templates(t
     import shutil
 
     folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
+    with_a_processor(folder)
     config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
     template = config["chat_template"]
     config["chat_template"] = [{"name": "default" if i == 0 else f"t{i}", "template": template} for i in range(16)]

@@ -1633,6 +1633,12 @@ def test_the_bare_model_table_is_the_installed_transformers_own():
     assert set(computed["types_generating_only_as_decoders"]) <= set(shipped["types_generating_only_as_decoders"])
     assert {"bert", "roberta", "xlm-roberta", "electra", "ernie"} <= set(shipped["types_generating_only_as_decoders"])
     assert not {"llama", "gpt2", "t5", "bart", "qwen2"} & set(shipped["types_generating_only_as_decoders"])
+    # the model types AutoProcessor builds a processor for, the one reader of chat_template.json (helper-179)
+    assert set(computed["types_with_processor"]) <= set(shipped["types_with_processor"])
+    if installed == ".".join(shipped["transformers"].split(".")[:2]):
+        assert computed["types_with_processor"] == shipped["types_with_processor"]
+    assert {"qwen2_vl", "qwen2_5_vl", "gemma3", "llama4", "mistral3", "llava"} <= set(shipped["types_with_processor"])
+    assert not {"llama", "qwen2", "mistral", "gemma2", "phi3"} & set(shipped["types_with_processor"])
     headless = set(shipped["headless"])
     assert {"BertModel", "MistralModel", "Qwen2Model", "XLMRobertaModel", "T5EncoderModel", "UMT5EncoderModel",
             "CLIPTextModelWithProjection", "CLIPVisionModelWithProjection", "SiglipTextModel", "DacModel"} <= headless
