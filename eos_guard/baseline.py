@@ -48,7 +48,7 @@ def read_baselines(folders: Iterable[Path], revision: str, max_bytes: int,
         # repository, costs no process to resolve it
         commit = revision if revision == "HEAD" else commit_of(root, revision)
         if commit is not None:  # a revision that names no commit (a tree, a blob) compares with nothing
-            texts.update(_cat_files(root, paths, commit, max_bytes, refused))
+            texts.update(_cat_files(root, paths, commit, max_bytes, refused, revision))
     return texts
 
 
@@ -107,20 +107,27 @@ def commit_of(root: Path, revision: str) -> str | None:
 
 
 def _cat_files(root: Path, paths: list[Path], revision: str, max_bytes: int,
-               refused: list[InputError] | None = None) -> dict[Path, str]:
+               refused: list[InputError] | None = None, named: str | None = None) -> dict[Path, str]:
     """Any path is data: names go to git as arguments (literal pathspecs) and come back NUL-terminated; blobs are
     then asked for by object id and read by their announced size, so no name can shift the reader. A blob over
-    ``max_bytes`` (a file that is small in .git's compressed store can be large) is not asked for."""
+    ``max_bytes`` (a file that is small in .git's compressed store can be large) is not asked for. ``named``: the
+    revision as the user wrote it, for what ``refused`` gets."""
+    named = named or revision
     by_name = {os.fsencode(p.relative_to(root).as_posix()): p for p in paths}
     blobs: dict[bytes, list[Path]] = {}  # object id -> the paths with that content
+    missing: list[Path] = []
     names = list(by_name)
     for start in range(0, len(names), ARGUMENTS_PER_CALL):
-        listed = _git(root, ["--literal-pathspecs", "ls-tree", "-l", "-z", revision, "--",
-                             *names[start:start + ARGUMENTS_PER_CALL]])
-        if listed is None:  # no such revision (no commits yet), or git refuses the work tree: asked only then
-            why = _refusal(root, revision) if refused is not None else None
-            if why is not None:
-                refused.append(why)
+        chunk = names[start:start + ARGUMENTS_PER_CALL]
+        listed = _git(root, ["--literal-pathspecs", "ls-tree", "-l", "-z", revision, "--", *chunk])
+        if listed is None:  # no such revision (no commits yet), git refuses the work tree, or a partial clone
+            # lacks a version whose size ls-tree -l would fetch: asked only then
+            if refused is not None:
+                tracked = _git(root, ["--literal-pathspecs", "ls-tree", "-z", "--name-only", revision, "--", *chunk])
+                lacking = [by_name[name] for name in (tracked or b"").split(b"\0") if name in by_name]
+                why = _not_fetched(lacking, named) if lacking else _refusal(root, named)
+                if why is not None:
+                    refused.append(why)
             return {}
         for entry in (listed or b"").split(b"\0"):
             info, _, name = entry.partition(b"\t")
@@ -128,6 +135,10 @@ def _cat_files(root: Path, paths: list[Path], revision: str, max_bytes: int,
             if len(fields) == 4 and fields[1] == b"blob" and fields[3].isdigit() and name in by_name \
                     and int(fields[3]) <= max_bytes:
                 blobs.setdefault(fields[2], []).append(by_name[name])
+            elif len(fields) == 4 and fields[1] == b"blob" and name in by_name:  # no size: "BAD" (or "-")
+                missing.append(by_name[name])  # its object is not here: a partial clone's, which git would fetch
+    if missing and refused is not None:
+        refused.append(_not_fetched(missing, named))
     if not blobs:
         return {}
     out = _git(root, ["cat-file", "--batch"], b"".join(oid + b"\n" for oid in blobs)) or b""
@@ -148,6 +159,19 @@ def _cat_files(root: Path, paths: list[Path], revision: str, max_bytes: int,
     return texts
 
 
+def _not_fetched(missing: list[Path], revision: str) -> InputError:
+    """Why files have no baseline in a partial clone (``git clone --filter=blob:none``, actions/checkout's
+    ``filter``): their versions at the revision are not in the clone, and git, which would fetch them, runs here
+    with no transport (:data:`GIT_READ_ONLY`): said, never off without a word (helper-180)."""
+    first = display_path(missing[0])
+    what = f"the version of {first} at {revision} is not" if len(missing) == 1 else \
+        f"the versions of {first} and {len(missing) - 1} more at {revision} are not all"
+    them = "it" if len(missing) == 1 else "them"
+    return InputError(None, f"--baseline {revision}: {what} in this clone (a partial clone; eos-guard fetches "
+                            f"nothing), so the regression check (EOS015) is off for {them}: fetch {them} first (git "
+                            f"show {revision}:PATH), or --baseline none turns it off without this line")
+
+
 def _git(root: Path, args: list, stdin: bytes | None = None) -> bytes | None:
     proc = _run_git(root, args, stdin)
     return proc.stdout if proc is not None and proc.returncode == 0 else None
@@ -156,10 +180,15 @@ def _git(root: Path, args: list, stdin: bytes | None = None) -> bytes | None:
 # git only reads here, and runs nothing a repository's own config names. A model folder unpacked from an archive may
 # hold a .git of its own whose config declares a partial clone with an object missing: reading it, git would fetch
 # it from the remote the config names, through the core.sshCommand (or proxy, or credential helper) it names
-# (helper-178), and write the object into that .git. No transport is allowed (every git since 2.12), and no lazy
-# fetch is tried (git 2.44+); nothing prompts. A missing object is then a missing baseline.
+# (helper-178), and write the object into that .git. No transport is allowed (GIT_ALLOW_PROTOCOL, which overrides
+# the repository's protocol settings; -c protocol.allow=never alone is only their default), and no lazy fetch is
+# tried (git 2.44+); nothing prompts. A missing object is then a missing baseline, said as such (_not_fetched).
 GIT_READ_ONLY = ("-c", "protocol.allow=never")
-GIT_READ_ONLY_ENV = {"GIT_NO_LAZY_FETCH": "1", "GIT_TERMINAL_PROMPT": "0"}
+GIT_READ_ONLY_ENV = {"GIT_NO_LAZY_FETCH": "1", "GIT_TERMINAL_PROMPT": "0",
+                     # only the protocol named "none" (there is none), whatever protocol.<name>.allow the repository's
+                     # config sets: it overrides every one of them, where -c protocol.allow=never is only the default
+                     # (helper-180: protocol.ssh.allow=always in the folder's config let the fetch run)
+                     "GIT_ALLOW_PROTOCOL": "none"}
 GIT_SECONDS = 30  # a git that takes longer (a hung credential helper, a network file system) is given up on
 # work tree -> why git could not be run there: asked once per run (a git that timed out is not waited for again)
 _NOT_RUN: dict[Path, str] = {}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 import shutil
 import subprocess
 import sys
@@ -256,13 +257,23 @@ def test_a_work_tree_without_git_to_run_is_said_not_silently_skipped(run, tmp_pa
     assert run("--baseline", "none", "broken", cwd=tmp_path / "repo")[2] == ""
 
 
+@pytest.mark.parametrize("old_git", [False, True], ids=["git", "git-without-no-lazy-fetch"])
 @pytest.mark.parametrize("api", [False, True], ids=["cli", "api"])
-def test_a_model_folders_own_git_config_runs_no_command_and_fetches_nothing(run, tmp_path, api):
+def test_a_model_folders_own_git_config_runs_no_command_and_fetches_nothing(run, tmp_path, monkeypatch, api, old_git):
     """docs/security.md (helper-178): a model folder unpacked from an archive held a .git of its own whose config
     declared a partial clone with generation_config.json's object missing, and a core.sshCommand: reading the
     baseline, git fetched the object through that command, which ran, with --isolated too. git now runs with no
     transport allowed and no lazy fetch: the command does not run, nothing is written into that .git, and the
-    check reports the folder, without the missing object's baseline."""
+    check reports the folder, without the missing object's baseline. The config also allows ssh by name
+    (protocol.ssh.allow, which -c protocol.allow=never does not override: helper-180), and the check also runs
+    under a git that ignores GIT_NO_LAZY_FETCH (older than 2.44 without its backport: a wrapper that drops it)."""
+    if old_git:
+        real = shutil.which("git")
+        wrapper = tmp_path / "bin" / "git"
+        wrapper.parent.mkdir()
+        wrapper.write_text(f"#!/bin/sh\nunset GIT_NO_LAZY_FETCH\nexec {real} \"$@\"\n", encoding="utf-8")
+        wrapper.chmod(0o755)
+        monkeypatch.setenv("PATH", f"{wrapper.parent}{os.pathsep}{os.environ['PATH']}")
     folder = shutil.copytree(BROKEN, tmp_path / "model")
     _git(folder, "init", "-q")
     _git(folder, "add", ".")
@@ -273,17 +284,48 @@ def test_a_model_folders_own_git_config_runs_no_command_and_fetches_nothing(run,
     marker = tmp_path / "ran"
     for key, value in (("core.repositoryformatversion", "1"), ("extensions.partialClone", "origin"),
                        ("remote.origin.url", "ssh://attacker.invalid/x"), ("remote.origin.promisor", "true"),
-                       ("core.sshCommand", f"sh -c 'touch {marker}; false'")):
+                       ("core.sshCommand", f"sh -c 'touch {marker}; false'"), ("protocol.ssh.allow", "always")):
         _git(folder, "config", key, value)
     git_files = sorted(str(p) for p in (folder / ".git").rglob("*"))
+    missing = ("--baseline HEAD: the version of model/generation_config.json at HEAD is not in this clone (a partial "
+               "clone; eos-guard fetches nothing), so the regression check (EOS015) is off for it: fetch it first")
     if api:
-        report = eos_guard.check(folder, isolated=True)
-        assert "EOS001" in {f.code for f in report.findings()}
+        with pytest.raises(InputError, match=re.escape(missing.replace("model/", f"{folder}/"))):
+            eos_guard.check(folder, isolated=True)
     else:
         code, out, err = run("--isolated", "model", cwd=tmp_path)
-        assert code == 1 and "EOS001" in out, (out, err)
+        assert code == 2 and "EOS001" in out and missing in err, (out, err)
     assert not marker.exists()
     assert sorted(str(p) for p in (folder / ".git").rglob("*")) == git_files
+
+
+def test_a_baseline_a_partial_clone_does_not_hold_is_said_not_skipped(run, tmp_path):
+    """docs/usage.md (helper-180): in a partial clone (git clone --filter=blob:none, actions/checkout's filter) the
+    earlier version of a file is not in the clone; git fetched it when asked, which a check no longer lets it do
+    (a model folder's own .git could make that fetch run commands). The regression check (EOS015) was then off
+    for it without a word: it is one error line that says why and what to do (exit 2), and once the user's git
+    has fetched it, EOS015 reports the dropped id."""
+    server = shutil.copytree(BROKEN, tmp_path / "server" / "model").parent
+    _git(server, "init", "-q")
+    write_json(server / "model" / "generation_config.json", {"eos_token_id": [151643, 151645]})
+    _git(server, "add", ".")
+    _git(server, "commit", "-qm", "both ids")
+    write_json(server / "model" / "generation_config.json", {"eos_token_id": 151643})
+    _git(server, "commit", "-qam", "one dropped")
+    _git(server, "config", "uploadpack.allowFilter", "true")
+    subprocess.run(["git", "clone", "-q", "--filter=blob:none", f"file://{server}", str(tmp_path / "clone")],
+                   check=True, capture_output=True)
+    clone = tmp_path / "clone"
+    code, out, err = run("--baseline", "HEAD~1", "model", cwd=clone)
+    assert code == 2 and " EOS015 " not in out, (out, err)
+    assert err == ("eos-guard: --baseline HEAD~1: the versions of model/config.json and 1 more at HEAD~1 are not all "
+                   "in this clone (a partial clone; eos-guard fetches nothing), so the regression check (EOS015) is "
+                   "off for them: fetch them first (git show HEAD~1:PATH), or --baseline none turns it off without "
+                   "this line\n"), err
+    for name in ("config.json", "generation_config.json"):  # the user's own git fetches what it lacks
+        subprocess.run(["git", "-C", str(clone), "show", f"HEAD~1:model/{name}"], check=True, capture_output=True)
+    code, out, err = run("--baseline", "HEAD~1", "model", cwd=clone)
+    assert err == "" and " EOS015 error: " in out, (out, err)
 
 
 def test_a_git_that_does_not_answer_is_given_up_on_once_and_said(run, tmp_path, monkeypatch):
