@@ -126,24 +126,29 @@ def installed_fingerprint(packages: tuple[str, ...], path: tuple[str, ...]) -> s
     (not imported): its ``__init__.py`` (jinja2's names its version) and the names of its ``.dist-info`` folders
     beside it (pip writes one, named for the version): part of the key of what that code computes, so that an
     upgrade of Python or of the package, which may render a template differently, takes no entry the old one made
-    (helper-175). A package that is not found counts as empty. Read once a run."""
+    (helper-175). The file is read through the package's loader, so a package in a zip archive counts too
+    (helper-180); one that is not found counts as empty. Read once a process (a long-lived caller that upgrades jinja2
+    in place keeps the key it started with)."""
     from importlib.machinery import PathFinder
 
     parts = [sys.version]
     for name in packages:
         try:
-            origin = getattr(PathFinder.find_spec(name, list(path)), "origin", None)
+            spec = PathFinder.find_spec(name, list(path))
         except (ImportError, ValueError):
-            origin = None
+            spec = None
+        origin = getattr(spec, "origin", None)
         found = ""
-        if origin:
+        if origin and hasattr(spec.loader, "get_data"):
+            try:
+                found = sha256_hex(spec.loader.get_data(origin))
+            except OSError:
+                pass
             prefix = f"{name.lower()}-"
             try:
-                with open(origin, "rb") as handle:
-                    found = sha256_hex(handle.read())
                 found += "".join(sorted(f",{entry}" for entry in os.listdir(os.path.dirname(os.path.dirname(origin)))
                                         if entry.lower().startswith(prefix) and entry.endswith(".dist-info")))
-            except OSError:
+            except OSError:  # a zip archive's inside: no folder to list
                 pass
         parts.append(found)
     return ";".join(parts)

@@ -734,3 +734,25 @@ def test_a_content_key_is_the_sha256_of_the_bytes_below_and_above_the_openssl_th
 
     data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
     assert cache.sha256_hex(data) == hashlib.sha256(data).hexdigest()
+
+
+def test_the_renderer_in_a_zip_archive_keys_probes_by_its_code_too(tmp_path):
+    """helper-180: jinja2 imported from a zip archive (a zipapp, a zipped egg) could not be opened as a file, so every
+    release of it gave the same empty part of the probe key. It is read through its loader: two archives whose
+    jinja2 differs give different keys, and the same one the same."""
+    import os
+    import zipfile
+
+    import jinja2
+
+    from eos_guard import cache
+
+    source = open(jinja2.__file__, "rb").read()
+    archives = []
+    for name, extra in (("a.zip", b""), ("b.zip", b"\n# another release\n"), ("c.zip", b"")):
+        archive = tmp_path / name
+        with zipfile.ZipFile(archive, "w") as packed:
+            packed.writestr("jinja2/__init__.py", source + extra)
+        archives.append(cache.installed_fingerprint(("jinja2",), (os.fspath(archive),)))
+    assert archives[0].rpartition(";")[2] == cache.sha256_hex(source)
+    assert archives[0] != archives[1] and archives[0] == archives[2]
