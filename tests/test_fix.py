@@ -1217,3 +1217,34 @@ def test_a_harmony_eos_set_to_end_is_told_to_be_return_not_listed(tmp_path, run)
     after = {path.name: path.read_bytes() for path in folder.iterdir()}
     assert {name for name in before if after[name] != before[name]} == {"generation_config.json"}
     assert GenerationConfig.from_pretrained(folder).eos_token_id == [200002, 199999, 200012]
+
+
+@pytest.mark.parametrize("template_ends_with", ["<|return|>", "<|end|>"], ids=["openai-template", "unsloth-template"])
+def test_a_harmony_stop_id_on_end_is_eos033_and_fix_removes_nothing(tmp_path, run, template_ends_with):
+    """docs/rules.md EOS033 (helper-180): with 200007 '<|end|>' in a gpt-oss fine-tune's eos_token_id (by hand, or by an
+    earlier --fix of Unsloth's template), generate() stops after the reasoning, which transformers renders ending with
+    <|end|> before the answer (the oracle). Nothing said so; EOS033 does, for OpenAI's template and Unsloth's, and no
+    finding asks to add or keep it. --fix only adds ids: the list keeps 200007 (a person removes it). Phi-3, whose turn
+    end <|end|> is in a vocabulary without <|return|> or <|call|>, gets no EOS033 (phi3-mini-4k-instruct's golden
+    report)."""
+    from transformers import AutoTokenizer, GenerationConfig
+
+    folder = shutil.copytree(FIXTURES / "gpt-oss-harmony-return-vs-end", tmp_path / "m")
+    template = folder / "chat_template.jinja"
+    template.write_text(template.read_text(encoding="utf-8").replace(
+        'message.content + "<|return|>"', f'message.content + "{template_ends_with}"'), encoding="utf-8")
+    settings = json.loads((folder / "generation_config.json").read_text(encoding="utf-8"))
+    write_json(folder / "generation_config.json", {**settings, "eos_token_id": [200002, 199999, 200012, 200007]})
+    chat = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "ANSWER", "thinking": "REASONING"}]
+    rendered = AutoTokenizer.from_pretrained(folder).apply_chat_template(chat, tokenize=False)
+    assert "REASONING<|end|><|start|>assistant<|channel|>final<|message|>ANSWER" in rendered, rendered
+    assert 200007 in GenerationConfig.from_pretrained(folder).eos_token_id
+
+    code, out, _ = run("--format", "json", "--baseline", "none", str(folder))
+    findings = json.loads(out)["findings"]
+    eos033 = [f for f in findings if f["code"] == "EOS033"]
+    assert code == 1 and len(eos033) == 1 and eos033[0]["path"].endswith("generation_config.json"), findings
+    assert "remove 200007, and end turns with '<|return|>' (200002)" in eos033[0]["message"]
+    assert not [f for f in findings if "add 200007" in f["message"]], findings
+    run("--fix", "--baseline", "none", str(folder))
+    assert GenerationConfig.from_pretrained(folder).eos_token_id == [200002, 199999, 200012, 200007]

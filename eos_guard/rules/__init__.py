@@ -20,6 +20,7 @@ from .no_stop_ids import NoStopIds
 from .pad_is_terminator import PadIsTerminator
 from .runtime_does_not_stop import RuntimeDoesNotStop
 from .special_tokens_map_override import SpecialTokensMapOverride
+from .stop_id_ends_message import StopIdEndsMessage
 from .stop_id_suppressed import StopIdSuppressed
 from .stop_ids_dropped import StopIdsDropped
 from .stop_ids_in_base_model import StopIdsInBaseModel
@@ -46,7 +47,7 @@ FOLDER_RULES: tuple[Rule, ...] = (
     IdOutOfRange(), InvalidTokenId(), SpecialTokensMapOverride(), AddedTokenIdMismatch(), TerminatorNotSpecial(),
     TerminatorNotSingleToken(), StopIdSuppressed(), PadIsTerminator(), TemplateError(), StopIdsDropped(),
     RuntimeDoesNotStop(), TerminatorListedNowhere(), FileNotRead(), StopIdsInBaseModel(), GenaiConfigDoesNotStop(),
-    ToolCallNotStopId(), TekkenOverridesTemplate(), GenerationBlockExcludesTerminator(),
+    ToolCallNotStopId(), TekkenOverridesTemplate(), GenerationBlockExcludesTerminator(), StopIdEndsMessage(),
 )
 _loaded: dict[str, tuple[Rule, ...]] = {}
 

@@ -2,15 +2,13 @@ from __future__ import annotations
 
 from ..findings import Finding, Severity
 from ..resolve import ResolvedModel
-from ..runtimes import stop_advice, stops, target_id
+from ..runtimes import NAMES, stop_advice, stops, target_id
 from .base import Options, Rule, describe_ids, token_text
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
     from typing import Iterator
 
-NAMES = {"vllm": "vLLM", "sglang": "SGLang", "tgi": "TGI", "mlx-lm": "mlx-lm", "llama.cpp": "llama.cpp",
-         "ollama": "Ollama", "transformers": "transformers", "onnxruntime-genai": "onnxruntime-genai"}
 OWN_RULES = ("transformers", "onnxruntime-genai")  # EOS001 and EOS029 check them
 
 

@@ -29,6 +29,9 @@ MODULES: dict[str, ModuleType] = {
     "onnxruntime-genai": onnxruntime_genai,
 }
 RUNTIMES: dict[str, Callable[..., StopSet]] = {name: module.stop_set for name, module in MODULES.items()}
+# each runtime as messages name it
+NAMES = {"vllm": "vLLM", "sglang": "SGLang", "tgi": "TGI", "mlx-lm": "mlx-lm", "llama.cpp": "llama.cpp",
+         "ollama": "Ollama", "transformers": "transformers", "onnxruntime-genai": "onnxruntime-genai"}
 RELEASES: dict[str, tuple[Release, ...]] = {name: module.RELEASES for name, module in MODULES.items()}
 GGUF_RUNTIMES = ("llama.cpp", "ollama")  # they serve a GGUF, whose eos the converter takes from the tokenizer files
 
@@ -269,5 +272,5 @@ def released(stops: Mapping[str, StopSet], shared: dict[tuple, StopSet]) -> dict
     return {name: stop.without_place(shared) for name, stop in stops.items()}
 
 
-__all__ = ["MODULES", "RELEASES", "RUNTIMES", "Release", "StopSet", "calling_turn", "calling_turns", "calls_stop",
+__all__ = ["MODULES", "NAMES", "RELEASES", "RUNTIMES", "Release", "StopSet", "calling_turn", "calling_turns", "calls_stop",
            "message_end_advice", "released", "stop_advice", "stop_id", "stop_sets", "stops", "target_id"]
