@@ -844,8 +844,9 @@ class ModelFiles:
         video processor's config file is there (it may name the class), tokenizer_config.json or config.json
         names a ``processor_class`` or an ``AutoProcessor`` in ``auto_map``, or config.json's ``model_type`` has a
         processor in transformers (data/model_classes.json ``types_with_processor``). Otherwise it returns the
-        tokenizer."""
-        if any(entries.link(name) is not None for name in PROCESSOR_FILES):
+        tokenizer. A Hub snapshot's config files count where its commit lists them, downloaded or not."""
+        listed = listed_names(self.folder)
+        if any(entries.link(name) is not None or name in listed for name in PROCESSOR_FILES):
             return True
         for doc in (self.tokenizer_config, self.config):
             data = doc.data if doc is not None else None

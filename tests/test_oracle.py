@@ -443,7 +443,8 @@ def test_a_text_model_s_leftover_chat_template_json_is_read_by_nothing_and_not_c
     """helper-179: a text model (Qwen2ForCausalLM) with the tokenizer's own template and a leftover chat_template.json
     got EOS001 from the leftover file. AutoProcessor builds no processor for such a folder (no processor file, no
     processor_class, a model type without a processor in transformers) and returns the tokenizer, which never reads
-    the file: the verdict is the tokenizer template's. Where a processor is named, the file is checked again."""
+    the file: the verdict is the tokenizer template's. Where a processor is named, or a Hub snapshot's commit lists a
+    processor file it did not download, the file is checked again."""
     import shutil
 
     from transformers import AutoProcessor
@@ -458,6 +459,13 @@ def test_a_text_model_s_leftover_chat_template_json_is_read_by_nothing_and_not_c
     report = json.loads(out)
     assert [entry["name"] for entry in report["models"][0]["templates"]] == ["default"]
     assert "EOS001" not in {f["code"] for f in report["findings"]}, report["findings"]
+
+    from eos_guard import model_files  # a Hub snapshot whose commit lists a processor file it did not download
+    try:
+        model_files.record_not_fetched(folder, {}, [*(p.name for p in folder.iterdir()), "preprocessor_config.json"])
+        assert "chat_template.json" in model_files.ModelFiles.read(folder).templates
+    finally:
+        model_files.record_not_fetched(folder, {})
 
     settings = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
     write_json(folder / "tokenizer_config.json", {**settings, "processor_class": "Qwen2VLProcessor"})
