@@ -120,15 +120,14 @@ def code_fingerprint(names: tuple[str, ...]) -> str:
     return ",".join(parts)
 
 
-@functools.lru_cache(maxsize=None)
 def installed_fingerprint(packages: tuple[str, ...], path: tuple[str, ...]) -> str:
     """Python's version and a hash of each installed package of ``packages`` as found on the import path ``path``
     (not imported): its ``__init__.py`` (jinja2's names its version) and the names of its ``.dist-info`` folders
     beside it (pip writes one, named for the version): part of the key of what that code computes, so that an
     upgrade of Python or of the package, which may render a template differently, takes no entry the old one made
     (helper-175). The file is read through the package's loader, so a package in a zip archive counts too
-    (helper-180); one that is not found counts as empty. Read once a process (a long-lived caller that upgrades jinja2
-    in place keeps the key it started with)."""
+    (helper-180); one that is not found counts as empty. template._renderer reads it once a process (a long-lived
+    caller that upgrades jinja2 in place keeps the key it started with)."""
     from importlib.machinery import PathFinder
 
     parts = [sys.version]

@@ -292,11 +292,19 @@ def _probe_key(source: str, special_tokens: tuple[tuple[str, str], ...], added_t
                with_tools: bool, seconds: float) -> str:
     """The limits are part of the key: a render that finished within a generous template-timeout (or output limit)
     is no answer under a stricter one, where it may exceed it (helper-119: a cached success hid EOS014)."""
+    from . import cache
+
+    return cache.digest(cache.code_fingerprint(PROBE_CODE), _renderer(), source, special_tokens, added_tokens,
+                        max_output, with_tools, seconds)  # tuples: JSON arrays
+
+
+@functools.lru_cache(maxsize=None)
+def _renderer() -> str:
+    """The renderer's part of a probe key, found once a process: the import path is not looked at again (made real,
+    entry by entry) for every template of a run over many folders."""
     from . import cache, render_worker
 
-    renderer = cache.installed_fingerprint(RENDERER, tuple(render_worker.import_path()))
-    return cache.digest(cache.code_fingerprint(PROBE_CODE), renderer, source, special_tokens, added_tokens, max_output,
-                        with_tools, seconds)  # tuples: JSON arrays
+    return cache.installed_fingerprint(RENDERER, tuple(render_worker.import_path()))
 
 
 # The modules whose code makes a Probe, part of its cache key (cache.code_fingerprint): the probe conversations, the

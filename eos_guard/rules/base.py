@@ -9,7 +9,7 @@ from ..known_tokens import END_OF_TURN_TEXTS
 from ..model_files import TemplateSource, one_eos_type
 from ..records import record
 from ..resolve import ResolvedModel, StopIds, TokenValue, Where
-from ..runtimes import ids_first
+from ..runtimes import ids_first, turn_end_shown
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -186,11 +186,9 @@ def add_to_stop_ids(model: ResolvedModel, what: str) -> str:
 def message_end_eos(model: ResolvedModel, eos: TokenValue) -> str:
     """What EOS002 and EOS003 say of a tokenizer eos that is harmony's message end (ResolvedModel.turn_end_instead):
     to change the eos, not to list it."""
-    end = model.turn_end_instead(eos.token)
-    end_id = model.vocab.id_of(end) if end else None
-    shown = f"'{end}' ({end_id})" if end_id is not None else f"'{end}'"
     return (f"'{eos.token}' also ends the reasoning before an answer, and a stop id on it would end generation "
-            f"there: set eos_token to {shown}, which ends turns, rather than listing {eos.id}")
+            f"there: set eos_token to {turn_end_shown(model, eos.token)}, which ends turns, rather than listing "
+            f"{eos.id}")
 
 
 def text_token_stops(model: ResolvedModel, ids: tuple[int, ...] | list[int]) -> bool:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from ..findings import Finding, Severity
 from ..known_tokens import MESSAGE_END
 from ..resolve import ResolvedModel
-from ..runtimes import NAMES
+from ..runtimes import NAMES, turn_end_shown
 from .base import Options, Rule
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -43,10 +43,8 @@ class StopIdEndsMessage(Rule):
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         end_id = model.vocab.id_of(MESSAGE_END)
-        turn_end = model.turn_end_instead(MESSAGE_END)
-        if end_id is None or turn_end is None:
+        if end_id is None or model.turn_end_instead(MESSAGE_END) is None:
             return
-        turn_end_id = model.vocab.id_of(turn_end)
         for runtime in dict.fromkeys(options.runtimes):
             stop = model.runtime_stops.get(runtime)
             if stop is None or end_id not in stop.ids:
@@ -57,5 +55,5 @@ class StopIdEndsMessage(Rule):
             who = "generate()" if runtime == "transformers" else NAMES[runtime]
             yield self.finding(model, f"{who} stops on '{MESSAGE_END}' ({end_id}) ({stop.why}): in harmony it also "
                                       "ends the reasoning before every answer, so generation ends there and the "
-                                      f"answer is never written; remove {end_id}, and end turns with '{turn_end}' "
-                                      f"({turn_end_id})", place)
+                                      f"answer is never written; remove {end_id}, and end turns with "
+                                      f"{turn_end_shown(model, MESSAGE_END)}", place)

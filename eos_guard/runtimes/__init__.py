@@ -192,12 +192,19 @@ def message_end_advice(model: ResolvedModel, terminator: Terminator) -> str:
     """What to change where a template ends answers with harmony's message end (ResolvedModel.turn_end_instead):
     the template, since a stop id on that token would end every answer after its reasoning (helper-177: Unsloth's
     gpt-oss template, whose final answer ends with "<|end|>", and --fix added 200007)."""
-    end = model.turn_end_instead(terminator.token)
-    end_id = model.vocab.id_of(end) if end else None
-    shown = f"'{end}' ({end_id})" if end_id is not None else f"'{end}'"
-    return (f"end the final answer with {shown} in the chat template, as OpenAI's harmony template does "
+    return (f"end the final answer with {turn_end_shown(model, terminator.token)} in the chat template, as OpenAI's "
+            "harmony template does "
             f"('{terminator.token}' also ends the reasoning before an answer: a stop id on it would end generation "
             "there)")
+
+
+def turn_end_shown(model: ResolvedModel, token: str | None) -> str:
+    """``'<|return|>' (200002)``: the text that ends a turn where ``token`` ends messages only
+    (ResolvedModel.turn_end_instead), with its id where the files give one; what EOS001, EOS002, EOS003, EOS016 and
+    EOS033 advise."""
+    end = model.turn_end_instead(token)
+    end_id = model.vocab.id_of(end) if end else None
+    return f"'{end}' ({end_id})" if end_id is not None else f"'{end}'"
 
 
 def ids_first(model: ResolvedModel, advice: str) -> str:
@@ -273,4 +280,5 @@ def released(stops: Mapping[str, StopSet], shared: dict[tuple, StopSet]) -> dict
 
 
 __all__ = ["MODULES", "NAMES", "RELEASES", "RUNTIMES", "Release", "StopSet", "calling_turn", "calling_turns", "calls_stop",
-           "message_end_advice", "released", "stop_advice", "stop_id", "stop_sets", "stops", "target_id"]
+           "message_end_advice", "released", "stop_advice", "stop_id", "stop_sets", "stops", "target_id",
+           "turn_end_shown"]
