@@ -279,6 +279,6 @@ def released(stops: Mapping[str, StopSet], shared: dict[tuple, StopSet]) -> dict
     return {name: stop.without_place(shared) for name, stop in stops.items()}
 
 
-__all__ = ["MODULES", "NAMES", "RELEASES", "RUNTIMES", "Release", "StopSet", "calling_turn", "calling_turns", "calls_stop",
-           "message_end_advice", "released", "stop_advice", "stop_id", "stop_sets", "stops", "target_id",
-           "turn_end_shown"]
+__all__ = ["MODULES", "NAMES", "RELEASES", "RUNTIMES", "Release", "StopSet", "calling_turn", "calling_turns",
+           "calls_stop", "message_end_advice", "released", "stop_advice", "stop_id", "stop_sets", "stops",
+           "target_id", "turn_end_shown"]
