@@ -1213,6 +1213,11 @@ def test_a_harmony_eos_set_to_end_is_told_to_be_return_not_listed(tmp_path, run)
     for code_ in ("EOS002", "EOS003"):
         assert findings[code_]["path"].endswith("tokenizer_config.json"), findings[code_]
         assert "set eos_token to '<|return|>' (200002)" in findings[code_]["message"], findings[code_]
+    # docs/rules.md EOS033: vLLM, SGLang and mlx-lm add the tokenizer's eos to their stop set, and so stop after the
+    # reasoning; llama.cpp (and Ollama, built on it) leaves <|end|> out in a harmony vocabulary
+    code, out, _ = run("--format", "json", "--baseline", "none", "--runtime", "all", str(folder))
+    early = sorted(f["message"].split(" stops on ")[0] for f in json.loads(out)["findings"] if f["code"] == "EOS033")
+    assert early == ["SGLang", "mlx-lm", "vLLM"], out
     run("--fix", "--baseline", "none", str(folder))
     after = {path.name: path.read_bytes() for path in folder.iterdir()}
     assert {name for name in before if after[name] != before[name]} == {"generation_config.json"}
