@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import compileall
 import json
 import os
 import platform
@@ -60,6 +61,10 @@ FLOOR = "import sys\nfor p in sys.argv[1:]:\n    open(p, 'rb').read()"
 # What a check cannot start without: the JSON parser and paths (a plain command line, options without values and
 # PATHs, needs no argparse since commit 47d6e2d: eos_guard/options.py).
 STDLIB = "import json, pathlib"
+# What a check imports anyway, whichever JSON parser and paths it used (re and enum through its own patterns and
+# enums, functools, collections and contextlib through runpy and its own code): the ledger's base (performance.md)
+ANYWAY = "import re, enum, functools, collections, contextlib"
+EMPTY_MODULES = 60  # the ledger's cost of the import machinery alone: a package of this many empty modules
 # What a check of one folder (its concise report) imports before it reads a file (the old code has the same modules).
 CHECK_MODULES = "import eos_guard.cli, eos_guard.pipeline, eos_guard.report.text"
 JSON_LOADS = "import json, sys\njson.loads(open(sys.argv[1], encoding='utf-8').read())"
@@ -304,16 +309,37 @@ def main(argv: list[str] | None = None) -> int:
     (stub / "stdlib_only" / "__init__.py").write_text("", encoding="utf-8")
     (stub / "stdlib_only" / "__main__.py").write_text(STDLIB + "\n", encoding="utf-8")
     stdlib_m = Command("stdlib -m", [PYTHON, "-m", "stdlib_only"], tree=stub, expect=(0,))
+    anyway = Command("anyway", [PYTHON, "-c", ANYWAY], expect=(0,))
+    anyway_json = Command("anyway + json", [PYTHON, "-c", ANYWAY + ", json"], expect=(0,))
+    anyway_pathlib = Command("anyway + pathlib", [PYTHON, "-c", ANYWAY + ", pathlib"], expect=(0,))
+    empty = work / "empty-modules"
+    (empty / "empty_modules").mkdir(parents=True, exist_ok=True)
+    (empty / "empty_modules" / "__init__.py").write_text("", encoding="utf-8")
+    for number in range(EMPTY_MODULES):
+        (empty / "empty_modules" / f"m{number}.py").write_text("", encoding="utf-8")
+    compileall.compile_dir(empty, quiet=1)  # as an installation compiles them
+    empties = Command("empty modules", [PYTHON, "-c", ", ".join(
+        ["import empty_modules", *(f"empty_modules.m{number}" for number in range(EMPTY_MODULES))])],
+        tree=empty, expect=(0,))
+    ledger = [anyway, anyway_json, anyway_pathlib, empties]
     imports = [Command(f"import {name}", [PYTHON, "-c", "import eos_guard"], tree=tree, expect=(0,))
                for name, tree in trees]
     check_modules = [Command(f"check modules {name}", [PYTHON, "-c", CHECK_MODULES], tree=tree, expect=(0,))
                      for name, tree in trees]
-    measure([bare, stdlib, stdlib_m, *imports, *check_modules], runs * 3)
+    measure([bare, stdlib, stdlib_m, *ledger, *imports, *check_modules], runs * 3)
     print()
     print(f"the standard library modules every check imports (`{STDLIB}`): "
           f"{(stdlib.median - bare.median) * 1000:.1f} ms wall, {(stdlib.cpu_median - bare.cpu_median) * 1000:.1f} ms "
           f"CPU over a bare interpreter, {stdlib.median / bare.median:.2f}x its wall time; `python -m` of a package "
           f"that imports only them: {stdlib_m.fmt()}, {stdlib_m.median / bare.median:.2f}x a bare interpreter")
+    print(f"the ledger of the small ChatML row: over `{ANYWAY}` ({anyway.fmt()}, "
+          f"{anyway.median / bare.median:.2f}x a bare interpreter), the `json` package costs "
+          f"{(anyway_json.median - anyway.median) * 1000:.1f} ms wall "
+          f"({(anyway_json.median - anyway.median) / bare.median:.2f}x a bare interpreter) and `pathlib` "
+          f"{(anyway_pathlib.median - anyway.median) * 1000:.1f} ms "
+          f"({(anyway_pathlib.median - anyway.median) / bare.median:.2f}x); {EMPTY_MODULES} empty modules of a "
+          f"package, compiled, {(empties.median - bare.median) * 1000:.1f} ms over a bare interpreter "
+          f"({(empties.median - bare.median) / EMPTY_MODULES * 1e6:.0f} µs each)")
     for (name, _), command in zip(trees, imports):
         print(f"`import eos_guard` ({name}): {(command.median - bare.median) * 1000:.1f} ms wall, "
               f"{(command.cpu_median - bare.cpu_median) * 1000:.1f} ms CPU over a bare interpreter "
