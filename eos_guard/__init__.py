@@ -49,15 +49,16 @@ def check(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = Non
     the folder that holds every path applies, and ``isolated=True`` reads none (``--isolated``: for a folder whose
     settings you did not write). Raises :class:`eos_guard.InputError`, whose message starts with the path, for a
     missing path, a folder without model folders (:class:`eos_guard.errors.NoModelFolder`, an InputError), or
-    bad settings; a malformed model file is reported in ``Report.errors`` instead. A file in no model folder is
-    skipped, as pre-commit passes files: ``Report.models`` is then empty.
+    bad settings; a malformed model file is reported in ``Report.errors`` instead, and so is an earlier version
+    EOS015 cannot read in a git work tree (:class:`eos_guard.errors.BaselineUnread`: git missing or refusing the
+    checkout; EOS015 is then off, the other findings stand). A file in no model folder is skipped, as pre-commit
+    passes files: ``Report.models`` is then empty.
     """
     from .pipeline import check_paths
 
     targets, loaded = _targets_and_settings(paths, config, isolated)
     report = check_paths(targets, loaded)
-    if report.problems:
-        raise report.problems[0]
+    _raise_unchecked(report)
     return report
 
 
@@ -77,14 +78,23 @@ def fix(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = None,
         _require_bool(name, switch)
     targets, loaded = _targets_and_settings(paths, config, isolated)
     result = fix_paths(targets, loaded, unsafe=unsafe, write=write)
-    if result.report.problems:
-        raise result.report.problems[0]
+    _raise_unchecked(result.report)
     if result.failed:  # the other folders were written; the error names the first file that could not be
         raise result.failed[0]
     unread = next((m.cause for m in result.report.models if m.error is not None and m.cause is not None), None)
     if unread is not None:  # as the command's exit 2: this folder was not (or not wholly) fixed
         raise unread
     return result.changes
+
+
+def _raise_unchecked(report: Report) -> None:
+    """Raise what stopped a PATH from being checked; a baseline EOS015 cannot read stops nothing else, and stays in
+    ``report.errors``."""
+    from .errors import BaselineUnread
+
+    stopped = [problem for problem in report.problems if not isinstance(problem, BaselineUnread)]
+    if stopped:
+        raise stopped[0]
 
 
 def _require_bool(name: str, switch: Any) -> None:

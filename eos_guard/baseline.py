@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .errors import InputError, display_path
+from .errors import BaselineUnread, InputError, display_path
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -52,19 +52,23 @@ def read_baselines(folders: Iterable[Path], revision: str, max_bytes: int,
     return texts
 
 
-def _refusal(root: Path, revision: str) -> InputError | None:
+# how to be rid of the line: the command's option, or the rule off in the settings (what the Python API can do)
+_SILENCE = "(--baseline none, or EOS015 in ignore, turns it off without this line)"
+
+
+def _refusal(root: Path, revision: str) -> BaselineUnread | None:
     """Why git refuses the work tree, when ``git rev-parse`` of the revision fails with a message (a revision that
     is only missing fails without one under ``--quiet``: no commits yet), or why git cannot be run at all."""
     proc = _run_git(root, ["rev-parse", "--verify", "--quiet", "--end-of-options", revision])
     if proc is None:  # no git to run (a container with the checkout mounted, no git installed): never off silently
-        return InputError(None, f"--baseline {revision}: {display_path(root)} is a git work tree, but "
-                                f"{_NOT_RUN.get(root, 'git cannot be run')}; the regression check (EOS015) is off "
-                                "there (--baseline none turns it off without this line)")
+        return BaselineUnread(None, f"--baseline {revision}: {display_path(root)} is a git work tree, but "
+                                    f"{_NOT_RUN.get(root, 'git cannot be run')}; the regression check (EOS015) is "
+                                    f"off there {_SILENCE}")
     said = proc.stderr.decode("utf-8", "replace").strip().splitlines()
     if proc.returncode == 0 or not said:
         return None
-    return InputError(None, f"--baseline {revision}: git cannot read {display_path(root)} ({said[0].strip()}); the "
-                            "regression check (EOS015) is off there (--baseline none turns it off without this line)")
+    return BaselineUnread(None, f"--baseline {revision}: git cannot read {display_path(root)} ({said[0].strip()}); "
+                                f"the regression check (EOS015) is off there {_SILENCE}")
 
 
 def baseline_problems(folders: Iterable[Path], revision: str) -> list[InputError]:
@@ -83,11 +87,11 @@ def baseline_problems(folders: Iterable[Path], revision: str) -> list[InputError
         first = display_path(outside[0])
         more = len(outside) - 1
         where = f"{first} (and {more} more folder{'s' if more != 1 else ''})" if more else first
-        problems.append(InputError(None, f"--baseline {revision}: {where} is not in a git repository; the "
+        problems.append(BaselineUnread(None, f"--baseline {revision}: {where} is not in a git repository; the "
                                          "regression check (EOS015) is off there"))
     for root in roots:
         if commit_of(root, revision) is None:
-            problems.append(_refusal(root, revision) or InputError(
+            problems.append(_refusal(root, revision) or BaselineUnread(
                 None, f"--baseline {revision}: no such commit in {display_path(root)}; the regression check (EOS015) "
                       "is off"))
     return problems
@@ -159,7 +163,7 @@ def _cat_files(root: Path, paths: list[Path], revision: str, max_bytes: int,
     return texts
 
 
-def _not_fetched(missing: list[Path], revision: str) -> InputError:
+def _not_fetched(missing: list[Path], revision: str) -> BaselineUnread:
     """Why files have no baseline in a partial clone (``git clone --filter=blob:none``, actions/checkout's
     ``filter``): their versions at the revision are not in the clone, and git, which would fetch them, runs here
     with no transport (:data:`GIT_READ_ONLY`): said, never off without a word (helper-180)."""
@@ -167,9 +171,9 @@ def _not_fetched(missing: list[Path], revision: str) -> InputError:
     what = f"the version of {first} at {revision} is not" if len(missing) == 1 else \
         f"the versions of {first} and {len(missing) - 1} more at {revision} are not all"
     them = "it" if len(missing) == 1 else "them"
-    return InputError(None, f"--baseline {revision}: {what} in this clone (a partial clone; eos-guard fetches "
-                            f"nothing), so the regression check (EOS015) is off for {them}: fetch {them} first (git "
-                            f"show {revision}:PATH), or --baseline none turns it off without this line")
+    return BaselineUnread(None, f"--baseline {revision}: {what} in this clone (a partial clone; eos-guard fetches "
+                                f"nothing), so the regression check (EOS015) is off for {them}: fetch {them} first "
+                                f"(git show {revision}:PATH), or --baseline none turns it off without this line")
 
 
 def _git(root: Path, args: list, stdin: bytes | None = None) -> bytes | None:

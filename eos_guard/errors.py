@@ -60,6 +60,12 @@ class NoModelFolder(InputError):
     PEFT adapter's weights is one), told apart from a file or setting that is wrong."""
 
 
+class BaselineUnread(InputError):
+    """The earlier version EOS015 compares with cannot be read (git missing or refusing the work tree, no such
+    revision, a partial clone without the files): EOS015 is off there, and every other finding stands. The command
+    says it and exits 2; the Python API keeps it in ``Report.errors`` and returns the report."""
+
+
 class OutputFailed(InputError):
     """stdout could not be written (a full disk, an I/O error; not a closed pipe, which ends a run quietly)."""
 

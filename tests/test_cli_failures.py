@@ -234,8 +234,8 @@ def test_a_work_tree_git_refuses_is_said_not_silently_skipped(run, tmp_path, exp
     said = _refused_by_git(tmp_path / "repo")
     code, out, err = run(*(["--baseline", "HEAD"] if explicit else []), "broken", cwd=tmp_path / "repo")
     assert code == 2 and err.startswith("eos-guard: --baseline HEAD: git cannot read . (fatal: ") and said in err
-    assert err.count("\n") == 1 and err.endswith("the regression check (EOS015) is off there (--baseline none "
-                                                  "turns it off without this line)\n"), err
+    assert err.count("\n") == 1 and err.endswith("the regression check (EOS015) is off there (--baseline none, "
+                                                  "or EOS015 in ignore, turns it off without this line)\n"), err
     assert out.endswith(ONE_FAILING)
     assert run("--baseline", "none", "broken", cwd=tmp_path / "repo")[2] == ""
 
@@ -251,10 +251,54 @@ def test_a_work_tree_without_git_to_run_is_said_not_silently_skipped(run, tmp_pa
     monkeypatch.setenv("PATH", str(tmp_path / "no-programs-here"))
     code, out, err = run(*(["--baseline", "HEAD"] if explicit else []), "broken", cwd=tmp_path / "repo")
     assert (code, err) == (2, "eos-guard: --baseline HEAD: . is a git work tree, but git cannot be run (is it "
-                              "installed and on PATH?); the regression check (EOS015) is off there (--baseline none "
-                              "turns it off without this line)\n"), err
+                              "installed and on PATH?); the regression check (EOS015) is off there (--baseline none, "
+                              "or EOS015 in ignore, turns it off without this line)\n"), err
     assert out.endswith(ONE_FAILING)
     assert run("--baseline", "none", "broken", cwd=tmp_path / "repo")[2] == ""
+    (tmp_path / "repo" / ".eos-guard.yaml").write_text("ignore: [EOS015]\n", encoding="utf-8")
+    assert run("broken", cwd=tmp_path / "repo")[:3:2] == (1, "")
+
+
+@pytest.mark.parametrize("refusal", ["no git", "git refuses"])
+def test_a_baseline_git_cannot_read_keeps_the_report(tmp_path, monkeypatch, refusal):
+    """helper-183: in a work tree where git cannot be run or refuses the checkout (a training container with the
+    repository mounted), eos_guard.check raised InputError about EOS015's baseline and returned no report: the
+    folder's EOS001 was lost, and the training callback logged only that line. The report now comes back, with
+    the baseline's line in Report.errors; strict=True fails on findings and unread folders, not on it."""
+    shutil.copytree(BROKEN, tmp_path / "repo" / "broken")
+    shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "repo" / "good")
+    _git(tmp_path, "init", "-q", "repo")
+    _git(tmp_path / "repo", "add", ".")
+    _git(tmp_path / "repo", "commit", "-qm", "models")
+    if refusal == "no git":
+        monkeypatch.setenv("PATH", str(tmp_path / "no-programs-here"))
+    else:
+        shutil.rmtree(tmp_path / "repo" / ".git")
+        _refused_by_git(tmp_path / "repo")
+    monkeypatch.chdir(tmp_path / "repo")
+    report = eos_guard.check("broken")
+    assert sorted(f.code for f in report.findings()) == ["EOS001", "EOS002", "EOS003"]
+    assert len(report.errors) == 1 and report.errors[0].startswith("--baseline HEAD: ") and "EOS015" in \
+        report.errors[0], report.errors
+    assert eos_guard.check("good").findings() == [] and len(eos_guard.check("good").errors) == 1
+    changes = eos_guard.fix("broken", write=False)
+    assert [change.path.name for change in changes] == ["config.json", "generation_config.json"]
+    with pytest.raises(InputError, match="no-such-folder"):  # what stops a PATH is still raised
+        eos_guard.check("no-such-folder", "good")
+    assert eos_guard.check("good", config=_ignoring_eos015(tmp_path)).errors == []
+    pytest.importorskip("transformers")
+    from eos_guard.integrations.transformers import EosGuardCallback, EosGuardCheckError
+
+    assert "EOS001" in [f.code for f in EosGuardCallback().check(tmp_path / "repo" / "broken").findings()]
+    assert EosGuardCallback(strict=True).check(tmp_path / "repo" / "good").findings() == []
+    with pytest.raises(EosGuardCheckError, match="EOS001"):
+        EosGuardCallback(strict=True).check(tmp_path / "repo" / "broken")
+
+
+def _ignoring_eos015(tmp_path):
+    settings = tmp_path / "ignoring.yaml"
+    settings.write_text("ignore: [EOS015]\n", encoding="utf-8")
+    return settings
 
 
 @pytest.mark.parametrize("old_git", [False, True], ids=["git", "git-without-no-lazy-fetch"])
@@ -289,9 +333,10 @@ def test_a_model_folders_own_git_config_runs_no_command_and_fetches_nothing(run,
     git_files = sorted(str(p) for p in (folder / ".git").rglob("*"))
     missing = ("--baseline HEAD: the version of model/generation_config.json at HEAD is not in this clone (a partial "
                "clone; eos-guard fetches nothing), so the regression check (EOS015) is off for it: fetch it first")
-    if api:
-        with pytest.raises(InputError, match=re.escape(missing.replace("model/", f"{folder}/"))):
-            eos_guard.check(folder, isolated=True)
+    if api:  # the report comes back, with the line in its errors (test_a_baseline_git_cannot_read_keeps_the_report)
+        report = eos_guard.check(folder, isolated=True)
+        assert "EOS001" in [f.code for f in report.findings()]
+        assert [line.startswith(missing.replace("model/", f"{folder}/")) for line in report.errors] == [True]
     else:
         code, out, err = run("--isolated", "model", cwd=tmp_path)
         assert code == 2 and "EOS001" in out and missing in err, (out, err)

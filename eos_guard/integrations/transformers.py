@@ -56,7 +56,7 @@ except ModuleNotFoundError as exc:  # eos-guard itself does not need transformer
 
 from .. import config as settings
 from ..align import align, stop_ids
-from ..errors import InputError, NoModelFolder
+from ..errors import BaselineUnread, InputError, NoModelFolder
 from ..findings import Severity
 from ..records import replace
 from ..report.escape import printable
@@ -104,8 +104,9 @@ class EosGuardCallback(TrainerCallback):
     ``strict_data=False`` logs its findings instead of raising. ``align_model=False`` only checks;
     ``check_saves=False`` does not check checkpoints. ``strict=True`` raises :class:`EosGuardCheckError` when a
     checkpoint has a finding at or above ``fail_on`` ("error" by default, as the CLI; the data check uses the
-    same threshold). ``changes`` lists every change :func:`eos_guard.align` made; ``reports`` maps each checked
-    folder to its :class:`eos_guard.Report`; ``data_report`` is the data check's (None until it ran).
+    same threshold) or could not be read (a baseline EOS015 cannot read is only logged). ``changes`` lists every
+    change :func:`eos_guard.align` made; ``reports`` maps each checked folder to its :class:`eos_guard.Report`;
+    ``data_report`` is the data check's (None until it ran).
     """
 
     def __init__(self, strict: bool = False, fail_on: Union[str, Severity] = "error", align_model: bool = True,
@@ -261,7 +262,9 @@ class EosGuardCallback(TrainerCallback):
         self.reports[folder] = report
         lines = _log(report)
         failing = report.count(self.fail_on)
-        if self.strict and (failing or report.errors):
+        # a baseline EOS015 cannot read (a checkout without git in the training container) is logged, never fatal
+        unchecked = [cause for cause in report.causes() if not isinstance(cause, BaselineUnread)]
+        if self.strict and (failing or unchecked):
             raise EosGuardCheckError(folder, report, lines)
         if report.excluded and not report.models:
             logger.warning("eos-guard: %s: not checked: the settings' exclude leaves it out", folder)
