@@ -36,7 +36,10 @@ TEMPLATE_DIR = "additional_chat_templates"
 PROCESSOR_TEMPLATE = "chat_template.json"  # a processor's template, checked under this name next to the tokenizer's
 PROCESSOR_CONFIG = "processor_config.json"  # its chat_template, when set, is the processor's instead
 # the files whose presence may make AutoProcessor build a processor (ModelFiles._builds_processor)
-PROCESSOR_FILES = (PROCESSOR_CONFIG, "preprocessor_config.json", "video_preprocessor_config.json")
+# an image or video processor's config: never read, only whether it is there (or listed) counts: AutoProcessor then
+# builds a processor, the one reader of chat_template.json (the pre-commit hooks run on them too)
+PROCESSOR_MARKERS = ("preprocessor_config.json", "video_preprocessor_config.json")
+PROCESSOR_FILES = (PROCESSOR_CONFIG, *PROCESSOR_MARKERS)
 ADAPTER_CONFIG = "adapter_config.json"  # a PEFT adapter: generate() runs with its base model's configs
 ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")  # PEFT's save_pretrained
 # the weight files of a whole model (model.safetensors, model-00001-of-00004.safetensors, their index,

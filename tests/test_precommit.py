@@ -23,6 +23,8 @@ PRE_COMMIT = Path(sys.executable).parent / "pre-commit"
     "added_tokens.json", "tokenizer.json", "chat_template.jinja", "chat_template.json", "processor_config.json",
     "models/llama/config.json", "a/b/additional_chat_templates/tool_use.jinja", "lora/adapter_config.json",
     "embedder/modules.json", "onnx/genai_config.json", "tokenizer.model", "slow/vocab.json", "slow/merges.txt",
+    # only there or not, they decide whether chat_template.json is read (AutoProcessor builds a processor)
+    "preprocessor_config.json", "vlm/video_preprocessor_config.json",
 ])
 def test_files_regex_matches_model_files(name):
     assert all(re.search(hook["files"], name) for hook in HOOKS)
@@ -31,7 +33,7 @@ def test_files_regex_matches_model_files(name):
 @pytest.mark.parametrize("name", [
     "my_config.json", "config.json.bak", "config.yaml", "model.safetensors", "tokenizer.model.bak",
     "generation_config.jsonl", "additional_chat_templates/x.txt", "templates/chat_template.jinja2",
-    "a/additional_chat_templates/b/c.jinja", "preprocessor_config.json", "my_modules.json",
+    "a/additional_chat_templates/b/c.jinja", "my_preprocessor_config.json", "my_modules.json",
 ])
 def test_files_regex_rejects_other_files(name):
     assert not any(re.search(hook["files"], name) for hook in HOOKS)
@@ -170,16 +172,16 @@ def test_the_hooks_run_on_every_file_a_check_reads_and_the_readme_lists_them():
     reads), and the lists in the README, usage.md and hub.md name the same files: modules.json was read before
     the hooks ran on it."""
     from eos_guard.hub import READ_NAMES, WITHOUT_TOKENIZER_JSON
-    from eos_guard.model_files import TEMPLATE_DIR
+    from eos_guard.model_files import PROCESSOR_MARKERS, TEMPLATE_DIR
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     listed = readme[readme.index("Both hooks run on the files eos-guard reads"):]
     listed = listed[:listed.index(") and")]
     for hook in HOOKS:
         names = re.fullmatch(r"\(\^\|/\)\((.*)\)\$", hook["files"]).group(1).split("|")
-        assert {name.replace("\\", "") for name in names} == {*READ_NAMES, *WITHOUT_TOKENIZER_JSON,
+        assert {name.replace("\\", "") for name in names} == {*READ_NAMES, *WITHOUT_TOKENIZER_JSON, *PROCESSOR_MARKERS,
                                                                f"{TEMPLATE_DIR}/[^/]+.jinja"}
-    every = {*READ_NAMES, *WITHOUT_TOKENIZER_JSON, f"{TEMPLATE_DIR}/*.jinja"}
+    every = {*READ_NAMES, *WITHOUT_TOKENIZER_JSON, *PROCESSOR_MARKERS, f"{TEMPLATE_DIR}/*.jinja"}
     assert {name for name in re.findall(r"`([^`]+)`", listed)} == every
     for page, start in (("usage.md", "Files read in each folder:"), ("hub.md", "\n\n`config.json`")):
         text = (ROOT / "docs" / page).read_text(encoding="utf-8")
