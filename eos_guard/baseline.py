@@ -187,7 +187,9 @@ def _git(root: Path, args: list, stdin: bytes | None = None) -> bytes | None:
 # (helper-178), and write the object into that .git. No transport is allowed (GIT_ALLOW_PROTOCOL, which overrides
 # the repository's protocol settings; -c protocol.allow=never alone is only their default), and no lazy fetch is
 # tried (git 2.44+); nothing prompts. A missing object is then a missing baseline, said as such (_not_fetched).
-GIT_READ_ONLY = ("-c", "protocol.allow=never")
+# no transport (a partial clone would fetch through the folder's own ssh command), and no core.fsmonitor: a revision
+# that reads the index (":0:config.json") ran the command a folder's own .git/config names (helper-183)
+GIT_READ_ONLY = ("-c", "protocol.allow=never", "-c", "core.fsmonitor=false")
 GIT_READ_ONLY_ENV = {"GIT_NO_LAZY_FETCH": "1", "GIT_TERMINAL_PROMPT": "0",
                      # only the protocol named "none" (there is none), whatever protocol.<name>.allow the repository's
                      # config sets: it overrides every one of them, where -c protocol.allow=never is only the default

@@ -301,6 +301,21 @@ def _ignoring_eos015(tmp_path):
     return settings
 
 
+@pytest.mark.parametrize("revision", ["HEAD", "HEAD~0", ":/model", ":0:config.json", ":config.json", "@{0}"])
+def test_a_model_folders_own_fsmonitor_command_does_not_run_whatever_the_revision(run, tmp_path, revision):
+    """docs/security.md (helper-183): a revision that reads git's index (``:0:config.json``) made git run the
+    folder's own core.fsmonitor command; git now runs with core.fsmonitor off."""
+    folder = shutil.copytree(BROKEN, tmp_path / "model")
+    _git(folder, "init", "-q")
+    _git(folder, "add", ".")
+    _git(folder, "commit", "-qm", "model")
+    marker = tmp_path / "ran"
+    _git(folder, "config", "core.fsmonitor", f"touch {marker}; false")
+    code, out, err = run("--baseline", revision, "model", cwd=tmp_path)
+    assert "EOS001" in out and code in (1, 2), (out, err)
+    assert not marker.exists()
+
+
 @pytest.mark.parametrize("old_git", [False, True], ids=["git", "git-without-no-lazy-fetch"])
 @pytest.mark.parametrize("api", [False, True], ids=["cli", "api"])
 def test_a_model_folders_own_git_config_runs_no_command_and_fetches_nothing(run, tmp_path, monkeypatch, api, old_git):
@@ -389,6 +404,25 @@ def test_a_git_that_does_not_answer_is_given_up_on_once_and_said(run, tmp_path, 
     code, _, err = run("--baseline", "HEAD", "broken", cwd=tmp_path / "repo")
     assert code == 2 and "is a git work tree, but git did not answer within 0.5 s; the regression check" in err, err
     assert err.count("\n") == 1 and time.monotonic() - started < 5
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_git_config_that_includes_a_fifo_is_given_up_on_within_the_limit(run, tmp_path, monkeypatch):
+    """docs/security.md (helper-183): a model folder's own .git/config that includes a FIFO makes git wait on it,
+    without end: the check gives git up at the limit (GIT_SECONDS, 30 s; 1 s here), one error line."""
+    from eos_guard import baseline
+
+    folder = shutil.copytree(BROKEN, tmp_path / "model")
+    _git(folder, "init", "-q")
+    _git(folder, "add", ".")
+    _git(folder, "commit", "-qm", "model")
+    os.mkfifo(tmp_path / "fifo")
+    _git(folder, "config", "include.path", str(tmp_path / "fifo"))
+    monkeypatch.setattr(baseline, "GIT_SECONDS", 1)
+    started = time.monotonic()
+    code, out, err = run("model", cwd=tmp_path)
+    assert code == 2 and "EOS001" in out and "git did not answer within 1 s" in err, (out, err)
+    assert time.monotonic() - started < 10
 
 
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root to give the work tree "
