@@ -4,7 +4,8 @@ Two things are expensive in a check and depend only on their inputs: rendering t
 rendering cost ~50 ms) and the model vocabulary of a large tokenizer.json (parsing 128k entries costs ~80 ms).
 Results are kept in memory for the process (a Python caller's later runs use them too, with or without the cache:
 every key names its inputs, so the values are the ones they would compute) and as small JSON files in
-``$EOS_GUARD_CACHE_DIR``, else ``$XDG_CACHE_HOME/eos-guard``, else ``~/.cache/eos-guard``, none when the home
+``$EOS_GUARD_CACHE_DIR`` (not inside the work tree being checked), else ``$XDG_CACHE_HOME/eos-guard``, else
+``~/.cache/eos-guard``, none when the home
 folder is not known (:func:`_root`; a run with the cache writes there what the process remembered from an earlier
 run without it or with another folder):
 
@@ -44,13 +45,42 @@ from .version import __version__
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
-    from typing import Any, Callable
+    from typing import Any, Callable, Iterable
 
 _MEMORY: dict[str, Any] = {}
 # (cache folder, entry) for each entry this process read from that folder or wrote (or tried to write) there: an
 # entry remembered from a run without the cache (or with another cache folder) is written when a run with the cache
 # finds it in memory, so that the next process finds it on disk
 _SETTLED: set[tuple[str, str]] = set()
+
+
+# EOS_GUARD_CACHE_DIR values this run does not use, with the work tree being checked they lie in (distrust_inside)
+_DISTRUSTED: dict[str, str] = {}
+
+
+def distrust_inside(work_tree: Callable[[str], str | None], folders: Iterable[str]) -> str | None:
+    """Stop using ``$EOS_GUARD_CACHE_DIR`` for this run when it lies inside the git work tree of a folder being
+    checked, whose files a pull request writes (a CI job that keeps the cache in the checkout, for actions/cache):
+    a well-formed entry committed there could change a verdict (helper-183). ``work_tree`` finds the work tree a
+    path lies in. Returns that work tree, or None when the folder is used. The defaults (``$XDG_CACHE_HOME``,
+    ``~/.cache``) are the user's own, and are always used."""
+    explicit = os.environ.get("EOS_GUARD_CACHE_DIR")
+    _DISTRUSTED.clear()
+    if not explicit:
+        return None
+    tree = work_tree(os.path.realpath(explicit))
+    if tree is None:
+        return None
+    inside = tree.rstrip(os.sep) + os.sep
+    if any(os.path.realpath(folder).startswith(inside) for folder in folders):
+        _DISTRUSTED[explicit] = tree
+        return tree
+    return None
+
+
+def distrusted() -> tuple[str, str] | None:
+    """The ``$EOS_GUARD_CACHE_DIR`` this run did not use, and the work tree it lies in (for the command's warning)."""
+    return next(iter(_DISTRUSTED.items()), None)
 
 
 def cache_dir() -> Path | None:
@@ -66,7 +96,7 @@ def _root() -> str | None:
     (helper-175)."""
     explicit = os.environ.get("EOS_GUARD_CACHE_DIR")
     if explicit:
-        return explicit
+        return None if explicit in _DISTRUSTED else explicit
     base = os.environ.get("XDG_CACHE_HOME", "")
     if not os.path.isabs(base):
         home = os.path.expanduser("~")

@@ -438,6 +438,7 @@ def _run(args: argparse.Namespace) -> int:
         _warn_if_nothing_found(args, report)
         _warn_of_unread_settings(args, paths, config, report)
         _warn_of_unnamed_ggufs(args, report)
+        _warn_of_distrusted_cache()
     fmt = output_format(args.format, sys.stdout)
     if args.statistics and fmt not in TEXT_FORMATS:  # auto inside GitHub Actions: the table asked for, not annotations
         fmt = "text"
@@ -523,6 +524,18 @@ def _warn_of_unnamed_ggufs(args: argparse.Namespace, report: Report) -> None:
             command = gguf_command(model.folder, [os.path.basename(path) for path in unnamed], with_folder=True)
             _say(f"eos-guard: warning: {display_path(model.folder)} holds {files} this run does not check (folders "
                  f"are searched for model folders, not GGUF files): {command}")
+
+
+def _warn_of_distrusted_cache() -> None:
+    """$EOS_GUARD_CACHE_DIR inside the git work tree being checked is not used (cache.distrust_inside): said, so
+    that a slower run is explained and the setting moved."""
+    from .cache import distrusted
+
+    refused = distrusted()
+    if refused is not None:
+        _say(f"eos-guard: warning: the cache folder EOS_GUARD_CACHE_DIR={shown(refused[0])} is not used: it lies in "
+             f"{display_path(Path(refused[1]))}, the git work tree being checked, whose files a pull request can "
+             "write; set it outside (in a GitHub job, under $RUNNER_TEMP)")
 
 
 def _say(line: str) -> None:

@@ -363,6 +363,41 @@ def test_without_a_known_home_folder_there_is_no_cache_folder(run, tmp_path, mon
     assert cache.cache_dir() == tmp_path / "home" / ".cache" / "eos-guard"  # the relative XDG_CACHE_HOME ignored
 
 
+@pytest.mark.parametrize("where", ["relative", "absolute"])
+def test_a_cache_folder_inside_the_work_tree_being_checked_is_not_used(run, tmp_path, monkeypatch, where):
+    """helper-183: EOS_GUARD_CACHE_DIR set to a folder inside the checkout (to keep it with actions/cache): a pull
+    request could commit a well-formed entry there and flip a verdict. Such a folder is not used (nothing read or
+    written: the report is --no-cache's) and the command says so; the same folder outside a git work tree is."""
+    import subprocess
+
+    repo = tmp_path / "repo"
+    shutil.copytree(FIXTURES / FOLDER, repo / "model")
+    monkeypatch.setenv("EOS_GUARD_CACHE_DIR", "cache" if where == "relative" else str(repo / "cache"))
+    args = ("--format", "json", "--baseline", "none", "model")
+    _new_process()
+    uncached = run("--no-cache", *args, cwd=repo)
+    _new_process()
+    code, out, err = run(*args, cwd=repo)
+    assert (code, out) == uncached[:2] and err == "" and (repo / "cache" / "v1").is_dir()  # used: no work tree
+    shutil.rmtree(repo / "cache")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    _new_process()
+    code, out, err = run(*args, cwd=repo)
+    assert (code, out) == uncached[:2] and not (repo / "cache").exists()
+    assert err == ("eos-guard: warning: the cache folder EOS_GUARD_CACHE_DIR="
+                   f"{'cache' if where == 'relative' else repo / 'cache'} is not used: it lies in ., the git work tree "
+                   "being checked, whose files a pull request can write; set it outside (in a GitHub job, under "
+                   "$RUNNER_TEMP)\n"), err
+    monkeypatch.chdir(repo)
+    _new_process()
+    import eos_guard  # the Python API too
+
+    findings = eos_guard.check(repo / "model", isolated=True).findings()
+    assert [(f.code, f.message) for f in findings] == [(f["code"], f["message"])
+                                                       for f in json.loads(uncached[1])["findings"]]
+    assert not (repo / "cache").exists()
+
+
 def test_a_cache_folder_swapped_for_a_link_while_entries_are_written_takes_none_of_them(tmp_path, monkeypatch):
     """helper-175: another process that can write the cache folder swaps ``v1/vocab`` with a link to another folder,
     over and over (renameat2's exchange), while eos-guard writes entries: each write opens eos-guard's folders one
