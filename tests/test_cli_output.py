@@ -285,6 +285,24 @@ def test_explain_says_why_ollama_has_no_eos_id_from_the_files(run, tmp_path):
     assert "GGUF eos unknown (no tokenizer.json, whose added_tokens give the converter the eos_token's id)" in row
 
 
+def test_explain_says_a_runtime_that_stops_on_harmonys_message_end_stops_early(run):
+    """helper-183: where EOS033 said generate(), vLLM, SGLang and mlx-lm stop on harmony's <|end|> (before every
+    answer), explain said "stops? yes" for them, with no fix. They are EARLY now, with EOS033's fix; llama.cpp
+    and Ollama, which leave <|end|> out in such a vocabulary, stop ("yes")."""
+    folder = str(RULE_CASES / "EOS033-stop-id-ends-message")
+    code, out, _ = run("explain", "--runtime", "all", folder)
+    verdicts = {line.split()[0]: line.split()[1] for line in out.splitlines()[4:11]}
+    assert verdicts == {"transformers": "EARLY", "vllm": "EARLY", "sglang": "EARLY", "tgi": "unknown",
+                        "mlx-lm": "EARLY", "llama.cpp": "yes", "ollama": "yes"}, out
+    assert "  fix for vllm: it stops on '<|end|>' (200007), which ends the reasoning before every answer (EOS033): " \
+           "remove 200007, and end turns with '<|return|>' (200002)\n" in out
+    code, out, _ = run("explain", "--runtime", "all", "--format", "json", folder)
+    rows = json.loads(out)["models"][0]["runtimes"]
+    assert {row["runtime"]: row["stops_early"] for row in rows} == {
+        "transformers": True, "vllm": True, "sglang": True, "tgi": False, "mlx-lm": True, "llama.cpp": False,
+        "ollama": False}
+
+
 def test_a_finding_prints_as_its_concise_line():
     """``str(finding)`` (for ``print`` and the callback's logs) is the concise line, before its terminal escaping."""
     from eos_guard.pipeline import check_paths

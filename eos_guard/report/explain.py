@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from ..errors import display_path, path_field
+from ..known_tokens import MESSAGE_END
 from ..resolve import ResolvedModel
 from ..results import Report
 from ..rules.base import describe_ids, text_token_stops
 from ..rules.terminator_not_single_token import text_ending
-from ..runtimes import calling_turn, calling_turns, calls_stop, fix, stops, target_id, why
+from ..runtimes import (calling_turn, calling_turns, calls_stop, early_stop_advice, fix, stops, stops_early,
+                        target_id, why)
 from .escape import json_text, printable
 from .json_v1 import gguf_entry
 from .text import summary
@@ -42,7 +44,8 @@ def render_json(report: Report) -> str:
             "builtin_calling_turn": _tokens(calling_turn(model, builtin=True)),
             "not_read": [{"path": path_field(path), "reason": reason} for path, reason in model.files.skipped],
             "runtimes": [{"runtime": name, "release": stop.release, "source": stop.source, "stop_ids": list(stop.ids),
-                          "stops": stops(model, stop), "text_token_stops": _text_token_stops(model, stop),
+                          "stops": stops(model, stop), "stops_early": stops_early(model, stop) is not None,
+                          "text_token_stops": _text_token_stops(model, stop),
                           "calls_stop": calls_stop(model, stop), "why": why(model, stop), "fix": fix(model, stop),
                           "notes": list(stop.notes),
                           "other_releases": [{"release": other.release, "stop_ids": list(other.ids),
@@ -61,6 +64,7 @@ def _tokens(tokens: list[tuple[str, int | None]] | None) -> list[dict[str, objec
 
 
 VERDICTS = {True: "yes", False: "NO", None: "unknown"}
+EARLY = "EARLY"  # it stops on harmony's <|end|>, before the answer (EOS033)
 COLUMNS = ("runtime", "stops?", "stop ids", "why")
 CALL_COLUMNS = ("runtime", "stops?", "calls stop?", "stop ids", "why")
 
@@ -104,7 +108,8 @@ def _model(model: ResolvedModel) -> str:
     for name, stop in model.runtime_stops.items():
         ids = describe_ids(stop.ids, model)[1:-1]  # the list's items, at most 16 (findings.quoted_list)
         calls = (VERDICTS[calls_stop(model, stop)],) if calling else ()
-        rows.append((name, VERDICTS[stops(model, stop)], *calls, printable(ids or "none"),
+        verdict = EARLY if stops_early(model, stop) is not None else VERDICTS[stops(model, stop)]
+        rows.append((name, verdict, *calls, printable(ids or "none"),
                      printable(why(model, stop))))
     # One row per runtime, the last column unpadded: a runtime's row may be followed by indented lines of its own.
     widths = [max(len(row[i]) for row in rows) for i in range(len(columns) - 1)]
@@ -114,7 +119,11 @@ def _model(model: ResolvedModel) -> str:
         if stop is not None:  # where releases of that runtime disagree, one line each
             lines += [printable(f"    {note}") for note in stop.notes]
     for name, stop in model.runtime_stops.items():
-        if stops(model, stop) is False and generates:
+        early = stops_early(model, stop)
+        if early is not None and generates:
+            lines.append(printable(f"  fix for {name}: it stops on '{MESSAGE_END}' ({early}), which ends the reasoning "
+                                   f"before every answer (EOS033): {early_stop_advice(model, early)}"))
+        elif stops(model, stop) is False and generates:
             if _text_token_stops(model, stop):
                 listed = ", ".join(map(str, stop.ids))
                 lines.append(printable(f"  {name} stops on text tokens of the vocabulary ({listed}), not on the "

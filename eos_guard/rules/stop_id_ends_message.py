@@ -3,7 +3,7 @@ from __future__ import annotations
 from ..findings import Finding, Severity
 from ..known_tokens import MESSAGE_END
 from ..resolve import ResolvedModel
-from ..runtimes import NAMES, turn_end_shown
+from ..runtimes import NAMES, early_stop_advice, stops_early
 from .base import Options, Rule
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -42,18 +42,13 @@ class StopIdEndsMessage(Rule):
     needs_generation = True
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
-        end_id = model.vocab.id_of(MESSAGE_END)
-        if end_id is None or model.turn_end_instead(MESSAGE_END) is None:
-            return
         for runtime in dict.fromkeys(options.runtimes):
             stop = model.runtime_stops.get(runtime)
-            if stop is None or end_id not in stop.ids:
-                continue
-            place = stop.where or model.stop.where
-            if place is None:
+            end_id = stops_early(model, stop) if stop is not None else None
+            place = (stop.where or model.stop.where) if stop is not None else None
+            if end_id is None or place is None:
                 continue
             who = "generate()" if runtime == "transformers" else NAMES[runtime]
             yield self.finding(model, f"{who} stops on '{MESSAGE_END}' ({end_id}) ({stop.why}): in harmony it also "
                                       "ends the reasoning before every answer, so generation ends there and the "
-                                      f"answer is never written; remove {end_id}, and end turns with "
-                                      f"{turn_end_shown(model, MESSAGE_END)}", place)
+                                      f"answer is never written; {early_stop_advice(model, end_id)}", place)

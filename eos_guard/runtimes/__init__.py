@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
+from ..known_tokens import MESSAGE_END
 from ..resolve import ResolvedModel, Terminator
 from ..template import ends_call_unseen, first_listed
 from . import llama_cpp, mlx_lm, ollama, onnxruntime_genai, sglang, tgi, transformers, vllm
@@ -198,6 +199,20 @@ def message_end_advice(model: ResolvedModel, terminator: Terminator) -> str:
             "there)")
 
 
+def stops_early(model: ResolvedModel, stop: StopSet) -> int | None:
+    """The id of harmony's message end (``<|end|>``) where the runtime stops on it in a harmony vocabulary, which
+    ends the reasoning before every answer (EOS033), so that the answer is never written; else None."""
+    end_id = model.vocab.id_of(MESSAGE_END)
+    if end_id is None or end_id not in stop.ids or model.turn_end_instead(MESSAGE_END) is None:
+        return None
+    return end_id
+
+
+def early_stop_advice(model: ResolvedModel, end_id: int) -> str:
+    """What EOS033 and ``explain`` advise where a runtime :func:`stops_early`."""
+    return f"remove {end_id}, and end turns with {turn_end_shown(model, MESSAGE_END)}"
+
+
 def turn_end_shown(model: ResolvedModel, token: str | None) -> str:
     """``'<|return|>' (200002)``: the text that ends a turn where ``token`` ends messages only
     (ResolvedModel.turn_end_instead), with its id where the files give one; what EOS001, EOS002, EOS003, EOS016 and
@@ -280,5 +295,5 @@ def released(stops: Mapping[str, StopSet], shared: dict[tuple, StopSet]) -> dict
 
 
 __all__ = ["MODULES", "NAMES", "RELEASES", "RUNTIMES", "Release", "StopSet", "calling_turn", "calling_turns",
-           "calls_stop", "message_end_advice", "released", "stop_advice", "stop_id", "stop_sets", "stops",
-           "target_id", "turn_end_shown"]
+           "calls_stop", "early_stop_advice", "message_end_advice", "released", "stop_advice", "stop_id", "stop_sets",
+           "stops", "stops_early", "target_id", "turn_end_shown"]
