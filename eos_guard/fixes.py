@@ -5,7 +5,8 @@ What is changed (docs/fix.md has the details):
   there (an int stays an int when nothing is added, and becomes a list when something is);
 - a missing generation_config.json is created as ``GenerationConfig.from_model_config`` would write it;
 - config.json's eos: a list gains the same ids, and so does a scalar without the tokenizer's eos (it becomes
-  a list that keeps it first); nothing is removed;
+  a list that keeps it first), or one transformers 4.x rebuilds generation_config.json from
+  (:func:`rebuilt_from_config_in_4x`); nothing is removed;
 - with ``unsafe=True`` only: tokenizer-side edits (special_tokens_map.json's stale eos, tokenizer_config.json's
   eos when it is not the turn terminator), since they change what training code sees.
 """
@@ -53,6 +54,18 @@ GENERATION_ATTRIBUTES = (
     "num_beam_groups", "constraints", "force_words_ids", "prefill_chunk_size",
 )
 EXTRA_OUTPUT_FLAGS = ("output_attentions", "output_hidden_states", "output_scores", "output_logits")
+# transformers 4.57's PretrainedConfig._get_global_generation_defaults (configuration_utils.py): a config.json that
+# sets one of these to another value makes 4.x's generate() rebuild a generation config marked _from_model_config
+# from config.json (rebuilt_from_config_in_4x)
+GLOBAL_GENERATION_DEFAULTS = {
+    "max_length": 20, "min_length": 0, "do_sample": False, "early_stopping": False, "num_beams": 1,
+    "temperature": 1.0, "top_k": 50, "top_p": 1.0, "typical_p": 1.0, "repetition_penalty": 1.0,
+    "length_penalty": 1.0, "no_repeat_ngram_size": 0, "encoder_no_repeat_ngram_size": 0, "bad_words_ids": None,
+    "num_return_sequences": 1, "output_scores": False, "return_dict_in_generate": False,
+    "forced_bos_token_id": None, "forced_eos_token_id": None, "remove_invalid_values": False,
+    "exponential_decay_length_penalty": None, "suppress_tokens": None, "begin_suppress_tokens": None,
+    "num_beam_groups": 1, "diversity_penalty": 0.0,
+}
 
 # The findings each kind of edit answers. As ruff applies only the fixes of the diagnostics it reports, an edit
 # is made only when the folder reports one of them after --select/--ignore and per-file-ignores: a rule turned
@@ -196,12 +209,14 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
         if created is not None:
             changes.append(created)
 
-    # config.json: for its own findings; as the stop ids where there is no generation_config.json; and after an
-    # unsafe fix changed the eos, which EOS003 would report on the next run
-    if answers(CONFIG_CODES) or (fix_stops and gen is None and section is None) or eos_id != read_eos_id:
+    # config.json: for its own findings; as the stop ids where there is no generation_config.json; after an
+    # unsafe fix changed the eos, which EOS003 would report on the next run; and with the ids generation_config.json
+    # gains where transformers 4.x rebuilds that file from config.json (rebuilt_from_config_in_4x)
+    rebuilt = fix_stops and bool(missing) and section is None and gen is not None and rebuilt_from_config_in_4x(model)
+    if answers(CONFIG_CODES) or (fix_stops and gen is None and section is None) or eos_id != read_eos_id or rebuilt:
         ids = everything if gen is not None else wanted
         dropped = _dropped(model, "config.json") if answers(DROPPED_CODES) else []
-        _align_config(model, ids + _not_in(dropped, ids), add, eos_id, dropped)
+        _align_config(model, ids + _not_in(dropped, ids), add, eos_id, dropped, rebuilt)
 
     for path, (doc, file_edits, reasons) in edits.items():
         new_text = apply_edits(doc.text, file_edits)
@@ -311,10 +326,27 @@ def _new_generation_config(model: ResolvedModel, wanted: list[int]) -> FileChang
                       [f"create generation_config.json with eos_token_id {_ids(values['eos_token_id'])}"])
 
 
+def rebuilt_from_config_in_4x(model: ResolvedModel) -> bool:
+    """Whether transformers 4.x (to 4.57) would rebuild generate()'s config from config.json, dropping what
+    generation_config.json adds: that file is marked ``"_from_model_config": true`` (as ``save_pretrained`` wrote
+    generation configs made from a model config) and config.json sets a generation setting to another value than
+    its default (``max_length``, ``temperature``...: GLOBAL_GENERATION_DEFAULTS; 4.57.1 generation/utils.py
+    ``_prepare_generation_config``, lines 1719-1740, which compares with the config class's own defaults, the
+    same for these settings but in a few classes). transformers 5 reads the file as it is (docs/runtimes.md)."""
+    gen, config = model.files.generation_config, model.files.config
+    if gen is None or config is None or not isinstance(gen.data, dict) or not isinstance(config.data, dict):
+        return False
+    return gen.data.get("_from_model_config") is True and any(
+        config.data.get(key) is not None and config.data[key] != default
+        for key, default in GLOBAL_GENERATION_DEFAULTS.items())
+
+
 def _align_config(model: ResolvedModel, wanted: list[int], add, eos_id: int | None,
-                  dropped: Iterable[int] = ()) -> None:
+                  dropped: Iterable[int] = (), rebuilt: bool = False) -> None:
     """config.json's eos ids gain the wanted ones; ``eos_id``: the tokenizer's eos id once the fix is written;
-    ``dropped``: the ids a change dropped from it since the baseline (EOS015), which come back."""
+    ``dropped``: the ids a change dropped from it since the baseline (EOS015), which come back; ``rebuilt``: 4.x
+    rebuilds generation_config.json from config.json (:func:`rebuilt_from_config_in_4x`): a scalar becomes a list
+    too, so that the rebuilt one stops where the file does."""
     config = model.config_eos
     if config is None or config.where is None or config.invalid or not config.present:
         return
@@ -323,7 +355,7 @@ def _align_config(model: ResolvedModel, wanted: list[int], add, eos_id: int | No
         return
     # a scalar is left alone unless it lacks the tokenizer's eos (EOS003) or a change dropped ids from it (EOS015:
     # Gemma 3's [1, 106] cut to 1, the tokenizer's eos); then it becomes a list, keeping its id
-    if isinstance(config.raw, list) or _not_in(dropped, config.ids) or \
+    if isinstance(config.raw, list) or _not_in(dropped, config.ids) or rebuilt or \
             (eos_id is not None and eos_id in wanted and eos_id not in config.ids):
         missing = _not_in(wanted, config.ids)
         add(doc, add_to_id_list(doc, config.where.keys, missing), f"{dotted(config.where.keys)}: add {_ids(missing)}")

@@ -86,6 +86,33 @@ def test_missing_generation_config_is_created(run, tmp_path):
     assert json.loads((folder / "config.json").read_text())["eos_token_id"] == [151643, 151645]
 
 
+@pytest.mark.parametrize("marked, setting, rebuilt", [
+    (True, {"max_length": 4096}, True), (True, {"temperature": 0.7}, True), (True, {"max_length": 20}, False),
+    (True, {}, False), (False, {"max_length": 4096}, False)])
+def test_a_generation_config_transformers_4_rebuilds_from_config_json_gets_config_json_aligned_too(
+        run, tmp_path, marked, setting, rebuilt):
+    """helper-183: --fix added the terminator to an existing generation_config.json marked "_from_model_config":
+    true, and left config.json's scalar eos, the tokenizer's, as it was; transformers 4.x (to 4.57) rebuilds such a
+    file from config.json where config.json sets a generation setting to another value than its default, and
+    generate() then stopped on config.json's eos alone. config.json's eos now gains the same ids there (add-only;
+    docs/fix.md); a setting at its default, or an unmarked file, leaves it alone."""
+    folder = shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", tmp_path / "m")
+    write_json(folder / "config.json", {"architectures": ["Qwen2ForCausalLM"], "bos_token_id": 151643,
+                                        "eos_token_id": 151643, **setting, "model_type": "qwen2",
+                                        "vocab_size": 151936})
+    write_json(folder / "generation_config.json", {**({"_from_model_config": True} if marked else {}),
+                                                   "bos_token_id": 151643, "eos_token_id": 151643, **setting})
+    tokenizer = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    tokenizer["eos_token"] = "<|endoftext|>"  # config.json's scalar is the tokenizer's eos: no EOS003
+    write_json(folder / "tokenizer_config.json", tokenizer)
+    assert run("--fix", "--baseline", "none", "m")[0] == 1  # files changed, as pre-commit expects
+    generation = json.loads((folder / "generation_config.json").read_text(encoding="utf-8"))
+    assert generation["eos_token_id"] == [151643, 151645] and generation.get("_from_model_config") is \
+        (True if marked else None)
+    assert json.loads((folder / "config.json").read_text(encoding="utf-8"))["eos_token_id"] == \
+        ([151643, 151645] if rebuilt else 151643)
+
+
 def test_gemma_list_is_never_collapsed(run, tmp_path):
     folder = tmp_path / "gemma"
     shutil.copytree(RULE_CASES / "EOS015-stop-ids-dropped", folder, ignore=shutil.ignore_patterns("baseline"))
