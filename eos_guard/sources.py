@@ -43,12 +43,16 @@ class HubRef:
     @classmethod
     def parse(cls, text: str) -> HubRef:
         name = text[len(HUB_SCHEME):] if text.startswith(HUB_SCHEME) else text
-        repo, _, revision = name.partition("@")
+        repo, at, revision = name.partition("@")
         parts = repo.split("/")
         if len(parts) != 2 or not all(parts) or any(p in (".", "..") or p.startswith("-") for p in parts):
             meant = hub_spelling(name)
             hint = f"; did you mean {meant}?" if meant else ""
             raise InputError(None, f"{shown(text)}: not a Hub repository name (expected org/name[@revision]){hint}")
+        if at and not revision:  # a revision variable that expanded to nothing: not the default branch, silently
+            bare = HUB_SCHEME + repo if text.startswith(HUB_SCHEME) else repo
+            raise InputError(None, f"{shown(text)}: no revision after '@' (a variable that expanded to nothing?); "
+                                   f"name one, or write {shown(bare)} for the default branch")
         if revision and not _is_revision(revision):
             raise InputError(None, f"{shown(text)}: {shown(revision)} is not a revision (a branch, a tag or a commit; "
                                    "git's rules for a ref name)")

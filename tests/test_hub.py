@@ -286,6 +286,20 @@ def test_specific_revision(eos_guard, hub):
     assert (missing.returncode, missing.stderr) == (2, "eos-guard: hf://org/tagged@v9: revision 'v9' not found\n")
 
 
+def test_an_empty_revision_is_refused_not_read_as_the_default_branch(eos_guard, hub, tmp_path):
+    """helper-183: hf://org/name@ (a revision variable that expanded to nothing) checked the default branch, as an
+    empty PATH was the current folder before it was refused; so did a --hub-list line ``org/name@``."""
+    proc = eos_guard("hf://org/chatml@")
+    assert (proc.returncode, proc.stderr) == (2, "eos-guard: hf://org/chatml@: no revision after '@' (a variable that "
+                                                 "expanded to nothing?); name one, or write hf://org/chatml for the "
+                                                 "default branch\n")
+    listing = tmp_path / "list.txt"
+    listing.write_text("org/chatml@\n", encoding="utf-8")
+    proc = eos_guard("--hub-list", str(listing))
+    assert proc.returncode == 2 and "org/chatml@: no revision after '@'" in proc.stderr, proc.stderr
+    assert hub.log == []
+
+
 @pytest.mark.parametrize("revision", ["../../../../escaped", "a/../../b", "main\x1b[2J", "-b", ".hidden", "x.lock",
                                       "refs//pr", "@{1}", "a b"])
 def test_a_revision_git_would_not_name_is_refused_before_any_request(eos_guard, hub, tmp_path, revision):
