@@ -111,9 +111,9 @@ def _hook_paths(argv: list[str]) -> list[str]:
     ``--pre-commit`` an argument that starts with ``-`` and names an existing file the hooks match (a model file,
     a template in additional_chat_templates/) is a PATH: ``./`` is put before it. An option never has such a
     name, and a file planted under an option's name (``--fix``) is not one the hooks match."""
-    from .model_files import CHECKED_FILES, TEMPLATE_DIR
+    from .model_files import HOOK_FILES, TEMPLATE_DIR
 
-    hooked = set(CHECKED_FILES)  # the hooks' files (tests/test_precommit.py compares)
+    hooked = set(HOOK_FILES)  # the hooks' files (tests/test_precommit.py compares them with the hooks' pattern)
 
     def is_model_file(arg: str) -> bool:
         head, name = os.path.split(arg)

@@ -172,6 +172,10 @@ VOCABULARY_FILES = (SPM_FILE, VOCAB_FILE, MERGES_FILE, TEKKEN_FILE)
 # the files the ids of a folder's tokens come from: one that is there and was not read (EOS018) leaves them unknown
 ID_FILES = ("tokenizer.json", "tokenizer_config.json", "added_tokens.json", SPM_FILE, VOCAB_FILE, TEKKEN_FILE)
 CHECKED_FILES = (*JSON_FILES, TEMPLATE_FILE, ADAPTER_CONFIG, MODULES_CONFIG, GENAI_CONFIG, *VOCABULARY_FILES)
+# what the pre-commit hooks run on (.pre-commit-hooks.yaml's files:, beside additional_chat_templates/*.jinja; cli's
+# --pre-commit reads an argument so named as a PATH, never as an option): the checked files and those whose
+# presence counts
+HOOK_FILES = (*CHECKED_FILES, *PROCESSOR_MARKERS)
 # The files transformers 5 takes a folder's vocabulary from when it has no tokenizer.json: any listed name this
 # finds (tokenization_utils_base.py ``_from_pretrained``, lines 1728-1736 in 5.24), else the class's own files
 VOCAB_FILE_PATTERN = re.compile(r"tekken\.json|tokenizer\.model\.*|tiktoken\.model")

@@ -165,6 +165,16 @@ def test_the_hook_paths_are_the_files_the_hooks_match(tmp_path, monkeypatch):
     for name in names[:3]:
         assert all(re.search(hook["files"], name) for hook in HOOKS)
     assert not any(re.search(hook["files"], name) for hook in HOOKS for name in names[3:5])
+    # every name the hooks' pattern lists (helper-184: preprocessor_config.json was added to the pattern only, so
+    # --config=evil/preprocessor_config.json, a pull request's file, was read as --config)
+    listed = re.fullmatch(r"\(\^\|/\)\((.*)\)\$", HOOKS[0]["files"]).group(1).split("|")
+    planted = [f"--config=evil/{name.replace(chr(92), '')}" for name in listed if "/" not in name]
+    for name in planted:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("ignore: [ALL]\n", encoding="utf-8")
+        assert all(re.search(hook["files"], name) for hook in HOOKS)
+    assert _hook_paths(["--pre-commit", *planted]) == ["--pre-commit", *(f"./{name}" for name in planted)]
+    assert len(planted) == len(listed) - 1  # all but additional_chat_templates/, above
 
 
 def test_the_hooks_run_on_every_file_a_check_reads_and_the_readme_lists_them():
