@@ -58,23 +58,23 @@ _SETTLED: set[tuple[str, str]] = set()
 _DISTRUSTED: dict[str, str] = {}
 
 
-def distrust_inside(work_tree: Callable[[str], str | None], folders: Iterable[str]) -> str | None:
-    """Stop using ``$EOS_GUARD_CACHE_DIR`` for this run when it lies inside the git work tree of a folder being
-    checked, whose files a pull request writes (a CI job that keeps the cache in the checkout, for actions/cache):
-    a well-formed entry committed there could change a verdict (helper-183). ``work_tree`` finds the work tree a
-    path lies in. Returns that work tree, or None when the folder is used. The defaults (``$XDG_CACHE_HOME``,
-    ``~/.cache``) are the user's own, and are always used."""
+def distrust_inside(work_trees: Iterable[str]) -> str | None:
+    """Stop using ``$EOS_GUARD_CACHE_DIR`` for this run when it lies in the git work tree of a folder being checked
+    (``work_trees``: those trees; the tree itself too, a model repository checked as ``eos-guard .``), whose files a
+    pull request writes (a CI job that keeps the cache in the checkout, for actions/cache): a well-formed entry
+    committed there could change a verdict (helper-183, helper-184). Returns that work tree, or None when the
+    folder is used. The defaults (``$XDG_CACHE_HOME``, ``~/.cache``) are the user's own, and are always used."""
     explicit = os.environ.get("EOS_GUARD_CACHE_DIR")
     _DISTRUSTED.clear()
     if not explicit:
         return None
-    tree = work_tree(os.path.realpath(explicit))
-    if tree is None:
-        return None
-    inside = tree.rstrip(os.sep) + os.sep
-    if any(os.path.realpath(folder).startswith(inside) for folder in folders):
-        _DISTRUSTED[explicit] = tree
-        return tree
+    forms = {os.path.abspath(explicit), os.path.realpath(explicit)}
+    for tree in work_trees:
+        for root in {tree, os.path.realpath(tree)}:
+            inside = root.rstrip(os.sep) + os.sep
+            if any(form == root or form.startswith(inside) for form in forms):
+                _DISTRUSTED[explicit] = tree
+                return tree
     return None
 
 

@@ -411,6 +411,7 @@ def _run(args: argparse.Namespace) -> int:
 
         report = check_paths(paths, config, args.allow_empty)
         _warn_if_nothing_found(args, report)
+        _warn_of_distrusted_cache()
         if args.format == "json":
             write(explain.render_json(report), "json")
         else:
@@ -527,15 +528,23 @@ def _warn_of_unnamed_ggufs(args: argparse.Namespace, report: Report) -> None:
 
 
 def _warn_of_distrusted_cache() -> None:
-    """$EOS_GUARD_CACHE_DIR inside the git work tree being checked is not used (cache.distrust_inside): said, so
-    that a slower run is explained and the setting moved."""
+    warning = distrusted_cache_warning()
+    if warning is not None:
+        _say(f"eos-guard: warning: {warning}")
+
+
+def distrusted_cache_warning() -> str | None:
+    """Why $EOS_GUARD_CACHE_DIR was not used in the run (cache.distrust_inside: it lies in the git work tree being
+    checked), said by every command that checks folders and by the Action, so that a slower run is explained and
+    the setting moved."""
     from .cache import distrusted
 
     refused = distrusted()
-    if refused is not None:
-        _say(f"eos-guard: warning: the cache folder EOS_GUARD_CACHE_DIR={shown(refused[0])} is not used: it lies in "
-             f"{display_path(Path(refused[1]))}, the git work tree being checked, whose files a pull request can "
-             "write; set it outside (in a GitHub job, under $RUNNER_TEMP)")
+    if refused is None:
+        return None
+    return (f"the cache folder EOS_GUARD_CACHE_DIR={shown(refused[0])} is not used: it lies in "
+            f"{display_path(Path(refused[1]))}, the git work tree being checked, whose files a pull request can "
+            "write; set it outside (in a GitHub job, under $RUNNER_TEMP)")
 
 
 def _say(line: str) -> None:
@@ -704,6 +713,7 @@ def _diff(paths: list[str], config: settings.Config, args: argparse.Namespace) -
 
     result = fix_paths(paths, config, unsafe=args.unsafe_fixes, write=False, allow_empty=args.allow_empty)
     _warn_if_nothing_found(args, result.report)
+    _warn_of_distrusted_cache()
     patch = "".join(change.diff(path_field(change.path)) for change in result.changes)  # names quoted as git does
     if patch:
         write(_commands_paused(patch) if os.environ.get("GITHUB_ACTIONS") == "true" else patch, "diff")

@@ -393,6 +393,9 @@ def check_paths(inputs: Inputs, env: Mapping[str, str], out: TextIO, outputs: Ou
     report = outcome.report
     for path in outcome.written:
         print(printable(f"Fixing {display_path(path)}"), file=out)  # a folder's name is data: one line
+    distrusted = cli.distrusted_cache_warning()
+    if distrusted is not None:
+        print(annotate("warning", distrusted), file=out)
     out.write(REPORTERS["github"](report))
     code = cli.exit_code(outcome, config, args)
     level = "error" if report.errors else "warning"

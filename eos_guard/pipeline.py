@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from .baseline import baseline_problems, forget_git_failures, git_root, read_baselines
+from .baseline import baseline_problems, forget_git_failures, read_baselines, work_trees
 from .cache import distrust_inside
 from .config_types import Config
 from .errors import InputError, MissingDependency, NoModelFolder, display_path
@@ -187,7 +187,8 @@ def check_paths(paths: Iterable[Union[str, Path]], config: Config | None = None,
     config = config or Config()
     forget_stopped_probes()  # a run renders again what a limit stopped in an earlier one (the training callback)
     found = model_folders(paths, config, allow_empty)
-    distrust_inside(_work_tree, map(str, found.folders))  # a cache folder a pull request could write is not used
+    # a cache folder a pull request could write is not used
+    distrust_inside(work_trees(found.folders) if config.limits.cache else ())
     baselines, problems = _baselines(found.folders, config)
     folders = found.folders + found.fetched
     with _collector_for_many(len(folders)) as collector:
@@ -200,11 +201,6 @@ def check_paths(paths: Iterable[Union[str, Path]], config: Config | None = None,
                         excluded=found.excluded)
         collector.hand_over(report)
     return report
-
-
-def _work_tree(path: str) -> str | None:
-    root = git_root(Path(path))
-    return str(root) if root is not None else None
 
 
 def _baselines(folders: list[Path], config: Config) -> tuple[dict[Path, str], list[InputError]]:

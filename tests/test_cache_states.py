@@ -396,6 +396,31 @@ def test_a_cache_folder_inside_the_work_tree_being_checked_is_not_used(run, tmp_
     assert [(f.code, f.message) for f in findings] == [(f["code"], f["message"])
                                                        for f in json.loads(uncached[1])["findings"]]
     assert not (repo / "cache").exists()
+    # helper-184: every command that checks folders says it (explain, --diff), but not with --no-cache
+    for command in (("explain", "model"), ("--diff", "model")):
+        _new_process()
+        assert run(*command, cwd=repo)[2].endswith("set it outside (in a GitHub job, under $RUNNER_TEMP)\n")
+    _new_process()
+    assert run("--no-cache", *args, cwd=repo)[2] == ""
+    assert not (repo / "cache").exists()
+
+
+def test_a_cache_folder_inside_a_model_repository_checked_at_its_root_is_not_used(run, tmp_path, monkeypatch):
+    """helper-184: a model repository is a model folder at its root (``eos-guard .``), which is the work tree
+    itself, not a folder inside it: the cache folder in it was used. A cache folder in a submodule of the
+    repository being checked is not used either."""
+    import subprocess
+
+    repo = shutil.copytree(FIXTURES / FOLDER, tmp_path / "repo")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    for cache_dir in (repo / ".eos-cache", repo / "vendored" / "cache"):
+        (repo / "vendored").mkdir(exist_ok=True)
+        (repo / "vendored" / ".git").write_text("gitdir: ../.git/modules/vendored\n", encoding="utf-8")
+        monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(cache_dir))
+        _new_process()
+        code, out, err = run("--baseline", "none", ".", cwd=repo)
+        assert "is not used: it lies in ., the git work tree being checked" in err, err
+        assert not cache_dir.exists()
 
 
 def test_a_cache_folder_swapped_for_a_link_while_entries_are_written_takes_none_of_them(tmp_path, monkeypatch):

@@ -97,6 +97,22 @@ def test_findings_are_annotated_and_every_output_is_set(step: Step) -> None:
     assert "| EOS001 | error | ` broken/generation_config.json:3:19 ` |" in summary
 
 
+def test_a_cache_folder_in_the_checkout_is_not_used_and_the_step_says_so(step: Step,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """helper-184: EOS_GUARD_CACHE_DIR in the workspace, the repository being checked (docs/security.md): not used,
+    and a warning annotation says why, with the fix; the findings are the same."""
+    import subprocess
+
+    step.add(BROKEN, "broken")
+    subprocess.run(["git", "init", "-q", str(step.work)], check=True)
+    monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(step.work / ".eos-guard-cache"))
+    code, out, outputs = step(paths="broken")
+    warning = next(line for line in out.splitlines() if "EOS_GUARD_CACHE_DIR" in line)
+    assert warning.startswith("::warning title=eos-guard::the cache folder EOS_GUARD_CACHE_DIR=") and \
+        warning.endswith("set it outside (in a GitHub job, under $RUNNER_TEMP)"), warning
+    assert outputs["findings"] == "3" and not (step.work / ".eos-guard-cache").exists()
+
+
 def test_a_clean_folder_passes_without_summary_when_asked(step: Step) -> None:
     step.add(CLEAN, "clean")
     code, out, outputs = step(paths="clean", summary="FALSE", fail_on="warning", runtimes="transformers, vllm")
