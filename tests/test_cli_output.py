@@ -301,6 +301,11 @@ def test_explain_says_a_runtime_that_stops_on_harmonys_message_end_stops_early(r
     assert {row["runtime"]: row["stops_early"] for row in rows} == {
         "transformers": True, "vllm": True, "sglang": True, "tgi": False, "mlx-lm": True, "llama.cpp": False,
         "ollama": False}
+    assert {row["fix"] for row in rows if row["stops_early"]} == {"remove 200007, and end turns with '<|return|>' "
+                                                                  "(200002)"}
+    code, out, _ = run("--format", "text", folder)  # the folder's header line (helper-184)
+    assert out.startswith(f"{folder}: fails; stops in transformers: early (EOS033)\n") or \
+        out.splitlines()[0].endswith(": fails; stops in transformers: early (EOS033)"), out
 
 
 def test_a_finding_prints_as_its_concise_line():

@@ -46,7 +46,7 @@ def render_json(report: Report) -> str:
             "runtimes": [{"runtime": name, "release": stop.release, "source": stop.source, "stop_ids": list(stop.ids),
                           "stops": stops(model, stop), "stops_early": stops_early(model, stop) is not None,
                           "text_token_stops": _text_token_stops(model, stop),
-                          "calls_stop": calls_stop(model, stop), "why": why(model, stop), "fix": fix(model, stop),
+                          "calls_stop": calls_stop(model, stop), "why": why(model, stop), "fix": _fix(model, stop),
                           "notes": list(stop.notes),
                           "other_releases": [{"release": other.release, "stop_ids": list(other.ids),
                                               "stops": stops(model, other)} for other in stop.others]}
@@ -57,6 +57,12 @@ def render_json(report: Report) -> str:
     not_read = [{"path": path_field(item.folder), "reason": item.not_read} for item in report.models if item.not_read]
     return json_text({"version": 1, "models": models, **({"gguf": gguf_files} if gguf_files else {}),
                       **({"not_read": not_read} if not_read else {})})
+
+
+def _fix(model: ResolvedModel, stop: StopSet) -> str:
+    """The runtime's fix: removing harmony's <|end|> where it stops on it (EOS033), else adding the answer's id."""
+    early = stops_early(model, stop)
+    return early_stop_advice(model, early) if early is not None else fix(model, stop)
 
 
 def _tokens(tokens: list[tuple[str, int | None]] | None) -> list[dict[str, object]] | None:

@@ -16,7 +16,7 @@ from ..findings import Finding, Severity
 from ..resolve import ResolvedModel
 from ..results import ModelReport, Report
 from .escape import printable
-from ..runtimes import stops, why_unknown
+from ..runtimes import stops, stops_early, why_unknown
 
 RESET = "\x1b[0m"
 BOLD = "\x1b[1m"
@@ -103,6 +103,8 @@ def verdict(report: Report, item: ModelReport) -> str:
             if stop is not None:
                 answer = stops(item.model, stop)
                 shown = _yes_no(answer) if answer is not None else f"unknown ({why_unknown(item.model, stop)})"
+                if stops_early(item.model, stop) is not None:  # on harmony's <|end|>, before the answer
+                    shown = "early (EOS033)"
                 parts.append(f"stops in {name}: {shown}")
     if item.fixable:
         parts.append(f"--fix changes {_plural(item.fixable, 'file')}")
