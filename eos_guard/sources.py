@@ -61,11 +61,11 @@ class HubRef:
 
 def _is_revision(text: str) -> bool:
     """Whether a revision is a name git allows for a ref (``git check-ref-format``: no ``..``, no control character,
-    space or one of ``~^:?*[\\``, no ``@{``, no component starting with ``.`` or ending with ``.lock``, no empty
-    component), as a branch (``main``, ``refs/pr/1``), a tag or a commit id is. huggingface_hub writes
+    space or one of ``~^:?*[\\``, no ``@{``, not ``@`` alone, no component starting with ``.`` or ending with ``.lock``,
+    no empty component), as a branch (``main``, ``refs/pr/1``), a tag or a commit id is. huggingface_hub writes
     ``refs/<revision>`` in the cache with the commit a revision resolved to: a revision that climbs out with ``..``
     wrote that file outside the cache (helper-136, with an endpoint that answered it)."""
-    if "@{" in text or ".." in text or text.endswith((".", "/")) or text.startswith(("/", "-")) or \
+    if text == "@" or "@{" in text or ".." in text or text.endswith((".", "/")) or text.startswith(("/", "-")) or \
             any(ord(c) < 33 or ord(c) == 127 or c in "~^:?*[\\" for c in text):
         return False
     return all(part and not part.startswith(".") and not part.endswith(".lock") for part in text.split("/"))

@@ -301,7 +301,7 @@ def test_an_empty_revision_is_refused_not_read_as_the_default_branch(eos_guard, 
 
 
 @pytest.mark.parametrize("revision", ["../../../../escaped", "a/../../b", "main\x1b[2J", "-b", ".hidden", "x.lock",
-                                      "refs//pr", "@{1}", "a b"])
+                                      "refs//pr", "@{1}", "a b", "@"])
 def test_a_revision_git_would_not_name_is_refused_before_any_request(eos_guard, hub, tmp_path, revision):
     """helper-136: huggingface_hub writes refs/<revision> in the cache with the commit a revision resolved to, so
     hf://org/name@../../x (an endpoint that answered it) wrote a file outside the cache. A revision is a name git
