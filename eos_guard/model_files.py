@@ -847,22 +847,39 @@ class ModelFiles:
 
     def _builds_processor(self, entries: _Entries) -> bool:
         """Whether AutoProcessor builds a processor for the folder (``AutoProcessor.from_pretrained``,
-        models/auto/processing_auto.py, 5.25), the one reader of chat_template.json: a processor's or an image or
-        video processor's config file is there (it may name the class), tokenizer_config.json or config.json
-        names a ``processor_class`` or an ``AutoProcessor`` in ``auto_map``, or config.json's ``model_type`` has a
-        processor in transformers (data/model_classes.json ``types_with_processor``). Otherwise it returns the
-        tokenizer. A Hub snapshot's config files count where its commit lists them, downloaded or not."""
+        models/auto/processing_auto.py, 5.25), the one reader of chat_template.json. It needs a processor class:
+        a ``processor_class`` (or an ``AutoProcessor`` in ``auto_map``) in processor_config.json, else the image or
+        video processor's config, else tokenizer_config.json or config.json, or a ``model_type`` with a processor
+        in transformers (data/model_classes.json ``types_with_processor``); without one it returns the tokenizer.
+        And that class needs its image, video or audio processor's config, which one of those files holds: without
+        any, loading it raises OSError (helper-185: a Gemma 3 text-only fine-tune that kept
+        ``processor_class: Gemma3Processor``), and nothing reads the template. A Hub snapshot's processor file counts
+        where its commit lists it, downloaded or not, as one that may name a class."""
         listed = listed_names(self.folder)
-        if any(entries.link(name) is not None or name in listed for name in PROCESSOR_FILES):
+        present = [name for name in PROCESSOR_FILES if entries.link(name) is not None or name in listed]
+        if not present:
+            return False
+        if any(entries.link(name) is None for name in present):  # listed by the commit, not downloaded
             return True
-        for doc in (self.tokenizer_config, self.config):
-            data = doc.data if doc is not None else None
-            if isinstance(data, dict) and (data.get("processor_class") is not None or (
-                    isinstance(data.get("auto_map"), dict) and "AutoProcessor" in data["auto_map"])):
-                return True
+        docs = [self.processor_config.data if self.processor_config is not None else None,
+                *(self._small_object(self.folder / name) for name in PROCESSOR_MARKERS if name in present),
+                *(doc.data if doc is not None else None for doc in (self.tokenizer_config, self.config))]
+        if any(isinstance(data, dict) and (data.get("processor_class") is not None or (
+                isinstance(data.get("auto_map"), dict) and "AutoProcessor" in data["auto_map"])) for data in docs):
+            return True
         model_type = self.config.data.get("model_type") if self.config is not None \
             and isinstance(self.config.data, dict) else None
         return isinstance(model_type, str) and model_type in shipped_names("model_classes.json", "types_with_processor")
+
+    def _small_object(self, path: Path) -> Any:
+        """A config file eos-guard reads only for a key or two (an image processor's ``processor_class``): its JSON,
+        or None when it cannot be read (then it names nothing)."""
+        try:
+            if not self._readable(path):
+                return None
+            return JsonDocument.read(path, False, *self._limit(path.name)).data
+        except (InputError, NotRead, OSError):
+            return None
 
     def _read_on_without(self, name: str, error: InputError, other_kind: bool = False) -> InputError:
         """The error of a file that cannot be read (not valid JSON, ...), kept when the runtimes load the folder

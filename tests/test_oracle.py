@@ -467,10 +467,30 @@ def test_a_text_model_s_leftover_chat_template_json_is_read_by_nothing_and_not_c
     finally:
         model_files.record_not_fetched(folder, {})
 
+    def codes() -> set[str]:
+        out = run("--format", "json", "--no-cache", "--baseline", "none", str(folder))[1]
+        return {f["code"] for f in json.loads(out)["findings"]}
+
+    # helper-185: a leftover image processor's config that names no processor class: AutoProcessor still returns
+    # the tokenizer
+    write_json(folder / "preprocessor_config.json", {"image_processor_type": "Qwen2VLImageProcessor"})
+    assert not isinstance(AutoProcessor.from_pretrained(str(folder)), ProcessorMixin)
+    assert "EOS001" not in codes()
+    # a processor class named, but no image processor's config for it to load (a text-only fine-tune of a VLM that
+    # kept processor_class, helper-185): loading the processor raises, and nothing reads chat_template.json
+    (folder / "preprocessor_config.json").unlink()
     settings = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
     write_json(folder / "tokenizer_config.json", {**settings, "processor_class": "Qwen2VLProcessor"})
-    code, out, _ = run("--format", "json", "--no-cache", "--baseline", "none", str(folder))
-    assert "EOS001" in {f["code"] for f in json.loads(out)["findings"]}, out
+    with pytest.raises(Exception):
+        AutoProcessor.from_pretrained(str(folder))
+    assert "EOS001" not in codes()
+    # both: the processor is built, and its template checked (named in the image processor's config too)
+    write_json(folder / "preprocessor_config.json", {"image_processor_type": "Qwen2VLImageProcessor"})
+    assert "EOS001" in codes()
+    write_json(folder / "tokenizer_config.json", settings)
+    write_json(folder / "preprocessor_config.json", {"image_processor_type": "Qwen2VLImageProcessor",
+                                                     "processor_class": "Qwen2VLProcessor"})
+    assert "EOS001" in codes()
 
 
 @pytest.mark.parametrize("value, where, label, kind", [
@@ -527,6 +547,9 @@ def test_templates_ending_turns_with_the_same_missing_id_make_one_eos001(tmp_pat
     folder = shutil.copytree(FIXTURES / "gemma-3-it-sft-collapsed-eos", tmp_path / "m")
     template = (folder / "chat_template.jinja").read_text(encoding="utf-8")
     (folder / "chat_template.json").write_text(json.dumps({"chat_template": template}), encoding="utf-8")
+    # the image processor's config Gemma 3 ships beside it, without which its processor does not load (helper-185)
+    write_json(folder / "preprocessor_config.json", {"image_processor_type": "Gemma3ImageProcessor",
+                                                     "processor_class": "Gemma3Processor"})
     tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
     chat = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "EOSGUARD"}]
     after = tokenizer.apply_chat_template(chat, tokenize=False).split("EOSGUARD")[1]
