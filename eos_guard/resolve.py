@@ -854,6 +854,11 @@ def _terminator(template: TemplateSource, model: ResolvedModel, added: AddedToke
         return Terminator(template, None, None, probe, spelled=_spelled(probe, model, added))
     tokens = turn_end_run(probe, template.text)
     ids = tuple(_terminator_id(token, model) for token in tokens)
+    if probe.between_turns and ids[0] is not None and ids[0] in user_turn_markers(model):
+        # the next turn's opener is the user turn's marker the model's own config names (Baichuan 2's
+        # generation_config.json user_token_id), not an end of the answer, which the template does not show
+        # (helper-186: vLLM's Baichuan template; ChatGLM3's <|user|>, which its answers do end with, is named nowhere)
+        return Terminator(template, None, None, probe)
     # generate() stops at the first token of the run that is a stop id (runtimes.stop_id: each runtime's own
     # first); when none is, the one to make a stop id is the first the tokenizer or config.json names as eos
     # (Command R7B's <|END_OF_TURN_TOKEN|>, after <|END_RESPONSE|>), else the first
@@ -863,6 +868,18 @@ def _terminator(template: TemplateSource, model: ResolvedModel, added: AddedToke
     if stop_at is None:
         stop_at = first_listed(ids, named) or 0
     return Terminator(template, tokens[stop_at], ids[stop_at], probe, tuple(tokens[:stop_at]), ids)
+
+
+def user_turn_markers(model: ResolvedModel) -> set[int]:
+    """The ids generation_config.json or config.json names ``user_token_id``: the marker that opens a user turn in
+    the model's own chat format (Baichuan 2's remote-code ``build_chat_input``)."""
+    markers = set()
+    for doc in (model.files.generation_config, model.files.config):
+        data = doc.data if doc is not None else None
+        value = data.get("user_token_id") if isinstance(data, dict) else None
+        if is_listed_id(value):
+            markers.add(value)
+    return markers
 
 
 def _terminator_id(token: str, model: ResolvedModel) -> int | None:

@@ -307,6 +307,30 @@ def test_chatglm3_s_official_files_name_no_id_for_the_user_token_that_ends_its_a
     assert set(report["models"][0]["stops"].values()) == {None}, report["models"][0]["stops"]
 
 
+@pytest.mark.parametrize("named", [True, False], ids=["user_token_id", "named-nowhere"])
+def test_the_user_turn_marker_the_config_names_is_no_end_of_an_answer(tmp_path, run, named):
+    """helper-186: Baichuan 2 with vLLM's template ('<reserved_106>' + the user's message, '<reserved_107>' + the
+    answer, nothing after it): eos-guard read the next turn's opener as what ends an answer, as ChatGLM3's
+    '<|user|>' does, and said "add 195" (EOS001), though Baichuan's own config names 195 its user_token_id and its
+    training appends the eos. Where generation_config.json names that id user_token_id, the template shows nothing
+    that ends an answer (EOS011's warning); named nowhere, it is still taken for the answer's end."""
+    template = ("{% for m in messages %}{% if m['role'] == 'user' %}{{ '<|im_start|>' + m['content'] }}{% else %}"
+                "{{ '<|im_sep|>' + m['content'] }}{% endif %}{% endfor %}"
+                "{% if add_generation_prompt %}{{ '<|im_sep|>' }}{% endif %}")
+    folder = _remote_spm_folder(tmp_path, {"chat_template": template, "eos_token": "<|endoftext|>"},
+                                "yi-chat-finetune-tokenizer-model-im-end-piece")
+    write_json(folder / "generation_config.json", {"eos_token_id": 2, **({"user_token_id": 6, "assistant_token_id": 8}
+                                                                       if named else {})})
+    code, found, report = findings(run, folder)
+    if named:
+        assert code == 0 and [c for c, _, _ in found] == ["EOS011"], found
+        assert "and '<|im_start|>' (the user turn's marker, user_token_id in the model's config) before the next " \
+               "turn" in found[0][2], found
+    else:
+        assert code == 1 and "EOS001" in [c for c, _, _ in found], found
+        assert report["models"][0]["terminator"] == {"token": "<|im_start|>", "id": 6, "template": "default"}
+
+
 def test_a_control_piece_is_spelled_by_a_remote_sentencepiece_tokenizer(tmp_path, run):
     """sentencepiece encodes a USER_DEFINED piece's text as that piece, a CONTROL piece's text in pieces: the same
     Yi tokenizer.model with '<|im_end|>' made CONTROL is no single token for a remote Python class (a warning),

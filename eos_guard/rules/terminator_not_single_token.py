@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from ..findings import Finding, Severity
 from ..known_tokens import known_turn_end_in
-from ..resolve import ResolvedModel, Terminator, Where
+from ..resolve import ResolvedModel, Terminator, Where, user_turn_markers
 from ..runtimes import remote_token_after_answer
 from .base import Options, Rule
 
@@ -20,7 +20,11 @@ class TerminatorNotSingleToken(Rule):
     After the assistant's answer the template writes text (such as `<|endofturn|>` or `### End`) that is
     not an added token, so the tokenizer splits it into several ordinary tokens. A template that writes nothing
     after the last answer and only the next turn's text (`### User:`) before another one (Solar, MiniCPM) is
-    said so: no token in it ends an answer. So is one that writes nothing at all after an answer, neither at the end
+    said so: no token in it ends an answer. So is one whose next turn opens with the token the model's own config
+    names `user_token_id` (Baichuan 2 under vLLM's template: `<reserved_106>` 195 in generation_config.json): its
+    user turn's marker (Baichuan 2's remote `build_chat_input` opens user turns with it, and its `chat()` stops on
+    the eos), while a token named nowhere that opens the next turn is taken for the end of the answer (ChatGLM3's
+    `<|user|>`, EOS001). So is one that writes nothing at all after an answer, neither at the end
     nor before the next turn (LLaMA-Factory's `empty` template, which it writes when a base model is fine-tuned
     without a `template:`: each message's content, nothing else). A remote-code tokenizer that declares no added
     token may add tokens of its own in Python: ChatGLM3's official files name no id for `<|user|>` (64795), which
@@ -95,9 +99,12 @@ class TerminatorNotSingleToken(Rule):
             shown = text_ending(model, terminator)
             name = terminator.template.name
             if terminator.probe.between_turns:  # Solar, MiniCPM: "### User:" starts the next turn, nothing ends one
+                # Baichuan 2 under vLLM's template: its user turn's marker, named in its config (resolve._terminator)
+                what = "the user turn's marker, user_token_id in the model's config" \
+                    if model.vocab.id_of(shown) in user_turn_markers(model) else "not an added token"
                 message = (f"the '{name}' chat template writes no token after an answer: nothing after the last one, "
-                           f"and '{shown}' (not an added token) before the next turn; no stop id can end an answer "
-                           "unless training appended an eos the template does not write")
+                           f"and '{shown}' ({what}) before the next turn; no stop id can end an answer unless "
+                           "training appended an eos the template does not write")
                 yield self.finding(model, message, terminator.template)
                 continue
             known = terminator.spelled
