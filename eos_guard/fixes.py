@@ -329,10 +329,11 @@ def _new_generation_config(model: ResolvedModel, wanted: list[int]) -> FileChang
 def rebuilt_from_config_in_4x(model: ResolvedModel) -> bool:
     """Whether transformers 4.x (to 4.57) would rebuild generate()'s config from config.json, dropping what
     generation_config.json adds: that file is marked ``"_from_model_config": true`` (any true value; as
-    ``save_pretrained`` wrote generation configs made from a model config) and config.json sets a generation setting to another value than
-    its default (``max_length``, ``temperature``...: GLOBAL_GENERATION_DEFAULTS; 4.57.1 generation/utils.py
-    ``_prepare_generation_config``, lines 1719-1740, which compares with the config class's own defaults, the
-    same for these settings but in a few classes). transformers 5 reads the file as it is (docs/runtimes.md)."""
+    ``save_pretrained`` wrote generation configs made from a model config) and config.json sets a generation
+    setting to another value than its default (``max_length``, ``temperature``...: GLOBAL_GENERATION_DEFAULTS;
+    4.57.1 generation/utils.py ``_prepare_generation_config``, lines 1719-1740, which compares with the config
+    class's own defaults, the same for these settings but in a few classes). transformers 5 reads the file as it is
+    (docs/runtimes.md)."""
     gen, config = model.files.generation_config, model.files.config
     if gen is None or config is None or not isinstance(gen.data, dict) or not isinstance(config.data, dict):
         return False

@@ -36,8 +36,9 @@ TEMPLATE_DIR = "additional_chat_templates"
 PROCESSOR_TEMPLATE = "chat_template.json"  # a processor's template, checked under this name next to the tokenizer's
 PROCESSOR_CONFIG = "processor_config.json"  # its chat_template, when set, is the processor's instead
 # the files whose presence may make AutoProcessor build a processor (ModelFiles._builds_processor)
-# an image or video processor's config: never read, only whether it is there (or listed) counts: AutoProcessor then
-# builds a processor, the one reader of chat_template.json (the pre-commit hooks run on them too)
+# an image or video processor's config: read only for the processor class it names (ModelFiles._builds_processor:
+# without one of these, AutoProcessor builds no processor, the one reader of chat_template.json); the pre-commit
+# hooks run on them too
 PROCESSOR_MARKERS = ("preprocessor_config.json", "video_preprocessor_config.json")
 PROCESSOR_FILES = (PROCESSOR_CONFIG, *PROCESSOR_MARKERS)
 ADAPTER_CONFIG = "adapter_config.json"  # a PEFT adapter: generate() runs with its base model's configs
@@ -629,12 +630,7 @@ class ModelFiles:
         there is none, and when the file cannot be read, is not a list of objects with a ``type`` up to that item,
         or that item has no ``path`` (vLLM fails to start on it; transformers never reads the file): the folder is
         then checked as one that may generate."""
-        try:
-            if not self._readable(path):
-                return None
-            modules = JsonDocument.read(path, False, *self._limit(path.name)).data
-        except (InputError, NotRead, OSError):
-            return None
+        modules = self._small_object(path)
         if not isinstance(modules, list):
             return None
         for place, item in enumerate(modules):
@@ -872,8 +868,8 @@ class ModelFiles:
         return isinstance(model_type, str) and model_type in shipped_names("model_classes.json", "types_with_processor")
 
     def _small_object(self, path: Path) -> Any:
-        """A config file eos-guard reads only for a key or two (an image processor's ``processor_class``): its JSON,
-        or None when it cannot be read (then it names nothing)."""
+        """A file eos-guard reads only for a key or two (an image processor's ``processor_class``, modules.json's
+        Pooling module): its JSON, or None when it cannot be read (then it names nothing)."""
         try:
             if not self._readable(path):
                 return None

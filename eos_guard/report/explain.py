@@ -8,8 +8,7 @@ from ..resolve import ResolvedModel
 from ..results import Report
 from ..rules.base import describe_ids, text_token_stops
 from ..rules.terminator_not_single_token import text_ending
-from ..runtimes import (calling_turn, calling_turns, calls_stop, early_stop_advice, fix, stops, stops_early,
-                        target_id, why)
+from ..runtimes import calling_turn, calling_turns, calls_stop, fix, stops, stops_early, target_id, why
 from .escape import json_text, printable
 from .json_v1 import gguf_entry
 from .text import summary
@@ -46,7 +45,7 @@ def render_json(report: Report) -> str:
             "runtimes": [{"runtime": name, "release": stop.release, "source": stop.source, "stop_ids": list(stop.ids),
                           "stops": stops(model, stop), "stops_early": stops_early(model, stop) is not None,
                           "text_token_stops": _text_token_stops(model, stop),
-                          "calls_stop": calls_stop(model, stop), "why": why(model, stop), "fix": _fix(model, stop),
+                          "calls_stop": calls_stop(model, stop), "why": why(model, stop), "fix": fix(model, stop),
                           "notes": list(stop.notes),
                           "other_releases": [{"release": other.release, "stop_ids": list(other.ids),
                                               "stops": stops(model, other)} for other in stop.others]}
@@ -57,12 +56,6 @@ def render_json(report: Report) -> str:
     not_read = [{"path": path_field(item.folder), "reason": item.not_read} for item in report.models if item.not_read]
     return json_text({"version": 1, "models": models, **({"gguf": gguf_files} if gguf_files else {}),
                       **({"not_read": not_read} if not_read else {})})
-
-
-def _fix(model: ResolvedModel, stop: StopSet) -> str:
-    """The runtime's fix: removing harmony's <|end|> where it stops on it (EOS033), else adding the answer's id."""
-    early = stops_early(model, stop)
-    return early_stop_advice(model, early) if early is not None else fix(model, stop)
 
 
 def _tokens(tokens: list[tuple[str, int | None]] | None) -> list[dict[str, object]] | None:
@@ -128,7 +121,7 @@ def _model(model: ResolvedModel) -> str:
         early = stops_early(model, stop)
         if early is not None and generates:
             lines.append(printable(f"  fix for {name}: it stops on '{MESSAGE_END}' ({early}), which ends the reasoning "
-                                   f"before every answer (EOS033): {early_stop_advice(model, early)}"))
+                                   f"before every answer (EOS033): {fix(model, stop)}"))
         elif stops(model, stop) is False and generates:
             if _text_token_stops(model, stop):
                 listed = ", ".join(map(str, stop.ids))

@@ -172,7 +172,11 @@ def why(model: ResolvedModel, stop: StopSet) -> str:
 def fix(model: ResolvedModel, stop: StopSet) -> str:
     """What to change so that the runtime stops on the answer's id: where it is never sampled, that first (adding
     it to the stop ids is not enough: helper-113's suppressed terminator); the template, where the answer ends with a
-    token that also ends the reasoning before it (:func:`message_end_advice`)."""
+    token that also ends the reasoning before it (:func:`message_end_advice`); removing harmony's message end where
+    the runtime stops on it before the answer (:func:`stops_early`, EOS033)."""
+    early = stops_early(model, stop)
+    if early is not None:
+        return early_stop_advice(model, early)
     blocked = _never_emitted_target(model, stop)
     advice = stop_advice(model, stop)
     if blocked is None:
