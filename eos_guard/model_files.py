@@ -278,6 +278,9 @@ class TemplateSource:
     path: Path
     document: JsonDocument | None = None  # the JSON file that holds it; None for a .jinja file
     keys: KeyPath = ()
+    # a template of the processor AutoProcessor builds, which it holds as its own ``chat_template``
+    # (ModelFiles.processor_renders)
+    processor: bool = False
 
     def location(self) -> Location:
         """Where a finding about the template points: its value in the JSON file, or the start of the .jinja."""
@@ -801,6 +804,13 @@ class ModelFiles:
         return self.adapter_base is None and self.config is None and self.generation_config is None \
             and self.generation_config_error is None and not any(path.name in configs for path, _ in self.skipped)
 
+    @property
+    def processor_renders(self) -> tuple[str, ...]:
+        """The labels of the templates AutoProcessor's processor holds as its own ``chat_template``, in their file's
+        order (its default one is the label without ":"): none where AutoProcessor builds no processor or the
+        processor has no template of its own. What vLLM and SGLang render (runtimes/vllm.py, runtimes/sglang.py)."""
+        return tuple(label for label, source in self.templates.items() if source.processor)
+
     def _add_processor_templates(self, entries: _Entries) -> None:
         """A processor's own templates, as ``ProcessorMixin.get_processor_dict`` (processing_utils.py, 5.24)
         finds them: processor_config.json's ``chat_template`` when it is set (not null), which replaces every
@@ -820,7 +830,8 @@ class ModelFiles:
         value = doc.get(("chat_template",))
         if doc is self.processor_template and not value:
             return  # 0, false, "", [] or {}: get_processor_dict keeps only a true value (``elif chat_templates``)
-        if doc is self.processor_template and "default" in self.templates and not self._builds_processor(entries):
+        builds = self._builds_processor(entries)
+        if doc is self.processor_template and "default" in self.templates and not builds:
             return
         named = list(value.items()) if isinstance(value, dict) else [("default", value)]
         for name, text in named:
@@ -839,7 +850,7 @@ class ModelFiles:
             if label != file_name and len(self.templates) >= MAX_TEMPLATES and label not in self.templates:
                 self.skipped.append((doc.path, f"chat_template holds {len(named)} templates: {TOO_MANY_TEMPLATES}"))
                 break
-            self.templates.setdefault(label, TemplateSource(label, text, doc.path, doc, keys))
+            self.templates.setdefault(label, TemplateSource(label, text, doc.path, doc, keys, processor=builds))
 
     def _builds_processor(self, entries: _Entries) -> bool:
         """Whether AutoProcessor builds a processor for the folder (``AutoProcessor.from_pretrained``,

@@ -115,6 +115,13 @@ class ResolvedModel:
                 return item
         return self.terminators[0] if self.terminators else None
 
+    def terminator_of(self, label: str) -> Terminator | None:
+        """The terminator of the template ``label`` names (a ``ModelFiles.templates`` label), else None."""
+        for item in self.terminators:
+            if item.template.name == label:
+                return item
+        return None
+
     @property
     def names_no_answer_end(self) -> bool:
         """Whether the folder names no token a chat answer ends with: no template terminator (not even one spelled

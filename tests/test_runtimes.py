@@ -1712,6 +1712,26 @@ def test_the_shipped_tgi_model_types(model_type, served):
     assert (model_type in shipped["model_types"]) is served
 
 
+def test_the_sglang_table_script_reads_both_lists():
+    sglang_multimodal = load_script("sglang_multimodal")
+    source = ('multimodal_model_archs = ["A", "B"]\n'
+              'class ModelConfig:\n    def __init__(self):\n        mm_disabled_models = ["B"]\n')
+    assert sglang_multimodal.string_lists(source, ("multimodal_model_archs", "mm_disabled_models")) == {
+        "multimodal_model_archs": ["A", "B"], "mm_disabled_models": ["B"]}
+    with pytest.raises(SystemExit, match="mm_disabled_models"):
+        sglang_multimodal.string_lists('multimodal_model_archs = ["A"]\n', ("multimodal_model_archs",
+                                                                             "mm_disabled_models"))
+
+
+def test_the_shipped_sglang_table():
+    """data/sglang_multimodal.json, from SGLang 0.5.23's srt/configs/model_config.py (not installed here)."""
+    table = json.loads((ROOT / "eos_guard" / "data" / "sglang_multimodal.json").read_text(encoding="utf-8"))
+    assert table["sglang"] == "0.5.23"
+    assert {"Qwen2VLForConditionalGeneration", "LlavaForConditionalGeneration"} <= set(table["multimodal"])
+    assert set(table["disabled"]) == {"Gemma3ForConditionalGeneration", "Llama4ForConditionalGeneration",
+                                      "Step3VLForConditionalGeneration", "InklingForConditionalGeneration"}
+
+
 def test_tgi_cannot_load_a_model_type_it_does_not_serve(tmp_path, run):
     """TGI's get_model raises "Unsupported model type" for a model type it does not name and transformers 4.51.0
     has no class for: eos-guard said TGI does not stop on GLM-4.5's <|user|> (EOS016 with --runtime tgi). Its

@@ -8,7 +8,8 @@ from ..resolve import ResolvedModel
 from ..results import Report
 from ..rules.base import describe_ids, text_token_stops
 from ..rules.terminator_not_single_token import text_ending
-from ..runtimes import calling_turn, calling_turns, calls_stop, fix, stops, stops_early, target_id, why
+from ..runtimes import (answer_terminator, calling_turn, calling_turns, calls_stop, fix, stops, stops_early, target_id,
+                        why)
 from .escape import json_text, printable
 from .json_v1 import gguf_entry
 from .text import summary
@@ -90,6 +91,12 @@ def _model(model: ResolvedModel) -> str:
                                f"({model.describe_id(eos.id)}){default}"))
     else:
         lines.append("  no chat template terminator and no tokenizer eos")
+    for name, stop in model.runtime_stops.items():  # a runtime that renders another template (a processor's)
+        other = answer_terminator(model, stop)
+        if other is not terminator and other is not None and other.token is not None:
+            lines.append(printable(f"  {name} renders the '{other.template.name}' template for a chat without tools "
+                                   f"(a processor's), whose answers end with '{other.token}' "
+                                   f"({model.describe_id(other.id)})"))
     calling = _calling_turns_of_their_own(model)
     for builtin, after in calling:
         written = ", ".join(f"'{token}' ({model.describe_id(token_id)})" if token_id is not None else f"'{token}'"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from ..findings import Finding, Severity
 from ..resolve import ResolvedModel
-from ..runtimes import NAMES, stop_advice, stops, target_id
+from ..runtimes import NAMES, answer_terminator, stop_advice, stops, target_id
 from .base import Options, Rule, describe_ids, token_text
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -33,6 +33,10 @@ class RuntimeDoesNotStop(Rule):
     stop set: `eos-guard explain` says "unknown" and why, and this rule says nothing. Each runtime is checked at its newest release unless
     `runtime-versions` in the configuration pins the one you run (docs/runtimes.md).
 
+    vLLM (for a request without tools) and SGLang (for a model it runs as multimodal) render a processor's own chat
+    template (chat_template.json, or processor_config.json's) where AutoProcessor builds a processor that has one:
+    for them the answer ends with that template's terminator, and the message names the template.
+
     An MLX-quantized checkpoint (config.json `quantization` with `group_size` and `bits`, as `mlx_lm.convert -q`
     writes it for the mlx-community repositories) is loaded by mlx-lm alone: the rule checks mlx-lm for it whether
     selected or not, and the other runtimes, which cannot load its packed weights, are "unknown".
@@ -54,24 +58,25 @@ class RuntimeDoesNotStop(Rule):
     needs_generation = True
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
-        target = target_id(model)
-        if target is None:
-            return
         # an MLX-quantized checkpoint runs in mlx-lm alone: its runaway is the folder's, selected or not
         selected = (*options.runtimes, "mlx-lm") if model.files.mlx_quantized else options.runtimes
         for runtime in dict.fromkeys(selected):
             stop = model.runtime_stops.get(runtime)
             if runtime in OWN_RULES or stop is None or stops(model, stop) is not False:
                 continue
-            if target in stop.ids:  # listed, but the model never emits it: EOS006 says so
+            target = target_id(model, stop)  # a processor's template's terminator where the runtime renders that
+            if target is None or target in stop.ids:  # listed, but the model never emits it: EOS006 says so
                 continue
             place = stop.where or model.stop.where
             if place is None:
                 continue
-            if model.terminator is not None and model.turn_end_instead(model.terminator.token):
-                place = model.terminator.template  # harmony's message end: the template is what to change
+            terminator = answer_terminator(model, stop)
+            if terminator is not None and model.turn_end_instead(terminator.token):
+                place = terminator.template  # harmony's message end: the template is what to change
             text = token_text(model, target)
             shown = f"'{text}' ({target})" if text else str(target)
+            if stop.template and terminator is not None and terminator.template.name == stop.template:
+                shown += f", which ends answers in the {stop.template} template it renders for a chat without tools"
             yield self.finding(model, f"{NAMES[runtime]} does not stop on {shown}: it stops on "
                                       f"{describe_ids(stop.ids, model)} ({stop.why}); "
                                       f"{stop_advice(model, stop)}", place)

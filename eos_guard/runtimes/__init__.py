@@ -37,9 +37,17 @@ RELEASES: dict[str, tuple[Release, ...]] = {name: module.RELEASES for name, modu
 GGUF_RUNTIMES = ("llama.cpp", "ollama")  # they serve a GGUF, whose eos the converter takes from the tokenizer files
 
 
-def target_id(model: ResolvedModel) -> int | None:
-    """The id a chat answer ends with: the default template's terminator, else the tokenizer's eos."""
-    terminator = model.terminator
+def answer_terminator(model: ResolvedModel, stop: StopSet | None = None) -> Terminator | None:
+    """The terminator of the template the runtime of ``stop`` renders for a chat without tools
+    (``StopSet.template``: a processor's, in vLLM and SGLang), else the default template's."""
+    found = model.terminator_of(stop.template) if stop is not None and stop.template else None
+    return found if found is not None else model.terminator
+
+
+def target_id(model: ResolvedModel, stop: StopSet | None = None) -> int | None:
+    """The id a chat answer ends with: the terminator of the template the runtime of ``stop`` renders
+    (:func:`answer_terminator`; without ``stop``, the default template's), else the tokenizer's eos."""
+    terminator = answer_terminator(model, stop)
     if terminator is not None and terminator.id is not None:
         return terminator.id
     if terminator is not None and (terminator.token is not None or terminator.spelled):
@@ -69,7 +77,7 @@ def stop_id(model: ResolvedModel, stop: StopSet) -> int | None:
     """The id a chat answer stops on in that runtime, if it lists it: the first of the tokens the template writes
     in turn after every answer that the runtime lists (``Terminator.run_ids``: the model writes
     them in turn), else the answer's id (:func:`target_id`)."""
-    target, terminator = target_id(model), model.terminator
+    target, terminator = target_id(model, stop), answer_terminator(model, stop)
     if target is None or terminator is None or terminator.token is None:
         return target
     at = first_listed(terminator.run_ids, stop.ids)
@@ -87,12 +95,14 @@ def stops(model: ResolvedModel, stop: StopSet) -> bool | None:
     return None if stop.unknown else False
 
 
-def calling_turns(model: ResolvedModel) -> list[tuple[bool, list[tuple[str, int | None]]]]:
-    """``(built in, the added tokens)`` the default template writes after each tool call it renders
+def calling_turns(model: ResolvedModel, stop: StopSet | None = None) -> list[tuple[bool, list[tuple[str, int | None]]]]:
+    """``(built in, the added tokens)`` the default template (the one the runtime of ``stop`` renders with tools:
+    ``StopSet.tool_template``) writes after each tool call it renders
     (``Probe.calls``: the sample tool's, then a built-in tool's where that differs), each token with its id (empty
     when it writes none there): what EOS030 reads. Empty when it renders no tool call (no tool support, or it
     refuses a ``tool`` message)."""
-    terminator = model.terminator
+    found = model.terminator_of(stop.tool_template) if stop is not None and stop.tool_template else None
+    terminator = found if found is not None else model.terminator
     calls = terminator.probe.calls() if terminator is not None else []
     return [(builtin, [(token, model.vocab.id_of(token)) for token in after]) for builtin, after in calls]
 
@@ -109,7 +119,7 @@ def calls_stop(model: ResolvedModel, stop: StopSet) -> bool | None:
     tokens there (false when either does not); None when the template renders no tool call, or when the runtime may
     stop on ids the files do not name and none is listed; None too when it writes no added token there (nothing to
     stop on but text, which EOS030 does not judge)."""
-    verdicts = [_call_stops(after, stop) for _, after in calling_turns(model)]
+    verdicts = [_call_stops(after, stop) for _, after in calling_turns(model, stop)]
     if False in verdicts:
         return False
     return True if verdicts and all(verdicts) else None
@@ -128,7 +138,7 @@ def _call_stops(after: list[tuple[str, int | None]], stop: StopSet) -> bool | No
 def why_unknown(model: ResolvedModel, stop: StopSet) -> str:
     """Why ``stops`` says neither yes nor no, in a few words: which id a chat answer ends with is not known, or
     the runtime may stop on ids the files do not name (``stop.unknown``)."""
-    terminator, eos = model.terminator, model.tokenizer_eos
+    terminator, eos = answer_terminator(model, stop), model.tokenizer_eos
     if terminator is not None and terminator.token is not None and terminator.id is None:
         return f"the terminator '{terminator.token}' has no id: {model.why_no_id}"
     if terminator is not None and terminator.spelled:
@@ -187,7 +197,7 @@ def fix(model: ResolvedModel, stop: StopSet) -> str:
 def stop_advice(model: ResolvedModel, stop: StopSet) -> str:
     """The runtime's advice to add the answer's id (after writing as ids the entries that are none: :func:`ids_first`),
     or the template's change where the answer ends with harmony's message end (:func:`message_end_advice`)."""
-    terminator = model.terminator
+    terminator = answer_terminator(model, stop)
     if terminator is not None and model.turn_end_instead(terminator.token):
         return message_end_advice(model, terminator)
     return ids_first(model, stop.fix)
@@ -298,6 +308,6 @@ def released(stops: Mapping[str, StopSet], shared: dict[tuple, StopSet]) -> dict
     return {name: stop.without_place(shared) for name, stop in stops.items()}
 
 
-__all__ = ["MODULES", "NAMES", "RELEASES", "RUNTIMES", "Release", "StopSet", "calling_turn", "calling_turns",
-           "calls_stop", "early_stop_advice", "message_end_advice", "released", "stop_advice", "stop_id", "stop_sets",
-           "stops", "stops_early", "target_id", "turn_end_shown"]
+__all__ = ["MODULES", "NAMES", "RELEASES", "RUNTIMES", "Release", "StopSet", "answer_terminator", "calling_turn",
+           "calling_turns", "calls_stop", "early_stop_advice", "message_end_advice", "released", "stop_advice",
+           "stop_id", "stop_sets", "stops", "stops_early", "target_id", "turn_end_shown"]

@@ -45,6 +45,10 @@ class StopSet:
     # ids the runtime never samples, whatever the stop set says, each with where that is set: (id, reason, fix)
     never_samples: tuple[tuple[int, str, str], ...] = ()
     others: tuple["StopSet", ...] = ()  # the stop sets of the other release lines modelled, newest first
+    # the chat template the runtime renders (a ModelFiles.templates label) where it is not the tokenizer's default:
+    # a processor's (vLLM, SGLang); for a chat without tools, and for one with tools
+    template: str = ""
+    tool_template: str = ""
 
     def labelled(self, release: Release, notes: tuple[str, ...] = (), others: tuple[StopSet, ...] = ()) -> StopSet:
         """This stop set as the release line ``release`` gives it, with the notes and the other lines' stop sets."""

@@ -20,12 +20,22 @@ T5, mT5, BART, mBART, Marian, M2M100/NLLB, Pegasus and every other encoder-decod
 T5Gemma and T5Gemma 2), and runs the bare ``AutoModel`` on input ids alone, a decoder-only model's forward
 (``srt/models/transformers.py:607-631``, :1008-1016): so their stop ids are unknown ("cannot tell"), as for vLLM.
 Checked by running 0.5.23's class resolution on such folders (helper-155); T5Gemma's path past it was not.
+
+The chat template (``srt/parser/template_manager.py:397-425`` ``_resolve_hf_chat_template``): the processor's
+``chat_template`` first (a string, or the first of its named templates), else the tokenizer's, for every request,
+with tools or without. SGLang builds a processor only for a model it runs as multimodal
+(``managers/tokenizer_manager.py:608-637``): an architecture in ``multimodal_model_archs``
+(``srt/configs/model_config.py:2391``), unless it is one of the ``mm_disabled_models`` (Gemma 3, Llama 4, ...:
+text only without ``--enable-multimodal``), both in data/sglang_multimodal.json (scripts/sglang_multimodal.py).
+Not modelled: a model SGLang also runs as multimodal because its config object has a text sub-config
+(``has_multimodal_subconfig``), nor ``--enable-multimodal``; such a folder is judged on the tokenizer's template.
 """
 
 from __future__ import annotations
 
 from ..known_tokens import SGLANG_STOP_TEXTS
 from ..resolve import ResolvedModel
+from ..model_files import shipped
 from .base import (Release, StopSet, architecture_names, as_ids, config_data, encoder_decoder_key, generation_eos,
                    place, renumbered, show, show_id, tokenizer_eos_id, unique)
 from .config_object import config_object_eos
@@ -53,6 +63,21 @@ def serving(model: ResolvedModel) -> str:
             f"Whisper, and its Transformers backend {backend})")
 
 
+def rendered_template(model: ResolvedModel) -> str:
+    """The label of the processor's template SGLang renders (the first it holds), where it runs the model as
+    multimodal and AutoProcessor's processor has a template of its own; "" where it renders the tokenizer's
+    (module docstring)."""
+    labels = model.files.processor_renders
+    config = config_data(model) if labels else None
+    names = architecture_names(config) if isinstance(config, dict) else []
+    if not names:
+        return ""
+    table = shipped("sglang_multimodal.json")
+    if names[0] in table["disabled"] or not any(name in table["multimodal"] for name in names):
+        return ""
+    return labels[0]
+
+
 def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
     refused = serving(model)
     if refused:
@@ -70,5 +95,6 @@ def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
            f"{show_id(primary)}" + "".join(f" ∪ {text} {token_id}" for text, token_id in extra))
     where = (place(model.files.generation_config, ("eos_token_id",)) or found.where
              or place(model.files.config, ("eos_token_id",)))
+    template = rendered_template(model)
     return StopSet("sglang", ids, why, "add the id to generation_config.json (or config.json) eos_token_id", where,
-                   unknown="" if found.known else found.how)
+                   unknown="" if found.known else found.how, template=template, tool_template=template)

@@ -30,6 +30,13 @@ multimodal interface"), so its stop ids are unknown, as a model type TGI cannot 
 scheduler are the same, less Canary). A config.json that leaves ``is_encoder_decoder`` to its class's default is not
 caught (transformers writes the key whenever it saves such a config). ``decoder_start_token_id`` only starts the
 decoder and ``forced_eos_token_id`` is not read (``renderers/base.py``, ``get_diff_sampling_param``).
+
+The chat template (vLLM 0.34.0 ``vllm/renderers/hf.py:313-340`` ``resolve_chat_template``): for a request without
+tools, the processor's own template when AutoProcessor builds a processor that has one (``_try_get_processor_chat_
+template``, :262-310: a string, or the "default" entry of its named templates; chat_template.json or
+processor_config.json's ``chat_template``: ``ModelFiles.processor_renders``), else the tokenizer's; with tools, the
+tokenizer's. So the answer vLLM must stop on is the processor's template's terminator where the two differ
+(``StopSet.template``). Earlier lines' template resolution was not checked.
 """
 
 from __future__ import annotations
@@ -78,6 +85,10 @@ def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
         return StopSet("vllm", (), refused, "none in these files: serve the model with another runtime", None,
                        unknown=refused)
     stops = _stop_set(model, release)
+    # a chat without tools renders the processor's default template, where it has one (module docstring)
+    template = next((label for label in model.files.processor_renders if ":" not in label), "")
+    if template:
+        stops = stops._with(template=template)
     return stops._with(why=f"{stops.why} (served as {plugin} only)") if plugin else stops
 
 

@@ -1,0 +1,111 @@
+"""The chat template a runtime renders where a processor has one of its own (helper-185).
+
+vLLM 0.34.0 renders AutoProcessor's ``chat_template`` for a request without tools (``vllm/renderers/hf.py``
+``resolve_chat_template``), and SGLang 0.5.23 for every request of a model it runs as multimodal
+(``srt/parser/template_manager.py`` ``_resolve_hf_chat_template``); transformers' text-generation pipeline renders
+the tokenizer's. Where the two templates end answers with different tokens, each runtime is judged on its own.
+The folders are Qwen2-VL-shaped copies of tests/fixtures/qwen2-instruct-aligned (Qwen2-VL-7B-Instruct's ids: stop ids
+151645 ``<|im_end|>`` and 151643), with a chat_template.json whose answers end with another token.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from support import FIXTURES, write_json
+from eos_guard.model_files import ModelFiles
+from eos_guard.resolve import resolve
+from eos_guard.runtimes import answer_terminator, stop_sets, stops, target_id
+
+IM_END, IM_START = 151645, 151644
+
+
+def _folder(tmp_path, architecture="Qwen2VLForConditionalGeneration", processor_breaks=True):
+    """A Qwen2-VL-shaped folder whose tokenizer's template ends answers with ``<|im_end|>`` (a stop id) and whose
+    chat_template.json ends them with ``<|im_start|>`` (none), or the other way round."""
+    folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    write_json(folder / "config.json", {**config, "architectures": [architecture], "model_type": "qwen2_vl"})
+    write_json(folder / "preprocessor_config.json", {"image_processor_type": "Qwen2VLImageProcessor",
+                                                     "processor_class": "Qwen2VLProcessor"})
+    settings = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    good = settings["chat_template"]
+    bad = good.replace("<|im_end|>", "<|im_start|>")
+    write_json(folder / "chat_template.json", {"chat_template": bad if processor_breaks else good})
+    if not processor_breaks:
+        write_json(folder / "tokenizer_config.json", {**settings, "chat_template": bad})
+    return folder
+
+
+def _model(folder):
+    model = resolve(ModelFiles.read(folder))
+    model.runtime_stops = stop_sets(model)
+    return model
+
+
+def test_vllm_and_sglang_render_the_processor_s_template(tmp_path):
+    """The processor's template ends answers with a token no runtime stops on: vLLM and SGLang run away, the
+    text-generation pipeline (the tokenizer's template) stops. eos-guard said vLLM and SGLang stop."""
+    model = _model(_folder(tmp_path))
+    assert model.files.processor_renders == ("chat_template.json",)
+    verdicts = {name: stops(model, model.runtime_stops[name]) for name in ("transformers", "vllm", "sglang")}
+    assert verdicts == {"transformers": True, "vllm": False, "sglang": False}
+    vllm = model.runtime_stops["vllm"]
+    assert (vllm.template, vllm.tool_template) == ("chat_template.json", "")  # with tools: the tokenizer's
+    assert target_id(model, vllm) == IM_START and target_id(model) == IM_END
+    assert answer_terminator(model, vllm).template.name == "chat_template.json"
+
+
+def test_the_mirror_case_stops_in_vllm_and_sglang(tmp_path):
+    """The tokenizer's template is the broken one: the pipeline runs away, vLLM and SGLang (without tools) stop.
+    eos-guard said vLLM does not stop (EOS016), true only for a request with tools."""
+    model = _model(_folder(tmp_path, processor_breaks=False))
+    verdicts = {name: stops(model, model.runtime_stops[name]) for name in ("transformers", "vllm", "sglang")}
+    assert verdicts == {"transformers": False, "vllm": True, "sglang": True}
+
+
+def test_sglang_runs_gemma_3_as_a_text_model(tmp_path):
+    """SGLang 0.5.23 builds no processor for Gemma3ForConditionalGeneration without --enable-multimodal
+    (mm_disabled_models), so it renders the tokenizer's template; vLLM still renders the processor's."""
+    model = _model(_folder(tmp_path, architecture="Gemma3ForConditionalGeneration"))
+    assert model.runtime_stops["sglang"].template == ""
+    assert stops(model, model.runtime_stops["sglang"]) is True
+    assert stops(model, model.runtime_stops["vllm"]) is False
+
+
+def test_without_a_processor_every_runtime_renders_the_tokenizer_s_template(tmp_path):
+    """No processor file: AutoProcessor returns the tokenizer, and the leftover chat_template.json is read by
+    nothing (not even checked)."""
+    folder = _folder(tmp_path)
+    (folder / "preprocessor_config.json").unlink()
+    write_json(folder / "config.json", {**json.loads((folder / "config.json").read_text(encoding="utf-8")),
+                                        "architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2"})
+    model = _model(folder)
+    assert model.files.processor_renders == ()
+    assert {stop.template for stop in model.runtime_stops.values()} == {""}
+    assert all(stops(model, stop) is not False for stop in model.runtime_stops.values())
+
+
+@pytest.mark.parametrize("runtime, name", [("vllm", "vLLM"), ("sglang", "SGLang")])
+def test_eos016_names_the_template_the_runtime_renders(tmp_path, run, runtime, name):
+    folder = _folder(tmp_path)
+    code, out, _ = run("--runtime", runtime, "--no-cache", "--baseline", "none", str(folder))
+    assert code == 1
+    assert f"EOS016 error: {name} does not stop on '<|im_start|>' ({IM_START}), which ends answers in the " \
+           "chat_template.json template it renders for a chat without tools" in out, out
+    code, out, _ = run("--runtime", runtime, "--no-cache", "--baseline", "none",
+                       str(_folder(tmp_path / "mirror", processor_breaks=False)))
+    assert "EOS016" not in out, out
+
+
+def test_explain_says_which_template_a_runtime_renders(tmp_path, run):
+    code, out, _ = run("explain", "--no-cache", str(_folder(tmp_path)))
+    assert "  vllm renders the 'chat_template.json' template for a chat without tools (a processor's), whose " \
+           f"answers end with '<|im_start|>' ({IM_START})" in out, out
+    rows = {line.split()[0]: line.split()[1] for line in out.splitlines() if line.startswith("  ") and
+            line.split()[0] in ("transformers", "vllm", "sglang")}
+    assert rows == {"transformers": "yes", "vllm": "NO", "sglang": "NO"}
+
