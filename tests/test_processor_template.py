@@ -109,3 +109,23 @@ def test_explain_says_which_template_a_runtime_renders(tmp_path, run):
             line.split()[0] in ("transformers", "vllm", "sglang")}
     assert rows == {"transformers": "yes", "vllm": "NO", "sglang": "NO"}
 
+
+def test_eos001_offers_to_delete_a_stale_chat_template_json_beside_chat_template_jinja(tmp_path, run):
+    """transformers 5 saves a processor's template to chat_template.jinja (``ProcessorMixin.save_pretrained``), but
+    its processor still reads an older save's chat_template.json first (``get_processor_dict``, processing_utils.py
+    5.25, the legacy path): a fine-tune that changed the template kept the stale file (helper-185). Beside adding the
+    id, EOS001 says that deleting the stale file is the other way out; not where the tokenizer's template is
+    inline (nothing of the .jinja's to fall back to)."""
+    folder = _folder(tmp_path)
+    settings = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    (folder / "chat_template.jinja").write_text(settings.pop("chat_template"), encoding="utf-8")
+    write_json(folder / "tokenizer_config.json", settings)
+    code, out, _ = run("--no-cache", "--baseline", "none", str(folder))
+    assert code == 1
+    assert f"EOS001 error: the 'chat_template.json' chat template ends assistant turns with '<|im_start|>' " \
+           f"({IM_START}), but generate() stops only on" in out, out
+    assert f"add {IM_START}, or delete chat_template.json: the processor reads it instead of chat_template.jinja " \
+           "(whose template ends turns with '<|im_end|>'), which transformers 5 saves the processor's template to " \
+           "[terminator-not-stop-id]" in out, out
+    code, out, _ = run("--no-cache", "--baseline", "none", str(_folder(tmp_path / "inline")))
+    assert "EOS001" in out and "delete chat_template.json" not in out, out

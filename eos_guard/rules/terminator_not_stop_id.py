@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from ..findings import Finding, Severity
+from ..model_files import PROCESSOR_TEMPLATE, TEMPLATE_FILE
 from ..resolve import ResolvedModel, Terminator, Where
 from ..runtimes import message_end_advice
 from .base import (Options, Rule, add_to_stop_ids, checked_stop_ids, describe_ids, templates_doing,
@@ -46,6 +47,9 @@ class TerminatorNotStopId(Rule):
     Add the terminator's id to `eos_token_id`, keeping the ids already there:
     `"eos_token_id": [151643, 151645]`. Where generation_config.json is not valid JSON, transformers reads
     config.json instead (the finding points there) and the message says to repair generation_config.json first.
+    Where only chat_template.json ends turns with the missing id and a chat_template.jinja that a stop id ends sits
+    beside it, the message offers deleting chat_template.json instead: it is an older save of the processor's
+    template (transformers 5 saves it to chat_template.jinja), which the processor still reads first.
 
     Not where the template ends the final answer with harmony's `<|end|>` in a vocabulary that also holds
     `<|return|>` and `<|call|>` (gpt-oss; Unsloth's gpt-oss template does this): `<|end|>` also ends the
@@ -86,7 +90,8 @@ class TerminatorNotStopId(Rule):
             if model.turn_end_instead(first.token):  # harmony's message end: the template is what to change
                 yield self.finding(model, f"{said}; {message_end_advice(model, first)}", first.template)
                 continue
-            yield self.finding(model, f"{said}; {add_to_stop_ids(model, f'add {token_id}')}", stop.where)
+            yield self.finding(model, f"{said}; {add_to_stop_ids(model, f'add {token_id}')}"
+                                      f"{_or_delete_stale(model, names, stop.ids)}", stop.where)
 
     def _argument_lacks_terminator(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         """generate() passes the stop ids itself (Qwen3-Omni's thinker_eos_token_id default, BLIP's
@@ -104,3 +109,16 @@ class TerminatorNotStopId(Rule):
                 f"{describe_ids(stop.ids, model)} ({stop.passed_from}); pass {token_id} in {stop.argument} when "
                 "calling generate()",
                 Where(config, ("model_type",)))
+
+
+def _or_delete_stale(model: ResolvedModel, names: list[str], stop_ids: tuple[int, ...]) -> str:
+    """The other way out where only chat_template.json ends turns with the missing id and chat_template.jinja's
+    template, which a stop id ends, sits beside it: an older save of the processor's template, which its processor
+    reads instead of the .jinja file transformers 5 saves it to (helper-185's stale file); else ""."""
+    default = model.terminator
+    if names != [PROCESSOR_TEMPLATE] or default is None or default.template.path.name != TEMPLATE_FILE \
+            or default.id not in stop_ids:
+        return ""
+    return (f", or delete {PROCESSOR_TEMPLATE}: the processor reads it instead of {TEMPLATE_FILE} (whose template "
+            f"ends turns with '{default.token}'), which transformers 5 saves the processor's template to")
+
