@@ -115,7 +115,8 @@ def runtime_versions_of(table: Any, where: Path | None, trail: list[str] | None 
 
 
 def parse_fail_on(value: Any, where: Path | None) -> Severity | None:
-    if value == FAIL_ON_NEVER:
+    """``fail-on``'s severity, None for never; in any case, as ``--fail-on`` takes it."""
+    if isinstance(value, str) and value.lower() == FAIL_ON_NEVER:
         return None
     try:
         if not isinstance(value, str):  # str() of an alias graph would expand it

@@ -68,6 +68,9 @@ def _relative(path: Path, root: Path) -> str:
 
 
 def _matches(relative: str, pattern: str) -> bool:
-    """Whether a path relative to the settings' folder is the pattern or under it; "./m/" and "m//" are "m"."""
+    """Whether a path relative to the settings' folder is the pattern or under it; "./m/" and "m//" are "m". A
+    leading "**/" also matches at the top, as in .gitignore ("**/m" is "m" too; fnmatch's "**/" needs a "/")."""
     pattern = posixpath.normpath(pattern) if pattern else pattern
+    if pattern.startswith("**/") and _matches(relative, pattern[3:]):
+        return True
     return fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(relative, pattern + "/*")

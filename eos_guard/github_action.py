@@ -94,8 +94,9 @@ class Inputs:
                 problems.append(f"paths: '{path}' does not exist (in {os.getcwd()})")
         fix = boolean("fix", "false")
         fail_on = value("fail-on", "error")
-        if fail_on not in (*FAIL_ON_VALUES, ""):
+        if fail_on.lower() not in (*FAIL_ON_VALUES, ""):  # any case, as --fail-on and the settings file take it
             problems.append(f"fail-on: '{fail_on}' is not one of {', '.join(FAIL_ON_VALUES)}")
+        fail_on = fail_on.lower()
         runtimes = [name for name in re.split(r"[,\s]+", value("runtimes", "transformers")) if name]
         for name in runtimes:
             if name not in RUNTIME_VALUES:

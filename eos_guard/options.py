@@ -59,7 +59,7 @@ def option_table() -> list[tuple[tuple[str, ...], dict[str, Any]]]:
                help="also write SARIF 2.1.0 to FILE (stdout and the exit code are unchanged)")),
         (("--summary",), dict(type=file_name, metavar="FILE",
                help="also append a Markdown summary to FILE (e.g. $GITHUB_STEP_SUMMARY)")),
-        (("--fail-on",), dict(choices=("error", "warning", "info", "never"),
+        (("--fail-on",), dict(type=str.lower, choices=("error", "warning", "info", "never"),  # as the settings read it
                help="lowest severity that makes the exit code 1 (default: error)")),
         (("--exit-zero",), dict(action="store_true",
                help="exit 0 even when findings reach --fail-on (--fix still exits 1 when it changed "

@@ -236,6 +236,16 @@ def test_a_pattern_that_can_never_match_is_an_error(run, repo, key):
     assert code == 1 and (str(outside) in out) is (key != "exclude"), out
 
 
+@pytest.mark.parametrize("pattern", ["**/models", "**/models/chat", "**/chat", "**/models/*"])
+def test_a_leading_double_star_matches_at_the_top_too(run, repo, pattern):
+    """As in .gitignore: "**/models" names the top-level models folder too (helper-183: fnmatch's "**/" needs a
+    "/" before the name, so it matched nothing there)."""
+    (repo / ".eos-guard.yaml").write_text(f"exclude: ['{pattern}']\n")
+    assert run(".", cwd=repo) == (0, "No model folders found (1 model folder excluded by the settings).\n", "")
+    (repo / ".eos-guard.yaml").write_text(f"per-file-ignores:\n  '{pattern}/*': [EOS001, EOS002]\n")
+    assert run("models", cwd=repo) == (0, "All checks passed (1 model folder).\n", "")
+
+
 @pytest.mark.parametrize("pattern", ["./models/chat", "./models/chat/", ".//models/chat"])
 def test_patterns_written_from_the_current_folder_match(run, repo, pattern):
     """"./models/chat" names the same folder as "models/chat": it matched nothing (accepted, and ignored)."""
@@ -248,6 +258,18 @@ def test_patterns_written_from_the_current_folder_match(run, repo, pattern):
 def test_explicit_config_and_fail_on(run, repo):
     (repo / "strict.yaml").write_text("fail-on: warning\nignore: [EOS001]\n")
     assert run("--config", "strict.yaml", "models/chat", cwd=repo)[0] == 1
+
+
+@pytest.mark.parametrize("where", ["settings", "command line"])
+def test_fail_on_takes_any_case(run, repo, where):
+    """The settings file read `fail-on: WARNING` where `--fail-on Warning` was refused (helper-183); both take
+    any case now, `never` too."""
+    for value, code in (("WARNING", 1), ("Never", 0)):
+        if where == "settings":
+            (repo / "strict.yaml").write_text(f"fail-on: {value}\nignore: [EOS001]\n")
+            assert run("--config", "strict.yaml", "models/chat", cwd=repo)[0] == code
+        else:
+            assert run("--fail-on", value, "--ignore", "EOS001", "models/chat", cwd=repo)[0] == code
 
 
 @pytest.mark.parametrize("text,message", [

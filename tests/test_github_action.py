@@ -115,7 +115,8 @@ def test_a_cache_folder_in_the_checkout_is_not_used_and_the_step_says_so(step: S
 
 def test_a_clean_folder_passes_without_summary_when_asked(step: Step) -> None:
     step.add(CLEAN, "clean")
-    code, out, outputs = step(paths="clean", summary="FALSE", fail_on="warning", runtimes="transformers, vllm")
+    # fail-on in any case, as --fail-on and the settings file take it
+    code, out, outputs = step(paths="clean", summary="FALSE", fail_on="Warning", runtimes="transformers, vllm")
     assert code == 0
     assert outputs == {"findings": "0", "errors": "0", "changed-files": "", "sarif-file": "", "exit-code": "0"}
     assert out.splitlines()[0] == "Running: eos-guard --format=github --fail-on=warning " \
