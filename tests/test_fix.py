@@ -227,6 +227,35 @@ def test_fix_restores_the_stop_ids_a_change_dropped(run, tmp_path):
     assert run(".", cwd=repo) == (0, "All checks passed (1 model folder).\n", "")
 
 
+def test_a_deleted_generation_config_json_loses_the_ids_config_json_lacks(run, tmp_path):
+    """helper-183: EOS015 compared each file with itself, so deleting generation_config.json (Qwen2-Instruct's
+    [151645, 151643]) passed, though generate() then stops on config.json's 151645 alone. --fix writes the file
+    again with the lost id, and a deleted file whose ids config.json holds loses nothing."""
+    repo = tmp_path / "repo"
+    folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", repo / "qwen", ignore=shutil.ignore_patterns(
+        "expected.json", "README.md"))
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run(git + ["add", "."], check=True)
+    subprocess.run(git + ["commit", "-qm", "qwen2"], check=True)
+    (folder / "generation_config.json").unlink()
+    code, out, _ = run("--select", "EOS015", ".", cwd=repo)
+    assert (code, out) == (1, "qwen/config.json:14:19: EOS015 error: generation_config.json, whose eos_token_id was "
+                              "[151645, 151643] at HEAD, is deleted: generate() now stops on [151645 '<|im_end|>'] "
+                              "(config.json eos_token_id), without [151643]; restore the file, or add them there "
+                              "[stop-ids-dropped]\n1 of 1 model folder fails (1 error); --fix changes 1 file in 1 "
+                              "folder.\n"), out
+    assert run("--select", "EOS015", "--baseline", "none", ".", cwd=repo)[0] == 0
+    assert run("--fix", ".", cwd=repo)[0] == 1
+    assert 151643 in json.loads((folder / "generation_config.json").read_text(encoding="utf-8"))["eos_token_id"]
+    assert run(".", cwd=repo) == (0, "All checks passed (1 model folder).\n", "")
+    # config.json lists every id the deleted file did: nothing is lost
+    (folder / "generation_config.json").unlink()
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    write_json(folder / "config.json", {**config, "eos_token_id": [151645, 151643]})
+    assert run("--select", "EOS015", ".", cwd=repo)[0] == 0
+
+
 @pytest.mark.parametrize("bad", [200000, 4294967296])
 def test_removing_an_id_the_model_cannot_emit_is_no_lost_stop_id(run, tmp_path, bad):
     """helper-162: EOS006 calls an id past vocab_size an error, and EOS015 asked to put it back once a change removed

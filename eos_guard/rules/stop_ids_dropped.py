@@ -3,8 +3,8 @@ from __future__ import annotations
 import json
 
 from ..findings import Finding, Severity, quoted_list
-from ..resolve import ResolvedModel, Where
-from .base import Options, Rule
+from ..resolve import ResolvedModel, StopIds, Where
+from .base import Options, Rule, describe_ids, where_stop_ids_are
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -19,6 +19,9 @@ class StopIdsDropped(Rule):
     baseline revision: git `HEAD` by default when the folder is in a git work tree and the file is tracked,
     or the revision given with `--baseline REV`. Nothing is compared outside a git work tree. Only ids the model
     can emit count: removing one that is not below `vocab_size` (EOS006), or of 2**32 or more, fixes the file.
+
+    A generation_config.json deleted since the baseline counts too: generate() then stops on config.json's
+    eos, and the ids the file listed that config.json lacks are lost (`--fix` writes the file again with them).
 
     In config.json only a *list* that lost ids is reported, or any loss when there is no
     generation_config.json (then config.json is the stop set). A scalar config.json eos that changed next to
@@ -48,6 +51,8 @@ class StopIdsDropped(Rule):
         for name, before in model.baseline_eos.items():
             doc = getattr(model.files, "generation_config" if name == "generation_config.json" else "config")
             if doc is None:
+                if name == "generation_config.json":
+                    yield from self._deleted(model, before, options)
                 continue
             if name == "config.json" and not isinstance(before.raw, list) \
                     and model.files.generation_config is not None:
@@ -66,3 +71,19 @@ class StopIdsDropped(Rule):
                                           f"{options.baseline}: {shown_before} became {shown_now}; "
                                           "restore them",
                                    Where(doc, keys) if doc.has(keys) else Where(doc, ()))
+
+    def _deleted(self, model: ResolvedModel, before: StopIds, options: Options) -> Iterator[Finding]:
+        """generation_config.json is gone (not unreadable: that is an error of its own, and EOS018's): generate()
+        now stops on config.json's eos, and the ids it lacks were lost with the file (helper-183)."""
+        files, stop = model.files, model.stop
+        if files.generation_config_error is not None or stop.argument is not None or stop.where is None \
+                or any(path.name == "generation_config.json" for path, _ in files.skipped):
+            return
+        lost = [i for i in before.ids if i not in stop.ids and model.can_emit(i)]
+        if lost:
+            was = quoted_list(before.raw, json.dumps) if isinstance(before.raw, list) else json.dumps(before.raw)
+            yield self.finding(model, f"generation_config.json, whose eos_token_id was {was} at "
+                                      f"{options.baseline}, is deleted: generate() now stops on "
+                                      f"{describe_ids(stop.ids, model)} ({where_stop_ids_are(model)}), without "
+                                      f"{quoted_list(lost)}; restore the file, or add them there", stop.where)
+
