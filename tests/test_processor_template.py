@@ -89,13 +89,14 @@ def test_without_a_processor_every_runtime_renders_the_tokenizer_s_template(tmp_
     assert all(stops(model, stop) is not False for stop in model.runtime_stops.values())
 
 
-@pytest.mark.parametrize("runtime, name", [("vllm", "vLLM"), ("sglang", "SGLang")])
-def test_eos016_names_the_template_the_runtime_renders(tmp_path, run, runtime, name):
+@pytest.mark.parametrize("runtime, name, chats", [("vllm", "vLLM", "a chat without tools"),
+                                                  ("sglang", "SGLang", "every chat")])
+def test_eos016_names_the_template_the_runtime_renders(tmp_path, run, runtime, name, chats):
     folder = _folder(tmp_path)
     code, out, _ = run("--runtime", runtime, "--no-cache", "--baseline", "none", str(folder))
     assert code == 1
     assert f"EOS016 error: {name} does not stop on '<|im_start|>' ({IM_START}), which ends answers in the " \
-           "chat_template.json template it renders for a chat without tools" in out, out
+           f"chat_template.json template it renders for {chats}: it stops on" in out, out
     code, out, _ = run("--runtime", runtime, "--no-cache", "--baseline", "none",
                        str(_folder(tmp_path / "mirror", processor_breaks=False)))
     assert "EOS016" not in out, out
@@ -105,6 +106,7 @@ def test_explain_says_which_template_a_runtime_renders(tmp_path, run):
     code, out, _ = run("explain", "--no-cache", str(_folder(tmp_path)))
     assert "  vllm renders the 'chat_template.json' template for a chat without tools (a processor's), whose " \
            f"answers end with '<|im_start|>' ({IM_START})" in out, out
+    assert "  sglang renders the 'chat_template.json' template for every chat" in out, out
     rows = {line.split()[0]: line.split()[1] for line in out.splitlines() if line.startswith("  ") and
             line.split()[0] in ("transformers", "vllm", "sglang")}
     assert rows == {"transformers": "yes", "vllm": "NO", "sglang": "NO"}
@@ -129,3 +131,16 @@ def test_eos001_offers_to_delete_a_stale_chat_template_json_beside_chat_template
            "[terminator-not-stop-id]" in out, out
     code, out, _ = run("--no-cache", "--baseline", "none", str(_folder(tmp_path / "inline")))
     assert "EOS001" in out and "delete chat_template.json" not in out, out
+
+
+def test_the_template_is_named_only_where_its_answers_end_otherwise(tmp_path, run):
+    """The processor's template ends answers as the tokenizer's does (a VLM release ships the same template twice):
+    EOS016 and explain say nothing about which one a runtime renders."""
+    folder = _folder(tmp_path, processor_breaks=False)
+    settings = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    write_json(folder / "chat_template.json", {"chat_template": settings["chat_template"]})  # both break
+    code, out, _ = run("--runtime", "vllm", "--no-cache", "--baseline", "none", str(folder))
+    assert f"EOS016 error: vLLM does not stop on '<|im_start|>' ({IM_START}): it stops on" in out, out
+    code, out, _ = run("explain", "--no-cache", str(folder))
+    assert " renders the " not in out, out
+

@@ -93,9 +93,11 @@ def _model(model: ResolvedModel) -> str:
         lines.append("  no chat template terminator and no tokenizer eos")
     for name, stop in model.runtime_stops.items():  # a runtime that renders another template (a processor's)
         other = answer_terminator(model, stop)
-        if other is not terminator and other is not None and other.token is not None:
-            lines.append(printable(f"  {name} renders the '{other.template.name}' template for a chat without tools "
-                                   f"(a processor's), whose answers end with '{other.token}' "
+        if other is not terminator and other is not None and other.token is not None \
+                and (terminator is None or terminator.token != other.token):
+            chats = "every chat" if stop.tool_template == stop.template else "a chat without tools"
+            lines.append(printable(f"  {name} renders the '{other.template.name}' template for {chats} (a "
+                                   f"processor's), whose answers end with '{other.token}' "
                                    f"({model.describe_id(other.id)})"))
     calling = _calling_turns_of_their_own(model)
     for builtin, after in calling:

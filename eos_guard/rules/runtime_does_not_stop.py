@@ -75,8 +75,11 @@ class RuntimeDoesNotStop(Rule):
                 place = terminator.template  # harmony's message end: the template is what to change
             text = token_text(model, target)
             shown = f"'{text}' ({target})" if text else str(target)
-            if stop.template and terminator is not None and terminator.template.name == stop.template:
-                shown += f", which ends answers in the {stop.template} template it renders for a chat without tools"
+            default = model.terminator
+            if stop.template and terminator is not None and terminator is not default \
+                    and (default is None or default.token != terminator.token):
+                chats = "every chat" if stop.tool_template == stop.template else "a chat without tools"
+                shown += f", which ends answers in the {stop.template} template it renders for {chats}"
             yield self.finding(model, f"{NAMES[runtime]} does not stop on {shown}: it stops on "
                                       f"{describe_ids(stop.ids, model)} ({stop.why}); "
                                       f"{stop_advice(model, stop)}", place)
