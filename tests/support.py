@@ -38,6 +38,18 @@ def settled(folder: Path) -> Path:
     return folder
 
 
+def model_of(folder: Path):
+    """The resolved folder with every runtime's stop set, its files still loaded (check_folder releases
+    tokenizer.json after the rules)."""
+    from eos_guard.model_files import ModelFiles
+    from eos_guard.resolve import resolve
+    from eos_guard.runtimes import stop_sets
+
+    model = resolve(ModelFiles.read(folder))
+    model.runtime_stops = stop_sets(model)
+    return model
+
+
 def write_json(path: Path, data: object) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")

@@ -207,16 +207,25 @@ def test_regression_rule_in_a_real_git_repository(run, tmp_path):
     assert "HEAD: [1, true, 106] became 1; restore them" in run("--select", "EOS015", ".", cwd=repo)[1]
 
 
-def test_fix_restores_the_stop_ids_a_change_dropped(run, tmp_path):
-    """EOS015 asks to restore the ids a change dropped, and putting them back only adds ids: --fix does it (it added
-    the terminator alone, so the eos-guard-fix hook failed again on the same EOS015 with nothing left to fix)."""
+def _committed(tmp_path: Path, fixture: str, name: str, edit=None) -> tuple[Path, Path]:
+    """A git repository holding a copy of ``fixture`` as its folder ``name`` (after ``edit`` of it), committed: the
+    repository and the model folder."""
     repo = tmp_path / "repo"
-    folder = shutil.copytree(FIXTURES / "llama31-8b-instruct-strftime", repo / "llama", ignore=shutil.ignore_patterns(
-        "expected.json", "README.md"))
+    folder = shutil.copytree(FIXTURES / fixture, repo / name, ignore=shutil.ignore_patterns("expected.json",
+                                                                                            "README.md"))
+    if edit is not None:
+        edit(folder)
     git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
     subprocess.run(git + ["add", "."], check=True)
-    subprocess.run(git + ["commit", "-qm", "llama 3.1"], check=True)
+    subprocess.run(git + ["commit", "-qm", fixture], check=True)
+    return repo, folder
+
+
+def test_fix_restores_the_stop_ids_a_change_dropped(run, tmp_path):
+    """EOS015 asks to restore the ids a change dropped, and putting them back only adds ids: --fix does it (it added
+    the terminator alone, so the eos-guard-fix hook failed again on the same EOS015 with nothing left to fix)."""
+    repo, folder = _committed(tmp_path, "llama31-8b-instruct-strftime", "llama")
     before = json.loads((folder / "generation_config.json").read_text(encoding="utf-8"))
     assert before["eos_token_id"] == [128001, 128008, 128009]
     # what `generation_config.eos_token_id = tokenizer.eos_token_id` writes
@@ -231,13 +240,7 @@ def test_a_deleted_generation_config_json_loses_the_ids_config_json_lacks(run, t
     """helper-183: EOS015 compared each file with itself, so deleting generation_config.json (Qwen2-Instruct's
     [151645, 151643]) passed, though generate() then stops on config.json's 151645 alone. --fix writes the file
     again with the lost id, and a deleted file whose ids config.json holds loses nothing."""
-    repo = tmp_path / "repo"
-    folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", repo / "qwen", ignore=shutil.ignore_patterns(
-        "expected.json", "README.md"))
-    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    subprocess.run(git + ["add", "."], check=True)
-    subprocess.run(git + ["commit", "-qm", "qwen2"], check=True)
+    repo, folder = _committed(tmp_path, "qwen2-instruct-aligned", "qwen")
     (folder / "generation_config.json").unlink()
     code, out, _ = run("--select", "EOS015", ".", cwd=repo)
     assert (code, out) == (1, "qwen/config.json:14:19: EOS015 error: generation_config.json, whose eos_token_id was "
@@ -261,16 +264,10 @@ def test_removing_an_id_the_model_cannot_emit_is_no_lost_stop_id(run, tmp_path, 
     """helper-162: EOS006 calls an id past vocab_size an error, and EOS015 asked to put it back once a change removed
     it, an error --fix cannot clear (it adds no such id): the pre-commit hook blocked the commit that fixed the
     folder. Only ids the model can emit are lost (ResolvedModel.can_emit, as for what --fix adds)."""
-    repo = tmp_path / "repo"
-    folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", repo / "qwen", ignore=shutil.ignore_patterns(
-        "expected.json", "README.md"))
-    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
-    before = json.loads((folder / "generation_config.json").read_text(encoding="utf-8"))
+    before = json.loads((FIXTURES / "qwen2-instruct-aligned" / "generation_config.json").read_text(encoding="utf-8"))
     good = before["eos_token_id"]
-    write_json(folder / "generation_config.json", {**before, "eos_token_id": [*good, bad]})
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    subprocess.run(git + ["add", "."], check=True)
-    subprocess.run(git + ["commit", "-qm", "an id past vocab_size"], check=True)
+    repo, folder = _committed(tmp_path, "qwen2-instruct-aligned", "qwen", lambda folder: write_json(
+        folder / "generation_config.json", {**before, "eos_token_id": [*good, bad]}))  # an id past vocab_size
     code, out, _ = run("--format", "concise", ".", cwd=repo)
     assert code == 1 and "EOS006" in out, out
     write_json(folder / "generation_config.json", {**before, "eos_token_id": good})

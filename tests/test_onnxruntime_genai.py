@@ -9,10 +9,8 @@ import shutil
 
 import pytest
 
-from support import FIXTURES
-from eos_guard.model_files import ModelFiles
-from eos_guard.resolve import resolve
-from eos_guard.runtimes import stop_sets, stops
+from support import FIXTURES, model_of
+from eos_guard.runtimes import stops
 
 EXPORT = FIXTURES / "phi3-mini-4k-instruct-onnx"
 RUNAWAY = FIXTURES / "phi3-mini-onnx-built-without-generation-config"
@@ -27,12 +25,6 @@ def export_with(tmp_path, model_section):
     return folder
 
 
-def stop_sets_of(folder):
-    model = resolve(ModelFiles.read(folder))
-    model.runtime_stops = stop_sets(model)
-    return model
-
-
 def test_the_export_of_phi3_is_not_said_to_run_past_its_turns(run):
     """The false alarm: the copied config.json says 32000 (EOS001 before), genai_config.json stops on <|end|>."""
     code, out, err = run("--format", "concise", str(EXPORT))
@@ -40,7 +32,7 @@ def test_the_export_of_phi3_is_not_said_to_run_past_its_turns(run):
 
 
 def test_every_runtime_but_onnxruntime_genai_cannot_tell_for_an_export():
-    model = stop_sets_of(EXPORT)
+    model = model_of(EXPORT)
     verdicts = {name: stops(model, stop) for name, stop in model.runtime_stops.items()}
     assert verdicts["onnxruntime-genai"] is True
     assert verdicts["transformers"] is None  # config.json's 32000 alone, but transformers loads no ONNX weights
@@ -62,7 +54,7 @@ def test_a_genai_config_without_the_terminator_is_eos029_at_its_value(run):
 
 def test_without_eos_token_id_onnxruntime_genai_stops_on_the_pad_id(tmp_path, run):
     folder = export_with(tmp_path, lambda model: model.pop("eos_token_id"))
-    stop = stop_sets_of(folder).runtime_stops["onnxruntime-genai"]
+    stop = model_of(folder).runtime_stops["onnxruntime-genai"]
     assert stop.ids == (32000,)
     code, out, _ = run("--format", "concise", str(folder))
     assert code == 1 and " EOS029 " in out and "model.pad_token_id (no eos_token_id)" in out
@@ -75,7 +67,7 @@ def test_an_eos_onnxruntime_genai_refuses_is_cannot_tell(tmp_path, run, value):
     stop set is unknown, and since the other runtimes' checks are off for an export, that is EOS029's error: nothing
     in the folder says the model stops (it passed, helper-157)."""
     folder = export_with(tmp_path, lambda model: model.update(eos_token_id=value))
-    model = stop_sets_of(folder)
+    model = model_of(folder)
     assert stops(model, model.runtime_stops["onnxruntime-genai"]) is None
     code, out, _ = run("--format", "concise", str(folder))
     assert code == 1 and " EOS029 error: onnxruntime-genai cannot run this export (genai_config.json model." in out
@@ -88,7 +80,7 @@ def test_an_eos_safedoubletoint_refuses_is_cannot_tell_even_under_vocab_size(tmp
     """SafeDoubleToInt (src/config.cpp) takes a finite, integral number within int32's range; json's true is no
     number, and a vocab_size above the value changes nothing: loading raises before any range check."""
     folder = export_with(tmp_path, lambda model: model.update(eos_token_id=value, vocab_size=2 ** 31 - 1))
-    stop = stop_sets_of(folder).runtime_stops["onnxruntime-genai"]
+    stop = model_of(folder).runtime_stops["onnxruntime-genai"]
     assert stop.unknown and "not an integer" in stop.unknown, stop
 
 
@@ -97,7 +89,7 @@ def test_an_integral_float_is_the_id_it_names(tmp_path, run):
     folder = export_with(tmp_path, lambda model: model.update(eos_token_id=[32000.0, 32007.0]))
     text = (folder / "genai_config.json").read_text(encoding="utf-8").replace("32007.0", "3.2007e4")
     (folder / "genai_config.json").write_text(text, encoding="utf-8")
-    stop = stop_sets_of(folder).runtime_stops["onnxruntime-genai"]
+    stop = model_of(folder).runtime_stops["onnxruntime-genai"]
     assert stop.ids == (32000, 32007) and not stop.unknown
     assert run("--format", "concise", str(folder))[:2] == (0, "All checks passed (1 model folder).\n")
 
@@ -105,7 +97,7 @@ def test_an_integral_float_is_the_id_it_names(tmp_path, run):
 def test_an_empty_eos_list_stops_on_the_pad_id(tmp_path, run):
     """Config::Config fills an empty eos_token_id with pad_token_id, as an absent one."""
     folder = export_with(tmp_path, lambda model: model.update(eos_token_id=[]))
-    stop = stop_sets_of(folder).runtime_stops["onnxruntime-genai"]
+    stop = model_of(folder).runtime_stops["onnxruntime-genai"]
     assert stop.ids == (32000,) and "model.pad_token_id (eos_token_id is [])" in stop.why
     code, out, _ = run("--format", "concise", str(folder))
     assert code == 1 and " EOS029 " in out
@@ -123,7 +115,7 @@ def test_fix_of_an_empty_eos_list_keeps_the_pad_id_it_stopped_on(tmp_path, run):
 def test_a_pad_or_vocab_size_genai_cannot_read_is_cannot_tell(tmp_path, name, value):
     """pad_token_id and vocab_size go through SafeDoubleToInt too: loading raises even when eos_token_id is fine."""
     folder = export_with(tmp_path, lambda model: model.update({name: value}))
-    stop = stop_sets_of(folder).runtime_stops["onnxruntime-genai"]
+    stop = model_of(folder).runtime_stops["onnxruntime-genai"]
     assert stop.ids == () and f"model.{name} is not an integer" in stop.unknown
 
 

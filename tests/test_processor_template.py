@@ -15,10 +15,8 @@ import shutil
 
 import pytest
 
-from support import FIXTURES, write_json
-from eos_guard.model_files import ModelFiles
-from eos_guard.resolve import resolve
-from eos_guard.runtimes import answer_terminator, stop_sets, stops, target_id
+from support import FIXTURES, model_of, write_json
+from eos_guard.runtimes import answer_terminator, stops, target_id
 
 IM_END, IM_START = 151645, 151644
 
@@ -40,16 +38,10 @@ def _folder(tmp_path, architecture="Qwen2VLForConditionalGeneration", processor_
     return folder
 
 
-def _model(folder):
-    model = resolve(ModelFiles.read(folder))
-    model.runtime_stops = stop_sets(model)
-    return model
-
-
 def test_vllm_and_sglang_render_the_processor_s_template(tmp_path):
     """The processor's template ends answers with a token no runtime stops on: vLLM and SGLang run away, the
     text-generation pipeline (the tokenizer's template) stops. eos-guard said vLLM and SGLang stop."""
-    model = _model(_folder(tmp_path))
+    model = model_of(_folder(tmp_path))
     assert model.files.processor_renders == ("chat_template.json",)
     verdicts = {name: stops(model, model.runtime_stops[name]) for name in ("transformers", "vllm", "sglang")}
     assert verdicts == {"transformers": True, "vllm": False, "sglang": False}
@@ -62,15 +54,15 @@ def test_vllm_and_sglang_render_the_processor_s_template(tmp_path):
 def test_the_mirror_case_stops_in_vllm_and_sglang(tmp_path):
     """The tokenizer's template is the broken one: the pipeline runs away, vLLM and SGLang (without tools) stop.
     eos-guard said vLLM does not stop (EOS016), true only for a request with tools."""
-    model = _model(_folder(tmp_path, processor_breaks=False))
+    model = model_of(_folder(tmp_path, processor_breaks=False))
     verdicts = {name: stops(model, model.runtime_stops[name]) for name in ("transformers", "vllm", "sglang")}
     assert verdicts == {"transformers": False, "vllm": True, "sglang": True}
 
 
-def test_sglang_runs_gemma_3_as_a_text_model(tmp_path):
+def test_sglang_runs_gemma_3_as_a_textmodel_of(tmp_path):
     """SGLang 0.5.23 builds no processor for Gemma3ForConditionalGeneration without --enable-multimodal
     (mm_disabled_models), so it renders the tokenizer's template; vLLM still renders the processor's."""
-    model = _model(_folder(tmp_path, architecture="Gemma3ForConditionalGeneration"))
+    model = model_of(_folder(tmp_path, architecture="Gemma3ForConditionalGeneration"))
     assert model.runtime_stops["sglang"].template == ""
     assert stops(model, model.runtime_stops["sglang"]) is True
     assert stops(model, model.runtime_stops["vllm"]) is False
@@ -83,7 +75,7 @@ def test_without_a_processor_every_runtime_renders_the_tokenizer_s_template(tmp_
     (folder / "preprocessor_config.json").unlink()
     write_json(folder / "config.json", {**json.loads((folder / "config.json").read_text(encoding="utf-8")),
                                         "architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2"})
-    model = _model(folder)
+    model = model_of(folder)
     assert model.files.processor_renders == ()
     assert {stop.template for stop in model.runtime_stops.values()} == {""}
     assert all(stops(model, stop) is not False for stop in model.runtime_stops.values())

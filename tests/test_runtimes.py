@@ -13,11 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from support import FIXTURES, ROOT, RULE_CASES, write_json
+from support import FIXTURES, ROOT, RULE_CASES, model_of, write_json
 from eos_guard.config import Config
-from eos_guard.model_files import ModelFiles, binary_head
+from eos_guard.model_files import binary_head
 from eos_guard.pipeline import check_folder, check_paths
-from eos_guard.resolve import resolve
 from eos_guard.runtimes import MODULES, RUNTIMES, stop_sets, stops
 from eos_guard.runtimes.config_object import CLASS_DEFAULT_EOS, COMPOSITE
 from eos_guard.runtimes.llama_cpp_converter import SENTENCEPIECE_ONLY, converter_special_ids, special_vocab
@@ -35,14 +34,6 @@ def load_script(name):
         return importlib.import_module(name)
     finally:
         sys.path.remove(str(ROOT / "scripts"))
-
-
-def model_of(folder):
-    """The resolved folder with every runtime's stop set, its files still loaded (check_folder releases
-    tokenizer.json after the rules)."""
-    model = resolve(ModelFiles.read(folder))
-    model.runtime_stops = stop_sets(model)
-    return model
 
 
 @pytest.mark.parametrize("folder", [pytest.param(f, id=f.name) for f in FOLDERS + sorted(
@@ -152,7 +143,7 @@ def test_a_runtime_selection_without_transformers_turns_eos001_off(run, tmp_path
     """docs/usage.md: `--runtime` replaces the default and the settings' `runtimes`, so `--runtime vllm` no longer
     checks transformers; naming it keeps EOS001. vLLM stops on this folder (tokenizer eos <|im_end|>), transformers
     does not."""
-    folder = shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", tmp_path / "m")
+    shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", tmp_path / "m")
     assert run("--select", "EOS001,EOS016", "m")[0] == 1
     assert run("--select", "EOS001,EOS016", "--runtime", "vllm", "m") == (
         0, "All checks passed (1 model folder).\n", "")
@@ -525,7 +516,7 @@ def test_fix_never_makes_a_list_of_a_config_eos_that_takes_one_id(run, tmp_path,
         transformers.AutoConfig.from_pretrained(str(listed))
     code, _, err = run("--baseline", "none", str(listed))
     where = "text_config.eos_token_id" if text_config else "eos_token_id"
-    assert code == 2 and f"/config.json:" in err and f": {where} is a list, but the inkling_text config class takes " \
+    assert code == 2 and "/config.json:" in err and f": {where} is a list, but the inkling_text config class takes " \
         "one id: transformers cannot load the config (list the stop ids in generation_config.json)" in err, err
 
 
@@ -837,7 +828,7 @@ def test_config_json_banning_keys_count_without_generation_config_json(run, tmp_
     report = check_folder(folder)
     assert stops(report.model, report.model.runtime_stops["transformers"]) is (place is None)
     code, out, _ = run("--format", "concise", "m", cwd=tmp_path)
-    assert (f"m/config.json:" in out and f"EOS012 error: {place} " in out) if place else " EOS012 " not in out, out
+    assert ("m/config.json:" in out and f"EOS012 error: {place} " in out) if place else " EOS012 " not in out, out
 
 
 def _converter_folder(tmp_path, architecture: str, tokens: dict[str, int], eos: str | None, config: dict | None = None,
@@ -1893,8 +1884,6 @@ def test_the_shipped_llama_cpp_architectures(architecture, converted):
 def test_the_mlx_lm_model_type_script_reads_the_modules_and_remappings(tmp_path):
     """scripts/mlx_lm_model_types.py on a wheel of mlx-lm's shape: modules with both Model and ModelArgs (not the
     helpers), MODEL_REMAPPING, and MODEL_ARCHITECTURE_REMAPPING as rows; a utils.py without the table is refused."""
-    import zipfile
-
     script = load_script("mlx_lm_model_types")
     files = {"mlx_lm/models/llama.py": "class ModelArgs: pass\nclass Model: pass\n",
              "mlx_lm/models/ministral3.py": "from .llama import Model, ModelArgs\n",
