@@ -205,7 +205,9 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
     elif fix_stops and gen is None and model.files.config is not None and isinstance(model.files.config.data, dict) \
             and missing and not any(path.name == "generation_config.json"  # EOS018: not read, never created
                                     for path, _ in model.files.skipped):
-        created = _new_generation_config(model, wanted)
+        # a change deleted the file (EOS015): it comes back as it was, with what else the findings ask
+        created = _restored_generation_config(model, wanted) if answers(DROPPED_CODES) else None
+        created = created or _new_generation_config(model, wanted)
         if created is not None:
             changes.append(created)
 
@@ -291,6 +293,23 @@ def _align_genai_config(model: ResolvedModel, add) -> None:
     elif isinstance(doc.get(("model",)), dict):
         value = [*stop.ids, *wanted]
         add(doc, insert_member(doc, ("model",), "eos_token_id", value), f"model.eos_token_id: add {_ids(value)}")
+
+
+def _restored_generation_config(model: ResolvedModel, wanted: list[int]) -> FileChange | None:
+    """generation_config.json as the baseline revision holds it (EOS015: a change deleted it), byte for byte, with
+    the ids of ``wanted`` it lacks added to its eos_token_id: its sampling settings, which vLLM takes as its
+    defaults, come back with the stop ids (helper-187); None where the baseline has no such file with a valid
+    eos_token_id."""
+    doc = model.files.baseline.get("generation_config.json")
+    before = model.baseline_eos.get("generation_config.json")
+    if doc is None or before is None or before.invalid or not doc.has(("eos_token_id",)):
+        return None
+    missing = _not_in(wanted, list(before.ids))
+    edit = add_to_id_list(doc, ("eos_token_id",), missing)
+    text = apply_edits(doc.text, [edit] if edit is not None else [])
+    added = f", adding {_ids(missing)} to eos_token_id" if missing else ""
+    return FileChange(model.folder / "generation_config.json", None, text,
+                      [f"restore generation_config.json from the baseline revision{added}"])
 
 
 def _new_generation_config(model: ResolvedModel, wanted: list[int]) -> FileChange | None:

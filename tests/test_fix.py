@@ -236,7 +236,7 @@ def test_fix_restores_the_stop_ids_a_change_dropped(run, tmp_path):
     assert run(".", cwd=repo) == (0, "All checks passed (1 model folder).\n", "")
 
 
-def test_a_deleted_generation_config_json_loses_the_ids_config_json_lacks(run, tmp_path):
+def test_a_deleted_generation_config_json_loses_the_ids_config_json_lacks(run, tmp_path, monkeypatch):
     """helper-183: EOS015 compared each file with itself, so deleting generation_config.json (Qwen2-Instruct's
     [151645, 151643]) passed, though generate() then stops on config.json's 151645 alone. --fix writes the file
     again with the lost id, and a deleted file whose ids config.json holds loses nothing."""
@@ -249,8 +249,15 @@ def test_a_deleted_generation_config_json_loses_the_ids_config_json_lacks(run, t
                               "[stop-ids-dropped]\n1 of 1 model folder fails (1 error); --fix changes 1 file in 1 "
                               "folder.\n"), out
     assert run("--select", "EOS015", "--baseline", "none", ".", cwd=repo)[0] == 0
+    # the file comes back byte for byte, with its sampling settings (helper-187: a new one from config.json lost them)
+    committed = subprocess.run(["git", "-C", str(repo), "show", "HEAD:qwen/generation_config.json"],
+                               capture_output=True, check=True).stdout
+    monkeypatch.chdir(repo)
+    [change] = eos_guard.fix("qwen", write=False)
+    assert (change.old_text, change.new_text.encode("utf-8")) == (None, committed)
+    assert change.reasons == ["restore generation_config.json from the baseline revision"]
     assert run("--fix", ".", cwd=repo)[0] == 1
-    assert 151643 in json.loads((folder / "generation_config.json").read_text(encoding="utf-8"))["eos_token_id"]
+    assert (folder / "generation_config.json").read_bytes() == committed
     assert run(".", cwd=repo) == (0, "All checks passed (1 model folder).\n", "")
     # config.json lists every id the deleted file did: nothing is lost
     (folder / "generation_config.json").unlink()

@@ -21,7 +21,8 @@ class StopIdsDropped(Rule):
     can emit count: removing one that is not below `vocab_size` (EOS006), or of 2**32 or more, fixes the file.
 
     A generation_config.json deleted since the baseline counts too: generate() then stops on config.json's
-    eos, and the ids the file listed that config.json lacks are lost (`--fix` writes the file again with them).
+    eos, and the ids the file listed that config.json lacks are lost (`--fix` writes the file again as the baseline
+    holds it).
 
     In config.json only a *list* that lost ids is reported, or any loss when there is no
     generation_config.json (then config.json is the stop set). A scalar config.json eos that changed next to
