@@ -20,7 +20,7 @@ from pathlib import Path
 from .errors import InputError, forget_real_paths, real_folder
 from .findings import Location
 from .jsonspan import KIND_NAMES, JsonDocument, KeyPath, NotRead, Where, dotted, read_bytes, read_text
-from .records import field, record
+from .records import field, record, replace
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -41,6 +41,8 @@ PROCESSOR_CONFIG = "processor_config.json"  # its chat_template, when set, is th
 # hooks run on them too
 PROCESSOR_MARKERS = ("preprocessor_config.json", "video_preprocessor_config.json")
 PROCESSOR_FILES = (PROCESSOR_CONFIG, *PROCESSOR_MARKERS)
+# the keys under which processor_config.json nests a sub-processor's config (ModelFiles._builds_processor)
+SUB_PROCESSORS = ("image_processor", "video_processor", "feature_extractor", "audio_processor")
 ADAPTER_CONFIG = "adapter_config.json"  # a PEFT adapter: generate() runs with its base model's configs
 ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")  # PEFT's save_pretrained
 # the weight files of a whole model (model.safetensors, model-00001-of-00004.safetensors, their index,
@@ -278,9 +280,9 @@ class TemplateSource:
     path: Path
     document: JsonDocument | None = None  # the JSON file that holds it; None for a .jinja file
     keys: KeyPath = ()
-    # a template of the processor AutoProcessor builds, which it holds as its own ``chat_template``
-    # (ModelFiles.processor_renders)
-    processor: bool = False
+    # the name under which the processor AutoProcessor builds holds it in its ``chat_template`` ("default", or
+    # another one's name); "" where it is not the processor's (ModelFiles.processor_renders)
+    processor: str = ""
 
     def location(self) -> Location:
         """Where a finding about the template points: its value in the JSON file, or the start of the .jinja."""
@@ -806,10 +808,19 @@ class ModelFiles:
 
     @property
     def processor_renders(self) -> tuple[str, ...]:
-        """The labels of the templates AutoProcessor's processor holds as its own ``chat_template``, in their file's
-        order (its default one is the label without ":"): none where AutoProcessor builds no processor or the
-        processor has no template of its own. What vLLM and SGLang render (runtimes/vllm.py, runtimes/sglang.py)."""
-        return tuple(label for label, source in self.templates.items() if source.processor)
+        """The labels of the templates AutoProcessor's processor holds as its ``chat_template``, in its order: a
+        JSON file's templates as the file orders them; the .jinja files with additional_chat_templates/'s first and
+        chat_template.jinja's ("default") last, as ``get_processor_dict`` builds them (processing_utils.py 5.25,
+        lines 1544-1550). None where AutoProcessor builds no processor. What vLLM and SGLang render
+        (runtimes/vllm.py, runtimes/sglang.py; :meth:`processor_default`)."""
+        held = [(label, source) for label, source in self.templates.items() if source.processor]
+        if held and held[0][1].document is None:  # the .jinja files
+            held.sort(key=lambda item: item[1].processor == "default")
+        return tuple(label for label, _ in held)
+
+    def processor_default(self) -> str:
+        """The label of the processor's "default" template (:meth:`processor_renders`), else ""."""
+        return next((label for label in self.processor_renders if self.templates[label].processor == "default"), "")
 
     def _add_processor_templates(self, entries: _Entries) -> None:
         """A processor's own templates, as ``ProcessorMixin.get_processor_dict`` (processing_utils.py, 5.24)
@@ -825,12 +836,19 @@ class ModelFiles:
         doc = self.processor_config
         if doc is None or doc.get(("chat_template",)) is None:
             doc = self.processor_template
-        if doc is None:
-            return
-        value = doc.get(("chat_template",))
-        if doc is self.processor_template and not value:
-            return  # 0, false, "", [] or {}: get_processor_dict keeps only a true value (``elif chat_templates``)
+        value = doc.get(("chat_template",)) if doc is not None else None
         builds = self._builds_processor(entries)
+        if doc is None or (doc is self.processor_template and not value):
+            # 0, false, "", [] or {}: get_processor_dict keeps only a true value (``elif chat_templates``); the
+            # processor then holds the tokenizer's .jinja files (not tokenizer_config.json's template)
+            if builds:
+                self.templates.update({label: replace(source, processor=label) for label, source
+                                       in self.templates.items() if source.document is None})
+            return
+        # chat_template.json beside additional_chat_templates/: get_processor_dict raises ValueError (lines
+        # 1535-1543), so no processor is built (vLLM falls back to the tokenizer's template)
+        builds = builds and not (doc is self.processor_template and any(
+            source.path.parent.name == TEMPLATE_DIR for source in self.templates.values()))
         if doc is self.processor_template and "default" in self.templates and not builds:
             return
         named = list(value.items()) if isinstance(value, dict) else [("default", value)]
@@ -850,7 +868,8 @@ class ModelFiles:
             if label != file_name and len(self.templates) >= MAX_TEMPLATES and label not in self.templates:
                 self.skipped.append((doc.path, f"chat_template holds {len(named)} templates: {TOO_MANY_TEMPLATES}"))
                 break
-            self.templates.setdefault(label, TemplateSource(label, text, doc.path, doc, keys, processor=builds))
+            self.templates.setdefault(label, TemplateSource(label, text, doc.path, doc, keys,
+                                                            processor=name if builds else ""))
 
     def _builds_processor(self, entries: _Entries) -> bool:
         """Whether AutoProcessor builds a processor for the folder (``AutoProcessor.from_pretrained``,
@@ -858,9 +877,11 @@ class ModelFiles:
         a ``processor_class`` (or an ``AutoProcessor`` in ``auto_map``) in processor_config.json, else the image or
         video processor's config, else tokenizer_config.json or config.json, or a ``model_type`` with a processor
         in transformers (data/model_classes.json ``types_with_processor``); without one it returns the tokenizer.
-        And that class needs its image, video or audio processor's config, which one of those files holds: without
-        any, loading it raises OSError (helper-185: a Gemma 3 text-only fine-tune that kept
-        ``processor_class: Gemma3Processor``), and nothing reads the template. A Hub snapshot's processor file counts
+        And that class needs its image, video or audio processor's config: preprocessor_config.json or
+        video_preprocessor_config.json, or processor_config.json with that config nested (:data:`SUB_PROCESSORS`):
+        without one, loading it raises OSError (helper-185: a Gemma 3 text-only fine-tune that kept
+        ``processor_class: Gemma3Processor``; helper-187: with a processor_config.json that names the class only),
+        and nothing reads the template. A Hub snapshot's processor file counts
         where its commit lists it, downloaded or not, as one that may name a class."""
         listed = listed_names(self.folder)
         present = [name for name in PROCESSOR_FILES if entries.link(name) is not None or name in listed]
@@ -868,7 +889,13 @@ class ModelFiles:
             return False
         if any(entries.link(name) is None for name in present):  # listed by the commit, not downloaded
             return True
-        docs = [self.processor_config.data if self.processor_config is not None else None,
+        own = self.processor_config.data if self.processor_config is not None else None
+        # processor_config.json holds a sub-processor's config only nested under its name (image_processing_base.py
+        # lines 336-352 and the video and audio counterparts, 5.25); else the image processor's file must exist
+        nested = isinstance(own, dict) and any(key in own for key in SUB_PROCESSORS)
+        if not nested and not any(name in present for name in PROCESSOR_MARKERS):
+            return False
+        docs = [own,
                 *(self._small_object(self.folder / name) for name in PROCESSOR_MARKERS if name in present),
                 *(doc.data if doc is not None else None for doc in (self.tokenizer_config, self.config))]
         if any(isinstance(data, dict) and (data.get("processor_class") is not None or (

@@ -491,6 +491,21 @@ def test_a_text_model_s_leftover_chat_template_json_is_read_by_nothing_and_not_c
     write_json(folder / "preprocessor_config.json", {"image_processor_type": "Qwen2VLImageProcessor",
                                                      "processor_class": "Qwen2VLProcessor"})
     assert "EOS001" in codes()
+    # helper-187: processor_config.json that names the class but nests no image processor's config, without
+    # preprocessor_config.json: loading the processor raises, and nothing reads chat_template.json
+    (folder / "preprocessor_config.json").unlink()
+    write_json(folder / "processor_config.json", {"processor_class": "Qwen2VLProcessor", "image_seq_length": 256})
+    with pytest.raises(OSError, match="Can't load image processor"):
+        AutoProcessor.from_pretrained(str(folder))
+    assert "EOS001" not in codes()
+    # chat_template.json beside additional_chat_templates/: get_processor_dict raises, whatever the processor files
+    write_json(folder / "preprocessor_config.json", {"image_processor_type": "Qwen2VLImageProcessor",
+                                                     "processor_class": "Qwen2VLProcessor"})
+    assert "EOS001" in codes()
+    (folder / "additional_chat_templates").mkdir()
+    (folder / "additional_chat_templates" / "tool_use.jinja").write_text(template, encoding="utf-8")
+    with pytest.raises(ValueError, match="conflicting files"):
+        AutoProcessor.from_pretrained(str(folder))
 
 
 @pytest.mark.parametrize("value, where, label, kind", [

@@ -136,3 +136,81 @@ def test_the_template_is_named_only_where_its_answers_end_otherwise(tmp_path, ru
     code, out, _ = run("explain", "--no-cache", str(folder))
     assert " renders the " not in out, out
 
+
+
+def test_sglang_runs_a_model_with_a_text_sub_config_as_multimodal(tmp_path):
+    """SGLang's has_multimodal_subconfig (srt/configs/model_config.py): SmolVLM and Idefics3 are not in its
+    multimodal_model_archs, but their config.json has a text_config, so SGLang builds the processor and renders its
+    template (helper-187: eos-guard judged SGLang on the tokenizer's)."""
+    folder = _folder(tmp_path, architecture="SmolVLMForConditionalGeneration")
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    write_json(folder / "config.json", {**config, "model_type": "smolvlm", "text_config": {"model_type": "llama"}})
+    model = model_of(folder)
+    assert model.runtime_stops["sglang"].template == "chat_template.json"
+    assert stops(model, model.runtime_stops["sglang"]) is False
+    write_json(folder / "config.json", {**config, "model_type": "smolvlm", "text_config": {"model_type": "llama"},
+                                        "language_model_only": True})
+    assert model_of(folder).runtime_stops["sglang"].template == ""
+
+
+def test_sglang_renders_the_first_of_additional_chat_templates(tmp_path):
+    """A processor built over chat_template.jinja and additional_chat_templates/ (what transformers 5 saves for named
+    templates) holds them as one dict, the additional ones first and "default" last (get_processor_dict): SGLang
+    renders the first, vLLM the "default" one (helper-187)."""
+    folder = _folder(tmp_path)
+    (folder / "chat_template.json").unlink()
+    settings = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    good = settings.pop("chat_template")
+    write_json(folder / "tokenizer_config.json", settings)
+    (folder / "chat_template.jinja").write_text(good, encoding="utf-8")
+    (folder / "additional_chat_templates").mkdir()
+    (folder / "additional_chat_templates" / "tool_use.jinja").write_text(
+        good.replace("<|im_end|>", "<|im_start|>"), encoding="utf-8")
+    model = model_of(folder)
+    assert model.files.processor_renders == ("tool_use", "default")
+    assert (model.runtime_stops["sglang"].template, model.runtime_stops["vllm"].template) == ("tool_use", "default")
+    assert stops(model, model.runtime_stops["sglang"]) is False and stops(model, model.runtime_stops["vllm"]) is True
+
+
+@pytest.mark.parametrize("case", ["processor_config names the class only", "chat_template.json with additional"])
+def test_no_processor_is_built_where_autoprocessor_raises(tmp_path, case):
+    """processor_config.json that names the class but nests no image processor's config, without a
+    preprocessor_config.json (image_processing_base.py raises OSError), or chat_template.json beside
+    additional_chat_templates/ (get_processor_dict raises ValueError): no processor, so vLLM renders the tokenizer's
+    template and stops (helper-187: EOS016 said it does not)."""
+    folder = _folder(tmp_path)
+    if case.startswith("processor_config"):
+        (folder / "preprocessor_config.json").unlink()
+        write_json(folder / "processor_config.json", {"processor_class": "Qwen2VLProcessor", "image_seq_length": 256})
+    else:  # the tokenizer's templates in .jinja files, as transformers 5 saves them, beside a stale legacy file
+        settings = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+        good = settings.pop("chat_template")
+        write_json(folder / "tokenizer_config.json", settings)
+        (folder / "chat_template.jinja").write_text(good, encoding="utf-8")
+        (folder / "additional_chat_templates").mkdir()
+        (folder / "additional_chat_templates" / "tool_use.jinja").write_text(good, encoding="utf-8")
+    model = model_of(folder)
+    assert model.files.processor_renders == ()
+    assert "chat_template.json" not in model.files.templates  # read by nothing: not checked (no EOS001)
+    assert stops(model, model.runtime_stops["vllm"]) is True and stops(model, model.runtime_stops["sglang"]) is True
+    if case.startswith("processor_config"):  # a processor's file that nests its image processor's config: built
+        nested = {"image_processor_type": "Qwen2VLImageProcessor"}
+        write_json(folder / "processor_config.json", {"processor_class": "Qwen2VLProcessor", "image_processor": nested})
+        built = model_of(folder)
+        assert stops(built, built.runtime_stops["vllm"]) is False
+
+
+def test_a_processor_s_named_templates_without_a_tokenizer_template_end_answers_with_its_default(tmp_path):
+    """chat_template.json holds {"tool_use": ..., "default": ...} and the tokenizer has no template: the processor's
+    apply_chat_template takes "default" (processing_utils.py), as eos-guard's answer end now does (helper-187: the
+    first, "tool_use", was taken, and every runtime said NO)."""
+    folder = _folder(tmp_path)
+    settings = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    good = settings.pop("chat_template")
+    write_json(folder / "tokenizer_config.json", settings)
+    write_json(folder / "chat_template.json", {"chat_template": {
+        "tool_use": good.replace("<|im_end|>", "<|im_start|>"), "default": good}})
+    model = model_of(folder)
+    assert model.terminator.template.name == "chat_template.json" and target_id(model) == IM_END
+    assert model.files.processor_renders == ("chat_template.json:tool_use", "chat_template.json")
+    assert stops(model, model.runtime_stops["vllm"]) is True and stops(model, model.runtime_stops["sglang"]) is False

@@ -24,11 +24,16 @@ Checked by running 0.5.23's class resolution on such folders (helper-155); T5Gem
 The chat template (``srt/parser/template_manager.py:397-425`` ``_resolve_hf_chat_template``): the processor's
 ``chat_template`` first (a string, or the first of its named templates), else the tokenizer's, for every request,
 with tools or without. SGLang builds a processor only for a model it runs as multimodal
-(``managers/tokenizer_manager.py:608-637``): an architecture in ``multimodal_model_archs``
-(``srt/configs/model_config.py:2391``), unless it is one of the ``mm_disabled_models`` (Gemma 3, Llama 4, ...:
-text only without ``--enable-multimodal``), both in data/sglang_multimodal.json (scripts/sglang_multimodal.py).
-Not modelled: a model SGLang also runs as multimodal because its config object has a text sub-config
-(``has_multimodal_subconfig``), nor ``--enable-multimodal``; such a folder is judged on the tokenizer's template.
+(``managers/tokenizer_manager.py:608-637``; ``srt/configs/model_config.py:809-828``): an architecture in
+``multimodal_model_archs`` (:2391), or a config object with a text sub-config (``has_multimodal_subconfig``:
+config.json's ``text_config``, ``llm_config``, ``language_config`` or ``thinker_config``, or a composite config
+class's default one: ``config_object.COMPOSITE``), unless its first architecture is one of the
+``mm_disabled_models`` (Gemma 3, Llama 4, ...: text only without ``--enable-multimodal``) or the config says
+``language_model_only``; the two lists are in data/sglang_multimodal.json (scripts/sglang_multimodal.py). Where the
+processor holds additional_chat_templates/'s templates, the first of them comes before chat_template.jinja's
+(``ModelFiles.processor_renders``), and SGLang renders it. Not modelled: ``--enable-multimodal``, the MiMo-V2 rule,
+and the conversation templates of SGLang's own it picks by model path or type (``srt/parser/conversation.py``:
+InternVL, Phi-4-multimodal, LLaVA-1.5, LLaVA-OneVision, MiniCPM-V), with their own stop strings.
 """
 
 from __future__ import annotations
@@ -38,12 +43,15 @@ from ..resolve import ResolvedModel
 from ..model_files import shipped
 from .base import (Release, StopSet, architecture_names, as_ids, config_data, encoder_decoder_key, generation_eos,
                    place, renumbered, show, show_id, tokenizer_eos_id, unique)
-from .config_object import config_object_eos
+from .config_object import COMPOSITE, config_object_eos
 
 RELEASES = (Release("SGLang 0.5.23", None, "sgl-project/sglang 0.5.23 srt/configs/model_config.py "
                                            "_get_hf_eos_token_id, srt/utils/hf_transformers/config.py, common.py"),)
 # the transformers encoder-decoder architectures SGLang 0.5.23's registry implements
 SERVED_ENCODER_DECODERS = frozenset({"WhisperForConditionalGeneration"})
+# the config sections get_hf_text_config takes the text model's config from (srt/utils/hf_transformers/common.py
+# 566-613): a config object with one is multimodal to SGLang (has_multimodal_subconfig)
+SUB_CONFIGS = ("thinker_config", "llm_config", "language_config", "text_config")
 # encoder-decoder classes of transformers 5.19 that its Transformers backend accepts (is_backend_compatible())
 BACKEND_COMPATIBLE_ENCODER_DECODERS = frozenset({"T5GemmaForConditionalGeneration", "T5Gemma2ForConditionalGeneration"})
 
@@ -65,17 +73,18 @@ def serving(model: ResolvedModel) -> str:
 
 def rendered_template(model: ResolvedModel) -> str:
     """The label of the processor's template SGLang renders (the first it holds), where it runs the model as
-    multimodal and AutoProcessor's processor has a template of its own; "" where it renders the tokenizer's
-    (module docstring)."""
+    multimodal and AutoProcessor's processor has a template; "" where it renders the tokenizer's (module
+    docstring)."""
     labels = model.files.processor_renders
     config = config_data(model) if labels else None
-    names = architecture_names(config) if isinstance(config, dict) else []
-    if not names:
+    if not isinstance(config, dict) or config.get("language_model_only"):
         return ""
+    names = architecture_names(config)
     table = shipped("sglang_multimodal.json")
-    if names[0] in table["disabled"] or not any(name in table["multimodal"] for name in names):
+    if names and names[0] in table["disabled"]:
         return ""
-    return labels[0]
+    sub_config = any(isinstance(config.get(key), dict) for key in SUB_CONFIGS) or config.get("model_type") in COMPOSITE
+    return labels[0] if sub_config or any(name in table["multimodal"] for name in names) else ""
 
 
 def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:

@@ -32,11 +32,11 @@ caught (transformers writes the key whenever it saves such a config). ``decoder_
 decoder and ``forced_eos_token_id`` is not read (``renderers/base.py``, ``get_diff_sampling_param``).
 
 The chat template (vLLM 0.34.0 ``vllm/renderers/hf.py:313-340`` ``resolve_chat_template``): for a request without
-tools, the processor's own template when AutoProcessor builds a processor that has one (``_try_get_processor_chat_
-template``, :262-310: a string, or the "default" entry of its named templates; chat_template.json or
-processor_config.json's ``chat_template``: ``ModelFiles.processor_renders``), else the tokenizer's; with tools, the
-tokenizer's. So the answer vLLM must stop on is the processor's template's terminator where the two differ
-(``StopSet.template``). Earlier lines' template resolution was not checked.
+tools, the processor's template when AutoProcessor builds a processor that has one (``_try_get_processor_chat_
+template``, :262-310: a string, or the "default" entry of its named templates: ``ModelFiles.processor_default``;
+a processor that fails to load, or named templates without "default", leave the tokenizer's), else the tokenizer's;
+with tools, the tokenizer's. So the answer vLLM must stop on is the processor's template's terminator where the two
+differ (``StopSet.template``). Earlier lines' template resolution was not checked.
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
                        unknown=refused)
     stops = _stop_set(model, release)
     # a chat without tools renders the processor's default template, where it has one (module docstring)
-    template = next((label for label in model.files.processor_renders if ":" not in label), "")
+    template = model.files.processor_default()
     if template:
         stops = stops._with(template=template)
     return stops._with(why=f"{stops.why} (served as {plugin} only)") if plugin else stops
