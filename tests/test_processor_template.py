@@ -102,6 +102,10 @@ def test_explain_says_which_template_a_runtime_renders(tmp_path, run):
     rows = {line.split()[0]: line.split()[1] for line in out.splitlines() if line.startswith("  ") and
             line.split()[0] in ("transformers", "vllm", "sglang")}
     assert rows == {"transformers": "yes", "vllm": "NO", "sglang": "NO"}
+    code, out, _ = run("explain", "--format", "json", "--no-cache", str(tmp_path / "m"))
+    [model] = json.loads(out)["models"]
+    assert model["target"] == IM_END  # the default template's
+    assert {row["runtime"]: row["stops"] for row in model["runtimes"]}["vllm"] is False
 
 
 def test_eos001_offers_to_delete_a_stale_chat_template_json_beside_chat_template_jinja(tmp_path, run):
