@@ -20,7 +20,7 @@ from _thread import _local as _thread_local  # threading.local itself: threading
 
 from .errors import MissingDependency
 from .known_tokens import TOOL_CALL_END_TEXTS, TURN_OPENING_TEXTS
-from .records import asdict, field, record
+from .records import asdict, field, record, replace
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -120,6 +120,9 @@ class Probe:
     # how many tokens of ``run`` the template's ``{% generation %}`` block holds (what assistant-only training
     # trains); None where no block ends after the answer (turn_end_run)
     trained: int | None = None
+    # the first error of the renders without tools where only renders with tools showed the answer
+    # (probe_named_template): apply_chat_template without tools raises it (EOS014)
+    plain_error: str | None = None
 
     def calls(self) -> list[tuple[bool, list[str]]]:
         """``(built in, the tokens written after the call)`` of each tool call rendered: the call to the sample tool,
@@ -146,7 +149,8 @@ class Probe:
 _NONE = type(None)
 PROBE_TYPES = {"token": (str, _NONE), "run": (list,), "tail": (str,), "shape": (str, _NONE), "marker_seen": (bool,),
                "errors": (list,), "limit_exceeded": (str, _NONE), "after_call": (list, _NONE),
-               "after_builtin_call": (list, _NONE), "call_limit": (str, _NONE), "trained": (int, _NONE)}
+               "after_builtin_call": (list, _NONE), "call_limit": (str, _NONE), "trained": (int, _NONE),
+               "plain_error": (str, _NONE)}
 
 
 def _cached_probe(cached: Any) -> Probe | None:
@@ -370,6 +374,10 @@ def probe_named_template(name: str, source: str, special_tokens: dict[str, str],
     probe = probe_template(source, special_tokens, added_tokens, limits, with_tools=name == "tool_use")
     if not probe.rendered and not probe.limit_exceeded and name != "tool_use":
         with_tools = probe_template(source, special_tokens, added_tokens, limits, with_tools=True)
+        if with_tools.rendered and probe.errors and not probe.marker_seen:
+            # every render without tools raised, as apply_chat_template does with tools=None (llama.cpp's Phi-4-mini
+            # tools template iterates ``tools`` where ``tools is defined``, helper-181): EOS014 says so
+            return replace(with_tools, plain_error=probe.errors[0])
         if with_tools.rendered or with_tools.limit_exceeded:
             probe = with_tools
     return probe

@@ -842,3 +842,34 @@ def test_a_template_that_fails_with_its_caller_variables_filled_keeps_its_first_
 
     probe = probe_template(template, {}, ["<|eot_id|>"], Limits(cache=False))
     assert not probe.rendered and probe.errors and all(error in each for each in probe.errors), probe.errors
+
+
+def test_a_template_that_raises_on_every_chat_without_tools_is_eos014(tmp_path, run):
+    """helper-181: llama.cpp's Phi-4-mini tools template tests `tools is defined` and iterates `tools`;
+    apply_chat_template passes tools=None to a chat without tools, so every such chat raises TypeError, and
+    eos-guard, which checks the terminator from the renders with tools, said nothing. The shape here is that
+    template's (a tool list written into the system turn), over Qwen2-Instruct's ChatML."""
+    import shutil
+
+    import transformers
+
+    folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
+    settings = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    tools_first = ("{%- if tools is defined %}<|im_start|>system\n{% for tool in tools %}{{ tool | tojson }}"
+                   "{% endfor %}<|im_end|>\n{%- endif %}")
+    write_json(folder / "tokenizer_config.json", {**settings, "chat_template": tools_first + settings["chat_template"]})
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
+    chat = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "EOSGUARD"}]
+    with pytest.raises(TypeError, match="not iterable"):
+        tokenizer.apply_chat_template(chat, tokenize=False)
+    tool = {"type": "function", "function": {"name": "f", "description": "d", "parameters": {"type": "object",
+                                                                                        "properties": {}}}}
+    assert tokenizer.apply_chat_template(chat, tools=[tool], tokenize=False).split("EOSGUARD")[1].startswith(
+        "<|im_end|>")
+    code, out, _ = run("--no-cache", "--baseline", "none", str(folder))
+    assert code == 0 and "EOS014 warning: the 'default' chat template fails on every probe conversation without " \
+                         "tools (user,assistant: TypeError: 'NoneType' object is not iterable), as apply_chat_template " \
+                         "and pipeline() will on every chat without tools (they pass tools=None); it was checked with " \
+                         "tools [template-error]" in out, out
+    assert run("--no-cache", "--baseline", "none", str(FIXTURES / "qwen2-instruct-aligned"))[0:2] == (
+        0, "All checks passed (1 model folder).\n")

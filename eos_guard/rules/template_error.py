@@ -38,6 +38,11 @@ class TemplateError(Rule):
     (chat_template.json's `chat_template`, or processor_config.json's): the processor keeps a value that is not a
     string as it is, and its `apply_chat_template` raises TypeError on it.
 
+    It fires, too, where every probe conversation without tools raises and the template renders only when tools
+    are passed: transformers passes `tools=None` to a chat without tools, so a template that tests
+    `tools is defined` and then iterates `tools` (llama.cpp's Phi-4-mini tools template) raises TypeError on every
+    such chat; eos-guard checks the terminator from the renders with tools.
+
     ## Why it matters
     The turn terminator cannot be found, so EOS001 cannot be checked; a template that always raises also
     fails in `apply_chat_template`, and without a default template every chat without tools fails there
@@ -70,4 +75,10 @@ class TemplateError(Rule):
             problem = probe_problem(terminator.probe)
             if problem is not None:
                 yield self.finding(model, f"the '{terminator.template.name}' chat template {problem}",
+                                   terminator.template)
+            elif terminator.probe.plain_error is not None:
+                yield self.finding(model, f"the '{terminator.template.name}' chat template fails on every probe "
+                                          f"conversation without tools ({terminator.probe.plain_error}), as "
+                                          "apply_chat_template and pipeline() will on every chat without tools (they "
+                                          "pass tools=None); it was checked with tools",
                                    terminator.template)
