@@ -14,8 +14,8 @@ from pathlib import Path
 from .errors import MissingDependency
 from .jsonspan import JsonDocument, KeyPath, Where, dotted
 from .known_tokens import END_OF_TURN_TEXTS, known_turn_end, turn_end_instead
-from .model_files import (AUDIO_CODE_CLASSES, GENERATE_EOS_ARGUMENTS, GENERATING_SECTIONS, PROCESSOR_CONFIG,
-                          PROCESSOR_TEMPLATE, TEXT_CONFIG_TYPES, ModelFiles, TemplateSource, section_model_type)
+from .model_files import (AUDIO_CODE_CLASSES, GENERATE_EOS_ARGUMENTS, GENERATING_SECTIONS, TEXT_CONFIG_TYPES,
+                          ModelFiles, TemplateSource, section_model_type)
 from .records import field, record, replace
 from .template import AddedTokens, Limits, Probe, first_listed, prepare, probe_named_template, turn_end_run
 from .vocabulary import (Vocabulary, cache_lookup, class_required_tokens, class_special_defaults,
@@ -109,13 +109,14 @@ class ResolvedModel:
 
     @property
     def terminator(self) -> Terminator | None:
-        """The default template's terminator (the one chat pipelines use); without one, the processor's default
-        template's (helper-187: not a named one that comes first in chat_template.json), else the first."""
+        """The default template's terminator (the one chat pipelines use); without one, the default template of the
+        processor AutoProcessor builds (helper-187: not a named one that comes first in chat_template.json; not
+        chat_template.json where no processor reads it, helper-188), else the first."""
         for item in self.terminators:
             if item.template.name == "default":
                 return item
         for item in self.terminators:
-            if item.template.name in (PROCESSOR_TEMPLATE, PROCESSOR_CONFIG):
+            if item.template.processor == "default":
                 return item
         return self.terminators[0] if self.terminators else None
 

@@ -376,8 +376,11 @@ def probe_named_template(name: str, source: str, special_tokens: dict[str, str],
         with_tools = probe_template(source, special_tokens, added_tokens, limits, with_tools=True)
         if with_tools.rendered and probe.errors and not probe.marker_seen:
             # every render without tools raised, as apply_chat_template does with tools=None (llama.cpp's Phi-4-mini
-            # tools template iterates ``tools`` where ``tools is defined``, helper-181): EOS014 says so
-            return replace(with_tools, plain_error=probe.errors[0])
+            # tools template iterates ``tools`` where ``tools is defined``, helper-181): EOS014 says so, with the
+            # error of the conversation that rendered with tools (helper-188: not one that fails with tools too)
+            shown = next((error for error in probe.errors if error.startswith(f"{with_tools.shape}: ")),
+                         probe.errors[0])
+            return replace(with_tools, plain_error=shown)
         if with_tools.rendered or with_tools.limit_exceeded:
             probe = with_tools
     return probe

@@ -873,3 +873,20 @@ def test_a_template_that_raises_on_every_chat_without_tools_is_eos014(tmp_path, 
                          "tools [template-error]" in out, out
     assert run("--no-cache", "--baseline", "none", str(FIXTURES / "qwen2-instruct-aligned"))[0:2] == (
         0, "All checks passed (1 model folder).\n")
+    # helper-188: the error quoted is the one of the conversation that rendered with tools (a system turn here), not
+    # the first one's, which needs a system turn with tools too
+    needs_system = ("{%- if messages[0]['role'] != 'system' %}{{ raise_exception('A system message is required') }}"
+                    "{%- endif %}")
+    write_json(folder / "tokenizer_config.json", {**settings, "chat_template": needs_system + tools_first
+                                                  + settings["chat_template"]})
+    code, out, _ = run("--no-cache", "--baseline", "none", str(folder))
+    assert "without tools (system,user,assistant: TypeError: 'NoneType' object is not iterable)" in out, out
+    # a named template only a caller asks for (chat_template="tools") is no chat without tools: the default renders
+    write_json(folder / "tokenizer_config.json", settings)
+    (folder / "additional_chat_templates").mkdir()
+    (folder / "chat_template.jinja").write_text(settings["chat_template"], encoding="utf-8")
+    (folder / "additional_chat_templates" / "tools.jinja").write_text(tools_first + settings["chat_template"],
+                                                                       encoding="utf-8")
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
+    assert tokenizer.apply_chat_template(chat, tokenize=False).split("EOSGUARD")[1].startswith("<|im_end|>")
+    assert run("--no-cache", "--baseline", "none", str(folder))[0:2] == (0, "All checks passed (1 model folder).\n")

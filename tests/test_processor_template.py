@@ -218,3 +218,17 @@ def test_a_processor_s_named_templates_without_a_tokenizer_template_end_answers_
     assert model.terminator.template.name == "chat_template.json" and target_id(model) == IM_END
     assert model.files.processor_renders == ("chat_template.json:tool_use", "chat_template.json")
     assert stops(model, model.runtime_stops["vllm"]) is True and stops(model, model.runtime_stops["sglang"]) is False
+
+
+def test_a_chat_template_json_no_processor_reads_never_ends_the_answers(tmp_path):
+    """helper-188: chat_template.json beside additional_chat_templates/ builds no processor (get_processor_dict raises),
+    and the tokenizer has only named templates: the answers' end was taken from chat_template.json by its name,
+    which nothing renders (a new EOS017). Only a processor's default template stands in for a missing default."""
+    folder = _folder(tmp_path)
+    settings = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    (folder / "additional_chat_templates").mkdir()
+    (folder / "additional_chat_templates" / "tool_use.jinja").write_text(settings["chat_template"], encoding="utf-8")
+    model = model_of(folder)
+    assert model.files.processor_renders == () and model.terminator.template.name == "tool_use"
+    assert target_id(model) == IM_END
+

@@ -38,8 +38,8 @@ class TemplateError(Rule):
     (chat_template.json's `chat_template`, or processor_config.json's): the processor keeps a value that is not a
     string as it is, and its `apply_chat_template` raises TypeError on it.
 
-    It fires, too, where every probe conversation without tools raises and the template renders only when tools
-    are passed: transformers passes `tools=None` to a chat without tools, so a template that tests
+    It fires, too, where every probe conversation without tools raises on the default template (the one a chat
+    without tools renders) and the template renders only when tools are passed: transformers passes `tools=None` to a chat without tools, so a template that tests
     `tools is defined` and then iterates `tools` (llama.cpp's Phi-4-mini tools template) raises TypeError on every
     such chat; eos-guard checks the terminator from the renders with tools.
 
@@ -76,7 +76,9 @@ class TemplateError(Rule):
             if problem is not None:
                 yield self.finding(model, f"the '{terminator.template.name}' chat template {problem}",
                                    terminator.template)
-            elif terminator.probe.plain_error is not None:
+            elif terminator.probe.plain_error is not None and "default" in (terminator.template.name,
+                                                                           terminator.template.processor):
+                # the template a chat without tools renders: a named one is rendered only when asked for (helper-188)
                 yield self.finding(model, f"the '{terminator.template.name}' chat template fails on every probe "
                                           f"conversation without tools ({terminator.probe.plain_error}), as "
                                           "apply_chat_template and pipeline() will on every chat without tools (they "
