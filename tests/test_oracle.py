@@ -868,9 +868,9 @@ def test_a_template_that_raises_on_every_chat_without_tools_is_eos014(tmp_path, 
         "<|im_end|>")
     code, out, _ = run("--no-cache", "--baseline", "none", str(folder))
     assert code == 0 and "EOS014 warning: the 'default' chat template fails on every probe conversation without " \
-                         "tools (user,assistant: TypeError: 'NoneType' object is not iterable), as apply_chat_template " \
-                         "and pipeline() will on every chat without tools (they pass tools=None); it was checked with " \
-                         "tools [template-error]" in out, out
+                         "tools (user,assistant: TypeError: 'NoneType' object is not iterable), as " \
+                         "apply_chat_template and pipeline() will on every chat without tools (they pass " \
+                         "tools=None); it was checked with tools [template-error]" in out, out
     assert run("--no-cache", "--baseline", "none", str(FIXTURES / "qwen2-instruct-aligned"))[0:2] == (
         0, "All checks passed (1 model folder).\n")
     # helper-188: the error quoted is the one of the conversation that rendered with tools (a system turn here), not

@@ -8,7 +8,7 @@ from ..resolve import ResolvedModel
 from ..results import Report
 from ..rules.base import describe_ids, text_token_stops
 from ..rules.terminator_not_single_token import text_ending
-from ..runtimes import (answer_terminator, calling_turn, calling_turns, calls_stop, fix, stops, stops_early, target_id,
+from ..runtimes import (calling_turn, calling_turns, calls_stop, fix, other_template, stops, stops_early, target_id,
                         why)
 from .escape import json_text, printable
 from .json_v1 import gguf_entry
@@ -92,10 +92,9 @@ def _model(model: ResolvedModel) -> str:
     else:
         lines.append("  no chat template terminator and no tokenizer eos")
     for name, stop in model.runtime_stops.items():  # a runtime that renders another template (a processor's)
-        other = answer_terminator(model, stop)
-        if other is not terminator and other is not None and other.token is not None \
-                and (terminator is None or terminator.token != other.token):
-            chats = "every chat" if stop.tool_template == stop.template else "a chat without tools"
+        rendered = other_template(model, stop)
+        if rendered is not None:
+            other, chats = rendered
             lines.append(printable(f"  {name} renders the '{other.template.name}' template for {chats} (a "
                                    f"processor's), whose answers end with '{other.token}' "
                                    f"({model.describe_id(other.id)})"))

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from ..findings import Finding, Severity
 from ..resolve import ResolvedModel
-from ..runtimes import NAMES, answer_terminator, stop_advice, stops, target_id
+from ..runtimes import NAMES, answer_terminator, other_template, stop_advice, stops, target_id
 from .base import Options, Rule, describe_ids, token_text
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -75,11 +75,9 @@ class RuntimeDoesNotStop(Rule):
                 place = terminator.template  # harmony's message end: the template is what to change
             text = token_text(model, target)
             shown = f"'{text}' ({target})" if text else str(target)
-            default = model.terminator
-            if stop.template and terminator is not None and terminator is not default \
-                    and (default is None or default.token != terminator.token):
-                chats = "every chat" if stop.tool_template == stop.template else "a chat without tools"
-                shown += f", which ends answers in the {stop.template} template it renders for {chats}"
+            other = other_template(model, stop)
+            if other is not None:
+                shown += f", which ends answers in the {stop.template} template it renders for {other[1]}"
             yield self.finding(model, f"{NAMES[runtime]} does not stop on {shown}: it stops on "
                                       f"{describe_ids(stop.ids, model)} ({stop.why}); "
                                       f"{stop_advice(model, stop)}", place)

@@ -64,9 +64,7 @@ class StopIdsDropped(Rule):
             # only ids the model can emit: one past vocab_size is EOS006's error, and dropping it fixes that
             lost = [i for i in before.ids if i not in current and model.can_emit(i)]
             if lost:
-                # spelled as the file spells it (true, "<|im_end|>"), as EOS007 quotes a value that is no id
-                shown_now, shown_before = (quoted_list(value, json.dumps) if isinstance(value, list)
-                                           else json.dumps(value) for value in (now, before.raw))
+                shown_now, shown_before = _as_written(now), _as_written(before.raw)
                 shown_now = "nothing" if now is None else shown_now
                 yield self.finding(model, f"{name} eos_token_id lost {quoted_list(lost)} compared with "
                                           f"{options.baseline}: {shown_before} became {shown_now}; "
@@ -82,9 +80,13 @@ class StopIdsDropped(Rule):
             return
         lost = [i for i in before.ids if i not in stop.ids and model.can_emit(i)]
         if lost:
-            was = quoted_list(before.raw, json.dumps) if isinstance(before.raw, list) else json.dumps(before.raw)
-            yield self.finding(model, f"generation_config.json, whose eos_token_id was {was} at "
+            yield self.finding(model, f"generation_config.json, whose eos_token_id was {_as_written(before.raw)} at "
                                       f"{options.baseline}, is deleted: generate() now stops on "
                                       f"{describe_ids(stop.ids, model)} ({where_stop_ids_are(model)}), without "
                                       f"{quoted_list(lost)}; restore the file, or add them there", stop.where)
 
+
+def _as_written(value: object) -> str:
+    """An eos_token_id value spelled as the file spells it (true, "<|im_end|>"), as EOS007 quotes a value that is no
+    id."""
+    return quoted_list(value, json.dumps) if isinstance(value, list) else json.dumps(value)

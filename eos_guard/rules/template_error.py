@@ -39,9 +39,10 @@ class TemplateError(Rule):
     string as it is, and its `apply_chat_template` raises TypeError on it.
 
     It fires, too, where every probe conversation without tools raises on the default template (the one a chat
-    without tools renders) and the template renders only when tools are passed: transformers passes `tools=None` to a chat without tools, so a template that tests
-    `tools is defined` and then iterates `tools` (llama.cpp's Phi-4-mini tools template) raises TypeError on every
-    such chat; eos-guard checks the terminator from the renders with tools.
+    without tools renders) and the template renders only when tools are passed: transformers passes `tools=None`
+    to a chat without tools, so a template that tests `tools is defined` and then iterates `tools` (llama.cpp's
+    Phi-4-mini tools template) raises TypeError on every such chat; eos-guard checks the terminator from the
+    renders with tools.
 
     ## Why it matters
     The turn terminator cannot be found, so EOS001 cannot be checked; a template that always raises also

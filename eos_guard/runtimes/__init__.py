@@ -40,8 +40,24 @@ GGUF_RUNTIMES = ("llama.cpp", "ollama")  # they serve a GGUF, whose eos the conv
 def answer_terminator(model: ResolvedModel, stop: StopSet | None = None) -> Terminator | None:
     """The terminator of the template the runtime of ``stop`` renders for a chat without tools
     (``StopSet.template``: a processor's, in vLLM and SGLang), else the default template's."""
-    found = model.terminator_of(stop.template) if stop is not None and stop.template else None
+    return _rendered(model, stop.template if stop is not None else "")
+
+
+def _rendered(model: ResolvedModel, label: str) -> Terminator | None:
+    """The terminator of the template ``label`` names, else (no label, or none of that name) the default one's."""
+    found = model.terminator_of(label) if label else None
     return found if found is not None else model.terminator
+
+
+def other_template(model: ResolvedModel, stop: StopSet) -> tuple[Terminator, str] | None:
+    """Where the runtime of ``stop`` renders another template than the default one, whose answers end with another
+    token: that template's terminator and the chats it renders it for ("every chat", "a chat without tools"), as
+    EOS016 and ``explain`` say; else None."""
+    other, default = answer_terminator(model, stop), model.terminator
+    if not stop.template or other is None or other is default or other.token is None \
+            or (default is not None and default.token == other.token):
+        return None
+    return other, "every chat" if stop.tool_template == stop.template else "a chat without tools"
 
 
 def target_id(model: ResolvedModel, stop: StopSet | None = None) -> int | None:
@@ -95,14 +111,14 @@ def stops(model: ResolvedModel, stop: StopSet) -> bool | None:
     return None if stop.unknown else False
 
 
-def calling_turns(model: ResolvedModel, stop: StopSet | None = None) -> list[tuple[bool, list[tuple[str, int | None]]]]:
+def calling_turns(model: ResolvedModel,
+                  stop: StopSet | None = None) -> list[tuple[bool, list[tuple[str, int | None]]]]:
     """``(built in, the added tokens)`` the default template (the one the runtime of ``stop`` renders with tools:
     ``StopSet.tool_template``) writes after each tool call it renders
     (``Probe.calls``: the sample tool's, then a built-in tool's where that differs), each token with its id (empty
     when it writes none there): what EOS030 reads. Empty when it renders no tool call (no tool support, or it
     refuses a ``tool`` message)."""
-    found = model.terminator_of(stop.tool_template) if stop is not None and stop.tool_template else None
-    terminator = found if found is not None else model.terminator
+    terminator = _rendered(model, stop.tool_template if stop is not None else "")
     calls = terminator.probe.calls() if terminator is not None else []
     return [(builtin, [(token, model.vocab.id_of(token)) for token in after]) for builtin, after in calls]
 
@@ -309,5 +325,5 @@ def released(stops: Mapping[str, StopSet], shared: dict[tuple, StopSet]) -> dict
 
 
 __all__ = ["MODULES", "NAMES", "RELEASES", "RUNTIMES", "Release", "StopSet", "answer_terminator", "calling_turn",
-           "calling_turns", "calls_stop", "early_stop_advice", "message_end_advice", "released", "stop_advice",
-           "stop_id", "stop_sets", "stops", "stops_early", "target_id", "turn_end_shown"]
+           "calling_turns", "calls_stop", "early_stop_advice", "message_end_advice", "other_template", "released",
+           "stop_advice", "stop_id", "stop_sets", "stops", "stops_early", "target_id", "turn_end_shown"]
