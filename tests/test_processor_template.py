@@ -118,6 +118,11 @@ def test_eos001_offers_to_delete_a_stale_chat_template_json_beside_chat_template
     settings = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
     (folder / "chat_template.jinja").write_text(settings.pop("chat_template"), encoding="utf-8")
     write_json(folder / "tokenizer_config.json", settings)
+    # transformers' own reading of the processor's files (no processor is built: no image processor needed here)
+    from transformers.processing_utils import ProcessorMixin
+
+    bad = json.loads((folder / "chat_template.json").read_text(encoding="utf-8"))["chat_template"]
+    assert ProcessorMixin.get_processor_dict(str(folder))[0]["chat_template"] == bad
     code, out, _ = run("--no-cache", "--baseline", "none", str(folder))
     assert code == 1
     assert f"EOS001 error: the 'chat_template.json' chat template ends assistant turns with '<|im_start|>' " \
@@ -155,6 +160,9 @@ def test_sglang_runs_a_model_with_a_text_sub_config_as_multimodal(tmp_path):
     write_json(folder / "config.json", {**config, "model_type": "smolvlm", "text_config": {"model_type": "llama"},
                                         "language_model_only": True})
     assert model_of(folder).runtime_stops["sglang"].template == ""
+    # a composite config class gives the config object a text_config of its own when config.json has none
+    write_json(folder / "config.json", {**config, "model_type": "qwen2_vl"})
+    assert model_of(folder).runtime_stops["sglang"].template == "chat_template.json"
 
 
 def test_sglang_renders_the_first_of_additional_chat_templates(tmp_path):
