@@ -19,7 +19,7 @@ from pathlib import Path
 from .config_types import FAIL_ON_NEVER, Config
 from .errors import InputError, MissingDependency, display_path
 from .findings import Severity
-from .jsonspan import NotRead, read_bytes, read_text
+from .jsonspan import NotRead, deepest_nesting, long_integer, read_bytes, read_text
 from .runtimes import RUNTIMES
 from .runtimes.base import parse_version
 from .template import Limits
@@ -598,7 +598,8 @@ def _yaml(path: Path) -> tuple[Any, Path, Positions]:
     except yaml.YAMLError as exc:
         raise InputError(path, f"cannot parse YAML: {shown(str(exc))}") from None
     except (ValueError, RecursionError) as exc:  # Python's limits: an int of 4,300+ digits, deep nesting
-        raise InputError(path, f"cannot parse YAML: {_beyond_limits(exc)}") from None
+        message, line, column = _beyond_limits(exc, text)
+        raise InputError(path, f"cannot parse YAML: {message}", line, column) from None
 
 
 def _yaml_positions(node: Any) -> Positions:
@@ -669,16 +670,18 @@ def _toml(path: Path) -> tuple[dict[str, Any], str]:
                                    "file", len(lines), len(lines[-1]) + 1) from None
         raise InputError(path, f"cannot parse TOML: {message}") from None
     except (ValueError, RecursionError) as exc:  # Python's limits: an int of 4,300+ digits, deep nesting
-        raise InputError(path, f"cannot parse TOML: {_beyond_limits(exc)}") from None
+        message, line, column = _beyond_limits(exc, text)
+        raise InputError(path, f"cannot parse TOML: {message}", line, column) from None
 
 
-def _beyond_limits(exc: Exception) -> str:
-    """What a settings file holds that Python cannot hold, in one line."""
+def _beyond_limits(exc: Exception, text: str) -> tuple[str, int, int]:
+    """What a settings file holds that Python cannot hold, in one line, and where it is (the bracket that opens
+    the deepest nesting; the first integer of too many digits)."""
     if isinstance(exc, RecursionError):
-        return "values nested too deeply"
+        return "values nested too deeply", *deepest_nesting(text, settings=True)[1:]
     if "integer string conversion" in str(exc):
-        return f"an integer of more than {sys.get_int_max_str_digits()} digits"
-    return f"a value Python cannot hold ({shown(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)})"
+        return long_integer(text, underscores=True)  # YAML and TOML both group digits with "_"
+    return f"a value Python cannot hold ({shown(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)})", 0, 0
 
 
 def _pyproject_table(path: Path) -> tuple[dict[str, Any] | None, Positions]:

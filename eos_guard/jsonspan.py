@@ -358,9 +358,11 @@ def parse(path: Path, text: str, **hooks: Any) -> Any:
         message, place = _message_and_place(exc)
         raise InputError(path, f"cannot parse JSON: {message}", *_text_position(text, place)) from None
     except RecursionError:
-        raise InputError(path, "cannot parse JSON: nesting is too deep", 1, 1) from None
+        depth, line, column = deepest_nesting(text)
+        raise InputError(path, f"cannot parse JSON: nesting is too deep ({depth:,} levels)", line, column) from None
     except ValueError:  # an integer over Python's int-string limit (json.loads gives no position)
-        raise InputError(path, *long_integer(text)) from None
+        digits, line, column = long_integer(text)
+        raise InputError(path, f"cannot parse JSON: {digits}", line, column) from None
     finally:
         if collecting:
             gc.enable()
@@ -383,6 +385,11 @@ def _message_and_place(exc: json.JSONDecodeError) -> tuple[str, int]:
         comma = len(text[:pos].rstrip(" \t\n\r")) - 1
         if comma >= 0 and text[comma] == ",":
             return f"Illegal trailing comma before end of {'object' if closing == '}' else 'array'}", comma
+    if exc.msg.endswith(" at"):  # "Invalid control character at", "Unterminated string starting at": the place
+        # json puts after them goes before the message here, so the sentence would end on "at"
+        if exc.msg.startswith("Invalid control character"):
+            return f"Invalid control character U+{ord(text[pos]):04X} in a string", pos
+        return exc.msg[:-len(" at")].replace(" starting", ""), pos
     return exc.msg, pos
 
 
@@ -391,20 +398,49 @@ def _text_position(text: str, pos: int) -> tuple[int, int]:
     return text.count("\n", 0, pos) + 1, pos - text.rfind("\n", 0, pos)
 
 
-def long_integer(text: str) -> tuple[str, int, int]:
-    """The message and position of the first integer over Python's int-string limit (4,300 digits), which
-    json.loads (and so transformers) cannot read."""
+def long_integer(text: str, underscores: bool = False) -> tuple[str, int, int]:
+    """What is wrong with the first integer over Python's int-string limit (4,300 digits), which json.loads (and
+    so transformers) cannot read, and its line and column. With ``underscores``, digits may be grouped by ``_`` (a
+    TOML integer: tomllib drops them before it converts)."""
     limit = sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else 4300
     # only where a run of digits starts: from inside a run, a search for limit+1 digits would fail again and again
     # (runs of exactly 4,300 digits cost 4300**2 / 2 steps each)
-    found = re.search(r"(?<![0-9])[0-9]{%d,}" % (limit + 1), text)
+    digit = "_?[0-9]" if underscores else "[0-9]"
+    found = re.search(r"(?<![0-9_])[0-9](?:%s){%d,}" % (digit, limit) if underscores else
+                      r"(?<![0-9])[0-9]{%d,}" % (limit + 1), text)
     start = found.start() if found else 0
-    before = text[:start]
-    line, column = before.count("\n") + 1, start - (before.rfind("\n") + 1) + 1
-    digits = f"{found.end() - found.start():,} digits" if found else "too many digits"
-    return f"cannot parse JSON: an integer of {digits}, over Python's limit of {limit:,}", line, column
+    line, column = _text_position(text, start)
+    count = f"{sum(c != '_' for c in found[0]):,} digits" if found else "too many digits"
+    return f"an integer of {count}, over Python's limit of {limit:,}", line, column
 
 
+# What nesting is made of, to count it: an opening or closing bracket, or what hides brackets from it (a string in
+# double quotes; with ``settings``, a YAML or TOML string in single quotes and a comment)
+_BRACKETS = re.compile(r'[\[\]{}]|"(?:[^"\\\n]|\\.)*"?')
+_SETTINGS_BRACKETS = re.compile(r'[\[\]{}]|"(?:[^"\\\n]|\\.)*"?|\'[^\'\n]*\'?|#[^\n]*')
+
+
+def deepest_nesting(text: str, settings: bool = False) -> tuple[int, int, int]:
+    """How deep the deepest nesting of ``text`` is, and the line and column where it is first reached: the
+    bracket that opens its innermost level (the place to report when a parser ran out of recursion). With
+    ``settings``, a file nested by indentation (YAML's block style, no bracket nested 32 deep) gives the first of
+    its most indented lines instead."""
+    depth = deepest = where = 0
+    for match in (_SETTINGS_BRACKETS if settings else _BRACKETS).finditer(text):
+        bracket = match[0]
+        if bracket == "[" or bracket == "{":
+            depth += 1
+            if depth > deepest:
+                deepest, where = depth, match.start()
+        elif bracket == "]" or bracket == "}":
+            depth -= 1
+    if settings and deepest < 32:
+        lines = [(len(line) - len(line.lstrip(" ")), number) for number, line in enumerate(text.split("\n"), 1)
+                 if line.strip() and not line.lstrip().startswith("#")]
+        indent, number = max(lines, key=lambda pair: (pair[0], -pair[1]), default=(0, 1))
+        return deepest, number, indent + 1
+    line, column = _text_position(text, where)
+    return deepest, line, column
 
 
 def _members(text: str, start: int) -> dict[str, int]:
@@ -726,9 +762,10 @@ def decode_utf8(path: Path, raw: bytes) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        utf16 = ": the file starts with a UTF-16 byte order mark; save it as UTF-8" \
-            if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
-        raise InputError(path, f"cannot decode UTF-8: invalid byte 0x{raw[exc.start]:02x}{utf16}",
+        unicode = "UTF-32" if raw[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff") else \
+            "UTF-16" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else None
+        mark = f": the file starts with a {unicode} byte order mark; save it as UTF-8" if unicode else ""
+        raise InputError(path, f"cannot decode UTF-8: invalid byte 0x{raw[exc.start]:02x}{mark}",
                          *_character_position(raw, exc.start)) from None
 
 

@@ -1469,6 +1469,38 @@ def test_a_config_json_that_writes_an_eos_but_no_class_is_a_model_s(tmp_path, ru
     assert code == 2 and "holds no model folder" in err, (out, err)
 
 
+@pytest.mark.parametrize(("written", "error"), [
+    pytest.param(b'{"eos_\x00token_id": 2}', "1:7: cannot parse JSON: Invalid control character U+0000 in a string",
+                 id="control-character"),
+    pytest.param(b'{"eos_token_id": 2, "note": "open', "1:29: cannot parse JSON: Unterminated string",
+                 id="unterminated-string"),
+    pytest.param('{"eos_token_id": 2}'.encode("utf-32"), "1:1: cannot decode UTF-8: invalid byte 0xff: the file starts "
+                 "with a UTF-32 byte order mark; save it as UTF-8", id="utf-32"),
+    pytest.param(b'{"eos_token_id": 2,\n "x": "[[[",\n "y": ' + b"[" * 3000 + b"]" * 3000 + b"}",
+                 "3:3006: cannot parse JSON: nesting is too deep (3,001 levels)", id="nesting"),
+    pytest.param(b'{"eos_token_id": 2,\n "x": 12' + b"3" * 5000 + b"}",
+                 "2:7: cannot parse JSON: an integer of 5,002 digits, over Python's limit of 4,300", id="long-integer"),
+])
+def test_an_unreadable_model_file_is_one_clear_line_at_its_place(run, broken, tmp_path, written, error):
+    """helper-190: json's "Invalid control character at" and "Unterminated string starting at" ended the line on
+    "at" (json puts the place after them, eos-guard before); a UTF-32 file was said to start with a UTF-16 mark;
+    nesting too deep was reported at 1:1 wherever it was (now: the bracket where the nesting is deepest, and how
+    deep)."""
+    (broken / "generation_config.json").write_bytes(written)
+    code, out, err = run(str(broken), cwd=tmp_path)
+    assert code == 2 and err == f"eos-guard: {broken.name}/generation_config.json:{error}\n", err
+
+
+def test_a_number_of_thousands_of_digits_is_shown_by_its_start_and_length(run, broken, tmp_path):
+    """helper-190: a 4,000-digit eos_token_id was quoted whole in every message about it (token texts were cut,
+    numbers not)."""
+    (broken / "generation_config.json").write_text('{"eos_token_id": %s}' % ("9" * 4000), encoding="utf-8")
+    code, out, err = run("--format", "concise", str(broken), cwd=tmp_path)
+    lines = out.splitlines()
+    assert code == 1 and err == "" and max(map(len, lines)) < 400, out
+    assert any("id-out-of-range" in line and "99999999999999999999… (4,000 digits)" in line for line in lines), out
+
+
 def test_small_traps_a_hurried_user_meets_are_explained(run, broken, tmp_path):
     """helper-162's nits: '--sarif -' wrote a file named '-'; a UTF-16 file said only 'invalid byte 0xff'; a TOML
     settings file other than pyproject.toml holding a [tool.eos-guard] table said only "unknown setting 'tool'"."""

@@ -110,21 +110,33 @@ def test_a_huge_pyproject_is_never_read_whole(tmp_path, start, error):
         assert error in proc.stderr
 
 
+BLOCK_NESTED = "".join(" " * depth + "a:\n" for depth in range(1000))  # YAML nested by indentation alone
+
+
 @pytest.mark.parametrize(("name", "text", "message"), [
     pytest.param(".eos-guard.yaml", "template-max-output: 1" + "0" * 5000 + "\n",
-                 "cannot parse YAML: an integer of more than 4300 digits", id="yaml-huge-int"),
+                 "1:22: cannot parse YAML: an integer of 5,001 digits, over Python's limit of 4,300", id="yaml-huge-int"),
     pytest.param(".eos-guard.yaml", "select: " + "[" * 5000 + "]" * 5000 + "\n",
-                 "cannot parse YAML: values nested too deeply", id="yaml-deep"),
+                 "1:5008: cannot parse YAML: values nested too deeply", id="yaml-deep"),
+    pytest.param(".eos-guard.yaml", "# [[[[\nselect: ['[[', \"[[\"]\nx: " + "{a: " * 900 + "1" + "}" * 900 + "\n",
+                 "3:3600: cannot parse YAML: values nested too deeply", id="yaml-deep-after-brackets-in-text"),
+    pytest.param(".eos-guard.yaml", BLOCK_NESTED, "1000:1000: cannot parse YAML: values nested too deeply",
+                 id="yaml-deep-by-indentation"),
     pytest.param("pyproject.toml", "[tool.eos-guard]\ntemplate-max-output = 1" + "0" * 5000 + "\n",
-                 "cannot parse TOML: an integer of more than 4300 digits", id="toml-huge-int"),
+                 "2:23: cannot parse TOML: an integer of 5,001 digits, over Python's limit of 4,300", id="toml-huge-int"),
+    pytest.param("pyproject.toml", "[tool.eos-guard]\ntemplate-max-output = 1" + "_000" * 1500 + "\n",
+                 "2:23: cannot parse TOML: an integer of 4,501 digits, over Python's limit of 4,300",
+                 id="toml-huge-int-grouped"),
     pytest.param("pyproject.toml", "[tool.other]\nx = " + "[" * 5000 + "]" * 5000 + "\n[tool.eos-guard]\n",
-                 "cannot parse TOML: values nested too deeply", id="toml-deep-in-another-table"),
+                 "2:5004: cannot parse TOML: values nested too deeply", id="toml-deep-in-another-table"),
 ])
 def test_a_settings_file_beyond_pythons_limits_is_one_error_line(run, tmp_path, name, text, message):
     """An integer past Python's int-string limit or nesting past its recursion limit: the settings file's error
-    (one line naming it, exit 2), not an internal error."""
+    (one line naming it, exit 2), not an internal error, at the line and column of the value it is about (the
+    integer; the bracket, or for YAML nested by indentation the line, where the nesting is deepest), as every
+    settings error is (helper-190: they had no place)."""
     code, out, err = check(run, tmp_path, text, name)
-    assert code == 2 and out == "" and err == f"eos-guard: {name}: {message}\n", err
+    assert code == 2 and out == "" and err == f"eos-guard: {name}:{message}\n", err
 
 
 @pytest.mark.parametrize(("text", "message"), [

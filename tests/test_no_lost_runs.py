@@ -237,7 +237,20 @@ def test_tokenizer_json_nested_deeper_than_the_recursion_limit_is_the_same_error
         encoding="utf-8")
     code, out, err = run("--format", "text", ".")
     assert_one_error_line(code, out, err, "b/tokenizer.json")
-    assert "eos-guard: b/tokenizer.json:1:1: cannot parse JSON: nesting is too deep" in err.splitlines()
+    depth, column = deepest((folder / "tokenizer.json").read_text(encoding="utf-8"))
+    assert f"eos-guard: b/tokenizer.json:1:{column}: cannot parse JSON: nesting is too deep ({depth:,} levels)" \
+        in err.splitlines()
+
+
+def deepest(text):
+    """The depth of the deepest nesting of a JSON text without brackets in its strings, and the 1-based column of
+    the bracket where it is first reached (a one-line text)."""
+    depth = most = column = 0
+    for index, character in enumerate(text):
+        depth += (character in "[{") - (character in "]}")
+        if depth > most:
+            most, column = depth, index + 1
+    return most, column
 
 
 def test_a_file_changed_between_reading_and_writing_is_not_written(tmp_path):
