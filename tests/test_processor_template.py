@@ -240,3 +240,28 @@ def test_a_chat_template_json_no_processor_reads_never_ends_the_answers(tmp_path
     assert model.files.processor_renders == () and model.terminator.template.name == "tool_use"
     assert target_id(model) == IM_END
 
+
+
+def test_where_a_runtime_reads_no_template_its_row_judges_the_folder_s_own(tmp_path):
+    """helper-192: TGI db931fcf42 reads chat_template.json, else tokenizer_config.json's inline template, never
+    chat_template.jinja; and a text model whose tokenizer has no template (its only one a leftover
+    chat_template.json) can chat in none of vLLM, SGLang, TGI, mlx-lm or transformers. A runtime without a template
+    refuses chat requests (vLLM 400, TGI 422) rather than run on; the rows judge what answers formatted by the
+    folder's template end with, as a client formatting its prompt itself sends them (docs/runtimes.md)."""
+    folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "jinja-only")
+    settings = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    (folder / "chat_template.jinja").write_text(settings.pop("chat_template"), encoding="utf-8")
+    write_json(folder / "tokenizer_config.json", settings)
+    model = model_of(folder)
+    assert model.terminator.template.name == "default" and model.runtime_stops["tgi"].template == ""
+    assert answer_terminator(model, model.runtime_stops["tgi"]) is model.terminator
+    assert target_id(model, model.runtime_stops["tgi"]) == IM_END
+
+    text_model = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "leftover")
+    settings = json.loads((text_model / "tokenizer_config.json").read_text(encoding="utf-8"))
+    write_json(text_model / "chat_template.json", {"chat_template": settings.pop("chat_template")})
+    write_json(text_model / "tokenizer_config.json", settings)
+    model = model_of(text_model)
+    assert model.files.processor_renders == () and model.terminator.template.name == "chat_template.json"
+    for name, stop in model.runtime_stops.items():
+        assert answer_terminator(model, stop) is model.terminator, name
