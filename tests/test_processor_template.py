@@ -2,7 +2,8 @@
 
 vLLM 0.34.0 renders AutoProcessor's ``chat_template`` for a request without tools (``vllm/renderers/hf.py``
 ``resolve_chat_template``), and SGLang 0.5.23 for every request of a model it runs as multimodal
-(``srt/parser/template_manager.py`` ``_resolve_hf_chat_template``); transformers' text-generation pipeline renders
+(``srt/parser/template_manager.py`` ``_resolve_hf_chat_template``); TGI's router renders chat_template.json's for every
+request (helper-192: ``router/src/server.rs`` 1662-1689); transformers' text-generation pipeline renders
 the tokenizer's. Where the two templates end answers with different tokens, each runtime is judged on its own.
 The folders are Qwen2-VL-shaped copies of tests/fixtures/qwen2-instruct-aligned (Qwen2-VL-7B-Instruct's ids: stop ids
 151645 ``<|im_end|>`` and 151643), with a chat_template.json whose answers end with another token.
@@ -43,9 +44,10 @@ def test_vllm_and_sglang_render_the_processor_s_template(tmp_path):
     text-generation pipeline (the tokenizer's template) stops. eos-guard said vLLM and SGLang stop."""
     model = model_of(_folder(tmp_path))
     assert model.files.processor_renders == ("chat_template.json",)
-    verdicts = {name: stops(model, model.runtime_stops[name]) for name in ("transformers", "vllm", "sglang")}
-    assert verdicts == {"transformers": True, "vllm": False, "sglang": False}
-    vllm = model.runtime_stops["vllm"]
+    verdicts = {name: stops(model, model.runtime_stops[name]) for name in ("transformers", "vllm", "sglang", "tgi")}
+    assert verdicts == {"transformers": True, "vllm": False, "sglang": False, "tgi": False}
+    vllm, tgi = model.runtime_stops["vllm"], model.runtime_stops["tgi"]
+    assert (tgi.template, tgi.tool_template) == ("chat_template.json", "chat_template.json")  # TGI: every chat
     assert (vllm.template, vllm.tool_template) == ("chat_template.json", "")  # with tools: the tokenizer's
     assert target_id(model, vllm) == IM_START and target_id(model) == IM_END
     assert answer_terminator(model, vllm).template.name == "chat_template.json"
@@ -55,8 +57,8 @@ def test_the_mirror_case_stops_in_vllm_and_sglang(tmp_path):
     """The tokenizer's template is the broken one: the pipeline runs away, vLLM and SGLang (without tools) stop.
     eos-guard said vLLM does not stop (EOS016), true only for a request with tools."""
     model = model_of(_folder(tmp_path, processor_breaks=False))
-    verdicts = {name: stops(model, model.runtime_stops[name]) for name in ("transformers", "vllm", "sglang")}
-    assert verdicts == {"transformers": False, "vllm": True, "sglang": True}
+    verdicts = {name: stops(model, model.runtime_stops[name]) for name in ("transformers", "vllm", "sglang", "tgi")}
+    assert verdicts == {"transformers": False, "vllm": True, "sglang": True, "tgi": True}
 
 
 def test_sglang_runs_gemma_3_as_a_textmodel_of(tmp_path):
@@ -68,9 +70,10 @@ def test_sglang_runs_gemma_3_as_a_textmodel_of(tmp_path):
     assert stops(model, model.runtime_stops["vllm"]) is False
 
 
-def test_without_a_processor_every_runtime_renders_the_tokenizer_s_template(tmp_path):
-    """No processor file: AutoProcessor returns the tokenizer, and the leftover chat_template.json is read by
-    nothing (not even checked)."""
+def test_without_a_processor_a_leftover_chat_template_json_is_not_checked(tmp_path):
+    """No processor file: AutoProcessor returns the tokenizer, and the leftover chat_template.json is not checked;
+    of the runtimes, only TGI's router renders it (in place of the tokenizer's), which its row does not model
+    (docs/runtimes.md)."""
     folder = _folder(tmp_path)
     (folder / "preprocessor_config.json").unlink()
     write_json(folder / "config.json", {**json.loads((folder / "config.json").read_text(encoding="utf-8")),
@@ -82,7 +85,7 @@ def test_without_a_processor_every_runtime_renders_the_tokenizer_s_template(tmp_
 
 
 @pytest.mark.parametrize("runtime, name, chats", [("vllm", "vLLM", "a chat without tools"),
-                                                  ("sglang", "SGLang", "every chat")])
+                                                  ("sglang", "SGLang", "every chat"), ("tgi", "TGI", "every chat")])
 def test_eos016_names_the_template_the_runtime_renders(tmp_path, run, runtime, name, chats):
     folder = _folder(tmp_path)
     code, out, _ = run("--runtime", runtime, "--no-cache", "--baseline", "none", str(folder))

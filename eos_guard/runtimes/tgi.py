@@ -22,11 +22,14 @@ TGI's image installs ``server/uv.lock`` (its Dockerfile runs ``uv sync --frozen`
 tokenizers 0.21.0, whose model tables decide what it serves; ``server/requirements_*.txt`` pin 4.51.3 and 0.21.1.
 Both keep tokenizer.json's order for every tokenizer class: a raw id in generation_config.json is read in that
 numbering (``base.renumbered``; checked against 4.51.3) and shown in transformers 5.25's.
+
+The chat template (``router/src/server.rs`` lines 1599-1689): chat_template.json's, else tokenizer_config.json's, else
+processor_config.json's; never chat_template.jinja (:func:`rendered_template`).
 """
 
 from __future__ import annotations
 
-from ..model_files import shipped_names
+from ..model_files import PROCESSOR_TEMPLATE, shipped_names
 from ..resolve import ResolvedModel
 from .base import (Release, StopSet, as_ids, config_data, generation_eos, place, renumbered, show, show_id,
                    tokenizer_eos_id, tokenizer_eos_place, transformers_4_refuses_tokenizer, unique)
@@ -61,6 +64,25 @@ def _served(model_type: str, config: dict) -> bool:
 
 
 def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
+    stops = _stop_set(model)
+    template = rendered_template(model)
+    return stops._with(template=template, tool_template=template) if template else stops
+
+
+def rendered_template(model: ResolvedModel) -> str:
+    """The label of chat_template.json's template where TGI renders it, for every chat, tools too: its router reads
+    chat_template.json's ``chat_template`` in place of tokenizer_config.json's (``router/src/server.rs`` lines
+    1662-1689; a string, or the "default" entry of a list of ``{name, template}``: ``router/src/infer/mod.rs``
+    lines 71-81), and never chat_template.jinja. Only a string value, and only where eos-guard checks that template
+    (``ModelFiles.templates``: a processor reads it, or the tokenizer has none); else "" (the tokenizer's)."""
+    doc, files = model.files.processor_template, model.files
+    source = files.templates.get(PROCESSOR_TEMPLATE)
+    if doc is None or not isinstance(doc.get(("chat_template",)), str) or source is None or source.document is not doc:
+        return ""
+    return PROCESSOR_TEMPLATE
+
+
+def _stop_set(model: ResolvedModel) -> StopSet:
     gen = generation_eos(model)
     where = place(model.files.generation_config, ("eos_token_id",)) or tokenizer_eos_place(model)
     config = config_data(model)
