@@ -498,3 +498,33 @@ def test_callback_logs_a_value_align_refuses_and_strict_raises(tmp_path, caplog)
         EosGuardCallback(strict=True, check_data=False).on_train_begin(args, state, control, model=model,
                                                                        processing_class=tokenizer)
     assert model.generation_config.eos_token_id == "<|im_end|>"
+
+
+def test_the_callback_writes_only_the_cache_folder_and_cache_false_keeps_it_out(tmp_path, monkeypatch):
+    """helper-191: checking a saved folder (``check()``, ``on_save``) fills eos-guard's cache folder as the command
+    line does; ``align()`` writes nothing; ``cache: false`` in a settings file above the output folder keeps the cache
+    folder untouched (docs/training.md)."""
+    from eos_guard.integrations.transformers import EosGuardCallback
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(cache))
+    tokenizer, model = qwen_tokenizer(), stand_in(llama_config(eos=5), 5)
+    args = SimpleNamespace(output_dir=str(tmp_path / "run"), should_save=True)
+    state, control = _hooks()
+    control.should_save = True
+    callback = EosGuardCallback()
+    callback.on_step_end(args, state, control, model=model, processing_class=tokenizer)
+    assert model.generation_config.eos_token_id == [5, 7] and not cache.exists()
+    save_folder(tmp_path / "run" / "checkpoint-3", model, tokenizer)
+    saved = sorted(p for p in (tmp_path / "run").rglob("*"))
+    callback.on_save(args, state, control, model=model, processing_class=tokenizer)
+    assert sorted(p for p in (tmp_path / "run").rglob("*")) == saved
+    assert [p for p in cache.rglob("*") if p.is_file()], "the check filled the cache folder"
+
+    (tmp_path / "quiet").mkdir()
+    (tmp_path / "quiet" / ".eos-guard.yaml").write_text("cache: false\n", encoding="utf-8")
+    cache, args = tmp_path / "cache-2", SimpleNamespace(output_dir=str(tmp_path / "quiet" / "run"), should_save=True)
+    monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(cache))
+    save_folder(tmp_path / "quiet" / "run" / "checkpoint-3", model, tokenizer)
+    EosGuardCallback().on_save(args, state, control, model=model, processing_class=tokenizer)
+    assert not cache.exists()

@@ -479,7 +479,7 @@ def test_a_loss_mask_that_leaves_out_the_last_answer_s_terminator_is_named_as_th
                        for row, text in zip(batch["input_ids"], rows)]
     [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id)
     assert (finding.code, str(finding.severity)) == ("EOS026", "warning"), finding
-    assert "in each, a stop id follows its last supervised token with label -100: the loss mask leaves out the " \
+    assert "in each, the stop id that ends its last answer has label -100: the loss mask leaves out the " \
         "terminator of the last answer; put the terminator inside the supervised span" in finding.message
     assert "append" not in finding.message
     # pad == eos and no attention_mask: a row's trailing pad ids beyond the fewest a row of the batch ends with are
@@ -1750,3 +1750,45 @@ def test_a_single_turn_terminator_masked_as_padding_is_named_as_such():
                                        "attention_mask": [[1] * len(r) + [0] * (width - len(r)) for r in cut],
                                        "labels": [r + [-100] * (width - len(r)) for r in cut]}, [2], 0)
     assert finding.code == "EOS024" and "pad token" not in finding.message
+
+
+def test_conversations_formatted_with_a_generation_prompt_after_the_last_answer_end_with_their_stop(tok):
+    """helper-191: whole conversations tokenized with ``add_generation_prompt=True`` end with the opening of a next
+    answer after the last answer's '<|im_end|>': every answer's terminator is supervised, but EOS026 took every
+    sequence for one cut before its stop (more than 2 supervised tokens after the last stop id) and said to append
+    the terminator. The opening alone (the answer that would follow it is not there) ends the sequence as well."""
+    from transformers import DataCollatorForLanguageModeling
+
+    from eos_guard.integrations.transformers import answer_opening, turn_openings
+
+    rows = [{"input_ids": list(tok.apply_chat_template(conversation, tokenize=True, add_generation_prompt=True,
+                                                        return_dict=True)["input_ids"])}
+            for conversation in story.conversations()]
+    opening = answer_opening(tok)  # '<|im_start|>assistant': the '\n' after it is not part of it
+    assert all(tuple(row["input_ids"][-len(opening) - 1:-1]) == opening for row in rows)
+    batch = DataCollatorForLanguageModeling(tok, mlm=False, return_tensors="np")(rows)
+    assert eos_guard.check_batch(batch, stops(tok), tok.pad_token_id, answer_opening=opening,
+                                 turn_openings=turn_openings(tok)) == []
+    # the same text with an answer begun after the opening, and no terminator: still open-ended
+    longer = [{"input_ids": row["input_ids"] + row["input_ids"][3:9]} for row in rows]
+    cut = DataCollatorForLanguageModeling(tok, mlm=False, return_tensors="np")(longer)
+    [finding] = eos_guard.check_batch(cut, stops(tok), tok.pad_token_id, answer_opening=opening,
+                                      turn_openings=turn_openings(tok))
+    assert finding.code == "EOS026", finding
+
+
+def test_a_masked_terminator_before_a_supervised_newline_is_named_as_the_loss_mask(tok):
+    """helper-191: labels with the last '<|im_end|>' at -100 and the '\\n' after it supervised: EOS026 said
+    "truncated at max_length, or missing the terminator" and to append it; the text holds it, the loss mask leaves
+    it out."""
+    full = _by_hand(tok, [c + c for c in story.conversations()], answer_end="<|im_end|>\n")
+    rows = [[t for t in row if t != tok.pad_token_id] for row in full["input_ids"]]
+    assert all(tok.convert_ids_to_tokens(row[-2:])[0] == "<|im_end|>" for row in rows)
+    batch = _padded(rows, tok.pad_token_id)
+    batch["labels"] = [row[:len(text) - 2] + [-100, row[len(text) - 1]] + [-100] * (len(row) - len(text))
+                       for row, text in zip(batch["input_ids"], rows)]
+    [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id)
+    assert finding.code == "EOS026", finding
+    assert "in each, the stop id that ends its last answer has label -100: the loss mask leaves out the terminator " \
+        "of the last answer; put the terminator inside the supervised span" in finding.message, finding.message
+    assert "append" not in finding.message and "truncated" not in finding.message

@@ -14,7 +14,10 @@ class SequencesEndWithoutStop(BatchRule):
     ## What it detects
     The batches given to `eos_guard.check_batch` (or read by `EosGuardCallback`) do supervise a stop id, but
     some sequences' last supervised span (the last answer) does not end with one: its last stop id is
-    followed by more than two supervised tokens (ChatML's `<|im_end|>\\n` ends with one), or it has none. A
+    followed by more than two supervised tokens (ChatML's `<|im_end|>\\n` ends with one), or it has none. With
+    `answer_opening` given (the callback gives it), a last stop id followed by that opening and at most two tokens
+    before and after it ends the sequence too: a conversation tokenized with `add_generation_prompt=True` ends
+    with one after its last answer's terminator. A
     sequence is a row of a padded batch or one of the sequences packed into a row (`position_ids`). The
     message gives the share of the sequences whose end counts.
 
@@ -121,8 +124,9 @@ class SequencesEndWithoutStop(BatchRule):
     sequence read and supervised to its last token (a cut one would be: truncation leaves `max_length` tokens, and
     none is longer), or `truncation=False`
     says nothing was cut. Otherwise it names truncation and a missing terminator both. Where a stop id with label
-    -100 follows the last supervised token of each such sequence (at most two tokens after it), the message names
-    the loss mask instead, which leaves out the last answer's terminator the text holds. Without an
+    -100 follows the last supervised token of each such sequence (at most two tokens after it), or comes right
+    before a last supervised span of at most two tokens (`<|im_end|>` masked, the `\\n` after it supervised), the
+    message names the loss mask instead, which leaves out the last answer's terminator the text holds. Without an
     `attention_mask`, padding stays in the rows: a row's trailing pad ids beyond the fewest any row of its batch ends
     with are taken for padding (a batch padded to its longest row), not for a terminator.
 
@@ -187,7 +191,7 @@ class SequencesEndWithoutStop(BatchRule):
         if not view.trained_stops:
             return
         known = [s for s in supervised if view.end_known(s)]
-        open_ended = [s for s in known if not ends_with_stop(s, view.stop_ids)]
+        open_ended = [s for s in known if not ends_with_stop(s, view.stop_ids, tuple(view.answer_opening))]
         opening = tuple(view.answer_opening)
         # answers the next turn follows, not another message of the same answer (gpt-oss's analysis, then its final
         # message: only the last one ends with a stop id)
@@ -212,8 +216,8 @@ class SequencesEndWithoutStop(BatchRule):
         first = open_ended[0]
         if _loss_mask_leaves_out_terminators(view, open_ended):
             # the text holds the terminator, with label -100: the loss mask leaves it out (EOS025's fix), not the text
-            why = "; in each, a stop id follows its last supervised token with label -100: the loss mask leaves out " \
-                "the terminator of the last answer; put the terminator inside the supervised span"
+            why = "; in each, the stop id that ends its last answer has label -100: the loss mask leaves out the " \
+                "terminator of the last answer; put the terminator inside the supervised span"
         elif not any(view.cut(s) for s in open_ended):
             # nothing was truncated, or none reaches max_length; without max_length, none is as long as the longest
             # sequence read, which a cut one would be (truncation leaves max_length tokens, and none is longer):
@@ -271,9 +275,10 @@ def _cut_before_every_answer(view: BatchView, supervised: list) -> bool:
 
 
 def _loss_mask_leaves_out_terminators(view: BatchView, sequences: list[Sequence]) -> bool:
-    """Whether a stop id with label -100 follows the last supervised token of every one of ``sequences``, at most
-    ``TAIL`` tokens after it (a loss mask that ends before the last answer's terminator: helper-170's collator masked
-    '<|im_end|>\\n'). Without an attention_mask, padding stays in a sequence: a row's trailing pad ids beyond the
+    """Whether a stop id with label -100 ends the last answer of every one of ``sequences``: it follows the last
+    supervised token, at most ``TAIL`` tokens after it (a loss mask that ends before the last answer's terminator:
+    helper-170's collator masked '<|im_end|>\\n'), or comes right before a last supervised span of at most ``TAIL``
+    tokens (helper-191: '<|im_end|>' masked, the '\\n' after it supervised). Without an attention_mask, padding stays in a sequence: a row's trailing pad ids beyond the
     fewest any row of its batch ends with are padding, not text (a batch padded to its longest row leaves that row
     its own; helper-171, helper-173)."""
     pad = view.pad_token_id
@@ -286,8 +291,9 @@ def _loss_mask_leaves_out_terminators(view: BatchView, sequences: list[Sequence]
         if ids is None or not supervised:
             return False
         end = len(ids) - (_trailing(ids, pad) - fewest[sequence.batch] if sequence.unmasked else 0)
-        last = supervised[-1]
-        if not any(ids[j] in view.stop_ids for j in range(last + 1, min(last + 2 + TAIL, end))):
+        last, span = supervised[-1], last_span(sequence)
+        if not any(ids[j] in view.stop_ids for j in range(last + 1, min(last + 2 + TAIL, end))) and not (
+                len(span) <= TAIL and span[0] > 0 and ids[span[0] - 1] in view.stop_ids):
             return False
     return True
 
