@@ -342,7 +342,8 @@ def _positive(value: Any, source: Path | None, key: str, kind: type) -> float:
         elif isinstance(value, str) and _reads_as_float(value):  # "5": quoted
             hint = " (a string: write the number without quotes)"
         raise InputError(source, f"{key} must be a positive {kind_name}, not {shown(value)}{hint}")
-    if not math.isfinite(value) or not 0 < value <= MAXIMUM.get(key, math.inf):
+    # an int is finite, and math.isfinite of one past a float's range raises OverflowError (helper-193)
+    if not (isinstance(value, int) or math.isfinite(value)) or not 0 < value <= MAXIMUM.get(key, math.inf):
         raise InputError(source, f"{key} must be a positive {kind_name} of at most {MAXIMUM[key]:,}, not {shown(value)}")
     return value
 
@@ -579,6 +580,7 @@ def _yaml(path: Path) -> tuple[Any, Path, Positions]:
             return super().construct_mapping(node, deep)
 
     text = _settings_text(path)
+    node = None
     try:
         loader = BoundedLoader(text)  # yaml.load(text, BoundedLoader), keeping the nodes and their marks
         try:
@@ -598,8 +600,35 @@ def _yaml(path: Path) -> tuple[Any, Path, Positions]:
     except yaml.YAMLError as exc:
         raise InputError(path, f"cannot parse YAML: {shown(str(exc))}") from None
     except (ValueError, RecursionError) as exc:  # Python's limits: an int of 4,300+ digits, deep nesting
-        message, line, column = _beyond_limits(exc, text)
+        found = _unconstructable(node) if isinstance(exc, ValueError) and node is not None else None
+        message, line, column = found or _beyond_limits(exc, text)
         raise InputError(path, f"cannot parse YAML: {message}", line, column) from None
+
+
+def _unconstructable(root: Any) -> tuple[str, int, int] | None:
+    """The first scalar of a composed YAML document that the safe loader cannot make a value of (an integer of more
+    digits than Python converts, a date that is none: ``2024-13-45``), what is wrong with it, and where it is."""
+    import yaml
+
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, yaml.ScalarNode):
+            try:
+                yaml.SafeLoader("").construct_object(node, deep=True)
+            except ValueError as exc:
+                place = node.start_mark.line + 1, node.start_mark.column + 1
+                if node.tag.endswith(":int"):
+                    return (long_integer(node.value, settings=True)[0], *place)
+                if node.tag.endswith(":timestamp"):
+                    return (f"{shown(node.value)} reads as a date, and is none ({shown(str(exc))}): quote it to "
+                            "write text", *place)
+                return (f"a value Python cannot hold ({shown(str(exc))})", *place)
+        elif isinstance(node, yaml.MappingNode):
+            pending.extend(item for pair in reversed(node.value) for item in reversed(pair))
+        elif isinstance(node, yaml.SequenceNode):
+            pending.extend(reversed(node.value))
+    return None
 
 
 def _yaml_positions(node: Any) -> Positions:
@@ -678,9 +707,9 @@ def _beyond_limits(exc: Exception, text: str) -> tuple[str, int, int]:
     """What a settings file holds that Python cannot hold, in one line, and where it is (the bracket that opens
     the deepest nesting; the first integer of too many digits)."""
     if isinstance(exc, RecursionError):
-        return "values nested too deeply", *deepest_nesting(text, settings=True)[1:]
+        return "values nested too deeply", *deepest_nesting(text)
     if "integer string conversion" in str(exc):
-        return long_integer(text, underscores=True)  # YAML and TOML both group digits with "_"
+        return long_integer(text, settings=True)
     return f"a value Python cannot hold ({shown(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)})", 0, 0
 
 

@@ -92,25 +92,26 @@ class Finding:
 
 QUOTED_ITEMS = 16  # a message quotes at most this many items of a list (a 3.5 MB list of ids made 12 MB lines)
 QUOTED_TEXT = 200  # characters of one quoted text a message shows whole (a 2 MB eos_token made 2 MB lines: helper-162)
-QUOTED_DIGITS = 40  # digits of one number a message shows whole (token ids have at most 10; a 4,300-digit id: helper-190)
+QUOTED_DIGITS = 40  # digits of one number a message shows whole (ids have at most 10; a 4,300-digit one: helper-190)
 MESSAGE_TEXT = 4000  # characters of a message shown whole
 
 
 def clipped(message: str) -> str:
     """``message`` with each quoted text of more than QUOTED_TEXT characters without a space cut to its start and
     its length (``'<|aaaa…' (2,000,000 characters)``: a run between two apostrophes with a space in it may be the
-    message's own words, "the model's ... the tokenizer's"), and each number of more than QUOTED_DIGITS digits to its
-    start and its length; a message still longer than MESSAGE_TEXT (a long text
-    with spaces or quotes in it) keeps its start and its end (where the advice is), and says how much is left out
-    between them."""
+    message's own words, "the model's ... the tokenizer's"), and each number of more than QUOTED_DIGITS digits
+    outside them (not part of a word or a path) to its start and its length; a message still longer than
+    MESSAGE_TEXT (a long text with spaces or quotes in it) keeps its start and its end (where the advice is), and
+    says how much is left out between them."""
     if len(message) <= QUOTED_TEXT:
         return message
     import re
 
     message = re.sub("'([^'\\s]{%d,})'" % (QUOTED_TEXT + 1),
                      lambda m: f"'{m.group(1)[:QUOTED_TEXT // 2]}…' ({len(m.group(1)):,} characters)", message)
-    message = re.sub("(?<![0-9])[0-9]{%d,}" % (QUOTED_DIGITS + 1),
-                     lambda m: f"{m.group(0)[:QUOTED_DIGITS // 2]}… ({len(m.group(0)):,} digits)", message)
+    # a number on its own: not in a quoted text (a token's), nor part of a word, a path or a decimal (helper-193)
+    message = re.sub(r"('[^'\s]*')|(?<![\w/.])([0-9]{%d,})(?![\w/]|\.\w)" % (QUOTED_DIGITS + 1),
+                     lambda m: m[1] or f"{m[2][:QUOTED_DIGITS // 2]}… ({len(m[2]):,} digits)", message)
     if len(message) > MESSAGE_TEXT:
         head, tail = message[:MESSAGE_TEXT // 2], message[-(MESSAGE_TEXT // 4):]
         message = f"{head} … ({len(message) - len(head) - len(tail):,} characters left out) … {tail}"

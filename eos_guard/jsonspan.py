@@ -358,11 +358,13 @@ def parse(path: Path, text: str, **hooks: Any) -> Any:
         message, place = _message_and_place(exc)
         raise InputError(path, f"cannot parse JSON: {message}", *_text_position(text, place)) from None
     except RecursionError:
-        depth, line, column = deepest_nesting(text)
-        raise InputError(path, f"cannot parse JSON: nesting is too deep ({depth:,} levels)", line, column) from None
+        limit = _json_depth_limit()
+        line, column = _past_depth(text, limit)
+        raise InputError(path, f"cannot parse JSON: nesting is too deep (more than {limit:,} levels, Python's "
+                               "limit)", line, column) from None
     except ValueError:  # an integer over Python's int-string limit (json.loads gives no position)
-        digits, line, column = long_integer(text)
-        raise InputError(path, f"cannot parse JSON: {digits}", line, column) from None
+        problem, line, column = long_integer(text)
+        raise InputError(path, f"cannot parse JSON: {problem}", line, column) from None
     finally:
         if collecting:
             gc.enable()
@@ -398,35 +400,81 @@ def _text_position(text: str, pos: int) -> tuple[int, int]:
     return text.count("\n", 0, pos) + 1, pos - text.rfind("\n", 0, pos)
 
 
-def long_integer(text: str, underscores: bool = False) -> tuple[str, int, int]:
+def long_integer(text: str, settings: bool = False) -> tuple[str, int, int]:
     """What is wrong with the first integer over Python's int-string limit (4,300 digits), which json.loads (and
-    so transformers) cannot read, and its line and column. With ``underscores``, digits may be grouped by ``_`` (a
-    TOML integer: tomllib drops them before it converts)."""
+    so transformers) cannot read, and its line and column. Digits in a string are no integer (in JSON, on a line
+    with an odd number of quotes before them); with ``settings`` (YAML, TOML), nor are those in a comment, and digits
+    may be grouped by ``_`` (both parsers drop them before they convert)."""
     limit = sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else 4300
-    # only where a run of digits starts: from inside a run, a search for limit+1 digits would fail again and again
-    # (runs of exactly 4,300 digits cost 4300**2 / 2 steps each)
-    digit = "_?[0-9]" if underscores else "[0-9]"
-    found = re.search(r"(?<![0-9_])[0-9](?:%s){%d,}" % (digit, limit) if underscores else
-                      r"(?<![0-9])[0-9]{%d,}" % (limit + 1), text)
-    start = found.start() if found else 0
-    line, column = _text_position(text, start)
-    count = f"{sum(c != '_' for c in found[0]):,} digits" if found else "too many digits"
-    return f"an integer of {count}, over Python's limit of {limit:,}", line, column
+    if settings:
+        for match in _settings_tokens(f"(?<![0-9_])-?[0-9](?:_?[0-9]){{{limit},}}").finditer(text):
+            if match.lastgroup == "other":
+                return _too_many_digits(match[0], limit), *_text_position(text, match.start())
+    else:
+        # only where a run of digits starts: from inside a run, a search for limit+1 digits would fail again and
+        # again (runs of exactly 4,300 digits cost 4300**2 / 2 steps each)
+        for match in re.finditer(r"(?<![0-9])-?[0-9]{%d,}" % (limit + 1), text):
+            line_start = text.rfind("\n", 0, match.start()) + 1
+            before = text[line_start:match.start()]
+            if (before.count('"') - before.count('\\"')) % 2 == 0:  # not inside a string (JSON's stay on one line)
+                return _too_many_digits(match[0], limit), *_text_position(text, match.start())
+    return f"an integer of more than {limit:,} digits, Python's limit", 1, 1
 
 
-# What nesting is made of, to count it: an opening or closing bracket, or what hides brackets from it (a string in
-# double quotes; with ``settings``, a YAML or TOML string in single quotes and a comment)
+def _too_many_digits(number: str, limit: int) -> str:
+    return f"an integer of {sum(c.isdigit() for c in number):,} digits, over Python's limit of {limit:,}"
+
+
+# What hides brackets and digits from a scan of YAML or TOML: a string (TOML's multi-line ones, a double-quoted one,
+# which YAML may run over lines, a single-quoted one) and a comment; ``other`` is what the scan looks for
+_SETTINGS_HIDING = r'"""[\s\S]*?(?:"""|\Z)|\'\'\'[\s\S]*?(?:\'\'\'|\Z)|"(?:[^"\\]|\\.)*"?|\'[^\'\n]*\'?|#[^\n]*'
+
+
+def _settings_tokens(other: str) -> re.Pattern[str]:
+    return re.compile(f"(?P<hidden>{_SETTINGS_HIDING})|(?P<other>{other})")
+
+
+def _json_depth_limit() -> int:
+    """The deepest nesting json.loads parses here: what Python's recursion limit leaves (about 990 levels in Python
+    3.11), found by parsing nested empty arrays (a few milliseconds, only for a file that is too deep)."""
+    low, high = 1, 1 << 17
+    while low < high:
+        middle = (low + high + 1) // 2
+        try:
+            json.loads("[" * middle + "]" * middle)
+            low = middle
+        except RecursionError:
+            high = middle - 1
+    return low
+
+
+def _past_depth(text: str, limit: int) -> tuple[int, int]:
+    """The line and column of the first bracket of a JSON text nested more than ``limit`` deep: where json.loads
+    gave up. The scan stops there (a hostile 94 MiB file took 12 s to scan whole: helper-193); 1:1 where no
+    bracket is (the parser ran out of recursion for another reason)."""
+    depth = 0
+    for match in _BRACKETS.finditer(text):
+        bracket = match[0]
+        if bracket == "[" or bracket == "{":
+            depth += 1
+            if depth > limit:
+                return _text_position(text, match.start())
+        elif bracket == "]" or bracket == "}":
+            depth -= 1
+    return 1, 1
+
+
+# a bracket, or a string of a JSON text (which hides the brackets in it)
 _BRACKETS = re.compile(r'[\[\]{}]|"(?:[^"\\\n]|\\.)*"?')
-_SETTINGS_BRACKETS = re.compile(r'[\[\]{}]|"(?:[^"\\\n]|\\.)*"?|\'[^\'\n]*\'?|#[^\n]*')
 
 
-def deepest_nesting(text: str, settings: bool = False) -> tuple[int, int, int]:
-    """How deep the deepest nesting of ``text`` is, and the line and column where it is first reached: the
-    bracket that opens its innermost level (the place to report when a parser ran out of recursion). With
-    ``settings``, a file nested by indentation (YAML's block style, no bracket nested 32 deep) gives the first of
-    its most indented lines instead."""
+def deepest_nesting(text: str) -> tuple[int, int]:
+    """The line and column where the nesting of a YAML or TOML text is deepest: the bracket that opens its innermost
+    level, skipping strings and comments; for a text nested by indentation (YAML's block style, no bracket nested 32
+    deep), the first of its most indented lines. A settings file is small (1 MiB at most), so it is scanned whole: a
+    best guess at where the parser gave up, which PyYAML and tomllib do not say."""
     depth = deepest = where = 0
-    for match in (_SETTINGS_BRACKETS if settings else _BRACKETS).finditer(text):
+    for match in _settings_tokens(r"[\[\]{}]").finditer(text):
         bracket = match[0]
         if bracket == "[" or bracket == "{":
             depth += 1
@@ -434,13 +482,12 @@ def deepest_nesting(text: str, settings: bool = False) -> tuple[int, int, int]:
                 deepest, where = depth, match.start()
         elif bracket == "]" or bracket == "}":
             depth -= 1
-    if settings and deepest < 32:
+    if deepest < 32:
         lines = [(len(line) - len(line.lstrip(" ")), number) for number, line in enumerate(text.split("\n"), 1)
                  if line.strip() and not line.lstrip().startswith("#")]
         indent, number = max(lines, key=lambda pair: (pair[0], -pair[1]), default=(0, 1))
-        return deepest, number, indent + 1
-    line, column = _text_position(text, where)
-    return deepest, line, column
+        return number, indent + 1
+    return _text_position(text, where)
 
 
 def _members(text: str, start: int) -> dict[str, int]:

@@ -36,6 +36,9 @@ def test_number_settings_reject_non_finite_and_non_positive_values(run, tmp_path
 def test_number_settings_reject_absurd_values_and_accept_the_maximum(run, tmp_path, key):
     code, out, err = check(run, tmp_path, f"{key}: {MAXIMUM[key] * 10}\n")
     assert code == 2 and f"of at most {MAXIMUM[key]:,}" in err
+    # past a float's range: math.isfinite raised OverflowError, an internal error (helper-193)
+    code, out, err = check(run, tmp_path, f"{key}: 1{'0' * 400}\n")
+    assert code == 2 and f"of at most {MAXIMUM[key]:,}" in err and err.count("\n") == 1, err
     code, out, err = check(run, tmp_path, f"{key}: {MAXIMUM[key]}\n")
     assert code == 0, err
 
@@ -129,6 +132,20 @@ BLOCK_NESTED = "".join(" " * depth + "a:\n" for depth in range(1000))  # YAML ne
                  id="toml-huge-int-grouped"),
     pytest.param("pyproject.toml", "[tool.other]\nx = " + "[" * 5000 + "]" * 5000 + "\n[tool.eos-guard]\n",
                  "2:5004: cannot parse TOML: values nested too deeply", id="toml-deep-in-another-table"),
+    # helper-193: digits in a comment or a string, and brackets in a multi-line string or a block scalar, are text
+    pytest.param(".eos-guard.yaml", "# run " + "1" * 5000 + "\ntemplate-max-output: 1" + "0" * 5000 + "\n",
+                 "2:22: cannot parse YAML: an integer of 5,001 digits, over Python's limit of 4,300",
+                 id="yaml-huge-int-after-a-comment-of-digits"),
+    pytest.param("pyproject.toml", '[tool.eos-guard]\nid = "' + "9" * 5000 + '"\ntemplate-max-output = 1' + "0" * 5000
+                 + "\n", "3:23: cannot parse TOML: an integer of 5,001 digits, over Python's limit of 4,300",
+                 id="toml-huge-int-after-a-string-of-digits"),
+    pytest.param("pyproject.toml", '[tool.other]\ns = """\n' + "[" * 900 + '\n"""\nx = ' + "[" * 600 + "]" * 600
+                 + "\n[tool.eos-guard]\n",
+                 "5:604: cannot parse TOML: values nested too deeply", id="toml-brackets-in-a-multi-line-string"),
+    pytest.param(".eos-guard.yaml", 'note: "[[[[\n  ]]"\nselect: ' + "[" * 600 + "]" * 600 + "\n",
+                 "3:608: cannot parse YAML: values nested too deeply", id="yaml-brackets-in-a-string-over-lines"),
+    pytest.param(".eos-guard.yaml", "exclude: 2024-13-45\n", "1:10: cannot parse YAML: '2024-13-45' reads as a date, "
+                 "and is none ('month must be in 1..12'): quote it to write text", id="yaml-date-that-is-none"),
 ])
 def test_a_settings_file_beyond_pythons_limits_is_one_error_line(run, tmp_path, name, text, message):
     """An integer past Python's int-string limit or nesting past its recursion limit: the settings file's error

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 
 import pytest
@@ -237,20 +238,25 @@ def test_tokenizer_json_nested_deeper_than_the_recursion_limit_is_the_same_error
         encoding="utf-8")
     code, out, err = run("--format", "text", ".")
     assert_one_error_line(code, out, err, "b/tokenizer.json")
-    depth, column = deepest((folder / "tokenizer.json").read_text(encoding="utf-8"))
-    assert f"eos-guard: b/tokenizer.json:1:{column}: cannot parse JSON: nesting is too deep ({depth:,} levels)" \
-        in err.splitlines()
+    assert_past_the_depth_it_names(err, "b/tokenizer.json", (folder / "tokenizer.json").read_text(encoding="utf-8"))
 
 
-def deepest(text):
-    """The depth of the deepest nesting of a JSON text without brackets in its strings, and the 1-based column of
-    the bracket where it is first reached (a one-line text)."""
-    depth = most = column = 0
+def assert_past_the_depth_it_names(err, name, text):
+    """The error line names the depth json.loads gave up past, and the place is the first bracket nested deeper than
+    that in ``text`` (one line, no brackets in its strings), found here by counting."""
+    [line] = [line for line in err.splitlines() if line.startswith(f"eos-guard: {name}:")]
+    found = re.fullmatch(rf"eos-guard: {re.escape(name)}:1:(\d+): cannot parse JSON: nesting is too deep \(more than "
+                         r"([\d,]+) levels, Python's limit\)", line)
+    assert found, line
+    limit = int(found[2].replace(",", ""))
+    assert 100 < limit < sys.getrecursionlimit() * 100, line
+    depth = 0
     for index, character in enumerate(text):
         depth += (character in "[{") - (character in "]}")
-        if depth > most:
-            most, column = depth, index + 1
-    return most, column
+        if depth > limit:
+            assert int(found[1]) == index + 1, line
+            return
+    raise AssertionError(f"nothing nested past {limit} in the file: {line}")
 
 
 def test_a_file_changed_between_reading_and_writing_is_not_written(tmp_path):
