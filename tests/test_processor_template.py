@@ -244,7 +244,6 @@ def test_a_chat_template_json_no_processor_reads_never_ends_the_answers(tmp_path
     assert target_id(model) == IM_END
 
 
-
 def test_where_a_runtime_reads_no_template_its_row_judges_the_folder_s_own(tmp_path):
     """helper-192: TGI db931fcf42 reads chat_template.json, else tokenizer_config.json's inline template, never
     chat_template.jinja; and a text model whose tokenizer has no template (its only one a leftover

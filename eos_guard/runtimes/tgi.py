@@ -23,8 +23,9 @@ tokenizers 0.21.0, whose model tables decide what it serves; ``server/requiremen
 Both keep tokenizer.json's order for every tokenizer class: a raw id in generation_config.json is read in that
 numbering (``base.renumbered``; checked against 4.51.3) and shown in transformers 5.25's.
 
-The chat template (``router/src/server.rs`` lines 1599-1689): chat_template.json's, else tokenizer_config.json's, else
-processor_config.json's; never chat_template.jinja (:func:`rendered_template`).
+The chat template (``router/src/server.rs`` lines 1599-1689, 1735-1737): chat_template.json's, else
+tokenizer_config.json's, else processor_config.json's (only one that also holds an integer ``image_seq_len``:
+``router/src/lib.rs`` lines 211-215); never chat_template.jinja (:func:`rendered_template`).
 """
 
 from __future__ import annotations
