@@ -1792,3 +1792,49 @@ def test_a_masked_terminator_before_a_supervised_newline_is_named_as_the_loss_ma
     assert "in each, the stop id that ends its last answer has label -100: the loss mask leaves out the terminator " \
         "of the last answer; put the terminator inside the supervised span" in finding.message, finding.message
     assert "append" not in finding.message and "truncated" not in finding.message
+
+
+def test_a_last_answer_cut_just_after_its_opening_is_still_open_ended(tok):
+    """helper-193: with the generation-prompt rule above, single-turn chats cut at max_length one word into the answer
+    ('<|im_end|>\\n<|im_start|>assistant\\nbees': the user turn's stop id, then the opening) passed; a sequence cut
+    at max_length never ends with the opening, and the opening must follow an answer's stop id."""
+    from transformers import DataCollatorForLanguageModeling
+
+    from eos_guard.integrations.transformers import answer_opening, turn_openings
+
+    answers = dict(story.QA)
+    conversations = [[{"role": "user", "content": q}, {"role": "assistant", "content": answers[q]}]
+                     for q in ("what do bees make?", "what do cows eat?")]
+    prompt = len(tok.apply_chat_template(conversations[0][:1], add_generation_prompt=True, tokenize=True,
+                                         return_dict=True)["input_ids"])
+    rows = [{"input_ids": tok.apply_chat_template(c, tokenize=True, return_dict=True, truncation=True,
+                                                  max_length=prompt + 1)["input_ids"]} for c in conversations]
+    batch = DataCollatorForLanguageModeling(tok, mlm=False, return_tensors="np")(rows)
+    for options in ({"max_length": prompt + 1}, {}):
+        [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id, answer_opening=answer_opening(tok),
+                                          turn_openings=turn_openings(tok), **options)
+        assert finding.code == "EOS026", (options, finding)
+
+
+def test_a_completion_cut_two_tokens_in_is_truncation_not_the_loss_mask(tok):
+    """helper-193: prompt-completion rows, the prompt's '<|im_end|>' masked and one row cut two tokens into its
+    completion: the loss-mask wording (a masked stop id before a short last span) must not take it, the cut does."""
+    answers = dict(story.QA)
+
+    def prompt_and_completion(history, question):
+        return (tok.encode(history + "<|im_start|>user\n" + question + "<|im_end|>"),
+                tok.encode("\n<|im_start|>assistant\n" + answers[question] + "<|im_end|>\n"))
+
+    history = "<|im_start|>user\nwhat do bees make?<|im_end|>\n<|im_start|>assistant\nbees make honey.<|im_end|>\n"
+    long_prompt, long_completion = prompt_and_completion(history, "what do cows eat?")
+    short_prompt, short_completion = prompt_and_completion("", "what do bees make?")
+    length = len(long_prompt) + 2
+    rows = [(long_prompt + long_completion)[:length], short_prompt + short_completion]
+    labels = [[-100] * len(long_prompt) + rows[0][len(long_prompt):], [-100] * len(short_prompt) + short_completion]
+    pad = tok.pad_token_id
+    batch = {"input_ids": [row + [pad] * (length - len(row)) for row in rows],
+             "attention_mask": [[1] * len(row) + [0] * (length - len(row)) for row in rows],
+             "labels": [label + [-100] * (length - len(label)) for label in labels]}
+    [finding] = eos_guard.check_batch(batch, stops(tok), pad, max_length=length)
+    assert finding.code == "EOS026" and "truncation cut it" in finding.message, finding.message
+    assert "loss mask" not in finding.message

@@ -417,17 +417,21 @@ def last_span(sequence: Sequence) -> list[int]:
 def ends_with_stop(sequence: Sequence, stop_ids: frozenset[int], opening: tuple[int, ...] = ()) -> bool:
     """Whether the last supervised span ends with a stop id, followed by at most ``TAIL`` more tokens, or by
     ``opening`` (the chat template's opening of an answer, without the whitespace it ends with) with at most ``TAIL``
-    tokens before and after it: the generation prompt a conversation formatted with ``add_generation_prompt=True``
-    ends with, after its last answer's terminator (helper-191: every such sequence was taken for one cut before its
-    stop). So a sequence cut one or two tokens into a last answer after earlier ones counts as ending too."""
+    tokens before it and one after it, where the opening occurs before that stop id too (so the stop id ended an
+    answer): the generation prompt a conversation formatted with ``add_generation_prompt=True`` ends with (helper-191:
+    every such sequence was taken for one cut before its stop). Give ``opening`` only for a sequence that was not cut
+    at ``max_length``: one cut right after the opening of its last answer reads the same (helper-193)."""
     span = last_span(sequence)
     stops = [i for i in span if sequence.labels[i] in stop_ids]
     if not stops:
         return False
     after = tuple(sequence.labels[i] for i in range(stops[-1] + 1, span[-1] + 1))
-    width = len(opening)
-    return len(after) <= TAIL or width > 0 and any(after[start:start + width] == opening and
-                                                   len(after) - start - width <= TAIL for start in range(TAIL + 1))
+    if len(after) <= TAIL:
+        return True
+    width, ids = len(opening), sequence.ids
+    return width > 0 and ids is not None and any(
+        after[start:start + width] == opening and len(after) - start - width <= 1 for start in range(TAIL + 1)) \
+        and any(ids[i:i + width] == opening for i in range(stops[-1] - width + 1))
 
 
 class BatchRule(Rule):

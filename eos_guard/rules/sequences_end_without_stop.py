@@ -15,9 +15,10 @@ class SequencesEndWithoutStop(BatchRule):
     The batches given to `eos_guard.check_batch` (or read by `EosGuardCallback`) do supervise a stop id, but
     some sequences' last supervised span (the last answer) does not end with one: its last stop id is
     followed by more than two supervised tokens (ChatML's `<|im_end|>\\n` ends with one), or it has none. With
-    `answer_opening` given (the callback gives it), a last stop id followed by that opening and at most two tokens
-    before and after it ends the sequence too: a conversation tokenized with `add_generation_prompt=True` ends
-    with one after its last answer's terminator. A
+    `answer_opening` given (the callback gives it), a last stop id followed by at most two tokens, that opening and
+    at most one token more ends the sequence too, where the opening occurs before that stop id as well and the
+    sequence does not fill the `max_length` given: a conversation tokenized with `add_generation_prompt=True` ends
+    so after its last answer's terminator. A
     sequence is a row of a padded batch or one of the sequences packed into a row (`position_ids`). The
     message gives the share of the sequences whose end counts.
 
@@ -124,11 +125,12 @@ class SequencesEndWithoutStop(BatchRule):
     sequence read and supervised to its last token (a cut one would be: truncation leaves `max_length` tokens, and
     none is longer), or `truncation=False`
     says nothing was cut. Otherwise it names truncation and a missing terminator both. Where a stop id with label
-    -100 follows the last supervised token of each such sequence (at most two tokens after it), or comes right
-    before a last supervised span of at most two tokens (`<|im_end|>` masked, the `\\n` after it supervised), the
-    message names the loss mask instead, which leaves out the last answer's terminator the text holds. Without an
-    `attention_mask`, padding stays in the rows: a row's trailing pad ids beyond the fewest any row of its batch ends
-    with are taken for padding (a batch padded to its longest row), not for a terminator.
+    -100 follows the last supervised token of each such sequence (at most two tokens after it), or comes between a
+    supervised token and a last supervised span of at most two tokens in a sequence that does not fill the
+    `max_length` given (`<|im_end|>` masked, the `\\n` after it supervised), the message names the loss mask
+    instead, which leaves out the last answer's terminator the text holds. Without an `attention_mask`, padding
+    stays in the rows: a row's trailing pad ids beyond the fewest any row of its batch ends with are taken for
+    padding (a batch padded to its longest row), not for a terminator.
 
     ## Why it breaks generation
     Usually truncation: an example longer than `max_length` loses its end, terminator included, so the model
@@ -191,8 +193,9 @@ class SequencesEndWithoutStop(BatchRule):
         if not view.trained_stops:
             return
         known = [s for s in supervised if view.end_known(s)]
-        open_ended = [s for s in known if not ends_with_stop(s, view.stop_ids, tuple(view.answer_opening))]
         opening = tuple(view.answer_opening)
+        open_ended = [s for s in known if not ends_with_stop(s, view.stop_ids, () if _cut_at_max_length(view, s)
+                                                               else opening)]
         # answers the next turn follows, not another message of the same answer (gpt-oss's analysis, then its final
         # message: only the last one ends with a stop id)
         followed = [token for how, token in view.answers if how == "turn" and token.sequence.ids is not None
@@ -277,8 +280,9 @@ def _cut_before_every_answer(view: BatchView, supervised: list) -> bool:
 def _loss_mask_leaves_out_terminators(view: BatchView, sequences: list[Sequence]) -> bool:
     """Whether a stop id with label -100 ends the last answer of every one of ``sequences``: it follows the last
     supervised token, at most ``TAIL`` tokens after it (a loss mask that ends before the last answer's terminator:
-    helper-170's collator masked '<|im_end|>\\n'), or comes right before a last supervised span of at most ``TAIL``
-    tokens (helper-191: '<|im_end|>' masked, the '\\n' after it supervised). Without an attention_mask, padding stays in a sequence: a row's trailing pad ids beyond the
+    helper-170's collator masked '<|im_end|>\\n'), or it comes between a supervised token and a last supervised span
+    of at most ``TAIL`` tokens in a sequence not cut at max_length (helper-191: '<|im_end|>' masked, the '\\n' after
+    it supervised). Without an attention_mask, padding stays in a sequence: a row's trailing pad ids beyond the
     fewest any row of its batch ends with are padding, not text (a batch padded to its longest row leaves that row
     its own; helper-171, helper-173)."""
     pad = view.pad_token_id
@@ -292,10 +296,20 @@ def _loss_mask_leaves_out_terminators(view: BatchView, sequences: list[Sequence]
             return False
         end = len(ids) - (_trailing(ids, pad) - fewest[sequence.batch] if sequence.unmasked else 0)
         last, span = supervised[-1], last_span(sequence)
-        if not any(ids[j] in view.stop_ids for j in range(last + 1, min(last + 2 + TAIL, end))) and not (
-                len(span) <= TAIL and span[0] > 0 and ids[span[0] - 1] in view.stop_ids):
+        # the masked stop id before a short last span closes a supervised answer (not a masked prompt's user turn),
+        # and the sequence was not cut at max_length (helper-193: a completion cut two tokens in read so)
+        closes_answer = len(span) <= TAIL and span[0] > 1 and ids[span[0] - 1] in view.stop_ids and \
+            span[0] - 2 in sequence.supervised_set and not _cut_at_max_length(view, sequence)
+        if not closes_answer and not any(ids[j] in view.stop_ids for j in range(last + 1, min(last + 2 + TAIL, end))):
             return False
     return True
+
+
+def _cut_at_max_length(view: BatchView, sequence: Sequence) -> bool:
+    """Whether the sequence fills the ``max_length`` the caller gave, supervised to its end (:meth:`BatchView.cut`).
+    Without one, the longest sequences read as cut, and a row that ends with a generation prompt is often the longest:
+    its end decides then."""
+    return view.max_length is not None and view.cut(sequence)
 
 
 def _trailing(ids: tuple[int, ...], pad: int | None) -> int:
