@@ -453,7 +453,7 @@ def _past_depth(text: str, limit: int) -> tuple[int, int]:
     gave up. The scan stops there (a hostile 94 MiB file took 12 s to scan whole: helper-193); 1:1 where no
     bracket is (the parser ran out of recursion for another reason)."""
     depth = 0
-    for match in _BRACKETS.finditer(text):
+    for match in re.finditer(_BRACKETS, text):
         bracket = match[0]
         if bracket == "[" or bracket == "{":
             depth += 1
@@ -464,8 +464,8 @@ def _past_depth(text: str, limit: int) -> tuple[int, int]:
     return 1, 1
 
 
-# a bracket, or a string of a JSON text (which hides the brackets in it)
-_BRACKETS = re.compile(r'[\[\]{}]|"(?:[^"\\\n]|\\.)*"?')
+# a bracket, or a string of a JSON text (which hides the brackets in it); compiled when an error needs it
+_BRACKETS = r'[\[\]{}]|"(?:[^"\\\n]|\\.)*"?'
 
 
 def deepest_nesting(text: str) -> tuple[int, int]:
