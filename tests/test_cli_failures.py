@@ -1493,7 +1493,7 @@ def test_json_nested_too_deep_is_placed_where_the_parser_gave_up(run, broken, tm
     """helper-190: nesting too deep was reported at 1:1 wherever it was; now at the first bracket nested deeper than
     json.loads can parse, with that depth; the scan stops there, so a 94 MiB hostile file is not scanned whole
     (helper-193: 12 s). Brackets in strings do not count."""
-    text = '{"eos_token_id": 2,\n "x": "[[[",\n "y": ' + "[" * 3000 + "]" * 3000 + "}"
+    text = '{"eos_token_id": 2,\n "x": "[[[",\n "y": ' + "[" * 100_000 + "]" * 100_000 + "}"  # past 3.13's too
     (broken / "generation_config.json").write_text(text, encoding="utf-8")
     code, _, err = run(str(broken), cwd=tmp_path)
     found = re.fullmatch(r"eos-guard: broken/generation_config.json:3:(\d+): cannot parse JSON: nesting is too deep "
