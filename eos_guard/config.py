@@ -610,12 +610,12 @@ def _unconstructable(root: Any) -> tuple[str, int, int] | None:
     digits than Python converts, a date that is none: ``2024-13-45``), what is wrong with it, and where it is."""
     import yaml
 
-    pending = [root]
+    loader, pending = yaml.SafeLoader(""), [root]
     while pending:
         node = pending.pop()
         if isinstance(node, yaml.ScalarNode):
             try:
-                yaml.SafeLoader("").construct_object(node, deep=True)
+                loader.construct_object(node, deep=True)
             except ValueError as exc:
                 place = node.start_mark.line + 1, node.start_mark.column + 1
                 if node.tag.endswith(":int"):

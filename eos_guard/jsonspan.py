@@ -25,7 +25,7 @@ from .records import record
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Iterator
 
 Key = str | int
 KeyPath = tuple[Key, ...]
@@ -453,20 +453,25 @@ def _past_depth(text: str, limit: int) -> tuple[int, int]:
     """The line and column of the first bracket of a JSON text nested more than ``limit`` deep: where json.loads
     gave up. The scan stops there (a hostile 94 MiB file took 12 s to scan whole: helper-193); 1:1 where no
     bracket is (the parser ran out of recursion for another reason)."""
-    depth = 0
-    for match in re.finditer(_BRACKETS, text):
-        bracket = match[0]
-        if bracket == "[" or bracket == "{":
-            depth += 1
-            if depth > limit:
-                return _text_position(text, match.start())
-        elif bracket == "]" or bracket == "}":
-            depth -= 1
-    return 1, 1
+    start = next((start for depth, start in _openings(re.finditer(_BRACKETS, text)) if depth > limit), None)
+    return _text_position(text, start) if start is not None else (1, 1)
 
 
 # a bracket, or a string of a JSON text (which hides the brackets in it); compiled when an error needs it
 _BRACKETS = r'[\[\]{}]|"(?:[^"\\\n]|\\.)*"?'
+
+
+def _openings(tokens: Iterator[re.Match[str]]) -> Iterator[tuple[int, int]]:
+    """The depth each opening bracket among ``tokens`` (brackets, and strings that hide the ones in them) reaches,
+    and its offset."""
+    depth = 0
+    for token in tokens:
+        bracket = token[0]
+        if bracket == "[" or bracket == "{":
+            depth += 1
+            yield depth, token.start()
+        elif bracket == "]" or bracket == "}":
+            depth -= 1
 
 
 def deepest_nesting(text: str) -> tuple[int, int]:
@@ -474,15 +479,8 @@ def deepest_nesting(text: str) -> tuple[int, int]:
     level, skipping strings and comments; for a text nested by indentation (YAML's block style, no bracket nested 32
     deep), the first of its most indented lines. A settings file is small (1 MiB at most), so it is scanned whole: a
     best guess at where the parser gave up, which PyYAML and tomllib do not say."""
-    depth = deepest = where = 0
-    for match in _settings_tokens(r"[\[\]{}]").finditer(text):
-        bracket = match[0]
-        if bracket == "[" or bracket == "{":
-            depth += 1
-            if depth > deepest:
-                deepest, where = depth, match.start()
-        elif bracket == "]" or bracket == "}":
-            depth -= 1
+    deepest, where = max(_openings(_settings_tokens(r"[\[\]{}]").finditer(text)), key=lambda pair: (pair[0], -pair[1]),
+                         default=(0, 0))
     if deepest < 32:
         lines = [(len(line) - len(line.lstrip(" ")), number) for number, line in enumerate(text.split("\n"), 1)
                  if line.strip() and not line.lstrip().startswith("#")]

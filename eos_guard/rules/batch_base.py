@@ -368,8 +368,7 @@ class BatchView:
         width = len(opening)
         if not width:
             return []
-        found = [(s, {i for i in range(len(s.ids) - width + 1) if s.ids[i:i + width] == opening})
-                 for s in self.sequences if s.ids is not None]
+        found = [(s, set(occurrences(s.ids, opening))) for s in self.sequences if s.ids is not None]
         first = opening[0]
         opens_other_turns = any(token == first and i not in starts
                                 for s, starts in found for i, token in enumerate(s.ids))
@@ -431,7 +430,13 @@ def ends_with_stop(sequence: Sequence, stop_ids: frozenset[int], opening: tuple[
     width, ids = len(opening), sequence.ids
     return width > 0 and ids is not None and any(
         after[start:start + width] == opening and len(after) - start - width <= 1 for start in range(TAIL + 1)) \
-        and any(ids[i:i + width] == opening for i in range(stops[-1] - width + 1))
+        and any(occurrences(ids[:stops[-1]], opening))
+
+
+def occurrences(ids: tuple[int, ...], part: tuple[int, ...]) -> Iterator[int]:
+    """The indexes where ``part`` (an answer's opening) starts in ``ids``, in order."""
+    width = len(part)
+    return (i for i in range(len(ids) - width + 1) if tuple(ids[i:i + width]) == part)
 
 
 class BatchRule(Rule):

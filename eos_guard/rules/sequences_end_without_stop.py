@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from ..findings import Finding, Severity
-from .batch_base import TAIL, BatchRule, BatchView, Sequence, Token, ends_with_stop, last_span
+from .batch_base import TAIL, BatchRule, BatchView, Sequence, Token, ends_with_stop, last_span, occurrences
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -272,9 +272,7 @@ def _cut_before_every_answer(view: BatchView, supervised: list) -> bool:
     opening = tuple(view.answer_opening)
     if not opening or view.max_length is None or len(supervised) < 2 or not all(view.cut(s) for s in supervised):
         return False
-    width = len(opening)
-    return all(opening[0] in s.ids and not any(tuple(s.ids[i:i + width]) == opening
-                                               for i in range(len(s.ids) - width + 1)) for s in supervised)
+    return all(opening[0] in s.ids and not any(occurrences(s.ids, opening)) for s in supervised)
 
 
 def _loss_mask_leaves_out_terminators(view: BatchView, sequences: list[Sequence]) -> bool:
