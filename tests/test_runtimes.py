@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from support import FIXTURES, ROOT, RULE_CASES, model_of, write_json
+from support import FIXTURES, ROOT, RULE_CASES, llama_pieces, model_of, sentencepiece_model, write_json
 from eos_guard.config import Config
 from eos_guard.model_files import binary_head
 from eos_guard.pipeline import check_folder, check_paths
@@ -922,6 +922,27 @@ def test_llama_cpp_converter_classes_set_their_own_special_ids(tmp_path, archite
     assert set(expected.values()) <= set(model.runtime_stops["llama.cpp"].ids)
 
 
+@pytest.mark.parametrize("architecture", sorted(SENTENCEPIECE_ONLY))
+def test_every_class_that_reads_tokenizer_model_alone_cannot_convert_a_folder_without_it(tmp_path, architecture):
+    """helper-194: ERNIE 4.5, InternLM3 and Nemotron fine-tunes saved by transformers 5 (tokenizer.json only) got a
+    llama.cpp stop set, while b11549's converter stops at their set_vocab, which reads tokenizer.model alone
+    (conversion/ernie.py Ernie4_5Model.set_vocab calls _set_vocab_sentencepiece; internlm.py InternLM3Model calls
+    _create_vocab_sentencepiece, which raises FileNotFoundError; InternLM2Model and arctic.py exit on "Error:
+    Missing tokenizer.model"): no GGUF is written, so llama.cpp and Ollama cannot tell."""
+    from eos_guard.runtimes import ollama
+
+    folder = _converter_folder(tmp_path, architecture, {"</s>": 2, "<|im_end|>": 7}, "</s>")
+    assert stops(model_of(folder), model_of(folder).runtime_stops["llama.cpp"]) is True
+    (folder / "tokenizer.model").unlink()
+    model = model_of(folder)
+    # Ollama serves the GGUF llama.cpp's converter writes, but for the classes it converts itself (Gemma, Phi-3)
+    for runtime in ("llama.cpp", *(("ollama",) if architecture not in ollama.CONVERTED_ARCHITECTURES else ())):
+        stop = model.runtime_stops[runtime]
+        assert stops(model, stop) is None, (runtime, stop)
+    why = model.runtime_stops["llama.cpp"].why
+    assert f"cannot convert {architecture} without tokenizer.model: {SENTENCEPIECE_ONLY[architecture]}" in why, why
+
+
 def test_a_chatglm3_fine_tune_saved_under_another_name_cannot_be_converted(tmp_path):
     """helper-141: ChatGLMModel.set_vocab takes the GLM-4 path unless _name_or_path names THUDM/chatglm3-6b, and there
     reads tokenizer.get_added_vocab()["<|endoftext|>"] and ["<|user|>"]: a ChatGLM3 fine-tune saved from a local path,
@@ -1028,6 +1049,8 @@ def _pangu_without_tokenizer_json(tmp_path, config_eos):
                          "{% endif %}"})
     write_json(folder / "config.json", {"architectures": ["PanguEmbeddedForCausalLM"], "bos_token_id": 1,
                                         "eos_token_id": config_eos, "pad_token_id": 0, "vocab_size": 153376})
+    # the SentencePiece file its class reads alone (pangu.py set_vocab), shortened
+    (folder / "tokenizer.model").write_bytes(sentencepiece_model(llama_pieces()))
     return folder
 
 
@@ -1084,6 +1107,7 @@ def test_ollama_cannot_read_a_vocabulary_without_tokenizer_model_or_tokenizer_js
     (DeepseekV3ForCausalLM, which convert.go lists, over a tiktoken.model) is served from llama.cpp's GGUF, as
     for an architecture it does not convert."""
     folder = _pangu_without_tokenizer_json(tmp_path, 2)
+    (folder / "tokenizer.model").unlink()
     config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     write_json(folder / "config.json", {**config, "architectures": ["DeepseekV3ForCausalLM"]})
     (folder / "tiktoken.model").write_text("IQ== 0\n", encoding="utf-8")
@@ -1991,6 +2015,7 @@ def test_an_internvl_folder_gets_its_language_models_converter_class(tmp_path):
     tokens = {"</s>": 2, "<|im_end|>": 92542}
     folder = _converter_folder(tmp_path, "InternVLChatModel", tokens, "</s>",
                                {"llm_config": {"architectures": ["InternLM2ForCausalLM"]}})
+    (folder / "tokenizer.model").write_bytes(b"\n\x05<unk>")  # InternLM2's class reads it alone
     stop = model_of(folder).runtime_stops["llama.cpp"]
     assert 92542 in stop.ids
     # the class's eos is what the GGUF gets: said first, the file value it replaces after (it read "from

@@ -130,14 +130,32 @@ def cannot_convert(model: ResolvedModel) -> tuple[str, str]:
         or _special_vocab_raises(model, architecture)
 
 
-# Classes whose set_vocab reads tokenizer.model alone (no tokenizer.json fallback): conversion/gemma.py
-# GemmaModel/Gemma2Model.set_vocab call _set_vocab_sentencepiece, which raises FileNotFoundError without it
-# (Gemma 3's falls back to tokenizer.json); conversion/phi.py Phi3MiniModel.set_vocab raises "Error: Missing
-# tokenizer.model" unless tokenizer_config.json's tokenizer_class is GPT2Tokenizer (Phi-4), and reads that key
-# with [] (KeyError when tokenizer_config.json lacks it). transformers 5's save_pretrained writes no tokenizer.model.
+# Classes whose set_vocab reads tokenizer.model alone, with no tokenizer.json fallback (b11549's conversion/ package;
+# every registered class's set_vocab, inherited ones included, read for it): those that call _set_vocab_sentencepiece
+# or _create_vocab_sentencepiece, which raise FileNotFoundError without the file (gemma.py GemmaModel and
+# Gemma2Model, Gemma 3's falls back to tokenizer.json; ernie.py Ernie4_5Model, whose set_vocab Ernie4_5MoeModel and
+# PaddleOCRModel inherit; internlm.py InternLM3Model; nemotron.py NemotronModel, not Nemotron-H's; baichuan.py,
+# bitnet.py, minicpm.py MiniCPMModel and MiniCPM3Model, orion.py, pangu.py PanguEmbeddedModel, plamo.py PlamoModel,
+# PLaMo 2 and 3 read tokenizer.jsonl), and those that open it themselves and exit with "Error: Missing
+# tokenizer.model" (internlm.py InternLM2Model, arctic.py ArcticModel; phi.py Phi3MiniModel unless
+# tokenizer_config.json's tokenizer_class is GPT2Tokenizer, Phi-4, a key it reads with [], so a KeyError without
+# it). transformers 5's save_pretrained writes no tokenizer.model. (T5's classes also take spiece.model: not listed.)
 SENTENCEPIECE_ONLY = {"GemmaForCausalLM": "gemma.py GemmaModel", "Gemma2ForCausalLM": "gemma.py Gemma2Model",
                       "Phi3ForCausalLM": "phi.py Phi3MiniModel", "Phi4ForCausalLMV": "phi.py Phi3MiniModel",
-                      "PhiMoEForCausalLM": "phi.py PhiMoeModel (Phi3MiniModel's)"}
+                      "PhiMoEForCausalLM": "phi.py PhiMoeModel (Phi3MiniModel's)",
+                      "Ernie4_5_ForCausalLM": "ernie.py Ernie4_5Model", "Ernie4_5ForCausalLM": "ernie.py Ernie4_5Model",
+                      "Ernie4_5_MoeForCausalLM": "ernie.py Ernie4_5MoeModel (Ernie4_5Model's)",
+                      "PaddleOCRVLForConditionalGeneration": "ernie.py PaddleOCRModel (Ernie4_5Model's)",
+                      "InternLM2ForCausalLM": "internlm.py InternLM2Model",
+                      "InternLM3ForCausalLM": "internlm.py InternLM3Model",
+                      "NemotronForCausalLM": "nemotron.py NemotronModel",
+                      "BaichuanForCausalLM": "baichuan.py BaichuanModel",
+                      "BaiChuanForCausalLM": "baichuan.py BaichuanModel",
+                      "BitnetForCausalLM": "bitnet.py BitnetModel", "BitNetForCausalLM": "bitnet.py BitnetModel",
+                      "MiniCPMForCausalLM": "minicpm.py MiniCPMModel",
+                      "MiniCPM3ForCausalLM": "minicpm.py MiniCPM3Model", "OrionForCausalLM": "orion.py OrionModel",
+                      "PanguEmbeddedForCausalLM": "pangu.py PanguEmbeddedModel",
+                      "PlamoForCausalLM": "plamo.py PlamoModel", "ArcticForCausalLM": "arctic.py ArcticModel"}
 
 
 def _glm_tokens_missing(model: ResolvedModel, architecture: str) -> tuple[str, str] | None:
