@@ -34,6 +34,8 @@ TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.m
 if TYPE_CHECKING:
     from typing import Callable, Iterable
 
+    from .jsonspan import KeyPath
+
 # The attributes of transformers 5.25's GenerationConfig, 5.24's too (all None by default):
 # GenerationConfig.from_model_config copies each one config.json sets, and save_pretrained writes those that are not
 # None (tests/test_fix.py::test_the_generation_attributes_are_those_of_the_installed_transformers).
@@ -158,12 +160,27 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
     def answers(kind: frozenset[str]) -> bool:
         return codes is None or not codes.isdisjoint(kind)
 
-    def add(doc: JsonDocument, edit: Edit | None, reason: str) -> None:
+    def add(doc: JsonDocument, edit: Edit | _IdsAt | None, reason: str) -> None:
         if edit is None:
             return
         entry = edits.setdefault(doc.path, (doc, [], []))
         entry[1].append(edit)
         entry[2].append(reason)
+
+    # ids appended to one value are one edit, however many steps ask for ids there: in a model that generates with
+    # an inner config (BLIP-2's text_config) the stop ids and config.json's own eos are the same value, and two
+    # splices of it wrote '[151643, 151645]3, 151645]' (helper-195)
+    appended: dict[tuple[Path, KeyPath], _IdsAt] = {}
+
+    def add_ids(doc: JsonDocument, keys: KeyPath, ids: list[int]) -> None:
+        place = appended.get((doc.path, keys))
+        if place is None:
+            if ids:
+                place = appended[(doc.path, keys)] = _IdsAt(keys, [])
+                add(doc, place, "")
+            else:
+                return
+        place.ids += _not_in(ids, place.ids)
 
     if model.files.ids_not_read:  # the ids to add are not known: never write an id transformers gives another token
         return []
@@ -199,9 +216,9 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
     fix_stops = answers(STOP_ID_CODES) and model.stop.argument is None  # an argument's default: no file sets it
     section = generating_section(model.files)
     if fix_stops and section is not None:  # generate() stops on the ids of the inner model's section of config.json
-        _add_stop_ids(model, add, (section,), wanted, missing)
+        _add_stop_ids(model, add, add_ids, (section,), wanted, missing)
     elif fix_stops and gen is not None and isinstance(gen.data, dict):
-        _add_stop_ids(model, add, (), wanted, missing)
+        _add_stop_ids(model, add, add_ids, (), wanted, missing)
     elif fix_stops and gen is None and model.files.config is not None and isinstance(model.files.config.data, dict) \
             and missing and not any(path.name == "generation_config.json"  # EOS018: not read, never created
                                     for path, _ in model.files.skipped):
@@ -218,13 +235,24 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
     if answers(CONFIG_CODES) or (fix_stops and gen is None and section is None) or eos_id != read_eos_id or rebuilt:
         ids = everything if gen is not None else wanted
         dropped = _dropped(model, "config.json") if answers(DROPPED_CODES) else []
-        _align_config(model, ids + _not_in(dropped, ids), add, eos_id, dropped, rebuilt)
+        _align_config(model, ids + _not_in(dropped, ids), add_ids, eos_id, dropped, rebuilt)
 
     for path, (doc, file_edits, reasons) in edits.items():
+        for index, edit in enumerate(file_edits):
+            if isinstance(edit, _IdsAt):
+                file_edits[index] = add_to_id_list(doc, edit.keys, edit.ids)
+                reasons[index] = f"{dotted(edit.keys)}: add {_ids(edit.ids)}"
         new_text = apply_edits(doc.text, file_edits)
         if new_text != doc.text:
             changes.append(FileChange(path, doc.text, new_text, reasons))
     return sorted(changes, key=lambda c: str(c.path))
+
+
+@record
+class _IdsAt:
+    """Ids to append to the id or list at ``keys`` (one edit, made once every step has asked: ``plan``'s add_ids)."""
+    keys: KeyPath
+    ids: list[int]
 
 
 def _ids(value: int | list[int]) -> str:
@@ -239,7 +267,8 @@ def _not_in(ids: Iterable[int], present: Iterable[int]) -> list[int]:
     return [i for i in dict.fromkeys(ids) if i not in have]
 
 
-def _add_stop_ids(model: ResolvedModel, add, section: tuple[str, ...], wanted: list[int], missing: list[int]) -> None:
+def _add_stop_ids(model: ResolvedModel, add, add_ids, section: tuple[str, ...], wanted: list[int],
+                  missing: list[int]) -> None:
     """The stop ids gain ``missing`` where generate() reads them (``model.stop``): generation_config.json's
     eos_token_id, or, for a model that generates with an inner model's config (``section``), that section's of
     config.json; where none is set, ``wanted`` is written at the top of that object."""
@@ -250,7 +279,7 @@ def _add_stop_ids(model: ResolvedModel, add, section: tuple[str, ...], wanted: l
         return
     prefix = "".join(f"{name}." for name in section)
     if stop.present and not stop.invalid and stop.where is not None and missing:
-        add(doc, add_to_id_list(doc, stop.where.keys, missing), f"{dotted(stop.where.keys)}: add {_ids(missing)}")
+        add_ids(doc, stop.where.keys, missing)
     elif not stop.present and wanted:
         wanted = [*stop.ids, *_not_in(wanted, stop.ids)]  # a class default generate() stops on stays first
         value = wanted[0] if len(wanted) == 1 else wanted
@@ -361,7 +390,7 @@ def rebuilt_from_config_in_4x(model: ResolvedModel) -> bool:
         for key, default in GLOBAL_GENERATION_DEFAULTS.items())
 
 
-def _align_config(model: ResolvedModel, wanted: list[int], add, eos_id: int | None,
+def _align_config(model: ResolvedModel, wanted: list[int], add_ids, eos_id: int | None,
                   dropped: Iterable[int] = (), rebuilt: bool = False) -> None:
     """config.json's eos ids gain the wanted ones; ``eos_id``: the tokenizer's eos id once the fix is written;
     ``dropped``: the ids a change dropped from it since the baseline (EOS015), which come back; ``rebuilt``: 4.x
@@ -377,8 +406,7 @@ def _align_config(model: ResolvedModel, wanted: list[int], add, eos_id: int | No
     # Gemma 3's [1, 106] cut to 1, the tokenizer's eos); then it becomes a list, keeping its id
     if isinstance(config.raw, list) or _not_in(dropped, config.ids) or rebuilt or \
             (eos_id is not None and eos_id in wanted and eos_id not in config.ids):
-        missing = _not_in(wanted, config.ids)
-        add(doc, add_to_id_list(doc, config.where.keys, missing), f"{dotted(config.where.keys)}: add {_ids(missing)}")
+        add_ids(doc, config.where.keys, _not_in(wanted, config.ids))
 
 
 def _align_tokenizer(model: ResolvedModel, add, eos_id: int | None, to_terminator: bool = True,

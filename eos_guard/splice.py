@@ -30,7 +30,15 @@ class Edit:
 
 
 def apply_edits(text: str, edits: list[Edit]) -> str:
-    for edit in sorted(edits, key=lambda e: e.start, reverse=True):
+    """``text`` with every edit made. Edits whose spans overlap are a planning error (two splices of one value
+    wrote invalid JSON, helper-195): refused, so nothing of theirs is written."""
+    ordered = sorted(edits, key=lambda e: (e.start, e.end))
+    for before, after in zip(ordered, ordered[1:]):
+        if after.start < before.end:
+            raise ValueError(f"overlapping edits at characters {before.start}-{before.end} and "
+                             f"{after.start}-{after.end}")
+    # from the end; at one place a replacement first, then an insertion before it (insertions in the given order)
+    for edit in sorted(edits, key=lambda e: (e.start, e.end), reverse=True):
         text = text[:edit.start] + edit.text + text[edit.end:]
     return text
 

@@ -1313,3 +1313,48 @@ def test_a_harmony_stop_id_on_end_is_eos033_and_fix_removes_nothing(tmp_path, ru
     assert not [f for f in findings if "add 200007" in f["message"]], findings
     run("--fix", "--baseline", "none", str(folder))
     assert GenerationConfig.from_pretrained(folder).eos_token_id == [200002, 199999, 200012, 200007]
+
+
+@pytest.mark.parametrize("model_type, architecture", [("blip-2", "Blip2ForConditionalGeneration"),
+                                                      ("instructblip", "InstructBlipForConditionalGeneration"),
+                                                      ("kosmos-2", "Kosmos2ForConditionalGeneration")])
+@pytest.mark.parametrize("eos", [151643, [151643]], ids=["scalar", "list"])
+@pytest.mark.parametrize("case", ["generation-config", "no-template", "unsafe-without-generation-config"])
+def test_a_value_two_steps_add_ids_to_is_edited_once(run, tmp_path, model_type, architecture, eos, case):
+    """helper-195: a model that generates with config.json's text_config (BLIP-2, InstructBLIP, Kosmos-2) has its
+    stop ids and config.json's own eos in one value, and --fix spliced it twice: '[151643, 151645]3, 151645]', a
+    config.json transformers cannot read (a list got the id twice). One value, one edit, each id once; and a plan
+    whose splices overlap is refused rather than written (splice.apply_edits)."""
+    folder = shutil.copytree(CHATML, tmp_path / "m")
+    write_json(folder / "config.json", {"model_type": model_type, "architectures": [architecture],
+                                        "text_config": {"model_type": "qwen2", "eos_token_id": eos,
+                                                        "vocab_size": 151936}})
+    options = ["--fix"]
+    if case == "no-template":  # EOS002/EOS003 alone: the tokenizer's eos is <|im_end|>
+        config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+        config.pop("chat_template")
+        write_json(folder / "tokenizer_config.json", config)
+    if case == "unsafe-without-generation-config":
+        (folder / "generation_config.json").unlink()
+        options.append("--unsafe-fixes")
+    code, out, err = run(*options, "m")
+    written = json.loads((folder / "config.json").read_text(encoding="utf-8"))  # parses
+    ids = written["text_config"]["eos_token_id"]
+    assert ids == [151643, 151645], (ids, out, err)
+    assert code in (0, 1) and "cannot be read" not in out, (code, out, err)
+    assert run("--fix", "m")[0] == 0  # nothing left to fix
+    transformers = pytest.importorskip("transformers")
+    assert transformers.AutoConfig.from_pretrained(folder).text_config.eos_token_id == [151643, 151645]
+
+
+def test_overlapping_splices_are_refused():
+    """Two edits of one span make text that is no JSON: apply_edits raises instead of writing it."""
+    from eos_guard.splice import Edit
+
+    with pytest.raises(ValueError, match="overlapping edits"):
+        apply_edits('{"a": 1}', [Edit(6, 7, "[1, 2]"), Edit(6, 7, "[1, 3]")])
+    with pytest.raises(ValueError, match="overlapping edits"):
+        apply_edits('{"a": [1, 2]}', [Edit(6, 12, "[1, 2, 3]"), Edit(11, 11, ", 4")])
+    # an insertion at the start of a replaced value goes before it, in either order
+    assert apply_edits('{"a": 1}', [Edit(6, 6, "X"), Edit(6, 7, "2")]) == '{"a": X2}'
+    assert apply_edits('{"a": 1}', [Edit(6, 7, "2"), Edit(6, 6, "X")]) == '{"a": X2}'
