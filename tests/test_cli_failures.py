@@ -1528,3 +1528,17 @@ def test_small_traps_a_hurried_user_meets_are_explained(run, broken, tmp_path):
     code, _, err = run("--config", "settings.toml", str(broken), cwd=tmp_path)
     assert code == 2 and "unknown setting 'tool' (a [tool.eos-guard] table is read from pyproject.toml only; here, " \
                          "write the settings at the top level;" in err, err
+
+
+def test_a_folder_a_file_stopped_is_not_counted_among_those_that_pass(run, tmp_path):
+    """helper-196: beside a folder with a warning, a folder whose tokenizer_config.json is not JSON was counted as
+    passing ("2 model folders pass (1 warning); 1 cannot be read" for one that passed): it was not checked."""
+    shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "good")
+    shutil.copytree(FIXTURES / "qwen25-base-chatml-sft-gen-endoftext", tmp_path / "warn")
+    bad = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "bad")
+    (bad / "tokenizer_config.json").write_text("{,}", encoding="utf-8")
+    code, out, err = run("--format", "concise", "--select", "EOS017", ".", cwd=tmp_path)
+    assert code == 2 and err.startswith("eos-guard: bad/tokenizer_config.json:1:2: cannot parse JSON"), err
+    assert out.endswith("\n2 model folders pass (1 warning); --fix changes 1 file in 1 folder; 1 cannot be read.\n")
+    code, out, _ = run("--format", "concise", "--select", "EOS017", "warn", "bad", cwd=tmp_path)
+    assert out.endswith("\n1 model folder passes (1 warning); --fix changes 1 file in 1 folder; 1 cannot be read.\n")

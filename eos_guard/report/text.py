@@ -164,8 +164,10 @@ def summary(report: Report) -> str:
     if failing:
         verb = "fail" if failing != 1 else "fails"
         return f"{failing} of {checked} {verb} ({severities}){fix}{tail}."
-    verb = "pass" if sum(1 for m in report.models if not m.unfetched) != 1 else "passes"
-    return f"{checked} {verb} ({severities}){fix}{tail}."
+    # a folder a file stopped did not pass: "4 model folders pass (1 info); 1 cannot be read" (helper-196: it said 5)
+    passing, _ = _checked(report, read_only=True)
+    verb = "pass" if sum(1 for m in report.models if _was_read(m)) != 1 else "passes"
+    return f"{passing} {verb} ({severities}){fix}{tail}."
 
 
 def _unread_tail(report: Report) -> str:
@@ -200,10 +202,16 @@ def _no_answer_end_tail(report: Report) -> str:
     return f"; {count} {verb} no token that ends an answer: stopping not checked" if count else ""
 
 
-def _checked(report: Report) -> tuple[str, str]:
+def _was_read(model: ModelReport) -> bool:
+    """Whether the run checked the folder: fetched, and not stopped by a file it could not read."""
+    return not model.unfetched and not (model.error is not None and model.model is None)
+
+
+def _checked(report: Report, read_only: bool = False) -> tuple[str, str]:
     """What the run checked, for ``N of ...`` (``2 model folders``, ``1 GGUF file``, ``2 checked (1 model folder,
-    1 GGUF file)``) and alone in brackets (``1 model folder, 1 GGUF file``)."""
-    models = [m for m in report.models if not m.unfetched]
+    1 GGUF file)``) and alone in brackets (``1 model folder, 1 GGUF file``); ``read_only``: without the folders a
+    file stopped."""
+    models = [m for m in report.models if (_was_read(m) if read_only else not m.unfetched)]
     ggufs = sum(1 for m in models if m.gguf is not None or m.folder.suffix.lower() == ".gguf")
     folders = len(models) - ggufs
     if not ggufs or not folders:
