@@ -238,8 +238,11 @@ def resolve(files: ModelFiles, limits: Limits = Limits()) -> ResolvedModel:
         model.terminators = [_terminator(t, model, added, limits) for t in files.templates.values()]
     model.not_generating = files.not_generating
     for name, doc in files.baseline.items():
-        if isinstance(doc.data, dict) and doc.data.get("eos_token_id") is not None:
-            model.baseline_eos[name] = _stop_ids(doc, ("eos_token_id",))
+        # config.json's as config_eos reads it now: a VLM's text_config eos too (helper-195)
+        keys = config_eos_keys(doc.data) if name == "config.json" else \
+            ("eos_token_id",) if isinstance(doc.data, dict) and doc.data.get("eos_token_id") is not None else None
+        if keys is not None:
+            model.baseline_eos[name] = _stop_ids(doc, keys)
     return model
 
 
@@ -767,14 +770,20 @@ def from_model_config_keys(data: Any, key: str) -> KeyPath | None:
 def config_eos_ids(files: ModelFiles) -> StopIds | None:
     """config.json's own eos (top level, else the first truthy sub-config), whatever generation_config says."""
     config = files.config
-    if config is None or not isinstance(config.data, dict):
+    keys = config_eos_keys(config.data) if config is not None else None
+    return _stop_ids(config, keys) if config is not None and keys is not None else None
+
+
+def config_eos_keys(data: Any) -> KeyPath | None:
+    """Where a config.json's own eos is: the top level, else the first sub-config that sets one."""
+    if not isinstance(data, dict):
         return None
-    if config.data.get("eos_token_id") is not None:
-        return _stop_ids(config, ("eos_token_id",))
+    if data.get("eos_token_id") is not None:
+        return ("eos_token_id",)
     for name in TEXT_SECTIONS:
-        sub = config.data.get(name)
+        sub = data.get(name)
         if isinstance(sub, dict) and sub.get("eos_token_id") is not None:
-            return _stop_ids(config, (name, "eos_token_id"))
+            return (name, "eos_token_id")
     return None
 
 

@@ -236,6 +236,35 @@ def test_fix_restores_the_stop_ids_a_change_dropped(run, tmp_path):
     assert run(".", cwd=repo) == (0, "All checks passed (1 model folder).\n", "")
 
 
+def test_ids_dropped_from_a_text_config_eos_are_found_and_restored(run, tmp_path):
+    """helper-195: a LLaVA-style config.json without generation_config.json keeps its eos in text_config, where
+    generate() reads it; EOS015 compared the top level only, so [151645, 151643] cut to 151645 there passed, and
+    --fix could not restore it. The eos is compared where config.json holds it now, also when it moved."""
+    def vlm(folder: Path) -> None:
+        (folder / "generation_config.json").unlink()
+        write_json(folder / "config.json", {"architectures": ["LlavaForConditionalGeneration"], "model_type": "llava",
+                                            "text_config": {"model_type": "qwen2", "eos_token_id": [151645, 151643],
+                                                            "vocab_size": 151936}})
+
+    repo, folder = _committed(tmp_path, "qwen2-instruct-aligned", "vlm", vlm)
+    assert run(".", cwd=repo)[0] == 0
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    config["text_config"]["eos_token_id"] = 151645
+    write_json(folder / "config.json", config)
+    code, out, _ = run("--format", "concise", "--select", "EOS015", ".", cwd=repo)
+    assert code == 1 and out.startswith(
+        "vlm/config.json:8:21: EOS015 error: config.json text_config.eos_token_id lost [151643] compared with HEAD: "
+        "[151645, 151643] became 151645; restore them [stop-ids-dropped]\n"), out
+    assert run("--fix", ".", cwd=repo)[0] == 1
+    assert json.loads((folder / "config.json").read_text())["text_config"]["eos_token_id"] == [151645, 151643]
+    assert run(".", cwd=repo)[0] == 0
+    # moved to the top level, without the id: the baseline's place is named
+    write_json(folder / "config.json", {**config, "eos_token_id": [151645], "text_config": {"model_type": "qwen2"}})
+    code, out, _ = run("--format", "concise", "--select", "EOS015", ".", cwd=repo)
+    assert "config.json eos_token_id lost [151643] compared with HEAD: [151645, 151643] (at HEAD in " \
+           "text_config.eos_token_id) became [151645]" in out, out
+
+
 def test_a_deleted_generation_config_json_loses_the_ids_config_json_lacks(run, tmp_path, monkeypatch):
     """helper-183: EOS015 compared each file with itself, so deleting generation_config.json (Qwen2-Instruct's
     [151645, 151643]) passed, though generate() then stops on config.json's 151645 alone. --fix writes the file

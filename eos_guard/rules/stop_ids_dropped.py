@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 
 from ..findings import Finding, Severity, quoted_list
+from ..jsonspan import dotted
 from ..resolve import ResolvedModel, StopIds, Where
 from .base import Options, Rule, describe_ids, where_stop_ids_are
 
@@ -24,7 +25,9 @@ class StopIdsDropped(Rule):
     eos, and the ids the file listed that config.json lacks are lost (`--fix` writes the file again as the baseline
     holds it).
 
-    In config.json only a *list* that lost ids is reported, or any loss when there is no
+    In config.json the eos is compared where it is, as for EOS003: at the top level, else in the first
+    sub-config that sets one (a VLM's `text_config`, where generate() reads it without generation_config.json),
+    also when it moved between them. Only a *list* that lost ids is reported, or any loss when there is no
     generation_config.json (then config.json is the stop set). A scalar config.json eos that changed next to
     a generation_config.json is what transformers' own `align_special_tokens` writes at every `train()`,
     and generate() does not read it.
@@ -59,6 +62,10 @@ class StopIdsDropped(Rule):
                     and model.files.generation_config is not None:
                 continue  # a scalar next to generation_config.json is not a stop set (see the rule's doc)
             keys = ("eos_token_id",)
+            if name == "config.json" and model.config_eos is not None and model.config_eos.where is not None:
+                keys = model.config_eos.where.keys  # config.json's eos as read now: a VLM's text_config's
+            elif name == "config.json" and before.where is not None:
+                keys = before.where.keys
             now = doc.get(keys)
             current = set(now) if isinstance(now, list) else ({now} if now is not None else set())
             # only ids the model can emit: one past vocab_size is EOS006's error, and dropping it fixes that
@@ -66,8 +73,10 @@ class StopIdsDropped(Rule):
             if lost:
                 shown_now, shown_before = _as_written(now), _as_written(before.raw)
                 shown_now = "nothing" if now is None else shown_now
-                yield self.finding(model, f"{name} eos_token_id lost {quoted_list(lost)} compared with "
-                                          f"{options.baseline}: {shown_before} became {shown_now}; "
+                moved = "" if before.where is None or before.where.keys == keys else \
+                    f" (at {options.baseline} in {dotted(before.where.keys)})"
+                yield self.finding(model, f"{name} {dotted(keys)} lost {quoted_list(lost)} compared with "
+                                          f"{options.baseline}: {shown_before}{moved} became {shown_now}; "
                                           "restore them",
                                    Where(doc, keys) if doc.has(keys) else Where(doc, ()))
 
