@@ -348,9 +348,12 @@ def check(paths: list[str], config: settings.Config, args: argparse.Namespace,
     from .pipeline import check_paths, fix_paths
 
     if not args.fix:
-        return Outcome(check_paths(paths, config, args.allow_empty), [], [])
+        report = check_paths(paths, config, args.allow_empty)
+        refuse_checked_outputs(args, report)  # before the report is printed, as a usage error is
+        return Outcome(report, [], [])
     written = None if on_write is None else (lambda change: on_write(change.path))
-    result = fix_paths(paths, config, unsafe=args.unsafe_fixes, on_write=written, allow_empty=args.allow_empty)
+    result = fix_paths(paths, config, unsafe=args.unsafe_fixes, on_write=written, allow_empty=args.allow_empty,
+                       before_writing=lambda report: refuse_checked_outputs(args, report))
     return Outcome(result.report, [change.path for change in result.changes], result.skipped, result.failed)
 
 
@@ -566,11 +569,17 @@ def _say_errors(report: Report, verbose: bool) -> None:
         _say(f"eos-guard: {problem.render()}")
 
 
-def _write_side_outputs(args: argparse.Namespace, report: Report) -> None:
-    for option, path in (("--sarif", args.sarif), ("--summary", args.summary)):
+def refuse_checked_outputs(args: argparse.Namespace, report: Report) -> None:
+    """An InputError when --sarif or --summary names a file the run checks: raised once the folders are read, before
+    a fix is written or the report printed (helper-195: --fix wrote its fixes, then refused the file)."""
+    for option, path in (("--sarif", getattr(args, "sarif", None)), ("--summary", getattr(args, "summary", None))):
         if path and _checked_file(path, report):
             raise InputError(path, f"cannot write the {option} file: it is a file this run checks (a model's own "
                                    "file would be replaced by the report); name another")
+
+
+def _write_side_outputs(args: argparse.Namespace, report: Report) -> None:
+    refuse_checked_outputs(args, report)  # the report after --fix reads the same folders
     if args.sarif:
         from .report import sarif
 

@@ -514,14 +514,15 @@ CACHE_FIX_REFUSED = ("--fix does not edit a Hugging Face cache snapshot (the cac
 
 def fix_paths(paths: Iterable[Union[str, Path]], config: Config | None = None, unsafe: bool = False,
               write: bool = True, on_write: Callable[[Any], None] | None = None,
-              allow_empty: bool = False) -> FixResult:
+              allow_empty: bool = False, before_writing: Callable[[Report], None] | None = None) -> FixResult:
     """Plan and (with ``write``) apply the fixes. Each folder's files are written all or nothing
     (``fixes.write_folder``); a folder that cannot be written does not stop the others: its error is in ``failed``,
     and every file written before and after it is in ``changes``; ``on_write`` hears of each written file as soon
     as its folder is written (the CLI prints ``Fixing path``), so even a run that dies later has said what it
     wrote. Every new text is encoded before the first write. A Hub repository among ``paths`` is refused before
     anything is fetched (InputError) when ``write``; without it, the changes are planned in its snapshot
-    (``--diff``)."""
+    (``--diff``). ``before_writing`` sees the first check's report before any file is written, and may raise to
+    stop the run (the CLI refuses a --sarif file that is a checked file before it writes a fix)."""
     from .fixes import plan, unchanged_since_read, unencodable, write_folder  # a fix run's writer
 
     paths = list(paths)
@@ -530,6 +531,8 @@ def fix_paths(paths: Iterable[Union[str, Path]], config: Config | None = None, u
         raise InputError(None, f"{hub}: {FIX_REFUSED}")
     config = config or Config()
     before = check_paths(paths, config, allow_empty, keep_documents=True)
+    if before_writing is not None:
+        before_writing(before)
     changes = []
     skipped: list[Path] = []
     failed: list[InputError] = []

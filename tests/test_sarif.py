@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from importlib import resources
 
 import pytest
@@ -196,3 +197,18 @@ def test_paths_are_relative_to_the_repository_the_workflow_checked_out(run, tmp_
                    for r in json.loads(out)["runs"][0]["results"] if r["ruleId"] == "EOS001"})
     prefix = "sub/" if layout == "no-git-checkout" and repository != workspace else ""
     assert uris == [f"{prefix}models/a/generation_config.json", f"{prefix}models/b/generation_config.json"], uris
+
+
+@pytest.mark.parametrize("option", ["--sarif", "--summary"])
+def test_an_output_file_the_run_checks_is_refused_before_a_fix_is_written_or_a_report_printed(run, tmp_path, option):
+    """helper-195: `--fix --sarif m/generation_config.json m` wrote its fixes, then refused the file (exit 2): the
+    person read a refusal while the files had changed. helper-196: a check printed its whole report first. The
+    refusal now comes once the folders are read, before anything is written or printed."""
+    folder = shutil.copytree(RULE_CASES / "EOS001-terminator-not-stop-id", tmp_path / "m")
+    before = {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+    for fix in (["--fix"], []):
+        code, out, err = run(*fix, option, "m/generation_config.json", "m", cwd=tmp_path)
+        assert (code, out) == (2, ""), (code, out, err)
+        assert err == (f"eos-guard: m/generation_config.json: cannot write the {option} file: it is a file this run "
+                       "checks (a model's own file would be replaced by the report); name another\n"), err
+        assert {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()} == before
