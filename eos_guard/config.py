@@ -78,13 +78,29 @@ def runtimes_of(entries: Any, where: Path | None, key: str) -> tuple[str, ...]:
         raise InputError(where, f"{key} must be a list of runtime names ({', '.join(RUNTIME_NAMES)}) or all")
     names: list[str] = []
     for entry in entries:
-        if entry == "all":
+        name = runtime_name(entry)
+        if isinstance(entry, str) and entry.lower() == "all":
             names.extend(RUNTIME_NAMES)
-        elif entry in RUNTIME_NAMES:
-            names.append(entry)
+        elif name is not None:
+            names.append(name)
         else:
-            raise InputError(where, f"{key}: unknown runtime {shown(entry)} (known: {', '.join(RUNTIME_NAMES)}, all)")
+            raise InputError(where, f"{key}: unknown runtime {shown(entry)} ({_runtime_hint(entry)}known: "
+                                    f"{', '.join(RUNTIME_NAMES)}, all)")
     return tuple(n for n in RUNTIME_NAMES if n in names)
+
+
+def runtime_name(entry: Any) -> str | None:
+    """The runtime an entry names, in any case (``vLLM``, ``TGI``, ``SGLang``: their own spellings), or None."""
+    return next((name for name in RUNTIME_NAMES if isinstance(entry, str) and entry.lower() == name), None)
+
+
+def _runtime_hint(entry: Any) -> str:
+    """``did you mean llama.cpp? `` for a runtime name written without its punctuation (``llamacpp``, ``mlx_lm``)."""
+    def bare(text: str) -> str:
+        return "".join(c for c in text.lower() if c.isalnum())
+
+    close = [name for name in RUNTIME_NAMES if isinstance(entry, str) and bare(entry) == bare(name)]
+    return f"did you mean {close[0]}? " if close else ""
 
 
 def runtime_versions_of(table: Any, where: Path | None, trail: list[str] | None = None) -> dict[str, str]:
@@ -97,8 +113,12 @@ def runtime_versions_of(table: Any, where: Path | None, trail: list[str] | None 
     for name, value in table.items():
         if trail is not None:
             trail[:] = [key, str(name)]
-        if name not in RUNTIME_NAMES:
-            raise InputError(where, f"{key}: unknown runtime {shown(name)} (known: {', '.join(RUNTIME_NAMES)})")
+        if runtime_name(name) is None:
+            raise InputError(where, f"{key}: unknown runtime {shown(name)} ({_runtime_hint(name)}known: "
+                                    f"{', '.join(RUNTIME_NAMES)})")
+        if runtime_name(name) in versions:  # vllm and vLLM: one runtime
+            raise InputError(where, f"{key}: {runtime_name(name)} is named twice")
+        name = runtime_name(name)
         # llama.cpp numbers its builds (b10488); the other runtimes have dotted releases (0.31, v0.32.2): one in
         # the other's form would silently pick the newest or the oldest line
         build = name == "llama.cpp"

@@ -630,6 +630,7 @@ def test_rule_all_prints_every_rule_in_code_order(run):
     pytest.param("eos27", "did you mean EOS027?", id="lower-case-code-without-zero"),
     pytest.param("EOS01X", "did you mean EOS010?", id="code-mistyped-after-its-digits"),
     pytest.param("EOS0199", "did you mean EOS019?", id="code-one-digit-too-many"),
+    pytest.param("EOS0017", "did you mean EOS017?", id="code-with-a-zero-too-many"),  # helper-196: EOS001
     pytest.param("pad-is-terminater", "did you mean pad-is-terminator?", id="typo-name"),
     pytest.param("xyz", "", id="nothing-close"),
 ])

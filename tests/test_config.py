@@ -423,6 +423,27 @@ def test_a_single_rule_or_runtime_may_be_written_without_the_list(run, repo):
     assert "stops in vllm: yes" in out and "stops in transformers" not in out
 
 
+def test_runtime_names_are_read_in_any_case_and_a_spelling_without_punctuation_gets_a_hint(run, repo):
+    """helper-196: 'vLLM' (the project's own spelling) was an unknown runtime while `fail-on: Warning` was read,
+    and 'llamacpp' got no hint. Runtime names are read in any case; a name written without its punctuation is
+    refused with the name it means; one runtime named twice in runtime-versions is an error."""
+    (repo / ".eos-guard.yaml").write_text("runtimes: [vLLM, TGI]\nruntime-versions: {Ollama: '0.30'}\n")
+    code, out, err = run("--show-settings", "--format", "json", "models/chat", cwd=repo)
+    shown = json.loads(out)["settings"]
+    assert code == 0 and shown["runtimes"] == ["vllm", "tgi"] and shown["runtime-versions"] == {"ollama": "0.30"}, out
+    for setting, name, meant in (("runtimes: [llamacpp]", "llamacpp", "llama.cpp"),
+                                 ("runtime-versions: {mlx_lm: '0.31'}", "mlx_lm", "mlx-lm")):
+        (repo / ".eos-guard.yaml").write_text(setting + "\n")
+        code, _, err = run("models/chat", cwd=repo)
+        assert code == 2 and f"unknown runtime '{name}' (did you mean {meant}? known: " in err, err
+    (repo / ".eos-guard.yaml").write_text("runtime-versions: {vllm: '0.11', vLLM: '0.12'}\n")
+    code, _, err = run("models/chat", cwd=repo)
+    assert code == 2 and "runtime-versions: vllm is named twice" in err, err
+    (repo / ".eos-guard.yaml").unlink()
+    assert run("--runtime", "SGLang,Ollama", "models/chat", cwd=repo)[0] in (0, 1)
+    assert "did you mean llama.cpp?" in run("--runtime", "llama-cpp", "models/chat", cwd=repo)[2]
+
+
 def test_the_api_takes_paths_as_bytes_too(repo):
     """os.PathLike, str and bytes, as os.fsdecode takes them: bytes raised TypeError from inside check()."""
     import eos_guard

@@ -139,8 +139,8 @@ def suggest(code_or_name: str) -> str | None:
     upper = text.upper()
     if upper.startswith("EOS") and len(upper) > 3:
         number = upper[3:]
-        if number.isdigit() and f"EOS{number.zfill(3)}" in every["BY_CODE"]:  # EOS1 -> EOS001
-            return f"EOS{number.zfill(3)}"
+        if number.isdigit() and f"EOS{int(number):03d}" in every["BY_CODE"]:  # EOS1 -> EOS001, EOS0017 -> EOS017
+            return f"EOS{int(number):03d}"
         # a code mistyped after its first digits (EOS01X, EOS0199): the first of the codes that share most of it
         shared = max(len(os.path.commonprefix([upper, code])) for code in every["BY_CODE"])
         if shared > len("EOS"):
