@@ -42,7 +42,11 @@ def test_second_fix_changes_nothing_and_exits_0(run, chatml):
     assert run("--fix", "chatml") == (0, "All checks passed (1 model folder).\n", "")
 
 
-def test_exit_zero_even_if_changed(run, chatml):
+def test_exit_zero_even_if_changed(run, chatml, tmp_path):
+    """A --fix that wrote a file exits 1 as pre-commit expects of a hook that edits, also with --exit-zero (which is
+    about findings, helper-196); --exit-zero-even-if-changed makes it 0."""
+    other = shutil.copytree(chatml, tmp_path / "other")
+    assert run("--fix", "--exit-zero", "other")[0] == 1
     assert run("--fix", "--exit-zero-even-if-changed", "chatml")[0] == 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -299,3 +300,24 @@ def test_the_fix_hook_fails_the_commit_with_its_edits_and_the_next_commit_passes
     proc = commit()
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert re.search(r"eos-guard \(fix\)\.+Passed", proc.stderr), proc.stderr
+
+
+@pytest.mark.skipif(not PRE_COMMIT.exists(), reason="pre-commit is not installed in this environment")
+def test_what_the_hooks_cannot_see_a_commit_that_deletes_or_renames(model_repo, pre_commit_home, run):
+    """README.md's limits (helper-196): pre-commit passes no deleted file to a hook, so a commit that only deletes
+    generation_config.json is not checked by it, while `eos-guard .` reports the ids lost (EOS015); and a folder
+    renamed in the commit has no version at the baseline, so a list cut in the same commit is not compared."""
+    env = {**os.environ, "PRE_COMMIT_HOME": str(pre_commit_home), "PRE_COMMIT_COLOR": "never"}
+    env.pop("GITHUB_ACTIONS", None)
+    _git(model_repo, "rm", "-q", "clean/generation_config.json")  # staged: what the next commit holds
+    proc = subprocess.run([str(PRE_COMMIT), "try-repo", str(ROOT), "eos-guard"], cwd=model_repo, env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0 and "(no files to check)Skipped" in proc.stdout, proc.stdout + proc.stderr
+    code, out, _ = run("--select", "EOS015", "--format", "concise", "clean", cwd=model_repo)
+    assert code == 1 and "generation_config.json, whose eos_token_id was [151645, 151643] at HEAD, is deleted" in out
+    _git(model_repo, "reset", "-q", "--hard")
+    _git(model_repo, "mv", "clean", "renamed")
+    generation = json.loads((model_repo / "renamed" / "generation_config.json").read_text(encoding="utf-8"))
+    (model_repo / "renamed" / "generation_config.json").write_text(
+        json.dumps({**generation, "eos_token_id": 151645}), encoding="utf-8")
+    assert run("--select", "EOS015", "renamed", cwd=model_repo)[0] == 0  # nothing at HEAD to compare with
