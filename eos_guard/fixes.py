@@ -555,7 +555,25 @@ def _stage(path: Path, data: bytes, existing: os.stat_result | None, temporaries
     if existing is not None:
         _keep_owner(temporary, existing)
         os.chmod(temporary, stat.S_IMODE(existing.st_mode))  # after the chown, which may clear set-id bits
+        _keep_extended_attributes(temporary, path)
     return temporary
+
+
+def _keep_extended_attributes(temporary: str, path: Path) -> None:
+    """The replaced file's extended attributes (a POSIX ACL, which holds the same permission bits as the mode;
+    user.* notes; an SELinux label), each where the system and the process may set it (helper-195: the rename
+    dropped them)."""
+    if not hasattr(os, "listxattr"):  # Linux only
+        return
+    try:
+        names = os.listxattr(path)
+    except OSError:
+        return
+    for name in names:
+        try:
+            os.setxattr(temporary, name, os.getxattr(path, name))
+        except OSError:  # not permitted (a label only a privileged process sets), or not held by the file system
+            continue
 
 
 TMP_MAX = 10_000  # names tried, as tempfile.TMP_MAX

@@ -175,6 +175,35 @@ def test_fix_run_as_root_keeps_the_file_s_owner_and_group(run, repo):
     assert "151645" in target.read_text() and (st.st_uid, st.st_gid, st.st_mode & 0o777) == (12345, 23456, 0o640)
 
 
+def test_fix_keeps_the_file_s_extended_attributes(run, repo):
+    """helper-195: the atomic replace dropped extended attributes (a user.* note; a POSIX ACL, stored as one,
+    granting a group write access): they are copied to the new file where the file system holds them."""
+    import shutil
+
+    from support import RULE_CASES
+
+    folder = shutil.copytree(RULE_CASES / "EOS001-terminator-not-stop-id", repo / "chat")
+    target = folder / "generation_config.json"
+    try:
+        os.setxattr(target, "user.note", b"reviewed")
+    except (AttributeError, OSError) as exc:
+        pytest.skip(f"no user extended attributes here: {exc}")
+    import struct
+
+    # a POSIX ACL granting user 12345 read and write: version 2, then (tag, permissions, id) entries, as setfacl
+    # writes it (user::rw- user:12345:rw- group::r-- mask::rw- other::r--)
+    acl = struct.pack("<I", 2) + b"".join(struct.pack("<HHI", tag, permissions, who) for tag, permissions, who in (
+        (0x01, 6, 0xFFFFFFFF), (0x02, 6, 12345), (0x04, 4, 0xFFFFFFFF), (0x10, 6, 0xFFFFFFFF), (0x20, 4, 0xFFFFFFFF)))
+    try:
+        os.setxattr(target, "system.posix_acl_access", acl)
+    except OSError:
+        acl = None  # a file system without ACLs
+    assert run("--fix", "chat", cwd=repo)[0] == 1
+    assert "151645" in target.read_text() and os.getxattr(target, "user.note") == b"reviewed"
+    if acl is not None:
+        assert os.getxattr(target, "system.posix_acl_access") == acl
+
+
 def test_fix_that_may_not_set_the_owner_keeps_the_group_or_writes_anyway(run, repo, monkeypatch):
     """A user who is not root may not give a file to another user: the group alone is kept, and when even that is
     refused the file is written all the same, with the user's own."""
