@@ -105,6 +105,9 @@ def classify(paths: Iterable[Union[str, Path]]) -> Sources:
                 raise InputError(path, "not a regular file" if os.path.exists(text) else "no such file")
             sources.gguf.append(path)
         else:
+            if text == "-" and not os.path.lexists(text):  # a Unix tool's "standard input"
+                raise InputError(None, f"{shown(text)}: no such file or directory (eos-guard reads model folders, not standard "
+                                       "input: name the folder, or its files)")
             meant = hub_spelling(text) if isinstance(item, str) and not os.path.lexists(text) else None
             if meant:  # Path() would also fold an address's "//" into "/"
                 raise InputError(None, f"{shown(text)}: no such file or directory; did you mean {meant}?")

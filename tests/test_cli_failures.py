@@ -37,6 +37,14 @@ def _git(repo, *args):
 
 # ---------------------------------------------------------------------------------------------- PATHs
 
+def test_a_dash_says_standard_input_is_not_read(run, broken):
+    """helper-196: `eos-guard -` (a Unix tool's standard input) said only "-: no such file or directory"."""
+    code, out, err = run("-", "broken")
+    assert code == 2 and err == ("eos-guard: -: no such file or directory (eos-guard reads model folders, not "
+                                 "standard input: name the folder, or its files)\n"), err
+    assert out.endswith(ONE_FAILING)
+
+
 def test_missing_path_is_reported_and_the_others_are_checked(run, broken):
     code, out, err = run("does-not-exist", "broken")
     assert code == 2 and err == "eos-guard: does-not-exist: no such file or directory\n"
