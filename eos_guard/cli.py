@@ -479,9 +479,10 @@ def _warn_if_nothing_found(args: argparse.Namespace, report: Report) -> None:
             or report.excluded:
         return
     named = [path for path in args.paths if not path.startswith("hf://")] or ["."]
+    # how a file is checked, only when a file was named (helper-196: said of a folder PATH too)
+    files = "a file is checked with the model folder it lies in; " if not all(map(os.path.isdir, named)) else ""
     _say(f"eos-guard: warning: no model folder found for {', '.join(shown(path) for path in named)} "
-         "(a file is checked with the model folder it lies in; a model folder holds generation_config.json, "
-         "tokenizer_config.json or a model's config.json)")
+         f"({files}a model folder holds generation_config.json, tokenizer_config.json or a model's config.json)")
 
 
 UNREAD_SETTINGS_SHOWN = 5  # lines naming settings files a run does not read; then how many more

@@ -103,14 +103,14 @@ def test_the_current_folder_without_model_folders_says_so(run, args):
     assert run(*args) == (2, "No model folders found.\n", f"eos-guard: .: {NO_MODEL}\n")
 
 
-def _nothing_found(*paths: str) -> str:
-    return (f"eos-guard: warning: no model folder found for {', '.join(paths)} (a file is checked with the model "
-            "folder it lies in; a model folder holds generation_config.json, tokenizer_config.json or a model's "
-            "config.json)\n")
+def _nothing_found(*paths: str, folders: bool = False) -> str:
+    files = "" if folders else "a file is checked with the model folder it lies in; "
+    return (f"eos-guard: warning: no model folder found for {', '.join(paths)} ({files}a model folder holds "
+            "generation_config.json, tokenizer_config.json or a model's config.json)\n")
 
 
 def test_allow_empty_accepts_a_folder_without_model_folders(run):
-    assert run("--allow-empty", ".") == (0, "No model folders found.\n", _nothing_found("."))
+    assert run("--allow-empty", ".") == (0, "No model folders found.\n", _nothing_found(".", folders=True))
 
 
 def test_a_file_outside_a_model_folder_is_skipped_as_pre_commit_passes_files(run, tmp_path):
@@ -159,7 +159,7 @@ def test_nothing_found_is_not_warned_about_when_a_folder_was_checked_excluded_or
 
 @pytest.mark.parametrize(("args", "code", "err"), [
     pytest.param(["lone/tokenizer.json"], 0, _nothing_found("lone/tokenizer.json"), id="file-outside-a-model-folder"),
-    pytest.param(["--allow-empty", "."], 0, _nothing_found("."), id="allow-empty"),
+    pytest.param(["--allow-empty", "."], 0, _nothing_found(".", folders=True), id="allow-empty"),
     pytest.param(["."], 2, f"eos-guard: .: {NO_MODEL}\n", id="empty-folder"),
 ])
 def test_explain_with_nothing_to_explain_says_so(run, tmp_path, args, code, err):
