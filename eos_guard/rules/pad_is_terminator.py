@@ -48,4 +48,5 @@ class PadIsTerminator(Rule):
         yield self.finding(model, f"the pad token '{pad}' is also the turn terminator: a collator that masks "
                                   "padding by id (transformers' DataCollatorForLanguageModeling) masks every "
                                   "terminator too, and fine-tuning never teaches the model to stop (EosGuardCallback "
-                                  "checks the training batches: EOS023)", where)
+                                  "checks the training batches: EOS023); before training, set pad_token to a token "
+                                  "that ends nothing (a reserved or unused one)", where)
