@@ -649,6 +649,16 @@ def test_unknown_rule_is_exit_2_with_a_suggestion(run, name, hint):
                   "every rule)\n"
 
 
+@pytest.mark.parametrize("name", ["EOS\u00b97", "EOS\u00b2", "EOS" + "1" * 5000])
+def test_a_code_of_digits_int_cannot_read_is_an_unknown_rule_not_an_internal_error(run, tmp_path, name):
+    """helper-197: the suggestion read a code's digits with int(), which refuses '²' (str.isdigit accepts it) and
+    5,000 digits: a traceback for `rule`, an internal error for --select and the settings."""
+    code, out, err = run("rule", name)
+    assert (code, out) == (2, "") and err.startswith("eos-guard: unknown rule ") and err.count("\n") == 1, err
+    code, _, err = run("--select", name, str(FIXTURES / "qwen2-instruct-aligned"))
+    assert code == 2 and "unknown rule" in err and "internal error" not in err, err
+
+
 def test_rule_needs_a_code_or_all(run):
     code, out, err = run("rule")
     assert (code, out) == (2, "")

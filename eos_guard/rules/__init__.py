@@ -139,7 +139,8 @@ def suggest(code_or_name: str) -> str | None:
     upper = text.upper()
     if upper.startswith("EOS") and len(upper) > 3:
         number = upper[3:]
-        if number.isdigit() and f"EOS{int(number):03d}" in every["BY_CODE"]:  # EOS1 -> EOS001, EOS0017 -> EOS017
+        # EOS1 -> EOS001, EOS0017 -> EOS017 (ASCII digits only: int() reads '²' as none, and 5,000 digits raise)
+        if number.isascii() and number.isdigit() and len(number) <= 6 and f"EOS{int(number):03d}" in every["BY_CODE"]:
             return f"EOS{int(number):03d}"
         # a code mistyped after its first digits (EOS01X, EOS0199): the first of the codes that share most of it
         shared = max(len(os.path.commonprefix([upper, code])) for code in every["BY_CODE"])
