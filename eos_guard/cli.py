@@ -343,17 +343,21 @@ STALE = "changed by another process while fixing; no file of this folder is chan
 
 
 def check(paths: list[str], config: settings.Config, args: argparse.Namespace,
-          on_write: Callable[[Path], None] | None = None) -> Outcome:
-    """Check the paths, or fix them first with --fix; ``on_write`` hears of each file as soon as it is written."""
+          on_write: Callable[[Path], None] | None = None,
+          output_files: Sequence[tuple[str, str]] = ()) -> Outcome:
+    """Check the paths, or fix them first with --fix; ``on_write`` hears of each file as soon as it is written.
+    ``output_files`` ((what, path): the Action's sarif-file) and --sarif/--summary are refused when they name a
+    file the run checks, before anything is written or printed."""
     from .pipeline import check_paths, fix_paths
 
+    outputs = [*named_outputs(args), *output_files]
     if not args.fix:
         report = check_paths(paths, config, args.allow_empty)
-        refuse_checked_outputs(args, report)  # before the report is printed, as a usage error is
+        refuse_checked_outputs(outputs, report)  # before the report is printed, as a usage error is
         return Outcome(report, [], [])
     written = None if on_write is None else (lambda change: on_write(change.path))
     result = fix_paths(paths, config, unsafe=args.unsafe_fixes, on_write=written, allow_empty=args.allow_empty,
-                       before_writing=lambda report: refuse_checked_outputs(args, report))
+                       before_writing=lambda report: refuse_checked_outputs(outputs, report))
     return Outcome(result.report, [change.path for change in result.changes], result.skipped, result.failed)
 
 
@@ -570,17 +574,23 @@ def _say_errors(report: Report, verbose: bool) -> None:
         _say(f"eos-guard: {problem.render()}")
 
 
-def refuse_checked_outputs(args: argparse.Namespace, report: Report) -> None:
-    """An InputError when --sarif or --summary names a file the run checks: raised once the folders are read, before
-    a fix is written or the report printed (helper-195: --fix wrote its fixes, then refused the file)."""
-    for option, path in (("--sarif", getattr(args, "sarif", None)), ("--summary", getattr(args, "summary", None))):
-        if path and _checked_file(path, report):
-            raise InputError(path, f"cannot write the {option} file: it is a file this run checks (a model's own "
-                                   "file would be replaced by the report); name another")
+def named_outputs(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """(what, path) of the files --sarif and --summary name."""
+    return [(f"the {option} file", path) for option, path in (("--sarif", getattr(args, "sarif", None)),
+                                                              ("--summary", getattr(args, "summary", None))) if path]
+
+
+def refuse_checked_outputs(outputs: Sequence[tuple[str, str]], report: Report) -> None:
+    """An InputError when an output file ((what, path)) is a file the run checks: raised once the folders are read,
+    before a fix is written or the report printed (helper-195: --fix wrote its fixes, then refused the file)."""
+    for what, path in outputs:
+        if _checked_file(Path(path), report):
+            raise InputError(path, f"cannot write {what}: it is a file this run checks (a model's own file would be "
+                                   "replaced by the report); name another")
 
 
 def _write_side_outputs(args: argparse.Namespace, report: Report) -> None:
-    refuse_checked_outputs(args, report)  # the report after --fix reads the same folders
+    refuse_checked_outputs(named_outputs(args), report)  # the report after --fix reads the same folders
     if args.sarif:
         from .report import sarif
 

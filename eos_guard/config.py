@@ -84,7 +84,7 @@ def runtimes_of(entries: Any, where: Path | None, key: str) -> tuple[str, ...]:
         elif name is not None:
             names.append(name)
         else:
-            raise InputError(where, f"{key}: unknown runtime {shown(entry)} ({_runtime_hint(entry)}known: "
+            raise InputError(where, f"{key}: unknown runtime {shown(entry)} ({runtime_hint(entry)}known: "
                                     f"{', '.join(RUNTIME_NAMES)}, all)")
     return tuple(n for n in RUNTIME_NAMES if n in names)
 
@@ -94,7 +94,7 @@ def runtime_name(entry: Any) -> str | None:
     return next((name for name in RUNTIME_NAMES if isinstance(entry, str) and entry.lower() == name), None)
 
 
-def _runtime_hint(entry: Any) -> str:
+def runtime_hint(entry: Any) -> str:
     """``did you mean llama.cpp? `` for a runtime name written without its punctuation (``llamacpp``, ``mlx_lm``)."""
     def bare(text: str) -> str:
         return "".join(c for c in text.lower() if c.isalnum())
@@ -114,7 +114,7 @@ def runtime_versions_of(table: Any, where: Path | None, trail: list[str] | None 
         if trail is not None:
             trail[:] = [key, str(name)]
         if runtime_name(name) is None:
-            raise InputError(where, f"{key}: unknown runtime {shown(name)} ({_runtime_hint(name)}known: "
+            raise InputError(where, f"{key}: unknown runtime {shown(name)} ({runtime_hint(name)}known: "
                                     f"{', '.join(RUNTIME_NAMES)})")
         if runtime_name(name) in versions:  # vllm and vLLM: one runtime
             raise InputError(where, f"{key}: {runtime_name(name)} is named twice")

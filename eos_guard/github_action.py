@@ -30,7 +30,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from . import cli
+from . import cli, config as settings
 from .config_types import FAIL_ON_NEVER
 from .errors import InputError, MissingDependency, display_path
 from .findings import Severity
@@ -98,9 +98,12 @@ class Inputs:
             problems.append(f"fail-on: '{fail_on}' is not one of {', '.join(FAIL_ON_VALUES)}")
         fail_on = fail_on.lower()
         runtimes = [name for name in re.split(r"[,\s]+", value("runtimes", "transformers")) if name]
-        for name in runtimes:
-            if name not in RUNTIME_VALUES:
-                problems.append(f"runtimes: '{name}' is not one of {' '.join(RUNTIME_VALUES)}")
+        for name in runtimes:  # in any case, as --runtime and the settings file take them
+            if name.lower() != "all" and settings.runtime_name(name) is None:
+                hint = settings.runtime_hint(name)
+                problems.append(f"runtimes: '{name}' is not one of {' '.join(RUNTIME_VALUES)}"
+                                + (f" ({hint.strip()})" if hint else ""))
+        runtimes = [settings.runtime_name(name) or name.lower() for name in runtimes]
         config = value("config")
         if config and one_line("config", config) and not os.path.isfile(config):
             problems.append(f"config: '{config}' is not a file (in {os.getcwd()})")
@@ -375,7 +378,9 @@ def check_paths(inputs: Inputs, env: Mapping[str, str], out: TextIO, outputs: Ou
     started = time.perf_counter()
     try:
         paths, config = cli.configure(args)
-        outcome = cli.check(paths, config, args, on_write=written.append)
+        # a sarif-file that is a file the run checks is refused before --fix writes anything (helper-197)
+        outcome = cli.check(paths, config, args, on_write=written.append,
+                            output_files=[("the sarif-file", inputs.sarif_file)] if inputs.sarif_file else [])
     except InputError as exc:  # a bad setting, a missing path, a file --fix could not write
         print(error_annotation(exc), file=out)
         return finish_written(env, out, outputs, written, cli.EXIT_ERROR, {})

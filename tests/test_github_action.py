@@ -374,6 +374,30 @@ def test_a_sarif_file_that_cannot_be_written_is_an_error(step: Step) -> None:
     assert "::error title=eos-guard::sarif-file: cannot write 'blocker/eos-guard.sarif'" in out
 
 
+@pytest.mark.parametrize("fix", ["true", "false"])
+def test_a_sarif_file_that_is_a_file_the_run_checks_is_refused_before_anything_is_written(step: Step, fix) -> None:
+    """helper-197: with fix: true and sarif-file: m/config.json, the step wrote the fix, then replaced config.json
+    with the SARIF report, exit 0, and changed-files listed it for a later step to commit. As the CLI's --sarif, it is
+    refused once the folder is read, before a fix is written."""
+    folder = step.add(BROKEN, "m")
+    before = {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+    code, out, outputs = step(paths="m", fix=fix, sarif_file="m/config.json")
+    assert outputs["exit-code"] == "2" and outputs["sarif-file"] == "" and outputs["changed-files"] == "", outputs
+    assert "::error file=m/config.json,title=eos-guard::m/config.json: cannot write the sarif-file: it is a file this " \
+           "run checks" in out, out
+    assert {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()} == before
+
+
+def test_the_runtimes_input_is_read_in_any_case(step: Step) -> None:
+    """helper-197: --runtime and the settings file read 'vLLM'; the Action's input refused it, with no hint for
+    'llamacpp'."""
+    step.add(CLEAN, "clean")
+    code, out, outputs = step(paths="clean", runtimes="vLLM, TGI")
+    assert outputs["exit-code"] == "0" and "--runtime=vllm,tgi" in out.splitlines()[0], out
+    code, out, outputs = step(paths="clean", runtimes="llamacpp")
+    assert "runtimes: 'llamacpp' is not one of " in out and "(did you mean llama.cpp?)" in out, out
+
+
 def test_a_sarif_file_a_pull_request_links_out_of_the_workspace_is_not_written(step: Step, tmp_path: Path) -> None:
     """helper-114: the sample workflow writes eos-guard-results/eos-guard.sarif inside the checkout, so a pull request
     can commit that folder as a link to the runner's home: the step overwrote (or created) a file there. The
