@@ -24,15 +24,16 @@ from .findings import quoted_list
 from .jsonspan import JsonDocument, NotRead, dotted, read_bytes
 from .model_files import one_eos_type, repository_link
 from .records import field, record
-from .resolve import SUB_CONFIGS, ResolvedModel, generating_section, special_token_text
+from .resolve import SUB_CONFIGS, ResolvedModel, generating_section, is_listed_id, special_token_text
 from .rules.base import ids_to_stop_on
+from .rules.stop_ids_dropped import config_losses
 from .rules.tool_call_not_stop_id import calling_turn_end, calls_not_stopping
 from .runtimes import stops, target_id
 from .splice import Edit, add_to_id_list, apply_edits, insert_member, replace_value
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
-    from typing import Callable, Iterable
+    from typing import Any, Callable, Iterable
 
     from .jsonspan import KeyPath
 
@@ -217,6 +218,10 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
     section = generating_section(model.files)
     if fix_stops and section is not None:  # generate() stops on the ids of the inner model's section of config.json
         _add_stop_ids(model, add, add_ids, (section,), wanted, missing)
+        if answers(DROPPED_CODES) and gen is not None and _id_value(gen.get(("eos_token_id",))):
+            # generation_config.json gets its own lost ids back too, or EOS015 would stay (helper-197)
+            add_ids(gen, ("eos_token_id",), _not_in(_dropped(model, "generation_config.json"),
+                                                     _id_value(gen.get(("eos_token_id",)))))
     elif fix_stops and gen is not None and isinstance(gen.data, dict):
         _add_stop_ids(model, add, add_ids, (), wanted, missing)
     elif fix_stops and gen is None and model.files.config is not None and isinstance(model.files.config.data, dict) \
@@ -234,8 +239,15 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
     rebuilt = fix_stops and bool(missing) and section is None and gen is not None and rebuilt_from_config_in_4x(model)
     if answers(CONFIG_CODES) or (fix_stops and gen is None and section is None) or eos_id != read_eos_id or rebuilt:
         ids = everything if gen is not None else wanted
-        dropped = _dropped(model, "config.json") if answers(DROPPED_CODES) else []
+        losses = config_losses(model) if answers(DROPPED_CODES) else []
+        config = model.files.config
+        own = model.config_eos.where.keys if model.config_eos is not None and model.config_eos.where is not None \
+            else None
+        dropped = [i for loss in losses if loss.now_keys == own for i in loss.lost]
         _align_config(model, ids + _not_in(dropped, ids), add_ids, eos_id, dropped, rebuilt)
+        for loss in losses:  # elsewhere in config.json: the inner model's section generate() reads (BLIP-2's)
+            if loss.now_keys != own and config is not None and _id_value(config.get(loss.now_keys)):
+                add_ids(config, loss.now_keys, list(loss.lost))
 
     for path, (doc, file_edits, reasons) in edits.items():
         for index, edit in enumerate(file_edits):
@@ -295,6 +307,12 @@ def _calling_turn_ends(model: ResolvedModel, stop: list[int]) -> list[int]:
     stop ids ``stop`` (EOS030), when the rule names one (an id the model can emit)."""
     ids = [calling_turn_end(model, after)[1] for _, after in calls_not_stopping(model, stop)]
     return [i for i in dict.fromkeys(ids) if i is not None]
+
+
+def _id_value(value: Any) -> list[int]:
+    """The ids of an eos_token_id value ids can be added to (an id, or a list of nothing but ids), else []."""
+    items = value if isinstance(value, list) else [value]
+    return list(items) if items and all(is_listed_id(v) for v in items) else []
 
 
 def _dropped(model: ResolvedModel, name: str) -> list[int]:

@@ -269,6 +269,72 @@ def test_ids_dropped_from_a_text_config_eos_are_found_and_restored(run, tmp_path
            "text_config.eos_token_id) became [151645]" in out, out
 
 
+_A, _B = 151643, 151645
+
+
+def _text(eos):
+    return {"model_type": "qwen2", "eos_token_id": eos, "vocab_size": 151936}
+
+
+def _llava(**members):
+    return {"model_type": "llava", "architectures": ["LlavaForConditionalGeneration"], **members}
+
+
+def _blip(**members):
+    return {"model_type": "blip-2", "architectures": ["Blip2ForConditionalGeneration"], **members}
+
+
+def _omni(eos):
+    return {"model_type": "qwen2_5_omni", "architectures": ["Qwen2_5OmniForConditionalGeneration"],
+            "thinker_config": {"model_type": "qwen2_5_omni_thinker", "text_config": _text(eos)}}
+
+
+@pytest.mark.parametrize("before, after, gen_before, gen_after, reported", [
+    # a top-level scalar appears beside generation_config.json; text_config keeps its list: nothing lost
+    pytest.param(_llava(text_config=_text([_B, _A])), _llava(eos_token_id=_B, text_config=_text([_B, _A])),
+                 [_B, _A], [_B, _A], [], id="scalar-added-beside-generation-config"),
+    # the ids moved from config.json to a new generation_config.json, which generate() reads: nothing lost
+    pytest.param(_llava(eos_token_id=[_B, _A], text_config={"model_type": "qwen2"}),
+                 _llava(text_config={"model_type": "qwen2"}), None, [_B, _A], [], id="moved-to-generation-config"),
+    # BLIP-2 generates with text_config's ids, whatever the top level says
+    pytest.param(_blip(eos_token_id=_B, text_config=_text([_B, _A])), _blip(eos_token_id=_B, text_config=_text(_B)),
+                 None, None, ["config.json text_config.eos_token_id lost [151643]"], id="blip-2-text-config"),
+    pytest.param(_omni([_B, _A]), _omni(_B), None, None,
+                 ["config.json thinker_config.text_config.eos_token_id lost [151643]"], id="qwen2.5-omni-thinker"),
+    # BLIP-2 beside generation_config.json: each file gets its own ids back (--fix had added the file's to
+    # text_config, and EOS015 stayed)
+    pytest.param(_blip(text_config=_text([_A, 151644])), _blip(text_config=_text(_A)), [_A, 151646], _A,
+                 ["config.json text_config.eos_token_id lost [151644]",
+                  "generation_config.json eos_token_id lost [151646]"], id="blip-2-both-files"),
+])
+def test_ids_dropped_anywhere_generate_reads_them_and_only_there(run, tmp_path, before, after, gen_before,
+                                                                 gen_after, reported):
+    """helper-197: after 5f9966d, EOS015 compared the baseline's own eos with whatever config.json's own eos was
+    now (a false alarm for a scalar added beside generation_config.json), missed the inner model's section that
+    BLIP-2 and Qwen2.5-Omni generate with, called ids moved to generation_config.json lost, and --fix could not
+    clear BLIP-2's generation_config.json. Each place is compared with itself; --fix restores each and converges."""
+    def at_baseline(folder: Path) -> None:
+        write_json(folder / "config.json", before)
+        if gen_before is None:
+            (folder / "generation_config.json").unlink()
+        else:
+            write_json(folder / "generation_config.json", {"eos_token_id": gen_before})
+
+    repo, folder = _committed(tmp_path, "qwen2-instruct-aligned", "m", at_baseline)
+    write_json(folder / "config.json", after)
+    if gen_after is not None:
+        write_json(folder / "generation_config.json", {"eos_token_id": gen_after})
+    code, out, _ = run("--format", "concise", "--select", "EOS015", ".", cwd=repo)
+    assert [line.split(" EOS015 error: ")[1].split(" compared")[0] for line in out.splitlines()
+            if " EOS015 " in line] == reported, out
+    if reported:
+        assert run("--fix", ".", cwd=repo)[0] == 1
+        assert run("--select", "EOS015", ".", cwd=repo)[0] == 0
+        written = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        assert written["thinker_config" if "thinker_config" in written else "text_config"] != after.get(
+            "thinker_config", after.get("text_config"))
+
+
 def test_a_deleted_generation_config_json_loses_the_ids_config_json_lacks(run, tmp_path, monkeypatch):
     """helper-183: EOS015 compared each file with itself, so deleting generation_config.json (Qwen2-Instruct's
     [151645, 151643]) passed, though generate() then stops on config.json's 151645 alone. --fix writes the file

@@ -3,13 +3,14 @@ from __future__ import annotations
 import json
 
 from ..findings import Finding, Severity, quoted_list
-from ..jsonspan import dotted
-from ..resolve import ResolvedModel, StopIds, Where
+from ..jsonspan import JsonDocument, KeyPath, dotted
+from ..records import record
+from ..resolve import ResolvedModel, StopIds, Where, config_eos_keys, is_listed_id
 from .base import Options, Rule, describe_ids, where_stop_ids_are
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
-    from typing import Iterator
+    from typing import Any, Iterator
 
 
 class StopIdsDropped(Rule):
@@ -25,10 +26,12 @@ class StopIdsDropped(Rule):
     eos, and the ids the file listed that config.json lacks are lost (`--fix` writes the file again as the baseline
     holds it).
 
-    In config.json the eos is compared where it is, as for EOS003: at the top level, else in the first
-    sub-config that sets one (a VLM's `text_config`, where generate() reads it without generation_config.json),
-    also when it moved between them. Only a *list* that lost ids is reported, or any loss when there is no
-    generation_config.json (then config.json is the stop set). A scalar config.json eos that changed next to
+    In config.json each place that holds an eos is compared with the same place at the baseline: where generate()
+    reads its stop ids from config.json (without generation_config.json, a VLM's `text_config`; for a model that
+    generates with an inner model, its section: BLIP-2's `text_config`, Qwen2.5-Omni's `thinker_config`), and
+    config.json's own eos (top level, else the first sub-config that sets one, as EOS003 reads it). An eos that
+    moved is compared where it is now, and ids that moved to generation_config.json are not lost. Only a *list*
+    that lost ids is reported, or any loss at a place generate() reads. A scalar config.json eos that changed next to
     a generation_config.json is what transformers' own `align_special_tokens` writes at every `train()`,
     and generate() does not read it.
 
@@ -53,32 +56,31 @@ class StopIdsDropped(Rule):
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         for name, before in model.baseline_eos.items():
-            doc = getattr(model.files, "generation_config" if name == "generation_config.json" else "config")
+            if name == "config.json":
+                continue  # config_losses: each place config.json holds an eos
+            doc = model.files.generation_config
             if doc is None:
-                if name == "generation_config.json":
-                    yield from self._deleted(model, before, options)
+                yield from self._deleted(model, before, options)
                 continue
-            if name == "config.json" and not isinstance(before.raw, list) \
-                    and model.files.generation_config is not None:
-                continue  # a scalar next to generation_config.json is not a stop set (see the rule's doc)
             keys = ("eos_token_id",)
-            if name == "config.json" and model.config_eos is not None and model.config_eos.where is not None:
-                keys = model.config_eos.where.keys  # config.json's eos as read now: a VLM's text_config's
-            elif name == "config.json" and before.where is not None:
-                keys = before.where.keys
             now = doc.get(keys)
             current = set(now) if isinstance(now, list) else ({now} if now is not None else set())
             # only ids the model can emit: one past vocab_size is EOS006's error, and dropping it fixes that
             lost = [i for i in before.ids if i not in current and model.can_emit(i)]
             if lost:
-                shown_now, shown_before = _as_written(now), _as_written(before.raw)
-                shown_now = "nothing" if now is None else shown_now
-                moved = "" if before.where is None or before.where.keys == keys else \
-                    f" (at {options.baseline} in {dotted(before.where.keys)})"
-                yield self.finding(model, f"{name} {dotted(keys)} lost {quoted_list(lost)} compared with "
-                                          f"{options.baseline}: {shown_before}{moved} became {shown_now}; "
-                                          "restore them",
-                                   Where(doc, keys) if doc.has(keys) else Where(doc, ()))
+                yield self._finding(model, options, name, keys, keys, lost, before.raw, now, doc)
+        config = model.files.config
+        for loss in config_losses(model) if config is not None else ():
+            yield self._finding(model, options, "config.json", loss.keys, loss.now_keys, list(loss.lost), loss.before,
+                                loss.now, config)
+
+    def _finding(self, model: ResolvedModel, options: Options, name: str, keys: KeyPath, now_keys: KeyPath,
+                 lost: list[int], before: Any, now: Any, doc: JsonDocument) -> Finding:
+        shown_now = "nothing" if now is None else _as_written(now)
+        moved = "" if keys == now_keys else f" (at {options.baseline} in {dotted(keys)})"
+        return self.finding(model, f"{name} {dotted(now_keys)} lost {quoted_list(lost)} compared with "
+                                   f"{options.baseline}: {_as_written(before)}{moved} became {shown_now}; restore them",
+                            Where(doc, now_keys) if doc.has(now_keys) else Where(doc, ()))
 
     def _deleted(self, model: ResolvedModel, before: StopIds, options: Options) -> Iterator[Finding]:
         """generation_config.json is gone (not unreadable: that is an error of its own, and EOS018's): generate()
@@ -99,3 +101,55 @@ def _as_written(value: object) -> str:
     """An eos_token_id value spelled as the file spells it (true, "<|im_end|>"), as EOS007 quotes a value that is no
     id."""
     return quoted_list(value, json.dumps) if isinstance(value, list) else json.dumps(value)
+
+
+@record(frozen=True)
+class ConfigLoss:
+    """Ids config.json held at the baseline, at ``keys``, that it lacks now (read at ``now_keys``: the same place,
+    or the one its eos moved to)."""
+    keys: KeyPath
+    now_keys: KeyPath
+    lost: tuple[int, ...]
+    before: Any
+    now: Any
+
+
+def config_losses(model: ResolvedModel) -> list[ConfigLoss]:
+    """The ids config.json lost since the baseline, at each place it holds an eos that matters: where generate()
+    reads its stop ids from config.json (no generation_config.json, or the inner model's section of a model that
+    generates with one: BLIP-2's text_config, Qwen2.5-Omni's thinker_config), and config.json's own eos (top level,
+    else the first sub-config that sets one: EOS003's), each compared with the same place at the baseline. An eos
+    that moved (the baseline's own eos is gone from its place) is compared where it is now; ids that moved to
+    generation_config.json, which generate() reads, are not lost. A scalar next to generation_config.json that
+    generate() does not read is no stop set (transformers' align_special_tokens writes one at every train()).
+    Only ids the model can emit count (helper-195, helper-197)."""
+    files, doc = model.files, model.files.config
+    before_doc = files.baseline.get("config.json")
+    if doc is None or before_doc is None or not isinstance(before_doc.data, dict):
+        return []
+    stop = model.stop
+    read = stop.where.keys if stop.where is not None and stop.where.document is doc and stop.argument is None \
+        else None
+    own = model.config_eos.where.keys if model.config_eos is not None and model.config_eos.where is not None \
+        else None
+    baseline_own = config_eos_keys(before_doc.data)
+    gen = files.generation_config
+    generation_ids = set(_listed(gen.get(("eos_token_id",)))) if gen is not None else set()
+    losses = []
+    for keys in dict.fromkeys(k for k in (read, own, baseline_own) if k is not None):
+        before = before_doc.get(keys)
+        if not _listed(before) or (not isinstance(before, list) and gen is not None and keys != read):
+            continue
+        now_keys, now = keys, doc.get(keys)
+        if now is None and keys == baseline_own and own is not None:  # moved: compared where it is now
+            now_keys, now = own, doc.get(own)
+        current = set(_listed(now)) | (generation_ids if now is None else set())
+        lost = tuple(i for i in dict.fromkeys(_listed(before)) if i not in current and model.can_emit(i))
+        if lost:
+            losses.append(ConfigLoss(keys, now_keys, lost, before, now))
+    return losses
+
+
+def _listed(value: Any) -> list[int]:
+    """The ids an eos_token_id value lists (an int, or a list's ints)."""
+    return [v for v in (value if isinstance(value, list) else [value]) if is_listed_id(v)]
