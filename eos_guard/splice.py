@@ -37,7 +37,8 @@ def apply_edits(text: str, edits: list[Edit]) -> str:
         if after.start < before.end:
             raise ValueError(f"overlapping edits at characters {before.start}-{before.end} and "
                              f"{after.start}-{after.end}")
-    # from the end; at one place a replacement first, then an insertion before it (insertions in the given order)
+    # from the end; at one place a replacement first, then an insertion before it (two insertions at one place
+    # come out in reverse order: no plan makes them)
     for edit in sorted(edits, key=lambda e: (e.start, e.end), reverse=True):
         text = text[:edit.start] + edit.text + text[edit.end:]
     return text
