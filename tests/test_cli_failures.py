@@ -1561,3 +1561,18 @@ def test_a_folder_a_file_stopped_is_not_counted_among_those_that_pass(run, tmp_p
     assert out.endswith("\n2 model folders pass (1 warning); --fix changes 1 file in 1 folder; 1 cannot be read.\n")
     code, out, _ = run("--format", "concise", "--select", "EOS017", "warn", "bad", cwd=tmp_path)
     assert out.endswith("\n1 model folder passes (1 warning); --fix changes 1 file in 1 folder; 1 cannot be read.\n")
+
+
+def test_a_folder_not_read_is_not_counted_as_passing_when_eos018_is_off(run, tmp_path):
+    """helper-197: a model folder linked out of the repository is not read (EOS018); with EOS018 off in the
+    settings, the run said "All checks passed (2 model folders)" for one folder checked."""
+    import subprocess
+
+    repo = tmp_path / "repo"
+    shutil.copytree(FIXTURES / "qwen2-instruct-aligned", repo / "good")
+    shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "outside")
+    (repo / "linked").symlink_to(tmp_path / "outside")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    code, out, _ = run("--ignore", "EOS018", "good", "linked", cwd=repo)
+    assert (code, out) == (0, "No findings in 2 model folders; 1 not read (EOS018 is off).\n"), out
+    assert run("good", "linked", cwd=repo)[1].endswith("1 of 2 model folders fails (1 error).\n")

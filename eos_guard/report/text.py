@@ -154,7 +154,7 @@ def summary(report: Report) -> str:
     checked, alone = _checked(report)
     if not counts:
         # not after an error on stderr (a PATH that names nothing, a folder that cannot be listed, a bad baseline)
-        passed = not unreadable and not report.problems
+        passed = not unreadable and not report.problems and not any(m.not_read for m in report.models)
         return f"All checks passed ({alone}{skipped})." if passed else f"No findings in {checked}{tail}."
     failing = sum(1 for m in report.models if report.fails(m))  # an unreadable file does not hide its findings
     # the files and folders --fix would change, as each folder's header says it ("--fix changes 2 files")
@@ -176,8 +176,12 @@ def _unread_tail(report: Report) -> str:
     unfetched = sum(1 for m in report.models if m.unfetched)
     stopped = sum(1 for m in report.models if m.error is not None and m.model is None) - unfetched
     without = sum(1 for m in report.models if m.error is not None and m.model is not None)
+    # a folder not read at all (a link out of the repository) whose EOS018 the settings turn off (helper-197: "All
+    # checks passed (2 model folders)" for one checked)
+    passed_over = sum(1 for m in report.models if m.not_read and not m.findings)
     parts = ([f"{stopped} cannot be read"] if stopped else []) + \
         ([f"{without} checked without a malformed file"] if without else []) + \
+        ([f"{passed_over} not read (EOS018 is off)"] if passed_over else []) + \
         ([f"{_plural(unfetched, 'Hub repository')} cannot be fetched"] if unfetched else [])
     return "".join(f"; {part}" for part in parts)
 
@@ -203,8 +207,8 @@ def _no_answer_end_tail(report: Report) -> str:
 
 
 def _was_read(model: ModelReport) -> bool:
-    """Whether the run checked the folder: fetched, and not stopped by a file it could not read."""
-    return not model.unfetched and not (model.error is not None and model.model is None)
+    """Whether the run checked the folder: fetched, read, and not stopped by a file it could not read."""
+    return not model.unfetched and not model.not_read and not (model.error is not None and model.model is None)
 
 
 def _checked(report: Report, read_only: bool = False) -> tuple[str, str]:
