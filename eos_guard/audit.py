@@ -150,7 +150,7 @@ def _verdict(model: ModelReport, fail_on: Severity | None) -> str:
 
 def _workers() -> int:
     text = os.environ.get(WORKERS_ENV, str(DEFAULT_WORKERS))
-    if not text.isdigit() or int(text) < 1:
+    if not (text.isascii() and text.isdigit() and len(text) <= 6) or int(text) < 1:  # int('²') raises
         raise InputError(None, f"{WORKERS_ENV} must be a positive integer, not {text!r}")
     return int(text)
 

@@ -216,8 +216,10 @@ def _refuse_what_llama_cpp_cannot_load(meta: GgufMetadata, model: str | None, to
 def _names_an_empty(text: str, tokens: list[str]) -> bool:
     """Whether ``text`` is "[EMPTY_<id>]" for the id of an empty text, which llama.cpp reads as that text."""
     number = text[7:-1]
-    return text.endswith("]") and number.isdigit() and number == str(int(number)) and \
-        int(number) < len(tokens) and tokens[int(number)] == ""
+    # ASCII digits of an id's length: str.isdigit takes '²', which int() refuses, and 5,000 digits are past
+    # int()'s limit (helper-198: an internal error that lost the run's other files)
+    return text.endswith("]") and number.isascii() and number.isdigit() and len(number) <= 20 and \
+        number == str(int(number)) and int(number) < len(tokens) and tokens[int(number)] == ""
 
 
 SET_CHECK_TOKENS = 300_000  # up to this many tokens (every real vocabulary) a set finds a repeated text fastest

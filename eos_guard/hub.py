@@ -226,7 +226,7 @@ def _retrying(request: Callable[[], Any]) -> Any:
 
 def _wait(retry_after: str | None, attempt: int) -> float:
     """Seconds before the next attempt: the server's Retry-After (in seconds), else exponential backoff."""
-    if retry_after and retry_after.strip().isdigit():
+    if retry_after and retry_after.strip().isascii() and retry_after.strip().isdigit():  # float('²') raises
         return min(float(retry_after), MAX_WAIT_SECONDS)
     return min(BACKOFF_SECONDS * 2 ** attempt, MAX_WAIT_SECONDS)
 

@@ -398,6 +398,18 @@ def test_empty_token_texts_are_no_text_written_twice(run, tmp_path):
     assert code == 1 and err == "" and [f["code"] for f in json.loads(out)["findings"]] == ["EOS019"], out
 
 
+@pytest.mark.parametrize("text", ["[EMPTY_\u00b2]", "[EMPTY_" + "1" * 5000 + "]"])
+def test_a_text_like_empty_with_digits_int_cannot_read_is_a_text(run, tmp_path, text):
+    """helper-198: beside an empty text, '[EMPTY_²]' (str.isdigit takes '²', int() does not) or '[EMPTY_' and 5,000
+    digits was an internal error, which lost the other files' results. Neither names an empty token's id: a text
+    like any other (libllama loads both files)."""
+    write_gguf(tmp_path / "model.gguf", tokens=VOCAB[:12] + ["", text] + VOCAB[12:],
+               types=TYPES[:12] + [NORMAL] * 2 + TYPES[12:], eos=END + 2)
+    write_gguf(tmp_path / "good.gguf")
+    code, out, err = run("--format", "json", "model.gguf", "good.gguf")
+    assert code == 1 and err == "" and len(json.loads(out)["gguf"]) == 2, (out, err)
+
+
 def test_token_texts_are_compared_as_llama_cpp_reads_them(run, tmp_path):
     """helper-154: llama.cpp reads each token text up to its first NUL (a C string) and compares bytes. eos-guard
     passed a file it aborts on ('b\\0junk' beside 'b'), found no token '<|assistant_end|>' in
