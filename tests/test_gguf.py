@@ -974,6 +974,10 @@ def hostile_gguf(path: Path, shape: str, n: int) -> Path:
     elif shape == "empty-texts":  # 8 bytes each, without token types: llama.cpp reads each as "[EMPTY_<id>]"
         tokens += [""] * n
         types = None
+    elif shape == "cut-texts-not-utf-8":  # b"\xff\0" each, two texts in Python (decoded, then cut at the NUL)
+        tokens = [t.encode() for t in tokens] + [b"\xff\0" + i.to_bytes(3, "little").replace(b"\0", b"\1")
+                                                 for i in range(n)]
+        types += [NORMAL] * n
     writer = gguf.GGUFWriter(path, arch="llama")
     writer.add_tokenizer_model("gpt2")
     writer.add_token_list(tokens)
@@ -984,12 +988,16 @@ def hostile_gguf(path: Path, shape: str, n: int) -> Path:
     if shape == "keys":
         for i in range(n):
             writer.add_uint8(f"{i:x}", 1)
+    if shape == "template-keys":  # each read: the first 16 by name are rendered, the others named (EOS028)
+        for i in range(n):
+            writer.add_uint8(f"tokenizer.chat_template.{i:x}", 1)
     _finish(writer)
     return path
 
 
 HOSTILE = {"keys": 250_000, "control-tokens": 250_000, "normal-tokens": 300_000, "large-token-types": 1_000_000,
-           "repeated-text": 600_000, "empty-texts": 550_000}
+           "repeated-text": 600_000, "empty-texts": 550_000, "cut-texts-not-utf-8": 500_000,
+           "template-keys": 120_000}
 
 
 @pytest.mark.parametrize("shape", HOSTILE)
@@ -1000,7 +1008,9 @@ def test_a_hostile_gguf_costs_at_most_the_documented_multiple_of_its_size(tmp_pa
     token's id beside the list, now the ids of the few texts looked up); 4 to 5 MB of each shape, in a process of
     its own. A text written twice among millions of short ones, which llama.cpp refuses, took 11.6 times when a set
     found it (helper-154): past 300,000 tokens, sorting does. Empty texts, each made its "[EMPTY_<id>]" text to
-    compare, took 11.4 times (helper-157); only a text written so is looked at now."""
+    compare, took 11.4 times (helper-157); only a text written so is looked at now. helper-198: texts that are not
+    UTF-8 and hold a NUL took 18.5 times (a second list of the texts cut at it), and chat template keys 10.9 (an
+    instance dictionary per kept entry)."""
     from support import ROOT
 
     path = hostile_gguf(tmp_path / "hostile.gguf", shape, HOSTILE[shape])
