@@ -221,3 +221,29 @@ def test_the_files_eos_guard_checks_are_the_files_libllama_loads(libllama, tmp_p
         templates = {t.name: t.text for t in load(path).templates}
         assert templates.get("default") == real["template"], name
         assert templates.get("tool_use") == real["tool_use"], name
+
+
+def test_the_refusals_eos_guard_does_not_model_get_a_verdict(libllama, tmp_path):
+    """docs/gguf.md: llama.cpp refuses more files than eos-guard models (helper-198): an unknown
+    tokenizer.ggml.pre (a file converted for a newer llama.cpp), a gpt2 vocabulary without merges, an unknown
+    general.architecture. eos-guard gives such a file a verdict on its stop ids, which libllama never reaches."""
+    tokens = FILLER + ["</s>", "<|im_end|>"]
+
+    def written(name: str, arch: str = "llama", pre: str | None = None, merges: bool = True) -> Path:
+        writer = gguf.GGUFWriter(tmp_path / name, arch=arch)
+        writer.add_tokenizer_model("gpt2")
+        if pre is not None:
+            writer.add_tokenizer_pre(pre)
+        writer.add_token_list(tokens)
+        if merges:
+            writer.add_token_merges(["a b"])
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        writer.write_tensors_to_file()
+        writer.close()
+        return tmp_path / name
+
+    for path in (written("pre.gguf", pre="a-pre-tokenizer-of-a-newer-release"), written("merges.gguf", merges=False),
+                 written("arch.gguf", arch="an-architecture-of-a-newer-release")):
+        assert not libllama.probe(path)["loaded"], path.name
+        assert eos_guard_eog(path) is not None, path.name
