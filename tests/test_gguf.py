@@ -594,6 +594,23 @@ def test_template_differs_from_the_folder(run, release_gguf, tmp_path):
             "folder/chat_template.jinja") in messages
 
 
+def test_a_gguf_template_that_ends_answers_with_no_token_is_said_so(run, release_gguf, tmp_path):
+    """helper-198: a template stored as a number (llama.cpp reads 5 as the text '5') ends no answer with a token;
+    EOS022 said the GGUF's "ends assistant turns with 'None'"."""
+    writer = gguf.GGUFWriter(tmp_path / "number.gguf", arch="llama")
+    reader = gguf.GGUFReader(release_gguf)
+    writer.add_tokenizer_model("gpt2")
+    writer.add_token_list([bytes(reader.fields["tokenizer.ggml.tokens"].parts[i]).decode()
+                           for i in reader.fields["tokenizer.ggml.tokens"].data])
+    writer.add_eos_token_id(128009)
+    writer.add_uint32("tokenizer.chat_template", 5)
+    _finish(writer)
+    _, out, _ = run("--format", "json", "number.gguf", str(TOKENIZER_FIX))
+    messages = [m for rule, m in findings(out) if rule == "EOS022"]
+    assert any("the GGUF's ends assistant turns with no token, the folder's with '<|eot_id|>'" in m
+               for m in messages), messages
+
+
 def test_gguf_fixed_by_hand_and_folder_not(run, tmp_path):
     """A GGUF whose eos was repaired stops; converting the stale folder again would not: keep the GGUF's."""
     folder = tmp_path / "folder"

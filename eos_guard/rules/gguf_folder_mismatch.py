@@ -77,7 +77,10 @@ class GgufFolderMismatch(GgufRule):
             f"tokenizer.chat_template differs from {folder}'s chat template ({display_path(source.path)})"
         theirs = model.terminator
         if mine is not None and theirs is not None and mine.token != theirs.token:
-            said += f": the GGUF's ends assistant turns with '{mine.token}', the folder's with '{theirs.token}'"
+            # a template that writes no known end after answers (a number stored as the template: '5') ends none
+            ends = f"ends assistant turns with '{mine.token}'" if mine.token is not None else \
+                "ends assistant turns with no token"
+            said += f": the GGUF's {ends}, the folder's with '{theirs.token}'"
         if source.document is None:  # a .jinja file, which llama.cpp can also read per run
             fix = f"run llama.cpp with --jinja --chat-template-file {path}, or " + \
                 rewrite(gguf, f"--chat-template-file {path}")
