@@ -201,6 +201,8 @@ def loaded_cases(tmp: Path) -> dict[str, Path]:
             first={"tokenizer.chat_template.tool_use\0": ["x"], "tokenizer.chat_template.tool_use": TEMPLATE}),
         "a tool_use template that is an array only": write(
             tmp / "tool-use-array.gguf", tokens, template=TEMPLATE, first={"tokenizer.chat_template.tool_use": ["x"]}),
+        # helper-198: the specification's 65,535-byte limit, which eos-guard enforced and ggml does not
+        "a key longer than 65,535 bytes": write(tmp / "long-key.gguf", tokens, first={"k" * 70_000: 1}),
     }
 
 
