@@ -43,6 +43,7 @@ ARCHITECTURE = "general.architecture"
 # writes its tokens, without tokenizer.ggml.model), loaded by clip.cpp/mtmd as a vision projector is
 PROJECTOR_ARCHITECTURES = ("clip",)
 TEMPLATE = "tokenizer.chat_template"  # named templates are tokenizer.chat_template.<name>
+TOOL_USE_TEMPLATE = TEMPLATE + ".tool_use"
 UINT32, INT32 = 4, 5
 # llama.cpp's eos when the GGUF names none inside the token list, by tokenizer.ggml.model (llama_vocab::impl::load).
 DEFAULT_EOS = {"llama": 2, "gpt2": 11, "hybriddna": 11, "whitespace": 11, "t5": 1, "plamo2": 2, "plamo3": 2}
@@ -130,7 +131,8 @@ class GgufModel:
     @property
     def terminator(self) -> GgufTemplate | None:
         """The template llama.cpp's chat uses (common/chat.cpp, ``common_chat_templates_init``): the default one,
-        else ``tool_use``; None without either (llama.cpp then uses its own built-in ChatML template)."""
+        else ``tool_use`` (also where the default is empty or "chatml", which load() leaves out); None without
+        either (llama.cpp then uses its own built-in ChatML template)."""
         by_name = {t.name: t for t in self.templates}
         return by_name.get("default") or by_name.get("tool_use")
 
@@ -177,7 +179,9 @@ def load(path: Path, limits: Limits = Limits(), max_bytes: int | None = None) ->
     added: AddedTokens | None = None  # built once for all the templates: a hostile file lists millions
     for key in sorted(filter(_is_template, meta.fields)):  # tokenizer.chat_template sorts first
         text = _template_text(meta, key)
-        if text is None:
+        # llama.cpp's chat (common_chat_templates_init, b11549) replaces a default template that is empty or the
+        # word "chatml" with tool_use, else its built-in ChatML, and takes no empty tool_use (helper-198)
+        if text is None or (key == TEMPLATE and text in ("", "chatml")) or (key == TOOL_USE_TEMPLATE and not text):
             continue
         if len(gguf.templates) >= MAX_TEMPLATES:  # each may run to the time limit: a 3 KB file held 20 of them
             gguf.templates_not_checked.append(key)

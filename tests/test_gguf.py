@@ -167,6 +167,23 @@ def test_without_a_default_template_stops_is_the_tool_use_template_s(run, tmp_pa
     assert [c for c, _ in findings(out)] == ["EOS019"]
 
 
+@pytest.mark.parametrize("default", ["", "chatml"])
+def test_a_default_template_that_is_empty_or_chatml_gives_way_to_tool_use(run, tmp_path, default):
+    """helper-198: llama.cpp's chat (common/chat.cpp common_chat_templates_init, b11549) replaces a default template
+    that is empty or the word "chatml" with tool_use, else its built-in ChatML. eos-guard rendered it: EOS028 ("never
+    shows the assistant's answer"), and with tool_use beside it, terminator and stops were null."""
+    write_gguf(tmp_path / "model.gguf", template=[{"name": "default", "template": default},
+                                                  {"name": "tool_use", "template": CUSTOM_TEMPLATE}])
+    code, out, _ = run("--format", "json", "model.gguf")
+    entry = json.loads(out)["gguf"][0]
+    assert entry["terminator"] == {"token": "<|assistant_end|>", "id": 14, "template": "tool_use"}, entry
+    assert entry["stops"] is False and [c for c, _ in findings(out)] == ["EOS019"], out
+    write_gguf(tmp_path / "model.gguf", template=default)
+    code, out, _ = run("--format", "json", "model.gguf")
+    entry = json.loads(out)["gguf"][0]
+    assert (code, findings(out), entry["terminator"], entry["stops"]) == (0, [], None, None), out
+
+
 def test_end_of_turn_texts_stop_whatever_the_eos(run, tmp_path):
     """llama.cpp stops on <|im_end|> by its text even when the eos is another token."""
     chatml = "{% for m in messages %}<|im_start|>{{ m.content }}<|im_end|>{% endfor %}"
