@@ -118,6 +118,30 @@ def clipped(message: str) -> str:
     return message
 
 
+def shell_word(text: str) -> str:
+    """``text`` as one word of a command a person pastes into a shell: ``shlex.quote``'s, or, for a text holding
+    characters every output escapes (a newline, a control character, a byte of a name that is not UTF-8), bash's
+    ``$'...'`` form, whose escapes the shell reads back as those characters (helper-198: the escaped newline of
+    '<x\\n...>' inside shlex's quotes named another token)."""
+    if text.isprintable():
+        import shlex  # only findings that quote a command need it (start-up, docs/performance.md)
+
+        return shlex.quote(text)
+    escaped = []
+    for char in text:
+        code = ord(char)
+        if char in "\\'":
+            escaped.append("\\" + char)
+        elif char.isprintable():
+            escaped.append(char)
+        elif 0xDC80 <= code <= 0xDCFF:  # os.fsdecode's stand-in for a byte that is not UTF-8
+            escaped.append(f"\\x{code - 0xDC00:02x}")
+        else:
+            escaped.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else
+                           f"\\U{code:08x}")
+    return "$'" + "".join(escaped) + "'"
+
+
 def quoted_list(items: Sequence[object], show: Callable[[object], str] = str) -> str:
     """``[a, b, c]`` for a message, each item as ``show`` gives it; a longer list than QUOTED_ITEMS shows its first
     items and how many more there are (``[1, 2, ..., 16, ... 499,984 more]``)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -182,6 +183,20 @@ def test_a_default_template_that_is_empty_or_chatml_gives_way_to_tool_use(run, t
     code, out, _ = run("--format", "json", "model.gguf")
     entry = json.loads(out)["gguf"][0]
     assert (code, findings(out), entry["terminator"], entry["stops"]) == (0, [], None, None), out
+
+
+def test_a_command_a_finding_quotes_gives_the_shell_the_token_s_exact_text(run, tmp_path):
+    """helper-198: the repair command quoted a terminator holding a newline with shlex ('<x\n...>'), and every
+    output escapes the newline, so the command printed named another token. A text holding characters outputs
+    escape is written in bash's $'...' form, which bash reads back as the text."""
+    text = "<x\n::end>"
+    tokens = VOCAB[:14] + [text]
+    write_gguf(tmp_path / "model.gguf", tokens=tokens, template=CUSTOM_TEMPLATE.replace("<|assistant_end|>", text))
+    code, out, _ = run("--format", "concise", "model.gguf")
+    word = re.search(r"--special-token eos (\$'[^']*')", out)
+    assert code == 1 and word is not None, out
+    said = subprocess.run(["bash", "-c", f"printf %s {word[1]}"], capture_output=True, text=True, check=True).stdout
+    assert said == text
 
 
 def test_end_of_turn_texts_stop_whatever_the_eos(run, tmp_path):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import display_path
-from ..findings import Finding, Location, Severity
+from ..findings import Finding, Location, Severity, shell_word
 from ..resolve import ResolvedModel
 from .base import Options, Rule
 
@@ -34,11 +34,9 @@ class GgufRule(Rule):
 
 def repair(gguf: GgufModel, kind: str, token_id: int) -> str:
     """The two ways to make llama.cpp take ``token_id`` as its ``kind`` (eos, eot) token: per run, or in a copy."""
-    import shlex  # only a GGUF file's findings quote a command (start-up, docs/performance.md)
-
     text = gguf.tokens[token_id]
     # gguf_new_metadata.py looks a token up by its text (first match) or by id
-    select = f"--special-token {kind} {shlex.quote(text)}" if gguf.id_of(text) == token_id \
+    select = f"--special-token {kind} {shell_word(text)}" if gguf.id_of(text) == token_id \
         else f"--special-token-by-id {kind} {token_id}"
     return f"run llama.cpp with --override-kv tokenizer.ggml.{kind}_token_id=int:{token_id}, or {rewrite(gguf, select)}"
 
@@ -46,8 +44,6 @@ def repair(gguf: GgufModel, kind: str, token_id: int) -> str:
 def rewrite(gguf: GgufModel, arguments: str) -> str:
     """The command that writes a fixed copy next to the GGUF: gguf-py's gguf_new_metadata.py, installed as
     ``gguf-new-metadata`` by ``pip install gguf``."""
-    import shlex  # only a GGUF file's findings quote a command (start-up, docs/performance.md)
-
     source = display_path(gguf.path)
     copy = source.removesuffix(".gguf") + ".fixed.gguf"
-    return f"rewrite the GGUF: gguf-new-metadata {shlex.quote(source)} {shlex.quote(copy)} {arguments}"
+    return f"rewrite the GGUF: gguf-new-metadata {shell_word(source)} {shell_word(copy)} {arguments}"
