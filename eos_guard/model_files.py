@@ -1506,6 +1506,10 @@ def linked_outside(path: Path, root: Path) -> str:
     return f"is a symbolic link to {written}, which leads outside {root}; not followed"
 
 
+# a PATH that is a symbolic link whose target is missing, or that leads back to itself (helper-198: "no such file")
+LEADS_NOWHERE = "a symbolic link that leads nowhere (its target is missing, or a loop of links)"
+
+
 def find_model_folders(paths: Iterable[Path], refused: list[tuple[Path, str]] | None = None,
                        unlisted: list[InputError] | None = None) -> list[Path]:
     """Model folders named by ``paths``: folders searched recursively, files grouped by their folder.
@@ -1522,7 +1526,7 @@ def find_model_folders(paths: Iterable[Path], refused: list[tuple[Path, str]] | 
     for path in paths:
         try:
             if not path.exists():
-                raise InputError(path, "no such file or directory")
+                raise InputError(path, LEADS_NOWHERE if os.path.islink(path) else "no such file or directory")
             is_file = not path.is_dir()  # a FIFO or a device named config.json stands for its folder too (EOS018)
         except OSError as exc:  # a folder on the way that cannot be searched
             raise InputError(path, f"cannot read: {exc.strerror or exc}") from None

@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from .errors import InputError, shown
-from .model_files import is_gguf_name
+from .model_files import LEADS_NOWHERE, is_gguf_name
 from .records import field, record
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -102,7 +102,8 @@ def classify(paths: Iterable[Union[str, Path]]) -> Sources:
         elif is_gguf_name(text) and not os.path.isdir(text):  # llama.cpp reads any name; a folder is one
             path = Path(text)
             if not path.is_file():
-                raise InputError(path, "not a regular file" if os.path.exists(text) else "no such file")
+                raise InputError(path, "not a regular file" if os.path.exists(text) else
+                                 LEADS_NOWHERE if os.path.islink(text) else "no such file")
             sources.gguf.append(path)
         else:
             if text == "-" and not os.path.lexists(text):  # a Unix tool's "standard input"

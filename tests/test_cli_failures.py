@@ -45,6 +45,17 @@ def test_a_dash_says_standard_input_is_not_read(run, broken):
     assert out.endswith(ONE_FAILING)
 
 
+def test_a_link_that_leads_nowhere_is_said_so(run, broken, tmp_path):
+    """helper-198: a PATH that is a loop of symbolic links, or a link to a missing target, was "no such file"."""
+    (tmp_path / "a.gguf").symlink_to("b.gguf")
+    (tmp_path / "b.gguf").symlink_to("a.gguf")
+    (tmp_path / "gone").symlink_to("missing-folder")
+    code, out, err = run("a.gguf", "gone", "broken")
+    nowhere = "a symbolic link that leads nowhere (its target is missing, or a loop of links)"
+    assert code == 2 and err == f"eos-guard: a.gguf: {nowhere}\neos-guard: gone: {nowhere}\n", err
+    assert out.endswith(ONE_FAILING)
+
+
 def test_missing_path_is_reported_and_the_others_are_checked(run, broken):
     code, out, err = run("does-not-exist", "broken")
     assert code == 2 and err == "eos-guard: does-not-exist: no such file or directory\n"
