@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from pathlib import Path
 
-from .errors import display_path, web_address
+from .errors import display_path, path_field, web_address
 from .records import record
 
 
@@ -119,27 +119,36 @@ def clipped(message: str) -> str:
 
 
 def shell_word(text: str) -> str:
-    """``text`` as one word of a command a person pastes into a shell: ``shlex.quote``'s, or, for a text holding
-    characters every output escapes (a newline, a control character, a byte of a name that is not UTF-8), bash's
-    ``$'...'`` form, whose escapes the shell reads back as those characters (helper-198: the escaped newline of
-    '<x\\n...>' inside shlex's quotes named another token)."""
-    if text.isprintable():
+    """``text`` as one word of a command a person pastes into a shell. A printable text takes ``shlex.quote``'s
+    quotes (the outputs show it as it is); one holding characters the outputs escape (a newline, a control
+    character, a no-break space, a name's byte that is not UTF-8, ``##[``) takes bash's ``$'...'`` form, where each
+    such character is written as its UTF-8 bytes, ``\\xHH``, which bash reads back as those bytes in any locale
+    (helper-198, helper-199: shlex's quotes around a newline the outputs escape named another token)."""
+    if text.isprintable() and "##[" not in text:
         import shlex  # only findings that quote a command need it (start-up, docs/performance.md)
 
         return shlex.quote(text)
-    escaped = []
+    words = []
     for char in text:
-        code = ord(char)
-        if char in "\\'":
-            escaped.append("\\" + char)
-        elif char.isprintable():
-            escaped.append(char)
-        elif 0xDC80 <= code <= 0xDCFF:  # os.fsdecode's stand-in for a byte that is not UTF-8
-            escaped.append(f"\\x{code - 0xDC00:02x}")
+        if char.isprintable() and char not in "\\'[":
+            words.append(char)
+        elif char in "\\'":
+            words.append("\\" + char)
         else:
-            escaped.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else
-                           f"\\U{code:08x}")
-    return "$'" + "".join(escaped) + "'"
+            try:  # a byte of a name that is not UTF-8 is os.fsdecode's surrogate escape of it
+                raw = char.encode("utf-8", "surrogateescape")
+            except UnicodeEncodeError:  # a lone surrogate that stands for no byte (a JSON escape): its bytes
+                raw = char.encode("utf-8", "surrogatepass")
+            words.append("".join(f"\\x{byte:02x}" for byte in raw))
+    return "$'" + "".join(words) + "'"
+
+
+def command_path(path: Path) -> str:
+    """A path as a command a finding quotes takes it: relative to the working directory as the outputs show it, with
+    the name's own characters (shell_word quotes them; display_path would have escaped them already), and ``./``
+    before one that starts with a dash, which a command would read as an option (helper-199)."""
+    shown = path_field(path)
+    return f"./{shown}" if shown.startswith("-") else shown
 
 
 def quoted_list(items: Sequence[object], show: Callable[[object], str] = str) -> str:

@@ -15,7 +15,7 @@ from .baseline import baseline_problems, forget_git_failures, read_baselines, wo
 from .cache import distrust_inside
 from .config_types import Config
 from .errors import InputError, MissingDependency, NoModelFolder, display_path
-from .findings import Finding, Location, shell_word
+from .findings import Finding, Location, command_path, shell_word
 from .model_files import (ADAPTER_CONFIG, ModelFiles, find_model_folders, in_hub_cache, input_signatures,
                           is_gguf_name, linked_out_of_repository, repository_link)
 from .records import field, record, replace
@@ -103,8 +103,7 @@ def gguf_command(folder: Path | str, names: list[str], with_folder: bool = False
     folder quoted, then ``*.gguf``, or each file where the glob would miss one (a name ending in another case, or
     starting with a dot); a relative path that starts with a dash gets ``./``, or it would read as an option."""
     def quoted(path: Path) -> str:
-        shown = display_path(path)
-        return shell_word(f"./{shown}" if shown.startswith("-") else shown)
+        return shell_word(command_path(path))
 
     folder = Path(folder)
     globbed = all(name.endswith(".gguf") and not name.startswith(".") for name in names)

@@ -185,18 +185,35 @@ def test_a_default_template_that_is_empty_or_chatml_gives_way_to_tool_use(run, t
     assert (code, findings(out), entry["terminator"], entry["stops"]) == (0, [], None, None), out
 
 
-def test_a_command_a_finding_quotes_gives_the_shell_the_token_s_exact_text(run, tmp_path):
-    """helper-198: the repair command quoted a terminator holding a newline with shlex ('<x\n...>'), and every
-    output escapes the newline, so the command printed named another token. A text holding characters outputs
-    escape is written in bash's $'...' form, which bash reads back as the text."""
-    text = "<x\n::end>"
+@pytest.mark.parametrize("text", ["<x\n::end>", "<end\u00a0>", "##[error]end", "<\u2028end\U000e0001>", "<it's\\>"])
+def test_a_command_a_finding_quotes_gives_the_shell_the_token_s_exact_text(run, tmp_path, text):
+    """helper-198: the repair command quoted a terminator holding a newline with shlex ('<x\\n...>'), and every
+    output escapes the newline, so the command printed named another token. helper-199: \\u escapes need a UTF-8
+    locale, a no-break space came out as one byte, and '##[' is shown as '##\\x5b'. A text holding characters the
+    outputs escape is written in bash's $'...' form, its UTF-8 bytes as \\xHH, which bash reads back in any
+    locale."""
     tokens = VOCAB[:14] + [text]
     write_gguf(tmp_path / "model.gguf", tokens=tokens, template=CUSTOM_TEMPLATE.replace("<|assistant_end|>", text))
     code, out, _ = run("--format", "concise", "model.gguf")
-    word = re.search(r"--special-token eos (\$'[^']*')", out)
+    word = re.search(r"--special-token eos (.+?) \[gguf-", out)
     assert code == 1 and word is not None, out
-    said = subprocess.run(["bash", "-c", f"printf %s {word[1]}"], capture_output=True, text=True, check=True).stdout
+    said = subprocess.run(["bash", "-c", f"printf %s {word[1]}"], capture_output=True, check=True,
+                          env={"PATH": os.environ["PATH"], "LC_ALL": "C"}).stdout.decode("utf-8")
     assert said == text
+
+
+@pytest.mark.parametrize("name", [b"bad\xff.gguf", b"-dash.gguf", b"new\nline.gguf"])
+def test_a_command_a_finding_quotes_names_the_file_itself(run, tmp_path, name):
+    """helper-199: the rewrite command quoted the path as the outputs show it, a byte that is not UTF-8 already
+    written as the text '\\xff' (a file that does not exist), and a name starting with a dash read as an option."""
+    path = os.path.join(os.fsencode(tmp_path), name)
+    write_gguf(Path(os.fsdecode(path)), eos=END)
+    code, out, _ = run("--format", "concise", "--", os.fsdecode(name))
+    command = re.search(r"gguf-new-metadata (\S+) ", out)
+    assert code == 1 and command is not None, out
+    said = subprocess.run(["bash", "-c", f"printf %s {command[1]}"], capture_output=True, check=True,
+                          env={"PATH": os.environ["PATH"], "LC_ALL": "C"}, cwd=tmp_path).stdout
+    assert said in (name, b"./" + name), said
 
 
 def test_end_of_turn_texts_stop_whatever_the_eos(run, tmp_path):

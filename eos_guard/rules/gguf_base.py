@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import display_path
-from ..findings import Finding, Location, Severity, shell_word
+from ..findings import Finding, Location, Severity, command_path, shell_word
 from ..resolve import ResolvedModel
 from .base import Options, Rule
 
@@ -44,6 +43,7 @@ def repair(gguf: GgufModel, kind: str, token_id: int) -> str:
 def rewrite(gguf: GgufModel, arguments: str) -> str:
     """The command that writes a fixed copy next to the GGUF: gguf-py's gguf_new_metadata.py, installed as
     ``gguf-new-metadata`` by ``pip install gguf``."""
-    source = display_path(gguf.path)
+    source = command_path(gguf.path)
     copy = source.removesuffix(".gguf") + ".fixed.gguf"
     return f"rewrite the GGUF: gguf-new-metadata {shell_word(source)} {shell_word(copy)} {arguments}"
+

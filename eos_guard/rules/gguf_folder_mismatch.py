@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from ..errors import display_path
-from ..findings import Finding, Severity, shell_word
+from ..findings import Finding, Severity, command_path, shell_word
 from ..resolve import ResolvedModel
 from ..runtimes import stops
 from ..runtimes.llama_cpp import gguf_end_of_generation
@@ -70,7 +70,7 @@ class GgufFolderMismatch(GgufRule):
         mine = next((t for t in gguf.templates if t.name == "default"), None)
         if source is None or (mine is not None and mine.text == source.text):
             return
-        path = shell_word(display_path(source.path))
+        path = shell_word(command_path(source.path))
         said = "the GGUF has no tokenizer.chat_template" if mine is None else \
             f"tokenizer.chat_template differs from {folder}'s chat template ({display_path(source.path)})"
         theirs = model.terminator
