@@ -205,8 +205,15 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
     everything = ids_to_stop_on(model, new_eos=replaced)  # for config.json's own alignment (step 4)
     # the stop ids gain the ids the reported findings ask for: not the terminator when only EOS002 is reported
     wanted = ids_to_stop_on(model, answers(TERMINATOR_CODES), answers(EOS_CODES), replaced)
+    section = generating_section(model.files)
+    losses = config_losses(model) if answers(DROPPED_CODES) else []
     if answers(DROPPED_CODES):
-        wanted += _not_in(_dropped(model, "generation_config.json"), wanted)
+        # the ids lost where generate() reads them: generation_config.json's, unless the inner model's section of
+        # config.json is the stop set (then that file gets its own back below: helper-199, they went to the section),
+        # and config.json's where generate() reads it
+        if section is None:
+            wanted += _not_in(_dropped(model, "generation_config.json"), wanted)
+        wanted += _not_in([i for loss in losses if loss.stops for i in loss.lost], wanted)
     # where answers stop only once fixed (EOS001), so that one --fix is enough, unless the settings turn EOS030 off
     if answers(TOOL_CALL_CODES) or (answers(TERMINATOR_CODES) and (enabled is None or enabled("EOS030"))):
         wanted += _not_in(_calling_turn_ends(model, [*model.stop.ids, *wanted]), wanted)
@@ -215,13 +222,10 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
     gen = model.files.generation_config
     missing = _not_in(wanted, stop.ids)
     fix_stops = answers(STOP_ID_CODES) and model.stop.argument is None  # an argument's default: no file sets it
-    section = generating_section(model.files)
     if fix_stops and section is not None:  # generate() stops on the ids of the inner model's section of config.json
         _add_stop_ids(model, add, add_ids, (section,), wanted, missing)
-        if answers(DROPPED_CODES) and gen is not None and _id_value(gen.get(("eos_token_id",))):
-            # generation_config.json gets its own lost ids back too, or EOS015 would stay (helper-197)
-            add_ids(gen, ("eos_token_id",), _not_in(_dropped(model, "generation_config.json"),
-                                                     _id_value(gen.get(("eos_token_id",)))))
+        if answers(DROPPED_CODES) and gen is not None and isinstance(gen.data, dict):
+            _restore_generation_ids(model, gen, add, add_ids)  # or EOS015 on that file would stay (helper-197)
     elif fix_stops and gen is not None and isinstance(gen.data, dict):
         _add_stop_ids(model, add, add_ids, (), wanted, missing)
     elif fix_stops and gen is None and model.files.config is not None and isinstance(model.files.config.data, dict) \
@@ -239,7 +243,6 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
     rebuilt = fix_stops and bool(missing) and section is None and gen is not None and rebuilt_from_config_in_4x(model)
     if answers(CONFIG_CODES) or (fix_stops and gen is None and section is None) or eos_id != read_eos_id or rebuilt:
         ids = everything if gen is not None else wanted
-        losses = config_losses(model) if answers(DROPPED_CODES) else []
         config = model.files.config
         own = model.config_eos.where.keys if model.config_eos is not None and model.config_eos.where is not None \
             else None
@@ -307,6 +310,19 @@ def _calling_turn_ends(model: ResolvedModel, stop: list[int]) -> list[int]:
     stop ids ``stop`` (EOS030), when the rule names one (an id the model can emit)."""
     ids = [calling_turn_end(model, after)[1] for _, after in calls_not_stopping(model, stop)]
     return [i for i in dict.fromkeys(ids) if i is not None]
+
+
+def _restore_generation_ids(model: ResolvedModel, gen: JsonDocument, add, add_ids) -> None:
+    """generation_config.json gets back the ids it lost since the baseline, where generate() does not read it (a
+    model that generates with an inner model's section of config.json): added to its eos_token_id, or, when the key
+    is gone, written as the baseline held it."""
+    dropped = _dropped(model, "generation_config.json")
+    now = gen.get(("eos_token_id",))
+    if _id_value(now):
+        add_ids(gen, ("eos_token_id",), _not_in(dropped, _id_value(now)))
+    elif now is None and not gen.has(("eos_token_id",)) and dropped:
+        value = dropped[0] if len(dropped) == 1 else dropped
+        add(gen, insert_member(gen, (), "eos_token_id", value), f"eos_token_id: add {_ids(value)}")
 
 
 def _id_value(value: Any) -> list[int]:

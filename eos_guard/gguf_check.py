@@ -88,6 +88,9 @@ class GgufModel:
     templates: list[GgufTemplate] = field(default_factory=list)
     # the template keys past MAX_TEMPLATES, not rendered (EOS028): a folder checks as many
     templates_not_checked: list[str] = field(default_factory=list)
+    # tokenizer.chat_template when it is empty or the word "chatml", which llama.cpp's chat replaces (not in
+    # templates): EOS022 says so
+    replaced_default: str | None = None
     folders: list[ResolvedModel] = field(default_factory=list)  # the folders of the run it may come from
     # llama.cpp's end-of-generation ids and the release line whose rule made them (a runtimes.base.Release): the
     # runtimes layer fills them in (runtimes.llama_cpp.gguf_end_of_generation)
@@ -181,7 +184,10 @@ def load(path: Path, limits: Limits = Limits(), max_bytes: int | None = None) ->
         text = _template_text(meta, key)
         # llama.cpp's chat (common_chat_templates_init, b11549) replaces a default template that is empty or the
         # word "chatml" with tool_use, else its built-in ChatML, and takes no empty tool_use (helper-198)
-        if text is None or (key == TEMPLATE and text in ("", "chatml")) or (key == TOOL_USE_TEMPLATE and not text):
+        if key == TEMPLATE and text in ("", "chatml"):
+            gguf.replaced_default = text
+            continue
+        if text is None or (key == TOOL_USE_TEMPLATE and not text):
             continue
         if len(gguf.templates) >= MAX_TEMPLATES:  # each may run to the time limit: a 3 KB file held 20 of them
             gguf.templates_not_checked.append(key)

@@ -306,6 +306,25 @@ def _omni(eos):
     pytest.param(_blip(text_config=_text([_A, 151644])), _blip(text_config=_text(_A)), [_A, 151646], _A,
                  ["config.json text_config.eos_token_id lost [151644]",
                   "generation_config.json eos_token_id lost [151646]"], id="blip-2-both-files"),
+    # helper-199: the section lost its eos beside generation_config.json, which generate() does not read
+    pytest.param(_blip(text_config=_text([_B, _A])), _blip(text_config={"model_type": "qwen2", "vocab_size": 151936}),
+                 [_B, _A], [_B, _A], ["config.json text_config.eos_token_id lost [151645, 151643]"],
+                 id="blip-2-section-eos-removed"),
+    # the thinker's own eos gone, its text_config's read now; or gone with nothing in its place
+    pytest.param({**_omni(None), "thinker_config": {"model_type": "qwen2_5_omni_thinker", "eos_token_id": [_B, _A],
+                                                    "text_config": {"model_type": "qwen2"}}},
+                 _omni(_A), None, None, ["config.json thinker_config.text_config.eos_token_id lost [151645]"],
+                 id="qwen2.5-omni-thinker-eos-moved"),
+    pytest.param({**_omni(None), "thinker_config": {"model_type": "qwen2_5_omni_thinker", "eos_token_id": [_B, _A]}},
+                 {**_omni(None), "thinker_config": {"model_type": "qwen2_5_omni_thinker"}}, None, None,
+                 ["config.json thinker_config.eos_token_id lost [151645, 151643]"], id="qwen2.5-omni-thinker-eos-gone"),
+    # config.json's eos deleted without generation_config.json: --fix writes one with every lost id
+    pytest.param({"model_type": "qwen2", "architectures": ["Qwen2ForCausalLM"], "eos_token_id": [_B, _A]},
+                 {"model_type": "qwen2", "architectures": ["Qwen2ForCausalLM"]}, None, None,
+                 ["config.json eos_token_id lost [151645, 151643]"], id="config-eos-deleted"),
+    # BLIP-2's generation_config.json lost its eos key: it comes back there, not in the section generate() reads
+    pytest.param(_blip(text_config=_text(_A)), _blip(text_config=_text(_A)), [_A, 151644], "absent",
+                 ["generation_config.json eos_token_id lost [151643, 151644]"], id="blip-2-generation-key-removed"),
 ])
 def test_ids_dropped_anywhere_generate_reads_them_and_only_there(run, tmp_path, before, after, gen_before,
                                                                  gen_after, reported):
@@ -322,17 +341,23 @@ def test_ids_dropped_anywhere_generate_reads_them_and_only_there(run, tmp_path, 
 
     repo, folder = _committed(tmp_path, "qwen2-instruct-aligned", "m", at_baseline)
     write_json(folder / "config.json", after)
-    if gen_after is not None:
+    if gen_after == "absent":
+        write_json(folder / "generation_config.json", {"bos_token_id": _A})
+    elif gen_after is not None:
         write_json(folder / "generation_config.json", {"eos_token_id": gen_after})
     code, out, _ = run("--format", "concise", "--select", "EOS015", ".", cwd=repo)
     assert [line.split(" EOS015 error: ")[1].split(" compared")[0] for line in out.splitlines()
             if " EOS015 " in line] == reported, out
     if reported:
         assert run("--fix", ".", cwd=repo)[0] == 1
-        assert run("--select", "EOS015", ".", cwd=repo)[0] == 0
-        written = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-        assert written["thinker_config" if "thinker_config" in written else "text_config"] != after.get(
-            "thinker_config", after.get("text_config"))
+        code, out, _ = run("--select", "EOS015", ".", cwd=repo)
+        assert code == 0, out
+        assert run("--fix", "--select", "EOS015", ".", cwd=repo)[:2] == (0, "All checks passed (1 model folder).\n")
+        if gen_after == "absent":  # the section generate() reads did not get generation_config.json's 151644
+            written = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+            assert 151644 not in written["text_config"]["eos_token_id"]  # (its terminator 151645, EOS001's, is)
+            written = json.loads((folder / "generation_config.json").read_text(encoding="utf-8"))
+            assert written["eos_token_id"] == [_A, 151644]
 
 
 def test_a_deleted_generation_config_json_loses_the_ids_config_json_lacks(run, tmp_path, monkeypatch):

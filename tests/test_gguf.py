@@ -660,6 +660,24 @@ def test_a_gguf_template_that_ends_answers_with_no_token_is_said_so(run, release
                for m in messages), messages
 
 
+def test_a_gguf_default_template_llama_cpp_replaces_is_named_as_such(run, release_gguf, tmp_path):
+    """helper-199: a GGUF whose tokenizer.chat_template is "chatml" (which llama.cpp's chat replaces, so eos-guard
+    does not check it) was said to have no template."""
+    writer = gguf.GGUFWriter(tmp_path / "chatml.gguf", arch="llama")
+    reader = gguf.GGUFReader(release_gguf)
+    writer.add_tokenizer_model("gpt2")
+    writer.add_token_list([bytes(reader.fields["tokenizer.ggml.tokens"].parts[i]).decode()
+                           for i in reader.fields["tokenizer.ggml.tokens"].data])
+    writer.add_eos_token_id(128009)
+    writer.add_chat_template("chatml")
+    _finish(writer)
+    _, out, _ = run("--format", "json", "chatml.gguf", str(TOKENIZER_FIX))
+    messages = [m for rule, m in findings(out) if rule == "EOS022"]
+    assert any(m.startswith("the GGUF's tokenizer.chat_template is 'chatml', which llama.cpp's chat replaces with "
+                            "its tool_use template, else its built-in ChatML one; rewrite the GGUF") for m in messages), \
+        messages
+
+
 def test_gguf_fixed_by_hand_and_folder_not(run, tmp_path):
     """A GGUF whose eos was repaired stops; converting the stale folder again would not: keep the GGUF's."""
     folder = tmp_path / "folder"

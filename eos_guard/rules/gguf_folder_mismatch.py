@@ -71,8 +71,13 @@ class GgufFolderMismatch(GgufRule):
         if source is None or (mine is not None and mine.text == source.text):
             return
         path = shell_word(command_path(source.path))
-        said = "the GGUF has no tokenizer.chat_template" if mine is None else \
-            f"tokenizer.chat_template differs from {folder}'s chat template ({display_path(source.path)})"
+        if mine is None and gguf.replaced_default is not None:  # helper-199: it said the GGUF had none
+            said = (f"the GGUF's tokenizer.chat_template is {gguf.replaced_default!r}, which llama.cpp's chat replaces "
+                    "with its tool_use template, else its built-in ChatML one")
+        elif mine is None:
+            said = "the GGUF has no tokenizer.chat_template"
+        else:
+            said = f"tokenizer.chat_template differs from {folder}'s chat template ({display_path(source.path)})"
         theirs = model.terminator
         if mine is not None and theirs is not None and mine.token != theirs.token:
             # a template that writes no known end after answers (a number stored as the template: '5') ends none

@@ -5,12 +5,15 @@ import json
 from ..findings import Finding, Severity, quoted_list
 from ..jsonspan import JsonDocument, KeyPath, dotted
 from ..records import record
-from ..resolve import ResolvedModel, StopIds, Where, config_eos_keys, is_listed_id
+from ..resolve import (ResolvedModel, StopIds, Where, config_eos_keys, from_model_config_keys,
+                       generating_section, is_listed_id)
 from .base import Options, Rule, describe_ids, where_stop_ids_are
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
     from typing import Any, Iterator
+
+    from ..model_files import ModelFiles
 
 
 class StopIdsDropped(Rule):
@@ -106,48 +109,71 @@ def _as_written(value: object) -> str:
 @record(frozen=True)
 class ConfigLoss:
     """Ids config.json held at the baseline, at ``keys``, that it lacks now (read at ``now_keys``: the same place,
-    or the one its eos moved to)."""
+    or the one its eos moved to); ``stops``: generate() reads its stop ids there (or did at the baseline)."""
     keys: KeyPath
     now_keys: KeyPath
     lost: tuple[int, ...]
     before: Any
     now: Any
+    stops: bool
 
 
 def config_losses(model: ResolvedModel) -> list[ConfigLoss]:
     """The ids config.json lost since the baseline, at each place it holds an eos that matters: where generate()
-    reads its stop ids from config.json (no generation_config.json, or the inner model's section of a model that
-    generates with one: BLIP-2's text_config, Qwen2.5-Omni's thinker_config), and config.json's own eos (top level,
-    else the first sub-config that sets one: EOS003's), each compared with the same place at the baseline. An eos
-    that moved (the baseline's own eos is gone from its place) is compared where it is now; ids that moved to
-    generation_config.json, which generate() reads, are not lost. A scalar next to generation_config.json that
+    reads its stop ids from config.json (without generation_config.json, or for a model that generates with an
+    inner model, that model's section: BLIP-2's text_config, Qwen2.5-Omni's thinker_config), now and at the
+    baseline, and config.json's own eos (top level, else the first sub-config that sets one: EOS003's), each
+    compared with the same place at the baseline. An eos gone from its place is compared where it is now (the
+    place generate() reads, or config.json's own eos), and, where generate() reads generation_config.json now,
+    with that file's ids (ids that moved there are not lost). A scalar next to generation_config.json that
     generate() does not read is no stop set (transformers' align_special_tokens writes one at every train()).
-    Only ids the model can emit count (helper-195, helper-197)."""
+    Only ids the model can emit count (helper-195, helper-197, helper-199)."""
     files, doc = model.files, model.files.config
     before_doc = files.baseline.get("config.json")
     if doc is None or before_doc is None or not isinstance(before_doc.data, dict):
         return []
-    stop = model.stop
-    read = stop.where.keys if stop.where is not None and stop.where.document is doc and stop.argument is None \
-        else None
+    stop, gen = model.stop, files.generation_config
+    reads_config = stop.where is not None and stop.where.document is doc and stop.argument is None
+    # a place that holds no eos (a section without one, whose class default generate() takes) is no place to compare
+    read = stop.where.keys if reads_config and stop.where.keys[-1:] == ("eos_token_id",) else None
+    baseline_read = _read_at_baseline(before_doc.data, files)
     own = model.config_eos.where.keys if model.config_eos is not None and model.config_eos.where is not None \
         else None
     baseline_own = config_eos_keys(before_doc.data)
-    gen = files.generation_config
-    generation_ids = set(_listed(gen.get(("eos_token_id",)))) if gen is not None else set()
+    reads_generation = gen is not None and stop.where is not None and stop.where.document is gen
+    generation_ids = set(_listed(gen.get(("eos_token_id",)))) if reads_generation and gen is not None else set()
     losses = []
-    for keys in dict.fromkeys(k for k in (read, own, baseline_own) if k is not None):
+    for keys in dict.fromkeys(k for k in (read, baseline_read, own, baseline_own) if k is not None):
         before = before_doc.get(keys)
-        if not _listed(before) or (not isinstance(before, list) and gen is not None and keys != read):
+        stops = keys in (read, baseline_read)
+        if not _listed(before) or (not isinstance(before, list) and gen is not None and not stops):
             continue
         now_keys, now = keys, doc.get(keys)
-        if now is None and keys == baseline_own and own is not None:  # moved: compared where it is now
+        if now is None and keys == baseline_read and read is not None:  # generate() reads another place now
+            now_keys, now = read, doc.get(read)
+        elif now is None and keys == baseline_own and own is not None:  # moved: compared where it is now
             now_keys, now = own, doc.get(own)
-        current = set(_listed(now)) | (generation_ids if now is None else set())
+        current = set(_listed(now))
+        if now is None:  # gone: what generate() stops on now (a class default, or generation_config.json's ids)
+            current |= generation_ids | (set(stop.ids) if reads_config and stops else set())
         lost = tuple(i for i in dict.fromkeys(_listed(before)) if i not in current and model.can_emit(i))
         if lost:
-            losses.append(ConfigLoss(keys, now_keys, lost, before, now))
+            losses.append(ConfigLoss(keys, now_keys, lost, before, now, stops))
     return losses
+
+
+def _read_at_baseline(data: dict, files: ModelFiles) -> KeyPath | None:
+    """Where generate() read its stop ids in the baseline's config.json: the inner model's section of a model that
+    generates with one, else config.json itself when the baseline had no generation_config.json (its own eos, else
+    its first sub-config's, as GenerationConfig.from_model_config reads them); None when it read neither."""
+    section = generating_section(files)
+    if section is not None:
+        inner = data.get(section)
+        keys = from_model_config_keys(inner, "eos_token_id") if isinstance(inner, dict) else None
+        return (section, *keys) if keys is not None else None
+    if "generation_config.json" in files.baseline:
+        return None
+    return from_model_config_keys(data, "eos_token_id")
 
 
 def _listed(value: Any) -> list[int]:
