@@ -643,19 +643,26 @@ def test_template_differs_from_the_folder(run, release_gguf, tmp_path):
             "folder/chat_template.jinja") in messages
 
 
-def test_a_gguf_template_that_ends_answers_with_no_token_is_said_so(run, release_gguf, tmp_path):
-    """helper-198: a template stored as a number (llama.cpp reads 5 as the text '5') ends no answer with a token;
-    EOS022 said the GGUF's "ends assistant turns with 'None'"."""
-    writer = gguf.GGUFWriter(tmp_path / "number.gguf", arch="llama")
+def _eos022_with_template(run, release_gguf: Path, path: Path, add_template) -> list[str]:
+    """EOS022's messages for a GGUF of the release's tokens whose chat template ``add_template(writer)`` writes,
+    compared with the tokenizer-fix folder."""
+    writer = gguf.GGUFWriter(path, arch="llama")
     reader = gguf.GGUFReader(release_gguf)
     writer.add_tokenizer_model("gpt2")
     writer.add_token_list([bytes(reader.fields["tokenizer.ggml.tokens"].parts[i]).decode()
                            for i in reader.fields["tokenizer.ggml.tokens"].data])
     writer.add_eos_token_id(128009)
-    writer.add_uint32("tokenizer.chat_template", 5)
+    add_template(writer)
     _finish(writer)
-    _, out, _ = run("--format", "json", "number.gguf", str(TOKENIZER_FIX))
-    messages = [m for rule, m in findings(out) if rule == "EOS022"]
+    _, out, _ = run("--format", "json", str(path), str(TOKENIZER_FIX))
+    return [m for rule, m in findings(out) if rule == "EOS022"]
+
+
+def test_a_gguf_template_that_ends_answers_with_no_token_is_said_so(run, release_gguf, tmp_path):
+    """helper-198: a template stored as a number (llama.cpp reads 5 as the text '5') ends no answer with a token;
+    EOS022 said the GGUF's "ends assistant turns with 'None'"."""
+    messages = _eos022_with_template(run, release_gguf, tmp_path / "number.gguf",
+                                     lambda writer: writer.add_uint32("tokenizer.chat_template", 5))
     assert any("the GGUF's ends assistant turns with no token, the folder's with '<|eot_id|>'" in m
                for m in messages), messages
 
@@ -663,16 +670,8 @@ def test_a_gguf_template_that_ends_answers_with_no_token_is_said_so(run, release
 def test_a_gguf_default_template_llama_cpp_replaces_is_named_as_such(run, release_gguf, tmp_path):
     """helper-199: a GGUF whose tokenizer.chat_template is "chatml" (which llama.cpp's chat replaces, so eos-guard
     does not check it) was said to have no template."""
-    writer = gguf.GGUFWriter(tmp_path / "chatml.gguf", arch="llama")
-    reader = gguf.GGUFReader(release_gguf)
-    writer.add_tokenizer_model("gpt2")
-    writer.add_token_list([bytes(reader.fields["tokenizer.ggml.tokens"].parts[i]).decode()
-                           for i in reader.fields["tokenizer.ggml.tokens"].data])
-    writer.add_eos_token_id(128009)
-    writer.add_chat_template("chatml")
-    _finish(writer)
-    _, out, _ = run("--format", "json", "chatml.gguf", str(TOKENIZER_FIX))
-    messages = [m for rule, m in findings(out) if rule == "EOS022"]
+    messages = _eos022_with_template(run, release_gguf, tmp_path / "chatml.gguf",
+                                     lambda writer: writer.add_chat_template("chatml"))
     assert any(m.startswith("the GGUF's tokenizer.chat_template is 'chatml', which llama.cpp's chat replaces with "
                             "its tool_use template, else its built-in ChatML one; rewrite the GGUF") for m in messages), \
         messages
