@@ -213,7 +213,11 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
         # and config.json's where generate() reads it
         if section is None:
             wanted += _not_in(_dropped(model, "generation_config.json"), wanted)
-        wanted += _not_in([i for loss in losses if loss.stops for i in loss.lost], wanted)
+        # config.json's, where generate() reads them and its value is gone (one still there gets them back in
+        # place, below: adding them here made --fix write a generation_config.json too, helper-200)
+        config = model.files.config
+        wanted += _not_in([i for loss in losses if loss.stops and config is not None
+                           and not _id_value(config.get(loss.now_keys)) for i in loss.lost], wanted)
     # where answers stop only once fixed (EOS001), so that one --fix is enough, unless the settings turn EOS030 off
     if answers(TOOL_CALL_CODES) or (answers(TERMINATOR_CODES) and (enabled is None or enabled("EOS030"))):
         wanted += _not_in(_calling_turn_ends(model, [*model.stop.ids, *wanted]), wanted)

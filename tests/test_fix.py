@@ -360,6 +360,28 @@ def test_ids_dropped_anywhere_generate_reads_them_and_only_there(run, tmp_path, 
             assert written["eos_token_id"] == [_A, 151644]
 
 
+@pytest.mark.parametrize("before, after", [
+    pytest.param({"model_type": "qwen2", "architectures": ["Qwen2ForCausalLM"], "eos_token_id": [_B, _A]},
+                 {"model_type": "qwen2", "architectures": ["Qwen2ForCausalLM"], "eos_token_id": [_B]}, id="qwen2"),
+    pytest.param(_llava(text_config=_text([_B, _A])), _llava(text_config=_text([_B])), id="llava"),
+])
+def test_ids_a_list_lost_in_config_json_come_back_there_alone(run, tmp_path, before, after):
+    """helper-200: without generation_config.json, config.json is the stop set; a list cut there is restored in
+    place, and --fix writes no generation_config.json besides (d889695 made it create one, which generate() would
+    then read instead of config.json)."""
+    def at_baseline(folder: Path) -> None:
+        write_json(folder / "config.json", before)
+        (folder / "generation_config.json").unlink()
+
+    repo, folder = _committed(tmp_path, "qwen2-instruct-aligned", "m", at_baseline)
+    write_json(folder / "config.json", after)
+    code, out, _ = run("--format", "concise", "--select", "EOS015", ".", cwd=repo)
+    assert code == 1 and out.endswith("--fix changes 1 file in 1 folder.\n"), out
+    assert run("--fix", "--select", "EOS015", ".", cwd=repo)[0] == 1
+    assert not (folder / "generation_config.json").exists()
+    assert json.loads((folder / "config.json").read_text(encoding="utf-8")) == before
+
+
 def test_a_deleted_generation_config_json_loses_the_ids_config_json_lacks(run, tmp_path, monkeypatch):
     """helper-183: EOS015 compared each file with itself, so deleting generation_config.json (Qwen2-Instruct's
     [151645, 151643]) passed, though generate() then stops on config.json's 151645 alone. --fix writes the file
