@@ -113,12 +113,13 @@ def runtime_versions_of(table: Any, where: Path | None, trail: list[str] | None 
     for name, value in table.items():
         if trail is not None:
             trail[:] = [key, str(name)]
-        if runtime_name(name) is None:
+        runtime = runtime_name(name)
+        if runtime is None:
             raise InputError(where, f"{key}: unknown runtime {shown(name)} ({runtime_hint(name)}known: "
                                     f"{', '.join(RUNTIME_NAMES)})")
-        if runtime_name(name) in versions:  # vllm and vLLM: one runtime
-            raise InputError(where, f"{key}: {runtime_name(name)} is named twice")
-        name = runtime_name(name)
+        if runtime in versions:  # vllm and vLLM: one runtime
+            raise InputError(where, f"{key}: {runtime} is named twice")
+        name = runtime
         # llama.cpp numbers its builds (b10488); the other runtimes have dotted releases (0.31, v0.32.2): one in
         # the other's form would silently pick the newest or the oldest line
         build = name == "llama.cpp"

@@ -205,7 +205,7 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
     everything = ids_to_stop_on(model, new_eos=replaced)  # for config.json's own alignment (step 4)
     # the stop ids gain the ids the reported findings ask for: not the terminator when only EOS002 is reported
     wanted = ids_to_stop_on(model, answers(TERMINATOR_CODES), answers(EOS_CODES), replaced)
-    section = generating_section(model.files)
+    section, config = generating_section(model.files), model.files.config
     losses = config_losses(model) if answers(DROPPED_CODES) else []
     if answers(DROPPED_CODES):
         # the ids lost where generate() reads them: generation_config.json's, unless the inner model's section of
@@ -215,7 +215,6 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
             wanted += _not_in(_dropped(model, "generation_config.json"), wanted)
         # config.json's, where generate() reads them and its value is gone (one still there gets them back in
         # place, below: adding them here made --fix write a generation_config.json too, helper-200)
-        config = model.files.config
         wanted += _not_in([i for loss in losses if loss.stops and config is not None
                            and not _id_value(config.get(loss.now_keys)) for i in loss.lost], wanted)
     # where answers stop only once fixed (EOS001), so that one --fix is enough, unless the settings turn EOS030 off
@@ -247,7 +246,6 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
     rebuilt = fix_stops and bool(missing) and section is None and gen is not None and rebuilt_from_config_in_4x(model)
     if answers(CONFIG_CODES) or (fix_stops and gen is None and section is None) or eos_id != read_eos_id or rebuilt:
         ids = everything if gen is not None else wanted
-        config = model.files.config
         own = model.config_eos.where.keys if model.config_eos is not None and model.config_eos.where is not None \
             else None
         dropped = [i for loss in losses if loss.now_keys == own for i in loss.lost]

@@ -237,12 +237,9 @@ def resolve(files: ModelFiles, limits: Limits = Limits()) -> ResolvedModel:
         added = _added_tokens(model)  # indexed once for all the templates: tokenizer.json may add millions
         model.terminators = [_terminator(t, model, added, limits) for t in files.templates.values()]
     model.not_generating = files.not_generating
-    for name, doc in files.baseline.items():
-        # config.json's as config_eos reads it now: a VLM's text_config eos too (helper-195)
-        keys = config_eos_keys(doc.data) if name == "config.json" else \
-            ("eos_token_id",) if isinstance(doc.data, dict) and doc.data.get("eos_token_id") is not None else None
-        if keys is not None:
-            model.baseline_eos[name] = _stop_ids(doc, keys)
+    for name, doc in files.baseline.items():  # config.json's places are compared by rules.stop_ids_dropped
+        if isinstance(doc.data, dict) and doc.data.get("eos_token_id") is not None:
+            model.baseline_eos[name] = _stop_ids(doc, ("eos_token_id",))
     return model
 
 
