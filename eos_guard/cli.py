@@ -416,13 +416,15 @@ def _run(args: argparse.Namespace) -> int:
     if args.explain:
         from .report import explain
 
+        config.baseline = None  # EOS015 is a check's: explain reads no earlier version (git may refuse the tree)
         report = check_paths(paths, config, args.allow_empty)
         _warn_if_nothing_found(args, report)
         _warn_of_distrusted_cache()
+        shown = config.runtimes if args.runtime else None  # the settings' runtimes are a check's, not explain's
         if args.format == "json":
-            write(explain.render_json(report), "json")
+            write(explain.render_json(report, shown), "json")
         else:
-            write(explain.render(report))
+            write(explain.render(report, shown))
         _say_errors(report, args.verbose)
         # a file that was not read (EOS018 in a check: a link out of the repository, over a size limit, a FIFO)
         unread = [(path, reason) for m in report.models if m.model is not None

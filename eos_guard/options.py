@@ -165,7 +165,8 @@ def conflict(args: Any) -> str | None:
         (None, ())
     if mode is not None:
         # --fail-on is a setting: --show-settings shows it
-        given = [name for name, dest in _REPORT_OPTIONS if getattr(args, dest) and name != mode
+        shaping = _REPORT_OPTIONS + _CHECK_OPTIONS if mode == "explain" else _REPORT_OPTIONS
+        given = [name for name, dest in shaping if getattr(args, dest) and name != mode
                  and not (mode == "--show-settings" and name == "--fail-on")]
         if given:
             return f"{mode} cannot be combined with {given[0]}: {_WHAT_IT_PRINTS[mode]}"
@@ -179,7 +180,11 @@ def conflict(args: Any) -> str | None:
 _REPORT_OPTIONS = (("--fix", "fix"), ("--diff", "diff"), ("--statistics", "statistics"),
                    ("--quiet", "quiet"), ("--sarif", "sarif"), ("--summary", "summary"), ("--fail-on", "fail_on"),
                    ("--exit-zero", "exit_zero"))
-_WHAT_IT_PRINTS = {"explain": "it prints each runtime's stop ids (as text, or as JSON with --format json)",
+# Options that choose the rules a check runs: explain runs none, so it refuses them too (the settings file's select
+# and ignore apply to checks only, and are not an error there). --runtime picks the runtimes explain shows.
+_CHECK_OPTIONS = (("--select", "select"), ("--ignore", "ignore"), ("--baseline", "baseline"))
+_WHAT_IT_PRINTS = {"explain": "it prints each runtime's stop ids (as text, or as JSON with --format json) and runs "
+                              "no rule",
                    "--diff": "it prints the unified diff --fix would apply, and exits 1 when there is one",
                    "--show-settings": "it prints the settings a check would take (as text, or as JSON with "
                                       "--format json) and checks nothing"}

@@ -454,6 +454,9 @@ def test_a_work_tree_of_another_user_is_said_not_silently_skipped(run, tmp_path)
     subprocess.run(["chown", "-R", "nobody", str(tmp_path / "repo")], check=True)
     code, _, err = run("broken", cwd=tmp_path / "repo")
     assert code == 2 and "dubious ownership" in err, err
+    # explain reads no earlier version (EOS015 is a check's): git's refusal is no error of its
+    code, out, err = run("explain", "broken", cwd=tmp_path / "repo")
+    assert (code, err) == (0, "") and "transformers  NO" in out, (out, err)
 
 
 # ---------------------------------------------------------------------------------------------- options
@@ -471,7 +474,10 @@ def test_a_work_tree_of_another_user_is_said_not_silently_skipped(run, tmp_path)
                             (["--summary", "s.md"], "--summary"), (["-q"], "--quiet"),
                             (["--statistics"], "--statistics"), (["--exit-zero"], "--exit-zero"),
                             (["--fail-on", "info"], "--fail-on"), (["--format", "sarif"], "--format sarif"),
-                            (["--format", "github"], "--format github"), (["--format", "concise"], "--format concise")]),
+                            (["--format", "github"], "--format github"), (["--format", "concise"], "--format concise"),
+                            # explain runs no rule (helper-196): these chose rules, and were ignored
+                            (["--select", "EOS001"], "--select"), (["--ignore", "EOS002"], "--ignore"),
+                            (["--baseline", "none"], "--baseline")]),
     *(pytest.param(["--diff", *option], f"--diff cannot be combined with {shown}", id=f"diff{shown}")
       for option, shown in [(["--sarif", "x.sarif"], "--sarif"), (["--summary", "s.md"], "--summary"),
                             (["-q"], "--quiet"), (["--statistics"], "--statistics"), (["--exit-zero"], "--exit-zero"),

@@ -405,3 +405,21 @@ def test_clipping_leaves_a_message_s_own_words_alone():
     assert clipped("'" + "a" * 201 + "' is long") == "'" + "a" * 100 + "…' (201 characters) is long"
     spaced = "'" + "a b " * 2000 + "' ends here"
     assert len(clipped(spaced)) < MESSAGE_TEXT + 100 and clipped(spaced).endswith("' ends here")
+
+
+def test_explain_shows_the_runtimes_runtime_names(run):
+    """helper-196: explain printed every runtime whatever --runtime said. It shows those --runtime names, in text
+    and JSON, and says so where none of them runs the folder; without it, every runtime (the settings' runtimes
+    choose what a check judges, not what explain shows)."""
+    folder = str(ROOT / "examples" / "chatml-finetune-broken")
+    code, out, _ = run("explain", "--runtime", "tgi,vllm", folder)
+    rows = [line.split()[0] for line in out.splitlines()[3:]]
+    assert code == 0 and rows == ["vllm", "tgi"], out
+    code, out, _ = run("explain", "--runtime", "vllm", "--format", "json", folder)
+    assert [row["runtime"] for row in json.loads(out)["models"][0]["runtimes"]] == ["vllm"]
+    code, out, _ = run("explain", "--runtime", "onnxruntime-genai", folder)
+    assert code == 0 and out.splitlines()[2:] == [
+        "  no runtime --runtime names runs this folder (onnxruntime-genai); onnxruntime-genai runs ONNX Runtime "
+        "GenAI exports (a folder with genai_config.json)"], out
+    code, out, _ = run("explain", folder)
+    assert len(out.splitlines()) > 9 and " NO " in out  # every runtime, transformers' fix included

@@ -20,8 +20,9 @@ if TYPE_CHECKING:
     from ..runtimes.base import StopSet
 
 
-def render(report: Report) -> str:
-    blocks = [_model(m.model) for m in report.models if m.model is not None]
+def render(report: Report, runtimes: tuple[str, ...] | None = None) -> str:
+    """The text report; ``runtimes`` (``--runtime``) picks the runtimes a model folder's table shows, else all."""
+    blocks = [_model(m.model, runtimes) for m in report.models if m.model is not None]
     blocks += [_gguf(m.gguf) for m in report.models if m.gguf is not None]
     blocks += [printable(f"{display_path(m.folder)}: cannot be read: {m.error}") for m in report.models if m.error]
     blocks += [printable(f"{display_path(m.folder)}: not read: {m.not_read}") for m in report.models if m.not_read]
@@ -30,7 +31,7 @@ def render(report: Report) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
-def render_json(report: Report) -> str:
+def render_json(report: Report, runtimes: tuple[str, ...] | None = None) -> str:
     models = []
     for item in report.models:
         model = item.model
@@ -50,7 +51,7 @@ def render_json(report: Report) -> str:
                           "notes": list(stop.notes),
                           "other_releases": [{"release": other.release, "stop_ids": list(other.ids),
                                               "stops": stops(model, other)} for other in stop.others]}
-                         for name, stop in model.runtime_stops.items()],
+                         for name, stop in _shown(model, runtimes).items()],
         })
     gguf_files = [gguf_entry(item.gguf) for item in report.models if item.gguf is not None]
     # folders and GGUF files not read at all (a link out of the repository), as EOS018 names them in a check
@@ -69,7 +70,15 @@ COLUMNS = ("runtime", "stops?", "stop ids", "why")
 CALL_COLUMNS = ("runtime", "stops?", "calls stop?", "stop ids", "why")
 
 
-def _model(model: ResolvedModel) -> str:
+def _shown(model: ResolvedModel, runtimes: tuple[str, ...] | None) -> dict[str, StopSet]:
+    """The model's stop set per runtime, those ``runtimes`` names only when it names some."""
+    if runtimes is None:
+        return model.runtime_stops
+    return {name: stop for name, stop in model.runtime_stops.items() if name in runtimes}
+
+
+def _model(model: ResolvedModel, runtimes: tuple[str, ...] | None = None) -> str:
+    runtime_stops = _shown(model, runtimes)
     terminator = model.terminator
     eos = model.tokenizer_eos
     lines = [printable(display_path(model.folder))]
@@ -91,7 +100,7 @@ def _model(model: ResolvedModel) -> str:
                                f"({model.describe_id(eos.id)}){default}"))
     else:
         lines.append("  no chat template terminator and no tokenizer eos")
-    for name, stop in model.runtime_stops.items():  # a runtime that renders another template (a processor's)
+    for name, stop in runtime_stops.items():  # a runtime that renders another template (a processor's)
         rendered = other_template(model, stop)
         if rendered is not None:
             other, chats = rendered
@@ -112,20 +121,24 @@ def _model(model: ResolvedModel) -> str:
         lines.append(printable(f"  {path.name} {reason}: the rows below are without it"))
     columns = CALL_COLUMNS if calling else COLUMNS
     rows = [columns]
-    for name, stop in model.runtime_stops.items():
+    for name, stop in runtime_stops.items():
         ids = describe_ids(stop.ids, model)[1:-1]  # the list's items, at most 16 (findings.quoted_list)
         calls = (VERDICTS[calls_stop(model, stop)],) if calling else ()
         verdict = EARLY if stops_early(model, stop) is not None else VERDICTS[stops(model, stop)]
         rows.append((name, verdict, *calls, printable(ids or "none"),
                      printable(why(model, stop))))
+    if not runtime_stops:  # --runtime onnxruntime-genai for a folder that is no ONNX Runtime GenAI export
+        rows = []
+        lines.append(printable(f"  no runtime --runtime names runs this folder ({', '.join(runtimes or ())}); "
+                               "onnxruntime-genai runs ONNX Runtime GenAI exports (a folder with genai_config.json)"))
     # One row per runtime, the last column unpadded: a runtime's row may be followed by indented lines of its own.
-    widths = [max(len(row[i]) for row in rows) for i in range(len(columns) - 1)]
+    widths = [max((len(row[i]) for row in rows), default=0) for i in range(len(columns) - 1)]
     for row in rows:
         lines.append("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1])
-        stop = model.runtime_stops.get(row[0]) if row is not rows[0] else None
+        stop = runtime_stops.get(row[0]) if row is not rows[0] else None
         if stop is not None:  # where releases of that runtime disagree, one line each
             lines += [printable(f"    {note}") for note in stop.notes]
-    for name, stop in model.runtime_stops.items():
+    for name, stop in runtime_stops.items():
         early = stops_early(model, stop)
         if early is not None and generates:
             lines.append(printable(f"  fix for {name}: it stops on '{MESSAGE_END}' ({early}), which ends the reasoning "
