@@ -167,7 +167,8 @@ def conflict(args: Any) -> str | None:
         # --fail-on is a setting: --show-settings shows it
         shaping = _REPORT_OPTIONS + _CHECK_OPTIONS if mode == "explain" else _REPORT_OPTIONS
         given = [name for name, dest in shaping if getattr(args, dest) and name != mode
-                 and not (mode == "--show-settings" and name == "--fail-on")]
+                 and not (mode == "--show-settings" and name == "--fail-on")
+                 and not (name == "--baseline" and args.baseline.lower() == "none")]  # what explain does anyway
         if given:
             return f"{mode} cannot be combined with {given[0]}: {_WHAT_IT_PRINTS[mode]}"
         if args.format not in formats:
@@ -181,7 +182,8 @@ _REPORT_OPTIONS = (("--fix", "fix"), ("--diff", "diff"), ("--statistics", "stati
                    ("--quiet", "quiet"), ("--sarif", "sarif"), ("--summary", "summary"), ("--fail-on", "fail_on"),
                    ("--exit-zero", "exit_zero"))
 # Options that choose the rules a check runs: explain runs none, so it refuses them too (the settings file's select
-# and ignore apply to checks only, and are not an error there). --runtime picks the runtimes explain shows.
+# and ignore apply to checks only, and are not an error there), but --baseline none, which says what it does anyway
+# (scripts add it to every call). --runtime picks the runtimes explain shows.
 _CHECK_OPTIONS = (("--select", "select"), ("--ignore", "ignore"), ("--baseline", "baseline"))
 _WHAT_IT_PRINTS = {"explain": "it prints each runtime's stop ids (as text, or as JSON with --format json) and runs "
                               "no rule",

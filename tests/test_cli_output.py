@@ -423,3 +423,4 @@ def test_explain_shows_the_runtimes_runtime_names(run):
         "GenAI exports (a folder with genai_config.json)"], out
     code, out, _ = run("explain", folder)
     assert len(out.splitlines()) > 9 and " NO " in out  # every runtime, transformers' fix included
+    assert run("explain", "--baseline", "none", folder)[1] == out  # what explain does anyway: scripts add it

@@ -64,11 +64,6 @@ def _prepared(folder: Path) -> Iterator[tuple[Path, list[str]]]:
         yield folder, [".", "--baseline", "none"]
 
 
-def paths_of(args: list[str]) -> list[str]:
-    """The PATHs of a check's arguments: explain reads no baseline, and refuses ``--baseline``."""
-    return args[:args.index("--baseline")] if "--baseline" in args else args
-
-
 def _run(where: Path, args: list[str]) -> str:
     from eos_guard.cli import main
 
@@ -90,7 +85,7 @@ def reports(folder: Path) -> tuple[str, str]:
     """The current ``--format json`` and ``explain --format json`` output for ``folder``."""
     with _prepared(folder) as (where, args):
         check = _run(where, ["--format", "json", "--no-cache", *args])
-        explain = _run(where, ["explain", "--format", "json", "--no-cache", *paths_of(args)])
+        explain = _run(where, ["explain", "--format", "json", "--no-cache", *args])
     return check, explain
 
 
