@@ -263,7 +263,9 @@ def _from_mapping(data: Any, source: Path | None, trail: list[str]) -> Config:
     if reading("runtime-versions"):
         config.runtime_versions = runtime_versions_of(data["runtime-versions"], source, trail)
     if reading("exclude"):
-        patterns = [data["exclude"]] if isinstance(data["exclude"], str) else data["exclude"]  # one, without a list
+        patterns = data["exclude"]
+        if isinstance(patterns, str):  # one without a list, or several separated by commas, as select's codes
+            patterns = [part.strip() for part in patterns.split(",") if part.strip()] or [patterns]
         if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
             raise InputError(source, "exclude must be a list of path patterns")
         for pattern in patterns:

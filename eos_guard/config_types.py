@@ -69,8 +69,13 @@ def _relative(path: Path, root: Path) -> str:
 
 def _matches(relative: str, pattern: str) -> bool:
     """Whether a path relative to the settings' folder is the pattern or under it; "./m/" and "m//" are "m". A
-    leading "**/" also matches at the top, as in .gitignore ("**/m" is "m" too; fnmatch's "**/" needs a "/")."""
+    leading "**/" also matches at the top, as in .gitignore ("**/m" is "m" too; fnmatch's "**/" needs a "/"). A
+    pattern without a "/" is a name, matched at any depth below the settings' folder, as .gitignore and ruff match
+    one ("generation_config.json" is every such file, "old" every folder so named and what it holds)."""
     pattern = posixpath.normpath(pattern) if pattern else pattern
     if pattern.startswith("**/") and _matches(relative, pattern[3:]):
+        return True
+    if "/" not in pattern and not posixpath.isabs(relative) and \
+            any(fnmatch.fnmatch(name, pattern) for name in relative.split("/")):
         return True
     return fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(relative, pattern + "/*")

@@ -246,6 +246,23 @@ def test_a_leading_double_star_matches_at_the_top_too(run, repo, pattern):
     assert run("models", cwd=repo) == (0, "All checks passed (1 model folder).\n", "")
 
 
+@pytest.mark.parametrize("pattern", ["chat", "ch*"])
+def test_a_pattern_without_a_slash_is_a_name_matched_at_any_depth(run, repo, pattern):
+    """helper-203: per-file-ignores' "generation_config.json" (ruff's own example is "__init__.py") matched nothing,
+    and exclude's "chat" only a top-level folder. A pattern without a "/" names a file or folder at any depth, as
+    in .gitignore and ruff; one with a "/" stays relative to the settings file's folder."""
+    (repo / ".eos-guard.yaml").write_text(f"exclude: ['{pattern}']\n")
+    assert run(".", cwd=repo) == (0, "No model folders found (1 model folder excluded by the settings).\n", "")
+    (repo / ".eos-guard.yaml").write_text("exclude: ['models/ch']\n")
+    assert run(".", cwd=repo)[0] == 1
+    (repo / ".eos-guard.yaml").write_text("per-file-ignores:\n  generation_config.json: [EOS001]\n"
+                                          "  config.json: [EOS003]\n")
+    code, out, _ = run("--format", "concise", "models", cwd=repo)
+    assert " EOS001 " not in out and " EOS003 " not in out and " EOS002 " in out, out
+    (repo / ".eos-guard.yaml").write_text("per-file-ignores:\n  other/generation_config.json: [EOS001]\n")
+    assert " EOS001 " in run("--format", "concise", "models", cwd=repo)[1]
+
+
 @pytest.mark.parametrize("pattern", ["./models/chat", "./models/chat/", ".//models/chat"])
 def test_patterns_written_from_the_current_folder_match(run, repo, pattern):
     """"./models/chat" names the same folder as "models/chat": it matched nothing (accepted, and ignored)."""
@@ -408,6 +425,12 @@ def test_a_single_exclude_pattern_may_be_written_without_the_list(run, repo):
     (repo / ".eos-guard.yaml").write_text("exclude: models/chat\n")
     code, out, err = run("--format", "json", "models", cwd=repo)
     assert json.loads(out)["findings"] == [] and "chat" not in out, (code, out, err)
+    # helper-203: "m1, m2" was one pattern that matched nothing, where select's "EOS001, EOS002" is two codes
+    shutil.copytree(repo / "models" / "chat", repo / "models" / "other")
+    (repo / ".eos-guard.yaml").write_text("exclude: models/chat, models/other\n")
+    assert run(".", cwd=repo) == (0, "No model folders found (2 model folders excluded by the settings).\n", "")
+    shown = json.loads(run("--show-settings", "--format", "json", cwd=repo)[1])["settings"]
+    assert shown["exclude"] == ["models/chat", "models/other"]
 
 
 def test_a_single_rule_or_runtime_may_be_written_without_the_list(run, repo):
