@@ -38,7 +38,8 @@ class _Formatter(argparse.HelpFormatter):
 # Options other tools have for what eos-guard does with a command (ruff's --explain, ...): the way here.
 _OPTION_HABITS = {"--explain": "explain is a command: eos-guard explain PATH",
                   "--rule": "rule is a command: eos-guard rule CODE (or --all)",
-                  "--rules": "rule is a command: eos-guard rule --all"}
+                  "--rules": "rule is a command: eos-guard rule --all",
+                  "--output-format": "did you mean --format?"}  # ruff's name for it
 
 
 class _Parser(argparse.ArgumentParser):
@@ -53,7 +54,7 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:
         """One line, as every other error of eos-guard's (argparse printed its three usage lines first), exit 2."""
         if message.startswith("unrecognized arguments: "):
-            hints = [_OPTION_HABITS.get(word) or self._closest(word) for word in message.split()[2:]]
+            hints = [_OPTION_HABITS.get(word.split("=", 1)[0]) or self._closest(word) for word in message.split()[2:]]
             message += "".join(f" ({hint})" for hint in dict.fromkeys(hint for hint in hints if hint))
         else:
             hint = self._closest_choice(message)

@@ -739,6 +739,11 @@ def _diff(paths: list[str], config: settings.Config, args: argparse.Namespace) -
     patch = "".join(change.diff(path_field(change.path)) for change in result.changes)  # names quoted as git does
     if patch:
         write(_commands_paused(patch) if os.environ.get("GITHUB_ACTIONS") == "true" else patch, "diff")
+    elif result.report.models and not result.failed:  # an empty output reads as a run that did not happen
+        left = len(result.report.findings())
+        _say(f"eos-guard: --fix{' --unsafe-fixes' if args.unsafe_fixes else ''} would change nothing" + (
+            f"; {left} finding{'s' if left != 1 else ''} --fix does not repair: run without --diff to see "
+            f"{'them' if left != 1 else 'it'}" if left else ""))
     _say_errors(result.report, args.verbose)
     for failure in result.failed:
         _say(f"eos-guard: {failure}")

@@ -546,7 +546,9 @@ def test_a_pool_starts_where_it_pays():
 
 
 @pytest.mark.parametrize(("option", "hint"), [("--explain", "explain is a command: eos-guard explain PATH"),
-                                              ("--rules", "rule is a command: eos-guard rule --all")])
+                                              ("--rules", "rule is a command: eos-guard rule --all"),
+                                              ("--output-format", "did you mean --format?"),  # helper-203: ruff's
+                                              ("--output-format=json", "did you mean --format?")])
 def test_an_option_other_tools_have_for_a_command_says_the_command(run, option, hint):
     """ruff's ``--explain``: eos-guard's ``explain`` is a command; the usage error says so."""
     code, out, err = run(option, ".")

@@ -59,6 +59,17 @@ def test_diff_prints_and_writes_nothing(run, chatml):
                    "+  \"eos_token_id\": [151643, 151645]\n }\n")
 
 
+def test_a_diff_with_nothing_to_change_says_so(run, chatml, tmp_path):
+    """helper-203: --diff printed nothing at all where --fix would change nothing, which reads as a run that did
+    not happen; stderr says so, and how many findings --fix does not repair (the exit code stays 0)."""
+    run("--fix", "chatml")
+    assert run("--diff", "chatml") == (0, "", "eos-guard: --fix would change nothing\n")
+    shutil.copytree(ROOT / "tests" / "fixtures" / "eos-string-not-in-vocab", tmp_path / "unfixable")
+    assert run("--diff", "--unsafe-fixes", str(tmp_path / "unfixable")) == (
+        0, "", "eos-guard: --fix --unsafe-fixes would change nothing; 1 finding --fix does not repair: run without "
+               "--diff to see it\n")
+
+
 def test_crlf_four_space_file_keeps_its_bytes(run, chatml):
     path = chatml / "generation_config.json"
     raw = '{\r\n    "bos_token_id": 151643,\r\n    "eos_token_id": [\r\n        151643\r\n    ]\r\n}'
