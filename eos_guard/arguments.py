@@ -10,7 +10,7 @@ import os
 import sys
 
 from .errors import shown
-from .options import EXIT_ERROR, option_table
+from .options import EXIT_ERROR, EXPLAIN_HELP, destination, option_table
 from .report import write
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -90,11 +90,26 @@ class _Parser(argparse.ArgumentParser):
         return f"did you mean {close[0]}?" if close else None
 
 
-def build_parser(words_as_written: bool = False) -> argparse.ArgumentParser:
+def build_parser(words_as_written: bool = False, explain: bool = False) -> argparse.ArgumentParser:
     """``eos-guard [explain] [PATH ...] [options]``'s parser. ``words_as_written``: the program's own run takes
-    argparse's words as they are written, without their gettext look-ups (cli.start_up_done)."""
+    argparse's words as they are written, without their gettext look-ups (cli.start_up_done). ``explain``: the
+    same options (so one that explain refuses gets options.conflict's reason), with explain's own ``--help``."""
     if words_as_written:
         argparse._ = str  # type: ignore[attr-defined]  # gettext's identity for a message without a translation
+    if explain:
+        parser = _Parser(prog="eos-guard explain", usage="%(prog)s [PATH ...] [options]", formatter_class=_Formatter,
+                         allow_abbrev=False,
+                         description="Show, for each model folder, the token a chat answer ends with and, for each "
+                         "serving runtime, the ids it stops on, whether a chat answer stops, which file and value "
+                         "decided it, and the fix where it does not. It runs no rule: a check's options (--select, "
+                         "--fix, --sarif, ...) are refused.")
+        for flags, keywords in option_table():
+            name = destination(flags)
+            wanted = EXPLAIN_HELP.get(name, keywords.get("help"))
+            shown_as = {"metavar": "{text,json}"} if name == "format" else {}  # what explain prints
+            parser.add_argument(*flags, **{**keywords, **shown_as,
+                                           "help": wanted if wanted is not None else argparse.SUPPRESS})
+        return parser
     parser = _Parser(prog="eos-guard",
                      usage="%(prog)s [explain] [PATH ...] [options]\n       %(prog)s rule CODE|NAME ... | --all\n"
                            "       %(prog)s --hub-list FILE [options]\n"

@@ -33,12 +33,12 @@ EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = options.EXIT_OK, options.EXIT_FINDINGS, opt
 TEXT_FORMATS = options.TEXT_FORMATS
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(explain: bool = False) -> argparse.ArgumentParser:
     """The command line's parser (eos_guard/arguments.py), for a caller that reads a command line as the program
-    does (the GitHub Action's step)."""
+    does (the GitHub Action's step); ``explain``: explain's, whose --help is its own."""
     from .arguments import build_parser
 
-    return build_parser(words_as_written=_program_run)
+    return build_parser(words_as_written=_program_run, explain=explain)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -71,7 +71,7 @@ def _main(argv: list[str]) -> int:
     plain = options.plain_command_line(words)
     args: Any = SimpleNamespace(**plain, explain=explain) if plain is not None else None
     if args is None or options.conflict(args):  # the parser reads it, and says what is wrong
-        parser = build_parser()
+        parser = build_parser(explain)
         try:
             args = parser.parse_args(words)
             args.explain = explain

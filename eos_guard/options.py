@@ -185,6 +185,17 @@ _REPORT_OPTIONS = (("--fix", "fix"), ("--diff", "diff"), ("--statistics", "stati
 # and ignore apply to checks only, and are not an error there), but --baseline none, which says what it does anyway
 # (scripts add it to every call). --runtime picks the runtimes explain shows.
 _CHECK_OPTIONS = (("--select", "select"), ("--ignore", "ignore"), ("--baseline", "baseline"))
+# What ``eos-guard explain --help`` shows: the options explain takes, with its own words where they differ from a
+# check's; the others (above, and those that need --fix or name another mode) are left out of its help.
+EXPLAIN_HELP = {
+    "format": "text (a table per model folder) or json (default: text)",
+    "runtime": "comma-separated runtimes whose rows to show: "
+               f"{', '.join(settings.RUNTIME_NAMES)}, or all (default: every runtime; the settings file's "
+               "runtimes choose what a check judges, not what explain shows); repeatable, values add up",
+    "baseline": None,  # only 'none', what explain does anyway
+    "unsafe_fixes": None, "exit_zero_even_if_changed": None, "hub_list": None, "show_settings": None, "color": None,
+    **{dest: None for _, dest in _REPORT_OPTIONS + _CHECK_OPTIONS},
+}
 _WHAT_IT_PRINTS = {"explain": "it prints each runtime's stop ids (as text, or as JSON with --format json) and runs "
                               "no rule",
                    "--diff": "it prints the unified diff --fix would apply, and exits 1 when there is one",

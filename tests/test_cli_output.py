@@ -424,3 +424,17 @@ def test_explain_shows_the_runtimes_runtime_names(run):
     code, out, _ = run("explain", folder)
     assert len(out.splitlines()) > 9 and " NO " in out  # every runtime, transformers' fix included
     assert run("explain", "--baseline", "none", folder)[1] == out  # what explain does anyway: scripts add it
+
+
+def test_explain_help_is_explains_own(run):
+    """helper-203: `eos-guard explain --help` printed the check's help: --select, --fix, --sarif (which explain
+    refuses) and a --runtime that 'replaces config, so name transformers too'. It lists what explain takes, in its
+    words; the check's help is unchanged."""
+    code, out, err = run("explain", "--help")
+    assert (code, err) == (0, "") and out.startswith("usage: eos-guard explain [PATH ...] [options]\n"), out
+    assert "--runtime NAMES" in out and "runtimes whose rows to show" in out and "--format {text,json}" in out
+    listed = {line.split()[0].rstrip(",") for line in out.splitlines() if line.startswith("  -")}
+    assert listed == {"-h", "--hub", "--format", "--runtime", "--config", "--isolated", "--allow-empty", "--no-cache",
+                      "--pre-commit", "--verbose"}, listed
+    code, out, _ = run("--help")
+    assert code == 0 and "--select" in out and "--sarif" in out and "usage: eos-guard [explain] [PATH ...]" in out
