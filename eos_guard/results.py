@@ -77,6 +77,15 @@ class Report:
         """Whether a folder has a finding that reaches ``fail_on``."""
         return self.fail_on is not None and any(f.severity >= self.fail_on for f in model.findings)
 
+    def __str__(self) -> str:
+        """``print(report)``: each finding as ``eos-guard --format concise`` prints it, then what could not be read,
+        then how many folders were checked (the record's repr, ``repr(report)``, holds every resolved value)."""
+        lines = [str(finding) for finding in self.findings()] + self.errors
+        folders = len(self.models)
+        lines.append(f"{len(self.findings())} finding{'s' if len(self.findings()) != 1 else ''} in {folders} "
+                     f"model folder{'s' if folders != 1 else ''}")
+        return "\n".join(lines)
+
     def only_failing(self) -> Report:
         """The same report with only the findings that reach ``fail_on`` (``--quiet``)."""
         models = [replace(m, findings=[f for f in m.findings if self.fail_on is not None

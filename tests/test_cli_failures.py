@@ -739,13 +739,22 @@ def test_the_api_error_names_the_path(tmp_path):
     assert str(raised.value) == f"{(tmp_path / 'missing').as_posix()}: no such file or directory"
 
 
-def test_printing_a_report_shows_its_findings_not_the_documents_read():
-    """print(report) in a script: the folders and findings, not every parsed file (a 128k vocabulary)."""
+def test_printing_a_report_shows_its_findings_not_the_documents_read(tmp_path):
+    """print(report) in a script: the findings, one line each as --format concise prints them, and how many folders
+    (helper-203: it printed the record's repr, a 2,000-character line); repr(report) holds the folders and findings,
+    not every parsed file (a 128k vocabulary)."""
     report = eos_guard.check(ROOT / "examples" / "chatml-finetune-broken")
+    lines = str(report).splitlines()
+    assert [line.split()[1] for line in lines[:-1]] == ["EOS003", "EOS001", "EOS002"], lines
+    assert lines[0] == str(report.findings()[0]) and lines[-1] == "3 findings in 1 model folder"
     text = repr(report)
     assert text.startswith("Report(models=[ModelReport(folder=") and "code='EOS001'" in text, text
     assert len(text) < 4000 and "ResolvedModel" not in text and "inputs=" not in text, text
     assert report.models[0].model is not None  # still there for code that reads it
+    (tmp_path / "generation_config.json").write_text("{", encoding="utf-8")
+    lines = str(eos_guard.check(tmp_path)).splitlines()
+    assert len(lines) == 2 and "generation_config.json:1:2: cannot parse JSON: " in lines[0], lines
+    assert lines[1] == "0 findings in 1 model folder"
 
 
 def test_a_folder_with_nothing_to_check_is_its_own_kind_of_input_error(tmp_path):
