@@ -424,6 +424,10 @@ def test_explain_shows_the_runtimes_runtime_names(run):
     code, out, _ = run("explain", folder)
     assert len(out.splitlines()) > 9 and " NO " in out  # every runtime, transformers' fix included
     assert run("explain", "--baseline", "none", folder)[1] == out  # what explain does anyway: scripts add it
+    # helper-203: a PATH that cannot be read was on stderr only; explain's JSON lists it as a check's does
+    code, out, _ = run("explain", "--format", "json", "missing")
+    assert code == 2 and json.loads(out)["errors"] == [{"model": "missing",
+                                                        "message": "missing: no such file or directory"}], out
 
 
 def test_explain_help_is_explains_own(run):

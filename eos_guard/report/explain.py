@@ -11,7 +11,7 @@ from ..rules.terminator_not_single_token import text_ending
 from ..runtimes import (calling_turn, calling_turns, calls_stop, fix, other_template, stops, stops_early, target_id,
                         why)
 from .escape import json_text, printable
-from .json_v1 import gguf_entry
+from .json_v1 import errors_entry, gguf_entry
 from .text import summary
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -56,8 +56,9 @@ def render_json(report: Report, runtimes: tuple[str, ...] | None = None) -> str:
     gguf_files = [gguf_entry(item.gguf) for item in report.models if item.gguf is not None]
     # folders and GGUF files not read at all (a link out of the repository), as EOS018 names them in a check
     not_read = [{"path": path_field(item.folder), "reason": item.not_read} for item in report.models if item.not_read]
+    errors = errors_entry(report)  # as a check's JSON lists them (a missing PATH, a malformed file)
     return json_text({"version": 1, "models": models, **({"gguf": gguf_files} if gguf_files else {}),
-                      **({"not_read": not_read} if not_read else {})})
+                      **({"not_read": not_read} if not_read else {}), **({"errors": errors} if errors else {})})
 
 
 def _tokens(tokens: list[tuple[str, int | None]] | None) -> list[dict[str, object]] | None:

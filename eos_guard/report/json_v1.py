@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 
 from ..errors import path_field
@@ -59,11 +58,15 @@ def _sections(report: Report) -> Iterator[tuple[str, Any]]:
     yield "findings", (_finding(f) for f in report.findings())
     yield "models", (_model(m.model) for m in report.models if m.model is not None)
     yield "gguf", (gguf_entry(m.gguf) for m in report.models if m.gguf is not None)
-    yield "errors", itertools.chain(
-        ({"model": path_field(m.folder), "message": m.error} for m in report.models if m.error),
-        ({"model": path_field(p.path) if p.path is not None else None, "message": p.render()}
-         for p in report.problems))
+    yield "errors", errors_entry(report)
     yield "written", [path_field(path) for path in report.written]
+
+
+def errors_entry(report: Report) -> list[dict[str, Any]]:
+    """What could not be read or checked: a folder (``model``, its error) or a PATH (``model`` None without one)."""
+    return [*({"model": path_field(m.folder), "message": m.error} for m in report.models if m.error),
+            *({"model": path_field(p.path) if p.path is not None else None, "message": p.render()}
+              for p in report.problems)]
 
 
 def _finding(f: Any) -> dict[str, Any]:
