@@ -65,7 +65,7 @@ def test_without_a_settings_file_the_defaults(run, repo):
     shown = dict(line.split(": ", 1) for line in out.splitlines() if not line.startswith("#"))
     assert {key: json.loads(value) for key, value in shown.items()} == settings.as_mapping(Config())
     assert shown["select"] == '["ALL"]' and shown["runtimes"] == '["transformers"]' and shown["max-file-size"] == "100"
-    assert out.splitlines()[-1].endswith("(the revision EOS015 compares with; not a settings key): HEAD")
+    assert out.splitlines()[-1].endswith("(the revision EOS015 compares with, in a git work tree; not a settings key): HEAD")
 
 
 def test_the_options_apply_over_the_settings_file_and_are_named(run, repo):

@@ -29,7 +29,7 @@ def render(values: dict[str, Any], source: Path | None, options: list[str], base
     # JSON escapes control characters; printable the other characters a terminal must not get (a bidirectional
     # override, a lone surrogate) and a GitHub runner's "##[" command form, as escapes YAML's quoted strings read
     lines += [printable(f"{key}: {_flow(value)}") for key, value in values.items()]
-    lines.append("# --baseline (the revision EOS015 compares with; not a settings key): "
+    lines.append("# --baseline (the revision EOS015 compares with, in a git work tree; not a settings key): "
                  + (printable(baseline) if baseline is not None else "none"))
     return no_workflow_commands("\n".join(lines)) + "\n"
 
