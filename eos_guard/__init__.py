@@ -56,8 +56,8 @@ def check(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = Non
     """
     from .pipeline import check_paths
 
-    targets, loaded = _targets_and_settings(paths, config, isolated)
-    report = check_paths(targets, loaded)
+    targets, loaded, settings_of = _targets_and_settings(paths, config, isolated)
+    report = check_paths(targets, loaded, settings_of=settings_of)
     _raise_unchecked(report)
     return report
 
@@ -76,8 +76,8 @@ def fix(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = None,
 
     for name, switch in (("unsafe", unsafe), ("write", write)):  # write="false" would write
         _require_bool(name, switch)
-    targets, loaded = _targets_and_settings(paths, config, isolated)
-    result = fix_paths(targets, loaded, unsafe=unsafe, write=write)
+    targets, loaded, settings_of = _targets_and_settings(paths, config, isolated)
+    result = fix_paths(targets, loaded, unsafe=unsafe, write=write, settings_of=settings_of)
     _raise_unchecked(result.report)
     if result.failed:  # the other folders were written; the error names the first file that could not be
         raise result.failed[0]
@@ -103,8 +103,9 @@ def _require_bool(name: str, switch: Any) -> None:
 
 
 def _targets_and_settings(paths: tuple, config: Union[str, PathLike, None],
-                          isolated: bool) -> tuple[list[str], Any]:
-    """The paths as the pipeline takes them (none: the current folder), and the settings that apply to them."""
+                          isolated: bool) -> tuple[list[str], Any, Any]:
+    """The paths as the pipeline takes them (none: the current folder), the run's settings, and, where they were
+    discovered, each folder's (the nearest settings file above it: config.folder_settings), else None."""
     from pathlib import Path
 
     from . import config as settings
@@ -118,9 +119,13 @@ def _targets_and_settings(paths: tuple, config: Union[str, PathLike, None],
         raise ValueError("isolated=True reads no settings file: pass config=None with it")
     targets = [os.fsdecode(p) for p in paths] or ["."]
     if isolated:
-        return targets, settings.Config()
+        return targets, settings.Config(), None
     local = [t for t in targets if t and not t.startswith("hf://")]
-    return targets, settings.load(Path(config) if config is not None else None, settings.settings_start(local))
+    start = settings.settings_start(local)
+    if config is not None:
+        return targets, settings.load(Path(config), start), None
+    run = settings.load(None, start)
+    return targets, run, settings.folder_settings(run, start, lambda folder_config: None)
 
 
 def check_batch(batch: Mapping[str, Any], stop_ids: Union[Iterable[int], int],

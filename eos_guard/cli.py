@@ -284,7 +284,9 @@ _COMMANDS = {"explain": "eos-guard explain [options] PATH ...", "rule": "eos-gua
 
 
 def configure(args: argparse.Namespace) -> tuple[list[str], settings.Config]:
-    """The paths to check and the settings: the settings file, then the options that override it."""
+    """The paths to check and the run's settings: the settings file, then the options that override it. Without
+    --config and --isolated, ``args.settings_of`` gives each model folder its own (settings.folder_settings): the
+    nearest settings file above it, with the same options applied."""
     if args.paths and args.paths[0] in _HABITS and not os.path.lexists(args.paths[0]):
         raise InputError(None, _HABITS[args.paths[0]])
     mistyped = _mistyped_command(args.paths[0]) if args.paths and not getattr(args, "explain", False) else None
@@ -299,7 +301,8 @@ def configure(args: argparse.Namespace) -> tuple[list[str], settings.Config]:
         raise InputError(None, "--hub: the value is empty")
     paths: list[str] = list(args.paths) + [f"hf://{name}" for name in args.hub]
     local = [p for p in paths if p and not p.startswith("hf://")]
-    config = settings.Config() if args.isolated else settings.load(args.config, settings.settings_start(local))
+    start = settings.settings_start(local)
+    config = settings.Config() if args.isolated else settings.load(args.config, start)
     if not paths and not args.hub_list:
         paths = ["."]
     for option, values in (("--select", args.select), ("--ignore", args.ignore), ("--runtime", args.runtime),
@@ -310,6 +313,14 @@ def configure(args: argparse.Namespace) -> tuple[list[str], settings.Config]:
     # a repeated --select, --ignore or --runtime adds its values to the others' (as ruff's --select does)
     args.select, args.ignore, args.runtime = (",".join(values) if values else None
                                               for values in (args.select, args.ignore, args.runtime))
+    _apply_options(args, config)
+    args.settings_of = None if args.config or args.isolated else \
+        settings.folder_settings(config, start, lambda folder_config: _apply_options(args, folder_config))
+    return paths, config
+
+
+def _apply_options(args: argparse.Namespace, config: settings.Config) -> None:
+    """The command line's options over settings read from a file: the run's, and each folder's own."""
     if args.select:
         config.select = settings.codes_of(args.select, None, "--select")
     if args.ignore:
@@ -325,7 +336,6 @@ def configure(args: argparse.Namespace) -> tuple[list[str], settings.Config]:
         config.runtimes = settings.runtimes_of(args.runtime, None, "--runtime")
     if args.fail_on:
         config.fail_on = settings.parse_fail_on(args.fail_on, None)
-    return paths, config
 
 
 @record
@@ -351,13 +361,14 @@ def check(paths: list[str], config: settings.Config, args: argparse.Namespace,
     from .pipeline import check_paths, fix_paths
 
     outputs = [*named_outputs(args), *output_files]
+    settings_of = getattr(args, "settings_of", None)
     if not args.fix:
-        report = check_paths(paths, config, args.allow_empty)
+        report = check_paths(paths, config, args.allow_empty, settings_of=settings_of)
         refuse_checked_outputs(outputs, report)  # before the report is printed, as a usage error is
         return Outcome(report, [], [])
     written = None if on_write is None else (lambda change: on_write(change.path))
     result = fix_paths(paths, config, unsafe=args.unsafe_fixes, on_write=written, allow_empty=args.allow_empty,
-                       before_writing=lambda report: refuse_checked_outputs(outputs, report))
+                       before_writing=lambda report: refuse_checked_outputs(outputs, report), settings_of=settings_of)
     return Outcome(result.report, [change.path for change in result.changes], result.skipped, result.failed)
 
 
@@ -367,9 +378,9 @@ def exit_code(outcome: Outcome, config: settings.Config, args: argparse.Namespac
         return EXIT_ERROR
     if outcome.written and not args.exit_zero_even_if_changed:
         return EXIT_FINDINGS
-    if args.exit_zero or config.fail_on is None:
+    if args.exit_zero:
         return EXIT_OK
-    return EXIT_FINDINGS if report.count(config.fail_on) else EXIT_OK
+    return EXIT_FINDINGS if any(report.fails(model) for model in report.models) else EXIT_OK
 
 
 NO_MODEL_FOLDERS = ("no model folders found (a model folder holds generation_config.json, tokenizer_config.json "
@@ -417,7 +428,7 @@ def _run(args: argparse.Namespace) -> int:
         from .report import explain
 
         config.baseline = None  # EOS015 is a check's: explain reads no earlier version (git may refuse the tree)
-        report = check_paths(paths, config, args.allow_empty)
+        report = check_paths(paths, config, args.allow_empty, settings_of=args.settings_of)
         _warn_if_nothing_found(args, report)
         _warn_of_distrusted_cache()
         shown = config.runtimes if args.runtime else None  # the settings' runtimes are a check's, not explain's
@@ -446,7 +457,7 @@ def _run(args: argparse.Namespace) -> int:
     _say_errors(report, args.verbose)
     if not args.quiet:
         _warn_if_nothing_found(args, report)
-        _warn_of_unread_settings(args, paths, config, report)
+        _say_own_settings(report, config)
         _warn_of_unnamed_ggufs(args, report)
         _warn_of_distrusted_cache()
     fmt = output_format(args.format, sys.stdout)
@@ -491,28 +502,27 @@ def _warn_if_nothing_found(args: argparse.Namespace, report: Report) -> None:
          f"({files}a model folder holds generation_config.json, tokenizer_config.json or a model's config.json)")
 
 
-UNREAD_SETTINGS_SHOWN = 5  # lines naming settings files a run does not read; then how many more
 
 
-def _warn_of_unread_settings(args: argparse.Namespace, paths: list[str], config: settings.Config,
-                             report: Report) -> None:
-    """A settings file inside the checked tree that the run does not read (a model folder's own .eos-guard.yaml under
-    a run over the folder above it) is named on stderr, once each: a run over that folder alone reads it, so the
-    two runs can disagree, and a person should know which one CI's is. Not with --config or --isolated, which
-    read no discovered settings file by design."""
-    if args.config or args.isolated:
-        return
-    local = [p for p in paths if p and not p.startswith("hf://")]
-    folders = [m.folder for m in report.models if m.gguf is None and not m.unfetched]
-    which = display_path(config.source) if config.source is not None else "none: the defaults"
-    unread = settings.unread_settings(folders, settings.settings_start(local))
-    for path in unread[:UNREAD_SETTINGS_SHOWN]:
-        _say(f"eos-guard: warning: {display_path(path)} is not read: a run takes its settings from one file, the "
-             f"nearest above the folder that holds every PATH ({which}); a run over {display_path(path.parent)} "
-             "alone reads it")
-    if len(unread) > UNREAD_SETTINGS_SHOWN:
-        _say(f"eos-guard: warning: and {len(unread) - UNREAD_SETTINGS_SHOWN:,} more settings files this run does not "
-             "read")
+OWN_SETTINGS_SHOWN = 5  # lines naming settings files nearer to some folders than the run's; then how many more
+
+
+def _say_own_settings(report: Report, config: settings.Config) -> None:
+    """Each settings file that governs some of the run's folders instead of the run's own (a folder takes the nearest
+    above it, as ruff does), named once on stderr with those folders: a file deep in a model folder (one a pull
+    request may add) changes what a run over the whole repository reports, and the log says where."""
+    governed: dict[Path, list[Path]] = {}
+    for model in report.models:
+        if model.settings is not None and model.settings.source is not None:
+            governed.setdefault(model.settings.source, []).append(model.folder)
+    run = display_path(config.source) if config.source is not None else "none: the defaults"
+    for source, folders in list(governed.items())[:OWN_SETTINGS_SHOWN]:
+        named = ", ".join(display_path(folder) for folder in folders[:3]) + \
+            (f" and {len(folders) - 3:,} more" if len(folders) > 3 else "")
+        _say(f"eos-guard: {display_path(source)} sets the settings of {named} (the nearest settings file above a "
+             f"folder applies to it; the run's: {run})")
+    if len(governed) > OWN_SETTINGS_SHOWN:
+        _say(f"eos-guard: and {len(governed) - OWN_SETTINGS_SHOWN:,} more settings files set some folders' settings")
 
 
 def _warn_of_unnamed_ggufs(args: argparse.Namespace, report: Report) -> None:
@@ -733,7 +743,8 @@ def _commands_paused(patch: str) -> str:
 def _diff(paths: list[str], config: settings.Config, args: argparse.Namespace) -> int:
     from .pipeline import fix_paths
 
-    result = fix_paths(paths, config, unsafe=args.unsafe_fixes, write=False, allow_empty=args.allow_empty)
+    result = fix_paths(paths, config, unsafe=args.unsafe_fixes, write=False, allow_empty=args.allow_empty,
+                       settings_of=args.settings_of)
     _warn_if_nothing_found(args, result.report)
     _warn_of_distrusted_cache()
     patch = "".join(change.diff(path_field(change.path)) for change in result.changes)  # names quoted as git does

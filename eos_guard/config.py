@@ -26,7 +26,7 @@ from .template import Limits
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Callable
 
 YAML_NAMES = (".eos-guard.yaml", ".eos-guard.yml")
 KEYS = ("select", "ignore", "per-file-ignores", "severity", "fail-on", "exclude", "runtimes", "runtime-versions",
@@ -503,41 +503,55 @@ def settings_start(paths: list[str]) -> Path:
     return Path(common) if len(written) > 1 or os.path.isdir(common) else Path(common).parent
 
 
-def unread_settings(folders: list[Path], start: Path) -> list[Path]:
-    """The settings files that lie between the model ``folders`` and ``start`` (the folder discovery started from,
-    :func:`settings_start`): a run reads one settings file, the nearest above ``start``, so these govern none of its
-    folders, though a run over one of those folders alone reads them (``eos-guard .`` does not read
-    ``m1/.eos-guard.yaml``; pre-commit passing only m1's files does). A pyproject.toml counts when it names
-    eos-guard where discovery looks; folders inside a Hugging Face cache snapshot are left out, as discovery
-    leaves them."""
-    from .model_files import cache_repo_of
-
+def folder_settings(run: Config, start: Path, options: Callable[[Config], None]) -> Callable[[Path], Config]:
+    """Each model folder's settings, as ruff takes the nearest settings for each file: the nearest settings file
+    between the folder and ``start`` (where discovery found ``run``, the run's own settings, :func:`settings_start`),
+    read once, with the command line's ``options`` applied; ``run`` where there is none. A pyproject.toml counts
+    when it names eos-guard where discovery looks; folders inside a Hugging Face cache snapshot are passed over, as
+    discovery passes them over."""
     top = os.path.realpath(start)  # the report's folders are where links lead
     inside = top if top.endswith(os.sep) else top + os.sep  # "/" holds everything
-    seen: set[str] = set()
-    found: list[Path] = []
-    for folder in folders:
-        directory = os.path.realpath(folder)
-        while directory != top and directory not in seen and directory.startswith(inside):
-            seen.add(directory)
-            names = [os.path.join(directory, name) for name in (*YAML_NAMES, "pyproject.toml")]
-            present = [name for name in names if os.path.lexists(name)]  # most folders have none: 3 lstat calls
-            if present and cache_repo_of(directory) is None:
-                yaml = [Path(name) for name in present if not name.endswith("pyproject.toml")]
-                if not yaml and _names_settings(Path(names[-1])):
-                    yaml = [Path(names[-1])]
-                found += yaml[:1]  # the one discovery would take there
-            directory = os.path.dirname(directory)
-    return sorted(found)
+    nearest: dict[str, Path | None] = {}  # a folder between -> the settings file it and the folders above it take
+    read: dict[Path, Config] = {}
+
+    def found_at(directory: str) -> Path | None:
+        if directory in nearest:
+            return nearest[directory]
+        path: Path | None = None
+        if directory != top and directory.startswith(inside):
+            path = _settings_in(directory)
+            if path is None:
+                path = found_at(os.path.dirname(directory))
+        nearest[directory] = path
+        return path
+
+    def settings_of(folder: Path) -> Config:
+        path = found_at(os.path.realpath(folder))
+        if path is None:
+            return run
+        if path not in read:
+            config = _read(path)
+            options(config)
+            read[path] = config
+        return read[path]
+
+    return settings_of
 
 
-def _names_settings(pyproject: Path) -> bool:
-    """Whether discovery would take a pyproject.toml as settings: a [tool.eos-guard] table (one it cannot parse is
-    an error a run over its folder stops at: counted too); not one that only mentions eos-guard (a dependency)."""
-    try:
-        return _pyproject_settings(pyproject)[0] is not None
-    except (InputError, MissingDependency):
-        return True
+def _settings_in(directory: str) -> Path | None:
+    """The settings file discovery takes in ``directory`` (its ``.eos-guard.yaml``, ``.eos-guard.yml``, then a
+    pyproject.toml that names eos-guard), None where it has none or lies in a Hugging Face cache snapshot."""
+    from .model_files import cache_repo_of
+
+    names = [os.path.join(directory, name) for name in (*YAML_NAMES, "pyproject.toml")]
+    present = [name for name in names if os.path.lexists(name)]  # most folders have none: 3 lstat calls
+    if not present or cache_repo_of(directory) is not None:
+        return None
+    yaml = [name for name in present if not name.endswith("pyproject.toml")]
+    if yaml:
+        return _found(Path(yaml[0]))
+    pyproject = Path(names[-1])
+    return pyproject if _pyproject_settings(pyproject)[0] is not None else None
 
 
 def _is_file(path: Path) -> bool:

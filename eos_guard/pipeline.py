@@ -175,29 +175,55 @@ def _not_read(folder: Path, reason: str, config: Config) -> ModelReport:
 
 
 def check_paths(paths: Iterable[Union[str, Path]], config: Config | None = None, allow_empty: bool = False,
-                keep_documents: bool = False) -> Report:
+                keep_documents: bool = False, settings_of: Callable[[Path], Config] | None = None) -> Report:
     """Check every model folder under ``paths``; a broken folder or PATH is reported without stopping the others.
 
     Each folder's parsed files are dropped once its findings are made (memory does not grow with the number of
     folders); the reporters need only the resolved values. ``keep_documents`` keeps them, for planning fixes.
+    ``settings_of`` gives a folder its own settings where they are not ``config`` (a settings file of its own:
+    config.folder_settings); its ``exclude`` leaves it out too.
     """
     config = config or Config()
     forget_stopped_probes()  # a run renders again what a limit stopped in an earlier one (the training callback)
     found = model_folders(paths, config, allow_empty)
+    own = _own_settings(found.folders, config, settings_of)
+    kept = [folder for folder in found.folders if folder not in own or not own[folder].excluded(folder)]
+    found.excluded += len(found.folders) - len(kept)
+    found.folders = kept
     # a cache folder a pull request could write is not used
     distrust_inside(work_trees(found.folders) if config.limits.cache else ())
     baselines, problems = _baselines(found.folders, config)
     folders = found.folders + found.fetched
     with _collector_for_many(len(folders)) as collector:
-        checked = check_folders(folders, config, baselines, keep_documents, collector)
+        checked: dict[Path, ModelReport] = {}
+        for settings, group in _grouped(folders, config, own):
+            for model in check_folders(group, settings, baselines, keep_documents, collector):
+                checked[model.folder] = model if settings is config else replace(model, settings=settings)
         # --fix refuses Hub snapshots, fetched or named in the cache (fix_paths): the closing line does not offer it
         fetched = set(found.fetched) | {folder for folder in found.folders if in_hub_cache(folder)}
-        report = Report([replace(m, fixable=0) if m.folder in fetched else m for m in checked] + found.failed
-                        + [check_gguf(path, config, folders) for path in found.ggufs],
+        report = Report([replace(m, fixable=0) if m.folder in fetched else m for m in (checked[f] for f in folders)]
+                        + found.failed + [check_gguf(path, config, folders) for path in found.ggufs],
                         found.problems + problems, runtimes=config.runtimes, fail_on=config.fail_on,
                         excluded=found.excluded)
         collector.hand_over(report)
     return report
+
+
+def _own_settings(folders: list[Path], config: Config,
+                  settings_of: Callable[[Path], Config] | None) -> dict[Path, Config]:
+    """The folders whose settings are not the run's (a settings file of their own), with those settings."""
+    if settings_of is None:
+        return {}
+    return {folder: settings for folder in folders if (settings := settings_of(folder)) is not config}
+
+
+def _grouped(folders: list[Path], config: Config, own: dict[Path, Config]) -> list[tuple[Config, list[Path]]]:
+    """The folders by the settings they take, the run's first: each group is checked as one run's folders."""
+    groups: dict[int, tuple[Config, list[Path]]] = {id(config): (config, [])}
+    for folder in folders:
+        settings = own.get(folder, config)
+        groups.setdefault(id(settings), (settings, []))[1].append(folder)
+    return [group for group in groups.values() if group[1]]
 
 
 def _baselines(folders: list[Path], config: Config) -> tuple[dict[Path, str], list[InputError]]:
@@ -511,7 +537,8 @@ CACHE_FIX_REFUSED = ("--fix does not edit a Hugging Face cache snapshot (the cac
 
 def fix_paths(paths: Iterable[Union[str, Path]], config: Config | None = None, unsafe: bool = False,
               write: bool = True, on_write: Callable[[Any], None] | None = None,
-              allow_empty: bool = False, before_writing: Callable[[Report], None] | None = None) -> FixResult:
+              allow_empty: bool = False, before_writing: Callable[[Report], None] | None = None,
+              settings_of: Callable[[Path], Config] | None = None) -> FixResult:
     """Plan and (with ``write``) apply the fixes. Each folder's files are written all or nothing
     (``fixes.write_folder``); a folder that cannot be written does not stop the others: its error is in ``failed``,
     and every file written before and after it is in ``changes``; ``on_write`` hears of each written file as soon
@@ -527,7 +554,7 @@ def fix_paths(paths: Iterable[Union[str, Path]], config: Config | None = None, u
     if hub is not None:
         raise InputError(None, f"{hub}: {FIX_REFUSED}")
     config = config or Config()
-    before = check_paths(paths, config, allow_empty, keep_documents=True)
+    before = check_paths(paths, config, allow_empty, keep_documents=True, settings_of=settings_of)
     if before_writing is not None:
         before_writing(before)
     changes = []
@@ -543,8 +570,9 @@ def fix_paths(paths: Iterable[Union[str, Path]], config: Config | None = None, u
         if write and in_hub_cache(model_report.folder):
             failed.append(InputError(model_report.folder, CACHE_FIX_REFUSED))
             return []
+        settings = model_report.settings or config
         folder_changes = plan(model_report.model, unsafe=unsafe,
-                              reported=[finding.code for finding in model_report.findings], enabled=config.enabled)
+                              reported=[finding.code for finding in model_report.findings], enabled=settings.enabled)
         problem = unencodable(folder_changes)
         if problem is not None:
             failed.append(problem)
@@ -590,8 +618,9 @@ def fix_paths(paths: Iterable[Union[str, Path]], config: Config | None = None, u
     try:
         for folder, folder_changes, inputs in planned:
             apply(folder, folder_changes, inputs)
+        settings_by_folder = {m.folder: m.settings for m in before.models if m.settings is not None}
         for folder in again:  # so that one run is enough: a second --fix changes nothing
-            report = check_folder(folder, config)
+            report = check_folder(folder, settings_by_folder.get(folder, config))
             folder_changes = planned_for(report)
             if folder_changes:
                 apply(folder, folder_changes, report.inputs, second=True)
@@ -605,7 +634,8 @@ def fix_paths(paths: Iterable[Union[str, Path]], config: Config | None = None, u
     if changes:
         baselines = (read_baselines([m.folder for m in models], config.baseline, config.max_config_bytes)
                      if config.baseline else {})
-        models = [_check_again(m.folder, config, baselines) if m.model is not None else m for m in models]
+        models = [(replace(_check_again(m.folder, m.settings, baselines), settings=m.settings) if m.settings else
+                   _check_again(m.folder, config, baselines)) if m.model is not None else m for m in models]
     # after --fix (also one whose every write failed), the report does not offer --fix again
     return FixResult(changes, replace(before, models=[replace(m, fixable=0) for m in models]), skipped, failed)
 

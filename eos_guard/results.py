@@ -13,6 +13,8 @@ TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.m
 if TYPE_CHECKING:  # annotations only: ``import eos_guard`` stays light (these are all in lower layers)
     from typing import Any
 
+    from .config_types import Config
+
     from .gguf_check import GgufModel
     from .resolve import ResolvedModel
     from .sources import HubRef
@@ -37,6 +39,9 @@ class ModelReport:
     not_read: str | None = None      # why a folder or GGUF file was not read at all (a link out of the repository)
     # the stat signatures of the files a check may read, taken before it read them (with keep_documents: --fix)
     inputs: dict[Path, tuple[int, ...] | None] | None = field(default=None, repr=False)
+    # the folder's own settings where a settings file of its own governs it (ruff's nearest settings), else None:
+    # the run's (``Report.runtimes`` and ``fail_on``)
+    settings: Config | None = field(default=None, repr=False)
 
 
 @record
@@ -73,9 +78,18 @@ class Report:
         floor = Severity.parse(at_least) if isinstance(at_least, str) else at_least
         return sum(1 for f in self.findings() if f.severity >= floor)
 
+    def fail_on_of(self, model: ModelReport) -> Severity | None:
+        """The lowest severity that makes this folder fail: its own settings', else the run's."""
+        return model.settings.fail_on if model.settings is not None else self.fail_on
+
+    def runtimes_of(self, model: ModelReport) -> tuple[str, ...]:
+        """The runtimes whose failure to stop is an error in this folder: its own settings', else the run's."""
+        return model.settings.runtimes if model.settings is not None else self.runtimes
+
     def fails(self, model: ModelReport) -> bool:
-        """Whether a folder has a finding that reaches ``fail_on``."""
-        return self.fail_on is not None and any(f.severity >= self.fail_on for f in model.findings)
+        """Whether a folder has a finding that reaches its ``fail_on``."""
+        fail_on = self.fail_on_of(model)
+        return fail_on is not None and any(f.severity >= fail_on for f in model.findings)
 
     def __str__(self) -> str:
         """``print(report)``: each finding as ``eos-guard --format concise`` prints it, then what could not be read,
@@ -88,8 +102,8 @@ class Report:
 
     def only_failing(self) -> Report:
         """The same report with only the findings that reach ``fail_on`` (``--quiet``)."""
-        models = [replace(m, findings=[f for f in m.findings if self.fail_on is not None
-                                       and f.severity >= self.fail_on]) for m in self.models]
+        models = [replace(m, findings=[f for f in m.findings if (fail_on := self.fail_on_of(m)) is not None
+                                       and f.severity >= fail_on]) for m in self.models]
         return replace(self, models=models)
 
 

@@ -91,17 +91,42 @@ def test_the_nearest_folder_with_settings_wins_whatever_their_kind(run, repo):
     assert run("models/chat", cwd=repo)[0] == 1
 
 
-def test_settings_in_one_model_folder_never_govern_the_others(run, repo):
-    """Discovery starts at the folder that holds every PATH: a pull request's model folder that brings its own
-    .eos-guard.yaml cannot turn the checks off for the folders checked with it, in any order of the PATHs (the
-    order pre-commit passes file names in); alone, that folder is governed by its own settings."""
+def test_settings_in_one_model_folder_govern_it_alone(run, repo):
+    """A folder takes the nearest settings file above it, as ruff takes the nearest settings for each file: a pull
+    request's model folder that brings its own .eos-guard.yaml cannot turn the checks off for the folders checked
+    with it, in any order of the PATHs (the order pre-commit passes file names in), and governs itself whichever
+    other files a commit touches (helper-203: `pre-commit run --files` of that folder passed, `--all-files` failed).
+    A run over the whole repository names on stderr each settings file that governs some of its folders."""
     shutil.copytree(repo / "models" / "chat", repo / "models" / "00-pr")
     (repo / "models" / "00-pr" / ".eos-guard.yaml").write_text("ignore: ALL\n")
     for paths in (["models/00-pr/config.json", "models/chat/config.json"],
-                  ["models/chat/config.json", "models/00-pr/config.json"], ["models/00-pr", "models/chat"]):
-        code, out, _ = run("--format", "concise", *paths, cwd=repo)
-        assert code == 1 and "models/00-pr/generation_config.json" in out and "models/chat/generation_config" in out
+                  ["models/chat/config.json", "models/00-pr/config.json"], ["models/00-pr", "models/chat"], ["."]):
+        code, out, err = run("--format", "concise", *paths, cwd=repo)
+        assert code == 1 and "models/00-pr/" not in out and "models/chat/generation_config" in out, (paths, out)
+        assert err == "eos-guard: models/00-pr/.eos-guard.yaml sets the settings of models/00-pr (the nearest " \
+                      "settings file above a folder applies to it; the run's: none: the defaults)\n", err
     assert run("models/00-pr", cwd=repo) == (0, "All checks passed (1 model folder).\n", "")
+    # the command line's options apply over a folder's own settings, as over the run's
+    code, out, _ = run("--format", "concise", "--select", "EOS002", "--fail-on", "warning", ".", cwd=repo)
+    assert code == 1 and " EOS001 " not in out and "models/00-pr/" not in out and " EOS002 " in out, out
+    (repo / "models" / "00-pr" / ".eos-guard.yaml").write_text("fail-on: warning\nselect: [EOS002]\n")
+    code, out, _ = run("--format", "concise", "--fail-on", "never", ".", cwd=repo)
+    assert code == 0 and "models/00-pr/generation_config.json" in out and " EOS001 " in out, out
+    # its exclude leaves it out; its fail-on and runtimes are its own in the report and the exit code
+    (repo / "models" / "00-pr" / ".eos-guard.yaml").write_text("exclude: ['*']\n")
+    code, out, _ = run("--format", "concise", ".", cwd=repo)
+    assert "models/00-pr/" not in out and "models/chat/" in out and "of 1 model folder" in out, out
+    assert run("models/00-pr", cwd=repo)[1] == "No model folders found (1 model folder excluded by the settings).\n"
+    (repo / "models" / "00-pr" / ".eos-guard.yaml").write_text("fail-on: never\nruntimes: [vllm]\n")
+    (repo / "models" / "chat" / "generation_config.json").write_text('{"eos_token_id": [151643, 151645]}\n')
+    code, out, _ = run("--format", "text", ".", cwd=repo)
+    assert code == 0 and "models/00-pr: passes; stops in vllm: yes" in out and \
+        out.endswith("\n2 model folders pass (1 warning); --fix changes 1 file in 1 folder.\n"), out
+    import eos_guard
+
+    report = eos_guard.check(repo)  # the API takes each folder's own too
+    assert [str(m.folder.relative_to(repo)) for m in report.models if report.fails(m)] == []
+    assert {m.folder.name: m.settings is not None for m in report.models} == {"00-pr": True, "chat": False}
 
 
 def test_isolated_reads_no_settings_file(run, repo):
@@ -141,40 +166,38 @@ def test_the_api_s_isolated_reads_no_settings_file(repo):
         eos_guard.fix(folder, isolated="true")
 
 
-def test_a_settings_file_a_run_does_not_read_is_named_on_stderr(run, repo):
-    """helper-135: a model folder's own .eos-guard.yaml governs a run over that folder alone (pre-commit passing only
-    its files) but not `eos-guard .`, so the two runs disagree without a word. The run that does not read it says
-    so (once, on stderr; the report and exit code are unchanged), unless settings were named or turned off."""
+def test_the_settings_files_that_govern_folders_are_named_on_stderr(run, repo):
+    """helper-135 found a model folder's own .eos-guard.yaml governed a run over that folder alone but not
+    `eos-guard .`; now it governs both, and the run over the folder above says which files set which folders'
+    settings (once each, on stderr; not with --config, --isolated or -q, which read no such file or say nothing)."""
     (repo / "models" / "chat" / ".eos-guard.yaml").write_text("ignore: [ALL]\n")
     (repo / "models" / "pyproject.toml").write_text("[tool.eos-guard]\nfail-on = 'never'\n")
     (repo / "pyproject.toml").write_text("[project]\nname = 'x'\n")  # names no eos-guard: not settings
+    shutil.copytree(repo / "models" / "chat", repo / "models" / "other")
+    (repo / "models" / "other" / ".eos-guard.yaml").unlink()
     code, out, err = run(".", cwd=repo)
-    assert code == 1 and " EOS001 " in out, out
+    assert code == 0 and "models/chat/" not in out and " EOS001 " in out and \
+        out.endswith("\n2 model folders pass (1 error, 1 warning); --fix changes 1 file in 1 folder.\n"), out
     assert err.splitlines() == [
-        "eos-guard: warning: models/chat/.eos-guard.yaml is not read: a run takes its settings from one file, the "
-        "nearest above the folder that holds every PATH (none: the defaults); a run over models/chat alone reads it",
-        "eos-guard: warning: models/pyproject.toml is not read: a run takes its settings from one file, the nearest "
-        "above the folder that holds every PATH (none: the defaults); a run over models alone reads it"], err
+        "eos-guard: models/chat/.eos-guard.yaml sets the settings of models/chat (the nearest settings file above a "
+        "folder applies to it; the run's: none: the defaults)",
+        "eos-guard: models/pyproject.toml sets the settings of models/other (the nearest settings file above a folder "
+        "applies to it; the run's: none: the defaults)"], err
     assert run("models/chat", cwd=repo)[2] == ""  # the folder's own settings are this run's
     for options in (["--isolated"], ["--config", "models/pyproject.toml"], ["-q"]):
-        assert "is not read" not in run(*options, ".", cwd=repo)[2], options
+        assert "sets the settings" not in run(*options, ".", cwd=repo)[2], options
+    assert run("--isolated", ".", cwd=repo)[0] == 1
     # helper-142: a pyproject.toml that names eos-guard as a dependency only is no settings file
     (repo / "models" / "pyproject.toml").write_text("[project]\ndependencies = ['eos-guard>=1']\n")
     assert "models/pyproject.toml" not in run(".", cwd=repo)[2]
-    # the tree named through a link, and a common folder of "/", still say it
+    # the tree named through a link still says it
     (repo.parent / "link").symlink_to(repo)
-    assert "models/chat/.eos-guard.yaml is not read" in run(str(repo.parent / "link"), cwd=repo)[2]
-    from pathlib import Path
-
-    from eos_guard.config import unread_settings
-
-    assert (repo / "models" / "chat" / ".eos-guard.yaml").resolve() in unread_settings([repo / "models" / "chat"],
-                                                                                   Path("/"))
+    assert "models/chat/.eos-guard.yaml sets the settings" in run(str(repo.parent / "link"), cwd=repo)[2]
     # many: five lines, then how many more
     for i in range(7):
         shutil.copytree(repo / "models" / "chat", repo / "models" / f"m{i}")
     err = run(".", cwd=repo)[2].splitlines()
-    assert len(err) == 6 and err[-1] == "eos-guard: warning: and 3 more settings files this run does not read", err
+    assert len(err) == 6 and err[-1] == "eos-guard: and 3 more settings files set some folders' settings", err
 
 
 def test_settings_inside_a_hugging_face_cache_snapshot_are_not_read(run, tmp_path):

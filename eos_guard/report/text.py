@@ -98,7 +98,7 @@ def verdict(report: Report, item: ModelReport) -> str:
     if item.gguf is not None:
         parts.append(f"stops in llama.cpp: {_yes_no(item.gguf.stops())}")
     elif item.model is not None:
-        for name in report.runtimes:
+        for name in report.runtimes_of(item):
             stop = item.model.runtime_stops.get(name)
             if stop is not None:
                 answer = stops(item.model, stop)
