@@ -222,7 +222,7 @@ def _stopped(args: argparse.Namespace, error: InputError) -> int:
 def _rule(argv: list[str]) -> int:
     """``eos-guard rule CODE|NAME ...`` or ``eos-guard rule --all``: the rules' documentation."""
     from .report import rule_doc
-    from .rules import ALL_RULES, lookup, suggest
+    from .rules import ALL_RULES, matching, suggest
 
     from .arguments import rule_parser
 
@@ -237,9 +237,9 @@ def _rule(argv: list[str]) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_ERROR
     chosen, code = (list(ALL_RULES) if args.all else []), EXIT_OK
     for name in args.rules:
-        try:
-            chosen.append(lookup(name))
-        except KeyError:
+        found = matching(name)  # a code, a name, or a code prefix as --select takes it (EOS01)
+        chosen += [rule for rule in found if rule not in chosen]
+        if not found:
             hint = suggest(name)
             also = f"; did you mean {hint}?" if hint else ""
             print(f"eos-guard: unknown rule {name!r}{also} ('eos-guard rule --all' lists every rule)",

@@ -44,7 +44,7 @@ def codes_of(entries: Any, where: Path | None, key: str) -> set[str]:
         entries = [e for e in entries.replace(",", " ").split() if e]
     if not isinstance(entries, list):
         raise InputError(where, f"{key} must be a list of rule codes")
-    from .rules import ALL_RULES, lookup, suggest  # every rule's code: imported only when settings name codes
+    from .rules import ALL_RULES, matching, suggest  # every rule's code: imported only when settings name codes
 
     codes: set[str] = set()
     for entry in entries:
@@ -53,13 +53,8 @@ def codes_of(entries: Any, where: Path | None, key: str) -> set[str]:
         if entry.upper() == "ALL":
             codes.update(rule.code for rule in ALL_RULES)
             continue
-        try:
-            codes.add(lookup(entry).code)
-            continue
-        except KeyError:
-            pass
-        matched = {rule.code for rule in ALL_RULES if rule.code.startswith(entry.upper())}
-        if not matched or not entry.upper().startswith("EOS"):
+        matched = {rule.code for rule in matching(entry)}
+        if not matched:
             hint = suggest(entry)
             also = f"did you mean {hint}? " if hint else ""
             raise InputError(where, f"{key}: unknown rule {shown(entry)} ({also}'eos-guard rule --all' lists them)")

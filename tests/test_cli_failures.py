@@ -649,8 +649,14 @@ def test_rule_all_prints_every_rule_in_code_order(run):
     assert code == 0 and headers == [rule.code for rule in ALL_RULES]
 
 
+def test_rule_takes_a_code_prefix_as_select_does(run):
+    """helper-203: `eos-guard rule EOS01` said "did you mean EOS010?" where --select EOS01 selects EOS010-EOS019."""
+    code, out, err = run("rule", "EOS01", "EOS010")
+    headers = [line.split()[0] for line in out.splitlines() if line.startswith("EOS01") and len(line.split()) == 2]
+    assert (code, err) == (0, "") and headers == [rule.code for rule in ALL_RULES if rule.code.startswith("EOS01")]
+
+
 @pytest.mark.parametrize("name,hint", [
-    pytest.param("EOS01", "did you mean EOS010?", id="short-code"),
     pytest.param("EOS1", "did you mean EOS001?", id="code-without-zeros"),
     pytest.param("eos27", "did you mean EOS027?", id="lower-case-code-without-zero"),
     pytest.param("EOS01X", "did you mean EOS010?", id="code-mistyped-after-its-digits"),

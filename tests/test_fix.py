@@ -837,7 +837,8 @@ def test_one_unsafe_fix_is_enough_when_a_stale_special_tokens_map_sets_the_eos(r
     assert code == 1 and out == "Fixed 3 files in 1 folder; 0 errors remain.\n", out  # 1: files were changed
     assert transformers.AutoTokenizer.from_pretrained(str(folder)).eos_token_id == 151645
     assert 151645 in transformers.GenerationConfig.from_pretrained(str(folder)).eos_token_id
-    assert run("--diff", "--unsafe-fixes", "--no-cache", "m") == (0, "", "eos-guard: --fix --unsafe-fixes would change nothing\n")
+    assert run("--diff", "--unsafe-fixes", "--no-cache", "m") == (
+        0, "", "eos-guard: --fix --unsafe-fixes would change nothing\n")
 
 
 def test_an_unsafe_fix_leaves_no_special_tokens_map_naming_the_old_eos(run, tmp_path):

@@ -104,6 +104,17 @@ def lookup(code_or_name: str) -> Rule:
     return rule
 
 
+def matching(entry: str) -> list[Rule]:
+    """The rules a code, a name or a code prefix (``EOS01``: EOS010 to EOS019) stands for, in code order, as
+    ``--select`` and ``eos-guard rule`` read them; [] for none."""
+    try:
+        return [lookup(entry)]
+    except KeyError:
+        pass
+    prefix = entry.upper()
+    return [rule for rule in ALL_RULES if rule.code.startswith(prefix)] if prefix.startswith("EOS") else []
+
+
 def check_batches(batches: Iterable[Mapping[str, Any]], stop_ids: Iterable[int],
                   pad_token_id: int | None = None, *, packing: str | bool | None = None,
                   max_length: int | None = None, truncation: bool = True,
