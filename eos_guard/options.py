@@ -169,6 +169,8 @@ def conflict(args: Any) -> str | None:
         given = [name for name, dest in shaping if getattr(args, dest) and name != mode
                  and not (mode == "--show-settings" and name == "--fail-on")
                  and not (name == "--baseline" and args.baseline.lower() == "none")]  # what explain does anyway
+        if mode == "explain" and args.color != "auto":  # its table has no colours to turn on or off
+            given.append(f"--color {args.color}")
         if given:
             return f"{mode} cannot be combined with {given[0]}: {_WHAT_IT_PRINTS[mode]}"
         if args.format not in formats:

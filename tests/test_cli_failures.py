@@ -477,7 +477,8 @@ def test_a_work_tree_of_another_user_is_said_not_silently_skipped(run, tmp_path)
                             (["--format", "github"], "--format github"), (["--format", "concise"], "--format concise"),
                             # explain runs no rule (helper-196): these chose rules, and were ignored
                             (["--select", "EOS001"], "--select"), (["--ignore", "EOS002"], "--ignore"),
-                            (["--baseline", "HEAD"], "--baseline")]),
+                            (["--baseline", "HEAD"], "--baseline"),
+                            (["--color", "always"], "--color always")]),  # helper-203: it prints no colour
     *(pytest.param(["--diff", *option], f"--diff cannot be combined with {shown}", id=f"diff{shown}")
       for option, shown in [(["--sarif", "x.sarif"], "--sarif"), (["--summary", "s.md"], "--summary"),
                             (["-q"], "--quiet"), (["--statistics"], "--statistics"), (["--exit-zero"], "--exit-zero"),
