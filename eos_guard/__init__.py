@@ -45,9 +45,10 @@ def check(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = Non
           isolated: bool = False) -> Report:
     """Check model folders (or folders above them) and return the findings with the resolved values.
 
-    ``config`` names a settings file; without it the nearest ``.eos-guard.yaml`` or ``[tool.eos-guard]`` above
-    the folder that holds every path applies, and ``isolated=True`` reads none (``--isolated``: for a folder whose
-    settings you did not write). Raises :class:`eos_guard.InputError`, whose message starts with the path, for a
+    ``config`` names a settings file for every folder; without it each model folder takes the nearest
+    ``.eos-guard.yaml`` or ``[tool.eos-guard]`` above it (``ModelReport.settings`` holds a folder's own where they
+    are not the run's, the nearest above the folder that holds every path), and ``isolated=True`` reads none
+    (``--isolated``: for a folder whose settings you did not write). Raises :class:`eos_guard.InputError`, whose message starts with the path, for a
     missing path, a folder without model folders (:class:`eos_guard.errors.NoModelFolder`, an InputError), or
     bad settings; a malformed model file is reported in ``Report.errors`` instead, and so is an earlier version
     EOS015 cannot read in a git work tree (:class:`eos_guard.errors.BaselineUnread`: git missing or refusing the
@@ -125,7 +126,7 @@ def _targets_and_settings(paths: tuple, config: Union[str, PathLike, None],
     if config is not None:
         return targets, settings.load(Path(config), start), None
     run = settings.load(None, start)
-    return targets, run, settings.folder_settings(run, start, lambda folder_config: None)
+    return targets, run, settings.folder_settings(run, lambda folder_config: None)
 
 
 def check_batch(batch: Mapping[str, Any], stop_ids: Union[Iterable[int], int],

@@ -315,7 +315,7 @@ def configure(args: argparse.Namespace) -> tuple[list[str], settings.Config]:
                                               for values in (args.select, args.ignore, args.runtime))
     _apply_options(args, config)
     args.settings_of = None if args.config or args.isolated else \
-        settings.folder_settings(config, start, lambda folder_config: _apply_options(args, folder_config))
+        settings.folder_settings(config, lambda folder_config: _apply_options(args, folder_config))
     return paths, config
 
 
@@ -430,6 +430,7 @@ def _run(args: argparse.Namespace) -> int:
         config.baseline = None  # EOS015 is a check's: explain reads no earlier version (git may refuse the tree)
         report = check_paths(paths, config, args.allow_empty, settings_of=args.settings_of)
         _warn_if_nothing_found(args, report)
+        _say_own_settings(report, config)
         _warn_of_distrusted_cache()
         shown = config.runtimes if args.runtime else None  # the settings' runtimes are a check's, not explain's
         if args.format == "json":
@@ -508,21 +509,29 @@ OWN_SETTINGS_SHOWN = 5  # lines naming settings files nearer to some folders tha
 
 
 def _say_own_settings(report: Report, config: settings.Config) -> None:
+    for line in own_settings_lines(report, config):
+        _say(f"eos-guard: {line}")
+
+
+def own_settings_lines(report: Report, config: settings.Config) -> list[str]:
     """Each settings file that governs some of the run's folders instead of the run's own (a folder takes the nearest
-    above it, as ruff does), named once on stderr with those folders: a file deep in a model folder (one a pull
-    request may add) changes what a run over the whole repository reports, and the log says where."""
+    above it, as ruff does), once, with those folders: a file deep in a model folder (one a pull request may add)
+    changes what a run over the whole repository reports, and the log says where (stderr; the Action's notices)."""
     governed: dict[Path, list[Path]] = {}
     for model in report.models:
-        if model.settings is not None and model.settings.source is not None:
-            governed.setdefault(model.settings.source, []).append(model.folder)
+        if model.settings is not None:
+            governed.setdefault(model.settings.source, []).append(model.folder)  # type: ignore[arg-type]
     run = display_path(config.source) if config.source is not None else "none: the defaults"
+    lines = []
     for source, folders in list(governed.items())[:OWN_SETTINGS_SHOWN]:
         named = ", ".join(display_path(folder) for folder in folders[:3]) + \
             (f" and {len(folders) - 3:,} more" if len(folders) > 3 else "")
-        _say(f"eos-guard: {display_path(source)} sets the settings of {named} (the nearest settings file above a "
-             f"folder applies to it; the run's: {run})")
+        which = display_path(source) if source is not None else "no settings file (the defaults)"
+        lines.append(f"{which} sets the settings of {named} (the nearest settings file above a folder applies to "
+                     f"it; the run's: {run})")
     if len(governed) > OWN_SETTINGS_SHOWN:
-        _say(f"eos-guard: and {len(governed) - OWN_SETTINGS_SHOWN:,} more settings files set some folders' settings")
+        lines.append(f"and {len(governed) - OWN_SETTINGS_SHOWN:,} more settings files set some folders' settings")
+    return lines
 
 
 def _warn_of_unnamed_ggufs(args: argparse.Namespace, report: Report) -> None:
@@ -746,6 +755,7 @@ def _diff(paths: list[str], config: settings.Config, args: argparse.Namespace) -
     result = fix_paths(paths, config, unsafe=args.unsafe_fixes, write=False, allow_empty=args.allow_empty,
                        settings_of=args.settings_of)
     _warn_if_nothing_found(args, result.report)
+    _say_own_settings(result.report, config)
     _warn_of_distrusted_cache()
     patch = "".join(change.diff(path_field(change.path)) for change in result.changes)  # names quoted as git does
     if patch:

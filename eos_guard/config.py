@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from .config_types import FAIL_ON_NEVER, Config
-from .errors import InputError, MissingDependency, display_path
+from .errors import InputError, MissingDependency, display_path, real_folder
 from .findings import Severity
 from .jsonspan import NotRead, deepest_nesting, long_integer, read_bytes, read_text
 from .runtimes import RUNTIMES
@@ -495,37 +495,49 @@ def settings_start(paths: list[str]) -> Path:
         common = os.path.commonpath(written)
     except ValueError:  # different drives: the first PATH's
         return Path(paths[0])
-    return Path(common) if len(written) > 1 or os.path.isdir(common) else Path(common).parent
+    folder = common if len(written) > 1 or os.path.isdir(common) else os.path.dirname(common)
+    from .model_files import TEMPLATE_DIR
+
+    # a template pre-commit passes from a model folder's additional_chat_templates/: the model folder's settings
+    return Path(os.path.dirname(folder) if os.path.basename(folder) == TEMPLATE_DIR else folder)
 
 
-def folder_settings(run: Config, start: Path, options: Callable[[Config], None]) -> Callable[[Path], Config]:
+def folder_settings(run: Config, options: Callable[[Config], None]) -> Callable[[Path], Config]:
     """Each model folder's settings, as ruff takes the nearest settings for each file: the nearest settings file
-    between the folder and ``start`` (where discovery found ``run``, the run's own settings, :func:`settings_start`),
-    read once, with the command line's ``options`` applied; ``run`` where there is none. A pyproject.toml counts
-    when it names eos-guard where discovery looks; folders inside a Hugging Face cache snapshot are passed over, as
-    discovery passes them over."""
-    top = os.path.realpath(start)  # the report's folders are where links lead
-    inside = top if top.endswith(os.sep) else top + os.sep  # "/" holds everything
-    nearest: dict[str, Path | None] = {}  # a folder between -> the settings file it and the folders above it take
-    read: dict[Path, Config] = {}
+    above where the folder really is (a linked folder inside the repository is checked at its target), found as
+    discovery finds one (:func:`load`: ``.eos-guard.yaml``, ``.eos-guard.yml``, then a pyproject.toml that names
+    eos-guard; never one in a Hugging Face cache snapshot), read once, with the command line's ``options`` applied;
+    ``run``, the run's own settings, where that file is the run's. It depends on the folder alone, never on the
+    other PATHs of the run."""
+    run_file = os.path.realpath(run.source) if run.source is not None else None
+    nearest: dict[str, str | None] = {}  # a folder -> the settings file it takes, for the run
+    read: dict[str | None, Config] = {}
 
-    def found_at(directory: str) -> Path | None:
-        if directory in nearest:
-            return nearest[directory]
-        path: Path | None = None
-        if directory != top and directory.startswith(inside):
-            path = _settings_in(directory)
-            if path is None:
-                path = found_at(os.path.dirname(directory))
-        nearest[directory] = path
-        return path
+    def file_of(folder: str) -> str | None:
+        below: list[str] = []
+        directory = folder
+        while directory not in nearest:  # a loop, not recursion: a folder may lie deeper than the recursion limit
+            below.append(directory)
+            found = _settings_in(directory)
+            if found is not None:
+                nearest[directory] = os.fspath(found)
+                break
+            parent = os.path.dirname(directory)
+            if parent == directory:
+                nearest[directory] = None
+                break
+            directory = parent
+        for step in below:
+            nearest[step] = nearest[directory]
+        return nearest[folder]
 
     def settings_of(folder: Path) -> Config:
-        path = found_at(os.path.realpath(folder))
-        if path is None:
+        path = file_of(real_folder(os.path.abspath(folder)))  # remembered: thousands of folders in a few parents
+        if path is not None and run_file is not None and os.path.realpath(path) == run_file or \
+                path is None and run.source is None:
             return run
         if path not in read:
-            config = _read(path)
+            config = _read(Path(path)) if path is not None else Config()
             options(config)
             read[path] = config
         return read[path]

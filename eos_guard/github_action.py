@@ -402,6 +402,8 @@ def check_paths(inputs: Inputs, env: Mapping[str, str], out: TextIO, outputs: Ou
     distrusted = cli.distrusted_cache_warning()
     if distrusted is not None:
         print(annotate("warning", distrusted), file=out)
+    for line in cli.own_settings_lines(report, config):  # a settings file a pull request may have added
+        print(annotate("notice", line), file=out)
     out.write(REPORTERS["github"](report))
     code = cli.exit_code(outcome, config, args)
     level = "error" if report.errors else "warning"

@@ -111,12 +111,21 @@ def gguf_command(folder: Path | str, names: list[str], with_folder: bool = False
     return f"eos-guard {files}{' ' + quoted(folder) if with_folder else ''}"
 
 
-def model_folders(paths: Iterable[Union[str, Path]], config: Config, allow_empty: bool = False) -> Found:
+def model_folders(paths: Iterable[Union[str, Path]], config: Config, allow_empty: bool = False,
+                  settings_of: Callable[[Path], Config] | None = None) -> Found:
     """The model folders named by ``paths`` (local ones found, Hub repositories fetched) and the GGUF files.
 
     A missing PATH, an empty one, and a folder without any model folder below it (unless ``allow_empty``) are
-    problems; a file outside a model folder is skipped, as pre-commit passes every file whose name matches.
+    problems; a file outside a model folder is skipped, as pre-commit passes every file whose name matches. A folder
+    is excluded by its settings (``settings_of``, else ``config``); one not read (a link out of the repository), or
+    that cannot be listed, by the settings where its link is.
     """
+    def settings_at(path: Path) -> Config:  # a folder, or a link's, a listing's place: its parent's settings
+        return settings_of(Path(os.path.dirname(os.path.abspath(path)))) if settings_of is not None else config
+
+    def excluded(folder: Path) -> bool:
+        return (settings_of(folder) if settings_of is not None else config).excluded(folder)
+
     found = Found()
     paths = list(paths)
     # the GGUF files named: a folder that holds them and no model folder is no bad PATH (`eos-guard *.gguf .`)
@@ -135,7 +144,7 @@ def model_folders(paths: Iterable[Union[str, Path]], config: Config, allow_empty
                 already_refused = len(refused)
                 unlisted: list[InputError] = []
                 folders = find_model_folders([path], refused, unlisted)
-                found.problems += [error for error in unlisted if not config.excluded(error.path)]
+                found.problems += [error for error in unlisted if not settings_at(error.path).excluded(error.path)]
                 if not folders and len(refused) == already_refused and not unlisted and path.is_dir() \
                         and not allow_empty and not _ggufs_named(path, named_ggufs):
                     found.problems.append(NoModelFolder(path, NO_MODEL_FOLDER + _no_model_hint(path)))
@@ -150,9 +159,10 @@ def model_folders(paths: Iterable[Union[str, Path]], config: Config, allow_empty
             else:
                 refused.append((gguf, reason))
         hub += sources.hub
-    found.folders = [f for f in local if not config.excluded(f)]
+    found.folders = [f for f in local if not excluded(f)]
     found.excluded = len(local) - len(found.folders)
-    found.failed += [_not_read(folder, reason, config) for folder, reason in refused if not config.excluded(folder)]
+    found.failed += [_not_read(folder, reason, settings_at(folder)) for folder, reason in refused
+                     if not settings_at(folder).excluded(folder)]
     if hub:
         from .hub import fetch  # loaded only when a Hub repository is named
 
@@ -185,14 +195,12 @@ def check_paths(paths: Iterable[Union[str, Path]], config: Config | None = None,
     """
     config = config or Config()
     forget_stopped_probes()  # a run renders again what a limit stopped in an earlier one (the training callback)
-    found = model_folders(paths, config, allow_empty)
+    found = model_folders(paths, config, allow_empty, settings_of)
     own = _own_settings(found.folders, config, settings_of)
-    kept = [folder for folder in found.folders if folder not in own or not own[folder].excluded(folder)]
-    found.excluded += len(found.folders) - len(kept)
-    found.folders = kept
+    every = [config, *own.values()]
     # a cache folder a pull request could write is not used
-    distrust_inside(work_trees(found.folders) if config.limits.cache else ())
-    baselines, problems = _baselines(found.folders, config)
+    distrust_inside(work_trees(found.folders) if any(c.limits.cache for c in every) else ())
+    baselines, problems = _baselines(found.folders, config, any(c.enabled("EOS015") for c in every))
     folders = found.folders + found.fetched
     with _collector_for_many(len(folders)) as collector:
         checked: dict[Path, ModelReport] = {}
@@ -202,11 +210,19 @@ def check_paths(paths: Iterable[Union[str, Path]], config: Config | None = None,
         # --fix refuses Hub snapshots, fetched or named in the cache (fix_paths): the closing line does not offer it
         fetched = set(found.fetched) | {folder for folder in found.folders if in_hub_cache(folder)}
         report = Report([replace(m, fixable=0) if m.folder in fetched else m for m in (checked[f] for f in folders)]
-                        + found.failed + [check_gguf(path, config, folders) for path in found.ggufs],
+                        + found.failed + [_check_gguf_with(path, config, settings_of, folders) for path in found.ggufs],
                         found.problems + problems, runtimes=config.runtimes, fail_on=config.fail_on,
                         excluded=found.excluded)
         collector.hand_over(report)
     return report
+
+
+def _check_gguf_with(path: Path, config: Config, settings_of: Callable[[Path], Config] | None,
+                     folders: list[Path]) -> ModelReport:
+    """A GGUF file's check with the settings of the folder that holds it."""
+    settings = settings_of(Path(os.path.dirname(os.path.abspath(path)))) if settings_of is not None else config
+    report = check_gguf(path, settings, folders)
+    return report if settings is config else replace(report, settings=settings)
 
 
 def _own_settings(folders: list[Path], config: Config,
@@ -226,9 +242,11 @@ def _grouped(folders: list[Path], config: Config, own: dict[Path, Config]) -> li
     return [group for group in groups.values() if group[1]]
 
 
-def _baselines(folders: list[Path], config: Config) -> tuple[dict[Path, str], list[InputError]]:
-    """The earlier versions of the files for EOS015, and, when ``--baseline`` was given, why it cannot be read."""
-    if not config.baseline or not config.enabled("EOS015") or not folders:
+def _baselines(folders: list[Path], config: Config,
+               enabled: bool | None = None) -> tuple[dict[Path, str], list[InputError]]:
+    """The earlier versions of the files for EOS015, and, when ``--baseline`` was given, why it cannot be read;
+    ``enabled``: whether the settings of some folder run EOS015 (default: the run's)."""
+    if not config.baseline or not (config.enabled("EOS015") if enabled is None else enabled) or not folders:
         return {}, []
     forget_git_failures()  # a run asks git again (a process may run many checks: the training callback)
     problems = baseline_problems(folders, config.baseline) if config.baseline_explicit else []

@@ -166,6 +166,71 @@ def test_the_api_s_isolated_reads_no_settings_file(repo):
         eos_guard.fix(folder, isolated="true")
 
 
+def test_a_folder_s_settings_depend_on_the_folder_alone(run, repo, monkeypatch):
+    """helper-204: a folder's settings took what lay between it and the PATHs' common folder, so they changed with
+    the PATHs given: a linked folder's, a folder the run's exclude named, a folder a template file of its
+    additional_chat_templates/ stood for, one linked out of the repository; EOS015 and the cache followed the run's
+    settings alone; and a folder deeper than Python's recursion limit was an internal error."""
+    import subprocess
+
+    def verdicts(*paths: str) -> tuple[int, str]:
+        code, out, _ = run("--format", "concise", "--no-cache", *paths, cwd=repo)
+        return code, out
+
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)  # links inside it are followed
+    shutil.copytree(repo / "models" / "chat", repo / "other" / "c")
+    (repo / ".eos-guard.yaml").write_text("exclude: [models/a]\n")
+    (repo / "models" / ".eos-guard.yaml").write_text("fail-on: never\n")
+    # the root's exclude names models/a, whose nearest settings (models/) do not: checked in every run
+    shutil.copytree(repo / "models" / "chat", repo / "models" / "a")
+    for paths in (["."], ["models"], ["models/a/config.json"], ["models/a/config.json", "other/c/config.json"]):
+        assert "models/a/generation_config.json" in verdicts(*paths)[1], paths
+    # a linked folder takes the settings where it really is (other/: the root's), whatever the PATHs
+    (repo / "models" / "link").symlink_to(repo / "other" / "c")
+    outcomes = {verdicts(*paths)[0] for paths in (["."], ["models"], ["models/link"], ["models/link", "other/c"])}
+    assert outcomes == {1}, outcomes
+    (repo / "models" / "link").unlink()
+    # a template file of a model folder's additional_chat_templates/ stands for the folder and its settings
+    templates = repo / "other" / "c" / "additional_chat_templates"
+    templates.mkdir()
+    (templates / "tool_use.jinja").write_text((repo / "other" / "c" / "tokenizer_config.json").read_text()[:0] + "x")
+    (templates / ".eos-guard.yaml").write_text("fail-on: never\nselect: [EOS009]\n")
+    assert verdicts("other/c/additional_chat_templates/tool_use.jinja")[0] == 1
+    assert verdicts("other/c/additional_chat_templates/tool_use.jinja", "other/c/config.json")[0] == 1
+    shutil.rmtree(templates)
+    # a folder linked out of the repository: the settings where the link is exclude it, or turn EOS018 off
+    outside = shutil.copytree(repo / "other" / "c", repo.parent / f"{repo.name}-outside")
+    (repo / "models" / "ext").symlink_to(outside)
+    (repo / "models" / ".eos-guard.yaml").write_text("fail-on: never\nexclude: [ext]\n")
+    assert all("models/ext" not in verdicts(*paths)[1] for paths in (["."], ["models"])), verdicts(".")
+    (repo / "models" / ".eos-guard.yaml").write_text("fail-on: never\n")
+    assert all(" EOS018 " in verdicts(*paths)[1] for paths in (["."], ["models"]))
+    (repo / "models" / "ext").unlink()
+    # EOS015 runs where a folder's own settings run it, though the run's ignore it
+    subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "m"],
+                   check=True)
+    (repo / ".eos-guard.yaml").write_text("ignore: [EOS015]\n")
+    (repo / "models" / ".eos-guard.yaml").write_text("fail-on: error\n")
+    generation = repo / "models" / "a" / "generation_config.json"
+    generation.write_text(generation.read_text().replace('"eos_token_id": 151643', '"eos_token_id": 151645'))
+    for paths in (["."], ["models/a"]):
+        assert " EOS015 " in run("--format", "concise", *paths, cwd=repo)[1], paths
+    # a folder's own settings that use the cache keep a cache folder in the work tree unused, as the run's do
+    (repo / ".eos-guard.yaml").write_text("cache: false\n")
+    (repo / "models" / ".eos-guard.yaml").write_text("cache: true\n")
+    monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(repo / ".ci-cache"))
+    assert "is not used" in run(".", cwd=repo)[2] and not (repo / ".ci-cache").exists()
+    # deeper than Python's recursion limit
+    deep = repo / "deep"
+    for _ in range(1100):  # mkdir one level at a time: os.makedirs recurses once a level
+        deep = deep / "d"
+        deep.mkdir(parents=deep.parent == repo / "deep")
+    for name in ("config.json", "generation_config.json", "tokenizer_config.json"):
+        shutil.copy(repo / "other" / "c" / name, deep / name)
+    assert run("--format", "concise", "deep", cwd=repo)[0] == 1
+
+
 def test_the_settings_files_that_govern_folders_are_named_on_stderr(run, repo):
     """helper-135 found a model folder's own .eos-guard.yaml governed a run over that folder alone but not
     `eos-guard .`; now it governs both, and the run over the folder above says which files set which folders'

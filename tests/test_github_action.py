@@ -113,6 +113,20 @@ def test_a_cache_folder_in_the_checkout_is_not_used_and_the_step_says_so(step: S
     assert outputs["findings"] == "3" and not (step.work / ".eos-guard-cache").exists()
 
 
+def test_a_settings_file_that_governs_a_folder_is_a_notice(step: Step) -> None:
+    """helper-204: a model folder's own .eos-guard.yaml (one a pull request may add) turns its checks off in the run
+    over the repository; the command says so on stderr, and the step's log said nothing. A notice annotation says
+    which file sets which folders' settings."""
+    step.add(BROKEN, "models/a")
+    step.add(BROKEN, "models/b")
+    (step.work / "models" / "a" / ".eos-guard.yaml").write_text("select: [EOS009]\n", encoding="utf-8")
+    code, out, outputs = step(paths=".")
+    assert "::notice title=eos-guard::models/a/.eos-guard.yaml sets the settings of models/a (the nearest settings " \
+           "file above a folder applies to it; the run's: none: the defaults)" in out.splitlines(), out
+    assert outputs["exit-code"] == "1" and outputs["errors"] == "1" and "models/a/" not in "".join(
+        line for line in out.splitlines() if line.startswith("::error file="))
+
+
 def test_a_clean_folder_passes_without_summary_when_asked(step: Step) -> None:
     step.add(CLEAN, "clean")
     # fail-on in any case, as --fail-on and the settings file take it
