@@ -226,9 +226,16 @@ def test_a_folder_s_settings_depend_on_the_folder_alone(run, repo, monkeypatch):
     for _ in range(1100):  # mkdir one level at a time: os.makedirs recurses once a level
         deep = deep / "d"
         deep.mkdir(parents=deep.parent == repo / "deep")
-    for name in ("config.json", "generation_config.json", "tokenizer_config.json"):
-        shutil.copy(repo / "other" / "c" / name, deep / name)
-    assert run("--format", "concise", "deep", cwd=repo)[0] == 1
+    try:
+        for name in ("config.json", "generation_config.json", "tokenizer_config.json"):
+            shutil.copy(repo / "other" / "c" / name, deep / name)
+        assert run("--format", "concise", "deep", cwd=repo)[0] == 1
+    finally:  # removed a level at a time: shutil.rmtree (pytest's clean-up too) recurses once a level
+        while deep != repo / "deep":
+            for child in deep.iterdir():
+                child.unlink()
+            deep.rmdir()
+            deep = deep.parent
 
 
 def test_the_settings_files_that_govern_folders_are_named_on_stderr(run, repo):
