@@ -459,6 +459,7 @@ def _run(args: argparse.Namespace) -> int:
     if not args.quiet:
         _warn_if_nothing_found(args, report)
         _say_own_settings(report, config)
+        _warn_of_selected_rules_that_do_not_run(config)
         _warn_of_unnamed_ggufs(args, report)
         _warn_of_distrusted_cache()
     fmt = output_format(args.format, sys.stdout)
@@ -511,6 +512,22 @@ OWN_SETTINGS_SHOWN = 5  # lines naming settings files nearer to some folders tha
 def _say_own_settings(report: Report, config: settings.Config) -> None:
     for line in own_settings_lines(report, config):
         _say(f"eos-guard: {line}")
+
+
+def _warn_of_selected_rules_that_do_not_run(config: settings.Config) -> None:
+    """A rule the settings or --select choose that checks runtimes the run's runtimes leave out (EOS001 with
+    ``--runtime vllm``) finds nothing (EOS016 still checks mlx-lm for an MLX-quantized checkpoint): a run of such
+    rules alone said 'All checks passed' without a word (helper-203)."""
+    if config.select is None:
+        return
+    from .rules import ALL_RULES
+
+    for rule in ALL_RULES:
+        if config.enabled(rule.code) and rule.checks_runtimes and not set(rule.checks_runtimes) & set(config.runtimes):
+            checked = " or ".join(rule.checks_runtimes) if len(rule.checks_runtimes) < 3 else \
+                "a runtime other than transformers"
+            _say(f"eos-guard: warning: {rule.code} is selected, but it checks {checked}, which the run's runtimes "
+                 f"({', '.join(config.runtimes)}) leave out (--runtime, or runtimes in the settings)")
 
 
 def own_settings_lines(report: Report, config: settings.Config) -> list[str]:

@@ -442,3 +442,17 @@ def test_explain_help_is_explains_own(run):
                       "--pre-commit", "--verbose"}, listed
     code, out, _ = run("--help")
     assert code == 0 and "--select" in out and "--sarif" in out and "usage: eos-guard [explain] [PATH ...]" in out
+
+
+def test_a_selected_rule_the_runtimes_leave_nothing_to_check_is_warned_of(run):
+    """helper-203: `--runtime vllm --select EOS001` said 'All checks passed' with EOS001 checking nothing (it checks
+    transformers' generate()); so did `--select EOS016 --runtime transformers`. A warning on stderr says so."""
+    folder = str(ROOT / "examples" / "chatml-finetune-broken")
+    code, out, err = run("--runtime", "vllm", "--select", "EOS001", folder)
+    assert (code, out) == (0, "All checks passed (1 model folder).\n") and err == (
+        "eos-guard: warning: EOS001 is selected, but it checks transformers, which the run's runtimes (vllm) leave "
+        "out (--runtime, or runtimes in the settings)\n"), err
+    err = run("--runtime", "transformers", "--select", "EOS016", folder)[2]
+    assert "EOS016 is selected, but it checks a runtime other than transformers" in err, err
+    assert run("--select", "EOS001,EOS016", "--runtime", "transformers,vllm", folder)[2] == ""
+    assert run("--select", "EOS001", "--runtime", "vllm", "-q", folder)[2] == ""

@@ -39,6 +39,9 @@ class Rule:
     # Runtime GenAI export (ModelFiles.onnx_export), which only onnxruntime-genai runs, from genai_config.json, nor
     # for an MLX-quantized checkpoint (ModelFiles.mlx_quantized), which only mlx-lm loads (EOS016 checks it)
     reads_generation_configs: bool = False
+    # the runtimes it checks: it runs only when the run's runtimes (--runtime, ``runtimes``) name one (EOS001 and
+    # EOS030 check transformers' generate(), EOS016 the others); () for a rule that runs whichever are named
+    checks_runtimes: tuple[str, ...] = ()
 
     def run(self, subject: object, options: Options) -> Iterator[Finding]:
         """The findings on ``subject``, a resolved folder (a GGUF rule's: a GGUF file): the pipeline's one way to

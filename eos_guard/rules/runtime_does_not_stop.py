@@ -56,6 +56,7 @@ class RuntimeDoesNotStop(Rule):
     severity = Severity.ERROR
     summary = "a selected serving runtime does not stop at the end of a chat answer"
     needs_generation = True
+    checks_runtimes = tuple(name for name in NAMES if name != "transformers")  # and mlx-lm, MLX-quantized
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         # an MLX-quantized checkpoint runs in mlx-lm alone: its runaway is the folder's, selected or not

@@ -64,6 +64,7 @@ class TerminatorNotStopId(Rule):
     severity = Severity.ERROR
     summary = "the chat template's turn terminator is not among the stop ids"
     needs_generation = True
+    checks_runtimes = ("transformers",)
     reads_generation_configs = True
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:

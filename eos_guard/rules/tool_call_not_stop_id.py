@@ -58,6 +58,7 @@ class ToolCallNotStopId(Rule):
     severity = Severity.WARNING
     summary = "a turn that calls a tool ends with no stop id, while answers stop"
     needs_generation = True
+    checks_runtimes = ("transformers",)
     reads_generation_configs = True
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
