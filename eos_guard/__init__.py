@@ -57,8 +57,8 @@ def check(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = Non
     """
     from .pipeline import check_paths
 
-    targets, loaded, settings_of = _targets_and_settings(paths, config, isolated)
-    report = check_paths(targets, loaded, settings_of=settings_of)
+    targets, loaded, folder_settings = _targets_and_settings(paths, config, isolated)
+    report = check_paths(targets, loaded, folder_settings=folder_settings)
     _raise_unchecked(report)
     return report
 
@@ -77,8 +77,8 @@ def fix(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = None,
 
     for name, switch in (("unsafe", unsafe), ("write", write)):  # write="false" would write
         _require_bool(name, switch)
-    targets, loaded, settings_of = _targets_and_settings(paths, config, isolated)
-    result = fix_paths(targets, loaded, unsafe=unsafe, write=write, settings_of=settings_of)
+    targets, loaded, folder_settings = _targets_and_settings(paths, config, isolated)
+    result = fix_paths(targets, loaded, unsafe=unsafe, write=write, folder_settings=folder_settings)
     _raise_unchecked(result.report)
     if result.failed:  # the other folders were written; the error names the first file that could not be
         raise result.failed[0]
@@ -106,7 +106,7 @@ def _require_bool(name: str, switch: Any) -> None:
 def _targets_and_settings(paths: tuple, config: Union[str, PathLike, None],
                           isolated: bool) -> tuple[list[str], Any, Any]:
     """The paths as the pipeline takes them (none: the current folder), the run's settings, and, where they were
-    discovered, each folder's (the nearest settings file above it: config.folder_settings), else None."""
+    discovered, each folder's (the nearest settings file above it: config.FolderSettings), else None."""
     from pathlib import Path
 
     from . import config as settings
@@ -126,7 +126,7 @@ def _targets_and_settings(paths: tuple, config: Union[str, PathLike, None],
     if config is not None:
         return targets, settings.load(Path(config), start), None
     run = settings.load(None, start)
-    return targets, run, settings.folder_settings(run, lambda folder_config: None)
+    return targets, run, settings.FolderSettings(run, lambda folder_config: None)
 
 
 def check_batch(batch: Mapping[str, Any], stop_ids: Union[Iterable[int], int],

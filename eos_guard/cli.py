@@ -285,7 +285,7 @@ _COMMANDS = {"explain": "eos-guard explain [options] PATH ...", "rule": "eos-gua
 
 def configure(args: argparse.Namespace) -> tuple[list[str], settings.Config]:
     """The paths to check and the run's settings: the settings file, then the options that override it. Without
-    --config and --isolated, ``args.settings_of`` gives each model folder its own (settings.folder_settings): the
+    --config and --isolated, ``args.folder_settings`` gives each model folder its own (settings.FolderSettings): the
     nearest settings file above it, with the same options applied."""
     if args.paths and args.paths[0] in _HABITS and not os.path.lexists(args.paths[0]):
         raise InputError(None, _HABITS[args.paths[0]])
@@ -314,8 +314,8 @@ def configure(args: argparse.Namespace) -> tuple[list[str], settings.Config]:
     args.select, args.ignore, args.runtime = (",".join(values) if values else None
                                               for values in (args.select, args.ignore, args.runtime))
     _apply_options(args, config)
-    args.settings_of = None if args.config or args.isolated else \
-        settings.folder_settings(config, lambda folder_config: _apply_options(args, folder_config))
+    args.folder_settings = None if args.config or args.isolated else \
+        settings.FolderSettings(config, lambda folder_config: _apply_options(args, folder_config))
     return paths, config
 
 
@@ -361,14 +361,15 @@ def check(paths: list[str], config: settings.Config, args: argparse.Namespace,
     from .pipeline import check_paths, fix_paths
 
     outputs = [*named_outputs(args), *output_files]
-    settings_of = getattr(args, "settings_of", None)
+    folder_settings = getattr(args, "folder_settings", None)
     if not args.fix:
-        report = check_paths(paths, config, args.allow_empty, settings_of=settings_of)
+        report = check_paths(paths, config, args.allow_empty, folder_settings=folder_settings)
         refuse_checked_outputs(outputs, report)  # before the report is printed, as a usage error is
         return Outcome(report, [], [])
     written = None if on_write is None else (lambda change: on_write(change.path))
     result = fix_paths(paths, config, unsafe=args.unsafe_fixes, on_write=written, allow_empty=args.allow_empty,
-                       before_writing=lambda report: refuse_checked_outputs(outputs, report), settings_of=settings_of)
+                       before_writing=lambda report: refuse_checked_outputs(outputs, report),
+                       folder_settings=folder_settings)
     return Outcome(result.report, [change.path for change in result.changes], result.skipped, result.failed)
 
 
@@ -411,6 +412,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.show_settings:
         from .report import settings as settings_report
 
+        local = [p for p in paths if not p.startswith("hf://")]
+        if args.folder_settings is not None and len(local) == 1:  # one folder: its own (FolderSettings)
+            config = args.folder_settings.of(settings.settings_start(local))
         shown_settings = (settings.as_mapping(config), config.source, _settings_options(args), config.baseline)
         if args.format == "json":
             write(settings_report.render_json(*shown_settings), "json")
@@ -428,7 +432,7 @@ def _run(args: argparse.Namespace) -> int:
         from .report import explain
 
         config.baseline = None  # EOS015 is a check's: explain reads no earlier version (git may refuse the tree)
-        report = check_paths(paths, config, args.allow_empty, settings_of=args.settings_of)
+        report = check_paths(paths, config, args.allow_empty, folder_settings=args.folder_settings)
         _warn_if_nothing_found(args, report)
         _say_own_settings(report, config)
         _warn_of_distrusted_cache()
@@ -515,19 +519,23 @@ def _say_own_settings(report: Report, config: settings.Config) -> None:
 
 
 def _warn_of_selected_rules_that_do_not_run(config: settings.Config) -> None:
-    """A rule the settings or --select choose that checks runtimes the run's runtimes leave out (EOS001 with
-    ``--runtime vllm``) finds nothing (EOS016 still checks mlx-lm for an MLX-quantized checkpoint): a run of such
-    rules alone said 'All checks passed' without a word (helper-203)."""
+    """Where every rule the settings or --select choose checks runtimes the run's runtimes leave out (EOS001 with
+    ``--runtime vllm``), the run checks nothing (EOS016 still checks mlx-lm for an MLX-quantized checkpoint), and
+    said 'All checks passed' without a word (helper-203). Not when some chosen rule runs (``--select ALL``)."""
     if config.select is None:
         return
     from .rules import ALL_RULES
 
-    for rule in ALL_RULES:
-        if config.enabled(rule.code) and rule.checks_runtimes and not set(rule.checks_runtimes) & set(config.runtimes):
-            checked = " or ".join(rule.checks_runtimes) if len(rule.checks_runtimes) < 3 else \
-                "a runtime other than transformers"
-            _say(f"eos-guard: warning: {rule.code} is selected, but it checks {checked}, which the run's runtimes "
-                 f"({', '.join(config.runtimes)}) leave out (--runtime, or runtimes in the settings)")
+    chosen = [rule for rule in ALL_RULES if config.enabled(rule.code)]
+    left_out = [rule for rule in chosen
+                if rule.checks_runtimes and not set(rule.checks_runtimes) & set(config.runtimes)]
+    if not chosen or len(left_out) < len(chosen):  # some selected rule checks something: no word (--select ALL)
+        return
+    for rule in left_out:
+        checked = " or ".join(rule.checks_runtimes) if len(rule.checks_runtimes) < 3 else \
+            "a runtime other than transformers (and mlx-lm in an MLX-quantized checkpoint)"
+        _say(f"eos-guard: warning: {rule.code} is selected, but it checks {checked}, which the run's runtimes "
+             f"({', '.join(config.runtimes)}) leave out (--runtime, or runtimes in the settings)")
 
 
 def own_settings_lines(report: Report, config: settings.Config) -> list[str]:
@@ -770,14 +778,14 @@ def _diff(paths: list[str], config: settings.Config, args: argparse.Namespace) -
     from .pipeline import fix_paths
 
     result = fix_paths(paths, config, unsafe=args.unsafe_fixes, write=False, allow_empty=args.allow_empty,
-                       settings_of=args.settings_of)
+                       folder_settings=args.folder_settings)
     _warn_if_nothing_found(args, result.report)
     _say_own_settings(result.report, config)
     _warn_of_distrusted_cache()
     patch = "".join(change.diff(path_field(change.path)) for change in result.changes)  # names quoted as git does
     if patch:
         write(_commands_paused(patch) if os.environ.get("GITHUB_ACTIONS") == "true" else patch, "diff")
-    elif result.report.models and not result.failed:  # an empty output reads as a run that did not happen
+    elif result.report.models and not result.failed and not result.report.errors:  # else: a run that did not happen
         left = len(result.report.findings())
         _say(f"eos-guard: --fix{' --unsafe-fixes' if args.unsafe_fixes else ''} would change nothing" + (
             f"; {left} finding{'s' if left != 1 else ''} --fix does not repair: run without --diff to see "

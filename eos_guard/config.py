@@ -44,15 +44,12 @@ def codes_of(entries: Any, where: Path | None, key: str) -> set[str]:
         entries = [e for e in entries.replace(",", " ").split() if e]
     if not isinstance(entries, list):
         raise InputError(where, f"{key} must be a list of rule codes")
-    from .rules import ALL_RULES, matching, suggest  # every rule's code: imported only when settings name codes
+    from .rules import matching, suggest  # every rule's code: imported only when settings name codes
 
     codes: set[str] = set()
     for entry in entries:
         if not isinstance(entry, str):
             raise InputError(where, f"{key}: {shown(entry)} is not a rule code")
-        if entry.upper() == "ALL":
-            codes.update(rule.code for rule in ALL_RULES)
-            continue
         matched = {rule.code for rule in matching(entry)}
         if not matched:
             hint = suggest(entry)
@@ -260,7 +257,7 @@ def _from_mapping(data: Any, source: Path | None, trail: list[str]) -> Config:
     if reading("exclude"):
         patterns = data["exclude"]
         if isinstance(patterns, str):  # one without a list, or several separated by commas, as select's codes
-            patterns = [part.strip() for part in patterns.split(",") if part.strip()] or [patterns]
+            patterns = [part.strip() for part in _outside_brackets(patterns) if part.strip()] or [patterns]
         if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
             raise InputError(source, "exclude must be a list of path patterns")
         for pattern in patterns:
@@ -281,6 +278,17 @@ def _from_mapping(data: Any, source: Path | None, trail: list[str]) -> Config:
         raise InputError(source, "cache must be true or false")
     config.limits = Limits(seconds, size, cache)
     return config
+
+
+def _outside_brackets(text: str) -> list[str]:
+    """``text`` split at the commas outside ``[...]``: a pattern's character set (``[a,b]``) holds its own."""
+    parts, start, depth = [], 0, 0
+    for at, char in enumerate(text):
+        depth = depth + 1 if char == "[" else max(depth - 1, 0) if char == "]" else depth
+        if char == "," and depth == 0:
+            parts.append(text[start:at])
+            start = at + 1
+    return parts + [text[start:]]
 
 
 def _relative_pattern(pattern: str, source: Path | None, key: str, root: Path) -> None:
@@ -399,21 +407,13 @@ def load(explicit: Path | None, start: Path) -> Config:
             kind = "a folder" if os.path.isdir(explicit) else "not a regular file" if os.path.lexists(explicit) else ""
             raise InputError(explicit, f"the settings file is {kind}" if kind else "config file not found")
         return _read(explicit)
-    from .model_files import cache_repo_of
-
     folder = Path(os.path.abspath(start))  # the folders above it as written (a link's target has others)
     if _is_file(folder):
         folder = folder.parent
     for directory in (folder, *folder.parents):  # the nearest folder with settings: its YAML, else its pyproject
-        if cache_repo_of(os.path.realpath(directory)) is not None:
-            continue  # a Hugging Face cache snapshot (also through a link): its files are the Hub author's
-        for name in YAML_NAMES:
-            if _exists(directory / name):
-                return _read(_found(directory / name))
-        pyproject = directory / "pyproject.toml"
-        table, positions = _pyproject_settings(pyproject)
-        if table is not None:
-            return from_mapping(table, pyproject, positions)
+        found = _settings_in(os.fspath(directory))
+        if found is not None:
+            return _read(found)
     return Config()
 
 
@@ -502,57 +502,86 @@ def settings_start(paths: list[str]) -> Path:
     return Path(os.path.dirname(folder) if os.path.basename(folder) == TEMPLATE_DIR else folder)
 
 
-def folder_settings(run: Config, options: Callable[[Config], None]) -> Callable[[Path], Config]:
+class FolderSettings:
     """Each model folder's settings, as ruff takes the nearest settings for each file: the nearest settings file
     above where the folder really is (a linked folder inside the repository is checked at its target), found as
-    discovery finds one (:func:`load`: ``.eos-guard.yaml``, ``.eos-guard.yml``, then a pyproject.toml that names
-    eos-guard; never one in a Hugging Face cache snapshot), read once, with the command line's ``options`` applied;
-    ``run``, the run's own settings, where that file is the run's. It depends on the folder alone, never on the
-    other PATHs of the run."""
-    run_file = os.path.realpath(run.source) if run.source is not None else None
-    nearest: dict[str, str | None] = {}  # a folder -> the settings file it takes, for the run
-    read: dict[str | None, Config] = {}
+    :func:`load` finds one, read once, with the command line's ``options`` applied; ``run``, the run's own
+    settings, where that file is the run's, and for a folder in a Hugging Face cache snapshot (linked into a
+    repository: it has no place of its own). Whether a folder is checked is decided from the top down, as ruff
+    walks: a folder is left out when the settings that govern the folder above it exclude it, or any folder on
+    its way, and a settings file inside an excluded folder is never read. It depends on the folder alone, never on
+    the other PATHs of the run."""
 
-    def file_of(folder: str) -> str | None:
+    def __init__(self, run: Config, options: Callable[[Config], None]) -> None:
+        self.run = run
+        self.options = options
+        self.run_file = os.path.realpath(run.source) if run.source is not None else None
+        self.nearest: dict[str, str | None] = {}  # a folder -> the settings file it and what it holds take
+        self.read: dict[str | None, Config] = {}
+
+    def of(self, folder: Path) -> Config:
+        """The settings of a model folder (or of the folder that holds a GGUF file)."""
+        from .model_files import cache_repo_of
+
+        real = real_folder(os.path.abspath(folder))  # remembered: thousands of folders in a few parents
+        return self.run if cache_repo_of(real) is not None else self._at(real)
+
+    def excludes(self, path: Path, read_own: bool = True) -> bool:
+        """Whether settings leave ``path`` out: those that govern each folder on its way, from the top (the nearest
+        above the folder that holds it), then, with ``read_own``, its own (``exclude: ['*']`` in a downloaded
+        model's own settings leaves it out; not for a link out of the repository or a folder that cannot be
+        listed, whose place is where it is)."""
+        from .model_files import cache_repo_of
+
+        where = os.path.join(real_folder(os.path.dirname(os.path.abspath(path))), os.path.basename(path))
+        if cache_repo_of(where) is not None:
+            return self.run.excluded(path)
+        on_the_way = [where]
+        while os.path.dirname(on_the_way[-1]) != on_the_way[-1]:
+            on_the_way.append(os.path.dirname(on_the_way[-1]))
+        if any(self._at(os.path.dirname(step)).excluded(Path(step)) for step in reversed(on_the_way[:-1])):
+            return True
+        return read_own and self.of(path).excluded(path)
+
+    def _at(self, folder: str) -> Config:
+        path = self._file_of(folder)
+        if path is not None and self.run_file is not None and os.path.realpath(path) == self.run_file or \
+                path is None and self.run.source is None:
+            return self.run
+        if path not in self.read:
+            config = _read(Path(path)) if path is not None else Config()
+            self.options(config)
+            self.read[path] = config
+        return self.read[path]
+
+    def _file_of(self, folder: str) -> str | None:
         below: list[str] = []
         directory = folder
-        while directory not in nearest:  # a loop, not recursion: a folder may lie deeper than the recursion limit
+        while directory not in self.nearest:  # a loop, not recursion: a folder may lie deeper than the limit
             below.append(directory)
             found = _settings_in(directory)
             if found is not None:
-                nearest[directory] = os.fspath(found)
+                self.nearest[directory] = os.fspath(found)
                 break
             parent = os.path.dirname(directory)
             if parent == directory:
-                nearest[directory] = None
+                self.nearest[directory] = None
                 break
             directory = parent
         for step in below:
-            nearest[step] = nearest[directory]
-        return nearest[folder]
-
-    def settings_of(folder: Path) -> Config:
-        path = file_of(real_folder(os.path.abspath(folder)))  # remembered: thousands of folders in a few parents
-        if path is not None and run_file is not None and os.path.realpath(path) == run_file or \
-                path is None and run.source is None:
-            return run
-        if path not in read:
-            config = _read(Path(path)) if path is not None else Config()
-            options(config)
-            read[path] = config
-        return read[path]
-
-    return settings_of
+            self.nearest[step] = self.nearest[directory]
+        return self.nearest[folder]
 
 
 def _settings_in(directory: str) -> Path | None:
     """The settings file discovery takes in ``directory`` (its ``.eos-guard.yaml``, ``.eos-guard.yml``, then a
-    pyproject.toml that names eos-guard), None where it has none or lies in a Hugging Face cache snapshot."""
+    pyproject.toml that names eos-guard), None where it has none or lies in a Hugging Face cache snapshot (also
+    through a link: its files are the Hub author's)."""
     from .model_files import cache_repo_of
 
     names = [os.path.join(directory, name) for name in (*YAML_NAMES, "pyproject.toml")]
-    present = [name for name in names if os.path.lexists(name)]  # most folders have none: 3 lstat calls
-    if not present or cache_repo_of(directory) is not None:
+    present = [name for name in names if _exists(Path(name))]  # most folders have none: 3 lstat calls
+    if not present or cache_repo_of(os.path.realpath(directory)) is not None:
         return None
     yaml = [name for name in present if not name.endswith("pyproject.toml")]
     if yaml:

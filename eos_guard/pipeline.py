@@ -112,19 +112,20 @@ def gguf_command(folder: Path | str, names: list[str], with_folder: bool = False
 
 
 def model_folders(paths: Iterable[Union[str, Path]], config: Config, allow_empty: bool = False,
-                  settings_of: Callable[[Path], Config] | None = None) -> Found:
+                  folder_settings: Any = None) -> Found:
     """The model folders named by ``paths`` (local ones found, Hub repositories fetched) and the GGUF files.
 
     A missing PATH, an empty one, and a folder without any model folder below it (unless ``allow_empty``) are
-    problems; a file outside a model folder is skipped, as pre-commit passes every file whose name matches. A folder
-    is excluded by its settings (``settings_of``, else ``config``); one not read (a link out of the repository), or
-    that cannot be listed, by the settings where its link is.
+    problems; a file outside a model folder is skipped, as pre-commit passes every file whose name matches. With
+    ``folder_settings`` (config.FolderSettings: each folder takes the nearest settings above it), a folder is left
+    out by the settings of the folders above it, and one not read (a link out of the repository) takes the settings
+    where its link is; without, ``config``'s.
     """
-    def settings_at(path: Path) -> Config:  # a folder, or a link's, a listing's place: its parent's settings
-        return settings_of(Path(os.path.dirname(os.path.abspath(path)))) if settings_of is not None else config
+    def settings_at(path: Path) -> Config:  # a link's place: the settings of the folder that holds it
+        return folder_settings.of(Path(os.path.dirname(os.path.abspath(path)))) if folder_settings else config
 
-    def excluded(folder: Path) -> bool:
-        return (settings_of(folder) if settings_of is not None else config).excluded(folder)
+    def excluded(path: Path, read_own: bool = True) -> bool:
+        return folder_settings.excludes(path, read_own) if folder_settings is not None else config.excluded(path)
 
     found = Found()
     paths = list(paths)
@@ -144,7 +145,7 @@ def model_folders(paths: Iterable[Union[str, Path]], config: Config, allow_empty
                 already_refused = len(refused)
                 unlisted: list[InputError] = []
                 folders = find_model_folders([path], refused, unlisted)
-                found.problems += [error for error in unlisted if not settings_at(error.path).excluded(error.path)]
+                found.problems += [error for error in unlisted if not excluded(error.path, read_own=False)]
                 if not folders and len(refused) == already_refused and not unlisted and path.is_dir() \
                         and not allow_empty and not _ggufs_named(path, named_ggufs):
                     found.problems.append(NoModelFolder(path, NO_MODEL_FOLDER + _no_model_hint(path)))
@@ -162,7 +163,7 @@ def model_folders(paths: Iterable[Union[str, Path]], config: Config, allow_empty
     found.folders = [f for f in local if not excluded(f)]
     found.excluded = len(local) - len(found.folders)
     found.failed += [_not_read(folder, reason, settings_at(folder)) for folder, reason in refused
-                     if not settings_at(folder).excluded(folder)]
+                     if not excluded(folder, read_own=False)]
     if hub:
         from .hub import fetch  # loaded only when a Hub repository is named
 
@@ -185,18 +186,18 @@ def _not_read(folder: Path, reason: str, config: Config) -> ModelReport:
 
 
 def check_paths(paths: Iterable[Union[str, Path]], config: Config | None = None, allow_empty: bool = False,
-                keep_documents: bool = False, settings_of: Callable[[Path], Config] | None = None) -> Report:
+                keep_documents: bool = False, folder_settings: Any = None) -> Report:
     """Check every model folder under ``paths``; a broken folder or PATH is reported without stopping the others.
 
     Each folder's parsed files are dropped once its findings are made (memory does not grow with the number of
     folders); the reporters need only the resolved values. ``keep_documents`` keeps them, for planning fixes.
-    ``settings_of`` gives a folder its own settings where they are not ``config`` (a settings file of its own:
-    config.folder_settings); its ``exclude`` leaves it out too.
+    ``folder_settings`` (config.FolderSettings) gives each folder the nearest settings above it, where they are not
+    ``config``, the run's; the settings above a folder decide whether it is checked.
     """
     config = config or Config()
     forget_stopped_probes()  # a run renders again what a limit stopped in an earlier one (the training callback)
-    found = model_folders(paths, config, allow_empty, settings_of)
-    own = _own_settings(found.folders, config, settings_of)
+    found = model_folders(paths, config, allow_empty, folder_settings)
+    own = _own_settings(found.folders, config, folder_settings)
     every = [config, *own.values()]
     # a cache folder a pull request could write is not used
     distrust_inside(work_trees(found.folders) if any(c.limits.cache for c in every) else ())
@@ -210,27 +211,26 @@ def check_paths(paths: Iterable[Union[str, Path]], config: Config | None = None,
         # --fix refuses Hub snapshots, fetched or named in the cache (fix_paths): the closing line does not offer it
         fetched = set(found.fetched) | {folder for folder in found.folders if in_hub_cache(folder)}
         report = Report([replace(m, fixable=0) if m.folder in fetched else m for m in (checked[f] for f in folders)]
-                        + found.failed + [_check_gguf_with(path, config, settings_of, folders) for path in found.ggufs],
+                        + found.failed + [_check_gguf_with(path, config, folder_settings, folders)
+                                          for path in found.ggufs],
                         found.problems + problems, runtimes=config.runtimes, fail_on=config.fail_on,
                         excluded=found.excluded)
         collector.hand_over(report)
     return report
 
 
-def _check_gguf_with(path: Path, config: Config, settings_of: Callable[[Path], Config] | None,
-                     folders: list[Path]) -> ModelReport:
+def _check_gguf_with(path: Path, config: Config, folder_settings: Any, folders: list[Path]) -> ModelReport:
     """A GGUF file's check with the settings of the folder that holds it."""
-    settings = settings_of(Path(os.path.dirname(os.path.abspath(path)))) if settings_of is not None else config
+    settings = folder_settings.of(Path(os.path.dirname(os.path.abspath(path)))) if folder_settings else config
     report = check_gguf(path, settings, folders)
     return report if settings is config else replace(report, settings=settings)
 
 
-def _own_settings(folders: list[Path], config: Config,
-                  settings_of: Callable[[Path], Config] | None) -> dict[Path, Config]:
+def _own_settings(folders: list[Path], config: Config, folder_settings: Any) -> dict[Path, Config]:
     """The folders whose settings are not the run's (a settings file of their own), with those settings."""
-    if settings_of is None:
+    if folder_settings is None:
         return {}
-    return {folder: settings for folder in folders if (settings := settings_of(folder)) is not config}
+    return {folder: settings for folder in folders if (settings := folder_settings.of(folder)) is not config}
 
 
 def _grouped(folders: list[Path], config: Config, own: dict[Path, Config]) -> list[tuple[Config, list[Path]]]:
@@ -556,7 +556,7 @@ CACHE_FIX_REFUSED = ("--fix does not edit a Hugging Face cache snapshot (the cac
 def fix_paths(paths: Iterable[Union[str, Path]], config: Config | None = None, unsafe: bool = False,
               write: bool = True, on_write: Callable[[Any], None] | None = None,
               allow_empty: bool = False, before_writing: Callable[[Report], None] | None = None,
-              settings_of: Callable[[Path], Config] | None = None) -> FixResult:
+              folder_settings: Any = None) -> FixResult:
     """Plan and (with ``write``) apply the fixes. Each folder's files are written all or nothing
     (``fixes.write_folder``); a folder that cannot be written does not stop the others: its error is in ``failed``,
     and every file written before and after it is in ``changes``; ``on_write`` hears of each written file as soon
@@ -572,7 +572,7 @@ def fix_paths(paths: Iterable[Union[str, Path]], config: Config | None = None, u
     if hub is not None:
         raise InputError(None, f"{hub}: {FIX_REFUSED}")
     config = config or Config()
-    before = check_paths(paths, config, allow_empty, keep_documents=True, settings_of=settings_of)
+    before = check_paths(paths, config, allow_empty, keep_documents=True, folder_settings=folder_settings)
     if before_writing is not None:
         before_writing(before)
     changes = []

@@ -95,9 +95,14 @@ class Report:
         """``print(report)``: each finding as ``eos-guard --format concise`` prints it, then what could not be read,
         then how many folders were checked (the record's repr, ``repr(report)``, holds every resolved value)."""
         lines = [str(finding) for finding in self.findings()] + self.errors
-        folders = len(self.models)
-        lines.append(f"{len(self.findings())} finding{'s' if len(self.findings()) != 1 else ''} in {folders} "
-                     f"model folder{'s' if folders != 1 else ''}")
+        folders = sum(1 for m in self.models if m.model is not None)
+        ggufs = sum(1 for m in self.models if m.gguf is not None)
+        def counted(count: int, what: str) -> str:
+            return f"{count} {what}{'s' if count != 1 else ''}"
+
+        checked = [counted(folders, "model folder")] if folders or not ggufs else []
+        checked += [counted(ggufs, "GGUF file")] if ggufs else []
+        lines.append(f"{counted(len(self.findings()), 'finding')} in {' and '.join(checked)} checked")
         return "\n".join(lines)
 
     def only_failing(self) -> Report:

@@ -655,6 +655,7 @@ def test_rule_takes_a_code_prefix_as_select_does(run):
     code, out, err = run("rule", "EOS01", "EOS010")
     headers = [line.split()[0] for line in out.splitlines() if line.startswith("EOS01") and len(line.split()) == 2]
     assert (code, err) == (0, "") and headers == [rule.code for rule in ALL_RULES if rule.code.startswith("EOS01")]
+    assert run("rule", "ALL") == run("rule", "--all")  # helper-205: --select ALL's word
 
 
 @pytest.mark.parametrize("name,hint", [
@@ -753,7 +754,7 @@ def test_printing_a_report_shows_its_findings_not_the_documents_read(tmp_path):
     report = eos_guard.check(ROOT / "examples" / "chatml-finetune-broken")
     lines = str(report).splitlines()
     assert [line.split()[1] for line in lines[:-1]] == ["EOS003", "EOS001", "EOS002"], lines
-    assert lines[0] == str(report.findings()[0]) and lines[-1] == "3 findings in 1 model folder"
+    assert lines[0] == str(report.findings()[0]) and lines[-1] == "3 findings in 1 model folder checked"
     text = repr(report)
     assert text.startswith("Report(models=[ModelReport(folder=") and "code='EOS001'" in text, text
     assert len(text) < 4000 and "ResolvedModel" not in text and "inputs=" not in text, text
@@ -761,7 +762,7 @@ def test_printing_a_report_shows_its_findings_not_the_documents_read(tmp_path):
     (tmp_path / "generation_config.json").write_text("{", encoding="utf-8")
     lines = str(eos_guard.check(tmp_path)).splitlines()
     assert len(lines) == 2 and "generation_config.json:1:2: cannot parse JSON: " in lines[0], lines
-    assert lines[1] == "0 findings in 1 model folder"
+    assert lines[1] == "0 findings in 1 model folder checked"
 
 
 def test_a_folder_with_nothing_to_check_is_its_own_kind_of_input_error(tmp_path):

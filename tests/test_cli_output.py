@@ -456,3 +456,6 @@ def test_a_selected_rule_the_runtimes_leave_nothing_to_check_is_warned_of(run):
     assert "EOS016 is selected, but it checks a runtime other than transformers" in err, err
     assert run("--select", "EOS001,EOS016", "--runtime", "transformers,vllm", folder)[2] == ""
     assert run("--select", "EOS001", "--runtime", "vllm", "-q", folder)[2] == ""
+    # helper-205: not while some chosen rule checks something (--select ALL, a prefix, a settings file's ALL)
+    for chosen in ("ALL", "EOS", "EOS01", "EOS001,EOS002"):
+        assert run("--select", chosen, "--runtime", "vllm", folder)[2] == "", chosen

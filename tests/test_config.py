@@ -221,6 +221,18 @@ def test_a_folder_s_settings_depend_on_the_folder_alone(run, repo, monkeypatch):
     (repo / "models" / ".eos-guard.yaml").write_text("cache: true\n")
     monkeypatch.setenv("EOS_GUARD_CACHE_DIR", str(repo / ".ci-cache"))
     assert "is not used" in run(".", cwd=repo)[2] and not (repo / ".ci-cache").exists()
+    # helper-205: the settings above a folder decide first, as ruff walks: a parent's exclude leaves out a folder
+    # with settings of its own, and a settings file in an excluded folder is never read (a broken one stops nothing)
+    (repo / "models" / ".eos-guard.yaml").write_text("exclude: [b, vendor]\n")
+    shutil.copytree(repo / "other" / "c", repo / "models" / "b")
+    (repo / "models" / "b" / ".eos-guard.yaml").write_text("fail-on: warning\n")
+    shutil.copytree(repo / "other" / "c", repo / "models" / "vendor" / "m")
+    (repo / "models" / "vendor" / "m" / ".eos-guard.yaml").write_text("fail_on: x\n")
+    code, out = verdicts(".")
+    assert code == 1 and "models/b/" not in out and "models/vendor" not in out and "models/a/" in out, out
+    # --show-settings of a folder shows that folder's settings, as its check takes them
+    shown = run("--show-settings", "models/b", cwd=repo)[1]
+    assert shown.startswith("# settings file: models/b/.eos-guard.yaml\n") and 'fail-on: "warning"' in shown, shown
     # deeper than Python's recursion limit
     deep = repo / "deep"
     for _ in range(1100):  # mkdir one level at a time: os.makedirs recurses once a level
@@ -236,6 +248,19 @@ def test_a_folder_s_settings_depend_on_the_folder_alone(run, repo, monkeypatch):
                 child.unlink()
             deep.rmdir()
             deep = deep.parent
+
+
+def test_a_folder_linked_into_a_hugging_face_cache_takes_the_run_s_settings(run, tmp_path):
+    """helper-205: a models/ folder of links into the Hub cache (outside a git work tree, where such links are
+    followed): the snapshot's real place has no settings of its own, and took the defaults, not the run's."""
+    snapshot = tmp_path / "hub" / "models--o--n" / "snapshots" / "0123"
+    shutil.copytree(BROKEN, snapshot)
+    (tmp_path / "work" / "models").mkdir(parents=True)
+    (tmp_path / "work" / "models" / "cached").symlink_to(snapshot)
+    (tmp_path / "work" / ".eos-guard.yaml").write_text("fail-on: never\n")
+    assert run("--isolated", "models/cached", cwd=tmp_path / "work")[0] == 1
+    code, out, err = run("models/cached", cwd=tmp_path / "work")
+    assert (code, err) == (0, "") and out.endswith("\n1 model folder passes (1 error, 1 warning).\n"), out
 
 
 def test_the_settings_files_that_govern_folders_are_named_on_stderr(run, repo):
@@ -526,6 +551,10 @@ def test_a_single_exclude_pattern_may_be_written_without_the_list(run, repo):
     assert run(".", cwd=repo) == (0, "No model folders found (2 model folders excluded by the settings).\n", "")
     shown = json.loads(run("--show-settings", "--format", "json", cwd=repo)[1])["settings"]
     assert shown["exclude"] == ["models/chat", "models/other"]
+    (repo / ".eos-guard.yaml").write_text('exclude: "models/[co]*, x"\n')  # helper-205: a set keeps its commas
+    assert run(".", cwd=repo) == (0, "No model folders found (2 model folders excluded by the settings).\n", "")
+    (repo / ".eos-guard.yaml").write_text('exclude: "models/[c,o]*"\n')
+    assert run(".", cwd=repo) == (0, "No model folders found (2 model folders excluded by the settings).\n", "")
 
 
 def test_a_single_rule_or_runtime_may_be_written_without_the_list(run, repo):

@@ -68,6 +68,9 @@ def test_a_diff_with_nothing_to_change_says_so(run, chatml, tmp_path):
     assert run("--diff", "--unsafe-fixes", str(tmp_path / "unfixable")) == (
         0, "", "eos-guard: --fix --unsafe-fixes would change nothing; 1 finding --fix does not repair: run without "
                "--diff to see it\n")
+    (tmp_path / "unfixable" / "tokenizer_config.json").write_text("{", encoding="utf-8")  # helper-205: not read
+    code, out, err = run("--diff", str(tmp_path / "unfixable"))
+    assert code == 2 and out == "" and "would change nothing" not in err and "cannot parse JSON" in err, err
 
 
 def test_crlf_four_space_file_keeps_its_bytes(run, chatml):

@@ -105,14 +105,17 @@ def lookup(code_or_name: str) -> Rule:
 
 
 def matching(entry: str) -> list[Rule]:
-    """The rules a code, a name or a code prefix (``EOS01``: EOS010 to EOS019) stands for, in code order, as
-    ``--select`` and ``eos-guard rule`` read them; [] for none."""
+    """The rules a code, a name, a code prefix (``EOS01``: EOS010 to EOS019) or ``ALL`` stands for, in code order,
+    as ``--select`` and ``eos-guard rule`` read them; [] for none."""
+    every = _every_rule()["ALL_RULES"]
+    if entry.upper() == "ALL":
+        return list(every)
     try:
         return [lookup(entry)]
     except KeyError:
         pass
     prefix = entry.upper()
-    return [rule for rule in ALL_RULES if rule.code.startswith(prefix)] if prefix.startswith("EOS") else []
+    return [rule for rule in every if rule.code.startswith(prefix)] if prefix.startswith("EOS") else []
 
 
 def check_batches(batches: Iterable[Mapping[str, Any]], stop_ids: Iterable[int],
