@@ -126,7 +126,7 @@ def _targets_and_settings(paths: tuple, config: Union[str, PathLike, None],
     if config is not None:
         return targets, settings.load(Path(config), start), None
     run = settings.load(None, start)
-    return targets, run, settings.FolderSettings(run, lambda folder_config: None)
+    return targets, run, settings.FolderSettings(run, lambda folder_config: None, start)
 
 
 def check_batch(batch: Mapping[str, Any], stop_ids: Union[Iterable[int], int],

@@ -315,7 +315,7 @@ def configure(args: argparse.Namespace) -> tuple[list[str], settings.Config]:
                                               for values in (args.select, args.ignore, args.runtime))
     _apply_options(args, config)
     args.folder_settings = None if args.config or args.isolated else \
-        settings.FolderSettings(config, lambda folder_config: _apply_options(args, folder_config))
+        settings.FolderSettings(config, lambda folder_config: _apply_options(args, folder_config), start)
     return paths, config
 
 
@@ -414,7 +414,11 @@ def _run(args: argparse.Namespace) -> int:
 
         local = [p for p in paths if not p.startswith("hf://")]
         if args.folder_settings is not None and len(local) == 1:  # one folder: its own (FolderSettings)
-            config = args.folder_settings.of(settings.settings_start(local))
+            from .model_files import linked_out_of_repository
+
+            folder = settings.settings_start(local)
+            if linked_out_of_repository(folder) is None:  # else the check reads none there, nor does this
+                config = args.folder_settings.of(folder)
         shown_settings = (settings.as_mapping(config), config.source, _settings_options(args), config.baseline)
         if args.format == "json":
             write(settings_report.render_json(*shown_settings), "json")

@@ -512,9 +512,12 @@ class FolderSettings:
     its way, and a settings file inside an excluded folder is never read. It depends on the folder alone, never on
     the other PATHs of the run."""
 
-    def __init__(self, run: Config, options: Callable[[Config], None]) -> None:
+    def __init__(self, run: Config, options: Callable[[Config], None], start: Path) -> None:
         self.run = run
         self.options = options
+        self.start = os.path.realpath(start)  # where the run's settings were looked for from (settings_start)
+        self.left_out: dict[str, bool] = {}  # a folder -> whether the settings above leave it out
+        self.tops: dict[str, str] = {}  # a folder -> the git work tree that holds it ("" for none)
         self.run_file = os.path.realpath(run.source) if run.source is not None else None
         self.nearest: dict[str, str | None] = {}  # a folder -> the settings file it and what it holds take
         self.read: dict[str | None, Config] = {}
@@ -527,21 +530,56 @@ class FolderSettings:
         return self.run if cache_repo_of(real) is not None else self._at(real)
 
     def excludes(self, path: Path, read_own: bool = True) -> bool:
-        """Whether settings leave ``path`` out: those that govern each folder on its way, from the top (the nearest
-        above the folder that holds it), then, with ``read_own``, its own (``exclude: ['*']`` in a downloaded
-        model's own settings leaves it out; not for a link out of the repository or a folder that cannot be
-        listed, whose place is where it is)."""
+        """Whether settings leave ``path`` out: those that govern each folder on its way inside its repository (the
+        git work tree that holds it, else the folder the run's settings were looked for from), from the top (the
+        nearest above the folder that holds it), then, with ``read_own``, its own (``exclude: ['*']`` in a
+        downloaded model's own settings leaves it out; not for a link out of the repository or a folder that cannot
+        be listed, whose place is where it is). A settings file above the repository never leaves out a folder of
+        it that has settings nearer."""
         from .model_files import cache_repo_of
 
         where = os.path.join(real_folder(os.path.dirname(os.path.abspath(path))), os.path.basename(path))
         if cache_repo_of(where) is not None:
             return self.run.excluded(path)
-        on_the_way = [where]
-        while os.path.dirname(on_the_way[-1]) != on_the_way[-1]:
-            on_the_way.append(os.path.dirname(on_the_way[-1]))
-        if any(self._at(os.path.dirname(step)).excluded(Path(step)) for step in reversed(on_the_way[:-1])):
+        if self._left_out(where):
             return True
         return read_own and self.of(path).excluded(path)
+
+    def _left_out(self, where: str) -> bool:
+        """Whether a folder on the way to ``where`` (itself included), below its repository's top, is excluded by
+        the settings that govern the folder above it; remembered for each folder (thousands share their parents)."""
+        top = self._top(where)
+        on_the_way: list[str] = []
+        step = where
+        while step not in self.left_out:
+            parent = os.path.dirname(step)
+            if parent == step or step == top:
+                self.left_out[step] = False  # the top: nothing above it leaves it out here
+                break
+            on_the_way.append(step)
+            step = parent
+        outcome = self.left_out[step]
+        for step in reversed(on_the_way):  # from the top: an excluded folder's settings file is never read
+            outcome = outcome or self._at(os.path.dirname(step)).excludes_real(step)
+            self.left_out[step] = outcome
+        return self.left_out[where]
+
+    def _top(self, where: str) -> str:
+        """The top of ``where``'s repository: the git work tree that holds it, else the folder the run's settings
+        were looked for from when it lies below it, else the root of the file system."""
+        step, passed = where, []
+        while step not in self.tops:
+            passed.append(step)
+            parent = os.path.dirname(step)
+            if os.path.lexists(os.path.join(step, ".git")) or parent == step:
+                self.tops[step] = step if parent != step or os.path.lexists(os.path.join(step, ".git")) else ""
+                break
+            step = parent
+        for each in passed:
+            self.tops[each] = self.tops[step]
+        found = self.tops[where]
+        inside = self.start if self.start.endswith(os.sep) else self.start + os.sep
+        return found or (self.start if where.startswith(inside) or where == self.start else os.path.dirname(where))
 
     def _at(self, folder: str) -> Config:
         path = self._file_of(folder)

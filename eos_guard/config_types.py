@@ -58,6 +58,19 @@ class Config:
         relative = _relative(folder, self.root)
         return any(_matches(relative, pattern) for pattern in self.exclude)
 
+    def excludes_real(self, real: str) -> bool:
+        """:meth:`excluded` for a folder's real path, without asking the file system again (a check of thousands of
+        folders asks it of every folder above each)."""
+        if not self.exclude:
+            return False
+        root = _REAL_ROOTS.get(self.root) or _REAL_ROOTS.setdefault(self.root, os.path.realpath(self.root))
+        inside = root if root.endswith("/") else root + "/"
+        relative = real[len(inside):] if real.startswith(inside) else real
+        return any(_matches(relative, pattern) for pattern in self.exclude)
+
+
+_REAL_ROOTS: dict[Path, str] = {}  # a settings file's folder -> its real path, for the process (folders stay put)
+
 
 def _relative(path: Path, root: Path) -> str:
     try:

@@ -162,8 +162,9 @@ def model_folders(paths: Iterable[Union[str, Path]], config: Config, allow_empty
         hub += sources.hub
     found.folders = [f for f in local if not excluded(f)]
     found.excluded = len(local) - len(found.folders)
-    found.failed += [_not_read(folder, reason, settings_at(folder)) for folder, reason in refused
-                     if not excluded(folder, read_own=False)]
+    kept = [(folder, reason) for folder, reason in refused if not excluded(folder, read_own=False)]
+    found.excluded += len(refused) - len(kept)
+    found.failed += [_not_read(folder, reason, settings_at(folder)) for folder, reason in kept]
     if hub:
         from .hub import fetch  # loaded only when a Hub repository is named
 

@@ -230,6 +230,29 @@ def test_a_folder_s_settings_depend_on_the_folder_alone(run, repo, monkeypatch):
     (repo / "models" / "vendor" / "m" / ".eos-guard.yaml").write_text("fail_on: x\n")
     code, out = verdicts(".")
     assert code == 1 and "models/b/" not in out and "models/vendor" not in out and "models/a/" in out, out
+    # helper-206: a settings file above the repository (a home folder's) never leaves out a folder of it with
+    # settings nearer; a link out of the repository that the settings exclude is counted as excluded
+    home_settings = repo.parent / ".eos-guard.yaml"
+    home_settings.write_text(f"exclude: [{repo.name}]\n")
+    try:
+        assert "models/a/" in verdicts(".")[1]
+    finally:
+        home_settings.unlink()
+    outside_link = repo / "linked-out"
+    outside_link.symlink_to(outside)
+    (repo / ".eos-guard.yaml").write_text("exclude: [linked-out]\n")
+    assert "linked-out" not in verdicts(".")[1]
+    assert verdicts("linked-out") == (0, "No model folders found (1 model folder excluded by the settings).\n")
+    (repo / ".eos-guard.yaml").write_text("ignore: [EOS001]\n")
+    elsewhere = repo.parent / f"{repo.name}-elsewhere"
+    shutil.copytree(outside, elsewhere / "m")
+    (elsewhere / ".eos-guard.yaml").write_text("fail-on: never\n")
+    outside_link.unlink()
+    outside_link.symlink_to(elsewhere / "m")
+    shown = run("--show-settings", "linked-out", cwd=repo)[1]  # what the check takes there: not the file it links to
+    assert shown.startswith("# settings file: .eos-guard.yaml\n") and '"never"' not in shown, shown
+    outside_link.unlink()
+    (repo / ".eos-guard.yaml").write_text("cache: false\n")
     # --show-settings of a folder shows that folder's settings, as its check takes them
     shown = run("--show-settings", "models/b", cwd=repo)[1]
     assert shown.startswith("# settings file: models/b/.eos-guard.yaml\n") and 'fail-on: "warning"' in shown, shown
