@@ -571,8 +571,11 @@ class FolderSettings:
         while step not in self.tops:
             passed.append(step)
             parent = os.path.dirname(step)
-            if os.path.lexists(os.path.join(step, ".git")) or parent == step:
-                self.tops[step] = step if parent != step or os.path.lexists(os.path.join(step, ".git")) else ""
+            if os.path.lexists(os.path.join(step, ".git")):
+                self.tops[step] = step
+                break
+            if parent == step:  # the root of the file system: in no work tree
+                self.tops[step] = ""
                 break
             step = parent
         for each in passed:
