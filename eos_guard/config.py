@@ -410,9 +410,11 @@ def load(explicit: Path | None, start: Path) -> Config:
     folder = Path(os.path.abspath(start))  # the folders above it as written (a link's target has others)
     if _is_file(folder):
         folder = folder.parent
+    above = FolderSettings(Config(), lambda config: None, folder)  # what the settings above a folder exclude
     for directory in (folder, *folder.parents):  # the nearest folder with settings: its YAML, else its pyproject
         found = _settings_in(os.fspath(directory))
-        if found is not None:
+        # not one in a folder the settings above leave out (pre-commit naming a file there): a check never reads it
+        if found is not None and not above.excludes(directory, read_own=False):
             return _read(found)
     return Config()
 

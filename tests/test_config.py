@@ -273,6 +273,23 @@ def test_a_folder_s_settings_depend_on_the_folder_alone(run, repo, monkeypatch):
             deep = deep.parent
 
 
+def test_a_settings_file_in_an_excluded_folder_is_never_read(run, tmp_path):
+    """helper-206: pre-commit naming only a file in a folder the root's settings exclude read the broken settings
+    file of that folder (exit 2), and a commit that also touched another folder did not: the run's own settings
+    are looked for as a folder's are, past the settings of folders the settings above leave out."""
+    import subprocess
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    shutil.copytree(BROKEN, tmp_path / "a")
+    shutil.copytree(BROKEN, tmp_path / "sub" / "b")
+    (tmp_path / ".eos-guard.yaml").write_text("exclude: [sub]\n")
+    (tmp_path / "sub" / ".eos-guard.yaml").write_text("fail-on: bogus\n")
+    for paths in (["sub/b/config.json"], ["sub/b"], ["a/config.json", "sub/b/config.json"], ["."]):
+        code, out, err = run("--format", "concise", *paths, cwd=tmp_path)
+        assert err == "" and "sub/b" not in out and code == (1 if paths[0] in ("a/config.json", ".") else 0), \
+            (paths, code, out, err)
+
+
 def test_a_folder_linked_into_a_hugging_face_cache_takes_the_run_s_settings(run, tmp_path):
     """helper-205: a models/ folder of links into the Hub cache (outside a git work tree, where such links are
     followed): the snapshot's real place has no settings of its own, and took the defaults, not the run's."""
