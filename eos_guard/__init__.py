@@ -48,12 +48,13 @@ def check(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = Non
     ``config`` names a settings file for every folder; without it each model folder takes the nearest
     ``.eos-guard.yaml`` or ``[tool.eos-guard]`` above it (``ModelReport.settings`` holds a folder's own where they
     are not the run's, the nearest above the folder that holds every path), and ``isolated=True`` reads none
-    (``--isolated``: for a folder whose settings you did not write). Raises :class:`eos_guard.InputError`, whose message starts with the path, for a
-    missing path, a folder without model folders (:class:`eos_guard.errors.NoModelFolder`, an InputError), or
-    bad settings; a malformed model file is reported in ``Report.errors`` instead, and so is an earlier version
-    EOS015 cannot read in a git work tree (:class:`eos_guard.errors.BaselineUnread`: git missing or refusing the
-    checkout; EOS015 is then off, the other findings stand). A file in no model folder is skipped, as pre-commit
-    passes files: ``Report.models`` is then empty.
+    (``--isolated``: for a folder whose settings you did not write). Raises :class:`eos_guard.InputError`, whose
+    message starts with the path, for a missing path, a folder without model folders
+    (:class:`eos_guard.errors.NoModelFolder`, an InputError), or bad settings; a malformed model file is reported in
+    ``Report.errors`` instead, and so is an earlier version EOS015 cannot read in a git work tree
+    (:class:`eos_guard.errors.BaselineUnread`: git missing or refusing the checkout; EOS015 is then off, the other
+    findings stand). A file in no model folder is skipped, as pre-commit passes files: ``Report.models`` is then
+    empty.
     """
     from .pipeline import check_paths
 

@@ -128,6 +128,7 @@ def rule_parser() -> argparse.ArgumentParser:
     """``eos-guard rule CODE|NAME ... | --all``'s parser."""
     parser = _Parser(prog="eos-guard rule", allow_abbrev=False,
                      description="Print the documentation of rules, from the installed package.")
-    parser.add_argument("rules", nargs="*", metavar="CODE", help="rule codes (EOS001), code prefixes (EOS01) or names (pad-is-terminator)")
+    parser.add_argument("rules", nargs="*", metavar="CODE",
+                        help="rule codes (EOS001), code prefixes (EOS01) or names (pad-is-terminator)")
     parser.add_argument("--all", action="store_true", help="every rule, in code order")
     return parser

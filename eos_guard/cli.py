@@ -512,8 +512,6 @@ def _warn_if_nothing_found(args: argparse.Namespace, report: Report) -> None:
          f"({files}a model folder holds generation_config.json, tokenizer_config.json or a model's config.json)")
 
 
-
-
 OWN_SETTINGS_SHOWN = 5  # lines naming settings files nearer to some folders than the run's; then how many more
 
 
@@ -536,8 +534,9 @@ def _warn_of_selected_rules_that_do_not_run(config: settings.Config) -> None:
     if not chosen or len(left_out) < len(chosen):  # some selected rule checks something: no word (--select ALL)
         return
     for rule in left_out:
-        checked = " or ".join(rule.checks_runtimes) if len(rule.checks_runtimes) < 3 else \
-            "a runtime other than transformers (and mlx-lm in an MLX-quantized checkpoint)"
+        others = set(rule.checks_runtimes) == set(settings.RUNTIME_NAMES) - {"transformers"}  # EOS016
+        checked = "a runtime other than transformers (and mlx-lm in an MLX-quantized checkpoint)" if others else \
+            " or ".join(rule.checks_runtimes)
         _say(f"eos-guard: warning: {rule.code} is selected, but it checks {checked}, which the run's runtimes "
              f"({', '.join(config.runtimes)}) leave out (--runtime, or runtimes in the settings)")
 
@@ -546,10 +545,10 @@ def own_settings_lines(report: Report, config: settings.Config) -> list[str]:
     """Each settings file that governs some of the run's folders instead of the run's own (a folder takes the nearest
     above it, as ruff does), once, with those folders: a file deep in a model folder (one a pull request may add)
     changes what a run over the whole repository reports, and the log says where (stderr; the Action's notices)."""
-    governed: dict[Path, list[Path]] = {}
+    governed: dict[Path | None, list[Path]] = {}  # None: the defaults, where the run has a settings file
     for model in report.models:
         if model.settings is not None:
-            governed.setdefault(model.settings.source, []).append(model.folder)  # type: ignore[arg-type]
+            governed.setdefault(model.settings.source, []).append(model.folder)
     run = display_path(config.source) if config.source is not None else "none: the defaults"
     lines = []
     for source, folders in list(governed.items())[:OWN_SETTINGS_SHOWN]:

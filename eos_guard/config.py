@@ -588,13 +588,12 @@ class FolderSettings:
 
     def _at(self, folder: str) -> Config:
         path = self._file_of(folder)
-        if path is not None and self.run_file is not None and os.path.realpath(path) == self.run_file or \
-                path is None and self.run.source is None:
-            return self.run
-        if path not in self.read:
-            config = _read(Path(path)) if path is not None else Config()
-            self.options(config)
-            self.read[path] = config
+        if path not in self.read:  # once a file: the run's own, or read with the options over it
+            if (os.path.realpath(path) == self.run_file) if path is not None else self.run.source is None:
+                self.read[path] = self.run
+            else:
+                self.read[path] = config = _read(Path(path)) if path is not None else Config()
+                self.options(config)
         return self.read[path]
 
     def _file_of(self, folder: str) -> str | None:

@@ -53,10 +53,10 @@ class Config:
         return finding if wanted in (None, finding.severity) else replace(finding, severity=wanted)
 
     def excluded(self, folder: Path) -> bool:
+        """Whether ``exclude`` names the folder, where it is (its parent's real path: not where a link points)."""
         if not self.exclude:
             return False
-        relative = _relative(folder, self.root)
-        return any(_matches(relative, pattern) for pattern in self.exclude)
+        return self.excludes_real(os.path.join(os.path.realpath(folder.parent), folder.name))
 
     def excludes_real(self, real: str) -> bool:
         """:meth:`excluded` for a folder's real path, without asking the file system again (a check of thousands of

@@ -653,8 +653,8 @@ def fix_paths(paths: Iterable[Union[str, Path]], config: Config | None = None, u
     if changes:
         baselines = (read_baselines([m.folder for m in models], config.baseline, config.max_config_bytes)
                      if config.baseline else {})
-        models = [(replace(_check_again(m.folder, m.settings, baselines), settings=m.settings) if m.settings else
-                   _check_again(m.folder, config, baselines)) if m.model is not None else m for m in models]
+        models = [replace(_check_again(m.folder, m.settings or config, baselines), settings=m.settings)
+                  if m.model is not None else m for m in models]
     # after --fix (also one whose every write failed), the report does not offer --fix again
     return FixResult(changes, replace(before, models=[replace(m, fixable=0) for m in models]), skipped, failed)
 

@@ -97,6 +97,7 @@ class Report:
         lines = [str(finding) for finding in self.findings()] + self.errors
         folders = sum(1 for m in self.models if m.model is not None)
         ggufs = sum(1 for m in self.models if m.gguf is not None)
+
         def counted(count: int, what: str) -> str:
             return f"{count} {what}{'s' if count != 1 else ''}"
 
