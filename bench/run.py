@@ -67,6 +67,18 @@ ANYWAY = "import re, enum, functools, collections, contextlib"
 EMPTY_MODULES = 60  # the ledger's cost of the import machinery alone: a package of this many empty modules
 # What a check of one folder (its concise report) imports before it reads a file (the old code has the same modules).
 CHECK_MODULES = "import eos_guard.cli, eos_guard.pipeline, eos_guard.report.text"
+# The bytecode of eos-guard's own modules that a check loads: how many, how large, and the time to read and unmarshal
+# it in one process (best of 20), the part of importing them that grows with the code's size whatever its layout
+BYTECODE = (CHECK_MODULES + "\nimport importlib.util, marshal, sys, time\n"
+            "paths = [importlib.util.cache_from_source(m.__file__) for n, m in sorted(sys.modules.items())\n"
+            "         if n.split('.')[0] == 'eos_guard' and getattr(m, '__file__', None)]\n"
+            "best = float('inf')\n"
+            "for _ in range(20):\n"
+            "    start = time.perf_counter()\n"
+            "    datas = [open(path, 'rb').read() for path in paths]\n"
+            "    codes = [marshal.loads(data[16:]) for data in datas]  # after the .pyc header\n"
+            "    best = min(best, time.perf_counter() - start)\n"
+            "print(len(paths), sum(map(len, datas)), best)")
 JSON_LOADS = "import json, sys\njson.loads(open(sys.argv[1], encoding='utf-8').read())"
 # Each command runs under this small wrapper, which times it and reads its peak RSS: a child forked straight
 # from this benchmark (which may hold a large tokenizer) would report the benchmark's own memory.
@@ -344,6 +356,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"`import eos_guard` ({name}): {(command.median - bare.median) * 1000:.1f} ms wall, "
               f"{(command.cpu_median - bare.cpu_median) * 1000:.1f} ms CPU over a bare interpreter "
               f"({bare.fmt()}, {bare.fmt_cpu()} CPU)")
+    for name, tree in trees:
+        env = {**os.environ, "PYTHONPATH": str(tree)}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        count, size, seconds = subprocess.run([PYTHON, "-c", BYTECODE], capture_output=True, text=True, env=env,
+                                              cwd=NEUTRAL, check=True).stdout.split()
+        print(f"eos-guard's own modules a check of a folder loads ({name}): {count}, {int(size) / 1e6:.2f} MB of "
+              f"bytecode, read and unmarshalled in {float(seconds) * 1000:.1f} ms "
+              f"({float(seconds) / bare.median:.2f}x a bare interpreter)")
     for (name, _), command in zip(trees, check_modules):
         print(f"the modules a check of a folder loads ({name}; concise report; standard library included): "
               f"{(command.median - bare.median) * 1000:.1f} ms wall, "

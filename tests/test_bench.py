@@ -19,6 +19,7 @@ def test_quick_benchmark_runs(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "| Llama-3-scale folder |" in proc.stdout and "| 50 |" in proc.stdout
     assert "import eos_guard" in proc.stdout
+    assert "eos-guard's own modules a check of a folder loads (new): " in proc.stdout  # and their bytecode's size
 
 
 def test_pool_benchmark_runs(tmp_path):
