@@ -23,7 +23,7 @@ from .resolve import ResolvedModel, resolve
 from .results import ModelReport, Report
 from .rules import FOLDER_RULES, gguf_rules
 from .rules.base import Options
-from .runtimes import released, stop_sets
+from .runtimes import released, runtimes_checked, stop_sets
 from .runtimes.llama_cpp import gguf_end_of_generation, gguf_release
 from .runtimes.llama_cpp_converter import forget_converted
 from .sources import HUB_SCHEME, classify
@@ -736,8 +736,11 @@ def run_rules(subject: ResolvedModel | GgufModel, config: Config) -> list[Findin
     generates = gguf or subject.generates  # a classifier or an embedding model: no rule about stopping
     # no generate(): onnxruntime-genai reads genai_config.json; only mlx-lm loads an MLX-quantized checkpoint
     no_generate = not gguf and (subject.files.onnx_export or subject.files.mlx_quantized)
+    # a rule about some runtimes runs where the run checks one of them (EOS001 and EOS030: transformers)
+    checked = set(config.runtimes if gguf else runtimes_checked(subject, config.runtimes))
     findings = [finding for rule in (gguf_rules() if gguf else FOLDER_RULES)
                 if config.enabled(rule.code) and (generates or not rule.needs_generation)
                 and not (no_generate and rule.reads_generation_configs)
+                and (not rule.checks_runtimes or not checked.isdisjoint(rule.checks_runtimes))
                 for finding in rule.run(subject, options)]
     return sorted((config.severity_of(f) for f in findings if config.keeps(f)), key=Finding.sort_key)

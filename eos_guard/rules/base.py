@@ -39,8 +39,9 @@ class Rule:
     # Runtime GenAI export (ModelFiles.onnx_export), which only onnxruntime-genai runs, from genai_config.json, nor
     # for an MLX-quantized checkpoint (ModelFiles.mlx_quantized), which only mlx-lm loads (EOS016 checks it)
     reads_generation_configs: bool = False
-    # the runtimes it checks: it runs only when the run's runtimes (--runtime, ``runtimes``) name one (EOS001 and
-    # EOS030 check transformers' generate(), EOS016 the others); () for a rule that runs whichever are named
+    # the runtimes it checks: the pipeline runs it only where the runtimes checked (runtimes.runtimes_checked: the
+    # run's --runtime or ``runtimes``) name one (EOS001 and EOS030 check transformers' generate(), EOS016 the
+    # others); () for a rule that runs whichever are named
     checks_runtimes: tuple[str, ...] = ()
 
     def run(self, subject: object, options: Options) -> Iterator[Finding]:
@@ -154,11 +155,11 @@ def token_text(model: ResolvedModel, token_id: int) -> str:
     return model.vocab.content_of(token_id) or ""
 
 
-def checked_stop_ids(model: ResolvedModel, options: Options) -> StopIds | None:
-    """generate()'s stop ids for a check that a turn's last token is one (EOS001, EOS030): None when transformers
-    is not among the runtimes checked, or when no file lists any (EOS004)."""
+def checked_stop_ids(model: ResolvedModel) -> StopIds | None:
+    """generate()'s stop ids for a check that a turn's last token is one (EOS001, EOS030): None when no file lists
+    any (EOS004). (The pipeline runs those rules only where transformers is among the runtimes checked.)"""
     stop = model.stop
-    if "transformers" not in options.runtimes or not stop.ids or stop.where is None:
+    if not stop.ids or stop.where is None:
         return None
     return stop
 

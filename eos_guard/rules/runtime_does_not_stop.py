@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from ..findings import Finding, Severity
 from ..resolve import ResolvedModel
-from ..runtimes import NAMES, answer_terminator, other_template, stop_advice, stops, target_id
+from ..runtimes import NAMES, answer_terminator, other_template, runtimes_checked, stop_advice, stops, target_id
 from .base import Options, Rule, describe_ids, token_text
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
@@ -56,12 +56,10 @@ class RuntimeDoesNotStop(Rule):
     severity = Severity.ERROR
     summary = "a selected serving runtime does not stop at the end of a chat answer"
     needs_generation = True
-    checks_runtimes = tuple(name for name in NAMES if name != "transformers")  # and mlx-lm, MLX-quantized
+    checks_runtimes = tuple(name for name in NAMES if name != "transformers")  # (runtimes_checked: and mlx-lm)
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
-        # an MLX-quantized checkpoint runs in mlx-lm alone: its runaway is the folder's, selected or not
-        selected = (*options.runtimes, "mlx-lm") if model.files.mlx_quantized else options.runtimes
-        for runtime in dict.fromkeys(selected):
+        for runtime in runtimes_checked(model, options.runtimes):
             stop = model.runtime_stops.get(runtime)
             if runtime in OWN_RULES or stop is None or stops(model, stop) is not False:
                 continue

@@ -69,9 +69,9 @@ class TerminatorNotStopId(Rule):
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
         if model.stop.argument is not None:
-            yield from self._argument_lacks_terminator(model, options)
+            yield from self._argument_lacks_terminator(model)
             return
-        stop = checked_stop_ids(model, options)
+        stop = checked_stop_ids(model)
         if stop is None:
             return
         # one finding per missing id: the templates that end turns with it (Gemma 3 ships the same one in
@@ -94,12 +94,12 @@ class TerminatorNotStopId(Rule):
             yield self.finding(model, f"{said}; {add_to_stop_ids(model, f'add {token_id}')}"
                                       f"{_or_delete_stale(model, names, stop.ids)}", stop.where)
 
-    def _argument_lacks_terminator(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
+    def _argument_lacks_terminator(self, model: ResolvedModel) -> Iterator[Finding]:
         """generate() passes the stop ids itself (Qwen3-Omni's thinker_eos_token_id default, BLIP's
         text_config.sep_token_id): the finding is at config.json's model_type, which picks that class, and a caller
         fixes it (a separator id is no list to add to)."""
         stop, config = model.stop, model.files.config
-        if "transformers" not in options.runtimes or config is None:
+        if config is None:
             return
         missing = {t.id: t for t in model.terminators if t.id is not None and t.id not in stop.ids}
         for token_id, terminator in missing.items():

@@ -62,7 +62,7 @@ class ToolCallNotStopId(Rule):
     reads_generation_configs = True
 
     def check(self, model: ResolvedModel, options: Options) -> Iterator[Finding]:
-        stop = checked_stop_ids(model, options)
+        stop = checked_stop_ids(model)
         if stop is None:
             return
         for (builtin, after), names in calls_not_stopping(model).items():

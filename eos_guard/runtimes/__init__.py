@@ -17,7 +17,7 @@ from .base import Release, StopSet, parse_version, pick_release
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
-    from typing import Callable, Mapping
+    from typing import Callable, Mapping, Sequence
 
 MODULES: dict[str, ModuleType] = {
     "transformers": transformers,
@@ -259,6 +259,12 @@ def ids_first(model: ResolvedModel, advice: str) -> str:
 
 
 VERDICT_WORDS = {True: "stops", False: "does not stop", None: "cannot tell"}
+
+
+def runtimes_checked(model: ResolvedModel, runtimes: Sequence[str]) -> tuple[str, ...]:
+    """The runtimes whose stopping a run checks in ``model``: the run's (``--runtime``, ``runtimes``), and mlx-lm
+    for an MLX-quantized checkpoint, which mlx-lm alone runs: its runaway is the folder's, selected or not."""
+    return tuple(dict.fromkeys((*runtimes, "mlx-lm") if model.files.mlx_quantized else runtimes))
 
 
 def stop_sets(model: ResolvedModel, versions: Mapping[str, str] | None = None) -> dict[str, StopSet]:
