@@ -691,6 +691,19 @@ def test_vllm_and_sglang_read_raw_ids_with_transformers_5_19(tmp_path):
     assert stops(model, model.runtime_stops["transformers"]) is False  # 5.24: 300 is <|im_start|>
 
 
+@pytest.mark.parametrize("value", [0, []])
+def test_sglang_says_a_falsy_generation_eos_is_not_read(tmp_path, value):
+    """SGLang reads generation_config.json's eos_token_id only when truthy (runtimes/sglang.py): for Granite 3.3's
+    and SmolLM2's 0 its why said 'generation_config.json []', as if the file held an empty list (helper-208)."""
+    folder = shutil.copytree(FIXTURES / "qwen2-instruct-aligned", tmp_path / "m")
+    generation = json.loads((folder / "generation_config.json").read_text(encoding="utf-8"))
+    write_json(folder / "generation_config.json", {**generation, "eos_token_id": value})
+    sglang = model_of(folder).runtime_stops["sglang"]
+    shown = json.dumps(value)
+    assert f"generation_config.json [] (its eos_token_id {shown} is falsy: not read)" in sglang.why
+    assert 0 not in sglang.ids and 151645 in sglang.ids
+
+
 def test_a_run_shares_equal_stop_sets(tmp_path):
     """Once a folder's documents are released, its report keeps the stop sets without their places (which pointed
     into those documents) and one object for equal stop sets of different folders; fix planning, which keeps the

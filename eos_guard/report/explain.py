@@ -112,8 +112,9 @@ def _model(model: ResolvedModel, runtimes: tuple[str, ...] | None = None) -> str
     for builtin, after in calling:
         written = ", ".join(f"'{token}' ({model.describe_id(token_id)})" if token_id is not None else f"'{token}'"
                             for token, token_id in after)
-        which = "a built-in tool (builtin_tools)" if builtin else "a tool"
-        lines.append(printable(f"  a turn that calls {which} is followed by {written} (checked by EOS030)"))
+        # from the call's arguments on, as EOS030 says: a template's own closing tags ('</tool_call>') come first
+        call = "a call to a built-in tool (builtin_tools)" if builtin else "a tool call"
+        lines.append(printable(f"  after the arguments of {call}, the template writes {written} (checked by EOS030)"))
     generates = model.generates
     if not generates:
         lines.append(printable(f"  {model.not_generating}, and a check runs no rule about stopping; the rows below "

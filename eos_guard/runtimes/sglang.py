@@ -38,6 +38,8 @@ InternVL, Phi-4-multimodal, LLaVA-1.5, LLaVA-OneVision, MiniCPM-V), with their o
 
 from __future__ import annotations
 
+import json
+
 from ..known_tokens import SGLANG_STOP_TEXTS
 from ..resolve import ResolvedModel
 from ..model_files import shipped
@@ -100,6 +102,8 @@ def stop_set(model: ResolvedModel, release: Release = RELEASES[0]) -> StopSet:
     raw, moved = renumbered(model, unique([*found.ids, *gen_ids]), "5.19")
     ids = unique([*raw, primary, *(token_id for _, token_id in extra)])
     generation = f" ∪ generation_config.json {show(gen_ids)}" if model.files.generation_config is not None else ""
+    if gen is not None and not gen:  # 0 or []: read only when truthy (a stop id 0 there is not read)
+        generation = f" ∪ generation_config.json [] (its eos_token_id {json.dumps(gen)} is falsy: not read)"
     why = (f"{found.describe()}{generation}{moved} ∪ tokenizer eos "
            f"{show_id(primary)}" + "".join(f" ∪ {text} {token_id}" for text, token_id in extra))
     where = (place(model.files.generation_config, ("eos_token_id",)) or found.where
