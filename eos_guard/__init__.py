@@ -72,7 +72,8 @@ def fix(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = None,
     :class:`eos_guard.errors.InputError` as :func:`check` does; a file that cannot be written (its folder is then
     left as it was: a folder is written all or nothing), or a folder with a file that cannot be read (which
     ``--fix`` never edits, and which ``check`` reports in ``Report.errors``), raises it after every other folder
-    has been written, so that a script never takes such a folder for fixed.
+    has been written, so that a script never takes such a folder for fixed; more than one such folder raises
+    :class:`eos_guard.errors.FoldersNotFixed`, an ``InputError`` naming them all, each error in its ``failures``.
     """
     from .pipeline import fix_paths
 
@@ -81,11 +82,14 @@ def fix(*paths: Union[str, PathLike], config: Union[str, PathLike, None] = None,
     targets, loaded, folder_settings = _targets_and_settings(paths, config, isolated)
     result = fix_paths(targets, loaded, unsafe=unsafe, write=write, folder_settings=folder_settings)
     _raise_unchecked(result.report)
-    if result.failed:  # the other folders were written; the error names the first file that could not be
-        raise result.failed[0]
-    unread = next((m.cause for m in result.report.models if m.error is not None and m.cause is not None), None)
-    if unread is not None:  # as the command's exit 2: this folder was not (or not wholly) fixed
-        raise unread
+    # the other folders were written; each folder not (or not wholly) fixed is named, as the command's exit 2 says
+    failures = [*result.failed, *(m.cause for m in result.report.models if m.error is not None and m.cause is not None)]
+    if len(failures) > 1:
+        from .errors import FoldersNotFixed
+
+        raise FoldersNotFixed(failures)
+    if failures:
+        raise failures[0]
     return result.changes
 
 

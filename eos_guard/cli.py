@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import argparse
     from typing import Any, Callable, Iterator, Sequence, TextIO
 
+    from .fixes import FileChange
     from .results import Report
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = options.EXIT_OK, options.EXIT_FINDINGS, options.EXIT_ERROR
@@ -777,6 +778,24 @@ def _commands_paused(patch: str) -> str:
     return f"::stop-commands::{token}\n{patch}::{token}::\n"
 
 
+def _patch(changes: list[FileChange]) -> str:
+    """The changes as one patch, each path relative to the working directory, its name quoted as git quotes it.
+
+    A symbolic link that --fix replaces is shown with git's headers, whose paths ``git apply`` reads from the work
+    tree's root, while a plain unified diff's are read from the working directory (apply.c, prefix_patch: a git
+    patch is 'toplevel relative'). Below the root of a git work tree, such a patch is therefore written as git diff
+    writes it there: every file with git's headers and its path from the root, which ``git apply`` applies from
+    any folder of the tree and ``patch -p1`` from the root (a mixed patch skipped the link: helper-209)."""
+    from .baseline import git_root
+
+    root = None
+    if any(change.replaces_link() for change in changes):
+        here = Path(os.path.realpath(os.getcwd()))
+        root = git_root(here)
+        root = root if root != here else None
+    return "".join(change.diff(path_field(change.path, root), git_headers=root is not None) for change in changes)
+
+
 def _diff(paths: list[str], config: settings.Config, args: argparse.Namespace) -> int:
     from .pipeline import fix_paths
 
@@ -785,7 +804,7 @@ def _diff(paths: list[str], config: settings.Config, args: argparse.Namespace) -
     _warn_if_nothing_found(args, result.report)
     _say_own_settings(result.report, config)
     _warn_of_distrusted_cache()
-    patch = "".join(change.diff(path_field(change.path)) for change in result.changes)  # names quoted as git does
+    patch = _patch(result.changes)
     if patch:
         write(_commands_paused(patch) if os.environ.get("GITHUB_ACTIONS") == "true" else patch, "diff")
     elif result.report.models and not result.failed and not result.report.errors:  # else: a run that did not happen

@@ -66,6 +66,19 @@ class BaselineUnread(InputError):
     says it and exits 2; the Python API keeps it in ``Report.errors`` and returns the report."""
 
 
+class FoldersNotFixed(InputError):
+    """``eos_guard.fix`` left more than one folder unfixed (a file it could not read or write): the first one's
+    path, line, column and message, with how many others and which, and each error in ``failures`` (the first
+    one first), so that a script never takes one of the others for fixed (helper-209)."""
+
+    def __init__(self, failures: list[InputError]) -> None:
+        first, others = failures[0], failures[1:]
+        names = ", ".join(display_path(error.path) if error.path is not None else error.message for error in others)
+        super().__init__(first.path, f"{first.message} (and {len(others)} other folder"
+                                     f"{'s' if len(others) != 1 else ''} not fixed: {names})", first.line, first.column)
+        self.failures = failures
+
+
 class OutputFailed(InputError):
     """stdout could not be written (a full disk, an I/O error; not a closed pipe, which ends a run quietly)."""
 

@@ -95,24 +95,31 @@ class FileChange:
     new_text: str
     reasons: list[str] = field(default_factory=list)
 
-    def diff(self, shown_path: str) -> str:
+    def diff(self, shown_path: str, git_headers: bool = False) -> str:
         """A unified diff that ``git apply`` and ``patch`` accept: for them, as here, a line ends at "\\n" only.
 
         A file that is a symbolic link of its repository, which --fix replaces by a regular file (its target is
         never written), is shown as git shows that type change: the link deleted, then the file created (``git
         apply`` and GNU patch refuse a text edit of a link: helper-168). A Hub cache snapshot's links into its blobs
-        stand for the files a clone holds: a text edit."""
+        stand for the files a clone holds: a text edit. With ``git_headers``, a text edit too has git's header
+        line, which makes ``git apply`` read its path from the work tree's root, as it reads a type change's."""
         shown_path = shown_path.lstrip("/")  # an absolute path: a/tmp/m/config.json, as git diff --no-index writes
         source = git_quoted(f"a/{shown_path}")
         target = git_quoted(f"b/{shown_path}")
-        if self.old_text is not None and repository_link(self.path):
+        if self.replaces_link():
             executable = os.stat(self.path).st_mode & 0o111  # the mode --fix gives the file: its target's
             return (f"diff --git {source} {target}\ndeleted file mode 120000\n"
                     + _unified(os.readlink(self.path), "", source, "/dev/null")
                     + f"diff --git {source} {target}\nnew file mode {'100755' if executable else '100644'}\n"
                     + _unified("", self.new_text, "/dev/null", target))
-        return _unified(self.old_text or "", self.new_text, source if self.old_text is not None else "/dev/null",
-                        target)
+        header = "" if not git_headers else f"diff --git {source} {target}\n" + (
+            "new file mode 100644\n" if self.old_text is None else "")  # the mode --fix creates a file with
+        return header + _unified(self.old_text or "", self.new_text,
+                                 source if self.old_text is not None else "/dev/null", target)
+
+    def replaces_link(self) -> bool:
+        """Whether --fix replaces a symbolic link of the repository by a regular file (:meth:`diff`)."""
+        return self.old_text is not None and repository_link(self.path)
 
 
 def _unified(before: str, after: str, source: str, target: str) -> str:
@@ -231,9 +238,7 @@ def plan(model: ResolvedModel, unsafe: bool = False, reported: Iterable[str] | N
             _restore_generation_ids(model, gen, add, add_ids)  # or EOS015 on that file would stay (helper-197)
     elif fix_stops and gen is not None and isinstance(gen.data, dict):
         _add_stop_ids(model, add, add_ids, (), wanted, missing)
-    elif fix_stops and gen is None and model.files.config is not None and isinstance(model.files.config.data, dict) \
-            and missing and not any(path.name == "generation_config.json"  # EOS018: not read, never created
-                                    for path, _ in model.files.skipped):
+    elif fix_stops and missing and model.generation_config_creatable:
         # a change deleted the file (EOS015): it comes back as it was, with what else the findings ask
         created = _restored_generation_config(model, wanted) if answers(DROPPED_CODES) else None
         created = created or _new_generation_config(model, wanted)

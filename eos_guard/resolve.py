@@ -103,6 +103,15 @@ class ResolvedModel:
     not_generating: str = ""
 
     @property
+    def generation_config_creatable(self) -> bool:
+        """Whether --fix can create the folder's missing generation_config.json: from config.json, read as an
+        object (as ``GenerationConfig.from_model_config`` makes it), where no generation_config.json is there
+        unread (EOS018: a link out of the repository, over its size limit), which --fix never replaces."""
+        config = self.files.config
+        return self.files.generation_config is None and config is not None and isinstance(config.data, dict) \
+            and not any(path.name == "generation_config.json" for path, _ in self.files.skipped)
+
+    @property
     def generates(self) -> bool:
         """Whether a runtime may run generate() on the model (the rules about stopping run only then)."""
         return not self.not_generating

@@ -76,6 +76,8 @@ class Report:
     def count(self, at_least: Severity | str) -> int:
         """How many findings are at least this severe (``Severity.WARNING`` or ``"warning"``)."""
         floor = Severity.parse(at_least) if isinstance(at_least, str) else at_least
+        if not isinstance(floor, int) or isinstance(floor, bool):  # None compared with a Severity (helper-209)
+            raise TypeError(f"at_least must be a Severity or a severity's name, not {at_least!r}")
         return sum(1 for f in self.findings() if f.severity >= floor)
 
     def fail_on_of(self, model: ModelReport) -> Severity | None:

@@ -1256,6 +1256,8 @@ def test_the_python_api_counts_by_severity_name_and_exports_its_error():
     assert len(report.findings()) == 3 and sorted(f.code for f in report.findings()) == ["EOS001", "EOS002", "EOS003"]
     with pytest.raises(ValueError, match="unknown severity 'fatal'"):
         report.count("fatal")
+    with pytest.raises(TypeError, match="at_least must be a Severity or a severity's name, not None"):
+        report.count(None)  # helper-209: a bare "'>=' not supported" from inside the sum
     with pytest.raises(eos_guard.InputError, match="no such file or directory"):
         eos_guard.check(ROOT / "no-such-folder")
 

@@ -376,6 +376,20 @@ def test_a_finding_s_path_is_relative_below_the_working_directory_else_absolute(
     assert run("../models/m", cwd=tmp_path / "work")[1].startswith(f"{folder.resolve()}/")
 
 
+def test_the_text_format_shows_a_file_linked_out_of_the_folder_relative_to_it(run, tmp_path):
+    """docs/usage.md, the text format: a folder's findings 'with paths relative to the folder'. A file that is a
+    link out of the repository (EOS018) was shown with the folder's path in front (helper-209): the reporter
+    followed the file's own link before making its path relative."""
+    repo = tmp_path / "repo"
+    folder = shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", repo / "m")
+    (folder / "generation_config.json").rename(tmp_path / "outside.json")
+    (folder / "generation_config.json").symlink_to(tmp_path / "outside.json")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    out = run("--format", "text", "m", cwd=repo)[1]
+    places = [line.split()[0] for line in out.splitlines() if line.startswith("  ")]
+    assert "generation_config.json:1:1" in places and all(not p.startswith("m/") for p in places), out
+
+
 @pytest.mark.parametrize("eos", ["<|" + "a" * 2_000_000 + "|>", "it's" * 500_000])
 def test_a_huge_token_text_is_quoted_short(run, tmp_path, eos):
     """helper-162: a 2 MB eos_token was quoted whole in each finding (two 2 MB lines of text, 6 MB of JSON). A quoted

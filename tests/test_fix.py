@@ -158,6 +158,31 @@ def test_python_api_raises_for_a_folder_it_could_not_fix_after_fixing_the_others
     assert "151645" in (fine / "generation_config.json").read_text(encoding="utf-8")  # the other folder is fixed
 
 
+def test_python_api_names_every_folder_it_could_not_fix(tmp_path):
+    """helper-209: with two folders it could not fix, eos_guard.fix raised the first one's error alone, and a script
+    reading its path took the other for fixed. It raises FoldersNotFixed, an InputError naming both, each error in
+    ``failures``; the folder between them is fixed."""
+    import pickle
+
+    from eos_guard.errors import FoldersNotFixed, InputError, display_path
+
+    for name in ("a", "b", "c"):
+        shutil.copytree(FIXTURES / "qwen25-base-chatml-sft-gen-endoftext", tmp_path / name)
+    (tmp_path / "a" / "generation_config.json").write_text('{"eos_token_id": 1,}', encoding="utf-8")
+    (tmp_path / "c" / "tokenizer_config.json").write_text('{"eos_token": 1,,}', encoding="utf-8")
+    with pytest.raises(InputError) as raised:
+        eos_guard.fix(tmp_path / "a", tmp_path / "b", tmp_path / "c")
+    error = raised.value
+    assert isinstance(error, FoldersNotFixed) and error.path == tmp_path / "a" / "generation_config.json"
+    assert [failure.path for failure in error.failures] == [tmp_path / "a" / "generation_config.json",
+                                                            tmp_path / "c" / "tokenizer_config.json"]
+    other = display_path(tmp_path / "c" / "tokenizer_config.json")
+    assert str(error).endswith(f"cannot parse JSON: Illegal trailing comma before end of object (and 1 other folder "
+                               f"not fixed: {other})"), str(error)
+    assert "151645" in (tmp_path / "b" / "generation_config.json").read_text(encoding="utf-8")
+    assert str(pickle.loads(pickle.dumps(error))) == str(error)
+
+
 def _gemma_repository(tmp_path: Path) -> tuple[Path, Path, list[str]]:
     """A git repository holding a Gemma 3 fine-tune whose configs list [1, 106], committed: the repository, the
     model folder and the git command that commits in it."""
@@ -1113,6 +1138,39 @@ def test_the_diff_of_a_folder_with_a_linked_file_applies_and_is_what_fix_writes(
                                                                             ).read_text()
 
 
+def test_a_diff_that_replaces_a_link_applies_from_a_subfolder_of_the_work_tree(run, tmp_path):
+    """helper-209: git apply reads a git-style section's path (a link's type change) from the work tree's root and a
+    plain section's from where it runs, so from models/ it edited m/config.json and skipped the link ('Skipped
+    patch'), exit 0, half a fix. Below the root every section now has git's headers and its path from the root, as
+    git diff writes it there: git apply applies it in that folder, patch -p1 at the root, and both equal --fix."""
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", repo / "models" / "m")
+    (repo / "models" / "m" / "generation_config.json").rename(repo / "models" / "m" / "gen.real.json")
+    os.symlink("gen.real.json", repo / "models" / "m" / "generation_config.json")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    code, patch, err = run("--diff", "--no-cache", "--baseline", "none", "m", cwd=repo / "models")
+    assert code == 1 and err == "", err
+    headers = [line for line in patch.splitlines() if line.startswith(("diff --git", "--- ", "+++ "))]
+    assert headers[0] == "diff --git a/models/m/config.json b/models/m/config.json", headers
+    assert all("models/m/" in line or line.endswith("/dev/null") for line in headers), headers
+    (tmp_path / "fix.patch").write_text(patch, encoding="utf-8")
+    fixed = shutil.copytree(repo, tmp_path / "fixed", symlinks=True)
+    assert run("--fix", "--no-cache", "--baseline", "none", "m", cwd=fixed / "models")[1].startswith("Fixed 2 files")
+    appliers = [(["git", "apply"], "models")] + ([(["patch", "-s", "-p1", "-i"], ".")] if shutil.which("patch") else [])
+    for applier, where in appliers:
+        applied = shutil.copytree(repo, tmp_path / applier[0], symlinks=True)
+        proc = subprocess.run([*applier, str(tmp_path / "fix.patch")], cwd=applied / where, capture_output=True,
+                              text=True)
+        assert proc.returncode == 0 and "Skipped" not in proc.stderr, proc.stdout + proc.stderr
+        assert _tree(applied) == _tree(fixed), applier
+    # at the root, or with no link to replace, the paths stay relative to the working directory, with plain headers
+    assert run("--diff", "--no-cache", "--baseline", "none", "models/m", cwd=repo)[1] == patch.replace(
+        "diff --git a/models/m/config.json b/models/m/config.json\n", "")
+    shutil.copytree(ROOT / "examples" / "chatml-finetune-broken", repo / "models" / "plain")
+    assert run("--diff", "--no-cache", "--baseline", "none", "plain", cwd=repo / "models")[1].startswith(
+        "--- a/plain/config.json\n")
+
+
 def _set_tokens(path: Path, **tokens: str) -> None:
     values = json.loads(path.read_text(encoding="utf-8"))
     values.update(tokens)
@@ -1364,7 +1422,7 @@ def test_an_unread_added_tokens_json_transformers_never_opens_leaves_the_fix_alo
 def test_eos017_says_fix_creates_generation_config_json_only_where_there_is_none(run, tmp_path):
     """helper-156: EOS017 said "list it in generation_config.json's eos_token_id (--fix)" of a folder without the
     file, which --fix creates; helper-158: not where the file is there but not read (over its size limit), which
-    --fix leaves alone."""
+    --fix leaves alone, nor where config.json is not read (helper-209)."""
     folder = shutil.copytree(FIXTURES / "qwen25-base-chatml-sft-gen-endoftext", tmp_path / "m")
     (folder / "generation_config.json").unlink()
 
@@ -1377,6 +1435,15 @@ def test_eos017_says_fix_creates_generation_config_json_only_where_there_is_none
     assert "generation_config.json's eos_token_id (--fix)" in eos017()
     assert run("--fix", "--no-cache", "--isolated", str(folder))[0] != 0  # it is not read: nothing is fixed
     assert len((folder / "generation_config.json").read_bytes()) > 5_000_000
+    # helper-209: nor where config.json, which the new file is made from, is not read (a link out of the repository)
+    (folder / "generation_config.json").unlink()
+    (tmp_path / "outside").mkdir()
+    (folder / "config.json").rename(tmp_path / "outside" / "config.json")
+    (folder / "config.json").symlink_to(tmp_path / "outside" / "config.json")
+    subprocess.run(["git", "init", "-q", str(folder)], check=True)
+    assert "eos_token_id (a new file, which --fix creates only from a config.json it reads)" in eos017()
+    assert run("--fix", "--no-cache", "--isolated", str(folder))[0] == 1
+    assert not (folder / "generation_config.json").exists()
 
 
 def test_a_harmony_template_that_ends_answers_with_end_is_told_to_end_them_with_return(tmp_path, run):

@@ -77,14 +77,19 @@ def _place(finding: Finding, folder: Path) -> str:
 
 
 def _inside(path: Path, folder: Path) -> str | None:
-    """``path`` relative to ``folder``, links followed in both, or None when it lies outside."""
+    """``path`` relative to ``folder``, links followed in the folders but not the file's own (a file that is a link
+    out of the folder is shown where it is, as its other findings are: helper-209), or None when it lies outside."""
+    if path == folder:  # a finding on a GGUF file, whose "folder" is the file itself
+        return "."
     if os.sep != "/":
         try:
-            return path.resolve().relative_to(folder.resolve()).as_posix()
+            return (path.parent.resolve() / path.name).relative_to(folder.resolve()).as_posix()
         except ValueError:
             return None
     cwd = os.getcwd()  # real paths as strings, remembered per folder: a report shows thousands
-    inside, top = real_folder(os.path.join(cwd, path)), real_folder(os.path.join(cwd, folder))
+    full = os.path.join(cwd, path)
+    inside = os.path.join(real_folder(os.path.dirname(full)), os.path.basename(full))
+    top = real_folder(os.path.join(cwd, folder))
     if inside == top:
         return "."
     prefix = top if top.endswith("/") else top + "/"

@@ -62,12 +62,14 @@ class TerminatorListedNowhere(Rule):
         place = eos.where or terminator.template
         # not where the tokenizer appends its eos to every input (T5): --unsafe-fixes keeps that eos
         making = "" if model.files.appends_eos else ", and consider making it the eos (--unsafe-fixes)"
-        # the folder may have no generation_config.json yet: --fix then creates it (helper-156); not one that is
-        # there unread (a link out of the repository, over its size limit: EOS018), which --fix leaves alone
+        # the folder may have no generation_config.json yet: --fix then creates it (helper-156), from config.json
+        # read (not one linked out of the repository: helper-209); not one that is there unread (a link out of the
+        # repository, over its size limit: EOS018), which --fix leaves alone
         files = model.files
         there = files.generation_config is not None or files.generation_config_error is not None \
             or any(path.name == "generation_config.json" for path, _ in files.skipped)
-        fix = "--fix" if there else "--fix creates the file"
+        fix = "--fix" if there else "--fix creates the file" if model.generation_config_creatable else \
+            "a new file, which --fix creates only from a config.json it reads"
         yield self.finding(model, f"the chat template ends turns with '{terminator.token}' ({terminator.id}), which is "
                                   f"not the tokenizer's eos '{eos.token}' and is listed nowhere, as when a base "
                                   "model's configs are kept after a chat fine-tune; list it in "
