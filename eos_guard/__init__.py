@@ -139,14 +139,17 @@ def check_batch(batch: Mapping[str, Any], stop_ids: Union[Iterable[int], int],
                 max_length: Union[int, None] = None, truncation: bool = True,
                 answer_opening: Union[Iterable[int], None] = None,
                 turn_openings: Union[Iterable[int], None] = None,
-                encoder_decoder: Union[bool, None] = None) -> list[Finding]:
-    """Check that a training batch teaches the model to stop; return the :class:`Finding` list (EOS023-EOS026).
+                encoder_decoder: Union[bool, None] = None,
+                answer_closing: Union[Iterable[int], None] = None) -> list[Finding]:
+    """Check that a training batch teaches the model to stop; return the :class:`Finding` list (EOS023-EOS026,
+    EOS034).
 
     ``batch`` is what a data collator returns: ``input_ids`` and ``labels``, optionally ``attention_mask`` and
     ``position_ids`` (packed, padding-free batches), as torch tensors, numpy arrays or lists of lists (neither
     torch nor numpy is imported). ``stop_ids`` are the ids generation stops on (one id alone too);
-    ``pad_token_id`` is the tokenizer's. ``packing`` says how the rows were made when the batch cannot show it:
-    False (each row, or each sequence of a padding-free row, is one example), or TRL's ``packing_strategy``
+    ``pad_token_id`` is the tokenizer's (None: read from the padding, the id every position the attention mask
+    leaves out at a row's ends holds, where that is one id). ``packing`` says how the rows were made when the
+    batch cannot show it: False (each row, or each sequence of a padding-free row, is one example), or TRL's ``packing_strategy``
     (``"bfd"``, ``"bfd_split"``, ``"wrapped"``); None reads it from the batch. ``max_length`` is where
     truncation cuts (None: at the longest sequence); ``truncation=False`` says nothing was cut (TRL's
     ``SFTConfig(max_length=None)`` without packing), so a sequence that ends without a stop id lacks the
@@ -157,7 +160,10 @@ def check_batch(batch: Mapping[str, Any], stop_ids: Union[Iterable[int], int],
     hold): with it, a batch whose stop ids end only system and user turns, never an answer, is an error.
     ``turn_openings`` is the ids that open the template's other turns, where the answer opening's first token
     does not (Phi-3's ``<|user|>`` beside ``<|assistant|>``; :func:`eos_guard.integrations.transformers.
-    turn_openings` reads them): an answer ends where one of them opens the next turn. A finding's location is
+    turn_openings` reads them): an answer ends where one of them opens the next turn. ``answer_closing`` is the
+    added tokens the template writes after an answer, before the next turn (``<|im_end|>``, harmony's ``<|end|>``;
+    :func:`eos_guard.integrations.transformers.answer_closing` reads them): with it and ``answer_opening``, answers
+    the next turn follows with neither a stop id nor one of them are reported (EOS034). A finding's location is
     ``<batch>``, its line the row and its column the token position. ``encoder_decoder=True`` (the model's
     ``config.is_encoder_decoder``: T5, BART) says ``labels`` are the decoder's, never lined up with ``input_ids``
     even when both have as many columns; False says they are a causal model's; None reads it from the batch
@@ -169,4 +175,4 @@ def check_batch(batch: Mapping[str, Any], stop_ids: Union[Iterable[int], int],
 
     return check_batches([batch], stop_ids, pad_token_id, packing=packing, max_length=max_length,
                          truncation=truncation, answer_opening=answer_opening, turn_openings=turn_openings,
-                         encoder_decoder=encoder_decoder)
+                         encoder_decoder=encoder_decoder, answer_closing=answer_closing)

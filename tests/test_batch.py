@@ -1838,3 +1838,156 @@ def test_a_completion_cut_two_tokens_in_is_truncation_not_the_loss_mask(tok):
     [finding] = eos_guard.check_batch(batch, stops(tok), pad, max_length=length)
     assert finding.code == "EOS026" and "truncation cut it" in finding.message, finding.message
     assert "loss mask" not in finding.message
+
+
+# -- EOS034: answers that the next turn follows without a stop id (helper-207) -----------------------------
+
+def _template_ids(tokenizer) -> dict:
+    """What EosGuardCallback reads from the tokenizer's chat template for the data check."""
+    from eos_guard.integrations.transformers import answer_closing, answer_opening, turn_openings
+
+    return {"answer_opening": answer_opening(tokenizer), "turn_openings": turn_openings(tokenizer),
+            "answer_closing": answer_closing(tokenizer)}
+
+
+def _hand_formatted(tokenizer, conversations, eos_at_the_end: bool = True) -> list[dict]:
+    """Chat text a script formats: the user turns keep <|im_end|>, the answers lose it, and the trainer appends
+    the eos at the end of each text (SFTTrainer does for plain text)."""
+    texts = ["".join(f"<|im_start|>{m['role']}\n{m['content']}" + ("\n" if m["role"] == "assistant" else
+                                                                   "<|im_end|>\n") for m in conversation)
+             + (tokenizer.eos_token if eos_at_the_end else "") for conversation in conversations]
+    return [{"input_ids": tokenizer(text, add_special_tokens=False)["input_ids"]} for text in texts]
+
+
+def _three_turns() -> list[list[dict]]:
+    qa = story.QA
+    return [[message for k in range(3) for message in ({"role": "user", "content": qa[(i + k) % len(qa)][0]},
+                                                      {"role": "assistant", "content": qa[(i + k) % len(qa)][1]})]
+            for i in range(len(qa))]
+
+
+def test_answers_without_the_terminator_but_the_last_are_an_error(tok):
+    """helper-207: three-turn text whose answers lost <|im_end|> and whose end has the eos appended: every
+    sequence ends with a stop id (EOS026 is silent), but two answers in three run into the next user turn. With the
+    template's end of an answer that the callback reads, EOS034 says so, an error: the model is taught to go on
+    twice as often as to stop (tests/e2e/test_training_data.py trains it: it writes the next user turn)."""
+    from transformers import DataCollatorForLanguageModeling
+
+    batch = DataCollatorForLanguageModeling(tok, mlm=False, return_tensors="np")(_hand_formatted(tok, _three_turns()))
+    template = _template_ids(tok)
+    assert tok.convert_ids_to_tokens(sorted(template["answer_closing"])) == ["<|im_end|>"]
+    [finding] = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id, **template)
+    count = 2 * len(story.QA)
+    assert (finding.code, str(finding.severity)) == ("EOS034", "error")
+    assert finding.message.startswith(f"{count} of {count} answers that another turn follows in the batch end with "
+                                      f"no stop id {sorted(stops(tok))} and without the chat template's end of an "
+                                      "answer [45]: the next turn opens right after their text, and only the last "
+                                      "answer of a sequence ends with a stop id"), finding.message
+    # the column is the answer's last token, before the next turn's <|im_start|>
+    row = batch["input_ids"][0].tolist()
+    assert row[finding.location.column] == tok.convert_tokens_to_ids("<|im_start|>")
+    # without the template's end of an answer (check_batch called with the opening alone) the rule does not run
+    assert eos_guard.check_batch(batch, stops(tok), tok.pad_token_id,
+                                 answer_opening=template["answer_opening"]) == []
+
+
+def test_the_same_conversations_formatted_with_the_template_pass(tok):
+    from transformers import DataCollatorForLanguageModeling
+
+    features = [{"input_ids": list(tok.apply_chat_template(c, tokenize=True, return_dict=True)["input_ids"])}
+                for c in _three_turns()]
+    batch = DataCollatorForLanguageModeling(tok, mlm=False, return_tensors="np")(features)
+    assert eos_guard.check_batch(batch, stops(tok), tok.pad_token_id, **_template_ids(tok)) == []
+
+
+def test_answers_that_stop_more_often_than_they_go_on_are_a_warning(tok):
+    """The story's data set: each question once alone and once followed by the next, so an answer that the next
+    turn follows is one in three: a warning with its share, not an error."""
+    from transformers import DataCollatorForLanguageModeling
+
+    batch = DataCollatorForLanguageModeling(tok, mlm=False, return_tensors="np")(
+        _hand_formatted(tok, story.conversations()))
+    found = eos_guard.check_batch(batch, stops(tok), tok.pad_token_id, **_template_ids(tok))
+    [finding] = [f for f in found if f.code == "EOS034"]
+    doubles = sum(1 for c in story.conversations() if len(c) > 2)
+    assert str(finding.severity) == "warning"
+    assert finding.message.startswith(f"{doubles} of {doubles} answers that another turn follows"), finding.message
+
+
+def test_an_answer_that_ends_with_the_template_s_closing_that_is_no_stop_id_passes():
+    """harmony: an answer of the history ends with <|end|> (7), which is no stop id, and the last with <|return|>
+    (2): formatted as the template formats it, nothing to report; a reasoning message followed by the final one
+    (the answer opening again) is the same answer."""
+    opening, user = [5, 6], [5, 8]
+    row = [*user, 10, 7, *opening, 11, 7, *opening, 12, 7, *user, 13, 7, *opening, 14, 2]
+    batch = {"input_ids": [row, row], "labels": [row, row]}
+    assert eos_guard.check_batch(batch, [2], answer_opening=opening, answer_closing=[7]) == []
+    stripped = [t for t in row[:9] if t != 7] + row[9:]  # the first answer ran straight into the next message
+    assert codes(eos_guard.check_batch({"input_ids": [stripped] * 2, "labels": [stripped] * 2}, [2],
+                                       answer_opening=opening, answer_closing=[7])) == []
+
+
+def test_an_answer_whose_stop_id_the_loss_mask_leaves_out_is_not_eos034():
+    """The text holds the terminator, with label -100: the loss mask's mistake, which EOS025 names, not a text
+    without it."""
+    row = [5, 7, 10, 2, 5, 6, 11, 2, 5, 7, 12, 2, 5, 6, 13, 2]
+    labels = [-100, -100, -100, -100, -100, -100, 11, -100, -100, -100, -100, -100, -100, -100, 13, 2]
+    found = eos_guard.check_batch({"input_ids": [row, row], "labels": [labels, labels]}, [2],
+                                  answer_opening=[5, 6], answer_closing=[2])
+    assert "EOS034" not in codes(found)
+
+
+def test_the_pad_id_is_read_from_the_padding_when_it_is_not_given(pad_is_eos):
+    """helper-207: check_batch(batch, stop_ids) on DataCollatorForLanguageModeling's batch with pad == eos said
+    EOS025 (a loss mask that leaves out the terminator) and to put the terminator inside the supervised span; the
+    padding (attention_mask 0 at the rows' ends) holds the pad id, and it is EOS023 as with pad_token_id given."""
+    from transformers import DataCollatorForLanguageModeling
+
+    batch = DataCollatorForLanguageModeling(pad_is_eos, mlm=False, return_tensors="np")(chat(pad_is_eos))
+    given = eos_guard.check_batch(batch, stops(pad_is_eos), pad_is_eos.pad_token_id)
+    assert codes(eos_guard.check_batch(batch, stops(pad_is_eos))) == codes(given) == ["EOS023"]
+    # padding of two ids (no one pad id) is not read as one
+    mixed = {key: value.tolist() for key, value in batch.items()}
+    padded = next(r for r, mask in enumerate(mixed["attention_mask"]) if 0 in mask)
+    mixed["input_ids"][padded][-1] = 0
+    assert codes(eos_guard.check_batch(mixed, stops(pad_is_eos))) != ["EOS023"]
+
+
+@pytest.mark.parametrize(("fixture", "closing"), [
+    ("qwen2-instruct-aligned", ["<|im_end|>"]),
+    ("llama3-8b-instruct-release", ["<|eot_id|>"]),
+    ("gemma-3-it-aligned", ["<end_of_turn>"]),
+    ("phi3-mini-4k-instruct", ["<|end|>"]),
+    ("gpt-oss-harmony-return-vs-end", ["<|end|>"]),
+    ("deepseek-r1-distill-think-split", ["<｜end▁of▁sentence｜>"]),
+    ("command-r7b-end-response-then-end-of-turn", ["<|END_OF_TURN_TOKEN|>", "<|END_RESPONSE|>"]),
+    ("mistral-7b-instruct-v02", []),  # no generation prompt, no answer opening: EOS034 does not run
+])
+def test_answer_closing_is_what_the_template_writes_after_an_answer(fixture, closing):
+    from transformers import AutoTokenizer
+
+    from support import FIXTURES
+    from eos_guard.integrations.transformers import answer_closing
+
+    tokenizer = AutoTokenizer.from_pretrained(FIXTURES / fixture)
+    assert sorted(tokenizer.convert_ids_to_tokens(sorted(answer_closing(tokenizer)))) == sorted(closing)
+
+
+def test_a_piece_split_off_right_before_its_terminator_names_the_split():
+    """helper-207: TRL's bfd_split packing cut a conversation right before its <|im_end|>, and the piece
+    '<|im_end|>\\n' trains no stop id (a piece's first label is dropped): counting it is right, but EOS026 said
+    the formatted text lacks the terminator and to append it, which the text has. It names the split now."""
+    piece = [2, 9]
+    first, second = [5, 6, 10, 11, 2, 9], [5, 6, 12, 13, 14, 2, 9]
+    batch = {"input_ids": [first + piece, second + [0]], "labels": [first + piece, second + [-100]],
+             "position_ids": [[*range(6), 0, 1], [*range(7), 0]]}
+    [finding] = eos_guard.check_batch(batch, [2], 0, packing="bfd_split", max_length=8)
+    assert finding.code == "EOS026" and "formatted text lacks" not in finding.message
+    assert finding.message.endswith("do not end their last supervised span with a stop id [2]; each is the end of a "
+                                    "text that packing split off right before its terminator, the piece's first "
+                                    "token, which is never trained (packing_strategy=\"bfd_split\" cuts a text "
+                                    "longer than max_length into pieces); raise max_length so that the examples "
+                                    "fit, or drop the examples that exceed it")
+    # a piece that opens with its stop id where nothing was split (bfd: each example whole) is not said to be one
+    [whole] = eos_guard.check_batch(batch, [2], 0, packing="bfd", max_length=8)
+    assert "split off" not in whole.message

@@ -175,7 +175,7 @@ class EosGuardCallback(TrainerCallback):
             seq2seq = getattr(getattr(model, "config", None), "is_encoder_decoder", None)
             seq2seq = seq2seq if isinstance(seq2seq, bool) else None  # a config says; else read from the batch
             view = read_batches(batches, stops, pad, *how_rows_were_made(args), answer_opening(tok),
-                                turn_openings(tok), seq2seq) if batches else None
+                                turn_openings(tok), seq2seq, answer_closing(tok)) if batches else None
         except BatchError as error:
             logger.warning("eos-guard: the training batches could not be read, so they are not checked: %s "
                            "(check_data=False turns this check off, as for a preference trainer's batches)", error)
@@ -430,6 +430,32 @@ def turn_openings(tokenizer: Any) -> frozenset[int]:
         return frozenset()
     tool = _tool_turn_opening(tokenizer, added)
     return frozenset(header[:1]) | (frozenset((tool,)) if tool is not None else frozenset())
+
+
+def answer_closing(tokenizer: Any) -> frozenset[int]:
+    """The added tokens the chat template writes after an answer of a conversation's history, before the next user
+    turn's opening (:func:`turn_openings`): ChatML's ``<|im_end|>``, Llama 3's ``<|eot_id|>``, Gemma's
+    ``<end_of_turn>``, harmony's ``<|end|>``, which is no stop id. An answer the next turn follows without any of
+    them, nor a stop id, was not formatted with the template (EOS034). Empty without a chat template, where it fails
+    to render, where no user turn's opening is found after the answer, or where only text comes before it."""
+    openings = turn_openings(tokenizer)
+    if not openings:
+        return frozenset()
+    conversation = [{"role": "user", "content": "Hello"}, {"role": "assistant", "content": "Sure."},
+                    {"role": "user", "content": "Thanks"}]
+    try:
+        later = tokenizer.apply_chat_template(conversation, tokenize=False)
+        if not isinstance(later, str) or "Sure." not in later or "Thanks" not in later:
+            return frozenset()
+        between = tokenizer.encode(later[later.rindex("Sure.") + len("Sure."):later.rindex("Thanks")],
+                                   add_special_tokens=False)
+        added = getattr(tokenizer, "added_tokens_decoder", None) or {}
+    except Exception:  # noqa: BLE001 - a template that needs other messages (a system turn), or raises
+        return frozenset()
+    ends = next((at for at, i in enumerate(between) if i in openings), None)
+    if ends is None:
+        return frozenset()
+    return frozenset(i for i in between[:ends] if isinstance(i, int) and i in added)
 
 
 def _tool_turn_opening(tokenizer: Any, added: Mapping[int, Any]) -> int | None:

@@ -1,6 +1,6 @@
 """The rules, in code order. Codes are stable and never reused.
 
-``check_batches`` runs the training-data rules (EOS023-EOS026) on collated batches: ``eos_guard.check_batch``
+``check_batches`` runs the training-data rules (EOS023-EOS026, EOS034) on collated batches: ``eos_guard.check_batch``
 for one batch, EosGuardCallback for the first batches of a training run, read as one sample so that one short
 batch does not decide alone.
 """
@@ -67,14 +67,16 @@ def gguf_rules() -> tuple[Rule, ...]:
 
 
 def batch_rules() -> tuple[BatchRule, ...]:
-    """The training-data rules (EOS023-EOS026), in code order: they find nothing in a model folder."""
+    """The training-data rules (EOS023-EOS026, EOS034), in code order: they find nothing in a model folder."""
     if "batch" not in _loaded:
+        from .answers_end_without_stop import AnswersEndWithoutStop
         from .loss_mask_excludes_stop import LossMaskExcludesStop
         from .pad_masks_stop import PadMasksStop
         from .sequences_end_without_stop import SequencesEndWithoutStop
         from .stop_not_in_data import StopNotInData
 
-        _loaded["batch"] = (PadMasksStop(), StopNotInData(), LossMaskExcludesStop(), SequencesEndWithoutStop())
+        _loaded["batch"] = (PadMasksStop(), StopNotInData(), LossMaskExcludesStop(), SequencesEndWithoutStop(),
+                            AnswersEndWithoutStop())
     return _loaded["batch"]  # type: ignore[return-value]
 
 
@@ -122,16 +124,17 @@ def check_batches(batches: Iterable[Mapping[str, Any]], stop_ids: Iterable[int],
                   pad_token_id: int | None = None, *, packing: str | bool | None = None,
                   max_length: int | None = None, truncation: bool = True,
                   answer_opening: Iterable[int] | None = None,
-                  turn_openings: Iterable[int] | None = None, encoder_decoder: bool | None = None) -> list[Finding]:
+                  turn_openings: Iterable[int] | None = None, encoder_decoder: bool | None = None,
+                  answer_closing: Iterable[int] | None = None) -> list[Finding]:
     """The training-data findings for collated batches, read as one sample (``rules/batch_base.py`` says how a
-    batch is read, and what ``packing``, ``max_length``, ``truncation``, ``answer_opening``, ``turn_openings`` and
-    ``encoder_decoder`` tell); locations
+    batch is read, and what ``packing``, ``max_length``, ``truncation``, ``answer_opening``, ``turn_openings``,
+    ``encoder_decoder`` and ``answer_closing`` tell); locations
     name ``<batch>``, or ``<batch N>`` (1-based) for several. Raises :class:`eos_guard.rules.batch_base.BatchError`
     for a batch it cannot read."""
     from .batch_base import read_batches
 
     return batch_findings(read_batches(batches, stop_ids, pad_token_id, packing, max_length, truncation,
-                                       answer_opening, turn_openings, encoder_decoder))
+                                       answer_opening, turn_openings, encoder_decoder, answer_closing))
 
 
 def batch_findings(view: BatchView) -> list[Finding]:

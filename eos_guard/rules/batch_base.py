@@ -87,7 +87,8 @@ class BatchView:
     def __init__(self, sequences: list[Sequence], stop_ids: frozenset[int], pad_token_id: int | None,
                  batches: int, ends_visible: bool, packing: str | bool | None = None,
                  max_length: int | None = None, truncation: bool = True,
-                 answer_opening: tuple[int, ...] = (), turn_openings: frozenset[int] = frozenset()) -> None:
+                 answer_opening: tuple[int, ...] = (), turn_openings: frozenset[int] = frozenset(),
+                 answer_closing: frozenset[int] = frozenset()) -> None:
         self.sequences = sequences
         self.stop_ids = stop_ids
         self.pad_token_id = pad_token_id
@@ -98,6 +99,7 @@ class BatchView:
         self.truncation = truncation  # False: nothing was cut (TRL's SFTConfig(max_length=None) without packing)
         self.answer_opening = answer_opening  # the ids that open an answer (the chat template's generation prompt)
         self.turn_openings = turn_openings  # ids that open the template's other turns (Phi-3's <|user|>)
+        self.answer_closing = answer_closing  # ids the template ends an answer with before the next turn
 
     @cached_property
     def trained_stops(self) -> list[Token]:
@@ -355,6 +357,11 @@ class BatchView:
 
     @cached_property
     def answers(self) -> list[tuple[str, Token]]:
+        """How each supervised answer ends, with the answer's last token (:attr:`answer_spans`)."""
+        return [(how, Token(s, end - 1)) for how, s, _, end in self.answer_spans]
+
+    @cached_property
+    def answer_spans(self) -> list[tuple[str, Sequence, int, int]]:
         """How each supervised answer ends: ``"stop"`` (with a supervised stop id), ``"turn"`` (the next turn opens
         first) or ``"end"`` (its sequence ends first). An answer is what follows an :attr:`answer_opening` in a
         sequence (``<|im_start|>assistant``); the next turn opens with the opening's first token, where that token
@@ -363,7 +370,8 @@ class BatchView:
         ends with it), or with one of :attr:`turn_openings` (Phi-3's ``<|user|>``, where ``<|assistant|>`` opens
         answers only). Without those, an answer runs to the end of its sequence, and a later turn's stop id counts
         for it. An answer with no supervised token is left out. Empty without an opening, or where it is not
-        found. Each with the answer's last token (its stop id, or the token before the next turn or its end)."""
+        found. Each with its sequence, the index of its first token after the opening and the index after its last
+        token (its stop id, or the token before the next turn or its end), in the sequences' order."""
         opening = self.answer_opening
         width = len(opening)
         if not width:
@@ -384,7 +392,7 @@ class BatchView:
                         span_end, how = i, "turn"
                         break
                 if any(i in s.supervised_set for i in range(start + width, span_end)):
-                    ends.append((how, Token(s, span_end - 1)))
+                    ends.append((how, s, start + width, span_end))
         return ends
 
     def stop_list(self) -> str:
@@ -463,13 +471,17 @@ def read_batches(batches: Iterable[Mapping[str, Any]], stop_ids: Iterable[int],
                  pad_token_id: int | None, packing: str | bool | None = None,
                  max_length: int | None = None, truncation: bool = True,
                  answer_opening: Iterable[int] | None = None,
-                 turn_openings: Iterable[int] | None = None, encoder_decoder: bool | None = None) -> BatchView:
+                 turn_openings: Iterable[int] | None = None, encoder_decoder: bool | None = None,
+                 answer_closing: Iterable[int] | None = None) -> BatchView:
     """The sequences of ``batches``; raises :class:`BatchError` for a batch that cannot be read, or for a
     ``packing``, ``max_length``, ``truncation``, ``answer_opening`` or ``turn_openings`` it does not know.
     ``stop_ids`` may be one id, as ``generation_config.eos_token_id`` often is. ``packing`` says how the rows were made (:data:`PACKING`; None:
     read from the batches), ``max_length`` where truncation cuts (None: at the longest sequence), and
     ``truncation=False`` that nothing was cut (then ``max_length`` must be None); ``answer_opening`` the ids
-    that open an answer and ``turn_openings`` those that open other turns (:attr:`BatchView.answer_ends`).
+    that open an answer and ``turn_openings`` those that open other turns (:attr:`BatchView.answer_ends`);
+    ``answer_closing`` the ids the chat template ends an answer with before the next turn (EOS034).
+    ``pad_token_id`` None is read from the padding: the id every padded position holds (attention_mask 0 before
+    a row's first attended token or after its last), where that is one id.
     ``encoder_decoder=True`` says the labels are a decoder's (T5, BART: ``config.is_encoder_decoder``), never lined
     up with ``input_ids``, the encoder's, even where both have as many columns (``padding="max_length"``,
     ``pad_to_multiple_of``); False says they are a causal model's, lined up where the widths agree; None reads it from
@@ -500,15 +512,20 @@ def read_batches(batches: Iterable[Mapping[str, Any]], stop_ids: Iterable[int],
     pad = None if pad_token_id is None else _int(pad_token_id, "pad_token_id")
     opening = _ids(answer_opening, "answer_opening")
     others = frozenset(_ids(turn_openings, "turn_openings"))
+    closing = frozenset(_ids(answer_closing, "answer_closing"))
     sequences: list[Sequence] = []
     visible = False
     count = 0
+    padding: set[int] = set()
     for number, batch in enumerate(batches):
         count += 1
-        found, shows_ends = _read_batch(number, batch, encoder_decoder)
+        found, shows_ends = _read_batch(number, batch, encoder_decoder, padding)
         sequences += found
         visible = visible or shows_ends
-    return BatchView(sequences, stops, pad, count, visible, packing, max_length, truncation, opening, others)
+    if pad is None and len(padding) == 1:  # check_batch(batch, stop_ids) without the pad id: the padding shows it
+        pad = next(iter(padding))  # (helper-207: pad == eos read as a loss mask, EOS025 instead of EOS023)
+    return BatchView(sequences, stops, pad, count, visible, packing, max_length, truncation, opening, others,
+                     closing)
 
 
 def _ids(value: Iterable[int] | None, name: str) -> tuple[int, ...]:
@@ -522,10 +539,11 @@ def _ids(value: Iterable[int] | None, name: str) -> tuple[int, ...]:
     return tuple(_int(i, name) for i in value or ())
 
 
-def _read_batch(number: int, batch: Mapping[str, Any], encoder_decoder: bool | None = None) -> tuple[list[Sequence],
-                                                                                                 bool]:
+def _read_batch(number: int, batch: Mapping[str, Any], encoder_decoder: bool | None = None,
+                padding: set[int] | None = None) -> tuple[list[Sequence], bool]:
     """The batch's sequences, and whether it shows where sequences end (padding, packing, a loss mask, rows
-    of different lengths: chunks of concatenated text show none)."""
+    of different lengths: chunks of concatenated text show none); the ids of its padding are added to
+    ``padding`` (attention_mask 0 before a row's first attended token or after its last)."""
     if not hasattr(batch, "keys") or "input_ids" not in batch or "labels" not in batch:
         keys = sorted(str(k) for k in batch.keys()) if hasattr(batch, "keys") else type(batch).__name__
         raise BatchError(f"a batch needs 'input_ids' and 'labels' (the collator's output); got {keys}")
@@ -543,6 +561,9 @@ def _read_batch(number: int, batch: Mapping[str, Any], encoder_decoder: bool | N
         mask = masks[row] if masks is not None else None
         if mask is not None and any(m == 0 for m in mask):
             visible = True
+            if padding is not None:
+                inner = _inside(mask, range(len(ids)))
+                padding.update(ids[i] for i, m in enumerate(mask) if m == 0 and i not in inner)
         if encoder_decoder or len(row_labels) != len(ids):  # the labels are a decoder's, not lined up with input_ids
             sequences.append(Sequence(number, row, tuple(range(len(row_labels))), None, tuple(row_labels)))
             visible = visible or any(label < 0 for label in row_labels)

@@ -124,7 +124,10 @@ class SequencesEndWithoutStop(BatchRule):
     sequences that end without a stop id reaches `max_length` or, without it, is both as long as the longest
     sequence read and supervised to its last token (a cut one would be: truncation leaves `max_length` tokens, and
     none is longer), or `truncation=False`
-    says nothing was cut. Otherwise it names truncation and a missing terminator both. Where a stop id with label
+    says nothing was cut. Otherwise it names truncation and a missing terminator both. Where each is a piece of at
+    most three tokens that opens with a stop id, in rows packing split texts into (`packing="bfd_split"`, or packed
+    sequences when `packing` is not given), the message names that split: the rest of a text cut right before its
+    terminator, whose first label is never trained (the text has the terminator). Where a stop id with label
     -100 follows the last supervised token of each such sequence (at most two tokens after it), or comes between a
     supervised token and a last supervised span of at most two tokens in a sequence that does not fill the
     `max_length` given (`<|im_end|>` masked, the `\\n` after it supervised), the message names the loss mask
@@ -217,7 +220,14 @@ class SequencesEndWithoutStop(BatchRule):
             return
         share = f"{len(open_ended)} of {len(known)} sequences ({len(open_ended) / len(known):.0%})"
         first = open_ended[0]
-        if _loss_mask_leaves_out_terminators(view, open_ended):
+        if all(_split_off_at_its_stop(view, s) for s in open_ended):
+            # the text holds the terminator: packing cut the text right before it, and a piece's first label is
+            # never trained (helper-207: the formatted text was blamed)
+            why = "; each is the end of a text that packing split off right before its terminator, the piece's " \
+                "first token, which is never trained (packing_strategy=\"bfd_split\" cuts a text longer than " \
+                "max_length into pieces); raise max_length so that the examples fit, or drop the examples that " \
+                "exceed it"
+        elif _loss_mask_leaves_out_terminators(view, open_ended):
             # the text holds the terminator, with label -100: the loss mask leaves it out (EOS025's fix), not the text
             why = "; in each, the stop id that ends its last answer has label -100: the loss mask leaves out the " \
                 "terminator of the last answer; put the terminator inside the supervised span"
@@ -273,6 +283,15 @@ def _cut_before_every_answer(view: BatchView, supervised: list) -> bool:
     if not opening or view.max_length is None or len(supervised) < 2 or not all(view.cut(s) for s in supervised):
         return False
     return all(opening[0] in s.ids and not any(occurrences(s.ids, opening)) for s in supervised)
+
+
+def _split_off_at_its_stop(view: BatchView, sequence: Sequence) -> bool:
+    """Whether ``sequence`` is a piece of at most ``TAIL`` + 1 tokens that opens with a stop id, where packing split
+    texts into pieces (``packing="bfd_split"``, or a packed sequence: TRL's split is read from the batches too):
+    the rest of a text cut right before its terminator (``<|im_end|>\\n``), whose first label the shift drops."""
+    ids = sequence.ids
+    return ids is not None and 0 < len(ids) <= 1 + TAIL and ids[0] in view.stop_ids and \
+        (view.packing == "bfd_split" or (view.packing is None and view.packed(sequence)))
 
 
 def _loss_mask_leaves_out_terminators(view: BatchView, sequences: list[Sequence]) -> bool:

@@ -161,6 +161,40 @@ def test_answers_formatted_without_the_terminator_write_the_next_turn_and_the_ca
         "append the terminator (the chat template's, or tokenizer.eos_token) to every answer")
 
 
+def test_answers_without_the_terminator_but_the_last_write_the_next_turn(tmp_path):
+    """helper-207: three-turn chat text formatted by a script that leaves <|im_end|> out (the user turns keep it),
+    given to SFTTrainer as plain text, which appends the eos, <|im_end|>, to each text: the last answer of each
+    conversation ends with the stop id, the two before it run straight into the next user turn. Every sequence ends
+    with a stop id, so EOS026 says nothing, and the callback passed. Trained without the data check (300 steps), the
+    model follows every answer with a user turn nobody wrote (helper-207's went on to max_new_tokens); the callback
+    reads the template's end of an answer (<|im_end|>) and stops that training before the first step with EOS034."""
+    from eos_guard.integrations.transformers import EosGuardCallback, EosGuardCheckError
+
+    tokenizer = tokenizer_with(story.BASE_EOS)
+    triples = [[story.QA[(i + k) % len(story.QA)] for k in range(3)] for i in range(len(story.QA))]
+    texts = ["".join(f"<|im_start|>user\n{q}<|im_end|>\n<|im_start|>assistant\n{a}\n" for q, a in triple)
+             for triple in triples]
+    rows = [{"text": text} for text in texts]
+
+    unchecked = _sft_trainer(tmp_path / "unchecked", tokenizer, [EosGuardCallback(strict=True, check_data=False)],
+                             rows, max_steps=3 * STEPS, per_device_train_batch_size=len(rows),
+                             save_strategy="steps", save_steps=3 * STEPS)
+    unchecked.train()
+    runs = story.pipeline_generate(tmp_path / "unchecked" / "sft" / f"checkpoint-{3 * STEPS}", QUESTIONS)
+    for run in runs:  # the answer, then a user turn nobody wrote
+        assert run.text.startswith(ANSWERS[run.question] + "\n<|im_start|>user\n"), run
+
+    guarded = _sft_trainer(tmp_path / "guarded", tokenizer, [EosGuardCallback()], rows,
+                           per_device_train_batch_size=len(rows))
+    with pytest.raises(EosGuardCheckError) as raised:
+        guarded.train()
+    assert guarded.state.global_step == 0
+    [finding] = raised.value.report.findings()
+    assert (finding.code, str(finding.severity)) == ("EOS034", "error"), finding
+    assert finding.message.startswith(f"{2 * len(rows)} of {2 * len(rows)} answers that another turn follows in the "
+                                      "batch end with no stop id")
+
+
 def test_a_distinct_pad_token_trains_passes_and_stops(tmp_path):
     from eos_guard.integrations.transformers import EosGuardCallback
 
@@ -309,16 +343,16 @@ def test_the_callback_reads_the_configured_number_of_batches(tmp_path, caplog):
 # -- TRL's SFTTrainer (the e2e extra installs TRL) -----------------------------------------------------------
 
 def _sft_trainer(tmp_path: Path, tokenizer, callbacks: list, rows: list | None = None, **config):
-    """TRL's SFTTrainer on ``rows`` (the story's conversations by default), one step of 8 examples a batch."""
+    """TRL's SFTTrainer on ``rows`` (the story's conversations by default), one step of 8 examples a batch, saving
+    nothing, unless ``config`` says otherwise."""
     # CI installs TRL (the e2e extra): missing is a failure there, not a skip
     trl = importlib.import_module("trl") if os.environ.get("CI") else pytest.importorskip("trl")
     from datasets import Dataset
 
     data = Dataset.from_list(rows if rows is not None else [{"messages": c} for c in story.conversations()])
-    config = {"per_device_train_batch_size": 8, **config}
-    args = trl.SFTConfig(output_dir=str(tmp_path / "sft"), max_steps=1, learning_rate=3e-3, report_to="none",
-                         use_cpu=True, save_strategy="no", logging_strategy="no", disable_tqdm=True, seed=story.SEED,
-                         **config)
+    config = {"per_device_train_batch_size": 8, "max_steps": 1, "save_strategy": "no", **config}
+    args = trl.SFTConfig(output_dir=str(tmp_path / "sft"), learning_rate=3e-3, report_to="none", use_cpu=True,
+                         logging_strategy="no", disable_tqdm=True, seed=story.SEED, **config)
     return trl.SFTTrainer(model=story.build_model(tokenizer), args=args, train_dataset=data,
                           processing_class=tokenizer, callbacks=callbacks)
 
