@@ -1991,3 +1991,13 @@ def test_a_piece_split_off_right_before_its_terminator_names_the_split():
     # a piece that opens with its stop id where nothing was split (bfd: each example whole) is not said to be one
     [whole] = eos_guard.check_batch(batch, [2], 0, packing="bfd", max_length=8)
     assert "split off" not in whole.message
+
+
+def test_whole_number_floats_are_ids_and_fractions_are_refused():
+    """docs/training.md (helper-207): labels held as floats (a float tensor) are read when each is a whole number;
+    a fraction is no token id."""
+    row = [1, 5, 2]
+    assert eos_guard.check_batch({"input_ids": [row], "labels": [[1.0, 5.0, 2.0]]}, [2]) == \
+        eos_guard.check_batch({"input_ids": [row], "labels": [row]}, [2])
+    with pytest.raises(BatchError, match="'labels' holds 2.5, not an integer token id"):
+        eos_guard.check_batch({"input_ids": [row], "labels": [[1, 5, 2.5]]}, [2])
