@@ -2001,3 +2001,22 @@ def test_whole_number_floats_are_ids_and_fractions_are_refused():
         eos_guard.check_batch({"input_ids": [row], "labels": [row]}, [2])
     with pytest.raises(BatchError, match="'labels' holds 2.5, not an integer token id"):
         eos_guard.check_batch({"input_ids": [row], "labels": [[1, 5, 2.5]]}, [2])
+
+
+def test_an_answer_that_names_a_turn_opening_token_in_its_text_is_one_answer(tok):
+    """helper-210: an answer whose text holds '<|im_start|>' (a data set about chat templates), which the tokenizer
+    reads as the special token, was cut there: its first part counted as an answer the next turn follows without a
+    terminator, as many as the answers that stop, and EOS034 stopped a correct training. The token opens a turn only
+    where a turn's header follows it ('user', 'assistant' after a row's start or a terminator), not ' and'."""
+    from transformers import DataCollatorForLanguageModeling
+
+    conversations = [[{"role": "user", "content": q},
+                      {"role": "assistant", "content": a + (" ChatML opens a turn with <|im_start|> and ends it."
+                                                            if i % 2 else "")}]
+                     for i, (q, a) in enumerate(story.QA)]
+    features = [{"input_ids": list(tok.apply_chat_template(c, tokenize=True, return_dict=True)["input_ids"])}
+                for c in conversations]
+    assert sum(f["input_ids"].count(tok.convert_tokens_to_ids("<|im_start|>")) for f in features) == \
+        2 * len(features) + len(features) // 2  # the literal token is the special token
+    batch = DataCollatorForLanguageModeling(tok, mlm=False, return_tensors="np")(features)
+    assert eos_guard.check_batch(batch, stops(tok), tok.pad_token_id, **_template_ids(tok)) == []

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from ..findings import Finding, Severity
-from .batch_base import BatchRule, BatchView, Token
+from .batch_base import TAIL, BatchRule, BatchView, Token
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -18,10 +18,16 @@ class AnswersEndWithoutStop(BatchRule):
     batches ends with a supervised stop id, but answers that the next turn follows (a user turn, or the next
     turn of any role; not another message of the same answer, which opens as an answer does: harmony's
     reasoning, then its final message) hold neither a stop id nor one of those closing tokens: the next turn
-    opens right after their text. A conversation the chat template formats never reads so: it ends every answer
+    opens right after their text. A turn opens there when its opening token is followed by a header seen where a
+    turn surely starts (at a row's start, after a stop id or a closing token: `<|im_start|>user`); the same token
+    inside an answer's text (an answer about chat templates that names `<|im_start|>`, which the tokenizer reads
+    as the special token) is followed by other text, and opens none. A conversation the chat template formats never reads so: it ends every answer
     with its closing tokens. Hand-formatted text does, when the formatting leaves the terminator out (an f-string
     of roles and contents) and the trainer appends the eos at the end of each text (TRL's `SFTTrainer` does, for
     plain text), so that only the last answer of a conversation ends with a stop id.
+
+    `stop_ids` are every id generation stops on: with `check_batch`, Llama 3.1's `<|eom_id|>`, which ends its
+    built-in tool calls, among them (`EosGuardCallback` adds the ids `align()` adds).
 
     It is an error when such answers (two or more) are at least as many as the answers that end with a supervised
     stop id, the last ones included: the model is taught to go on after an answer as often as to stop, or more
@@ -68,6 +74,7 @@ class AnswersEndWithoutStop(BatchRule):
         for how, sequence, start, end in view.answer_spans:
             spans_of.setdefault(id(sequence), []).append((how, start, end))
             sequences[id(sequence)] = sequence
+        headers = _turn_headers(view)
         followed = 0  # answers another turn follows
         open_ended: list[Token] = []  # those of them that end with neither a stop id nor a closing token
         last_ones_stop = True  # whether each answer ending with a stop id is its sequence's last
@@ -80,7 +87,8 @@ class AnswersEndWithoutStop(BatchRule):
                 if how == "stop":
                     followed += not last
                     last_ones_stop = last_ones_stop and last
-                elif how == "turn" and tuple(ids[end:end + len(opening)]) != opening:
+                elif how == "turn" and tuple(ids[end:end + len(opening)]) != opening \
+                        and tuple(ids[end + 1:end + 2]) in headers.get(ids[end], ()):
                     followed += 1
                     if not any(ids[i] in view.stop_ids or ids[i] in closing for i in range(start, end)):
                         open_ended.append(Token(sequence, end - 1))
@@ -98,3 +106,25 @@ class AnswersEndWithoutStop(BatchRule):
                   f"turn opens right after their text{only_last}, so the model is trained to go on with the next "
                   "turn after an answer instead of stopping; format the conversations with the chat template "
                   "(tokenizer.apply_chat_template), or end every answer with the terminator", open_ended[0], severity)
+
+
+def _turn_headers(view: BatchView) -> dict[int, set[tuple[int, ...]]]:
+    """For each token that opens a turn (the answer opening's first, :attr:`BatchView.turn_openings`), the tokens
+    that follow it where a turn surely starts: a sequence's start (after a bos), right after a stop id or the
+    template's end of an answer (at most ``TAIL`` tokens before it), and the answer opening's second token. Such a
+    token inside an answer's text ('ChatML opens a turn with <|im_start|> and ends it', which the tokenizer reads as
+    the special token) is followed by other text, and opens no turn (helper-210: an error that stopped a correct
+    training). Where the text writes no closing at all and a system turn opens each row, the user's header is not
+    among them, and such answers are not reported."""
+    opening = tuple(view.answer_opening)
+    openers = {opening[0], *view.turn_openings}
+    ends = view.stop_ids | view.answer_closing
+    headers: dict[int, set[tuple[int, ...]]] = {opening[0]: {opening[1:2]}}
+    for sequence in view.sequences:
+        ids = sequence.ids
+        if ids is None:
+            continue
+        for i, token in enumerate(ids):
+            if token in openers and (i <= 1 or any(ids[j] in ends for j in range(max(0, i - 1 - TAIL), i))):
+                headers.setdefault(token, set()).add(tuple(ids[i + 1:i + 2]))
+    return headers
