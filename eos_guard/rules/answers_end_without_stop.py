@@ -21,10 +21,11 @@ class AnswersEndWithoutStop(BatchRule):
     opens right after their text. A turn opens there when its opening token is followed by a header seen where a
     turn surely starts (at a row's start, after a stop id or a closing token: `<|im_start|>user`); the same token
     inside an answer's text (an answer about chat templates that names `<|im_start|>`, which the tokenizer reads
-    as the special token) is followed by other text, and opens none. A conversation the chat template formats never reads so: it ends every answer
-    with its closing tokens. Hand-formatted text does, when the formatting leaves the terminator out (an f-string
-    of roles and contents) and the trainer appends the eos at the end of each text (TRL's `SFTTrainer` does, for
-    plain text), so that only the last answer of a conversation ends with a stop id.
+    as the special token) is followed by other text, and opens none. A conversation the chat template formats
+    never reads so: it ends every answer with its closing tokens. Hand-formatted text does, when the formatting
+    leaves the terminator out (an f-string of roles and contents) and the trainer appends the eos at the end of
+    each text (TRL's `SFTTrainer` does, for plain text), so that only the last answer of a conversation ends with
+    a stop id.
 
     `stop_ids` are every id generation stops on: with `check_batch`, Llama 3.1's `<|eom_id|>`, which ends its
     built-in tool calls, among them (`EosGuardCallback` adds the ids `align()` adds).
