@@ -9,7 +9,8 @@ falls back to the tokenizer's default) plus every token whose text is an end-of-
 (runtimes/llama_cpp.py). A file llama.cpp refuses to load (tokens without a ``tokenizer.ggml.model`` it knows, a
 token text written twice) is an error, not a verdict; one it loads without its vocabulary (``none``,
 ``no_vocab``) is read as a file without tokens. Templates get ``bos_token``/``eos_token`` as the texts of
-those ids, as llama.cpp's Jinja path passes them; the terminator is the CONTROL or USER_DEFINED token that
+the bos and eos ids llama.cpp uses (written, else the tokenizer's default), "" where it has none, as llama.cpp's
+Jinja path passes them; the terminator is the CONTROL or USER_DEFINED token that
 follows the assistant's answer, the token types llama.cpp matches as one token in a prompt (with the tokens whose
 text it makes CONTROL when it loads the file), else a NORMAL token of that text (the model still emits its id).
 """
@@ -24,7 +25,7 @@ from .findings import quoted_list
 from .gguf_metadata import ARRAY, CONTROL, STRING, TYPE_NAMES, USER_DEFINED, GgufMetadata, read_metadata
 from .known_tokens import END_OF_TURN_TEXTS, LLAMA_CPP_CONTROL_LOOKING, LLAMA_CPP_FIM_KINDS, known_turn_end
 from .model_files import MAX_TEMPLATES
-from .records import field, record
+from .records import field, record, replace
 from .resolve import ResolvedModel
 from .template import AddedTokens, Limits, first_listed, probe_named_template, probe_problem, turn_end_run
 
@@ -38,15 +39,28 @@ SPECIAL_KEYS = {kind: f"tokenizer.ggml.{kind}_token_id" for kind in ("bos", *STO
 TOKENS = "tokenizer.ggml.tokens"
 TOKEN_TYPES = "tokenizer.ggml.token_type"
 TOKENIZER_MODEL = "tokenizer.ggml.model"
+TOKENIZER_PRE = "tokenizer.ggml.pre"
 ARCHITECTURE = "general.architecture"
 # files llama_model_load never opens: a CLIP model with a text encoder (llama.cpp's convert_image_encoder_to_gguf.py
 # writes its tokens, without tokenizer.ggml.model), loaded by clip.cpp/mtmd as a vision projector is
 PROJECTOR_ARCHITECTURES = ("clip",)
 TEMPLATE = "tokenizer.chat_template"  # named templates are tokenizer.chat_template.<name>
+# the ChatML template llama.cpp's chat uses for a default template that is the word "chatml" (or empty) where the
+# file has no tool_use template (common/chat.cpp, CHATML_TEMPLATE_SRC and common_chat_templates_init, b11549)
+LLAMA_CPP_CHATML = ("{%- for message in messages -%}\n"
+                    "  {{- '<|im_start|>' + message.role + '\n' + message.content + '<|im_end|>\n' -}}\n"
+                    "{%- endfor -%}\n"
+                    "{%- if add_generation_prompt -%}\n"
+                    "  {{- '<|im_start|>assistant\n' -}}\n"
+                    "{%- endif -%}")
 TOOL_USE_TEMPLATE = TEMPLATE + ".tool_use"
 UINT32, INT32 = 4, 5
 # llama.cpp's eos when the GGUF names none inside the token list, by tokenizer.ggml.model (llama_vocab::impl::load).
 DEFAULT_EOS = {"llama": 2, "gpt2": 11, "hybriddna": 11, "whitespace": 11, "t5": 1, "plamo2": 2, "plamo3": 2}
+# and the bos id (llama-vocab.cpp, llama_vocab::impl::load, b11549), which the pre-tokenizers of ChatGLM and GLM 4/5
+# take away: the bos_token a template renders (common_chat_templates_init passes "" where there is none)
+DEFAULT_BOS = {"llama": 1, "bert": 101, "gpt2": 11, "hybriddna": 11, "whitespace": 11, "plamo2": 1, "plamo3": 1}
+NO_BOS_PRE_TOKENIZERS = ("chatglm-bpe", "glm4", "glm5")
 # every tokenizer.ggml.model llama_vocab::impl::load accepts (b11549's source; b11739 run): any other value, or no
 # value, is "unknown tokenizer" / "key not found" and the file does not load
 NO_VOCABULARY = ("no_vocab", "none")  # loaded without its tokens: no text is read or written, no id ends anything
@@ -69,6 +83,15 @@ class GgufTemplate:
     # a known turn-end text (<|im_end|>) the template writes after answers that is no token of the GGUF: llama.cpp
     # reads it as ordinary pieces, and nothing stops the answer (a folder's EOS011)
     spelled: str | None = None
+    builtin: bool = False  # llama.cpp's own ChatML template, which a default template "chatml" stands for
+
+    @property
+    def described(self) -> str:
+        """The template as findings name it, with its key."""
+        if self.builtin:
+            return f'llama.cpp\'s built-in ChatML template ({self.key} is "chatml")'
+        which = "the chat template" if self.name == "default" else f"the '{self.name}' chat template"
+        return f"{which} ({self.key})"
 
     def stops_on(self, eog: tuple[int, ...]) -> bool:
         """Whether llama.cpp stops at the end of an answer: at the first of the tokens written after it that is
@@ -85,6 +108,7 @@ class GgufModel:
     types: list[int]                # empty when the GGUF has no token types
     written: dict[str, int]         # tokenizer.ggml.<kind>_token_id as written: bos, eos, eot, eom
     tokenizer_model: str | None
+    tokenizer_pre: str | None = None  # tokenizer.ggml.pre
     templates: list[GgufTemplate] = field(default_factory=list)
     # the template keys past MAX_TEMPLATES, not rendered (EOS028): a folder checks as many
     templates_not_checked: list[str] = field(default_factory=list)
@@ -120,6 +144,16 @@ class GgufModel:
     @property
     def default_eos(self) -> int | None:
         default = DEFAULT_EOS.get(self.tokenizer_model or "")
+        return default if self.in_range(default) else None
+
+    @property
+    def bos(self) -> int | None:
+        """The bos id llama.cpp uses: the one written, when in range, else the tokenizer's default, when in range
+        (none after the ChatGLM and GLM 4/5 pre-tokenizers), else None (llama_vocab::impl::load)."""
+        written = self.written.get("bos")
+        if self.in_range(written):
+            return written
+        default = None if self.tokenizer_pre in NO_BOS_PRE_TOKENIZERS else DEFAULT_BOS.get(self.tokenizer_model or "")
         return default if self.in_range(default) else None
 
     def special(self, replace: dict[str, int] | None = None) -> dict[str, int]:
@@ -178,7 +212,8 @@ def load(path: Path, limits: Limits = Limits(), max_bytes: int | None = None) ->
     written = {kind: _typed(meta, key, UINT32) for kind, key in SPECIAL_KEYS.items() if key in meta.fields}
     if TOKENS in meta.fields:
         _refuse_what_llama_cpp_cannot_load(meta, model, tokens)
-    gguf = GgufModel(path, tokens, types, written, model)
+    # llama.cpp reads it as a string (llama_model_loader::get_key): another type does not load
+    gguf = GgufModel(path, tokens, types, written, model, _typed(meta, TOKENIZER_PRE, STRING))
     added: AddedTokens | None = None  # built once for all the templates: a hostile file lists millions
     for key in sorted(filter(_is_template, meta.fields)):  # tokenizer.chat_template sorts first
         text = _template_text(meta, key)
@@ -195,6 +230,11 @@ def load(path: Path, limits: Limits = Limits(), max_bytes: int | None = None) ->
         name = "default" if key == TEMPLATE else key[len(TEMPLATE) + 1:]
         added = added or _added_tokens(gguf)
         gguf.templates.append(_template(gguf, name, key, text, added, limits))
+    if gguf.replaced_default == "chatml" and gguf.terminator is None:
+        # the file names ChatML, and llama.cpp's chat uses its own (helper-211: a Llama 3 vocabulary without
+        # <|im_end|> was 'cannot tell'); an empty template, a base model's, is left alone
+        builtin = _template(gguf, "default", TEMPLATE, LLAMA_CPP_CHATML, added or _added_tokens(gguf), limits)
+        gguf.templates.insert(0, replace(builtin, builtin=True))
     return gguf
 
 
@@ -257,7 +297,7 @@ def _repeated(texts: list[str]) -> str | None:
                 None)
 
 
-WANTED = frozenset((TOKENS, TOKEN_TYPES, TOKENIZER_MODEL, ARCHITECTURE, *SPECIAL_KEYS.values()))
+WANTED = frozenset((TOKENS, TOKEN_TYPES, TOKENIZER_MODEL, TOKENIZER_PRE, ARCHITECTURE, *SPECIAL_KEYS.values()))
 
 
 def _wanted(key: str) -> bool:
@@ -319,9 +359,9 @@ def _added_tokens(gguf: GgufModel) -> AddedTokens:
 
 def _template(gguf: GgufModel, name: str, key: str, source: str, added: AddedTokens,
               limits: Limits) -> GgufTemplate:
-    special = {f"{kind}_token": gguf.tokens[i] for kind, i in (("bos", gguf.written.get("bos")),
-                                                                ("eos", gguf.special().get("eos")))
-               if gguf.in_range(i)}
+    # as common_chat_templates_init passes them: the texts of llama.cpp's bos and eos, "" where it has none
+    special = {f"{kind}_token": gguf.tokens[i] if gguf.in_range(i) else ""
+               for kind, i in (("bos", gguf.bos), ("eos", gguf.special().get("eos")))}
     try:
         probe = probe_named_template(name, source, special, added, limits)
     except MissingDependency as exc:

@@ -1,5 +1,5 @@
 """Loads GGUF files with the real libllama, vocabulary only, and prints what it made of each: one JSON line per path
-read from stdin, after ``PREFIX``: ``{"loaded": false}`` or ``{"loaded": true, "eos": id, "eot": id, "eog": [ids],
+read from stdin, after ``PREFIX``: ``{"loaded": false}`` or ``{"loaded": true, "bos": id, "eos": id, "eot": id, "eog": [ids],
 "template": text or null, "tool_use": text or null}`` (the ids for which ``llama_vocab_is_eog`` is true: what
 llama.cpp stops generating on; the default and the ``tool_use`` chat template as ``llama_model_chat_template`` gives
 them).
@@ -39,7 +39,7 @@ def libllama() -> ctypes.CDLL:
     lib.llama_model_load_from_file.restype = ctypes.c_void_p
     lib.llama_model_get_vocab.argtypes = [ctypes.c_void_p]
     lib.llama_model_get_vocab.restype = ctypes.c_void_p
-    for name in ("llama_vocab_n_tokens", "llama_vocab_eos", "llama_vocab_eot"):
+    for name in ("llama_vocab_n_tokens", "llama_vocab_bos", "llama_vocab_eos", "llama_vocab_eot"):
         getattr(lib, name).argtypes = [ctypes.c_void_p]
         getattr(lib, name).restype = ctypes.c_int32
     lib.llama_vocab_is_eog.argtypes = [ctypes.c_void_p, ctypes.c_int32]
@@ -61,7 +61,8 @@ def probe(lib: ctypes.CDLL, path: str) -> dict:
         vocab = lib.llama_model_get_vocab(model)
         eog = [i for i in range(lib.llama_vocab_n_tokens(vocab)) if lib.llama_vocab_is_eog(vocab, i)]
         templates = {name: lib.llama_model_chat_template(model, name and name.encode()) for name in (None, "tool_use")}
-        return {"loaded": True, "eos": lib.llama_vocab_eos(vocab), "eot": lib.llama_vocab_eot(vocab), "eog": eog,
+        return {"loaded": True, "bos": lib.llama_vocab_bos(vocab), "eos": lib.llama_vocab_eos(vocab),
+                "eot": lib.llama_vocab_eot(vocab), "eog": eog,
                 **{name or "template": text.decode("utf-8", "replace") if text is not None else None
                    for name, text in templates.items()}}
     finally:

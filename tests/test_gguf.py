@@ -172,7 +172,8 @@ def test_without_a_default_template_stops_is_the_tool_use_template_s(run, tmp_pa
 def test_a_default_template_that_is_empty_or_chatml_gives_way_to_tool_use(run, tmp_path, default):
     """helper-198: llama.cpp's chat (common/chat.cpp common_chat_templates_init, b11549) replaces a default template
     that is empty or the word "chatml" with tool_use, else its built-in ChatML. eos-guard rendered it: EOS028 ("never
-    shows the assistant's answer"), and with tool_use beside it, terminator and stops were null."""
+    shows the assistant's answer"), and with tool_use beside it, terminator and stops were null. Alone, "chatml" is
+    checked as llama.cpp's ChatML template (helper-211), and an empty one is not."""
     write_gguf(tmp_path / "model.gguf", template=[{"name": "default", "template": default},
                                                   {"name": "tool_use", "template": CUSTOM_TEMPLATE}])
     code, out, _ = run("--format", "json", "model.gguf")
@@ -182,7 +183,24 @@ def test_a_default_template_that_is_empty_or_chatml_gives_way_to_tool_use(run, t
     write_gguf(tmp_path / "model.gguf", template=default)
     code, out, _ = run("--format", "json", "model.gguf")
     entry = json.loads(out)["gguf"][0]
-    assert (code, findings(out), entry["terminator"], entry["stops"]) == (0, [], None, None), out
+    if default == "":  # a base model's: llama.cpp's chat would use ChatML, but nothing says the model is one
+        assert (code, findings(out), entry["terminator"], entry["stops"]) == (0, [], None, None), out
+    else:  # helper-211: "chatml" names llama.cpp's built-in ChatML template, which is checked: no <|im_end|> here
+        [(code_, message)] = findings(out)
+        assert code == 1 and code_ == "EOS019" and entry["stops"] is False, out
+        assert message.startswith('llama.cpp\'s built-in ChatML template (tokenizer.chat_template is "chatml") ends '
+                                  "assistant turns with the text '<|im_end|>', which is no token of this GGUF"), message
+
+
+@pytest.mark.parametrize("model", ["gpt2", "llama"])
+def test_a_template_that_renders_bos_token_without_a_bos_id_is_checked(run, tmp_path, model):
+    """helper-211: without tokenizer.ggml.bos_token_id, a template that starts with {{ bos_token }} (Functionary
+    v3.1's) was EOS028 ('bos_token' is undefined), and its answers' end was not checked. llama.cpp renders it with the
+    text of its default bos id (tests/test_llama_cpp_differential.py::test_the_bos_id_a_template_renders_is_libllama_s),
+    and the answers end with <|assistant_end|>, on which it does not stop: EOS019."""
+    write_gguf(tmp_path / "model.gguf", template="{{ bos_token }}" + CUSTOM_TEMPLATE, model=model)
+    code, out, _ = run("--format", "json", "model.gguf")
+    assert code == 1 and [c for c, _ in findings(out)] == ["EOS019"], out
 
 
 @pytest.mark.parametrize("text", ["<x\n::end>", "<end\u00a0>", "##[error]end", "<\u2028end\U000e0001>", "<it's\\>"])

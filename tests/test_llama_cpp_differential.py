@@ -160,6 +160,23 @@ def test_the_end_of_generation_ids_are_libllama_s(libllama, tmp_path, case):
         assert ours == real["eog"], (case, [(i, tokens[i]) for i in set(ours or []) ^ set(real["eog"])])
 
 
+@pytest.mark.parametrize("model", ["gpt2", "llama"])
+@pytest.mark.parametrize("pre", [None, "glm4", "chatglm-bpe"])
+@pytest.mark.parametrize("bos", [None, 3, 1000])
+def test_the_bos_id_a_template_renders_is_libllama_s(libllama, tmp_path, model, pre, bos):
+    """helper-211: a template that renders bos_token in a file without tokenizer.ggml.bos_token_id was EOS028
+    ('bos_token' is undefined), where llama.cpp renders the text of its default bos id (11 in a gpt2 vocabulary, 1
+    in a llama one; none after the GLM pre-tokenizers) and checks the answer's end. eos-guard's bos is libllama's:
+    written, else the default, inside the token list."""
+    tokens = FILLER + ["</s>", "<|im_end|>"]
+    first = {"tokenizer.ggml.pre": pre} if pre is not None and model == "gpt2" else {}
+    path = write(tmp_path / "model.gguf", tokens, model=model, written={"bos": bos} if bos is not None else {},
+                 first=first)
+    real = libllama.probe(path)
+    assert real["loaded"], real
+    assert load(path).bos == (real["bos"] if real["bos"] >= 0 else None), (real, model, pre, bos)
+
+
 def refused_cases(tmp: Path) -> dict[str, Path]:
     """The files docs/gguf.md says llama.cpp cannot load, and eos-guard refuses (exit 2)."""
     tokens = FILLER + ["</s>", "<|im_end|>"]

@@ -183,8 +183,8 @@ def _gguf(gguf: GgufModel) -> str:
     terminator = gguf.terminator
     if terminator is not None and terminator.token is not None:
         shown = terminator.id if terminator.id is not None else "id unknown: not one token of the GGUF"
-        lines.append(printable(f"  chat answers end with '{terminator.token}' ({shown}), from "
-                               f"{terminator.key}"))
+        source = terminator.described if terminator.builtin else terminator.key
+        lines.append(printable(f"  chat answers end with '{terminator.token}' ({shown}), from {source}"))
     verdict = VERDICTS[gguf.stops()]
     release = gguf.eog_release.label if gguf.eog_release is not None else "llama.cpp"
     lines.append(printable(f"  {release} stops on {gguf.describe(gguf.eog)}: {verdict}"))

@@ -67,7 +67,7 @@ class GgufFolderMismatch(GgufRule):
 
     def _template(self, gguf: GgufModel, model: ResolvedModel, folder: str) -> Iterator[str]:
         source = model.files.templates.get("default")
-        mine = next((t for t in gguf.templates if t.name == "default"), None)
+        mine = next((t for t in gguf.templates if t.name == "default" and not t.builtin), None)  # the file's own
         if source is None or (mine is not None and mine.text == source.text):
             return
         path = shell_word(command_path(source.path))

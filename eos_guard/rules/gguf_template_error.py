@@ -45,8 +45,7 @@ class GgufTemplateError(GgufRule):
     def check_gguf(self, gguf: GgufModel, options: Options) -> Iterator[Finding]:
         for template in gguf.templates:
             if template.problem is not None:
-                which = "the chat template" if template.name == "default" else f"the '{template.name}' chat template"
-                yield self.gguf_finding(gguf, f"{which} ({template.key}) {template.problem}")
+                yield self.gguf_finding(gguf, f"{template.described} {template.problem}")
         if gguf.templates_not_checked:
             count = len(gguf.templates_not_checked)
             yield self.gguf_finding(

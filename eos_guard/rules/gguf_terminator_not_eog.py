@@ -43,11 +43,11 @@ class GgufTerminatorNotEog(GgufRule):
 
     def check_gguf(self, gguf: GgufModel, options: Options) -> Iterator[Finding]:
         for template in gguf.templates:
-            which = "the chat template" if template.name == "default" else f"the '{template.name}' chat template"
+            which = template.described
             if template.spelled is not None:
                 yield self.gguf_finding(
                     gguf,
-                    f"{which} ({template.key}) ends assistant turns with the text '{template.spelled}', which is no "
+                    f"{which} ends assistant turns with the text '{template.spelled}', which is no "
                     f"token of this GGUF: llama.cpp reads it as ordinary pieces, and it stops only on "
                     f"{gguf.describe(gguf.eog)}, so nothing ends an answer (a model trained on this template learned "
                     "to spell the terminator in pieces); convert from a tokenizer that has the token, or pass the "
@@ -64,5 +64,5 @@ class GgufTerminatorNotEog(GgufRule):
                 fix = repair(gguf, "eos", template.id)
             yield self.gguf_finding(
                 gguf,
-                f"{which} ({template.key}) ends assistant turns with '{template.token}' ({template.id}), but "
+                f"{which} ends assistant turns with '{template.token}' ({template.id}), but "
                 f"llama.cpp stops only on {gguf.describe(gguf.eog)}; {fix}")
