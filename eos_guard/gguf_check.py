@@ -377,7 +377,7 @@ def _template(gguf: GgufModel, name: str, key: str, source: str, added: AddedTok
         known = known_turn_end(text)
         if known is not None and gguf.id_of(known) is None:  # no token of that text: pieces, which stop nothing
             return GgufTemplate(name, key, source, known, None, (), None, spelled=known)
-        word_id = gguf.id_of(word) if _token_shaped(word) else None
+        word_id = gguf.id_of(word) if token_shaped(word) else None
         if word_id is not None:
             # a NORMAL token (<|assistant_end|> of a SentencePiece conversion): not read as one in a prompt, but the
             # model trained with it as a token emits its id, which stops generation only if it is an eog id
@@ -385,7 +385,7 @@ def _template(gguf: GgufModel, name: str, key: str, source: str, added: AddedTok
     return GgufTemplate(name, key, source, probe.token, token_id, run, problem)
 
 
-def _token_shaped(text: str) -> bool:
+def token_shaped(text: str) -> bool:
     """Whether a text reads as a special token's (``<|assistant_end|>``, ``[EOT]``), not as words (``### User``)."""
     return len(text) > 2 and (text[0], text[-1]) in (("<", ">"), ("[", "]")) \
         and not any(c in text[1:-1] for c in "<>[]")

@@ -572,6 +572,24 @@ def test_eos_not_control(run, tmp_path):
                                         "true in the model folder and convert again")]
 
 
+@pytest.mark.parametrize(("kind", "fix"), [
+    ("eot", "run llama.cpp with --override-kv tokenizer.ggml.eot_token_id=int:14, or rewrite the GGUF: "
+            "gguf-new-metadata model.gguf model.fixed.gguf --special-token eot '<|assistant_end|>'"),
+    ("eom", "rewrite the GGUF: gguf-new-metadata model.gguf model.fixed.gguf --remove-metadata "
+            "tokenizer.ggml.eom_token_id"),
+])
+def test_a_stop_id_on_ordinary_text_is_an_error(run, tmp_path, kind, fix):
+    """helper-211: an eot or eom id written on ',' (off by one) is one of llama.cpp's end-of-generation ids, so every
+    answer ends at its first comma; no finding said so (EOS021 looked at the eos alone)."""
+    write_gguf(tmp_path / "model.gguf", eos=ASSISTANT_END, **{f"tokenizer.ggml.{kind}_token_id": 11})
+    code, out, _ = run("--format", "json", "model.gguf")
+    assert code == 1 and findings(out) == [(
+        "EOS021", f"tokenizer.ggml.{kind}_token_id 11 ',' has tokenizer.ggml.token_type NORMAL (1), not CONTROL (3), "
+                  "and its text is ordinary text: llama.cpp stops wherever the model writes it, so answers end at "
+                  f"its first ','; it is the wrong id: {fix}")], out
+    assert 11 in json.loads(out)["gguf"][0]["eog_ids"]
+
+
 def test_rules_can_be_ignored(run, tmp_path):
     write_gguf(tmp_path / "model.gguf")
     assert run("--ignore", "gguf-terminator-not-eog", "model.gguf")[0] == 0
