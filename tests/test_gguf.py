@@ -734,6 +734,27 @@ def test_gguf_fixed_by_hand_and_folder_not(run, tmp_path):
         "before converting it again"]
 
 
+def test_a_folder_the_converter_cannot_convert_is_not_said_to_convert(run, tmp_path):
+    """helper-211: EOS022 said "converting folder today writes 12 '</s>'" of a folder whose architecture
+    convert_hf_to_gguf.py has no class for, where explain says it cannot convert it: no ids are compared then."""
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    added = [{"id": i, "content": t, "single_word": False, "lstrip": False, "rstrip": False, "normalized": False,
+              "special": True} for i, t in enumerate(VOCAB) if i >= END]
+    (folder / "tokenizer_config.json").write_text(json.dumps({
+        "eos_token": "</s>", "chat_template": CUSTOM_TEMPLATE,
+        "added_tokens_decoder": {str(t["id"]): {"content": t["content"], "special": True} for t in added}}))
+    (folder / "tokenizer.json").write_text(json.dumps({
+        "added_tokens": added, "model": {"type": "BPE", "vocab": {t: i for i, t in enumerate(VOCAB[:END])}}}))
+    (folder / "config.json").write_text(json.dumps({"architectures": ["FooBarForCausalLM"], "model_type": "foobar"}))
+    write_gguf(tmp_path / "model.gguf", eos=ASSISTANT_END)
+    code, out, _ = run("--format", "json", "model.gguf", "folder")
+    messages = [m for rule, m in findings(out) if rule == "EOS022"]
+    assert not any("converting folder today writes" in m for m in messages), messages
+    explained = run("explain", "folder")[1]
+    assert "cannot convert FooBarForCausalLM" in explained, explained
+
+
 def test_a_folder_eos_past_the_gguf_s_token_list_says_to_convert_again(run, tmp_path):
     """A folder whose conversion writes an eos the GGUF's token list does not reach (a token added after the GGUF was
     made; without tokenizer.json the converter takes config.json's eos_token_id): one statement of it (helper-142:

@@ -5,7 +5,7 @@ from ..findings import Finding, Severity, command_path, shell_word
 from ..resolve import ResolvedModel
 from ..runtimes import stops
 from ..runtimes.llama_cpp import gguf_end_of_generation
-from ..runtimes.llama_cpp_converter import converter_special_ids
+from ..runtimes.llama_cpp_converter import converted
 from .base import Options
 from .gguf_base import GgufRule, repair, rewrite
 
@@ -50,9 +50,11 @@ class GgufFolderMismatch(GgufRule):
                 yield self.gguf_finding(gguf, message)
 
     def _ids(self, gguf: GgufModel, model: ResolvedModel, folder: str) -> Iterator[str]:
-        converted = converter_special_ids(model)
+        (refused, _), (ids, _) = converted(model)
+        if refused:  # the converter cannot convert the folder (explain says why): no ids to compare (helper-211)
+            return
         for kind in ("eos", "eot"):
-            wanted, have = converted.get(kind), gguf.written.get(kind)
+            wanted, have = ids.get(kind), gguf.written.get(kind)
             if wanted is None or wanted == have:
                 continue
             key = f"tokenizer.ggml.{kind}_token_id"
