@@ -55,6 +55,7 @@ LLAMA_CPP_CHATML = ("{%- for message in messages -%}\n"
                     "{%- endif -%}")
 TOOL_USE_TEMPLATE = TEMPLATE + ".tool_use"
 UINT32, INT32 = 4, 5
+NORMAL = 1  # tokenizer.ggml.token_type of the vocabulary's ordinary pieces (gguf-py's TokenType.NORMAL)
 # llama.cpp's eos when the GGUF names none inside the token list, by tokenizer.ggml.model (llama_vocab::impl::load).
 DEFAULT_EOS = {"llama": 2, "gpt2": 11, "hybriddna": 11, "whitespace": 11, "t5": 1, "plamo2": 2, "plamo3": 2}
 # and the bos id (llama-vocab.cpp, llama_vocab::impl::load, b11549), which the pre-tokenizers of ChatGLM and GLM 4/5
@@ -145,6 +146,11 @@ class GgufModel:
     def default_eos(self) -> int | None:
         default = DEFAULT_EOS.get(self.tokenizer_model or "")
         return default if self.in_range(default) else None
+
+    def ordinary_text(self, token_id: int) -> bool:
+        """Whether the token is a piece of ordinary text (``,``, ``a``): NORMAL, or of no type written, and not shaped
+        as a special token's text. An end-of-generation id on one ends answers wherever the model writes it."""
+        return (not self.types or self.types[token_id] == NORMAL) and not token_shaped(self.tokens[token_id])
 
     @property
     def bos(self) -> int | None:

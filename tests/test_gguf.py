@@ -561,6 +561,27 @@ def test_eos_outside_the_token_list(run, tmp_path):
                               "ignores it; llama.cpp uses its default eos 11 ','")
 
 
+@pytest.mark.parametrize(("tokens", "template", "severity"), [
+    # a SentencePiece vocabulary: the default eos 2 '</s>' ends the template's turns
+    (["<unk>", "<s>", "</s>", "<|turn|>"] + [chr(ord("a") + i) for i in range(8)],
+     CUSTOM_TEMPLATE.replace("<|assistant_end|>", "</s>"), "warning"),
+    # a BPE vocabulary: the default eos 11 ',' stops answers at their first comma, whatever the turns end with
+    (VOCAB[:13] + ["<|turn|>", "<|im_end|>"], CUSTOM_TEMPLATE.replace("<|assistant_end|>", "<|im_end|>"), "error"),
+])
+def test_a_missing_eos_llama_cpp_stops_without_is_a_warning(run, tmp_path, tokens, template, severity):
+    """helper-211: without tokenizer.ggml.eos_token_id, EOS020 was an error whose fix (write the default id) changed
+    nothing in llama.cpp, which stops at the end of the turns all the same; where the default eos is ordinary text
+    (',' in a gpt2 vocabulary) it still is one."""
+    model = "llama" if tokens[2] == "</s>" else "gpt2"
+    types = [CONTROL if t.startswith("<") and t.endswith(">") else NORMAL for t in tokens]
+    write_gguf(tmp_path / "model.gguf", tokens=tokens, types=types, template=template, eos=None, model=model)
+    code, out, _ = run("--format", "json", "model.gguf")
+    [finding] = [f for f in json.loads(out)["findings"] if f["code"] == "EOS020"]
+    assert finding["severity"] == severity and code == (0 if severity == "warning" else 1), out
+    if severity == "warning":
+        assert "and it stops at the end of the chat template's turns all the same (on [2 '</s>'])" in finding["message"]
+
+
 def test_eos_not_control(run, tmp_path):
     write_gguf(tmp_path / "model.gguf", types=TYPES[:12] + [USER_DEFINED, CONTROL, CONTROL], eos=END,
                **{"tokenizer.ggml.eot_token_id": ASSISTANT_END})

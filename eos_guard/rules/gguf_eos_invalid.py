@@ -24,7 +24,10 @@ class GgufEosInvalid(GgufRule):
     llama.cpp then uses its tokenizer's default eos: id 2 for SentencePiece (`llama`) vocabularies, id 11 for
     BPE (`gpt2`) ones, none for others. Id 11 of a BPE vocabulary is an ordinary token (`,` in many), so
     generation stops at the first comma, or never stops when there is no default and the chat template's
-    terminator is not on llama.cpp's list of end-of-turn texts.
+    terminator is not on llama.cpp's list of end-of-turn texts. A warning, not an error, where the key is missing
+    and llama.cpp stops at the end of the chat template's turns all the same (its default eos is the terminator,
+    or the terminator's text is on its list), and the default is no piece of ordinary text: only a reader that does
+    not apply its defaults finds no eos.
 
     ## Remediation
     Run llama.cpp with `--override-kv tokenizer.ggml.eos_token_id=int:ID`, or write a fixed copy with gguf-py's
@@ -51,4 +54,11 @@ class GgufEosInvalid(GgufRule):
         terminator = gguf.terminator
         fix = repair(gguf, "eos", terminator.id) if terminator is not None and terminator.id is not None \
             else f"set {KEY} to the id of the token that ends a turn"
+        if eos is None and gguf.stops() and (default is None or not gguf.ordinary_text(default)):
+            # llama.cpp stops at the turn's end all the same, on its default eos or on a text it knows (helper-211:
+            # an error whose fix changed nothing in llama.cpp)
+            yield self.gguf_finding(gguf, f"{problem}; {fallback}, and it stops at the end of the chat template's "
+                                          f"turns all the same (on {gguf.describe(gguf.eog)}), but a reader that "
+                                          f"does not apply llama.cpp's defaults finds no eos; {fix}", Severity.WARNING)
+            return
         yield self.gguf_finding(gguf, f"{problem}; {fallback}; {fix}")

@@ -5,8 +5,6 @@ from ..known_tokens import LLAMA_CPP_EOG_TEXTS
 from .base import Options
 from .gguf_base import GgufRule, repair, rewrite
 
-NORMAL_TYPE = 1  # tokenizer.ggml.token_type of the vocabulary's ordinary pieces (gguf-py's TokenType.NORMAL)
-
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
     from typing import Iterator
@@ -46,8 +44,7 @@ class GgufEosNotControl(GgufRule):
     summary = "a stop id of the GGUF (its eos, eot or eom) is not a CONTROL token"
 
     def check_gguf(self, gguf: GgufModel, options: Options) -> Iterator[Finding]:
-        from ..gguf_check import token_shaped  # GGUF code loads for GGUF runs only
-        from ..gguf_metadata import CONTROL, TOKEN_TYPE_NAMES, USER_DEFINED
+        from ..gguf_metadata import CONTROL, TOKEN_TYPE_NAMES, USER_DEFINED  # GGUF code loads for GGUF runs only
 
         for kind in ("eos", "eot", "eom"):
             token_id = gguf.written.get(kind)
@@ -60,7 +57,7 @@ class GgufEosNotControl(GgufRule):
             said = f"{key} {gguf.show(token_id)} has tokenizer.ggml.token_type {named}, not CONTROL (3)"
             if text in LLAMA_CPP_EOG_TEXTS:
                 effect = 'llama.cpp warns "control-looking token ... was not control-type" and treats it as CONTROL'
-            elif type_ == NORMAL_TYPE and not token_shaped(text):
+            elif gguf.ordinary_text(token_id):
                 yield self.gguf_finding(gguf, f"{said}, and its text is ordinary text: llama.cpp stops wherever the "
                                               f"model writes it, so answers end at its first '{text}'; "
                                               f"{self._right_id(gguf, kind, key)}", Severity.ERROR)
@@ -79,7 +76,7 @@ class GgufEosNotControl(GgufRule):
         for eom, which ends tool calls) no such key."""
         terminator = gguf.terminator
         if kind != "eom" and terminator is not None and terminator.id is not None \
-                and gguf.types[terminator.id] != NORMAL_TYPE:
+                and not gguf.ordinary_text(terminator.id):
             return f"it is the wrong id: {repair(gguf, kind, terminator.id)}"
         if kind != "eos":
             return f"it is the wrong id: {rewrite(gguf, f'--remove-metadata {key}')}"
