@@ -399,6 +399,13 @@ def token_shaped(text: str) -> bool:
 
 def may_come_from(gguf: GgufModel, model: ResolvedModel) -> bool:
     """Whether the GGUF can have been converted from the folder: the converter writes tokens by id, so each of the
-    folder's special added tokens has its id in the GGUF (a folder of another model family is not compared)."""
-    return all(gguf.in_range(token.id) and gguf.tokens[token.id] == token.content
-               for token in model.vocab.added.values() if token.special)
+    folder's special added tokens has its id in the GGUF (a folder of another model family is not compared). A
+    folder with none (config.json alone) is compared only where its top-level vocab_size is the GGUF's number of
+    tokens, which the converter pads its token list to (helper-211: a Qwen GGUF was compared with a Llama 2
+    config.json, and told to take its eos)."""
+    special = [token for token in model.vocab.added.values() if token.special]
+    if not special:
+        config = model.files.config
+        size = config.data.get("vocab_size") if config is not None and isinstance(config.data, dict) else None
+        return not isinstance(size, int) or isinstance(size, bool) or size == len(gguf.tokens)
+    return all(gguf.in_range(token.id) and gguf.tokens[token.id] == token.content for token in special)

@@ -755,6 +755,20 @@ def test_gguf_fixed_by_hand_and_folder_not(run, tmp_path):
         "before converting it again"]
 
 
+@pytest.mark.parametrize(("vocab_size", "compared"), [(32000, False), (len(VOCAB), True)])
+def test_a_folder_without_special_tokens_is_compared_only_at_the_gguf_s_vocabulary_size(run, tmp_path, vocab_size,
+                                                                                       compared):
+    """helper-211: a folder holding config.json alone has no special token to tell its family by, and every GGUF was
+    compared with it: a Qwen GGUF beside a Llama 2 config.json was told to take its eos. The converter pads the token
+    list to config.json's vocab_size, so a folder of another size is not compared."""
+    folder = tmp_path / "folder"
+    write_json(folder / "config.json", {"architectures": ["LlamaForCausalLM"], "model_type": "llama",
+                                        "eos_token_id": 12, "vocab_size": vocab_size})
+    write_gguf(tmp_path / "model.gguf", eos=ASSISTANT_END)
+    code, out, _ = run("--format", "json", "model.gguf", "folder")
+    assert (json.loads(out)["gguf"][0]["folders"] != []) == compared, out
+
+
 def test_a_folder_the_converter_cannot_convert_is_not_said_to_convert(run, tmp_path):
     """helper-211: EOS022 said "converting folder today writes 12 '</s>'" of a folder whose architecture
     convert_hf_to_gguf.py has no class for, where explain says it cannot convert it: no ids are compared then."""
