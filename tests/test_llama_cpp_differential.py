@@ -65,6 +65,7 @@ class Libllama:
             # GGML_NO_BACKTRACE: an abort does not run gdb to print a backtrace
             self.process = subprocess.Popen([sys.executable, str(PROBE)], stdin=subprocess.PIPE,
                                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                            errors="replace",  # libllama may log a file's non-UTF-8 bytes there
                                             env={**os.environ, "GGML_NO_BACKTRACE": "1"})
         self.process.stdin.write(f"{path}\n")
         self.process.stdin.flush()
