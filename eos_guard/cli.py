@@ -778,14 +778,16 @@ def _commands_paused(patch: str) -> str:
     return f"::stop-commands::{token}\n{patch}::{token}::\n"
 
 
-def _patch(changes: list[FileChange]) -> str:
-    """The changes as one patch, each path relative to the working directory, its name quoted as git quotes it.
+def _patch(changes: list[FileChange]) -> tuple[str, Path | None]:
+    """The changes as one patch, each path relative to the working directory, its name quoted as git quotes it;
+    and the work tree's root where the paths are from there instead.
 
     A symbolic link that --fix replaces is shown with git's headers, whose paths ``git apply`` reads from the work
     tree's root, while a plain unified diff's are read from the working directory (apply.c, prefix_patch: a git
     patch is 'toplevel relative'). Below the root of a git work tree, such a patch is therefore written as git diff
-    writes it there: every file with git's headers and its path from the root, which ``git apply`` applies from
-    any folder of the tree and ``patch -p1`` from the root (a mixed patch skipped the link: helper-209)."""
+    writes it there: every file with git's headers and its path from the root, which ``git apply`` applies at the
+    root, and in a folder below it to the files under that folder alone, and ``patch -p1`` at the root (a mixed
+    patch skipped the link: helper-209; git apply skips a file outside the folder it runs in, exit 0: helper-212)."""
     from .baseline import git_root
 
     root = None
@@ -793,7 +795,8 @@ def _patch(changes: list[FileChange]) -> str:
         here = Path(os.path.realpath(os.getcwd()))
         root = git_root(here)
         root = root if root != here else None
-    return "".join(change.diff(path_field(change.path, root), git_headers=root is not None) for change in changes)
+    patch = "".join(change.diff(path_field(change.path, root), git_headers=root is not None) for change in changes)
+    return patch, root
 
 
 def _diff(paths: list[str], config: settings.Config, args: argparse.Namespace) -> int:
@@ -804,7 +807,11 @@ def _diff(paths: list[str], config: settings.Config, args: argparse.Namespace) -
     _warn_if_nothing_found(args, result.report)
     _say_own_settings(result.report, config)
     _warn_of_distrusted_cache()
-    patch = _patch(result.changes)
+    patch, root = _patch(result.changes)
+    if patch and root is not None:
+        _say(f"eos-guard: the patch replaces a symbolic link, so it names each file from the git work tree's root, "
+             f"as git diff does: apply it at {display_path(root)} (git apply, or patch -p1); git apply in a folder "
+             "below the root applies only the files under that folder")
     if patch:
         write(_commands_paused(patch) if os.environ.get("GITHUB_ACTIONS") == "true" else patch, "diff")
     elif result.report.models and not result.failed and not result.report.errors:  # else: a run that did not happen

@@ -74,8 +74,9 @@ class FoldersNotFixed(InputError):
     def __init__(self, failures: list[InputError]) -> None:
         first, others = failures[0], failures[1:]
         names = ", ".join(display_path(error.path) if error.path is not None else error.message for error in others)
-        super().__init__(first.path, f"{first.message} (and {len(others)} other folder"
-                                     f"{'s' if len(others) != 1 else ''} not fixed: {names})", first.line, first.column)
+        folders = "folder" if len(others) == 1 else f"{len(others)} folders"
+        super().__init__(first.path, f"{first.message} (not fixed either: the {folders} of {names})", first.line,
+                         first.column)
         self.failures = failures
 
 

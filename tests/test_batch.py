@@ -754,6 +754,28 @@ EXAONE = (TURNS + "{% if m['role'] == 'assistant' %}{{ '[|assistant|]\\n<think>\
           "{% endfor %}{% if add_generation_prompt %}{{ '[|assistant|]\\n<think>\\n\\n</think>\\n\\n' }}{% endif %}")
 
 
+# Qwen3's shape: a tool's result is a user turn that holds <tool_response>...</tool_response>
+QWEN3_TOOLS = (
+    TURNS + "{% if m['role'] == 'tool' %}{{ '<|im_start|>user\\n<tool_response>\\n' + m['content'] + "
+    "'\\n</tool_response><|im_end|>\\n' }}{% elif m.get('tool_calls') %}{{ '<|im_start|>assistant\\n<tool_call>' + "
+    "m['tool_calls'] | tojson + '</tool_call><|im_end|>\\n' }}{% else %}{{ '<|im_start|>' + m['role'] + '\\n' + "
+    "m['content'] + '<|im_end|>\\n' }}{% endif %}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}")
+QWEN3_TOKENS = ["<|im_start|>", "<|im_end|>", "<tool_call>", "</tool_call>", "<tool_response>", "</tool_response>"]
+
+
+def test_a_tool_result_that_opens_as_a_user_turn_has_no_opening_of_its_own():
+    """helper-210: Qwen3's tool results open with <|im_start|>user, like a user turn, and hold <tool_response>:
+    that token was read as a tool turn's opening, so an answer naming it in its text was cut there, and EOS034
+    stopped a correct training. The user turn's opening covers such a turn."""
+    from eos_guard.integrations.transformers import turn_openings
+
+    tokenizer = _byte_tokenizer(QWEN3_TOOLS, QWEN3_TOKENS, eos="<|im_end|>")
+    assert tokenizer.convert_ids_to_tokens(sorted(turn_openings(tokenizer))) == ["<|im_start|>"]
+    phi = _byte_tokenizer(PHI4_MINI_TOOLS, PHI4_MINI_TOKENS, eos="<|endoftext|>")  # a turn of its own: kept
+    assert "<|tool|>" in phi.convert_ids_to_tokens(sorted(turn_openings(phi)))
+
+
 def test_the_openings_of_a_tool_turn_a_named_default_and_reasoning_data_are_read():
     """helper-116: Phi-4-mini and EXAONE 4 open a tool's result with a token of their own, so an answer that called
     a tool ran on into the tool turn and took its <|end|> for its own; Hermes and Command R ship named templates
@@ -1961,7 +1983,7 @@ def test_the_pad_id_is_read_from_the_padding_when_it_is_not_given(pad_is_eos):
     ("gpt-oss-harmony-return-vs-end", ["<|end|>"]),
     ("deepseek-r1-distill-think-split", ["<｜end▁of▁sentence｜>"]),
     ("command-r7b-end-response-then-end-of-turn", ["<|END_OF_TURN_TOKEN|>", "<|END_RESPONSE|>"]),
-    ("mistral-7b-instruct-v02", []),  # no generation prompt, no answer opening: EOS034 does not run
+    ("mistral-7b-instruct-v02", []),  # [INST] is text: no user turn opening, nor answer opening (EOS034 is off)
 ])
 def test_answer_closing_is_what_the_template_writes_after_an_answer(fixture, closing):
     from transformers import AutoTokenizer
@@ -2003,20 +2025,36 @@ def test_whole_number_floats_are_ids_and_fractions_are_refused():
         eos_guard.check_batch({"input_ids": [row], "labels": [[1, 5, 2.5]]}, [2])
 
 
-def test_an_answer_that_names_a_turn_opening_token_in_its_text_is_one_answer(tok):
-    """helper-210: an answer whose text holds '<|im_start|>' (a data set about chat templates), which the tokenizer
-    reads as the special token, was cut there: its first part counted as an answer the next turn follows without a
-    terminator, as many as the answers that stop, and EOS034 stopped a correct training. The token opens a turn only
-    where a turn's header follows it ('user', 'assistant' after a row's start or a terminator), not ' and'."""
-    from transformers import DataCollatorForLanguageModeling
+@pytest.mark.parametrize("fixture", ["qwen2-instruct-aligned", "llama3-8b-instruct-release"])
+def test_an_answer_that_names_a_turn_opening_token_in_its_text_is_one_answer(fixture):
+    """helper-210: an answer whose text holds the token that opens every turn ('<|im_start|>', Llama 3's
+    '<|start_header_id|>': a data set about chat templates), which the tokenizer reads as the special token, was cut
+    there: its first part counted as an answer the next turn follows without a terminator, as many as the answers
+    that stop, and EOS034 stopped a correct training. helper-212: the cut was EOS034's alone, so the rest of such an
+    answer, with its stop id, did not count as an answer that stops, and two hand-formatted rows among them were an
+    error. The token opens a turn only where a turn's header follows it ('user', 'assistant' at a row's start or
+    after a terminator), not ' and'."""
+    from transformers import AutoTokenizer
 
-    conversations = [[{"role": "user", "content": q},
-                      {"role": "assistant", "content": a + (" ChatML opens a turn with <|im_start|> and ends it."
-                                                            if i % 2 else "")}]
-                     for i, (q, a) in enumerate(story.QA)]
-    features = [{"input_ids": list(tok.apply_chat_template(c, tokenize=True, return_dict=True)["input_ids"])}
-                for c in conversations]
-    assert sum(f["input_ids"].count(tok.convert_tokens_to_ids("<|im_start|>")) for f in features) == \
-        2 * len(features) + len(features) // 2  # the literal token is the special token
-    batch = DataCollatorForLanguageModeling(tok, mlm=False, return_tensors="np")(features)
-    assert eos_guard.check_batch(batch, stops(tok), tok.pad_token_id, **_template_ids(tok)) == []
+    from support import FIXTURES
+
+    tokenizer = AutoTokenizer.from_pretrained(FIXTURES / fixture)
+    qwen = fixture.startswith("qwen")
+    opener, end = ("<|im_start|>", "<|im_end|>") if qwen else ("<|start_header_id|>", "<|eot_id|>")
+    named = [[{"role": "user", "content": q},
+              {"role": "assistant", "content": f"{a} A chat template opens a turn with {opener} and more."}]
+             for q, a in story.QA]
+    rows = [tokenizer.encode(tokenizer.apply_chat_template(c, tokenize=False), add_special_tokens=False)
+            for c in named]
+    # the opener of each turn (Qwen adds a system turn) and the one the answer names
+    assert all(row.count(tokenizer.convert_tokens_to_ids(opener)) == (4 if qwen else 3) for row in rows)
+    stop_ids = [tokenizer.convert_tokens_to_ids(end)]
+    template = _template_ids(tokenizer)
+    assert eos_guard.check_batch(_padded(rows, 0), stop_ids, **template) == []
+    # two rows whose first answer runs into the next turn (its terminator left out, the text's end kept): a warning,
+    # as beside answers that do not name the token
+    two_turns = [named[0][0], {"role": "assistant", "content": "Yes."}, named[1][0], named[1][1]]
+    text = tokenizer.apply_chat_template(two_turns, tokenize=False)
+    hand = tokenizer.encode(text.replace("Yes." + end, "Yes.", 1), add_special_tokens=False)
+    [finding] = eos_guard.check_batch(_padded(rows + [hand, hand], 0), stop_ids, **template)
+    assert (finding.code, str(finding.severity)) == ("EOS034", "warning"), finding

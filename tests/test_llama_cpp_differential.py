@@ -161,15 +161,15 @@ def test_the_end_of_generation_ids_are_libllama_s(libllama, tmp_path, case):
         assert ours == real["eog"], (case, [(i, tokens[i]) for i in set(ours or []) ^ set(real["eog"])])
 
 
-@pytest.mark.parametrize("model", ["gpt2", "llama"])
-@pytest.mark.parametrize("pre", [None, "glm4", "chatglm-bpe"])
+@pytest.mark.parametrize("model", ["gpt2", "llama", "bert"])
+@pytest.mark.parametrize("pre", [None, "glm4", "glm5", "chatglm-bpe"])
 @pytest.mark.parametrize("bos", [None, 3, 1000])
 def test_the_bos_id_a_template_renders_is_libllama_s(libllama, tmp_path, model, pre, bos):
     """helper-211: a template that renders bos_token in a file without tokenizer.ggml.bos_token_id was EOS028
     ('bos_token' is undefined), where llama.cpp renders the text of its default bos id (11 in a gpt2 vocabulary, 1
     in a llama one; none after the GLM pre-tokenizers) and checks the answer's end. eos-guard's bos is libllama's:
     written, else the default, inside the token list."""
-    tokens = FILLER + ["</s>", "<|im_end|>"]
+    tokens = FILLER + ["</s>", "<|im_end|>"] + [f"[unused{i}]" for i in range(100)]  # bert's default bos is 101
     first = {"tokenizer.ggml.pre": pre} if pre is not None and model == "gpt2" else {}
     path = write(tmp_path / "model.gguf", tokens, model=model, written={"bos": bos} if bos is not None else {},
                  first=first)

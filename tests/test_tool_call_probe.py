@@ -411,7 +411,8 @@ def test_explain_shows_whether_each_runtime_stops_a_calling_turn(tmp_path, run):
     code, out, _ = run("explain", str(folder))
     assert code == 0
     lines = out.splitlines()
-    assert lines[2].startswith("  after the arguments of a tool call, the template writes '<|call|>' (200012), '<|start|>' (200006)")
+    assert lines[2].startswith("  after the arguments of a tool call, the template writes '<|call|>' (200012), "
+                               "'<|start|>' (200006)")
     assert lines[3].split() == ["runtime", "stops?", "calls", "stop?", "stop", "ids", "why"], lines[3]
     rows = {line.split()[0]: line.split()[1:3] for line in lines[4:12]}
     assert rows["transformers"] == ["yes", "yes" if call in stop else "NO"] == ["yes", "NO"]
@@ -538,7 +539,8 @@ def test_explain_shows_the_built_in_call_where_it_ends_with_a_token_of_its_own(t
     code, out, _ = run("explain", str(folder))
     lines = out.splitlines()
     assert code == 0 and lines[2].startswith(
-        "  after the arguments of a call to a built-in tool (builtin_tools), the template writes '<|eom_id|>' (128008)"), lines
+        "  after the arguments of a call to a built-in tool (builtin_tools), the template writes '<|eom_id|>' "
+        "(128008)"), lines
     rows = {line.split()[0]: line.split()[1:3] for line in lines[4:11]}
     assert rows == {"transformers": ["yes", "NO"], "vllm": ["yes", "NO"], "sglang": ["yes", "yes"],
                     "tgi": ["yes", "NO"], "mlx-lm": ["yes", "NO"], "llama.cpp": ["yes", "yes"],

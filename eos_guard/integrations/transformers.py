@@ -397,8 +397,36 @@ def turn_openings(tokenizer: Any) -> frozenset[int]:
     default system turn's tokens, gpt-oss's ``<|message|>`` or SmolLM3's ``<think>`` also occur inside answers.
     Empty where the header holds no added token (Zephyr's ``<|user|>`` written as text), one that is only
     whitespace, without a chat template, or where it fails to render."""
-    if not _has_default_template(tokenizer):
+    found = _after_an_answer(tokenizer)
+    if found is None:
         return frozenset()
+    _, header, added = found
+    tool = _tool_turn_opening(tokenizer, added)
+    return frozenset(header[:1]) | (frozenset((tool,)) if tool is not None else frozenset())
+
+
+def answer_closing(tokenizer: Any) -> frozenset[int]:
+    """The added tokens the chat template writes after an answer of a conversation's history, before the next user
+    turn's opening (:func:`turn_openings`): ChatML's ``<|im_end|>``, Llama 3's ``<|eot_id|>``, Gemma's
+    ``<end_of_turn>``, harmony's ``<|end|>``, which is no stop id. An answer the next turn follows without any of
+    them, nor a stop id, was not formatted with the template (EOS034). Empty where :func:`turn_openings` finds no
+    user turn's opening (no template, one that fails to render, a header written as text), or where only text
+    comes before it."""
+    found = _after_an_answer(tokenizer)
+    if found is None:
+        return frozenset()
+    after_answer, header, added = found
+    return frozenset(i for i in after_answer[:after_answer.index(header[0])] if isinstance(i, int) and i in added)
+
+
+def _after_an_answer(tokenizer: Any) -> tuple[list[int], list[int], Mapping[int, Any]] | None:
+    """What the chat template writes between an answer of the history and the next user message, in ids, and the
+    added tokens of the user turn's header at its end, from the first that is no closing token (:func:`turn_openings`
+    takes the first, :func:`answer_closing` what comes before it), with the tokenizer's added tokens; None where
+    that header holds no added token, or one that is only whitespace, without a chat template, or where it fails
+    to render."""
+    if not _has_default_template(tokenizer):
+        return None
     user = [{"role": "user", "content": "Hello"}]
     try:
         first = tokenizer.apply_chat_template(user, tokenize=False)
@@ -406,10 +434,10 @@ def turn_openings(tokenizer: Any) -> frozenset[int]:
                                                       {"role": "user", "content": "Thanks"}], tokenize=False)
         if not isinstance(first, str) or not isinstance(later, str) or "Hello" not in first \
                 or "Sure." not in later or "Thanks" not in later:
-            return frozenset()
+            return None
         before_first = tokenizer.encode(first[:first.rindex("Hello")], add_special_tokens=False)
         between = later[later.rindex("Sure.") + len("Sure."):later.rindex("Thanks")]
-        after_answer = tokenizer.encode(between, add_special_tokens=False)
+        after_answer = list(tokenizer.encode(between, add_special_tokens=False))
         added = getattr(tokenizer, "added_tokens_decoder", None) or {}
         # the user turn's header: what ends both (in ids: the answer's terminator and the header share no string)
         size = 0
@@ -425,44 +453,18 @@ def turn_openings(tokenizer: Any) -> frozenset[int]:
         while header and header[0] in closing:
             header = header[1:]
         if not header or not tokenizer.decode(header[:1]).strip() or not isinstance(header[0], int):
-            return frozenset()
+            return None
     except Exception:  # noqa: BLE001 - a template that needs other messages (a system turn), or raises
-        return frozenset()
-    tool = _tool_turn_opening(tokenizer, added)
-    return frozenset(header[:1]) | (frozenset((tool,)) if tool is not None else frozenset())
-
-
-def answer_closing(tokenizer: Any) -> frozenset[int]:
-    """The added tokens the chat template writes after an answer of a conversation's history, before the next user
-    turn's opening (:func:`turn_openings`): ChatML's ``<|im_end|>``, Llama 3's ``<|eot_id|>``, Gemma's
-    ``<end_of_turn>``, harmony's ``<|end|>``, which is no stop id. An answer the next turn follows without any of
-    them, nor a stop id, was not formatted with the template (EOS034). Empty without a chat template, where it fails
-    to render, where no user turn's opening is found after the answer, or where only text comes before it."""
-    openings = turn_openings(tokenizer)
-    if not openings:
-        return frozenset()
-    conversation = [{"role": "user", "content": "Hello"}, {"role": "assistant", "content": "Sure."},
-                    {"role": "user", "content": "Thanks"}]
-    try:
-        later = tokenizer.apply_chat_template(conversation, tokenize=False)
-        if not isinstance(later, str) or "Sure." not in later or "Thanks" not in later:
-            return frozenset()
-        between = tokenizer.encode(later[later.rindex("Sure.") + len("Sure."):later.rindex("Thanks")],
-                                   add_special_tokens=False)
-        added = getattr(tokenizer, "added_tokens_decoder", None) or {}
-    except Exception:  # noqa: BLE001 - a template that needs other messages (a system turn), or raises
-        return frozenset()
-    ends = next((at for at, i in enumerate(between) if i in openings), None)
-    if ends is None:
-        return frozenset()
-    return frozenset(i for i in between[:ends] if isinstance(i, int) and i in added)
+        return None
+    return after_answer, header, added
 
 
 def _tool_turn_opening(tokenizer: Any, added: Mapping[int, Any]) -> int | None:
     """The added token that opens a tool's result where the template opens it with a token of its own (Phi-4-mini's
-    ``<|tool|>``, EXAONE 4's ``[|tool|]``): the first of what a render adds for the result, before its content, that
-    the assistant's calling turn does not hold (ChatML's ``<|im_start|>``, gpt-oss's ``<|start|>``: the user
-    turn's opening covers those). None for a template that renders no tool call, or raises on one."""
+    ``<|tool|>``, EXAONE 4's ``[|tool|]``): the first added token of what a render adds for the result, before its
+    content, where the assistant's calling turn does not hold it; None where it does (ChatML's ``<|im_start|>``,
+    gpt-oss's ``<|start|>``: the user turn's opening covers those, and what follows it, Qwen3's
+    ``<tool_response>``, is the turn's text), and for a template that renders no tool call, or raises on one."""
     call = {"id": "call00001", "type": "function", "function": {"name": "get_weather", "arguments": {"city": "Paris"}}}
     calling = [{"role": "user", "content": "Hello"}, {"role": "assistant", "content": "", "tool_calls": [call]}]
     result = {"role": "tool", "tool_call_id": "call00001", "name": "get_weather", "content": "Sunny7"}
@@ -477,8 +479,10 @@ def _tool_turn_opening(tokenizer: Any, added: Mapping[int, Any]) -> int | None:
     except Exception:  # noqa: BLE001 - a template without tools, or one that wants other messages
         return None
     header = after_ids[len(os.path.commonprefix([before_ids, after_ids])):]
-    return next((i for i in header if isinstance(i, int) and i in added and i not in calling_turn
-                 and tokenizer.decode([i]).strip()), None)
+    first = next((i for i in header if isinstance(i, int) and i in added and tokenizer.decode([i]).strip()), None)
+    # where the result's turn opens as the others do, its own tokens inside it (Qwen3's <tool_response>) open no
+    # turn: an answer that names one in its text was cut there (helper-210)
+    return first if first is not None and first not in calling_turn else None
 
 
 def first_batches(dataloader: Any, count: int, batch_size: int | None = None,

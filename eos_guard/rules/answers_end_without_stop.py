@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from ..findings import Finding, Severity
-from .batch_base import TAIL, BatchRule, BatchView, Token
+from .batch_base import BatchRule, BatchView, Token
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -75,7 +75,6 @@ class AnswersEndWithoutStop(BatchRule):
         for how, sequence, start, end in view.answer_spans:
             spans_of.setdefault(id(sequence), []).append((how, start, end))
             sequences[id(sequence)] = sequence
-        headers = _turn_headers(view)
         followed = 0  # answers another turn follows
         open_ended: list[Token] = []  # those of them that end with neither a stop id nor a closing token
         last_ones_stop = True  # whether each answer ending with a stop id is its sequence's last
@@ -88,8 +87,7 @@ class AnswersEndWithoutStop(BatchRule):
                 if how == "stop":
                     followed += not last
                     last_ones_stop = last_ones_stop and last
-                elif how == "turn" and tuple(ids[end:end + len(opening)]) != opening \
-                        and tuple(ids[end + 1:end + 2]) in headers.get(ids[end], ()):
+                elif how == "turn" and tuple(ids[end:end + len(opening)]) != opening:
                     followed += 1
                     if not any(ids[i] in view.stop_ids or ids[i] in closing for i in range(start, end)):
                         open_ended.append(Token(sequence, end - 1))
@@ -101,31 +99,12 @@ class AnswersEndWithoutStop(BatchRule):
         # as often taught to go on as to stop, or more: greedy decoding goes on (helper-207's three-turn rows)
         stopping = view.answer_ends.count("stop")
         severity = Severity.ERROR if len(open_ended) >= max(stopping, 2) else Severity.WARNING
+        one = len(open_ended) == 1
         yield self.batch_finding(
-            view, f"{len(open_ended)} of {followed} answers that another turn follows in {view.where()} end with no "
-                  f"stop id {view.stop_list()} and without the chat template's end of an answer {shown}: the next "
-                  f"turn opens right after their text{only_last}, so the model is trained to go on with the next "
-                  "turn after an answer instead of stopping; format the conversations with the chat template "
-                  "(tokenizer.apply_chat_template), or end every answer with the terminator", open_ended[0], severity)
+            view, f"{len(open_ended)} of {followed} answer{'s' if followed != 1 else ''} that another turn follows "
+                  f"in {view.where()} end{'s' if one else ''} with no stop id {view.stop_list()} and without the chat "
+                  f"template's end of an answer {shown}: the next turn opens right after {'its' if one else 'their'} "
+                  f"text{only_last}, so the model is trained to go on with the next turn after an answer instead of "
+                  "stopping; format the conversations with the chat template (tokenizer.apply_chat_template), or end "
+                  "every answer with the terminator", open_ended[0], severity)
 
-
-def _turn_headers(view: BatchView) -> dict[int, set[tuple[int, ...]]]:
-    """For each token that opens a turn (the answer opening's first, :attr:`BatchView.turn_openings`), the tokens
-    that follow it where a turn surely starts: a sequence's start (after a bos), right after a stop id or the
-    template's end of an answer (at most ``TAIL`` tokens before it), and the answer opening's second token. Such a
-    token inside an answer's text ('ChatML opens a turn with <|im_start|> and ends it', which the tokenizer reads as
-    the special token) is followed by other text, and opens no turn (helper-210: an error that stopped a correct
-    training). Where the text writes no closing at all and a system turn opens each row, the user's header is not
-    among them, and such answers are not reported."""
-    opening = tuple(view.answer_opening)
-    openers = {opening[0], *view.turn_openings}
-    ends = view.stop_ids | view.answer_closing
-    headers: dict[int, set[tuple[int, ...]]] = {opening[0]: {opening[1:2]}}
-    for sequence in view.sequences:
-        ids = sequence.ids
-        if ids is None:
-            continue
-        for i, token in enumerate(ids):
-            if token in openers and (i <= 1 or any(ids[j] in ends for j in range(max(0, i - 1 - TAIL), i))):
-                headers.setdefault(token, set()).add(tuple(ids[i + 1:i + 2]))
-    return headers

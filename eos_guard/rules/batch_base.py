@@ -368,10 +368,16 @@ class BatchView:
         opens other turns too (ChatML's ``<|im_start|>``, Llama 3's ``<|start_header_id|>``, Gemma's
         ``<start_of_turn>``; when it is itself a stop id, as under a template that writes no terminator, the answer
         ends with it), or with one of :attr:`turn_openings` (Phi-3's ``<|user|>``, where ``<|assistant|>`` opens
-        answers only). Without those, an answer runs to the end of its sequence, and a later turn's stop id counts
-        for it. An answer with no supervised token is left out. Empty without an opening, or where it is not
-        found. Each with its sequence, the index of its first token after the opening and the index after its last
-        token (its stop id, or the token before the next turn or its end), in the sequences' order."""
+        answers only). Such a token opens a turn only where it is followed as it is where a turn surely starts
+        (:attr:`turn_headers`), when it does surely start one somewhere: the same token inside an answer's text (an
+        answer about chat templates that names ``<|im_start|>``, which the tokenizer reads as the special token) is
+        followed by other text, and is part of the answer (helper-210, helper-212). A token of ``turn_openings`` that
+        surely starts no turn in the batches (Phi-4-mini's ``<|tool|>`` after calling turns that lost their
+        ``<|end|>``) opens one wherever it is. Without those, an answer runs to the end of its sequence, and a
+        later turn's stop id counts for it. An answer with no supervised token is left out. Empty without an
+        opening, or where it is not found. Each with its sequence, the index of its first token after the opening
+        and the index after its last token (its stop id, or the token before the next turn or its end), in the
+        sequences' order."""
         opening = self.answer_opening
         width = len(opening)
         if not width:
@@ -380,6 +386,7 @@ class BatchView:
         first = opening[0]
         opens_other_turns = any(token == first and i not in starts
                                 for s, starts in found for i, token in enumerate(s.ids))
+        headers = self.turn_headers
         ends = []
         for s, starts in found:
             for start in sorted(starts):
@@ -388,12 +395,35 @@ class BatchView:
                     if s.ids[i] in self.stop_ids and i in s.supervised_set:
                         span_end, how = i + 1, "stop"
                         break
-                    if s.ids[i] in self.turn_openings or (opens_other_turns and s.ids[i] == first):
+                    if (s.ids[i] in self.turn_openings or (opens_other_turns and s.ids[i] == first)) \
+                            and (s.ids[i] not in headers or tuple(s.ids[i + 1:i + 2]) in headers[s.ids[i]]):
                         span_end, how = i, "turn"
                         break
                 if any(i in s.supervised_set for i in range(start + width, span_end)):
                     ends.append((how, s, start + width, span_end))
         return ends
+
+    @cached_property
+    def turn_headers(self) -> dict[int, set[tuple[int, ...]]]:
+        """For each token that opens a turn (the answer opening's first, :attr:`turn_openings`), the tokens that
+        follow it where a turn surely starts: a sequence's start (after a bos), right after a stop id or the
+        template's end of an answer (at most ``TAIL`` tokens before it), and the answer opening's second token.
+        Where the text writes no closing at all and a system turn opens each row, the user's header is not among
+        them; a token of ``turn_openings`` found at no such place has no entry."""
+        opening = tuple(self.answer_opening)
+        if not opening:
+            return {}
+        openers = {opening[0], *self.turn_openings}
+        ends = self.stop_ids | self.answer_closing
+        headers: dict[int, set[tuple[int, ...]]] = {opening[0]: {opening[1:2]}}
+        for sequence in self.sequences:
+            ids = sequence.ids
+            if ids is None:
+                continue
+            for i, token in enumerate(ids):
+                if token in openers and (i <= 1 or any(ids[j] in ends for j in range(max(0, i - 1 - TAIL), i))):
+                    headers.setdefault(token, set()).add(tuple(ids[i + 1:i + 2]))
+        return headers
 
     def stop_list(self) -> str:
         return "[" + ", ".join(str(i) for i in sorted(self.stop_ids)) + "]"

@@ -33,11 +33,16 @@ class GgufRule(Rule):
 
 def repair(gguf: GgufModel, kind: str, token_id: int) -> str:
     """The two ways to make llama.cpp take ``token_id`` as its ``kind`` (eos, eot) token: per run, or in a copy."""
+    return f"run llama.cpp with --override-kv tokenizer.ggml.{kind}_token_id=int:{token_id}, or " \
+        f"{rewrite(gguf, special_token(gguf, kind, token_id))}"
+
+
+def special_token(gguf: GgufModel, kind: str, token_id: int) -> str:
+    """gguf_new_metadata.py's arguments that write ``token_id`` as the ``kind`` token: it looks a token up by its
+    text (first match) or by id."""
     text = gguf.tokens[token_id]
-    # gguf_new_metadata.py looks a token up by its text (first match) or by id
-    select = f"--special-token {kind} {shell_word(text)}" if gguf.id_of(text) == token_id \
+    return f"--special-token {kind} {shell_word(text)}" if gguf.id_of(text) == token_id \
         else f"--special-token-by-id {kind} {token_id}"
-    return f"run llama.cpp with --override-kv tokenizer.ggml.{kind}_token_id=int:{token_id}, or {rewrite(gguf, select)}"
 
 
 def rewrite(gguf: GgufModel, arguments: str) -> str:

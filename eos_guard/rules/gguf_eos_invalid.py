@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from ..findings import Finding, Severity
 from .base import Options
-from .gguf_base import GgufRule, repair
+from .gguf_base import GgufRule, repair, rewrite, special_token
 
 TYPE_CHECKING = False  # typing is not imported at run time (docs/architecture.md)
 if TYPE_CHECKING:
@@ -56,9 +56,13 @@ class GgufEosInvalid(GgufRule):
             else f"set {KEY} to the id of the token that ends a turn"
         if eos is None and gguf.stops() and (default is None or not gguf.ordinary_text(default)):
             # llama.cpp stops at the turn's end all the same, on its default eos or on a text it knows (helper-211:
-            # an error whose fix changed nothing in llama.cpp)
+            # an error whose fix changed nothing in llama.cpp); writing the key is for the other readers alone
+            # (helper-212: --override-kv with the default id changes nothing)
+            write = rewrite(gguf, special_token(gguf, "eos", terminator.id)) \
+                if terminator is not None and terminator.id is not None else f"write {KEY}"
             yield self.gguf_finding(gguf, f"{problem}; {fallback}, and it stops at the end of the chat template's "
                                           f"turns all the same (on {gguf.describe(gguf.eog)}), but a reader that "
-                                          f"does not apply llama.cpp's defaults finds no eos; {fix}", Severity.WARNING)
+                                          f"does not apply llama.cpp's defaults finds no eos; {write}",
+                                    Severity.WARNING)
             return
         yield self.gguf_finding(gguf, f"{problem}; {fallback}; {fix}")
