@@ -737,9 +737,8 @@ def test_a_gguf_default_template_llama_cpp_replaces_is_named_as_such(run, releas
         messages
 
 
-def test_gguf_fixed_by_hand_and_folder_not(run, tmp_path):
-    """A GGUF whose eos was repaired stops; converting the stale folder again would not: keep the GGUF's."""
-    folder = tmp_path / "folder"
+def _stale_folder(folder: Path) -> Path:
+    """A folder of VOCAB whose eos is </s>, while its template ends turns with <|assistant_end|>."""
     folder.mkdir()
     added = [{"id": i, "content": t, "single_word": False, "lstrip": False, "rstrip": False, "normalized": False,
               "special": True} for i, t in enumerate(VOCAB) if i >= END]
@@ -748,6 +747,12 @@ def test_gguf_fixed_by_hand_and_folder_not(run, tmp_path):
         "added_tokens_decoder": {str(t["id"]): {"content": t["content"], "special": True} for t in added}}))
     (folder / "tokenizer.json").write_text(json.dumps({
         "added_tokens": added, "model": {"type": "BPE", "vocab": {t: i for i, t in enumerate(VOCAB[:END])}}}))
+    return folder
+
+
+def test_gguf_fixed_by_hand_and_folder_not(run, tmp_path):
+    """A GGUF whose eos was repaired stops; converting the stale folder again would not: keep the GGUF's."""
+    folder = _stale_folder(tmp_path / "folder")
     write_gguf(tmp_path / "model.gguf", eos=ASSISTANT_END)
     code, out, _ = run("--format", "json", "model.gguf", "folder")
     messages = [m for rule, m in findings(out) if rule == "EOS022"]
@@ -775,15 +780,7 @@ def test_a_folder_without_special_tokens_is_compared_only_at_the_gguf_s_vocabula
 def test_a_folder_the_converter_cannot_convert_is_not_said_to_convert(run, tmp_path):
     """helper-211: EOS022 said "converting folder today writes 12 '</s>'" of a folder whose architecture
     convert_hf_to_gguf.py has no class for, where explain says it cannot convert it: no ids are compared then."""
-    folder = tmp_path / "folder"
-    folder.mkdir()
-    added = [{"id": i, "content": t, "single_word": False, "lstrip": False, "rstrip": False, "normalized": False,
-              "special": True} for i, t in enumerate(VOCAB) if i >= END]
-    (folder / "tokenizer_config.json").write_text(json.dumps({
-        "eos_token": "</s>", "chat_template": CUSTOM_TEMPLATE,
-        "added_tokens_decoder": {str(t["id"]): {"content": t["content"], "special": True} for t in added}}))
-    (folder / "tokenizer.json").write_text(json.dumps({
-        "added_tokens": added, "model": {"type": "BPE", "vocab": {t: i for i, t in enumerate(VOCAB[:END])}}}))
+    folder = _stale_folder(tmp_path / "folder")
     (folder / "config.json").write_text(json.dumps({"architectures": ["FooBarForCausalLM"], "model_type": "foobar"}))
     write_gguf(tmp_path / "model.gguf", eos=ASSISTANT_END)
     code, out, _ = run("--format", "json", "model.gguf", "folder")
