@@ -150,8 +150,8 @@ def check_batch(batch: Mapping[str, Any], stop_ids: Union[Iterable[int], int],
     ``pad_token_id`` is the tokenizer's (None: read from the padding, the id every position the attention mask
     leaves out at a row's ends holds, where that is one id). ``packing`` says how the rows were made when the
     batch cannot show it: False (each row, or each sequence of a padding-free row, is one example), or TRL's
-    ``packing_strategy`` (``"bfd"``, ``"bfd_split"``, ``"wrapped"``); None reads it from the batch. ``max_length`` is where
-    truncation cuts (None: at the longest sequence); ``truncation=False`` says nothing was cut (TRL's
+    ``packing_strategy`` (``"bfd"``, ``"bfd_split"``, ``"wrapped"``); None reads it from the batch.
+    ``max_length`` is where truncation cuts (None: at the longest sequence); ``truncation=False`` says nothing was cut (TRL's
     ``SFTConfig(max_length=None)`` without packing), so a sequence that ends without a stop id lacks the
     terminator. ``answer_opening`` is the ids that open an answer (the chat template's generation prompt without
     its trailing whitespace, ``tokenizer.encode("<|im_start|>assistant", add_special_tokens=False)``;

@@ -22,7 +22,8 @@ from pathlib import Path
 
 from .errors import InputError, MissingDependency
 from .findings import quoted_list
-from .gguf_metadata import ARRAY, CONTROL, STRING, TYPE_NAMES, USER_DEFINED, GgufMetadata, read_metadata
+from .gguf_metadata import (ARRAY, CONTROL, NORMAL, STRING, TYPE_NAMES, USER_DEFINED, GgufMetadata,
+                            read_metadata)
 from .known_tokens import END_OF_TURN_TEXTS, LLAMA_CPP_CONTROL_LOOKING, LLAMA_CPP_FIM_KINDS, known_turn_end
 from .model_files import MAX_TEMPLATES
 from .records import field, record, replace
@@ -55,7 +56,6 @@ LLAMA_CPP_CHATML = ("{%- for message in messages -%}\n"
                     "{%- endif -%}")
 TOOL_USE_TEMPLATE = TEMPLATE + ".tool_use"
 UINT32, INT32 = 4, 5
-NORMAL = 1  # tokenizer.ggml.token_type of the vocabulary's ordinary pieces (gguf-py's TokenType.NORMAL)
 # llama.cpp's eos when the GGUF names none inside the token list, by tokenizer.ggml.model (llama_vocab::impl::load).
 DEFAULT_EOS = {"llama": 2, "gpt2": 11, "hybriddna": 11, "whitespace": 11, "t5": 1, "plamo2": 2, "plamo3": 2}
 # and the bos id (llama-vocab.cpp, llama_vocab::impl::load, b11549), which the pre-tokenizers of ChatGLM and GLM 4/5

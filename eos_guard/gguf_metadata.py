@@ -35,7 +35,7 @@ SIZES = {kind: struct.calcsize(fmt) for kind, fmt in SCALARS.items()}
 TYPE_NAMES = {0: "uint8", 1: "int8", 2: "uint16", 3: "int16", 4: "uint32", 5: "int32", 6: "float32", 7: "bool",
               STRING: "string", ARRAY: "array", 10: "uint64", 11: "int64", 12: "float64"}
 # tokenizer.ggml.token_type values (gguf-py constants.py TokenType).
-CONTROL, USER_DEFINED = 3, 4
+NORMAL, CONTROL, USER_DEFINED = 1, 3, 4  # tokenizer.ggml.token_type values
 TOKEN_TYPE_NAMES = {1: "NORMAL", 2: "UNKNOWN", 3: "CONTROL", 4: "USER_DEFINED", 5: "UNUSED", 6: "BYTE"}
 CHUNK = 1 << 20
 # the specification's limit for a key, which ggml does not enforce (libllama b11549 loads a 70,000-byte key,

@@ -1,6 +1,7 @@
 """Loads GGUF files with the real libllama, vocabulary only, and prints what it made of each: one JSON line per path
 read from stdin, after ``PREFIX``: ``{"loaded": false}`` or ``{"loaded": true, "bos": id, "eos": id, "eot": id,
-"eog": [ids], "template": text or null, "tool_use": text or null}`` (the ids for which ``llama_vocab_is_eog`` is true: what
+"eog": [ids], "template": text or null, "tool_use": text or null}`` (the ids for which ``llama_vocab_is_eog`` is true:
+what
 llama.cpp stops generating on; the default and the ``tool_use`` chat template as ``llama_model_chat_template`` gives
 them).
 

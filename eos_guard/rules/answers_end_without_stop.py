@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from itertools import groupby
+
 from ..findings import Finding, Severity
 from .batch_base import BatchRule, BatchView, Token
 
@@ -70,19 +72,15 @@ class AnswersEndWithoutStop(BatchRule):
         closing, opening = view.answer_closing, tuple(view.answer_opening)
         if not closing or "stop" not in view.answer_ends:  # no answer stops: EOS024 and EOS026 say so
             return
-        spans_of: dict[int, list[tuple[str, int, int]]] = {}
-        sequences = {}
-        for how, sequence, start, end in view.answer_spans:
-            spans_of.setdefault(id(sequence), []).append((how, start, end))
-            sequences[id(sequence)] = sequence
         followed = 0  # answers another turn follows
         open_ended: list[Token] = []  # those of them that end with neither a stop id nor a closing token
         last_ones_stop = True  # whether each answer ending with a stop id is its sequence's last
-        for key, spans in spans_of.items():
-            sequence = sequences[key]
-            ids = sequence.ids
-            assert ids is not None  # answers are found in input_ids
-            for number, (how, start, end) in enumerate(spans):
+        # answer_spans come in the sequences' order: one group a sequence
+        for _, group in groupby(view.answer_spans, key=lambda span: id(span[1])):
+            spans = list(group)
+            for number, (how, sequence, start, end) in enumerate(spans):
+                ids = sequence.ids
+                assert ids is not None  # answers are found in input_ids
                 last = number == len(spans) - 1
                 if how == "stop":
                     followed += not last
